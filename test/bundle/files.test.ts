@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tar from 'tar-stream';
+import { readBundleArchive, readBundleDirectory, BundleError, defaultBundleLimits } from '../../src/bundle/files.js';
+
+async function tarball(entries: Array<{ name: string; body?: string; type?: 'file' | 'symlink'; linkname?: string }>) {
+  const pack = tar.pack();
+  for (const e of entries) {
+    pack.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname }, e.body ?? '');
+  }
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return gzipSync(Buffer.concat(chunks));
+}
+
+test('reads files of an archive with OPA-style leading slashes normalised', async () => {
+  const files = await readBundleArchive(await tarball([{ name: '/data.json', body: '{}' }, { name: 'a/b/p.rego', body: 'package a.b' }]));
+  assert.deepEqual(files.map((f) => f.path), ['data.json', 'a/b/p.rego']);
+  assert.equal(files[1]!.data.toString(), 'package a.b');
+});
+
+test('rejects a path that escapes the bundle', async () => {
+  await assert.rejects(readBundleArchive(await tarball([{ name: '../evil.rego', body: 'x' }])), /escapes the bundle root/);
+});
+
+test('rejects symbolic links', async () => {
+  await assert.rejects(readBundleArchive(await tarball([{ name: 'link', type: 'symlink', linkname: '/etc/passwd' }])), /only regular files/);
+});
+
+test('rejects duplicate paths', async () => {
+  await assert.rejects(readBundleArchive(await tarball([{ name: 'data.json', body: '{}' }, { name: './data.json', body: '{}' }])), /more than once/);
+});
+
+test('stops a gzip bomb at the uncompressed limit', async () => {
+  const bomb = await tarball([{ name: 'data.json', body: ' '.repeat(2_000_000) }]);
+  assert.ok(bomb.length < 20_000);
+  await assert.rejects(
+    readBundleArchive(bomb, { ...defaultBundleLimits, maxUncompressedBytes: 1_000_000 }),
+    (err: unknown) => err instanceof BundleError && /larger than 1000000 bytes/.test(err.message),
+  );
+});
+
+test('rejects bytes that are not gzip', async () => {
+  await assert.rejects(readBundleArchive(Buffer.from('not a tarball')), /not valid gzip/);
+});
+
+test('reads a directory and refuses symlinks in it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'verdict-bundle-'));
+  mkdirSync(join(dir, 'x'));
+  writeFileSync(join(dir, 'x', 'data.json'), '{"a":1}');
+  assert.deepEqual((await readBundleDirectory(dir)).map((f) => f.path), ['x/data.json']);
+  symlinkSync('/etc/passwd', join(dir, 'x', 'link'));
+  await assert.rejects(readBundleDirectory(dir), /not a regular file/);
+});

@@ -98,9 +98,9 @@ export class Engine {
     return evaluation.defined ? { result: evaluation.result } : {};
   };
 
-  /** True when some rule lives at or below the path (OPA then says "document undefined" instead of "missing"). */
+  /** True when a rule defines the path or a document above it (OPA then says "document undefined", not "missing"). */
   hasRulesAt(path: string[]): boolean {
-    return this.set.entrypointPaths.some((e) => path.every((s, i) => e.segments[i] === s) || e.segments.every((s, i) => path[i] === s));
+    return this.set.entrypointPaths.some((e) => e.segments.length <= path.length && e.segments.every((s, i) => path[i] === s));
   }
 
   private async build(bundles: Bundle[], apiModules: ApiModule[]): Promise<PolicySet> {

@@ -1,5 +1,6 @@
-// Interim RegoCompiler: builds wasm with the reference OPA (`opa build -t wasm`) until our own compiler
-// lands. Only used when an `opa` binary is found (VERDICT_OPA, or where scripts/install-opa.sh puts it).
+// Interim RegoCompiler: builds wasm with the reference OPA (`opa check`, `opa parse`, `opa build -t wasm`)
+// until our own compiler lands. Only used when an `opa` binary is found (VERDICT_OPA, or where
+// scripts/install-opa.sh puts it).
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, writeFile, readFile, rm } from 'node:fs/promises';
@@ -12,8 +13,9 @@ import { readBundleArchive } from '../bundle/files.js';
 import { RegoCompileError, noCompiler, type CompiledPolicy, type RegoCompiler } from './compiler.js';
 
 const run = promisify(execFile);
+const big = { maxBuffer: 64 << 20 };
 
-/** Where scripts/install-opa.sh installs the pinned OPA, relative to the package root. */
+/** Where scripts/install-opa.sh installs the pinned OPA, relative to the package root (dist/src/engine). */
 const installedOpa = resolve(dirname(fileURLToPath(import.meta.url)), '../../../.tools/opa/bin/opa');
 
 /** Finds the reference OPA: VERDICT_OPA first, then the installer's location; undefined when absent. */
@@ -32,8 +34,10 @@ interface ParsedModule {
   rules?: { head: { ref?: { type: string; value: unknown }[]; args?: unknown[] } }[];
 }
 
-interface OpaCheckOutput {
-  errors?: { code: string; message: string; location?: { file: string; row: number; col: number } }[];
+interface OpaError {
+  code: string;
+  message: string;
+  location?: { file: string; row: number; col: number };
 }
 
 export class OpaCliCompiler implements RegoCompiler {
@@ -41,24 +45,37 @@ export class OpaCliCompiler implements RegoCompiler {
 
   async compile(modules: RegoModule[], options: { regoVersion: 0 | 1 }): Promise<CompiledPolicy> {
     const dir = await mkdtemp(join(tmpdir(), 'verdict-opa-build-'));
+    // Modules are written as m<N>.rego: ids from the Policy API need not end in .rego or be valid paths,
+    // and OPA's messages are mapped back to the module's own name.
+    const names = new Map<string, string>();
+    const file = (i: number) => join(dir, 'src', `m${i}.rego`);
     try {
-      const src = join(dir, 'src');
-      for (const module of modules) {
-        const file = join(src, module.path);
-        await mkdir(dirname(file), { recursive: true });
-        await writeFile(file, module.source);
+      await mkdir(join(dir, 'src'));
+      for (const [i, module] of modules.entries()) {
+        await writeFile(file(i), module.source);
+        names.set(file(i), module.path);
       }
-      const versionFlags = options.regoVersion === 0 ? ['--v0-compatible'] : [];
-      const entrypoints = [...new Set((await Promise.all(modules.map((m) => this.entrypointsOf(m, join(src, m.path), versionFlags)))).flat())].sort();
+      const flags = options.regoVersion === 0 ? ['--v0-compatible'] : [];
+      await this.check(join(dir, 'src'), flags, names);
+      const perModule = await Promise.all(modules.map((m, i) => this.entrypointsOf(m, file(i), flags)));
+      let entrypoints = [...new Set(perModule.flat())].sort();
       if (entrypoints.length === 0) throw new RegoCompileError('no rules to compile: the modules define only functions or nothing at all');
       const out = join(dir, 'bundle.tar.gz');
+      const build = (eps: string[]) => run(this.opa, ['build', '-t', 'wasm', ...flags, ...eps.flatMap((e) => ['-e', e]), '-o', out, join(dir, 'src')], big);
       try {
-        await run(this.opa, ['build', '-t', 'wasm', ...versionFlags, ...entrypoints.flatMap((e) => ['-e', e]), '-o', out, src], { maxBuffer: 64 << 20 });
+        await build(entrypoints);
       } catch (err) {
-        throw await this.explain(src, versionFlags, err, dir);
+        // OPA's wasm planner refuses some rules as entrypoints (seen: a rule named like a local reference in
+        // a function body) while compiling them fine as dependencies. Keep the rules it accepts on their own.
+        const accepted: string[] = [];
+        for (const name of entrypoints) if (await build([name]).then(() => true, () => false)) accepted.push(name);
+        if (accepted.length === 0) throw new RegoCompileError(`opa build failed: ${outputOf(err, names)}`);
+        entrypoints = accepted;
+        await build(entrypoints).catch((again: unknown) => {
+          throw new RegoCompileError(`opa build failed: ${outputOf(again, names)}`);
+        });
       }
-      const files = await readBundleArchive(await readFile(out));
-      const wasm = files.find((f) => f.path === 'policy.wasm');
+      const wasm = (await readBundleArchive(await readFile(out))).find((f) => f.path === 'policy.wasm');
       if (!wasm) throw new RegoCompileError('opa build produced no policy.wasm');
       return { wasm: new Uint8Array(wasm.data), entrypoints };
     } finally {
@@ -66,15 +83,32 @@ export class OpaCliCompiler implements RegoCompiler {
     }
   }
 
-  /** Every rule of a module, as the static prefix of its head reference under the package. */
-  private async entrypointsOf(module: RegoModule, file: string, versionFlags: string[]): Promise<string[]> {
-    let parsed: ParsedModule;
+  /** `opa check` first, so parse and type errors come back structured, with locations in our module names. */
+  private async check(src: string, flags: string[], names: Map<string, string>): Promise<void> {
     try {
-      const { stdout } = await run(this.opa, ['parse', ...versionFlags, '--format', 'json', file], { maxBuffer: 64 << 20 });
-      parsed = JSON.parse(stdout) as ParsedModule;
+      await run(this.opa, ['check', ...flags, '--format', 'json', src], big);
     } catch (err) {
-      throw await this.explain(dirname(file), versionFlags, err, dirname(file));
+      let errors: OpaError[] | undefined;
+      try {
+        errors = (JSON.parse(String((err as { stdout?: string }).stdout)) as { errors?: OpaError[] }).errors;
+      } catch {
+        throw new RegoCompileError(`opa check failed: ${outputOf(err, names)}`);
+      }
+      throw new RegoCompileError(
+        'error(s) occurred while compiling module(s)',
+        (errors ?? []).map((e) => ({
+          code: e.code,
+          message: e.message,
+          ...(e.location ? { location: { file: names.get(e.location.file) ?? e.location.file, row: e.location.row, col: e.location.col } } : {}),
+        })),
+      );
     }
+  }
+
+  /** Every rule of a module (not functions), as the static prefix of its head reference under the package. */
+  private async entrypointsOf(module: RegoModule, file: string, flags: string[]): Promise<string[]> {
+    const { stdout } = await run(this.opa, ['parse', ...flags, '--format', 'json', file], big);
+    const parsed = JSON.parse(stdout) as ParsedModule;
     const paths = new Set<string>();
     for (const rule of parsed.rules ?? []) {
       if ((rule.head.args?.length ?? 0) > 0 || !rule.head.ref?.length) continue;
@@ -88,27 +122,12 @@ export class OpaCliCompiler implements RegoCompiler {
     }
     return [...paths];
   }
+}
 
-  /** Turns a failed OPA run into a RegoCompileError with OPA's structured errors (from `opa check`). */
-  private async explain(src: string, versionFlags: string[], err: unknown, prefix: string): Promise<RegoCompileError> {
-    try {
-      await run(this.opa, ['check', ...versionFlags, '--format', 'json', src], { maxBuffer: 64 << 20 });
-    } catch (checkErr) {
-      const stdout = (checkErr as { stdout?: string }).stdout ?? '';
-      try {
-        const report = JSON.parse(stdout) as OpaCheckOutput;
-        if (report.errors?.length) {
-          const errors = report.errors.map((e) => ({
-            ...e,
-            ...(e.location ? { location: { ...e.location, file: e.location.file.replace(`${prefix}/src/`, '').replace(`${prefix}/`, '') } } : {}),
-          }));
-          return new RegoCompileError('error(s) occurred while compiling module(s)', errors);
-        }
-      } catch {
-        // Fall through to the raw message below.
-      }
-    }
-    const stderr = String((err as { stderr?: string }).stderr ?? (err as Error).message).split(prefix + '/src/').join('');
-    return new RegoCompileError(`opa build failed: ${stderr.trim()}`);
-  }
+/** OPA prints its errors on stdout; replace temporary file names with the modules' names. */
+function outputOf(err: unknown, names: Map<string, string>): string {
+  const output = err as { stdout?: string; stderr?: string; message?: string };
+  let text = String(output.stdout || output.stderr || output.message).trim();
+  for (const [tmp, name] of names) text = text.split(tmp).join(name);
+  return text;
 }

@@ -84,7 +84,7 @@ export class DataStore {
 
   delete(path: string[]): void {
     this.checkWritable(path);
-    if (this.read(path) === undefined) throw new StoreError('not_found', `storage_not_found_error: /${path.join('/')}: document does not exist`);
+    if (this.read(path) === undefined) throw new StoreError('not_found', 'storage_not_found_error: document does not exist');
     removePath(this.root, path);
     this.version++;
   }
@@ -98,16 +98,16 @@ export class DataStore {
       const parent = readFrom(draft, target.slice(0, -1));
       const key = target[target.length - 1];
       if (target.length === 0) throw new StoreError('bad_patch', 'cannot patch the document root');
-      if (parent === undefined) throw new StoreError('not_found', `storage_not_found_error: /${target.join('/')}: document does not exist`);
+      if (parent === undefined) throw new StoreError('not_found', 'storage_not_found_error: document does not exist');
       if (Array.isArray(parent)) {
         const index = key === '-' ? parent.length : Number(key);
-        if (!Number.isInteger(index) || index < 0 || index > parent.length) throw new StoreError('not_found', `storage_not_found_error: /${target.join('/')}: array index out of range`);
+        if (!Number.isInteger(index) || index < 0 || index > parent.length) throw new StoreError('not_found', 'storage_not_found_error: document does not exist');
         if (op.op === 'add') parent.splice(index, 0, op.value);
-        else if (index >= parent.length) throw new StoreError('not_found', `storage_not_found_error: /${target.join('/')}: document does not exist`);
+        else if (index >= parent.length) throw new StoreError('not_found', 'storage_not_found_error: document does not exist');
         else if (op.op === 'remove') parent.splice(index, 1);
         else parent[index] = op.value;
       } else if (isObject(parent)) {
-        if (op.op !== 'add' && !(key in parent)) throw new StoreError('not_found', `storage_not_found_error: /${target.join('/')}: document does not exist`);
+        if (op.op !== 'add' && !(key in parent)) throw new StoreError('not_found', 'storage_not_found_error: document does not exist');
         if (op.op === 'remove') delete parent[key];
         else parent[key] = op.value;
       } else {

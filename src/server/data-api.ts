@@ -1,0 +1,206 @@
+// OPA's Data API (v1 and v0) and the default decision (POST /), docs/docs/rest-api.md "Data API".
+// POST /v1/data is the hot path: it is reached through the fast dispatcher in app.ts without express, so
+// each step here does the least work it can (one JSON parse, one stringify of the input, no copies).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { EvaluationError } from '../engine/program.js';
+import { StoreError, splitPath } from '../engine/store.js';
+import { isObject } from '../bundle/bundle.js';
+import { isYaml, kindOf, parseDocument, readBody } from './body.js';
+import type { DataWrite, ServerContext } from './context.js';
+import { ApiError, evaluationFailed, invalidParameter, storeFailed, undefinedDocument } from './errors.js';
+import { boolParam, sendEmpty, sendJson } from './respond.js';
+
+const encoder = new TextEncoder();
+const missingInputWarning = { code: 'api_usage_warning', message: "'input' key missing from the request" };
+
+/** Splits the part of a URL path after the API prefix into unescaped segments (OPA unescapes each one). */
+export function pathSegments(rawPath: string): string[] {
+  const segments = splitPath(rawPath);
+  try {
+    return segments.map((s) => decodeURIComponent(s));
+  } catch {
+    throw invalidParameter(`invalid path: ${rawPath}`);
+  }
+}
+
+interface Evaluated {
+  defined: boolean;
+  result?: unknown;
+  metrics: Record<string, number>;
+}
+
+function evaluate(ctx: ServerContext, path: string[], input: Uint8Array | undefined, started: bigint): Evaluated {
+  const evalStart = process.hrtime.bigint();
+  try {
+    const evaluation = ctx.engine.evaluate(path, input);
+    const done = process.hrtime.bigint();
+    return { ...evaluation, metrics: { timer_rego_query_eval_ns: Number(done - evalStart), timer_server_handler_ns: Number(done - started) } };
+  } catch (err) {
+    if (err instanceof EvaluationError) throw evaluationFailed(err);
+    throw err;
+  }
+}
+
+/** Hands a decision to the recorder, if any, and returns its id. */
+function record(ctx: ServerContext, req: IncomingMessage, path: string[], input: unknown, evaluated: Evaluated): string | undefined {
+  if (!ctx.onDecision) return undefined;
+  const decisionId = randomUUID();
+  const bundles: Record<string, { revision: string }> = {};
+  for (const b of ctx.engine.bundles) bundles[b.name] = { revision: b.manifest.revision };
+  ctx.onDecision({
+    labels: ctx.labels,
+    decision_id: decisionId,
+    bundles,
+    path: path.join('/'),
+    ...(input !== undefined ? { input } : {}),
+    ...(evaluated.defined ? { result: evaluated.result } : {}),
+    requested_by: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`,
+    timestamp: new Date().toISOString(),
+    metrics: evaluated.metrics,
+  });
+  return decisionId;
+}
+
+function provenance(ctx: ServerContext) {
+  const bundles: Record<string, { revision: string }> = {};
+  for (const b of ctx.engine.bundles) bundles[b.name] = { revision: b.manifest.revision };
+  return { version: ctx.version, build_commit: '', build_timestamp: '', build_hostname: '', bundles };
+}
+
+/** Builds DataResponseV1 with OPA's field order: decision_id, metrics, provenance, result, warning. */
+function dataResponse(ctx: ServerContext, query: URLSearchParams, decisionId: string | undefined, evaluated: Evaluated, warn: boolean) {
+  const body: Record<string, unknown> = {};
+  if (decisionId) body.decision_id = decisionId;
+  if (boolParam(query, 'metrics')) body.metrics = evaluated.metrics;
+  if (boolParam(query, 'provenance')) body.provenance = provenance(ctx);
+  if (evaluated.defined) body.result = evaluated.result;
+  if (warn) body.warning = missingInputWarning;
+  return body;
+}
+
+/** POST /v1/data/{path}: body {"input": ...}. */
+export async function postData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
+  const started = process.hrtime.bigint();
+  const path = pathSegments(rawPath);
+  const body = await readBody(req, ctx.decoding);
+  let request: unknown;
+  if (body.length > 0) {
+    try {
+      request = parseDocument(body, isYaml(req));
+    } catch (err) {
+      throw invalidParameter(`body contains malformed input document: ${(err as Error).message}`);
+    }
+  }
+  if (request !== undefined && request !== null && !isObject(request)) {
+    throw invalidParameter(`body contains malformed input document: expected an object with an "input" key, got ${kindOf(request)}`);
+  }
+  const hasInput = isObject(request) && 'input' in request;
+  const input = hasInput ? (request as { input: unknown }).input : undefined;
+  const evaluated = evaluate(ctx, path, hasInput ? encoder.encode(JSON.stringify(input)) : undefined, started);
+  const decisionId = record(ctx, req, path, input, evaluated);
+  sendJson(req, res, 200, dataResponse(ctx, query, decisionId, evaluated, !hasInput), boolParam(query, 'pretty'), ctx.encoding);
+}
+
+/** GET /v1/data/{path}?input=<json>. */
+export async function getData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
+  const started = process.hrtime.bigint();
+  const path = pathSegments(rawPath);
+  const inputParam = query.get('input');
+  let input: unknown;
+  if (inputParam !== null) {
+    try {
+      input = JSON.parse(inputParam);
+    } catch (err) {
+      throw invalidParameter(`parameter contains malformed input document: ${(err as Error).message}`);
+    }
+  }
+  const evaluated = evaluate(ctx, path, input === undefined ? undefined : encoder.encode(inputParam!), started);
+  const decisionId = record(ctx, req, path, input, evaluated);
+  sendJson(req, res, 200, dataResponse(ctx, query, decisionId, evaluated, false), boolParam(query, 'pretty'), ctx.encoding);
+}
+
+/** POST /v0/data/{path} and POST /: the raw body is the input; undefined is a 404. */
+export async function postDataV0(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
+  const started = process.hrtime.bigint();
+  const path = pathSegments(rawPath);
+  const body = await readBody(req, ctx.decoding);
+  let input: unknown;
+  if (body.length > 0) {
+    try {
+      input = parseDocument(body, isYaml(req));
+    } catch (err) {
+      throw invalidParameter(`unexpected parse error for input: body contains malformed input document: ${(err as Error).message}`);
+    }
+  }
+  const evaluated = evaluate(ctx, path, input === undefined ? undefined : encoder.encode(JSON.stringify(input)), started);
+  record(ctx, req, path, input, evaluated);
+  if (!evaluated.defined) {
+    const ref = ['data', ...path].join('.');
+    throw undefinedDocument(ctx.engine.hasRulesAt(path) ? `document undefined: ${ref}` : `document missing: ${ref}`);
+  }
+  sendJson(req, res, 200, evaluated.result, boolParam(query, 'pretty'), ctx.encoding);
+}
+
+async function writeBody(ctx: ServerContext, req: IncomingMessage): Promise<unknown> {
+  const body = await readBody(req, ctx.decoding);
+  try {
+    return parseDocument(body, isYaml(req));
+  } catch (err) {
+    throw invalidParameter((err as Error).message);
+  }
+}
+
+/** Applies a Data API write to the store; also used to replay writes made in another worker process. */
+export function applyWrite(ctx: ServerContext, write: DataWrite): void {
+  try {
+    if (write.op === 'put') ctx.engine.store.put(write.path, write.value);
+    else if (write.op === 'patch') ctx.engine.store.patch(write.path, write.patch);
+    else ctx.engine.store.delete(write.path);
+  } catch (err) {
+    if (err instanceof StoreError) throw storeFailed(err);
+    throw err;
+  }
+}
+
+function written(ctx: ServerContext, res: ServerResponse, write: DataWrite): void {
+  applyWrite(ctx, write);
+  ctx.onDataWrite?.(write);
+  sendEmpty(res, 204);
+}
+
+/** PUT /v1/data/{path}: create or overwrite; If-None-Match: * makes it create-only (304 when present). */
+export async function putData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
+  const path = pathSegments(rawPath);
+  const value = await writeBody(ctx, req);
+  try {
+    ctx.engine.store.checkWritable(path);
+  } catch (err) {
+    if (err instanceof StoreError) throw storeFailed(err);
+    throw err;
+  }
+  if (req.headers['if-none-match'] === '*' && ctx.engine.store.read(path) !== undefined) {
+    sendEmpty(res, 304);
+    return;
+  }
+  written(ctx, res, { op: 'put', path, value });
+}
+
+/** PATCH /v1/data/{path}: a JSON Patch with add, remove and replace. */
+export async function patchData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
+  const path = pathSegments(rawPath);
+  const ops = await writeBody(ctx, req);
+  if (!Array.isArray(ops)) throw invalidParameter(`patch body must be a JSON array of operations, got ${kindOf(ops)}`);
+  for (const op of ops) {
+    if (!isObject(op) || typeof op.path !== 'string') throw invalidParameter('each patch operation must be an object with "op" and "path"');
+    if (op.op !== 'add' && op.op !== 'remove' && op.op !== 'replace') throw invalidParameter(`bad patch operation: ${String(op.op)}`);
+  }
+  written(ctx, res, { op: 'patch', path, patch: ops as Extract<DataWrite, { op: 'patch' }>['patch'] });
+}
+
+/** DELETE /v1/data/{path}. */
+export async function deleteData(ctx: ServerContext, _req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
+  written(ctx, res, { op: 'delete', path: pathSegments(rawPath) });
+}
+
+export { ApiError };

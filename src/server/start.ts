@@ -1,0 +1,105 @@
+// Starts one Verdict server process: loads the bundles, activates them, and listens. Used by the CLI
+// (one call per worker process) and by tests, which start real servers on port 0.
+import { randomUUID } from 'node:crypto';
+import { stat, readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { parseBundle, type Bundle } from '../bundle/bundle.js';
+import { readBundleArchive, readBundleDirectory } from '../bundle/files.js';
+import { redactConfig, type VerdictConfig } from '../config/config.js';
+import type { RegoCompiler } from '../engine/compiler.js';
+import { Engine } from '../engine/engine.js';
+import { defaultCompiler } from '../engine/opa-compiler.js';
+import { createHttpServer } from './app.js';
+import type { DataWrite, DecisionEvent, ServerContext } from './context.js';
+import { ServerMetrics } from './metrics.js';
+
+export const verdictVersion = '0.1.0';
+
+export interface StartOptions {
+  addr: string;
+  config: VerdictConfig;
+  bundlePaths: string[];
+  logger: Logger;
+  compiler?: RegoCompiler;
+  onDecision?: (event: DecisionEvent) => void;
+  onDataWrite?: (write: DataWrite) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  ctx: ServerContext;
+  server: Server;
+  /** Stops accepting, lets in-flight requests finish (up to `timeoutMs`), then resolves. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** Reads bundle paths as OPA's `run -b` does: directories or gzipped tarballs, named by their path. */
+export async function loadBundles(paths: string[]): Promise<Bundle[]> {
+  return Promise.all(
+    paths.map(async (path) => {
+      const files = (await stat(path)).isDirectory() ? await readBundleDirectory(path) : await readBundleArchive(await readFile(path));
+      return parseBundle(path, files);
+    }),
+  );
+}
+
+export function parseAddr(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  const host = i <= 0 ? '0.0.0.0' : addr.slice(0, i).replace(/^\[|\]$/g, '');
+  const port = Number(addr.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--addr ${addr}: expected HOST:PORT with a port from 0 to 65535`);
+  return { host, port };
+}
+
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const { config, logger } = options;
+  const engine = new Engine(options.compiler ?? defaultCompiler());
+  await engine.activate(await loadBundles(options.bundlePaths));
+  const labels = { id: randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
+  const ctx: ServerContext = {
+    engine,
+    version: verdictVersion,
+    labels,
+    defaultDecision: config.default_decision ?? '/system/main',
+    decoding: {
+      maxLength: config.server?.decoding?.max_length ?? 268_435_456,
+      gzipMaxLength: config.server?.decoding?.gzip?.max_length ?? 536_870_912,
+    },
+    encoding: {
+      gzipMinLength: config.server?.encoding?.gzip?.min_length ?? 1024,
+      gzipLevel: config.server?.encoding?.gzip?.compression_level ?? 9,
+    },
+    publicConfig: redactConfig(config, labels),
+    statusEnabled: config.status !== undefined,
+    onDecision: options.onDecision,
+    onDataWrite: options.onDataWrite,
+    plugins: () => ({}),
+    bundlesActivated: () => true,
+  };
+  const server = createHttpServer(ctx, { logger, metrics: new ServerMetrics() });
+  const { host, port } = parseAddr(options.addr);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  logger.info({ addr: url, bundles: engine.bundles.map((b) => ({ name: b.name, revision: b.manifest.revision })) }, 'Server started.');
+
+  const close = (timeoutMs = 10_000) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.closeAllConnections();
+        resolve();
+      }, timeoutMs);
+      timer.unref();
+      server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+  return { url, ctx, server, close };
+}

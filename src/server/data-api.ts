@@ -68,12 +68,12 @@ function provenance(ctx: ServerContext) {
   return { version: ctx.version, build_commit: '', build_timestamp: '', build_hostname: '', bundles };
 }
 
-/** Builds DataResponseV1 with OPA's field order: decision_id, metrics, provenance, result, warning. */
+/** Builds DataResponseV1 with the field order OPA writes: decision_id, provenance, metrics, result, warning. */
 function dataResponse(ctx: ServerContext, query: URLSearchParams, decisionId: string | undefined, evaluated: Evaluated, warn: boolean) {
   const body: Record<string, unknown> = {};
   if (decisionId) body.decision_id = decisionId;
-  if (boolParam(query, 'metrics')) body.metrics = evaluated.metrics;
   if (boolParam(query, 'provenance')) body.provenance = provenance(ctx);
+  if (boolParam(query, 'metrics')) body.metrics = evaluated.metrics;
   if (evaluated.defined) body.result = evaluated.result;
   if (warn) body.warning = missingInputWarning;
   return body;
@@ -142,10 +142,11 @@ export async function postDataV0(ctx: ServerContext, req: IncomingMessage, res: 
   sendJson(req, res, 200, evaluated.result, boolParam(query, 'pretty'), ctx.encoding);
 }
 
+/** Data API writes take JSON only, whatever the content type (as OPA). */
 async function writeBody(ctx: ServerContext, req: IncomingMessage): Promise<unknown> {
   const body = await readBody(req, ctx.decoding);
   try {
-    return parseDocument(body, isYaml(req));
+    return parseDocument(body, false);
   } catch (err) {
     throw invalidParameter((err as Error).message);
   }

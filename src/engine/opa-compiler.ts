@@ -90,7 +90,8 @@ export class OpaCliCompiler implements RegoCompiler {
     } catch (err) {
       let errors: OpaError[] | undefined;
       try {
-        errors = (JSON.parse(String((err as { stdout?: string }).stdout)) as { errors?: OpaError[] }).errors;
+        const { stdout, stderr } = err as { stdout?: string; stderr?: string };
+        errors = (JSON.parse(String(stdout || stderr)) as { errors?: OpaError[] }).errors;
       } catch {
         throw new RegoCompileError(`opa check failed: ${outputOf(err, names)}`);
       }
@@ -124,7 +125,7 @@ export class OpaCliCompiler implements RegoCompiler {
   }
 }
 
-/** OPA prints its errors on stdout; replace temporary file names with the modules' names. */
+/** OPA prints errors on stdout or stderr depending on the command; replace temporary file names with the modules' names. */
 function outputOf(err: unknown, names: Map<string, string>): string {
   const output = err as { stdout?: string; stderr?: string; message?: string };
   let text = String(output.stdout || output.stderr || output.message).trim();

@@ -2,12 +2,12 @@
 // POST /v1/data is the hot path: it is reached through the fast dispatcher in app.ts without express, so
 // each step here does the least work it can (one JSON parse, one stringify of the input, no copies).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { EvaluationError } from '../engine/program.js';
 import { StoreError, splitPath } from '../engine/store.js';
 import { isObject } from '../bundle/bundle.js';
 import { isYaml, kindOf, parseDocument, readBody } from './body.js';
 import type { DataWrite, ServerContext } from './context.js';
+import { recordDecision } from './decisions.js';
 import { ApiError, evaluationFailed, invalidParameter, storeFailed, undefinedDocument } from './errors.js';
 import { boolParam, sendEmpty, sendJson } from './respond.js';
 
@@ -44,22 +44,7 @@ function evaluate(ctx: ServerContext, path: string[], input: Uint8Array | undefi
 
 /** Hands a decision to the recorder, if any, and returns its id. */
 function record(ctx: ServerContext, req: IncomingMessage, path: string[], input: unknown, evaluated: Evaluated): string | undefined {
-  if (!ctx.onDecision) return undefined;
-  const decisionId = randomUUID();
-  const bundles: Record<string, { revision: string }> = {};
-  for (const b of ctx.engine.bundles) bundles[b.name] = { revision: b.manifest.revision };
-  ctx.onDecision({
-    labels: ctx.labels,
-    decision_id: decisionId,
-    bundles,
-    path: path.join('/'),
-    ...(input !== undefined ? { input } : {}),
-    ...(evaluated.defined ? { result: evaluated.result } : {}),
-    requested_by: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`,
-    timestamp: new Date().toISOString(),
-    metrics: evaluated.metrics,
-  });
-  return decisionId;
+  return recordDecision(ctx, { path, input, evaluated, requestedBy: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}` });
 }
 
 function provenance(ctx: ServerContext) {

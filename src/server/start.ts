@@ -9,11 +9,12 @@ import { parseBundle, type Bundle } from '../bundle/bundle.js';
 import { readBundleArchive, readBundleDirectory } from '../bundle/files.js';
 import { redactConfig, type VerdictConfig } from '../config/config.js';
 import type { RegoCompiler } from '../engine/compiler.js';
-import { Engine } from '../engine/engine.js';
+import { Engine, type Decide } from '../engine/engine.js';
 import { defaultCompiler } from '../engine/opa-compiler.js';
 import { createHttpServer } from './app.js';
 import type { DataWrite, DecisionEvent, ServerContext } from './context.js';
 import { ServerMetrics } from './metrics.js';
+import { decideWith } from './decisions.js';
 
 export const verdictVersion = '0.1.0';
 
@@ -30,6 +31,8 @@ export interface StartOptions {
 export interface RunningServer {
   url: string;
   ctx: ServerContext;
+  /** The Decide contract for other front ends (Envoy, gateways); their decisions are recorded too. */
+  decide: Decide;
   server: Server;
   /** Stops accepting, lets in-flight requests finish (up to `timeoutMs`), then resolves. */
   close(timeoutMs?: number): Promise<void>;
@@ -101,5 +104,5 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       });
       server.closeIdleConnections();
     });
-  return { url, ctx, server, close };
+  return { url, ctx, decide: decideWith(ctx), server, close };
 }

@@ -111,3 +111,14 @@ test('the Policy API adds, lists, compiles and removes modules through the compi
   assert.equal((await send(verdict.url, 'GET', '/v1/policies/extra.rego')).status, 404);
   await alive();
 });
+
+test('the Decide contract for other front ends evaluates and records like the REST API', async () => {
+  events.length = 0;
+  const decision = await verdict.decide('p/allow', { user: 'alice' });
+  assert.equal(decision.result, true);
+  assert.equal(decision.decisionId, events[0].decision_id);
+  assert.equal(events[0].path, 'p/allow');
+  assert.deepEqual(await verdict.decide('p/nothing', {}), { decisionId: events[1].decision_id });
+  await assert.rejects(verdict.decide('p/x', { vs: [1, 2] }));
+  assert.ok(events[2].error);
+});

@@ -1,0 +1,58 @@
+// One place that turns an evaluation into a decision: the event for the decision log (OPA's EventV1) and
+// the decision id, for the REST API and for every other front end that decides through `ServerContext`.
+import { randomUUID } from 'node:crypto';
+import { EvaluationError } from '../engine/program.js';
+import type { Decide } from '../engine/engine.js';
+import { splitPath } from '../engine/store.js';
+import type { ServerContext } from './context.js';
+
+export interface DecisionRecord {
+  path: string[];
+  input: unknown;
+  evaluated: { defined: boolean; result?: unknown; metrics?: Record<string, number> };
+  requestedBy: string;
+  error?: { code: string; message: string };
+}
+
+/** Sends the event to the recorder when one is configured and returns its id; no recorder, no id (as OPA). */
+export function recordDecision(ctx: ServerContext, decision: DecisionRecord): string | undefined {
+  if (!ctx.onDecision) return undefined;
+  const decisionId = randomUUID();
+  const bundles: Record<string, { revision: string }> = {};
+  for (const b of ctx.engine.bundles) bundles[b.name] = { revision: b.manifest.revision };
+  ctx.onDecision({
+    labels: ctx.labels,
+    decision_id: decisionId,
+    bundles,
+    path: decision.path.join('/'),
+    ...(decision.input !== undefined ? { input: decision.input } : {}),
+    ...(decision.evaluated.defined ? { result: decision.evaluated.result } : {}),
+    ...(decision.error ? { error: decision.error } : {}),
+    requested_by: decision.requestedBy,
+    timestamp: new Date().toISOString(),
+    ...(decision.evaluated.metrics ? { metrics: decision.evaluated.metrics } : {}),
+  });
+  return decisionId;
+}
+
+/**
+ * The shared `Decide` contract for front ends other than the REST API (Envoy ext_authz, gateway callouts):
+ * the engine's decision plus recording, so those decisions reach the decision log too. A failed evaluation
+ * is recorded with its error and then rethrown.
+ */
+export function decideWith(ctx: ServerContext, requestedBy = ''): Decide {
+  return async (path, input) => {
+    const segments = splitPath(path);
+    try {
+      const decision = await ctx.engine.decide(path, input);
+      const evaluated = 'result' in decision ? { defined: true, result: decision.result } : { defined: false };
+      const decisionId = recordDecision(ctx, { path: segments, input, evaluated, requestedBy });
+      return decisionId ? { ...decision, decisionId } : decision;
+    } catch (err) {
+      if (err instanceof EvaluationError) {
+        recordDecision(ctx, { path: segments, input, evaluated: { defined: false }, requestedBy, error: { code: 'eval_error', message: err.message } });
+      }
+      throw err;
+    }
+  };
+}

@@ -30,21 +30,28 @@ interface Evaluated {
   metrics: Record<string, number>;
 }
 
-function evaluate(ctx: ServerContext, path: string[], input: Uint8Array | undefined, started: bigint): Evaluated {
+/** Evaluates; a failed evaluation is recorded with its error (as OPA logs it) and becomes OPA's 500. */
+function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], input: unknown, inputText: Uint8Array | undefined, started: bigint): Evaluated {
   const evalStart = process.hrtime.bigint();
   try {
-    const evaluation = ctx.engine.evaluate(path, input);
+    const evaluation = ctx.engine.evaluate(path, inputText);
     const done = process.hrtime.bigint();
     return { ...evaluation, metrics: { timer_rego_query_eval_ns: Number(done - evalStart), timer_server_handler_ns: Number(done - started) } };
   } catch (err) {
-    if (err instanceof EvaluationError) throw evaluationFailed(err);
-    throw err;
+    if (!(err instanceof EvaluationError)) throw err;
+    const failure = evaluationFailed(err);
+    recordDecision(ctx, { path, input, evaluated: { defined: false }, requestedBy: requester(req), error: { code: failure.code, message: failure.message } });
+    throw failure;
   }
+}
+
+function requester(req: IncomingMessage): string {
+  return `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
 }
 
 /** Hands a decision to the recorder, if any, and returns its id. */
 function record(ctx: ServerContext, req: IncomingMessage, path: string[], input: unknown, evaluated: Evaluated): string | undefined {
-  return recordDecision(ctx, { path, input, evaluated, requestedBy: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}` });
+  return recordDecision(ctx, { path, input, evaluated, requestedBy: requester(req) });
 }
 
 function provenance(ctx: ServerContext) {
@@ -82,7 +89,7 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
   }
   const hasInput = isObject(request) && 'input' in request;
   const input = hasInput ? (request as { input: unknown }).input : undefined;
-  const evaluated = evaluate(ctx, path, hasInput ? encoder.encode(JSON.stringify(input)) : undefined, started);
+  const evaluated = evaluate(ctx, req, path, input, hasInput ? encoder.encode(JSON.stringify(input)) : undefined, started);
   const decisionId = record(ctx, req, path, input, evaluated);
   sendJson(req, res, 200, dataResponse(ctx, query, decisionId, evaluated, !hasInput), boolParam(query, 'pretty'), ctx.encoding);
 }
@@ -100,7 +107,7 @@ export async function getData(ctx: ServerContext, req: IncomingMessage, res: Ser
       throw invalidParameter(`parameter contains malformed input document: ${(err as Error).message}`);
     }
   }
-  const evaluated = evaluate(ctx, path, input === undefined ? undefined : encoder.encode(inputParam!), started);
+  const evaluated = evaluate(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!), started);
   const decisionId = record(ctx, req, path, input, evaluated);
   sendJson(req, res, 200, dataResponse(ctx, query, decisionId, evaluated, false), boolParam(query, 'pretty'), ctx.encoding);
 }
@@ -118,7 +125,7 @@ export async function postDataV0(ctx: ServerContext, req: IncomingMessage, res: 
       throw invalidParameter(`unexpected parse error for input: body contains malformed input document: ${(err as Error).message}`);
     }
   }
-  const evaluated = evaluate(ctx, path, input === undefined ? undefined : encoder.encode(JSON.stringify(input)), started);
+  const evaluated = evaluate(ctx, req, path, input, input === undefined ? undefined : encoder.encode(JSON.stringify(input)), started);
   record(ctx, req, path, input, evaluated);
   if (!evaluated.defined) {
     const ref = ['data', ...path].join('.');

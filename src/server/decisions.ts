@@ -50,7 +50,7 @@ export function decideWith(ctx: ServerContext, requestedBy = ''): Decide {
       return decisionId ? { ...decision, decisionId } : decision;
     } catch (err) {
       if (err instanceof EvaluationError) {
-        recordDecision(ctx, { path: segments, input, evaluated: { defined: false }, requestedBy, error: { code: 'eval_error', message: err.message } });
+        recordDecision(ctx, { path: segments, input, evaluated: { defined: false }, requestedBy, error: { code: 'internal_error', message: err.message } });
       }
       throw err;
     }

@@ -15,6 +15,7 @@ import { createHttpServer } from './app.js';
 import type { DataWrite, DecisionEvent, ServerContext } from './context.js';
 import { ServerMetrics } from './metrics.js';
 import { decideWith } from './decisions.js';
+import { PluginManager, type Plugin } from './plugins.js';
 
 export const verdictVersion = '0.1.0';
 
@@ -26,6 +27,8 @@ export interface StartOptions {
   compiler?: RegoCompiler;
   onDecision?: (event: DecisionEvent) => void;
   onDataWrite?: (write: DataWrite) => void;
+  /** Long-running parts, started after the bundles activate and stopped on close. */
+  plugins?: Plugin[];
 }
 
 export interface RunningServer {
@@ -34,7 +37,7 @@ export interface RunningServer {
   /** The Decide contract for other front ends (Envoy, gateways); their decisions are recorded too. */
   decide: Decide;
   server: Server;
-  /** Stops accepting, lets in-flight requests finish (up to `timeoutMs`), then resolves. */
+  /** Stops accepting, lets in-flight requests finish (up to `timeoutMs`), then stops the plugins. */
   close(timeoutMs?: number): Promise<void>;
 }
 
@@ -60,6 +63,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { config, logger } = options;
   const engine = new Engine(options.compiler ?? defaultCompiler());
   await engine.activate(await loadBundles(options.bundlePaths));
+  const plugins = new PluginManager();
+  for (const plugin of options.plugins ?? []) plugins.register(plugin);
+  await plugins.startAll();
   const labels = { id: randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
   const ctx: ServerContext = {
     engine,
@@ -78,8 +84,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     statusEnabled: config.status !== undefined,
     onDecision: options.onDecision,
     onDataWrite: options.onDataWrite,
-    plugins: () => ({}),
-    bundlesActivated: () => true,
+    plugins: () => plugins.statuses(),
+    bundlesActivated: () => plugins.bundlesActivated(),
   };
   const server = createHttpServer(ctx, { logger, metrics: new ServerMetrics() });
   const { host, port } = parseAddr(options.addr);
@@ -91,8 +97,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info({ addr: url, bundles: engine.bundles.map((b) => ({ name: b.name, revision: b.manifest.revision })) }, 'Server started.');
 
-  const close = (timeoutMs = 10_000) =>
-    new Promise<void>((resolve) => {
+  const close = async (timeoutMs = 10_000) => {
+    await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         server.closeAllConnections();
         resolve();
@@ -104,5 +110,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       });
       server.closeIdleConnections();
     });
+    // After the last request: plugins such as the decision-log writer flush what those requests produced.
+    await plugins.stopAll();
+  };
   return { url, ctx, decide: decideWith(ctx), server, close };
 }

@@ -87,3 +87,22 @@ async function writeTempBundle(files: Record<string, string>): Promise<string> {
   }
   return dir;
 }
+
+test('re-activation swaps bundle data and policies while keeping writes outside the roots', async () => {
+  const engine = new Engine(new OpaCliCompiler(referenceOpa()));
+  const v1 = parseBundle('b', [file('.manifest', '{"revision":"1","roots":["app"]}'), file('app/data.json', '{"old":1}'), file('app/p.rego', 'package app\nv := 1\n')]);
+  await engine.activate([v1]);
+  engine.store.put(['scratch'], { kept: true });
+  const v2 = parseBundle('b', [file('.manifest', '{"revision":"2","roots":["app"]}'), file('app/data.json', '{"new":2}'), file('app/p.rego', 'package app\nv := 2\n')]);
+  await engine.activate([v2]);
+  assert.deepEqual(await engine.decide('app', undefined), { result: { new: 2, v: 2 } });
+  assert.deepEqual(await engine.decide('scratch', undefined), { result: { kept: true } });
+  assert.equal(((await engine.decide('system/bundles/b/manifest/revision', undefined)).result), '2');
+});
+
+test('a failed activation leaves the previous policy set serving', async () => {
+  const engine = new Engine(new OpaCliCompiler(referenceOpa()));
+  await engine.activate([parseBundle('b', [file('app/p.rego', 'package app\nv := 1\n')])]);
+  await assert.rejects(engine.activate([parseBundle('b', [file('app/p.rego', 'package app\nv := \n')])]), /error\(s\) occurred while compiling module\(s\)/);
+  assert.deepEqual(await engine.decide('app/v', undefined), { result: 1 });
+});

@@ -10,6 +10,7 @@ import { jwtBuiltins } from './jwt.js';
 import { netBuiltins } from './net.js';
 import { numbersBuiltins } from './numbers.js';
 import { objectBuiltins } from './object.js';
+import { regexBuiltins } from './regex.js';
 import { semverBuiltins } from './semver.js';
 import { stringsBuiltins } from './strings.js';
 import { unitsBuiltins } from './units.js';
@@ -46,6 +47,7 @@ export const hostBuiltins: Record<string, HostBuiltin> = {
     ...netBuiltins,
     ...numbersBuiltins,
     ...objectBuiltins,
+    ...regexBuiltins,
     ...semverBuiltins,
     ...stringsBuiltins,
     ...unitsBuiltins,

@@ -6,6 +6,7 @@ import { httpBuiltins } from './http.js';
 import { globBuiltins } from './glob.js';
 import { graphBuiltins } from './graph.js';
 import { hexBuiltins } from './hex.js';
+import { jsonBuiltins } from './json.js';
 import { jwtBuiltins } from './jwt.js';
 import { netBuiltins } from './net.js';
 import { numbersBuiltins } from './numbers.js';
@@ -43,6 +44,7 @@ export const hostBuiltins: Record<string, HostBuiltin> = {
     ...globBuiltins,
     ...graphBuiltins,
     ...hexBuiltins,
+    ...jsonBuiltins,
     ...jwtBuiltins,
     ...netBuiltins,
     ...numbersBuiltins,

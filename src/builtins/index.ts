@@ -3,6 +3,7 @@
 // Values cross the boundary as JSON (sets arrive as arrays, non-string object keys as strings).
 import type { HostBuiltin, HostBuiltinTable } from './args.js';
 import { httpBuiltins } from './http.js';
+import { cryptoBuiltins } from './crypto.js';
 import { globBuiltins } from './glob.js';
 import { graphBuiltins } from './graph.js';
 import { hexBuiltins } from './hex.js';
@@ -41,6 +42,7 @@ function nonStrict(table: HostBuiltinTable): HostBuiltinTable {
 
 export const hostBuiltins: Record<string, HostBuiltin> = {
   ...nonStrict({
+    ...cryptoBuiltins,
     ...globBuiltins,
     ...graphBuiltins,
     ...hexBuiltins,

@@ -15,6 +15,7 @@ import { objectBuiltins } from './object.js';
 import { regexBuiltins } from './regex.js';
 import { semverBuiltins } from './semver.js';
 import { stringsBuiltins } from './strings.js';
+import { timeBuiltins } from './time.js';
 import { unitsBuiltins } from './units.js';
 import { uriBuiltins } from './uri.js';
 import { urlqueryBuiltins } from './urlquery.js';
@@ -54,6 +55,7 @@ export const hostBuiltins: Record<string, HostBuiltin> = {
     ...regexBuiltins,
     ...semverBuiltins,
     ...stringsBuiltins,
+    ...timeBuiltins,
     ...unitsBuiltins,
     ...uriBuiltins,
     ...urlqueryBuiltins,

@@ -27,12 +27,8 @@ function isUnderPrefix(url: string, prefix: string): boolean {
   return Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */;
 }
 
-export interface HttpServerOptions {
-  logger: Logger;
-  metrics: ServerMetrics;
-}
-
-export function createHttpServer(ctx: ServerContext, { logger, metrics }: HttpServerOptions): Server {
+export function createHttpServer(ctx: ServerContext, logger: Logger): Server {
+  const { metrics } = ctx;
   const app = buildApp(ctx, metrics);
   let requestId = 0;
   const logRequests = logger.isLevelEnabled('debug');

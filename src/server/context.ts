@@ -2,6 +2,7 @@
 import type { Engine } from '../engine/engine.js';
 import type { DecodingLimits } from './body.js';
 import type { EncodingOptions } from './respond.js';
+import type { ServerMetrics } from './metrics.js';
 
 /** OPA's decision-log event (EventV1); the decision log (issue 6) consumes it through `onDecision`. */
 export interface DecisionEvent {
@@ -24,6 +25,7 @@ export interface PluginStatus {
 
 export interface ServerContext {
   engine: Engine;
+  metrics: ServerMetrics;
   version: string;
   labels: Record<string, string>;
   defaultDecision: string;

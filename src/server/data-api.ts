@@ -36,6 +36,7 @@ function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], inpu
   try {
     const evaluation = ctx.engine.evaluate(path, inputText);
     const done = process.hrtime.bigint();
+    ctx.metrics.evaluationDuration.observe(Number(done - evalStart) / 1e9);
     return { ...evaluation, metrics: { timer_rego_query_eval_ns: Number(done - evalStart), timer_server_handler_ns: Number(done - started) } };
   } catch (err) {
     if (!(err instanceof EvaluationError)) throw err;

@@ -36,6 +36,8 @@ export interface RunningServer {
   ctx: ServerContext;
   /** The Decide contract for other front ends (Envoy, gateways); their decisions are recorded too. */
   decide: Decide;
+  /** Activates a new set of bundles atomically (for bundle sources), counted in the bundle metrics. */
+  activate(bundles: Bundle[]): Promise<void>;
   server: Server;
   /** Stops accepting, lets in-flight requests finish (up to `timeoutMs`), then stops the plugins. */
   close(timeoutMs?: number): Promise<void>;
@@ -62,13 +64,29 @@ export function parseAddr(addr: string): { host: string; port: number } {
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config, logger } = options;
   const engine = new Engine(options.compiler ?? defaultCompiler());
-  await engine.activate(await loadBundles(options.bundlePaths));
+  const metrics = new ServerMetrics();
+  const activate = async (bundles: Bundle[]) => {
+    const started = process.hrtime.bigint();
+    try {
+      await engine.activate(bundles);
+    } catch (err) {
+      for (const b of bundles) metrics.bundleFailedLoad.inc({ name: b.name });
+      throw err;
+    }
+    const ns = Number(process.hrtime.bigint() - started);
+    for (const b of bundles) {
+      metrics.bundleLoaded.inc({ name: b.name });
+      metrics.bundleLoadingDuration.observe({ name: b.name, stage: 'activate' }, ns);
+    }
+  };
+  await activate(await loadBundles(options.bundlePaths));
   const plugins = new PluginManager();
   for (const plugin of options.plugins ?? []) plugins.register(plugin);
   await plugins.startAll();
   const labels = { id: randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
   const ctx: ServerContext = {
     engine,
+    metrics,
     version: verdictVersion,
     labels,
     defaultDecision: config.default_decision ?? '/system/main',
@@ -87,7 +105,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     plugins: () => plugins.statuses(),
     bundlesActivated: () => plugins.bundlesActivated(),
   };
-  const server = createHttpServer(ctx, { logger, metrics: new ServerMetrics() });
+  const server = createHttpServer(ctx, logger);
   const { host, port } = parseAddr(options.addr);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -113,5 +131,5 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // After the last request: plugins such as the decision-log writer flush what those requests produced.
     await plugins.stopAll();
   };
-  return { url, ctx, decide: decideWith(ctx), server, close };
+  return { url, ctx, decide: decideWith(ctx), activate, server, close };
 }

@@ -90,9 +90,11 @@ test('large responses are gzipped when the client accepts gzip', async () => {
   assert.equal(JSON.parse(gunzipSync(res.body).toString()).result.length, 500);
 });
 
-test('/metrics exposes OPA\'s request histogram by handler', async () => {
+test('/metrics exposes OPA\'s request histogram by handler, bundle counters and evaluation latency', async () => {
   const text = (await send(verdict.url, 'GET', '/metrics')).body.toString();
   assert.match(text, /http_request_duration_seconds_count\{code="200",handler="v1\/data",method="POST"\} \d+/);
+  assert.match(text, /verdict_evaluation_duration_seconds_count [1-9]\d*/);
+  assert.match(text, /bundle_loaded_counter\{name="[^"]+bundle\.tar\.gz"\} 1/);
 });
 
 test('the Policy API adds, lists, compiles and removes modules through the compiler', async () => {

@@ -57,8 +57,13 @@ export class OpaCliCompiler implements RegoCompiler {
       }
       const flags = options.regoVersion === 0 ? ['--v0-compatible'] : [];
       await this.check(join(dir, 'src'), flags, names);
-      const perModule = await Promise.all(modules.map((m, i) => this.entrypointsOf(m, file(i), flags)));
-      let entrypoints = [...new Set(perModule.flat())].sort();
+      const found = new Set<string>();
+      // A few `opa parse` processes at a time: a bundle may hold hundreds of modules.
+      for (let i = 0; i < modules.length; i += 8) {
+        const batch = modules.slice(i, i + 8).map((m, j) => this.entrypointsOf(m, file(i + j), flags));
+        for (const paths of await Promise.all(batch)) for (const path of paths) found.add(path);
+      }
+      let entrypoints = [...found].sort();
       if (entrypoints.length === 0) throw new RegoCompileError('no rules to compile: the modules define only functions or nothing at all');
       const out = join(dir, 'bundle.tar.gz');
       const build = (eps: string[]) => run(this.opa, ['build', '-t', 'wasm', ...flags, ...eps.flatMap((e) => ['-e', e]), '-o', out, join(dir, 'src')], big);

@@ -9,6 +9,7 @@ import { deleteData, getData, patchData, postData, postDataV0, putData } from '.
 import { config, health, status } from './health-api.js';
 import { deletePolicy, getPolicy, listPolicies, putPolicy } from './policy-api.js';
 import { ServerMetrics } from './metrics.js';
+import { redirectToCanonicalPath } from './canonical-path.js';
 import { sendEmpty, sendError } from './respond.js';
 
 type Handler = (ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams) => Promise<void>;
@@ -43,6 +44,7 @@ export function createHttpServer(ctx: ServerContext, logger: Logger): Server {
       // Paths and statuses only: inputs and headers may carry tokens and personal data.
       if (logRequests) logger.debug({ req_id: reqId, req_method: req.method, req_path: url.split('?')[0], resp_status: res.statusCode, resp_duration_ms: seconds * 1000 }, 'Sent response.');
     });
+    if (redirectToCanonicalPath(req, res, url)) return;
     if (req.method === 'POST' && isUnderPrefix(url, '/v1/data')) {
       const { rawPath, query } = splitUrl(url, '/v1/data');
       postData(ctx, req, res, rawPath, query).catch((err) => sendError(req, res, err, ctx.encoding));

@@ -131,6 +131,11 @@ const cases: Case[] = [
   { name: 'status without the status plugin', method: 'GET', path: '/v1/status', raw: true },
   { name: 'unknown policy', method: 'GET', path: '/v1/policies/nope' },
   { name: 'unknown route', method: 'GET', path: '/nope', raw: true },
+  { name: 'trailing slash on GET is redirected', method: 'GET', path: '/v1/data/people/admins/?pretty', raw: true },
+  { name: 'trailing slash on POST is redirected', method: 'POST', path: '/v1/data/authz/allow/', body: gateway('alice'), raw: true },
+  { name: 'double slashes are redirected to the clean path', method: 'GET', path: '/v1/data//people//admins?pretty', raw: true },
+  { name: 'undecodable percent-escape', method: 'GET', path: '/v1/data/%zz', raw: true },
+  { name: 'undecodable percent-escape in a policy id', method: 'GET', path: '/v1/policies/%', raw: true },
 ];
 
 /** Each server names its bundle after the path it loaded; compare with a neutral name. */
@@ -152,6 +157,7 @@ for (const c of cases) {
     const ours = await send(verdict.url, c.method, c.path, c.body, c.headers);
     assert.equal(ours.status, theirs.status, `status for ${c.method} ${c.path}: OPA said ${theirs.status} ${theirs.body}`);
     assert.equal(ours.headers['content-encoding'], theirs.headers['content-encoding']);
+    assert.equal(ours.headers.location, theirs.headers.location);
     assert.equal(String(ours.headers['content-type'] ?? '').split(';')[0], String(theirs.headers['content-type'] ?? '').split(';')[0]);
     if (c.messagePrefix !== undefined) {
       const [o, t] = [parsed(ours), parsed(theirs)] as { code: string; message: string }[];

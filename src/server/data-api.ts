@@ -14,14 +14,12 @@ import { boolParam, sendEmpty, sendJson } from './respond.js';
 const encoder = new TextEncoder();
 const missingInputWarning = { code: 'api_usage_warning', message: "'input' key missing from the request" };
 
-/** Splits the part of a URL path after the API prefix into unescaped segments (OPA unescapes each one). */
+/**
+ * Splits the part of a URL path after the API prefix into unescaped segments (OPA unescapes each one).
+ * Undecodable escapes never get here: app.ts answers them with Go's plain 400 first.
+ */
 export function pathSegments(rawPath: string): string[] {
-  const segments = splitPath(rawPath);
-  try {
-    return segments.map((s) => decodeURIComponent(s));
-  } catch {
-    throw invalidParameter(`invalid path: ${rawPath}`);
-  }
+  return splitPath(rawPath).map((s) => decodeURIComponent(s));
 }
 
 interface Evaluated {

@@ -5,7 +5,7 @@ import { checkBundlesDoNotOverlap, isObject, type Bundle, type RegoModule } from
 import { hostBuiltins } from '../builtins/index.js';
 import type { RegoCompiler } from './compiler.js';
 import { WasmProgram } from './program.js';
-import { DataStore, StoreError, childOf, splitPath } from './store.js';
+import { DataStore, childOf, splitPath } from './store.js';
 
 /** The shared decision contract (BRIEF.md): path like "envoy/authz/allow"; result absent = undefined. */
 export type Decide = (path: string, input: unknown) => Promise<{ result?: unknown; decisionId?: string }>;
@@ -145,4 +145,3 @@ function place(target: Record<string, unknown>, path: string[], value: unknown):
   node[path[path.length - 1]] = value;
 }
 
-export { StoreError };

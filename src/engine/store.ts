@@ -46,7 +46,7 @@ export class DataStore {
   read(path: string[]): unknown {
     let node: unknown = this.root;
     for (const key of path) {
-      node = child(node, key);
+      node = childOf(node, key);
       if (node === undefined) return undefined;
     }
     return node;
@@ -138,7 +138,8 @@ function splitPointer(pointer: string): string[] {
   return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-function child(node: unknown, key: string): unknown {
+/** One step down a JSON document: an object key, or a decimal index into an array. */
+export function childOf(node: unknown, key: string): unknown {
   if (Array.isArray(node)) {
     return /^(0|[1-9][0-9]*)$/.test(key) ? node[Number(key)] : undefined;
   }
@@ -148,7 +149,7 @@ function child(node: unknown, key: string): unknown {
 
 function readFrom(node: unknown, path: string[]): unknown {
   for (const key of path) {
-    node = child(node, key);
+    node = childOf(node, key);
     if (node === undefined) return undefined;
   }
   return node;
@@ -175,4 +176,3 @@ function deepAssign(target: Record<string, unknown>, source: Record<string, unkn
   }
 }
 
-export { child as childOf };

@@ -8,7 +8,7 @@ import { isObject } from '../bundle/bundle.js';
 import { isYaml, kindOf, parseDocument, readBody } from './body.js';
 import type { DataWrite, ServerContext } from './context.js';
 import { recordDecision } from './decisions.js';
-import { ApiError, evaluationFailed, invalidParameter, storeFailed, undefinedDocument } from './errors.js';
+import { evaluationFailed, invalidParameter, storeFailed, undefinedDocument } from './errors.js';
 import { boolParam, sendEmpty, sendJson } from './respond.js';
 
 const encoder = new TextEncoder();
@@ -195,4 +195,3 @@ export async function deleteData(ctx: ServerContext, _req: IncomingMessage, res:
   written(ctx, res, { op: 'delete', path: pathSegments(rawPath) });
 }
 
-export { ApiError };

@@ -44,6 +44,8 @@ export function createHttpServer(ctx: ServerContext, logger: Logger): Server {
       // Paths and statuses only: inputs and headers may carry tokens and personal data.
       if (logRequests) logger.debug({ req_id: reqId, req_method: req.method, req_path: url.split('?')[0], resp_status: res.statusCode, resp_duration_ms: seconds * 1000 }, 'Sent response.');
     });
+    // OPA wraps its whole router in a HEAD-is-not-allowed handler.
+    if (req.method === 'HEAD') return sendEmpty(res, 405);
     if (redirectToCanonicalPath(req, res, url)) return;
     if (req.method === 'POST' && isUnderPrefix(url, '/v1/data')) {
       const { rawPath, query } = splitUrl(url, '/v1/data');
@@ -89,6 +91,13 @@ function buildApp(ctx: ServerContext, metrics: ServerMetrics): express.Express {
     const text = await metrics.registry.metrics();
     res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
     res.end(text);
+  });
+  // Go's mux answers a known path with the wrong method like this (the data and policy APIs answer 405 with
+  // an empty body instead, above).
+  app.all(['/', '/health', '/metrics', '/v1/config', '/v1/status'], (req, res, next) => {
+    if (req.path === '/' && req.method === 'GET') return next();
+    res.writeHead(405, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+    res.end('Method Not Allowed\n');
   });
   app.use((_req, res) => {
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });

@@ -224,3 +224,14 @@ test('same answer as OPA: bundle manifest revision and roots under data.system.b
     }));
   assert.deepEqual(pick(ours), pick(theirs));
 });
+
+test('same answer as OPA: /v1/config has the same keys and defaults (labels.id and version differ by design)', async () => {
+  const [theirs, ours] = await Promise.all([send(opa.url, 'GET', '/v1/config'), send(verdict.url, 'GET', '/v1/config')]);
+  const t = JSON.parse(theirs.body.toString()).result;
+  const o = JSON.parse(ours.body.toString()).result;
+  assert.deepEqual(Object.keys(o).sort(), Object.keys(t).sort());
+  assert.deepEqual(Object.keys(o.labels).sort(), Object.keys(t.labels).sort());
+  assert.equal(o.default_decision, t.default_decision);
+  assert.equal(o.default_authorization_decision, t.default_authorization_decision);
+  assert.deepEqual(o.server, t.server);
+});

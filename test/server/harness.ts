@@ -74,10 +74,14 @@ export interface OpaServer {
 export async function startOpa(configFile: string, bundles: string[]): Promise<OpaServer> {
   const port = await freePort();
   const child = spawn(referenceOpa(), ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', '-c', configFile, ...bundles.flatMap((b) => ['-b', b])], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const url = `http://127.0.0.1:${port}`;
-  await waitHealthy(url, child);
+  await waitHealthy(url, child).catch((err: Error) => {
+    throw new Error(`${err.message}: ${stderr}`);
+  });
   return {
     url,
     stop: () =>

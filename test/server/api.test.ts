@@ -126,3 +126,25 @@ test('the Decide contract for other front ends evaluates and records like the RE
   await assert.rejects(verdict.decide('p/x', { vs: [1, 2] }));
   assert.ok(events[2].error);
 });
+
+test('random garbage requests never crash the server and always get an answer', async () => {
+  let seed = 42;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const pick = <T>(xs: T[]) => xs[rand(xs.length)];
+  const fragments = ['{', '}', '[', ']', '"input"', ':', ',', '1', 'null', '"x"', 'true', '\u00ff', '\\u', '- ', '\n', '  ', '{"input":', '&', '#'];
+  for (let i = 0; i < 300; i++) {
+    const body = Buffer.from(Array.from({ length: rand(30) }, () => pick(fragments)).join(''));
+    const method = pick(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+    const path = pick(['/v1/data', '/v1/data/p/allow', '/v1/data/p', '/v0/data/p/allow', '/', '/v1/policies/x', '/v1/data/q/r?input=' + encodeURIComponent(body.toString()), '/health?bundles']);
+    const headers: Record<string, string> = {};
+    if (rand(4) === 0) headers['Content-Type'] = 'application/yaml';
+    if (rand(6) === 0) headers['Content-Encoding'] = 'gzip';
+    const res = await send(verdict.url, method, path, body, headers);
+    // None of these paths can fail evaluation, so a 5xx would be a bug in request handling.
+    assert.ok(res.status < 500, `${method} ${path} ${body}: ${res.status} ${res.body}`);
+  }
+  await alive();
+});

@@ -63,5 +63,6 @@ export class WasmProgram {
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes.buffer;
-  return bytes.slice().buffer as ArrayBuffer;
+  // A copy (Buffer#slice would not copy: it shares the pooled ArrayBuffer).
+  return new Uint8Array(bytes).buffer;
 }

@@ -70,15 +70,35 @@ function dataResponse(ctx: ServerContext, query: URLSearchParams, decisionId: st
   return body;
 }
 
+const inputKeyPrefix = /^\s*\{\s*"input"\s*:/;
+const closingBrace = /\}\s*$/;
+
+/**
+ * The input's own bytes inside a body that is exactly {"input": <value>}. The policy then sees the numbers
+ * the client sent (JSON.parse would round integers beyond 2^53, which OPA keeps exact) and no time is spent
+ * re-serialising. Anything else (more keys, escaped key) returns undefined and the caller re-serialises.
+ */
+function rawInputOf(body: Buffer, request: Record<string, unknown>): Uint8Array | undefined {
+  if (Object.keys(request).length !== 1) return undefined;
+  const head = body.subarray(0, 64).toString('latin1');
+  const prefix = inputKeyPrefix.exec(head);
+  if (!prefix) return undefined;
+  const tail = body.subarray(Math.max(0, body.length - 64)).toString('latin1');
+  const suffix = closingBrace.exec(tail);
+  if (!suffix) return undefined;
+  return body.subarray(prefix[0].length, body.length - (tail.length - suffix.index));
+}
+
 /** POST /v1/data/{path}: body {"input": ...}. */
 export async function postData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
   const started = process.hrtime.bigint();
   const path = pathSegments(rawPath);
   const body = await readBody(req, ctx.decoding);
   let request: unknown;
+  const yaml = isYaml(req);
   if (body.length > 0) {
     try {
-      request = parseDocument(body, isYaml(req));
+      request = parseDocument(body, yaml);
     } catch (err) {
       throw invalidParameter(`body contains malformed input document: ${(err as Error).message}`);
     }
@@ -88,7 +108,8 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
   }
   const hasInput = isObject(request) && 'input' in request;
   const input = hasInput ? (request as { input: unknown }).input : undefined;
-  const evaluated = evaluate(ctx, req, path, input, hasInput ? encoder.encode(JSON.stringify(input)) : undefined, started);
+  const inputText = hasInput ? (yaml ? undefined : rawInputOf(body, request as Record<string, unknown>)) ?? encoder.encode(JSON.stringify(input)) : undefined;
+  const evaluated = evaluate(ctx, req, path, input, inputText, started);
   const decisionId = record(ctx, req, path, input, evaluated);
   sendJson(req, res, 200, dataResponse(ctx, query, decisionId, evaluated, !hasInput), boolParam(query, 'pretty'), ctx.encoding);
 }
@@ -124,7 +145,8 @@ export async function postDataV0(ctx: ServerContext, req: IncomingMessage, res: 
       throw invalidParameter(`unexpected parse error for input: body contains malformed input document: ${(err as Error).message}`);
     }
   }
-  const evaluated = evaluate(ctx, req, path, input, input === undefined ? undefined : encoder.encode(JSON.stringify(input)), started);
+  const inputText = input === undefined ? undefined : isYaml(req) ? encoder.encode(JSON.stringify(input)) : body;
+  const evaluated = evaluate(ctx, req, path, input, inputText, started);
   record(ctx, req, path, input, evaluated);
   if (!evaluated.defined) {
     const ref = ['data', ...path].join('.');

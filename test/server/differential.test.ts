@@ -23,6 +23,8 @@ reasons contains "not an admin" if not input.user in data.people.admins
 reasons contains "no user given" if not input.user
 
 maybe := true if input.flag
+
+exact if input.n == 12345678901234567891
 `;
 
 const config = `
@@ -47,7 +49,7 @@ before(async () => {
   });
   const configFile = join(sourceDir, '..', `${sourceDir.split('/').pop()}-config.yaml`);
   writeFileSync(configFile, config);
-  wasmBundle = buildWasmBundle(sourceDir, ['authz/allow', 'authz/reasons', 'authz/maybe']);
+  wasmBundle = buildWasmBundle(sourceDir, ['authz/allow', 'authz/reasons', 'authz/maybe', 'authz/exact']);
   [opa, verdict] = await Promise.all([startOpa(configFile, [sourceDir]), startVerdict(config, [wasmBundle])]);
 });
 
@@ -78,6 +80,11 @@ const cases: Case[] = [
   { name: 'denied decision', method: 'POST', path: '/v1/data/authz/allow', body: gateway('mallory') },
   { name: 'set result', method: 'POST', path: '/v1/data/authz/reasons', body: JSON.stringify({ input: {} }) },
   { name: 'undefined rule', method: 'POST', path: '/v1/data/authz/maybe', body: gateway('alice'), raw: true },
+  { name: 'integers beyond 2^53 reach the policy exactly', method: 'POST', path: '/v1/data/authz/exact', body: '{"input":{"n":12345678901234567891}}' },
+  { name: 'the same with whitespace around the input', method: 'POST', path: '/v1/data/authz/exact', body: ' { "input" : {"n":12345678901234567891} } \n' },
+  { name: 'and as the v0 body', method: 'POST', path: '/v0/data/authz/exact', body: '{"n":12345678901234567891}' },
+  { name: 'a near miss stays a miss', method: 'POST', path: '/v1/data/authz/exact', body: '{"input":{"n":12345678901234567890}}' },
+  { name: 'an input key next to others', method: 'POST', path: '/v1/data/authz/allow', body: '{"input":{"user":"alice"},"other":1}' },
   { name: 'unknown path', method: 'POST', path: '/v1/data/authz/nope', body: gateway('alice') },
   { name: 'missing input key', method: 'POST', path: '/v1/data/authz/allow', body: '{}', raw: true },
   { name: 'empty body', method: 'POST', path: '/v1/data/authz/allow', body: '' },

@@ -1,0 +1,204 @@
+// The enrichment step between request parsing and evaluation: for one decision path and input, run the adapters
+// configured for that path (concurrently, each bounded by its timeout, cached, identical lookups made once) and
+// hand back a copy of the input with their results at input.pip.<adapter>, plus a report for the decision log.
+
+import type { JsonValue, LookupParams, PipAdapter, PipAdapterFactory } from './adapter.js';
+import { LookupCache, type CachedOutcome } from './cache.js';
+import { normalisePath, type AdapterConfig, type EnrichRule, type PipConfig } from './config.js';
+import { PipConfigError, PipDenyError, PipInputError, describeLookupError } from './errors.js';
+import { resolveInputPath } from './input-path.js';
+import { PipMetrics } from './metrics.js';
+import type { AdapterRun, EnrichmentReport } from './report.js';
+import { SingleFlight } from './single-flight.js';
+
+export interface EnrichmentResult {
+  /** The caller's input (never mutated) with `pip` holding the adapters' results; the input itself when no adapter ran. */
+  input: unknown;
+  report: EnrichmentReport;
+}
+
+interface AdapterSlot {
+  config: AdapterConfig;
+  adapter: PipAdapter;
+  cache: LookupCache;
+  flights: SingleFlight<CachedOutcome>;
+}
+
+type CacheUse = AdapterRun['cache'];
+
+export class Enricher {
+  readonly metrics: PipMetrics;
+  private readonly slots = new Map<string, AdapterSlot>();
+
+  /** Builds every configured adapter; throws PipConfigError when an adapter's settings or params do not fit. */
+  constructor(
+    private readonly config: PipConfig,
+    factories: Record<string, PipAdapterFactory>,
+  ) {
+    for (const a of Object.values(config.adapters)) {
+      const factory = factories[a.type];
+      if (!factory) throw new PipConfigError(`pip.adapters.${a.name}: no adapter of type "${a.type}"`);
+      const adapter = factory(a.name, a.settings);
+      this.slots.set(a.name, { config: a, adapter, cache: new LookupCache(a.cache), flights: new SingleFlight() });
+    }
+    config.enrich.forEach((rule, i) => {
+      const missing = (this.slots.get(rule.adapter)?.adapter.requiredParams ?? []).filter((p) => !(p in rule.inputs));
+      if (missing.length > 0) {
+        throw new PipConfigError(`pip.enrich[${i}]: adapter "${rule.adapter}" needs inputs for ${missing.join(', ')}`);
+      }
+    });
+    this.metrics = new PipMetrics(this.slots.keys());
+  }
+
+  /** Whether any adapter is configured for this decision path (so the server can skip the step cheaply). */
+  appliesTo(path: string): boolean {
+    return this.rulesFor(normalisePath(path)).length > 0;
+  }
+
+  async enrichInput(path: string, input: unknown): Promise<EnrichmentResult> {
+    const started = performance.now();
+    const normalised = normalisePath(path);
+    const callerInput = this.screenCallerPip(input);
+    const rules = this.rulesFor(normalised);
+    const report: EnrichmentReport = { path: normalised, adapters: [], latency_ms: 0 };
+    if (rules.length === 0) return { input: callerInput, report };
+
+    if (!isPlainObject(callerInput)) {
+      report.adapters = rules.map((r) => ({
+        adapter: r.adapter, outcome: 'skipped', cache: 'off', latency_ms: 0, reason: 'input is not an object',
+      }));
+      return { input: callerInput, report };
+    }
+
+    const results: Record<string, JsonValue> = {};
+    const view = { ...callerInput, pip: results };
+    const runs = new Map<string, Promise<AdapterRun>>();
+    for (const rule of rules) {
+      runs.set(rule.adapter, this.runRule(rule, view, results, runs));
+    }
+    report.adapters = await Promise.all(runs.values());
+    report.latency_ms = round(performance.now() - started);
+    const denied = report.adapters.find((r) => r.outcome === 'error' && r.on_error === 'deny');
+    if (denied) {
+      report.denied_by = denied.adapter;
+      throw new PipDenyError(denied.adapter, denied.reason ?? 'lookup failed', report);
+    }
+    return { input: view, report };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.slots.values()].map((s) => s.adapter.close?.()));
+  }
+
+  private screenCallerPip(input: unknown): unknown {
+    if (!isPlainObject(input) || !Object.prototype.hasOwnProperty.call(input, 'pip')) return input;
+    if (this.config.callerPip === 'reject') {
+      throw new PipInputError('input.pip is reserved for policy information point results and must not be supplied');
+    }
+    const { pip: _dropped, ...rest } = input;
+    return rest;
+  }
+
+  /** Per adapter, the rule with the longest path prefix matching `path`. */
+  private rulesFor(path: string): EnrichRule[] {
+    const best = new Map<string, { rule: EnrichRule; length: number }>();
+    for (const rule of this.config.enrich) {
+      for (const prefix of rule.paths) {
+        const matches = prefix === '' || path === prefix || path.startsWith(prefix + '/');
+        const current = best.get(rule.adapter);
+        if (matches && (!current || prefix.length > current.length)) best.set(rule.adapter, { rule, length: prefix.length });
+      }
+    }
+    return [...best.values()].map((b) => b.rule);
+  }
+
+  private async runRule(
+    rule: EnrichRule,
+    view: Record<string, unknown>,
+    results: Record<string, JsonValue>,
+    runs: Map<string, Promise<AdapterRun>>,
+  ): Promise<AdapterRun> {
+    // Results this rule reads (input.pip.<other>) must be in place first; others run concurrently.
+    await Promise.all(rule.dependsOn.map((d) => runs.get(d)));
+    const slot = this.slots.get(rule.adapter)!;
+    const metrics = this.metrics.adapter(rule.adapter);
+    const started = performance.now();
+    const params: LookupParams = {};
+    for (const [param, inputPath] of Object.entries(rule.inputs)) {
+      const value = resolveInputPath(view, inputPath);
+      if (value === undefined) {
+        return { adapter: rule.adapter, outcome: 'skipped', cache: 'off', latency_ms: 0, reason: `${inputPath.text} is absent` };
+      }
+      params[param] = value as JsonValue;
+    }
+    metrics.calls++;
+    const { outcome, cache } = await this.lookup(slot, params);
+    const run: AdapterRun = { adapter: rule.adapter, outcome: 'ok', cache, latency_ms: round(performance.now() - started) };
+    if (cache === 'hit') metrics.hits++;
+    else if (cache === 'shared') metrics.shared++;
+    else metrics.misses++;
+    if (outcome.ok) {
+      results[rule.adapter] = outcome.value;
+      return run;
+    }
+    metrics.errors++;
+    const onError = slot.config.onError;
+    run.outcome = 'error';
+    run.reason = `${outcome.kind}: ${outcome.message}`;
+    run.on_error = onError.kind;
+    if (onError.kind === 'default') results[rule.adapter] = onError.value;
+    return run;
+  }
+
+  private async lookup(slot: AdapterSlot, params: LookupParams): Promise<{ outcome: CachedOutcome; cache: CacheUse }> {
+    const key = stableKey(params);
+    const cached = slot.cache.get(key);
+    if (cached) return { outcome: cached, cache: 'hit' };
+    const flight = slot.flights.run(key, () => this.fetch(slot, key, params));
+    return { outcome: await flight.promise, cache: flight.shared ? 'shared' : 'miss' };
+  }
+
+  /** One real lookup against the PIP, bounded by the adapter's timeout even if the adapter ignores its signal. */
+  private async fetch(slot: AdapterSlot, key: string, params: LookupParams): Promise<CachedOutcome> {
+    const { name, timeoutMs } = slot.config;
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(Object.assign(new Error(`timed out after ${timeoutMs} ms`), { timeout: true }));
+      }, timeoutMs);
+    });
+    const started = performance.now();
+    let outcome: CachedOutcome;
+    try {
+      const value = await Promise.race([slot.adapter.lookup(params, controller.signal), timedOut]);
+      outcome = { ok: true, value };
+    } catch (err) {
+      const described = describeLookupError(err, controller.signal);
+      outcome = { ok: false, kind: described.kind, message: controller.signal.aborted ? `timed out after ${timeoutMs} ms` : described.message };
+    } finally {
+      clearTimeout(timer);
+    }
+    this.metrics.observeLookup(name, performance.now() - started);
+    slot.cache.set(key, outcome, outcome.ok ? slot.adapter.maxCacheAge?.(outcome.value) : undefined);
+    return outcome;
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** A cache key that does not depend on the order of object keys. */
+function stableKey(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableKey).join(',')}]`;
+  if (isPlainObject(value)) {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableKey(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

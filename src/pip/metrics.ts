@@ -1,0 +1,57 @@
+// Plain counters per adapter; the server exports them to Prometheus (names suggested in docs-snippets/pip.md).
+
+/** Upper bounds of the latency histogram buckets, in ms (cumulative, Prometheus style; +Inf is `count`). */
+export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500] as const;
+
+export interface AdapterMetrics {
+  /** Enrichments that asked for this adapter (cache hits included). */
+  calls: number;
+  hits: number;
+  misses: number;
+  /** Joined an identical lookup already in flight (single-flight). */
+  shared: number;
+  errors: number;
+  /** Lookups that actually reached the PIP (misses not joined to an in-flight lookup). */
+  lookups: number;
+  latency: { buckets: number[]; sum_ms: number; count: number };
+}
+
+export class PipMetrics {
+  private readonly byAdapter = new Map<string, AdapterMetrics>();
+
+  constructor(adapterNames: Iterable<string>) {
+    for (const name of adapterNames) {
+      this.byAdapter.set(name, {
+        calls: 0,
+        hits: 0,
+        misses: 0,
+        shared: 0,
+        errors: 0,
+        lookups: 0,
+        latency: { buckets: LATENCY_BUCKETS_MS.map(() => 0), sum_ms: 0, count: 0 },
+      });
+    }
+  }
+
+  adapter(name: string): AdapterMetrics {
+    const m = this.byAdapter.get(name);
+    if (!m) throw new Error(`no metrics for adapter "${name}"`);
+    return m;
+  }
+
+  /** Time of one real lookup against the PIP. */
+  observeLookup(name: string, ms: number): void {
+    const m = this.adapter(name);
+    m.lookups++;
+    m.latency.count++;
+    m.latency.sum_ms += ms;
+    LATENCY_BUCKETS_MS.forEach((bound, i) => {
+      if (ms <= bound) m.latency.buckets[i]++;
+    });
+  }
+
+  /** A copy, safe to serialise or diff. */
+  snapshot(): Record<string, AdapterMetrics> {
+    return Object.fromEntries([...this.byAdapter].map(([k, v]) => [k, structuredClone(v)]));
+  }
+}

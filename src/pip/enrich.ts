@@ -109,7 +109,7 @@ export class Enricher {
         if (matches && (!current || prefix.length > current.length)) best.set(rule.adapter, { rule, length: prefix.length });
       }
     }
-    return [...best.values()].map((b) => b.rule);
+    return dependenciesFirst([...best.values()].map((b) => b.rule));
   }
 
   private async runRule(
@@ -184,6 +184,24 @@ export class Enricher {
     slot.cache.set(key, outcome, outcome.ok ? slot.adapter.maxCacheAge?.(outcome.value) : undefined);
     return outcome;
   }
+}
+
+/** Orders rules so each comes after the rules whose results it reads (config guarantees there is no cycle). */
+function dependenciesFirst(rules: EnrichRule[]): EnrichRule[] {
+  const byAdapter = new Map(rules.map((r) => [r.adapter, r]));
+  const ordered: EnrichRule[] = [];
+  const placed = new Set<string>();
+  const place = (rule: EnrichRule): void => {
+    if (placed.has(rule.adapter)) return;
+    placed.add(rule.adapter);
+    for (const dep of rule.dependsOn) {
+      const depRule = byAdapter.get(dep);
+      if (depRule) place(depRule);
+    }
+    ordered.push(rule);
+  };
+  rules.forEach(place);
+  return ordered;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -52,7 +52,7 @@ export class JwtAdapter implements PipAdapter {
         cacheMaxAge: durationMs(settings.jwks_max_age, 600_000),
       });
     } else {
-      this.keys = createLocalJWKSet({ keys: (settings.keys ?? []).map((k, i) => staticKey(k, `${where}.keys[${i}]`)) });
+      this.keys = staticKeySet((settings.keys ?? []).map((k, i) => staticKey(k, `${where}.keys[${i}]`)));
     }
     this.options = {
       issuer: settings.issuer,
@@ -82,6 +82,14 @@ export class JwtAdapter implements PipAdapter {
     if (result.valid !== true) return 0;
     return typeof result.claims?.exp === 'number' ? result.claims.exp * 1000 - Date.now() : undefined;
   }
+}
+
+/** Keys with a kid serve tokens naming that kid; keys without one (typically PEM) serve any token. */
+function staticKeySet(keys: JWK[]): JWTVerifyGetKey {
+  const named = createLocalJWKSet({ keys: keys.filter((k) => k.kid !== undefined) });
+  const unnamed = createLocalJWKSet({ keys: keys.filter((k) => k.kid === undefined) });
+  const kids = new Set(keys.map((k) => k.kid));
+  return (header, token) => (header.kid !== undefined && kids.has(header.kid) ? named(header, token) : unnamed({ ...header, kid: undefined }, token));
 }
 
 /** Static keys: JWK objects as they are, PEM public keys or certificates converted to JWK. Secrets are refused. */

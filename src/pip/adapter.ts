@@ -20,5 +20,10 @@ export interface PipAdapter {
   close?(): Promise<void>;
 }
 
+/** What an adapter may need to know of its enclosing config (e.g. to bound server-side query time). */
+export interface AdapterContext {
+  timeoutMs: number;
+}
+
 /** Builds an adapter from its validated `settings`; `name` is the adapter's config key, used in error messages. */
-export type PipAdapterFactory = (name: string, settings: Record<string, unknown>) => PipAdapter;
+export type PipAdapterFactory = (name: string, settings: Record<string, unknown>, context: AdapterContext) => PipAdapter;

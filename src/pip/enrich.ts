@@ -38,7 +38,7 @@ export class Enricher {
     for (const a of Object.values(config.adapters)) {
       const factory = factories[a.type];
       if (!factory) throw new PipConfigError(`pip.adapters.${a.name}: no adapter of type "${a.type}"`);
-      const adapter = factory(a.name, a.settings);
+      const adapter = factory(a.name, a.settings, { timeoutMs: a.timeoutMs });
       this.slots.set(a.name, { config: a, adapter, cache: new LookupCache(a.cache), flights: new SingleFlight() });
     }
     config.enrich.forEach((rule, i) => {

@@ -1,6 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonValue, LookupParams, PipAdapter, PipAdapterFactory } from '../../src/pip/adapter.js';
@@ -298,7 +298,10 @@ describe('file adapter', () => {
     }),
     adapterFactories,
   );
-  after(() => e.close());
+  after(async () => {
+    await e.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('picks from a YAML document and reloads it when the file changes', async () => {
     const pipOf = async (user: string) => ((await e.enrichInput('a', { user })).input as { pip: Record<string, unknown> }).pip;

@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEnricher, PipDenyError, type Enricher } from '../../src/pip/index.js';
-import { closedPortUrl, sendJson, startFixtureService, type FixtureService } from './fixtures/http-service.js';
+import { closedPortUrl, earlierRequestsOn, sendJson, startFixtureService, type FixtureService } from './fixtures/http-service.js';
 
 const noCache = { ttl: 0, negative_ttl: 0 };
 
@@ -48,6 +48,15 @@ describe('http adapter against a loopback service', () => {
         if (!res.write(chunk)) await new Promise((r) => res.once('drain', r).once('close', r));
       }
       res.end('"]');
+    });
+    // Drops a reused keep-alive connection without answering, as a service does when it closes an idle one.
+    let dropped = false;
+    svc.route('GET', '/drops-reused', (req, res) => {
+      if (!dropped && earlierRequestsOn(req) > 0) {
+        dropped = true;
+        return void req.socket.destroy();
+      }
+      sendJson(res, 200, { fresh: true });
     });
     svc.route('GET', '/huge-declared', (_req, res) => void res.writeHead(200, { 'content-length': String(50 * 1024 * 1024) }).end());
   });
@@ -143,6 +152,14 @@ describe('http adapter against a loopback service', () => {
       const ok = enricher({ settings: { url: `${svc.url}/users/{u}`, pick: 'data.id' } }, { u: 'input.u' });
       assert.deepEqual(pipOf(await ok.enrichInput('a', { u: 'carol' })), { svc: 'carol' });
     });
+  });
+
+  it('asks again on a fresh connection when a reused keep-alive connection was dropped', async () => {
+    const e = enricher({ settings: { url: `${svc.url}/drops-reused` } });
+    const before = svc.seen.length;
+    assert.deepEqual(pipOf(await e.enrichInput('a', {})), { svc: { fresh: true } });
+    assert.deepEqual(pipOf(await e.enrichInput('a', {})), { svc: { fresh: true } });
+    assert.equal(svc.seen.length - before, 3, 'the second lookup was dropped once, then answered');
   });
 
   it('refuses a URL template that is not http(s) at start-up', () => {

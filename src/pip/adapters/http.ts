@@ -70,7 +70,12 @@ export class HttpAdapter implements PipAdapter {
 
     let res: Response;
     try {
-      res = await fetch(url, init);
+      res = await fetch(url, init).catch((err: unknown) => {
+        // A pooled keep-alive connection the service closed while idle fails at once; a lookup is a read, so
+        // asking again on a fresh connection is safe.
+        if (signal.aborted || !isStaleConnection(err)) throw err;
+        return fetch(url, init);
+      });
     } catch (err) {
       throw fetchFailure(err, signal, where);
     }
@@ -91,6 +96,11 @@ export class HttpAdapter implements PipAdapter {
     }
     return pickPath(body, this.pick);
   }
+}
+
+function isStaleConnection(err: unknown): boolean {
+  const code = (err as { cause?: { code?: string } }).cause?.code;
+  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE';
 }
 
 function headerValue(value: string, name: string): string {

@@ -26,9 +26,12 @@ interface AdapterSlot {
 
 type CacheUse = AdapterRun['cache'];
 
+const RULES_MEMO_LIMIT = 1024;
+
 export class Enricher {
   readonly metrics: PipMetrics;
   private readonly slots = new Map<string, AdapterSlot>();
+  private readonly rulesByPath = new Map<string, EnrichRule[]>();
 
   /** Builds every configured adapter; throws PipConfigError when an adapter's settings or params do not fit. */
   constructor(
@@ -99,8 +102,19 @@ export class Enricher {
     return rest;
   }
 
-  /** Per adapter, the rule with the longest path prefix matching `path`. */
+  /** Per adapter, the rule with the longest path prefix matching `path`; remembered for the paths seen most. */
   private rulesFor(path: string): EnrichRule[] {
+    let rules = this.rulesByPath.get(path);
+    if (!rules) {
+      rules = this.matchRules(path);
+      // Paths come from requests: keep the memo bounded so odd paths cannot grow it without limit.
+      if (this.rulesByPath.size >= RULES_MEMO_LIMIT) this.rulesByPath.clear();
+      this.rulesByPath.set(path, rules);
+    }
+    return rules;
+  }
+
+  private matchRules(path: string): EnrichRule[] {
     const best = new Map<string, { rule: EnrichRule; length: number }>();
     for (const rule of this.config.enrich) {
       for (const prefix of rule.paths) {
@@ -119,7 +133,7 @@ export class Enricher {
     runs: Map<string, Promise<AdapterRun>>,
   ): Promise<AdapterRun> {
     // Results this rule reads (input.pip.<other>) must be in place first; others run concurrently.
-    await Promise.all(rule.dependsOn.map((d) => runs.get(d)));
+    if (rule.dependsOn.length > 0) await Promise.all(rule.dependsOn.map((d) => runs.get(d)));
     const slot = this.slots.get(rule.adapter)!;
     const metrics = this.metrics.adapter(rule.adapter);
     const started = performance.now();
@@ -132,7 +146,9 @@ export class Enricher {
       params[param] = value as JsonValue;
     }
     metrics.calls++;
-    const { outcome, cache } = await this.lookup(slot, params);
+    const key = stableKey(params);
+    const cached = slot.cache.get(key);
+    const { outcome, cache } = cached ? { outcome: cached, cache: 'hit' as const } : await this.lookup(slot, key, params);
     const run: AdapterRun = { adapter: rule.adapter, outcome: 'ok', cache, latency_ms: round(performance.now() - started) };
     if (cache === 'hit') metrics.hits++;
     else if (cache === 'shared') metrics.shared++;
@@ -150,10 +166,8 @@ export class Enricher {
     return run;
   }
 
-  private async lookup(slot: AdapterSlot, params: LookupParams): Promise<{ outcome: CachedOutcome; cache: CacheUse }> {
-    const key = stableKey(params);
-    const cached = slot.cache.get(key);
-    if (cached) return { outcome: cached, cache: 'hit' };
+  /** A cache miss: join the identical lookup in flight, or start one. */
+  private async lookup(slot: AdapterSlot, key: string, params: LookupParams): Promise<{ outcome: CachedOutcome; cache: CacheUse }> {
     const flight = slot.flights.run(key, () => this.fetch(slot, key, params));
     return { outcome: await flight.promise, cache: flight.shared ? 'shared' : 'miss' };
   }

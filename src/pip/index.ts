@@ -9,7 +9,7 @@ export { pipConfigSchema, parsePipConfig, type PipConfig } from './config.js';
 export { PipConfigError, PipDenyError, PipInputError } from './errors.js';
 export type { EnrichmentReport, AdapterRun } from './report.js';
 export type { AdapterMetrics } from './metrics.js';
-export { LATENCY_BUCKETS_MS } from './metrics.js';
+export { LATENCY_BUCKETS_MS, prometheusText } from './metrics.js';
 
 /** Validates the `pip` config section and builds every adapter; throws PipConfigError naming what is wrong. */
 export function createEnricher(pipSection: unknown): Enricher {

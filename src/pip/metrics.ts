@@ -55,3 +55,29 @@ export class PipMetrics {
     return Object.fromEntries([...this.byAdapter].map(([k, v]) => [k, structuredClone(v)]));
   }
 }
+
+const COUNTERS: [keyof Omit<AdapterMetrics, 'latency'>, string, string][] = [
+  ['calls', 'verdict_pip_calls_total', 'Enrichments that asked for this adapter.'],
+  ['hits', 'verdict_pip_cache_hits_total', 'Lookups answered from the cache.'],
+  ['misses', 'verdict_pip_cache_misses_total', 'Lookups not in the cache that went to the PIP.'],
+  ['shared', 'verdict_pip_shared_lookups_total', 'Lookups that joined an identical one in flight.'],
+  ['errors', 'verdict_pip_errors_total', 'Lookups that ended in an error (on_error applied).'],
+];
+
+/** The metrics in Prometheus text exposition format, for the server's /metrics. */
+export function prometheusText(snapshot: Record<string, AdapterMetrics>): string {
+  const lines: string[] = [];
+  const label = (name: string) => `adapter="${name.replace(/["\\\n]/g, '\\$&')}"`;
+  for (const [field, metric, help] of COUNTERS) {
+    lines.push(`# HELP ${metric} ${help}`, `# TYPE ${metric} counter`);
+    for (const [name, m] of Object.entries(snapshot)) lines.push(`${metric}{${label(name)}} ${m[field]}`);
+  }
+  const h = 'verdict_pip_lookup_duration_seconds';
+  lines.push(`# HELP ${h} Time of lookups that reached the PIP.`, `# TYPE ${h} histogram`);
+  for (const [name, m] of Object.entries(snapshot)) {
+    LATENCY_BUCKETS_MS.forEach((bound, i) => lines.push(`${h}_bucket{${label(name)},le="${bound / 1000}"} ${m.latency.buckets[i]}`));
+    lines.push(`${h}_bucket{${label(name)},le="+Inf"} ${m.latency.count}`);
+    lines.push(`${h}_sum{${label(name)}} ${m.latency.sum_ms / 1000}`, `${h}_count{${label(name)}} ${m.latency.count}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -8,6 +8,7 @@ import { adapterFactories } from '../../src/pip/adapters/index.js';
 import { parsePipConfig } from '../../src/pip/config.js';
 import { Enricher } from '../../src/pip/enrich.js';
 import { PipConfigError, PipDenyError, PipInputError } from '../../src/pip/errors.js';
+import { prometheusText } from '../../src/pip/metrics.js';
 
 /**
  * A scripted in-process PIP: its `settings.script` names a behaviour, and every lookup is recorded so tests can
@@ -148,6 +149,12 @@ describe('enrichInput', () => {
     const m = e.metrics.snapshot().groups;
     assert.deepEqual([m.calls, m.hits, m.shared, m.misses, m.lookups, m.errors], [7, 1, 4, 2, 2, 0]);
     assert.equal(m.latency.count, 2);
+    const text = prometheusText(e.metrics.snapshot());
+    assert.match(text, /^verdict_pip_calls_total\{adapter="groups"\} 7$/m);
+    assert.match(text, /^verdict_pip_shared_lookups_total\{adapter="groups"\} 4$/m);
+    assert.match(text, /^verdict_pip_lookup_duration_seconds_bucket\{adapter="groups",le="\+Inf"\} 2$/m);
+    assert.match(text, /^verdict_pip_lookup_duration_seconds_bucket\{adapter="groups",le="0.025"\} 0$/m, 'both lookups took at least 40 ms');
+    assert.match(text, /^verdict_pip_lookup_duration_seconds_bucket\{adapter="groups",le="2.5"\} 2$/m);
   });
 
   it('keeps "nothing found" only for the negative TTL', async () => {

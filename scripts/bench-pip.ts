@@ -9,10 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPolicy } from '@open-policy-agent/opa-wasm';
+import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { createEnricher, type Enricher } from '../src/pip/index.js';
 import { BASE, DIRECTORY_LDIF, READER_DN, READER_PASSWORD } from '../test/pip/fixtures/directory.js';
-import { sendJson, startFixtureService } from '../test/pip/fixtures/http-service.js';
+import { sendJson, startFixtureService, type FixtureService } from '../test/pip/fixtures/http-service.js';
 import { startSlapd } from '../test/pip/fixtures/services.js';
 
 const seconds = Number(process.argv[2] ?? 3);
@@ -27,6 +27,16 @@ async function main(): Promise<void> {
 
   const slapd = await startSlapd(DIRECTORY_LDIF);
   const profiles = await startFixtureService();
+  const enrichers: Enricher[] = [];
+  try {
+    await measure(policy, slapd.url, profiles, enrichers);
+  } finally {
+    await Promise.all([...enrichers.map((e) => e.close()), profiles.close(), slapd.stop()]);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function measure(policy: LoadedPolicy, ldapUrl: string, profiles: FixtureService, enrichers: Enricher[]): Promise<void> {
   profiles.route('GET', '/profiles/*', (req, res) => sendJson(res, 200, { plan: req.url?.endsWith('/carol') ? 'suspended' : 'gold' }));
 
   const pipConfig = (cache: Record<string, unknown>) => ({
@@ -36,7 +46,7 @@ async function main(): Promise<void> {
         type: 'ldap',
         cache,
         settings: {
-          url: slapd.url, bind_dn: READER_DN, bind_password: READER_PASSWORD, base: `ou=groups,${BASE}`,
+          url: ldapUrl, bind_dn: READER_DN, bind_password: READER_PASSWORD, base: `ou=groups,${BASE}`,
           filter: `(&(objectClass=groupOfNames)(member=uid={user:dn},ou=people,${BASE}))`, result: 'values', value_attribute: 'cn',
         },
       },
@@ -48,6 +58,7 @@ async function main(): Promise<void> {
   });
   const warm = createEnricher(pipConfig({ ttl: '10m' }));
   const cold = createEnricher(pipConfig({ ttl: 0, negative_ttl: 0 }));
+  enrichers.push(warm, cold);
   let i = 0;
   const nextInput = () => ({ subject: { id: USERS[i++ % USERS.length] }, request: { method: 'GET', path: '/reports/q3' } });
   const preEnriched = new Map<string, unknown>();
@@ -81,8 +92,6 @@ async function main(): Promise<void> {
     const added = withWarm[stat] - base[stat];
     console.log(`warm-cache enrichment adds ${added.toFixed(1)} µs to the ${stat} decision (${((added / base[stat]) * 100).toFixed(0)}% of in-process wasm evaluation alone)`);
   }
-  await Promise.all([warm.close(), cold.close(), profiles.close(), slapd.stop()]);
-  rmSync(work, { recursive: true, force: true });
 }
 
 async function sequential(run: () => Promise<unknown>, secs: number) {

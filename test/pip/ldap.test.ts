@@ -38,7 +38,7 @@ describe('ldap adapter against a private slapd', () => {
   const people = () => make({ base: `ou=people,${BASE}`, filter: '(&(objectClass=inetOrgPerson)(uid={user}))', attributes: ['uid'] });
 
   before(async () => {
-    slapd = await startSlapd(DIRECTORY_LDIF);
+    slapd = await startSlapd(DIRECTORY_LDIF, { tls: true });
   });
 
   after(async () => {
@@ -94,6 +94,29 @@ describe('ldap adapter against a private slapd', () => {
     const downErr = await down.enrichInput('gateway/allow', { user: 'alice' }).catch((x: unknown) => x);
     assert.ok(downErr instanceof PipDenyError);
     assert.match(downErr.reason, /^unavailable: LDAP ldap:\/\/127\.0\.0\.1:\d+: ECONNREFUSED$/);
+  });
+
+  it('connects over ldaps:// and StartTLS, verifying the server against the configured CA', async () => {
+    const filter = `(&(objectClass=groupOfNames)(member=uid={user:dn},ou=people,${BASE}))`;
+    const common = { base: `ou=groups,${BASE}`, filter, result: 'values', value_attribute: 'cn' };
+    const ldaps = make({ ...common, url: slapd.ldapsUrl, tls: { ca_file: slapd.caFile } });
+    assert.deepEqual(await lookup(ldaps, 'carol'), ['ops']);
+    const starttls = make({ ...common, tls: { starttls: true, ca_file: slapd.caFile } });
+    assert.deepEqual(await lookup(starttls, 'carol'), ['ops']);
+    const untrusted = make({ ...common, url: slapd.ldapsUrl });
+    const err = await untrusted.enrichInput('gateway/allow', { user: 'carol' }).catch((x: unknown) => x);
+    assert.ok(err instanceof PipDenyError, 'a server certificate from an unknown CA is refused');
+    assert.match(err.reason, /^unavailable: LDAP ldaps:\/\/127\.0\.0\.1:\d+: (UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/);
+  });
+
+  it('rebinds after the directory restarts instead of searching unauthenticated', async () => {
+    const plain = groupsOf();
+    const secure = make({ base: `ou=groups,${BASE}`, filter: `(member=uid={user:dn},ou=people,${BASE})`, result: 'values', value_attribute: 'cn', tls: { starttls: true, ca_file: slapd.caFile } });
+    assert.deepEqual(((await lookup(plain, 'alice')) as string[]).sort(), ['admins', 'staff']);
+    assert.deepEqual(((await lookup(secure, 'alice')) as string[]).sort(), ['admins', 'staff']);
+    await slapd.restart();
+    assert.deepEqual(((await lookup(plain, 'alice')) as string[]).sort(), ['admins', 'staff']);
+    assert.deepEqual(((await lookup(secure, 'alice')) as string[]).sort(), ['admins', 'staff']);
   });
 
   it('refuses a filter template that is not a filter at start-up', () => {

@@ -38,7 +38,7 @@ export class JwtAdapter implements PipAdapter {
   private readonly keys: JWTVerifyGetKey;
   private readonly options: { issuer?: string | string[]; audience?: string | string[]; algorithms: string[]; clockTolerance: number };
 
-  constructor(name: string, settings: JwtSettings) {
+  constructor(name: string, settings: JwtSettings, timeoutMs: number) {
     const where = `pip.adapters.${name}.settings`;
     if (settings.jwks_url) {
       let url: URL;
@@ -50,6 +50,7 @@ export class JwtAdapter implements PipAdapter {
       this.keys = createRemoteJWKSet(url, {
         cooldownDuration: durationMs(settings.jwks_cooldown, 30_000),
         cacheMaxAge: durationMs(settings.jwks_max_age, 600_000),
+        timeoutDuration: timeoutMs,
       });
     } else {
       this.keys = staticKeySet((settings.keys ?? []).map((k, i) => staticKey(k, `${where}.keys[${i}]`)));
@@ -112,4 +113,5 @@ function describe(err: unknown): string {
   return cause?.code ?? (err as Error).message;
 }
 
-export const createJwtAdapter: PipAdapterFactory = (name, settings) => new JwtAdapter(name, settings as unknown as JwtSettings);
+export const createJwtAdapter: PipAdapterFactory = (name, settings, context) =>
+  new JwtAdapter(name, settings as unknown as JwtSettings, context.timeoutMs);

@@ -3,7 +3,7 @@
 // input such as `*)(uid=*` is matched literally and can never widen the search.
 
 import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Client, FilterParser, ResultCodeError, type Entry } from 'ldapts';
 import type { JsonValue, LookupParams, PipAdapter, PipAdapterFactory } from '../adapter.js';
 import { PipConfigError, PipLookupError } from '../errors.js';
@@ -23,6 +23,12 @@ interface LdapSettings {
   tls?: { starttls?: boolean; ca_file?: string; reject_unauthorized?: boolean; servername?: string };
 }
 
+interface LdapSession {
+  client: Client;
+  /** False once the connection is gone, including a closed TLS socket that ldapts itself has not noticed. */
+  alive(): boolean;
+}
+
 /** RFC 4515 §3: the characters that must be escaped in an assertion value, as \XX (plus NUL). */
 export function escapeFilterValue(value: string): string {
   return value.replace(/[*()\\\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
@@ -40,7 +46,7 @@ export class LdapAdapter implements PipAdapter {
   readonly requiredParams: readonly string[];
   private readonly filter: Template;
   private readonly tls: ConnectionOptions | undefined;
-  private session: Promise<Client> | undefined;
+  private session: Promise<LdapSession> | undefined;
 
   constructor(
     name: string,
@@ -100,7 +106,7 @@ export class LdapAdapter implements PipAdapter {
   async close(): Promise<void> {
     const session = this.session;
     this.session = undefined;
-    await session?.then((c) => c.unbind()).catch(() => undefined);
+    await session?.then((c) => c.client.unbind()).catch(() => undefined);
   }
 
   private renderFilter(params: LookupParams): string {
@@ -113,26 +119,38 @@ export class LdapAdapter implements PipAdapter {
   /** A connected, bound client; rebuilt when the connection was lost (so no search runs unauthenticated). */
   private async connected(): Promise<Client> {
     if (this.session) {
-      const client = await this.session.catch(() => undefined);
-      if (client?.isConnected) return client;
-      await this.close();
+      const session = await this.session.catch(() => undefined);
+      if (session?.alive()) return session.client;
+      void this.close(); // not awaited: an unbind on a dead connection waits for the client timeout
     }
-    this.session = this.open();
-    this.session.catch(() => (this.session = undefined));
-    return this.session;
+    const opening = this.open();
+    this.session = opening;
+    opening.catch(() => {
+      if (this.session === opening) this.session = undefined;
+    });
+    return (await opening).client;
   }
 
-  private async open(): Promise<Client> {
+  private async open(): Promise<LdapSession> {
+    let tlsOpen = true;
     const client = new Client({
       url: this.settings.url,
       timeout: this.timeoutMs,
       connectTimeout: this.timeoutMs,
-      tlsOptions: this.tls,
+      // Only for ldaps://: given to an ldap:// client, ldapts' StartTLS upgrade fails (the server resets).
+      tlsOptions: this.settings.url.startsWith('ldaps:') ? this.tls : undefined,
+      // ldapts does not notice when the server closes a TLS connection (ldaps or after StartTLS): its searches
+      // would wait for the timeout. Watching the TLS socket ourselves lets the next lookup reconnect at once.
+      createSecureConnection: ((...args: Parameters<typeof tlsConnect>) => {
+        const socket = tlsConnect(...args);
+        socket.once('close', () => (tlsOpen = false));
+        return socket;
+      }) as typeof tlsConnect,
     });
     try {
       if (this.settings.tls?.starttls) await client.startTLS(this.tls ?? {});
       if (this.settings.bind_dn) await client.bind(this.settings.bind_dn, this.settings.bind_password ?? '');
-      return client;
+      return { client, alive: () => tlsOpen && client.isConnected };
     } catch (err) {
       await client.unbind().catch(() => undefined);
       throw err;

@@ -38,18 +38,23 @@ export class Enricher {
     private readonly config: PipConfig,
     factories: Record<string, PipAdapterFactory>,
   ) {
-    for (const a of Object.values(config.adapters)) {
-      const factory = factories[a.type];
-      if (!factory) throw new PipConfigError(`pip.adapters.${a.name}: no adapter of type "${a.type}"`);
-      const adapter = factory(a.name, a.settings, { timeoutMs: a.timeoutMs });
-      this.slots.set(a.name, { config: a, adapter, cache: new LookupCache(a.cache), flights: new SingleFlight() });
-    }
-    config.enrich.forEach((rule, i) => {
-      const missing = (this.slots.get(rule.adapter)?.adapter.requiredParams ?? []).filter((p) => !(p in rule.inputs));
-      if (missing.length > 0) {
-        throw new PipConfigError(`pip.enrich[${i}]: adapter "${rule.adapter}" needs inputs for ${missing.join(', ')}`);
+    try {
+      for (const a of Object.values(config.adapters)) {
+        const factory = factories[a.type];
+        if (!factory) throw new PipConfigError(`pip.adapters.${a.name}: no adapter of type "${a.type}"`);
+        const adapter = factory(a.name, a.settings, { timeoutMs: a.timeoutMs });
+        this.slots.set(a.name, { config: a, adapter, cache: new LookupCache(a.cache), flights: new SingleFlight() });
       }
-    });
+      config.enrich.forEach((rule, i) => {
+        const missing = (this.slots.get(rule.adapter)?.adapter.requiredParams ?? []).filter((p) => !(p in rule.inputs));
+        if (missing.length > 0) {
+          throw new PipConfigError(`pip.enrich[${i}]: adapter "${rule.adapter}" needs inputs for ${missing.join(', ')}`);
+        }
+      });
+    } catch (err) {
+      void this.close(); // pools and file watchers of the adapters already built must not outlive a bad config
+      throw err;
+    }
     this.metrics = new PipMetrics(this.slots.keys());
   }
 

@@ -271,6 +271,7 @@ describe('pip config', () => {
       /cycle: a → b → a/,
     ],
     ['caller_pip value', { caller_pip: 'merge' }, /pip\.caller_pip must be equal to one of the allowed values/],
+    ['an adapter named __proto__', JSON.parse('{"adapters": {"__proto__": {"type": "http", "settings": {"url": "http://x"}}}}'), /property name must be valid/],
   ];
   for (const [what, pip, message] of bad) {
     it(`rejects ${what}`, () => {

@@ -16,6 +16,8 @@ export interface PipAdapter {
   lookup(params: LookupParams, signal: AbortSignal): Promise<JsonValue>;
   /** Optional cap on how long one result may be cached, in ms (a verified token must not outlive its `exp`). */
   maxCacheAge?(value: JsonValue): number | undefined;
+  /** Adapter-specific health detail for /health (e.g. the file adapter's last failed reload). */
+  status?(): { problem?: string };
   /** Release connections, pools and file watchers. */
   close?(): Promise<void>;
 }

@@ -22,6 +22,17 @@ interface AdapterSlot {
   adapter: PipAdapter;
   cache: LookupCache;
   flights: SingleFlight<CachedOutcome>;
+  lastError?: { at: string; reason: string };
+}
+
+/** What /health can show per adapter. */
+export interface AdapterStatus {
+  type: AdapterConfig['type'];
+  cache_entries: number;
+  /** The most recent failed lookup, if any. */
+  last_error?: { at: string; reason: string };
+  /** A standing problem the adapter reports itself (e.g. a data file that no longer parses). */
+  problem?: string;
 }
 
 type CacheUse = AdapterRun['cache'];
@@ -94,6 +105,14 @@ export class Enricher {
     return { input: view, report };
   }
 
+  status(): Record<string, AdapterStatus> {
+    const out: Record<string, AdapterStatus> = {};
+    for (const [name, slot] of this.slots) {
+      out[name] = { type: slot.config.type, cache_entries: slot.cache.size, last_error: slot.lastError, problem: slot.adapter.status?.().problem };
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([...this.slots.values()].map((s) => s.adapter.close?.()));
   }
@@ -163,6 +182,7 @@ export class Enricher {
       return run;
     }
     metrics.errors++;
+    slot.lastError = { at: new Date().toISOString(), reason: `${outcome.kind}: ${outcome.message}` };
     const onError = slot.config.onError;
     run.outcome = 'error';
     run.reason = `${outcome.kind}: ${outcome.message}`;

@@ -4,7 +4,7 @@ import { adapterFactories } from './adapters/index.js';
 import { parsePipConfig } from './config.js';
 import { Enricher } from './enrich.js';
 
-export { Enricher, type EnrichmentResult } from './enrich.js';
+export { Enricher, type AdapterStatus, type EnrichmentResult } from './enrich.js';
 export { pipConfigSchema, parsePipConfig, type PipConfig } from './config.js';
 export { PipConfigError, PipDenyError, PipInputError } from './errors.js';
 export type { EnrichmentReport, AdapterRun } from './report.js';

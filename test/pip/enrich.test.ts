@@ -193,6 +193,10 @@ describe('enrichInput', () => {
       return true;
     });
     assert.equal(e.metrics.snapshot().dir.errors, 1);
+    const status = e.status();
+    assert.equal(status.dir.last_error?.reason, 'failed: directory said no');
+    assert.equal(status.ok.last_error, undefined);
+    assert.equal(status.ok.cache_entries, 1);
   });
 
   it('leaves the key out on skip and uses the configured default otherwise', async () => {
@@ -318,8 +322,10 @@ describe('file adapter', () => {
     await new Promise((r) => setTimeout(r, 300)); // let the watcher settle before the first change
     writeFileSync(file, 'users:\n  alice: {plan: platinum}\n');
     await waitFor(async () => JSON.stringify(await pipOf('alice')) === '{"accounts":{"plan":"platinum"}}');
-    writeFileSync(file, 'users: [unclosed\n');
-    await new Promise((r) => setTimeout(r, 400));
+    writeFileSync(file, 'users: {alice: {plan: wrong}}\n');
+    writeFileSync(file, 'users: [unclosed\n'); // a second write straight after the first must not be missed
+    await waitFor(async () => e.status().accounts.problem !== undefined);
+    assert.match(e.status().accounts.problem ?? '', /^reload of .*accounts\.yaml failed, keeping the previous document: /);
     assert.deepEqual(await pipOf('alice'), { accounts: { plan: 'platinum' } }, 'a broken file keeps the last good document');
   });
 

@@ -8,6 +8,9 @@ import type { JsonValue, PipAdapter, PipAdapterFactory } from '../adapter.js';
 import { PipConfigError } from '../errors.js';
 import { parseTemplate, scalarText, type Template } from '../template.js';
 
+/** Longer than chokidar's 50 ms change throttle. */
+const RELOAD_SETTLE_MS = 100;
+
 interface FileSettings {
   path: string;
   format?: 'json' | 'yaml';
@@ -21,7 +24,7 @@ export class FileAdapter implements PipAdapter {
   private readonly format: 'json' | 'yaml';
   private readonly watcher: FSWatcher;
   private lastError: string | undefined;
-  private reloads = 0;
+  private pendingReload: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly name: string,
@@ -36,7 +39,11 @@ export class FileAdapter implements PipAdapter {
       throw new PipConfigError(`pip.adapters.${name}: cannot load ${settings.path}: ${(err as Error).message}`);
     }
     this.watcher = watch(settings.path, { ignoreInitial: true }).on('all', (event) => {
-      if (event === 'add' || event === 'change') this.reload();
+      if (event !== 'add' && event !== 'change') return;
+      // chokidar reports the first change of a burst and drops those in the next 50 ms, so reading at once could
+      // miss the final content (truncate, then write). Reading once the burst has settled sees the last write.
+      clearTimeout(this.pendingReload);
+      this.pendingReload = setTimeout(() => this.reload(), RELOAD_SETTLE_MS);
     });
   }
 
@@ -45,9 +52,10 @@ export class FileAdapter implements PipAdapter {
     return new Promise((resolve) => this.watcher.once('ready', () => resolve()));
   }
 
-  status(): { reloads: number; lastError?: string } {
-    return { reloads: this.reloads, lastError: this.lastError };
+  status(): { problem?: string } {
+    return { problem: this.lastError };
   }
+
 
   async lookup(params: Record<string, JsonValue>): Promise<JsonValue> {
     let node: JsonValue = this.document;
@@ -61,11 +69,14 @@ export class FileAdapter implements PipAdapter {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.pendingReload);
     await this.watcher.close();
   }
 
   private read(): JsonValue {
     const text = readFileSync(this.settings.path, 'utf8');
+    // A file caught between truncation and write reads empty: not a document to switch to.
+    if (text.trim() === '') throw new Error('the file is empty');
     return (this.format === 'yaml' ? parseYaml(text) : JSON.parse(text)) as JsonValue;
   }
 
@@ -73,7 +84,6 @@ export class FileAdapter implements PipAdapter {
     try {
       this.document = this.read();
       this.lastError = undefined;
-      this.reloads++;
     } catch (err) {
       this.lastError = `reload of ${this.settings.path} failed, keeping the previous document: ${(err as Error).message}`;
     }

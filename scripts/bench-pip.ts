@@ -41,10 +41,11 @@ async function measure(policy: LoadedPolicy, ldapUrl: string, profiles: FixtureS
 
   const pipConfig = (cache: Record<string, unknown>) => ({
     adapters: {
-      profile: { type: 'http', cache, settings: { url: `${profiles.url}/profiles/{user}` } },
+      profile: { type: 'http', cache, timeout: '5s', settings: { url: `${profiles.url}/profiles/{user}` } },
       groups: {
         type: 'ldap',
         cache,
+        timeout: '5s',
         settings: {
           url: ldapUrl, bind_dn: READER_DN, bind_password: READER_PASSWORD, base: `ou=groups,${BASE}`,
           filter: `(&(objectClass=groupOfNames)(member=uid={user:dn},ou=people,${BASE}))`, result: 'values', value_attribute: 'cn',

@@ -1,6 +1,7 @@
-// Per-adapter lookup cache: entries expire after a TTL, the least recently used entry goes when the cache is full,
-// and "nothing found" / failed lookups are kept for a shorter negative TTL so a missing user or a down PIP is not
-// asked again on every request.
+// Per-adapter lookup cache: entries expire after a TTL, and when the cache is full a least-recently-used entry
+// goes ("second chance": a hit only sets a flag, eviction skips flagged entries once, so reads stay cheap on
+// the request path). "Nothing found" / failed lookups are kept for a shorter negative TTL so a missing user or a
+// down PIP is not asked again on every request.
 
 import type { JsonValue } from './adapter.js';
 
@@ -9,6 +10,8 @@ export type CachedOutcome = { ok: true; value: JsonValue } | { ok: false; kind: 
 interface Entry {
   outcome: CachedOutcome;
   expiresAt: number;
+  /** Read since it was (re)queued: survives one eviction round. */
+  used: boolean;
 }
 
 export interface CacheLimits {
@@ -18,7 +21,7 @@ export interface CacheLimits {
 }
 
 export class LookupCache {
-  // A Map iterates in insertion order; re-inserting on read keeps the least recently used entry first.
+  // A Map iterates in insertion order: the first entry is the one queued longest ago.
   private readonly entries = new Map<string, Entry>();
 
   constructor(
@@ -33,9 +36,11 @@ export class LookupCache {
   get(key: string): CachedOutcome | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    this.entries.delete(key);
-    if (entry.expiresAt <= this.now()) return undefined;
-    this.entries.set(key, entry);
+    if (entry.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    entry.used = true;
     return entry.outcome;
   }
 
@@ -46,14 +51,20 @@ export class LookupCache {
     if (maxAgeMs !== undefined) ttl = Math.min(ttl, maxAgeMs);
     if (ttl <= 0 || this.limits.maxEntries <= 0) return;
     this.entries.delete(key);
-    this.entries.set(key, { outcome, expiresAt: this.now() + ttl });
-    while (this.entries.size > this.limits.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
-    }
+    this.entries.set(key, { outcome, expiresAt: this.now() + ttl, used: false });
+    while (this.entries.size > this.limits.maxEntries) this.evictOne();
   }
 
   clear(): void {
     this.entries.clear();
+  }
+
+  private evictOne(): void {
+    for (const [key, entry] of this.entries) {
+      this.entries.delete(key);
+      if (!entry.used) return;
+      entry.used = false; // second chance: back of the queue
+      this.entries.set(key, entry);
+    }
   }
 }

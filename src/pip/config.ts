@@ -22,6 +22,7 @@ export interface EnrichRule {
   /** Normalised path prefixes: no leading/trailing slashes; "" matches every path. */
   paths: string[];
   adapter: string;
+  /** Lookup parameter → input path, in parameter-name order. */
   inputs: Record<string, InputPath>;
   /** Adapters whose results (input.pip.<name>...) this rule's inputs read; they run first. */
   dependsOn: string[];
@@ -107,7 +108,8 @@ export function parsePipConfig(raw: unknown): PipConfig {
     if (!adapters[rule.adapter]) throw new PipConfigError(`${where}: no adapter named "${rule.adapter}" in pip.adapters`);
     const inputs: Record<string, InputPath> = {};
     const dependsOn = new Set<string>();
-    for (const [param, text] of Object.entries(rule.inputs ?? {})) {
+    // Sorted by name, so a lookup's cache key can be built in one pass in a fixed order.
+    for (const [param, text] of Object.entries(rule.inputs ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const path = parseInputPath(text, `${where}.inputs.${param}`);
       if (path.segments[0] === 'pip') {
         const other = path.segments[1];

@@ -91,11 +91,15 @@ export class Enricher {
 
     const results: Record<string, JsonValue> = {};
     const view = { ...callerInput, pip: results };
-    const runs = new Map<string, Promise<AdapterRun>>();
+    // Cache hits finish synchronously; only lookups that wait on a PIP (or on such a lookup) are promises.
+    const runs = new Map<string, AdapterRun | Promise<AdapterRun>>();
+    let waiting = false;
     for (const rule of rules) {
-      runs.set(rule.adapter, this.runRule(rule, view, results, runs));
+      const run = this.runRule(rule, view, results, runs);
+      waiting ||= run instanceof Promise;
+      runs.set(rule.adapter, run);
     }
-    report.adapters = await Promise.all(runs.values());
+    report.adapters = waiting ? await Promise.all(runs.values()) : ([...runs.values()] as AdapterRun[]);
     report.latency_ms = round(performance.now() - started);
     const denied = report.adapters.find((r) => r.outcome === 'error' && r.on_error === 'deny');
     if (denied) {
@@ -150,29 +154,47 @@ export class Enricher {
     return dependenciesFirst([...best.values()].map((b) => b.rule));
   }
 
-  private async runRule(
+  private runRule(
     rule: EnrichRule,
     view: Record<string, unknown>,
     results: Record<string, JsonValue>,
-    runs: Map<string, Promise<AdapterRun>>,
-  ): Promise<AdapterRun> {
+    runs: Map<string, AdapterRun | Promise<AdapterRun>>,
+  ): AdapterRun | Promise<AdapterRun> {
     // Results this rule reads (input.pip.<other>) must be in place first; others run concurrently.
-    if (rule.dependsOn.length > 0) await Promise.all(rule.dependsOn.map((d) => runs.get(d)));
+    const pending = rule.dependsOn.map((d) => runs.get(d)).filter((r) => r instanceof Promise);
+    if (pending.length > 0) return Promise.all(pending).then(() => this.startRule(rule, view, results));
+    return this.startRule(rule, view, results);
+  }
+
+  private startRule(rule: EnrichRule, view: Record<string, unknown>, results: Record<string, JsonValue>): AdapterRun | Promise<AdapterRun> {
     const slot = this.slots.get(rule.adapter)!;
-    const metrics = this.metrics.adapter(rule.adapter);
     const started = performance.now();
     const params: LookupParams = {};
-    for (const [param, inputPath] of Object.entries(rule.inputs)) {
+    let key = ''; // the cache key: params in name order (config sorts them), values in a key-order-free form
+    for (const param in rule.inputs) {
+      const inputPath = rule.inputs[param];
       const value = resolveInputPath(view, inputPath);
       if (value === undefined) {
         return { adapter: rule.adapter, outcome: 'skipped', cache: 'off', latency_ms: 0, reason: `${inputPath.text} is absent` };
       }
       params[param] = value as JsonValue;
+      key += `${param}=${typeof value === 'object' && value !== null ? stableKey(value) : JSON.stringify(value)};`;
     }
-    metrics.calls++;
-    const key = stableKey(params);
+    this.metrics.adapter(rule.adapter).calls++;
     const cached = slot.cache.get(key);
-    const { outcome, cache } = cached ? { outcome: cached, cache: 'hit' as const } : await this.lookup(slot, key, params);
+    if (cached) return this.finishRule(rule, slot, results, cached, 'hit', started);
+    return this.lookup(slot, key, params).then(({ outcome, cache }) => this.finishRule(rule, slot, results, outcome, cache, started));
+  }
+
+  private finishRule(
+    rule: EnrichRule,
+    slot: AdapterSlot,
+    results: Record<string, JsonValue>,
+    outcome: CachedOutcome,
+    cache: CacheUse,
+    started: number,
+  ): AdapterRun {
+    const metrics = this.metrics.adapter(rule.adapter);
     const run: AdapterRun = { adapter: rule.adapter, outcome: 'ok', cache, latency_ms: round(performance.now() - started) };
     if (cache === 'hit') metrics.hits++;
     else if (cache === 'shared') metrics.shared++;
@@ -247,7 +269,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** A cache key that does not depend on the order of object keys. */
+/** A JSON-like text of a value that does not depend on the order of object keys. */
 function stableKey(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableKey).join(',')}]`;
   if (isPlainObject(value)) {

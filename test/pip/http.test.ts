@@ -11,7 +11,7 @@ describe('http adapter against a loopback service', () => {
   let tokensIssued = 0;
 
   function enricher(adapter: Record<string, unknown>, inputs: Record<string, string> = {}): Enricher {
-    const e = createEnricher({ adapters: { svc: { type: 'http', cache: noCache, ...adapter } }, enrich: [{ paths: [''], adapter: 'svc', inputs }] });
+    const e = createEnricher({ adapters: { svc: { type: 'http', cache: noCache, timeout: '5s', ...adapter } }, enrich: [{ paths: [''], adapter: 'svc', inputs }] });
     enrichers.push(e);
     return e;
   }

@@ -49,7 +49,7 @@ describe('jwt adapter against a loopback JWKS endpoint', () => {
   };
   const jwtEnricher = (settings: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
     const made = createEnricher({
-      adapters: { token: { type: 'jwt', settings: { issuer: ISSUER, audience: AUDIENCE, algorithms: ['RS256'], ...settings }, ...extra } },
+      adapters: { token: { type: 'jwt', timeout: '5s', settings: { issuer: ISSUER, audience: AUDIENCE, algorithms: ['RS256'], ...settings }, ...extra } },
       enrich: [{ paths: ['gateway'], adapter: 'token', inputs: { token: 'input.headers.authorization' } }],
     });
     enrichers.push(made);
@@ -141,10 +141,11 @@ describe('jwt adapter against a loopback JWKS endpoint', () => {
 
   it('caches a verified token but never beyond its expiry', async () => {
     const cached = jwtEnricher({ jwks_url: `${svc.url}/jwks` }, { cache: { ttl: '1h' } });
-    const short = await token(current, {}, { exp: now() + 1 });
+    const exp = now() + 2;
+    const short = await token(current, {}, { exp });
     assert.equal((await verify(cached, short)).valid, true);
     assert.equal((await cached.enrichInput('gateway/allow', { headers: { authorization: short } })).report.adapters[0].cache, 'hit');
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 50));
     const later = await cached.enrichInput('gateway/allow', { headers: { authorization: short } });
     assert.equal(later.report.adapters[0].cache, 'miss');
     assert.equal((later.input as { pip: { token: { valid: boolean } } }).pip.token.valid, false);

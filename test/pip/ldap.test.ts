@@ -23,7 +23,7 @@ describe('ldap adapter against a private slapd', () => {
   const settings = (extra: Record<string, unknown>) => ({ url: slapd.url, bind_dn: READER_DN, bind_password: READER_PASSWORD, base: BASE, ...extra });
   const make = (s: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
     const e = createEnricher({
-      adapters: { dir: { type: 'ldap', settings: settings(s), cache: { ttl: 0, negative_ttl: 0 }, ...extra } },
+      adapters: { dir: { type: 'ldap', settings: settings(s), cache: { ttl: 0, negative_ttl: 0 }, timeout: '5s', ...extra } },
       enrich: [{ paths: ['gateway'], adapter: 'dir', inputs: { user: 'input.user' } }],
     });
     enrichers.push(e);

@@ -15,7 +15,7 @@ const pipOf = (r: { input: unknown }) => (r.input as { pip: Record<string, unkno
 
 function sqlEnricher(settings: Record<string, unknown>, extra: Record<string, unknown> = {}): Enricher {
   return createEnricher({
-    adapters: { account: { type: 'sql', settings, cache: { ttl: 0, negative_ttl: 0 }, ...extra } },
+    adapters: { account: { type: 'sql', settings, cache: { ttl: 0, negative_ttl: 0 }, timeout: '5s', ...extra } },
     enrich: [{ paths: [''], adapter: 'account', inputs: { user: 'input.user' } }],
   });
 }

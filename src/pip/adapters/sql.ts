@@ -18,6 +18,9 @@ interface SqlSettings {
 }
 
 type Row = Record<string, unknown>;
+
+/** After the lookup's own timeout has fired (and been reported), the server cancels the statement. */
+const STATEMENT_GRACE_MS = 250;
 type RunQuery = (values: unknown[]) => Promise<Row[]>;
 
 export class SqlAdapter implements PipAdapter {
@@ -53,8 +56,8 @@ export class SqlAdapter implements PipAdapter {
         ...base,
         max: settings.pool_size ?? 4,
         connectionTimeoutMillis: timeoutMs,
-        // The server stops a query that outlives the lookup's timeout, so slow queries do not pile up.
-        statement_timeout: timeoutMs,
+        // The server stops a query soon after the lookup has timed out, so slow queries do not pile up.
+        statement_timeout: timeoutMs + STATEMENT_GRACE_MS,
         options: `${base.options ?? ''} -c default_transaction_read_only=on`.trim(),
       });
       pool.on('error', () => undefined); // an idle client's connection dropped: the pool replaces it on next use

@@ -162,7 +162,8 @@ describe('http adapter against a loopback service', () => {
     assert.equal(svc.seen.length - before, 3, 'the second lookup was dropped once, then answered');
   });
 
-  it('refuses a URL template that is not http(s) at start-up', () => {
+  it('refuses a URL template that is not http(s) or lets input choose the host, at start-up', () => {
     assert.throws(() => enricher({ settings: { url: 'file:///etc/{name}' } }, { name: 'input.n' }), /only http and https URLs/);
+    assert.throws(() => enricher({ settings: { url: 'http://{tenant}.internal/users' } }, { tenant: 'input.t' }), /placeholders are not allowed in the scheme, host or port/);
   });
 });

@@ -44,6 +44,9 @@ export class HttpAdapter implements PipAdapter {
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       throw new PipConfigError(`${where}.url: only http and https URLs are supported`);
     }
+    // Input values may choose the path and query, never the host the lookup goes to.
+    const origin = /^[a-z]+:\/\/[^/?#]*/i.exec(settings.url)?.[0] ?? '';
+    if (origin.includes('{')) throw new PipConfigError(`${where}.url: placeholders are not allowed in the scheme, host or port`);
     this.headers = Object.entries(settings.headers ?? {}).map(([k, v]) => [k, parseTemplate(v, `${where}.headers.${k}`)]);
     this.method = settings.method ?? 'GET';
     this.body = settings.body === undefined ? undefined : compileBody(settings.body, `${where}.body`);

@@ -57,6 +57,8 @@ export interface DownloaderOptions {
   random?: () => number;
   /** Called after every poll with the new status (for logs, metrics and status reports). */
   onStatus?: (status: DownloadStatus) => void;
+  /** ETag of a bundle already active (restored from disk), sent in the first If-None-Match. */
+  initialEtag?: string;
 }
 
 export class BundleDownloader {
@@ -86,7 +88,14 @@ export class BundleDownloader {
     }
     this.longPollingEnabled = long_polling_timeout_seconds !== undefined;
     this.random = options.random ?? Math.random;
-    this.state = { name, resource: config.resource ?? `bundles/${name}`, downloads: 0, failures: 0, longPolling: this.longPollingEnabled };
+    this.state = {
+      name,
+      resource: config.resource ?? `bundles/${name}`,
+      etag: options.initialEtag,
+      downloads: 0,
+      failures: 0,
+      longPolling: this.longPollingEnabled,
+    };
   }
 
   status(): DownloadStatus {

@@ -46,6 +46,10 @@ export class BundleError extends Error {
 /** Normalises a path from a tarball or directory and rejects anything that could escape the bundle. */
 export function normaliseBundlePath(raw: string, limits: BundleLimits = defaultBundleLimits): string {
   const path = raw.replace(/\\/g, '/').replace(/^\.\//, '');
+  // A drive letter or a UNC host is absolute on some system whatever we do with it: refused, never re-rooted.
+  if (/^[A-Za-z]:/.test(path) || path.startsWith('//')) {
+    throw new BundleError(`bundle path ${JSON.stringify(raw)} is an absolute path`);
+  }
   if (path.startsWith('/')) {
     // OPA's own `opa build` writes "/data.json"; a leading slash means the bundle root, not the filesystem root.
     return normaliseBundlePath(path.slice(1), limits);

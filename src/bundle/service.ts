@@ -172,3 +172,15 @@ function asServiceError(err: Error, target: URL): ServiceError {
   if (err.name === 'AbortError') return new ServiceError(`request to ${target.origin} was cancelled`);
   return new ServiceError(`request to ${target.origin} failed: ${err.message}`);
 }
+
+/** OPA accepts `services` as a map (name → config) or a list of configs with `name`; both become a list. */
+export function normaliseServices(services: Record<string, Omit<ServiceConfig, 'name'>> | ServiceConfig[] | undefined): ServiceConfig[] {
+  if (!services) return [];
+  if (Array.isArray(services)) {
+    services.forEach((s, i) => {
+      if (!s.name) throw new ServiceError(`services[${i}] has no name`);
+    });
+    return services;
+  }
+  return Object.entries(services).map(([name, s]) => ({ ...s, name }));
+}

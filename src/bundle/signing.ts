@@ -260,3 +260,38 @@ export async function signBundleFiles(files: BundleFile[], privateKey: string, o
   const signatures = Buffer.from(JSON.stringify({ signatures: [token] }, null, 1));
   return [...content, { path: signaturesFileName, data: signatures }];
 }
+
+/** OPA's `bundles.<name>.signing` block. */
+export interface BundleSigningConfig {
+  keyid?: string;
+  scope?: string;
+  exclude_files?: string[];
+  allow_unsigned_delta_bundles?: boolean;
+}
+
+/**
+ * Joins a bundle's `signing` block with the top-level `keys` as OPA does at start-up: no block means the bundle
+ * must be unsigned; a block with no keys at all, or naming a missing key, is a configuration error.
+ */
+export function verificationConfigFor(
+  bundleName: string,
+  signing: BundleSigningConfig | undefined,
+  keys: Record<string, { key: string; algorithm?: string; scope?: string }> = {},
+): VerificationConfig | undefined {
+  if (!signing) return undefined;
+  if (Object.keys(keys).length === 0 && !signing.keyid) throw new Error(`bundle ${bundleName}: signing is configured but no verification keys are`);
+  if (signing.keyid && !Object.hasOwn(keys, signing.keyid)) throw new Error(`bundle ${bundleName}: signing key id ${signing.keyid} not found in keys`);
+  const checked: Record<string, KeyConfig> = {};
+  for (const [id, k] of Object.entries(keys)) {
+    const algorithm = k.algorithm ?? 'RS256';
+    if (!isSigningAlgorithm(algorithm)) throw new Error(`keys.${id}: unsupported algorithm ${JSON.stringify(algorithm)} (one of ${signingAlgorithms.join(', ')})`);
+    checked[id] = { key: k.key, algorithm, scope: k.scope };
+  }
+  return {
+    keys: checked,
+    keyId: signing.keyid,
+    scope: signing.scope,
+    excludeFiles: signing.exclude_files,
+    allowUnsignedDeltaBundles: signing.allow_unsigned_delta_bundles,
+  };
+}

@@ -4,7 +4,7 @@ import { writeFileSync, mkdtempSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BundleDownloader, type BundleSourceConfig, type DownloadedBundle, type OnBundle } from '../../src/bundle/download.js';
-import { ServiceClient, type ServiceConfig } from '../../src/bundle/service.js';
+import { ServiceClient, normaliseServices, type ServiceConfig } from '../../src/bundle/service.js';
 import { writeBundleArchive } from '../../src/bundle/files.js';
 import { TestBundleServer } from './bundle-server.js';
 import { startNginx } from './nginx.js';
@@ -268,4 +268,10 @@ test('polling nginx: ETag and 304 from a real static file server, and a changed 
   assert.deepEqual(received[1]!.bytes, await bundleBytes('r2-longer-revision'));
   assert.notEqual(received[1]!.etag, received[0]!.etag);
   assert.equal(d.status().failures, 0);
+});
+
+test('services may be a map or a named list, as in OPA config', () => {
+  assert.deepEqual(normaliseServices({ acme: { url: 'https://a' } }), [{ name: 'acme', url: 'https://a' }]);
+  assert.deepEqual(normaliseServices([{ name: 'b', url: 'https://b' }]), [{ name: 'b', url: 'https://b' }]);
+  assert.throws(() => normaliseServices([{ url: 'https://c' } as ServiceConfig]), /services\[0\] has no name/);
 });

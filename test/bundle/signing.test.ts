@@ -8,7 +8,7 @@ import { CompactSign } from 'jose';
 import { readBundleArchive, writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
 import { hashBundleFile } from '../../src/bundle/file-hash.js';
 import {
-  signBundleFiles, verifyBundleSignatures, globToRegExp, BundleSignatureError, type SigningAlgorithm, type VerificationConfig,
+  signBundleFiles, verifyBundleSignatures, verificationConfigFor, globToRegExp, BundleSignatureError, type SigningAlgorithm, type VerificationConfig,
 } from '../../src/bundle/signing.js';
 import { runOpa } from './reference-opa.js';
 
@@ -209,4 +209,14 @@ test('OPA and Verdict compute the same digest for awkward JSON (escapes, unicode
   writeFileSync(join(work, 'b.tar.gz'), await writeBundleArchive(signed));
   const res = runOpa(['build', '--verification-key', 'secret-for-digest-check', '--verification-key-id', 'k', '--signing-alg', 'HS256', '-b', join(work, 'b.tar.gz'), '-o', join(work, 'o.tar.gz')]);
   assert.equal(res.status, 0, res.stdout + res.stderr);
+});
+
+test('the signing config joins the bundle block with the top-level keys as OPA does', () => {
+  assert.equal(verificationConfigFor('authz', undefined, { k: { key: 'x' } }), undefined);
+  assert.throws(() => verificationConfigFor('authz', {}, {}), /signing is configured but no verification keys are/);
+  assert.throws(() => verificationConfigFor('authz', { keyid: 'nope' }, { k: { key: 'x' } }), /signing key id nope not found/);
+  assert.throws(() => verificationConfigFor('authz', {}, { k: { key: 'x', algorithm: 'none' } }), /keys.k: unsupported algorithm "none"/);
+  assert.deepEqual(verificationConfigFor('authz', { keyid: 'k', scope: 'prod', exclude_files: ['*.md'] }, { k: { key: 'x' } }), {
+    keys: { k: { key: 'x', algorithm: 'RS256', scope: undefined } }, keyId: 'k', scope: 'prod', excludeFiles: ['*.md'], allowUnsignedDeltaBundles: undefined,
+  });
 });

@@ -11,6 +11,7 @@ import {
   signBundleFiles, verifyBundleSignatures, verificationConfigFor, globToRegExp, BundleSignatureError, type SigningAlgorithm, type VerificationConfig,
 } from '../../src/bundle/signing.js';
 import { runOpa } from './reference-opa.js';
+import { signBundle } from '../../src/bundle/sign-bundle.js';
 
 type KeyPair = { privatePem: string; publicPem: string };
 
@@ -219,4 +220,20 @@ test('the signing config joins the bundle block with the top-level keys as OPA d
   assert.deepEqual(verificationConfigFor('authz', { keyid: 'k', scope: 'prod', exclude_files: ['*.md'] }, { k: { key: 'x' } }), {
     keys: { k: { key: 'x', algorithm: 'RS256', scope: undefined } }, keyId: 'k', scope: 'prod', excludeFiles: ['*.md'], allowUnsignedDeltaBundles: undefined,
   });
+});
+
+test('signBundle (verdict sign) turns a bundle directory into a signed tarball that opa build verifies', async () => {
+  const src = writeDir(sampleFiles());
+  const work = mkdtempSync(join(tmpdir(), 'verdict-sign-cmd-'));
+  const keys = keyPair('ES384');
+  writeFileSync(join(work, 'key.pem'), keys.privatePem);
+  writeFileSync(join(work, 'pub.pem'), keys.publicPem);
+  writeFileSync(join(work, 'claims.json'), '{"iss":"ci"}');
+  const signedNames = await signBundle({ input: src, output: join(work, 'signed.tar.gz'), signingKey: join(work, 'key.pem'), algorithm: 'ES384', claimsFile: join(work, 'claims.json') });
+  assert.deepEqual(signedNames.sort(), sampleFiles().map((f) => f.path).sort());
+  const res = runOpa(['build', '--verification-key', join(work, 'pub.pem'), '--signing-alg', 'ES384', '-b', join(work, 'signed.tar.gz'), '-o', join(work, 'o.tar.gz')]);
+  assert.equal(res.status, 0, res.stdout + res.stderr);
+  const verified = await verifyBundleSignatures(await readBundleArchive(readFileSync(join(work, 'signed.tar.gz'))), { keys: { default: { key: keys.publicPem, algorithm: 'ES384' } } });
+  assert.equal(verified.signature?.payload.iss, 'ci');
+  await assert.rejects(signBundle({ input: src, output: join(work, 'x.tar.gz'), signingKey: join(work, 'key.pem'), algorithm: 'ES999' }), /unsupported signing algorithm ES999/);
 });

@@ -237,3 +237,13 @@ test('signBundle (verdict sign) turns a bundle directory into a signed tarball t
   assert.equal(verified.signature?.payload.iss, 'ci');
   await assert.rejects(signBundle({ input: src, output: join(work, 'x.tar.gz'), signingKey: join(work, 'key.pem'), algorithm: 'ES999' }), /unsupported signing algorithm ES999/);
 });
+
+test('OPA and Verdict compute the same digest for data.yaml (numbers, booleans, nesting, unicode)', async () => {
+  const yaml = 'limits:\n  max: 1.50\n  min: -3\n  big: 1e3\n  tiny: 0.0000001\nflags: [true, false, null, yes]\nname: "é ✓ <tag>"\n"2": two\nnested:\n  - {b: 1, a: 2}\n  - plain text\n';
+  const files: BundleFile[] = [{ path: 'app/data.yaml', data: Buffer.from(yaml) }];
+  const work = mkdtempSync(join(tmpdir(), 'verdict-opa-yaml-'));
+  const signed = await signBundleFiles(files, 'secret-for-yaml-digest', { algorithm: 'HS256', keyId: 'k' });
+  writeFileSync(join(work, 'b.tar.gz'), await writeBundleArchive(signed));
+  const res = runOpa(['build', '--verification-key', 'secret-for-yaml-digest', '--verification-key-id', 'k', '--signing-alg', 'HS256', '-b', join(work, 'b.tar.gz'), '-o', join(work, 'o.tar.gz')]);
+  assert.equal(res.status, 0, res.stdout + res.stderr);
+});

@@ -152,7 +152,12 @@ export class BundleManager<B extends ManagedBundle> {
       else this.records.delete(name);
       throw err;
     }
-    await this.persistence?.save(name, bytes, { source: 'upload' });
+    try {
+      await this.persistence?.save(name, bytes, { source: 'upload' });
+    } catch (err) {
+      // The bundle is active; only its survival across a restart failed. Recorded, not thrown at the uploader.
+      this.noteFailure(name, `bundle ${name} is active but could not be persisted: ${(err as Error).message}`);
+    }
     return this.get(name)!;
   }
 

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyPatch, parsePatchFile, parsePatchPath, checkDeltaManifest, DeltaError, type JsonValue, type PatchOperation } from '../../src/bundle/delta.js';
 import { writeBundleArchive } from '../../src/bundle/files.js';
 import { TestBundleServer } from './bundle-server.js';
 import { referenceOpa } from './reference-opa.js';
+import { tempDir } from './temp-dir.js';
 
 const base = (): { [key: string]: JsonValue } => ({ app: { users: ['ana', 'bo'], limits: { max: 3 } }, other: { keep: true } });
 
@@ -80,7 +80,7 @@ test('the same patch gives the same data in the reference OPA (delta bundle serv
 
   const srv = await TestBundleServer.start();
   srv.setBundle('delta', await writeBundleArchive([{ path: 'data.json', data: Buffer.from(JSON.stringify(snapshot)) }]));
-  const work = mkdtempSync(join(tmpdir(), 'verdict-delta-opa-'));
+  const work = tempDir('verdict-delta-opa-');
   writeFileSync(join(work, 'config.yaml'), JSON.stringify({
     services: { test: { url: srv.url } },
     bundles: { delta: { service: 'test', polling: { min_delay_seconds: 1, max_delay_seconds: 1 } } },

@@ -1,7 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, utimesSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { BundleDownloader, type BundleSourceConfig, type DownloadedBundle, type OnBundle } from '../../src/bundle/download.js';
 import { ServiceClient, normaliseServices, type ServiceConfig } from '../../src/bundle/service.js';
@@ -9,6 +8,7 @@ import { writeBundleArchive } from '../../src/bundle/files.js';
 import { TestBundleServer } from './bundle-server.js';
 import { startNginx } from './nginx.js';
 import { makeTlsFixtures } from './tls-fixtures.js';
+import { tempDir } from './temp-dir.js';
 
 const servers: Array<{ close(): Promise<void> }> = [];
 after(async () => {
@@ -202,7 +202,7 @@ test('bearer credentials: a token, or one read from token_path per request, with
   assert.match((await downloader({ url: srv.url }, {}, onBundle).trigger()).lastError!, /HTTP 401/);
   await downloader({ url: srv.url, credentials: { bearer: { token: 's3cret' } } }, {}, onBundle).trigger();
   assert.equal(received.length, 1);
-  const tokenFile = join(mkdtempSync(join(tmpdir(), 'verdict-token-')), 'token');
+  const tokenFile = join(tempDir('verdict-token-'), 'token');
   writeFileSync(tokenFile, 'wrong\n');
   const fromFile = downloader({ url: srv.url, credentials: { bearer: { token_path: tokenFile } } }, {}, onBundle);
   assert.match((await fromFile.trigger()).lastError!, /HTTP 401/);

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
+import { tempDir } from './temp-dir.js';
 import { join } from 'node:path';
 import tar from 'tar-stream';
 import { readBundleArchive, readBundleDirectory, writeBundleArchive, BundleError, defaultBundleLimits } from '../../src/bundle/files.js';
@@ -50,7 +50,7 @@ test('rejects bytes that are not gzip', async () => {
 });
 
 test('reads a directory and refuses symlinks in it', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'verdict-bundle-'));
+  const dir = tempDir('verdict-bundle-');
   mkdirSync(join(dir, 'x'));
   writeFileSync(join(dir, 'x', 'data.json'), '{"a":1}');
   assert.deepEqual((await readBundleDirectory(dir)).map((f) => f.path), ['x/data.json']);

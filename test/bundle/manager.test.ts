@@ -1,12 +1,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BundleManager, BundleRequestError, type ManagedBundle } from '../../src/bundle/manager.js';
 import { BundleError, writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
 import { TestBundleServer } from './bundle-server.js';
 import { maliciousBundles } from './malicious/catalogue.js';
+import { tempDir } from './temp-dir.js';
 
 // A stand-in for bundle.ts's parseBundle (owned by the server branch): manifest and data.json files by directory.
 function parse(name: string, files: BundleFile[]): ManagedBundle {
@@ -57,7 +57,7 @@ async function bundleServer() {
 test('downloaded, local and uploaded bundles live side by side; ready once every configured one is active', async () => {
   const srv = await bundleServer();
   srv.setBundle('authz', await snapshot('d1', 'authz', { allow: ['ana'] }));
-  const dir = mkdtempSync(join(tmpdir(), 'verdict-manager-local-'));
+  const dir = tempDir('verdict-manager-local-');
   mkdirSync(join(dir, 'local'));
   writeFileSync(join(dir, '.manifest'), JSON.stringify({ revision: 'l1', roots: ['local'] }));
   writeFileSync(join(dir, 'local', 'data.json'), '{"x":1}');
@@ -81,7 +81,7 @@ test('downloaded, local and uploaded bundles live side by side; ready once every
 });
 
 test('uploads: persisted across restarts, refused when they clash, removable; configured bundles are not', async () => {
-  const persist = mkdtempSync(join(tmpdir(), 'verdict-manager-persist-'));
+  const persist = tempDir('verdict-manager-persist-');
   const srv = await bundleServer();
   srv.setBundle('authz', await snapshot('d1', 'authz', {}));
   const options = { parse, services: { acme: { url: srv.url } }, bundles: { authz: { service: 'acme', trigger: 'manual' as const } }, persistenceDirectory: persist };

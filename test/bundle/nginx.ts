@@ -1,10 +1,10 @@
 // Real nginx for polling tests: installed from Debian if missing, run in the foreground from a temp prefix on a
 // loopback port, stopped by its own pid. nginx serves static files with ETag and answers If-None-Match with 304.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tempDir } from './temp-dir.js';
 
 function nginxBinary(): string | undefined {
   for (const candidate of ['/usr/sbin/nginx', '/usr/bin/nginx']) if (existsSync(candidate)) return candidate;
@@ -41,7 +41,7 @@ export interface RunningNginx {
 
 export async function startNginx(): Promise<RunningNginx> {
   const bin = ensureNginx();
-  const prefix = mkdtempSync(join(tmpdir(), 'verdict-nginx-'));
+  const prefix = tempDir('verdict-nginx-');
   const root = join(prefix, 'html');
   mkdirSync(root);
   // Worker processes run as an unprivileged user when nginx starts as root: let them read the served files.

@@ -1,15 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BundlePersistence } from '../../src/bundle/persist.js';
 import { RemoteBundleSource, type Activate } from '../../src/bundle/remote-source.js';
 import { ServiceClient } from '../../src/bundle/service.js';
 import { readBundleArchive, writeBundleArchive } from '../../src/bundle/files.js';
 import { TestBundleServer } from './bundle-server.js';
+import { tempDir } from './temp-dir.js';
 
-const tempDir = () => mkdtempSync(join(tmpdir(), 'verdict-persist-'));
 
 async function revisionBundle(revision: string): Promise<Buffer> {
   return writeBundleArchive([{ path: '.manifest', data: Buffer.from(JSON.stringify({ revision })) }]);
@@ -30,7 +29,7 @@ function fakeEngine() {
 }
 
 test('saves, loads and removes bundles; names never escape the persistence directory', async () => {
-  const dir = tempDir();
+  const dir = tempDir('verdict-persist-');
   const store = new BundlePersistence(dir);
   assert.equal(await store.load('authz'), undefined);
   await store.save('authz', Buffer.from('one'), { etag: '"e1"', source: 'download' });
@@ -50,7 +49,7 @@ test('saves, loads and removes bundles; names never escape the persistence direc
 });
 
 test('restart with persist: the bundle server is down, the persisted bundle is activated before any download', async () => {
-  const dir = tempDir();
+  const dir = tempDir('verdict-persist-');
   const srv = await TestBundleServer.start();
   srv.setBundle('authz', await revisionBundle('r1'));
   const first = fakeEngine();
@@ -75,7 +74,7 @@ test('restart with persist: the bundle server is down, the persisted bundle is a
 });
 
 test('the persisted ETag is sent first, so an unchanged bundle is not downloaded again', async () => {
-  const dir = tempDir();
+  const dir = tempDir('verdict-persist-');
   const srv = await TestBundleServer.start();
   const etag = srv.setBundle('authz', await revisionBundle('r1'));
   await new BundlePersistence(dir).save('authz', await revisionBundle('r1'), { etag });
@@ -91,7 +90,7 @@ test('the persisted ETag is sent first, so an unchanged bundle is not downloaded
 });
 
 test('a refused download is not persisted, a delta is never persisted, a broken persisted copy is reported', async () => {
-  const dir = tempDir();
+  const dir = tempDir('verdict-persist-');
   const store = new BundlePersistence(dir);
   const srv = await TestBundleServer.start();
   const { engine, activate } = fakeEngine();

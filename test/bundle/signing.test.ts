@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CompactSign } from 'jose';
 import { readBundleArchive, writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
@@ -12,6 +11,7 @@ import {
 } from '../../src/bundle/signing.js';
 import { runOpa } from './reference-opa.js';
 import { signBundle } from '../../src/bundle/sign-bundle.js';
+import { tempDir } from './temp-dir.js';
 
 type KeyPair = { privatePem: string; publicPem: string };
 
@@ -155,7 +155,7 @@ test('malformed .signatures.json files are refused with what is wrong', async ()
 // --- interop with the reference OPA -------------------------------------------------------------------------
 
 function writeDir(files: BundleFile[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'verdict-sign-'));
+  const dir = tempDir('verdict-sign-');
   for (const f of files) {
     mkdirSync(join(dir, f.path, '..'), { recursive: true });
     writeFileSync(join(dir, f.path), f.data);
@@ -166,7 +166,7 @@ function writeDir(files: BundleFile[]): string {
 for (const alg of ['RS256', 'PS512', 'ES256', 'ES384', 'EdDSA', 'HS256'] as const) {
   test(`a bundle signed by opa build --signing-alg ${alg} verifies with Verdict, and a tampered copy does not`, async () => {
     const keys = alg === 'HS256' ? { privatePem: 'shared-secret-for-hmac', publicPem: 'shared-secret-for-hmac' } : keyPair(alg);
-    const work = mkdtempSync(join(tmpdir(), 'verdict-opa-sign-'));
+    const work = tempDir('verdict-opa-sign-');
     const src = writeDir(sampleFiles());
     writeFileSync(join(work, 'key.pem'), keys.privatePem);
     const out = join(work, 'bundle.tar.gz');
@@ -183,7 +183,7 @@ for (const alg of ['RS256', 'PS512', 'ES256', 'ES384', 'EdDSA', 'HS256'] as cons
 for (const alg of ['RS256', 'ES512', 'EdDSA', 'HS512'] as const) {
   test(`a bundle signed by Verdict with ${alg} verifies with opa build --verification-key, and a tampered copy does not`, async () => {
     const keys = alg === 'HS512' ? { privatePem: 'shared-secret-for-hmac', publicPem: 'shared-secret-for-hmac' } : keyPair(alg);
-    const work = mkdtempSync(join(tmpdir(), 'verdict-opa-verify-'));
+    const work = tempDir('verdict-opa-verify-');
     writeFileSync(join(work, 'pub.pem'), keys.publicPem);
     const signed = await signBundleFiles(sampleFiles(), keys.privatePem, { algorithm: alg, keyId: 'ours', scope: 'prod' });
     writeFileSync(join(work, 'signed.tar.gz'), await writeBundleArchive(signed));
@@ -205,7 +205,7 @@ for (const alg of ['RS256', 'ES512', 'EdDSA', 'HS512'] as const) {
 test('OPA and Verdict compute the same digest for awkward JSON (escapes, unicode, number forms)', async () => {
   const data = '{"z":"<&>\\u2028\\u0001\\t","é":[1.50,-0,1E+2,2e-7],"a":{"k\\ud83d\\ude00":null,"b":true}}';
   const files: BundleFile[] = [{ path: 'data.json', data: Buffer.from(data) }];
-  const work = mkdtempSync(join(tmpdir(), 'verdict-opa-digest-'));
+  const work = tempDir('verdict-opa-digest-');
   const signed = await signBundleFiles(files, 'secret-for-digest-check', { algorithm: 'HS256', keyId: 'k' });
   writeFileSync(join(work, 'b.tar.gz'), await writeBundleArchive(signed));
   const res = runOpa(['build', '--verification-key', 'secret-for-digest-check', '--verification-key-id', 'k', '--signing-alg', 'HS256', '-b', join(work, 'b.tar.gz'), '-o', join(work, 'o.tar.gz')]);
@@ -224,7 +224,7 @@ test('the signing config joins the bundle block with the top-level keys as OPA d
 
 test('signBundle (verdict sign) turns a bundle directory into a signed tarball that opa build verifies', async () => {
   const src = writeDir(sampleFiles());
-  const work = mkdtempSync(join(tmpdir(), 'verdict-sign-cmd-'));
+  const work = tempDir('verdict-sign-cmd-');
   const keys = keyPair('ES384');
   writeFileSync(join(work, 'key.pem'), keys.privatePem);
   writeFileSync(join(work, 'pub.pem'), keys.publicPem);
@@ -241,7 +241,7 @@ test('signBundle (verdict sign) turns a bundle directory into a signed tarball t
 test('OPA and Verdict compute the same digest for data.yaml (numbers, booleans, nesting, unicode)', async () => {
   const yaml = 'limits:\n  max: 1.50\n  min: -3\n  big: 1e3\n  tiny: 0.0000001\nflags: [true, false, null, yes]\nname: "é ✓ <tag>"\n"2": two\nnested:\n  - {b: 1, a: 2}\n  - plain text\n';
   const files: BundleFile[] = [{ path: 'app/data.yaml', data: Buffer.from(yaml) }];
-  const work = mkdtempSync(join(tmpdir(), 'verdict-opa-yaml-'));
+  const work = tempDir('verdict-opa-yaml-');
   const signed = await signBundleFiles(files, 'secret-for-yaml-digest', { algorithm: 'HS256', keyId: 'k' });
   writeFileSync(join(work, 'b.tar.gz'), await writeBundleArchive(signed));
   const res = runOpa(['build', '--verification-key', 'secret-for-yaml-digest', '--verification-key-id', 'k', '--signing-alg', 'HS256', '-b', join(work, 'b.tar.gz'), '-o', join(work, 'o.tar.gz')]);

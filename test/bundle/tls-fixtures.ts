@@ -1,8 +1,8 @@
 // A throwaway CA with a server certificate for 127.0.0.1 and a client certificate, made with the openssl CLI.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './temp-dir.js';
 
 export interface TlsFixtures {
   dir: string;
@@ -15,7 +15,7 @@ export interface TlsFixtures {
 }
 
 export function makeTlsFixtures(): TlsFixtures {
-  const dir = mkdtempSync(join(tmpdir(), 'verdict-tls-'));
+  const dir = tempDir('verdict-tls-');
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=verdict test CA');
   writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalBundleSource } from '../../src/bundle/watch.js';
 import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
+import { tempDir } from './temp-dir.js';
 
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -20,7 +20,7 @@ function recorder() {
 }
 
 test('a watched directory is reloaded once per burst of edits; a broken edit is recorded and not activated', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'verdict-watch-'));
+  const dir = tempDir('verdict-watch-');
   mkdirSync(join(dir, 'app'));
   writeFileSync(join(dir, 'app', 'data.json'), '{"v":0}');
   const { loads, activate } = recorder();
@@ -44,7 +44,7 @@ test('a watched directory is reloaded once per burst of edits; a broken edit is 
 });
 
 test('a watched tarball is reloaded, and an activator refusal is recorded', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'verdict-watch-tgz-'));
+  const dir = tempDir('verdict-watch-tgz-');
   const path = join(dir, 'bundle.tar.gz');
   writeFileSync(path, await writeBundleArchive([{ path: 'data.json', data: Buffer.from('{"v":1}') }]));
   let refuse = false;

@@ -109,11 +109,11 @@ test('long polling: the server holds the request and a new bundle arrives at onc
   const published = Date.now();
   srv.setBundle('authz', await bundleBytes('r2'));
   await waitFor(() => received.length === 2);
-  assert.ok(Date.now() - published < 1000, 'delivered without waiting for the poll delay');
+  assert.ok(Date.now() - published < 3000, 'delivered without waiting for the 30 s poll delay');
   assert.equal(d.status().longPolling, true);
   const stopping = Date.now();
   await d.stop();
-  assert.ok(Date.now() - stopping < 1000, 'stop() cancels the held request');
+  assert.ok(Date.now() - stopping < 3000, 'stop() cancels the held request (held for up to 5 s otherwise)');
 });
 
 test('long polling is dropped when the server does not answer with the OPA bundle content type', async () => {
@@ -146,7 +146,7 @@ test('errors back off exponentially with jitter and recover', async () => {
   const at = srv.bundleRequests().map((r) => r.at);
   const gaps = at.slice(1).map((t, i) => t - at[i]!);
   // OPA's schedule: immediate retry, then 100 ms ×1.6 per retry, here +20%: 0, 192, 307, 492 ms.
-  assert.ok(gaps[0]! < 100, `first retry immediate, was ${gaps[0]}`);
+  assert.ok(gaps[0]! < gaps[1]! - 100, `first retry immediate, was ${gaps[0]} ms`);
   assert.ok(gaps[1]! >= 185 && gaps[2]! >= 300 && gaps[3]! >= 485, `gaps ${gaps}`);
   assert.ok(gaps[3]! > gaps[2]! && gaps[2]! > gaps[1]!);
   assert.deepEqual(statuses.slice(0, 2).map((s) => s.code), [500, 503]);

@@ -78,7 +78,7 @@ export class ServiceClient {
     if (!/^https?:\/\//.test(config.url)) throw new ServiceError(`service ${config.name}: url ${JSON.stringify(config.url)} is not http(s)`);
     this.tls = tlsOptionsFor(config);
     const oauth2 = config.credentials?.oauth2;
-    if (oauth2) this.oauth2 = new OAuth2ClientCredentials(oauth2, (url, init) => sendRequest(url, { ...init, tls: this.tls, timeoutMs: this.headerTimeoutMs }));
+    if (oauth2) this.oauth2 = new OAuth2ClientCredentials(oauth2, (url, init) => sendRequest(url, { ...init, tls: this.tls, timeoutMs: this.headerTimeoutMs, maxBytes: 1024 * 1024 }));
   }
 
   private get headerTimeoutMs(): number {

@@ -41,7 +41,7 @@ function isPopulated(field: protobuf.Field, message: Fields, value: unknown): bo
   if (value === undefined || value === null) return false;
   if (field.partOf) return has(message, field.name);
   if (field.resolvedType instanceof protobuf.Type) return true;
-  if (value instanceof Uint8Array) return value.length > 0;
+  if (field.type === 'bytes') return (value as Uint8Array).length > 0; // the unset default is []
   if (isLong(value)) return value.low !== 0 || value.high !== 0;
   return value !== 0 && value !== '' && value !== false;
 }

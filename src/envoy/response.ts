@@ -14,7 +14,7 @@ export interface HeaderValueOption {
 
 // The CheckResponse in the plain-object form protobufjs encodes (camelCase field names).
 export interface CheckResponseObject {
-  status: { code: number; message?: string };
+  status: { code?: number; message?: string };
   okResponse?: {
     headers?: HeaderValueOption[];
     headersToRemove?: string[];
@@ -51,7 +51,8 @@ export interface ResponseOptions {
 
 export function toCheckResponse(result: unknown, decisionId: string, options: ResponseOptions = {}): CheckResponseObject {
   const allowed = isAllowed(result);
-  const response: CheckResponseObject = { status: { code: allowed ? GrpcCode.OK : GrpcCode.PERMISSION_DENIED } };
+  // Zero values stay unset, as a Go encoder leaves them off the wire.
+  const response: CheckResponseObject = { status: allowed ? {} : { code: GrpcCode.PERMISSION_DENIED } };
   if (isObject(result)) {
     const headers = headerOptions(decisionHeaders(result, 'headers'));
     const metadata = dynamicMetadata(result);
@@ -65,11 +66,12 @@ export function toCheckResponse(result: unknown, decisionId: string, options: Re
         queryParametersToSet: queryParametersToSet(result),
       };
     } else {
-      response.deniedResponse = { headers, body: responseBody(result), status: { code: deniedStatus(result) } };
+      const body = responseBody(result);
+      response.deniedResponse = { headers, status: { code: deniedStatus(result) }, ...(body === '' ? {} : { body }) };
     }
   }
   if (options.dryRun && !allowed) {
-    response.status = { code: GrpcCode.OK };
+    response.status = {};
     response.okResponse = {};
     delete response.deniedResponse;
   }

@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import type { Decide } from '../../src/envoy/decide.js';
 import { httpAuthzRouter } from '../../src/envoy/http-authz.js';
 import { httpTestPolicy } from './http-policy.js';
+import { listen } from './listen.js';
 import { wasmDecide } from './wasm-decide.js';
-
-export async function listen(app: express.Express): Promise<{ server: Server; base: string }> {
-  return new Promise((resolve) => {
-    const server = app.listen(0, '127.0.0.1', () => resolve({ server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
-  });
-}
 
 describe('HTTP authorization callouts', () => {
   let decide: Decide;

@@ -66,7 +66,7 @@ export function parseEnvoyGrpcConfig(raw: unknown): EnvoyGrpcConfig {
 
 // The address in grpc-js's form. ":9191" listens on every interface, as Go's net.Listen does.
 export function bindAddress(addr: string): string {
-  if (addr.startsWith('unix://')) return 'unix:' + addr.slice('unix://'.length);
+  if (addr.startsWith('unix://')) return addr; // grpc-js takes unix:///absolute/path as is
   const hostPort = addr.startsWith('grpc://') ? addr.slice('grpc://'.length) : addr;
   if (addr.includes('://') && !addr.startsWith('grpc://')) throw new EnvoyConfigError(`plugins.${PLUGIN_NAME}.addr: invalid url scheme in "${addr}"`);
   const match = /^(.*):(\d+)$/.exec(hostPort);

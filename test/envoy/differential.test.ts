@@ -134,3 +134,35 @@ describe('differential: Verdict vs opa-envoy-plugin', { skip: plugin.reason }, (
     });
   }
 });
+
+describe('differential with dry-run and skip-request-body-parse', { skip: plugin.reason }, () => {
+  let peer: PeerProcess;
+  let ours: EnvoyExtAuthzGrpcServer;
+  let peerClient: ExtAuthzClient;
+  let ourClient: ExtAuthzClient;
+
+  before(async () => {
+    const settings = { 'dry-run': true, 'skip-request-body-parse': true };
+    peer = await startOpaEnvoyPlugin(plugin.path!, envoyTestPolicy, Object.fromEntries(Object.entries(settings).map(([k, v]) => [`plugins.envoy_ext_authz_grpc.${k}`, String(v)])));
+    ours = new EnvoyExtAuthzGrpcServer(parseEnvoyGrpcConfig({ addr: '127.0.0.1:0', ...settings }), await wasmDecide(envoyTestPolicy, ['envoy/authz/allow']));
+    await ours.start();
+    peerClient = new ExtAuthzClient(peer.address);
+    ourClient = new ExtAuthzClient(`127.0.0.1:${ours.port}`);
+  });
+
+  after(async () => {
+    peerClient?.close();
+    ourClient?.close();
+    await ours?.stop();
+    await peer?.stop();
+  });
+
+  const dryRunCases = cases.filter(([name]) =>
+    ['boolean deny', 'object deny with status, body and headers', 'undefined decision', 'input: JSON body', 'input: multipart body', 'parse error: invalid JSON body', 'parse error: semicolon in query'].includes(name));
+  for (const [name, request] of dryRunCases) {
+    test(name, async () => {
+      const [theirs, mine] = await Promise.all([peerClient.check(request), ourClient.check(request)]);
+      assert.deepEqual(comparable(mine), comparable(theirs));
+    });
+  }
+});

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +12,7 @@ import express from 'express';
 import { httpAuthzRouter } from '../../src/envoy/http-authz.js';
 import { httpTestPolicy } from './http-policy.js';
 import { listen } from './listen.js';
-import { freePort } from './peer.js';
+import { freePort, waitForPort } from './peer.js';
 import { wasmDecide } from './wasm-decide.js';
 
 // The test setup installs nginx from Debian when it is missing (CI machines start bare).
@@ -32,20 +32,6 @@ function nginxBinary(): string | undefined {
     return undefined;
   }
   return find();
-}
-
-function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.end();
-        resolve();
-      });
-      socket.on('error', () => (Date.now() > deadline ? reject(new Error(`port ${port} never opened`)) : setTimeout(attempt, 50)));
-    };
-    attempt();
-  });
 }
 
 const nginx = nginxBinary();

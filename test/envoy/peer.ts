@@ -1,7 +1,7 @@
 // Starting the reference opa-envoy-plugin as a peer process (differential test, benchmark).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,6 +25,20 @@ export function freePort(): Promise<number> {
   });
 }
 
+export function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve();
+      });
+      socket.on('error', () => (Date.now() > deadline ? reject(new Error(`port ${port} never opened`)) : setTimeout(attempt, 50)));
+    };
+    attempt();
+  });
+}
+
 export interface PeerProcess {
   address: string;
   stop(): Promise<void>;
@@ -40,6 +54,7 @@ export async function startOpaEnvoyPlugin(binary: string, rego: string, settings
     ...Object.entries(sets).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
     join(dir, 'policy.rego'),
   ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(port);
   return {
     address: `127.0.0.1:${port}`,
     stop: () =>

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Benchmarks Envoy ext_authz Check: Verdict vs opa-envoy-plugin, same policy, same request, same
 # ghz concurrency and duration, one after the other. Prints req/s, p50, p99 and the ratio.
-#   scripts/bench-envoy.sh [concurrency=16] [duration=10s]
+#   scripts/bench-envoy.sh [concurrency=16] [duration=10s] [rounds=2]
+# The two servers are measured in alternating rounds so that load from elsewhere on a shared machine
+# falls on both; the ratio compares their mean req/s.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 concurrency=${1:-16}
 duration=${2:-10s}
+rounds=${3:-2}
 ghz_version=$(tr -d '[:space:]' < scripts/ghz-version.txt)
 ghz="$root/.tools/ghz/bin/ghz"
 if [ ! -x "$ghz" ]; then
@@ -67,20 +70,32 @@ run() {
   --call envoy.service.auth.v3.Authorization/Check -D "$work/request.json" -c 4 -n 2000 "127.0.0.1:$ours" > /dev/null
 "$ghz" --insecure --proto src/envoy/proto/envoy/service/auth/v3/external_auth.proto -i src/envoy/proto \
   --call envoy.service.auth.v3.Authorization/Check -D "$work/request.json" -c 4 -n 2000 "127.0.0.1:$theirs" > /dev/null
-run "$ours" verdict
-run "$theirs" opa-envoy-plugin
+for round in $(seq 1 "$rounds"); do
+  run "$ours" "verdict.$round"
+  run "$theirs" "opa-envoy-plugin.$round"
+done
 
-node - "$work" "$concurrency" "$duration" <<'NODE'
+node - "$work" "$concurrency" "$duration" "$rounds" <<'NODE'
 const fs = require('fs');
-const [work, concurrency, duration] = process.argv.slice(2);
-const read = (name) => {
-  const r = JSON.parse(fs.readFileSync(`${work}/${name}.json`, 'utf8'));
+const [work, concurrency, duration, rounds] = process.argv.slice(2);
+const read = (file) => {
+  const r = JSON.parse(fs.readFileSync(`${work}/${file}.json`, 'utf8'));
   const pct = (p) => (r.latencyDistribution || []).find((d) => d.percentage === p)?.latency / 1e6;
   const ok = (r.statusCodeDistribution || {}).OK || 0;
-  return { name, rps: r.rps, p50: pct(50), p99: pct(99), ok, errors: r.count - ok };
+  const kinds = Object.entries(r.statusCodeDistribution || {}).filter(([k]) => k !== 'OK').map(([k, n]) => `${n} ${k}`).join(', ');
+  return { rps: r.rps, p50: pct(50), p99: pct(99), ok, errors: kinds || 'no errors' };
 };
-const rows = [read('verdict'), read('opa-envoy-plugin')];
-console.log(`ext_authz Check, concurrency ${concurrency}, ${duration} each, one connection`);
-for (const r of rows) console.log(`${r.name.padEnd(18)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   (${r.ok} OK, ${r.errors} errors)`);
-console.log(`ratio verdict/opa-envoy-plugin: ${(rows[0].rps / rows[1].rps).toFixed(2)}x req/s`);
+const names = ['verdict', 'opa-envoy-plugin'];
+console.log(`ext_authz Check, concurrency ${concurrency}, ${duration} per run, one connection, ${rounds} alternating rounds`);
+const mean = {};
+for (const name of names) mean[name] = 0;
+for (let round = 1; round <= Number(rounds); round++) {
+  for (const name of names) {
+    const r = read(`${name}.${round}`);
+    mean[name] += r.rps / Number(rounds);
+    console.log(`round ${round}  ${name.padEnd(18)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   (${r.ok} OK; ${r.errors})`);
+  }
+}
+console.log('(calls still in flight when a run ends are cancelled by ghz, about one per concurrency slot)');
+console.log(`mean req/s: verdict ${mean['verdict'].toFixed(0)}, opa-envoy-plugin ${mean['opa-envoy-plugin'].toFixed(0)}; ratio verdict/opa-envoy-plugin ${(mean['verdict'] / mean['opa-envoy-plugin']).toFixed(2)}x`);
 NODE

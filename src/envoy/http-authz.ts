@@ -32,7 +32,6 @@ export function httpAuthzRouter(decide: Decide, options: HttpAuthzOptions = {}):
   const router = express.Router();
   router.use(express.raw({ type: () => true, limit: options.maxBodyBytes ?? 1024 * 1024 }));
   router.use(async (req: Request, res: Response) => {
-    const started = process.hrtime.bigint();
     let input: Record<string, Json>;
     try {
       input = requestToInput(req, options);
@@ -47,7 +46,6 @@ export function httpAuthzRouter(decide: Decide, options: HttpAuthzOptions = {}):
       return sendError(res, 500, 'internal_error', `policy evaluation failed: ${(err as Error).message}`);
     }
     res.setHeader('x-decision-id', decision.decisionId ?? randomUUID());
-    res.setHeader('server-timing', `decision;dur=${Number(process.hrtime.bigint() - started) / 1e6}`);
     if (decision.result === undefined) return sendError(res, 500, 'undefined_document', `undefined decision at ${path}`);
     try {
       answer(res, decision.result as boolean | Record<string, unknown>, options.dryRun ?? false);
@@ -87,7 +85,7 @@ function header(req: Request, name: string): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }
 
-export function requestToInput(req: Request, options: HttpAuthzOptions): Record<string, Json> {
+function requestToInput(req: Request, options: HttpAuthzOptions): Record<string, Json> {
   const method = header(req, 'x-original-method') ?? header(req, 'x-forwarded-method') ?? req.method;
   const forwardedUri = header(req, 'x-original-uri') ?? header(req, 'x-forwarded-uri');
   const path = forwardedUri ?? stripPrefix(req.url, options.pathPrefix);

@@ -2,7 +2,9 @@
 # Installs the pinned opa-envoy-plugin (the differential-test oracle and benchmark peer for Verdict's
 # ext_authz server) into .tools/opa-envoy-plugin/bin and prints its path. Verdict never needs it at run time.
 # First choice: go install from the Go module proxy. Where the proxy does not serve this module,
-# OPA_ENVOY_PLUGIN_SRC may name a source checkout of the same tag to build from instead.
+# OPA_ENVOY_PLUGIN_SRC may name a source checkout of the same tag to build from instead. A build is
+# also kept in a per-machine cache (VERDICT_TOOLS_CACHE, default ~/.cache/verdict) so fresh clones
+# on the same machine (CI) find it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=$(tr -d '[:space:]' < "$root/scripts/opa-envoy-plugin-version.txt")
@@ -12,8 +14,11 @@ if [ -x "$bin/opa-envoy-plugin" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version
   echo "$bin/opa-envoy-plugin"
   exit 0
 fi
+cache="${VERDICT_TOOLS_CACHE:-$HOME/.cache/verdict}/opa-envoy-plugin-$version"
 mkdir -p "$bin"
-if GOBIN="$bin" GOFLAGS=-mod=mod go install "github.com/open-policy-agent/opa-envoy-plugin/cmd/opa-envoy-plugin@$version" >&2; then
+if [ -x "$cache" ]; then
+  cp "$cache" "$bin/opa-envoy-plugin"
+elif GOBIN="$bin" GOFLAGS=-mod=mod go install "github.com/open-policy-agent/opa-envoy-plugin/cmd/opa-envoy-plugin@$version" >&2; then
   :
 elif [ -n "${OPA_ENVOY_PLUGIN_SRC:-}" ] && [ -f "$OPA_ENVOY_PLUGIN_SRC/cmd/opa-envoy-plugin/main.go" ]; then
   echo "go install failed; building opa-envoy-plugin from $OPA_ENVOY_PLUGIN_SRC (expected to be $version)" >&2
@@ -23,4 +28,5 @@ else
   exit 1
 fi
 echo "$version" > "$stamp"
+if [ ! -x "$cache" ]; then mkdir -p "$(dirname "$cache")" && cp "$bin/opa-envoy-plugin" "$cache"; fi
 echo "$bin/opa-envoy-plugin"

@@ -73,6 +73,7 @@ const cases: [string, Record<string, unknown>][] = [
       tlsSession: { sni: 'api.example.com' },
     },
   )],
+  ['input: port 0 set in its oneof, UDP protocol enum', echo({}, { destination: { address: { socketAddress: { protocol: 1, address: '10.0.0.9', portValue: 0 } } } })],
   ['parse error: invalid JSON body', echo({ headers: { 'content-type': 'application/json' }, body: '{"a":' })],
   ['parse error: bad percent escape in path', echo({ path: '/a%zz' })],
   ['parse error: semicolon in query', echo({ path: '/a?x=1;y=2' })],

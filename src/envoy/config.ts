@@ -73,3 +73,40 @@ export function bindAddress(addr: string): string {
   if (!match) throw new EnvoyConfigError(`plugins.${PLUGIN_NAME}.addr "${addr}" needs a port`);
   return `${match[1] === '' ? '0.0.0.0' : match[1]}:${match[2]}`;
 }
+
+// The HTTP callout router (src/envoy/http-authz.ts) has no OPA counterpart; its keys follow the
+// gRPC plugin's spelling so one policy path and the same switches serve both.
+export interface HttpAuthzConfig {
+  path: string;
+  pathPrefix?: string;
+  dryRun: boolean;
+  skipRequestBodyParse: boolean;
+  maxBodyBytes: number;
+}
+
+export const HTTP_PLUGIN_NAME = 'envoy_ext_authz_http';
+
+const HTTP_KEYS: Record<string, [keyof HttpAuthzConfig, 'string' | 'boolean' | 'number']> = {
+  path: ['path', 'string'],
+  'path-prefix': ['pathPrefix', 'string'],
+  'dry-run': ['dryRun', 'boolean'],
+  'skip-request-body-parse': ['skipRequestBodyParse', 'boolean'],
+  'max-body-bytes': ['maxBodyBytes', 'number'],
+};
+
+export function parseHttpAuthzConfig(raw: unknown): HttpAuthzConfig {
+  const config: HttpAuthzConfig = { path: envoyGrpcDefaults.path, dryRun: false, skipRequestBodyParse: false, maxBodyBytes: 1024 * 1024 };
+  if (raw === undefined || raw === null) return config;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new EnvoyConfigError(`plugins.${HTTP_PLUGIN_NAME} must be an object`);
+  for (const [key, value] of Object.entries(raw)) {
+    const spec = HTTP_KEYS[key];
+    if (!spec) throw new EnvoyConfigError(`plugins.${HTTP_PLUGIN_NAME}: unknown key "${key}"`);
+    const [name, type] = spec;
+    if (typeof value !== type) throw new EnvoyConfigError(`plugins.${HTTP_PLUGIN_NAME}.${key} must be a ${type}`);
+    (config as unknown as Record<string, unknown>)[name] = value;
+  }
+  config.path = config.path.replace(/^\/+|\/+$/g, '');
+  if (config.path === '') throw new EnvoyConfigError(`plugins.${HTTP_PLUGIN_NAME}.path must name a document`);
+  if (!Number.isInteger(config.maxBodyBytes) || config.maxBodyBytes <= 0) throw new EnvoyConfigError(`plugins.${HTTP_PLUGIN_NAME}.max-body-bytes must be a positive integer`);
+  return config;
+}

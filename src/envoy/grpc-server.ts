@@ -23,7 +23,7 @@ function codec(type: protobuf.Type) {
   };
 }
 
-function unary(path: string, request: protobuf.Type, response: protobuf.Type, responseStream = false) {
+function method(path: string, request: protobuf.Type, response: protobuf.Type, responseStream = false) {
   const req = codec(request);
   const res = codec(response);
   return {
@@ -40,12 +40,12 @@ function unary(path: string, request: protobuf.Type, response: protobuf.Type, re
 // Service definitions built straight on protobufjs types, so the handler receives the decoded
 // message itself (the policy input needs field presence, which an object conversion would lose).
 export const authorizationService = {
-  Check: unary(`/${AUTHORIZATION_SERVICE}/Check`, CheckRequest, CheckResponse),
+  Check: method(`/${AUTHORIZATION_SERVICE}/Check`, CheckRequest, CheckResponse),
 } satisfies grpc.ServiceDefinition;
 
 export const healthService = {
-  Check: unary(`/${HEALTH_SERVICE}/Check`, HealthCheckRequest, HealthCheckResponse),
-  Watch: unary(`/${HEALTH_SERVICE}/Watch`, HealthCheckRequest, HealthCheckResponse, true),
+  Check: method(`/${HEALTH_SERVICE}/Check`, HealthCheckRequest, HealthCheckResponse),
+  Watch: method(`/${HEALTH_SERVICE}/Watch`, HealthCheckRequest, HealthCheckResponse, true),
 } satisfies grpc.ServiceDefinition;
 
 const SERVING = 1;

@@ -10,19 +10,15 @@
 //  - Envoy: the request itself, its path after the router's mount point and Envoy's path_prefix.
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
+import type { HttpAuthzConfig } from './config.js';
 import type { Decide } from './decide.js';
 import { InputParseError } from './go-url.js';
 import { addParsedFields } from './input.js';
 import { type Json } from './protomap.js';
 import { decisionHeaders, deniedStatus, DecisionError, isAllowed, responseBody } from './response.js';
 
-export interface HttpAuthzOptions {
-  path?: string; // decision path, default "envoy/authz/allow"
-  pathPrefix?: string; // Envoy http_service path_prefix, removed from the original path
-  dryRun?: boolean;
-  skipRequestBodyParse?: boolean;
-  maxBodyBytes?: number; // larger bodies are refused with 413 (default 1 MiB)
-}
+// Options as parsed by parseHttpAuthzConfig (plugins.envoy_ext_authz_http); all optional here.
+export type HttpAuthzOptions = Partial<HttpAuthzConfig>;
 
 // Headers that describe the original request rather than belong to it.
 const FORWARDING_HEADERS = new Set(['x-original-method', 'x-original-uri', 'x-forwarded-method', 'x-forwarded-uri']);

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { envoyGrpcDefaults, parseEnvoyGrpcConfig } from '../../src/envoy/config.js';
+import { envoyGrpcDefaults, parseEnvoyGrpcConfig, parseHttpAuthzConfig } from '../../src/envoy/config.js';
 import type { Decide } from '../../src/envoy/decide.js';
 import { EnvoyExtAuthzGrpcServer } from '../../src/envoy/grpc-server.js';
 import { ExtAuthzClient, httpCheckRequest } from './client.js';
@@ -186,5 +186,12 @@ describe('envoy_ext_authz_grpc config', () => {
     assert.throws(() => parseEnvoyGrpcConfig({ adr: ':1' }), /unknown key "adr"/);
     assert.throws(() => parseEnvoyGrpcConfig({ 'dry-run': 'yes' }), /dry-run must be a boolean/);
     assert.throws(() => parseEnvoyGrpcConfig({ addr: 'http://x:1' }), /invalid url scheme/);
+  });
+
+  test('the HTTP callout keys: defaults, spelling, errors by name', () => {
+    assert.deepEqual(parseHttpAuthzConfig(undefined), { path: 'envoy/authz/allow', dryRun: false, skipRequestBodyParse: false, maxBodyBytes: 1048576 });
+    assert.deepEqual(parseHttpAuthzConfig({ path: '/x/y/', 'path-prefix': '/ext_authz', 'max-body-bytes': 10 }), { path: 'x/y', pathPrefix: '/ext_authz', dryRun: false, skipRequestBodyParse: false, maxBodyBytes: 10 });
+    assert.throws(() => parseHttpAuthzConfig({ 'max-body-bytes': -1 }), /max-body-bytes must be a positive integer/);
+    assert.throws(() => parseHttpAuthzConfig({ prefix: '/a' }), /unknown key "prefix"/);
   });
 });

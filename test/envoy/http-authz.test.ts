@@ -22,6 +22,7 @@ describe('HTTP authorization callouts', () => {
     };
     const app = express();
     app.use('/authz', httpAuthzRouter(recording, { maxBodyBytes: 1024 }));
+    app.use('/dry', httpAuthzRouter(recording, { dryRun: true }));
     app.use(httpAuthzRouter(recording, { pathPrefix: '/ext_authz' }));
     ({ server, base } = await listen(app));
   });
@@ -76,5 +77,11 @@ describe('HTTP authorization callouts', () => {
     assert.equal((await huge.json()).code, 'request_too_large');
     const again = await fetch(`${base}/authz`, { headers: { 'x-original-method': 'GET', 'x-original-uri': '/public' } });
     assert.equal(again.status, 200);
+  });
+
+  test('dry-run answers 200 to what the policy denies, without the policy headers', async () => {
+    const res = await fetch(`${base}/dry`, { headers: { 'x-original-method': 'GET', 'x-original-uri': '/login-required' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('www-authenticate'), null);
   });
 });

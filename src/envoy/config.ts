@@ -85,6 +85,7 @@ export interface HttpAuthzConfig {
 }
 
 export const HTTP_PLUGIN_NAME = 'envoy_ext_authz_http';
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 const HTTP_KEYS: Record<string, [keyof HttpAuthzConfig, 'string' | 'boolean' | 'number']> = {
   path: ['path', 'string'],
@@ -95,7 +96,7 @@ const HTTP_KEYS: Record<string, [keyof HttpAuthzConfig, 'string' | 'boolean' | '
 };
 
 export function parseHttpAuthzConfig(raw: unknown): HttpAuthzConfig {
-  const config: HttpAuthzConfig = { path: envoyGrpcDefaults.path, dryRun: false, skipRequestBodyParse: false, maxBodyBytes: 1024 * 1024 };
+  const config: HttpAuthzConfig = { path: envoyGrpcDefaults.path, dryRun: false, skipRequestBodyParse: false, maxBodyBytes: DEFAULT_MAX_BODY_BYTES };
   if (raw === undefined || raw === null) return config;
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new EnvoyConfigError(`plugins.${HTTP_PLUGIN_NAME} must be an object`);
   for (const [key, value] of Object.entries(raw)) {

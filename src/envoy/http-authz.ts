@@ -10,7 +10,7 @@
 //  - Envoy: the request itself, its path after the router's mount point and Envoy's path_prefix.
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
-import type { HttpAuthzConfig } from './config.js';
+import { DEFAULT_MAX_BODY_BYTES, type HttpAuthzConfig } from './config.js';
 import type { Decide } from './decide.js';
 import { InputParseError } from './go-url.js';
 import { addParsedFields } from './input.js';
@@ -25,8 +25,9 @@ const FORWARDING_HEADERS = new Set(['x-original-method', 'x-original-uri', 'x-fo
 
 export function httpAuthzRouter(decide: Decide, options: HttpAuthzOptions = {}): express.Router {
   const path = (options.path ?? 'envoy/authz/allow').replace(/^\/+|\/+$/g, '');
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const router = express.Router();
-  router.use(express.raw({ type: () => true, limit: options.maxBodyBytes ?? 1024 * 1024 }));
+  router.use(express.raw({ type: () => true, limit: maxBodyBytes }));
   router.use(async (req: Request, res: Response) => {
     let input: Record<string, Json>;
     try {
@@ -51,7 +52,7 @@ export function httpAuthzRouter(decide: Decide, options: HttpAuthzOptions = {}):
     }
   });
   router.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: express.NextFunction) => {
-    if (err.type === 'entity.too.large') return sendError(res, 413, 'request_too_large', `request body larger than ${options.maxBodyBytes ?? 1024 * 1024} bytes`);
+    if (err.type === 'entity.too.large') return sendError(res, 413, 'request_too_large', `request body larger than ${maxBodyBytes} bytes`);
     sendError(res, err.status ?? 500, 'internal_error', err.message);
   });
   return router;

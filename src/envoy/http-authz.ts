@@ -86,13 +86,15 @@ function requestToInput(req: Request, options: HttpAuthzOptions): Record<string,
   const method = header(req, 'x-original-method') ?? header(req, 'x-forwarded-method') ?? req.method;
   const forwardedUri = header(req, 'x-original-uri') ?? header(req, 'x-forwarded-uri');
   const path = forwardedUri ?? stripPrefix(req.url, options.pathPrefix);
-  const headers: Record<string, string> = {};
+  const host = header(req, 'x-forwarded-host') ?? header(req, 'host') ?? '';
+  const scheme = header(req, 'x-forwarded-proto') ?? (req.secure ? 'https' : 'http');
+  // Envoy's gRPC CheckRequest carries the HTTP/2 pseudo-headers in its header map; policies written
+  // for it may read them, so the HTTP callouts supply them too.
+  const headers: Record<string, string> = { ':authority': host, ':method': method, ':path': path, ':scheme': scheme };
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || FORWARDING_HEADERS.has(name)) continue;
     headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  const host = header(req, 'x-forwarded-host') ?? header(req, 'host') ?? '';
-  const scheme = header(req, 'x-forwarded-proto') ?? (req.secure ? 'https' : 'http');
   const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   const clientIp = (header(req, 'x-forwarded-for') ?? header(req, 'x-real-ip') ?? '').split(',')[0].trim() || req.socket.remoteAddress || '';
   const now = Date.now();

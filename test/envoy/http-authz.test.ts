@@ -38,6 +38,10 @@ describe('HTTP authorization callouts', () => {
     assert.deepEqual(input.parsed_path, ['public', 'a']);
     assert.deepEqual(input.parsed_query, { x: ['1'] });
     assert.equal(input.attributes.request.http.host, 'shop.example');
+    assert.equal(input.attributes.request.http.headers[':authority'], 'shop.example');
+    assert.equal(input.attributes.request.http.headers[':method'], 'GET');
+    assert.equal(input.attributes.request.http.headers[':path'], '/public/a?x=1');
+    assert.equal(input.attributes.request.http.headers['x-forwarded-uri'], undefined);
     assert.equal(input.attributes.request.http.scheme, 'https');
     assert.equal(input.attributes.source.address.socketAddress.address, '203.0.113.9');
     assert.deepEqual(input.version, { ext_authz: 'v3', encoding: 'protojson' });

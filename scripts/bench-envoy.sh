@@ -65,11 +65,11 @@ run() {
     --call envoy.service.auth.v3.Authorization/Check -D "$work/request.json" \
     -c "$concurrency" -z "$duration" --connections 1 --format json "127.0.0.1:$1" > "$work/$2.json"
 }
-# Short warm-up for both (JIT, wasm instantiation), then the measured runs.
+# A 3 s warm-up at full concurrency for both (V8's JIT, Go's connection pools), then the measured runs.
 "$ghz" --insecure --proto src/envoy/proto/envoy/service/auth/v3/external_auth.proto -i src/envoy/proto \
-  --call envoy.service.auth.v3.Authorization/Check -D "$work/request.json" -c 4 -n 2000 "127.0.0.1:$ours" > /dev/null
+  --call envoy.service.auth.v3.Authorization/Check -D "$work/request.json" -c "$concurrency" -z 3s "127.0.0.1:$ours" > /dev/null
 "$ghz" --insecure --proto src/envoy/proto/envoy/service/auth/v3/external_auth.proto -i src/envoy/proto \
-  --call envoy.service.auth.v3.Authorization/Check -D "$work/request.json" -c 4 -n 2000 "127.0.0.1:$theirs" > /dev/null
+  --call envoy.service.auth.v3.Authorization/Check -D "$work/request.json" -c "$concurrency" -z 3s "127.0.0.1:$theirs" > /dev/null
 for round in $(seq 1 "$rounds"); do
   run "$ours" "verdict.$round"
   run "$theirs" "opa-envoy-plugin.$round"

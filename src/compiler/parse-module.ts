@@ -95,13 +95,13 @@ function statementLoc(s: Statement): Location {
 function parseStatements(p: Parser, version: RegoVersion, out: Statement[], state: { v1Checks: boolean }): void {
   while (p.tok.kind !== 'eof' && p.errors.length < MAX_ERRORS) {
     const before = p.errors.length;
-    if (p.kw('package') && !p.isKeywordRefHead()) {
+    if (p.kw('package')) {
       const pkg = p.parsePackage();
       if (pkg && !trailingMinus(p)) {
         out.push({ kind: 'package', pkg });
         continue;
       }
-    } else if (p.kw('import') && !p.isKeywordRefHead()) {
+    } else if (p.kw('import')) {
       const imp = p.parseImport();
       if (imp && !trailingMinus(p)) {
         applyImport(p, imp, version, state);
@@ -153,6 +153,7 @@ function applyImport(p: Parser, imp: Import, version: RegoVersion, state: { v1Ch
     for (const kw of kws) {
       p.keywords.add(kw);
       if (kw === 'not') p.notBodies = true;
+      if (kw === 'every') p.keywords.add('in'); // as OPA: importing `every` imports `in`
     }
   };
   if (root === 'future') {

@@ -65,7 +65,8 @@ export class Parser {
   }
   /** The current token is keyword `k` (an ident that is a keyword in the current keyword set). */
   kw(k: string): boolean {
-    return this.tok.kind === 'ident' && this.tok.text === k && this.keywords.has(k);
+    return this.tok.kind === 'ident' && this.tok.text === k && this.keywords.has(k)
+      && (k === 'in' || k === 'as' || !this.isKeywordRefHead());
   }
   isKeywordToken(t: Token): boolean {
     return t.kind === 'ident' && this.keywords.has(t.text);
@@ -150,7 +151,7 @@ export class Parser {
       this.illegal();
       return null;
     }
-    const term = this.parseTerm(true);
+    const term = this.parseTerm();
     if (!term) return null;
     const data: Term = { type: 'var', value: 'data', loc: term.loc };
     if (term.type === 'var') return { path: [data, { type: 'string', value: term.value, loc: term.loc }], loc: this.span(loc) };
@@ -179,7 +180,7 @@ export class Parser {
       this.illegal();
       return null;
     }
-    const term = this.parseTerm(true);
+    const term = this.parseTerm();
     if (!term) return null;
     let path: RefTerm;
     if (term.type === 'var') path = { type: 'ref', value: [term], loc: term.loc };
@@ -225,7 +226,7 @@ export class Parser {
   parseRules(): Rule[] | null {
     const start = this.loc();
     let isDefault = false;
-    if (this.kw('default') && !this.isKeywordRefHead()) {
+    if (this.kw('default')) {
       isDefault = true;
       this.next();
     }
@@ -287,7 +288,7 @@ export class Parser {
       return null;
     }
 
-    if (this.kw('else') && !this.isKeywordRefHead()) {
+    if (this.kw('else')) {
       if (head.ref.length > 1 && !head.ref.slice(1).every(isGround)) {
         this.error(this.tok, 'else keyword cannot be used on rules with variables in head');
         return null;
@@ -375,7 +376,7 @@ export class Parser {
       this.illegal('rule body expected');
       return null;
     }
-    if (this.kw('else') && !this.isKeywordRefHead()) {
+    if (this.kw('else')) {
       const next = this.parseElse(head);
       if (!next) return null;
       rule.else = next;
@@ -526,19 +527,19 @@ export class Parser {
     let lhs = this.parseLogicalAnd();
     while (lhs && this.kw('or')) {
       this.next();
-      const rhs = this.parseLogicalAnd();
+      const rhs = this.parseLogicalAnd(true);
       if (!rhs) return null;
       lhs = this.logical('logicalor', lhs, rhs, start);
     }
     return lhs && this.attachWith(lhs[0]);
   }
 
-  private parseLogicalAnd(): Body | null {
+  private parseLogicalAnd(afterOperator = false): Body | null {
     const start = this.loc();
-    let lhs = this.parseLogicalOperand();
+    let lhs = this.parseLogicalOperand(afterOperator);
     while (lhs && this.kw('and')) {
       this.next();
-      const rhs = this.parseLogicalOperand();
+      const rhs = this.parseLogicalOperand(true);
       if (!rhs) return null;
       lhs = this.logical('logicaland', lhs, rhs, start);
     }
@@ -550,8 +551,11 @@ export class Parser {
     return [{ index: 0, terms: { type, lhs, rhs, loc }, loc }];
   }
 
-  /** An operand of and/or as a body: `{ body }` (only when an and/or follows), `( logical )`, or one literal. */
-  private parseLogicalOperand(): Body | null {
+  /**
+   * An operand of and/or as a body: `{ body }`, `( logical )`, or one literal. At the start of a literal, braces
+   * are a body only if an and/or follows (otherwise they are a set or object term).
+   */
+  private parseLogicalOperand(afterOperator: boolean): Body | null {
     const start = this.loc();
     if (this.is('{')) {
       const s = this.save();
@@ -559,7 +563,7 @@ export class Parser {
       const body = this.parseBody('}');
       if (body) {
         this.next();
-        if (this.kw('and') || this.kw('or')) return body;
+        if (afterOperator || this.kw('and') || this.kw('or')) return body;
       }
       this.restore(s);
     }
@@ -567,10 +571,13 @@ export class Parser {
       const s = this.save();
       this.next();
       const inner = this.parseLogicalOr();
-      if (inner && this.is(')') && isLogical(inner)) {
+      if (inner && this.is(')')) {
         this.next();
-        inner.loc = this.span(start);
-        return [inner];
+        // Parens group an and/or operand only when they hold one or one follows; else they are a term's.
+        if (isLogical(inner) || this.kw('and') || this.kw('or')) {
+          inner.loc = this.span(start);
+          return [inner];
+        }
       }
       this.restore(s);
     }
@@ -831,8 +838,8 @@ export class Parser {
   }
 
   // ---- terms ----
-  /** A single term with its ref/call suffix. `statementHead` allows a keyword as the first var (package a.if). */
-  parseTerm(statementHead = false): Term | null {
+  /** A single term with its ref/call suffix. A keyword directly followed by `.` or `[` is a var (`if.x`). */
+  parseTerm(): Term | null {
     const at = this.pos;
     const cached = this.memo.get(at);
     if (cached) {
@@ -842,21 +849,20 @@ export class Parser {
       return cached.term;
     }
     const errorsBefore = this.errors.length;
-    const term = this.guarded(() => this.parseTermUncached(statementHead));
+    const term = this.guarded(() => this.parseTermUncached());
     this.memo.set(at, { term, end: this.pos, errors: this.errors.slice(errorsBefore), wildcards: this.wildcards });
     return term;
   }
 
-  private parseTermUncached(statementHead: boolean): Term | null {
+  private parseTermUncached(): Term | null {
     const t = this.tok;
     const loc = this.loc();
     let term: Term | null = null;
     let minusAt: Location | undefined;
     const minusTok = t;
-    if (t.kind === 'ident' && this.keywords.has(t.text) && t.text !== 'contains' && !(statementHead && this.isKeywordRefHead())) {
+    if (t.kind === 'ident' && this.keywords.has(t.text) && t.text !== 'contains' && !this.isKeywordRefHead()) {
       if (t.text === 'null') term = { type: 'null', loc };
       else if (t.text === 'true' || t.text === 'false') term = { type: 'boolean', value: t.text === 'true', loc };
-      else if (this.isKeywordRefHead()) term = { type: 'var', value: t.text, loc };
       else {
         this.illegal();
         return null;

@@ -154,7 +154,3 @@ export function isTerm(x: Expr['terms']): x is Term {
     && x.type !== 'logicaland' && x.type !== 'logicalor';
 }
 
-/** `plus`, `internal.member_2`: the dotted name of an operator ref made of a var and strings. */
-export function refName(ref: Term[]): string {
-  return ref.map((t, i) => (i === 0 ? (t.type === 'var' ? t.value : '?') : t.type === 'string' ? t.value : '?')).join('.');
-}

@@ -37,10 +37,3 @@ export function formatErrors(errors: RegoError[]): string {
   return errors.length === 1 ? `1 error occurred: ${lines[0]}` : `${errors.length} errors occurred:\n${lines.join('\n')}`;
 }
 
-/** Thrown only by the top-level entry points that promise a value; stages return errors instead. */
-export class RegoCompileFailure extends Error {
-  constructor(readonly errors: RegoError[]) {
-    super(formatErrors(errors));
-    this.name = 'RegoCompileFailure';
-  }
-}

@@ -61,14 +61,22 @@ export function lex(src: string): LexResult {
   let i = 0;
   let row = 1;
   let lineStart = 0;
-  // Column in characters (code points), as OPA counts runes.
+  // Column in characters (code points), as OPA counts runes; counted on from the last answer on the same line
+  // so that long lines stay linear.
+  let colLine = 0;
+  let colOffset = 0;
+  let colValue = 1;
   const colAt = (off: number): number => {
-    let c = 1;
-    for (let k = lineStart; k < off; k++) {
-      const code = src.charCodeAt(k);
-      if (code < 0xdc00 || code > 0xdfff) c++;
+    if (colLine !== lineStart || off < colOffset) {
+      colLine = lineStart;
+      colOffset = lineStart;
+      colValue = 1;
     }
-    return c;
+    for (; colOffset < off; colOffset++) {
+      const code = src.charCodeAt(colOffset);
+      if (code < 0xdc00 || code > 0xdfff) colValue++;
+    }
+    return colValue;
   };
   // Open template strings: each entry is the brace depth of the expression being lexed inside it.
   const templates: { raw: boolean; depth: number }[] = [];

@@ -65,7 +65,8 @@ export function parseModule(file: string, source: string, options: ParseOptions 
     comments: comments.map((c) => ({ text: c.text, loc: at(c) })),
     loc: { file, row: 1, col: 1, offset: 0, end: source.length },
   };
-  for (const stmt of statements.slice(1)) {
+  for (const [i, stmt] of statements.entries()) {
+    if (i === 0) continue;
     switch (stmt.kind) {
       case 'package': err(stmt.pkg.loc, 'unexpected package'); break;
       case 'import': module.imports.push(stmt.imp); break;
@@ -73,7 +74,10 @@ export function parseModule(file: string, source: string, options: ParseOptions 
       case 'body': {
         const rule = ruleFromBody(stmt.body);
         if (typeof rule === 'string') err(stmt.body[0].loc, rule);
-        else module.rules.push(rule);
+        else {
+          module.rules.push(rule);
+          statements[i] = { kind: 'rule', rule };
+        }
       }
     }
   }

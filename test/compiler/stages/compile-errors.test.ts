@@ -1,0 +1,59 @@
+// Compile-stage errors against the reference OPA: for each policy, `opa check --format json` and our stages
+// must report the same first error (code, message, row).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileModules } from '../../../src/compiler/compile.js';
+import { parseModule } from '../../../src/compiler/parse-module.js';
+import { opaPath } from '../opa-oracle.js';
+
+const CASES: Record<string, string> = {
+  'recursion through two rules': 'p if q\nq if p\n',
+  'recursion through a function': 'f(x) := y if y := g(x)\ng(x) := f(x)\n',
+  'reassigned local': 'p if {\n  x := 1\n  x := 2\n  x > 0\n}\n',
+  'assignment after use': 'p if {\n  x == 1\n  x := 2\n}\n',
+  'unused some declaration': 'p if {\n  some x\n  true\n}\n',
+  'duplicate import names': 'import data.a\nimport data.b.a\np if a == a\n',
+  'rule named input': 'input := 1\n',
+  'assignment in negation': 'p if {\n  not x := 1\n}\n',
+  'some-in binding a var of its domain': 'p if {\n  some x in [x]\n}\n',
+  'assigning to a number': 'p if {\n  1 := 2\n}\n',
+  'argument reassigned': 'f(x) := y if {\n  x := 1\n  y := x\n}\n',
+  'local named data': 'p if {\n  data := 1\n  data > 0\n}\n',
+};
+
+function opaCheck(opa: string, dir: string, source: string): { code: string; message: string; row: number } | undefined {
+  const file = join(dir, 'policy.rego');
+  writeFileSync(file, source);
+  try {
+    execFileSync(opa, ['check', '--format', 'json', file], { stdio: 'pipe' });
+    return undefined;
+  } catch (e) {
+    const { stdout, stderr } = e as { stdout: Buffer; stderr: Buffer };
+    const out = JSON.parse(String(stdout).trim() || String(stderr)) as { errors: { code: string; message: string; location: { row: number } }[] };
+    const first = out.errors[0];
+    return { code: first.code, message: first.message, row: first.location.row };
+  }
+}
+
+test('compile stages report the same first error as opa check', () => {
+  const opa = opaPath();
+  const dir = mkdtempSync(join(tmpdir(), 'verdict-check-'));
+  try {
+    for (const [name, rules] of Object.entries(CASES)) {
+      const source = `package x\n${rules}`;
+      const expected = opaCheck(opa, dir, source);
+      assert.ok(expected, `${name}: the reference OPA accepts it`);
+      const parsed = parseModule('policy.rego', source);
+      assert.deepEqual(parsed.errors, [], name);
+      const { errors } = compileModules([parsed.module!]);
+      assert.ok(errors.length > 0, `${name}: no error, OPA says ${JSON.stringify(expected)}`);
+      assert.deepEqual({ code: errors[0].code, message: errors[0].message, row: errors[0].location.row }, expected, name);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -250,7 +250,7 @@ class Rewriter {
     if (rule.head.args) {
       const declareArg = (a: Term): Term => {
         switch (a.type) {
-          case 'var': return this.declare(a, 'arg');
+          case 'var': return a.value.startsWith('$') ? a : this.declare(a, 'arg');
           case 'array': case 'set': return { ...a, value: a.value.map(declareArg) } as Term;
           case 'object': return { ...a, value: a.value.map(([k, v]) => [k, declareArg(v)] as [Term, Term]) };
           default: return a;

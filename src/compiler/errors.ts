@@ -30,10 +30,3 @@ export function regoError(code: RegoErrorCode, loc: Location, message: string, s
   }
   return err;
 }
-
-/** One line per error in OPA's text form: `file:row: rego_parse_error: message`. */
-export function formatErrors(errors: RegoError[]): string {
-  const lines = errors.map((e) => `${e.location.file}:${e.location.row}: ${e.code}: ${e.message}`);
-  return errors.length === 1 ? `1 error occurred: ${lines[0]}` : `${errors.length} errors occurred:\n${lines.join('\n')}`;
-}
-

@@ -3,11 +3,6 @@
 // Template strings ($"a{x}b") are cut into chunks around their expressions: a chunk token ends at `{` or at the
 // closing quote, and the `}` closing an expression resumes the template.
 
-export type Punct =
-  | '[' | ']' | '{' | '}' | '(' | ')' | ',' | ':' | ';' | '.'
-  | '+' | '-' | '*' | '/' | '%' | '&' | '|'
-  | '=' | '==' | ':=' | '!=' | '<' | '>' | '<=' | '>=';
-
 export type TokenKind = 'ident' | 'number' | 'string' | 'template' | 'punct' | 'eof' | 'illegal';
 
 export interface Token {

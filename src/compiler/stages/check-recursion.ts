@@ -3,7 +3,7 @@
 // are compared up to the shorter of the two, and variables match anything.
 import type { Module, Rule, Term } from '../ast.js';
 import { forEachRef, forEachRefInBody } from '../walk.js';
-import type { CompileContext, Stage } from './context.js';
+import type { Stage } from './context.js';
 
 interface Node {
   rule: Rule;

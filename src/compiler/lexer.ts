@@ -151,7 +151,8 @@ export function lex(src: string): LexResult {
     const startRow = row;
     const startCol = colAt(i);
     if (i >= src.length) {
-      push('eof', start, startRow, startCol);
+      // OPA places end of file on the last character read (column 0 after a final newline).
+      push('eof', start, startRow, startCol - 1);
       break;
     }
     const c = src[i];

@@ -938,8 +938,15 @@ export class Parser {
         if (t.text === '.') {
           this.next();
           const id = this.tok;
-          if (id.ws || id.kind !== 'ident') {
-            this.illegal(`expected identifier`);
+          if (id.ws) {
+            // OPA sees the whitespace itself, right after the dot (column 0 when it is the line break).
+            const lineBreak = this.src[t.end] === '\n';
+            const at = { ...this.loc(t), row: t.row + (lineBreak ? 1 : 0), col: lineBreak ? 0 : t.col + 1, offset: t.end };
+            this.error(at, 'unexpected whitespace token: expected identifier');
+            return null;
+          }
+          if (id.kind !== 'ident') {
+            this.illegal('expected identifier');
             return null;
           }
           ref.push({ type: 'string', value: id.text, loc: this.loc() });

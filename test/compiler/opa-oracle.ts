@@ -78,7 +78,8 @@ export class OpaParseOracle {
       execFile(this.opa, args, { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
         let json: unknown;
         try {
-          json = JSON.parse(stdout);
+          // Errors come on stderr, the AST on stdout.
+          json = JSON.parse(stdout.trim() || stderr);
         } catch {
           json = { errors: [{ message: (stdout || stderr).slice(0, 500) }] };
         }

@@ -19,7 +19,7 @@ function checkResult(source: string): void {
     assert.ok(e.message.length > 0);
     assert.equal(e.location.file, 'fuzz.rego');
     if (e.message !== 'empty module') {
-      assert.ok(e.location.row >= 1 && e.location.row <= lines && e.location.col >= 1, `bad location ${JSON.stringify(e)}`);
+      assert.ok(e.location.row >= 1 && e.location.row <= lines + 1 && e.location.col >= 0, `bad location ${JSON.stringify(e)}`);
     }
   }
 }
@@ -56,19 +56,30 @@ test('parse success/failure of mutated conformance modules agrees with opa parse
     const reference = await oracle.parseAll(mutated.map((source) => ({ source, version: 'v1' as const })));
     const differ: string[] = [];
     let rejected = 0;
+    let samePlace = 0;
+    let sameMessage = 0;
     mutated.forEach((source, i) => {
       const ours = parseModule('m.rego', source);
       if (!reference[i].ok) rejected++;
+      const opaFirst = (reference[i].json as { errors?: { message: string; location?: { row: number; col: number } }[] }).errors?.[0];
+      if (!reference[i].ok && opaFirst && ours.errors.length > 0) {
+        const mine = ours.errors[0];
+        if (opaFirst.location?.row === mine.location.row && opaFirst.location?.col === mine.location.col) samePlace++;
+        if (opaFirst.message === mine.message) sameMessage++;
+      }
       if ((ours.errors.length === 0) !== reference[i].ok) {
         const opa = (reference[i].json as { errors?: { message: string }[] }).errors?.[0]?.message ?? '';
         differ.push(`opa ${reference[i].ok ? 'ok' : `fails ${JSON.stringify(opa.slice(0, 120))}`}; ours ${ours.errors.length ? `fails ${JSON.stringify(ours.errors[0].message)}` : 'ok'}\n${source}`);
       }
     });
     const agree = mutated.length - differ.length;
-    console.log(`mutations: ${agree}/${mutated.length} agree (${((100 * agree) / mutated.length).toFixed(2)}%), OPA rejects ${rejected}`);
+    console.log(`mutations: ${agree}/${mutated.length} agree (${((100 * agree) / mutated.length).toFixed(2)}%), OPA rejects ${rejected}; `
+      + `first error at OPA's row:col ${samePlace}/${rejected}, same message ${sameMessage}/${rejected}`);
     for (const d of differ.slice(0, 8)) console.log(`---- ${d}`);
     assert.ok(rejected > 100, 'the mutations should break many modules');
     assert.ok(agree / mutated.length >= 0.97, `agreement ${agree}/${mutated.length} below 97%`);
+    assert.ok(samePlace / rejected >= 0.95, `first error at OPA's place only ${samePlace}/${rejected}`);
+    assert.ok(sameMessage / rejected >= 0.9, `first error with OPA's message only ${sameMessage}/${rejected}`);
   } finally {
     oracle.close();
   }

@@ -2,7 +2,7 @@
 // that reports errors ends the run: later stages assume the earlier ones succeeded.
 import type { Module } from './ast.js';
 import type { RegoError } from './errors.js';
-import { CompileContext, type Stage } from './stages/context.js';
+import { CompileContext, type CompileOptions, type Stage } from './stages/context.js';
 import { STAGES } from './stages/index.js';
 
 export interface CompileResult {
@@ -13,8 +13,8 @@ export interface CompileResult {
   timings: Record<string, number>;
 }
 
-export function compileModules(modules: Module[], stages: readonly Stage[] = STAGES): CompileResult {
-  const ctx = new CompileContext(structuredClone(modules));
+export function compileModules(modules: Module[], options: CompileOptions = {}, stages: readonly Stage[] = STAGES): CompileResult {
+  const ctx = new CompileContext(structuredClone(modules), options);
   const timings: Record<string, number> = {};
   for (const stage of stages) {
     const started = performance.now();

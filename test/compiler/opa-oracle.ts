@@ -92,3 +92,12 @@ export class OpaParseOracle {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Builtin arities from the pinned OPA's capabilities.json, read in place (for tests only). */
+export function opaBuiltinArity(): (name: string) => number | undefined {
+  const caps = JSON.parse(readFileSync(join(opaModuleDir(), 'capabilities.json'), 'utf8')) as {
+    builtins: { name: string; decl: { args?: unknown[]; variadic?: unknown } }[];
+  };
+  const arity = new Map(caps.builtins.filter((b) => !b.decl.variadic).map((b) => [b.name, b.decl.args?.length ?? 0]));
+  return (name) => arity.get(name);
+}

@@ -1,9 +1,10 @@
 // The compile stages in the order they run, named after OPA's (v1/ast/compile.go NewCompiler). Each takes the
 // module set as the previous one left it. Still to come, in OPA's order after these: RewriteTemplateStrings,
 // RewriteExprTerms, RewriteComprehensionTerms, RewriteWithValues, CheckRuleConflicts, CheckUndefinedFuncs,
-// CheckSafetyRuleHeads/Bodies (with reordering), RewriteEquals, RewriteDynamicTerms, CheckTypes.
+// RewriteEquals, RewriteDynamicTerms, CheckTypes.
 import { checkDuplicateImports, checkKeywordOverrides } from './check-v1-rules.js';
 import { checkRecursion } from './check-recursion.js';
+import { checkSafetyRuleBodies, checkSafetyRuleHeads } from './check-safety.js';
 import type { Stage } from './context.js';
 import { resolveRefs } from './resolve-refs.js';
 import { rewriteLocalVars } from './rewrite-local-vars.js';
@@ -15,5 +16,7 @@ export const STAGES: readonly Stage[] = [
   checkKeywordOverrides,
   checkDuplicateImports,
   rewriteLocalVars,
+  checkSafetyRuleHeads,
+  checkSafetyRuleBodies,
   checkRecursion,
 ];

@@ -55,7 +55,7 @@ class Rewriter {
       this.error(v.loc, prior.occ === 'arg' ? `arg ${v.value} ${why}` : `var ${v.value} ${why}`);
       return v;
     }
-    const gen = this.ctx.local(v.loc);
+    const gen = this.ctx.local(v.loc, v.value);
     this.current.names.set(v.value, { gen: (gen as { value: string }).value, occ, loc: v.loc });
     return gen;
   }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileModules } from '../../../src/compiler/compile.js';
 import { parseModule } from '../../../src/compiler/parse-module.js';
-import { opaPath } from '../opa-oracle.js';
+import { opaBuiltinArity, opaPath } from '../opa-oracle.js';
 
 const CASES: Record<string, string> = {
   'recursion through two rules': 'p if q\nq if p\n',
@@ -23,6 +23,14 @@ const CASES: Record<string, string> = {
   'assigning to a number': 'p if {\n  1 := 2\n}\n',
   'argument reassigned': 'f(x) := y if {\n  x := 1\n  y := x\n}\n',
   'local named data': 'p if {\n  data := 1\n  data > 0\n}\n',
+  'unbound var in a comparison': 'p if {\n  x > 1\n}\n',
+  'unbound var on both sides': 'p if {\n  input[_] == y\n}\n',
+  'unbound var in a rule value': 'p := x if {\n  true\n}\n',
+  'unbound function result and input': 'f(a) := b if {\n  a > c\n}\n',
+  'unbound vars in a comprehension': 'p if {\n  y := [z | z > w]\n  count(y) > 0\n}\n',
+  'unbound var under negation': 'p if {\n  not input.xs[i]\n}\n',
+  'unbound var in every domain': 'p if {\n  every x in xs { x > 0 }\n}\n',
+  'unbound with value': 'p if {\n  input.a with input as v\n}\n',
 };
 
 function opaCheck(opa: string, dir: string, source: string): { code: string; message: string; row: number } | undefined {
@@ -41,6 +49,7 @@ function opaCheck(opa: string, dir: string, source: string): { code: string; mes
 
 test('compile stages report the same first error as opa check', () => {
   const opa = opaPath();
+  const builtinArity = opaBuiltinArity();
   const dir = mkdtempSync(join(tmpdir(), 'verdict-check-'));
   try {
     for (const [name, rules] of Object.entries(CASES)) {
@@ -49,7 +58,7 @@ test('compile stages report the same first error as opa check', () => {
       assert.ok(expected, `${name}: the reference OPA accepts it`);
       const parsed = parseModule('policy.rego', source);
       assert.deepEqual(parsed.errors, [], name);
-      const { errors } = compileModules([parsed.module!]);
+      const { errors } = compileModules([parsed.module!], { builtinArity });
       assert.ok(errors.length > 0, `${name}: no error, OPA says ${JSON.stringify(expected)}`);
       assert.deepEqual({ code: errors[0].code, message: errors[0].message, row: errors[0].location.row }, expected, name);
     }

@@ -15,7 +15,7 @@ function rulesAfter(stageName: string, ...sources: string[]): string[] {
     assert.deepEqual(r.errors, []);
     return r.module!;
   });
-  const { modules: out, errors } = compileModules(modules, upTo);
+  const { modules: out, errors } = compileModules(modules, {}, upTo);
   assert.deepEqual(errors, []);
   return out.flatMap((m) => m.rules.map(showRule));
 }
@@ -103,4 +103,18 @@ test('a stage with errors ends the run and the input modules are left unchanged'
   assert.ok('RewriteLocalVars' in timings);
   assert.ok(!('CheckRecursion' in timings));
   assert.equal(JSON.stringify(parsed), before);
+});
+
+test('CheckSafetyRuleBodies: bodies are reordered so bindings come before reads', () => {
+  const rules = rulesAfter('CheckSafetyRuleBodies', `package s
+p if {
+  y > 1
+  count(ys) > 0
+  ys = [v | some v in input.vs; v > y]
+  y = input.x
+}
+`);
+  assert.deepEqual(rules, [
+    'p = true { eq(y, input.x); gt(y, 1); eq(ys, [__local1__ | eq(__local1__, input.vs[__local0__]); gt(__local1__, y)]); gt(count(ys), 0) }',
+  ]);
 });

@@ -3,13 +3,20 @@
 // each one parses (the figure is printed; see the threshold below).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { compileModules } from '../../src/compiler/compile.js';
 import { parseModule } from '../../src/compiler/parse-module.js';
 import { mutate, prng, randomRego, seedModules } from './fuzz-corpus.js';
 import { OpaParseOracle, opaModuleDir, opaPath } from './opa-oracle.js';
 
+const COMPILE_CODES = ['rego_compile_error', 'rego_unsafe_var_error', 'rego_recursion_error', 'rego_type_error'];
+
 function checkResult(source: string): void {
   const started = process.hrtime.bigint();
   const result = parseModule('fuzz.rego', source);
+  if (result.module) {
+    // Whatever parses must also go through the compile stages without throwing.
+    for (const e of compileModules([result.module]).errors) assert.ok(COMPILE_CODES.includes(e.code), JSON.stringify(e));
+  }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   assert.ok(ms < 2000, `parsing took ${ms} ms:\n${source}`);
   assert.ok(result.module !== undefined || result.errors.length > 0, 'neither a module nor errors');
@@ -24,7 +31,7 @@ function checkResult(source: string): void {
   }
 }
 
-test('random and mutated Rego never crashes the parser; failures are located parse errors', () => {
+test('random and mutated Rego never crashes the parser or the compile stages; failures are located errors', () => {
   const rand = prng(20261122);
   const seeds = seedModules(opaModuleDir(), 3);
   const deadline = Date.now() + 20_000;

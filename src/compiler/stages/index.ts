@@ -1,9 +1,10 @@
 // The compile stages in the order they run, named after OPA's (v1/ast/compile.go NewCompiler). Each takes the
 // module set as the previous one left it. Still to come, in OPA's order after these: RewriteTemplateStrings,
-// RewriteExprTerms, RewriteComprehensionTerms, RewriteWithValues, CheckRuleConflicts, CheckUndefinedFuncs,
+// RewriteExprTerms, RewriteComprehensionTerms, RewriteWithValues, CheckUndefinedFuncs,
 // RewriteEquals, RewriteDynamicTerms, CheckTypes.
 import { checkDuplicateImports, checkKeywordOverrides } from './check-v1-rules.js';
 import { checkRecursion } from './check-recursion.js';
+import { checkRuleConflicts } from './check-rule-conflicts.js';
 import { checkSafetyRuleBodies, checkSafetyRuleHeads } from './check-safety.js';
 import type { Stage } from './context.js';
 import { resolveRefs } from './resolve-refs.js';
@@ -16,6 +17,7 @@ export const STAGES: readonly Stage[] = [
   checkKeywordOverrides,
   checkDuplicateImports,
   rewriteLocalVars,
+  checkRuleConflicts,
   checkSafetyRuleHeads,
   checkSafetyRuleBodies,
   checkRecursion,

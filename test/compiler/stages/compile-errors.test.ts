@@ -31,6 +31,12 @@ const CASES: Record<string, string> = {
   'unbound var under negation': 'p if {\n  not input.xs[i]\n}\n',
   'unbound var in every domain': 'p if {\n  every x in xs { x > 0 }\n}\n',
   'unbound with value': 'p if {\n  input.a with input as v\n}\n',
+  'single-value and multi-value rules': 'p := 1\np contains 2\n',
+  'function arities differ': 'f(x) := 1\nf(x, y) := 2\n',
+  'two default rules': 'default p := 1\ndefault p := 2\n',
+  'complete and partial rules': 'p := 1\np[x] := 2 if x := "a"\n',
+  'a rule inside a complete document': 'a.b := 1\na.b.c := 2\n',
+  'multi-value set and object': 'p contains 1\np[x] contains 2 if x := 1\n',
 };
 
 function opaCheck(opa: string, dir: string, source: string): { code: string; message: string; row: number } | undefined {
@@ -56,7 +62,7 @@ test('compile stages report the same first error as opa check', () => {
       const source = `package x\n${rules}`;
       const expected = opaCheck(opa, dir, source);
       assert.ok(expected, `${name}: the reference OPA accepts it`);
-      const parsed = parseModule('policy.rego', source);
+      const parsed = parseModule(join(dir, 'policy.rego'), source);
       assert.deepEqual(parsed.errors, [], name);
       const { errors } = compileModules([parsed.module!], { builtinArity });
       assert.ok(errors.length > 0, `${name}: no error, OPA says ${JSON.stringify(expected)}`);

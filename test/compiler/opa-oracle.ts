@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RegoVersion } from '../../src/compiler/ast.js';
+import type { BuiltinInfo } from '../../src/compiler/stages/context.js';
 
 export interface OpaParse {
   ok: boolean;
@@ -93,11 +94,11 @@ export class OpaParseOracle {
   }
 }
 
-/** Builtin arities from the pinned OPA's capabilities.json, read in place (for tests only). */
-export function opaBuiltinArity(): (name: string) => number | undefined {
+/** Builtins of the pinned OPA's capabilities.json, read in place (for tests only). */
+export function opaBuiltins(): (name: string) => BuiltinInfo | undefined {
   const caps = JSON.parse(readFileSync(join(opaModuleDir(), 'capabilities.json'), 'utf8')) as {
     builtins: { name: string; decl: { args?: unknown[]; variadic?: unknown } }[];
   };
-  const arity = new Map(caps.builtins.filter((b) => !b.decl.variadic).map((b) => [b.name, b.decl.args?.length ?? 0]));
-  return (name) => arity.get(name);
+  const info = new Map(caps.builtins.map((b) => [b.name, { args: b.decl.args?.length ?? 0, variadic: !!b.decl.variadic }]));
+  return (name) => info.get(name);
 }

@@ -306,7 +306,7 @@ class SafetyChecker {
   }
 }
 
-function functionArities(modules: Module[]): Map<string, number> {
+export function functionArities(modules: Module[]): Map<string, number> {
   const arities = new Map<string, number>();
   for (const m of modules) {
     for (const rule of m.rules) {
@@ -320,7 +320,12 @@ function functionArities(modules: Module[]): Map<string, number> {
 
 function checker(ctx: CompileContext): SafetyChecker {
   const functions = functionArities(ctx.modules);
-  return new SafetyChecker(ctx, (op) => functions.get(op) ?? ctx.options.builtinArity?.(op));
+  return new SafetyChecker(ctx, (op) => {
+    const fn = functions.get(op);
+    if (fn !== undefined) return fn;
+    const b = ctx.options.builtin?.(op);
+    return b && !b.variadic ? b.args : undefined;
+  });
 }
 
 function eachRule(ctx: CompileContext, f: (r: Rule) => void): void {

@@ -3,12 +3,19 @@
 import type { Location, Module, Term } from '../ast.js';
 import { MAX_ERRORS, regoError, type RegoError, type RegoErrorCode } from '../errors.js';
 
+/** What the stages need to know about a builtin function. */
+export interface BuiltinInfo {
+  /** Declared arguments; a call with one more passes its result out through the last (`count(xs, n)`). */
+  args: number;
+  variadic?: boolean;
+}
+
 export interface CompileOptions {
   /**
-   * Number of arguments of a builtin (`count` → 1), so that the extra argument of `count(xs, n)` is known to be
-   * an output. Unknown builtins are taken to have no output argument.
+   * The builtins available (OPA's capabilities). Without it, calls to unknown functions are not reported and
+   * no builtin call is taken to have an output argument.
    */
-  builtinArity?: (name: string) => number | undefined;
+  builtin?: (name: string) => BuiltinInfo | undefined;
 }
 
 export class CompileContext {

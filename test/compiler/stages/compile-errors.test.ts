@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileModules } from '../../../src/compiler/compile.js';
 import { parseModule } from '../../../src/compiler/parse-module.js';
-import { opaBuiltinArity, opaPath } from '../opa-oracle.js';
+import { opaBuiltins, opaPath } from '../opa-oracle.js';
 
 const CASES: Record<string, string> = {
   'recursion through two rules': 'p if q\nq if p\n',
@@ -37,6 +37,10 @@ const CASES: Record<string, string> = {
   'complete and partial rules': 'p := 1\np[x] := 2 if x := "a"\n',
   'a rule inside a complete document': 'a.b := 1\na.b.c := 2\n',
   'multi-value set and object': 'p contains 1\np[x] contains 2 if x := 1\n',
+  'unknown builtin': 'p if foo(1)\n',
+  'unknown function in data': 'p if data.x.g(1)\n',
+  'calling a rule that is not a function': 'q := 1\np if q(1)\n',
+  'calling through a local': 'p if {\n  x := 1\n  y := x.y(1)\n  y\n}\n',
 };
 
 function opaCheck(opa: string, dir: string, source: string): { code: string; message: string; row: number } | undefined {
@@ -55,7 +59,7 @@ function opaCheck(opa: string, dir: string, source: string): { code: string; mes
 
 test('compile stages report the same first error as opa check', () => {
   const opa = opaPath();
-  const builtinArity = opaBuiltinArity();
+  const builtin = opaBuiltins();
   const dir = mkdtempSync(join(tmpdir(), 'verdict-check-'));
   try {
     for (const [name, rules] of Object.entries(CASES)) {
@@ -64,7 +68,7 @@ test('compile stages report the same first error as opa check', () => {
       assert.ok(expected, `${name}: the reference OPA accepts it`);
       const parsed = parseModule(join(dir, 'policy.rego'), source);
       assert.deepEqual(parsed.errors, [], name);
-      const { errors } = compileModules([parsed.module!], { builtinArity });
+      const { errors } = compileModules([parsed.module!], { builtin });
       assert.ok(errors.length > 0, `${name}: no error, OPA says ${JSON.stringify(expected)}`);
       assert.deepEqual({ code: errors[0].code, message: errors[0].message, row: errors[0].location.row }, expected, name);
     }

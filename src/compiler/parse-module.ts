@@ -7,9 +7,8 @@ import { isTerm } from './ast.js';
 import { attachAnnotations } from './annotations.js';
 import { MAX_ERRORS, regoError, type RegoError } from './errors.js';
 import { lex } from './lexer.js';
-import {
-  FUTURE_KEYWORDS_V0, FUTURE_KEYWORDS_V1, KEYWORDS_V0, KEYWORDS_V1, Parser, operatorName, valueName,
-} from './parser.js';
+import { FUTURE_KEYWORDS_V0, FUTURE_KEYWORDS_V1, KEYWORDS_V0, KEYWORDS_V1, Parser } from './parser.js';
+import { operatorName, valueName } from './parse-terms.js';
 
 export interface ParseOptions {
   /** Rego syntax version; v1 unless a bundle manifest or the config says v0. */

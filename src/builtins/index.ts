@@ -6,6 +6,7 @@ import { httpBuiltins } from './http.js';
 import { cryptoBuiltins } from './crypto.js';
 import { globBuiltins } from './glob.js';
 import { graphBuiltins } from './graph.js';
+import { graphqlBuiltins } from './graphql.js';
 import { hexBuiltins } from './hex.js';
 import { jsonBuiltins } from './json.js';
 import { jwtBuiltins } from './jwt.js';
@@ -46,6 +47,7 @@ export const hostBuiltins: Record<string, HostBuiltin> = {
     ...cryptoBuiltins,
     ...globBuiltins,
     ...graphBuiltins,
+    ...graphqlBuiltins,
     ...hexBuiltins,
     ...jsonBuiltins,
     ...jwtBuiltins,

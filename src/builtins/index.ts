@@ -13,9 +13,12 @@ import { jwtBuiltins } from './jwt.js';
 import { netBuiltins } from './net.js';
 import { numbersBuiltins } from './numbers.js';
 import { objectBuiltins } from './object.js';
+import { opaBuiltins } from './opa.js';
+import { providersBuiltins } from './providers.js';
 import { regexBuiltins } from './regex.js';
 import { semverBuiltins } from './semver.js';
 import { stringsBuiltins } from './strings.js';
+import { templateBuiltins } from './template.js';
 import { timeBuiltins } from './time.js';
 import { unitsBuiltins } from './units.js';
 import { uriBuiltins } from './uri.js';
@@ -54,9 +57,12 @@ export const hostBuiltins: Record<string, HostBuiltin> = {
     ...netBuiltins,
     ...numbersBuiltins,
     ...objectBuiltins,
+    ...opaBuiltins,
+    ...providersBuiltins,
     ...regexBuiltins,
     ...semverBuiltins,
     ...stringsBuiltins,
+    ...templateBuiltins,
     ...timeBuiltins,
     ...unitsBuiltins,
     ...uriBuiltins,

@@ -15,7 +15,7 @@ agreesWithOpa('strings.* host builtins', [
   { fn: 'indexof_n', args: ['sea shells by the sea shore', 'sea'] },
   { fn: 'indexof_n', args: ['ééaé', 'é'] },
   { fn: 'indexof_n', args: ['aaa', 'aa'] },
-  { fn: 'indexof_n', args: ['abc', ''] },
+  { fn: 'indexof_n', args: ['abc', ''], fails: true },
   { fn: 'strings.render_template', args: ['{{.a}} and {{.b.c}}', { a: 1, b: { c: 'x' } }] },
   { fn: 'strings.render_template', args: ['{{range $i, $v := .xs}}{{if $i}}-{{end}}{{$v}}{{end}}', { xs: ['p', 'q', 'r'] }] },
   { fn: 'strings.render_template', args: ['{{.missing}}!', {}] },

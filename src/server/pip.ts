@@ -57,7 +57,8 @@ function enriched(callerInput: unknown, callerText: Uint8Array | undefined, resu
  */
 function enrichedText(callerInput: Record<string, unknown>, callerText: Uint8Array, enrichedInput: { pip: unknown }): Uint8Array {
   if (Object.prototype.hasOwnProperty.call(callerInput, 'pip')) return encoder.encode(JSON.stringify(enrichedInput));
-  const close = callerText.lastIndexOf(closingBrace);
+  let close = callerText.length - 1; // the object's closing brace: the last byte that is not JSON whitespace
+  while (close > 0 && callerText[close] !== closingBrace) close--;
   const separator = Object.keys(callerInput).length === 0 ? '' : ',';
   const tail = encoder.encode(`${separator}"pip":${JSON.stringify(enrichedInput.pip)}}`);
   const text = new Uint8Array(close + tail.length);

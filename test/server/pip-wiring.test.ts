@@ -282,6 +282,30 @@ test('a server without pip passes input.pip through untouched and shows no pip m
   }
 });
 
+test('with caller_pip: strip the caller input.pip is dropped and the adapters results take its place', async () => {
+  const bundle = writeTree({ '.manifest': JSON.stringify({ revision: 'r', roots: ['gateway'] }), 'gateway/policy.rego': POLICY });
+  const config = `pip:
+  caller_pip: strip
+  adapters:
+    profile: { type: http, timeout: 5s, settings: { url: "${svc.url}/profiles/{user}" } }
+  enrich:
+    - { paths: [gateway], adapter: profile, inputs: { user: input.user } }
+`;
+  const events: DecisionEvent[] = [];
+  const verdict = await startVerdict(config, [bundle], (e) => events.push(e));
+  try {
+    const body = '{"input": {"user": "alice", "n": 1, "pip": {"token": {"valid": true}, "profile": {"plan": "free"}}}}';
+    const res = await send(verdict.url, 'POST', '/v1/data/gateway/plan', body);
+    assert.deepEqual(JSON.parse(res.body.toString()).result, 'gold');
+    assert.deepEqual(events.at(-1)!.input, { user: 'alice', n: 1, pip: { profile: { plan: 'gold' } } });
+    const other = await send(verdict.url, 'POST', '/v1/data/gateway/pip_keys', '{"input": {"user": "nobody", "pip": {"token": 1}}}');
+    assert.deepEqual(JSON.parse(other.body.toString()).result, ['profile'], 'the caller token is gone');
+    assert.deepEqual(events.at(-1)!.input, { user: 'nobody', pip: { profile: null } }, 'a 404 is "not found": null');
+  } finally {
+    await verdict.close();
+  }
+});
+
 test('a pip config error stops start-up with the config path named', async () => {
   await assert.rejects(
     startVerdict('pip:\n  adapters: {}\n  enrich:\n    - { paths: [gateway], adapter: groups }\n', []),

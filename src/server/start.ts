@@ -90,7 +90,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     throw err;
   }
   const plugins = new PluginManager();
-  // PIP adapters first, so they close last: requests still finishing during shutdown can use them.
+  // PIP adapters first, so they stop last: plugins that still take decisions while stopping (a gRPC ext_authz
+  // server draining its calls) find them open.
   for (const plugin of [...(enricher ? pipPlugins(enricher) : []), ...(options.plugins ?? [])]) plugins.register(plugin);
   await plugins.startAll();
   const labels = { id: randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };

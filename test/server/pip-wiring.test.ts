@@ -4,6 +4,8 @@
 // and skip behaviour, /metrics, /health?plugins and /v1/status; and `verdict run` end to end.
 import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { SignJWT, exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
 import type { DecisionEvent } from '../../src/server/context.js';
@@ -267,6 +269,9 @@ describe('a server with pip configured', () => {
     assert.deepEqual(status.plugins['pip.profile'], { state: 'OK' });
     assert.ok(status.pip.profile.cache_entries >= 2);
     assert.equal(status.pip.down.failing, true);
+    const ajv = new Ajv2020({ strict: false, allErrors: true }).addSchema(JSON.parse(readFileSync('schemas/openapi.json', 'utf8')), 'openapi.json');
+    const validate = ajv.getSchema('openapi.json#/components/schemas/StatusResponse')!;
+    assert.ok(validate({ result: status }), ajv.errorsText(validate.errors));
   });
 });
 

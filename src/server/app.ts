@@ -10,6 +10,7 @@ import { config, health, status } from './health-api.js';
 import { deletePolicy, getPolicy, listPolicies, putPolicy } from './policy-api.js';
 import { ServerMetrics } from './metrics.js';
 import { redirectToCanonicalPath } from './canonical-path.js';
+import { prometheusText } from '../pip/index.js';
 import { sendEmpty, sendError } from './respond.js';
 
 type Handler = (ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams) => Promise<void>;
@@ -88,7 +89,8 @@ function buildApp(ctx: ServerContext, metrics: ServerMetrics): express.Express {
   app.get('/v1/config', (req, res) => config(ctx, req, res));
   app.get('/v1/status', (req, res) => status(ctx, req, res));
   app.get('/metrics', async (_req, res) => {
-    const text = await metrics.registry.metrics();
+    let text = await metrics.registry.metrics();
+    if (ctx.enricher) text += prometheusText(ctx.enricher.metrics.snapshot());
     res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
     res.end(text);
   });

@@ -1,5 +1,6 @@
 // What every API family needs from the running server, gathered once so handlers take one argument.
 import type { Engine } from '../engine/engine.js';
+import type { Enricher, EnrichmentReport } from '../pip/index.js';
 import type { DecodingLimits } from './body.js';
 import type { EncodingOptions } from './respond.js';
 import type { ServerMetrics } from './metrics.js';
@@ -10,7 +11,10 @@ export interface DecisionEvent {
   decision_id: string;
   bundles: Record<string, { revision: string }>;
   path: string;
+  /** The input the policy evaluated: with `pip` configured, the caller's input enriched at input.pip. */
   input?: unknown;
+  /** Which PIP adapters ran for this decision, cache use, latency and errors (only with `pip` configured). */
+  pip?: EnrichmentReport;
   result?: unknown;
   error?: { code: string; message: string };
   requested_by: string;
@@ -21,6 +25,8 @@ export interface DecisionEvent {
 
 export interface PluginStatus {
   state: 'OK' | 'NOT_READY' | 'ERROR' | 'WARN';
+  /** Why the state is not OK, for /v1/status (as OPA's plugin status message). */
+  message?: string;
 }
 
 export interface ServerContext {
@@ -40,6 +46,8 @@ export interface ServerContext {
   /** Long-running parts report here for /health?plugins and /health?bundles. */
   plugins: () => Record<string, PluginStatus>;
   bundlesActivated: () => boolean;
+  /** The PIP enrichment step, when the config has a `pip` section; absent, decisions skip it entirely. */
+  enricher?: Enricher;
   /** Called after a successful Data API write, so other worker processes can apply it too. */
   onDataWrite?: (write: DataWrite) => void;
 }

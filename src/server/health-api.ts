@@ -32,5 +32,7 @@ export function status(ctx: ServerContext, req: Request, res: Response): void {
   const bundles: Record<string, unknown> = {};
   for (const b of ctx.engine.bundles) bundles[b.name] = { name: b.name, active_revision: b.manifest.revision };
   const plugins = ctx.plugins();
-  sendJson(req, res, 200, { result: { labels: ctx.labels, bundles, plugins } }, boolParam(new URL(req.url, 'http://x').searchParams, 'pretty'), ctx.encoding);
+  // Verdict's own: per PIP adapter, cache size and the last failure (the plugins above carry their health).
+  const pip = ctx.enricher ? { pip: ctx.enricher.status() } : {};
+  sendJson(req, res, 200, { result: { labels: ctx.labels, bundles, plugins, ...pip } }, boolParam(new URL(req.url, 'http://x').searchParams, 'pretty'), ctx.encoding);
 }

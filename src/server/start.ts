@@ -11,11 +11,13 @@ import { redactConfig, type VerdictConfig } from '../config/config.js';
 import type { RegoCompiler } from '../engine/compiler.js';
 import { Engine, type Decide } from '../engine/engine.js';
 import { defaultCompiler } from '../engine/opa-compiler.js';
+import { createEnricher } from '../pip/index.js';
 import { createHttpServer } from './app.js';
 import type { DataWrite, DecisionEvent, ServerContext } from './context.js';
 import { ServerMetrics } from './metrics.js';
 import { decideWith } from './decisions.js';
 import { PluginManager, type Plugin } from './plugins.js';
+import { pipPlugins } from './pip.js';
 
 export const verdictVersion = '0.1.0';
 
@@ -63,6 +65,8 @@ export function parseAddr(addr: string): { host: string; port: number } {
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config, logger } = options;
+  // A bad pip section stops start-up here, before any bundle work, with the config path in the message.
+  const enricher = config.pip ? createEnricher(config.pip) : undefined;
   const engine = new Engine(options.compiler ?? defaultCompiler());
   const metrics = new ServerMetrics();
   const activate = async (bundles: Bundle[]) => {
@@ -79,9 +83,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       metrics.bundleLoadingDuration.observe({ name: b.name, stage: 'activate' }, ns);
     }
   };
-  await activate(await loadBundles(options.bundlePaths));
+  try {
+    await activate(await loadBundles(options.bundlePaths));
+  } catch (err) {
+    await enricher?.close(); // its pools and file watchers would keep the process alive
+    throw err;
+  }
   const plugins = new PluginManager();
-  for (const plugin of options.plugins ?? []) plugins.register(plugin);
+  // PIP adapters first, so they stop last: plugins that still take decisions while stopping (a gRPC ext_authz
+  // server draining its calls) find them open.
+  for (const plugin of [...(enricher ? pipPlugins(enricher) : []), ...(options.plugins ?? [])]) plugins.register(plugin);
   await plugins.startAll();
   const labels = { id: randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
   const ctx: ServerContext = {
@@ -104,12 +115,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onDataWrite: options.onDataWrite,
     plugins: () => plugins.statuses(),
     bundlesActivated: () => plugins.bundlesActivated(),
+    enricher,
   };
   const server = createHttpServer(ctx, logger);
   const { host, port } = parseAddr(options.addr);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
+  }).catch(async (err: unknown) => {
+    await plugins.stopAll();
+    throw err;
   });
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;

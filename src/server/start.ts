@@ -14,7 +14,8 @@ import { defaultCompiler } from '../engine/opa-compiler.js';
 import { createHttpServer } from './app.js';
 import type { DataWrite, DecisionEvent, ServerContext } from './context.js';
 import { ServerMetrics } from './metrics.js';
-import { decideWith } from './decisions.js';
+import { decideWith, inputErrorRecorder } from './decisions.js';
+import { envoyFromConfig } from '../envoy/plugin.js';
 import { PluginManager, type Plugin } from './plugins.js';
 
 export const verdictVersion = '0.1.0';
@@ -82,7 +83,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   await activate(await loadBundles(options.bundlePaths));
   const plugins = new PluginManager();
   for (const plugin of options.plugins ?? []) plugins.register(plugin);
-  await plugins.startAll();
   const labels = { id: randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
   const ctx: ServerContext = {
     engine,
@@ -105,6 +105,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     plugins: () => plugins.statuses(),
     bundlesActivated: () => plugins.bundlesActivated(),
   };
+  // Envoy ext_authz (gRPC plugin) and the HTTP callouts decide through the same recorder as the REST API.
+  const envoy = envoyFromConfig(config.plugins, {
+    decide: decideWith(ctx),
+    onInputError: inputErrorRecorder(ctx),
+    ready: () => plugins.bundlesActivated(),
+    logger,
+    graceMs: (config.verdict?.shutdown_timeout_seconds ?? 10) * 1000,
+  });
+  for (const plugin of envoy.plugins) plugins.register(plugin);
+  ctx.mounts = envoy.mounts;
+  await plugins.startAll();
   const server = createHttpServer(ctx, logger);
   const { host, port } = parseAddr(options.addr);
   await new Promise<void>((resolve, reject) => {

@@ -9,8 +9,10 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
 import type { DecisionEvent } from '../../src/server/context.js';
-import type { RunningServer } from '../../src/server/start.js';
+import { parseConfig } from '../../src/config/config.js';
+import { startServer, type RunningServer } from '../../src/server/start.js';
 import { send, startVerdict, writeTree } from '../server/harness.js';
 import { ExtAuthzClient, httpCheckRequest } from './client.js';
 import { nginxBinary, startNginx, type RunningNginx } from './nginx.js';
@@ -180,6 +182,23 @@ describe('Envoy and gateway callouts through startServer, recorded by the decisi
     assert.equal(await refused(grpcPort), true);
     assert.deepEqual(running.ctx.plugins(), { envoy_ext_authz_grpc: { state: 'NOT_READY' } });
   });
+});
+
+test('gRPC health is NOT_SERVING until every bundle plugin has activated its bundle', async () => {
+  // A bundle source whose first download has not arrived yet (the bundle plugins report it like this).
+  let state: 'NOT_READY' | 'OK' = 'NOT_READY';
+  const source = { name: 'bundle', kind: 'bundle' as const, start: async () => {}, stop: async () => {}, status: () => ({ state }) };
+  const grpcPort = await freePort();
+  const running = await startServer({ addr: '127.0.0.1:0', config: parseConfig(configText(grpcPort), 'test'), bundlePaths: [], logger: pino({ level: 'silent' }), plugins: [source] });
+  const client = new ExtAuthzClient(`127.0.0.1:${grpcPort}`);
+  try {
+    assert.deepEqual(await client.healthCheck(), { status: 2 });
+    state = 'OK';
+    assert.deepEqual(await client.healthCheck(), { status: 1 });
+  } finally {
+    client.close();
+    await running.close();
+  }
 });
 
 const nginx = nginxBinary();

@@ -203,7 +203,8 @@ test('gRPC health is NOT_SERVING until every bundle plugin has activated its bun
 
 const nginx = nginxBinary();
 
-describe('verdict run with the Envoy plugins, behind nginx, stopped with SIGTERM', () => {
+// With --workers 2 every worker process serves the gRPC port too (node:cluster shares it, as the HTTP port).
+for (const workers of ['1', '2']) describe(`verdict run --workers ${workers} with the Envoy plugins, behind nginx, stopped with SIGTERM`, () => {
   const reached: { url: string; headers: IncomingHttpHeaders }[] = [];
   let upstream: Server;
   let child: ChildProcess;
@@ -221,7 +222,7 @@ describe('verdict run with the Envoy plugins, behind nginx, stopped with SIGTERM
     const [httpPort, port] = [await freePort(), await freePort()];
     grpcPort = port;
     const dir = writeTree({ 'config.yaml': configText(grpcPort) });
-    child = spawn(process.execPath, ['dist/src/main.js', 'run', '--addr', `127.0.0.1:${httpPort}`, '--log-format', 'text', '--config-file', `${dir}/config.yaml`, bundle], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(process.execPath, ['dist/src/main.js', 'run', '--addr', `127.0.0.1:${httpPort}`, '--log-format', 'text', '--workers', workers, '--config-file', `${dir}/config.yaml`, bundle], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
     url = `http://127.0.0.1:${httpPort}`;
     await waitForPort(httpPort, 60_000).catch((err: Error) => {

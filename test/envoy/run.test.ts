@@ -146,6 +146,12 @@ describe('Envoy and gateway callouts through startServer, recorded by the decisi
     assert.equal(lastEvent().error?.code, 'request_parse_error');
   });
 
+  test('HTTP callouts are counted under their own handler in /metrics', async () => {
+    const metrics = (await send(running.url, 'GET', '/metrics')).body.toString();
+    assert.match(metrics, /http_request_duration_seconds_count\{code="200",handler="v1\/authz",method="GET"\} [1-9]/);
+    assert.match(metrics, /http_request_duration_seconds_count\{code="401",handler="v1\/authz",method="GET"\} [1-9]/);
+  });
+
   test("Kong's OPA plugin: POST /v1/data/kong/authz/decision with Kong's input, recorded", async () => {
     const input = {
       request: { http: { method: 'GET', scheme: 'http', host: 'api.example.com', port: 8000, path: '/orders', headers: { host: 'api.example.com' }, querystring: { page: '2' } } },

@@ -48,10 +48,14 @@ cat > "$work/request.json" <<'JSON'
 JSON
 
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
-wait_port() { for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
+wait_port() { for _ in $(seq 1 300); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
 
+# Verdict as users run it: `verdict run` with the policy as a bundle and the gRPC plugin configured, so
+# every Check goes through the server's shared decide path (the one that feeds the decision log).
 ours=$(free_port)
-node dist/scripts/bench-envoy-server.js "$work/policy.rego" "$ours" > /dev/null &
+mkdir "$work/bundle" && cp "$work/policy.rego" "$work/bundle/"
+printf 'plugins:\n  envoy_ext_authz_grpc:\n    addr: "127.0.0.1:%s"\n' "$ours" > "$work/verdict.yaml"
+node dist/src/main.js run --addr 127.0.0.1:0 --log-level error --config-file "$work/verdict.yaml" "$work/bundle" > /dev/null &
 pids+=($!)
 theirs=$(free_port)
 "$plugin" run --server --addr 127.0.0.1:0 --log-level error --set decision_logs.console=false \

@@ -7,9 +7,10 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import type protobuf from 'protobufjs';
 import { bindAddress, type EnvoyGrpcConfig } from './config.js';
-import type { Decide } from './decide.js';
+import type { Decide } from '../engine/engine.js';
 import { InputParseError } from './go-url.js';
 import { checkRequestToInput } from './input.js';
+import { messageToInput } from './protomap.js';
 import { CheckRequest, CheckResponse, HealthCheckRequest, HealthCheckResponse, protoDir, protoFiles } from './proto.js';
 import { DecisionError, GrpcCode, toCheckResponse, type CheckResponseObject } from './response.js';
 
@@ -53,6 +54,16 @@ const NOT_SERVING = 2;
 
 class DeadlineExceeded extends Error {}
 
+// Records a callout whose input could not be built (opa-envoy-plugin logs those decisions too): the
+// input as far as it was read, and the error. Returns the decision id when a recorder is configured.
+export type InputErrorRecorder = (path: string, input: unknown, error: { code: string; message: string }) => string | undefined;
+
+export interface GrpcServerHooks {
+  /** Health reports SERVING only while this holds (e.g. once every bundle is activated). */
+  ready?: () => boolean;
+  onInputError?: InputErrorRecorder;
+}
+
 export class EnvoyExtAuthzGrpcServer {
   private server: grpc.Server | undefined;
   private boundPort = 0;
@@ -62,6 +73,7 @@ export class EnvoyExtAuthzGrpcServer {
   constructor(
     private readonly config: EnvoyGrpcConfig,
     private readonly decide: Decide,
+    private readonly hooks: GrpcServerHooks = {},
   ) {}
 
   // The TCP port actually bound (useful with addr "127.0.0.1:0"); 0 before start or for unix sockets.
@@ -118,7 +130,7 @@ export class EnvoyExtAuthzGrpcServer {
   }
 
   private healthStatus(): number {
-    return this.serving ? SERVING : NOT_SERVING;
+    return this.serving && (this.hooks.ready?.() ?? true) ? SERVING : NOT_SERVING;
   }
 
   private knowsService(call: { request: protobuf.Message }): boolean {
@@ -158,8 +170,9 @@ export class EnvoyExtAuthzGrpcServer {
     try {
       input = checkRequestToInput(request, { skipRequestBodyParse: this.config.skipRequestBodyParse });
     } catch (err) {
-      if (err instanceof InputParseError) return parseErrorResponse(err);
-      throw err;
+      if (!(err instanceof InputParseError)) throw err;
+      this.hooks.onInputError?.(this.config.path, messageToInput(CheckRequest, request as unknown as Record<string, unknown>), { code: err.code, message: err.message });
+      return parseErrorResponse(err);
     }
     const { result, decisionId } = await withDeadline(this.decide(this.config.path, input), deadline);
     if (result === undefined) throw new DecisionError('undefined decision');

@@ -11,14 +11,15 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import { DEFAULT_MAX_BODY_BYTES, type HttpAuthzConfig } from './config.js';
-import type { Decide } from './decide.js';
+import type { Decide } from '../engine/engine.js';
 import { InputParseError } from './go-url.js';
-import { addParsedFields } from './input.js';
+import type { InputErrorRecorder } from './grpc-server.js';
+import { addParsedFields, type HttpRequestView } from './input.js';
 import { type Json } from './protomap.js';
 import { decisionHeaders, deniedStatus, DecisionError, isAllowed, responseBody } from './response.js';
 
 // Options as parsed by parseHttpAuthzConfig (plugins.envoy_ext_authz_http); all optional here.
-export type HttpAuthzOptions = Partial<HttpAuthzConfig>;
+export type HttpAuthzOptions = Partial<HttpAuthzConfig> & { onInputError?: InputErrorRecorder };
 
 // Headers that describe the original request rather than belong to it.
 const FORWARDING_HEADERS = new Set(['x-original-method', 'x-original-uri', 'x-forwarded-method', 'x-forwarded-uri']);
@@ -29,12 +30,15 @@ export function httpAuthzRouter(decide: Decide, options: HttpAuthzOptions = {}):
   const router = express.Router();
   router.use(express.raw({ type: () => true, limit: maxBodyBytes }));
   router.use(async (req: Request, res: Response) => {
+    const { input: raw, view } = requestToInput(req, options);
     let input: Record<string, Json>;
     try {
-      input = requestToInput(req, options);
+      input = addParsedFields(raw, view, { skipRequestBodyParse: options.skipRequestBodyParse });
     } catch (err) {
-      if (err instanceof InputParseError) return sendError(res, 400, err.code, err.message);
-      throw err;
+      if (!(err instanceof InputParseError)) throw err;
+      const decisionId = options.onInputError?.(path, raw, { code: err.code, message: err.message });
+      if (decisionId) res.setHeader('x-decision-id', decisionId);
+      return sendError(res, 400, err.code, err.message);
     }
     let decision: { result?: unknown; decisionId?: string };
     try {
@@ -82,7 +86,9 @@ function header(req: Request, name: string): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }
 
-function requestToInput(req: Request, options: HttpAuthzOptions): Record<string, Json> {
+// The request as opa-envoy-plugin's CheckRequest JSON would describe it, and the parts the parsed_*
+// fields are computed from (added separately, since parsing them is what can fail).
+function requestToInput(req: Request, options: HttpAuthzOptions): { input: Record<string, Json>; view: HttpRequestView } {
   const method = header(req, 'x-original-method') ?? header(req, 'x-forwarded-method') ?? req.method;
   const forwardedUri = header(req, 'x-original-uri') ?? header(req, 'x-forwarded-uri');
   const path = forwardedUri ?? stripPrefix(req.url, options.pathPrefix);
@@ -110,7 +116,7 @@ function requestToInput(req: Request, options: HttpAuthzOptions): Record<string,
       request: { time: { seconds: Math.floor(now / 1000), nanos: (now % 1000) * 1e6 }, http },
     },
   };
-  return addParsedFields(input, { path, headers, body: body.toString('utf8') }, { skipRequestBodyParse: options.skipRequestBodyParse });
+  return { input, view: { path, headers, body: body.toString('utf8') } };
 }
 
 function stripPrefix(url: string, prefix: string | undefined): string {

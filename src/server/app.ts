@@ -45,6 +45,8 @@ export function createHttpServer(ctx: ServerContext, logger: Logger): Server {
       // Paths and statuses only: inputs and headers may carry tokens and personal data.
       if (logRequests) logger.debug({ req_id: reqId, req_method: req.method, req_path: url.split('?')[0], resp_status: res.statusCode, resp_duration_ms: seconds * 1000 }, 'Sent response.');
     });
+    // Mounted front ends (HTTP ext_authz) see the proxied request as it is: any method, any path.
+    if (ctx.mounts?.some((m) => isUnderPrefix(url, m.path))) return app(req, res);
     // OPA wraps its whole router in a HEAD-is-not-allowed handler.
     if (req.method === 'HEAD') return sendEmpty(res, 405);
     if (redirectToCanonicalPath(req, res, url)) return;
@@ -85,6 +87,7 @@ function buildApp(ctx: ServerContext, metrics: ServerMetrics): express.Express {
     sendEmpty(res, 405);
   });
 
+  for (const { path, router } of ctx.mounts ?? []) app.use(path, router);
   app.get('/health', (req, res) => health(ctx, req, res));
   app.get('/v1/config', (req, res) => config(ctx, req, res));
   app.get('/v1/status', (req, res) => status(ctx, req, res));

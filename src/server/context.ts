@@ -1,4 +1,5 @@
 // What every API family needs from the running server, gathered once so handlers take one argument.
+import type { Router } from 'express';
 import type { Engine } from '../engine/engine.js';
 import type { Enricher, EnrichmentReport } from '../pip/index.js';
 import type { DecodingLimits } from './body.js';
@@ -48,6 +49,8 @@ export interface ServerContext {
   bundlesActivated: () => boolean;
   /** The PIP enrichment step, when the config has a `pip` section; absent, decisions skip it entirely. */
   enricher?: Enricher;
+  /** Routers of other front ends (the HTTP ext_authz callouts at /v1/authz), mounted at `path`. */
+  mounts?: { path: string; router: Router }[];
   /** Called after a successful Data API write, so other worker processes can apply it too. */
   onDataWrite?: (write: DataWrite) => void;
 }

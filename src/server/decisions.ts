@@ -66,3 +66,12 @@ export function decideWith(ctx: ServerContext, requestedBy = ''): Decide {
     }
   };
 }
+
+/**
+ * For front ends whose request could not even be turned into an input (an Envoy path or body that does not
+ * parse): the decision is recorded with what was read and the error, as opa-envoy-plugin logs it.
+ */
+export function inputErrorRecorder(ctx: ServerContext, requestedBy = '') {
+  return (path: string, input: unknown, error: { code: string; message: string }): string | undefined =>
+    recordDecision(ctx, { path: splitPath(path), input, evaluated: { defined: false }, requestedBy, error });
+}

@@ -15,7 +15,8 @@ import { createEnricher } from '../pip/index.js';
 import { createHttpServer } from './app.js';
 import type { DataWrite, DecisionEvent, ServerContext } from './context.js';
 import { ServerMetrics } from './metrics.js';
-import { decideWith } from './decisions.js';
+import { decideWith, inputErrorRecorder } from './decisions.js';
+import { envoyFromConfig } from '../envoy/plugin.js';
 import { PluginManager, type Plugin } from './plugins.js';
 import { pipPlugins } from './pip.js';
 
@@ -93,7 +94,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // PIP adapters first, so they stop last: plugins that still take decisions while stopping (a gRPC ext_authz
   // server draining its calls) find them open.
   for (const plugin of [...(enricher ? pipPlugins(enricher) : []), ...(options.plugins ?? [])]) plugins.register(plugin);
-  await plugins.startAll();
   const labels = { id: randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
   const ctx: ServerContext = {
     engine,
@@ -117,6 +117,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     bundlesActivated: () => plugins.bundlesActivated(),
     enricher,
   };
+  // Envoy ext_authz (gRPC plugin) and the HTTP callouts decide through the same recorder as the REST API.
+  const envoy = envoyFromConfig(config.plugins, {
+    decide: decideWith(ctx),
+    onInputError: inputErrorRecorder(ctx),
+    ready: () => plugins.bundlesActivated(),
+    logger,
+    graceMs: (config.verdict?.shutdown_timeout_seconds ?? 10) * 1000,
+  });
+  for (const plugin of envoy.plugins) plugins.register(plugin);
+  ctx.mounts = envoy.mounts;
+  await plugins.startAll();
   const server = createHttpServer(ctx, logger);
   const { host, port } = parseAddr(options.addr);
   await new Promise<void>((resolve, reject) => {

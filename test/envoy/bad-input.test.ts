@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { parseEnvoyGrpcConfig } from '../../src/envoy/config.js';
-import type { Decide } from '../../src/envoy/decide.js';
+import type { Decide } from '../../src/engine/engine.js';
 import { EnvoyExtAuthzGrpcServer } from '../../src/envoy/grpc-server.js';
 import { ExtAuthzClient, httpCheckRequest } from './client.js';
 import { envoyTestPolicy } from './policy.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
-import type { Decide } from '../../src/envoy/decide.js';
+import type { Decide } from '../../src/engine/engine.js';
 import { wasmDecide } from './wasm-decide.js';
 
 const isStringMap = (v: unknown) =>

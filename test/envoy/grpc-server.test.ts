@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { envoyGrpcDefaults, parseEnvoyGrpcConfig, parseHttpAuthzConfig } from '../../src/envoy/config.js';
-import type { Decide } from '../../src/envoy/decide.js';
+import type { Decide } from '../../src/engine/engine.js';
 import { EnvoyExtAuthzGrpcServer } from '../../src/envoy/grpc-server.js';
 import { ExtAuthzClient, httpCheckRequest } from './client.js';
 import { envoyTestPolicy } from './policy.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
-import type { Decide } from '../../src/envoy/decide.js';
+import type { Decide } from '../../src/engine/engine.js';
 import { httpAuthzRouter } from '../../src/envoy/http-authz.js';
 import { httpTestPolicy } from './http-policy.js';
 import { listen } from './listen.js';

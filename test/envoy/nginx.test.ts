@@ -1,38 +1,15 @@
 // End to end through a real nginx: auth_request asks Verdict's HTTP callout before proxying to a
 // small upstream. Allowed requests reach the upstream with the policy's header; denied ones do not.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import { httpAuthzRouter } from '../../src/envoy/http-authz.js';
 import { httpTestPolicy } from './http-policy.js';
 import { listen } from './listen.js';
-import { freePort, waitForPort } from './peer.js';
+import { nginxBinary, startNginx, type RunningNginx } from './nginx.js';
 import { wasmDecide } from './wasm-decide.js';
-
-// The test setup installs nginx from Debian when it is missing (CI machines start bare).
-function nginxBinary(): string | undefined {
-  const find = () => ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => {
-    try {
-      execFileSync(p, ['-v'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  if (find()) return find();
-  try {
-    execFileSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx'], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  return find();
-}
 
 const nginx = nginxBinary();
 
@@ -40,8 +17,7 @@ describe('nginx auth_request in front of an upstream', { skip: nginx ? undefined
   const reached: { url: string; headers: IncomingHttpHeaders }[] = [];
   let upstream: Server;
   let verdict: Server;
-  let proxy: ChildProcess;
-  let dir: string;
+  let proxy: RunningNginx;
   let base: string;
 
   before(async () => {
@@ -54,56 +30,14 @@ describe('nginx auth_request in front of an upstream', { skip: nginx ? undefined
     app.use('/authz', httpAuthzRouter(await wasmDecide(httpTestPolicy, ['envoy/authz/allow'])));
     const started = await listen(app);
     verdict = started.server;
-    const port = await freePort();
-    dir = mkdtempSync(join(tmpdir(), 'verdict-nginx-'));
-    mkdirSync(join(dir, 'logs'));
-    writeFileSync(join(dir, 'nginx.conf'), `
-daemon off;
-master_process off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/logs/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      auth_request /_verdict;
-      auth_request_set $verdict_user $upstream_http_x_user;
-      proxy_set_header X-User $verdict_user;
-      proxy_pass http://127.0.0.1:${(upstream.address() as AddressInfo).port};
-    }
-    location = /_verdict {
-      internal;
-      proxy_pass ${started.base}/authz;
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URI $request_uri;
-      proxy_set_header X-Original-Method $request_method;
-      proxy_set_header X-Forwarded-For $remote_addr;
-    }
-  }
-}
-`);
-    proxy = spawn(nginx!, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-    await waitForPort(port);
-    base = `http://127.0.0.1:${port}`;
+    proxy = await startNginx(nginx!, `${started.base}/authz`, (upstream.address() as AddressInfo).port);
+    base = proxy.base;
   });
 
   after(async () => {
-    if (proxy) {
-      const exited = new Promise((resolve) => proxy.once('exit', resolve));
-      proxy.kill('SIGTERM');
-      await exited;
-    }
+    await proxy?.stop();
     await new Promise((resolve) => verdict?.close(resolve));
     await new Promise((resolve) => upstream?.close(resolve));
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('an allowed request reaches the upstream carrying the header the policy set', async () => {

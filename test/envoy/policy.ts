@@ -45,5 +45,5 @@ allow := false if case == "conflict"
 allow := "yes" if case == "string-result"
 
 # Deliberately expensive: a policy slower than a caller's deadline.
-allow := count([x | some x in numbers.range(1, 30000); x % 7 == 0]) > 0 if case == "slow"
+allow := count([x | some x in numbers.range(1, 100000); x % 7 == 0]) > 0 if case == "slow"
 `;

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
-import type { Decide } from '../../src/envoy/decide.js';
+import type { Decide } from '../../src/engine/engine.js';
 
 let opaPath: string | undefined;
 

@@ -14,3 +14,10 @@ import { parseNumber } from './number';
 
 export function valueEqual(a: i32, b: i32): i32 { return equal(a, b) ? 1 : 0; }
 export function mkNumberRef(p: i32, n: i32): i32 { return parseNumber(p, n, true); }
+export * from './builtins/compare';
+export * from './builtins/arith';
+export * from './builtins/aggregates';
+export * from './builtins/types';
+export * from './builtins/sets';
+export * from './builtins/collections';
+export * from './builtins/strings';

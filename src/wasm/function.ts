@@ -107,8 +107,9 @@ export class FunctionCompiler {
   }
 
   private i64(v: number): Expr {
-    const big = BigInt.asUintN(64, BigInt(Math.trunc(v)));
-    return this.m.i64.const(Number(big & 0xffffffffn) | 0, Number(big >> 32n) | 0);
+    // binaryen.js takes the value as a bigint; its typings still say number.
+    const asBig = this.m.i64.const as unknown as (x: bigint) => Expr;
+    return asBig(BigInt.asIntN(64, BigInt(Math.trunc(v))));
   }
 
   private abort(loc: Location, what: string): Expr[] {

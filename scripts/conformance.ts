@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -226,6 +227,9 @@ function printReport(cases: LocatedCase[], outcomes: Outcome[], verbose: boolean
 }
 
 async function main(): Promise<void> {
+  // Host builtins return big integers exactly through JSON.rawJSON (src/builtins/args.ts exactInteger); Node 20
+  // has it behind this flag, and workers started afterwards inherit it.
+  setFlagsFromString('--harmony-json-parse-with-source');
   const opts = parseOptions(process.argv.slice(2));
   const started = Date.now();
   const opa = execFileSync(join(repoRoot, 'scripts/install-opa.sh'), { encoding: 'utf8' }).trim();

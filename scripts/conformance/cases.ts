@@ -44,14 +44,14 @@ function yamlFiles(dir: string): string[] {
 
 /**
  * Reads every case under `suiteRoot` (e.g. <opa module>/v1/test/cases/testdata/v1).
- * OPA reads these files with a YAML 1.1 parser (go-yaml through sigs.k8s.io/yaml), so we parse as 1.1 too:
- * that keeps `yes`/`on` style scalars meaning what the case authors' tooling saw.
+ * OPA reads these files with its YAML 1.2 loader (go-yaml v3 semantics), so we parse as 1.2 too: a key such as
+ * `on` stays the string "on" (indexing/constant-in-ref.yaml depends on it).
  */
 export function loadCases(suiteRoot: string): LocatedCase[] {
   const located: LocatedCase[] = [];
   for (const path of yamlFiles(suiteRoot)) {
     const file = relative(suiteRoot, path);
-    const doc = parse(readFileSync(path, 'utf8'), { version: '1.1', intAsBigInt: false }) as
+    const doc = parse(readFileSync(path, 'utf8'), { version: '1.2' }) as
       | { cases?: ConformanceCase[] }
       | null;
     const dir = file.split(sep)[0] ?? file;

@@ -1,7 +1,7 @@
 // http.send: calling out from a policy needs the PIP layer's HTTP client, caching and limits.
-import type { HostBuiltin } from './index.js';
+import type { HostBuiltinTable } from './args.js';
 
-export const httpBuiltins: Record<string, HostBuiltin> = {
+export const httpBuiltins: HostBuiltinTable = {
   'http.send': () => {
     throw new Error('http.send: not supported yet by Verdict (planned with the PIP adapters)');
   },

@@ -1,12 +1,62 @@
 // The registry of host builtins: the builtins a Rego wasm module imports from its host because they are
 // not answered inside the module. Each namespace lives in its own file; this file only assembles them.
-// Values cross the boundary as JSON (sets arrive as arrays). OPA's wasm target is non-strict: a builtin
-// that cannot answer returns undefined rather than throwing (see ./errors.ts).
+// Values cross the boundary as JSON (sets arrive as arrays, non-string object keys as strings).
+import type { HostBuiltin, HostBuiltinTable } from './args.js';
 import { httpBuiltins } from './http.js';
+import { globBuiltins } from './glob.js';
+import { graphBuiltins } from './graph.js';
+import { hexBuiltins } from './hex.js';
+import { jsonBuiltins } from './json.js';
+import { jwtBuiltins } from './jwt.js';
+import { netBuiltins } from './net.js';
+import { numbersBuiltins } from './numbers.js';
+import { objectBuiltins } from './object.js';
+import { regexBuiltins } from './regex.js';
+import { semverBuiltins } from './semver.js';
+import { stringsBuiltins } from './strings.js';
+import { unitsBuiltins } from './units.js';
+import { uriBuiltins } from './uri.js';
+import { urlqueryBuiltins } from './urlquery.js';
+import { uuidBuiltins } from './uuid.js';
 
-/** A host builtin: JSON values in, a JSON value (or undefined) out. */
-export type HostBuiltin = (...args: any[]) => unknown;
+export type { HostBuiltin } from './args.js';
+
+/**
+ * OPA's wasm target is non-strict: a builtin error makes the call undefined instead of failing the
+ * evaluation (the SDK would abort the whole evaluation on a throw).
+ */
+function undefinedOnError(fn: HostBuiltin): HostBuiltin {
+  return (...args: unknown[]) => {
+    try {
+      return fn(...args);
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+function nonStrict(table: HostBuiltinTable): HostBuiltinTable {
+  return Object.fromEntries(Object.entries(table).map(([name, fn]) => [name, undefinedOnError(fn)]));
+}
 
 export const hostBuiltins: Record<string, HostBuiltin> = {
+  ...nonStrict({
+    ...globBuiltins,
+    ...graphBuiltins,
+    ...hexBuiltins,
+    ...jsonBuiltins,
+    ...jwtBuiltins,
+    ...netBuiltins,
+    ...numbersBuiltins,
+    ...objectBuiltins,
+    ...regexBuiltins,
+    ...semverBuiltins,
+    ...stringsBuiltins,
+    ...unitsBuiltins,
+    ...uriBuiltins,
+    ...urlqueryBuiltins,
+    ...uuidBuiltins,
+  }),
+  // Not wrapped: an unsupported http.send must fail loudly rather than look like an undefined response.
   ...httpBuiltins,
 };

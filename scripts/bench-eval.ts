@@ -63,7 +63,7 @@ function data10k(): Scenario {
     public: i % 3 === 0,
     tags: [`t${i % 5}`, `t${i % 11}`],
   }));
-  const rego = `package items
+  const rego = `package inventory
 
 default allow := false
 
@@ -77,7 +77,7 @@ owned_public := count([item.id | some item in data.items; item.owner == input.us
 
 result := {"allow": allow, "owned_public": owned_public}
 `;
-  return { name: 'data10k', modules: { 'items.rego': rego }, entrypoint: 'items/result', data: { items }, input: { user: 'user42', id: 'item-9942' } };
+  return { name: 'data10k', modules: { 'inventory.rego': rego }, entrypoint: 'inventory/result', data: { items }, input: { user: 'user42', id: 'item-9942' } };
 }
 
 function opaBinary(): string {

@@ -21,3 +21,7 @@ export * from './builtins/types';
 export * from './builtins/sets';
 export * from './builtins/collections';
 export * from './builtins/strings';
+export * from './builtins/glob';
+export * from './builtins/bits';
+export * from './builtins/paths';
+export * from './builtins/net';

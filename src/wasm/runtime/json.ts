@@ -210,6 +210,8 @@ export function parseJSON(p: i32, n: i32, sets: bool): i32 {
 }
 
 // ---- printing ----
+// `spaced` prints ", " and ": " between elements, as OPA's Rego term printer does.
+let spaced: bool = false;
 let out: i32 = 0;
 let outLen: i32 = 0;
 let outCap: i32 = 0;
@@ -231,11 +233,11 @@ function reserve(n: i32): void {
 
 const HEX: i32 = <i32>memory.data<u8>([0x30,0x31,0x32,0x33,0x34,0x35,0x36,0x37,0x38,0x39,0x61,0x62,0x63,0x64,0x65,0x66]);
 
-function putStringBody(p: i32, n: i32): void {
+function putStringBody(p: i32, n: i32, html: bool): void {
   reserve(n + 2);
   for (let i = 0; i < n; i++) {
     const c = load<u8>(p + i);
-    if (c >= 0x20 && c != 0x22 && c != 0x5c && c != 0x3c && c != 0x3e && c != 0x26) {
+    if (c >= 0x20 && c != 0x22 && c != 0x5c && (!html || (c != 0x3c && c != 0x3e && c != 0x26))) {
       put(c);
       continue;
     }
@@ -255,9 +257,9 @@ function putStringBody(p: i32, n: i32): void {
   }
 }
 
-function putString(p: i32, n: i32): void {
+function putString(p: i32, n: i32, html: bool = true): void {
   put(0x22);
-  putStringBody(p, n);
+  putStringBody(p, n, html);
   put(0x22);
 }
 
@@ -287,12 +289,12 @@ function putValue(v: i32, rego: bool): void {
       else { reserve(5); store<u32>(out + outLen, 0x736c6166); store<u8>(out + outLen + 4, 0x65); outLen += 5; }
       break;
     case T_NUMBER: putNumber(v); break;
-    case T_STRING: putString(strPtr(v), strLen(v)); break;
+    case T_STRING: putString(strPtr(v), strLen(v), !rego); break;
     case T_ARRAY: {
       put(0x5b);
       const n = arrLen(v);
       for (let i = 0; i < n; i++) {
-        if (i > 0) put(0x2c);
+        if (i > 0) { put(0x2c); if (spaced) put(0x20); }
         putValue(arrGet(v, i), rego);
       }
       put(0x5d);
@@ -303,9 +305,10 @@ function putValue(v: i32, rego: bool): void {
       put(0x7b);
       const n = colLen(v);
       for (let i = 0; i < n; i++) {
-        if (i > 0) put(0x2c);
+        if (i > 0) { put(0x2c); if (spaced) put(0x20); }
         putKey(colKey(v, i), rego);
         put(0x3a);
+        if (spaced) put(0x20);
         putValue(colVal(v, i), rego);
       }
       put(0x7d);
@@ -320,7 +323,7 @@ function putValue(v: i32, rego: bool): void {
       }
       put(rego ? 0x7b : 0x5b);
       for (let i = 0; i < n; i++) {
-        if (i > 0) put(0x2c);
+        if (i > 0) { put(0x2c); if (spaced) put(0x20); }
         putValue(colKey(v, i), rego);
       }
       put(rego ? 0x7d : 0x5d);
@@ -346,5 +349,57 @@ export function dumpToString(v: i32): i32 {
   out = alloc(outCap);
   outLen = 0;
   putValue(v, false);
+  return mkString(out, outLen);
+}
+
+const UNDEFINED_TEXT: i32 = <i32>memory.data<u8>([0x3c,0x75,0x6e,0x64,0x65,0x66,0x69,0x6e,0x65,0x64,0x3e]); // <undefined>
+
+/**
+ * internal.template_string(parts), as OPA's print does: strings print raw and other scalars as
+ * Rego text; each set part holds the values of one template expression: none prints
+ * "<undefined>", a string prints raw, anything else in Rego syntax. More than one value is an
+ * error (undefined here).
+ */
+export function templateString(parts: i32): i32 {
+  if (tagOf(parts) != T_ARRAY) return 0;
+  outCap = 64;
+  out = alloc(outCap);
+  outLen = 0;
+  const n = arrLen(parts);
+  for (let i = 0; i < n; i++) {
+    const p = arrGet(parts, i);
+    const t = tagOf(p);
+    if (t == T_STRING) {
+      reserve(strLen(p));
+      memory.copy(out + outLen, strPtr(p), strLen(p));
+      outLen += strLen(p);
+      continue;
+    }
+    if (t == T_NUMBER || t == T_BOOL || t == T_NULL) {
+      spaced = true;
+      putValue(p, true);
+      spaced = false;
+      continue;
+    }
+    if (t != T_SET) return 0;
+    const m = colLen(p);
+    if (m == 0) {
+      reserve(11);
+      memory.copy(out + outLen, UNDEFINED_TEXT, 11);
+      outLen += 11;
+      continue;
+    }
+    if (m > 1) return 0;
+    const v = colKey(p, 0);
+    if (tagOf(v) == T_STRING) {
+      reserve(strLen(v));
+      memory.copy(out + outLen, strPtr(v), strLen(v));
+      outLen += strLen(v);
+      continue;
+    }
+    spaced = true;
+    putValue(v, true);
+    spaced = false;
+  }
   return mkString(out, outLen);
 }

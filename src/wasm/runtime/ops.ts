@@ -26,10 +26,36 @@ export function valueGet(v: i32, key: i32): i32 {
   }
 }
 
-/** Number of UTF-8 code points in [p, p+n). */
+@inline function cont(p: i32, i: i32, n: i32, lo: u32, hi: u32): bool {
+  if (i >= n) return false;
+  const b = <u32>load<u8>(p + i);
+  return b >= lo && b <= hi;
+}
+
+/** Byte length of the UTF-8 sequence at p+i, 1 for an invalid byte (Go decodes it as U+FFFD). */
+export function utf8Width(p: i32, i: i32, n: i32): i32 {
+  const c = <u32>load<u8>(p + i);
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) return cont(p, i + 1, n, 0x80, 0xbf) ? 2 : 1;
+  if (c >= 0xe0 && c <= 0xef) {
+    const lo: u32 = c == 0xe0 ? 0xa0 : 0x80, hi: u32 = c == 0xed ? 0x9f : 0xbf;
+    return cont(p, i + 1, n, lo, hi) && cont(p, i + 2, n, 0x80, 0xbf) ? 3 : 1;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const lo: u32 = c == 0xf0 ? 0x90 : 0x80, hi: u32 = c == 0xf4 ? 0x8f : 0xbf;
+    return cont(p, i + 1, n, lo, hi) && cont(p, i + 2, n, 0x80, 0xbf) && cont(p, i + 3, n, 0x80, 0xbf) ? 4 : 1;
+  }
+  return 1;
+}
+
+/** Number of code points in [p, p+n), counting invalid bytes one each as Go does. */
 export function runeCount(p: i32, n: i32): i32 {
   let c = 0;
-  for (let i = 0; i < n; i++) if ((load<u8>(p + i) & 0xc0) != 0x80) c++;
+  let i = 0;
+  while (i < n) {
+    i += utf8Width(p, i, n);
+    c++;
+  }
   return c;
 }
 

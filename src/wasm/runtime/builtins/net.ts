@@ -137,12 +137,12 @@ export function b_net_cidr_contains(cidr: i32, x: i32): i32 {
   if (!parseCIDR(cidr, A)) return 0;
   const netV4 = v4, netPrefix = prefix;
   if (parseCIDR(x, B)) {
-    if (netV4 != v4 && netV4) return mkBool(false);
+    if (netV4 != v4) return mkBool(false);
     return mkBool(prefix >= netPrefix && prefixEqual(A, B, netPrefix));
   }
   if (!parseIP(strPtr(x), strLen(x), B)) return 0;
-  // An IPv4 network only contains IPv4 (or IPv4-mapped) addresses; both are stored mapped.
-  if (netV4 && !isMapped(B)) return mkBool(false);
+  // Go's IPNet.Contains: an address with an IPv4 form (IPv4 or IPv4-mapped) only lies in IPv4 networks.
+  if (netV4 != isMapped(B)) return mkBool(false);
   return mkBool(prefixEqual(A, B, netPrefix));
 }
 

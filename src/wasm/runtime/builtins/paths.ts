@@ -8,6 +8,7 @@ import { colFind, colAppendNew, ensureSorted, objGet, objInsert, setAdd } from '
 import { equal } from '../compare';
 import { writeI64 } from '../number';
 import { dumpToString } from '../json';
+import { utf8Width } from '../ops';
 
 function walkInto(v: i32, path: i32, out: i32): void {
   const pair = mkArray(2);
@@ -214,8 +215,9 @@ export function b_json_remove(v: i32, paths: i32): i32 {
 }
 
 /**
- * strings.replace_n(patterns, s): Go's strings.NewReplacer over the patterns sorted by key:
- * at each position the first old string (in that order) that matches is replaced.
+ * strings.replace_n(patterns, s): Go's strings.NewReplacer with the patterns in key order. At each
+ * position the earliest pattern that matches wins; an empty pattern matches everywhere, but not
+ * twice in a row at the same position (Go's genericReplacer).
  */
 export function b_strings_replace_n(patterns: i32, s: i32): i32 {
   if (tagOf(patterns) != T_OBJECT || tagOf(s) != T_STRING) return 0;
@@ -223,38 +225,37 @@ export function b_strings_replace_n(patterns: i32, s: i32): i32 {
   const n = colLen(patterns);
   for (let i = 0; i < n; i++) if (tagOf(colKey(patterns, i)) != T_STRING || tagOf(colVal(patterns, i)) != T_STRING) return 0;
   const p = strPtr(s), len = strLen(s);
-  const out = mkArray(0);
+  const pieces = mkArray(0);
   let total = 0;
-  let i = 0, lit = 0;
+  let i = 0, last = 0;
+  let prevEmpty = false;
   while (i <= len) {
     let hit = -1;
     for (let k = 0; k < n; k++) {
       const key = colKey(patterns, k);
       const kl = strLen(key);
-      if (kl == 0 && i == len && lit == len && len > 0) continue;
+      if (kl == 0 && prevEmpty) continue;
       if (i + kl <= len && memory.compare(p + i, strPtr(key), kl) == 0) { hit = k; break; }
     }
     if (hit >= 0) {
-      const key = colKey(patterns, hit), val = colVal(patterns, hit);
-      if (i > lit) { arrAppend(out, mkString(p + lit, i - lit)); total += i - lit; }
-      arrAppend(out, val);
+      const kl = strLen(colKey(patterns, hit)), val = colVal(patterns, hit);
+      prevEmpty = kl == 0;
+      if (i > last) { arrAppend(pieces, mkString(p + last, i - last)); total += i - last; }
+      arrAppend(pieces, val);
       total += strLen(val);
-      const kl = strLen(key);
-      if (kl == 0) {
-        if (i < len) { arrAppend(out, mkString(p + i, 1)); total += 1; }
-        i++;
-      } else i += kl;
-      lit = i;
-    } else {
-      i++;
+      i += kl;
+      last = i;
+      continue;
     }
-    if (i > len) break;
+    prevEmpty = false;
+    if (i == len) break;
+    i += utf8Width(p, i, len);
   }
-  if (lit < len) { arrAppend(out, mkString(p + lit, len - lit)); total += len - lit; }
+  if (last < len) { arrAppend(pieces, mkString(p + last, len - last)); total += len - last; }
   const buf = alloc(total);
   let o = 0;
-  for (let j = 0; j < arrLen(out); j++) {
-    const x = arrGet(out, j);
+  for (let j = 0; j < arrLen(pieces); j++) {
+    const x = arrGet(pieces, j);
     memory.copy(buf + o, strPtr(x), strLen(x));
     o += strLen(x);
   }

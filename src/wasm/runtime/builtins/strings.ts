@@ -7,6 +7,7 @@ import { alloc } from '../heap';
 import { ensureSorted } from '../collection';
 import { parseNumber } from '../number';
 import { runeCount } from '../ops';
+import { templateString } from '../json';
 
 @inline function isStr(v: i32): bool { return tagOf(v) == T_STRING; }
 
@@ -272,3 +273,5 @@ export function b_to_number(v: i32): i32 {
     default: return 0;
   }
 }
+
+export function b_internal_template_string(parts: i32): i32 { return templateString(parts); }

@@ -13,7 +13,7 @@ import { equal } from './compare';
 import { parseNumber } from './number';
 
 export function valueEqual(a: i32, b: i32): i32 { return equal(a, b) ? 1 : 0; }
-export function mkNumberRef(p: i32, n: i32): i32 { return parseNumber(p, n, true); }
+export function mkNumberRef(p: i32, n: i32): i32 { return parseNumber(p, n, true, false); }
 export * from './builtins/compare';
 export * from './builtins/arith';
 export * from './builtins/aggregates';
@@ -25,3 +25,4 @@ export * from './builtins/glob';
 export * from './builtins/bits';
 export * from './builtins/paths';
 export * from './builtins/net';
+export * from './builtins/sprintf';

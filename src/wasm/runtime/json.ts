@@ -403,3 +403,17 @@ export function templateString(parts: i32): i32 {
   }
   return mkString(out, outLen);
 }
+
+/** A value's Rego text (", " separators, strings quoted), as OPA's Value.String() prints it. */
+export function regoText(v: i32): i32 {
+  const saveOut = out, saveLen = outLen, saveCap = outCap;
+  outCap = 64;
+  out = alloc(outCap);
+  outLen = 0;
+  spaced = true;
+  putValue(v, true);
+  spaced = false;
+  const s = mkString(out, outLen);
+  out = saveOut; outLen = saveLen; outCap = saveCap;
+  return s;
+}

@@ -25,7 +25,7 @@ function scale(m: f64, e: i32): f64 {
  * Parses a JSON number at [p, p+n). Returns 0 if the text is not a JSON number.
  * The value keeps a pointer to the text, which must outlive it (input text, static data, heap).
  */
-export function parseNumber(p: i32, n: i32, keepText: bool): i32 {
+export function parseNumber(p: i32, n: i32, keepText: bool, strict: bool = true): i32 {
   let i = 0;
   let neg = false;
   if (i < n && load<u8>(p + i) == 0x2d) { neg = true; i++; }
@@ -38,6 +38,8 @@ export function parseNumber(p: i32, n: i32, keepText: bool): i32 {
   let c = load<u8>(p + i);
   if (c == 0x30) {
     i++;
+  } else if (c == 0x2e && !strict) {
+    // Rego literals such as .5 (the planner passes their source text).
   } else if (c >= 0x31 && c <= 0x39) {
     while (i < n) {
       c = load<u8>(p + i);

@@ -3,7 +3,7 @@
 // host builtins, same data and input. Prints evaluations/s, the ratio ours/OPA-built, module sizes
 // and plan→wasm compile time.
 //
-//   npm run bench:eval -- [--seconds N] [--only gateway|rules500|data10k]
+//   npm run bench:eval -- [--seconds N] [--only gateway|rules500|data10k]   (N: measuring time per module, default 3)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,7 +130,7 @@ function compileTimes(plan: Policy): { first: number; median: number; wasm: Uint
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const seconds = Number(args[args.indexOf('--seconds') + 1] ?? 0) || 2;
+  const seconds = (args.includes('--seconds') ? Number(args[args.indexOf('--seconds') + 1]) : 0) || 3;
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
   const opa = opaBinary();
   const scenarios: Scenario[] = [];
@@ -154,8 +154,14 @@ async function main(): Promise<void> {
     if (!isDeepStrictEqual(want, got)) {
       console.log(`${s.name}: results differ — OPA-built ${JSON.stringify(want)}, ours ${JSON.stringify(got)}`);
     }
-    const a = evalsPerSecond(theirs, s, seconds);
-    const b = evalsPerSecond(ours, s, seconds);
+    // Alternate the two modules over three rounds and keep each one's best round: the machine is
+    // shared, so a single back-to-back pair would mostly measure the neighbours.
+    let a = 0;
+    let b = 0;
+    for (let round = 0; round < 3; round++) {
+      a = Math.max(a, evalsPerSecond(theirs, s, seconds / 3));
+      b = Math.max(b, evalsPerSecond(ours, s, seconds / 3));
+    }
     rows.push([s.name, a.toFixed(0), b.toFixed(0), (b / a).toFixed(2), String(opaWasm.length), String(wasm.length), first.toFixed(1), median.toFixed(1)]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -2,7 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { compilePlan } from '../../src/wasm/compile.js';
-import { opaBuild } from './plan-helper.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { opaBinary, opaBuild } from './plan-helper.js';
 import type { Policy } from '../../src/ir/plan.js';
 
 /** Loads the module OPA builds and ours from the same policy, for differential checks. */
@@ -123,4 +127,30 @@ test('a malformed plan gets a compile error naming the statement', () => {
     funcs: { funcs: [] },
   };
   assert.throws(() => compilePlan(plan as Policy), /plan p, block 0, stmt 0 \(BreakStmt\): break index 5 leaves the function/);
+});
+
+test('a failing host builtin surfaces as an error and the instance keeps working', async () => {
+  const rego = 'package h\nimport rego.v1\nx := custom.pick(input.v) if input.v\ny := upper(input.s)\n';
+  const dir = mkdtempSync(join(tmpdir(), 'verdict-caps-'));
+  try {
+    // Declare the custom builtin to OPA's compiler through a capabilities file.
+    const caps = JSON.parse(execFileSync(opaBinary(), ['capabilities', '--current'], { encoding: 'utf8' })) as { builtins: unknown[] };
+    caps.builtins.push({ name: 'custom.pick', decl: { type: 'function', args: [{ type: 'any' }], result: { type: 'any' } } });
+    writeFileSync(join(dir, 'caps.json'), JSON.stringify(caps));
+    writeFileSync(join(dir, 'p.rego'), rego);
+    execFileSync(opaBinary(), ['build', '-t', 'plan', '--capabilities', join(dir, 'caps.json'), '-e', 'h/x', '-e', 'h/y', '-o', join(dir, 'b.tar.gz'), join(dir, 'p.rego')]);
+    execFileSync('tar', ['-xzf', 'b.tar.gz', '/plan.json'], { cwd: dir });
+    const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8')) as Policy;
+    const policy = await loadPolicy(compilePlan(plan), undefined, {
+      'custom.pick': (v: unknown) => {
+        if (v === 'boom') throw new Error('custom.pick: boom');
+        return `picked ${String(v)}`;
+      },
+    });
+    assert.throws(() => policy.evaluate({ v: 'boom' }, 'h/x'), /custom\.pick: boom/);
+    assert.deepEqual(policy.evaluate({ v: 'a' }, 'h/x'), [{ result: 'picked a' }]);
+    assert.deepEqual(policy.evaluate({ s: 'abc' }, 'h/y'), [{ result: 'ABC' }]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

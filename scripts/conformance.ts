@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { parse as parseYaml } from 'yaml';
-import type { Suite } from './conformance/build.js';
+import { writeTestCapabilities, type Suite } from './conformance/build.js';
 import { loadCases, type LocatedCase } from './conformance/cases.js';
 import type { Backend, Outcome } from './conformance/run-case.js';
 import type { CaseMessage, WorkerSetup } from './conformance/worker.js';
@@ -251,7 +251,8 @@ async function main(): Promise<void> {
   mkdirSync(cacheDir, { recursive: true });
   const all = loadCases(suiteRoot).filter((c) => !opts.filter || c.dir.includes(opts.filter));
   const exceptions = opaWasmExceptions(moduleDir);
-  const setup: WorkerSetup = { settings: { opa, opaVersion, cacheDir, suite: opts.suite }, backend: opts.backend, compileModule };
+  const capabilities = writeTestCapabilities(opa, cacheDir);
+  const setup: WorkerSetup = { settings: { opa, opaVersion, cacheDir, suite: opts.suite, capabilities }, backend: opts.backend, compileModule };
   const pool = new WorkerPool(join(here, 'conformance/worker.js'), setup, opts.jobs);
   const outcomes = await Promise.all(
     all.map((c, id) => {

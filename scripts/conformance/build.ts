@@ -1,6 +1,6 @@
 // Turns a conformance case into a policy artefact (wasm module or IR plan) with the reference OPA,
 // caching each artefact under .cache/conformance/ by the hash of everything that went into it.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,11 @@ export type Suite = 'v1' | 'v0';
 
 export interface BuildSettings {
   opa: string;
+  /**
+   * Capabilities file: OPA's current capabilities plus test.sleep, the test-only builtin OPA's own wasm
+   * tests register (time/test-time-0947 uses it); the runner provides it as a host builtin.
+   */
+  capabilities: string;
   /** `opa version` output: part of the cache key so a new OPA never reuses old artefacts. */
   opaVersion: string;
   cacheDir: string;
@@ -77,9 +82,14 @@ export function tarMember(tarGz: Buffer, name: string): Buffer | undefined {
   return undefined;
 }
 
+function usesTestSleep(c: ConformanceCase): boolean {
+  return (c.modules ?? []).some((m) => m.includes('test.sleep('));
+}
+
 export function cacheKey(settings: BuildSettings, target: BuildTarget, c: ConformanceCase): string {
   const h = createHash('sha256');
-  for (const part of [settings.opaVersion, settings.suite, target, queryModule(c), ...(c.modules ?? [])]) {
+  const caps = usesTestSleep(c) ? 'capabilities+test.sleep' : '';
+  for (const part of [settings.opaVersion, settings.suite, target, caps, queryModule(c), ...(c.modules ?? [])]) {
     h.update(part);
     h.update('\0');
   }
@@ -110,6 +120,7 @@ export async function buildCase(settings: BuildSettings, target: BuildTarget, c:
     const args = ['build', '-t', target, '-e', BINDINGS_ENTRYPOINT, '-o', out];
     if (c.input_term !== undefined) args.push('-e', INPUT_TERM_ENTRYPOINT);
     if (settings.suite === 'v0') args.push('--v0-compatible');
+    if (usesTestSleep(c)) args.push('--capabilities', settings.capabilities);
     const { code, output } = await run(settings.opa, [...args, ...files]);
     mkdirSync(settings.cacheDir, { recursive: true });
     const member = code === 0 ? tarMember(readFileSync(out), target === 'wasm' ? 'policy.wasm' : 'plan.json') : undefined;
@@ -126,4 +137,15 @@ export async function buildCase(settings: BuildSettings, target: BuildTarget, c:
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Writes OPA's capabilities extended with test.sleep(string) → null next to the cache, returning its path. */
+export function writeTestCapabilities(opa: string, cacheDir: string): string {
+  const caps = JSON.parse(execFileSync(opa, ['capabilities', '--current'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })) as {
+    builtins: unknown[];
+  };
+  caps.builtins.push({ name: 'test.sleep', decl: { type: 'function', args: [{ type: 'string' }], result: { type: 'null' } } });
+  const file = join(cacheDir, 'capabilities-with-test-sleep.json');
+  writeFileSync(file, JSON.stringify(caps));
+  return file;
 }

@@ -82,6 +82,26 @@ function resultRows(rs: unknown): Rows | undefined {
   return Array.isArray(set) && set.length === 1 && Array.isArray(set[0]?.result) ? (set[0].result as Rows) : undefined;
 }
 
+/** Go duration text ("10ms", "1s") in milliseconds, for test.sleep. */
+function durationMs(text: string): number {
+  const m = /^([0-9.]+)(ns|us|µs|ms|s|m|h)$/.exec(text);
+  if (!m) return 0;
+  const scale: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
+  return Number(m[1]) * scale[m[2]!]!;
+}
+
+/**
+ * Our host builtins plus test.sleep, which OPA's wasm tests register for cases that check that time.now_ns
+ * stays fixed within one evaluation. The SDK calls builtins synchronously, so the sleep blocks.
+ */
+const builtinsForCases = {
+  ...hostBuiltins,
+  'test.sleep': (d: unknown) => {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, durationMs(String(d)));
+    return null;
+  },
+};
+
 type Policy = Awaited<ReturnType<typeof loadPolicy>>;
 
 /** The SDK's ABI 1.2 fast path, asking opa_eval for format 1 (Rego value text) instead of JSON. */
@@ -103,7 +123,7 @@ function evaluateAsRegoText(policy: Policy, input: unknown, entrypoint: string):
 
 async function evaluate(wasm: Uint8Array, c: ConformanceCase): Promise<Evaluation> {
   try {
-    const policy = await loadPolicy(wasm, undefined, hostBuiltins);
+    const policy = await loadPolicy(wasm, undefined, builtinsForCases);
     if (c.data !== undefined && c.data !== null) policy.setData(c.data as object);
     let input = c.input;
     if (c.input_term !== undefined) input = (policy.evaluate(undefined, INPUT_TERM_ENTRYPOINT) as Array<{ result: unknown }>)[0]?.result;

@@ -104,81 +104,85 @@ function checkBlocks(blocks: unknown, where: string, ctx: Ctx): void {
 function checkBlock(block: unknown, where: string, ctx: Ctx): void {
   const stmts = (block as Block | null)?.stmts;
   if (!Array.isArray(stmts)) throw new PlanError(`${where}: block must have a stmts array`);
-  stmts.forEach((s, i) => {
-    const type = (s as { type?: unknown })?.type;
-    const at = `${where}, stmt ${i} (${String(type)})`;
-    if (typeof type !== 'string' || !(type in STMT_FIELDS)) throw new PlanError(`${at}: unsupported statement type`);
-    const body = (s as { stmt?: unknown }).stmt;
-    if (typeof body !== 'object' || body === null) throw new PlanError(`${at}: missing stmt object`);
+  for (let i = 0; i < stmts.length; i++) {
+    const s = stmts[i] as { type?: unknown; stmt?: unknown } | null;
+    const type = s?.type;
+    // Locations are only spelled out when something is wrong: plans can hold many thousands of statements.
+    const at = () => `${where}, stmt ${i} (${String(type)})`;
+    if (typeof type !== 'string' || !(type in STMT_FIELDS)) throw new PlanError(`${at()}: unsupported statement type`);
+    const body = s?.stmt;
+    if (typeof body !== 'object' || body === null) throw new PlanError(`${at()}: missing stmt object`);
     const fields = STMT_FIELDS[type as StmtType];
-    for (const [name, kind] of Object.entries(fields)) {
-      checkField(kind, (body as Record<string, unknown>)[name], `${at}: field ${name}`, ctx);
+    for (const name in fields) {
+      checkField(fields[name]!, (body as Record<string, unknown>)[name], () => `${at()}: field ${name}`, ctx);
     }
     if (type === 'CallStmt') {
       const fn = (body as { func: string }).func;
-      if (!ctx.callable.has(fn)) throw new PlanError(`${at}: calls ${JSON.stringify(fn)}, which is neither a plan function nor a declared builtin`);
+      if (!ctx.callable.has(fn)) throw new PlanError(`${at()}: calls ${JSON.stringify(fn)}, which is neither a plan function nor a declared builtin`);
     }
-    if (type === 'MakeNumberRefStmt') checkStringIndex((body as { index: number }).index, `${at}: field index`, ctx);
-  });
+    if (type === 'MakeNumberRefStmt') checkStringIndex((body as { index: number }).index, () => `${at()}: field index`, ctx);
+  }
 }
 
-function checkStringIndex(i: number, where: string, ctx: Ctx): void {
-  if (!isInt(i) || i < 0 || i >= ctx.strings) throw new PlanError(`${where}: string index ${i} out of range (${ctx.strings} strings)`);
+type Where = () => string;
+
+function checkStringIndex(i: number, where: Where, ctx: Ctx): void {
+  if (!isInt(i) || i < 0 || i >= ctx.strings) throw new PlanError(`${where()}: string index ${i} out of range (${ctx.strings} strings)`);
 }
 
-function checkOperand(o: unknown, where: string, ctx: Ctx): void {
+function checkOperand(o: unknown, where: Where, ctx: Ctx): void {
   const op = o as { type?: unknown; value?: unknown } | null;
   switch (op?.type) {
     case 'local':
-      if (!isInt(op.value) || op.value < 0) throw new PlanError(`${where}: bad local ${JSON.stringify(op.value)}`);
+      if (!isInt(op.value) || op.value < 0) throw new PlanError(`${where()}: bad local ${JSON.stringify(op.value)}`);
       return;
     case 'bool':
-      if (typeof op.value !== 'boolean') throw new PlanError(`${where}: bad bool ${JSON.stringify(op.value)}`);
+      if (typeof op.value !== 'boolean') throw new PlanError(`${where()}: bad bool ${JSON.stringify(op.value)}`);
       return;
     case 'string_index':
       checkStringIndex(op.value as number, where, ctx);
       return;
     default:
-      throw new PlanError(`${where}: expected an operand {type: local|bool|string_index, value}`);
+      throw new PlanError(`${where()}: expected an operand {type: local|bool|string_index, value}`);
   }
 }
 
-function checkField(kind: FieldKind, v: unknown, where: string, ctx: Ctx): void {
+function checkField(kind: FieldKind, v: unknown, where: Where, ctx: Ctx): void {
   switch (kind) {
     case 'local':
-      if (!isInt(v) || v < 0) throw new PlanError(`${where}: expected a local, got ${JSON.stringify(v)}`);
+      if (!isInt(v) || v < 0) throw new PlanError(`${where()}: expected a local, got ${JSON.stringify(v)}`);
       return;
     case 'int':
-      if (!isInt(v)) throw new PlanError(`${where}: expected an integer, got ${JSON.stringify(v)}`);
+      if (!isInt(v)) throw new PlanError(`${where()}: expected an integer, got ${JSON.stringify(v)}`);
       return;
     case 'string':
-      if (typeof v !== 'string') throw new PlanError(`${where}: expected a string`);
+      if (typeof v !== 'string') throw new PlanError(`${where()}: expected a string`);
       return;
     case 'bool':
-      if (typeof v !== 'boolean') throw new PlanError(`${where}: expected a boolean`);
+      if (typeof v !== 'boolean') throw new PlanError(`${where()}: expected a boolean`);
       return;
     case 'operand':
       checkOperand(v, where, ctx);
       return;
     case 'operands':
-      if (v !== null && v !== undefined && !Array.isArray(v)) throw new PlanError(`${where}: expected an array of operands`);
-      ((v as unknown[] | null) ?? []).forEach((o, i) => checkOperand(o, `${where}[${i}]`, ctx));
+      if (v !== null && v !== undefined && !Array.isArray(v)) throw new PlanError(`${where()}: expected an array of operands`);
+      ((v as unknown[] | null) ?? []).forEach((o, i) => checkOperand(o, () => `${where()}[${i}]`, ctx));
       return;
     case 'locals':
       if (v !== null && v !== undefined && (!Array.isArray(v) || !v.every((x) => isInt(x) && x >= 0))) {
-        throw new PlanError(`${where}: expected an array of locals`);
+        throw new PlanError(`${where()}: expected an array of locals`);
       }
       return;
     case 'ints':
-      if (v !== null && v !== undefined && (!Array.isArray(v) || !v.every(isInt))) throw new PlanError(`${where}: expected an array of integers`);
+      if (v !== null && v !== undefined && (!Array.isArray(v) || !v.every(isInt))) throw new PlanError(`${where()}: expected an array of integers`);
       ((v as number[] | null) ?? []).forEach((i) => checkStringIndex(i, where, ctx));
       return;
     case 'block':
-      checkBlock(v, where, ctx);
+      checkBlock(v, where(), ctx);
       return;
     case 'blocks':
-      if (v !== null && v !== undefined && !Array.isArray(v)) throw new PlanError(`${where}: expected an array of blocks`);
-      ((v as unknown[] | null) ?? []).forEach((b, i) => checkBlock(b, `${where}[${i}]`, ctx));
+      if (v !== null && v !== undefined && !Array.isArray(v)) throw new PlanError(`${where()}: expected an array of blocks`);
+      ((v as unknown[] | null) ?? []).forEach((b, i) => checkBlock(b, `${where()}[${i}]`, ctx));
       return;
   }
 }

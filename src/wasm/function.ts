@@ -44,7 +44,8 @@ export class FunctionCompiler {
   private labelCounter = 0;
   private memoIndex = -1;
   private resultSet = -1;
-  private where = '';
+  /** Describes the statement being compiled, for error messages (built only when one is thrown). */
+  private where: () => string = () => '';
 
   /** `params` are the IR locals bound to the wasm parameters (eval has one parameter, the context). */
   constructor(private readonly ctx: ModuleContext, params: Local[]) {
@@ -89,7 +90,7 @@ export class FunctionCompiler {
 
   private label(index: number): string {
     const l = this.labels[this.labels.length - 1 - index];
-    if (l === undefined) throw new PlanError(`${this.where}: break index ${index} leaves the function`);
+    if (l === undefined) throw new PlanError(`${this.where()}: break index ${index} leaves the function`);
     return l;
   }
 
@@ -138,7 +139,7 @@ export class FunctionCompiler {
       );
     }
     f.blocks.forEach((b, i) => {
-      this.where = `func ${f.name}, block ${i}`;
+      this.where = () => `func ${f.name}, block ${i}`;
       body.push(this.block(() => this.stmts(b)));
     });
     body.push(m.return(this.get(f.return)));
@@ -157,7 +158,7 @@ export class FunctionCompiler {
         out.push(this.block(() => {
           const ep: Expr[] = [this.brIf(m.i32.ne(m.local.get(eid, i32), m.i32.const(i)))];
           plan.blocks.forEach((b, j) => {
-            this.where = `plan ${plan.name}, block ${j}`;
+            this.where = () => `plan ${plan.name}, block ${j}`;
             ep.push(this.block(() => this.stmts(b)));
           });
           ep.push(m.br(this.label(1)));
@@ -179,12 +180,12 @@ export class FunctionCompiler {
 
   private stmts(block: Block): Expr[] {
     const out: Expr[] = [];
+    const where = this.where;
     block.stmts.forEach((s, i) => {
-      const where = this.where;
-      this.where = `${where}, stmt ${i} (${s.type})`;
+      this.where = () => `${where()}, stmt ${i} (${s.type})`;
       out.push(...this.stmt(s));
-      this.where = where;
     });
+    this.where = where;
     return out;
   }
 
@@ -287,7 +288,7 @@ export class FunctionCompiler {
       case 'ResetLocalStmt':
         return [m.local.set(this.local(s.stmt.target), m.i32.const(0))];
       case 'ResultSetAddStmt':
-        if (this.resultSet < 0) throw new PlanError(`${this.where}: ResultSetAddStmt outside a plan`);
+        if (this.resultSet < 0) throw new PlanError(`${this.where()}: ResultSetAddStmt outside a plan`);
         return [this.call('setAdd', [m.local.get(this.resultSet, i32), this.get(s.stmt.value)], binaryen.none)];
       case 'ReturnLocalStmt': {
         const out: Expr[] = [];
@@ -375,15 +376,15 @@ export class FunctionCompiler {
     let call: Expr;
     if (this.ctx.funcIndex.has(name)) {
       if (this.ctx.funcArity.get(name) !== args.length) {
-        throw new PlanError(`${this.where}: ${name} takes ${this.ctx.funcArity.get(name)} arguments, called with ${args.length}`);
+        throw new PlanError(`${this.where()}: ${name} takes ${this.ctx.funcArity.get(name)} arguments, called with ${args.length}`);
       }
       call = m.call(`plan:${name}`, args, i32);
     } else if (this.ctx.native.has(name)) {
       call = m.call(this.ctx.native.get(name)!, args, i32);
     } else {
       const ext = this.ctx.external.get(name);
-      if (ext === undefined) throw new PlanError(`${this.where}: undefined function ${JSON.stringify(name)}`);
-      if (args.length > 4) throw new PlanError(`${this.where}: too many built-in call arguments: ${JSON.stringify(name)}`);
+      if (ext === undefined) throw new PlanError(`${this.where()}: undefined function ${JSON.stringify(name)}`);
+      if (args.length > 4) throw new PlanError(`${this.where()}: too many built-in call arguments: ${JSON.stringify(name)}`);
       call = m.call(`opa_builtin${args.length}`, [m.i32.const(ext.id), m.i32.const(0), ...args], i32);
       if (!ext.hasResult) return [m.drop(call)];
     }

@@ -140,3 +140,15 @@ export function b_json_is_valid(s: i32): i32 {
   if (tagOf(s) != T_STRING) return mkBool(false);
   return mkBool(parseJSON(strPtr(s), strLen(s), false) != 0);
 }
+
+/** array.flatten(arr): one level of nested arrays spliced in place. */
+export function b_array_flatten(a: i32): i32 {
+  if (tagOf(a) != T_ARRAY) return 0;
+  const r = mkArray(arrLen(a));
+  for (let i = 0; i < arrLen(a); i++) {
+    const x = arrGet(a, i);
+    if (tagOf(x) == T_ARRAY) for (let j = 0; j < arrLen(x); j++) arrAppend(r, arrGet(x, j));
+    else arrAppend(r, x);
+  }
+  return r;
+}

@@ -2,9 +2,10 @@
 // equality and hashing consistent with it (1 == 1.0, so numbers hash by numeric value).
 import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET, N_INT,
-  tagOf, numKind, numInt, numF64, strLen, strPtr, arrLen, arrGet, colLen, colKey, colVal,
+  tagOf, numKind, numInt, numF64, numTextPtr, strLen, strPtr, arrLen, arrGet, colLen, colKey, colVal,
 } from './value';
 import { ensureSorted, colFind } from './collection';
+import { compareDecimal } from './number';
 
 export function compareNumbers(a: i32, b: i32): i32 {
   if (numKind(a) == N_INT && numKind(b) == N_INT) {
@@ -12,7 +13,11 @@ export function compareNumbers(a: i32, b: i32): i32 {
     return x < y ? -1 : x > y ? 1 : 0;
   }
   const x = numF64(a), y = numF64(b);
-  return x < y ? -1 : x > y ? 1 : 0;
+  if (x < y && y - x != Infinity) return -1;
+  if (x > y && x - y != Infinity) return 1;
+  // Equal (or infinite / underflowed) as float64: literals may still differ beyond its precision.
+  if (x == y && x - x == 0 && numTextPtr(a) == 0 && numTextPtr(b) == 0) return 0;
+  return compareDecimal(a, b);
 }
 
 export function compareBytes(pa: i32, la: i32, pb: i32, lb: i32): i32 {

@@ -86,7 +86,8 @@ export function parseNumber(p: i32, n: i32, keepText: bool, strict: bool = true)
   } else {
     let f = scale(<f64>mant, exp10);
     if (neg) f = -f;
-    if (!isInt && f == Math.floor(f) && Math.abs(f) < 9.007199254740992e15) {
+    // Integral decimals (1.0, 1e2) act as integers; an underflow to zero (1e-400) must not.
+    if (!isInt && f == Math.floor(f) && Math.abs(f) < 9.007199254740992e15 && (f != 0 || mant == 0)) {
       store<i32>(v, N_INT, 4);
       store<i64>(v, <i64>f, 8);
     } else {
@@ -149,4 +150,69 @@ export function numIsInt(v: i32): bool {
 
 export function numAsI64(v: i32): i64 {
   return numKind(v) == N_INT ? numInt(v) : <i64>numF64(v);
+}
+
+// ---- exact comparison of decimal literals, for numbers float64 cannot tell apart ----
+// A number's text is normalised to sign, significant digits and exponent: value = ±0.D × 10^E.
+let normSign: i32 = 0;
+let normDigits: i32 = 0;
+let normLen: i32 = 0;
+let normExp: i32 = 0;
+
+function normalise(p: i32, n: i32): void {
+  let i = 0;
+  normSign = 1;
+  if (i < n && load<u8>(p + i) == 0x2d) { normSign = -1; i++; }
+  const digits = alloc(n);
+  let len = 0, exp = 0, seenPoint = false, leading = true;
+  for (; i < n; i++) {
+    const c = load<u8>(p + i);
+    if (c == 0x2e) { seenPoint = true; continue; }
+    if (c < 0x30 || c > 0x39) break;
+    if (leading && c == 0x30) { if (seenPoint) exp--; continue; }
+    leading = false;
+    store<u8>(digits + len++, c);
+    if (!seenPoint) exp++;
+  }
+  if (i < n && (load<u8>(p + i) | 0x20) == 0x65) {
+    i++;
+    let neg = false;
+    if (i < n && (load<u8>(p + i) == 0x2d || load<u8>(p + i) == 0x2b)) { neg = load<u8>(p + i) == 0x2d; i++; }
+    let e = 0;
+    for (; i < n; i++) if (e < 100000000) e = e * 10 + (load<u8>(p + i) - 0x30);
+    exp += neg ? -e : e;
+  }
+  while (len > 0 && load<u8>(digits + len - 1) == 0x30) len--;
+  if (len == 0) { normSign = 0; exp = 0; }
+  normDigits = digits; normLen = len; normExp = exp;
+}
+
+function numberText(v: i32): i32 {
+  if (numTextPtr(v) != 0) return 0;
+  const buf = alloc(32);
+  const n = numKind(v) == N_INT ? writeI64(buf, numInt(v)) : writeF64(buf, numF64(v));
+  store<i32>(buf + 28, n);
+  return buf;
+}
+
+/** Exact order of two numbers by their decimal text (literal text, or printed form when computed). */
+export function compareDecimal(a: i32, b: i32): i32 {
+  const ta = numberText(a), tb = numberText(b);
+  normalise(ta != 0 ? ta : numTextPtr(a), ta != 0 ? load<i32>(ta + 28) : numTextLen(a));
+  const sa = normSign, da = normDigits, la = normLen, ea = normExp;
+  normalise(tb != 0 ? tb : numTextPtr(b), tb != 0 ? load<i32>(tb + 28) : numTextLen(b));
+  const sb = normSign, db = normDigits, lb = normLen, eb = normExp;
+  if (sa != sb) return sa < sb ? -1 : 1;
+  if (sa == 0) return 0;
+  let c = 0;
+  if (ea != eb) c = ea < eb ? -1 : 1;
+  else {
+    const m = la < lb ? la : lb;
+    for (let i = 0; i < m && c == 0; i++) {
+      const x = load<u8>(da + i), y = load<u8>(db + i);
+      if (x != y) c = x < y ? -1 : 1;
+    }
+    if (c == 0 && la != lb) c = la < lb ? -1 : 1;
+  }
+  return sa < 0 ? -c : c;
 }

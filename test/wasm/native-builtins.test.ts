@@ -20,6 +20,13 @@ sprintf_cases := [
   sprintf("%s", [123456789123456789123]),
   sprintf("%v and %v", [{"k": [1, 2]}, {1, 2}]),
   sprintf("%.3s|%5s|%-5s|", ["abcdef", "ab", "ab"]),
+  sprintf("%v %v %v %v %v", [9223372036854775807 + 1, abs(-9223372036854775808), 1e30 + 1, 28857836529306024611913 * -3, bits.lsh(9223372036854775807, 1)]),
+  sprintf("%v %v", [-9223372036854775808 - 1, 18446744073709551616 - 18446744073709551615]),
+]
+
+decimal_order := [
+  28857836529306024611913 > 28857836529306024611912, 0.1234567890123456789 > 0.1234567890123456788,
+  1e400 > 1e399, 1e-400 > 0, 3.50 == 3.5, 1e2 == 100,
 ]
 
 glob_cases := [
@@ -81,7 +88,7 @@ function opaEval(query: string): unknown {
   }
 }
 
-const groups = ['sprintf_cases', 'glob_cases', 'net_cases', 'string_cases', 'number_cases', 'collection_cases'];
+const groups = ['decimal_order', 'sprintf_cases', 'glob_cases', 'net_cases', 'string_cases', 'number_cases', 'collection_cases'];
 
 test('native builtins give what the reference OPA interpreter gives', async () => {
   const mod = await loadPolicy(compilePlan(planFor(policy, groups.map((g) => `nb/${g}`))));

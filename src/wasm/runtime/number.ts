@@ -154,10 +154,12 @@ export function numAsI64(v: i32): i64 {
 
 // ---- exact comparison of decimal literals, for numbers float64 cannot tell apart ----
 // A number's text is normalised to sign, significant digits and exponent: value = ±0.D × 10^E.
-let normSign: i32 = 0;
-let normDigits: i32 = 0;
-let normLen: i32 = 0;
-let normExp: i32 = 0;
+export let normSign: i32 = 0;
+export let normDigits: i32 = 0;
+export let normLen: i32 = 0;
+export let normExp: i32 = 0;
+
+export function normaliseText(p: i32, n: i32): void { normalise(p, n); }
 
 function normalise(p: i32, n: i32): void {
   let i = 0;

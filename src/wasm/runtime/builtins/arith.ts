@@ -4,6 +4,7 @@
 import { T_NUMBER, T_SET, N_INT, tagOf, mkInt, mkFloat, numKind, numInt, numF64, colLen, colKey, mkCollection } from '../value';
 import { colFind, colAppendNew } from '../collection';
 import { numIsInt, numAsI64 } from '../number';
+import { bigAdd, bigMul, bigAbs } from '../bigint';
 
 @inline function bothInt(a: i32, b: i32): bool { return numKind(a) == N_INT && numKind(b) == N_INT; }
 @inline function isNum(v: i32): bool { return tagOf(v) == T_NUMBER; }
@@ -15,7 +16,8 @@ export function b_plus(a: i32, b: i32): i32 {
     const r = x + y;
     if (((x ^ r) & (y ^ r)) >= 0) return mkInt(r);
   }
-  return mkFloat(numF64(a) + numF64(b));
+  const big = bigAdd(a, b, false);
+  return big != 0 ? big : mkFloat(numF64(a) + numF64(b));
 }
 
 /** Set difference for sets, subtraction for numbers. */
@@ -27,7 +29,8 @@ export function b_minus(a: i32, b: i32): i32 {
     const r = x - y;
     if (((x ^ y) & (x ^ r)) >= 0) return mkInt(r);
   }
-  return mkFloat(numF64(a) - numF64(b));
+  const big = bigAdd(a, b, true);
+  return big != 0 ? big : mkFloat(numF64(a) - numF64(b));
 }
 
 export function setDiff(a: i32, b: i32): i32 {
@@ -47,7 +50,8 @@ export function b_mul(a: i32, b: i32): i32 {
     const fx = <f64>x * <f64>y;
     if (Math.abs(fx) < 9.0e18) return mkInt(x * y);
   }
-  return mkFloat(numF64(a) * numF64(b));
+  const big = bigMul(a, b);
+  return big != 0 ? big : mkFloat(numF64(a) * numF64(b));
 }
 
 export function b_div(a: i32, b: i32): i32 {
@@ -74,7 +78,8 @@ export function b_abs(a: i32): i32 {
     const x = numInt(a);
     return mkInt(x < 0 ? -x : x);
   }
-  return mkFloat(Math.abs(numF64(a)));
+  const big = bigAbs(a);
+  return big != 0 ? big : mkFloat(Math.abs(numF64(a)));
 }
 
 export function b_round(a: i32): i32 {

@@ -10,7 +10,7 @@ import {
   timingSafeEqual,
   type KeyObject,
 } from 'node:crypto';
-import { BuiltinError, exactInteger, str, type HostBuiltinTable, type JsonObject } from './args.js';
+import { BuiltinError, exactInteger, obj, str, type HostBuiltinTable, type JsonObject } from './args.js';
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/g;
 
@@ -124,24 +124,90 @@ function certJson(cert: X509Certificate): JsonObject {
   };
 }
 
+/** Extended key usage names OPA accepts, with their OIDs. */
+const EXT_KEY_USAGES: Record<string, string> = {
+  KeyUsageAny: '2.5.29.37.0',
+  KeyUsageServerAuth: '1.3.6.1.5.5.7.3.1',
+  KeyUsageClientAuth: '1.3.6.1.5.5.7.3.2',
+  KeyUsageCodeSigning: '1.3.6.1.5.5.7.3.3',
+  KeyUsageEmailProtection: '1.3.6.1.5.5.7.3.4',
+  KeyUsageIPSECEndSystem: '1.3.6.1.5.5.7.3.5',
+  KeyUsageIPSECTunnel: '1.3.6.1.5.5.7.3.6',
+  KeyUsageIPSECUser: '1.3.6.1.5.5.7.3.7',
+  KeyUsageTimeStamping: '1.3.6.1.5.5.7.3.8',
+  KeyUsageOCSPSigning: '1.3.6.1.5.5.7.3.9',
+  KeyUsageMicrosoftServerGatedCrypto: '1.3.6.1.4.1.311.10.3.3',
+  KeyUsageNetscapeServerGatedCrypto: '2.16.840.1.113730.4.1',
+  KeyUsageMicrosoftCommercialCodeSigning: '1.3.6.1.4.1.311.2.1.22',
+  KeyUsageMicrosoftKernelCodeSigning: '1.3.6.1.4.1.311.61.1.1',
+};
+
+/** Go's x509.VerifyOptions as far as OPA exposes them. */
+interface VerifyOptions {
+  /** Milliseconds since the epoch. */
+  now: number;
+  dnsName?: string;
+  /** OIDs; Go assumes server authentication when none are given. */
+  usages: string[];
+}
+
 /** Chain from the last certificate (leaf) through the others up to the first (root), as Go verifies it. */
-function verifyChain(certs: X509Certificate[]): X509Certificate[] | undefined {
+function verifyChain(certs: X509Certificate[], opts: VerifyOptions): X509Certificate[] | undefined {
   if (certs.length < 2) return undefined;
   const root = certs[0]!;
   const intermediates = certs.slice(1, -1);
-  const now = Date.now();
-  const current = (c: X509Certificate) => Date.parse(c.validFrom) <= now && now <= Date.parse(c.validTo);
+  const leaf = certs[certs.length - 1]!;
+  if (opts.dnsName !== undefined && leaf.checkHost(opts.dnsName) === undefined) return undefined;
+  const current = (c: X509Certificate) => Date.parse(c.validFrom) <= opts.now && opts.now <= Date.parse(c.validTo);
+  // A certificate without the extended key usage extension allows every usage.
+  const usable = (c: X509Certificate) =>
+    opts.usages.includes(EXT_KEY_USAGES.KeyUsageAny!) || !c.keyUsage || c.keyUsage.some((u) => u === EXT_KEY_USAGES.KeyUsageAny || opts.usages.includes(u));
   const signedBy = (c: X509Certificate, issuer: X509Certificate) => issuer.ca && c.checkIssued(issuer) && c.verify(issuer.publicKey);
-  const chain = [certs[certs.length - 1]!];
+  const chain = [leaf];
   for (let depth = 0; depth <= intermediates.length; depth++) {
     const cert = chain[chain.length - 1]!;
-    if (!current(cert)) return undefined;
+    if (!current(cert) || !usable(cert)) return undefined;
     if (signedBy(cert, root)) return current(root) ? [...chain, root] : undefined;
     const next = intermediates.find((i) => !chain.includes(i) && signedBy(cert, i));
     if (!next) return undefined;
     chain.push(next);
   }
   return undefined;
+}
+
+function verifyOptions(name: string, v: unknown): VerifyOptions {
+  const opts: VerifyOptions = { now: Date.now(), usages: [EXT_KEY_USAGES.KeyUsageServerAuth!] };
+  for (const [k, value] of Object.entries(obj(name, 2, v))) {
+    if (k === 'DNSName') {
+      if (typeof value !== 'string') throw new BuiltinError(name, "'DNSName' should be a string");
+      opts.dnsName = value.replace(/^"+|"+$/g, '');
+    } else if (k === 'CurrentTime') {
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw new BuiltinError(name, "'CurrentTime' should be a valid int64 number");
+      opts.now = value / 1e6;
+    } else if (k === 'KeyUsages') {
+      if (!Array.isArray(value)) throw new BuiltinError(name, "'KeyUsages' should be an Array or Set");
+      opts.usages = value.map((u) => {
+        const oid = EXT_KEY_USAGES[String(u)];
+        if (!oid) throw new BuiltinError(name, `invalid entries for 'KeyUsages' found: ${String(u)}`);
+        return oid;
+      });
+    } else if (k === 'MaxConstraintComparisons') {
+      if (typeof value !== 'number') throw new BuiltinError(name, "'MaxConstraintComparisons' should be a number");
+    }
+  }
+  return opts;
+}
+
+function parseAndVerify(name: string, input: unknown, opts: () => VerifyOptions): unknown[] {
+  const text = str(name, 1, input);
+  let certs: X509Certificate[];
+  try {
+    certs = certsFromString(name, text);
+  } catch {
+    return [false, []];
+  }
+  const chain = verifyChain(certs, opts());
+  return chain ? [true, chain.map(certJson)] : [false, []];
 }
 
 function privateKeys(builtin: string, input: string): KeyObject[] {
@@ -242,18 +308,12 @@ export const cryptoBuiltins: HostBuiltinTable = {
     return x.length === y.length && timingSafeEqual(x, y);
   },
   'crypto.x509.parse_certificates': (v: unknown) => certsFromString('crypto.x509.parse_certificates', str('crypto.x509.parse_certificates', 1, v)).map(certJson),
-  'crypto.x509.parse_and_verify_certificates': (v: unknown) => {
-    const name = 'crypto.x509.parse_and_verify_certificates';
-    const input = str(name, 1, v);
-    let certs: X509Certificate[];
-    try {
-      certs = certsFromString(name, input);
-    } catch {
-      return [false, []];
-    }
-    const chain = verifyChain(certs);
-    return chain ? [true, chain.map(certJson)] : [false, []];
-  },
+  'crypto.x509.parse_and_verify_certificates': (v: unknown) =>
+    parseAndVerify('crypto.x509.parse_and_verify_certificates', v, () => verifyOptions('crypto.x509.parse_and_verify_certificates', {})),
+  'crypto.x509.parse_and_verify_certificates_with_options': (v: unknown, o: unknown) =>
+    parseAndVerify('crypto.x509.parse_and_verify_certificates_with_options', v, () =>
+      verifyOptions('crypto.x509.parse_and_verify_certificates_with_options', o),
+    ),
   'crypto.x509.parse_certificate_request': certificateRequest,
   'crypto.x509.parse_keypair': keyPair,
   'crypto.x509.parse_rsa_private_key': (v: unknown) => {

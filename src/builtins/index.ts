@@ -3,6 +3,7 @@
 // Values cross the boundary as JSON (sets arrive as arrays, non-string object keys as strings).
 import type { HostBuiltin, HostBuiltinTable } from './args.js';
 import { httpBuiltins } from './http.js';
+import { arrayBuiltins } from './array.js';
 import { castBuiltins } from './casts.js';
 import { cryptoBuiltins } from './crypto.js';
 import { globBuiltins } from './glob.js';
@@ -48,6 +49,7 @@ function nonStrict(table: HostBuiltinTable): HostBuiltinTable {
 
 export const hostBuiltins: Record<string, HostBuiltin> = {
   ...nonStrict({
+    ...arrayBuiltins,
     ...castBuiltins,
     ...cryptoBuiltins,
     ...globBuiltins,

@@ -36,10 +36,17 @@ function opaAnswers(calls: Call[]): unknown[] {
     const rules = calls.map((c, i) => `r${i} := ${c.fn}(${c.args.map((a) => JSON.stringify(a)).join(', ')})${regoRef(c.pick)}`);
     const file = join(dir, 'calls.rego');
     writeFileSync(file, `package differential\n\n${rules.join('\n')}\n`);
-    const out = execFileSync(opaBinary(), ['eval', '--format', 'json', '-d', file, 'data.differential'], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    let out: string;
+    try {
+      out = execFileSync(opaBinary(), ['eval', '--format', 'json', '-d', file, 'data.differential'], {
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (e) {
+      const { stdout, stderr } = e as { stdout?: string; stderr?: string };
+      throw new Error(`opa eval rejected the table: ${stdout ?? ''}${stderr ?? ''}`);
+    }
     const value = (JSON.parse(out) as { result?: Array<{ expressions: Array<{ value: Record<string, unknown> }> }> }).result?.[0]
       ?.expressions[0]?.value ?? {};
     return calls.map((_, i) => value[`r${i}`]);

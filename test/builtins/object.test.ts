@@ -12,5 +12,7 @@ agreesWithOpa('object.subset, graph.reachable_paths, numbers and glob host built
   { fn: 'numbers.range_step', args: [10, 0, 4] },
   { fn: 'numbers.range_step', args: [1, 2, 0], fails: true },
   { fn: 'rand.intn', args: ['k', 0] },
+  { fn: 'trace', args: ['a note'] },
+  { fn: 'array.flatten', args: [[1, [2, [3]], [], 'x']] },
   { fn: 'glob.quote_meta', args: ['*.github.com{a,b}[!x]\\'] },
 ]);

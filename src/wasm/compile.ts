@@ -24,7 +24,7 @@ const ABI_EXPORTS = new Set([
   'opa_wasm_abi_version', 'opa_wasm_abi_minor_version', 'opa_malloc', 'opa_free', 'opa_heap_ptr_get',
   'opa_heap_ptr_set', 'opa_json_parse', 'opa_value_parse', 'opa_json_dump', 'opa_value_dump',
   'opa_eval_ctx_new', 'opa_eval_ctx_set_input', 'opa_eval_ctx_set_data', 'opa_eval_ctx_set_entrypoint',
-  'opa_eval_ctx_get_result', 'eval', 'opa_eval',
+  'opa_eval_ctx_get_result', 'eval', 'opa_eval', 'opa_value_add_path', 'opa_value_remove_path', 'opa_value_free',
 ]);
 
 const FEATURES =

@@ -50,3 +50,14 @@ test('opa_value_parse accepts Rego set syntax and opa_value_dump prints it', asy
   while (bytes[end] !== 0) end++;
   assert.equal(new TextDecoder().decode(bytes.subarray(out, end)), '{"e":set(),"s":{1,2,3}}');
 });
+
+test('opa_value_add_path and opa_value_remove_path edit data in place with the ABI error codes', async () => {
+  const m = await instantiate();
+  const data = m.parse('{"a": {"b": 1}, "n": 5}');
+  assert.equal(m.exports.opa_value_add_path(data, m.parse('["a", "c", "d"]'), m.parse('[true]')), 0);
+  assert.equal(m.dump(data), '{"a":{"b":1,"c":{"d":[true]}},"n":5}');
+  assert.equal(m.exports.opa_value_add_path(data, m.parse('["n", "x"]'), m.parse('1')), 2);
+  assert.equal(m.exports.opa_value_remove_path(data, m.parse('["a", "b"]')), 0);
+  assert.equal(m.exports.opa_value_remove_path(data, m.parse('["a", "zz"]')), 3);
+  assert.equal(m.dump(data), '{"a":{"c":{"d":[true]}},"n":5}');
+});

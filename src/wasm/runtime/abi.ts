@@ -66,3 +66,44 @@ export function opa_eval(reserved: i32, entrypoint: i32, data: i32, inputPtr: i3
   eval(c);
   return dump(load<i32>(c, 8), format == 1);
 }
+
+// Incremental data edits (ABI 1.x, used by hosts that patch data in place; the npm SDK does not).
+// Error codes: 0 ok, 1 internal, 2 invalid type, 3 invalid path.
+import { T_OBJECT, T_ARRAY, tagOf, arrLen, arrGet, mkObject } from './value';
+import { objGet, objInsert, colRemove } from './collection';
+
+export function opa_value_add_path(base: i32, path: i32, v: i32): i32 {
+  if (base == 0 || path == 0 || tagOf(path) != T_ARRAY) return 3;
+  const n = arrLen(path);
+  if (n == 0) return 3;
+  let node = base;
+  for (let i = 0; i < n - 1; i++) {
+    if (tagOf(node) != T_OBJECT) return 2;
+    let next = objGet(node, arrGet(path, i));
+    if (next == 0) {
+      next = mkObject();
+      objInsert(node, arrGet(path, i), next);
+    }
+    node = next;
+  }
+  if (tagOf(node) != T_OBJECT) return 2;
+  objInsert(node, arrGet(path, n - 1), v);
+  return 0;
+}
+
+export function opa_value_remove_path(base: i32, path: i32): i32 {
+  if (base == 0 || path == 0 || tagOf(path) != T_ARRAY) return 3;
+  const n = arrLen(path);
+  if (n == 0) return 3;
+  let node = base;
+  for (let i = 0; i < n - 1; i++) {
+    if (tagOf(node) != T_OBJECT) return 2;
+    node = objGet(node, arrGet(path, i));
+    if (node == 0) return 3;
+  }
+  if (tagOf(node) != T_OBJECT) return 2;
+  return colRemove(node, arrGet(path, n - 1)) ? 0 : 3;
+}
+
+/** Values live until the next heap reset; there is nothing to free one by one. */
+export function opa_value_free(_v: i32): void {}

@@ -166,3 +166,16 @@ export function ensureSorted(v: i32): void {
 export function sortValues(p: i32, n: i32): void {
   sortRange(p, 0, 0, n);
 }
+
+/** Removes key from an object or set, keeping the order of the other entries; false if absent. */
+export function colRemove(v: i32, key: i32): bool {
+  const i = colFind(v, key);
+  if (i < 0) return false;
+  const n = colLen(v);
+  const keys = load<i32>(v, 12), vals = load<i32>(v, 16);
+  memory.copy(keys + (i << 2), keys + ((i + 1) << 2), (n - i - 1) << 2);
+  if (vals != 0) memory.copy(vals + (i << 2), vals + ((i + 1) << 2), (n - i - 1) << 2);
+  store<i32>(v, n - 1, 4);
+  if (load<i32>(v, 20) != 0) buildIndex(v, load<i32>(v, 24));
+  return true;
+}

@@ -32,6 +32,7 @@ const FEATURES =
   binaryen.Features.SignExt | binaryen.Features.NontrappingFPToInt;
 
 const PAGE = 65536;
+const PLAN_SEGMENT = 'plan_data';
 
 /** Compiles an OPA plan (the JSON of `opa build -t plan`) to a wasm module. Throws PlanError. */
 export function compilePlan(plan: Policy): Uint8Array {
@@ -153,11 +154,25 @@ function build(m: binaryen.Module, plan: Policy): Uint8Array {
   const dataEnd = layout.end();
   m.addGlobal(heapGlobal, i32, true, m.i32.const(dataEnd));
 
-  segments.push({ offset: m.i32.const(layout.start), data: layout.bytes(), passive: false });
-  const pages = Math.max(2, Math.ceil(dataEnd / PAGE));
-  m.setMemory(pages, -1, null, segments, false, false, memoryName);
+  // The plan's data is a passive segment copied in by the start function after growing the memory
+  // as far as it needs, so the memory import asks only for what the runtime's own data spans and
+  // hosts' default memories (the SDK's is 5 pages) fit any plan size.
+  const planData = layout.bytes();
+  segments.push({ name: PLAN_SEGMENT, offset: 0, data: planData, passive: true } as binaryen.MemorySegment);
+  const runtimePages = Math.max(1, Math.ceil(staticEnd / PAGE));
+  m.setMemory(runtimePages, -1, null, segments, false, false, memoryName);
   m.addMemoryImport(memoryName, 'env', 'memory');
   m.addMemoryExport(memoryName, 'memory');
+  const needPages = Math.ceil(dataEnd / PAGE);
+  const init = m.addFunction('verdict_init', binaryen.none, binaryen.none, [], m.block(null, [
+    m.if(
+      m.i32.lt_u(m.memory.size(memoryName), m.i32.const(needPages)),
+      m.drop(m.memory.grow(m.i32.sub(m.i32.const(needPages), m.memory.size(memoryName)), memoryName)),
+    ),
+    m.memory.init(PLAN_SEGMENT, m.i32.const(layout.start), m.i32.const(0), m.i32.const(planData.length), memoryName),
+    m.data.drop(PLAN_SEGMENT),
+  ], binaryen.none));
+  m.setStart(init);
 
   if (process.env.VERDICT_WASM_VALIDATE === '1' && !m.validate()) throw new PlanError('generated module failed validation');
   return m.emitBinary();

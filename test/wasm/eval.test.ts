@@ -154,3 +154,11 @@ test('a failing host builtin surfaces as an error and the instance keeps working
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a plan whose constants span more than the SDK default memory still loads and evaluates', async () => {
+  const big = 'x'.repeat(400_000);
+  const rego = `package big\nimport rego.v1\nn := count(s)\ns := "${big}"\n`;
+  const policy = await loadPolicy(compilePlan(JSON.parse(opaBuild(rego, ['big/n'], 'plan').toString('utf8'))));
+  assert.deepEqual(policy.evaluate({}, 'big/n'), [{ result: 400_000 }]);
+  assert.deepEqual(policy.evaluate({}, 'big/n'), [{ result: 400_000 }]);
+});

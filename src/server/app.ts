@@ -84,6 +84,7 @@ function buildApp(ctx: ServerContext, metrics: ServerMetrics): express.Express {
     sendEmpty(res, 405);
   });
 
+  if (ctx.adminRoutes) app.use(ctx.adminRoutes);
   app.get('/health', (req, res) => health(ctx, req, res));
   app.get('/v1/config', (req, res) => config(ctx, req, res));
   app.get('/v1/status', (req, res) => status(ctx, req, res));

@@ -1,4 +1,5 @@
 // What every API family needs from the running server, gathered once so handlers take one argument.
+import type { Router } from 'express';
 import type { Engine } from '../engine/engine.js';
 import type { DecodingLimits } from './body.js';
 import type { EncodingOptions } from './respond.js';
@@ -40,6 +41,10 @@ export interface ServerContext {
   /** Long-running parts report here for /health?plugins and /health?bundles. */
   plugins: () => Record<string, PluginStatus>;
   bundlesActivated: () => boolean;
+  /** Per-bundle state for GET /v1/status (the bundle plugin's records). */
+  bundleStatus?: () => Record<string, unknown>;
+  /** The bundle admin API, present only when `admin_api` is configured. */
+  adminRoutes?: Router;
   /** Called after a successful Data API write, so other worker processes can apply it too. */
   onDataWrite?: (write: DataWrite) => void;
 }

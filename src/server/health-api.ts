@@ -29,8 +29,7 @@ export function config(ctx: ServerContext, req: Request, res: Response): void {
 
 export function status(ctx: ServerContext, req: Request, res: Response): void {
   if (!ctx.statusEnabled) throw internalError('status plugin not enabled');
-  const bundles: Record<string, unknown> = {};
-  for (const b of ctx.engine.bundles) bundles[b.name] = { name: b.name, active_revision: b.manifest.revision };
+  const bundles = ctx.bundleStatus?.() ?? {};
   const plugins = ctx.plugins();
   sendJson(req, res, 200, { result: { labels: ctx.labels, bundles, plugins } }, boolParam(new URL(req.url, 'http://x').searchParams, 'pretty'), ctx.encoding);
 }

@@ -9,10 +9,11 @@ import type { Logger } from 'pino';
 import type { AdminAuthConfig } from '../auth/admin-jwt.js';
 import { bundleAdminRouter } from '../bundle/admin-api.js';
 import { parseBundle, type Bundle } from '../bundle/bundle.js';
-import type { BundleLimits } from '../bundle/files.js';
+import { BundleError, type BundleLimits } from '../bundle/files.js';
 import { BundleManager, type BundleInfo, type BundleManagerOptions } from '../bundle/manager.js';
 import type { BundleSigningConfig } from '../bundle/signing.js';
 import type { VerdictConfig } from '../config/config.js';
+import { RegoCompileError } from '../engine/compiler.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Plugin } from './plugins.js';
 
@@ -76,7 +77,9 @@ export async function createServerBundles(
   const counted = new Map<string, { activations: number; failures: number }>();
   const options: BundleManagerOptions<Bundle> = {
     parse: parseBundle,
-    activate,
+    activate: (bundles) => activate(bundles).catch((err: unknown) => {
+      throw err instanceof RegoCompileError ? describeCompileError(err) : err;
+    }),
     services: config.services as BundleManagerOptions<Bundle>['services'],
     bundles: config.bundles as BundleManagerOptions<Bundle>['bundles'],
     keys,
@@ -142,6 +145,15 @@ function statusOf(b: BundleInfo): Record<string, unknown> {
     activations: b.activations,
     failures: b.failures,
   };
+}
+
+/**
+ * A bundle's refusal must name the problem (status, logs, upload answers), but a compile error carries its
+ * details in `errors` for the Policy API; they are spelled out here as OPA does: file:row:col: code: message.
+ */
+function describeCompileError(err: RegoCompileError): BundleError {
+  const details = err.errors.map((e) => `${e.location ? `${e.location.file}:${e.location.row}:${e.location.col}: ` : ''}${e.code}: ${e.message}`);
+  return new BundleError(details.length > 0 ? `${err.message}: ${details.join('; ')}` : err.message);
 }
 
 function configuredKeys(config: VerdictConfig): Record<string, { key: string; algorithm?: string; scope?: string }> {

@@ -99,7 +99,7 @@ export async function createServerBundles(
       if (info.failures > seen.failures) {
         metrics.bundleFailedLoad.inc({ name: info.name }, info.failures - seen.failures);
         // The previous set keeps serving; say why the new one did not.
-        logger.error({ name: info.name, source: info.source, err: info.lastError }, 'Bundle not activated; the previous one keeps serving.');
+        logger.error({ name: info.name, source: info.source, err: info.lastError }, 'Bundle refused; the active bundles are unchanged.');
       }
       counted.set(info.name, { activations: info.activations, failures: info.failures });
     },

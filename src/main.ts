@@ -74,6 +74,8 @@ async function run(args: string[]): Promise<void> {
   const workersArg = values.workers === 'auto' ? availableParallelism() : Number(values.workers ?? config.verdict?.workers ?? 1);
   if (!Number.isInteger(workersArg) || workersArg < 1) fail(`--workers ${values.workers}: expected a positive integer or "auto"`);
 
+  // Each worker runs its own bundle manager; an upload would reach only the worker that received it.
+  if (workersArg > 1 && config.admin_api) fail(`admin_api needs a single worker (--workers ${workersArg}): uploads would reach only one of them`);
   if (workersArg > 1 && cluster.isPrimary) {
     runPrimary(workersArg, logger);
     return;

@@ -91,6 +91,9 @@ export function redactConfig(config: VerdictConfig, labels: Record<string, strin
       delete k.private_key;
     }
   }
+  // Admin API keys may be HMAC secrets.
+  const admin = copy.admin_api as { auth?: { keys?: Record<string, unknown>[] } } | undefined;
+  for (const k of admin?.auth?.keys ?? []) delete k.key;
   copy.labels = labels;
   copy.default_decision = config.default_decision ?? '/system/main';
   copy.default_authorization_decision = config.default_authorization_decision ?? '/system/authz/allow';

@@ -86,8 +86,11 @@ export async function createServerBundles(
     localPaths: Object.fromEntries(local.paths.map((path) => [path, path])),
     watch: local.watch,
     localSigning,
-    // OPA's default persistence directory is ./.opa; it is only written for `persist` bundles and uploads.
-    persistenceDirectory: resolve(typeof config.persistence_directory === 'string' ? config.persistence_directory : '.opa'),
+    // OPA's default persistence directory is ./.opa. Only `persist` bundles and uploads use it; without either
+    // it is not even read, so uploads made while the admin API was on are not served once it is off.
+    persistenceDirectory: admin || Object.values(config.bundles ?? {}).some((b) => b.persist === true)
+      ? resolve(typeof config.persistence_directory === 'string' ? config.persistence_directory : '.opa')
+      : undefined,
     uploadSigning: admin?.signing,
     limits: bundleLimits((config.verdict as { bundle_limits?: BundleLimitsConfig } | undefined)?.bundle_limits),
     onChange: (info) => {

@@ -141,6 +141,8 @@ test('admin API: off unless configured; 401 envelope without a token; a signed J
   const persistDir = tempDir('verdict-wiring-upload-');
   const config = `status: {}\npersistence_directory: ${persistDir}\n${adminConfig}`;
   const server = await verdict(config);
+  const shown = (await json(server, 'GET', '/v1/config')).body!.result.admin_api;
+  assert.deepEqual(shown.auth.keys, [{}], 'admin keys (possibly HMAC secrets) are not shown by /v1/config');
   const bytes = await authzBundle('u1', ['carol']);
   assert.deepEqual(await json(server, 'PUT', '/v1/bundles/authz', bytes), { status: 401, body: { code: 'unauthorized', message: 'bearer token required' } });
   const forged = await new SignJWT({ scope: 'bundles:write' }).setProtectedHeader({ alg: 'ES256' }).setIssuer('https://idp.test/').setAudience('verdict-admin').setExpirationTime('5m')

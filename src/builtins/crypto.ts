@@ -1,7 +1,7 @@
 // crypto.* host builtins on node:crypto: digests and HMACs of UTF-8 strings, X.509 certificates and
 // requests, key pairs and private keys. Certificates come back with the fields policies read from Go's
 // x509.Certificate JSON (Subject, Issuer, validity, serial, SANs, URIStrings, IsCA, Raw); the rest of
-// Go's struct is not reproduced.
+// Go's struct is not reproduced. Private keys come back as Go's encoding/json prints them.
 import {
   X509Certificate,
   createHash,
@@ -10,7 +10,7 @@ import {
   timingSafeEqual,
   type KeyObject,
 } from 'node:crypto';
-import { BuiltinError, str, type HostBuiltinTable, type JsonObject } from './args.js';
+import { BuiltinError, exactInteger, obj, str, type HostBuiltinTable, type JsonObject } from './args.js';
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/g;
 
@@ -124,24 +124,90 @@ function certJson(cert: X509Certificate): JsonObject {
   };
 }
 
+/** Extended key usage names OPA accepts, with their OIDs. */
+const EXT_KEY_USAGES: Record<string, string> = {
+  KeyUsageAny: '2.5.29.37.0',
+  KeyUsageServerAuth: '1.3.6.1.5.5.7.3.1',
+  KeyUsageClientAuth: '1.3.6.1.5.5.7.3.2',
+  KeyUsageCodeSigning: '1.3.6.1.5.5.7.3.3',
+  KeyUsageEmailProtection: '1.3.6.1.5.5.7.3.4',
+  KeyUsageIPSECEndSystem: '1.3.6.1.5.5.7.3.5',
+  KeyUsageIPSECTunnel: '1.3.6.1.5.5.7.3.6',
+  KeyUsageIPSECUser: '1.3.6.1.5.5.7.3.7',
+  KeyUsageTimeStamping: '1.3.6.1.5.5.7.3.8',
+  KeyUsageOCSPSigning: '1.3.6.1.5.5.7.3.9',
+  KeyUsageMicrosoftServerGatedCrypto: '1.3.6.1.4.1.311.10.3.3',
+  KeyUsageNetscapeServerGatedCrypto: '2.16.840.1.113730.4.1',
+  KeyUsageMicrosoftCommercialCodeSigning: '1.3.6.1.4.1.311.2.1.22',
+  KeyUsageMicrosoftKernelCodeSigning: '1.3.6.1.4.1.311.61.1.1',
+};
+
+/** Go's x509.VerifyOptions as far as OPA exposes them. */
+interface VerifyOptions {
+  /** Milliseconds since the epoch. */
+  now: number;
+  dnsName?: string;
+  /** OIDs; Go assumes server authentication when none are given. */
+  usages: string[];
+}
+
 /** Chain from the last certificate (leaf) through the others up to the first (root), as Go verifies it. */
-function verifyChain(certs: X509Certificate[]): X509Certificate[] | undefined {
+function verifyChain(certs: X509Certificate[], opts: VerifyOptions): X509Certificate[] | undefined {
   if (certs.length < 2) return undefined;
   const root = certs[0]!;
   const intermediates = certs.slice(1, -1);
-  const now = Date.now();
-  const current = (c: X509Certificate) => Date.parse(c.validFrom) <= now && now <= Date.parse(c.validTo);
+  const leaf = certs[certs.length - 1]!;
+  if (opts.dnsName !== undefined && leaf.checkHost(opts.dnsName) === undefined) return undefined;
+  const current = (c: X509Certificate) => Date.parse(c.validFrom) <= opts.now && opts.now <= Date.parse(c.validTo);
+  // A certificate without the extended key usage extension allows every usage.
+  const usable = (c: X509Certificate) =>
+    opts.usages.includes(EXT_KEY_USAGES.KeyUsageAny!) || !c.keyUsage || c.keyUsage.some((u) => u === EXT_KEY_USAGES.KeyUsageAny || opts.usages.includes(u));
   const signedBy = (c: X509Certificate, issuer: X509Certificate) => issuer.ca && c.checkIssued(issuer) && c.verify(issuer.publicKey);
-  const chain = [certs[certs.length - 1]!];
+  const chain = [leaf];
   for (let depth = 0; depth <= intermediates.length; depth++) {
     const cert = chain[chain.length - 1]!;
-    if (!current(cert)) return undefined;
+    if (!current(cert) || !usable(cert)) return undefined;
     if (signedBy(cert, root)) return current(root) ? [...chain, root] : undefined;
     const next = intermediates.find((i) => !chain.includes(i) && signedBy(cert, i));
     if (!next) return undefined;
     chain.push(next);
   }
   return undefined;
+}
+
+function verifyOptions(name: string, v: unknown): VerifyOptions {
+  const opts: VerifyOptions = { now: Date.now(), usages: [EXT_KEY_USAGES.KeyUsageServerAuth!] };
+  for (const [k, value] of Object.entries(obj(name, 2, v))) {
+    if (k === 'DNSName') {
+      if (typeof value !== 'string') throw new BuiltinError(name, "'DNSName' should be a string");
+      opts.dnsName = value.replace(/^"+|"+$/g, '');
+    } else if (k === 'CurrentTime') {
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw new BuiltinError(name, "'CurrentTime' should be a valid int64 number");
+      opts.now = value / 1e6;
+    } else if (k === 'KeyUsages') {
+      if (!Array.isArray(value)) throw new BuiltinError(name, "'KeyUsages' should be an Array or Set");
+      opts.usages = value.map((u) => {
+        const oid = EXT_KEY_USAGES[String(u)];
+        if (!oid) throw new BuiltinError(name, `invalid entries for 'KeyUsages' found: ${String(u)}`);
+        return oid;
+      });
+    } else if (k === 'MaxConstraintComparisons') {
+      if (typeof value !== 'number') throw new BuiltinError(name, "'MaxConstraintComparisons' should be a number");
+    }
+  }
+  return opts;
+}
+
+function parseAndVerify(name: string, input: unknown, opts: () => VerifyOptions): unknown[] {
+  const text = str(name, 1, input);
+  let certs: X509Certificate[];
+  try {
+    certs = certsFromString(name, text);
+  } catch {
+    return [false, []];
+  }
+  const chain = verifyChain(certs, opts());
+  return chain ? [true, chain.map(certJson)] : [false, []];
 }
 
 function privateKeys(builtin: string, input: string): KeyObject[] {
@@ -159,6 +225,25 @@ function privateKeys(builtin: string, input: string): KeyObject[] {
     else if (b.type === 'EC PRIVATE KEY') keys.push(createPrivateKey({ key: b.der, format: 'der', type: 'sec1' }));
   }
   return keys;
+}
+
+const bigFromB64u = (v: unknown) => exactInteger(BigInt(`0x${Buffer.from(String(v), 'base64url').toString('hex') || '0'}`));
+
+/** A private key as Go's encoding/json prints crypto.PrivateKey values (big integers as numbers). */
+function goPrivateKeyJson(key: KeyObject): unknown {
+  const jwk = key.export({ format: 'jwk' });
+  if (jwk.kty === 'RSA') {
+    return {
+      N: bigFromB64u(jwk.n),
+      E: Number(bigFromB64u(jwk.e)),
+      D: bigFromB64u(jwk.d),
+      Primes: [bigFromB64u(jwk.p), bigFromB64u(jwk.q)],
+      Precomputed: { Dp: bigFromB64u(jwk.dp), Dq: bigFromB64u(jwk.dq), Qinv: bigFromB64u(jwk.qi), CRTValues: [] },
+    };
+  }
+  if (jwk.kty === 'EC') return { Curve: {}, X: bigFromB64u(jwk.x), Y: bigFromB64u(jwk.y), D: bigFromB64u(jwk.d) };
+  // ed25519.PrivateKey is a byte slice: seed followed by the public key, base64 in JSON.
+  return Buffer.concat([Buffer.from(String(jwk.d), 'base64url'), Buffer.from(String(jwk.x), 'base64url')]).toString('base64');
 }
 
 function pemOrBase64(builtin: string, input: string): string {
@@ -223,18 +308,12 @@ export const cryptoBuiltins: HostBuiltinTable = {
     return x.length === y.length && timingSafeEqual(x, y);
   },
   'crypto.x509.parse_certificates': (v: unknown) => certsFromString('crypto.x509.parse_certificates', str('crypto.x509.parse_certificates', 1, v)).map(certJson),
-  'crypto.x509.parse_and_verify_certificates': (v: unknown) => {
-    const name = 'crypto.x509.parse_and_verify_certificates';
-    const input = str(name, 1, v);
-    let certs: X509Certificate[];
-    try {
-      certs = certsFromString(name, input);
-    } catch {
-      return [false, []];
-    }
-    const chain = verifyChain(certs);
-    return chain ? [true, chain.map(certJson)] : [false, []];
-  },
+  'crypto.x509.parse_and_verify_certificates': (v: unknown) =>
+    parseAndVerify('crypto.x509.parse_and_verify_certificates', v, () => verifyOptions('crypto.x509.parse_and_verify_certificates', {})),
+  'crypto.x509.parse_and_verify_certificates_with_options': (v: unknown, o: unknown) =>
+    parseAndVerify('crypto.x509.parse_and_verify_certificates_with_options', v, () =>
+      verifyOptions('crypto.x509.parse_and_verify_certificates_with_options', o),
+    ),
   'crypto.x509.parse_certificate_request': certificateRequest,
   'crypto.x509.parse_keypair': keyPair,
   'crypto.x509.parse_rsa_private_key': (v: unknown) => {
@@ -247,6 +326,6 @@ export const cryptoBuiltins: HostBuiltinTable = {
     const name = 'crypto.parse_private_keys';
     const input = str(name, 1, v);
     if (input === '') return null;
-    return privateKeys(name, input).map((k) => k.export({ format: 'jwk' }));
+    return privateKeys(name, input).map(goPrivateKeyJson);
   },
 };

@@ -136,7 +136,32 @@ function templateMatch(template: unknown, value: unknown, open: unknown, close: 
   return compile(name, pattern).matcher(s).find();
 }
 
+/** regex.find_all_string_submatch_n: every match with its groups ("" for groups that did not take part). */
+function findAllSubmatch(pattern: unknown, value: unknown, n: unknown): string[][] {
+  const name = 'regex.find_all_string_submatch_n';
+  const re = compile(name, str(name, 1, pattern));
+  return findAll(re, str(name, 2, value), int(name, 3, n)).map((m) => m.groups.map((g) => g ?? ''));
+}
+
+function match(name: string) {
+  return (pattern: unknown, value: unknown) => compile(name, str(name, 1, pattern)).matcher(str(name, 2, value)).find();
+}
+
+// regex.is_valid, regex.match, re_match and regex.find_all_string_submatch_n are native in OPA's wasm
+// runtime; they are here too so a back end may leave them to the host.
 export const regexBuiltins: HostBuiltinTable = {
+  'regex.is_valid': (pattern: unknown) => {
+    if (typeof pattern !== 'string') return false;
+    try {
+      compile('regex.is_valid', pattern);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  'regex.match': match('regex.match'),
+  re_match: match('re_match'),
+  'regex.find_all_string_submatch_n': findAllSubmatch,
   'regex.replace': replace,
   'regex.find_n': findN,
   'regex.template_match': templateMatch,

@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { pipConfigSchema } from '../pip/config.js';
 
 export interface VerdictConfig {
   services?: Record<string, ServiceConfig> | (ServiceConfig & { name: string })[];
@@ -23,6 +24,8 @@ export interface VerdictConfig {
     decoding?: { max_length?: number; gzip?: { max_length?: number } };
   };
   verdict?: { workers?: number; shutdown_timeout_seconds?: number };
+  /** Policy information points (schemas/pip.schema.json); checked in detail by createEnricher at start-up. */
+  pip?: Record<string, unknown>;
   [key: string]: unknown;
 }
 
@@ -52,7 +55,7 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
     throw new ConfigError(`${source}: not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
   }
   if (value === null || value === undefined) return {};
-  validator ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
+  validator ??= new Ajv({ allErrors: true, strict: false }).addSchema(pipConfigSchema).compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
   if (!validator(value)) throw new ConfigError(`${source}: invalid configuration:\n${describeErrors(validator.errors ?? [])}`);
   return value as VerdictConfig;
 }
@@ -94,6 +97,9 @@ export function redactConfig(config: VerdictConfig, labels: Record<string, strin
   // Admin API keys may be HMAC secrets.
   const admin = copy.admin_api as { auth?: { keys?: Record<string, unknown>[] } } | undefined;
   for (const k of admin?.auth?.keys ?? []) delete k.key;
+  // PIP settings hold bind passwords, client secrets, bearer tokens and connection strings: show only the rest.
+  const adapters = (copy.pip as { adapters?: Record<string, Record<string, unknown>> } | undefined)?.adapters;
+  if (adapters && typeof adapters === 'object') for (const a of Object.values(adapters)) delete a.settings;
   copy.labels = labels;
   copy.default_decision = config.default_decision ?? '/system/main';
   copy.default_authorization_decision = config.default_authorization_decision ?? '/system/authz/allow';

@@ -23,6 +23,8 @@ interface AdapterSlot {
   cache: LookupCache;
   flights: SingleFlight<CachedOutcome>;
   lastError?: { at: string; reason: string };
+  /** Whether the most recent lookup that reached the PIP failed (cleared by the next one that succeeds). */
+  failing: boolean;
 }
 
 /** What /health can show per adapter. */
@@ -31,6 +33,8 @@ export interface AdapterStatus {
   cache_entries: number;
   /** The most recent failed lookup, if any. */
   last_error?: { at: string; reason: string };
+  /** The most recent lookup that reached the PIP failed: the PIP looks down now. */
+  failing: boolean;
   /** A standing problem the adapter reports itself (e.g. a data file that no longer parses). */
   problem?: string;
 }
@@ -54,7 +58,7 @@ export class Enricher {
         const factory = factories[a.type];
         if (!factory) throw new PipConfigError(`pip.adapters.${a.name}: no adapter of type "${a.type}"`);
         const adapter = factory(a.name, a.settings, { timeoutMs: a.timeoutMs });
-        this.slots.set(a.name, { config: a, adapter, cache: new LookupCache(a.cache), flights: new SingleFlight() });
+        this.slots.set(a.name, { config: a, adapter, cache: new LookupCache(a.cache), flights: new SingleFlight(), failing: false });
       }
       config.enrich.forEach((rule, i) => {
         const missing = (this.slots.get(rule.adapter)?.adapter.requiredParams ?? []).filter((p) => !(p in rule.inputs));
@@ -75,6 +79,14 @@ export class Enricher {
   }
 
   async enrichInput(path: string, input: unknown): Promise<EnrichmentResult> {
+    return this.enrich(path, input);
+  }
+
+  /**
+   * enrichInput for hot paths: returns the result itself (and throws PipInputError / PipDenyError directly) when
+   * no lookup has to wait, i.e. no adapter applies to the path or every lookup was a cache hit; a promise otherwise.
+   */
+  enrich(path: string, input: unknown): EnrichmentResult | Promise<EnrichmentResult> {
     const started = performance.now();
     const normalised = normalisePath(path);
     const callerInput = this.screenCallerPip(input);
@@ -99,20 +111,23 @@ export class Enricher {
       waiting ||= run instanceof Promise;
       runs.set(rule.adapter, run);
     }
-    report.adapters = waiting ? await Promise.all(runs.values()) : ([...runs.values()] as AdapterRun[]);
-    report.latency_ms = round(performance.now() - started);
-    const denied = report.adapters.find((r) => r.outcome === 'error' && r.on_error === 'deny');
-    if (denied) {
-      report.denied_by = denied.adapter;
-      throw new PipDenyError(denied.adapter, denied.reason ?? 'lookup failed', report);
-    }
-    return { input: view, report };
+    const finish = (adapters: AdapterRun[]): EnrichmentResult => {
+      report.adapters = adapters;
+      report.latency_ms = round(performance.now() - started);
+      const denied = adapters.find((r) => r.outcome === 'error' && r.on_error === 'deny');
+      if (denied) {
+        report.denied_by = denied.adapter;
+        throw new PipDenyError(denied.adapter, denied.reason ?? 'lookup failed', report);
+      }
+      return { input: view, report };
+    };
+    return waiting ? Promise.all(runs.values()).then(finish) : finish([...runs.values()] as AdapterRun[]);
   }
 
   status(): Record<string, AdapterStatus> {
     const out: Record<string, AdapterStatus> = {};
     for (const [name, slot] of this.slots) {
-      out[name] = { type: slot.config.type, cache_entries: slot.cache.size, last_error: slot.lastError, problem: slot.adapter.status?.().problem };
+      out[name] = { type: slot.config.type, cache_entries: slot.cache.size, failing: slot.failing, last_error: slot.lastError, problem: slot.adapter.status?.().problem };
     }
     return out;
   }
@@ -242,6 +257,7 @@ export class Enricher {
       clearTimeout(timer);
     }
     this.metrics.observeLookup(name, performance.now() - started);
+    slot.failing = !outcome.ok;
     slot.cache.set(key, outcome, outcome.ok ? slot.adapter.maxCacheAge?.(outcome.value) : undefined);
     return outcome;
   }

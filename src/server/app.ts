@@ -10,6 +10,7 @@ import { config, health, status } from './health-api.js';
 import { deletePolicy, getPolicy, listPolicies, putPolicy } from './policy-api.js';
 import { ServerMetrics } from './metrics.js';
 import { redirectToCanonicalPath } from './canonical-path.js';
+import { prometheusText } from '../pip/index.js';
 import { sendEmpty, sendError } from './respond.js';
 
 type Handler = (ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams) => Promise<void>;
@@ -44,6 +45,8 @@ export function createHttpServer(ctx: ServerContext, logger: Logger): Server {
       // Paths and statuses only: inputs and headers may carry tokens and personal data.
       if (logRequests) logger.debug({ req_id: reqId, req_method: req.method, req_path: url.split('?')[0], resp_status: res.statusCode, resp_duration_ms: seconds * 1000 }, 'Sent response.');
     });
+    // Mounted front ends (HTTP ext_authz) see the proxied request as it is: any method, any path.
+    if (ctx.mounts?.some((m) => isUnderPrefix(url, m.path))) return app(req, res);
     // OPA wraps its whole router in a HEAD-is-not-allowed handler.
     if (req.method === 'HEAD') return sendEmpty(res, 405);
     if (redirectToCanonicalPath(req, res, url)) return;
@@ -84,12 +87,13 @@ function buildApp(ctx: ServerContext, metrics: ServerMetrics): express.Express {
     sendEmpty(res, 405);
   });
 
-  if (ctx.adminRoutes) app.use(ctx.adminRoutes);
+  for (const { path, router } of ctx.mounts ?? []) app.use(path, router);
   app.get('/health', (req, res) => health(ctx, req, res));
   app.get('/v1/config', (req, res) => config(ctx, req, res));
   app.get('/v1/status', (req, res) => status(ctx, req, res));
   app.get('/metrics', async (_req, res) => {
-    const text = await metrics.registry.metrics();
+    let text = await metrics.registry.metrics();
+    if (ctx.enricher) text += prometheusText(ctx.enricher.metrics.snapshot());
     res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
     res.end(text);
   });

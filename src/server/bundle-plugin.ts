@@ -52,7 +52,7 @@ type BundleLimitsConfig = Partial<Record<'max_uncompressed_bytes' | 'max_file_by
 
 export interface ServerBundles {
   manager: BundleManager<Bundle>;
-  /** Absent when nothing is configured: then, as in OPA, there is no bundle plugin. */
+  /** Absent when there are no bundles at all; unlisted when there are only bundle paths (as OPA). */
   plugin?: Plugin;
   adminRouter?: Router;
   /** /v1/status `bundles`, in OPA's shape plus Verdict's source and counts. */
@@ -109,11 +109,14 @@ export async function createServerBundles(
   };
   const manager = new BundleManager(options);
   metrics.observeBundles(() => manager.list());
-  const configured = local.paths.length > 0 || Object.keys(config.bundles ?? {}).length > 0 || admin !== undefined;
-  const plugin: Plugin | undefined = configured
+  // As in OPA, the "bundle" plugin shows in /v1/status only when bundles are configured; bundle paths alone
+  // are loaded by an unlisted one.
+  const configured = Object.keys(config.bundles ?? {}).length > 0 || admin !== undefined;
+  const plugin: Plugin | undefined = configured || local.paths.length > 0
     ? {
         name: 'bundle',
         kind: 'bundle',
+        unlisted: !configured,
         async start() {
           await manager.start();
           // Bundles named on the command line must load, as with `opa run -b`; downloads may come later.

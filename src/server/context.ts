@@ -1,6 +1,7 @@
 // What every API family needs from the running server, gathered once so handlers take one argument.
 import type { Router } from 'express';
 import type { Engine } from '../engine/engine.js';
+import type { Enricher, EnrichmentReport } from '../pip/index.js';
 import type { DecodingLimits } from './body.js';
 import type { EncodingOptions } from './respond.js';
 import type { ServerMetrics } from './metrics.js';
@@ -11,7 +12,10 @@ export interface DecisionEvent {
   decision_id: string;
   bundles: Record<string, { revision: string }>;
   path: string;
+  /** The input the policy evaluated: with `pip` configured, the caller's input enriched at input.pip. */
   input?: unknown;
+  /** Which PIP adapters ran for this decision, cache use, latency and errors (only with `pip` configured). */
+  pip?: EnrichmentReport;
   result?: unknown;
   error?: { code: string; message: string };
   requested_by: string;
@@ -22,6 +26,8 @@ export interface DecisionEvent {
 
 export interface PluginStatus {
   state: 'OK' | 'NOT_READY' | 'ERROR' | 'WARN';
+  /** Why the state is not OK, for /v1/status (as OPA's plugin status message). */
+  message?: string;
 }
 
 export interface ServerContext {
@@ -43,8 +49,10 @@ export interface ServerContext {
   bundlesActivated: () => boolean;
   /** Per-bundle state for GET /v1/status (the bundle plugin's records). */
   bundleStatus?: () => Record<string, unknown>;
-  /** The bundle admin API, present only when `admin_api` is configured. */
-  adminRoutes?: Router;
+  /** The PIP enrichment step, when the config has a `pip` section; absent, decisions skip it entirely. */
+  enricher?: Enricher;
+  /** Routers of other front ends (the HTTP ext_authz callouts at /v1/authz), mounted at `path`. */
+  mounts?: { path: string; router: Router }[];
   /** Called after a successful Data API write, so other worker processes can apply it too. */
   onDataWrite?: (write: DataWrite) => void;
 }

@@ -5,9 +5,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EvaluationError } from '../engine/program.js';
 import { StoreError, splitPath } from '../engine/store.js';
 import { isObject } from '../bundle/bundle.js';
+import type { EnrichmentReport } from '../pip/index.js';
 import { isYaml, kindOf, parseDocument, readBody } from './body.js';
 import type { DataWrite, ServerContext } from './context.js';
 import { recordDecision } from './decisions.js';
+import { enrichDecision } from './pip.js';
 import { evaluationFailed, invalidParameter, storeFailed, undefinedDocument } from './errors.js';
 import { boolParam, sendEmpty, sendJson } from './respond.js';
 
@@ -28,8 +30,26 @@ interface Evaluated {
   metrics: Record<string, number>;
 }
 
+/** One decision's input as the policy sees it: parsed, as JSON text, and the PIP report when `pip` enriched it. */
+interface DecisionInput {
+  input: unknown;
+  inputText: Uint8Array | undefined;
+  pip?: EnrichmentReport;
+}
+
+/**
+ * The input the policy evaluates: the caller's, or with `pip` configured the caller's enriched at input.pip
+ * (awaited only when a lookup has to wait). Without `pip` this is the caller's input and no extra work.
+ */
+function decisionInput(ctx: ServerContext, req: IncomingMessage, path: string[], input: unknown, inputText: Uint8Array | undefined): DecisionInput | Promise<DecisionInput> {
+  if (!ctx.enricher) return { input, inputText };
+  const enriched = enrichDecision(ctx, ctx.enricher, path, input, inputText, requester(req));
+  if (enriched instanceof Promise) return enriched.then((e) => ({ input: e.input, inputText: e.inputText, pip: e.report }));
+  return { input: enriched.input, inputText: enriched.inputText, pip: enriched.report };
+}
+
 /** Evaluates; a failed evaluation is recorded with its error (as OPA logs it) and becomes OPA's 500. */
-function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], input: unknown, inputText: Uint8Array | undefined, started: bigint): Evaluated {
+function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], { input, inputText, pip }: DecisionInput, started: bigint): Evaluated {
   const evalStart = process.hrtime.bigint();
   try {
     const evaluation = ctx.engine.evaluate(path, inputText);
@@ -39,7 +59,7 @@ function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], inpu
   } catch (err) {
     if (!(err instanceof EvaluationError)) throw err;
     const failure = evaluationFailed(err);
-    recordDecision(ctx, { path, input, evaluated: { defined: false }, requestedBy: requester(req), error: { code: failure.code, message: failure.message } });
+    recordDecision(ctx, { path, input, evaluated: { defined: false }, requestedBy: requester(req), pip, error: { code: failure.code, message: failure.message } });
     throw failure;
   }
 }
@@ -49,8 +69,8 @@ function requester(req: IncomingMessage): string {
 }
 
 /** Hands a decision to the recorder, if any, and returns its id. */
-function record(ctx: ServerContext, req: IncomingMessage, path: string[], input: unknown, evaluated: Evaluated): string | undefined {
-  return recordDecision(ctx, { path, input, evaluated, requestedBy: requester(req) });
+function record(ctx: ServerContext, req: IncomingMessage, path: string[], { input, pip }: DecisionInput, evaluated: Evaluated): string | undefined {
+  return recordDecision(ctx, { path, input, evaluated, requestedBy: requester(req), pip });
 }
 
 function provenance(ctx: ServerContext) {
@@ -109,8 +129,10 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
   const hasInput = isObject(request) && 'input' in request;
   const input = hasInput ? (request as { input: unknown }).input : undefined;
   const inputText = hasInput ? (yaml ? undefined : rawInputOf(body, request as Record<string, unknown>)) ?? encoder.encode(JSON.stringify(input)) : undefined;
-  const evaluated = evaluate(ctx, req, path, input, inputText, started);
-  const decisionId = record(ctx, req, path, input, evaluated);
+  const pending = decisionInput(ctx, req, path, input, inputText);
+  const decision = pending instanceof Promise ? await pending : pending;
+  const evaluated = evaluate(ctx, req, path, decision, started);
+  const decisionId = record(ctx, req, path, decision, evaluated);
   sendJson(req, res, 200, dataResponse(ctx, query, decisionId, evaluated, !hasInput), boolParam(query, 'pretty'), ctx.encoding);
 }
 
@@ -127,8 +149,10 @@ export async function getData(ctx: ServerContext, req: IncomingMessage, res: Ser
       throw invalidParameter(`parameter contains malformed input document: ${(err as Error).message}`);
     }
   }
-  const evaluated = evaluate(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!), started);
-  const decisionId = record(ctx, req, path, input, evaluated);
+  const pending = decisionInput(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!));
+  const decision = pending instanceof Promise ? await pending : pending;
+  const evaluated = evaluate(ctx, req, path, decision, started);
+  const decisionId = record(ctx, req, path, decision, evaluated);
   sendJson(req, res, 200, dataResponse(ctx, query, decisionId, evaluated, false), boolParam(query, 'pretty'), ctx.encoding);
 }
 
@@ -146,8 +170,10 @@ export async function postDataV0(ctx: ServerContext, req: IncomingMessage, res: 
     }
   }
   const inputText = input === undefined ? undefined : isYaml(req) ? encoder.encode(JSON.stringify(input)) : body;
-  const evaluated = evaluate(ctx, req, path, input, inputText, started);
-  record(ctx, req, path, input, evaluated);
+  const pending = decisionInput(ctx, req, path, input, inputText);
+  const decision = pending instanceof Promise ? await pending : pending;
+  const evaluated = evaluate(ctx, req, path, decision, started);
+  record(ctx, req, path, decision, evaluated);
   if (!evaluated.defined) {
     const ref = ['data', ...path].join('.');
     throw undefinedDocument(ctx.engine.hasRulesAt(path) ? `document undefined: ${ref}` : `document missing: ${ref}`);

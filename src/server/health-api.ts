@@ -31,5 +31,7 @@ export function status(ctx: ServerContext, req: Request, res: Response): void {
   if (!ctx.statusEnabled) throw internalError('status plugin not enabled');
   const bundles = ctx.bundleStatus?.() ?? {};
   const plugins = ctx.plugins();
-  sendJson(req, res, 200, { result: { labels: ctx.labels, bundles, plugins } }, boolParam(new URL(req.url, 'http://x').searchParams, 'pretty'), ctx.encoding);
+  // Verdict's own: per PIP adapter, cache size and the last failure (the plugins above carry their health).
+  const pip = ctx.enricher ? { pip: ctx.enricher.status() } : {};
+  sendJson(req, res, 200, { result: { labels: ctx.labels, bundles, plugins, ...pip } }, boolParam(new URL(req.url, 'http://x').searchParams, 'pretty'), ctx.encoding);
 }

@@ -80,6 +80,7 @@ export class ServerMetrics {
     if (path.startsWith('/v1/config')) return 'v1/config';
     if (path.startsWith('/v1/status')) return 'v1/status';
     if (path.startsWith('/health')) return 'health';
+    if (path.startsWith('/v1/authz')) return 'v1/authz';
     if (path === '/') return 'index';
     return 'catchall';
   }

@@ -10,12 +10,15 @@ import { redactConfig, type VerdictConfig } from '../config/config.js';
 import type { RegoCompiler } from '../engine/compiler.js';
 import { Engine, type Decide } from '../engine/engine.js';
 import { defaultCompiler } from '../engine/opa-compiler.js';
+import { createEnricher } from '../pip/index.js';
 import { createHttpServer } from './app.js';
 import type { DataWrite, DecisionEvent, ServerContext } from './context.js';
 import { ServerMetrics } from './metrics.js';
-import { decideWith } from './decisions.js';
+import { decideWith, inputErrorRecorder } from './decisions.js';
+import { envoyFromConfig } from '../envoy/plugin.js';
 import { PluginManager, type Plugin } from './plugins.js';
-import { createServerBundles, type CliVerification } from './bundle-plugin.js';
+import { createServerBundles, type CliVerification, type ServerBundles } from './bundle-plugin.js';
+import { pipPlugins } from './pip.js';
 
 export const verdictVersion = '0.1.0';
 
@@ -57,6 +60,8 @@ export function parseAddr(addr: string): { host: string; port: number } {
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config, logger } = options;
+  // A bad pip section stops start-up here, before any bundle work, with the config path in the message.
+  const enricher = config.pip ? createEnricher(config.pip) : undefined;
   const engine = new Engine(options.compiler ?? defaultCompiler());
   const metrics = new ServerMetrics();
   const activate = async (bundles: Bundle[]) => {
@@ -66,12 +71,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     for (const b of bundles) metrics.bundleLoadingDuration.observe({ name: b.name, stage: 'activate' }, ns);
   };
   await activate([]);
-  // Loads, verifies and activates bundles from every source; counts loads and failures per bundle.
-  const bundles = await createServerBundles(config, { paths: options.bundlePaths, watch: options.watch, verification: options.verification }, activate, metrics, logger);
   const plugins = new PluginManager();
-  if (bundles.plugin) plugins.register(bundles.plugin);
-  for (const plugin of options.plugins ?? []) plugins.register(plugin);
-  await plugins.startAll();
+  // Loads, verifies and activates bundles from every source; counts loads and failures per bundle. Registered
+  // after the PIP adapters and before the other plugins, so it stops before the adapters and after the rest.
+  let bundles: ServerBundles;
+  try {
+    bundles = await createServerBundles(config, { paths: options.bundlePaths, watch: options.watch, verification: options.verification }, activate, metrics, logger);
+  } catch (err) {
+    await enricher?.close(); // its pools and file watchers would keep the process alive
+    throw err;
+  }
+  // PIP adapters first, so they stop last: plugins that still take decisions while stopping (a gRPC ext_authz
+  // server draining its calls) find them open.
+  for (const plugin of [...(enricher ? pipPlugins(enricher) : []), ...(bundles.plugin ? [bundles.plugin] : []), ...(options.plugins ?? [])]) plugins.register(plugin);
   const labels = { id: randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
   const ctx: ServerContext = {
     engine,
@@ -94,13 +106,28 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     plugins: () => plugins.statuses(),
     bundlesActivated: () => plugins.bundlesActivated(),
     bundleStatus: bundles.status,
-    adminRoutes: bundles.adminRouter,
+    enricher,
   };
+  // Envoy ext_authz (gRPC plugin) and the HTTP callouts decide through the same recorder as the REST API.
+  const envoy = envoyFromConfig(config.plugins, {
+    decide: decideWith(ctx),
+    onInputError: inputErrorRecorder(ctx),
+    ready: () => plugins.bundlesActivated(),
+    logger,
+    graceMs: (config.verdict?.shutdown_timeout_seconds ?? 10) * 1000,
+  });
+  for (const plugin of envoy.plugins) plugins.register(plugin);
+  // The bundle admin API (only when `admin_api` is configured) carries its own /v1/bundles paths.
+  ctx.mounts = [...envoy.mounts, ...(bundles.adminRouter ? [{ path: '/', router: bundles.adminRouter }] : [])];
+  await plugins.startAll();
   const server = createHttpServer(ctx, logger);
   const { host, port } = parseAddr(options.addr);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
+  }).catch(async (err: unknown) => {
+    await plugins.stopAll();
+    throw err;
   });
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;

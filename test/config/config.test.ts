@@ -58,3 +58,21 @@ test('GET /v1/config view drops credentials and key material', () => {
   assert.equal(shown.default_decision, '/system/main');
   assert.doesNotMatch(JSON.stringify(shown), /secret|"t"/);
 });
+
+test('the pip section is validated with the rest of the file, against schemas/pip.schema.json', () => {
+  const pip = 'pip:\n  adapters:\n    groups:\n      type: http\n      settings: { url: "http://pip.test/{user}" }\n  enrich:\n    - { paths: [gateway], adapter: groups, inputs: { user: input.user } }\n';
+  assert.equal((parseConfig(pip, 'c.yaml').pip as { adapters: Record<string, unknown> }).adapters.groups !== undefined, true);
+  assert.throws(() => parseConfig('pip:\n  adapters:\n    groups:\n      type: nis\n', 'c.yaml'), /at \/pip\/adapters\/groups\/type: expected one of "http"/);
+  assert.throws(() => parseConfig('pip:\n  caller_pip: keep\n', 'c.yaml'), /at \/pip\/caller_pip: expected one of "reject", "strip"/);
+  assert.throws(() => parseConfig('pip:\n  adaptors: {}\n', 'c.yaml'), /at \/pip: unknown key "adaptors"/);
+});
+
+test('GET /v1/config view drops PIP adapter settings (passwords, secrets, connection strings)', () => {
+  const config = parseConfig(
+    'pip:\n  adapters:\n    dir:\n      type: ldap\n      timeout: 200ms\n      settings:\n        url: ldap://x\n        base: dc=x\n        filter: (uid={user})\n        bind_password: hunter2\n',
+    'c.yaml',
+  );
+  const shown = redactConfig(config, { id: 'i', version: 'v' });
+  assert.deepEqual(shown.pip, { adapters: { dir: { type: 'ldap', timeout: '200ms' } } });
+  assert.equal((config.pip as { adapters: { dir: { settings: object } } }).adapters.dir.settings !== undefined, true, 'the running config keeps them');
+});

@@ -101,6 +101,25 @@ describe('enrichInput', () => {
     assert.deepEqual(input, { user: 'a', pip: { profile: { echoed: { user: 'a' } } } });
   });
 
+  it('enrich() answers without a promise when nothing has to wait: no adapter for the path, or cache hits', async () => {
+    const e = enricher({
+      adapters: { profile: { type: 'scripted', settings: { script: 'echo' } } },
+      enrich: [{ paths: ['gateway'], adapter: 'profile', inputs: { user: 'input.user' } }],
+    });
+    const input = { user: 'a' };
+    const unrelated = e.enrich('other/allow', input);
+    assert.ok(!(unrelated instanceof Promise));
+    assert.equal(unrelated.input, input);
+    assert.throws(() => e.enrich('other/allow', { pip: {} }), PipInputError);
+    const first = e.enrich('gateway/allow', input);
+    assert.ok(first instanceof Promise, 'a miss waits on the PIP');
+    await first;
+    const warm = e.enrich('gateway/allow', { user: 'a' });
+    assert.ok(!(warm instanceof Promise), 'a cache hit does not');
+    assert.deepEqual(warm.input, { user: 'a', pip: { profile: { echoed: { user: 'a' } } } });
+    assert.equal(warm.report.adapters[0].cache, 'hit');
+  });
+
   it('matches path prefixes on segment boundaries and prefers the longest prefix', async () => {
     const e = enricher({
       adapters: { a: { type: 'scripted', settings: { script: 'echo' } } },
@@ -197,6 +216,8 @@ describe('enrichInput', () => {
     assert.equal(status.dir.last_error?.reason, 'failed: directory said no');
     assert.equal(status.ok.last_error, undefined);
     assert.equal(status.ok.cache_entries, 1);
+    assert.equal(status.dir.failing, true);
+    assert.equal(status.ok.failing, false);
   });
 
   it('leaves the key out on skip and uses the configured default otherwise', async () => {

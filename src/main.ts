@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The verdict command line, modelled on `opa run --server`:
-//   verdict run [--addr HOST:PORT] [--config-file FILE] [--log-level L] [--log-format json|text] [--workers N] [BUNDLE_PATH ...]
+//   verdict run [--addr HOST:PORT] [--config-file FILE] [--log-level L] [--log-format json|text] [--workers N]
+//               [--watch] [--verification-key KEY ...] [BUNDLE_PATH ...]
+//   verdict sign --signing-key KEY [--signing-alg ALG] [--key-id ID] [--scope S] -o OUT BUNDLE_PATH
 // With --workers N (or verdict.workers in the config) N processes share the port through node:cluster, and
 // Data API writes made in one worker are relayed to the others through the primary.
 import cluster from 'node:cluster';
@@ -12,8 +14,14 @@ import { createLogger, logLevels, type LogFormat } from './log/logger.js';
 import { applyWrite } from './server/data-api.js';
 import type { DataWrite } from './server/context.js';
 import { startServer, verdictVersion } from './server/start.js';
+import type { CliVerification } from './server/bundle-plugin.js';
+import { signBundle } from './bundle/sign-bundle.js';
 
-const usage = 'usage: verdict run [--addr HOST:PORT] [--config-file FILE] [--log-level LEVEL] [--log-format json|text] [--workers N] [BUNDLE_PATH ...]';
+const usage = `usage: verdict run [--addr HOST:PORT] [--config-file FILE] [--log-level LEVEL] [--log-format json|text] [--workers N]
+                   [--watch] [--verification-key KEY [--verification-key-id ID] [--signing-alg ALG] [--scope SCOPE]
+                   [--exclude-files-verify GLOB ...]] [BUNDLE_PATH ...]
+       verdict sign --signing-key KEY [--signing-alg ALG] [--key-id ID] [--scope SCOPE] [--claims-file FILE]
+                    [--exclude-files GLOB ...] -o OUTPUT.tar.gz BUNDLE_PATH`;
 
 interface WriteMessage {
   verdict: 'data-write';
@@ -38,6 +46,12 @@ async function run(args: string[]): Promise<void> {
         'log-format': { type: 'string', default: 'json' },
         workers: { type: 'string' },
         server: { type: 'boolean', short: 's' },
+        watch: { type: 'boolean', short: 'w' },
+        'verification-key': { type: 'string' },
+        'verification-key-id': { type: 'string' },
+        'signing-alg': { type: 'string' },
+        scope: { type: 'string' },
+        'exclude-files-verify': { type: 'string', multiple: true },
       },
     });
   } catch (err) {
@@ -60,15 +74,27 @@ async function run(args: string[]): Promise<void> {
   const workersArg = values.workers === 'auto' ? availableParallelism() : Number(values.workers ?? config.verdict?.workers ?? 1);
   if (!Number.isInteger(workersArg) || workersArg < 1) fail(`--workers ${values.workers}: expected a positive integer or "auto"`);
 
+  // Each worker runs its own bundle manager; an upload would reach only the worker that received it.
+  if (workersArg > 1 && config.admin_api) fail(`admin_api needs a single worker (--workers ${workersArg}): uploads would reach only one of them`);
   if (workersArg > 1 && cluster.isPrimary) {
     runPrimary(workersArg, logger);
     return;
   }
 
+  const key = values['verification-key'];
+  if (!key && (values['verification-key-id'] || values['signing-alg'] || values.scope || values['exclude-files-verify'])) {
+    fail('--verification-key-id, --signing-alg, --scope and --exclude-files-verify need --verification-key');
+  }
+  const verification: CliVerification | undefined = key
+    ? { key, keyId: values['verification-key-id'], algorithm: values['signing-alg'], scope: values.scope, excludeFiles: values['exclude-files-verify'] }
+    : undefined;
+
   const running = await startServer({
     addr: values.addr!,
     config,
     bundlePaths: positionals,
+    watch: values.watch,
+    verification,
     logger,
     onDataWrite: cluster.isWorker ? (write) => process.send?.({ verdict: 'data-write', write } satisfies WriteMessage) : undefined,
   }).catch((err: Error) => fail(err.message));
@@ -114,11 +140,49 @@ function runPrimary(workers: number, logger: ReturnType<typeof createLogger>): v
   process.once('SIGTERM', stop);
 }
 
+async function sign(args: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        'signing-key': { type: 'string' },
+        'signing-alg': { type: 'string' },
+        'key-id': { type: 'string' },
+        scope: { type: 'string' },
+        'claims-file': { type: 'string' },
+        'exclude-files': { type: 'string', multiple: true },
+        output: { type: 'string', short: 'o' },
+      },
+    });
+  } catch (err) {
+    fail(`${(err as Error).message}\n${usage}`);
+  }
+  const { values, positionals } = parsed;
+  if (!values['signing-key']) fail(`sign: --signing-key is required\n${usage}`);
+  if (!values.output) fail(`sign: -o/--output is required\n${usage}`);
+  if (positionals.length !== 1) fail(`sign: expected exactly one bundle directory or .tar.gz\n${usage}`);
+  const signed = await signBundle({
+    input: positionals[0]!,
+    output: values.output,
+    signingKey: values['signing-key'],
+    algorithm: values['signing-alg'],
+    keyId: values['key-id'],
+    scope: values.scope,
+    claimsFile: values['claims-file'],
+    excludeFiles: values['exclude-files'],
+  }).catch((err: Error) => fail(`sign: ${err.message}`));
+  console.error(`verdict: signed ${signed.length} file(s) into ${values.output}`);
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'version' || command === '--version') {
   console.log(`verdict ${verdictVersion}`);
 } else if (command === 'run') {
   await run(rest);
+} else if (command === 'sign') {
+  await sign(rest);
 } else {
   fail(`unknown command ${command ?? '(none)'}\n${usage}`);
 }

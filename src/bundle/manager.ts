@@ -2,9 +2,9 @@
 // uploads. Each change goes through the same steps (read within limits, verify signature, parse or apply the
 // delta, activate the whole set) one at a time, and any failure leaves the active set as it was. It keeps the
 // per-bundle record the admin API, /health?bundles and /v1/status show.
-import type { BundleFile, BundleLimits } from './files.js';
+import { defaultBundleLimits, type BundleFile, type BundleLimits } from './files.js';
 import { readVerifiedBundle } from './load.js';
-import { verificationConfigFor, type BundleSigningConfig } from './signing.js';
+import { verificationConfigFor, verifyBundleSignatures, type BundleSigningConfig } from './signing.js';
 import { applyPatch, checkDeltaManifest, parsePatchFile, type JsonValue } from './delta.js';
 import { BundlePersistence } from './persist.js';
 import { RemoteBundleSource, type RemoteBundleConfig } from './remote-source.js';
@@ -30,6 +30,11 @@ export interface BundleManagerOptions<B extends ManagedBundle> {
   /** Local bundles (`verdict run [--watch] <path>...`), keyed by bundle name. */
   localPaths?: Record<string, string>;
   watch?: boolean;
+  /**
+   * Signing config for local bundles (`verdict run --verification-key ...`). Absent: local bundles are loaded
+   * without checking signatures, as `opa run -b` does without a verification key.
+   */
+  localSigning?: BundleSigningConfig;
   /** OPA's persistence_directory; needed for `persist` and for uploads to survive a restart. */
   persistenceDirectory?: string;
   /** Signing config for uploaded bundles; absent: uploads must be unsigned. */
@@ -94,9 +99,13 @@ export class BundleManager<B extends ManagedBundle> {
     }
     for (const [name, path] of Object.entries(options.localPaths ?? {})) {
       if (this.records.has(name)) throw new Error(`bundle ${name} is both downloaded and loaded from ${path}`);
-      const source = new LocalBundleSource(name, path, async (files) => {
-        await this.change(name, 'file', async () => ({ bundle: this.options.parse(name, files) }));
-      }, { onStatus: (s) => this.noteSourceFailures(name, s.failures, s.lastError) });
+      const signing = verificationConfigFor(name, options.localSigning, options.keys);
+      const source = new LocalBundleSource(name, path, async (read) => {
+        await this.change(name, 'file', async () => {
+          const files = signing ? (await verifyBundleSignatures(read, signing)).files : read;
+          return { bundle: this.options.parse(name, files) };
+        });
+      }, { limits: { ...defaultBundleLimits, ...options.limits }, onStatus: (s) => this.noteSourceFailures(name, s.failures, s.lastError) });
       this.locals.set(name, source);
       this.records.set(name, this.newRecord(name, 'file', path));
     }

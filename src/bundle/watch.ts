@@ -76,7 +76,7 @@ export class LocalBundleSource {
       this.state.lastError = undefined;
       this.options.onStatus?.(this.status());
     } catch (err) {
-      this.record(`bundle ${this.name} from ${this.path} was not reloaded: ${(err as Error).message}`);
+      this.record(`bundle ${this.name} from ${this.path} was not loaded: ${(err as Error).message}`);
     }
   }
 

@@ -94,6 +94,9 @@ export function redactConfig(config: VerdictConfig, labels: Record<string, strin
       delete k.private_key;
     }
   }
+  // Admin API keys may be HMAC secrets.
+  const admin = copy.admin_api as { auth?: { keys?: Record<string, unknown>[] } } | undefined;
+  for (const k of admin?.auth?.keys ?? []) delete k.key;
   // PIP settings hold bind passwords, client secrets, bearer tokens and connection strings: show only the rest.
   const adapters = (copy.pip as { adapters?: Record<string, Record<string, unknown>> } | undefined)?.adapters;
   if (adapters && typeof adapters === 'object') for (const a of Object.values(adapters)) delete a.settings;

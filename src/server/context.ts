@@ -47,6 +47,8 @@ export interface ServerContext {
   /** Long-running parts report here for /health?plugins and /health?bundles. */
   plugins: () => Record<string, PluginStatus>;
   bundlesActivated: () => boolean;
+  /** Per-bundle state for GET /v1/status (the bundle plugin's records). */
+  bundleStatus?: () => Record<string, unknown>;
   /** The PIP enrichment step, when the config has a `pip` section; absent, decisions skip it entirely. */
   enricher?: Enricher;
   /** Routers of other front ends (the HTTP ext_authz callouts at /v1/authz), mounted at `path`. */

@@ -29,8 +29,7 @@ export function config(ctx: ServerContext, req: Request, res: Response): void {
 
 export function status(ctx: ServerContext, req: Request, res: Response): void {
   if (!ctx.statusEnabled) throw internalError('status plugin not enabled');
-  const bundles: Record<string, unknown> = {};
-  for (const b of ctx.engine.bundles) bundles[b.name] = { name: b.name, active_revision: b.manifest.revision };
+  const bundles = ctx.bundleStatus?.() ?? {};
   const plugins = ctx.plugins();
   // Verdict's own: per PIP adapter, cache size and the last failure (the plugins above carry their health).
   const pip = ctx.enricher ? { pip: ctx.enricher.status() } : {};

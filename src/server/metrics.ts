@@ -1,6 +1,7 @@
 // Prometheus metrics with OPA's names where OPA has one (docs/docs/monitoring.md): the request duration
 // histogram by code/handler/method, plus Verdict's own evaluation latency.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BundleInfo } from '../bundle/manager.js';
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -36,8 +37,39 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  private bundles: () => BundleInfo[] = () => [];
+
+  // OPA's per-bundle timestamps, in nanoseconds since the epoch as OPA reports them; read from the bundle
+  // manager's records when scraped.
+  readonly lastBundleRequest = this.bundleTimeGauge('last_bundle_request', 'Gauge for the last bundle request.', (b) => b.download?.lastRequest);
+  readonly lastSuccessBundleRequest = this.bundleTimeGauge('last_success_bundle_request', 'Gauge for the last success bundle request.', (b) => b.download?.lastSuccessfulRequest);
+  readonly lastSuccessBundleDownload = this.bundleTimeGauge('last_success_bundle_download', 'Gauge for the last success bundle download.', (b) => b.download?.lastSuccessfulDownload);
+  readonly lastSuccessBundleActivation = this.bundleTimeGauge('last_success_bundle_activation', 'Gauge for the last success bundle activation.', (b) => b.activatedAt);
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Where the bundle gauges read from (the server's bundle manager). */
+  observeBundles(list: () => BundleInfo[]): void {
+    this.bundles = list;
+  }
+
+  private bundleTimeGauge(name: string, help: string, pick: (b: BundleInfo) => Date | undefined): Gauge {
+    const metrics = this;
+    return new Gauge({
+      name,
+      help,
+      labelNames: ['name'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const b of metrics.bundles()) {
+          const at = pick(b);
+          if (at) this.set({ name: b.name }, at.getTime() * 1e6);
+        }
+      },
+    });
   }
 
   /** OPA's handler label for a request path. */

@@ -8,6 +8,8 @@ export interface Plugin {
   name: string;
   /** "bundle" plugins are the ones /health?bundles waits for (OPA: bundle and discovery plugins). */
   kind?: 'bundle' | 'other';
+  /** Not listed under /v1/status plugins or checked by /health?plugins (OPA has no plugin for `run -b` bundles). */
+  unlisted?: boolean;
   start(): Promise<void>;
   /** Stops work and flushes what must be flushed (graceful shutdown awaits it). */
   stop(): Promise<void>;
@@ -42,7 +44,7 @@ export class PluginManager {
   }
 
   statuses(): Record<string, PluginStatus> {
-    return Object.fromEntries(this.plugins.map((p) => [p.name, p.status()]));
+    return Object.fromEntries(this.plugins.filter((p) => !p.unlisted).map((p) => [p.name, p.status()]));
   }
 
   bundlesActivated(): boolean {

@@ -1,12 +1,11 @@
 // Starts one Verdict server process: loads the bundles, activates them, and listens. Used by the CLI
 // (one call per worker process) and by tests, which start real servers on port 0.
 import { randomUUID } from 'node:crypto';
-import { stat, readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { parseBundle, type Bundle } from '../bundle/bundle.js';
-import { readBundleArchive, readBundleDirectory } from '../bundle/files.js';
+import type { Bundle } from '../bundle/bundle.js';
+import type { BundleManager } from '../bundle/manager.js';
 import { redactConfig, type VerdictConfig } from '../config/config.js';
 import type { RegoCompiler } from '../engine/compiler.js';
 import { Engine, type Decide } from '../engine/engine.js';
@@ -18,6 +17,7 @@ import { ServerMetrics } from './metrics.js';
 import { decideWith, inputErrorRecorder } from './decisions.js';
 import { envoyFromConfig } from '../envoy/plugin.js';
 import { PluginManager, type Plugin } from './plugins.js';
+import { createServerBundles, type CliVerification, type ServerBundles } from './bundle-plugin.js';
 import { pipPlugins } from './pip.js';
 
 export const verdictVersion = '0.1.0';
@@ -26,6 +26,10 @@ export interface StartOptions {
   addr: string;
   config: VerdictConfig;
   bundlePaths: string[];
+  /** `--watch`: reload the bundle paths when they change. */
+  watch?: boolean;
+  /** `--verification-key` and friends: verify the signatures of the bundle paths. */
+  verification?: CliVerification;
   logger: Logger;
   compiler?: RegoCompiler;
   onDecision?: (event: DecisionEvent) => void;
@@ -39,21 +43,11 @@ export interface RunningServer {
   ctx: ServerContext;
   /** The Decide contract for other front ends (Envoy, gateways); their decisions are recorded too. */
   decide: Decide;
-  /** Activates a new set of bundles atomically (for bundle sources), counted in the bundle metrics. */
-  activate(bundles: Bundle[]): Promise<void>;
+  /** Every bundle source (downloads, bundle paths, uploads) goes through this manager. */
+  bundles: BundleManager<Bundle>;
   server: Server;
   /** Stops accepting, lets in-flight requests finish (up to `timeoutMs`), then stops the plugins. */
   close(timeoutMs?: number): Promise<void>;
-}
-
-/** Reads bundle paths as OPA's `run -b` does: directories or gzipped tarballs, named by their path. */
-export async function loadBundles(paths: string[]): Promise<Bundle[]> {
-  return Promise.all(
-    paths.map(async (path) => {
-      const files = (await stat(path)).isDirectory() ? await readBundleDirectory(path) : await readBundleArchive(await readFile(path));
-      return parseBundle(path, files);
-    }),
-  );
 }
 
 export function parseAddr(addr: string): { host: string; port: number } {
@@ -72,28 +66,24 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const metrics = new ServerMetrics();
   const activate = async (bundles: Bundle[]) => {
     const started = process.hrtime.bigint();
-    try {
-      await engine.activate(bundles);
-    } catch (err) {
-      for (const b of bundles) metrics.bundleFailedLoad.inc({ name: b.name });
-      throw err;
-    }
+    await engine.activate(bundles);
     const ns = Number(process.hrtime.bigint() - started);
-    for (const b of bundles) {
-      metrics.bundleLoaded.inc({ name: b.name });
-      metrics.bundleLoadingDuration.observe({ name: b.name, stage: 'activate' }, ns);
-    }
+    for (const b of bundles) metrics.bundleLoadingDuration.observe({ name: b.name, stage: 'activate' }, ns);
   };
+  await activate([]);
+  const plugins = new PluginManager();
+  // Loads, verifies and activates bundles from every source; counts loads and failures per bundle. Registered
+  // after the PIP adapters and before the other plugins, so it stops before the adapters and after the rest.
+  let bundles: ServerBundles;
   try {
-    await activate(await loadBundles(options.bundlePaths));
+    bundles = await createServerBundles(config, { paths: options.bundlePaths, watch: options.watch, verification: options.verification }, activate, metrics, logger);
   } catch (err) {
     await enricher?.close(); // its pools and file watchers would keep the process alive
     throw err;
   }
-  const plugins = new PluginManager();
   // PIP adapters first, so they stop last: plugins that still take decisions while stopping (a gRPC ext_authz
   // server draining its calls) find them open.
-  for (const plugin of [...(enricher ? pipPlugins(enricher) : []), ...(options.plugins ?? [])]) plugins.register(plugin);
+  for (const plugin of [...(enricher ? pipPlugins(enricher) : []), ...(bundles.plugin ? [bundles.plugin] : []), ...(options.plugins ?? [])]) plugins.register(plugin);
   const labels = { id: randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
   const ctx: ServerContext = {
     engine,
@@ -115,6 +105,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onDataWrite: options.onDataWrite,
     plugins: () => plugins.statuses(),
     bundlesActivated: () => plugins.bundlesActivated(),
+    bundleStatus: bundles.status,
     enricher,
   };
   // Envoy ext_authz (gRPC plugin) and the HTTP callouts decide through the same recorder as the REST API.
@@ -126,7 +117,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     graceMs: (config.verdict?.shutdown_timeout_seconds ?? 10) * 1000,
   });
   for (const plugin of envoy.plugins) plugins.register(plugin);
-  ctx.mounts = envoy.mounts;
+  // The bundle admin API (only when `admin_api` is configured) carries its own /v1/bundles paths.
+  ctx.mounts = [...envoy.mounts, ...(bundles.adminRouter ? [{ path: '/', router: bundles.adminRouter }] : [])];
   await plugins.startAll();
   const server = createHttpServer(ctx, logger);
   const { host, port } = parseAddr(options.addr);
@@ -157,5 +149,5 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // After the last request: plugins such as the decision-log writer flush what those requests produced.
     await plugins.stopAll();
   };
-  return { url, ctx, decide: decideWith(ctx), activate, server, close };
+  return { url, ctx, decide: decideWith(ctx), bundles: bundles.manager, server, close };
 }

@@ -34,7 +34,7 @@ test('a watched directory is reloaded once per burst of edits; a broken edit is 
 
   symlinkSync('/etc/passwd', join(dir, 'app', 'leak'));
   await waitFor(() => source.status().failures === 1);
-  assert.match(source.status().lastError!, /bundle local from .* was not reloaded: bundle entry "app\/leak" is not a regular file/);
+  assert.match(source.status().lastError!, /bundle local from .* was not loaded: bundle entry "app\/leak" is not a regular file/);
   assert.equal(loads.length, 1, 'the broken bundle was never handed to the activator');
 
   unlinkSync(join(dir, 'app', 'leak'));

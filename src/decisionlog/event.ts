@@ -90,3 +90,21 @@ export function newDecisionEvent(fields: NewEventFields, labels: Record<string, 
     timestamp: fields.timestamp ?? formatTimestamp(nowNs()),
   };
 }
+
+/**
+ * OPA's request_context for the headers named in decision_logs.request_context.http.headers: each
+ * configured name that the request carries maps to all its values. `headers` are Node's (lower-cased
+ * names, repeated headers as arrays).
+ */
+export function requestContextHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  names: readonly string[],
+): DecisionEvent['request_context'] | undefined {
+  const picked: Record<string, string[]> = {};
+  for (const name of names) {
+    const value = headers[name.toLowerCase()];
+    if (value === undefined) continue;
+    picked[name] = Array.isArray(value) ? value : [value];
+  }
+  return Object.keys(picked).length > 0 ? { http: { headers: picked } } : undefined;
+}

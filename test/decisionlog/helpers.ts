@@ -2,12 +2,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
 import { formatTimestamp, newDecisionId, nowNs, type DecisionEvent } from '../../src/decisionlog/event.js';
 
+const made: string[] = [];
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary folder, removed when the test process exits. */
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'verdict-decisionlog-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  made.push(dir);
   return dir;
 }
 

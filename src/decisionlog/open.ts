@@ -45,6 +45,9 @@ export function openDecisionDatabase(file: string, options: OpenOptions = {}): D
       const table = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decisions'`).get();
       if (table === undefined) throw new DecisionLogError('db_incompatible', `${file} is not a decision log (no decisions table; user_version ${String(version)})`);
     } else {
+      // Incremental auto-vacuum lets retention give pages back to the file system a few at a time. It
+      // only takes on a new, empty file, before WAL mode and the first table: a no-op on existing logs.
+      db.pragma('auto_vacuum = INCREMENTAL');
       db.pragma('journal_mode = WAL');
       ensureSchema(db, file);
     }

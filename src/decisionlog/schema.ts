@@ -51,9 +51,6 @@ export function ensureSchema(db: Database, file: string): void {
   if (tables.n > 0) {
     throw new DecisionLogError('db_incompatible', `decision log ${file}: the file is a SQLite database but not a decision log (it has other tables)`);
   }
-  // Incremental auto-vacuum lets retention give pages back to the file system a few at a time; it can
-  // only be chosen before the first table exists.
-  db.pragma('auto_vacuum = INCREMENTAL');
   db.transaction(() => {
     db.exec(createStatements);
     db.pragma(`user_version = ${schemaVersion}`);

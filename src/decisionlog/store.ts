@@ -167,6 +167,11 @@ export class DecisionLogStore {
     }
   }
 
+  /** Runs a retention pass now (one also runs every retention.intervalMs); resolves to rows deleted. */
+  prune(): Promise<number> {
+    return this.retention?.runPass() ?? Promise.resolve(0);
+  }
+
   status(): DecisionLogStatus {
     return {
       state: this.closed ? 'CLOSED' : this.failing ? 'ERROR' : 'OK',

@@ -1,7 +1,7 @@
 // Sustained insert rate of the decision-log store, default and sync durability, with realistic 1–2 KB
 // events (an Envoy-style input with headers and a bearer token, an object result, bundle revision).
 //   npm run bench:decisionlog            (BENCH_SECONDS=5 per mode, BENCH_CONCURRENCY=256 for sync)
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecisionLogStore, type Durability } from '../src/decisionlog/store.js';
@@ -56,6 +56,16 @@ function templates(): DecisionEvent[] {
   }));
 }
 
+/** CPU seconds used by the main (event-loop) thread alone, from Linux's /proc; NaN elsewhere. */
+function mainThreadCpuSeconds(): number {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+  } catch {
+    return NaN;
+  }
+}
+
 async function measure(durability: Durability): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'verdict-bench-decisionlog-'));
   const file = join(dir, 'decisions.db');
@@ -65,6 +75,8 @@ async function measure(durability: Durability): Promise<void> {
   let made = 0;
   const next = (): DecisionEvent => ({ ...pool[made++ % pool.length], decision_id: newDecisionId(), timestamp: formatTimestamp(nowNs()) });
   const latencies: number[] = [];
+  const cpuBefore = process.cpuUsage();
+  const mainBefore = mainThreadCpuSeconds();
   const started = performance.now();
   const deadline = started + seconds * 1000;
   if (durability === 'sync') {
@@ -84,6 +96,8 @@ async function measure(durability: Durability): Promise<void> {
     await store.flush();
   }
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const mainCpu = mainThreadCpuSeconds() - mainBefore;
   const written = store.status().written;
   await store.close();
   const bytes = statSync(file).size;
@@ -93,6 +107,7 @@ async function measure(durability: Durability): Promise<void> {
   console.log(
     `${durability.padEnd(7)}  ${Math.round(written / elapsed).toLocaleString('en-US').padStart(8)} events/s` +
       `  (${written} events in ${elapsed.toFixed(1)} s, event JSON ${Math.min(...sizes)}–${Math.max(...sizes)} B, ${Math.round(bytes / written)} B/event on disk)` +
+      `  CPU ${((cpu.user + cpu.system) / written).toFixed(1)} µs/event all threads, ${((mainCpu * 1e6) / written).toFixed(1)} µs/event on the event-loop thread` +
       (durability === 'sync' ? `  commit wait p50 ${p(0.5)} ms p99 ${p(0.99)} ms at ${concurrency} in flight` : ''),
   );
 }

@@ -23,16 +23,21 @@ export class Retention {
   private readonly deleteOldest: Database.Statement;
   private readonly batchSize: number;
 
+  /** Throws a RangeError naming the first setting that is not a positive number. */
+  static check(options: RetentionOptions): void {
+    for (const key of ['maxAgeSeconds', 'maxBytes', 'intervalMs', 'batchSize'] as const) {
+      const value = options[key];
+      if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
+        throw new RangeError(`decision log retention ${key} must be a positive number, got ${value}`);
+      }
+    }
+  }
+
   constructor(
     private readonly db: Database.Database,
     private readonly options: RetentionOptions,
   ) {
-    for (const key of ['maxAgeSeconds', 'maxBytes', 'intervalMs', 'batchSize'] as const) {
-      const value = options[key];
-      if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-        throw new RangeError(`decision log retention ${key} must be a positive number, got ${value}`);
-      }
-    }
+    Retention.check(options);
     this.batchSize = Math.floor(options.batchSize ?? 500);
     this.deleteOlder = db.prepare(
       `DELETE FROM decisions WHERE seq IN (SELECT seq FROM decisions WHERE ts_ns < ? ORDER BY ts_ns LIMIT ?)`,

@@ -1,7 +1,7 @@
-// DecisionLogStore: the single writer of the decision log. record() puts an event on a bounded in-memory
-// queue and returns at once (default) or after the event is committed (sync durability); the queue is
-// written in batches, one transaction per batch, on a later turn of the event loop, so a request never
-// waits for the disk unless sync mode asks it to.
+// DecisionLogStore: the decision log's single writer. record() puts an event on a bounded in-memory
+// queue and returns at once (default) or once the event is committed (sync durability). Batches go to a
+// writer thread (writer-worker.ts) that commits each in one transaction, so neither the request nor the
+// event loop that serves requests waits for SQLite; one batch is in flight at a time.
 import type Database from 'better-sqlite3';
 import type { DecisionEvent } from './event.js';
 import { parseTimestamp } from './event.js';
@@ -10,8 +10,10 @@ import { defaultDatabaseFile, openDecisionDatabase, sqliteCode } from './open.js
 import { outcomeClassifier, type OutcomeClassifier, type OutcomeRuleConfig } from './outcome.js';
 import { principalExtractor, type PrincipalExtractor, type PrincipalSource } from './principal.js';
 import { Retention, type RetentionOptions } from './retention.js';
+import { WriterThread } from './writer.js';
+import type { WriterRow } from './writer-worker.js';
 
-/** default: committed within one event-loop turn, survives a process crash once committed (WAL, synchronous=NORMAL).
+/** default: committed shortly after record() returns; survives a process crash once committed (WAL, synchronous=NORMAL).
  *  sync: record() resolves only after the commit, and every commit is fsynced (synchronous=FULL). */
 export type Durability = 'default' | 'sync';
 /** What record() does when the queue is full: wait for room, or drop the event and count it. */
@@ -55,8 +57,8 @@ export interface DecisionLogStatus {
 interface Pending {
   event: DecisionEvent;
   tsNs: bigint;
-  /** The event as JSON, made once by the writer; null if it could not be encoded. */
-  json?: string | null;
+  /** The row for the writer, made once; null if the event could not be encoded. */
+  row?: WriterRow | null;
   /** sync mode: resolves record()'s promise once committed. */
   committed?: () => void;
 }
@@ -71,15 +73,17 @@ export class DecisionLogStore {
   readonly durability: Durability;
   readonly whenFull: WhenFull;
   readonly queueLimit: number;
+  /** A connection for reading (queries, the CLI's and API's searches); the writer thread has its own. */
+  readonly db: Database.Database;
   private readonly batchSize: number;
   private readonly retryDelay: { initial: number; max: number };
   private readonly classify: OutcomeClassifier;
   private readonly principalOf: PrincipalExtractor;
-  private readonly insertBatch: (rows: Pending[]) => void;
-  private readonly retention?: Retention;
+  private readonly writer: WriterThread;
   private queue: Pending[] = [];
   private waiters: Waiter[] = [];
   private drainScheduled = false;
+  private inFlight?: Promise<boolean>;
   private retryTimer?: NodeJS.Timeout;
   private nextRetryMs: number;
   private closed = false;
@@ -99,20 +103,16 @@ export class DecisionLogStore {
     this.nextRetryMs = this.retryDelay.initial;
     this.classify = outcomeClassifier(options.outcome);
     this.principalOf = principalExtractor(options.principals);
+    if (options.retention) Retention.check(options.retention);
+    // Opened here, synchronously, so a corrupt or locked file fails construction with a typed error.
     this.db = openDecisionDatabase(this.file, { lockTimeoutMs: options.lockTimeoutMs });
-    // Once running, a lock held by a reader (e.g. the CLI) must not freeze the event loop for long:
-    // a busy write fails fast and is retried with back-off instead.
     this.db.pragma('busy_timeout = 100');
-    this.db.pragma(`synchronous = ${this.durability === 'sync' ? 'FULL' : 'NORMAL'}`);
-    this.insertBatch = this.prepareInsert();
-    if (options.retention) {
-      this.retention = new Retention(this.db, options.retention);
-      this.retention.start();
-    }
+    this.writer = new WriterThread({
+      file: this.file,
+      synchronous: this.durability === 'sync' ? 'FULL' : 'NORMAL',
+      ...(options.retention ? { retention: options.retention } : {}),
+    });
   }
-
-  /** The open connection, for queries on the same process (reads never block the writer in WAL mode). */
-  readonly db: Database.Database;
 
   /**
    * Hands one event to the log. Resolves "queued" once it is on the queue (default), "committed" once it
@@ -148,9 +148,9 @@ export class DecisionLogStore {
 
   /** Writes everything queued (and waiting) now. Rejects with db_write_failed if the database refuses. */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.waiters.length > 0) {
+    while (this.queue.length > 0 || this.waiters.length > 0 || this.inFlight) {
       this.admitWaiters();
-      if (!this.writeBatch()) throw this.writeError();
+      if (!(await this.runBatch())) throw new DecisionLogError('db_write_failed', this.lastError?.message ?? 'decision log write failed');
     }
   }
 
@@ -159,17 +159,25 @@ export class DecisionLogStore {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
-    this.retention?.stop();
     try {
       await this.flush();
     } finally {
+      await this.writer.close();
       this.db.close();
     }
   }
 
   /** Runs a retention pass now (one also runs every retention.intervalMs); resolves to rows deleted. */
-  prune(): Promise<number> {
-    return this.retention?.runPass() ?? Promise.resolve(0);
+  async prune(): Promise<number> {
+    return (await this.writer.call({ type: 'prune' })) as number;
+  }
+
+  /**
+   * Runs a PRAGMA on the writer's connection, e.g. "wal_checkpoint(TRUNCATE)" or, to simulate a full
+   * disk in tests, "max_page_count = N".
+   */
+  writerPragma(statement: string): Promise<unknown> {
+    return this.writer.call({ type: 'pragma', statement });
   }
 
   status(): DecisionLogStatus {
@@ -182,13 +190,13 @@ export class DecisionLogStore {
       queue_limit: this.queueLimit,
       waiting: this.waiters.length,
       ...this.counters,
-      pruned: this.retention?.pruned ?? 0,
+      pruned: this.writer.pruned,
       ...(this.lastError ? { last_error: this.lastError } : {}),
       ...(this.lastCommitAt ? { last_commit_at: this.lastCommitAt } : {}),
     };
   }
 
-  /** Counters and gauges named for a Prometheus exposition (the server adds the prefix and HELP text). */
+  /** Counters and gauges named for a Prometheus exposition (the server adds HELP text). */
   metrics(): Record<string, number> {
     const s = this.status();
     return {
@@ -209,24 +217,31 @@ export class DecisionLogStore {
   }
 
   private scheduleDrain(): void {
-    if (this.drainScheduled || this.retryTimer !== undefined) return;
+    if (this.drainScheduled || this.inFlight || this.retryTimer !== undefined || this.closed) return;
     this.drainScheduled = true;
-    setImmediate(this.drain);
+    // setImmediate lets the events of this event-loop turn gather into one batch.
+    setImmediate(() => {
+      this.drainScheduled = false;
+      void this.runBatch().then((ok) => {
+        if (!ok) {
+          if (this.closed) return;
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = undefined;
+            this.scheduleDrain();
+          }, this.nextRetryMs);
+          this.nextRetryMs = Math.min(this.nextRetryMs * 2, this.retryDelay.max);
+        } else if (this.queue.length > 0) this.scheduleDrain();
+      });
+    });
   }
 
-  private readonly drain = (): void => {
-    this.drainScheduled = false;
-    if (this.db.open && this.writeBatch()) {
-      this.admitWaiters();
-      if (this.queue.length > 0) this.scheduleDrain();
-    } else if (this.db.open) {
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = undefined;
-        this.scheduleDrain();
-      }, this.nextRetryMs);
-      this.nextRetryMs = Math.min(this.nextRetryMs * 2, this.retryDelay.max);
-    }
-  };
+  /** The batch in flight, or a new one; true once committed (or nothing to do), false if it failed. */
+  private runBatch(): Promise<boolean> {
+    this.inFlight ??= this.writeBatch().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
 
   private admitWaiters(): void {
     while (this.waiters.length > 0 && this.queue.length < this.queueLimit) {
@@ -236,13 +251,17 @@ export class DecisionLogStore {
     }
   }
 
-  /** Commits up to batchSize queued events in one transaction; false (events kept) if the write failed. */
-  private writeBatch(): boolean {
+  /** Commits up to batchSize queued events in one transaction; false (events kept queued) on failure. */
+  private async writeBatch(): Promise<boolean> {
     const batch = this.queue.slice(0, this.batchSize);
     if (batch.length === 0) return true;
-    for (const pending of batch) if (pending.json === undefined) pending.json = this.encode(pending.event);
+    const rows: WriterRow[] = [];
+    for (const pending of batch) {
+      if (pending.row === undefined) pending.row = this.toRow(pending);
+      if (pending.row) rows.push(pending.row);
+    }
     try {
-      this.insertBatch(batch);
+      if (rows.length > 0) await this.writer.call({ type: 'write', rows });
     } catch (error) {
       this.counters.write_failures++;
       this.failing = true;
@@ -256,51 +275,34 @@ export class DecisionLogStore {
       return false;
     }
     this.queue.splice(0, batch.length);
+    this.counters.written += rows.length;
     this.failing = false;
     this.nextRetryMs = this.retryDelay.initial;
     this.lastCommitAt = new Date().toISOString();
     for (const pending of batch) pending.committed?.();
+    this.admitWaiters();
     return true;
   }
 
-  private writeError(): DecisionLogError {
-    return new DecisionLogError('db_write_failed', this.lastError?.message ?? 'decision log write failed');
-  }
-
-  private prepareInsert(): (rows: Pending[]) => void {
-    const insert = this.db.prepare(
-      `INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const insertRevision = this.db.prepare(`INSERT OR IGNORE INTO decision_revisions (seq, revision) VALUES (?, ?)`);
-    return this.db.transaction((rows: Pending[]) => {
-      let written = 0;
-      for (const { event, tsNs, json } of rows) {
-        if (typeof json !== 'string') continue;
-        const revisions = bundleRevisions(event);
-        const single = revisions.length === 1 ? revisions[0] : null;
-        const { lastInsertRowid } = insert.run(
-          event.decision_id,
-          tsNs,
-          event.path ?? '',
-          this.classify(event),
-          this.principalOf(event) ?? null,
-          single,
-          json,
-        );
-        if (revisions.length > 1) for (const revision of revisions) insertRevision.run(lastInsertRowid, revision);
-        written++;
-      }
-      this.counters.written += written;
-    });
-  }
-
-  private encode(event: DecisionEvent): string | null {
+  private toRow({ event, tsNs }: Pending): WriterRow | null {
+    let json: string;
     try {
-      return JSON.stringify(event);
+      json = JSON.stringify(event);
     } catch {
       this.counters.encoding_failures++;
       return null;
     }
+    const revisions = bundleRevisions(event);
+    return [
+      event.decision_id,
+      tsNs,
+      event.path ?? '',
+      this.classify(event),
+      this.principalOf(event) ?? null,
+      revisions.length === 1 ? revisions[0] : null,
+      revisions.length > 1 ? revisions : null,
+      json,
+    ];
   }
 }
 

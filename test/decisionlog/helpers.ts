@@ -39,3 +39,12 @@ export function sampleEvent(overrides: Partial<DecisionEvent> = {}): DecisionEve
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Polls until the condition holds; fails the test after timeoutMs. */
+export async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${condition.toString()}`);
+    await sleep(5);
+  }
+}

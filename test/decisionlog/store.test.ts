@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { DecisionLogError } from '../../src/decisionlog/errors.js';
-import { sampleEvent, sleep, tempDir, unsignedJwt } from './helpers.js';
+import { sampleEvent, sleep, tempDir, unsignedJwt, waitUntil } from './helpers.js';
 
 interface Row {
   decision_id: string;
@@ -25,7 +25,7 @@ test('default mode answers before the write and commits on a later turn of the e
   const event = sampleEvent();
   assert.equal(await store.record(event), 'queued');
   assert.equal(rows(store).length, 0);
-  await sleep(20);
+  await waitUntil(() => rows(store).length === 1);
   const [row] = rows(store);
   assert.equal(row.decision_id, event.decision_id);
   assert.deepEqual(JSON.parse(row.event), event);
@@ -53,7 +53,7 @@ test('sync mode resolves only once the event is committed', async () => {
   const results = await Promise.all(events.map((e) => store.record(e)));
   assert.deepEqual(results, ['committed', 'committed', 'committed']);
   assert.deepEqual(rows(store).map((r) => r.decision_id), events.map((e) => e.decision_id));
-  assert.equal(store.db.pragma('synchronous', { simple: true }), 2); // FULL
+  assert.deepEqual(await store.writerPragma('synchronous'), [{ synchronous: 2 }]); // FULL: fsync per commit
   await store.close();
 });
 
@@ -192,11 +192,11 @@ test('a full disk is reported in status and metrics, events stay queued, and wri
   await store.record(sampleEvent());
   await store.flush();
   const pages = store.db.pragma('page_count', { simple: true }) as number;
-  store.db.pragma(`max_page_count = ${pages}`);
+  await store.writerPragma(`max_page_count = ${pages}`);
   const big = { blob: 'x'.repeat(20_000) };
   const events = Array.from({ length: 20 }, () => sampleEvent({ input: big }));
   for (const e of events) await store.record(e);
-  await sleep(60);
+  await waitUntil(() => store.status().write_failures >= 2);
   const status = store.status();
   assert.equal(status.state, 'ERROR');
   assert.equal(status.queue_length, 20);
@@ -206,8 +206,8 @@ test('a full disk is reported in status and metrics, events stay queued, and wri
   assert.equal(store.metrics().decision_logs_healthy, 0);
   await assert.rejects(store.flush(), { code: 'db_write_failed' });
 
-  store.db.pragma('max_page_count = 1000000');
-  await sleep(60);
+  await store.writerPragma('max_page_count = 1000000');
+  await waitUntil(() => store.status().queue_length === 0);
   assert.equal(store.status().state, 'OK');
   assert.equal(store.status().queue_length, 0);
   assert.equal(rows(store).length, 21);
@@ -217,7 +217,7 @@ test('a full disk is reported in status and metrics, events stay queued, and wri
 test('a full disk in sync mode keeps callers waiting until their event is committed', async () => {
   const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync', retryDelayMs: { initial: 10, max: 10 } });
   await store.record(sampleEvent());
-  store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
+  await store.writerPragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
   let done = false;
   const pending = store.record(sampleEvent({ input: { blob: 'y'.repeat(50_000) } })).then((r) => {
     done = true;
@@ -225,7 +225,8 @@ test('a full disk in sync mode keeps callers waiting until their event is commit
   });
   await sleep(40);
   assert.equal(done, false);
-  store.db.pragma('max_page_count = 1000000');
+  assert.equal(store.status().state, 'ERROR');
+  await store.writerPragma('max_page_count = 1000000');
   assert.equal(await pending, 'committed');
   await store.close();
 });

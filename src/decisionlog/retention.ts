@@ -13,7 +13,15 @@ export interface RetentionOptions {
   intervalMs?: number;
   /** Rows deleted per transaction (default 500). */
   batchSize?: number;
+  /**
+   * Set when decisions are uploaded to a collector: the age limit then spares decisions not yet
+   * shipped (past the upload watermark). The size limit still applies, as the disk must not fill.
+   */
+  keepUnshipped?: boolean;
 }
+
+/** meta key of the highest seq a collector has acknowledged. */
+export const shippedSeqKey = 'shipped_seq';
 
 export class Retention {
   pruned = 0;
@@ -39,8 +47,11 @@ export class Retention {
   ) {
     Retention.check(options);
     this.batchSize = Math.floor(options.batchSize ?? 500);
+    const shippedOnly = options.keepUnshipped
+      ? ` AND seq <= coalesce((SELECT value FROM meta WHERE key = '${shippedSeqKey}'), 0)`
+      : '';
     this.deleteOlder = db.prepare(
-      `DELETE FROM decisions WHERE seq IN (SELECT seq FROM decisions WHERE ts_ns < ? ORDER BY ts_ns LIMIT ?)`,
+      `DELETE FROM decisions WHERE seq IN (SELECT seq FROM decisions WHERE ts_ns < ?${shippedOnly} ORDER BY ts_ns LIMIT ?)`,
     );
     this.deleteOldest = db.prepare(`DELETE FROM decisions WHERE seq IN (SELECT seq FROM decisions ORDER BY seq LIMIT ?)`);
   }

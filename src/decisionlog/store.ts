@@ -180,6 +180,15 @@ export class DecisionLogStore {
     return this.writer.call({ type: 'pragma', statement });
   }
 
+  /** Stores a small fact (e.g. the upload watermark) through the writer, so it never contends with it. */
+  async setMeta(key: string, value: number | string): Promise<void> {
+    await this.writer.call({ type: 'setMeta', key, value });
+  }
+
+  getMeta(key: string): unknown {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: unknown } | undefined)?.value;
+  }
+
   status(): DecisionLogStatus {
     return {
       state: this.closed ? 'CLOSED' : this.failing ? 'ERROR' : 'OK',

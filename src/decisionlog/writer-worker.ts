@@ -29,6 +29,7 @@ export type WriterRequest =
   | { id: number; type: 'write'; rows: WriterRow[] }
   | { id: number; type: 'prune' }
   | { id: number; type: 'pragma'; statement: string }
+  | { id: number; type: 'setMeta'; key: string; value: number | string }
   | { id: number; type: 'close' };
 
 export type WriterReply =
@@ -46,6 +47,7 @@ const retention = settings.retention ? new Retention(db, settings.retention) : u
 retention?.start();
 
 const insert = db.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+const setMeta = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
 const insertRevision = db.prepare(`INSERT OR IGNORE INTO decision_revisions (seq, revision) VALUES (?, ?)`);
 const insertBatch = db.transaction((rows: WriterRow[]) => {
   for (const [decisionId, tsNs, path, outcome, principal, revision, revisions, json] of rows) {
@@ -63,6 +65,8 @@ async function handle(request: WriterRequest): Promise<unknown> {
       return retention ? retention.runPass() : 0;
     case 'pragma':
       return db.pragma(request.statement);
+    case 'setMeta':
+      return setMeta.run(request.key, request.value).changes;
     case 'close':
       retention?.stop();
       db.close();

@@ -59,8 +59,8 @@ interface Pending {
   tsNs: bigint;
   /** The row for the writer, made once; null if the event could not be encoded. */
   row?: WriterRow | null;
-  /** sync mode: resolves record()'s promise once committed. */
-  committed?: () => void;
+  /** sync mode: settles record()'s promise once the batch is committed ("dropped" if it could not be encoded). */
+  committed?: (result: RecordResult) => void;
 }
 
 interface Waiter {
@@ -134,7 +134,7 @@ export class DecisionLogStore {
     }
     if (this.durability === 'sync') {
       return new Promise((resolve) => {
-        pending.committed = () => resolve('committed');
+        pending.committed = resolve;
         if (full) this.waiters.push({ pending, admit: () => undefined });
         else this.enqueue(pending);
       });
@@ -288,7 +288,7 @@ export class DecisionLogStore {
     this.failing = false;
     this.nextRetryMs = this.retryDelay.initial;
     this.lastCommitAt = new Date().toISOString();
-    for (const pending of batch) pending.committed?.();
+    for (const pending of batch) pending.committed?.(pending.row ? 'committed' : 'dropped');
     this.admitWaiters();
     return true;
   }

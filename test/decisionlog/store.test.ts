@@ -144,6 +144,16 @@ test('bad events are refused with a named error, and do not stop the others', as
   await assert.rejects(store.record(sampleEvent()), { code: 'store_closed' });
 });
 
+test('in sync mode an event that cannot be encoded settles as dropped, not committed', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync' });
+  const cyclic: unknown[] = [];
+  cyclic.push(cyclic);
+  const [bad, good] = await Promise.all([store.record(sampleEvent({ input: cyclic })), store.record(sampleEvent())]);
+  assert.deepEqual([bad, good], ['dropped', 'committed']);
+  assert.equal(store.status().encoding_failures, 1);
+  await store.close();
+});
+
 test('a corrupt file at start-up is a db_corrupt error with its exit code', () => {
   const file = join(tempDir(), 'd.db');
   writeFileSync(file, 'this is not a database, just text that is long enough to look like a header '.repeat(20));

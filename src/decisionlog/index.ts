@@ -2,7 +2,8 @@
 export { type DecisionEvent, type DecisionError, newDecisionEvent, newDecisionId, formatTimestamp, nowNs, requestContextHeaders } from './event.js';
 export { DecisionLogError, decisionLogErrorCodes, type DecisionLogErrorCode } from './errors.js';
 export { DecisionLogStore, type DecisionLogStoreOptions, type DecisionLogStatus, type Durability, type WhenFull, type RecordResult } from './store.js';
-export { DecisionLogger, type Decide, type DecisionLogPolicyOptions, type LogResult } from './logger.js';
+export { DecisionLogger, type Decide, type DecisionLogPolicyOptions, type DecisionLoggerStatus, type LogResult } from './logger.js';
+export { DecisionLogPlugin, type DecisionLogPluginStatus } from './plugin.js';
 export { applyMask, shouldDrop } from './mask.js';
 export { queryDecisions, findDecision, allDecisions, type DecisionFilters, type DecisionPage, type StoredDecision } from './query.js';
 export { decisionsRouter } from './router.js';

@@ -16,7 +16,8 @@ export interface DecisionLogPolicyOptions {
   maskPath?: string;
 }
 
-export type LogResult = RecordResult | 'dropped_by_policy';
+/** "refused": the store would not take the event (malformed, or the log is closed); see status(). */
+export type LogResult = RecordResult | 'dropped_by_policy' | 'refused';
 
 export interface DecisionLoggerStatus {
   dropped_by_policy: number;
@@ -25,26 +26,46 @@ export interface DecisionLoggerStatus {
   /** Mask policy failed or returned garbage: the event was kept with input and result erased. */
   mask_policy_failures: number;
   last_policy_error?: string;
+  /** Events the store refused (invalid_event, store_closed). */
+  refused: number;
+  last_refusal?: string;
 }
 
 export class DecisionLogger {
-  private readonly counters = { dropped_by_policy: 0, drop_policy_failures: 0, mask_policy_failures: 0 };
+  private readonly counters = { dropped_by_policy: 0, drop_policy_failures: 0, mask_policy_failures: 0, refused: 0 };
   private lastPolicyError?: string;
+  private lastRefusal?: string;
 
   constructor(
     private readonly store: DecisionLogStore,
     private readonly policy?: DecisionLogPolicyOptions,
   ) {}
 
-  /** Logs one decision. In sync durability the promise settles after the commit. */
+  /**
+   * Logs one decision. In sync durability the promise settles after the commit. It never rejects, so a
+   * server may also call it without awaiting (default durability): refusals are counted in status().
+   */
   async log(event: DecisionEvent): Promise<LogResult> {
-    if (!this.policy) return this.store.record(event);
+    const prepared = await this.prepare(event);
+    if (prepared === undefined) {
+      this.counters.dropped_by_policy++;
+      return 'dropped_by_policy';
+    }
+    try {
+      return await this.store.record(prepared);
+    } catch (error) {
+      this.counters.refused++;
+      this.lastRefusal = message(error);
+      return 'refused';
+    }
+  }
+
+  /** Runs the drop and mask policies: the event to store, or undefined when the drop policy says so. */
+  private async prepare(event: DecisionEvent): Promise<DecisionEvent | undefined> {
+    if (!this.policy) return event;
     const { evaluate, dropPath = 'system/log/drop', maskPath = 'system/log/mask' } = this.policy;
     try {
-      if (shouldDrop((await evaluate(dropPath, event)).result)) {
-        this.counters.dropped_by_policy++;
-        return 'dropped_by_policy';
-      }
+      if (shouldDrop((await evaluate(dropPath, event)).result)) return undefined;
     } catch (error) {
       this.counters.drop_policy_failures++;
       this.lastPolicyError = `drop policy ${dropPath}: ${message(error)}`;
@@ -59,11 +80,15 @@ export class DecisionLogger {
       this.lastPolicyError = `mask policy ${maskPath}: ${message(error)}`;
       masked = eraseAll(event);
     }
-    return this.store.record(masked);
+    return masked;
   }
 
   status(): DecisionLoggerStatus {
-    return { ...this.counters, ...(this.lastPolicyError ? { last_policy_error: this.lastPolicyError } : {}) };
+    return {
+      ...this.counters,
+      ...(this.lastPolicyError ? { last_policy_error: this.lastPolicyError } : {}),
+      ...(this.lastRefusal ? { last_refusal: this.lastRefusal } : {}),
+    };
   }
 }
 

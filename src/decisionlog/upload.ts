@@ -56,6 +56,8 @@ export class DecisionLogUploader {
   private lastError?: UploadStatus['last_error'];
   private lastSuccessAt?: string;
   private failing = false;
+  /** The highest seq the collector has acknowledged, as stored in the database. */
+  private watermark: number;
 
   constructor(
     private readonly store: DecisionLogStore,
@@ -67,6 +69,7 @@ export class DecisionLogUploader {
     this.limit = Math.min(Math.max(options.uploadSizeLimitBytes ?? 32_768, 90), 2 ** 32);
     this.retry = options.retryDelayMs ?? { initial: 1_000, max: 120_000 };
     this.nextRetryMs = this.retry.initial;
+    this.watermark = Number(store.getMeta(shippedSeqKey) ?? 0);
   }
 
   start(): void {
@@ -84,7 +87,7 @@ export class DecisionLogUploader {
 
   /** The highest seq the collector has acknowledged. */
   shippedSeq(): number {
-    return Number(this.store.getMeta(shippedSeqKey) ?? 0);
+    return this.watermark;
   }
 
   status(): UploadStatus {
@@ -101,14 +104,14 @@ export class DecisionLogUploader {
   async uploadPending(): Promise<number> {
     let shipped = 0;
     for (;;) {
-      const after = this.shippedSeq();
       const rows = this.store.db
         .prepare('SELECT seq, event FROM decisions WHERE seq > ? ORDER BY seq LIMIT ?')
-        .all(after, this.chunkGuess * 2) as PendingRow[];
+        .all(this.watermark, this.chunkGuess * 2) as PendingRow[];
       if (rows.length === 0) return shipped;
       const chunk = this.fitChunk(rows);
       if (chunk.body) await this.post(chunk.body);
       await this.store.setMeta(shippedSeqKey, chunk.lastSeq);
+      this.watermark = chunk.lastSeq;
       shipped += chunk.count;
       this.counters.events_shipped += chunk.count;
       if (chunk.body) this.counters.chunks_shipped++;

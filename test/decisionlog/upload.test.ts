@@ -110,7 +110,7 @@ test('with keepUnshipped, age retention spares decisions the collector has not a
 });
 
 test('bad collector settings are refused', () => {
-  const store = { db: undefined } as unknown as DecisionLogStore;
+  const store = { getMeta: () => undefined } as unknown as DecisionLogStore;
   assert.throws(() => new DecisionLogUploader(store, { url: 'not a url' }), /Invalid URL/);
   assert.throws(() => new DecisionLogUploader(store, { url: 'ftp://x' }), /must be http\(s\)/);
 });

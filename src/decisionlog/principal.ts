@@ -47,9 +47,21 @@ export function principalExtractor(sources: readonly PrincipalSource[] = default
   };
 }
 
+// Clients send the same token with many requests; remembering recent answers saves decoding each time.
+const recentSubjects = new Map<string, string | undefined>();
+const recentLimit = 1024;
+
 /** The `sub` claim of an unverified compact JWS, or undefined when the value is not one. */
 export function jwtSubject(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
+  if (recentSubjects.has(value)) return recentSubjects.get(value);
+  const subject = decodeSubject(value);
+  if (recentSubjects.size >= recentLimit) recentSubjects.clear();
+  recentSubjects.set(value, subject);
+  return subject;
+}
+
+function decodeSubject(value: string): string | undefined {
   const token = value.replace(/^bearer\s+/i, '').trim();
   const parts = token.split('.');
   if (parts.length !== 3) return undefined;

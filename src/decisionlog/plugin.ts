@@ -32,9 +32,12 @@ export class DecisionLogPlugin {
     this.uploader?.start();
   }
 
-  /** Ships what it can (OPA flushes on shutdown), then writes the queue and closes the database. */
+  /** Writes the queue, ships what it can (OPA flushes on shutdown), then closes the database. */
   async stop(): Promise<void> {
-    await this.uploader?.stop({ flush: true });
+    await this.uploader?.stop();
+    // A failing flush is reported by close() below; shipping what is committed is still worth trying.
+    await this.store.flush().catch(() => undefined);
+    await this.uploader?.uploadPending().catch(() => undefined);
     await this.store.close();
   }
 

@@ -77,12 +77,11 @@ export class DecisionLogUploader {
     this.schedule(0);
   }
 
-  /** Stops the schedule; with flush, first tries once more to ship everything (OPA flushes on shutdown). */
-  async stop(options: { flush?: boolean } = {}): Promise<void> {
+  /** Stops the schedule, after the round in progress if any. uploadPending() still ships on demand. */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
-    if (options.flush) await this.uploadPending().catch(() => undefined);
   }
 
   /** The highest seq the collector has acknowledged. */

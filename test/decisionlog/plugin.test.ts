@@ -8,8 +8,9 @@ import { DecisionLogPlugin } from '../../src/decisionlog/plugin.js';
 import { sampleEvent, tempDir, waitUntil } from './helpers.js';
 import { startCollector } from './collector.js';
 
-test('the plugin logs through onDecision, reports ERROR/WARN, and on stop ships and writes everything', async () => {
+test('the plugin logs through onDecision, reports ERROR/WARN, and on stop ships and writes everything', async (t) => {
   const collector = await startCollector();
+  t.after(() => collector.close());
   const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), retryDelayMs: { initial: 10, max: 20 } });
   const uploader = new DecisionLogUploader(store, { url: collector.url, minDelaySeconds: 3600, retryDelayMs: { initial: 10, max: 20 } });
   const plugin = new DecisionLogPlugin(store, new DecisionLogger(store), uploader);
@@ -30,7 +31,6 @@ test('the plugin logs through onDecision, reports ERROR/WARN, and on stop ships 
   await plugin.stop();
   assert.equal(plugin.status().state, 'NOT_READY');
   assert.deepEqual(collector.chunks.flatMap((c) => c.events.map((e) => e.decision_id)), ['p-1', 'p-2']);
-  await collector.close();
 });
 
 test('onDecision never rejects: refused events are counted with the reason', async () => {

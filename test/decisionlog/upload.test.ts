@@ -17,8 +17,9 @@ function noisyEvent(i: number) {
   return sampleEvent({ decision_id: `up-${i}`, input: { subject: { id: 'alice' }, noise: randomBytes(300).toString('hex') } });
 }
 
-test('a collector outage loses nothing: chunks are resent until a 2xx, each within the size limit, none twice', { timeout: 30_000 }, async () => {
+test('a collector outage loses nothing: chunks are resent until a 2xx, each within the size limit, none twice', { timeout: 30_000 }, async (t) => {
   const collector = await startCollector();
+  t.after(() => collector.close());
   const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync' });
   const uploader = new DecisionLogUploader(store, {
     url: collector.url,
@@ -62,11 +63,11 @@ test('a collector outage loses nothing: chunks are resent until a 2xx, each with
   assert.ok(status.failed_attempts >= 6);
   assert.equal(status.shipped_seq, (store.db.prepare('SELECT max(seq) AS m FROM decisions').get() as { m: number }).m);
   await store.close();
-  await collector.close();
 });
 
-test('a new uploader (a restart) resumes from the watermark in the database', async () => {
+test('a new uploader (a restart) resumes from the watermark in the database', async (t) => {
   const collector = await startCollector();
+  t.after(() => collector.close());
   const file = join(tempDir(), 'd.db');
   let store = new DecisionLogStore({ file, durability: 'sync' });
   for (let i = 0; i < 5; i++) await store.record(noisyEvent(i));
@@ -77,11 +78,11 @@ test('a new uploader (a restart) resumes from the watermark in the database', as
   assert.equal(await new DecisionLogUploader(store, { url: collector.url + '/', resource: 'v1/ingest' }).uploadPending(), 3);
   assert.deepEqual(collector.chunks.map((c) => [c.path, c.events.length]), [['/v1/ingest', 5], ['/v1/ingest', 3]]);
   await store.close();
-  await collector.close();
 });
 
-test('an event too big for one chunk loses nd_builtin_cache first, and is skipped (not deleted) if still too big', async () => {
+test('an event too big for one chunk loses nd_builtin_cache first, and is skipped (not deleted) if still too big', async (t) => {
   const collector = await startCollector();
+  t.after(() => collector.close());
   const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync' });
   await store.record(sampleEvent({ decision_id: 'big-cache', nd_builtin_cache: { 'http.send': randomBytes(2000).toString('hex') } }));
   await store.record(sampleEvent({ decision_id: 'big-input', input: { blob: randomBytes(2000).toString('hex') } }));
@@ -94,11 +95,11 @@ test('an event too big for one chunk loses nd_builtin_cache first, and is skippe
   assert.equal(uploader.status().oversized_skipped, 1);
   assert.equal((store.db.prepare('SELECT count(*) AS n FROM decisions').get() as { n: number }).n, 3);
   await store.close();
-  await collector.close();
 });
 
-test('with keepUnshipped, age retention spares decisions the collector has not acknowledged', async () => {
+test('with keepUnshipped, age retention spares decisions the collector has not acknowledged', async (t) => {
   const collector = await startCollector();
+  t.after(() => collector.close());
   const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync', retention: { maxAgeSeconds: 60, keepUnshipped: true, intervalMs: 3_600_000 } });
   const old = formatTimestamp(nowNs() - 3_600_000_000_000n);
   for (let i = 0; i < 4; i++) await store.record(sampleEvent({ timestamp: old }));
@@ -106,7 +107,6 @@ test('with keepUnshipped, age retention spares decisions the collector has not a
   await new DecisionLogUploader(store, { url: collector.url }).uploadPending();
   assert.equal(await store.prune(), 4);
   await store.close();
-  await collector.close();
 });
 
 test('bad collector settings are refused', () => {
@@ -115,8 +115,9 @@ test('bad collector settings are refused', () => {
   assert.throws(() => new DecisionLogUploader(store, { url: 'ftp://x' }), /must be http\(s\)/);
 });
 
-test('the same collector reads the reference OPA\'s uploads and ours, both valid against the event schema', { timeout: 60_000 }, async () => {
+test('the same collector reads the reference OPA\'s uploads and ours, both valid against the event schema', { timeout: 60_000 }, async (t) => {
   const collector = await startCollector();
+  t.after(() => collector.close());
   const dir = tempDir();
   mkdirSync(join(dir, 'policy'));
   writeFileSync(join(dir, 'policy', 'p.rego'), 'package test\n\nallow if input.user == "alice"\n');
@@ -143,7 +144,6 @@ test('the same collector reads the reference OPA\'s uploads and ours, both valid
   assert.deepEqual(fromOpa.result, ours.result);
   assert.deepEqual(Object.keys(fromOpa.labels as object).sort(), ['app', 'id', 'version']);
   await store.close();
-  await collector.close();
   opa.process.kill('SIGKILL');
   await sleep(10);
 });

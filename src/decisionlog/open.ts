@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DecisionLogError } from './errors.js';
-import { ensureSchema } from './schema.js';
+import { ensureSchema, schemaVersion } from './schema.js';
 
 export const defaultDatabaseFile = '.verdict/decisions.db';
 
@@ -44,6 +44,7 @@ export function openDecisionDatabase(file: string, options: OpenOptions = {}): D
       const version = db.pragma('user_version', { simple: true });
       const table = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decisions'`).get();
       if (table === undefined) throw new DecisionLogError('db_incompatible', `${file} is not a decision log (no decisions table; user_version ${String(version)})`);
+      if (version !== schemaVersion) throw new DecisionLogError('db_incompatible', `decision log ${file}: schema version ${String(version)}, this build reads version ${schemaVersion}`);
     } else {
       // Incremental auto-vacuum lets retention give pages back to the file system a few at a time. It
       // only takes on a new, empty file, before WAL mode and the first table: a no-op on existing logs.

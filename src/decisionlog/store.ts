@@ -326,6 +326,11 @@ function checkEvent(event: DecisionEvent): bigint {
   if (typeof event.decision_id !== 'string' || event.decision_id === '') {
     throw new DecisionLogError('invalid_event', 'decision event needs a non-empty string decision_id');
   }
+  for (const field of ['path', 'query'] as const) {
+    if (event[field] !== undefined && typeof event[field] !== 'string') {
+      throw new DecisionLogError('invalid_event', `decision event ${event.decision_id}: ${field} must be a string, got ${typeof event[field]}`);
+    }
+  }
   const ts = typeof event.timestamp === 'string' ? parseTimestamp(event.timestamp) : undefined;
   if (ts === undefined) {
     throw new DecisionLogError('invalid_event', `decision event ${event.decision_id}: timestamp ${JSON.stringify(event.timestamp)} is not RFC3339`);

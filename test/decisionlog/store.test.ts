@@ -131,6 +131,7 @@ test('bad events are refused with a named error, and do not stop the others', as
   await assert.rejects(store.record(sampleEvent({ decision_id: '' })), { name: 'DecisionLogError', code: 'invalid_event' });
   await assert.rejects(store.record(sampleEvent({ timestamp: '2024-13-45 nope' })), /timestamp "2024-13-45 nope" is not RFC3339/);
   await assert.rejects(store.record(null as never), /must be an object/);
+  await assert.rejects(store.record(sampleEvent({ path: ['a', 'b'] as never })), /path must be a string, got object/);
   const cyclic: Record<string, unknown> = {};
   cyclic.self = cyclic;
   await store.record(sampleEvent({ input: cyclic }));

@@ -10,6 +10,7 @@ export { decisionsRouter } from './router.js';
 export { runDecisionsCommand, decisionsUsage } from './cli.js';
 export { DecisionLogUploader, type UploadOptions, type UploadStatus } from './upload.js';
 export { defaultDatabaseFile } from './open.js';
+export { decisionLogSettings, DecisionLogConfigError, type DecisionLogSettings } from './config.js';
 export type { RetentionOptions } from './retention.js';
 export type { OutcomeRuleConfig, Outcome } from './outcome.js';
 export type { PrincipalSource } from './principal.js';

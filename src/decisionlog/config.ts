@@ -42,6 +42,13 @@ export function decisionLogSettings(section: unknown): DecisionLogSettings {
   if (whenFull) options.whenFull = whenFull;
   const queueLimit = positive(store.queue_limit, 'decision_logs.store.queue_limit');
   if (queueLimit !== undefined) options.queueLimit = Math.floor(queueLimit);
+  if (store.flush_delay_ms !== undefined) {
+    const delay = store.flush_delay_ms;
+    if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
+      throw new DecisionLogConfigError(`decision_logs.store.flush_delay_ms must be a number of milliseconds (0 or more), got ${JSON.stringify(delay)}`);
+    }
+    options.flushDelayMs = delay;
+  }
   if (store.outcome_paths !== undefined) options.outcome = { paths: strings(store.outcome_paths, 'decision_logs.store.outcome_paths') };
   if (store.principals !== undefined) options.principals = principals(store.principals);
   if (retention) {

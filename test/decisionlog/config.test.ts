@@ -25,6 +25,7 @@ test('OPA keys and the store section map onto the options', () => {
       durability: 'sync',
       queue_limit: 500,
       when_full: 'drop',
+      flush_delay_ms: 0,
       outcome_paths: ['result.permit'],
       principals: ['input.subject.id', { jwt: 'input.token' }],
       retention: { max_age_seconds: 86400 },
@@ -37,6 +38,7 @@ test('OPA keys and the store section map onto the options', () => {
       durability: 'sync',
       whenFull: 'drop',
       queueLimit: 500,
+      flushDelayMs: 0,
       outcome: { paths: ['result.permit'] },
       principals: [{ path: 'input.subject.id' }, { jwt: 'input.token' }],
       retention: { maxAgeSeconds: 86400, keepUnshipped: true },
@@ -60,6 +62,7 @@ test('bad settings are refused with the key that is wrong', () => {
     [{ store: { principals: [{ header: 'x' }] } }, /principals\[0\] must be/],
     [{ store: { outcome_paths: 'result.allow' } }, /outcome_paths must be a list of strings/],
     [{ service: 'c', reporting: { min_delay_seconds: 10, max_delay_seconds: 5 } }, /min_delay_seconds \(10\) must not exceed max_delay_seconds \(5\)/],
+    [{ store: { flush_delay_ms: -1 } }, /flush_delay_ms must be a number of milliseconds \(0 or more\), got -1/],
     [{ console: 'yes' }, /decision_logs\.console must be a boolean/],
     [{ mask_decision: '/' }, /mask_decision must name a rule/],
   ];

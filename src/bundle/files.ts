@@ -1,7 +1,7 @@
 // Reads the raw files of a bundle, from a gzipped tarball or a directory, before anything interprets them.
 // Every path is normalised to a relative, slash-separated form ("a/b/data.json") and checked here, so later
 // stages never see "..", absolute paths, links or duplicates.
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { readdir, readFile, lstat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
@@ -20,6 +20,12 @@ export interface BundleLimits {
   maxFileBytes: number;
   maxFiles: number;
   maxPathDepth: number;
+  /**
+   * Largest uncompressed/compressed size ratio once the content passes `ratioFloorBytes`; ordinary JSON and Rego
+   * compress 5-20×, a gzip bomb up to ~1000×. Small bundles are exempt so a tiny repetitive file is not refused.
+   */
+  maxCompressionRatio: number;
+  ratioFloorBytes: number;
 }
 
 export const defaultBundleLimits: BundleLimits = {
@@ -28,6 +34,8 @@ export const defaultBundleLimits: BundleLimits = {
   maxFileBytes: 1024 * 1024 * 1024,
   maxFiles: 100_000,
   maxPathDepth: 64,
+  maxCompressionRatio: 200,
+  ratioFloorBytes: 16 * 1024 * 1024,
 };
 
 /** A bundle that cannot be read; the message names the offending file or limit. */
@@ -38,6 +46,10 @@ export class BundleError extends Error {
 /** Normalises a path from a tarball or directory and rejects anything that could escape the bundle. */
 export function normaliseBundlePath(raw: string, limits: BundleLimits = defaultBundleLimits): string {
   const path = raw.replace(/\\/g, '/').replace(/^\.\//, '');
+  // A drive letter or a UNC host is absolute on some system whatever we do with it: refused, never re-rooted.
+  if (/^[A-Za-z]:/.test(path) || path.startsWith('//')) {
+    throw new BundleError(`bundle path ${JSON.stringify(raw)} is an absolute path`);
+  }
   if (path.startsWith('/')) {
     // OPA's own `opa build` writes "/data.json"; a leading slash means the bundle root, not the filesystem root.
     return normaliseBundlePath(path.slice(1), limits);
@@ -90,6 +102,11 @@ export async function readBundleArchive(
         total += chunk.length;
         if (size > limits.maxFileBytes) throw new BundleError(`bundle file ${JSON.stringify(path)} is larger than ${limits.maxFileBytes} bytes`);
         if (total > limits.maxUncompressedBytes) throw new BundleError(`bundle is larger than ${limits.maxUncompressedBytes} bytes uncompressed`);
+        if (total > limits.ratioFloorBytes && total > archive.byteLength * limits.maxCompressionRatio) {
+          throw new BundleError(
+            `bundle archive expands more than ${limits.maxCompressionRatio} times its compressed size of ${archive.byteLength} bytes (a gzip bomb?)`,
+          );
+        }
         chunks.push(chunk);
       }
       files.push({ path, data: Buffer.concat(chunks) });
@@ -133,4 +150,19 @@ export async function readBundleDirectory(
   await walk(dir);
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return files;
+}
+
+/** Writes files as a gzipped tarball in the layout bundle servers serve (and `opa build` writes). */
+export async function writeBundleArchive(files: BundleFile[]): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  const done = (async () => {
+    for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk);
+  })();
+  for (const file of files) {
+    pack.entry({ name: file.path, size: file.data.length, mode: 0o644, mtime: new Date(0) }, file.data);
+  }
+  pack.finalize();
+  await done;
+  return gzipSync(Buffer.concat(chunks));
 }

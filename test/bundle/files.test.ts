@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
+import { tempDir } from './temp-dir.js';
 import { join } from 'node:path';
 import tar from 'tar-stream';
-import { readBundleArchive, readBundleDirectory, BundleError, defaultBundleLimits } from '../../src/bundle/files.js';
+import { readBundleArchive, readBundleDirectory, writeBundleArchive, BundleError, defaultBundleLimits } from '../../src/bundle/files.js';
 
 async function tarball(entries: Array<{ name: string; body?: string; type?: 'file' | 'symlink'; linkname?: string }>) {
   const pack = tar.pack();
@@ -50,10 +50,23 @@ test('rejects bytes that are not gzip', async () => {
 });
 
 test('reads a directory and refuses symlinks in it', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'verdict-bundle-'));
+  const dir = tempDir('verdict-bundle-');
   mkdirSync(join(dir, 'x'));
   writeFileSync(join(dir, 'x', 'data.json'), '{"a":1}');
   assert.deepEqual((await readBundleDirectory(dir)).map((f) => f.path), ['x/data.json']);
   symlinkSync('/etc/passwd', join(dir, 'x', 'link'));
   await assert.rejects(readBundleDirectory(dir), /not a regular file/);
+});
+
+test('refuses an archive that expands far beyond its compressed size once past the floor', async () => {
+  const bomb = await tarball([{ name: 'data.json', body: ' '.repeat(3_000_000) }]);
+  const limits = { ...defaultBundleLimits, ratioFloorBytes: 1_000_000, maxCompressionRatio: 100 };
+  await assert.rejects(readBundleArchive(bomb, limits), /expands more than 100 times its compressed size/);
+  // Under the floor the same ratio is allowed: small repetitive files are normal.
+  await readBundleArchive(bomb, { ...limits, ratioFloorBytes: 4_000_000 });
+});
+
+test('an archive written by writeBundleArchive reads back identically', async () => {
+  const files = [{ path: '.manifest', data: Buffer.from('{}') }, { path: 'a/b/p.rego', data: Buffer.from('package a.b') }];
+  assert.deepEqual(await readBundleArchive(await writeBundleArchive(files)), files);
 });

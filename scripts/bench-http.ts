@@ -1,0 +1,119 @@
+// HTTP decision benchmark: the gateway policy in rego/gateway served by the reference OPA
+// (`opa run --server`, Rego source) and by Verdict (the same bundle built with `opa build -t wasm`, one
+// worker per core), each loaded in turn with autocannon at the same concurrency and duration.
+//   npm run bench:http [-- --duration 10 --connections 64 --workers N --cpus 0-1 --rounds 1]
+// Prints decisions/s, p50 and p99 latency per server and the Verdict/OPA ratio. On a shared, noisy machine
+// use --rounds N: the servers are measured alternately N times and the median round of each is reported.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createServer } from 'node:net';
+
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number; average: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '64' },
+    workers: { type: 'string', default: String(availableParallelism()) },
+    cpus: { type: 'string', default: `0-${availableParallelism() - 1}` },
+    rounds: { type: 'string', default: '1' },
+  },
+});
+const duration = Number(values.duration);
+const connections = Number(values.connections);
+const decisionPath = '/v1/data/gateway/authz/allow';
+const body = readFileSync('rego/gateway/input.json', 'utf8');
+
+const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim().split('\n').pop()!;
+
+// Lay rego/gateway out as a bundle: the policy under its package path, data under gateway/.
+const work = mkdtempSync(join(tmpdir(), 'verdict-bench-'));
+const source = join(work, 'bundle');
+mkdirSync(join(source, 'gateway', 'authz'), { recursive: true });
+cpSync('rego/gateway/authz.rego', join(source, 'gateway', 'authz', 'authz.rego'));
+cpSync('rego/gateway/data.json', join(source, 'gateway', 'data.json'));
+writeFileSync(join(source, '.manifest'), JSON.stringify({ revision: 'bench', roots: ['gateway'] }));
+const wasmBundle = join(work, 'bundle.tar.gz');
+execFileSync(opa, ['build', '-b', '-t', 'wasm', '-e', 'gateway/authz/allow', '-e', 'gateway/authz/deny', '-o', wasmBundle, source]);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(url + decisionPath, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+      const answer = (await res.json()) as { result?: unknown };
+      if (answer.result !== true) throw new Error(`unexpected decision ${JSON.stringify(answer)}`);
+      return;
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith('unexpected decision')) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`${url} never answered`);
+}
+
+async function measure(name: string, command: string, args: string[]): Promise<AutocannonResult> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn('taskset', ['-c', values.cpus!, command, ...args.map((a) => a.replace('{addr}', `127.0.0.1:${port}`))], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    await waitReady(url, child);
+    const load = { url: url + decisionPath, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections };
+    await autocannon({ ...load, duration: 2 }); // warm-up: JIT, connection pools
+    const result = await autocannon({ ...load, duration });
+    console.error(`${name}: done`);
+    return result;
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+const rounds = Number(values.rounds);
+const opaRuns: AutocannonResult[] = [];
+const verdictRuns: AutocannonResult[] = [];
+for (let round = 0; round < rounds; round++) {
+  opaRuns.push(await measure('opa', opa, ['run', '--server', '--addr', '{addr}', '--log-level', 'error', '-b', source]));
+  verdictRuns.push(await measure('verdict', process.execPath, ['dist/src/main.js', 'run', '--addr', '{addr}', '--log-level', 'warn', '--workers', values.workers!, wasmBundle]));
+}
+/** The round with the median throughput, so one disturbed round does not decide the comparison. */
+const median = (runs: AutocannonResult[]) => [...runs].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(runs.length / 2)];
+const opaResult = median(opaRuns);
+const verdictResult = median(verdictRuns);
+
+const row = (name: string, r: AutocannonResult) =>
+  `${name.padEnd(8)} ${r.requests.average.toFixed(0).padStart(10)} ${r.latency.p50.toFixed(2).padStart(8)} ${r.latency.p99.toFixed(2).padStart(8)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}`;
+console.log(
+  `gateway decision over HTTP: ${connections} connections, ${duration}s each, CPUs ${values.cpus}, Verdict workers ${values.workers}, input ${Buffer.byteLength(body)} B, ${rounds} round(s)`,
+);
+if (rounds > 1) {
+  console.log(`opa decisions/s per round:     ${opaRuns.map((r) => r.requests.average.toFixed(0)).join(' ')}`);
+  console.log(`verdict decisions/s per round: ${verdictRuns.map((r) => r.requests.average.toFixed(0)).join(' ')}`);
+}
+console.log(`${'server'.padEnd(8)} ${'decisions/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`);
+console.log(row('opa', opaResult));
+console.log(row('verdict', verdictResult));
+console.log(
+  `ratio verdict/opa: decisions/s ${(verdictResult.requests.average / opaResult.requests.average).toFixed(2)}, p99 ${(verdictResult.latency.p99 / opaResult.latency.p99).toFixed(2)}`,
+);

@@ -1,0 +1,197 @@
+// Runs one conformance case end to end: artefact from the reference OPA, wasm from the chosen back end,
+// evaluation under @open-policy-agent/opa-wasm with our host builtins, comparison with the expectations.
+import { loadPolicy } from '@open-policy-agent/opa-wasm';
+import { hostBuiltins } from '../../src/builtins/index.js';
+import { BINDINGS_ENTRYPOINT, INPUT_TERM_ENTRYPOINT, buildCase, type BuildSettings } from './build.js';
+import type { ConformanceCase } from './cases.js';
+import { sameResultSet } from './compare.js';
+import { regoValueToJson } from './rego-value.js';
+
+export type Backend = 'opa' | 'verdict';
+
+/** Compiles an IR plan (the JSON of `opa build -t plan`) into a wasm module: our back end's contract. */
+export type CompilePlan = (plan: unknown) => Uint8Array;
+
+export type Outcome =
+  | { status: 'pass' }
+  | { status: 'skip'; reason: string }
+  /** `cause` is short and groups failures; `detail` says what differed. */
+  | { status: 'fail'; cause: string; detail: string };
+
+const CONFLICT_MESSAGES = ['var assignment conflict', 'object insert conflict'];
+
+function firstLine(s: string): string {
+  return (s.split('\n').find((l) => l.trim() !== '') ?? s).trim();
+}
+
+/** Groups an error message: drops positions, quoted values and numbers so alike failures count together. */
+export function errorCause(prefix: string, message: string): string {
+  const line = firstLine(message)
+    .replace(/^[^:]*\.rego:\d+(:\d+)?:\s*/, '')
+    .replace(/"[^"]*"/g, '"…"')
+    .replace(/\b\d+\b/g, 'N');
+  const builtin = /not implemented: built-in function \d+: (\S+)/.exec(firstLine(message));
+  if (builtin) return `${prefix}: builtin ${builtin[1]} not implemented`;
+  return `${prefix}: ${line.slice(0, 120)}`;
+}
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? 'undefined' : s.length > 400 ? `${s.slice(0, 400)}…` : s;
+}
+
+async function wasmFor(
+  settings: BuildSettings,
+  backend: Backend,
+  compilePlan: CompilePlan | undefined,
+  c: ConformanceCase,
+): Promise<{ wasm: Uint8Array } | Outcome> {
+  const built = await buildCase(settings, backend === 'opa' ? 'wasm' : 'plan', c);
+  if (!built.ok) {
+    const expectsError = c.want_error_code !== undefined || c.want_error !== undefined;
+    if (expectsError && !c.strict_error && c.want_error && built.error.includes(c.want_error)) return { status: 'pass' };
+    return { status: 'fail', cause: errorCause('opa build failed', built.error), detail: built.error };
+  }
+  if (backend === 'opa') return { wasm: built.artefact };
+  try {
+    return { wasm: compilePlan!(JSON.parse(built.artefact.toString('utf8'))) };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    return { status: 'fail', cause: errorCause('compilePlan failed', msg), detail: msg };
+  }
+}
+
+type Rows = Array<Record<string, unknown>>;
+
+/**
+ * `rows` is what the SDK's evaluate() returned (JSON: sets as arrays in the module's order);
+ * `setSortedRows` re-reads the same evaluation as Rego value text with sets sorted, as OPA's own wasm
+ * test reads results, for cases whose expected sets are written in sorted order.
+ */
+type Evaluation = { rows: Rows; setSortedRows: () => Rows | undefined } | { error: string };
+
+function errorText(e: unknown): string {
+  if (typeof e === 'string') return e;
+  if (e instanceof Error) return e.message;
+  const m = (e as { message?: unknown } | null)?.message;
+  return typeof m === 'string' ? m : JSON.stringify(e);
+}
+
+function resultRows(rs: unknown): Rows | undefined {
+  const set = rs as Array<{ result?: unknown }>;
+  return Array.isArray(set) && set.length === 1 && Array.isArray(set[0]?.result) ? (set[0].result as Rows) : undefined;
+}
+
+/** Go duration text ("10ms", "1s") in milliseconds, for test.sleep. */
+function durationMs(text: string): number {
+  const m = /^([0-9.]+)(ns|us|µs|ms|s|m|h)$/.exec(text);
+  if (!m) return 0;
+  const scale: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
+  return Number(m[1]) * scale[m[2]!]!;
+}
+
+/**
+ * Our host builtins plus test.sleep, which OPA's wasm tests register for cases that check that time.now_ns
+ * stays fixed within one evaluation. The SDK calls builtins synchronously, so the sleep blocks.
+ */
+const builtinsForCases = {
+  ...hostBuiltins,
+  'test.sleep': (d: unknown) => {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, durationMs(String(d)));
+    return null;
+  },
+};
+
+type Policy = Awaited<ReturnType<typeof loadPolicy>>;
+
+/** The SDK's ABI 1.2 fast path, asking opa_eval for format 1 (Rego value text) instead of JSON. */
+function evaluateAsRegoText(policy: Policy, input: unknown, entrypoint: string): string {
+  const exports = (policy.wasmInstance as WebAssembly.Instance).exports as Record<string, (...a: number[]) => number>;
+  const ep = (policy.entrypoints as Record<string, number>)[entrypoint]!;
+  // Like the SDK, a falsy input means no input.
+  const bytes = !input ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(input));
+  const inputAddr = bytes.length > 0 ? (policy.dataHeapPtr as number) : 0;
+  const end = (policy.dataHeapPtr as number) + bytes.length;
+  if (end > policy.mem.buffer.byteLength) policy.mem.grow(Math.ceil((end - policy.mem.buffer.byteLength) / 65536));
+  new Uint8Array(policy.mem.buffer).set(bytes, policy.dataHeapPtr as number);
+  const addr = exports.opa_eval!(0, ep, policy.dataAddr, inputAddr, bytes.length, end, 1);
+  const mem = new Uint8Array(policy.mem.buffer);
+  let stop = addr;
+  while (mem[stop] !== 0) stop++;
+  return new TextDecoder().decode(mem.subarray(addr, stop));
+}
+
+async function evaluate(wasm: Uint8Array, c: ConformanceCase): Promise<Evaluation> {
+  try {
+    const policy = await loadPolicy(wasm, undefined, builtinsForCases);
+    if (c.data !== undefined && c.data !== null) policy.setData(c.data as object);
+    let input = c.input;
+    if (c.input_term !== undefined) input = (policy.evaluate(undefined, INPUT_TERM_ENTRYPOINT) as Array<{ result: unknown }>)[0]?.result;
+    const rs = policy.evaluate(input, BINDINGS_ENTRYPOINT);
+    const rows = resultRows(rs);
+    if (!rows) return { error: `malformed result set ${show(rs)}` };
+    const setSortedRows = () => {
+      try {
+        return resultRows(regoValueToJson(evaluateAsRegoText(policy, input, BINDINGS_ENTRYPOINT)));
+      } catch {
+        return undefined;
+      }
+    };
+    return { rows, setSortedRows };
+  } catch (e) {
+    return { error: errorText(e) };
+  }
+}
+
+function judge(c: ConformanceCase, ev: Evaluation): Outcome {
+  const wantsError = c.want_error_code !== undefined || c.want_error !== undefined;
+  if ('error' in ev) {
+    if (wantsError && !c.strict_error) {
+      if (c.want_error_code === 'eval_conflict_error') {
+        if (CONFLICT_MESSAGES.some((m) => ev.error.includes(m))) return { status: 'pass' };
+        return { status: 'fail', cause: errorCause('wrong error', ev.error), detail: `want a conflict error, got: ${ev.error}` };
+      }
+      if (c.want_error_code === undefined && c.want_error !== undefined && ev.error.includes(c.want_error)) {
+        return { status: 'pass' };
+      }
+      return {
+        status: 'fail',
+        cause: `error ${c.want_error_code ?? 'message'} expected outside strict mode`,
+        detail: `want ${c.want_error_code ?? ''} ${c.want_error ?? ''}, got: ${ev.error}`,
+      };
+    }
+    return { status: 'fail', cause: errorCause('evaluation error', ev.error), detail: ev.error };
+  }
+  const rows = ev.rows;
+  if (c.want_defined !== undefined) {
+    if ((rows.length > 0) === c.want_defined) return { status: 'pass' };
+    return { status: 'fail', cause: 'wrong definedness', detail: `want ${c.want_defined ? 'defined' : 'undefined'}, got ${show(rows)}` };
+  }
+  if (c.want_result !== undefined) {
+    const sortBindings = c.sort_bindings === true;
+    if (sameResultSet(c.want_result, rows, sortBindings)) return { status: 'pass' };
+    const sorted = ev.setSortedRows();
+    if (sorted && sameResultSet(c.want_result, sorted, sortBindings)) return { status: 'pass' };
+    return { status: 'fail', cause: rows.length === 0 ? 'undefined result' : 'result mismatch', detail: `want ${show(c.want_result)}, got ${show(rows)}` };
+  }
+  if (wantsError) {
+    // The wasm target has no strict builtin errors: such cases must come out undefined (OPA's wasm e2e test rule).
+    if (c.strict_error) {
+      if (rows.length === 0) return { status: 'pass' };
+      return { status: 'fail', cause: 'strict error case defined', detail: `want undefined, got ${show(rows)}` };
+    }
+    return { status: 'fail', cause: 'expected error, got result', detail: `want ${c.want_error_code ?? c.want_error}, got ${show(rows)}` };
+  }
+  return { status: 'skip', reason: 'case states no expectation' };
+}
+
+export async function runCase(
+  settings: BuildSettings,
+  backend: Backend,
+  compilePlan: CompilePlan | undefined,
+  c: ConformanceCase,
+): Promise<Outcome> {
+  const w = await wasmFor(settings, backend, compilePlan, c);
+  if (!('wasm' in w)) return w;
+  return judge(c, await evaluate(w.wasm, c));
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the integration tests start for real on loopback: nginx (bundle polling with
+# ETags, auth_request in front of Verdict), slapd + ldap-utils and PostgreSQL (PIP adapters), openssl (test
+# certificates). Idempotent; the packages' own system services are kept from starting.
+set -euo pipefail
+need=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+[ ${#need[@]} -eq 0 ] || {
+  [ "$(id -u)" -eq 0 ] || { echo "install-system-deps: missing ${need[*]} and not root" >&2; exit 1; }
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+}
+# slapd, ldap-utils and PostgreSQL: the PIP tests' own script keeps their services from starting during install.
+exec "$(dirname "$0")/pip-test-deps.sh"

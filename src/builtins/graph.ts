@@ -1,0 +1,44 @@
+// graph.reachable_paths: every path from the given roots until a leaf or a cycle closes.
+// Object keys cross the JSON boundary as strings, so non-string vertices are looked up by their JSON text.
+import { arr, obj, type HostBuiltinTable, type JsonObject } from './args.js';
+import { asSet, compareJson } from './json-value.js';
+
+function edgesOf(graph: JsonObject, node: unknown): unknown[] | undefined {
+  const key = typeof node === 'string' ? node : JSON.stringify(node);
+  if (!(key in graph)) return undefined;
+  const edges = graph[key];
+  return Array.isArray(edges) ? edges : [];
+}
+
+function addUnique(out: unknown[][], path: unknown[]): void {
+  if (!out.some((p) => compareJson(p, path) === 0)) out.push(path);
+}
+
+function walk(graph: JsonObject, root: unknown, path: unknown[], out: unknown[][], seen: unknown[]): void {
+  const edges = edgesOf(graph, root);
+  if (edges === undefined) return addUnique(out, path);
+  const here = [...path, root];
+  if (edges.length === 0) return addUnique(out, here);
+  const reached = [...seen, root];
+  for (const next of edges) {
+    if (reached.some((r) => compareJson(r, next) === 0)) addUnique(out, here);
+    else walk(graph, next, here, out, reached);
+  }
+}
+
+function reachablePaths(g: unknown, roots: unknown): unknown[][] {
+  const name = 'graph.reachable_paths';
+  const graph = obj(name, 1, g);
+  const out: unknown[][] = [];
+  for (const node of arr(name, 2, roots)) {
+    const edges = edgesOf(graph, node);
+    if (edges === undefined) continue;
+    if (edges.length === 0) addUnique(out, [node]);
+    for (const next of edges) walk(graph, next, [node], out, [node]);
+  }
+  return asSet(out);
+}
+
+export const graphBuiltins: HostBuiltinTable = {
+  'graph.reachable_paths': reachablePaths,
+};

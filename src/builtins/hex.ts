@@ -1,0 +1,17 @@
+// hex.* and base64url.encode_no_pad: byte encodings of a string's UTF-8 bytes.
+import { BuiltinError, str, type HostBuiltinTable } from './args.js';
+
+function decodeHex(v: unknown): string {
+  const s = str('hex.decode', 1, v);
+  const bad = /[^0-9a-fA-F]/.exec(s);
+  if (bad) throw new BuiltinError('hex.decode', `encoding/hex: invalid byte: U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} '${bad[0]}'`);
+  if (s.length % 2 !== 0) throw new BuiltinError('hex.decode', 'encoding/hex: odd length hex string');
+  const bytes = Buffer.from(s, 'hex');
+  return new TextDecoder().decode(bytes);
+}
+
+export const hexBuiltins: HostBuiltinTable = {
+  'hex.encode': (v: unknown) => Buffer.from(str('hex.encode', 1, v), 'utf8').toString('hex'),
+  'hex.decode': decodeHex,
+  'base64url.encode_no_pad': (v: unknown) => Buffer.from(str('base64url.encode_no_pad', 1, v), 'utf8').toString('base64url'),
+};

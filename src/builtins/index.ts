@@ -1,0 +1,78 @@
+// The registry of host builtins: the builtins a Rego wasm module imports from its host because they are
+// not answered inside the module. Each namespace lives in its own file; this file only assembles them.
+// Values cross the boundary as JSON (sets arrive as arrays, non-string object keys as strings).
+import type { HostBuiltin, HostBuiltinTable } from './args.js';
+import { httpBuiltins } from './http.js';
+import { arrayBuiltins } from './array.js';
+import { castBuiltins } from './casts.js';
+import { cryptoBuiltins } from './crypto.js';
+import { globBuiltins } from './glob.js';
+import { graphBuiltins } from './graph.js';
+import { graphqlBuiltins } from './graphql.js';
+import { hexBuiltins } from './hex.js';
+import { jsonBuiltins } from './json.js';
+import { jwtBuiltins } from './jwt.js';
+import { netBuiltins } from './net.js';
+import { numbersBuiltins } from './numbers.js';
+import { objectBuiltins } from './object.js';
+import { opaBuiltins } from './opa.js';
+import { providersBuiltins } from './providers.js';
+import { regexBuiltins } from './regex.js';
+import { semverBuiltins } from './semver.js';
+import { stringsBuiltins } from './strings.js';
+import { templateBuiltins } from './template.js';
+import { timeBuiltins } from './time.js';
+import { unitsBuiltins } from './units.js';
+import { uriBuiltins } from './uri.js';
+import { urlqueryBuiltins } from './urlquery.js';
+import { uuidBuiltins } from './uuid.js';
+
+export type { HostBuiltin } from './args.js';
+
+/**
+ * OPA's wasm target is non-strict: a builtin error makes the call undefined instead of failing the
+ * evaluation (the SDK would abort the whole evaluation on a throw).
+ */
+function undefinedOnError(fn: HostBuiltin): HostBuiltin {
+  return (...args: unknown[]) => {
+    try {
+      return fn(...args);
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+function nonStrict(table: HostBuiltinTable): HostBuiltinTable {
+  return Object.fromEntries(Object.entries(table).map(([name, fn]) => [name, undefinedOnError(fn)]));
+}
+
+export const hostBuiltins: Record<string, HostBuiltin> = {
+  ...nonStrict({
+    ...arrayBuiltins,
+    ...castBuiltins,
+    ...cryptoBuiltins,
+    ...globBuiltins,
+    ...graphBuiltins,
+    ...graphqlBuiltins,
+    ...hexBuiltins,
+    ...jsonBuiltins,
+    ...jwtBuiltins,
+    ...netBuiltins,
+    ...numbersBuiltins,
+    ...objectBuiltins,
+    ...opaBuiltins,
+    ...providersBuiltins,
+    ...regexBuiltins,
+    ...semverBuiltins,
+    ...stringsBuiltins,
+    ...templateBuiltins,
+    ...timeBuiltins,
+    ...unitsBuiltins,
+    ...uriBuiltins,
+    ...urlqueryBuiltins,
+    ...uuidBuiltins,
+  }),
+  // Not wrapped: an unsupported http.send must fail loudly rather than look like an undefined response.
+  ...httpBuiltins,
+};

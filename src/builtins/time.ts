@@ -1,0 +1,142 @@
+// time.* host builtins over go-time.ts. Instants cross the JSON boundary as numbers of nanoseconds; the
+// SDK hands arguments over as doubles, so inputs beyond 2^53 ns (dates after 1970-04-15) arrive rounded
+// to the nearest representable value. Results go back exactly (exactInteger).
+import { BuiltinError, exactInteger, int, str, type HostBuiltinTable } from './args.js';
+import { TimeError, WEEKDAYS, checkRange, daysIn, formatTime, fromCivil, loadZone, parseDuration, parseTime, toCivil, type Zone } from './go-time.js';
+import { perEvaluation } from './per-evaluation.js';
+
+/** Layout names OPA accepts in place of a layout. */
+const NAMED_LAYOUTS: Record<string, string> = {
+  ANSIC: 'Mon Jan _2 15:04:05 2006',
+  UnixDate: 'Mon Jan _2 15:04:05 MST 2006',
+  RubyDate: 'Mon Jan 02 15:04:05 -0700 2006',
+  RFC822: '02 Jan 06 15:04 MST',
+  RFC822Z: '02 Jan 06 15:04 -0700',
+  RFC850: 'Monday, 02-Jan-06 15:04:05 MST',
+  RFC1123: 'Mon, 02 Jan 2006 15:04:05 MST',
+  RFC1123Z: 'Mon, 02 Jan 2006 15:04:05 -0700',
+  RFC3339: '2006-01-02T15:04:05Z07:00',
+  RFC3339Nano: '2006-01-02T15:04:05.999999999Z07:00',
+};
+
+/** Runs fn, reporting go-time errors as errors of the builtin. */
+function guarded<T>(builtin: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof TimeError) throw new BuiltinError(builtin, e.message);
+    throw e;
+  }
+}
+
+interface ZonedTime {
+  ns: bigint;
+  zone: Zone;
+  layout: string;
+}
+
+/** A time operand: nanoseconds, or [nanoseconds, zone name, layout]. */
+function zonedTime(builtin: string, v: unknown): ZonedTime {
+  let nsValue: unknown = v;
+  let zone = loadZone('');
+  let layout = '';
+  if (Array.isArray(v)) {
+    if (v.length === 0) throw new BuiltinError(builtin, 'operand 1 must be either number (ns) or [number (ns), string (tz)]');
+    nsValue = v[0];
+    if (v.length > 1) zone = guarded(builtin, () => loadZone(str(builtin, 1, v[1])));
+    if (v.length > 2) layout = str(builtin, 1, v[2]);
+  } else if (typeof v !== 'number') {
+    throw new BuiltinError(builtin, 'operand 1 must be either number (ns) or [number (ns), string (tz)]');
+  }
+  const n = typeof nsValue === 'number' ? nsValue : NaN;
+  if (typeof nsValue !== 'number') throw new BuiltinError(builtin, 'operand 1 must be number');
+  if (!Number.isInteger(n) || Math.abs(n) >= 2 ** 63) throw new BuiltinError(builtin, 'timestamp too big');
+  return { ns: BigInt(n), zone, layout };
+}
+
+function format(v: unknown): string {
+  const name = 'time.format';
+  const t = zonedTime(name, v);
+  const layout = t.layout === '' ? NAMED_LAYOUTS.RFC3339Nano! : (NAMED_LAYOUTS[t.layout] ?? t.layout);
+  return formatTime(t.ns, t.zone, layout);
+}
+
+function addDate(v: unknown, y: unknown, m: unknown, d: unknown): unknown {
+  const name = 'time.add_date';
+  const t = zonedTime(name, v);
+  const c = toCivil(t.ns, t.zone);
+  const ns = fromCivil(c.year + int(name, 2, y), c.month + int(name, 3, m), c.day + int(name, 4, d), c.hour, c.minute, c.second, c.nanos, t.zone);
+  return exactInteger(guarded(name, () => checkRange(ns)));
+}
+
+/** [years, months, days, hours, minutes, seconds] between two instants, computed as OPA does. */
+function diff(a: unknown, b: unknown): number[] {
+  const name = 'time.diff';
+  const t1 = zonedTime(name, a);
+  const t2 = zonedTime(name, b);
+  const [x, y] = t1.ns <= t2.ns ? [t1.ns, t2.ns] : [t2.ns, t1.ns];
+  const c1 = toCivil(x, t1.zone);
+  const c2 = toCivil(y, t1.zone);
+  let year = c2.year - c1.year;
+  let month = c2.month - c1.month;
+  let day = c2.day - c1.day;
+  let hour = c2.hour - c1.hour;
+  let min = c2.minute - c1.minute;
+  let sec = c2.second - c1.second;
+  if (sec < 0) {
+    sec += 60;
+    min--;
+  }
+  if (min < 0) {
+    min += 60;
+    hour--;
+  }
+  if (hour < 0) {
+    hour += 24;
+    day--;
+  }
+  if (day < 0) {
+    day += daysIn(c1.month, c1.year);
+    month--;
+  }
+  if (month < 0) {
+    month += 12;
+    year--;
+  }
+  return [year, month, day, hour, min, sec];
+}
+
+export const timeBuiltins: HostBuiltinTable = {
+  'time.now_ns': () => exactInteger(perEvaluation('time.now_ns', () => BigInt(Date.now()) * 1_000_000n)),
+  'time.parse_ns': (layout: unknown, value: unknown) => {
+    const name = 'time.parse_ns';
+    const l = str(name, 1, layout);
+    return exactInteger(guarded(name, () => checkRange(parseTime(NAMED_LAYOUTS[l] ?? l, str(name, 2, value)))));
+  },
+  'time.parse_rfc3339_ns': (value: unknown) => {
+    const name = 'time.parse_rfc3339_ns';
+    return exactInteger(guarded(name, () => checkRange(parseTime(NAMED_LAYOUTS.RFC3339!, str(name, 1, value)))));
+  },
+  'time.parse_duration_ns': (value: unknown) => {
+    const name = 'time.parse_duration_ns';
+    const s = str(name, 1, value);
+    return exactInteger(guarded(name, () => parseDuration(s, /[dwy]/.test(s))));
+  },
+  'time.format': format,
+  'time.date': (v: unknown) => {
+    const t = zonedTime('time.date', v);
+    const c = toCivil(t.ns, t.zone);
+    return [c.year, c.month, c.day];
+  },
+  'time.clock': (v: unknown) => {
+    const t = zonedTime('time.clock', v);
+    const c = toCivil(t.ns, t.zone);
+    return [c.hour, c.minute, c.second];
+  },
+  'time.weekday': (v: unknown) => {
+    const t = zonedTime('time.weekday', v);
+    return WEEKDAYS[toCivil(t.ns, t.zone).weekday];
+  },
+  'time.add_date': addDate,
+  'time.diff': diff,
+};

@@ -1,0 +1,80 @@
+// The bundle admin API OPA lacks (opa#546, opa#1336): upload, list, inspect, delete and trigger bundles.
+// Mounted only when `admin_api.auth` is configured; every route sits behind the bearer-JWT check.
+// Answers use OPA's envelopes: {result: ...} on success, {code, message} on failure.
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { adminJwtAuth, type AdminAuthConfig } from '../auth/admin-jwt.js';
+import { BundleError } from './files.js';
+import { BundleRequestError, type BundleInfo, type BundleManager, type ManagedBundle } from './manager.js';
+
+export interface BundleAdminOptions {
+  auth: AdminAuthConfig;
+  /** Largest upload accepted, in bytes (default 64 MiB); the bundle limits apply on top. */
+  maxUploadBytes?: number;
+}
+
+const errorCodes = { 400: 'invalid_parameter', 404: 'resource_not_found', 409: 'resource_conflict' } as const;
+
+export function bundleAdminRouter<B extends ManagedBundle>(manager: BundleManager<B>, options: BundleAdminOptions): Router {
+  const router = express.Router();
+  router.use('/v1/bundles', adminJwtAuth(options.auth));
+  const raw = express.raw({ type: () => true, limit: options.maxUploadBytes ?? 64 * 1024 * 1024 });
+
+  router.get('/v1/bundles', (_req, res) => {
+    res.json({ result: manager.list().map(view) });
+  });
+  router.get('/v1/bundles/:name', (req, res) => {
+    const info = manager.get(String(req.params.name));
+    if (!info) res.status(404).json({ code: errorCodes[404], message: `bundle ${req.params.name} not found` });
+    else res.json({ result: view(info) });
+  });
+  router.put('/v1/bundles/:name', raw, handle(async (req, res) => {
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    if (body.length === 0) throw new BundleRequestError(400, 'request body must be a bundle (gzipped tarball)');
+    const info = await manager.upload(String(req.params.name), body);
+    res.json({ result: view(info) });
+  }, { uploadFailuresAreClientErrors: true }));
+  router.delete('/v1/bundles/:name', handle(async (req, res) => {
+    await manager.remove(String(req.params.name));
+    res.status(204).end();
+  }));
+  router.post('/v1/bundles/:name/trigger', handle(async (req, res) => {
+    res.json({ result: view(await manager.trigger(String(req.params.name))) });
+  }));
+  return router;
+}
+
+/**
+ * Refusals become OPA envelopes. An upload that fails anywhere (read, signature, parse, delta, compile,
+ * activation) is a problem with the uploaded bundle: 400 with the message naming it. Other failures are 500s.
+ */
+function handle(fn: (req: Request, res: Response) => Promise<void>, { uploadFailuresAreClientErrors = false } = {}) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    fn(req, res).catch((err: unknown) => {
+      if (err instanceof BundleRequestError) res.status(err.status).json({ code: errorCodes[err.status], message: err.message });
+      else if (err instanceof BundleError || (uploadFailuresAreClientErrors && err instanceof Error)) {
+        res.status(400).json({ code: 'invalid_parameter', message: (err as Error).message });
+      } else next(err);
+    });
+  };
+}
+
+function view(info: BundleInfo) {
+  return {
+    name: info.name,
+    source: info.source,
+    location: info.location,
+    revision: info.revision,
+    etag: info.etag,
+    activated_at: info.activatedAt?.toISOString(),
+    activations: info.activations,
+    failures: info.failures,
+    last_error: info.lastError && { message: info.lastError, at: info.lastErrorAt?.toISOString() },
+    download: info.download && {
+      last_request: info.download.lastRequest?.toISOString(),
+      last_successful_download: info.download.lastSuccessfulDownload?.toISOString(),
+      last_successful_activation: info.download.lastSuccessfulActivation?.toISOString(),
+      http_code: info.download.httpCode,
+      long_polling: info.download.longPolling,
+    },
+  };
+}

@@ -1,0 +1,254 @@
+// Interprets the raw files of a bundle (see files.ts) the way OPA does: the optional `.manifest`, data files
+// placed at their directory path, Rego modules kept as source, and `policy.wasm` modules. Root checks follow
+// OPA's bundle activation and reuse its messages, so operators see the same errors from both servers.
+// Format: https://www.openpolicyagent.org/docs/management-bundles#bundle-file-format
+import { parse as parseYaml } from 'yaml';
+import { BundleError, type BundleFile } from './files.js';
+
+export interface WasmEntrypoint {
+  /** Slash-separated rule or package path, e.g. "gateway/authz/allow". */
+  entrypoint: string;
+  /** Module path as written in the manifest, e.g. "/policy.wasm". */
+  module: string;
+}
+
+export interface BundleManifest {
+  revision: string;
+  /** Slash-separated roots; [""] (the default) owns the whole data tree. */
+  roots: string[];
+  wasm?: WasmEntrypoint[];
+  metadata?: Record<string, unknown>;
+  rego_version?: number;
+  file_rego_versions?: Record<string, number>;
+}
+
+export interface RegoModule {
+  /** Path inside the bundle, e.g. "gateway/authz/policy.rego". */
+  path: string;
+  /** Package path as data path segments, e.g. ["gateway", "authz"]. */
+  packagePath: string[];
+  source: string;
+}
+
+export interface WasmModule {
+  /** Path inside the bundle with a leading slash, as manifests name it: "/policy.wasm". */
+  path: string;
+  bytes: Uint8Array;
+}
+
+export interface Bundle {
+  name: string;
+  manifest: BundleManifest;
+  /** The bundle's base documents, merged from every data.json/data.yaml at its directory path. */
+  data: Record<string, unknown>;
+  modules: RegoModule[];
+  wasm: WasmModule[];
+}
+
+/** Turns the files of one bundle into a Bundle, checking the manifest and that everything lies under its roots. */
+export function parseBundle(name: string, files: BundleFile[]): Bundle {
+  let manifest: BundleManifest = { revision: '', roots: [''] };
+  const data: Record<string, unknown> = {};
+  const modules: RegoModule[] = [];
+  const wasm: WasmModule[] = [];
+  const dataFiles: { dir: string[]; value: unknown; path: string }[] = [];
+
+  for (const file of files) {
+    const base = file.path.slice(file.path.lastIndexOf('/') + 1);
+    const dir = file.path.includes('/') ? file.path.slice(0, file.path.lastIndexOf('/')).split('/') : [];
+    if (file.path === '.manifest') {
+      manifest = parseManifest(file.data);
+    } else if (base === 'data.json') {
+      dataFiles.push({ dir, path: file.path, value: parseJsonFile(file) });
+    } else if (base === 'data.yaml' || base === 'data.yml') {
+      dataFiles.push({ dir, path: file.path, value: parseYamlFile(file) });
+    } else if (base.endsWith('.rego')) {
+      const source = file.data.toString('utf8');
+      modules.push({ path: file.path, source, packagePath: packageOf(source, file.path) });
+    } else if (base === 'policy.wasm') {
+      wasm.push({ path: `/${file.path}`, bytes: new Uint8Array(file.data) });
+    }
+    // OPA ignores every other file (including .signatures.json, which the signing code checks before us).
+  }
+
+  checkRootsDoNotOverlap(manifest.roots);
+  for (const { dir, value, path } of dataFiles) {
+    if (dir.length === 0) {
+      if (!isObject(value)) throw new BundleError(`bundle ${name}: ${path} at the bundle root must hold a JSON object`);
+      for (const key of Object.keys(value)) checkDataPathUnderRoots(name, manifest.roots, [key]);
+    } else {
+      checkDataPathUnderRoots(name, manifest.roots, dir);
+    }
+    mergeAt(data, dir, value, name, path);
+  }
+  for (const module of modules) {
+    const pkg = module.packagePath.join('/');
+    if (!manifest.roots.some((root) => isUnder(pkg, root))) {
+      throw new BundleError(
+        `bundle ${name}: manifest roots ${formatRoots(manifest.roots)} do not permit 'package ${module.packagePath.join('.')}' in module '${module.path}'`,
+      );
+    }
+  }
+  for (const entry of manifest.wasm ?? []) {
+    if (!wasm.some((w) => w.path === entry.module)) {
+      throw new BundleError(`bundle ${name}: manifest names wasm module ${entry.module} for entrypoint ${entry.entrypoint}, but the bundle has no such file`);
+    }
+  }
+  return { name, manifest, data, modules, wasm };
+}
+
+/** OPA's rule for overlapping roots across the bundles active together. */
+export function checkBundlesDoNotOverlap(bundles: Bundle[]): void {
+  for (let i = 0; i < bundles.length; i++) {
+    for (let j = i + 1; j < bundles.length; j++) {
+      for (const a of bundles[i].manifest.roots) {
+        for (const b of bundles[j].manifest.roots) {
+          if (isUnder(a, b) || isUnder(b, a)) {
+            const names = [bundles[i].name, bundles[j].name].sort();
+            throw new BundleError(`detected overlapping roots in manifests for these bundles: [${names.join(', ')}] (${a} overlaps ${b})`);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** True when slash path `path` equals `root` or lies below it; the empty root owns everything. */
+export function isUnder(path: string, root: string): boolean {
+  return root === '' || path === root || path.startsWith(`${root}/`);
+}
+
+function parseManifest(bytes: Buffer): BundleManifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new BundleError(`.manifest is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isObject(raw)) throw new BundleError('.manifest must be a JSON object');
+  const manifest: BundleManifest = { revision: '', roots: [''] };
+  if (raw.revision !== undefined) {
+    if (typeof raw.revision !== 'string') throw new BundleError('.manifest: "revision" must be a string');
+    manifest.revision = raw.revision;
+  }
+  if (raw.roots !== undefined) {
+    if (!Array.isArray(raw.roots) || raw.roots.some((r) => typeof r !== 'string')) {
+      throw new BundleError('.manifest: "roots" must be an array of strings');
+    }
+    // OPA trims slashes so "/a/b/" and "a/b" are the same root.
+    manifest.roots = (raw.roots as string[]).map((r) => r.replace(/^\/+|\/+$/g, ''));
+  }
+  if (raw.wasm !== undefined) {
+    if (!Array.isArray(raw.wasm)) throw new BundleError('.manifest: "wasm" must be an array of {entrypoint, module}');
+    manifest.wasm = raw.wasm.map((entry, i) => {
+      if (!isObject(entry) || typeof entry.entrypoint !== 'string' || typeof entry.module !== 'string') {
+        throw new BundleError(`.manifest: wasm[${i}] must be an object with string "entrypoint" and "module"`);
+      }
+      return { entrypoint: entry.entrypoint.replace(/^\/+/, ''), module: entry.module.startsWith('/') ? entry.module : `/${entry.module}` };
+    });
+  }
+  if (raw.metadata !== undefined) {
+    if (!isObject(raw.metadata)) throw new BundleError('.manifest: "metadata" must be an object');
+    manifest.metadata = raw.metadata;
+  }
+  if (raw.rego_version !== undefined) {
+    if (raw.rego_version !== 0 && raw.rego_version !== 1) throw new BundleError('.manifest: "rego_version" must be 0 or 1');
+    manifest.rego_version = raw.rego_version;
+  }
+  if (raw.file_rego_versions !== undefined) {
+    if (!isObject(raw.file_rego_versions)) throw new BundleError('.manifest: "file_rego_versions" must be an object of glob → 0|1');
+    manifest.file_rego_versions = raw.file_rego_versions as Record<string, number>;
+  }
+  return manifest;
+}
+
+function parseJsonFile(file: BundleFile): unknown {
+  try {
+    return JSON.parse(file.data.toString('utf8'));
+  } catch (err) {
+    throw new BundleError(`${file.path}: invalid JSON: ${(err as Error).message}`);
+  }
+}
+
+function parseYamlFile(file: BundleFile): unknown {
+  try {
+    return parseYaml(file.data.toString('utf8'));
+  } catch (err) {
+    throw new BundleError(`${file.path}: invalid YAML: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Reads the package path of a Rego module from its `package` clause. A full parse belongs to the compiler;
+ * the bundle only needs the path to check roots and derive entrypoints.
+ */
+export function packageOf(source: string, path: string): string[] {
+  const withoutComments = source.replace(/#[^\n]*/g, '');
+  const match = /^\s*package\s+([^\s]+)/m.exec(withoutComments);
+  if (!match) throw new BundleError(`${path}: no package clause found`);
+  const segments: string[] = [];
+  const ref = match[1];
+  const part = /(?:^|\.)([A-Za-z_][A-Za-z0-9_]*)|\["((?:[^"\\]|\\.)*)"\]/gy;
+  let m: RegExpExecArray | null;
+  while ((m = part.exec(ref)) !== null) segments.push(m[1] ?? JSON.parse(`"${m[2]}"`));
+  if (part.lastIndex !== ref.length && segments.length === 0) throw new BundleError(`${path}: cannot read package path ${ref}`);
+  return segments[0] === 'data' ? segments.slice(1) : segments;
+}
+
+function checkRootsDoNotOverlap(roots: string[]): void {
+  for (let i = 0; i < roots.length; i++) {
+    for (let j = i + 1; j < roots.length; j++) {
+      if (isUnder(roots[i], roots[j]) || isUnder(roots[j], roots[i])) {
+        throw new BundleError(`manifest has overlapped roots: '${roots[i]}' and '${roots[j]}'`);
+      }
+    }
+  }
+}
+
+function checkDataPathUnderRoots(name: string, roots: string[], dir: string[]): void {
+  const path = dir.join('/');
+  // A data file above a root is fine as long as it only writes below the root; OPA checks the file's
+  // directory, and a root file's top-level keys.
+  if (!roots.some((root) => isUnder(path, root))) {
+    throw new BundleError(
+      `bundle ${name}: manifest roots ${formatRoots(roots)} do not permit data at path '/${path}' (hint: check bundle directory structure)`,
+    );
+  }
+}
+
+function formatRoots(roots: string[]): string {
+  return `[${roots.join(' ')}]`;
+}
+
+function mergeAt(target: Record<string, unknown>, dir: string[], value: unknown, name: string, file: string): void {
+  let node = target;
+  for (const [i, key] of dir.entries()) {
+    if (i === dir.length - 1) {
+      node[key] = isObject(node[key]) && isObject(value) ? deepMerge(node[key] as Record<string, unknown>, value, file) : conflictCheck(node[key], value, file, name);
+      return;
+    }
+    if (node[key] === undefined) node[key] = {};
+    if (!isObject(node[key])) throw new BundleError(`bundle ${name}: ${file} is placed below a non-object value at /${dir.slice(0, i + 1).join('/')}`);
+    node = node[key] as Record<string, unknown>;
+  }
+  if (!isObject(value)) throw new BundleError(`bundle ${name}: ${file} at the bundle root must hold a JSON object`);
+  deepMerge(target, value, file);
+}
+
+function conflictCheck(existing: unknown, value: unknown, file: string, name: string): unknown {
+  if (existing !== undefined) throw new BundleError(`bundle ${name}: ${file} conflicts with data already placed at its path`);
+  return value;
+}
+
+function deepMerge(target: Record<string, unknown>, source: Record<string, unknown>, file: string): Record<string, unknown> {
+  for (const [key, value] of Object.entries(source)) {
+    if (isObject(target[key]) && isObject(value)) deepMerge(target[key] as Record<string, unknown>, value, file);
+    else if (target[key] !== undefined) throw new BundleError(`${file}: key ${JSON.stringify(key)} conflicts with data from another file`);
+    else target[key] = value;
+  }
+  return target;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,270 @@
+// Owns every bundle Verdict serves, whatever its source: configured downloads, watched local paths and admin
+// uploads. Each change goes through the same steps (read within limits, verify signature, parse or apply the
+// delta, activate the whole set) one at a time, and any failure leaves the active set as it was. It keeps the
+// per-bundle record the admin API, /health?bundles and /v1/status show.
+import type { BundleFile, BundleLimits } from './files.js';
+import { readVerifiedBundle } from './load.js';
+import { verificationConfigFor, type BundleSigningConfig } from './signing.js';
+import { applyPatch, checkDeltaManifest, parsePatchFile, type JsonValue } from './delta.js';
+import { BundlePersistence } from './persist.js';
+import { RemoteBundleSource, type RemoteBundleConfig } from './remote-source.js';
+import { LocalBundleSource } from './watch.js';
+import { ServiceClient, normaliseServices, type ServiceConfig } from './service.js';
+import type { DownloadStatus } from './download.js';
+
+/** The parts of a parsed bundle (bundle.ts's Bundle) the manager needs. */
+export interface ManagedBundle {
+  name: string;
+  manifest: { revision: string; roots: string[]; wasm?: unknown[] };
+  data: Record<string, unknown>;
+}
+
+export interface BundleManagerOptions<B extends ManagedBundle> {
+  /** bundle.ts's parseBundle: files → bundle, throwing BundleError with a message naming the problem. */
+  parse: (name: string, files: BundleFile[]) => B;
+  /** Swaps in a whole set of bundles atomically or throws leaving the old set serving (the engine). */
+  activate: (bundles: B[]) => Promise<void>;
+  services?: Record<string, Omit<ServiceConfig, 'name'>> | ServiceConfig[];
+  bundles?: Record<string, RemoteBundleConfig & { signing?: BundleSigningConfig }>;
+  keys?: Record<string, { key: string; algorithm?: string; scope?: string }>;
+  /** Local bundles (`verdict run [--watch] <path>...`), keyed by bundle name. */
+  localPaths?: Record<string, string>;
+  watch?: boolean;
+  /** OPA's persistence_directory; needed for `persist` and for uploads to survive a restart. */
+  persistenceDirectory?: string;
+  /** Signing config for uploaded bundles; absent: uploads must be unsigned. */
+  uploadSigning?: BundleSigningConfig;
+  limits?: Partial<BundleLimits>;
+  onChange?: (info: BundleInfo) => void;
+}
+
+export type BundleSourceKind = 'download' | 'file' | 'upload';
+
+export interface BundleInfo {
+  name: string;
+  source: BundleSourceKind;
+  /** Where it comes from: the resource URL, the local path, or "admin API". */
+  location: string;
+  revision?: string;
+  etag?: string;
+  activatedAt?: Date;
+  lastError?: string;
+  lastErrorAt?: Date;
+  activations: number;
+  failures: number;
+  /** Download details for `download` bundles. */
+  download?: DownloadStatus;
+}
+
+/** An admin request the manager refuses: `status` is the HTTP status the API should answer with. */
+export class BundleRequestError extends Error {
+  override name = 'BundleRequestError';
+  constructor(readonly status: 400 | 404 | 409, message: string) {
+    super(message);
+  }
+}
+
+export class BundleManager<B extends ManagedBundle> {
+  private readonly active = new Map<string, B>();
+  private readonly records = new Map<string, BundleInfo>();
+  private readonly remotes = new Map<string, RemoteBundleSource>();
+  private readonly locals = new Map<string, LocalBundleSource>();
+  private readonly persistence?: BundlePersistence;
+  private readonly seenFailures = new Map<string, number>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: BundleManagerOptions<B>) {
+    if (options.persistenceDirectory) this.persistence = new BundlePersistence(options.persistenceDirectory);
+    const services = new Map(normaliseServices(options.services).map((s) => [s.name, s]));
+    for (const [name, config] of Object.entries(options.bundles ?? {})) {
+      const service = services.get(config.service) ?? (config.service ? undefined : services.values().next().value);
+      if (!service) throw new Error(`bundle ${name}: service ${JSON.stringify(config.service)} is not configured`);
+      const signing = verificationConfigFor(name, config.signing, options.keys);
+      if (config.persist && !this.persistence) throw new Error(`bundle ${name}: persist needs a persistence directory`);
+      const source = new RemoteBundleSource(
+        name,
+        config,
+        new ServiceClient(service),
+        async ({ bytes, etag }) => this.change(name, 'download', () => this.fromArchive(name, bytes, signing), etag),
+        config.persist ? this.persistence : undefined,
+        { onStatus: (download) => this.noteDownload(name, download) },
+      );
+      this.remotes.set(name, source);
+      this.records.set(name, this.newRecord(name, 'download', `${service.url.replace(/\/+$/, '')}/${config.resource ?? `bundles/${name}`}`));
+    }
+    for (const [name, path] of Object.entries(options.localPaths ?? {})) {
+      if (this.records.has(name)) throw new Error(`bundle ${name} is both downloaded and loaded from ${path}`);
+      const source = new LocalBundleSource(name, path, async (files) => {
+        await this.change(name, 'file', async () => ({ bundle: this.options.parse(name, files) }));
+      }, { onStatus: (s) => this.noteSourceFailures(name, s.failures, s.lastError) });
+      this.locals.set(name, source);
+      this.records.set(name, this.newRecord(name, 'file', path));
+    }
+  }
+
+  /** Loads local bundles and persisted copies (uploads, persist:true downloads), then starts polling and watching. */
+  async start(): Promise<void> {
+    for (const local of this.locals.values()) {
+      await local.reload();
+      if (this.options.watch) await local.start();
+    }
+    await this.restoreUploads();
+    await Promise.all([...this.remotes.values()].map((remote) => remote.start()));
+    for (const [name, remote] of this.remotes) {
+      const { persistError } = remote.status();
+      if (persistError) this.noteFailure(name, persistError);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.remotes.values()].map((r) => r.stop()));
+    await Promise.all([...this.locals.values()].map((l) => l.stop()));
+    await this.queue;
+  }
+
+  /** /health?bundles: every configured bundle (download or local) has been activated at least once. */
+  ready(): boolean {
+    return [...this.records.values()].filter((r) => r.source !== 'upload').every((r) => r.activations > 0);
+  }
+
+  list(): BundleInfo[] {
+    return [...this.records.values()].map((r) => ({ ...r })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  get(name: string): BundleInfo | undefined {
+    const record = this.records.get(name);
+    return record && { ...record };
+  }
+
+  /** PUT /v1/bundles/{name}: verify, activate and persist an uploaded bundle. Throws on refusal. */
+  async upload(name: string, bytes: Buffer): Promise<BundleInfo> {
+    if (!name || name.includes('/')) throw new BundleRequestError(400, `bundle name ${JSON.stringify(name)} is not valid: use a non-empty name without "/"`);
+    const existing = this.records.get(name);
+    if (existing && existing.source !== 'upload') {
+      throw new BundleRequestError(409, `bundle ${name} comes from ${existing.source === 'download' ? 'a bundle server' : 'a local path'} and cannot be replaced by an upload`);
+    }
+    if (!existing) this.records.set(name, this.newRecord(name, 'upload', 'admin API'));
+    const signing = verificationConfigFor(name, this.options.uploadSigning, this.options.keys);
+    try {
+      await this.change(name, 'upload', () => this.fromArchive(name, bytes, signing));
+    } catch (err) {
+      if (existing) this.noteFailure(name, (err as Error).message);
+      else this.records.delete(name);
+      throw err;
+    }
+    try {
+      await this.persistence?.save(name, bytes, { source: 'upload' });
+    } catch (err) {
+      // The bundle is active; only its survival across a restart failed. Recorded, not thrown at the uploader.
+      this.noteFailure(name, `bundle ${name} is active but could not be persisted: ${(err as Error).message}`);
+    }
+    return this.get(name)!;
+  }
+
+  /** DELETE /v1/bundles/{name}: deactivates an uploaded bundle and forgets its persisted copy. */
+  async remove(name: string): Promise<void> {
+    const record = this.records.get(name);
+    if (!record) throw new BundleRequestError(404, `bundle ${name} not found`);
+    if (record.source !== 'upload') throw new BundleRequestError(409, `bundle ${name} comes from the configuration; remove it there`);
+    await this.exclusive(async () => {
+      const next = new Map(this.active);
+      next.delete(name);
+      await this.options.activate([...next.values()]);
+      this.active.delete(name);
+      this.records.delete(name);
+    });
+    await this.persistence?.remove(name);
+  }
+
+  /** POST /v1/bundles/{name}/trigger: polls a configured bundle now. */
+  async trigger(name: string): Promise<BundleInfo> {
+    const remote = this.remotes.get(name);
+    if (!remote) throw new BundleRequestError(this.records.has(name) ? 409 : 404, `bundle ${name} is not downloaded from a bundle server`);
+    await remote.trigger();
+    return this.get(name)!;
+  }
+
+  /** The active bundles (for data.system.bundles and status). */
+  activeBundles(): B[] {
+    return [...this.active.values()];
+  }
+
+  private async restoreUploads(): Promise<void> {
+    if (!this.persistence) return;
+    for (const name of await this.persistence.names()) {
+      if (this.records.has(name)) continue;
+      const saved = await this.persistence.load(name);
+      if (saved?.source !== 'upload') continue;
+      this.records.set(name, this.newRecord(name, 'upload', 'admin API'));
+      const signing = verificationConfigFor(name, this.options.uploadSigning, this.options.keys);
+      await this.change(name, 'upload', () => this.fromArchive(name, saved.bytes, signing)).catch((err: Error) => {
+        this.noteFailure(name, `persisted upload could not be restored: ${err.message}`);
+      });
+    }
+  }
+
+  private async fromArchive(name: string, bytes: Buffer, signing: ReturnType<typeof verificationConfigFor>): Promise<{ bundle: B; delta?: boolean }> {
+    const { files } = await readVerifiedBundle(bytes, { limits: this.options.limits, signing });
+    const patch = files.find((f) => f.path === 'patch.json');
+    const operations = patch ? parsePatchFile(patch.data) : [];
+    if (operations.length === 0) return { bundle: this.options.parse(name, files) };
+    const current = this.active.get(name);
+    if (!current) throw new Error(`delta bundle for ${name} arrived but no snapshot of it is active`);
+    const manifestFile = files.find((f) => f.path === '.manifest');
+    const manifest = manifestFile ? (JSON.parse(manifestFile.data.toString('utf8')) as ManagedBundle['manifest']) : current.manifest;
+    checkDeltaManifest(name, current.manifest, manifest);
+    const data = applyPatch(current.data as { [key: string]: JsonValue }, operations);
+    return { bundle: { ...current, data, manifest: { ...current.manifest, revision: manifest.revision ?? current.manifest.revision } }, delta: true };
+  }
+
+  /**
+   * One change to the active set: build the new bundle, activate the whole set, record the success.
+   * A failure is thrown to the source, which reports it once (see noteSourceFailures and upload()).
+   */
+  private change(name: string, source: BundleSourceKind, build: () => Promise<{ bundle: B; delta?: boolean }>, etag?: string): Promise<{ delta?: boolean }> {
+    return this.exclusive(async () => {
+      const { bundle, delta } = await build();
+      const next = new Map(this.active).set(name, bundle);
+      await this.options.activate([...next.values()]);
+      this.active.set(name, bundle);
+      const record = this.records.get(name) ?? this.newRecord(name, source, '');
+      Object.assign(record, { revision: bundle.manifest.revision, etag, activatedAt: new Date(), lastError: undefined, lastErrorAt: undefined });
+      record.activations++;
+      this.records.set(name, record);
+      this.options.onChange?.({ ...record });
+      return { delta };
+    });
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private newRecord(name: string, source: BundleSourceKind, location: string): BundleInfo {
+    return { name, source, location, activations: 0, failures: 0 };
+  }
+
+  private noteFailure(name: string, message: string): void {
+    const record = this.records.get(name);
+    if (!record) return;
+    record.failures++;
+    record.lastError = message;
+    record.lastErrorAt = new Date();
+    this.options.onChange?.({ ...record });
+  }
+
+  private noteDownload(name: string, download: DownloadStatus): void {
+    const record = this.records.get(name);
+    if (record) record.download = download;
+    this.noteSourceFailures(name, download.failures, download.lastError);
+  }
+
+  /** Sources count their failures (download, read, verify, activate); each new one is recorded once. */
+  private noteSourceFailures(name: string, failures: number, lastError: string | undefined): void {
+    const seen = this.seenFailures.get(name) ?? 0;
+    if (failures > seen && lastError) this.noteFailure(name, lastError);
+    this.seenFailures.set(name, failures);
+  }
+}

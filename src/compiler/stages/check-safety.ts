@@ -1,0 +1,349 @@
+// CheckSafetyRuleBodies and CheckSafetyRuleHeads: every variable must be bound ("safe") before it is read, and
+// bodies are reordered so that the expression binding a variable comes before those reading it — the order the
+// planner evaluates them in (OPA: v1/ast/compile.go reorderBodyForSafety). A variable becomes safe by being a
+// function argument, the output of a unification (`x = input.a`, `[a, b] = pair`), an iteration index in a
+// ref (`xs[i]`), or the extra output argument of a call (`count(xs, n)`). Closures (comprehensions, `every`,
+// `not { }`, and/or operands) produce nothing outside and are checked with what is safe where they stand.
+// Runs after RewriteLocalVars, so names are unique and `:=` is already `=`.
+import type { Body, Expr, Module, Rule, Term } from '../ast.js';
+import { isTerm } from '../ast.js';
+import { childTerms, exprOperator } from '../walk.js';
+import type { CompileContext, Stage } from './context.js';
+
+type Vars = Set<string>;
+
+const generated = (v: string) => v.startsWith('__local') || v.startsWith('$');
+
+/** Vars of a term as safety sees them: not inside closures, not the names of called functions. */
+function termVars(t: Term, out: Vars = new Set()): Vars {
+  switch (t.type) {
+    case 'var': out.add(t.value); break;
+    case 'call': for (const a of t.value.slice(1)) termVars(a, out); break;
+    case 'ref': case 'array': case 'set': case 'object': for (const c of childTerms(t)) termVars(c, out); break;
+    default: break; // scalars; comprehensions and template strings are closures
+  }
+  return out;
+}
+
+function isCall(e: Expr): e is Expr & { terms: Term[] } {
+  return Array.isArray(e.terms);
+}
+
+/** `with f as count`: a value naming a function (user-defined or builtin) is not a variable. */
+type IsFunction = (name: string) => boolean;
+
+function dottedName(t: Term): string {
+  if (t.type === 'var') return t.value;
+  if (t.type !== 'ref') return '';
+  return t.value.map((x, i) => (i === 0 && x.type === 'var' ? x.value : x.type === 'string' ? x.value : '?')).join('.');
+}
+
+/** The vars an expression reads or binds at its own level. */
+function exprVars(e: Expr, isFunction: IsFunction): Vars {
+  const out: Vars = new Set();
+  const t = e.terms;
+  if (Array.isArray(t)) for (const a of t.slice(1)) termVars(a, out);
+  else if (isTerm(t)) termVars(t, out);
+  else if (t.type === 'every') termVars(t.domain, out);
+  for (const w of e.with ?? []) if (!isFunction(dottedName(w.value))) termVars(w.value, out);
+  return out;
+}
+
+/** Vars of the closures of an expression that are not bound inside them (they must come from outside). */
+function closureFreeVars(e: Expr, isFunction: IsFunction, out: Vars = new Set()): Vars {
+  const inTerm = (t: Term): void => {
+    switch (t.type) {
+      case 'arraycomprehension': case 'setcomprehension': freeOf([t.value.term], t.value.body, isFunction, out); return;
+      case 'objectcomprehension': freeOf([t.value.key, t.value.value], t.value.body, isFunction, out); return;
+      case 'templatestring': for (const p of t.value.parts) { if ('terms' in p) allVars([p], isFunction, out); else inTerm(p); } return;
+      default: for (const c of childTerms(t)) inTerm(c);
+    }
+  };
+  const t = e.terms;
+  if (Array.isArray(t)) t.slice(1).forEach(inTerm);
+  else if (isTerm(t)) inTerm(t);
+  else if (t.type === 'every') {
+    inTerm(t.domain);
+    freeOf([], t.body, isFunction, out, new Set([t.key, t.value].flatMap((x) => (x?.type === 'var' ? [x.value] : []))));
+  } else if (t.type === 'not') freeOf([], t.body, isFunction, out);
+  else if (t.type === 'logicaland' || t.type === 'logicalor') {
+    freeOf([], t.lhs, isFunction, out);
+    freeOf([], t.rhs, isFunction, out);
+  }
+  for (const w of e.with ?? []) inTerm(w.value);
+  return out;
+}
+
+/** All vars in a body and its closures. */
+function allVars(b: Body, isFunction: IsFunction, out: Vars): void {
+  for (const e of b) {
+    for (const v of exprVars(e, isFunction)) out.add(v);
+    closureFreeVars(e, isFunction, out);
+  }
+}
+
+/** Vars a closure reads from outside: all its vars except what its own body binds. */
+function freeOf(terms: Term[], body: Body, isFunction: IsFunction, out: Vars, bound: Vars = new Set()): void {
+  const inner: Vars = new Set();
+  allVars(body, isFunction, inner);
+  for (const t of terms) termVars(t, inner);
+  const binds = outputsOfBody(body, bound);
+  for (const v of inner) if (!binds.has(v) && !bound.has(v)) out.add(v);
+}
+
+/** What a body binds when run on its own (used to tell a closure's locals from the vars it reads). */
+function outputsOfBody(body: Body, safe: Vars): Vars {
+  const s = new Set(safe);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const e of body) {
+      for (const v of outputVars(e, s, () => undefined)) {
+        if (!s.has(v)) {
+          s.add(v);
+          grew = true;
+        }
+      }
+    }
+  }
+  return s;
+}
+
+/** Vars a unification pattern binds: vars, and the elements of arrays and object values. */
+function patternVars(t: Term, out: Vars): void {
+  if (t.type === 'var') out.add(t.value);
+  else if (t.type === 'array') t.value.forEach((x) => patternVars(x, out));
+  else if (t.type === 'object') t.value.forEach(([, v]) => patternVars(v, out));
+}
+
+const allSafe = (t: Term, safe: Vars) => [...termVars(t)].every((v) => safe.has(v));
+
+/** Iteration outputs of the refs in a term: an unbound var used as an index once the ref's head is bound. */
+function refOutputs(t: Term, safe: Vars, out: Vars): void {
+  const bound = (x: Term) => allSafe(x, safe) || [...termVars(x)].every((v) => safe.has(v) || out.has(v));
+  switch (t.type) {
+    case 'ref': {
+      const [head, ...rest] = t.value;
+      refOutputs(head, safe, out);
+      if (head.type !== 'var' ? !bound(head) : !(safe.has(head.value) || out.has(head.value))) return;
+      for (const seg of rest) {
+        refOutputs(seg, safe, out);
+        if (seg.type === 'var' && !safe.has(seg.value)) out.add(seg.value);
+        // A composite key is matched against the keys present, so its vars are bound by the lookup too.
+        else if (seg.type === 'array' || seg.type === 'object' || seg.type === 'set') termVars(seg, out);
+        else if (!bound(seg)) return;
+      }
+      return;
+    }
+    case 'call': case 'array': case 'set': case 'object':
+      for (const c of childTerms(t).slice(t.type === 'call' ? 1 : 0)) refOutputs(c, safe, out);
+      return;
+    default:
+  }
+}
+
+/** Unifies a and b: whichever side is bound makes the other side's pattern vars outputs. */
+function unify(a: Term, b: Term, safe: Vars, out: Vars): void {
+  const known = (t: Term) => [...termVars(t)].every((v) => safe.has(v) || out.has(v));
+  if (known(a)) patternVars(b, out);
+  else if (known(b)) patternVars(a, out);
+  else if (a.type === 'array' && b.type === 'array' && a.value.length === b.value.length) {
+    a.value.forEach((x, i) => unify(x, b.value[i], safe, out));
+  } else if (a.type === 'object' && b.type === 'object') {
+    for (const [k, v] of a.value) {
+      const other = b.value.find(([k2]) => JSON.stringify(strip(k2)) === JSON.stringify(strip(k)));
+      if (other) unify(v, other[1], safe, out);
+    }
+  }
+}
+
+function strip(t: Term): unknown {
+  return JSON.parse(JSON.stringify(t, (k, v) => (k === 'loc' ? undefined : v)));
+}
+
+/** The vars expression `e` binds when `safe` vars are already bound. */
+function outputVars(e: Expr, safe: Vars, arity: (op: string) => number | undefined): Vars {
+  const out: Vars = new Set();
+  if (e.negated || (!isCall(e) && !isTerm(e.terms))) return out;
+  const terms = isCall(e) ? e.terms.slice(1) : [e.terms as Term];
+  // Iterate: outputs of one ref can bind the head of another in the same expression.
+  for (let size = -1; size !== out.size;) {
+    size = out.size;
+    const now = new Set([...safe, ...out]);
+    for (const t of terms) refOutputs(t, now, out);
+    if (isCall(e)) {
+      const op = exprOperator(e);
+      if (op === 'eq' && terms.length === 2) unify(terms[0], terms[1], now, out);
+      else {
+        const n = arity(op);
+        if (n !== undefined && terms.length === n + 1 && terms.slice(0, n).every((t) => allSafe(t, now))) patternVars(terms[n], out);
+      }
+    }
+  }
+  return out;
+}
+
+class SafetyChecker {
+  private readonly isFunction: IsFunction;
+
+  constructor(private readonly ctx: CompileContext, private readonly arity: (op: string) => number | undefined) {
+    this.isFunction = (name) => name !== '' && arity(name) !== undefined;
+  }
+
+  private name(v: string): string {
+    return this.ctx.rewritten.get(v) ?? v;
+  }
+
+  /** Reorders a body so bindings come first; reports what can never be bound. Returns the new order. */
+  body(body: Body, globals: Vars): { body: Body; safe: Vars } {
+    const bodyVars: Vars = new Set();
+    for (const e of body) for (const v of exprVars(e, this.isFunction)) bodyVars.add(v);
+    const safe = new Set(globals);
+    const placed: Expr[] = [];
+    const pending = new Set(body);
+    for (let progress = true; progress;) {
+      progress = false;
+      for (const e of body) {
+        if (!pending.has(e)) continue;
+        const outs = outputVars(e, safe, this.arity);
+        const needs = [...exprVars(e, this.isFunction)].filter((v) => !safe.has(v) && !outs.has(v));
+        const closes = [...closureFreeVars(e, this.isFunction)].filter((v) => bodyVars.has(v) && !safe.has(v) && !globals.has(v));
+        if (needs.length === 0 && closes.length === 0) {
+          pending.delete(e);
+          placed.push(e);
+          for (const v of outs) safe.add(v);
+          progress = true;
+        }
+      }
+    }
+    for (const e of pending) {
+      const unsafe = new Set([...exprVars(e, this.isFunction), ...[...closureFreeVars(e, this.isFunction)].filter((v) => bodyVars.has(v))].filter((v) => !safe.has(v)));
+      this.report(e, unsafe);
+    }
+    if (pending.size > 0) return { body, safe };
+    // Closures are checked with what is bound at their place in the new order.
+    const before = new Set(globals);
+    for (const e of placed) {
+      this.closures(e, before);
+      for (const v of outputVars(e, before, this.arity)) before.add(v);
+    }
+    return { body: placed.map((e, index) => ({ ...e, index })), safe };
+  }
+
+  private report(e: Expr, unsafe: Vars): void {
+    const named = [...unsafe].filter((v) => !generated(v) || this.ctx.rewritten.has(v)).map((v) => this.name(v)).sort();
+    if (named.length === 0 && unsafe.size > 0) {
+      this.ctx.error('rego_unsafe_var_error', e.loc, 'expression is unsafe');
+      return;
+    }
+    for (const v of named) this.ctx.error('rego_unsafe_var_error', e.loc, `var ${v} is unsafe`);
+  }
+
+  private closures(e: Expr, safe: Vars): void {
+    const inTerm = (t: Term): void => {
+      switch (t.type) {
+        case 'arraycomprehension': case 'setcomprehension': {
+          const r = this.body(t.value.body, safe);
+          t.value.body = r.body;
+          this.head([t.value.term], r.safe, e);
+          inTerm(t.value.term);
+          return;
+        }
+        case 'objectcomprehension': {
+          const r = this.body(t.value.body, safe);
+          t.value.body = r.body;
+          this.head([t.value.key, t.value.value], r.safe, e);
+          return;
+        }
+        case 'templatestring': return;
+        default: for (const c of childTerms(t)) inTerm(c);
+      }
+    };
+    const t = e.terms;
+    if (Array.isArray(t)) t.slice(1).forEach(inTerm);
+    else if (isTerm(t)) inTerm(t);
+    else if (t.type === 'every') {
+      const bound = new Set(safe);
+      for (const x of [t.key, t.value]) if (x?.type === 'var') bound.add(x.value);
+      t.body = this.body(t.body, bound).body;
+    } else if (t.type === 'not') t.body = this.body(t.body, safe).body;
+    else if (t.type === 'logicaland' || t.type === 'logicalor') {
+      t.lhs = this.body(t.lhs, safe).body;
+      t.rhs = this.body(t.rhs, safe).body;
+    }
+  }
+
+  /** Vars in these terms must be bound by the body that produced `safe`. */
+  head(terms: Term[], safe: Vars, at: { loc: Expr['loc'] }): void {
+    const unsafe: Vars = new Set();
+    for (const t of terms) for (const v of termVars(t)) if (!safe.has(v)) unsafe.add(v);
+    if (unsafe.size > 0) this.report({ index: 0, terms: [], loc: at.loc }, unsafe);
+  }
+
+  rule(rule: Rule): void {
+    const globals: Vars = new Set(['input', 'data']);
+    for (const a of rule.head.args ?? []) termVars(a, globals);
+    rule.body = this.body(rule.body, globals).body;
+  }
+
+  /** Head vars must occur in the body or the arguments (OPA checks this before body safety). */
+  ruleHead(rule: Rule): void {
+    const known: Vars = new Set(['input', 'data']);
+    for (const a of rule.head.args ?? []) termVars(a, known);
+    allVars(rule.body, this.isFunction, known);
+    const headTerms = [rule.head.key, rule.head.value, ...rule.head.ref.slice(1)].filter((t): t is Term => !!t);
+    const unsafe = new Map<string, Term>();
+    const collect = (t: Term): void => {
+      if (t.type === 'var' && !known.has(t.value) && !unsafe.has(t.value)) unsafe.set(t.value, t);
+      else if (t.type === 'call') t.value.slice(1).forEach(collect);
+      else childTerms(t).forEach(collect);
+    };
+    headTerms.forEach(collect);
+    for (const [v, term] of [...unsafe].sort(([a], [b]) => (this.name(a) < this.name(b) ? -1 : 1))) {
+      const name = this.name(v);
+      if (!generated(name)) this.ctx.error('rego_unsafe_var_error', term.loc, `var ${name} is unsafe`);
+    }
+  }
+}
+
+export function functionArities(modules: Module[]): Map<string, number> {
+  const arities = new Map<string, number>();
+  for (const m of modules) {
+    for (const rule of m.rules) {
+      if (!rule.head.args) continue;
+      const path = [...m.package.path.slice(1), ...rule.head.ref].map((t) => (t.type === 'var' || t.type === 'string' ? t.value : '?'));
+      arities.set(['data', ...path].join('.'), rule.head.args.length);
+    }
+  }
+  return arities;
+}
+
+function checker(ctx: CompileContext): SafetyChecker {
+  const functions = functionArities(ctx.modules);
+  return new SafetyChecker(ctx, (op) => {
+    const fn = functions.get(op);
+    if (fn !== undefined) return fn;
+    const b = ctx.options.builtin?.(op);
+    return b && !b.variadic ? b.args : undefined;
+  });
+}
+
+function eachRule(ctx: CompileContext, f: (r: Rule) => void): void {
+  for (const m of ctx.modules) for (const rule of m.rules) for (let r: Rule | undefined = rule; r; r = r.else) f(r);
+}
+
+export const checkSafetyRuleHeads: Stage = {
+  name: 'CheckSafetyRuleHeads',
+  run(ctx) {
+    const c = checker(ctx);
+    eachRule(ctx, (r) => c.ruleHead(r));
+  },
+};
+
+export const checkSafetyRuleBodies: Stage = {
+  name: 'CheckSafetyRuleBodies',
+  run(ctx) {
+    const c = checker(ctx);
+    eachRule(ctx, (r) => c.rule(r));
+  },
+};

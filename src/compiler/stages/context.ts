@@ -1,0 +1,47 @@
+// What every compile stage works on: the module set (owned and rewritten in place by the stages), the errors
+// found so far, and the generator of compiler-made local variable names.
+import type { Location, Module, Term } from '../ast.js';
+import { MAX_ERRORS, regoError, type RegoError, type RegoErrorCode } from '../errors.js';
+
+/** What the stages need to know about a builtin function. */
+export interface BuiltinInfo {
+  /** Declared arguments; a call with one more passes its result out through the last (`count(xs, n)`). */
+  args: number;
+  variadic?: boolean;
+}
+
+export interface CompileOptions {
+  /**
+   * The builtins available (OPA's capabilities). Without it, calls to unknown functions are not reported and
+   * no builtin call is taken to have an output argument.
+   */
+  builtin?: (name: string) => BuiltinInfo | undefined;
+}
+
+export class CompileContext {
+  readonly errors: RegoError[] = [];
+  /** Generated local name → the name written in the source, for messages. */
+  readonly rewritten = new Map<string, string>();
+  private locals = 0;
+
+  constructor(readonly modules: Module[], readonly options: CompileOptions = {}) {}
+
+  /** Records an error; false once the error limit is reached, so that stages can stop early. */
+  error(code: RegoErrorCode, loc: Location, message: string): boolean {
+    if (this.errors.length < MAX_ERRORS) this.errors.push(regoError(code, loc, message));
+    return this.errors.length < MAX_ERRORS;
+  }
+
+  /** A fresh local variable name, `__local0__`, `__local1__`, ... as OPA names them. */
+  local(loc: Location, original?: string): Term {
+    const value = `__local${this.locals++}__`;
+    if (original !== undefined) this.rewritten.set(value, original);
+    return { type: 'var', value, loc };
+  }
+}
+
+export interface Stage {
+  /** OPA's stage name (v1/ast/compile.go), so stage lists and metrics read alike. */
+  name: string;
+  run(ctx: CompileContext): void;
+}

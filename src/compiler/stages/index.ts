@@ -1,0 +1,26 @@
+// The compile stages in the order they run, named after OPA's (v1/ast/compile.go NewCompiler). Each takes the
+// module set as the previous one left it. Still to come, in OPA's order after these: RewriteTemplateStrings,
+// RewriteExprTerms, RewriteComprehensionTerms, RewriteWithValues,
+// RewriteEquals, RewriteDynamicTerms, CheckTypes.
+import { checkDuplicateImports, checkKeywordOverrides } from './check-v1-rules.js';
+import { checkRecursion } from './check-recursion.js';
+import { checkRuleConflicts } from './check-rule-conflicts.js';
+import { checkSafetyRuleBodies, checkSafetyRuleHeads } from './check-safety.js';
+import { checkUndefinedFuncs } from './check-undefined-funcs.js';
+import type { Stage } from './context.js';
+import { resolveRefs } from './resolve-refs.js';
+import { rewriteLocalVars } from './rewrite-local-vars.js';
+import { rewriteRuleHeadRefs } from './rewrite-rule-head-refs.js';
+
+export const STAGES: readonly Stage[] = [
+  resolveRefs,
+  rewriteRuleHeadRefs,
+  checkKeywordOverrides,
+  checkDuplicateImports,
+  rewriteLocalVars,
+  checkRuleConflicts,
+  checkUndefinedFuncs,
+  checkSafetyRuleHeads,
+  checkSafetyRuleBodies,
+  checkRecursion,
+];

@@ -1,0 +1,285 @@
+// RewriteLocalVars: every variable a rule declares — function arguments, `x := ...`, `some x`, `some x in xs`,
+// the key and value of `every` — gets a compiler-unique name (`__local3__`), and `:=` becomes `=` (unification),
+// so later stages and the planner need no scoping rules. `some x in xs` is desugared here into
+// `x = xs[__localN__]` (`some k, v in xs` into `v = xs[k]`); plain `some x` declarations disappear.
+// Comprehensions, `every`, `not { }` and and/or operands open a nested scope, so they may shadow outer names.
+// Errors follow OPA (v1/ast/compile.go rewriteLocalVars): "var x assigned above", "var x referenced above",
+// "var x declared above", "arg x redeclared", "declared var x unused", "cannot assign to ...",
+// "cannot assign vars inside negated expression", "called function f shadowed".
+import type { Body, Expr, Location, RefTerm, Rule, Term } from '../ast.js';
+import { isTerm } from '../ast.js';
+import { exprOperator, forEachVar, forEachVarInBody } from '../walk.js';
+import type { CompileContext, Stage } from './context.js';
+
+type Occurrence = 'seen' | 'assigned' | 'declared' | 'arg';
+
+interface Scope {
+  names: Map<string, { gen: string; occ: Occurrence; loc: Location }>;
+}
+
+class Rewriter {
+  private scopes: Scope[] = [];
+  failed = false;
+
+  constructor(private readonly ctx: CompileContext) {}
+
+  push(): void {
+    this.scopes.push({ names: new Map() });
+  }
+  pop(): Scope {
+    return this.scopes.pop()!;
+  }
+  private get current(): Scope {
+    return this.scopes[this.scopes.length - 1];
+  }
+
+  private error(loc: Location, message: string): void {
+    this.failed = true;
+    this.ctx.error('rego_compile_error', loc, message);
+  }
+
+  /** The generated name of a declared variable, searching outwards. */
+  private declared(name: string): string | undefined {
+    for (let i = this.scopes.length - 1; i >= 0; i--) {
+      const entry = this.scopes[i].names.get(name);
+      if (entry) return entry.occ === 'seen' ? undefined : entry.gen;
+    }
+    return undefined;
+  }
+
+  /** Declares `v` in the current scope with a fresh name, or reports why it cannot be. */
+  declare(v: Term & { type: 'var' }, occ: Exclude<Occurrence, 'seen'>): Term {
+    const prior = this.current.names.get(v.value);
+    if (prior) {
+      const why = { seen: 'referenced above', assigned: 'assigned above', declared: 'declared above', arg: 'redeclared' }[prior.occ];
+      this.error(v.loc, prior.occ === 'arg' ? `arg ${v.value} ${why}` : `var ${v.value} ${why}`);
+      return v;
+    }
+    const gen = this.ctx.local(v.loc, v.value);
+    this.current.names.set(v.value, { gen: (gen as { value: string }).value, occ, loc: v.loc });
+    return gen;
+  }
+
+  // ---- terms ----
+  term(t: Term): Term {
+    switch (t.type) {
+      case 'var': {
+        const gen = this.declared(t.value);
+        if (gen) return { ...t, value: gen };
+        if (!this.current.names.has(t.value)) this.current.names.set(t.value, { gen: t.value, occ: 'seen', loc: t.loc });
+        return t;
+      }
+      case 'ref': {
+        const head = t.value[0];
+        if (t.value.length === 1 && head.type === 'var' && (head.value === 'input' || head.value === 'data')) {
+          const gen = this.declared(head.value);
+          return gen ? { type: 'var', value: gen, loc: t.loc } : t;
+        }
+        return { ...t, value: t.value.map((x) => this.term(x)) };
+      }
+      case 'call': {
+        const op = t.value[0];
+        if (op.type === 'ref') {
+          forEachVar(op, (v) => {
+            if (this.declared(v.value)) this.error(t.loc, `called function ${refText(op)} shadowed`);
+          });
+        }
+        return { ...t, value: [op, ...t.value.slice(1).map((x) => this.term(x))] };
+      }
+      case 'array': case 'set': return { ...t, value: t.value.map((x) => this.term(x)) } as Term;
+      case 'object': return { ...t, value: t.value.map(([k, v]) => [this.term(k), this.term(v)] as [Term, Term]) };
+      case 'arraycomprehension': case 'setcomprehension': {
+        this.push();
+        const body = this.body(t.value.body);
+        const term = this.term(t.value.term);
+        this.pop();
+        return { ...t, value: { term, body } } as Term;
+      }
+      case 'objectcomprehension': {
+        this.push();
+        const body = this.body(t.value.body);
+        const value = { key: this.term(t.value.key), value: this.term(t.value.value), body };
+        this.pop();
+        return { ...t, value };
+      }
+      case 'templatestring':
+        return { ...t, value: { ...t.value, parts: t.value.parts.map((p) => ('terms' in p ? this.plainExpr(p) : this.term(p))) } };
+      default: return t;
+    }
+  }
+
+  // ---- expressions ----
+  /** Rewrites a body in the current scope; reports `some` declarations never used. */
+  body(b: Body): Body {
+    const out: Expr[] = [];
+    for (const e of b) {
+      const r = this.expr(e);
+      if (r) out.push({ ...r, index: out.length });
+    }
+    this.checkUnusedDeclared(b, out);
+    if (out.length === 0) out.push({ index: 0, terms: { type: 'boolean', value: true, loc: b[0]?.loc ?? dummyLoc }, loc: b[0]?.loc ?? dummyLoc });
+    return out;
+  }
+
+  private checkUnusedDeclared(original: Body, rewritten: Body): void {
+    if (this.failed) return;
+    const used = new Set<string>();
+    forEachVarInBody(rewritten, (v) => used.add(v.value));
+    for (const [name, entry] of this.current.names) {
+      if (entry.occ !== 'declared' || used.has(entry.gen)) continue;
+      const at = original.find((e) => !isTerm(e.terms) && !Array.isArray(e.terms) && e.terms.type === 'some'
+        && e.terms.symbols.some((s) => s.type === 'var' && s.value === name));
+      this.error(at?.loc ?? entry.loc, `declared var ${name} unused`);
+    }
+  }
+
+  private expr(e: Expr): Expr | null {
+    const t = e.terms;
+    if (exprOperator(e) === 'assign' && Array.isArray(t) && t.length === 3) return this.assignment(e, t);
+    if (!Array.isArray(t) && !isTerm(t)) {
+      switch (t.type) {
+        case 'some': return this.some(e, t.symbols);
+        case 'every': {
+          const domain = this.term(t.domain);
+          this.push();
+          const key = t.key && t.key.type === 'var' && !t.key.value.startsWith('$') ? this.declare(t.key, 'declared') : t.key ?? this.ctx.local(t.loc);
+          const value = t.value.type === 'var' && !t.value.value.startsWith('$') ? this.declare(t.value, 'declared') : t.value;
+          const body = this.body(t.body);
+          this.pop();
+          return this.withs(e, { ...e, terms: { ...t, key, value, domain, body } });
+        }
+        case 'not': {
+          this.push();
+          const body = this.body(t.body);
+          this.pop();
+          return this.withs(e, { ...e, terms: { ...t, body } });
+        }
+        default: {
+          this.push();
+          const lhs = this.body(t.lhs);
+          this.pop();
+          this.push();
+          const rhs = this.body(t.rhs);
+          this.pop();
+          return this.withs(e, { ...e, terms: { ...t, lhs, rhs } });
+        }
+      }
+    }
+    return this.plainExpr(e);
+  }
+
+  private plainExpr(e: Expr): Expr {
+    const t = e.terms;
+    const out: Expr = { ...e, terms: Array.isArray(t) ? [t[0], ...t.slice(1).map((x) => this.term(x))] : this.term(t as Term) };
+    if (Array.isArray(t) && t[0].type === 'ref') (out.terms as Term[])[0] = this.term(t[0]);
+    return this.withs(e, out);
+  }
+
+  private withs(e: Expr, out: Expr): Expr {
+    if (e.with) out.with = e.with.map((w) => ({ ...w, value: this.term(w.value) }));
+    return out;
+  }
+
+  private assignment(e: Expr, t: Term[]): Expr {
+    if (e.negated) {
+      this.error(e.loc, 'cannot assign vars inside negated expression');
+      return e;
+    }
+    const rhs = this.term(t[2]);
+    const withs = e.with?.map((w) => ({ ...w, value: this.term(w.value) }));
+    const lhs = this.assignTarget(t[1]);
+    const eq: RefTerm = { type: 'ref', value: [{ type: 'var', value: 'eq', loc: t[0].loc }], loc: t[0].loc };
+    const out: Expr = { ...e, terms: [eq, lhs, rhs] };
+    if (withs) out.with = withs;
+    return out;
+  }
+
+  private assignTarget(t: Term): Term {
+    switch (t.type) {
+      case 'var': return this.declare(t, 'assigned');
+      case 'array': return { ...t, value: t.value.map((x) => this.assignTarget(x)) };
+      case 'object': return { ...t, value: t.value.map(([k, v]) => [k, this.assignTarget(v)] as [Term, Term]) };
+      case 'ref':
+        if (t.value.length === 1 && t.value[0].type === 'var' && (t.value[0].value === 'input' || t.value[0].value === 'data')) {
+          return this.declare(t.value[0], 'assigned');
+        }
+        break;
+    }
+    this.error(t.loc, `cannot assign to ${t.type}`);
+    return t;
+  }
+
+  /** `some x, y` declares; `some x in xs` / `some k, v in xs` declares and becomes `x = xs[k]`. */
+  private some(e: Expr, symbols: Term[]): Expr | null {
+    const first = symbols[0];
+    if (first?.type !== 'call') {
+      for (const s of symbols) if (s.type === 'var') this.declare(s, 'declared');
+      return null;
+    }
+    const args = first.value.slice(1);
+    const [key, value, container] = args.length === 3 ? args : [null, args[0], args[1]];
+    const bound = new Set<string>();
+    for (const pattern of [key, value]) if (pattern) forEachVar(pattern, (v) => { if (!v.value.startsWith('$')) bound.add(v.value); });
+    const inDomain = new Set<string>();
+    forEachVar(container, (v) => inDomain.add(v.value));
+    for (const v of [...bound].sort()) {
+      if (inDomain.has(v)) {
+        this.error(e.loc, `var ${v} assigned before`);
+        return null;
+      }
+    }
+    const dom = this.term(container);
+    const declarePattern = (p: Term): Term => {
+      switch (p.type) {
+        case 'var': return p.value.startsWith('$') ? p : this.declare(p, 'declared');
+        case 'array': return { ...p, value: p.value.map(declarePattern) };
+        case 'object': return { ...p, value: p.value.map(([k, v]) => [this.term(k), declarePattern(v)] as [Term, Term]) };
+        default: return this.term(p);
+      }
+    };
+    const k = key ? declarePattern(key) : this.ctx.local(e.loc);
+    const v = declarePattern(value);
+    const element: Term = dom.type === 'ref' ? { ...dom, value: [...dom.value, k] } : { type: 'ref', value: [dom, k], loc: dom.loc };
+    const eq: RefTerm = { type: 'ref', value: [{ type: 'var', value: 'eq', loc: e.loc }], loc: e.loc };
+    return this.withs(e, { ...e, terms: [eq, v, element] });
+  }
+
+  // ---- rules ----
+  rule(rule: Rule): void {
+    this.push();
+    if (rule.head.args) {
+      const declareArg = (a: Term): Term => {
+        switch (a.type) {
+          case 'var': return a.value.startsWith('$') ? a : this.declare(a, 'arg');
+          case 'array': case 'set': return { ...a, value: a.value.map(declareArg) } as Term;
+          case 'object': return { ...a, value: a.value.map(([k, v]) => [k, declareArg(v)] as [Term, Term]) };
+          default: return a;
+        }
+      };
+      rule.head.args = rule.head.args.map(declareArg);
+    }
+    rule.body = this.body(rule.body);
+    rule.head.ref = rule.head.ref.map((t, i) => (i === 0 ? t : this.term(t)));
+    if (rule.head.key) rule.head.key = this.term(rule.head.key);
+    if (rule.head.value) rule.head.value = this.term(rule.head.value);
+    this.pop();
+  }
+}
+
+const dummyLoc: Location = { file: '', row: 0, col: 0, offset: 0, end: 0 };
+
+function refText(t: Term): string {
+  if (t.type !== 'ref') return t.type;
+  return t.value.map((x, i) => (i === 0 && x.type === 'var' ? x.value : x.type === 'string' ? `.${x.value}` : '[...]')).join('');
+}
+
+export const rewriteLocalVars: Stage = {
+  name: 'RewriteLocalVars',
+  run(ctx) {
+    for (const m of ctx.modules) {
+      for (const rule of m.rules) {
+        for (let r: Rule | undefined = rule; r; r = r.else) new Rewriter(ctx).rule(r);
+      }
+    }
+  },
+};

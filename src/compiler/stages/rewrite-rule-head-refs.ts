@@ -1,0 +1,27 @@
+// RewriteRuleHeadRefs: a head ref segment that is neither a scalar nor a var is bound to a fresh local in the
+// body, so rule heads hold only scalars and vars (`p.q[y.z] := 1 if ...` → `p.q[__local0__] := 1 if { ...;
+// __local0__ = y.z }`), which is what the rule tree and the planner index by.
+import type { Rule, Term } from '../ast.js';
+import type { CompileContext, Stage } from './context.js';
+
+const SCALARS = new Set(['null', 'boolean', 'number', 'string', 'var']);
+
+function rewrite(ctx: CompileContext, rule: Rule): void {
+  const ref = rule.head.ref;
+  for (let i = 1; i < ref.length; i++) {
+    const seg = ref[i];
+    if (SCALARS.has(seg.type)) continue;
+    const local = ctx.local(seg.loc);
+    if (i === ref.length - 1 && rule.head.key === seg) rule.head.key = local;
+    ref[i] = local;
+    const eq: Term = { type: 'ref', value: [{ type: 'var', value: 'eq', loc: seg.loc }], loc: seg.loc };
+    rule.body.push({ index: rule.body.length, terms: [eq, local, seg], loc: seg.loc, generated: true });
+  }
+}
+
+export const rewriteRuleHeadRefs: Stage = {
+  name: 'RewriteRuleHeadRefs',
+  run(ctx) {
+    for (const m of ctx.modules) for (const rule of m.rules) for (let r: Rule | undefined = rule; r; r = r.else) rewrite(ctx, r);
+  },
+};

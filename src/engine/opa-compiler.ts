@@ -1,0 +1,139 @@
+// Interim RegoCompiler: builds wasm with the reference OPA (`opa check`, `opa parse`, `opa build -t wasm`)
+// until our own compiler lands. Only used when an `opa` binary is found (VERDICT_OPA, or where
+// scripts/install-opa.sh puts it).
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, mkdir, writeFile, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { RegoModule } from '../bundle/bundle.js';
+import { readBundleArchive } from '../bundle/files.js';
+import { RegoCompileError, noCompiler, type CompiledPolicy, type RegoCompiler } from './compiler.js';
+
+const run = promisify(execFile);
+const big = { maxBuffer: 64 << 20 };
+
+/** Where scripts/install-opa.sh installs the pinned OPA, relative to the package root (dist/src/engine). */
+const installedOpa = resolve(dirname(fileURLToPath(import.meta.url)), '../../../.tools/opa/bin/opa');
+
+/** Finds the reference OPA: VERDICT_OPA first, then the installer's location; undefined when absent. */
+export function findOpa(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.VERDICT_OPA) return env.VERDICT_OPA;
+  return existsSync(installedOpa) ? installedOpa : undefined;
+}
+
+/** The best compiler this machine has: OPA when installed, otherwise one that refuses with a clear error. */
+export function defaultCompiler(): RegoCompiler {
+  const opa = findOpa();
+  return opa ? new OpaCliCompiler(opa) : noCompiler;
+}
+
+interface ParsedModule {
+  rules?: { head: { ref?: { type: string; value: unknown }[]; args?: unknown[] } }[];
+}
+
+interface OpaError {
+  code: string;
+  message: string;
+  location?: { file: string; row: number; col: number };
+}
+
+export class OpaCliCompiler implements RegoCompiler {
+  constructor(private readonly opa: string) {}
+
+  async compile(modules: RegoModule[], options: { regoVersion: 0 | 1 }): Promise<CompiledPolicy> {
+    const dir = await mkdtemp(join(tmpdir(), 'verdict-opa-build-'));
+    // Modules are written as m<N>.rego: ids from the Policy API need not end in .rego or be valid paths,
+    // and OPA's messages are mapped back to the module's own name.
+    const names = new Map<string, string>();
+    const file = (i: number) => join(dir, 'src', `m${i}.rego`);
+    try {
+      await mkdir(join(dir, 'src'));
+      for (const [i, module] of modules.entries()) {
+        await writeFile(file(i), module.source);
+        names.set(file(i), module.path);
+      }
+      const flags = options.regoVersion === 0 ? ['--v0-compatible'] : [];
+      await this.check(join(dir, 'src'), flags, names);
+      const found = new Set<string>();
+      // A few `opa parse` processes at a time: a bundle may hold hundreds of modules.
+      for (let i = 0; i < modules.length; i += 8) {
+        const batch = modules.slice(i, i + 8).map((m, j) => this.entrypointsOf(m, file(i + j), flags));
+        for (const paths of await Promise.all(batch)) for (const path of paths) found.add(path);
+      }
+      let entrypoints = [...found].sort();
+      if (entrypoints.length === 0) throw new RegoCompileError('no rules to compile: the modules define only functions or nothing at all');
+      const out = join(dir, 'bundle.tar.gz');
+      const build = (eps: string[]) => run(this.opa, ['build', '-t', 'wasm', ...flags, ...eps.flatMap((e) => ['-e', e]), '-o', out, join(dir, 'src')], big);
+      try {
+        await build(entrypoints);
+      } catch (err) {
+        // OPA's wasm planner refuses some rules as entrypoints (seen: a rule named like a local reference in
+        // a function body) while compiling them fine as dependencies. Keep the rules it accepts on their own.
+        const accepted: string[] = [];
+        for (const name of entrypoints) if (await build([name]).then(() => true, () => false)) accepted.push(name);
+        if (accepted.length === 0) throw new RegoCompileError(`opa build failed: ${outputOf(err, names)}`);
+        entrypoints = accepted;
+        await build(entrypoints).catch((again: unknown) => {
+          throw new RegoCompileError(`opa build failed: ${outputOf(again, names)}`);
+        });
+      }
+      const wasm = (await readBundleArchive(await readFile(out))).find((f) => f.path === 'policy.wasm');
+      if (!wasm) throw new RegoCompileError('opa build produced no policy.wasm');
+      return { wasm: new Uint8Array(wasm.data), entrypoints };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** `opa check` first, so parse and type errors come back structured, with locations in our module names. */
+  private async check(src: string, flags: string[], names: Map<string, string>): Promise<void> {
+    try {
+      await run(this.opa, ['check', ...flags, '--format', 'json', src], big);
+    } catch (err) {
+      let errors: OpaError[] | undefined;
+      try {
+        const { stdout, stderr } = err as { stdout?: string; stderr?: string };
+        errors = (JSON.parse(String(stdout || stderr)) as { errors?: OpaError[] }).errors;
+      } catch {
+        throw new RegoCompileError(`opa check failed: ${outputOf(err, names)}`);
+      }
+      throw new RegoCompileError(
+        'error(s) occurred while compiling module(s)',
+        (errors ?? []).map((e) => ({
+          code: e.code,
+          message: e.message,
+          ...(e.location ? { location: { file: names.get(e.location.file) ?? e.location.file, row: e.location.row, col: e.location.col } } : {}),
+        })),
+      );
+    }
+  }
+
+  /** Every rule of a module (not functions), as the static prefix of its head reference under the package. */
+  private async entrypointsOf(module: RegoModule, file: string, flags: string[]): Promise<string[]> {
+    const { stdout } = await run(this.opa, ['parse', ...flags, '--format', 'json', file], big);
+    const parsed = JSON.parse(stdout) as ParsedModule;
+    const paths = new Set<string>();
+    for (const rule of parsed.rules ?? []) {
+      if ((rule.head.args?.length ?? 0) > 0 || !rule.head.ref?.length) continue;
+      const [first, ...rest] = rule.head.ref;
+      const segments = [String(first.value)];
+      for (const term of rest) {
+        if (term.type !== 'string') break;
+        segments.push(String(term.value));
+      }
+      paths.add([...module.packagePath, ...segments].join('/'));
+    }
+    return [...paths];
+  }
+}
+
+/** OPA prints errors on stdout or stderr depending on the command; replace temporary file names with the modules' names. */
+function outputOf(err: unknown, names: Map<string, string>): string {
+  const output = err as { stdout?: string; stderr?: string; message?: string };
+  let text = String(output.stdout || output.stderr || output.message).trim();
+  for (const [tmp, name] of names) text = text.split(tmp).join(name);
+  return text;
+}

@@ -1,0 +1,68 @@
+// One compiled wasm module and its warm instance. Node runs evaluations one at a time per process, so one
+// instance per module is enough; it is reused across decisions and rebuilt from the compiled module after a
+// failed evaluation, so an abort mid-evaluation never leaks state into the next one.
+import { createRequire } from 'node:module';
+import type { LoadedPolicy, loadPolicySync as LoadPolicySync } from '@open-policy-agent/opa-wasm';
+
+// The ESM entry of opa-wasm exports only the async loadPolicy; rebuilding an instance after an abort must be
+// synchronous (the next request may already be waiting), so take loadPolicySync from the CommonJS entry.
+const { loadPolicySync } = createRequire(import.meta.url)('@open-policy-agent/opa-wasm') as { loadPolicySync: typeof LoadPolicySync };
+import type { DataStore } from './store.js';
+
+/** An evaluation that failed inside the policy (opa_abort, a builtin error, a conflict). */
+export class EvaluationError extends Error {
+  override name = 'EvaluationError';
+  constructor(
+    message: string,
+    readonly entrypoint: string,
+  ) {
+    super(message);
+  }
+}
+
+type Builtins = Record<string, (...args: any[]) => unknown>;
+
+export class WasmProgram {
+  private instance: LoadedPolicy;
+  private dataVersion = -1;
+
+  private constructor(
+    private readonly module: WebAssembly.Module,
+    private readonly builtins: Builtins,
+    private readonly store: DataStore,
+    /** Entrypoint name → id inside the module. */
+    readonly entrypoints: Record<string, number>,
+  ) {
+    this.instance = loadPolicySync(module, undefined, builtins);
+  }
+
+  static async load(bytes: Uint8Array, builtins: Builtins, store: DataStore): Promise<WasmProgram> {
+    const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+    const probe = loadPolicySync(module, undefined, builtins);
+    return new WasmProgram(module, builtins, store, probe.entrypoints as Record<string, number>);
+  }
+
+  /**
+   * Evaluates one entrypoint. `input` is the input document as JSON text (undefined: no input), which skips
+   * a JSON round trip inside opa-wasm. Returns the result set: [] when undefined, [{result}] otherwise.
+   */
+  evaluate(entrypoint: string, input: Uint8Array | undefined): { result: unknown }[] {
+    if (this.dataVersion !== this.store.version) {
+      this.instance.setData(this.store.document);
+      this.dataVersion = this.store.version;
+    }
+    try {
+      return this.instance.evaluate(input === undefined ? undefined : toArrayBuffer(input), this.entrypoints[entrypoint]) as { result: unknown }[];
+    } catch (err) {
+      this.instance = loadPolicySync(this.module, undefined, this.builtins);
+      this.dataVersion = -1;
+      throw new EvaluationError(err instanceof Error ? err.message : String(err), entrypoint);
+    }
+  }
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes.buffer;
+  // A copy (Buffer#slice would not copy: it shares the pooled ArrayBuffer).
+  return new Uint8Array(bytes).buffer;
+}

@@ -1,0 +1,178 @@
+// The base-document store: data from bundles plus writes through the Data API, and who owns which path.
+// Writes inside a bundle's roots are refused with OPA's messages (v1/server/server.go checkPathScope).
+import { isObject, isUnder, type Bundle, type BundleManifest } from '../bundle/bundle.js';
+
+/** A refused or impossible write; `kind` picks OPA's status and code in the server's error catalogue. */
+export class StoreError extends Error {
+  override name = 'StoreError';
+  constructor(
+    readonly kind: 'owned_by_bundle' | 'not_found' | 'conflict' | 'bad_patch',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type JsonPatchOp = { op: 'add' | 'remove' | 'replace'; path: string; value?: unknown };
+
+export class DataStore {
+  private root: Record<string, unknown> = {};
+  private owners: { name: string; roots: string[] }[] = [];
+  /** Bumped on every change so wasm instances know to reload their copy of data. */
+  version = 0;
+
+  /** Replaces bundle data with the new bundles' data, keeping writes made outside every root. */
+  activate(bundles: Bundle[]): void {
+    const next = structuredClone(this.root);
+    const allRoots = [...this.owners, ...bundles.map((b) => ({ name: b.name, roots: b.manifest.roots }))].flatMap((o) => o.roots);
+    for (const root of allRoots) removePath(next, splitPath(root));
+    const system = ensureObject(next, 'system');
+    const manifests: Record<string, unknown> = {};
+    for (const bundle of bundles) {
+      deepAssign(next, bundle.data);
+      manifests[bundle.name] = { manifest: storedManifest(bundle.manifest), etag: '' };
+    }
+    system.bundles = manifests;
+    this.root = next;
+    this.owners = bundles.map((b) => ({ name: b.name, roots: b.manifest.roots }));
+    this.version++;
+  }
+
+  /** The whole data document as the wasm module sees it. */
+  get document(): Record<string, unknown> {
+    return this.root;
+  }
+
+  read(path: string[]): unknown {
+    let node: unknown = this.root;
+    for (const key of path) {
+      node = childOf(node, key);
+      if (node === undefined) return undefined;
+    }
+    return node;
+  }
+
+  /** OPA's ownership rule: writes inside a bundle root, or to the root while any roots exist, are refused. */
+  checkWritable(path: string[]): void {
+    const joined = path.join('/');
+    for (const owner of this.owners) {
+      if (owner.roots.length === 0 || owner.roots.every((r) => r === '')) throw new StoreError('owned_by_bundle', `all paths owned by bundle "${owner.name}"`);
+      if (joined === '') throw new StoreError('owned_by_bundle', "can't write to document root with bundle roots configured");
+      for (const root of owner.roots) {
+        if (isUnder(joined, root) || isUnder(root, joined)) throw new StoreError('owned_by_bundle', `path ${joined} is owned by bundle "${owner.name}"`);
+      }
+    }
+  }
+
+  /** PUT: creates parents as needed and overwrites. */
+  put(path: string[], value: unknown): void {
+    this.checkWritable(path);
+    if (path.length === 0) {
+      if (!isObject(value)) throw new StoreError('bad_patch', 'root document must be an object');
+      this.root = value;
+    } else {
+      let node = this.root;
+      for (const key of path.slice(0, -1)) {
+        if (node[key] === undefined) node[key] = {};
+        if (!isObject(node[key])) throw new StoreError('conflict', `storage_write_conflict_error: /${path.join('/')}`);
+        node = node[key] as Record<string, unknown>;
+      }
+      node[path[path.length - 1]] = value;
+    }
+    this.version++;
+  }
+
+  delete(path: string[]): void {
+    this.checkWritable(path);
+    if (this.read(path) === undefined) throw new StoreError('not_found', 'storage_not_found_error: document does not exist');
+    removePath(this.root, path);
+    this.version++;
+  }
+
+  /** PATCH: JSON Patch add/remove/replace applied relative to `path`, all or nothing. */
+  patch(path: string[], ops: JsonPatchOp[]): void {
+    this.checkWritable(path);
+    const draft = structuredClone(this.root);
+    for (const op of ops) {
+      const target = [...path, ...splitPointer(op.path)];
+      const parent = readFrom(draft, target.slice(0, -1));
+      const key = target[target.length - 1];
+      if (target.length === 0) throw new StoreError('bad_patch', 'cannot patch the document root');
+      if (parent === undefined) throw new StoreError('not_found', 'storage_not_found_error: document does not exist');
+      if (Array.isArray(parent)) {
+        const index = key === '-' ? parent.length : Number(key);
+        if (!Number.isInteger(index) || index < 0 || index > parent.length) throw new StoreError('not_found', 'storage_not_found_error: document does not exist');
+        if (op.op === 'add') parent.splice(index, 0, op.value);
+        else if (index >= parent.length) throw new StoreError('not_found', 'storage_not_found_error: document does not exist');
+        else if (op.op === 'remove') parent.splice(index, 1);
+        else parent[index] = op.value;
+      } else if (isObject(parent)) {
+        if (op.op !== 'add' && !(key in parent)) throw new StoreError('not_found', 'storage_not_found_error: document does not exist');
+        if (op.op === 'remove') delete parent[key];
+        else parent[key] = op.value;
+      } else {
+        throw new StoreError('conflict', `storage_write_conflict_error: /${target.join('/')}`);
+      }
+    }
+    this.root = draft;
+    this.version++;
+  }
+}
+
+/** The manifest as OPA stores it under data.system.bundles.<name>.manifest. */
+function storedManifest(manifest: BundleManifest): Record<string, unknown> {
+  const stored: Record<string, unknown> = { revision: manifest.revision, roots: manifest.roots };
+  if (manifest.wasm) stored.wasm = manifest.wasm;
+  if (manifest.metadata) stored.metadata = manifest.metadata;
+  if (manifest.rego_version !== undefined) stored.rego_version = manifest.rego_version;
+  return stored;
+}
+
+export function splitPath(path: string): string[] {
+  return path.split('/').filter((s) => s !== '');
+}
+
+function splitPointer(pointer: string): string[] {
+  if (pointer === '' || pointer === '/') return [];
+  if (!pointer.startsWith('/')) throw new StoreError('bad_patch', `invalid patch path ${JSON.stringify(pointer)}: must start with "/"`);
+  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** One step down a JSON document: an object key, or a decimal index into an array. */
+export function childOf(node: unknown, key: string): unknown {
+  if (Array.isArray(node)) {
+    return /^(0|[1-9][0-9]*)$/.test(key) ? node[Number(key)] : undefined;
+  }
+  if (isObject(node) && Object.prototype.hasOwnProperty.call(node, key)) return node[key];
+  return undefined;
+}
+
+function readFrom(node: unknown, path: string[]): unknown {
+  for (const key of path) {
+    node = childOf(node, key);
+    if (node === undefined) return undefined;
+  }
+  return node;
+}
+
+function ensureObject(node: Record<string, unknown>, key: string): Record<string, unknown> {
+  if (!isObject(node[key])) node[key] = {};
+  return node[key] as Record<string, unknown>;
+}
+
+function removePath(node: Record<string, unknown>, path: string[]): void {
+  if (path.length === 0) {
+    for (const key of Object.keys(node)) if (key !== 'system') delete node[key];
+    return;
+  }
+  const parent = readFrom(node, path.slice(0, -1));
+  if (isObject(parent)) delete parent[path[path.length - 1]];
+}
+
+function deepAssign(target: Record<string, unknown>, source: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(source)) {
+    if (isObject(target[key]) && isObject(value)) deepAssign(target[key] as Record<string, unknown>, value);
+    else target[key] = structuredClone(value);
+  }
+}
+

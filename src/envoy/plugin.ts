@@ -1,0 +1,68 @@
+// How `verdict run` serves Envoy and the HTTP proxies: the ext_authz gRPC server as a plugin in the
+// server's life cycle (configured, like OPA with opa-envoy-plugin, by plugins.envoy_ext_authz_grpc), and
+// the HTTP callout router mounted at /v1/authz when plugins.envoy_ext_authz_http is configured. A key
+// present with no settings (`envoy_ext_authz_grpc:` in YAML, i.e. null) enables it with the defaults.
+import type { Router } from 'express';
+import type { Logger } from 'pino';
+import type { Decide } from '../engine/engine.js';
+import type { PluginStatus } from '../server/context.js';
+import type { Plugin } from '../server/plugins.js';
+import { HTTP_PLUGIN_NAME, parseEnvoyGrpcConfig, parseHttpAuthzConfig, PLUGIN_NAME } from './config.js';
+import { EnvoyExtAuthzGrpcServer, type GrpcServerHooks } from './grpc-server.js';
+import { httpAuthzRouter } from './http-authz.js';
+
+export const HTTP_AUTHZ_MOUNT = '/v1/authz';
+
+export interface EnvoyWiring {
+  plugins: Plugin[];
+  mounts: { path: string; router: Router }[];
+}
+
+export interface EnvoyWiringOptions extends GrpcServerHooks {
+  decide: Decide;
+  logger: Logger;
+  /** How long calls in flight may take to finish on shutdown. */
+  graceMs: number;
+}
+
+export function envoyFromConfig(plugins: Record<string, unknown> | undefined, options: EnvoyWiringOptions): EnvoyWiring {
+  const wiring: EnvoyWiring = { plugins: [], mounts: [] };
+  if (plugins && PLUGIN_NAME in plugins) {
+    const config = parseEnvoyGrpcConfig(plugins[PLUGIN_NAME]);
+    const server = new EnvoyExtAuthzGrpcServer(config, options.decide, { ready: options.ready, onInputError: options.onInputError });
+    wiring.plugins.push(new EnvoyGrpcPlugin(server, config.addr, options.logger, options.graceMs));
+  }
+  if (plugins && HTTP_PLUGIN_NAME in plugins) {
+    const config = parseHttpAuthzConfig(plugins[HTTP_PLUGIN_NAME]);
+    wiring.mounts.push({ path: HTTP_AUTHZ_MOUNT, router: httpAuthzRouter(options.decide, { ...config, onInputError: options.onInputError }) });
+  }
+  return wiring;
+}
+
+class EnvoyGrpcPlugin implements Plugin {
+  readonly name = PLUGIN_NAME;
+  private state: PluginStatus['state'] = 'NOT_READY';
+
+  constructor(
+    private readonly server: EnvoyExtAuthzGrpcServer,
+    private readonly addr: string,
+    private readonly logger: Logger,
+    private readonly graceMs: number,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.server.start();
+    this.state = 'OK';
+    this.logger.info({ addr: this.addr, port: this.server.port || undefined }, 'Starting gRPC server.');
+  }
+
+  async stop(): Promise<void> {
+    this.state = 'NOT_READY';
+    await this.server.stop(this.graceMs);
+    this.logger.info({ addr: this.addr }, 'gRPC server stopped.');
+  }
+
+  status(): PluginStatus {
+    return { state: this.state };
+  }
+}

@@ -1,0 +1,158 @@
+// `http` adapter: GET or POST a JSON service. URL placeholders are URL-encoded, body placeholders keep their JSON
+// type, the response is size-limited and parsed as JSON, and `pick` selects part of it. 404 means "not found".
+
+import type { JsonValue, LookupParams, PipAdapter, PipAdapterFactory } from '../adapter.js';
+import { PipConfigError, PipLookupError } from '../errors.js';
+import { fetchFailure, readJsonBody } from '../http-body.js';
+import { ClientCredentialsToken, type ClientCredentials } from '../oauth2.js';
+import { parseTemplate, scalarText, type Template } from '../template.js';
+
+interface HttpSettings {
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: unknown;
+  auth?: { type: 'bearer'; token: string } | ({ type: 'oauth2' } & ClientCredentials);
+  max_response_bytes?: number;
+  pick?: string;
+}
+
+/** A JSON body with templates in its strings, compiled once. */
+type BodyTemplate = Template | BodyTemplate[] | { [key: string]: BodyTemplate } | JsonValue;
+
+export class HttpAdapter implements PipAdapter {
+  readonly requiredParams: readonly string[];
+  private readonly url: Template;
+  private readonly headers: [string, Template][];
+  private readonly body: BodyTemplate | undefined;
+  private readonly method: 'GET' | 'POST';
+  private readonly limit: number;
+  private readonly pick: string[];
+  private readonly oauth2: ClientCredentialsToken | undefined;
+  private readonly bearer: string | undefined;
+
+  constructor(name: string, settings: HttpSettings) {
+    const where = `pip.adapters.${name}.settings`;
+    this.url = parseTemplate(settings.url, `${where}.url`);
+    const sample = this.url.render(Object.fromEntries(this.url.params.map((p) => [p, 'x'])), (v) => String(v));
+    let parsed: URL;
+    try {
+      parsed = new URL(sample);
+    } catch {
+      throw new PipConfigError(`${where}.url: "${settings.url}" is not a URL`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new PipConfigError(`${where}.url: only http and https URLs are supported`);
+    }
+    // Input values may choose the path and query, never the host the lookup goes to.
+    const origin = /^[a-z]+:\/\/[^/?#]*/i.exec(settings.url)?.[0] ?? '';
+    if (origin.includes('{')) throw new PipConfigError(`${where}.url: placeholders are not allowed in the scheme, host or port`);
+    this.headers = Object.entries(settings.headers ?? {}).map(([k, v]) => [k, parseTemplate(v, `${where}.headers.${k}`)]);
+    this.method = settings.method ?? 'GET';
+    this.body = settings.body === undefined ? undefined : compileBody(settings.body, `${where}.body`);
+    this.limit = settings.max_response_bytes ?? 1024 * 1024;
+    this.pick = settings.pick ? settings.pick.split('.') : [];
+    if (settings.auth?.type === 'bearer') this.bearer = settings.auth.token;
+    if (settings.auth?.type === 'oauth2') this.oauth2 = new ClientCredentialsToken(settings.auth);
+    const params = [...this.url.params, ...this.headers.flatMap(([, t]) => t.params), ...bodyParams(this.body)];
+    this.requiredParams = [...new Set(params)];
+  }
+
+  async lookup(params: LookupParams, signal: AbortSignal): Promise<JsonValue> {
+    const url = this.url.render(params, (v) => encodeURIComponent(scalarText(v)));
+    const where = `${this.method} ${new URL(url).origin}${new URL(url).pathname}`;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    for (const [k, t] of this.headers) headers[k] = headerValue(t.render(params, (v) => scalarText(v)), k);
+    const init: RequestInit = { method: this.method, headers, signal };
+    if (this.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(renderBody(this.body, params));
+    }
+    if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
+    if (this.oauth2) headers.authorization = `Bearer ${await this.oauth2.get(signal)}`;
+
+    let res: Response;
+    try {
+      res = await fetch(url, init).catch((err: unknown) => {
+        // A pooled keep-alive connection the service closed while idle fails at once; a lookup is a read, so
+        // asking again on a fresh connection is safe.
+        if (signal.aborted || !isStaleConnection(err)) throw err;
+        return fetch(url, init);
+      });
+    } catch (err) {
+      throw fetchFailure(err, signal, where);
+    }
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return null;
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      if (res.status === 401) this.oauth2?.invalidate();
+      throw new PipLookupError('bad_response', `${where} answered ${res.status}`);
+    }
+    let body: JsonValue;
+    try {
+      body = await readJsonBody(res, this.limit, `response of ${where}`);
+    } catch (err) {
+      throw fetchFailure(err, signal, where);
+    }
+    return pickPath(body, this.pick);
+  }
+}
+
+function isStaleConnection(err: unknown): boolean {
+  const code = (err as { cause?: { code?: string } }).cause?.code;
+  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE';
+}
+
+function headerValue(value: string, name: string): string {
+  // A header value built from input must not smuggle another header or request line.
+  if (/[\r\n\0]/.test(value)) throw new PipLookupError('failed', `header ${name} would contain a line break`);
+  return value;
+}
+
+function compileBody(value: unknown, where: string): BodyTemplate {
+  if (typeof value === 'string') return parseTemplate(value, where);
+  if (Array.isArray(value)) return value.map((v, i) => compileBody(v, `${where}[${i}]`));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, compileBody(v, `${where}.${k}`)]));
+  }
+  return value as JsonValue;
+}
+
+function isTemplate(node: BodyTemplate | undefined): node is Template {
+  return node !== null && typeof node === 'object' && 'render' in node;
+}
+
+function bodyParams(node: BodyTemplate | undefined): string[] {
+  if (isTemplate(node)) return [...node.params];
+  if (Array.isArray(node)) return node.flatMap(bodyParams);
+  if (node !== null && typeof node === 'object' && node !== undefined) return Object.values(node).flatMap(bodyParams);
+  return [];
+}
+
+function renderBody(node: BodyTemplate, params: LookupParams): JsonValue {
+  if (isTemplate(node)) {
+    if (node.whole !== undefined) return params[node.whole] ?? null;
+    return node.render(params, (v) => scalarText(v));
+  }
+  if (Array.isArray(node)) return node.map((n) => renderBody(n, params));
+  if (node !== null && typeof node === 'object') {
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, renderBody(v, params)]));
+  }
+  return node;
+}
+
+/** The value at a dotted path (numeric segments index arrays); null when absent. */
+export function pickPath(value: JsonValue, path: readonly string[]): JsonValue {
+  let node: JsonValue = value;
+  for (const seg of path) {
+    if (Array.isArray(node) && /^\d+$/.test(seg)) node = node[Number(seg)] ?? null;
+    else if (node !== null && typeof node === 'object' && !Array.isArray(node) && Object.hasOwn(node, seg)) node = node[seg];
+    else return null;
+  }
+  return node;
+}
+
+export const createHttpAdapter: PipAdapterFactory = (name, settings) => new HttpAdapter(name, settings as unknown as HttpSettings);

@@ -1,0 +1,107 @@
+// `sql` adapter: one parameterised query against SQLite (better-sqlite3, opened read-only) or PostgreSQL (`pg`,
+// pooled, read-only sessions). Input values are only ever bound as parameters, never spliced into SQL text.
+
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import type { JsonValue, LookupParams, PipAdapter, PipAdapterFactory } from '../adapter.js';
+import { PipConfigError, PipLookupError } from '../errors.js';
+import { requireParam } from '../template.js';
+
+interface SqlSettings {
+  driver: 'sqlite' | 'postgres';
+  database?: string;
+  connection?: string | pg.PoolConfig;
+  query: string;
+  params?: string[];
+  result?: 'rows' | 'row';
+  pool_size?: number;
+}
+
+type Row = Record<string, unknown>;
+
+/** After the lookup's own timeout has fired (and been reported), the server cancels the statement. */
+const STATEMENT_GRACE_MS = 250;
+type RunQuery = (values: unknown[]) => Promise<Row[]>;
+
+export class SqlAdapter implements PipAdapter {
+  readonly requiredParams: readonly string[];
+  private readonly run: RunQuery;
+  private readonly release: () => Promise<void>;
+
+  constructor(
+    name: string,
+    private readonly settings: SqlSettings,
+    timeoutMs: number,
+  ) {
+    const where = `pip.adapters.${name}.settings`;
+    this.requiredParams = settings.params ?? [];
+    if (settings.driver === 'sqlite') {
+      if (!settings.database) throw new PipConfigError(`${where}.database: required for the sqlite driver`);
+      let db: Database.Database;
+      let statement: Database.Statement;
+      try {
+        db = new Database(settings.database, { readonly: true, fileMustExist: true });
+        db.pragma('query_only = ON');
+        statement = db.prepare(settings.query);
+      } catch (err) {
+        throw new PipConfigError(`${where}: ${(err as Error).message}`);
+      }
+      if (!statement.reader) throw new PipConfigError(`${where}.query: must be a query that returns rows`);
+      this.run = async (values) => statement.all(...values) as Row[];
+      this.release = async () => void db.close();
+    } else {
+      if (!settings.connection) throw new PipConfigError(`${where}.connection: required for the postgres driver`);
+      const base: pg.PoolConfig = typeof settings.connection === 'string' ? { connectionString: settings.connection } : settings.connection;
+      const pool = new pg.Pool({
+        ...base,
+        max: settings.pool_size ?? 4,
+        connectionTimeoutMillis: timeoutMs,
+        // The server stops a query soon after the lookup has timed out, so slow queries do not pile up.
+        statement_timeout: timeoutMs + STATEMENT_GRACE_MS,
+        options: `${base.options ?? ''} -c default_transaction_read_only=on`.trim(),
+      });
+      pool.on('error', () => undefined); // an idle client's connection dropped: the pool replaces it on next use
+      this.run = async (values) => (await pool.query({ text: settings.query, values })).rows as Row[];
+      this.release = () => pool.end();
+    }
+  }
+
+  async lookup(params: LookupParams): Promise<JsonValue> {
+    const values = this.requiredParams.map((p) => bindable(requireParam(params, p), p));
+    let rows: Row[];
+    try {
+      rows = await this.run(values);
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      const kind = e.code && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|57P01|08\w{3})$/.test(e.code) ? 'unavailable' : 'failed';
+      throw new PipLookupError(kind, `query failed: ${e.code && !e.message?.includes(e.code) ? `${e.code} ` : ''}${e.message ?? String(err)}`);
+    }
+    const json = rows.map((r) => toJson(r) as Record<string, JsonValue>);
+    return this.settings.result === 'row' ? (json[0] ?? null) : json;
+  }
+
+  close(): Promise<void> {
+    return this.release();
+  }
+}
+
+/** Only scalars are bound; booleans as 1/0 so SQLite and PostgreSQL (int or bool columns) read them alike. */
+function bindable(value: JsonValue, param: string): string | number | null {
+  if (value === null || typeof value === 'string' || typeof value === 'number') return value;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  throw new PipLookupError('failed', `lookup parameter "${param}" must be a string, number, boolean or null`);
+}
+
+/** Column values as JSON: dates as ISO text, binary as base64, 64-bit integers as numbers when exact. */
+function toJson(value: unknown): JsonValue {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (Buffer.isBuffer(value)) return value.toString('base64');
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (Array.isArray(value)) return value.map(toJson);
+  if (typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v)]));
+  return value as JsonValue;
+}
+
+export const createSqlAdapter: PipAdapterFactory = (name, settings, context) =>
+  new SqlAdapter(name, settings as unknown as SqlSettings, context.timeoutMs);

@@ -1,0 +1,97 @@
+// Request bodies as OPA reads them: optional gzip Content-Encoding, size limits on the raw and the
+// decompressed body (server.decoding.max_length / gzip.max_length), JSON by default and YAML when the
+// content type says so.
+import type { IncomingMessage } from 'node:http';
+import { createGunzip } from 'node:zlib';
+import { parse as parseYaml } from 'yaml';
+import { invalidParameter } from './errors.js';
+
+export interface DecodingLimits {
+  maxLength: number;
+  gzipMaxLength: number;
+}
+
+/** Reads the whole body, enforcing the limits; a refused body is drained so the connection stays usable. */
+export async function readBody(req: IncomingMessage, limits: DecodingLimits): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limits.maxLength) {
+    req.resume();
+    throw tooLarge(declared, limits.maxLength);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limits.maxLength) {
+      req.resume();
+      throw tooLarge(size, limits.maxLength);
+    }
+    chunks.push(chunk);
+  }
+  const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  return /gzip/i.test(req.headers['content-encoding'] ?? '') ? gunzipLimited(raw, limits.gzipMaxLength) : raw;
+}
+
+function tooLarge(size: number, limit: number) {
+  return invalidParameter(`request body too large: ${formatSize(size)} exceeds limit of ${limit} bytes (server.decoding.max_length)`);
+}
+
+/** Go's humanize-style sizes, as OPA prints them ("2.9 KiB"). */
+function formatSize(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function gunzipLimited(raw: Buffer, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const gunzip = createGunzip();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    gunzip.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        gunzip.destroy();
+        reject(invalidParameter(`request body too large: decompressed size exceeds limit of ${limit} bytes (server.decoding.gzip.max_length)`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    gunzip.on('error', (err: NodeJS.ErrnoException) => {
+      // Go's gzip reader words (what OPA reports): short input is an unexpected EOF, a wrong magic an invalid header.
+      const reason = raw.length < 10 || err.code === 'Z_BUF_ERROR' ? 'unexpected EOF' : raw[0] !== 0x1f || raw[1] !== 0x8b ? 'gzip: invalid header' : err.message;
+      reject(invalidParameter(`could not decompress the body: ${reason}`));
+    });
+    gunzip.on('end', () => resolve(Buffer.concat(chunks)));
+    gunzip.end(raw);
+  });
+}
+
+export function isYaml(req: IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').includes('yaml');
+}
+
+/** Parses a JSON or YAML document; the error message says what was wrong and where. */
+export function parseDocument(body: Buffer, yaml: boolean): unknown {
+  const text = body.toString('utf8');
+  if (yaml) {
+    try {
+      return parseYaml(text);
+    } catch (err) {
+      throw new SyntaxError(`yaml: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  return JSON.parse(text);
+}
+
+/** Describes a JSON value's kind for "expected an object, got ..." messages. */
+export function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}

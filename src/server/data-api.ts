@@ -1,0 +1,245 @@
+// OPA's Data API (v1 and v0) and the default decision (POST /), docs/docs/rest-api.md "Data API".
+// POST /v1/data is the hot path: it is reached through the fast dispatcher in app.ts without express, so
+// each step here does the least work it can (one JSON parse, one stringify of the input, no copies).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EvaluationError } from '../engine/program.js';
+import { StoreError, splitPath } from '../engine/store.js';
+import { isObject } from '../bundle/bundle.js';
+import type { EnrichmentReport } from '../pip/index.js';
+import { isYaml, kindOf, parseDocument, readBody } from './body.js';
+import type { DataWrite, ServerContext } from './context.js';
+import { recordDecision } from './decisions.js';
+import { enrichDecision } from './pip.js';
+import { evaluationFailed, invalidParameter, storeFailed, undefinedDocument } from './errors.js';
+import { boolParam, sendEmpty, sendJson } from './respond.js';
+
+const encoder = new TextEncoder();
+const missingInputWarning = { code: 'api_usage_warning', message: "'input' key missing from the request" };
+
+/**
+ * Splits the part of a URL path after the API prefix into unescaped segments (OPA unescapes each one).
+ * Undecodable escapes never get here: app.ts answers them with Go's plain 400 first.
+ */
+export function pathSegments(rawPath: string): string[] {
+  return splitPath(rawPath).map((s) => decodeURIComponent(s));
+}
+
+interface Evaluated {
+  defined: boolean;
+  result?: unknown;
+  metrics: Record<string, number>;
+}
+
+/** One decision's input as the policy sees it: parsed, as JSON text, and the PIP report when `pip` enriched it. */
+interface DecisionInput {
+  input: unknown;
+  inputText: Uint8Array | undefined;
+  pip?: EnrichmentReport;
+}
+
+/**
+ * The input the policy evaluates: the caller's, or with `pip` configured the caller's enriched at input.pip
+ * (awaited only when a lookup has to wait). Without `pip` this is the caller's input and no extra work.
+ */
+function decisionInput(ctx: ServerContext, req: IncomingMessage, path: string[], input: unknown, inputText: Uint8Array | undefined): DecisionInput | Promise<DecisionInput> {
+  if (!ctx.enricher) return { input, inputText };
+  const enriched = enrichDecision(ctx, ctx.enricher, path, input, inputText, requester(req));
+  if (enriched instanceof Promise) return enriched.then((e) => ({ input: e.input, inputText: e.inputText, pip: e.report }));
+  return { input: enriched.input, inputText: enriched.inputText, pip: enriched.report };
+}
+
+/** Evaluates; a failed evaluation is recorded with its error (as OPA logs it) and becomes OPA's 500. */
+function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], { input, inputText, pip }: DecisionInput, started: bigint): Evaluated {
+  const evalStart = process.hrtime.bigint();
+  try {
+    const evaluation = ctx.engine.evaluate(path, inputText);
+    const done = process.hrtime.bigint();
+    ctx.metrics.evaluationDuration.observe(Number(done - evalStart) / 1e9);
+    return { ...evaluation, metrics: { timer_rego_query_eval_ns: Number(done - evalStart), timer_server_handler_ns: Number(done - started) } };
+  } catch (err) {
+    if (!(err instanceof EvaluationError)) throw err;
+    const failure = evaluationFailed(err);
+    recordDecision(ctx, { path, input, evaluated: { defined: false }, requestedBy: requester(req), pip, error: { code: failure.code, message: failure.message } });
+    throw failure;
+  }
+}
+
+function requester(req: IncomingMessage): string {
+  return `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
+}
+
+/** Hands a decision to the recorder, if any, and returns its id. */
+function record(ctx: ServerContext, req: IncomingMessage, path: string[], { input, pip }: DecisionInput, evaluated: Evaluated): string | undefined {
+  return recordDecision(ctx, { path, input, evaluated, requestedBy: requester(req), pip });
+}
+
+function provenance(ctx: ServerContext) {
+  const bundles: Record<string, { revision: string }> = {};
+  for (const b of ctx.engine.bundles) bundles[b.name] = { revision: b.manifest.revision };
+  return { version: ctx.version, build_commit: '', build_timestamp: '', build_hostname: '', bundles };
+}
+
+/** Builds DataResponseV1 with the field order OPA writes: decision_id, provenance, metrics, result, warning. */
+function dataResponse(ctx: ServerContext, query: URLSearchParams, decisionId: string | undefined, evaluated: Evaluated, warn: boolean) {
+  const body: Record<string, unknown> = {};
+  if (decisionId) body.decision_id = decisionId;
+  if (boolParam(query, 'provenance')) body.provenance = provenance(ctx);
+  if (boolParam(query, 'metrics')) body.metrics = evaluated.metrics;
+  if (evaluated.defined) body.result = evaluated.result;
+  if (warn) body.warning = missingInputWarning;
+  return body;
+}
+
+const inputKeyPrefix = /^\s*\{\s*"input"\s*:/;
+const closingBrace = /\}\s*$/;
+
+/**
+ * The input's own bytes inside a body that is exactly {"input": <value>}. The policy then sees the numbers
+ * the client sent (JSON.parse would round integers beyond 2^53, which OPA keeps exact) and no time is spent
+ * re-serialising. Anything else (more keys, escaped key) returns undefined and the caller re-serialises.
+ */
+function rawInputOf(body: Buffer, request: Record<string, unknown>): Uint8Array | undefined {
+  if (Object.keys(request).length !== 1) return undefined;
+  const head = body.subarray(0, 64).toString('latin1');
+  const prefix = inputKeyPrefix.exec(head);
+  if (!prefix) return undefined;
+  const tail = body.subarray(Math.max(0, body.length - 64)).toString('latin1');
+  const suffix = closingBrace.exec(tail);
+  if (!suffix) return undefined;
+  return body.subarray(prefix[0].length, body.length - (tail.length - suffix.index));
+}
+
+/** POST /v1/data/{path}: body {"input": ...}. */
+export async function postData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
+  const started = process.hrtime.bigint();
+  const path = pathSegments(rawPath);
+  const body = await readBody(req, ctx.decoding);
+  let request: unknown;
+  const yaml = isYaml(req);
+  if (body.length > 0) {
+    try {
+      request = parseDocument(body, yaml);
+    } catch (err) {
+      throw invalidParameter(`body contains malformed input document: ${(err as Error).message}`);
+    }
+  }
+  if (request !== undefined && request !== null && !isObject(request)) {
+    throw invalidParameter(`body contains malformed input document: expected an object with an "input" key, got ${kindOf(request)}`);
+  }
+  const hasInput = isObject(request) && 'input' in request;
+  const input = hasInput ? (request as { input: unknown }).input : undefined;
+  const inputText = hasInput ? (yaml ? undefined : rawInputOf(body, request as Record<string, unknown>)) ?? encoder.encode(JSON.stringify(input)) : undefined;
+  const pending = decisionInput(ctx, req, path, input, inputText);
+  const decision = pending instanceof Promise ? await pending : pending;
+  const evaluated = evaluate(ctx, req, path, decision, started);
+  const decisionId = record(ctx, req, path, decision, evaluated);
+  sendJson(req, res, 200, dataResponse(ctx, query, decisionId, evaluated, !hasInput), boolParam(query, 'pretty'), ctx.encoding);
+}
+
+/** GET /v1/data/{path}?input=<json>. */
+export async function getData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
+  const started = process.hrtime.bigint();
+  const path = pathSegments(rawPath);
+  const inputParam = query.get('input');
+  let input: unknown;
+  if (inputParam !== null) {
+    try {
+      input = JSON.parse(inputParam);
+    } catch (err) {
+      throw invalidParameter(`parameter contains malformed input document: ${(err as Error).message}`);
+    }
+  }
+  const pending = decisionInput(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!));
+  const decision = pending instanceof Promise ? await pending : pending;
+  const evaluated = evaluate(ctx, req, path, decision, started);
+  const decisionId = record(ctx, req, path, decision, evaluated);
+  sendJson(req, res, 200, dataResponse(ctx, query, decisionId, evaluated, false), boolParam(query, 'pretty'), ctx.encoding);
+}
+
+/** POST /v0/data/{path} and POST /: the raw body is the input; undefined is a 404. */
+export async function postDataV0(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
+  const started = process.hrtime.bigint();
+  const path = pathSegments(rawPath);
+  const body = await readBody(req, ctx.decoding);
+  let input: unknown;
+  if (body.length > 0) {
+    try {
+      input = parseDocument(body, isYaml(req));
+    } catch (err) {
+      throw invalidParameter(`unexpected parse error for input: body contains malformed input document: ${(err as Error).message}`);
+    }
+  }
+  const inputText = input === undefined ? undefined : isYaml(req) ? encoder.encode(JSON.stringify(input)) : body;
+  const pending = decisionInput(ctx, req, path, input, inputText);
+  const decision = pending instanceof Promise ? await pending : pending;
+  const evaluated = evaluate(ctx, req, path, decision, started);
+  record(ctx, req, path, decision, evaluated);
+  if (!evaluated.defined) {
+    const ref = ['data', ...path].join('.');
+    throw undefinedDocument(ctx.engine.hasRulesAt(path) ? `document undefined: ${ref}` : `document missing: ${ref}`);
+  }
+  sendJson(req, res, 200, evaluated.result, boolParam(query, 'pretty'), ctx.encoding);
+}
+
+/** Data API writes take JSON only, whatever the content type (as OPA). */
+async function writeBody(ctx: ServerContext, req: IncomingMessage): Promise<unknown> {
+  const body = await readBody(req, ctx.decoding);
+  try {
+    return parseDocument(body, false);
+  } catch (err) {
+    throw invalidParameter((err as Error).message);
+  }
+}
+
+/** Applies a Data API write to the store; also used to replay writes made in another worker process. */
+export function applyWrite(ctx: ServerContext, write: DataWrite): void {
+  try {
+    if (write.op === 'put') ctx.engine.store.put(write.path, write.value);
+    else if (write.op === 'patch') ctx.engine.store.patch(write.path, write.patch);
+    else ctx.engine.store.delete(write.path);
+  } catch (err) {
+    if (err instanceof StoreError) throw storeFailed(err);
+    throw err;
+  }
+}
+
+function written(ctx: ServerContext, res: ServerResponse, write: DataWrite): void {
+  applyWrite(ctx, write);
+  ctx.onDataWrite?.(write);
+  sendEmpty(res, 204);
+}
+
+/** PUT /v1/data/{path}: create or overwrite; If-None-Match: * makes it create-only (304 when present). */
+export async function putData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
+  const path = pathSegments(rawPath);
+  const value = await writeBody(ctx, req);
+  try {
+    ctx.engine.store.checkWritable(path);
+  } catch (err) {
+    if (err instanceof StoreError) throw storeFailed(err);
+    throw err;
+  }
+  if (req.headers['if-none-match'] === '*' && ctx.engine.store.read(path) !== undefined) {
+    sendEmpty(res, 304);
+    return;
+  }
+  written(ctx, res, { op: 'put', path, value });
+}
+
+/** PATCH /v1/data/{path}: a JSON Patch with add, remove and replace. */
+export async function patchData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
+  const path = pathSegments(rawPath);
+  const ops = await writeBody(ctx, req);
+  if (!Array.isArray(ops)) throw invalidParameter(`patch body must be a JSON array of operations, got ${kindOf(ops)}`);
+  for (const op of ops) {
+    if (!isObject(op) || typeof op.path !== 'string') throw invalidParameter('each patch operation must be an object with "op" and "path"');
+    if (op.op !== 'add' && op.op !== 'remove' && op.op !== 'replace') throw invalidParameter(`bad patch operation: ${String(op.op)}`);
+  }
+  written(ctx, res, { op: 'patch', path, patch: ops as Extract<DataWrite, { op: 'patch' }>['patch'] });
+}
+
+/** DELETE /v1/data/{path}. */
+export async function deleteData(ctx: ServerContext, _req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
+  written(ctx, res, { op: 'delete', path: pathSegments(rawPath) });
+}
+

@@ -1,0 +1,77 @@
+// One place that turns an evaluation into a decision: the event for the decision log (OPA's EventV1) and
+// the decision id, for the REST API and for every other front end that decides through `ServerContext`.
+import { randomUUID } from 'node:crypto';
+import { EvaluationError } from '../engine/program.js';
+import type { Decide } from '../engine/engine.js';
+import { splitPath } from '../engine/store.js';
+import type { EnrichmentReport } from '../pip/index.js';
+import type { ServerContext } from './context.js';
+import { enrichDecision } from './pip.js';
+
+export interface DecisionRecord {
+  path: string[];
+  input: unknown;
+  evaluated: { defined: boolean; result?: unknown; metrics?: Record<string, number> };
+  requestedBy: string;
+  pip?: EnrichmentReport;
+  error?: { code: string; message: string };
+}
+
+/** Sends the event to the recorder when one is configured and returns its id; no recorder, no id (as OPA). */
+export function recordDecision(ctx: ServerContext, decision: DecisionRecord): string | undefined {
+  if (!ctx.onDecision) return undefined;
+  const decisionId = randomUUID();
+  const bundles: Record<string, { revision: string }> = {};
+  for (const b of ctx.engine.bundles) bundles[b.name] = { revision: b.manifest.revision };
+  ctx.onDecision({
+    labels: ctx.labels,
+    decision_id: decisionId,
+    bundles,
+    path: decision.path.join('/'),
+    ...(decision.input !== undefined ? { input: decision.input } : {}),
+    ...(decision.pip ? { pip: decision.pip } : {}),
+    ...(decision.evaluated.defined ? { result: decision.evaluated.result } : {}),
+    ...(decision.error ? { error: decision.error } : {}),
+    requested_by: decision.requestedBy,
+    timestamp: new Date().toISOString(),
+    ...(decision.evaluated.metrics ? { metrics: decision.evaluated.metrics } : {}),
+  });
+  return decisionId;
+}
+
+/**
+ * The shared `Decide` contract for front ends other than the REST API (Envoy ext_authz, gateway callouts):
+ * the PIP enrichment (when configured), the engine's decision and recording, so those decisions reach the decision
+ * log too. A failed evaluation is recorded with its error and then rethrown; so is a PIP failure that fails the
+ * decision closed (thrown as a 500 ApiError), while a caller-supplied input.pip is a 400 ApiError.
+ */
+export function decideWith(ctx: ServerContext, requestedBy = ''): Decide {
+  return async (path, input) => {
+    const segments = splitPath(path);
+    let pip: EnrichmentReport | undefined;
+    if (ctx.enricher) {
+      const enriched = enrichDecision(ctx, ctx.enricher, segments, input, undefined, requestedBy);
+      ({ input, report: pip } = enriched instanceof Promise ? await enriched : enriched);
+    }
+    try {
+      const decision = await ctx.engine.decide(path, input);
+      const evaluated = 'result' in decision ? { defined: true, result: decision.result } : { defined: false };
+      const decisionId = recordDecision(ctx, { path: segments, input, evaluated, requestedBy, pip });
+      return decisionId ? { ...decision, decisionId } : decision;
+    } catch (err) {
+      if (err instanceof EvaluationError) {
+        recordDecision(ctx, { path: segments, input, evaluated: { defined: false }, requestedBy, pip, error: { code: 'internal_error', message: err.message } });
+      }
+      throw err;
+    }
+  };
+}
+
+/**
+ * For front ends whose request could not even be turned into an input (an Envoy path or body that does not
+ * parse): the decision is recorded with what was read and the error, as opa-envoy-plugin logs it.
+ */
+export function inputErrorRecorder(ctx: ServerContext, requestedBy = '') {
+  return (path: string, input: unknown, error: { code: string; message: string }): string | undefined =>
+    recordDecision(ctx, { path: splitPath(path), input, evaluated: { defined: false }, requestedBy, error });
+}

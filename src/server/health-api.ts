@@ -1,0 +1,38 @@
+// GET /health (with ?bundles and ?plugins), GET /v1/config and GET /v1/status, with OPA's shapes.
+import type { Request, Response } from 'express';
+import type { ServerContext } from './context.js';
+import { internalError } from './errors.js';
+import { boolParam, sendJson } from './respond.js';
+
+export function health(ctx: ServerContext, req: Request, res: Response): void {
+  const query = new URL(req.url, 'http://x').searchParams;
+  const fail = (error: string) => sendJson(req, res, 500, { error }, false, ctx.encoding);
+  try {
+    ctx.engine.evaluate([], undefined);
+  } catch {
+    return fail('unable to perform evaluation');
+  }
+  if ((boolParam(query, 'bundles') || boolParam(query, 'bundle')) && !ctx.bundlesActivated()) {
+    return fail('one or more bundles are not activated');
+  }
+  if (boolParam(query, 'plugins')) {
+    const excluded = new Set(query.getAll('exclude-plugin'));
+    const down = Object.entries(ctx.plugins()).some(([name, status]) => !excluded.has(name) && status.state !== 'OK');
+    if (down) return fail('one or more plugins are not up');
+  }
+  sendJson(req, res, 200, {}, false, ctx.encoding);
+}
+
+export function config(ctx: ServerContext, req: Request, res: Response): void {
+  sendJson(req, res, 200, { result: ctx.publicConfig }, boolParam(new URL(req.url, 'http://x').searchParams, 'pretty'), ctx.encoding);
+}
+
+export function status(ctx: ServerContext, req: Request, res: Response): void {
+  if (!ctx.statusEnabled) throw internalError('status plugin not enabled');
+  const bundles: Record<string, unknown> = {};
+  for (const b of ctx.engine.bundles) bundles[b.name] = { name: b.name, active_revision: b.manifest.revision };
+  const plugins = ctx.plugins();
+  // Verdict's own: per PIP adapter, cache size and the last failure (the plugins above carry their health).
+  const pip = ctx.enricher ? { pip: ctx.enricher.status() } : {};
+  sendJson(req, res, 200, { result: { labels: ctx.labels, bundles, plugins, ...pip } }, boolParam(new URL(req.url, 'http://x').searchParams, 'pretty'), ctx.encoding);
+}

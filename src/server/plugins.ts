@@ -1,0 +1,57 @@
+// One life cycle for Verdict's long-running parts (bundle sources, the decision-log writer, PIP caches,
+// the gRPC server), modelled on OPA's plugin manager: one place owns start/stop order, and /health and
+// /v1/status read every part's state from here.
+import type { PluginStatus } from './context.js';
+
+export interface Plugin {
+  /** Name as shown under /v1/status plugins and matched by /health?exclude-plugin. */
+  name: string;
+  /** "bundle" plugins are the ones /health?bundles waits for (OPA: bundle and discovery plugins). */
+  kind?: 'bundle' | 'other';
+  start(): Promise<void>;
+  /** Stops work and flushes what must be flushed (graceful shutdown awaits it). */
+  stop(): Promise<void>;
+  status(): PluginStatus;
+}
+
+export class PluginManager {
+  private readonly plugins: Plugin[] = [];
+
+  register(plugin: Plugin): void {
+    if (this.plugins.some((p) => p.name === plugin.name)) throw new Error(`plugin ${plugin.name} is registered twice`);
+    this.plugins.push(plugin);
+  }
+
+  /** Starts in registration order; a failure stops the ones already started and is rethrown. */
+  async startAll(): Promise<void> {
+    const started: Plugin[] = [];
+    try {
+      for (const plugin of this.plugins) {
+        await plugin.start();
+        started.push(plugin);
+      }
+    } catch (err) {
+      await stopInOrder(started.reverse());
+      throw err;
+    }
+  }
+
+  /** Stops in reverse order, so later plugins (which may depend on earlier ones) go first. */
+  async stopAll(): Promise<void> {
+    await stopInOrder([...this.plugins].reverse());
+  }
+
+  statuses(): Record<string, PluginStatus> {
+    return Object.fromEntries(this.plugins.map((p) => [p.name, p.status()]));
+  }
+
+  bundlesActivated(): boolean {
+    return this.plugins.filter((p) => p.kind === 'bundle').every((p) => p.status().state === 'OK');
+  }
+}
+
+async function stopInOrder(plugins: Plugin[]): Promise<void> {
+  const failures: unknown[] = [];
+  for (const plugin of plugins) await plugin.stop().catch((err: unknown) => failures.push(err));
+  if (failures.length) throw new AggregateError(failures, `${failures.length} plugin(s) failed to stop`);
+}

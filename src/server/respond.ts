@@ -1,0 +1,43 @@
+// Response writing shared by every route: OPA's JSON layout (compact with a trailing newline, errors and
+// ?pretty indented by two spaces) and gzip when the client accepts it and the body is large enough.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { ApiError, internalError } from './errors.js';
+
+export interface EncodingOptions {
+  gzipMinLength: number;
+  gzipLevel: number;
+}
+
+export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, value: unknown, pretty: boolean, encoding: EncodingOptions): void {
+  const text = (pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)) + '\n';
+  let body: Buffer | string = text;
+  const headers: Record<string, string | number> = { 'Content-Type': 'application/json', Vary: 'Accept-Encoding' };
+  if (text.length >= encoding.gzipMinLength && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+    body = gzipSync(text, { level: encoding.gzipLevel });
+    headers['Content-Encoding'] = 'gzip';
+  }
+  headers['Content-Length'] = Buffer.byteLength(body);
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, encoding: EncodingOptions): void {
+  const apiError = err instanceof ApiError ? err : internalError(err instanceof Error ? err.message : String(err));
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(req, res, apiError.status, apiError.toJSON(), true, encoding);
+}
+
+export function sendEmpty(res: ServerResponse, status: number): void {
+  res.writeHead(status);
+  res.end();
+}
+
+/** OPA's boolean query parameters: present without a value, or a true-ish value. */
+export function boolParam(query: URLSearchParams, name: string): boolean {
+  const value = query.get(name);
+  return value !== null && (value === '' || ['true', '1', 't', 'T', 'TRUE', 'True'].includes(value));
+}

@@ -1,0 +1,103 @@
+// Shared helpers for server tests: a raw HTTP client (no automatic decompression, exact bytes back),
+// a free loopback port, the reference OPA server, and a Verdict server started in-process.
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pino } from 'pino';
+import { parseConfig } from '../../src/config/config.js';
+import { startServer, type RunningServer } from '../../src/server/start.js';
+import type { DecisionEvent } from '../../src/server/context.js';
+import { referenceOpa } from '../engine/opa-fixture.js';
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export function send(base: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(path, base);
+    const req = request(url, { method, headers: { ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export function writeTree(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'verdict-tree-'));
+  for (const [path, body] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), body);
+  }
+  return dir;
+}
+
+async function waitHealthy(base: string, child?: ChildProcess): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child && child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      if ((await send(base, 'GET', '/health')).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`server at ${base} did not become healthy`);
+}
+
+export interface OpaServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** `opa run --server` on a loopback port with the given config file and bundles. */
+export async function startOpa(configFile: string, bundles: string[]): Promise<OpaServer> {
+  const port = await freePort();
+  const child = spawn(referenceOpa(), ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', '-c', configFile, ...bundles.flatMap((b) => ['-b', b])], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(url, child).catch((err: Error) => {
+    throw new Error(`${err.message}: ${stderr}`);
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export async function startVerdict(configText: string, bundles: string[], onDecision?: (e: DecisionEvent) => void): Promise<RunningServer> {
+  return startServer({
+    addr: '127.0.0.1:0',
+    config: parseConfig(configText, 'test config'),
+    bundlePaths: bundles,
+    logger: pino({ level: 'silent' }),
+    onDecision,
+  });
+}

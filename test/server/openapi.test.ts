@@ -1,0 +1,108 @@
+// schemas/openapi.json is kept true here: real responses from a running Verdict are validated against the
+// operation and status they answer, and every documented operation is exercised at least once.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { buildWasmBundle } from '../engine/opa-fixture.js';
+import { send, startVerdict } from './harness.js';
+import type { RunningServer } from '../../src/server/start.js';
+
+interface Spec {
+  paths: Record<string, Record<string, { responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }> }>>;
+  components: { responses: Record<string, { content: Record<string, { schema: unknown }> }> };
+}
+
+const spec = JSON.parse(readFileSync('schemas/openapi.json', 'utf8')) as Spec;
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+ajv.addSchema(spec, 'openapi.json');
+const input = readFileSync('rego/gateway/input.json', 'utf8');
+let verdict: RunningServer;
+
+before(async () => {
+  const bundle = buildWasmBundle('bundles/sample', ['gateway/authz/allow', 'gateway/authz/deny']);
+  verdict = await startVerdict('status: {}\nkeys:\n  k:\n    key: secret\n', [bundle]);
+});
+
+after(() => verdict?.close());
+
+function templateOf(path: string): string {
+  const bare = path.split('?')[0];
+  if (spec.paths[bare]) return bare;
+  for (const [prefix, template] of [['/v1/data/', '/v1/data/{path}'], ['/v0/data/', '/v0/data/{path}'], ['/v1/policies/', '/v1/policies/{id}']]) {
+    if (bare.startsWith(prefix)) return template;
+  }
+  throw new Error(`no OpenAPI path for ${path}`);
+}
+
+const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+
+const requests: [string, string, string?][] = [
+  ['POST', '/v1/data/gateway/authz/allow', input],
+  ['POST', '/v1/data/gateway/authz/allow?metrics&provenance&pretty', '{}'],
+  ['POST', '/v1/data', '{"input":{}}'],
+  ['POST', '/v1/data/gateway/authz/allow', '{bad'],
+  ['POST', '/v1/data/nothing', '{"input":1}'],
+  ['GET', '/v1/data/gateway/role_bindings'],
+  ['GET', '/v1/data?input=%7B%7D'],
+  ['GET', '/v1/data/x?input=%7B'],
+  ['PUT', '/v1/data/extra', '{"a":[1]}'],
+  ['PUT', '/v1/data/extra', '1', ],
+  ['PUT', '/v1/data', '{}'],
+  ['PATCH', '/v1/data/extra', '[{"op":"add","path":"/b","value":2}]'],
+  ['PATCH', '/v1/data/extra', '[{"op":"remove","path":"/zz"}]'],
+  ['PATCH', '/v1/data/extra', '[{"op":"copy","path":"/b"}]'],
+  ['DELETE', '/v1/data/extra'],
+  ['DELETE', '/v1/data/extra'],
+  ['DELETE', '/v1/data/gateway'],
+  ['POST', '/v0/data/gateway/authz/allow', JSON.stringify(JSON.parse(input).input)],
+  ['POST', '/v0/data/gateway/nothing', '{}'],
+  ['POST', '/v0/data/gateway/authz/allow', '{bad'],
+  ['POST', '/', '{}'],
+  ['GET', '/v1/policies'],
+  ['PUT', '/v1/policies/extra', 'package extra\np := 1\n'],
+  ['GET', '/v1/policies/extra'],
+  ['PUT', '/v1/policies/broken', 'package broken\np := \n'],
+  ['DELETE', '/v1/policies/extra'],
+  ['DELETE', '/v1/policies/extra'],
+  ['GET', '/v1/policies/extra'],
+  ['GET', '/health?bundles&plugins'],
+  ['GET', '/metrics'],
+  ['GET', '/v1/config'],
+  ['GET', '/v1/status'],
+];
+
+test('real responses match schemas/openapi.json and every operation is exercised', async () => {
+  const exercised = new Set<string>();
+  for (const [method, path, body] of requests) {
+    const res = await send(verdict.url, method, path, body);
+    const template = templateOf(path);
+    const operation = spec.paths[template][method.toLowerCase()];
+    assert.ok(operation, `${method} ${template} is not documented`);
+    const response = operation.responses[String(res.status)];
+    assert.ok(response, `${method} ${path} answered ${res.status}, which ${method} ${template} does not document`);
+    exercised.add(`${method} ${template}`);
+    const contentType = String(res.headers['content-type'] ?? '').split(';')[0];
+    const content = response.$ref ? spec.components.responses[response.$ref.split('/').pop()!].content : response.content;
+    if (!content) {
+      assert.equal(res.body.length, 0, `${method} ${path} should have no body`);
+      continue;
+    }
+    assert.ok(content[contentType], `${method} ${path}: content type ${contentType} not documented`);
+    if (contentType !== 'application/json') continue;
+    const ref = response.$ref
+      ? `openapi.json#/${pointer('components', 'responses', response.$ref.split('/').pop()!, 'content', contentType, 'schema')}`
+      : `openapi.json#/${pointer('paths', template, method.toLowerCase(), 'responses', String(res.status), 'content', contentType, 'schema')}`;
+    const validate = ajv.getSchema(ref);
+    assert.ok(validate, `no schema at ${ref}`);
+    const value = JSON.parse(res.body.toString());
+    assert.ok(validate(value), `${method} ${path} (${res.status}): ${ajv.errorsText(validate.errors)} in ${res.body}`);
+  }
+  const documented = Object.entries(spec.paths).flatMap(([template, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${template}`));
+  assert.deepEqual(documented.filter((op) => !exercised.has(op)), []);
+});
+
+test('/v1/config shows no key material', async () => {
+  const res = await send(verdict.url, 'GET', '/v1/config');
+  assert.doesNotMatch(res.body.toString(), /secret/);
+});

@@ -1,0 +1,195 @@
+// `verdict decisions tail|search|show|export --db FILE`: reads the decision log file directly, no server
+// needed (read-only; WAL lets it run beside a live server).
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import type Database from 'better-sqlite3';
+import { DecisionLogError } from './errors.js';
+import { defaultDatabaseFile, openDecisionDatabase } from './open.js';
+import { allDecisions, findDecision, queryDecisions, type DecisionFilters, type StoredDecision } from './query.js';
+
+export interface CommandIO {
+  stdout: Writable;
+  stderr: Writable;
+  /** Ends `tail --follow`. */
+  signal?: AbortSignal;
+}
+
+export const decisionsUsage = `usage: verdict decisions <command> [--db FILE] [options]
+  tail [-n N] [--follow] [--interval-ms MS]   the last N decisions (default 20), oldest first; --follow waits for more
+  search [filters] [--limit N] [--cursor C] [--json]   newest first; prints the next cursor on stderr
+  show DECISION_ID                             one decision as JSON
+  export [filters] [--out FILE]                NDJSON in OPA's decision-log event format, oldest first
+filters: --since RFC3339 --until RFC3339 --path PREFIX --outcome allow|deny|undefined|error|other
+         --principal P --revision R --decision-id ID --field input.a.b=VALUE (repeatable)
+--db defaults to ${defaultDatabaseFile}`;
+
+interface Parsed {
+  positional: string[];
+  options: Map<string, string[]>;
+}
+
+const valueOptions = new Set(['db', 'since', 'until', 'path', 'outcome', 'principal', 'revision', 'decision-id', 'field', 'limit', 'cursor', 'out', 'n', 'interval-ms']);
+const flagOptions = new Set(['follow', 'json', 'help']);
+
+/** Runs a `verdict decisions ...` command (argv after "decisions"); resolves to the process exit code. */
+export async function runDecisionsCommand(argv: string[], io: CommandIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let db: Database.Database | undefined;
+  try {
+    const [command, ...rest] = argv;
+    const parsed = parseArgs(rest);
+    if (command === undefined || command === 'help' || parsed.options.has('help')) {
+      io.stdout.write(decisionsUsage + '\n');
+      return command === undefined ? 2 : 0;
+    }
+    if (!['tail', 'search', 'show', 'export'].includes(command)) throw usage(`unknown command ${JSON.stringify(command)}`);
+    db = openDecisionDatabase(one(parsed, 'db') ?? defaultDatabaseFile, { readonly: true });
+    switch (command) {
+      case 'show':
+        return show(db, parsed, io);
+      case 'search':
+        return search(db, parsed, io);
+      case 'export':
+        return await exportCommand(db, parsed, io);
+      default:
+        return await tail(db, parsed, io);
+    }
+  } catch (error) {
+    if (error instanceof DecisionLogError) {
+      io.stderr.write(`verdict decisions: ${error.message}\n`);
+      if (error.code === 'invalid_query') io.stderr.write(decisionsUsage + '\n');
+      return error.exitCode;
+    }
+    throw error;
+  } finally {
+    db?.close();
+  }
+}
+
+function parseArgs(args: string[]): Parsed {
+  const parsed: Parsed = { positional: [], options: new Map() };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith('-')) {
+      parsed.positional.push(arg);
+      continue;
+    }
+    const [name, inline] = arg.replace(/^--?/, '').split(/=(.*)/s, 2);
+    if (flagOptions.has(name) && inline === undefined) parsed.options.set(name, ['true']);
+    else if (valueOptions.has(name)) {
+      const value = inline ?? args[++i];
+      if (value === undefined) throw usage(`option --${name} needs a value`);
+      parsed.options.set(name, [...(parsed.options.get(name) ?? []), value]);
+    } else throw usage(`unknown option ${arg}`);
+  }
+  return parsed;
+}
+
+function one(parsed: Parsed, name: string): string | undefined {
+  const values = parsed.options.get(name);
+  if (values && values.length > 1) throw usage(`option --${name} may be given once`);
+  return values?.[0];
+}
+
+function integer(parsed: Parsed, name: string, fallback: number): number {
+  const text = one(parsed, name);
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw usage(`option --${name} must be a positive integer, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+function filters(parsed: Parsed): DecisionFilters {
+  const f: DecisionFilters = {};
+  for (const [option, key] of [['since', 'since'], ['until', 'until'], ['path', 'path'], ['outcome', 'outcome'], ['principal', 'principal'], ['revision', 'revision'], ['decision-id', 'decision_id']] as const) {
+    const value = one(parsed, option);
+    if (value !== undefined) f[key] = value;
+  }
+  for (const field of parsed.options.get('field') ?? []) {
+    const eq = field.indexOf('=');
+    if (eq < 1) throw usage(`--field must look like input.a.b=VALUE, got ${JSON.stringify(field)}`);
+    f.fields = { ...f.fields, [field.slice(0, eq)]: field.slice(eq + 1) };
+  }
+  return f;
+}
+
+function show(db: Database.Database, parsed: Parsed, io: CommandIO): number {
+  if (parsed.positional.length !== 1) throw usage('show needs exactly one DECISION_ID');
+  const found = findDecision(db, parsed.positional[0]);
+  if (!found) {
+    io.stderr.write(`verdict decisions: decision ${parsed.positional[0]} is not in the decision log\n`);
+    return 1;
+  }
+  io.stdout.write(JSON.stringify(found.event, null, 2) + '\n');
+  return 0;
+}
+
+function search(db: Database.Database, parsed: Parsed, io: CommandIO): number {
+  noPositional(parsed);
+  const cursor = one(parsed, 'cursor');
+  const page = queryDecisions(db, { ...filters(parsed), limit: integer(parsed, 'limit', 20), ...(cursor ? { cursor } : {}) });
+  const json = parsed.options.has('json');
+  for (const decision of page.decisions) io.stdout.write((json ? JSON.stringify(decision.event) : line(decision)) + '\n');
+  if (page.next_cursor) io.stderr.write(`more: --cursor ${page.next_cursor}\n`);
+  return 0;
+}
+
+async function exportCommand(db: Database.Database, parsed: Parsed, io: CommandIO): Promise<number> {
+  noPositional(parsed);
+  const file = one(parsed, 'out');
+  const out = file ? createWriteStream(file) : io.stdout;
+  for (const decision of allDecisions(db, filters(parsed))) {
+    if (!out.write(JSON.stringify(decision.event) + '\n')) await once(out, 'drain');
+  }
+  if (file) {
+    out.end();
+    await once(out, 'finish');
+  }
+  return 0;
+}
+
+async function tail(db: Database.Database, parsed: Parsed, io: CommandIO): Promise<number> {
+  noPositional(parsed);
+  const f = filters(parsed);
+  const last = queryDecisions(db, { ...f, limit: integer(parsed, 'n', 20) }).decisions.reverse();
+  for (const decision of last) io.stdout.write(line(decision) + '\n');
+  if (!parsed.options.has('follow')) return 0;
+  const interval = integer(parsed, 'interval-ms', 500);
+  let after = last.length > 0 ? last[last.length - 1].seq : newestSeq(db);
+  while (!io.signal?.aborted) {
+    await sleep(interval, io.signal);
+    for (const decision of allDecisions(db, f, after)) {
+      io.stdout.write(line(decision) + '\n');
+      after = decision.seq;
+    }
+  }
+  return 0;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const wake = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    signal?.addEventListener('abort', wake);
+  });
+}
+
+function newestSeq(db: Database.Database): number {
+  return (db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM decisions').get() as { seq: number }).seq;
+}
+
+function line(decision: StoredDecision): string {
+  const e = decision.event;
+  return [e.timestamp, decision.outcome.padEnd(9), (decision.principal ?? '-').padEnd(16), e.path ?? e.query ?? '-', e.decision_id].join('  ');
+}
+
+function noPositional(parsed: Parsed): void {
+  if (parsed.positional.length > 0) throw usage(`unexpected argument ${JSON.stringify(parsed.positional[0])}`);
+}
+
+function usage(message: string): DecisionLogError {
+  return new DecisionLogError('invalid_query', message);
+}

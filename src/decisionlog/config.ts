@@ -1,0 +1,136 @@
+// The `decision_logs` section of the configuration file → options for the store, the drop/mask pipeline
+// and the uploader. OPA's keys keep OPA's meaning; Verdict's own settings live under `decision_logs.store`.
+// Errors name the offending key.
+import type { DecisionLogStoreOptions } from './store.js';
+import type { UploadOptions } from './upload.js';
+import type { PrincipalSource } from './principal.js';
+
+export interface DecisionLogSettings {
+  /** Logging is on unless decision_logs.store.enabled is false. */
+  enabled: boolean;
+  store: DecisionLogStoreOptions;
+  /** Paths of the drop and mask rules, without a leading slash. */
+  dropPath: string;
+  maskPath: string;
+  /** Header names to copy into request_context.http.headers. */
+  headers: string[];
+  console: boolean;
+  /** Set when decision_logs.service names a service: resolve its url and credentials, then pass on. */
+  upload?: { service: string } & Omit<UploadOptions, 'url' | 'headers'>;
+}
+
+export class DecisionLogConfigError extends Error {
+  override readonly name = 'DecisionLogConfigError';
+}
+
+type Obj = Record<string, unknown>;
+
+export function decisionLogSettings(section: unknown): DecisionLogSettings {
+  const root = object(section ?? {}, 'decision_logs');
+  const store = object(root.store ?? {}, 'decision_logs.store');
+  const retention = store.retention === undefined ? undefined : object(store.retention, 'decision_logs.store.retention');
+  const reporting = object(root.reporting ?? {}, 'decision_logs.reporting');
+  const http = object(object(root.request_context ?? {}, 'decision_logs.request_context').http ?? {}, 'decision_logs.request_context.http');
+  const service = optional(root.service, 'decision_logs.service', 'string');
+
+  const options: DecisionLogStoreOptions = {};
+  const file = optional(store.file, 'decision_logs.store.file', 'string');
+  if (file !== undefined) options.file = file;
+  const durability = oneOf(store.durability, 'decision_logs.store.durability', ['default', 'sync'] as const);
+  if (durability) options.durability = durability;
+  const whenFull = oneOf(store.when_full, 'decision_logs.store.when_full', ['backpressure', 'drop'] as const);
+  if (whenFull) options.whenFull = whenFull;
+  const queueLimit = positive(store.queue_limit, 'decision_logs.store.queue_limit');
+  if (queueLimit !== undefined) options.queueLimit = Math.floor(queueLimit);
+  if (store.flush_delay_ms !== undefined) {
+    const delay = store.flush_delay_ms;
+    if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
+      throw new DecisionLogConfigError(`decision_logs.store.flush_delay_ms must be a number of milliseconds (0 or more), got ${JSON.stringify(delay)}`);
+    }
+    options.flushDelayMs = delay;
+  }
+  if (store.outcome_paths !== undefined) options.outcome = { paths: strings(store.outcome_paths, 'decision_logs.store.outcome_paths') };
+  if (store.principals !== undefined) options.principals = principals(store.principals);
+  if (retention) {
+    options.retention = {};
+    const maxAge = positive(retention.max_age_seconds, 'decision_logs.store.retention.max_age_seconds');
+    if (maxAge !== undefined) options.retention.maxAgeSeconds = maxAge;
+    const maxBytes = positive(retention.max_bytes, 'decision_logs.store.retention.max_bytes');
+    if (maxBytes !== undefined) options.retention.maxBytes = maxBytes;
+    const keep = optional(retention.keep_unshipped, 'decision_logs.store.retention.keep_unshipped', 'boolean');
+    options.retention.keepUnshipped = keep ?? service !== undefined;
+  }
+
+  const settings: DecisionLogSettings = {
+    enabled: optional(store.enabled, 'decision_logs.store.enabled', 'boolean') ?? true,
+    store: options,
+    dropPath: rulePath(root.drop_decision, 'decision_logs.drop_decision', 'system/log/drop'),
+    maskPath: rulePath(root.mask_decision, 'decision_logs.mask_decision', 'system/log/mask'),
+    headers: http.headers === undefined ? [] : strings(http.headers, 'decision_logs.request_context.http.headers'),
+    console: optional(root.console, 'decision_logs.console', 'boolean') ?? false,
+  };
+  if (service !== undefined) {
+    const upload: NonNullable<DecisionLogSettings['upload']> = { service };
+    const resource = optional(root.resource, 'decision_logs.resource', 'string');
+    if (resource !== undefined) upload.resource = resource;
+    const limit = positive(reporting.upload_size_limit_bytes, 'decision_logs.reporting.upload_size_limit_bytes');
+    if (limit !== undefined) upload.uploadSizeLimitBytes = limit;
+    const min = positive(reporting.min_delay_seconds, 'decision_logs.reporting.min_delay_seconds');
+    const max = positive(reporting.max_delay_seconds, 'decision_logs.reporting.max_delay_seconds');
+    if (min !== undefined && max !== undefined && min > max) {
+      throw new DecisionLogConfigError(`decision_logs.reporting.min_delay_seconds (${min}) must not exceed max_delay_seconds (${max})`);
+    }
+    if (min !== undefined) upload.minDelaySeconds = min;
+    if (max !== undefined) upload.maxDelaySeconds = max;
+    settings.upload = upload;
+  }
+  return settings;
+}
+
+function object(value: unknown, key: string): Obj {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new DecisionLogConfigError(`${key} must be an object`);
+  return value as Obj;
+}
+
+function optional<T extends 'string' | 'boolean'>(value: unknown, key: string, type: T): (T extends 'string' ? string : boolean) | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== type) throw new DecisionLogConfigError(`${key} must be a ${type}, got ${JSON.stringify(value)}`);
+  return value as T extends 'string' ? string : boolean;
+}
+
+function oneOf<T extends string>(value: unknown, key: string, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T)) throw new DecisionLogConfigError(`${key} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  return value as T;
+}
+
+function positive(value: unknown, key: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new DecisionLogConfigError(`${key} must be a positive number, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function strings(value: unknown, key: string): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new DecisionLogConfigError(`${key} must be a list of strings`);
+  return value as string[];
+}
+
+/** "input.subject.id" is a path; {"jwt": "input.token"} a JWT whose sub is the principal; {"path": ...} too. */
+function principals(value: unknown): PrincipalSource[] {
+  if (!Array.isArray(value)) throw new DecisionLogConfigError('decision_logs.store.principals must be a list');
+  return value.map((entry, i) => {
+    const key = `decision_logs.store.principals[${i}]`;
+    if (typeof entry === 'string') return { path: entry };
+    const o = object(entry, key);
+    if (typeof o.jwt === 'string') return { jwt: o.jwt };
+    if (typeof o.path === 'string') return { path: o.path };
+    throw new DecisionLogConfigError(`${key} must be "input.a.b", {"path": "input.a.b"} or {"jwt": "input.a.b"}`);
+  });
+}
+
+function rulePath(value: unknown, key: string, fallback: string): string {
+  const text = optional(value, key, 'string') ?? fallback;
+  const path = text.replace(/^\/+/, '');
+  if (path === '') throw new DecisionLogConfigError(`${key} must name a rule, e.g. /system/log/mask`);
+  return path;
+}

@@ -1,0 +1,109 @@
+// DecisionLogger: what the server calls once per decision. It runs OPA's per-event pipeline — the drop
+// policy, then the mask policy, both with the event as input — and hands the result to the store, so
+// nothing unmasked is ever written.
+import type { DecisionEvent } from './event.js';
+import { applyMask, shouldDrop } from './mask.js';
+import type { DecisionLogStore, RecordResult } from './store.js';
+
+/** The engine's decision function (shared contract, see BRIEF): path like "system/log/mask". */
+export type Decide = (path: string, input: unknown) => Promise<{ result?: unknown; decisionId?: string }>;
+
+export interface DecisionLogPolicyOptions {
+  evaluate: Decide;
+  /** OPA's decision_logs.drop_decision, default "system/log/drop". */
+  dropPath?: string;
+  /** OPA's decision_logs.mask_decision, default "system/log/mask". */
+  maskPath?: string;
+}
+
+/** "refused": the store would not take the event (malformed, or the log is closed); see status(). */
+export type LogResult = RecordResult | 'dropped_by_policy' | 'refused';
+
+export interface DecisionLoggerStatus {
+  dropped_by_policy: number;
+  /** Drop policy failed: the event was kept (OPA would lose it). */
+  drop_policy_failures: number;
+  /** Mask policy failed or returned garbage: the event was kept with input and result erased. */
+  mask_policy_failures: number;
+  last_policy_error?: string;
+  /** Events the store refused (invalid_event, store_closed). */
+  refused: number;
+  last_refusal?: string;
+}
+
+export class DecisionLogger {
+  private readonly counters = { dropped_by_policy: 0, drop_policy_failures: 0, mask_policy_failures: 0, refused: 0 };
+  private lastPolicyError?: string;
+  private lastRefusal?: string;
+
+  constructor(
+    private readonly store: DecisionLogStore,
+    private readonly policy?: DecisionLogPolicyOptions,
+  ) {}
+
+  /**
+   * Logs one decision. In sync durability the promise settles after the commit. It never rejects, so a
+   * server may also call it without awaiting (default durability): refusals are counted in status().
+   */
+  async log(event: DecisionEvent): Promise<LogResult> {
+    const prepared = await this.prepare(event);
+    if (prepared === undefined) {
+      this.counters.dropped_by_policy++;
+      return 'dropped_by_policy';
+    }
+    try {
+      return await this.store.record(prepared);
+    } catch (error) {
+      this.counters.refused++;
+      this.lastRefusal = message(error);
+      return 'refused';
+    }
+  }
+
+  /** Runs the drop and mask policies: the event to store, or undefined when the drop policy says so. */
+  private async prepare(event: DecisionEvent): Promise<DecisionEvent | undefined> {
+    if (!this.policy) return event;
+    const { evaluate, dropPath = 'system/log/drop', maskPath = 'system/log/mask' } = this.policy;
+    try {
+      if (shouldDrop((await evaluate(dropPath, event)).result)) return undefined;
+    } catch (error) {
+      this.counters.drop_policy_failures++;
+      this.lastPolicyError = `drop policy ${dropPath}: ${message(error)}`;
+    }
+    let masked: DecisionEvent;
+    try {
+      masked = applyMask(event, (await evaluate(maskPath, event)).result);
+    } catch (error) {
+      // OPA drops an event whose mask fails. An audit log should not lose the decision, nor leak what the
+      // mask was meant to hide, so keep the event with everything maskable erased.
+      this.counters.mask_policy_failures++;
+      this.lastPolicyError = `mask policy ${maskPath}: ${message(error)}`;
+      masked = eraseAll(event);
+    }
+    return masked;
+  }
+
+  status(): DecisionLoggerStatus {
+    return {
+      ...this.counters,
+      ...(this.lastPolicyError ? { last_policy_error: this.lastPolicyError } : {}),
+      ...(this.lastRefusal ? { last_refusal: this.lastRefusal } : {}),
+    };
+  }
+}
+
+function eraseAll(event: DecisionEvent): DecisionEvent {
+  const erased = [...(event.erased ?? [])];
+  const rest: DecisionEvent = { ...event };
+  for (const part of ['input', 'result', 'nd_builtin_cache'] as const) {
+    if (rest[part] !== undefined) {
+      delete rest[part];
+      erased.push('/' + part);
+    }
+  }
+  return erased.length > 0 ? { ...rest, erased } : rest;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

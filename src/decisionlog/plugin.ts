@@ -1,0 +1,51 @@
+// The decision log as one long-running part with the server's plugin life cycle (start, stop, status;
+// see src/server/plugins.ts on the server branch): the store, the drop/mask pipeline and the optional
+// uploader, stopped in the order that loses nothing.
+import type { DecisionEvent } from './event.js';
+import type { DecisionLogger, DecisionLoggerStatus, LogResult } from './logger.js';
+import type { DecisionLogStatus, DecisionLogStore } from './store.js';
+import type { DecisionLogUploader, UploadStatus } from './upload.js';
+
+export interface DecisionLogPluginStatus {
+  /** OPA's plugin states: ERROR when decisions cannot be written, WARN when only the upload is failing,
+   *  NOT_READY once stopped. */
+  state: 'OK' | 'ERROR' | 'WARN' | 'NOT_READY';
+  store: DecisionLogStatus;
+  logger: DecisionLoggerStatus;
+  upload?: UploadStatus;
+}
+
+export class DecisionLogPlugin {
+  readonly name = 'decision_logs';
+  readonly kind = 'other';
+
+  constructor(
+    readonly store: DecisionLogStore,
+    readonly logger: DecisionLogger,
+    readonly uploader?: DecisionLogUploader,
+  ) {}
+
+  /** The server's per-decision hook. Never rejects; in sync durability await it before answering. */
+  readonly onDecision = (event: DecisionEvent): Promise<LogResult> => this.logger.log(event);
+
+  async start(): Promise<void> {
+    this.uploader?.start();
+  }
+
+  /** Writes the queue, ships what it can (OPA flushes on shutdown), then closes the database. */
+  async stop(): Promise<void> {
+    await this.uploader?.stop();
+    // A failing flush is reported by close() below; shipping what is committed is still worth trying.
+    await this.store.flush().catch(() => undefined);
+    await this.uploader?.uploadPending().catch(() => undefined);
+    await this.store.close();
+  }
+
+  status(): DecisionLogPluginStatus {
+    const store = this.store.status();
+    const upload = this.uploader?.status();
+    const state =
+      store.state === 'CLOSED' ? 'NOT_READY' : store.state === 'ERROR' ? 'ERROR' : upload?.state === 'ERROR' ? 'WARN' : 'OK';
+    return { state, store, logger: this.logger.status(), ...(upload ? { upload } : {}) };
+  }
+}

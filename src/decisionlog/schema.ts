@@ -1,0 +1,58 @@
+// The decision-log database layout. One row per event: indexed columns for the questions audits ask
+// (when, which path, allowed or not, who, which bundle revision) and the whole event as OPA-shaped JSON.
+import type { Database } from 'better-sqlite3';
+import { DecisionLogError } from './errors.js';
+
+export const schemaVersion = 1;
+
+const createStatements = `
+CREATE TABLE decisions (
+  seq INTEGER PRIMARY KEY,          -- insertion order; the query cursor
+  decision_id TEXT NOT NULL,
+  ts_ns INTEGER NOT NULL,           -- event timestamp, Unix nanoseconds
+  path TEXT NOT NULL,               -- path queried ('' for Query API events, whose text is in the event)
+  outcome TEXT NOT NULL,            -- allow | deny | undefined | error | other
+  principal TEXT,
+  revision TEXT,                    -- the bundle revision, when all bundles share one; else NULL + decision_revisions
+  event TEXT NOT NULL               -- the event as JSON, OPA's EventV1
+);
+CREATE INDEX decisions_ts ON decisions(ts_ns);
+CREATE INDEX decisions_decision_id ON decisions(decision_id);
+CREATE INDEX decisions_path ON decisions(path);
+CREATE INDEX decisions_outcome ON decisions(outcome, seq);
+CREATE INDEX decisions_principal ON decisions(principal, seq) WHERE principal IS NOT NULL;
+CREATE INDEX decisions_revision ON decisions(revision, seq) WHERE revision IS NOT NULL;
+-- Events made under several bundles with different revisions: one row per revision.
+CREATE TABLE decision_revisions (
+  seq INTEGER NOT NULL,
+  revision TEXT NOT NULL,
+  PRIMARY KEY (seq, revision)
+) WITHOUT ROWID;
+CREATE INDEX decision_revisions_revision ON decision_revisions(revision, seq);
+CREATE TRIGGER decisions_drop_revisions AFTER DELETE ON decisions WHEN old.revision IS NULL
+BEGIN
+  DELETE FROM decision_revisions WHERE seq = old.seq;
+END;
+-- Small key/value facts: the upload watermark.
+CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+`;
+
+/** Creates the tables in a new database or checks that an existing one is ours and current. */
+export function ensureSchema(db: Database, file: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === schemaVersion) return;
+  if (version !== 0) {
+    throw new DecisionLogError(
+      'db_incompatible',
+      `decision log ${file}: schema version ${version}, this build reads version ${schemaVersion}`,
+    );
+  }
+  const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as { n: number };
+  if (tables.n > 0) {
+    throw new DecisionLogError('db_incompatible', `decision log ${file}: the file is a SQLite database but not a decision log (it has other tables)`);
+  }
+  db.transaction(() => {
+    db.exec(createStatements);
+    db.pragma(`user_version = ${schemaVersion}`);
+  })();
+}

@@ -1,0 +1,357 @@
+// DecisionLogStore: the decision log's single writer. record() puts an event on a bounded in-memory
+// queue and returns at once (default) or once the event is committed (sync durability). Batches go to a
+// writer thread (writer-worker.ts) that commits each in one transaction, so neither the request nor the
+// event loop that serves requests waits for SQLite; one batch is in flight at a time.
+import type Database from 'better-sqlite3';
+import type { DecisionEvent } from './event.js';
+import { parseTimestamp } from './event.js';
+import { DecisionLogError } from './errors.js';
+import { defaultDatabaseFile, openDecisionDatabase, sqliteCode } from './open.js';
+import { outcomeClassifier, type OutcomeClassifier, type OutcomeRuleConfig } from './outcome.js';
+import { principalExtractor, type PrincipalExtractor, type PrincipalSource } from './principal.js';
+import { Retention, type RetentionOptions } from './retention.js';
+import { WriterThread } from './writer.js';
+import type { WriterRow } from './writer-worker.js';
+
+/** default: committed shortly after record() returns; survives a process crash once committed (WAL, synchronous=NORMAL).
+ *  sync: record() resolves only after the commit, and every commit is fsynced (synchronous=FULL). */
+export type Durability = 'default' | 'sync';
+/** What record() does when the queue is full: wait for room, or drop the event and count it. */
+export type WhenFull = 'backpressure' | 'drop';
+export type RecordResult = 'queued' | 'committed' | 'dropped';
+
+export interface DecisionLogStoreOptions {
+  file?: string;
+  durability?: Durability;
+  queueLimit?: number;
+  whenFull?: WhenFull;
+  /** Most events written in one transaction. */
+  batchSize?: number;
+  /**
+   * How long events may gather before a batch that is not full is committed (default 5 ms in default
+   * mode, 0 in sync mode). Each commit rewrites whole index pages, so a handful of events per commit
+   * costs far more per event than a few dozen.
+   */
+  flushDelayMs?: number;
+  outcome?: OutcomeRuleConfig;
+  principals?: PrincipalSource[];
+  retention?: RetentionOptions;
+  lockTimeoutMs?: number;
+  /** Back-off between attempts after a failed write. */
+  retryDelayMs?: { initial: number; max: number };
+}
+
+export interface DecisionLogStatus {
+  state: 'OK' | 'ERROR' | 'CLOSED';
+  file: string;
+  durability: Durability;
+  when_full: WhenFull;
+  queue_length: number;
+  queue_limit: number;
+  /** record() calls waiting for room (back-pressure). */
+  waiting: number;
+  written: number;
+  dropped_queue_full: number;
+  /** Events that could not be turned into JSON (e.g. a cyclic input); counted, never stored. */
+  encoding_failures: number;
+  write_failures: number;
+  pruned: number;
+  last_error?: { code: string; message: string; sqlite_code?: string; at: string };
+  last_commit_at?: string;
+}
+
+interface Pending {
+  event: DecisionEvent;
+  tsNs: bigint;
+  /** The row for the writer, made once; null if the event could not be encoded. */
+  row?: WriterRow | null;
+  /** sync mode: settles record()'s promise once the batch is committed ("dropped" if it could not be encoded). */
+  committed?: (result: RecordResult) => void;
+}
+
+interface Waiter {
+  pending: Pending;
+  admit: () => void;
+}
+
+export class DecisionLogStore {
+  readonly file: string;
+  readonly durability: Durability;
+  readonly whenFull: WhenFull;
+  readonly queueLimit: number;
+  /** A connection for reading (queries, the CLI's and API's searches); the writer thread has its own. */
+  readonly db: Database.Database;
+  private readonly batchSize: number;
+  private readonly flushDelayMs: number;
+  private readonly retryDelay: { initial: number; max: number };
+  private readonly classify: OutcomeClassifier;
+  private readonly principalOf: PrincipalExtractor;
+  private readonly writer: WriterThread;
+  private queue: Pending[] = [];
+  private waiters: Waiter[] = [];
+  private drainScheduled = false;
+  private inFlight?: Promise<boolean>;
+  private retryTimer?: NodeJS.Timeout;
+  private nextRetryMs: number;
+  private closed = false;
+  private counters = { written: 0, dropped_queue_full: 0, encoding_failures: 0, write_failures: 0 };
+  private lastError?: DecisionLogStatus['last_error'];
+  private failing = false;
+  private lastCommitAt?: string;
+
+  /** Opens or creates the database; throws DecisionLogError (db_corrupt, db_locked, ...) if it cannot. */
+  constructor(options: DecisionLogStoreOptions = {}) {
+    this.file = options.file ?? defaultDatabaseFile;
+    this.durability = options.durability ?? 'default';
+    this.whenFull = options.whenFull ?? 'backpressure';
+    this.queueLimit = positive(options.queueLimit ?? 10_000, 'queueLimit');
+    this.batchSize = positive(options.batchSize ?? 2_000, 'batchSize');
+    this.flushDelayMs = options.flushDelayMs ?? (this.durability === 'sync' ? 0 : 5);
+    if (!(this.flushDelayMs >= 0)) throw new RangeError(`decision log flushDelayMs must be 0 or more, got ${options.flushDelayMs}`);
+    this.retryDelay = options.retryDelayMs ?? { initial: 100, max: 5_000 };
+    this.nextRetryMs = this.retryDelay.initial;
+    this.classify = outcomeClassifier(options.outcome);
+    this.principalOf = principalExtractor(options.principals);
+    if (options.retention) Retention.check(options.retention);
+    // Opened here, synchronously, so a corrupt or locked file fails construction with a typed error.
+    this.db = openDecisionDatabase(this.file, { lockTimeoutMs: options.lockTimeoutMs });
+    this.db.pragma('busy_timeout = 100');
+    this.writer = new WriterThread({
+      file: this.file,
+      synchronous: this.durability === 'sync' ? 'FULL' : 'NORMAL',
+      ...(options.retention ? { retention: options.retention } : {}),
+    });
+  }
+
+  /**
+   * Hands one event to the log. Resolves "queued" once it is on the queue (default), "committed" once it
+   * is in the database (sync), or "dropped" when the queue is full and whenFull is "drop". With
+   * back-pressure a full queue makes the promise wait for room. Rejects with invalid_event or store_closed.
+   */
+  record(event: DecisionEvent): Promise<RecordResult> {
+    if (this.closed) return Promise.reject(new DecisionLogError('store_closed', 'decision log is closed'));
+    let pending: Pending;
+    try {
+      pending = { event, tsNs: checkEvent(event) };
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const full = this.queue.length >= this.queueLimit || this.waiters.length > 0;
+    if (full && this.whenFull === 'drop') {
+      this.counters.dropped_queue_full++;
+      return Promise.resolve('dropped');
+    }
+    if (this.durability === 'sync') {
+      return new Promise((resolve) => {
+        pending.committed = resolve;
+        if (full) this.waiters.push({ pending, admit: () => undefined });
+        else this.enqueue(pending);
+      });
+    }
+    if (!full) {
+      this.enqueue(pending);
+      return Promise.resolve('queued');
+    }
+    return new Promise((resolve) => this.waiters.push({ pending, admit: () => resolve('queued') }));
+  }
+
+  /** Writes everything queued (and waiting) now. Rejects with db_write_failed if the database refuses. */
+  async flush(): Promise<void> {
+    while (this.queue.length > 0 || this.waiters.length > 0 || this.inFlight) {
+      this.admitWaiters();
+      if (!(await this.runBatch())) throw new DecisionLogError('db_write_failed', this.lastError?.message ?? 'decision log write failed');
+    }
+  }
+
+  /** Flushes and closes. If the final flush fails, the error says how many events were not written. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    try {
+      await this.flush();
+    } finally {
+      await this.writer.close();
+      this.db.close();
+    }
+  }
+
+  /** Runs a retention pass now (one also runs every retention.intervalMs); resolves to rows deleted. */
+  async prune(): Promise<number> {
+    return (await this.writer.call({ type: 'prune' })) as number;
+  }
+
+  /**
+   * Runs a PRAGMA on the writer's connection, e.g. "wal_checkpoint(TRUNCATE)" or, to simulate a full
+   * disk in tests, "max_page_count = N".
+   */
+  writerPragma(statement: string): Promise<unknown> {
+    return this.writer.call({ type: 'pragma', statement });
+  }
+
+  /** Stores a small fact (e.g. the upload watermark) through the writer, so it never contends with it. */
+  async setMeta(key: string, value: number | string): Promise<void> {
+    await this.writer.call({ type: 'setMeta', key, value });
+  }
+
+  getMeta(key: string): unknown {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: unknown } | undefined)?.value;
+  }
+
+  status(): DecisionLogStatus {
+    return {
+      state: this.closed ? 'CLOSED' : this.failing ? 'ERROR' : 'OK',
+      file: this.file,
+      durability: this.durability,
+      when_full: this.whenFull,
+      queue_length: this.queue.length,
+      queue_limit: this.queueLimit,
+      waiting: this.waiters.length,
+      ...this.counters,
+      pruned: this.writer.pruned,
+      ...(this.lastError ? { last_error: this.lastError } : {}),
+      ...(this.lastCommitAt ? { last_commit_at: this.lastCommitAt } : {}),
+    };
+  }
+
+  /** Counters and gauges named for a Prometheus exposition (the server adds HELP text). */
+  metrics(): Record<string, number> {
+    const s = this.status();
+    return {
+      decision_logs_written_total: s.written,
+      decision_logs_dropped_queue_full_total: s.dropped_queue_full,
+      decision_logs_encoding_failure_total: s.encoding_failures,
+      decision_logs_write_failures_total: s.write_failures,
+      decision_logs_pruned_total: s.pruned,
+      decision_logs_queue_length: s.queue_length,
+      decision_logs_waiting: s.waiting,
+      decision_logs_healthy: s.state === 'OK' ? 1 : 0,
+    };
+  }
+
+  private enqueue(pending: Pending): void {
+    this.queue.push(pending);
+    this.scheduleDrain();
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled || this.inFlight || this.retryTimer !== undefined || this.closed) return;
+    this.drainScheduled = true;
+    // Let events gather into one batch: those of this event-loop turn at least, for flushDelayMs at most.
+    const delay = this.queue.length >= this.batchSize ? 0 : this.flushDelayMs;
+    const later = delay > 0 ? (run: () => void) => setTimeout(run, delay) : setImmediate;
+    later(() => {
+      this.drainScheduled = false;
+      void this.runBatch().then((ok) => {
+        if (!ok) {
+          if (this.closed) return;
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = undefined;
+            this.scheduleDrain();
+          }, this.nextRetryMs);
+          this.nextRetryMs = Math.min(this.nextRetryMs * 2, this.retryDelay.max);
+        } else if (this.queue.length > 0) this.scheduleDrain();
+      });
+    });
+  }
+
+  /** The batch in flight, or a new one; true once committed (or nothing to do), false if it failed. */
+  private runBatch(): Promise<boolean> {
+    this.inFlight ??= this.writeBatch().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private admitWaiters(): void {
+    while (this.waiters.length > 0 && this.queue.length < this.queueLimit) {
+      const waiter = this.waiters.shift()!;
+      this.queue.push(waiter.pending);
+      waiter.admit();
+    }
+  }
+
+  /** Commits up to batchSize queued events in one transaction; false (events kept queued) on failure. */
+  private async writeBatch(): Promise<boolean> {
+    const batch = this.queue.slice(0, this.batchSize);
+    if (batch.length === 0) return true;
+    const rows: WriterRow[] = [];
+    for (const pending of batch) {
+      if (pending.row === undefined) pending.row = this.toRow(pending);
+      if (pending.row) rows.push(pending.row);
+    }
+    try {
+      if (rows.length > 0) await this.writer.call({ type: 'write', rows });
+    } catch (error) {
+      this.counters.write_failures++;
+      this.failing = true;
+      const code = sqliteCode(error);
+      this.lastError = {
+        code: 'db_write_failed',
+        message: `decision log write failed, ${this.queue.length} events kept queued: ${error instanceof Error ? error.message : String(error)}`,
+        ...(code ? { sqlite_code: code } : {}),
+        at: new Date().toISOString(),
+      };
+      return false;
+    }
+    this.queue.splice(0, batch.length);
+    this.counters.written += rows.length;
+    this.failing = false;
+    this.nextRetryMs = this.retryDelay.initial;
+    this.lastCommitAt = new Date().toISOString();
+    for (const pending of batch) pending.committed?.(pending.row ? 'committed' : 'dropped');
+    this.admitWaiters();
+    return true;
+  }
+
+  private toRow({ event, tsNs }: Pending): WriterRow | null {
+    let json: string;
+    try {
+      json = JSON.stringify(event);
+    } catch {
+      this.counters.encoding_failures++;
+      return null;
+    }
+    const revisions = bundleRevisions(event);
+    return [
+      event.decision_id,
+      tsNs,
+      event.path ?? '',
+      this.classify(event),
+      this.principalOf(event) ?? null,
+      revisions.length === 1 ? revisions[0] : null,
+      revisions.length > 1 ? revisions : null,
+      json,
+    ];
+  }
+}
+
+function positive(n: number, name: string): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`decision log ${name} must be a positive integer, got ${n}`);
+  return n;
+}
+
+/** The checks the writer relies on; returns the event time in Unix nanoseconds. */
+function checkEvent(event: DecisionEvent): bigint {
+  if (event === null || typeof event !== 'object') throw new DecisionLogError('invalid_event', 'decision event must be an object');
+  if (typeof event.decision_id !== 'string' || event.decision_id === '') {
+    throw new DecisionLogError('invalid_event', 'decision event needs a non-empty string decision_id');
+  }
+  for (const field of ['path', 'query'] as const) {
+    if (event[field] !== undefined && typeof event[field] !== 'string') {
+      throw new DecisionLogError('invalid_event', `decision event ${event.decision_id}: ${field} must be a string, got ${typeof event[field]}`);
+    }
+  }
+  const ts = typeof event.timestamp === 'string' ? parseTimestamp(event.timestamp) : undefined;
+  if (ts === undefined) {
+    throw new DecisionLogError('invalid_event', `decision event ${event.decision_id}: timestamp ${JSON.stringify(event.timestamp)} is not RFC3339`);
+  }
+  return ts;
+}
+
+function bundleRevisions(event: DecisionEvent): string[] {
+  if (!event.bundles) return [];
+  const set = new Set<string>();
+  for (const info of Object.values(event.bundles)) if (typeof info?.revision === 'string' && info.revision !== '') set.add(info.revision);
+  return [...set].sort();
+}

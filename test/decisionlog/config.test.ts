@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decisionLogSettings } from '../../src/decisionlog/config.js';
+
+test('no decision_logs section: logging on with the defaults, no upload', () => {
+  assert.deepEqual(decisionLogSettings(undefined), {
+    enabled: true,
+    store: {},
+    dropPath: 'system/log/drop',
+    maskPath: 'system/log/mask',
+    headers: [],
+    console: false,
+  });
+});
+
+test('OPA keys and the store section map onto the options', () => {
+  const settings = decisionLogSettings({
+    service: 'collector',
+    resource: '/v1/ingest',
+    mask_decision: '/ops/log/mask',
+    reporting: { upload_size_limit_bytes: 65536, min_delay_seconds: 5, max_delay_seconds: 10 },
+    request_context: { http: { headers: ['X-Request-Id'] } },
+    store: {
+      file: '/var/lib/verdict/decisions.db',
+      durability: 'sync',
+      queue_limit: 500,
+      when_full: 'drop',
+      flush_delay_ms: 0,
+      outcome_paths: ['result.permit'],
+      principals: ['input.subject.id', { jwt: 'input.token' }],
+      retention: { max_age_seconds: 86400 },
+    },
+  });
+  assert.deepEqual(settings, {
+    enabled: true,
+    store: {
+      file: '/var/lib/verdict/decisions.db',
+      durability: 'sync',
+      whenFull: 'drop',
+      queueLimit: 500,
+      flushDelayMs: 0,
+      outcome: { paths: ['result.permit'] },
+      principals: [{ path: 'input.subject.id' }, { jwt: 'input.token' }],
+      retention: { maxAgeSeconds: 86400, keepUnshipped: true },
+    },
+    dropPath: 'system/log/drop',
+    maskPath: 'ops/log/mask',
+    headers: ['X-Request-Id'],
+    console: false,
+    upload: { service: 'collector', resource: '/v1/ingest', uploadSizeLimitBytes: 65536, minDelaySeconds: 5, maxDelaySeconds: 10 },
+  });
+  assert.equal(decisionLogSettings({ store: { enabled: false } }).enabled, false);
+});
+
+test('bad settings are refused with the key that is wrong', () => {
+  const bad: [unknown, RegExp][] = [
+    [[], /^decision_logs must be an object$/],
+    [{ store: { durability: 'eventually' } }, /decision_logs\.store\.durability must be one of default, sync, got "eventually"/],
+    [{ store: { when_full: 'panic' } }, /when_full must be one of backpressure, drop/],
+    [{ store: { queue_limit: 0 } }, /queue_limit must be a positive number, got 0/],
+    [{ store: { retention: { max_bytes: '1GB' } } }, /retention\.max_bytes must be a positive number, got "1GB"/],
+    [{ store: { principals: [{ header: 'x' }] } }, /principals\[0\] must be/],
+    [{ store: { outcome_paths: 'result.allow' } }, /outcome_paths must be a list of strings/],
+    [{ service: 'c', reporting: { min_delay_seconds: 10, max_delay_seconds: 5 } }, /min_delay_seconds \(10\) must not exceed max_delay_seconds \(5\)/],
+    [{ store: { flush_delay_ms: -1 } }, /flush_delay_ms must be a number of milliseconds \(0 or more\), got -1/],
+    [{ console: 'yes' }, /decision_logs\.console must be a boolean/],
+    [{ mask_decision: '/' }, /mask_decision must name a rule/],
+  ];
+  for (const [section, message] of bad) assert.throws(() => decisionLogSettings(section), { name: 'DecisionLogConfigError', message }, JSON.stringify(section));
+});

@@ -1,0 +1,50 @@
+// Shared fixtures for decision-log tests: temporary database files and realistic events.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatTimestamp, newDecisionId, nowNs, type DecisionEvent } from '../../src/decisionlog/event.js';
+
+const made: string[] = [];
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary folder, removed when the test process exits. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'verdict-decisionlog-'));
+  made.push(dir);
+  return dir;
+}
+
+export function unsignedJwt(claims: Record<string, unknown>): string {
+  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}.c2lnbmF0dXJl`;
+}
+
+export function sampleEvent(overrides: Partial<DecisionEvent> = {}): DecisionEvent {
+  return {
+    labels: { id: 'test-instance', version: '0.1.0' },
+    decision_id: newDecisionId(),
+    path: 'http/example/authz/allow',
+    input: { subject: { id: 'alice' }, request: { http: { method: 'GET', path: '/orders/1' } } },
+    result: true,
+    requested_by: '127.0.0.1:50000',
+    timestamp: formatTimestamp(nowNs()),
+    bundles: { authz: { revision: 'rev-1' } },
+    metrics: { timer_server_handler_ns: 12345 },
+    ...overrides,
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls until the condition holds; fails the test after timeoutMs. */
+export async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${condition.toString()}`);
+    await sleep(5);
+  }
+}

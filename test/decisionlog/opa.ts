@@ -1,0 +1,78 @@
+// Starts the reference OPA (`opa run --server`, loopback, a free port) for differential tests and
+// collects the JSON log lines it writes.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+export function opaBinary(): string {
+  return execFileSync('bash', [`${repoRoot}scripts/install-opa.sh`], { encoding: 'utf8' }).trim().split('\n').pop()!;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningOpa {
+  url: string;
+  logLines: Record<string, unknown>[];
+  process: ChildProcess;
+}
+
+export async function startOpa(args: string[]): Promise<RunningOpa> {
+  const port = await freePort();
+  const child = spawn(opaBinary(), ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-format', 'json', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  after(() => {
+    child.kill('SIGKILL');
+  });
+  const logLines: Record<string, unknown>[] = [];
+  let buffered = '';
+  const collect = (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      try {
+        logLines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not a JSON log line (OPA prints nothing else in json mode, but stay tolerant)
+      }
+    }
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`opa did not start: ${JSON.stringify(logLines.slice(-5))}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, logLines, process: child };
+}
+
+export async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

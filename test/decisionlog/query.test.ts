@@ -1,0 +1,98 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { DecisionLogStore } from '../../src/decisionlog/store.js';
+import { allDecisions, findDecision, queryDecisions } from '../../src/decisionlog/query.js';
+import { formatTimestamp } from '../../src/decisionlog/event.js';
+import { sampleEvent, tempDir } from './helpers.js';
+
+const t0 = 1_714_557_600_000_000_000n; // 2024-05-01T10:00:00Z
+let store: DecisionLogStore;
+
+before(async () => {
+  store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync' });
+  const users = ['alice', 'bob', 'carol'];
+  for (let i = 0; i < 30; i++) {
+    await store.record(sampleEvent({
+      decision_id: `d-${i}`,
+      timestamp: formatTimestamp(t0 + BigInt(i) * 60_000_000_000n), // one a minute
+      path: i % 3 === 0 ? 'envoy/authz/allow' : i % 3 === 1 ? 'envoy/authzx/allow' : 'http/api',
+      input: { subject: { id: users[i % 3] }, request: { http: { method: i % 2 ? 'POST' : 'GET', port: 8000 + (i % 2) } }, tags: ['t', String(i)], admin: i === 7 },
+      result: i % 5 !== 0,
+      bundles: i < 10 ? { main: { revision: 'v1' } } : { main: { revision: 'v2' }, extra: { revision: i === 20 ? 'x9' : 'v2' } },
+    }));
+  }
+});
+after(() => store.close());
+
+const ids = (page: { decisions: { event: { decision_id: string } }[] }) => page.decisions.map((d) => d.event.decision_id);
+
+test('newest first by default, with a limit', () => {
+  assert.deepEqual(ids(queryDecisions(store.db, { limit: 3 })), ['d-29', 'd-28', 'd-27']);
+});
+
+test('the cursor pages through everything exactly once, even while new decisions arrive', async () => {
+  const seen: string[] = [];
+  let page = queryDecisions(store.db, { limit: 7 });
+  seen.push(...ids(page));
+  await store.record(sampleEvent({ decision_id: 'late' }));
+  while (page.next_cursor) {
+    page = queryDecisions(store.db, { limit: 7, cursor: page.next_cursor });
+    seen.push(...ids(page));
+  }
+  assert.deepEqual(seen, Array.from({ length: 30 }, (_, i) => `d-${29 - i}`));
+  store.db.prepare(`DELETE FROM decisions WHERE decision_id = 'late'`).run();
+});
+
+test('since and until bound the timestamp (since inclusive, until exclusive), any offset', () => {
+  const page = queryDecisions(store.db, { since: '2024-05-01T10:05:00Z', until: '2024-05-01T12:08:00+02:00', order: 'asc' });
+  assert.deepEqual(ids(page), ['d-5', 'd-6', 'd-7']);
+});
+
+test('path filters by whole-segment prefix', () => {
+  assert.equal(queryDecisions(store.db, { path: 'envoy/authz', limit: 100 }).decisions.length, 10);
+  assert.equal(queryDecisions(store.db, { path: '/envoy/', limit: 100 }).decisions.length, 20);
+  assert.equal(queryDecisions(store.db, { path: 'envoy/authz/allow', limit: 100 }).decisions.length, 10);
+  assert.equal(queryDecisions(store.db, { path: 'envoy/auth' }).decisions.length, 0);
+});
+
+test('outcome, principal, revision and decision_id filters combine', () => {
+  assert.deepEqual(ids(queryDecisions(store.db, { outcome: 'deny', order: 'asc' })), ['d-0', 'd-5', 'd-10', 'd-15', 'd-20', 'd-25']);
+  assert.deepEqual(ids(queryDecisions(store.db, { outcome: 'deny', principal: 'bob', order: 'asc' })), ['d-10', 'd-25']);
+  assert.equal(queryDecisions(store.db, { revision: 'v1', limit: 100 }).decisions.length, 10);
+  assert.equal(queryDecisions(store.db, { revision: 'v2', limit: 100 }).decisions.length, 20);
+  assert.deepEqual(ids(queryDecisions(store.db, { revision: 'x9' })), ['d-20']);
+  assert.deepEqual(ids(queryDecisions(store.db, { decision_id: 'd-13' })), ['d-13']);
+  assert.equal(findDecision(store.db, 'd-13')?.principal, 'bob');
+  assert.equal(findDecision(store.db, 'nope'), undefined);
+});
+
+test('input field matches compare strings, numbers, booleans and array elements', () => {
+  assert.equal(queryDecisions(store.db, { fields: { 'input.request.http.method': 'POST' }, limit: 100 }).decisions.length, 15);
+  assert.equal(queryDecisions(store.db, { fields: { 'input.request.http.port': '8001' }, limit: 100 }).decisions.length, 15);
+  assert.deepEqual(ids(queryDecisions(store.db, { fields: { 'input.admin': 'true' } })), ['d-7']);
+  assert.deepEqual(ids(queryDecisions(store.db, { fields: { 'input.tags.1': '12' } })), ['d-12']);
+  assert.deepEqual(ids(queryDecisions(store.db, { fields: { 'input.request.http.method': 'POST', 'input.subject.id': 'alice' }, order: 'asc', limit: 2 })), ['d-3', 'd-9']);
+});
+
+test('export order: allDecisions walks every page oldest first', () => {
+  assert.deepEqual([...allDecisions(store.db, { principal: 'carol' })].map((d) => d.event.decision_id), ['d-2', 'd-5', 'd-8', 'd-11', 'd-14', 'd-17', 'd-20', 'd-23', 'd-26', 'd-29']);
+  assert.deepEqual([...allDecisions(store.db, {}, 28 + 0)].length, 30 - 28);
+});
+
+test('bad filters are refused with a message naming the filter', () => {
+  const bad: [object, RegExp][] = [
+    [{ since: 'yesterday' }, /since must be an RFC3339 timestamp/],
+    [{ outcome: 'maybe' }, /outcome must be one of allow, deny/],
+    [{ limit: 0 }, /limit must be an integer from 1 to 1000/],
+    [{ limit: 5000 }, /limit must be an integer/],
+    [{ cursor: 'garbage' }, /cursor "garbage" is not one this server handed out/],
+    [{ fields: { 'request.method': 'GET' } }, /must look like input\.key/],
+    [{ fields: { input: 'x' } }, /must name a field inside input/],
+    [{ path: '/' }, /path must name at least one segment/],
+    [{ order: 'sideways' }, /order must be "desc" or "asc"/],
+  ];
+  for (const [filters, message] of bad) assert.throws(() => queryDecisions(store.db, filters), { code: 'invalid_query', message }, JSON.stringify(filters));
+  const cursor = queryDecisions(store.db, { limit: 1 }).next_cursor!;
+  assert.throws(() => queryDecisions(store.db, { cursor, order: 'asc' }), /cursor was made for order=desc/);
+});

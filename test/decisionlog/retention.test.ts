@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { DecisionLogStore } from '../../src/decisionlog/store.js';
+import { formatTimestamp, nowNs } from '../../src/decisionlog/event.js';
+import { sampleEvent, tempDir } from './helpers.js';
+
+const hour = 3_600_000_000_000n;
+
+function ids(store: DecisionLogStore): string[] {
+  return (store.db.prepare('SELECT decision_id FROM decisions ORDER BY seq').all() as { decision_id: string }[]).map((r) => r.decision_id);
+}
+
+test('decisions older than maxAgeSeconds are pruned in batches; newer ones stay', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), retention: { maxAgeSeconds: 3600, batchSize: 10, intervalMs: 3_600_000 } });
+  const now = nowNs();
+  for (let i = 0; i < 35; i++) await store.record(sampleEvent({ decision_id: `old-${i}`, timestamp: formatTimestamp(now - 2n * hour) }));
+  for (let i = 0; i < 5; i++) await store.record(sampleEvent({ decision_id: `new-${i}` }));
+  await store.flush();
+  assert.equal(await store.prune(), 35);
+  assert.deepEqual(ids(store), ['new-0', 'new-1', 'new-2', 'new-3', 'new-4']);
+  assert.equal(store.status().pruned, 35);
+  assert.equal(await store.prune(), 0);
+  await store.close();
+});
+
+test('past maxBytes the oldest decisions go first, and the file gives the space back', async () => {
+  const file = join(tempDir(), 'd.db');
+  const store = new DecisionLogStore({ file, retention: { maxBytes: 700_000, batchSize: 50, intervalMs: 3_600_000 } });
+  const blob = 'x'.repeat(4000);
+  for (let i = 0; i < 600; i++) await store.record(sampleEvent({ decision_id: `e-${i}`, input: { blob, i } }));
+  await store.flush();
+  store.db.pragma('wal_checkpoint(TRUNCATE)');
+  const before = statSync(file).size;
+  assert.ok(before > 2_000_000, `database holds ~2.4 MB before pruning (${before})`);
+  const pruned = await store.prune();
+  store.db.pragma('wal_checkpoint(TRUNCATE)');
+  const used = (store.db.pragma('page_count', { simple: true }) as number) * (store.db.pragma('page_size', { simple: true }) as number);
+  assert.ok(used <= 700_000 + 50 * 5000, `used ${used} bytes`);
+  const left = ids(store);
+  assert.equal(left.length, 600 - pruned);
+  assert.equal(left[left.length - 1], 'e-599');
+  assert.equal(left[0], `e-${pruned}`);
+  assert.ok(statSync(file).size < before / 2, `file shrank from ${before} to ${statSync(file).size}`);
+  await store.close();
+});
+
+test('pruning yields between batches, so decisions keep being committed during a long pass', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync', retention: { maxAgeSeconds: 60, batchSize: 1, intervalMs: 3_600_000 } });
+  const old = formatTimestamp(nowNs() - hour);
+  for (let i = 0; i < 300; i++) await store.record(sampleEvent({ timestamp: old }));
+  let passDone = false;
+  const pass = store.prune().then((n) => {
+    passDone = true;
+    return n;
+  });
+  assert.equal(await store.record(sampleEvent({ decision_id: 'during' })), 'committed');
+  assert.equal(passDone, false, 'the write did not wait for the pass');
+  assert.equal(await pass, 300);
+  assert.deepEqual(ids(store), ['during']);
+  await store.close();
+});
+
+test('retention settings must be positive numbers', () => {
+  assert.throws(() => new DecisionLogStore({ file: join(tempDir(), 'd.db'), retention: { maxAgeSeconds: -1 } }), /maxAgeSeconds must be a positive number, got -1/);
+  assert.throws(() => new DecisionLogStore({ file: join(tempDir(), 'e.db'), retention: { maxBytes: 0 } }), /maxBytes must be a positive number/);
+});

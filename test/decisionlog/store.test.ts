@@ -1,0 +1,243 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { DecisionLogStore } from '../../src/decisionlog/store.js';
+import { DecisionLogError } from '../../src/decisionlog/errors.js';
+import { sampleEvent, sleep, tempDir, unsignedJwt, waitUntil } from './helpers.js';
+
+interface Row {
+  decision_id: string;
+  path: string;
+  outcome: string;
+  principal: string | null;
+  revision: string | null;
+  event: string;
+}
+
+function rows(store: DecisionLogStore): Row[] {
+  return store.db.prepare('SELECT * FROM decisions ORDER BY seq').all() as Row[];
+}
+
+test('default mode answers before the write and commits on a later turn of the event loop', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db') });
+  const event = sampleEvent();
+  assert.equal(await store.record(event), 'queued');
+  assert.equal(rows(store).length, 0);
+  await waitUntil(() => rows(store).length === 1);
+  const [row] = rows(store);
+  assert.equal(row.decision_id, event.decision_id);
+  assert.deepEqual(JSON.parse(row.event), event);
+  assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+  await store.close();
+});
+
+test('the default file is .verdict/decisions.db under the working directory', async () => {
+  const dir = tempDir();
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    const store = new DecisionLogStore();
+    assert.equal(store.file, '.verdict/decisions.db');
+    await store.close();
+  } finally {
+    process.chdir(cwd);
+  }
+  assert.ok(new Database(join(dir, '.verdict/decisions.db')).prepare('SELECT 1 FROM decisions').all());
+});
+
+test('sync mode resolves only once the event is committed', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync' });
+  const events = [sampleEvent(), sampleEvent(), sampleEvent()];
+  const results = await Promise.all(events.map((e) => store.record(e)));
+  assert.deepEqual(results, ['committed', 'committed', 'committed']);
+  assert.deepEqual(rows(store).map((r) => r.decision_id), events.map((e) => e.decision_id));
+  assert.deepEqual(await store.writerPragma('synchronous'), [{ synchronous: 2 }]); // FULL: fsync per commit
+  await store.close();
+});
+
+test('indexed columns: outcome by the default rule, principal from input path or unverified JWT sub, revision', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db') });
+  const token = unsignedJwt({ sub: 'bob', exp: 1 });
+  await store.record(sampleEvent({ result: true }));
+  await store.record(sampleEvent({ result: { allowed: false, headers: {} }, input: { attributes: { request: { http: { headers: { authorization: `Bearer ${token}` } } } } } }));
+  await store.record(sampleEvent({ result: { allow: true }, input: { user: 'carol' }, bundles: { a: { revision: 'r1' }, b: { revision: 'r1' } } }));
+  await store.record(sampleEvent({ result: undefined, input: { subject: { id: 42 } }, bundles: undefined }));
+  await store.record(sampleEvent({ result: { reason: 'x' }, input: 'not an object' }));
+  await store.record(sampleEvent({ error: { code: 'internal_error', message: 'boom' }, result: undefined }));
+  await store.record(sampleEvent({ input: { user: { id: 'dave' } }, bundles: { a: { revision: 'r1' }, b: { revision: 'r2' } } }));
+  await store.flush();
+  const got = rows(store).map((r) => [r.outcome, r.principal, r.revision]);
+  assert.deepEqual(got, [
+    ['allow', 'alice', 'rev-1'],
+    ['deny', 'bob', 'rev-1'],
+    ['allow', 'carol', 'r1'],
+    ['undefined', '42', null],
+    ['other', null, 'rev-1'],
+    ['error', 'alice', 'rev-1'],
+    ['allow', 'dave', null],
+  ]);
+  const multi = store.db.prepare('SELECT revision FROM decision_revisions ORDER BY revision').all();
+  assert.deepEqual(multi, [{ revision: 'r1' }, { revision: 'r2' }]);
+  store.db.prepare(`DELETE FROM decisions WHERE principal = 'dave'`).run();
+  assert.equal((store.db.prepare('SELECT count(*) AS n FROM decision_revisions').get() as { n: number }).n, 0);
+  await store.close();
+});
+
+test('the outcome rule and principal sources are configurable', async () => {
+  const store = new DecisionLogStore({
+    file: join(tempDir(), 'd.db'),
+    outcome: { paths: ['result.decision.permit'] },
+    principals: [{ jwt: 'input.token' }, { path: 'input.client.name' }],
+  });
+  await store.record(sampleEvent({ result: { decision: { permit: false } }, input: { token: unsignedJwt({ sub: 'svc-a' }) } }));
+  await store.record(sampleEvent({ result: true, input: { token: 'garbage', client: { name: 'svc-b' } } }));
+  await store.flush();
+  assert.deepEqual(rows(store).map((r) => [r.outcome, r.principal]), [['deny', 'svc-a'], ['other', 'svc-b']]);
+  await store.close();
+  assert.throws(() => new DecisionLogStore({ file: join(tempDir(), 'e.db'), outcome: { paths: ['allow'] } }), /must look like result\./);
+  assert.throws(() => new DecisionLogStore({ file: join(tempDir(), 'e.db'), principals: [{ path: 'subject..id' }] }), /must look like input\./);
+});
+
+test('back-pressure: with a full queue record() waits for room, and nothing is lost', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), queueLimit: 2, batchSize: 2 });
+  const settled: string[] = [];
+  const events = Array.from({ length: 7 }, () => sampleEvent());
+  const promises = events.map((e, i) => store.record(e).then((r) => settled.push(`${i}:${r}`)));
+  await Promise.resolve();
+  assert.deepEqual(settled, ['0:queued', '1:queued']);
+  assert.equal(store.status().waiting, 5);
+  await Promise.all(promises);
+  await store.flush();
+  assert.deepEqual(rows(store).map((r) => r.decision_id), events.map((e) => e.decision_id));
+  assert.equal(store.status().dropped_queue_full, 0);
+  await store.close();
+});
+
+test('drop mode: a full queue drops the event and counts it in status and metrics', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), queueLimit: 2, whenFull: 'drop' });
+  const results = await Promise.all(Array.from({ length: 5 }, () => store.record(sampleEvent())));
+  assert.deepEqual(results, ['queued', 'queued', 'dropped', 'dropped', 'dropped']);
+  await store.flush();
+  assert.equal(rows(store).length, 2);
+  assert.equal(store.status().dropped_queue_full, 3);
+  assert.equal(store.metrics().decision_logs_dropped_queue_full_total, 3);
+  await store.close();
+});
+
+test('bad events are refused with a named error, and do not stop the others', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db') });
+  await assert.rejects(store.record(sampleEvent({ decision_id: '' })), { name: 'DecisionLogError', code: 'invalid_event' });
+  await assert.rejects(store.record(sampleEvent({ timestamp: '2024-13-45 nope' })), /timestamp "2024-13-45 nope" is not RFC3339/);
+  await assert.rejects(store.record(null as never), /must be an object/);
+  await assert.rejects(store.record(sampleEvent({ path: ['a', 'b'] as never })), /path must be a string, got object/);
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  await store.record(sampleEvent({ input: cyclic }));
+  const good = sampleEvent();
+  await store.record(good);
+  await store.flush();
+  assert.deepEqual(rows(store).map((r) => r.decision_id), [good.decision_id]);
+  assert.equal(store.status().encoding_failures, 1);
+  assert.equal(store.status().written, 1);
+  await store.close();
+  await assert.rejects(store.record(sampleEvent()), { code: 'store_closed' });
+});
+
+test('in sync mode an event that cannot be encoded settles as dropped, not committed', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync' });
+  const cyclic: unknown[] = [];
+  cyclic.push(cyclic);
+  const [bad, good] = await Promise.all([store.record(sampleEvent({ input: cyclic })), store.record(sampleEvent())]);
+  assert.deepEqual([bad, good], ['dropped', 'committed']);
+  assert.equal(store.status().encoding_failures, 1);
+  await store.close();
+});
+
+test('a corrupt file at start-up is a db_corrupt error with its exit code', () => {
+  const file = join(tempDir(), 'd.db');
+  writeFileSync(file, 'this is not a database, just text that is long enough to look like a header '.repeat(20));
+  assert.throws(() => new DecisionLogStore({ file }), (error: unknown) => {
+    assert.ok(error instanceof DecisionLogError);
+    assert.equal(error.code, 'db_corrupt');
+    assert.equal(error.exitCode, 3);
+    assert.match(error.message, /corrupt or not a SQLite database/);
+    return true;
+  });
+});
+
+test('a database locked by another process at start-up is a db_locked error', () => {
+  const file = join(tempDir(), 'd.db');
+  const other = new Database(file);
+  other.pragma('locking_mode = EXCLUSIVE');
+  other.exec('CREATE TABLE t (x); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);');
+  try {
+    assert.throws(() => new DecisionLogStore({ file, lockTimeoutMs: 50 }), { code: 'db_locked', exitCode: 4 });
+  } finally {
+    other.exec('COMMIT');
+    other.close();
+  }
+});
+
+test('a SQLite file that is not a decision log is refused, not modified', () => {
+  const file = join(tempDir(), 'd.db');
+  const other = new Database(file);
+  other.exec('CREATE TABLE customers (id)');
+  other.close();
+  assert.throws(() => new DecisionLogStore({ file }), { code: 'db_incompatible', message: /not a decision log/ });
+  const again = new Database(file);
+  again.pragma('user_version = 99');
+  again.close();
+  assert.throws(() => new DecisionLogStore({ file }), { code: 'db_incompatible', message: /schema version 99/ });
+});
+
+test('an unopenable path is a db_open_failed error', () => {
+  const file = join(tempDir(), 'd.db');
+  writeFileSync(join(file, '..', 'blocker'), '');
+  assert.throws(() => new DecisionLogStore({ file: join(file, '..', 'blocker', 'x.db') }), { code: 'db_open_failed' });
+});
+
+test('a full disk is reported in status and metrics, events stay queued, and writing resumes when space returns', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), retryDelayMs: { initial: 10, max: 20 } });
+  await store.record(sampleEvent());
+  await store.flush();
+  const pages = store.db.pragma('page_count', { simple: true }) as number;
+  await store.writerPragma(`max_page_count = ${pages}`);
+  const big = { blob: 'x'.repeat(20_000) };
+  const events = Array.from({ length: 20 }, () => sampleEvent({ input: big }));
+  for (const e of events) await store.record(e);
+  await waitUntil(() => store.status().write_failures >= 2);
+  const status = store.status();
+  assert.equal(status.state, 'ERROR');
+  assert.equal(status.queue_length, 20);
+  assert.equal(status.last_error?.code, 'db_write_failed');
+  assert.equal(status.last_error?.sqlite_code, 'SQLITE_FULL');
+  assert.ok(status.write_failures >= 2, 'retried with back-off');
+  assert.equal(store.metrics().decision_logs_healthy, 0);
+  await assert.rejects(store.flush(), { code: 'db_write_failed' });
+
+  await store.writerPragma('max_page_count = 1000000');
+  await waitUntil(() => store.status().queue_length === 0);
+  assert.equal(store.status().state, 'OK');
+  assert.equal(store.status().queue_length, 0);
+  assert.equal(rows(store).length, 21);
+  await store.close();
+});
+
+test('a full disk in sync mode keeps callers waiting until their event is committed', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync', retryDelayMs: { initial: 10, max: 10 } });
+  await store.record(sampleEvent());
+  await store.writerPragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
+  let done = false;
+  const pending = store.record(sampleEvent({ input: { blob: 'y'.repeat(50_000) } })).then((r) => {
+    done = true;
+    return r;
+  });
+  await sleep(40);
+  assert.equal(done, false);
+  assert.equal(store.status().state, 'ERROR');
+  await store.writerPragma('max_page_count = 1000000');
+  assert.equal(await pending, 'committed');
+  await store.close();
+});

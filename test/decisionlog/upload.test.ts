@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { DecisionLogStore } from '../../src/decisionlog/store.js';
+import { DecisionLogUploader } from '../../src/decisionlog/upload.js';
+import { formatTimestamp, nowNs } from '../../src/decisionlog/event.js';
+import { sampleEvent, sleep, tempDir, waitUntil } from './helpers.js';
+import { startCollector } from './collector.js';
+import { startOpa, waitFor } from './opa.js';
+
+const schema = JSON.parse(readFileSync(new URL('../../../schemas/decision-event.schema.json', import.meta.url), 'utf8'));
+
+function noisyEvent(i: number) {
+  return sampleEvent({ decision_id: `up-${i}`, input: { subject: { id: 'alice' }, noise: randomBytes(300).toString('hex') } });
+}
+
+test('a collector outage loses nothing: chunks are resent until a 2xx, each within the size limit, none twice', { timeout: 30_000 }, async (t) => {
+  const collector = await startCollector();
+  t.after(() => collector.close());
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync' });
+  const uploader = new DecisionLogUploader(store, {
+    url: collector.url,
+    uploadSizeLimitBytes: 4096,
+    minDelaySeconds: 0.02,
+    maxDelaySeconds: 0.05,
+    retryDelayMs: { initial: 10, max: 40 },
+  });
+  collector.down = true;
+  for (let i = 0; i < 150; i++) await store.record(noisyEvent(i));
+  uploader.start();
+  await waitUntil(() => collector.refused >= 4);
+  assert.equal(collector.chunks.length, 0);
+  assert.equal(uploader.shippedSeq(), 0);
+  assert.equal(uploader.status().state, 'ERROR');
+  assert.equal(uploader.status().last_error?.http_code, 500);
+
+  collector.down = false;
+  const received = () => collector.chunks.flatMap((c) => c.events.map((e) => e.decision_id as string));
+  await waitUntil(() => received().length >= 150, 15_000);
+
+  // A second outage with new decisions arriving during it.
+  collector.down = true;
+  const refusedBefore = collector.refused;
+  for (let i = 150; i < 200; i++) await store.record(noisyEvent(i));
+  await waitUntil(() => collector.refused > refusedBefore + 2);
+  collector.down = false;
+  await waitUntil(() => received().length >= 200, 15_000);
+  await uploader.stop();
+
+  assert.deepEqual(received(), Array.from({ length: 200 }, (_, i) => `up-${i}`));
+  assert.ok(collector.chunks.length > 10, `split into ${collector.chunks.length} chunks`);
+  for (const chunk of collector.chunks) {
+    assert.ok(chunk.compressedBytes <= 4096, `chunk of ${chunk.compressedBytes} B`);
+    assert.equal(chunk.path, '/logs');
+    assert.equal(chunk.contentEncoding, 'gzip');
+    assert.equal(chunk.contentType, 'application/json');
+  }
+  const status = uploader.status();
+  assert.equal(status.events_shipped, 200);
+  assert.ok(status.failed_attempts >= 6);
+  assert.equal(status.shipped_seq, (store.db.prepare('SELECT max(seq) AS m FROM decisions').get() as { m: number }).m);
+  await store.close();
+});
+
+test('a new uploader (a restart) resumes from the watermark in the database', async (t) => {
+  const collector = await startCollector();
+  t.after(() => collector.close());
+  const file = join(tempDir(), 'd.db');
+  let store = new DecisionLogStore({ file, durability: 'sync' });
+  for (let i = 0; i < 5; i++) await store.record(noisyEvent(i));
+  assert.equal(await new DecisionLogUploader(store, { url: collector.url, resource: '/v1/ingest' }).uploadPending(), 5);
+  await store.close();
+  store = new DecisionLogStore({ file, durability: 'sync' });
+  for (let i = 5; i < 8; i++) await store.record(noisyEvent(i));
+  assert.equal(await new DecisionLogUploader(store, { url: collector.url + '/', resource: 'v1/ingest' }).uploadPending(), 3);
+  assert.deepEqual(collector.chunks.map((c) => [c.path, c.events.length]), [['/v1/ingest', 5], ['/v1/ingest', 3]]);
+  await store.close();
+});
+
+test('an event too big for one chunk loses nd_builtin_cache first, and is skipped (not deleted) if still too big', async (t) => {
+  const collector = await startCollector();
+  t.after(() => collector.close());
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync' });
+  await store.record(sampleEvent({ decision_id: 'big-cache', nd_builtin_cache: { 'http.send': randomBytes(2000).toString('hex') } }));
+  await store.record(sampleEvent({ decision_id: 'big-input', input: { blob: randomBytes(2000).toString('hex') } }));
+  await store.record(sampleEvent({ decision_id: 'small' }));
+  const uploader = new DecisionLogUploader(store, { url: collector.url, uploadSizeLimitBytes: 1024 });
+  assert.equal(await uploader.uploadPending(), 2);
+  const events = collector.chunks.flatMap((c) => c.events);
+  assert.deepEqual(events.map((e) => e.decision_id), ['big-cache', 'small']);
+  assert.equal(events[0].nd_builtin_cache, undefined);
+  assert.equal(uploader.status().oversized_skipped, 1);
+  assert.equal((store.db.prepare('SELECT count(*) AS n FROM decisions').get() as { n: number }).n, 3);
+  await store.close();
+});
+
+test('with keepUnshipped, age retention spares decisions the collector has not acknowledged', async (t) => {
+  const collector = await startCollector();
+  t.after(() => collector.close());
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync', retention: { maxAgeSeconds: 60, keepUnshipped: true, intervalMs: 3_600_000 } });
+  const old = formatTimestamp(nowNs() - 3_600_000_000_000n);
+  for (let i = 0; i < 4; i++) await store.record(sampleEvent({ timestamp: old }));
+  assert.equal(await store.prune(), 0);
+  await new DecisionLogUploader(store, { url: collector.url }).uploadPending();
+  assert.equal(await store.prune(), 4);
+  await store.close();
+});
+
+test('bad collector settings are refused', () => {
+  const store = { getMeta: () => undefined } as unknown as DecisionLogStore;
+  assert.throws(() => new DecisionLogUploader(store, { url: 'not a url' }), /Invalid URL/);
+  assert.throws(() => new DecisionLogUploader(store, { url: 'ftp://x' }), /must be http\(s\)/);
+});
+
+test('the same collector reads the reference OPA\'s uploads and ours, both valid against the event schema', { timeout: 60_000 }, async (t) => {
+  const collector = await startCollector();
+  t.after(() => collector.close());
+  const dir = tempDir();
+  mkdirSync(join(dir, 'policy'));
+  writeFileSync(join(dir, 'policy', 'p.rego'), 'package test\n\nallow if input.user == "alice"\n');
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({
+    labels: { app: 'verdict-test' },
+    services: { collector: { url: collector.url } },
+    decision_logs: { service: 'collector', reporting: { min_delay_seconds: 1, max_delay_seconds: 1 } },
+  }));
+  const opa = await startOpa(['--config-file', join(dir, 'config.json'), join(dir, 'policy')]);
+  const response = await fetch(`${opa.url}/v1/data/test/allow`, { method: 'POST', body: JSON.stringify({ input: { user: 'alice' } }) });
+  const { decision_id: opaId } = (await response.json()) as { decision_id: string };
+  const fromOpa = await waitFor(() => collector.chunks.flatMap((c) => c.events).find((e) => e.decision_id === opaId), 'OPA\'s upload', 20_000);
+
+  const store = new DecisionLogStore({ file: join(dir, 'd.db'), durability: 'sync' });
+  await store.record(sampleEvent({ decision_id: 'ours', path: 'test/allow', input: { user: 'alice' }, result: true }));
+  await new DecisionLogUploader(store, { url: collector.url }).uploadPending();
+  const ours = collector.chunks.flatMap((c) => c.events).find((e) => e.decision_id === 'ours')!;
+
+  const ajv = new Ajv();
+  assert.ok(ajv.validate(schema, fromOpa), `OPA's event: ${JSON.stringify(ajv.errors)}`);
+  assert.ok(ajv.validate(schema, ours), `our event: ${JSON.stringify(ajv.errors)}`);
+  assert.equal(fromOpa.path, ours.path);
+  assert.deepEqual(fromOpa.input, ours.input);
+  assert.deepEqual(fromOpa.result, ours.result);
+  assert.deepEqual(Object.keys(fromOpa.labels as object).sort(), ['app', 'id', 'version']);
+  await store.close();
+  opa.process.kill('SIGKILL');
+  await sleep(10);
+});

@@ -4,7 +4,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { BuiltinError, num, obj, type HostBuiltinTable, type JsonObject } from './args.js';
 import { goJsonMarshal } from './go-json.js';
-import { escape, parseURL } from './go-url.js';
+import { escape, parseURL } from '../net/go-url.js';
 
 const NAME = 'providers.aws.sign_req';
 const REQUIRED_CONFIG = ['aws_access_key', 'aws_region', 'aws_secret_access_key', 'aws_service'];

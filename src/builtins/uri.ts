@@ -1,5 +1,5 @@
 // uri.parse and uri.is_valid, following Go's url.Parse.
-import { hostname, parseURL, port } from './go-url.js';
+import { hostname, parseURL, port } from '../net/go-url.js';
 import { str, type HostBuiltinTable } from './args.js';
 
 function parse(v: unknown): Record<string, string> {

@@ -1,6 +1,6 @@
 // urlquery.* with Go's QueryEscape/QueryUnescape/ParseQuery/Values.Encode rules.
 import { BuiltinError, obj, str, type HostBuiltinTable } from './args.js';
-import { escape, parseQuery, unescape } from './go-url.js';
+import { escape, parseQuery, unescape } from '../net/go-url.js';
 
 function encodeObject(v: unknown): string {
   const name = 'urlquery.encode_object';

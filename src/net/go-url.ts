@@ -1,5 +1,6 @@
-// Go's net/url parsing and escaping rules (url.Parse, QueryEscape/QueryUnescape, ParseQuery), which
-// uri.* and urlquery.* follow. Only what those builtins observe is modelled.
+// Go's net/url parsing and escaping rules (url.Parse, QueryEscape/QueryUnescape, ParseQuery). The uri.* and
+// urlquery.* builtins follow them, and so does opa-envoy-plugin's parsed_path/parsed_query. JavaScript's own
+// decoders differ: decodeURIComponent throws on malformed UTF-8 and keeps '+', URLSearchParams accepts stray '%'.
 
 export type EscapeMode = 'path' | 'host' | 'userinfo' | 'query' | 'fragment';
 
@@ -53,6 +54,7 @@ function isHex(c: string | undefined): boolean {
 
 /** Go's url.unescape; throws URLError on a malformed escape or a character not allowed in a host. */
 export function unescape(s: string, mode: EscapeMode): string {
+  if (mode !== 'host' && !s.includes('%') && !(mode === 'query' && s.includes('+'))) return s;
   const bytes: number[] = [];
   const src = utf8.encode(s);
   for (let i = 0; i < src.length; i++) {

@@ -1,7 +1,7 @@
 // crypto.* host builtins on node:crypto: digests and HMACs of UTF-8 strings, X.509 certificates and
 // requests, key pairs and private keys. Certificates come back with the fields policies read from Go's
 // x509.Certificate JSON (Subject, Issuer, validity, serial, SANs, URIStrings, IsCA, Raw); the rest of
-// Go's struct is not reproduced.
+// Go's struct is not reproduced. Private keys come back as Go's encoding/json prints them.
 import {
   X509Certificate,
   createHash,
@@ -10,7 +10,7 @@ import {
   timingSafeEqual,
   type KeyObject,
 } from 'node:crypto';
-import { BuiltinError, str, type HostBuiltinTable, type JsonObject } from './args.js';
+import { BuiltinError, exactInteger, str, type HostBuiltinTable, type JsonObject } from './args.js';
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/g;
 
@@ -161,6 +161,25 @@ function privateKeys(builtin: string, input: string): KeyObject[] {
   return keys;
 }
 
+const bigFromB64u = (v: unknown) => exactInteger(BigInt(`0x${Buffer.from(String(v), 'base64url').toString('hex') || '0'}`));
+
+/** A private key as Go's encoding/json prints crypto.PrivateKey values (big integers as numbers). */
+function goPrivateKeyJson(key: KeyObject): unknown {
+  const jwk = key.export({ format: 'jwk' });
+  if (jwk.kty === 'RSA') {
+    return {
+      N: bigFromB64u(jwk.n),
+      E: Number(bigFromB64u(jwk.e)),
+      D: bigFromB64u(jwk.d),
+      Primes: [bigFromB64u(jwk.p), bigFromB64u(jwk.q)],
+      Precomputed: { Dp: bigFromB64u(jwk.dp), Dq: bigFromB64u(jwk.dq), Qinv: bigFromB64u(jwk.qi), CRTValues: [] },
+    };
+  }
+  if (jwk.kty === 'EC') return { Curve: {}, X: bigFromB64u(jwk.x), Y: bigFromB64u(jwk.y), D: bigFromB64u(jwk.d) };
+  // ed25519.PrivateKey is a byte slice: seed followed by the public key, base64 in JSON.
+  return Buffer.concat([Buffer.from(String(jwk.d), 'base64url'), Buffer.from(String(jwk.x), 'base64url')]).toString('base64');
+}
+
 function pemOrBase64(builtin: string, input: string): string {
   return input.startsWith('-----BEGIN ') ? input : decodeStdBase64(builtin, input).toString('utf8');
 }
@@ -247,6 +266,6 @@ export const cryptoBuiltins: HostBuiltinTable = {
     const name = 'crypto.parse_private_keys';
     const input = str(name, 1, v);
     if (input === '') return null;
-    return privateKeys(name, input).map((k) => k.export({ format: 'jwk' }));
+    return privateKeys(name, input).map(goPrivateKeyJson);
   },
 };

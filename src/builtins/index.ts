@@ -3,18 +3,23 @@
 // Values cross the boundary as JSON (sets arrive as arrays, non-string object keys as strings).
 import type { HostBuiltin, HostBuiltinTable } from './args.js';
 import { httpBuiltins } from './http.js';
+import { castBuiltins } from './casts.js';
 import { cryptoBuiltins } from './crypto.js';
 import { globBuiltins } from './glob.js';
 import { graphBuiltins } from './graph.js';
+import { graphqlBuiltins } from './graphql.js';
 import { hexBuiltins } from './hex.js';
 import { jsonBuiltins } from './json.js';
 import { jwtBuiltins } from './jwt.js';
 import { netBuiltins } from './net.js';
 import { numbersBuiltins } from './numbers.js';
 import { objectBuiltins } from './object.js';
+import { opaBuiltins } from './opa.js';
+import { providersBuiltins } from './providers.js';
 import { regexBuiltins } from './regex.js';
 import { semverBuiltins } from './semver.js';
 import { stringsBuiltins } from './strings.js';
+import { templateBuiltins } from './template.js';
 import { timeBuiltins } from './time.js';
 import { unitsBuiltins } from './units.js';
 import { uriBuiltins } from './uri.js';
@@ -43,18 +48,23 @@ function nonStrict(table: HostBuiltinTable): HostBuiltinTable {
 
 export const hostBuiltins: Record<string, HostBuiltin> = {
   ...nonStrict({
+    ...castBuiltins,
     ...cryptoBuiltins,
     ...globBuiltins,
     ...graphBuiltins,
+    ...graphqlBuiltins,
     ...hexBuiltins,
     ...jsonBuiltins,
     ...jwtBuiltins,
     ...netBuiltins,
     ...numbersBuiltins,
     ...objectBuiltins,
+    ...opaBuiltins,
+    ...providersBuiltins,
     ...regexBuiltins,
     ...semverBuiltins,
     ...stringsBuiltins,
+    ...templateBuiltins,
     ...timeBuiltins,
     ...unitsBuiltins,
     ...uriBuiltins,

@@ -226,7 +226,7 @@ function schemaTypeOf(v: unknown): string {
 /** One ajv error in gojsonschema's words: {error, type, field, desc}. */
 function describe(e: ErrorObject, doc: unknown): JsonObject {
   const segments = e.instancePath.split('/').slice(1).map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
-  let field = segments.length === 0 ? '(root)' : segments.join('.');
+  let field = segments.length === 0 ? '(Root)' : segments.join('.');
   let type = e.keyword;
   let desc = e.message ?? e.keyword;
   const params = e.params as Record<string, unknown>;
@@ -267,7 +267,7 @@ function describe(e: ErrorObject, doc: unknown): JsonObject {
       desc = `String length must be less than or equal to ${String(params.limit)}`;
       break;
   }
-  if (field === '') field = '(root)';
+  if (field === '') field = '(Root)';
   return { error: `${field}: ${desc}`, type, field, desc };
 }
 

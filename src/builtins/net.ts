@@ -1,5 +1,6 @@
 // net.cidr_* host builtins with Go's net package semantics: dotted IPv4 without leading zeros, IPv6
 // with "::" and an optional IPv4 tail, IPv4-mapped addresses treated as IPv4, Go's address printing.
+import { readFileSync } from 'node:fs';
 import { BuiltinError, arr, str, type HostBuiltinTable, type JsonObject } from './args.js';
 import { asSet } from './json-value.js';
 
@@ -217,12 +218,35 @@ function merge(v: unknown): string[] {
   return asSet(nets.map(formatNet));
 }
 
+/**
+ * net.lookup_ip_addr without the network: host builtins run synchronously inside an evaluation, where
+ * Node offers no DNS. IP literals answer themselves and names come from the hosts file; anything else
+ * is an error (undefined).
+ */
+function lookupIPAddr(v: unknown): string[] {
+  const name = 'net.lookup_ip_addr';
+  const host = str(name, 1, v);
+  const ip = parseIP(host);
+  if (ip) return [formatIP(ip.ip)];
+  let hosts = '';
+  try {
+    hosts = readFileSync('/etc/hosts', 'utf8');
+  } catch {
+    // No hosts file: nothing resolves.
+  }
+  const found = hosts
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim().split(/\s+/))
+    .filter((fields) => fields.length > 1 && fields.slice(1).includes(host) && parseIP(fields[0]!))
+    .map((fields) => formatIP(parseIP(fields[0]!)!.ip));
+  if (found.length === 0) throw new BuiltinError(name, `lookup ${host}: no such host (only IP literals and the hosts file are consulted)`);
+  return asSet(found);
+}
+
 export const netBuiltins: HostBuiltinTable = {
   'net.cidr_merge': merge,
   'net.cidr_contains_matches': containsMatches,
   'net.cidr_expand': expand,
   'net.cidr_is_valid': (v: unknown) => typeof v === 'string' && parseCIDR(v) !== undefined,
-  'net.lookup_ip_addr': () => {
-    throw new BuiltinError('net.lookup_ip_addr', 'DNS lookups are not available to synchronous wasm host builtins');
-  },
+  'net.lookup_ip_addr': lookupIPAddr,
 };

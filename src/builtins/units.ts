@@ -6,7 +6,7 @@ import { asInteger, mulInt, parseDecimal, toFixed, truncate, type Decimal } from
 const K = 1000n;
 const Ki = 1024n;
 /** Exponent digits beyond this are refused, as OPA does, to keep 1e999999999 from eating memory. */
-const MAX_EXPONENT_DIGITS = 4;
+const MAX_EXPONENT_DIGITS = 6;
 
 const PREFIXES = ['k', 'm', 'g', 't', 'p', 'e'];
 

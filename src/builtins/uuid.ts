@@ -53,7 +53,9 @@ function parseUUID(v: unknown): Record<string, unknown> | undefined {
     const mid = BigInt(b.readUInt16BE(4));
     const high = BigInt(b.readUInt16BE(6) & 0x0fff);
     const ticks = (high << 48n) | (mid << 32n) | low;
-    out.time = exactInteger((ticks - GREGORIAN_TO_UNIX) * 100n);
+    // google/uuid's UnixTime truncates towards zero, and Go's int64 arithmetic wraps around.
+    const since = ticks - GREGORIAN_TO_UNIX;
+    out.time = exactInteger(BigInt.asIntN(64, (since / 10_000_000n) * 1_000_000_000n + (since % 10_000_000n) * 100n));
     out.nodeid = [...b.subarray(10)].map((x) => x.toString(16).padStart(2, '0')).join('-');
     out.macvariables = macVariables(b[10]!);
     out.clocksequence = ((b[8]! & 0x3f) << 8) | b[9]!;

@@ -1,0 +1,68 @@
+// The exports of OPA's wasm ABI 1.2 (OPA docs/docs/wasm.md). `eval`, `builtins` and `entrypoints`
+// are generated per policy; the code generator replaces the `verdict.eval_plans` import with the
+// compiled plans.
+import { alloc, heapGet, heapSet } from './heap';
+import { mkSet } from './value';
+import { parseJSON, dump } from './json';
+
+export const opa_wasm_abi_version: i32 = 1;
+export const opa_wasm_abi_minor_version: i32 = 2;
+
+@external("verdict", "eval_plans")
+declare function evalPlans(ctx: i32): void;
+
+export function opa_malloc(size: i32): i32 { return alloc(size); }
+export function opa_free(_ptr: i32): void {}
+export function opa_heap_ptr_get(): i32 { return heapGet(); }
+export function opa_heap_ptr_set(ptr: i32): void { heapSet(ptr); }
+
+export function opa_json_parse(p: i32, n: i32): i32 { return parseJSON(p, n, false); }
+export function opa_value_parse(p: i32, n: i32): i32 { return parseJSON(p, n, true); }
+export function opa_json_dump(v: i32): i32 { return dump(v, false); }
+export function opa_value_dump(v: i32): i32 { return dump(v, true); }
+
+/** Context: {input@0, data@4, result@8, entrypoint@12}. */
+export function opa_eval_ctx_new(): i32 {
+  const c = alloc(16);
+  store<i32>(c, 0);
+  store<i32>(c, 0, 4);
+  store<i32>(c, 0, 8);
+  store<i32>(c, 0, 12);
+  return c;
+}
+export function opa_eval_ctx_set_input(c: i32, v: i32): void { store<i32>(c, v); }
+export function opa_eval_ctx_set_data(c: i32, v: i32): void { store<i32>(c, v, 4); }
+export function opa_eval_ctx_set_entrypoint(c: i32, e: i32): void { store<i32>(c, e, 12); }
+export function opa_eval_ctx_get_result(c: i32): i32 { return load<i32>(c, 8); }
+
+export function eval(c: i32): i32 {
+  store<i32>(c, mkSet(), 8);
+  evalPlans(c);
+  return 0;
+}
+
+const BAD_INPUT: i32 = <i32>memory.data<u8>([
+  0x69,0x6e,0x74,0x65,0x72,0x6e,0x61,0x6c,0x3a,0x20,0x69,0x6e,0x76,0x61,0x6c,0x69,0x64,0x20,
+  0x69,0x6e,0x70,0x75,0x74,0x20,0x4a,0x53,0x4f,0x4e,0]); // "internal: invalid input JSON"
+const BAD_RESERVED: i32 = <i32>memory.data<u8>([
+  0x69,0x6e,0x74,0x65,0x72,0x6e,0x61,0x6c,0x3a,0x20,0x72,0x65,0x73,0x65,0x72,0x76,0x65,0x64,0]); // "internal: reserved"
+
+@external("env", "opa_abort")
+declare function opa_abort(msg: i32): void;
+
+/** The single-call fast path (ABI 1.2): input text sits just below heapPtr, written by the host. */
+export function opa_eval(reserved: i32, entrypoint: i32, data: i32, inputPtr: i32, inputLen: i32, heapPtr: i32, format: i32): i32 {
+  if (reserved != 0) { opa_abort(BAD_RESERVED); unreachable(); }
+  heapSet(heapPtr);
+  let input = 0;
+  if (inputLen > 0) {
+    input = parseJSON(inputPtr, inputLen, false);
+    if (input == 0) { opa_abort(BAD_INPUT); unreachable(); }
+  }
+  const c = opa_eval_ctx_new();
+  store<i32>(c, input);
+  store<i32>(c, data, 4);
+  store<i32>(c, entrypoint, 12);
+  eval(c);
+  return dump(load<i32>(c, 8), format == 1);
+}

@@ -1,0 +1,99 @@
+// Arithmetic: integers stay exact in int64 and fall back to float64 on overflow; results that
+// are integral print as integers. Errors (division by zero, wrong types) give undefined, as in
+// OPA's wasm target.
+import { T_NUMBER, T_SET, N_INT, tagOf, mkInt, mkFloat, numKind, numInt, numF64, colLen, colKey, mkCollection } from '../value';
+import { colFind, colAppendNew } from '../collection';
+import { numIsInt, numAsI64 } from '../number';
+
+@inline function bothInt(a: i32, b: i32): bool { return numKind(a) == N_INT && numKind(b) == N_INT; }
+@inline function isNum(v: i32): bool { return tagOf(v) == T_NUMBER; }
+
+export function b_plus(a: i32, b: i32): i32 {
+  if (!isNum(a) || !isNum(b)) return 0;
+  if (bothInt(a, b)) {
+    const x = numInt(a), y = numInt(b);
+    const r = x + y;
+    if (((x ^ r) & (y ^ r)) >= 0) return mkInt(r);
+  }
+  return mkFloat(numF64(a) + numF64(b));
+}
+
+/** Set difference for sets, subtraction for numbers. */
+export function b_minus(a: i32, b: i32): i32 {
+  if (tagOf(a) == T_SET && tagOf(b) == T_SET) return setDiff(a, b);
+  if (!isNum(a) || !isNum(b)) return 0;
+  if (bothInt(a, b)) {
+    const x = numInt(a), y = numInt(b);
+    const r = x - y;
+    if (((x ^ y) & (x ^ r)) >= 0) return mkInt(r);
+  }
+  return mkFloat(numF64(a) - numF64(b));
+}
+
+export function setDiff(a: i32, b: i32): i32 {
+  const r = mkCollection(T_SET, 0);
+  const n = colLen(a);
+  for (let i = 0; i < n; i++) {
+    const k = colKey(a, i);
+    if (colFind(b, k) < 0) colAppendNew(r, k, 0);
+  }
+  return r;
+}
+
+export function b_mul(a: i32, b: i32): i32 {
+  if (!isNum(a) || !isNum(b)) return 0;
+  if (bothInt(a, b)) {
+    const x = numInt(a), y = numInt(b);
+    const fx = <f64>x * <f64>y;
+    if (Math.abs(fx) < 9.0e18) return mkInt(x * y);
+  }
+  return mkFloat(numF64(a) * numF64(b));
+}
+
+export function b_div(a: i32, b: i32): i32 {
+  if (!isNum(a) || !isNum(b)) return 0;
+  if (numF64(b) == 0) return 0;
+  if (bothInt(a, b)) {
+    const x = numInt(a), y = numInt(b);
+    if (y != -1 && x % y == 0) return mkInt(x / y);
+  }
+  return mkFloat(numF64(a) / numF64(b));
+}
+
+export function b_rem(a: i32, b: i32): i32 {
+  if (!isNum(a) || !isNum(b) || !numIsInt(a) || !numIsInt(b)) return 0;
+  const y = numAsI64(b);
+  if (y == 0) return 0;
+  if (y == -1) return mkInt(0);
+  return mkInt(numAsI64(a) % y);
+}
+
+export function b_abs(a: i32): i32 {
+  if (!isNum(a)) return 0;
+  if (numKind(a) == N_INT && numInt(a) != i64.MIN_VALUE) {
+    const x = numInt(a);
+    return mkInt(x < 0 ? -x : x);
+  }
+  return mkFloat(Math.abs(numF64(a)));
+}
+
+export function b_round(a: i32): i32 {
+  if (!isNum(a)) return 0;
+  if (numKind(a) == N_INT) return mkInt(numInt(a));
+  const f = numF64(a);
+  // Go's math.Round: half away from zero.
+  const r = f < 0 ? -Math.floor(-f + 0.5) : Math.floor(f + 0.5);
+  return mkFloat(r);
+}
+
+export function b_ceil(a: i32): i32 {
+  if (!isNum(a)) return 0;
+  if (numKind(a) == N_INT) return mkInt(numInt(a));
+  return mkFloat(Math.ceil(numF64(a)));
+}
+
+export function b_floor(a: i32): i32 {
+  if (!isNum(a)) return 0;
+  if (numKind(a) == N_INT) return mkInt(numInt(a));
+  return mkFloat(Math.floor(numF64(a)));
+}

@@ -1,0 +1,394 @@
+// sprintf(format, values) with Go's fmt semantics for the argument kinds OPA passes: integers
+// (int64 or big, from integer literals and integral results), float64, strings, and any other
+// value as its Rego text (a string). Implemented here because the SDK's own JS sprintf would
+// otherwise win over a host builtin of the same name, and it is not Go-compatible.
+import { dtoa_buffered } from 'util/number';
+import { T_NUMBER, T_STRING, T_ARRAY, N_INT, tagOf, mkString, arrLen, arrGet, strLen, strPtr, numKind } from '../value';
+import { alloc } from '../heap';
+import { writeI64 } from '../number';
+import { regoText } from '../json';
+import { utf8Width } from '../ops';
+
+const K_INT: i32 = 0, K_BIG: i32 = 1, K_FLOAT: i32 = 2, K_STR: i32 = 3;
+
+let out: i32 = 0, outLen: i32 = 0, outCap: i32 = 0;
+
+function reserve(n: i32): void {
+  if (outLen + n <= outCap) return;
+  const ncap = (outCap << 1) > outLen + n ? outCap << 1 : outLen + n + 64;
+  const nb = alloc(ncap);
+  memory.copy(nb, out, outLen);
+  out = nb;
+  outCap = ncap;
+}
+function put(c: i32): void { reserve(1); store<u8>(out + outLen++, <u8>c); }
+function putBytes(p: i32, n: i32): void { reserve(n); memory.copy(out + outLen, p, n); outLen += n; }
+function putText(s: string): void { for (let i = 0; i < s.length; i++) put(s.charCodeAt(i)); }
+
+// Scratch for one formatted argument before padding.
+let tmp: i32 = 0, tmpLen: i32 = 0;
+function tput(c: i32): void { store<u8>(tmp + tmpLen++, <u8>c); }
+
+/** Kind of a value as OPA's sprintf converts it (see file comment). */
+function kindOf(v: i32): i32 {
+  if (tagOf(v) == T_STRING) return K_STR;
+  if (tagOf(v) != T_NUMBER) return K_STR;
+  const tp = load<i32>(v, 16), tl = load<i32>(v, 20);
+  if (tp != 0) {
+    let digitsOnly = true;
+    for (let i = 0; i < tl; i++) {
+      const c = load<u8>(tp + i);
+      if (!((c >= 0x30 && c <= 0x39) || (i == 0 && c == 0x2d))) { digitsOnly = false; break; }
+    }
+    if (digitsOnly) return numKind(v) == N_INT ? K_INT : K_BIG;
+    const f = load<f64>(v, 8);
+    if (numKind(v) != N_INT && (f != f || f - f != 0)) return K_STR; // out of float64 range
+    return K_FLOAT;
+  }
+  return numKind(v) == N_INT ? K_INT : K_FLOAT;
+}
+
+function f64Of(v: i32): f64 { return numKind(v) == N_INT ? <f64>load<i64>(v, 8) : load<f64>(v, 8); }
+
+// ---- float digits: shortest round-trip digits from dtoa, then fixed/exponent layouts ----
+const DIG: i32 = <i32>memory.data(40);
+let nd: i32 = 0;   // digit count
+let dp: i32 = 0;   // decimal point position: value = 0.DIG × 10^dp
+const SCR: i32 = <i32>memory.data(64);
+
+function digitsOf(f: f64): void {
+  const n = <i32>dtoa_buffered(SCR, Math.abs(f));
+  nd = 0; dp = 0;
+  let seenPoint = false, exp = 0, i = 0;
+  let leading = true;
+  for (; i < n; i++) {
+    const c = <i32>load<u16>(SCR + (i << 1));
+    if (c == 0x2e) { seenPoint = true; continue; }
+    if (c == 0x65) break;
+    if (c < 0x30 || c > 0x39) continue;
+    if (leading && c == 0x30) { if (seenPoint) dp--; continue; }
+    leading = false;
+    store<u8>(DIG + nd++, <u8>c);
+    if (!seenPoint) dp++;
+  }
+  if (i < n) { // exponent
+    i++;
+    let neg = false;
+    let c = <i32>load<u16>(SCR + (i << 1));
+    if (c == 0x2d || c == 0x2b) { neg = c == 0x2d; i++; }
+    for (; i < n; i++) exp = exp * 10 + (<i32>load<u16>(SCR + (i << 1)) - 0x30);
+    dp += neg ? -exp : exp;
+  }
+  // Trailing zeros of integers like "100" are digits in dtoa's output; drop them.
+  while (nd > 0 && load<u8>(DIG + nd - 1) == 0x30) nd--;
+  if (nd == 0) dp = 0;
+}
+
+// ---- exact tie-breaking: compare |f| with the decimal DIG[0..nd) × 10^(dp-nd) in big integers ----
+const LIMBS: i32 = 96;
+
+function bigNew(): i32 { const p = alloc(LIMBS << 2); memory.fill(p, 0, LIMBS << 2); return p; }
+
+function bigMulAdd(a: i32, mul: u32, add: u32): void {
+  let carry: u64 = add;
+  for (let i = 0; i < LIMBS; i++) {
+    const x = <u64>load<u32>(a + (i << 2)) * <u64>mul + carry;
+    store<u32>(a + (i << 2), <u32>x);
+    carry = x >> 32;
+  }
+}
+
+function bigShl(a: i32, bits: i32): void {
+  const words = bits >> 5, rem = bits & 31;
+  for (let i = LIMBS - 1; i >= 0; i--) {
+    const src = i - words;
+    let v: u32 = 0;
+    if (src >= 0) {
+      v = load<u32>(a + (src << 2)) << rem;
+      if (rem != 0 && src > 0) v |= load<u32>(a + ((src - 1) << 2)) >> (32 - rem);
+    }
+    store<u32>(a + (i << 2), v);
+  }
+}
+
+function bigCmp(a: i32, b: i32): i32 {
+  for (let i = LIMBS - 1; i >= 0; i--) {
+    const x = load<u32>(a + (i << 2)), y = load<u32>(b + (i << 2));
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Sign of |f| − DIG[0..nd)×10^(dp−nd), computed exactly. */
+function compareExact(f: f64): i32 {
+  const bits = reinterpret<u64>(Math.abs(f));
+  let e = <i32>((bits >> 52) & 0x7ff);
+  let m = bits & 0xfffffffffffff;
+  if (e == 0) e = 1; else m |= <u64>1 << 52;
+  e -= 1075; // f = m × 2^e
+  const left = bigNew(), right = bigNew();
+  bigMulAdd(left, 1, <u32>m);
+  store<u32>(left + 4, <u32>(m >> 32));
+  for (let i = 0; i < nd; i++) bigMulAdd(right, 10, load<u8>(DIG + i) - 0x30);
+  const k = nd - dp; // right = D × 10^-k
+  if (k > 0) for (let i = 0; i < k; i++) bigMulAdd(left, 10, 0);
+  else for (let i = 0; i < -k; i++) bigMulAdd(right, 10, 0);
+  if (e > 0) bigShl(left, e); else bigShl(right, -e);
+  return bigCmp(left, right);
+}
+
+/** Rounds the digits to keep `keep` of them, deciding ties by the exact binary value as Go does. */
+function roundTo(keep: i32, f: f64 = 0): void {
+  if (keep < 0) { nd = 0; return; }
+  if (keep >= nd) return;
+  let up = load<u8>(DIG + keep) >= 0x35;
+  if (load<u8>(DIG + keep) == 0x35 && keep == nd - 1) {
+    // The shortest digits end in a 5 exactly at the cut: the double lies on one side of it.
+    const c = compareExact(f);
+    up = c > 0 || (c == 0 && keep > 0 && (load<u8>(DIG + keep - 1) & 1) == 1);
+  }
+  nd = keep;
+  if (!up) { while (nd > 0 && load<u8>(DIG + nd - 1) == 0x30) nd--; return; }
+  let i = nd - 1;
+  while (i >= 0) {
+    const d = load<u8>(DIG + i);
+    if (d < 0x39) { store<u8>(DIG + i, d + 1); nd = i + 1; return; }
+    i--;
+  }
+  store<u8>(DIG, 0x31); nd = 1; dp++;
+}
+
+@inline function digitAt(i: i32): i32 { return i < nd && i >= 0 ? <i32>load<u8>(DIG + i) : 0x30; }
+
+function fixed(f: f64, prec: i32): void {
+  digitsOf(f);
+  roundTo(dp + prec, f);
+  if (dp <= 0) tput(0x30);
+  else for (let i = 0; i < dp; i++) tput(digitAt(i));
+  if (prec > 0) {
+    tput(0x2e);
+    for (let i = 0; i < prec; i++) tput(digitAt(dp + i));
+  }
+}
+
+function expForm(f: f64, prec: i32, shortest: bool): void {
+  digitsOf(f);
+  if (!shortest) roundTo(prec + 1, f);
+  tput(nd > 0 ? digitAt(0) : 0x30);
+  const frac = shortest ? nd - 1 : prec;
+  if (frac > 0) {
+    tput(0x2e);
+    for (let i = 1; i <= frac; i++) tput(digitAt(i));
+  }
+  let e = nd > 0 ? dp - 1 : 0;
+  tput(0x65);
+  tput(e < 0 ? 0x2d : 0x2b);
+  if (e < 0) e = -e;
+  if (e < 10) tput(0x30);
+  tmpLen += writeI64(tmp + tmpLen, e);
+}
+
+/** %g / %v of a float64 (strconv 'g'; shortest when prec < 0). */
+function general(f: f64, prec: i32): void {
+  if (f == 0) { tput(0x30); return; }
+  digitsOf(f);
+  const shortest = prec < 0;
+  if (!shortest) { if (prec == 0) prec = 1; roundTo(prec, f); }
+  let eprec = shortest ? 21 : prec;
+  if (!shortest && eprec > nd && nd >= dp) eprec = nd;
+  const exp = dp - 1;
+  if (exp < -4 || exp >= eprec) {
+    // Re-use the digits already rounded.
+    tput(digitAt(0));
+    if (nd > 1) { tput(0x2e); for (let i = 1; i < nd; i++) tput(digitAt(i)); }
+    let e = exp;
+    tput(0x65); tput(e < 0 ? 0x2d : 0x2b);
+    if (e < 0) e = -e;
+    if (e < 10) tput(0x30);
+    tmpLen += writeI64(tmp + tmpLen, e);
+    return;
+  }
+  if (dp <= 0) {
+    tput(0x30); tput(0x2e);
+    for (let i = 0; i < -dp; i++) tput(0x30);
+    for (let i = 0; i < nd; i++) tput(digitAt(i));
+    return;
+  }
+  for (let i = 0; i < dp; i++) tput(digitAt(i));
+  if (nd > dp) { tput(0x2e); for (let i = dp; i < nd; i++) tput(digitAt(i)); }
+}
+
+function unsignedBase(u: u64, base: u32, upper: bool): void {
+  const start = tmpLen;
+  do {
+    const d = <i32>(u % <u64>base);
+    tput(d < 10 ? 0x30 + d : (upper ? 0x37 : 0x57) + d);
+    u /= <u64>base;
+  } while (u != 0);
+  // reverse
+  let a = start, b = tmpLen - 1;
+  while (a < b) { const t = load<u8>(tmp + a); store<u8>(tmp + a, load<u8>(tmp + b)); store<u8>(tmp + b, t); a++; b--; }
+}
+
+function badVerb(verb: i32, v: i32, k: i32): void {
+  tput(0x25); tput(0x21); tput(verb); tput(0x28);
+  const name = k == K_INT ? 'int' : k == K_FLOAT ? 'float64' : k == K_BIG ? '*big.Int' : 'string';
+  for (let i = 0; i < name.length; i++) tput(name.charCodeAt(i));
+  tput(0x3d);
+  argText(v, k, 0x76);
+  tput(0x29);
+}
+
+/** The argument as %v prints it. */
+function argText(v: i32, k: i32, verb: i32): void {
+  if (k == K_STR) {
+    const s = tagOf(v) == T_STRING ? v : regoText(v);
+    const n = strLen(s);
+    for (let i = 0; i < n; i++) tput(load<u8>(strPtr(s) + i));
+  } else if (k == K_INT) tmpLen += writeI64(tmp + tmpLen, load<i64>(v, 8));
+  else if (k == K_BIG) { const tp = load<i32>(v, 16), tl = load<i32>(v, 20); for (let i = 0; i < tl; i++) tput(load<u8>(tp + i)); }
+  else general(f64Of(v), -1);
+}
+
+function quoted(v: i32): void {
+  const s = tagOf(v) == T_STRING ? v : regoText(v);
+  const p = strPtr(s), n = strLen(s);
+  tput(0x22);
+  for (let i = 0; i < n; i++) {
+    const c = <i32>load<u8>(p + i);
+    if (c == 0x22 || c == 0x5c) { tput(0x5c); tput(c); }
+    else if (c == 0x0a) { tput(0x5c); tput(0x6e); }
+    else if (c == 0x09) { tput(0x5c); tput(0x74); }
+    else if (c == 0x0d) { tput(0x5c); tput(0x72); }
+    else if (c < 0x20 || c == 0x7f) { tput(0x5c); tput(0x78); tput(c >> 4 < 10 ? 0x30 + (c >> 4) : 0x57 + (c >> 4)); tput((c & 15) < 10 ? 0x30 + (c & 15) : 0x57 + (c & 15)); }
+    else tput(c);
+  }
+  tput(0x22);
+}
+
+export function b_sprintf(format: i32, values: i32): i32 {
+  if (tagOf(format) != T_STRING || tagOf(values) != T_ARRAY) return 0;
+  outCap = 64; out = alloc(outCap); outLen = 0;
+  const fp = strPtr(format), fn = strLen(format);
+  const nargs = arrLen(values);
+  let argi = 0;
+  let i = 0;
+  while (i < fn) {
+    const c = <i32>load<u8>(fp + i);
+    if (c != 0x25) { put(c); i++; continue; }
+    i++;
+    if (i >= fn) { putText('%!(NOVERB)'); break; }
+    let minus = false, plus = false, zero = false, space = false, sharp = false;
+    while (i < fn) {
+      const f = load<u8>(fp + i);
+      if (f == 0x2d) minus = true; else if (f == 0x2b) plus = true; else if (f == 0x30) zero = true;
+      else if (f == 0x20) space = true; else if (f == 0x23) sharp = true; else break;
+      i++;
+    }
+    let width = -1, prec = -1;
+    while (i < fn && load<u8>(fp + i) >= 0x30 && load<u8>(fp + i) <= 0x39) { width = (width < 0 ? 0 : width * 10) + (load<u8>(fp + i) - 0x30); i++; }
+    if (i < fn && load<u8>(fp + i) == 0x2e) {
+      i++;
+      prec = 0;
+      while (i < fn && load<u8>(fp + i) >= 0x30 && load<u8>(fp + i) <= 0x39) { prec = prec * 10 + (load<u8>(fp + i) - 0x30); i++; }
+    }
+    if (i >= fn) { putText('%!(NOVERB)'); break; }
+    const verb = <i32>load<u8>(fp + i);
+    i += utf8Width(fp, i, fn);
+    if (verb == 0x25) { put(0x25); continue; }
+    if (argi >= nargs) { put(0x25); put(0x21); put(verb); putText('(MISSING)'); continue; }
+    const v = arrGet(values, argi++);
+    const k = kindOf(v);
+    tmp = alloc(96 + (k == K_STR ? strLen(tagOf(v) == T_STRING ? v : regoText(v)) * 4 : 0) + (prec > 0 ? prec : 0) + 400);
+    tmpLen = 0;
+    let numeric = false, negative = false;
+    switch (verb) {
+      case 0x76: // v
+        if (k == K_FLOAT && prec >= 0) general(f64Of(v), prec); else argText(v, k, verb);
+        numeric = k != K_STR;
+        break;
+      case 0x73: // s (big.Int formats itself in decimal)
+        if (k == K_STR || k == K_BIG) argText(v, k, verb); else badVerb(verb, v, k);
+        break;
+      case 0x71: // q
+        if (k == K_STR) quoted(v); else if (k == K_INT) { tput(0x27); tput(<i32>load<i64>(v, 8)); tput(0x27); } else badVerb(verb, v, k);
+        break;
+      case 0x64: // d
+        if (k == K_INT || k == K_BIG) { argText(v, k, verb); numeric = true; } else badVerb(verb, v, k);
+        break;
+      case 0x62: case 0x6f: case 0x78: case 0x58: { // b o x X
+        if (k == K_INT) {
+          const n = load<i64>(v, 8);
+          if (n < 0) tput(0x2d);
+          if (sharp && verb != 0x62) { tput(0x30); if (verb != 0x6f) tput(verb); }
+          unsignedBase(n < 0 ? <u64>(-n) : <u64>n, verb == 0x62 ? 2 : verb == 0x6f ? 8 : 16, verb == 0x58);
+          numeric = true;
+        } else if (k == K_STR && (verb == 0x78 || verb == 0x58)) {
+          const s = tagOf(v) == T_STRING ? v : regoText(v);
+          for (let j = 0; j < strLen(s); j++) {
+            const b = <i32>load<u8>(strPtr(s) + j);
+            const hi = b >> 4, lo = b & 15;
+            tput(hi < 10 ? 0x30 + hi : (verb == 0x58 ? 0x37 : 0x57) + hi);
+            tput(lo < 10 ? 0x30 + lo : (verb == 0x58 ? 0x37 : 0x57) + lo);
+          }
+        } else badVerb(verb, v, k);
+        break;
+      }
+      case 0x66: case 0x46: case 0x65: case 0x45: case 0x67: case 0x47: { // f F e E g G
+        if (k != K_FLOAT) { badVerb(verb, v, k); break; }
+        const f = f64Of(v);
+        if (f < 0) { tput(0x2d); negative = true; }
+        if (verb == 0x66 || verb == 0x46) fixed(f, prec < 0 ? 6 : prec);
+        else if (verb == 0x65 || verb == 0x45) expForm(f, prec < 0 ? 6 : prec, false);
+        else general(f, prec);
+        numeric = true;
+        break;
+      }
+      case 0x74: // t
+        badVerb(verb, v, k);
+        break;
+      default:
+        badVerb(verb, v, k);
+    }
+    // Sign flags for numbers.
+    if (numeric && (plus || space) && load<u8>(tmp) != 0x2d) {
+      memory.copy(tmp + 1, tmp, tmpLen);
+      store<u8>(tmp, plus ? 0x2b : 0x20);
+      tmpLen++;
+    }
+    if (k == K_STR && prec >= 0 && (verb == 0x73 || verb == 0x76)) {
+      // precision truncates strings to prec runes
+      let b = 0, r = 0;
+      while (b < tmpLen && r < prec) { b += utf8Width(tmp, b, tmpLen); r++; }
+      tmpLen = b;
+    }
+    let runes = 0;
+    for (let b = 0; b < tmpLen; ) { b += utf8Width(tmp, b, tmpLen); runes++; }
+    const pad = width > runes ? width - runes : 0;
+    if (minus) { putBytes(tmp, tmpLen); for (let j = 0; j < pad; j++) put(0x20); }
+    else if (zero && numeric && pad > 0) {
+      let start = 0;
+      if (tmpLen > 0 && (load<u8>(tmp) == 0x2d || load<u8>(tmp) == 0x2b || load<u8>(tmp) == 0x20)) { put(load<u8>(tmp)); start = 1; }
+      for (let j = 0; j < pad; j++) put(0x30);
+      putBytes(tmp + start, tmpLen - start);
+    } else { for (let j = 0; j < pad; j++) put(0x20); putBytes(tmp, tmpLen); }
+    if (negative) negative = false;
+  }
+  if (argi < nargs) {
+    putText('%!(EXTRA ');
+    for (let j = argi; j < nargs; j++) {
+      if (j > argi) putText(', ');
+      const v = arrGet(values, j);
+      const k = kindOf(v);
+      const name = k == K_INT ? 'int' : k == K_FLOAT ? 'float64' : k == K_BIG ? '*big.Int' : 'string';
+      putText(name);
+      put(0x3d);
+      tmp = alloc(128 + (k == K_STR ? strLen(tagOf(v) == T_STRING ? v : regoText(v)) : 0));
+      tmpLen = 0;
+      argText(v, k, 0x76);
+      putBytes(tmp, tmpLen);
+    }
+    put(0x29);
+  }
+  return mkString(out, outLen);
+}

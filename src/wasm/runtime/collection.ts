@@ -1,0 +1,168 @@
+// Objects and sets: entries in parallel key/value arrays, an open-addressing index once they grow
+// past a few entries, and a sorted flag so iteration and printing follow OPA's key order without
+// re-sorting collections that were built in order.
+import { alloc, allocZeroed } from './heap';
+import { T_OBJECT, colLen, colKey } from './value';
+import { compare, equal, hash } from './compare';
+
+const SMALL: i32 = 8;
+const F_SORTED: i32 = 1;
+
+function buildIndex(v: i32, slotCap: i32): void {
+  const slots = allocZeroed(slotCap << 2);
+  const mask = slotCap - 1;
+  const n = colLen(v);
+  const keys = load<i32>(v, 12);
+  for (let i = 0; i < n; i++) {
+    let s = <i32>hash(load<i32>(keys + (i << 2))) & mask;
+    while (load<i32>(slots + (s << 2)) != 0) s = (s + 1) & mask;
+    store<i32>(slots + (s << 2), i + 1);
+  }
+  store<i32>(v, slots, 20);
+  store<i32>(v, slotCap, 24);
+}
+
+/** Index of key in the collection, or -1. */
+export function colFind(v: i32, key: i32): i32 {
+  const n = colLen(v);
+  const slots = load<i32>(v, 20);
+  if (slots == 0) {
+    const keys = load<i32>(v, 12);
+    for (let i = 0; i < n; i++) if (equal(load<i32>(keys + (i << 2)), key)) return i;
+    return -1;
+  }
+  const mask = load<i32>(v, 24) - 1;
+  const keys = load<i32>(v, 12);
+  let s = <i32>hash(key) & mask;
+  while (true) {
+    const e = load<i32>(slots + (s << 2));
+    if (e == 0) return -1;
+    if (equal(load<i32>(keys + ((e - 1) << 2)), key)) return e - 1;
+    s = (s + 1) & mask;
+  }
+  return -1;
+}
+
+function grow(v: i32, isObject: bool): void {
+  const len = colLen(v);
+  const cap = load<i32>(v, 8);
+  if (len < cap) return;
+  const ncap = cap < 4 ? 4 : cap << 1;
+  const nk = alloc(ncap << 2);
+  if (len > 0) memory.copy(nk, load<i32>(v, 12), len << 2);
+  store<i32>(v, nk, 12);
+  if (isObject) {
+    const nv = alloc(ncap << 2);
+    if (len > 0) memory.copy(nv, load<i32>(v, 16), len << 2);
+    store<i32>(v, nv, 16);
+  }
+  store<i32>(v, ncap, 8);
+}
+
+/** Appends an entry known to be absent, keeping the index and sorted flag up to date. */
+function appendEntry(v: i32, key: i32, val: i32): void {
+  const isObject = load<i32>(v) == T_OBJECT;
+  grow(v, isObject);
+  const len = colLen(v);
+  store<i32>(load<i32>(v, 12) + (len << 2), key);
+  if (isObject) store<i32>(load<i32>(v, 16) + (len << 2), val);
+  if (len > 0 && (load<i32>(v, 28) & F_SORTED) != 0 && compare(colKey(v, len - 1), key) > 0) {
+    store<i32>(v, load<i32>(v, 28) & ~F_SORTED, 28);
+  }
+  store<i32>(v, len + 1, 4);
+  const slots = load<i32>(v, 20);
+  if (slots == 0) {
+    if (len + 1 > SMALL) buildIndex(v, 32);
+    return;
+  }
+  const slotCap = load<i32>(v, 24);
+  if ((len + 1) * 2 > slotCap) {
+    buildIndex(v, slotCap << 1);
+    return;
+  }
+  const mask = slotCap - 1;
+  let s = <i32>hash(key) & mask;
+  while (load<i32>(slots + (s << 2)) != 0) s = (s + 1) & mask;
+  store<i32>(slots + (s << 2), len + 1);
+}
+
+/** Inserts or replaces key in an object. */
+export function objInsert(v: i32, key: i32, val: i32): void {
+  const i = colFind(v, key);
+  if (i >= 0) {
+    store<i32>(load<i32>(v, 16) + (i << 2), val);
+    return;
+  }
+  appendEntry(v, key, val);
+}
+
+/** Appends without a membership check; the caller guarantees the key is new. */
+export function colAppendNew(v: i32, key: i32, val: i32): void {
+  appendEntry(v, key, val);
+}
+
+export function setAdd(v: i32, key: i32): void {
+  if (colFind(v, key) >= 0) return;
+  appendEntry(v, key, 0);
+}
+
+export function objGet(v: i32, key: i32): i32 {
+  const i = colFind(v, key);
+  return i < 0 ? 0 : load<i32>(load<i32>(v, 16) + (i << 2));
+}
+
+function swap(p: i32, i: i32, j: i32): void {
+  const a = p + (i << 2), b = p + (j << 2);
+  const t = load<i32>(a);
+  store<i32>(a, load<i32>(b));
+  store<i32>(b, t);
+}
+
+function sortRange(keys: i32, vals: i32, lo: i32, hi: i32): void {
+  while (hi - lo > 12) {
+    const mid = lo + ((hi - lo) >> 1);
+    // median of three into lo
+    if (compare(load<i32>(keys + (mid << 2)), load<i32>(keys + (lo << 2))) < 0) { swap(keys, mid, lo); if (vals) swap(vals, mid, lo); }
+    if (compare(load<i32>(keys + ((hi - 1) << 2)), load<i32>(keys + (lo << 2))) < 0) { swap(keys, hi - 1, lo); if (vals) swap(vals, hi - 1, lo); }
+    if (compare(load<i32>(keys + ((hi - 1) << 2)), load<i32>(keys + (mid << 2))) < 0) { swap(keys, hi - 1, mid); if (vals) swap(vals, hi - 1, mid); }
+    swap(keys, lo, mid); if (vals) swap(vals, lo, mid);
+    const pivot = load<i32>(keys + (lo << 2));
+    let i = lo + 1, j = hi - 1;
+    while (true) {
+      while (i <= j && compare(load<i32>(keys + (i << 2)), pivot) < 0) i++;
+      while (i <= j && compare(load<i32>(keys + (j << 2)), pivot) > 0) j--;
+      if (i >= j) break;
+      swap(keys, i, j); if (vals) swap(vals, i, j);
+      i++; j--;
+    }
+    swap(keys, lo, j); if (vals) swap(vals, lo, j);
+    if (j - lo < hi - j - 1) { sortRange(keys, vals, lo, j); lo = j + 1; }
+    else { sortRange(keys, vals, j + 1, hi); hi = j; }
+  }
+  for (let i = lo + 1; i < hi; i++) {
+    const k = load<i32>(keys + (i << 2));
+    const x = vals ? load<i32>(vals + (i << 2)) : 0;
+    let j = i - 1;
+    while (j >= lo && compare(load<i32>(keys + (j << 2)), k) > 0) {
+      store<i32>(keys + ((j + 1) << 2), load<i32>(keys + (j << 2)));
+      if (vals) store<i32>(vals + ((j + 1) << 2), load<i32>(vals + (j << 2)));
+      j--;
+    }
+    store<i32>(keys + ((j + 1) << 2), k);
+    if (vals) store<i32>(vals + ((j + 1) << 2), x);
+  }
+}
+
+/** Sorts an object's or set's entries by key (OPA's iteration and print order). */
+export function ensureSorted(v: i32): void {
+  if ((load<i32>(v, 28) & F_SORTED) != 0) return;
+  const n = colLen(v);
+  sortRange(load<i32>(v, 12), load<i32>(v, 16), 0, n);
+  store<i32>(v, load<i32>(v, 28) | F_SORTED, 28);
+  if (load<i32>(v, 20) != 0) buildIndex(v, load<i32>(v, 24));
+}
+
+/** Sorts an array of values in place (used by `sort` and set printing). */
+export function sortValues(p: i32, n: i32): void {
+  sortRange(p, 0, 0, n);
+}

@@ -1,0 +1,42 @@
+// Bump allocator over the imported memory. The SDK resets the heap pointer between evaluations
+// (opa_heap_ptr_set) and writes the fast-path input just above it, so nothing may live above
+// the pointer and there are no free lists to clear: opa_free is a no-op and a reset frees all.
+
+/** First free byte after static data; the code generator rewrites this global's initial value. */
+export let heapBase: i32 = 0;
+let heapTop: i32 = 0;
+
+export function heapInitIfNeeded(): void {
+  if (heapTop == 0) {
+    heapTop = heapBase != 0 ? heapBase : (<i32>__heap_base + 7) & ~7;
+  }
+}
+
+export function heapGet(): i32 {
+  heapInitIfNeeded();
+  return heapTop;
+}
+
+export function heapSet(ptr: i32): void {
+  heapTop = ptr;
+}
+
+export function alloc(size: i32): i32 {
+  heapInitIfNeeded();
+  const ptr = (heapTop + 7) & ~7;
+  const end = ptr + size;
+  const have = memory.size() << 16;
+  if (end > have) {
+    const need = ((end - have + 0xffff) >>> 16);
+    const grow = need > 16 ? need : 16;
+    if (memory.grow(grow) < 0 && memory.grow(need) < 0) unreachable();
+  }
+  heapTop = end;
+  return ptr;
+}
+
+export function allocZeroed(size: i32): i32 {
+  const p = alloc(size);
+  memory.fill(p, 0, size);
+  return p;
+}

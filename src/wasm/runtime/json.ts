@@ -1,0 +1,419 @@
+// JSON text <-> values. Parsing points strings without escapes and number literals straight into
+// the source text (it stays below the heap pointer for the whole evaluation), so parsing input
+// costs little more than one pass. Printing follows OPA: sorted object keys, sets as sorted
+// arrays, non-string object keys printed as JSON strings of their text.
+import { alloc } from './heap';
+import {
+  T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET,
+  tagOf, mkNull, mkBool, mkString, mkArray, arrAppend, arrLen, arrGet, mkCollection,
+  colLen, colKey, colVal, strLen, strPtr,
+} from './value';
+import { parseNumber, writeNumber } from './number';
+import { objInsert, setAdd, ensureSorted } from './collection';
+
+// ---- parsing ----
+let src: i32 = 0;
+let end: i32 = 0;
+let pos: i32 = 0;
+let allowSets: bool = false;
+
+@inline function ws(): void {
+  while (pos < end) {
+    const c = load<u8>(pos);
+    if (c != 0x20 && c != 0x0a && c != 0x0d && c != 0x09) break;
+    pos++;
+  }
+}
+
+function hex4(p: i32): i32 {
+  let r = 0;
+  for (let i = 0; i < 4; i++) {
+    const c = <i32>load<u8>(p + i);
+    let d: i32;
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+    else if ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66) d = (c | 0x20) - 0x61 + 10;
+    else return -1;
+    r = (r << 4) | d;
+  }
+  return r;
+}
+
+/** Writes code point cp as UTF-8 at out; returns bytes written. */
+export function writeUtf8(out: i32, cp: i32): i32 {
+  if (cp < 0x80) { store<u8>(out, <u8>cp); return 1; }
+  if (cp < 0x800) {
+    store<u8>(out, <u8>(0xc0 | (cp >> 6)));
+    store<u8>(out + 1, <u8>(0x80 | (cp & 0x3f)));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    store<u8>(out, <u8>(0xe0 | (cp >> 12)));
+    store<u8>(out + 1, <u8>(0x80 | ((cp >> 6) & 0x3f)));
+    store<u8>(out + 2, <u8>(0x80 | (cp & 0x3f)));
+    return 3;
+  }
+  store<u8>(out, <u8>(0xf0 | (cp >> 18)));
+  store<u8>(out + 1, <u8>(0x80 | ((cp >> 12) & 0x3f)));
+  store<u8>(out + 2, <u8>(0x80 | ((cp >> 6) & 0x3f)));
+  store<u8>(out + 3, <u8>(0x80 | (cp & 0x3f)));
+  return 4;
+}
+
+function parseString(): i32 {
+  pos++; // opening quote
+  const start = pos;
+  let escaped = false;
+  while (pos < end) {
+    const c = load<u8>(pos);
+    if (c == 0x22) break;
+    if (c == 0x5c) { escaped = true; pos += 2; continue; }
+    if (c < 0x20) return 0;
+    pos++;
+  }
+  if (pos >= end) return 0;
+  const stop = pos;
+  pos++;
+  if (!escaped) return mkString(start, stop - start);
+  // Decoded text is never longer than the escaped text.
+  const buf = alloc(stop - start);
+  let o = buf;
+  let i = start;
+  while (i < stop) {
+    const c = load<u8>(i);
+    if (c != 0x5c) { store<u8>(o++, c); i++; continue; }
+    const e = load<u8>(i + 1);
+    i += 2;
+    switch (e) {
+      case 0x22: store<u8>(o++, 0x22); break;
+      case 0x5c: store<u8>(o++, 0x5c); break;
+      case 0x2f: store<u8>(o++, 0x2f); break;
+      case 0x62: store<u8>(o++, 0x08); break;
+      case 0x66: store<u8>(o++, 0x0c); break;
+      case 0x6e: store<u8>(o++, 0x0a); break;
+      case 0x72: store<u8>(o++, 0x0d); break;
+      case 0x74: store<u8>(o++, 0x09); break;
+      case 0x75: {
+        if (i + 4 > stop) return 0;
+        let cp = hex4(i);
+        if (cp < 0) return 0;
+        i += 4;
+        if (cp >= 0xd800 && cp < 0xdc00) {
+          // A high surrogate pairs with a following \uDC00-\uDFFF; alone it becomes U+FFFD as in Go.
+          if (i + 6 <= stop && load<u8>(i) == 0x5c && load<u8>(i + 1) == 0x75) {
+            const lo = hex4(i + 2);
+            if (lo >= 0xdc00 && lo < 0xe000) {
+              cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+              i += 6;
+            } else cp = 0xfffd;
+          } else cp = 0xfffd;
+        } else if (cp >= 0xdc00 && cp < 0xe000) cp = 0xfffd;
+        o += writeUtf8(o, cp);
+        break;
+      }
+      default: return 0;
+    }
+  }
+  return mkString(buf, o - buf);
+}
+
+function parseValue(depth: i32): i32 {
+  if (depth > 10000) return 0;
+  ws();
+  if (pos >= end) return 0;
+  const c = load<u8>(pos);
+  switch (c) {
+    case 0x22: return parseString();
+    case 0x7b: { // {
+      pos++;
+      ws();
+      if (pos < end && load<u8>(pos) == 0x7d) { pos++; return mkCollection(T_OBJECT, 0); }
+      let v = 0;
+      while (true) {
+        const k = parseValue(depth + 1);
+        if (k == 0) return 0;
+        ws();
+        if (pos < end && load<u8>(pos) == 0x3a) {
+          if (v == 0) v = mkCollection(T_OBJECT, 0);
+          else if (tagOf(v) != T_OBJECT) return 0;
+          pos++;
+          const x = parseValue(depth + 1);
+          if (x == 0) return 0;
+          if (!allowSets && tagOf(k) != T_STRING) return 0;
+          objInsert(v, k, x);
+        } else {
+          if (!allowSets) return 0;
+          if (v == 0) v = mkCollection(T_SET, 0);
+          else if (tagOf(v) != T_SET) return 0;
+          setAdd(v, k);
+        }
+        ws();
+        if (pos >= end) return 0;
+        const d = load<u8>(pos++);
+        if (d == 0x7d) return v;
+        if (d != 0x2c) return 0;
+      }
+      return 0;
+    }
+    case 0x5b: { // [
+      pos++;
+      const a = mkArray(0);
+      ws();
+      if (pos < end && load<u8>(pos) == 0x5d) { pos++; return a; }
+      while (true) {
+        const x = parseValue(depth + 1);
+        if (x == 0) return 0;
+        arrAppend(a, x);
+        ws();
+        if (pos >= end) return 0;
+        const d = load<u8>(pos++);
+        if (d == 0x5d) return a;
+        if (d != 0x2c) return 0;
+      }
+      return 0;
+    }
+    case 0x74: return lit(0x65757274, 4) ? mkBool(true) : 0; // true
+    case 0x66: // false
+      if (pos + 5 <= end && load<u32>(pos + 1) == 0x65736c61) { pos += 5; return mkBool(false); }
+      return 0;
+    case 0x6e: return lit(0x6c6c756e, 4) ? mkNull() : 0; // null
+    case 0x73: // set()
+      if (allowSets && pos + 5 <= end && load<u32>(pos) == 0x28746573 && load<u8>(pos + 4) == 0x29) {
+        pos += 5;
+        return mkCollection(T_SET, 0);
+      }
+      return 0;
+    default: {
+      const start = pos;
+      while (pos < end) {
+        const d = load<u8>(pos);
+        if ((d >= 0x30 && d <= 0x39) || d == 0x2d || d == 0x2b || d == 0x2e || d == 0x65 || d == 0x45) pos++;
+        else break;
+      }
+      if (pos == start) return 0;
+      return parseNumber(start, pos - start, true);
+    }
+  }
+}
+
+@inline function lit(word: u32, n: i32): bool {
+  if (pos + n <= end && load<u32>(pos) == word) { pos += n; return true; }
+  return false;
+}
+
+/** Parses JSON (or, with sets, OPA's value syntax) at [p, p+n); returns 0 on malformed text. */
+export function parseJSON(p: i32, n: i32, sets: bool): i32 {
+  src = p; end = p + n; pos = p; allowSets = sets;
+  const v = parseValue(0);
+  if (v == 0) return 0;
+  ws();
+  return pos == end ? v : 0;
+}
+
+// ---- printing ----
+// `spaced` prints ", " and ": " between elements, as OPA's Rego term printer does.
+let spaced: bool = false;
+let out: i32 = 0;
+let outLen: i32 = 0;
+let outCap: i32 = 0;
+
+function reserve(n: i32): void {
+  if (outLen + n <= outCap) return;
+  let ncap = outCap << 1;
+  if (ncap < outLen + n) ncap = outLen + n + 64;
+  const nb = alloc(ncap);
+  if (outLen > 0) memory.copy(nb, out, outLen);
+  out = nb;
+  outCap = ncap;
+}
+
+@inline function put(c: u8): void {
+  reserve(1);
+  store<u8>(out + outLen++, c);
+}
+
+const HEX: i32 = <i32>memory.data<u8>([0x30,0x31,0x32,0x33,0x34,0x35,0x36,0x37,0x38,0x39,0x61,0x62,0x63,0x64,0x65,0x66]);
+
+function putStringBody(p: i32, n: i32, html: bool): void {
+  reserve(n + 2);
+  for (let i = 0; i < n; i++) {
+    const c = load<u8>(p + i);
+    if (c >= 0x20 && c != 0x22 && c != 0x5c && (!html || (c != 0x3c && c != 0x3e && c != 0x26))) {
+      put(c);
+      continue;
+    }
+    put(0x5c);
+    switch (c) {
+      case 0x22: put(0x22); break;
+      case 0x5c: put(0x5c); break;
+      case 0x0a: put(0x6e); break;
+      case 0x0d: put(0x72); break;
+      case 0x09: put(0x74); break;
+      default:
+        // Go's encoding/json escapes <, > and & as \u003c, \u003e, \u0026, and other controls as \u00XX.
+        put(0x75); put(0x30); put(0x30);
+        put(load<u8>(HEX + (c >> 4)));
+        put(load<u8>(HEX + (c & 15)));
+    }
+  }
+}
+
+function putString(p: i32, n: i32, html: bool = true): void {
+  put(0x22);
+  putStringBody(p, n, html);
+  put(0x22);
+}
+
+function putNumber(v: i32): void {
+  const tl = load<i32>(v, 20);
+  reserve(tl > 32 ? tl : 32);
+  outLen += writeNumber(out + outLen, v);
+}
+
+/** Object keys that are not strings print as the JSON string of their own printed form. */
+function putKey(k: i32, rego: bool): void {
+  if (tagOf(k) == T_STRING || rego) { putValue(k, rego); return; }
+  const save = outLen;
+  putValue(k, rego);
+  const n = outLen - save;
+  const tmp = alloc(n);
+  memory.copy(tmp, out + save, n);
+  outLen = save;
+  putString(tmp, n);
+}
+
+function putValue(v: i32, rego: bool): void {
+  switch (tagOf(v)) {
+    case T_NULL: reserve(4); store<u32>(out + outLen, 0x6c6c756e); outLen += 4; break;
+    case T_BOOL:
+      if (load<i32>(v, 4) != 0) { reserve(4); store<u32>(out + outLen, 0x65757274); outLen += 4; }
+      else { reserve(5); store<u32>(out + outLen, 0x736c6166); store<u8>(out + outLen + 4, 0x65); outLen += 5; }
+      break;
+    case T_NUMBER: putNumber(v); break;
+    case T_STRING: putString(strPtr(v), strLen(v), !rego); break;
+    case T_ARRAY: {
+      put(0x5b);
+      const n = arrLen(v);
+      for (let i = 0; i < n; i++) {
+        if (i > 0) { put(0x2c); if (spaced) put(0x20); }
+        putValue(arrGet(v, i), rego);
+      }
+      put(0x5d);
+      break;
+    }
+    case T_OBJECT: {
+      ensureSorted(v);
+      put(0x7b);
+      const n = colLen(v);
+      for (let i = 0; i < n; i++) {
+        if (i > 0) { put(0x2c); if (spaced) put(0x20); }
+        putKey(colKey(v, i), rego);
+        put(0x3a);
+        if (spaced) put(0x20);
+        putValue(colVal(v, i), rego);
+      }
+      put(0x7d);
+      break;
+    }
+    case T_SET: {
+      ensureSorted(v);
+      const n = colLen(v);
+      if (rego && n == 0) {
+        reserve(5); store<u32>(out + outLen, 0x28746573); store<u8>(out + outLen + 4, 0x29); outLen += 5;
+        break;
+      }
+      put(rego ? 0x7b : 0x5b);
+      for (let i = 0; i < n; i++) {
+        if (i > 0) { put(0x2c); if (spaced) put(0x20); }
+        putValue(colKey(v, i), rego);
+      }
+      put(rego ? 0x7d : 0x5d);
+      break;
+    }
+    default: unreachable();
+  }
+}
+
+/** Prints v as JSON (or Rego value syntax); returns the address of a NUL-terminated string. */
+export function dump(v: i32, rego: bool): i32 {
+  outCap = 64;
+  out = alloc(outCap);
+  outLen = 0;
+  putValue(v, rego);
+  put(0);
+  return out;
+}
+
+/** Like dump but without the NUL; the bytes are at dumpOut(), length dumpLen(). */
+export function dumpToString(v: i32): i32 {
+  outCap = 64;
+  out = alloc(outCap);
+  outLen = 0;
+  putValue(v, false);
+  return mkString(out, outLen);
+}
+
+const UNDEFINED_TEXT: i32 = <i32>memory.data<u8>([0x3c,0x75,0x6e,0x64,0x65,0x66,0x69,0x6e,0x65,0x64,0x3e]); // <undefined>
+
+/**
+ * internal.template_string(parts), as OPA's print does: strings print raw and other scalars as
+ * Rego text; each set part holds the values of one template expression: none prints
+ * "<undefined>", a string prints raw, anything else in Rego syntax. More than one value is an
+ * error (undefined here).
+ */
+export function templateString(parts: i32): i32 {
+  if (tagOf(parts) != T_ARRAY) return 0;
+  outCap = 64;
+  out = alloc(outCap);
+  outLen = 0;
+  const n = arrLen(parts);
+  for (let i = 0; i < n; i++) {
+    const p = arrGet(parts, i);
+    const t = tagOf(p);
+    if (t == T_STRING) {
+      reserve(strLen(p));
+      memory.copy(out + outLen, strPtr(p), strLen(p));
+      outLen += strLen(p);
+      continue;
+    }
+    if (t == T_NUMBER || t == T_BOOL || t == T_NULL) {
+      spaced = true;
+      putValue(p, true);
+      spaced = false;
+      continue;
+    }
+    if (t != T_SET) return 0;
+    const m = colLen(p);
+    if (m == 0) {
+      reserve(11);
+      memory.copy(out + outLen, UNDEFINED_TEXT, 11);
+      outLen += 11;
+      continue;
+    }
+    if (m > 1) return 0;
+    const v = colKey(p, 0);
+    if (tagOf(v) == T_STRING) {
+      reserve(strLen(v));
+      memory.copy(out + outLen, strPtr(v), strLen(v));
+      outLen += strLen(v);
+      continue;
+    }
+    spaced = true;
+    putValue(v, true);
+    spaced = false;
+  }
+  return mkString(out, outLen);
+}
+
+/** A value's Rego text (", " separators, strings quoted), as OPA's Value.String() prints it. */
+export function regoText(v: i32): i32 {
+  const saveOut = out, saveLen = outLen, saveCap = outCap;
+  outCap = 64;
+  out = alloc(outCap);
+  outLen = 0;
+  spaced = true;
+  putValue(v, true);
+  spaced = false;
+  const s = mkString(out, outLen);
+  out = saveOut; outLen = saveLen; outCap = saveCap;
+  return s;
+}

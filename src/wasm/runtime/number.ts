@@ -1,0 +1,152 @@
+// Number literals and printing. Literals keep their text so values coming from JSON or the
+// policy print exactly as written (OPA keeps json.Number text); arithmetic results print as
+// integers when integral, otherwise as the shortest round-tripping decimal.
+import { dtoa_buffered } from 'util/number';
+import { alloc } from './heap';
+import { T_NUMBER, N_INT, N_FLOAT, numKind, numInt, numF64, numTextPtr, numTextLen } from './value';
+
+const POW10: StaticArray<f64> = [
+  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+function scale(m: f64, e: i32): f64 {
+  if (e == 0) return m;
+  if (e > 0) {
+    while (e > 22) { m *= 1e22; e -= 22; }
+    return m * POW10[e];
+  }
+  e = -e;
+  while (e > 22) { m /= 1e22; e -= 22; }
+  return m / POW10[e];
+}
+
+/**
+ * Parses a JSON number at [p, p+n). Returns 0 if the text is not a JSON number.
+ * The value keeps a pointer to the text, which must outlive it (input text, static data, heap).
+ */
+export function parseNumber(p: i32, n: i32, keepText: bool, strict: bool = true): i32 {
+  let i = 0;
+  let neg = false;
+  if (i < n && load<u8>(p + i) == 0x2d) { neg = true; i++; }
+  if (i >= n) return 0;
+  let mant: u64 = 0;
+  let digits = 0;     // significant digits accumulated in mant
+  let dropped = 0;    // integer digits beyond u64 precision
+  let exp10 = 0;
+  let isInt = true;
+  let c = load<u8>(p + i);
+  if (c == 0x30) {
+    i++;
+  } else if (c == 0x2e && !strict) {
+    // Rego literals such as .5 (the planner passes their source text).
+  } else if (c >= 0x31 && c <= 0x39) {
+    while (i < n) {
+      c = load<u8>(p + i);
+      if (c < 0x30 || c > 0x39) break;
+      if (digits < 19) { mant = mant * 10 + <u64>(c - 0x30); digits++; } else dropped++;
+      i++;
+    }
+  } else return 0;
+  if (i < n && load<u8>(p + i) == 0x2e) {
+    i++;
+    isInt = false;
+    const start = i;
+    while (i < n) {
+      c = load<u8>(p + i);
+      if (c < 0x30 || c > 0x39) break;
+      if (digits < 19) { mant = mant * 10 + <u64>(c - 0x30); if (mant != 0) digits++; exp10--; }
+      i++;
+    }
+    if (i == start) return 0;
+  }
+  if (i < n && (load<u8>(p + i) | 0x20) == 0x65) {
+    i++;
+    isInt = false;
+    let eneg = false;
+    if (i < n && (load<u8>(p + i) == 0x2b || load<u8>(p + i) == 0x2d)) { eneg = load<u8>(p + i) == 0x2d; i++; }
+    const start = i;
+    let e = 0;
+    while (i < n) {
+      c = load<u8>(p + i);
+      if (c < 0x30 || c > 0x39) break;
+      if (e < 100000) e = e * 10 + (c - 0x30);
+      i++;
+    }
+    if (i == start) return 0;
+    exp10 += eneg ? -e : e;
+  }
+  if (i != n) return 0;
+  exp10 += dropped;
+  const v = alloc(24);
+  store<i32>(v, T_NUMBER);
+  if (exp10 == 0 && dropped == 0 && (mant <= <u64>i64.MAX_VALUE || (neg && mant == <u64>1 << 63))) {
+    store<i32>(v, N_INT, 4);
+    store<i64>(v, neg ? -<i64>mant : <i64>mant, 8);
+  } else {
+    let f = scale(<f64>mant, exp10);
+    if (neg) f = -f;
+    if (!isInt && f == Math.floor(f) && Math.abs(f) < 9.007199254740992e15) {
+      store<i32>(v, N_INT, 4);
+      store<i64>(v, <i64>f, 8);
+    } else {
+      store<i32>(v, N_FLOAT, 4);
+      store<f64>(v, f, 8);
+    }
+  }
+  store<i32>(v, keepText ? p : 0, 16);
+  store<i32>(v, keepText ? n : 0, 20);
+  return v;
+}
+
+/** Writes the decimal digits of n at out; returns the number of bytes. */
+export function writeI64(out: i32, n: i64): i32 {
+  let u: u64 = n < 0 ? <u64>(-n) : <u64>n;
+  let tmp = out;
+  if (n < 0) { store<u8>(tmp, 0x2d); tmp++; }
+  let digits = 1;
+  let t = u;
+  while (t >= 10) { t /= 10; digits++; }
+  for (let i = digits - 1; i >= 0; i--) {
+    store<u8>(tmp + i, <u8>(0x30 + <i32>(u % 10)));
+    u /= 10;
+  }
+  return (tmp - out) + digits;
+}
+
+const scratch: i32 = <i32>memory.data(64);
+
+/** Writes the shortest round-tripping form of f at out (at most 32 bytes); returns the length. */
+export function writeF64(out: i32, f: f64): i32 {
+  const n = <i32>dtoa_buffered(scratch, f);
+  for (let i = 0; i < n; i++) store<u8>(out + i, <u8>load<u16>(scratch + (i << 1)));
+  // JS prints exponents like 1e-7 and 1e+21; Go's strconv 'g' pads to two digits: 1e-07, 1e+21.
+  return n;
+}
+
+/** Prints a number value at out (needs up to 32 bytes, or the literal's length); returns length. */
+export function writeNumber(out: i32, v: i32): i32 {
+  const tp = numTextPtr(v);
+  if (tp != 0) {
+    const tl = numTextLen(v);
+    memory.copy(out, tp, tl);
+    return tl;
+  }
+  if (numKind(v) == N_INT) return writeI64(out, numInt(v));
+  return writeF64(out, numF64(v));
+}
+
+export function numberPrintSize(v: i32): i32 {
+  return numTextPtr(v) != 0 ? numTextLen(v) : 32;
+}
+
+/** True when the number is an integer; its value is then in *out (an i64 slot). */
+export function numIsInt(v: i32): bool {
+  if (numKind(v) == N_INT) return true;
+  const f = numF64(v);
+  return f == Math.floor(f) && Math.abs(f) < 9.2e18;
+}
+
+export function numAsI64(v: i32): i64 {
+  return numKind(v) == N_INT ? numInt(v) : <i64>numF64(v);
+}

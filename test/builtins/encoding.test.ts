@@ -1,0 +1,28 @@
+import { agreesWithOpa } from './differential.js';
+
+agreesWithOpa('hex, urlquery, uri and uuid host builtins', [
+  { fn: 'hex.encode', args: ['héllo'] },
+  { fn: 'hex.decode', args: ['68c3a96c6c6f'] },
+  { fn: 'hex.decode', args: ['abc'], fails: true },
+  { fn: 'hex.decode', args: ['zz'], fails: true },
+  { fn: 'base64url.encode_no_pad', args: ['ab?'] },
+  { fn: 'urlquery.encode', args: ['a b&c=d/é~'] },
+  { fn: 'urlquery.decode', args: ['a+b%26c%3Dd'] },
+  { fn: 'urlquery.decode', args: ['%zz'], fails: true },
+  { fn: 'urlquery.encode_object', args: [{ b: ['2', '1'], a: 'x y', 'c&': '' }] },
+  { fn: 'urlquery.decode_object', args: ['a=1&b=2&a=3&c'] },
+  { fn: 'urlquery.decode_object', args: ['a=1;b=2'], fails: true },
+  { fn: 'uri.parse', args: ['https://user@example.com:8443/a%2Fb/c?x=1#frag'] },
+  { fn: 'uri.parse', args: ['mailto:someone@example.com'] },
+  { fn: 'uri.parse', args: ['/relative/path?q'] },
+  { fn: 'uri.parse', args: ['http://[::1]:80/'] },
+  { fn: 'uri.is_valid', args: ['http://exa%6dple.com/'] },
+  { fn: 'uri.is_valid', args: ['http://example.com:port/'] },
+  { fn: 'uri.is_valid', args: [':nope'] },
+  { fn: 'uri.is_valid', args: [''] },
+  { fn: 'uuid.parse', args: ['00000000-0000-1000-8000-00005e0053ff'] },
+  { fn: 'uuid.parse', args: ['{f81d4fae-7dec-11d0-a765-00a0c91e6bf6}'] },
+  { fn: 'uuid.parse', args: ['000003e8-2e14-21ef-8a00-325096b39f47'] },
+  { fn: 'uuid.parse', args: ['urn:uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8'] },
+  { fn: 'uuid.parse', args: ['not-a-uuid'], fails: true },
+]);

@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPolicy } from '@open-policy-agent/opa-wasm';
+import { compilePlan } from '../../src/wasm/compile.js';
+import { opaBinary, planFor } from './plan-helper.js';
+
+// Natively implemented builtins, checked against the reference OPA's Go interpreter (`opa eval`).
+const policy = `package nb
+import rego.v1
+
+sprintf_cases := [
+  sprintf("%s|%d|%v|%5d|%-5d|%05d|%+d|%x|%X|%o|%b|%q", ["a", 42, [1, "b", {"c": true}], 7, 7, -7, 3, 255, 255, 8, 5, "q\\"t"]),
+  sprintf("%f|%.2f|%8.3f|%e|%.3e|%g|%v|%v|%v", [3.14159, 2.675, -1.5, 123456.789, 0.00012, 1e21, 0.1, 100.0, 1e-7]),
+  sprintf("%s %d", ["only"]),
+  sprintf("%d", ["str"]),
+  sprintf("%s", [123456789123456789123]),
+  sprintf("%v and %v", [{"k": [1, 2]}, {1, 2}]),
+  sprintf("%.3s|%5s|%-5s|", ["abcdef", "ab", "ab"]),
+]
+
+glob_cases := [
+  glob.match("*.example.com", ["."], "api.example.com"),
+  glob.match("*.example.com", ["."], "a.b.example.com"),
+  glob.match("**.example.com", ["."], "a.b.example.com"),
+  glob.match("/v1/**", ["/"], "/v1/projects/x/builds"),
+  glob.match("/v1/*/builds", ["/"], "/v1/projects/x/builds"),
+  glob.match("{a,b}*.txt", [], "bcd.txt"),
+  glob.match("[a-c]?[!x]", [], "bzy"),
+  glob.match("[a-c]?[!x]", [], "bzx"),
+  glob.match("a\\\\*b", [], "a*b"),
+  glob.match("*", null, "a.b/c"),
+]
+
+net_cases := [
+  net.cidr_contains("10.0.0.0/8", "10.1.2.3"),
+  net.cidr_contains("10.0.0.0/8", "11.1.2.3"),
+  net.cidr_contains("10.0.0.0/8", "10.1.0.0/16"),
+  net.cidr_contains("2001:db8::/32", "2001:db8:1::1"),
+  net.cidr_contains("::/0", "1.2.3.4"),
+  net.cidr_intersects("192.168.1.0/24", "192.168.0.0/16"),
+  net.cidr_intersects("192.168.1.0/24", "10.0.0.0/8"),
+]
+
+string_cases := [
+  concat("/", ["a", "b"]), indexof("héllo", "l"), substring("héllo", 1, 3), trim("xxhixx", "x"),
+  trim_space("  a b \\t"), split("a,b,,c", ","), replace("aaa", "a", "b"), strings.reverse("héllo"),
+  strings.replace_n({"a": "1", "ab": "2"}, "abab"), upper("abc"), lower("ABC"), format_int(255, 16),
+  format_int(-7.9, 2), to_number("12.5"), base64.encode("hello?"), base64url.encode("hello?"),
+  base64.decode("aGVsbG8/"), count("héllo"), startswith("abc", "ab"), endswith("abc", "bc"),
+  $"t {1 + 1} {[1, "x"]} {input.missing} {"raw"}",
+]
+
+number_cases := [
+  1 + 2, 7 / 2, 6 / 3, 7 % 3, -7 % 3, 2.5 * 4, round(2.5), round(-2.5), ceil(1.2), floor(-1.2), abs(-3),
+  sum([1, 2.5]), product([2, 3]), max([1, 3, 2]), min(["b", "a"]), bits.and(12, 10), bits.lsh(1, 4),
+  numbers.range(3, 1), 9223372036854775807 - 1, 0.5 + 0.25,
+]
+
+collection_cases := [
+  object.get({"a": {"b": 1}}, ["a", "b"], 0), object.remove({"a": 1, "b": 2}, ["a"]),
+  object.union({"a": {"b": 1}}, {"a": {"c": 2}}), array.slice([1, 2, 3, 4], 1, 3),
+  json.filter({"a": {"b": 1, "c": 2}, "d": 3}, ["a/b"]), json.remove({"a": {"b": 1, "c": 2}, "d": 3}, ["a/b", "d"]),
+  graph.reachable({"a": ["b"], "b": ["c"], "c": [], "d": ["a"]}, ["a"]), [p | walk({"x": [1]}, [p, _])],
+  json.marshal({"b": [1, "<"], "a": null}), json.unmarshal("{\\"a\\": [1, 2.50]}"), {1, 2} & {2, 3}, {1, 2} | {3},
+  {1, 2} - {2}, sort([3, 1, 2]), type_name({}), is_number(1),
+]
+`;
+
+function opaEval(query: string): unknown {
+  const dir = mkdtempSync(join(tmpdir(), 'verdict-nb-'));
+  try {
+    writeFileSync(join(dir, 'p.rego'), policy);
+    const out = execFileSync(opaBinary(), ['eval', '--format', 'json', '-d', join(dir, 'p.rego'), query], { encoding: 'utf8' });
+    return (JSON.parse(out) as { result: { expressions: { value: unknown }[] }[] }).result[0]!.expressions[0]!.value;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const groups = ['sprintf_cases', 'glob_cases', 'net_cases', 'string_cases', 'number_cases', 'collection_cases'];
+
+test('native builtins give what the reference OPA interpreter gives', async () => {
+  const mod = await loadPolicy(compilePlan(planFor(policy, groups.map((g) => `nb/${g}`))));
+  for (const g of groups) {
+    const ours = (mod.evaluate({}, `nb/${g}`) as { result: unknown }[])[0]!.result;
+    const theirs = opaEval(`data.nb.${g}`);
+    assert.deepEqual(ours, theirs, g);
+  }
+});

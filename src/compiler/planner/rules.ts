@@ -1,0 +1,65 @@
+// One function per rule set. Complete rules and functions: each definition (and each `else`) computes its value
+// into its own local, which then goes into the result with AssignVarOnce (so two definitions that disagree are a
+// conflict); defaults apply when all are undefined. Multi-value rules build a set, `p[k] := v` rules an object.
+import type { Rule, Term } from '../ast.js';
+import type { Block, Func, Local } from '../../ir/plan.js';
+import { planBody } from './body.js';
+import type { Ctx } from './context.js';
+import { Emitter, local } from './emitter.js';
+import type { Statics } from './statics.js';
+import { planTerm, unifyOp } from './terms.js';
+import { funcName, type RuleSet, type TreeNode } from './tree.js';
+
+export function planRuleSet(statics: Statics, tree: TreeNode, need: (s: RuleSet) => void, set: RuleSet): Func {
+  const e = new Emitter(statics);
+  const c: Ctx = { e, tree, need };
+  const params: Local[] = [0, 1];
+  for (let i = 0; i < set.arity; i++) params.push(e.local());
+  const ret = e.local();
+  const blocks: Block[] = [];
+  const add = (fn: () => void) => blocks.push(e.block(fn));
+  const body = (rule: Rule, then: () => void) => {
+    e.loc = rule.loc;
+    const args = rule.head.args ?? [];
+    const bindArgs = (i: number): void => (i === args.length ? planBody(c, rule.body, then) : unifyOp(c, args[i]!, local(params[2 + i]!), () => bindArgs(i + 1)));
+    bindArgs(0);
+  };
+  const value = (rule: Rule): Term => rule.head.value ?? { type: 'boolean', value: true, loc: rule.loc };
+
+  if (set.kind === 'set') {
+    add(() => e.emit('MakeSetStmt', { target: ret }));
+    for (const rule of set.rules) add(() => body(rule, () => planTerm(c, rule.head.key!, (v) => e.emit('SetAddStmt', { value: v, set: ret }))));
+  } else if (set.kind === 'object') {
+    add(() => e.emit('MakeObjectStmt', { target: ret }));
+    for (const rule of set.rules) {
+      const key = rule.head.ref[rule.head.ref.length - 1]!;
+      add(() => body(rule, () => planTerm(c, key, (k) => planTerm(c, value(rule), (v) =>
+        e.emit('ObjectInsertOnceStmt', { key: k, value: v, object: ret })))));
+    }
+  } else {
+    for (const rule of set.rules.filter((r) => !r.default)) {
+      const t = e.local();
+      add(() => e.emit('ResetLocalStmt', { target: t }));
+      for (let r: Rule | undefined = rule; r; r = r.else) {
+        const def = r;
+        add(() => {
+          if (def !== rule) e.emit('IsUndefinedStmt', { source: t });
+          body(def, () => planTerm(c, value(def), (v) => e.emit('AssignVarOnceStmt', { source: v, target: t })));
+        });
+      }
+      add(() => {
+        e.emit('IsDefinedStmt', { source: t });
+        e.emit('AssignVarOnceStmt', { source: local(t), target: ret });
+      });
+    }
+    for (const rule of set.rules.filter((r) => r.default)) {
+      add(() => {
+        e.loc = rule.loc;
+        e.emit('IsUndefinedStmt', { source: ret });
+        planTerm(c, value(rule), (v) => e.emit('AssignVarOnceStmt', { source: v, target: ret }));
+      });
+    }
+  }
+  add(() => e.emit('ReturnLocalStmt', { source: ret }));
+  return { name: funcName(set), params, return: ret, blocks, path: ['g0', ...set.path] };
+}

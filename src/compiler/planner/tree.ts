@@ -1,0 +1,69 @@
+// The virtual document tree: every rule sits at the ground prefix of its head reference under data. A node with
+// rules is a rule set that the planner turns into one function (`g0.data.a.b`); nodes above it are built as
+// objects when a query reads them whole or with a variable key.
+import type { Module, Rule, Term } from '../ast.js';
+import { PlanError } from './emitter.js';
+
+/** complete: `p := v`; set: `p contains x`; object: `p[k] := v`; function: `f(x) := v`. */
+export type RuleKind = 'complete' | 'set' | 'object' | 'function';
+
+export interface RuleSet {
+  kind: RuleKind;
+  /** Path under data, e.g. ["a", "b"] for data.a.b. */
+  path: string[];
+  rules: Rule[];
+  arity: number;
+}
+
+export interface TreeNode {
+  children: Map<string, TreeNode>;
+  set?: RuleSet;
+}
+
+function segmentKey(t: Term): string | undefined {
+  return t.type === 'string' ? t.value : undefined;
+}
+
+function classify(rule: Rule): { kind: RuleKind; prefix: Term[] } {
+  const { head } = rule;
+  const ref = head.ref.slice(1);
+  if (head.args) return { kind: 'function', prefix: ref };
+  if (head.key && !head.value) return { kind: 'set', prefix: ref };
+  const firstVar = ref.findIndex((t) => segmentKey(t) === undefined);
+  if (firstVar < 0) return { kind: 'complete', prefix: ref };
+  if (firstVar === ref.length - 1) return { kind: 'object', prefix: ref.slice(0, -1) };
+  throw new PlanError(rule.loc, 'rule heads with a variable before the last segment are not supported by the planner yet');
+}
+
+export function buildTree(modules: Module[]): TreeNode {
+  const root: TreeNode = { children: new Map() };
+  for (const m of modules) {
+    const pkg = m.package.path.slice(1).map((t) => segmentKey(t)!);
+    for (const rule of m.rules) {
+      const { kind, prefix } = classify(rule);
+      const name = rule.head.ref[0]!;
+      if (name.type !== 'var') throw new PlanError(rule.loc, 'rule head must start with a name');
+      const path = [...pkg, name.value, ...prefix.map((t) => segmentKey(t)!)];
+      let node = root;
+      for (const seg of path) {
+        let child = node.children.get(seg);
+        if (!child) node.children.set(seg, (child = { children: new Map() }));
+        node = child;
+      }
+      node.set ??= { kind, path, rules: [], arity: rule.head.args?.length ?? 0 };
+      node.set.rules.push(rule);
+    }
+  }
+  return root;
+}
+
+/** The node at `path`, if any rule lives at or below it. */
+export function findNode(root: TreeNode, path: string[]): TreeNode | undefined {
+  let node: TreeNode | undefined = root;
+  for (const seg of path) node = node?.children.get(seg);
+  return node;
+}
+
+export function funcName(set: RuleSet): string {
+  return ['g0', 'data', ...set.path].join('.');
+}

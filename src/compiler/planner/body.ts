@@ -3,7 +3,7 @@ import { isTerm, type Body, type Every, type Expr, type Term } from '../ast.js';
 import { planCall, refName } from './calls.js';
 import type { Ctx, K } from './context.js';
 import { bool, local, PlanError } from './emitter.js';
-import { planTerm, planTerms, unify, unifyOp } from './terms.js';
+import { isOutput, planTerm, planTerms, unify, unifyOp } from './terms.js';
 
 export function planBody(c: Ctx, body: Body, k: K, i = 0): void {
   if (i === body.length) return k();
@@ -34,7 +34,9 @@ function planPlain(c: Ctx, e: Expr, k: K): void {
     const name = refName(t[0]!);
     if (name === 'eq' && t.length === 3) return unify(c, t[1]!, t[2]!, k);
     if (name === 'equal' && t.length === 3) {
-      return planTerm(c, t[1]!, (a) => planTerm(c, t[2]!, (b) => {
+      // `x == xs[x]`: the side that binds x (by iterating) goes first.
+      const [l, r] = isOutput(c, t[1]!) ? [t[2]!, t[1]!] : [t[1]!, t[2]!];
+      return planTerm(c, l, (a) => planTerm(c, r, (b) => {
         c.e.emit('EqualStmt', { a, b });
         k();
       }));
@@ -46,30 +48,49 @@ function planPlain(c: Ctx, e: Expr, k: K): void {
     case 'some': return k();
     case 'every': return planEvery(c, t, k);
     case 'not': return unless(c, (found) => planBody(c, t.body, found), k);
-    case 'logicaland': return planBody(c, t.lhs, () => planBody(c, t.rhs, k));
-    case 'logicalor': {
-      const blocks = [t.lhs, t.rhs].map((side) => c.e.block(() => planBody(c, side, k)));
-      c.e.emit('BlockStmt', { blocks });
-      return;
-    }
+    // `a and b`, `a or b` succeed once however many solutions the operands have, binding nothing outside.
+    case 'logicaland': return exists(c, (found) => planBody(c, t.lhs, () => planBody(c, t.rhs, found)), k);
+    case 'logicalor':
+      return exists(c, (found) => {
+        const blocks = [t.lhs, t.rhs].map((side) => c.e.block(() => planBody(c, side, found)));
+        c.e.emit('BlockStmt', { blocks });
+      }, k);
   }
 }
 
 /** Continues with `k` only when `search` finds no solution (it calls its argument once per solution). */
 function unless(c: Ctx, search: (found: K) => void, k: K): void {
+  c.e.emit('IsUndefinedStmt', { source: searchFlag(c, search) });
+  k();
+}
+
+/** Continues with `k` once when `search` finds at least one solution. */
+function exists(c: Ctx, search: (found: K) => void, k: K): void {
+  c.e.emit('IsDefinedStmt', { source: searchFlag(c, search) });
+  k();
+}
+
+/** A local that is defined after `search` when it found a solution. */
+function searchFlag(c: Ctx, search: (found: K) => void): number {
   const flag = c.e.local();
   c.e.emit('ResetLocalStmt', { target: flag });
   const block = c.e.block(() => search(() => c.e.emit('AssignVarStmt', { source: bool(true), target: flag })));
   c.e.emit('BlockStmt', { blocks: [block] });
-  c.e.emit('IsUndefinedStmt', { source: flag });
-  k();
+  return flag;
 }
 
 /** `every k, v in xs { body }`: no element of xs for which the body has no solution. */
 function planEvery(c: Ctx, t: Every, k: K): void {
   planTerm(c, t.domain, (dom) => {
     const source = c.e.toLocal(dom);
-    unless(c, (found) => {
+    // Only collections can be iterated: `every` over a number, string, boolean or null is false.
+    exists(c, (found) => {
+      const blocks = (['IsArrayStmt', 'IsObjectStmt', 'IsSetStmt'] as const).map((type) => c.e.block(() => {
+        c.e.emit(type, { source: local(source) });
+        found();
+      }));
+      c.e.emit('BlockStmt', { blocks });
+    }, () => unless(c, (found) => {
       const key = c.e.local();
       const value = c.e.local();
       const block = c.e.block(() => {
@@ -77,7 +98,7 @@ function planEvery(c: Ctx, t: Every, k: K): void {
         bindKey(() => unifyOp(c, t.value, local(value), () => unless(c, (ok) => planBody(c, t.body, ok), found)));
       });
       c.e.emit('ScanStmt', { source, key, value, block });
-    }, k);
+    }, k));
   });
 }
 
@@ -86,7 +107,9 @@ function unboundVars(c: Ctx, terms: Term[], out = new Set<string>()): Set<string
   for (const t of terms) {
     switch (t.type) {
       case 'var': if (c.e.lookup(t.value) === undefined) out.add(t.value); break;
-      case 'ref': case 'array': case 'set': case 'call': unboundVars(c, t.value, out); break;
+      // The head of a reference or call names a document or function, not a variable to bind.
+      case 'ref': case 'call': unboundVars(c, t.value[0]!.type === 'var' ? t.value.slice(1) : t.value, out); break;
+      case 'array': case 'set': unboundVars(c, t.value, out); break;
       case 'object': unboundVars(c, t.value.flat(), out); break;
       default: break;
     }

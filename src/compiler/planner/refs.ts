@@ -53,7 +53,8 @@ export function planData(c: Ctx, segs: Term[], k: KOp): void {
     // No rule at or below this key: the value can only come from base data.
     if (!child) return segments(c, local(1), segs, 0, k);
     node = child;
-    if (node.set) {
+    // An object rule set with rules below it (`p[k] := 1` and `p.q := 2`) is built with them as a virtual doc.
+    if (node.set && !(node.set.kind === 'object' && node.children.size > 0)) {
       if (node.set.kind === 'function') throw new PlanError(seg.loc, `function data.${node.set.path.join('.')} used as a value`);
       return segments(c, local(callRuleSet(c, node.set, [])), segs, i + 1, k);
     }
@@ -73,11 +74,20 @@ export function callRuleSet(c: Ctx, set: RuleSet, args: Operand[]): Local {
 function virtualDoc(c: Ctx, node: TreeNode, path: string[]): Local {
   const o = c.e.local();
   c.e.emit('MakeObjectStmt', { target: o });
+  if (node.set) {
+    // Copied key by key: the rule's own (memoised) object must not change.
+    const source = callRuleSet(c, node.set, []);
+    const key = c.e.local();
+    const value = c.e.local();
+    const block = c.e.block(() => c.e.emit('ObjectInsertOnceStmt', { key: local(key), value: local(value), object: o }));
+    c.e.emit('ScanStmt', { source, key, value, block });
+  }
   for (const [key, child] of node.children) {
     if (child.set?.kind === 'function') continue;
     const block = c.e.block(() => {
-      const v = child.set ? callRuleSet(c, child.set, []) : virtualDoc(c, child, [...path, key]);
-      c.e.emit('ObjectInsertStmt', { key: c.e.str(key), value: local(v), object: o });
+      const plain = child.set && !(child.set.kind === 'object' && child.children.size > 0);
+      const v = plain ? callRuleSet(c, child.set!, []) : virtualDoc(c, child, [...path, key]);
+      c.e.emit('ObjectInsertOnceStmt', { key: c.e.str(key), value: local(v), object: o });
     });
     c.e.emit('BlockStmt', { blocks: [block] });
   }

@@ -2,13 +2,13 @@
 // into its own local, which then goes into the result with AssignVarOnce (so two definitions that disagree are a
 // conflict); defaults apply when all are undefined. Multi-value rules build a set, `p[k] := v` rules an object.
 import type { Rule, Term } from '../ast.js';
-import type { Block, Func, Local } from '../../ir/plan.js';
+import type { Block, Func, Local, Operand } from '../../ir/plan.js';
 import { planBody } from './body.js';
 import type { Ctx } from './context.js';
 import { Emitter, local } from './emitter.js';
 import type { Statics } from './statics.js';
-import { planTerm, unifyOp } from './terms.js';
-import { funcName, type RuleSet, type TreeNode } from './tree.js';
+import { planTerm, planTerms, unifyOp } from './terms.js';
+import { funcName, objectKeys, type RuleSet, type TreeNode } from './tree.js';
 
 export function planRuleSet(statics: Statics, tree: TreeNode, need: (s: RuleSet) => void, set: RuleSet): Func {
   const e = new Emitter(statics);
@@ -32,9 +32,7 @@ export function planRuleSet(statics: Statics, tree: TreeNode, need: (s: RuleSet)
   } else if (set.kind === 'object') {
     add(() => e.emit('MakeObjectStmt', { target: ret }));
     for (const rule of set.rules) {
-      const key = rule.head.ref[rule.head.ref.length - 1]!;
-      add(() => body(rule, () => planTerm(c, key, (k) => planTerm(c, value(rule), (v) =>
-        e.emit('ObjectInsertOnceStmt', { key: k, value: v, object: ret })))));
+      add(() => body(rule, () => planTerms(c, [...objectKeys(rule), value(rule)], (ops) => insertPath(e, ret, ops))));
     }
   } else {
     for (const rule of set.rules.filter((r) => !r.default)) {
@@ -62,4 +60,21 @@ export function planRuleSet(statics: Statics, tree: TreeNode, need: (s: RuleSet)
   }
   add(() => e.emit('ReturnLocalStmt', { source: ret }));
   return { name: funcName(set), params, return: ret, blocks, path: ['g0', ...set.path] };
+}
+
+/**
+ * Puts the value (last of `ops`) into `object` under the keys before it. One key: insert once (two rules giving
+ * different values for a key are a conflict). More: the nested object is built inside out and merged in.
+ */
+function insertPath(e: Emitter, object: Local, ops: Operand[]): void {
+  const keys = ops.slice(0, -1);
+  let value = ops[ops.length - 1]!;
+  if (keys.length === 1) return e.emit('ObjectInsertOnceStmt', { key: keys[0]!, value, object });
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const o = e.local();
+    e.emit('MakeObjectStmt', { target: o });
+    e.emit('ObjectInsertStmt', { key: keys[i]!, value, object: o });
+    value = local(o);
+  }
+  e.emit('ObjectMergeStmt', { a: object, b: (value as { value: Local }).value, target: object });
 }

@@ -1,6 +1,6 @@
 // Terms to operands, and unification. Planning is continuation-passing: a term that iterates (a reference with
 // an unbound variable) opens a ScanStmt and plans everything after it inside the loop's block.
-import type { Term } from '../ast.js';
+import { isTerm, type Expr, type ObjectTerm, type TemplateString, type Term } from '../ast.js';
 import type { Operand } from '../../ir/plan.js';
 import { planCall } from './calls.js';
 import { planComprehension } from './comprehensions.js';
@@ -58,7 +58,7 @@ export function planTerm(c: Ctx, t: Term, k: KOp): void {
     case 'objectcomprehension':
       return planComprehension(c, t, k);
     case 'templatestring':
-      throw new PlanError(t.loc, 'template strings are not supported by the planner yet');
+      return planTemplate(c, t, k);
   }
 }
 
@@ -84,6 +84,7 @@ export function unify(c: Ctx, a: Term, b: Term, k: K): void {
     const pairs = (i: number): void => (i === a.value.length ? k() : unify(c, a.value[i]!, b.value[i]!, () => pairs(i + 1)));
     return pairs(0);
   }
+  if (a.type === 'object' && b.type === 'object' && isOutput(c, a) && isOutput(c, b)) return unifyObjects(c, a, b, k);
   if (isOutput(c, a)) return planTerm(c, b, (op) => unifyOp(c, a, op, k));
   if (isOutput(c, b)) return planTerm(c, a, (op) => unifyOp(c, b, op, k));
   planTerm(c, a, (x) => planTerm(c, b, (y) => {
@@ -134,4 +135,49 @@ function sameLength(c: Ctx, op: Operand, n: number): void {
   const want = c.e.local();
   c.e.emit('MakeNumberIntStmt', { value: n, target: want });
   c.e.emit('EqualStmt', { a: local(len), b: local(want) });
+}
+
+/**
+ * `$"a{x}b"` → internal.template_string(["a", {x | ...}, "b"]): each expression part becomes the set of its
+ * values (empty when undefined), literal chunks stay strings.
+ */
+function planTemplate(c: Ctx, t: TemplateString, k: KOp): void {
+  const parts: Operand[] = t.value.parts.map((part) => {
+    if (!('terms' in part) && part.type === 'string') return c.e.str(part.value);
+    const term = partTerm(part);
+    const s = c.e.local();
+    c.e.emit('MakeSetStmt', { target: s });
+    const block = c.e.block(() => planTerm(c, term, (value) => c.e.emit('SetAddStmt', { value, set: s })));
+    c.e.emit('BlockStmt', { blocks: [block] });
+    return local(s);
+  });
+  const a = c.e.local();
+  c.e.emit('MakeArrayStmt', { capacity: parts.length, target: a });
+  for (const value of parts) c.e.emit('ArrayAppendStmt', { array: a, value });
+  c.e.statics.useBuiltin('internal.template_string');
+  const result = c.e.local();
+  c.e.emit('CallStmt', { func: 'internal.template_string', args: [local(a)], result });
+  k(local(result));
+}
+
+function partTerm(part: Term | Expr): Term {
+  if (!('terms' in part)) return part;
+  if (Array.isArray(part.terms)) return { type: 'call', value: part.terms, loc: part.loc };
+  if (isTerm(part.terms)) return part.terms;
+  throw new PlanError(part.loc, 'unsupported expression in a template string');
+}
+
+/** Two object patterns with the same constant keys unify value by value; other key sets never unify. */
+function unifyObjects(c: Ctx, a: ObjectTerm, b: ObjectTerm, k: K): void {
+  const keyOf = (t: Term) => (t.type === 'string' || t.type === 'number' || t.type === 'boolean' ? `${t.type}:${String(t.value)}` : undefined);
+  const bv = new Map(b.value.map(([key, v]) => [keyOf(key), v]));
+  const pairs: Array<[Term, Term]> = [];
+  for (const [key, v] of a.value) {
+    const other = keyOf(key) === undefined ? undefined : bv.get(keyOf(key));
+    if (!other) throw new PlanError(a.loc, 'unification of objects with variable or different keys is not supported by the planner yet');
+    pairs.push([v, other]);
+  }
+  if (pairs.length !== b.value.length) return c.e.emit('EqualStmt', { a: bool(true), b: bool(false) });
+  const next = (i: number): void => (i === pairs.length ? k() : unify(c, pairs[i]![0], pairs[i]![1], () => next(i + 1)));
+  next(0);
 }

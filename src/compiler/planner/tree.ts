@@ -4,7 +4,7 @@
 import type { Module, Rule, Term } from '../ast.js';
 import { PlanError } from './emitter.js';
 
-/** complete: `p := v`; set: `p contains x`; object: `p[k] := v`; function: `f(x) := v`. */
+/** complete: `p := v`; set: `p contains x`; object: `p[k] := v`, `p[k].q[r] := v`; function: `f(x) := v`. */
 export type RuleKind = 'complete' | 'set' | 'object' | 'function';
 
 export interface RuleSet {
@@ -28,11 +28,13 @@ function classify(rule: Rule): { kind: RuleKind; prefix: Term[] } {
   const { head } = rule;
   const ref = head.ref.slice(1);
   if (head.args) return { kind: 'function', prefix: ref };
-  if (head.key && !head.value) return { kind: 'set', prefix: ref };
+  if (head.key && !head.value) {
+    if (ref.some((t) => segmentKey(t) === undefined)) throw new PlanError(rule.loc, 'multi-value rules with a variable in the head reference are not supported by the planner yet');
+    return { kind: 'set', prefix: ref };
+  }
   const firstVar = ref.findIndex((t) => segmentKey(t) === undefined);
   if (firstVar < 0) return { kind: 'complete', prefix: ref };
-  if (firstVar === ref.length - 1) return { kind: 'object', prefix: ref.slice(0, -1) };
-  throw new PlanError(rule.loc, 'rule heads with a variable before the last segment are not supported by the planner yet');
+  return { kind: 'object', prefix: ref.slice(0, firstVar) };
 }
 
 export function buildTree(modules: Module[]): TreeNode {
@@ -66,4 +68,11 @@ export function findNode(root: TreeNode, path: string[]): TreeNode | undefined {
 
 export function funcName(set: RuleSet): string {
   return ['g0', 'data', ...set.path].join('.');
+}
+
+/** The head segments below an object rule set's path: [k] for `p[k] := v`, [k, "q", r] for `p[k].q[r] := v`. */
+export function objectKeys(rule: Rule): Term[] {
+  const ref = rule.head.ref;
+  const first = ref.findIndex((t, i) => i > 0 && segmentKey(t) === undefined);
+  return ref.slice(first);
 }

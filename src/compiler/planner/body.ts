@@ -1,5 +1,6 @@
 // Rule bodies and their expressions: unification, calls, negation, `every`, and/or bodies, and `with`.
-import { isTerm, type Body, type Every, type Expr, type Term } from '../ast.js';
+import { isTerm, type Body, type Every, type Expr, type Term, type With } from '../ast.js';
+import type { TreeNode } from './tree.js';
 import { planCall, refName } from './calls.js';
 import type { Ctx, K } from './context.js';
 import { bool, local, PlanError } from './emitter.js';
@@ -117,43 +118,94 @@ function unboundVars(c: Ctx, terms: Term[], out = new Set<string>()): Set<string
   return out;
 }
 
-/** The local and path a `with` target replaces: input.a.b → (0, ["a","b"]), data.x → (1, ["x"]). */
-function withTarget(c: Ctx, target: Term): { local: number; path: number[] } {
-  const root = target.type === 'ref' ? target.value[0] : undefined;
-  const segs = target.type === 'ref' ? target.value.slice(1) : [];
-  if (root?.type === 'var' && (root.value === 'input' || root.value === 'data') && segs.every((s) => s.type === 'string')) {
-    return { local: root.value === 'input' ? 0 : 1, path: segs.map((s) => c.e.statics.string((s as { value: string }).value)) };
+/**
+ * What a `with` target replaces: input.a.b → (0, ["a","b"]) and base data → (1, path), both at run time; a
+ * function, builtin or rule (by its dotted name) → a mock, at plan time.
+ */
+function withTarget(c: Ctx, target: Term): { local: number; path: number[] } | { mock: string } {
+  const name = refName(target);
+  if (name === undefined) throw new PlanError(target.loc, 'with target must be a reference');
+  const [root, ...path] = name.split('.');
+  if (root === 'input') return { local: 0, path: path.map((s) => c.e.statics.string(s)) };
+  if (root !== 'data') return { mock: name };
+  let node: TreeNode | undefined = c.tree;
+  for (const seg of path) {
+    node = node.children.get(seg);
+    if (!node) break;
+    if (node.set) return { mock: name };
   }
-  throw new PlanError(target.loc, 'with on functions and builtins is not supported by the planner yet');
+  if (node && node.children.size > 0) throw new PlanError(target.loc, 'with on a document that holds rules is not supported by the planner yet');
+  return { local: 1, path: path.map((s) => c.e.statics.string(s)) };
+}
+
+/** Mock values are planned wherever the mocked call is: only constants and function references can travel. */
+function portable(t: Term): boolean {
+  switch (t.type) {
+    case 'null': case 'boolean': case 'number': case 'string': return true;
+    case 'ref': return refName(t) !== undefined;
+    case 'array': case 'set': return t.value.every(portable);
+    case 'object': return t.value.every(([k, v]) => portable(k) && portable(v));
+    default: return false;
+  }
 }
 
 /**
  * `expr with input.x as v`: the expression runs inside WithStmt blocks; its bindings are copied out so the
  * rest of the body runs with the original input and data.
  */
-function planWith(c: Ctx, e: Expr, k: K): void {
-  const ws = e.with!;
-  const targets = ws.map((w) => withTarget(c, w.target));
+function planWith(outer: Ctx, e: Expr, k: K): void {
+  let c = outer;
+  const ws: With[] = [];
+  const targets: Array<{ local: number; path: number[] }> = [];
+  const mocks = new Map(outer.mocks.replace);
+  for (const w of e.with!) {
+    const t = withTarget(outer, w.target);
+    if ('local' in t) {
+      ws.push(w);
+      targets.push(t);
+      continue;
+    }
+    if (!portable(w.value)) throw new PlanError(w.value.loc, 'with replacing a function by a computed value is not supported by the planner yet');
+    mocks.set(t.mock, w.value);
+  }
+  if (mocks.size > outer.mocks.replace.size || e.with!.length > ws.length) {
+    c = { ...outer, mocks: { generation: outer.newGeneration(), replace: mocks } };
+  }
+  if (ws.length === 0) return planExpr(c, { ...e, with: undefined }, k);
+  // Solutions are collected inside the WithStmt as tuples of the variables they bind, then replayed outside,
+  // so the rest of the body sees the original input and data.
   planTerms(c, ws.map((w) => w.value), (values) => {
     const inner: Expr = { ...e, with: undefined };
     const terms = Array.isArray(e.terms) ? e.terms.slice(1) : isTerm(e.terms) ? [e.terms] : [];
-    const outs = [...unboundVars(c, terms)].map((name) => ({ name, local: c.e.local() }));
-    const flag = c.e.local();
-    c.e.emit('ResetLocalStmt', { target: flag });
-    for (const o of outs) c.e.emit('ResetLocalStmt', { target: o.local });
+    const outs = [...unboundVars(c, terms)];
+    const solutions = c.e.local();
+    c.e.emit('MakeArrayStmt', { capacity: 0, target: solutions });
     const wrap = (i: number): void => {
       if (i === ws.length) {
         return planExpr(c, inner, () => {
-          for (const o of outs) c.e.emit('AssignVarStmt', { source: local(c.e.lookup(o.name)!), target: o.local });
-          c.e.emit('AssignVarStmt', { source: bool(true), target: flag });
+          const tuple = c.e.local();
+          c.e.emit('MakeArrayStmt', { capacity: outs.length, target: tuple });
+          for (const name of outs) c.e.emit('ArrayAppendStmt', { array: tuple, value: local(c.e.lookup(name)!) });
+          c.e.emit('ArrayAppendStmt', { array: solutions, value: local(tuple) });
         });
       }
       const block = c.e.block(() => wrap(i + 1));
       c.e.emit('WithStmt', { local: targets[i]!.local, path: targets[i]!.path, value: values[i]!, block });
     };
     wrap(0);
-    c.e.emit('IsDefinedStmt', { source: flag });
-    const rebind = (i: number): void => (i === outs.length ? k() : c.e.bind(outs[i]!.name, outs[i]!.local, () => rebind(i + 1)));
-    rebind(0);
+    const index = outer.e.local();
+    const tuple = outer.e.local();
+    const replay = outer.e.block(() => {
+      const rebind = (i: number): void => {
+        if (i === outs.length) return k();
+        const at = outer.e.local();
+        outer.e.emit('MakeNumberIntStmt', { value: i, target: at });
+        const v = outer.e.local();
+        outer.e.emit('DotStmt', { source: local(tuple), key: local(at), target: v });
+        outer.e.bind(outs[i]!, v, () => rebind(i + 1));
+      };
+      rebind(0);
+    });
+    outer.e.emit('ScanStmt', { source: solutions, key: index, value: tuple, block: replay });
   });
 }

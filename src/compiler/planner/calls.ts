@@ -5,11 +5,12 @@ import type { Operand } from '../../ir/plan.js';
 import type { Ctx } from './context.js';
 import { local, PlanError } from './emitter.js';
 import { callRuleSet } from './refs.js';
-import { planTerms } from './terms.js';
+import { planTerm, planTerms } from './terms.js';
 import { findNode, type RuleSet } from './tree.js';
 
 /** The dotted name of an operator reference: `count`, `array.concat`, `data.pkg.f`. */
 export function refName(t: Term): string | undefined {
+  if (t.type === 'var') return t.value;
   if (t.type !== 'ref') return undefined;
   const parts: string[] = [];
   for (const [i, seg] of t.value.entries()) {
@@ -20,11 +21,26 @@ export function refName(t: Term): string | undefined {
   return parts.join('.');
 }
 
-type Target = { user: RuleSet; arity: number } | { builtin: string; arity: number };
+type Target = { user: RuleSet; arity: number } | { builtin: string; arity: number } | { constant: Term; arity: number };
 
 function target(c: Ctx, op: Term): Target {
   const name = refName(op);
   if (name === undefined) throw new PlanError(op.loc, 'call of a computed function');
+  const original = resolve(c, name, op);
+  const mock = c.mocks.replace.get(name);
+  if (!mock) return original;
+  const replacement = refName(mock);
+  // `with f as g` calls g instead; `with f as 1` makes every call of f return 1.
+  const isFunction = replacement !== undefined
+    && (replacement.startsWith('data.') ? findNode(c.tree, replacement.split('.').slice(1))?.set?.kind === 'function' : c.e.statics.builtin(replacement) !== undefined);
+  if (isFunction) {
+    const t = resolve(c, replacement!, mock);
+    if (!('constant' in t) && t.arity === original.arity) return t;
+  }
+  return { constant: mock, arity: original.arity };
+}
+
+function resolve(c: Ctx, name: string, op: Term): Target {
   if (name.startsWith('data.')) {
     const set = findNode(c.tree, name.split('.').slice(1))?.set;
     if (!set || set.kind !== 'function') throw new PlanError(op.loc, `undefined function ${name}`);
@@ -47,6 +63,7 @@ export function planCall(c: Ctx, terms: Term[], k: (result: Operand, out?: Term)
     out = args[args.length - 1];
     args = args.slice(0, -1);
   }
+  if ('constant' in t) return planTerm(c, t.constant, (r) => k(r, out));
   planTerms(c, args, (ops) => {
     if ('user' in t) return k(local(callRuleSet(c, t.user, ops)), out);
     c.e.statics.useBuiltin(t.builtin);

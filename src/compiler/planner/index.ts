@@ -2,7 +2,7 @@
 // ("pkg/rule" reads data.pkg.rule into {"result": ...}); one function per rule set reached from them.
 import type { Module, Term } from '../ast.js';
 import type { Func, Plan, Policy } from '../../ir/plan.js';
-import type { Ctx } from './context.js';
+import { NO_MOCKS, type Ctx, type Mocks, type Planning } from './context.js';
 import { Emitter } from './emitter.js';
 import { planData } from './refs.js';
 import { planRuleSet } from './rules.js';
@@ -16,17 +16,23 @@ export function planModules(modules: Module[], entrypoints: string[], builtins: 
   const statics = new Statics(builtins);
   statics.string('result');
   const tree = buildTree(modules);
-  const queue: RuleSet[] = [];
+  const queue: Array<[RuleSet, Mocks]> = [];
   const seen = new Set<string>();
-  const need = (set: RuleSet) => {
-    if (!seen.has(funcName(set))) {
-      seen.add(funcName(set));
-      queue.push(set);
-    }
+  let generations = 0;
+  const planning: Planning = {
+    tree,
+    need(set, mocks) {
+      const name = funcName(set, mocks.generation);
+      if (!seen.has(name)) {
+        seen.add(name);
+        queue.push([set, mocks]);
+      }
+    },
+    newGeneration: () => ++generations,
   };
   const plans: Plan[] = entrypoints.map((name) => {
     const e = new Emitter(statics);
-    const c: Ctx = { e, tree, need };
+    const c: Ctx = { ...planning, e, mocks: NO_MOCKS };
     const loc = { file: '', row: 0, col: 0, offset: 0, end: 0 };
     const segs: Term[] = name.split('/').filter((s) => s !== '').map((value) => ({ type: 'string', value, loc }));
     const block = e.block(() => planData(c, segs, (op) => {
@@ -38,6 +44,6 @@ export function planModules(modules: Module[], entrypoints: string[], builtins: 
     return { name, blocks: [block] };
   });
   const funcs: Func[] = [];
-  for (let set = queue.shift(); set; set = queue.shift()) funcs.push(planRuleSet(statics, tree, need, set));
+  for (let next = queue.shift(); next; next = queue.shift()) funcs.push(planRuleSet(statics, planning, ...next));
   return { static: statics.toStatic(), plans: { plans }, funcs: { funcs } };
 }

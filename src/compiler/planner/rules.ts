@@ -4,15 +4,15 @@
 import type { Rule, Term } from '../ast.js';
 import type { Block, Func, Local, Operand } from '../../ir/plan.js';
 import { planBody } from './body.js';
-import type { Ctx } from './context.js';
+import type { Ctx, Mocks, Planning } from './context.js';
 import { Emitter, local } from './emitter.js';
 import type { Statics } from './statics.js';
 import { planTerm, planTerms, unifyOp } from './terms.js';
-import { funcName, objectKeys, type RuleSet, type TreeNode } from './tree.js';
+import { funcName, objectKeys, type RuleSet } from './tree.js';
 
-export function planRuleSet(statics: Statics, tree: TreeNode, need: (s: RuleSet) => void, set: RuleSet): Func {
+export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, mocks: Mocks): Func {
   const e = new Emitter(statics);
-  const c: Ctx = { e, tree, need };
+  const c: Ctx = { ...planning, e, mocks };
   const params: Local[] = [0, 1];
   for (let i = 0; i < set.arity; i++) params.push(e.local());
   const ret = e.local();
@@ -59,7 +59,7 @@ export function planRuleSet(statics: Statics, tree: TreeNode, need: (s: RuleSet)
     }
   }
   add(() => e.emit('ReturnLocalStmt', { source: ret }));
-  return { name: funcName(set), params, return: ret, blocks, path: ['g0', ...set.path] };
+  return { name: funcName(set, mocks.generation), params, return: ret, blocks, path: [`g${mocks.generation}`, ...set.path] };
 }
 
 /**

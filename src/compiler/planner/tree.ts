@@ -66,8 +66,8 @@ export function findNode(root: TreeNode, path: string[]): TreeNode | undefined {
   return node;
 }
 
-export function funcName(set: RuleSet): string {
-  return ['g0', 'data', ...set.path].join('.');
+export function funcName(set: RuleSet, generation: number): string {
+  return [`g${generation}`, 'data', ...set.path].join('.');
 }
 
 /** The head segments below an object rule set's path: [k] for `p[k] := v`, [k, "q", r] for `p[k].q[r] := v`. */

@@ -166,7 +166,7 @@ function planWith(outer: Ctx, e: Expr, k: K): void {
       continue;
     }
     if (!portable(w.value)) throw new PlanError(w.value.loc, 'with replacing a function by a computed value is not supported by the planner yet');
-    mocks.set(t.mock, w.value);
+    mocks.set(t.mock, { value: w.value, scope: outer.mocks });
   }
   if (mocks.size > outer.mocks.replace.size || e.with!.length > ws.length) {
     c = { ...outer, mocks: { generation: outer.newGeneration(), replace: mocks } };

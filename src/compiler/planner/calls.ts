@@ -2,7 +2,7 @@
 // function declares (`count(xs, n)`) passes its result out through that last argument.
 import type { Term } from '../ast.js';
 import type { Operand } from '../../ir/plan.js';
-import type { Ctx } from './context.js';
+import type { Ctx, Mocks } from './context.js';
 import { local, PlanError } from './emitter.js';
 import { callRuleSet } from './refs.js';
 import { planTerm, planTerms } from './terms.js';
@@ -21,7 +21,7 @@ export function refName(t: Term): string | undefined {
   return parts.join('.');
 }
 
-type Target = { user: RuleSet; arity: number } | { builtin: string; arity: number } | { constant: Term; arity: number };
+type Target = { user: RuleSet; arity: number; mocks?: Mocks } | { builtin: string; arity: number } | { constant: Term; arity: number };
 
 function target(c: Ctx, op: Term): Target {
   const name = refName(op);
@@ -29,15 +29,16 @@ function target(c: Ctx, op: Term): Target {
   const original = resolve(c, name, op);
   const mock = c.mocks.replace.get(name);
   if (!mock) return original;
-  const replacement = refName(mock);
+  const replacement = refName(mock.value);
   // `with f as g` calls g instead; `with f as 1` makes every call of f return 1.
   const isFunction = replacement !== undefined
     && (replacement.startsWith('data.') ? findNode(c.tree, replacement.split('.').slice(1))?.set?.kind === 'function' : c.e.statics.builtin(replacement) !== undefined);
   if (isFunction) {
-    const t = resolve(c, replacement!, mock);
-    if (!('constant' in t) && t.arity === original.arity) return t;
+    const t = resolve(c, replacement!, mock.value);
+    if ('user' in t && t.arity === original.arity) return { ...t, mocks: mock.scope };
+    if ('builtin' in t && t.arity === original.arity) return t;
   }
-  return { constant: mock, arity: original.arity };
+  return { constant: mock.value, arity: original.arity };
 }
 
 function resolve(c: Ctx, name: string, op: Term): Target {
@@ -65,7 +66,7 @@ export function planCall(c: Ctx, terms: Term[], k: (result: Operand, out?: Term)
   }
   if ('constant' in t) return planTerm(c, t.constant, (r) => k(r, out));
   planTerms(c, args, (ops) => {
-    if ('user' in t) return k(local(callRuleSet(c, t.user, ops)), out);
+    if ('user' in t) return k(local(callRuleSet(c, t.user, ops, t.mocks)), out);
     c.e.statics.useBuiltin(t.builtin);
     const result = c.e.local();
     c.e.emit('CallStmt', { func: t.builtin, args: ops, result });

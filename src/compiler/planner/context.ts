@@ -12,7 +12,13 @@ import type { RuleSet, TreeNode } from './tree.js';
  */
 export interface Mocks {
   generation: number;
-  replace: ReadonlyMap<string, Term>;
+  replace: ReadonlyMap<string, Mock>;
+}
+
+/** A replacement, and the mocks in effect where the `with` was written: a replacement function runs under those. */
+export interface Mock {
+  value: Term;
+  scope: Mocks;
 }
 
 export const NO_MOCKS: Mocks = { generation: 0, replace: new Map() };

@@ -55,7 +55,7 @@ export function planData(c: Ctx, segs: Term[], k: KOp): void {
     node = child;
     // An object rule set with rules below it (`p[k] := 1` and `p.q := 2`) is built with them as a virtual doc.
     const mock = c.mocks.replace.get(['data', ...segs.slice(0, i + 1).map((t) => (t as { value: string }).value)].join('.'));
-    if (mock) return planTerm(c, mock, (op) => segments(c, op, segs, i + 1, k));
+    if (mock) return planTerm(c, mock.value, (op) => segments(c, op, segs, i + 1, k));
     if (node.set && !(node.set.kind === 'object' && node.children.size > 0)) {
       if (node.set.kind === 'function') throw new PlanError(seg.loc, `function data.${node.set.path.join('.')} used as a value`);
       return segments(c, local(callRuleSet(c, node.set, [])), segs, i + 1, k);
@@ -65,10 +65,10 @@ export function planData(c: Ctx, segs: Term[], k: KOp): void {
   segments(c, local(virtualDoc(c, node, path)), segs, i, k);
 }
 
-export function callRuleSet(c: Ctx, set: RuleSet, args: Operand[]): Local {
-  c.need(set, c.mocks);
+export function callRuleSet(c: Ctx, set: RuleSet, args: Operand[], mocks = c.mocks): Local {
+  c.need(set, mocks);
   const result = c.e.local();
-  c.e.emit('CallStmt', { func: funcName(set, c.mocks.generation), args: [local(0), local(1), ...args], result });
+  c.e.emit('CallStmt', { func: funcName(set, mocks.generation), args: [local(0), local(1), ...args], result });
   return result;
 }
 

@@ -42,7 +42,15 @@ function planPlain(c: Ctx, e: Expr, k: K): void {
         k();
       }));
     }
-    return planCall(c, t, (result, out) => (out ? unifyOp(c, out, result, k) : truthy(c, k)(result)), true);
+    return planCall(c, t, (result, out) => {
+      if (!out) return truthy(c, k)(result);
+      if (name !== 'walk') return unifyOp(c, out, result, k);
+      // walk is a relation: its result holds every [path, value] pair, and each one is a solution.
+      const key = c.e.local();
+      const value = c.e.local();
+      const block = c.e.block(() => unifyOp(c, out, local(value), k));
+      c.e.emit('ScanStmt', { source: c.e.toLocal(result), key, value, block });
+    }, true);
   }
   if (isTerm(t)) return planTerm(c, t, truthy(c, k));
   switch (t.type) {
@@ -50,7 +58,8 @@ function planPlain(c: Ctx, e: Expr, k: K): void {
     case 'every': return planEvery(c, t, k);
     case 'not': return unless(c, (found) => planBody(c, t.body, found), k);
     // `a and b`, `a or b` succeed once however many solutions the operands have, binding nothing outside.
-    case 'logicaland': return exists(c, (found) => planBody(c, t.lhs, () => planBody(c, t.rhs, found)), k);
+    // Each operand has its own scope, so `a and b` is: a has a solution, then b has one.
+    case 'logicaland': return exists(c, (found) => planBody(c, t.lhs, found), () => exists(c, (found) => planBody(c, t.rhs, found), k));
     case 'logicalor':
       return exists(c, (found) => {
         const blocks = [t.lhs, t.rhs].map((side) => c.e.block(() => planBody(c, side, found)));

@@ -32,7 +32,9 @@ export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, 
   } else if (set.kind === 'object') {
     add(() => e.emit('MakeObjectStmt', { target: ret }));
     for (const rule of set.rules) {
-      add(() => body(rule, () => planTerms(c, [...objectKeys(rule), value(rule)], (ops) => insertPath(e, ret, ops))));
+      const multi = rule.head.key !== undefined && rule.head.value === undefined;
+      const leaf = multi ? rule.head.key! : value(rule);
+      add(() => body(rule, () => planTerms(c, [...objectKeys(rule), leaf], (ops) => insertPath(e, ret, ops, multi))));
     }
   } else {
     for (const rule of set.rules.filter((r) => !r.default)) {
@@ -63,18 +65,36 @@ export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, 
 }
 
 /**
- * Puts the value (last of `ops`) into `object` under the keys before it. One key: insert once (two rules giving
- * different values for a key are a conflict). More: the nested object is built inside out and merged in.
+ * Puts the value (last of `ops`) into `object` under the keys before it, making the objects on the way; the
+ * last key gets the value once (two rules giving different values are a conflict), or, for a multi-value rule,
+ * a set the value is added to.
  */
-function insertPath(e: Emitter, object: Local, ops: Operand[]): void {
+function insertPath(e: Emitter, object: Local, ops: Operand[], multi: boolean): void {
   const keys = ops.slice(0, -1);
-  let value = ops[ops.length - 1]!;
-  if (keys.length === 1) return e.emit('ObjectInsertOnceStmt', { key: keys[0]!, value, object });
-  for (let i = keys.length - 1; i >= 0; i--) {
-    const o = e.local();
-    e.emit('MakeObjectStmt', { target: o });
-    e.emit('ObjectInsertStmt', { key: keys[i]!, value, object: o });
-    value = local(o);
-  }
-  e.emit('ObjectMergeStmt', { a: object, b: (value as { value: Local }).value, target: object });
+  const value = ops[ops.length - 1]!;
+  let at = object;
+  for (const key of keys.slice(0, -1)) at = getOrMake(e, at, key, 'MakeObjectStmt');
+  const last = keys[keys.length - 1]!;
+  if (!multi) return e.emit('ObjectInsertOnceStmt', { key: last, value, object: at });
+  e.emit('SetAddStmt', { value, set: getOrMake(e, at, last, 'MakeSetStmt') });
+}
+
+/** The collection under `key` in `object`, made empty and inserted when missing. */
+function getOrMake(e: Emitter, object: Local, key: Operand, make: 'MakeObjectStmt' | 'MakeSetStmt'): Local {
+  const found = e.local();
+  e.emit('ResetLocalStmt', { target: found });
+  const get = e.block(() => {
+    const t = e.local();
+    e.emit('DotStmt', { source: local(object), key, target: t });
+    e.emit('AssignVarStmt', { source: local(t), target: found });
+  });
+  const create = e.block(() => {
+    e.emit('IsUndefinedStmt', { source: found });
+    const t = e.local();
+    e.emit(make, { target: t });
+    e.emit('ObjectInsertStmt', { key, value: local(t), object });
+    e.emit('AssignVarStmt', { source: local(t), target: found });
+  });
+  e.emit('BlockStmt', { blocks: [get, create] });
+  return found;
 }

@@ -4,7 +4,10 @@
 import type { Module, Rule, Term } from '../ast.js';
 import { PlanError } from './emitter.js';
 
-/** complete: `p := v`; set: `p contains x`; object: `p[k] := v`, `p[k].q[r] := v`; function: `f(x) := v`. */
+/**
+ * complete: `p := v`; set: `p contains x`; object: `p[k] := v`, `p[k].q[r] := v`, `p[k] contains x` (any rule
+ * with a variable in its head reference); function: `f(x) := v`.
+ */
 export type RuleKind = 'complete' | 'set' | 'object' | 'function';
 
 export interface RuleSet {
@@ -28,12 +31,8 @@ function classify(rule: Rule): { kind: RuleKind; prefix: Term[] } {
   const { head } = rule;
   const ref = head.ref.slice(1);
   if (head.args) return { kind: 'function', prefix: ref };
-  if (head.key && !head.value) {
-    if (ref.some((t) => segmentKey(t) === undefined)) throw new PlanError(rule.loc, 'multi-value rules with a variable in the head reference are not supported by the planner yet');
-    return { kind: 'set', prefix: ref };
-  }
   const firstVar = ref.findIndex((t) => segmentKey(t) === undefined);
-  if (firstVar < 0) return { kind: 'complete', prefix: ref };
+  if (firstVar < 0) return { kind: head.key && !head.value ? 'set' : 'complete', prefix: ref };
   return { kind: 'object', prefix: ref.slice(0, firstVar) };
 }
 
@@ -41,6 +40,13 @@ export function buildTree(modules: Module[]): TreeNode {
   const root: TreeNode = { children: new Map() };
   for (const m of modules) {
     const pkg = m.package.path.slice(1).map((t) => segmentKey(t)!);
+    // A package is a document even without rules (data.a.b is {} for an empty `package a.b`).
+    let pkgNode = root;
+    for (const seg of pkg) {
+      let child = pkgNode.children.get(seg);
+      if (!child) pkgNode.children.set(seg, (child = { children: new Map() }));
+      pkgNode = child;
+    }
     for (const rule of m.rules) {
       const { kind, prefix } = classify(rule);
       const name = rule.head.ref[0]!;

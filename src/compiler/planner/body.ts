@@ -148,12 +148,13 @@ function withTarget(c: Ctx, target: Term): { local: number; path: number[] } | {
 }
 
 /** Mock values are planned wherever the mocked call is: only constants and function references can travel. */
-function portable(t: Term): boolean {
+function portable(c: Ctx, t: Term): boolean {
   switch (t.type) {
     case 'null': case 'boolean': case 'number': case 'string': return true;
+    case 'var': return c.e.lookup(t.value) === undefined && c.e.statics.builtin(t.value) !== undefined;
     case 'ref': return refName(t) !== undefined;
-    case 'array': case 'set': return t.value.every(portable);
-    case 'object': return t.value.every(([k, v]) => portable(k) && portable(v));
+    case 'array': case 'set': return t.value.every((x) => portable(c, x));
+    case 'object': return t.value.every(([k, v]) => portable(c, k) && portable(c, v));
     default: return false;
   }
 }
@@ -174,7 +175,7 @@ function planWith(outer: Ctx, e: Expr, k: K): void {
       targets.push(t);
       continue;
     }
-    if (!portable(w.value)) throw new PlanError(w.value.loc, 'with replacing a function by a computed value is not supported by the planner yet');
+    if (!portable(outer, w.value)) throw new PlanError(w.value.loc, 'with replacing a function by a computed value is not supported by the planner yet');
     mocks.set(t.mock, { value: w.value, scope: outer.mocks });
   }
   if (mocks.size > outer.mocks.replace.size || e.with!.length > ws.length) {

@@ -4,6 +4,9 @@
 //   npm run conformance -- [--suite v1|v0] [--planner opa] [--backend opa|verdict] [--filter <dir substring>]
 //                          [--min-pass N] [--jobs N] [--verbose]
 //
+// --planner opa     plans (or wasm) from the reference OPA's `opa build`.
+// --planner verdict plans from our own parser, compile stages and planner (dist/src/compiler/compile-rego.js);
+//                   needs --backend verdict.
 // --backend opa     wasm from `opa build -t wasm` (OPA's own runtime): measures our host builtins alone.
 // --backend verdict plan from `opa build -t plan`, wasm from our back end (dist/src/wasm/compile.js).
 // --min-pass N      exit non-zero when fewer than N cases pass (a regression floor for CI).
@@ -17,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { parse as parseYaml } from 'yaml';
 import { writeTestCapabilities, type Suite } from './conformance/build.js';
 import { loadCases, type LocatedCase } from './conformance/cases.js';
-import type { Backend, Outcome } from './conformance/run-case.js';
+import type { Backend, Outcome, Planner } from './conformance/run-case.js';
 import type { CaseMessage, WorkerSetup } from './conformance/worker.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/scripts
@@ -28,7 +31,7 @@ const CASE_TIMEOUT_MS = 60_000;
 
 interface Options {
   suite: Suite;
-  planner: 'opa';
+  planner: Planner;
   backend: Backend;
   filter?: string;
   minPass?: number;
@@ -39,7 +42,7 @@ interface Options {
 function usage(problem: string): never {
   console.error(`conformance: ${problem}`);
   console.error(
-    'usage: npm run conformance -- [--suite v1|v0] [--planner opa] [--backend opa|verdict] [--filter <dir substring>] [--min-pass N] [--jobs N] [--verbose]',
+    'usage: npm run conformance -- [--suite v1|v0] [--planner opa|verdict] [--backend opa|verdict] [--filter <dir substring>] [--min-pass N] [--jobs N] [--verbose]',
   );
   process.exit(2);
 }
@@ -63,7 +66,7 @@ function parseOptions(argv: string[]): Options {
       }
       case '--planner': {
         const p = value();
-        if (p !== 'opa') usage(`unknown planner "${p}": only "opa" (plans from the reference OPA) is available`);
+        if (p !== 'opa' && p !== 'verdict') usage(`unknown planner "${p}" (opa or verdict)`);
         o.planner = p;
         break;
       }
@@ -89,6 +92,7 @@ function parseOptions(argv: string[]): Options {
         usage(`unknown argument "${flag}"`);
     }
   }
+  if (o.planner === 'verdict' && o.backend !== 'verdict') usage('--planner verdict needs --backend verdict');
   return o;
 }
 
@@ -252,7 +256,7 @@ async function main(): Promise<void> {
   const all = loadCases(suiteRoot).filter((c) => !opts.filter || c.dir.includes(opts.filter));
   const exceptions = opaWasmExceptions(moduleDir);
   const capabilities = writeTestCapabilities(opa, cacheDir);
-  const setup: WorkerSetup = { settings: { opa, opaVersion, cacheDir, suite: opts.suite, capabilities }, backend: opts.backend, compileModule };
+  const setup: WorkerSetup = { settings: { opa, opaVersion, cacheDir, suite: opts.suite, capabilities }, backend: opts.backend, planner: opts.planner, compileModule };
   const pool = new WorkerPool(join(here, 'conformance/worker.js'), setup, opts.jobs);
   const outcomes = await Promise.all(
     all.map((c, id) => {
@@ -265,7 +269,7 @@ async function main(): Promise<void> {
   console.log(`suite ${opts.suite}, planner ${opts.planner}, backend ${opts.backend}, ${all.length} cases, ${opts.jobs} workers\n`);
   const total = printReport(all, outcomes, opts.verbose);
   writeFileSync(
-    join(cacheDir, `last-run-${opts.suite}-${opts.backend}.json`),
+    join(cacheDir, `last-run-${opts.suite}-${opts.planner}-${opts.backend}.json`),
     JSON.stringify(all.map((c, i) => ({ file: c.file, index: c.index, note: c.case.note, outcome: outcomes[i] })), null, 1),
   );
   console.log(`\ntook ${((Date.now() - started) / 1000).toFixed(1)}s`);

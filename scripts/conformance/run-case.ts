@@ -8,6 +8,10 @@ import { sameResultSet } from './compare.js';
 import { regoValueToJson } from './rego-value.js';
 
 export type Backend = 'opa' | 'verdict';
+export type Planner = 'opa' | 'verdict';
+
+/** Our own front end and planner: the case's plan, or the compile errors (codes and messages). */
+export type PlanCase = (c: ConformanceCase) => { plan: unknown } | { errors: Array<{ code: string; message: string }> };
 
 /** Compiles an IR plan (the JSON of `opa build -t plan`) into a wasm module: our back end's contract. */
 export type CompilePlan = (plan: unknown) => Uint8Array;
@@ -45,7 +49,9 @@ async function wasmFor(
   backend: Backend,
   compilePlan: CompilePlan | undefined,
   c: ConformanceCase,
+  planCase?: PlanCase,
 ): Promise<{ wasm: Uint8Array } | Outcome> {
+  if (planCase) return ourWasm(planCase, compilePlan!, c);
   const built = await buildCase(settings, backend === 'opa' ? 'wasm' : 'plan', c);
   if (!built.ok) {
     const expectsError = c.want_error_code !== undefined || c.want_error !== undefined;
@@ -55,6 +61,28 @@ async function wasmFor(
   if (backend === 'opa') return { wasm: built.artefact };
   try {
     return { wasm: compilePlan!(JSON.parse(built.artefact.toString('utf8'))) };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    return { status: 'fail', cause: errorCause('compilePlan failed', msg), detail: msg };
+  }
+}
+
+function ourWasm(planCase: PlanCase, compilePlan: CompilePlan, c: ConformanceCase): { wasm: Uint8Array } | Outcome {
+  let planned: ReturnType<PlanCase>;
+  try {
+    planned = planCase(c);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    return { status: 'fail', cause: errorCause('verdict planner failed', msg), detail: msg };
+  }
+  if ('errors' in planned) {
+    const text = planned.errors.map((e) => `${e.code}: ${e.message}`).join('\n');
+    if (c.want_error_code !== undefined && planned.errors.some((e) => e.code === c.want_error_code)) return { status: 'pass' };
+    if (c.want_error_code === undefined && c.want_error !== undefined && !c.strict_error && text.includes(c.want_error)) return { status: 'pass' };
+    return { status: 'fail', cause: errorCause('verdict compile failed', text), detail: text };
+  }
+  try {
+    return { wasm: compilePlan(planned.plan) };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     return { status: 'fail', cause: errorCause('compilePlan failed', msg), detail: msg };
@@ -190,8 +218,9 @@ export async function runCase(
   backend: Backend,
   compilePlan: CompilePlan | undefined,
   c: ConformanceCase,
+  planCase?: PlanCase,
 ): Promise<Outcome> {
-  const w = await wasmFor(settings, backend, compilePlan, c);
+  const w = await wasmFor(settings, backend, compilePlan, c, planCase);
   if (!('wasm' in w)) return w;
   return judge(c, await evaluate(w.wasm, c));
 }

@@ -3,11 +3,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { BuildSettings } from './build.js';
 import type { ConformanceCase } from './cases.js';
-import { runCase, type Backend, type CompilePlan } from './run-case.js';
+import { runCase, type Backend, type CompilePlan, type Planner } from './run-case.js';
+import { ourPlanner } from './our-planner.js';
 
 export interface WorkerSetup {
   settings: BuildSettings;
   backend: Backend;
+  planner: Planner;
   /** Absolute path of the compiled back end (dist/src/wasm/compile.js) when backend is "verdict". */
   compileModule?: string;
 }
@@ -27,6 +29,7 @@ async function loadCompilePlan(): Promise<CompilePlan | undefined> {
 }
 
 const compilePlan = await loadCompilePlan();
+const planCase = setup.planner === 'verdict' ? await ourPlanner(setup.settings) : undefined;
 
 parentPort!.on('message', async (msg: CaseMessage) => {
   // Cases may set environment variables (opa.runtime().env); a worker's process.env is its own copy.
@@ -36,7 +39,7 @@ parentPort!.on('message', async (msg: CaseMessage) => {
     process.env[k] = v;
   }
   try {
-    const outcome = await runCase(setup.settings, setup.backend, compilePlan, msg.case);
+    const outcome = await runCase(setup.settings, setup.backend, compilePlan, msg.case, planCase);
     parentPort!.postMessage({ id: msg.id, outcome });
   } catch (e) {
     const detail = e instanceof Error ? (e.stack ?? e.message) : String(e);

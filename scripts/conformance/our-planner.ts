@@ -1,0 +1,22 @@
+// --planner verdict: a case's modules plus the runner's query module, through our parser, compile stages and
+// planner, with the builtin declarations of the same capabilities file the OPA builds use.
+import { readFileSync } from 'node:fs';
+import { BINDINGS_ENTRYPOINT, INPUT_TERM_ENTRYPOINT, queryModule, type BuildSettings } from './build.js';
+import type { ConformanceCase } from './cases.js';
+import type { PlanCase } from './run-case.js';
+
+export async function ourPlanner(settings: BuildSettings): Promise<PlanCase> {
+  const { builtinTable, planRego, RegoCompileError } = await import('../../src/compiler/compile-rego.js');
+  const builtins = builtinTable(JSON.parse(readFileSync(settings.capabilities, 'utf8')));
+  return (c: ConformanceCase) => {
+    const files = (c.modules ?? []).map((source, i) => ({ path: `module-${i}.rego`, source }));
+    files.push({ path: 'query.rego', source: queryModule(c) });
+    const entrypoints = [BINDINGS_ENTRYPOINT, ...(c.input_term !== undefined ? [INPUT_TERM_ENTRYPOINT] : [])];
+    try {
+      return { plan: planRego(files, entrypoints, { builtins, regoVersion: settings.suite }) };
+    } catch (e) {
+      if (e instanceof RegoCompileError) return { errors: e.errors };
+      throw e;
+    }
+  };
+}

@@ -1,0 +1,59 @@
+// Rego source to OPA's IR plan and to wasm, in-process: parse → compile stages → planner → back end.
+import type { Module, RegoVersion } from './ast.js';
+import { compileModules } from './compile.js';
+import type { RegoError } from './errors.js';
+import { parseModule } from './parse-module.js';
+import { planModules, type BuiltinDecl } from './planner/index.js';
+import type { Policy } from '../ir/plan.js';
+import { compilePlan } from '../wasm/compile.js';
+
+export interface RegoFile {
+  path: string;
+  source: string;
+}
+
+export interface CompileRegoOptions {
+  /** Builtin declarations by name, as `opa capabilities` lists them (see builtinTable). */
+  builtins: ReadonlyMap<string, BuiltinDecl>;
+  regoVersion?: RegoVersion;
+}
+
+/** Compile errors of a policy set, all of them, with OPA's codes. */
+export class RegoCompileError extends Error {
+  constructor(readonly errors: RegoError[]) {
+    super(errors.map((e) => `${e.location.file}:${e.location.row}: ${e.code}: ${e.message}`).join('\n'));
+    this.name = 'RegoCompileError';
+  }
+}
+
+/** The builtin table from the JSON of `opa capabilities` ({builtins: [{name, decl}]}). */
+export function builtinTable(capabilities: { builtins: Array<{ name: string; decl: BuiltinDecl }> }): Map<string, BuiltinDecl> {
+  return new Map(capabilities.builtins.map((b) => [b.name, b.decl]));
+}
+
+export function checkRego(files: RegoFile[], options: CompileRegoOptions): Module[] {
+  const modules: Module[] = [];
+  const errors: RegoError[] = [];
+  for (const f of files) {
+    const parsed = parseModule(f.path, f.source, { regoVersion: options.regoVersion ?? 'v1' });
+    errors.push(...parsed.errors);
+    if (parsed.module) modules.push(parsed.module);
+  }
+  if (errors.length > 0) throw new RegoCompileError(errors);
+  const builtin = (name: string) => {
+    const decl = options.builtins.get(name);
+    return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined };
+  };
+  const out = compileModules(modules, { builtin });
+  if (out.errors.length > 0) throw new RegoCompileError(out.errors);
+  return out.modules;
+}
+
+/** Entrypoints are "pkg/rule" paths. Throws RegoCompileError or PlanError. */
+export function planRego(files: RegoFile[], entrypoints: string[], options: CompileRegoOptions): Policy {
+  return planModules(checkRego(files, options), entrypoints, options.builtins);
+}
+
+export function compileRego(files: RegoFile[], entrypoints: string[], options: CompileRegoOptions): Uint8Array {
+  return compilePlan(planRego(files, entrypoints, options));
+}

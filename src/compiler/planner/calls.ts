@@ -1,0 +1,75 @@
+// Calls of builtins and of user functions. A call written as a statement with one argument more than the
+// function declares (`count(xs, n)`) passes its result out through that last argument.
+import type { Term } from '../ast.js';
+import type { Operand } from '../../ir/plan.js';
+import type { Ctx, Mocks } from './context.js';
+import { local, PlanError } from './emitter.js';
+import { callRuleSet } from './refs.js';
+import { planTerm, planTerms } from './terms.js';
+import { findNode, type RuleSet } from './tree.js';
+
+/** The dotted name of an operator reference: `count`, `array.concat`, `data.pkg.f`. */
+export function refName(t: Term): string | undefined {
+  if (t.type === 'var') return t.value;
+  if (t.type !== 'ref') return undefined;
+  const parts: string[] = [];
+  for (const [i, seg] of t.value.entries()) {
+    if (i === 0 && seg.type === 'var') parts.push(seg.value);
+    else if (i > 0 && seg.type === 'string') parts.push(seg.value);
+    else return undefined;
+  }
+  return parts.join('.');
+}
+
+type Target = { user: RuleSet; arity: number; mocks?: Mocks } | { builtin: string; arity: number } | { constant: Term; arity: number };
+
+function target(c: Ctx, op: Term): Target {
+  const name = refName(op);
+  if (name === undefined) throw new PlanError(op.loc, 'call of a computed function');
+  const original = resolve(c, name, op);
+  const mock = c.mocks.replace.get(name);
+  if (!mock) return original;
+  const replacement = refName(mock.value);
+  // `with f as g` calls g instead; `with f as 1` makes every call of f return 1.
+  const isFunction = replacement !== undefined
+    && (replacement.startsWith('data.') ? findNode(c.tree, replacement.split('.').slice(1))?.set?.kind === 'function' : c.e.statics.builtin(replacement) !== undefined);
+  if (isFunction) {
+    const t = resolve(c, replacement!, mock.value);
+    if ('user' in t && t.arity === original.arity) return { ...t, mocks: mock.scope };
+    if ('builtin' in t && t.arity === original.arity) return t;
+  }
+  return { constant: mock.value, arity: original.arity };
+}
+
+function resolve(c: Ctx, name: string, op: Term): Target {
+  if (name.startsWith('data.')) {
+    const set = findNode(c.tree, name.split('.').slice(1))?.set;
+    if (!set || set.kind !== 'function') throw new PlanError(op.loc, `undefined function ${name}`);
+    return { user: set, arity: set.arity };
+  }
+  const decl = c.e.statics.builtin(name);
+  if (!decl) throw new PlanError(op.loc, `undefined function ${name}`);
+  return { builtin: name, arity: decl.args?.length ?? 0 };
+}
+
+/**
+ * Plans `terms` = [operator, ...args]; `k` gets the result and, for a statement call with an output argument,
+ * the term the result must unify with.
+ */
+export function planCall(c: Ctx, terms: Term[], k: (result: Operand, out?: Term) => void, statement: boolean): void {
+  const t = target(c, terms[0]!);
+  let args = terms.slice(1);
+  let out: Term | undefined;
+  if (statement && args.length === t.arity + 1) {
+    out = args[args.length - 1];
+    args = args.slice(0, -1);
+  }
+  if ('constant' in t) return planTerm(c, t.constant, (r) => k(r, out));
+  planTerms(c, args, (ops) => {
+    if ('user' in t) return k(local(callRuleSet(c, t.user, ops, t.mocks)), out);
+    c.e.statics.useBuiltin(t.builtin);
+    const result = c.e.local();
+    c.e.emit('CallStmt', { func: t.builtin, args: ops, result });
+    k(local(result), out);
+  });
+}

@@ -1,0 +1,40 @@
+// What the term, reference and body planners share while planning one function: the emitter for statements and
+// locals, the rule tree that data references resolve against, the queue of functions still to plan, and the
+// functions and rules replaced by `with` in effect.
+import type { Term } from '../ast.js';
+import type { Emitter } from './emitter.js';
+import type { RuleSet, TreeNode } from './tree.js';
+
+/**
+ * Replacements by `with` of functions, builtins and rules ("data.pkg.f", "count" → a function reference or a
+ * constant). Every function planned under a set of mocks gets its own generation prefix (g1, g2, ...), g0
+ * being none, so the mocked copies never mix with the plain ones.
+ */
+export interface Mocks {
+  generation: number;
+  replace: ReadonlyMap<string, Mock>;
+}
+
+/** A replacement, and the mocks in effect where the `with` was written: a replacement function runs under those. */
+export interface Mock {
+  value: Term;
+  scope: Mocks;
+}
+
+export const NO_MOCKS: Mocks = { generation: 0, replace: new Map() };
+
+/** Shared by every function of one plan. */
+export interface Planning {
+  tree: TreeNode;
+  /** Asks for the function of a rule set under the given mocks to be planned (once). */
+  need(set: RuleSet, mocks: Mocks): void;
+  newGeneration(): number;
+}
+
+export interface Ctx extends Planning {
+  e: Emitter;
+  mocks: Mocks;
+}
+
+/** A continuation: plans the rest of the current path into the current block. */
+export type K = () => void;

@@ -1,0 +1,110 @@
+// References: `input.a[x]`, locals, and `data...` where data is the merge of the rules (virtual documents) and
+// the base data the policy was given. A ground path that reaches a rule set calls its function; a path that
+// stops above the rules, or continues with a variable, builds the virtual document there as an object.
+import type { RefTerm, Term } from '../ast.js';
+import type { Local, Operand } from '../../ir/plan.js';
+import type { Ctx } from './context.js';
+import { local, PlanError } from './emitter.js';
+import { isOutput, planTerm, unifyOp, type KOp } from './terms.js';
+import { funcName, type RuleSet, type TreeNode } from './tree.js';
+
+export function planRef(c: Ctx, t: RefTerm, k: KOp): void {
+  const [head, ...segs] = t.value;
+  if (head!.type === 'var') {
+    if (head!.value === 'input') {
+      if (segs.length === 0) c.e.emit('IsDefinedStmt', { source: 0 });
+      return segments(c, local(0), segs, 0, k);
+    }
+    if (head!.value === 'data') return planData(c, segs, k);
+    const l = c.e.lookup(head!.value);
+    if (l === undefined) throw new PlanError(head!.loc, `var ${head!.value} is unbound`);
+    return segments(c, local(l), segs, 0, k);
+  }
+  planTerm(c, head!, (op) => segments(c, op, segs, 0, k));
+}
+
+/** Applies the segments from `i` on to the value in `src`: a dot per known key, a scan per unbound one. */
+export function segments(c: Ctx, src: Operand, segs: Term[], i: number, k: KOp): void {
+  if (i === segs.length) return k(src);
+  const seg = segs[i]!;
+  if (isOutput(c, seg)) {
+    const source = c.e.toLocal(src);
+    const key = c.e.local();
+    const value = c.e.local();
+    const block = c.e.block(() => unifyOp(c, seg, local(key), () => segments(c, local(value), segs, i + 1, k)));
+    c.e.emit('ScanStmt', { source, key, value, block });
+    return;
+  }
+  planTerm(c, seg, (key) => {
+    const target = c.e.local();
+    c.e.emit('DotStmt', { source: src, key, target });
+    segments(c, local(target), segs, i + 1, k);
+  });
+}
+
+export function planData(c: Ctx, segs: Term[], k: KOp): void {
+  if (c.tree.children.size === 0) return segments(c, local(1), segs, 0, k);
+  let node = c.tree;
+  let i = 0;
+  for (; i < segs.length; i++) {
+    const seg = segs[i]!;
+    if (seg.type !== 'string') break;
+    const child = node.children.get(seg.value);
+    // No rule at or below this key: the value can only come from base data.
+    if (!child) return segments(c, local(1), segs, 0, k);
+    node = child;
+    // An object rule set with rules below it (`p[k] := 1` and `p.q := 2`) is built with them as a virtual doc.
+    const mock = c.mocks.replace.get(['data', ...segs.slice(0, i + 1).map((t) => (t as { value: string }).value)].join('.'));
+    if (mock) return planTerm(c, mock.value, (op) => segments(c, op, segs, i + 1, k));
+    if (node.set && !(node.set.kind === 'object' && node.children.size > 0)) {
+      if (node.set.kind === 'function') throw new PlanError(seg.loc, `function data.${node.set.path.join('.')} used as a value`);
+      return segments(c, local(callRuleSet(c, node.set, [])), segs, i + 1, k);
+    }
+  }
+  const path = segs.slice(0, i).map((s) => (s as { value: string }).value);
+  segments(c, local(virtualDoc(c, node, path)), segs, i, k);
+}
+
+export function callRuleSet(c: Ctx, set: RuleSet, args: Operand[], mocks = c.mocks): Local {
+  c.need(set, mocks);
+  const result = c.e.local();
+  c.e.emit('CallStmt', { func: funcName(set, mocks.generation), args: [local(0), local(1), ...args], result });
+  return result;
+}
+
+/** The object at `path` under data: every rule value below it, merged with the base data there. */
+function virtualDoc(c: Ctx, node: TreeNode, path: string[]): Local {
+  const o = c.e.local();
+  c.e.emit('MakeObjectStmt', { target: o });
+  if (node.set) {
+    // Copied key by key: the rule's own (memoised) object must not change.
+    const source = callRuleSet(c, node.set, []);
+    const key = c.e.local();
+    const value = c.e.local();
+    const block = c.e.block(() => c.e.emit('ObjectInsertOnceStmt', { key: local(key), value: local(value), object: o }));
+    c.e.emit('ScanStmt', { source, key, value, block });
+  }
+  for (const [key, child] of node.children) {
+    if (child.set?.kind === 'function') continue;
+    const block = c.e.block(() => {
+      const plain = child.set && !(child.set.kind === 'object' && child.children.size > 0);
+      const v = plain ? callRuleSet(c, child.set!, []) : virtualDoc(c, child, [...path, key]);
+      c.e.emit('ObjectInsertOnceStmt', { key: c.e.str(key), value: local(v), object: o });
+    });
+    c.e.emit('BlockStmt', { blocks: [block] });
+  }
+  const merged = c.e.local();
+  c.e.emit('AssignVarStmt', { source: local(o), target: merged });
+  const base = c.e.block(() => {
+    let src: Local = 1;
+    for (const seg of path) {
+      const t = c.e.local();
+      c.e.emit('DotStmt', { source: local(src), key: c.e.str(seg), target: t });
+      src = t;
+    }
+    c.e.emit('IsObjectStmt', { source: local(src) });
+    c.e.emit('ObjectMergeStmt', { a: o, b: src, target: merged });
+  });
+  c.e.emit('BlockStmt', { blocks: [base] });
+  return merged;
+}

@@ -1,0 +1,100 @@
+// One function per rule set. Complete rules and functions: each definition (and each `else`) computes its value
+// into its own local, which then goes into the result with AssignVarOnce (so two definitions that disagree are a
+// conflict); defaults apply when all are undefined. Multi-value rules build a set, `p[k] := v` rules an object.
+import type { Rule, Term } from '../ast.js';
+import type { Block, Func, Local, Operand } from '../../ir/plan.js';
+import { planBody } from './body.js';
+import type { Ctx, Mocks, Planning } from './context.js';
+import { Emitter, local } from './emitter.js';
+import type { Statics } from './statics.js';
+import { planTerm, planTerms, unifyOp } from './terms.js';
+import { funcName, objectKeys, type RuleSet } from './tree.js';
+
+export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, mocks: Mocks): Func {
+  const e = new Emitter(statics);
+  const c: Ctx = { ...planning, e, mocks };
+  const params: Local[] = [0, 1];
+  for (let i = 0; i < set.arity; i++) params.push(e.local());
+  const ret = e.local();
+  const blocks: Block[] = [];
+  const add = (fn: () => void) => blocks.push(e.block(fn));
+  const body = (rule: Rule, then: () => void) => {
+    e.loc = rule.loc;
+    const args = rule.head.args ?? [];
+    const bindArgs = (i: number): void => (i === args.length ? planBody(c, rule.body, then) : unifyOp(c, args[i]!, local(params[2 + i]!), () => bindArgs(i + 1)));
+    bindArgs(0);
+  };
+  const value = (rule: Rule): Term => rule.head.value ?? { type: 'boolean', value: true, loc: rule.loc };
+
+  if (set.kind === 'set') {
+    add(() => e.emit('MakeSetStmt', { target: ret }));
+    for (const rule of set.rules) add(() => body(rule, () => planTerm(c, rule.head.key!, (v) => e.emit('SetAddStmt', { value: v, set: ret }))));
+  } else if (set.kind === 'object') {
+    add(() => e.emit('MakeObjectStmt', { target: ret }));
+    for (const rule of set.rules) {
+      const multi = rule.head.key !== undefined && rule.head.value === undefined;
+      const leaf = multi ? rule.head.key! : value(rule);
+      add(() => body(rule, () => planTerms(c, [...objectKeys(rule), leaf], (ops) => insertPath(e, ret, ops, multi))));
+    }
+  } else {
+    for (const rule of set.rules.filter((r) => !r.default)) {
+      const t = e.local();
+      add(() => e.emit('ResetLocalStmt', { target: t }));
+      for (let r: Rule | undefined = rule; r; r = r.else) {
+        const def = r;
+        add(() => {
+          if (def !== rule) e.emit('IsUndefinedStmt', { source: t });
+          body(def, () => planTerm(c, value(def), (v) => e.emit('AssignVarOnceStmt', { source: v, target: t })));
+        });
+      }
+      add(() => {
+        e.emit('IsDefinedStmt', { source: t });
+        e.emit('AssignVarOnceStmt', { source: local(t), target: ret });
+      });
+    }
+    for (const rule of set.rules.filter((r) => r.default)) {
+      add(() => {
+        e.loc = rule.loc;
+        e.emit('IsUndefinedStmt', { source: ret });
+        planTerm(c, value(rule), (v) => e.emit('AssignVarOnceStmt', { source: v, target: ret }));
+      });
+    }
+  }
+  add(() => e.emit('ReturnLocalStmt', { source: ret }));
+  return { name: funcName(set, mocks.generation), params, return: ret, blocks, path: [`g${mocks.generation}`, ...set.path] };
+}
+
+/**
+ * Puts the value (last of `ops`) into `object` under the keys before it, making the objects on the way; the
+ * last key gets the value once (two rules giving different values are a conflict), or, for a multi-value rule,
+ * a set the value is added to.
+ */
+function insertPath(e: Emitter, object: Local, ops: Operand[], multi: boolean): void {
+  const keys = ops.slice(0, -1);
+  const value = ops[ops.length - 1]!;
+  let at = object;
+  for (const key of keys.slice(0, -1)) at = getOrMake(e, at, key, 'MakeObjectStmt');
+  const last = keys[keys.length - 1]!;
+  if (!multi) return e.emit('ObjectInsertOnceStmt', { key: last, value, object: at });
+  e.emit('SetAddStmt', { value, set: getOrMake(e, at, last, 'MakeSetStmt') });
+}
+
+/** The collection under `key` in `object`, made empty and inserted when missing. */
+function getOrMake(e: Emitter, object: Local, key: Operand, make: 'MakeObjectStmt' | 'MakeSetStmt'): Local {
+  const found = e.local();
+  e.emit('ResetLocalStmt', { target: found });
+  const get = e.block(() => {
+    const t = e.local();
+    e.emit('DotStmt', { source: local(object), key, target: t });
+    e.emit('AssignVarStmt', { source: local(t), target: found });
+  });
+  const create = e.block(() => {
+    e.emit('IsUndefinedStmt', { source: found });
+    const t = e.local();
+    e.emit(make, { target: t });
+    e.emit('ObjectInsertStmt', { key, value: local(t), object });
+    e.emit('AssignVarStmt', { source: local(t), target: found });
+  });
+  e.emit('BlockStmt', { blocks: [get, create] });
+  return found;
+}

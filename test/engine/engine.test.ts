@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { parseBundle } from '../../src/bundle/bundle.js';
 import type { BundleFile } from '../../src/bundle/files.js';
 import { Engine } from '../../src/engine/engine.js';
-import { noCompiler } from '../../src/engine/compiler.js';
-import { OpaCliCompiler } from '../../src/engine/opa-compiler.js';
+import { PlanningCompiler, noCompiler } from '../../src/engine/compiler.js';
+import { OpaCliPlanner } from '../../src/engine/opa-compiler.js';
 import { referenceOpa, wasmBundleFiles } from './opa-fixture.js';
 
 const gatewayInput = JSON.parse(readFileSync('rego/gateway/input.json', 'utf8')).input;
@@ -70,7 +70,7 @@ test('a Rego-only bundle without a compiler is refused with a clear error', asyn
 });
 
 test('the interim OPA compiler builds Rego-only bundles with every rule as an entrypoint', async () => {
-  const engine = new Engine(new OpaCliCompiler(referenceOpa()));
+  const engine = new Engine(new PlanningCompiler(new OpaCliPlanner(referenceOpa())));
   await engine.activate([parseBundle('r', [file('a/p.rego', 'package a\np := input.x + 1\nf(x) := x\nq[k] := 2 if some k in ["m"]\n'), file('a/data.json', '{"d":1}')])]);
   assert.deepEqual(await engine.decide('a/p', { x: 1 }), { result: 2 });
   assert.deepEqual(await engine.decide('a', { x: 1 }), { result: { d: 1, p: 2, q: { m: 2 } } });
@@ -89,7 +89,7 @@ async function writeTempBundle(files: Record<string, string>): Promise<string> {
 }
 
 test('re-activation swaps bundle data and policies while keeping writes outside the roots', async () => {
-  const engine = new Engine(new OpaCliCompiler(referenceOpa()));
+  const engine = new Engine(new PlanningCompiler(new OpaCliPlanner(referenceOpa())));
   const v1 = parseBundle('b', [file('.manifest', '{"revision":"1","roots":["app"]}'), file('app/data.json', '{"old":1}'), file('app/p.rego', 'package app\nv := 1\n')]);
   await engine.activate([v1]);
   engine.store.put(['scratch'], { kept: true });
@@ -101,7 +101,7 @@ test('re-activation swaps bundle data and policies while keeping writes outside 
 });
 
 test('a failed activation leaves the previous policy set serving', async () => {
-  const engine = new Engine(new OpaCliCompiler(referenceOpa()));
+  const engine = new Engine(new PlanningCompiler(new OpaCliPlanner(referenceOpa())));
   await engine.activate([parseBundle('b', [file('app/p.rego', 'package app\nv := 1\n')])]);
   await assert.rejects(engine.activate([parseBundle('b', [file('app/p.rego', 'package app\nv := \n')])]), /error\(s\) occurred while compiling module\(s\)/);
   assert.deepEqual(await engine.decide('app/v', undefined), { result: 1 });

@@ -3,7 +3,8 @@
 // OPA's wasm codegen. Only used when an `opa` binary is found (VERDICT_OPA, or where scripts/install-opa.sh
 // puts it).
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, mkdir, writeFile, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -12,6 +13,7 @@ import { promisify } from 'node:util';
 import type { RegoModule } from '../bundle/bundle.js';
 import { readBundleArchive } from '../bundle/files.js';
 import type { Policy } from '../ir/plan.js';
+import { CachingCompiler } from './compile-cache.js';
 import { PlanningCompiler, RegoCompileError, noCompiler, type PlannedPolicy, type RegoCompiler, type RegoPlanner } from './compiler.js';
 
 const run = promisify(execFile);
@@ -26,10 +28,32 @@ export function findOpa(env: NodeJS.ProcessEnv = process.env): string | undefine
   return existsSync(installedOpa) ? installedOpa : undefined;
 }
 
-/** The best compiler this machine has: OPA's planner + our back end when OPA is installed, otherwise one that refuses with a clear error. */
-export function defaultCompiler(): RegoCompiler {
+/**
+ * The best compiler this machine has: OPA's planner + our back end when OPA is installed, cached by content
+ * hash in memory and under `cacheDir`; otherwise one that refuses with a clear error.
+ */
+export function defaultCompiler(options: { cacheDir?: string } = {}): RegoCompiler {
   const opa = findOpa();
-  return opa ? new PlanningCompiler(new OpaCliPlanner(opa)) : noCompiler;
+  if (!opa) return noCompiler;
+  return new CachingCompiler(new PlanningCompiler(new OpaCliPlanner(opa)), `opa-plan:${fileIdentity(opa)}|${backendFingerprint()}`, options.cacheDir ?? defaultCacheDir);
+}
+
+export const defaultCacheDir = '.verdict/cache/compile';
+
+/** Path, size and modification time: a reinstalled or upgraded OPA changes it. */
+function fileIdentity(path: string): string {
+  const stat = statSync(path);
+  return `${path}:${stat.size}:${stat.mtimeMs}`;
+}
+
+/** Hash of our back end as built (runtime.wasm and the codegen's compiled files), so a rebuild invalidates the cache. */
+function backendFingerprint(): string {
+  const hash = createHash('sha256');
+  for (const folder of ['../wasm/', '../ir/']) {
+    const dir = fileURLToPath(new URL(folder, import.meta.url));
+    for (const name of readdirSync(dir).filter((n) => n.endsWith('.js') || n.endsWith('.wasm')).sort()) hash.update(name).update(readFileSync(join(dir, name)));
+  }
+  return hash.digest('hex');
 }
 
 interface ParsedModule {

@@ -1,7 +1,8 @@
 // HTTP decision benchmark: the gateway policy in rego/gateway served by the reference OPA
-// (`opa run --server`, Rego source) and by Verdict (the same bundle built with `opa build -t wasm`, one
-// worker per core), each loaded in turn with autocannon at the same concurrency and duration.
-//   npm run bench:http [-- --duration 10 --connections 64 --workers N --cpus 0-1 --rounds 1]
+// (`opa run --server`, Rego source) and by Verdict (one worker per core) serving the same Rego bundle, planned
+// by OPA and compiled by our wasm back end (--verdict-module ours, the default) or the bundle built with
+// `opa build -t wasm` (--verdict-module opa), each loaded in turn with autocannon at the same concurrency and duration.
+//   npm run bench:http [-- --duration 10 --connections 64 --workers N --cpus 0-1 --rounds 1 --verdict-module ours|opa]
 // Prints decisions/s, p50 and p99 latency per server and the Verdict/OPA ratio. On a shared, noisy machine
 // use --rounds N: the servers are measured alternately N times and the median round of each is reported.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: String(availableParallelism()) },
     cpus: { type: 'string', default: `0-${availableParallelism() - 1}` },
     rounds: { type: 'string', default: '1' },
+    'verdict-module': { type: 'string', default: 'ours' },
   },
 });
 const duration = Number(values.duration);
@@ -95,7 +97,7 @@ const opaRuns: AutocannonResult[] = [];
 const verdictRuns: AutocannonResult[] = [];
 for (let round = 0; round < rounds; round++) {
   opaRuns.push(await measure('opa', opa, ['run', '--server', '--addr', '{addr}', '--log-level', 'error', '-b', source]));
-  verdictRuns.push(await measure('verdict', process.execPath, ['dist/src/main.js', 'run', '--addr', '{addr}', '--log-level', 'warn', '--workers', values.workers!, wasmBundle]));
+  verdictRuns.push(await measure('verdict', process.execPath, ['dist/src/main.js', 'run', '--addr', '{addr}', '--log-level', 'warn', '--workers', values.workers!, values['verdict-module'] === 'opa' ? wasmBundle : source]));
 }
 /** The round with the median throughput, so one disturbed round does not decide the comparison. */
 const median = (runs: AutocannonResult[]) => [...runs].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(runs.length / 2)];
@@ -105,7 +107,7 @@ const verdictResult = median(verdictRuns);
 const row = (name: string, r: AutocannonResult) =>
   `${name.padEnd(8)} ${r.requests.average.toFixed(0).padStart(10)} ${r.latency.p50.toFixed(2).padStart(8)} ${r.latency.p99.toFixed(2).padStart(8)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}`;
 console.log(
-  `gateway decision over HTTP: ${connections} connections, ${duration}s each, CPUs ${values.cpus}, Verdict workers ${values.workers}, input ${Buffer.byteLength(body)} B, ${rounds} round(s)`,
+  `gateway decision over HTTP: ${connections} connections, ${duration}s each, CPUs ${values.cpus}, Verdict workers ${values.workers} (${values['verdict-module'] === 'opa' ? 'OPA-built policy.wasm' : 'our wasm from OPA\'s plan'}), input ${Buffer.byteLength(body)} B, ${rounds} round(s)`,
 );
 if (rounds > 1) {
   console.log(`opa decisions/s per round:     ${opaRuns.map((r) => r.requests.average.toFixed(0)).join(' ')}`);

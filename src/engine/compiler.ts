@@ -1,7 +1,10 @@
-// The seam between the engine and whatever turns Rego source into a wasm module. Our own compiler
-// (src/compiler + src/wasm) implements it once it lands; until then opa-compiler.ts shells out to the
-// reference OPA. The engine never knows which one it has.
+// The seams between the engine and whatever turns Rego source into a wasm module. A RegoCompiler is
+// planning (Rego → OPA IR plan, a RegoPlanner) followed by our back end (plan → wasm, src/wasm). Until our
+// own planner (src/compiler) lands, opa-compiler.ts plans with the reference OPA (`opa build -t plan`);
+// swapping planners changes nothing else. The engine never knows which one it has.
 import type { RegoModule } from '../bundle/bundle.js';
+import type { Policy } from '../ir/plan.js';
+import { PlanError, compilePlan } from '../wasm/compile.js';
 
 export interface CompiledPolicy {
   /** A wasm module following OPA's ABI, loadable with opa-wasm's loadPolicy. */
@@ -24,6 +27,33 @@ export class RegoCompileError extends Error {
 export interface RegoCompiler {
   /** Compiles every module together, with every rule (not function) as an entrypoint. */
   compile(modules: RegoModule[], options: { regoVersion: 0 | 1 }): Promise<CompiledPolicy>;
+}
+
+/** Turns Rego modules into one OPA IR plan with every rule (not function) as an entrypoint. */
+export interface RegoPlanner {
+  plan(modules: RegoModule[], options: { regoVersion: 0 | 1 }): Promise<PlannedPolicy>;
+}
+
+export interface PlannedPolicy {
+  /** The JSON of `opa build -t plan`. */
+  plan: Policy;
+  /** Slash-separated rule paths planned as entrypoints. */
+  entrypoints: string[];
+}
+
+/** Plans with the given planner and compiles the plan with our wasm back end (src/wasm). */
+export class PlanningCompiler implements RegoCompiler {
+  constructor(readonly planner: RegoPlanner) {}
+
+  async compile(modules: RegoModule[], options: { regoVersion: 0 | 1 }): Promise<CompiledPolicy> {
+    const { plan, entrypoints } = await this.planner.plan(modules, options);
+    try {
+      return { wasm: compilePlan(plan), entrypoints };
+    } catch (err) {
+      if (err instanceof PlanError) throw new RegoCompileError(`wasm code generation failed: ${err.message}`);
+      throw err;
+    }
+  }
 }
 
 /** Used when no compiler is available: bundles with only .rego files are refused with a clear error. */

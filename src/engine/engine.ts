@@ -48,19 +48,22 @@ export class Engine {
   async activate(bundles: Bundle[]): Promise<void> {
     checkBundlesDoNotOverlap(bundles);
     const next = await this.build(bundles, this.set.apiModules);
+    // From here to the swap nothing awaits, so no decision sees the new data with the old policies, and the
+    // data is in the new instances before they serve the first decision.
     this.store.activate(bundles);
+    loadData(next);
     this.set = next;
   }
 
   /** Policy API: adds or replaces a module, recompiling the Rego side of the policy set. */
   async putModule(module: ApiModule): Promise<void> {
     const apiModules = [...this.set.apiModules.filter((m) => m.id !== module.id), module];
-    this.set = await this.build(this.set.bundles, apiModules);
+    this.set = loadData(await this.build(this.set.bundles, apiModules));
   }
 
   async deleteModule(id: string): Promise<boolean> {
     if (!this.set.apiModules.some((m) => m.id === id)) return false;
-    this.set = await this.build(this.set.bundles, this.set.apiModules.filter((m) => m.id !== id));
+    this.set = loadData(await this.build(this.set.bundles, this.set.apiModules.filter((m) => m.id !== id)));
     return true;
   }
 
@@ -127,6 +130,12 @@ export class Engine {
 }
 
 const encoder = new TextEncoder();
+
+/** Copies the store's data into every instance of a set (each module has its own memory, so one copy each). */
+function loadData(set: PolicySet): PolicySet {
+  for (const program of new Set(set.entrypoints.values())) program.loadData();
+  return set;
+}
 
 function lookup(value: unknown, rest: string[]): Evaluation {
   for (const key of rest) {

@@ -1,8 +1,10 @@
-// Interim RegoCompiler: builds wasm with the reference OPA (`opa check`, `opa parse`, `opa build -t wasm`)
-// until our own compiler lands. Only used when an `opa` binary is found (VERDICT_OPA, or where
-// scripts/install-opa.sh puts it).
+// Interim RegoPlanner: plans with the reference OPA (`opa check`, `opa parse`, `opa build -t plan`) until our
+// own planner (src/compiler) lands; the plan is compiled to wasm by our back end (PlanningCompiler), never by
+// OPA's wasm codegen. Only used when an `opa` binary is found (VERDICT_OPA, or where scripts/install-opa.sh
+// puts it).
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, mkdir, writeFile, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { RegoModule } from '../bundle/bundle.js';
 import { readBundleArchive } from '../bundle/files.js';
-import { RegoCompileError, noCompiler, type CompiledPolicy, type RegoCompiler } from './compiler.js';
+import type { Policy } from '../ir/plan.js';
+import { CachingCompiler } from './compile-cache.js';
+import { PlanningCompiler, RegoCompileError, noCompiler, type PlannedPolicy, type RegoCompiler, type RegoPlanner } from './compiler.js';
 
 const run = promisify(execFile);
 const big = { maxBuffer: 64 << 20 };
@@ -24,10 +28,32 @@ export function findOpa(env: NodeJS.ProcessEnv = process.env): string | undefine
   return existsSync(installedOpa) ? installedOpa : undefined;
 }
 
-/** The best compiler this machine has: OPA when installed, otherwise one that refuses with a clear error. */
-export function defaultCompiler(): RegoCompiler {
+/**
+ * The best compiler this machine has: OPA's planner + our back end when OPA is installed, cached by content
+ * hash in memory and under `cacheDir`; otherwise one that refuses with a clear error.
+ */
+export function defaultCompiler(options: { cacheDir?: string } = {}): RegoCompiler {
   const opa = findOpa();
-  return opa ? new OpaCliCompiler(opa) : noCompiler;
+  if (!opa) return noCompiler;
+  return new CachingCompiler(new PlanningCompiler(new OpaCliPlanner(opa)), `opa-plan:${fileIdentity(opa)}|${backendFingerprint()}`, options.cacheDir ?? defaultCacheDir);
+}
+
+export const defaultCacheDir = '.verdict/cache/compile';
+
+/** Path, size and modification time: a reinstalled or upgraded OPA changes it. */
+function fileIdentity(path: string): string {
+  const stat = statSync(path);
+  return `${path}:${stat.size}:${stat.mtimeMs}`;
+}
+
+/** Hash of our back end as built (runtime.wasm and the codegen's compiled files), so a rebuild invalidates the cache. */
+function backendFingerprint(): string {
+  const hash = createHash('sha256');
+  for (const folder of ['../wasm/', '../ir/']) {
+    const dir = fileURLToPath(new URL(folder, import.meta.url));
+    for (const name of readdirSync(dir).filter((n) => n.endsWith('.js') || n.endsWith('.wasm')).sort()) hash.update(name).update(readFileSync(join(dir, name)));
+  }
+  return hash.digest('hex');
 }
 
 interface ParsedModule {
@@ -40,10 +66,10 @@ interface OpaError {
   location?: { file: string; row: number; col: number };
 }
 
-export class OpaCliCompiler implements RegoCompiler {
+export class OpaCliPlanner implements RegoPlanner {
   constructor(private readonly opa: string) {}
 
-  async compile(modules: RegoModule[], options: { regoVersion: 0 | 1 }): Promise<CompiledPolicy> {
+  async plan(modules: RegoModule[], options: { regoVersion: 0 | 1 }): Promise<PlannedPolicy> {
     const dir = await mkdtemp(join(tmpdir(), 'verdict-opa-build-'));
     // Modules are written as m<N>.rego: ids from the Policy API need not end in .rego or be valid paths,
     // and OPA's messages are mapped back to the module's own name.
@@ -66,11 +92,11 @@ export class OpaCliCompiler implements RegoCompiler {
       let entrypoints = [...found].sort();
       if (entrypoints.length === 0) throw new RegoCompileError('no rules to compile: the modules define only functions or nothing at all');
       const out = join(dir, 'bundle.tar.gz');
-      const build = (eps: string[]) => run(this.opa, ['build', '-t', 'wasm', ...flags, ...eps.flatMap((e) => ['-e', e]), '-o', out, join(dir, 'src')], big);
+      const build = (eps: string[]) => run(this.opa, ['build', '-t', 'plan', ...flags, ...eps.flatMap((e) => ['-e', e]), '-o', out, join(dir, 'src')], big);
       try {
         await build(entrypoints);
       } catch (err) {
-        // OPA's wasm planner refuses some rules as entrypoints (seen: a rule named like a local reference in
+        // OPA's planner refuses some rules as entrypoints (seen: a rule named like a local reference in
         // a function body) while compiling them fine as dependencies. Keep the rules it accepts on their own.
         const accepted: string[] = [];
         for (const name of entrypoints) if (await build([name]).then(() => true, () => false)) accepted.push(name);
@@ -80,9 +106,9 @@ export class OpaCliCompiler implements RegoCompiler {
           throw new RegoCompileError(`opa build failed: ${outputOf(again, names)}`);
         });
       }
-      const wasm = (await readBundleArchive(await readFile(out))).find((f) => f.path === 'policy.wasm');
-      if (!wasm) throw new RegoCompileError('opa build produced no policy.wasm');
-      return { wasm: new Uint8Array(wasm.data), entrypoints };
+      const planFile = (await readBundleArchive(await readFile(out))).find((f) => f.path === 'plan.json');
+      if (!planFile) throw new RegoCompileError('opa build -t plan produced no plan.json');
+      return { plan: JSON.parse(Buffer.from(planFile.data).toString('utf8')) as Policy, entrypoints };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

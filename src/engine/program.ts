@@ -47,10 +47,7 @@ export class WasmProgram {
    * a JSON round trip inside opa-wasm. Returns the result set: [] when undefined, [{result}] otherwise.
    */
   evaluate(entrypoint: string, input: Uint8Array | undefined): { result: unknown }[] {
-    if (this.dataVersion !== this.store.version) {
-      this.instance.setData(this.store.document);
-      this.dataVersion = this.store.version;
-    }
+    this.loadData();
     try {
       return this.instance.evaluate(input === undefined ? undefined : toArrayBuffer(input), this.entrypoints[entrypoint]) as { result: unknown }[];
     } catch (err) {
@@ -58,6 +55,18 @@ export class WasmProgram {
       this.dataVersion = -1;
       throw new EvaluationError(err instanceof Error ? err.message : String(err), entrypoint);
     }
+  }
+
+  /**
+   * Copies the store's current data into the instance unless it already has it. The engine calls this at
+   * activation, before the new policy set serves, so no decision pays for it; evaluate() only reloads after
+   * a Data API write or a failed evaluation.
+   */
+  loadData(): void {
+    if (this.dataVersion === this.store.version) return;
+    // opa-wasm takes an ArrayBuffer as JSON text as it is, skipping its own JSON.stringify.
+    this.instance.setData(this.store.documentJson());
+    this.dataVersion = this.store.version;
   }
 }
 

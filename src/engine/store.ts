@@ -21,26 +21,47 @@ export class DataStore {
   /** Bumped on every change so wasm instances know to reload their copy of data. */
   version = 0;
 
-  /** Replaces bundle data with the new bundles' data, keeping writes made outside every root. */
+  /**
+   * Replaces bundle data with the new bundles' data, keeping writes made outside every root. Copy-on-write:
+   * only the objects on the paths that change are copied (shallowly); the rest, bundle data included, is
+   * shared, never copied (deep-cloning 10 MB of data took seconds). Only bundle data at or under a root is
+   * shared: the store refuses writes there, and delta bundles build new objects rather than edit; objects
+   * above the roots are copied, as Data API writes may add keys to them.
+   */
   activate(bundles: Bundle[]): void {
-    const next = structuredClone(this.root);
+    const next: Record<string, unknown> = { ...this.root };
+    const fresh = new Set<object>([next]);
     const allRoots = [...this.owners, ...bundles.map((b) => ({ name: b.name, roots: b.manifest.roots }))].flatMap((o) => o.roots);
-    for (const root of allRoots) removePath(next, splitPath(root));
-    const system = ensureObject(next, 'system');
+    for (const root of allRoots) removeFresh(next, splitPath(root), fresh);
     const manifests: Record<string, unknown> = {};
     for (const bundle of bundles) {
-      deepAssign(next, bundle.data);
+      mergeFresh(next, bundle.data, fresh, [], bundle.manifest.roots.map(splitPath));
       manifests[bundle.name] = { manifest: storedManifest(bundle.manifest), etag: '' };
     }
-    system.bundles = manifests;
+    if (!isObject(next.system)) next.system = {};
+    freshChild(next, 'system', fresh)!.bundles = manifests;
     this.root = next;
     this.owners = bundles.map((b) => ({ name: b.name, roots: b.manifest.roots }));
     this.version++;
   }
 
+  private serialized: { version: number; bytes: ArrayBuffer } | undefined;
+
   /** The whole data document as the wasm module sees it. */
   get document(): Record<string, unknown> {
     return this.root;
+  }
+
+  /**
+   * The document as JSON bytes, serialised once per version however many wasm instances load it (for 10 MB
+   * of data, JSON.stringify is a good part of the load time).
+   */
+  documentJson(): ArrayBuffer {
+    if (this.serialized?.version !== this.version) {
+      const bytes = new TextEncoder().encode(JSON.stringify(this.root));
+      this.serialized = { version: this.version, bytes: bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer };
+    }
+    return this.serialized.bytes;
   }
 
   read(path: string[]): unknown {
@@ -155,9 +176,49 @@ function readFrom(node: unknown, path: string[]): unknown {
   return node;
 }
 
-function ensureObject(node: Record<string, unknown>, key: string): Record<string, unknown> {
-  if (!isObject(node[key])) node[key] = {};
-  return node[key] as Record<string, unknown>;
+/** The object at `key` of a parent copied in this activation, copied itself (shallowly) the first time. */
+function freshChild(parent: Record<string, unknown>, key: string, fresh: Set<object>): Record<string, unknown> | undefined {
+  const child = parent[key];
+  if (!isObject(child)) return undefined;
+  if (fresh.has(child)) return child;
+  const copy = { ...child };
+  parent[key] = copy;
+  fresh.add(copy);
+  return copy;
+}
+
+/** removePath on a copy-on-write tree: copies the ancestors of the removed path, nothing else. */
+function removeFresh(root: Record<string, unknown>, path: string[], fresh: Set<object>): void {
+  let node: Record<string, unknown> | undefined = root;
+  for (const key of path.slice(0, -1)) {
+    node = freshChild(node, key, fresh);
+    if (!node) return;
+  }
+  if (path.length === 0) {
+    for (const key of Object.keys(node)) if (key !== 'system') delete node[key];
+  } else {
+    delete node[path[path.length - 1]];
+  }
+}
+
+/**
+ * Merges a bundle's data into a copy-on-write tree. Values at or under one of the bundle's roots are shared;
+ * objects above the roots are copied as they are merged.
+ */
+function mergeFresh(target: Record<string, unknown>, source: Record<string, unknown>, fresh: Set<object>, path: string[], roots: string[][]): void {
+  for (const [key, value] of Object.entries(source)) {
+    const at = [...path, key];
+    const owned = roots.some((root) => root.length <= at.length && root.every((s, i) => at[i] === s));
+    if (isObject(value) && (!owned || isObject(target[key]))) {
+      if (!isObject(target[key])) {
+        target[key] = {};
+        fresh.add(target[key] as object);
+      }
+      mergeFresh(freshChild(target, key, fresh)!, value, fresh, at, roots);
+    } else {
+      target[key] = value;
+    }
+  }
 }
 
 function removePath(node: Record<string, unknown>, path: string[]): void {
@@ -168,11 +229,3 @@ function removePath(node: Record<string, unknown>, path: string[]): void {
   const parent = readFrom(node, path.slice(0, -1));
   if (isObject(parent)) delete parent[path[path.length - 1]];
 }
-
-function deepAssign(target: Record<string, unknown>, source: Record<string, unknown>): void {
-  for (const [key, value] of Object.entries(source)) {
-    if (isObject(target[key]) && isObject(value)) deepAssign(target[key] as Record<string, unknown>, value);
-    else target[key] = structuredClone(value);
-  }
-}
-

@@ -4,8 +4,10 @@ import { readFileSync } from 'node:fs';
 import { parseBundle } from '../../src/bundle/bundle.js';
 import type { BundleFile } from '../../src/bundle/files.js';
 import { Engine } from '../../src/engine/engine.js';
-import { noCompiler } from '../../src/engine/compiler.js';
-import { OpaCliCompiler } from '../../src/engine/opa-compiler.js';
+import { PlanningCompiler, noCompiler, type RegoPlanner } from '../../src/engine/compiler.js';
+import type { Policy } from '../../src/ir/plan.js';
+import { compilePlan } from '../../src/wasm/compile.js';
+import { OpaCliPlanner } from '../../src/engine/opa-compiler.js';
 import { referenceOpa, wasmBundleFiles } from './opa-fixture.js';
 
 const gatewayInput = JSON.parse(readFileSync('rego/gateway/input.json', 'utf8')).input;
@@ -70,7 +72,7 @@ test('a Rego-only bundle without a compiler is refused with a clear error', asyn
 });
 
 test('the interim OPA compiler builds Rego-only bundles with every rule as an entrypoint', async () => {
-  const engine = new Engine(new OpaCliCompiler(referenceOpa()));
+  const engine = new Engine(new PlanningCompiler(new OpaCliPlanner(referenceOpa())));
   await engine.activate([parseBundle('r', [file('a/p.rego', 'package a\np := input.x + 1\nf(x) := x\nq[k] := 2 if some k in ["m"]\n'), file('a/data.json', '{"d":1}')])]);
   assert.deepEqual(await engine.decide('a/p', { x: 1 }), { result: 2 });
   assert.deepEqual(await engine.decide('a', { x: 1 }), { result: { d: 1, p: 2, q: { m: 2 } } });
@@ -89,7 +91,7 @@ async function writeTempBundle(files: Record<string, string>): Promise<string> {
 }
 
 test('re-activation swaps bundle data and policies while keeping writes outside the roots', async () => {
-  const engine = new Engine(new OpaCliCompiler(referenceOpa()));
+  const engine = new Engine(new PlanningCompiler(new OpaCliPlanner(referenceOpa())));
   const v1 = parseBundle('b', [file('.manifest', '{"revision":"1","roots":["app"]}'), file('app/data.json', '{"old":1}'), file('app/p.rego', 'package app\nv := 1\n')]);
   await engine.activate([v1]);
   engine.store.put(['scratch'], { kept: true });
@@ -101,8 +103,62 @@ test('re-activation swaps bundle data and policies while keeping writes outside 
 });
 
 test('a failed activation leaves the previous policy set serving', async () => {
-  const engine = new Engine(new OpaCliCompiler(referenceOpa()));
+  const engine = new Engine(new PlanningCompiler(new OpaCliPlanner(referenceOpa())));
   await engine.activate([parseBundle('b', [file('app/p.rego', 'package app\nv := 1\n')])]);
   await assert.rejects(engine.activate([parseBundle('b', [file('app/p.rego', 'package app\nv := \n')])]), /error\(s\) occurred while compiling module\(s\)/);
   assert.deepEqual(await engine.decide('app/v', undefined), { result: 1 });
+});
+
+test('Rego is planned by the RegoPlanner and compiled by our back end, so another planner can replace OPA', async () => {
+  const opa = new OpaCliPlanner(referenceOpa());
+  const planned: Policy[] = [];
+  const recording: RegoPlanner = {
+    async plan(modules, options) {
+      const result = await opa.plan(modules, options);
+      planned.push(result.plan);
+      return result;
+    },
+  };
+  const compiled = await new PlanningCompiler(recording).compile([{ path: 'a/p.rego', source: 'package a\np := input.x * 2\n', packagePath: ['a'] }], { regoVersion: 1 });
+  assert.equal(planned.length, 1);
+  assert.deepEqual(compiled.entrypoints, ['a/p']);
+  // The module is exactly what our back end makes from the planner's plan (not `opa build -t wasm`).
+  assert.deepEqual(compiled.wasm, compilePlan(planned[0]));
+  const engine = new Engine(new PlanningCompiler(recording));
+  await engine.activate([parseBundle('r', [file('a/p.rego', 'package a\np := input.x * 2\n')])]);
+  assert.deepEqual(await engine.decide('a/p', { x: 21 }), { result: 42 });
+});
+
+test('a plan our back end refuses surfaces as a RegoCompileError naming the problem', async () => {
+  const broken: RegoPlanner = {
+    async plan() {
+      return { plan: { static: { strings: [] }, plans: { plans: [{ name: 'a/p', blocks: [{ stmts: [{ type: 'NoSuchStmt', stmt: {} }] }] }] }, funcs: { funcs: [] } } as unknown as Policy, entrypoints: ['a/p'] };
+    },
+  };
+  await assert.rejects(new Engine(new PlanningCompiler(broken)).activate([parseBundle('r', [file('a/p.rego', 'package a\np := 1\n')])]), (err: Error) => {
+    assert.equal(err.name, 'RegoCompileError');
+    assert.match(err.message, /wasm code generation failed: .*NoSuchStmt/);
+    return true;
+  });
+});
+
+test('data is copied into every wasm instance at activation, once serialised, and decisions do not reload it', async () => {
+  const engine = new Engine(new PlanningCompiler(new OpaCliPlanner(referenceOpa())));
+  const wasmBundle = parseBundle('sample', await wasmBundleFiles('bundles/sample', ['gateway/authz/allow']));
+  const regoBundle = parseBundle('r', [file('.manifest', '{"revision":"1","roots":["app"]}'), file('app/p.rego', 'package app\nv := data.app.n\n'), file('app/data.json', '{"n":7}')]);
+  let loads = 0;
+  const serialise = engine.store.documentJson.bind(engine.store);
+  engine.store.documentJson = () => {
+    loads++;
+    return serialise();
+  };
+  await engine.activate([wasmBundle, regoBundle]);
+  assert.equal(loads, 2, 'one load per wasm instance (the bundle policy.wasm and the compiled Rego)');
+  assert.equal(serialise(), serialise(), 'one serialisation shared by the instances');
+  assert.deepEqual(await engine.decide('app/v', undefined), { result: 7 });
+  assert.equal((await engine.decide('gateway/authz/allow', gatewayInput)).result, true);
+  assert.equal(loads, 2, 'decisions after activation load nothing');
+  engine.store.put(['scratch'], 1);
+  assert.deepEqual(await engine.decide('app/v', undefined), { result: 7 });
+  assert.equal(loads, 3, 'a Data API write reloads the instance that evaluates next');
 });

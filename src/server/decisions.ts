@@ -41,7 +41,7 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
     timestamp: formatTimestamp(nowNs()),
     ...(decision.evaluated.metrics ? { metrics: decision.evaluated.metrics } : {}),
   });
-  return logged ? logged.then(() => decisionId) : decisionId;
+  return logged instanceof Promise ? logged.then(() => decisionId) : decisionId;
 }
 
 /**

@@ -174,6 +174,6 @@ function combineRecorders(a: Recorder | undefined, b: Recorder | undefined): Rec
   return (event) => {
     const first = a(event);
     const second = b(event);
-    return first || second ? Promise.all([first, second]) : undefined;
+    return first instanceof Promise || second instanceof Promise ? Promise.all([first, second]) : undefined;
   };
 }

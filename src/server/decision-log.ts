@@ -21,6 +21,7 @@ import type { PluginStatus } from './context.js';
 import type { Plugin } from './plugins.js';
 
 export interface ServerDecisionLog {
+  store: DecisionLogStore;
   plugin: Plugin;
   /** ServerContext.onDecision: a promise only when the answer has to wait for the log. */
   onDecision: (event: DecisionEvent) => Promise<unknown> | void;
@@ -79,7 +80,7 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
     router.use('/v1/decisions', auth);
     router.use(decisionsRouter(store));
   }
-  return { plugin, onDecision, router };
+  return { store, plugin, onDecision, router };
 }
 
 /** The store's counters and gauges (decision_logs_*) on the server's /metrics, read when scraped. */

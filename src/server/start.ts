@@ -20,6 +20,7 @@ import { PluginManager, type Plugin } from './plugins.js';
 import { createServerBundles, type CliVerification, type ServerBundles } from './bundle-plugin.js';
 import { pipPlugins } from './pip.js';
 import { createServerDecisionLog } from './decision-log.js';
+import type { DecisionLogStore } from '../decisionlog/index.js';
 
 export const verdictVersion = '0.1.0';
 
@@ -53,6 +54,8 @@ export interface RunningServer {
   /** Every bundle source (downloads, bundle paths, uploads) goes through this manager. */
   bundles: BundleManager<Bundle>;
   server: Server;
+  /** The decision log's store, when logging is on (queries, status; tests simulate a full disk through it). */
+  decisionLog?: DecisionLogStore;
   /** Stops accepting, lets in-flight requests finish (up to `timeoutMs`), then stops the plugins. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -164,7 +167,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // After the last request: plugins such as the decision-log writer flush what those requests produced.
     await plugins.stopAll();
   };
-  return { url, ctx, decide: decideWith(ctx), bundles: bundles.manager, server, close };
+  return { url, ctx, decide: decideWith(ctx), bundles: bundles.manager, server, ...(decisionLog ? { decisionLog: decisionLog.store } : {}), close };
 }
 
 type Recorder = (event: DecisionEvent) => Promise<unknown> | void;

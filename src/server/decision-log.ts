@@ -19,13 +19,14 @@ import { splitPath } from '../engine/store.js';
 import type { VerdictConfig } from '../config/config.js';
 import type { PluginStatus } from './context.js';
 import type { Plugin } from './plugins.js';
+import { decisionsPage } from './decisions-ui.js';
 
 export interface ServerDecisionLog {
   store: DecisionLogStore;
   plugin: Plugin;
   /** ServerContext.onDecision: a promise only when the answer has to wait for the log. */
   onDecision: (event: DecisionEvent) => Promise<unknown> | void;
-  /** /v1/decisions behind the admin authentication; absent without `admin_api`. */
+  /** /v1/decisions and the auditors' page /ui/decisions behind the admin authentication; absent without `admin_api`. */
   router?: Router;
 }
 
@@ -78,7 +79,11 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
     router = Router();
     const auth = adminJwtAuth(admin.auth);
     router.use('/v1/decisions', auth);
+    router.use('/ui/decisions', auth);
     router.use(decisionsRouter(store));
+    router.get('/ui/decisions', (_req, res) => {
+      res.set('Content-Type', 'text/html; charset=utf-8').set('Cache-Control', 'no-store').send(decisionsPage);
+    });
   }
   return { store, plugin, onDecision, router };
 }

@@ -35,6 +35,8 @@ export interface ServerContext {
    * default mode the hook returns nothing and the decision is answered at once. It never rejects.
    */
   onDecision?: (event: DecisionEvent) => Promise<unknown> | void;
+  /** decision_logs.request_context.http.headers: request headers copied into each event (absent: none). */
+  logHeaders?: string[];
   /** Long-running parts report here for /health?plugins and /health?bundles. */
   plugins: () => Record<string, PluginStatus>;
   bundlesActivated: () => boolean;

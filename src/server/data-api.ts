@@ -70,7 +70,7 @@ function requester(req: IncomingMessage): string {
 
 /** Hands a decision to the recorder, if any, and returns its id (a promise when the answer must wait for the log). */
 function record(ctx: ServerContext, req: IncomingMessage, path: string[], { input, pip }: DecisionInput, evaluated: Evaluated): string | Promise<string> | undefined {
-  return recordDecision(ctx, { path, input, evaluated, requestedBy: requester(req), pip });
+  return recordDecision(ctx, { path, input, evaluated, requestedBy: requester(req), pip, headers: req.headersDistinct });
 }
 
 function provenance(ctx: ServerContext) {

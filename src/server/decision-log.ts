@@ -24,6 +24,8 @@ import { decisionsPage } from './decisions-ui.js';
 export interface ServerDecisionLog {
   store: DecisionLogStore;
   plugin: Plugin;
+  /** decision_logs.request_context.http.headers, for ServerContext.logHeaders. */
+  headers: string[];
   /** ServerContext.onDecision: a promise only when the answer has to wait for the log. */
   onDecision: (event: DecisionEvent) => Promise<unknown> | void;
   /** /v1/decisions and the auditors' page /ui/decisions behind the admin authentication; absent without `admin_api`. */
@@ -85,7 +87,7 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
       res.set('Content-Type', 'text/html; charset=utf-8').set('Cache-Control', 'no-store').send(decisionsPage);
     });
   }
-  return { store, plugin, onDecision, router };
+  return { store, plugin, onDecision, router, headers: settings.headers };
 }
 
 /** The store's counters and gauges (decision_logs_*) on the server's /metrics, read when scraped. */

@@ -1,7 +1,7 @@
 // One place that turns an evaluation into a decision: the event for the decision log (OPA's EventV1) and
 // the decision id, for the REST API and for every other front end that decides through `ServerContext`.
 import { randomUUID } from 'node:crypto';
-import { formatTimestamp, nowNs } from '../decisionlog/event.js';
+import { formatTimestamp, nowNs, requestContextHeaders } from '../decisionlog/event.js';
 import { EvaluationError } from '../engine/program.js';
 import type { Decide } from '../engine/engine.js';
 import { splitPath } from '../engine/store.js';
@@ -14,6 +14,8 @@ export interface DecisionRecord {
   input: unknown;
   evaluated: { defined: boolean; result?: unknown; metrics?: Record<string, number> };
   requestedBy: string;
+  /** The HTTP request's headers (Node's headersDistinct), for decision_logs.request_context.http.headers. */
+  headers?: Record<string, string[] | undefined>;
   pip?: EnrichmentReport;
   error?: { code: string; message: string };
 }
@@ -28,6 +30,7 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
   const decisionId = randomUUID();
   const bundles: Record<string, { revision: string }> = {};
   for (const b of ctx.engine.bundles) bundles[b.name] = { revision: b.manifest.revision };
+  const requestContext = ctx.logHeaders && decision.headers ? requestContextHeaders(decision.headers, ctx.logHeaders) : undefined;
   const logged = ctx.onDecision({
     labels: ctx.labels,
     decision_id: decisionId,
@@ -40,6 +43,7 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
     requested_by: decision.requestedBy,
     timestamp: formatTimestamp(nowNs()),
     ...(decision.evaluated.metrics ? { metrics: decision.evaluated.metrics } : {}),
+    ...(requestContext ? { request_context: requestContext } : {}),
   });
   return logged instanceof Promise ? logged.then(() => decisionId) : decisionId;
 }

@@ -116,6 +116,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     publicConfig: redactConfig(config, labels),
     statusEnabled: config.status !== undefined,
     onDecision: combineRecorders(decisionLog?.onDecision, options.onDecision),
+    ...(decisionLog?.headers.length ? { logHeaders: decisionLog.headers } : {}),
     onDataWrite: options.onDataWrite,
     plugins: () => plugins.statuses(),
     bundlesActivated: () => plugins.bundlesActivated(),

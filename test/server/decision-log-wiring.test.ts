@@ -40,6 +40,9 @@ persistence_directory: ${dir}/persist
 plugins:
   envoy_ext_authz_http: {}
 decision_logs:
+  request_context:
+    http:
+      headers: [X-Request-Id]
   store:
     file: ${dir}/decisions.db
 ${store}
@@ -83,7 +86,7 @@ async function getJson(server: RunningServer, path: string, headers: Record<stri
 test('every decision source is logged with outcome, principal, revision and OPA fields; the mask erases before writing', async () => {
   const dir = writeTree({});
   const server = await verdict(dir);
-  const v1 = await post(server, '/v1/data/authz/allow', { input: { user: 'alice', password: 'hunter2-secret' } });
+  const v1 = await post(server, '/v1/data/authz/allow', { input: { user: 'alice', password: 'hunter2-secret' } }, { 'X-Request-Id': 'req-42' });
   assert.equal(v1.body.result, true);
   assert.match(v1.body.decision_id, /^[0-9a-f-]{36}$/);
   const denied = await post(server, '/v1/data/authz/allow', { input: { user: 'bob' } });
@@ -109,6 +112,7 @@ test('every decision source is logged with outcome, principal, revision and OPA 
     assert.match(alice.event.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/);
     assert.match(alice.event.requested_by!, /^127\.0\.0\.1:\d+$/);
     assert.equal(alice.event.labels.version, '0.1.0');
+    assert.deepEqual(alice.event.request_context, { http: { headers: { 'X-Request-Id': ['req-42'] } } }, 'configured headers are kept');
     const bob = findDecision(db, denied.body.decision_id)!;
     assert.equal(bob.outcome, 'deny');
     assert.equal(bob.principal, 'bob');

@@ -2,7 +2,9 @@
 // (`opa run --server`, Rego source) and by Verdict (one worker per core) serving the same Rego bundle, planned
 // by OPA and compiled by our wasm back end (--verdict-module ours, the default) or the bundle built with
 // `opa build -t wasm` (--verdict-module opa), each loaded in turn with autocannon at the same concurrency and duration.
-//   npm run bench:http [-- --duration 10 --connections 64 --workers N --cpus 0-1 --rounds 1 --verdict-module ours|opa]
+//   npm run bench:http [-- --duration 10 --connections 64 --workers N --cpus 0-1 --rounds 1 --verdict-module ours|opa --decision-logs off,default,sync]
+// --decision-logs lists the decision-log modes Verdict is measured in (default: off, as OPA logs nothing here);
+// with several, the logging overhead of each mode relative to the first is printed too.
 // Prints decisions/s, p50 and p99 latency per server and the Verdict/OPA ratio. On a shared, noisy machine
 // use --rounds N: the servers are measured alternately N times and the median round of each is reported.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     cpus: { type: 'string', default: `0-${availableParallelism() - 1}` },
     rounds: { type: 'string', default: '1' },
     'verdict-module': { type: 'string', default: 'ours' },
+    'decision-logs': { type: 'string', default: 'off' },
   },
 });
 const duration = Number(values.duration);
@@ -92,30 +95,51 @@ async function measure(name: string, command: string, args: string[]): Promise<A
   }
 }
 
+// One config file per decision-log mode; each run starts on a fresh database file.
+const logModes = values['decision-logs']!.split(',').map((m) => m.trim());
+for (const mode of logModes) if (!['off', 'default', 'sync'].includes(mode)) throw new Error(`--decision-logs: unknown mode ${mode} (off, default, sync)`);
+let runNumber = 0;
+function logConfig(mode: string): string {
+  const file = join(work, `config-${mode}-${++runNumber}.yaml`);
+  const store = mode === 'off' ? '    enabled: false\n' : `    file: ${join(work, `decisions-${runNumber}.db`)}\n    durability: ${mode}\n`;
+  writeFileSync(file, `decision_logs:\n  store:\n${store}`);
+  return file;
+}
+
 const rounds = Number(values.rounds);
 const opaRuns: AutocannonResult[] = [];
-const verdictRuns: AutocannonResult[] = [];
+const verdictRuns = new Map<string, AutocannonResult[]>(logModes.map((m) => [m, []]));
 for (let round = 0; round < rounds; round++) {
   opaRuns.push(await measure('opa', opa, ['run', '--server', '--addr', '{addr}', '--log-level', 'error', '-b', source]));
-  verdictRuns.push(await measure('verdict', process.execPath, ['dist/src/main.js', 'run', '--addr', '{addr}', '--log-level', 'warn', '--workers', values.workers!, values['verdict-module'] === 'opa' ? wasmBundle : source]));
+  for (const mode of logModes) {
+    const bundle = values['verdict-module'] === 'opa' ? wasmBundle : source;
+    const args = ['dist/src/main.js', 'run', '--addr', '{addr}', '--log-level', 'warn', '--workers', values.workers!, '--config-file', logConfig(mode), bundle];
+    verdictRuns.get(mode)!.push(await measure(`verdict (decision log ${mode})`, process.execPath, args));
+  }
 }
 /** The round with the median throughput, so one disturbed round does not decide the comparison. */
 const median = (runs: AutocannonResult[]) => [...runs].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(runs.length / 2)];
 const opaResult = median(opaRuns);
-const verdictResult = median(verdictRuns);
+const verdictResults = logModes.map((mode) => ({ mode, result: median(verdictRuns.get(mode)!) }));
+const verdictResult = verdictResults[0]!.result;
 
 const row = (name: string, r: AutocannonResult) =>
-  `${name.padEnd(8)} ${r.requests.average.toFixed(0).padStart(10)} ${r.latency.p50.toFixed(2).padStart(8)} ${r.latency.p99.toFixed(2).padStart(8)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}`;
+  `${name.padEnd(16)} ${r.requests.average.toFixed(0).padStart(10)} ${r.latency.p50.toFixed(2).padStart(8)} ${r.latency.p99.toFixed(2).padStart(8)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}`;
 console.log(
   `gateway decision over HTTP: ${connections} connections, ${duration}s each, CPUs ${values.cpus}, Verdict workers ${values.workers} (${values['verdict-module'] === 'opa' ? 'OPA-built policy.wasm' : 'our wasm from OPA\'s plan'}), input ${Buffer.byteLength(body)} B, ${rounds} round(s)`,
 );
 if (rounds > 1) {
   console.log(`opa decisions/s per round:     ${opaRuns.map((r) => r.requests.average.toFixed(0)).join(' ')}`);
-  console.log(`verdict decisions/s per round: ${verdictRuns.map((r) => r.requests.average.toFixed(0)).join(' ')}`);
+  for (const [mode, runs] of verdictRuns) console.log(`verdict (log ${mode}) decisions/s per round: ${runs.map((r) => r.requests.average.toFixed(0)).join(' ')}`);
 }
-console.log(`${'server'.padEnd(8)} ${'decisions/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`);
+console.log(`${'server'.padEnd(16)} ${'decisions/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`);
 console.log(row('opa', opaResult));
-console.log(row('verdict', verdictResult));
+for (const { mode, result } of verdictResults) console.log(row(`verdict log=${mode}`, result));
+for (const { mode, result } of verdictResults.slice(1)) {
+  console.log(
+    `decision log ${mode} vs ${logModes[0]}: decisions/s ${(result.requests.average / verdictResult.requests.average).toFixed(2)}, p99 ${(result.latency.p99 / verdictResult.latency.p99).toFixed(2)}`,
+  );
+}
 console.log(
-  `ratio verdict/opa: decisions/s ${(verdictResult.requests.average / opaResult.requests.average).toFixed(2)}, p99 ${(verdictResult.latency.p99 / opaResult.latency.p99).toFixed(2)}`,
+  `ratio verdict (log ${logModes[0]})/opa: decisions/s ${(verdictResult.requests.average / opaResult.requests.average).toFixed(2)}, p99 ${(verdictResult.latency.p99 / opaResult.latency.p99).toFixed(2)}`,
 );

@@ -3,6 +3,7 @@
 //   verdict run [--addr HOST:PORT] [--config-file FILE] [--log-level L] [--log-format json|text] [--workers N]
 //               [--watch] [--verification-key KEY ...] [BUNDLE_PATH ...]
 //   verdict sign --signing-key KEY [--signing-alg ALG] [--key-id ID] [--scope S] -o OUT BUNDLE_PATH
+//   verdict decisions tail|search|show|export [--db FILE] ...   (reads the decision log file, no server needed)
 // With --workers N (or verdict.workers in the config) N processes share the port through node:cluster, and
 // Data API writes made in one worker are relayed to the others through the primary.
 import cluster from 'node:cluster';
@@ -16,12 +17,14 @@ import type { DataWrite } from './server/context.js';
 import { startServer, verdictVersion } from './server/start.js';
 import type { CliVerification } from './server/bundle-plugin.js';
 import { signBundle } from './bundle/sign-bundle.js';
+import { DecisionLogConfigError, DecisionLogError, runDecisionsCommand } from './decisionlog/index.js';
 
 const usage = `usage: verdict run [--addr HOST:PORT] [--config-file FILE] [--log-level LEVEL] [--log-format json|text] [--workers N]
                    [--watch] [--verification-key KEY [--verification-key-id ID] [--signing-alg ALG] [--scope SCOPE]
                    [--exclude-files-verify GLOB ...]] [BUNDLE_PATH ...]
        verdict sign --signing-key KEY [--signing-alg ALG] [--key-id ID] [--scope SCOPE] [--claims-file FILE]
-                    [--exclude-files GLOB ...] -o OUTPUT.tar.gz BUNDLE_PATH`;
+                    [--exclude-files GLOB ...] -o OUTPUT.tar.gz BUNDLE_PATH
+       verdict decisions tail|search|show|export [--db FILE] [options]   (verdict decisions --help)`;
 
 interface WriteMessage {
   verdict: 'data-write';
@@ -96,8 +99,16 @@ async function run(args: string[]): Promise<void> {
     watch: values.watch,
     verification,
     logger,
+    decisionLogByDefault: true,
     onDataWrite: cluster.isWorker ? (write) => process.send?.({ verdict: 'data-write', write } satisfies WriteMessage) : undefined,
-  }).catch((err: Error) => fail(err.message));
+  }).catch((err: Error) => {
+    // A decision log that cannot be opened has its own exit codes (3 corrupt, 4 locked, ...), as the CLI's.
+    if (err instanceof DecisionLogError) {
+      console.error(`verdict: ${err.message}`);
+      process.exit(err.exitCode);
+    }
+    return fail(err instanceof DecisionLogConfigError ? `config: ${err.message}` : err.message);
+  });
 
   if (cluster.isWorker) {
     process.on('message', (message: WriteMessage) => {
@@ -183,6 +194,8 @@ if (command === 'version' || command === '--version') {
   await run(rest);
 } else if (command === 'sign') {
   await sign(rest);
+} else if (command === 'decisions') {
+  process.exitCode = await runDecisionsCommand(rest);
 } else {
   fail(`unknown command ${command ?? '(none)'}\n${usage}`);
 }

@@ -2,6 +2,7 @@
 // so OPA tooling reads what we store, export and upload. Field names are OPA's JSON names; optional
 // fields are absent rather than null, as OPA omits them.
 import { randomUUID } from 'node:crypto';
+import type { EnrichmentReport } from '../pip/report.js';
 
 export interface DecisionError {
   code: string;
@@ -39,6 +40,8 @@ export interface DecisionEvent {
   req_id?: number;
   request_context?: { http?: { headers?: Record<string, string[]> } };
   custom?: Record<string, unknown>;
+  /** Verdict's own: which PIP adapters enriched the input, cache use, latency and errors (with `pip` configured). */
+  pip?: EnrichmentReport;
 }
 
 export function newDecisionId(): string {

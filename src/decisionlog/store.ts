@@ -155,6 +155,11 @@ export class DecisionLogStore {
     return new Promise((resolve) => this.waiters.push({ pending, admit: () => resolve('queued') }));
   }
 
+  /** True while record() would wait for room (back-pressure) or drop: the queue is full or others already wait. */
+  get saturated(): boolean {
+    return this.queue.length >= this.queueLimit || this.waiters.length > 0;
+  }
+
   /** Writes everything queued (and waiting) now. Rejects with db_write_failed if the database refuses. */
   async flush(): Promise<void> {
     while (this.queue.length > 0 || this.waiters.length > 0 || this.inFlight) {

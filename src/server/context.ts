@@ -1,28 +1,15 @@
 // What every API family needs from the running server, gathered once so handlers take one argument.
 import type { Router } from 'express';
 import type { Engine } from '../engine/engine.js';
-import type { Enricher, EnrichmentReport } from '../pip/index.js';
+import type { Enricher } from '../pip/index.js';
 import type { DecodingLimits } from './body.js';
 import type { EncodingOptions } from './respond.js';
 import type { ServerMetrics } from './metrics.js';
 
-/** OPA's decision-log event (EventV1); the decision log (issue 6) consumes it through `onDecision`. */
-export interface DecisionEvent {
-  labels: Record<string, string>;
-  decision_id: string;
-  bundles: Record<string, { revision: string }>;
-  path: string;
-  /** The input the policy evaluated: with `pip` configured, the caller's input enriched at input.pip. */
-  input?: unknown;
-  /** Which PIP adapters ran for this decision, cache use, latency and errors (only with `pip` configured). */
-  pip?: EnrichmentReport;
-  result?: unknown;
-  error?: { code: string; message: string };
-  requested_by: string;
-  timestamp: string;
-  metrics?: Record<string, number>;
-  req_id?: number;
-}
+import type { DecisionEvent } from '../decisionlog/event.js';
+
+/** OPA's decision-log event (EventV1), declared once by the decision log (issue 6). */
+export type { DecisionEvent };
 
 export interface PluginStatus {
   state: 'OK' | 'NOT_READY' | 'ERROR' | 'WARN';
@@ -42,8 +29,14 @@ export interface ServerContext {
   publicConfig: Record<string, unknown>;
   /** Whether a status plugin is configured (GET /v1/status answers 500 otherwise, as OPA). */
   statusEnabled: boolean;
-  /** Set when a decision recorder is configured; decision ids are only issued then, as OPA does. */
-  onDecision?: (event: DecisionEvent) => void;
+  /**
+   * Set when a decision recorder is configured; decision ids are only issued then, as OPA does. A promise
+   * back means the answer must wait for it (sync durability, or a full queue under back-pressure); in the
+   * default mode the hook returns nothing and the decision is answered at once. It never rejects.
+   */
+  onDecision?: (event: DecisionEvent) => Promise<unknown> | void;
+  /** decision_logs.request_context.http.headers: request headers copied into each event (absent: none). */
+  logHeaders?: string[];
   /** Long-running parts report here for /health?plugins and /health?bundles. */
   plugins: () => Record<string, PluginStatus>;
   bundlesActivated: () => boolean;

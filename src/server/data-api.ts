@@ -68,9 +68,9 @@ function requester(req: IncomingMessage): string {
   return `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
 }
 
-/** Hands a decision to the recorder, if any, and returns its id. */
-function record(ctx: ServerContext, req: IncomingMessage, path: string[], { input, pip }: DecisionInput, evaluated: Evaluated): string | undefined {
-  return recordDecision(ctx, { path, input, evaluated, requestedBy: requester(req), pip });
+/** Hands a decision to the recorder, if any, and returns its id (a promise when the answer must wait for the log). */
+function record(ctx: ServerContext, req: IncomingMessage, path: string[], { input, pip }: DecisionInput, evaluated: Evaluated): string | Promise<string> | undefined {
+  return recordDecision(ctx, { path, input, evaluated, requestedBy: requester(req), pip, headers: req.headersDistinct });
 }
 
 function provenance(ctx: ServerContext) {
@@ -132,7 +132,8 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
   const pending = decisionInput(ctx, req, path, input, inputText);
   const decision = pending instanceof Promise ? await pending : pending;
   const evaluated = evaluate(ctx, req, path, decision, started);
-  const decisionId = record(ctx, req, path, decision, evaluated);
+  const recorded = record(ctx, req, path, decision, evaluated);
+  const decisionId = recorded instanceof Promise ? await recorded : recorded;
   sendJson(req, res, 200, dataResponse(ctx, query, decisionId, evaluated, !hasInput), boolParam(query, 'pretty'), ctx.encoding);
 }
 
@@ -152,7 +153,8 @@ export async function getData(ctx: ServerContext, req: IncomingMessage, res: Ser
   const pending = decisionInput(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!));
   const decision = pending instanceof Promise ? await pending : pending;
   const evaluated = evaluate(ctx, req, path, decision, started);
-  const decisionId = record(ctx, req, path, decision, evaluated);
+  const recorded = record(ctx, req, path, decision, evaluated);
+  const decisionId = recorded instanceof Promise ? await recorded : recorded;
   sendJson(req, res, 200, dataResponse(ctx, query, decisionId, evaluated, false), boolParam(query, 'pretty'), ctx.encoding);
 }
 
@@ -173,7 +175,8 @@ export async function postDataV0(ctx: ServerContext, req: IncomingMessage, res: 
   const pending = decisionInput(ctx, req, path, input, inputText);
   const decision = pending instanceof Promise ? await pending : pending;
   const evaluated = evaluate(ctx, req, path, decision, started);
-  record(ctx, req, path, decision, evaluated);
+  const recorded = record(ctx, req, path, decision, evaluated);
+  if (recorded instanceof Promise) await recorded;
   if (!evaluated.defined) {
     const ref = ['data', ...path].join('.');
     throw undefinedDocument(ctx.engine.hasRulesAt(path) ? `document undefined: ${ref}` : `document missing: ${ref}`);

@@ -1,6 +1,7 @@
 // One place that turns an evaluation into a decision: the event for the decision log (OPA's EventV1) and
 // the decision id, for the REST API and for every other front end that decides through `ServerContext`.
 import { randomUUID } from 'node:crypto';
+import { formatTimestamp, nowNs, requestContextHeaders } from '../decisionlog/event.js';
 import { EvaluationError } from '../engine/program.js';
 import type { Decide } from '../engine/engine.js';
 import { splitPath } from '../engine/store.js';
@@ -13,17 +14,24 @@ export interface DecisionRecord {
   input: unknown;
   evaluated: { defined: boolean; result?: unknown; metrics?: Record<string, number> };
   requestedBy: string;
+  /** The HTTP request's headers (Node's headersDistinct), for decision_logs.request_context.http.headers. */
+  headers?: Record<string, string[] | undefined>;
   pip?: EnrichmentReport;
   error?: { code: string; message: string };
 }
 
-/** Sends the event to the recorder when one is configured and returns its id; no recorder, no id (as OPA). */
-export function recordDecision(ctx: ServerContext, decision: DecisionRecord): string | undefined {
+/**
+ * Sends the event to the recorder when one is configured and returns its id; no recorder, no id (as OPA).
+ * The id comes back as a promise when the recorder says the answer must wait (sync durability or
+ * back-pressure): await it before answering. Otherwise it is a plain string and nothing waits.
+ */
+export function recordDecision(ctx: ServerContext, decision: DecisionRecord): string | Promise<string> | undefined {
   if (!ctx.onDecision) return undefined;
   const decisionId = randomUUID();
   const bundles: Record<string, { revision: string }> = {};
   for (const b of ctx.engine.bundles) bundles[b.name] = { revision: b.manifest.revision };
-  ctx.onDecision({
+  const requestContext = ctx.logHeaders && decision.headers ? requestContextHeaders(decision.headers, ctx.logHeaders) : undefined;
+  const logged = ctx.onDecision({
     labels: ctx.labels,
     decision_id: decisionId,
     bundles,
@@ -33,10 +41,11 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
     ...(decision.evaluated.defined ? { result: decision.evaluated.result } : {}),
     ...(decision.error ? { error: decision.error } : {}),
     requested_by: decision.requestedBy,
-    timestamp: new Date().toISOString(),
+    timestamp: formatTimestamp(nowNs()),
     ...(decision.evaluated.metrics ? { metrics: decision.evaluated.metrics } : {}),
+    ...(requestContext ? { request_context: requestContext } : {}),
   });
-  return decisionId;
+  return logged instanceof Promise ? logged.then(() => decisionId) : decisionId;
 }
 
 /**
@@ -56,11 +65,13 @@ export function decideWith(ctx: ServerContext, requestedBy = ''): Decide {
     try {
       const decision = await ctx.engine.decide(path, input);
       const evaluated = 'result' in decision ? { defined: true, result: decision.result } : { defined: false };
-      const decisionId = recordDecision(ctx, { path: segments, input, evaluated, requestedBy, pip });
+      const recorded = recordDecision(ctx, { path: segments, input, evaluated, requestedBy, pip });
+      const decisionId = recorded instanceof Promise ? await recorded : recorded;
       return decisionId ? { ...decision, decisionId } : decision;
     } catch (err) {
       if (err instanceof EvaluationError) {
-        recordDecision(ctx, { path: segments, input, evaluated: { defined: false }, requestedBy, pip, error: { code: 'internal_error', message: err.message } });
+        // Failed decisions answer without a decision id, so nothing waits for their event.
+        void recordDecision(ctx, { path: segments, input, evaluated: { defined: false }, requestedBy, pip, error: { code: 'internal_error', message: err.message } });
       }
       throw err;
     }
@@ -72,6 +83,9 @@ export function decideWith(ctx: ServerContext, requestedBy = ''): Decide {
  * parse): the decision is recorded with what was read and the error, as opa-envoy-plugin logs it.
  */
 export function inputErrorRecorder(ctx: ServerContext, requestedBy = '') {
-  return (path: string, input: unknown, error: { code: string; message: string }): string | undefined =>
-    recordDecision(ctx, { path: splitPath(path), input, evaluated: { defined: false }, requestedBy, error });
+  return (path: string, input: unknown, error: { code: string; message: string }): string | undefined => {
+    const recorded = recordDecision(ctx, { path: splitPath(path), input, evaluated: { defined: false }, requestedBy, error });
+    // The id is only a header on an error answer; in sync mode the event is committed moments later.
+    return recorded instanceof Promise ? undefined : recorded;
+  };
 }

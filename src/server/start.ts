@@ -19,6 +19,8 @@ import { envoyFromConfig } from '../envoy/plugin.js';
 import { PluginManager, type Plugin } from './plugins.js';
 import { createServerBundles, type CliVerification, type ServerBundles } from './bundle-plugin.js';
 import { pipPlugins } from './pip.js';
+import { createServerDecisionLog } from './decision-log.js';
+import type { DecisionLogStore } from '../decisionlog/index.js';
 
 export const verdictVersion = '0.1.0';
 
@@ -32,7 +34,13 @@ export interface StartOptions {
   verification?: CliVerification;
   logger: Logger;
   compiler?: RegoCompiler;
-  onDecision?: (event: DecisionEvent) => void;
+  /** Another recorder (tests); called next to the decision log when that is on too. */
+  onDecision?: (event: DecisionEvent) => Promise<unknown> | void;
+  /**
+   * Whether the decision log is on when the config does not say (`decision_logs.store.enabled`). `verdict run`
+   * passes true (logging is on by default there); embedders and tests opt in.
+   */
+  decisionLogByDefault?: boolean;
   onDataWrite?: (write: DataWrite) => void;
   /** Long-running parts, started after the bundles activate and stopped on close. */
   plugins?: Plugin[];
@@ -46,6 +54,8 @@ export interface RunningServer {
   /** Every bundle source (downloads, bundle paths, uploads) goes through this manager. */
   bundles: BundleManager<Bundle>;
   server: Server;
+  /** The decision log's store, when logging is on (queries, status; tests simulate a full disk through it). */
+  decisionLog?: DecisionLogStore;
   /** Stops accepting, lets in-flight requests finish (up to `timeoutMs`), then stops the plugins. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -72,6 +82,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   };
   await activate([]);
   const plugins = new PluginManager();
+  // Opened before the bundles so a corrupt or locked database stops start-up before any download.
+  const decisionLog = createServerDecisionLog(config, engine, metrics.registry, options.decisionLogByDefault ?? false);
   // Loads, verifies and activates bundles from every source; counts loads and failures per bundle. Registered
   // after the PIP adapters and before the other plugins, so it stops before the adapters and after the rest.
   let bundles: ServerBundles;
@@ -79,11 +91,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     bundles = await createServerBundles(config, { paths: options.bundlePaths, watch: options.watch, verification: options.verification }, activate, metrics, logger);
   } catch (err) {
     await enricher?.close(); // its pools and file watchers would keep the process alive
+    await decisionLog?.plugin.stop();
     throw err;
   }
   // PIP adapters first, so they stop last: plugins that still take decisions while stopping (a gRPC ext_authz
   // server draining its calls) find them open.
-  for (const plugin of [...(enricher ? pipPlugins(enricher) : []), ...(bundles.plugin ? [bundles.plugin] : []), ...(options.plugins ?? [])]) plugins.register(plugin);
+  // The decision log first of all, so it stops last: every decision made while the others stop is written.
+  for (const plugin of [...(decisionLog ? [decisionLog.plugin] : []), ...(enricher ? pipPlugins(enricher) : []), ...(bundles.plugin ? [bundles.plugin] : []), ...(options.plugins ?? [])]) plugins.register(plugin);
   const labels = { id: randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
   const ctx: ServerContext = {
     engine,
@@ -101,7 +115,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     },
     publicConfig: redactConfig(config, labels),
     statusEnabled: config.status !== undefined,
-    onDecision: options.onDecision,
+    onDecision: combineRecorders(decisionLog?.onDecision, options.onDecision),
+    ...(decisionLog?.headers.length ? { logHeaders: decisionLog.headers } : {}),
     onDataWrite: options.onDataWrite,
     plugins: () => plugins.statuses(),
     bundlesActivated: () => plugins.bundlesActivated(),
@@ -118,7 +133,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   for (const plugin of envoy.plugins) plugins.register(plugin);
   // The bundle admin API (only when `admin_api` is configured) carries its own /v1/bundles paths.
-  ctx.mounts = [...envoy.mounts, ...(bundles.adminRouter ? [{ path: '/', router: bundles.adminRouter }] : [])];
+  ctx.mounts = [
+    ...envoy.mounts,
+    ...(bundles.adminRouter ? [{ path: '/', router: bundles.adminRouter }] : []),
+    ...(decisionLog?.router ? [{ path: '/', router: decisionLog.router }] : []),
+  ];
   await plugins.startAll();
   const server = createHttpServer(ctx, logger);
   const { host, port } = parseAddr(options.addr);
@@ -149,5 +168,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // After the last request: plugins such as the decision-log writer flush what those requests produced.
     await plugins.stopAll();
   };
-  return { url, ctx, decide: decideWith(ctx), bundles: bundles.manager, server, close };
+  return { url, ctx, decide: decideWith(ctx), bundles: bundles.manager, server, ...(decisionLog ? { decisionLog: decisionLog.store } : {}), close };
+}
+
+type Recorder = (event: DecisionEvent) => Promise<unknown> | void;
+
+function combineRecorders(a: Recorder | undefined, b: Recorder | undefined): Recorder | undefined {
+  if (!a || !b) return a ?? b;
+  return (event) => {
+    const first = a(event);
+    const second = b(event);
+    return first instanceof Promise || second instanceof Promise ? Promise.all([first, second]) : undefined;
+  };
 }

@@ -84,7 +84,7 @@ describe('Envoy and gateway callouts through startServer, recorded by the decisi
     assert.deepEqual(input.parsed_query, { page: ['2'] });
     assert.deepEqual(input.version, { ext_authz: 'v3', encoding: 'protojson' });
     assert.deepEqual(event.result, { allowed: true, headers: { 'x-user': 'alice' }, request_headers_to_remove: ['authorization'] });
-    assert.ok(bundle in event.bundles, 'the event names the active bundle');
+    assert.ok(bundle in (event.bundles ?? {}), 'the event names the active bundle');
   });
 
   test('gRPC Check denied: PERMISSION_DENIED with the policy status, recorded', async () => {

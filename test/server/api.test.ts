@@ -79,8 +79,8 @@ test('decisions reach the hook with OPA EventV1 fields, and the response carries
   assert.equal(event.path, 'p/allow');
   assert.deepEqual(event.input, { user: 'alice' });
   assert.equal(event.result, true);
-  assert.deepEqual(Object.values(event.bundles), [{ revision: 'api-1' }]);
-  assert.match(event.requested_by, /^127\.0\.0\.1:\d+$/);
+  assert.deepEqual(Object.values(event.bundles ?? {}), [{ revision: 'api-1' }]);
+  assert.match(event.requested_by ?? "", /^127\.0\.0\.1:\d+$/);
   assert.ok(!Number.isNaN(Date.parse(event.timestamp)));
   assert.equal(event.labels.version, '0.1.0');
 });

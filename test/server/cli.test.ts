@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { buildWasmBundle } from '../engine/opa-fixture.js';
 import { freePort, send, writeTree } from './harness.js';
 
@@ -21,32 +23,42 @@ async function waitFor(url: string): Promise<void> {
 
 for (const workers of ['1', '2']) {
   test(`verdict run --workers ${workers} serves a wasm bundle, shares data writes, and exits 0 on SIGTERM`, async () => {
-    const bundle = buildWasmBundle('bundles/sample', ['gateway/authz/allow']);
+    const bundle = resolve(buildWasmBundle('bundles/sample', ['gateway/authz/allow']));
     const port = await freePort();
-    const child = spawn(process.execPath, ['dist/src/main.js', 'run', '--addr', `127.0.0.1:${port}`, '--log-format', 'text', '--workers', workers, bundle], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its own working directory: the decision log is on by default, at .verdict/decisions.db under it.
+    const cwd = mkdtempSync(join(tmpdir(), 'verdict-run-'));
+    const main = resolve('dist/src/main.js');
+    const child = spawn(process.execPath, [main, 'run', '--addr', `127.0.0.1:${port}`, '--log-format', 'text', '--workers', workers, bundle], { stdio: ['ignore', 'ignore', 'pipe'], cwd });
     let log = '';
     child.stderr.on('data', (c: Buffer) => (log += c.toString()));
     const url = `http://127.0.0.1:${port}`;
     await waitFor(url);
     const res = await send(url, 'POST', '/v1/data/gateway/authz/allow', input);
-    assert.deepEqual(JSON.parse(res.body.toString()), { result: true });
+    const answer = JSON.parse(res.body.toString());
+    assert.equal(answer.result, true);
     assert.equal((await send(url, 'PUT', '/v1/data/flags/beta', 'true')).status, 204);
     // New connections may land on any worker: every one of them must see the write. The relay through the
     // primary is asynchronous, so a worker gets a short grace period before it counts as having missed it.
     for (let i = 0; i < 6; i++) {
       let seen: unknown;
       for (let attempt = 0; attempt < 20; attempt++) {
-        seen = JSON.parse((await send(url, 'GET', '/v1/data/flags', undefined, { Connection: 'close' })).body.toString());
-        if (JSON.stringify(seen) === '{"result":{"beta":true}}') break;
+        seen = JSON.parse((await send(url, 'GET', '/v1/data/flags', undefined, { Connection: 'close' })).body.toString()).result;
+        if (JSON.stringify(seen) === '{"beta":true}') break;
         await new Promise((r) => setTimeout(r, 10));
       }
-      assert.deepEqual(seen, { result: { beta: true } });
+      assert.deepEqual(seen, { beta: true });
     }
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
     assert.match(log, /INFO Server started\./);
     assert.doesNotMatch(log, /carol@example\.com/, 'inputs are never logged at info');
+    // Every worker wrote to the same log, flushed on SIGTERM: the decision is there, found by the CLI.
+    const shown = spawnSync(process.execPath, [main, 'decisions', 'show', answer.decision_id], { cwd, encoding: 'utf8' });
+    assert.equal(shown.status, 0, shown.stderr);
+    const event = JSON.parse(shown.stdout);
+    assert.equal(event.path, 'gateway/authz/allow');
+    assert.equal(event.result, true);
   });
 }
 

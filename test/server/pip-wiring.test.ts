@@ -351,7 +351,9 @@ test('verdict run: the pip section works end to end, and a bad one exits 2 namin
     }
     const input = { request: { method: 'GET' }, headers: { authorization: `Bearer ${await token('alice')}` } };
     const res = await send(url, 'POST', '/v1/data/gateway/allow', JSON.stringify({ input }));
-    assert.deepEqual(JSON.parse(res.body.toString()), { result: true });
+    const body = JSON.parse(res.body.toString());
+    assert.equal(body.result, true);
+    assert.match(body.decision_id, /^[0-9a-f-]{36}$/, 'verdict run logs decisions by default, so answers carry an id');
     assert.equal((await send(url, 'POST', '/v1/data/gateway/allow', JSON.stringify({ input: { pip: {} } }))).status, 400);
   } finally {
     child.kill('SIGTERM');

@@ -1,0 +1,106 @@
+// The decision log (src/decisionlog/) inside a running server: one store and one logger per process,
+// registered as the `decision_logs` plugin, fed by every decision source through ServerContext.onDecision,
+// reported in /health?plugins, /v1/status and /metrics, and queried through the admin-authenticated
+// /v1/decisions API and the auditors' page.
+import { Gauge, type Registry } from 'prom-client';
+import { Router } from 'express';
+import type { AdminAuthConfig } from '../auth/admin-jwt.js';
+import { adminJwtAuth } from '../auth/admin-jwt.js';
+import {
+  DecisionLogger,
+  DecisionLogPlugin,
+  DecisionLogStore,
+  decisionLogSettings,
+  decisionsRouter,
+  type DecisionEvent,
+} from '../decisionlog/index.js';
+import type { Engine } from '../engine/engine.js';
+import { splitPath } from '../engine/store.js';
+import type { VerdictConfig } from '../config/config.js';
+import type { PluginStatus } from './context.js';
+import type { Plugin } from './plugins.js';
+import { decisionsPage } from './decisions-ui.js';
+
+export interface ServerDecisionLog {
+  store: DecisionLogStore;
+  plugin: Plugin;
+  /** decision_logs.request_context.http.headers, for ServerContext.logHeaders. */
+  headers: string[];
+  /** ServerContext.onDecision: a promise only when the answer has to wait for the log. */
+  onDecision: (event: DecisionEvent) => Promise<unknown> | void;
+  /** /v1/decisions and the auditors' page /ui/decisions behind the admin authentication; absent without `admin_api`. */
+  router?: Router;
+}
+
+/**
+ * Opens the decision log when it is on: `decision_logs.store.enabled`, which defaults to `onByDefault`
+ * (`verdict run` passes true; embedders and tests opt in). Throws DecisionLogError (with an exit code) when
+ * the database cannot be opened, DecisionLogConfigError when the section is wrong.
+ */
+export function createServerDecisionLog(config: VerdictConfig, engine: Engine, registry: Registry, onByDefault: boolean): ServerDecisionLog | undefined {
+  const section = (config.decision_logs ?? {}) as { store?: { enabled?: unknown } };
+  const enabled = section.store?.enabled ?? onByDefault;
+  if (enabled !== true) {
+    decisionLogSettings(config.decision_logs); // still refuse a malformed section
+    return undefined;
+  }
+  const settings = decisionLogSettings(config.decision_logs);
+  const store = new DecisionLogStore(settings.store);
+  // The drop and mask rules are evaluated with the plain engine (never the recording decide, which would log
+  // the log's own decisions), and only when a bundle defines them: most deployments have neither.
+  const evaluate = (path: string, input: unknown) => (engine.hasRulesAt(splitPath(path)) ? engine.decide(path, input) : Promise.resolve({}));
+  const logger = new DecisionLogger(store, { evaluate, dropPath: settings.dropPath, maskPath: settings.maskPath });
+  const dl = new DecisionLogPlugin(store, logger);
+  registerMetrics(registry, store);
+
+  const waitAlways = store.durability === 'sync';
+  const backpressure = store.whenFull === 'backpressure';
+  const onDecision = (event: DecisionEvent): Promise<unknown> | void => {
+    // Checked before logging: a request waits only when its event would (sync) or when the queue is full.
+    const wait = waitAlways || (backpressure && store.saturated);
+    const logged = dl.onDecision(event);
+    return wait ? logged : undefined;
+  };
+
+  const plugin: Plugin = {
+    name: dl.name,
+    kind: 'other',
+    start: () => dl.start(),
+    stop: () => dl.stop(),
+    status: (): PluginStatus => {
+      const s = dl.status();
+      const detail = { store: s.store, logger: s.logger } as Record<string, unknown>;
+      const message = s.store.last_error && s.state !== 'OK' ? `${s.store.last_error.code}: ${s.store.last_error.message}` : undefined;
+      return { state: s.state, ...(message ? { message } : {}), ...detail };
+    },
+  };
+
+  const admin = config.admin_api as { auth?: AdminAuthConfig } | undefined;
+  let router: Router | undefined;
+  if (admin?.auth) {
+    router = Router();
+    const auth = adminJwtAuth(admin.auth);
+    router.use('/v1/decisions', auth);
+    router.use('/ui/decisions', auth);
+    router.use(decisionsRouter(store));
+    router.get('/ui/decisions', (_req, res) => {
+      res.set('Content-Type', 'text/html; charset=utf-8').set('Cache-Control', 'no-store').send(decisionsPage);
+    });
+  }
+  return { store, plugin, onDecision, router, headers: settings.headers };
+}
+
+/** The store's counters and gauges (decision_logs_*) on the server's /metrics, read when scraped. */
+function registerMetrics(registry: Registry, store: DecisionLogStore): void {
+  const names = Object.keys(store.metrics());
+  for (const name of names) {
+    new Gauge({
+      name,
+      help: `Decision log: ${name.replace(/^decision_logs_/, '').replace(/_/g, ' ')}.`,
+      registers: [registry],
+      collect() {
+        this.set(store.metrics()[name] ?? 0);
+      },
+    });
+  }
+}

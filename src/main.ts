@@ -16,6 +16,7 @@ import type { DataWrite } from './server/context.js';
 import { startServer, verdictVersion } from './server/start.js';
 import type { CliVerification } from './server/bundle-plugin.js';
 import { signBundle } from './bundle/sign-bundle.js';
+import { evalCommand } from './cli/eval.js';
 
 const usage = `usage: verdict run [--addr HOST:PORT] [--config-file FILE] [--log-level LEVEL] [--log-format json|text] [--workers N]
                    [--watch] [--verification-key KEY [--verification-key-id ID] [--signing-alg ALG] [--scope SCOPE]
@@ -183,6 +184,8 @@ if (command === 'version' || command === '--version') {
   await run(rest);
 } else if (command === 'sign') {
   await sign(rest);
+} else if (command === 'eval') {
+  process.exitCode = await evalCommand(rest);
 } else {
   fail(`unknown command ${command ?? '(none)'}\n${usage}`);
 }

@@ -17,6 +17,7 @@ import { startServer, verdictVersion } from './server/start.js';
 import type { CliVerification } from './server/bundle-plugin.js';
 import { signBundle } from './bundle/sign-bundle.js';
 import { evalCommand } from './cli/eval.js';
+import { buildCommand } from './cli/build.js';
 
 const usage = `usage: verdict run [--addr HOST:PORT] [--config-file FILE] [--log-level LEVEL] [--log-format json|text] [--workers N]
                    [--watch] [--verification-key KEY [--verification-key-id ID] [--signing-alg ALG] [--scope SCOPE]
@@ -186,6 +187,8 @@ if (command === 'version' || command === '--version') {
   await sign(rest);
 } else if (command === 'eval') {
   process.exitCode = await evalCommand(rest);
+} else if (command === 'build') {
+  process.exitCode = await buildCommand(rest);
 } else {
   fail(`unknown command ${command ?? '(none)'}\n${usage}`);
 }

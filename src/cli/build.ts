@@ -33,8 +33,7 @@ export async function buildBundle(options: BuildOptions): Promise<BundleFile[]> 
   const plan = planRego(modules, entrypoints, { builtins: verdictBuiltins });
   const manifest: Record<string, unknown> = { revision: '', roots: [''], ...(options.bundle ? await bundleManifest(options.paths) : {}) };
   const files: BundleFile[] = [{ path: 'data.json', data: Buffer.from(JSON.stringify(data)) }];
-  const base = options.bundle ? options.paths[0]! : process.cwd();
-  for (const m of modules) files.push({ path: modulePath(m, base), data: Buffer.from(m.source) });
+  for (const m of modules) files.push({ path: modulePath(m), data: Buffer.from(m.source) });
   if (options.target === 'wasm') {
     files.push({ path: 'policy.wasm', data: Buffer.from(compilePlan(plan)) });
     manifest.wasm = entrypoints.map((entrypoint) => ({ entrypoint, module: '/policy.wasm' }));
@@ -54,9 +53,9 @@ async function bundleManifest(paths: string[]): Promise<Record<string, unknown>>
   return { ...(revision !== undefined ? { revision } : {}), ...(roots !== undefined ? { roots } : {}), ...(metadata !== undefined ? { metadata } : {}) };
 }
 
-/** Sources keep the path they were loaded from, relative to the bundle directory or working directory when under it. */
-function modulePath(m: RegoFile, base: string): string {
-  const rel = relative(base, m.path);
+/** Sources keep the path they were loaded from (as opa build does, also with -b), relative to the working directory when under it. */
+function modulePath(m: RegoFile): string {
+  const rel = relative(process.cwd(), m.path);
   return (rel.startsWith('..') ? m.path : rel).replace(/^\/+/, '');
 }
 

@@ -39,7 +39,7 @@ export function queryModule(query: string): QueryModule {
   const body = parsed.module?.rules[0]?.body;
   if (parsed.errors.length > 0 || !body || parsed.module?.rules.length !== 1) {
     const errors = parsed.errors.length > 0 ? parsed.errors : [parseError('query is not a single body')];
-    throw new RegoCompileError(errors.map(toQueryLocation));
+    throw new RegoCompileError(errors.map((e) => toQueryLocation(e, query)));
   }
   const vars = new Set<string>();
   const lines: string[] = [];
@@ -101,6 +101,15 @@ function parseError(message: string): RegoError {
   return { code: 'rego_parse_error', message, location: { file: '', row: 1, col: 1 } };
 }
 
-function toQueryLocation(e: RegoError): RegoError {
-  return { ...e, location: { ...e.location, file: '', row: Math.max(1, e.location.row - PREFIX_ROWS) } };
+/**
+ * Back to the query's own rows. An error past the query's last line is the parser meeting our closing brace:
+ * OPA, parsing the query alone, reports the end of input at the query's last token.
+ */
+function toQueryLocation(e: RegoError, query: string): RegoError {
+  const lines = query.split('\n');
+  const row = e.location.row - PREFIX_ROWS;
+  if (row <= lines.length) return { ...e, location: { ...e.location, file: '', row: Math.max(1, row) } };
+  const line = lines[lines.length - 1]!;
+  const idx = Math.max(0, line.trimEnd().length - 1);
+  return { ...e, message: 'unexpected eof token', location: { file: '', row: lines.length, col: idx + 1 }, details: { line, idx } };
 }

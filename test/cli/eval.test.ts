@@ -54,6 +54,13 @@ describe('verdict eval errors', () => {
     assert.equal(ours.errors?.[0]?.message, theirs.errors[0]!.message);
   });
 
+  it('reports a query cut short as opa eval does', async () => {
+    for (const query of ['1 +', 'x := [1,']) {
+      const ours = await evaluateQuery({ dataPaths: [], query });
+      assert.deepEqual(JSON.parse(JSON.stringify(ours)), opaEval(query, `${inputsDir}/kong-read.json`, []));
+    }
+  });
+
   it('reports a parse error in a policy with its file and row', async () => {
     const ours = await evaluateQuery({ dataPaths: ['test/cli/broken'], query: 'data.broken' });
     const theirs = opaEval('data.broken', `${inputsDir}/kong-read.json`, ['test/cli/broken']) as { errors: Array<{ code: string; location: { file: string; row: number } }> };

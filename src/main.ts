@@ -18,13 +18,17 @@ import { startServer, verdictVersion } from './server/start.js';
 import type { CliVerification } from './server/bundle-plugin.js';
 import { signBundle } from './bundle/sign-bundle.js';
 import { DecisionLogConfigError, DecisionLogError, runDecisionsCommand } from './decisionlog/index.js';
+import { evalCommand } from './cli/eval.js';
+import { buildCommand } from './cli/build.js';
 
 const usage = `usage: verdict run [--addr HOST:PORT] [--config-file FILE] [--log-level LEVEL] [--log-format json|text] [--workers N]
                    [--watch] [--verification-key KEY [--verification-key-id ID] [--signing-alg ALG] [--scope SCOPE]
                    [--exclude-files-verify GLOB ...]] [BUNDLE_PATH ...]
        verdict sign --signing-key KEY [--signing-alg ALG] [--key-id ID] [--scope SCOPE] [--claims-file FILE]
                     [--exclude-files GLOB ...] -o OUTPUT.tar.gz BUNDLE_PATH
-       verdict decisions tail|search|show|export [--db FILE] [options]   (verdict decisions --help)`;
+       verdict decisions tail|search|show|export [--db FILE] [options]   (verdict decisions --help)
+       verdict eval [-d PATH]... [-i INPUT_FILE] [--format json|pretty] QUERY
+       verdict build [-o FILE] [-e ENTRYPOINT]... [-t wasm|plan] [-b] PATH...`;
 
 interface WriteMessage {
   verdict: 'data-write';
@@ -196,6 +200,10 @@ if (command === 'version' || command === '--version') {
   await sign(rest);
 } else if (command === 'decisions') {
   process.exitCode = await runDecisionsCommand(rest);
+} else if (command === 'eval') {
+  process.exitCode = await evalCommand(rest);
+} else if (command === 'build') {
+  process.exitCode = await buildCommand(rest);
 } else {
   fail(`unknown command ${command ?? '(none)'}\n${usage}`);
 }

@@ -1,0 +1,91 @@
+// Policy and data files named on the command line (`-d PATH`), loaded the way `opa eval -d` / `opa build` load
+// them: .rego files as modules; .json/.yaml/.yml files as data, a file named directly at the root of data, a
+// file found under a directory at its directory's path relative to that directory.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join, relative, sep } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { RegoFile } from '../compiler/compile-rego.js';
+
+export interface LoadedFiles {
+  modules: RegoFile[];
+  data: Record<string, unknown>;
+}
+
+export class LoadError extends Error {}
+
+const DATA_EXTENSIONS = new Set(['.json', '.yaml', '.yml']);
+
+export async function loadPaths(paths: string[]): Promise<LoadedFiles> {
+  const loaded: LoadedFiles = { modules: [], data: {} };
+  for (const path of paths) {
+    const info = await stat(path).catch(() => {
+      throw new LoadError(`${path}: no such file or directory`);
+    });
+    if (info.isDirectory()) await loadDirectory(path, path, loaded);
+    else await loadFile(path, [], loaded, true);
+  }
+  return loaded;
+}
+
+async function loadDirectory(root: string, dir: string, loaded: LoadedFiles): Promise<void> {
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const entry of entries) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) await loadDirectory(root, full, loaded);
+    else if (entry.isFile()) {
+      const rel = relative(root, dir);
+      await loadFile(full, rel === '' ? [] : rel.split(sep), loaded, false);
+    }
+  }
+}
+
+async function loadFile(path: string, at: string[], loaded: LoadedFiles, named: boolean): Promise<void> {
+  const ext = extname(path);
+  if (ext === '.rego') {
+    loaded.modules.push({ path, source: await readFile(path, 'utf8') });
+  } else if (DATA_EXTENSIONS.has(ext)) {
+    const text = await readFile(path, 'utf8');
+    let value: unknown;
+    try {
+      value = ext === '.json' ? JSON.parse(text) : parseYaml(text);
+    } catch (err) {
+      throw new LoadError(`${path}: ${(err as Error).message}`);
+    }
+    if (at.length === 0 && !isObject(value)) throw new LoadError(`${path}: data at the root must be an object`);
+    mergeAt(loaded.data, at, value, path);
+  } else if (named) {
+    throw new LoadError(`${path}: expected a .rego, .json, .yaml or .yml file or a directory`);
+  }
+  // Other files inside a directory are skipped, as OPA does.
+}
+
+function mergeAt(data: Record<string, unknown>, at: string[], value: unknown, path: string): void {
+  let node = data;
+  for (const key of at) {
+    const next = node[key];
+    if (next === undefined) node = node[key] = {};
+    else if (isObject(next)) node = next;
+    else throw new LoadError(`${path}: merge error: data.${at.join('.')} conflicts with other data`);
+  }
+  if (at.length > 0 && !isObject(value)) {
+    const key = at[at.length - 1]!;
+    const parent = at.slice(0, -1).reduce<Record<string, unknown>>((n, k) => n[k] as Record<string, unknown>, data);
+    if (Object.keys(parent[key] as object).length > 0) throw new LoadError(`${path}: merge error at data.${at.join('.')}`);
+    parent[key] = value;
+    return;
+  }
+  mergeObjects(node, value as Record<string, unknown>, path);
+}
+
+function mergeObjects(into: Record<string, unknown>, from: Record<string, unknown>, path: string): void {
+  for (const [k, v] of Object.entries(from)) {
+    const have = into[k];
+    if (have === undefined) into[k] = v;
+    else if (isObject(have) && isObject(v)) mergeObjects(have, v, path);
+    else throw new LoadError(`${path}: merge error: key ${JSON.stringify(k)} is defined more than once`);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,115 @@
+// An ad-hoc query (what `opa eval` takes) as a module with one entrypoint, so that the planner, which plans
+// rules only, can compile it: the query becomes the body of an array comprehension whose rows hold the value of
+// each expression and the bindings of the query's variables, in OPA's evaluation order and with its duplicates.
+import type { Expr, Term } from './ast.js';
+import { isTerm } from './ast.js';
+import { RegoCompileError, type RegoFile } from './compile-rego.js';
+import type { RegoError } from './errors.js';
+import { parseModule } from './parse-module.js';
+import { childTerms, exprTerms } from './walk.js';
+
+export const QUERY_PACKAGE = 'verdict_query';
+export const QUERY_ENTRYPOINT = `${QUERY_PACKAGE}/rows`;
+const PREFIX = `package ${QUERY_PACKAGE}\n\nq if {\n`;
+const PREFIX_ROWS = 3;
+
+export interface QueryExpression {
+  text: string;
+  location: { row: number; col: number };
+}
+
+export interface QueryModule {
+  file: RegoFile;
+  entrypoint: string;
+  /** The query's expressions, in order, as `opa eval` reports them. */
+  expressions: QueryExpression[];
+  /** The variables the query binds, sorted, as `opa eval` reports them. */
+  variables: string[];
+}
+
+/** One row of the entrypoint's value: the expressions' values and the bindings. */
+export interface QueryRow {
+  expressions: unknown[];
+  bindings: Record<string, unknown>;
+}
+
+/** Throws RegoCompileError (rego_parse_error at the query's own row and column) for a query that does not parse. */
+export function queryModule(query: string): QueryModule {
+  const parsed = parseModule('', PREFIX + query + '\n}\n');
+  const body = parsed.module?.rules[0]?.body;
+  if (parsed.errors.length > 0 || !body || parsed.module?.rules.length !== 1) {
+    const errors = parsed.errors.length > 0 ? parsed.errors : [parseError('query is not a single body')];
+    throw new RegoCompileError(errors.map((e) => toQueryLocation(e, query)));
+  }
+  const vars = new Set<string>();
+  const lines: string[] = [];
+  const values: string[] = [];
+  const expressions: QueryExpression[] = [];
+  body.forEach((e, i) => {
+    const text = query.slice(e.loc.offset - PREFIX.length, e.loc.end - PREFIX.length);
+    expressions.push({ text, location: { row: e.loc.row - PREFIX_ROWS, col: e.loc.col } });
+    const terms = Array.isArray(e.terms) ? e.terms.slice(1) : exprTerms(e); // not the operator of a call
+    for (const t of terms) collectVars(t, vars);
+    if (yieldsValue(e)) {
+      // The expression's own value is reported. Like any body expression it fails the row when false, except
+      // in a query of that one expression, where OPA reports the false value.
+      const v = `__verdict_e${i}`;
+      lines.push(`${v} := (${text})`);
+      if (body.length > 1) lines.push(v);
+      values.push(v);
+    } else {
+      lines.push(text);
+      values.push('true');
+    }
+  });
+  const variables = [...vars].sort();
+  const bindings = '{' + variables.map((v) => `${JSON.stringify(v)}: ${v}`).join(', ') + '}';
+  const source = `package ${QUERY_PACKAGE}\n\nrows := [{"expressions": [${values.join(', ')}], "bindings": ${bindings}} |\n${lines.join('\n')}\n]\n`;
+  return { file: { path: 'query.rego', source }, entrypoint: QUERY_ENTRYPOINT, expressions, variables };
+}
+
+/** Terms and calls other than unification and assignment have a value of their own; the rest report true. */
+function yieldsValue(e: Expr): boolean {
+  if (e.negated || (e.with?.length ?? 0) > 0) return false;
+  if (isTerm(e.terms)) return true;
+  if (!Array.isArray(e.terms)) return false;
+  const op = e.terms[0];
+  const name = op?.type === 'ref' && op.value.length === 1 && op.value[0]?.type === 'var' ? op.value[0].value : undefined;
+  return name !== 'eq' && name !== 'assign';
+}
+
+/** The variables a query binds at its top level: not those local to comprehensions, `not` or `every`. */
+function collectVars(t: Term, out: Set<string>): void {
+  if (t.type === 'var') {
+    if (!['data', 'input', '_'].includes(t.value) && !t.value.startsWith('$') && !t.value.startsWith('__')) out.add(t.value);
+    return;
+  }
+  if (t.type === 'call') {
+    for (const arg of t.value.slice(1)) collectVars(arg, out);
+    return;
+  }
+  if (t.type === 'ref') {
+    const [head, ...rest] = t.value;
+    if (head?.type === 'var') collectVars(head, out);
+    for (const r of rest) if (r.type !== 'string') collectVars(r, out);
+    return;
+  }
+  for (const c of childTerms(t)) collectVars(c, out);
+}
+
+function parseError(message: string): RegoError {
+  return { code: 'rego_parse_error', message, location: { file: '', row: 1, col: 1 } };
+}
+
+/**
+ * Back to the query's own rows. An error past the query's last line is the parser meeting our closing brace:
+ * OPA, parsing the query alone, reports the end of input at the query's last token.
+ */
+function toQueryLocation(e: RegoError, query: string): RegoError {
+  const lines = query.split('\n');
+  const row = e.location.row - PREFIX_ROWS;
+  if (row <= lines.length) return { ...e, location: { ...e.location, file: '', row: Math.max(1, row) } };
+  const line = lines[lines.length - 1]!;
+  const idx = Math.max(0, line.trimEnd().length - 1);
+  return { ...e, message: 'unexpected eof token', location: { file: '', row: lines.length, col: idx + 1 }, details: { line, idx } };
+}

@@ -33,10 +33,7 @@ describe('verdict eval matches opa eval on rego/', () => {
     const inputs = readdirSync(inputsDir).filter((f) => f.startsWith(`${policy}-`));
     for (const file of inputs) {
       for (const query of qs) {
-        // Known planner gap: OPA evaluates a ref argument of a call under `not` before the negation, so
-        // `not claims.iss in xs` with claims undefined is undefined in OPA; our planner makes it true.
-        const todo = file === 'gateway-empty.json' && query.includes('deny') ? 'planner: not <undefined ref> in …' : undefined;
-        it(`${policy}: ${query} with ${file}`, { todo }, async () => {
+        it(`${policy}: ${query} with ${file}`, async () => {
           const input = `${inputsDir}/${file}`;
           const ours = await evaluateQuery({ dataPaths: ['rego'], inputFile: input, query });
           assert.deepEqual(JSON.parse(JSON.stringify(ours)), opaEval(query, input, ['rego']));

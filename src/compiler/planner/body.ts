@@ -2,6 +2,7 @@
 import { isTerm, type Body, type Every, type Expr, type Term, type With } from '../ast.js';
 import type { TreeNode } from './tree.js';
 import { planCall, refName } from './calls.js';
+import { hoistDynamics } from './dynamics.js';
 import type { Ctx, K } from './context.js';
 import { bool, local, PlanError } from './emitter.js';
 import { isOutput, planTerm, planTerms, unify, unifyOp } from './terms.js';
@@ -15,9 +16,11 @@ function planExpr(c: Ctx, e: Expr, k: K): void {
   c.e.loc = e.loc;
   if (e.with?.length) return planWith(c, e, k);
   if (e.negated) {
-    const block = c.e.block(() => planPlain(c, e, () => {}));
-    c.e.emit('NotStmt', { block });
-    return k();
+    return hoistDynamics(c, e, (inner) => {
+      const block = c.e.block(() => planPlain(c, inner, () => {}));
+      c.e.emit('NotStmt', { block });
+      k();
+    });
   }
   planPlain(c, e, k);
 }

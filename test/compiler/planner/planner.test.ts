@@ -42,6 +42,31 @@ function normal(v: unknown): unknown {
 
 const cases: Array<{ name: string; source: string; path: string; inputs: unknown[] }> = [
   {
+    // OPA evaluates references among a call's arguments before the `not`: undefined ones make it undefined.
+    name: 'not over calls with undefined reference arguments',
+    source: `package t
+claims := input.c
+r := [a, b, e, h, i, j, k, l]
+default a := false
+default b := false
+default e := false
+default h := false
+default i := false
+default j := false
+default k := false
+default l := false
+a := true if not claims.iss in ["a"]
+b := true if not startswith(input.c.iss, "a")
+e := true if not "a" == input.c.iss
+h := true if not {"a": input.c.iss}["a"]
+i := true if not input.c.iss == "a"
+j := true if not input.c.iss
+k := true if not count(input.c.iss) > 1
+l := true if not [input.c.iss] == [1]`,
+    path: 't/r',
+    inputs: [{}, { c: {} }, { c: { iss: 'b' } }, { c: { iss: 'a' } }, { c: { iss: 1 } }],
+  },
+  {
     name: 'complete rules, default, else',
     source: `package t
 default allow := false

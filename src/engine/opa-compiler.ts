@@ -14,6 +14,7 @@ import type { RegoModule } from '../bundle/bundle.js';
 import { readBundleArchive } from '../bundle/files.js';
 import type { Policy } from '../ir/plan.js';
 import { CachingCompiler } from './compile-cache.js';
+import { VerdictPlanner } from './verdict-planner.js';
 import { PlanningCompiler, RegoCompileError, noCompiler, type PlannedPolicy, type RegoCompiler, type RegoPlanner } from './compiler.js';
 
 const run = promisify(execFile);
@@ -32,10 +33,15 @@ export function findOpa(env: NodeJS.ProcessEnv = process.env): string | undefine
  * The best compiler this machine has: OPA's planner + our back end when OPA is installed, cached by content
  * hash in memory and under `cacheDir`; otherwise one that refuses with a clear error.
  */
-export function defaultCompiler(options: { cacheDir?: string } = {}): RegoCompiler {
+export function defaultCompiler(options: { cacheDir?: string } = {}, env: NodeJS.ProcessEnv = process.env): RegoCompiler {
+  const cacheDir = options.cacheDir ?? defaultCacheDir;
+  // Our own planner (src/compiler), in-process, chosen explicitly until it is the default.
+  if (env.VERDICT_PLANNER === 'verdict') {
+    return new CachingCompiler(new PlanningCompiler(new VerdictPlanner()), `verdict-plan:${fingerprint(['../compiler/', '../wasm/', '../ir/'])}`, cacheDir);
+  }
   const opa = findOpa();
   if (!opa) return noCompiler;
-  return new CachingCompiler(new PlanningCompiler(new OpaCliPlanner(opa)), `opa-plan:${fileIdentity(opa)}|${backendFingerprint()}`, options.cacheDir ?? defaultCacheDir);
+  return new CachingCompiler(new PlanningCompiler(new OpaCliPlanner(opa)), `opa-plan:${fileIdentity(opa)}|${fingerprint(['../wasm/', '../ir/'])}`, cacheDir);
 }
 
 export const defaultCacheDir = '.verdict/cache/compile';
@@ -46,12 +52,16 @@ function fileIdentity(path: string): string {
   return `${path}:${stat.size}:${stat.mtimeMs}`;
 }
 
-/** Hash of our back end as built (runtime.wasm and the codegen's compiled files), so a rebuild invalidates the cache. */
-function backendFingerprint(): string {
+/**
+ * Hash of our compiled code in `folders` (and their subfolders: .js and runtime.wasm), so a rebuild of the
+ * compiler or back end invalidates the cache.
+ */
+function fingerprint(folders: string[]): string {
   const hash = createHash('sha256');
-  for (const folder of ['../wasm/', '../ir/']) {
+  for (const folder of folders) {
     const dir = fileURLToPath(new URL(folder, import.meta.url));
-    for (const name of readdirSync(dir).filter((n) => n.endsWith('.js') || n.endsWith('.wasm')).sort()) hash.update(name).update(readFileSync(join(dir, name)));
+    const names = (readdirSync(dir, { recursive: true }) as string[]).filter((n) => n.endsWith('.js') || n.endsWith('.wasm')).sort();
+    for (const name of names) hash.update(name).update(readFileSync(join(dir, name)));
   }
   return hash.digest('hex');
 }

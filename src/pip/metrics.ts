@@ -1,4 +1,4 @@
-// Plain counters per adapter; the server exports them to Prometheus (names suggested in docs-snippets/pip.md).
+// Plain counters per adapter; the server exports them to Prometheus (names suggested in docs/pip.md).
 
 /** Upper bounds of the latency histogram buckets, in ms (cumulative, Prometheus style; +Inf is `count`). */
 export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500] as const;

@@ -1,4 +1,4 @@
-// The worked example of docs-snippets/pip.md end to end: the documented pip config against a real slapd and JWKS
+// The worked example of docs/pip.md end to end: the documented pip config against a real slapd and JWKS
 // endpoint, and the documented gateway policy evaluated on the enriched input by the reference OPA.
 
 import { describe, it, before, after } from 'node:test';

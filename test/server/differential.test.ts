@@ -1,7 +1,7 @@
 // The differential API test: the same bundle and the same requests sent to the reference OPA
 // (`opa run --server`, serving the Rego source) and to Verdict (serving the same bundle built with
 // `opa build -t wasm`). Status codes and bodies must match, except for the documented differences
-// (docs-snippets/server.md): decision ids, metric timings, the wording of JSON/YAML parser errors, and
+// (docs/server.md): decision ids, metric timings, the wording of JSON/YAML parser errors, and
 // bundle names (each server names a bundle by the path it was loaded from).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

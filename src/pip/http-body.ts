@@ -1,10 +1,10 @@
-// Reading an HTTP response body as JSON with a hard size limit, shared by the http adapter and the OAuth2 client.
+// Reading an HTTP response body with a hard size limit, for the http adapter's lookups and its OAuth2 token requests.
 
 import type { JsonValue } from './adapter.js';
 import { PipLookupError } from './errors.js';
 
 /** Reads at most `limit` bytes; a bigger body (declared or streamed) fails as too_large without buffering it. */
-export async function readJsonBody(res: Response, limit: number, what: string): Promise<JsonValue> {
+export async function readBody(res: Response, limit: number, what: string): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > limit) {
     await res.body?.cancel();
@@ -25,7 +25,12 @@ export async function readJsonBody(res: Response, limit: number, what: string): 
       chunks.push(value);
     }
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** readBody, parsed as JSON. */
+export async function readJsonBody(res: Response, limit: number, what: string): Promise<JsonValue> {
+  const text = (await readBody(res, limit, what)).toString('utf8');
   try {
     return JSON.parse(text) as JsonValue;
   } catch {

@@ -9,6 +9,7 @@ describe('http adapter against a loopback service', () => {
   let svc: FixtureService;
   const enrichers: Enricher[] = [];
   let tokensIssued = 0;
+  const tokenRequests: { scope: string | null; audience: string | null; tenant: unknown }[] = [];
 
   function enricher(adapter: Record<string, unknown>, inputs: Record<string, string> = {}): Enricher {
     const e = createEnricher({ adapters: { svc: { type: 'http', cache: noCache, timeout: '5s', ...adapter } }, enrich: [{ paths: [''], adapter: 'svc', inputs }] });
@@ -27,15 +28,24 @@ describe('http adapter against a loopback service', () => {
     svc.route('POST', '/lookup', (_req, res, body) => sendJson(res, 200, { received: JSON.parse(body) }));
     svc.route('GET', '/headers', (req, res) => sendJson(res, 200, { tenant: req.headers['x-tenant'] ?? null, authorization: req.headers.authorization ?? null }));
     svc.route('POST', '/oauth/token', (req, res, body) => {
-      const expected = `Basic ${Buffer.from('verdict:s3cr%40t').toString('base64')}`;
+      // As OPA (and our bundle services) send them: id and secret as they are, in HTTP Basic auth.
+      const expected = `Basic ${Buffer.from('verdict:s3cr@t').toString('base64')}`;
       const form = new URLSearchParams(body);
       if (req.headers.authorization !== expected || form.get('grant_type') !== 'client_credentials') return void res.writeHead(401).end();
       tokensIssued++;
-      sendJson(res, 200, { access_token: `tok-${tokensIssued}`, token_type: 'Bearer', expires_in: 3600, scope: form.get('scope') });
+      tokenRequests.push({ scope: form.get('scope'), audience: form.get('audience'), tenant: req.headers['x-tenant'] });
+      sendJson(res, 200, { access_token: `tok-${tokensIssued}`, token_type: 'Bearer', expires_in: 3600 });
     });
     svc.route('GET', '/protected', (req, res) => {
       if (!/^Bearer tok-\d+$/.test(req.headers.authorization ?? '')) return void res.writeHead(401).end();
       sendJson(res, 200, { plan: 'gold', token: req.headers.authorization });
+    });
+    // Revokes the first token it is shown, as a resource server does after a key rollover.
+    let revoked: string | undefined;
+    svc.route('GET', '/revoking', (req, res) => {
+      revoked ??= req.headers.authorization;
+      if (req.headers.authorization === revoked) return void res.writeHead(401).end();
+      sendJson(res, 200, { token: req.headers.authorization });
     });
     svc.route('GET', '/slow', (_req, res) => void setTimeout(() => sendJson(res, 200, { late: true }), 1000));
     svc.route('GET', '/garbage', (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('<html>oops</html>'));
@@ -92,24 +102,32 @@ describe('http adapter against a loopback service', () => {
     assert.match(smuggled.reason, /header x-tenant would contain a line break/);
   });
 
-  it('gets an OAuth2 client-credentials token once and reuses it', async () => {
-    const e = enricher({
-      settings: {
-        url: `${svc.url}/protected`,
-        auth: { type: 'oauth2', token_url: `${svc.url}/oauth/token`, client_id: 'verdict', client_secret: 's3cr@t', scopes: ['pip.read'] },
-      },
-    });
+  it('gets an OAuth2 client-credentials token once and reuses it (the bundle services\' OAuth2 client)', async () => {
+    const oauth2 = {
+      type: 'oauth2', token_url: `${svc.url}/oauth/token`, client_id: 'verdict', client_secret: 's3cr@t', scopes: ['pip.read', 'pip.list'],
+      additional_parameters: { audience: 'accounts' }, additional_headers: { 'x-tenant': 'acme' },
+    };
+    const e = enricher({ settings: { url: `${svc.url}/protected`, auth: oauth2 } });
     const before = tokensIssued;
     const [a, b] = await Promise.all([e.enrichInput('a', {}), e.enrichInput('a', { other: 1 })]);
     const c = await e.enrichInput('a', {});
     for (const r of [a, b, c]) assert.deepEqual(pipOf(r).svc, { plan: 'gold', token: `Bearer tok-${before + 1}` });
     assert.equal(tokensIssued, before + 1);
-    const wrongSecret = enricher({
-      settings: { url: `${svc.url}/protected`, auth: { type: 'oauth2', token_url: `${svc.url}/oauth/token`, client_id: 'verdict', client_secret: 'nope' } },
-      on_error: 'skip',
-    });
+    assert.deepEqual(tokenRequests.at(-1), { scope: 'pip.read pip.list', audience: 'accounts', tenant: 'acme' });
+    const wrongSecret = enricher({ settings: { url: `${svc.url}/protected`, auth: { ...oauth2, client_secret: 'nope' } }, on_error: 'skip' });
     const { report } = await wrongSecret.enrichInput('a', {});
-    assert.equal(report.adapters[0].reason, 'unavailable: OAuth2 token request answered 401');
+    assert.match(report.adapters[0].reason ?? '', /^unavailable: oauth2 token request to http:\/\/127\.0\.0\.1:\d+\/oauth\/token failed with HTTP 401$/);
+    const downEndpoint = enricher({ settings: { url: `${svc.url}/protected`, auth: { ...oauth2, token_url: `${await closedPortUrl()}/token` } }, on_error: 'skip' });
+    assert.match((await downEndpoint.enrichInput('a', {})).report.adapters[0].reason ?? '', /^unavailable: OAuth2 token request to .* failed: ECONNREFUSED$/);
+  });
+
+  it('asks for a new OAuth2 token after the service rejected the current one with 401', async () => {
+    const auth = { type: 'oauth2', token_url: `${svc.url}/oauth/token`, client_id: 'verdict', client_secret: 's3cr@t' };
+    const e = enricher({ settings: { url: `${svc.url}/revoking`, auth }, on_error: 'skip' });
+    const before = tokensIssued;
+    assert.match((await e.enrichInput('a', {})).report.adapters[0].reason ?? '', /answered 401$/);
+    assert.deepEqual(pipOf(await e.enrichInput('a', {})), { svc: { token: `Bearer tok-${before + 2}` } });
+    assert.equal(tokensIssued, before + 2);
   });
 
   describe('failure modes follow on_error and the reason lands in the report', () => {

@@ -1,10 +1,12 @@
 // `http` adapter: GET or POST a JSON service. URL placeholders are URL-encoded, body placeholders keep their JSON
 // type, the response is size-limited and parsed as JSON, and `pick` selects part of it. 404 means "not found".
+// OAuth2 client credentials use the bundle services' client (src/bundle/oauth2.ts), so both speak to a token
+// endpoint the same way OPA does.
 
 import type { JsonValue, LookupParams, PipAdapter, PipAdapterFactory } from '../adapter.js';
 import { PipConfigError, PipLookupError } from '../errors.js';
-import { fetchFailure, readJsonBody } from '../http-body.js';
-import { ClientCredentialsToken, type ClientCredentials } from '../oauth2.js';
+import { OAuth2ClientCredentials, type OAuth2Config } from '../../bundle/oauth2.js';
+import { fetchFailure, readBody, readJsonBody } from '../http-body.js';
 import { parseTemplate, scalarText, type Template } from '../template.js';
 
 interface HttpSettings {
@@ -12,7 +14,7 @@ interface HttpSettings {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: unknown;
-  auth?: { type: 'bearer'; token: string } | ({ type: 'oauth2' } & ClientCredentials);
+  auth?: { type: 'bearer'; token: string } | ({ type: 'oauth2' } & OAuth2Config);
   max_response_bytes?: number;
   pick?: string;
 }
@@ -28,10 +30,10 @@ export class HttpAdapter implements PipAdapter {
   private readonly method: 'GET' | 'POST';
   private readonly limit: number;
   private readonly pick: string[];
-  private readonly oauth2: ClientCredentialsToken | undefined;
+  private readonly oauth2: OAuth2ClientCredentials | undefined;
   private readonly bearer: string | undefined;
 
-  constructor(name: string, settings: HttpSettings) {
+  constructor(name: string, settings: HttpSettings, timeoutMs: number) {
     const where = `pip.adapters.${name}.settings`;
     this.url = parseTemplate(settings.url, `${where}.url`);
     const sample = this.url.render(Object.fromEntries(this.url.params.map((p) => [p, 'x'])), (v) => String(v));
@@ -53,7 +55,10 @@ export class HttpAdapter implements PipAdapter {
     this.limit = settings.max_response_bytes ?? 1024 * 1024;
     this.pick = settings.pick ? settings.pick.split('.') : [];
     if (settings.auth?.type === 'bearer') this.bearer = settings.auth.token;
-    if (settings.auth?.type === 'oauth2') this.oauth2 = new ClientCredentialsToken(settings.auth);
+    if (settings.auth?.type === 'oauth2') {
+      const { type: _type, ...oauth2 } = settings.auth;
+      this.oauth2 = new OAuth2ClientCredentials(oauth2, (url, init) => postTokenRequest(url, init, timeoutMs));
+    }
     const params = [...this.url.params, ...this.headers.flatMap(([, t]) => t.params), ...bodyParams(this.body)];
     this.requiredParams = [...new Set(params)];
   }
@@ -69,7 +74,7 @@ export class HttpAdapter implements PipAdapter {
       init.body = JSON.stringify(renderBody(this.body, params));
     }
     if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
-    if (this.oauth2) headers.authorization = `Bearer ${await this.oauth2.get(signal)}`;
+    if (this.oauth2) headers.authorization = `Bearer ${await this.accessToken(this.oauth2)}`;
 
     let res: Response;
     try {
@@ -88,7 +93,7 @@ export class HttpAdapter implements PipAdapter {
     }
     if (!res.ok) {
       await res.body?.cancel();
-      if (res.status === 401) this.oauth2?.invalidate();
+      if (res.status === 401) this.oauth2?.forget();
       throw new PipLookupError('bad_response', `${where} answered ${res.status}`);
     }
     let body: JsonValue;
@@ -98,6 +103,32 @@ export class HttpAdapter implements PipAdapter {
       throw fetchFailure(err, signal, where);
     }
     return pickPath(body, this.pick);
+  }
+
+  private async accessToken(oauth2: OAuth2ClientCredentials): Promise<string> {
+    try {
+      return await oauth2.token();
+    } catch (err) {
+      throw err instanceof PipLookupError ? err : new PipLookupError('unavailable', (err as Error).message);
+    }
+  }
+}
+
+const TOKEN_RESPONSE_LIMIT = 64 * 1024;
+
+/**
+ * The token request of the OAuth2 client. It is shared by the lookups waiting for a token, so it has its own
+ * deadline (the adapter's timeout) rather than the signal of whichever lookup started it.
+ */
+async function postTokenRequest(url: string, init: { method: 'POST'; headers: Record<string, string>; body: Buffer }, timeoutMs: number) {
+  const signal = AbortSignal.timeout(timeoutMs);
+  const what = `OAuth2 token request to ${url}`;
+  try {
+    const res = await fetch(url, { method: init.method, headers: init.headers, body: new Uint8Array(init.body), signal });
+    const body = await readBody(res, TOKEN_RESPONSE_LIMIT, `response to the ${what}`);
+    return { status: res.status, headers: Object.fromEntries(res.headers), body };
+  } catch (err) {
+    throw fetchFailure(err, signal, what);
   }
 }
 
@@ -155,4 +186,5 @@ export function pickPath(value: JsonValue, path: readonly string[]): JsonValue {
   return node;
 }
 
-export const createHttpAdapter: PipAdapterFactory = (name, settings) => new HttpAdapter(name, settings as unknown as HttpSettings);
+export const createHttpAdapter: PipAdapterFactory = (name, settings, context) =>
+  new HttpAdapter(name, settings as unknown as HttpSettings, context.timeoutMs);

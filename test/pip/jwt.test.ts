@@ -128,8 +128,12 @@ describe('jwt adapter against a loopback JWKS endpoint', () => {
     assert.match(esResult.error ?? '', /not allowed/);
   });
 
-  it('refuses symmetric or private static keys at start-up', () => {
+  it('refuses symmetric or private static keys, and HS* or none as allowed algorithms, at start-up', () => {
     assert.throws(() => jwtEnricher({ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }), /only public keys are accepted/);
+    assert.throws(() => jwtEnricher({ keys: [{ ...current.jwk, d: 'a-private-exponent' }] }), /only public keys are accepted/);
+    for (const alg of ['HS256', 'none']) {
+      assert.throws(() => jwtEnricher({ keys: [current.pem], algorithms: [alg] }), /pip\.adapters\.token\.settings\.algorithms\.0 must be equal to one of the allowed values/, alg);
+    }
   });
 
   it('treats an unreachable JWKS endpoint as a PIP failure that follows on_error', async () => {

@@ -125,6 +125,15 @@ describe('sql adapter: PostgreSQL', () => {
     ]);
   });
 
+  it('keeps at most pool_size connections open and reuses them for later lookups', async () => {
+    const pooled = make({ query: 'SELECT pg_backend_pid() AS pid, pg_sleep(0.05)::text, $1::text AS u', params: ['user'], result: 'row', pool_size: 2 });
+    const pidOf = (r: { input: unknown }) => (pipOf(r).account as { pid: number }).pid;
+    const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => pooled.enrichInput('a', { user: `u${i}` })));
+    const pids = new Set(burst.map(pidOf));
+    assert.equal(pids.size, 2, '8 concurrent lookups shared the 2 pooled connections');
+    assert.ok(pids.has(pidOf(await pooled.enrichInput('a', { user: 'later' }))), 'a later lookup reuses a pooled connection');
+  });
+
   it('keeps SQL-injection attempts as data', async () => {
     const row = make({ query: 'SELECT id, plan FROM accounts WHERE id = $1', params: ['user'], result: 'row' });
     for (const attempt of INJECTIONS) {

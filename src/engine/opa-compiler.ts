@@ -24,10 +24,10 @@ const big = { maxBuffer: 64 << 20 };
 /** Where scripts/install-opa.sh installs the pinned OPA, relative to the package root (dist/src/engine). */
 const installedOpa = resolve(dirname(fileURLToPath(import.meta.url)), '../../../.tools/opa/bin/opa');
 
-/** Finds the reference OPA: VERDICT_OPA first, then the installer's location; undefined when absent. */
+/** Finds the reference OPA: the path in VERDICT_OPA, else the installer's location; undefined when absent. */
 export function findOpa(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.VERDICT_OPA) return env.VERDICT_OPA;
-  return existsSync(installedOpa) ? installedOpa : undefined;
+  const path = env.VERDICT_OPA || installedOpa;
+  return existsSync(path) ? path : undefined;
 }
 
 /** The planners VERDICT_PLANNER can name; the first is the default. */

@@ -1,209 +1,28 @@
 #!/usr/bin/env node
-// The verdict command line, modelled on `opa run --server`:
+// The verdict command line, modelled on `opa run --server` and `opa eval`/`opa build`:
 //   verdict run [--addr HOST:PORT] [--config-file FILE] [--log-level L] [--log-format json|text] [--workers N]
 //               [--watch] [--verification-key KEY ...] [BUNDLE_PATH ...]
 //   verdict sign --signing-key KEY [--signing-alg ALG] [--key-id ID] [--scope S] -o OUT BUNDLE_PATH
 //   verdict decisions tail|search|show|export [--db FILE] ...   (reads the decision log file, no server needed)
-// With --workers N (or verdict.workers in the config) N processes share the port through node:cluster, and
-// Data API writes made in one worker are relayed to the others through the primary.
-import cluster from 'node:cluster';
-import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
-import type { LevelWithSilent } from 'pino';
-import { ConfigError, loadConfig } from './config/config.js';
-import { createLogger, logLevels, type LogFormat } from './log/logger.js';
-import { applyWrite } from './server/data-api.js';
-import type { DataWrite } from './server/context.js';
-import { startServer, verdictVersion } from './server/start.js';
-import type { CliVerification } from './server/bundle-plugin.js';
-import { signBundle } from './bundle/sign-bundle.js';
-import { DecisionLogConfigError, DecisionLogError, runDecisionsCommand } from './decisionlog/index.js';
-import { evalCommand } from './cli/eval.js';
-import { buildCommand } from './cli/build.js';
-
-const usage = `usage: verdict run [--addr HOST:PORT] [--config-file FILE] [--log-level LEVEL] [--log-format json|text] [--workers N]
-                   [--watch] [--verification-key KEY [--verification-key-id ID] [--signing-alg ALG] [--scope SCOPE]
-                   [--exclude-files-verify GLOB ...]] [BUNDLE_PATH ...]
-       verdict sign --signing-key KEY [--signing-alg ALG] [--key-id ID] [--scope SCOPE] [--claims-file FILE]
-                    [--exclude-files GLOB ...] -o OUTPUT.tar.gz BUNDLE_PATH
-       verdict decisions tail|search|show|export [--db FILE] [options]   (verdict decisions --help)
-       verdict eval [-d PATH]... [-i INPUT_FILE] [--format json|pretty] QUERY
-       verdict build [-o FILE] [-e ENTRYPOINT]... [-t wasm|plan] [-b] PATH...`;
-
-interface WriteMessage {
-  verdict: 'data-write';
-  write: DataWrite;
-}
-
-function fail(message: string): never {
-  console.error(`verdict: ${message}`);
-  process.exit(2);
-}
-
-async function run(args: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        addr: { type: 'string', short: 'a', default: '127.0.0.1:8181' },
-        'config-file': { type: 'string', short: 'c' },
-        'log-level': { type: 'string', short: 'l', default: 'info' },
-        'log-format': { type: 'string', default: 'json' },
-        workers: { type: 'string' },
-        server: { type: 'boolean', short: 's' },
-        watch: { type: 'boolean', short: 'w' },
-        'verification-key': { type: 'string' },
-        'verification-key-id': { type: 'string' },
-        'signing-alg': { type: 'string' },
-        scope: { type: 'string' },
-        'exclude-files-verify': { type: 'string', multiple: true },
-      },
-    });
-  } catch (err) {
-    fail(`${(err as Error).message}\n${usage}`);
-  }
-  const { values, positionals } = parsed;
-  const level = values['log-level'] as LevelWithSilent;
-  if (!logLevels.includes(level)) fail(`--log-level ${level}: expected one of ${logLevels.join(', ')}`);
-  const format = values['log-format'] as LogFormat;
-  if (format !== 'json' && format !== 'text') fail(`--log-format ${format}: expected json or text`);
-  const logger = createLogger(level, format);
-
-  let config;
-  try {
-    config = await loadConfig(values['config-file']);
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
-    throw err;
-  }
-  const workersArg = values.workers === 'auto' ? availableParallelism() : Number(values.workers ?? config.verdict?.workers ?? 1);
-  if (!Number.isInteger(workersArg) || workersArg < 1) fail(`--workers ${values.workers}: expected a positive integer or "auto"`);
-
-  // Each worker runs its own bundle manager; an upload would reach only the worker that received it.
-  if (workersArg > 1 && config.admin_api) fail(`admin_api needs a single worker (--workers ${workersArg}): uploads would reach only one of them`);
-  if (workersArg > 1 && cluster.isPrimary) {
-    runPrimary(workersArg, logger);
-    return;
-  }
-
-  const key = values['verification-key'];
-  if (!key && (values['verification-key-id'] || values['signing-alg'] || values.scope || values['exclude-files-verify'])) {
-    fail('--verification-key-id, --signing-alg, --scope and --exclude-files-verify need --verification-key');
-  }
-  const verification: CliVerification | undefined = key
-    ? { key, keyId: values['verification-key-id'], algorithm: values['signing-alg'], scope: values.scope, excludeFiles: values['exclude-files-verify'] }
-    : undefined;
-
-  const running = await startServer({
-    addr: values.addr!,
-    config,
-    bundlePaths: positionals,
-    watch: values.watch,
-    verification,
-    logger,
-    decisionLogByDefault: true,
-    onDataWrite: cluster.isWorker ? (write) => process.send?.({ verdict: 'data-write', write } satisfies WriteMessage) : undefined,
-  }).catch((err: Error) => {
-    // A decision log that cannot be opened has its own exit codes (3 corrupt, 4 locked, ...), as the CLI's.
-    if (err instanceof DecisionLogError) {
-      console.error(`verdict: ${err.message}`);
-      process.exit(err.exitCode);
-    }
-    return fail(err instanceof DecisionLogConfigError ? `config: ${err.message}` : err.message);
-  });
-
-  if (cluster.isWorker) {
-    process.on('message', (message: WriteMessage) => {
-      if (message?.verdict === 'data-write') applyWrite(running.ctx, message.write);
-    });
-  }
-  const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'Shutting down...');
-    await running.close((config.verdict?.shutdown_timeout_seconds ?? 10) * 1000);
-    logger.info('Server shutdown.');
-    logger.flush();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-}
-
-function runPrimary(workers: number, logger: ReturnType<typeof createLogger>): void {
-  let stopping = false;
-  for (let i = 0; i < workers; i++) cluster.fork();
-  cluster.on('message', (from, message: WriteMessage) => {
-    if (message?.verdict !== 'data-write') return;
-    for (const worker of Object.values(cluster.workers ?? {})) if (worker && worker !== from) worker.send(message);
-  });
-  cluster.on('exit', (worker, code) => {
-    if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
-      return;
-    }
-    logger.error({ pid: worker.process.pid, code }, 'Worker exited; stopping.');
-    stopping = true;
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-    process.exitCode = code || 1;
-  });
-  const stop = () => {
-    stopping = true;
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-async function sign(args: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        'signing-key': { type: 'string' },
-        'signing-alg': { type: 'string' },
-        'key-id': { type: 'string' },
-        scope: { type: 'string' },
-        'claims-file': { type: 'string' },
-        'exclude-files': { type: 'string', multiple: true },
-        output: { type: 'string', short: 'o' },
-      },
-    });
-  } catch (err) {
-    fail(`${(err as Error).message}\n${usage}`);
-  }
-  const { values, positionals } = parsed;
-  if (!values['signing-key']) fail(`sign: --signing-key is required\n${usage}`);
-  if (!values.output) fail(`sign: -o/--output is required\n${usage}`);
-  if (positionals.length !== 1) fail(`sign: expected exactly one bundle directory or .tar.gz\n${usage}`);
-  const signed = await signBundle({
-    input: positionals[0]!,
-    output: values.output,
-    signingKey: values['signing-key'],
-    algorithm: values['signing-alg'],
-    keyId: values['key-id'],
-    scope: values.scope,
-    claimsFile: values['claims-file'],
-    excludeFiles: values['exclude-files'],
-  }).catch((err: Error) => fail(`sign: ${err.message}`));
-  console.error(`verdict: signed ${signed.length} file(s) into ${values.output}`);
-}
+//   verdict eval ... QUERY, verdict build ... PATH...
+// Each subcommand's module is imported only when it runs, so `verdict eval` and `verdict build` do not load
+// the server (express, the decision log, PIP adapters) and start quickly.
+import { fail, usage } from './cli/usage.js';
+import { verdictVersion } from './version.js';
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'version' || command === '--version') {
   console.log(`verdict ${verdictVersion}`);
 } else if (command === 'run') {
-  await run(rest);
+  await (await import('./cli/run.js')).run(rest);
 } else if (command === 'sign') {
-  await sign(rest);
+  await (await import('./cli/sign.js')).sign(rest);
 } else if (command === 'decisions') {
-  process.exitCode = await runDecisionsCommand(rest);
+  process.exitCode = await (await import('./decisionlog/index.js')).runDecisionsCommand(rest);
 } else if (command === 'eval') {
-  process.exitCode = await evalCommand(rest);
+  process.exitCode = await (await import('./cli/eval.js')).evalCommand(rest);
 } else if (command === 'build') {
-  process.exitCode = await buildCommand(rest);
+  process.exitCode = await (await import('./cli/build.js')).buildCommand(rest);
 } else {
   fail(`unknown command ${command ?? '(none)'}\n${usage}`);
 }

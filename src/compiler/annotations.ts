@@ -29,10 +29,10 @@ function metadataBlocks(file: string, comments: LexComment[]): Block[] {
 }
 
 /** Parses the blocks and attaches them; returns OPA-style errors for bad YAML, scopes or placement. */
-export function attachAnnotations(module: Module, statements: Statement[], comments: LexComment[], source: string): RegoError[] {
+export function attachAnnotations(module: Module, statements: Statement[], comments: LexComment[]): RegoError[] {
   const errors: RegoError[] = [];
   for (const block of metadataBlocks(module.file, comments)) {
-    const fail = (message: string) => errors.push(regoError('rego_parse_error', block.loc, message, source));
+    const fail = (message: string) => errors.push(regoError('rego_parse_error', block.loc, message));
     const indent = Math.min(...block.lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length));
     const text = block.lines.map((l) => l.slice(Number.isFinite(indent) ? indent : 0)).join('\n');
     let raw: unknown;

@@ -22,11 +22,34 @@ export const MAX_ERRORS = 10;
 
 export function regoError(code: RegoErrorCode, loc: Location, message: string, source?: string): RegoError {
   const err: RegoError = { code, message, location: { file: loc.file, row: loc.row, col: loc.col } };
-  if (source !== undefined) {
-    const start = source.lastIndexOf('\n', loc.offset - 1) + 1;
-    let stop = source.indexOf('\n', loc.offset);
-    if (stop < 0) stop = source.length;
-    err.details = { line: source.slice(start, stop).replace(/\r$/, ''), idx: loc.offset - start };
-  }
+  if (source !== undefined) err.details = errorDetail(source, loc.offset);
   return err;
+}
+
+/**
+ * The source line an error points into and the byte index in it, as OPA's parser reports them: OPA steps back
+ * from the offset over whitespace (so an error at end of file shows the last line with text, pointing at its
+ * last character), and counts in UTF-8 bytes. Its whitespace test reads single bytes as runes, so the
+ * continuation bytes 0x85 and 0xA0 count as whitespace too; kept for identical output.
+ */
+function errorDetail(source: string, offset: number): { line: string; idx: number } {
+  const bytes = Buffer.from(source, 'utf8');
+  if (bytes.length === 0) return { line: '', idx: 0 };
+  let at = Math.min(Math.max(Buffer.byteLength(source.slice(0, offset), 'utf8'), 0), bytes.length - 1);
+  while (at > 0 && isSpaceByte(bytes[at])) at--;
+  let begin = at;
+  while (begin > 0 && !isNewline(bytes[begin])) begin--;
+  if (isNewline(bytes[begin])) begin++;
+  let end = at;
+  while (end < bytes.length && !isNewline(bytes[end])) end++;
+  if (begin > end) begin = end;
+  return { line: bytes.subarray(begin, end).toString('utf8'), idx: at - begin };
+}
+
+function isNewline(b: number): boolean {
+  return b === 0x0a || b === 0x0d;
+}
+
+function isSpaceByte(b: number): boolean {
+  return (b >= 0x09 && b <= 0x0d) || b === 0x20 || b === 0x85 || b === 0xa0;
 }

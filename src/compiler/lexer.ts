@@ -85,12 +85,19 @@ export function lex(src: string): LexResult {
     nl = false;
   };
   const error = (message: string, off: number, r: number, c: number) => errors.push({ message, offset: off, row: r, col: c });
+  // As OPA's parser reports them: a token the scanner had problems with becomes an illegal token, and each
+  // problem is an error at the token's start (the parser adds its own "illegal token" where it meets it).
+  const illegal = (problems: string[], start: number, startRow: number, startCol: number) => {
+    for (const message of problems) error(message, start, startRow, startCol);
+    push('illegal', start, startRow, startCol);
+  };
 
   // Scans a template chunk starting at i (just after `$"`, `` $` `` or a closing `}`).
   const templateChunk = (raw: boolean, start: number, startRow: number, startCol: number) => {
     let text = '';
     let closed = false;
     let opened = false;
+    const problems: string[] = [];
     const quote = raw ? '`' : '"';
     while (i < src.length) {
       const c = src[i];
@@ -109,14 +116,14 @@ export function lex(src: string): LexResult {
             i += len;
             continue;
           }
-          error('illegal escape sequence', i - 1, row, colAt(i - 1));
+          problems.push('illegal escape sequence');
         }
       }
       text += c;
     }
-    if (!closed && !opened) {
-      error('non-terminated string', start, startRow, startCol);
-      push('illegal', start, startRow, startCol);
+    if (!closed && !opened) problems.push('non-terminated string');
+    if (problems.length > 0) {
+      illegal(problems, start, startRow, startCol);
       templates.length = 0;
       return;
     }
@@ -168,6 +175,7 @@ export function lex(src: string): LexResult {
     if (c === '"') {
       i++;
       let terminated = false;
+      const problems: string[] = [];
       while (i < src.length) {
         const ch = src[i];
         if (ch === '\n') break;
@@ -177,12 +185,12 @@ export function lex(src: string): LexResult {
           const n = src[i];
           if (n !== undefined && '\\"/bfnrt'.includes(n)) i++;
           else if (n === 'u') i += 5;
-          else error('illegal escape sequence', i - 1, row, colAt(i - 1));
+          else problems.push('illegal escape sequence');
         }
       }
-      if (!terminated) {
-        error('non-terminated string', start, startRow, startCol);
-        push('illegal', start, startRow, startCol);
+      if (!terminated) problems.push('non-terminated string');
+      if (problems.length > 0) {
+        illegal(problems, start, startRow, startCol);
         continue;
       }
       const inner = src.slice(start + 1, i - 1);
@@ -194,9 +202,8 @@ export function lex(src: string): LexResult {
     if (c === '`') {
       const close = src.indexOf('`', i + 1);
       if (close < 0) {
-        error('non-terminated string', start, startRow, startCol);
         i = src.length;
-        push('illegal', start, startRow, startCol);
+        illegal(['non-terminated string'], start, startRow, startCol);
         continue;
       }
       for (let k = i; k < close; k++) if (src[k] === '\n') { row++; lineStart = k + 1; }
@@ -233,12 +240,11 @@ export function lex(src: string): LexResult {
       push('punct', start, startRow, startCol);
       continue;
     }
-    // Anything else is illegal: report it once and skip the character (a whole surrogate pair).
+    // Anything else is an illegal token (a whole surrogate pair); OPA's scanner explains only these three.
     i += src.codePointAt(i)! > 0xffff ? 2 : 1;
     const message = c === '\u00a0' ? 'illegal non-breaking space character, use a regular space instead'
-      : c === '!' ? 'illegal ! character' : c === '$' ? 'illegal $ character' : 'illegal token';
-    error(message, start, startRow, startCol);
-    push('illegal', start, startRow, startCol);
+      : c === '!' ? 'illegal ! character' : c === '$' ? 'illegal $ character' : undefined;
+    illegal(message ? [message] : [], start, startRow, startCol);
   }
   return { tokens, comments, errors };
 
@@ -246,24 +252,26 @@ export function lex(src: string): LexResult {
     const start = i;
     const startRow = row;
     const startCol = colAt(i);
+    const problems: string[] = [];
     while (isDigit(src[i] ?? '')) i++;
     if (src[i] === '.') {
       i++;
       const f = i;
       while (isDigit(src[i] ?? '')) i++;
-      if (i === f) error('expected fraction', i, row, colAt(i));
+      if (i === f) problems.push('expected fraction');
     }
     if (src[i] === 'e' || src[i] === 'E') {
       i++;
       if (src[i] === '+' || src[i] === '-') i++;
       const e = i;
       while (isDigit(src[i] ?? '')) i++;
-      if (i === e) error('expected exponent', i, row, colAt(i));
+      if (i === e) problems.push('expected exponent');
     }
     if (isLetter(src[i] ?? '')) {
-      error('illegal number format', i, row, colAt(i));
+      problems.push('illegal number format');
       while (isLetter(src[i] ?? '') || isDigit(src[i] ?? '')) i++;
     }
-    push('number', start, startRow, startCol);
+    if (problems.length > 0) illegal(problems, start, startRow, startCol);
+    else push('number', start, startRow, startCol);
   }
 }

@@ -41,14 +41,15 @@ export function parseModule(file: string, source: string, options: ParseOptions 
   }
 
   const at = (e: { offset: number; row: number; col: number }): Location => ({ file, row: e.row, col: e.col, offset: e.offset, end: e.offset });
-  const lexOffsets = new Set(lexErrors.map((e) => e.offset));
-  const syntax = [...lexErrors, ...p.errors.filter((e) => !lexOffsets.has(e.offset))]
+  // A scanner error comes first at its token, then the parser's errors there (the sort is stable).
+  const syntax = [...lexErrors, ...p.errors]
     .sort((a, b) => a.offset - b.offset)
     .map((e) => regoError('rego_parse_error', at(e), e.message, source));
   if (syntax.length > 0) return { errors: syntax.slice(0, MAX_ERRORS) };
 
+  // Errors found after parsing (module shape, Rego v1 checks, annotations) carry no source line, as OPA's.
   const errors: RegoError[] = [];
-  const err = (loc: Location, message: string) => errors.push(regoError('rego_parse_error', loc, message, source));
+  const err = (loc: Location, message: string) => errors.push(regoError('rego_parse_error', loc, message));
   if (statements.length === 0) {
     return { errors: [{ code: 'rego_parse_error', message: 'empty module', location: { file, row: 0, col: 0 } }] };
   }
@@ -80,8 +81,8 @@ export function parseModule(file: string, source: string, options: ParseOptions 
       }
     }
   }
-  if (state.v1Checks) for (const rule of module.rules) for (let r: Rule | undefined = rule; r; r = r.else) errors.push(...checkRegoV1(r, source));
-  if (errors.length === 0) errors.push(...attachAnnotations(module, statements, comments, source));
+  if (state.v1Checks) for (const rule of module.rules) for (let r: Rule | undefined = rule; r; r = r.else) errors.push(...checkRegoV1(r));
+  if (errors.length === 0) errors.push(...attachAnnotations(module, statements, comments));
   if (errors.length > 0) return { errors: errors.slice(0, MAX_ERRORS) };
   return { module, errors: [] };
 }
@@ -241,13 +242,14 @@ function ruleFromBody(body: Body): Rule | string {
 }
 
 /** Rego v1's rule-shape rules (OPA's CheckRegoV1 on rules). */
-function checkRegoV1(rule: Rule, source: string): RegoError[] {
+function checkRegoV1(rule: Rule): RegoError[] {
   const errs: RegoError[] = [];
   const what = rule.head.args ? 'function' : 'rule';
-  const e = (message: string) => errs.push(regoError('rego_parse_error', rule.loc, message, source));
+  const e = (message: string) => errs.push(regoError('rego_parse_error', rule.loc, message));
   const name = rule.head.ref[0].type === 'var' ? rule.head.ref[0].value : '';
   if (rule.head.ref.length < 2 && KEYWORDS_V1.includes(name)) e(`${name} keyword cannot be used for rule name`);
-  if (rule.generatedBody && rule.head.generatedValue) e(`${what} must have value assignment and/or body declaration`);
+  // OPA does not count a default rule's body as generated, so `default p` (value true) passes.
+  if (rule.generatedBody && rule.head.generatedValue && !rule.default) e(`${what} must have value assignment and/or body declaration`);
   if (!rule.generatedBody && !rule.head.keywords.if && !rule.default) e(`\`if\` keyword is required before ${what} body`);
   if (rule.head.key && !rule.head.value && !rule.head.keywords.contains) e('`contains` keyword is required for partial set rules');
   return errs;

@@ -28,6 +28,11 @@ export class ExpressionParser {
   notBodies = false;
   private wildcards = 0;
   private depth = 0;
+  /**
+   * Set where a ref broke off at whitespace after a dot (`input. x`): OPA's scanner then stands on a whitespace
+   * token, so errors reported there before the next token name "whitespace" at its place.
+   */
+  private whitespace: { pos: number; at: Location } | undefined;
   private memo = new Map<number, Memo>();
 
   constructor(
@@ -81,6 +86,7 @@ export class ExpressionParser {
     return { pos: this.pos, errors: this.errors.length, wildcards: this.wildcards };
   }
   restore(s: Saved): void {
+    this.whitespace = undefined;
     this.pos = s.pos;
     this.errors.length = s.errors;
     this.wildcards = s.wildcards;
@@ -102,9 +108,17 @@ export class ExpressionParser {
       default: return TOKEN_NAMES[t.text] ?? t.text;
     }
   }
+  /** Where the parser stands: the current token, or the whitespace a ref broke off at. */
+  here(): Location {
+    return this.whitespace?.pos === this.pos ? this.whitespace.at : this.loc();
+  }
   /** OPA's "unexpected <token> token: <note>". */
   illegal(note = ''): void {
     const t = this.tok;
+    if (this.whitespace?.pos === this.pos) {
+      this.error(this.whitespace.at, `unexpected whitespace token${note ? `: ${note}` : ''}`);
+      return;
+    }
     if (t.kind === 'illegal') {
       this.error(t, 'illegal token');
       return;
@@ -457,15 +471,13 @@ export class ExpressionParser {
         else this.restore(s);
       } else this.restore(s);
     }
-    while (this.kw('in')) {
+    // `in` directly followed by `.` or `[` starts a ref (`in.foo`), as OPA's scan-ahead decides, not a membership.
+    while (this.kw('in') && !this.isKeywordRefHead()) {
       const op = this.operator('internal.member_2');
-      const s = this.save();
       this.next();
       const rhs = this.parseTermRelation();
-      if (!rhs) {
-        this.restore(s);
-        return lhs;
-      }
+      // As OPA: a missing right-hand side leaves its error and the left-hand side stands.
+      if (!rhs) return lhs;
       lhs = this.call(op, [lhs, rhs], start);
     }
     return lhs;
@@ -483,7 +495,8 @@ export class ExpressionParser {
         const op = this.operator(OPERATOR_NAMES[this.tok.text]);
         this.next();
         const rhs = this.parseBinary(level + 1);
-        if (!rhs) return null;
+        // As OPA: a missing right operand leaves its error and the left operand stands.
+        if (!rhs) return lhs;
         lhs = this.call(op, [lhs, rhs], start);
       }
       return lhs;
@@ -599,7 +612,8 @@ export class ExpressionParser {
             // OPA sees the whitespace itself, right after the dot (column 0 when it is the line break).
             const lineBreak = this.src[t.end] === '\n';
             const at = { ...this.loc(t), row: t.row + (lineBreak ? 1 : 0), col: lineBreak ? 0 : t.col + 1, offset: t.end };
-            this.error(at, 'unexpected whitespace token: expected identifier');
+            this.whitespace = { pos: this.pos, at };
+            this.illegal('expected identifier');
             return null;
           }
           if (id.kind !== 'ident') {

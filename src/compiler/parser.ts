@@ -52,7 +52,10 @@ export class Parser extends ExpressionParser {
       return null;
     }
     const term = this.parseTerm();
-    if (!term) return null;
+    if (!term) {
+      this.error(this.here(), 'expected path');
+      return null;
+    }
     let path: RefTerm;
     if (term.type === 'var') path = { type: 'ref', value: [term], loc: term.loc };
     else if (term.type === 'ref') {
@@ -64,7 +67,7 @@ export class Parser extends ExpressionParser {
       }
       path = term;
     } else {
-      this.error(this.tok, 'expected path');
+      this.error(this.here(), 'expected path');
       return null;
     }
     const head = path.value[0];
@@ -287,7 +290,7 @@ export class Parser extends ExpressionParser {
       this.illegal('expected rule head name');
       return null;
     }
-    const name = head.ref.map((x, i) => (i === 0 && x.type === 'var' ? x.value : x.type === 'string' ? `.${x.value}` : '[...]')).join('');
+    const name = refText(head.ref);
     if (this.kw('contains')) {
       if (head.args) this.illegal(`the contains keyword can only be used with multi-value rule definitions (e.g., ${name} contains <VALUE> { ... })`);
       this.next();
@@ -306,8 +309,12 @@ export class Parser extends ExpressionParser {
       this.next();
       const value = this.parseTermInfixCall();
       if (!value) {
-        const example = head.args ? `${name}(...) := <VALUE> { ... }` : isDefault ? `default ${name} := <VALUE>` : `${name} := <VALUE> { ... }`;
-        if (this.errors.length === 0) this.illegal(`expected ${head.args ? 'function' : isDefault ? 'default rule' : 'rule'} value term (e.g., ${example})`);
+        // As OPA: the term's own error, then the head's, both at the token where the value broke off. OPA's
+        // `=` example prints the head's (always unset) key, hence its `[<nil>]`.
+        if (!head.assign) this.illegal(`expected rule value term (e.g., ${name}[<nil>] = <VALUE> { ... })`);
+        else if (head.args) this.illegal(`expected function value term (e.g., ${name}(...) := <VALUE> { ... })`);
+        else if (isDefault) this.illegal(`expected default rule value term (e.g., default ${name} := <VALUE>)`);
+        else this.illegal(`expected rule value term (e.g., ${name} := <VALUE> { ... })`);
         return null;
       }
       head.value = value;
@@ -322,7 +329,8 @@ export class Parser extends ExpressionParser {
 
   private validDefault(rule: Rule): boolean {
     const value = rule.head.value;
-    if (!value || rule.head.generatedValue) {
+    // `default p` has the generated value true, as in OPA; only a head that gets no value (`default p.q`) fails.
+    if (!value) {
       this.error(rule.loc, 'illegal default rule (must have a value)');
       return false;
     }
@@ -346,6 +354,18 @@ export class Parser extends ExpressionParser {
     return true;
   }
 
+}
+
+/** A rule head's reference as OPA prints it in messages: `p`, `p.q`, `p[x]`, `p["a b"]`, `p[1]`. */
+function refText(ref: Term[]): string {
+  return ref.map((t, i) => {
+    if (i === 0 && t.type === 'var') return t.value;
+    if (t.type === 'string') return /^[A-Za-z_][A-Za-z0-9_]*$/.test(t.value) ? `.${t.value}` : `[${JSON.stringify(t.value)}]`;
+    if (t.type === 'var') return `[${t.value.startsWith('$') ? '_' : t.value}]`;
+    if (t.type === 'number') return `[${t.value}]`;
+    if (t.type === 'boolean' || t.type === 'null') return `[${String(t.type === 'null' ? 'null' : t.value)}]`;
+    return '[...]';
+  }).join('');
 }
 
 function trueBody(loc: Location): Body {

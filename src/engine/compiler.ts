@@ -1,7 +1,7 @@
 // The seams between the engine and whatever turns Rego source into a wasm module. A RegoCompiler is
-// planning (Rego → OPA IR plan, a RegoPlanner) followed by our back end (plan → wasm, src/wasm). Until our
-// own planner (src/compiler) lands, opa-compiler.ts plans with the reference OPA (`opa build -t plan`);
-// swapping planners changes nothing else. The engine never knows which one it has.
+// planning (Rego → OPA IR plan, a RegoPlanner) followed by our back end (plan → wasm, src/wasm). Our own
+// planner (src/compiler, verdict-planner.ts) is the default; opa-compiler.ts can plan with the reference OPA
+// (`opa build -t plan`) instead. Swapping planners changes nothing else: the engine never knows which it has.
 import type { RegoModule } from '../bundle/bundle.js';
 import type { Policy } from '../ir/plan.js';
 import { PlanError, compilePlan } from '../wasm/compile.js';
@@ -13,12 +13,20 @@ export interface CompiledPolicy {
   entrypoints: string[];
 }
 
+/** One error as OPA's API reports it; `details` as OPA gives them (parse errors: the source line and the byte index in it). */
+export interface CompileErrorDetail {
+  code: string;
+  message: string;
+  location?: { file: string; row: number; col: number };
+  details?: Record<string, unknown>;
+}
+
 /** A compile failure with OPA-shaped details so the Policy API can report them as OPA does. */
 export class RegoCompileError extends Error {
   override name = 'RegoCompileError';
   constructor(
     message: string,
-    readonly errors: { code: string; message: string; location?: { file: string; row: number; col: number } }[] = [],
+    readonly errors: CompileErrorDetail[] = [],
   ) {
     super(message);
   }

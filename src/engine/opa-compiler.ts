@@ -1,7 +1,8 @@
-// Interim RegoPlanner: plans with the reference OPA (`opa check`, `opa parse`, `opa build -t plan`) until our
-// own planner (src/compiler) lands; the plan is compiled to wasm by our back end (PlanningCompiler), never by
-// OPA's wasm codegen. Only used when an `opa` binary is found (VERDICT_OPA, or where scripts/install-opa.sh
-// puts it).
+// Choosing the Rego planner, and the reference OPA's planner. Verdict plans with its own compiler
+// (src/compiler, VerdictPlanner) by default, in-process, with no OPA needed. `VERDICT_PLANNER=opa` selects
+// OpaCliPlanner instead: it plans with the reference OPA (`opa check`, `opa parse`, `opa build -t plan`), kept
+// as a comparison planner and test oracle. Either way the plan is compiled to wasm by our back end
+// (PlanningCompiler), never by OPA's wasm codegen.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { readBundleArchive } from '../bundle/files.js';
 import type { Policy } from '../ir/plan.js';
 import { CachingCompiler } from './compile-cache.js';
 import { VerdictPlanner } from './verdict-planner.js';
-import { PlanningCompiler, RegoCompileError, noCompiler, type PlannedPolicy, type RegoCompiler, type RegoPlanner } from './compiler.js';
+import { PlanningCompiler, RegoCompileError, type PlannedPolicy, type RegoCompiler, type RegoPlanner } from './compiler.js';
 
 const run = promisify(execFile);
 const big = { maxBuffer: 64 << 20 };
@@ -23,26 +24,43 @@ const big = { maxBuffer: 64 << 20 };
 /** Where scripts/install-opa.sh installs the pinned OPA, relative to the package root (dist/src/engine). */
 const installedOpa = resolve(dirname(fileURLToPath(import.meta.url)), '../../../.tools/opa/bin/opa');
 
-/** Finds the reference OPA: VERDICT_OPA first, then the installer's location; undefined when absent. */
+/** Finds the reference OPA: the path in VERDICT_OPA, else the installer's location; undefined when absent. */
 export function findOpa(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.VERDICT_OPA) return env.VERDICT_OPA;
-  return existsSync(installedOpa) ? installedOpa : undefined;
+  const path = env.VERDICT_OPA || installedOpa;
+  return existsSync(path) ? path : undefined;
 }
 
+/** The planners VERDICT_PLANNER can name; the first is the default. */
+export const PLANNERS = ['verdict', 'opa'] as const;
+
 /**
- * The best compiler this machine has: OPA's planner + our back end when OPA is installed, cached by content
- * hash in memory and under `cacheDir`; otherwise one that refuses with a clear error.
+ * The server's compiler: our planner (or OPA's, with VERDICT_PLANNER=opa) and our back end, cached by content
+ * hash in memory and under `cacheDir`. The cache fingerprint names the planner and covers its code (or the
+ * OPA binary), so plans of one planner are never served for the other.
  */
 export function defaultCompiler(options: { cacheDir?: string } = {}, env: NodeJS.ProcessEnv = process.env): RegoCompiler {
   const cacheDir = options.cacheDir ?? defaultCacheDir;
-  // Our own planner (src/compiler), in-process, chosen explicitly until it is the default.
-  if (env.VERDICT_PLANNER === 'verdict') {
-    return new CachingCompiler(new PlanningCompiler(new VerdictPlanner()), `verdict-plan:${fingerprint(['../compiler/', '../wasm/', '../ir/'])}`, cacheDir);
+  const planner = env.VERDICT_PLANNER || PLANNERS[0];
+  if (planner === 'verdict') {
+    const code = fingerprint(['../compiler/', '../wasm/', '../ir/', './verdict-planner.js']);
+    return new CachingCompiler(new PlanningCompiler(new VerdictPlanner()), `verdict-plan:${code}`, cacheDir);
   }
-  const opa = findOpa();
-  if (!opa) return noCompiler;
+  if (planner !== 'opa') throw new Error(`VERDICT_PLANNER must be one of ${PLANNERS.join(', ')}; got "${planner}"`);
+  const opa = findOpa(env);
+  if (!opa) return opaMissing;
   return new CachingCompiler(new PlanningCompiler(new OpaCliPlanner(opa)), `opa-plan:${fileIdentity(opa)}|${fingerprint(['../wasm/', '../ir/'])}`, cacheDir);
 }
+
+/** VERDICT_PLANNER=opa on a machine without the reference OPA: every compile is refused, saying why. */
+const opaMissing: RegoCompiler = {
+  async compile(modules) {
+    throw new RegoCompileError(
+      `cannot compile ${modules.length} Rego module(s) (${modules.map((m) => m.path).join(', ')}): VERDICT_PLANNER=opa selects the reference ` +
+        "OPA's planner, but no opa binary was found; install it with scripts/install-opa.sh or set VERDICT_OPA, or unset VERDICT_PLANNER " +
+        'to use the built-in planner',
+    );
+  },
+};
 
 export const defaultCacheDir = '.verdict/cache/compile';
 
@@ -53,15 +71,19 @@ function fileIdentity(path: string): string {
 }
 
 /**
- * Hash of our compiled code in `folders` (and their subfolders: .js and runtime.wasm), so a rebuild of the
- * compiler or back end invalidates the cache.
+ * Hash of our compiled code at `paths` (files, or folders with their subfolders: .js and runtime.wasm), so a
+ * rebuild of the planner or back end invalidates the cache.
  */
-function fingerprint(folders: string[]): string {
+function fingerprint(paths: string[]): string {
   const hash = createHash('sha256');
-  for (const folder of folders) {
-    const dir = fileURLToPath(new URL(folder, import.meta.url));
-    const names = (readdirSync(dir, { recursive: true }) as string[]).filter((n) => n.endsWith('.js') || n.endsWith('.wasm')).sort();
-    for (const name of names) hash.update(name).update(readFileSync(join(dir, name)));
+  for (const path of paths) {
+    const full = fileURLToPath(new URL(path, import.meta.url));
+    if (statSync(full).isFile()) {
+      hash.update(path).update(readFileSync(full));
+      continue;
+    }
+    const names = (readdirSync(full, { recursive: true }) as string[]).filter((n) => n.endsWith('.js') || n.endsWith('.wasm')).sort();
+    for (const name of names) hash.update(name).update(readFileSync(join(full, name)));
   }
   return hash.digest('hex');
 }
@@ -74,6 +96,7 @@ interface OpaError {
   code: string;
   message: string;
   location?: { file: string; row: number; col: number };
+  details?: Record<string, unknown>;
 }
 
 export class OpaCliPlanner implements RegoPlanner {
@@ -142,6 +165,7 @@ export class OpaCliPlanner implements RegoPlanner {
           code: e.code,
           message: e.message,
           ...(e.location ? { location: { file: names.get(e.location.file) ?? e.location.file, row: e.location.row, col: e.location.col } } : {}),
+          ...(e.details ? { details: e.details } : {}),
         })),
       );
     }

@@ -18,7 +18,7 @@ export class VerdictPlanner implements RegoPlanner {
       if (!(err instanceof CompilerError)) throw err;
       throw new RegoCompileError(
         'error(s) occurred while compiling module(s)',
-        err.errors.map((e) => ({ code: e.code, message: e.message, location: { ...e.location } })),
+        err.errors.map((e) => ({ code: e.code, message: e.message, location: { ...e.location }, ...(e.details ? { details: { ...e.details } } : {}) })),
       );
     }
     const entrypoints = [...new Set(checked.flatMap(entrypointsOf))].sort();

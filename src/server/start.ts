@@ -19,10 +19,9 @@ import { envoyFromConfig } from '../envoy/plugin.js';
 import { PluginManager, type Plugin } from './plugins.js';
 import { createServerBundles, type CliVerification, type ServerBundles } from './bundle-plugin.js';
 import { pipPlugins } from './pip.js';
+import { verdictVersion } from '../version.js';
 import { createServerDecisionLog } from './decision-log.js';
 import type { DecisionLogStore } from '../decisionlog/index.js';
-
-export const verdictVersion = '0.1.0';
 
 export interface StartOptions {
   addr: string;

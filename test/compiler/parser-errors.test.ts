@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseModule } from '../../src/compiler/parse-module.js';
 import { MAX_ERRORS } from '../../src/compiler/errors.js';
+import { OpaParseOracle, opaPath } from './opa-oracle.js';
 
 test('a broken statement is reported at its file:row:col with the source line', () => {
   const { module, errors } = parseModule('policy.rego', 'package p\n\nallow if {\n  input.x ==\n}\n');
@@ -20,9 +21,12 @@ test('every broken statement of a module is reported, not only the first', () =>
   const source = 'package p\n\na := [1,\n\nb if { 1 +* 2 }\n\nc := "ok"\n\nd := {1: }\n';
   const { errors } = parseModule('m.rego', source);
   // `[1,` swallows `b` as an element and fails at `if`; parsing resumes at `c`, which is fine, then fails in `d`.
+  // Each failed rule value gives the term's error and then the head's, as OPA reports them.
   assert.deepEqual(errors.map((e) => [e.location.row, e.message]), [
     [5, 'unexpected if keyword: expected "," or "]"'],
+    [5, 'unexpected if keyword: expected rule value term (e.g., a := <VALUE> { ... })'],
     [9, 'unexpected } token'],
+    [9, 'unexpected } token: expected rule value term (e.g., d := <VALUE> { ... })'],
   ]);
 });
 
@@ -60,4 +64,43 @@ test('lexical errors carry OPA wording and position', () => {
   const { errors } = parseModule('m.rego', 'package p\nx := "abc\ny := 01\n');
   assert.equal(errors[0].message, 'non-terminated string');
   assert.deepEqual(errors[0].location, { file: 'm.rego', row: 2, col: 6 });
+});
+
+// Modules cut off inside a rule, as an editor's PUT of a half-typed policy sends them. OPA reports the term's
+// own error and then the rule head's ("expected rule value term ..."), both at end of file, with the last
+// line that has text as details; lexer problems come with the parser's "illegal token" errors.
+const truncated = [
+  'p := ', 'p := \n', 'p = \n', 'p[x] := \n', 'p[x] = \n', 'p[_] := \n', 'p["a b"] := \n', 'p.q := \n', 'f(x) := \n',
+  'f(x) = \n', 'default p := \n', 'default f(x) := \n', 'p contains \n', 'p contains ]\n', 'p := [1,\n', 'p := {\n', 'p := {1\n',
+  'p := {"a": 1,\n', 'p := [x | \n', 'p := (1\n', 'p := -\n', 'p := count(1,\n', 'p := input[\n', 'p := input.\n',
+  'p := 1 +\n', 'f(x) := 1 + \n', 'p := 1 if \n', 'p if\n', 'p if {\n', 'p := 1 if { x := [\n', 'p if { every x in [1] {\n',
+  'p := if x\nq := ]\n', 'import\n', 'import data.\n', 'package\n', 'p := "abc\n', 'p := `abc\n', 'p := 1e\n',
+  'p := "a\\q"\n', 'p := ~\n', 'p := "é" + \n', 'default p\n',
+];
+
+test('modules cut off inside a rule get the same errors as opa parse, details included', { timeout: 120_000 }, async () => {
+  const sources = truncated.map((rest) => `package broken\n\n${rest}`);
+  const oracle = new OpaParseOracle(opaPath(), 'truncated');
+  try {
+    const reference = await oracle.parseAll(sources.map((source) => ({ source, version: 'v1' as const })));
+    for (const [i, source] of sources.entries()) {
+      const theirs = ((reference[i].json as { errors?: { code: string; message: string; location: { row: number; col: number }; details?: unknown }[] }).errors ?? [])
+        .map((e) => ({ code: e.code, message: e.message, location: { file: 'm.rego', row: e.location.row, col: e.location.col }, ...(e.details ? { details: e.details } : {}) }));
+      assert.deepEqual(parseModule('m.rego', source).errors, reference[i].ok ? [] : theirs, JSON.stringify(source));
+    }
+  } finally {
+    oracle.close();
+  }
+});
+
+test('a module cut off after `p := ` reports the value error twice, as OPA does', () => {
+  assert.deepEqual(parseModule('m.rego', 'package broken\n\np := \n').errors, [
+    { code: 'rego_parse_error', message: 'unexpected eof token', location: { file: 'm.rego', row: 4, col: 0 }, details: { line: 'p := ', idx: 3 } },
+    {
+      code: 'rego_parse_error',
+      message: 'unexpected eof token: expected rule value term (e.g., p := <VALUE> { ... })',
+      location: { file: 'm.rego', row: 4, col: 0 },
+      details: { line: 'p := ', idx: 3 },
+    },
+  ]);
 });

@@ -2,11 +2,13 @@
 // modules compiled through it evaluating under opa-wasm with our host builtins.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { hostBuiltins } from '../../src/builtins/index.js';
+import { CachingCompiler } from '../../src/engine/compile-cache.js';
 import { PlanningCompiler, RegoCompileError } from '../../src/engine/compiler.js';
 import { defaultCompiler } from '../../src/engine/opa-compiler.js';
 import { VerdictPlanner } from '../../src/engine/verdict-planner.js';
@@ -65,14 +67,42 @@ describe('VerdictPlanner', () => {
     await assert.rejects(new VerdictPlanner().plan(fns, { regoVersion: 1 }), /no rules to compile/);
   });
 
-  it('is the default compiler with VERDICT_PLANNER=verdict, needing no OPA', async () => {
+  it('is the default compiler, needing no OPA', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'verdict-planner-cache-'));
     try {
-      const compiler = defaultCompiler({ cacheDir }, { VERDICT_PLANNER: 'verdict', VERDICT_OPA: '/nonexistent/opa' });
-      const { wasm } = await compiler.compile(modules, { regoVersion: 1 });
+      for (const env of [{ VERDICT_OPA: '/nonexistent/opa' }, { VERDICT_PLANNER: 'verdict', VERDICT_OPA: '/nonexistent/opa' }]) {
+        const compiler = defaultCompiler({ cacheDir }, env);
+        const { wasm } = await compiler.compile(modules, { regoVersion: 1 });
+        assert.equal(await evaluate(wasm, 'authz/allow', { user: 'alice' }), true);
+      }
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  it('VERDICT_PLANNER=opa plans with the reference OPA, cached apart from our plans', async () => {
+    const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
+    const cacheDir = mkdtempSync(join(tmpdir(), 'verdict-planner-cache-'));
+    try {
+      const ours = defaultCompiler({ cacheDir }, {}) as CachingCompiler;
+      await ours.compile(modules, { regoVersion: 1 });
+      const theirs = defaultCompiler({ cacheDir }, { VERDICT_PLANNER: 'opa', VERDICT_OPA: opa }) as CachingCompiler;
+      const { wasm } = await theirs.compile(modules, { regoVersion: 1 });
+      // Same modules, other planner: compiled afresh, not served from our planner's cache entry.
+      assert.deepEqual(theirs.stats, { memory: 0, disk: 0, compiled: 1 });
+      assert.equal(readdirSync(cacheDir).filter((f) => f.endsWith('.wasm')).length, 2);
       assert.equal(await evaluate(wasm, 'authz/allow', { user: 'alice' }), true);
     } finally {
       rmSync(cacheDir, { recursive: true, force: true });
     }
+  });
+
+  it('VERDICT_PLANNER=opa without OPA refuses to compile, saying how to get it', async () => {
+    const compiler = defaultCompiler({}, { VERDICT_PLANNER: 'opa', VERDICT_OPA: '/nonexistent/opa' });
+    await assert.rejects(compiler.compile(modules, { regoVersion: 1 }), /VERDICT_PLANNER=opa .*no opa binary was found.*scripts\/install-opa\.sh/);
+  });
+
+  it('an unknown VERDICT_PLANNER is an error naming the choices', () => {
+    assert.throws(() => defaultCompiler({}, { VERDICT_PLANNER: 'rego' }), /VERDICT_PLANNER must be one of verdict, opa; got "rego"/);
   });
 });

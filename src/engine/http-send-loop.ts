@@ -1,0 +1,33 @@
+// Evaluate, fetch what http.send was missing, evaluate again: the loop that lets a synchronous wasm
+// evaluation use http.send without blocking the event loop. A decision that needs no request finishes in
+// the first, synchronous pass; each new request costs one round trip and one re-evaluation, up to
+// http_send.max_requests_per_decision.
+import type { HttpSendClient } from '../builtins/http-send/client.js';
+import { HttpSendSession, NeedsResponse, withSession } from '../builtins/http-send/session.js';
+import { EvaluationError } from './program.js';
+
+export function evaluateWithHttpSend<T>(client: HttpSendClient, evaluate: () => T): T | Promise<T> {
+  const session = new HttpSendSession();
+  try {
+    return withSession(session, evaluate);
+  } catch (err) {
+    if (!(err instanceof NeedsResponse)) throw err;
+    return resume(client, session, evaluate, err);
+  }
+}
+
+async function resume<T>(client: HttpSendClient, session: HttpSendSession, evaluate: () => T, needed: NeedsResponse): Promise<T> {
+  const max = client.settings.maxRequestsPerDecision;
+  for (;;) {
+    if (session.fetched >= max) {
+      throw new EvaluationError(`http.send: the decision needs more than ${max} distinct requests (http_send.max_requests_per_decision)`, '');
+    }
+    await session.fetch(needed, client);
+    try {
+      return withSession(session, evaluate);
+    } catch (err) {
+      if (!(err instanceof NeedsResponse)) throw err;
+      needed = err;
+    }
+  }
+}

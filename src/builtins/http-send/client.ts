@@ -143,7 +143,6 @@ function headersFor(req: HttpSendRequest, body: string | undefined): Record<stri
   const headers: Record<string, string> = { ...req.headers };
   const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
   if (!has('user-agent')) headers['User-Agent'] = 'Verdict (http.send)';
-  if (body !== undefined && req.jsonBody && !has('content-type')) headers['Content-Type'] = 'application/json';
   if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
   return headers;
 }
@@ -234,7 +233,8 @@ function responseObject(res: IncomingMessage, raw: Buffer, req: HttpSendRequest)
   if (req.forceJsonDecode || contentType.includes('application/json')) body = decodeJson(text);
   else if (req.forceYamlDecode || contentType.includes('application/yaml') || contentType.includes('application/x-yaml')) body = decodeYaml(text);
   const headers: Record<string, JsonValue> = {};
-  for (const [name, values] of Object.entries(res.headersDistinct)) if (values) headers[name.toLowerCase()] = values;
+  // Go's client moves Transfer-Encoding out of the header map (resp.TransferEncoding), so OPA never shows it.
+  for (const [name, values] of Object.entries(res.headersDistinct)) if (values && name !== 'transfer-encoding') headers[name] = values;
   return {
     status: `${res.statusCode} ${res.statusMessage ?? ''}`.trimEnd(),
     status_code: res.statusCode ?? 0,

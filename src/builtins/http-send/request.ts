@@ -43,9 +43,8 @@ export interface HttpSendRequest {
   method: string;
   url: string;
   headers: Record<string, string>;
+  /** `raw_body` as it is, or `body` as JSON text (OPA sets no Content-Type for it: the policy does). */
   body?: string;
-  /** Set when the body came from `body` (JSON): OPA then defaults the content type to JSON. */
-  jsonBody: boolean;
   /** Milliseconds; undefined: the configured default. */
   timeoutMs?: number;
   enableRedirect: boolean;
@@ -82,12 +81,8 @@ export function parseRequest(raw: unknown): HttpSendRequest {
   const url = stringField(obj, 'url');
   const headers = headersOf(obj.headers);
   let body: string | undefined;
-  let jsonBody = false;
   if (obj.raw_body !== undefined) body = stringField(obj, 'raw_body');
-  else if (obj.body !== undefined) {
-    body = JSON.stringify(obj.body);
-    jsonBody = true;
-  }
+  else if (obj.body !== undefined) body = JSON.stringify(obj.body);
   const forceCache = boolField(obj, 'force_cache');
   let forceCacheSeconds: number | undefined;
   if (forceCache) {
@@ -103,7 +98,6 @@ export function parseRequest(raw: unknown): HttpSendRequest {
     url,
     headers,
     body,
-    jsonBody,
     timeoutMs: obj.timeout === undefined ? undefined : timeoutMs(obj.timeout),
     enableRedirect: boolField(obj, 'enable_redirect'),
     forceJsonDecode: boolField(obj, 'force_json_decode'),

@@ -106,7 +106,7 @@ export class HttpSendClient {
     let method = req.method;
     let body = req.body;
     for (let hops = 0; ; hops++) {
-      if (this.allowList && !this.allowList.allows(url)) throw new HttpSendError('eval_builtin_error', `unallowed host: ${url.hostname}`);
+      if (this.allowList && !this.allowList.allows(url)) throw new HttpSendError('eval_builtin_error', `disallowed host: ${url.hostname}`);
       this.sent++;
       const res = await roundTrip(url, method, headersFor(req, body), body, tls, signal, req.method);
       const location = res.headers.location;

@@ -90,7 +90,7 @@ export class Engine {
    */
   canEvaluate(): boolean {
     try {
-      withSession(new HttpSendSession(), () => this.evaluateOnce([], undefined));
+      withSession(new HttpSendSession(this.httpSend), () => this.evaluateOnce([], undefined));
       return true;
     } catch (err) {
       return err instanceof NeedsResponse;

@@ -1,6 +1,7 @@
 // http.send under the reference OPA and under Verdict, against the same loopback fixture service: one shared
 // policy whose rules cover a constant request, a request built from input, two dependent requests,
-// raise_error false on a closed port, a timeout, non-2xx statuses, JSON / text / YAML bodies, redirects, the
+// raise_error false on a closed port, a timeout, non-2xx statuses, JSON / text / YAML bodies (and ones that do
+// not decode), redirects, the
 // intra-query cache and malformed requests. `opa eval` answers once; Verdict's engine answers with each
 // planner (OPA's plan and ours, both through our wasm back end). Results are compared rule by rule, field by
 // field, and the requests the fixture saw are compared too (same requests, same number of times).
@@ -60,6 +61,10 @@ forced_json := http.send({"method": "GET", "url": "${base}/json-as-text", "force
 
 yaml := http.send({"method": "GET", "url": "${base}/yaml"}).body
 
+bad_json := http.send({"method": "GET", "url": "${base}/bad-json"})
+
+bad_yaml := http.send({"method": "GET", "url": "${base}/bad-yaml", "raise_error": false})
+
 redirect_not_followed := http.send({"method": "GET", "url": "${base}/redirect"})
 
 redirect_followed := http.send({"method": "GET", "url": "${base}/redirect", "enable_redirect": true})
@@ -107,6 +112,12 @@ function routes(s: FixtureService): void {
   });
   s.route('GET', '/yaml', (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/yaml' }).end('a: 1\nb: [x, y]\n');
+  });
+  s.route('GET', '/bad-json', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end('not json');
+  });
+  s.route('GET', '/bad-yaml', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-yaml' }).end('a: [unclosed');
   });
   s.route('GET', '/redirect', (_req, res) => {
     res.writeHead(302, { location: '/json' }).end();

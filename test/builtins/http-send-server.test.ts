@@ -98,6 +98,20 @@ describe('http.send in the server', () => {
     assert.deepEqual(ours.hits, { '/broken': 3, '/forced': 1, '/fresh': 1, '/gone': 1, '/no-store': 3, '/plain': 3 });
   });
 
+  it('answers from a warm inter-query cache in the first, synchronous pass (no abort, no re-evaluation)', async () => {
+    const engine = new Engine(new PlanningCompiler(new OpaCliPlanner(referenceOpa())), new HttpSendClient());
+    await engine.activate([parseBundle('w', [{ path: 'cachetest/p.rego', data: Buffer.from(cachePolicy(svc.url)) }])]);
+    const cold = engine.evaluate(['cachetest', 'forced'], undefined);
+    assert.ok(cold instanceof Promise, 'a cold request is fetched between passes');
+    const first = await cold;
+    const warm = engine.evaluate(['cachetest', 'forced'], undefined);
+    assert.ok(!(warm instanceof Promise), 'a warm one is answered at once');
+    assert.deepEqual(warm, first);
+    const uncached = engine.evaluate(['cachetest', 'uncached'], undefined);
+    assert.ok(uncached instanceof Promise, 'uncached requests still go out');
+    await uncached;
+  });
+
   it('answers on every decision route from the same loop', async () => {
     counters.clear();
     const post = await send(verdict.url, 'POST', '/v1/data/cachetest/uncached', '{"input": {}}', { 'content-type': 'application/json' });
@@ -137,7 +151,7 @@ allowed := http.send({"method": "GET", "url": "${svc.url}/plain", "raise_error":
     assert.deepEqual(result.direct, opaDirect);
   });
 
-  it('fails a decision that needs more distinct requests than max_requests_per_decision', async () => {
+  it('fails a decision that needs more requests than max_requests_per_decision', async () => {
     const policy = `package cap
 
 rounds := [r | some i in numbers.range(1, 4); r := http.send({"method": "GET", "url": sprintf("${svc.url}/plain?i=%d", [i])}).status_code]
@@ -149,7 +163,7 @@ rounds := [r | some i in numbers.range(1, 4); r := http.send({"method": "GET", "
     };
     assert.deepEqual(await decide(4), { result: [200, 200, 200, 200] });
     const before = svc.seen.length;
-    await assert.rejects(decide(3), (err: Error) => err instanceof EvaluationError && /more than 3 distinct requests \(http_send\.max_requests_per_decision\)/.test(err.message));
+    await assert.rejects(decide(3), (err: Error) => err instanceof EvaluationError && /more than 3 requests \(verdict\.http_send\.max_requests_per_decision\)/.test(err.message));
     assert.equal(svc.seen.length - before, 3, 'the decision stopped at the cap');
   });
 });

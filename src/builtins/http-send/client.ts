@@ -46,8 +46,6 @@ export class HttpSendClient {
   private readonly allowList?: HostAllowList;
   private readonly cache: LookupCache;
   private readonly inFlight = new SingleFlight<HttpSendResponse>();
-  /** Requests that went out on the network (cache hits and shared flights excluded), for metrics and tests. */
-  sent = 0;
 
   constructor(settings: Partial<HttpSendSettings> = {}) {
     this.settings = { ...DEFAULT_HTTP_SEND_SETTINGS, ...settings };
@@ -60,11 +58,15 @@ export class HttpSendClient {
    * failure rejects with an HttpSendError (the call is then undefined, as in OPA's non-strict evaluation).
    */
   async send(req: HttpSendRequest): Promise<HttpSendResponse> {
-    const cacheable = req.cache || req.forceCacheSeconds !== undefined;
-    if (!cacheable) return this.sendOrError(req);
+    if (!isCacheable(req)) return this.sendOrError(req);
+    return this.cached(req) ?? this.inFlight.run(req.cacheKey, () => this.sendOrError(req)).promise;
+  }
+
+  /** A fresh inter-query cache entry for a cache / force_cache request: answered without aborting the evaluation. */
+  cached(req: HttpSendRequest): HttpSendResponse | undefined {
+    if (!isCacheable(req)) return undefined;
     const hit = this.cache.get(req.cacheKey);
-    if (hit?.ok) return hit.value as HttpSendResponse;
-    return this.inFlight.run(req.cacheKey, () => this.sendOrError(req)).promise;
+    return hit?.ok ? (hit.value as HttpSendResponse) : undefined;
   }
 
   private async sendOrError(req: HttpSendRequest): Promise<HttpSendResponse> {
@@ -107,7 +109,6 @@ export class HttpSendClient {
     let body = req.body;
     for (let hops = 0; ; hops++) {
       if (this.allowList && !this.allowList.allows(url)) throw new HttpSendError('eval_builtin_error', `disallowed host: ${url.hostname}`);
-      this.sent++;
       const res = await roundTrip(url, method, headersFor(req, body), body, tls, signal, req.method);
       const location = res.headers.location;
       if (!req.enableRedirect || !location || ![301, 302, 303, 307, 308].includes(res.statusCode ?? 0)) {
@@ -124,6 +125,10 @@ export class HttpSendClient {
       }
     }
   }
+}
+
+function isCacheable(req: HttpSendRequest): boolean {
+  return req.cache || req.forceCacheSeconds !== undefined;
 }
 
 function parseUrl(req: HttpSendRequest): URL {
@@ -244,19 +249,19 @@ function responseObject(res: IncomingMessage, raw: Buffer, req: HttpSendRequest)
   };
 }
 
+/** A body that does not decode is no error in OPA: `body` is null and `raw_body` has the text. */
 function decodeJson(text: string): JsonValue {
-  if (text === '') return null;
   try {
     return JSON.parse(text) as JsonValue;
-  } catch (err) {
-    throw new HttpSendError('eval_builtin_error', `invalid JSON response body: ${(err as Error).message}`);
+  } catch {
+    return null;
   }
 }
 
 function decodeYaml(text: string): JsonValue {
   try {
     return (parseYaml(text) ?? null) as JsonValue;
-  } catch (err) {
-    throw new HttpSendError('eval_builtin_error', `invalid YAML response body: ${(err as Error).message}`);
+  } catch {
+    return null;
   }
 }

@@ -22,11 +22,10 @@ type Answer = HttpSendResponse | undefined;
 
 export class HttpSendSession {
   private readonly answers = new Map<string, Answer>();
+  /** Requests the decision had to wait for (each cost a re-evaluation). */
+  fetched = 0;
 
-  /** Requests fetched so far (each one cost a re-evaluation). */
-  get fetched(): number {
-    return this.answers.size;
-  }
+  constructor(private readonly client: HttpSendClient) {}
 
   /** The builtin's answer for a request object; throws NeedsResponse when it must be fetched first. */
   answer(raw: unknown): Answer {
@@ -42,14 +41,21 @@ export class HttpSendSession {
       this.answers.set(key, answer);
       return answer;
     }
+    // A warm inter-query cache answers at once: no abort, no re-evaluation.
+    const cached = this.client.cached(request);
+    if (cached) {
+      this.answers.set(key, cached);
+      return cached;
+    }
     throw new NeedsResponse(key, request);
   }
 
   /** Fetches what an aborted evaluation needed; a failure with raise_error true makes the call undefined. */
-  async fetch(needed: NeedsResponse, client: HttpSendClient): Promise<void> {
+  async fetch(needed: NeedsResponse): Promise<void> {
+    this.fetched++;
     let answer: Answer;
     try {
-      answer = await client.send(needed.request);
+      answer = await this.client.send(needed.request);
     } catch (err) {
       if (!(err instanceof HttpSendError)) throw err;
       answer = undefined;

@@ -112,6 +112,20 @@ describe('http.send in the server', () => {
     await uncached;
   });
 
+  it('a decision waiting for http.send does not hold up other decisions', async () => {
+    svc.route('GET', '/slow', async (_req, res) => {
+      await new Promise((r) => setTimeout(r, 300));
+      sendJson(res, 200, { late: true });
+    });
+    const engine = new Engine(new PlanningCompiler(new OpaCliPlanner(referenceOpa())), new HttpSendClient());
+    await engine.activate([parseBundle('s', [{ path: 'slow/p.rego', data: Buffer.from(`package slow\n\nlate := http.send({"method": "GET", "url": "${svc.url}/slow"}).body\n\nquick := 1\n`) }])]);
+    let lateDone = false;
+    const late = engine.decide('slow/late', {}).then((d) => ((lateDone = true), d));
+    for (let i = 0; i < 50; i++) assert.deepEqual(await engine.decide('slow/quick', {}), { result: 1 });
+    assert.equal(lateDone, false, '50 decisions were answered while one waited for its response');
+    assert.deepEqual(await late, { result: { late: true } });
+  });
+
   it('answers on every decision route from the same loop', async () => {
     counters.clear();
     const post = await send(verdict.url, 'POST', '/v1/data/cachetest/uncached', '{"input": {}}', { 'content-type': 'application/json' });

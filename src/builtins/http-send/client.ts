@@ -148,8 +148,14 @@ function headersFor(req: HttpSendRequest, body: string | undefined): Record<stri
   const headers: Record<string, string> = { ...req.headers };
   const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
   if (!has('user-agent')) headers['User-Agent'] = 'Verdict (http.send)';
+  // OPA gives a request with its own TLS settings a transport of its own without keep-alive.
+  if (hasOwnTls(req)) headers.Connection = 'close';
   if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
   return headers;
+}
+
+function hasOwnTls({ tls }: HttpSendRequest): boolean {
+  return tls.insecureSkipVerify || [tls.ca, tls.cert, tls.key, tls.caFile, tls.certFile, tls.keyFile, tls.serverName].some((v) => v !== undefined);
 }
 
 interface ConnectTls {
@@ -238,8 +244,12 @@ function responseObject(res: IncomingMessage, raw: Buffer, req: HttpSendRequest)
   if (req.forceJsonDecode || contentType.includes('application/json')) body = decodeJson(text);
   else if (req.forceYamlDecode || contentType.includes('application/yaml') || contentType.includes('application/x-yaml')) body = decodeYaml(text);
   const headers: Record<string, JsonValue> = {};
-  // Go's client moves Transfer-Encoding out of the header map (resp.TransferEncoding), so OPA never shows it.
-  for (const [name, values] of Object.entries(res.headersDistinct)) if (values && name !== 'transfer-encoding') headers[name] = values;
+  // Go's client moves Transfer-Encoding out of the header map (resp.TransferEncoding) and deletes
+  // "Connection: close" (resp.Close), so OPA never shows them.
+  for (const [name, values] of Object.entries(res.headersDistinct)) {
+    if (!values || name === 'transfer-encoding' || (name === 'connection' && values.every((v) => v.toLowerCase() === 'close'))) continue;
+    headers[name] = values;
+  }
   return {
     status: `${res.statusCode} ${res.statusMessage ?? ''}`.trimEnd(),
     status_code: res.statusCode ?? 0,

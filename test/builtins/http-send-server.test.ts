@@ -126,6 +126,29 @@ describe('http.send in the server', () => {
     assert.deepEqual(await late, { result: { late: true } });
   });
 
+  it('keeps time.now_ns, uuid.rfc4122 and rand.intn fixed across the passes of one decision', async () => {
+    svc.route('GET', '/stamp', (req, res) => sendJson(res, 200, { url: req.url }));
+    const policy = `package stamp
+
+now := time.now_ns()
+
+id := uuid.rfc4122("req")
+
+pick := rand.intn("p", 1000000)
+
+echoed := http.send({"method": "GET", "url": sprintf("${svc.url}/stamp?t=%d&id=%s&r=%d", [now, id, pick])}).body.url
+
+second := http.send({"method": "GET", "url": sprintf("${svc.url}/stamp?again=%d", [now])}).body.url
+`;
+    const engine = new Engine(new PlanningCompiler(new OpaCliPlanner(referenceOpa())), new HttpSendClient());
+    await engine.activate([parseBundle('t', [{ path: 'stamp/p.rego', data: Buffer.from(policy) }])]);
+    const before = svc.seen.length;
+    const { result } = (await engine.decide('stamp', {})) as { result: { now: number; id: string; pick: number; echoed: string; second: string } };
+    assert.equal(result.echoed, `/stamp?t=${result.now}&id=${result.id}&r=${result.pick}`);
+    assert.equal(result.second, `/stamp?again=${result.now}`);
+    assert.equal(svc.seen.length - before, 2, 'each request went out once');
+  });
+
   it('answers on every decision route from the same loop', async () => {
     counters.clear();
     const post = await send(verdict.url, 'POST', '/v1/data/cachetest/uncached', '{"input": {}}', { 'content-type': 'application/json' });

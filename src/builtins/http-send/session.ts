@@ -24,6 +24,8 @@ export class HttpSendSession {
   private readonly answers = new Map<string, Answer>();
   /** Requests the decision had to wait for (each cost a re-evaluation). */
   fetched = 0;
+  /** time.now_ns, uuid.rfc4122, rand.intn: fixed for the whole decision, across its passes (per-evaluation.ts). */
+  readonly fixedValues = new Map<string, unknown>();
 
   constructor(private readonly client: HttpSendClient) {}
 

@@ -80,6 +80,26 @@ force_cache_without_duration := http.send({"method": "GET", "url": "${base}/json
 bad_timeout := http.send({"method": "GET", "url": "${base}/json", "timeout": "soon", "raise_error": false})
 
 unknown_field_raises := http.send({"method": "GET", "url": "${base}/json", "retries": 3})
+
+caching_mode_other := http.send({"method": "GET", "url": "${base}/json", "caching_mode": "fast"}).status_code
+
+header_not_string := http.send({"method": "GET", "url": "${base}/json", "headers": {"a": 1}, "raise_error": false})
+
+headers_not_object := http.send({"method": "GET", "url": "${base}/json", "headers": [1], "raise_error": false})
+
+method_not_string := http.send({"method": 1, "url": "${base}/json", "raise_error": false})
+
+bool_as_string := http.send({"method": "GET", "url": "${base}/json", "enable_redirect": "true", "raise_error": false})
+
+bool_as_number := http.send({"method": "GET", "url": "${base}/redirect", "enable_redirect": 1}).status_code
+
+unsupported_scheme := http.send({"method": "GET", "url": "ftp://127.0.0.1:9/x", "raise_error": false})
+
+duration_as_string := http.send({"method": "GET", "url": "${base}/json", "force_cache": true, "force_cache_duration_seconds": "60", "raise_error": false})
+
+timeout_not_duration := http.send({"method": "GET", "url": "${base}/json", "timeout": true, "raise_error": false})
+
+raise_error_not_boolean := http.send({"method": "GET", "url": "${base}/json", "raise_error": "false"})
 `;
 }
 

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { HostAllowList } from '../../src/builtins/http-send/allow-list.js';
 import { cacheLifetimeMs } from '../../src/builtins/http-send/freshness.js';
 import { HttpSendError, parseRequest } from '../../src/builtins/http-send/request.js';
+import { httpSendSettings } from '../../src/builtins/http-send/settings.js';
+import { parseConfig } from '../../src/config/config.js';
 
 test('allowed_hosts: exact names, *.suffix (not the bare suffix), ports, IPv6, case', () => {
   const list = new HostAllowList(['pip.internal', '*.corp.example', '10.0.0.7:8443', '[::1]', 'Upper.Example']);
@@ -39,12 +41,28 @@ test('request checks: timeout spellings, boolean strings, body vs raw_body, cach
   assert.equal(parseRequest({ ...base, timeout: '1m30s' }).timeoutMs, 90_000);
   assert.equal(parseRequest({ ...base, timeout: 250_000_000 }).timeoutMs, 250, 'a number is nanoseconds');
   assert.equal(parseRequest(base).method, 'GET');
-  assert.equal(parseRequest({ ...base, enable_redirect: 'true' }).enableRedirect, true);
-  assert.throws(() => parseRequest({ ...base, enable_redirect: 'yes' }), HttpSendError);
+  assert.equal(parseRequest({ ...base, enable_redirect: 1 }).enableRedirect, true, 'OPA parses the Rego text: 1 is true');
+  assert.throws(() => parseRequest({ ...base, enable_redirect: 'true' }), HttpSendError, 'and "true" (quoted) is not');
+  assert.equal(parseRequest({ ...base, force_cache: true, force_cache_duration_seconds: 60 }).forceCacheSeconds, 60);
+  assert.throws(() => parseRequest({ ...base, force_cache: true, force_cache_duration_seconds: 1.5 }), /ParseInt/);
   assert.equal(parseRequest({ ...base, body: { a: 1 }, raw_body: 'raw' }).body, 'raw');
   assert.equal(parseRequest({ ...base, body: { a: [1, 'x'] } }).body, '{"a":[1,"x"]}');
   const a = parseRequest({ ...base, headers: { 'X-Request-Id': '1', A: 'b' }, cache_ignored_headers: ['x-request-id'] });
   const b = parseRequest({ ...base, headers: { 'X-Request-Id': '2', A: 'b' }, cache_ignored_headers: ['x-request-id'] });
   assert.equal(a.cacheKey, b.cacheKey);
-  assert.throws(() => parseRequest({ ...base, caching_mode: 'fast' }), /caching_mode/);
+});
+
+test('verdict.http_send config: validated by the config schema, defaults as documented', () => {
+  const config = parseConfig('verdict:\n  http_send:\n    allowed_hosts: ["pip.internal", "*.corp.example:8443"]\n    timeout: 750ms\n', 'test');
+  assert.deepEqual(httpSendSettings(config.verdict?.http_send), {
+    defaultTimeoutMs: 750,
+    maxRequestsPerDecision: 32,
+    maxResponseBytes: 16 * 1024 * 1024,
+    cacheMaxEntries: 1000,
+    allowedHosts: ['pip.internal', '*.corp.example:8443'],
+  });
+  assert.equal(httpSendSettings(undefined).defaultTimeoutMs, 5000);
+  assert.throws(() => parseConfig('verdict:\n  http_send:\n    allowed_hosts: ["https://pip.internal/x"]\n', 'test'), /http_send/);
+  assert.throws(() => parseConfig('verdict:\n  http_send:\n    timeout: soon\n', 'test'), /http_send/);
+  assert.throws(() => parseConfig('verdict:\n  http_send:\n    allow: []\n', 'test'), /http_send/);
 });

@@ -59,11 +59,13 @@ export interface HttpSendRequest {
   cacheKey: string;
 }
 
-/** raise_error is read before anything else, so a malformed request can still come back as an error object. */
+/**
+ * raise_error is read before anything else, so a malformed request can still come back as an error object.
+ * A value that is not a boolean is itself an error that leaves the call undefined (as raising would).
+ */
 export function raiseErrorOf(request: unknown): boolean {
   if (request === null || typeof request !== 'object' || Array.isArray(request)) return true;
-  const v = (request as JsonObject).raise_error;
-  return v === undefined ? true : v !== false && v !== 'false';
+  return (request as JsonObject).raise_error !== false;
 }
 
 export function parseRequest(raw: unknown): HttpSendRequest {
@@ -77,6 +79,7 @@ export function parseRequest(raw: unknown): HttpSendRequest {
   const missing = REQUIRED_KEYS.filter((k) => !(k in obj));
   if (missing.length > 0) throw new HttpSendError('eval_type_error', `operand 1 missing required request parameters(s): ${regoSet(missing)}`);
 
+  if (obj.raise_error !== undefined && typeof obj.raise_error !== 'boolean') throw new HttpSendError('eval_builtin_error', 'invalid value for raise_error field');
   const method = stringField(obj, 'method').toUpperCase();
   const url = stringField(obj, 'url');
   const headers = headersOf(obj.headers);
@@ -87,11 +90,7 @@ export function parseRequest(raw: unknown): HttpSendRequest {
   let forceCacheSeconds: number | undefined;
   if (forceCache) {
     if (obj.force_cache_duration_seconds === undefined) throw new HttpSendError('eval_builtin_error', "'force_cache' set but 'force_cache_duration_seconds' parameter is missing");
-    forceCacheSeconds = numberField(obj, 'force_cache_duration_seconds');
-  }
-  if (obj.caching_mode !== undefined) {
-    const mode = stringField(obj, 'caching_mode');
-    if (mode !== 'serialized' && mode !== 'deserialized') throw new HttpSendError('eval_builtin_error', `invalid value "${mode}" for field "caching_mode"`);
+    forceCacheSeconds = intField(obj, 'force_cache_duration_seconds');
   }
   return {
     method,
@@ -105,7 +104,7 @@ export function parseRequest(raw: unknown): HttpSendRequest {
     raiseError: raiseErrorOf(obj),
     cache: boolField(obj, 'cache'),
     forceCacheSeconds,
-    maxRetryAttempts: obj.max_retry_attempts === undefined ? 0 : numberField(obj, 'max_retry_attempts'),
+    maxRetryAttempts: obj.max_retry_attempts === undefined ? 0 : intField(obj, 'max_retry_attempts'),
     tls: tlsOptions(obj),
     cacheKey: cacheKeyOf(obj),
   };
@@ -133,22 +132,27 @@ function regoSet(items: string[]): string {
 
 function stringField(obj: JsonObject, key: string): string {
   const v = obj[key];
-  if (typeof v !== 'string') throw new HttpSendError('eval_type_error', `operand 1 "${key}" must be a string`);
+  if (typeof v !== 'string') throw new HttpSendError('eval_builtin_error', `"${key}" must be a string`);
   return v;
 }
 
-function numberField(obj: JsonObject, key: string): number {
-  const v = obj[key];
-  if (typeof v !== 'number') throw new HttpSendError('eval_type_error', `operand 1 "${key}" must be a number`);
-  return v;
+/** The value as Rego prints it, which is what OPA hands to Go's strconv parsers (strings keep their quotes). */
+function regoText(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? 'null';
 }
 
-/** OPA parses booleans with Go's strconv.ParseBool on the value's text, so "true" works as well as true. */
+/** OPA parses with strconv.ParseInt on the value's Rego text: 60 works, "60" and 1.5 do not. */
+function intField(obj: JsonObject, key: string): number {
+  const text = regoText(obj[key]);
+  if (!/^[+-]?\d+$/.test(text)) throw new HttpSendError('eval_builtin_error', `strconv.ParseInt: parsing ${JSON.stringify(text)}: invalid syntax`);
+  return Number(text);
+}
+
+/** OPA parses with strconv.ParseBool on the value's Rego text: true and 1 work, "true" does not. */
 function boolField(obj: JsonObject, key: string): boolean {
   const v = obj[key];
   if (v === undefined) return false;
-  if (typeof v === 'boolean') return v;
-  const text = String(v);
+  const text = regoText(v);
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
   throw new HttpSendError('eval_builtin_error', `strconv.ParseBool: parsing ${JSON.stringify(text)}: invalid syntax`);
@@ -156,10 +160,10 @@ function boolField(obj: JsonObject, key: string): boolean {
 
 function headersOf(v: unknown): Record<string, string> {
   if (v === undefined) return {};
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new HttpSendError('eval_type_error', 'operand 1 "headers" must be an object');
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new HttpSendError('eval_builtin_error', 'invalid type for headers key');
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(v as JsonObject)) {
-    if (typeof value !== 'string') throw new HttpSendError('eval_builtin_error', `invalid type for headers value "${name}"`);
+    if (typeof value !== 'string') throw new HttpSendError('eval_builtin_error', `invalid type for headers value ${JSON.stringify(regoText(value).replace(/^"|"$/g, ''))}`);
     out[name] = value;
   }
   return out;
@@ -173,7 +177,7 @@ function timeoutMs(v: unknown): number {
     if (ms !== undefined) return ms;
     throw new HttpSendError('eval_builtin_error', `invalid timeout value ${JSON.stringify(v)}: time: invalid duration ${JSON.stringify(v)}`);
   }
-  throw new HttpSendError('eval_builtin_error', `invalid timeout value ${JSON.stringify(v)}`);
+  throw new HttpSendError('eval_type_error', `operand 1 'timeout' must be one of {string, number} but got ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}`);
 }
 
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };

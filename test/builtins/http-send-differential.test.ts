@@ -163,8 +163,8 @@ async function verdictEval(source: string, planner: RegoPlanner): Promise<Record
 /**
  * What must differ between two runs, and only that: the Date header (wall clock), the counter route's
  * values (the fixture counts on across runs; the same-request-same-response property is asserted instead),
- * OPA's "file:row: " prefix on builtin error messages (a wasm host is not told where the call is), and the
- * User-Agent (OPA names itself).
+ * and OPA's "file:row: " prefix on builtin error messages (a wasm host is not told where the call is). The echo
+ * route leaves out the User-Agent, which names the client (OPA's or Verdict's).
  */
 function normalise(rules: Record<string, unknown>): Record<string, unknown> {
   return JSON.parse(JSON.stringify(rules), (key, value) => {

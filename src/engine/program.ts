@@ -9,12 +9,12 @@
 // after some thousands of aborts the stack overruns memory. Those are rebuilt after every abort.
 import { createRequire } from 'node:module';
 import type { LoadedPolicy, loadPolicySync as LoadPolicySync } from '@open-policy-agent/opa-wasm';
+import { NeedsResponse } from '../builtins/http-send/session.js';
 
 // The ESM entry of opa-wasm exports only the async loadPolicy; rebuilding an instance after an abort must be
 // synchronous (the next request may already be waiting), so take loadPolicySync from the CommonJS entry.
 const { loadPolicySync } = createRequire(import.meta.url)('@open-policy-agent/opa-wasm') as { loadPolicySync: typeof LoadPolicySync };
 import type { DataStore } from './store.js';
-import { NeedsResponse } from '../builtins/http-send/session.js';
 
 /** An evaluation that failed inside the policy (opa_abort, a builtin error, a conflict). */
 export class EvaluationError extends Error {

@@ -202,6 +202,19 @@ rounds := [r | some i in numbers.range(1, 4); r := http.send({"method": "GET", "
     const before = svc.seen.length;
     await assert.rejects(decide(3), (err: Error) => err instanceof EvaluationError && /more than 3 requests \(verdict\.http_send\.max_requests_per_decision\)/.test(err.message));
     assert.equal(svc.seen.length - before, 3, 'the decision stopped at the cap');
+
+    // Through the server, configured: OPA's 500 envelope for a failed evaluation.
+    const server = await startVerdict(JSON.stringify({ verdict: { http_send: { max_requests_per_decision: 3 } } }), [writeTree({ 'cap/p.rego': policy })]);
+    try {
+      const res = await send(server.url, 'POST', '/v1/data/cap/rounds', '{"input": {}}', { 'content-type': 'application/json' });
+      assert.equal(res.status, 500);
+      const body = JSON.parse(res.body.toString());
+      assert.equal(body.code, 'internal_error');
+      assert.equal(body.errors[0].code, 'eval_internal_error');
+      assert.match(body.errors[0].message, /more than 3 requests/);
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -74,8 +74,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { config, logger } = options;
   // A bad pip section stops start-up here, before any bundle work, with the config path in the message.
   const enricher = config.pip ? createEnricher(config.pip) : undefined;
-  const engine = new Engine(options.compiler ?? defaultCompiler(), new HttpSendClient(httpSendSettings(config.verdict?.http_send)));
   const metrics = new ServerMetrics();
+  const engine = new Engine(options.compiler ?? defaultCompiler(), new HttpSendClient(httpSendSettings(config.verdict?.http_send), metrics.observeHttpSend));
   const activate = async (bundles: Bundle[]) => {
     const started = process.hrtime.bigint();
     await engine.activate(bundles);

@@ -96,6 +96,10 @@ describe('http.send in the server', () => {
     assert.deepEqual(ours, theirs);
     // What the comparison pins, spelled out: one request for the cached routes, one per decision otherwise.
     assert.deepEqual(ours.hits, { '/broken': 3, '/forced': 1, '/fresh': 1, '/gone': 1, '/no-store': 3, '/plain': 3 });
+    const metrics = (await send(verdict.url, 'GET', '/metrics')).body.toString();
+    assert.match(metrics, /^verdict_http_send_requests_total\{outcome="sent"\} 12$/m);
+    assert.match(metrics, /^verdict_http_send_requests_total\{outcome="cache_hit"\} 6$/m);
+    assert.match(metrics, /^verdict_http_send_duration_seconds_count 12$/m);
   });
 
   it('answers from a warm inter-query cache in the first, synchronous pass (no abort, no re-evaluation)', async () => {

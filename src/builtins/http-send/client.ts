@@ -35,6 +35,12 @@ export const DEFAULT_HTTP_SEND_SETTINGS: HttpSendSettings = {
 
 export type HttpSendResponse = Record<string, JsonValue>;
 
+/**
+ * What became of one http.send request, for metrics: sent (a response, any status), failed (network error,
+ * timeout, refused host, too large) or answered from the inter-query cache (cache_hit, no time).
+ */
+export type HttpSendOutcome = { outcome: 'sent' | 'failed'; seconds: number } | { outcome: 'cache_hit' };
+
 /** A failure OPA reports as eval_http_send_network_error (Go's *url.Error) rather than an internal error. */
 class NetworkError extends Error {}
 
@@ -47,7 +53,10 @@ export class HttpSendClient {
   private readonly cache: LookupCache;
   private readonly inFlight = new SingleFlight<HttpSendResponse>();
 
-  constructor(settings: Partial<HttpSendSettings> = {}) {
+  constructor(
+    settings: Partial<HttpSendSettings> = {},
+    private readonly observe: (event: HttpSendOutcome) => void = () => undefined,
+  ) {
     this.settings = { ...DEFAULT_HTTP_SEND_SETTINGS, ...settings };
     this.allowList = this.settings.allowedHosts ? new HostAllowList(this.settings.allowedHosts) : undefined;
     this.cache = new LookupCache({ ttlMs: Number.POSITIVE_INFINITY, negativeTtlMs: 0, maxEntries: this.settings.cacheMaxEntries });
@@ -66,15 +75,21 @@ export class HttpSendClient {
   cached(req: HttpSendRequest): HttpSendResponse | undefined {
     if (!isCacheable(req)) return undefined;
     const hit = this.cache.get(req.cacheKey);
-    return hit?.ok ? (hit.value as HttpSendResponse) : undefined;
+    if (!hit?.ok) return undefined;
+    this.observe({ outcome: 'cache_hit' });
+    return hit.value as HttpSendResponse;
   }
 
   private async sendOrError(req: HttpSendRequest): Promise<HttpSendResponse> {
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
       const { response, headers } = await this.exchangeWithRetries(req);
+      this.observe({ outcome: 'sent', seconds: seconds() });
       this.store(req, response, headers);
       return response;
     } catch (err) {
+      this.observe({ outcome: 'failed', seconds: seconds() });
       const code = err instanceof NetworkError ? 'eval_http_send_network_error' : 'eval_http_send_internal_error';
       const message = err instanceof HttpSendError ? err.opaMessage : (err as Error).message;
       if (req.raiseError) throw err instanceof HttpSendError ? err : new HttpSendError('eval_builtin_error', message);

@@ -1,8 +1,14 @@
-// http.send: calling out from a policy needs the PIP layer's HTTP client, caching and limits.
+// http.send: answered from the running decision's HttpSendSession (see http-send/session.ts for how a
+// synchronous builtin gets responses that need the network). Only an evaluation started by the engine's
+// evaluate-fetch-reevaluate loop (src/engine/http-send-loop.ts) has a session.
 import type { HostBuiltinTable } from './args.js';
+import { HttpSendError } from './http-send/request.js';
+import { currentSession } from './http-send/session.js';
 
 export const httpBuiltins: HostBuiltinTable = {
-  'http.send': () => {
-    throw new Error('http.send: not supported yet by Verdict (planned with the PIP adapters)');
+  'http.send': (request: unknown) => {
+    const session = currentSession();
+    if (!session) throw new HttpSendError('eval_builtin_error', 'no decision in progress: http.send is only available to evaluations run by the Verdict engine');
+    return session.answer(request);
   },
 };

@@ -73,6 +73,7 @@ export const hostBuiltins: Record<string, HostBuiltin> = {
     ...urlqueryBuiltins,
     ...uuidBuiltins,
   }),
-  // Not wrapped: an unsupported http.send must fail loudly rather than look like an undefined response.
+  // Not wrapped: http.send aborts evaluations on purpose (NeedsResponse, see http-send/session.ts) and answers
+  // undefined itself where OPA's call is undefined.
   ...httpBuiltins,
 };

@@ -1,11 +1,19 @@
 // Values that OPA keeps fixed for the whole of one query (time.now_ns, uuid.rfc4122 per key,
 // rand.intn per key). The SDK evaluates synchronously and calls host builtins inside that call, so a
-// cache cleared on the next microtask lives exactly as long as the evaluation that filled it.
+// cache cleared on the next microtask lives exactly as long as the evaluation that filled it. A decision
+// that uses http.send is evaluated in several passes (see http-send/session.ts): its values live in the
+// session instead, so every pass sees the same time and builds the same requests.
+import { currentSession } from './http-send/session.js';
 
 const cache = new Map<string, unknown>();
 let clearScheduled = false;
 
 export function perEvaluation<T>(key: string, make: () => T): T {
+  const session = currentSession();
+  if (session) {
+    if (!session.fixedValues.has(key)) session.fixedValues.set(key, make());
+    return session.fixedValues.get(key) as T;
+  }
   if (cache.has(key)) return cache.get(key) as T;
   const value = make();
   cache.set(key, value);

@@ -8,6 +8,8 @@ import { parseArgs } from 'node:util';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { parse as parseYaml } from 'yaml';
 import { hostBuiltins } from '../builtins/index.js';
+import { HttpSendClient } from '../builtins/http-send/client.js';
+import { evaluateWithHttpSend } from '../engine/http-send-loop.js';
 import { verdictBuiltins } from '../compiler/builtins.js';
 import { compileRego, RegoCompileError } from '../compiler/compile-rego.js';
 import { PlanError } from '../compiler/planner/index.js';
@@ -43,7 +45,9 @@ export async function evaluateQuery(options: EvalOptions): Promise<EvalOutput> {
   }
   const policy = await loadPolicy(wasm, undefined, hostBuiltins);
   policy.setData(data);
-  const [first] = policy.evaluate(input, query.entrypoint) as Array<{ result?: QueryRow[] }>;
+  // http.send calls are fetched between passes (src/engine/http-send-loop.ts); our modules survive the aborts.
+  const evaluating = evaluateWithHttpSend(new HttpSendClient(), () => policy.evaluate(input, query.entrypoint) as Array<{ result?: QueryRow[] }>);
+  const [first] = evaluating instanceof Promise ? await evaluating : evaluating;
   const rows = first?.result ?? [];
   if (rows.length === 0) return {};
   return {

@@ -23,10 +23,19 @@ export interface VerdictConfig {
     encoding?: { gzip?: { min_length?: number; compression_level?: number } };
     decoding?: { max_length?: number; gzip?: { max_length?: number } };
   };
-  verdict?: { workers?: number; shutdown_timeout_seconds?: number };
+  verdict?: { workers?: number; shutdown_timeout_seconds?: number; http_send?: HttpSendConfig };
   /** Policy information points (schemas/pip.schema.json); checked in detail by createEnricher at start-up. */
   pip?: Record<string, unknown>;
   [key: string]: unknown;
+}
+
+/** verdict.http_send: the http.send builtin's allow-list and limits (see src/builtins/http-send/settings.ts). */
+export interface HttpSendConfig {
+  allowed_hosts?: string[];
+  timeout?: number | string;
+  max_requests_per_decision?: number;
+  max_response_bytes?: number;
+  cache_max_entries?: number;
 }
 
 export interface ServiceConfig {

@@ -3,7 +3,10 @@
 // and swaps it in one assignment, so the previous set keeps serving until the new one is ready.
 import { checkBundlesDoNotOverlap, isObject, type Bundle, type RegoModule } from '../bundle/bundle.js';
 import { hostBuiltins } from '../builtins/index.js';
+import { HttpSendClient } from '../builtins/http-send/client.js';
+import { HttpSendSession, NeedsResponse, withSession } from '../builtins/http-send/session.js';
 import type { RegoCompiler } from './compiler.js';
+import { evaluateWithHttpSend } from './http-send-loop.js';
 import { WasmProgram } from './program.js';
 import { DataStore, childOf, splitPath } from './store.js';
 
@@ -34,7 +37,11 @@ export class Engine {
   readonly store = new DataStore();
   private set: PolicySet = { bundles: [], apiModules: [], entrypoints: new Map(), entrypointPaths: [] };
 
-  constructor(private readonly compiler: RegoCompiler) {}
+  constructor(
+    private readonly compiler: RegoCompiler,
+    /** Answers the policies' http.send calls (config http_send). */
+    readonly httpSend: HttpSendClient = new HttpSendClient(),
+  ) {}
 
   get bundles(): readonly Bundle[] {
     return this.set.bundles;
@@ -71,8 +78,26 @@ export class Engine {
    * Evaluates the document at `path` (segments under data). `input` is JSON text or undefined.
    * An entrypoint at or above the path is evaluated and the rest of the path looked up in its result;
    * otherwise the base data at the path is overlaid with every entrypoint below it.
+   * Synchronous unless the policies call http.send: then a promise, settled once the requests are fetched.
    */
-  evaluate(path: string[], input: Uint8Array | undefined): Evaluation {
+  evaluate(path: string[], input: Uint8Array | undefined): Evaluation | Promise<Evaluation> {
+    return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input));
+  }
+
+  /**
+   * True when the active policy set evaluates (the health check). http.send is not fetched: a pass that
+   * reaches an http.send call has shown the modules run, and a health probe must not send requests.
+   */
+  canEvaluate(): boolean {
+    try {
+      withSession(new HttpSendSession(this.httpSend), () => this.evaluateOnce([], undefined));
+      return true;
+    } catch (err) {
+      return err instanceof NeedsResponse;
+    }
+  }
+
+  private evaluateOnce(path: string[], input: Uint8Array | undefined): Evaluation {
     const { entrypoints, entrypointPaths } = this.set;
     for (let n = path.length; n > 0; n--) {
       const name = n === path.length ? path.join('/') : path.slice(0, n).join('/');
@@ -97,7 +122,8 @@ export class Engine {
   /** The Decide contract for PEP adapters. */
   readonly decide: Decide = async (path, input) => {
     const text = input === undefined ? undefined : encoder.encode(JSON.stringify(input));
-    const evaluation = this.evaluate(splitPath(path), text);
+    const outcome = this.evaluate(splitPath(path), text);
+    const evaluation = outcome instanceof Promise ? await outcome : outcome;
     return evaluation.defined ? { result: evaluation.result } : {};
   };
 
@@ -110,7 +136,7 @@ export class Engine {
     const entrypoints = new Map<string, WasmProgram>();
     for (const bundle of bundles) {
       for (const wasm of bundle.wasm) {
-        const program = await WasmProgram.load(wasm.bytes, hostBuiltins, this.store);
+        const program = await WasmProgram.load(wasm.bytes, hostBuiltins, this.store, 'foreign');
         for (const entry of bundle.manifest.wasm ?? []) if (entry.module === wasm.path) entrypoints.set(entry.entrypoint, program);
       }
     }
@@ -121,7 +147,7 @@ export class Engine {
     if (regoModules.length > 0) {
       const regoVersion = bundles.some((b) => b.wasm.length === 0 && b.manifest.rego_version === 0) ? 0 : 1;
       const compiled = await this.compiler.compile(regoModules, { regoVersion });
-      const program = await WasmProgram.load(compiled.wasm, hostBuiltins, this.store);
+      const program = await WasmProgram.load(compiled.wasm, hostBuiltins, this.store, 'verdict');
       for (const name of compiled.entrypoints) entrypoints.set(name, program);
     }
     const entrypointPaths = [...entrypoints.keys()].map((name) => ({ name, segments: splitPath(name) }));

@@ -1,8 +1,15 @@
 // One compiled wasm module and its warm instance. Node runs evaluations one at a time per process, so one
 // instance per module is enough; it is reused across decisions and rebuilt from the compiled module after a
 // failed evaluation, so an abort mid-evaluation never leaks state into the next one.
+//
+// http.send aborts evaluations on purpose (NeedsResponse, see src/engine/http-send-loop.ts). Modules built by
+// our back end survive that: the runtime keeps no state across the call stack (bump heap reset per
+// evaluation, memo frames reset by eval), proven by test/builtins/http-send-abort.test.ts. Modules built by
+// `opa build -t wasm` do not: their C runtime's shadow stack pointer is left where the abort unwound it, and
+// after some thousands of aborts the stack overruns memory. Those are rebuilt after every abort.
 import { createRequire } from 'node:module';
 import type { LoadedPolicy, loadPolicySync as LoadPolicySync } from '@open-policy-agent/opa-wasm';
+import { NeedsResponse } from '../builtins/http-send/session.js';
 
 // The ESM entry of opa-wasm exports only the async loadPolicy; rebuilding an instance after an abort must be
 // synchronous (the next request may already be waiting), so take loadPolicySync from the CommonJS entry.
@@ -32,14 +39,17 @@ export class WasmProgram {
     private readonly store: DataStore,
     /** Entrypoint name → id inside the module. */
     readonly entrypoints: Record<string, number>,
+    /** True when the instance stays sound after an http.send abort (our back end's modules). */
+    private readonly survivesAborts: boolean,
   ) {
     this.instance = loadPolicySync(module, undefined, builtins);
   }
 
-  static async load(bytes: Uint8Array, builtins: Builtins, store: DataStore): Promise<WasmProgram> {
+  /** `origin`: who built the module, which decides whether its instance survives an http.send abort. */
+  static async load(bytes: Uint8Array, builtins: Builtins, store: DataStore, origin: 'verdict' | 'foreign' = 'foreign'): Promise<WasmProgram> {
     const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
     const probe = loadPolicySync(module, undefined, builtins);
-    return new WasmProgram(module, builtins, store, probe.entrypoints as Record<string, number>);
+    return new WasmProgram(module, builtins, store, probe.entrypoints as Record<string, number>, origin === 'verdict');
   }
 
   /**
@@ -51,8 +61,12 @@ export class WasmProgram {
     try {
       return this.instance.evaluate(input === undefined ? undefined : toArrayBuffer(input), this.entrypoints[entrypoint]) as { result: unknown }[];
     } catch (err) {
-      this.instance = loadPolicySync(this.module, undefined, this.builtins);
-      this.dataVersion = -1;
+      const aborted = err instanceof NeedsResponse;
+      if (!aborted || !this.survivesAborts) {
+        this.instance = loadPolicySync(this.module, undefined, this.builtins);
+        this.dataVersion = -1;
+      }
+      if (aborted) throw err;
       throw new EvaluationError(err instanceof Error ? err.message : String(err), entrypoint);
     }
   }

@@ -3,6 +3,7 @@
 // each step here does the least work it can (one JSON parse, one stringify of the input, no copies).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EvaluationError } from '../engine/program.js';
+import type { Evaluation } from '../engine/engine.js';
 import { StoreError, splitPath } from '../engine/store.js';
 import { isObject } from '../bundle/bundle.js';
 import type { EnrichmentReport } from '../pip/index.js';
@@ -48,19 +49,28 @@ function decisionInput(ctx: ServerContext, req: IncomingMessage, path: string[],
   return { input: enriched.input, inputText: enriched.inputText, pip: enriched.report };
 }
 
-/** Evaluates; a failed evaluation is recorded with its error (as OPA logs it) and becomes OPA's 500. */
-function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], { input, inputText, pip }: DecisionInput, started: bigint): Evaluated {
+/**
+ * Evaluates; a failed evaluation is recorded with its error (as OPA logs it) and becomes OPA's 500. Synchronous
+ * unless the policy calls http.send and a response has to be fetched.
+ */
+function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], decision: DecisionInput, started: bigint): Evaluated | Promise<Evaluated> {
   const evalStart = process.hrtime.bigint();
-  try {
-    const evaluation = ctx.engine.evaluate(path, inputText);
-    const done = process.hrtime.bigint();
-    ctx.metrics.evaluationDuration.observe(Number(done - evalStart) / 1e9);
-    return { ...evaluation, metrics: { timer_rego_query_eval_ns: Number(done - evalStart), timer_server_handler_ns: Number(done - started) } };
-  } catch (err) {
+  const done = (evaluation: Evaluation): Evaluated => {
+    const end = process.hrtime.bigint();
+    ctx.metrics.evaluationDuration.observe(Number(end - evalStart) / 1e9);
+    return { ...evaluation, metrics: { timer_rego_query_eval_ns: Number(end - evalStart), timer_server_handler_ns: Number(end - started) } };
+  };
+  const failed = (err: unknown): never => {
     if (!(err instanceof EvaluationError)) throw err;
     const failure = evaluationFailed(err);
-    recordDecision(ctx, { path, input, evaluated: { defined: false }, requestedBy: requester(req), pip, error: { code: failure.code, message: failure.message } });
+    recordDecision(ctx, { path, input: decision.input, evaluated: { defined: false }, requestedBy: requester(req), pip: decision.pip, error: { code: failure.code, message: failure.message } });
     throw failure;
+  };
+  try {
+    const outcome = ctx.engine.evaluate(path, decision.inputText);
+    return outcome instanceof Promise ? outcome.then(done, failed) : done(outcome);
+  } catch (err) {
+    return failed(err);
   }
 }
 
@@ -131,7 +141,8 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
   const inputText = hasInput ? (yaml ? undefined : rawInputOf(body, request as Record<string, unknown>)) ?? encoder.encode(JSON.stringify(input)) : undefined;
   const pending = decisionInput(ctx, req, path, input, inputText);
   const decision = pending instanceof Promise ? await pending : pending;
-  const evaluated = evaluate(ctx, req, path, decision, started);
+  const evaluating = evaluate(ctx, req, path, decision, started);
+  const evaluated = evaluating instanceof Promise ? await evaluating : evaluating;
   const recorded = record(ctx, req, path, decision, evaluated);
   const decisionId = recorded instanceof Promise ? await recorded : recorded;
   sendJson(req, res, 200, dataResponse(ctx, query, decisionId, evaluated, !hasInput), boolParam(query, 'pretty'), ctx.encoding);
@@ -152,7 +163,8 @@ export async function getData(ctx: ServerContext, req: IncomingMessage, res: Ser
   }
   const pending = decisionInput(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!));
   const decision = pending instanceof Promise ? await pending : pending;
-  const evaluated = evaluate(ctx, req, path, decision, started);
+  const evaluating = evaluate(ctx, req, path, decision, started);
+  const evaluated = evaluating instanceof Promise ? await evaluating : evaluating;
   const recorded = record(ctx, req, path, decision, evaluated);
   const decisionId = recorded instanceof Promise ? await recorded : recorded;
   sendJson(req, res, 200, dataResponse(ctx, query, decisionId, evaluated, false), boolParam(query, 'pretty'), ctx.encoding);
@@ -174,7 +186,8 @@ export async function postDataV0(ctx: ServerContext, req: IncomingMessage, res: 
   const inputText = input === undefined ? undefined : isYaml(req) ? encoder.encode(JSON.stringify(input)) : body;
   const pending = decisionInput(ctx, req, path, input, inputText);
   const decision = pending instanceof Promise ? await pending : pending;
-  const evaluated = evaluate(ctx, req, path, decision, started);
+  const evaluating = evaluate(ctx, req, path, decision, started);
+  const evaluated = evaluating instanceof Promise ? await evaluating : evaluating;
   const recorded = record(ctx, req, path, decision, evaluated);
   if (recorded instanceof Promise) await recorded;
   if (!evaluated.defined) {

@@ -7,11 +7,7 @@ import { boolParam, sendJson } from './respond.js';
 export function health(ctx: ServerContext, req: Request, res: Response): void {
   const query = new URL(req.url, 'http://x').searchParams;
   const fail = (error: string) => sendJson(req, res, 500, { error }, false, ctx.encoding);
-  try {
-    ctx.engine.evaluate([], undefined);
-  } catch {
-    return fail('unable to perform evaluation');
-  }
+  if (!ctx.engine.canEvaluate()) return fail('unable to perform evaluation');
   if ((boolParam(query, 'bundles') || boolParam(query, 'bundle')) && !ctx.bundlesActivated()) {
     return fail('one or more bundles are not activated');
   }

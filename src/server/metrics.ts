@@ -1,5 +1,6 @@
 // Prometheus metrics with OPA's names where OPA has one (docs/docs/monitoring.md): the request duration
 // histogram by code/handler/method, plus Verdict's own evaluation latency.
+import type { HttpSendOutcome } from '../builtins/http-send/client.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BundleInfo } from '../bundle/manager.js';
 
@@ -20,6 +21,25 @@ export class ServerMetrics {
     buckets: [1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 0.01, 0.1, 1],
     registers: [this.registry],
   });
+
+  /** Verdict's own: the policies' http.send requests by outcome (sent, failed, cache_hit) and their latency. */
+  readonly httpSendRequests = new Counter({
+    name: 'verdict_http_send_requests_total',
+    help: 'http.send requests made by policies, by outcome (sent, failed, cache_hit).',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly httpSendDuration = new Histogram({
+    name: 'verdict_http_send_duration_seconds',
+    help: 'A histogram of http.send request latency (sent and failed requests).',
+    buckets: [1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
+  readonly observeHttpSend = (event: HttpSendOutcome): void => {
+    this.httpSendRequests.inc({ outcome: event.outcome });
+    if (event.outcome !== 'cache_hit') this.httpSendDuration.observe(event.seconds);
+  };
 
   // OPA's bundle metrics (monitoring.md, with status.prometheus): always on here.
   readonly bundleLoaded = new Counter({ name: 'bundle_loaded_counter', help: 'Counter for the bundle loaded.', labelNames: ['name'], registers: [this.registry] });

@@ -1,5 +1,7 @@
 // Starts one Verdict server process: loads the bundles, activates them, and listens. Used by the CLI
 // (one call per worker process) and by tests, which start real servers on port 0.
+import { HttpSendClient } from '../builtins/http-send/client.js';
+import { httpSendSettings } from '../builtins/http-send/settings.js';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -71,8 +73,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { config, logger } = options;
   // A bad pip section stops start-up here, before any bundle work, with the config path in the message.
   const enricher = config.pip ? createEnricher(config.pip) : undefined;
-  const engine = new Engine(options.compiler ?? defaultCompiler());
   const metrics = new ServerMetrics();
+  const engine = new Engine(options.compiler ?? defaultCompiler(), new HttpSendClient(httpSendSettings(config.verdict?.http_send), metrics.observeHttpSend));
   const activate = async (bundles: Bundle[]) => {
     const started = process.hrtime.bigint();
     await engine.activate(bundles);

@@ -1,0 +1,292 @@
+// Performs one http.send request off the evaluation (asynchronously) and builds OPA's response object:
+// {status, status_code, headers, body, raw_body}. Failures become OPA's error object when raise_error is
+// false. The inter-query cache (cache / force_cache) and single-flight of cacheable requests live here too,
+// shared by every decision of the server.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { LookupCache } from '../../pip/cache.js';
+import type { JsonValue } from '../../pip/adapter.js';
+import { SingleFlight } from '../../pip/single-flight.js';
+import { HostAllowList } from './allow-list.js';
+import { HttpSendError, type HttpSendRequest } from './request.js';
+import { cacheLifetimeMs } from './freshness.js';
+
+export interface HttpSendSettings {
+  /** Timeout of a request that sets none, ms (OPA: 5s). */
+  defaultTimeoutMs: number;
+  /** Hosts requests may reach; undefined: any. */
+  allowedHosts?: readonly string[];
+  /** Bodies larger than this fail the request (OPA has no limit). */
+  maxResponseBytes: number;
+  /** Evaluations of one decision beyond which it fails: each new request costs one re-evaluation. */
+  maxRequestsPerDecision: number;
+  /** Responses kept by the inter-query cache. */
+  cacheMaxEntries: number;
+}
+
+export const DEFAULT_HTTP_SEND_SETTINGS: HttpSendSettings = {
+  defaultTimeoutMs: 5000,
+  maxResponseBytes: 16 * 1024 * 1024,
+  maxRequestsPerDecision: 32,
+  cacheMaxEntries: 1000,
+};
+
+export type HttpSendResponse = Record<string, JsonValue>;
+
+/**
+ * What became of one http.send request, for metrics: sent (a response, any status), failed (network error,
+ * timeout, refused host, too large) or answered from the inter-query cache (cache_hit, no time).
+ */
+export type HttpSendOutcome = { outcome: 'sent' | 'failed'; seconds: number } | { outcome: 'cache_hit' };
+
+/** A failure OPA reports as eval_http_send_network_error (Go's *url.Error) rather than an internal error. */
+class NetworkError extends Error {}
+
+const MAX_REDIRECTS = 10;
+const CACHEABLE_STATUS = new Set([200, 203, 204, 206, 300, 301, 404, 405, 410, 414, 501]);
+
+export class HttpSendClient {
+  readonly settings: HttpSendSettings;
+  private readonly allowList?: HostAllowList;
+  private readonly cache: LookupCache;
+  private readonly inFlight = new SingleFlight<HttpSendResponse>();
+
+  constructor(
+    settings: Partial<HttpSendSettings> = {},
+    private readonly observe: (event: HttpSendOutcome) => void = () => undefined,
+  ) {
+    this.settings = { ...DEFAULT_HTTP_SEND_SETTINGS, ...settings };
+    this.allowList = this.settings.allowedHosts ? new HostAllowList(this.settings.allowedHosts) : undefined;
+    this.cache = new LookupCache({ ttlMs: Number.POSITIVE_INFINITY, negativeTtlMs: 0, maxEntries: this.settings.cacheMaxEntries });
+  }
+
+  /**
+   * The response object for a request, or OPA's error object when raise_error is false. With raise_error true a
+   * failure rejects with an HttpSendError (the call is then undefined, as in OPA's non-strict evaluation).
+   */
+  async send(req: HttpSendRequest): Promise<HttpSendResponse> {
+    if (!isCacheable(req)) return this.sendOrError(req);
+    return this.cached(req) ?? this.inFlight.run(req.cacheKey, () => this.sendOrError(req)).promise;
+  }
+
+  /** A fresh inter-query cache entry for a cache / force_cache request: answered without aborting the evaluation. */
+  cached(req: HttpSendRequest): HttpSendResponse | undefined {
+    if (!isCacheable(req)) return undefined;
+    const hit = this.cache.get(req.cacheKey);
+    if (!hit?.ok) return undefined;
+    this.observe({ outcome: 'cache_hit' });
+    return hit.value as HttpSendResponse;
+  }
+
+  private async sendOrError(req: HttpSendRequest): Promise<HttpSendResponse> {
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const { response, headers } = await this.exchangeWithRetries(req);
+      this.observe({ outcome: 'sent', seconds: seconds() });
+      this.store(req, response, headers);
+      return response;
+    } catch (err) {
+      this.observe({ outcome: 'failed', seconds: seconds() });
+      const code = err instanceof NetworkError ? 'eval_http_send_network_error' : 'eval_http_send_internal_error';
+      const message = err instanceof HttpSendError ? err.opaMessage : (err as Error).message;
+      if (req.raiseError) throw err instanceof HttpSendError ? err : new HttpSendError('eval_builtin_error', message);
+      return { status_code: 0, error: { code, message } };
+    }
+  }
+
+  private store(req: HttpSendRequest, response: HttpSendResponse, headers: IncomingMessage['headers']): void {
+    if (!CACHEABLE_STATUS.has(response.status_code as number)) return;
+    const lifetime = req.forceCacheSeconds !== undefined ? req.forceCacheSeconds * 1000 : req.cache ? cacheLifetimeMs(headers) : 0;
+    if (lifetime > 0) this.cache.set(req.cacheKey, { ok: true, value: response }, lifetime);
+  }
+
+  private async exchangeWithRetries(req: HttpSendRequest): Promise<{ response: HttpSendResponse; headers: IncomingMessage['headers'] }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.exchange(req);
+      } catch (err) {
+        if (!(err instanceof NetworkError) || attempt >= req.maxRetryAttempts) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1000)));
+      }
+    }
+  }
+
+  /** One request with its redirects (followed only with enable_redirect, as OPA), under one deadline. */
+  private async exchange(req: HttpSendRequest): Promise<{ response: HttpSendResponse; headers: IncomingMessage['headers'] }> {
+    const timeoutMs = req.timeoutMs ?? this.settings.defaultTimeoutMs;
+    const signal = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
+    const tls = await tlsConnectOptions(req);
+    let url = parseUrl(req);
+    let method = req.method;
+    let body = req.body;
+    for (let hops = 0; ; hops++) {
+      if (this.allowList && !this.allowList.allows(url)) throw new HttpSendError('eval_builtin_error', `disallowed host: ${url.hostname}`);
+      const res = await roundTrip(url, method, headersFor(req, body), body, tls, signal, req.method);
+      const location = res.headers.location;
+      if (!req.enableRedirect || !location || ![301, 302, 303, 307, 308].includes(res.statusCode ?? 0)) {
+        const raw = await readBody(res, this.settings.maxResponseBytes, url, req.method, signal);
+        return { response: responseObject(res, raw, req), headers: res.headers };
+      }
+      res.resume();
+      if (hops + 1 >= MAX_REDIRECTS) throw new NetworkError(`${goOp(req.method)} "${location}": stopped after ${MAX_REDIRECTS} redirects`);
+      url = new URL(location, url);
+      // Go's client turns 301/302/303 into a GET without a body (HEAD stays HEAD); 307/308 resend as they were.
+      if ([301, 302, 303].includes(res.statusCode ?? 0) && method !== 'HEAD') {
+        method = 'GET';
+        body = undefined;
+      }
+    }
+  }
+}
+
+function isCacheable(req: HttpSendRequest): boolean {
+  return req.cache || req.forceCacheSeconds !== undefined;
+}
+
+function parseUrl(req: HttpSendRequest): URL {
+  let url: URL;
+  try {
+    url = new URL(req.url);
+  } catch {
+    throw new NetworkError(`${goOp(req.method)} "${req.url}": unsupported protocol scheme ""`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new NetworkError(`${goOp(req.method)} "${req.url}": unsupported protocol scheme "${url.protocol.slice(0, -1)}"`);
+  }
+  return url;
+}
+
+function headersFor(req: HttpSendRequest, body: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = { ...req.headers };
+  const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
+  if (!has('user-agent')) headers['User-Agent'] = 'Verdict (http.send)';
+  // OPA gives a request with its own TLS settings a transport of its own without keep-alive.
+  if (hasOwnTls(req)) headers.Connection = 'close';
+  if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
+  return headers;
+}
+
+function hasOwnTls({ tls }: HttpSendRequest): boolean {
+  return tls.insecureSkipVerify || [tls.ca, tls.cert, tls.key, tls.caFile, tls.certFile, tls.keyFile, tls.serverName].some((v) => v !== undefined);
+}
+
+interface ConnectTls {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  rejectUnauthorized: boolean;
+  servername?: string;
+}
+
+async function tlsConnectOptions(req: HttpSendRequest): Promise<ConnectTls> {
+  const { tls } = req;
+  const file = async (path: string | undefined) => {
+    if (path === undefined) return undefined;
+    try {
+      return await readFile(path);
+    } catch (err) {
+      throw new HttpSendError('eval_builtin_error', `cannot read ${path}: ${(err as Error).message}`);
+    }
+  };
+  const out: ConnectTls = { rejectUnauthorized: !tls.insecureSkipVerify };
+  const ca = tls.ca ?? (await file(tls.caFile));
+  const cert = tls.cert ?? (await file(tls.certFile));
+  const key = tls.key ?? (await file(tls.keyFile));
+  if (ca !== undefined) out.ca = ca;
+  if (cert !== undefined) out.cert = cert;
+  if (key !== undefined) out.key = key;
+  if (tls.serverName !== undefined) out.servername = tls.serverName;
+  return out;
+}
+
+/** Go's url.Error spells the method with only its first letter upper case ("Get", "Post"). */
+function goOp(method: string): string {
+  return method.charAt(0) + method.slice(1).toLowerCase();
+}
+
+function roundTrip(url: URL, method: string, headers: Record<string, string>, body: string | undefined, tls: ConnectTls, signal: AbortSignal | undefined, originalMethod: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const r = send(url, { method, headers, signal, ...(url.protocol === 'https:' ? tls : {}) }, resolve);
+    r.on('error', (err) => reject(networkError(err, url, originalMethod, signal, 'awaiting headers')));
+    r.end(body);
+  });
+}
+
+function readBody(res: IncomingMessage, limit: number, url: URL, method: string, signal: AbortSignal | undefined): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        res.destroy();
+        reject(new HttpSendError('eval_builtin_error', `response body from ${url.host} is over the ${limit}-byte limit (http_send.max_response_bytes)`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('error', (err) => reject(networkError(err, url, method, signal, 'reading body')));
+    res.on('aborted', () => reject(networkError(new Error('aborted'), url, method, signal, 'reading body')));
+  });
+}
+
+/** Node's socket errors in the words of Go's net/http client, which is what OPA's messages quote. */
+function networkError(err: Error & { code?: string }, url: URL, method: string, signal: AbortSignal | undefined, stage: string): NetworkError {
+  const op = `${goOp(method)} "${url.href}"`;
+  const hostPort = `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
+  if (signal?.aborted) return new NetworkError(`${op}: context deadline exceeded (Client.Timeout exceeded while ${stage})`);
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return new NetworkError(`${op}: dial tcp ${hostPort}: connect: connection refused`);
+    case 'ENOTFOUND':
+      return new NetworkError(`${op}: dial tcp: lookup ${url.hostname}: no such host`);
+    case 'ECONNRESET':
+      return new NetworkError(`${op}: read tcp ${hostPort}: connection reset by peer`);
+    default:
+      return new NetworkError(`${op}: ${err.message}`);
+  }
+}
+
+function responseObject(res: IncomingMessage, raw: Buffer, req: HttpSendRequest): HttpSendResponse {
+  const text = raw.toString('utf8');
+  const contentType = String(res.headers['content-type'] ?? '');
+  let body: JsonValue = null;
+  if (req.forceJsonDecode || contentType.includes('application/json')) body = decodeJson(text);
+  else if (req.forceYamlDecode || contentType.includes('application/yaml') || contentType.includes('application/x-yaml')) body = decodeYaml(text);
+  const headers: Record<string, JsonValue> = {};
+  // Go's client moves Transfer-Encoding out of the header map (resp.TransferEncoding) and deletes
+  // "Connection: close" (resp.Close), so OPA never shows them.
+  for (const [name, values] of Object.entries(res.headersDistinct)) {
+    if (!values || name === 'transfer-encoding' || (name === 'connection' && values.every((v) => v.toLowerCase() === 'close'))) continue;
+    headers[name] = values;
+  }
+  return {
+    status: `${res.statusCode} ${res.statusMessage ?? ''}`.trimEnd(),
+    status_code: res.statusCode ?? 0,
+    headers,
+    body,
+    raw_body: text,
+  };
+}
+
+/** A body that does not decode is no error in OPA: `body` is null and `raw_body` has the text. */
+function decodeJson(text: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    return null;
+  }
+}
+
+function decodeYaml(text: string): JsonValue {
+  try {
+    return (parseYaml(text) ?? null) as JsonValue;
+  } catch {
+    return null;
+  }
+}

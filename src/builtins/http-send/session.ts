@@ -1,0 +1,85 @@
+// One decision's http.send responses. Host builtins are synchronous, so http.send cannot wait for the
+// network: when a policy asks for a request the session has not seen, the builtin aborts the evaluation
+// (NeedsResponse), the engine fetches it asynchronously and evaluates again from the start, and this time
+// the builtin answers from the session. The same request within one decision therefore always gets the
+// same response (OPA's intra-query cache), and the requests go out in the order OPA's evaluation issues them.
+import { canonicalJson, HttpSendError, parseRequest, raiseErrorOf, type HttpSendRequest } from './request.js';
+import type { HttpSendClient, HttpSendResponse } from './client.js';
+
+/** Thrown through the wasm module to abort an evaluation that needs a response not fetched yet. */
+export class NeedsResponse extends Error {
+  override name = 'NeedsResponse';
+  constructor(
+    readonly key: string,
+    readonly request: HttpSendRequest,
+  ) {
+    super('http.send: response not fetched yet (the evaluation is aborted and resumed by the engine)');
+  }
+}
+
+/** The response, or undefined where OPA's (non-strict) evaluation leaves the call undefined. */
+type Answer = HttpSendResponse | undefined;
+
+export class HttpSendSession {
+  private readonly answers = new Map<string, Answer>();
+  /** Requests the decision had to wait for (each cost a re-evaluation). */
+  fetched = 0;
+  /** time.now_ns, uuid.rfc4122, rand.intn: fixed for the whole decision, across its passes (per-evaluation.ts). */
+  readonly fixedValues = new Map<string, unknown>();
+
+  constructor(private readonly client: HttpSendClient) {}
+
+  /** The builtin's answer for a request object; throws NeedsResponse when it must be fetched first. */
+  answer(raw: unknown): Answer {
+    const key = canonicalJson(raw);
+    if (this.answers.has(key)) return this.answers.get(key);
+    let request: HttpSendRequest;
+    try {
+      request = parseRequest(raw);
+    } catch (err) {
+      if (!(err instanceof HttpSendError)) throw err;
+      // A malformed request is answered without a round trip: undefined, or OPA's error object.
+      const answer = raiseErrorOf(raw) ? undefined : { status_code: 0, error: { code: 'eval_http_send_internal_error', message: err.opaMessage } };
+      this.answers.set(key, answer);
+      return answer;
+    }
+    // A warm inter-query cache answers at once: no abort, no re-evaluation.
+    const cached = this.client.cached(request);
+    if (cached) {
+      this.answers.set(key, cached);
+      return cached;
+    }
+    throw new NeedsResponse(key, request);
+  }
+
+  /** Fetches what an aborted evaluation needed; a failure with raise_error true makes the call undefined. */
+  async fetch(needed: NeedsResponse): Promise<void> {
+    this.fetched++;
+    let answer: Answer;
+    try {
+      answer = await this.client.send(needed.request);
+    } catch (err) {
+      if (!(err instanceof HttpSendError)) throw err;
+      answer = undefined;
+    }
+    this.answers.set(needed.key, answer);
+  }
+}
+
+let current: HttpSendSession | undefined;
+
+/** Runs a synchronous evaluation with `session` answering its http.send calls. */
+export function withSession<T>(session: HttpSendSession, evaluate: () => T): T {
+  const outer = current;
+  current = session;
+  try {
+    return evaluate();
+  } finally {
+    current = outer;
+  }
+}
+
+/** The session of the evaluation running now (evaluations are synchronous, so there is at most one). */
+export function currentSession(): HttpSendSession | undefined {
+  return current;
+}

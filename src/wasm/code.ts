@@ -23,7 +23,8 @@ const BLOCK_VOID = 0x40;
 const MEMORY_INIT = 8;
 const DATA_DROP = 9;
 
-const op = (opcode: number, args: Expr[] = [], imm?: number, imm2?: number): Expr => ({ k: 'op', args, op: opcode, imm, imm2 });
+const NO_ARGS: Expr[] = [];
+const op = (opcode: number, args: Expr[] = NO_ARGS, imm?: number, imm2?: number): Expr => ({ k: 'op', args, op: opcode, imm, imm2 });
 
 /** Builders, named after the instructions. */
 export const wasm = {

@@ -32,7 +32,7 @@ interface NewFunction {
 }
 
 /** Compiles an OPA plan (the JSON of `opa build -t plan`) to a wasm module. Throws PlanError. */
-export function compilePlan(plan: Policy): Uint8Array {
+export function compilePlan(plan: Policy): Uint8Array<ArrayBuffer> {
   validatePlan(plan);
   const rt = runtimeImage().fork();
   const layout = new DataLayout(rt.staticEnd);

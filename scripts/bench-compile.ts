@@ -3,8 +3,11 @@
 // Verdict is timed in-process (load, parse, compile stages, plan, wasm, tar.gz: what the server does on a bundle
 // load) and as the `verdict build` command (node start-up included); OPA as the `opa build` command.
 // Prints the median of N runs of each and the ratio OPA/Verdict (above 1: Verdict faster).
+// With --phases, prints instead where Verdict's in-process time goes: load, parse, each compile stage, plan,
+// plan → wasm and the tar.gz, for the first run in the process (cold JIT, as on a server's first bundle) and the
+// best of N.
 //
-//   npm run bench:compile -- [--runs N]   (default 5)
+//   npm run bench:compile -- [--runs N] [--phases]   (default 5 runs)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +16,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeBundleArchive } from '../src/bundle/files.js';
 import { buildBundle } from '../src/cli/build.js';
+import { loadPaths } from '../src/cli/load.js';
+import { verdictBuiltins } from '../src/compiler/builtins.js';
+import { compileOwnedModules } from '../src/compiler/compile.js';
+import { parseModule } from '../src/compiler/parse-module.js';
+import { planModules } from '../src/compiler/planner/index.js';
+import { compilePlan } from '../src/wasm/compile.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, phases: { type: 'boolean', default: false } } });
 const runs = Number(values.runs);
 const opa = execFileSync(join(repoRoot, 'scripts/install-opa.sh'), { encoding: 'utf8' }).trim();
 const work = mkdtempSync(join(tmpdir(), 'verdict-bench-compile-'));
@@ -89,11 +98,64 @@ async function measure(s: Scenario): Promise<void> {
   );
 }
 
+/** The steps of buildBundle and checkRego, timed one by one (stages as compileModules reports them). */
+async function phases(s: Scenario): Promise<void> {
+  const first: Record<string, number> = {};
+  const best: Record<string, number> = {};
+  const builtin = (name: string) => {
+    const decl = verdictBuiltins.get(name);
+    return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined };
+  };
+  for (let i = 0; i < runs; i++) {
+    const t: Record<string, number> = {};
+    let last = performance.now();
+    const lap = (phase: string) => {
+      const now = performance.now();
+      t[phase] = now - last;
+      last = now;
+    };
+    const { modules, data } = await loadPaths(s.paths);
+    lap('load files');
+    const parsed = modules.map((f) => {
+      const r = parseModule(f.path, f.source, { regoVersion: 'v1' });
+      if (!r.module) throw new Error(`${f.path}: ${JSON.stringify(r.errors)}`);
+      return r.module;
+    });
+    lap('parse');
+    const checked = compileOwnedModules(parsed, { builtin });
+    lap('compile stages');
+    const plan = planModules(checked.modules, s.entrypoints, verdictBuiltins);
+    lap('plan');
+    const wasm = compilePlan(plan);
+    lap('plan → wasm');
+    await writeBundleArchive([
+      { path: 'data.json', data: Buffer.from(JSON.stringify(data)) },
+      ...modules.map((m) => ({ path: m.path.replace(/^\/+/, ''), data: Buffer.from(m.source) })),
+      { path: 'policy.wasm', data: Buffer.from(wasm) },
+    ]);
+    lap('tar.gz');
+    for (const [stage, ms] of Object.entries(checked.timings)) t[`  stage ${stage}`] = ms;
+    for (const [phase, ms] of Object.entries(t)) {
+      if (i === 0) first[phase] = ms;
+      best[phase] = Math.min(best[phase] ?? Infinity, ms);
+    }
+  }
+  console.log(`\n${s.name}: ms per phase, first run / best of ${runs}`);
+  for (const phase of Object.keys(first)) console.log(`  ${phase.padEnd(36)} ${first[phase]!.toFixed(1).padStart(8)} ${best[phase]!.toFixed(1).padStart(8)}`);
+}
+
 try {
-  console.log(`compile source → bundle with policy.wasm, median of ${runs} runs (${opa})`);
-  await measure({ name: 'sample bundle', paths: [join(repoRoot, 'bundles/sample')], entrypoints: ['gateway/authz/allow', 'gateway/authz/deny'] });
-  await measure(rules1000());
-  await measure(data5mb());
+  const scenarios: Scenario[] = [
+    { name: 'sample bundle', paths: [join(repoRoot, 'bundles/sample')], entrypoints: ['gateway/authz/allow', 'gateway/authz/deny'] },
+    rules1000(),
+    data5mb(),
+  ];
+  if (values.phases) {
+    for (const s of scenarios) await phases(s);
+  } else {
+    console.log(`compile source → bundle with policy.wasm, median of ${runs} runs (${opa})`);
+    for (const s of scenarios) await measure(s);
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -1,7 +1,10 @@
-// Evaluation benchmark: the module `opa build -t wasm` makes versus ours compiled from the plan
-// `opa build -t plan` makes for the same policy, both run in @open-policy-agent/opa-wasm with our
-// host builtins, same data and input. Prints evaluations/s, the ratio ours/OPA-built, module sizes
-// and plan→wasm compile time.
+// Evaluation benchmark, three modules per policy, all run in @open-policy-agent/opa-wasm with our host
+// builtins, same data and input:
+//   OPA-built   the module `opa build -t wasm` makes (OPA's planner and wasm compiler);
+//   OPA plan    our back end compiling the plan `opa build -t plan` makes;
+//   our plan    our back end compiling the plan our own compiler makes (src/compiler: parser, stages, planner).
+// Prints evaluations/s of each, the ratios OPA-plan/OPA-built (the back end) and our-plan/OPA-plan (the
+// planner, through the same back end), module sizes and plan→wasm compile time.
 //
 //   npm run bench:eval -- [--seconds N] [--only gateway|rules500|data10k]   (N: measuring time per module, default 3)
 import { execFileSync } from 'node:child_process';
@@ -12,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { hostBuiltins } from '../src/builtins/index.js';
+import { verdictBuiltins } from '../src/compiler/builtins.js';
+import { planRego } from '../src/compiler/compile-rego.js';
 import type { Policy } from '../src/ir/plan.js';
 import { compilePlan } from '../src/wasm/compile.js';
 
@@ -139,30 +144,41 @@ async function main(): Promise<void> {
   else scenarios.push(gw);
   scenarios.push(rules500(), data10k());
 
-  const rows: string[][] = [['policy', 'OPA-built evals/s', 'ours evals/s', 'ours/OPA', 'OPA wasm bytes', 'our wasm bytes', 'compile first ms', 'compile median ms']];
+  const rows: string[][] = [[
+    'policy', 'OPA-built evals/s', 'OPA plan evals/s', 'our plan evals/s', 'OPA-plan/OPA-built', 'our-plan/OPA-plan',
+    'OPA wasm bytes', 'OPA-plan wasm bytes', 'our-plan wasm bytes', 'compile first ms', 'compile median ms',
+  ]];
   for (const s of scenarios) {
     if (only && s.name !== only) continue;
     const opaWasm = opaBuild(opa, s, 'wasm');
     const plan = JSON.parse(opaBuild(opa, s, 'plan').toString('utf8')) as Policy;
     const { first, median, wasm } = compileTimes(plan);
-    const theirs = await loadPolicy(opaWasm, undefined, hostBuiltins);
-    const ours = await loadPolicy(wasm, undefined, hostBuiltins);
-    theirs.setData(s.data as object);
-    ours.setData(s.data as object);
-    const want = theirs.evaluate(s.input, s.entrypoint);
-    const got = ours.evaluate(s.input, s.entrypoint);
-    if (!isDeepStrictEqual(want, got)) {
-      console.log(`${s.name}: results differ — OPA-built ${JSON.stringify(want)}, ours ${JSON.stringify(got)}`);
-    }
-    // Alternate the two modules over three rounds and keep each one's best round: the machine is
-    // shared, so a single back-to-back pair would mostly measure the neighbours.
-    let a = 0;
-    let b = 0;
+    const files = Object.entries(s.modules).map(([path, source]) => ({ path, source }));
+    const ourWasm = compilePlan(planRego(files, [s.entrypoint], { builtins: verdictBuiltins }));
+    const modules = [opaWasm, wasm, ourWasm];
+    const names = ['OPA-built', 'OPA plan', 'our plan'];
+    const policies = await Promise.all(modules.map((bytes) => loadPolicy(bytes, undefined, hostBuiltins)));
+    for (const p of policies) p.setData(s.data as object);
+    const want = policies[0]!.evaluate(s.input, s.entrypoint);
+    policies.forEach((p, i) => {
+      const got = p.evaluate(s.input, s.entrypoint);
+      if (i > 0 && !isDeepStrictEqual(want, got)) {
+        console.log(`${s.name}: results differ — OPA-built ${JSON.stringify(want)}, ${names[i]} ${JSON.stringify(got)}`);
+      }
+    });
+    // Alternate the modules over three rounds and keep each one's best round: the machine is
+    // shared, so a single back-to-back run would mostly measure the neighbours.
+    const best = policies.map(() => 0);
     for (let round = 0; round < 3; round++) {
-      a = Math.max(a, evalsPerSecond(theirs, s, seconds / 3));
-      b = Math.max(b, evalsPerSecond(ours, s, seconds / 3));
+      policies.forEach((p, i) => {
+        best[i] = Math.max(best[i]!, evalsPerSecond(p, s, seconds / 3));
+      });
     }
-    rows.push([s.name, a.toFixed(0), b.toFixed(0), (b / a).toFixed(2), String(opaWasm.length), String(wasm.length), first.toFixed(1), median.toFixed(1)]);
+    const [a, b, c] = best as [number, number, number];
+    rows.push([
+      s.name, a.toFixed(0), b.toFixed(0), c.toFixed(0), (b / a).toFixed(2), (c / b).toFixed(2),
+      ...modules.map((m) => String(m.length)), first.toFixed(1), median.toFixed(1),
+    ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));

@@ -1,6 +1,6 @@
 // Rego source to OPA's IR plan and to wasm, in-process: parse → compile stages → planner → back end.
 import type { Module, RegoVersion } from './ast.js';
-import { compileModules } from './compile.js';
+import { compileOwnedModules } from './compile.js';
 import type { RegoError } from './errors.js';
 import { parseModule } from './parse-module.js';
 import { planModules, type BuiltinDecl } from './planner/index.js';
@@ -44,7 +44,8 @@ export function checkRego(files: RegoFile[], options: CompileRegoOptions): Modul
     const decl = options.builtins.get(name);
     return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined };
   };
-  const out = compileModules(modules, { builtin });
+  // The modules were parsed just above and are not used again: the stages may rewrite them in place.
+  const out = compileOwnedModules(modules, { builtin });
   if (out.errors.length > 0) throw new RegoCompileError(out.errors);
   return out.modules;
 }

@@ -14,7 +14,15 @@ export interface CompileResult {
 }
 
 export function compileModules(modules: Module[], options: CompileOptions = {}, stages: readonly Stage[] = STAGES): CompileResult {
-  const ctx = new CompileContext(structuredClone(modules), options);
+  return compileOwnedModules(structuredClone(modules), options, stages);
+}
+
+/**
+ * compileModules for modules nobody else holds (just parsed): the stages rewrite them in place. Saves the deep
+ * copy, which costs as much as several stages on large policies (~50 ms for 1,000 rules).
+ */
+export function compileOwnedModules(modules: Module[], options: CompileOptions = {}, stages: readonly Stage[] = STAGES): CompileResult {
+  const ctx = new CompileContext(modules, options);
   const timings: Record<string, number> = {};
   for (const stage of stages) {
     const started = performance.now();

@@ -1,23 +1,17 @@
 // OPA IR plan → WebAssembly module following OPA's wasm ABI 1.2. The runtime (value model, JSON,
-// native builtins) is compiled once at build time (scripts/build-runtime.mjs); here binaryen reads
-// it and adds the plan's functions, the `eval`/`builtins`/`entrypoints` exports, the plan's string
-// constants as data segments and the imports of OPA's host interface.
-import { readFileSync } from 'node:fs';
-import binaryen from 'binaryen';
+// native builtins) is compiled once at build time (scripts/build-runtime.mjs) and taken apart once per
+// process (runtime-image.ts); each compile encodes only the plan's functions, the `eval`/`builtins`/
+// `entrypoints` exports, the plan's string constants as a data segment and the imports of OPA's host
+// interface, and writes them out next to the runtime's sections.
 import type { Policy } from '../ir/plan.js';
 import { PlanError, validatePlan } from '../ir/validate.js';
+import { encodeBody, wasm as w, type Expr } from './code.js';
+import { ByteWriter } from './encoding.js';
 import { DataLayout } from './layout.js';
 import { FunctionCompiler, type ModuleContext } from './function.js';
+import { runtimeImage } from './runtime-image.js';
 
 export { PlanError } from '../ir/validate.js';
-
-const RUNTIME_URL = new URL('./runtime.wasm', import.meta.url);
-let runtimeBytes: Uint8Array | undefined;
-
-function runtime(): Uint8Array {
-  runtimeBytes ??= readFileSync(RUNTIME_URL);
-  return runtimeBytes;
-}
 
 /** Exports of the ABI the module keeps; every other runtime export is internal. */
 const ABI_EXPORTS = new Set([
@@ -27,51 +21,22 @@ const ABI_EXPORTS = new Set([
   'opa_eval_ctx_get_result', 'eval', 'opa_eval', 'opa_value_add_path', 'opa_value_remove_path', 'opa_value_free',
 ]);
 
-const FEATURES =
-  binaryen.Features.MutableGlobals | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt |
-  binaryen.Features.SignExt | binaryen.Features.NontrappingFPToInt;
-
 const PAGE = 65536;
-const PLAN_SEGMENT = 'plan_data';
+const SECTION = { type: 1, import: 2, function: 3, table: 4, global: 6, export: 7, start: 8, elem: 9, code: 10, data: 11, dataCount: 12 };
+const KIND = { func: 0, table: 1, memory: 2, global: 3 };
 
-/** Compiles an OPA plan (the JSON of `opa build -t plan`) to a wasm module. Throws PlanError. */
-export function compilePlan(plan: Policy): Uint8Array {
-  validatePlan(plan);
-  const m = binaryen.readBinary(runtime());
-  try {
-    m.setFeatures(FEATURES);
-    return build(m, plan);
-  } finally {
-    m.dispose();
-  }
+interface NewFunction {
+  type: number;
+  extraLocals: number;
+  body: Expr[];
 }
 
-function build(m: binaryen.Module, plan: Policy): Uint8Array {
-  // Runtime exports by name → internal function/global names.
-  const exported = new Map<string, string>();
-  const exportNames: string[] = [];
-  for (let i = 0; i < m.getNumExports(); i++) {
-    const info = binaryen.getExportInfo(m.getExportByIndex(i));
-    exported.set(info.name, info.value);
-    exportNames.push(info.name);
-  }
-  for (const name of exportNames) if (!ABI_EXPORTS.has(name)) m.removeExport(name);
-
-  const memoryName = 'mimport$0';
-  const segments: binaryen.MemorySegment[] = [];
-  let staticEnd = 0;
-  // binaryen.js has these at run time; its typings lag behind.
-  const dataApi = m as unknown as {
-    getNumDataSegments(): number;
-    getDataSegmentByIndex(i: number): number;
-    getDataSegmentInfo(ref: number): { offset: number; data: ArrayBuffer };
-  };
-  for (let i = 0; i < dataApi.getNumDataSegments(); i++) {
-    const info = dataApi.getDataSegmentInfo(dataApi.getDataSegmentByIndex(i));
-    segments.push({ offset: m.i32.const(info.offset), data: new Uint8Array(info.data), passive: false });
-    staticEnd = Math.max(staticEnd, info.offset + info.data.byteLength);
-  }
-  const layout = new DataLayout(staticEnd);
+/** Compiles an OPA plan (the JSON of `opa build -t plan`) to a wasm module. Throws PlanError. */
+export function compilePlan(plan: Policy): Uint8Array<ArrayBuffer> {
+  validatePlan(plan);
+  const rt = runtimeImage().fork();
+  const layout = new DataLayout(rt.staticEnd);
+  const exported = new Map(rt.exports.filter((e) => e.kind === KIND.func).map((e) => [e.name, e.index]));
 
   const strings = (plan.static?.strings ?? []).map((s) => layout.string(s.value));
   const funcs = plan.funcs?.funcs ?? [];
@@ -79,19 +44,25 @@ function build(m: binaryen.Module, plan: Policy): Uint8Array {
 
   // Builtins: native ones are runtime exports `b_<name with dots as _>`; the rest go to the host.
   const external = new Map<string, { id: number; hasResult: boolean }>();
-  const native = new Map<string, string>();
+  const native = new Map<string, number>();
   for (const b of plan.static?.builtin_funcs ?? []) {
     const nat = exported.get(`b_${b.name.replace(/\./g, '_')}`);
     if (nat !== undefined) native.set(b.name, nat);
     else external.set(b.name, { id: external.size, hasResult: b.decl?.result !== undefined });
   }
 
+  // Function indices after the runtime's: eval_plans, the plan's functions, builtins(), entrypoints(), the start function.
+  const planFuncBase = rt.firstFree;
+  const builtinsFunc = planFuncBase + funcs.length;
+  const entrypointsFunc = builtinsFunc + 1;
+  const initFunc = entrypointsFunc + 1;
+
   // Dynamic dispatch: functions with a path sit in a table; the mapping object leads to them.
-  const tableFuncs: string[] = [];
+  const tableFuncs: number[] = [];
   const mapping: Record<string, unknown> = {};
-  for (const f of funcs) {
+  for (const [i, f] of funcs.entries()) {
     if (!f.path || f.path.length === 0) continue;
-    tableFuncs.push(funcName(f.name));
+    tableFuncs.push(planFuncBase + i);
     let node = mapping;
     for (const seg of f.path.slice(0, -1)) {
       const next = node[seg];
@@ -101,13 +72,7 @@ function build(m: binaryen.Module, plan: Policy): Uint8Array {
     node[f.path[f.path.length - 1]] = tableFuncs.length; // table index 0 stays empty
   }
 
-  const i32 = binaryen.i32;
-  for (let n = 0; n <= 4; n++) {
-    m.addFunctionImport(`opa_builtin${n}`, 'env', `opa_builtin${n}`, binaryen.createType(new Array(n + 2).fill(i32)), i32);
-  }
-
   const ctx: ModuleContext = {
-    m,
     layout,
     strings,
     plan,
@@ -117,87 +82,155 @@ function build(m: binaryen.Module, plan: Policy): Uint8Array {
       return f;
     },
     funcIndex: new Map(funcs.map((f, i) => [f.name, i])),
+    planFuncBase,
     funcArity: new Map(funcs.map((f) => [f.name, f.params.length])),
     native,
     external,
     mapping: layout.text(JSON.stringify(mapping)),
-    abortFn: findImport(m, 'env', 'opa_abort') ?? missing('env.opa_abort import'),
+    abortFn: rt.abortFunc,
+    builtinImport: rt.builtinImport,
+    funcType: (params) => rt.type(params, true),
     trueAddr: layout.bool(true),
     falseAddr: layout.bool(false),
     memoCount: funcs.length,
   };
 
+  const added: NewFunction[] = [];
+  // eval_plans(ctx) stands where the runtime imported it.
+  const evalCompiler = new FunctionCompiler(ctx, [-1]);
+  const evalBody = evalCompiler.compileEval(plans);
+  added.push({ type: rt.evalPlans.type, extraLocals: evalCompiler.extraLocals(), body: [evalBody] });
   for (const [i, f] of funcs.entries()) {
     const fc = new FunctionCompiler(ctx, f.params);
     const body = fc.compileFunc(f, i);
-    m.addFunction(funcName(f.name), binaryen.createType(f.params.map(() => i32)), i32, fc.varTypes(), body);
+    added.push({ type: rt.type(f.params.length, true), extraLocals: fc.extraLocals(), body: [body] });
   }
-
-  // eval_plans(ctx) replaces the runtime's import of the same name.
-  const evalImport = findImport(m, 'verdict', 'eval_plans') ?? missing('verdict.eval_plans import');
-  m.removeFunction(evalImport);
-  const fc = new FunctionCompiler(ctx, [-1]);
-  const evalBody = fc.compileEval(plans);
-  m.addFunction(evalImport, binaryen.createType([i32]), binaryen.none, fc.varTypes(), evalBody);
-
-  addJsonGetter(m, ctx, 'builtins', Object.fromEntries([...external].map(([name, e]) => [name, e.id])));
-  addJsonGetter(m, ctx, 'entrypoints', Object.fromEntries(plans.map((p, i) => [p.name, i])));
-
-  if (tableFuncs.length > 0) {
-    m.addTable('dispatch', tableFuncs.length + 1, tableFuncs.length + 1);
-    m.addActiveElementSegment('dispatch', 'dispatch_elems', tableFuncs, m.i32.const(1));
+  // builtins() / entrypoints(): parse a JSON constant into a fresh value on each call.
+  for (const value of [Object.fromEntries([...external].map(([name, e]) => [name, e.id])), Object.fromEntries(plans.map((p, i) => [p.name, i]))]) {
+    const text = layout.text(JSON.stringify(value));
+    added.push({ type: rt.type(0, true), extraLocals: 0, body: [w.call(ctx.runtime('opa_json_parse'), [w.i32Const(text.ptr), w.i32Const(text.len)])] });
   }
-
-  // The heap starts after the plan's data; the runtime reads this global on first allocation.
-  const heapGlobal = exported.get('heapBase') ?? missing('heapBase global');
-  m.removeGlobal(heapGlobal);
-  const dataEnd = layout.end();
-  m.addGlobal(heapGlobal, i32, true, m.i32.const(dataEnd));
 
   // The plan's data is a passive segment copied in by the start function after growing the memory
   // as far as it needs, so the memory import asks only for what the runtime's own data spans and
   // hosts' default memories (the SDK's is 5 pages) fit any plan size.
+  const dataEnd = layout.end();
   const planData = layout.bytes();
-  segments.push({ name: PLAN_SEGMENT, offset: 0, data: planData, passive: true } as binaryen.MemorySegment);
-  const runtimePages = Math.max(1, Math.ceil(staticEnd / PAGE));
-  m.setMemory(runtimePages, -1, null, segments, false, false, memoryName);
-  m.addMemoryImport(memoryName, 'env', 'memory');
-  m.addMemoryExport(memoryName, 'memory');
+  const planSegment = rt.dataSegments.length;
   const needPages = Math.ceil(dataEnd / PAGE);
-  const init = m.addFunction('verdict_init', binaryen.none, binaryen.none, [], m.block(null, [
-    m.if(
-      m.i32.lt_u(m.memory.size(memoryName), m.i32.const(needPages)),
-      m.drop(m.memory.grow(m.i32.sub(m.i32.const(needPages), m.memory.size(memoryName)), memoryName)),
-    ),
-    m.memory.init(PLAN_SEGMENT, m.i32.const(layout.start), m.i32.const(0), m.i32.const(planData.length), memoryName),
-    m.data.drop(PLAN_SEGMENT),
-  ], binaryen.none));
-  m.setStart(init);
+  added.push({
+    type: rt.type(0, false),
+    extraLocals: 0,
+    body: [
+      w.if(w.i32LtU(w.memorySize(), w.i32Const(needPages)), w.drop(w.memoryGrow(w.i32Sub(w.i32Const(needPages), w.memorySize())))),
+      w.memoryInit(planSegment, w.i32Const(layout.start), w.i32Const(0), w.i32Const(planData.length)),
+      w.dataDrop(planSegment),
+    ],
+  });
+  if (rt.evalPlans.index + added.length - 1 !== initFunc) throw new Error('internal: function layout out of step');
 
-  if (process.env.VERDICT_WASM_VALIDATE === '1' && !m.validate()) throw new PlanError('generated module failed validation');
-  return m.emitBinary();
-}
+  const out = new ByteWriter(rt.code.length + 64 * 1024);
+  out.bytes(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+  out.section(SECTION.type, vector(rt.types));
 
-function funcName(name: string): string {
-  return `plan:${name}`;
-}
+  const imports = new ByteWriter();
+  imports.u32(rt.funcImports.length + 1);
+  for (const imp of rt.funcImports) imports.bytes(imp);
+  imports.name(rt.memoryImport.module);
+  imports.name(rt.memoryImport.name);
+  imports.byte(KIND.memory);
+  imports.byte(0); // minimum only
+  imports.u32(Math.max(1, Math.ceil(rt.staticEnd / PAGE)));
+  out.section(SECTION.import, imports);
 
-function findImport(m: binaryen.Module, module: string, base: string): string | undefined {
-  for (let i = 0; i < m.getNumFunctions(); i++) {
-    const info = binaryen.getFunctionInfo(m.getFunctionByIndex(i));
-    if (info.module === module && info.base === base) return info.name;
+  const functions = new ByteWriter();
+  functions.u32(rt.funcTypes.length + added.length);
+  for (const t of rt.funcTypes) functions.u32(t);
+  for (const f of added) functions.u32(f.type);
+  out.section(SECTION.function, functions);
+
+  if (tableFuncs.length > 0) {
+    const table = new ByteWriter();
+    table.u32(1);
+    table.byte(0x70); // funcref
+    table.byte(1);
+    table.u32(tableFuncs.length + 1);
+    table.u32(tableFuncs.length + 1);
+    out.section(SECTION.table, table);
   }
-  return undefined;
+
+  // The heap starts after the plan's data; the runtime reads this global on first allocation.
+  const globals = new ByteWriter();
+  globals.u32(rt.globals.length);
+  for (const [i, g] of rt.globals.entries()) {
+    if (i !== rt.heapBase.index) {
+      globals.bytes(g);
+      continue;
+    }
+    globals.bytes(rt.heapBase.type);
+    globals.byte(0x41);
+    globals.s32(dataEnd);
+    globals.byte(0x0b);
+  }
+  out.section(SECTION.global, globals);
+
+  const exports = new ByteWriter();
+  const kept = rt.exports.filter((e) => ABI_EXPORTS.has(e.name));
+  exports.u32(kept.length + 3);
+  for (const e of kept) {
+    exports.name(e.name);
+    exports.byte(e.kind);
+    exports.u32(e.index);
+  }
+  for (const [name, kind, index] of [['builtins', KIND.func, builtinsFunc], ['entrypoints', KIND.func, entrypointsFunc], ['memory', KIND.memory, 0]] as const) {
+    exports.name(name);
+    exports.byte(kind);
+    exports.u32(index);
+  }
+  out.section(SECTION.export, exports);
+
+  const start = new ByteWriter(8);
+  start.u32(initFunc);
+  out.section(SECTION.start, start);
+
+  if (tableFuncs.length > 0) {
+    const elems = new ByteWriter();
+    elems.u32(1);
+    elems.u32(0); // active, table 0, funcref indices
+    elems.byte(0x41);
+    elems.s32(1);
+    elems.byte(0x0b);
+    elems.u32(tableFuncs.length);
+    for (const f of tableFuncs) elems.u32(f);
+    out.section(SECTION.elem, elems);
+  }
+
+  const dataCount = new ByteWriter(8);
+  dataCount.u32(rt.dataSegments.length + 1);
+  out.section(SECTION.dataCount, dataCount);
+
+  const code = new ByteWriter(rt.code.length + 64 * 1024);
+  code.u32(rt.funcTypes.length + added.length);
+  code.bytes(rt.code);
+  for (const f of added) encodeBody(code, f.extraLocals, f.body);
+  out.section(SECTION.code, code);
+
+  const data = new ByteWriter(planData.length + 16);
+  data.u32(rt.dataSegments.length + 1);
+  for (const seg of rt.dataSegments) data.bytes(seg);
+  data.u32(1); // passive
+  data.u32(planData.length);
+  data.bytes(planData);
+  out.section(SECTION.data, data);
+
+  const bytes = out.finish();
+  if (process.env.VERDICT_WASM_VALIDATE === '1' && !WebAssembly.validate(bytes)) throw new PlanError('generated module failed validation');
+  return bytes;
 }
 
-function missing(what: string): never {
-  throw new Error(`runtime lacks the ${what}: rebuild it (npm run build:runtime)`);
-}
-
-/** `builtins()` / `entrypoints()`: parse a JSON constant into a fresh value on each call. */
-function addJsonGetter(m: binaryen.Module, ctx: ModuleContext, name: string, value: unknown): void {
-  const text = ctx.layout.text(JSON.stringify(value));
-  m.addFunction(name, binaryen.none, binaryen.i32, [],
-    m.call(ctx.runtime('opa_json_parse'), [m.i32.const(text.ptr), m.i32.const(text.len)], binaryen.i32));
-  m.addFunctionExport(name, name);
+function vector(entries: Uint8Array[]): ByteWriter {
+  const w = new ByteWriter();
+  w.u32(entries.length);
+  for (const e of entries) w.bytes(e);
+  return w;
 }

@@ -32,7 +32,7 @@ export function planModules(modules: Module[], entrypoints: string[], builtins: 
   };
   const plans: Plan[] = entrypoints.map((name) => {
     const e = new Emitter(statics);
-    const c: Ctx = { ...planning, e, mocks: NO_MOCKS };
+    const c: Ctx = { ...planning, e, mocks: NO_MOCKS, captured: [] };
     const loc = { file: '', row: 0, col: 0, offset: 0, end: 0 };
     const segs: Term[] = name.split('/').filter((s) => s !== '').map((value) => ({ type: 'string', value, loc }));
     const block = e.block(() => planData(c, segs, (op) => {

@@ -3,7 +3,7 @@
 // stops above the rules, or continues with a variable, builds the virtual document there as an object.
 import type { RefTerm, Term } from '../ast.js';
 import type { Local, Operand } from '../../ir/plan.js';
-import type { Ctx } from './context.js';
+import type { Ctx, Mock } from './context.js';
 import { local, PlanError } from './emitter.js';
 import { isOutput, planTerm, unifyOp, type KOp } from './terms.js';
 import { funcName, type RuleSet, type TreeNode } from './tree.js';
@@ -55,7 +55,7 @@ export function planData(c: Ctx, segs: Term[], k: KOp): void {
     node = child;
     // An object rule set with rules below it (`p[k] := 1` and `p.q := 2`) is built with them as a virtual doc.
     const mock = c.mocks.replace.get(['data', ...segs.slice(0, i + 1).map((t) => (t as { value: string }).value)].join('.'));
-    if (mock) return planTerm(c, mock.value, (op) => segments(c, op, segs, i + 1, k));
+    if (mock) return planMockValue(c, mock, (op) => segments(c, op, segs, i + 1, k));
     if (node.set && !(node.set.kind === 'object' && node.children.size > 0)) {
       if (node.set.kind === 'function') throw new PlanError(seg.loc, `function data.${node.set.path.join('.')} used as a value`);
       return segments(c, local(callRuleSet(c, node.set, [])), segs, i + 1, k);
@@ -65,10 +65,21 @@ export function planData(c: Ctx, segs: Term[], k: KOp): void {
   segments(c, local(virtualDoc(c, node, path)), segs, i, k);
 }
 
+/** The replacement value of a mocked function or document: computed ones were evaluated at the `with`. */
+export function planMockValue(c: Ctx, mock: Mock, k: KOp): void {
+  if (mock.slot === undefined) return planTerm(c, mock.value, k);
+  k(local(c.captured[mock.slot]!));
+}
+
+/**
+ * Calls the function of `set` planned under `mocks`: the current ones, or those in effect where a `with` was
+ * written (an ancestor generation, whose captured values are a prefix of ours).
+ */
 export function callRuleSet(c: Ctx, set: RuleSet, args: Operand[], mocks = c.mocks): Local {
   c.need(set, mocks);
   const result = c.e.local();
-  c.e.emit('CallStmt', { func: funcName(set, mocks.generation), args: [local(0), local(1), ...args], result });
+  const captured = c.captured.slice(0, mocks.captured).map(local);
+  c.e.emit('CallStmt', { func: funcName(set, mocks.generation), args: [local(0), local(1), ...args, ...captured], result });
   return result;
 }
 

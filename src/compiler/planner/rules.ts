@@ -12,9 +12,9 @@ import { funcName, objectKeys, type RuleSet } from './tree.js';
 
 export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, mocks: Mocks): Func {
   const e = new Emitter(statics);
-  const c: Ctx = { ...planning, e, mocks };
   const params: Local[] = [0, 1];
-  for (let i = 0; i < set.arity; i++) params.push(e.local());
+  for (let i = 0; i < set.arity + mocks.captured; i++) params.push(e.local());
+  const c: Ctx = { ...planning, e, mocks, captured: params.slice(2 + set.arity) };
   const ret = e.local();
   const blocks: Block[] = [];
   const add = (fn: () => void) => blocks.push(e.block(fn));

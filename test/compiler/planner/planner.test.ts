@@ -103,6 +103,26 @@ out := [double(3), greet("z")]`,
     path: 't',
     inputs: [{ xs: [1, 2], age: 3, o: { p: 1, q: 2 } }, { xs: [1, -2], age: 4, o: {} }],
   },
+  {
+    // Computed replacements are evaluated at the `with` and passed down to the functions planned under it.
+    name: 'with replacing functions and builtins by computed values, nested, mocks never calling mocks',
+    source: `package t
+f(_) := 1
+g(_) := 0
+h(x) := count(x) + 100
+k(x) := 7
+by_local if { v := input.n; q with f as v }
+q if f(1) == input.n
+by_scan := {v | some v in numbers.range(1, 4); q with f as v}
+by_comprehension if { count([1, 2, 3]) == 1 with count as [1 | true][0] }
+nested if { v := 3; m with f as v }
+m if { v := 300; g(10) == 0; n with g as v }
+n if { f(input.n) == 3; g(input.n) == 300 }
+args_still_evaluated if { count(input.missing) == 1 with count as 1 }
+no_mock_in_mock := y if { y := sum([1]) with count as k with sum as h }`,
+    path: 't',
+    inputs: [{ n: 2 }, { n: 3 }],
+  },
 ];
 
 describe('planner end to end (our compile vs opa eval)', () => {

@@ -132,7 +132,7 @@ function unboundVars(c: Ctx, terms: Term[], out = new Set<string>()): Set<string
 
 /**
  * What a `with` target replaces: input.a.b → (0, ["a","b"]) and base data → (1, path), both at run time; a
- * function, builtin or rule (by its dotted name) → a mock, at plan time.
+ * function, builtin, rule or document holding rules (by its dotted name) → a mock, at plan time.
  */
 function withTarget(c: Ctx, target: Term): { local: number; path: number[] } | { mock: string } {
   const name = refName(target);
@@ -146,7 +146,7 @@ function withTarget(c: Ctx, target: Term): { local: number; path: number[] } | {
     if (!node) break;
     if (node.set) return { mock: name };
   }
-  if (node && node.children.size > 0) throw new PlanError(target.loc, 'with on a document that holds rules is not supported by the planner yet');
+  if (node && node.children.size > 0) return { mock: name };
   return { local: 1, path: path.map((s) => c.e.statics.string(s)) };
 }
 

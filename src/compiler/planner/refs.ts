@@ -98,9 +98,11 @@ function virtualDoc(c: Ctx, node: TreeNode, path: string[]): Local {
   for (const [key, child] of node.children) {
     if (child.set?.kind === 'function') continue;
     const block = c.e.block(() => {
+      const insert = (value: Operand) => c.e.emit('ObjectInsertOnceStmt', { key: c.e.str(key), value, object: o });
+      const mock = c.mocks.replace.get(['data', ...path, key].join('.'));
+      if (mock) return planMockValue(c, mock, insert);
       const plain = child.set && !(child.set.kind === 'object' && child.children.size > 0);
-      const v = plain ? callRuleSet(c, child.set!, []) : virtualDoc(c, child, [...path, key]);
-      c.e.emit('ObjectInsertOnceStmt', { key: c.e.str(key), value: local(v), object: o });
+      insert(local(plain ? callRuleSet(c, child.set!, []) : virtualDoc(c, child, [...path, key])));
     });
     c.e.emit('BlockStmt', { blocks: [block] });
   }

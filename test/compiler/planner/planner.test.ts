@@ -123,6 +123,19 @@ no_mock_in_mock := y if { y := sum([1]) with count as k with sum as h }`,
     path: 't',
     inputs: [{ n: 2 }, { n: 3 }],
   },
+  {
+    name: 'with on rules and documents holding rules, read whole or iterated; f() := 1 is a plain rule',
+    source: `package t
+sub.a := {"b": 1, "c": 2}
+sub.q["a"] := 1
+sub.q["b"] := 2
+whole := x if { x := data.t.sub.a with data.t.sub.a as {"d": input.n} }
+above := x if { x := data.t.sub with data.t.sub.a as {"d": 3} with data.t.sub.q as {} }
+iterated[k] := v if { data.t.sub.q[k] = v with data.t.sub.q as {"a": 3, "c": input.n} }
+f() := 1`,
+    path: 't',
+    inputs: [{ n: 4 }],
+  },
 ];
 
 describe('planner end to end (our compile vs opa eval)', () => {

@@ -5,7 +5,8 @@ import type { Operand } from '../../ir/plan.js';
 import { NO_MOCKS, type Ctx, type Mock, type Mocks } from './context.js';
 import { local, PlanError } from './emitter.js';
 import { callRuleSet, planMockValue } from './refs.js';
-import { planTerms } from './terms.js';
+import { valueTerm } from './metadata.js';
+import { planTerm, planTerms } from './terms.js';
 import { findNode, type RuleSet } from './tree.js';
 
 /** The dotted name of an operator reference: `count`, `array.concat`, `data.pkg.f`. */
@@ -84,6 +85,11 @@ export function planCall(c: Ctx, terms: Term[], k: (result: Operand, out?: Term)
   if (statement && args.length === t.arity + 1) {
     out = args[args.length - 1];
     args = args.slice(0, -1);
+  }
+  if ('builtin' in t && t.builtin.startsWith('rego.metadata.') && c.within && args.length === 0) {
+    const { set, rule } = c.within;
+    const value = t.builtin === 'rego.metadata.rule' ? c.metadata.rule(rule) : c.metadata.chain(set, rule);
+    return planTerm(c, valueTerm(value, terms[0]!.loc), (r) => k(r, out));
   }
   planTerms(c, args, (ops) => {
     // A function replaced by a value still needs its arguments defined (`count(input) with count as 1`).

@@ -1,9 +1,10 @@
 // What the term, reference and body planners share while planning one function: the emitter for statements and
 // locals, the rule tree that data references resolve against, the queue of functions still to plan, and the
 // functions and rules replaced by `with` in effect.
-import type { Term } from '../ast.js';
+import type { Rule, Term } from '../ast.js';
 import type { Local } from '../../ir/plan.js';
 import type { Emitter } from './emitter.js';
+import type { Metadata } from './metadata.js';
 import type { RuleSet, TreeNode } from './tree.js';
 
 /**
@@ -41,6 +42,7 @@ export interface Planning {
   /** Asks for the function of a rule set under the given mocks to be planned (once). */
   need(set: RuleSet, mocks: Mocks): void;
   newGeneration(): number;
+  metadata: Metadata;
 }
 
 export interface Ctx extends Planning {
@@ -48,6 +50,8 @@ export interface Ctx extends Planning {
   mocks: Mocks;
   /** The locals holding the captured replacement values of `mocks` (mocks.captured of them). */
   captured: Local[];
+  /** The rule whose body is being planned (its first definition for an `else`), for rego.metadata.*. */
+  within?: { set: RuleSet; rule: Rule };
 }
 
 /** A continuation: plans the rest of the current path into the current block. */

@@ -4,6 +4,7 @@ import type { Module, Term } from '../ast.js';
 import type { Func, Plan, Policy } from '../../ir/plan.js';
 import { NO_MOCKS, type Ctx, type Mocks, type Planning } from './context.js';
 import { Emitter } from './emitter.js';
+import { Metadata } from './metadata.js';
 import { planData } from './refs.js';
 import { planRuleSet } from './rules.js';
 import { Statics, type BuiltinDecl } from './statics.js';
@@ -29,6 +30,7 @@ export function planModules(modules: Module[], entrypoints: string[], builtins: 
       }
     },
     newGeneration: () => ++generations,
+    metadata: new Metadata(modules),
   };
   const plans: Plan[] = entrypoints.map((name) => {
     const e = new Emitter(statics);

@@ -18,8 +18,9 @@ export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, 
   const ret = e.local();
   const blocks: Block[] = [];
   const add = (fn: () => void) => blocks.push(e.block(fn));
-  const body = (rule: Rule, then: () => void) => {
+  const body = (rule: Rule, then: () => void, first = rule) => {
     e.loc = rule.loc;
+    c.within = { set, rule: first };
     const args = rule.head.args ?? [];
     const bindArgs = (i: number): void => (i === args.length ? planBody(c, rule.body, then) : unifyOp(c, args[i]!, local(params[2 + i]!), () => bindArgs(i + 1)));
     bindArgs(0);
@@ -44,7 +45,7 @@ export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, 
         const def = r;
         add(() => {
           if (def !== rule) e.emit('IsUndefinedStmt', { source: t });
-          body(def, () => planTerm(c, value(def), (v) => e.emit('AssignVarOnceStmt', { source: v, target: t })));
+          body(def, () => planTerm(c, value(def), (v) => e.emit('AssignVarOnceStmt', { source: v, target: t })), rule);
         });
       }
       add(() => {

@@ -136,6 +136,45 @@ f() := 1`,
     path: 't',
     inputs: [{ n: 4 }],
   },
+  {
+    name: 'rego.metadata.rule() and rego.metadata.chain() as opa eval gives them',
+    source: `# METADATA
+# title: pkg
+# organizations:
+# - acme
+package t
+
+# METADATA
+# title: doc only
+# scope: document
+# authors:
+# - Jane Doe <jane@example.com>
+# - name: X
+#   email: x@y
+# related_resources:
+# - https://example.com
+# - ref: https://foo.com
+#   description: foo
+# custom:
+#   k: [1, 2]
+# schemas:
+# - input: {type: object}
+p := "x" if false
+
+# METADATA
+# title: own
+# description: the second
+p := [rego.metadata.rule(), rego.metadata.chain()]
+
+f(x) := [x, rego.metadata.chain()]
+q := f(1)
+r[x] := rego.metadata.chain() if x := "k"
+s := [y | y := rego.metadata.rule()]
+u := 1 if false
+else := rego.metadata.chain()`,
+    path: 't',
+    inputs: [{}],
+  },
 ];
 
 describe('planner end to end (our compile vs opa eval)', () => {

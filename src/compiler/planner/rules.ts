@@ -35,7 +35,7 @@ export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, 
     for (const rule of set.rules) {
       const multi = rule.head.key !== undefined && rule.head.value === undefined;
       const leaf = multi ? rule.head.key! : value(rule);
-      add(() => body(rule, () => planTerms(c, [...objectKeys(rule), leaf], (ops) => insertPath(e, ret, ops, multi))));
+      add(() => body(rule, () => planTerms(c, [...objectKeys(set, rule), leaf], (ops) => insertPath(e, ret, ops, multi))));
     }
   } else {
     for (const rule of set.rules.filter((r) => !r.default)) {

@@ -175,6 +175,17 @@ else := rego.metadata.chain()`,
     path: 't',
     inputs: [{}],
   },
+  {
+    name: 'ref-head multi-value rules below an object rule set add to the same sets',
+    source: `package t
+p[q] contains r if { x := ["a", "b", "c"]; q := x[_]; r := x[_]; q != r }
+p.b contains "foo"
+s[q].r contains v if { some q, v in input.m }
+s.b.r contains "foo"
+deep := s.b.r.foo`,
+    path: 't',
+    inputs: [{ m: { a: 1, b: 2 } }, {}],
+  },
 ];
 
 describe('planner end to end (our compile vs opa eval)', () => {

@@ -12,7 +12,7 @@ export function planBody(c: Ctx, body: Body, k: K, i = 0): void {
   planExpr(c, body[i]!, () => planBody(c, body, k, i + 1));
 }
 
-function planExpr(c: Ctx, e: Expr, k: K): void {
+export function planExpr(c: Ctx, e: Expr, k: K): void {
   c.e.loc = e.loc;
   if (e.with?.length) return planWith(c, e, k);
   if (e.negated) {

@@ -21,9 +21,14 @@ export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, 
   const body = (rule: Rule, then: () => void, first = rule) => {
     e.loc = rule.loc;
     c.within = { set, rule: first };
-    const args = rule.head.args ?? [];
-    const bindArgs = (i: number): void => (i === args.length ? planBody(c, rule.body, then) : unifyOp(c, args[i]!, local(params[2 + i]!), () => bindArgs(i + 1)));
-    bindArgs(0);
+    // An argument holding a template string (`f($"{x}") := ...`) can only be computed once the body has bound
+    // its variables: it is compared with the parameter after the body.
+    const args = (rule.head.args ?? []).map((term, i) => ({ term, param: local(params[2 + i]!) }));
+    const early = args.filter((a) => !hasTemplate(a.term));
+    const late = args.filter((a) => hasTemplate(a.term));
+    const unifyArgs = (list: typeof args, k: () => void, i = 0): void =>
+      (i === list.length ? k() : unifyOp(c, list[i]!.term, list[i]!.param, () => unifyArgs(list, k, i + 1)));
+    unifyArgs(early, () => planBody(c, rule.body, () => unifyArgs(late, then)));
   };
   const value = (rule: Rule): Term => rule.head.value ?? { type: 'boolean', value: true, loc: rule.loc };
 
@@ -98,4 +103,13 @@ function getOrMake(e: Emitter, object: Local, key: Operand, make: 'MakeObjectStm
   });
   e.emit('BlockStmt', { blocks: [get, create] });
   return found;
+}
+
+function hasTemplate(t: Term): boolean {
+  switch (t.type) {
+    case 'templatestring': return true;
+    case 'array': case 'set': return t.value.some(hasTemplate);
+    case 'object': return t.value.some(([k, v]) => hasTemplate(k) || hasTemplate(v));
+    default: return false;
+  }
 }

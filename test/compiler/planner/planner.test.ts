@@ -186,6 +186,17 @@ deep := s.b.r.foo`,
     path: 't',
     inputs: [{ m: { a: 1, b: 2 } }, {}],
   },
+  {
+    name: 'template strings with `with` in a part, and as function arguments bound by the body',
+    source: `package t
+a := input.a
+mocked := $"foo {a with input as {"a": 42}} {input.a}"
+f($"{x} {input.y}") := 42 if x = "foo"
+g([$"<{x}>", y]) := y if x := "k"
+out := [f("foo bar"), g(["<k>", 1])]`,
+    path: 't',
+    inputs: [{ a: 1, y: 'bar' }, { y: 'baz' }],
+  },
 ];
 
 describe('planner end to end (our compile vs opa eval)', () => {

@@ -197,6 +197,17 @@ out := [f("foo bar"), g(["<k>", 1])]`,
     path: 't',
     inputs: [{ a: 1, y: 'bar' }, { y: 'baz' }],
   },
+  {
+    name: '`with` after an and/or applies to both operands',
+    source: `package t
+import future.keywords.and
+import future.keywords.or
+p if { input.x > 0 and input.y > 0 with input as {"x": 1, "y": 2} }
+q if { input.x > 5 or input.y > 0 with input as {"x": 1, "y": 2} }
+r if { not input.x > 5 and input.y > 0 with input as {"x": 1, "y": 2} }`,
+    path: 't',
+    inputs: [{}, { x: 9, y: 9 }],
+  },
 ];
 
 describe('planner end to end (our compile vs opa eval)', () => {

@@ -208,6 +208,16 @@ r if { not input.x > 5 and input.y > 0 with input as {"x": 1, "y": 2} }`,
     path: 't',
     inputs: [{}, { x: 9, y: 9 }],
   },
+  {
+    name: 'a not body sharing a var with the enclosing body runs after the var is bound',
+    source: `package t
+import future.keywords.not
+f(x) := x
+p := a if { not a = f(1); a = f(input.n) }
+q := x if { not { x = 2 }; x = input.n }`,
+    path: 't',
+    inputs: [{ n: 1 }, { n: 2 }],
+  },
 ];
 
 describe('planner end to end (our compile vs opa eval)', () => {

@@ -116,7 +116,8 @@ function virtualDoc(c: Ctx, node: TreeNode, path: string[]): Local {
       src = t;
     }
     c.e.emit('IsObjectStmt', { source: local(src) });
-    c.e.emit('ObjectMergeStmt', { a: o, b: src, target: merged });
+    // Where base data and a rule give the same key, the base value wins (as in OPA's plans).
+    c.e.emit('ObjectMergeStmt', { a: src, b: o, target: merged });
   });
   c.e.emit('BlockStmt', { blocks: [base] });
   return merged;

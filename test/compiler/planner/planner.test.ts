@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { builtinTable, compileRego, planRego, RegoCompileError } from '../../../src/compiler/compile-rego.js';
 import { hostBuiltins } from '../../../src/builtins/index.js';
+import { compilePlan } from '../../../src/wasm/compile.js';
+import type { Policy } from '../../../src/ir/plan.js';
 import { opaPath } from '../opa-oracle.js';
 
 const opa = opaPath();
@@ -17,20 +19,24 @@ const dir = mkdtempSync(join(tmpdir(), 'verdict-planner-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** `opa eval` of data.<path> → its value, or undefined. */
-function opaEval(source: string, path: string, input: unknown): unknown {
+function opaEval(source: string, path: string, input: unknown, data: object = {}): unknown {
   const file = join(dir, 'p.rego');
   const inputFile = join(dir, 'input.json');
+  const dataFile = join(dir, 'data.json');
   writeFileSync(file, source);
   writeFileSync(inputFile, JSON.stringify(input));
-  const out = JSON.parse(execFileSync(opa, ['eval', '-f', 'json', '-d', file, '-i', inputFile, `data.${path.replaceAll('/', '.')}`], { encoding: 'utf8' })) as {
+  writeFileSync(dataFile, JSON.stringify(data));
+  const args = ['eval', '-f', 'json', '-d', file, '-d', dataFile, '-i', inputFile, `data.${path.replaceAll('/', '.')}`];
+  const out = JSON.parse(execFileSync(opa, args, { encoding: 'utf8' })) as {
     result?: Array<{ expressions: Array<{ value: unknown }> }>;
   };
   return out.result?.[0]?.expressions[0]?.value;
 }
 
-async function ours(source: string, path: string, input: unknown): Promise<unknown> {
+async function ours(source: string, path: string, input: unknown, data: object = {}): Promise<unknown> {
   const wasm = compileRego([{ path: 'p.rego', source }], [path], { builtins });
   const policy = await loadPolicy(wasm, undefined, hostBuiltins);
+  policy.setData(data);
   const rs = policy.evaluate(input, path) as Array<{ result: unknown }>;
   return rs[0]?.result;
 }
@@ -40,7 +46,7 @@ function normal(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v ?? null));
 }
 
-const cases: Array<{ name: string; source: string; path: string; inputs: unknown[] }> = [
+const cases: Array<{ name: string; source: string; path: string; inputs: unknown[]; data?: object }> = [
   {
     // OPA evaluates references among a call's arguments before the `not`: undefined ones make it undefined.
     name: 'not over calls with undefined reference arguments',
@@ -218,18 +224,47 @@ q := x if { not { x = 2 }; x = input.n }`,
     path: 't',
     inputs: [{ n: 1 }, { n: 2 }],
   },
+  {
+    name: 'base data and rules under the same document merge',
+    source: `package t
+sub.k := "bar"
+sub.j := 1
+doc := data.t.sub`,
+    path: 't/doc',
+    inputs: [{}],
+    data: { t: { sub: { m: 2 } } },
+  },
 ];
 
 describe('planner end to end (our compile vs opa eval)', () => {
   for (const c of cases) {
     it(c.name, async () => {
       for (const input of c.inputs) {
-        const want = opaEval(c.source, c.path, input);
-        const got = await ours(c.source, c.path, input);
+        const want = opaEval(c.source, c.path, input, c.data);
+        const got = await ours(c.source, c.path, input, c.data);
         assert.deepEqual(normal(got), normal(want), `input ${JSON.stringify(input)}`);
       }
     });
   }
+
+  // `opa eval` refuses base data that conflicts with a rule, but evaluation against a store that has it is
+  // defined (OPA's conformance case baseandvirtualdocs "conflicts"): compare with OPA's own plan for it.
+  it('base data wins over a rule at the same key, as in OPA\'s plan', async () => {
+    const source = 'package t\nsub.k := "bar"\nsub.j := 1\ndoc := data.t.sub';
+    const data = { t: { sub: { k: 'foo', m: 2 } } };
+    const file = join(dir, 'conflict.rego');
+    writeFileSync(file, source);
+    execFileSync(opa, ['build', '-t', 'plan', '-e', 't/doc', '-o', join(dir, 'plan.tar.gz'), file]);
+    const opaPlan = JSON.parse(execFileSync('tar', ['-xzOf', join(dir, 'plan.tar.gz'), '/plan.json'], { encoding: 'utf8' })) as Policy;
+    const evaluate = async (wasm: Uint8Array) => {
+      const policy = await loadPolicy(wasm, undefined, hostBuiltins);
+      policy.setData(data);
+      return (policy.evaluate({}, 't/doc') as Array<{ result: unknown }>)[0]?.result;
+    };
+    const want = await evaluate(compilePlan(opaPlan));
+    assert.deepEqual(want, { k: 'foo', j: 1, m: 2 });
+    assert.deepEqual(await evaluate(compileRego([{ path: 'p.rego', source }], ['t/doc'], { builtins })), want);
+  });
 
   it('reports compile errors with OPA codes instead of planning', () => {
     assert.throws(

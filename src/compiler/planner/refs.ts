@@ -44,25 +44,50 @@ export function segments(c: Ctx, src: Operand, segs: Term[], i: number, k: KOp):
 
 export function planData(c: Ctx, segs: Term[], k: KOp): void {
   if (c.tree.children.size === 0) return segments(c, local(1), segs, 0, k);
-  let node = c.tree;
-  let i = 0;
+  planDataAt(c, c.tree, [], segs, 0, k);
+}
+
+/** Continues a data reference at `node` (the document at `path`), from segment `i` on. */
+function planDataAt(c: Ctx, node: TreeNode, path: string[], segs: Term[], i: number, k: KOp): void {
   for (; i < segs.length; i++) {
     const seg = segs[i]!;
-    if (seg.type !== 'string') break;
+    if (seg.type !== 'string') {
+      // A key known only at run time picks among the documents here, without building them all.
+      if (isOutput(c, seg) || node.set || node.children.size === 0) break;
+      return planTerm(c, seg, (key) => dynamicKey(c, node, path, segs, i, key, k));
+    }
     const child = node.children.get(seg.value);
     // No rule at or below this key: the value can only come from base data.
     if (!child) return segments(c, local(1), segs, 0, k);
     node = child;
-    // An object rule set with rules below it (`p[k] := 1` and `p.q := 2`) is built with them as a virtual doc.
-    const mock = c.mocks.replace.get(['data', ...segs.slice(0, i + 1).map((t) => (t as { value: string }).value)].join('.'));
+    path = [...path, seg.value];
+    const mock = c.mocks.replace.get(['data', ...path].join('.'));
     if (mock) return planMockValue(c, mock, (op) => segments(c, op, segs, i + 1, k));
+    // An object rule set with rules below it (`p[k] := 1` and `p.q := 2`) is built with them as a virtual doc.
     if (node.set && !(node.set.kind === 'object' && node.children.size > 0)) {
       if (node.set.kind === 'function') throw new PlanError(seg.loc, `function data.${node.set.path.join('.')} used as a value`);
       return segments(c, local(callRuleSet(c, node.set, [])), segs, i + 1, k);
     }
   }
-  const path = segs.slice(0, i).map((s) => (s as { value: string }).value);
   segments(c, local(virtualDoc(c, node, path)), segs, i, k);
+}
+
+/**
+ * `data[x].p` with x bound: one block per document below `node` (x equal to its key, then on as if the key were
+ * written), and one for base data when x is none of them.
+ */
+function dynamicKey(c: Ctx, node: TreeNode, path: string[], segs: Term[], i: number, key: Operand, k: KOp): void {
+  const keys = [...node.children].filter(([, child]) => child.set?.kind !== 'function').map(([name]) => name);
+  const blocks = keys.map((name) => c.e.block(() => {
+    c.e.emit('EqualStmt', { a: key, b: c.e.str(name) });
+    const written: Term = { type: 'string', value: name, loc: segs[i]!.loc };
+    planDataAt(c, node, path, [...segs.slice(0, i), written, ...segs.slice(i + 1)], i, k);
+  }));
+  blocks.push(c.e.block(() => {
+    for (const name of keys) c.e.emit('NotEqualStmt', { a: key, b: c.e.str(name) });
+    segments(c, local(1), segs, 0, k);
+  }));
+  c.e.emit('BlockStmt', { blocks });
 }
 
 /** The replacement value of a mocked function or document: computed ones were evaluated at the `with`. */

@@ -234,6 +234,18 @@ doc := data.t.sub`,
     inputs: [{}],
     data: { t: { sub: { m: 2 } } },
   },
+  {
+    // Building all of data.t for data.t[x] would call p from inside p: only the document x names is read.
+    name: 'a data reference with a key known at run time reads only the document it names',
+    source: `package t
+p := [data[first].primary.allow.see, data[first].other.allow, data[first].base] if first := "t"
+primary.allow[action].something if action := "show"
+primary.allow.see := 1
+other.allow.see := 2`,
+    path: 't/p',
+    inputs: [{}],
+    data: { t: { base: { allow: { see: 3 } } } },
+  },
 ];
 
 describe('planner end to end (our compile vs opa eval)', () => {

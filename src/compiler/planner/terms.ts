@@ -2,7 +2,7 @@
 // an unbound variable) opens a ScanStmt and plans everything after it inside the loop's block.
 import { isTerm, type Expr, type ObjectTerm, type TemplateString, type Term } from '../ast.js';
 import type { Operand } from '../../ir/plan.js';
-import { planCall } from './calls.js';
+import { planCall, refName } from './calls.js';
 import { planExpr } from './body.js';
 import { planComprehension } from './comprehensions.js';
 import type { Ctx, K } from './context.js';
@@ -32,7 +32,15 @@ export function planTerm(c: Ctx, t: Term, k: KOp): void {
       return k(local(l));
     }
     case 'ref': return planRef(c, t, k);
-    case 'call': return planCall(c, t.value, (r) => k(r), false);
+    case 'call':
+      return planCall(c, t.value, (r) => {
+        if (refName(t.value[0]!) !== 'walk') return k(r);
+        // walk is a relation (`[path, value] := walk(x)`): each [path, value] pair of its result is a value.
+        const key = c.e.local();
+        const value = c.e.local();
+        const block = c.e.block(() => k(local(value)));
+        c.e.emit('ScanStmt', { source: c.e.toLocal(r), key, value, block });
+      }, false);
     case 'array':
       return planTerms(c, t.value, (ops) => {
         const a = c.e.local();

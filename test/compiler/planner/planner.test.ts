@@ -246,6 +246,14 @@ other.allow.see := 2`,
     inputs: [{}],
     data: { t: { base: { allow: { see: 3 } } } },
   },
+  {
+    name: 'walk used as a term is a relation: one solution per [path, value] pair',
+    source: `package t
+p := {path: value | [path, value] := walk(input.x); count(value) == 2}
+q := [pair | pair := walk(input.x)]`,
+    path: 't',
+    inputs: [{ x: { a: [{ b: 'BB' }, { c: 'CCC' }], d: 'DD' } }],
+  },
 ];
 
 describe('planner end to end (our compile vs opa eval)', () => {

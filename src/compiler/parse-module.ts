@@ -226,7 +226,9 @@ function ruleFromBody(body: Body): Rule | string {
     if (lhs.type === 'call') {
       const fn = lhs.value[0];
       if (fn.type !== 'ref' || fn.value[0].type !== 'var') return 'function name must be a var or ref';
-      return rule({ ref: fn.value, name: fn.value.length === 1 ? (fn.value[0] as { value: string }).value : '', args: lhs.value.slice(1), value: rhs, assign });
+      // `f() = 1` has no arguments: a plain rule, as in OPA.
+      const args = lhs.value.length > 1 ? lhs.value.slice(1) : undefined;
+      return rule({ ref: fn.value, name: fn.value.length === 1 ? (fn.value[0] as { value: string }).value : '', args, value: rhs, assign });
     }
     if (lhs.type === 'var') return rule({ ref: [lhs], name: lhs.value, value: rhs, assign });
     if (lhs.type === 'ref' && lhs.value[0].type === 'var') {

@@ -302,7 +302,8 @@ export class ExpressionParser {
   private parseLiteralExpr(negated: boolean, start: Location): Expr | null {
     const expr = this.parseExpr();
     if (!expr) return null;
-    if (this.kw('with')) {
+    // With and/or in use, `with` after the last operand applies to the whole and/or (parseLogicalOr takes it).
+    if (this.kw('with') && !this.logicalActive()) {
       const withs = this.parseWith();
       if (!withs) return null;
       expr.with = withs;

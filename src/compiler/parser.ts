@@ -285,7 +285,8 @@ export class Parser extends ExpressionParser {
       }
       head.ref = op.value;
       if (op.value.length === 1) head.name = (op.value[0] as { value: string }).value;
-      head.args = args;
+      // `f() = 1` is a plain rule in OPA (no arguments, no function): data.pkg.f is 1.
+      if (args.length > 0) head.args = args;
     } else {
       this.illegal('expected rule head name');
       return null;

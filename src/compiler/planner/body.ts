@@ -12,7 +12,7 @@ export function planBody(c: Ctx, body: Body, k: K, i = 0): void {
   planExpr(c, body[i]!, () => planBody(c, body, k, i + 1));
 }
 
-function planExpr(c: Ctx, e: Expr, k: K): void {
+export function planExpr(c: Ctx, e: Expr, k: K): void {
   c.e.loc = e.loc;
   if (e.with?.length) return planWith(c, e, k);
   if (e.negated) {
@@ -132,7 +132,7 @@ function unboundVars(c: Ctx, terms: Term[], out = new Set<string>()): Set<string
 
 /**
  * What a `with` target replaces: input.a.b → (0, ["a","b"]) and base data → (1, path), both at run time; a
- * function, builtin or rule (by its dotted name) → a mock, at plan time.
+ * function, builtin, rule or document holding rules (by its dotted name) → a mock, at plan time.
  */
 function withTarget(c: Ctx, target: Term): { local: number; path: number[] } | { mock: string } {
   const name = refName(target);
@@ -146,11 +146,14 @@ function withTarget(c: Ctx, target: Term): { local: number; path: number[] } | {
     if (!node) break;
     if (node.set) return { mock: name };
   }
-  if (node && node.children.size > 0) throw new PlanError(target.loc, 'with on a document that holds rules is not supported by the planner yet');
+  if (node && node.children.size > 0) return { mock: name };
   return { local: 1, path: path.map((s) => c.e.statics.string(s)) };
 }
 
-/** Mock values are planned wherever the mocked call is: only constants and function references can travel. */
+/**
+ * Constants and function references are planned wherever the mocked call is; other values (locals,
+ * comprehensions, calls) are computed at the `with` and passed down as captured values.
+ */
 function portable(c: Ctx, t: Term): boolean {
   switch (t.type) {
     case 'null': case 'boolean': case 'number': case 'string': return true;
@@ -167,10 +170,10 @@ function portable(c: Ctx, t: Term): boolean {
  * rest of the body runs with the original input and data.
  */
 function planWith(outer: Ctx, e: Expr, k: K): void {
-  let c = outer;
   const ws: With[] = [];
   const targets: Array<{ local: number; path: number[] }> = [];
   const mocks = new Map(outer.mocks.replace);
+  const computed: Term[] = [];
   for (const w of e.with!) {
     const t = withTarget(outer, w.target);
     if ('local' in t) {
@@ -178,16 +181,28 @@ function planWith(outer: Ctx, e: Expr, k: K): void {
       targets.push(t);
       continue;
     }
-    if (!portable(outer, w.value)) throw new PlanError(w.value.loc, 'with replacing a function by a computed value is not supported by the planner yet');
-    mocks.set(t.mock, { value: w.value, scope: outer.mocks });
+    const slot = portable(outer, w.value) ? undefined : outer.mocks.captured + computed.length;
+    if (slot !== undefined) computed.push(w.value);
+    mocks.set(t.mock, { value: w.value, scope: outer.mocks, slot });
   }
-  if (mocks.size > outer.mocks.replace.size || e.with!.length > ws.length) {
-    c = { ...outer, mocks: { generation: outer.newGeneration(), replace: mocks } };
-  }
+  planTerms(outer, computed, (ops) => {
+    const c: Ctx = ws.length === e.with!.length ? outer : {
+      ...outer,
+      mocks: { generation: outer.newGeneration(), replace: mocks, captured: outer.mocks.captured + ops.length },
+      captured: [...outer.captured, ...ops.map((op) => outer.e.toLocal(op))],
+    };
+    planWithStmts(outer, c, e, ws, targets, k);
+  });
+}
+
+/**
+ * The input and base-data replacements of `e`, as WithStmt blocks. Solutions are collected inside them as
+ * tuples of the variables they bind, then replayed outside, so the rest of the body sees the original input
+ * and data.
+ */
+function planWithStmts(outer: Ctx, c: Ctx, e: Expr, ws: With[], targets: Array<{ local: number; path: number[] }>, k: K): void {
   if (ws.length === 0) return planExpr(c, { ...e, with: undefined }, k);
-  // Solutions are collected inside the WithStmt as tuples of the variables they bind, then replayed outside,
-  // so the rest of the body sees the original input and data.
-  planTerms(c, ws.map((w) => w.value), (values) => {
+  planTerms(outer, ws.map((w) => w.value), (values) => {
     const inner: Expr = { ...e, with: undefined };
     const terms = Array.isArray(e.terms) ? e.terms.slice(1) : isTerm(e.terms) ? [e.terms] : [];
     const outs = [...unboundVars(c, terms)];

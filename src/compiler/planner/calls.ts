@@ -2,9 +2,10 @@
 // function declares (`count(xs, n)`) passes its result out through that last argument.
 import type { Term } from '../ast.js';
 import type { Operand } from '../../ir/plan.js';
-import type { Ctx, Mocks } from './context.js';
+import { NO_MOCKS, type Ctx, type Mock, type Mocks } from './context.js';
 import { local, PlanError } from './emitter.js';
-import { callRuleSet } from './refs.js';
+import { callRuleSet, planMockValue } from './refs.js';
+import { valueTerm } from './metadata.js';
 import { planTerm, planTerms } from './terms.js';
 import { findNode, type RuleSet } from './tree.js';
 
@@ -21,7 +22,7 @@ export function refName(t: Term): string | undefined {
   return parts.join('.');
 }
 
-type Target = { user: RuleSet; arity: number; mocks?: Mocks } | { builtin: string; arity: number } | { constant: Term; arity: number };
+type Target = { user: RuleSet; arity: number; mocks?: Mocks } | { builtin: string; arity: number } | { constant: Mock; arity: number };
 
 function target(c: Ctx, op: Term): Target {
   const name = refName(op);
@@ -35,10 +36,31 @@ function target(c: Ctx, op: Term): Target {
     && (replacement.startsWith('data.') ? findNode(c.tree, replacement.split('.').slice(1))?.set?.kind === 'function' : c.e.statics.builtin(replacement) !== undefined);
   if (isFunction) {
     const t = resolve(c, replacement!, mock.value);
-    if ('user' in t && t.arity === original.arity) return { ...t, mocks: mock.scope };
+    if ('user' in t && t.arity === original.arity) return { ...t, mocks: withoutFunctionMocks(c, mock.scope) };
     if ('builtin' in t && t.arity === original.arity) return t;
   }
-  return { constant: mock.value, arity: original.arity };
+  return { constant: mock, arity: original.arity };
+}
+
+/** Per set of mocks, the same without its function and builtin replacements (one generation each). */
+const plainScopes = new WeakMap<Mocks, Mocks>();
+
+/** A replacement function runs under the mocks of its `with`, but never calls another replacement (as in OPA). */
+function withoutFunctionMocks(c: Ctx, scope: Mocks): Mocks {
+  const known = plainScopes.get(scope);
+  if (known) return known;
+  const replace = new Map([...scope.replace].filter(([name]) => !isFunctionName(c, name)));
+  const plain = replace.size === scope.replace.size ? scope
+    : replace.size === 0 && scope.captured === 0 ? NO_MOCKS
+    : { generation: c.newGeneration(), replace, captured: scope.captured };
+  plainScopes.set(scope, plain);
+  return plain;
+}
+
+/** A builtin's name, or the data path of a user function (rules are mocked as documents). */
+function isFunctionName(c: Ctx, name: string): boolean {
+  if (!name.startsWith('data.')) return true;
+  return findNode(c.tree, name.split('.').slice(1))?.set?.kind === 'function';
 }
 
 function resolve(c: Ctx, name: string, op: Term): Target {
@@ -64,8 +86,14 @@ export function planCall(c: Ctx, terms: Term[], k: (result: Operand, out?: Term)
     out = args[args.length - 1];
     args = args.slice(0, -1);
   }
-  if ('constant' in t) return planTerm(c, t.constant, (r) => k(r, out));
+  if ('builtin' in t && t.builtin.startsWith('rego.metadata.') && c.within && args.length === 0) {
+    const { set, rule } = c.within;
+    const value = t.builtin === 'rego.metadata.rule' ? c.metadata.rule(rule) : c.metadata.chain(set, rule);
+    return planTerm(c, valueTerm(value, terms[0]!.loc), (r) => k(r, out));
+  }
   planTerms(c, args, (ops) => {
+    // A function replaced by a value still needs its arguments defined (`count(input) with count as 1`).
+    if ('constant' in t) return planMockValue(c, t.constant, (r) => k(r, out));
     if ('user' in t) return k(local(callRuleSet(c, t.user, ops, t.mocks)), out);
     c.e.statics.useBuiltin(t.builtin);
     const result = c.e.local();

@@ -4,6 +4,7 @@ import type { Module, Term } from '../ast.js';
 import type { Func, Plan, Policy } from '../../ir/plan.js';
 import { NO_MOCKS, type Ctx, type Mocks, type Planning } from './context.js';
 import { Emitter } from './emitter.js';
+import { Metadata } from './metadata.js';
 import { planData } from './refs.js';
 import { planRuleSet } from './rules.js';
 import { Statics, type BuiltinDecl } from './statics.js';
@@ -29,10 +30,11 @@ export function planModules(modules: Module[], entrypoints: string[], builtins: 
       }
     },
     newGeneration: () => ++generations,
+    metadata: new Metadata(modules),
   };
   const plans: Plan[] = entrypoints.map((name) => {
     const e = new Emitter(statics);
-    const c: Ctx = { ...planning, e, mocks: NO_MOCKS };
+    const c: Ctx = { ...planning, e, mocks: NO_MOCKS, captured: [] };
     const loc = { file: '', row: 0, col: 0, offset: 0, end: 0 };
     const segs: Term[] = name.split('/').filter((s) => s !== '').map((value) => ({ type: 'string', value, loc }));
     const block = e.block(() => planData(c, segs, (op) => {

@@ -3,7 +3,7 @@
 // stops above the rules, or continues with a variable, builds the virtual document there as an object.
 import type { RefTerm, Term } from '../ast.js';
 import type { Local, Operand } from '../../ir/plan.js';
-import type { Ctx } from './context.js';
+import type { Ctx, Mock } from './context.js';
 import { local, PlanError } from './emitter.js';
 import { isOutput, planTerm, unifyOp, type KOp } from './terms.js';
 import { funcName, type RuleSet, type TreeNode } from './tree.js';
@@ -44,31 +44,67 @@ export function segments(c: Ctx, src: Operand, segs: Term[], i: number, k: KOp):
 
 export function planData(c: Ctx, segs: Term[], k: KOp): void {
   if (c.tree.children.size === 0) return segments(c, local(1), segs, 0, k);
-  let node = c.tree;
-  let i = 0;
+  planDataAt(c, c.tree, [], segs, 0, k);
+}
+
+/** Continues a data reference at `node` (the document at `path`), from segment `i` on. */
+function planDataAt(c: Ctx, node: TreeNode, path: string[], segs: Term[], i: number, k: KOp): void {
   for (; i < segs.length; i++) {
     const seg = segs[i]!;
-    if (seg.type !== 'string') break;
+    if (seg.type !== 'string') {
+      // A key known only at run time picks among the documents here, without building them all.
+      if (isOutput(c, seg) || node.set || node.children.size === 0) break;
+      return planTerm(c, seg, (key) => dynamicKey(c, node, path, segs, i, key, k));
+    }
     const child = node.children.get(seg.value);
     // No rule at or below this key: the value can only come from base data.
     if (!child) return segments(c, local(1), segs, 0, k);
     node = child;
+    path = [...path, seg.value];
+    const mock = c.mocks.replace.get(['data', ...path].join('.'));
+    if (mock) return planMockValue(c, mock, (op) => segments(c, op, segs, i + 1, k));
     // An object rule set with rules below it (`p[k] := 1` and `p.q := 2`) is built with them as a virtual doc.
-    const mock = c.mocks.replace.get(['data', ...segs.slice(0, i + 1).map((t) => (t as { value: string }).value)].join('.'));
-    if (mock) return planTerm(c, mock.value, (op) => segments(c, op, segs, i + 1, k));
     if (node.set && !(node.set.kind === 'object' && node.children.size > 0)) {
       if (node.set.kind === 'function') throw new PlanError(seg.loc, `function data.${node.set.path.join('.')} used as a value`);
       return segments(c, local(callRuleSet(c, node.set, [])), segs, i + 1, k);
     }
   }
-  const path = segs.slice(0, i).map((s) => (s as { value: string }).value);
   segments(c, local(virtualDoc(c, node, path)), segs, i, k);
 }
 
+/**
+ * `data[x].p` with x bound: one block per document below `node` (x equal to its key, then on as if the key were
+ * written), and one for base data when x is none of them.
+ */
+function dynamicKey(c: Ctx, node: TreeNode, path: string[], segs: Term[], i: number, key: Operand, k: KOp): void {
+  const keys = [...node.children].filter(([, child]) => child.set?.kind !== 'function').map(([name]) => name);
+  const blocks = keys.map((name) => c.e.block(() => {
+    c.e.emit('EqualStmt', { a: key, b: c.e.str(name) });
+    const written: Term = { type: 'string', value: name, loc: segs[i]!.loc };
+    planDataAt(c, node, path, [...segs.slice(0, i), written, ...segs.slice(i + 1)], i, k);
+  }));
+  blocks.push(c.e.block(() => {
+    for (const name of keys) c.e.emit('NotEqualStmt', { a: key, b: c.e.str(name) });
+    segments(c, local(1), segs, 0, k);
+  }));
+  c.e.emit('BlockStmt', { blocks });
+}
+
+/** The replacement value of a mocked function or document: computed ones were evaluated at the `with`. */
+export function planMockValue(c: Ctx, mock: Mock, k: KOp): void {
+  if (mock.slot === undefined) return planTerm(c, mock.value, k);
+  k(local(c.captured[mock.slot]!));
+}
+
+/**
+ * Calls the function of `set` planned under `mocks`: the current ones, or those in effect where a `with` was
+ * written (an ancestor generation, whose captured values are a prefix of ours).
+ */
 export function callRuleSet(c: Ctx, set: RuleSet, args: Operand[], mocks = c.mocks): Local {
   c.need(set, mocks);
   const result = c.e.local();
-  c.e.emit('CallStmt', { func: funcName(set, mocks.generation), args: [local(0), local(1), ...args], result });
+  const captured = c.captured.slice(0, mocks.captured).map(local);
+  c.e.emit('CallStmt', { func: funcName(set, mocks.generation), args: [local(0), local(1), ...args, ...captured], result });
   return result;
 }
 
@@ -87,9 +123,11 @@ function virtualDoc(c: Ctx, node: TreeNode, path: string[]): Local {
   for (const [key, child] of node.children) {
     if (child.set?.kind === 'function') continue;
     const block = c.e.block(() => {
+      const insert = (value: Operand) => c.e.emit('ObjectInsertOnceStmt', { key: c.e.str(key), value, object: o });
+      const mock = c.mocks.replace.get(['data', ...path, key].join('.'));
+      if (mock) return planMockValue(c, mock, insert);
       const plain = child.set && !(child.set.kind === 'object' && child.children.size > 0);
-      const v = plain ? callRuleSet(c, child.set!, []) : virtualDoc(c, child, [...path, key]);
-      c.e.emit('ObjectInsertOnceStmt', { key: c.e.str(key), value: local(v), object: o });
+      insert(local(plain ? callRuleSet(c, child.set!, []) : virtualDoc(c, child, [...path, key])));
     });
     c.e.emit('BlockStmt', { blocks: [block] });
   }
@@ -103,7 +141,8 @@ function virtualDoc(c: Ctx, node: TreeNode, path: string[]): Local {
       src = t;
     }
     c.e.emit('IsObjectStmt', { source: local(src) });
-    c.e.emit('ObjectMergeStmt', { a: o, b: src, target: merged });
+    // Where base data and a rule give the same key, the base value wins (as in OPA's plans).
+    c.e.emit('ObjectMergeStmt', { a: src, b: o, target: merged });
   });
   c.e.emit('BlockStmt', { blocks: [base] });
   return merged;

@@ -12,17 +12,23 @@ import { funcName, objectKeys, type RuleSet } from './tree.js';
 
 export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, mocks: Mocks): Func {
   const e = new Emitter(statics);
-  const c: Ctx = { ...planning, e, mocks };
   const params: Local[] = [0, 1];
-  for (let i = 0; i < set.arity; i++) params.push(e.local());
+  for (let i = 0; i < set.arity + mocks.captured; i++) params.push(e.local());
+  const c: Ctx = { ...planning, e, mocks, captured: params.slice(2 + set.arity) };
   const ret = e.local();
   const blocks: Block[] = [];
   const add = (fn: () => void) => blocks.push(e.block(fn));
-  const body = (rule: Rule, then: () => void) => {
+  const body = (rule: Rule, then: () => void, first = rule) => {
     e.loc = rule.loc;
-    const args = rule.head.args ?? [];
-    const bindArgs = (i: number): void => (i === args.length ? planBody(c, rule.body, then) : unifyOp(c, args[i]!, local(params[2 + i]!), () => bindArgs(i + 1)));
-    bindArgs(0);
+    c.within = { set, rule: first };
+    // An argument holding a template string (`f($"{x}") := ...`) can only be computed once the body has bound
+    // its variables: it is compared with the parameter after the body.
+    const args = (rule.head.args ?? []).map((term, i) => ({ term, param: local(params[2 + i]!) }));
+    const early = args.filter((a) => !hasTemplate(a.term));
+    const late = args.filter((a) => hasTemplate(a.term));
+    const unifyArgs = (list: typeof args, k: () => void, i = 0): void =>
+      (i === list.length ? k() : unifyOp(c, list[i]!.term, list[i]!.param, () => unifyArgs(list, k, i + 1)));
+    unifyArgs(early, () => planBody(c, rule.body, () => unifyArgs(late, then)));
   };
   const value = (rule: Rule): Term => rule.head.value ?? { type: 'boolean', value: true, loc: rule.loc };
 
@@ -34,7 +40,7 @@ export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, 
     for (const rule of set.rules) {
       const multi = rule.head.key !== undefined && rule.head.value === undefined;
       const leaf = multi ? rule.head.key! : value(rule);
-      add(() => body(rule, () => planTerms(c, [...objectKeys(rule), leaf], (ops) => insertPath(e, ret, ops, multi))));
+      add(() => body(rule, () => planTerms(c, [...objectKeys(set, rule), leaf], (ops) => insertPath(e, ret, ops, multi))));
     }
   } else {
     for (const rule of set.rules.filter((r) => !r.default)) {
@@ -44,7 +50,7 @@ export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, 
         const def = r;
         add(() => {
           if (def !== rule) e.emit('IsUndefinedStmt', { source: t });
-          body(def, () => planTerm(c, value(def), (v) => e.emit('AssignVarOnceStmt', { source: v, target: t })));
+          body(def, () => planTerm(c, value(def), (v) => e.emit('AssignVarOnceStmt', { source: v, target: t })), rule);
         });
       }
       add(() => {
@@ -97,4 +103,13 @@ function getOrMake(e: Emitter, object: Local, key: Operand, make: 'MakeObjectStm
   });
   e.emit('BlockStmt', { blocks: [get, create] });
   return found;
+}
+
+function hasTemplate(t: Term): boolean {
+  switch (t.type) {
+    case 'templatestring': return true;
+    case 'array': case 'set': return t.value.some(hasTemplate);
+    case 'object': return t.value.some(([k, v]) => hasTemplate(k) || hasTemplate(v));
+    default: return false;
+  }
 }

@@ -2,7 +2,8 @@
 // an unbound variable) opens a ScanStmt and plans everything after it inside the loop's block.
 import { isTerm, type Expr, type ObjectTerm, type TemplateString, type Term } from '../ast.js';
 import type { Operand } from '../../ir/plan.js';
-import { planCall } from './calls.js';
+import { planCall, refName } from './calls.js';
+import { planExpr } from './body.js';
 import { planComprehension } from './comprehensions.js';
 import type { Ctx, K } from './context.js';
 import { bool, local, PlanError } from './emitter.js';
@@ -31,7 +32,15 @@ export function planTerm(c: Ctx, t: Term, k: KOp): void {
       return k(local(l));
     }
     case 'ref': return planRef(c, t, k);
-    case 'call': return planCall(c, t.value, (r) => k(r), false);
+    case 'call':
+      return planCall(c, t.value, (r) => {
+        if (refName(t.value[0]!) !== 'walk') return k(r);
+        // walk is a relation (`[path, value] := walk(x)`): each [path, value] pair of its result is a value.
+        const key = c.e.local();
+        const value = c.e.local();
+        const block = c.e.block(() => k(local(value)));
+        c.e.emit('ScanStmt', { source: c.e.toLocal(r), key, value, block });
+      }, false);
     case 'array':
       return planTerms(c, t.value, (ops) => {
         const a = c.e.local();
@@ -139,7 +148,8 @@ function sameLength(c: Ctx, op: Operand, n: number): void {
 
 /**
  * `$"a{x}b"` → internal.template_string(["a", {x | ...}, "b"]): each expression part becomes the set of its
- * values (empty when undefined), literal chunks stay strings.
+ * values (empty when undefined), literal chunks stay strings. A part with `with` (`{a with input as v}`) is
+ * planned as the expression `value = a with input as v`.
  */
 function planTemplate(c: Ctx, t: TemplateString, k: KOp): void {
   const parts: Operand[] = t.value.parts.map((part) => {
@@ -147,7 +157,13 @@ function planTemplate(c: Ctx, t: TemplateString, k: KOp): void {
     const term = partTerm(part);
     const s = c.e.local();
     c.e.emit('MakeSetStmt', { target: s });
-    const block = c.e.block(() => planTerm(c, term, (value) => c.e.emit('SetAddStmt', { value, set: s })));
+    const add: KOp = (value) => c.e.emit('SetAddStmt', { value, set: s });
+    const block = c.e.block(() => {
+      if (!('terms' in part) || !part.with?.length) return planTerm(c, term, add);
+      const value: Term = { type: 'var', value: `__template${templateParts++}__`, loc: part.loc };
+      const eq: Term = { type: 'ref', value: [{ type: 'var', value: 'eq', loc: part.loc }], loc: part.loc };
+      planExpr(c, { ...part, terms: [eq, value, term] }, () => add(local(c.e.lookup(value.value)!)));
+    });
     c.e.emit('BlockStmt', { blocks: [block] });
     return local(s);
   });
@@ -159,6 +175,8 @@ function planTemplate(c: Ctx, t: TemplateString, k: KOp): void {
   c.e.emit('CallStmt', { func: 'internal.template_string', args: [local(a)], result });
   k(local(result));
 }
+
+let templateParts = 0;
 
 function partTerm(part: Term | Expr): Term {
   if (!('terms' in part)) return part;

@@ -16,6 +16,8 @@ export interface RuleSet {
   path: string[];
   rules: Rule[];
   arity: number;
+  /** Object rule sets: where each rule's keys start in its head reference ([k] of `p[k] := v`). */
+  keysAt: Map<Rule, number>;
 }
 
 export interface TreeNode {
@@ -58,11 +60,53 @@ export function buildTree(modules: Module[]): TreeNode {
         if (!child) node.children.set(seg, (child = { children: new Map() }));
         node = child;
       }
-      node.set ??= { kind, path, rules: [], arity: rule.head.args?.length ?? 0 };
+      node.set ??= { kind, path, rules: [], arity: rule.head.args?.length ?? 0, keysAt: new Map() };
       node.set.rules.push(rule);
+      node.set.keysAt.set(rule, path.length - pkg.length);
     }
   }
+  mergeIntoObjects(root);
   return root;
+}
+
+/**
+ * Multi-value rules below a multi-value object rule set, at the same depth (`p.b contains "foo"` under
+ * `p[q] contains r`), join it with constant keys, so the set at p.b has the elements of both instead of the two
+ * conflicting. Other overlaps stay separate documents, where writing into another rule's value is a conflict.
+ */
+function mergeIntoObjects(node: TreeNode): void {
+  const set = node.set;
+  const depth = set && ((r: Rule) => r.head.ref.length - set.keysAt.get(r)!);
+  if (set?.kind === 'object' && depth && set.rules.every((r) => isMulti(r) && depth(r) === depth(set.rules[0]!))) {
+    for (const [key, child] of node.children) {
+      const below = ruleSetsBelow(child);
+      // Each rule's keys start earlier in its head by the difference in depth; a rule from a package below p
+      // (whose head starts under p) stays a document of its own.
+      const keysAt = (s: RuleSet, rule: Rule) => s.keysAt.get(rule)! - (s.path.length - set.path.length);
+      const fits = below.every((s) => s.kind === 'set'
+        && s.rules.every((r) => isMulti(r) && keysAt(s, r) >= 1 && r.head.ref.length - keysAt(s, r) === depth(set.rules[0]!)));
+      if (!fits) continue;
+      for (const s of below) {
+        for (const rule of s.rules) {
+          set.rules.push(rule);
+          set.keysAt.set(rule, keysAt(s, rule));
+        }
+      }
+      node.children.delete(key);
+    }
+    return;
+  }
+  for (const child of node.children.values()) mergeIntoObjects(child);
+}
+
+function isMulti(rule: Rule): boolean {
+  return rule.head.key !== undefined && rule.head.value === undefined && !rule.default;
+}
+
+function ruleSetsBelow(node: TreeNode, out: RuleSet[] = []): RuleSet[] {
+  if (node.set) out.push(node.set);
+  for (const child of node.children.values()) ruleSetsBelow(child, out);
+  return out;
 }
 
 /** The node at `path`, if any rule lives at or below it. */
@@ -77,8 +121,6 @@ export function funcName(set: RuleSet, generation: number): string {
 }
 
 /** The head segments below an object rule set's path: [k] for `p[k] := v`, [k, "q", r] for `p[k].q[r] := v`. */
-export function objectKeys(rule: Rule): Term[] {
-  const ref = rule.head.ref;
-  const first = ref.findIndex((t, i) => i > 0 && segmentKey(t) === undefined);
-  return ref.slice(first);
+export function objectKeys(set: RuleSet, rule: Rule): Term[] {
+  return rule.head.ref.slice(set.keysAt.get(rule));
 }

@@ -65,7 +65,12 @@ function closureFreeVars(e: Expr, isFunction: IsFunction, out: Vars = new Set())
   else if (t.type === 'every') {
     inTerm(t.domain);
     freeOf([], t.body, isFunction, out, new Set([t.key, t.value].flatMap((x) => (x?.type === 'var' ? [x.value] : []))));
-  } else if (t.type === 'not') freeOf([], t.body, isFunction, out);
+  } else if (t.type === 'not') {
+    // A negated body binds nothing outside, and a var it shares with the enclosing body is that body's var
+    // (`not a = f(1); a = f(2)` runs the negation after a is bound), so every var in it counts as read from
+    // outside; the caller keeps those the enclosing body binds.
+    allVars(t.body, isFunction, out);
+  }
   else if (t.type === 'logicaland' || t.type === 'logicalor') {
     freeOf([], t.lhs, isFunction, out);
     freeOf([], t.rhs, isFunction, out);

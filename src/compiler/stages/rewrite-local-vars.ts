@@ -259,6 +259,16 @@ class Rewriter {
       rule.head.args = rule.head.args.map(declareArg);
     }
     rule.body = this.body(rule.body);
+    // Template strings among the arguments read variables the body binds (`f($"{x}") := 1 if x := "a"`).
+    const templates = (a: Term): Term => {
+      switch (a.type) {
+        case 'templatestring': return this.term(a);
+        case 'array': case 'set': return { ...a, value: a.value.map(templates) } as Term;
+        case 'object': return { ...a, value: a.value.map(([k, v]) => [k, templates(v)] as [Term, Term]) };
+        default: return a;
+      }
+    };
+    if (rule.head.args) rule.head.args = rule.head.args.map(templates);
     rule.head.ref = rule.head.ref.map((t, i) => (i === 0 ? t : this.term(t)));
     if (rule.head.key) rule.head.key = this.term(rule.head.key);
     if (rule.head.value) rule.head.value = this.term(rule.head.value);

@@ -41,6 +41,10 @@ const CASES: Record<string, string> = {
   'unknown function in data': 'p if data.x.g(1)\n',
   'calling a rule that is not a function': 'q := 1\np if q(1)\n',
   'calling through a local': 'p if {\n  x := 1\n  y := x.y(1)\n  y\n}\n',
+  'with below a rule': 'a := {"b": 1}\np := v if {\n  v := data.x.a with data.x.a.b as 5\n}\n',
+  'with below a function': 'f(x) := x\np if {\n  true with data.x.f.g as 5\n}\n',
+  'with on a local': 'p if {\n  x := 1\n  x with x as 2\n}\n',
+  'with on an unknown name': 'p if {\n  true with foo.bar as 2\n}\n',
 };
 
 function opaCheck(opa: string, dir: string, source: string): { code: string; message: string; row: number } | undefined {

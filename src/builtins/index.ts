@@ -1,6 +1,7 @@
 // The registry of host builtins: the builtins a Rego wasm module imports from its host because they are
 // not answered inside the module. Each namespace lives in its own file; this file only assembles them.
-// Values cross the boundary as JSON (sets arrive as arrays, non-string object keys as strings).
+// Values cross the boundary as Rego value text (src/engine/wasm-host.ts): sets arrive as RegoSet arrays,
+// non-string object keys as their JSON text.
 import type { HostBuiltin, HostBuiltinTable } from './args.js';
 import { httpBuiltins } from './http.js';
 import { arrayBuiltins } from './array.js';
@@ -26,6 +27,7 @@ import { unitsBuiltins } from './units.js';
 import { uriBuiltins } from './uri.js';
 import { urlqueryBuiltins } from './urlquery.js';
 import { uuidBuiltins } from './uuid.js';
+import { yamlBuiltins } from './yaml.js';
 
 export type { HostBuiltin } from './args.js';
 
@@ -72,6 +74,7 @@ export const hostBuiltins: Record<string, HostBuiltin> = {
     ...uriBuiltins,
     ...urlqueryBuiltins,
     ...uuidBuiltins,
+    ...yamlBuiltins,
   }),
   // Not wrapped: http.send aborts evaluations on purpose (NeedsResponse, see http-send/session.ts) and answers
   // undefined itself where OPA's call is undefined.

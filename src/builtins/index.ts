@@ -3,6 +3,7 @@
 // Values cross the boundary as Rego value text (src/engine/wasm-host.ts): sets arrive as RegoSet arrays,
 // non-string object keys as their JSON text.
 import type { HostBuiltin, HostBuiltinTable } from './args.js';
+import { KEEPS_NUMBER_TEXT } from './rego-value.js';
 import { httpBuiltins } from './http.js';
 import { arrayBuiltins } from './array.js';
 import { castBuiltins } from './casts.js';
@@ -20,6 +21,7 @@ import { opaBuiltins } from './opa.js';
 import { providersBuiltins } from './providers.js';
 import { regexBuiltins } from './regex.js';
 import { semverBuiltins } from './semver.js';
+import { sprintfBuiltins } from './sprintf.js';
 import { stringsBuiltins } from './strings.js';
 import { templateBuiltins } from './template.js';
 import { timeBuiltins } from './time.js';
@@ -36,13 +38,15 @@ export type { HostBuiltin } from './args.js';
  * evaluation (the SDK would abort the whole evaluation on a throw).
  */
 function undefinedOnError(fn: HostBuiltin): HostBuiltin {
-  return (...args: unknown[]) => {
+  const wrapped = (...args: unknown[]) => {
     try {
       return fn(...args);
     } catch {
       return undefined;
     }
   };
+  // The host reads this mark off the function it calls.
+  return Object.assign(wrapped, { [KEEPS_NUMBER_TEXT]: (fn as { [KEEPS_NUMBER_TEXT]?: boolean })[KEEPS_NUMBER_TEXT] });
 }
 
 function nonStrict(table: HostBuiltinTable): HostBuiltinTable {
@@ -67,6 +71,7 @@ export const hostBuiltins: Record<string, HostBuiltin> = {
     ...providersBuiltins,
     ...regexBuiltins,
     ...semverBuiltins,
+    ...sprintfBuiltins,
     ...stringsBuiltins,
     ...templateBuiltins,
     ...timeBuiltins,

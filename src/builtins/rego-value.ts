@@ -21,9 +21,24 @@ export function isRegoSet(v: unknown): v is RegoSet {
   return v instanceof RegoSet;
 }
 
+/** A number as the module printed it, for builtins that must tell 1 from 1.0 or keep big integers. */
+export class NumberText {
+  constructor(readonly text: string) {}
+}
+
+/** Marks a builtin whose operands must keep their numbers' text (NumberText instead of JS numbers). */
+export const KEEPS_NUMBER_TEXT = Symbol('keeps number text');
+
+export function keepsNumberText<F extends (...args: never[]) => unknown>(fn: F): F {
+  return Object.assign(fn, { [KEEPS_NUMBER_TEXT]: true });
+}
+
 class Reader {
   private pos = 0;
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly numberText: boolean,
+  ) {}
 
   private fail(what: string): never {
     throw new Error(`bad Rego value text at ${this.pos}: ${what}`);
@@ -68,11 +83,11 @@ class Reader {
         return v === undefined ? new RegoSet() : v;
       }
     }
-    const m = /-?\d+(\.\d+)?([eE][+-]?\d+)?/y;
+    const m = /-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y;
     m.lastIndex = this.pos;
     const hit = m.exec(this.text) ?? this.fail('expected a value');
     this.pos += hit[0].length;
-    return Number(hit[0]);
+    return this.numberText ? new NumberText(hit[0]) : Number(hit[0]);
   }
 
   private items(close: string, each: () => void): void {
@@ -108,15 +123,20 @@ class Reader {
 
 /** Non-string keys become their JSON text, as opa_json_dump prints them. */
 function keyText(k: unknown): string {
+  if (k instanceof NumberText) return k.text;
   return typeof k === 'string' ? k : JSON.stringify(k);
 }
 
-/** Reads opa_value_dump text. Text without sets or non-string keys is plain JSON, read natively. */
-export function parseRegoValue(text: string): unknown {
+/**
+ * Reads opa_value_dump text. Text without sets or non-string keys is plain JSON, read natively, unless
+ * `numberText` asks for every number as its NumberText.
+ */
+export function parseRegoValue(text: string, numberText = false): unknown {
+  if (numberText) return new Reader(text, true).read();
   try {
     return JSON.parse(text);
   } catch {
-    return new Reader(text).read();
+    return new Reader(text, false).read();
   }
 }
 

@@ -152,6 +152,7 @@ const rows: readonly Row[] = [
   ['regex.is_valid', 1, 'boolean'],
   ['regex.match', 2, 'boolean'],
   ['regex.replace', 3, 'string'],
+  ['regex.split', 2, 'array'],
   ['regex.template_match', 4, 'boolean'],
   ['rem', 2, 'number'],
   ['replace', 3, 'string'],
@@ -204,6 +205,9 @@ const rows: readonly Row[] = [
   ['uuid.parse', 1, 'object'],
   ['uuid.rfc4122', 1, 'string'],
   ['walk', 1, 'array'],
+  ['yaml.is_valid', 1, 'boolean'],
+  ['yaml.marshal', 1, 'string'],
+  ['yaml.unmarshal', 1, 'any'],
 ];
 
 /** Operator and print rows: compiled by the planner itself, never called as builtins at run time. */

@@ -24,6 +24,12 @@ export function isRegoSet(v: unknown): v is RegoSet {
 /** A number as the module printed it, for builtins that must tell 1 from 1.0 or keep big integers. */
 export class NumberText {
   constructor(readonly text: string) {}
+
+  /** Outside the host (JSON.stringify), exact where JSON.rawJSON exists (Node 22), a double otherwise. */
+  toJSON(): unknown {
+    const raw = (JSON as unknown as { rawJSON?: (text: string) => unknown }).rawJSON;
+    return raw ? raw(this.text) : Number(this.text);
+  }
 }
 
 /** Marks a builtin whose operands must keep their numbers' text (NumberText instead of JS numbers). */
@@ -140,14 +146,16 @@ export function parseRegoValue(text: string, numberText = false): unknown {
   }
 }
 
-export function containsSet(v: unknown): boolean {
+/** Does a result hold a set or an exact number, which plain JSON.stringify would not write faithfully? */
+export function needsValueText(v: unknown): boolean {
   if (v === null || typeof v !== 'object') return false;
-  if (v instanceof RegoSet) return true;
-  return (Array.isArray(v) ? v : Object.values(v)).some(containsSet);
+  if (v instanceof RegoSet || v instanceof NumberText) return true;
+  return (Array.isArray(v) ? v : Object.values(v)).some(needsValueText);
 }
 
-/** Rego value text for opa_value_parse: JSON, with each RegoSet as a set literal. */
+/** Rego value text for opa_value_parse: JSON, with each RegoSet as a set literal and NumberText as written. */
 export function regoValueText(v: unknown): string {
+  if (v instanceof NumberText) return v.text;
   if (v instanceof RegoSet) return v.length === 0 ? 'set()' : `{${v.map(regoValueText).join(',')}}`;
   if (Array.isArray(v)) return `[${v.map(regoValueText).join(',')}]`;
   if (v !== null && typeof v === 'object') {

@@ -5,7 +5,7 @@
 // precedence over ours. Here operands cross as Rego value text (opa_value_dump) and results with sets go
 // back through opa_value_parse (see src/builtins/rego-value.ts). The surface (evaluate, setData,
 // entrypoints, mem, dataAddr, dataHeapPtr, wasmInstance) matches the SDK's LoadedPolicy where we use it.
-import { KEEPS_NUMBER_TEXT, containsSet, parseRegoValue, regoValueText } from '../builtins/rego-value.js';
+import { KEEPS_NUMBER_TEXT, needsValueText, parseRegoValue, regoValueText } from '../builtins/rego-value.js';
 
 export type HostFunctions = Record<string, (...args: any[]) => unknown>;
 
@@ -94,7 +94,7 @@ export class WasmPolicy {
     const args = operands.map((addr) => parseRegoValue(this.readString(this.exports.opa_value_dump(addr)), numberText));
     const result = fn(...args);
     if (result === undefined) return 0;
-    if (containsSet(result)) return this.parseInModule(encoder.encode(regoValueText(result)), this.exports.opa_value_parse);
+    if (needsValueText(result)) return this.parseInModule(encoder.encode(regoValueText(result)), this.exports.opa_value_parse);
     return this.loadJson(JSON.stringify(result));
   }
 

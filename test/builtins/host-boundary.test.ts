@@ -40,6 +40,10 @@ const RULES: Record<string, string> = {
   expanded_member: `expanded_member if net.cidr_expand("10.0.0.0/30")["10.0.0.1"]`,
   yaml_valid: `yaml_valid := [yaml.is_valid("a: 1\\n---\\nb: 2\\n"), yaml.is_valid("  test:\\ntest1: hello\\n"), yaml.is_valid(input.n)]`,
   yaml_unmarshal: `yaml_unmarshal := yaml.unmarshal("a: [1, 2]\\nb: {c: x}\\n")`,
+  time_exact: `time_exact := [
+	time.format(1670006453141828752), time.format([1670006453141828752, "Asia/Kolkata"]), time.date(1670006453141828752),
+	time.format(time.add_date(1670006453141828752, 0, 0, 1)), time.diff(1670006453141828752, 1670006453141828753),
+]`,
   split: `split := [regex.split("^[a-z ]+$", "foobar baz"), regex.split("[a-z]+$", "foobar baz"), regex.split("x*", "ab"), regex.split("a", "")]`,
   formatted: `formatted := sprintf("%v|%d|%s|%s|%.2f|%x|%v|%d|%5.1f|%-4s|%q|%v|%e|%v", [
 	[1.0, "a", {2}], 123456789123456789123, 5, 123456789123456789123, 2.0, 255, set(), 1.0, 3.14159, "ab", "q\\"", 1e21, 123456.789, 2e308,

@@ -1,7 +1,7 @@
 // Reading and writing the Rego value text that crosses the host boundary (src/builtins/rego-value.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NumberText, RegoSet, containsSet, isRegoSet, parseRegoValue, regoSet, regoValueText } from '../../src/builtins/rego-value.js';
+import { NumberText, RegoSet, needsValueText, isRegoSet, parseRegoValue, regoSet, regoValueText } from '../../src/builtins/rego-value.js';
 
 test('sets read as RegoSet arrays, objects and non-string keys as JSON would give them', () => {
   const v = parseRegoValue('{"a": {1, [2, 3]}, "b": set(), "c": {1: "x", [1]: "y"}, "d": .5}') as Record<string, unknown>;
@@ -16,8 +16,10 @@ test('sets read as RegoSet arrays, objects and non-string keys as JSON would giv
 test('a set mapped or filtered is a plain array; only RegoSet values go back as sets', () => {
   const s = regoSet([1, 2]);
   assert.equal(isRegoSet(s.map((x) => x)), false);
-  assert.equal(containsSet({ a: [s] }), true);
-  assert.equal(containsSet({ a: [[1, 2]] }), false);
+  assert.equal(needsValueText({ a: [s] }), true);
+  assert.equal(needsValueText({ a: [[1, 2]] }), false);
+  assert.equal(needsValueText([new NumberText('1152921504606846976')]), true);
+  assert.equal(regoValueText([new NumberText('1152921504606846976'), 1.5]), '[1152921504606846976,1.5]');
   assert.equal(regoValueText({ a: s, b: regoSet([]), c: [1, 'x'] }), '{"a":{1,2},"b":set(),"c":[1,"x"]}');
 });
 

@@ -20,6 +20,7 @@ import { objectBuiltins } from './object.js';
 import { opaBuiltins } from './opa.js';
 import { providersBuiltins } from './providers.js';
 import { regexBuiltins } from './regex.js';
+import { regoBuiltins } from './rego.js';
 import { semverBuiltins } from './semver.js';
 import { sprintfBuiltins } from './sprintf.js';
 import { stringsBuiltins } from './strings.js';
@@ -70,6 +71,7 @@ export const hostBuiltins: Record<string, HostBuiltin> = {
     ...opaBuiltins,
     ...providersBuiltins,
     ...regexBuiltins,
+    ...regoBuiltins,
     ...semverBuiltins,
     ...sprintfBuiltins,
     ...stringsBuiltins,

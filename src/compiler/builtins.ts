@@ -154,6 +154,7 @@ const rows: readonly Row[] = [
   ['regex.replace', 3, 'string'],
   ['regex.split', 2, 'array'],
   ['regex.template_match', 4, 'boolean'],
+  ['rego.parse_module', 2, 'object'],
   ['rem', 2, 'number'],
   ['replace', 3, 'string'],
   ['round', 1, 'number'],

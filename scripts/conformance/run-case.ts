@@ -1,6 +1,6 @@
 // Runs one conformance case end to end: artefact from the reference OPA, wasm from the chosen back end,
 // evaluation under @open-policy-agent/opa-wasm with our host builtins, comparison with the expectations.
-import { loadPolicy } from '@open-policy-agent/opa-wasm';
+import { loadPolicy } from '../../src/engine/wasm-host.js';
 import { hostBuiltins } from '../../src/builtins/index.js';
 import { BINDINGS_ENTRYPOINT, INPUT_TERM_ENTRYPOINT, buildCase, type BuildSettings } from './build.js';
 import type { ConformanceCase } from './cases.js';
@@ -151,7 +151,7 @@ function evaluateAsRegoText(policy: Policy, input: unknown, entrypoint: string):
 
 async function evaluate(wasm: Uint8Array, c: ConformanceCase): Promise<Evaluation> {
   try {
-    const policy = await loadPolicy(wasm, undefined, builtinsForCases);
+    const policy = await loadPolicy(wasm, builtinsForCases);
     if (c.data !== undefined && c.data !== null) policy.setData(c.data as object);
     let input = c.input;
     if (c.input_term !== undefined) input = (policy.evaluate(undefined, INPUT_TERM_ENTRYPOINT) as Array<{ result: unknown }>)[0]?.result;

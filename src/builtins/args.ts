@@ -1,6 +1,8 @@
 // Operand checks and result helpers shared by the host builtins. Builtins throw BuiltinError for bad
 // operands or failed operations; the registry turns that into undefined, OPA's non-strict behaviour.
 
+import { NumberText } from './rego-value.js';
+
 /** An error raised by a builtin, with OPA's "name: message" wording. */
 export class BuiltinError extends Error {
   constructor(builtin: string, message: string) {
@@ -63,23 +65,18 @@ export function strings(builtin: string, pos: number, v: unknown): string[] {
   });
 }
 
-type RawJson = { rawJSON?: (text: string) => unknown };
-
 /**
- * An integer result that keeps every digit on its way back into the module: the SDK serialises results
- * with JSON.stringify, which prints 2^60 as 1152921504606847000. JSON.rawJSON (Node 22, or Node 20 with
- * --harmony-json-parse-with-source) writes the exact digits; without it we fall back to a double.
+ * An integer result that keeps every digit on its way back into the module (a double would turn 2^60 into
+ * 1152921504606847000): beyond 2^53 it is sent as its NumberText, which the host writes as it is.
  */
 export function exactInteger(n: bigint): unknown {
-  const raw = (JSON as unknown as RawJson).rawJSON;
-  if (raw && (n > BigInt(Number.MAX_SAFE_INTEGER) || n < -BigInt(Number.MAX_SAFE_INTEGER))) return raw(n.toString());
+  if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < -BigInt(Number.MAX_SAFE_INTEGER)) return new NumberText(n.toString());
   return Number(n);
 }
 
-/** A decimal number given as text (e.g. "12.50"), printed exactly (see exactInteger). */
+/** A decimal number given as text (e.g. "12.50"), sent back exactly (see exactInteger). */
 export function exactDecimal(text: string): unknown {
-  const raw = (JSON as unknown as RawJson).rawJSON;
-  return raw ? raw(text) : Number(text);
+  return new NumberText(text);
 }
 
 /** A host builtin: JSON values in, a JSON value (or undefined) out. */

@@ -1,7 +1,9 @@
 // The registry of host builtins: the builtins a Rego wasm module imports from its host because they are
 // not answered inside the module. Each namespace lives in its own file; this file only assembles them.
-// Values cross the boundary as JSON (sets arrive as arrays, non-string object keys as strings).
+// Values cross the boundary as Rego value text (src/engine/wasm-host.ts): sets arrive as RegoSet arrays,
+// non-string object keys as their JSON text.
 import type { HostBuiltin, HostBuiltinTable } from './args.js';
+import { KEEPS_NUMBER_TEXT } from './rego-value.js';
 import { httpBuiltins } from './http.js';
 import { arrayBuiltins } from './array.js';
 import { castBuiltins } from './casts.js';
@@ -18,7 +20,9 @@ import { objectBuiltins } from './object.js';
 import { opaBuiltins } from './opa.js';
 import { providersBuiltins } from './providers.js';
 import { regexBuiltins } from './regex.js';
+import { regoBuiltins } from './rego.js';
 import { semverBuiltins } from './semver.js';
+import { sprintfBuiltins } from './sprintf.js';
 import { stringsBuiltins } from './strings.js';
 import { templateBuiltins } from './template.js';
 import { timeBuiltins } from './time.js';
@@ -26,6 +30,7 @@ import { unitsBuiltins } from './units.js';
 import { uriBuiltins } from './uri.js';
 import { urlqueryBuiltins } from './urlquery.js';
 import { uuidBuiltins } from './uuid.js';
+import { yamlBuiltins } from './yaml.js';
 
 export type { HostBuiltin } from './args.js';
 
@@ -34,13 +39,15 @@ export type { HostBuiltin } from './args.js';
  * evaluation (the SDK would abort the whole evaluation on a throw).
  */
 function undefinedOnError(fn: HostBuiltin): HostBuiltin {
-  return (...args: unknown[]) => {
+  const wrapped = (...args: unknown[]) => {
     try {
       return fn(...args);
     } catch {
       return undefined;
     }
   };
+  // The host reads this mark off the function it calls.
+  return Object.assign(wrapped, { [KEEPS_NUMBER_TEXT]: (fn as { [KEEPS_NUMBER_TEXT]?: boolean })[KEEPS_NUMBER_TEXT] });
 }
 
 function nonStrict(table: HostBuiltinTable): HostBuiltinTable {
@@ -64,7 +71,9 @@ export const hostBuiltins: Record<string, HostBuiltin> = {
     ...opaBuiltins,
     ...providersBuiltins,
     ...regexBuiltins,
+    ...regoBuiltins,
     ...semverBuiltins,
+    ...sprintfBuiltins,
     ...stringsBuiltins,
     ...templateBuiltins,
     ...timeBuiltins,
@@ -72,6 +81,7 @@ export const hostBuiltins: Record<string, HostBuiltin> = {
     ...uriBuiltins,
     ...urlqueryBuiltins,
     ...uuidBuiltins,
+    ...yamlBuiltins,
   }),
   // Not wrapped: http.send aborts evaluations on purpose (NeedsResponse, see http-send/session.ts) and answers
   // undefined itself where OPA's call is undefined.

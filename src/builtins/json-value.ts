@@ -1,6 +1,7 @@
 // Equality and ordering of JSON values as OPA compares them (numbers by value, objects by keys and values),
 // and the type names OPA uses in messages.
 
+import { regoSet } from './rego-value.js';
 export function jsonEqual(a: unknown, b: unknown): boolean {
   return compareJson(a, b) === 0;
 }
@@ -57,11 +58,8 @@ export function compareStrings(a: string, b: string): number {
   return x.length - y.length;
 }
 
-/**
- * A set result as it must cross the JSON boundary: an array without duplicates in OPA's set order,
- * so the array the module receives lists the elements as OPA would.
- */
+/** A set result: the values without duplicates in OPA's set order, sent back to the module as a set. */
 export function asSet<T>(values: T[]): T[] {
   const sorted = [...values].sort(compareJson);
-  return sorted.filter((v, i) => i === 0 || compareJson(sorted[i - 1], v) !== 0);
+  return regoSet(sorted.filter((v, i) => i === 0 || compareJson(sorted[i - 1], v) !== 0)) as T[];
 }

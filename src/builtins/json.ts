@@ -5,6 +5,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { BuiltinError, arr, obj, type HostBuiltinTable, type JsonObject } from './args.js';
 import { goJsonMarshal } from './go-json.js';
 import { jsonEqual, jsonTypeName } from './json-value.js';
+import { isRegoSet, regoSet, type RegoSet } from './rego-value.js';
 
 type Segment = string | number;
 
@@ -27,15 +28,27 @@ function arrayIndex(name: string, seg: Segment, len: number, forInsert: boolean)
   return i;
 }
 
+/** A deep copy that keeps sets sets. */
 function clone<T>(v: T): T {
-  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+  if (isRegoSet(v)) return regoSet(v.map(clone)) as T;
+  if (Array.isArray(v)) return v.map(clone) as T;
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, clone(x)])) as T;
+  return v;
+}
+
+/** In a set a path segment names the element equal to it. */
+function setIndex(name: string, set: RegoSet, seg: Segment, path: Segment[]): number {
+  const i = set.findIndex((x) => jsonEqual(x, seg));
+  if (i < 0) throw new BuiltinError(name, `path ${JSON.stringify(path)} does not exist`);
+  return i;
 }
 
 /** The container holding the last segment, walking from root. */
 function parentOf(name: string, root: unknown, path: Segment[]): unknown {
   let node = root;
   for (const seg of path.slice(0, -1)) {
-    if (Array.isArray(node)) node = node[arrayIndex(name, seg, node.length, false)];
+    if (isRegoSet(node)) node = node[setIndex(name, node, seg, path)];
+    else if (Array.isArray(node)) node = node[arrayIndex(name, seg, node.length, false)];
     else if (node !== null && typeof node === 'object' && String(seg) in (node as JsonObject)) node = (node as JsonObject)[String(seg)];
     else throw new BuiltinError(name, `path ${JSON.stringify(path)} does not exist`);
   }
@@ -47,6 +60,7 @@ function get(name: string, root: unknown, path: Segment[]): unknown {
   if (path.length === 0) return root;
   const parent = parentOf(name, root, path);
   const last = path[path.length - 1]!;
+  if (isRegoSet(parent)) return parent[setIndex(name, parent, last, path)];
   if (Array.isArray(parent)) return parent[arrayIndex(name, last, parent.length, false)];
   const obj = parent as JsonObject;
   if (!(String(last) in obj)) throw new BuiltinError(name, `path ${JSON.stringify(path)} does not exist`);
@@ -58,7 +72,11 @@ function add(name: string, root: unknown, path: Segment[], value: unknown): unkn
   if (path.length === 0) return value;
   const parent = parentOf(name, root, path);
   const last = path[path.length - 1]!;
-  if (Array.isArray(parent)) parent.splice(arrayIndex(name, last, parent.length, true), 0, value);
+  if (isRegoSet(parent)) {
+    // A set element is its own key: the path must end in the value added.
+    if (!jsonEqual(last, value)) throw new BuiltinError(name, `set key ${JSON.stringify(last)} does not match the value added`);
+    if (!parent.some((x) => jsonEqual(x, value))) parent.push(value);
+  } else if (Array.isArray(parent)) parent.splice(arrayIndex(name, last, parent.length, true), 0, value);
   else (parent as JsonObject)[String(last)] = value;
   return root;
 }
@@ -67,7 +85,8 @@ function remove(name: string, root: unknown, path: Segment[]): unknown {
   if (path.length === 0) return undefined;
   const parent = parentOf(name, root, path);
   const last = path[path.length - 1]!;
-  if (Array.isArray(parent)) parent.splice(arrayIndex(name, last, parent.length, false), 1);
+  if (isRegoSet(parent)) parent.splice(setIndex(name, parent, last, path), 1);
+  else if (Array.isArray(parent)) parent.splice(arrayIndex(name, last, parent.length, false), 1);
   else {
     const o = parent as JsonObject;
     if (!(String(last) in o)) throw new BuiltinError(name, `path ${JSON.stringify(path)} does not exist`);

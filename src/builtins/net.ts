@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { BuiltinError, arr, str, type HostBuiltinTable, type JsonObject } from './args.js';
 import { asSet } from './json-value.js';
+import { isRegoSet } from './rego-value.js';
 
 /** An address or network in the 128-bit IPv6 space; IPv4 lives at ::ffff:0:0/96 as Go's net.IP does. */
 interface Net {
@@ -142,6 +143,8 @@ function matchEntries(name: string, pos: number, v: unknown): Array<[string, unk
     throw new BuiltinError(name, `operand ${pos}: element must be string or non-empty array`);
   };
   if (typeof v === 'string') return [[v, v]];
+  // A set's elements are their own keys.
+  if (isRegoSet(v)) return v.map((x) => [cidrOf(x), x]);
   if (Array.isArray(v)) return v.map((x, i) => [cidrOf(x), i]);
   if (v !== null && typeof v === 'object') return Object.entries(v as JsonObject).map(([k, x]) => [cidrOf(x), k]);
   return [];

@@ -143,6 +143,27 @@ function findAllSubmatch(pattern: unknown, value: unknown, n: unknown): string[]
   return findAll(re, str(name, 2, value), int(name, 3, n)).map((m) => m.groups.map((g) => g ?? ''));
 }
 
+/**
+ * Go's Regexp.Split(s, -1): the texts between matches. An empty text gives [""]; a match that ends at 0
+ * leaves no piece before it, and the text after the last match counts unless that match starts at the end.
+ */
+function split(pattern: unknown, value: unknown): string[] {
+  const name = 'regex.split';
+  const re = compile(name, str(name, 1, pattern));
+  const s = str(name, 2, value);
+  if (s === '') return [''];
+  const pieces: string[] = [];
+  let from = 0;
+  let lastStart = 0;
+  for (const m of findAll(re, s, -1)) {
+    lastStart = m.start;
+    if (m.end !== 0) pieces.push(s.slice(from, m.start));
+    from = m.end;
+  }
+  if (lastStart !== s.length) pieces.push(s.slice(from));
+  return pieces;
+}
+
 function match(name: string) {
   return (pattern: unknown, value: unknown) => compile(name, str(name, 1, pattern)).matcher(str(name, 2, value)).find();
 }
@@ -163,6 +184,7 @@ export const regexBuiltins: HostBuiltinTable = {
   re_match: match('re_match'),
   'regex.find_all_string_submatch_n': findAllSubmatch,
   'regex.replace': replace,
+  'regex.split': split,
   'regex.find_n': findN,
   'regex.template_match': templateMatch,
   'regex.globs_match': (a: unknown, b: unknown) => globsIntersect('regex.globs_match', str('regex.globs_match', 1, a), str('regex.globs_match', 2, b)),

@@ -1,9 +1,10 @@
-// time.* host builtins over go-time.ts. Instants cross the JSON boundary as numbers of nanoseconds; the
-// SDK hands arguments over as doubles, so inputs beyond 2^53 ns (dates after 1970-04-15) arrive rounded
-// to the nearest representable value. Results go back exactly (exactInteger).
+// time.* host builtins over go-time.ts. Instants are numbers of nanoseconds, beyond 2^53 for any date after
+// 1970-04-15: the builtins taking one ask the host for their operands' number text (keepsNumberText) and
+// read it as a bigint, so no digit is lost. Results go back exactly (exactInteger).
 import { BuiltinError, exactInteger, int, str, type HostBuiltinTable } from './args.js';
 import { TimeError, WEEKDAYS, checkRange, daysIn, formatTime, fromCivil, loadZone, parseDuration, parseTime, toCivil, type Zone } from './go-time.js';
 import { perEvaluation } from './per-evaluation.js';
+import { NumberText, keepsNumberText } from './rego-value.js';
 
 /** Layout names OPA accepts in place of a layout. */
 const NAMED_LAYOUTS: Record<string, string> = {
@@ -45,13 +46,28 @@ function zonedTime(builtin: string, v: unknown): ZonedTime {
     nsValue = v[0];
     if (v.length > 1) zone = guarded(builtin, () => loadZone(str(builtin, 1, v[1])));
     if (v.length > 2) layout = str(builtin, 1, v[2]);
-  } else if (typeof v !== 'number') {
+  } else if (typeof v !== 'number' && !(v instanceof NumberText)) {
     throw new BuiltinError(builtin, 'operand 1 must be either number (ns) or [number (ns), string (tz)]');
   }
-  const n = typeof nsValue === 'number' ? nsValue : NaN;
-  if (typeof nsValue !== 'number') throw new BuiltinError(builtin, 'operand 1 must be number');
+  return { ns: nanoseconds(builtin, nsValue), zone, layout };
+}
+
+/** An instant operand, exact when it arrives as its number text. */
+function nanoseconds(builtin: string, v: unknown): bigint {
+  if (v instanceof NumberText && /^-?\d+$/.test(v.text)) {
+    const ns = BigInt(v.text);
+    if (ns >= 2n ** 63n || ns < -(2n ** 63n)) throw new BuiltinError(builtin, 'timestamp too big');
+    return ns;
+  }
+  const n = v instanceof NumberText ? Number(v.text) : v;
+  if (typeof n !== 'number') throw new BuiltinError(builtin, 'operand 1 must be number');
   if (!Number.isInteger(n) || Math.abs(n) >= 2 ** 63) throw new BuiltinError(builtin, 'timestamp too big');
-  return { ns: BigInt(n), zone, layout };
+  return BigInt(n);
+}
+
+/** Any other numeric operand of a builtin that keeps number text, as a JS number. */
+function plainNumber(v: unknown): unknown {
+  return v instanceof NumberText ? Number(v.text) : v;
 }
 
 function format(v: unknown): string {
@@ -65,7 +81,7 @@ function addDate(v: unknown, y: unknown, m: unknown, d: unknown): unknown {
   const name = 'time.add_date';
   const t = zonedTime(name, v);
   const c = toCivil(t.ns, t.zone);
-  const ns = fromCivil(c.year + int(name, 2, y), c.month + int(name, 3, m), c.day + int(name, 4, d), c.hour, c.minute, c.second, c.nanos, t.zone);
+  const ns = fromCivil(c.year + int(name, 2, plainNumber(y)), c.month + int(name, 3, plainNumber(m)), c.day + int(name, 4, plainNumber(d)), c.hour, c.minute, c.second, c.nanos, t.zone);
   return exactInteger(guarded(name, () => checkRange(ns)));
 }
 
@@ -122,21 +138,21 @@ export const timeBuiltins: HostBuiltinTable = {
     const s = str(name, 1, value);
     return exactInteger(guarded(name, () => parseDuration(s, /[dwy]/.test(s))));
   },
-  'time.format': format,
-  'time.date': (v: unknown) => {
+  'time.format': keepsNumberText(format),
+  'time.date': keepsNumberText((v: unknown) => {
     const t = zonedTime('time.date', v);
     const c = toCivil(t.ns, t.zone);
     return [c.year, c.month, c.day];
-  },
-  'time.clock': (v: unknown) => {
+  }),
+  'time.clock': keepsNumberText((v: unknown) => {
     const t = zonedTime('time.clock', v);
     const c = toCivil(t.ns, t.zone);
     return [c.hour, c.minute, c.second];
-  },
-  'time.weekday': (v: unknown) => {
+  }),
+  'time.weekday': keepsNumberText((v: unknown) => {
     const t = zonedTime('time.weekday', v);
     return WEEKDAYS[toCivil(t.ns, t.zone).weekday];
-  },
-  'time.add_date': addDate,
-  'time.diff': diff,
+  }),
+  'time.add_date': keepsNumberText(addDate),
+  'time.diff': keepsNumberText(diff),
 };

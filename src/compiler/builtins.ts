@@ -13,7 +13,9 @@ const rows: readonly Row[] = [
   ['internal.print', 1, null],
   ['print', 0, null, true],
   ['abs', 1, 'number'],
+  ['all', 1, 'boolean'],
   ['and', 2, 'set'],
+  ['any', 1, 'boolean'],
   ['array.concat', 2, 'array'],
   ['array.flatten', 1, 'array'],
   ['array.reverse', 1, 'array'],
@@ -152,7 +154,9 @@ const rows: readonly Row[] = [
   ['regex.is_valid', 1, 'boolean'],
   ['regex.match', 2, 'boolean'],
   ['regex.replace', 3, 'string'],
+  ['regex.split', 2, 'array'],
   ['regex.template_match', 4, 'boolean'],
+  ['rego.parse_module', 2, 'object'],
   ['rem', 2, 'number'],
   ['replace', 3, 'string'],
   ['round', 1, 'number'],
@@ -204,6 +208,9 @@ const rows: readonly Row[] = [
   ['uuid.parse', 1, 'object'],
   ['uuid.rfc4122', 1, 'string'],
   ['walk', 1, 'array'],
+  ['yaml.is_valid', 1, 'boolean'],
+  ['yaml.marshal', 1, 'string'],
+  ['yaml.unmarshal', 1, 'any'],
 ];
 
 /** Operator and print rows: compiled by the planner itself, never called as builtins at run time. */

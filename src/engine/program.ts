@@ -7,13 +7,8 @@
 // evaluation, memo frames reset by eval), proven by test/builtins/http-send-abort.test.ts. Modules built by
 // `opa build -t wasm` do not: their C runtime's shadow stack pointer is left where the abort unwound it, and
 // after some thousands of aborts the stack overruns memory. Those are rebuilt after every abort.
-import { createRequire } from 'node:module';
-import type { LoadedPolicy, loadPolicySync as LoadPolicySync } from '@open-policy-agent/opa-wasm';
 import { NeedsResponse } from '../builtins/http-send/session.js';
-
-// The ESM entry of opa-wasm exports only the async loadPolicy; rebuilding an instance after an abort must be
-// synchronous (the next request may already be waiting), so take loadPolicySync from the CommonJS entry.
-const { loadPolicySync } = createRequire(import.meta.url)('@open-policy-agent/opa-wasm') as { loadPolicySync: typeof LoadPolicySync };
+import { loadPolicySync, type WasmPolicy } from './wasm-host.js';
 import type { DataStore } from './store.js';
 
 /** An evaluation that failed inside the policy (opa_abort, a builtin error, a conflict). */
@@ -30,7 +25,7 @@ export class EvaluationError extends Error {
 type Builtins = Record<string, (...args: any[]) => unknown>;
 
 export class WasmProgram {
-  private instance: LoadedPolicy;
+  private instance: WasmPolicy;
   private dataVersion = -1;
 
   private constructor(
@@ -42,14 +37,14 @@ export class WasmProgram {
     /** True when the instance stays sound after an http.send abort (our back end's modules). */
     private readonly survivesAborts: boolean,
   ) {
-    this.instance = loadPolicySync(module, undefined, builtins);
+    this.instance = loadPolicySync(module, builtins);
   }
 
   /** `origin`: who built the module, which decides whether its instance survives an http.send abort. */
   static async load(bytes: Uint8Array, builtins: Builtins, store: DataStore, origin: 'verdict' | 'foreign' = 'foreign'): Promise<WasmProgram> {
     const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
-    const probe = loadPolicySync(module, undefined, builtins);
-    return new WasmProgram(module, builtins, store, probe.entrypoints as Record<string, number>, origin === 'verdict');
+    const probe = loadPolicySync(module, builtins);
+    return new WasmProgram(module, builtins, store, probe.entrypoints, origin === 'verdict');
   }
 
   /**
@@ -63,7 +58,7 @@ export class WasmProgram {
     } catch (err) {
       const aborted = err instanceof NeedsResponse;
       if (!aborted || !this.survivesAborts) {
-        this.instance = loadPolicySync(this.module, undefined, this.builtins);
+        this.instance = loadPolicySync(this.module, this.builtins);
         this.dataVersion = -1;
       }
       if (aborted) throw err;

@@ -232,7 +232,7 @@ function unsignedBase(u: u64, base: u32, upper: bool): void {
 
 function badVerb(verb: i32, v: i32, k: i32): void {
   tput(0x25); tput(0x21); tput(verb); tput(0x28);
-  const name = k == K_INT ? 'int' : k == K_FLOAT ? 'float64' : k == K_BIG ? '*big.Int' : 'string';
+  const name = k == K_INT ? 'int64' : k == K_FLOAT ? 'float64' : k == K_BIG ? '*big.Int' : 'string';
   for (let i = 0; i < name.length; i++) tput(name.charCodeAt(i));
   tput(0x3d);
   argText(v, k, 0x76);
@@ -380,7 +380,7 @@ export function b_sprintf(format: i32, values: i32): i32 {
       if (j > argi) putText(', ');
       const v = arrGet(values, j);
       const k = kindOf(v);
-      const name = k == K_INT ? 'int' : k == K_FLOAT ? 'float64' : k == K_BIG ? '*big.Int' : 'string';
+      const name = k == K_INT ? 'int64' : k == K_FLOAT ? 'float64' : k == K_BIG ? '*big.Int' : 'string';
       putText(name);
       put(0x3d);
       tmp = alloc(128 + (k == K_STR ? strLen(tagOf(v) == T_STRING ? v : regoText(v)) : 0));

@@ -1,0 +1,155 @@
+// sprintf(format, values) with Go's fmt semantics, for modules whose runtime leaves sprintf to the host
+// (OPA's own wasm runtime does; ours formats natively, see src/wasm/runtime/builtins/sprintf.ts). Operands
+// convert as OPA converts them: integers to int64, other numbers to float64, strings as they are, and every
+// other value to its Rego text (a string). Numbers arrive as the module printed them (NumberText), so 1.0
+// stays a float and big integers keep every digit.
+import { str, arr, type HostBuiltinTable } from './args.js';
+import { NumberText, isRegoSet, keepsNumberText } from './rego-value.js';
+
+type Arg = { kind: 'int64' | '*big.Int'; value: bigint } | { kind: 'float64'; value: number } | { kind: 'string'; value: string };
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Rego's printed form of a composite value, as `sprintf("%v", [x])` shows it. */
+export function regoText(v: unknown): string {
+  if (v instanceof NumberText) return v.text;
+  if (isRegoSet(v)) return v.length === 0 ? 'set()' : `{${v.map(regoText).join(', ')}}`;
+  if (Array.isArray(v)) return `[${v.map(regoText).join(', ')}]`;
+  if (v !== null && typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${regoText(x)}`).join(', ')}}`;
+  return JSON.stringify(v) ?? 'null';
+}
+
+function argOf(v: unknown): Arg {
+  if (typeof v === 'string') return { kind: 'string', value: v };
+  if (v instanceof NumberText) {
+    if (/^-?\d+$/.test(v.text)) {
+      const n = BigInt(v.text);
+      return { kind: n >= INT64_MIN && n <= INT64_MAX ? 'int64' : '*big.Int', value: n };
+    }
+    const f = Number(v.text);
+    // Beyond float64's range OPA formats the number's text as a string.
+    return Number.isFinite(f) ? { kind: 'float64', value: f } : { kind: 'string', value: v.text };
+  }
+  return { kind: 'string', value: regoText(v) };
+}
+
+function argText(a: Arg): string {
+  return a.kind === 'float64' ? formatGeneral(a.value, -1) : String(a.value);
+}
+
+/** Shortest digits and decimal exponent of |f|: f = 0.d1d2… × 10^point. */
+function shortestDigits(f: number): { digits: string; point: number } {
+  const [mant, exp] = Math.abs(f).toExponential().split('e') as [string, string];
+  return { digits: mant.replace('.', ''), point: Number(exp) + 1 };
+}
+
+function exponent(e: number): string {
+  return `e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+}
+
+/** strconv.FormatFloat(f, 'g', prec, 64); prec < 0 means the shortest digits. */
+function formatGeneral(f: number, prec: number): string {
+  if (!Number.isFinite(f)) return Number.isNaN(f) ? 'NaN' : f > 0 ? '+Inf' : '-Inf';
+  if (f === 0) return '0';
+  const sign = f < 0 ? '-' : '';
+  let { digits, point } = shortestDigits(f);
+  let limit = 21;
+  if (prec >= 0) {
+    const p = prec === 0 ? 1 : prec;
+    ({ digits, point } = shortestDigits(Number(Math.abs(f).toPrecision(p))));
+    limit = p;
+    if (limit > digits.length && digits.length >= point) limit = digits.length;
+  }
+  const e = point - 1;
+  if (e < -4 || e >= limit) return `${sign}${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ''}${exponent(e)}`;
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  if (digits.length <= point) return sign + digits + '0'.repeat(point - digits.length);
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+function formatExp(f: number, prec: number, upper: boolean): string {
+  const [mant, e] = f.toExponential(prec).split('e') as [string, string];
+  const text = mant + exponent(Number(e));
+  return upper ? text.toUpperCase() : text;
+}
+
+function quote(s: string): string {
+  return `"${s.replace(/[\\"\n\t\r]|[\x00-\x1f\x7f]/g, (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\t': '\\t', '\r': '\\r' })[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
+}
+
+function badVerb(verb: string, a: Arg): string {
+  return `%!${verb}(${a.kind}=${argText(a)})`;
+}
+
+/** One operand under one verb; `numeric` says whether sign flags and zero padding apply. */
+function formatOne(verb: string, a: Arg, prec: number): { text: string; numeric: boolean } {
+  const integer = a.kind === 'int64' || a.kind === '*big.Int';
+  switch (verb) {
+    case 'v':
+      if (a.kind === 'string') return { text: a.value, numeric: false };
+      return { text: a.kind === 'float64' ? formatGeneral(a.value, prec) : String(a.value), numeric: true };
+    case 's':
+      // big.Int formats itself in decimal under %s.
+      return { text: a.kind === 'string' || a.kind === '*big.Int' ? String(a.value) : badVerb(verb, a), numeric: false };
+    case 'q':
+      return { text: a.kind === 'string' ? quote(a.value) : a.kind === 'int64' ? `'${String.fromCodePoint(Number(a.value))}'` : badVerb(verb, a), numeric: false };
+    case 'd':
+      return integer ? { text: String(a.value), numeric: true } : { text: badVerb(verb, a), numeric: false };
+    case 'b': case 'o': case 'x': case 'X': {
+      if (integer) {
+        const n = a.value;
+        const digits = (n < 0n ? -n : n).toString(verb === 'b' ? 2 : verb === 'o' ? 8 : 16);
+        return { text: (n < 0n ? '-' : '') + (verb === 'X' ? digits.toUpperCase() : digits), numeric: true };
+      }
+      if (a.kind === 'string' && (verb === 'x' || verb === 'X')) {
+        const hex = Buffer.from(a.value).toString('hex');
+        return { text: verb === 'X' ? hex.toUpperCase() : hex, numeric: false };
+      }
+      return { text: badVerb(verb, a), numeric: false };
+    }
+    case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': {
+      if (a.kind !== 'float64') return { text: badVerb(verb, a), numeric: false };
+      const n = a.value;
+      if (verb === 'f' || verb === 'F') return { text: n.toFixed(prec < 0 ? 6 : prec), numeric: true };
+      if (verb === 'e' || verb === 'E') return { text: formatExp(n, prec < 0 ? 6 : prec, verb === 'E'), numeric: true };
+      const g = formatGeneral(n, prec);
+      return { text: verb === 'G' ? g.toUpperCase() : g, numeric: true };
+    }
+    default:
+      return { text: badVerb(verb, a), numeric: false };
+  }
+}
+
+const DIRECTIVE = /%([-+# 0]*)(\d+)?(?:\.(\d*))?(.)?/gsu;
+
+function sprintf(format: unknown, values: unknown): string {
+  const fmt = str('sprintf', 1, format);
+  const args = arr('sprintf', 2, values).map(argOf);
+  let next = 0;
+  const text = fmt.replace(DIRECTIVE, (_all, flags: string, w?: string, p?: string, verb?: string) => {
+    if (verb === undefined) return '%!(NOVERB)';
+    if (verb === '%') return '%';
+    if (next >= args.length) return `%!${verb}(MISSING)`;
+    const a = args[next++]!;
+    const prec = p === undefined ? -1 : Number(p || '0');
+    let { text: t, numeric } = formatOne(verb, a, prec);
+    if (numeric && (flags.includes('+') || flags.includes(' ')) && !t.startsWith('-')) t = (flags.includes('+') ? '+' : ' ') + t;
+    if (a.kind === 'string' && prec >= 0 && (verb === 's' || verb === 'v')) t = [...t].slice(0, prec).join('');
+    const width = w === undefined ? 0 : Number(w);
+    const pad = Math.max(0, width - [...t].length);
+    if (pad === 0) return t;
+    if (flags.includes('-')) return t + ' '.repeat(pad);
+    if (flags.includes('0') && numeric) {
+      const sign = /^[-+ ]/.test(t) ? t[0]! : '';
+      return sign + '0'.repeat(pad) + t.slice(sign.length);
+    }
+    return ' '.repeat(pad) + t;
+  });
+  if (next >= args.length) return text;
+  return `${text}%!(EXTRA ${args.slice(next).map((a) => `${a.kind}=${argText(a)}`).join(', ')})`;
+}
+
+export const sprintfBuiltins: HostBuiltinTable = {
+  sprintf: keepsNumberText(sprintf),
+};

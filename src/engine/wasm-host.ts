@@ -1,0 +1,131 @@
+// The host side of OPA's wasm ABI: instantiates a policy module, answers its builtin imports and runs
+// opa_eval. It replaces @open-policy-agent/opa-wasm's loader for two reasons: the SDK passes builtin
+// operands as JSON, so a set reaching a host builtin arrived as an array and a set passed through came back
+// as an array (providers.aws.sign_req's body, json.patch on sets); and the SDK's own yaml.* builtins took
+// precedence over ours. Here operands cross as Rego value text (opa_value_dump) and results with sets go
+// back through opa_value_parse (see src/builtins/rego-value.ts). The surface (evaluate, setData,
+// entrypoints, mem, dataAddr, dataHeapPtr, wasmInstance) matches the SDK's LoadedPolicy where we use it.
+import { KEEPS_NUMBER_TEXT, needsValueText, parseRegoValue, regoValueText } from '../builtins/rego-value.js';
+
+export type HostFunctions = Record<string, (...args: any[]) => unknown>;
+
+type Exports = {
+  memory?: WebAssembly.Memory;
+  opa_malloc(n: number): number;
+  opa_json_parse(p: number, n: number): number;
+  opa_value_parse(p: number, n: number): number;
+  opa_json_dump(v: number): number;
+  opa_value_dump(v: number): number;
+  opa_heap_ptr_get(): number;
+  opa_heap_ptr_set(p: number): void;
+  opa_eval(reserved: number, entrypoint: number, data: number, input: number, inputLen: number, heap: number, format: number): number;
+  builtins(): number;
+  entrypoints(): number;
+};
+
+const PAGE = 64 * 1024;
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+export class WasmPolicy {
+  readonly wasmInstance: WebAssembly.Instance;
+  readonly mem: WebAssembly.Memory;
+  readonly entrypoints: Record<string, number>;
+  dataAddr: number;
+  dataHeapPtr: number;
+  private readonly baseHeapPtr: number;
+  private readonly exports: Exports;
+  /** Builtin id (as the module numbers its imports) → name. */
+  private readonly builtinNames: string[] = [];
+
+  constructor(module: WebAssembly.Module, private readonly functions: HostFunctions) {
+    this.mem = new WebAssembly.Memory({ initial: 5 });
+    const call = (id: number, ...operands: number[]) => this.callBuiltin(id, operands);
+    this.wasmInstance = new WebAssembly.Instance(module, {
+      env: {
+        memory: this.mem,
+        opa_abort: (addr: number) => {
+          throw this.readString(addr);
+        },
+        opa_println: (addr: number) => console.log(this.readString(addr)),
+        opa_builtin0: (id: number) => call(id),
+        opa_builtin1: (id: number, _ctx: number, a: number) => call(id, a),
+        opa_builtin2: (id: number, _ctx: number, a: number, b: number) => call(id, a, b),
+        opa_builtin3: (id: number, _ctx: number, a: number, b: number, c: number) => call(id, a, b, c),
+        opa_builtin4: (id: number, _ctx: number, a: number, b: number, c: number, d: number) => call(id, a, b, c, d),
+      },
+    });
+    this.exports = this.wasmInstance.exports as unknown as Exports;
+    const abi = this.wasmInstance.exports.opa_wasm_abi_version as WebAssembly.Global | undefined;
+    if (abi !== undefined && abi.value !== 1) throw new Error(`unsupported OPA wasm ABI version ${String(abi.value)}`);
+    if (typeof this.exports.opa_eval !== 'function') throw new Error('the module has no opa_eval export (OPA wasm ABI 1.2 or later is required)');
+    for (const [name, id] of Object.entries(this.dumpJson(this.exports.builtins()) as Record<string, number>)) this.builtinNames[id] = name;
+    this.dataAddr = this.loadJson('{}');
+    this.baseHeapPtr = this.exports.opa_heap_ptr_get();
+    this.dataHeapPtr = this.baseHeapPtr;
+    this.entrypoints = this.dumpJson(this.exports.entrypoints()) as Record<string, number>;
+  }
+
+  /** Runs one entrypoint (id or name). `input`: JSON text as an ArrayBuffer, a JS value, or undefined for none. */
+  evaluate(input: unknown, entrypoint: number | string = 0): unknown {
+    const id = typeof entrypoint === 'number' ? entrypoint : this.entrypoints[entrypoint];
+    if (id === undefined) throw new Error(`entrypoint ${String(entrypoint)} is not valid in this instance`);
+    // Like the SDK, a falsy input means no input.
+    const bytes = !input ? new Uint8Array(0) : input instanceof ArrayBuffer ? new Uint8Array(input) : encoder.encode(JSON.stringify(input));
+    const inputAddr = bytes.length > 0 ? this.dataHeapPtr : 0;
+    const end = this.dataHeapPtr + bytes.length;
+    if (end > this.mem.buffer.byteLength) this.mem.grow(Math.ceil((end - this.mem.buffer.byteLength) / PAGE));
+    new Uint8Array(this.mem.buffer).set(bytes, this.dataHeapPtr);
+    return JSON.parse(this.readString(this.exports.opa_eval(0, id, this.dataAddr, inputAddr, bytes.length, end, 0)));
+  }
+
+  /** Replaces the data document: a JS value or JSON text as an ArrayBuffer. */
+  setData(data: unknown): void {
+    this.exports.opa_heap_ptr_set(this.baseHeapPtr);
+    this.dataAddr = this.loadJson(data instanceof ArrayBuffer ? new Uint8Array(data) : JSON.stringify(data));
+    this.dataHeapPtr = this.exports.opa_heap_ptr_get();
+  }
+
+  private callBuiltin(id: number, operands: number[]): number {
+    const name = this.builtinNames[id];
+    const fn = name === undefined ? undefined : this.functions[name];
+    if (fn === undefined) throw new Error(`not implemented: built-in function ${id}: ${name ?? '?'}`);
+    const numberText = (fn as { [KEEPS_NUMBER_TEXT]?: boolean })[KEEPS_NUMBER_TEXT] === true;
+    const args = operands.map((addr) => parseRegoValue(this.readString(this.exports.opa_value_dump(addr)), numberText));
+    const result = fn(...args);
+    if (result === undefined) return 0;
+    if (needsValueText(result)) return this.parseInModule(encoder.encode(regoValueText(result)), this.exports.opa_value_parse);
+    return this.loadJson(JSON.stringify(result));
+  }
+
+  private loadJson(json: string | Uint8Array): number {
+    return this.parseInModule(typeof json === 'string' ? encoder.encode(json) : json, this.exports.opa_json_parse);
+  }
+
+  private parseInModule(bytes: Uint8Array, parse: (p: number, n: number) => number): number {
+    const addr = this.exports.opa_malloc(bytes.length);
+    new Uint8Array(this.mem.buffer).set(bytes, addr);
+    const value = parse(addr, bytes.length);
+    if (value === 0) throw new Error('the module could not parse a value from the host');
+    return value;
+  }
+
+  private dumpJson(addr: number): unknown {
+    return JSON.parse(this.readString(this.exports.opa_json_dump(addr)));
+  }
+
+  private readString(addr: number): string {
+    const mem = new Uint8Array(this.mem.buffer);
+    const end = mem.indexOf(0, addr);
+    return decoder.decode(mem.subarray(addr, end));
+  }
+}
+
+export function loadPolicySync(module: WebAssembly.Module, functions: HostFunctions): WasmPolicy {
+  return new WasmPolicy(module, functions);
+}
+
+export async function loadPolicy(wasm: WebAssembly.Module | Uint8Array, functions: HostFunctions): Promise<WasmPolicy> {
+  const module = wasm instanceof WebAssembly.Module ? wasm : await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
+  return new WasmPolicy(module, functions);
+}

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadPolicy } from '@open-policy-agent/opa-wasm';
+import { loadPolicy } from '../engine/wasm-host.js';
 import { parse as parseYaml } from 'yaml';
 import { hostBuiltins } from '../builtins/index.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
@@ -43,7 +43,7 @@ export async function evaluateQuery(options: EvalOptions): Promise<EvalOutput> {
     if (err instanceof PlanError) return { errors: [planErrorOf(err)] };
     throw err;
   }
-  const policy = await loadPolicy(wasm, undefined, hostBuiltins);
+  const policy = await loadPolicy(wasm, hostBuiltins);
   policy.setData(data);
   // http.send calls are fetched between passes (src/engine/http-send-loop.ts); our modules survive the aborts.
   const evaluating = evaluateWithHttpSend(new HttpSendClient(), () => policy.evaluate(input, query.entrypoint) as Array<{ result?: QueryRow[] }>);

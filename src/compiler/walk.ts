@@ -153,5 +153,12 @@ export function exprOperator(e: Expr): string {
   if (!Array.isArray(e.terms)) return '';
   const op = e.terms[0];
   if (op.type !== 'ref') return '';
-  return op.value.map((t, i) => (i === 0 && t.type === 'var' ? t.value : t.type === 'string' ? t.value : '?')).join('.');
+  // Called for every expression by several stages: build the name without intermediate arrays.
+  const head = op.value[0];
+  let name = head.type === 'var' || head.type === 'string' ? head.value : '?';
+  for (let i = 1; i < op.value.length; i++) {
+    const t = op.value[i];
+    name += t.type === 'string' ? `.${t.value}` : '.?';
+  }
+  return name;
 }

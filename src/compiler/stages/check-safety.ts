@@ -20,8 +20,14 @@ const generated = (v: string) => v.startsWith('__local') || v.startsWith('$');
 function termVars(t: Term, out: Vars = new Set()): Vars {
   switch (t.type) {
     case 'var': out.add(t.value); break;
-    case 'call': for (const a of t.value.slice(1)) termVars(a, out); break;
-    case 'ref': case 'array': case 'set': case 'object': for (const c of childTerms(t)) termVars(c, out); break;
+    case 'call': for (let i = 1; i < t.value.length; i++) termVars(t.value[i], out); break;
+    case 'ref': case 'array': case 'set': for (let i = 0; i < t.value.length; i++) termVars(t.value[i], out); break;
+    case 'object':
+      for (let i = 0; i < t.value.length; i++) {
+        termVars(t.value[i][0], out);
+        termVars(t.value[i][1], out);
+      }
+      break;
     default: break; // scalars; comprehensions and template strings are closures
   }
   return out;
@@ -44,25 +50,37 @@ function dottedName(t: Term): string {
 function exprVars(e: Expr, isFunction: IsFunction): Vars {
   const out: Vars = new Set();
   const t = e.terms;
-  if (Array.isArray(t)) for (const a of t.slice(1)) termVars(a, out);
+  if (Array.isArray(t)) for (let i = 1; i < t.length; i++) termVars(t[i], out);
   else if (isTerm(t)) termVars(t, out);
   else if (t.type === 'every') termVars(t.domain, out);
   for (const w of e.with ?? []) if (!isFunction(dottedName(w.value))) termVars(w.value, out);
   return out;
 }
 
+/** Free vars of the closures inside a term (closureFreeVars for one term). */
+function termClosureFreeVars(t: Term, isFunction: IsFunction, out: Vars): void {
+  switch (t.type) {
+    case 'var': case 'string': case 'number': case 'boolean': case 'null': return;
+    case 'arraycomprehension': case 'setcomprehension': freeOf([t.value.term], t.value.body, isFunction, out); return;
+    case 'objectcomprehension': freeOf([t.value.key, t.value.value], t.value.body, isFunction, out); return;
+    case 'templatestring':
+      for (const p of t.value.parts) {
+        if ('terms' in p) allVars([p], isFunction, out);
+        else termClosureFreeVars(p, isFunction, out);
+      }
+      return;
+    default: {
+      const children = childTerms(t);
+      for (let i = 0; i < children.length; i++) termClosureFreeVars(children[i], isFunction, out);
+    }
+  }
+}
+
 /** Vars of the closures of an expression that are not bound inside them (they must come from outside). */
 function closureFreeVars(e: Expr, isFunction: IsFunction, out: Vars = new Set()): Vars {
-  const inTerm = (t: Term): void => {
-    switch (t.type) {
-      case 'arraycomprehension': case 'setcomprehension': freeOf([t.value.term], t.value.body, isFunction, out); return;
-      case 'objectcomprehension': freeOf([t.value.key, t.value.value], t.value.body, isFunction, out); return;
-      case 'templatestring': for (const p of t.value.parts) { if ('terms' in p) allVars([p], isFunction, out); else inTerm(p); } return;
-      default: for (const c of childTerms(t)) inTerm(c);
-    }
-  };
+  const inTerm = (t: Term): void => termClosureFreeVars(t, isFunction, out);
   const t = e.terms;
-  if (Array.isArray(t)) t.slice(1).forEach(inTerm);
+  if (Array.isArray(t)) for (let i = 1; i < t.length; i++) inTerm(t[i]);
   else if (isTerm(t)) inTerm(t);
   else if (t.type === 'every') {
     inTerm(t.domain);
@@ -77,7 +95,7 @@ function closureFreeVars(e: Expr, isFunction: IsFunction, out: Vars = new Set())
     freeOf([], t.lhs, isFunction, out);
     freeOf([], t.rhs, isFunction, out);
   }
-  for (const w of e.with ?? []) inTerm(w.value);
+  if (e.with) for (let i = 0; i < e.with.length; i++) inTerm(e.with[i].value);
   return out;
 }
 

@@ -19,6 +19,8 @@ const OPERATOR_NAMES: Record<string, string> = {
 };
 const TOKEN_NAMES: Record<string, string> = { ...OPERATOR_NAMES, ';': ';', ',': ',', ':': ':', '.': '.' };
 const RELATIONS = ['==', '!=', '<', '>', '<=', '>='];
+/** Left-associative binary operator levels, loosest first. */
+const BINARY_LEVELS = [RELATIONS, ['|'], ['&'], ['+', '-'], ['*', '/', '%']];
 
 export class ExpressionParser {
   pos = 0;
@@ -486,19 +488,19 @@ export class ExpressionParser {
 
   /** Left-associative binary levels, tightest last. */
   private parseBinary(level: number): Term | null {
-    const levels = [RELATIONS, ['|'], ['&'], ['+', '-'], ['*', '/', '%']];
-    if (level >= levels.length) return this.parseTerm();
+    if (level >= BINARY_LEVELS.length) return this.parseTerm();
     return this.guarded(() => {
-      const start = this.loc();
+      // Every term passes through all levels: its start location is only built when an operator follows.
+      const startTok = this.tok;
       let lhs = this.parseBinary(level + 1);
       if (!lhs) return null;
-      while (this.tok.kind === 'punct' && levels[level].includes(this.tok.text)) {
+      while (this.tok.kind === 'punct' && BINARY_LEVELS[level].includes(this.tok.text)) {
         const op = this.operator(OPERATOR_NAMES[this.tok.text]);
         this.next();
         const rhs = this.parseBinary(level + 1);
         // As OPA: a missing right operand leaves its error and the left operand stands.
         if (!rhs) return lhs;
-        lhs = this.call(op, [lhs, rhs], start);
+        lhs = this.call(op, [lhs, rhs], this.loc(startTok));
       }
       return lhs;
     });

@@ -53,7 +53,7 @@ function exprVars(e: Expr, isFunction: IsFunction): Vars {
   if (Array.isArray(t)) for (let i = 1; i < t.length; i++) termVars(t[i], out);
   else if (isTerm(t)) termVars(t, out);
   else if (t.type === 'every') termVars(t.domain, out);
-  for (const w of e.with ?? []) if (!isFunction(dottedName(w.value))) termVars(w.value, out);
+  if (e.with) for (let i = 0; i < e.with.length; i++) if (!isFunction(dottedName(e.with[i].value))) termVars(e.with[i].value, out);
   return out;
 }
 
@@ -334,17 +334,21 @@ class SafetyChecker {
 
   /** Head vars must occur in the body or the arguments (OPA checks this before body safety). */
   ruleHead(rule: Rule): void {
-    const known: Vars = new Set(['input', 'data']);
-    for (const a of rule.head.args ?? []) termVars(a, known);
-    allVars(rule.body, this.isFunction, known);
     const headTerms = [rule.head.key, rule.head.value, ...rule.head.ref.slice(1)].filter((t): t is Term => !!t);
-    const unsafe = new Map<string, Term>();
+    // The head's vars, each with its first occurrence; a ground head (most rules) needs no look at the body.
+    const headVars = new Map<string, Term>();
     const collect = (t: Term): void => {
-      if (t.type === 'var' && !known.has(t.value) && !unsafe.has(t.value)) unsafe.set(t.value, t);
-      else if (t.type === 'call') t.value.slice(1).forEach(collect);
+      if (t.type === 'var') {
+        if (!headVars.has(t.value)) headVars.set(t.value, t);
+      } else if (t.type === 'call') t.value.slice(1).forEach(collect);
       else childTerms(t).forEach(collect);
     };
     headTerms.forEach(collect);
+    if (headVars.size === 0) return;
+    const known: Vars = new Set(['input', 'data']);
+    for (const a of rule.head.args ?? []) termVars(a, known);
+    allVars(rule.body, this.isFunction, known);
+    const unsafe = new Map([...headVars].filter(([v]) => !known.has(v)));
     for (const [v, term] of [...unsafe].sort(([a], [b]) => (this.name(a) < this.name(b) ? -1 : 1))) {
       const name = this.name(v);
       if (!generated(name)) this.ctx.error('rego_unsafe_var_error', term.loc, `var ${name} is unsafe`);

@@ -370,11 +370,15 @@ export function functionArities(modules: Module[]): Map<string, number> {
 
 function checker(ctx: CompileContext): SafetyChecker {
   const functions = functionArities(ctx.modules);
+  // Asked for every call expression (and `with` value), about the same few names: answered once per name.
+  const known = new Map<string, number | undefined>();
   return new SafetyChecker(ctx, (op) => {
+    if (known.has(op)) return known.get(op);
     const fn = functions.get(op);
-    if (fn !== undefined) return fn;
-    const b = ctx.options.builtin?.(op);
-    return b && !b.variadic ? b.args : undefined;
+    const b = fn === undefined ? ctx.options.builtin?.(op) : undefined;
+    const arity = fn ?? (b && !b.variadic ? b.args : undefined);
+    known.set(op, arity);
+    return arity;
   });
 }
 

@@ -80,7 +80,9 @@ export function lex(src: string): LexResult {
   let nl = false;
 
   const push = (kind: TokenKind, start: number, startRow: number, startCol: number, extra?: Partial<Token>) => {
-    tokens.push({ kind, text: src.slice(start, i), offset: start, end: i, row: startRow, col: startCol, ws, nl, ...extra });
+    const token: Token = { kind, text: src.slice(start, i), offset: start, end: i, row: startRow, col: startCol, ws, nl };
+    if (extra) Object.assign(token, extra); // only strings and template chunks carry more
+    tokens.push(token);
     ws = false;
     nl = false;
   };

@@ -9,7 +9,7 @@ import type { Token } from './lexer.js';
 export interface ParseErrorAt { message: string; offset: number; row: number; col: number }
 
 interface Saved { pos: number; errors: number; wildcards: number }
-interface Memo { term: Term | null; end: number; errors: ParseErrorAt[]; wildcards: number }
+interface Memo { term: Term | null; end: number; errors: readonly ParseErrorAt[]; wildcards: number }
 
 const MAX_DEPTH = 1000;
 
@@ -19,6 +19,10 @@ const OPERATOR_NAMES: Record<string, string> = {
 };
 const TOKEN_NAMES: Record<string, string> = { ...OPERATOR_NAMES, ';': ';', ',': ',', ':': ':', '.': '.' };
 const RELATIONS = ['==', '!=', '<', '>', '<=', '>='];
+/** The errors of a memoised term that had none (shared, never written to). */
+const NO_ERRORS: readonly ParseErrorAt[] = [];
+/** Left-associative binary operator levels, loosest first. */
+const BINARY_LEVELS = [RELATIONS, ['|'], ['&'], ['+', '-'], ['*', '/', '%']];
 
 export class ExpressionParser {
   pos = 0;
@@ -486,22 +490,26 @@ export class ExpressionParser {
 
   /** Left-associative binary levels, tightest last. */
   private parseBinary(level: number): Term | null {
-    const levels = [RELATIONS, ['|'], ['&'], ['+', '-'], ['*', '/', '%']];
-    if (level >= levels.length) return this.parseTerm();
-    return this.guarded(() => {
-      const start = this.loc();
+    if (level >= BINARY_LEVELS.length) return this.parseTerm();
+    // guarded() spelled out: every term passes through all levels, and a closure per level adds up.
+    if (!this.enter()) return null;
+    try {
+      // Its start location is only built when an operator follows.
+      const startTok = this.tok;
       let lhs = this.parseBinary(level + 1);
       if (!lhs) return null;
-      while (this.tok.kind === 'punct' && levels[level].includes(this.tok.text)) {
+      while (this.tok.kind === 'punct' && BINARY_LEVELS[level].includes(this.tok.text)) {
         const op = this.operator(OPERATOR_NAMES[this.tok.text]);
         this.next();
         const rhs = this.parseBinary(level + 1);
         // As OPA: a missing right operand leaves its error and the left operand stands.
         if (!rhs) return lhs;
-        lhs = this.call(op, [lhs, rhs], start);
+        lhs = this.call(op, [lhs, rhs], this.loc(startTok));
       }
       return lhs;
-    });
+    } finally {
+      this.leave();
+    }
   }
 
   private parseTermRelation(): Term | null {
@@ -515,13 +523,14 @@ export class ExpressionParser {
     const cached = this.memo.get(at);
     if (cached) {
       this.pos = cached.end;
-      this.errors.push(...cached.errors);
+      if (cached.errors.length > 0) this.errors.push(...cached.errors);
       this.wildcards = cached.wildcards;
       return cached.term;
     }
     const errorsBefore = this.errors.length;
     const term = this.guarded(() => this.parseTermUncached());
-    this.memo.set(at, { term, end: this.pos, errors: this.errors.slice(errorsBefore), wildcards: this.wildcards });
+    const errors = this.errors.length > errorsBefore ? this.errors.slice(errorsBefore) : NO_ERRORS;
+    this.memo.set(at, { term, end: this.pos, errors, wildcards: this.wildcards });
     return term;
   }
 

@@ -11,6 +11,25 @@ export function childTerms(t: Term): Term[] {
   }
 }
 
+// The walks below run over every term of every rule several times per compile, mostly in code not yet
+// optimised by the JIT (a policy is compiled once): they use indexed loops and module-level functions rather
+// than iterators, spread arrays and per-call closures, which the interpreter runs several times slower.
+
+/** Calls `g` on the terms an expression holds at its own level, in exprTerms order. */
+function eachExprTerm(e: Expr, g: (t: Term) => void): void {
+  const t = e.terms;
+  if (Array.isArray(t)) {
+    for (let i = 0; i < t.length; i++) g(t[i]);
+  } else if (isTerm(t)) g(t);
+  else if (t.type === 'some') {
+    for (let i = 0; i < t.symbols.length; i++) g(t.symbols[i]);
+  } else if (t.type === 'every') {
+    if (t.key) g(t.key);
+    g(t.value);
+    g(t.domain);
+  }
+}
+
 /** Calls `f` on every var in `t`, including those inside comprehensions and template strings. */
 export function forEachVar(t: Term, f: (v: Term & { type: 'var' }) => void): void {
   switch (t.type) {
@@ -30,13 +49,25 @@ export function forEachVar(t: Term, f: (v: Term & { type: 'var' }) => void): voi
         else forEachVar(p, f);
       }
       return;
+    case 'ref': case 'array': case 'set': case 'call': {
+      const xs = t.value;
+      for (let i = 0; i < xs.length; i++) forEachVar(xs[i], f);
+      return;
+    }
+    case 'object': {
+      const kvs = t.value;
+      for (let i = 0; i < kvs.length; i++) {
+        forEachVar(kvs[i][0], f);
+        forEachVar(kvs[i][1], f);
+      }
+      return;
+    }
     default:
-      for (const c of childTerms(t)) forEachVar(c, f);
   }
 }
 
 export function forEachVarInExpr(e: Expr, f: (v: Term & { type: 'var' }) => void): void {
-  for (const t of exprTerms(e)) forEachVar(t, f);
+  eachExprTerm(e, (t) => forEachVar(t, f));
   const terms = e.terms;
   if (!Array.isArray(terms) && !isTerm(terms)) {
     if (terms.type === 'every' || terms.type === 'not') forEachVarInBody(terms.body, f);
@@ -45,14 +76,16 @@ export function forEachVarInExpr(e: Expr, f: (v: Term & { type: 'var' }) => void
       forEachVarInBody(terms.rhs, f);
     }
   }
-  for (const w of e.with ?? []) {
-    forEachVar(w.target, f);
-    forEachVar(w.value, f);
+  if (e.with) {
+    for (let i = 0; i < e.with.length; i++) {
+      forEachVar(e.with[i].target, f);
+      forEachVar(e.with[i].value, f);
+    }
   }
 }
 
 export function forEachVarInBody(b: Body, f: (v: Term & { type: 'var' }) => void): void {
-  for (const e of b) forEachVarInExpr(e, f);
+  for (let i = 0; i < b.length; i++) forEachVarInExpr(b[i], f);
 }
 
 /** The terms an expression holds at its own level (not those of nested bodies). */
@@ -84,14 +117,27 @@ export function forEachRef(t: Term, f: (r: Term & { type: 'ref' }) => void): voi
         else forEachRef(p, f);
       }
       return;
+    case 'ref': case 'array': case 'set': case 'call': {
+      const xs = t.value;
+      for (let i = 0; i < xs.length; i++) forEachRef(xs[i], f);
+      return;
+    }
+    case 'object': {
+      const kvs = t.value;
+      for (let i = 0; i < kvs.length; i++) {
+        forEachRef(kvs[i][0], f);
+        forEachRef(kvs[i][1], f);
+      }
+      return;
+    }
     default:
-      for (const c of childTerms(t)) forEachRef(c, f);
   }
 }
 
 export function forEachRefInBody(b: Body, f: (r: Term & { type: 'ref' }) => void): void {
-  for (const e of b) {
-    for (const t of exprTerms(e)) forEachRef(t, f);
+  for (let i = 0; i < b.length; i++) {
+    const e = b[i];
+    eachExprTerm(e, (t) => forEachRef(t, f));
     const terms = e.terms;
     if (!Array.isArray(terms) && !isTerm(terms)) {
       if (terms.type === 'every' || terms.type === 'not') forEachRefInBody(terms.body, f);
@@ -100,50 +146,79 @@ export function forEachRefInBody(b: Body, f: (r: Term & { type: 'ref' }) => void
         forEachRefInBody(terms.rhs, f);
       }
     }
-    for (const w of e.with ?? []) {
-      forEachRef(w.target, f);
-      forEachRef(w.value, f);
+    if (e.with) {
+      for (let j = 0; j < e.with.length; j++) {
+        forEachRef(e.with[j].target, f);
+        forEachRef(e.with[j].value, f);
+      }
     }
+  }
+}
+
+/** forEachExprDeep's search of a term for the bodies nested in it. */
+function exprsInTerm(t: Term, f: (e: Expr) => void): void {
+  switch (t.type) {
+    case 'var': case 'string': case 'number': case 'boolean': case 'null': return;
+    case 'arraycomprehension': case 'setcomprehension':
+      exprsInTerm(t.value.term, f);
+      forEachExprDeep(t.value.body, f);
+      return;
+    case 'objectcomprehension':
+      exprsInTerm(t.value.key, f);
+      exprsInTerm(t.value.value, f);
+      forEachExprDeep(t.value.body, f);
+      return;
+    case 'templatestring':
+      for (const p of t.value.parts) {
+        if ('terms' in p) forEachExprDeep([p], f);
+        else exprsInTerm(p, f);
+      }
+      return;
+    case 'ref': case 'array': case 'set': case 'call': {
+      const xs = t.value;
+      for (let i = 0; i < xs.length; i++) exprsInTerm(xs[i], f);
+      return;
+    }
+    case 'object': {
+      const kvs = t.value;
+      for (let i = 0; i < kvs.length; i++) {
+        exprsInTerm(kvs[i][0], f);
+        exprsInTerm(kvs[i][1], f);
+      }
+      return;
+    }
+    default:
   }
 }
 
 /** Calls `f` on every expression of `b` and of the bodies nested in it (comprehensions, every, not, and/or). */
 export function forEachExprDeep(b: Body, f: (e: Expr) => void): void {
-  const inTerm = (t: Term): void => {
-    switch (t.type) {
-      case 'arraycomprehension': case 'setcomprehension':
-        inTerm(t.value.term);
-        forEachExprDeep(t.value.body, f);
-        return;
-      case 'objectcomprehension':
-        inTerm(t.value.key);
-        inTerm(t.value.value);
-        forEachExprDeep(t.value.body, f);
-        return;
-      case 'templatestring':
-        for (const p of t.value.parts) {
-          if ('terms' in p) forEachExprDeep([p], f);
-          else inTerm(p);
-        }
-        return;
-      default:
-        for (const c of childTerms(t)) inTerm(c);
-    }
-  };
-  for (const e of b) {
+  for (let i = 0; i < b.length; i++) {
+    const e = b[i];
     f(e);
-    for (const t of exprTerms(e)) inTerm(t);
     const terms = e.terms;
-    if (!Array.isArray(terms) && !isTerm(terms)) {
+    if (Array.isArray(terms)) {
+      for (let j = 0; j < terms.length; j++) exprsInTerm(terms[j], f);
+    } else if (isTerm(terms)) exprsInTerm(terms, f);
+    else {
+      if (terms.type === 'some') {
+        for (let j = 0; j < terms.symbols.length; j++) exprsInTerm(terms.symbols[j], f);
+      } else if (terms.type === 'every') {
+        if (terms.key) exprsInTerm(terms.key, f);
+        exprsInTerm(terms.value, f);
+        exprsInTerm(terms.domain, f);
+      }
       if (terms.type === 'every' || terms.type === 'not') forEachExprDeep(terms.body, f);
       else if (terms.type === 'logicaland' || terms.type === 'logicalor') {
         forEachExprDeep(terms.lhs, f);
         forEachExprDeep(terms.rhs, f);
       }
     }
-    for (const w of e.with ?? []) {
-      inTerm(w.target);
-      inTerm(w.value);
+    if (e.with) {
+      for (let j = 0; j < e.with.length; j++) {
+        exprsInTerm(e.with[j].target, f);
+        exprsInTerm(e.with[j].value, f);
+      }
     }
   }
 }
@@ -153,5 +228,12 @@ export function exprOperator(e: Expr): string {
   if (!Array.isArray(e.terms)) return '';
   const op = e.terms[0];
   if (op.type !== 'ref') return '';
-  return op.value.map((t, i) => (i === 0 && t.type === 'var' ? t.value : t.type === 'string' ? t.value : '?')).join('.');
+  // Called for every expression by several stages: build the name without intermediate arrays.
+  const head = op.value[0];
+  let name = head.type === 'var' || head.type === 'string' ? head.value : '?';
+  for (let i = 1; i < op.value.length; i++) {
+    const t = op.value[i];
+    name += t.type === 'string' ? `.${t.value}` : '.?';
+  }
+  return name;
 }

@@ -13,13 +13,14 @@ import { findNode, type RuleSet } from './tree.js';
 export function refName(t: Term): string | undefined {
   if (t.type === 'var') return t.value;
   if (t.type !== 'ref') return undefined;
-  const parts: string[] = [];
-  for (const [i, seg] of t.value.entries()) {
-    if (i === 0 && seg.type === 'var') parts.push(seg.value);
-    else if (i > 0 && seg.type === 'string') parts.push(seg.value);
+  let name = '';
+  for (let i = 0; i < t.value.length; i++) {
+    const seg = t.value[i];
+    if (i === 0 && seg.type === 'var') name = seg.value;
+    else if (i > 0 && seg.type === 'string') name += `.${seg.value}`;
     else return undefined;
   }
-  return parts.join('.');
+  return name;
 }
 
 type Target = { user: RuleSet; arity: number; mocks?: Mocks } | { builtin: string; arity: number } | { constant: Mock; arity: number };

@@ -28,8 +28,14 @@ export class Emitter {
   }
 
   emit<K extends StmtType>(type: K, body: StmtBodies[K]): void {
-    const at = this.loc ? { file: this.statics.file(this.loc.file), row: this.loc.row, col: this.loc.col } : {};
-    this.stmts.push({ type, stmt: { ...body, ...at } } as Stmt);
+    // Once per statement: one copy of the body, the location written into it (not spread from a second object).
+    const stmt: Record<string, unknown> = { ...body };
+    if (this.loc) {
+      stmt.file = this.statics.file(this.loc.file);
+      stmt.row = this.loc.row;
+      stmt.col = this.loc.col;
+    }
+    this.stmts.push({ type, stmt } as unknown as Stmt);
   }
 
   /** Runs `fn` with an empty statement list and returns what it wrote as a block. */

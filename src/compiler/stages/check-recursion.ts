@@ -9,7 +9,6 @@ interface Node {
   rule: Rule;
   /** data.pkg...head ref, as terms. */
   path: Term[];
-  name: string;
 }
 
 function pathText(path: Term[]): string {
@@ -50,11 +49,39 @@ export const checkRecursion: Stage = {
       const path = [...m.package.path, ...rule.head.ref.slice(1)];
       const head = rule.head.ref[0];
       path.splice(m.package.path.length, 0, { type: 'string', value: head.type === 'var' ? head.value : '?', loc: head.loc });
-      return { rule, path, name: pathText(path) };
+      return { rule, path };
     }));
+    // Candidates for a ref by its first two segments under data (package and rule name, or package path), in
+    // node order, so that a ref is compared with the few rules it can name rather than with every rule.
+    const byOne = new Map<string, number[]>();
+    const byTwo = new Map<string, number[]>();
+    const index = (map: Map<string, number[]>, key: string, j: number) => {
+      const list = map.get(key);
+      if (list) list.push(j);
+      else map.set(key, [j]);
+    };
+    let unindexed = false;
+    nodes.forEach((n, j) => {
+      const [, one, two] = n.path;
+      if (one?.type !== 'string' || two?.type !== 'string') unindexed = true;
+      else {
+        index(byOne, one.value, j);
+        index(byTwo, `${one.value}\u0000${two.value}`, j);
+      }
+    });
+    const all = nodes.map((_, j) => j);
+    const candidates = (ref: Term[]): number[] => {
+      const [, one, two] = ref;
+      // A segment that is not a scalar matches anything; a scalar that is not a string matches no rule name.
+      if (unindexed || !one || !SCALAR.has(one.type)) return all;
+      if (one.type !== 'string') return [];
+      if (!two || !SCALAR.has(two.type)) return byOne.get(one.value) ?? [];
+      if (two.type !== 'string') return [];
+      return byTwo.get(`${one.value}\u0000${two.value}`) ?? [];
+    };
     const edges = nodes.map((n) => {
       const out = new Set<number>();
-      for (const ref of refsOf(n.rule)) nodes.forEach((m, j) => { if (selects(ref, m.path)) out.add(j); });
+      for (const ref of refsOf(n.rule)) for (const j of candidates(ref)) if (selects(ref, nodes[j].path)) out.add(j);
       return [...out];
     });
     nodes.forEach((start, i) => {
@@ -73,8 +100,8 @@ export const checkRecursion: Stage = {
         return false;
       };
       if (found(i)) {
-        const names = [...trail, i].map((k) => nodes[k].name);
-        ctx.error('rego_recursion_error', start.rule.loc, `rule ${start.name} is recursive: ${names.join(' -> ')}`);
+        const names = [...trail, i].map((k) => pathText(nodes[k].path));
+        ctx.error('rego_recursion_error', start.rule.loc, `rule ${pathText(start.path)} is recursive: ${names.join(' -> ')}`);
       }
     });
   },

@@ -46,12 +46,14 @@ export const checkRuleConflicts: Stage = {
         const entry = { rule, module, path, ground };
         entries.push(entry);
         const k = key(path, ground);
-        groups.set(k, [...(groups.get(k) ?? []), entry]);
+        const group = groups.get(k);
+        if (group) group.push(entry);
+        else groups.set(k, [entry]);
       }
     }
     for (const group of groups.values()) {
       const rules = group.map((e) => e.rule);
-      const name = pathText(group[group.length - 1].path, ctx.rewritten);
+      const name = () => pathText(group[group.length - 1].path, ctx.rewritten);
       const multi = (r: Rule) => !!r.head.key && !r.head.value;
       const kinds = new Set(rules.map(multi));
       const arities = new Set(rules.map((r) => r.head.args?.length ?? 0));
@@ -62,16 +64,17 @@ export const checkRuleConflicts: Stage = {
       const defaults = rules.filter((r) => r.default);
       // A ground rule's document cannot also hold rules further down its path.
       const groundRule = group.find((e) => e.ground === e.path.length);
+      const groundKey = groundRule && key(groundRule.path, groundRule.ground);
       const inside = groundRule
-        ? entries.filter((e) => e.ground > groundRule.ground && key(e.path, groundRule.ground) === key(groundRule.path, groundRule.ground))
+        ? entries.filter((e) => e.ground > groundRule.ground && key(e.path, groundRule.ground) === groundKey)
         : [];
       if (inside.length > 0) {
         const list = inside.map((e) => `\n  rule ${pathText(e.path, ctx.rewritten)} at ${at(e.rule.loc)}`).join('');
-        ctx.error('rego_type_error', rules[0].loc, `rule ${name} conflicts with:${list}`);
+        ctx.error('rego_type_error', rules[0].loc, `rule ${name()} conflicts with:${list}`);
       } else if (kinds.size > 1 || arities.size > 1 || (complete > 0 && partial > 0) || (multiSet && multiObject)) {
-        ctx.error('rego_type_error', rules[0].loc, `conflicting rules ${name} found`);
+        ctx.error('rego_type_error', rules[0].loc, `conflicting rules ${name()} found`);
       } else if (defaults.length > 1) {
-        ctx.error('rego_type_error', group[0].module.package.loc, `multiple default rules ${name} found at ${defaults.map((r) => at(r.loc)).join(', ')}`);
+        ctx.error('rego_type_error', group[0].module.package.loc, `multiple default rules ${name()} found at ${defaults.map((r) => at(r.loc)).join(', ')}`);
       }
     }
   },

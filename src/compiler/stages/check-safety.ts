@@ -11,6 +11,8 @@ import { childTerms, exprOperator } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 
 type Vars = Set<string>;
+/** A read-only view of the vars bound so far (a Vars, or a Vars plus what an expression binds). */
+type Known = { has(v: string): boolean };
 
 const generated = (v: string) => v.startsWith('__local') || v.startsWith('$');
 
@@ -18,8 +20,14 @@ const generated = (v: string) => v.startsWith('__local') || v.startsWith('$');
 function termVars(t: Term, out: Vars = new Set()): Vars {
   switch (t.type) {
     case 'var': out.add(t.value); break;
-    case 'call': for (const a of t.value.slice(1)) termVars(a, out); break;
-    case 'ref': case 'array': case 'set': case 'object': for (const c of childTerms(t)) termVars(c, out); break;
+    case 'call': for (let i = 1; i < t.value.length; i++) termVars(t.value[i], out); break;
+    case 'ref': case 'array': case 'set': for (let i = 0; i < t.value.length; i++) termVars(t.value[i], out); break;
+    case 'object':
+      for (let i = 0; i < t.value.length; i++) {
+        termVars(t.value[i][0], out);
+        termVars(t.value[i][1], out);
+      }
+      break;
     default: break; // scalars; comprehensions and template strings are closures
   }
   return out;
@@ -42,25 +50,37 @@ function dottedName(t: Term): string {
 function exprVars(e: Expr, isFunction: IsFunction): Vars {
   const out: Vars = new Set();
   const t = e.terms;
-  if (Array.isArray(t)) for (const a of t.slice(1)) termVars(a, out);
+  if (Array.isArray(t)) for (let i = 1; i < t.length; i++) termVars(t[i], out);
   else if (isTerm(t)) termVars(t, out);
   else if (t.type === 'every') termVars(t.domain, out);
-  for (const w of e.with ?? []) if (!isFunction(dottedName(w.value))) termVars(w.value, out);
+  if (e.with) for (let i = 0; i < e.with.length; i++) if (!isFunction(dottedName(e.with[i].value))) termVars(e.with[i].value, out);
   return out;
+}
+
+/** Free vars of the closures inside a term (closureFreeVars for one term). */
+function termClosureFreeVars(t: Term, isFunction: IsFunction, out: Vars): void {
+  switch (t.type) {
+    case 'var': case 'string': case 'number': case 'boolean': case 'null': return;
+    case 'arraycomprehension': case 'setcomprehension': freeOf([t.value.term], t.value.body, isFunction, out); return;
+    case 'objectcomprehension': freeOf([t.value.key, t.value.value], t.value.body, isFunction, out); return;
+    case 'templatestring':
+      for (const p of t.value.parts) {
+        if ('terms' in p) allVars([p], isFunction, out);
+        else termClosureFreeVars(p, isFunction, out);
+      }
+      return;
+    default: {
+      const children = childTerms(t);
+      for (let i = 0; i < children.length; i++) termClosureFreeVars(children[i], isFunction, out);
+    }
+  }
 }
 
 /** Vars of the closures of an expression that are not bound inside them (they must come from outside). */
 function closureFreeVars(e: Expr, isFunction: IsFunction, out: Vars = new Set()): Vars {
-  const inTerm = (t: Term): void => {
-    switch (t.type) {
-      case 'arraycomprehension': case 'setcomprehension': freeOf([t.value.term], t.value.body, isFunction, out); return;
-      case 'objectcomprehension': freeOf([t.value.key, t.value.value], t.value.body, isFunction, out); return;
-      case 'templatestring': for (const p of t.value.parts) { if ('terms' in p) allVars([p], isFunction, out); else inTerm(p); } return;
-      default: for (const c of childTerms(t)) inTerm(c);
-    }
-  };
+  const inTerm = (t: Term): void => termClosureFreeVars(t, isFunction, out);
   const t = e.terms;
-  if (Array.isArray(t)) t.slice(1).forEach(inTerm);
+  if (Array.isArray(t)) for (let i = 1; i < t.length; i++) inTerm(t[i]);
   else if (isTerm(t)) inTerm(t);
   else if (t.type === 'every') {
     inTerm(t.domain);
@@ -75,7 +95,7 @@ function closureFreeVars(e: Expr, isFunction: IsFunction, out: Vars = new Set())
     freeOf([], t.lhs, isFunction, out);
     freeOf([], t.rhs, isFunction, out);
   }
-  for (const w of e.with ?? []) inTerm(w.value);
+  if (e.with) for (let i = 0; i < e.with.length; i++) inTerm(e.with[i].value);
   return out;
 }
 
@@ -121,11 +141,20 @@ function patternVars(t: Term, out: Vars): void {
   else if (t.type === 'object') t.value.forEach(([, v]) => patternVars(v, out));
 }
 
-const allSafe = (t: Term, safe: Vars) => [...termVars(t)].every((v) => safe.has(v));
+function allSafe(t: Term, safe: Known): boolean {
+  for (const v of termVars(t)) if (!safe.has(v)) return false;
+  return true;
+}
+
+/** Whether every var of `t` is in `a` or `b`. */
+function allIn(t: Term, a: Known, b: Vars): boolean {
+  for (const v of termVars(t)) if (!a.has(v) && !b.has(v)) return false;
+  return true;
+}
 
 /** Iteration outputs of the refs in a term: an unbound var used as an index once the ref's head is bound. */
-function refOutputs(t: Term, safe: Vars, out: Vars): void {
-  const bound = (x: Term) => allSafe(x, safe) || [...termVars(x)].every((v) => safe.has(v) || out.has(v));
+function refOutputs(t: Term, safe: Known, out: Vars): void {
+  const bound = (x: Term) => allIn(x, safe, out);
   switch (t.type) {
     case 'ref': {
       const [head, ...rest] = t.value;
@@ -148,8 +177,8 @@ function refOutputs(t: Term, safe: Vars, out: Vars): void {
 }
 
 /** Unifies a and b: whichever side is bound makes the other side's pattern vars outputs. */
-function unify(a: Term, b: Term, safe: Vars, out: Vars): void {
-  const known = (t: Term) => [...termVars(t)].every((v) => safe.has(v) || out.has(v));
+function unify(a: Term, b: Term, safe: Known, out: Vars): void {
+  const known = (t: Term) => allIn(t, safe, out);
   if (known(a)) patternVars(b, out);
   else if (known(b)) patternVars(a, out);
   else if (a.type === 'array' && b.type === 'array' && a.value.length === b.value.length) {
@@ -167,21 +196,23 @@ function strip(t: Term): unknown {
 }
 
 /** The vars expression `e` binds when `safe` vars are already bound. */
-function outputVars(e: Expr, safe: Vars, arity: (op: string) => number | undefined): Vars {
+function outputVars(e: Expr, safe: Known, arity: (op: string) => number | undefined): Vars {
   const out: Vars = new Set();
   if (e.negated || (!isCall(e) && !isTerm(e.terms))) return out;
   const terms = isCall(e) ? e.terms.slice(1) : [e.terms as Term];
   // Iterate: outputs of one ref can bind the head of another in the same expression.
   for (let size = -1; size !== out.size;) {
     size = out.size;
-    const now = new Set([...safe, ...out]);
+    // What is bound at the start of this round: safe plus a snapshot of the outputs so far.
+    const bound = out.size === 0 ? undefined : new Set(out);
+    const now: Known = bound ? { has: (v) => safe.has(v) || bound.has(v) } : safe;
     for (const t of terms) refOutputs(t, now, out);
     if (isCall(e)) {
       const op = exprOperator(e);
       if (op === 'eq' && terms.length === 2) unify(terms[0], terms[1], now, out);
       else {
         const n = arity(op);
-        if (n !== undefined && terms.length === n + 1 && terms.slice(0, n).every((t) => allSafe(t, now))) patternVars(terms[n], out);
+        if (n !== undefined && terms.length === n + 1 && terms.every((t, i) => i >= n || allSafe(t, now))) patternVars(terms[n], out);
       }
     }
   }
@@ -201,38 +232,48 @@ class SafetyChecker {
 
   /** Reorders a body so bindings come first; reports what can never be bound. Returns the new order. */
   body(body: Body, globals: Vars): { body: Body; safe: Vars } {
+    // An expression's own vars and its closures' free vars do not depend on the order: computed once each.
+    const reads = body.map((e) => exprVars(e, this.isFunction));
+    const frees = body.map((e) => closureFreeVars(e, this.isFunction));
     const bodyVars: Vars = new Set();
-    for (const e of body) for (const v of exprVars(e, this.isFunction)) bodyVars.add(v);
+    for (const vars of reads) for (const v of vars) bodyVars.add(v);
     const safe = new Set(globals);
     const placed: Expr[] = [];
-    const pending = new Set(body);
+    /** The outputs of each placed expression, given what was bound before it. */
+    const placedOuts: Vars[] = [];
+    const pending = new Set(body.keys());
+    const ready = (i: number, outs: Vars): boolean => {
+      for (const v of reads[i]) if (!safe.has(v) && !outs.has(v)) return false;
+      for (const v of frees[i]) if (bodyVars.has(v) && !safe.has(v) && !globals.has(v)) return false;
+      return true;
+    };
     for (let progress = true; progress;) {
       progress = false;
-      for (const e of body) {
-        if (!pending.has(e)) continue;
-        const outs = outputVars(e, safe, this.arity);
-        const needs = [...exprVars(e, this.isFunction)].filter((v) => !safe.has(v) && !outs.has(v));
-        const closes = [...closureFreeVars(e, this.isFunction)].filter((v) => bodyVars.has(v) && !safe.has(v) && !globals.has(v));
-        if (needs.length === 0 && closes.length === 0) {
-          pending.delete(e);
-          placed.push(e);
+      for (let i = 0; i < body.length; i++) {
+        if (!pending.has(i)) continue;
+        const outs = outputVars(body[i], safe, this.arity);
+        if (ready(i, outs)) {
+          pending.delete(i);
+          placed.push(body[i]);
+          placedOuts.push(outs);
           for (const v of outs) safe.add(v);
           progress = true;
         }
       }
     }
-    for (const e of pending) {
-      const unsafe = new Set([...exprVars(e, this.isFunction), ...[...closureFreeVars(e, this.isFunction)].filter((v) => bodyVars.has(v))].filter((v) => !safe.has(v)));
-      this.report(e, unsafe);
+    for (const i of pending) {
+      const unsafe = new Set([...reads[i], ...[...frees[i]].filter((v) => bodyVars.has(v))].filter((v) => !safe.has(v)));
+      this.report(body[i], unsafe);
     }
     if (pending.size > 0) return { body, safe };
-    // Closures are checked with what is bound at their place in the new order.
+    // Closures are checked with what is bound at their place in the new order (the outputs found while
+    // placing: reordering a closure's own body does not change what its expression binds).
     const before = new Set(globals);
-    for (const e of placed) {
+    placed.forEach((e, k) => {
       this.closures(e, before);
-      for (const v of outputVars(e, before, this.arity)) before.add(v);
-    }
-    return { body: placed.map((e, index) => ({ ...e, index })), safe };
+      for (const v of placedOuts[k]) before.add(v);
+    });
+    return { body: placed.map((e, index) => (e.index === index ? e : { ...e, index })), safe };
   }
 
   private report(e: Expr, unsafe: Vars): void {
@@ -293,17 +334,21 @@ class SafetyChecker {
 
   /** Head vars must occur in the body or the arguments (OPA checks this before body safety). */
   ruleHead(rule: Rule): void {
-    const known: Vars = new Set(['input', 'data']);
-    for (const a of rule.head.args ?? []) termVars(a, known);
-    allVars(rule.body, this.isFunction, known);
     const headTerms = [rule.head.key, rule.head.value, ...rule.head.ref.slice(1)].filter((t): t is Term => !!t);
-    const unsafe = new Map<string, Term>();
+    // The head's vars, each with its first occurrence; a ground head (most rules) needs no look at the body.
+    const headVars = new Map<string, Term>();
     const collect = (t: Term): void => {
-      if (t.type === 'var' && !known.has(t.value) && !unsafe.has(t.value)) unsafe.set(t.value, t);
-      else if (t.type === 'call') t.value.slice(1).forEach(collect);
+      if (t.type === 'var') {
+        if (!headVars.has(t.value)) headVars.set(t.value, t);
+      } else if (t.type === 'call') t.value.slice(1).forEach(collect);
       else childTerms(t).forEach(collect);
     };
     headTerms.forEach(collect);
+    if (headVars.size === 0) return;
+    const known: Vars = new Set(['input', 'data']);
+    for (const a of rule.head.args ?? []) termVars(a, known);
+    allVars(rule.body, this.isFunction, known);
+    const unsafe = new Map([...headVars].filter(([v]) => !known.has(v)));
     for (const [v, term] of [...unsafe].sort(([a], [b]) => (this.name(a) < this.name(b) ? -1 : 1))) {
       const name = this.name(v);
       if (!generated(name)) this.ctx.error('rego_unsafe_var_error', term.loc, `var ${name} is unsafe`);
@@ -325,11 +370,15 @@ export function functionArities(modules: Module[]): Map<string, number> {
 
 function checker(ctx: CompileContext): SafetyChecker {
   const functions = functionArities(ctx.modules);
+  // Asked for every call expression (and `with` value), about the same few names: answered once per name.
+  const known = new Map<string, number | undefined>();
   return new SafetyChecker(ctx, (op) => {
+    if (known.has(op)) return known.get(op);
     const fn = functions.get(op);
-    if (fn !== undefined) return fn;
-    const b = ctx.options.builtin?.(op);
-    return b && !b.variadic ? b.args : undefined;
+    const b = fn === undefined ? ctx.options.builtin?.(op) : undefined;
+    const arity = fn ?? (b && !b.variadic ? b.args : undefined);
+    known.set(op, arity);
+    return arity;
   });
 }
 

@@ -8,13 +8,13 @@ import type { CompileContext, Stage } from './context.js';
 
 function callName(op: Term): string | undefined {
   if (op.type !== 'ref') return undefined;
-  const parts: string[] = [];
-  for (const [i, t] of op.value.entries()) {
-    if (i === 0 && t.type === 'var') parts.push(t.value);
-    else if (t.type === 'string') parts.push(t.value);
+  let name = '';
+  for (let i = 0; i < op.value.length; i++) {
+    const t = op.value[i];
+    if ((i === 0 && t.type === 'var') || t.type === 'string') name += i === 0 ? t.value : `.${t.value}`;
     else return undefined;
   }
-  return parts.join('.');
+  return name;
 }
 
 export const checkUndefinedFuncs: Stage = {
@@ -23,22 +23,33 @@ export const checkUndefinedFuncs: Stage = {
     const builtin = ctx.options.builtin;
     if (!builtin) return;
     const functions = functionArities(ctx.modules);
+    // A policy calls the same few functions many times: look each name up once.
+    const defined = new Map<string, boolean>();
     const check = (op: Term, loc: Expr['loc']) => {
       const name = callName(op);
-      if (name === undefined || functions.has(name) || (!name.startsWith('data.') && builtin(name))) return;
-      ctx.error('rego_type_error', loc, `undefined function ${name}`);
+      if (name === undefined) return;
+      let ok = defined.get(name);
+      if (ok === undefined) {
+        ok = functions.has(name) || (!name.startsWith('data.') && !!builtin(name));
+        defined.set(name, ok);
+      }
+      if (!ok) ctx.error('rego_type_error', loc, `undefined function ${name}`);
     };
     const inTerm = (t: Term, loc: Expr['loc']): void => {
       if (t.type === 'call') check(t.value[0], loc);
-      for (const c of childTerms(t)) inTerm(c, loc);
+      const children = childTerms(t);
+      for (let i = 0; i < children.length; i++) inTerm(children[i], loc);
+    };
+    const inExpr = (e: Expr): void => {
+      const call = Array.isArray(e.terms);
+      if (call) check((e.terms as Term[])[0], e.loc);
+      const terms = exprTerms(e);
+      for (let i = call ? 1 : 0; i < terms.length; i++) inTerm(terms[i], e.loc);
+      if (e.with) for (let i = 0; i < e.with.length; i++) inTerm(e.with[i].value, e.loc);
     };
     const inRule = (r: Rule) => {
       for (const t of [r.head.key, r.head.value, ...(r.head.args ?? [])]) if (t) inTerm(t, r.head.loc);
-      forEachExprDeep(r.body, (e) => {
-        if (Array.isArray(e.terms)) check(e.terms[0], e.loc);
-        for (const t of exprTerms(e).slice(Array.isArray(e.terms) ? 1 : 0)) inTerm(t, e.loc);
-        for (const w of e.with ?? []) inTerm(w.value, e.loc);
-      });
+      forEachExprDeep(r.body, inExpr);
     };
     for (const m of ctx.modules) for (const rule of m.rules) for (let r: Rule | undefined = rule; r; r = r.else) inRule(r);
   },

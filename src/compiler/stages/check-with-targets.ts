@@ -36,14 +36,17 @@ function rulePaths(modules: Module[]): Set<string> {
 export const checkWithTargets: Stage = {
   name: 'CheckWithTargets',
   run(ctx: CompileContext) {
-    const rules = rulePaths(ctx.modules);
+    // Built on the first `with data...`: most policies have none.
+    let rules: Set<string> | undefined;
     const builtin = ctx.options.builtin;
     const inRule = (r: Rule) => forEachExprDeep(r.body, (e) => {
-      for (const w of e.with ?? []) {
+      if (!e.with) return;
+      for (const w of e.with) {
         const path = dotted(w.target);
         const root = path?.[0];
         if (root === 'input') continue;
         if (root === 'data') {
+          rules ??= rulePaths(ctx.modules);
           for (let n = 2; n < path!.length; n++) {
             if (!rules.has(path!.slice(0, n).join('.'))) continue;
             ctx.error('rego_compile_error', w.target.loc, 'with keyword cannot partially replace virtual document(s)');

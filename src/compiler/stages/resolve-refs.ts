@@ -57,6 +57,23 @@ function declaredVars(body: Body): Set<string> {
   return vars;
 }
 
+/**
+ * xs mapped by f, or xs itself when f returned every element unchanged: most terms hold no name to resolve,
+ * and not copying them saves the allocation and the garbage collection of a second tree.
+ */
+function mapShared<T>(xs: T[], f: (x: T) => T): T[] {
+  let out: T[] | undefined;
+  for (let i = 0; i < xs.length; i++) {
+    const y = f(xs[i]);
+    if (out) out.push(y);
+    else if (y !== xs[i]) {
+      out = xs.slice(0, i);
+      out.push(y);
+    }
+  }
+  return out ?? xs;
+}
+
 class Resolver {
   constructor(private readonly globals: Globals, private readonly ignore: Ignore) {}
 
@@ -71,18 +88,38 @@ class Resolver {
         return g && !this.ignore.has(t.value) ? { type: 'ref', value: this.copyPath(g, t), loc: t.loc } : t;
       }
       case 'ref': {
-        const out: Term[] = [];
-        t.value.forEach((x, i) => {
+        const segs = t.value;
+        let out: Term[] | undefined;
+        for (let i = 0; i < segs.length; i++) {
+          const x = segs[i];
           const g = x.type === 'var' ? this.globals.get(x.value) : undefined;
           if (x.type === 'var' && g && !this.ignore.has(x.value)) {
+            out ??= segs.slice(0, i);
             if (i === 0) out.push(...this.copyPath(g, x));
             else out.push({ type: 'ref', value: this.copyPath(g, x), loc: x.loc });
-          } else out.push(this.term(x));
-        });
-        return { ...t, value: out };
+          } else {
+            const y = this.term(x);
+            if (out) out.push(y);
+            else if (y !== x) {
+              out = segs.slice(0, i);
+              out.push(y);
+            }
+          }
+        }
+        return out ? { ...t, value: out } : t;
       }
-      case 'array': case 'set': case 'call': return { ...t, value: t.value.map((x) => this.term(x)) } as Term;
-      case 'object': return { ...t, value: t.value.map(([k, v]) => [this.term(k), this.term(v)] as [Term, Term]) };
+      case 'array': case 'set': case 'call': {
+        const value = mapShared(t.value, (x) => this.term(x));
+        return value === t.value ? t : { ...t, value } as Term;
+      }
+      case 'object': {
+        const value = mapShared(t.value, (kv) => {
+          const k = this.term(kv[0]);
+          const v = this.term(kv[1]);
+          return k === kv[0] && v === kv[1] ? kv : [k, v] as [Term, Term];
+        });
+        return value === t.value ? t : { ...t, value };
+      }
       case 'arraycomprehension': case 'setcomprehension': {
         this.ignore.push(declaredVars(t.value.body));
         const value = { term: this.term(t.value.term), body: this.body(t.value.body) };
@@ -105,23 +142,31 @@ class Resolver {
     return b.map((e) => this.expr(e));
   }
 
+  /** The expression with names resolved; `e` itself when it has none to resolve. */
   expr(e: Expr): Expr {
-    const out: Expr = { ...e };
     const t = e.terms;
-    if (Array.isArray(t)) out.terms = t.map((x) => this.term(x));
-    else if (isTerm(t)) out.terms = this.term(t);
+    let terms: Expr['terms'] = t;
+    if (Array.isArray(t)) terms = mapShared(t, (x) => this.term(x));
+    else if (isTerm(t)) terms = this.term(t);
     else if (t.type === 'some') {
-      if (t.symbols[0]?.type === 'call') out.terms = { ...t, symbols: [this.term(t.symbols[0])] };
+      if (t.symbols[0]?.type === 'call') terms = { ...t, symbols: [this.term(t.symbols[0])] };
     } else if (t.type === 'every') {
       const bound = new Set<string>();
       if (t.key) forEachVar(t.key, (v) => bound.add(v.value));
       forEachVar(t.value, (v) => bound.add(v.value));
       this.ignore.push(bound);
-      out.terms = { ...t, domain: this.term(t.domain), body: this.body(t.body) };
+      terms = { ...t, domain: this.term(t.domain), body: this.body(t.body) };
       this.ignore.pop();
-    } else if (t.type === 'not') out.terms = { ...t, body: this.body(t.body) };
-    else out.terms = { ...t, lhs: this.body(t.lhs), rhs: this.body(t.rhs) };
-    if (e.with) out.with = e.with.map((w) => ({ ...w, target: this.term(w.target), value: this.term(w.value) }));
+    } else if (t.type === 'not') terms = { ...t, body: this.body(t.body) };
+    else terms = { ...t, lhs: this.body(t.lhs), rhs: this.body(t.rhs) };
+    const withs = e.with && mapShared(e.with, (w) => {
+      const target = this.term(w.target);
+      const value = this.term(w.value);
+      return target === w.target && value === w.value ? w : { ...w, target, value };
+    });
+    if (terms === t && withs === e.with) return e;
+    const out: Expr = { ...e, terms };
+    if (withs) out.with = withs;
     return out;
   }
 }
@@ -139,9 +184,16 @@ function resolveRule(ctx: CompileContext, globals: Globals, rule: Rule): void {
   ignore.push(args);
   ignore.push(declaredVars(rule.body));
   const r = new Resolver(globals, ignore);
-  rule.head.ref = rule.head.ref.map((t, i) => (i === 0 ? t : r.term(t)));
-  if (rule.head.key) rule.head.key = r.term(rule.head.key);
-  if (rule.head.value) rule.head.value = r.term(rule.head.value);
+  // Head terms stay distinct objects, as they were when every term was copied: RewriteRuleHeadRefs tells the
+  // key from the last ref segment by identity.
+  const head = (t: Term): Term => {
+    const u = r.term(t);
+    const shared = u === t && (t.type === 'ref' || t.type === 'array' || t.type === 'set' || t.type === 'call' || t.type === 'object');
+    return shared ? { ...t } : u;
+  };
+  rule.head.ref = rule.head.ref.map((t, i) => (i === 0 ? t : head(t)));
+  if (rule.head.key) rule.head.key = head(rule.head.key);
+  if (rule.head.value) rule.head.value = head(rule.head.value);
   rule.body = r.body(rule.body);
 }
 

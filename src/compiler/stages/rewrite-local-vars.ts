@@ -114,7 +114,12 @@ class Rewriter {
     const out: Expr[] = [];
     for (const e of b) {
       const r = this.expr(e);
-      if (r) out.push({ ...r, index: out.length });
+      if (r === e) out.push({ ...r, index: out.length });
+      else if (r) {
+        // A rewritten expression is already a fresh copy: renumber it in place.
+        r.index = out.length;
+        out.push(r);
+      }
     }
     this.checkUnusedDeclared(b, out);
     if (out.length === 0) out.push({ index: 0, terms: { type: 'boolean', value: true, loc: b[0]?.loc ?? dummyLoc }, loc: b[0]?.loc ?? dummyLoc });
@@ -123,6 +128,9 @@ class Rewriter {
 
   private checkUnusedDeclared(original: Body, rewritten: Body): void {
     if (this.failed) return;
+    let declared = false;
+    for (const entry of this.current.names.values()) declared ||= entry.occ === 'declared';
+    if (!declared) return; // nothing to look for: skip the walk over the body
     const used = new Set<string>();
     forEachVarInBody(rewritten, (v) => used.add(v.value));
     for (const [name, entry] of this.current.names) {

@@ -5,17 +5,10 @@ import { createHash, createHmac } from 'node:crypto';
 import { BuiltinError, num, obj, type HostBuiltinTable, type JsonObject } from './args.js';
 import { goJsonMarshal } from './go-json.js';
 import { escape, parseURL } from '../net/go-url.js';
+import { HTTP_SEND_REQUEST_KEYS } from './http-send/request.js';
 
 const NAME = 'providers.aws.sign_req';
 const REQUIRED_CONFIG = ['aws_access_key', 'aws_region', 'aws_secret_access_key', 'aws_service'];
-/** Keys an http.send request object may have. */
-const REQUEST_KEYS = new Set([
-  'method', 'url', 'body', 'enable_redirect', 'force_json_decode', 'force_yaml_decode', 'headers', 'raw_body',
-  'tls_use_system_certs', 'tls_ca_cert', 'tls_ca_cert_file', 'tls_ca_cert_env_variable', 'tls_client_cert',
-  'tls_client_cert_file', 'tls_client_cert_env_variable', 'tls_client_key', 'tls_client_key_file',
-  'tls_client_key_env_variable', 'tls_insecure_skip_verify', 'tls_server_name', 'timeout', 'cache', 'force_cache',
-  'force_cache_duration_seconds', 'raise_error', 'caching_mode', 'max_retry_attempts', 'cache_ignored_headers',
-]);
 /** Headers a proxy may rewrite, left out of the signature. */
 const IGNORED_HEADERS = new Set(['authorization', 'user-agent', 'x-amzn-trace-id']);
 
@@ -36,7 +29,7 @@ function signRequest(request: unknown, config: unknown, timeNs: unknown): JsonOb
   if (invalid.length > 0) throw new BuiltinError(NAME, `operand 2 invalid values for required AWS config parameters(s): {${invalid.map((k) => JSON.stringify(k)).join(', ')}}`);
   const ns = num(NAME, 3, timeNs);
   if (!Number.isInteger(ns)) throw new BuiltinError(NAME, 'operand 3 could not convert time_ns value into a unix timestamp');
-  const unknown = Object.keys(req).filter((k) => !REQUEST_KEYS.has(k));
+  const unknown = Object.keys(req).filter((k) => !HTTP_SEND_REQUEST_KEYS.has(k));
   if (unknown.length > 0) throw new BuiltinError(NAME, `operand 1 invalid request parameters(s): {${unknown.map((k) => JSON.stringify(k)).join(', ')}}`);
   const absent = ['method', 'url'].filter((k) => !(k in req));
   if (absent.length > 0) throw new BuiltinError(NAME, `operand 1 missing required request parameters(s): {${absent.map((k) => JSON.stringify(k)).join(', ')}}`);

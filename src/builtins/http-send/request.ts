@@ -2,7 +2,8 @@
 // the required ones, the value types, and the "operand 1 ..." wording of its errors.
 import { BuiltinError, type JsonObject } from '../args.js';
 
-const ALLOWED_KEYS = new Set([
+/** Keys an http.send request object may have (providers.aws.sign_req checks its request against them too). */
+export const HTTP_SEND_REQUEST_KEYS: ReadonlySet<string> = new Set([
   'method', 'url', 'body', 'enable_redirect', 'force_json_decode', 'force_yaml_decode', 'headers', 'raw_body',
   'tls_use_system_certs', 'tls_ca_cert', 'tls_ca_cert_file', 'tls_ca_cert_env_variable', 'tls_client_cert',
   'tls_client_cert_file', 'tls_client_cert_env_variable', 'tls_client_key', 'tls_client_key_file',
@@ -74,7 +75,7 @@ export function parseRequest(raw: unknown): HttpSendRequest {
   }
   const obj = raw as JsonObject;
   const keys = Object.keys(obj);
-  const invalid = keys.filter((k) => !ALLOWED_KEYS.has(k)).sort();
+  const invalid = keys.filter((k) => !HTTP_SEND_REQUEST_KEYS.has(k)).sort();
   if (invalid.length > 0) throw new HttpSendError('eval_type_error', `operand 1 invalid request parameters(s): ${regoSet(invalid)}`);
   const missing = REQUIRED_KEYS.filter((k) => !(k in obj));
   if (missing.length > 0) throw new HttpSendError('eval_type_error', `operand 1 missing required request parameters(s): ${regoSet(missing)}`);

@@ -2,6 +2,8 @@
 // evaluation under @open-policy-agent/opa-wasm with our host builtins, comparison with the expectations.
 import { loadPolicy } from '../../src/engine/wasm-host.js';
 import { hostBuiltins } from '../../src/builtins/index.js';
+import { HttpSendClient } from '../../src/builtins/http-send/client.js';
+import { evaluateWithHttpSend } from '../../src/engine/http-send-loop.js';
 import { BINDINGS_ENTRYPOINT, INPUT_TERM_ENTRYPOINT, buildCase, type BuildSettings } from './build.js';
 import type { ConformanceCase } from './cases.js';
 import { sameResultSet } from './compare.js';
@@ -132,6 +134,8 @@ const builtinsForCases = {
 
 type Policy = Awaited<ReturnType<typeof loadPolicy>>;
 
+const CASE_HTTP_CLIENT = new HttpSendClient({ allowedHosts: ['localhost', '127.0.0.1', '[::1]'], defaultTimeoutMs: 2000 });
+
 /** The SDK's ABI 1.2 fast path, asking opa_eval for format 1 (Rego value text) instead of JSON. */
 function evaluateAsRegoText(policy: Policy, input: unknown, entrypoint: string): string {
   const exports = (policy.wasmInstance as WebAssembly.Instance).exports as Record<string, (...a: number[]) => number>;
@@ -155,7 +159,9 @@ async function evaluate(wasm: Uint8Array, c: ConformanceCase): Promise<Evaluatio
     if (c.data !== undefined && c.data !== null) policy.setData(c.data as object);
     let input = c.input;
     if (c.input_term !== undefined) input = (policy.evaluate(undefined, INPUT_TERM_ENTRYPOINT) as Array<{ result: unknown }>)[0]?.result;
-    const rs = policy.evaluate(input, BINDINGS_ENTRYPOINT);
+    // http.send runs through the engine's fetch-and-re-evaluate loop, limited to loopback: the cases that call
+    // it expect request-checking errors, and a case must never reach beyond this machine.
+    const rs = await evaluateWithHttpSend(CASE_HTTP_CLIENT, () => policy.evaluate(input, BINDINGS_ENTRYPOINT));
     const rows = resultRows(rs);
     if (!rows) return { error: `malformed result set ${show(rs)}` };
     const setSortedRows = () => {

@@ -126,7 +126,7 @@ const verdictResult = verdictResults[0]!.result;
 const row = (name: string, r: AutocannonResult) =>
   `${name.padEnd(16)} ${r.requests.average.toFixed(0).padStart(10)} ${r.latency.p50.toFixed(2).padStart(8)} ${r.latency.p99.toFixed(2).padStart(8)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}`;
 console.log(
-  `gateway decision over HTTP: ${connections} connections, ${duration}s each, CPUs ${values.cpus}, Verdict workers ${values.workers} (${values['verdict-module'] === 'opa' ? 'OPA-built policy.wasm' : 'our wasm from OPA\'s plan'}), input ${Buffer.byteLength(body)} B, ${rounds} round(s)`,
+  `gateway decision over HTTP: ${connections} connections, ${duration}s each, CPUs ${values.cpus}, Verdict workers ${values.workers} (${values['verdict-module'] === 'opa' ? 'OPA-built policy.wasm' : 'compiled by Verdict from the Rego source'}), input ${Buffer.byteLength(body)} B, ${rounds} round(s)`,
 );
 if (rounds > 1) {
   console.log(`opa decisions/s per round:     ${opaRuns.map((r) => r.requests.average.toFixed(0)).join(' ')}`);

@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { createEnricher } from '../src/pip/index.js';
-import { freePort, startSlapd, type RunningSlapd } from '../test/pip/fixtures/services.js';
+import { startSlapd, type RunningSlapd } from '../test/pip/fixtures/services.js';
+import { freePort } from '../test/free-port.js';
 
 interface AutocannonResult {
   requests: { total: number };

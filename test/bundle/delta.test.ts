@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
-import { createServer, type AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyPatch, parsePatchFile, parsePatchPath, checkDeltaManifest, DeltaError, type JsonValue, type PatchOperation } from '../../src/bundle/delta.js';
@@ -10,6 +9,7 @@ import { writeBundleArchive } from '../../src/bundle/files.js';
 import { TestBundleServer } from './bundle-server.js';
 import { referenceOpa } from './reference-opa.js';
 import { tempDir } from './temp-dir.js';
+import { freePort } from '../free-port.js';
 
 const base = (): { [key: string]: JsonValue } => ({ app: { users: ['ana', 'bo'], limits: { max: 3 } }, other: { keep: true } });
 
@@ -55,14 +55,6 @@ test('a delta may not change the roots or wasm of the active snapshot', () => {
   checkDeltaManifest('authz', {}, { roots: [''] });
   assert.throws(() => checkDeltaManifest('authz', { roots: ['a'] }, { roots: ['a', 'c'] }), /delta bundle 'authz' has wasm resolvers or manifest roots that are different/);
 });
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 test('the same patch gives the same data in the reference OPA (delta bundle served to opa run)', async () => {
   const snapshot = { app: { users: ['ana', 'bo'], limits: { max: 3 }, 'a/b': { '~x': 1 } }, other: { keep: true } };

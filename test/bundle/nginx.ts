@@ -2,9 +2,9 @@
 // loopback port, stopped by its own pid. nginx serves static files with ETag and answers If-None-Match with 304.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from './temp-dir.js';
+import { freePort } from '../free-port.js';
 
 function nginxBinary(): string | undefined {
   for (const candidate of ['/usr/sbin/nginx', '/usr/bin/nginx']) if (existsSync(candidate)) return candidate;
@@ -22,14 +22,6 @@ export function ensureNginx(): string {
     if (!bin) throw new Error(`could not install nginx: ${res.stderr}`);
   }
   return bin;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 export interface RunningNginx {

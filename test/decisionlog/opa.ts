@@ -1,25 +1,14 @@
 // Starts the reference OPA (`opa run --server`, loopback, a free port) for differential tests and
 // collects the JSON log lines it writes.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
+import { freePort } from '../free-port.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 export function opaBinary(): string {
   return execFileSync('bash', [`${repoRoot}scripts/install-opa.sh`], { encoding: 'utf8' }).trim().split('\n').pop()!;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface RunningOpa {

@@ -4,7 +4,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitForPort } from './peer.js';
+import { waitForPort } from './peer.js';
+import { freePort } from '../free-port.js';
 
 // The test setup installs nginx from Debian when it is missing (CI machines start bare).
 export function nginxBinary(): string | undefined {

@@ -1,9 +1,10 @@
 // Starting the reference opa-envoy-plugin as a peer process (differential test, benchmark).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../free-port.js';
 
 // The installed binary, or the reason it is not available (the test is then skipped with it).
 export function opaEnvoyPlugin(): { path?: string; reason?: string } {
@@ -12,17 +13,6 @@ export function opaEnvoyPlugin(): { path?: string; reason?: string } {
   } catch (err) {
     return { reason: `opa-envoy-plugin unavailable: ${String((err as { stderr?: string }).stderr ?? err).trim().split('\n').pop()}` };
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 export function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {

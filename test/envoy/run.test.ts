@@ -16,7 +16,8 @@ import { startServer, type RunningServer } from '../../src/server/start.js';
 import { send, startVerdict, writeTree } from '../server/harness.js';
 import { ExtAuthzClient, httpCheckRequest } from './client.js';
 import { nginxBinary, startNginx, type RunningNginx } from './nginx.js';
-import { freePort, waitForPort } from './peer.js';
+import { waitForPort } from './peer.js';
+import { freePort } from '../free-port.js';
 
 const bundle = writeTree({
   'envoy/authz.rego': readFileSync('rego/envoy/authz.rego', 'utf8'),

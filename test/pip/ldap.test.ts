@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { escapeDnValue, escapeFilterValue } from '../../src/pip/adapters/ldap.js';
 import { createEnricher, PipDenyError, type Enricher } from '../../src/pip/index.js';
 import { BASE, DIRECTORY_LDIF, READER_DN, READER_PASSWORD } from './fixtures/directory.js';
-import { freePort, startSlapd, type RunningSlapd } from './fixtures/services.js';
+import { startSlapd, type RunningSlapd } from './fixtures/services.js';
+import { freePort } from '../free-port.js';
 
 /** Inputs that would widen a naively built filter: match everyone, add alternatives, or close the filter early. */
 const INJECTIONS = ['*', '*)(uid=*', 'alice)(|(uid=*', '*)(|(objectClass=*)', 'alice*', 'al*ce', '\\2a', 'alice)(objectClass=*', 'alice\u0000', '*))%00'];

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createEnricher, PipConfigError, type Enricher } from '../../src/pip/index.js';
-import { freePort, startPostgres, type RunningPostgres } from './fixtures/services.js';
+import { startPostgres, type RunningPostgres } from './fixtures/services.js';
+import { freePort } from '../free-port.js';
 
 /** Values an attacker might put in a header or claim, hoping they become SQL. */
 const INJECTIONS = ["' OR '1'='1", "alice' --", "alice'; DROP TABLE accounts; --", '1 OR 1=1', "alice' UNION SELECT id, plan FROM accounts --"];

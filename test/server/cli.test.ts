@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildWasmBundle } from '../engine/opa-fixture.js';
-import { freePort, send, writeTree } from './harness.js';
+import { send, writeTree } from './harness.js';
+import { freePort } from '../free-port.js';
 
 const input = readFileSync('rego/gateway/input.json', 'utf8');
 

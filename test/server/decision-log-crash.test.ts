@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openDecisionDatabase } from '../../src/decisionlog/open.js';
-import { freePort, send, writeTree } from './harness.js';
+import { send, writeTree } from './harness.js';
+import { freePort } from '../free-port.js';
 
 const bundleDir = writeTree({
   '.manifest': JSON.stringify({ revision: 'crash-1', roots: ['authz'] }),

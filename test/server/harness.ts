@@ -1,7 +1,6 @@
 // Shared helpers for server tests: a raw HTTP client (no automatic decompression, exact bytes back),
 // a free loopback port, the reference OPA server, and a Verdict server started in-process.
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import type { DecisionEvent } from '../../src/server/context.js';
 import { referenceOpa } from '../engine/opa-fixture.js';
+import { freePort } from '../free-port.js';
 
 export interface RawResponse {
   status: number;
@@ -29,17 +29,6 @@ export function send(base: string, method: string, path: string, body?: string |
     });
     req.on('error', reject);
     req.end(body);
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
   });
 }
 

@@ -12,7 +12,8 @@ import type { DecisionEvent } from '../../src/server/context.js';
 import type { RunningServer } from '../../src/server/start.js';
 import { ApiError } from '../../src/server/errors.js';
 import { closedPortUrl, sendJson, startFixtureService, type FixtureService } from '../pip/fixtures/http-service.js';
-import { freePort, send, startVerdict, writeTree } from './harness.js';
+import { send, startVerdict, writeTree } from './harness.js';
+import { freePort } from '../free-port.js';
 
 const ISSUER = 'https://idp.test';
 const PLANS: Record<string, string> = { alice: 'gold', bob: 'free' };

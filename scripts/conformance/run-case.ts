@@ -94,7 +94,7 @@ function ourWasm(planCase: PlanCase, compilePlan: CompilePlan, c: ConformanceCas
 type Rows = Array<Record<string, unknown>>;
 
 /**
- * `rows` is what the SDK's evaluate() returned (JSON: sets as arrays in the module's order);
+ * `rows` is what the host's evaluate() returned (JSON: sets as arrays in the module's order);
  * `setSortedRows` re-reads the same evaluation as Rego value text with sets sorted, as OPA's own wasm
  * test reads results, for cases whose expected sets are written in sorted order.
  */
@@ -132,26 +132,7 @@ const builtinsForCases = {
   },
 };
 
-type Policy = Awaited<ReturnType<typeof loadPolicy>>;
-
 const CASE_HTTP_CLIENT = new HttpSendClient({ allowedHosts: ['localhost', '127.0.0.1', '[::1]'], defaultTimeoutMs: 2000 });
-
-/** The SDK's ABI 1.2 fast path, asking opa_eval for format 1 (Rego value text) instead of JSON. */
-function evaluateAsRegoText(policy: Policy, input: unknown, entrypoint: string): string {
-  const exports = (policy.wasmInstance as WebAssembly.Instance).exports as Record<string, (...a: number[]) => number>;
-  const ep = (policy.entrypoints as Record<string, number>)[entrypoint]!;
-  // Like the SDK, a falsy input means no input.
-  const bytes = !input ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(input));
-  const inputAddr = bytes.length > 0 ? (policy.dataHeapPtr as number) : 0;
-  const end = (policy.dataHeapPtr as number) + bytes.length;
-  if (end > policy.mem.buffer.byteLength) policy.mem.grow(Math.ceil((end - policy.mem.buffer.byteLength) / 65536));
-  new Uint8Array(policy.mem.buffer).set(bytes, policy.dataHeapPtr as number);
-  const addr = exports.opa_eval!(0, ep, policy.dataAddr, inputAddr, bytes.length, end, 1);
-  const mem = new Uint8Array(policy.mem.buffer);
-  let stop = addr;
-  while (mem[stop] !== 0) stop++;
-  return new TextDecoder().decode(mem.subarray(addr, stop));
-}
 
 async function evaluate(wasm: Uint8Array, c: ConformanceCase): Promise<Evaluation> {
   try {
@@ -166,7 +147,7 @@ async function evaluate(wasm: Uint8Array, c: ConformanceCase): Promise<Evaluatio
     if (!rows) return { error: `malformed result set ${show(rs)}` };
     const setSortedRows = () => {
       try {
-        return resultRows(regoValueToJson(evaluateAsRegoText(policy, input, BINDINGS_ENTRYPOINT)));
+        return resultRows(regoValueToJson(policy.evaluateToText(input, BINDINGS_ENTRYPOINT, 'rego')));
       } catch {
         return undefined;
       }

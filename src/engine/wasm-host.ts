@@ -68,6 +68,14 @@ export class WasmPolicy {
 
   /** Runs one entrypoint (id or name). `input`: JSON text as an ArrayBuffer, a JS value, or undefined for none. */
   evaluate(input: unknown, entrypoint: number | string = 0): unknown {
+    return JSON.parse(this.evaluateToText(input, entrypoint, 'json'));
+  }
+
+  /**
+   * Runs one entrypoint and returns the result set as text: JSON, or Rego value text (opa_eval's format 1,
+   * where sets stay sets), which only a caller that must tell sets from arrays needs.
+   */
+  evaluateToText(input: unknown, entrypoint: number | string, format: 'json' | 'rego'): string {
     const id = typeof entrypoint === 'number' ? entrypoint : this.entrypoints[entrypoint];
     if (id === undefined) throw new Error(`entrypoint ${String(entrypoint)} is not valid in this instance`);
     // Like the SDK, a falsy input means no input.
@@ -76,7 +84,7 @@ export class WasmPolicy {
     const end = this.dataHeapPtr + bytes.length;
     if (end > this.mem.buffer.byteLength) this.mem.grow(Math.ceil((end - this.mem.buffer.byteLength) / PAGE));
     new Uint8Array(this.mem.buffer).set(bytes, this.dataHeapPtr);
-    return JSON.parse(this.readString(this.exports.opa_eval(0, id, this.dataAddr, inputAddr, bytes.length, end, 0)));
+    return this.readString(this.exports.opa_eval(0, id, this.dataAddr, inputAddr, bytes.length, end, format === 'json' ? 0 : 1));
   }
 
   /** Replaces the data document: a JS value or JSON text as an ArrayBuffer. */

@@ -1,27 +1,34 @@
 // A remote service from OPA's `services` config (docs: configuration, "Services"): base URL, extra headers, TLS
-// (custom CA, client certificate) and credentials (bearer token or OAuth2 client credentials). It sends one GET
-// at a time and reads the body under a byte limit, so a bundle larger than allowed is cut off while downloading.
+// (custom CA, client certificate) and credentials (src/bundle/credentials: bearer, OAuth2, AWS signing, GCP and
+// Azure metadata tokens). It sends one request at a time and reads the body under a byte limit, so a bundle
+// larger than allowed is cut off while downloading. Bundle downloads and decision-log uploads both use it.
 import { request as httpRequest, type IncomingHttpHeaders, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import { OAuth2ClientCredentials, type OAuth2Config } from './oauth2.js';
+import { credentialFor, type CredentialsConfig } from './credentials/index.js';
+import type { PrivateKeyConfig } from './credentials/signing-key.js';
+import type { ServiceCredential } from './credentials/types.js';
 
 /** One entry of OPA's `services` (snake_case keys as in OPA's config file). */
 export interface ServiceConfig {
   name: string;
   url: string;
+  /** OPA's `type`: absent for a bundle/REST server; "oci" (an OCI registry) is refused, see ServiceClient. */
+  type?: string;
   headers?: Record<string, string>;
   /** Seconds to wait for response headers; default 10 as OPA. */
   response_header_timeout_seconds?: number;
   allow_insecure_tls?: boolean;
   tls?: { ca_cert?: string; system_ca_required?: boolean };
-  credentials?: {
-    bearer?: { token?: string; token_path?: string; scheme?: string };
-    client_tls?: { cert: string; private_key: string; private_key_passphrase?: string };
-    oauth2?: OAuth2Config;
-  };
+  credentials?: CredentialsConfig;
+}
+
+export interface ServiceClientOptions {
+  /** The configuration's `keys`, where OAuth2 `signing_key` is looked up. */
+  keys?: Record<string, PrivateKeyConfig>;
+  env?: NodeJS.ProcessEnv;
+  now?: () => number;
 }
 
 export interface HttpResponse {
@@ -72,13 +79,28 @@ export function tlsOptionsFor(config: ServiceConfig): TlsOptions {
 
 export class ServiceClient {
   private readonly tls: TlsOptions;
-  private readonly oauth2?: OAuth2ClientCredentials;
+  private readonly credential: ServiceCredential;
 
-  constructor(readonly config: ServiceConfig) {
-    if (!/^https?:\/\//.test(config.url)) throw new ServiceError(`service ${config.name}: url ${JSON.stringify(config.url)} is not http(s)`);
+  constructor(readonly config: ServiceConfig, options: ServiceClientOptions = {}) {
+    const where = `service ${config.name}`;
+    if (!/^https?:\/\//.test(config.url)) throw new ServiceError(`${where}: url ${JSON.stringify(config.url)} is not http(s)`);
+    if (config.type === 'oci') {
+      throw new ServiceError(`${where}: type "oci" (bundles pulled from an OCI registry) is not supported by Verdict; serve the bundle from an HTTP bundle server or S3-compatible store instead`);
+    }
+    if (config.type !== undefined && config.type !== '') throw new ServiceError(`${where}: type ${JSON.stringify(config.type)} is not a service type (OPA knows only "oci")`);
     this.tls = tlsOptionsFor(config);
-    const oauth2 = config.credentials?.oauth2;
-    if (oauth2) this.oauth2 = new OAuth2ClientCredentials(oauth2, (url, init) => sendRequest(url, { ...init, tls: this.tls, timeoutMs: this.headerTimeoutMs, maxBytes: 1024 * 1024 }));
+    try {
+      this.credential = credentialFor(config.credentials, {
+        serviceType: config.type,
+        keys: options.keys,
+        env: options.env ?? process.env,
+        now: options.now ?? Date.now,
+        sendWithServiceTls: (url, init) => sendRequest(url, { ...init, tls: this.tls, maxBytes: tokenResponseLimit }),
+        send: (url, init) => sendRequest(url, { ...init, tls: { rejectUnauthorized: true }, maxBytes: tokenResponseLimit }),
+      });
+    } catch (err) {
+      throw new ServiceError(`${where}: ${(err as Error).message}`);
+    }
   }
 
   private get headerTimeoutMs(): number {
@@ -86,37 +108,35 @@ export class ServiceClient {
   }
 
   /** GET `<url>/<resource>` with the service's headers and credentials. */
-  async get(resource: string, opts: GetOptions): Promise<HttpResponse> {
+  get(resource: string, opts: GetOptions): Promise<HttpResponse> {
+    return this.send('GET', resource, opts);
+  }
+
+  /** One request to `<url>/<resource>` with the service's headers and credentials (which may sign the body). */
+  async send(method: SendOptions['method'], resource: string, opts: GetOptions & { body?: Buffer }): Promise<HttpResponse> {
     const url = this.config.url.replace(/\/+$/, '') + '/' + resource.replace(/^\/+/, '');
-    const headers = { ...this.config.headers, ...(await this.authorization()), ...opts.headers };
+    const base = { ...this.config.headers, ...opts.headers };
+    const headers = { ...base, ...(await this.credential.headers({ method, url, headers: base, body: opts.body })) };
     const response = await sendRequest(url, {
-      method: 'GET',
+      method,
       headers,
+      body: opts.body,
       tls: this.tls,
       timeoutMs: this.headerTimeoutMs + (opts.waitSeconds ?? 0) * 1000,
       maxBytes: opts.maxBytes,
       signal: opts.signal,
     });
     // A rejected token may have been revoked early: fetch a fresh one next time.
-    if (response.status === 401) this.oauth2?.forget();
+    if (response.status === 401) this.credential.forget?.();
     return response;
-  }
-
-  private async authorization(): Promise<Record<string, string>> {
-    const creds = this.config.credentials;
-    if (creds?.bearer) {
-      const { token, token_path, scheme = 'Bearer' } = creds.bearer;
-      // token_path is re-read per request, so a rotated token file is picked up without a restart.
-      const value = token_path ? (await readFile(token_path, 'utf8')).trim() : token ?? '';
-      return { authorization: `${scheme} ${value}` };
-    }
-    if (this.oauth2) return { authorization: `Bearer ${await this.oauth2.token()}` };
-    return {};
   }
 }
 
+/** Token, metadata and STS answers are small; anything larger is refused. */
+const tokenResponseLimit = 1024 * 1024;
+
 export interface SendOptions {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   headers?: Record<string, string>;
   body?: Buffer;
   tls: TlsOptions;

@@ -30,6 +30,10 @@ export interface OAuth2Config {
   client_assertion_type?: string;
   client_assertion?: string;
   client_assertion_path?: string;
+  /** OPA's remote signers for assertions; refused, see the constructor. */
+  aws_kms?: unknown;
+  aws_signing?: unknown;
+  azure_keyvault?: unknown;
 }
 
 type Post = (url: string, init: { method: 'POST'; headers: Record<string, string>; body: Buffer }) => Promise<HttpResponse>;
@@ -61,6 +65,9 @@ export class OAuth2ClientCredentials {
 
   constructor(private readonly config: OAuth2Config, private readonly post: Post, options: OAuth2Options = {}) {
     this.now = options.now ?? Date.now;
+    for (const [key, what] of [['aws_kms', 'AWS KMS'], ['aws_signing', 'AWS KMS'], ['azure_keyvault', 'Azure Key Vault']] as const) {
+      if (key in config) throw new OAuth2ConfigError(`${key}: signing assertions with ${what} is not supported by Verdict; use signing_key with a key from keys`);
+    }
     this.grantType = config.grant_type ?? 'client_credentials';
     if (this.grantType !== 'client_credentials' && this.grantType !== 'jwt_bearer') {
       throw new OAuth2ConfigError('grant_type must be either client_credentials or jwt_bearer');

@@ -64,11 +64,13 @@ export interface TlsOptions {
 /** Reads the CA and client certificate files once, when the service is set up (as OPA does at start). */
 export function tlsOptionsFor(config: ServiceConfig): TlsOptions {
   const tls: TlsOptions = { rejectUnauthorized: !config.allow_insecure_tls };
-  if (config.tls?.ca_cert) {
-    const custom = readFileSync(config.tls.ca_cert, 'utf8');
-    tls.ca = config.tls.system_ca_required ? [...rootCertificates, custom] : [custom];
-  }
   const client = config.credentials?.client_tls;
+  // client_tls.ca_cert is OPA's deprecated spelling of tls.ca_cert, honoured only when tls.ca_cert is absent.
+  const caSettings = config.tls?.ca_cert ? config.tls : client?.ca_cert ? client : undefined;
+  if (caSettings?.ca_cert) {
+    const custom = readFileSync(caSettings.ca_cert, 'utf8');
+    tls.ca = caSettings.system_ca_required ? [...rootCertificates, custom] : [custom];
+  }
   if (client) {
     tls.cert = readFileSync(client.cert);
     tls.key = readFileSync(client.private_key);
@@ -88,8 +90,8 @@ export class ServiceClient {
       throw new ServiceError(`${where}: type "oci" (bundles pulled from an OCI registry) is not supported by Verdict; serve the bundle from an HTTP bundle server or S3-compatible store instead`);
     }
     if (config.type !== undefined && config.type !== '') throw new ServiceError(`${where}: type ${JSON.stringify(config.type)} is not a service type (OPA knows only "oci")`);
-    this.tls = tlsOptionsFor(config);
     try {
+      this.tls = tlsOptionsFor(config);
       this.credential = credentialFor(config.credentials, {
         serviceType: config.type,
         keys: options.keys,

@@ -11,7 +11,7 @@ import { CredentialConfigError, type Send, type ServiceCredential } from './type
 export interface CredentialsConfig {
   bearer?: BearerConfig;
   oauth2?: OAuth2Config;
-  client_tls?: { cert: string; private_key: string; private_key_passphrase?: string };
+  client_tls?: { cert: string; private_key: string; private_key_passphrase?: string; ca_cert?: string; system_ca_required?: boolean };
   s3_signing?: S3SigningConfig;
   gcp_metadata?: GcpMetadataConfig;
   azure_managed_identity?: AzureManagedIdentityConfig;

@@ -14,7 +14,7 @@ import type { ServiceCredential } from './credentials/types.js';
 export interface ServiceConfig {
   name: string;
   url: string;
-  /** OPA's `type`: absent for a bundle/REST server; "oci" (an OCI registry) is refused, see ServiceClient. */
+  /** OPA's `type`: absent for a bundle/REST server, "oci" for an OCI registry (src/bundle/oci.ts). */
   type?: string;
   headers?: Record<string, string>;
   /** Seconds to wait for response headers; default 10 as OPA. */
@@ -51,6 +51,8 @@ export interface GetOptions {
   waitSeconds?: number;
   maxBytes: number;
   signal?: AbortSignal;
+  /** Leave the service's credentials out: the request carries its own Authorization (an OCI registry token). */
+  withoutCredentials?: boolean;
 }
 
 export interface TlsOptions {
@@ -86,10 +88,7 @@ export class ServiceClient {
   constructor(readonly config: ServiceConfig, options: ServiceClientOptions = {}) {
     const where = `service ${config.name}`;
     if (!/^https?:\/\//.test(config.url)) throw new ServiceError(`${where}: url ${JSON.stringify(config.url)} is not http(s)`);
-    if (config.type === 'oci') {
-      throw new ServiceError(`${where}: type "oci" (bundles pulled from an OCI registry) is not supported by Verdict; serve the bundle from an HTTP bundle server or S3-compatible store instead`);
-    }
-    if (config.type !== undefined && config.type !== '') throw new ServiceError(`${where}: type ${JSON.stringify(config.type)} is not a service type (OPA knows only "oci")`);
+    if (config.type !== undefined && config.type !== '' && config.type !== 'oci') throw new ServiceError(`${where}: type ${JSON.stringify(config.type)} is not a service type (OPA knows only "oci")`);
     try {
       this.tls = tlsOptionsFor(config);
       this.credential = credentialFor(config.credentials, {
@@ -115,10 +114,18 @@ export class ServiceClient {
   }
 
   /** One request to `<url>/<resource>` with the service's headers and credentials (which may sign the body). */
-  async send(method: SendOptions['method'], resource: string, opts: GetOptions & { body?: Buffer }): Promise<HttpResponse> {
-    const url = this.config.url.replace(/\/+$/, '') + '/' + resource.replace(/^\/+/, '');
+  send(method: SendOptions['method'], resource: string, opts: GetOptions & { body?: Buffer }): Promise<HttpResponse> {
+    return this.request(method, this.config.url.replace(/\/+$/, '') + '/' + resource.replace(/^\/+/, ''), opts);
+  }
+
+  /** GET an absolute URL with the service's credentials and TLS settings: an OCI registry's token endpoint. */
+  fetchAbsolute(url: string, opts: GetOptions): Promise<HttpResponse> {
+    return this.request('GET', url, opts);
+  }
+
+  private async request(method: SendOptions['method'], url: string, opts: GetOptions & { body?: Buffer }): Promise<HttpResponse> {
     const base = { ...this.config.headers, ...opts.headers };
-    const headers = { ...base, ...(await this.credential.headers({ method, url, headers: base, body: opts.body })) };
+    const headers = opts.withoutCredentials ? base : { ...base, ...(await this.credential.headers({ method, url, headers: base, body: opts.body })) };
     const response = await sendRequest(url, {
       method,
       headers,

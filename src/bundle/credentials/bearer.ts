@@ -9,13 +9,14 @@ export interface BearerConfig {
   scheme?: string;
 }
 
-export function bearerCredential(config: BearerConfig): ServiceCredential {
+/** For an OCI registry (`serviceType` "oci") the token is sent base64-encoded, as OPA does. */
+export function bearerCredential(config: BearerConfig, serviceType?: string): ServiceCredential {
   if (config.token && config.token_path) throw new CredentialConfigError('specify either "token" or "token_path", not both');
   const { token, token_path, scheme = 'Bearer' } = config;
   return {
     async headers() {
       const value = token_path ? (await readFile(token_path, 'utf8')).trim() : token ?? '';
-      return { authorization: `${scheme} ${value}` };
+      return { authorization: `${scheme} ${serviceType === 'oci' ? Buffer.from(value).toString('base64') : value}` };
     },
   };
 }

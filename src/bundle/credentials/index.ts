@@ -46,7 +46,7 @@ export function credentialFor(config: CredentialsConfig | undefined, ctx: Creden
   };
   switch (kind) {
     case 'bearer':
-      return within(() => bearerCredential(config.bearer!));
+      return within(() => bearerCredential(config.bearer!, ctx.serviceType));
     case 'oauth2':
       return within(() => {
         const client = new OAuth2ClientCredentials(config.oauth2!, (url, init) => ctx.sendWithServiceTls(url, { ...init, timeoutMs: 10_000 }), { keys: ctx.keys, now: ctx.now });

@@ -9,7 +9,8 @@ export interface S3SigningConfig extends AwsProvidersConfig {
   signature_version?: string;
 }
 
-export function s3SigningCredential(config: S3SigningConfig, ctx: { env: NodeJS.ProcessEnv; send: Send; now: () => number }): ServiceCredential {
+export function s3SigningCredential(config: S3SigningConfig, ctx: { env: NodeJS.ProcessEnv; send: Send; now: () => number; serviceType?: string }): ServiceCredential {
+  if (ctx.serviceType === 'oci') throw new CredentialConfigError('s3_signing with an OCI service (AWS ECR authorization tokens) is not supported by Verdict');
   const version = config.signature_version ?? '4';
   if (version !== '4') throw new CredentialConfigError(`s3_signing.signature_version ${JSON.stringify(version)} is not supported by Verdict: only "4" (SigV4A is not implemented)`);
   const service = (config.service ?? 's3').toLowerCase();

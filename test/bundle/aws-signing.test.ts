@@ -11,7 +11,8 @@ import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
 import type { S3SigningConfig } from '../../src/bundle/credentials/s3-signing.js';
 import { startFakeAws, type FakeAws } from './peers/fake-aws.js';
 import { tempDir } from './temp-dir.js';
-import { startOpa, startVerdict, send } from '../server/harness.js';
+import { startOpa, startVerdict } from '../server/harness.js';
+import { decideOnceLoaded } from './decide.js';
 
 const file = (path: string, body: string): BundleFile => ({ path, data: Buffer.from(body) });
 const root = tempDir('verdict-s3-');
@@ -142,17 +143,8 @@ test('the reference OPA and Verdict pull the same signed bundle and answer the s
   const opa = await startOpa(configFile, []);
   const verdict = await startVerdict(config, []);
   try {
-    const ask = async (url: string, who: string) => {
-      for (let i = 0; i < 100; i++) {
-        const res = await send(url, 'POST', '/v1/data/authz/allow', JSON.stringify({ input: { user: who } }));
-        const body = JSON.parse(res.body.toString()) as { result?: boolean };
-        if (body.result !== undefined) return body;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`${url} never activated the bundle`);
-    };
-    for (const who of ['alice', 'mallory']) assert.deepEqual(await ask(verdict.url, who), await ask(opa.url, who));
-    assert.equal((await ask(verdict.url, 'alice')).result, true);
+    for (const who of ['alice', 'mallory']) assert.deepEqual(await decideOnceLoaded(verdict.url, who), await decideOnceLoaded(opa.url, who));
+    assert.deepEqual(await decideOnceLoaded(verdict.url, 'alice'), { result: true });
     const s3 = (await aws.log()).slice(before).filter((e) => e.kind === 's3');
     assert.ok(s3.length >= 2 && s3.every((e) => e.ok), JSON.stringify(s3));
   } finally {

@@ -17,7 +17,8 @@ import type { OAuth2Config } from '../../src/bundle/oauth2.js';
 import { TestBundleServer } from './bundle-server.js';
 import { makeTlsFixtures } from './tls-fixtures.js';
 import { tempDir } from './temp-dir.js';
-import { startOpa, startVerdict, send } from '../server/harness.js';
+import { startOpa, startVerdict } from '../server/harness.js';
+import { decideOnceLoaded } from './decide.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {
@@ -180,7 +181,7 @@ test('the reference OPA and Verdict send the same metadata requests and bearer t
       const shape = (r: (typeof meta.seen)[number]) => ({ method: r.method, url: r.url, flavor: r.headers['metadata-flavor'], metadata: r.headers.metadata });
       assert.deepEqual(verdictRequests.slice(0, 1).map(shape), opaRequests.slice(0, 1).map(shape), kind);
       for (const who of ['alice', 'bob']) {
-        const [a, b] = await Promise.all([decide(opa.url, who), decide(verdict.url, who)]);
+        const [a, b] = await Promise.all([decideOnceLoaded(opa.url, who), decideOnceLoaded(verdict.url, who)]);
         assert.deepEqual(b, a, `${kind}: ${who}`);
       }
       assert.ok(srv.requests.filter((r) => r.path === '/bundles/authz').every((r) => r.headers.authorization === `Bearer ${token}`));
@@ -198,13 +199,4 @@ async function until<T>(get: () => T[]): Promise<T[]> {
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error('no request arrived');
-}
-
-async function decide(url: string, user: string): Promise<unknown> {
-  for (let i = 0; i < 200; i++) {
-    const body = JSON.parse((await send(url, 'POST', '/v1/data/authz/allow', JSON.stringify({ input: { user } }))).body.toString()) as { result?: unknown };
-    if (body.result !== undefined) return body;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${url} never activated the bundle`);
 }

@@ -13,7 +13,8 @@ import { parseReference } from '../../src/bundle/oci.js';
 import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
 import { startRegistry, type Registry } from './peers/crane.js';
 import { tempDir } from './temp-dir.js';
-import { startOpa, startVerdict, send } from '../server/harness.js';
+import { startOpa, startVerdict } from '../server/harness.js';
+import { decideOnceLoaded } from './decide.js';
 
 const file = (path: string, body: string): BundleFile => ({ path, data: Buffer.from(body) });
 const bundle = (revision: string, admins: string[]) =>
@@ -115,19 +116,10 @@ test('the reference OPA and Verdict pull the same image and answer the same deci
   const opa = await startOpa(join(dir, 'config.yaml'), []);
   const verdict = await startVerdict(config, []);
   try {
-    for (const user of ['carol', 'dave']) assert.deepEqual(await decide(verdict.url, user), await decide(opa.url, user), user);
-    assert.deepEqual(await decide(verdict.url, 'carol'), { result: true });
+    for (const user of ['carol', 'dave']) assert.deepEqual(await decideOnceLoaded(verdict.url, user), await decideOnceLoaded(opa.url, user), user);
+    assert.deepEqual(await decideOnceLoaded(verdict.url, 'carol'), { result: true });
   } finally {
     await opa.stop();
     await verdict.close(1000);
   }
 });
-
-async function decide(url: string, user: string): Promise<unknown> {
-  for (let i = 0; i < 200; i++) {
-    const body = JSON.parse((await send(url, 'POST', '/v1/data/authz/allow', JSON.stringify({ input: { user } }))).body.toString()) as { result?: unknown };
-    if (body.result !== undefined) return body;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${url} never activated the bundle`);
-}

@@ -5,6 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { createServer, type IncomingMessage } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -200,3 +201,18 @@ async function until<T>(get: () => T[]): Promise<T[]> {
   }
   throw new Error('no request arrived');
 }
+
+test('verdict run stops with exit 2 and names the service when a credential setting is refused', () => {
+  const dir = tempDir('verdict-refused-');
+  const run = (credentials: string) => {
+    writeFileSync(join(dir, 'c.yaml'), `services:\n  logs:\n    url: https://collector.example\n    credentials:\n${credentials}`);
+    return spawnSync(process.execPath, ['dist/src/main.js', 'run', '--server', '--addr', '127.0.0.1:0', '--config-file', join(dir, 'c.yaml')], { encoding: 'utf8', timeout: 20_000 });
+  };
+  const http = run('      oauth2:\n        token_url: http://idp.example/token\n        client_id: a\n        client_secret: b\n');
+  assert.equal(http.status, 2);
+  assert.match(http.stderr, /service logs: credentials.oauth2: token_url "http:\/\/idp.example\/token" must use the https scheme/);
+  assert.doesNotMatch(http.stderr + http.stdout, /client_secret: b|"b"/);
+  const plugin = run('      plugin: my_go_plugin\n');
+  assert.equal(plugin.status, 2);
+  assert.match(plugin.stderr, /service logs: credentials.plugin names a Go authentication plugin compiled into OPA/);
+});

@@ -98,7 +98,9 @@ export class BundleManager<B extends ManagedBundle> {
         { onStatus: (download) => this.noteDownload(name, download) },
       );
       this.remotes.set(name, source);
-      this.records.set(name, this.newRecord(name, 'download', `${client.config.url.replace(/\/+$/, '')}/${config.resource ?? `bundles/${name}`}`));
+      // An OCI bundle's resource is already a full image reference.
+      const location = client.config.type === 'oci' ? config.resource ?? '' : `${client.config.url.replace(/\/+$/, '')}/${config.resource ?? `bundles/${name}`}`;
+      this.records.set(name, this.newRecord(name, 'download', location));
     }
     for (const [name, path] of Object.entries(options.localPaths ?? {})) {
       if (this.records.has(name)) throw new Error(`bundle ${name} is both downloaded and loaded from ${path}`);

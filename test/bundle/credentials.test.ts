@@ -115,6 +115,42 @@ test('OAuth2 client credentials with a signed client assertion, or a ready-made 
   assert.equal(srv.issuedTokens.at(-1)!.form.client_assertion, ready);
 });
 
+test('jwt_bearer and signed client assertions: the reference OPA and Verdict send the same token requests', async () => {
+  // OPA's token client trusts the system CAs only; SSL_CERT_FILE gives it the test CA.
+  process.env.SSL_CERT_FILE = tls.caCertPath;
+  const keyYaml = `keys:\n  client_key:\n    algorithm: RS256\n    private_key: ${JSON.stringify(privatePem)}\n`;
+  for (const oauth2 of [
+    'grant_type: jwt_bearer\n        signing_key: client_key\n        scopes: [read]\n        include_jti_claim: true\n        additional_claims: { iss: verdict, sub: pdp }',
+    'client_id: verdict\n        signing_key: client_key\n        additional_claims: { aud: idp }',
+  ]) {
+    const srv = await tokenServer();
+    const config = `services:\n  idp:\n    url: ${srv.url}\n    tls: { ca_cert: ${tls.caCertPath} }\n    credentials:\n      oauth2:\n        token_url: ${srv.url}/token\n        ${oauth2}\nbundles:\n  authz:\n    service: idp\n${keyYaml}`;
+    const configFile = join(tempDir('verdict-jwt-opa-'), 'config.yaml');
+    writeFileSync(configFile, config);
+    const opa = await startOpa(configFile, []);
+    const verdict = await startVerdict(config, []);
+    try {
+      for (const user of ['alice', 'bob']) assert.deepEqual(await decideOnceLoaded(verdict.url, user), await decideOnceLoaded(opa.url, user));
+      const [fromOpa, fromVerdict] = srv.issuedTokens;
+      const shape = (t: NonNullable<typeof fromOpa>) => ({
+        form: Object.keys(t.form).sort(),
+        grant: t.grant,
+        clientAssertionType: t.form.client_assertion_type,
+        scope: t.form.scope,
+        header: t.assertion!.header,
+        claims: Object.keys(t.assertion!.claims).sort(),
+        custom: [t.assertion!.claims.iss, t.assertion!.claims.sub, t.assertion!.claims.aud, t.assertion!.claims.scope],
+        lifetime: t.assertion!.claims.exp! - t.assertion!.claims.iat!,
+      });
+      assert.ok(fromOpa && fromVerdict, 'both asked the token endpoint');
+      assert.deepEqual(shape(fromVerdict), shape(fromOpa));
+    } finally {
+      await opa.stop();
+      await verdict.close(1000);
+    }
+  }
+});
+
 /** A loopback metadata server that answers with a token and records each request. */
 async function metadataServer(answer: (req: IncomingMessage) => { status: number; body: string }) {
   const seen: Array<{ method: string; url: string; headers: IncomingMessage['headers'] }> = [];

@@ -244,6 +244,9 @@ test('client TLS certificate and custom CA', async () => {
   assert.equal((await withCert.trigger()).lastError, undefined);
   assert.equal(received.length, 1);
   assert.equal(srv.requests[0]!.clientCert, 'verdict-client');
+  // OPA's deprecated spelling: the CA under client_tls, used when the service has no tls.ca_cert.
+  const deprecatedCa = downloader({ url: srv.url, credentials: { client_tls: { cert: tls.clientCertPath, private_key: tls.clientKeyPath, ca_cert: tls.caCertPath } } }, {}, onBundle);
+  assert.equal((await deprecatedCa.trigger()).lastError, undefined);
   const noCert = downloader({ url: srv.url, tls: { ca_cert: tls.caCertPath } }, {}, onBundle);
   assert.match((await noCert.trigger()).lastError!, /failed|cut off|hang up/);
   const unknownCa = downloader({ url: srv.url, credentials: { client_tls: { cert: tls.clientCertPath, private_key: tls.clientKeyPath } } }, {}, onBundle);

@@ -122,6 +122,12 @@ test('metadata credentials: EC2 IMDSv2 (session token first) and the ECS contain
   assert.ok((await lastS3()).access_key!.startsWith('ASIAECS'));
   const kinds = (await aws.log()).filter((e) => e.kind === 'imds-token' || e.kind === 'imds' || e.kind === 'ecs').map((e) => `${e.kind}:${e.ok}`);
   assert.deepEqual(kinds, ['imds-token:true', 'imds:true', 'ecs:true']);
+  // Neither an iam_role nor an ECS endpoint: checked per request as in OPA, so the service still starts and
+  // the rest of the chain signs; alone, the provider fails the download with the reason.
+  const chained = await pull(client({ metadata_credentials: { aws_region: 'eu-west-1' }, environment_credentials: {} }, baseEnv()));
+  assert.equal(chained.lastError, undefined);
+  const none = await pull(client({ metadata_credentials: { aws_region: 'eu-west-1' } }, {}));
+  assert.match(none.lastError!, /metadata_credentials: the metadata endpoint cannot be determined/);
 });
 
 test('settings OPA refuses stop the service from being set up, naming the service and the setting', () => {

@@ -221,11 +221,12 @@ function metadataProvider(config: NonNullable<AwsProvidersConfig['metadata_crede
   const region = config.aws_region;
   const { env } = ctx;
   const ecs = env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI !== undefined || env.AWS_CONTAINER_CREDENTIALS_FULL_URI !== undefined;
-  if (!config.iam_role && !ecs) throw new CredentialConfigError(`${where}: the metadata endpoint cannot be determined: set iam_role (EC2) or run where AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI is set (ECS)`);
   const ec2Base = (env.AWS_EC2_METADATA_SERVICE_ENDPOINT || 'http://169.254.169.254').replace(/\/+$/, '');
   return cached(where, async () => {
     const headers: Record<string, string> = {};
     let url: string;
+    // Checked per request, as OPA does, so that another provider of the chain can still answer.
+    if (!config.iam_role && !ecs) throw new Error('the metadata endpoint cannot be determined: set iam_role (EC2) or run where AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI is set (ECS)');
     if (config.iam_role) {
       url = `${ec2Base}/latest/meta-data/iam/security-credentials/${config.iam_role}`;
     } else if (env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI !== undefined) {

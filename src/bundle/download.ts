@@ -3,6 +3,7 @@
 // polls, long polling when the server speaks OPA's bundle protocol, and jittered exponential backoff on errors.
 // What to do with the bytes is the caller's business: each new download goes to `onBundle`.
 import { ServiceClient, ServiceError } from './service.js';
+import { OciPuller } from './oci.js';
 
 /** `bundles.<name>` of OPA's config, the download part (snake_case as in OPA's config file). */
 export interface BundleSourceConfig {
@@ -71,6 +72,8 @@ export class BundleDownloader {
   private inFlight?: AbortController;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly random: () => number;
+  /** Set for a service of type "oci": bundles come from a registry instead of a bundle server. */
+  private readonly oci?: OciPuller;
 
   constructor(
     readonly name: string,
@@ -87,6 +90,12 @@ export class BundleDownloader {
       throw new Error(`bundle ${name}: polling.long_polling_timeout_seconds must be positive`);
     }
     this.longPollingEnabled = long_polling_timeout_seconds !== undefined;
+    if (client.config.type === 'oci') {
+      // A registry has no long polling; OPA polls it on the min/max delays.
+      this.oci = new OciPuller(client);
+      this.longPollingEnabled = false;
+      if (config.resource === undefined) throw new Error(`bundle ${name}: resource (the image reference, e.g. registry.example.com/org/bundle:tag) is required with an OCI service`);
+    }
     this.random = options.random ?? Math.random;
     this.state = {
       name,
@@ -175,6 +184,7 @@ export class BundleDownloader {
     if (this.state.etag) headers['if-none-match'] = this.state.etag;
     this.inFlight = new AbortController();
     try {
+      if (this.oci) return await this.pollRegistry(this.inFlight.signal);
       const res = await this.client.get(this.state.resource, {
         headers,
         waitSeconds: longPollSeconds,
@@ -191,20 +201,7 @@ export class BundleDownloader {
       this.longPollingEnabled = this.config.polling?.long_polling_timeout_seconds !== undefined && res.headers['content-type'] === bundleContentType;
       this.state.longPolling = this.longPollingEnabled;
       const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
-      this.state.lastSuccessfulDownload = new Date();
-      this.state.downloads++;
-      try {
-        await this.onBundle({ bytes: res.body, etag });
-      } catch (err) {
-        // Forget the ETag so the next poll fetches the bundle again rather than a 304 for a bundle never activated.
-        this.state.etag = undefined;
-        this.failed(`bundle ${this.name} was downloaded but not activated: ${(err as Error).message}`);
-        return false;
-      }
-      this.state.etag = etag;
-      this.state.lastSuccessfulActivation = new Date();
-      this.succeeded(new Date());
-      return true;
+      return await this.activate(res.body, etag);
     } catch (err) {
       if (!this.running && this.inFlight.signal.aborted) return false;
       this.state.etag = undefined;
@@ -214,6 +211,34 @@ export class BundleDownloader {
       this.inFlight = undefined;
       this.options.onStatus?.(this.status());
     }
+  }
+
+  /** One registry poll: an unchanged layer digest counts as a 304. */
+  private async pollRegistry(signal: AbortSignal): Promise<boolean> {
+    const pulled = await this.oci!.pull({ resource: this.state.resource, etag: this.state.etag, maxBytes: this.config.size_limit_bytes ?? defaultSizeLimit, signal });
+    if (pulled.unchanged) {
+      this.succeeded(new Date());
+      return true;
+    }
+    return this.activate(pulled.bytes, pulled.etag);
+  }
+
+  /** Hands a new download to onBundle; its ETag is kept only once the bundle is active. */
+  private async activate(bytes: Buffer, etag: string | undefined): Promise<boolean> {
+    this.state.lastSuccessfulDownload = new Date();
+    this.state.downloads++;
+    try {
+      await this.onBundle({ bytes, etag });
+    } catch (err) {
+      // Forget the ETag so the next poll fetches the bundle again rather than a 304 for a bundle never activated.
+      this.state.etag = undefined;
+      this.failed(`bundle ${this.name} was downloaded but not activated: ${(err as Error).message}`);
+      return false;
+    }
+    this.state.etag = etag;
+    this.state.lastSuccessfulActivation = new Date();
+    this.succeeded(new Date());
+    return true;
   }
 
   private succeeded(at: Date): void {

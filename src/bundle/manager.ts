@@ -9,7 +9,7 @@ import { applyPatch, checkDeltaManifest, parsePatchFile, type JsonValue } from '
 import { BundlePersistence } from './persist.js';
 import { RemoteBundleSource, type RemoteBundleConfig } from './remote-source.js';
 import { LocalBundleSource } from './watch.js';
-import { ServiceClient, normaliseServices, type ServiceConfig } from './service.js';
+import { ServiceClient, normaliseServices, type ServiceClientOptions, type ServiceConfig } from './service.js';
 import type { DownloadStatus } from './download.js';
 
 /** The parts of a parsed bundle (bundle.ts's Bundle) the manager needs. */
@@ -25,6 +25,8 @@ export interface BundleManagerOptions<B extends ManagedBundle> {
   /** Swaps in a whole set of bundles atomically or throws leaving the old set serving (the engine). */
   activate: (bundles: B[]) => Promise<void>;
   services?: Record<string, Omit<ServiceConfig, 'name'>> | ServiceConfig[];
+  /** Passed to every service client: the configuration's `keys` for OAuth2 signing keys. */
+  serviceOptions?: ServiceClientOptions;
   bundles?: Record<string, RemoteBundleConfig & { signing?: BundleSigningConfig }>;
   keys?: Record<string, { key: string; algorithm?: string; scope?: string }>;
   /** Local bundles (`verdict run [--watch] <path>...`), keyed by bundle name. */
@@ -80,22 +82,25 @@ export class BundleManager<B extends ManagedBundle> {
 
   constructor(private readonly options: BundleManagerOptions<B>) {
     if (options.persistenceDirectory) this.persistence = new BundlePersistence(options.persistenceDirectory);
-    const services = new Map(normaliseServices(options.services).map((s) => [s.name, s]));
+    // Every service is set up now, used or not, so a bad credential setting stops start-up as in OPA.
+    const services = new Map(normaliseServices(options.services).map((s) => [s.name, new ServiceClient(s, options.serviceOptions)]));
     for (const [name, config] of Object.entries(options.bundles ?? {})) {
-      const service = services.get(config.service) ?? (config.service ? undefined : services.values().next().value);
-      if (!service) throw new Error(`bundle ${name}: service ${JSON.stringify(config.service)} is not configured`);
+      const client = services.get(config.service) ?? (config.service ? undefined : services.values().next().value);
+      if (!client) throw new Error(`bundle ${name}: service ${JSON.stringify(config.service)} is not configured`);
       const signing = verificationConfigFor(name, config.signing, options.keys);
       if (config.persist && !this.persistence) throw new Error(`bundle ${name}: persist needs a persistence directory`);
       const source = new RemoteBundleSource(
         name,
         config,
-        new ServiceClient(service),
+        client,
         async ({ bytes, etag }) => this.change(name, 'download', () => this.fromArchive(name, bytes, signing), etag),
         config.persist ? this.persistence : undefined,
         { onStatus: (download) => this.noteDownload(name, download) },
       );
       this.remotes.set(name, source);
-      this.records.set(name, this.newRecord(name, 'download', `${service.url.replace(/\/+$/, '')}/${config.resource ?? `bundles/${name}`}`));
+      // An OCI bundle's resource is already a full image reference.
+      const location = client.config.type === 'oci' ? config.resource ?? '' : `${client.config.url.replace(/\/+$/, '')}/${config.resource ?? `bundles/${name}`}`;
+      this.records.set(name, this.newRecord(name, 'download', location));
     }
     for (const [name, path] of Object.entries(options.localPaths ?? {})) {
       if (this.records.has(name)) throw new Error(`bundle ${name} is both downloaded and loaded from ${path}`);

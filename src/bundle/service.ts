@@ -1,27 +1,34 @@
 // A remote service from OPA's `services` config (docs: configuration, "Services"): base URL, extra headers, TLS
-// (custom CA, client certificate) and credentials (bearer token or OAuth2 client credentials). It sends one GET
-// at a time and reads the body under a byte limit, so a bundle larger than allowed is cut off while downloading.
+// (custom CA, client certificate) and credentials (src/bundle/credentials: bearer, OAuth2, AWS signing, GCP and
+// Azure metadata tokens). It sends one request at a time and reads the body under a byte limit, so a bundle
+// larger than allowed is cut off while downloading. Bundle downloads and decision-log uploads both use it.
 import { request as httpRequest, type IncomingHttpHeaders, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import { OAuth2ClientCredentials, type OAuth2Config } from './oauth2.js';
+import { credentialFor, type CredentialsConfig } from './credentials/index.js';
+import type { PrivateKeyConfig } from './credentials/signing-key.js';
+import type { ServiceCredential } from './credentials/types.js';
 
 /** One entry of OPA's `services` (snake_case keys as in OPA's config file). */
 export interface ServiceConfig {
   name: string;
   url: string;
+  /** OPA's `type`: absent for a bundle/REST server, "oci" for an OCI registry (src/bundle/oci.ts). */
+  type?: string;
   headers?: Record<string, string>;
   /** Seconds to wait for response headers; default 10 as OPA. */
   response_header_timeout_seconds?: number;
   allow_insecure_tls?: boolean;
   tls?: { ca_cert?: string; system_ca_required?: boolean };
-  credentials?: {
-    bearer?: { token?: string; token_path?: string; scheme?: string };
-    client_tls?: { cert: string; private_key: string; private_key_passphrase?: string };
-    oauth2?: OAuth2Config;
-  };
+  credentials?: CredentialsConfig;
+}
+
+export interface ServiceClientOptions {
+  /** The configuration's `keys`, where OAuth2 `signing_key` is looked up. */
+  keys?: Record<string, PrivateKeyConfig>;
+  env?: NodeJS.ProcessEnv;
+  now?: () => number;
 }
 
 export interface HttpResponse {
@@ -44,6 +51,8 @@ export interface GetOptions {
   waitSeconds?: number;
   maxBytes: number;
   signal?: AbortSignal;
+  /** Leave the service's credentials out: the request carries its own Authorization (an OCI registry token). */
+  withoutCredentials?: boolean;
 }
 
 export interface TlsOptions {
@@ -57,11 +66,13 @@ export interface TlsOptions {
 /** Reads the CA and client certificate files once, when the service is set up (as OPA does at start). */
 export function tlsOptionsFor(config: ServiceConfig): TlsOptions {
   const tls: TlsOptions = { rejectUnauthorized: !config.allow_insecure_tls };
-  if (config.tls?.ca_cert) {
-    const custom = readFileSync(config.tls.ca_cert, 'utf8');
-    tls.ca = config.tls.system_ca_required ? [...rootCertificates, custom] : [custom];
-  }
   const client = config.credentials?.client_tls;
+  // client_tls.ca_cert is OPA's deprecated spelling of tls.ca_cert, honoured only when tls.ca_cert is absent.
+  const caSettings = config.tls?.ca_cert ? config.tls : client?.ca_cert ? client : undefined;
+  if (caSettings?.ca_cert) {
+    const custom = readFileSync(caSettings.ca_cert, 'utf8');
+    tls.ca = caSettings.system_ca_required ? [...rootCertificates, custom] : [custom];
+  }
   if (client) {
     tls.cert = readFileSync(client.cert);
     tls.key = readFileSync(client.private_key);
@@ -72,13 +83,25 @@ export function tlsOptionsFor(config: ServiceConfig): TlsOptions {
 
 export class ServiceClient {
   private readonly tls: TlsOptions;
-  private readonly oauth2?: OAuth2ClientCredentials;
+  private readonly credential: ServiceCredential;
 
-  constructor(readonly config: ServiceConfig) {
-    if (!/^https?:\/\//.test(config.url)) throw new ServiceError(`service ${config.name}: url ${JSON.stringify(config.url)} is not http(s)`);
-    this.tls = tlsOptionsFor(config);
-    const oauth2 = config.credentials?.oauth2;
-    if (oauth2) this.oauth2 = new OAuth2ClientCredentials(oauth2, (url, init) => sendRequest(url, { ...init, tls: this.tls, timeoutMs: this.headerTimeoutMs, maxBytes: 1024 * 1024 }));
+  constructor(readonly config: ServiceConfig, options: ServiceClientOptions = {}) {
+    const where = `service ${config.name}`;
+    if (!/^https?:\/\//.test(config.url)) throw new ServiceError(`${where}: url ${JSON.stringify(config.url)} is not http(s)`);
+    if (config.type !== undefined && config.type !== '' && config.type !== 'oci') throw new ServiceError(`${where}: type ${JSON.stringify(config.type)} is not a service type (OPA knows only "oci")`);
+    try {
+      this.tls = tlsOptionsFor(config);
+      this.credential = credentialFor(config.credentials, {
+        serviceType: config.type,
+        keys: options.keys,
+        env: options.env ?? process.env,
+        now: options.now ?? Date.now,
+        sendWithServiceTls: (url, init) => sendRequest(url, { ...init, tls: this.tls, maxBytes: tokenResponseLimit }),
+        send: (url, init) => sendRequest(url, { ...init, tls: { rejectUnauthorized: true }, maxBytes: tokenResponseLimit }),
+      });
+    } catch (err) {
+      throw new ServiceError(`${where}: ${(err as Error).message}`);
+    }
   }
 
   private get headerTimeoutMs(): number {
@@ -86,37 +109,43 @@ export class ServiceClient {
   }
 
   /** GET `<url>/<resource>` with the service's headers and credentials. */
-  async get(resource: string, opts: GetOptions): Promise<HttpResponse> {
-    const url = this.config.url.replace(/\/+$/, '') + '/' + resource.replace(/^\/+/, '');
-    const headers = { ...this.config.headers, ...(await this.authorization()), ...opts.headers };
+  get(resource: string, opts: GetOptions): Promise<HttpResponse> {
+    return this.send('GET', resource, opts);
+  }
+
+  /** One request to `<url>/<resource>` with the service's headers and credentials (which may sign the body). */
+  send(method: SendOptions['method'], resource: string, opts: GetOptions & { body?: Buffer }): Promise<HttpResponse> {
+    return this.request(method, this.config.url.replace(/\/+$/, '') + '/' + resource.replace(/^\/+/, ''), opts);
+  }
+
+  /** GET an absolute URL with the service's credentials and TLS settings: an OCI registry's token endpoint. */
+  fetchAbsolute(url: string, opts: GetOptions): Promise<HttpResponse> {
+    return this.request('GET', url, opts);
+  }
+
+  private async request(method: SendOptions['method'], url: string, opts: GetOptions & { body?: Buffer }): Promise<HttpResponse> {
+    const base = { ...this.config.headers, ...opts.headers };
+    const headers = opts.withoutCredentials ? base : { ...base, ...(await this.credential.headers({ method, url, headers: base, body: opts.body })) };
     const response = await sendRequest(url, {
-      method: 'GET',
+      method,
       headers,
+      body: opts.body,
       tls: this.tls,
       timeoutMs: this.headerTimeoutMs + (opts.waitSeconds ?? 0) * 1000,
       maxBytes: opts.maxBytes,
       signal: opts.signal,
     });
     // A rejected token may have been revoked early: fetch a fresh one next time.
-    if (response.status === 401) this.oauth2?.forget();
+    if (response.status === 401) this.credential.forget?.();
     return response;
-  }
-
-  private async authorization(): Promise<Record<string, string>> {
-    const creds = this.config.credentials;
-    if (creds?.bearer) {
-      const { token, token_path, scheme = 'Bearer' } = creds.bearer;
-      // token_path is re-read per request, so a rotated token file is picked up without a restart.
-      const value = token_path ? (await readFile(token_path, 'utf8')).trim() : token ?? '';
-      return { authorization: `${scheme} ${value}` };
-    }
-    if (this.oauth2) return { authorization: `Bearer ${await this.oauth2.token()}` };
-    return {};
   }
 }
 
+/** Token, metadata and STS answers are small; anything larger is refused. */
+const tokenResponseLimit = 1024 * 1024;
+
 export interface SendOptions {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   headers?: Record<string, string>;
   body?: Buffer;
   tls: TlsOptions;

@@ -81,6 +81,7 @@ export async function createServerBundles(
       throw err instanceof RegoCompileError ? describeCompileError(err) : err;
     }),
     services: config.services as BundleManagerOptions<Bundle>['services'],
+    serviceOptions: { keys: config.keys },
     bundles: config.bundles as BundleManagerOptions<Bundle>['bundles'],
     keys,
     localPaths: Object.fromEntries(local.paths.map((path) => [path, path])),

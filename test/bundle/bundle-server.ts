@@ -2,7 +2,8 @@
 // OAuth2 client-credentials tokens, and injected failures (HTTP errors, slow answers, resets, cut-off bodies).
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type KeyObject } from 'node:crypto';
+import { jwtVerify, type JWSHeaderParameters, type JWTPayload } from 'jose';
 import type { AddressInfo } from 'node:net';
 
 export type Fault =
@@ -29,7 +30,8 @@ export interface TestServerOptions {
   /** Answer bundles with OPA's content type, which keeps clients long polling. */
   bundleContentType?: boolean;
   tls?: { key: string; cert: string; ca?: string; requestCert?: boolean };
-  oauth2?: { clientId: string; clientSecret: string; expiresIn?: number };
+  /** A token endpoint at /token: client secret in Basic auth, or JWT grants/assertions signed by publicKey's owner. */
+  oauth2?: { clientId: string; clientSecret: string; expiresIn?: number; publicKey?: KeyObject };
   /** Require `Authorization: Bearer <token>` on bundle requests: a token issued by /token, or this fixed one. */
   requireBearer?: string | 'issued';
 }
@@ -37,7 +39,7 @@ export interface TestServerOptions {
 export class TestBundleServer {
   readonly requests: RecordedRequest[] = [];
   readonly faults: Fault[] = [];
-  readonly issuedTokens: Array<{ token: string; scope?: string }> = [];
+  readonly issuedTokens: Array<{ token: string; scope?: string; grant: string; form: Record<string, string>; assertion?: { claims: JWTPayload; header: JWSHeaderParameters } }> = [];
   private readonly bundles = new Map<string, Served>();
   private readonly sockets = new Set<import('node:net').Socket>();
 
@@ -130,15 +132,32 @@ export class TestBundleServer {
     return want === 'issued' ? this.issuedTokens.some((t) => t.token === token) : token === want;
   }
 
-  private token(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
+  private async token(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
     const oauth2 = this.options.oauth2;
-    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const [id, secret] = Buffer.from(basic ?? '', 'base64').toString().split(':');
     const form = new URLSearchParams(body.toString());
-    if (!oauth2 || id !== oauth2.clientId || secret !== oauth2.clientSecret) return json(res, 401, { error: 'invalid_client' });
-    if (form.get('grant_type') !== 'client_credentials') return json(res, 400, { error: 'unsupported_grant_type' });
+    if (!oauth2) return json(res, 404, { error: 'no token endpoint' });
+    const grant = form.get('grant_type');
+    let assertion: { claims: JWTPayload; header: JWSHeaderParameters } | undefined;
+    const signed = grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer' ? form.get('assertion') : form.get('client_assertion');
+    if (signed !== null) {
+      // A JWT grant or client assertion counts only if it verifies against the client's public key.
+      if (!oauth2.publicKey || (grant !== 'urn:ietf:params:oauth:grant-type:jwt-bearer' && form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')) {
+        return json(res, 401, { error: 'invalid_client' });
+      }
+      try {
+        const { payload, protectedHeader } = await jwtVerify(signed, oauth2.publicKey);
+        assertion = { claims: payload, header: protectedHeader };
+      } catch {
+        return json(res, 401, { error: 'invalid_client' });
+      }
+    } else {
+      const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      const [id, secret] = Buffer.from(basic ?? '', 'base64').toString().split(':');
+      if (id !== oauth2.clientId || secret !== oauth2.clientSecret) return json(res, 401, { error: 'invalid_client' });
+      if (grant !== 'client_credentials') return json(res, 400, { error: 'unsupported_grant_type' });
+    }
     const token = randomBytes(12).toString('hex');
-    this.issuedTokens.push({ token, scope: form.get('scope') ?? undefined });
+    this.issuedTokens.push({ token, scope: form.get('scope') ?? undefined, grant: grant ?? '', form: Object.fromEntries(form), assertion });
     json(res, 200, { access_token: token, token_type: 'Bearer', expires_in: oauth2.expiresIn ?? 3600 });
   }
 }

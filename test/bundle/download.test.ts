@@ -213,18 +213,21 @@ test('bearer credentials: a token, or one read from token_path per request, with
 });
 
 test('OAuth2 client credentials: one token reused until it expires, then a new one', async () => {
-  const srv = await server({ requireBearer: 'issued', oauth2: { clientId: 'verdict', clientSecret: 'pw', expiresIn: 1 } });
+  const tls = makeTlsFixtures();
+  const srv = await server({ tls: { key: tls.serverKey, cert: tls.serverCert }, requireBearer: 'issued', oauth2: { clientId: 'verdict', clientSecret: 'pw', expiresIn: 1 } });
   srv.setBundle('authz', await bundleBytes('r1'));
   const { onBundle } = collector();
   const oauth2 = { token_url: `${srv.url}/token`, client_id: 'verdict', client_secret: 'pw', scopes: ['bundles:read', 'x'] };
-  const d = downloader({ url: srv.url, credentials: { oauth2 } }, {}, onBundle);
+  const overTls = (service: Partial<ServiceConfig>, bundle: Partial<BundleSourceConfig>, onBundle: OnBundle) =>
+    downloader({ url: srv.url, tls: { ca_cert: tls.caCertPath }, ...service }, bundle, onBundle);
+  const d = overTls({ credentials: { oauth2 } }, {}, onBundle);
   for (let i = 0; i < 3; i++) assert.equal((await d.trigger()).lastError, undefined);
   assert.equal(srv.issuedTokens.length, 1, 'cached while valid');
   assert.equal(srv.issuedTokens[0]!.scope, 'bundles:read x');
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal((await d.trigger()).lastError, undefined);
   assert.equal(srv.issuedTokens.length, 2, 'refreshed after expiry');
-  const bad = downloader({ url: srv.url, credentials: { oauth2: { ...oauth2, client_secret: 'nope' } } }, {}, onBundle);
+  const bad = overTls({ credentials: { oauth2: { ...oauth2, client_secret: 'nope' } } }, {}, onBundle);
   assert.match((await bad.trigger()).lastError!, /oauth2 token request to .*\/token failed with HTTP 401/);
 });
 
@@ -241,6 +244,9 @@ test('client TLS certificate and custom CA', async () => {
   assert.equal((await withCert.trigger()).lastError, undefined);
   assert.equal(received.length, 1);
   assert.equal(srv.requests[0]!.clientCert, 'verdict-client');
+  // OPA's deprecated spelling: the CA under client_tls, used when the service has no tls.ca_cert.
+  const deprecatedCa = downloader({ url: srv.url, credentials: { client_tls: { cert: tls.clientCertPath, private_key: tls.clientKeyPath, ca_cert: tls.caCertPath } } }, {}, onBundle);
+  assert.equal((await deprecatedCa.trigger()).lastError, undefined);
   const noCert = downloader({ url: srv.url, tls: { ca_cert: tls.caCertPath } }, {}, onBundle);
   assert.match((await noCert.trigger()).lastError!, /failed|cut off|hang up/);
   const unknownCa = downloader({ url: srv.url, credentials: { client_tls: { cert: tls.clientCertPath, private_key: tls.clientKeyPath } } }, {}, onBundle);

@@ -76,3 +76,31 @@ test('GET /v1/config view drops PIP adapter settings (passwords, secrets, connec
   assert.deepEqual(shown.pip, { adapters: { dir: { type: 'ldap', timeout: '200ms' } } });
   assert.equal((config.pip as { adapters: { dir: { settings: object } } }).adapters.dir.settings !== undefined, true, 'the running config keeps them');
 });
+
+test('services: unknown keys at any depth of a service, its tls and each credential kind are refused with their path', () => {
+  const service = (body: string) => `services:\n  acme:\n    url: https://x\n${body}`;
+  assert.throws(() => parseConfig(service('    tls:\n      ca_certs: x\n'), 'c.yaml'), /at \/services\/acme\/tls: unknown key "ca_certs"/);
+  assert.throws(() => parseConfig(service('    credentail: {}\n'), 'c.yaml'), /at \/services\/acme: unknown key "credentail"/);
+  assert.throws(() => parseConfig(service('    credentials:\n      kerberos: {}\n'), 'c.yaml'), /at \/services\/acme\/credentials: unknown key "kerberos"/);
+  assert.throws(
+    () => parseConfig(service('    credentials:\n      oauth2:\n        token_url: https://idp\n        client_secret_path: /x\n'), 'c.yaml'),
+    /at \/services\/acme\/credentials\/oauth2: unknown key "client_secret_path"/,
+  );
+  assert.throws(
+    () => parseConfig(service('    credentials:\n      s3_signing:\n        web_identity_credentials:\n          role_arn: x\n'), 'c.yaml'),
+    /at \/services\/acme\/credentials\/s3_signing\/web_identity_credentials: unknown key "role_arn"/,
+  );
+  assert.throws(
+    () => parseConfig(service('    credentials:\n      s3_signing:\n        assume_role_credentials:\n          aws_signing:\n            web_identity_credentials: {}\n'), 'c.yaml'),
+    /at \/services\/acme\/credentials\/s3_signing\/assume_role_credentials\/aws_signing: unknown key "web_identity_credentials"/,
+  );
+  assert.throws(() => parseConfig(service('    credentials:\n      gcp_metadata:\n        scope: [x]\n'), 'c.yaml'), /at \/services\/acme\/credentials\/gcp_metadata: unknown key "scope"/);
+  assert.throws(() => parseConfig(service('    credentials:\n      azure_managed_identity:\n        tenant: x\n'), 'c.yaml'), /at \/services\/acme\/credentials\/azure_managed_identity: unknown key "tenant"/);
+  assert.throws(() => parseConfig(service('    type: s3\n'), 'c.yaml'), /at \/services\/acme\/type: expected one of "", "oci"/);
+  assert.throws(() => parseConfig('services:\n  - name: acme\n    url: https://x\n    header: {}\n', 'c.yaml'), /at \/services\/0: unknown key "header"/);
+  const full = parseConfig(
+    service('    type: ""\n    tls: { ca_cert: /ca.pem, system_ca_required: true }\n    credentials:\n      s3_signing:\n        environment_credentials: {}\n        service: s3\n'),
+    'c.yaml',
+  );
+  assert.ok(full.services);
+});

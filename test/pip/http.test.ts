@@ -2,11 +2,15 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEnricher, PipDenyError, type Enricher } from '../../src/pip/index.js';
 import { closedPortUrl, earlierRequestsOn, sendJson, startFixtureService, type FixtureService } from './fixtures/http-service.js';
+import { makeTlsFixtures } from '../bundle/tls-fixtures.js';
 
 const noCache = { ttl: 0, negative_ttl: 0 };
 
 describe('http adapter against a loopback service', () => {
   let svc: FixtureService;
+  /** The OAuth2 token endpoint: https, as OPA requires, with a test CA given to the adapter as auth.ca_cert. */
+  let idp: FixtureService;
+  const tls = makeTlsFixtures();
   const enrichers: Enricher[] = [];
   let tokensIssued = 0;
   const tokenRequests: { scope: string | null; audience: string | null; tenant: unknown }[] = [];
@@ -20,6 +24,7 @@ describe('http adapter against a loopback service', () => {
 
   before(async () => {
     svc = await startFixtureService();
+    idp = await startFixtureService({ key: tls.serverKey, cert: tls.serverCert });
     svc.route('GET', '/users/*', (req, res) => {
       const id = decodeURIComponent((req.url ?? '').slice('/users/'.length).split('?')[0]);
       if (id === 'ghost') return void res.writeHead(404).end();
@@ -27,7 +32,7 @@ describe('http adapter against a loopback service', () => {
     });
     svc.route('POST', '/lookup', (_req, res, body) => sendJson(res, 200, { received: JSON.parse(body) }));
     svc.route('GET', '/headers', (req, res) => sendJson(res, 200, { tenant: req.headers['x-tenant'] ?? null, authorization: req.headers.authorization ?? null }));
-    svc.route('POST', '/oauth/token', (req, res, body) => {
+    idp.route('POST', '/oauth/token', (req, res, body) => {
       // As OPA (and our bundle services) send them: id and secret as they are, in HTTP Basic auth.
       const expected = `Basic ${Buffer.from('verdict:s3cr@t').toString('base64')}`;
       const form = new URLSearchParams(body);
@@ -74,6 +79,7 @@ describe('http adapter against a loopback service', () => {
   after(async () => {
     await Promise.all(enrichers.map((e) => e.close()));
     await svc.close();
+    await idp.close();
   });
 
   it('fills the URL template with URL-encoded input values and picks from the JSON response', async () => {
@@ -104,7 +110,7 @@ describe('http adapter against a loopback service', () => {
 
   it('gets an OAuth2 client-credentials token once and reuses it (the bundle services\' OAuth2 client)', async () => {
     const oauth2 = {
-      type: 'oauth2', token_url: `${svc.url}/oauth/token`, client_id: 'verdict', client_secret: 's3cr@t', scopes: ['pip.read', 'pip.list'],
+      type: 'oauth2', token_url: `${idp.url}/oauth/token`, ca_cert: tls.caCertPath, client_id: 'verdict', client_secret: 's3cr@t', scopes: ['pip.read', 'pip.list'],
       additional_parameters: { audience: 'accounts' }, additional_headers: { 'x-tenant': 'acme' },
     };
     const e = enricher({ settings: { url: `${svc.url}/protected`, auth: oauth2 } });
@@ -116,13 +122,19 @@ describe('http adapter against a loopback service', () => {
     assert.deepEqual(tokenRequests.at(-1), { scope: 'pip.read pip.list', audience: 'accounts', tenant: 'acme' });
     const wrongSecret = enricher({ settings: { url: `${svc.url}/protected`, auth: { ...oauth2, client_secret: 'nope' } }, on_error: 'skip' });
     const { report } = await wrongSecret.enrichInput('a', {});
-    assert.match(report.adapters[0].reason ?? '', /^unavailable: oauth2 token request to http:\/\/127\.0\.0\.1:\d+\/oauth\/token failed with HTTP 401$/);
-    const downEndpoint = enricher({ settings: { url: `${svc.url}/protected`, auth: { ...oauth2, token_url: `${await closedPortUrl()}/token` } }, on_error: 'skip' });
-    assert.match((await downEndpoint.enrichInput('a', {})).report.adapters[0].reason ?? '', /^unavailable: OAuth2 token request to .* failed: ECONNREFUSED$/);
+    assert.match(report.adapters[0].reason ?? '', /^unavailable: oauth2 token request to https:\/\/127\.0\.0\.1:\d+\/oauth\/token failed with HTTP 401$/);
+    const downEndpoint = enricher({ settings: { url: `${svc.url}/protected`, auth: { ...oauth2, token_url: `${(await closedPortUrl()).replace('http:', 'https:')}/token` } }, on_error: 'skip' });
+    assert.match((await downEndpoint.enrichInput('a', {})).report.adapters[0].reason ?? '', /^unavailable: OAuth2 token request to .* failed: .*ECONNREFUSED/);
+    assert.throws(
+      () => enricher({ settings: { url: `${svc.url}/protected`, auth: { ...oauth2, token_url: `${svc.url}/oauth/token` } } }),
+      /pip\.adapters\.svc\.settings\.auth: token_url "http:\/\/127\.0\.0\.1:\d+\/oauth\/token" must use the https scheme/,
+    );
+    const untrusted = enricher({ settings: { url: `${svc.url}/protected`, auth: { ...oauth2, ca_cert: undefined } }, on_error: 'skip' });
+    assert.match((await untrusted.enrichInput('a', {})).report.adapters[0].reason ?? '', /^unavailable: OAuth2 token request to .* failed: .*certificate/);
   });
 
   it('asks for a new OAuth2 token after the service rejected the current one with 401', async () => {
-    const auth = { type: 'oauth2', token_url: `${svc.url}/oauth/token`, client_id: 'verdict', client_secret: 's3cr@t' };
+    const auth = { type: 'oauth2', token_url: `${idp.url}/oauth/token`, ca_cert: tls.caCertPath, client_id: 'verdict', client_secret: 's3cr@t' };
     const e = enricher({ settings: { url: `${svc.url}/revoking`, auth }, on_error: 'skip' });
     const before = tokensIssued;
     assert.match((await e.enrichInput('a', {})).report.adapters[0].reason ?? '', /answered 401$/);

@@ -1,12 +1,15 @@
 // `http` adapter: GET or POST a JSON service. URL placeholders are URL-encoded, body placeholders keep their JSON
 // type, the response is size-limited and parsed as JSON, and `pick` selects part of it. 404 means "not found".
 // OAuth2 client credentials use the bundle services' client (src/bundle/oauth2.ts), so both speak to a token
-// endpoint the same way OPA does.
+// endpoint the same way OPA does, https only.
 
 import type { JsonValue, LookupParams, PipAdapter, PipAdapterFactory } from '../adapter.js';
 import { PipConfigError, PipLookupError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { OAuth2ClientCredentials, type OAuth2Config } from '../../bundle/oauth2.js';
-import { fetchFailure, readBody, readJsonBody } from '../http-body.js';
+import { sendRequest, type TlsOptions } from '../../bundle/service.js';
+import { fetchFailure, readJsonBody } from '../http-body.js';
 import { parseTemplate, scalarText, type Template } from '../template.js';
 
 interface HttpSettings {
@@ -14,7 +17,7 @@ interface HttpSettings {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: unknown;
-  auth?: { type: 'bearer'; token: string } | ({ type: 'oauth2' } & OAuth2Config);
+  auth?: { type: 'bearer'; token: string } | ({ type: 'oauth2'; ca_cert?: string } & OAuth2Config);
   max_response_bytes?: number;
   pick?: string;
 }
@@ -56,8 +59,14 @@ export class HttpAdapter implements PipAdapter {
     this.pick = settings.pick ? settings.pick.split('.') : [];
     if (settings.auth?.type === 'bearer') this.bearer = settings.auth.token;
     if (settings.auth?.type === 'oauth2') {
-      const { type: _type, ...oauth2 } = settings.auth;
-      this.oauth2 = new OAuth2ClientCredentials(oauth2, (url, init) => postTokenRequest(url, init, timeoutMs));
+      const { type: _type, ca_cert, ...oauth2 } = settings.auth;
+      const tls: TlsOptions = { rejectUnauthorized: true };
+      try {
+        if (ca_cert) tls.ca = [...rootCertificates, readFileSync(ca_cert, 'utf8')];
+        this.oauth2 = new OAuth2ClientCredentials(oauth2, (url, init) => postTokenRequest(url, init, timeoutMs, tls));
+      } catch (err) {
+        throw new PipConfigError(`${where}.auth: ${(err as Error).message}`);
+      }
     }
     const params = [...this.url.params, ...this.headers.flatMap(([, t]) => t.params), ...bodyParams(this.body)];
     this.requiredParams = [...new Set(params)];
@@ -117,18 +126,15 @@ export class HttpAdapter implements PipAdapter {
 const TOKEN_RESPONSE_LIMIT = 64 * 1024;
 
 /**
- * The token request of the OAuth2 client. It is shared by the lookups waiting for a token, so it has its own
- * deadline (the adapter's timeout) rather than the signal of whichever lookup started it.
+ * The token request of the OAuth2 client, through the services' HTTP client so `ca_cert` can be trusted for it.
+ * It is shared by the lookups waiting for a token, so it has its own deadline (the adapter's timeout) rather
+ * than the signal of whichever lookup started it.
  */
-async function postTokenRequest(url: string, init: { method: 'POST'; headers: Record<string, string>; body: Buffer }, timeoutMs: number) {
-  const signal = AbortSignal.timeout(timeoutMs);
-  const what = `OAuth2 token request to ${url}`;
+async function postTokenRequest(url: string, init: { method: 'POST'; headers: Record<string, string>; body: Buffer }, timeoutMs: number, tls: TlsOptions) {
   try {
-    const res = await fetch(url, { method: init.method, headers: init.headers, body: new Uint8Array(init.body), signal });
-    const body = await readBody(res, TOKEN_RESPONSE_LIMIT, `response to the ${what}`);
-    return { status: res.status, headers: Object.fromEntries(res.headers), body };
+    return await sendRequest(url, { ...init, tls, timeoutMs, maxBytes: TOKEN_RESPONSE_LIMIT });
   } catch (err) {
-    throw fetchFailure(err, signal, what);
+    throw new PipLookupError('unavailable', `OAuth2 token request to ${url} failed: ${(err as Error).message}`);
   }
 }
 

@@ -1,0 +1,125 @@
+// Services of `type: oci`: bundles pulled from a real registry on loopback (crane registry serve), pushed as
+// single-layer images; the layer digest as ETag; what is refused; and the reference OPA pulling the same image.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BundleDownloader, type DownloadedBundle } from '../../src/bundle/download.js';
+import { ServiceClient } from '../../src/bundle/service.js';
+import { parseReference } from '../../src/bundle/oci.js';
+import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
+import { startRegistry, type Registry } from './peers/crane.js';
+import { tempDir } from './temp-dir.js';
+import { startOpa, startVerdict } from '../server/harness.js';
+import { decideOnceLoaded } from './decide.js';
+
+const file = (path: string, body: string): BundleFile => ({ path, data: Buffer.from(body) });
+const bundle = (revision: string, admins: string[]) =>
+  writeBundleArchive([
+    file('.manifest', JSON.stringify({ revision, roots: ['authz'] })),
+    file('authz/policy.rego', 'package authz\n\ndefault allow := false\n\nallow if input.user in data.authz.admins\n'),
+    file('authz/data.json', JSON.stringify({ admins })),
+  ]);
+let registry: Registry;
+before(async () => {
+  registry = await startRegistry();
+});
+after(() => registry?.close());
+
+function downloader(resource: string) {
+  const received: DownloadedBundle[] = [];
+  const client = new ServiceClient({ name: 'registry', url: registry.url, type: 'oci' });
+  const d = new BundleDownloader('authz', { service: 'registry', resource, trigger: 'manual' }, client, async (b) => void received.push(b));
+  return { d, received };
+}
+
+test('image references: registry host, nested repository, tag or digest, default tag latest', () => {
+  assert.deepEqual(parseReference('ghcr.io/acme/policies/authz:1.2'), { repository: 'acme/policies/authz', reference: '1.2' });
+  assert.deepEqual(parseReference('127.0.0.1:5000/authz'), { repository: 'authz', reference: 'latest' });
+  assert.deepEqual(parseReference(`localhost/a/b@sha256:${'a'.repeat(64)}`), { repository: 'a/b', reference: `sha256:${'a'.repeat(64)}` });
+  assert.throws(() => parseReference('ghcr.io/Acme/x:1'), /no valid repository name/);
+  assert.throws(() => parseReference('ghcr.io/acme/x:bad tag'), /no valid tag or digest/);
+});
+
+test('pulls the bundle layer, skips an unchanged digest, and takes a new push', async () => {
+  const v1 = await bundle('v1', ['alice']);
+  registry.push(v1, 'policies/authz', '1.0');
+  const { d, received } = downloader(`${registry.host}/policies/authz:1.0`);
+  let status = await d.trigger();
+  assert.equal(status.lastError, undefined);
+  assert.deepEqual(received.map((b) => b.bytes), [v1]);
+  assert.equal(received[0]!.etag, createHash('sha256').update(v1).digest('hex'), 'the ETag is the layer digest');
+  status = await d.trigger();
+  assert.equal(status.downloads, 1, 'an unchanged digest is not downloaded again');
+  const v2 = await bundle('v2', ['alice', 'bob']);
+  registry.push(v2, 'policies/authz', '1.0');
+  status = await d.trigger();
+  assert.equal(status.downloads, 2);
+  assert.deepEqual(received.at(-1)!.bytes, v2);
+});
+
+test('a missing tag, an image without an OCI bundle layer and a missing resource are errors naming the problem', async () => {
+  assert.match((await downloader(`${registry.host}/policies/authz:nope`).d.trigger()).lastError!, /registry answered HTTP 404 for the manifest of .*:nope/);
+  registry.push(await bundle('d', []), 'policies/docker', '1', { oci: false });
+  assert.match((await downloader(`${registry.host}/policies/docker:1`).d.trigger()).lastError!, /has no layer of media type application\/vnd.oci.image.layer.v1.tar\+gzip/);
+  const client = new ServiceClient({ name: 'registry', url: registry.url, type: 'oci' });
+  assert.throws(() => new BundleDownloader('authz', { service: 'registry' }, client, async () => undefined), /resource \(the image reference.*\) is required with an OCI service/);
+  assert.throws(() => new ServiceClient({ name: 'r', url: registry.url, type: 'oci', credentials: { azure_managed_identity: {} } }), /service r: credentials.azure_managed_identity: .*cannot be used with service type "oci"/);
+  assert.throws(() => new ServiceClient({ name: 'r', url: registry.url, type: 'oci', credentials: { s3_signing: { environment_credentials: {} } } }), /ECR.*not supported/);
+});
+
+test('a registry answering 401 with a Bearer challenge: token from the realm with the service credential, then the pull', async () => {
+  registry.push(await bundle('private', ['erin']), 'private/authz', '1');
+  // A gatekeeper in front of the real registry, as registries with token auth behave.
+  const seen: Array<{ path: string; authorization?: string }> = [];
+  const gate = createServer((req, res) => {
+    seen.push({ path: req.url!, authorization: req.headers.authorization });
+    if (req.url!.startsWith('/token?')) {
+      const ok = req.headers.authorization === `Bearer ${Buffer.from('registry-pat').toString('base64')}`;
+      return void res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(JSON.stringify(ok ? { token: 'pull-token' } : {}));
+    }
+    if (req.headers.authorization !== 'Bearer pull-token') {
+      const realm = `http://127.0.0.1:${(gate.address() as AddressInfo).port}/token`;
+      return void res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="test-registry",scope="repository:private/authz:pull"` }).end();
+    }
+    const upstream = httpRequest(`${registry.url}${req.url}`, { headers: { accept: req.headers.accept ?? '*/*' } }, (up) => {
+      res.writeHead(up.statusCode!, up.headers);
+      up.pipe(res);
+    });
+    upstream.end();
+  });
+  await new Promise<void>((r) => gate.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(gate.address() as AddressInfo).port}`;
+    const pull = (token: string) => {
+      const client = new ServiceClient({ name: 'registry', url, type: 'oci', credentials: { bearer: { token } } });
+      return new BundleDownloader('authz', { service: 'registry', resource: `${registry.host}/private/authz:1`, trigger: 'manual' }, client, async () => undefined).trigger();
+    };
+    assert.equal((await pull('registry-pat')).lastError, undefined);
+    const token = seen.find((r) => r.path.startsWith('/token?'))!;
+    assert.match(token.path, /^\/token\?service=test-registry&scope=repository%3Aprivate%2Fauthz%3Apull$/);
+    assert.ok(seen.filter((r) => r.path.startsWith('/v2/')).some((r) => r.authorization === 'Bearer pull-token'));
+    assert.match((await pull('wrong')).lastError!, /registry token request to .*\/token answered HTTP 401/);
+  } finally {
+    await new Promise((r) => gate.close(r));
+  }
+});
+
+test('the reference OPA and Verdict pull the same image and answer the same decisions', async () => {
+  registry.push(await bundle('shared', ['carol']), 'policies/shared', 'stable');
+  const config = `services:\n  registry:\n    url: ${registry.url}\n    type: oci\nbundles:\n  authz:\n    service: registry\n    resource: ${registry.host}/policies/shared:stable\n`;
+  const dir = tempDir('verdict-oci-opa-');
+  writeFileSync(join(dir, 'config.yaml'), `${config}persistence_directory: ${join(dir, 'opa-store')}\n`);
+  const opa = await startOpa(join(dir, 'config.yaml'), []);
+  const verdict = await startVerdict(config, []);
+  try {
+    for (const user of ['carol', 'dave']) assert.deepEqual(await decideOnceLoaded(verdict.url, user), await decideOnceLoaded(opa.url, user), user);
+    assert.deepEqual(await decideOnceLoaded(verdict.url, 'carol'), { result: true });
+  } finally {
+    await opa.stop();
+    await verdict.close(1000);
+  }
+});

@@ -23,7 +23,7 @@ const authzBundle = (revision: string, users: string[]) =>
   writeBundleArchive([file('.manifest', JSON.stringify({ revision, roots: ['authz'] })), file('authz/data.json', JSON.stringify({ users })), policy]);
 
 const adminKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const adminToken = (scope = 'bundles:write') =>
+const adminToken = (scope = 'bundles:write bundles:read') =>
   new SignJWT({ scope }).setProtectedHeader({ alg: 'ES256' }).setIssuer('https://idp.test/').setAudience('verdict-admin').setExpirationTime('5m').sign(adminKeys.privateKey);
 const adminConfig = `
 admin_api:
@@ -32,7 +32,6 @@ admin_api:
       - key: ${JSON.stringify(adminKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString())}
     issuer: https://idp.test/
     audience: verdict-admin
-    required_scopes: [bundles:write]
 `;
 
 const cleanups: Array<() => Promise<void>> = [];

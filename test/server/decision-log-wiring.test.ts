@@ -53,8 +53,7 @@ ${
     keys:
       - key: ${JSON.stringify(adminKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString())}
     issuer: https://idp.test/
-    audience: verdict-admin
-    required_scopes: [decisions:read]`
+    audience: verdict-admin`
     : ''
 }
 `;

@@ -39,7 +39,8 @@ admin_api:
       - key: ${JSON.stringify(keys.publicKey.export({ type: 'spki', format: 'pem' }).toString())}
     issuer: https://idp.test/
     audience: verdict-admin
-    required_scopes: [audit]
+    scopes:
+      decisions:read: audit
 `;
   const running = await startServer({ addr: '127.0.0.1:0', config: parseConfig(config, 'test config'), bundlePaths: [bundle], logger: pino({ level: 'silent' }), decisionLogByDefault: true });
   cleanups.push(() => running.close(1000));

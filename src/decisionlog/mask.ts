@@ -91,7 +91,7 @@ function parsePath(path: string): string[] {
 }
 
 /** Go's url.PathEscape: keeps letters, digits and -_.~$&+:=@, %-encodes every other UTF-8 byte. */
-function pathEscape(segment: string): string {
+export function pathEscape(segment: string): string {
   let out = '';
   for (const byte of Buffer.from(segment, 'utf8')) {
     const c = String.fromCharCode(byte);

@@ -23,9 +23,13 @@ function credentialPaths(root: unknown, part: string): string[][] {
   const found: string[][] = [];
   // Depth-first with an explicit stack (inputs may nest deeper than the call stack allows); children are pushed
   // last first so they are visited in document order. `headers` marks the value of a key named "headers".
+  // A cyclic value (which the store then refuses to encode) is walked once.
   const stack: Array<{ node: unknown; path: string[]; headers: boolean }> = [{ node: root, path: [part], headers: false }];
+  const seen = new Set<unknown>();
   while (stack.length > 0) {
     const { node, path, headers } = stack.pop()!;
+    if (seen.has(node)) continue;
+    seen.add(node);
     if (Array.isArray(node)) {
       for (let i = node.length - 1; i >= 0; i--) stack.push({ node: node[i], path: [...path, String(i)], headers: false });
       continue;

@@ -103,3 +103,11 @@ test('maskCredentials: false stores the headers as the decision saw them', async
   assert.equal(found.event.erased, undefined);
   await store.close();
 });
+
+test('a cyclic input is walked once (the store then counts it as an encoding failure)', () => {
+  const headers: Record<string, unknown> = { authorization: 'Bearer x' };
+  const input: Record<string, unknown> = { request: { headers } };
+  headers.self = input;
+  const stored = eraseCredentials(sampleEvent({ input }));
+  assert.deepEqual(stored.erased, ['/input/request/headers/authorization']);
+});

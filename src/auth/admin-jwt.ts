@@ -113,7 +113,13 @@ function loadStaticKey(entry: { key: string; kid?: string; algorithm?: string },
   let key: KeyObject;
   try {
     if (text.startsWith('{')) {
-      const jwk = JSON.parse(text) as import('node:crypto').JsonWebKey;
+      let jwk: import('node:crypto').JsonWebKey;
+      try {
+        jwk = JSON.parse(text) as import('node:crypto').JsonWebKey;
+      } catch {
+        // JSON.parse quotes the text it failed on, and this text may be a secret.
+        throw new Error('it starts with "{" but is not valid JSON');
+      }
       if (jwk.d) throw new Error('it is a private key; configure the public key');
       key = jwk.kty === 'oct' ? createSecretKey(Buffer.from(String(jwk.k), 'base64url')) : createPublicKey({ key: jwk, format: 'jwk' });
     } else if (entry.algorithm?.startsWith('HS')) {

@@ -169,7 +169,12 @@ function invalid(message: string): DecisionLogError {
   return new DecisionLogError('invalid_mask', message);
 }
 
+/**
+ * The kind of a malformed mask result, never its value: the message reaches /v1/status, and a buggy mask
+ * policy may return the very input it was meant to hide.
+ */
 function describe(value: unknown): string {
-  const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text.length > 80 ? text.slice(0, 77) + '...' : text;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

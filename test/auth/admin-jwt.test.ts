@@ -177,4 +177,6 @@ test('configuration mistakes fail at start-up', () => {
   assert.throws(() => adminJwtAuth({ keys: [{ key: 'nonsense' }], issuer, audience }), /admin auth key 0 is not a usable/);
   const privateJwk = JSON.stringify(rsa.privateKey.export({ format: 'jwk' }));
   assert.throws(() => adminJwtAuth({ keys: [{ key: privateJwk }], issuer, audience }), /private key; configure the public key/);
+  // A secret that only looks like JSON is not quoted back in the start-up error.
+  assert.throws(() => adminJwtAuth({ keys: [{ key: '{hmac-s3cr3t-value' }], issuer, audience }), (e: Error) => /is not valid JSON/.test(e.message) && !e.message.includes('s3cr3t'));
 });

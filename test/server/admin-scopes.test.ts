@@ -3,19 +3,16 @@
 // exactly as it was (asked of the policy and the data afterwards).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { pino } from 'pino';
-import { SignJWT } from 'jose';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
 import { tempDir } from '../bundle/temp-dir.js';
 import { send } from './harness.js';
+import { TestAdminIdp } from './admin-idp.js';
 
-const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const tokenWith = (scope: string) =>
-  new SignJWT({ scope, sub: 'someone' }).setProtectedHeader({ alg: 'ES256' }).setIssuer('https://idp.test/').setAudience('verdict-admin').setExpirationTime('5m').sign(keys.privateKey);
-const bearer = async (scope: string) => ({ Authorization: `Bearer ${await tokenWith(scope)}` });
+const idp = new TestAdminIdp();
+const bearer = (scope: string) => idp.bearer(scope);
 
 const file = (path: string, body: string): BundleFile => ({ path, data: Buffer.from(body) });
 const authzBundle = (revision: string, users: string[]) =>
@@ -36,13 +33,7 @@ persistence_directory: ${dir}/persist
 decision_logs:
   store:
     file: ${dir}/decisions.db
-admin_api:
-  auth:
-    keys:
-      - key: ${JSON.stringify(keys.publicKey.export({ type: 'spki', format: 'pem' }).toString())}
-    issuer: https://idp.test/
-    audience: verdict-admin
-${auth}`;
+${idp.config(auth)}`;
 }
 
 async function verdict(dir: string): Promise<RunningServer> {

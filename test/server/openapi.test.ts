@@ -3,9 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { generateKeyPairSync } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import { buildWasmBundle } from '../engine/opa-fixture.js';
 import { send, startVerdict } from './harness.js';
@@ -13,6 +11,7 @@ import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { writeBundleArchive } from '../../src/bundle/files.js';
 import { tempDir } from '../bundle/temp-dir.js';
+import { TestAdminIdp } from './admin-idp.js';
 
 interface Spec {
   paths: Record<string, Record<string, { responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }> }>>;
@@ -26,7 +25,7 @@ const input = readFileSync('rego/gateway/input.json', 'utf8');
 let verdict: RunningServer;
 /** A second server with the admin API and the decision log, for the admin operations. */
 let admin: RunningServer;
-const adminKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const idp = new TestAdminIdp();
 const adminAuth: Record<string, Record<string, string>> = {};
 
 before(async () => {
@@ -35,17 +34,9 @@ before(async () => {
   const dir = tempDir('verdict-openapi-admin-');
   const adminConfig = `persistence_directory: ${dir}/persist
 decision_logs: {store: {file: ${dir}/decisions.db}}
-admin_api:
-  auth:
-    keys: [{key: ${JSON.stringify(adminKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString())}}]
-    issuer: idp
-    audience: verdict
-`;
+${idp.config()}`;
   admin = await startServer({ addr: '127.0.0.1:0', config: parseConfig(adminConfig, 'admin config'), bundlePaths: [bundle], logger: pino({ level: 'silent' }), decisionLogByDefault: true });
-  for (const scope of ['bundles:read', 'bundles:write', 'decisions:read']) {
-    const token = await new SignJWT({ scope }).setProtectedHeader({ alg: 'ES256' }).setIssuer('idp').setAudience('verdict').setExpirationTime('5m').sign(adminKeys.privateKey);
-    adminAuth[scope] = { Authorization: `Bearer ${token}` };
-  }
+  for (const scope of ['bundles:read', 'bundles:write', 'decisions:read']) adminAuth[scope] = await idp.bearer(scope);
   uploadBody = await writeBundleArchive([{ path: '.manifest', data: Buffer.from('{"revision":"up1","roots":["uploaded"]}') }]);
 });
 

@@ -68,6 +68,7 @@ export async function createServerBundles(
   adminGuard?: AdminGuard,
 ): Promise<ServerBundles> {
   const admin = config.admin_api as AdminApiConfig | undefined;
+  if (admin && !adminGuard) throw new Error('admin_api is configured but no admin authentication was set up for it');
   const keys = configuredKeys(config);
   let localSigning: BundleSigningConfig | undefined;
   if (local.verification) {

@@ -72,6 +72,9 @@ export function parseAddr(addr: string): { host: string; port: number } {
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config, logger } = options;
+  // One bearer-JWT check (one JWKS cache) for every admin route; a bad `admin_api.auth` stops start-up here,
+  // before anything is opened that would need closing.
+  const adminGuard = config.admin_api ? adminJwtAuth((config.admin_api as AdminApiConfig).auth) : undefined;
   // A bad pip section stops start-up here, before any bundle work, with the config path in the message.
   const enricher = config.pip ? createEnricher(config.pip) : undefined;
   const metrics = new ServerMetrics();
@@ -84,8 +87,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   };
   await activate([]);
   const plugins = new PluginManager();
-  // One bearer-JWT check (one JWKS cache) for every admin route; a bad `admin_api.auth` stops start-up here.
-  const adminGuard = config.admin_api ? adminJwtAuth((config.admin_api as AdminApiConfig).auth) : undefined;
   // Opened before the bundles so a corrupt or locked database stops start-up before any download.
   const decisionLog = createServerDecisionLog(config, engine, metrics.registry, options.decisionLogByDefault ?? false, adminGuard);
   // Loads, verifies and activates bundles from every source; counts loads and failures per bundle. Registered

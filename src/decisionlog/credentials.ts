@@ -18,28 +18,46 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** A value reached by the walk, linked to its parent so a path is built only for what is found. */
+interface Visit {
+  node: unknown;
+  key: string;
+  parent?: Visit;
+  /** The value of a key named "headers" (any case). */
+  headers: boolean;
+}
+
+function pathOf(visit: Visit): string[] {
+  const path: string[] = [];
+  for (let v: Visit | undefined = visit; v; v = v.parent) path.push(v.key);
+  return path.reverse();
+}
+
 /** Raw key paths (from the event part down) of every credential header in `root`, in document order. */
 function credentialPaths(root: unknown, part: string): string[][] {
   const found: string[][] = [];
   // Depth-first with an explicit stack (inputs may nest deeper than the call stack allows); children are pushed
-  // last first so they are visited in document order. `headers` marks the value of a key named "headers".
-  // A cyclic value (which the store then refuses to encode) is walked once.
-  const stack: Array<{ node: unknown; path: string[]; headers: boolean }> = [{ node: root, path: [part], headers: false }];
+  // last first so they are visited in document order. A cyclic value (which the store then refuses to encode)
+  // is walked once.
+  const stack: Visit[] = [{ node: root, key: part, headers: false }];
   const seen = new Set<unknown>();
   while (stack.length > 0) {
-    const { node, path, headers } = stack.pop()!;
+    const visit = stack.pop()!;
+    const { node } = visit;
     if (seen.has(node)) continue;
     seen.add(node);
     if (Array.isArray(node)) {
-      for (let i = node.length - 1; i >= 0; i--) stack.push({ node: node[i], path: [...path, String(i)], headers: false });
+      for (let i = node.length - 1; i >= 0; i--) {
+        if (node[i] !== null && typeof node[i] === 'object') stack.push({ node: node[i], key: String(i), parent: visit, headers: false });
+      }
       continue;
     }
     if (!isObject(node)) continue;
     const keys = Object.keys(node);
-    if (headers) for (const name of keys) if (credentialHeaders.has(name.toLowerCase())) found.push([...path, name]);
+    if (visit.headers) for (const name of keys) if (credentialHeaders.has(name.toLowerCase())) found.push([...pathOf(visit), name]);
     for (let i = keys.length - 1; i >= 0; i--) {
       const value = node[keys[i]];
-      if (value !== null && typeof value === 'object') stack.push({ node: value, path: [...path, keys[i]], headers: keys[i].toLowerCase() === 'headers' });
+      if (value !== null && typeof value === 'object') stack.push({ node: value, key: keys[i], parent: visit, headers: keys[i].toLowerCase() === 'headers' });
     }
   }
   return found;

@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { runDecisionsCommand } from '../../src/decisionlog/cli.js';
@@ -67,6 +68,28 @@ test('an existing decision log left readable by others is tightened; an existing
   } finally {
     await again.close();
   }
+});
+
+const asRoot = process.getuid?.() === 0;
+test('a decision log readable by others that cannot be tightened (another owner) stops verdict run with exit 6', { skip: asRoot ? false : 'needs root, to run verdict as another user than the file owner' }, async () => {
+  // Another owner: the file is root's, and `verdict run` runs as nobody (setpriv, util-linux). 0666 lets nobody
+  // open it, so only the mode check stands between the server and a world-readable audit log.
+  const dir = tempDir();
+  chmodSync(dir, 0o777);
+  const file = join(dir, 'decisions.db');
+  await new DecisionLogStore({ file }).close();
+  chmodSync(file, 0o666);
+  const config = join(dir, 'verdict.yaml');
+  writeFileSync(config, `decision_logs:\n  store:\n    file: ${file}\n`, { mode: 0o644 });
+  const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, resolve('dist/src/main.js'), 'run', '--addr', '127.0.0.1:0', '-c', config], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(run.error, undefined, 'setpriv (util-linux) runs');
+  assert.equal(run.status, 6, run.stderr);
+  assert.match(run.stderr, /decisions\.db is readable by other users \(mode 0666\) and cannot be made owner-only: EPERM/);
+  assert.equal(modeOf(file), '0666', 'the file is not touched');
 });
 
 test('verdict decisions export --out writes an owner-only file, also over an existing one', async () => {

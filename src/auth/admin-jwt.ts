@@ -1,11 +1,16 @@
 // Bearer-JWT authentication for Verdict's admin APIs (bundle upload, decision log queries). Tokens are checked
 // with jose against a JWKS URL (cached, refetched when an unknown key id appears) or static keys, then for
-// issuer, audience, expiry and a required scope and/or role. Failures answer OPA's error envelope
-// {code:"unauthorized", message}: 401 when the token is missing or invalid, 403 when it is valid but not allowed.
+// issuer, audience, expiry, the optional roles, and the scope of the action the route performs: a token for
+// reading decisions cannot upload a bundle. Failures answer OPA's error envelope {code:"unauthorized", message}:
+// 401 when the token is missing or invalid, 403 when it is valid but not allowed this action.
 // The message says "invalid" or "expired", never which check failed, so probing learns nothing about keys.
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+/** What an admin route does. Each action needs its own scope; none implies another. */
+export const adminActions = ['bundles:read', 'bundles:write', 'decisions:read'] as const;
+export type AdminAction = (typeof adminActions)[number];
 
 export interface AdminAuthConfig {
   /** URL of the identity provider's JWKS; keys are cached and refetched when an unknown `kid` appears. */
@@ -19,9 +24,14 @@ export interface AdminAuthConfig {
   audience: string | string[];
   /** Accepted `alg`s; default RS/PS/ES/EdDSA, plus the algorithm of every static key. `none` is never accepted. */
   algorithms?: string[];
-  /** Every one of these must appear in the space-separated `scope` claim (or the `scp` array). */
-  required_scopes?: string[];
-  /** At least one of these must appear in the role claim. */
+  /**
+   * The scope a token needs for each action, found in the space-separated `scope` claim (or the `scp` array).
+   * By default the action's own name; set it when the identity provider names scopes its own way.
+   */
+  scopes?: Partial<Record<AdminAction, string>>;
+  /** Refused: the old single scope list for every route. Kept in the type to explain how to migrate. */
+  required_scopes?: unknown;
+  /** At least one of these must appear in the role claim, whatever the action. */
   required_roles?: string[];
   /** Dotted path of the role claim; default "roles" (e.g. "realm_access.roles" for Keycloak). */
   role_claim?: string;
@@ -39,13 +49,14 @@ export class AdminAuthError extends Error {
 const asymmetricAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
 export interface AdminTokenVerifier {
-  /** The verified claims of a token, or AdminAuthError. */
-  verify(token: string): Promise<JWTPayload>;
+  /** The verified claims of a token allowed to perform `action`, or AdminAuthError. */
+  verify(token: string, action: AdminAction): Promise<JWTPayload>;
 }
 
 export function createAdminTokenVerifier(config: AdminAuthConfig): AdminTokenVerifier {
   if (!config.jwks_url && !config.keys?.length) throw new Error('admin auth needs jwks_url or keys');
   if (!config.issuer || !config.audience) throw new Error('admin auth needs issuer and audience');
+  const scopeOf = actionScopes(config);
   const algorithms = (config.algorithms ?? [...asymmetricAlgorithms, ...(config.keys ?? []).flatMap((k) => (k.algorithm ? [k.algorithm] : []))])
     .filter((alg) => alg.toLowerCase() !== 'none');
   const remote = config.jwks_url ? remoteKeySet({ ...config, jwks_url: config.jwks_url }) : undefined;
@@ -73,7 +84,7 @@ export function createAdminTokenVerifier(config: AdminAuthConfig): AdminTokenVer
     throw failure;
   }
   return {
-    async verify(token: string): Promise<JWTPayload> {
+    async verify(token: string, action: AdminAction): Promise<JWTPayload> {
       let payload: JWTPayload;
       try {
         payload = remote ? (await jwtVerify(token, remote, options)).payload : await verifyWithStaticKeys(token);
@@ -81,7 +92,7 @@ export function createAdminTokenVerifier(config: AdminAuthConfig): AdminTokenVer
         if (err instanceof errors.JWTExpired) throw new AdminAuthError(401, 'bearer token expired');
         throw new AdminAuthError(401, 'bearer token invalid');
       }
-      checkPermissions(payload, config);
+      checkPermissions(payload, config, scopeOf[action]);
       return payload;
     },
   };
@@ -102,7 +113,13 @@ function loadStaticKey(entry: { key: string; kid?: string; algorithm?: string },
   let key: KeyObject;
   try {
     if (text.startsWith('{')) {
-      const jwk = JSON.parse(text) as import('node:crypto').JsonWebKey;
+      let jwk: import('node:crypto').JsonWebKey;
+      try {
+        jwk = JSON.parse(text) as import('node:crypto').JsonWebKey;
+      } catch {
+        // JSON.parse quotes the text it failed on, and this text may be a secret.
+        throw new Error('it starts with "{" but is not valid JSON');
+      }
       if (jwk.d) throw new Error('it is a private key; configure the public key');
       key = jwk.kty === 'oct' ? createSecretKey(Buffer.from(String(jwk.k), 'base64url')) : createPublicKey({ key: jwk, format: 'jwk' });
     } else if (entry.algorithm?.startsWith('HS')) {
@@ -137,30 +154,57 @@ function asList(v: unknown): string[] {
   return [];
 }
 
-function checkPermissions(payload: JWTPayload, config: AdminAuthConfig): void {
-  if (config.required_scopes?.length) {
-    const scopes = new Set([...asList(payload.scope), ...asList(payload.scp)]);
-    const missing = config.required_scopes.filter((s) => !scopes.has(s));
-    if (missing.length) throw new AdminAuthError(403, `bearer token lacks the required scope: ${missing.join(' ')}`);
+/**
+ * The scope each action needs. The old `required_scopes` (one list for every route) is refused rather than
+ * guessed at: reading it as "every action" would let a decisions reader upload bundles, as it did before.
+ */
+function actionScopes(config: AdminAuthConfig): Record<AdminAction, string> {
+  if (config.required_scopes !== undefined) {
+    throw new Error(
+      'admin_api.auth.required_scopes is no longer supported: each admin action now needs its own scope ' +
+        `(${adminActions.join(', ')}). Remove required_scopes and give tokens the scopes of the actions they may perform, ` +
+        'or name the scopes your identity provider issues with admin_api.auth.scopes, e.g. scopes: {"bundles:write": "<old scope>"}',
+    );
   }
+  const configured = config.scopes ?? {};
+  for (const [action, scope] of Object.entries(configured)) {
+    if (!(adminActions as readonly string[]).includes(action)) {
+      throw new Error(`admin_api.auth.scopes: unknown action ${JSON.stringify(action)}; actions are ${adminActions.join(', ')}`);
+    }
+    if (typeof scope !== 'string' || scope === '' || /\s/.test(scope)) {
+      throw new Error(`admin_api.auth.scopes.${action} must be one scope name (no spaces), got ${JSON.stringify(scope)}`);
+    }
+  }
+  return Object.fromEntries(adminActions.map((a) => [a, configured[a] ?? a])) as Record<AdminAction, string>;
+}
+
+function checkPermissions(payload: JWTPayload, config: AdminAuthConfig, scope: string): void {
   if (config.required_roles?.length) {
     const roles = new Set(asList(claimAt(payload, config.role_claim ?? 'roles')));
     if (!config.required_roles.some((r) => roles.has(r))) {
       throw new AdminAuthError(403, `bearer token lacks a required role (one of: ${config.required_roles.join(', ')})`);
     }
   }
+  const scopes = new Set([...asList(payload.scope), ...asList(payload.scp)]);
+  if (!scopes.has(scope)) throw new AdminAuthError(403, `bearer token lacks the required scope: ${scope}`);
 }
 
-/** Express middleware: verified claims go to `res.locals.adminToken`; refusals answer OPA's envelope. */
-export function adminJwtAuth(config: AdminAuthConfig): RequestHandler {
+/** Middleware for one admin action; verified claims go to `res.locals.adminToken`. */
+export type AdminGuard = (action: AdminAction) => RequestHandler;
+
+/**
+ * One verifier (one JWKS cache) for every admin route: `guard(action)` admits tokens allowed that action,
+ * refusals answer OPA's envelope. Throws at once when the configuration is unusable.
+ */
+export function adminJwtAuth(config: AdminAuthConfig): AdminGuard {
   const verifier = createAdminTokenVerifier(config);
-  return (req: Request, res: Response, next: NextFunction) => {
+  return (action) => (req: Request, res: Response, next: NextFunction) => {
     const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(req.headers.authorization ?? '');
     if (!match) {
       refuse(res, new AdminAuthError(401, 'bearer token required'));
       return;
     }
-    verifier.verify(match[1]!).then(
+    verifier.verify(match[1]!, action).then(
       (claims) => {
         res.locals.adminToken = claims;
         next();

@@ -1,13 +1,15 @@
 // The bundle admin API OPA lacks (opa#546, opa#1336): upload, list, inspect, delete and trigger bundles.
-// Mounted only when `admin_api.auth` is configured; every route sits behind the bearer-JWT check.
+// Mounted only when `admin_api.auth` is configured; every route sits behind the bearer-JWT check for its action:
+// reading needs `bundles:read`, changing what is served (upload, delete, trigger) needs `bundles:write`.
 // Answers use OPA's envelopes: {result: ...} on success, {code, message} on failure.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { adminJwtAuth, type AdminAuthConfig } from '../auth/admin-jwt.js';
+import type { AdminGuard } from '../auth/admin-jwt.js';
 import { BundleError } from './files.js';
 import { BundleRequestError, type BundleInfo, type BundleManager, type ManagedBundle } from './manager.js';
 
 export interface BundleAdminOptions {
-  auth: AdminAuthConfig;
+  /** The admin bearer-JWT check (src/auth/admin-jwt.ts), shared with the other admin routes. */
+  guard: AdminGuard;
   /** Largest upload accepted, in bytes (default 64 MiB); the bundle limits apply on top. */
   maxUploadBytes?: number;
 }
@@ -16,28 +18,28 @@ const errorCodes = { 400: 'invalid_parameter', 404: 'resource_not_found', 409: '
 
 export function bundleAdminRouter<B extends ManagedBundle>(manager: BundleManager<B>, options: BundleAdminOptions): Router {
   const router = express.Router();
-  router.use('/v1/bundles', adminJwtAuth(options.auth));
+  const { guard } = options;
   const raw = express.raw({ type: () => true, limit: options.maxUploadBytes ?? 64 * 1024 * 1024 });
 
-  router.get('/v1/bundles', (_req, res) => {
+  router.get('/v1/bundles', guard('bundles:read'), (_req, res) => {
     res.json({ result: manager.list().map(view) });
   });
-  router.get('/v1/bundles/:name', (req, res) => {
+  router.get('/v1/bundles/:name', guard('bundles:read'), (req, res) => {
     const info = manager.get(String(req.params.name));
     if (!info) res.status(404).json({ code: errorCodes[404], message: `bundle ${req.params.name} not found` });
     else res.json({ result: view(info) });
   });
-  router.put('/v1/bundles/:name', raw, handle(async (req, res) => {
+  router.put('/v1/bundles/:name', guard('bundles:write'), raw, handle(async (req, res) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (body.length === 0) throw new BundleRequestError(400, 'request body must be a bundle (gzipped tarball)');
     const info = await manager.upload(String(req.params.name), body);
     res.json({ result: view(info) });
   }, { uploadFailuresAreClientErrors: true }));
-  router.delete('/v1/bundles/:name', handle(async (req, res) => {
+  router.delete('/v1/bundles/:name', guard('bundles:write'), handle(async (req, res) => {
     await manager.remove(String(req.params.name));
     res.status(204).end();
   }));
-  router.post('/v1/bundles/:name/trigger', handle(async (req, res) => {
+  router.post('/v1/bundles/:name/trigger', guard('bundles:write'), handle(async (req, res) => {
     res.json({ result: view(await manager.trigger(String(req.params.name))) });
   }));
   return router;

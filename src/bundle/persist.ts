@@ -2,8 +2,9 @@
 // <persistence_directory>/bundles/<name>/bundle.tar.gz, and loaded at start-up before the first download, so
 // Verdict serves policy even while the bundle server is down. Writes go to a temporary file renamed into place,
 // so a crash mid-write never leaves a torn bundle behind.
-import { mkdir, readFile, rename, rm, readdir, open } from 'node:fs/promises';
+import { readFile, rename, rm, readdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeOwnerOnlyDir, ownerOnlyFileMode } from '../fs/owner-only.js';
 
 export interface PersistedBundle {
   name: string;
@@ -37,7 +38,7 @@ export class BundlePersistence {
   /** Stores the bytes of a bundle that has just been activated. */
   async save(name: string, bytes: Buffer, meta: { etag?: string; source?: string } = {}): Promise<void> {
     const dir = this.dir(name);
-    await mkdir(dir, { recursive: true });
+    await makeOwnerOnlyDir(dir);
     const record: Meta = { ...meta, savedAt: new Date().toISOString() };
     await atomicWrite(join(dir, 'bundle.tar.gz'), bytes);
     await atomicWrite(join(dir, 'bundle.json'), Buffer.from(JSON.stringify(record)));
@@ -80,7 +81,7 @@ export class BundlePersistence {
 
 async function atomicWrite(path: string, bytes: Buffer): Promise<void> {
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const handle = await open(tmp, 'w', 0o600);
+  const handle = await open(tmp, 'w', ownerOnlyFileMode);
   try {
     await handle.writeFile(bytes);
     await handle.sync();

@@ -1,6 +1,7 @@
 // `verdict sign`: read a bundle (directory or .tar.gz), sign it, write a .tar.gz that OPA and Verdict accept.
 // The CLI parses flags (named like `opa build`'s) and calls signBundle; this module does the file work.
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import { ownerOnlyFileMode } from '../fs/owner-only.js';
 import { readBundleArchive, readBundleDirectory, writeBundleArchive } from './files.js';
 import { signBundleFiles, isSigningAlgorithm, signingAlgorithms, type SigningOptions } from './signing.js';
 
@@ -39,7 +40,8 @@ export async function signBundle(options: SignBundleOptions): Promise<string[]> 
   }
   const signingOptions: SigningOptions = { algorithm, keyId: options.keyId ?? 'default', scope: options.scope, claims, excludeFiles: options.excludeFiles };
   const signed = await signBundleFiles(files, key, signingOptions);
-  await writeFile(options.output, await writeBundleArchive(signed));
+  // As `verdict build`: a new file is owner-only, an existing one keeps its mode.
+  await writeFile(options.output, await writeBundleArchive(signed), { mode: ownerOnlyFileMode });
   return signed.filter((f) => f.path !== '.signatures.json').map((f) => f.path);
 }
 

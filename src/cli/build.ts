@@ -4,6 +4,7 @@
 // loaded like `opa eval -d` and the manifest holds only the defaults, as in `opa build`; with -b (one bundle
 // directory) its .manifest's revision, roots and metadata are kept.
 import { readFile, writeFile } from 'node:fs/promises';
+import { ownerOnlyFileMode } from '../fs/owner-only.js';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeBundleArchive, type BundleFile } from '../bundle/files.js';
@@ -89,7 +90,8 @@ export async function buildCommand(args: string[]): Promise<number> {
   }
   try {
     const files = await buildBundle({ paths: positionals, entrypoints: values.entrypoint ?? [], target, bundle: values.bundle });
-    await writeFile(values.output!, await writeBundleArchive(files));
+    // A new bundle is owner-only (it may carry data); an existing file keeps the mode its owner gave it.
+    await writeFile(values.output!, await writeBundleArchive(files), { mode: ownerOnlyFileMode });
     return 0;
   } catch (err) {
     if (err instanceof RegoCompileError) {

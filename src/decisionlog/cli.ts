@@ -1,6 +1,7 @@
 // `verdict decisions tail|search|show|export --db FILE`: reads the decision log file directly, no server
 // needed (read-only; WAL lets it run beside a live server).
 import { createWriteStream } from 'node:fs';
+import { ownerOnlyFileMode, tightenFileSync } from '../fs/owner-only.js';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type Database from 'better-sqlite3';
@@ -136,7 +137,7 @@ function search(db: Database.Database, parsed: Parsed, io: CommandIO): number {
 async function exportCommand(db: Database.Database, parsed: Parsed, io: CommandIO): Promise<number> {
   noPositional(parsed);
   const file = one(parsed, 'out');
-  const out = file ? createWriteStream(file) : io.stdout;
+  const out = file ? exportFile(file) : io.stdout;
   for (const decision of allDecisions(db, filters(parsed))) {
     if (!out.write(JSON.stringify(decision.event) + '\n')) await once(out, 'drain');
   }
@@ -145,6 +146,12 @@ async function exportCommand(db: Database.Database, parsed: Parsed, io: CommandI
     await once(out, 'finish');
   }
   return 0;
+}
+
+/** Exported decisions are audit data: the file is owner-only, also when it existed before. */
+function exportFile(file: string): NodeJS.WritableStream {
+  tightenFileSync(file);
+  return createWriteStream(file, { mode: ownerOnlyFileMode });
 }
 
 async function tail(db: Database.Database, parsed: Parsed, io: CommandIO): Promise<number> {

@@ -4,6 +4,8 @@
 import type { DecisionLogStoreOptions } from './store.js';
 import type { UploadOptions } from './upload.js';
 import type { PrincipalSource } from './principal.js';
+import { defaultRetention } from './retention.js';
+import { credentialHeaders } from './credentials.js';
 
 export interface DecisionLogSettings {
   /** Logging is on unless decision_logs.store.enabled is false. */
@@ -28,7 +30,7 @@ type Obj = Record<string, unknown>;
 export function decisionLogSettings(section: unknown): DecisionLogSettings {
   const root = object(section ?? {}, 'decision_logs');
   const store = object(root.store ?? {}, 'decision_logs.store');
-  const retention = store.retention === undefined ? undefined : object(store.retention, 'decision_logs.store.retention');
+  const retention = object(store.retention ?? {}, 'decision_logs.store.retention');
   const reporting = object(root.reporting ?? {}, 'decision_logs.reporting');
   const http = object(object(root.request_context ?? {}, 'decision_logs.request_context').http ?? {}, 'decision_logs.request_context.http');
   const service = optional(root.service, 'decision_logs.service', 'string');
@@ -51,22 +53,22 @@ export function decisionLogSettings(section: unknown): DecisionLogSettings {
   }
   if (store.outcome_paths !== undefined) options.outcome = { paths: strings(store.outcome_paths, 'decision_logs.store.outcome_paths') };
   if (store.principals !== undefined) options.principals = principals(store.principals);
-  if (retention) {
-    options.retention = {};
-    const maxAge = positive(retention.max_age_seconds, 'decision_logs.store.retention.max_age_seconds');
-    if (maxAge !== undefined) options.retention.maxAgeSeconds = maxAge;
-    const maxBytes = positive(retention.max_bytes, 'decision_logs.store.retention.max_bytes');
-    if (maxBytes !== undefined) options.retention.maxBytes = maxBytes;
-    const keep = optional(retention.keep_unshipped, 'decision_logs.store.retention.keep_unshipped', 'boolean');
-    options.retention.keepUnshipped = keep ?? service !== undefined;
-  }
+  const maskCredentials = optional(store.mask_credentials, 'decision_logs.store.mask_credentials', 'boolean');
+  if (maskCredentials !== undefined) options.maskCredentials = maskCredentials;
+  options.retention = {};
+  const maxAge = limit(retention.max_age_seconds, 'decision_logs.store.retention.max_age_seconds', defaultRetention.maxAgeSeconds);
+  if (maxAge !== undefined) options.retention.maxAgeSeconds = maxAge;
+  const maxBytes = limit(retention.max_bytes, 'decision_logs.store.retention.max_bytes', defaultRetention.maxBytes);
+  if (maxBytes !== undefined) options.retention.maxBytes = maxBytes;
+  const keep = optional(retention.keep_unshipped, 'decision_logs.store.retention.keep_unshipped', 'boolean');
+  options.retention.keepUnshipped = keep ?? service !== undefined;
 
   const settings: DecisionLogSettings = {
     enabled: optional(store.enabled, 'decision_logs.store.enabled', 'boolean') ?? true,
     store: options,
     dropPath: rulePath(root.drop_decision, 'decision_logs.drop_decision', 'system/log/drop'),
     maskPath: rulePath(root.mask_decision, 'decision_logs.mask_decision', 'system/log/mask'),
-    headers: http.headers === undefined ? [] : strings(http.headers, 'decision_logs.request_context.http.headers'),
+    headers: contextHeaders(http.headers, maskCredentials ?? true),
     console: optional(root.console, 'decision_logs.console', 'boolean') ?? false,
   };
   if (service !== undefined) {
@@ -108,6 +110,32 @@ function positive(value: unknown, key: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new DecisionLogConfigError(`${key} must be a positive number, got ${JSON.stringify(value)}`);
   return value;
+}
+
+/**
+ * decision_logs.request_context.http.headers. Copying a credential header there would store it whole (OPA's
+ * erased bookkeeping covers only input, result and nd_builtin_cache), so it is refused unless credentials may
+ * be stored.
+ */
+function contextHeaders(value: unknown, maskCredentials: boolean): string[] {
+  const key = 'decision_logs.request_context.http.headers';
+  const names = value === undefined ? [] : strings(value, key);
+  const credential = maskCredentials ? names.find((name) => credentialHeaders.has(name.toLowerCase())) : undefined;
+  if (credential !== undefined) {
+    throw new DecisionLogConfigError(
+      `${key} names ${credential}, a credential header the decision log does not store; remove it, or set decision_logs.store.mask_credentials: false to store credentials`,
+    );
+  }
+  return names;
+}
+
+/** A retention limit: the default when absent, none (undefined) when 0. */
+function limit(value: unknown, key: string, fallback: number): number | undefined {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new DecisionLogConfigError(`${key} must be a positive number, or 0 for no limit, got ${JSON.stringify(value)}`);
+  }
+  return value === 0 ? undefined : value;
 }
 
 function strings(value: unknown, key: string): string[] {

@@ -91,7 +91,7 @@ function parsePath(path: string): string[] {
 }
 
 /** Go's url.PathEscape: keeps letters, digits and -_.~$&+:=@, %-encodes every other UTF-8 byte. */
-function pathEscape(segment: string): string {
+export function pathEscape(segment: string): string {
   let out = '';
   for (const byte of Buffer.from(segment, 'utf8')) {
     const c = String.fromCharCode(byte);
@@ -169,7 +169,12 @@ function invalid(message: string): DecisionLogError {
   return new DecisionLogError('invalid_mask', message);
 }
 
+/**
+ * The kind of a malformed mask result, never its value: the message reaches /v1/status, and a buggy mask
+ * policy may return the very input it was meant to hide.
+ */
 function describe(value: unknown): string {
-  const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text.length > 80 ? text.slice(0, 77) + '...' : text;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

@@ -1,7 +1,7 @@
 // Opening the database file, with failures turned into typed errors the CLI maps to exit codes.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { createOwnerOnlyFileSync, makeOwnerOnlyDirSync, tightenFileSync } from '../fs/owner-only.js';
 import { DecisionLogError } from './errors.js';
 import { ensureSchema, schemaVersion } from './schema.js';
 
@@ -32,13 +32,24 @@ function openError(file: string, error: unknown): DecisionLogError {
 }
 
 /**
+ * The audit store is readable by its owner only: a new directory is 0700, and the database is created 0600
+ * before SQLite opens it, because SQLite gives the -wal and -shm files the database file's mode. Files left
+ * looser by an older version are tightened; one that cannot be is refused (db_open_failed).
+ */
+function prepareOwnerOnlyFiles(file: string): void {
+  makeOwnerOnlyDirSync(dirname(file));
+  createOwnerOnlyFileSync(file);
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) tightenFileSync(path);
+}
+
+/**
  * Opens (creating if needed, unless read-only) a decision-log database in WAL mode and checks its
  * schema. Throws DecisionLogError: db_corrupt, db_locked, db_incompatible or db_open_failed.
  */
 export function openDecisionDatabase(file: string, options: OpenOptions = {}): Database.Database {
   let db: Database.Database | undefined;
   try {
-    if (!options.readonly && file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (!options.readonly && file !== ':memory:') prepareOwnerOnlyFiles(file);
     db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false, timeout: options.lockTimeoutMs ?? 2000 });
     if (options.readonly) {
       const version = db.pragma('user_version', { simple: true });

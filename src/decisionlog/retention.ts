@@ -20,6 +20,12 @@ export interface RetentionOptions {
   keepUnshipped?: boolean;
 }
 
+/**
+ * The limits a configured decision log gets unless it says otherwise (decision_logs.store.retention): a week of
+ * decisions, at most 1 GiB, so an audit store nobody sized never fills the disk. 0 in the file turns a limit off.
+ */
+export const defaultRetention = { maxAgeSeconds: 7 * 24 * 60 * 60, maxBytes: 1024 ** 3 } as const;
+
 /** meta key of the highest seq a collector has acknowledged. */
 export const shippedSeqKey = 'shipped_seq';
 

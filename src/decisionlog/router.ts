@@ -1,5 +1,5 @@
 // GET /v1/decisions and GET /v1/decisions/{decision_id}: the audit API over the decision log. Errors use
-// OPA's envelope {code, message}. The lead mounts this behind the admin authentication.
+// OPA's envelope {code, message}. The server mounts it behind the admin authentication (scope decisions:read).
 import { Router, type Request, type Response } from 'express';
 import type Database from 'better-sqlite3';
 import { DecisionLogError } from './errors.js';

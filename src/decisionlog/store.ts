@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import type { DecisionEvent } from './event.js';
 import { parseTimestamp } from './event.js';
 import { DecisionLogError } from './errors.js';
+import { eraseCredentials } from './credentials.js';
 import { defaultDatabaseFile, openDecisionDatabase, sqliteCode } from './open.js';
 import { outcomeClassifier, type OutcomeClassifier, type OutcomeRuleConfig } from './outcome.js';
 import { principalExtractor, type PrincipalExtractor, type PrincipalSource } from './principal.js';
@@ -36,6 +37,11 @@ export interface DecisionLogStoreOptions {
   outcome?: OutcomeRuleConfig;
   principals?: PrincipalSource[];
   retention?: RetentionOptions;
+  /**
+   * Erase Authorization, Proxy-Authorization, Cookie and Set-Cookie header values before an event is written
+   * (see credentials.ts). Default true; false stores them as the decision saw them.
+   */
+  maskCredentials?: boolean;
   lockTimeoutMs?: number;
   /** Back-off between attempts after a failed write. */
   retryDelayMs?: { initial: number; max: number };
@@ -86,6 +92,7 @@ export class DecisionLogStore {
   private readonly retryDelay: { initial: number; max: number };
   private readonly classify: OutcomeClassifier;
   private readonly principalOf: PrincipalExtractor;
+  private readonly maskCredentials: boolean;
   private readonly writer: WriterThread;
   private queue: Pending[] = [];
   private waiters: Waiter[] = [];
@@ -112,6 +119,7 @@ export class DecisionLogStore {
     this.nextRetryMs = this.retryDelay.initial;
     this.classify = outcomeClassifier(options.outcome);
     this.principalOf = principalExtractor(options.principals);
+    this.maskCredentials = options.maskCredentials ?? true;
     if (options.retention) Retention.check(options.retention);
     // Opened here, synchronously, so a corrupt or locked file fails construction with a typed error.
     this.db = openDecisionDatabase(this.file, { lockTimeoutMs: options.lockTimeoutMs });
@@ -310,9 +318,13 @@ export class DecisionLogStore {
   }
 
   private toRow({ event, tsNs }: Pending): WriterRow | null {
+    // The principal is read before credentials are erased: the `sub` of an Envoy bearer token still labels
+    // the row (it names, it grants nothing), while the token itself is not stored.
+    const principal = this.principalOf(event) ?? null;
+    const stored = this.maskCredentials ? eraseCredentials(event) : event;
     let json: string;
     try {
-      json = JSON.stringify(event);
+      json = JSON.stringify(stored);
     } catch {
       this.counters.encoding_failures++;
       return null;
@@ -322,8 +334,8 @@ export class DecisionLogStore {
       event.decision_id,
       tsNs,
       event.path ?? '',
-      this.classify(event),
-      this.principalOf(event) ?? null,
+      this.classify(stored),
+      principal,
       revisions.length === 1 ? revisions[0] : null,
       revisions.length > 1 ? revisions : null,
       json,

@@ -3,9 +3,10 @@
 // the modules (path, package, source), the Rego version and the compiler's fingerprint (planner and back-end
 // versions), so a new OPA or a rebuilt runtime never serves a stale module.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RegoModule } from '../bundle/bundle.js';
+import { makeOwnerOnlyDir, writeOwnerOnlyFile } from '../fs/owner-only.js';
 import type { CompiledPolicy, RegoCompiler } from './compiler.js';
 
 /** Bump when the cached files' layout changes. */
@@ -76,12 +77,13 @@ async function readCached(dir: string, key: string): Promise<CompiledPolicy | un
 /** Written under temporary names and renamed, so a concurrent reader (another worker) never sees half a file. */
 async function writeCached(dir: string, key: string, compiled: CompiledPolicy): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    // Compiled policies may hold secrets written into the Rego: owner-only, as everything Verdict writes.
+    await makeOwnerOnlyDir(dir);
     const tmp = `.${process.pid}.${Math.random().toString(36).slice(2)}`;
-    await writeFile(join(dir, `${key}.wasm${tmp}`), compiled.wasm);
+    await writeOwnerOnlyFile(join(dir, `${key}.wasm${tmp}`), compiled.wasm);
     await rename(join(dir, `${key}.wasm${tmp}`), join(dir, `${key}.wasm`));
     // The metadata last: readCached needs both, so a reader never pairs it with a missing module.
-    await writeFile(join(dir, `${key}.json${tmp}`), JSON.stringify({ entrypoints: compiled.entrypoints }));
+    await writeOwnerOnlyFile(join(dir, `${key}.json${tmp}`), JSON.stringify({ entrypoints: compiled.entrypoints }));
     await rename(join(dir, `${key}.json${tmp}`), join(dir, `${key}.json`));
   } catch {
     // The disk cache is an optimisation: a read-only or full disk only costs a compile next time.

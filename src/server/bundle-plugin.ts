@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Router } from 'express';
 import type { Logger } from 'pino';
-import type { AdminAuthConfig } from '../auth/admin-jwt.js';
+import type { AdminAuthConfig, AdminGuard } from '../auth/admin-jwt.js';
 import { bundleAdminRouter } from '../bundle/admin-api.js';
 import { parseBundle, type Bundle } from '../bundle/bundle.js';
 import { BundleError, type BundleLimits } from '../bundle/files.js';
@@ -65,8 +65,10 @@ export async function createServerBundles(
   activate: (bundles: Bundle[]) => Promise<void>,
   metrics: ServerMetrics,
   logger: Logger,
+  adminGuard?: AdminGuard,
 ): Promise<ServerBundles> {
   const admin = config.admin_api as AdminApiConfig | undefined;
+  if (admin && !adminGuard) throw new Error('admin_api is configured but no admin authentication was set up for it');
   const keys = configuredKeys(config);
   let localSigning: BundleSigningConfig | undefined;
   if (local.verification) {
@@ -131,7 +133,7 @@ export async function createServerBundles(
         status: () => ({ state: manager.ready() ? 'OK' : 'NOT_READY' }),
       }
     : undefined;
-  const adminRouter = admin ? bundleAdminRouter(manager, { auth: admin.auth, maxUploadBytes: admin.max_upload_bytes }) : undefined;
+  const adminRouter = admin && adminGuard ? bundleAdminRouter(manager, { guard: adminGuard, maxUploadBytes: admin.max_upload_bytes }) : undefined;
   return { manager, plugin, adminRouter, status: () => Object.fromEntries(manager.list().map((b) => [b.name, statusOf(b)])) };
 }
 

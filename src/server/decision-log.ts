@@ -4,8 +4,7 @@
 // /v1/decisions API and the auditors' page.
 import { Gauge, type Registry } from 'prom-client';
 import { Router } from 'express';
-import type { AdminAuthConfig } from '../auth/admin-jwt.js';
-import { adminJwtAuth } from '../auth/admin-jwt.js';
+import type { AdminGuard } from '../auth/admin-jwt.js';
 import {
   DecisionLogger,
   DecisionLogPlugin,
@@ -37,7 +36,13 @@ export interface ServerDecisionLog {
  * (`verdict run` passes true; embedders and tests opt in). Throws DecisionLogError (with an exit code) when
  * the database cannot be opened, DecisionLogConfigError when the section is wrong.
  */
-export function createServerDecisionLog(config: VerdictConfig, engine: Engine, registry: Registry, onByDefault: boolean): ServerDecisionLog | undefined {
+export function createServerDecisionLog(
+  config: VerdictConfig,
+  engine: Engine,
+  registry: Registry,
+  onByDefault: boolean,
+  adminGuard?: AdminGuard,
+): ServerDecisionLog | undefined {
   const section = (config.decision_logs ?? {}) as { store?: { enabled?: unknown } };
   const enabled = section.store?.enabled ?? onByDefault;
   if (enabled !== true) {
@@ -75,11 +80,10 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
     },
   };
 
-  const admin = config.admin_api as { auth?: AdminAuthConfig } | undefined;
   let router: Router | undefined;
-  if (admin?.auth) {
+  if (adminGuard) {
     router = Router();
-    const auth = adminJwtAuth(admin.auth);
+    const auth = adminGuard('decisions:read');
     router.use('/v1/decisions', auth);
     router.use('/ui/decisions', auth);
     router.use(decisionsRouter(store));

@@ -1,6 +1,7 @@
 // The auditors' page at /ui/decisions: one self-contained HTML document (no build step, no external
-// assets) over GET /v1/decisions. It sits behind the admin bearer-JWT like the API, so a browser reaches it
-// through something that adds the Authorization header (an auth proxy); its own requests go the same way.
+// assets) over GET /v1/decisions. It sits behind the admin bearer-JWT like the API (scope decisions:read), so a
+// browser reaches it through something that adds the Authorization header (an auth proxy); its own requests go
+// the same way.
 // Filters map one to one onto the API's query parameters; the chart buckets the newest 1,000 matches by minute.
 export const decisionsPage = `<!doctype html>
 <html lang="en">

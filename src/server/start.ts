@@ -19,7 +19,8 @@ import { ServerMetrics } from './metrics.js';
 import { decideWith, inputErrorRecorder } from './decisions.js';
 import { envoyFromConfig } from '../envoy/plugin.js';
 import { PluginManager, type Plugin } from './plugins.js';
-import { createServerBundles, type CliVerification, type ServerBundles } from './bundle-plugin.js';
+import { createServerBundles, type AdminApiConfig, type CliVerification, type ServerBundles } from './bundle-plugin.js';
+import { adminJwtAuth } from '../auth/admin-jwt.js';
 import { pipPlugins } from './pip.js';
 import { verdictVersion } from '../version.js';
 import { createServerDecisionLog } from './decision-log.js';
@@ -71,6 +72,9 @@ export function parseAddr(addr: string): { host: string; port: number } {
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config, logger } = options;
+  // One bearer-JWT check (one JWKS cache) for every admin route; a bad `admin_api.auth` stops start-up here,
+  // before anything is opened that would need closing.
+  const adminGuard = config.admin_api ? adminJwtAuth((config.admin_api as AdminApiConfig).auth) : undefined;
   // A bad pip section stops start-up here, before any bundle work, with the config path in the message.
   const enricher = config.pip ? createEnricher(config.pip) : undefined;
   const metrics = new ServerMetrics();
@@ -84,12 +88,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   await activate([]);
   const plugins = new PluginManager();
   // Opened before the bundles so a corrupt or locked database stops start-up before any download.
-  const decisionLog = createServerDecisionLog(config, engine, metrics.registry, options.decisionLogByDefault ?? false);
+  const decisionLog = createServerDecisionLog(config, engine, metrics.registry, options.decisionLogByDefault ?? false, adminGuard);
   // Loads, verifies and activates bundles from every source; counts loads and failures per bundle. Registered
   // after the PIP adapters and before the other plugins, so it stops before the adapters and after the rest.
   let bundles: ServerBundles;
   try {
-    bundles = await createServerBundles(config, { paths: options.bundlePaths, watch: options.watch, verification: options.verification }, activate, metrics, logger);
+    bundles = await createServerBundles(config, { paths: options.bundlePaths, watch: options.watch, verification: options.verification }, activate, metrics, logger, adminGuard);
   } catch (err) {
     await enricher?.close(); // its pools and file watchers would keep the process alive
     await decisionLog?.plugin.stop();

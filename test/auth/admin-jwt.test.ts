@@ -23,11 +23,15 @@ async function listen(handler: Parameters<typeof createServer>[1]): Promise<stri
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** GET /v1/bundles needs bundles:write here, GET /v1/decisions decisions:read. */
 async function adminApp(config: AdminAuthConfig): Promise<string> {
   const app = express();
-  app.use('/v1/bundles', adminJwtAuth(config));
-  app.get('/v1/bundles', (_req, res) => {
+  const guard = adminJwtAuth(config);
+  app.get('/v1/bundles', guard('bundles:write'), (_req, res) => {
     res.json({ result: [], sub: (res.locals.adminToken as JWTPayload).sub });
+  });
+  app.get('/v1/decisions', guard('decisions:read'), (_req, res) => {
+    res.json({ result: [] });
   });
   return listen(app);
 }
@@ -41,12 +45,12 @@ async function token(claims: JWTPayload, opts: { key?: KeyObject | Uint8Array; a
   return jwt.sign(opts.key ?? rsa.privateKey);
 }
 
-async function call(url: string, authorization?: string) {
-  const res = await fetch(url + '/v1/bundles', { headers: authorization ? { authorization } : {} });
+async function call(url: string, authorization?: string, path = '/v1/bundles') {
+  const res = await fetch(url + path, { headers: authorization ? { authorization } : {} });
   return { status: res.status, body: (await res.json()) as { code?: string; message?: string; sub?: string }, www: res.headers.get('www-authenticate') };
 }
 
-const staticConfig: AdminAuthConfig = { keys: [{ key: publicPem }], issuer, audience, required_scopes: ['bundles:write'] };
+const staticConfig: AdminAuthConfig = { keys: [{ key: publicPem }], issuer, audience };
 
 test('a valid token passes and its claims reach the handler', async () => {
   const url = await adminApp(staticConfig);
@@ -93,6 +97,43 @@ test('alg "none" and HS256 keyed with the RSA public key are refused', async () 
   assert.match(res.body.message!, /bearer token invalid/);
 });
 
+test('each action needs its own scope: a decisions reader is refused a bundles:write route, and the reverse', async () => {
+  const url = await adminApp(staticConfig);
+  const reader = `Bearer ${await token({ scope: 'decisions:read' })}`;
+  const writer = `Bearer ${await token({ scope: 'bundles:write' })}`;
+  const refused = await call(url, reader);
+  assert.equal(refused.status, 403);
+  assert.deepEqual(refused.body, { code: 'unauthorized', message: 'bearer token lacks the required scope: bundles:write' });
+  assert.equal((await call(url, reader, '/v1/decisions')).status, 200);
+  assert.equal((await call(url, writer)).status, 200);
+  const writerReading = await call(url, writer, '/v1/decisions');
+  assert.equal(writerReading.status, 403);
+  assert.equal(writerReading.body.message, 'bearer token lacks the required scope: decisions:read');
+  // A scope is a whole word of the claim, not a prefix or a substring.
+  assert.equal((await call(url, `Bearer ${await token({ scope: 'bundles:writer decisions' })}`)).status, 403);
+  assert.equal((await call(url, `Bearer ${await token({ scope: 'admin bundles:write' })}`)).status, 200);
+});
+
+test('admin_api.auth.scopes names the scope an identity provider issues for an action', async () => {
+  const url = await adminApp({ ...staticConfig, scopes: { 'bundles:write': 'api://verdict/Bundles.Write' } });
+  assert.equal((await call(url, `Bearer ${await token({ scope: 'api://verdict/Bundles.Write' })}`)).status, 200);
+  const oldName = await call(url, `Bearer ${await token({ scope: 'bundles:write' })}`);
+  assert.equal(oldName.status, 403);
+  assert.equal(oldName.body.message, 'bearer token lacks the required scope: api://verdict/Bundles.Write');
+  // Actions left out keep their own names.
+  assert.equal((await call(url, `Bearer ${await token({ scope: 'decisions:read' })}`, '/v1/decisions')).status, 200);
+});
+
+test('the old single required_scopes list is refused at start-up with how to migrate', () => {
+  assert.throws(
+    () => adminJwtAuth({ ...staticConfig, required_scopes: ['verdict-admin'] }),
+    /required_scopes is no longer supported: each admin action now needs its own scope \(bundles:read, bundles:write, decisions:read\).*admin_api\.auth\.scopes/,
+  );
+  assert.throws(() => adminJwtAuth({ ...staticConfig, required_scopes: [] }), /required_scopes is no longer supported/);
+  assert.throws(() => adminJwtAuth({ ...staticConfig, scopes: { 'bundles:delete': 'x' } as never }), /unknown action "bundles:delete"; actions are bundles:read, bundles:write, decisions:read/);
+  assert.throws(() => adminJwtAuth({ ...staticConfig, scopes: { 'bundles:read': 'a b' } }), /must be one scope name/);
+});
+
 test('a valid token without the required scope or role gets 403', async () => {
   const url = await adminApp({ ...staticConfig, required_roles: ['bundle-admin'], role_claim: 'realm_access.roles' });
   const noScope = await call(url, `Bearer ${await token({ scope: 'decisions:read', realm_access: { roles: ['bundle-admin'] } })}`);
@@ -136,4 +177,6 @@ test('configuration mistakes fail at start-up', () => {
   assert.throws(() => adminJwtAuth({ keys: [{ key: 'nonsense' }], issuer, audience }), /admin auth key 0 is not a usable/);
   const privateJwk = JSON.stringify(rsa.privateKey.export({ format: 'jwk' }));
   assert.throws(() => adminJwtAuth({ keys: [{ key: privateJwk }], issuer, audience }), /private key; configure the public key/);
+  // A secret that only looks like JSON is not quoted back in the start-up error.
+  assert.throws(() => adminJwtAuth({ keys: [{ key: '{hmac-s3cr3t-value' }], issuer, audience }), (e: Error) => /is not valid JSON/.test(e.message) && !e.message.includes('s3cr3t'));
 });

@@ -5,14 +5,15 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { SignJWT } from 'jose';
+import { adminJwtAuth } from '../../src/auth/admin-jwt.js';
 import { bundleAdminRouter } from '../../src/bundle/admin-api.js';
 import { BundleManager, type ManagedBundle } from '../../src/bundle/manager.js';
 import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
 import { TestBundleServer } from './bundle-server.js';
 
 const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const auth = { keys: [{ key: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }], issuer: 'idp', audience: 'verdict', required_scopes: ['bundles:write'] };
-const token = (scope = 'bundles:write') =>
+const auth = { keys: [{ key: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }], issuer: 'idp', audience: 'verdict' };
+const token = (scope = 'bundles:write bundles:read') =>
   new SignJWT({ scope }).setProtectedHeader({ alg: 'ES256' }).setIssuer('idp').setAudience('verdict').setExpirationTime('5m').sign(keys.privateKey);
 
 function parse(name: string, files: BundleFile[]): ManagedBundle {
@@ -39,7 +40,7 @@ async function setup() {
   });
   await manager.start();
   const app = express();
-  app.use(bundleAdminRouter(manager, { auth }));
+  app.use(bundleAdminRouter(manager, { guard: adminJwtAuth(auth) }));
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -101,7 +102,14 @@ test('admin bundle API: a hostile upload is a 400 naming the problem; no token 4
   const anonymous = await call(url, 'PUT', '/v1/bundles/evil', { body: evil });
   assert.deepEqual(anonymous, { status: 401, body: { code: 'unauthorized', message: 'bearer token required' } });
   const reader = await call(url, 'PUT', '/v1/bundles/evil', { body: evil, token: await token('bundles:read') });
-  assert.equal(reader.status, 403);
+  assert.deepEqual(reader, { status: 403, body: { code: 'unauthorized', message: 'bearer token lacks the required scope: bundles:write' } });
+  assert.equal((await call(url, 'GET', '/v1/bundles', { token: await token('bundles:read') })).status, 200);
+  for (const [method, path] of [['GET', '/v1/bundles'], ['GET', '/v1/bundles/authz']]) {
+    assert.equal((await call(url, method, path, { token: await token('bundles:write') })).status, 403, `${method} ${path} needs bundles:read`);
+  }
+  for (const [method, path] of [['DELETE', '/v1/bundles/authz'], ['POST', '/v1/bundles/authz/trigger']]) {
+    assert.equal((await call(url, method, path, { token: await token('bundles:read decisions:read') })).status, 403, `${method} ${path} needs bundles:write`);
+  }
   assert.equal((await call(url, 'GET', '/v1/bundles')).status, 401);
   assert.deepEqual(active(), []);
 });

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decisionLogSettings } from '../../src/decisionlog/config.js';
 
-test('no decision_logs section: logging on with the defaults, no upload', () => {
+test('no decision_logs section: logging on with the defaults (a week, 1 GiB), no upload', () => {
   assert.deepEqual(decisionLogSettings(undefined), {
     enabled: true,
-    store: {},
+    store: { retention: { maxAgeSeconds: 7 * 24 * 3600, maxBytes: 1024 ** 3, keepUnshipped: false } },
     dropPath: 'system/log/drop',
     maskPath: 'system/log/mask',
     headers: [],
@@ -29,6 +29,7 @@ test('OPA keys and the store section map onto the options', () => {
       outcome_paths: ['result.permit'],
       principals: ['input.subject.id', { jwt: 'input.token' }],
       retention: { max_age_seconds: 86400 },
+      mask_credentials: false,
     },
   });
   assert.deepEqual(settings, {
@@ -41,7 +42,8 @@ test('OPA keys and the store section map onto the options', () => {
       flushDelayMs: 0,
       outcome: { paths: ['result.permit'] },
       principals: [{ path: 'input.subject.id' }, { jwt: 'input.token' }],
-      retention: { maxAgeSeconds: 86400, keepUnshipped: true },
+      maskCredentials: false,
+      retention: { maxAgeSeconds: 86400, maxBytes: 1024 ** 3, keepUnshipped: true },
     },
     dropPath: 'system/log/drop',
     maskPath: 'ops/log/mask',
@@ -52,13 +54,32 @@ test('OPA keys and the store section map onto the options', () => {
   assert.equal(decisionLogSettings({ store: { enabled: false } }).enabled, false);
 });
 
+test('retention: each default replaced or turned off (0) on its own', () => {
+  const retention = (r: unknown) => decisionLogSettings({ store: { retention: r } }).store.retention;
+  assert.deepEqual(retention({ max_age_seconds: 0 }), { maxBytes: 1024 ** 3, keepUnshipped: false });
+  assert.deepEqual(retention({ max_bytes: 0 }), { maxAgeSeconds: 604800, keepUnshipped: false });
+  assert.deepEqual(retention({ max_age_seconds: 0, max_bytes: 0 }), { keepUnshipped: false });
+  assert.deepEqual(retention({ max_bytes: 5e6 }), { maxAgeSeconds: 604800, maxBytes: 5e6, keepUnshipped: false });
+  assert.deepEqual(decisionLogSettings({ service: 's' }).store.retention, { maxAgeSeconds: 604800, maxBytes: 1024 ** 3, keepUnshipped: true });
+});
+
+test('credential headers may be copied into request_context only when credentials may be stored', () => {
+  const settings = decisionLogSettings({ request_context: { http: { headers: ['Authorization'] } }, store: { mask_credentials: false } });
+  assert.deepEqual(settings.headers, ['Authorization']);
+  assert.equal(settings.store.maskCredentials, false);
+});
+
 test('bad settings are refused with the key that is wrong', () => {
   const bad: [unknown, RegExp][] = [
     [[], /^decision_logs must be an object$/],
     [{ store: { durability: 'eventually' } }, /decision_logs\.store\.durability must be one of default, sync, got "eventually"/],
     [{ store: { when_full: 'panic' } }, /when_full must be one of backpressure, drop/],
     [{ store: { queue_limit: 0 } }, /queue_limit must be a positive number, got 0/],
-    [{ store: { retention: { max_bytes: '1GB' } } }, /retention\.max_bytes must be a positive number, got "1GB"/],
+    [{ store: { retention: { max_bytes: '1GB' } } }, /retention\.max_bytes must be a positive number, or 0 for no limit, got "1GB"/],
+    [{ store: { retention: { max_age_seconds: -1 } } }, /retention\.max_age_seconds must be a positive number, or 0 for no limit, got -1/],
+    [{ store: { mask_credentials: 'no' } }, /decision_logs\.store\.mask_credentials must be a boolean, got "no"/],
+    [{ request_context: { http: { headers: ['X-Request-Id', 'authorization'] } } }, /request_context\.http\.headers names authorization, a credential header the decision log does not store; remove it, or set decision_logs\.store\.mask_credentials: false/],
+    [{ request_context: { http: { headers: ['Cookie'] } } }, /names Cookie, a credential header/],
     [{ store: { principals: [{ header: 'x' }] } }, /principals\[0\] must be/],
     [{ store: { outcome_paths: 'result.allow' } }, /outcome_paths must be a list of strings/],
     [{ service: 'c', reporting: { min_delay_seconds: 10, max_delay_seconds: 5 } }, /min_delay_seconds \(10\) must not exceed max_delay_seconds \(5\)/],

@@ -29,10 +29,12 @@ test('nd_builtin_cache can be masked like input and result', () => {
 });
 
 test('malformed mask results name what is wrong', () => {
-  assert.throws(() => parseMaskRules('/input/a'), /must return a set of rules, got "\/input\/a"/);
+  assert.throws(() => parseMaskRules('/input/a'), /must return a set of rules, got a string$/);
+  // The message names the kind of value, never the value: it is shown in /v1/status.
+  assert.throws(() => parseMaskRules([{ op: 'remove', path: { authorization: 'Bearer s3cr3t' } }]), (e: Error) => !e.message.includes('s3cr3t') && /got an object/.test(e.message));
   assert.throws(() => parseMaskRules(['']), /must be non-empty/);
-  assert.throws(() => parseMaskRules([{ op: 'upsert', path: 3 }]), /path must be a string, got 3/);
-  assert.throws(() => parseMaskRules([{ op: 'delete', path: '/input/a' }]), /op must be "remove" or "upsert", got "delete"/);
+  assert.throws(() => parseMaskRules([{ op: 'upsert', path: 3 }]), /path must be a string, got a number$/);
+  assert.throws(() => parseMaskRules([{ op: 'delete', path: '/input/a' }]), /op must be "remove" or "upsert", got a string$/);
   assert.throws(() => parseMaskRules([null]), /must be a path string or an \{op, path, value\} object, got null/);
 });
 

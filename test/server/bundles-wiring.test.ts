@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { SignJWT } from 'jose';
+import { TestAdminIdp } from './admin-idp.js';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer, type StartOptions } from '../../src/server/start.js';
 import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
@@ -22,18 +22,9 @@ const policy = file('authz/policy.rego', 'package authz\n\ndefault allow := fals
 const authzBundle = (revision: string, users: string[]) =>
   writeBundleArchive([file('.manifest', JSON.stringify({ revision, roots: ['authz'] })), file('authz/data.json', JSON.stringify({ users })), policy]);
 
-const adminKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const adminToken = (scope = 'bundles:write') =>
-  new SignJWT({ scope }).setProtectedHeader({ alg: 'ES256' }).setIssuer('https://idp.test/').setAudience('verdict-admin').setExpirationTime('5m').sign(adminKeys.privateKey);
-const adminConfig = `
-admin_api:
-  auth:
-    keys:
-      - key: ${JSON.stringify(adminKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString())}
-    issuer: https://idp.test/
-    audience: verdict-admin
-    required_scopes: [bundles:write]
-`;
+const idp = new TestAdminIdp();
+const adminToken = (scope = 'bundles:write bundles:read') => idp.token(scope);
+const adminConfig = `\n${idp.config()}`;
 
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {
@@ -145,8 +136,7 @@ test('admin API: off unless configured; 401 envelope without a token; a signed J
   assert.deepEqual(shown.auth.keys, [{}], 'admin keys (possibly HMAC secrets) are not shown by /v1/config');
   const bytes = await authzBundle('u1', ['carol']);
   assert.deepEqual(await json(server, 'PUT', '/v1/bundles/authz', bytes), { status: 401, body: { code: 'unauthorized', message: 'bearer token required' } });
-  const forged = await new SignJWT({ scope: 'bundles:write' }).setProtectedHeader({ alg: 'ES256' }).setIssuer('https://idp.test/').setAudience('verdict-admin').setExpirationTime('5m')
-    .sign(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+  const forged = await new TestAdminIdp().token('bundles:write'); // same issuer and audience, another key
   assert.deepEqual(await json(server, 'PUT', '/v1/bundles/authz', bytes, { Authorization: `Bearer ${forged}` }), { status: 401, body: { code: 'unauthorized', message: 'bearer token invalid' } });
   assert.equal((await json(server, 'PUT', '/v1/bundles/authz', bytes, { Authorization: `Bearer ${await adminToken('bundles:read')}` })).status, 403);
   assert.equal(await allowed(server, 'carol'), undefined);

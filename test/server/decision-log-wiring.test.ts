@@ -4,21 +4,19 @@
 // show in /health?plugins, /v1/status and /metrics, and the CLI reads the file.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
-import { SignJWT } from 'jose';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { openDecisionDatabase } from '../../src/decisionlog/open.js';
 import { findDecision } from '../../src/decisionlog/query.js';
 import { send, writeTree } from './harness.js';
+import { TestAdminIdp } from './admin-idp.js';
 
-const adminKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const adminToken = () =>
-  new SignJWT({ scope: 'decisions:read' }).setProtectedHeader({ alg: 'ES256' }).setIssuer('https://idp.test/').setAudience('verdict-admin').setExpirationTime('5m').sign(adminKeys.privateKey);
+const idp = new TestAdminIdp();
+const adminToken = () => idp.token('decisions:read');
 
 const bundleDir = writeTree({
   '.manifest': JSON.stringify({ revision: 'rev-7', roots: ['authz', 'envoy', 'system'] }),
@@ -46,17 +44,7 @@ decision_logs:
   store:
     file: ${dir}/decisions.db
 ${store}
-${
-  admin
-    ? `admin_api:
-  auth:
-    keys:
-      - key: ${JSON.stringify(adminKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString())}
-    issuer: https://idp.test/
-    audience: verdict-admin
-    required_scopes: [decisions:read]`
-    : ''
-}
+${admin ? idp.config() : ''}
 `;
 }
 

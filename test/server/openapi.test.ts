@@ -4,9 +4,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { pino } from 'pino';
 import { buildWasmBundle } from '../engine/opa-fixture.js';
 import { send, startVerdict } from './harness.js';
-import type { RunningServer } from '../../src/server/start.js';
+import { parseConfig } from '../../src/config/config.js';
+import { startServer, type RunningServer } from '../../src/server/start.js';
+import { writeBundleArchive } from '../../src/bundle/files.js';
+import { tempDir } from '../bundle/temp-dir.js';
+import { TestAdminIdp } from './admin-idp.js';
 
 interface Spec {
   paths: Record<string, Record<string, { responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }> }>>;
@@ -18,13 +23,27 @@ const ajv = new Ajv2020({ strict: false, allErrors: true });
 ajv.addSchema(spec, 'openapi.json');
 const input = readFileSync('rego/gateway/input.json', 'utf8');
 let verdict: RunningServer;
+/** A second server with the admin API and the decision log, for the admin operations. */
+let admin: RunningServer;
+const idp = new TestAdminIdp();
+const adminAuth: Record<string, Record<string, string>> = {};
 
 before(async () => {
   const bundle = buildWasmBundle('bundles/sample', ['gateway/authz/allow', 'gateway/authz/deny']);
   verdict = await startVerdict('status: {}\nkeys:\n  k:\n    key: secret\n', [bundle]);
+  const dir = tempDir('verdict-openapi-admin-');
+  const adminConfig = `persistence_directory: ${dir}/persist
+decision_logs: {store: {file: ${dir}/decisions.db}}
+${idp.config()}`;
+  admin = await startServer({ addr: '127.0.0.1:0', config: parseConfig(adminConfig, 'admin config'), bundlePaths: [bundle], logger: pino({ level: 'silent' }), decisionLogByDefault: true });
+  for (const scope of ['bundles:read', 'bundles:write', 'decisions:read']) adminAuth[scope] = await idp.bearer(scope);
+  uploadBody = await writeBundleArchive([{ path: '.manifest', data: Buffer.from('{"revision":"up1","roots":["uploaded"]}') }]);
 });
 
-after(() => verdict?.close());
+after(async () => {
+  await verdict?.close();
+  await admin?.close();
+});
 
 function templateOf(path: string): string {
   const bare = path.split('?')[0];
@@ -32,6 +51,9 @@ function templateOf(path: string): string {
   for (const [prefix, template] of [['/v1/data/', '/v1/data/{path}'], ['/v0/data/', '/v0/data/{path}'], ['/v1/policies/', '/v1/policies/{id}']]) {
     if (bare.startsWith(prefix)) return template;
   }
+  if (/^\/v1\/bundles\/[^/]+\/trigger$/.test(bare)) return '/v1/bundles/{name}/trigger';
+  if (/^\/v1\/bundles\/[^/]+$/.test(bare)) return '/v1/bundles/{name}';
+  if (/^\/v1\/decisions\/[^/]+$/.test(bare)) return '/v1/decisions/{decision_id}';
   throw new Error(`no OpenAPI path for ${path}`);
 }
 
@@ -72,10 +94,39 @@ const requests: [string, string, string?][] = [
   ['GET', '/v1/status'],
 ];
 
+let uploadBody: Buffer;
+/** The admin operations, on the admin server, each with the scope it needs and without it. */
+const adminRequests = (): [string, string, (string | Buffer)?, Record<string, string>?][] => [
+  ['PUT', '/v1/bundles/uploaded', uploadBody, { ...adminAuth['bundles:write'], 'Content-Type': 'application/gzip' }],
+  ['PUT', '/v1/bundles/uploaded', uploadBody, adminAuth['decisions:read']],
+  ['PUT', '/v1/bundles/uploaded', Buffer.from('not gzip'), adminAuth['bundles:write']],
+  ['PUT', '/v1/bundles/uploaded', uploadBody],
+  ['GET', '/v1/bundles', undefined, adminAuth['bundles:read']],
+  ['GET', '/v1/bundles/uploaded', undefined, adminAuth['bundles:read']],
+  ['GET', '/v1/bundles/nothing', undefined, adminAuth['bundles:read']],
+  ['POST', '/v1/bundles/uploaded/trigger', undefined, adminAuth['bundles:write']],
+  ['DELETE', '/v1/bundles/uploaded', undefined, adminAuth['bundles:write']],
+  ['DELETE', '/v1/bundles/uploaded', undefined, adminAuth['bundles:write']],
+  ['GET', '/v1/decisions?limit=5', undefined, adminAuth['decisions:read']],
+  ['GET', '/v1/decisions?bogus=1', undefined, adminAuth['decisions:read']],
+  ['GET', '/v1/decisions', undefined, adminAuth['bundles:read']],
+  ['GET', '/v1/decisions/no-such-id', undefined, adminAuth['decisions:read']],
+  ['GET', '/ui/decisions', undefined, adminAuth['decisions:read']],
+  ['GET', '/ui/decisions'],
+];
+
 test('real responses match schemas/openapi.json and every operation is exercised', async () => {
   const exercised = new Set<string>();
-  for (const [method, path, body] of requests) {
-    const res = await send(verdict.url, method, path, body);
+  const decided = JSON.parse((await send(admin.url, 'POST', '/v1/data/gateway/authz/allow', input)).body.toString()) as { decision_id: string };
+  await admin.decisionLog!.flush();
+  const calls = [
+    ...requests.map(([method, path, body]) => ({ server: verdict, method, path, body, headers: {} })),
+    ...[...adminRequests(), ['GET', `/v1/decisions/${decided.decision_id}`, undefined, adminAuth['decisions:read']] as const].map(
+      ([method, path, body, headers]) => ({ server: admin, method, path, body, headers: headers ?? {} }),
+    ),
+  ];
+  for (const { server, method, path, body, headers } of calls) {
+    const res = await send(server.url, method, path, body, headers);
     const template = templateOf(path);
     const operation = spec.paths[template][method.toLowerCase()];
     assert.ok(operation, `${method} ${template} is not documented`);

@@ -41,6 +41,9 @@ export interface DownloadStatus {
   httpCode?: number;
   /** Why the last poll failed (download or activation); cleared by the next success. */
   lastError?: string;
+  /** Bytes of the last bundle downloaded, and how long its request took (OPA's status `size`, `timer_bundle_request_ns`). */
+  size?: number;
+  requestNs?: number;
   /** Bundles downloaded and handed to onBundle / polls that failed. */
   downloads: number;
   failures: number;
@@ -174,6 +177,7 @@ export class BundleDownloader {
     };
     if (this.state.etag) headers['if-none-match'] = this.state.etag;
     this.inFlight = new AbortController();
+    const started = process.hrtime.bigint();
     try {
       const res = await this.client.get(this.state.resource, {
         headers,
@@ -192,6 +196,8 @@ export class BundleDownloader {
       this.state.longPolling = this.longPollingEnabled;
       const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
       this.state.lastSuccessfulDownload = new Date();
+      this.state.size = res.body.length;
+      this.state.requestNs = Number(process.hrtime.bigint() - started);
       this.state.downloads++;
       try {
         await this.onBundle({ bytes: res.body, etag });

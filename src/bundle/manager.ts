@@ -57,6 +57,9 @@ export interface BundleInfo {
   lastErrorAt?: Date;
   activations: number;
   failures: number;
+  /** Whether the last activation was a snapshot or a delta bundle, and how long activating the set took. */
+  type?: 'snapshot' | 'delta';
+  activationNs?: number;
   /** Download details for `download` bundles. */
   download?: DownloadStatus;
 }
@@ -77,25 +80,20 @@ export class BundleManager<B extends ManagedBundle> {
   private readonly persistence?: BundlePersistence;
   private readonly seenFailures = new Map<string, number>();
   private queue: Promise<unknown> = Promise.resolve();
+  private remoteConfigs: Record<string, RemoteBundleConfig & { signing?: BundleSigningConfig }>;
+  private services: ServiceConfig[];
+  private keys: BundleManagerOptions<B>['keys'];
+  private started = false;
 
   constructor(private readonly options: BundleManagerOptions<B>) {
     if (options.persistenceDirectory) this.persistence = new BundlePersistence(options.persistenceDirectory);
-    const services = new Map(normaliseServices(options.services).map((s) => [s.name, s]));
-    for (const [name, config] of Object.entries(options.bundles ?? {})) {
-      const service = services.get(config.service) ?? (config.service ? undefined : services.values().next().value);
-      if (!service) throw new Error(`bundle ${name}: service ${JSON.stringify(config.service)} is not configured`);
-      const signing = verificationConfigFor(name, config.signing, options.keys);
-      if (config.persist && !this.persistence) throw new Error(`bundle ${name}: persist needs a persistence directory`);
-      const source = new RemoteBundleSource(
-        name,
-        config,
-        new ServiceClient(service),
-        async ({ bytes, etag }) => this.change(name, 'download', () => this.fromArchive(name, bytes, signing), etag),
-        config.persist ? this.persistence : undefined,
-        { onStatus: (download) => this.noteDownload(name, download) },
-      );
+    this.remoteConfigs = options.bundles ?? {};
+    this.services = normaliseServices(options.services);
+    this.keys = options.keys;
+    for (const [name, config] of Object.entries(this.remoteConfigs)) {
+      const { source, location } = this.remoteSource(name, config);
       this.remotes.set(name, source);
-      this.records.set(name, this.newRecord(name, 'download', `${service.url.replace(/\/+$/, '')}/${config.resource ?? `bundles/${name}`}`));
+      this.records.set(name, this.newRecord(name, 'download', location));
     }
     for (const [name, path] of Object.entries(options.localPaths ?? {})) {
       if (this.records.has(name)) throw new Error(`bundle ${name} is both downloaded and loaded from ${path}`);
@@ -113,6 +111,7 @@ export class BundleManager<B extends ManagedBundle> {
 
   /** Loads local bundles and persisted copies (uploads, persist:true downloads), then starts polling and watching. */
   async start(): Promise<void> {
+    this.started = true;
     for (const local of this.locals.values()) {
       await local.reload();
       if (this.options.watch) await local.start();
@@ -129,6 +128,58 @@ export class BundleManager<B extends ManagedBundle> {
     await Promise.all([...this.remotes.values()].map((r) => r.stop()));
     await Promise.all([...this.locals.values()].map((l) => l.stop()));
     await this.queue;
+  }
+
+  /**
+   * Discovery: the configured downloads become `bundles` (with `services` and `keys`). Downloads whose config
+   * is unchanged keep running; removed or changed ones stop and their bundles leave the active set; new ones
+   * start. Everything is checked before anything changes, so a bad config throws and changes nothing.
+   */
+  async reconfigure(next: Pick<BundleManagerOptions<B>, 'services' | 'bundles' | 'keys'>): Promise<void> {
+    const bundles = next.bundles ?? {};
+    const services = normaliseServices(next.services);
+    const serviceOf = (list: ServiceConfig[], config: { service: string }) => JSON.stringify(list.find((s) => s.name === config.service) ?? (config.service ? undefined : list[0]));
+    const unchanged = (name: string) =>
+      Object.hasOwn(bundles, name) &&
+      JSON.stringify(bundles[name]) === JSON.stringify(this.remoteConfigs[name]) &&
+      serviceOf(services, bundles[name]!) === serviceOf(this.services, this.remoteConfigs[name]!) &&
+      JSON.stringify(next.keys ?? {}) === JSON.stringify(this.keys ?? {});
+    const removed = [...this.remotes.keys()].filter((name) => !unchanged(name));
+    const previous = { services: this.services, keys: this.keys };
+    this.services = services;
+    this.keys = next.keys;
+    const added = new Map<string, ReturnType<BundleManager<B>['remoteSource']>>();
+    try {
+      for (const [name, config] of Object.entries(bundles)) {
+        if (this.remotes.has(name) && !removed.includes(name)) continue;
+        const existing = this.records.get(name);
+        if (existing && existing.source !== 'download') throw new Error(`bundle ${name} is both downloaded and loaded from ${existing.location}`);
+        added.set(name, this.remoteSource(name, config));
+      }
+    } catch (err) {
+      this.services = previous.services;
+      this.keys = previous.keys;
+      throw err;
+    }
+    for (const name of removed) {
+      await this.remotes.get(name)!.stop();
+      this.remotes.delete(name);
+      this.records.delete(name);
+      this.seenFailures.delete(name);
+      await this.exclusive(async () => {
+        if (!this.active.has(name)) return;
+        const rest = new Map(this.active);
+        rest.delete(name);
+        await this.options.activate([...rest.values()]);
+        this.active.delete(name);
+      });
+    }
+    this.remoteConfigs = bundles;
+    for (const [name, { source, location }] of added) {
+      this.remotes.set(name, source);
+      this.records.set(name, this.newRecord(name, 'download', location));
+      if (this.started) await source.start();
+    }
   }
 
   /** /health?bundles: every configured bundle (download or local) has been activated at least once. */
@@ -198,6 +249,22 @@ export class BundleManager<B extends ManagedBundle> {
     return [...this.active.values()];
   }
 
+  private remoteSource(name: string, config: RemoteBundleConfig & { signing?: BundleSigningConfig }): { source: RemoteBundleSource; location: string } {
+    const service = this.services.find((s) => s.name === config.service) ?? (config.service ? undefined : this.services[0]);
+    if (!service) throw new Error(`bundle ${name}: service ${JSON.stringify(config.service)} is not configured`);
+    const signing = verificationConfigFor(name, config.signing, this.keys);
+    if (config.persist && !this.persistence) throw new Error(`bundle ${name}: persist needs a persistence directory`);
+    const source = new RemoteBundleSource(
+      name,
+      config,
+      new ServiceClient(service),
+      async ({ bytes, etag }) => this.change(name, 'download', () => this.fromArchive(name, bytes, signing), etag),
+      config.persist ? this.persistence : undefined,
+      { onStatus: (download) => this.noteDownload(name, download) },
+    );
+    return { source, location: `${service.url.replace(/\/+$/, '')}/${config.resource ?? `bundles/${name}`}` };
+  }
+
   private async restoreUploads(): Promise<void> {
     if (!this.persistence) return;
     for (const name of await this.persistence.names()) {
@@ -234,10 +301,13 @@ export class BundleManager<B extends ManagedBundle> {
     return this.exclusive(async () => {
       const { bundle, delta } = await build();
       const next = new Map(this.active).set(name, bundle);
+      const started = process.hrtime.bigint();
       await this.options.activate([...next.values()]);
+      const activationNs = Number(process.hrtime.bigint() - started);
       this.active.set(name, bundle);
       const record = this.records.get(name) ?? this.newRecord(name, source, '');
-      Object.assign(record, { revision: bundle.manifest.revision, etag, activatedAt: new Date(), lastError: undefined, lastErrorAt: undefined });
+      const type = delta ? 'delta' : 'snapshot';
+      Object.assign(record, { revision: bundle.manifest.revision, etag, activatedAt: new Date(), lastError: undefined, lastErrorAt: undefined, type, activationNs });
       record.activations++;
       this.records.set(name, record);
       this.options.onChange?.({ ...record });

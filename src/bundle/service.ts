@@ -1,6 +1,6 @@
 // A remote service from OPA's `services` config (docs: configuration, "Services"): base URL, extra headers, TLS
-// (custom CA, client certificate) and credentials (bearer token or OAuth2 client credentials). It sends one GET
-// at a time and reads the body under a byte limit, so a bundle larger than allowed is cut off while downloading.
+// (custom CA, client certificate) and credentials (bearer token or OAuth2 client credentials). It sends GETs and POSTs
+// and reads the body under a byte limit, so a bundle larger than allowed is cut off while downloading.
 import { request as httpRequest, type IncomingHttpHeaders, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
@@ -86,12 +86,22 @@ export class ServiceClient {
   }
 
   /** GET `<url>/<resource>` with the service's headers and credentials. */
-  async get(resource: string, opts: GetOptions): Promise<HttpResponse> {
+  get(resource: string, opts: GetOptions): Promise<HttpResponse> {
+    return this.send('GET', resource, opts);
+  }
+
+  /** POST `<url>/<resource>` with the service's headers and credentials (status reports, decision logs). */
+  post(resource: string, body: Buffer, opts: Omit<GetOptions, 'waitSeconds'>): Promise<HttpResponse> {
+    return this.send('POST', resource, { ...opts, body });
+  }
+
+  private async send(method: 'GET' | 'POST', resource: string, opts: GetOptions & { body?: Buffer }): Promise<HttpResponse> {
     const url = this.config.url.replace(/\/+$/, '') + '/' + resource.replace(/^\/+/, '');
     const headers = { ...this.config.headers, ...(await this.authorization()), ...opts.headers };
     const response = await sendRequest(url, {
-      method: 'GET',
+      method,
       headers,
+      body: opts.body,
       tls: this.tls,
       timeoutMs: this.headerTimeoutMs + (opts.waitSeconds ?? 0) * 1000,
       maxBytes: opts.maxBytes,

@@ -262,7 +262,7 @@ export class BundleManager<B extends ManagedBundle> {
       config.persist ? this.persistence : undefined,
       { onStatus: (download) => this.noteDownload(name, download) },
     );
-    return { source, location: `${service.url.replace(/\/+$/, '')}/${config.resource ?? `bundles/${name}`}` };
+    return { source, location: `${service.url.replace(/\/+$/, '')}/${(config.resource ?? `bundles/${name}`).replace(/^\/+/, '')}` };
   }
 
   private async restoreUploads(): Promise<void> {

@@ -35,10 +35,11 @@ export class DiscoveryPlugin implements Plugin {
   /** OPA's status message after a success: the discovered keys the boot configuration overrode. */
   private overriddenMessage?: string;
   private seenFailures = 0;
+  private seenDownloads = 0;
 
   constructor(private readonly options: DiscoveryOptions) {
     const { settings } = options;
-    this.record = { name: 'discovery', source: 'download', location: `${settings.service.url.replace(/\/+$/, '')}/${settings.download.resource}`, activations: 0, failures: 0 };
+    this.record = { name: 'discovery', source: 'download', location: `${settings.service.url.replace(/\/+$/, '')}/${settings.download.resource!.replace(/^\/+/, '')}`, activations: 0, failures: 0 };
     this.downloader = new BundleDownloader('discovery', settings.download, new ServiceClient(settings.service), async ({ bytes }) => this.configure(bytes), {
       onStatus: (download) => this.noteDownload(download),
     });
@@ -86,5 +87,9 @@ export class DiscoveryPlugin implements Plugin {
       this.options.logger.error({ err: download.lastError }, 'Discovery update failed; the working configuration is unchanged.');
     }
     this.seenFailures = download.failures;
+    // As OPA, the overridden-keys message goes with the report of the download that applied; a poll that
+    // finds the bundle unchanged clears it.
+    if (!download.lastError && download.downloads === this.seenDownloads) this.overriddenMessage = undefined;
+    this.seenDownloads = download.downloads;
   }
 }

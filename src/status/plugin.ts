@@ -113,7 +113,7 @@ export class StatusPlugin implements Plugin {
     }
   }
 
-  /** The report without metrics: what decides whether a new report is due. */
+  /** The report without metrics. */
   private changing(): Record<string, unknown> {
     const bundles = this.sources.bundles();
     const discovery = this.sources.discovery?.();
@@ -123,13 +123,23 @@ export class StatusPlugin implements Plugin {
       ...(Object.keys(bundles).length > 0 ? { bundles } : {}),
       ...(discovery ? { discovery } : {}),
       ...(decisionLogs ? { decision_logs: decisionLogs } : {}),
-      plugins: Object.fromEntries(Object.entries(this.sources.plugins()).map(([name, s]) => [name, { state: s.state, ...(s.message ? { message: s.message } : {}) }])),
+      plugins: this.sources.plugins(),
     };
+  }
+
+  /**
+   * What makes a new report due: the report without metrics and with plugins reduced to OPA's state and
+   * message (Verdict's plugin details, such as the decision log's counters, change with every decision).
+   */
+  private changeKey(): string {
+    const { plugins, ...rest } = this.changing();
+    const states = Object.entries(plugins as Record<string, PluginStatus>).map(([name, s]) => [name, s.state, s.message]);
+    return JSON.stringify([rest, states]);
   }
 
   private sendIfChanged(final = false): Promise<void> {
     if (this.sending || !this.settings || (!this.started && !final)) return this.sending ?? Promise.resolve();
-    const key = JSON.stringify(this.changing());
+    const key = this.changeKey();
     if (key === this.lastSent) return Promise.resolve();
     this.sending = this.send(key).finally(() => {
       this.sending = undefined;

@@ -21,7 +21,7 @@ let verdict: RunningServer;
 
 before(async () => {
   const bundle = buildWasmBundle('bundles/sample', ['gateway/authz/allow', 'gateway/authz/deny']);
-  verdict = await startVerdict('status: {}\nkeys:\n  k:\n    key: secret\n', [bundle]);
+  verdict = await startVerdict('status: { console: true }\nkeys:\n  k:\n    key: secret\n', [bundle]);
 });
 
 after(() => verdict?.close());

@@ -94,7 +94,7 @@ export async function createServerBundles(
       ? resolve(typeof config.persistence_directory === 'string' ? config.persistence_directory : '.opa')
       : undefined,
     uploadSigning: admin?.signing,
-    limits: bundleLimits((config.verdict as { bundle_limits?: BundleLimitsConfig } | undefined)?.bundle_limits),
+    limits: bundleLimits(config),
     onChange: (info) => {
       const seen = counted.get(info.name) ?? { activations: 0, failures: 0 };
       if (info.activations > seen.activations) {
@@ -200,7 +200,9 @@ async function keyMaterial(value: string): Promise<string> {
   }
 }
 
-function bundleLimits(config: BundleLimitsConfig | undefined): Partial<BundleLimits> {
+/** `verdict.bundle_limits` as the bundle reader's limits (every bundle read, the discovery bundle's too). */
+export function bundleLimits(verdictConfig: VerdictConfig): Partial<BundleLimits> {
+  const config = (verdictConfig.verdict as { bundle_limits?: BundleLimitsConfig } | undefined)?.bundle_limits;
   if (!config) return {};
   const limits: Partial<BundleLimits> = {};
   if (config.max_uncompressed_bytes !== undefined) limits.maxUncompressedBytes = config.max_uncompressed_bytes;

@@ -9,7 +9,7 @@ import { DiscoveryPlugin } from '../discovery/plugin.js';
 import type { RegoCompiler } from '../engine/compiler.js';
 import { statusSettings } from '../status/config.js';
 import { StatusPlugin } from '../status/plugin.js';
-import { bundleStatusOf, type ServerBundles } from './bundle-plugin.js';
+import { bundleLimits, bundleStatusOf, type ServerBundles } from './bundle-plugin.js';
 import type { ServerContext } from './context.js';
 import type { Plugin } from './plugins.js';
 
@@ -60,6 +60,7 @@ export function createManagement(config: VerdictConfig, parts: ManagementParts, 
       boot: config,
       compiler,
       logger,
+      limits: bundleLimits(config),
       // Everything that can refuse the configuration runs before anything changes.
       apply: async (next) => {
         const nextStatus = statusSettings(next);

@@ -9,7 +9,7 @@ import { signBundleFiles } from '../../src/bundle/signing.js';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { TestBundleServer } from '../bundle/bundle-server.js';
-import { send } from './harness.js';
+import { eventually, send } from './harness.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {
@@ -38,14 +38,6 @@ const get = async (server: RunningServer, path: string) => {
   return { status: res.status, body: JSON.parse(res.body.toString()) };
 };
 
-async function eventually(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 test('/health?bundles waits for discovery and its bundles; a discovered status section turns GET /v1/status on', async () => {
   const cp = await TestBundleServer.start();

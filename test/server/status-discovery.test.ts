@@ -12,7 +12,7 @@ import { writeBundleArchive } from '../../src/bundle/files.js';
 import { TestBundleServer, type RecordedRequest } from '../bundle/bundle-server.js';
 import { tempDir } from '../bundle/temp-dir.js';
 import { freePort } from '../free-port.js';
-import { send, startOpa } from './harness.js';
+import { eventually, send, startOpa } from './harness.js';
 
 const configText = `
 services:
@@ -100,14 +100,6 @@ async function startVerdictCli(cp: TestBundleServer): Promise<Peer> {
   };
 }
 
-async function eventually(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function allowed(peer: Peer, user: string): Promise<unknown> {
   const res = await send(peer.url, 'POST', '/v1/data/authz/allow', JSON.stringify({ input: { user } }), { 'content-type': 'application/json' });
@@ -129,7 +121,7 @@ test('opa run and verdict run: the same discovery config downloads the same bund
   const [opa, verdict] = peers as [Peer, Peer];
 
   for (const peer of peers) {
-    await eventually(`${peer.name} decides with the discovered bundle`, async () => (await allowed(peer, 'alice')) === true);
+    await eventually(`${peer.name} decides with the discovered bundle`, async () => (await allowed(peer, 'alice')) === true, 20_000);
     assert.equal(await allowed(peer, 'bob'), false, peer.name);
     // A report sent after discovery configured the bundle and it activated.
     await eventually(`${peer.name} reports the bundle`, async () => peer.cp.statusReports().some((r) => r.bundles?.authz?.active_revision === 'r1'));

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { TestBundleServer } from '../bundle/bundle-server.js';
-import { send } from './harness.js';
+import { eventually, send } from './harness.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {
@@ -28,26 +28,17 @@ async function start(configText: string): Promise<{ server: RunningServer; lines
   return { server, lines };
 }
 
-async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+
+/** A control plane that wants `token`, and a server whose `cp` service sends the token "tok". */
+async function withControlPlane(token: string, statusSection: string) {
+  const cp = await TestBundleServer.start({ requireBearer: token });
+  cleanups.push(() => cp.close());
+  const started = await start(`services:\n  cp:\n    url: ${cp.url}\n    credentials: { bearer: { token: tok } }\nlabels: { app: shop }\nstatus: ${statusSection}\n`);
+  return { cp, ...started };
 }
 
 test('reports go to /status/<partition_name> with the service credentials, to the console, and match GET /v1/status', async () => {
-  const cp = await TestBundleServer.start({ requireBearer: 'tok' });
-  cleanups.push(() => cp.close());
-  const { server, lines } = await start(`
-services:
-  cp:
-    url: ${cp.url}
-    credentials: { bearer: { token: tok } }
-labels: { app: shop }
-status: { service: cp, partition_name: east/1, console: true, prometheus: true }
-`);
+  const { cp, server, lines } = await withControlPlane('tok', '{ service: cp, partition_name: east/1, console: true, prometheus: true }');
   await eventually('a report', () => cp.statusReports().length > 0);
   const posted = cp.requests.find((r) => r.method === 'POST')!;
   assert.equal(posted.path, '/status/east/1');
@@ -71,15 +62,7 @@ status: { service: cp, partition_name: east/1, console: true, prometheus: true }
 });
 
 test('without status.prometheus, /metrics has no plugin_status_gauge; a status service that fails is logged and decisions go on', async () => {
-  const cp = await TestBundleServer.start({ requireBearer: 'another token' });
-  cleanups.push(() => cp.close());
-  const { server, lines } = await start(`
-services:
-  cp:
-    url: ${cp.url}
-    credentials: { bearer: { token: tok } }
-status: {}
-`);
+  const { server, lines } = await withControlPlane('another token', '{}');
   await eventually('the failure logged', () => lines.some((l) => l.msg === 'Status update failed.'));
   assert.match(lines.find((l) => l.msg === 'Status update failed.')!.err, /HTTP 401/);
   assert.doesNotMatch((await send(server.url, 'GET', '/metrics')).body.toString(), /plugin_status_gauge/);

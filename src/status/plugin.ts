@@ -67,7 +67,8 @@ export class StatusPlugin implements Plugin {
     this.started = true;
     this.timer = setInterval(() => void this.sendIfChanged(), tickMs);
     this.timer.unref();
-    await this.sendIfChanged();
+    // Not awaited: a slow status service must not hold up start-up.
+    void this.sendIfChanged();
   }
 
   /** Sends a last report when something changed since the previous one, as OPA flushes on stop. */
@@ -84,6 +85,8 @@ export class StatusPlugin implements Plugin {
 
   /** Discovery changed the status section. */
   reconfigure(settings: StatusSettings | undefined): void {
+    // Unchanged settings keep the service client (and its cached OAuth2 token).
+    if (JSON.stringify(settings) === JSON.stringify(this.settings)) return;
     this.settings = settings;
     this.apply(settings);
     this.lastSent = undefined;

@@ -3,6 +3,7 @@
 // configured the discovery bundle must carry a valid signature.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
 import { signBundleFiles } from '../../src/bundle/signing.js';
@@ -26,9 +27,18 @@ const policy = writeBundleArchive([
 ]);
 const discovered = { bundles: { authz: { resource: 'bundles/authz' } }, status: { console: true } };
 
+/** Log lines the server wrote, parsed. */
+const logLines: Record<string, any>[] = [];
+const logOut = new Writable({
+  write(chunk: Buffer, _enc, done) {
+    for (const line of chunk.toString().split('\n')) if (line) logLines.push(JSON.parse(line));
+    done();
+  },
+});
+
 async function start(cp: TestBundleServer, extra = ''): Promise<RunningServer> {
   const config = parseConfig(`services:\n  cp:\n    url: ${cp.url}\ndiscovery:\n  resource: bundles/discovery\n  polling: { min_delay_seconds: 1, max_delay_seconds: 1 }\n${extra}`, 'test config');
-  const server = await startServer({ addr: '127.0.0.1:0', config, bundlePaths: [], logger: pino({ level: 'silent' }) });
+  const server = await startServer({ addr: '127.0.0.1:0', config, bundlePaths: [], logger: pino({ level: 'info' }, logOut) });
   cleanups.push(() => server.close());
   return server;
 }
@@ -69,6 +79,8 @@ test('with keys configured the discovery bundle must be signed by one of them: u
   await eventually('the refusal', async () => (await discovery())?.code === 'bundle_error');
   assert.equal((await get(server, '/health?bundles')).status, 500);
   assert.match((await discovery())!.message!, /signature/i);
+  const refusals = logLines.filter((l) => l.msg === 'Discovery update failed; the working configuration is unchanged.');
+  assert.ok(refusals.some((l) => /signature/i.test(l.err)), JSON.stringify(refusals));
   assert.equal(server.bundles.list().length, 0, 'nothing configured from an unsigned bundle');
 
   const signed = await signBundleFiles(files(discovered, 'signed'), 's3cret', { algorithm: 'HS256', keyId: 'disco' });

@@ -161,18 +161,20 @@ export class BundleManager<B extends ManagedBundle> {
       this.keys = previous.keys;
       throw err;
     }
+    // Stopped first (a stopped source activates nothing more), then the rest of the set activated once: the
+    // policies left must compile without the removed bundles, or this throws with them still serving.
+    await Promise.all(removed.map((name) => this.remotes.get(name)!.stop()));
+    await this.exclusive(async () => {
+      if (!removed.some((name) => this.active.has(name))) return;
+      const rest = new Map(this.active);
+      for (const name of removed) rest.delete(name);
+      await this.options.activate([...rest.values()]);
+      for (const name of removed) this.active.delete(name);
+    });
     for (const name of removed) {
-      await this.remotes.get(name)!.stop();
       this.remotes.delete(name);
       this.records.delete(name);
       this.seenFailures.delete(name);
-      await this.exclusive(async () => {
-        if (!this.active.has(name)) return;
-        const rest = new Map(this.active);
-        rest.delete(name);
-        await this.options.activate([...rest.values()]);
-        this.active.delete(name);
-      });
     }
     this.remoteConfigs = bundles;
     for (const [name, { source, location }] of added) {

@@ -42,6 +42,9 @@ export interface DownloadStatus {
   httpCode?: number;
   /** Why the last poll failed (download or activation); cleared by the next success. */
   lastError?: string;
+  /** Bytes of the last bundle downloaded, and how long its request took (OPA's status `size`, `timer_bundle_request_ns`). */
+  size?: number;
+  requestNs?: number;
   /** Bundles downloaded and handed to onBundle / polls that failed. */
   downloads: number;
   failures: number;
@@ -183,6 +186,7 @@ export class BundleDownloader {
     };
     if (this.state.etag) headers['if-none-match'] = this.state.etag;
     this.inFlight = new AbortController();
+    const started = process.hrtime.bigint();
     try {
       if (this.oci) return await this.pollRegistry(this.inFlight.signal);
       const res = await this.client.get(this.state.resource, {
@@ -201,7 +205,7 @@ export class BundleDownloader {
       this.longPollingEnabled = this.config.polling?.long_polling_timeout_seconds !== undefined && res.headers['content-type'] === bundleContentType;
       this.state.longPolling = this.longPollingEnabled;
       const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
-      return await this.activate(res.body, etag);
+      return await this.activate(res.body, etag, started);
     } catch (err) {
       if (!this.running && this.inFlight.signal.aborted) return false;
       this.state.etag = undefined;
@@ -215,17 +219,20 @@ export class BundleDownloader {
 
   /** One registry poll: an unchanged layer digest counts as a 304. */
   private async pollRegistry(signal: AbortSignal): Promise<boolean> {
+    const started = process.hrtime.bigint();
     const pulled = await this.oci!.pull({ resource: this.state.resource, etag: this.state.etag, maxBytes: this.config.size_limit_bytes ?? defaultSizeLimit, signal });
     if (pulled.unchanged) {
       this.succeeded(new Date());
       return true;
     }
-    return this.activate(pulled.bytes, pulled.etag);
+    return this.activate(pulled.bytes, pulled.etag, started);
   }
 
   /** Hands a new download to onBundle; its ETag is kept only once the bundle is active. */
-  private async activate(bytes: Buffer, etag: string | undefined): Promise<boolean> {
+  private async activate(bytes: Buffer, etag: string | undefined, started: bigint): Promise<boolean> {
     this.state.lastSuccessfulDownload = new Date();
+    this.state.size = bytes.length;
+    this.state.requestNs = Number(process.hrtime.bigint() - started);
     this.state.downloads++;
     try {
       await this.onBundle({ bytes, etag });

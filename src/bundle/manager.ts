@@ -59,6 +59,9 @@ export interface BundleInfo {
   lastErrorAt?: Date;
   activations: number;
   failures: number;
+  /** Whether the last activation was a snapshot or a delta bundle, and how long activating the set took. */
+  type?: 'snapshot' | 'delta';
+  activationNs?: number;
   /** Download details for `download` bundles. */
   download?: DownloadStatus;
 }
@@ -79,27 +82,21 @@ export class BundleManager<B extends ManagedBundle> {
   private readonly persistence?: BundlePersistence;
   private readonly seenFailures = new Map<string, number>();
   private queue: Promise<unknown> = Promise.resolve();
+  private remoteConfigs: Record<string, RemoteBundleConfig & { signing?: BundleSigningConfig }>;
+  private services: ServiceConfig[];
+  private clients: Map<string, ServiceClient>;
+  private keys: BundleManagerOptions<B>['keys'];
+  private started = false;
 
   constructor(private readonly options: BundleManagerOptions<B>) {
     if (options.persistenceDirectory) this.persistence = new BundlePersistence(options.persistenceDirectory);
-    // Every service is set up now, used or not, so a bad credential setting stops start-up as in OPA.
-    const services = new Map(normaliseServices(options.services).map((s) => [s.name, new ServiceClient(s, options.serviceOptions)]));
-    for (const [name, config] of Object.entries(options.bundles ?? {})) {
-      const client = services.get(config.service) ?? (config.service ? undefined : services.values().next().value);
-      if (!client) throw new Error(`bundle ${name}: service ${JSON.stringify(config.service)} is not configured`);
-      const signing = verificationConfigFor(name, config.signing, options.keys);
-      if (config.persist && !this.persistence) throw new Error(`bundle ${name}: persist needs a persistence directory`);
-      const source = new RemoteBundleSource(
-        name,
-        config,
-        client,
-        async ({ bytes, etag }) => this.change(name, 'download', () => this.fromArchive(name, bytes, signing), etag),
-        config.persist ? this.persistence : undefined,
-        { onStatus: (download) => this.noteDownload(name, download) },
-      );
+    this.remoteConfigs = options.bundles ?? {};
+    this.services = normaliseServices(options.services);
+    this.clients = this.clientsFor(this.services);
+    this.keys = options.keys;
+    for (const [name, config] of Object.entries(this.remoteConfigs)) {
+      const { source, location } = this.remoteSource(name, config);
       this.remotes.set(name, source);
-      // An OCI bundle's resource is already a full image reference.
-      const location = client.config.type === 'oci' ? config.resource ?? '' : `${client.config.url.replace(/\/+$/, '')}/${config.resource ?? `bundles/${name}`}`;
       this.records.set(name, this.newRecord(name, 'download', location));
     }
     for (const [name, path] of Object.entries(options.localPaths ?? {})) {
@@ -118,6 +115,7 @@ export class BundleManager<B extends ManagedBundle> {
 
   /** Loads local bundles and persisted copies (uploads, persist:true downloads), then starts polling and watching. */
   async start(): Promise<void> {
+    this.started = true;
     for (const local of this.locals.values()) {
       await local.reload();
       if (this.options.watch) await local.start();
@@ -134,6 +132,62 @@ export class BundleManager<B extends ManagedBundle> {
     await Promise.all([...this.remotes.values()].map((r) => r.stop()));
     await Promise.all([...this.locals.values()].map((l) => l.stop()));
     await this.queue;
+  }
+
+  /**
+   * Discovery: the configured downloads become `bundles` (with `services` and `keys`). Downloads whose config
+   * is unchanged keep running; removed or changed ones stop and their bundles leave the active set; new ones
+   * start. Everything is checked before anything changes, so a bad config throws and changes nothing.
+   */
+  async reconfigure(next: Pick<BundleManagerOptions<B>, 'services' | 'bundles' | 'keys'>): Promise<void> {
+    const bundles = next.bundles ?? {};
+    const services = normaliseServices(next.services);
+    const serviceOf = (list: ServiceConfig[], config: { service: string }) => JSON.stringify(list.find((s) => s.name === config.service) ?? (config.service ? undefined : list[0]));
+    const unchanged = (name: string) =>
+      Object.hasOwn(bundles, name) &&
+      JSON.stringify(bundles[name]) === JSON.stringify(this.remoteConfigs[name]) &&
+      serviceOf(services, bundles[name]!) === serviceOf(this.services, this.remoteConfigs[name]!) &&
+      JSON.stringify(next.keys ?? {}) === JSON.stringify(this.keys ?? {});
+    const removed = [...this.remotes.keys()].filter((name) => !unchanged(name));
+    const previous = { services: this.services, clients: this.clients, keys: this.keys };
+    this.services = services;
+    this.keys = next.keys;
+    const added = new Map<string, ReturnType<BundleManager<B>['remoteSource']>>();
+    try {
+      this.clients = this.clientsFor(services);
+      for (const [name, config] of Object.entries(bundles)) {
+        if (this.remotes.has(name) && !removed.includes(name)) continue;
+        const existing = this.records.get(name);
+        if (existing && existing.source !== 'download') throw new Error(`bundle ${name} is both downloaded and loaded from ${existing.location}`);
+        added.set(name, this.remoteSource(name, config));
+      }
+    } catch (err) {
+      this.services = previous.services;
+      this.clients = previous.clients;
+      this.keys = previous.keys;
+      throw err;
+    }
+    // Stopped first (a stopped source activates nothing more), then the rest of the set activated once: the
+    // policies left must compile without the removed bundles, or this throws with them still serving.
+    await Promise.all(removed.map((name) => this.remotes.get(name)!.stop()));
+    await this.exclusive(async () => {
+      if (!removed.some((name) => this.active.has(name))) return;
+      const rest = new Map(this.active);
+      for (const name of removed) rest.delete(name);
+      await this.options.activate([...rest.values()]);
+      for (const name of removed) this.active.delete(name);
+    });
+    for (const name of removed) {
+      this.remotes.delete(name);
+      this.records.delete(name);
+      this.seenFailures.delete(name);
+    }
+    this.remoteConfigs = bundles;
+    for (const [name, { source, location }] of added) {
+      this.remotes.set(name, source);
+      this.records.set(name, this.newRecord(name, 'download', location));
+      if (this.started) await source.start();
+    }
   }
 
   /** /health?bundles: every configured bundle (download or local) has been activated at least once. */
@@ -203,6 +257,29 @@ export class BundleManager<B extends ManagedBundle> {
     return [...this.active.values()];
   }
 
+  /** A client for every service, used or not, so a bad credential setting stops start-up (or a reconfiguration). */
+  private clientsFor(services: ServiceConfig[]): Map<string, ServiceClient> {
+    return new Map(services.map((s) => [s.name, new ServiceClient(s, this.options.serviceOptions)]));
+  }
+
+  private remoteSource(name: string, config: RemoteBundleConfig & { signing?: BundleSigningConfig }): { source: RemoteBundleSource; location: string } {
+    const client = this.clients.get(config.service) ?? (config.service ? undefined : this.clients.values().next().value);
+    if (!client) throw new Error(`bundle ${name}: service ${JSON.stringify(config.service)} is not configured`);
+    const signing = verificationConfigFor(name, config.signing, this.keys);
+    if (config.persist && !this.persistence) throw new Error(`bundle ${name}: persist needs a persistence directory`);
+    const source = new RemoteBundleSource(
+      name,
+      config,
+      client,
+      async ({ bytes, etag }) => this.change(name, 'download', () => this.fromArchive(name, bytes, signing), etag),
+      config.persist ? this.persistence : undefined,
+      { onStatus: (download) => this.noteDownload(name, download) },
+    );
+    // An OCI bundle's resource is already a full image reference.
+    const location = client.config.type === 'oci' ? config.resource ?? '' : `${client.config.url.replace(/\/+$/, '')}/${(config.resource ?? `bundles/${name}`).replace(/^\/+/, '')}`;
+    return { source, location };
+  }
+
   private async restoreUploads(): Promise<void> {
     if (!this.persistence) return;
     for (const name of await this.persistence.names()) {
@@ -239,10 +316,13 @@ export class BundleManager<B extends ManagedBundle> {
     return this.exclusive(async () => {
       const { bundle, delta } = await build();
       const next = new Map(this.active).set(name, bundle);
+      const started = process.hrtime.bigint();
       await this.options.activate([...next.values()]);
+      const activationNs = Number(process.hrtime.bigint() - started);
       this.active.set(name, bundle);
       const record = this.records.get(name) ?? this.newRecord(name, source, '');
-      Object.assign(record, { revision: bundle.manifest.revision, etag, activatedAt: new Date(), lastError: undefined, lastErrorAt: undefined });
+      const type = delta ? 'delta' : 'snapshot';
+      Object.assign(record, { revision: bundle.manifest.revision, etag, activatedAt: new Date(), lastError: undefined, lastErrorAt: undefined, type, activationNs });
       record.activations++;
       this.records.set(name, record);
       this.options.onChange?.({ ...record });

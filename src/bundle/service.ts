@@ -1,7 +1,7 @@
 // A remote service from OPA's `services` config (docs: configuration, "Services"): base URL, extra headers, TLS
 // (custom CA, client certificate) and credentials (src/bundle/credentials: bearer, OAuth2, AWS signing, GCP and
 // Azure metadata tokens). It sends one request at a time and reads the body under a byte limit, so a bundle
-// larger than allowed is cut off while downloading. Bundle downloads and decision-log uploads both use it.
+// larger than allowed is cut off while downloading. Bundle downloads, status reports and decision-log uploads all use it.
 import { request as httpRequest, type IncomingHttpHeaders, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
@@ -116,6 +116,11 @@ export class ServiceClient {
   /** One request to `<url>/<resource>` with the service's headers and credentials (which may sign the body). */
   send(method: SendOptions['method'], resource: string, opts: GetOptions & { body?: Buffer }): Promise<HttpResponse> {
     return this.request(method, this.config.url.replace(/\/+$/, '') + '/' + resource.replace(/^\/+/, ''), opts);
+  }
+
+  /** POST `<url>/<resource>` with the service's headers and credentials (status reports, decision logs). */
+  post(resource: string, body: Buffer, opts: Omit<GetOptions, 'waitSeconds'>): Promise<HttpResponse> {
+    return this.send('POST', resource, { ...opts, body });
   }
 
   /** GET an absolute URL with the service's credentials and TLS settings: an OCI registry's token endpoint. */

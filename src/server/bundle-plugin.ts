@@ -57,6 +57,8 @@ export interface ServerBundles {
   adminRouter?: Router;
   /** /v1/status `bundles`, in OPA's shape plus Verdict's source and counts. */
   status(): Record<string, unknown>;
+  /** Discovery: replaces the configured downloads with those of `config` (its services, bundles and keys). */
+  reconfigure(config: VerdictConfig): Promise<void>;
 }
 
 export async function createServerBundles(
@@ -95,7 +97,7 @@ export async function createServerBundles(
       ? resolve(typeof config.persistence_directory === 'string' ? config.persistence_directory : '.opa')
       : undefined,
     uploadSigning: admin?.signing,
-    limits: bundleLimits((config.verdict as { bundle_limits?: BundleLimitsConfig } | undefined)?.bundle_limits),
+    limits: bundleLimits(config),
     onChange: (info) => {
       const seen = counted.get(info.name) ?? { activations: 0, failures: 0 };
       if (info.activations > seen.activations) {
@@ -114,7 +116,8 @@ export async function createServerBundles(
   metrics.observeBundles(() => manager.list());
   // As in OPA, the "bundle" plugin shows in /v1/status only when bundles are configured; bundle paths alone
   // are loaded by an unlisted one.
-  const configured = Object.keys(config.bundles ?? {}).length > 0 || admin !== undefined;
+  // Discovery may configure bundles later, so its plugin is listed from the start, as in OPA.
+  const configured = Object.keys(config.bundles ?? {}).length > 0 || admin !== undefined || config.discovery !== undefined;
   const plugin: Plugin | undefined = configured || local.paths.length > 0
     ? {
         name: 'bundle',
@@ -134,11 +137,28 @@ export async function createServerBundles(
       }
     : undefined;
   const adminRouter = admin && adminGuard ? bundleAdminRouter(manager, { guard: adminGuard, maxUploadBytes: admin.max_upload_bytes }) : undefined;
-  return { manager, plugin, adminRouter, status: () => Object.fromEntries(manager.list().map((b) => [b.name, statusOf(b)])) };
+  // `--verification-key` stays in force whatever keys discovery brings.
+  const cliKeyId = local.verification ? local.verification.keyId ?? 'default' : undefined;
+  const cliKeys = Object.fromEntries(Object.entries(keys).filter(([id]) => id === cliKeyId));
+  return {
+    manager,
+    plugin,
+    adminRouter,
+    status: () => Object.fromEntries(manager.list().map((b) => [b.name, bundleStatusOf(b)])),
+    reconfigure: (next) => manager.reconfigure({
+      services: next.services as BundleManagerOptions<Bundle>['services'],
+      bundles: next.bundles as BundleManagerOptions<Bundle>['bundles'],
+      keys: { ...configuredKeys(next), ...cliKeys },
+    }),
+  };
 }
 
 /** One bundle in /v1/status: OPA's fields (code/message only while the last attempt failed), plus Verdict's. */
-function statusOf(b: BundleInfo): Record<string, unknown> {
+export function bundleStatusOf(b: BundleInfo): Record<string, unknown> {
+  const metrics = {
+    ...(b.download?.requestNs !== undefined ? { timer_bundle_request_ns: b.download.requestNs } : {}),
+    ...(b.activationNs !== undefined ? { timer_rego_load_bundles_ns: b.activationNs } : {}),
+  };
   const iso = (d?: Date) => d?.toISOString();
   return {
     name: b.name,
@@ -147,6 +167,9 @@ function statusOf(b: BundleInfo): Record<string, unknown> {
     last_successful_request: iso(b.download?.lastSuccessfulRequest),
     last_successful_download: iso(b.download?.lastSuccessfulDownload),
     last_successful_activation: iso(b.activatedAt),
+    ...(b.type ? { type: b.type } : {}),
+    ...(b.download?.size !== undefined ? { size: b.download.size } : {}),
+    ...(Object.keys(metrics).length > 0 ? { metrics } : {}),
     ...(b.lastError ? { code: 'bundle_error', message: b.lastError, last_error_at: iso(b.lastErrorAt) } : {}),
     ...(b.download?.httpCode ? { http_code: String(b.download.httpCode) } : {}),
     source: b.source,
@@ -180,7 +203,9 @@ async function keyMaterial(value: string): Promise<string> {
   }
 }
 
-function bundleLimits(config: BundleLimitsConfig | undefined): Partial<BundleLimits> {
+/** `verdict.bundle_limits` as the bundle reader's limits (every bundle read, the discovery bundle's too). */
+export function bundleLimits(verdictConfig: VerdictConfig): Partial<BundleLimits> {
+  const config = (verdictConfig.verdict as { bundle_limits?: BundleLimitsConfig } | undefined)?.bundle_limits;
   if (!config) return {};
   const limits: Partial<BundleLimits> = {};
   if (config.max_uncompressed_bytes !== undefined) limits.maxUncompressedBytes = config.max_uncompressed_bytes;

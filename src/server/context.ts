@@ -27,8 +27,8 @@ export interface ServerContext {
   encoding: EncodingOptions;
   /** The active configuration with secrets already removed, for GET /v1/config. */
   publicConfig: Record<string, unknown>;
-  /** Whether a status plugin is configured (GET /v1/status answers 500 otherwise, as OPA). */
-  statusEnabled: boolean;
+  /** The status plugin's report; GET /v1/status answers 500 while it is not enabled, as OPA. */
+  status: { readonly enabled: boolean; report(): Promise<Record<string, unknown>> };
   /**
    * Set when a decision recorder is configured; decision ids are only issued then, as OPA does. A promise
    * back means the answer must wait for it (sync durability, or a full queue under back-pressure); in the
@@ -40,8 +40,6 @@ export interface ServerContext {
   /** Long-running parts report here for /health?plugins and /health?bundles. */
   plugins: () => Record<string, PluginStatus>;
   bundlesActivated: () => boolean;
-  /** Per-bundle state for GET /v1/status (the bundle plugin's records). */
-  bundleStatus?: () => Record<string, unknown>;
   /** The PIP enrichment step, when the config has a `pip` section; absent, decisions skip it entirely. */
   enricher?: Enricher;
   /** Routers of other front ends (the HTTP ext_authz callouts at /v1/authz), mounted at `path`. */

@@ -23,11 +23,7 @@ export function config(ctx: ServerContext, req: Request, res: Response): void {
   sendJson(req, res, 200, { result: ctx.publicConfig }, boolParam(new URL(req.url, 'http://x').searchParams, 'pretty'), ctx.encoding);
 }
 
-export function status(ctx: ServerContext, req: Request, res: Response): void {
-  if (!ctx.statusEnabled) throw internalError('status plugin not enabled');
-  const bundles = ctx.bundleStatus?.() ?? {};
-  const plugins = ctx.plugins();
-  // Verdict's own: per PIP adapter, cache size and the last failure (the plugins above carry their health).
-  const pip = ctx.enricher ? { pip: ctx.enricher.status() } : {};
-  sendJson(req, res, 200, { result: { labels: ctx.labels, bundles, plugins, ...pip } }, boolParam(new URL(req.url, 'http://x').searchParams, 'pretty'), ctx.encoding);
+export async function status(ctx: ServerContext, req: Request, res: Response): Promise<void> {
+  if (!ctx.status.enabled) throw internalError('status plugin not enabled');
+  sendJson(req, res, 200, { result: await ctx.status.report() }, boolParam(new URL(req.url, 'http://x').searchParams, 'pretty'), ctx.encoding);
 }

@@ -24,6 +24,7 @@ import { adminJwtAuth } from '../auth/admin-jwt.js';
 import { pipPlugins } from './pip.js';
 import { verdictVersion } from '../version.js';
 import { createServerDecisionLog } from './decision-log.js';
+import { createManagement, type Management } from './management.js';
 import type { DecisionLogStore } from '../decisionlog/index.js';
 
 export interface StartOptions {
@@ -78,7 +79,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // A bad pip section stops start-up here, before any bundle work, with the config path in the message.
   const enricher = config.pip ? createEnricher(config.pip) : undefined;
   const metrics = new ServerMetrics();
-  const engine = new Engine(options.compiler ?? defaultCompiler(), new HttpSendClient(httpSendSettings(config.verdict?.http_send), metrics.observeHttpSend));
+  const compiler = options.compiler ?? defaultCompiler();
+  const engine = new Engine(compiler, new HttpSendClient(httpSendSettings(config.verdict?.http_send), metrics.observeHttpSend));
   const activate = async (bundles: Bundle[]) => {
     const started = process.hrtime.bigint();
     await engine.activate(bundles);
@@ -92,8 +94,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // Loads, verifies and activates bundles from every source; counts loads and failures per bundle. Registered
   // after the PIP adapters and before the other plugins, so it stops before the adapters and after the rest.
   let bundles: ServerBundles;
+  let management: Management;
   try {
     bundles = await createServerBundles(config, { paths: options.bundlePaths, watch: options.watch, verification: options.verification }, activate, metrics, logger, adminGuard);
+    // The status plugin and discovery, after the bundles they report on and reconfigure.
+    management = createManagement(config, { bundles, registry: metrics.registry, version: verdictVersion, compiler, logger }, () => ctx);
   } catch (err) {
     await enricher?.close(); // its pools and file watchers would keep the process alive
     await decisionLog?.plugin.stop();
@@ -102,7 +107,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // PIP adapters first, so they stop last: plugins that still take decisions while stopping (a gRPC ext_authz
   // server draining its calls) find them open.
   // The decision log first of all, so it stops last: every decision made while the others stop is written.
-  for (const plugin of [...(decisionLog ? [decisionLog.plugin] : []), ...(enricher ? pipPlugins(enricher) : []), ...(bundles.plugin ? [bundles.plugin] : []), ...(options.plugins ?? [])]) plugins.register(plugin);
+  for (const plugin of [...(decisionLog ? [decisionLog.plugin] : []), ...(enricher ? pipPlugins(enricher) : []), ...(bundles.plugin ? [bundles.plugin] : []), ...management.plugins, ...(options.plugins ?? [])]) plugins.register(plugin);
   const labels = { id: randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
   const ctx: ServerContext = {
     engine,
@@ -119,13 +124,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       gzipLevel: config.server?.encoding?.gzip?.compression_level ?? 9,
     },
     publicConfig: redactConfig(config, labels),
-    statusEnabled: config.status !== undefined,
+    status: management.status,
     onDecision: combineRecorders(decisionLog?.onDecision, options.onDecision),
     ...(decisionLog?.headers.length ? { logHeaders: decisionLog.headers } : {}),
     onDataWrite: options.onDataWrite,
     plugins: () => plugins.statuses(),
     bundlesActivated: () => plugins.bundlesActivated(),
-    bundleStatus: bundles.status,
     enricher,
   };
   // Envoy ext_authz (gRPC plugin) and the HTTP callouts decide through the same recorder as the REST API.

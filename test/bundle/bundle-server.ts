@@ -1,5 +1,6 @@
 // A bundle server for tests, on loopback: serves bundles with ETags, long polling as OPA's protocol describes,
 // OAuth2 client-credentials tokens, and injected failures (HTTP errors, slow answers, resets, cut-off bodies).
+// It also takes status reports (POST /status[/<partition>]), keeping every request's body.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
@@ -24,6 +25,7 @@ export interface RecordedRequest {
   headers: IncomingMessage['headers'];
   at: number;
   clientCert?: string;
+  body?: Buffer;
 }
 
 export interface TestServerOptions {
@@ -76,7 +78,12 @@ export class TestBundleServer {
   }
 
   bundleRequests(): RecordedRequest[] {
-    return this.requests.filter((r) => r.path !== '/token');
+    return this.requests.filter((r) => r.path !== '/token' && r.method === 'GET');
+  }
+
+  /** The status reports received, parsed, oldest first. */
+  statusReports(): Record<string, any>[] {
+    return this.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/status') && r.body).map((r) => JSON.parse(r.body!.toString('utf8')));
   }
 
   async close(): Promise<void> {
@@ -89,14 +96,17 @@ export class TestBundleServer {
     const path = (req.url ?? '/').split('?')[0]!;
     const socket = req.socket as import('node:tls').TLSSocket;
     const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;
-    this.requests.push({ method: req.method ?? '', path, headers: req.headers, at: Date.now(), clientCert: peer?.subject?.CN as string | undefined });
+    const recorded: RecordedRequest = { method: req.method ?? '', path, headers: req.headers, at: Date.now(), clientCert: peer?.subject?.CN as string | undefined };
+    this.requests.push(recorded);
     const body = await readBody(req);
+    if (body.length > 0) recorded.body = body;
     if (path === '/token' && req.method === 'POST') return this.token(req, body, res);
     const fault = this.faults.shift();
     if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.ms));
     if (fault?.kind === 'reset') return void req.socket.destroy();
     if (fault?.kind === 'status') return json(res, fault.code, { code: 'internal_error', message: 'injected failure' });
     if (!this.authorised(req)) return json(res, 401, { code: 'unauthorized', message: 'bearer token required' });
+    if (req.method === 'POST' && /^\/status(\/|$)/.test(path)) return json(res, 200, {});
     const served = this.bundles.get(path.slice(1));
     if (!served) return json(res, 404, { code: 'not_found', message: `no bundle at ${path}` });
     const wait = /wait=(\d+)/.exec(String(req.headers.prefer ?? ''))?.[1];

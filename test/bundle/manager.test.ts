@@ -149,3 +149,33 @@ test('every hostile bundle of the catalogue is refused by upload and by download
   assert.equal(engine.active, before, 'the active set was never replaced');
   await manager.stop();
 });
+
+test('reconfigure (discovery): an unchanged download keeps running, a removed one leaves the active set, a new one starts, a bad config changes nothing', async () => {
+  const srv = await bundleServer();
+  srv.setBundle('a', await snapshot('a1', 'a', { x: 1 }));
+  srv.setBundle('b', await snapshot('b1', 'b', { y: 2 }));
+  const { engine, activate } = fakeEngine();
+  const polling = { min_delay_seconds: 60, max_delay_seconds: 60 };
+  const services = { cp: { url: srv.url } };
+  const manager = new BundleManager({ parse, activate, services, bundles: { a: { service: 'cp', polling } } });
+  cleanups.push(() => manager.stop());
+  await manager.start();
+  const waitFor = async (check: () => boolean) => {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(check());
+  };
+  await waitFor(() => engine.active.length === 1);
+  const requestsForA = () => srv.bundleRequests().filter((r) => r.path === '/bundles/a').length;
+
+  await manager.reconfigure({ services, bundles: { a: { service: 'cp', polling }, b: { service: 'cp', polling } } });
+  await waitFor(() => engine.active.length === 2);
+  assert.equal(requestsForA(), 1, 'a was not downloaded again');
+
+  await assert.rejects(manager.reconfigure({ services, bundles: { c: { service: 'nowhere' } } }), /service "nowhere" is not configured/);
+  assert.deepEqual(manager.list().map((b) => b.name), ['a', 'b']);
+  assert.deepEqual(engine.active.map((b) => b.name).sort(), ['a', 'b']);
+
+  await manager.reconfigure({ services, bundles: { b: { service: 'cp', polling } } });
+  assert.deepEqual(engine.active.map((b) => b.name), ['b']);
+  assert.deepEqual(manager.list().map((b) => b.name), ['b']);
+});

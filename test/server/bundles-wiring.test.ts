@@ -130,7 +130,7 @@ test('admin API: off unless configured; 401 envelope without a token; a signed J
   assert.equal((await send(plain.url, 'GET', '/v1/bundles')).status, 404);
 
   const persistDir = tempDir('verdict-wiring-upload-');
-  const config = `status: {}\npersistence_directory: ${persistDir}\n${adminConfig}`;
+  const config = `status: { console: true }\npersistence_directory: ${persistDir}\n${adminConfig}`;
   const server = await verdict(config);
   const shown = (await json(server, 'GET', '/v1/config')).body!.result.admin_api;
   assert.deepEqual(shown.auth.keys, [{}], 'admin keys (possibly HMAC secrets) are not shown by /v1/config');
@@ -176,7 +176,7 @@ test('--watch: an edit changes decisions, a broken edit keeps the old ones and i
   writeFileSync(join(dir, '.manifest'), JSON.stringify({ revision: 'w1', roots: ['authz'] }));
   writeFileSync(join(dir, 'authz/data.json'), JSON.stringify({ users: ['dan'] }));
   writeFileSync(join(dir, 'authz/policy.rego'), policy.data);
-  const server = await verdict('status: {}', { bundlePaths: [dir], watch: true });
+  const server = await verdict('status: { console: true }', { bundlePaths: [dir], watch: true });
   assert.equal((await json(server, 'GET', '/health?bundles')).status, 200);
   assert.equal(await allowed(server, 'dan'), true);
 

@@ -33,7 +33,7 @@ after(async () => {
 
 function configText(dir: string, store: string, admin = true): string {
   return `
-status: {}
+status: { console: true }
 persistence_directory: ${dir}/persist
 plugins:
   envoy_ext_authz_http: {}

@@ -60,10 +60,11 @@ export interface OpaServer {
 }
 
 /** `opa run --server` on a loopback port with the given config file and bundles. */
-export async function startOpa(configFile: string, bundles: string[]): Promise<OpaServer> {
+export async function startOpa(configFile: string, bundles: string[], env?: NodeJS.ProcessEnv): Promise<OpaServer> {
   const port = await freePort();
   const child = spawn(referenceOpa(), ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', '-c', configFile, ...bundles.flatMap((b) => ['-b', b])], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: env ? { ...process.env, ...env } : process.env,
   });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -89,4 +90,14 @@ export async function startVerdict(configText: string, bundles: string[], onDeci
     logger: pino({ level: 'silent' }),
     onDecision,
   });
+}
+
+/** Polls `check` until it holds, failing with `what` after `ms` (servers and control planes work asynchronously). */
+export async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }

@@ -30,7 +30,7 @@ const adminAuth: Record<string, Record<string, string>> = {};
 
 before(async () => {
   const bundle = buildWasmBundle('bundles/sample', ['gateway/authz/allow', 'gateway/authz/deny']);
-  verdict = await startVerdict('status: {}\nkeys:\n  k:\n    key: secret\n', [bundle]);
+  verdict = await startVerdict('status: { console: true }\nkeys:\n  k:\n    key: secret\n', [bundle]);
   const dir = tempDir('verdict-openapi-admin-');
   const adminConfig = `persistence_directory: ${dir}/persist
 decision_logs: {store: {file: ${dir}/decisions.db}}

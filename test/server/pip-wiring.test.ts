@@ -70,7 +70,7 @@ async function token(sub: string, key = privateKey): Promise<string> {
 /** The pip config of these tests, as YAML in the config file, like a user writes it. */
 function pipConfig(down: string): string {
   return `default_decision: /gateway/allow
-status: {}
+status: { console: true }
 pip:
   adapters:
     token:
@@ -147,7 +147,7 @@ describe('a server with pip configured', () => {
   it('is healthy with every adapter as a plugin before any lookup failed', async () => {
     assert.equal(await healthPlugins(), 200);
     const status = JSON.parse((await send(verdict.url, 'GET', '/v1/status')).body.toString()).result;
-    assert.deepEqual(Object.keys(status.plugins).sort(), ['pip.down', 'pip.optional', 'pip.profile', 'pip.token']);
+    assert.deepEqual(Object.keys(status.plugins).sort(), ['pip.down', 'pip.optional', 'pip.profile', 'pip.token', 'status']);
     assert.equal(status.plugins['pip.profile'].state, 'OK');
     assert.equal(status.pip.profile.type, 'http');
   });

@@ -27,7 +27,7 @@ test('/health?bundles and ?plugins follow plugin states; close stops plugins in 
   const log: string[] = [];
   const bundle = fakePlugin('bundle', 'bundle', log);
   const decisionLog = fakePlugin('decision_logs', 'other', log);
-  const server = await startServer({ addr: '127.0.0.1:0', config: { status: {} }, bundlePaths: [], logger: pino({ level: 'silent' }), plugins: [bundle, decisionLog] });
+  const server = await startServer({ addr: '127.0.0.1:0', config: { status: { console: true } }, bundlePaths: [], logger: pino({ level: 'silent' }), plugins: [bundle, decisionLog] });
   try {
     assert.deepEqual(log, ['start bundle', 'start decision_logs']);
     const health = async (q: string) => {
@@ -42,7 +42,7 @@ test('/health?bundles and ?plugins follow plugin states; close stops plugins in 
     assert.deepEqual(await health('?plugins'), [500, { error: 'one or more plugins are not up' }]);
     assert.deepEqual(await health('?plugins&exclude-plugin=decision_logs'), [200, {}]);
     const status = JSON.parse((await send(server.url, 'GET', '/v1/status')).body.toString());
-    assert.deepEqual(status.result.plugins, { bundle: { state: 'OK' }, decision_logs: { state: 'NOT_READY' } });
+    assert.deepEqual(status.result.plugins, { bundle: { state: 'OK' }, decision_logs: { state: 'NOT_READY' }, status: { state: 'OK' } });
   } finally {
     await server.close();
   }

@@ -1,0 +1,80 @@
+// From a discovery bundle to the configuration Verdict runs with, as OPA's discovery plugin does it: evaluate
+// the configured document of the bundle, substitute ${ENV} references, merge with the boot configuration
+// (the boot configuration wins on every key both set; those keys are reported), keep the boot `discovery`
+// section, refuse changes to the discovery service or to boot keys, then check the result like a config file.
+import type { Bundle } from '../bundle/bundle.js';
+import { normaliseServices } from '../bundle/service.js';
+import { substituteEnv, validateConfig, type VerdictConfig } from '../config/config.js';
+import type { RegoCompiler } from '../engine/compiler.js';
+import { Engine } from '../engine/engine.js';
+import type { DiscoverySettings } from './config.js';
+
+/** Top-level keys a discovered configuration may change; the rest are read only at start-up. */
+export const discoverableKeys = ['bundles', 'status', 'labels', 'services', 'keys', 'discovery'] as const;
+
+export interface DiscoveredConfig {
+  config: VerdictConfig;
+  /** Keys the discovered configuration set and the boot configuration overrode (dotted paths). */
+  overridden: string[];
+}
+
+export async function configFromBundle(bundle: Bundle, settings: DiscoverySettings, boot: VerdictConfig, compiler: RegoCompiler): Promise<DiscoveredConfig> {
+  const discovered = await evaluateDecision(bundle, settings.decision, compiler);
+  const substituted = JSON.parse(substituteEnv(JSON.stringify(discovered))) as Record<string, unknown>;
+  const overridden: string[] = [];
+  const merged = mergeBootWins(substituted, structuredClone(boot) as Record<string, unknown>, '', overridden);
+  merged.discovery = structuredClone(boot.discovery);
+  checkImmutable(merged, boot, settings);
+  const changed = Object.keys(merged).filter((k) => JSON.stringify(merged[k]) !== JSON.stringify(boot[k]));
+  const unsupported = changed.filter((k) => !(discoverableKeys as readonly string[]).includes(k));
+  if (unsupported.length > 0) {
+    throw new Error(`the discovered configuration sets ${unsupported.join(', ')}, which Verdict reads only at start-up (discovery may set ${discoverableKeys.filter((k) => k !== 'discovery').join(', ')})`);
+  }
+  return { config: validateConfig(merged, 'discovered configuration'), overridden };
+}
+
+async function evaluateDecision(bundle: Bundle, decision: string[], compiler: RegoCompiler): Promise<Record<string, unknown>> {
+  const engine = new Engine(compiler);
+  await engine.activate([bundle]);
+  const outcome = await engine.evaluate(decision, undefined);
+  if (!outcome.defined) throw new Error('undefined configuration');
+  const value = outcome.result;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`the discovered configuration is not an object: ${JSON.stringify(value)?.slice(0, 80)}`);
+  const config = { ...(value as Record<string, unknown>) };
+  // The engine publishes its bundles' manifests at data.system.bundles; OPA evaluates the bundle's data alone.
+  if (decision.length === 0 && config.system && typeof config.system === 'object') {
+    const { bundles: _published, ...system } = config.system as Record<string, unknown>;
+    if (Object.keys(system).length === 0) delete config.system;
+    else config.system = system;
+  }
+  return config;
+}
+
+/** OPA's merge: values of `boot` win; a key both set to different values is listed in `overridden`. */
+function mergeBootWins(dest: Record<string, unknown>, boot: Record<string, unknown>, prefix: string, overridden: string[]): Record<string, unknown> {
+  for (const [k, v] of Object.entries(boot)) {
+    if (!Object.hasOwn(dest, k)) {
+      dest[k] = v;
+      continue;
+    }
+    const key = prefix ? `${prefix}.${k}` : k;
+    const isMap = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+    if (isMap(v) && isMap(dest[k])) {
+      dest[k] = mergeBootWins(dest[k] as Record<string, unknown>, v, key, overridden);
+      continue;
+    }
+    if (JSON.stringify(dest[k]) !== JSON.stringify(v)) overridden.push(key);
+    dest[k] = v;
+  }
+  return dest;
+}
+
+function checkImmutable(merged: Record<string, unknown>, boot: VerdictConfig, settings: DiscoverySettings): void {
+  const service = (config: unknown) =>
+    JSON.stringify(normaliseServices((config as VerdictConfig).services as Parameters<typeof normaliseServices>[0]).find((s) => s.name === settings.service.name));
+  if (service(merged) !== service(boot)) throw new Error('updates to the discovery service are not allowed');
+  const mergedKeys = (merged.keys ?? {}) as Record<string, unknown>;
+  for (const [id, key] of Object.entries(boot.keys ?? {})) {
+    if (JSON.stringify(mergedKeys[id]) !== JSON.stringify(key)) throw new Error('updates to keys specified in the boot configuration are not allowed');
+  }
+}

@@ -1,0 +1,86 @@
+// OPA's management plugins in a running server: the status plugin (one report for GET /v1/status, the upload
+// and the console) and discovery, which reconfigures the bundles, the status plugin and the labels from a
+// discovery bundle. Both sections are checked here at start-up, so a key Verdict cannot honour stops it.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { redactConfig, type VerdictConfig } from '../config/config.js';
+import { discoverySettings } from '../discovery/config.js';
+import { DiscoveryPlugin } from '../discovery/plugin.js';
+import type { RegoCompiler } from '../engine/compiler.js';
+import { statusSettings } from '../status/config.js';
+import { StatusPlugin } from '../status/plugin.js';
+import { bundleLimits, bundleStatusOf, type ServerBundles } from './bundle-plugin.js';
+import type { ServerContext } from './context.js';
+import type { Plugin } from './plugins.js';
+
+export interface Management {
+  status: StatusPlugin;
+  /** In start order: discovery (when configured), then status, so the first report already lists discovery. */
+  plugins: Plugin[];
+}
+
+export interface ManagementParts {
+  bundles: ServerBundles;
+  registry: Registry;
+  version: string;
+  compiler: RegoCompiler;
+  logger: Logger;
+}
+
+/**
+ * Builds both plugins, throwing on a section Verdict cannot honour. `ctx` is read only once the server runs:
+ * when reports are built, and when discovery applies a configuration (labels, GET /v1/config).
+ */
+export function createManagement(config: VerdictConfig, parts: ManagementParts, ctx: () => ServerContext): Management {
+  const { bundles, registry, version, compiler, logger } = parts;
+  const discoverySection = discoverySettings(config);
+  let discovery: DiscoveryPlugin | undefined;
+  const status = new StatusPlugin(
+    statusSettings(config),
+    {
+      labels: () => ctx().labels,
+      bundles: bundles.status,
+      discovery: () => {
+        const info = discovery?.info();
+        const message = discovery?.message();
+        return info && { ...bundleStatusOf(info), ...(message ? { message } : {}) };
+      },
+      plugins: () => ctx().plugins(),
+      decisionLogs: () => uploadFailure(ctx().plugins().decision_logs),
+      extra: () => (ctx().enricher ? { pip: ctx().enricher!.status() } : {}),
+      registry,
+      version,
+    },
+    logger,
+  );
+  if (discoverySection) {
+    let bootLabels: Record<string, string> | undefined;
+    discovery = new DiscoveryPlugin({
+      settings: discoverySection,
+      boot: config,
+      compiler,
+      logger,
+      limits: bundleLimits(config),
+      // Everything that can refuse the configuration runs before anything changes.
+      apply: async (next) => {
+        const nextStatus = statusSettings(next);
+        await bundles.reconfigure(next);
+        status.reconfigure(nextStatus);
+        // Labels can only be added: the boot labels (with id and version) always win.
+        const labels = ctx().labels;
+        bootLabels ??= { ...labels };
+        Object.assign(labels, next.labels, bootLabels);
+        ctx().publicConfig = redactConfig(next, labels);
+      },
+    });
+  }
+  return { status, plugins: [...(discovery ? [discovery] : []), status] };
+}
+
+/** OPA's `decision_logs` status entry: present while the last upload failed. */
+function uploadFailure(plugin: unknown): Record<string, unknown> | undefined {
+  const failure = (plugin as { upload?: { state?: string; last_error?: { message: string; http_code?: number } } } | undefined)?.upload;
+  if (failure?.state !== 'ERROR' || !failure.last_error) return undefined;
+  const { message, http_code } = failure.last_error;
+  return { code: 'decision_log_error', message, ...(http_code ? { http_code } : {}) };
+}

@@ -85,13 +85,27 @@ export class ServiceClient {
     return (this.config.response_header_timeout_seconds ?? 10) * 1000;
   }
 
+  /** The full URL of `resource` on this service. */
+  urlOf(resource: string): string {
+    return this.config.url.replace(/\/+$/, '') + '/' + resource.replace(/^\/+/, '');
+  }
+
   /** GET `<url>/<resource>` with the service's headers and credentials. */
-  async get(resource: string, opts: GetOptions): Promise<HttpResponse> {
-    const url = this.config.url.replace(/\/+$/, '') + '/' + resource.replace(/^\/+/, '');
+  get(resource: string, opts: GetOptions): Promise<HttpResponse> {
+    return this.send('GET', resource, opts);
+  }
+
+  /** POST `body` to `<url>/<resource>` with the service's headers and credentials (decision-log uploads). */
+  post(resource: string, body: Buffer, opts: GetOptions): Promise<HttpResponse> {
+    return this.send('POST', resource, opts, body);
+  }
+
+  private async send(method: SendOptions['method'], resource: string, opts: GetOptions, body?: Buffer): Promise<HttpResponse> {
     const headers = { ...this.config.headers, ...(await this.authorization()), ...opts.headers };
-    const response = await sendRequest(url, {
-      method: 'GET',
+    const response = await sendRequest(this.urlOf(resource), {
+      method,
       headers,
+      ...(body ? { body } : {}),
       tls: this.tls,
       timeoutMs: this.headerTimeoutMs + (opts.waitSeconds ?? 0) * 1000,
       maxBytes: opts.maxBytes,

@@ -84,7 +84,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   await activate([]);
   const plugins = new PluginManager();
   // Opened before the bundles so a corrupt or locked database stops start-up before any download.
-  const decisionLog = createServerDecisionLog(config, engine, metrics.registry, options.decisionLogByDefault ?? false);
+  const decisionLog = createServerDecisionLog(config, engine, metrics.registry, options.decisionLogByDefault ?? false, logger);
   // Loads, verifies and activates bundles from every source; counts loads and failures per bundle. Registered
   // after the PIP adapters and before the other plugins, so it stops before the adapters and after the rest.
   let bundles: ServerBundles;

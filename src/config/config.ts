@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { pipConfigSchema } from '../pip/config.js';
+import { refusedKeysIn } from './opa-keys.js';
 
 export interface VerdictConfig {
   services?: Record<string, ServiceConfig> | (ServiceConfig & { name: string })[];
@@ -66,6 +67,8 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
   if (value === null || value === undefined) return {};
   validator ??= new Ajv({ allErrors: true, strict: false }).addSchema(pipConfigSchema).compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
   if (!validator(value)) throw new ConfigError(`${source}: invalid configuration:\n${describeErrors(validator.errors ?? [])}`);
+  const refused = refusedKeysIn(value);
+  if (refused.length > 0) throw new ConfigError(`${source}: OPA settings Verdict does not support:\n${refused.map((line) => `  ${line}`).join('\n')}`);
   return value as VerdictConfig;
 }
 

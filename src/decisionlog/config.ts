@@ -34,9 +34,6 @@ type Obj = Record<string, unknown>;
  */
 export function decisionLogSettings(section: unknown, serviceNames: string[] = []): DecisionLogSettings {
   const root = object(section ?? {}, 'decision_logs');
-  if (root.plugin !== undefined) {
-    throw new DecisionLogConfigError(`decision_logs.plugin ${JSON.stringify(root.plugin)}: custom decision-log plugins are Go code compiled into OPA; Verdict has no plugin of that name (use decision_logs.service or console)`);
-  }
   const store = object(root.store ?? {}, 'decision_logs.store');
   const retention = store.retention === undefined ? undefined : object(store.retention, 'decision_logs.store.retention');
   const reporting = object(root.reporting ?? {}, 'decision_logs.reporting');
@@ -94,10 +91,8 @@ export function decisionLogSettings(section: unknown, serviceNames: string[] = [
   if (bufferType === 'event' && bufferBytes !== undefined) throw new DecisionLogConfigError('decision_logs.reporting.buffer_size_limit_bytes needs buffer_type "size"');
   if (bufferBytes !== undefined && rate !== undefined) throw new DecisionLogConfigError('decision_logs.reporting: set either buffer_size_limit_bytes or max_decisions_per_second, not both');
   if (rate !== undefined) settings.maxDecisionsPerSecond = rate;
-  const trigger = oneOf(reporting.trigger, 'decision_logs.reporting.trigger', ['periodic', 'immediate', 'manual'] as const);
-  if (trigger === 'manual') {
-    throw new DecisionLogConfigError('decision_logs.reporting.trigger "manual": only a Go program embedding OPA can trigger uploads; with it nothing would be uploaded until shutdown (use "periodic" or "immediate")');
-  }
+  // "manual" is refused at start-up (src/config/opa-keys.ts).
+  const trigger = oneOf(reporting.trigger, 'decision_logs.reporting.trigger', ['periodic', 'immediate'] as const);
   if (service !== undefined) {
     const upload: NonNullable<DecisionLogSettings['upload']> = { service };
     const partition = optional(root.partition_name, 'decision_logs.partition_name', 'string');

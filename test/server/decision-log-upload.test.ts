@@ -183,7 +183,8 @@ test('decision_logs.console prints each event on the log as OPA does; a bad deci
   assert.equal((line.labels as Record<string, string>).app, 'console-test');
 
   for (const [yaml, message] of [
-    ['decision_logs: {plugin: kafka}', /decision_logs\.plugin "kafka"/],
+    ['decision_logs: {plugin: kafka}', /decision_logs\.plugin: custom plugins are Go code/],
+    ['decision_logs: {reporting: {trigger: manual}}', /decision_logs\.reporting\.trigger: "manual" is refused/],
     ['decision_logs: {reporting: {buffer_type: ring}}', /decision_logs\/reporting\/buffer_type|buffer_type/],
     ['decision_logs: {reporting: {nope: 1}}', /\/decision_logs\/reporting: unknown key "nope"/],
     ['decision_logs: {service: absent}\nservices: {c: {url: "http://127.0.0.1:1"}}', /decision_logs\.service "absent" names no service/],

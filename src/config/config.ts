@@ -24,6 +24,10 @@ export interface VerdictConfig {
     encoding?: { gzip?: { min_length?: number; compression_level?: number } };
     decoding?: { max_length?: number; gzip?: { max_length?: number } };
   };
+  /** OPA's caching.inter_query_builtin_cache bounds http.send's inter-query cache. */
+  caching?: {
+    inter_query_builtin_cache?: { max_size_bytes?: number; forced_eviction_threshold_percentage?: number; stale_entry_eviction_period_seconds?: number };
+  };
   verdict?: { workers?: number; shutdown_timeout_seconds?: number; http_send?: HttpSendConfig };
   /** Policy information points (schemas/pip.schema.json); checked in detail by createEnricher at start-up. */
   pip?: Record<string, unknown>;

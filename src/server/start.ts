@@ -74,7 +74,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // A bad pip section stops start-up here, before any bundle work, with the config path in the message.
   const enricher = config.pip ? createEnricher(config.pip) : undefined;
   const metrics = new ServerMetrics();
-  const engine = new Engine(options.compiler ?? defaultCompiler(), new HttpSendClient(httpSendSettings(config.verdict?.http_send), metrics.observeHttpSend));
+  const engine = new Engine(options.compiler ?? defaultCompiler(), new HttpSendClient(httpSendSettings(config.verdict?.http_send, config.caching), metrics.observeHttpSend));
   const activate = async (bundles: Bundle[]) => {
     const started = process.hrtime.bigint();
     await engine.activate(bundles);

@@ -28,6 +28,7 @@ export interface VerdictConfig {
   caching?: {
     inter_query_builtin_cache?: { max_size_bytes?: number; forced_eviction_threshold_percentage?: number; stale_entry_eviction_period_seconds?: number };
   };
+  nd_builtin_cache?: boolean;
   verdict?: { workers?: number; shutdown_timeout_seconds?: number; http_send?: HttpSendConfig };
   /** Policy information points (schemas/pip.schema.json); checked in detail by createEnricher at start-up. */
   pip?: Record<string, unknown>;

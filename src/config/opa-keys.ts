@@ -153,9 +153,7 @@ export const opaConfigKeys: OpaConfigKey[] = [
     path: 'nd_builtin_cache',
     type: 'boolean',
     status: 'works',
-    note: 'false only: recording non-deterministic builtin results in decision events is not implemented, so true is refused',
-    example: false,
-    refusedWhen: (v) => v === true,
+    note: 'time.now_ns, rand.intn, uuid.rfc4122 and http.send answers in the events of Data API decisions; Envoy and gateway decisions do not carry it',
   },
 ];
 

@@ -31,10 +31,14 @@ interface PolicySet {
 export interface Evaluation {
   defined: boolean;
   result?: unknown;
+  /** OPA's nd_builtin_cache, when recordNondeterministic is on. */
+  ndBuiltinCache?: Record<string, Record<string, unknown>>;
 }
 
 export class Engine {
   readonly store = new DataStore();
+  /** OPA's nd_builtin_cache: report what non-deterministic builtins answered with each evaluation. */
+  recordNondeterministic = false;
   private set: PolicySet = { bundles: [], apiModules: [], entrypoints: new Map(), entrypointPaths: [] };
 
   constructor(
@@ -81,7 +85,8 @@ export class Engine {
    * Synchronous unless the policies call http.send: then a promise, settled once the requests are fetched.
    */
   evaluate(path: string[], input: Uint8Array | undefined): Evaluation | Promise<Evaluation> {
-    return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input));
+    if (!this.recordNondeterministic) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input));
+    return evaluateWithHttpSend(this.httpSend, (session) => ({ ...this.evaluateOnce(path, input), ndBuiltinCache: session.ndBuiltinCache() }));
   }
 
   /**

@@ -81,6 +81,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const ns = Number(process.hrtime.bigint() - started);
     for (const b of bundles) metrics.bundleLoadingDuration.observe({ name: b.name, stage: 'activate' }, ns);
   };
+  engine.recordNondeterministic = config.nd_builtin_cache === true;
   await activate([]);
   const plugins = new PluginManager();
   // Opened before the bundles so a corrupt or locked database stops start-up before any download.

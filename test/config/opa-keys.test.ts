@@ -56,12 +56,11 @@ test('every key that works passes start-up\'s checks; every refused key stops st
 
 test('values a working key refuses are refused by name', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['nd_builtin_cache', true, /nd_builtin_cache: true is refused \(false only/],
     ['decision_logs.reporting.trigger', 'manual', /decision_logs\.reporting\.trigger: "manual" is refused/],
     ['services[_].credentials.oauth2.grant_type', 'jwt_bearer', /services\.x\.credentials\.oauth2\.grant_type: "jwt_bearer" is refused/],
   ];
   for (const [path, value, message] of cases) assert.throws(() => parseConfig(yaml(configWith(path, value)), 'c.json'), message);
-  assert.doesNotThrow(() => parseConfig(yaml({ nd_builtin_cache: false, decision_logs: { reporting: { trigger: 'periodic' } } }), 'c.json'));
+  assert.doesNotThrow(() => parseConfig(yaml({ decision_logs: { reporting: { trigger: 'periodic' } } }), 'c.json'));
 });
 
 test('unknown keys are refused at any depth with their JSON path', () => {

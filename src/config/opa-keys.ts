@@ -153,7 +153,7 @@ export const opaConfigKeys: OpaConfigKey[] = [
     path: 'nd_builtin_cache',
     type: 'boolean',
     status: 'works',
-    note: 'time.now_ns, rand.intn, uuid.rfc4122 and http.send answers in the events of Data API decisions; Envoy and gateway decisions do not carry it',
+    note: 'what time.now_ns, rand.intn, uuid.rfc4122 and http.send answered, in every decision event',
   },
 ];
 

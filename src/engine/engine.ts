@@ -11,7 +11,7 @@ import { WasmProgram } from './program.js';
 import { DataStore, childOf, splitPath } from './store.js';
 
 /** The shared decision contract (BRIEF.md): path like "envoy/authz/allow"; result absent = undefined. */
-export type Decide = (path: string, input: unknown) => Promise<{ result?: unknown; decisionId?: string }>;
+export type Decide = (path: string, input: unknown) => Promise<{ result?: unknown; decisionId?: string; ndBuiltinCache?: Evaluation['ndBuiltinCache'] }>;
 
 /** A module added through the Policy API (id chosen by the client). */
 export interface ApiModule {
@@ -129,7 +129,8 @@ export class Engine {
     const text = input === undefined ? undefined : encoder.encode(JSON.stringify(input));
     const outcome = this.evaluate(splitPath(path), text);
     const evaluation = outcome instanceof Promise ? await outcome : outcome;
-    return evaluation.defined ? { result: evaluation.result } : {};
+    const nd = evaluation.ndBuiltinCache ? { ndBuiltinCache: evaluation.ndBuiltinCache } : {};
+    return evaluation.defined ? { result: evaluation.result, ...nd } : nd;
   };
 
   /** True when a rule defines the path or a document above it (OPA then says "document undefined", not "missing"). */

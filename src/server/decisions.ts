@@ -64,8 +64,8 @@ export function decideWith(ctx: ServerContext, requestedBy = ''): Decide {
       ({ input, report: pip } = enriched instanceof Promise ? await enriched : enriched);
     }
     try {
-      const decision = await ctx.engine.decide(path, input);
-      const evaluated = 'result' in decision ? { defined: true, result: decision.result } : { defined: false };
+      const { ndBuiltinCache, ...decision } = await ctx.engine.decide(path, input);
+      const evaluated = { ...('result' in decision ? { defined: true, result: decision.result } : { defined: false }), ...(ndBuiltinCache ? { ndBuiltinCache } : {}) };
       const recorded = recordDecision(ctx, { path: segments, input, evaluated, requestedBy, pip });
       const decisionId = recorded instanceof Promise ? await recorded : recorded;
       return decisionId ? { ...decision, decisionId } : decision;

@@ -52,6 +52,12 @@ test('nd_builtin_cache records the same builtins and argument keys as OPA, with 
   assert.deepEqual((Object.values(ours['http.send'])[0] as { body: unknown }).body, body);
   assert.equal((Object.values(ours['http.send'])[0] as { status_code: number }).status_code, (Object.values(theirs['http.send'])[0] as { status_code: number }).status_code);
 
+  // Decisions of the other front ends (Envoy, gateway callouts) go through the same recorder.
+  const viaDecide = await verdict.decide('nd/r', {});
+  const envoyEvent = events.find((e) => e.decision_id === viaDecide.decisionId)!;
+  assert.equal((envoyEvent.nd_builtin_cache as Record<string, Record<string, unknown>>)['time.now_ns']['[]'], (viaDecide.result as unknown[])[0]);
+  assert.equal('ndBuiltinCache' in viaDecide, false, 'the front ends get the decision only');
+
   // Off by default: no nd_builtin_cache in the event.
   const plain: DecisionEvent[] = [];
   const off = await startVerdict('{}', [join(dir, 'policy')], (e) => void plain.push(e));

@@ -200,3 +200,22 @@ test('decision_logs.console prints each event on the log as OPA does; a bad deci
     assert.match(stderr, message, yaml);
   }
 });
+
+test('with --workers 2 sharing one database, every decision is uploaded once', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir();
+  const collectorPort = await freePort();
+  const record = join(dir, 'received.jsonl');
+  const config = writeConfig(dir, collectorPort);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const collector = await startCollector(collectorPort, 'ok', record);
+  const verdict = await startServerProcess([process.execPath, resolve('dist/src/main.js'), 'run', '--addr', `127.0.0.1:${port}`, '--workers', '2', '-c', config, join(dir, 'policy')], base);
+  t.after(() => Promise.all([stop(verdict), stop(collector)]));
+  // New connections each time, so both workers answer some.
+  const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => decide(base, i % 2 ? 'alice' : 'bob')));
+  const shipped = () => received(record).flatMap((r) => r.events.map((e) => e.decision_id as string));
+  await waitUntil(() => shipped().length >= ids.length, 20_000);
+  await new Promise((r) => setTimeout(r, 2_500));
+  assert.equal(shipped().length, ids.length);
+  assert.deepEqual(new Set(shipped()), new Set(ids));
+});

@@ -146,3 +146,31 @@ test('the same collector reads the reference OPA\'s uploads and ours, both valid
   opa.process.kill('SIGKILL');
   await sleep(10);
 });
+
+test('buffer limits skip the oldest unshipped events (kept in the store); trigger immediate ships without waiting for the schedule', { timeout: 20_000 }, async (t) => {
+  const collector = await startCollector();
+  t.after(() => collector.close());
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync' });
+  for (let i = 0; i < 10; i++) await store.record(noisyEvent(i));
+  const byCount = new DecisionLogUploader(store, { service: collectorService(collector.url), bufferSizeLimitEvents: 4 });
+  assert.equal(await byCount.uploadPending(), 4);
+  assert.equal(byCount.status().buffer_skipped, 6);
+  assert.deepEqual(collector.chunks.flatMap((c) => c.events.map((e) => e.decision_id)), ['up-6', 'up-7', 'up-8', 'up-9']);
+  assert.equal((store.db.prepare('SELECT count(*) AS n FROM decisions').get() as { n: number }).n, 10, 'skipped events stay in the store');
+
+  for (let i = 10; i < 20; i++) await store.record(noisyEvent(i));
+  const oneEvent = JSON.stringify(noisyEvent(0)).length;
+  const byBytes = new DecisionLogUploader(store, { service: collectorService(collector.url), bufferSizeLimitBytes: oneEvent * 2 + 10 });
+  assert.equal(await byBytes.uploadPending(), 2);
+  assert.deepEqual(collector.chunks.flatMap((c) => c.events.map((e) => e.decision_id)).slice(-2), ['up-18', 'up-19']);
+
+  const immediate = new DecisionLogUploader(store, { service: collectorService(collector.url), minDelaySeconds: 3600, maxDelaySeconds: 3600, immediate: true });
+  immediate.start();
+  t.after(() => immediate.stop());
+  const before = collector.chunks.length;
+  await sleep(200);
+  await store.record(noisyEvent(20));
+  await waitUntil(() => collector.chunks.slice(before).some((c) => c.events.some((e) => e.decision_id === 'up-20')), 3_000);
+  await immediate.stop();
+  await store.close();
+});

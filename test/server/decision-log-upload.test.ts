@@ -92,14 +92,20 @@ function writeConfig(dir: string, collectorPort: number): string {
   return file;
 }
 
-test('collector failing, garbage, slow, absent, and Verdict restarted: every decision arrives once, with OPA\'s request shape', { timeout: 120_000 }, async (t) => {
+/** A working directory with the policy and an uploading config, free ports, and the `verdict run` command line. */
+async function uploadSetup(...flags: string[]) {
   const dir = tempDir();
   const collectorPort = await freePort();
   const record = join(dir, 'received.jsonl');
   const config = writeConfig(dir, collectorPort);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const verdictCommand = [process.execPath, resolve('dist/src/main.js'), 'run', '--addr', `127.0.0.1:${port}`, '-c', config, join(dir, 'policy')];
+  const verdictCommand = [process.execPath, resolve('dist/src/main.js'), 'run', '--addr', `127.0.0.1:${port}`, ...flags, '-c', config, join(dir, 'policy')];
+  return { dir, collectorPort, record, config, base, verdictCommand };
+}
+
+test('collector failing, garbage, slow, absent, and Verdict restarted: every decision arrives once, with OPA\'s request shape', { timeout: 120_000 }, async (t) => {
+  const { dir, collectorPort, record, config, base, verdictCommand } = await uploadSetup();
   const children: ChildProcess[] = [];
   t.after(() => Promise.all(children.map((c) => stop(c))));
 
@@ -204,14 +210,9 @@ test('decision_logs.console prints each event on the log as OPA does; a bad deci
 });
 
 test('with --workers 2 sharing one database, every decision is uploaded once', { timeout: 60_000 }, async (t) => {
-  const dir = tempDir();
-  const collectorPort = await freePort();
-  const record = join(dir, 'received.jsonl');
-  const config = writeConfig(dir, collectorPort);
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const { collectorPort, record, base, verdictCommand } = await uploadSetup('--workers', '2');
   const collector = await startCollector(collectorPort, 'ok', record);
-  const verdict = await startServerProcess([process.execPath, resolve('dist/src/main.js'), 'run', '--addr', `127.0.0.1:${port}`, '--workers', '2', '-c', config, join(dir, 'policy')], base);
+  const verdict = await startServerProcess(verdictCommand, base);
   t.after(() => Promise.all([stop(verdict), stop(collector)]));
   // New connections each time, so both workers answer some.
   const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => decide(base, i % 2 ? 'alice' : 'bob')));

@@ -2,9 +2,11 @@
 // (`opa run --server`, Rego source) and by Verdict (one worker per core) serving the same Rego bundle, planned
 // by OPA and compiled by our wasm back end (--verdict-module ours, the default) or the bundle built with
 // `opa build -t wasm` (--verdict-module opa), each loaded in turn with autocannon at the same concurrency and duration.
-//   npm run bench:http [-- --duration 10 --connections 64 --workers N --cpus 0-1 --rounds 1 --verdict-module ours|opa --decision-logs off,default,sync]
+//   npm run bench:http [-- --duration 10 --connections 64 --workers N --cpus 0-1 --rounds 1 --verdict-module ours|opa --decision-logs off,default,sync,upload]
 // --decision-logs lists the decision-log modes Verdict is measured in (default: off, as OPA logs nothing here);
-// with several, the logging overhead of each mode relative to the first is printed too.
+// with several, the logging overhead of each mode relative to the first is printed too. upload: the default
+// store shipping to a collector process on loopback every second (e.g. --decision-logs default,upload measures
+// what shipping costs the decisions).
 // Prints decisions/s, p50 and p99 latency per server and the Verdict/OPA ratio. On a shared, noisy machine
 // use --rounds N: the servers are measured alternately N times and the median round of each is reported.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -14,6 +16,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/free-port.js';
+import { startBenchCollector } from './bench-collector.js';
 
 interface AutocannonResult {
   requests: { average: number };
@@ -88,12 +91,16 @@ async function measure(name: string, command: string, args: string[]): Promise<A
 
 // One config file per decision-log mode; each run starts on a fresh database file.
 const logModes = values['decision-logs']!.split(',').map((m) => m.trim());
-for (const mode of logModes) if (!['off', 'default', 'sync'].includes(mode)) throw new Error(`--decision-logs: unknown mode ${mode} (off, default, sync)`);
+for (const mode of logModes) if (!['off', 'default', 'sync', 'upload'].includes(mode)) throw new Error(`--decision-logs: unknown mode ${mode} (off, default, sync, upload)`);
+const collector = logModes.includes('upload') ? await startBenchCollector() : undefined;
 let runNumber = 0;
 function logConfig(mode: string): string {
   const file = join(work, `config-${mode}-${++runNumber}.yaml`);
-  const store = mode === 'off' ? '    enabled: false\n' : `    file: ${join(work, `decisions-${runNumber}.db`)}\n    durability: ${mode}\n`;
-  writeFileSync(file, `decision_logs:\n  store:\n${store}`);
+  const durability = mode === 'upload' ? 'default' : mode;
+  const store = mode === 'off' ? '    enabled: false\n' : `    file: ${join(work, `decisions-${runNumber}.db`)}\n    durability: ${durability}\n`;
+  const upload = mode === 'upload' ? `services:\n  collector:\n    url: ${collector!.url}\n` : '';
+  const reporting = mode === 'upload' ? '  service: collector\n  reporting: {min_delay_seconds: 1, max_delay_seconds: 1}\n' : '';
+  writeFileSync(file, `${upload}decision_logs:\n${reporting}  store:\n${store}`);
   return file;
 }
 
@@ -131,6 +138,7 @@ for (const { mode, result } of verdictResults.slice(1)) {
     `decision log ${mode} vs ${logModes[0]}: decisions/s ${(result.requests.average / verdictResult.requests.average).toFixed(2)}, p99 ${(result.latency.p99 / verdictResult.latency.p99).toFixed(2)}`,
   );
 }
+collector?.stop();
 console.log(
   `ratio verdict (log ${logModes[0]})/opa: decisions/s ${(verdictResult.requests.average / opaResult.requests.average).toFixed(2)}, p99 ${(verdictResult.latency.p99 / opaResult.latency.p99).toFixed(2)}`,
 );

@@ -22,7 +22,7 @@ function randIntn(key: unknown, n: unknown): number {
   const k = str(name, 1, key);
   const bound = Math.abs(int(name, 2, n));
   if (bound === 0) return 0;
-  return perEvaluation(`rand.intn:${k}-${bound}`, () => randomInt(bound));
+  return perEvaluation(name, [k, n], () => randomInt(bound));
 }
 
 export const numbersBuiltins: HostBuiltinTable = {

@@ -2,17 +2,23 @@
 // rand.intn per key). The SDK evaluates synchronously and calls host builtins inside that call, so a
 // cache cleared on the next microtask lives exactly as long as the evaluation that filled it. A decision
 // that uses http.send is evaluated in several passes (see http-send/session.ts): its values live in the
-// session instead, so every pass sees the same time and builds the same requests.
+// session instead, so every pass sees the same time and builds the same requests, and the session can report
+// them as OPA's nd_builtin_cache (builtin name → its arguments as JSON → value).
+import { canonicalJson } from './http-send/request.js';
 import { currentSession } from './http-send/session.js';
 
 const cache = new Map<string, unknown>();
 let clearScheduled = false;
 
-export function perEvaluation<T>(key: string, make: () => T): T {
+export function perEvaluation<T>(builtin: string, args: unknown[], make: () => T): T {
+  const argsKey = canonicalJson(args);
+  const key = builtin + argsKey;
   const session = currentSession();
   if (session) {
     if (!session.fixedValues.has(key)) session.fixedValues.set(key, make());
-    return session.fixedValues.get(key) as T;
+    const value = session.fixedValues.get(key) as T;
+    session.recordNondeterministic(builtin, argsKey, value);
+    return value;
   }
   if (cache.has(key)) return cache.get(key) as T;
   const value = make();

@@ -123,7 +123,7 @@ function diff(a: unknown, b: unknown): number[] {
 }
 
 export const timeBuiltins: HostBuiltinTable = {
-  'time.now_ns': () => exactInteger(perEvaluation('time.now_ns', () => BigInt(Date.now()) * 1_000_000n)),
+  'time.now_ns': () => exactInteger(perEvaluation('time.now_ns', [], () => BigInt(Date.now()) * 1_000_000n)),
   'time.parse_ns': (layout: unknown, value: unknown) => {
     const name = 'time.parse_ns';
     const l = str(name, 1, layout);

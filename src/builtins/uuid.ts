@@ -68,6 +68,6 @@ function parseUUID(v: unknown): Record<string, unknown> | undefined {
 }
 
 export const uuidBuiltins: HostBuiltinTable = {
-  'uuid.rfc4122': (key: unknown) => perEvaluation(`uuid.rfc4122:${JSON.stringify(key)}`, newV4),
+  'uuid.rfc4122': (key: unknown) => perEvaluation('uuid.rfc4122', [key], newV4),
   'uuid.parse': parseUUID,
 };

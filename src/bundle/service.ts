@@ -108,6 +108,11 @@ export class ServiceClient {
     return (this.config.response_header_timeout_seconds ?? 10) * 1000;
   }
 
+  /** The full URL of `resource` on this service. */
+  urlOf(resource: string): string {
+    return this.config.url.replace(/\/+$/, '') + '/' + resource.replace(/^\/+/, '');
+  }
+
   /** GET `<url>/<resource>` with the service's headers and credentials. */
   get(resource: string, opts: GetOptions): Promise<HttpResponse> {
     return this.send('GET', resource, opts);
@@ -115,7 +120,7 @@ export class ServiceClient {
 
   /** One request to `<url>/<resource>` with the service's headers and credentials (which may sign the body). */
   send(method: SendOptions['method'], resource: string, opts: GetOptions & { body?: Buffer }): Promise<HttpResponse> {
-    return this.request(method, this.config.url.replace(/\/+$/, '') + '/' + resource.replace(/^\/+/, ''), opts);
+    return this.request(method, this.urlOf(resource), opts);
   }
 
   /** POST `<url>/<resource>` with the service's headers and credentials (status reports, decision logs). */

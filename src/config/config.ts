@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { pipConfigSchema } from '../pip/config.js';
+import { refusedKeysIn } from './opa-keys.js';
 
 export interface VerdictConfig {
   services?: Record<string, ServiceConfig> | (ServiceConfig & { name: string })[];
@@ -23,6 +24,11 @@ export interface VerdictConfig {
     encoding?: { gzip?: { min_length?: number; compression_level?: number } };
     decoding?: { max_length?: number; gzip?: { max_length?: number } };
   };
+  /** OPA's caching.inter_query_builtin_cache bounds http.send's inter-query cache. */
+  caching?: {
+    inter_query_builtin_cache?: { max_size_bytes?: number; forced_eviction_threshold_percentage?: number; stale_entry_eviction_period_seconds?: number };
+  };
+  nd_builtin_cache?: boolean;
   verdict?: { workers?: number; shutdown_timeout_seconds?: number; http_send?: HttpSendConfig };
   /** Policy information points (schemas/pip.schema.json); checked in detail by createEnricher at start-up. */
   pip?: Record<string, unknown>;
@@ -71,6 +77,8 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
 export function validateConfig(value: unknown, source: string): VerdictConfig {
   validator ??= new Ajv({ allErrors: true, strict: false }).addSchema(pipConfigSchema).compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
   if (!validator(value)) throw new ConfigError(`${source}: invalid configuration:\n${describeErrors(validator.errors ?? [])}`);
+  const refused = refusedKeysIn(value);
+  if (refused.length > 0) throw new ConfigError(`${source}: OPA settings Verdict does not support:\n${refused.map((line) => `  ${line}`).join('\n')}`);
   return value as VerdictConfig;
 }
 

@@ -16,9 +16,12 @@ export interface DecisionLogSettings {
   maskPath: string;
   /** Header names to copy into request_context.http.headers. */
   headers: string[];
+  /** decision_logs.console: every logged event also goes to the server's log, as OPA prints it. */
   console: boolean;
-  /** Set when decision_logs.service names a service: resolve its url and credentials, then pass on. */
-  upload?: { service: string } & Omit<UploadOptions, 'url' | 'headers'>;
+  /** reporting.max_decisions_per_second: events beyond this rate are dropped before logging, as OPA does. */
+  maxDecisionsPerSecond?: number;
+  /** Set when decision events go to a service: resolve it by name (the server's ServiceClient), then pass on. */
+  upload?: { service: string } & Omit<UploadOptions, 'service'>;
 }
 
 export class DecisionLogConfigError extends Error {
@@ -27,13 +30,24 @@ export class DecisionLogConfigError extends Error {
 
 type Obj = Record<string, unknown>;
 
-export function decisionLogSettings(section: unknown): DecisionLogSettings {
+/**
+ * `serviceNames` are the configured services in order: as OPA, a decision_logs section that names no
+ * service, no plugin and no console uploads to the first one.
+ */
+export function decisionLogSettings(section: unknown, serviceNames: string[] = []): DecisionLogSettings {
   const root = object(section ?? {}, 'decision_logs');
   const store = object(root.store ?? {}, 'decision_logs.store');
   const retention = object(store.retention ?? {}, 'decision_logs.store.retention');
   const reporting = object(root.reporting ?? {}, 'decision_logs.reporting');
   const http = object(object(root.request_context ?? {}, 'decision_logs.request_context').http ?? {}, 'decision_logs.request_context.http');
-  const service = optional(root.service, 'decision_logs.service', 'string');
+  const console = optional(root.console, 'decision_logs.console', 'boolean') ?? false;
+  // Verdict's own `store` does not make OPA's section present: only OPA's keys (or an empty section) do.
+  const opaKeys = Object.keys(root).filter((k) => k !== 'store');
+  const opaSection = section !== undefined && (opaKeys.length > 0 || Object.keys(root).length === 0);
+  const service = optional(root.service, 'decision_logs.service', 'string') ?? (opaSection && !console ? serviceNames[0] : undefined);
+  if (service !== undefined && !serviceNames.includes(service)) {
+    throw new DecisionLogConfigError(`decision_logs.service ${JSON.stringify(service)} names no service in the services section`);
+  }
 
   const options: DecisionLogStoreOptions = {};
   const file = optional(store.file, 'decision_logs.store.file', 'string');
@@ -69,12 +83,26 @@ export function decisionLogSettings(section: unknown): DecisionLogSettings {
     dropPath: rulePath(root.drop_decision, 'decision_logs.drop_decision', 'system/log/drop'),
     maskPath: rulePath(root.mask_decision, 'decision_logs.mask_decision', 'system/log/mask'),
     headers: contextHeaders(http.headers, maskCredentials ?? true),
-    console: optional(root.console, 'decision_logs.console', 'boolean') ?? false,
+    console,
   };
+  const bufferType = oneOf(reporting.buffer_type, 'decision_logs.reporting.buffer_type', ['size', 'event'] as const) ?? 'size';
+  const bufferBytes = positive(reporting.buffer_size_limit_bytes, 'decision_logs.reporting.buffer_size_limit_bytes');
+  const bufferEvents = positive(reporting.buffer_size_limit_events, 'decision_logs.reporting.buffer_size_limit_events');
+  const rate = positive(reporting.max_decisions_per_second, 'decision_logs.reporting.max_decisions_per_second');
+  if (bufferType === 'size' && bufferEvents !== undefined) throw new DecisionLogConfigError('decision_logs.reporting.buffer_size_limit_events needs buffer_type "event"');
+  if (bufferType === 'event' && bufferBytes !== undefined) throw new DecisionLogConfigError('decision_logs.reporting.buffer_size_limit_bytes needs buffer_type "size"');
+  if (bufferBytes !== undefined && rate !== undefined) throw new DecisionLogConfigError('decision_logs.reporting: set either buffer_size_limit_bytes or max_decisions_per_second, not both');
+  if (rate !== undefined) settings.maxDecisionsPerSecond = rate;
+  // "manual" is refused at start-up (src/config/opa-keys.ts).
+  const trigger = oneOf(reporting.trigger, 'decision_logs.reporting.trigger', ['periodic', 'immediate'] as const);
   if (service !== undefined) {
     const upload: NonNullable<DecisionLogSettings['upload']> = { service };
-    const resource = optional(root.resource, 'decision_logs.resource', 'string');
+    const partition = optional(root.partition_name, 'decision_logs.partition_name', 'string');
+    const resource = optional(root.resource, 'decision_logs.resource', 'string') ?? (partition !== undefined ? `/logs/${partition}` : undefined);
     if (resource !== undefined) upload.resource = resource;
+    if (bufferBytes !== undefined) upload.bufferSizeLimitBytes = bufferBytes;
+    if (bufferType === 'event') upload.bufferSizeLimitEvents = Math.floor(bufferEvents ?? 10_000);
+    if (trigger === 'immediate') upload.immediate = true;
     const limit = positive(reporting.upload_size_limit_bytes, 'decision_logs.reporting.upload_size_limit_bytes');
     if (limit !== undefined) upload.uploadSizeLimitBytes = limit;
     const min = positive(reporting.min_delay_seconds, 'decision_logs.reporting.min_delay_seconds');

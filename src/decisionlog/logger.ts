@@ -17,10 +17,19 @@ export interface DecisionLogPolicyOptions {
 }
 
 /** "refused": the store would not take the event (malformed, or the log is closed); see status(). */
-export type LogResult = RecordResult | 'dropped_by_policy' | 'refused';
+export type LogResult = RecordResult | 'dropped_by_policy' | 'dropped_by_rate' | 'refused';
+
+export interface DecisionLoggerOptions {
+  /** OPA's decision_logs.console: called with each event as stored (after drop and mask). */
+  console?: (event: DecisionEvent) => void;
+  /** OPA's reporting.max_decisions_per_second: events beyond the rate are dropped and counted. */
+  maxPerSecond?: number;
+}
 
 export interface DecisionLoggerStatus {
   dropped_by_policy: number;
+  /** Dropped because reporting.max_decisions_per_second was exceeded. */
+  dropped_by_rate: number;
   /** Drop policy failed: the event was kept (OPA would lose it). */
   drop_policy_failures: number;
   /** Mask policy failed or returned garbage: the event was kept with input and result erased. */
@@ -32,25 +41,34 @@ export interface DecisionLoggerStatus {
 }
 
 export class DecisionLogger {
-  private readonly counters = { dropped_by_policy: 0, drop_policy_failures: 0, mask_policy_failures: 0, refused: 0 };
+  private readonly counters = { dropped_by_policy: 0, dropped_by_rate: 0, drop_policy_failures: 0, mask_policy_failures: 0, refused: 0 };
+  private readonly rate?: TokenBucket;
   private lastPolicyError?: string;
   private lastRefusal?: string;
 
   constructor(
     private readonly store: DecisionLogStore,
     private readonly policy?: DecisionLogPolicyOptions,
-  ) {}
+    private readonly options: DecisionLoggerOptions = {},
+  ) {
+    if (options.maxPerSecond !== undefined) this.rate = new TokenBucket(options.maxPerSecond);
+  }
 
   /**
    * Logs one decision. In sync durability the promise settles after the commit. It never rejects, so a
    * server may also call it without awaiting (default durability): refusals are counted in status().
    */
   async log(event: DecisionEvent): Promise<LogResult> {
+    if (this.rate && !this.rate.take()) {
+      this.counters.dropped_by_rate++;
+      return 'dropped_by_rate';
+    }
     const prepared = await this.prepare(event);
     if (prepared === undefined) {
       this.counters.dropped_by_policy++;
       return 'dropped_by_policy';
     }
+    this.options.console?.(prepared);
     try {
       return await this.store.record(prepared);
     } catch (error) {
@@ -89,6 +107,25 @@ export class DecisionLogger {
       ...(this.lastPolicyError ? { last_policy_error: this.lastPolicyError } : {}),
       ...(this.lastRefusal ? { last_refusal: this.lastRefusal } : {}),
     };
+  }
+}
+
+/** At most `perSecond` events per second, with a burst of one second's worth (OPA's rate limiter). */
+class TokenBucket {
+  private tokens: number;
+  private last = performance.now();
+
+  constructor(private readonly perSecond: number) {
+    this.tokens = Math.max(perSecond, 1);
+  }
+
+  take(): boolean {
+    const now = performance.now();
+    this.tokens = Math.min(Math.max(this.perSecond, 1), this.tokens + ((now - this.last) / 1000) * this.perSecond);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
   }
 }
 

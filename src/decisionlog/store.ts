@@ -105,6 +105,7 @@ export class DecisionLogStore {
   private lastError?: DecisionLogStatus['last_error'];
   private failing = false;
   private lastCommitAt?: string;
+  private readonly commitListeners: (() => void)[] = [];
 
   /** Opens or creates the database; throws DecisionLogError (db_corrupt, db_locked, ...) if it cannot. */
   constructor(options: DecisionLogStoreOptions = {}) {
@@ -205,6 +206,11 @@ export class DecisionLogStore {
   /** Stores a small fact (e.g. the upload watermark) through the writer, so it never contends with it. */
   async setMeta(key: string, value: number | string): Promise<void> {
     await this.writer.call({ type: 'setMeta', key, value });
+  }
+
+  /** Calls `listener` after each committed batch (an uploader with trigger "immediate" ships right away). */
+  onCommit(listener: () => void): void {
+    this.commitListeners.push(listener);
   }
 
   getMeta(key: string): unknown {
@@ -313,6 +319,7 @@ export class DecisionLogStore {
     this.nextRetryMs = this.retryDelay.initial;
     this.lastCommitAt = new Date().toISOString();
     for (const pending of batch) pending.committed?.(pending.row ? 'committed' : 'dropped');
+    for (const listener of this.commitListeners) listener();
     this.admitWaiters();
     return true;
   }

@@ -1,19 +1,29 @@
 // Shipping decisions to a collector in OPA's decision-log protocol (docs management-decision-logs.md):
-// POST <url><resource> with a gzipped JSON array of events, Content-Encoding: gzip, each body at most
-// uploadSizeLimitBytes compressed. A chunk counts as shipped only after a 2xx; the upload watermark (the
+// POST <service url><resource> with a gzipped JSON array of events, Content-Encoding: gzip, each body at most
+// uploadSizeLimitBytes compressed, through the service's client (its headers, TLS and credentials, as the
+// bundle downloader uses them). A chunk counts as shipped only after a 2xx; the upload watermark (the
 // highest seq acknowledged) lives in the database, so an outage or a restart loses nothing and resumes
 // where it stopped. Delivery is at-least-once: a 2xx lost on the way back means that chunk is sent again.
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants, gzip as gzipCallback } from 'node:zlib';
+import { ServiceError, type ServiceClient } from '../bundle/service.js';
+import { verdictVersion } from '../version.js';
 import { shippedSeqKey } from './retention.js';
 import type { DecisionLogStore } from './store.js';
 
+const gzipAsync = promisify(gzipCallback);
+/**
+ * Compressed on libuv's thread pool, never on the event loop that answers decisions, at the fastest level:
+ * decision events are repetitive enough that it is within a few percent of the default level's size at half
+ * the CPU.
+ */
+const gzip = (text: string) => gzipAsync(text, { level: constants.Z_BEST_SPEED });
+
 export interface UploadOptions {
-  /** The service URL (OPA's services[].url). */
-  url: string;
+  /** The service named by decision_logs.service. */
+  service: ServiceClient;
   /** OPA's decision_logs.resource, default "/logs". */
   resource?: string;
-  /** Extra request headers, e.g. Authorization for the service's credentials. */
-  headers?: Record<string, string>;
   /** OPA's reporting.upload_size_limit_bytes: most compressed bytes per request (default 32768). */
   uploadSizeLimitBytes?: number;
   /** Pause between upload rounds, chosen at random in [min, max] (OPA's reporting.min/max_delay_seconds). */
@@ -21,8 +31,14 @@ export interface UploadOptions {
   maxDelaySeconds?: number;
   /** Back-off after a failed request: doubles from initial to max. */
   retryDelayMs?: { initial: number; max: number };
-  /** Give up on one request after this long (default 30 s). */
-  timeoutMs?: number;
+  /**
+   * OPA's reporting.buffer_size_limit_bytes / buffer_size_limit_events: the most unshipped events (by their
+   * JSON size, or by count) kept for upload; the oldest beyond it are skipped (they stay in the local store).
+   */
+  bufferSizeLimitBytes?: number;
+  bufferSizeLimitEvents?: number;
+  /** OPA's reporting.trigger "immediate": upload as soon as decisions are committed, not only on the schedule. */
+  immediate?: boolean;
 }
 
 export interface UploadStatus {
@@ -33,6 +49,8 @@ export interface UploadStatus {
   failed_attempts: number;
   /** Events bigger than the size limit on their own (even without nd_builtin_cache): kept in the database, not shipped. */
   oversized_skipped: number;
+  /** Unshipped events skipped because the buffer limit was exceeded (kept in the database, not shipped). */
+  buffer_skipped: number;
   last_error?: { message: string; http_code?: number; at: string };
   last_success_at?: string;
 }
@@ -44,15 +62,18 @@ interface PendingRow {
 
 export class DecisionLogUploader {
   private readonly endpoint: string;
+  private readonly resource: string;
   private readonly limit: number;
   private readonly retry: { initial: number; max: number };
   private nextRetryMs: number;
   private timer?: NodeJS.Timeout;
   private stopped = true;
   private running?: Promise<void>;
-  /** Events per chunk to try first; adapts to how well events compress. */
-  private chunkGuess = 64;
-  private readonly counters = { events_shipped: 0, chunks_shipped: 0, failed_attempts: 0, oversized_skipped: 0 };
+  /** Compressed bytes per JSON byte in the last chunk: how many events the next one can take. */
+  private ratio = 0.25;
+  /** Events in the last chunk, to size the next read. */
+  private lastCount = 64;
+  private readonly counters = { events_shipped: 0, chunks_shipped: 0, failed_attempts: 0, oversized_skipped: 0, buffer_skipped: 0 };
   private lastError?: UploadStatus['last_error'];
   private lastSuccessAt?: string;
   private failing = false;
@@ -63,9 +84,8 @@ export class DecisionLogUploader {
     private readonly store: DecisionLogStore,
     private readonly options: UploadOptions,
   ) {
-    const url = new URL(options.url); // throws TypeError on a malformed URL, naming it
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`decision log service url must be http(s), got ${options.url}`);
-    this.endpoint = options.url.replace(/\/+$/, '') + '/' + (options.resource ?? '/logs').replace(/^\/+/, '');
+    this.resource = options.resource ?? '/logs';
+    this.endpoint = options.service.urlOf(this.resource);
     this.limit = Math.min(Math.max(options.uploadSizeLimitBytes ?? 32_768, 90), 2 ** 32);
     this.retry = options.retryDelayMs ?? { initial: 1_000, max: 120_000 };
     this.nextRetryMs = this.retry.initial;
@@ -74,6 +94,14 @@ export class DecisionLogUploader {
 
   start(): void {
     this.stopped = false;
+    if (this.options.immediate) this.store.onCommit(() => this.kick());
+    this.schedule(0);
+  }
+
+  /** Starts a round now unless one is running or failing (a failing one keeps its back-off). */
+  private kick(): void {
+    if (this.stopped || this.running || this.failing) return;
+    clearTimeout(this.timer);
     this.schedule(0);
   }
 
@@ -101,13 +129,14 @@ export class DecisionLogUploader {
 
   /** Ships every decision past the watermark, chunk by chunk; rejects at the first failed request. */
   async uploadPending(): Promise<number> {
+    await this.enforceBufferLimit();
     let shipped = 0;
     for (;;) {
       const rows = this.store.db
         .prepare('SELECT seq, event FROM decisions WHERE seq > ? ORDER BY seq LIMIT ?')
-        .all(this.watermark, this.chunkGuess * 2) as PendingRow[];
+        .all(this.watermark, Math.max(64, this.lastCount * 2)) as PendingRow[];
       if (rows.length === 0) return shipped;
-      const chunk = this.fitChunk(rows);
+      const chunk = await this.fitChunk(rows);
       if (chunk.body) await this.post(chunk.body);
       await this.store.setMeta(shippedSeqKey, chunk.lastSeq);
       this.watermark = chunk.lastSeq;
@@ -115,6 +144,35 @@ export class DecisionLogUploader {
       this.counters.events_shipped += chunk.count;
       if (chunk.body) this.counters.chunks_shipped++;
     }
+  }
+
+  /** Moves the watermark past the oldest unshipped events that exceed the buffer limit, as OPA drops them. */
+  private async enforceBufferLimit(): Promise<void> {
+    const { bufferSizeLimitBytes: bytes, bufferSizeLimitEvents: events } = this.options;
+    if (bytes === undefined && events === undefined) return;
+    // Newest first: keep what fits, skip everything older.
+    const rows = this.store.db.prepare('SELECT seq, length(event) AS size FROM decisions WHERE seq > ? ORDER BY seq DESC').iterate(this.watermark) as IterableIterator<{ seq: number; size: number }>;
+    let kept = 0;
+    let size = 0;
+    let cut: number | undefined;
+    let skipped = 0;
+    for (const row of rows) {
+      if (cut !== undefined) {
+        skipped++;
+        continue;
+      }
+      if ((events !== undefined && kept + 1 > events) || (bytes !== undefined && size + row.size > bytes)) {
+        cut = row.seq;
+        skipped++;
+        continue;
+      }
+      kept++;
+      size += row.size;
+    }
+    if (cut === undefined) return;
+    await this.store.setMeta(shippedSeqKey, cut);
+    this.watermark = cut;
+    this.counters.buffer_skipped += skipped;
   }
 
   private schedule(delayMs: number): void {
@@ -138,7 +196,7 @@ export class DecisionLogUploader {
       this.counters.failed_attempts++;
       this.lastError = {
         message: error instanceof Error ? error.message : String(error),
-        ...(error instanceof HttpError ? { http_code: error.status } : {}),
+        ...(error instanceof ServiceError && error.httpCode !== undefined ? { http_code: error.httpCode } : {}),
         at: new Date().toISOString(),
       };
       this.schedule(this.nextRetryMs);
@@ -147,26 +205,31 @@ export class DecisionLogUploader {
   }
 
   /**
-   * The largest prefix of rows whose gzipped JSON array fits the limit (halving until it does). A lone
+   * A prefix of rows whose gzipped JSON array fits the limit, sized from the compression ratio seen so far
+   * and shrunk by the ratio measured when it does not fit (one gzip per chunk in the steady state). A lone
    * event that does not fit is retried without nd_builtin_cache, as OPA does, and skipped if still too big.
    */
-  private fitChunk(rows: PendingRow[]): { body?: Buffer; count: number; lastSeq: number } {
-    let count = Math.min(rows.length, this.chunkGuess);
+  private async fitChunk(rows: PendingRow[]): Promise<{ body?: Buffer; count: number; lastSeq: number }> {
+    // Aim a little under the limit: the ratio varies from chunk to chunk.
+    let budget = (this.limit * 0.9) / this.ratio;
     for (;;) {
-      const body = gzipSync('[' + rows.slice(0, count).map((r) => r.event).join(',') + ']');
+      let count = 0;
+      let raw = 2;
+      while (count < rows.length && (count === 0 || raw + rows[count].event.length + 1 <= budget)) raw += rows[count++].event.length + 1;
+      const body = await gzip('[' + rows.slice(0, count).map((r) => r.event).join(',') + ']');
+      this.ratio = Math.max(body.length / raw, 0.001);
       if (body.length <= this.limit) {
-        // Grow the next guess when there was room to spare, shrink it when halving was needed.
-        this.chunkGuess = body.length < this.limit / 2 && count === this.chunkGuess ? count * 2 : count;
+        this.lastCount = count;
         return { body, count, lastSeq: rows[count - 1].seq };
       }
       if (count > 1) {
-        count = Math.floor(count / 2);
+        budget = Math.min(budget * 0.75, (this.limit * 0.9) / this.ratio);
         continue;
       }
       const event = JSON.parse(rows[0].event) as Record<string, unknown>;
       if ('nd_builtin_cache' in event) {
         delete event.nd_builtin_cache;
-        const smaller = gzipSync('[' + JSON.stringify(event) + ']');
+        const smaller = await gzip('[' + JSON.stringify(event) + ']');
         if (smaller.length <= this.limit) return { body: smaller, count: 1, lastSeq: rows[0].seq };
       }
       this.counters.oversized_skipped++;
@@ -175,23 +238,14 @@ export class DecisionLogUploader {
   }
 
   private async post(body: Buffer): Promise<void> {
-    const response = await fetch(this.endpoint, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', ...this.options.headers },
-      body: new Uint8Array(body),
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+    const response = await this.options.service.post(this.resource, body, {
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'User-Agent': userAgent },
+      // The collector's answer is not read; a small limit keeps a misbehaving one from filling memory.
+      maxBytes: 1024 * 1024,
     });
-    await response.arrayBuffer().catch(() => undefined);
-    if (response.status < 200 || response.status > 299) throw new HttpError(response.status, `collector ${this.endpoint} answered ${response.status}`);
+    if (response.status < 200 || response.status > 299) throw new ServiceError(`collector ${this.endpoint} answered ${response.status}`, response.status);
     this.lastSuccessAt = new Date().toISOString();
   }
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+const userAgent = `Verdict/${verdictVersion} (${process.platform}, ${process.arch})`;

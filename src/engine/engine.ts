@@ -11,7 +11,7 @@ import { WasmProgram } from './program.js';
 import { DataStore, childOf, splitPath } from './store.js';
 
 /** The shared decision contract (BRIEF.md): path like "envoy/authz/allow"; result absent = undefined. */
-export type Decide = (path: string, input: unknown) => Promise<{ result?: unknown; decisionId?: string }>;
+export type Decide = (path: string, input: unknown) => Promise<{ result?: unknown; decisionId?: string; ndBuiltinCache?: Evaluation['ndBuiltinCache'] }>;
 
 /** A module added through the Policy API (id chosen by the client). */
 export interface ApiModule {
@@ -31,10 +31,14 @@ interface PolicySet {
 export interface Evaluation {
   defined: boolean;
   result?: unknown;
+  /** OPA's nd_builtin_cache, when recordNondeterministic is on. */
+  ndBuiltinCache?: Record<string, Record<string, unknown>>;
 }
 
 export class Engine {
   readonly store = new DataStore();
+  /** OPA's nd_builtin_cache: report what non-deterministic builtins answered with each evaluation. */
+  recordNondeterministic = false;
   private set: PolicySet = { bundles: [], apiModules: [], entrypoints: new Map(), entrypointPaths: [] };
 
   constructor(
@@ -81,7 +85,8 @@ export class Engine {
    * Synchronous unless the policies call http.send: then a promise, settled once the requests are fetched.
    */
   evaluate(path: string[], input: Uint8Array | undefined): Evaluation | Promise<Evaluation> {
-    return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input));
+    if (!this.recordNondeterministic) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input));
+    return evaluateWithHttpSend(this.httpSend, (session) => ({ ...this.evaluateOnce(path, input), ndBuiltinCache: session.ndBuiltinCache() }));
   }
 
   /**
@@ -124,7 +129,8 @@ export class Engine {
     const text = input === undefined ? undefined : encoder.encode(JSON.stringify(input));
     const outcome = this.evaluate(splitPath(path), text);
     const evaluation = outcome instanceof Promise ? await outcome : outcome;
-    return evaluation.defined ? { result: evaluation.result } : {};
+    const nd = evaluation.ndBuiltinCache ? { ndBuiltinCache: evaluation.ndBuiltinCache } : {};
+    return evaluation.defined ? { result: evaluation.result, ...nd } : nd;
   };
 
   /** True when a rule defines the path or a document above it (OPA then says "document undefined", not "missing"). */

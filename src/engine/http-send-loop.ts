@@ -6,24 +6,25 @@ import type { HttpSendClient } from '../builtins/http-send/client.js';
 import { HttpSendSession, NeedsResponse, withSession } from '../builtins/http-send/session.js';
 import { EvaluationError } from './program.js';
 
-export function evaluateWithHttpSend<T>(client: HttpSendClient, evaluate: () => T): T | Promise<T> {
+/** `evaluate` gets the session, whose ndBuiltinCache() reports what the non-deterministic builtins answered. */
+export function evaluateWithHttpSend<T>(client: HttpSendClient, evaluate: (session: HttpSendSession) => T): T | Promise<T> {
   const session = new HttpSendSession(client);
   try {
-    return withSession(session, evaluate);
+    return withSession(session, () => evaluate(session));
   } catch (err) {
     if (!(err instanceof NeedsResponse)) throw err;
     return resume(client.settings.maxRequestsPerDecision, session, evaluate, err);
   }
 }
 
-async function resume<T>(max: number, session: HttpSendSession, evaluate: () => T, needed: NeedsResponse): Promise<T> {
+async function resume<T>(max: number, session: HttpSendSession, evaluate: (session: HttpSendSession) => T, needed: NeedsResponse): Promise<T> {
   for (;;) {
     if (session.fetched >= max) {
       throw new EvaluationError(`http.send: the decision needs more than ${max} requests (verdict.http_send.max_requests_per_decision)`, '');
     }
     await session.fetch(needed);
     try {
-      return withSession(session, evaluate);
+      return withSession(session, () => evaluate(session));
     } catch (err) {
       if (!(err instanceof NeedsResponse)) throw err;
       needed = err;

@@ -2,13 +2,17 @@
 // registered as the `decision_logs` plugin, fed by every decision source through ServerContext.onDecision,
 // reported in /health?plugins, /v1/status and /metrics, and queried through the admin-authenticated
 // /v1/decisions API and the auditors' page.
+import cluster from 'node:cluster';
+import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { Router } from 'express';
 import type { AdminGuard } from '../auth/admin-jwt.js';
 import {
   DecisionLogger,
   DecisionLogPlugin,
+  DecisionLogConfigError,
   DecisionLogStore,
+  DecisionLogUploader,
   decisionLogSettings,
   decisionsRouter,
   type DecisionEvent,
@@ -16,6 +20,7 @@ import {
 import type { Engine } from '../engine/engine.js';
 import { splitPath } from '../engine/store.js';
 import type { VerdictConfig } from '../config/config.js';
+import { ServiceClient, normaliseServices } from '../bundle/service.js';
 import type { PluginStatus } from './context.js';
 import type { Plugin } from './plugins.js';
 import { decisionsPage } from './decisions-ui.js';
@@ -33,29 +38,34 @@ export interface ServerDecisionLog {
 
 /**
  * Opens the decision log when it is on: `decision_logs.store.enabled`, which defaults to `onByDefault`
- * (`verdict run` passes true; embedders and tests opt in). Throws DecisionLogError (with an exit code) when
- * the database cannot be opened, DecisionLogConfigError when the section is wrong.
+ * (`verdict run` passes true; embedders and tests opt in) and to true when the section uploads or prints to the
+ * console. Throws DecisionLogError (with an exit code) when the database cannot be opened,
+ * DecisionLogConfigError when the section is wrong.
  */
-export function createServerDecisionLog(
-  config: VerdictConfig,
-  engine: Engine,
-  registry: Registry,
-  onByDefault: boolean,
-  adminGuard?: AdminGuard,
-): ServerDecisionLog | undefined {
-  const section = (config.decision_logs ?? {}) as { store?: { enabled?: unknown } };
-  const enabled = section.store?.enabled ?? onByDefault;
-  if (enabled !== true) {
-    decisionLogSettings(config.decision_logs); // still refuse a malformed section
-    return undefined;
+export function createServerDecisionLog(config: VerdictConfig, engine: Engine, registry: Registry, onByDefault: boolean, log: Logger, adminGuard?: AdminGuard): ServerDecisionLog | undefined {
+  const services = normaliseServices(config.services as Parameters<typeof normaliseServices>[0]);
+  const settings = decisionLogSettings(config.decision_logs, services.map((s) => s.name));
+  const explicit = (config.decision_logs as { store?: { enabled?: unknown } } | undefined)?.store?.enabled;
+  const shipping = settings.upload !== undefined || settings.console;
+  // Events wait in the local store until the collector acknowledges them: no store, no upload.
+  if (explicit === false && shipping) {
+    throw new DecisionLogConfigError(`decision_logs.store.enabled is false but decision_logs ${settings.upload ? `uploads to service ${settings.upload.service}` : 'prints to the console'}: events are kept in the local store until shipped`);
   }
-  const settings = decisionLogSettings(config.decision_logs);
+  if ((explicit ?? (onByDefault || shipping)) !== true) return undefined;
   const store = new DecisionLogStore(settings.store);
   // The drop and mask rules are evaluated with the plain engine (never the recording decide, which would log
   // the log's own decisions), and only when a bundle defines them: most deployments have neither.
   const evaluate = (path: string, input: unknown) => (engine.hasRulesAt(splitPath(path)) ? engine.decide(path, input) : Promise.resolve({}));
-  const logger = new DecisionLogger(store, { evaluate, dropPath: settings.dropPath, maskPath: settings.maskPath });
-  const dl = new DecisionLogPlugin(store, logger);
+  const logger = new DecisionLogger(
+    store,
+    { evaluate, dropPath: settings.dropPath, maskPath: settings.maskPath },
+    {
+      // OPA prints each event on its logger at info, the event's fields at the top level.
+      ...(settings.console ? { console: (event: DecisionEvent) => log.info({ ...event, type: 'openpolicyagent.org/decision_logs' }, 'Decision Log') } : {}),
+      ...(settings.maxDecisionsPerSecond !== undefined ? { maxPerSecond: settings.maxDecisionsPerSecond } : {}),
+    },
+  );
+  const dl = new DecisionLogPlugin(store, logger, uploaderFor(settings, services, store));
   registerMetrics(registry, store);
 
   const waitAlways = store.durability === 'sync';
@@ -74,8 +84,13 @@ export function createServerDecisionLog(
     stop: () => dl.stop(),
     status: (): PluginStatus => {
       const s = dl.status();
-      const detail = { store: s.store, logger: s.logger } as Record<string, unknown>;
-      const message = s.store.last_error && s.state !== 'OK' ? `${s.store.last_error.code}: ${s.store.last_error.message}` : undefined;
+      const detail = { store: s.store, logger: s.logger, ...(s.upload ? { upload: s.upload } : {}) } as Record<string, unknown>;
+      const message =
+        s.store.last_error && s.state === 'ERROR'
+          ? `${s.store.last_error.code}: ${s.store.last_error.message}`
+          : s.state === 'WARN' && s.upload?.last_error
+            ? `upload failing: ${s.upload.last_error.message}`
+            : undefined;
       return { state: s.state, ...(message ? { message } : {}), ...detail };
     },
   };
@@ -92,6 +107,18 @@ export function createServerDecisionLog(
     });
   }
   return { store, plugin, onDecision, router, headers: settings.headers };
+}
+
+/**
+ * The uploader, when decision_logs names a service. With several workers sharing one database, only the first
+ * uploads (the others' events are in the same file), so nothing is sent twice.
+ */
+function uploaderFor(settings: ReturnType<typeof decisionLogSettings>, services: ReturnType<typeof normaliseServices>, store: DecisionLogStore): DecisionLogUploader | undefined {
+  if (!settings.upload) return undefined;
+  if (cluster.isWorker && cluster.worker?.id !== 1) return undefined;
+  const { service: name, ...options } = settings.upload;
+  const service = services.find((s) => s.name === name)!;
+  return new DecisionLogUploader(store, { service: new ServiceClient(service), ...options });
 }
 
 /** The store's counters and gauges (decision_logs_*) on the server's /metrics, read when scraped. */

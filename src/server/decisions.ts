@@ -12,7 +12,7 @@ import { enrichDecision } from './pip.js';
 export interface DecisionRecord {
   path: string[];
   input: unknown;
-  evaluated: { defined: boolean; result?: unknown; metrics?: Record<string, number> };
+  evaluated: { defined: boolean; result?: unknown; metrics?: Record<string, number>; ndBuiltinCache?: Record<string, Record<string, unknown>> };
   requestedBy: string;
   /** The HTTP request's headers (Node's headersDistinct), for decision_logs.request_context.http.headers. */
   headers?: Record<string, string[] | undefined>;
@@ -42,6 +42,7 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
     ...(decision.error ? { error: decision.error } : {}),
     requested_by: decision.requestedBy,
     timestamp: formatTimestamp(nowNs()),
+    ...(decision.evaluated.ndBuiltinCache ? { nd_builtin_cache: decision.evaluated.ndBuiltinCache } : {}),
     ...(decision.evaluated.metrics ? { metrics: decision.evaluated.metrics } : {}),
     ...(requestContext ? { request_context: requestContext } : {}),
   });
@@ -63,8 +64,8 @@ export function decideWith(ctx: ServerContext, requestedBy = ''): Decide {
       ({ input, report: pip } = enriched instanceof Promise ? await enriched : enriched);
     }
     try {
-      const decision = await ctx.engine.decide(path, input);
-      const evaluated = 'result' in decision ? { defined: true, result: decision.result } : { defined: false };
+      const { ndBuiltinCache, ...decision } = await ctx.engine.decide(path, input);
+      const evaluated = { ...('result' in decision ? { defined: true, result: decision.result } : { defined: false }), ...(ndBuiltinCache ? { ndBuiltinCache } : {}) };
       const recorded = recordDecision(ctx, { path: segments, input, evaluated, requestedBy, pip });
       const decisionId = recorded instanceof Promise ? await recorded : recorded;
       return decisionId ? { ...decision, decisionId } : decision;

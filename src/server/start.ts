@@ -80,17 +80,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const enricher = config.pip ? createEnricher(config.pip) : undefined;
   const metrics = new ServerMetrics();
   const compiler = options.compiler ?? defaultCompiler();
-  const engine = new Engine(compiler, new HttpSendClient(httpSendSettings(config.verdict?.http_send), metrics.observeHttpSend));
+  const engine = new Engine(compiler, new HttpSendClient(httpSendSettings(config.verdict?.http_send, config.caching), metrics.observeHttpSend));
   const activate = async (bundles: Bundle[]) => {
     const started = process.hrtime.bigint();
     await engine.activate(bundles);
     const ns = Number(process.hrtime.bigint() - started);
     for (const b of bundles) metrics.bundleLoadingDuration.observe({ name: b.name, stage: 'activate' }, ns);
   };
+  engine.recordNondeterministic = config.nd_builtin_cache === true;
   await activate([]);
   const plugins = new PluginManager();
   // Opened before the bundles so a corrupt or locked database stops start-up before any download.
-  const decisionLog = createServerDecisionLog(config, engine, metrics.registry, options.decisionLogByDefault ?? false, adminGuard);
+  const decisionLog = createServerDecisionLog(config, engine, metrics.registry, options.decisionLogByDefault ?? false, logger, adminGuard);
   // Loads, verifies and activates bundles from every source; counts loads and failures per bundle. Registered
   // after the PIP adapters and before the other plugins, so it stops before the adapters and after the rest.
   let bundles: ServerBundles;

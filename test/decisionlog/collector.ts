@@ -3,9 +3,12 @@
 import { createServer, type Server } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
+import { ServiceClient } from '../../src/bundle/service.js';
 
 export interface ReceivedChunk {
   path: string;
+  method?: string;
+  headers?: Record<string, string | string[] | undefined>;
   contentType?: string;
   contentEncoding?: string;
   compressedBytes: number;
@@ -19,6 +22,11 @@ export interface Collector {
   down: boolean;
   refused: number;
   close(): Promise<void>;
+}
+
+/** The collector as a service from the config's `services` section, without credentials. */
+export function collectorService(url: string): ServiceClient {
+  return new ServiceClient({ name: 'collector', url });
 }
 
 /** Decodes one upload body the way a collector must: gunzip, then a JSON array of events. */
@@ -42,6 +50,8 @@ export async function startCollector(): Promise<Collector> {
       const body = Buffer.concat(parts);
       collector.chunks.push({
         path: req.url ?? '',
+        method: req.method,
+        headers: req.headers,
         contentType: req.headers['content-type'],
         contentEncoding: req.headers['content-encoding'],
         compressedBytes: body.length,

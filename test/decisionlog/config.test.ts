@@ -31,7 +31,7 @@ test('OPA keys and the store section map onto the options', () => {
       retention: { max_age_seconds: 86400 },
       mask_credentials: false,
     },
-  });
+  }, ['collector']);
   assert.deepEqual(settings, {
     enabled: true,
     store: {
@@ -60,7 +60,7 @@ test('retention: each default replaced or turned off (0) on its own', () => {
   assert.deepEqual(retention({ max_bytes: 0 }), { maxAgeSeconds: 604800, keepUnshipped: false });
   assert.deepEqual(retention({ max_age_seconds: 0, max_bytes: 0 }), { keepUnshipped: false });
   assert.deepEqual(retention({ max_bytes: 5e6 }), { maxAgeSeconds: 604800, maxBytes: 5e6, keepUnshipped: false });
-  assert.deepEqual(decisionLogSettings({ service: 's' }).store.retention, { maxAgeSeconds: 604800, maxBytes: 1024 ** 3, keepUnshipped: true });
+  assert.deepEqual(decisionLogSettings({ service: 's' }, ['s']).store.retention, { maxAgeSeconds: 604800, maxBytes: 1024 ** 3, keepUnshipped: true });
 });
 
 test('credential headers may be copied into request_context only when credentials may be stored', () => {
@@ -86,6 +86,25 @@ test('bad settings are refused with the key that is wrong', () => {
     [{ store: { flush_delay_ms: -1 } }, /flush_delay_ms must be a number of milliseconds \(0 or more\), got -1/],
     [{ console: 'yes' }, /decision_logs\.console must be a boolean/],
     [{ mask_decision: '/' }, /mask_decision must name a rule/],
+    [{ service: 'nope' }, /decision_logs\.service "nope" names no service in the services section/],
+    [{ reporting: { buffer_type: 'ring' } }, /buffer_type must be one of size, event, got "ring"/],
+    [{ reporting: { buffer_size_limit_events: 5 } }, /buffer_size_limit_events needs buffer_type "event"/],
+    [{ reporting: { buffer_type: 'event', buffer_size_limit_bytes: 5 } }, /buffer_size_limit_bytes needs buffer_type "size"/],
+    [{ reporting: { buffer_size_limit_bytes: 5, max_decisions_per_second: 1 } }, /either buffer_size_limit_bytes or max_decisions_per_second/],
   ];
-  for (const [section, message] of bad) assert.throws(() => decisionLogSettings(section), { name: 'DecisionLogConfigError', message }, JSON.stringify(section));
+  for (const [section, message] of bad) assert.throws(() => decisionLogSettings(section, ['c']), { name: 'DecisionLogConfigError', message }, JSON.stringify(section));
+});
+
+test('as OPA, an OPA section without service, console or plugin uploads to the first service; partition_name extends /logs', () => {
+  assert.equal(decisionLogSettings({}, ['first', 'second']).upload?.service, 'first');
+  assert.equal(decisionLogSettings({ reporting: { min_delay_seconds: 1 } }, ['first']).upload?.service, 'first');
+  assert.equal(decisionLogSettings({ console: true }, ['first']).upload, undefined);
+  // Verdict's own store section alone does not turn uploading on.
+  assert.equal(decisionLogSettings({ store: { file: 'x.db' } }, ['first']).upload, undefined);
+  assert.equal(decisionLogSettings(undefined, ['first']).upload, undefined);
+  assert.equal(decisionLogSettings({ partition_name: 'east' }, ['c']).upload?.resource, '/logs/east');
+  assert.equal(decisionLogSettings({ partition_name: 'east', resource: '/r' }, ['c']).upload?.resource, '/r');
+  const event = decisionLogSettings({ reporting: { buffer_type: 'event', trigger: 'immediate', max_decisions_per_second: 50 } }, ['c']);
+  assert.deepEqual(event.upload, { service: 'c', bufferSizeLimitEvents: 10_000, immediate: true });
+  assert.equal(event.maxDecisionsPerSecond, 50);
 });

@@ -6,13 +6,13 @@ import { DecisionLogger } from '../../src/decisionlog/logger.js';
 import { DecisionLogUploader } from '../../src/decisionlog/upload.js';
 import { DecisionLogPlugin } from '../../src/decisionlog/plugin.js';
 import { sampleEvent, tempDir, waitUntil } from './helpers.js';
-import { startCollector } from './collector.js';
+import { collectorService, startCollector } from './collector.js';
 
 test('the plugin logs through onDecision, reports ERROR/WARN, and on stop ships and writes everything', async (t) => {
   const collector = await startCollector();
   t.after(() => collector.close());
   const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), retryDelayMs: { initial: 10, max: 20 } });
-  const uploader = new DecisionLogUploader(store, { url: collector.url, minDelaySeconds: 3600, retryDelayMs: { initial: 10, max: 20 } });
+  const uploader = new DecisionLogUploader(store, { service: collectorService(collector.url), minDelaySeconds: 3600, retryDelayMs: { initial: 10, max: 20 } });
   const plugin = new DecisionLogPlugin(store, new DecisionLogger(store), uploader);
   collector.down = true;
   assert.equal(await plugin.onDecision(sampleEvent({ decision_id: 'p-1' })), 'queued');

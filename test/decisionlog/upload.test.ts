@@ -8,7 +8,7 @@ import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { DecisionLogUploader } from '../../src/decisionlog/upload.js';
 import { formatTimestamp, nowNs } from '../../src/decisionlog/event.js';
 import { sampleEvent, sleep, tempDir, waitUntil } from './helpers.js';
-import { startCollector } from './collector.js';
+import { collectorService, startCollector } from './collector.js';
 import { startOpa, waitFor } from './opa.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../../schemas/decision-event.schema.json', import.meta.url), 'utf8'));
@@ -22,7 +22,7 @@ test('a collector outage loses nothing: chunks are resent until a 2xx, each with
   t.after(() => collector.close());
   const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync' });
   const uploader = new DecisionLogUploader(store, {
-    url: collector.url,
+    service: collectorService(collector.url),
     uploadSizeLimitBytes: 4096,
     minDelaySeconds: 0.02,
     maxDelaySeconds: 0.05,
@@ -71,11 +71,11 @@ test('a new uploader (a restart) resumes from the watermark in the database', as
   const file = join(tempDir(), 'd.db');
   let store = new DecisionLogStore({ file, durability: 'sync' });
   for (let i = 0; i < 5; i++) await store.record(noisyEvent(i));
-  assert.equal(await new DecisionLogUploader(store, { url: collector.url, resource: '/v1/ingest' }).uploadPending(), 5);
+  assert.equal(await new DecisionLogUploader(store, { service: collectorService(collector.url), resource: '/v1/ingest' }).uploadPending(), 5);
   await store.close();
   store = new DecisionLogStore({ file, durability: 'sync' });
   for (let i = 5; i < 8; i++) await store.record(noisyEvent(i));
-  assert.equal(await new DecisionLogUploader(store, { url: collector.url + '/', resource: 'v1/ingest' }).uploadPending(), 3);
+  assert.equal(await new DecisionLogUploader(store, { service: collectorService(collector.url + '/'), resource: 'v1/ingest' }).uploadPending(), 3);
   assert.deepEqual(collector.chunks.map((c) => [c.path, c.events.length]), [['/v1/ingest', 5], ['/v1/ingest', 3]]);
   await store.close();
 });
@@ -87,7 +87,7 @@ test('an event too big for one chunk loses nd_builtin_cache first, and is skippe
   await store.record(sampleEvent({ decision_id: 'big-cache', nd_builtin_cache: { 'http.send': randomBytes(2000).toString('hex') } }));
   await store.record(sampleEvent({ decision_id: 'big-input', input: { blob: randomBytes(2000).toString('hex') } }));
   await store.record(sampleEvent({ decision_id: 'small' }));
-  const uploader = new DecisionLogUploader(store, { url: collector.url, uploadSizeLimitBytes: 1024 });
+  const uploader = new DecisionLogUploader(store, { service: collectorService(collector.url), uploadSizeLimitBytes: 1024 });
   assert.equal(await uploader.uploadPending(), 2);
   const events = collector.chunks.flatMap((c) => c.events);
   assert.deepEqual(events.map((e) => e.decision_id), ['big-cache', 'small']);
@@ -104,15 +104,14 @@ test('with keepUnshipped, age retention spares decisions the collector has not a
   const old = formatTimestamp(nowNs() - 3_600_000_000_000n);
   for (let i = 0; i < 4; i++) await store.record(sampleEvent({ timestamp: old }));
   assert.equal(await store.prune(), 0);
-  await new DecisionLogUploader(store, { url: collector.url }).uploadPending();
+  await new DecisionLogUploader(store, { service: collectorService(collector.url) }).uploadPending();
   assert.equal(await store.prune(), 4);
   await store.close();
 });
 
 test('bad collector settings are refused', () => {
-  const store = { getMeta: () => undefined } as unknown as DecisionLogStore;
-  assert.throws(() => new DecisionLogUploader(store, { url: 'not a url' }), /Invalid URL/);
-  assert.throws(() => new DecisionLogUploader(store, { url: 'ftp://x' }), /must be http\(s\)/);
+  assert.throws(() => collectorService('not a url'), /is not http\(s\)/);
+  assert.throws(() => collectorService('ftp://x'), /is not http\(s\)/);
 });
 
 test('the same collector reads the reference OPA\'s uploads and ours, both valid against the event schema', { timeout: 60_000 }, async (t) => {
@@ -133,7 +132,7 @@ test('the same collector reads the reference OPA\'s uploads and ours, both valid
 
   const store = new DecisionLogStore({ file: join(dir, 'd.db'), durability: 'sync' });
   await store.record(sampleEvent({ decision_id: 'ours', path: 'test/allow', input: { user: 'alice' }, result: true }));
-  await new DecisionLogUploader(store, { url: collector.url }).uploadPending();
+  await new DecisionLogUploader(store, { service: collectorService(collector.url) }).uploadPending();
   const ours = collector.chunks.flatMap((c) => c.events).find((e) => e.decision_id === 'ours')!;
 
   const ajv = new Ajv();
@@ -146,4 +145,32 @@ test('the same collector reads the reference OPA\'s uploads and ours, both valid
   await store.close();
   opa.process.kill('SIGKILL');
   await sleep(10);
+});
+
+test('buffer limits skip the oldest unshipped events (kept in the store); trigger immediate ships without waiting for the schedule', { timeout: 20_000 }, async (t) => {
+  const collector = await startCollector();
+  t.after(() => collector.close());
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync' });
+  for (let i = 0; i < 10; i++) await store.record(noisyEvent(i));
+  const byCount = new DecisionLogUploader(store, { service: collectorService(collector.url), bufferSizeLimitEvents: 4 });
+  assert.equal(await byCount.uploadPending(), 4);
+  assert.equal(byCount.status().buffer_skipped, 6);
+  assert.deepEqual(collector.chunks.flatMap((c) => c.events.map((e) => e.decision_id)), ['up-6', 'up-7', 'up-8', 'up-9']);
+  assert.equal((store.db.prepare('SELECT count(*) AS n FROM decisions').get() as { n: number }).n, 10, 'skipped events stay in the store');
+
+  for (let i = 10; i < 20; i++) await store.record(noisyEvent(i));
+  const oneEvent = JSON.stringify(noisyEvent(0)).length;
+  const byBytes = new DecisionLogUploader(store, { service: collectorService(collector.url), bufferSizeLimitBytes: oneEvent * 2 + 10 });
+  assert.equal(await byBytes.uploadPending(), 2);
+  assert.deepEqual(collector.chunks.flatMap((c) => c.events.map((e) => e.decision_id)).slice(-2), ['up-18', 'up-19']);
+
+  const immediate = new DecisionLogUploader(store, { service: collectorService(collector.url), minDelaySeconds: 3600, maxDelaySeconds: 3600, immediate: true });
+  immediate.start();
+  t.after(() => immediate.stop());
+  const before = collector.chunks.length;
+  await sleep(200);
+  await store.record(noisyEvent(20));
+  await waitUntil(() => collector.chunks.slice(before).some((c) => c.events.some((e) => e.decision_id === 'up-20')), 3_000);
+  await immediate.stop();
+  await store.close();
 });

@@ -185,6 +185,8 @@ test('opa run and verdict run: the same discovery config downloads the same bund
   for (const peer of peers) {
     await eventually(`${peer.name} applies d2`, async () => (await allowed(peer, 'bob')) === true);
     assert.equal(await allowed(peer, 'alice'), false, peer.name);
+    // OPA updates its status report just after the activation it describes.
+    await eventually(`${peer.name} reports d2`, async () => (await status(peer)).discovery?.active_revision === 'd2');
     const s = await status(peer);
     assert.equal(s.discovery.active_revision, 'd2', peer.name);
     assert.equal(s.discovery.code, undefined, peer.name);

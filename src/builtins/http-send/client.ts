@@ -24,6 +24,12 @@ export interface HttpSendSettings {
   maxRequestsPerDecision: number;
   /** Responses kept by the inter-query cache. */
   cacheMaxEntries: number;
+  /**
+   * OPA's caching.inter_query_builtin_cache: the most bytes of cached responses (their JSON size), scaled by
+   * forced_eviction_threshold_percentage; and how often expired responses are swept out (0: only when read).
+   */
+  cacheMaxBytes?: number;
+  cacheStaleEvictionSeconds?: number;
 }
 
 export const DEFAULT_HTTP_SEND_SETTINGS: HttpSendSettings = {
@@ -59,7 +65,19 @@ export class HttpSendClient {
   ) {
     this.settings = { ...DEFAULT_HTTP_SEND_SETTINGS, ...settings };
     this.allowList = this.settings.allowedHosts ? new HostAllowList(this.settings.allowedHosts) : undefined;
-    this.cache = new LookupCache({ ttlMs: Number.POSITIVE_INFINITY, negativeTtlMs: 0, maxEntries: this.settings.cacheMaxEntries });
+    this.cache = new LookupCache({
+      ttlMs: Number.POSITIVE_INFINITY,
+      negativeTtlMs: 0,
+      maxEntries: this.settings.cacheMaxEntries,
+      ...(this.settings.cacheMaxBytes !== undefined ? { maxBytes: this.settings.cacheMaxBytes } : {}),
+    });
+    const period = this.settings.cacheStaleEvictionSeconds ?? 0;
+    if (period > 0) setInterval(() => this.cache.removeExpired(), period * 1000).unref();
+  }
+
+  /** Bytes the inter-query cache holds (its responses' JSON size). */
+  get cachedBytes(): number {
+    return this.cache.bytes;
   }
 
   /**
@@ -100,7 +118,7 @@ export class HttpSendClient {
   private store(req: HttpSendRequest, response: HttpSendResponse, headers: IncomingMessage['headers']): void {
     if (!CACHEABLE_STATUS.has(response.status_code as number)) return;
     const lifetime = req.forceCacheSeconds !== undefined ? req.forceCacheSeconds * 1000 : req.cache ? cacheLifetimeMs(headers) : 0;
-    if (lifetime > 0) this.cache.set(req.cacheKey, { ok: true, value: response }, lifetime);
+    if (lifetime > 0) this.cache.set(req.cacheKey, { ok: true, value: response }, lifetime, this.settings.cacheMaxBytes === undefined ? 0 : JSON.stringify(response).length);
   }
 
   private async exchangeWithRetries(req: HttpSendRequest): Promise<{ response: HttpSendResponse; headers: IncomingMessage['headers'] }> {

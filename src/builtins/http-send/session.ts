@@ -26,11 +26,35 @@ export class HttpSendSession {
   fetched = 0;
   /** time.now_ns, uuid.rfc4122, rand.intn: fixed for the whole decision, across its passes (per-evaluation.ts). */
   readonly fixedValues = new Map<string, unknown>();
+  /** What the non-deterministic builtins answered: builtin name → arguments (canonical JSON) → value. */
+  private readonly nondeterministic = new Map<string, Map<string, unknown>>();
 
   constructor(private readonly client: HttpSendClient) {}
 
+  recordNondeterministic(builtin: string, argsKey: string, value: unknown): void {
+    let calls = this.nondeterministic.get(builtin);
+    if (!calls) this.nondeterministic.set(builtin, (calls = new Map()));
+    calls.set(argsKey, value);
+  }
+
+  /** OPA's nd_builtin_cache for the decision: every non-deterministic call's answer, as JSON. */
+  ndBuiltinCache(): Record<string, Record<string, unknown>> {
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const [builtin, calls] of this.nondeterministic) {
+      // time.now_ns is a bigint: JSON numbers beyond 2^53 are rounded, as decision results are.
+      out[builtin] = Object.fromEntries([...calls].map(([args, value]) => [args, typeof value === 'bigint' ? Number(value) : value]));
+    }
+    return out;
+  }
+
   /** The builtin's answer for a request object; throws NeedsResponse when it must be fetched first. */
   answer(raw: unknown): Answer {
+    const answer = this.answerFor(raw);
+    if (answer !== undefined) this.recordNondeterministic('http.send', canonicalJson([raw]), answer);
+    return answer;
+  }
+
+  private answerFor(raw: unknown): Answer {
     const key = canonicalJson(raw);
     if (this.answers.has(key)) return this.answers.get(key);
     let request: HttpSendRequest;

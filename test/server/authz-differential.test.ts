@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { send, writeTree, type RawResponse } from './harness.js';
-import { spawnServer, waitUntil, type RunningProcess } from './processes.js';
+import { expectStartFailure, spawnServer, waitUntil, type RunningProcess } from './processes.js';
 import { freePort } from '../free-port.js';
 
 const authz = `package system.authz
@@ -214,4 +214,37 @@ test('every request is answered as OPA answers it', async (t) => {
       assert.deepEqual(comparable(got, c), comparable(want, c), `${c.method} ${c.path}`);
     });
   }
+});
+
+test('without a system.authz policy every request is refused (500), as OPA does: closed, not open', async () => {
+  const dir = writeTree({ '.manifest': JSON.stringify({ revision: 'none', roots: ['app'] }), 'app/app.rego': app });
+  const [opaPort, verdictPort] = await Promise.all([freePort(), freePort()]);
+  const flags = ['--authentication=token', '--authorization=basic', '--log-level', 'error'];
+  const servers = [spawnServer('opa', [...flags, '--addr', `127.0.0.1:${opaPort}`, '-b', dir]), spawnServer('verdict', [...flags, '--addr', `127.0.0.1:${verdictPort}`, dir])];
+  const urls = [`http://127.0.0.1:${opaPort}`, `http://127.0.0.1:${verdictPort}`];
+  try {
+    await Promise.all(servers.map((s, i) => waitUntil(s, async () => (await send(urls[i], 'GET', '/health')).status === 500)));
+    const requests: Case[] = [
+      { name: 'health', method: 'GET', path: '/health' },
+      { name: 'decision', method: 'POST', path: '/v1/data/app/allow', token: 'admin-token', body: input('alice') },
+      { name: 'policy upload that would add an authz policy', method: 'PUT', path: '/v1/policies/open', body: 'package system.authz\n\nallow := true\n' },
+      { name: 'data write that would define the decision', method: 'PUT', path: '/v1/data/system/authz/allow', body: 'true' },
+    ];
+    for (const c of requests) {
+      const [want, got] = await Promise.all(urls.map((u) => request(u, c)));
+      assert.deepEqual(comparable(got, c), comparable(want, c), c.name);
+      assert.equal(got.status, 500, c.name);
+    }
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+});
+
+test('an authz policy that does not compile stops start-up, as OPA does', async () => {
+  const dir = writeTree({ '.manifest': JSON.stringify({ revision: 'bad', roots: ['system'] }), 'system/authz.rego': 'package system.authz\n\nallow if {\n' });
+  const flags = ['--authentication=token', '--authorization=basic', '--addr', '127.0.0.1:0'];
+  const [opaRun, verdictRun] = await Promise.all([expectStartFailure('opa', [...flags, '-b', dir]), expectStartFailure('verdict', [...flags, dir])]);
+  assert.notEqual(opaRun.code, 0);
+  assert.notEqual(verdictRun.code, 0);
+  assert.match(verdictRun.output, /authz\.rego/);
 });

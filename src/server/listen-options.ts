@@ -3,6 +3,7 @@
 // start-up with a message naming the flag.
 import type { ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../builtins/go-time.js';
+import { parseListenAddress } from './listeners.js';
 
 /** parseArgs option definitions, spread into `verdict run`'s list. */
 export const listenFlags = {
@@ -89,5 +90,13 @@ export function listenOptionsFromFlags(values: FlagValues): ListenOptions {
   const tls: TlsOptions | undefined = certFile && keyFile ? { certFile, keyFile, ...(caCertFile ? { caCertFile } : {}), minVersion, refreshMs: Number(refreshNs / 1_000_000n) } : undefined;
 
   const addrs = values.addr?.length ? values.addr : ['127.0.0.1:8181'];
-  return { addrs, diagnosticAddrs: values['diagnostic-addr'] ?? [], unixSocketMode: parseInt(perm, 8), ...(tls ? { tls } : {}), authentication, authorization };
+  const diagnosticAddrs = values['diagnostic-addr'] ?? [];
+  for (const addr of [...addrs, ...diagnosticAddrs]) {
+    try {
+      if (parseListenAddress(addr, tls !== undefined).scheme === 'https' && !tls) fail(`--addr ${addr}: https needs --tls-cert-file and --tls-private-key-file`);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  }
+  return { addrs, diagnosticAddrs, unixSocketMode: parseInt(perm, 8), ...(tls ? { tls } : {}), authentication, authorization };
 }

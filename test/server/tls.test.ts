@@ -10,6 +10,8 @@ import type { TLSSocket } from 'node:tls';
 import { OPAClient } from '@open-policy-agent/opa';
 import { HTTPClient } from '@open-policy-agent/opa/lib/http.js';
 import { makeCerts, type TestCerts } from './certs.js';
+import { ServerTls } from '../../src/server/tls.js';
+import { listenOptionsFromFlags, type TlsOptions } from '../../src/server/listen-options.js';
 import { expectStartFailure, spawnServer, waitUntil, type RunningProcess } from './processes.js';
 import { send, writeTree } from './harness.js';
 import { freePort } from '../free-port.js';
@@ -218,40 +220,34 @@ test('a certificate replaced on disk is picked up without a refresh period too (
 });
 
 test('bad TLS files stop start-up with an error naming the file', async () => {
-  const run = (flags: string[]) => expectStartFailure('verdict', ['--addr', '127.0.0.1:0', ...flags, bundle]);
-  const missing = await run(['--tls-cert-file', '/nonexistent/cert.pem', '--tls-private-key-file', certs.serverA.key]);
-  assert.notEqual(missing.code, 0);
-  assert.match(missing.output, /--tls-cert-file \/nonexistent\/cert\.pem: no such file/);
-  const directory = await run(['--tls-cert-file', certs.serverA.cert, '--tls-private-key-file', certs.dir]);
-  assert.notEqual(directory.code, 0);
-  assert.match(directory.output, new RegExp(`--tls-private-key-file ${certs.dir}: `));
-  const mismatch = await run(['--tls-cert-file', certs.serverA.cert, '--tls-private-key-file', certs.serverB.key]);
+  const mismatch = await expectStartFailure('verdict', ['--addr', '127.0.0.1:0', '--tls-cert-file', certs.serverA.cert, '--tls-private-key-file', certs.serverB.key, bundle]);
   assert.notEqual(mismatch.code, 0);
   assert.match(mismatch.output, /--tls-private-key-file \S+server-b\.key does not match the certificate in --tls-cert-file \S+server-a\.pem/);
-  const notPem = await run(['--tls-cert-file', certs.serverA.key, '--tls-private-key-file', certs.serverA.key]);
-  assert.match(notPem.output, /--tls-cert-file \S+server-a\.key: not a PEM certificate/);
-  const caMissing = await run(['--tls-cert-file', certs.serverA.cert, '--tls-private-key-file', certs.serverA.key, '--tls-ca-cert-file', '/nonexistent/ca.pem']);
-  assert.match(caMissing.output, /--tls-ca-cert-file \/nonexistent\/ca\.pem: no such file/);
-  const alone = await run(['--tls-cert-file', certs.serverA.cert]);
-  assert.equal(alone.code, 2);
-  assert.match(alone.output, /--tls-cert-file and --tls-private-key-file must be given together/);
+  const load = (files: Partial<TlsOptions>) => () => new ServerTls({ certFile: certs.serverA.cert, keyFile: certs.serverA.key, minVersion: 'TLSv1.2', refreshMs: 0, ...files }, 'off');
+  assert.throws(load({ certFile: '/nonexistent/cert.pem' }), /--tls-cert-file \/nonexistent\/cert\.pem: no such file/);
+  assert.throws(load({ keyFile: certs.dir }), new RegExp(`--tls-private-key-file ${certs.dir}: `));
+  assert.throws(load({ certFile: certs.serverA.key }), /--tls-cert-file \S+server-a\.key: not a PEM certificate/);
+  assert.throws(load({ keyFile: certs.serverA.cert }), /--tls-private-key-file \S+server-a\.pem: not a PEM private key/);
+  assert.throws(load({ caCertFile: '/nonexistent/ca.pem' }), /--tls-ca-cert-file \/nonexistent\/ca\.pem: no such file/);
+  assert.doesNotThrow(load({ caCertFile: certs.ca }));
 });
 
 test('unknown flag values are refused by name', async () => {
-  const run = (flags: string[]) => expectStartFailure('verdict', ['--addr', '127.0.0.1:0', ...flags, bundle]);
+  const refused = await expectStartFailure('verdict', ['--addr', '127.0.0.1:0', '--authentication=password', bundle]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.output, /--authentication password: expected token, tls or off/);
   for (const [flags, message] of [
-    [['--authentication=password'], /--authentication password: expected token, tls or off/],
-    [['--authorization=rbac'], /--authorization rbac: expected basic or off/],
-    [['--min-tls-version', '1.4'], /--min-tls-version 1\.4: expected one of 1\.0, 1\.1, 1\.2, 1\.3/],
-    [['--tls-cert-refresh-period', 'soon'], /--tls-cert-refresh-period soon/],
-    [['--h2c'], /--h2c is not supported/],
-    [['--authentication=tls'], /--authentication=tls needs --tls-ca-cert-file/],
-    [['--addr', 'ftp://127.0.0.1:1'], /invalid url scheme "ftp"/],
-    [['--addr', 'https://127.0.0.1:0'], /https needs --tls-cert-file/],
-  ] as [string[], RegExp][]) {
-    const result = await run(flags);
-    assert.notEqual(result.code, 0, flags.join(' '));
-    assert.match(result.output, message);
+    [{ authorization: 'rbac' }, /--authorization rbac: expected basic or off/],
+    [{ 'min-tls-version': '1.4' }, /--min-tls-version 1\.4: expected one of 1\.0, 1\.1, 1\.2, 1\.3/],
+    [{ 'tls-cert-refresh-period': 'soon' }, /--tls-cert-refresh-period soon/],
+    [{ h2c: true }, /--h2c is not supported/],
+    [{ authentication: 'tls' }, /--authentication=tls needs --tls-ca-cert-file/],
+    [{ 'tls-cert-file': certs.serverA.cert }, /--tls-cert-file and --tls-private-key-file must be given together/],
+    [{ 'unix-socket-perm': 'rw' }, /--unix-socket-perm rw/],
+    [{ addr: ['ftp://127.0.0.1:1'] }, /invalid url scheme "ftp"/],
+    [{ addr: ['https://127.0.0.1:0'] }, /https needs --tls-cert-file/],
+    [{ 'diagnostic-addr': ['127.0.0.1'] }, /--addr 127\.0\.0\.1: expected HOST:PORT/],
+  ] as [Parameters<typeof listenOptionsFromFlags>[0], RegExp][]) {
+    assert.throws(() => listenOptionsFromFlags(flags), message);
   }
 });
-

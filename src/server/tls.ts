@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Server as TlsServer, SecureContextOptions } from 'node:tls';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
-import type { Authentication, TlsOptions } from './listen-options.js';
+import type { Authentication, TlsFiles, TlsOptions } from './listen-options.js';
 
 export class TlsMaterialError extends Error {
   override name = 'TlsMaterialError';
@@ -19,6 +19,15 @@ interface Material {
   digest: string;
 }
 
+/** What a file is called where it was configured, for error messages. */
+export interface TlsFileLabels {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+const flagLabels: TlsFileLabels = { cert: '--tls-cert-file', key: '--tls-private-key-file', ca: '--tls-ca-cert-file' };
+
 function readNamed(file: string, what: string): Buffer {
   try {
     return readFileSync(file);
@@ -27,34 +36,40 @@ function readNamed(file: string, what: string): Buffer {
   }
 }
 
-function loadMaterial(tls: TlsOptions): Material {
-  const cert = readNamed(tls.certFile, '--tls-cert-file');
-  const key = readNamed(tls.keyFile, '--tls-private-key-file');
-  const ca = tls.caCertFile ? readNamed(tls.caCertFile, '--tls-ca-cert-file') : undefined;
+/** Reads and checks a certificate, its key and an optional CA; the error names the file and where it was configured. */
+export function loadTlsMaterial(tls: TlsFiles, labels: TlsFileLabels = flagLabels): { cert: Buffer; key: Buffer; ca?: Buffer } {
+  const cert = readNamed(tls.certFile, labels.cert);
+  const key = readNamed(tls.keyFile, labels.key);
+  const ca = tls.caCertFile ? readNamed(tls.caCertFile, labels.ca) : undefined;
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(cert);
   } catch (err) {
-    throw new TlsMaterialError(`--tls-cert-file ${tls.certFile}: not a PEM certificate (${(err as Error).message})`);
+    throw new TlsMaterialError(`${labels.cert} ${tls.certFile}: not a PEM certificate (${(err as Error).message})`);
   }
   let privateKey;
   try {
     privateKey = createPrivateKey(key);
   } catch (err) {
-    throw new TlsMaterialError(`--tls-private-key-file ${tls.keyFile}: not a PEM private key (${(err as Error).message})`);
+    throw new TlsMaterialError(`${labels.key} ${tls.keyFile}: not a PEM private key (${(err as Error).message})`);
   }
   if (!certificate.checkPrivateKey(privateKey)) {
-    throw new TlsMaterialError(`--tls-private-key-file ${tls.keyFile} does not match the certificate in --tls-cert-file ${tls.certFile}`);
+    throw new TlsMaterialError(`${labels.key} ${tls.keyFile} does not match the certificate in ${labels.cert} ${tls.certFile}`);
   }
   if (ca) {
     try {
       new X509Certificate(ca);
     } catch (err) {
-      throw new TlsMaterialError(`--tls-ca-cert-file ${tls.caCertFile}: not a PEM certificate (${(err as Error).message})`);
+      throw new TlsMaterialError(`${labels.ca} ${tls.caCertFile}: not a PEM certificate (${(err as Error).message})`);
     }
   }
-  const digest = createHash('sha256').update(cert).update(key).update(ca ?? '').digest('hex');
-  return { options: { cert, key, ...(ca ? { ca } : {}) }, digest };
+  return { cert, key, ...(ca ? { ca } : {}) };
+}
+
+function loadMaterial(tls: TlsOptions): Material {
+  const options = loadTlsMaterial(tls);
+  const digest = createHash('sha256').update(options.cert).update(options.key).update(options.ca ?? '').digest('hex');
+  return { options, digest };
 }
 
 /** The TLS server options for every https listener, and the reloading of their certificates. */

@@ -43,12 +43,8 @@ export function createRequestListener(ctx: ServerContext, logger: Logger, option
   let requestId = 0;
   const logRequests = logger.isLevelEnabled('debug');
 
-  const route = (req: IncomingMessage, res: ServerResponse, url: string) => {
-    // Mounted front ends (HTTP ext_authz) see the proxied request as it is: any method, any path.
-    if (!options.diagnostic && ctx.mounts?.some((m) => isUnderPrefix(url, m.path))) return app(req, res);
-    // OPA wraps its whole router in a HEAD-is-not-allowed handler.
-    if (req.method === 'HEAD') return sendEmpty(res, 405);
-    if (options.diagnostic) return app(req, res);
+  const route = (req: IncomingMessage, res: ServerResponse, url: string, mounted: boolean) => {
+    if (mounted || options.diagnostic) return app(req, res);
     if (redirectToCanonicalPath(req, res, url)) return;
     if (req.method === 'POST' && isUnderPrefix(url, '/v1/data')) {
       const { rawPath, query } = splitUrl(url, '/v1/data');
@@ -68,9 +64,13 @@ export function createRequestListener(ctx: ServerContext, logger: Logger, option
       // Paths and statuses only: inputs and headers may carry tokens and personal data.
       if (logRequests) logger.debug({ req_id: reqId, req_method: req.method, req_path: url.split('?')[0], resp_status: res.statusCode, resp_duration_ms: seconds * 1000 }, 'Sent response.');
     });
+    // Mounted front ends (HTTP ext_authz) see the proxied request as it is: any method, any path.
+    const mounted = !options.diagnostic && (ctx.mounts?.some((m) => isUnderPrefix(url, m.path)) ?? false);
+    // OPA wraps its whole router, authorization included, in a HEAD-is-not-allowed handler.
+    if (req.method === 'HEAD' && !mounted) return sendEmpty(res, 405);
     const passed = options.gate ? options.gate(req, res) : true;
-    if (passed === true) return route(req, res, url);
-    if (passed !== false) void passed.then((ok) => ok && route(req, res, url));
+    if (passed === true) return route(req, res, url, mounted);
+    if (passed !== false) void passed.then((ok) => ok && route(req, res, url, mounted));
   };
 }
 

@@ -49,7 +49,13 @@ export function createRequestGate(ctx: ServerContext, settings: AccessSettings):
       }
       throw unauthorized('request rejected by administrative policy');
     } catch (err) {
-      sendError(req, res, err instanceof EvaluationError ? evaluationFailed(err) : err, ctx.encoding);
+      if (err instanceof MalformedPath) {
+        // Go's HTTP server refuses such a request line before any handler runs.
+        res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+        res.end('400 Bad Request');
+      } else {
+        sendError(req, res, err instanceof EvaluationError ? evaluationFailed(err) : err, ctx.encoding);
+      }
       return false;
     }
   };
@@ -84,6 +90,8 @@ async function authorizationInput(ctx: ServerContext, req: IncomingMessage, auth
   return input;
 }
 
+class MalformedPath extends Error {}
+
 /** "/v1/data/a%2Fb" → ["v1", "data", "a/b"]: split first, then each segment unescaped. */
 function pathSegments(rawPath: string): string[] {
   if (rawPath === '') return [];
@@ -94,7 +102,7 @@ function pathSegments(rawPath: string): string[] {
       try {
         return decodeURIComponent(segment);
       } catch {
-        throw invalidParameter(`invalid URL escape in path segment ${JSON.stringify(segment)}`);
+        throw new MalformedPath();
       }
     });
 }

@@ -1,5 +1,6 @@
 // Where `verdict run` listens: every --addr (TCP and unix://, the socket file owner-only unless
-// --unix-socket-perm says otherwise) and --diagnostic-addr, which serves /health and /metrics and nothing else.
+// --unix-socket-perm says otherwise) and --diagnostic-addr, which serves /health and /metrics and nothing else
+// (compared with the real OPA's).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
@@ -10,6 +11,8 @@ import { pino } from 'pino';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer } from '../../src/server/start.js';
 import { send, writeTree } from './harness.js';
+import { spawnServer, waitUntil } from './processes.js';
+import { freePort } from '../free-port.js';
 
 const bundle = () => writeTree({ '.manifest': JSON.stringify({ revision: 'l-1', roots: ['app'] }), 'app/app.rego': 'package app\n\nallow if input.user == "alice"\n' });
 
@@ -88,5 +91,23 @@ test('a port already taken stops start-up with the address named', async () => {
     await assert.rejects(startServer({ addr: ['127.0.0.1:0', taken], config: parseConfig('{}', 'test'), bundlePaths: [], logger: pino({ level: 'silent' }) }), new RegExp(`cannot listen on ${taken}: .*EADDRINUSE`));
   } finally {
     await first.close();
+  }
+});
+
+test("the diagnostic listener answers as OPA's does", async () => {
+  const [port, diagPort] = await Promise.all([freePort(), freePort()]);
+  const opa = spawnServer('opa', ['--addr', `127.0.0.1:${port}`, '--diagnostic-addr', `127.0.0.1:${diagPort}`, '--log-level', 'error']);
+  const opaDiag = `http://127.0.0.1:${diagPort}`;
+  const verdict = await startServer({ addr: '127.0.0.1:0', listen: { diagnosticAddrs: ['127.0.0.1:0'] }, config: parseConfig('{}', 'test'), bundlePaths: [], logger: pino({ level: 'silent' }) });
+  try {
+    await waitUntil(opa, async () => (await send(opaDiag, 'GET', '/health')).status === 200);
+    for (const [method, path, body] of [['GET', '/health'], ['GET', '/v1/data'], ['GET', '/v1/policies'], ['GET', '/nope'], ['POST', '/health', ''], ['POST', '/v1/data/x', '{}'], ['HEAD', '/health']] as [string, string, string?][]) {
+      const [want, got] = await Promise.all([send(opaDiag, method, path, body), send(verdict.diagnosticUrls[0], method, path, body)]);
+      assert.deepEqual({ status: got.status, body: got.body.toString() }, { status: want.status, body: want.body.toString() }, `${method} ${path}`);
+    }
+    const [opaMetrics, verdictMetrics] = await Promise.all([send(opaDiag, 'GET', '/metrics'), send(verdict.diagnosticUrls[0], 'GET', '/metrics')]);
+    assert.equal(verdictMetrics.status, opaMetrics.status);
+  } finally {
+    await Promise.all([opa.stop(), verdict.close()]);
   }
 });

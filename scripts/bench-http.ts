@@ -2,11 +2,15 @@
 // (`opa run --server`, Rego source) and by Verdict (one worker per core) serving the same Rego bundle, planned
 // by OPA and compiled by our wasm back end (--verdict-module ours, the default) or the bundle built with
 // `opa build -t wasm` (--verdict-module opa), each loaded in turn with autocannon at the same concurrency and duration.
-//   npm run bench:http [-- --duration 10 --connections 64 --workers N --cpus 0-1 --rounds 1 --verdict-module ours|opa --decision-logs off,default,sync,upload]
+//   npm run bench:http [-- --duration 10 --connections 64 --workers N --cpus 0-1 --rounds 1 --verdict-module ours|opa --decision-logs off,default,sync,upload
+//                        --security plain,tls,authz]
 // --decision-logs lists the decision-log modes Verdict is measured in (default: off, as OPA logs nothing here);
 // with several, the logging overhead of each mode relative to the first is printed too. upload: the default
 // store shipping to a collector process on loopback every second (e.g. --decision-logs default,upload measures
 // what shipping costs the decisions).
+// --security lists the listener settings measured, each for both servers with the same flags: plain (HTTP),
+// tls (HTTPS with a certificate made by openssl) and authz (--authentication=token --authorization=basic with a
+// system.authz policy checking the bearer token); default all three, the later ones with the first log mode.
 // Prints decisions/s, p50 and p99 latency per server and the Verdict/OPA ratio. On a shared, noisy machine
 // use --rounds N: the servers are measured alternately N times and the median round of each is reported.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -15,8 +19,11 @@ import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { freePort } from '../test/free-port.js';
 import { startBenchCollector } from './bench-collector.js';
+import { makeCerts } from '../test/server/certs.js';
 
 interface AutocannonResult {
   requests: { average: number };
@@ -37,6 +44,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '1' },
     'verdict-module': { type: 'string', default: 'ours' },
     'decision-logs': { type: 'string', default: 'off' },
+    security: { type: 'string', default: 'plain,tls,authz' },
   },
 });
 const duration = Number(values.duration);
@@ -53,15 +61,45 @@ mkdirSync(join(source, 'gateway', 'authz'), { recursive: true });
 cpSync('rego/gateway/authz.rego', join(source, 'gateway', 'authz', 'authz.rego'));
 cpSync('rego/gateway/data.json', join(source, 'gateway', 'data.json'));
 writeFileSync(join(source, '.manifest'), JSON.stringify({ revision: 'bench', roots: ['gateway'] }));
+// The same bundle with a system.authz policy for the authz row: one bearer token may decide.
+const authzSource = join(work, 'bundle-authz');
+cpSync(source, authzSource, { recursive: true });
+mkdirSync(join(authzSource, 'system'));
+writeFileSync(join(authzSource, 'system', 'authz.rego'), 'package system.authz\n\ndefault allow := false\n\nallow if input.identity == "bench-token"\n');
+writeFileSync(join(authzSource, '.manifest'), JSON.stringify({ revision: 'bench', roots: ['gateway', 'system'] }));
+const token = 'bench-token';
+const certs = makeCerts();
 const wasmBundle = join(work, 'bundle.tar.gz');
 execFileSync(opa, ['build', '-b', '-t', 'wasm', '-e', 'gateway/authz/allow', '-e', 'gateway/authz/deny', '-o', wasmBundle, source]);
 
-async function waitReady(url: string, child: ChildProcess): Promise<void> {
+type Security = 'plain' | 'tls' | 'authz';
+
+/** Flags given to both servers for a setting. */
+function securityFlags(security: Security): string[] {
+  if (security === 'tls') return ['--tls-cert-file', certs.serverA.cert, '--tls-private-key-file', certs.serverA.key];
+  if (security === 'authz') return ['--authentication=token', '--authorization=basic'];
+  return [];
+}
+
+function decide(url: string, security: Security): Promise<unknown> {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...(security === 'authz' ? { Authorization: `Bearer ${token}` } : {}) };
+  return new Promise((resolve, reject) => {
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(url + decisionPath, { method: 'POST', headers, ca: readFileSync(certs.ca) }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve(JSON.parse(text)));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess, security: Security): Promise<void> {
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
     try {
-      const res = await fetch(url + decisionPath, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
-      const answer = (await res.json()) as { result?: unknown };
+      const answer = (await decide(url, security)) as { result?: unknown };
       if (answer.result !== true) throw new Error(`unexpected decision ${JSON.stringify(answer)}`);
       return;
     } catch (err) {
@@ -72,13 +110,14 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`${url} never answered`);
 }
 
-async function measure(name: string, command: string, args: string[]): Promise<AutocannonResult> {
+async function measure(name: string, command: string, args: string[], security: Security): Promise<AutocannonResult> {
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${security === 'tls' ? 'https' : 'http'}://127.0.0.1:${port}`;
   const child = spawn('taskset', ['-c', values.cpus!, command, ...args.map((a) => a.replace('{addr}', `127.0.0.1:${port}`))], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
-    await waitReady(url, child);
-    const load = { url: url + decisionPath, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections };
+    await waitReady(url, child, security);
+    const headers = { 'content-type': 'application/json', ...(security === 'authz' ? { authorization: `Bearer ${token}` } : {}) };
+    const load = { url: url + decisionPath, method: 'POST', body, headers, connections };
     await autocannon({ ...load, duration: 2 }); // warm-up: JIT, connection pools
     const result = await autocannon({ ...load, duration });
     console.error(`${name}: done`);
@@ -104,22 +143,33 @@ function logConfig(mode: string): string {
   return file;
 }
 
+const securities = values.security!.split(',').map((m) => m.trim()) as Security[];
+for (const security of securities) if (!['plain', 'tls', 'authz'].includes(security)) throw new Error(`--security: unknown setting ${security} (plain, tls, authz)`);
+if (values['verdict-module'] === 'opa' && securities.includes('authz')) throw new Error('--verdict-module opa: the authz row needs the Rego bundle (its system.authz policy); add --security plain,tls');
 const rounds = Number(values.rounds);
-const opaRuns: AutocannonResult[] = [];
+const opaRuns = new Map<Security, AutocannonResult[]>(securities.map((s) => [s, []]));
 const verdictRuns = new Map<string, AutocannonResult[]>(logModes.map((m) => [m, []]));
+const verdictSecureRuns = new Map<Security, AutocannonResult[]>(securities.map((s) => [s, []]));
 for (let round = 0; round < rounds; round++) {
-  opaRuns.push(await measure('opa', opa, ['run', '--server', '--addr', '{addr}', '--log-level', 'error', '-b', source]));
-  for (const mode of logModes) {
-    const bundle = values['verdict-module'] === 'opa' ? wasmBundle : source;
-    const args = ['dist/src/main.js', 'run', '--addr', '{addr}', '--log-level', 'warn', '--workers', values.workers!, '--config-file', logConfig(mode), bundle];
-    verdictRuns.get(mode)!.push(await measure(`verdict (decision log ${mode})`, process.execPath, args));
+  for (const security of securities) {
+    const bundleDir = security === 'authz' ? authzSource : source;
+    const flags = securityFlags(security);
+    opaRuns.get(security)!.push(await measure(`opa (${security})`, opa, ['run', '--server', '--addr', '{addr}', '--log-level', 'error', ...flags, '-b', bundleDir], security));
+    // Plain HTTP is measured in every decision-log mode; TLS and authz in the first one.
+    for (const mode of security === 'plain' ? logModes : logModes.slice(0, 1)) {
+      const bundle = values['verdict-module'] === 'opa' ? wasmBundle : bundleDir;
+      const args = ['dist/src/main.js', 'run', '--addr', '{addr}', '--log-level', 'warn', '--workers', values.workers!, '--config-file', logConfig(mode), ...flags, bundle];
+      const result = await measure(`verdict (${security}, decision log ${mode})`, process.execPath, args, security);
+      if (security === 'plain') verdictRuns.get(mode)!.push(result);
+      else verdictSecureRuns.get(security)!.push(result);
+    }
   }
 }
 /** The round with the median throughput, so one disturbed round does not decide the comparison. */
 const median = (runs: AutocannonResult[]) => [...runs].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(runs.length / 2)];
-const opaResult = median(opaRuns);
-const verdictResults = logModes.map((mode) => ({ mode, result: median(verdictRuns.get(mode)!) }));
-const verdictResult = verdictResults[0]!.result;
+const opaResult = securities.includes('plain') ? median(opaRuns.get('plain')!) : undefined;
+const verdictResults = securities.includes('plain') ? logModes.map((mode) => ({ mode, result: median(verdictRuns.get(mode)!) })) : [];
+const verdictResult = verdictResults[0]?.result;
 
 const row = (name: string, r: AutocannonResult) =>
   `${name.padEnd(16)} ${r.requests.average.toFixed(0).padStart(10)} ${r.latency.p50.toFixed(2).padStart(8)} ${r.latency.p99.toFixed(2).padStart(8)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}`;
@@ -127,18 +177,30 @@ console.log(
   `gateway decision over HTTP: ${connections} connections, ${duration}s each, CPUs ${values.cpus}, Verdict workers ${values.workers} (${values['verdict-module'] === 'opa' ? 'OPA-built policy.wasm' : 'compiled by Verdict from the Rego source'}), input ${Buffer.byteLength(body)} B, ${rounds} round(s)`,
 );
 if (rounds > 1) {
-  console.log(`opa decisions/s per round:     ${opaRuns.map((r) => r.requests.average.toFixed(0)).join(' ')}`);
-  for (const [mode, runs] of verdictRuns) console.log(`verdict (log ${mode}) decisions/s per round: ${runs.map((r) => r.requests.average.toFixed(0)).join(' ')}`);
+  for (const [security, runs] of opaRuns) console.log(`opa (${security}) decisions/s per round:     ${runs.map((r) => r.requests.average.toFixed(0)).join(' ')}`);
+  for (const [mode, runs] of verdictRuns) if (runs.length) console.log(`verdict (log ${mode}) decisions/s per round: ${runs.map((r) => r.requests.average.toFixed(0)).join(' ')}`);
+  for (const [security, runs] of verdictSecureRuns) if (runs.length) console.log(`verdict (${security}) decisions/s per round: ${runs.map((r) => r.requests.average.toFixed(0)).join(' ')}`);
 }
 console.log(`${'server'.padEnd(16)} ${'decisions/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`);
-console.log(row('opa', opaResult));
-for (const { mode, result } of verdictResults) console.log(row(`verdict log=${mode}`, result));
-for (const { mode, result } of verdictResults.slice(1)) {
+if (opaResult && verdictResult) {
+  console.log(row('opa', opaResult));
+  for (const { mode, result } of verdictResults) console.log(row(`verdict log=${mode}`, result));
+  for (const { mode, result } of verdictResults.slice(1)) {
+    console.log(
+      `decision log ${mode} vs ${logModes[0]}: decisions/s ${(result.requests.average / verdictResult.requests.average).toFixed(2)}, p99 ${(result.latency.p99 / verdictResult.latency.p99).toFixed(2)}`,
+    );
+  }
+}
+for (const security of securities.filter((s) => s !== 'plain')) {
+  const o = median(opaRuns.get(security)!);
+  const v = median(verdictSecureRuns.get(security)!);
+  console.log(row(`opa ${security}`, o));
+  console.log(row(`verdict ${security}`, v));
+  console.log(`ratio verdict/opa with ${security}: decisions/s ${(v.requests.average / o.requests.average).toFixed(2)}, p99 ${(v.latency.p99 / o.latency.p99).toFixed(2)}`);
+}
+if (opaResult && verdictResult) {
   console.log(
-    `decision log ${mode} vs ${logModes[0]}: decisions/s ${(result.requests.average / verdictResult.requests.average).toFixed(2)}, p99 ${(result.latency.p99 / verdictResult.latency.p99).toFixed(2)}`,
+    `ratio verdict (log ${logModes[0]})/opa: decisions/s ${(verdictResult.requests.average / opaResult.requests.average).toFixed(2)}, p99 ${(verdictResult.latency.p99 / opaResult.latency.p99).toFixed(2)}`,
   );
 }
 collector?.stop();
-console.log(
-  `ratio verdict (log ${logModes[0]})/opa: decisions/s ${(verdictResult.requests.average / opaResult.requests.average).toFixed(2)}, p99 ${(verdictResult.latency.p99 / opaResult.latency.p99).toFixed(2)}`,
-);

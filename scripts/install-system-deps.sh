@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the integration tests start for real on loopback: nginx (bundle polling with
 # ETags, auth_request in front of Verdict), slapd + ldap-utils and PostgreSQL (PIP adapters), openssl (test
-# certificates), chromium (the decision-log page, driven by playwright-core). Idempotent; the packages' own
+# certificates), curl (a TLS client in the HTTPS tests), chromium (the decision-log page, driven by playwright-core). Idempotent; the packages' own
 # system services are kept from starting.
 set -euo pipefail
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] || {
   [ "$(id -u)" -eq 0 ] || { echo "install-system-deps: missing ${need[*]} and not root" >&2; exit 1; }

@@ -10,6 +10,7 @@ import { createLogger, logLevels, type LogFormat } from '../log/logger.js';
 import { applyWrite } from '../server/data-api.js';
 import type { DataWrite } from '../server/context.js';
 import { startServer } from '../server/start.js';
+import { listenFlags, listenOptionsFromFlags, type ListenOptions } from '../server/listen-options.js';
 import type { CliVerification } from '../server/bundle-plugin.js';
 import { DecisionLogConfigError, DecisionLogError } from '../decisionlog/index.js';
 import { fail, usage } from './usage.js';
@@ -26,7 +27,7 @@ export async function run(args: string[]): Promise<void> {
       args,
       allowPositionals: true,
       options: {
-        addr: { type: 'string', short: 'a', default: '127.0.0.1:8181' },
+        ...listenFlags,
         'config-file': { type: 'string', short: 'c' },
         'log-level': { type: 'string', short: 'l', default: 'info' },
         'log-format': { type: 'string', default: 'json' },
@@ -57,11 +58,19 @@ export async function run(args: string[]): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
+  let listenOptions: ListenOptions;
+  try {
+    listenOptions = listenOptionsFromFlags(values);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
   const workersArg = values.workers === 'auto' ? availableParallelism() : Number(values.workers ?? config.verdict?.workers ?? 1);
   if (!Number.isInteger(workersArg) || workersArg < 1) fail(`--workers ${values.workers}: expected a positive integer or "auto"`);
 
   // Each worker runs its own bundle manager; an upload would reach only the worker that received it.
   if (workersArg > 1 && config.admin_api) fail(`admin_api needs a single worker (--workers ${workersArg}): uploads would reach only one of them`);
+  // Each worker would remove the socket file the others listen on.
+  if (workersArg > 1 && [...listenOptions.addrs, ...listenOptions.diagnosticAddrs].some((a) => a.startsWith('unix://'))) fail(`unix:// addresses need a single worker (--workers ${workersArg})`);
   if (workersArg > 1 && cluster.isPrimary) {
     runPrimary(workersArg, logger);
     return;
@@ -76,7 +85,8 @@ export async function run(args: string[]): Promise<void> {
     : undefined;
 
   const running = await startServer({
-    addr: values.addr!,
+    addr: listenOptions.addrs,
+    listen: listenOptions,
     config,
     bundlePaths: positionals,
     watch: values.watch,

@@ -9,6 +9,10 @@ export interface EnvoyGrpcConfig {
   skipRequestBodyParse: boolean;
   grpcMaxRecvMsgSize: number;
   grpcMaxSendMsgSize: number;
+  /** Verdict's own keys (opa-envoy-plugin has no TLS for its gRPC server): serve TLS, and require client certificates signed by the CA. */
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  tlsCaCertFile?: string;
 }
 
 export const PLUGIN_NAME = 'envoy_ext_authz_grpc';
@@ -35,6 +39,9 @@ const KEYS: Record<string, [keyof EnvoyGrpcConfig, 'string' | 'boolean' | 'numbe
   'skip-request-body-parse': ['skipRequestBodyParse', 'boolean'],
   'grpc-max-recv-msg-size': ['grpcMaxRecvMsgSize', 'number'],
   'grpc-max-send-msg-size': ['grpcMaxSendMsgSize', 'number'],
+  'tls-cert-file': ['tlsCertFile', 'string'],
+  'tls-private-key-file': ['tlsPrivateKeyFile', 'string'],
+  'tls-ca-cert-file': ['tlsCaCertFile', 'string'],
 };
 
 // Keys opa-envoy-plugin accepts that Verdict does not act on; accepted so configs still load.
@@ -60,6 +67,8 @@ export function parseEnvoyGrpcConfig(raw: unknown): EnvoyGrpcConfig {
   for (const key of ['grpcMaxRecvMsgSize', 'grpcMaxSendMsgSize'] as const) {
     if (!Number.isInteger(config[key]) || config[key] <= 0) throw new EnvoyConfigError(`plugins.${PLUGIN_NAME}: message sizes must be positive integers`);
   }
+  if (Boolean(config.tlsCertFile) !== Boolean(config.tlsPrivateKeyFile)) throw new EnvoyConfigError(`plugins.${PLUGIN_NAME}: tls-cert-file and tls-private-key-file must be given together`);
+  if (config.tlsCaCertFile && !config.tlsCertFile) throw new EnvoyConfigError(`plugins.${PLUGIN_NAME}.tls-ca-cert-file needs tls-cert-file and tls-private-key-file`);
   bindAddress(config.addr);
   return config;
 }

@@ -6,7 +6,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import type protobuf from 'protobufjs';
-import { bindAddress, type EnvoyGrpcConfig } from './config.js';
+import { bindAddress, PLUGIN_NAME, type EnvoyGrpcConfig } from './config.js';
+import { loadTlsMaterial } from '../server/tls.js';
 import type { Decide } from '../engine/engine.js';
 import { InputParseError } from './go-url.js';
 import { checkRequestToInput } from './input.js';
@@ -64,6 +65,16 @@ export interface GrpcServerHooks {
   onInputError?: InputErrorRecorder;
 }
 
+const tlsLabels = { cert: `plugins.${PLUGIN_NAME}.tls-cert-file`, key: `plugins.${PLUGIN_NAME}.tls-private-key-file`, ca: `plugins.${PLUGIN_NAME}.tls-ca-cert-file` };
+
+// TLS when a certificate is configured; with a CA, client certificates signed by it are required. Read once
+// at start (the HTTP listeners reload theirs; here a new certificate needs a restart).
+function serverCredentials(config: EnvoyGrpcConfig): grpc.ServerCredentials {
+  if (!config.tlsCertFile || !config.tlsPrivateKeyFile) return grpc.ServerCredentials.createInsecure();
+  const { cert, key, ca } = loadTlsMaterial({ certFile: config.tlsCertFile, keyFile: config.tlsPrivateKeyFile, ...(config.tlsCaCertFile ? { caCertFile: config.tlsCaCertFile } : {}) }, tlsLabels);
+  return grpc.ServerCredentials.createSsl(ca ?? null, [{ cert_chain: cert, private_key: key }], ca !== undefined);
+}
+
 export class EnvoyExtAuthzGrpcServer {
   private server: grpc.Server | undefined;
   private boundPort = 0;
@@ -94,7 +105,7 @@ export class EnvoyExtAuthzGrpcServer {
       new ReflectionService(definition).addToServer(server);
     }
     this.boundPort = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(bindAddress(this.config.addr), grpc.ServerCredentials.createInsecure(), (err, port) =>
+      server.bindAsync(bindAddress(this.config.addr), serverCredentials(this.config), (err, port) =>
         err ? reject(new Error(`envoy_ext_authz_grpc: cannot listen on ${this.config.addr}: ${err.message}`)) : resolve(port),
       );
     });

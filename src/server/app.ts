@@ -1,7 +1,7 @@
 // The HTTP server: express routes for OPA's API surface, with a small node:http dispatcher in front that
 // sends POST /v1/data straight to its handler. Express routing costs several times the evaluation itself
 // on this path (ARCHITECTURE.md, measured), and the handler is the same function either way.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { ServerContext } from './context.js';
@@ -12,6 +12,7 @@ import { ServerMetrics } from './metrics.js';
 import { redirectToCanonicalPath } from './canonical-path.js';
 import { prometheusText } from '../pip/index.js';
 import { sendEmpty, sendError } from './respond.js';
+import type { RequestGate } from './authz.js';
 
 type Handler = (ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams) => Promise<void>;
 
@@ -29,13 +30,31 @@ function isUnderPrefix(url: string, prefix: string): boolean {
   return Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */;
 }
 
-export function createHttpServer(ctx: ServerContext, logger: Logger): Server {
+export interface RequestListenerOptions {
+  /** Authentication and authorization (--authorization=basic); runs before any route, as OPA's. */
+  gate?: RequestGate;
+  /** The --diagnostic-addr surface: /health and /metrics only. */
+  diagnostic?: boolean;
+}
+
+export function createRequestListener(ctx: ServerContext, logger: Logger, options: RequestListenerOptions = {}): RequestListener {
   const { metrics } = ctx;
-  const app = buildApp(ctx, metrics);
+  const app = options.diagnostic ? buildDiagnosticApp(ctx) : buildApp(ctx);
   let requestId = 0;
   const logRequests = logger.isLevelEnabled('debug');
 
-  return createServer((req, res) => {
+  const route = (req: IncomingMessage, res: ServerResponse, url: string, mounted: boolean) => {
+    if (mounted || options.diagnostic) return app(req, res);
+    if (redirectToCanonicalPath(req, res, url)) return;
+    if (req.method === 'POST' && isUnderPrefix(url, '/v1/data')) {
+      const { rawPath, query } = splitUrl(url, '/v1/data');
+      postData(ctx, req, res, rawPath, query).catch((err) => sendError(req, res, err, ctx.encoding));
+      return;
+    }
+    app(req, res);
+  };
+
+  return (req, res) => {
     const started = process.hrtime.bigint();
     const reqId = ++requestId;
     const url = req.url ?? '/';
@@ -46,20 +65,48 @@ export function createHttpServer(ctx: ServerContext, logger: Logger): Server {
       if (logRequests) logger.debug({ req_id: reqId, req_method: req.method, req_path: url.split('?')[0], resp_status: res.statusCode, resp_duration_ms: seconds * 1000 }, 'Sent response.');
     });
     // Mounted front ends (HTTP ext_authz) see the proxied request as it is: any method, any path.
-    if (ctx.mounts?.some((m) => isUnderPrefix(url, m.path))) return app(req, res);
-    // OPA wraps its whole router in a HEAD-is-not-allowed handler.
-    if (req.method === 'HEAD') return sendEmpty(res, 405);
-    if (redirectToCanonicalPath(req, res, url)) return;
-    if (req.method === 'POST' && isUnderPrefix(url, '/v1/data')) {
-      const { rawPath, query } = splitUrl(url, '/v1/data');
-      postData(ctx, req, res, rawPath, query).catch((err) => sendError(req, res, err, ctx.encoding));
-      return;
-    }
-    app(req, res);
-  });
+    const mounted = !options.diagnostic && (ctx.mounts?.some((m) => isUnderPrefix(url, m.path)) ?? false);
+    // OPA wraps its whole router, authorization included, in a HEAD-is-not-allowed handler.
+    if (req.method === 'HEAD' && !mounted) return sendEmpty(res, 405);
+    const passed = options.gate ? options.gate(req, res) : true;
+    if (passed === true) return route(req, res, url, mounted);
+    if (passed !== false) void passed.then((ok) => ok && route(req, res, url, mounted));
+  };
 }
 
-function buildApp(ctx: ServerContext, metrics: ServerMetrics): express.Express {
+/** GET /metrics: the server's Prometheus registry, plus the PIP adapters' figures when configured. */
+async function sendMetrics(ctx: ServerContext, res: Response): Promise<void> {
+  let text = await ctx.metrics.registry.metrics();
+  if (ctx.enricher) text += prometheusText(ctx.enricher.metrics.snapshot());
+  res.writeHead(200, { 'Content-Type': ctx.metrics.registry.contentType });
+  res.end(text);
+}
+
+/** Go's mux answers a known path with the wrong method like this. */
+function methodNotAllowed(res: Response): void {
+  res.writeHead(405, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+  res.end('Method Not Allowed\n');
+}
+
+function notFound(res: Response): void {
+  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end('404 page not found\n');
+}
+
+/** The diagnostic listener's routes: health and metrics, nothing that reads or changes policies or data. */
+function buildDiagnosticApp(ctx: ServerContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.get('/health', (req, res) => health(ctx, req, res));
+  app.get('/metrics', (_req, res) => sendMetrics(ctx, res));
+  app.all(['/health', '/metrics'], (_req, res) => methodNotAllowed(res));
+  app.use((_req, res) => notFound(res));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => sendError(req, res, err, ctx.encoding));
+  return app;
+}
+
+function buildApp(ctx: ServerContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -91,23 +138,14 @@ function buildApp(ctx: ServerContext, metrics: ServerMetrics): express.Express {
   app.get('/health', (req, res) => health(ctx, req, res));
   app.get('/v1/config', (req, res) => config(ctx, req, res));
   app.get('/v1/status', (req, res) => status(ctx, req, res));
-  app.get('/metrics', async (_req, res) => {
-    let text = await metrics.registry.metrics();
-    if (ctx.enricher) text += prometheusText(ctx.enricher.metrics.snapshot());
-    res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
-    res.end(text);
-  });
+  app.get('/metrics', (_req, res) => sendMetrics(ctx, res));
   // Go's mux answers a known path with the wrong method like this (the data and policy APIs answer 405 with
   // an empty body instead, above).
   app.all(['/', '/health', '/metrics', '/v1/config', '/v1/status'], (req, res, next) => {
     if (req.path === '/' && req.method === 'GET') return next();
-    res.writeHead(405, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-    res.end('Method Not Allowed\n');
+    methodNotAllowed(res);
   });
-  app.use((_req, res) => {
-    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
-    res.end('404 page not found\n');
-  });
+  app.use((_req, res) => notFound(res));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => sendError(req, res, err, ctx.encoding));
   return app;
 }

@@ -11,8 +11,17 @@ export interface DecodingLimits {
   gzipMaxLength: number;
 }
 
+// Bodies already read before the handler ran (the authorization policy sees the input too), kept for it.
+const bodiesRead = new WeakMap<IncomingMessage, Buffer>();
+
+export function keepBody(req: IncomingMessage, body: Buffer): void {
+  bodiesRead.set(req, body);
+}
+
 /** Reads the whole body, enforcing the limits; a refused body is drained so the connection stays usable. */
 export async function readBody(req: IncomingMessage, limits: DecodingLimits): Promise<Buffer> {
+  const kept = bodiesRead.get(req);
+  if (kept) return kept;
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > limits.maxLength) {
     req.resume();

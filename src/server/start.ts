@@ -3,7 +3,6 @@
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { httpSendSettings } from '../builtins/http-send/settings.js';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Bundle } from '../bundle/bundle.js';
@@ -13,7 +12,11 @@ import type { RegoCompiler } from '../engine/compiler.js';
 import { Engine, type Decide } from '../engine/engine.js';
 import { defaultCompiler } from '../engine/opa-compiler.js';
 import { createEnricher } from '../pip/index.js';
-import { createHttpServer } from './app.js';
+import { createRequestListener } from './app.js';
+import { createRequestGate } from './authz.js';
+import type { ListenOptions } from './listen-options.js';
+import { closeListener, listen, type Listener } from './listeners.js';
+import { ServerTls } from './tls.js';
 import type { DataWrite, DecisionEvent, ServerContext } from './context.js';
 import { ServerMetrics } from './metrics.js';
 import { decideWith, inputErrorRecorder } from './decisions.js';
@@ -28,7 +31,10 @@ import { createManagement, type Management } from './management.js';
 import type { DecisionLogStore } from '../decisionlog/index.js';
 
 export interface StartOptions {
-  addr: string;
+  /** Addresses serving the API; every one is served (see parseListenAddress). */
+  addr: string | string[];
+  /** Diagnostic addresses, TLS, unix socket mode, authentication and authorization (`verdict run`'s flags). */
+  listen?: Partial<Omit<ListenOptions, 'addrs'>>;
   config: VerdictConfig;
   bundlePaths: string[];
   /** `--watch`: reload the bundle paths when they change. */
@@ -50,12 +56,16 @@ export interface StartOptions {
 }
 
 export interface RunningServer {
+  /** The first API address; `urls` has them all, `diagnosticUrls` the diagnostic ones. */
   url: string;
+  urls: string[];
+  diagnosticUrls: string[];
   ctx: ServerContext;
   /** The Decide contract for other front ends (Envoy, gateways); their decisions are recorded too. */
   decide: Decide;
   /** Every bundle source (downloads, bundle paths, uploads) goes through this manager. */
   bundles: BundleManager<Bundle>;
+  /** The first API listener. */
   server: Server;
   /** The decision log's store, when logging is on (queries, status; tests simulate a full disk through it). */
   decisionLog?: DecisionLogStore;
@@ -63,19 +73,14 @@ export interface RunningServer {
   close(timeoutMs?: number): Promise<void>;
 }
 
-export function parseAddr(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(':');
-  const host = i <= 0 ? '0.0.0.0' : addr.slice(0, i).replace(/^\[|\]$/g, '');
-  const port = Number(addr.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--addr ${addr}: expected HOST:PORT with a port from 0 to 65535`);
-  return { host, port };
-}
-
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config, logger } = options;
   // One bearer-JWT check (one JWKS cache) for every admin route; a bad `admin_api.auth` stops start-up here,
   // before anything is opened that would need closing.
   const adminGuard = config.admin_api ? adminJwtAuth((config.admin_api as AdminApiConfig).auth) : undefined;
+  const listenOptions = options.listen ?? {};
+  // Certificate problems stop start-up before any bundle work, naming the file.
+  const tls = listenOptions.tls ? new ServerTls(listenOptions.tls, listenOptions.authentication ?? 'off') : undefined;
   // A bad pip section stops start-up here, before any bundle work, with the config path in the message.
   const enricher = config.pip ? createEnricher(config.pip) : undefined;
   const metrics = new ServerMetrics();
@@ -149,36 +154,35 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     ...(decisionLog?.router ? [{ path: '/', router: decisionLog.router }] : []),
   ];
   await plugins.startAll();
-  const server = createHttpServer(ctx, logger);
-  const { host, port } = parseAddr(options.addr);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  }).catch(async (err: unknown) => {
+  const gate = createRequestGate(ctx, {
+    authentication: listenOptions.authentication ?? 'off',
+    authorization: listenOptions.authorization ?? 'off',
+    decision: config.default_authorization_decision ?? '/system/authz/allow',
+  });
+  const settings = { tls, unixSocketMode: listenOptions.unixSocketMode ?? 0o600 };
+  const listeners: Listener[] = [];
+  const diagnostics: Listener[] = [];
+  try {
+    const api = createRequestListener(ctx, logger, { gate });
+    for (const addr of Array.isArray(options.addr) ? options.addr : [options.addr]) listeners.push(await listen(addr, api, settings));
+    const diagnostic = createRequestListener(ctx, logger, { gate, diagnostic: true });
+    for (const addr of listenOptions.diagnosticAddrs ?? []) diagnostics.push(await listen(addr, diagnostic, settings));
+  } catch (err) {
+    await Promise.all([...listeners, ...diagnostics].map((l) => closeListener(l.server, 0)));
     await plugins.stopAll();
     throw err;
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  logger.info({ addr: url, bundles: engine.bundles.map((b) => ({ name: b.name, revision: b.manifest.revision })) }, 'Server started.');
+  }
+  tls?.startReloading(logger);
+  const url = listeners[0].url;
+  logger.info({ addrs: listeners.map((l) => l.url), diagnostic_addrs: diagnostics.map((l) => l.url), bundles: engine.bundles.map((b) => ({ name: b.name, revision: b.manifest.revision })) }, 'Server started.');
 
   const close = async (timeoutMs = 10_000) => {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        server.closeAllConnections();
-        resolve();
-      }, timeoutMs);
-      timer.unref();
-      server.close(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-      server.closeIdleConnections();
-    });
+    await Promise.all([...listeners, ...diagnostics].map((l) => closeListener(l.server, timeoutMs)));
+    await tls?.stop();
     // After the last request: plugins such as the decision-log writer flush what those requests produced.
     await plugins.stopAll();
   };
-  return { url, ctx, decide: decideWith(ctx), bundles: bundles.manager, server, ...(decisionLog ? { decisionLog: decisionLog.store } : {}), close };
+  return { url, urls: listeners.map((l) => l.url), diagnosticUrls: diagnostics.map((l) => l.url), ctx, decide: decideWith(ctx), bundles: bundles.manager, server: listeners[0].server, ...(decisionLog ? { decisionLog: decisionLog.store } : {}), close };
 }
 
 type Recorder = (event: DecisionEvent) => Promise<unknown> | void;

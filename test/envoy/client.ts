@@ -18,9 +18,9 @@ export class ExtAuthzClient {
   private readonly client: grpc.Client;
   readonly health: grpc.Client;
 
-  constructor(address: string) {
-    this.client = new AuthorizationClient(address, grpc.credentials.createInsecure());
-    this.health = new HealthClient(address, grpc.credentials.createInsecure());
+  constructor(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
+    this.client = new AuthorizationClient(address, credentials);
+    this.health = new HealthClient(address, credentials);
   }
 
   // Sends a CheckRequest given in protobufjs plain-object form and returns the response as a plain

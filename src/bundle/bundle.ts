@@ -4,6 +4,7 @@
 // Format: https://www.openpolicyagent.org/docs/management-bundles#bundle-file-format
 import { parse as parseYaml } from 'yaml';
 import { BundleError, type BundleFile } from './files.js';
+import { readJson } from '../json/reader.js';
 
 export interface WasmEntrypoint {
   /** Slash-separated rule or package path, e.g. "gateway/authz/allow". */
@@ -121,7 +122,7 @@ export function isUnder(path: string, root: string): boolean {
 function parseManifest(bytes: Buffer): BundleManifest {
   let raw: unknown;
   try {
-    raw = JSON.parse(bytes.toString('utf8'));
+    raw = readJson(bytes.toString('utf8'));
   } catch (err) {
     throw new BundleError(`.manifest is not valid JSON: ${(err as Error).message}`);
   }
@@ -164,7 +165,7 @@ function parseManifest(bytes: Buffer): BundleManifest {
 
 function parseJsonFile(file: BundleFile): unknown {
   try {
-    return JSON.parse(file.data.toString('utf8'));
+    return readJson(file.data.toString('utf8'));
   } catch (err) {
     throw new BundleError(`${file.path}: invalid JSON: ${(err as Error).message}`);
   }

@@ -12,6 +12,7 @@ import { principalExtractor, type PrincipalExtractor, type PrincipalSource } fro
 import { Retention, type RetentionOptions } from './retention.js';
 import { WriterThread } from './writer.js';
 import type { WriterRow } from './writer-worker.js';
+import { writeJson } from '../json/writer.js';
 
 /** default: committed shortly after record() returns; survives a process crash once committed (WAL, synchronous=NORMAL).
  *  sync: record() resolves only after the commit, and every commit is fsynced (synchronous=FULL). */
@@ -312,7 +313,7 @@ export class DecisionLogStore {
   private toRow({ event, tsNs }: Pending): WriterRow | null {
     let json: string;
     try {
-      json = JSON.stringify(event);
+      json = writeJson(event);
     } catch {
       this.counters.encoding_failures++;
       return null;

@@ -9,6 +9,7 @@ import type { RegoCompiler } from './compiler.js';
 import { evaluateWithHttpSend } from './http-send-loop.js';
 import { WasmProgram } from './program.js';
 import { DataStore, childOf, splitPath } from './store.js';
+import { writeJson } from '../json/writer.js';
 
 /** The shared decision contract (BRIEF.md): path like "envoy/authz/allow"; result absent = undefined. */
 export type Decide = (path: string, input: unknown) => Promise<{ result?: unknown; decisionId?: string }>;
@@ -57,8 +58,14 @@ export class Engine {
     const next = await this.build(bundles, this.set.apiModules);
     // From here to the swap nothing awaits, so no decision sees the new data with the old policies, and the
     // data is in the new instances before they serve the first decision.
-    this.store.activate(bundles);
-    loadData(next);
+    const undo = this.store.activate(bundles);
+    try {
+      loadData(next);
+    } catch (err) {
+      // Data the modules cannot load (too deep for the wasm runtime, say) refuses the whole activation.
+      undo();
+      throw err;
+    }
     this.set = next;
   }
 
@@ -121,7 +128,7 @@ export class Engine {
 
   /** The Decide contract for PEP adapters. */
   readonly decide: Decide = async (path, input) => {
-    const text = input === undefined ? undefined : encoder.encode(JSON.stringify(input));
+    const text = input === undefined ? undefined : encoder.encode(writeJson(input));
     const outcome = this.evaluate(splitPath(path), text);
     const evaluation = outcome instanceof Promise ? await outcome : outcome;
     return evaluation.defined ? { result: evaluation.result } : {};

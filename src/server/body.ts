@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { createGunzip } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
 import { invalidParameter } from './errors.js';
+import { readJson, readJsonDocument } from '../json/reader.js';
 
 export interface DecodingLimits {
   maxLength: number;
@@ -76,17 +77,37 @@ export function isYaml(req: IncomingMessage): boolean {
   return (req.headers['content-type'] ?? '').includes('yaml');
 }
 
-/** Parses a JSON or YAML document; the error message says what was wrong and where. */
+/**
+ * Parses a JSON or YAML document as OPA's decoder does (the first JSON value, exact numbers, Go's depth limit
+ * and messages); the error message says what was wrong.
+ */
 export function parseDocument(body: Buffer, yaml: boolean): unknown {
   const text = body.toString('utf8');
-  if (yaml) {
-    try {
-      return parseYaml(text);
-    } catch (err) {
-      throw new SyntaxError(`yaml: ${(err as Error).message.split('\n')[0]}`);
-    }
+  if (yaml) return parseYamlText(text);
+  return readJson(text, { trailing: 'ignore' });
+}
+
+function parseYamlText(text: string): unknown {
+  try {
+    return parseYaml(text);
+  } catch (err) {
+    throw new SyntaxError(`yaml: ${(err as Error).message.split('\n')[0]}`);
   }
-  return JSON.parse(text);
+}
+
+/**
+ * Parses a request envelope such as {"input": ...} and also returns the JSON text of one member's value (its
+ * last occurrence, which is the one that counts) as the client sent it, for the wasm module: no
+ * re-serialisation, and the numbers stay as written. YAML bodies have no such text.
+ */
+export function parseEnvelope(body: Buffer, yaml: boolean, key: string): { value: unknown; memberText?: Uint8Array } {
+  const text = body.toString('utf8');
+  if (yaml) return { value: parseYamlText(text) };
+  const { value, span } = readJsonDocument(text, { trailing: 'ignore', spanOfKey: key });
+  if (!span) return { value };
+  // Offsets are characters; for ASCII bodies they are also bytes, so the body is sliced without a copy.
+  const memberText = text.length === body.length ? body.subarray(span[0], span[1]) : Buffer.from(text.slice(span[0], span[1]), 'utf8');
+  return { value, memberText };
 }
 
 /** Describes a JSON value's kind for "expected an object, got ..." messages. */

@@ -7,7 +7,9 @@ import type { Evaluation } from '../engine/engine.js';
 import { StoreError, splitPath } from '../engine/store.js';
 import { isObject } from '../bundle/bundle.js';
 import type { EnrichmentReport } from '../pip/index.js';
-import { isYaml, kindOf, parseDocument, readBody } from './body.js';
+import { isYaml, kindOf, parseDocument, parseEnvelope, readBody } from './body.js';
+import { readJson } from '../json/reader.js';
+import { writeJson } from '../json/writer.js';
 import type { DataWrite, ServerContext } from './context.js';
 import { recordDecision } from './decisions.js';
 import { enrichDecision } from './pip.js';
@@ -100,35 +102,16 @@ function dataResponse(ctx: ServerContext, query: URLSearchParams, decisionId: st
   return body;
 }
 
-const inputKeyPrefix = /^\s*\{\s*"input"\s*:/;
-const closingBrace = /\}\s*$/;
-
-/**
- * The input's own bytes inside a body that is exactly {"input": <value>}. The policy then sees the numbers
- * the client sent (JSON.parse would round integers beyond 2^53, which OPA keeps exact) and no time is spent
- * re-serialising. Anything else (more keys, escaped key) returns undefined and the caller re-serialises.
- */
-function rawInputOf(body: Buffer, request: Record<string, unknown>): Uint8Array | undefined {
-  if (Object.keys(request).length !== 1) return undefined;
-  const head = body.subarray(0, 64).toString('latin1');
-  const prefix = inputKeyPrefix.exec(head);
-  if (!prefix) return undefined;
-  const tail = body.subarray(Math.max(0, body.length - 64)).toString('latin1');
-  const suffix = closingBrace.exec(tail);
-  if (!suffix) return undefined;
-  return body.subarray(prefix[0].length, body.length - (tail.length - suffix.index));
-}
-
 /** POST /v1/data/{path}: body {"input": ...}. */
 export async function postData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
   const started = process.hrtime.bigint();
   const path = pathSegments(rawPath);
   const body = await readBody(req, ctx.decoding);
   let request: unknown;
-  const yaml = isYaml(req);
+  let inputText: Uint8Array | undefined;
   if (body.length > 0) {
     try {
-      request = parseDocument(body, yaml);
+      ({ value: request, memberText: inputText } = parseEnvelope(body, isYaml(req), 'input'));
     } catch (err) {
       throw invalidParameter(`body contains malformed input document: ${(err as Error).message}`);
     }
@@ -138,7 +121,8 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
   }
   const hasInput = isObject(request) && 'input' in request;
   const input = hasInput ? (request as { input: unknown }).input : undefined;
-  const inputText = hasInput ? (yaml ? undefined : rawInputOf(body, request as Record<string, unknown>)) ?? encoder.encode(JSON.stringify(input)) : undefined;
+  if (hasInput) inputText ??= encoder.encode(writeJson(input));
+  else inputText = undefined;
   const pending = decisionInput(ctx, req, path, input, inputText);
   const decision = pending instanceof Promise ? await pending : pending;
   const evaluating = evaluate(ctx, req, path, decision, started);
@@ -156,7 +140,7 @@ export async function getData(ctx: ServerContext, req: IncomingMessage, res: Ser
   let input: unknown;
   if (inputParam !== null) {
     try {
-      input = JSON.parse(inputParam);
+      input = readJson(inputParam);
     } catch (err) {
       throw invalidParameter(`parameter contains malformed input document: ${(err as Error).message}`);
     }
@@ -183,7 +167,7 @@ export async function postDataV0(ctx: ServerContext, req: IncomingMessage, res: 
       throw invalidParameter(`unexpected parse error for input: body contains malformed input document: ${(err as Error).message}`);
     }
   }
-  const inputText = input === undefined ? undefined : isYaml(req) ? encoder.encode(JSON.stringify(input)) : body;
+  const inputText = input === undefined ? undefined : isYaml(req) ? encoder.encode(writeJson(input)) : body;
   const pending = decisionInput(ctx, req, path, input, inputText);
   const decision = pending instanceof Promise ? await pending : pending;
   const evaluating = evaluate(ctx, req, path, decision, started);

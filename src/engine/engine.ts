@@ -53,32 +53,55 @@ export class Engine {
   }
 
   /** Activates a new set of bundles atomically; on any error the previous set stays active. */
-  async activate(bundles: Bundle[]): Promise<void> {
-    checkBundlesDoNotOverlap(bundles);
-    const next = await this.build(bundles, this.set.apiModules);
-    // From here to the swap nothing awaits, so no decision sees the new data with the old policies, and the
-    // data is in the new instances before they serve the first decision.
-    const undo = this.store.activate(bundles);
-    try {
-      loadData(next);
-    } catch (err) {
-      // Data the modules cannot load (too deep for the wasm runtime, say) refuses the whole activation.
-      undo();
-      throw err;
-    }
-    this.set = next;
+  activate(bundles: Bundle[]): Promise<void> {
+    return this.serially(async () => {
+      checkBundlesDoNotOverlap(bundles);
+      const next = await this.build(bundles, this.set.apiModules);
+      // From here to the swap nothing awaits, so no decision sees the new data with the old policies, and the
+      // data is in the new instances before they serve the first decision.
+      const undo = this.store.activate(bundles);
+      try {
+        loadData(next);
+      } catch (err) {
+        // Data the modules cannot load (too deep for the wasm runtime, say) refuses the whole activation.
+        undo();
+        throw err;
+      }
+      this.set = next;
+    });
   }
 
-  /** Policy API: adds or replaces a module, recompiling the Rego side of the policy set. */
-  async putModule(module: ApiModule): Promise<void> {
-    const apiModules = [...this.set.apiModules.filter((m) => m.id !== module.id), module];
-    this.set = loadData(await this.build(this.set.bundles, apiModules));
+  /**
+   * Policy API: adds or replaces a module, recompiling the Rego side of the policy set. `precondition` runs
+   * inside the change, against the set the module joins (the bundle roots it must stay out of).
+   */
+  putModule(module: ApiModule, precondition: () => void = () => undefined): Promise<void> {
+    return this.serially(async () => {
+      precondition();
+      const apiModules = [...this.set.apiModules.filter((m) => m.id !== module.id), module];
+      this.set = loadData(await this.build(this.set.bundles, apiModules));
+    });
   }
 
-  async deleteModule(id: string): Promise<boolean> {
-    if (!this.set.apiModules.some((m) => m.id === id)) return false;
-    this.set = loadData(await this.build(this.set.bundles, this.set.apiModules.filter((m) => m.id !== id)));
-    return true;
+  deleteModule(id: string): Promise<boolean> {
+    return this.serially(async () => {
+      if (!this.set.apiModules.some((m) => m.id === id)) return false;
+      this.set = loadData(await this.build(this.set.bundles, this.set.apiModules.filter((m) => m.id !== id)));
+      return true;
+    });
+  }
+
+  /**
+   * Every change to the active policy set (bundle activations, uploads, the Policy API) runs alone, in
+   * arrival order: each builds on the set the previous one left, so two changes that both succeed both
+   * survive. A failed change does not stop the ones queued behind it.
+   */
+  private changes: Promise<unknown> = Promise.resolve();
+
+  private serially<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.changes.then(change, change);
+    this.changes = run.catch(() => undefined);
+    return run;
   }
 
   /**

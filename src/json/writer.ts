@@ -1,5 +1,6 @@
 // The JSON writer for everything Verdict sends or stores (responses, decision-log events, inputs and data
-// handed to wasm): JSON.stringify, with NumberText values printed as their text. V8's JSON.stringify
+// handed to wasm): JSON.stringify, with NumberText values printed as their text and strings escaped as Go's
+// encoder escapes them. V8's JSON.stringify
 // recurses and runs out of stack near 5,000 levels, while documents up to the reader's 10,000 levels are
 // legal (OPA answers them), so those are written by an explicit-stack writer with the same output.
 import { randomBytes } from 'node:crypto';
@@ -20,7 +21,19 @@ export function writeJson(value: unknown, indent?: number): string {
     }
   });
   if (text === undefined) return undefined as unknown as string;
-  return marked ? text.replace(markedNumber, '$1') : text;
+  return goEscaped(marked ? text.replace(markedNumber, '$1') : text);
+}
+
+const htmlSensitive = /[<>&\u2028\u2029]/;
+const htmlSensitiveAll = /[<>&\u2028\u2029]/g;
+const goEscapes: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+
+/**
+ * Go's encoder escapes <, >, & and U+2028/U+2029 in strings (OPA's answers show them so); outside strings
+ * JSON text never holds these characters, so the whole text can be rewritten.
+ */
+function goEscaped(text: string): string {
+  return htmlSensitive.test(text) ? text.replace(htmlSensitiveAll, (c) => goEscapes[c]!) : text;
 }
 
 /** What JSON.stringify writes for a value with toJSON applied; containers are opened by the caller. */

@@ -7,6 +7,7 @@ import { HttpSendClient } from '../builtins/http-send/client.js';
 import { HttpSendSession, NeedsResponse, withSession } from '../builtins/http-send/session.js';
 import type { RegoCompiler } from './compiler.js';
 import { evaluateWithHttpSend } from './http-send-loop.js';
+import { QUERY_PACKAGE, queryModule, type QueryRow } from '../compiler/query.js';
 import { WasmProgram } from './program.js';
 import { DataStore, childOf, splitPath } from './store.js';
 import { writeJson } from '../json/writer.js';
@@ -162,6 +163,28 @@ export class Engine {
     return this.set.entrypointPaths.some((e) => e.segments.length <= path.length && e.segments.every((s, i) => path[i] === s));
   }
 
+  /**
+   * An ad-hoc query (the Query API) against the active set's Rego modules and data, compiled by the set's
+   * compiler with the query as one more module. Returns each solution's bindings, in OPA's order. Rules
+   * shipped only as wasm are not visible to a query; their base data is.
+   */
+  async query(query: string, input: Uint8Array | undefined): Promise<{ rows: Record<string, unknown>[]; compileNs: number; evalNs: number }> {
+    const started = process.hrtime.bigint();
+    const set = this.set;
+    const compiled = queryModule(query);
+    const { modules, regoVersion } = regoSources(set.bundles, set.apiModules);
+    const { wasm } = await this.compiler.compile([...modules, { path: compiled.file.path, source: compiled.file.source, packagePath: [QUERY_PACKAGE] }], { regoVersion });
+    const program = await WasmProgram.load(wasm, hostBuiltins, this.store, 'verdict');
+    const compiledAt = process.hrtime.bigint();
+    const outcome = evaluateWithHttpSend(this.httpSend, () => {
+      const rs = program.evaluate(compiled.entrypoint, input);
+      return { defined: rs.length > 0, result: rs[0]?.result };
+    });
+    const { result } = outcome instanceof Promise ? await outcome : outcome;
+    const rows = ((result ?? []) as QueryRow[]).map((row) => row.bindings);
+    return { rows, compileNs: Number(compiledAt - started), evalNs: Number(process.hrtime.bigint() - compiledAt) };
+  }
+
   private async build(bundles: Bundle[], apiModules: ApiModule[]): Promise<PolicySet> {
     const entrypoints = new Map<string, WasmProgram>();
     for (const bundle of bundles) {
@@ -170,12 +193,8 @@ export class Engine {
         for (const entry of bundle.manifest.wasm ?? []) if (entry.module === wasm.path) entrypoints.set(entry.entrypoint, program);
       }
     }
-    const regoModules: RegoModule[] = [
-      ...bundles.filter((b) => b.wasm.length === 0).flatMap((b) => b.modules.map((m) => ({ ...m, path: `${b.name}/${m.path}` }))),
-      ...apiModules.map((m) => ({ path: m.id, source: m.source, packagePath: m.packagePath })),
-    ];
+    const { modules: regoModules, regoVersion } = regoSources(bundles, apiModules);
     if (regoModules.length > 0) {
-      const regoVersion = bundles.some((b) => b.wasm.length === 0 && b.manifest.rego_version === 0) ? 0 : 1;
       const compiled = await this.compiler.compile(regoModules, { regoVersion });
       const program = await WasmProgram.load(compiled.wasm, hostBuiltins, this.store, 'verdict');
       for (const name of compiled.entrypoints) entrypoints.set(name, program);
@@ -186,6 +205,15 @@ export class Engine {
 }
 
 const encoder = new TextEncoder();
+
+/** The Rego side of a policy set: bundles without wasm, and the Policy API's modules. */
+function regoSources(bundles: Bundle[], apiModules: readonly ApiModule[]): { modules: RegoModule[]; regoVersion: 0 | 1 } {
+  const modules: RegoModule[] = [
+    ...bundles.filter((b) => b.wasm.length === 0).flatMap((b) => b.modules.map((m) => ({ ...m, path: `${b.name}/${m.path}` }))),
+    ...apiModules.map((m) => ({ path: m.id, source: m.source, packagePath: m.packagePath })),
+  ];
+  return { modules, regoVersion: bundles.some((b) => b.wasm.length === 0 && b.manifest.rego_version === 0) ? 0 : 1 };
+}
 
 /** Copies the store's data into every instance of a set (each module has its own memory, so one copy each). */
 function loadData(set: PolicySet): PolicySet {

@@ -132,3 +132,53 @@ test('concurrent policy PUTs that all answer 200 all survive', async () => {
   const after = (JSON.parse((await send(verdict.url, 'GET', '/v1/policies')).body.toString()).result as { id: string }[]).map((p) => p.id).filter((id) => /^c\d$/.test(id)).sort();
   assert.deepEqual(after, ['c3', 'c4', 'c5', 'c6']);
 });
+
+const q = (query: string) => `/v1/query?q=${encodeURIComponent(query)}`;
+const queryCases: { name: string; method: string; path: string; body?: string; codeOnly?: boolean }[] = [
+  { name: 'query bindings', method: 'GET', path: q('x := 1; y = x + 1') },
+  { name: 'query over a rule and base data', method: 'GET', path: q('x := data.t.echo') },
+  { name: 'query with no solution', method: 'GET', path: q('1 = 2') },
+  { name: 'query that holds without bindings', method: 'GET', path: q('true') },
+  { name: 'query without q', method: 'GET', path: '/v1/query' },
+  { name: 'query that does not parse', method: 'GET', path: q('[') },
+  { name: 'query with an unknown function', method: 'GET', path: q('x = nofn(1)'), codeOnly: true },
+  { name: 'query POST with input, numbers exact', method: 'POST', path: '/v1/query', body: '{"query":"x := input.xs[_]","input":{"xs":[1,2e400,1.0]}}' },
+  { name: 'query POST with an empty query', method: 'POST', path: '/v1/query', body: '{}' },
+  { name: 'query POST that is not JSON', method: 'POST', path: '/v1/query', body: 'bad' },
+  { name: 'query with the wrong method', method: 'PUT', path: '/v1/query', body: '{}' },
+  { name: 'query metrics are OPA\'s names', method: 'GET', path: `${q('x := 1')}&metrics`, codeOnly: true },
+  { name: 'health rule true', method: 'GET', path: '/health/live' },
+  { name: 'health rule false', method: 'GET', path: '/health/ready' },
+  { name: 'health rule on the plugin input', method: 'GET', path: '/health/plugins_ok' },
+  { name: 'health rule undefined, nested path', method: 'GET', path: '/health/a/b' },
+  { name: 'health rule with the wrong method', method: 'POST', path: '/health/live', body: '{}' },
+];
+
+test('health rules are installed on both servers', async () => {
+  const source = 'package system.health\n\nlive := true\n\nready := false\n\nplugins_ok if input.plugins_ready == true\n';
+  for (const server of [opa.url, verdict.url]) assert.equal((await send(server, 'PUT', '/v1/policies/health', source)).status, 200);
+});
+
+for (const c of queryCases) {
+  test(`same answer as OPA: ${c.name}`, async () => {
+    const theirs = await send(opa.url, c.method, c.path, c.body);
+    const ours = await send(verdict.url, c.method, c.path, c.body);
+    assert.equal(ours.status, theirs.status, `OPA said ${theirs.status} ${theirs.body.toString().slice(0, 300)}`);
+    assert.equal(String(ours.headers['content-type']).split(';')[0], String(theirs.headers['content-type']).split(';')[0]);
+    if (!c.codeOnly) return assert.equal(withoutDecisionId(ours), withoutDecisionId(theirs));
+    const [o, t] = [JSON.parse(ours.body.toString()), JSON.parse(theirs.body.toString())];
+    assert.deepEqual(Object.keys(o.metrics ?? {}).sort(), Object.keys(t.metrics ?? {}).sort());
+    assert.equal(o.code, t.code);
+    assert.deepEqual(o.errors?.map((e: { code: string }) => e.code), t.errors?.map((e: { code: string }) => e.code));
+  });
+}
+
+test('GET / is a query page with a form that posts to the Query API', async () => {
+  const res = await send(verdict.url, 'GET', '/');
+  assert.equal(res.status, 200);
+  assert.match(String(res.headers['content-type']), /^text\/html/);
+  const html = res.body.toString();
+  assert.match(html, /<form id="query">/);
+  assert.match(html, /fetch\('v1\/query\?pretty', \{ method: 'POST'/);
+  assert.equal((await send(verdict.url, 'PUT', '/', '{}')).status, 405);
+});

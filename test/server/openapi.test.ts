@@ -4,9 +4,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { pino } from 'pino';
+import { SignJWT } from 'jose';
 import { buildWasmBundle } from '../engine/opa-fixture.js';
-import { send, startVerdict } from './harness.js';
-import type { RunningServer } from '../../src/server/start.js';
+import { send, startVerdict, writeTree } from './harness.js';
+import { parseConfig } from '../../src/config/config.js';
+import { startServer, type RunningServer } from '../../src/server/start.js';
+import { writeBundleArchive } from '../../src/bundle/files.js';
 
 interface Spec {
   paths: Record<string, Record<string, { responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }> }>>;
@@ -18,18 +23,51 @@ const ajv = new Ajv2020({ strict: false, allErrors: true });
 ajv.addSchema(spec, 'openapi.json');
 const input = readFileSync('rego/gateway/input.json', 'utf8');
 let verdict: RunningServer;
+/** A second server with the parts that need configuring: admin_api, the decision-log store, HTTP ext_authz. */
+let admin: RunningServer;
+let token: string;
 
 before(async () => {
   const bundle = buildWasmBundle('bundles/sample', ['gateway/authz/allow', 'gateway/authz/deny']);
   verdict = await startVerdict('status: {}\nkeys:\n  k:\n    key: secret\n', [bundle]);
+  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  token = await new SignJWT({ scope: 'admin' }).setProtectedHeader({ alg: 'ES256' }).setIssuer('https://idp.test/').setAudience('verdict-admin').setExpirationTime('5m').sign(keys.privateKey);
+  const dir = writeTree({ 'envoy/policy.rego': 'package envoy.authz\n\ndefault allow := false\n\nallow if input.attributes.request.http.method == "GET"\n' });
+  const config = `
+persistence_directory: ${dir}/persist
+decision_logs:
+  store:
+    file: ${dir}/decisions.db
+plugins:
+  envoy_ext_authz_http: {}
+admin_api:
+  auth:
+    keys:
+      - key: ${JSON.stringify(keys.publicKey.export({ type: 'spki', format: 'pem' }).toString())}
+    issuer: https://idp.test/
+    audience: verdict-admin
+    required_scopes: [admin]
+`;
+  admin = await startServer({ addr: '127.0.0.1:0', config: parseConfig(config, 'test config'), bundlePaths: [dir], logger: pino({ level: 'silent' }), decisionLogByDefault: true });
 });
 
-after(() => verdict?.close());
+after(async () => {
+  await Promise.all([verdict?.close(), admin?.close(1000)]);
+});
 
 function templateOf(path: string): string {
   const bare = path.split('?')[0];
   if (spec.paths[bare]) return bare;
-  for (const [prefix, template] of [['/v1/data/', '/v1/data/{path}'], ['/v0/data/', '/v0/data/{path}'], ['/v1/policies/', '/v1/policies/{id}']]) {
+  const prefixes = [
+    ['/v1/data/', '/v1/data/{path}'],
+    ['/v0/data/', '/v0/data/{path}'],
+    ['/v1/policies/', '/v1/policies/{id}'],
+    ['/health/', '/health/{path}'],
+    ['/v1/decisions/', '/v1/decisions/{decision_id}'],
+    ['/v1/authz/', '/v1/authz/{path}'],
+    ['/v1/bundles/', '/v1/bundles/{name}'],
+  ];
+  for (const [prefix, template] of prefixes) {
     if (bare.startsWith(prefix)) return template;
   }
   throw new Error(`no OpenAPI path for ${path}`);
@@ -70,12 +108,56 @@ const requests: [string, string, string?][] = [
   ['GET', '/metrics'],
   ['GET', '/v1/config'],
   ['GET', '/v1/status'],
+  ['GET', '/v1/query?q=x%20%3A%3D%20data.gateway.authz.allow'],
+  ['GET', '/v1/query?q=%5B'],
+  ['GET', '/v1/query?q=x%20%3A%3D%201&metrics'],
+  ['POST', '/v1/query', '{"query":"x := input.a","input":{"a":1}}'],
+  ['POST', '/v1/query', 'bad'],
+  ['POST', '/v1/query', '{}'],
+  ['PUT', '/v1/policies/health', 'package system.health\nlive := true\n'],
+  ['GET', '/health/live'],
+  ['GET', '/health/ready'],
+  ['GET', '/'],
+];
+
+/** Requests to the configured server; `authorized` sends the admin token. */
+const adminRequests: { method: string; path: string; body?: string | (() => Promise<Buffer>); authorized?: boolean }[] = [
+  { method: 'GET', path: '/v1/authz/some/resource' },
+  { method: 'POST', path: '/v1/authz/some/resource', body: '{}' },
+  { method: 'GET', path: '/v1/decisions', authorized: true },
+  { method: 'GET', path: '/v1/decisions?limit=x', authorized: true },
+  { method: 'GET', path: '/v1/decisions' },
+  { method: 'GET', path: '/v1/decisions/nope', authorized: true },
+  { method: 'GET', path: '/ui/decisions', authorized: true },
+  { method: 'GET', path: '/v1/bundles', authorized: true },
+  { method: 'PUT', path: '/v1/bundles/up', authorized: true, body: async () => writeBundleArchive([{ path: '.manifest', data: Buffer.from('{"revision":"u1","roots":["up"]}') }, { path: 'up/data.json', data: Buffer.from('{"a":1}') }]) },
+  { method: 'PUT', path: '/v1/bundles/bad', authorized: true, body: 'not a bundle' },
+  { method: 'GET', path: '/v1/bundles/up', authorized: true },
+  { method: 'DELETE', path: '/v1/bundles/up', authorized: true },
+  { method: 'GET', path: '/v1/bundles/up', authorized: true },
+  { method: 'DELETE', path: '/v1/bundles/up', authorized: true },
 ];
 
 test('real responses match schemas/openapi.json and every operation is exercised', async () => {
   const exercised = new Set<string>();
-  for (const [method, path, body] of requests) {
-    const res = await send(verdict.url, method, path, body);
+  await send(admin.url, 'GET', '/v1/authz/first');
+  await admin.decisionLog!.flush();
+  const decided = await send(admin.url, 'GET', '/v1/decisions?limit=1', undefined, { Authorization: `Bearer ${token}` });
+  const decisionId = (JSON.parse(decided.body.toString()) as { result: { decision_id: string }[] }).result[0]!.decision_id;
+  const all: [RunningServer, string, string, string | Buffer | undefined, Record<string, string>][] = [
+    ...requests.map(([method, path, body]): [RunningServer, string, string, string | undefined, Record<string, string>] => [verdict, method, path, body, {}]),
+    ...(await Promise.all(
+      [...adminRequests, { method: 'GET', path: `/v1/decisions/${decisionId}`, authorized: true }].map(async (r): Promise<[RunningServer, string, string, string | Buffer | undefined, Record<string, string>]> => [
+        admin,
+        r.method,
+        r.path,
+        typeof r.body === 'function' ? await r.body() : r.body,
+        r.authorized ? { Authorization: `Bearer ${token}` } : {},
+      ]),
+    )),
+  ];
+  for (const [server, method, path, body, headers] of all) {
+    const res = await send(server.url, method, path, body, headers);
     const template = templateOf(path);
     const operation = spec.paths[template][method.toLowerCase()];
     assert.ok(operation, `${method} ${template} is not documented`);

@@ -31,6 +31,8 @@ export interface ReadOptions {
 
 export interface ReadResult {
   value: unknown;
+  /** Character offsets [start, end) of the document's value, without surrounding whitespace or trailing text. */
+  valueSpan: [number, number];
   /** Character offsets [start, end) of the `spanOfKey` member's value, when present. */
   span?: [number, number];
 }
@@ -43,7 +45,7 @@ export function readJson(text: string, options: ReadOptions = {}): unknown {
 export function readJsonDocument(text: string, options: ReadOptions = {}): ReadResult {
   const reader = new Reader(text, options.maxDepth ?? MAX_JSON_DEPTH, options.spanOfKey);
   const value = reader.document(options.trailing ?? 'error');
-  return reader.span ? { value, span: reader.span } : { value };
+  return reader.span ? { value, valueSpan: reader.valueSpan, span: reader.span } : { value, valueSpan: reader.valueSpan };
 }
 
 interface Frame {
@@ -75,9 +77,15 @@ class Reader {
     private readonly spanKey: string | undefined,
   ) {}
 
+  valueSpan: [number, number] = [0, 0];
+
   document(trailing: 'ignore' | 'error'): unknown {
     this.skipSpace();
+    // Nothing at all: Go's Decoder says io.EOF, json.Unmarshal "unexpected end of JSON input".
+    if (this.pos >= this.text.length) throw new JsonSyntaxError(trailing === 'ignore' ? 'EOF' : 'unexpected end of JSON input', this.pos);
+    const start = this.pos;
     const value = this.value('looking for beginning of value');
+    this.valueSpan = [start, this.pos];
     if (trailing === 'error') {
       this.skipSpace();
       if (this.pos < this.text.length) this.fail('after top-level value');

@@ -96,18 +96,26 @@ function parseYamlText(text: string): unknown {
 }
 
 /**
- * Parses a request envelope such as {"input": ...} and also returns the JSON text of one member's value (its
- * last occurrence, which is the one that counts) as the client sent it, for the wasm module: no
- * re-serialisation, and the numbers stay as written. YAML bodies have no such text.
+ * Parses a request body and also returns JSON text as the client sent it, for the wasm module: the value of
+ * member `key` of the top-level object (its last occurrence, which is the one that counts), or without `key`
+ * the whole document without what follows it. No re-serialisation, and the numbers stay as written. YAML
+ * bodies have no such text.
  */
-export function parseEnvelope(body: Buffer, yaml: boolean, key: string): { value: unknown; memberText?: Uint8Array } {
+export function parseEnvelope(body: Buffer, yaml: boolean, key?: string): { value: unknown; memberText?: Uint8Array } {
   const text = body.toString('utf8');
   if (yaml) return { value: parseYamlText(text) };
-  const { value, span } = readJsonDocument(text, { trailing: 'ignore', spanOfKey: key });
-  if (!span) return { value };
+  const { value, span, valueSpan } = readJsonDocument(text, { trailing: 'ignore', spanOfKey: key });
+  const [start, end] = key === undefined ? valueSpan : span ?? [0, -1];
+  if (end < 0) return { value };
   // Offsets are characters; for ASCII bodies they are also bytes, so the body is sliced without a copy.
-  const memberText = text.length === body.length ? body.subarray(span[0], span[1]) : Buffer.from(text.slice(span[0], span[1]), 'utf8');
+  const memberText = text.length === body.length ? body.subarray(start, end) : Buffer.from(text.slice(start, end), 'utf8');
   return { value, memberText };
+}
+
+/** Empty or only whitespace: OPA's handlers treat such a body as no body. */
+export function isBlank(body: Buffer): boolean {
+  for (const byte of body) if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return false;
+  return true;
 }
 
 /** Describes a JSON value's kind for "expected an object, got ..." messages. */

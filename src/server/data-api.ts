@@ -7,7 +7,7 @@ import type { Evaluation } from '../engine/engine.js';
 import { StoreError, splitPath } from '../engine/store.js';
 import { isObject } from '../bundle/bundle.js';
 import type { EnrichmentReport } from '../pip/index.js';
-import { isYaml, kindOf, parseDocument, parseEnvelope, readBody } from './body.js';
+import { isBlank, isYaml, kindOf, parseDocument, parseEnvelope, readBody } from './body.js';
 import { readJson } from '../json/reader.js';
 import { writeJson } from '../json/writer.js';
 import type { DataWrite, ServerContext } from './context.js';
@@ -123,7 +123,7 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
   const body = await readBody(req, ctx.decoding);
   let request: unknown;
   let inputText: Uint8Array | undefined;
-  if (body.length > 0) {
+  if (!isBlank(body)) {
     try {
       ({ value: request, memberText: inputText } = parseEnvelope(body, isYaml(req), 'input'));
     } catch (err) {
@@ -133,7 +133,8 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
   if (request !== undefined && request !== null && !isObject(request)) {
     throw invalidParameter(`body contains malformed input document: expected an object with an "input" key, got ${kindOf(request)}`);
   }
-  const hasInput = isObject(request) && 'input' in request;
+  // OPA reads "input": null as no input at all (the warning included).
+  const hasInput = isObject(request) && request.input !== undefined && request.input !== null;
   const input = hasInput ? (request as { input: unknown }).input : undefined;
   if (hasInput) inputText ??= encoder.encode(writeJson(input));
   else inputText = undefined;
@@ -176,15 +177,17 @@ export async function postDataV0(ctx: ServerContext, req: IncomingMessage, res: 
   const started = process.hrtime.bigint();
   const path = pathSegments(rawPath);
   const body = await readBody(req, ctx.decoding);
-  let input: unknown;
-  if (body.length > 0) {
+  // An empty body is a null input, as OPA reads it.
+  let input: unknown = null;
+  let inputText: Uint8Array | undefined;
+  if (!isBlank(body)) {
     try {
-      input = parseDocument(body, isYaml(req));
+      ({ value: input, memberText: inputText } = parseEnvelope(body, isYaml(req)));
     } catch (err) {
       throw invalidParameter(`unexpected parse error for input: body contains malformed input document: ${(err as Error).message}`);
     }
   }
-  const inputText = input === undefined ? undefined : isYaml(req) ? encoder.encode(writeJson(input)) : body;
+  inputText ??= encoder.encode(writeJson(input));
   const inputParsed = process.hrtime.bigint();
   const pending = decisionInput(ctx, req, path, input, inputText);
   const decision = pending instanceof Promise ? await pending : pending;

@@ -15,25 +15,16 @@ import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
 import { TestBundleServer } from '../bundle/bundle-server.js';
 import { maliciousBundles } from '../bundle/malicious/catalogue.js';
 import { tempDir } from '../bundle/temp-dir.js';
-import { send } from './harness.js';
+import { adminApiAuth, send } from './harness.js';
 
 const file = (path: string, body: string): BundleFile => ({ path, data: Buffer.from(body) });
 const policy = file('authz/policy.rego', 'package authz\n\ndefault allow := false\n\nallow if input.user in data.authz.users\n');
 const authzBundle = (revision: string, users: string[]) =>
   writeBundleArchive([file('.manifest', JSON.stringify({ revision, roots: ['authz'] })), file('authz/data.json', JSON.stringify({ users })), policy]);
 
-const adminKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const adminToken = (scope = 'bundles:write') =>
-  new SignJWT({ scope }).setProtectedHeader({ alg: 'ES256' }).setIssuer('https://idp.test/').setAudience('verdict-admin').setExpirationTime('5m').sign(adminKeys.privateKey);
-const adminConfig = `
-admin_api:
-  auth:
-    keys:
-      - key: ${JSON.stringify(adminKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString())}
-    issuer: https://idp.test/
-    audience: verdict-admin
-    required_scopes: [bundles:write]
-`;
+const admin = adminApiAuth('bundles:write');
+const adminToken = admin.token;
+const adminConfig = admin.config;
 
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {

@@ -4,18 +4,16 @@
 // (CI installs it: apt-get install chromium).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { pino } from 'pino';
-import { SignJWT } from 'jose';
 import { chromium, type Browser } from 'playwright-core';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
-import { send, writeTree } from './harness.js';
+import { adminApiAuth, send, writeTree } from './harness.js';
 
 const chromiumPath = '/usr/bin/chromium';
-const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const token = () => new SignJWT({ scope: 'audit' }).setProtectedHeader({ alg: 'ES256' }).setIssuer('https://idp.test/').setAudience('verdict-admin').setExpirationTime('5m').sign(keys.privateKey);
+const auth = adminApiAuth('audit');
+const token = () => auth.token();
 
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {
@@ -33,14 +31,7 @@ persistence_directory: ${dir}/persist
 decision_logs:
   store:
     file: ${dir}/decisions.db
-admin_api:
-  auth:
-    keys:
-      - key: ${JSON.stringify(keys.publicKey.export({ type: 'spki', format: 'pem' }).toString())}
-    issuer: https://idp.test/
-    audience: verdict-admin
-    required_scopes: [audit]
-`;
+${auth.config}`;
   const running = await startServer({ addr: '127.0.0.1:0', config: parseConfig(config, 'test config'), bundlePaths: [bundle], logger: pino({ level: 'silent' }), decisionLogByDefault: true });
   cleanups.push(() => running.close(1000));
   return running;

@@ -1,6 +1,8 @@
 // Shared helpers for server tests: a raw HTTP client (no automatic decompression, exact bytes back),
 // a free loopback port, the reference OPA server, and a Verdict server started in-process.
+import { generateKeyPairSync } from 'node:crypto';
 import { request } from 'node:http';
+import { SignJWT } from 'jose';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,4 +91,21 @@ export async function startVerdict(configText: string, bundles: string[], onDeci
     logger: pino({ level: 'silent' }),
     onDecision,
   });
+}
+
+/** An `admin_api.auth` config block trusting a fresh P-256 key, and bearer tokens signed with it. */
+export function adminApiAuth(requiredScope: string): { config: string; token(scope?: string): Promise<string> } {
+  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const config = `
+admin_api:
+  auth:
+    keys:
+      - key: ${JSON.stringify(keys.publicKey.export({ type: 'spki', format: 'pem' }).toString())}
+    issuer: https://idp.test/
+    audience: verdict-admin
+    required_scopes: [${requiredScope}]
+`;
+  const token = (scope = requiredScope) =>
+    new SignJWT({ scope }).setProtectedHeader({ alg: 'ES256' }).setIssuer('https://idp.test/').setAudience('verdict-admin').setExpirationTime('5m').sign(keys.privateKey);
+  return { config, token };
 }

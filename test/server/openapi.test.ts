@@ -4,11 +4,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { generateKeyPairSync } from 'node:crypto';
 import { pino } from 'pino';
-import { SignJWT } from 'jose';
 import { buildWasmBundle } from '../engine/opa-fixture.js';
-import { send, startVerdict, writeTree } from './harness.js';
+import { adminApiAuth, send, startVerdict, writeTree } from './harness.js';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { writeBundleArchive } from '../../src/bundle/files.js';
@@ -30,8 +28,8 @@ let token: string;
 before(async () => {
   const bundle = buildWasmBundle('bundles/sample', ['gateway/authz/allow', 'gateway/authz/deny']);
   verdict = await startVerdict('status: {}\nkeys:\n  k:\n    key: secret\n', [bundle]);
-  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  token = await new SignJWT({ scope: 'admin' }).setProtectedHeader({ alg: 'ES256' }).setIssuer('https://idp.test/').setAudience('verdict-admin').setExpirationTime('5m').sign(keys.privateKey);
+  const auth = adminApiAuth('admin');
+  token = await auth.token();
   const dir = writeTree({ 'envoy/policy.rego': 'package envoy.authz\n\ndefault allow := false\n\nallow if input.attributes.request.http.method == "GET"\n' });
   const config = `
 persistence_directory: ${dir}/persist
@@ -40,14 +38,7 @@ decision_logs:
     file: ${dir}/decisions.db
 plugins:
   envoy_ext_authz_http: {}
-admin_api:
-  auth:
-    keys:
-      - key: ${JSON.stringify(keys.publicKey.export({ type: 'spki', format: 'pem' }).toString())}
-    issuer: https://idp.test/
-    audience: verdict-admin
-    required_scopes: [admin]
-`;
+${auth.config}`;
   admin = await startServer({ addr: '127.0.0.1:0', config: parseConfig(config, 'test config'), bundlePaths: [dir], logger: pino({ level: 'silent' }), decisionLogByDefault: true });
 });
 

@@ -11,6 +11,7 @@
 //   recorded, as "a%20b" — and an unescaped "a b" in a path matches no key with a space.
 // - Anything malformed (not a list, an unknown prefix or op, a bad %-escape) rejects the whole rule set.
 import type { DecisionEvent } from './event.js';
+import { cloneJson } from '../json/clone.js';
 import { DecisionLogError } from './errors.js';
 
 type Part = 'input' | 'result' | 'nd_builtin_cache';
@@ -54,7 +55,7 @@ export function applyMask(event: DecisionEvent, maskResult: unknown): DecisionEv
     const part = rule.segments[0] as Part;
     if (masked[part] === undefined) continue;
     if (!copied.has(part)) {
-      masked[part] = structuredClone(masked[part]);
+      masked[part] = cloneJson(masked[part]);
       copied.add(part);
     }
     const rest = rule.segments.slice(1);

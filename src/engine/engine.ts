@@ -11,6 +11,7 @@ import { QUERY_PACKAGE, queryModule, type QueryRow } from '../compiler/query.js'
 import { WasmProgram } from './program.js';
 import { DataStore, childOf, splitPath } from './store.js';
 import { writeJson } from '../json/writer.js';
+import { cloneJson } from '../json/clone.js';
 
 /** The shared decision contract (BRIEF.md): path like "envoy/authz/allow"; result absent = undefined. */
 export type Decide = (path: string, input: unknown) => Promise<{ result?: unknown; decisionId?: string }>;
@@ -140,9 +141,10 @@ export class Engine {
       }
     }
     const below = entrypointPaths.filter((e) => e.segments.length > path.length && path.every((s, i) => e.segments[i] === s));
+    // Base data as OPA answers it: objects with their keys sorted (the store keeps them in arrival order).
     let value = this.store.read(path);
-    if (below.length === 0) return value === undefined ? { defined: false } : { defined: true, result: value };
-    value = isObject(value) ? structuredClone(value) : {};
+    if (below.length === 0) return value === undefined ? { defined: false } : { defined: true, result: cloneJson(value, { sortKeys: true }) };
+    value = isObject(value) ? cloneJson(value, { sortKeys: true }) : {};
     for (const e of below) {
       const rs = entrypoints.get(e.name)!.evaluate(e.name, input);
       if (rs.length > 0) place(value as Record<string, unknown>, e.segments.slice(path.length), rs[0].result);

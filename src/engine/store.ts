@@ -2,6 +2,7 @@
 // Writes inside a bundle's roots are refused with OPA's messages (v1/server/server.go checkPathScope).
 import { isObject, isUnder, type Bundle, type BundleManifest } from '../bundle/bundle.js';
 import { writeJson } from '../json/writer.js';
+import { cloneJson } from '../json/clone.js';
 
 /** A refused or impossible write; `kind` picks OPA's status and code in the server's error catalogue. */
 export class StoreError extends Error {
@@ -122,7 +123,7 @@ export class DataStore {
   /** PATCH: JSON Patch add/remove/replace applied relative to `path`, all or nothing. */
   patch(path: string[], ops: JsonPatchOp[]): void {
     this.checkWritable(path);
-    const draft = structuredClone(this.root);
+    const draft = cloneJson(this.root);
     for (const op of ops) {
       const target = [...path, ...splitPointer(op.path)];
       const parent = readFrom(draft, target.slice(0, -1));

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readJson, readJsonDocument, JsonSyntaxError } from '../../src/json/reader.js';
 import { NumberText } from '../../src/json/number-text.js';
 import { writeDeep, writeJson } from '../../src/json/writer.js';
+import { cloneJson } from '../../src/json/clone.js';
 
 const nested = (depth: number, inner = '') => '['.repeat(depth) + inner + ']'.repeat(depth);
 
@@ -69,4 +70,14 @@ test('the explicit-stack writer gives JSON.stringify\'s output, indented or not'
   let deep: unknown = [new NumberText('1.0')];
   for (let i = 0; i < 9_000; i++) deep = [deep];
   assert.equal(writeJson(deep), nested(9_001, '1.0'));
+});
+
+test('cloneJson copies deeply, keeps NumberText, and copes with 10,000 levels', () => {
+  const value = readJson('{"a":[1.0,{"b":123456789012345678901234567890}],"__proto__":{"x":1}}') as Record<string, any>;
+  const copy = cloneJson(value);
+  assert.equal(writeJson(copy), writeJson(value));
+  assert.notEqual(copy.a, value.a);
+  copy.a[1].b = 2;
+  assert.equal(writeJson(value.a[1].b), '123456789012345678901234567890');
+  assert.equal(writeJson(cloneJson(readJson(nested(10_000)))), nested(10_000));
 });

@@ -55,6 +55,8 @@ const cases: { name: string; method: string; path: string; body?: string }[] = [
   { name: 'a 100,000-deep Data API write is a 400', method: 'PUT', path: '/v1/data/deep', body: nested(100_000) },
   { name: 'a Data API write keeps its numbers', method: 'PUT', path: '/v1/data/numbers', body: exactNumbers },
   { name: 'and reads them back exactly', method: 'GET', path: '/v1/data/numbers' },
+  { name: 'a patch next to exact numbers keeps them', method: 'PATCH', path: '/v1/data/numbers', body: '[{"op":"add","path":"/added","value":1.10}]' },
+  { name: 'and reads back both', method: 'GET', path: '/v1/data/numbers' },
   { name: 'unexpected end of the body', method: 'POST', path: '/v1/data/t/echo', body: '{"input":[1,' },
   { name: 'a bad character, in Go\'s words', method: 'POST', path: '/v1/data/t/echo', body: '{"input":[1 2]}' },
 ];

@@ -5,6 +5,7 @@
 import { parse as parseYaml } from 'yaml';
 import { BundleError, type BundleFile } from './files.js';
 import { readJson } from '../json/reader.js';
+import { isJsonObject as isObject } from '../json/kinds.js';
 
 export interface WasmEntrypoint {
   /** Slash-separated rule or package path, e.g. "gateway/authz/allow". */
@@ -250,6 +251,4 @@ function deepMerge(target: Record<string, unknown>, source: Record<string, unkno
   return target;
 }
 
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isJsonObject as isObject } from '../json/kinds.js';

@@ -12,6 +12,7 @@
 // - Anything malformed (not a list, an unknown prefix or op, a bad %-escape) rejects the whole rule set.
 import type { DecisionEvent } from './event.js';
 import { cloneJson } from '../json/clone.js';
+import { isJsonObject as isObject } from '../json/kinds.js';
 import { DecisionLogError } from './errors.js';
 
 type Part = 'input' | 'result' | 'nd_builtin_cache';
@@ -103,9 +104,6 @@ function pathEscape(segment: string): string {
 
 type Container = Record<string, unknown> | unknown[];
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function arrayIndex(segment: string, length: number): number | undefined {
   if (!/^[+-]?\d+$/.test(segment)) return undefined;

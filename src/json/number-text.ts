@@ -40,3 +40,21 @@ export function withRawNumbers(marker: string, stringify: () => string | undefin
     rawMarker = undefined;
   }
 }
+
+const LOG2_10 = Math.log2(10);
+
+/**
+ * OPA refuses an input number whose binary exponent is beyond ±100,000 (x = m·2^e with 0.5 ≤ |m| < 1): its
+ * arbitrary-precision numbers stop there ("invalid number: number too big"). Zero is always fine.
+ */
+export function beyondOpaRange(text: string): boolean {
+  const m = /^-?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m) return false;
+  const digits = `${m[1] ?? ''}${m[2] ?? ''}`.replace(/^0+/, '');
+  if (digits === '') return false;
+  // x = 0.d1d2d3... × 10^(decimal exponent)
+  const decimalExponent = Number(m[3] ?? 0) - (m[2]?.length ?? 0) + digits.length;
+  const leading = Number(`0.${digits.slice(0, 17)}`);
+  const exponent = Math.floor(Math.log2(leading) + decimalExponent * LOG2_10) + 1;
+  return exponent > 100_000 || exponent < -100_000;
+}

@@ -35,6 +35,8 @@ export interface ReadResult {
   valueSpan: [number, number];
   /** Character offsets [start, end) of the `spanOfKey` member's value, when present. */
   span?: [number, number];
+  /** Whether any number was kept as NumberText (callers that check number ranges need only look then). */
+  keptNumberText: boolean;
 }
 
 /** Reads one JSON document; throws JsonSyntaxError with Go's message. */
@@ -45,7 +47,9 @@ export function readJson(text: string, options: ReadOptions = {}): unknown {
 export function readJsonDocument(text: string, options: ReadOptions = {}): ReadResult {
   const reader = new Reader(text, options.maxDepth ?? MAX_JSON_DEPTH, options.spanOfKey);
   const value = reader.document(options.trailing ?? 'error');
-  return reader.span ? { value, valueSpan: reader.valueSpan, span: reader.span } : { value, valueSpan: reader.valueSpan };
+  const result: ReadResult = { value, valueSpan: reader.valueSpan, keptNumberText: reader.keptNumberText };
+  if (reader.span) result.span = reader.span;
+  return result;
 }
 
 interface Frame {
@@ -78,6 +82,7 @@ class Reader {
   ) {}
 
   valueSpan: [number, number] = [0, 0];
+  keptNumberText = false;
 
   document(trailing: 'ignore' | 'error'): unknown {
     this.skipSpace();
@@ -221,7 +226,9 @@ class Reader {
     const text = m[0];
     if (plainInteger.test(text) || text === '0') return Number(text);
     const n = Number(text);
-    return String(n) === text ? n : new NumberText(text);
+    if (String(n) === text) return n;
+    this.keptNumberText = true;
+    return new NumberText(text);
   }
 
   private string(): string {

@@ -6,6 +6,8 @@ import { createGunzip } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
 import { invalidParameter } from './errors.js';
 import { readJson, readJsonDocument } from '../json/reader.js';
+import { isJsonObject, someNumberText } from '../json/kinds.js';
+import { beyondOpaRange } from '../json/number-text.js';
 
 export interface DecodingLimits {
   maxLength: number;
@@ -104,12 +106,22 @@ function parseYamlText(text: string): unknown {
 export function parseEnvelope(body: Buffer, yaml: boolean, key?: string): { value: unknown; memberText?: Uint8Array } {
   const text = body.toString('utf8');
   if (yaml) return { value: parseYamlText(text) };
-  const { value, span, valueSpan } = readJsonDocument(text, { trailing: 'ignore', spanOfKey: key });
+  const { value, span, valueSpan, keptNumberText } = readJsonDocument(text, { trailing: 'ignore', spanOfKey: key });
+  if (keptNumberText) checkInputNumbers(key === undefined ? value : isJsonObject(value) ? value[key] : undefined);
   const [start, end] = key === undefined ? valueSpan : span ?? [0, -1];
   if (end < 0) return { value };
   // Offsets are characters; for ASCII bodies they are also bytes, so the body is sliced without a copy.
   const memberText = text.length === body.length ? body.subarray(start, end) : Buffer.from(text.slice(start, end), 'utf8');
   return { value, memberText };
+}
+
+/** OPA refuses input numbers beyond its arbitrary-precision range, whatever the policy does with them. */
+export class InputNumberError extends Error {
+  override name = 'InputNumberError';
+}
+
+export function checkInputNumbers(input: unknown): void {
+  if (someNumberText(input, beyondOpaRange)) throw new InputNumberError('invalid number: number too big');
 }
 
 /** Empty or only whitespace: OPA's handlers treat such a body as no body. */

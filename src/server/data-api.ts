@@ -7,7 +7,7 @@ import type { Evaluation } from '../engine/engine.js';
 import { StoreError, splitPath } from '../engine/store.js';
 import { isObject } from '../bundle/bundle.js';
 import type { EnrichmentReport } from '../pip/index.js';
-import { isBlank, isYaml, kindOf, parseDocument, parseEnvelope, readBody } from './body.js';
+import { InputNumberError, checkInputNumbers, isBlank, isYaml, kindOf, parseDocument, parseEnvelope, readBody } from './body.js';
 import { readJson } from '../json/reader.js';
 import { writeJson } from '../json/writer.js';
 import type { DataWrite, ServerContext } from './context.js';
@@ -127,6 +127,7 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
     try {
       ({ value: request, memberText: inputText } = parseEnvelope(body, isYaml(req), 'input'));
     } catch (err) {
+      if (err instanceof InputNumberError) throw invalidParameter(err.message);
       throw invalidParameter(`body contains malformed input document: ${(err as Error).message}`);
     }
   }
@@ -158,7 +159,9 @@ export async function getData(ctx: ServerContext, req: IncomingMessage, res: Ser
   if (inputParam !== null) {
     try {
       input = readJson(inputParam);
+      checkInputNumbers(input);
     } catch (err) {
+      if (err instanceof InputNumberError) throw invalidParameter(err.message);
       throw invalidParameter(`parameter contains malformed input document: ${(err as Error).message}`);
     }
   }
@@ -184,6 +187,7 @@ export async function postDataV0(ctx: ServerContext, req: IncomingMessage, res: 
     try {
       ({ value: input, memberText: inputText } = parseEnvelope(body, isYaml(req)));
     } catch (err) {
+      if (err instanceof InputNumberError) throw invalidParameter(`unexpected parse error for input: ${err.message}`);
       throw invalidParameter(`unexpected parse error for input: body contains malformed input document: ${(err as Error).message}`);
     }
   }

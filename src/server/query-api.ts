@@ -9,7 +9,7 @@ import { RegoCompileError } from '../engine/compiler.js';
 import { EvaluationError } from '../engine/program.js';
 import { isObject } from '../bundle/bundle.js';
 import { writeJson } from '../json/writer.js';
-import { parseEnvelope, readBody } from './body.js';
+import { InputNumberError, parseEnvelope, readBody } from './body.js';
 import type { ServerContext } from './context.js';
 import { ApiError, evaluationFailed, invalidParameter, type ErrorDetail } from './errors.js';
 import { refuseUnsupportedParams } from './query-params.js';
@@ -32,6 +32,7 @@ export async function postQuery(ctx: ServerContext, req: IncomingMessage, res: S
   try {
     ({ value: request, memberText: inputText } = parseEnvelope(body, false, 'input'));
   } catch (err) {
+    if (err instanceof InputNumberError) throw new ApiError(500, 'internal_error', err.message);
     throw invalidParameter(`error(s) occurred while decoding request: ${(err as Error).message}`);
   }
   const q = isObject(request) && typeof request.query === 'string' ? request.query : '';

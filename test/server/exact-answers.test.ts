@@ -58,6 +58,13 @@ const cases: { name: string; method: string; path: string; body?: string }[] = [
   { name: 'a patch next to exact numbers keeps them', method: 'PATCH', path: '/v1/data/numbers', body: '[{"op":"add","path":"/added","value":1.10}]' },
   { name: 'and reads back both', method: 'GET', path: '/v1/data/numbers' },
   { name: 'unexpected end of the body', method: 'POST', path: '/v1/data/t/echo', body: '{"input":[1,' },
+  { name: 'numbers at the edge of OPA\'s range are kept', method: 'POST', path: '/v1/data/t/echo', body: '{"input":[9.99e30102,1e-30103,0e-99999999,123456789012345678901234567890e-30103]}' },
+  { name: 'an input number beyond OPA\'s range is a 400', method: 'POST', path: '/v1/data/t/echo', body: '{"input":{"n":12e30102}}' },
+  { name: 'and a tiny one too', method: 'POST', path: '/v1/data/t/echo', body: '{"input":[5e-30104]}' },
+  { name: 'beyond the range outside the input is no matter', method: 'POST', path: '/v1/data/t/echo', body: '{"input":1,"other":1e999999}' },
+  { name: 'beyond the range in a v0 body', method: 'POST', path: '/v0/data/t/echo', body: '{"n":1e999999}' },
+  { name: 'beyond the range in a GET input parameter', method: 'GET', path: '/v1/data/t/echo?input=1e999999' },
+  { name: 'beyond the range in a Query API input', method: 'POST', path: '/v1/query', body: '{"query":"x := input","input":1e999999}' },
   { name: 'a bad character, in Go\'s words', method: 'POST', path: '/v1/data/t/echo', body: '{"input":[1 2]}' },
 ];
 

@@ -2,6 +2,7 @@
 // opa_value_dump (Rego value text: JSON plus set literals and non-string object keys); sets arrive as
 // RegoSet, an array that remembers it was a set. Builtins that do not care see an ordinary array, as before;
 // a RegoSet passed through to the result (or built by a builtin) goes back into the module as a set.
+import { NumberText } from '../json/number-text.js';
 
 /** A Rego set as the host sees it: its elements in the module's order, marked as a set. */
 export class RegoSet extends Array<unknown> {
@@ -22,15 +23,7 @@ export function isRegoSet(v: unknown): v is RegoSet {
 }
 
 /** A number as the module printed it, for builtins that must tell 1 from 1.0 or keep big integers. */
-export class NumberText {
-  constructor(readonly text: string) {}
-
-  /** Outside the host (JSON.stringify), exact where JSON.rawJSON exists (Node 22), a double otherwise. */
-  toJSON(): unknown {
-    const raw = (JSON as unknown as { rawJSON?: (text: string) => unknown }).rawJSON;
-    return raw ? raw(this.text) : Number(this.text);
-  }
-}
+export { NumberText };
 
 /** Marks a builtin whose operands must keep their numbers' text (NumberText instead of JS numbers). */
 export const KEEPS_NUMBER_TEXT = Symbol('keeps number text');

@@ -4,6 +4,8 @@
 // Format: https://www.openpolicyagent.org/docs/management-bundles#bundle-file-format
 import { parse as parseYaml } from 'yaml';
 import { BundleError, type BundleFile } from './files.js';
+import { readJson } from '../json/reader.js';
+import { isJsonObject as isObject } from '../json/kinds.js';
 
 export interface WasmEntrypoint {
   /** Slash-separated rule or package path, e.g. "gateway/authz/allow". */
@@ -121,7 +123,7 @@ export function isUnder(path: string, root: string): boolean {
 function parseManifest(bytes: Buffer): BundleManifest {
   let raw: unknown;
   try {
-    raw = JSON.parse(bytes.toString('utf8'));
+    raw = readJson(bytes.toString('utf8'));
   } catch (err) {
     throw new BundleError(`.manifest is not valid JSON: ${(err as Error).message}`);
   }
@@ -164,7 +166,7 @@ function parseManifest(bytes: Buffer): BundleManifest {
 
 function parseJsonFile(file: BundleFile): unknown {
   try {
-    return JSON.parse(file.data.toString('utf8'));
+    return readJson(file.data.toString('utf8'));
   } catch (err) {
     throw new BundleError(`${file.path}: invalid JSON: ${(err as Error).message}`);
   }
@@ -249,6 +251,4 @@ function deepMerge(target: Record<string, unknown>, source: Record<string, unkno
   return target;
 }
 
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isJsonObject as isObject } from '../json/kinds.js';

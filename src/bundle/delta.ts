@@ -2,6 +2,8 @@
 // in order to the data of the active snapshot. `upsert` (OPA's own op) creates missing parents, `remove` and
 // `replace` need the target to exist. The data tree given is never mutated: a new tree is returned sharing the
 // untouched parts, so a patch that fails half-way leaves the active data as it was.
+import { readJson } from '../json/reader.js';
+import { isJsonObject } from '../json/kinds.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -23,7 +25,7 @@ export class DeltaError extends Error {
 export function parsePatchFile(bytes: Buffer): PatchOperation[] {
   let doc: unknown;
   try {
-    doc = JSON.parse(bytes.toString('utf8'));
+    doc = readJson(bytes.toString('utf8'));
   } catch (err) {
     throw new DeltaError(`patch.json is not valid JSON: ${(err as Error).message}`);
   }
@@ -71,7 +73,7 @@ export function applyPatch(data: { [key: string]: JsonValue }, operations: Patch
 }
 
 function isObject(v: JsonValue | undefined): v is { [key: string]: JsonValue } {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return isJsonObject(v);
 }
 
 function applyOne(node: JsonValue, segments: string[], op: PatchOperation, where: string): JsonValue {

@@ -11,6 +11,7 @@ import { RemoteBundleSource, type RemoteBundleConfig } from './remote-source.js'
 import { LocalBundleSource } from './watch.js';
 import { ServiceClient, normaliseServices, type ServiceClientOptions, type ServiceConfig } from './service.js';
 import type { DownloadStatus } from './download.js';
+import { readJson } from '../json/reader.js';
 
 /** The parts of a parsed bundle (bundle.ts's Bundle) the manager needs. */
 export interface ManagedBundle {
@@ -302,7 +303,7 @@ export class BundleManager<B extends ManagedBundle> {
     const current = this.active.get(name);
     if (!current) throw new Error(`delta bundle for ${name} arrived but no snapshot of it is active`);
     const manifestFile = files.find((f) => f.path === '.manifest');
-    const manifest = manifestFile ? (JSON.parse(manifestFile.data.toString('utf8')) as ManagedBundle['manifest']) : current.manifest;
+    const manifest = manifestFile ? (readJson(manifestFile.data.toString('utf8')) as ManagedBundle['manifest']) : current.manifest;
     checkDeltaManifest(name, current.manifest, manifest);
     const data = applyPatch(current.data as { [key: string]: JsonValue }, operations);
     return { bundle: { ...current, data, manifest: { ...current.manifest, revision: manifest.revision ?? current.manifest.revision } }, delta: true };

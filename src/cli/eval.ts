@@ -13,7 +13,7 @@ import { evaluateWithHttpSend } from '../engine/http-send-loop.js';
 import { verdictBuiltins } from '../compiler/builtins.js';
 import { compileRego, RegoCompileError } from '../compiler/compile-rego.js';
 import { PlanError } from '../compiler/planner/index.js';
-import { queryModule, type QueryRow } from '../compiler/query.js';
+import { queryModule, queryPlanError, type QueryRow } from '../compiler/query.js';
 import { LoadError, loadPaths } from './load.js';
 
 export const evalUsage = 'verdict eval [-d PATH]... [-i INPUT_FILE] [--format json|pretty] QUERY';
@@ -40,7 +40,7 @@ export async function evaluateQuery(options: EvalOptions): Promise<EvalOutput> {
     wasm = compileRego([...modules, query.file], [query.entrypoint], { builtins: verdictBuiltins });
   } catch (err) {
     if (err instanceof RegoCompileError) return { errors: err.errors };
-    if (err instanceof PlanError) return { errors: [planErrorOf(err)] };
+    if (err instanceof PlanError) return { errors: [queryPlanError(err.message)] };
     throw err;
   }
   const policy = await loadPolicy(wasm, hostBuiltins);
@@ -56,18 +56,6 @@ export async function evaluateQuery(options: EvalOptions): Promise<EvalOutput> {
       ...(query.variables.length > 0 ? { bindings: row.bindings } : {}),
     })),
   };
-}
-
-/**
- * A few checks happen in our planner only (e.g. an undefined function inside the query's comprehension);
- * its message starts with file:row:col. Errors in the generated query module are reported at the query's start.
- */
-function planErrorOf(err: PlanError): NonNullable<EvalOutput['errors']>[number] {
-  const m = /^(.*?):(\d+):(\d+): (.*)$/s.exec(err.message);
-  const message = m ? m[4]! : err.message;
-  const inQuery = !m || m[1] === 'query.rego';
-  const location = inQuery ? { file: '', row: 1, col: 1 } : { file: m[1]!, row: Number(m[2]), col: Number(m[3]) };
-  return { message, code: message.startsWith('undefined function') ? 'rego_type_error' : 'rego_compile_error', location };
 }
 
 async function readInput(path: string): Promise<unknown> {

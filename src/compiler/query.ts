@@ -68,6 +68,18 @@ export function queryModule(query: string): QueryModule {
   return { file: { path: 'query.rego', source }, entrypoint: QUERY_ENTRYPOINT, expressions, variables };
 }
 
+/**
+ * A few checks happen in our planner only (e.g. an undefined function inside the query's comprehension); its
+ * message starts with file:row:col. Errors in the generated query module are reported at the query's start.
+ */
+export function queryPlanError(planMessage: string): { message: string; code: string; location: { file: string; row: number; col: number } } {
+  const m = /^(.*?):(\d+):(\d+): (.*)$/s.exec(planMessage);
+  const message = m ? m[4]! : planMessage;
+  const inQuery = !m || m[1] === 'query.rego';
+  const location = inQuery ? { file: '', row: 1, col: 1 } : { file: m[1]!, row: Number(m[2]), col: Number(m[3]) };
+  return { message, code: message.startsWith('undefined function') ? 'rego_type_error' : 'rego_compile_error', location };
+}
+
 /** Terms and calls other than unification and assignment have a value of their own; the rest report true. */
 function yieldsValue(e: Expr): boolean {
   if (e.negated || (e.with?.length ?? 0) > 0) return false;

@@ -75,15 +75,31 @@ export function eraseCredentials(event: DecisionEvent): DecisionEvent {
     const paths = credentialPaths(event[part], part).filter((p) => !already.has(pointer(p)));
     if (paths.length === 0) continue;
     copy ??= { ...event, erased: [...(event.erased ?? [])] };
-    const cloned = structuredClone(event[part]) as Json;
-    for (const path of paths) {
-      const headers = path.slice(1, -1).reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], cloned) as Record<string, unknown>;
-      delete headers[path[path.length - 1]];
-      copy.erased!.push(pointer(path));
-    }
+    const cloned = copyAlong(event[part] as Json, paths);
+    for (const path of paths) copy.erased!.push(pointer(path));
     copy[part] = cloned;
   }
   return copy ?? event;
+}
+
+/**
+ * `root` without the last key of each path (paths start with the part's name), copying only the objects along
+ * the paths: the rest is shared, so exact numbers stay as the reader made them and cycles are never walked.
+ */
+function copyAlong(root: Json, paths: string[][]): Json {
+  const copies = new Map<object, Record<string, unknown>>();
+  const copyOf = (node: object) => {
+    let copy = copies.get(node);
+    if (!copy) copies.set(node, (copy = (Array.isArray(node) ? [...node] : { ...node }) as Record<string, unknown>));
+    return copy;
+  };
+  const top = copyOf(root as object);
+  for (const path of paths) {
+    let parent = top;
+    for (const key of path.slice(1, -1)) parent = parent[key] = copyOf(parent[key] as object);
+    delete parent[path[path.length - 1]];
+  }
+  return top as Json;
 }
 
 function pointer(path: string[]): string {

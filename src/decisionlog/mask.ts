@@ -11,6 +11,8 @@
 //   recorded, as "a%20b" — and an unescaped "a b" in a path matches no key with a space.
 // - Anything malformed (not a list, an unknown prefix or op, a bad %-escape) rejects the whole rule set.
 import type { DecisionEvent } from './event.js';
+import { cloneJson } from '../json/clone.js';
+import { isJsonObject as isObject } from '../json/kinds.js';
 import { DecisionLogError } from './errors.js';
 
 type Part = 'input' | 'result' | 'nd_builtin_cache';
@@ -54,7 +56,7 @@ export function applyMask(event: DecisionEvent, maskResult: unknown): DecisionEv
     const part = rule.segments[0] as Part;
     if (masked[part] === undefined) continue;
     if (!copied.has(part)) {
-      masked[part] = structuredClone(masked[part]);
+      masked[part] = cloneJson(masked[part]);
       copied.add(part);
     }
     const rest = rule.segments.slice(1);
@@ -102,9 +104,6 @@ export function pathEscape(segment: string): string {
 
 type Container = Record<string, unknown> | unknown[];
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function arrayIndex(segment: string, length: number): number | undefined {
   if (!/^[+-]?\d+$/.test(segment)) return undefined;

@@ -13,6 +13,7 @@ import { principalExtractor, type PrincipalExtractor, type PrincipalSource } fro
 import { Retention, type RetentionOptions } from './retention.js';
 import { WriterThread } from './writer.js';
 import type { WriterRow } from './writer-worker.js';
+import { writeJson } from '../json/writer.js';
 
 /** default: committed shortly after record() returns; survives a process crash once committed (WAL, synchronous=NORMAL).
  *  sync: record() resolves only after the commit, and every commit is fsynced (synchronous=FULL). */
@@ -331,7 +332,7 @@ export class DecisionLogStore {
     const stored = this.maskCredentials ? eraseCredentials(event) : event;
     let json: string;
     try {
-      json = JSON.stringify(stored);
+      json = writeJson(stored);
     } catch {
       this.counters.encoding_failures++;
       return null;

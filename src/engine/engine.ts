@@ -7,8 +7,11 @@ import { HttpSendClient } from '../builtins/http-send/client.js';
 import { HttpSendSession, NeedsResponse, withSession } from '../builtins/http-send/session.js';
 import type { RegoCompiler } from './compiler.js';
 import { evaluateWithHttpSend } from './http-send-loop.js';
+import { QUERY_PACKAGE, queryModule, type QueryRow } from '../compiler/query.js';
 import { WasmProgram } from './program.js';
 import { DataStore, childOf, splitPath } from './store.js';
+import { writeJson } from '../json/writer.js';
+import { cloneJson } from '../json/clone.js';
 
 /** The shared decision contract (BRIEF.md): path like "envoy/authz/allow"; result absent = undefined. */
 export type Decide = (path: string, input: unknown) => Promise<{ result?: unknown; decisionId?: string; ndBuiltinCache?: Evaluation['ndBuiltinCache'] }>;
@@ -56,26 +59,55 @@ export class Engine {
   }
 
   /** Activates a new set of bundles atomically; on any error the previous set stays active. */
-  async activate(bundles: Bundle[]): Promise<void> {
-    checkBundlesDoNotOverlap(bundles);
-    const next = await this.build(bundles, this.set.apiModules);
-    // From here to the swap nothing awaits, so no decision sees the new data with the old policies, and the
-    // data is in the new instances before they serve the first decision.
-    this.store.activate(bundles);
-    loadData(next);
-    this.set = next;
+  activate(bundles: Bundle[]): Promise<void> {
+    return this.serially(async () => {
+      checkBundlesDoNotOverlap(bundles);
+      const next = await this.build(bundles, this.set.apiModules);
+      // From here to the swap nothing awaits, so no decision sees the new data with the old policies, and the
+      // data is in the new instances before they serve the first decision.
+      const undo = this.store.activate(bundles);
+      try {
+        loadData(next);
+      } catch (err) {
+        // Data the modules cannot load (too deep for the wasm runtime, say) refuses the whole activation.
+        undo();
+        throw err;
+      }
+      this.set = next;
+    });
   }
 
-  /** Policy API: adds or replaces a module, recompiling the Rego side of the policy set. */
-  async putModule(module: ApiModule): Promise<void> {
-    const apiModules = [...this.set.apiModules.filter((m) => m.id !== module.id), module];
-    this.set = loadData(await this.build(this.set.bundles, apiModules));
+  /**
+   * Policy API: adds or replaces a module, recompiling the Rego side of the policy set. `precondition` runs
+   * inside the change, against the set the module joins (the bundle roots it must stay out of).
+   */
+  putModule(module: ApiModule, precondition: () => void = () => undefined): Promise<void> {
+    return this.serially(async () => {
+      precondition();
+      const apiModules = [...this.set.apiModules.filter((m) => m.id !== module.id), module];
+      this.set = loadData(await this.build(this.set.bundles, apiModules));
+    });
   }
 
-  async deleteModule(id: string): Promise<boolean> {
-    if (!this.set.apiModules.some((m) => m.id === id)) return false;
-    this.set = loadData(await this.build(this.set.bundles, this.set.apiModules.filter((m) => m.id !== id)));
-    return true;
+  deleteModule(id: string): Promise<boolean> {
+    return this.serially(async () => {
+      if (!this.set.apiModules.some((m) => m.id === id)) return false;
+      this.set = loadData(await this.build(this.set.bundles, this.set.apiModules.filter((m) => m.id !== id)));
+      return true;
+    });
+  }
+
+  /**
+   * Every change to the active policy set (bundle activations, uploads, the Policy API) runs alone, in
+   * arrival order: each builds on the set the previous one left, so two changes that both succeed both
+   * survive. A failed change does not stop the ones queued behind it.
+   */
+  private changes: Promise<unknown> = Promise.resolve();
+
+  private serially<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.changes.then(change, change);
+    this.changes = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -114,9 +146,10 @@ export class Engine {
       }
     }
     const below = entrypointPaths.filter((e) => e.segments.length > path.length && path.every((s, i) => e.segments[i] === s));
+    // Base data as OPA answers it: objects with their keys sorted (the store keeps them in arrival order).
     let value = this.store.read(path);
-    if (below.length === 0) return value === undefined ? { defined: false } : { defined: true, result: value };
-    value = isObject(value) ? structuredClone(value) : {};
+    if (below.length === 0) return value === undefined ? { defined: false } : { defined: true, result: cloneJson(value, { sortKeys: true }) };
+    value = isObject(value) ? cloneJson(value, { sortKeys: true }) : {};
     for (const e of below) {
       const rs = entrypoints.get(e.name)!.evaluate(e.name, input);
       if (rs.length > 0) place(value as Record<string, unknown>, e.segments.slice(path.length), rs[0].result);
@@ -126,7 +159,7 @@ export class Engine {
 
   /** The Decide contract for PEP adapters. */
   readonly decide: Decide = async (path, input) => {
-    const text = input === undefined ? undefined : encoder.encode(JSON.stringify(input));
+    const text = input === undefined ? undefined : encoder.encode(writeJson(input));
     const outcome = this.evaluate(splitPath(path), text);
     const evaluation = outcome instanceof Promise ? await outcome : outcome;
     const nd = evaluation.ndBuiltinCache ? { ndBuiltinCache: evaluation.ndBuiltinCache } : {};
@@ -138,6 +171,28 @@ export class Engine {
     return this.set.entrypointPaths.some((e) => e.segments.length <= path.length && e.segments.every((s, i) => path[i] === s));
   }
 
+  /**
+   * An ad-hoc query (the Query API) against the active set's Rego modules and data, compiled by the set's
+   * compiler with the query as one more module. Returns each solution's bindings, in OPA's order. Rules
+   * shipped only as wasm are not visible to a query; their base data is.
+   */
+  async query(query: string, input: Uint8Array | undefined): Promise<{ rows: Record<string, unknown>[]; compileNs: number; evalNs: number }> {
+    const started = process.hrtime.bigint();
+    const set = this.set;
+    const compiled = queryModule(query);
+    const { modules, regoVersion } = regoSources(set.bundles, set.apiModules);
+    const { wasm } = await this.compiler.compile([...modules, { path: compiled.file.path, source: compiled.file.source, packagePath: [QUERY_PACKAGE] }], { regoVersion });
+    const program = await WasmProgram.load(wasm, hostBuiltins, this.store, 'verdict');
+    const compiledAt = process.hrtime.bigint();
+    const outcome = evaluateWithHttpSend(this.httpSend, () => {
+      const rs = program.evaluate(compiled.entrypoint, input);
+      return { defined: rs.length > 0, result: rs[0]?.result };
+    });
+    const { result } = outcome instanceof Promise ? await outcome : outcome;
+    const rows = ((result ?? []) as QueryRow[]).map((row) => row.bindings);
+    return { rows, compileNs: Number(compiledAt - started), evalNs: Number(process.hrtime.bigint() - compiledAt) };
+  }
+
   private async build(bundles: Bundle[], apiModules: ApiModule[]): Promise<PolicySet> {
     const entrypoints = new Map<string, WasmProgram>();
     for (const bundle of bundles) {
@@ -146,12 +201,8 @@ export class Engine {
         for (const entry of bundle.manifest.wasm ?? []) if (entry.module === wasm.path) entrypoints.set(entry.entrypoint, program);
       }
     }
-    const regoModules: RegoModule[] = [
-      ...bundles.filter((b) => b.wasm.length === 0).flatMap((b) => b.modules.map((m) => ({ ...m, path: `${b.name}/${m.path}` }))),
-      ...apiModules.map((m) => ({ path: m.id, source: m.source, packagePath: m.packagePath })),
-    ];
+    const { modules: regoModules, regoVersion } = regoSources(bundles, apiModules);
     if (regoModules.length > 0) {
-      const regoVersion = bundles.some((b) => b.wasm.length === 0 && b.manifest.rego_version === 0) ? 0 : 1;
       const compiled = await this.compiler.compile(regoModules, { regoVersion });
       const program = await WasmProgram.load(compiled.wasm, hostBuiltins, this.store, 'verdict');
       for (const name of compiled.entrypoints) entrypoints.set(name, program);
@@ -162,6 +213,15 @@ export class Engine {
 }
 
 const encoder = new TextEncoder();
+
+/** The Rego side of a policy set: bundles without wasm, and the Policy API's modules. */
+function regoSources(bundles: Bundle[], apiModules: readonly ApiModule[]): { modules: RegoModule[]; regoVersion: 0 | 1 } {
+  const modules: RegoModule[] = [
+    ...bundles.filter((b) => b.wasm.length === 0).flatMap((b) => b.modules.map((m) => ({ ...m, path: `${b.name}/${m.path}` }))),
+    ...apiModules.map((m) => ({ path: m.id, source: m.source, packagePath: m.packagePath })),
+  ];
+  return { modules, regoVersion: bundles.some((b) => b.wasm.length === 0 && b.manifest.rego_version === 0) ? 0 : 1 };
+}
 
 /** Copies the store's data into every instance of a set (each module has its own memory, so one copy each). */
 function loadData(set: PolicySet): PolicySet {

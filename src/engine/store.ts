@@ -1,6 +1,8 @@
 // The base-document store: data from bundles plus writes through the Data API, and who owns which path.
 // Writes inside a bundle's roots are refused with OPA's messages (v1/server/server.go checkPathScope).
 import { isObject, isUnder, type Bundle, type BundleManifest } from '../bundle/bundle.js';
+import { writeJson } from '../json/writer.js';
+import { cloneJson } from '../json/clone.js';
 
 /** A refused or impossible write; `kind` picks OPA's status and code in the server's error catalogue. */
 export class StoreError extends Error {
@@ -26,9 +28,10 @@ export class DataStore {
    * only the objects on the paths that change are copied (shallowly); the rest, bundle data included, is
    * shared, never copied (deep-cloning 10 MB of data took seconds). Only bundle data at or under a root is
    * shared: the store refuses writes there, and delta bundles build new objects rather than edit; objects
-   * above the roots are copied, as Data API writes may add keys to them.
+   * above the roots are copied, as Data API writes may add keys to them. Returns the undo.
    */
-  activate(bundles: Bundle[]): void {
+  activate(bundles: Bundle[]): () => void {
+    const previous = { root: this.root, owners: this.owners };
     const next: Record<string, unknown> = { ...this.root };
     const fresh = new Set<object>([next]);
     const allRoots = [...this.owners, ...bundles.map((b) => ({ name: b.name, roots: b.manifest.roots }))].flatMap((o) => o.roots);
@@ -43,6 +46,13 @@ export class DataStore {
     this.root = next;
     this.owners = bundles.map((b) => ({ name: b.name, roots: b.manifest.roots }));
     this.version++;
+    // Undoes this activation when the policy set cannot take the new data (activate shares, never edits,
+    // the previous tree, so putting it back is enough).
+    return () => {
+      this.root = previous.root;
+      this.owners = previous.owners;
+      this.version++;
+    };
   }
 
   private serialized: { version: number; bytes: ArrayBuffer } | undefined;
@@ -58,7 +68,7 @@ export class DataStore {
    */
   documentJson(): ArrayBuffer {
     if (this.serialized?.version !== this.version) {
-      const bytes = new TextEncoder().encode(JSON.stringify(this.root));
+      const bytes = new TextEncoder().encode(writeJson(this.root));
       this.serialized = { version: this.version, bytes: bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer };
     }
     return this.serialized.bytes;
@@ -113,7 +123,7 @@ export class DataStore {
   /** PATCH: JSON Patch add/remove/replace applied relative to `path`, all or nothing. */
   patch(path: string[], ops: JsonPatchOp[]): void {
     this.checkWritable(path);
-    const draft = structuredClone(this.root);
+    const draft = cloneJson(this.root);
     for (const op of ops) {
       const target = [...path, ...splitPointer(op.path)];
       const parent = readFrom(draft, target.slice(0, -1));

@@ -6,6 +6,8 @@
 // back through opa_value_parse (see src/builtins/rego-value.ts). The surface (evaluate, setData,
 // entrypoints, mem, dataAddr, dataHeapPtr, wasmInstance) matches the SDK's LoadedPolicy where we use it.
 import { KEEPS_NUMBER_TEXT, needsValueText, parseRegoValue, regoValueText } from '../builtins/rego-value.js';
+import { readJson } from '../json/reader.js';
+import { writeJson } from '../json/writer.js';
 
 export type HostFunctions = Record<string, (...args: any[]) => unknown>;
 
@@ -66,9 +68,12 @@ export class WasmPolicy {
     this.entrypoints = this.dumpJson(this.exports.entrypoints()) as Record<string, number>;
   }
 
-  /** Runs one entrypoint (id or name). `input`: JSON text as an ArrayBuffer, a JS value, or undefined for none. */
+  /**
+   * Runs one entrypoint (id or name). `input`: JSON text as an ArrayBuffer, a JS value, or undefined for none.
+   * Numbers in the result keep the text the module printed (NumberText where a JS number would change it).
+   */
   evaluate(input: unknown, entrypoint: number | string = 0): unknown {
-    return JSON.parse(this.evaluateToText(input, entrypoint, 'json'));
+    return readJson(this.evaluateToText(input, entrypoint, 'json'), { maxDepth: Infinity });
   }
 
   /**
@@ -79,7 +84,7 @@ export class WasmPolicy {
     const id = typeof entrypoint === 'number' ? entrypoint : this.entrypoints[entrypoint];
     if (id === undefined) throw new Error(`entrypoint ${String(entrypoint)} is not valid in this instance`);
     // Like the SDK, a falsy input means no input.
-    const bytes = !input ? new Uint8Array(0) : input instanceof ArrayBuffer ? new Uint8Array(input) : encoder.encode(JSON.stringify(input));
+    const bytes = !input ? new Uint8Array(0) : input instanceof ArrayBuffer ? new Uint8Array(input) : encoder.encode(writeJson(input));
     const inputAddr = bytes.length > 0 ? this.dataHeapPtr : 0;
     const end = this.dataHeapPtr + bytes.length;
     if (end > this.mem.buffer.byteLength) this.mem.grow(Math.ceil((end - this.mem.buffer.byteLength) / PAGE));
@@ -90,7 +95,7 @@ export class WasmPolicy {
   /** Replaces the data document: a JS value or JSON text as an ArrayBuffer. */
   setData(data: unknown): void {
     this.exports.opa_heap_ptr_set(this.baseHeapPtr);
-    this.dataAddr = this.loadJson(data instanceof ArrayBuffer ? new Uint8Array(data) : JSON.stringify(data));
+    this.dataAddr = this.loadJson(data instanceof ArrayBuffer ? new Uint8Array(data) : writeJson(data));
     this.dataHeapPtr = this.exports.opa_heap_ptr_get();
   }
 

@@ -3,7 +3,6 @@
 // cycle so the process that owns it (verdict run) can order it with the other long-running parts.
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import type protobuf from 'protobufjs';
 import { bindAddress, PLUGIN_NAME, type EnvoyGrpcConfig } from './config.js';
@@ -12,7 +11,8 @@ import type { Decide } from '../engine/engine.js';
 import { InputParseError } from './go-url.js';
 import { checkRequestToInput } from './input.js';
 import { messageToInput } from './protomap.js';
-import { CheckRequest, CheckResponse, HealthCheckRequest, HealthCheckResponse, protoDir, protoFiles } from './proto.js';
+import { CheckRequest, CheckResponse, HealthCheckRequest, HealthCheckResponse } from './proto.js';
+import { reflectionDefinition } from './reflection.js';
 import { DecisionError, GrpcCode, toCheckResponse, type CheckResponseObject } from './response.js';
 
 export const AUTHORIZATION_SERVICE = 'envoy.service.auth.v3.Authorization';
@@ -101,8 +101,7 @@ export class EnvoyExtAuthzGrpcServer {
     server.addService(authorizationService, { Check: this.check });
     server.addService(healthService, { Check: this.healthCheck, Watch: this.healthWatch });
     if (this.config.enableReflection) {
-      const definition = protoLoader.loadSync(protoFiles, { includeDirs: [protoDir] });
-      new ReflectionService(definition).addToServer(server);
+      new ReflectionService(reflectionDefinition()).addToServer(server);
     }
     this.boundPort = await new Promise<number>((resolve, reject) => {
       server.bindAsync(bindAddress(this.config.addr), serverCredentials(this.config), (err, port) =>

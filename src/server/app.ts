@@ -6,7 +6,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import type { ServerContext } from './context.js';
 import { deleteData, getData, patchData, postData, postDataV0, putData } from './data-api.js';
-import { config, health, status } from './health-api.js';
+import { config, health, healthRule, status } from './health-api.js';
+import { getQuery, postQuery } from './query-api.js';
+import { indexPage } from './index-page.js';
 import { deletePolicy, getPolicy, listPolicies, putPolicy } from './policy-api.js';
 import { ServerMetrics } from './metrics.js';
 import { redirectToCanonicalPath } from './canonical-path.js';
@@ -136,15 +138,15 @@ function buildApp(ctx: ServerContext): express.Express {
 
   for (const { path, router } of ctx.mounts ?? []) app.use(path, router);
   app.get('/health', (req, res) => health(ctx, req, res));
+  app.get(/^\/health\/.+$/, (req, res) => healthRule(ctx, req, res, splitUrl(req.url, '/health/').rawPath));
+  app.all('/v1/query', dispatch('/v1/query', { GET: (c, rq, rs, _p, q) => getQuery(c, rq, rs, q), POST: (c, rq, rs, _p, q) => postQuery(c, rq, rs, q) }));
+  app.get('/', (req, res) => indexPage(ctx, req, res));
   app.get('/v1/config', (req, res) => config(ctx, req, res));
   app.get('/v1/status', (req, res) => status(ctx, req, res));
   app.get('/metrics', (_req, res) => sendMetrics(ctx, res));
   // Go's mux answers a known path with the wrong method like this (the data and policy APIs answer 405 with
   // an empty body instead, above).
-  app.all(['/', '/health', '/metrics', '/v1/config', '/v1/status'], (req, res, next) => {
-    if (req.path === '/' && req.method === 'GET') return next();
-    methodNotAllowed(res);
-  });
+  app.all(['/', '/health', /^\/health\/.+$/, '/metrics', '/v1/config', '/v1/status'], (_req, res) => methodNotAllowed(res));
   app.use((_req, res) => notFound(res));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => sendError(req, res, err, ctx.encoding));
   return app;

@@ -5,6 +5,9 @@ import type { IncomingMessage } from 'node:http';
 import { createGunzip } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
 import { invalidParameter } from './errors.js';
+import { readJson, readJsonDocument } from '../json/reader.js';
+import { isJsonObject, someNumberText } from '../json/kinds.js';
+import { beyondOpaRange } from '../json/number-text.js';
 
 export interface DecodingLimits {
   maxLength: number;
@@ -85,17 +88,55 @@ export function isYaml(req: IncomingMessage): boolean {
   return (req.headers['content-type'] ?? '').includes('yaml');
 }
 
-/** Parses a JSON or YAML document; the error message says what was wrong and where. */
+/**
+ * Parses a JSON or YAML document as OPA's decoder does (the first JSON value, exact numbers, Go's depth limit
+ * and messages); the error message says what was wrong.
+ */
 export function parseDocument(body: Buffer, yaml: boolean): unknown {
   const text = body.toString('utf8');
-  if (yaml) {
-    try {
-      return parseYaml(text);
-    } catch (err) {
-      throw new SyntaxError(`yaml: ${(err as Error).message.split('\n')[0]}`);
-    }
+  if (yaml) return parseYamlText(text);
+  return readJson(text, { trailing: 'ignore' });
+}
+
+function parseYamlText(text: string): unknown {
+  try {
+    return parseYaml(text);
+  } catch (err) {
+    throw new SyntaxError(`yaml: ${(err as Error).message.split('\n')[0]}`);
   }
-  return JSON.parse(text);
+}
+
+/**
+ * Parses a request body and also returns JSON text as the client sent it, for the wasm module: the value of
+ * member `key` of the top-level object (its last occurrence, which is the one that counts), or without `key`
+ * the whole document without what follows it. No re-serialisation, and the numbers stay as written. YAML
+ * bodies have no such text.
+ */
+export function parseEnvelope(body: Buffer, yaml: boolean, key?: string): { value: unknown; memberText?: Uint8Array } {
+  const text = body.toString('utf8');
+  if (yaml) return { value: parseYamlText(text) };
+  const { value, span, valueSpan, keptNumberText } = readJsonDocument(text, { trailing: 'ignore', spanOfKey: key });
+  if (keptNumberText) checkInputNumbers(key === undefined ? value : isJsonObject(value) ? value[key] : undefined);
+  const [start, end] = key === undefined ? valueSpan : span ?? [0, -1];
+  if (end < 0) return { value };
+  // Offsets are characters; for ASCII bodies they are also bytes, so the body is sliced without a copy.
+  const memberText = text.length === body.length ? body.subarray(start, end) : Buffer.from(text.slice(start, end), 'utf8');
+  return { value, memberText };
+}
+
+/** OPA refuses input numbers beyond its arbitrary-precision range, whatever the policy does with them. */
+export class InputNumberError extends Error {
+  override name = 'InputNumberError';
+}
+
+export function checkInputNumbers(input: unknown): void {
+  if (someNumberText(input, beyondOpaRange)) throw new InputNumberError('invalid number: number too big');
+}
+
+/** Empty or only whitespace: OPA's handlers treat such a body as no body. */
+export function isBlank(body: Buffer): boolean {
+  for (const byte of body) if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return false;
+  return true;
 }
 
 /** Describes a JSON value's kind for "expected an object, got ..." messages. */

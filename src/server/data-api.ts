@@ -7,12 +7,15 @@ import type { Evaluation } from '../engine/engine.js';
 import { StoreError, splitPath } from '../engine/store.js';
 import { isObject } from '../bundle/bundle.js';
 import type { EnrichmentReport } from '../pip/index.js';
-import { isYaml, kindOf, parseDocument, readBody } from './body.js';
+import { InputNumberError, checkInputNumbers, isBlank, isYaml, kindOf, parseDocument, parseEnvelope, readBody } from './body.js';
+import { readJson } from '../json/reader.js';
+import { writeJson } from '../json/writer.js';
 import type { DataWrite, ServerContext } from './context.js';
 import { recordDecision } from './decisions.js';
 import { enrichDecision } from './pip.js';
-import { evaluationFailed, invalidParameter, storeFailed, undefinedDocument } from './errors.js';
+import { evaluationErrorDetail, evaluationFailed, invalidParameter, storeFailed, undefinedDocument } from './errors.js';
 import { boolParam, sendEmpty, sendJson } from './respond.js';
+import { refuseUnsupportedParams } from './query-params.js';
 
 const encoder = new TextEncoder();
 const missingInputWarning = { code: 'api_usage_warning', message: "'input' key missing from the request" };
@@ -53,18 +56,17 @@ function decisionInput(ctx: ServerContext, req: IncomingMessage, path: string[],
  * Evaluates; a failed evaluation is recorded with its error (as OPA logs it) and becomes OPA's 500. Synchronous
  * unless the policy calls http.send and a response has to be fetched.
  */
-function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], decision: DecisionInput, started: bigint): Evaluated | Promise<Evaluated> {
+function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], decision: DecisionInput, started: bigint, inputParsed: bigint): Evaluated | Promise<Evaluated> {
   const evalStart = process.hrtime.bigint();
   const done = (evaluation: Evaluation): Evaluated => {
     const end = process.hrtime.bigint();
     ctx.metrics.evaluationDuration.observe(Number(end - evalStart) / 1e9);
-    return { ...evaluation, metrics: { timer_rego_query_eval_ns: Number(end - evalStart), timer_server_handler_ns: Number(end - started) } };
+    return { ...evaluation, metrics: decisionMetrics(started, inputParsed, evalStart, end) };
   };
   const failed = (err: unknown): never => {
     if (!(err instanceof EvaluationError)) throw err;
-    const failure = evaluationFailed(err);
-    recordDecision(ctx, { path, input: decision.input, evaluated: { defined: false }, requestedBy: requester(req), pip: decision.pip, error: { code: failure.code, message: failure.message } });
-    throw failure;
+    recordDecision(ctx, { path, input: decision.input, evaluated: { defined: false }, requestedBy: requester(req), pip: decision.pip, error: evaluationErrorDetail(err) });
+    throw evaluationFailed(err);
   };
   try {
     const outcome = ctx.engine.evaluate(path, decision.inputText);
@@ -72,6 +74,19 @@ function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], deci
   } catch (err) {
     return failed(err);
   }
+}
+
+/**
+ * OPA's metric names for a decision. The entrypoint is compiled with the policy, never per request, so every
+ * request is what OPA calls a query cache hit and there is no query compile timer.
+ */
+function decisionMetrics(started: bigint, inputParsed: bigint, evalStart: bigint, end: bigint): Record<string, number> {
+  return {
+    counter_server_query_cache_hit: 1,
+    timer_rego_input_parse_ns: Number(inputParsed - started),
+    timer_rego_query_eval_ns: Number(end - evalStart),
+    timer_server_handler_ns: Number(end - started),
+  };
 }
 
 function requester(req: IncomingMessage): string {
@@ -100,48 +115,34 @@ function dataResponse(ctx: ServerContext, query: URLSearchParams, decisionId: st
   return body;
 }
 
-const inputKeyPrefix = /^\s*\{\s*"input"\s*:/;
-const closingBrace = /\}\s*$/;
-
-/**
- * The input's own bytes inside a body that is exactly {"input": <value>}. The policy then sees the numbers
- * the client sent (JSON.parse would round integers beyond 2^53, which OPA keeps exact) and no time is spent
- * re-serialising. Anything else (more keys, escaped key) returns undefined and the caller re-serialises.
- */
-function rawInputOf(body: Buffer, request: Record<string, unknown>): Uint8Array | undefined {
-  if (Object.keys(request).length !== 1) return undefined;
-  const head = body.subarray(0, 64).toString('latin1');
-  const prefix = inputKeyPrefix.exec(head);
-  if (!prefix) return undefined;
-  const tail = body.subarray(Math.max(0, body.length - 64)).toString('latin1');
-  const suffix = closingBrace.exec(tail);
-  if (!suffix) return undefined;
-  return body.subarray(prefix[0].length, body.length - (tail.length - suffix.index));
-}
-
 /** POST /v1/data/{path}: body {"input": ...}. */
 export async function postData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
   const started = process.hrtime.bigint();
+  refuseUnsupportedParams(query);
   const path = pathSegments(rawPath);
   const body = await readBody(req, ctx.decoding);
   let request: unknown;
-  const yaml = isYaml(req);
-  if (body.length > 0) {
+  let inputText: Uint8Array | undefined;
+  if (!isBlank(body)) {
     try {
-      request = parseDocument(body, yaml);
+      ({ value: request, memberText: inputText } = parseEnvelope(body, isYaml(req), 'input'));
     } catch (err) {
+      if (err instanceof InputNumberError) throw invalidParameter(err.message);
       throw invalidParameter(`body contains malformed input document: ${(err as Error).message}`);
     }
   }
   if (request !== undefined && request !== null && !isObject(request)) {
     throw invalidParameter(`body contains malformed input document: expected an object with an "input" key, got ${kindOf(request)}`);
   }
-  const hasInput = isObject(request) && 'input' in request;
+  // OPA reads "input": null as no input at all (the warning included).
+  const hasInput = isObject(request) && request.input !== undefined && request.input !== null;
   const input = hasInput ? (request as { input: unknown }).input : undefined;
-  const inputText = hasInput ? (yaml ? undefined : rawInputOf(body, request as Record<string, unknown>)) ?? encoder.encode(JSON.stringify(input)) : undefined;
+  if (hasInput) inputText ??= encoder.encode(writeJson(input));
+  else inputText = undefined;
+  const inputParsed = process.hrtime.bigint();
   const pending = decisionInput(ctx, req, path, input, inputText);
   const decision = pending instanceof Promise ? await pending : pending;
-  const evaluating = evaluate(ctx, req, path, decision, started);
+  const evaluating = evaluate(ctx, req, path, decision, started, inputParsed);
   const evaluated = evaluating instanceof Promise ? await evaluating : evaluating;
   const recorded = record(ctx, req, path, decision, evaluated);
   const decisionId = recorded instanceof Promise ? await recorded : recorded;
@@ -151,19 +152,23 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
 /** GET /v1/data/{path}?input=<json>. */
 export async function getData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
   const started = process.hrtime.bigint();
+  refuseUnsupportedParams(query);
   const path = pathSegments(rawPath);
   const inputParam = query.get('input');
   let input: unknown;
   if (inputParam !== null) {
     try {
-      input = JSON.parse(inputParam);
+      input = readJson(inputParam);
+      checkInputNumbers(input);
     } catch (err) {
+      if (err instanceof InputNumberError) throw invalidParameter(err.message);
       throw invalidParameter(`parameter contains malformed input document: ${(err as Error).message}`);
     }
   }
+  const inputParsed = process.hrtime.bigint();
   const pending = decisionInput(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!));
   const decision = pending instanceof Promise ? await pending : pending;
-  const evaluating = evaluate(ctx, req, path, decision, started);
+  const evaluating = evaluate(ctx, req, path, decision, started, inputParsed);
   const evaluated = evaluating instanceof Promise ? await evaluating : evaluating;
   const recorded = record(ctx, req, path, decision, evaluated);
   const decisionId = recorded instanceof Promise ? await recorded : recorded;
@@ -175,18 +180,22 @@ export async function postDataV0(ctx: ServerContext, req: IncomingMessage, res: 
   const started = process.hrtime.bigint();
   const path = pathSegments(rawPath);
   const body = await readBody(req, ctx.decoding);
-  let input: unknown;
-  if (body.length > 0) {
+  // An empty body is a null input, as OPA reads it.
+  let input: unknown = null;
+  let inputText: Uint8Array | undefined;
+  if (!isBlank(body)) {
     try {
-      input = parseDocument(body, isYaml(req));
+      ({ value: input, memberText: inputText } = parseEnvelope(body, isYaml(req)));
     } catch (err) {
+      if (err instanceof InputNumberError) throw invalidParameter(`unexpected parse error for input: ${err.message}`);
       throw invalidParameter(`unexpected parse error for input: body contains malformed input document: ${(err as Error).message}`);
     }
   }
-  const inputText = input === undefined ? undefined : isYaml(req) ? encoder.encode(JSON.stringify(input)) : body;
+  inputText ??= encoder.encode(writeJson(input));
+  const inputParsed = process.hrtime.bigint();
   const pending = decisionInput(ctx, req, path, input, inputText);
   const decision = pending instanceof Promise ? await pending : pending;
-  const evaluating = evaluate(ctx, req, path, decision, started);
+  const evaluating = evaluate(ctx, req, path, decision, started, inputParsed);
   const evaluated = evaluating instanceof Promise ? await evaluating : evaluating;
   const recorded = record(ctx, req, path, decision, evaluated);
   if (recorded instanceof Promise) await recorded;

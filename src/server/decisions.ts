@@ -8,6 +8,7 @@ import { splitPath } from '../engine/store.js';
 import type { EnrichmentReport } from '../pip/index.js';
 import type { ServerContext } from './context.js';
 import { enrichDecision } from './pip.js';
+import { evaluationErrorDetail } from './errors.js';
 
 export interface DecisionRecord {
   path: string[];
@@ -72,7 +73,7 @@ export function decideWith(ctx: ServerContext, requestedBy = ''): Decide {
     } catch (err) {
       if (err instanceof EvaluationError) {
         // Failed decisions answer without a decision id, so nothing waits for their event.
-        void recordDecision(ctx, { path: segments, input, evaluated: { defined: false }, requestedBy, pip, error: { code: 'internal_error', message: err.message } });
+        void recordDecision(ctx, { path: segments, input, evaluated: { defined: false }, requestedBy, pip, error: evaluationErrorDetail(err) });
       }
       throw err;
     }

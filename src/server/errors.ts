@@ -31,10 +31,15 @@ export const resourceNotFound = (message: string) => new ApiError(404, 'resource
 export const undefinedDocument = (message: string) => new ApiError(404, 'undefined_document', message);
 export const internalError = (message: string) => new ApiError(500, 'internal_error', message);
 
+/** The evaluation's own error, as OPA reports it in `errors` and stores it in a decision-log event. */
+export function evaluationErrorDetail(err: EvaluationError): ErrorDetail {
+  const code = /conflict/i.test(err.message) ? 'eval_conflict_error' : 'eval_internal_error';
+  return { code, message: err.message };
+}
+
 /** A failed evaluation, reported as OPA reports topdown errors: 500 with the detail in `errors`. */
 export function evaluationFailed(err: EvaluationError): ApiError {
-  const code = /conflict/i.test(err.message) ? 'eval_conflict_error' : 'eval_internal_error';
-  return new ApiError(500, 'internal_error', 'error(s) occurred while evaluating query', [{ code, message: err.message }]);
+  return new ApiError(500, 'internal_error', 'error(s) occurred while evaluating query', [evaluationErrorDetail(err)]);
 }
 
 export function storeFailed(err: StoreError): ApiError {

@@ -2,6 +2,8 @@
 import type { Request, Response } from 'express';
 import type { ServerContext } from './context.js';
 import { internalError } from './errors.js';
+import { EvaluationError } from '../engine/program.js';
+import { writeJson } from '../json/writer.js';
 import { boolParam, sendJson } from './respond.js';
 
 export function health(ctx: ServerContext, req: Request, res: Response): void {
@@ -16,6 +18,32 @@ export function health(ctx: ServerContext, req: Request, res: Response): void {
     const down = Object.entries(ctx.plugins()).some(([name, status]) => !excluded.has(name) && status.state !== 'OK');
     if (down) return fail('one or more plugins are not up');
   }
+  sendJson(req, res, 200, {}, false, ctx.encoding);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * GET /health/<path> (live and ready included): OPA's custom health checks, data.system.health.<path> evaluated
+ * with input {plugins_ready, plugin_state}; only `true` is healthy.
+ */
+export async function healthRule(ctx: ServerContext, req: Request, res: Response, rawPath: string): Promise<void> {
+  const segments = rawPath.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+  const name = ['data', 'system', 'health', ...segments].join('.');
+  const fail = (error: string) => sendJson(req, res, 500, { error }, false, ctx.encoding);
+  const plugins = ctx.plugins();
+  const pluginState = Object.fromEntries(Object.entries(plugins).map(([plugin, status]) => [plugin, status.state]));
+  const input = { plugins_ready: Object.values(plugins).every((status) => status.state === 'OK'), plugin_state: pluginState };
+  let evaluation;
+  try {
+    const outcome = ctx.engine.evaluate(['system', 'health', ...segments], encoder.encode(writeJson(input)));
+    evaluation = outcome instanceof Promise ? await outcome : outcome;
+  } catch (err) {
+    if (err instanceof EvaluationError) return fail(`health check (${name}) failed: ${err.message}`);
+    throw err;
+  }
+  if (!evaluation.defined) return fail(`health check (${name}) was undefined`);
+  if (evaluation.result !== true) return fail(`health check (${name}) returned unexpected value`);
   sendJson(req, res, 200, {}, false, ctx.encoding);
 }
 

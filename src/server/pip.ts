@@ -7,6 +7,7 @@ import type { PluginStatus, ServerContext } from './context.js';
 import { recordDecision } from './decisions.js';
 import { internalError, invalidParameter } from './errors.js';
 import type { Plugin } from './plugins.js';
+import { writeJson } from '../json/writer.js';
 
 export interface EnrichedDecision {
   /** What the policy evaluates: the caller's input with `pip` added (or the caller's input, untouched). */
@@ -56,11 +57,11 @@ function enriched(callerInput: unknown, callerText: Uint8Array | undefined, resu
  * without PIP) and only the PIP results are serialised. A stripped caller `pip` means serialising it all.
  */
 function enrichedText(callerInput: Record<string, unknown>, callerText: Uint8Array, enrichedInput: { pip: unknown }): Uint8Array {
-  if (Object.prototype.hasOwnProperty.call(callerInput, 'pip')) return encoder.encode(JSON.stringify(enrichedInput));
+  if (Object.prototype.hasOwnProperty.call(callerInput, 'pip')) return encoder.encode(writeJson(enrichedInput));
   let close = callerText.length - 1; // the object's closing brace: the last byte that is not JSON whitespace
   while (close > 0 && callerText[close] !== closingBrace) close--;
   const separator = Object.keys(callerInput).length === 0 ? '' : ',';
-  const tail = encoder.encode(`${separator}"pip":${JSON.stringify(enrichedInput.pip)}}`);
+  const tail = encoder.encode(`${separator}"pip":${writeJson(enrichedInput.pip)}}`);
   const text = new Uint8Array(close + tail.length);
   text.set(callerText.subarray(0, close));
   text.set(tail, close);

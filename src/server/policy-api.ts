@@ -45,8 +45,7 @@ export async function putPolicy(ctx: ServerContext, req: Request, res: Response,
     throw err;
   }
   try {
-    ctx.engine.store.checkWritable(packagePath);
-    await ctx.engine.putModule({ id, source, packagePath });
+    await ctx.engine.putModule({ id, source, packagePath }, () => ctx.engine.store.checkWritable(packagePath));
   } catch (err) {
     if (err instanceof StoreError) throw storeFailed(err);
     if (err instanceof RegoCompileError) throw compileFailed(err);

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { ApiError, internalError } from './errors.js';
+import { writeJson } from '../json/writer.js';
 
 export interface EncodingOptions {
   gzipMinLength: number;
@@ -10,7 +11,7 @@ export interface EncodingOptions {
 }
 
 export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, value: unknown, pretty: boolean, encoding: EncodingOptions): void {
-  const text = (pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)) + '\n';
+  const text = writeJson(value, pretty ? 2 : undefined) + '\n';
   let body: Buffer | string = text;
   const headers: Record<string, string | number> = { 'Content-Type': 'application/json', Vary: 'Accept-Encoding' };
   if (text.length >= encoding.gzipMinLength && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {

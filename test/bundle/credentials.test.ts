@@ -250,5 +250,5 @@ test('verdict run stops with exit 2 and names the service when a credential sett
   assert.doesNotMatch(http.stderr + http.stdout, /client_secret: b|"b"/);
   const plugin = run('      plugin: my_go_plugin\n');
   assert.equal(plugin.status, 2);
-  assert.match(plugin.stderr, /service logs: credentials.plugin names a Go authentication plugin compiled into OPA/);
+  assert.match(plugin.stderr, /services\.logs\.credentials\.plugin: custom plugins are Go code compiled into OPA/);
 });

@@ -6,11 +6,10 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { pino } from 'pino';
 import { buildWasmBundle } from '../engine/opa-fixture.js';
-import { send, startVerdict } from './harness.js';
+import { send, startVerdict, writeTree } from './harness.js';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { writeBundleArchive } from '../../src/bundle/files.js';
-import { tempDir } from '../bundle/temp-dir.js';
 import { TestAdminIdp } from './admin-idp.js';
 
 interface Spec {
@@ -23,7 +22,7 @@ const ajv = new Ajv2020({ strict: false, allErrors: true });
 ajv.addSchema(spec, 'openapi.json');
 const input = readFileSync('rego/gateway/input.json', 'utf8');
 let verdict: RunningServer;
-/** A second server with the admin API and the decision log, for the admin operations. */
+/** A second server with the parts that need configuring: admin_api, the decision-log store, HTTP ext_authz. */
 let admin: RunningServer;
 const idp = new TestAdminIdp();
 const adminAuth: Record<string, Record<string, string>> = {};
@@ -31,29 +30,37 @@ const adminAuth: Record<string, Record<string, string>> = {};
 before(async () => {
   const bundle = buildWasmBundle('bundles/sample', ['gateway/authz/allow', 'gateway/authz/deny']);
   verdict = await startVerdict('status: { console: true }\nkeys:\n  k:\n    key: secret\n', [bundle]);
-  const dir = tempDir('verdict-openapi-admin-');
+  const dir = writeTree({ 'envoy/policy.rego': 'package envoy.authz\n\ndefault allow := false\n\nallow if input.attributes.request.http.method == "GET"\n' });
   const adminConfig = `persistence_directory: ${dir}/persist
 decision_logs: {store: {file: ${dir}/decisions.db}}
+plugins:
+  envoy_ext_authz_http: {}
 ${idp.config()}`;
-  admin = await startServer({ addr: '127.0.0.1:0', config: parseConfig(adminConfig, 'admin config'), bundlePaths: [bundle], logger: pino({ level: 'silent' }), decisionLogByDefault: true });
+  admin = await startServer({ addr: '127.0.0.1:0', config: parseConfig(adminConfig, 'admin config'), bundlePaths: [dir], logger: pino({ level: 'silent' }), decisionLogByDefault: true });
   for (const scope of ['bundles:read', 'bundles:write', 'decisions:read']) adminAuth[scope] = await idp.bearer(scope);
   uploadBody = await writeBundleArchive([{ path: '.manifest', data: Buffer.from('{"revision":"up1","roots":["uploaded"]}') }]);
 });
 
 after(async () => {
-  await verdict?.close();
-  await admin?.close();
+  await Promise.all([verdict?.close(), admin?.close(1000)]);
 });
 
 function templateOf(path: string): string {
   const bare = path.split('?')[0];
   if (spec.paths[bare]) return bare;
-  for (const [prefix, template] of [['/v1/data/', '/v1/data/{path}'], ['/v0/data/', '/v0/data/{path}'], ['/v1/policies/', '/v1/policies/{id}']]) {
+  if (/^\/v1\/bundles\/[^/]+\/trigger$/.test(bare)) return '/v1/bundles/{name}/trigger';
+  const prefixes = [
+    ['/v1/data/', '/v1/data/{path}'],
+    ['/v0/data/', '/v0/data/{path}'],
+    ['/v1/policies/', '/v1/policies/{id}'],
+    ['/health/', '/health/{path}'],
+    ['/v1/decisions/', '/v1/decisions/{decision_id}'],
+    ['/v1/authz/', '/v1/authz/{path}'],
+    ['/v1/bundles/', '/v1/bundles/{name}'],
+  ];
+  for (const [prefix, template] of prefixes) {
     if (bare.startsWith(prefix)) return template;
   }
-  if (/^\/v1\/bundles\/[^/]+\/trigger$/.test(bare)) return '/v1/bundles/{name}/trigger';
-  if (/^\/v1\/bundles\/[^/]+$/.test(bare)) return '/v1/bundles/{name}';
-  if (/^\/v1\/decisions\/[^/]+$/.test(bare)) return '/v1/decisions/{decision_id}';
   throw new Error(`no OpenAPI path for ${path}`);
 }
 
@@ -92,11 +99,23 @@ const requests: [string, string, string?][] = [
   ['GET', '/metrics'],
   ['GET', '/v1/config'],
   ['GET', '/v1/status'],
+  ['GET', '/v1/query?q=x%20%3A%3D%20data.gateway.authz.allow'],
+  ['GET', '/v1/query?q=%5B'],
+  ['GET', '/v1/query?q=x%20%3A%3D%201&metrics'],
+  ['POST', '/v1/query', '{"query":"x := input.a","input":{"a":1}}'],
+  ['POST', '/v1/query', 'bad'],
+  ['POST', '/v1/query', '{}'],
+  ['PUT', '/v1/policies/health', 'package system.health\nlive := true\n'],
+  ['GET', '/health/live'],
+  ['GET', '/health/ready'],
+  ['GET', '/'],
 ];
 
 let uploadBody: Buffer;
 /** The admin operations, on the admin server, each with the scope it needs and without it. */
 const adminRequests = (): [string, string, (string | Buffer)?, Record<string, string>?][] => [
+  ['GET', '/v1/authz/some/resource'],
+  ['POST', '/v1/authz/some/resource', '{}'],
   ['PUT', '/v1/bundles/uploaded', uploadBody, { ...adminAuth['bundles:write'], 'Content-Type': 'application/gzip' }],
   ['PUT', '/v1/bundles/uploaded', uploadBody, adminAuth['decisions:read']],
   ['PUT', '/v1/bundles/uploaded', Buffer.from('not gzip'), adminAuth['bundles:write']],
@@ -117,11 +136,13 @@ const adminRequests = (): [string, string, (string | Buffer)?, Record<string, st
 
 test('real responses match schemas/openapi.json and every operation is exercised', async () => {
   const exercised = new Set<string>();
-  const decided = JSON.parse((await send(admin.url, 'POST', '/v1/data/gateway/authz/allow', input)).body.toString()) as { decision_id: string };
+  await send(admin.url, 'GET', '/v1/authz/first');
   await admin.decisionLog!.flush();
+  const decided = await send(admin.url, 'GET', '/v1/decisions?limit=1', undefined, adminAuth['decisions:read']);
+  const decisionId = (JSON.parse(decided.body.toString()) as { result: { decision_id: string }[] }).result[0]!.decision_id;
   const calls = [
     ...requests.map(([method, path, body]) => ({ server: verdict, method, path, body, headers: {} })),
-    ...[...adminRequests(), ['GET', `/v1/decisions/${decided.decision_id}`, undefined, adminAuth['decisions:read']] as const].map(
+    ...[...adminRequests(), ['GET', `/v1/decisions/${decisionId}`, undefined, adminAuth['decisions:read']] as const].map(
       ([method, path, body, headers]) => ({ server: admin, method, path, body, headers: headers ?? {} }),
     ),
   ];

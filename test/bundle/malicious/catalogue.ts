@@ -146,6 +146,11 @@ export const maliciousBundles: MaliciousBundle[] = [
 
   // --- content (bundle.ts) --------------------------------------------------------------------------------
   { name: 'invalid JSON data', stage: 'content', expect: /app\/data.json: invalid JSON/, build: archive(writeBundleArchive([manifest, file('app/data.json', '{"users": [ana]}')])) },
+  // Go's JSON nesting limit (10,000), which OPA's bundle reader inherits; refused before anything is activated.
+  {
+    name: 'data nested 200,000 levels', stage: 'content', expect: /app\/data.json: invalid JSON: invalid character '\[' exceeded max depth/,
+    build: archive(writeBundleArchive([manifest, file('app/data.json', `{"users":${'['.repeat(200_000)}${']'.repeat(200_000)}}`)])),
+  },
   { name: 'invalid YAML data', stage: 'content', expect: /app\/data.yaml: invalid YAML/, build: archive(writeBundleArchive([manifest, file('app/data.yaml', 'users: [ana\n  - : :')])) },
   { name: 'manifest not JSON', stage: 'content', expect: /\.manifest is not valid JSON/, build: archive(writeBundleArchive([file('.manifest', 'revision: r1'), data])) },
   { name: 'manifest roots not a list', stage: 'content', expect: /"roots" must be an array of strings/, build: archive(writeBundleArchive([file('.manifest', '{"roots":"app"}'), data])) },

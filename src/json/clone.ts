@@ -1,0 +1,33 @@
+// A deep copy of a JSON value as the reader builds them. structuredClone would turn a NumberText into a plain
+// object (losing the number) and recurses; this keeps NumberText (immutable, so shared) and uses an explicit
+// stack, so documents as deep as the reader allows can be copied. `sortKeys` gives each object its keys in
+// sorted order, as OPA writes every object.
+import { NumberText } from './number-text.js';
+
+export function cloneJson<T>(value: T, options: { sortKeys?: boolean } = {}): T {
+  const copyOf = (v: unknown): unknown => (Array.isArray(v) ? new Array(v.length) : v !== null && typeof v === 'object' && !(v instanceof NumberText) ? {} : v);
+  const root = copyOf(value);
+  const stack: [unknown, unknown][] = [[value, root]];
+  while (stack.length > 0) {
+    const [source, target] = stack.pop()!;
+    if (Array.isArray(source)) {
+      const out = target as unknown[];
+      source.forEach((item, i) => {
+        out[i] = copyOf(item);
+        if (out[i] !== item) stack.push([item, out[i]]);
+      });
+    } else if (source !== null && typeof source === 'object' && !(source instanceof NumberText)) {
+      const out = target as Record<string, unknown>;
+      const keys = Object.keys(source);
+      if (options.sortKeys) keys.sort();
+      for (const key of keys) {
+        const item = (source as Record<string, unknown>)[key];
+        const copy = copyOf(item);
+        if (key === '__proto__') Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
+        else out[key] = copy;
+        if (copy !== item) stack.push([item, copy]);
+      }
+    }
+  }
+  return root as T;
+}

@@ -1,0 +1,308 @@
+// The JSON reader for everything Verdict is sent (request bodies, query parameters, bundle data): numbers
+// keep their text where a JS number would change it (see number-text.ts), nesting is limited as Go's
+// encoding/json limits it (10,000 levels, "exceeded max depth"), later duplicate keys win, and errors carry
+// Go's wording, so the messages match OPA's.
+import { NumberText } from './number-text.js';
+
+/** Go's encoding/json nesting limit, which OPA inherits for bodies and bundle files. */
+export const MAX_JSON_DEPTH = 10_000;
+
+export class JsonSyntaxError extends SyntaxError {
+  override name = 'JsonSyntaxError';
+  constructor(
+    message: string,
+    /** Character offset the reader stopped at. */
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface ReadOptions {
+  /**
+   * 'ignore': read the first value and ignore what follows, as Go's json.Decoder (OPA's request bodies);
+   * 'error': only whitespace may follow, as json.Unmarshal.
+   */
+  trailing?: 'ignore' | 'error';
+  maxDepth?: number;
+  /** Report where the value of this key of the top-level object starts and ends (its last occurrence). */
+  spanOfKey?: string;
+}
+
+export interface ReadResult {
+  value: unknown;
+  /** Character offsets [start, end) of the document's value, without surrounding whitespace or trailing text. */
+  valueSpan: [number, number];
+  /** Character offsets [start, end) of the `spanOfKey` member's value, when present. */
+  span?: [number, number];
+  /** Whether any number was kept as NumberText (callers that check number ranges need only look then). */
+  keptNumberText: boolean;
+}
+
+/** Reads one JSON document; throws JsonSyntaxError with Go's message. */
+export function readJson(text: string, options: ReadOptions = {}): unknown {
+  return readJsonDocument(text, options).value;
+}
+
+export function readJsonDocument(text: string, options: ReadOptions = {}): ReadResult {
+  const reader = new Reader(text, options.maxDepth ?? MAX_JSON_DEPTH, options.spanOfKey);
+  const value = reader.document(options.trailing ?? 'error');
+  const result: ReadResult = { value, valueSpan: reader.valueSpan, keptNumberText: reader.keptNumberText };
+  if (reader.span) result.span = reader.span;
+  return result;
+}
+
+interface Frame {
+  array: unknown[] | null;
+  object: Record<string, unknown> | null;
+  key: string;
+  /** Where the current member's value starts (top-level object only). */
+  start: number;
+}
+
+const numberPattern = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const plainInteger = /^-?[1-9][0-9]{0,14}$/;
+
+/** Go's quoteChar: how its JSON errors show the offending character. */
+function quoteChar(c: string): string {
+  if (c === "'") return `'\\''`;
+  if (c === '"') return `'"'`;
+  const quoted = JSON.stringify(c);
+  return `'${quoted.slice(1, -1)}'`;
+}
+
+class Reader {
+  private pos = 0;
+  span: [number, number] | undefined;
+
+  constructor(
+    private readonly text: string,
+    private readonly maxDepth: number,
+    private readonly spanKey: string | undefined,
+  ) {}
+
+  valueSpan: [number, number] = [0, 0];
+  keptNumberText = false;
+
+  document(trailing: 'ignore' | 'error'): unknown {
+    this.skipSpace();
+    // Nothing at all: Go's Decoder says io.EOF, json.Unmarshal "unexpected end of JSON input".
+    if (this.pos >= this.text.length) throw new JsonSyntaxError(trailing === 'ignore' ? 'EOF' : 'unexpected end of JSON input', this.pos);
+    const start = this.pos;
+    const value = this.value('looking for beginning of value');
+    this.valueSpan = [start, this.pos];
+    if (trailing === 'error') {
+      this.skipSpace();
+      if (this.pos < this.text.length) this.fail('after top-level value');
+    }
+    return value;
+  }
+
+  private fail(context: string): never {
+    if (this.pos >= this.text.length) throw new JsonSyntaxError('unexpected EOF', this.pos);
+    throw new JsonSyntaxError(`invalid character ${quoteChar(String.fromCodePoint(this.text.codePointAt(this.pos)!))} ${context}`, this.pos);
+  }
+
+  private skipSpace(): void {
+    const t = this.text;
+    let c = t.charCodeAt(this.pos);
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = t.charCodeAt(++this.pos);
+  }
+
+  /**
+   * One value, nested containers included, with an explicit stack instead of recursion: 10,000 levels are
+   * legal and must not depend on the JS stack.
+   */
+  private value(context: string): unknown {
+    const stack: Frame[] = [];
+    let value: unknown;
+    for (;;) {
+      // Read a scalar, or open a container and read its first member.
+      const c = this.text.charCodeAt(this.pos);
+      if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+        if (stack.length + 1 > this.maxDepth) throw new JsonSyntaxError(`invalid character ${quoteChar(this.text[this.pos]!)} exceeded max depth`, this.pos);
+        this.pos++;
+        this.skipSpace();
+        if (c === 0x7b) {
+          const frame: Frame = { array: null, object: {}, key: '', start: 0 };
+          if (this.text.charCodeAt(this.pos) === 0x7d /* } */) {
+            this.pos++;
+            value = frame.object;
+          } else {
+            this.memberKey(frame, stack.length === 0);
+            stack.push(frame);
+            continue;
+          }
+        } else if (this.text.charCodeAt(this.pos) === 0x5d /* ] */) {
+          this.pos++;
+          value = [];
+        } else {
+          stack.push({ array: [], object: null, key: '', start: 0 });
+          context = 'looking for beginning of value';
+          continue;
+        }
+      } else if (c === 0x22 /* " */) value = this.string();
+      else if (c === 0x74 /* t */) value = this.literal('true', true);
+      else if (c === 0x66 /* f */) value = this.literal('false', false);
+      else if (c === 0x6e /* n */) value = this.literal('null', null);
+      else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) value = this.number();
+      else this.fail(context);
+      // Hand the value to the enclosing containers, closing each one that ends here.
+      for (;;) {
+        const frame = stack[stack.length - 1];
+        if (frame === undefined) return value;
+        const end = this.pos;
+        this.skipSpace();
+        const next = this.text.charCodeAt(this.pos);
+        if (frame.array) {
+          frame.array.push(value);
+          if (next === 0x2c /* , */) {
+            this.pos++;
+            this.skipSpace();
+            break;
+          }
+          if (next !== 0x5d /* ] */) this.fail('after array element');
+          this.pos++;
+          value = frame.array;
+        } else {
+          const object = frame.object!;
+          if (stack.length === 1 && frame.key === this.spanKey) this.span = [frame.start, end];
+          if (frame.key === '__proto__') Object.defineProperty(object, frame.key, { value, enumerable: true, writable: true, configurable: true });
+          else object[frame.key] = value;
+          if (next === 0x2c) {
+            this.pos++;
+            this.skipSpace();
+            this.memberKey(frame, stack.length === 1);
+            break;
+          }
+          if (next !== 0x7d /* } */) this.fail('after object key:value pair');
+          this.pos++;
+          value = object;
+        }
+        stack.pop();
+      }
+      context = 'looking for beginning of value';
+    }
+  }
+
+  /** Reads `"key":` and stops at the member's value. */
+  private memberKey(frame: Frame, topLevel: boolean): void {
+    if (this.text.charCodeAt(this.pos) !== 0x22) this.fail('looking for beginning of object key string');
+    frame.key = this.string();
+    this.skipSpace();
+    if (this.text.charCodeAt(this.pos) !== 0x3a /* : */) this.fail('after object key');
+    this.pos++;
+    this.skipSpace();
+    if (topLevel) frame.start = this.pos;
+  }
+
+  private literal<T>(word: string, value: T): T {
+    for (let i = 1; i < word.length; i++) {
+      this.pos++;
+      if (this.text[this.pos] !== word[i]) this.fail(`in literal ${word} (expecting ${quoteChar(word[i]!)})`);
+    }
+    this.pos++;
+    return value;
+  }
+
+  private number(): number | NumberText {
+    numberPattern.lastIndex = this.pos;
+    const m = numberPattern.exec(this.text);
+    if (!m) {
+      this.pos++;
+      return this.fail('in numeric literal');
+    }
+    const end = this.pos + m[0].length;
+    const next = this.text.charCodeAt(end);
+    if (next === 0x2e /* . */ || next === 0x65 || next === 0x45) {
+      // "1." or "1e" with no digits after: Go names the part it was reading.
+      this.pos = end + 1;
+      if (next === 0x2e) this.fail('after decimal point in numeric literal');
+      const sign = this.text.charCodeAt(this.pos);
+      if (sign === 0x2b || sign === 0x2d) this.pos++;
+      this.fail('in exponent of numeric literal');
+    }
+    this.pos = end;
+    const text = m[0];
+    if (plainInteger.test(text) || text === '0') return Number(text);
+    const n = Number(text);
+    if (String(n) === text) return n;
+    this.keptNumberText = true;
+    return new NumberText(text);
+  }
+
+  private string(): string {
+    const t = this.text;
+    const start = this.pos + 1;
+    let i = start;
+    for (;;) {
+      const c = t.charCodeAt(i);
+      if (c === 0x22) {
+        this.pos = i + 1;
+        return t.slice(start, i);
+      }
+      if (c === 0x5c || c < 0x20 || Number.isNaN(c)) break;
+      i++;
+    }
+    this.pos = i;
+    return this.escapedString(t.slice(start, i));
+  }
+
+  /** The rest of a string that has escapes; lone surrogates become U+FFFD as in Go. */
+  private escapedString(prefix: string): string {
+    const t = this.text;
+    let out = prefix;
+    for (;;) {
+      const c = t.charCodeAt(this.pos);
+      if (Number.isNaN(c)) this.fail('in string literal');
+      if (c === 0x22) {
+        this.pos++;
+        return out;
+      }
+      if (c < 0x20) this.fail('in string literal');
+      if (c !== 0x5c) {
+        out += t[this.pos++];
+        continue;
+      }
+      this.pos++;
+      const e = t[this.pos];
+      const simple = e === undefined ? undefined : ESCAPES[e];
+      if (simple !== undefined) {
+        out += simple;
+        this.pos++;
+        continue;
+      }
+      if (e !== 'u') this.fail('in string escape code');
+      this.pos++;
+      const unit = this.hex4();
+      if (unit >= 0xd800 && unit < 0xdc00) {
+        if (t.startsWith('\\u', this.pos)) {
+          const save = this.pos;
+          this.pos += 2;
+          const low = this.hex4();
+          if (low >= 0xdc00 && low < 0xe000) {
+            out += String.fromCharCode(unit, low);
+            continue;
+          }
+          this.pos = save;
+        }
+        out += '\ufffd';
+      } else if (unit >= 0xdc00 && unit < 0xe000) {
+        out += '\ufffd';
+      } else out += String.fromCharCode(unit);
+    }
+  }
+
+  private hex4(): number {
+    let v = 0;
+    for (let k = 0; k < 4; k++) {
+      const d = parseInt(this.text[this.pos] ?? '', 16);
+      if (Number.isNaN(d)) this.fail('in \\u hexadecimal character escape');
+      v = v * 16 + d;
+      this.pos++;
+    }
+    return v;
+  }
+}
+
+const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };

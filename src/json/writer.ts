@@ -1,0 +1,113 @@
+// The JSON writer for everything Verdict sends or stores (responses, decision-log events, inputs and data
+// handed to wasm): JSON.stringify, with NumberText values printed as their text and strings escaped as Go's
+// encoder escapes them. V8's JSON.stringify
+// recurses and runs out of stack near 5,000 levels, while documents up to the reader's 10,000 levels are
+// legal (OPA answers them), so those are written by an explicit-stack writer with the same output.
+import { randomBytes } from 'node:crypto';
+import { withRawNumbers } from './number-text.js';
+
+const marker = `@@verdict-number-${randomBytes(12).toString('hex')}:`;
+// A NumberText prints as the string "<marker><number text>"; number text never holds '"' or '\'.
+const markedNumber = new RegExp(`"${marker}([^"]*)"`, 'g');
+
+/** JSON text of `value` (undefined for undefined, as JSON.stringify); `indent` as JSON.stringify's space. */
+export function writeJson(value: unknown, indent?: number): string {
+  const { text, marked } = withRawNumbers(marker, () => {
+    try {
+      return JSON.stringify(value, null, indent);
+    } catch (err) {
+      if (err instanceof RangeError) return writeDeep(value, indent ? ' '.repeat(indent) : '');
+      throw err;
+    }
+  });
+  if (text === undefined) return undefined as unknown as string;
+  return goEscaped(marked ? text.replace(markedNumber, '$1') : text);
+}
+
+const htmlSensitive = /[<>&\u2028\u2029]/;
+const htmlSensitiveAll = /[<>&\u2028\u2029]/g;
+const goEscapes: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+
+/**
+ * Go's encoder escapes <, >, & and U+2028/U+2029 in strings (OPA's answers show them so); outside strings
+ * JSON text never holds these characters, so the whole text can be rewritten.
+ */
+function goEscaped(text: string): string {
+  return htmlSensitive.test(text) ? text.replace(htmlSensitiveAll, (c) => goEscapes[c]!) : text;
+}
+
+/** What JSON.stringify writes for a value with toJSON applied; containers are opened by the caller. */
+function prepared(value: unknown, key: string): unknown {
+  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return (value as { toJSON(key: string): unknown }).toJSON(key);
+  }
+  return value;
+}
+
+function scalarText(value: unknown): string | undefined {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'bigint':
+      throw new TypeError('Do not know how to serialize a BigInt');
+    case 'object':
+      return undefined;
+    default:
+      return 'skip';
+  }
+}
+
+interface Open {
+  close: string;
+  entries: [string | null, unknown][];
+  next: number;
+}
+
+/** JSON.stringify(value, null, gap) without recursion. */
+export function writeDeep(root: unknown, gap: string): string | undefined {
+  const first = prepared(root, '');
+  const firstText = scalarText(first);
+  if (firstText === 'skip') return undefined;
+  if (firstText !== undefined) return firstText;
+  const parts: string[] = [];
+  const stack: Open[] = [];
+  const open = (value: object) => {
+    const isArray = Array.isArray(value);
+    const entries: [string | null, unknown][] = isArray ? (value as unknown[]).map((v) => [null, v]) : Object.entries(value);
+    parts.push(isArray ? '[' : '{');
+    stack.push({ close: isArray ? ']' : '}', entries, next: 0 });
+  };
+  const newline = (depth: number) => (gap ? `\n${gap.repeat(depth)}` : '');
+  open(first as object);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    let pushed = false;
+    while (top.next < top.entries.length) {
+      const [key, raw] = top.entries[top.next++]!;
+      const value = prepared(raw, key ?? String(top.next - 1));
+      let text = scalarText(value);
+      if (text === 'skip') {
+        if (key !== null) continue;
+        text = 'null';
+      }
+      const separator = parts[parts.length - 1] === '[' || parts[parts.length - 1] === '{' ? '' : ',';
+      parts.push(separator + newline(stack.length) + (key !== null ? JSON.stringify(key) + (gap ? ': ' : ':') : ''));
+      if (text !== undefined) {
+        parts.push(text);
+        continue;
+      }
+      open(value as object);
+      pushed = true;
+      break;
+    }
+    if (pushed) continue;
+    stack.pop();
+    const empty = parts[parts.length - 1] === '[' || parts[parts.length - 1] === '{';
+    parts.push((empty ? '' : newline(stack.length)) + top.close);
+  }
+  return parts.join('');
+}

@@ -1,0 +1,70 @@
+// OPA's Query API (docs: rest-api "Query API"): GET /v1/query?q=<query> and POST /v1/query with
+// {"query": ..., "input": ...}. The query is compiled by the active policy set's compiler as one more module
+// (src/compiler/query.ts) and answers each solution's bindings: {"result": [{...}, ...]}, or {} when there
+// is none.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RegoCompileError as QueryParseError } from '../compiler/compile-rego.js';
+import { queryPlanError } from '../compiler/query.js';
+import { RegoCompileError } from '../engine/compiler.js';
+import { EvaluationError } from '../engine/program.js';
+import { isObject } from '../bundle/bundle.js';
+import { writeJson } from '../json/writer.js';
+import { InputNumberError, parseEnvelope, readBody } from './body.js';
+import type { ServerContext } from './context.js';
+import { ApiError, evaluationFailed, invalidParameter, type ErrorDetail } from './errors.js';
+import { refuseUnsupportedParams } from './query-params.js';
+import { boolParam, sendJson } from './respond.js';
+
+const encoder = new TextEncoder();
+
+export async function getQuery(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  refuseUnsupportedParams(query);
+  const q = query.get('q');
+  if (q === null) throw invalidParameter("missing parameter 'q'");
+  await answer(ctx, req, res, query, q, undefined);
+}
+
+export async function postQuery(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  refuseUnsupportedParams(query);
+  const body = await readBody(req, ctx.decoding);
+  let request: unknown;
+  let inputText: Uint8Array | undefined;
+  try {
+    ({ value: request, memberText: inputText } = parseEnvelope(body, false, 'input'));
+  } catch (err) {
+    if (err instanceof InputNumberError) throw new ApiError(500, 'internal_error', err.message);
+    throw invalidParameter(`error(s) occurred while decoding request: ${(err as Error).message}`);
+  }
+  const q = isObject(request) && typeof request.query === 'string' ? request.query : '';
+  if (isObject(request) && 'input' in request) inputText ??= encoder.encode(writeJson(request.input));
+  else inputText = undefined;
+  await answer(ctx, req, res, query, q, inputText);
+}
+
+async function answer(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, params: URLSearchParams, q: string, input: Uint8Array | undefined): Promise<void> {
+  if (q.trim() === '') throw new ApiError(500, 'internal_error', 'cannot evaluate empty query');
+  let answered: Awaited<ReturnType<ServerContext['engine']['query']>>;
+  try {
+    answered = await ctx.engine.query(q, input);
+  } catch (err) {
+    if (err instanceof QueryParseError) throw invalidParameter('error(s) occurred while parsing query', err.errors.map((e) => ({ ...e, location: { ...e.location, file: '' } })));
+    if (err instanceof RegoCompileError) throw invalidParameter('error(s) occurred while compiling query', err.errors.length > 0 ? err.errors.map(inQuery) : [planned(err.message)]);
+    if (err instanceof EvaluationError) throw evaluationFailed(err);
+    throw err;
+  }
+  const body: Record<string, unknown> = {};
+  if (boolParam(params, 'metrics')) body.metrics = { timer_rego_query_compile_ns: answered.compileNs, timer_rego_query_eval_ns: answered.evalNs };
+  if (answered.rows.length > 0) body.result = answered.rows;
+  sendJson(req, res, 200, body, boolParam(params, 'pretty'), ctx.encoding);
+}
+
+/** The planner's own checks (an unbound variable, an undefined function) come back as a plain message. */
+function planned(message: string): ErrorDetail {
+  return queryPlanError(message.replace(/^planning failed: /, ''));
+}
+
+/** Errors inside the generated query module are the query's own: OPA reports them at the query (file ""). */
+function inQuery(e: ErrorDetail): ErrorDetail {
+  if (e.location?.file !== 'query.rego') return e;
+  return { code: e.code, message: e.message, location: { file: '', row: 1, col: 1 } };
+}

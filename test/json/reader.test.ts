@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readJson, readJsonDocument, JsonSyntaxError } from '../../src/json/reader.js';
+import { NumberText } from '../../src/json/number-text.js';
+import { writeDeep, writeJson } from '../../src/json/writer.js';
+import { cloneJson } from '../../src/json/clone.js';
+
+const nested = (depth: number, inner = '') => '['.repeat(depth) + inner + ']'.repeat(depth);
+
+test('numbers a JS number would change keep their text; the writer prints them as written', () => {
+  const text = '{"big":123456789012345678901234567890,"huge":1e400,"tiny":1e-400,"one":1.0,"half":1.50,"exp":1E2,"negzero":-0,"plain":42,"frac":0.1}';
+  const value = readJson(text) as Record<string, unknown>;
+  assert.ok(value.big instanceof NumberText);
+  assert.equal(value.plain, 42);
+  assert.equal(value.frac, 0.1);
+  assert.equal(writeJson(value), text);
+  assert.equal(writeJson(value, 2).split('\n')[1], '  "big": 123456789012345678901234567890,');
+});
+
+test('later duplicate keys win, as in Go', () => {
+  assert.deepEqual(readJson('{"a":1,"a":{"b":2}}'), { a: { b: 2 } });
+  const { span } = readJsonDocument('{"input":[1],"input": {"x" : 2} }', { spanOfKey: 'input' });
+  assert.deepEqual(span, [22, 31]);
+});
+
+test('a "__proto__" key is data, not a prototype', () => {
+  const value = readJson('{"__proto__":{"polluted":true}}') as Record<string, unknown>;
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.deepEqual(Object.keys(value), ['__proto__']);
+  assert.equal(writeJson(value), '{"__proto__":{"polluted":true}}');
+});
+
+test('10,000 levels are read without recursion; one more is refused with Go\'s message', () => {
+  assert.equal(writeJson(readJson(nested(10_000))), nested(10_000));
+  assert.throws(() => readJson(nested(10_001)), (err: unknown) => err instanceof JsonSyntaxError && err.message === "invalid character '[' exceeded max depth");
+  assert.throws(() => readJson(`{"a":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_001)}`), /invalid character '\{' exceeded max depth/);
+  assert.throws(() => readJson(nested(200_000)), /exceeded max depth/);
+});
+
+test('syntax errors carry Go\'s wording', () => {
+  const cases: [string, string][] = [
+    ['{"input":', 'unexpected EOF'],
+    ['{"a" 1}', "invalid character '1' after object key"],
+    ['{"a":1 "b"}', 'invalid character \'"\' after object key:value pair'],
+    ['[1 2]', "invalid character '2' after array element"],
+    ['{1:2}', "invalid character '1' looking for beginning of object key string"],
+    ['{bad', "invalid character 'b' looking for beginning of object key string"],
+    ['"a\u0001"', "invalid character '\\u0001' in string literal"],
+    ['"\\x"', "invalid character 'x' in string escape code"],
+    ['tru', 'unexpected EOF'],
+    ['trux', "invalid character 'x' in literal true (expecting 'e')"],
+    ['1.x', "invalid character 'x' after decimal point in numeric literal"],
+    ['1e+', 'unexpected EOF'],
+    ['-x', "invalid character 'x' in numeric literal"],
+    ['1 2', "invalid character '2' after top-level value"],
+  ];
+  for (const [text, message] of cases) assert.throws(() => readJson(text), (err: unknown) => (err as Error).message === message, `${text} → ${message}`);
+  assert.deepEqual(readJson('{"input":1} trailing', { trailing: 'ignore' }), { input: 1 });
+});
+
+test('escapes: surrogate pairs join, lone surrogates become U+FFFD as in Go', () => {
+  assert.equal(readJson('"\\ud83d\\ude00 \\u00e9\\n"'), '😀 é\n');
+  assert.equal(readJson('"a\\ud800b"'), 'a\ufffdb');
+  assert.equal(readJson('"\\udc00"'), '\ufffd');
+});
+
+test('the explicit-stack writer gives JSON.stringify\'s output, indented or not', () => {
+  const samples = [{ a: [1, { b: undefined, c: null, d: 'x"\n' }], e: [], f: {}, g: [undefined, () => 1], h: 1e21, i: -0, j: NaN }, [[], [{}], 1, [[[]]]], { w: new Date(0) }, 'str', 5, null];
+  for (const s of samples) for (const indent of [undefined, 2]) assert.equal(writeDeep(s, indent ? '  ' : ''), JSON.stringify(s, null, indent));
+  let deep: unknown = [new NumberText('1.0')];
+  for (let i = 0; i < 9_000; i++) deep = [deep];
+  assert.equal(writeJson(deep), nested(9_001, '1.0'));
+});
+
+test('cloneJson copies deeply, keeps NumberText, and copes with 10,000 levels', () => {
+  const value = readJson('{"a":[1.0,{"b":123456789012345678901234567890}],"__proto__":{"x":1}}') as Record<string, any>;
+  const copy = cloneJson(value);
+  assert.equal(writeJson(copy), writeJson(value));
+  assert.notEqual(copy.a, value.a);
+  copy.a[1].b = 2;
+  assert.equal(writeJson(value.a[1].b), '123456789012345678901234567890');
+  assert.equal(writeJson(cloneJson(readJson(nested(10_000)))), nested(10_000));
+});

@@ -1,7 +1,5 @@
 // The verdict command line's usage text and its way of failing (message on stderr, exit code 2).
-export const usage = `usage: verdict run [--addr HOST:PORT] [--config-file FILE] [--log-level LEVEL] [--log-format json|text] [--workers N]
-                   [--watch] [--verification-key KEY [--verification-key-id ID] [--signing-alg ALG] [--scope SCOPE]
-                   [--exclude-files-verify GLOB ...]] [BUNDLE_PATH ...]
+export const usage = `usage: verdict run [flags] [PATH ...]   (opa run's flags; verdict run --help)
        verdict sign --signing-key KEY [--signing-alg ALG] [--key-id ID] [--scope SCOPE] [--claims-file FILE]
                     [--exclude-files GLOB ...] -o OUTPUT.tar.gz BUNDLE_PATH
        verdict decisions tail|search|show|export [--db FILE] [options]   (verdict decisions --help)

@@ -64,6 +64,11 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
     throw new ConfigError(`${source}: not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
   }
   if (value === null || value === undefined) return {};
+  return validateConfig(value, source);
+}
+
+/** Checks a parsed configuration (a file merged with `--set` overrides, say) against the schema. */
+export function validateConfig(value: unknown, source: string): VerdictConfig {
   validator ??= new Ajv({ allErrors: true, strict: false }).addSchema(pipConfigSchema).compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
   if (!validator(value)) throw new ConfigError(`${source}: invalid configuration:\n${describeErrors(validator.errors ?? [])}`);
   return value as VerdictConfig;

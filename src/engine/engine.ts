@@ -62,9 +62,21 @@ export class Engine {
     this.set = next;
   }
 
+  /**
+   * Rego version for modules that do not state one (API modules, bundles without `rego_version` in their
+   * manifest): 1, or 0 under `--v0-compatible`.
+   */
+  defaultRegoVersion: 0 | 1 = 1;
+
   /** Policy API: adds or replaces a module, recompiling the Rego side of the policy set. */
   async putModule(module: ApiModule): Promise<void> {
-    const apiModules = [...this.set.apiModules.filter((m) => m.id !== module.id), module];
+    await this.replaceModules([module.id], [module]);
+  }
+
+  /** Removes the modules with the given ids and adds `modules`, in one compilation (files named to `verdict run`). */
+  async replaceModules(removeIds: string[], modules: ApiModule[]): Promise<void> {
+    const dropped = new Set([...removeIds, ...modules.map((m) => m.id)]);
+    const apiModules = [...this.set.apiModules.filter((m) => !dropped.has(m.id)), ...modules];
     this.set = loadData(await this.build(this.set.bundles, apiModules));
   }
 
@@ -145,7 +157,9 @@ export class Engine {
       ...apiModules.map((m) => ({ path: m.id, source: m.source, packagePath: m.packagePath })),
     ];
     if (regoModules.length > 0) {
-      const regoVersion = bundles.some((b) => b.wasm.length === 0 && b.manifest.rego_version === 0) ? 0 : 1;
+      const versions = bundles.filter((b) => b.wasm.length === 0).map((b) => b.manifest.rego_version ?? this.defaultRegoVersion);
+      if (apiModules.length > 0) versions.push(this.defaultRegoVersion);
+      const regoVersion = versions.includes(0) ? 0 : 1;
       const compiled = await this.compiler.compile(regoModules, { regoVersion });
       const program = await WasmProgram.load(compiled.wasm, hostBuiltins, this.store, 'verdict');
       for (const name of compiled.entrypoints) entrypoints.set(name, program);

@@ -12,6 +12,7 @@ import { ServerMetrics } from './metrics.js';
 import { redirectToCanonicalPath } from './canonical-path.js';
 import { prometheusText } from '../pip/index.js';
 import { sendEmpty, sendError } from './respond.js';
+import { requestLog, type RequestLogLevel } from './request-log.js';
 
 type Handler = (ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams) => Promise<void>;
 
@@ -29,21 +30,19 @@ function isUnderPrefix(url: string, prefix: string): boolean {
   return Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */;
 }
 
-export function createHttpServer(ctx: ServerContext, logger: Logger): Server {
+export function createHttpServer(ctx: ServerContext, logger: Logger, requestLogLevel?: RequestLogLevel): Server {
   const { metrics } = ctx;
   const app = buildApp(ctx, metrics);
   let requestId = 0;
-  const logRequests = logger.isLevelEnabled('debug');
+  const logRequest = requestLog(logger, requestLogLevel);
 
   return createServer((req, res) => {
     const started = process.hrtime.bigint();
-    const reqId = ++requestId;
     const url = req.url ?? '/';
+    logRequest?.(req, res, ++requestId, started);
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.requestDuration.observe({ code: String(res.statusCode), handler: ServerMetrics.handlerOf(url), method: req.method ?? '' }, seconds);
-      // Paths and statuses only: inputs and headers may carry tokens and personal data.
-      if (logRequests) logger.debug({ req_id: reqId, req_method: req.method, req_path: url.split('?')[0], resp_status: res.statusCode, resp_duration_ms: seconds * 1000 }, 'Sent response.');
     });
     // Mounted front ends (HTTP ext_authz) see the proxied request as it is: any method, any path.
     if (ctx.mounts?.some((m) => isUnderPrefix(url, m.path))) return app(req, res);

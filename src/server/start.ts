@@ -24,11 +24,24 @@ import { pipPlugins } from './pip.js';
 import { verdictVersion } from '../version.js';
 import { createServerDecisionLog } from './decision-log.js';
 import type { DecisionLogStore } from '../decisionlog/index.js';
+import { looseFilesPlugin, type LooseFiles } from './loose-files.js';
+import { waitUntilReady } from './ready.js';
+import type { RequestLogLevel } from './request-log.js';
 
 export interface StartOptions {
   addr: string;
   config: VerdictConfig;
   bundlePaths: string[];
+  /** `--ignore` patterns for the bundle paths. */
+  bundleIgnore?: string[];
+  /** Policy and data files loaded as `opa run` loads paths without `--bundle`. */
+  files?: LooseFiles;
+  /** `--v0-compatible`: Rego v0 for modules whose bundle does not say otherwise. */
+  regoVersion?: 0 | 1;
+  /** `--log-level-request`: the level of the access log lines (default info). */
+  requestLogLevel?: RequestLogLevel;
+  /** `--ready-timeout`: wait this long for every plugin to be ready before listening (0: do not wait). */
+  readyTimeoutMs?: number;
   /** `--watch`: reload the bundle paths when they change. */
   watch?: boolean;
   /** `--verification-key` and friends: verify the signatures of the bundle paths. */
@@ -75,6 +88,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const enricher = config.pip ? createEnricher(config.pip) : undefined;
   const metrics = new ServerMetrics();
   const engine = new Engine(options.compiler ?? defaultCompiler(), new HttpSendClient(httpSendSettings(config.verdict?.http_send), metrics.observeHttpSend));
+  if (options.regoVersion !== undefined) engine.defaultRegoVersion = options.regoVersion;
   const activate = async (bundles: Bundle[]) => {
     const started = process.hrtime.bigint();
     await engine.activate(bundles);
@@ -89,7 +103,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // after the PIP adapters and before the other plugins, so it stops before the adapters and after the rest.
   let bundles: ServerBundles;
   try {
-    bundles = await createServerBundles(config, { paths: options.bundlePaths, watch: options.watch, verification: options.verification }, activate, metrics, logger);
+    bundles = await createServerBundles(config, { paths: options.bundlePaths, watch: options.watch, verification: options.verification, ignore: options.bundleIgnore }, activate, metrics, logger);
   } catch (err) {
     await enricher?.close(); // its pools and file watchers would keep the process alive
     await decisionLog?.plugin.stop();
@@ -98,7 +112,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // PIP adapters first, so they stop last: plugins that still take decisions while stopping (a gRPC ext_authz
   // server draining its calls) find them open.
   // The decision log first of all, so it stops last: every decision made while the others stop is written.
-  for (const plugin of [...(decisionLog ? [decisionLog.plugin] : []), ...(enricher ? pipPlugins(enricher) : []), ...(bundles.plugin ? [bundles.plugin] : []), ...(options.plugins ?? [])]) plugins.register(plugin);
+  // Files named without --bundle go into the store before any bundle activates over them, as in OPA.
+  const files = options.files?.paths.length ? [looseFilesPlugin(engine, options.files, logger)] : [];
+  for (const plugin of [...(decisionLog ? [decisionLog.plugin] : []), ...(enricher ? pipPlugins(enricher) : []), ...files, ...(bundles.plugin ? [bundles.plugin] : []), ...(options.plugins ?? [])]) plugins.register(plugin);
   const labels = { id: randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
   const ctx: ServerContext = {
     engine,
@@ -140,7 +156,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     ...(decisionLog?.router ? [{ path: '/', router: decisionLog.router }] : []),
   ];
   await plugins.startAll();
-  const server = createHttpServer(ctx, logger);
+  if (options.readyTimeoutMs) await waitUntilReady(plugins, options.readyTimeoutMs);
+  const server = createHttpServer(ctx, logger, options.requestLogLevel);
   const { host, port } = parseAddr(options.addr);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -104,7 +104,7 @@ for (let round = 0; round < rounds; round++) {
   opaRuns.push(await measure('opa', opa, ['run', '--server', '--addr', '{addr}', '--log-level', 'error', '-b', source]));
   for (const mode of logModes) {
     const bundle = values['verdict-module'] === 'opa' ? wasmBundle : source;
-    const args = ['dist/src/main.js', 'run', '--addr', '{addr}', '--log-level', 'warn', '--workers', values.workers!, '--config-file', logConfig(mode), bundle];
+    const args = ['dist/src/main.js', 'run', '--addr', '{addr}', '--log-level', 'warn', '--workers', values.workers!, '--config-file', logConfig(mode), '-b', bundle];
     verdictRuns.get(mode)!.push(await measure(`verdict (decision log ${mode})`, process.execPath, args));
   }
 }

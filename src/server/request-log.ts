@@ -16,14 +16,29 @@ export function requestLog(logger: Logger, level: RequestLogLevel = 'info'): Req
   return (req, res, reqId, started) => {
     const fields = { client_addr: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`, req_id: reqId, req_method: req.method, req_path: (req.url ?? '/').split('?')[0] };
     logger[level](fields, 'Received request.');
+    const body = countBodyBytes(res);
     res.once('finish', () => {
-      const length = Number(res.getHeader('content-length'));
-      logger[level]({
-        ...fields,
-        resp_status: res.statusCode,
-        ...(Number.isInteger(length) ? { resp_bytes: length } : {}),
-        resp_duration: Number(process.hrtime.bigint() - started) / 1e6,
-      }, 'Sent response.');
+      logger[level]({ ...fields, resp_status: res.statusCode, resp_bytes: body.bytes, resp_duration: Number(process.hrtime.bigint() - started) / 1e6 }, 'Sent response.');
     });
   };
+}
+
+/** Counts the body bytes written through `res` (OPA's resp_bytes). */
+function countBodyBytes(res: ServerResponse): { bytes: number } {
+  const count = { bytes: 0 };
+  const add = (chunk: unknown, encoding: unknown) => {
+    if (typeof chunk === 'string') count.bytes += Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+    else if (chunk instanceof Uint8Array) count.bytes += chunk.byteLength;
+  };
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.write = ((chunk: unknown, ...rest: unknown[]) => {
+    add(chunk, rest[0]);
+    return write(chunk, ...rest);
+  }) as ServerResponse['write'];
+  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if (typeof chunk !== 'function') add(chunk, rest[0]);
+    return end(chunk, ...rest);
+  }) as ServerResponse['end'];
+  return count;
 }

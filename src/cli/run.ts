@@ -72,6 +72,7 @@ async function runWith(args: string[]): Promise<void> {
     regoVersion: v0 ? 0 : 1,
     readyTimeoutMs: readyTimeout > 0 ? readyTimeout * 1000 : undefined,
     requestLogLevel,
+    shutdownGraceMs: grace * 1000,
     logger,
     decisionLogByDefault: true,
     onDataWrite: cluster.isWorker ? (write) => process.send?.({ verdict: 'data-write', write } satisfies WriteMessage) : undefined,

@@ -40,6 +40,8 @@ export interface StartOptions {
   regoVersion?: 0 | 1;
   /** `--log-level-request`: the level of the access log lines (default info). */
   requestLogLevel?: RequestLogLevel;
+  /** `--shutdown-grace-period`: how long in-flight work gets on close (default verdict.shutdown_timeout_seconds or 10 s). */
+  shutdownGraceMs?: number;
   /** `--ready-timeout`: wait this long for every plugin to be ready before listening (0: do not wait). */
   readyTimeoutMs?: number;
   /** `--watch`: reload the bundle paths when they change. */
@@ -146,7 +148,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onInputError: inputErrorRecorder(ctx),
     ready: () => plugins.bundlesActivated(),
     logger,
-    graceMs: (config.verdict?.shutdown_timeout_seconds ?? 10) * 1000,
+    graceMs: options.shutdownGraceMs ?? (config.verdict?.shutdown_timeout_seconds ?? 10) * 1000,
   });
   for (const plugin of envoy.plugins) plugins.register(plugin);
   // The bundle admin API (only when `admin_api` is configured) carries its own /v1/bundles paths.

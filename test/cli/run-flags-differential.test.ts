@@ -195,3 +195,23 @@ test('verdict run -h lists every opa run flag it knows, with refusals and their 
   for (const flag of ['--set-file', '--bundle', '--ignore', '--shutdown-wait-period', '--ready-timeout', '--log-level-request', '--skip-verify']) assert.match(out.stdout, new RegExp(flag));
   assert.match(out.stdout, /--pprof\s+refused: Verdict is not a Go program/);
 });
+
+test('--shutdown-wait-period keeps serving after SIGTERM, then exits 0', async () => {
+  const server = await start(verdictCommand(), ['--shutdown-wait-period', '2', '--shutdown-grace-period', '1', 'policy.rego', 'data.json']);
+  const signalled = Date.now();
+  const exited = new Promise<number | null>((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(await answer(server.url, allow('alice')), { status: 200, result: true });
+  assert.equal(await exited, 0);
+  assert.ok(Date.now() - signalled >= 2000, 'exited only after the wait period');
+});
+
+test('--ready-timeout: a bundle that never loads stops both OPA and Verdict with status 1', async () => {
+  const args = ['--ready-timeout', '1', '--set', 'services.down.url=http://127.0.0.1:9', '--set', 'bundles.b.service=down'];
+  const opa = spawnSync(referenceOpa(), ['run', '--server', '--addr', '127.0.0.1:0', ...args], { cwd: fixture, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(opa.status, 1, opa.stderr);
+  const verdict = spawnSync(process.execPath, [main, 'run', '--server', '--addr', '127.0.0.1:0', ...args], { cwd: fixture, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(verdict.status, 1, verdict.stderr);
+  assert.match(verdict.stderr, /Failed to wait for plugins activation\..*plugins not ready after --ready-timeout 1s: bundle/);
+});

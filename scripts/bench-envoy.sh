@@ -55,7 +55,7 @@ wait_port() { for _ in $(seq 1 300); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/
 ours=$(free_port)
 mkdir "$work/bundle" && cp "$work/policy.rego" "$work/bundle/"
 printf 'plugins:\n  envoy_ext_authz_grpc:\n    addr: "127.0.0.1:%s"\n' "$ours" > "$work/verdict.yaml"
-node dist/src/main.js run --addr 127.0.0.1:0 --log-level error --config-file "$work/verdict.yaml" "$work/bundle" > /dev/null &
+node dist/src/main.js run --addr 127.0.0.1:0 --log-level error --config-file "$work/verdict.yaml" -b "$work/bundle" > /dev/null &
 pids+=($!)
 theirs=$(free_port)
 "$plugin" run --server --addr 127.0.0.1:0 --log-level error --set decision_logs.console=false \

@@ -158,7 +158,7 @@ for (let round = 0; round < rounds; round++) {
     // Plain HTTP is measured in every decision-log mode; TLS and authz in the first one.
     for (const mode of security === 'plain' ? logModes : logModes.slice(0, 1)) {
       const bundle = values['verdict-module'] === 'opa' ? wasmBundle : bundleDir;
-      const args = ['dist/src/main.js', 'run', '--addr', '{addr}', '--log-level', 'warn', '--workers', values.workers!, '--config-file', logConfig(mode), ...flags, bundle];
+      const args = ['dist/src/main.js', 'run', '--addr', '{addr}', '--log-level', 'warn', '--workers', values.workers!, '--config-file', logConfig(mode), ...flags, '-b', bundle];
       const result = await measure(`verdict (${security}, decision log ${mode})`, process.execPath, args, security);
       if (security === 'plain') verdictRuns.get(mode)!.push(result);
       else verdictSecureRuns.get(security)!.push(result);

@@ -137,7 +137,7 @@ async function startVerdict(bundle: string, work: string, scenario: Scenario, in
   const configFile = join(work, `scenario-${index}.yaml`);
   // Decisions are logged as verdict run does by default, each server to its own file.
   writeFileSync(configFile, `${scenario.config}decision_logs: { store: { file: "${join(work, `decisions-${index}.db`)}" } }\n`);
-  const child = spawn(process.execPath, ['dist/src/main.js', 'run', '--addr', `127.0.0.1:${port}`, '--log-level', 'warn', '--config-file', configFile, bundle], {
+  const child = spawn(process.execPath, ['dist/src/main.js', 'run', '--addr', `127.0.0.1:${port}`, '--log-level', 'warn', '--config-file', configFile, '-b', bundle], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (let i = 0; ; i++) {

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // The verdict command line, modelled on `opa run --server` and `opa eval`/`opa build`:
-//   verdict run [--addr HOST:PORT] [--config-file FILE] [--log-level L] [--log-format json|text] [--workers N]
-//               [--watch] [--verification-key KEY ...] [BUNDLE_PATH ...]
+//   verdict run [flags] [PATH ...]            (opa run's flags, see src/cli/run-flags.ts)
 //   verdict sign --signing-key KEY [--signing-alg ALG] [--key-id ID] [--scope S] -o OUT BUNDLE_PATH
 //   verdict decisions tail|search|show|export [--db FILE] ...   (reads the decision log file, no server needed)
 //   verdict eval ... QUERY, verdict build ... PATH...

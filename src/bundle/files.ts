@@ -126,11 +126,14 @@ export async function readBundleArchive(
 export async function readBundleDirectory(
   dir: string,
   limits: BundleLimits = defaultBundleLimits,
+  /** `--ignore`: entries whose name matches are skipped (files and whole directories). */
+  ignore: RegExp[] = [],
 ): Promise<BundleFile[]> {
   const files: BundleFile[] = [];
   let total = 0;
   async function walk(current: string): Promise<void> {
     for (const entry of await readdir(current, { withFileTypes: true })) {
+      if (ignore.some((pattern) => pattern.test(entry.name))) continue;
       const full = join(current, entry.name);
       const path = normaliseBundlePath(relative(dir, full).split(sep).join('/'), limits);
       const info = await lstat(full);

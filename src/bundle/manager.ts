@@ -33,6 +33,8 @@ export interface BundleManagerOptions<B extends ManagedBundle> {
   /** Local bundles (`verdict run [--watch] <path>...`), keyed by bundle name. */
   localPaths?: Record<string, string>;
   watch?: boolean;
+  /** `--ignore`: names skipped inside local bundle directories. */
+  localIgnore?: RegExp[];
   /**
    * Signing config for local bundles (`verdict run --verification-key ...`). Absent: local bundles are loaded
    * without checking signatures, as `opa run -b` does without a verification key.
@@ -108,7 +110,7 @@ export class BundleManager<B extends ManagedBundle> {
           const files = signing ? (await verifyBundleSignatures(read, signing)).files : read;
           return { bundle: this.options.parse(name, files) };
         });
-      }, { limits: { ...defaultBundleLimits, ...options.limits }, onStatus: (s) => this.noteSourceFailures(name, s.failures, s.lastError) });
+      }, { limits: { ...defaultBundleLimits, ...options.limits }, ignore: options.localIgnore, onStatus: (s) => this.noteSourceFailures(name, s.failures, s.lastError) });
       this.locals.set(name, source);
       this.records.set(name, this.newRecord(name, 'file', path));
     }

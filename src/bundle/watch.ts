@@ -20,6 +20,8 @@ export interface LocalBundleStatus {
 export interface LocalBundleOptions {
   debounceMs?: number;
   limits?: BundleLimits;
+  /** `--ignore` patterns for directory bundles. */
+  ignore?: RegExp[];
   onStatus?: (status: LocalBundleStatus) => void;
 }
 
@@ -68,7 +70,7 @@ export class LocalBundleSource {
     const limits = this.options.limits ?? defaultBundleLimits;
     try {
       const files = (await stat(this.path)).isDirectory()
-        ? await readBundleDirectory(this.path, limits)
+        ? await readBundleDirectory(this.path, limits, this.options.ignore)
         : await readBundleArchive(await readFile(this.path), limits);
       await this.activate(files);
       this.state.loads++;

@@ -1,40 +1,62 @@
-// Policy and data files named on the command line (`-d PATH`), loaded the way `opa eval -d` / `opa build` load
-// them: .rego files as modules; .json/.yaml/.yml files as data, a file named directly at the root of data, a
-// file found under a directory at its directory's path relative to that directory.
+// Policy and data files named on the command line (`verdict eval -d PATH`, `verdict run PATH`), loaded the way
+// `opa eval -d` / `opa run` load them: .rego files as modules; .json/.yaml/.yml files as data, a file named
+// directly at the root of data, a file found under a directory at its directory's path relative to that
+// directory. `a.b:PATH` puts what PATH holds under data.a.b; `file://` URLs name paths that contain a colon.
+// `ignore` patterns (Go filepath.Match syntax, as `--ignore`) skip files and directories by name below the
+// named paths, never a path named itself.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { RegoFile } from '../compiler/compile-rego.js';
+import { globToRegExp } from '../bundle/signing.js';
 
 export interface LoadedFiles {
   modules: RegoFile[];
   data: Record<string, unknown>;
 }
 
+export interface LoadOptions {
+  /** `--ignore` patterns, matched against each file or directory name below a named path. */
+  ignore?: string[];
+}
+
 export class LoadError extends Error {}
 
 const DATA_EXTENSIONS = new Set(['.json', '.yaml', '.yml']);
 
-export async function loadPaths(paths: string[]): Promise<LoadedFiles> {
+/** `a.b:path` → prefix ["a", "b"] and the path; `file://` URLs are paths, with or without a prefix. */
+export function splitPrefix(arg: string): { prefix: string[]; path: string } {
+  const asPath = (text: string) => (text.startsWith('file://') ? fileURLToPath(text) : text);
+  if (arg.startsWith('file://')) return { prefix: [], path: asPath(arg) };
+  const colon = arg.indexOf(':');
+  if (colon <= 0) return { prefix: [], path: arg };
+  return { prefix: arg.slice(0, colon).split('.'), path: asPath(arg.slice(colon + 1)) };
+}
+
+export async function loadPaths(args: string[], options: LoadOptions = {}): Promise<LoadedFiles> {
   const loaded: LoadedFiles = { modules: [], data: {} };
-  for (const path of paths) {
+  const ignore = (options.ignore ?? []).map(globToRegExp);
+  for (const arg of args) {
+    const { prefix, path } = splitPrefix(arg);
     const info = await stat(path).catch(() => {
       throw new LoadError(`${path}: no such file or directory`);
     });
-    if (info.isDirectory()) await loadDirectory(path, path, loaded);
-    else await loadFile(path, [], loaded, true);
+    if (info.isDirectory()) await loadDirectory(path, path, prefix, ignore, loaded);
+    else await loadFile(path, prefix, loaded, true);
   }
   return loaded;
 }
 
-async function loadDirectory(root: string, dir: string, loaded: LoadedFiles): Promise<void> {
+async function loadDirectory(root: string, dir: string, prefix: string[], ignore: RegExp[], loaded: LoadedFiles): Promise<void> {
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const entry of entries) {
+    if (ignore.some((pattern) => pattern.test(entry.name))) continue;
     const full = join(dir, entry.name);
-    if (entry.isDirectory()) await loadDirectory(root, full, loaded);
+    if (entry.isDirectory()) await loadDirectory(root, full, prefix, ignore, loaded);
     else if (entry.isFile()) {
       const rel = relative(root, dir);
-      await loadFile(full, rel === '' ? [] : rel.split(sep), loaded, false);
+      await loadFile(full, rel === '' ? prefix : [...prefix, ...rel.split(sep)], loaded, false);
     }
   }
 }

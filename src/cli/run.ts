@@ -1,19 +1,23 @@
-// `verdict run`: the server, modelled on `opa run --server`. With --workers N (or verdict.workers in the config)
-// N processes share the port through node:cluster, and Data API writes made in one worker are relayed to the
-// others through the primary.
+// `verdict run`: the server, modelled on `opa run --server` and taking its flags (run-flags.ts). With
+// --workers N (or verdict.workers in the config) N processes share the port through node:cluster, and Data API
+// writes made in one worker are relayed to the others through the primary.
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
-import { ConfigError, loadConfig } from '../config/config.js';
-import { createLogger, logLevels, type LogFormat } from '../log/logger.js';
+import { ConfigError, loadConfig, validateConfig, type VerdictConfig } from '../config/config.js';
+import { createLogger, logFormats, logLevels } from '../log/logger.js';
 import { applyWrite } from '../server/data-api.js';
 import type { DataWrite } from '../server/context.js';
 import { startServer } from '../server/start.js';
-import { listenFlags, listenOptionsFromFlags, type ListenOptions } from '../server/listen-options.js';
+import { listenOptionsFromFlags, type ListenFlagValues, type ListenOptions } from '../server/listen-options.js';
 import type { CliVerification } from '../server/bundle-plugin.js';
+import { NotReadyError } from '../server/ready.js';
+import { requestLogLevels } from '../server/request-log.js';
 import { DecisionLogConfigError, DecisionLogError } from '../decisionlog/index.js';
-import { fail, usage } from './usage.js';
+import { choiceFlag, FlagError, parseRunArgs, runHelp, secondsFlag, type FlagValues } from './run-flags.js';
+import { mergeOverrides, parseOverrides, SetValueError } from './set-values.js';
+import { sortRunPaths } from './run-paths.js';
+import { fail } from './usage.js';
 
 interface WriteMessage {
   verdict: 'data-write';
@@ -21,51 +25,40 @@ interface WriteMessage {
 }
 
 export async function run(args: string[]): Promise<void> {
-  let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        ...listenFlags,
-        'config-file': { type: 'string', short: 'c' },
-        'log-level': { type: 'string', short: 'l', default: 'info' },
-        'log-format': { type: 'string', default: 'json' },
-        workers: { type: 'string' },
-        server: { type: 'boolean', short: 's' },
-        watch: { type: 'boolean', short: 'w' },
-        'verification-key': { type: 'string' },
-        'verification-key-id': { type: 'string' },
-        'signing-alg': { type: 'string' },
-        scope: { type: 'string' },
-        'exclude-files-verify': { type: 'string', multiple: true },
-      },
-    });
+    await runWith(args);
   } catch (err) {
-    fail(`${(err as Error).message}\n${usage}`);
-  }
-  const { values, positionals } = parsed;
-  const level = values['log-level'] as LevelWithSilent;
-  if (!logLevels.includes(level)) fail(`--log-level ${level}: expected one of ${logLevels.join(', ')}`);
-  const format = values['log-format'] as LogFormat;
-  if (format !== 'json' && format !== 'text') fail(`--log-format ${format}: expected json or text`);
-  const logger = createLogger(level, format);
-
-  let config;
-  try {
-    config = await loadConfig(values['config-file']);
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
+    if (err instanceof FlagError || err instanceof SetValueError || err instanceof ConfigError) fail(`${err.message}\n(verdict run --help lists the flags)`);
     throw err;
   }
+}
+
+async function runWith(args: string[]): Promise<void> {
+  const { values, positionals } = parseRunArgs(args);
+  if (values.help) {
+    console.log(runHelp());
+    return;
+  }
+  const level = choiceFlag(values, 'log-level', logLevels) as LevelWithSilent;
+  const logger = createLogger(level, choiceFlag(values, 'log-format', logFormats));
+  const requestLogLevel = choiceFlag(values, 'log-level-request', requestLogLevels);
+  if (values['v0-compatible'] && values['v1-compatible']) throw new FlagError('--v0-compatible and --v1-compatible contradict each other: give one');
+  const v0 = values['v0-compatible'] === true;
+
+  const paths = sortRunPaths(positionals, values.bundle === true);
+  const config = await configFrom(values, paths.remote);
+  const grace = secondsFlag(values, 'shutdown-grace-period') ?? config.verdict?.shutdown_timeout_seconds ?? 10;
+  const wait = secondsFlag(values, 'shutdown-wait-period') ?? 0;
+  const readyTimeout = secondsFlag(values, 'ready-timeout') ?? 0;
   let listenOptions: ListenOptions;
   try {
-    listenOptions = listenOptionsFromFlags(values);
+    listenOptions = listenOptionsFromFlags(values as ListenFlagValues, v0 ? ':8181' : '127.0.0.1:8181');
   } catch (err) {
-    return fail((err as Error).message);
+    throw new FlagError((err as Error).message);
   }
+
   const workersArg = values.workers === 'auto' ? availableParallelism() : Number(values.workers ?? config.verdict?.workers ?? 1);
-  if (!Number.isInteger(workersArg) || workersArg < 1) fail(`--workers ${values.workers}: expected a positive integer or "auto"`);
+  if (!Number.isInteger(workersArg) || workersArg < 1) throw new FlagError(`--workers ${String(values.workers)}: expected a positive integer or "auto"`);
 
   // Each worker runs its own bundle manager; an upload would reach only the worker that received it.
   if (workersArg > 1 && config.admin_api) fail(`admin_api needs a single worker (--workers ${workersArg}): uploads would reach only one of them`);
@@ -76,21 +69,20 @@ export async function run(args: string[]): Promise<void> {
     return;
   }
 
-  const key = values['verification-key'];
-  if (!key && (values['verification-key-id'] || values['signing-alg'] || values.scope || values['exclude-files-verify'])) {
-    fail('--verification-key-id, --signing-alg, --scope and --exclude-files-verify need --verification-key');
-  }
-  const verification: CliVerification | undefined = key
-    ? { key, keyId: values['verification-key-id'], algorithm: values['signing-alg'], scope: values.scope, excludeFiles: values['exclude-files-verify'] }
-    : undefined;
-
+  const verification = verificationFrom(values, paths.files.length > 0);
   const running = await startServer({
     addr: listenOptions.addrs,
     listen: listenOptions,
     config,
-    bundlePaths: positionals,
-    watch: values.watch,
+    bundlePaths: paths.bundles,
+    files: { paths: paths.files, watch: values.watch === true, ignore: values.ignore as string[] | undefined },
+    bundleIgnore: values.ignore as string[] | undefined,
+    watch: values.watch === true,
     verification,
+    regoVersion: v0 ? 0 : 1,
+    readyTimeoutMs: readyTimeout > 0 ? readyTimeout * 1000 : undefined,
+    requestLogLevel,
+    shutdownGraceMs: grace * 1000,
     logger,
     decisionLogByDefault: true,
     onDataWrite: cluster.isWorker ? (write) => process.send?.({ verdict: 'data-write', write } satisfies WriteMessage) : undefined,
@@ -99,6 +91,12 @@ export async function run(args: string[]): Promise<void> {
     if (err instanceof DecisionLogError) {
       console.error(`verdict: ${err.message}`);
       process.exit(err.exitCode);
+    }
+    // As `opa run --ready-timeout`: plugins that never became ready end the process with status 1.
+    if (err instanceof NotReadyError) {
+      logger.error({ err: err.message }, 'Failed to wait for plugins activation.');
+      logger.flush();
+      process.exit(1);
     }
     return fail(err instanceof DecisionLogConfigError ? `config: ${err.message}` : err.message);
   });
@@ -109,14 +107,42 @@ export async function run(args: string[]): Promise<void> {
     });
   }
   const shutdown = async (signal: string) => {
+    // --shutdown-wait-period: keep serving while load balancers notice the instance is going away.
+    if (wait > 0) {
+      logger.info({ signal, seconds: wait }, 'Shutdown initiated; waiting before shutting down.');
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+    }
     logger.info({ signal }, 'Shutting down...');
-    await running.close((config.verdict?.shutdown_timeout_seconds ?? 10) * 1000);
+    await running.close(grace * 1000);
     logger.info('Server shutdown.');
     logger.flush();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/** The config file with `--set`, `--set-file` and remote bundle URLs (OPA's shorthand) merged over it. */
+async function configFrom(values: FlagValues, remote: Record<string, unknown>): Promise<VerdictConfig> {
+  const config = await loadConfig(values['config-file'] as string | undefined);
+  const overrides = mergeOverrides(remote, parseOverrides((values.set as string[] | undefined) ?? [], (values['set-file'] as string[] | undefined) ?? []));
+  return Object.keys(overrides).length === 0 ? config : validateConfig(mergeOverrides(config, overrides), 'configuration with --set/--set-file');
+}
+
+function verificationFrom(values: FlagValues, hasLooseFiles: boolean): CliVerification | undefined {
+  const key = values['verification-key'] as string | undefined;
+  if (!key && (values['verification-key-id'] || values['signing-alg'] || values.scope || values['exclude-files-verify'])) {
+    throw new FlagError('--verification-key-id, --signing-alg, --scope and --exclude-files-verify need --verification-key');
+  }
+  if (!key || values['skip-verify']) return undefined;
+  if (hasLooseFiles) throw new FlagError('--verification-key verifies bundles: give the paths with --bundle (-b)');
+  return {
+    key,
+    keyId: values['verification-key-id'] as string | undefined,
+    algorithm: values['signing-alg'] as string | undefined,
+    scope: values.scope as string | undefined,
+    excludeFiles: values['exclude-files-verify'] as string[] | undefined,
+  };
 }
 
 function runPrimary(workers: number, logger: ReturnType<typeof createLogger>): void {

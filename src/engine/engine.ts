@@ -78,13 +78,25 @@ export class Engine {
   }
 
   /**
+   * Rego version for modules that do not state one (API modules, bundles without `rego_version` in their
+   * manifest): 1, or 0 under `--v0-compatible`.
+   */
+  defaultRegoVersion: 0 | 1 = 1;
+
+  /**
    * Policy API: adds or replaces a module, recompiling the Rego side of the policy set. `precondition` runs
    * inside the change, against the set the module joins (the bundle roots it must stay out of).
    */
   putModule(module: ApiModule, precondition: () => void = () => undefined): Promise<void> {
+    return this.replaceModules([module.id], [module], precondition);
+  }
+
+  /** Removes the modules with the given ids and adds `modules`, in one compilation (files named to `verdict run`). */
+  replaceModules(removeIds: string[], modules: ApiModule[], precondition: () => void = () => undefined): Promise<void> {
     return this.serially(async () => {
       precondition();
-      const apiModules = [...this.set.apiModules.filter((m) => m.id !== module.id), module];
+      const dropped = new Set([...removeIds, ...modules.map((m) => m.id)]);
+      const apiModules = [...this.set.apiModules.filter((m) => !dropped.has(m.id)), ...modules];
       this.set = loadData(await this.build(this.set.bundles, apiModules));
     });
   }
@@ -180,7 +192,7 @@ export class Engine {
     const started = process.hrtime.bigint();
     const set = this.set;
     const compiled = queryModule(query);
-    const { modules, regoVersion } = regoSources(set.bundles, set.apiModules);
+    const { modules, regoVersion } = regoSources(set.bundles, set.apiModules, this.defaultRegoVersion);
     const { wasm } = await this.compiler.compile([...modules, { path: compiled.file.path, source: compiled.file.source, packagePath: [QUERY_PACKAGE] }], { regoVersion });
     const program = await WasmProgram.load(wasm, hostBuiltins, this.store, 'verdict');
     const compiledAt = process.hrtime.bigint();
@@ -201,7 +213,7 @@ export class Engine {
         for (const entry of bundle.manifest.wasm ?? []) if (entry.module === wasm.path) entrypoints.set(entry.entrypoint, program);
       }
     }
-    const { modules: regoModules, regoVersion } = regoSources(bundles, apiModules);
+    const { modules: regoModules, regoVersion } = regoSources(bundles, apiModules, this.defaultRegoVersion);
     if (regoModules.length > 0) {
       const compiled = await this.compiler.compile(regoModules, { regoVersion });
       const program = await WasmProgram.load(compiled.wasm, hostBuiltins, this.store, 'verdict');
@@ -215,12 +227,15 @@ export class Engine {
 const encoder = new TextEncoder();
 
 /** The Rego side of a policy set: bundles without wasm, and the Policy API's modules. */
-function regoSources(bundles: Bundle[], apiModules: readonly ApiModule[]): { modules: RegoModule[]; regoVersion: 0 | 1 } {
+/** The Rego modules of a set, and the version they compile as: 0 when any source (a bundle's manifest, or the default for the rest) says 0. */
+function regoSources(bundles: Bundle[], apiModules: readonly ApiModule[], defaultVersion: 0 | 1): { modules: RegoModule[]; regoVersion: 0 | 1 } {
   const modules: RegoModule[] = [
     ...bundles.filter((b) => b.wasm.length === 0).flatMap((b) => b.modules.map((m) => ({ ...m, path: `${b.name}/${m.path}` }))),
     ...apiModules.map((m) => ({ path: m.id, source: m.source, packagePath: m.packagePath })),
   ];
-  return { modules, regoVersion: bundles.some((b) => b.wasm.length === 0 && b.manifest.rego_version === 0) ? 0 : 1 };
+  const versions = bundles.filter((b) => b.wasm.length === 0).map((b) => b.manifest.rego_version ?? defaultVersion);
+  if (apiModules.length > 0) versions.push(defaultVersion);
+  return { modules, regoVersion: versions.includes(0) ? 0 : 1 };
 }
 
 /** Copies the store's data into every instance of a set (each module has its own memory, so one copy each). */

@@ -1,27 +1,44 @@
-// pino logging: JSON lines by default; `--log-format text` renders the same records as readable lines.
-// Nothing on the request path logs inputs, headers or tokens (see server/app.ts).
+// pino logging in OPA's shape, so a pipeline that parses `opa run` logs parses Verdict's: one JSON object a
+// line with `level` as a name ("info"; "warning" as OPA spells it), `msg`, and `time` in RFC 3339.
+// `--log-format json-pretty` indents each record; `text` renders the same records as readable lines.
+// Nothing on the request path logs inputs, headers or tokens (see server/request-log.ts).
 import { Writable } from 'node:stream';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 
-export type LogFormat = 'json' | 'text';
+export const logFormats = ['json', 'json-pretty', 'text'] as const;
+export type LogFormat = (typeof logFormats)[number];
 
 export const logLevels: LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** OPA's (logrus's) names for the levels, where they differ from pino's. */
+const levelNames: Record<string, string> = { warn: 'warning' };
+
 export function createLogger(level: LevelWithSilent, format: LogFormat, out: NodeJS.WritableStream = process.stderr): Logger {
-  const options = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
+  const options: pino.LoggerOptions = {
+    level,
+    base: undefined,
+    messageKey: 'msg',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: levelNames[label] ?? label }) },
+  };
   if (format === 'json') return pino(options, out as pino.DestinationStream);
-  return pino(options, textStream(out));
+  return pino(options, reformat(out, format === 'text' ? textLine : prettyJson));
 }
 
-function textStream(out: NodeJS.WritableStream): Writable {
+function prettyJson(record: Record<string, unknown>): string {
+  return `${JSON.stringify(record, null, 2)}\n`;
+}
+
+function textLine(record: Record<string, unknown>): string {
+  const { time, level, msg, ...fields } = record;
+  const rest = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  return `${String(time)} ${String(level).toUpperCase()} ${String(msg ?? '')}${rest ? ` ${rest}` : ''}\n`;
+}
+
+function reformat(out: NodeJS.WritableStream, render: (record: Record<string, unknown>) => string): Writable {
   return new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line) continue;
-        const { time, level, msg, ...fields } = JSON.parse(line) as Record<string, unknown>;
-        const rest = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
-        out.write(`${String(time)} ${pino.levels.labels[Number(level)]?.toUpperCase() ?? level} ${String(msg ?? '')}${rest ? ` ${rest}` : ''}\n`);
-      }
+      for (const line of chunk.toString('utf8').split('\n')) if (line) out.write(render(JSON.parse(line) as Record<string, unknown>));
       done();
     },
   });

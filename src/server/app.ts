@@ -15,6 +15,7 @@ import { redirectToCanonicalPath } from './canonical-path.js';
 import { prometheusText } from '../pip/index.js';
 import { sendEmpty, sendError } from './respond.js';
 import type { RequestGate } from './authz.js';
+import { requestLog, type RequestLogLevel } from './request-log.js';
 
 type Handler = (ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams) => Promise<void>;
 
@@ -37,13 +38,15 @@ export interface RequestListenerOptions {
   gate?: RequestGate;
   /** The --diagnostic-addr surface: /health and /metrics only. */
   diagnostic?: boolean;
+  /** `--log-level-request`: the level of the "Received request."/"Sent response." lines. */
+  requestLogLevel?: RequestLogLevel;
 }
 
 export function createRequestListener(ctx: ServerContext, logger: Logger, options: RequestListenerOptions = {}): RequestListener {
   const { metrics } = ctx;
   const app = options.diagnostic ? buildDiagnosticApp(ctx) : buildApp(ctx);
   let requestId = 0;
-  const logRequests = logger.isLevelEnabled('debug');
+  const logRequest = requestLog(logger, options.requestLogLevel);
 
   const route = (req: IncomingMessage, res: ServerResponse, url: string, mounted: boolean) => {
     if (mounted || options.diagnostic) return app(req, res);
@@ -58,13 +61,11 @@ export function createRequestListener(ctx: ServerContext, logger: Logger, option
 
   return (req, res) => {
     const started = process.hrtime.bigint();
-    const reqId = ++requestId;
     const url = req.url ?? '/';
+    logRequest?.(req, res, ++requestId, started);
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.requestDuration.observe({ code: String(res.statusCode), handler: ServerMetrics.handlerOf(url), method: req.method ?? '' }, seconds);
-      // Paths and statuses only: inputs and headers may carry tokens and personal data.
-      if (logRequests) logger.debug({ req_id: reqId, req_method: req.method, req_path: url.split('?')[0], resp_status: res.statusCode, resp_duration_ms: seconds * 1000 }, 'Sent response.');
     });
     // Mounted front ends (HTTP ext_authz) see the proxied request as it is: any method, any path.
     const mounted = !options.diagnostic && (ctx.mounts?.some((m) => isUnderPrefix(url, m.path)) ?? false);

@@ -11,7 +11,7 @@ import { bundleAdminRouter } from '../bundle/admin-api.js';
 import { parseBundle, type Bundle } from '../bundle/bundle.js';
 import { BundleError, type BundleLimits } from '../bundle/files.js';
 import { BundleManager, type BundleInfo, type BundleManagerOptions } from '../bundle/manager.js';
-import type { BundleSigningConfig } from '../bundle/signing.js';
+import { globToRegExp, type BundleSigningConfig } from '../bundle/signing.js';
 import type { VerdictConfig } from '../config/config.js';
 import { RegoCompileError } from '../engine/compiler.js';
 import type { ServerMetrics } from './metrics.js';
@@ -37,6 +37,8 @@ export interface LocalBundles {
   /** `--watch`: reload on change, keeping the old bundle serving when a change breaks it. */
   watch?: boolean;
   verification?: CliVerification;
+  /** `--ignore` patterns (Go filepath.Match), skipped by name inside bundle directories. */
+  ignore?: string[];
 }
 
 /** `admin_api` in the configuration file. */
@@ -90,6 +92,7 @@ export async function createServerBundles(
     keys,
     localPaths: Object.fromEntries(local.paths.map((path) => [path, path])),
     watch: local.watch,
+    localIgnore: local.ignore?.map(globToRegExp),
     localSigning,
     // OPA's default persistence directory is ./.opa. Only `persist` bundles and uploads use it; without either
     // it is not even read, so uploads made while the admin API was on are not served once it is off.

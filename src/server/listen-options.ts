@@ -1,24 +1,8 @@
 // How `verdict run` listens and who may call it: the flags `opa run` has for addresses, TLS, authentication and
 // authorization, and their translation into start options. Values are checked here, so a wrong one stops
 // start-up with a message naming the flag.
-import type { ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../builtins/go-time.js';
 import { parseListenAddress } from './listeners.js';
-
-/** parseArgs option definitions, spread into `verdict run`'s list. */
-export const listenFlags = {
-  addr: { type: 'string', short: 'a', multiple: true, default: ['127.0.0.1:8181'] },
-  'diagnostic-addr': { type: 'string', multiple: true },
-  'unix-socket-perm': { type: 'string', default: '600' },
-  'tls-cert-file': { type: 'string' },
-  'tls-private-key-file': { type: 'string' },
-  'tls-ca-cert-file': { type: 'string' },
-  'min-tls-version': { type: 'string', default: '1.2' },
-  'tls-cert-refresh-period': { type: 'string', default: '0s' },
-  authentication: { type: 'string', default: 'off' },
-  authorization: { type: 'string', default: 'off' },
-  h2c: { type: 'boolean' },
-} satisfies NonNullable<ParseArgsConfig['options']>;
 
 export type Authentication = 'token' | 'tls' | 'off';
 export type Authorization = 'basic' | 'off';
@@ -53,11 +37,25 @@ export class ListenOptionsError extends Error {
   override name = 'ListenOptionsError';
 }
 
-type FlagValues = { [K in keyof typeof listenFlags]?: (typeof listenFlags)[K] extends { type: 'boolean' } ? boolean : (typeof listenFlags)[K] extends { multiple: true } ? string[] : string };
+/** The values of the listener flags (src/cli/run-flags.ts), as the argument parser gives them. */
+export interface ListenFlagValues {
+  addr?: string[];
+  'diagnostic-addr'?: string[];
+  'unix-socket-perm'?: string;
+  'tls-cert-file'?: string;
+  'tls-private-key-file'?: string;
+  'tls-ca-cert-file'?: string;
+  'min-tls-version'?: string;
+  'tls-cert-refresh-period'?: string;
+  authentication?: string;
+  authorization?: string;
+  h2c?: boolean;
+}
 
 const tlsVersions: Record<string, TlsVersion> = { '1.0': 'TLSv1', '1.1': 'TLSv1.1', '1.2': 'TLSv1.2', '1.3': 'TLSv1.3' };
 
-export function listenOptionsFromFlags(values: FlagValues): ListenOptions {
+/** `defaultAddr` is used when no --addr is given (OPA's default moves to :8181 with --v0-compatible). */
+export function listenOptionsFromFlags(values: ListenFlagValues, defaultAddr = '127.0.0.1:8181'): ListenOptions {
   const fail = (message: string): never => {
     throw new ListenOptionsError(message);
   };
@@ -89,7 +87,7 @@ export function listenOptionsFromFlags(values: FlagValues): ListenOptions {
   if (authentication === 'tls' && !caCertFile) fail('--authentication=tls needs --tls-ca-cert-file (the CA that client certificates must chain to) and a server certificate');
   const tls: TlsOptions | undefined = certFile && keyFile ? { certFile, keyFile, ...(caCertFile ? { caCertFile } : {}), minVersion, refreshMs: Number(refreshNs / 1_000_000n) } : undefined;
 
-  const addrs = values.addr?.length ? values.addr : ['127.0.0.1:8181'];
+  const addrs = values.addr?.length ? values.addr : [defaultAddr];
   const diagnosticAddrs = values['diagnostic-addr'] ?? [];
   for (const addr of [...addrs, ...diagnosticAddrs]) {
     try {

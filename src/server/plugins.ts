@@ -47,6 +47,11 @@ export class PluginManager {
     return Object.fromEntries(this.plugins.filter((p) => !p.unlisted).map((p) => [p.name, p.status()]));
   }
 
+  /** Names of the plugins, listed or not, whose state is not OK (`--ready-timeout` waits for none). */
+  notReady(): string[] {
+    return this.plugins.filter((p) => p.status().state !== 'OK').map((p) => p.name);
+  }
+
   bundlesActivated(): boolean {
     return this.plugins.filter((p) => p.kind === 'bundle').every((p) => p.status().state === 'OK');
   }

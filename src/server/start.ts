@@ -29,6 +29,9 @@ import { verdictVersion } from '../version.js';
 import { createServerDecisionLog } from './decision-log.js';
 import { createManagement, type Management } from './management.js';
 import type { DecisionLogStore } from '../decisionlog/index.js';
+import { looseFilesPlugin, type LooseFiles } from './loose-files.js';
+import { waitUntilReady } from './ready.js';
+import type { RequestLogLevel } from './request-log.js';
 
 export interface StartOptions {
   /** Addresses serving the API; every one is served (see parseListenAddress). */
@@ -37,6 +40,18 @@ export interface StartOptions {
   listen?: Partial<Omit<ListenOptions, 'addrs'>>;
   config: VerdictConfig;
   bundlePaths: string[];
+  /** `--ignore` patterns for the bundle paths. */
+  bundleIgnore?: string[];
+  /** Policy and data files loaded as `opa run` loads paths without `--bundle`. */
+  files?: LooseFiles;
+  /** `--v0-compatible`: Rego v0 for modules whose bundle does not say otherwise. */
+  regoVersion?: 0 | 1;
+  /** `--log-level-request`: the level of the access log lines (default info). */
+  requestLogLevel?: RequestLogLevel;
+  /** `--shutdown-grace-period`: how long in-flight work gets on close (default verdict.shutdown_timeout_seconds or 10 s). */
+  shutdownGraceMs?: number;
+  /** `--ready-timeout`: wait this long for every plugin to be ready before listening (0: do not wait). */
+  readyTimeoutMs?: number;
   /** `--watch`: reload the bundle paths when they change. */
   watch?: boolean;
   /** `--verification-key` and friends: verify the signatures of the bundle paths. */
@@ -86,6 +101,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const metrics = new ServerMetrics();
   const compiler = options.compiler ?? defaultCompiler();
   const engine = new Engine(compiler, new HttpSendClient(httpSendSettings(config.verdict?.http_send, config.caching), metrics.observeHttpSend));
+  if (options.regoVersion !== undefined) engine.defaultRegoVersion = options.regoVersion;
   const activate = async (bundles: Bundle[]) => {
     const started = process.hrtime.bigint();
     await engine.activate(bundles);
@@ -102,7 +118,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let bundles: ServerBundles;
   let management: Management;
   try {
-    bundles = await createServerBundles(config, { paths: options.bundlePaths, watch: options.watch, verification: options.verification }, activate, metrics, logger, adminGuard);
+    bundles = await createServerBundles(config, { paths: options.bundlePaths, watch: options.watch, verification: options.verification, ignore: options.bundleIgnore }, activate, metrics, logger, adminGuard);
     // The status plugin and discovery, after the bundles they report on and reconfigure.
     management = createManagement(config, { bundles, registry: metrics.registry, version: verdictVersion, compiler, logger }, () => ctx);
   } catch (err) {
@@ -113,7 +129,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // PIP adapters first, so they stop last: plugins that still take decisions while stopping (a gRPC ext_authz
   // server draining its calls) find them open.
   // The decision log first of all, so it stops last: every decision made while the others stop is written.
-  for (const plugin of [...(decisionLog ? [decisionLog.plugin] : []), ...(enricher ? pipPlugins(enricher) : []), ...(bundles.plugin ? [bundles.plugin] : []), ...management.plugins, ...(options.plugins ?? [])]) plugins.register(plugin);
+  // Files named without --bundle go into the store before any bundle activates over them, as in OPA.
+  const files = options.files?.paths.length ? [looseFilesPlugin(engine, options.files, logger)] : [];
+  for (const plugin of [...(decisionLog ? [decisionLog.plugin] : []), ...(enricher ? pipPlugins(enricher) : []), ...files, ...(bundles.plugin ? [bundles.plugin] : []), ...management.plugins, ...(options.plugins ?? [])]) plugins.register(plugin);
   const labels = { id: randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
   const ctx: ServerContext = {
     engine,
@@ -144,7 +162,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onInputError: inputErrorRecorder(ctx),
     ready: () => plugins.bundlesActivated(),
     logger,
-    graceMs: (config.verdict?.shutdown_timeout_seconds ?? 10) * 1000,
+    graceMs: options.shutdownGraceMs ?? (config.verdict?.shutdown_timeout_seconds ?? 10) * 1000,
   });
   for (const plugin of envoy.plugins) plugins.register(plugin);
   // The bundle admin API (only when `admin_api` is configured) carries its own /v1/bundles paths.
@@ -159,13 +177,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     authorization: listenOptions.authorization ?? 'off',
     decision: config.default_authorization_decision ?? '/system/authz/allow',
   });
+  if (options.readyTimeoutMs) await waitUntilReady(plugins, options.readyTimeoutMs);
   const settings = { tls, unixSocketMode: listenOptions.unixSocketMode ?? 0o600 };
   const listeners: Listener[] = [];
   const diagnostics: Listener[] = [];
   try {
-    const api = createRequestListener(ctx, logger, { gate });
+    const api = createRequestListener(ctx, logger, { gate, requestLogLevel: options.requestLogLevel });
     for (const addr of Array.isArray(options.addr) ? options.addr : [options.addr]) listeners.push(await listen(addr, api, settings));
-    const diagnostic = createRequestListener(ctx, logger, { gate, diagnostic: true });
+    const diagnostic = createRequestListener(ctx, logger, { gate, diagnostic: true, requestLogLevel: options.requestLogLevel });
     for (const addr of listenOptions.diagnosticAddrs ?? []) diagnostics.push(await listen(addr, diagnostic, settings));
   } catch (err) {
     await Promise.all([...listeners, ...diagnostics].map((l) => closeListener(l.server, 0)));

@@ -229,7 +229,7 @@ for (const workers of ['1', '2']) describe(`verdict run --workers ${workers} wit
     const [httpPort, port] = [await freePort(), await freePort()];
     grpcPort = port;
     const dir = writeTree({ 'config.yaml': configText(grpcPort) });
-    child = spawn(process.execPath, ['dist/src/main.js', 'run', '--addr', `127.0.0.1:${httpPort}`, '--log-format', 'text', '--workers', workers, '--config-file', `${dir}/config.yaml`, bundle], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(process.execPath, ['dist/src/main.js', 'run', '--addr', `127.0.0.1:${httpPort}`, '--log-format', 'text', '--workers', workers, '--config-file', `${dir}/config.yaml`, '-b', bundle], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
     url = `http://127.0.0.1:${httpPort}`;
     await waitForPort(httpPort, 60_000).catch((err: Error) => {

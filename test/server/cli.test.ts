@@ -29,7 +29,7 @@ for (const workers of ['1', '2']) {
     // Its own working directory: the decision log is on by default, at .verdict/decisions.db under it.
     const cwd = mkdtempSync(join(tmpdir(), 'verdict-run-'));
     const main = resolve('dist/src/main.js');
-    const child = spawn(process.execPath, [main, 'run', '--addr', `127.0.0.1:${port}`, '--log-format', 'text', '--workers', workers, bundle], { stdio: ['ignore', 'ignore', 'pipe'], cwd });
+    const child = spawn(process.execPath, [main, 'run', '--addr', `127.0.0.1:${port}`, '--log-format', 'text', '--workers', workers, '-b', bundle], { stdio: ['ignore', 'ignore', 'pipe'], cwd });
     let log = '';
     child.stderr.on('data', (c: Buffer) => (log += c.toString()));
     const url = `http://127.0.0.1:${port}`;
@@ -72,7 +72,7 @@ test('an invalid config file stops start-up with the JSON path and a non-zero ex
 
 test('a bad bundle stops start-up with the bundle error', () => {
   const dir = writeTree({ '.manifest': '{"roots":["a"]}', 'b/data.json': '{}' });
-  const out = spawnSync(process.execPath, ['dist/src/main.js', 'run', '--addr', '127.0.0.1:0', dir], { encoding: 'utf8' });
+  const out = spawnSync(process.execPath, ['dist/src/main.js', 'run', '--addr', '127.0.0.1:0', '-b', dir], { encoding: 'utf8' });
   assert.equal(out.status, 2);
   assert.match(out.stderr, /manifest roots \[a\] do not permit data at path '\/b'/);
 });
@@ -80,5 +80,5 @@ test('a bad bundle stops start-up with the bundle error', () => {
 test('bad flags are refused with the usage line', () => {
   const out = spawnSync(process.execPath, ['dist/src/main.js', 'run', '--log-format', 'xml'], { encoding: 'utf8' });
   assert.equal(out.status, 2);
-  assert.match(out.stderr, /--log-format xml: expected json or text/);
+  assert.match(out.stderr, /--log-format xml: expected one of json, json-pretty, text/);
 });

@@ -17,7 +17,7 @@ const bundleDir = writeTree({
 
 async function run(dir: string): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [resolve('dist/src/main.js'), 'run', '--addr', `127.0.0.1:${port}`, '--config-file', join(dir, 'config.yaml'), bundleDir], {
+  const child = spawn(process.execPath, [resolve('dist/src/main.js'), 'run', '--addr', `127.0.0.1:${port}`, '--config-file', join(dir, 'config.yaml'), '-b', bundleDir], {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -331,12 +331,12 @@ test('verdict run: the pip section works end to end, and a bad one exits 2 namin
     'c.yaml': pipConfig(await closedPortUrl()),
     'bad.yaml': 'pip:\n  adapters:\n    profile:\n      type: http\n      settings: { url: "ftp://x/{user}" }\n',
   });
-  const bad = spawnSync(process.execPath, ['dist/src/main.js', 'run', '--config-file', `${dir}/bad.yaml`, `${dir}/bundle`], { encoding: 'utf8' });
+  const bad = spawnSync(process.execPath, ['dist/src/main.js', 'run', '--config-file', `${dir}/bad.yaml`, '-b', `${dir}/bundle`], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /pip\.adapters\.profile\.settings\.url: only http and https URLs are supported/);
 
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/src/main.js', 'run', '--addr', `127.0.0.1:${port}`, '--config-file', `${dir}/c.yaml`, `${dir}/bundle`], {
+  const child = spawn(process.execPath, ['dist/src/main.js', 'run', '--addr', `127.0.0.1:${port}`, '--config-file', `${dir}/c.yaml`, '-b', `${dir}/bundle`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';

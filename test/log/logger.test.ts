@@ -1,0 +1,85 @@
+// Log lines in OPA's shape: `level` as a name, `msg`, `time` in RFC 3339, and the access log lines OPA prints
+// at `--log-level info` with its field names, never carrying inputs or headers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { createLogger, type LogFormat } from '../../src/log/logger.js';
+import { startServer } from '../../src/server/start.js';
+import type { RequestLogLevel } from '../../src/server/request-log.js';
+import { send, writeTree } from '../server/harness.js';
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+function capture(level: 'info' | 'debug' | 'error', format: LogFormat = 'json') {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (c: Buffer) => (text += c.toString()));
+  return { logger: createLogger(level, format, out), text: () => text, records: () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 20));
+
+test('json records carry level as a name, msg and an RFC 3339 time; warn is spelt "warning" as OPA does', async () => {
+  const log = capture('info');
+  log.logger.info({ name: 'b' }, 'Bundle activated.');
+  log.logger.warn('careful');
+  log.logger.debug('hidden');
+  await tick();
+  const [info, warn, ...rest] = log.records();
+  assert.equal(rest.length, 0, 'debug is below info');
+  assert.equal(info!.level, 'info');
+  assert.equal(info!.msg, 'Bundle activated.');
+  assert.equal(info!.name, 'b');
+  assert.match(String(info!.time), RFC3339);
+  assert.equal(warn!.level, 'warning');
+});
+
+test('json-pretty writes each record as indented JSON; text as one readable line', async () => {
+  const pretty = capture('info', 'json-pretty');
+  pretty.logger.info({ a: 1 }, 'hello');
+  await tick();
+  assert.deepEqual(Object.keys(JSON.parse(pretty.text()) as object).sort(), ['a', 'level', 'msg', 'time']);
+  assert.match(pretty.text(), /^\{\n {2}"/);
+  const text = capture('info', 'text');
+  text.logger.info({ a: 1 }, 'hello');
+  await tick();
+  assert.match(text.text(), /^\S+ INFO hello a=1\n$/);
+});
+
+async function serveAndAsk(level: 'info' | 'error', requestLogLevel?: RequestLogLevel) {
+  const log = capture(level);
+  const dir = writeTree({ 'p.rego': 'package app\n\nallow if input.user == "alice"\n' });
+  const server = await startServer({ addr: '127.0.0.1:0', config: {}, bundlePaths: [], files: { paths: [`${dir}/p.rego`] }, logger: log.logger, requestLogLevel });
+  try {
+    const res = await send(server.url, 'POST', '/v1/data/app/allow?pretty=true', JSON.stringify({ input: { user: 'alice', secret: 'carol@example.com' } }), { Authorization: 'Bearer tok-123', 'Content-Type': 'application/json' });
+    assert.equal(res.status, 200);
+    await tick();
+    return { log, bytes: res.body.length };
+  } finally {
+    await server.close();
+  }
+}
+
+test('each request is logged at info as OPA does, with its field names and without input, query or headers', async () => {
+  const { log, bytes } = await serveAndAsk('info');
+  const received = log.records().find((r) => r.msg === 'Received request.');
+  const sent = log.records().find((r) => r.msg === 'Sent response.');
+  assert.ok(received && sent, log.text());
+  assert.equal(received.level, 'info');
+  assert.deepEqual(Object.keys(received).sort(), ['client_addr', 'level', 'msg', 'req_id', 'req_method', 'req_path', 'time']);
+  assert.equal(received.req_method, 'POST');
+  assert.equal(received.req_path, '/v1/data/app/allow');
+  assert.match(String(received.client_addr), /^127\.0\.0\.1:\d+$/);
+  assert.equal(sent.req_id, received.req_id);
+  assert.equal(sent.resp_status, 200);
+  assert.equal(sent.resp_bytes, bytes);
+  assert.equal(typeof sent.resp_duration, 'number');
+  assert.doesNotMatch(log.text(), /carol@example\.com|tok-123|pretty/);
+});
+
+test('--log-level-request debug hides the access log at --log-level info; --log-level error hides it by default', async () => {
+  assert.equal((await serveAndAsk('info', 'debug')).log.records().filter((r) => String(r.msg).endsWith('request.') || r.msg === 'Sent response.').length, 0);
+  assert.equal((await serveAndAsk('error')).log.records().length, 0);
+  const errorLevel = (await serveAndAsk('error', 'error')).log.records();
+  assert.deepEqual(errorLevel.map((r) => [r.msg, r.level]), [['Received request.', 'error'], ['Sent response.', 'error']]);
+});

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { writeBundleArchive } from '../src/bundle/files.js';
 import { buildBundle } from '../src/cli/build.js';
 import { loadPaths } from '../src/cli/load.js';
-import { verdictBuiltins } from '../src/compiler/builtins.js';
+import { verdictBuiltins, verdictDeprecated } from '../src/compiler/builtins.js';
 import { compileOwnedModules } from '../src/compiler/compile.js';
 import { parseModule } from '../src/compiler/parse-module.js';
 import { planModules } from '../src/compiler/planner/index.js';

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { hostBuiltins } from '../src/builtins/index.js';
-import { verdictBuiltins } from '../src/compiler/builtins.js';
+import { verdictBuiltins, verdictDeprecated } from '../src/compiler/builtins.js';
 import { planRego } from '../src/compiler/compile-rego.js';
 import type { Policy } from '../src/ir/plan.js';
 import { compilePlan } from '../src/wasm/compile.js';
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     const plan = JSON.parse(opaBuild(opa, s, 'plan').toString('utf8')) as Policy;
     const { first, median, wasm } = compileTimes(plan);
     const files = Object.entries(s.modules).map(([path, source]) => ({ path, source }));
-    const ourWasm = compilePlan(planRego(files, [s.entrypoint], { builtins: verdictBuiltins }));
+    const ourWasm = compilePlan(planRego(files, [s.entrypoint], { builtins: verdictBuiltins, deprecated: verdictDeprecated }));
     const modules = [opaWasm, wasm, ourWasm];
     const names = ['OPA-built', 'OPA plan', 'our plan'];
     const policies = await Promise.all(modules.map((bytes) => loadPolicy(bytes, undefined, hostBuiltins)));

@@ -2,14 +2,15 @@
 // with our host builtins, and prints a table per test directory ending in `N passed, M failed, K skipped`.
 //
 //   npm run conformance -- [--suite v1|v0] [--planner opa] [--backend opa|verdict] [--filter <dir substring>]
-//                          [--min-pass N] [--jobs N] [--verbose]
+//                          [--expect FILE] [--jobs N] [--verbose]
 //
 // --planner opa     plans (or wasm) from the reference OPA's `opa build`.
 // --planner verdict plans from our own parser, compile stages and planner (dist/src/compiler/compile-rego.js);
 //                   needs --backend verdict.
 // --backend opa     wasm from `opa build -t wasm` (OPA's own runtime): measures our host builtins alone.
 // --backend verdict plan from `opa build -t plan`, wasm from our back end (dist/src/wasm/compile.js).
-// --min-pass N      exit non-zero when fewer than N cases pass (a regression floor for CI).
+// --expect FILE     exit non-zero unless exactly the cases FILE lists for this run fail or are skipped
+//                   (scripts/conformance/expectations.ts; CI uses test/conformance/expected-outcomes.yaml).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -20,6 +21,7 @@ import { Worker } from 'node:worker_threads';
 import { parse as parseYaml } from 'yaml';
 import { writeTestCapabilities, type Suite } from './conformance/build.js';
 import { loadCases, type LocatedCase } from './conformance/cases.js';
+import { loadExpectations, unmetExpectations } from './conformance/expectations.js';
 import type { Backend, Outcome, Planner } from './conformance/run-case.js';
 import type { CaseMessage, WorkerSetup } from './conformance/worker.js';
 
@@ -34,7 +36,7 @@ interface Options {
   planner: Planner;
   backend: Backend;
   filter?: string;
-  minPass?: number;
+  expect?: string;
   jobs: number;
   verbose: boolean;
 }
@@ -42,7 +44,7 @@ interface Options {
 function usage(problem: string): never {
   console.error(`conformance: ${problem}`);
   console.error(
-    'usage: npm run conformance -- [--suite v1|v0] [--planner opa|verdict] [--backend opa|verdict] [--filter <dir substring>] [--min-pass N] [--jobs N] [--verbose]',
+    'usage: npm run conformance -- [--suite v1|v0] [--planner opa|verdict] [--backend opa|verdict] [--filter <dir substring>] [--expect FILE] [--jobs N] [--verbose]',
   );
   process.exit(2);
 }
@@ -79,8 +81,8 @@ function parseOptions(argv: string[]): Options {
       case '--filter':
         o.filter = value();
         break;
-      case '--min-pass':
-        o.minPass = count();
+      case '--expect':
+        o.expect = value();
         break;
       case '--jobs':
         o.jobs = Math.max(1, count());
@@ -93,6 +95,7 @@ function parseOptions(argv: string[]): Options {
     }
   }
   if (o.planner === 'verdict' && o.backend !== 'verdict') usage('--planner verdict needs --backend verdict');
+  if (o.expect !== undefined && o.filter !== undefined) usage('--expect checks a whole run: it cannot be used with --filter');
   return o;
 }
 
@@ -272,12 +275,15 @@ async function main(): Promise<void> {
     join(cacheDir, `last-run-${opts.suite}-${opts.planner}-${opts.backend}.json`),
     JSON.stringify(all.map((c, i) => ({ file: c.file, index: c.index, note: c.case.note, outcome: outcomes[i] })), null, 1),
   );
+  const run = `${opts.suite}/${opts.planner}/${opts.backend}`;
+  const problems = opts.expect === undefined ? [] : unmetExpectations(all, outcomes, loadExpectations(resolve(opts.expect), run));
+  if (opts.expect !== undefined) {
+    console.log(problems.length === 0 ? `\nas expected by ${opts.expect} (${run})` : `\nnot as expected by ${opts.expect} (${run}):`);
+    for (const p of problems) console.log(`  ${p}`);
+  }
   console.log(`\ntook ${((Date.now() - started) / 1000).toFixed(1)}s`);
   console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
-  if (opts.minPass !== undefined && total.passed < opts.minPass) {
-    console.error(`conformance: ${total.passed} passed, below the floor of ${opts.minPass}`);
-    process.exit(1);
-  }
+  if (problems.length > 0) process.exit(1);
 }
 
 await main();

@@ -2,6 +2,9 @@
 // Runs every compiled unit/integration test (dist/test/**/*.test.js) with node's test runner.
 // Node 20's runner takes no globs, so the files are listed here. Extra arguments narrow the run:
 //   npm test -- server        runs only tests whose path contains "server".
+// A hung test must fail the run, not stall it: node 20 applies --test-timeout to each test file (each runs in its
+// own process), so a file that has not finished after VERDICT_TEST_TIMEOUT_MS (default 5 minutes) fails, and the
+// runner goes on with the next. Tests that need a tighter bound set their own { timeout }.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -24,5 +27,10 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+const timeoutMs = Number(process.env.VERDICT_TEST_TIMEOUT_MS ?? 300_000);
+if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+  console.error(`VERDICT_TEST_TIMEOUT_MS must be a positive whole number of milliseconds, not ${process.env.VERDICT_TEST_TIMEOUT_MS}`);
+  process.exit(2);
+}
+const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', `--test-timeout=${timeoutMs}`, ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -4,16 +4,19 @@ import { readFileSync } from 'node:fs';
 import { BINDINGS_ENTRYPOINT, INPUT_TERM_ENTRYPOINT, queryModule, type BuildSettings } from './build.js';
 import type { ConformanceCase } from './cases.js';
 import type { PlanCase } from './run-case.js';
+import type { RegoFile } from '../../src/compiler/compile-rego.js';
 
 export async function ourPlanner(settings: BuildSettings): Promise<PlanCase> {
-  const { builtinTable, planRego, RegoCompileError } = await import('../../src/compiler/compile-rego.js');
-  const builtins = builtinTable(JSON.parse(readFileSync(settings.capabilities, 'utf8')));
+  const { builtinTable, deprecatedBuiltins, planRego, RegoCompileError } = await import('../../src/compiler/compile-rego.js');
+  const capabilities = JSON.parse(readFileSync(settings.capabilities, 'utf8'));
+  const builtins = builtinTable(capabilities);
+  const deprecated = deprecatedBuiltins(capabilities);
   return (c: ConformanceCase) => {
-    const files = (c.modules ?? []).map((source, i) => ({ path: `module-${i}.rego`, source }));
-    files.push({ path: 'query.rego', source: queryModule(c) });
+    const files: RegoFile[] = (c.modules ?? []).map((source, i) => ({ path: `module-${i}.rego`, source }));
+    files.push({ path: 'query.rego', source: queryModule(c), query: true });
     const entrypoints = [BINDINGS_ENTRYPOINT, ...(c.input_term !== undefined ? [INPUT_TERM_ENTRYPOINT] : [])];
     try {
-      return { plan: planRego(files, entrypoints, { builtins, regoVersion: settings.suite }) };
+      return { plan: planRego(files, entrypoints, { builtins, deprecated, regoVersion: settings.suite }) };
     } catch (e) {
       if (e instanceof RegoCompileError) return { errors: e.errors };
       throw e;

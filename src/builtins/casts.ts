@@ -13,7 +13,8 @@ function assertType(name: string, want: string) {
 export const castBuiltins: HostBuiltinTable = {
   cast_array: (v: unknown) => {
     if (!Array.isArray(v)) throw new BuiltinError('cast_array', `operand 1 must be one of {array, set} but got ${jsonTypeName(v)}`);
-    return v;
+    // A set arrives as a RegoSet; a plain copy goes back as an array, in the set's order as OPA gives it.
+    return [...v];
   },
   cast_set: (v: unknown) => {
     if (!Array.isArray(v)) throw new BuiltinError('cast_set', `operand 1 must be one of {array, set} but got ${jsonTypeName(v)}`);

@@ -69,8 +69,17 @@ function gqlSelections(ss: readonly SelectionNode[] | undefined): Gql[] {
   });
 }
 
+/**
+ * OPA's query AST gives operations, fragments and variable definitions a Description (the GraphQL spec's
+ * executable descriptions); our parser does not read them yet, so they are empty unless the node carries one.
+ */
+function descriptionOf(node: object): string {
+  return (node as { description?: { value: string } }).description?.value ?? '';
+}
+
 function gqlVariables(vs: readonly VariableDefinitionNode[] | undefined): Gql[] {
   return (vs ?? []).map((v) => ({
+    Description: descriptionOf(v),
     Variable: v.variable.name.value,
     Type: gqlType(v.type),
     DefaultValue: v.defaultValue ? gqlValue(v.defaultValue) : null,
@@ -186,6 +195,7 @@ function queryAst(doc: DocumentNode): unknown {
   for (const d of doc.definitions) {
     if (d.kind === Kind.OPERATION_DEFINITION) {
       operations.push({
+        Description: descriptionOf(d),
         Operation: d.operation,
         Name: d.name?.value ?? '',
         VariableDefinitions: gqlVariables(d.variableDefinitions),
@@ -194,6 +204,7 @@ function queryAst(doc: DocumentNode): unknown {
       });
     } else if (d.kind === Kind.FRAGMENT_DEFINITION) {
       fragments.push({
+        Description: descriptionOf(d),
         Name: d.name.value,
         VariableDefinition: gqlVariables(d.variableDefinitions),
         TypeCondition: d.typeCondition.name.value,

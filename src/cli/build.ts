@@ -8,7 +8,7 @@ import { ownerOnlyFileMode } from '../fs/owner-only.js';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeBundleArchive, type BundleFile } from '../bundle/files.js';
-import { verdictBuiltins } from '../compiler/builtins.js';
+import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { planRego, RegoCompileError, type RegoFile } from '../compiler/compile-rego.js';
 import { PlanError } from '../compiler/planner/index.js';
 import { compilePlan } from '../wasm/compile.js';
@@ -31,7 +31,7 @@ export async function buildBundle(options: BuildOptions): Promise<BundleFile[]> 
   if (options.target === 'wasm' && options.entrypoints.length === 0) throw new BuildError('wasm compilation requires at least one entrypoint (-e)');
   const { modules, data } = await loadPaths(options.paths);
   const entrypoints = options.entrypoints.map((e) => e.replace(/^\/+|\/+$/g, '').replace(/\./g, '/'));
-  const plan = planRego(modules, entrypoints, { builtins: verdictBuiltins });
+  const plan = planRego(modules, entrypoints, { builtins: verdictBuiltins, deprecated: verdictDeprecated });
   const manifest: Record<string, unknown> = { revision: '', roots: [''], ...(options.bundle ? await bundleManifest(options.paths) : {}) };
   const files: BundleFile[] = [{ path: 'data.json', data: Buffer.from(JSON.stringify(data)) }];
   for (const m of modules) files.push({ path: modulePath(m), data: Buffer.from(m.source) });

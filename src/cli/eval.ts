@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { hostBuiltins } from '../builtins/index.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { evaluateWithHttpSend } from '../engine/http-send-loop.js';
-import { verdictBuiltins } from '../compiler/builtins.js';
+import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { compileRego, RegoCompileError } from '../compiler/compile-rego.js';
 import { PlanError } from '../compiler/planner/index.js';
 import { queryModule, queryPlanError, type QueryRow } from '../compiler/query.js';
@@ -37,7 +37,7 @@ export async function evaluateQuery(options: EvalOptions): Promise<EvalOutput> {
   let query;
   try {
     query = queryModule(options.query);
-    wasm = compileRego([...modules, query.file], [query.entrypoint], { builtins: verdictBuiltins });
+    wasm = compileRego([...modules, query.file], [query.entrypoint], { builtins: verdictBuiltins, deprecated: verdictDeprecated });
   } catch (err) {
     if (err instanceof RegoCompileError) return { errors: err.errors };
     if (err instanceof PlanError) return { errors: [queryPlanError(err.message)] };

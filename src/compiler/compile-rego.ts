@@ -10,11 +10,15 @@ import { compilePlan } from '../wasm/compile.js';
 export interface RegoFile {
   path: string;
   source: string;
+  /** An ad-hoc query wrapped as a module (src/compiler/query.ts): checked as OPA checks queries, not policies. */
+  query?: true;
 }
 
 export interface CompileRegoOptions {
   /** Builtin declarations by name, as `opa capabilities` lists them (see builtinTable). */
   builtins: ReadonlyMap<string, BuiltinDecl>;
+  /** The builtins Rego v1 modules may not call (OPA's `deprecated` capability flag). */
+  deprecated: ReadonlySet<string>;
   regoVersion?: RegoVersion;
 }
 
@@ -26,26 +30,37 @@ export class RegoCompileError extends Error {
   }
 }
 
+interface Capabilities {
+  builtins: Array<{ name: string; decl: BuiltinDecl; deprecated?: boolean }>;
+}
+
 /** The builtin table from the JSON of `opa capabilities` ({builtins: [{name, decl}]}). */
-export function builtinTable(capabilities: { builtins: Array<{ name: string; decl: BuiltinDecl }> }): Map<string, BuiltinDecl> {
+export function builtinTable(capabilities: Capabilities): Map<string, BuiltinDecl> {
   return new Map(capabilities.builtins.map((b) => [b.name, b.decl]));
+}
+
+/** The names `opa capabilities` marks deprecated. */
+export function deprecatedBuiltins(capabilities: Capabilities): Set<string> {
+  return new Set(capabilities.builtins.filter((b) => b.deprecated).map((b) => b.name));
 }
 
 export function checkRego(files: RegoFile[], options: CompileRegoOptions): Module[] {
   const modules: Module[] = [];
+  const queryModules = new Set<Module>();
   const errors: RegoError[] = [];
   for (const f of files) {
     const parsed = parseModule(f.path, f.source, { regoVersion: options.regoVersion ?? 'v1' });
     errors.push(...parsed.errors);
     if (parsed.module) modules.push(parsed.module);
+    if (parsed.module && f.query) queryModules.add(parsed.module);
   }
   if (errors.length > 0) throw new RegoCompileError(errors);
   const builtin = (name: string) => {
     const decl = options.builtins.get(name);
-    return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined };
+    return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined, deprecated: options.deprecated.has(name) };
   };
   // The modules were parsed just above and are not used again: the stages may rewrite them in place.
-  const out = compileOwnedModules(modules, { builtin });
+  const out = compileOwnedModules(modules, { builtin, queryModules });
   if (out.errors.length > 0) throw new RegoCompileError(out.errors);
   return out.modules;
 }

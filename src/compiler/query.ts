@@ -65,7 +65,7 @@ export function queryModule(query: string): QueryModule {
   const variables = [...vars].sort();
   const bindings = '{' + variables.map((v) => `${JSON.stringify(v)}: ${v}`).join(', ') + '}';
   const source = `package ${QUERY_PACKAGE}\n\nrows := [{"expressions": [${values.join(', ')}], "bindings": ${bindings}} |\n${lines.join('\n')}\n]\n`;
-  return { file: { path: 'query.rego', source }, entrypoint: QUERY_ENTRYPOINT, expressions, variables };
+  return { file: { path: 'query.rego', source, query: true }, entrypoint: QUERY_ENTRYPOINT, expressions, variables };
 }
 
 /**

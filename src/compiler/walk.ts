@@ -1,5 +1,5 @@
 // Small traversals over the AST shared by the compile stages.
-import type { Body, Expr, Term } from './ast.js';
+import type { Body, Expr, Location, Rule, Term } from './ast.js';
 import { isTerm } from './ast.js';
 
 /** Every term directly inside `t` (not into comprehension bodies or template expressions). */
@@ -223,6 +223,18 @@ export function forEachExprDeep(b: Body, f: (e: Expr) => void): void {
   }
 }
 
+/** The dotted name a call's operator spells (`count`, `data.lib.f`), or undefined when it holds a variable part. */
+export function callName(op: Term): string | undefined {
+  if (op.type !== 'ref') return undefined;
+  let name = '';
+  for (let i = 0; i < op.value.length; i++) {
+    const t = op.value[i];
+    if ((i === 0 && t.type === 'var') || t.type === 'string') name += i === 0 ? t.value : `.${t.value}`;
+    else return undefined;
+  }
+  return name;
+}
+
 /** The operator name of a call expression (`eq`, `assign`, `internal.member_2`), or ''. */
 export function exprOperator(e: Expr): string {
   if (!Array.isArray(e.terms)) return '';
@@ -236,4 +248,38 @@ export function exprOperator(e: Expr): string {
     name += t.type === 'string' ? `.${t.value}` : '.?';
   }
   return name;
+}
+
+/**
+ * Calls `f` on the operator of every function call in a rule (head, body, else branches, nested bodies),
+ * in source order, with the location OPA reports for it: the call term's own, or the expression's for a call
+ * written as an expression (`f(x)`, `x = y`).
+ */
+export function forEachCallInRule(rule: Rule, f: (op: Term, loc: Location) => void): void {
+  // Bodies nested in terms are reached by forEachExprDeep/exprsInTerm; this covers the terms themselves.
+  const inTerm = (t: Term): void => {
+    if (t.type === 'call') f(t.value[0], t.loc);
+    if (t.type === 'arraycomprehension' || t.type === 'setcomprehension') inTerm(t.value.term);
+    else if (t.type === 'objectcomprehension') {
+      inTerm(t.value.key);
+      inTerm(t.value.value);
+    }
+    const children = childTerms(t);
+    for (let i = t.type === 'call' ? 1 : 0; i < children.length; i++) inTerm(children[i]);
+  };
+  const inExpr = (e: Expr): void => {
+    const call = Array.isArray(e.terms);
+    if (call) f((e.terms as Term[])[0], e.loc);
+    const terms = exprTerms(e);
+    for (let i = call ? 1 : 0; i < terms.length; i++) inTerm(terms[i]);
+    if (e.with) for (let i = 0; i < e.with.length; i++) inTerm(e.with[i].value);
+  };
+  for (let r: Rule | undefined = rule; r; r = r.else) {
+    for (const t of [r.head.key, r.head.value, ...(r.head.args ?? [])]) {
+      if (!t) continue;
+      inTerm(t);
+      exprsInTerm(t, inExpr);
+    }
+    forEachExprDeep(r.body, inExpr);
+  }
 }

@@ -26,7 +26,7 @@ export async function configFromBundle(bundle: Bundle, settings: DiscoverySettin
   merged.discovery = structuredClone(boot.discovery);
   checkImmutable(merged, boot, settings);
   const changed = Object.keys(merged).filter((k) => JSON.stringify(merged[k]) !== JSON.stringify(boot[k]));
-  const unsupported = changed.filter((k) => !(discoverableKeys as readonly string[]).includes(k));
+  const unsupported = changed.filter((k) => !(discoverableKeys as readonly string[]).includes(k)).sort();
   if (unsupported.length > 0) {
     throw new Error(`the discovered configuration sets ${unsupported.join(', ')}, which Verdict reads only at start-up (discovery may set ${discoverableKeys.filter((k) => k !== 'discovery').join(', ')})`);
   }

@@ -2,7 +2,7 @@
 // Every rule (not function) under the modules' packages is an entrypoint, as with the OPA planner; compile
 // errors come back as the engine's RegoCompileError with OPA's codes and locations in the modules' own names.
 import type { RegoModule } from '../bundle/bundle.js';
-import { verdictBuiltins } from '../compiler/builtins.js';
+import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { RegoCompileError as CompilerError, checkRego } from '../compiler/compile-rego.js';
 import { PlanError, planModules } from '../compiler/planner/index.js';
 import type { Module, Term } from '../compiler/ast.js';
@@ -13,7 +13,7 @@ export class VerdictPlanner implements RegoPlanner {
     const files = modules.map((m) => ({ path: m.path, source: m.source }));
     let checked: Module[];
     try {
-      checked = checkRego(files, { builtins: verdictBuiltins, regoVersion: options.regoVersion === 0 ? 'v0' : 'v1' });
+      checked = checkRego(files, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: options.regoVersion === 0 ? 'v0' : 'v1' });
     } catch (err) {
       if (!(err instanceof CompilerError)) throw err;
       throw new RegoCompileError(

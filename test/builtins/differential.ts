@@ -1,6 +1,7 @@
-// Differential testing of host builtins against the reference OPA: every call in a table is evaluated
-// by our implementation and, in one batched `opa eval`, by OPA itself; the answers must be equal
-// (both undefined when the call fails). Arguments are JSON values, which are valid Rego terms.
+// Differential testing of builtins against the reference OPA: every call in a table becomes a rule of one module,
+// compiled by Verdict's compiler and evaluated in its wasm runtime with the host builtins behind the real
+// boundary (sets stay sets), and evaluated by one `opa eval`; the answers must be equal (both undefined when the
+// call fails). Arguments are JSON values, which are valid Rego terms.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,10 @@ import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { hostBuiltins } from '../../src/builtins/index.js';
+import { verdictBuiltins, verdictDeprecated } from '../../src/compiler/builtins.js';
+import { compileRego } from '../../src/compiler/compile-rego.js';
+import { loadPolicy } from '../../src/engine/wasm-host.js';
+import { regoValueToJson } from '../../scripts/conformance/rego-value.js';
 
 export interface Call {
   fn: string;
@@ -29,13 +34,18 @@ function regoRef(pick: Array<string | number> | undefined): string {
   return (pick ?? []).map((p) => `[${JSON.stringify(p)}]`).join('');
 }
 
+/** The module holding one rule per call. */
+function callsModule(calls: Call[]): string {
+  const rules = calls.map((c, i) => `r${i} := ${c.fn}(${c.args.map((a) => JSON.stringify(a)).join(', ')})${regoRef(c.pick)}`);
+  return `package differential\n\n${rules.join('\n')}\n`;
+}
+
 /** OPA's answer for every call (undefined where OPA's result is undefined), from one `opa eval`. */
 function opaAnswers(calls: Call[]): unknown[] {
   const dir = mkdtempSync(join(tmpdir(), 'verdict-builtins-'));
   try {
-    const rules = calls.map((c, i) => `r${i} := ${c.fn}(${c.args.map((a) => JSON.stringify(a)).join(', ')})${regoRef(c.pick)}`);
     const file = join(dir, 'calls.rego');
-    writeFileSync(file, `package differential\n\n${rules.join('\n')}\n`);
+    writeFileSync(file, callsModule(calls));
     let out: string;
     try {
       out = execFileSync(opaBinary(), ['eval', '--format', 'json', '-d', file, 'data.differential'], {
@@ -55,14 +65,16 @@ function opaAnswers(calls: Call[]): unknown[] {
   }
 }
 
-function ours(c: Call): unknown {
-  const fn = hostBuiltins[c.fn];
-  assert.ok(fn, `${c.fn} is not registered`);
-  let v = fn(...c.args);
-  // Round-trip through JSON as the SDK does, so big integers and key order compare like OPA's output.
-  v = v === undefined ? undefined : JSON.parse(JSON.stringify(v));
-  for (const p of c.pick ?? []) v = v === undefined || v === null ? undefined : (v as Record<string | number, unknown>)[p];
-  return v;
+/**
+ * Verdict's answer for every call: the same module compiled by our compiler and evaluated once. The result is
+ * read as Rego value text with sets sorted, as `opa eval` prints them.
+ */
+async function ourAnswers(calls: Call[]): Promise<unknown[]> {
+  const wasm = compileRego([{ path: 'calls.rego', source: callsModule(calls) }], ['differential'], { builtins: verdictBuiltins, deprecated: verdictDeprecated });
+  const policy = await loadPolicy(wasm, hostBuiltins);
+  policy.setData({});
+  const [row] = regoValueToJson(policy.evaluateToText(undefined, 'differential', 'rego')) as Array<{ result?: Record<string, unknown> }>;
+  return calls.map((_, i) => row?.result?.[`r${i}`]);
 }
 
 function label(c: Call): string {
@@ -75,10 +87,11 @@ function label(c: Call): string {
 export function agreesWithOpa(suite: string, calls: Call[]): void {
   test(`${suite} agree with the reference OPA`, async (t) => {
     const want = opaAnswers(calls);
+    const got = await ourAnswers(calls);
     for (const [i, c] of calls.entries()) {
       await t.test(label(c), () => {
         assert.equal(want[i] === undefined, c.fails === true, c.fails ? 'OPA answered a call marked as failing' : 'OPA gave no answer');
-        assert.deepEqual(ours(c), want[i]);
+        assert.deepEqual(got[i], want[i]);
       });
     }
   });

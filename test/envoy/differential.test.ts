@@ -9,9 +9,9 @@ import { EnvoyExtAuthzGrpcServer } from '../../src/envoy/grpc-server.js';
 import { ExtAuthzClient, httpCheckRequest, type CheckOutcome } from './client.js';
 import { opaEnvoyPlugin, startOpaEnvoyPlugin, type PeerProcess } from './peer.js';
 import { envoyTestPolicy } from './policy.js';
+import { unobtainablePeer } from '../peers.js';
 import { wasmDecide } from './wasm-decide.js';
 
-const plugin = opaEnvoyPlugin();
 
 const boundary = 'XyZ42';
 const multipart = [
@@ -107,14 +107,18 @@ function comparable(outcome: CheckOutcome): unknown {
   return response;
 }
 
-describe('differential: Verdict vs opa-envoy-plugin', { skip: plugin.reason }, () => {
+const DRY_RUN_CASES = ['boolean deny', 'object deny with status, body and headers', 'undefined decision', 'input: JSON body', 'input: multipart body', 'parse error: invalid JSON body', 'parse error: semicolon in query'];
+const dryRunCases = cases.filter(([name]) => DRY_RUN_CASES.includes(name));
+const plugin = unobtainablePeer('opa-envoy-plugin', `test/envoy/differential.test.ts (${cases.length + dryRunCases.length} tests)`, opaEnvoyPlugin);
+
+describe('differential: Verdict vs opa-envoy-plugin', { skip: plugin.skip }, () => {
   let peer: PeerProcess;
   let ours: EnvoyExtAuthzGrpcServer;
   let peerClient: ExtAuthzClient;
   let ourClient: ExtAuthzClient;
 
   before(async () => {
-    peer = await startOpaEnvoyPlugin(plugin.path!, envoyTestPolicy);
+    peer = await startOpaEnvoyPlugin(plugin.found!, envoyTestPolicy);
     ours = new EnvoyExtAuthzGrpcServer(parseEnvoyGrpcConfig({ addr: '127.0.0.1:0' }), await wasmDecide(envoyTestPolicy, ['envoy/authz/allow']));
     await ours.start();
     peerClient = new ExtAuthzClient(peer.address);
@@ -136,7 +140,7 @@ describe('differential: Verdict vs opa-envoy-plugin', { skip: plugin.reason }, (
   }
 });
 
-describe('differential with dry-run and skip-request-body-parse', { skip: plugin.reason }, () => {
+describe('differential with dry-run and skip-request-body-parse', { skip: plugin.skip }, () => {
   let peer: PeerProcess;
   let ours: EnvoyExtAuthzGrpcServer;
   let peerClient: ExtAuthzClient;
@@ -144,7 +148,7 @@ describe('differential with dry-run and skip-request-body-parse', { skip: plugin
 
   before(async () => {
     const settings = { 'dry-run': true, 'skip-request-body-parse': true };
-    peer = await startOpaEnvoyPlugin(plugin.path!, envoyTestPolicy, Object.fromEntries(Object.entries(settings).map(([k, v]) => [`plugins.envoy_ext_authz_grpc.${k}`, String(v)])));
+    peer = await startOpaEnvoyPlugin(plugin.found!, envoyTestPolicy, Object.fromEntries(Object.entries(settings).map(([k, v]) => [`plugins.envoy_ext_authz_grpc.${k}`, String(v)])));
     ours = new EnvoyExtAuthzGrpcServer(parseEnvoyGrpcConfig({ addr: '127.0.0.1:0', ...settings }), await wasmDecide(envoyTestPolicy, ['envoy/authz/allow']));
     await ours.start();
     peerClient = new ExtAuthzClient(peer.address);
@@ -158,8 +162,6 @@ describe('differential with dry-run and skip-request-body-parse', { skip: plugin
     await peer?.stop();
   });
 
-  const dryRunCases = cases.filter(([name]) =>
-    ['boolean deny', 'object deny with status, body and headers', 'undefined decision', 'input: JSON body', 'input: multipart body', 'parse error: invalid JSON body', 'parse error: semicolon in query'].includes(name));
   for (const [name, request] of dryRunCases) {
     test(name, async () => {
       const [theirs, mine] = await Promise.all([peerClient.check(request), ourClient.check(request)]);

@@ -8,12 +8,12 @@ import express from 'express';
 import { httpAuthzRouter } from '../../src/envoy/http-authz.js';
 import { httpTestPolicy } from './http-policy.js';
 import { listen } from './listen.js';
-import { nginxBinary, startNginx, type RunningNginx } from './nginx.js';
+import { nginxPeer, startNginx, type RunningNginx } from './nginx.js';
 import { wasmDecide } from './wasm-decide.js';
 
-const nginx = nginxBinary();
+const nginx = nginxPeer();
 
-describe('nginx auth_request in front of an upstream', { skip: nginx ? undefined : 'nginx not installable' }, () => {
+describe('nginx auth_request in front of an upstream', { skip: nginx.skip }, () => {
   const reached: { url: string; headers: IncomingHttpHeaders }[] = [];
   let upstream: Server;
   let verdict: Server;
@@ -30,7 +30,7 @@ describe('nginx auth_request in front of an upstream', { skip: nginx ? undefined
     app.use('/authz', httpAuthzRouter(await wasmDecide(httpTestPolicy, ['envoy/authz/allow'])));
     const started = await listen(app);
     verdict = started.server;
-    proxy = await startNginx(nginx!, `${started.base}/authz`, (upstream.address() as AddressInfo).port);
+    proxy = await startNginx(nginx.found!, `${started.base}/authz`, (upstream.address() as AddressInfo).port);
     base = proxy.base;
   });
 

@@ -1,30 +1,19 @@
 // A real nginx with auth_request in front of an upstream, asking an HTTP callout URL (Verdict's
 // /v1/authz or a bare router) before proxying. Shared by the router test and the verdict run test.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitForPort } from './peer.js';
 import { freePort } from '../free-port.js';
+import { ensureNginx } from '../bundle/nginx.js';
+import { requiredPeer, type Peer } from '../peers.js';
 
-// The test setup installs nginx from Debian when it is missing (CI machines start bare).
-export function nginxBinary(): string | undefined {
-  const find = () => ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => {
-    try {
-      execFileSync(p, ['-v'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  if (find()) return find();
-  try {
-    execFileSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx'], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  return find();
+/** nginx, installed from Debian when missing (CI machines start bare). */
+export function nginxPeer(): Peer<string> {
+  return requiredPeer('nginx', ensureNginx);
 }
+
 
 export interface RunningNginx {
   base: string;

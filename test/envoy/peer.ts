@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { freePort } from '../free-port.js';
 
 // The installed binary, or the reason it is not available (the test is then skipped with it).
-export function opaEnvoyPlugin(): { path?: string; reason?: string } {
+/** The pinned opa-envoy-plugin's path, installed by scripts/install-opa-envoy-plugin.sh; throws with its reason. */
+export function opaEnvoyPlugin(): string {
   try {
-    return { path: execFileSync('bash', ['scripts/install-opa-envoy-plugin.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim() };
+    return execFileSync('bash', ['scripts/install-opa-envoy-plugin.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   } catch (err) {
-    return { reason: `opa-envoy-plugin unavailable: ${String((err as { stderr?: string }).stderr ?? err).trim().split('\n').pop()}` };
+    throw new Error(String((err as { stderr?: string }).stderr ?? err).trim().split('\n').pop());
   }
 }
 

@@ -15,7 +15,7 @@ import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { send, startVerdict, writeTree } from '../server/harness.js';
 import { ExtAuthzClient, httpCheckRequest } from './client.js';
-import { nginxBinary, startNginx, type RunningNginx } from './nginx.js';
+import { nginxPeer, startNginx, type RunningNginx } from './nginx.js';
 import { waitForPort } from './peer.js';
 import { freePort } from '../free-port.js';
 
@@ -208,7 +208,7 @@ test('gRPC health is NOT_SERVING until every bundle plugin has activated its bun
   }
 });
 
-const nginx = nginxBinary();
+const nginx = nginxPeer();
 
 // With --workers 2 every worker process serves the gRPC port too (node:cluster shares it, as the HTTP port).
 for (const workers of ['1', '2']) describe(`verdict run --workers ${workers} with the Envoy plugins, behind nginx, stopped with SIGTERM`, () => {
@@ -236,7 +236,7 @@ for (const workers of ['1', '2']) describe(`verdict run --workers ${workers} wit
       throw new Error(`${err.message}: ${log}`);
     });
     await waitForPort(grpcPort);
-    if (nginx) proxy = await startNginx(nginx, `${url}/v1/authz`, (upstream.address() as AddressInfo).port);
+    if (nginx.found) proxy = await startNginx(nginx.found, `${url}/v1/authz`, (upstream.address() as AddressInfo).port);
   });
   after(async () => {
     await proxy?.stop();
@@ -257,7 +257,7 @@ for (const workers of ['1', '2']) describe(`verdict run --workers ${workers} wit
     }
   });
 
-  test('nginx auth_request: allowed requests reach the upstream with the policy header, denied ones do not', { skip: nginx ? undefined : 'nginx not installable' }, async () => {
+  test('nginx auth_request: allowed requests reach the upstream with the policy header, denied ones do not', { skip: nginx.skip }, async () => {
     const before = reached.length;
     const ok = await fetch(`${proxy!.base}/api/orders?page=2`, { headers: { authorization: alice } });
     assert.equal(ok.status, 200);

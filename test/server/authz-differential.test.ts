@@ -81,7 +81,7 @@ before(async () => {
   const [opaPort, verdictPort] = await Promise.all([freePort(), freePort()]);
   const flags = ['--authentication=token', '--authorization=basic', '--log-level', 'error'];
   opa = spawnServer('opa', [...flags, '--addr', `127.0.0.1:${opaPort}`, '-b', dir]);
-  verdict = spawnServer('verdict', [...flags, '--addr', `127.0.0.1:${verdictPort}`, '-c', config, dir]);
+  verdict = spawnServer('verdict', [...flags, '--addr', `127.0.0.1:${verdictPort}`, '-c', config, '-b', dir]);
   opaUrl = `http://127.0.0.1:${opaPort}`;
   verdictUrl = `http://127.0.0.1:${verdictPort}`;
   // /health?bundles answers 200 only once the bundle (and so the authz policy) is active.
@@ -223,7 +223,7 @@ test('without a system.authz policy every request is refused (500), as OPA does:
   const dir = writeTree({ '.manifest': JSON.stringify({ revision: 'none', roots: ['app'] }), 'app/app.rego': app });
   const [opaPort, verdictPort] = await Promise.all([freePort(), freePort()]);
   const flags = ['--authentication=token', '--authorization=basic', '--log-level', 'error'];
-  const servers = [spawnServer('opa', [...flags, '--addr', `127.0.0.1:${opaPort}`, '-b', dir]), spawnServer('verdict', [...flags, '--addr', `127.0.0.1:${verdictPort}`, dir])];
+  const servers = [spawnServer('opa', [...flags, '--addr', `127.0.0.1:${opaPort}`, '-b', dir]), spawnServer('verdict', [...flags, '--addr', `127.0.0.1:${verdictPort}`, '-b', dir])];
   const urls = [`http://127.0.0.1:${opaPort}`, `http://127.0.0.1:${verdictPort}`];
   try {
     await Promise.all(servers.map((s, i) => waitUntil(s, async () => (await send(urls[i], 'GET', '/health')).status === 500)));
@@ -246,7 +246,7 @@ test('without a system.authz policy every request is refused (500), as OPA does:
 test('an authz policy that does not compile stops start-up, as OPA does', async () => {
   const dir = writeTree({ '.manifest': JSON.stringify({ revision: 'bad', roots: ['system'] }), 'system/authz.rego': 'package system.authz\n\nallow if {\n' });
   const flags = ['--authentication=token', '--authorization=basic', '--addr', '127.0.0.1:0'];
-  const [opaRun, verdictRun] = await Promise.all([expectStartFailure('opa', [...flags, '-b', dir]), expectStartFailure('verdict', [...flags, dir])]);
+  const [opaRun, verdictRun] = await Promise.all([expectStartFailure('opa', [...flags, '-b', dir]), expectStartFailure('verdict', [...flags, '-b', dir])]);
   assert.notEqual(opaRun.code, 0);
   assert.notEqual(verdictRun.code, 0);
   assert.match(verdictRun.output, /authz\.rego/);

@@ -1,7 +1,7 @@
 // The auditors' page /ui/decisions in headless Chromium (Debian's chromium, driven by playwright-core): behind
 // the admin JWT like the API, it lists the decisions, filters by principal, shows a decision's input and result,
-// and charts decisions per minute by outcome. Skipped with a reason when /usr/bin/chromium is not installed
-// (CI installs it: apt-get install chromium).
+// and charts decisions per minute by outcome. Needs /usr/bin/chromium (scripts/install-system-deps.sh installs
+// it): skipped with the reason when it is missing, a failure under CI=true (test/peers.ts).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -11,8 +11,9 @@ import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { send, writeTree } from './harness.js';
 import { TestAdminIdp } from './admin-idp.js';
+import { requiredPeer } from '../peers.js';
 
-const chromiumPath = '/usr/bin/chromium';
+const chromiumBinary = requiredPeer('chromium', () => (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined));
 const idp = new TestAdminIdp();
 const token = () => idp.token('audit');
 
@@ -38,7 +39,7 @@ ${idp.config('    scopes:\n      decisions:read: audit\n')}`;
   return running;
 }
 
-test('the auditors page filters by principal, shows a decision and charts by outcome', { skip: existsSync(chromiumPath) ? false : `${chromiumPath} not installed` }, async () => {
+test('the auditors page filters by principal, shows a decision and charts by outcome', { skip: chromiumBinary.skip }, async () => {
   const verdict = await server();
   const ids: Record<string, string[]> = {};
   for (const user of ['alice', 'bob', 'alice', 'carol', 'alice', 'bob']) {
@@ -49,7 +50,7 @@ test('the auditors page filters by principal, shows a decision and charts by out
   assert.equal((await send(verdict.url, 'GET', '/ui/decisions')).status, 401, 'the page needs the admin token too');
 
   const browser: Browser = await chromium.launch({
-    executablePath: chromiumPath,
+    executablePath: chromiumBinary.found,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   cleanups.push(() => browser.close());

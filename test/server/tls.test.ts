@@ -87,7 +87,7 @@ function readTls(tls: Tls) {
 
 async function startTls(kind: 'opa' | 'verdict', flags: string[]): Promise<{ server: RunningProcess; url: string }> {
   const port = await freePort();
-  const server = spawnServer(kind, ['--log-level', 'error', '--addr', `127.0.0.1:${port}`, ...flags, ...(kind === 'opa' ? ['-b', bundle] : [bundle])]);
+  const server = spawnServer(kind, ['--log-level', 'error', '--addr', `127.0.0.1:${port}`, ...flags, '-b', bundle]);
   const url = `https://127.0.0.1:${port}`;
   await waitUntil(server, async () => (await curl(['--cacert', certs.ca, `${url}/health`])).stdout === '{}\n');
   return { server, url };
@@ -124,7 +124,7 @@ for (const kind of ['opa', 'verdict'] as const) {
   test(`mTLS (${kind}): the client certificate is the identity; no certificate or an untrusted one is refused`, async () => {
     const flags = ['--tls-cert-file', certs.serverA.cert, '--tls-private-key-file', certs.serverA.key, '--tls-ca-cert-file', certs.ca, '--authentication=tls', '--authorization=basic'];
     const port = await freePort();
-    const server = spawnServer(kind, ['--log-level', 'error', '--addr', `127.0.0.1:${port}`, ...flags, ...(kind === 'opa' ? ['-b', bundle] : [bundle])]);
+    const server = spawnServer(kind, ['--log-level', 'error', '--addr', `127.0.0.1:${port}`, ...flags, '-b', bundle]);
     const url = `https://127.0.0.1:${port}`;
     const withCert = ['--cacert', certs.ca, '--cert', certs.client.cert, '--key', certs.client.key];
     try {
@@ -220,7 +220,7 @@ test('a certificate replaced on disk is picked up without a refresh period too (
 });
 
 test('bad TLS files stop start-up with an error naming the file', async () => {
-  const mismatch = await expectStartFailure('verdict', ['--addr', '127.0.0.1:0', '--tls-cert-file', certs.serverA.cert, '--tls-private-key-file', certs.serverB.key, bundle]);
+  const mismatch = await expectStartFailure('verdict', ['--addr', '127.0.0.1:0', '--tls-cert-file', certs.serverA.cert, '--tls-private-key-file', certs.serverB.key, '-b', bundle]);
   assert.notEqual(mismatch.code, 0);
   assert.match(mismatch.output, /--tls-private-key-file \S+server-b\.key does not match the certificate in --tls-cert-file \S+server-a\.pem/);
   const load = (files: Partial<TlsOptions>) => () => new ServerTls({ certFile: certs.serverA.cert, keyFile: certs.serverA.key, minVersion: 'TLSv1.2', refreshMs: 0, ...files }, 'off');
@@ -233,7 +233,7 @@ test('bad TLS files stop start-up with an error naming the file', async () => {
 });
 
 test('unknown flag values are refused by name', async () => {
-  const refused = await expectStartFailure('verdict', ['--addr', '127.0.0.1:0', '--authentication=password', bundle]);
+  const refused = await expectStartFailure('verdict', ['--addr', '127.0.0.1:0', '--authentication=password', '-b', bundle]);
   assert.equal(refused.code, 2);
   assert.match(refused.output, /--authentication password: expected token, tls or off/);
   for (const [flags, message] of [

@@ -8,6 +8,8 @@ export interface BuiltinInfo {
   /** Declared arguments; a call with one more passes its result out through the last (`count(xs, n)`). */
   args: number;
   variadic?: boolean;
+  /** Deprecated builtins are refused in Rego v1 modules (CheckDeprecatedBuiltins). */
+  deprecated?: boolean;
 }
 
 export interface CompileOptions {
@@ -16,6 +18,8 @@ export interface CompileOptions {
    * no builtin call is taken to have an output argument.
    */
   builtin?: (name: string) => BuiltinInfo | undefined;
+  /** Modules that hold an ad-hoc query rather than a policy: checked as OPA checks queries. */
+  queryModules?: ReadonlySet<Module>;
 }
 
 export class CompileContext {

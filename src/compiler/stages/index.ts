@@ -2,6 +2,7 @@
 // module set as the previous one left it. Still to come, in OPA's order after these: RewriteTemplateStrings,
 // RewriteExprTerms, RewriteComprehensionTerms, RewriteWithValues (CheckWithTargets has its checks),
 // RewriteEquals, RewriteDynamicTerms, CheckTypes.
+import { checkDeprecatedBuiltins } from './check-deprecated-builtins.js';
 import { checkDuplicateImports, checkKeywordOverrides } from './check-v1-rules.js';
 import { checkRecursion } from './check-recursion.js';
 import { checkRuleConflicts } from './check-rule-conflicts.js';
@@ -25,4 +26,5 @@ export const STAGES: readonly Stage[] = [
   checkSafetyRuleHeads,
   checkSafetyRuleBodies,
   checkRecursion,
+  checkDeprecatedBuiltins,
 ];

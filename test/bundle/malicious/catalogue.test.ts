@@ -1,27 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { BundleError, type BundleFile } from '../../../src/bundle/files.js';
+import { checkBundlesDoNotOverlap, parseBundle, type Bundle } from '../../../src/bundle/bundle.js';
 import { readVerifiedBundle } from '../../../src/bundle/load.js';
 import { signBundleFiles } from '../../../src/bundle/signing.js';
 import { writeBundleArchive } from '../../../src/bundle/files.js';
 import { maliciousBundles, overlappingBundle, activeBundleForOverlap, type LoadOptions, type Stage } from './catalogue.js';
 
-// bundle.ts (manifest, data placement, roots) belongs to the server branch; its cases run once it is merged.
-interface BundleModule {
-  parseBundle(name: string, files: BundleFile[]): unknown;
-  checkBundlesDoNotOverlap(bundles: unknown[]): void;
-}
-const bundleModuleUrl = new URL('../../../src/bundle/bundle.js', import.meta.url);
-const bundleModule = existsSync(bundleModuleUrl) ? ((await import(bundleModuleUrl.href)) as BundleModule) : undefined;
-
-/** The loader under test: every check this branch owns, plus bundle.ts when present. */
-async function loadBundle(bytes: Buffer, options: LoadOptions, name = 'intruder'): Promise<unknown> {
+/** The loader under test: archive and signature checks, then the bundle's content (manifest, data, roots). */
+async function loadBundle(bytes: Buffer, options: LoadOptions, name = 'intruder'): Promise<Bundle> {
   const { files } = await readVerifiedBundle(bytes, options);
-  return bundleModule ? bundleModule.parseBundle(name, files) : files;
+  return parseBundle(name, files);
 }
 
-const runnable: Stage[] = bundleModule ? ['archive', 'signature', 'content'] : ['archive', 'signature'];
+const runnable: Stage[] = ['archive', 'signature', 'content'];
 
 test('the catalogue holds at least 20 hostile bundles with distinct names', () => {
   assert.ok(maliciousBundles.length >= 20);
@@ -52,9 +44,9 @@ for (const bundle of maliciousBundles.filter((b) => runnable.includes(b.stage)))
   });
 }
 
-test('refused with a message naming the problem: roots overlapping an active bundle', { skip: !bundleModule && 'bundle.ts not merged yet' }, async () => {
-  const active = bundleModule!.parseBundle(activeBundleForOverlap.name, activeBundleForOverlap.files);
+test('refused with a message naming the problem: roots overlapping an active bundle', async () => {
+  const active = parseBundle(activeBundleForOverlap.name, activeBundleForOverlap.files);
   const { bytes, options } = await overlappingBundle.build();
   const intruder = await loadBundle(bytes, options);
-  assert.throws(() => bundleModule!.checkBundlesDoNotOverlap([active, intruder]), overlappingBundle.expect);
+  assert.throws(() => checkBundlesDoNotOverlap([active, intruder]), overlappingBundle.expect);
 });

@@ -7,14 +7,16 @@ import { join } from 'node:path';
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
-import { builtinTable, compileRego, planRego, RegoCompileError } from '../../../src/compiler/compile-rego.js';
+import { builtinTable, compileRego, deprecatedBuiltins, planRego, RegoCompileError } from '../../../src/compiler/compile-rego.js';
 import { hostBuiltins } from '../../../src/builtins/index.js';
 import { compilePlan } from '../../../src/wasm/compile.js';
 import type { Policy } from '../../../src/ir/plan.js';
 import { opaPath } from '../opa-oracle.js';
 
 const opa = opaPath();
-const builtins = builtinTable(JSON.parse(execFileSync(opa, ['capabilities', '--current'], { encoding: 'utf8', maxBuffer: 1 << 26 })));
+const capabilities = JSON.parse(execFileSync(opa, ['capabilities', '--current'], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+const builtins = builtinTable(capabilities);
+const deprecated = deprecatedBuiltins(capabilities);
 const dir = mkdtempSync(join(tmpdir(), 'verdict-planner-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -34,7 +36,7 @@ function opaEval(source: string, path: string, input: unknown, data: object = {}
 }
 
 async function ours(source: string, path: string, input: unknown, data: object = {}): Promise<unknown> {
-  const wasm = compileRego([{ path: 'p.rego', source }], [path], { builtins });
+  const wasm = compileRego([{ path: 'p.rego', source }], [path], { builtins, deprecated });
   const policy = await loadPolicy(wasm, undefined, hostBuiltins);
   policy.setData(data);
   const rs = policy.evaluate(input, path) as Array<{ result: unknown }>;
@@ -283,18 +285,18 @@ describe('planner end to end (our compile vs opa eval)', () => {
     };
     const want = await evaluate(compilePlan(opaPlan));
     assert.deepEqual(want, { k: 'foo', j: 1, m: 2 });
-    assert.deepEqual(await evaluate(compileRego([{ path: 'p.rego', source }], ['t/doc'], { builtins })), want);
+    assert.deepEqual(await evaluate(compileRego([{ path: 'p.rego', source }], ['t/doc'], { builtins, deprecated })), want);
   });
 
   it('reports compile errors with OPA codes instead of planning', () => {
     assert.throws(
-      () => planRego([{ path: 'bad.rego', source: 'package t\np if { x }' }], ['t/p'], { builtins }),
+      () => planRego([{ path: 'bad.rego', source: 'package t\np if { x }' }], ['t/p'], { builtins, deprecated }),
       (e: unknown) => e instanceof RegoCompileError && e.errors[0]?.code === 'rego_unsafe_var_error',
     );
   });
 
   it('writes plans the back end accepts with a function per rule set reached', () => {
-    const plan = planRego([{ path: 'p.rego', source: 'package t\np := q + 1\nq := 2\nunused := 3' }], ['t/p'], { builtins });
+    const plan = planRego([{ path: 'p.rego', source: 'package t\np := q + 1\nq := 2\nunused := 3' }], ['t/p'], { builtins, deprecated });
     assert.deepEqual(plan.funcs?.funcs?.map((f) => f.name).sort(), ['g0.data.t.p', 'g0.data.t.q']);
     assert.deepEqual(plan.static?.builtin_funcs?.map((b) => b.name), ['plus']);
   });

@@ -12,12 +12,15 @@ import { freePort } from '../free-port.js';
 const input = readFileSync('rego/gateway/input.json', 'utf8');
 
 async function waitFor(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  // Two workers each compile the bundle: on a loaded two-core machine that can take a while.
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
     try {
       if ((await send(url, 'GET', '/health')).status === 200) return;
     } catch {
-      await new Promise((r) => setTimeout(r, 50));
+      // not listening yet
     }
+    await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('server did not start');
 }

@@ -37,22 +37,27 @@ END;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 `;
 
-/** Creates the tables in a new database or checks that an existing one is ours and current. */
+/**
+ * Creates the tables in a new database or checks that an existing one is ours and current. The check and the
+ * creation hold the write lock together (BEGIN IMMEDIATE): workers opening one new file at the same moment
+ * create it once, and the others find it made.
+ */
 export function ensureSchema(db: Database, file: string): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version === schemaVersion) return;
-  if (version !== 0) {
-    throw new DecisionLogError(
-      'db_incompatible',
-      `decision log ${file}: schema version ${version}, this build reads version ${schemaVersion}`,
-    );
-  }
-  const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as { n: number };
-  if (tables.n > 0) {
-    throw new DecisionLogError('db_incompatible', `decision log ${file}: the file is a SQLite database but not a decision log (it has other tables)`);
-  }
+  if (db.pragma('user_version', { simple: true }) === schemaVersion) return;
   db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version === schemaVersion) return;
+    if (version !== 0) {
+      throw new DecisionLogError(
+        'db_incompatible',
+        `decision log ${file}: schema version ${version}, this build reads version ${schemaVersion}`,
+      );
+    }
+    const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as { n: number };
+    if (tables.n > 0) {
+      throw new DecisionLogError('db_incompatible', `decision log ${file}: the file is a SQLite database but not a decision log (it has other tables)`);
+    }
     db.exec(createStatements);
     db.pragma(`user_version = ${schemaVersion}`);
-  })();
+  }).immediate();
 }

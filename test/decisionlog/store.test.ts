@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
@@ -240,4 +241,29 @@ test('a full disk in sync mode keeps callers waiting until their event is commit
   await store.writerPragma('max_page_count = 1000000');
   assert.equal(await pending, 'committed');
   await store.close();
+});
+
+test('processes opening one new database at the same moment create its tables once and all open it', async () => {
+  // Each child loads the module first, then waits for the same instant to open the file. The race is narrow,
+  // so it is run a few times.
+  const opener = `import('${new URL('../../src/decisionlog/open.js', import.meta.url).href}').then(({ openDecisionDatabase }) => { while (Date.now() < Number(process.argv[2])); openDecisionDatabase(process.argv[1]).close(); console.log('opened'); })`;
+  for (let round = 0; round < 4; round++) {
+    const file = join(tempDir(), 'decisions.db');
+    const at = Date.now() + 1000;
+    const runs = await Promise.all(
+      Array.from({ length: 2 }, () =>
+        new Promise<{ code: number | null; out: string }>((resolve) => {
+          const child = spawn(process.execPath, ['--input-type=module', '-e', opener, file, String(at)], { stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '';
+          child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+          child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+          child.on('exit', (code) => resolve({ code, out }));
+        }),
+      ),
+    );
+    for (const run of runs) assert.deepEqual(run, { code: 0, out: 'opened\n' });
+    const db = new Database(file, { readonly: true });
+    assert.equal(db.pragma('user_version', { simple: true }), 1);
+    db.close();
+  }
 });

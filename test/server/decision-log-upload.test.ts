@@ -46,7 +46,7 @@ async function startServerProcess(command: string[], base: string): Promise<Chil
   const child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 400; i++) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
     try {
       if ((await fetch(`${base}/health`)).ok) return child;
@@ -55,6 +55,8 @@ async function startServerProcess(command: string[], base: string): Promise<Chil
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  // A server that never answered must not outlive the test (and keep its file from finishing).
+  await stop(child);
   throw new Error(`server did not start: ${stderr}`);
 }
 
@@ -212,8 +214,9 @@ test('decision_logs.console prints each event on the log as OPA does; a bad deci
 test('with --workers 2 sharing one database, every decision is uploaded once', { timeout: 60_000 }, async (t) => {
   const { collectorPort, record, base, verdictCommand } = await uploadSetup('--workers', '2');
   const collector = await startCollector(collectorPort, 'ok', record);
+  t.after(() => stop(collector));
   const verdict = await startServerProcess(verdictCommand, base);
-  t.after(() => Promise.all([stop(verdict), stop(collector)]));
+  t.after(() => stop(verdict));
   // New connections each time, so both workers answer some.
   const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => decide(base, i % 2 ? 'alice' : 'bob')));
   const shipped = () => received(record).flatMap((r) => r.events.map((e) => e.decision_id as string));

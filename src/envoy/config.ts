@@ -44,18 +44,20 @@ const KEYS: Record<string, [keyof EnvoyGrpcConfig, 'string' | 'boolean' | 'numbe
   'tls-ca-cert-file': ['tlsCaCertFile', 'string'],
 };
 
-// Keys opa-envoy-plugin accepts that Verdict does not act on; accepted so configs still load.
-const IGNORED = new Set(['enable-performance-metrics', 'grpc-request-duration-seconds-buckets']);
+// opa-envoy-plugin keys Verdict does not act on: refused by name, so no one believes they are in force.
+const REFUSED: Record<string, string> = {
+  query: 'is not supported by Verdict (use "path")',
+  'proto-descriptor': 'is not supported by Verdict (use "path")',
+  'enable-performance-metrics': "is not supported by Verdict: it has no per-call gRPC timing histograms (grpc_request_duration_seconds); remove the key",
+  'grpc-request-duration-seconds-buckets': "is not supported by Verdict: it has no grpc_request_duration_seconds histogram to size; remove the key",
+};
 
 export function parseEnvoyGrpcConfig(raw: unknown): EnvoyGrpcConfig {
   const config: EnvoyGrpcConfig = { ...envoyGrpcDefaults };
   if (raw === undefined || raw === null) return config;
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new EnvoyConfigError(`plugins.${PLUGIN_NAME} must be an object`);
   for (const [key, value] of Object.entries(raw)) {
-    if (IGNORED.has(key)) continue;
-    if (key === 'query' || key === 'proto-descriptor') {
-      throw new EnvoyConfigError(`plugins.${PLUGIN_NAME}.${key} is not supported by Verdict (use "path")`);
-    }
+    if (Object.hasOwn(REFUSED, key)) throw new EnvoyConfigError(`plugins.${PLUGIN_NAME}.${key} ${REFUSED[key]}`);
     const spec = KEYS[key];
     if (!spec) throw new EnvoyConfigError(`plugins.${PLUGIN_NAME}: unknown key "${key}"`);
     const [name, type] = spec;

@@ -188,6 +188,12 @@ describe('envoy_ext_authz_grpc config', () => {
     assert.throws(() => parseEnvoyGrpcConfig({ addr: 'http://x:1' }), /invalid url scheme/);
   });
 
+  test('opa-envoy-plugin keys Verdict does not act on are refused by name, never accepted and dropped', () => {
+    assert.throws(() => parseEnvoyGrpcConfig({ 'enable-performance-metrics': true }), /plugins\.envoy_ext_authz_grpc\.enable-performance-metrics is not supported by Verdict: it has no per-call gRPC timing histograms/);
+    assert.throws(() => parseEnvoyGrpcConfig({ 'grpc-request-duration-seconds-buckets': [0.1, 1] }), /plugins\.envoy_ext_authz_grpc\.grpc-request-duration-seconds-buckets is not supported by Verdict/);
+    assert.throws(() => parseEnvoyGrpcConfig({ 'proto-descriptor': 'x.pb' }), /proto-descriptor is not supported by Verdict \(use "path"\)/);
+  });
+
   test('the HTTP callout keys: defaults, spelling, errors by name', () => {
     assert.deepEqual(parseHttpAuthzConfig(undefined), { path: 'envoy/authz/allow', dryRun: false, skipRequestBodyParse: false, maxBodyBytes: 1048576 });
     assert.deepEqual(parseHttpAuthzConfig({ path: '/x/y/', 'path-prefix': '/ext_authz', 'max-body-bytes': 10 }), { path: 'x/y', pathPrefix: '/ext_authz', dryRun: false, skipRequestBodyParse: false, maxBodyBytes: 10 });

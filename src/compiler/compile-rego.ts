@@ -57,7 +57,7 @@ export function checkRego(files: RegoFile[], options: CompileRegoOptions): Modul
   if (errors.length > 0) throw new RegoCompileError(errors);
   const builtin = (name: string) => {
     const decl = options.builtins.get(name);
-    return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined, deprecated: options.deprecated.has(name) };
+    return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined, deprecated: options.deprecated.has(name), decl };
   };
   // The modules were parsed just above and are not used again: the stages may rewrite them in place.
   const out = compileOwnedModules(modules, { builtin, queryModules });

@@ -1,6 +1,7 @@
 // Compiler errors as values, with OPA's codes and its {code, message, location} shape
 // (OPA v1/ast/errors.go prints them as "file:row: code: message").
 import type { Location } from './ast.js';
+import type { RegoType } from '../builtins/declarations.js';
 
 export type RegoErrorCode =
   | 'rego_parse_error'
@@ -13,8 +14,17 @@ export interface RegoError {
   code: RegoErrorCode;
   message: string;
   location: { file: string; row: number; col: number };
-  /** The source line and the index of the column in it, as OPA's parser error details. */
-  details?: { line: string; idx: number };
+  /** Parse errors: the source line and the index of the column in it. Builtin type errors: ArgErrorDetails. */
+  details?: { line: string; idx: number } | ArgErrorDetails;
+}
+
+/**
+ * OPA's details of a builtin call's type error: the operand types found (null where unknown) and the
+ * declaration wanted (its arguments, then its result).
+ */
+export interface ArgErrorDetails {
+  have: Array<RegoType | null>;
+  want: { args: RegoType[]; variadic?: RegoType };
 }
 
 /** OPA stops after this many errors ("too many errors"); so do we. */

@@ -7,6 +7,7 @@ import { builtinTable, deprecatedBuiltins } from '../compiler/compile-rego.js';
 import { FUTURE_KEYWORDS_V1 } from '../compiler/parser.js';
 import type { BuiltinDecl } from '../compiler/planner/index.js';
 import { verdictVersion } from '../version.js';
+import { inGoKeyOrder } from './declarations.js';
 import { builtinRegistry } from './registry.js';
 
 export interface CapabilityBuiltin {
@@ -32,20 +33,13 @@ const FEATURES = ['keywords_in_refs', 'rego_v1', 'rego_v2', 'rego_v2_import', 't
 /** Modules must export opa_eval (src/engine/wasm-host.ts): ABI 1.2, the one our compiler also produces. */
 const WASM_ABI_VERSIONS = [{ version: 1, minor_version: 2 }];
 
-/** Type keys in the order Go's JSON encoder prints OPA's types (sorted). */
-function sortedKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortedKeys);
-  if (v === null || typeof v !== 'object') return v;
-  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]));
-}
-
 /** The builtins Verdict compiles and runs, with everything else `opa capabilities --current` lists. */
 export function verdictCapabilities(): Capabilities {
   return {
     builtins: builtinRegistry.map((b) => ({
       name: b.name,
       ...(b.categories ? { categories: b.categories } : {}),
-      decl: sortedKeys(b.decl) as BuiltinDecl,
+      decl: inGoKeyOrder(b.decl),
       ...(b.infix !== undefined ? { infix: b.infix } : {}),
       ...(b.deprecated ? { deprecated: true } : {}),
       ...(b.nondeterministic ? { nondeterministic: true } : {}),

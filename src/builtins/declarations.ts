@@ -46,6 +46,13 @@ export const t = {
   }),
 };
 
+/** A type (or any JSON) with its object keys sorted, as Go's encoder prints OPA's types. */
+export function inGoKeyOrder<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(inGoKeyOrder) as T;
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, inGoKeyOrder((v as Record<string, unknown>)[k])])) as T;
+}
+
 /** A named argument or result. */
 export function arg(name: string, type: RegoType): RegoType {
   return { ...type, name };

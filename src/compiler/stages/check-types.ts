@@ -7,7 +7,7 @@
 import type { Body, Expr, Location, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import type { ArgErrorDetails } from '../errors.js';
-import type { FunctionDecl, RegoType } from '../../builtins/declarations.js';
+import { inGoKeyOrder, type FunctionDecl, type RegoType } from '../../builtins/declarations.js';
 import { callName } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 
@@ -113,7 +113,7 @@ class RuleChecker {
         this.found.push({
           loc,
           name,
-          details: { have: reported.map((t) => t ?? null), want: { args: wanted, ...(decl.variadic ? { variadic: decl.variadic } : {}) } },
+          details: inGoKeyOrder({ have: reported.map((t) => t ?? null), want: { args: wanted, ...(decl.variadic ? { variadic: decl.variadic } : {}) } }),
         });
         return decl.result && unnamed(decl.result);
       }

@@ -63,17 +63,17 @@ const ACCEPTED: Record<string, string> = {
   'inside every (OPA does not check the body)': 'p if {\n  every x in input.xs {\n    z := 1\n    startswith(z, x)\n  }\n}',
 };
 
-interface Reported { message: string; row: number; col: number; have?: unknown; want?: unknown }
+/** An error as both report it; details as JSON text, so that key order counts too. */
+interface Reported { message: string; row: number; col: number; details?: string }
 
 function withoutDescriptions(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutDescriptions);
   if (v === null || typeof v !== 'object') return v;
-  return Object.fromEntries(Object.keys(v).filter((k) => k !== 'description').sort().map((k) => [k, withoutDescriptions((v as Record<string, unknown>)[k])]));
+  return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'description').map(([k, x]) => [k, withoutDescriptions(x)]));
 }
 
 function reported(e: { message: string; location: { row: number; col: number }; details?: unknown }): Reported {
-  const d = e.details as { have?: unknown; want?: unknown } | undefined;
-  return { message: e.message, row: e.location.row, col: e.location.col, ...(d?.have ? { have: withoutDescriptions(d.have), want: withoutDescriptions(d.want) } : {}) };
+  return { message: e.message, row: e.location.row, col: e.location.col, ...(e.details ? { details: JSON.stringify(withoutDescriptions(e.details)) } : {}) };
 }
 
 /** `opa check` on each policy (one process for all), errors by policy file name. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkRego, RegoCompileError } from '../../../src/compiler/compile-rego.js';
+import { formatRegoError } from '../../../src/compiler/errors.js';
 import { verdictBuiltins, verdictDeprecated } from '../../../src/compiler/builtins.js';
 import { builtinRegistry } from '../../../src/builtins/registry.js';
 
@@ -64,7 +65,7 @@ const ACCEPTED: Record<string, string> = {
 };
 
 /** An error as both report it; details as JSON text, so that key order counts too. */
-interface Reported { message: string; row: number; col: number; details?: string }
+interface Reported { message: string; row: number; col: number; details?: string; text?: string }
 
 function withoutDescriptions(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutDescriptions);
@@ -72,11 +73,11 @@ function withoutDescriptions(v: unknown): unknown {
   return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'description').map(([k, x]) => [k, withoutDescriptions(x)]));
 }
 
-function reported(e: { message: string; location: { row: number; col: number }; details?: unknown }): Reported {
-  return { message: e.message, row: e.location.row, col: e.location.col, ...(e.details ? { details: JSON.stringify(withoutDescriptions(e.details)) } : {}) };
+function reported(e: { message: string; location: { row: number; col: number }; details?: unknown }, text?: string): Reported {
+  return { message: e.message, row: e.location.row, col: e.location.col, ...(e.details ? { details: JSON.stringify(withoutDescriptions(e.details)) } : {}), ...(text !== undefined ? { text } : {}) };
 }
 
-/** `opa check` on each policy (one process for all), errors by policy file name. */
+/** `opa check` on each policy (one process for all, JSON and text), errors by policy name. */
 function opaErrors(policies: Record<string, string>): Map<string, Reported[]> {
   const files = Object.entries(policies).map(([name, source], i) => {
     const file = join(dir, `case${i}.rego`);
@@ -87,6 +88,13 @@ function opaErrors(policies: Record<string, string>): Map<string, Reported[]> {
   const out = run.status === 0 ? { errors: [] } : (JSON.parse(run.stdout.trim() || run.stderr) as { errors: Array<{ location: { file: string; row: number; col: number }; message: string; details?: unknown }> });
   const byFile = new Map<string, Reported[]>(files.map(([f]) => [f, []]));
   for (const e of out.errors) byFile.get(e.location.file)?.push(reported(e));
+  // The text form: "N errors occurred:" then each error from its "file:row:" line up to the next.
+  const text = spawnSync(opa, ['check', '--max-errors', '-1', ...files.map(([f]) => f)], { encoding: 'utf8', maxBuffer: 1 << 26 }).stderr;
+  const texts = text.replace(/^\d+ errors? occurred:\s*/, '').split(new RegExp(`\n(?=${dir}/)`));
+  for (const [file, errors] of byFile) {
+    const own = texts.filter((t) => t.startsWith(`${file}:`));
+    errors.forEach((e, i) => (e.text = own[i]?.trimEnd().replace(`${file}:`, 'p.rego:')));
+  }
   return new Map(files.map(([f, name]) => [name, byFile.get(f)!]));
 }
 
@@ -96,7 +104,7 @@ function verdictErrors(path: string, source: string): Reported[] {
     return [];
   } catch (err) {
     if (!(err instanceof RegoCompileError)) throw err;
-    return err.errors.map(reported);
+    return err.errors.map((e) => reported(e, formatRegoError(e)));
   }
 }
 

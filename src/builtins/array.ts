@@ -1,4 +1,5 @@
-// array.flatten: unpacks array items one level; other items stay as they are. all and any (deprecated, Rego
+// array.*: concat, slice and reverse are answered by the wasm runtime (src/wasm/runtime/builtins/collections.ts);
+// array.flatten (also native) unpacks array items one level; other items stay as they are. all and any (deprecated, Rego
 // v0): whether every / some element of an array or set is true.
 import { arr } from './args.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';

@@ -1,3 +1,4 @@
+// glob.match is answered by the wasm runtime (src/wasm/runtime/builtins/glob.ts); glob.quote_meta by the host:
 // glob.quote_meta: escapes the characters gobwas/glob treats as syntax (`, ! -` are special only
 // inside braces and brackets, which are escaped, so they stay as they are).
 import { str } from './args.js';

@@ -1,3 +1,4 @@
+// walk and graph.reachable are answered by the wasm runtime (src/wasm/runtime/builtins/paths.ts);
 // graph.reachable_paths: every path from the given roots until a leaf or a cycle closes.
 // Object keys cross the JSON boundary as strings, so non-string vertices are looked up by their JSON text.
 import { arr, obj, type JsonObject } from './args.js';

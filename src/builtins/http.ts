@@ -1,7 +1,6 @@
 // http.send: answered from the running decision's HttpSendSession (see http-send/session.ts for how a
 // synchronous builtin gets responses that need the network). Only an evaluation started by the engine's
 // evaluate-fetch-reevaluate loop (src/engine/http-send-loop.ts) has a session.
-import type { HostBuiltinTable } from './args.js';
 import { HttpSendError } from './http-send/request.js';
 import { currentSession } from './http-send/session.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';

@@ -1,3 +1,5 @@
+// json.*: filter, remove, marshal, unmarshal and is_valid are answered by the wasm runtime
+// (src/wasm/runtime/builtins/paths.ts, collections.ts); the rest by the host:
 // json.patch (RFC 6902 over JSON values, with OPA's path forms), json.marshal_with_options (Go's
 // Marshal/MarshalIndent output), json.verify_schema and json.match_schema (ajv, with errors reported
 // in the shape OPA's gojsonschema produces).

@@ -1,3 +1,5 @@
+// net.*: cidr_contains, cidr_intersects and cidr_overlap are answered by the wasm runtime
+// (src/wasm/runtime/builtins/net.ts); the rest by the host, below.
 // net.cidr_* host builtins with Go's net package semantics: dotted IPv4 without leading zeros, IPv6
 // with "::" and an optional IPv4 tail, IPv4-mapped addresses treated as IPv4, Go's address printing.
 import { readFileSync } from 'node:fs';

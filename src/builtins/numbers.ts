@@ -1,4 +1,5 @@
-// numbers.range_step and rand.intn.
+// The number builtins: arithmetic, rounding, numbers.range and to_number are answered by the wasm runtime
+// (src/wasm/runtime/builtins/arith.ts, collections.ts, strings.ts); numbers.range_step and rand.intn by the host.
 import { randomInt } from 'node:crypto';
 import { BuiltinError, int, str } from './args.js';
 import { perEvaluation } from './per-evaluation.js';

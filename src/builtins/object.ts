@@ -1,3 +1,5 @@
+// object.*: get, keys, remove, filter, union and union_n are answered by the wasm runtime
+// (src/wasm/runtime/builtins/collections.ts); object.subset by the host, below.
 // object.subset: objects recurse key by key, a set is a subset when it holds every element of the other set,
 // an array is a subset of an array when it occurs in it as a contiguous run, and at the top level a set is a
 // subset of an array holding all its elements. Nested values only compare with values of their own kind.

@@ -3,7 +3,7 @@
 // From it come the compiler's table (src/compiler/builtins.ts), the host's import table (src/builtins/index.ts),
 // the runtime exports compiled modules call (src/wasm/compile.ts) and `verdict capabilities`.
 // test/builtins/registry.test.ts holds every entry to OPA's `opa capabilities` and to what the runtime exports.
-import type { BuiltinEntry, FunctionDecl } from './declarations.js';
+import type { BuiltinEntry } from './declarations.js';
 import { aggregatesBuiltins } from './aggregates.js';
 import { arrayBuiltins } from './array.js';
 import { base64Builtins } from './base64.js';
@@ -66,16 +66,7 @@ export const builtinRegistry: readonly BuiltinEntry[] = gather();
 
 const byName: ReadonlyMap<string, BuiltinEntry> = new Map(builtinRegistry.map((b) => [b.name, b]));
 
-export function builtinEntry(name: string): BuiltinEntry | undefined {
-  return byName.get(name);
-}
-
 /** The wasm runtime export that answers a builtin in modules we compile, if the runtime answers it. */
 export function runtimeExportOf(name: string): string | undefined {
   return byName.get(name)?.runtime;
-}
-
-/** The number of fixed arguments. */
-export function arityOf(decl: FunctionDecl): number {
-  return decl.args?.length ?? 0;
 }

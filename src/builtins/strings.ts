@@ -1,4 +1,6 @@
-// strings.* host builtins with Go's strings-package semantics (rune-based indexes, empty-separator rules).
+// The string builtins. concat, contains, indexof, split, trim*, ... are answered by the wasm runtime
+// (src/wasm/runtime/builtins/strings.ts); strings.* and indexof_n here on the host, with Go's strings-package
+// semantics (rune-based indexes, empty-separator rules).
 import { BuiltinError, int, str, strings } from './args.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 

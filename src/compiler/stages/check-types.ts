@@ -2,8 +2,8 @@
 // cannot match the builtin's declared argument type is a rego_type_error "NAME: invalid argument(s)" at the
 // call, with OPA's details (the argument types found, the declaration wanted). Types are known for literals,
 // for the results of builtin calls, and for local variables assigned from those (`x := 1`, `1 = x`, an output
-// argument); everything else (input, data, rule values, function arguments, iteration) is left unknown and
-// never reported, so this reports a subset of OPA's type errors and nothing OPA accepts.
+// argument, `some k, v in xs` over such a value); everything else (input, data, rule values, function arguments)
+// is left unknown and never reported, so this reports a subset of OPA's type errors and nothing OPA accepts.
 import type { Body, Expr, Location, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import type { ArgErrorDetails } from '../errors.js';
@@ -147,6 +147,35 @@ class RuleChecker {
     return type === undefined || unifies(type, want);
   }
 
+  /**
+   * The type of `head[a][b]...` where head is input (any), a local of known type or a literal: each constant
+   * segment selects, each variable segment iterates (`[1][i]`, as `some x in [1]` is rewritten) and takes the
+   * type of the keys, as OPA's ref checker does.
+   */
+  private refType(ref: Term[], env: Map<string, RegoType>): Known {
+    const [head, ...path] = ref;
+    for (const x of path) this.typeOf(x, env);
+    let type: Known = head!.type === 'var' ? (head!.value === 'input' ? ANY : env.get(head!.value)) : this.typeOf(head!, env);
+    for (const seg of path) {
+      if (type === undefined) return undefined;
+      if (type.type === 'any') return type.of && type.of.length > 0 ? undefined : ANY;
+      if (seg.type === 'var') {
+        if (!env.has(seg.value)) {
+          const keys = keysOf(type);
+          if (keys) env.set(seg.value, keys);
+        }
+        type = valuesOf(type);
+      } else if (type.type === 'array' && seg.type === 'number' && /^\d+$/.test(seg.value)) {
+        type = selectIndex(type, Number(seg.value)) ?? undefined;
+      } else if (type.type === 'object' && isScalar(seg)) {
+        type = selectKey(type, seg) ?? undefined;
+      } else {
+        return undefined;
+      }
+    }
+    return type;
+  }
+
   /** The type of a term as far as it is known; checks the calls it contains on the way. */
   private typeOf(t: Term, env: Map<string, RegoType>): Known {
     switch (t.type) {
@@ -191,13 +220,8 @@ class RuleChecker {
         }
         return this.call(name, args, t.loc, env, true);
       }
-      case 'ref': {
-        for (const x of t.value.slice(1)) this.typeOf(x, env);
-        const head = t.value[0]!;
-        if (head.type === 'var' && head.value === 'input') return ANY;
-        if (head.type !== 'var') this.typeOf(head, env);
-        return undefined;
-      }
+      case 'ref':
+        return this.refType(t.value, env);
       case 'arraycomprehension': case 'setcomprehension': {
         const inner = new Map(env);
         this.body(t.value.body, inner);
@@ -225,9 +249,41 @@ function unnamed(t: RegoType): RegoType {
   return rest as RegoType;
 }
 
-/** OPA's Or over several types, without ordering the members as OPA does (only for details). */
+const TYPE_ORDER = ['null', 'boolean', 'number', 'string', 'array', 'object', 'set', 'any'];
+
+/** OPA's Or over several types: one type, or a union of the distinct ones in OPA's order of kinds. */
 function union(types: RegoType[]): RegoType {
   const members: RegoType[] = [];
   for (const t of types) if (!members.some((m) => JSON.stringify(m) === JSON.stringify(t))) members.push(t);
+  members.sort((a, b) => TYPE_ORDER.indexOf(a.type) - TYPE_ORDER.indexOf(b.type));
   return members.length === 1 ? members[0]! : { type: 'any', of: members };
+}
+
+/** The type of the keys iterating a value of type t gives; undefined where not known. */
+function keysOf(t: RegoType): Known {
+  switch (t.type) {
+    case 'array': return SCALAR_TYPES.number;
+    case 'set': return t.of;
+    case 'object': {
+      const keys = [...(t.static ?? []).map(() => SCALAR_TYPES.string!), ...(t.dynamic ? [t.dynamic.key] : [])];
+      return keys.length > 0 ? union(keys) : undefined;
+    }
+    default: return undefined;
+  }
+}
+
+/** The type of the values iterating a value of type t gives; undefined where not known. */
+function valuesOf(t: RegoType): Known {
+  switch (t.type) {
+    case 'array': {
+      const values = [...(t.static ?? []), ...(t.dynamic ? [t.dynamic] : [])];
+      return values.length > 0 ? union(values) : undefined;
+    }
+    case 'set': return t.of;
+    case 'object': {
+      const values = [...(t.static ?? []).map((p) => p.value), ...(t.dynamic ? [t.dynamic.value] : [])];
+      return values.length > 0 ? union(values) : undefined;
+    }
+    default: return undefined;
+  }
 }

@@ -39,6 +39,12 @@ const REFUSED: Record<string, string> = {
   'in an else branch': 's := 1 if {\n  false\n} else := upper(2)',
   'in a function body': 'f(x) := y if {\n  y := upper(1)\n}',
   'with a with modifier': 'p if {\n  count(1) with input as 1\n}',
+  'an iteration variable over a literal array': 'p if {\n  some v in [1]\n  concat(",", v)\n}',
+  'iteration keys and values of an object': 'p if {\n  some k, v in {"a": 1}\n  upper(k)\n  lower(v)\n}',
+  'an iteration index': 'p if {\n  some i, x in ["a"]\n  upper(i)\n}',
+  'iterating a local set': 'p if {\n  xs := {1, 2}\n  some x in xs\n  lower(x)\n}',
+  'a call in the domain': 'p if {\n  some x in upper(1)\n}',
+  'a static element of a local array': 'p if {\n  x := [1, "a"]\n  upper(x[0])\n}',
   'in an object comprehension key': 'p if {\n  x := {y: 1 | y := upper(4)}\n}',
 };
 
@@ -51,6 +57,9 @@ const ACCEPTED: Record<string, string> = {
   'object.get with any key and default': 'p if object.get({"a": 1}, ["a"], 0) == 1',
   'a function argument': 'f(x) := upper(x)\np if f("a") == "A"',
   'iteration variables': 'p if {\n  some v in ["a"]\n  startswith(v, "a")\n}',
+  'iterating a mixed array': 'p if {\n  some x in [1, "a"]\n  upper(x)\n}',
+  'iterating input': 'p if {\n  some i, x in input.xs\n  upper(x)\n  i > 0\n}',
+  'a missing key of a local object': 'p if {\n  x := {"a": "b"}\n  y := object.get(x, "c", "d")\n  upper(y)\n}',
   'a comprehension result': 'p if count([x | some x in input.xs]) > 0',
   'an empty array': 'p if count([]) == 0',
   'an array with unknown elements': 'p if concat(",", [input.a, "b"]) != ""',

@@ -83,6 +83,9 @@ describe('verdict capabilities', () => {
     writeFileSync(file, JSON.stringify({ builtins: [{ name: 'count' }] }));
     assert.match(verdict('--file', file).stderr, /builtins\[0\] needs a "name" and a "decl"/);
     assert.equal(verdict('--file', join(dir, 'absent.json')).status, 1);
+    const help = verdict('--help');
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /^usage: verdict capabilities/);
     const bad = verdict('--bogus');
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /--bogus/);

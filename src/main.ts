@@ -4,6 +4,7 @@
 //   verdict sign --signing-key KEY [--signing-alg ALG] [--key-id ID] [--scope S] -o OUT BUNDLE_PATH
 //   verdict decisions tail|search|show|export [--db FILE] ...   (reads the decision log file, no server needed)
 //   verdict eval ... QUERY, verdict build ... PATH...
+//   verdict capabilities [--current | --version VERSION | --file FILE]
 // Each subcommand's module is imported only when it runs, so `verdict eval` and `verdict build` do not load
 // the server (express, the decision log, PIP adapters) and start quickly.
 import { fail, usage } from './cli/usage.js';
@@ -22,6 +23,8 @@ if (command === 'version' || command === '--version') {
   process.exitCode = await (await import('./cli/eval.js')).evalCommand(rest);
 } else if (command === 'build') {
   process.exitCode = await (await import('./cli/build.js')).buildCommand(rest);
+} else if (command === 'capabilities') {
+  process.exitCode = await (await import('./cli/capabilities.js')).capabilitiesCommand(rest);
 } else {
   fail(`unknown command ${command ?? '(none)'}\n${usage}`);
 }

@@ -81,4 +81,3 @@ export function exactDecimal(text: string): unknown {
 
 /** A host builtin: JSON values in, a JSON value (or undefined) out. */
 export type HostBuiltin = (...args: any[]) => unknown;
-export type HostBuiltinTable = Record<string, HostBuiltin>;

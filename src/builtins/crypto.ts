@@ -10,7 +10,8 @@ import {
   timingSafeEqual,
   type KeyObject,
 } from 'node:crypto';
-import { BuiltinError, exactInteger, obj, str, type HostBuiltinTable, type JsonObject } from './args.js';
+import { BuiltinError, exactInteger, obj, str, type JsonObject } from './args.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/g;
 
@@ -294,38 +295,98 @@ function hmac(algorithm: string, name: string) {
   return (x: unknown, key: unknown) => createHmac(algorithm, str(name, 2, key)).update(str(name, 1, x), 'utf8').digest('hex');
 }
 
-export const cryptoBuiltins: HostBuiltinTable = {
-  'crypto.md5': digest('md5', 'crypto.md5'),
-  'crypto.sha1': digest('sha1', 'crypto.sha1'),
-  'crypto.sha256': digest('sha256', 'crypto.sha256'),
-  'crypto.hmac.md5': hmac('md5', 'crypto.hmac.md5'),
-  'crypto.hmac.sha1': hmac('sha1', 'crypto.hmac.sha1'),
-  'crypto.hmac.sha256': hmac('sha256', 'crypto.hmac.sha256'),
-  'crypto.hmac.sha512': hmac('sha512', 'crypto.hmac.sha512'),
-  'crypto.hmac.equal': (a: unknown, b: unknown) => {
-    const x = Buffer.from(str('crypto.hmac.equal', 1, a));
-    const y = Buffer.from(str('crypto.hmac.equal', 2, b));
-    return x.length === y.length && timingSafeEqual(x, y);
+export const cryptoBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'crypto.hmac.equal',
+    decl: fn([arg('mac1', t.string), arg('mac2', t.string)], arg('result', t.boolean)),
+    host: (a: unknown, b: unknown) => {
+      const x = Buffer.from(str('crypto.hmac.equal', 1, a));
+      const y = Buffer.from(str('crypto.hmac.equal', 2, b));
+      return x.length === y.length && timingSafeEqual(x, y);
+    },
   },
-  'crypto.x509.parse_certificates': (v: unknown) => certsFromString('crypto.x509.parse_certificates', str('crypto.x509.parse_certificates', 1, v)).map(certJson),
-  'crypto.x509.parse_and_verify_certificates': (v: unknown) =>
-    parseAndVerify('crypto.x509.parse_and_verify_certificates', v, () => verifyOptions('crypto.x509.parse_and_verify_certificates', {})),
-  'crypto.x509.parse_and_verify_certificates_with_options': (v: unknown, o: unknown) =>
-    parseAndVerify('crypto.x509.parse_and_verify_certificates_with_options', v, () =>
-      verifyOptions('crypto.x509.parse_and_verify_certificates_with_options', o),
-    ),
-  'crypto.x509.parse_certificate_request': certificateRequest,
-  'crypto.x509.parse_keypair': keyPair,
-  'crypto.x509.parse_rsa_private_key': (v: unknown) => {
-    const name = 'crypto.x509.parse_rsa_private_key';
-    const blocks = pemBlocks(str(name, 1, v));
-    if (blocks.length === 0) throw new BuiltinError(name, 'failed to parse PEM block containing the key');
-    return createPrivateKey({ key: blocks[0]!.der, format: 'der', type: 'pkcs1' }).export({ format: 'jwk' });
+  {
+    name: 'crypto.hmac.md5',
+    decl: fn([arg('x', t.string), arg('key', t.string)], arg('y', t.string)),
+    host: hmac('md5', 'crypto.hmac.md5'),
   },
-  'crypto.parse_private_keys': (v: unknown) => {
-    const name = 'crypto.parse_private_keys';
-    const input = str(name, 1, v);
-    if (input === '') return null;
-    return privateKeys(name, input).map(goPrivateKeyJson);
+  {
+    name: 'crypto.hmac.sha1',
+    decl: fn([arg('x', t.string), arg('key', t.string)], arg('y', t.string)),
+    host: hmac('sha1', 'crypto.hmac.sha1'),
   },
-};
+  {
+    name: 'crypto.hmac.sha256',
+    decl: fn([arg('x', t.string), arg('key', t.string)], arg('y', t.string)),
+    host: hmac('sha256', 'crypto.hmac.sha256'),
+  },
+  {
+    name: 'crypto.hmac.sha512',
+    decl: fn([arg('x', t.string), arg('key', t.string)], arg('y', t.string)),
+    host: hmac('sha512', 'crypto.hmac.sha512'),
+  },
+  {
+    name: 'crypto.md5',
+    decl: fn([arg('x', t.string)], arg('y', t.string)),
+    host: digest('md5', 'crypto.md5'),
+  },
+  {
+    name: 'crypto.parse_private_keys',
+    decl: fn([arg('keys', t.string)], arg('output', t.arrayOf(t.objectOf(t.string, t.any)))),
+    host: (v: unknown) => {
+      const name = 'crypto.parse_private_keys';
+      const input = str(name, 1, v);
+      if (input === '') return null;
+      return privateKeys(name, input).map(goPrivateKeyJson);
+    },
+  },
+  {
+    name: 'crypto.sha1',
+    decl: fn([arg('x', t.string)], arg('y', t.string)),
+    host: digest('sha1', 'crypto.sha1'),
+  },
+  {
+    name: 'crypto.sha256',
+    decl: fn([arg('x', t.string)], arg('y', t.string)),
+    host: digest('sha256', 'crypto.sha256'),
+  },
+  {
+    name: 'crypto.x509.parse_and_verify_certificates',
+    decl: fn([arg('certs', t.string)], arg('output', t.tuple(t.boolean, t.arrayOf(t.objectOf(t.string, t.any))))),
+    host: (v: unknown) =>
+      parseAndVerify('crypto.x509.parse_and_verify_certificates', v, () => verifyOptions('crypto.x509.parse_and_verify_certificates', {})),
+  },
+  {
+    name: 'crypto.x509.parse_and_verify_certificates_with_options',
+    decl: fn([arg('certs', t.string), arg('options', t.objectOf(t.string, t.any))], arg('output', t.tuple(t.boolean, t.arrayOf(t.objectOf(t.string, t.any))))),
+    host: (v: unknown, o: unknown) =>
+      parseAndVerify('crypto.x509.parse_and_verify_certificates_with_options', v, () =>
+        verifyOptions('crypto.x509.parse_and_verify_certificates_with_options', o),
+      ),
+  },
+  {
+    name: 'crypto.x509.parse_certificate_request',
+    decl: fn([arg('csr', t.string)], arg('output', t.objectOf(t.string, t.any))),
+    host: certificateRequest,
+  },
+  {
+    name: 'crypto.x509.parse_certificates',
+    decl: fn([arg('certs', t.string)], arg('output', t.arrayOf(t.objectOf(t.string, t.any)))),
+    host: (v: unknown) => certsFromString('crypto.x509.parse_certificates', str('crypto.x509.parse_certificates', 1, v)).map(certJson),
+  },
+  {
+    name: 'crypto.x509.parse_keypair',
+    decl: fn([arg('cert', t.string), arg('pem', t.string)], arg('output', t.objectOf(t.string, t.any))),
+    host: keyPair,
+  },
+  {
+    name: 'crypto.x509.parse_rsa_private_key',
+    decl: fn([arg('pem', t.string)], arg('output', t.objectOf(t.string, t.any))),
+    host: (v: unknown) => {
+      const name = 'crypto.x509.parse_rsa_private_key';
+      const blocks = pemBlocks(str(name, 1, v));
+      if (blocks.length === 0) throw new BuiltinError(name, 'failed to parse PEM block containing the key');
+      return createPrivateKey({ key: blocks[0]!.der, format: 'der', type: 'pkcs1' }).export({ format: 'jwk' });
+    },
+  },
+];

@@ -1,7 +1,9 @@
+// walk and graph.reachable are answered by the wasm runtime (src/wasm/runtime/builtins/paths.ts);
 // graph.reachable_paths: every path from the given roots until a leaf or a cycle closes.
 // Object keys cross the JSON boundary as strings, so non-string vertices are looked up by their JSON text.
-import { arr, obj, type HostBuiltinTable, type JsonObject } from './args.js';
+import { arr, obj, type JsonObject } from './args.js';
 import { asSet, compareJson } from './json-value.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 function edgesOf(graph: JsonObject, node: unknown): unknown[] | undefined {
   const key = typeof node === 'string' ? node : JSON.stringify(node);
@@ -39,6 +41,22 @@ function reachablePaths(g: unknown, roots: unknown): unknown[][] {
   return asSet(out);
 }
 
-export const graphBuiltins: HostBuiltinTable = {
-  'graph.reachable_paths': reachablePaths,
-};
+export const graphBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'graph.reachable',
+    decl: fn([arg('graph', t.objectOf(t.any, t.anyOf(t.arrayOf(t.any), t.setOf(t.any)))), arg('initial', t.anyOf(t.arrayOf(t.any), t.setOf(t.any)))], arg('output', t.setOf(t.any))),
+    runtime: 'b_graph_reachable',
+  },
+  {
+    name: 'graph.reachable_paths',
+    decl: fn([arg('graph', t.objectOf(t.any, t.anyOf(t.arrayOf(t.any), t.setOf(t.any)))), arg('initial', t.anyOf(t.arrayOf(t.any), t.setOf(t.any)))], arg('output', t.setOf(t.arrayOf(t.any)))),
+    host: reachablePaths,
+  },
+  {
+    name: 'walk',
+    decl: fn([arg('x', t.any)], arg('output', t.tuple(t.arrayOf(t.any), t.any))),
+    relation: true,
+    categories: ['graph'],
+    runtime: 'b_walk',
+  },
+];

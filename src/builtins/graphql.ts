@@ -21,7 +21,8 @@ import {
   type ValueNode,
   type VariableDefinitionNode,
 } from 'graphql';
-import { BuiltinError, type HostBuiltinTable, type JsonObject } from './args.js';
+import { BuiltinError, type JsonObject } from './args.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 type Gql = JsonObject;
 
@@ -393,18 +394,42 @@ function succeeds(fn: () => unknown): boolean {
   }
 }
 
-export const graphqlBuiltins: HostBuiltinTable = {
-  'graphql.parse_query': (q: unknown) => queryAst(parseDocument('graphql.parse_query', typeof q === 'string' ? q : String(q), 'query')),
-  'graphql.parse_schema': (s: unknown) => schemaAst(parseDocument('graphql.parse_schema', typeof s === 'string' ? s : String(s), 'schema')),
-  'graphql.parse': (q: unknown, s: unknown) => parseBoth('graphql.parse', q, s),
-  'graphql.parse_and_verify': (q: unknown, s: unknown) => {
-    try {
-      return [true, ...parseBoth('graphql.parse_and_verify', q, s)];
-    } catch {
-      return [false, {}, {}];
-    }
+export const graphqlBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'graphql.is_valid',
+    decl: fn([arg('query', t.anyOf(t.string, t.objectOf(t.any, t.any))), arg('schema', t.anyOf(t.string, t.objectOf(t.any, t.any)))], arg('output', t.boolean)),
+    host: (q: unknown, s: unknown) =>
+      succeeds(() => validateQuery('graphql.is_valid', buildSchema('graphql.is_valid', documentOf('graphql.is_valid', s, 'schema')), documentOf('graphql.is_valid', q, 'query'))),
   },
-  'graphql.is_valid': (q: unknown, s: unknown) =>
-    succeeds(() => validateQuery('graphql.is_valid', buildSchema('graphql.is_valid', documentOf('graphql.is_valid', s, 'schema')), documentOf('graphql.is_valid', q, 'query'))),
-  'graphql.schema_is_valid': (s: unknown) => succeeds(() => buildSchema('graphql.schema_is_valid', documentOf('graphql.schema_is_valid', s, 'schema'))),
-};
+  {
+    name: 'graphql.parse',
+    decl: fn([arg('query', t.anyOf(t.string, t.objectOf(t.any, t.any))), arg('schema', t.anyOf(t.string, t.objectOf(t.any, t.any)))], arg('output', t.tuple(t.objectOf(t.any, t.any), t.objectOf(t.any, t.any)))),
+    host: (q: unknown, s: unknown) => parseBoth('graphql.parse', q, s),
+  },
+  {
+    name: 'graphql.parse_and_verify',
+    decl: fn([arg('query', t.anyOf(t.string, t.objectOf(t.any, t.any))), arg('schema', t.anyOf(t.string, t.objectOf(t.any, t.any)))], arg('output', t.tuple(t.boolean, t.objectOf(t.any, t.any), t.objectOf(t.any, t.any)))),
+    host: (q: unknown, s: unknown) => {
+      try {
+        return [true, ...parseBoth('graphql.parse_and_verify', q, s)];
+      } catch {
+        return [false, {}, {}];
+      }
+    },
+  },
+  {
+    name: 'graphql.parse_query',
+    decl: fn([arg('query', t.string)], arg('output', t.objectOf(t.any, t.any))),
+    host: (q: unknown) => queryAst(parseDocument('graphql.parse_query', typeof q === 'string' ? q : String(q), 'query')),
+  },
+  {
+    name: 'graphql.parse_schema',
+    decl: fn([arg('schema', t.string)], arg('output', t.objectOf(t.any, t.any))),
+    host: (s: unknown) => schemaAst(parseDocument('graphql.parse_schema', typeof s === 'string' ? s : String(s), 'schema')),
+  },
+  {
+    name: 'graphql.schema_is_valid',
+    decl: fn([arg('schema', t.anyOf(t.string, t.objectOf(t.any, t.any)))], arg('output', t.boolean)),
+    host: (s: unknown) => succeeds(() => buildSchema('graphql.schema_is_valid', documentOf('graphql.schema_is_valid', s, 'schema'))),
+  },
+];

@@ -1,5 +1,6 @@
-// hex.* and base64url.encode_no_pad: byte encodings of a string's UTF-8 bytes.
-import { BuiltinError, str, type HostBuiltinTable } from './args.js';
+// hex.*: byte encodings of a string's UTF-8 bytes.
+import { BuiltinError, str } from './args.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 function decodeHex(v: unknown): string {
   const s = str('hex.decode', 1, v);
@@ -10,8 +11,17 @@ function decodeHex(v: unknown): string {
   return new TextDecoder().decode(bytes);
 }
 
-export const hexBuiltins: HostBuiltinTable = {
-  'hex.encode': (v: unknown) => Buffer.from(str('hex.encode', 1, v), 'utf8').toString('hex'),
-  'hex.decode': decodeHex,
-  'base64url.encode_no_pad': (v: unknown) => Buffer.from(str('base64url.encode_no_pad', 1, v), 'utf8').toString('base64url'),
-};
+export const hexBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'hex.decode',
+    decl: fn([arg('x', t.string)], arg('y', t.string)),
+    categories: ['encoding'],
+    host: decodeHex,
+  },
+  {
+    name: 'hex.encode',
+    decl: fn([arg('x', t.string)], arg('y', t.string)),
+    categories: ['encoding'],
+    host: (v: unknown) => Buffer.from(str('hex.encode', 1, v), 'utf8').toString('hex'),
+  },
+];

@@ -1,36 +1,10 @@
-// The registry of host builtins: the builtins a Rego wasm module imports from its host because they are
-// not answered inside the module. Each namespace lives in its own file; this file only assembles them.
+// The host's builtin import table: the builtins a Rego wasm module imports from its host because they are not
+// answered inside the module, taken from the registry's entries that have a host implementation.
 // Values cross the boundary as Rego value text (src/engine/wasm-host.ts): sets arrive as RegoSet arrays,
 // non-string object keys as their JSON text.
-import type { HostBuiltin, HostBuiltinTable } from './args.js';
+import type { HostBuiltin } from './args.js';
 import { KEEPS_NUMBER_TEXT } from './rego-value.js';
-import { httpBuiltins } from './http.js';
-import { arrayBuiltins } from './array.js';
-import { castBuiltins } from './casts.js';
-import { cryptoBuiltins } from './crypto.js';
-import { globBuiltins } from './glob.js';
-import { graphBuiltins } from './graph.js';
-import { graphqlBuiltins } from './graphql.js';
-import { hexBuiltins } from './hex.js';
-import { jsonBuiltins } from './json.js';
-import { jwtBuiltins } from './jwt.js';
-import { netBuiltins } from './net.js';
-import { numbersBuiltins } from './numbers.js';
-import { objectBuiltins } from './object.js';
-import { opaBuiltins } from './opa.js';
-import { providersBuiltins } from './providers.js';
-import { regexBuiltins } from './regex.js';
-import { regoBuiltins } from './rego.js';
-import { semverBuiltins } from './semver.js';
-import { sprintfBuiltins } from './sprintf.js';
-import { stringsBuiltins } from './strings.js';
-import { templateBuiltins } from './template.js';
-import { timeBuiltins } from './time.js';
-import { unitsBuiltins } from './units.js';
-import { uriBuiltins } from './uri.js';
-import { urlqueryBuiltins } from './urlquery.js';
-import { uuidBuiltins } from './uuid.js';
-import { yamlBuiltins } from './yaml.js';
+import { builtinRegistry } from './registry.js';
 
 export type { HostBuiltin } from './args.js';
 
@@ -50,40 +24,12 @@ function undefinedOnError(fn: HostBuiltin): HostBuiltin {
   return Object.assign(wrapped, { [KEEPS_NUMBER_TEXT]: (fn as { [KEEPS_NUMBER_TEXT]?: boolean })[KEEPS_NUMBER_TEXT] });
 }
 
-function nonStrict(table: HostBuiltinTable): HostBuiltinTable {
-  return Object.fromEntries(Object.entries(table).map(([name, fn]) => [name, undefinedOnError(fn)]));
-}
+/**
+ * Not wrapped: http.send aborts evaluations on purpose (NeedsResponse, see http-send/session.ts) and answers
+ * undefined itself where OPA's call is undefined.
+ */
+const ABORTS_ON_PURPOSE: ReadonlySet<string> = new Set(['http.send']);
 
-export const hostBuiltins: Record<string, HostBuiltin> = {
-  ...nonStrict({
-    ...arrayBuiltins,
-    ...castBuiltins,
-    ...cryptoBuiltins,
-    ...globBuiltins,
-    ...graphBuiltins,
-    ...graphqlBuiltins,
-    ...hexBuiltins,
-    ...jsonBuiltins,
-    ...jwtBuiltins,
-    ...netBuiltins,
-    ...numbersBuiltins,
-    ...objectBuiltins,
-    ...opaBuiltins,
-    ...providersBuiltins,
-    ...regexBuiltins,
-    ...regoBuiltins,
-    ...semverBuiltins,
-    ...sprintfBuiltins,
-    ...stringsBuiltins,
-    ...templateBuiltins,
-    ...timeBuiltins,
-    ...unitsBuiltins,
-    ...uriBuiltins,
-    ...urlqueryBuiltins,
-    ...uuidBuiltins,
-    ...yamlBuiltins,
-  }),
-  // Not wrapped: http.send aborts evaluations on purpose (NeedsResponse, see http-send/session.ts) and answers
-  // undefined itself where OPA's call is undefined.
-  ...httpBuiltins,
-};
+export const hostBuiltins: Record<string, HostBuiltin> = Object.fromEntries(
+  builtinRegistry.flatMap(({ name, host }) => (host ? [[name, ABORTS_ON_PURPOSE.has(name) ? host : undefinedOnError(host)]] : [])),
+);

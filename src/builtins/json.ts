@@ -1,11 +1,14 @@
+// json.*: filter, remove, marshal, unmarshal and is_valid are answered by the wasm runtime
+// (src/wasm/runtime/builtins/paths.ts, collections.ts); the rest by the host:
 // json.patch (RFC 6902 over JSON values, with OPA's path forms), json.marshal_with_options (Go's
 // Marshal/MarshalIndent output), json.verify_schema and json.match_schema (ajv, with errors reported
 // in the shape OPA's gojsonschema produces).
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { BuiltinError, arr, obj, type HostBuiltinTable, type JsonObject } from './args.js';
+import { BuiltinError, arr, obj, type JsonObject } from './args.js';
 import { goJsonMarshal } from './go-json.js';
 import { jsonEqual, jsonTypeName } from './json-value.js';
 import { isRegoSet, regoSet, type RegoSet } from './rego-value.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 type Segment = string | number;
 
@@ -298,9 +301,61 @@ function matchSchema(document: unknown, schema: unknown): unknown[] {
   return [false, (validate.errors ?? []).map((e) => describe(e, doc))];
 }
 
-export const jsonBuiltins: HostBuiltinTable = {
-  'json.patch': patch,
-  'json.marshal_with_options': marshalWithOptions,
-  'json.verify_schema': verifySchema,
-  'json.match_schema': matchSchema,
-};
+export const jsonBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'json.filter',
+    decl: fn([arg('object', t.objectOf(t.any, t.any)), arg('paths', t.anyOf(t.arrayOf(t.anyOf(t.string, t.arrayOf(t.any))), t.setOf(t.anyOf(t.string, t.arrayOf(t.any)))))], arg('filtered', t.objectOf(t.any, t.any))),
+    categories: ['object'],
+    runtime: 'b_json_filter',
+  },
+  {
+    name: 'json.is_valid',
+    decl: fn([arg('x', t.string)], arg('result', t.boolean)),
+    categories: ['encoding'],
+    runtime: 'b_json_is_valid',
+  },
+  {
+    name: 'json.marshal',
+    decl: fn([arg('x', t.any)], arg('y', t.string)),
+    categories: ['encoding'],
+    runtime: 'b_json_marshal',
+  },
+  {
+    name: 'json.marshal_with_options',
+    decl: fn([arg('x', t.any), arg('opts', t.object([['indent', t.string], ['prefix', t.string], ['pretty', t.boolean]], [t.string, t.any]))], arg('y', t.string)),
+    categories: ['encoding'],
+    host: marshalWithOptions,
+  },
+  {
+    name: 'json.match_schema',
+    decl: fn([arg('document', t.anyOf(t.string, t.objectOf(t.any, t.any))), arg('schema', t.anyOf(t.string, t.objectOf(t.any, t.any)))], arg('output', t.tuple(t.boolean, t.arrayOf(t.object([['desc', t.string], ['error', t.string], ['field', t.string], ['type', t.string]]))))),
+    nondeterministic: true,
+    categories: ['object'],
+    host: matchSchema,
+  },
+  {
+    name: 'json.patch',
+    decl: fn([arg('target', t.any), arg('patches', t.arrayOf(t.object([['op', t.string], ['path', t.any]], [t.any, t.any])))], arg('output', t.any)),
+    categories: ['object'],
+    host: patch,
+  },
+  {
+    name: 'json.remove',
+    decl: fn([arg('object', t.objectOf(t.any, t.any)), arg('paths', t.anyOf(t.arrayOf(t.anyOf(t.string, t.arrayOf(t.any))), t.setOf(t.anyOf(t.string, t.arrayOf(t.any)))))], arg('output', t.objectOf(t.any, t.any))),
+    categories: ['object'],
+    runtime: 'b_json_remove',
+  },
+  {
+    name: 'json.unmarshal',
+    decl: fn([arg('x', t.string)], arg('y', t.any)),
+    categories: ['encoding'],
+    runtime: 'b_json_unmarshal',
+  },
+  {
+    name: 'json.verify_schema',
+    decl: fn([arg('schema', t.anyOf(t.string, t.objectOf(t.any, t.any)))], arg('output', t.tuple(t.boolean, t.anyOf(t.null, t.string)))),
+    nondeterministic: true,
+    categories: ['object'],
+    host: verifySchema,
+  },
+];

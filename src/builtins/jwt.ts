@@ -13,9 +13,10 @@ import {
   type JsonWebKey,
   type KeyObject,
 } from 'node:crypto';
-import { BuiltinError, obj, str, type HostBuiltinTable, type JsonObject } from './args.js';
+import { BuiltinError, obj, str, type HostBuiltin, type JsonObject } from './args.js';
 import { decodeBase64Url } from './base64url.js';
 import { goJsonMarshal } from './go-json.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 const ALGORITHMS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'HS256', 'HS384', 'HS512', 'EdDSA']);
 
@@ -294,26 +295,128 @@ function encodeSign(builtin: string, headers: string, payload: string, jwk: stri
   return `${input}.${sig.toString('base64url')}`;
 }
 
-const verifiers: HostBuiltinTable = {};
-for (const alg of ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']) {
+/** io.jwt.verify_<alg> for a public-key algorithm (the key is a PEM certificate, PEM public key or JWK set). */
+function keyVerifier(alg: string): HostBuiltin {
   const name = `io.jwt.verify_${alg.toLowerCase()}`;
-  verifiers[name] = (jwt: unknown, key: unknown) => verifyWithKeys(name, alg, jwt, key);
-}
-for (const alg of ['HS256', 'HS384', 'HS512']) {
-  const name = `io.jwt.verify_${alg.toLowerCase()}`;
-  verifiers[name] = (jwt: unknown, secret: unknown) => verifyHS(name, alg, jwt, secret);
+  return (jwt: unknown, key: unknown) => verifyWithKeys(name, alg, jwt, key);
 }
 
-export const jwtBuiltins: HostBuiltinTable = {
-  'io.jwt.decode': decode,
-  'io.jwt.decode_verify': decodeVerify,
-  ...verifiers,
-  'io.jwt.encode_sign': (h: unknown, p: unknown, k: unknown) => {
-    const name = 'io.jwt.encode_sign';
-    return encodeSign(name, goJsonMarshal(obj(name, 1, h)), goJsonMarshal(obj(name, 2, p)), JSON.stringify(obj(name, 3, k)));
+/** io.jwt.verify_hs<bits>: HMAC with a shared secret. */
+function secretVerifier(alg: string): HostBuiltin {
+  const name = `io.jwt.verify_${alg.toLowerCase()}`;
+  return (jwt: unknown, secret: unknown) => verifyHS(name, alg, jwt, secret);
+}
+
+export const jwtBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'io.jwt.decode',
+    decl: fn([arg('jwt', t.string)], arg('output', t.tuple(t.objectOf(t.any, t.any), t.objectOf(t.any, t.any), t.string))),
+    categories: ['tokens'],
+    host: decode,
   },
-  'io.jwt.encode_sign_raw': (h: unknown, p: unknown, k: unknown) => {
-    const name = 'io.jwt.encode_sign_raw';
-    return encodeSign(name, str(name, 1, h), str(name, 2, p), str(name, 3, k));
+  {
+    name: 'io.jwt.decode_verify',
+    decl: fn([arg('jwt', t.string), arg('constraints', t.objectOf(t.string, t.any))], arg('output', t.tuple(t.boolean, t.objectOf(t.any, t.any), t.objectOf(t.any, t.any)))),
+    nondeterministic: true,
+    categories: ['tokens'],
+    host: decodeVerify,
   },
-};
+  {
+    name: 'io.jwt.encode_sign',
+    decl: fn([arg('headers', t.objectOf(t.string, t.any)), arg('payload', t.objectOf(t.string, t.any)), arg('key', t.objectOf(t.string, t.any))], arg('output', t.string)),
+    nondeterministic: true,
+    categories: ['tokensign'],
+    host: (h: unknown, p: unknown, k: unknown) => {
+      const name = 'io.jwt.encode_sign';
+      return encodeSign(name, goJsonMarshal(obj(name, 1, h)), goJsonMarshal(obj(name, 2, p)), JSON.stringify(obj(name, 3, k)));
+    },
+  },
+  {
+    name: 'io.jwt.encode_sign_raw',
+    decl: fn([arg('headers', t.string), arg('payload', t.string), arg('key', t.string)], arg('output', t.string)),
+    nondeterministic: true,
+    categories: ['tokensign'],
+    host: (h: unknown, p: unknown, k: unknown) => {
+      const name = 'io.jwt.encode_sign_raw';
+      return encodeSign(name, str(name, 1, h), str(name, 2, p), str(name, 3, k));
+    },
+  },
+  {
+    name: 'io.jwt.verify_eddsa',
+    decl: fn([arg('jwt', t.string), arg('certificate', t.string)], arg('result', t.boolean)),
+    categories: ['tokens'],
+    host: keyVerifier('EdDSA'),
+  },
+  {
+    name: 'io.jwt.verify_es256',
+    decl: fn([arg('jwt', t.string), arg('certificate', t.string)], arg('result', t.boolean)),
+    categories: ['tokens'],
+    host: keyVerifier('ES256'),
+  },
+  {
+    name: 'io.jwt.verify_es384',
+    decl: fn([arg('jwt', t.string), arg('certificate', t.string)], arg('result', t.boolean)),
+    categories: ['tokens'],
+    host: keyVerifier('ES384'),
+  },
+  {
+    name: 'io.jwt.verify_es512',
+    decl: fn([arg('jwt', t.string), arg('certificate', t.string)], arg('result', t.boolean)),
+    categories: ['tokens'],
+    host: keyVerifier('ES512'),
+  },
+  {
+    name: 'io.jwt.verify_hs256',
+    decl: fn([arg('jwt', t.string), arg('secret', t.string)], arg('result', t.boolean)),
+    categories: ['tokens'],
+    host: secretVerifier('HS256'),
+  },
+  {
+    name: 'io.jwt.verify_hs384',
+    decl: fn([arg('jwt', t.string), arg('secret', t.string)], arg('result', t.boolean)),
+    categories: ['tokens'],
+    host: secretVerifier('HS384'),
+  },
+  {
+    name: 'io.jwt.verify_hs512',
+    decl: fn([arg('jwt', t.string), arg('secret', t.string)], arg('result', t.boolean)),
+    categories: ['tokens'],
+    host: secretVerifier('HS512'),
+  },
+  {
+    name: 'io.jwt.verify_ps256',
+    decl: fn([arg('jwt', t.string), arg('certificate', t.string)], arg('result', t.boolean)),
+    categories: ['tokens'],
+    host: keyVerifier('PS256'),
+  },
+  {
+    name: 'io.jwt.verify_ps384',
+    decl: fn([arg('jwt', t.string), arg('certificate', t.string)], arg('result', t.boolean)),
+    categories: ['tokens'],
+    host: keyVerifier('PS384'),
+  },
+  {
+    name: 'io.jwt.verify_ps512',
+    decl: fn([arg('jwt', t.string), arg('certificate', t.string)], arg('result', t.boolean)),
+    categories: ['tokens'],
+    host: keyVerifier('PS512'),
+  },
+  {
+    name: 'io.jwt.verify_rs256',
+    decl: fn([arg('jwt', t.string), arg('certificate', t.string)], arg('result', t.boolean)),
+    categories: ['tokens'],
+    host: keyVerifier('RS256'),
+  },
+  {
+    name: 'io.jwt.verify_rs384',
+    decl: fn([arg('jwt', t.string), arg('certificate', t.string)], arg('result', t.boolean)),
+    categories: ['tokens'],
+    host: keyVerifier('RS384'),
+  },
+  {
+    name: 'io.jwt.verify_rs512',
+    decl: fn([arg('jwt', t.string), arg('certificate', t.string)], arg('result', t.boolean)),
+    categories: ['tokens'],
+    host: keyVerifier('RS512'),
+  },
+];

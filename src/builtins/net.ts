@@ -1,9 +1,12 @@
+// net.*: cidr_contains, cidr_intersects and cidr_overlap are answered by the wasm runtime
+// (src/wasm/runtime/builtins/net.ts); the rest by the host, below.
 // net.cidr_* host builtins with Go's net package semantics: dotted IPv4 without leading zeros, IPv6
 // with "::" and an optional IPv4 tail, IPv4-mapped addresses treated as IPv4, Go's address printing.
 import { readFileSync } from 'node:fs';
-import { BuiltinError, arr, str, type HostBuiltinTable, type JsonObject } from './args.js';
+import { BuiltinError, arr, str, type JsonObject } from './args.js';
 import { asSet } from './json-value.js';
 import { isRegoSet } from './rego-value.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 /** An address or network in the 128-bit IPv6 space; IPv4 lives at ::ffff:0:0/96 as Go's net.IP does. */
 interface Net {
@@ -246,10 +249,47 @@ function lookupIPAddr(v: unknown): string[] {
   return asSet(found);
 }
 
-export const netBuiltins: HostBuiltinTable = {
-  'net.cidr_merge': merge,
-  'net.cidr_contains_matches': containsMatches,
-  'net.cidr_expand': expand,
-  'net.cidr_is_valid': (v: unknown) => typeof v === 'string' && parseCIDR(v) !== undefined,
-  'net.lookup_ip_addr': lookupIPAddr,
-};
+export const netBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'net.cidr_contains',
+    decl: fn([arg('cidr', t.string), arg('cidr_or_ip', t.string)], arg('result', t.boolean)),
+    runtime: 'b_net_cidr_contains',
+  },
+  {
+    name: 'net.cidr_contains_matches',
+    decl: fn([arg('cidrs', t.anyOf(t.string, t.arrayOf(t.anyOf(t.string, t.arrayOf(t.any))), t.objectOf(t.string, t.anyOf(t.string, t.arrayOf(t.any))), t.setOf(t.anyOf(t.string, t.arrayOf(t.any))))), arg('cidrs_or_ips', t.anyOf(t.string, t.arrayOf(t.anyOf(t.string, t.arrayOf(t.any))), t.objectOf(t.string, t.anyOf(t.string, t.arrayOf(t.any))), t.setOf(t.anyOf(t.string, t.arrayOf(t.any)))))], arg('output', t.setOf(t.tuple(t.any, t.any)))),
+    host: containsMatches,
+  },
+  {
+    name: 'net.cidr_expand',
+    decl: fn([arg('cidr', t.string)], arg('hosts', t.setOf(t.string))),
+    host: expand,
+  },
+  {
+    name: 'net.cidr_intersects',
+    decl: fn([arg('cidr1', t.string), arg('cidr2', t.string)], arg('result', t.boolean)),
+    runtime: 'b_net_cidr_intersects',
+  },
+  {
+    name: 'net.cidr_is_valid',
+    decl: fn([arg('cidr', t.string)], arg('result', t.boolean)),
+    host: (v: unknown) => typeof v === 'string' && parseCIDR(v) !== undefined,
+  },
+  {
+    name: 'net.cidr_merge',
+    decl: fn([arg('addrs', t.anyOf(t.arrayOf(t.anyOf(t.string)), t.setOf(t.string)))], arg('output', t.setOf(t.string))),
+    host: merge,
+  },
+  {
+    name: 'net.cidr_overlap',
+    decl: fn([t.string, t.string], t.boolean),
+    deprecated: true,
+    runtime: 'b_net_cidr_overlap',
+  },
+  {
+    name: 'net.lookup_ip_addr',
+    decl: fn([arg('name', t.string)], arg('addrs', t.setOf(t.string))),
+    nondeterministic: true,
+    host: lookupIPAddr,
+  },
+];

@@ -1,7 +1,9 @@
-// numbers.range_step and rand.intn.
+// The number builtins: arithmetic, rounding, numbers.range and to_number are answered by the wasm runtime
+// (src/wasm/runtime/builtins/arith.ts, collections.ts, strings.ts); numbers.range_step and rand.intn by the host.
 import { randomInt } from 'node:crypto';
-import { BuiltinError, int, str, type HostBuiltinTable } from './args.js';
+import { BuiltinError, int, str } from './args.js';
 import { perEvaluation } from './per-evaluation.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 /** Every step-th integer from a towards b, both ends included when reached; descending when a > b. */
 function rangeStep(a: unknown, b: unknown, s: unknown): number[] {
@@ -25,7 +27,87 @@ function randIntn(key: unknown, n: unknown): number {
   return perEvaluation(name, [k, n], () => randomInt(bound));
 }
 
-export const numbersBuiltins: HostBuiltinTable = {
-  'numbers.range_step': rangeStep,
-  'rand.intn': randIntn,
-};
+export const numbersBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'abs',
+    decl: fn([arg('x', t.number)], arg('y', t.number)),
+    categories: ['numbers'],
+    runtime: 'b_abs',
+  },
+  {
+    name: 'ceil',
+    decl: fn([arg('x', t.number)], arg('y', t.number)),
+    categories: ['numbers'],
+    runtime: 'b_ceil',
+  },
+  {
+    name: 'div',
+    decl: fn([arg('x', t.number), arg('y', t.number)], arg('z', t.number)),
+    infix: '/',
+    categories: ['numbers'],
+    runtime: 'b_div',
+  },
+  {
+    name: 'floor',
+    decl: fn([arg('x', t.number)], arg('y', t.number)),
+    categories: ['numbers'],
+    runtime: 'b_floor',
+  },
+  {
+    name: 'minus',
+    decl: fn([arg('x', t.anyOf(t.number, t.setOf(t.any))), arg('y', t.anyOf(t.number, t.setOf(t.any)))], arg('z', t.anyOf(t.number, t.setOf(t.any)))),
+    infix: '-',
+    categories: ['sets', 'numbers'],
+    runtime: 'b_minus',
+  },
+  {
+    name: 'mul',
+    decl: fn([arg('x', t.number), arg('y', t.number)], arg('z', t.number)),
+    infix: '*',
+    categories: ['numbers'],
+    runtime: 'b_mul',
+  },
+  {
+    name: 'numbers.range',
+    decl: fn([arg('a', t.number), arg('b', t.number)], arg('range', t.arrayOf(t.number))),
+    runtime: 'b_numbers_range',
+  },
+  {
+    name: 'numbers.range_step',
+    decl: fn([arg('a', t.number), arg('b', t.number), arg('step', t.number)], arg('range', t.arrayOf(t.number))),
+    host: rangeStep,
+  },
+  {
+    name: 'plus',
+    decl: fn([arg('x', t.number), arg('y', t.number)], arg('z', t.number)),
+    infix: '+',
+    categories: ['numbers'],
+    runtime: 'b_plus',
+  },
+  {
+    name: 'rand.intn',
+    decl: fn([arg('str', t.string), arg('n', t.number)], arg('y', t.number)),
+    nondeterministic: true,
+    categories: ['numbers'],
+    host: randIntn,
+  },
+  {
+    name: 'rem',
+    decl: fn([arg('x', t.number), arg('y', t.number)], arg('z', t.number)),
+    infix: '%',
+    categories: ['numbers'],
+    runtime: 'b_rem',
+  },
+  {
+    name: 'round',
+    decl: fn([arg('x', t.number)], arg('y', t.number)),
+    categories: ['numbers'],
+    runtime: 'b_round',
+  },
+  {
+    name: 'to_number',
+    decl: fn([arg('value', t.anyOf(t.null, t.boolean, t.number, t.string))], arg('num', t.number)),
+    categories: ['conversions'],
+    runtime: 'b_to_number',
+  },
+];

@@ -1,9 +1,12 @@
+// object.*: get, keys, remove, filter, union and union_n are answered by the wasm runtime
+// (src/wasm/runtime/builtins/collections.ts); object.subset by the host, below.
 // object.subset: objects recurse key by key, a set is a subset when it holds every element of the other set,
 // an array is a subset of an array when it occurs in it as a contiguous run, and at the top level a set is a
 // subset of an array holding all its elements. Nested values only compare with values of their own kind.
-import { BuiltinError, type HostBuiltinTable, type JsonObject } from './args.js';
+import { BuiltinError, type JsonObject } from './args.js';
 import { jsonEqual } from './json-value.js';
 import { isRegoSet } from './rego-value.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 function isObject(v: unknown): v is JsonObject {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -37,6 +40,40 @@ function subsetOfSameKind(sup: unknown, sub: unknown): boolean {
   return sameKind && subset(sup, sub);
 }
 
-export const objectBuiltins: HostBuiltinTable = {
-  'object.subset': subset,
-};
+export const objectBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'object.filter',
+    decl: fn([arg('object', t.objectOf(t.any, t.any)), arg('keys', t.anyOf(t.arrayOf(t.any), t.objectOf(t.any, t.any), t.setOf(t.any)))], arg('filtered', t.objectOf(t.any, t.any))),
+    runtime: 'b_object_filter',
+  },
+  {
+    name: 'object.get',
+    decl: fn([arg('object', t.objectOf(t.any, t.any)), arg('key', t.any), arg('default', t.any)], arg('value', t.any)),
+    runtime: 'b_object_get',
+  },
+  {
+    name: 'object.keys',
+    decl: fn([arg('object', t.objectOf(t.any, t.any))], arg('value', t.setOf(t.any))),
+    runtime: 'b_object_keys',
+  },
+  {
+    name: 'object.remove',
+    decl: fn([arg('object', t.objectOf(t.any, t.any)), arg('keys', t.anyOf(t.arrayOf(t.any), t.objectOf(t.any, t.any), t.setOf(t.any)))], arg('output', t.objectOf(t.any, t.any))),
+    runtime: 'b_object_remove',
+  },
+  {
+    name: 'object.subset',
+    decl: fn([arg('super', t.anyOf(t.arrayOf(t.any), t.objectOf(t.any, t.any), t.setOf(t.any))), arg('sub', t.anyOf(t.arrayOf(t.any), t.objectOf(t.any, t.any), t.setOf(t.any)))], arg('result', t.boolean)),
+    host: subset,
+  },
+  {
+    name: 'object.union',
+    decl: fn([arg('a', t.objectOf(t.any, t.any)), arg('b', t.objectOf(t.any, t.any))], arg('output', t.objectOf(t.any, t.any))),
+    runtime: 'b_object_union',
+  },
+  {
+    name: 'object.union_n',
+    decl: fn([arg('objects', t.arrayOf(t.objectOf(t.any, t.any)))], arg('output', t.objectOf(t.any, t.any))),
+    runtime: 'b_object_union_n',
+  },
+];

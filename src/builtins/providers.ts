@@ -1,9 +1,10 @@
 // providers.aws.sign_req: AWS Signature Version 4 (src/net/aws-sigv4.ts) over an http.send-style request
 // object, as OPA signs it.
-import { BuiltinError, num, obj, type HostBuiltinTable, type JsonObject } from './args.js';
+import { BuiltinError, num, obj, type JsonObject } from './args.js';
 import { goJsonMarshal } from './go-json.js';
 import { signV4 } from '../net/aws-sigv4.js';
 import { HTTP_SEND_REQUEST_KEYS } from './http-send/request.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 const NAME = 'providers.aws.sign_req';
 const REQUIRED_CONFIG = ['aws_access_key', 'aws_region', 'aws_secret_access_key', 'aws_service'];
@@ -49,6 +50,11 @@ function signRequest(request: unknown, config: unknown, timeNs: unknown): JsonOb
   return { ...req, headers: signed };
 }
 
-export const providersBuiltins: HostBuiltinTable = {
-  'providers.aws.sign_req': signRequest,
-};
+export const providersBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'providers.aws.sign_req',
+    decl: fn([arg('request', t.objectOf(t.string, t.any)), arg('aws_config', t.objectOf(t.string, t.any)), arg('time_ns', t.number)], arg('signed_request', t.objectOf(t.any, t.any))),
+    categories: ['providers.aws'],
+    host: signRequest,
+  },
+];

@@ -1,8 +1,9 @@
 // regex.* host builtins on re2js, a port of RE2: the same syntax and linear-time matching as Go's
 // regexp package. Match iteration and "$name" expansion follow Go (re2js's own follow Java).
 import { RE2JS } from 're2js';
-import { BuiltinError, int, str, type HostBuiltinTable } from './args.js';
+import { BuiltinError, int, str } from './args.js';
 import { globsIntersect } from './glob-intersection.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 const compiled = new Map<string, RE2JS>();
 const CACHE_LIMIT = 500;
@@ -170,22 +171,59 @@ function match(name: string) {
 
 // regex.is_valid, regex.match, re_match and regex.find_all_string_submatch_n are native in OPA's wasm
 // runtime; they are here too so a back end may leave them to the host.
-export const regexBuiltins: HostBuiltinTable = {
-  'regex.is_valid': (pattern: unknown) => {
-    if (typeof pattern !== 'string') return false;
-    try {
-      compile('regex.is_valid', pattern);
-      return true;
-    } catch {
-      return false;
-    }
+export const regexBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 're_match',
+    decl: fn([t.string, t.string], t.boolean),
+    deprecated: true,
+    host: match('re_match'),
   },
-  'regex.match': match('regex.match'),
-  re_match: match('re_match'),
-  'regex.find_all_string_submatch_n': findAllSubmatch,
-  'regex.replace': replace,
-  'regex.split': split,
-  'regex.find_n': findN,
-  'regex.template_match': templateMatch,
-  'regex.globs_match': (a: unknown, b: unknown) => globsIntersect('regex.globs_match', str('regex.globs_match', 1, a), str('regex.globs_match', 2, b)),
-};
+  {
+    name: 'regex.find_all_string_submatch_n',
+    decl: fn([arg('pattern', t.string), arg('value', t.string), arg('number', t.number)], arg('output', t.arrayOf(t.arrayOf(t.string)))),
+    host: findAllSubmatch,
+  },
+  {
+    name: 'regex.find_n',
+    decl: fn([arg('pattern', t.string), arg('value', t.string), arg('number', t.number)], arg('output', t.arrayOf(t.string))),
+    host: findN,
+  },
+  {
+    name: 'regex.globs_match',
+    decl: fn([arg('glob1', t.string), arg('glob2', t.string)], arg('result', t.boolean)),
+    host: (a: unknown, b: unknown) => globsIntersect('regex.globs_match', str('regex.globs_match', 1, a), str('regex.globs_match', 2, b)),
+  },
+  {
+    name: 'regex.is_valid',
+    decl: fn([arg('pattern', t.string)], arg('result', t.boolean)),
+    host: (pattern: unknown) => {
+      if (typeof pattern !== 'string') return false;
+      try {
+        compile('regex.is_valid', pattern);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  },
+  {
+    name: 'regex.match',
+    decl: fn([arg('pattern', t.string), arg('value', t.string)], arg('result', t.boolean)),
+    host: match('regex.match'),
+  },
+  {
+    name: 'regex.replace',
+    decl: fn([arg('s', t.string), arg('pattern', t.string), arg('value', t.string)], arg('output', t.string)),
+    host: replace,
+  },
+  {
+    name: 'regex.split',
+    decl: fn([arg('pattern', t.string), arg('value', t.string)], arg('output', t.arrayOf(t.string))),
+    host: split,
+  },
+  {
+    name: 'regex.template_match',
+    decl: fn([arg('template', t.string), arg('value', t.string), arg('delimiter_start', t.string), arg('delimiter_end', t.string)], arg('result', t.boolean)),
+    host: templateMatch,
+  },
+];

@@ -1,256 +1,72 @@
-// The builtin registry: every builtin Verdict compiles Rego against, with its arity, result type, flags and
-// where it is implemented. The compiler's table (src/compiler/builtins.ts) is generated from it, the host's
-// implementations are looked up in src/builtins/index.ts, and test/compiler/builtins.test.ts holds each row to
-// OPA's `opa capabilities` (arity, result, variadic and deprecated flags) and to what our back end runs.
-// Argument types are not kept yet: our compiler does not type-check calls, so every argument is `any`.
-import { hostBuiltins, type HostBuiltin } from './index.js';
+// The builtin registry: every builtin Verdict compiles Rego against, gathered from the namespace modules, each of
+// which declares its builtins beside their implementations (src/builtins/declarations.ts has the entry shape).
+// From it come the compiler's table (src/compiler/builtins.ts), the host's import table (src/builtins/index.ts),
+// the runtime exports compiled modules call (src/wasm/compile.ts) and `verdict capabilities`.
+// test/builtins/registry.test.ts holds every entry to OPA's `opa capabilities` and to what the runtime exports.
+import type { BuiltinEntry } from './declarations.js';
+import { aggregatesBuiltins } from './aggregates.js';
+import { arrayBuiltins } from './array.js';
+import { base64Builtins } from './base64.js';
+import { bitsBuiltins } from './bits.js';
+import { castBuiltins } from './casts.js';
+import { comparisonBuiltins } from './comparison.js';
+import { cryptoBuiltins } from './crypto.js';
+import { globBuiltins } from './glob.js';
+import { graphBuiltins } from './graph.js';
+import { graphqlBuiltins } from './graphql.js';
+import { hexBuiltins } from './hex.js';
+import { httpBuiltins } from './http.js';
+import { jsonBuiltins } from './json.js';
+import { jwtBuiltins } from './jwt.js';
+import { languageBuiltins } from './language.js';
+import { netBuiltins } from './net.js';
+import { numbersBuiltins } from './numbers.js';
+import { objectBuiltins } from './object.js';
+import { opaBuiltins } from './opa.js';
+import { providersBuiltins } from './providers.js';
+import { regexBuiltins } from './regex.js';
+import { regoBuiltins } from './rego.js';
+import { semverBuiltins } from './semver.js';
+import { setsBuiltins } from './sets.js';
+import { sprintfBuiltins } from './sprintf.js';
+import { stringsBuiltins } from './strings.js';
+import { templateBuiltins } from './template.js';
+import { timeBuiltins } from './time.js';
+import { typesBuiltins } from './types.js';
+import { unitsBuiltins } from './units.js';
+import { uriBuiltins } from './uri.js';
+import { urlqueryBuiltins } from './urlquery.js';
+import { uuidBuiltins } from './uuid.js';
+import { yamlBuiltins } from './yaml.js';
 
-/** A Rego type name as `opa capabilities` spells a result type. */
-export type RegoTypeName = 'any' | 'array' | 'boolean' | 'null' | 'number' | 'object' | 'set' | 'string';
+export type { BuiltinEntry, FunctionDecl, RegoType } from './declarations.js';
 
-/** variadic: takes any number of arguments after the fixed ones; deprecated: refused in Rego v1 modules. */
-type Flag = 'variadic' | 'deprecated';
-type Row = readonly [name: string, arity: number, result: RegoTypeName | null, ...flags: Flag[]];
-
-/**
- * Where a builtin's calls are answered: by the planner itself (operators, print), natively by our wasm runtime
- * (exported as `b_<name with _ for .>`, src/wasm/runtime/builtins), or by the host (src/builtins, by name).
- */
-export type BuiltinImplementation =
-  | { kind: 'compiler' }
-  | { kind: 'runtime'; export: string }
-  | { kind: 'host'; fn: HostBuiltin };
-
-export interface BuiltinSpec {
-  name: string;
-  arity: number;
-  /** null for builtins that return nothing (print). */
-  result: RegoTypeName | null;
-  variadic: boolean;
-  deprecated: boolean;
-  implementation: BuiltinImplementation;
-}
-
-const rows: readonly Row[] = [
-  ['assign', 2, 'boolean'],
-  ['eq', 2, 'boolean'],
-  ['internal.print', 1, null],
-  ['print', 0, null, 'variadic'],
-  ['abs', 1, 'number'],
-  ['all', 1, 'boolean', 'deprecated'],
-  ['and', 2, 'set'],
-  ['any', 1, 'boolean', 'deprecated'],
-  ['array.concat', 2, 'array'],
-  ['array.flatten', 1, 'array'],
-  ['array.reverse', 1, 'array'],
-  ['array.slice', 3, 'array'],
-  ['base64.decode', 1, 'string'],
-  ['base64.encode', 1, 'string'],
-  ['base64.is_valid', 1, 'boolean'],
-  ['base64url.decode', 1, 'string'],
-  ['base64url.encode', 1, 'string'],
-  ['base64url.encode_no_pad', 1, 'string'],
-  ['bits.and', 2, 'number'],
-  ['bits.lsh', 2, 'number'],
-  ['bits.negate', 1, 'number'],
-  ['bits.or', 2, 'number'],
-  ['bits.rsh', 2, 'number'],
-  ['bits.xor', 2, 'number'],
-  ['cast_array', 1, 'array', 'deprecated'],
-  ['cast_boolean', 1, 'boolean', 'deprecated'],
-  ['cast_null', 1, 'null', 'deprecated'],
-  ['cast_object', 1, 'object', 'deprecated'],
-  ['cast_set', 1, 'set', 'deprecated'],
-  ['cast_string', 1, 'string', 'deprecated'],
-  ['ceil', 1, 'number'],
-  ['concat', 2, 'string'],
-  ['contains', 2, 'boolean'],
-  ['count', 1, 'number'],
-  ['crypto.hmac.equal', 2, 'boolean'],
-  ['crypto.hmac.md5', 2, 'string'],
-  ['crypto.hmac.sha1', 2, 'string'],
-  ['crypto.hmac.sha256', 2, 'string'],
-  ['crypto.hmac.sha512', 2, 'string'],
-  ['crypto.md5', 1, 'string'],
-  ['crypto.parse_private_keys', 1, 'array'],
-  ['crypto.sha1', 1, 'string'],
-  ['crypto.sha256', 1, 'string'],
-  ['crypto.x509.parse_and_verify_certificates', 1, 'array'],
-  ['crypto.x509.parse_and_verify_certificates_with_options', 2, 'array'],
-  ['crypto.x509.parse_certificate_request', 1, 'object'],
-  ['crypto.x509.parse_certificates', 1, 'array'],
-  ['crypto.x509.parse_keypair', 2, 'object'],
-  ['crypto.x509.parse_rsa_private_key', 1, 'object'],
-  ['div', 2, 'number'],
-  ['endswith', 2, 'boolean'],
-  ['equal', 2, 'boolean'],
-  ['floor', 1, 'number'],
-  ['format_int', 2, 'string'],
-  ['glob.match', 3, 'boolean'],
-  ['glob.quote_meta', 1, 'string'],
-  ['graph.reachable', 2, 'set'],
-  ['graph.reachable_paths', 2, 'set'],
-  ['graphql.is_valid', 2, 'boolean'],
-  ['graphql.parse', 2, 'array'],
-  ['graphql.parse_and_verify', 2, 'array'],
-  ['graphql.parse_query', 1, 'object'],
-  ['graphql.parse_schema', 1, 'object'],
-  ['graphql.schema_is_valid', 1, 'boolean'],
-  ['gt', 2, 'boolean'],
-  ['gte', 2, 'boolean'],
-  ['hex.decode', 1, 'string'],
-  ['hex.encode', 1, 'string'],
-  ['http.send', 1, 'object'],
-  ['indexof', 2, 'number'],
-  ['indexof_n', 2, 'array'],
-  ['internal.member_2', 2, 'boolean'],
-  ['internal.member_3', 3, 'boolean'],
-  ['internal.template_string', 1, 'string'],
-  ['intersection', 1, 'set'],
-  ['io.jwt.decode', 1, 'array'],
-  ['io.jwt.decode_verify', 2, 'array'],
-  ['io.jwt.encode_sign', 3, 'string'],
-  ['io.jwt.encode_sign_raw', 3, 'string'],
-  ['io.jwt.verify_eddsa', 2, 'boolean'],
-  ['io.jwt.verify_es256', 2, 'boolean'],
-  ['io.jwt.verify_es384', 2, 'boolean'],
-  ['io.jwt.verify_es512', 2, 'boolean'],
-  ['io.jwt.verify_hs256', 2, 'boolean'],
-  ['io.jwt.verify_hs384', 2, 'boolean'],
-  ['io.jwt.verify_hs512', 2, 'boolean'],
-  ['io.jwt.verify_ps256', 2, 'boolean'],
-  ['io.jwt.verify_ps384', 2, 'boolean'],
-  ['io.jwt.verify_ps512', 2, 'boolean'],
-  ['io.jwt.verify_rs256', 2, 'boolean'],
-  ['io.jwt.verify_rs384', 2, 'boolean'],
-  ['io.jwt.verify_rs512', 2, 'boolean'],
-  ['is_array', 1, 'boolean'],
-  ['is_boolean', 1, 'boolean'],
-  ['is_null', 1, 'boolean'],
-  ['is_number', 1, 'boolean'],
-  ['is_object', 1, 'boolean'],
-  ['is_set', 1, 'boolean'],
-  ['is_string', 1, 'boolean'],
-  ['json.filter', 2, 'object'],
-  ['json.is_valid', 1, 'boolean'],
-  ['json.marshal', 1, 'string'],
-  ['json.marshal_with_options', 2, 'string'],
-  ['json.match_schema', 2, 'array'],
-  ['json.patch', 2, 'any'],
-  ['json.remove', 2, 'object'],
-  ['json.unmarshal', 1, 'any'],
-  ['json.verify_schema', 1, 'array'],
-  ['lower', 1, 'string'],
-  ['lt', 2, 'boolean'],
-  ['lte', 2, 'boolean'],
-  ['max', 1, 'any'],
-  ['min', 1, 'any'],
-  ['minus', 2, 'any'],
-  ['mul', 2, 'number'],
-  ['neq', 2, 'boolean'],
-  ['net.cidr_contains', 2, 'boolean'],
-  ['net.cidr_contains_matches', 2, 'set'],
-  ['net.cidr_expand', 1, 'set'],
-  ['net.cidr_intersects', 2, 'boolean'],
-  ['net.cidr_is_valid', 1, 'boolean'],
-  ['net.cidr_merge', 1, 'set'],
-  ['net.cidr_overlap', 2, 'boolean', 'deprecated'],
-  ['net.lookup_ip_addr', 1, 'set'],
-  ['numbers.range', 2, 'array'],
-  ['numbers.range_step', 3, 'array'],
-  ['object.filter', 2, 'object'],
-  ['object.get', 3, 'any'],
-  ['object.keys', 1, 'set'],
-  ['object.remove', 2, 'object'],
-  ['object.subset', 2, 'boolean'],
-  ['object.union', 2, 'object'],
-  ['object.union_n', 1, 'object'],
-  ['opa.runtime', 0, 'object'],
-  ['or', 2, 'set'],
-  ['plus', 2, 'number'],
-  ['product', 1, 'number'],
-  ['providers.aws.sign_req', 3, 'object'],
-  ['rand.intn', 2, 'number'],
-  ['re_match', 2, 'boolean', 'deprecated'],
-  ['regex.find_all_string_submatch_n', 3, 'array'],
-  ['regex.find_n', 3, 'array'],
-  ['regex.globs_match', 2, 'boolean'],
-  ['regex.is_valid', 1, 'boolean'],
-  ['regex.match', 2, 'boolean'],
-  ['regex.replace', 3, 'string'],
-  ['regex.split', 2, 'array'],
-  ['regex.template_match', 4, 'boolean'],
-  ['rego.parse_module', 2, 'object'],
-  ['rem', 2, 'number'],
-  ['replace', 3, 'string'],
-  ['round', 1, 'number'],
-  ['semver.compare', 2, 'number'],
-  ['semver.is_valid', 1, 'boolean'],
-  ['set_diff', 2, 'set', 'deprecated'],
-  ['sort', 1, 'array'],
-  ['split', 2, 'array'],
-  ['sprintf', 2, 'string'],
-  ['startswith', 2, 'boolean'],
-  ['strings.any_prefix_match', 2, 'boolean'],
-  ['strings.any_suffix_match', 2, 'boolean'],
-  ['strings.count', 2, 'number'],
-  ['strings.render_template', 2, 'string'],
-  ['strings.replace_n', 2, 'string'],
-  ['strings.reverse', 1, 'string'],
-  ['strings.split_n', 3, 'array'],
-  ['substring', 3, 'string'],
-  ['sum', 1, 'number'],
-  ['time.add_date', 4, 'number'],
-  ['time.clock', 1, 'array'],
-  ['time.date', 1, 'array'],
-  ['time.diff', 2, 'array'],
-  ['time.format', 1, 'string'],
-  ['time.now_ns', 0, 'number'],
-  ['time.parse_duration_ns', 1, 'number'],
-  ['time.parse_ns', 2, 'number'],
-  ['time.parse_rfc3339_ns', 1, 'number'],
-  ['time.weekday', 1, 'string'],
-  ['to_number', 1, 'number'],
-  ['trace', 1, 'boolean'],
-  ['trim', 2, 'string'],
-  ['trim_left', 2, 'string'],
-  ['trim_prefix', 2, 'string'],
-  ['trim_right', 2, 'string'],
-  ['trim_space', 1, 'string'],
-  ['trim_suffix', 2, 'string'],
-  ['type_name', 1, 'string'],
-  ['union', 1, 'set'],
-  ['units.parse', 1, 'number'],
-  ['units.parse_bytes', 1, 'number'],
-  ['upper', 1, 'string'],
-  ['uri.is_valid', 1, 'boolean'],
-  ['uri.parse', 1, 'object'],
-  ['urlquery.decode', 1, 'string'],
-  ['urlquery.decode_object', 1, 'object'],
-  ['urlquery.encode', 1, 'string'],
-  ['urlquery.encode_object', 1, 'string'],
-  ['uuid.parse', 1, 'object'],
-  ['uuid.rfc4122', 1, 'string'],
-  ['walk', 1, 'array'],
-  ['yaml.is_valid', 1, 'boolean'],
-  ['yaml.marshal', 1, 'string'],
-  ['yaml.unmarshal', 1, 'any'],
+const namespaces: ReadonlyArray<readonly BuiltinEntry[]> = [
+  languageBuiltins, aggregatesBuiltins, arrayBuiltins, base64Builtins, bitsBuiltins, castBuiltins, comparisonBuiltins,
+  cryptoBuiltins, globBuiltins, graphBuiltins, graphqlBuiltins, hexBuiltins, httpBuiltins, jsonBuiltins, jwtBuiltins,
+  netBuiltins, numbersBuiltins, objectBuiltins, opaBuiltins, providersBuiltins, regexBuiltins, regoBuiltins,
+  semverBuiltins, setsBuiltins, sprintfBuiltins, stringsBuiltins, templateBuiltins, timeBuiltins, typesBuiltins,
+  unitsBuiltins, uriBuiltins, urlqueryBuiltins, uuidBuiltins, yamlBuiltins,
 ];
 
-/** Operators and print: compiled by the planner itself, never called as builtins at run time. */
-const COMPILED_BY_PLANNER: ReadonlySet<string> = new Set(['assign', 'eq', 'internal.print', 'print']);
-
-function implementationOf(name: string): BuiltinImplementation {
-  if (COMPILED_BY_PLANNER.has(name)) return { kind: 'compiler' };
-  const fn = hostBuiltins[name] as HostBuiltin | undefined;
-  return fn ? { kind: 'host', fn } : { kind: 'runtime', export: `b_${name.replace(/\./g, '_')}` };
+function gather(): BuiltinEntry[] {
+  const seen = new Set<string>();
+  const all: BuiltinEntry[] = [];
+  for (const entry of namespaces.flat()) {
+    if (seen.has(entry.name)) throw new Error(`builtin ${entry.name} is declared twice`);
+    if (!entry.planner && entry.runtime === undefined && entry.host === undefined) throw new Error(`builtin ${entry.name} has no implementation`);
+    seen.add(entry.name);
+    all.push(entry);
+  }
+  return all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-export const builtinRegistry: readonly BuiltinSpec[] = rows.map(([name, arity, result, ...flags]) => ({
-  name,
-  arity,
-  result,
-  variadic: flags.includes('variadic'),
-  deprecated: flags.includes('deprecated'),
-  implementation: implementationOf(name),
-}));
+/** Every builtin, by name. */
+export const builtinRegistry: readonly BuiltinEntry[] = gather();
+
+const byName: ReadonlyMap<string, BuiltinEntry> = new Map(builtinRegistry.map((b) => [b.name, b]));
+
+/** The wasm runtime export that answers a builtin in modules we compile, if the runtime answers it. */
+export function runtimeExportOf(name: string): string | undefined {
+  return byName.get(name)?.runtime;
+}

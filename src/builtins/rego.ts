@@ -3,8 +3,9 @@
 // parser (src/compiler) already follows OPA's node shapes and type tags; this only renames and drops fields.
 import type { Body, Expr, Import, Module, Rule, Term } from '../compiler/ast.js';
 import { parseModule } from '../compiler/parse-module.js';
-import { BuiltinError, str, type HostBuiltinTable, type JsonObject } from './args.js';
+import { BuiltinError, str, type JsonObject } from './args.js';
 import { NumberText } from './rego-value.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 function term(t: Term): unknown {
   switch (t.type) {
@@ -88,6 +89,10 @@ function parse(filename: unknown, source: unknown): JsonObject {
   return moduleJson(module);
 }
 
-export const regoBuiltins: HostBuiltinTable = {
-  'rego.parse_module': parse,
-};
+export const regoBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'rego.parse_module',
+    decl: fn([arg('filename', t.string), arg('rego', t.string)], arg('output', t.objectOf(t.string, t.any))),
+    host: parse,
+  },
+];

@@ -1,5 +1,6 @@
 // semver.is_valid and semver.compare: SemVer 2.0.0 (an optional leading "v" tolerated, as OPA does).
-import { BuiltinError, str, type HostBuiltinTable } from './args.js';
+import { BuiltinError, str } from './args.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 interface Version {
   core: [bigint, bigint, bigint];
@@ -66,7 +67,15 @@ function compare(a: unknown, b: unknown): number {
   return comparePre(x.pre, y.pre);
 }
 
-export const semverBuiltins: HostBuiltinTable = {
-  'semver.is_valid': (v: unknown) => typeof v === 'string' && parse(v) !== undefined,
-  'semver.compare': compare,
-};
+export const semverBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'semver.compare',
+    decl: fn([arg('a', t.string), arg('b', t.string)], arg('result', t.number)),
+    host: compare,
+  },
+  {
+    name: 'semver.is_valid',
+    decl: fn([arg('vsn', t.any)], arg('result', t.boolean)),
+    host: (v: unknown) => typeof v === 'string' && parse(v) !== undefined,
+  },
+];

@@ -3,8 +3,9 @@
 // convert as OPA converts them: integers to int64, other numbers to float64, strings as they are, and every
 // other value to its Rego text (a string). Numbers arrive as the module printed them (NumberText), so 1.0
 // stays a float and big integers keep every digit.
-import { str, arr, type HostBuiltinTable } from './args.js';
+import { str, arr } from './args.js';
 import { NumberText, isRegoSet, keepsNumberText } from './rego-value.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 type Arg = { kind: 'int64' | '*big.Int'; value: bigint } | { kind: 'float64'; value: number } | { kind: 'string'; value: string };
 
@@ -150,6 +151,12 @@ function sprintf(format: unknown, values: unknown): string {
   return `${text}%!(EXTRA ${args.slice(next).map((a) => `${a.kind}=${argText(a)}`).join(', ')})`;
 }
 
-export const sprintfBuiltins: HostBuiltinTable = {
-  sprintf: keepsNumberText(sprintf),
-};
+export const sprintfBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'sprintf',
+    decl: fn([arg('format', t.string), arg('values', t.arrayOf(t.any))], arg('output', t.string)),
+    categories: ['strings'],
+    runtime: 'b_sprintf',
+    host: keepsNumberText(sprintf),
+  },
+];

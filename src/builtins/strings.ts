@@ -1,5 +1,8 @@
-// strings.* host builtins with Go's strings-package semantics (rune-based indexes, empty-separator rules).
-import { BuiltinError, int, str, strings, type HostBuiltinTable } from './args.js';
+// The string builtins. concat, contains, indexof, split, trim*, ... are answered by the wasm runtime
+// (src/wasm/runtime/builtins/strings.ts); strings.* and indexof_n here on the host, with Go's strings-package
+// semantics (rune-based indexes, empty-separator rules).
+import { BuiltinError, int, str, strings } from './args.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 /** Go's strings.Split: an empty separator splits into runes. */
 export function goSplit(s: string, sep: string): string[] {
@@ -46,10 +49,148 @@ function indexOfN(base: unknown, search: unknown): number[] {
   return found;
 }
 
-export const stringsBuiltins: HostBuiltinTable = {
-  'strings.any_prefix_match': (search: unknown, base: unknown) => anyAffixMatch('strings.any_prefix_match', search, base, false),
-  'strings.any_suffix_match': (search: unknown, base: unknown) => anyAffixMatch('strings.any_suffix_match', search, base, true),
-  'strings.split_n': splitN,
-  'strings.count': (s: unknown, sub: unknown) => goCount(str('strings.count', 1, s), str('strings.count', 2, sub)),
-  indexof_n: indexOfN,
-};
+export const stringsBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'concat',
+    decl: fn([arg('delimiter', t.string), arg('collection', t.anyOf(t.arrayOf(t.string), t.setOf(t.string)))], arg('output', t.string)),
+    categories: ['strings'],
+    runtime: 'b_concat',
+  },
+  {
+    name: 'contains',
+    decl: fn([arg('haystack', t.string), arg('needle', t.string)], arg('result', t.boolean)),
+    categories: ['strings'],
+    runtime: 'b_contains',
+  },
+  {
+    name: 'endswith',
+    decl: fn([arg('search', t.string), arg('base', t.string)], arg('result', t.boolean)),
+    categories: ['strings'],
+    runtime: 'b_endswith',
+  },
+  {
+    name: 'format_int',
+    decl: fn([arg('number', t.number), arg('base', t.number)], arg('output', t.string)),
+    categories: ['strings'],
+    runtime: 'b_format_int',
+  },
+  {
+    name: 'indexof',
+    decl: fn([arg('haystack', t.string), arg('needle', t.string)], arg('output', t.number)),
+    categories: ['strings'],
+    runtime: 'b_indexof',
+  },
+  {
+    name: 'indexof_n',
+    decl: fn([arg('haystack', t.string), arg('needle', t.string)], arg('output', t.arrayOf(t.number))),
+    categories: ['strings'],
+    host: indexOfN,
+  },
+  {
+    name: 'lower',
+    decl: fn([arg('x', t.string)], arg('y', t.string)),
+    categories: ['strings'],
+    runtime: 'b_lower',
+  },
+  {
+    name: 'replace',
+    decl: fn([arg('x', t.string), arg('old', t.string), arg('new', t.string)], arg('y', t.string)),
+    categories: ['strings'],
+    runtime: 'b_replace',
+  },
+  {
+    name: 'split',
+    decl: fn([arg('x', t.string), arg('delimiter', t.string)], arg('ys', t.arrayOf(t.string))),
+    categories: ['strings'],
+    runtime: 'b_split',
+  },
+  {
+    name: 'startswith',
+    decl: fn([arg('search', t.string), arg('base', t.string)], arg('result', t.boolean)),
+    categories: ['strings'],
+    runtime: 'b_startswith',
+  },
+  {
+    name: 'strings.any_prefix_match',
+    decl: fn([arg('search', t.anyOf(t.string, t.arrayOf(t.string), t.setOf(t.string))), arg('base', t.anyOf(t.string, t.arrayOf(t.string), t.setOf(t.string)))], arg('result', t.boolean)),
+    categories: ['strings'],
+    host: (search: unknown, base: unknown) => anyAffixMatch('strings.any_prefix_match', search, base, false),
+  },
+  {
+    name: 'strings.any_suffix_match',
+    decl: fn([arg('search', t.anyOf(t.string, t.arrayOf(t.string), t.setOf(t.string))), arg('base', t.anyOf(t.string, t.arrayOf(t.string), t.setOf(t.string)))], arg('result', t.boolean)),
+    categories: ['strings'],
+    host: (search: unknown, base: unknown) => anyAffixMatch('strings.any_suffix_match', search, base, true),
+  },
+  {
+    name: 'strings.count',
+    decl: fn([arg('search', t.string), arg('substring', t.string)], arg('output', t.number)),
+    categories: ['strings'],
+    host: (s: unknown, sub: unknown) => goCount(str('strings.count', 1, s), str('strings.count', 2, sub)),
+  },
+  {
+    name: 'strings.replace_n',
+    decl: fn([arg('patterns', t.objectOf(t.string, t.string)), arg('value', t.string)], arg('output', t.string)),
+    runtime: 'b_strings_replace_n',
+  },
+  {
+    name: 'strings.reverse',
+    decl: fn([arg('x', t.string)], arg('y', t.string)),
+    categories: ['strings'],
+    runtime: 'b_strings_reverse',
+  },
+  {
+    name: 'strings.split_n',
+    decl: fn([arg('x', t.string), arg('delimiter', t.string), arg('n', t.number)], arg('ys', t.arrayOf(t.string))),
+    categories: ['strings'],
+    host: splitN,
+  },
+  {
+    name: 'substring',
+    decl: fn([arg('value', t.string), arg('offset', t.number), arg('length', t.number)], arg('output', t.string)),
+    categories: ['strings'],
+    runtime: 'b_substring',
+  },
+  {
+    name: 'trim',
+    decl: fn([arg('value', t.string), arg('cutset', t.string)], arg('output', t.string)),
+    categories: ['strings'],
+    runtime: 'b_trim',
+  },
+  {
+    name: 'trim_left',
+    decl: fn([arg('value', t.string), arg('cutset', t.string)], arg('output', t.string)),
+    categories: ['strings'],
+    runtime: 'b_trim_left',
+  },
+  {
+    name: 'trim_prefix',
+    decl: fn([arg('value', t.string), arg('prefix', t.string)], arg('output', t.string)),
+    categories: ['strings'],
+    runtime: 'b_trim_prefix',
+  },
+  {
+    name: 'trim_right',
+    decl: fn([arg('value', t.string), arg('cutset', t.string)], arg('output', t.string)),
+    categories: ['strings'],
+    runtime: 'b_trim_right',
+  },
+  {
+    name: 'trim_space',
+    decl: fn([arg('value', t.string)], arg('output', t.string)),
+    categories: ['strings'],
+    runtime: 'b_trim_space',
+  },
+  {
+    name: 'trim_suffix',
+    decl: fn([arg('value', t.string), arg('suffix', t.string)], arg('output', t.string)),
+    categories: ['strings'],
+    runtime: 'b_trim_suffix',
+  },
+  {
+    name: 'upper',
+    decl: fn([arg('x', t.string)], arg('y', t.string)),
+    categories: ['strings'],
+    runtime: 'b_upper',
+  },
+];

@@ -1,7 +1,8 @@
 // strings.render_template: the part of Go's text/template that policies use — {{.field.path}},
 // {{$var}}, {{if}}/{{else}}/{{end}}, {{range [$i,] $v := pipeline}}, {{with}}, trim markers. A missing
 // map key prints as Go's "<no value>", which OPA rewrites to "<undefined>".
-import { BuiltinError, obj, str, type HostBuiltinTable, type JsonObject } from './args.js';
+import { BuiltinError, obj, str, type JsonObject } from './args.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 type Node =
   | { kind: 'text'; text: string }
@@ -163,9 +164,14 @@ function render(nodes: Node[], scope: Scope): string {
   return out;
 }
 
-export const templateBuiltins: HostBuiltinTable = {
-  'strings.render_template': (template: unknown, vars: unknown) => {
-    const data = obj(NAME, 2, vars);
-    return render(parse(str(NAME, 1, template)), { dot: data, vars: new Map([['$', data]]) });
+export const templateBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'strings.render_template',
+    decl: fn([arg('value', t.string), arg('vars', t.objectOf(t.string, t.any))], arg('result', t.string)),
+    categories: ['strings'],
+    host: (template: unknown, vars: unknown) => {
+      const data = obj(NAME, 2, vars);
+      return render(parse(str(NAME, 1, template)), { dot: data, vars: new Map([['$', data]]) });
+    },
   },
-};
+];

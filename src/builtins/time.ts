@@ -1,10 +1,11 @@
 // time.* host builtins over go-time.ts. Instants are numbers of nanoseconds, beyond 2^53 for any date after
 // 1970-04-15: the builtins taking one ask the host for their operands' number text (keepsNumberText) and
 // read it as a bigint, so no digit is lost. Results go back exactly (exactInteger).
-import { BuiltinError, exactInteger, int, str, type HostBuiltinTable } from './args.js';
+import { BuiltinError, exactInteger, int, str } from './args.js';
 import { TimeError, WEEKDAYS, checkRange, daysIn, formatTime, fromCivil, loadZone, parseDuration, parseTime, toCivil, type Zone } from './go-time.js';
 import { perEvaluation } from './per-evaluation.js';
 import { NumberText, keepsNumberText } from './rego-value.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 /** Layout names OPA accepts in place of a layout. */
 const NAMED_LAYOUTS: Record<string, string> = {
@@ -122,37 +123,78 @@ function diff(a: unknown, b: unknown): number[] {
   return [year, month, day, hour, min, sec];
 }
 
-export const timeBuiltins: HostBuiltinTable = {
-  'time.now_ns': () => exactInteger(perEvaluation('time.now_ns', [], () => BigInt(Date.now()) * 1_000_000n)),
-  'time.parse_ns': (layout: unknown, value: unknown) => {
-    const name = 'time.parse_ns';
-    const l = str(name, 1, layout);
-    return exactInteger(guarded(name, () => checkRange(parseTime(NAMED_LAYOUTS[l] ?? l, str(name, 2, value)))));
+export const timeBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'time.add_date',
+    decl: fn([arg('ns', t.number), arg('years', t.number), arg('months', t.number), arg('days', t.number)], arg('output', t.number)),
+    host: keepsNumberText(addDate),
   },
-  'time.parse_rfc3339_ns': (value: unknown) => {
-    const name = 'time.parse_rfc3339_ns';
-    return exactInteger(guarded(name, () => checkRange(parseTime(NAMED_LAYOUTS.RFC3339!, str(name, 1, value)))));
+  {
+    name: 'time.clock',
+    decl: fn([arg('x', t.anyOf(t.number, t.tuple(t.number, t.string)))], arg('output', t.tuple(t.number, t.number, t.number))),
+    host: keepsNumberText((v: unknown) => {
+      const t = zonedTime('time.clock', v);
+      const c = toCivil(t.ns, t.zone);
+      return [c.hour, c.minute, c.second];
+    }),
   },
-  'time.parse_duration_ns': (value: unknown) => {
-    const name = 'time.parse_duration_ns';
-    const s = str(name, 1, value);
-    return exactInteger(guarded(name, () => parseDuration(s, /[dwy]/.test(s))));
+  {
+    name: 'time.date',
+    decl: fn([arg('x', t.anyOf(t.number, t.tuple(t.number, t.string)))], arg('date', t.tuple(t.number, t.number, t.number))),
+    host: keepsNumberText((v: unknown) => {
+      const t = zonedTime('time.date', v);
+      const c = toCivil(t.ns, t.zone);
+      return [c.year, c.month, c.day];
+    }),
   },
-  'time.format': keepsNumberText(format),
-  'time.date': keepsNumberText((v: unknown) => {
-    const t = zonedTime('time.date', v);
-    const c = toCivil(t.ns, t.zone);
-    return [c.year, c.month, c.day];
-  }),
-  'time.clock': keepsNumberText((v: unknown) => {
-    const t = zonedTime('time.clock', v);
-    const c = toCivil(t.ns, t.zone);
-    return [c.hour, c.minute, c.second];
-  }),
-  'time.weekday': keepsNumberText((v: unknown) => {
-    const t = zonedTime('time.weekday', v);
-    return WEEKDAYS[toCivil(t.ns, t.zone).weekday];
-  }),
-  'time.add_date': keepsNumberText(addDate),
-  'time.diff': keepsNumberText(diff),
-};
+  {
+    name: 'time.diff',
+    decl: fn([arg('ns1', t.anyOf(t.number, t.tuple(t.number, t.string))), arg('ns2', t.anyOf(t.number, t.tuple(t.number, t.string)))], arg('output', t.tuple(t.number, t.number, t.number, t.number, t.number, t.number))),
+    host: keepsNumberText(diff),
+  },
+  {
+    name: 'time.format',
+    decl: fn([arg('x', t.anyOf(t.number, t.tuple(t.number, t.string), t.tuple(t.number, t.string, t.string)))], arg('formatted timestamp', t.string)),
+    host: keepsNumberText(format),
+  },
+  {
+    name: 'time.now_ns',
+    decl: fn([], arg('now', t.number)),
+    nondeterministic: true,
+    host: () => exactInteger(perEvaluation('time.now_ns', [], () => BigInt(Date.now()) * 1_000_000n)),
+  },
+  {
+    name: 'time.parse_duration_ns',
+    decl: fn([arg('duration', t.string)], arg('ns', t.number)),
+    host: (value: unknown) => {
+      const name = 'time.parse_duration_ns';
+      const s = str(name, 1, value);
+      return exactInteger(guarded(name, () => parseDuration(s, /[dwy]/.test(s))));
+    },
+  },
+  {
+    name: 'time.parse_ns',
+    decl: fn([arg('layout', t.string), arg('value', t.string)], arg('ns', t.number)),
+    host: (layout: unknown, value: unknown) => {
+      const name = 'time.parse_ns';
+      const l = str(name, 1, layout);
+      return exactInteger(guarded(name, () => checkRange(parseTime(NAMED_LAYOUTS[l] ?? l, str(name, 2, value)))));
+    },
+  },
+  {
+    name: 'time.parse_rfc3339_ns',
+    decl: fn([arg('value', t.string)], arg('ns', t.number)),
+    host: (value: unknown) => {
+      const name = 'time.parse_rfc3339_ns';
+      return exactInteger(guarded(name, () => checkRange(parseTime(NAMED_LAYOUTS.RFC3339!, str(name, 1, value)))));
+    },
+  },
+  {
+    name: 'time.weekday',
+    decl: fn([arg('x', t.anyOf(t.number, t.tuple(t.number, t.string)))], arg('day', t.string)),
+    host: keepsNumberText((v: unknown) => {
+      const t = zonedTime('time.weekday', v);
+      return WEEKDAYS[toCivil(t.ns, t.zone).weekday];
+    }),
+  },
+];

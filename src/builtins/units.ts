@@ -1,7 +1,8 @@
 // units.parse and units.parse_bytes: resource quantities ("10Ki", "1.5G", "250m") as numbers, with
 // OPA's exact rational arithmetic so "0.001" style amounts come out exact.
-import { BuiltinError, exactDecimal, exactInteger, str, type HostBuiltinTable } from './args.js';
+import { BuiltinError, exactDecimal, exactInteger, str } from './args.js';
 import { asInteger, mulInt, parseDecimal, toFixed, truncate, type Decimal } from './decimal.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 const K = 1000n;
 const Ki = 1024n;
@@ -83,7 +84,15 @@ function parseBytes(x: unknown): unknown {
   return exactInteger(truncate(mulInt(d, factor)));
 }
 
-export const unitsBuiltins: HostBuiltinTable = {
-  'units.parse': parseUnits,
-  'units.parse_bytes': parseBytes,
-};
+export const unitsBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'units.parse',
+    decl: fn([arg('x', t.string)], arg('y', t.number)),
+    host: parseUnits,
+  },
+  {
+    name: 'units.parse_bytes',
+    decl: fn([arg('x', t.string)], arg('y', t.number)),
+    host: parseBytes,
+  },
+];

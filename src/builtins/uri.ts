@@ -1,6 +1,7 @@
 // uri.parse and uri.is_valid, following Go's url.Parse.
 import { hostname, parseURL, port } from '../net/go-url.js';
-import { str, type HostBuiltinTable } from './args.js';
+import { str } from './args.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 function parse(v: unknown): Record<string, string> {
   const u = parseURL(str('uri.parse', 1, v));
@@ -31,7 +32,15 @@ function isValid(v: unknown): boolean {
   }
 }
 
-export const uriBuiltins: HostBuiltinTable = {
-  'uri.parse': parse,
-  'uri.is_valid': isValid,
-};
+export const uriBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'uri.is_valid',
+    decl: fn([arg('uri', t.string)], arg('result', t.boolean)),
+    host: isValid,
+  },
+  {
+    name: 'uri.parse',
+    decl: fn([arg('uri', t.string)], arg('output', t.objectOf(t.string, t.string))),
+    host: parse,
+  },
+];

@@ -1,6 +1,7 @@
 // urlquery.* with Go's QueryEscape/QueryUnescape/ParseQuery/Values.Encode rules.
-import { BuiltinError, obj, str, type HostBuiltinTable } from './args.js';
+import { BuiltinError, obj, str } from './args.js';
 import { escape, parseQuery, unescape } from '../net/go-url.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 function encodeObject(v: unknown): string {
   const name = 'urlquery.encode_object';
@@ -18,9 +19,29 @@ function encodeObject(v: unknown): string {
   return pairs.join('&');
 }
 
-export const urlqueryBuiltins: HostBuiltinTable = {
-  'urlquery.encode': (v: unknown) => escape(str('urlquery.encode', 1, v), 'query'),
-  'urlquery.decode': (v: unknown) => unescape(str('urlquery.decode', 1, v), 'query'),
-  'urlquery.encode_object': encodeObject,
-  'urlquery.decode_object': (v: unknown) => parseQuery(str('urlquery.decode_object', 1, v)),
-};
+export const urlqueryBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'urlquery.decode',
+    decl: fn([arg('x', t.string)], arg('y', t.string)),
+    categories: ['encoding'],
+    host: (v: unknown) => unescape(str('urlquery.decode', 1, v), 'query'),
+  },
+  {
+    name: 'urlquery.decode_object',
+    decl: fn([arg('x', t.string)], arg('object', t.objectOf(t.string, t.arrayOf(t.string)))),
+    categories: ['encoding'],
+    host: (v: unknown) => parseQuery(str('urlquery.decode_object', 1, v)),
+  },
+  {
+    name: 'urlquery.encode',
+    decl: fn([arg('x', t.string)], arg('y', t.string)),
+    categories: ['encoding'],
+    host: (v: unknown) => escape(str('urlquery.encode', 1, v), 'query'),
+  },
+  {
+    name: 'urlquery.encode_object',
+    decl: fn([arg('object', t.objectOf(t.string, t.anyOf(t.string, t.arrayOf(t.string), t.setOf(t.string))))], arg('y', t.string)),
+    categories: ['encoding'],
+    host: encodeObject,
+  },
+];

@@ -1,8 +1,9 @@
 // uuid.rfc4122 (random v4, stable per key within one evaluation) and uuid.parse (google/uuid's forms
 // and the fields OPA decodes).
 import { randomBytes } from 'node:crypto';
-import { exactInteger, str, type HostBuiltinTable } from './args.js';
+import { exactInteger, str } from './args.js';
 import { perEvaluation } from './per-evaluation.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 function newV4(): string {
   const b = randomBytes(16);
@@ -67,7 +68,16 @@ function parseUUID(v: unknown): Record<string, unknown> | undefined {
   return out;
 }
 
-export const uuidBuiltins: HostBuiltinTable = {
-  'uuid.rfc4122': (key: unknown) => perEvaluation('uuid.rfc4122', [key], newV4),
-  'uuid.parse': parseUUID,
-};
+export const uuidBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'uuid.parse',
+    decl: fn([arg('uuid', t.string)], arg('result', t.objectOf(t.string, t.any))),
+    host: parseUUID,
+  },
+  {
+    name: 'uuid.rfc4122',
+    decl: fn([arg('k', t.string)], arg('output', t.string)),
+    nondeterministic: true,
+    host: (key: unknown) => perEvaluation('uuid.rfc4122', [key], newV4),
+  },
+];

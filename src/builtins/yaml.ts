@@ -1,7 +1,8 @@
 // yaml.is_valid, yaml.marshal and yaml.unmarshal. A text is valid YAML when every document in it parses;
 // unmarshal answers the first document, as Go's YAML decoding does.
 import { parseAllDocuments, stringify } from 'yaml';
-import { BuiltinError, str, type HostBuiltinTable } from './args.js';
+import { BuiltinError, str } from './args.js';
+import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 function documents(text: string) {
   const docs = parseAllDocuments(text);
@@ -20,8 +21,23 @@ function unmarshal(text: unknown): unknown {
   return docs.length === 0 ? null : (docs[0]!.toJS() as unknown);
 }
 
-export const yamlBuiltins: HostBuiltinTable = {
-  'yaml.is_valid': isValid,
-  'yaml.marshal': (v: unknown) => stringify(v),
-  'yaml.unmarshal': unmarshal,
-};
+export const yamlBuiltins: readonly BuiltinEntry[] = [
+  {
+    name: 'yaml.is_valid',
+    decl: fn([arg('x', t.string)], arg('result', t.boolean)),
+    categories: ['encoding'],
+    host: isValid,
+  },
+  {
+    name: 'yaml.marshal',
+    decl: fn([arg('x', t.any)], arg('y', t.string)),
+    categories: ['encoding'],
+    host: (v: unknown) => stringify(v),
+  },
+  {
+    name: 'yaml.unmarshal',
+    decl: fn([arg('x', t.string)], arg('y', t.any)),
+    categories: ['encoding'],
+    host: unmarshal,
+  },
+];

@@ -4,7 +4,8 @@ export const usage = `usage: verdict run [flags] [PATH ...]   (opa run's flags; 
                     [--exclude-files GLOB ...] -o OUTPUT.tar.gz BUNDLE_PATH
        verdict decisions tail|search|show|export [--db FILE] [options]   (verdict decisions --help)
        verdict eval [-d PATH]... [-i INPUT_FILE] [--format json|pretty] QUERY
-       verdict build [-o FILE] [-e ENTRYPOINT]... [-t wasm|plan] [-b] PATH...`;
+       verdict build [-o FILE] [-e ENTRYPOINT]... [-t wasm|plan] [-b] PATH...
+       verdict capabilities [--current | --version VERSION | --file FILE]`;
 
 export function fail(message: string): never {
   console.error(`verdict: ${message}`);

@@ -4,17 +4,7 @@ import { builtinRegistry } from '../builtins/registry.js';
 import type { BuiltinDecl } from './planner/index.js';
 
 /** Declarations by name. */
-export const verdictBuiltins: ReadonlyMap<string, BuiltinDecl> = new Map(
-  builtinRegistry.map(({ name, arity, result, variadic }): [string, BuiltinDecl] => [
-    name,
-    {
-      type: 'function',
-      ...(arity > 0 ? { args: Array.from({ length: arity }, () => ({ type: 'any' })) } : {}),
-      ...(result !== null ? { result: { type: result } } : {}),
-      ...(variadic ? { variadic: { type: 'any' } } : {}),
-    },
-  ]),
-);
+export const verdictBuiltins: ReadonlyMap<string, BuiltinDecl> = new Map(builtinRegistry.map(({ name, decl }): [string, BuiltinDecl] => [name, decl]));
 
 /** The builtins Rego v1 modules may not call. */
 export const verdictDeprecated: ReadonlySet<string> = new Set(builtinRegistry.filter((b) => b.deprecated).map((b) => b.name));

@@ -1,7 +1,7 @@
 // Rego source to OPA's IR plan and to wasm, in-process: parse → compile stages → planner → back end.
 import type { Module, RegoVersion } from './ast.js';
 import { compileOwnedModules } from './compile.js';
-import type { RegoError } from './errors.js';
+import { formatRegoError, type RegoError } from './errors.js';
 import { parseModule } from './parse-module.js';
 import { planModules, type BuiltinDecl } from './planner/index.js';
 import type { Policy } from '../ir/plan.js';
@@ -25,7 +25,7 @@ export interface CompileRegoOptions {
 /** Compile errors of a policy set, all of them, with OPA's codes. */
 export class RegoCompileError extends Error {
   constructor(readonly errors: RegoError[]) {
-    super(errors.map((e) => `${e.location.file}:${e.location.row}: ${e.code}: ${e.message}`).join('\n'));
+    super(errors.map(formatRegoError).join('\n'));
     this.name = 'RegoCompileError';
   }
 }
@@ -57,7 +57,7 @@ export function checkRego(files: RegoFile[], options: CompileRegoOptions): Modul
   if (errors.length > 0) throw new RegoCompileError(errors);
   const builtin = (name: string) => {
     const decl = options.builtins.get(name);
-    return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined, deprecated: options.deprecated.has(name) };
+    return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined, deprecated: options.deprecated.has(name), decl };
   };
   // The modules were parsed just above and are not used again: the stages may rewrite them in place.
   const out = compileOwnedModules(modules, { builtin, queryModules });

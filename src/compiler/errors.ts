@@ -1,6 +1,8 @@
 // Compiler errors as values, with OPA's codes and its {code, message, location} shape
 // (OPA v1/ast/errors.go prints them as "file:row: code: message").
 import type { Location } from './ast.js';
+import type { RegoType } from '../builtins/declarations.js';
+import { unifies } from './types.js';
 
 export type RegoErrorCode =
   | 'rego_parse_error'
@@ -13,8 +15,17 @@ export interface RegoError {
   code: RegoErrorCode;
   message: string;
   location: { file: string; row: number; col: number };
-  /** The source line and the index of the column in it, as OPA's parser error details. */
-  details?: { line: string; idx: number };
+  /** Parse errors: the source line and the index of the column in it. Builtin type errors: ArgErrorDetails. */
+  details?: { line: string; idx: number } | ArgErrorDetails;
+}
+
+/**
+ * OPA's details of a builtin call's type error: the operand types found (null where unknown) and the
+ * declaration wanted (its arguments, then its result).
+ */
+export interface ArgErrorDetails {
+  have: Array<RegoType | null>;
+  want: { args: RegoType[]; variadic?: RegoType };
 }
 
 /** OPA stops after this many errors ("too many errors"); so do we. */
@@ -52,4 +63,139 @@ function isNewline(b: number): boolean {
 
 function isSpaceByte(b: number): boolean {
   return (b >= 0x09 && b <= 0x0d) || b === 0x20 || b === 0x85 || b === 0xa0;
+}
+
+/** OPA's text form of an error: "file:row: code: message", then its type details (have/want) on tab-indented lines. */
+export function formatRegoError(e: RegoError): string {
+  const head = `${e.location.file}:${e.location.row}: ${e.code}: ${e.message}`;
+  return e.details && 'have' in e.details ? [head, ...argErrorLines(e.details)].join('\n\t') : head;
+}
+
+/** Lines wider than this are printed again with nested types elided (OPA's maxTypeErrLineWidth). */
+const MAX_LINE_WIDTH = 80;
+/**
+ * In an elided line, a type wider than this is shown as its outermost constructor (`any<...>`, `array<...>`):
+ * 32 characters for an operand that does not match its argument, 20 for the others (OPA's widths, as measured
+ * against `opa check`).
+ */
+const MAX_MISMATCHED_WIDTH = 32;
+const MAX_OTHER_WIDTH = 20;
+
+/** "have: (...)" and "want: (...)": in full, or with wide types elided when a line is too wide. */
+export function argErrorLines(d: ArgErrorDetails): string[] {
+  const wants = [...d.want.args, ...(d.want.variadic ? [d.want.variadic] : [])];
+  const variadicAt = d.want.variadic ? d.want.args.length : -1;
+  const wantAt = (i: number) => (i < d.want.args.length ? d.want.args[i] : d.want.variadic);
+  const mismatched = (i: number) => {
+    const have = d.have[i];
+    const want = wantAt(i);
+    return have !== null && have !== undefined && want !== undefined && !unifies(have, want);
+  };
+  const other = (t: RegoType | null) => (t === null ? '???' : elided(t, MAX_OTHER_WIDTH));
+  const render = (elide: boolean) => {
+    const haves = d.have.map((t, i) => (!elide ? typeText(t, Infinity) : mismatched(i) ? typeDiff(t!, wantAt(i)!, 0)[0] : other(t)));
+    const wanted = wants.map((t, i) => {
+      const text = !elide ? typeText(t, Infinity) : mismatched(i) ? typeDiff(d.have[i]!, t, 0)[1] : other(t);
+      return i === variadicAt ? `${text}...` : text;
+    });
+    return [`have: (${haves.join(', ')})`, `want: (${wanted.join(', ')})`];
+  };
+  const full = render(false);
+  return full.every((l) => [...l].length <= MAX_LINE_WIDTH) ? full : render(true);
+}
+
+/** The type in full if it is at most `width` characters wide (its name aside), else its outermost constructor. */
+function elided(t: RegoType, width: number): string {
+  return [...typeText({ ...t, name: undefined }, Infinity)].length <= width ? typeText(t, Infinity) : typeText(t, 0);
+}
+
+/** Past this depth, two types are no longer compared part by part (OPA's maxTypeDiffDepth). */
+const MAX_DIFF_DEPTH = 8;
+
+/**
+ * A mismatched operand type and the wanted type, printed to show where they differ: parts equal on both sides are
+ * collapsed (`...`), equal object properties and union members left out.
+ */
+function typeDiff(a: RegoType, b: RegoType, depth: number): [string, string] {
+  if (b.name !== undefined) {
+    const [l, r] = typeDiff(a, { ...b, name: undefined }, depth);
+    return [l, `${b.name}: ${r}`];
+  }
+  const short = (t: RegoType) => elided(t, MAX_MISMATCHED_WIDTH);
+  if (depth >= MAX_DIFF_DEPTH || typeText(a, Infinity) === typeText(b, Infinity)) return [short(a), short(b)];
+  if (a.type === 'set' && b.type === 'set') {
+    const [l, r] = typeDiff(a.of, b.of, depth + 1);
+    return [`set[${l}]`, `set[${r}]`];
+  }
+  if (a.type === 'array' && b.type === 'array') {
+    const la = a.static?.length ?? 0;
+    if (la !== (b.static?.length ?? 0) || !a.dynamic !== !b.dynamic) return [typeText(a, 1), typeText(b, 1)];
+    const pairs = (a.static ?? []).map((t, i) => typeDiff(t, b.static![i]!, depth + 1));
+    const dyn = a.dynamic && b.dynamic ? typeDiff(a.dynamic, b.dynamic, depth + 1) : undefined;
+    return [0, 1].map((side) => compositeText('array', pairs.map((p) => p[side]!), dyn?.[side])) as [string, string];
+  }
+  if (a.type === 'object' && b.type === 'object') {
+    const left: string[] = [];
+    const right: string[] = [];
+    let same = false;
+    const keys = [...new Set([...(a.static ?? []), ...(b.static ?? [])].map((p) => p.key))].sort();
+    for (const key of keys) {
+      const x = a.static?.find((p) => p.key === key)?.value;
+      const y = b.static?.find((p) => p.key === key)?.value;
+      if (x && !y) left.push(`${key}: ${short(x)}`);
+      else if (y && !x) right.push(`${key}: ${short(y)}`);
+      else if (typeText(x!, Infinity) === typeText(y!, Infinity)) same = true;
+      else {
+        const [l, r] = typeDiff(x!, y!, depth + 1);
+        left.push(`${key}: ${l}`);
+        right.push(`${key}: ${r}`);
+      }
+    }
+    let dynLeft: string | undefined;
+    let dynRight: string | undefined;
+    if (a.dynamic && b.dynamic) {
+      const [kl, kr] = typeDiff(a.dynamic.key, b.dynamic.key, depth + 1);
+      const [vl, vr] = typeDiff(a.dynamic.value, b.dynamic.value, depth + 1);
+      [dynLeft, dynRight] = [`${kl}: ${vl}`, `${kr}: ${vr}`];
+    } else if (a.dynamic) dynLeft = `${short(a.dynamic.key)}: ${short(a.dynamic.value)}`;
+    else if (b.dynamic) dynRight = `${short(b.dynamic.key)}: ${short(b.dynamic.value)}`;
+    const withSame = (parts: string[]) => (same ? [...parts, '...'] : parts);
+    return [compositeText('object', withSame(left), dynLeft), compositeText('object', withSame(right), dynRight)];
+  }
+  if (a.type === 'any' && b.type === 'any' && a.of && b.of) {
+    const has = (xs: RegoType[], t: RegoType) => xs.some((x) => typeText(x, Infinity) === typeText(t, Infinity));
+    const same = a.of.some((t) => has(b.of!, t));
+    const side = (xs: RegoType[], ys: RegoType[]) => {
+      const parts = xs.filter((t) => !has(ys, t)).map(short);
+      const all = same ? [...parts, '...'] : parts;
+      return all.length > 0 ? `any<${all.join(', ')}>` : 'any';
+    };
+    return [side(a.of, b.of), side(b.of, a.of)];
+  }
+  return [short(a), short(b)];
+}
+
+function compositeText(prefix: string, items: string[], dynamic: string | undefined): string {
+  return `${prefix}${items.length > 0 ? `<${items.join(', ')}>` : ''}${dynamic !== undefined ? `[${dynamic}]` : ''}`;
+}
+
+/** A type as OPA prints it (`array<number, string>`, `object[string: any]`), parts nested below `depth` as `...`. */
+function typeText(t: RegoType | null, depth: number): string {
+  if (t === null) return '???';
+  const named = t.name !== undefined ? `${t.name}: ` : '';
+  const inner = (x: RegoType) => typeText(x, depth - 1);
+  const parts = (xs: string[]) => (depth === 0 && xs.length > 0 ? ['...'] : xs);
+  const part = (x: string | undefined) => (depth === 0 && x !== undefined ? '...' : x);
+  switch (t.type) {
+    case 'any':
+      return named + (t.of && t.of.length > 0 ? `any<${parts(t.of.map(inner)).join(', ')}>` : 'any');
+    case 'array':
+      return named + compositeText('array', parts((t.static ?? []).map(inner)), part(t.dynamic && inner(t.dynamic)));
+    case 'object':
+      return named + compositeText('object', parts((t.static ?? []).map((p) => `${p.key}: ${inner(p.value)}`)), part(t.dynamic && `${inner(t.dynamic.key)}: ${inner(t.dynamic.value)}`));
+    case 'set':
+      return `${named}set[${depth === 0 ? '...' : inner(t.of)}]`;
+    default:
+      return named + t.type;
+  }
 }

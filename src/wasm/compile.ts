@@ -10,6 +10,7 @@ import { ByteWriter } from './encoding.js';
 import { DataLayout } from './layout.js';
 import { FunctionCompiler, type ModuleContext } from './function.js';
 import { runtimeImage } from './runtime-image.js';
+import { runtimeExportOf } from '../builtins/registry.js';
 
 export { PlanError } from '../ir/validate.js';
 
@@ -42,13 +43,18 @@ export function compilePlan(plan: Policy): Uint8Array<ArrayBuffer> {
   const funcs = plan.funcs?.funcs ?? [];
   const plans = plan.plans?.plans ?? [];
 
-  // Builtins: native ones are runtime exports `b_<name with dots as _>`; the rest go to the host.
+  // Builtins: the registry names the runtime export that answers each native one; the rest go to the host.
   const external = new Map<string, { id: number; hasResult: boolean }>();
   const native = new Map<string, number>();
   for (const b of plan.static?.builtin_funcs ?? []) {
-    const nat = exported.get(`b_${b.name.replace(/\./g, '_')}`);
-    if (nat !== undefined) native.set(b.name, nat);
-    else external.set(b.name, { id: external.size, hasResult: b.decl?.result !== undefined });
+    const exportName = runtimeExportOf(b.name);
+    if (exportName === undefined) {
+      external.set(b.name, { id: external.size, hasResult: b.decl?.result !== undefined });
+      continue;
+    }
+    const nat = exported.get(exportName);
+    if (nat === undefined) throw new Error(`runtime function ${exportName} (builtin ${b.name}) is missing: rebuild the runtime`);
+    native.set(b.name, nat);
   }
 
   // Function indices after the runtime's: eval_plans, the plan's functions, builtins(), entrypoints(), the start function.

@@ -1,7 +1,7 @@
 // What every compile stage works on: the module set (owned and rewritten in place by the stages), the errors
 // found so far, and the generator of compiler-made local variable names.
 import type { Location, Module, Term } from '../ast.js';
-import { MAX_ERRORS, regoError, type RegoError, type RegoErrorCode } from '../errors.js';
+import { MAX_ERRORS, regoError, type ArgErrorDetails, type RegoError, type RegoErrorCode } from '../errors.js';
 
 /** What the stages need to know about a builtin function. */
 export interface BuiltinInfo {
@@ -10,6 +10,8 @@ export interface BuiltinInfo {
   variadic?: boolean;
   /** Deprecated builtins are refused in Rego v1 modules (CheckDeprecatedBuiltins). */
   deprecated?: boolean;
+  /** The declaration as `opa capabilities` prints it: argument and result types for CheckTypes. */
+  decl?: unknown;
 }
 
 export interface CompileOptions {
@@ -31,8 +33,8 @@ export class CompileContext {
   constructor(readonly modules: Module[], readonly options: CompileOptions = {}) {}
 
   /** Records an error; false once the error limit is reached, so that stages can stop early. */
-  error(code: RegoErrorCode, loc: Location, message: string): boolean {
-    if (this.errors.length < MAX_ERRORS) this.errors.push(regoError(code, loc, message));
+  error(code: RegoErrorCode, loc: Location, message: string, details?: ArgErrorDetails): boolean {
+    if (this.errors.length < MAX_ERRORS) this.errors.push(details ? { ...regoError(code, loc, message), details } : regoError(code, loc, message));
     return this.errors.length < MAX_ERRORS;
   }
 

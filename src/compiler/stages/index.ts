@@ -1,12 +1,13 @@
 // The compile stages in the order they run, named after OPA's (v1/ast/compile.go NewCompiler). Each takes the
 // module set as the previous one left it. Still to come, in OPA's order after these: RewriteTemplateStrings,
 // RewriteExprTerms, RewriteComprehensionTerms, RewriteWithValues (CheckWithTargets has its checks),
-// RewriteEquals, RewriteDynamicTerms, CheckTypes.
+// RewriteEquals, RewriteDynamicTerms; CheckTypes checks builtin calls only (check-types.ts).
 import { checkDeprecatedBuiltins } from './check-deprecated-builtins.js';
 import { checkDuplicateImports, checkKeywordOverrides } from './check-v1-rules.js';
 import { checkRecursion } from './check-recursion.js';
 import { checkRuleConflicts } from './check-rule-conflicts.js';
 import { checkSafetyRuleBodies, checkSafetyRuleHeads } from './check-safety.js';
+import { checkTypes } from './check-types.js';
 import { checkUndefinedFuncs } from './check-undefined-funcs.js';
 import { checkWithTargets } from './check-with-targets.js';
 import type { Stage } from './context.js';
@@ -26,5 +27,6 @@ export const STAGES: readonly Stage[] = [
   checkSafetyRuleHeads,
   checkSafetyRuleBodies,
   checkRecursion,
+  checkTypes,
   checkDeprecatedBuiltins,
 ];

@@ -1,0 +1,126 @@
+// Verdict's capabilities in the JSON shape of `opa capabilities` (OPA's ast.Capabilities): the builtins from the
+// registry with their declarations and flags, the wasm ABI versions our engine loads, the future keywords and
+// the language features our parser accepts. Also reads a capabilities document (a file, as `opa check
+// --capabilities FILE` takes one) into the builtin table the compiler checks against.
+import { readFileSync } from 'node:fs';
+import { builtinTable, deprecatedBuiltins } from '../compiler/compile-rego.js';
+import { FUTURE_KEYWORDS_V1 } from '../compiler/parser.js';
+import type { BuiltinDecl } from '../compiler/planner/index.js';
+import { verdictVersion } from '../version.js';
+import { inGoKeyOrder } from './declarations.js';
+import { builtinRegistry } from './registry.js';
+
+export interface CapabilityBuiltin {
+  name: string;
+  categories?: readonly string[];
+  decl: BuiltinDecl;
+  infix?: string;
+  deprecated?: boolean;
+  nondeterministic?: boolean;
+  relation?: boolean;
+}
+
+export interface Capabilities {
+  builtins: CapabilityBuiltin[];
+  future_keywords?: string[];
+  wasm_abi_versions?: Array<{ version: number; minor_version: number }>;
+  features?: string[];
+}
+
+/** What our parser accepts beyond Rego v1's base: `import rego.v1`/`rego.v2`, keywords in refs, `$"..."`. */
+const FEATURES = ['keywords_in_refs', 'rego_v1', 'rego_v2', 'rego_v2_import', 'template_strings'];
+
+/** Modules must export opa_eval (src/engine/wasm-host.ts): ABI 1.2, the one our compiler also produces. */
+const WASM_ABI_VERSIONS = [{ version: 1, minor_version: 2 }];
+
+/** The builtins Verdict compiles and runs, with everything else `opa capabilities --current` lists. */
+export function verdictCapabilities(): Capabilities {
+  return {
+    builtins: builtinRegistry.map((b) => ({
+      name: b.name,
+      ...(b.categories ? { categories: b.categories } : {}),
+      decl: inGoKeyOrder(b.decl),
+      ...(b.infix !== undefined ? { infix: b.infix } : {}),
+      ...(b.deprecated ? { deprecated: true } : {}),
+      ...(b.nondeterministic ? { nondeterministic: true } : {}),
+      ...(b.relation ? { relation: true } : {}),
+    })),
+    future_keywords: [...FUTURE_KEYWORDS_V1],
+    wasm_abi_versions: WASM_ABI_VERSIONS,
+    features: FEATURES,
+  };
+}
+
+/** The versions whose capabilities we can print: only our own, since Verdict keeps no history of releases. */
+export function capabilityVersions(): string[] {
+  return [`v${verdictVersion}`];
+}
+
+export class CapabilitiesError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CapabilitiesError';
+  }
+}
+
+/** Verdict's capabilities as of a version (`--version`): the current version only, with or without the `v`. */
+export function capabilitiesOfVersion(version: string): Capabilities {
+  if (version.replace(/^v/, '') !== verdictVersion) {
+    throw new CapabilitiesError(`no capabilities for version ${version}: Verdict knows only its own (${capabilityVersions().join(', ')})`);
+  }
+  return verdictCapabilities();
+}
+
+/** A capabilities document as `opa capabilities` prints it, read and checked for the shape the compiler needs. */
+export function readCapabilitiesFile(path: string): Capabilities {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CapabilitiesError(`cannot read capabilities file ${path}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new CapabilitiesError(`capabilities file ${path} is not JSON: ${(err as Error).message}`);
+  }
+  const builtins = (doc as { builtins?: unknown } | null)?.builtins;
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || (builtins !== undefined && !Array.isArray(builtins))) {
+    throw new CapabilitiesError(`capabilities file ${path}: expected an object with a "builtins" array`);
+  }
+  for (const [i, b] of (builtins ?? []).entries()) {
+    const entry = b as { name?: unknown; decl?: { type?: unknown } } | null;
+    if (typeof entry?.name !== 'string' || entry.decl?.type !== 'function') {
+      throw new CapabilitiesError(`capabilities file ${path}: builtins[${i}] needs a "name" and a "decl" of type "function"`);
+    }
+  }
+  return { ...(doc as Capabilities), builtins: (builtins ?? []) as CapabilityBuiltin[] };
+}
+
+/**
+ * `verdict check --capabilities X` (as `opa check`): X names a capabilities file, or else a version.
+ */
+export function loadCapabilities(fileOrVersion: string): Capabilities {
+  try {
+    return readCapabilitiesFile(fileOrVersion);
+  } catch (err) {
+    if (/^v?\d+\.\d+\.\d+/.test(fileOrVersion) && (err as Error).message.startsWith('cannot read')) return capabilitiesOfVersion(fileOrVersion);
+    throw err;
+  }
+}
+
+/**
+ * What compileRego/checkRego take for a capabilities document: the builtins it declares, by name, and those it
+ * marks deprecated. A builtin it declares that Verdict lacks type-checks, but a module calling it cannot be
+ * planned (see unsupportedBuiltins).
+ */
+export function compileOptionsFor(capabilities: Capabilities): { builtins: Map<string, BuiltinDecl>; deprecated: Set<string> } {
+  return { builtins: builtinTable(capabilities), deprecated: deprecatedBuiltins(capabilities) };
+}
+
+/** The builtins a capabilities document declares that Verdict cannot run. */
+export function unsupportedBuiltins(capabilities: Capabilities): string[] {
+  const ours = new Set(builtinRegistry.map((b) => b.name));
+  return capabilities.builtins.map((b) => b.name).filter((name) => !ours.has(name));
+}

@@ -1,0 +1,152 @@
+// CheckTypes for builtin calls against `opa check`: the same rego_type_error (message, row, col, the operand
+// types found and the declaration wanted) where OPA reports one that our compiler can see, and no error where
+// OPA has none. The one deliberate difference: OPA's `want` carries prose descriptions, which we do not keep.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkRego, RegoCompileError } from '../../../src/compiler/compile-rego.js';
+import { formatRegoError } from '../../../src/compiler/errors.js';
+import { verdictBuiltins, verdictDeprecated } from '../../../src/compiler/builtins.js';
+import { builtinRegistry } from '../../../src/builtins/registry.js';
+
+const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
+const dir = mkdtempSync(join(tmpdir(), 'verdict-check-types-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Policies OPA refuses with a type error our checker must report identically. */
+const REFUSED: Record<string, string> = {
+  'a literal of the wrong type in a rule value': 'a := count(1)',
+  'a number where a collection of strings is wanted': 'b := concat(",", 1)',
+  'a number where a string is wanted': 'c := startswith(1, "a")',
+  'a local assigned a number': 'p if {\n  x := 1\n  count(x)\n}',
+  'an array literal with a number among strings': 'p if {\n  x := [1, "a"]\n  concat(",", x)\n}',
+  'an object where a string is wanted': 'p if {\n  y := {"a": 1}\n  startswith(y, "a")\n}',
+  'an explicit output argument': 'p if {\n  count(1, n)\n  n > 1\n}',
+  'a number where an array is wanted': 'p if sprintf("%v", 1)',
+  'a nested call in a comparison': 'p if {\n  x := upper("a")\n  count(x) > lower(1)\n}',
+  'a tuple of the wrong element types': 'p if {\n  x := time.diff(1, [1, 2])\n}',
+  'input beside a literal of the wrong type': 'p if trim(input.x, 1)',
+  'the result of another builtin': 'p if upper(count([1]))',
+  'a set of numbers where strings are wanted': 'p if concat(",", {1, 2})',
+  'arithmetic on a string': 'p if {\n  x := "a"\n  y := x + 1\n}',
+  'inside a comprehension': 'p := [y | some i in [1]; y := lower(i + 1)]',
+  'an output variable already holding another type': 'p if {\n  x := "a"\n  count([1], x)\n}',
+  'an object literal missing no keys but typed wrong': 'p if json.patch({}, [{"op": 1, "path": "/a"}])',
+  'under not': 'p if {\n  not startswith(1, "a")\n}',
+  'in an else branch': 's := 1 if {\n  false\n} else := upper(2)',
+  'in a function body': 'f(x) := y if {\n  y := upper(1)\n}',
+  'with a with modifier': 'p if {\n  count(1) with input as 1\n}',
+  'an iteration variable over a literal array': 'p if {\n  some v in [1]\n  concat(",", v)\n}',
+  'iteration keys and values of an object': 'p if {\n  some k, v in {"a": 1}\n  upper(k)\n  lower(v)\n}',
+  'an iteration index': 'p if {\n  some i, x in ["a"]\n  upper(i)\n}',
+  'iterating a local set': 'p if {\n  xs := {1, 2}\n  some x in xs\n  lower(x)\n}',
+  'a call in the domain': 'p if {\n  some x in upper(1)\n}',
+  'a static element of a local array': 'p if {\n  x := [1, "a"]\n  upper(x[0])\n}',
+  'in an object comprehension key': 'p if {\n  x := {y: 1 | y := upper(4)}\n}',
+};
+
+/** Policies OPA accepts: none of them may be refused. */
+const ACCEPTED: Record<string, string> = {
+  'input is any': 'p if count(input.x) > 0',
+  'data is any': 'p if startswith(data.x, "a")',
+  'a union argument': 'p if count("abc") == 3',
+  'a set where array or set is wanted': 'p if concat(",", {"a", "b"}) != ""',
+  'object.get with any key and default': 'p if object.get({"a": 1}, ["a"], 0) == 1',
+  'a function argument': 'f(x) := upper(x)\np if f("a") == "A"',
+  'iteration variables': 'p if {\n  some v in ["a"]\n  startswith(v, "a")\n}',
+  'iterating a mixed array': 'p if {\n  some x in [1, "a"]\n  upper(x)\n}',
+  'iterating input': 'p if {\n  some i, x in input.xs\n  upper(x)\n  i > 0\n}',
+  'a missing key of a local object': 'p if {\n  x := {"a": "b"}\n  y := object.get(x, "c", "d")\n  upper(y)\n}',
+  'a comprehension result': 'p if count([x | some x in input.xs]) > 0',
+  'an empty array': 'p if count([]) == 0',
+  'an array with unknown elements': 'p if concat(",", [input.a, "b"]) != ""',
+  'minus on sets': 'p if count({1, 2} - {1}) == 1',
+  'a tuple argument': 'p if time.diff([1, "UTC"], 0)',
+  'print with anything': 'p if print(1, "a", [1])',
+  'a template string': 'p if startswith($"a{1}", "a")',
+  'walk output': 'p if {\n  walk({"a": 1}, [path, value])\n  count(path) >= 0\n}',
+  'http.send with an object literal': 'p if http.send({"method": "get", "url": "http://127.0.0.1:1"}).status_code == 200',
+  'mocked builtin': 'p if count([1]) with count as 2',
+  'inside every (OPA does not check the body)': 'p if {\n  every x in input.xs {\n    z := 1\n    startswith(z, x)\n  }\n}',
+};
+
+/** An error as both report it; details as JSON text, so that key order counts too. */
+interface Reported { message: string; row: number; col: number; details?: string; text?: string }
+
+function withoutDescriptions(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutDescriptions);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'description').map(([k, x]) => [k, withoutDescriptions(x)]));
+}
+
+function reported(e: { message: string; location: { row: number; col: number }; details?: unknown }, text?: string): Reported {
+  return { message: e.message, row: e.location.row, col: e.location.col, ...(e.details ? { details: JSON.stringify(withoutDescriptions(e.details)) } : {}), ...(text !== undefined ? { text } : {}) };
+}
+
+/** `opa check` on each policy (one process for all, JSON and text), errors by policy name. */
+function opaErrors(policies: Record<string, string>): Map<string, Reported[]> {
+  const files = Object.entries(policies).map(([name, source], i) => {
+    const file = join(dir, `case${i}.rego`);
+    writeFileSync(file, source);
+    return [file, name] as const;
+  });
+  const run = spawnSync(opa, ['check', '--max-errors', '-1', '--format', 'json', ...files.map(([f]) => f)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const out = run.status === 0 ? { errors: [] } : (JSON.parse(run.stdout.trim() || run.stderr) as { errors: Array<{ location: { file: string; row: number; col: number }; message: string; details?: unknown }> });
+  const byFile = new Map<string, Reported[]>(files.map(([f]) => [f, []]));
+  for (const e of out.errors) byFile.get(e.location.file)?.push(reported(e));
+  // The text form: "N errors occurred:" then each error from its "file:row:" line up to the next.
+  const text = spawnSync(opa, ['check', '--max-errors', '-1', ...files.map(([f]) => f)], { encoding: 'utf8', maxBuffer: 1 << 26 }).stderr;
+  const texts = text.replace(/^\d+ errors? occurred:\s*/, '').split(new RegExp(`\n(?=${dir}/)`));
+  for (const [file, errors] of byFile) {
+    const own = texts.filter((t) => t.startsWith(`${file}:`));
+    errors.forEach((e, i) => (e.text = own[i]?.trimEnd().replace(`${file}:`, 'p.rego:')));
+  }
+  return new Map(files.map(([f, name]) => [name, byFile.get(f)!]));
+}
+
+function verdictErrors(path: string, source: string): Reported[] {
+  try {
+    checkRego([{ path, source }], { builtins: verdictBuiltins, deprecated: verdictDeprecated });
+    return [];
+  } catch (err) {
+    if (!(err instanceof RegoCompileError)) throw err;
+    return err.errors.map((e) => reported(e, formatRegoError(e)));
+  }
+}
+
+describe('CheckTypes: builtin calls against opa check', () => {
+  it('reports what OPA reports, where OPA refuses', () => {
+    const policies = Object.fromEntries(Object.entries(REFUSED).map(([name, rules], i) => [name, `package c${i}\n\n${rules}\n`]));
+    const theirs = opaErrors(policies);
+    for (const [name, source] of Object.entries(policies)) {
+      const expected = theirs.get(name)!;
+      assert.ok(expected.length > 0 && expected.every((e) => e.message.endsWith('invalid argument(s)')), `${name}: OPA reports ${JSON.stringify(expected)}`);
+      assert.deepEqual(verdictErrors('p.rego', source), expected, name);
+    }
+  });
+
+  it('reports nothing where OPA accepts', () => {
+    const policies = Object.fromEntries(Object.entries(ACCEPTED).map(([name, rules], i) => [name, `package a${i}\n\n${rules}\n`]));
+    const theirs = opaErrors(policies);
+    for (const [name, source] of Object.entries(policies)) {
+      assert.deepEqual(theirs.get(name), [], `${name}: OPA refuses it`);
+      assert.deepEqual(verdictErrors('p.rego', source), [], name);
+    }
+  });
+
+  it('every builtin called with null arguments: the same error as OPA, or none as OPA', () => {
+    const calls = builtinRegistry.filter((b) => !b.planner && !b.deprecated && !b.infix && !b.name.startsWith('internal.') && (b.decl.args?.length ?? 0) > 0);
+    const policies = Object.fromEntries(calls.map((b, i) => [b.name, `package n${i}\n\np if ${b.name}(${b.decl.args!.map(() => 'null').join(', ')})\n`]));
+    const theirs = opaErrors(policies);
+    let refused = 0;
+    for (const [name, source] of Object.entries(policies)) {
+      const expected = theirs.get(name)!;
+      refused += expected.length > 0 ? 1 : 0;
+      assert.deepEqual(verdictErrors('p.rego', source), expected, name);
+    }
+    assert.ok(refused > 100, `only ${refused} of ${calls.length} calls refused: the comparison would prove little`);
+  });
+});

@@ -4,6 +4,7 @@
 // non-string object keys as their JSON text.
 import type { HostBuiltin, HostBuiltinTable } from './args.js';
 import { KEEPS_NUMBER_TEXT } from './rego-value.js';
+import { noteBuiltinFailure } from './failures.js';
 import { httpBuiltins } from './http.js';
 import { arrayBuiltins } from './array.js';
 import { castBuiltins } from './casts.js';
@@ -36,13 +37,14 @@ export type { HostBuiltin } from './args.js';
 
 /**
  * OPA's wasm target is non-strict: a builtin error makes the call undefined instead of failing the
- * evaluation (the SDK would abort the whole evaluation on a throw).
+ * evaluation (the SDK would abort the whole evaluation on a throw). The error is noted for strict callers.
  */
-function undefinedOnError(fn: HostBuiltin): HostBuiltin {
+function undefinedOnError(name: string, fn: HostBuiltin): HostBuiltin {
   const wrapped = (...args: unknown[]) => {
     try {
       return fn(...args);
-    } catch {
+    } catch (err) {
+      noteBuiltinFailure(name, err);
       return undefined;
     }
   };
@@ -51,7 +53,7 @@ function undefinedOnError(fn: HostBuiltin): HostBuiltin {
 }
 
 function nonStrict(table: HostBuiltinTable): HostBuiltinTable {
-  return Object.fromEntries(Object.entries(table).map(([name, fn]) => [name, undefinedOnError(fn)]));
+  return Object.fromEntries(Object.entries(table).map(([name, fn]) => [name, undefinedOnError(name, fn)]));
 }
 
 export const hostBuiltins: Record<string, HostBuiltin> = {

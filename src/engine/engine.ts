@@ -31,6 +31,11 @@ interface PolicySet {
   entrypointPaths: { name: string; segments: string[] }[];
 }
 
+export interface EvaluateOptions {
+  /** OPA's strict-builtin-errors: the first builtin error fails the evaluation (EvaluationError with `builtin`). */
+  strictBuiltinErrors?: boolean;
+}
+
 export interface Evaluation {
   defined: boolean;
   result?: unknown;
@@ -128,9 +133,10 @@ export class Engine {
    * otherwise the base data at the path is overlaid with every entrypoint below it.
    * Synchronous unless the policies call http.send: then a promise, settled once the requests are fetched.
    */
-  evaluate(path: string[], input: Uint8Array | undefined): Evaluation | Promise<Evaluation> {
-    if (!this.recordNondeterministic) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input));
-    return evaluateWithHttpSend(this.httpSend, (session) => ({ ...this.evaluateOnce(path, input), ndBuiltinCache: session.ndBuiltinCache() }));
+  evaluate(path: string[], input: Uint8Array | undefined, options: EvaluateOptions = {}): Evaluation | Promise<Evaluation> {
+    const strict = options.strictBuiltinErrors === true;
+    if (!this.recordNondeterministic) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input, strict));
+    return evaluateWithHttpSend(this.httpSend, (session) => ({ ...this.evaluateOnce(path, input, strict), ndBuiltinCache: session.ndBuiltinCache() }));
   }
 
   /**
@@ -146,13 +152,13 @@ export class Engine {
     }
   }
 
-  private evaluateOnce(path: string[], input: Uint8Array | undefined): Evaluation {
+  private evaluateOnce(path: string[], input: Uint8Array | undefined, strict = false): Evaluation {
     const { entrypoints, entrypointPaths } = this.set;
     for (let n = path.length; n > 0; n--) {
       const name = n === path.length ? path.join('/') : path.slice(0, n).join('/');
       const program = entrypoints.get(name);
       if (program) {
-        const rs = program.evaluate(name, input);
+        const rs = program.evaluate(name, input, strict);
         if (rs.length === 0) return { defined: false };
         return lookup(rs[0].result, path.slice(n));
       }
@@ -163,7 +169,7 @@ export class Engine {
     if (below.length === 0) return value === undefined ? { defined: false } : { defined: true, result: cloneJson(value, { sortKeys: true }) };
     value = isObject(value) ? cloneJson(value, { sortKeys: true }) : {};
     for (const e of below) {
-      const rs = entrypoints.get(e.name)!.evaluate(e.name, input);
+      const rs = entrypoints.get(e.name)!.evaluate(e.name, input, strict);
       if (rs.length > 0) place(value as Record<string, unknown>, e.segments.slice(path.length), rs[0].result);
     }
     return { defined: true, result: value };

@@ -4,6 +4,7 @@ import {
   arrLen, arrGet, colLen, colKey, strLen, strPtr, boolOf,
 } from '../value';
 import { alloc } from '../heap';
+import { fault, typeFault, FAULT_NUMBER_SYNTAX, WANT_STRING, WANT_SET_OR_ARRAY, WANT_TO_NUMBER } from '../faults';
 import { ensureSorted } from '../collection';
 import { parseNumber } from '../number';
 import { runeCount } from '../ops';
@@ -32,9 +33,9 @@ function runeOffset(p: i32, n: i32, r: i32): i32 {
 }
 
 export function b_concat(delim: i32, coll: i32): i32 {
-  if (!isStr(delim)) return 0;
+  if (!isStr(delim)) return typeFault(1, WANT_STRING);
   const t = tagOf(coll);
-  if (t != T_ARRAY && t != T_SET) return 0;
+  if (t != T_ARRAY && t != T_SET) return typeFault(2, WANT_SET_OR_ARRAY);
   if (t == T_SET) ensureSorted(coll);
   const n = t == T_ARRAY ? arrLen(coll) : colLen(coll);
   const dl = strLen(delim);
@@ -89,7 +90,7 @@ export function b_substring(s: i32, start: i32, length: i32): i32 {
 }
 
 function mapCase(s: i32, upper: bool): i32 {
-  if (!isStr(s)) return 0;
+  if (!isStr(s)) return typeFault(1, WANT_STRING);
   const n = strLen(s), p = strPtr(s);
   const out = alloc(n);
   for (let i = 0; i < n; i++) {
@@ -269,8 +270,11 @@ export function b_to_number(v: i32): i32 {
     case T_NUMBER: return v;
     case T_NULL: return mkInt(0);
     case T_BOOL: return mkInt(boolOf(v) ? 1 : 0);
-    case T_STRING: return parseNumber(strPtr(v), strLen(v), true);
-    default: return 0;
+    case T_STRING: {
+      const n = parseNumber(strPtr(v), strLen(v), true);
+      return n != 0 ? n : fault(FAULT_NUMBER_SYNTAX);
+    }
+    default: return typeFault(1, WANT_TO_NUMBER);
   }
 }
 

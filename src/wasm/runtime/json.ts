@@ -3,6 +3,7 @@
 // costs little more than one pass. Printing follows OPA: sorted object keys, sets as sorted
 // arrays, non-string object keys printed as JSON strings of their text.
 import { alloc } from './heap';
+import { STATIC_FRAMES, enter, push, pop, topFrame, depthOf } from './frames';
 import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET,
   tagOf, mkNull, mkBool, mkString, mkArray, arrAppend, arrLen, arrGet, mkCollection,
@@ -281,55 +282,76 @@ function putKey(k: i32, rego: bool): void {
   putString(tmp, n);
 }
 
-function putValue(v: i32, rego: bool): void {
-  switch (tagOf(v)) {
-    case T_NULL: reserve(4); store<u32>(out + outLen, 0x6c6c756e); outLen += 4; break;
+// Printing walks collections with an explicit stack of (collection, next index) frames (frames.ts) instead of
+// recursing, so the depth of a value never meets the engine's call-stack limit.
+const PRINT: i32 = <i32>memory.data(16);
+const PRINT_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 8);
+
+@inline function isCollection(t: i32): bool { return t == T_ARRAY || t == T_OBJECT || t == T_SET; }
+
+@inline function entries(c: i32, t: i32): i32 { return t == T_ARRAY ? arrLen(c) : colLen(c); }
+
+function putClose(t: i32, rego: bool): void {
+  put(t == T_OBJECT || (t == T_SET && rego) ? 0x7d : 0x5d);
+}
+
+/** Prints a scalar, or opens a collection (an empty one is printed whole; others get a frame). */
+function putOpen(v: i32, rego: bool): void {
+  const t = tagOf(v);
+  switch (t) {
+    case T_NULL: reserve(4); store<u32>(out + outLen, 0x6c6c756e); outLen += 4; return;
     case T_BOOL:
       if (load<i32>(v, 4) != 0) { reserve(4); store<u32>(out + outLen, 0x65757274); outLen += 4; }
       else { reserve(5); store<u32>(out + outLen, 0x736c6166); store<u8>(out + outLen + 4, 0x65); outLen += 5; }
-      break;
-    case T_NUMBER: putNumber(v); break;
-    case T_STRING: putString(strPtr(v), strLen(v), !rego); break;
-    case T_ARRAY: {
-      put(0x5b);
-      const n = arrLen(v);
-      for (let i = 0; i < n; i++) {
-        if (i > 0) { put(0x2c); if (spaced) put(0x20); }
-        putValue(arrGet(v, i), rego);
+      return;
+    case T_NUMBER: putNumber(v); return;
+    case T_STRING: putString(strPtr(v), strLen(v), !rego); return;
+  }
+  if (!isCollection(t)) unreachable();
+  if (t != T_ARRAY) ensureSorted(v);
+  const n = entries(v, t);
+  if (t == T_SET && rego && n == 0) {
+    reserve(5); store<u32>(out + outLen, 0x28746573); store<u8>(out + outLen + 4, 0x29); outLen += 5;
+    return;
+  }
+  put(t == T_OBJECT || (t == T_SET && rego) ? 0x7b : 0x5b);
+  if (n == 0) {
+    putClose(t, rego);
+    return;
+  }
+  const f = push(PRINT);
+  store<i32>(f, v);
+  store<i32>(f, 0, 4);
+}
+
+function putValue(root: i32, rego: bool): void {
+  const base = enter(PRINT, PRINT_FRAMES, 8);
+  let v = root;
+  while (v != 0) {
+    putOpen(v, rego);
+    v = 0;
+    while (depthOf(PRINT) > base) {
+      const f = topFrame(PRINT);
+      const c = load<i32>(f);
+      const i = load<i32>(f, 4);
+      const t = tagOf(c);
+      if (i == entries(c, t)) {
+        putClose(t, rego);
+        pop(PRINT);
+        continue;
       }
-      put(0x5d);
-      break;
-    }
-    case T_OBJECT: {
-      ensureSorted(v);
-      put(0x7b);
-      const n = colLen(v);
-      for (let i = 0; i < n; i++) {
-        if (i > 0) { put(0x2c); if (spaced) put(0x20); }
-        putKey(colKey(v, i), rego);
+      store<i32>(f, i + 1, 4);
+      if (i > 0) { put(0x2c); if (spaced) put(0x20); }
+      if (t == T_OBJECT) {
+        putKey(colKey(c, i), rego);
         put(0x3a);
         if (spaced) put(0x20);
-        putValue(colVal(v, i), rego);
+        v = colVal(c, i);
+      } else {
+        v = t == T_ARRAY ? arrGet(c, i) : colKey(c, i);
       }
-      put(0x7d);
       break;
     }
-    case T_SET: {
-      ensureSorted(v);
-      const n = colLen(v);
-      if (rego && n == 0) {
-        reserve(5); store<u32>(out + outLen, 0x28746573); store<u8>(out + outLen + 4, 0x29); outLen += 5;
-        break;
-      }
-      put(rego ? 0x7b : 0x5b);
-      for (let i = 0; i < n; i++) {
-        if (i > 0) { put(0x2c); if (spaced) put(0x20); }
-        putValue(colKey(v, i), rego);
-      }
-      put(rego ? 0x7d : 0x5d);
-      break;
-    }
-    default: unreachable();
   }
 }
 

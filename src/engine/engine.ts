@@ -41,6 +41,8 @@ export interface Evaluation {
   result?: unknown;
   /** OPA's nd_builtin_cache, when recordNondeterministic is on. */
   ndBuiltinCache?: Record<string, Record<string, unknown>>;
+  /** Time spent reading base data outside the modules (a path no entrypoint covers): OPA's external resolve. */
+  resolveNs?: number;
 }
 
 export class Engine {
@@ -165,14 +167,21 @@ export class Engine {
     }
     const below = entrypointPaths.filter((e) => e.segments.length > path.length && path.every((s, i) => e.segments[i] === s));
     // Base data as OPA answers it: objects with their keys sorted (the store keeps them in arrival order).
+    const resolveStart = process.hrtime.bigint();
     let value = this.store.read(path);
-    if (below.length === 0) return value === undefined ? { defined: false } : { defined: true, result: cloneJson(value, { sortKeys: true }) };
+    const resolved = () => Number(process.hrtime.bigint() - resolveStart);
+    if (below.length === 0) {
+      if (value === undefined) return { defined: false, resolveNs: resolved() };
+      value = cloneJson(value, { sortKeys: true });
+      return { defined: true, result: value, resolveNs: resolved() };
+    }
     value = isObject(value) ? cloneJson(value, { sortKeys: true }) : {};
+    const resolveNs = resolved();
     for (const e of below) {
       const rs = entrypoints.get(e.name)!.evaluate(e.name, input, strict);
       if (rs.length > 0) place(value as Record<string, unknown>, e.segments.slice(path.length), rs[0].result);
     }
-    return { defined: true, result: value };
+    return { defined: true, result: value, resolveNs };
   }
 
   /** The Decide contract for PEP adapters. */

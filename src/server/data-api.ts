@@ -61,7 +61,7 @@ function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], deci
   const done = (evaluation: Evaluation): Evaluated => {
     const end = process.hrtime.bigint();
     ctx.metrics.evaluationDuration.observe(Number(end - evalStart) / 1e9);
-    return { ...evaluation, metrics: decisionMetrics(started, inputParsed, evalStart, end) };
+    return { ...evaluation, metrics: decisionMetrics(started, inputParsed, evalStart, end, evaluation.resolveNs) };
   };
   const failed = (err: unknown): never => {
     if (!(err instanceof EvaluationError)) throw err;
@@ -77,12 +77,15 @@ function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], deci
 }
 
 /**
- * OPA's metric names for a decision. The entrypoint is compiled with the policy, never per request, so every
- * request is what OPA calls a query cache hit and there is no query compile timer.
+ * OPA's metric names for a decision. The entrypoints are compiled with the policy, never per request, so every
+ * request is what OPA calls a query cache hit and there is no query compile timer (OPA's first request for a
+ * path has one). timer_rego_external_resolve_ns is the time spent reading base data outside the modules, on
+ * paths no rule covers; reads inside a module are part of the evaluation (OPA times them apart).
  */
-function decisionMetrics(started: bigint, inputParsed: bigint, evalStart: bigint, end: bigint): Record<string, number> {
+function decisionMetrics(started: bigint, inputParsed: bigint, evalStart: bigint, end: bigint, resolveNs: number | undefined): Record<string, number> {
   return {
     counter_server_query_cache_hit: 1,
+    ...(resolveNs === undefined ? {} : { timer_rego_external_resolve_ns: resolveNs }),
     timer_rego_input_parse_ns: Number(inputParsed - started),
     timer_rego_query_eval_ns: Number(end - evalStart),
     timer_server_handler_ns: Number(end - started),

@@ -1,12 +1,12 @@
 // Data and Query API parameters Verdict does not honour are refused by name rather than accepted and
-// dropped: the policy runs as compiled wasm, which keeps no evaluation trace (explain) and no per-operation
-// profile (instrument).
+// dropped: the policy runs as compiled wasm, which keeps no evaluation trace (explain) and has none of the
+// evaluator operations and compile stages OPA's instrumentation times (instrument).
 import { invalidParameter } from './errors.js';
 import { boolParam } from './respond.js';
 
 const reasons: Record<string, string> = {
   explain: 'Verdict evaluates compiled policies and keeps no evaluation trace',
-  instrument: 'Verdict evaluates compiled policies and keeps no per-operation profile',
+  instrument: "OPA's instrumentation times its evaluator's operations (plug, resolve, rule index, builtin calls) and compile stages, which a compiled policy does not go through; ?metrics gives the timers Verdict has",
 };
 
 /** Throws a 400 naming the first parameter asked for that Verdict cannot honour. */

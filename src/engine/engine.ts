@@ -9,6 +9,7 @@ import type { RegoCompiler } from './compiler.js';
 import { evaluateWithHttpSend } from './http-send-loop.js';
 import { QUERY_PACKAGE, queryModule, type QueryRow } from '../compiler/query.js';
 import { WasmProgram } from './program.js';
+import { wasmRuleModules } from './wasm-rules.js';
 import { DataStore, childOf, splitPath } from './store.js';
 import { writeJson } from '../json/writer.js';
 import { cloneJson } from '../json/clone.js';
@@ -29,6 +30,8 @@ interface PolicySet {
   entrypoints: Map<string, WasmProgram>;
   /** Entrypoints split into segments, for prefix searches when a path is not itself an entrypoint. */
   entrypointPaths: { name: string; segments: string[] }[];
+  /** Entrypoints only a bundle's policy.wasm defines (no Rego rule at that path). */
+  wasmOnly: string[];
 }
 
 export interface EvaluateOptions {
@@ -49,7 +52,7 @@ export class Engine {
   readonly store = new DataStore();
   /** OPA's nd_builtin_cache: report what non-deterministic builtins answered with each evaluation. */
   recordNondeterministic = false;
-  private set: PolicySet = { bundles: [], apiModules: [], entrypoints: new Map(), entrypointPaths: [] };
+  private set: PolicySet = { bundles: [], apiModules: [], entrypoints: new Map(), entrypointPaths: [], wasmOnly: [] };
 
   constructor(
     private readonly compiler: RegoCompiler,
@@ -200,15 +203,19 @@ export class Engine {
 
   /**
    * An ad-hoc query (the Query API) against the active set's Rego modules and data, compiled by the set's
-   * compiler with the query as one more module. Returns each solution's bindings, in OPA's order. Rules
-   * shipped only as wasm are not visible to a query; their base data is.
+   * compiler with the query as one more module. Returns each solution's bindings, in OPA's order. Rules of a
+   * wasm bundle are seen through the Rego sources shipped with it, and its entrypoints (which only its
+   * policy.wasm defines) as their values for this input (wasm-rules.ts).
    */
   async query(query: string, input: Uint8Array | undefined): Promise<{ rows: Record<string, unknown>[]; compileNs: number; evalNs: number }> {
     const started = process.hrtime.bigint();
     const set = this.set;
     const compiled = queryModule(query);
     const { modules, regoVersion } = regoSources(set.bundles, set.apiModules, this.defaultRegoVersion);
-    const { wasm } = await this.compiler.compile([...modules, { path: compiled.file.path, source: compiled.file.source, packagePath: [QUERY_PACKAGE] }], { regoVersion });
+    const wasmRules = set.wasmOnly.map((name) => ({ name, program: set.entrypoints.get(name)! }));
+    const resolved = evaluateWithHttpSend(this.httpSend, () => wasmRuleModules(wasmRules, input));
+    const wasmModules = resolved instanceof Promise ? await resolved : resolved;
+    const { wasm } = await this.compiler.compile([...modules, ...wasmModules, { path: compiled.file.path, source: compiled.file.source, packagePath: [QUERY_PACKAGE] }], { regoVersion });
     const program = await WasmProgram.load(wasm, hostBuiltins, this.store, 'verdict');
     const compiledAt = process.hrtime.bigint();
     const outcome = evaluateWithHttpSend(this.httpSend, () => {
@@ -228,27 +235,36 @@ export class Engine {
         for (const entry of bundle.manifest.wasm ?? []) if (entry.module === wasm.path) entrypoints.set(entry.entrypoint, program);
       }
     }
+    const wasmEntrypoints = new Set(entrypoints.keys());
     const { modules: regoModules, regoVersion } = regoSources(bundles, apiModules, this.defaultRegoVersion);
     if (regoModules.length > 0) {
       const compiled = await this.compiler.compile(regoModules, { regoVersion });
       const program = await WasmProgram.load(compiled.wasm, hostBuiltins, this.store, 'verdict');
-      for (const name of compiled.entrypoints) entrypoints.set(name, program);
+      // A bundle's policy.wasm answers for its own entrypoints, as OPA's wasm resolvers do.
+      for (const name of compiled.entrypoints) {
+        if (entrypoints.has(name)) wasmEntrypoints.delete(name);
+        else entrypoints.set(name, program);
+      }
     }
     const entrypointPaths = [...entrypoints.keys()].map((name) => ({ name, segments: splitPath(name) }));
-    return { bundles, apiModules, entrypoints, entrypointPaths };
+    return { bundles, apiModules, entrypoints, entrypointPaths, wasmOnly: [...wasmEntrypoints] };
   }
 }
 
 const encoder = new TextEncoder();
 
-/** The Rego side of a policy set: bundles without wasm, and the Policy API's modules. */
-/** The Rego modules of a set, and the version they compile as: 0 when any source (a bundle's manifest, or the default for the rest) says 0. */
+/**
+ * The Rego modules of a set (every bundle's, those shipped beside a policy.wasm included, and the Policy
+ * API's), and the version they compile as: 0 when any source (a bundle's manifest, or the default for the
+ * rest) says 0. As in OPA, a wasm bundle's Rego sources are compiled too: its rules that are not wasm
+ * entrypoints are served from them, and queries see its rules.
+ */
 function regoSources(bundles: Bundle[], apiModules: readonly ApiModule[], defaultVersion: 0 | 1): { modules: RegoModule[]; regoVersion: 0 | 1 } {
   const modules: RegoModule[] = [
-    ...bundles.filter((b) => b.wasm.length === 0).flatMap((b) => b.modules.map((m) => ({ ...m, path: `${b.name}/${m.path}` }))),
+    ...bundles.flatMap((b) => b.modules.map((m) => ({ ...m, path: `${b.name}/${m.path}` }))),
     ...apiModules.map((m) => ({ path: m.id, source: m.source, packagePath: m.packagePath })),
   ];
-  const versions = bundles.filter((b) => b.wasm.length === 0).map((b) => b.manifest.rego_version ?? defaultVersion);
+  const versions = bundles.filter((b) => b.modules.length > 0).map((b) => b.manifest.rego_version ?? defaultVersion);
   if (apiModules.length > 0) versions.push(defaultVersion);
   return { modules, regoVersion: versions.includes(0) ? 0 : 1 };
 }

@@ -59,10 +59,10 @@ export interface OpaServer {
   stop(): Promise<void>;
 }
 
-/** `opa run --server` on a loopback port with the given config file and bundles. */
-export async function startOpa(configFile: string, bundles: string[], env?: NodeJS.ProcessEnv): Promise<OpaServer> {
+/** `opa run --server` on a loopback port with the given config file and bundles (`binary`: another OPA build). */
+export async function startOpa(configFile: string, bundles: string[], env?: NodeJS.ProcessEnv, binary = referenceOpa()): Promise<OpaServer> {
   const port = await freePort();
-  const child = spawn(referenceOpa(), ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', '-c', configFile, ...bundles.flatMap((b) => ['-b', b])], {
+  const child = spawn(binary, ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', '-c', configFile, ...bundles.flatMap((b) => ['-b', b])], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: env ? { ...process.env, ...env } : process.env,
   });

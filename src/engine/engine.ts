@@ -5,7 +5,7 @@ import { checkBundlesDoNotOverlap, isObject, type Bundle, type RegoModule } from
 import { hostBuiltins } from '../builtins/index.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { HttpSendSession, NeedsResponse, withSession } from '../builtins/http-send/session.js';
-import type { RegoCompiler } from './compiler.js';
+import { NoCompilerError, NoRulesError, type CompiledPolicy, type RegoCompiler } from './compiler.js';
 import { evaluateWithHttpSend } from './http-send-loop.js';
 import { QUERY_PACKAGE, queryModule, type QueryRow } from '../compiler/query.js';
 import { WasmProgram } from './program.js';
@@ -237,8 +237,8 @@ export class Engine {
     }
     const wasmEntrypoints = new Set(entrypoints.keys());
     const { modules: regoModules, regoVersion } = regoSources(bundles, apiModules, this.defaultRegoVersion);
-    if (regoModules.length > 0) {
-      const compiled = await this.compiler.compile(regoModules, { regoVersion });
+    const compiled = await this.compileBesideWasm(regoModules, regoVersion, bundles);
+    if (compiled) {
       const program = await WasmProgram.load(compiled.wasm, hostBuiltins, this.store, 'verdict');
       // A bundle's policy.wasm answers for its own entrypoints, as OPA's wasm resolvers do.
       for (const name of compiled.entrypoints) {
@@ -248,6 +248,22 @@ export class Engine {
     }
     const entrypointPaths = [...entrypoints.keys()].map((name) => ({ name, segments: splitPath(name) }));
     return { bundles, apiModules, entrypoints, entrypointPaths, wasmOnly: [...wasmEntrypoints] };
+  }
+
+  /**
+   * Compiles a set's Rego. When all of it was shipped beside policy.wasm modules, a compile with no rules left
+   * (`opa build -t wasm` keeps the entrypoint rules only in the module) or no compiler in this build leaves the
+   * modules to serve alone; any other Rego must compile.
+   */
+  private async compileBesideWasm(modules: RegoModule[], regoVersion: 0 | 1, bundles: Bundle[]): Promise<CompiledPolicy | undefined> {
+    if (modules.length === 0) return undefined;
+    try {
+      return await this.compiler.compile(modules, { regoVersion });
+    } catch (err) {
+      const besideWasm = bundles.filter((b) => b.wasm.length > 0).reduce((n, b) => n + b.modules.length, 0);
+      if (besideWasm === modules.length && (err instanceof NoRulesError || err instanceof NoCompilerError)) return undefined;
+      throw err;
+    }
   }
 }
 

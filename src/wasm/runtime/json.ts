@@ -3,7 +3,7 @@
 // costs little more than one pass. Printing follows OPA: sorted object keys, sets as sorted
 // arrays, non-string object keys printed as JSON strings of their text.
 import { alloc } from './heap';
-import { STATIC_FRAMES, enter, push, pop, topFrame, depthOf } from './frames';
+import { STATIC_FRAMES, enter, push, pop, popTo, topFrame, depthOf } from './frames';
 import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET,
   tagOf, mkNull, mkBool, mkString, mkArray, arrAppend, arrLen, arrGet, mkCollection,
@@ -117,61 +117,20 @@ function parseString(): i32 {
   return mkString(buf, o - buf);
 }
 
-function parseValue(depth: i32): i32 {
-  if (depth > 10000) return 0;
-  ws();
-  if (pos >= end) return 0;
+// Collections are parsed with an explicit stack (frames.ts) of (collection, kind, pending object key) frames,
+// never by recursion, so nesting up to the limit never meets the engine's call-stack limit.
+const PARSE: i32 = <i32>memory.data(16);
+const PARSE_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 12);
+const MAX_DEPTH: i32 = 10000;
+const IN_ARRAY: i32 = 0;
+/** `{`: an object, or with sets allowed a set; the collection is made at its first member, when that is known. */
+const IN_BRACE: i32 = 1;
+
+/** A scalar at pos (string, true, false, null, set(), number), or 0 when the text is not one. */
+function parseScalar(): i32 {
   const c = load<u8>(pos);
   switch (c) {
     case 0x22: return parseString();
-    case 0x7b: { // {
-      pos++;
-      ws();
-      if (pos < end && load<u8>(pos) == 0x7d) { pos++; return mkCollection(T_OBJECT, 0); }
-      let v = 0;
-      while (true) {
-        const k = parseValue(depth + 1);
-        if (k == 0) return 0;
-        ws();
-        if (pos < end && load<u8>(pos) == 0x3a) {
-          if (v == 0) v = mkCollection(T_OBJECT, 0);
-          else if (tagOf(v) != T_OBJECT) return 0;
-          pos++;
-          const x = parseValue(depth + 1);
-          if (x == 0) return 0;
-          if (!allowSets && tagOf(k) != T_STRING) return 0;
-          objInsert(v, k, x);
-        } else {
-          if (!allowSets) return 0;
-          if (v == 0) v = mkCollection(T_SET, 0);
-          else if (tagOf(v) != T_SET) return 0;
-          setAdd(v, k);
-        }
-        ws();
-        if (pos >= end) return 0;
-        const d = load<u8>(pos++);
-        if (d == 0x7d) return v;
-        if (d != 0x2c) return 0;
-      }
-      return 0;
-    }
-    case 0x5b: { // [
-      pos++;
-      const a = mkArray(0);
-      ws();
-      if (pos < end && load<u8>(pos) == 0x5d) { pos++; return a; }
-      while (true) {
-        const x = parseValue(depth + 1);
-        if (x == 0) return 0;
-        arrAppend(a, x);
-        ws();
-        if (pos >= end) return 0;
-        const d = load<u8>(pos++);
-        if (d == 0x5d) return a;
-        if (d != 0x2c) return 0;
-      }
-      return 0;
-    }
     case 0x74: return lit(0x65757274, 4) ? mkBool(true) : 0; // true
     case 0x66: // false
       if (pos + 5 <= end && load<u32>(pos + 1) == 0x65736c61) { pos += 5; return mkBool(false); }
@@ -196,6 +155,92 @@ function parseValue(depth: i32): i32 {
   }
 }
 
+/** The separator after a member: 1 after `,` (another member follows), 2 after `close`, 0 otherwise. */
+function separator(close: u8): i32 {
+  ws();
+  if (pos >= end) return 0;
+  const d = load<u8>(pos++);
+  if (d == close) return 2;
+  return d == 0x2c ? 1 : 0;
+}
+
+function parseFailed(base: i32): i32 {
+  popTo(PARSE, base);
+  return 0;
+}
+
+function parseValue(): i32 {
+  const base = enter(PARSE, PARSE_FRAMES, 12);
+  while (true) {
+    // The start of a value: a scalar is complete at once, a non-empty collection opens a frame.
+    if (depthOf(PARSE) - base > MAX_DEPTH) return parseFailed(base);
+    ws();
+    if (pos >= end) return parseFailed(base);
+    const c = load<u8>(pos);
+    let v = 0;
+    if (c == 0x5b || c == 0x7b) { // [ {
+      pos++;
+      ws();
+      const close: u8 = c == 0x5b ? 0x5d : 0x7d;
+      if (pos < end && load<u8>(pos) == close) {
+        pos++;
+        v = c == 0x5b ? mkArray(0) : mkCollection(T_OBJECT, 0);
+      } else {
+        const f = push(PARSE);
+        store<i32>(f, c == 0x5b ? mkArray(0) : 0);
+        store<i32>(f, c == 0x5b ? IN_ARRAY : IN_BRACE, 4);
+        store<i32>(f, 0, 8);
+        continue;
+      }
+    } else {
+      v = parseScalar();
+      if (v == 0) return parseFailed(base);
+    }
+    // v is complete: it becomes a member of the collection around it, which may complete in turn.
+    let more = false;
+    while (depthOf(PARSE) > base) {
+      const f = topFrame(PARSE);
+      let coll = load<i32>(f);
+      let sep = 0;
+      if (load<i32>(f, 4) == IN_ARRAY) {
+        arrAppend(coll, v);
+        sep = separator(0x5d);
+      } else if (load<i32>(f, 8) != 0) {
+        objInsert(coll, load<i32>(f, 8), v);
+        store<i32>(f, 0, 8);
+        sep = separator(0x7d);
+      } else {
+        ws();
+        if (pos < end && load<u8>(pos) == 0x3a) { // key: value
+          if (coll == 0) coll = mkCollection(T_OBJECT, 0);
+          else if (tagOf(coll) != T_OBJECT) return parseFailed(base);
+          if (!allowSets && tagOf(v) != T_STRING) return parseFailed(base);
+          pos++;
+          store<i32>(f, coll);
+          store<i32>(f, v, 8);
+          more = true;
+          break;
+        }
+        if (!allowSets) return parseFailed(base);
+        if (coll == 0) coll = mkCollection(T_SET, 0);
+        else if (tagOf(coll) != T_SET) return parseFailed(base);
+        store<i32>(f, coll);
+        setAdd(coll, v);
+        sep = separator(0x7d);
+      }
+      if (sep == 0) return parseFailed(base);
+      if (sep == 1) {
+        more = true;
+        break;
+      }
+      pop(PARSE);
+      v = coll;
+    }
+    if (!more) return v;
+  }
+  return 0;
+}
+
 @inline function lit(word: u32, n: i32): bool {
   if (pos + n <= end && load<u32>(pos) == word) { pos += n; return true; }
   return false;
@@ -204,7 +249,7 @@ function parseValue(depth: i32): i32 {
 /** Parses JSON (or, with sets, OPA's value syntax) at [p, p+n); returns 0 on malformed text. */
 export function parseJSON(p: i32, n: i32, sets: bool): i32 {
   src = p; end = p + n; pos = p; allowSets = sets;
-  const v = parseValue(0);
+  const v = parseValue();
   if (v == 0) return 0;
   ws();
   return pos == end ? v : 0;

@@ -4,7 +4,7 @@
 // (src/wasm/runtime/frames.ts); a recursive walk overflowed the engine's call stack from about 8,000 levels.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { send, startOpa, startVerdict, writeTree, type OpaServer } from './harness.js';
+import { send, startOpaAndVerdict, type OpaServer } from './harness.js';
 import type { RunningServer } from '../../src/server/start.js';
 
 const policy = `package deep
@@ -36,8 +36,7 @@ let opa: OpaServer;
 let verdict: RunningServer;
 
 before(async () => {
-  const dir = writeTree({ '.manifest': JSON.stringify({ roots: ['deep'] }), 'deep/policy.rego': policy, 'config.yaml': '{}\n' });
-  [opa, verdict] = await Promise.all([startOpa(`${dir}/config.yaml`, [dir]), startVerdict('{}', [dir])]);
+  ({ opa, verdict } = await startOpaAndVerdict({ '.manifest': JSON.stringify({ roots: ['deep'] }), 'deep/policy.rego': policy }));
 });
 
 after(async () => {

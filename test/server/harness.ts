@@ -92,6 +92,16 @@ export async function startVerdict(configText: string, bundles: string[], onDeci
   });
 }
 
+/**
+ * `opa run --server` and Verdict serving the same bundle directory, written from `files` (which must include
+ * `.manifest`; a `config.yaml` of `{}` is added for OPA).
+ */
+export async function startOpaAndVerdict(files: Record<string, string>, onDecision?: (e: DecisionEvent) => void): Promise<{ opa: OpaServer; verdict: RunningServer }> {
+  const dir = writeTree({ ...files, 'config.yaml': '{}\n' });
+  const [opa, verdict] = await Promise.all([startOpa(`${dir}/config.yaml`, [dir]), startVerdict('{}', [dir], onDecision)]);
+  return { opa, verdict };
+}
+
 /** Polls `check` until it holds, failing with `what` after `ms` (servers and control planes work asynchronously). */
 export async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;

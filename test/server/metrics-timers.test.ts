@@ -4,7 +4,7 @@
 // entrypoints with the policy and is always a cache hit.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { send, startOpa, startVerdict, writeTree, type OpaServer } from './harness.js';
+import { send, startOpaAndVerdict, type OpaServer } from './harness.js';
 import type { RunningServer } from '../../src/server/start.js';
 
 const policy = `package t
@@ -16,8 +16,7 @@ let opa: OpaServer;
 let verdict: RunningServer;
 
 before(async () => {
-  const dir = writeTree({ '.manifest': JSON.stringify({ roots: ['t', 'base'] }), 't/policy.rego': policy, 'base/data.json': '{"k":1}', 'config.yaml': '{}\n' });
-  [opa, verdict] = await Promise.all([startOpa(`${dir}/config.yaml`, [dir]), startVerdict('{}', [dir])]);
+  ({ opa, verdict } = await startOpaAndVerdict({ '.manifest': JSON.stringify({ roots: ['t', 'base'] }), 't/policy.rego': policy, 'base/data.json': '{"k":1}' }));
 });
 
 after(async () => {

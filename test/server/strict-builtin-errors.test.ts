@@ -5,7 +5,7 @@
 // http.send) are covered.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { send, startOpa, startVerdict, writeTree, type OpaServer } from './harness.js';
+import { send, startOpaAndVerdict, type OpaServer } from './harness.js';
 import type { RunningServer } from '../../src/server/start.js';
 import type { DecisionEvent } from '../../src/server/context.js';
 
@@ -37,8 +37,7 @@ let verdict: RunningServer;
 const events: DecisionEvent[] = [];
 
 before(async () => {
-  const dir = writeTree({ '.manifest': JSON.stringify({ roots: ['t'] }), 't/policy.rego': policy, 'config.yaml': '{}\n' });
-  [opa, verdict] = await Promise.all([startOpa(`${dir}/config.yaml`, [dir]), startVerdict('{}', [dir], (e) => void events.push(e))]);
+  ({ opa, verdict } = await startOpaAndVerdict({ '.manifest': JSON.stringify({ roots: ['t'] }), 't/policy.rego': policy }, (e) => void events.push(e)));
 });
 
 after(async () => {

@@ -22,6 +22,8 @@ const WANTED: Record<number, string> = {
   2: 'string',
   3: 'one of {null, boolean, number, string}',
   4: 'one of {set, array}',
+  5: 'set',
+  6: 'one of {number, set}',
 };
 
 /** OPA's name for a value's type. */

@@ -29,6 +29,8 @@ u := upper(input.s) if input.case == "upper"
 
 p := input.a + input.b if input.case == "plus"
 
+m := input.a - input.b if input.case == "minus"
+
 ok := 1
 `;
 
@@ -65,6 +67,9 @@ const cases: { input: unknown; sameMessage: boolean }[] = [
   { input: { case: 'upper', s: 1 }, sameMessage: true },
   { input: { case: 'upper', s: { a: 1 } }, sameMessage: true },
   { input: { case: 'plus', a: 1, b: 'x' }, sameMessage: true },
+  { input: { case: 'minus', a: 'x', b: 1 }, sameMessage: true },
+  { input: { case: 'minus', a: 1, b: [1] }, sameMessage: true },
+  { input: { case: 'rem', a: 1.5, b: 1 }, sameMessage: true },
 ];
 
 async function both(method: string, path: string, body?: string) {

@@ -17,6 +17,8 @@ export const WANT_NUMBER: i32 = 1;
 export const WANT_STRING: i32 = 2;
 export const WANT_TO_NUMBER: i32 = 3;
 export const WANT_SET_OR_ARRAY: i32 = 4;
+export const WANT_SET: i32 = 5;
+export const WANT_NUMBER_OR_SET: i32 = 6;
 
 const record: i32 = <i32>memory.data(28);
 let pending: i32 = 0;

@@ -5,7 +5,7 @@ import { T_NUMBER, T_SET, N_INT, tagOf, mkInt, mkFloat, numKind, numInt, numF64,
 import { colFind, colAppendNew } from '../collection';
 import { numIsInt, numAsI64 } from '../number';
 import { bigAdd, bigMul, bigAbs } from '../bigint';
-import { fault, typeFault, FAULT_DIV_ZERO, FAULT_REM_ZERO, FAULT_REM_NOT_INT, WANT_NUMBER } from '../faults';
+import { fault, typeFault, FAULT_DIV_ZERO, FAULT_REM_ZERO, FAULT_REM_NOT_INT, WANT_NUMBER, WANT_SET, WANT_NUMBER_OR_SET } from '../faults';
 
 @inline function bothInt(a: i32, b: i32): bool { return numKind(a) == N_INT && numKind(b) == N_INT; }
 @inline function isNum(v: i32): bool { return tagOf(v) == T_NUMBER; }
@@ -24,7 +24,11 @@ export function b_plus(a: i32, b: i32): i32 {
 /** Set difference for sets, subtraction for numbers. */
 export function b_minus(a: i32, b: i32): i32 {
   if (tagOf(a) == T_SET && tagOf(b) == T_SET) return setDiff(a, b);
-  if (!isNum(a) || !isNum(b)) return numbersFault(a, b);
+  if (!isNum(a) || !isNum(b)) {
+    // The first operand decides what the second must be.
+    if (isNum(a)) return typeFault(2, WANT_NUMBER);
+    return tagOf(a) == T_SET ? typeFault(2, WANT_SET) : typeFault(1, WANT_NUMBER_OR_SET);
+  }
   if (bothInt(a, b)) {
     const x = numInt(a), y = numInt(b);
     const r = x - y;

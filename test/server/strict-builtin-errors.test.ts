@@ -31,6 +31,10 @@ p := input.a + input.b if input.case == "plus"
 
 m := input.a - input.b if input.case == "minus"
 
+s := replace(input.a, "q", input.b) if input.case == "replace"
+
+sub := substring(input.a, input.b, 1) if input.case == "substring"
+
 ok := 1
 `;
 
@@ -70,6 +74,9 @@ const cases: { input: unknown; sameMessage: boolean }[] = [
   { input: { case: 'minus', a: 'x', b: 1 }, sameMessage: true },
   { input: { case: 'minus', a: 1, b: [1] }, sameMessage: true },
   { input: { case: 'rem', a: 1.5, b: 1 }, sameMessage: true },
+  { input: { case: 'replace', a: 1, b: 'x' }, sameMessage: true },
+  { input: { case: 'replace', a: 'x', b: 2 }, sameMessage: true },
+  { input: { case: 'substring', a: 'x', b: 'y' }, sameMessage: true },
 ];
 
 async function both(method: string, path: string, body?: string) {

@@ -4,19 +4,21 @@
 // non-string object keys as their JSON text.
 import type { HostBuiltin } from './args.js';
 import { KEEPS_NUMBER_TEXT } from './rego-value.js';
+import { noteBuiltinFailure } from './failures.js';
 import { builtinRegistry } from './registry.js';
 
 export type { HostBuiltin } from './args.js';
 
 /**
  * OPA's wasm target is non-strict: a builtin error makes the call undefined instead of failing the
- * evaluation (the SDK would abort the whole evaluation on a throw).
+ * evaluation (the SDK would abort the whole evaluation on a throw). The error is noted for strict callers.
  */
-function undefinedOnError(fn: HostBuiltin): HostBuiltin {
+function undefinedOnError(name: string, fn: HostBuiltin): HostBuiltin {
   const wrapped = (...args: unknown[]) => {
     try {
       return fn(...args);
-    } catch {
+    } catch (err) {
+      noteBuiltinFailure(name, err);
       return undefined;
     }
   };
@@ -31,5 +33,5 @@ function undefinedOnError(fn: HostBuiltin): HostBuiltin {
 const ABORTS_ON_PURPOSE: ReadonlySet<string> = new Set(['http.send']);
 
 export const hostBuiltins: Record<string, HostBuiltin> = Object.fromEntries(
-  builtinRegistry.flatMap(({ name, host }) => (host ? [[name, ABORTS_ON_PURPOSE.has(name) ? host : undefinedOnError(host)]] : [])),
+  builtinRegistry.flatMap(({ name, host }) => (host ? [[name, ABORTS_ON_PURPOSE.has(name) ? host : undefinedOnError(name, host)]] : [])),
 );

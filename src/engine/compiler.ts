@@ -64,10 +64,20 @@ export class PlanningCompiler implements RegoCompiler {
   }
 }
 
+/** The modules compile but define no rules (only functions, or nothing): there is no module to build. */
+export class NoRulesError extends RegoCompileError {
+  constructor() {
+    super('no rules to compile: the modules define only functions or nothing at all');
+  }
+}
+
+/** This build has no Rego compiler (noCompiler). */
+export class NoCompilerError extends RegoCompileError {}
+
 /** Used when no compiler is available: bundles with only .rego files are refused with a clear error. */
 export const noCompiler: RegoCompiler = {
   async compile(modules) {
-    throw new RegoCompileError(
+    throw new NoCompilerError(
       `cannot compile ${modules.length} Rego module(s) (${modules.map((m) => m.path).join(', ')}): this build has no Rego compiler; ` +
         'ship the bundle with a policy.wasm (opa build -t wasm) or install the reference OPA (scripts/install-opa.sh, or set VERDICT_OPA)',
     );

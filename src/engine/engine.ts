@@ -5,10 +5,11 @@ import { checkBundlesDoNotOverlap, isObject, type Bundle, type RegoModule } from
 import { hostBuiltins } from '../builtins/index.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { HttpSendSession, NeedsResponse, withSession } from '../builtins/http-send/session.js';
-import type { RegoCompiler } from './compiler.js';
+import { NoCompilerError, NoRulesError, type CompiledPolicy, type RegoCompiler } from './compiler.js';
 import { evaluateWithHttpSend } from './http-send-loop.js';
 import { QUERY_PACKAGE, queryModule, type QueryRow } from '../compiler/query.js';
 import { WasmProgram } from './program.js';
+import { wasmRuleModules } from './wasm-rules.js';
 import { DataStore, childOf, splitPath } from './store.js';
 import { writeJson } from '../json/writer.js';
 import { cloneJson } from '../json/clone.js';
@@ -29,6 +30,13 @@ interface PolicySet {
   entrypoints: Map<string, WasmProgram>;
   /** Entrypoints split into segments, for prefix searches when a path is not itself an entrypoint. */
   entrypointPaths: { name: string; segments: string[] }[];
+  /** Entrypoints only a bundle's policy.wasm defines (no Rego rule at that path). */
+  wasmOnly: string[];
+}
+
+export interface EvaluateOptions {
+  /** OPA's strict-builtin-errors: the first builtin error fails the evaluation (EvaluationError with `builtin`). */
+  strictBuiltinErrors?: boolean;
 }
 
 export interface Evaluation {
@@ -36,13 +44,15 @@ export interface Evaluation {
   result?: unknown;
   /** OPA's nd_builtin_cache, when recordNondeterministic is on. */
   ndBuiltinCache?: Record<string, Record<string, unknown>>;
+  /** Time spent reading base data outside the modules (a path no entrypoint covers): OPA's external resolve. */
+  resolveNs?: number;
 }
 
 export class Engine {
   readonly store = new DataStore();
   /** OPA's nd_builtin_cache: report what non-deterministic builtins answered with each evaluation. */
   recordNondeterministic = false;
-  private set: PolicySet = { bundles: [], apiModules: [], entrypoints: new Map(), entrypointPaths: [] };
+  private set: PolicySet = { bundles: [], apiModules: [], entrypoints: new Map(), entrypointPaths: [], wasmOnly: [] };
 
   constructor(
     private readonly compiler: RegoCompiler,
@@ -128,9 +138,10 @@ export class Engine {
    * otherwise the base data at the path is overlaid with every entrypoint below it.
    * Synchronous unless the policies call http.send: then a promise, settled once the requests are fetched.
    */
-  evaluate(path: string[], input: Uint8Array | undefined): Evaluation | Promise<Evaluation> {
-    if (!this.recordNondeterministic) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input));
-    return evaluateWithHttpSend(this.httpSend, (session) => ({ ...this.evaluateOnce(path, input), ndBuiltinCache: session.ndBuiltinCache() }));
+  evaluate(path: string[], input: Uint8Array | undefined, options: EvaluateOptions = {}): Evaluation | Promise<Evaluation> {
+    const strict = options.strictBuiltinErrors === true;
+    if (!this.recordNondeterministic) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input, strict));
+    return evaluateWithHttpSend(this.httpSend, (session) => ({ ...this.evaluateOnce(path, input, strict), ndBuiltinCache: session.ndBuiltinCache() }));
   }
 
   /**
@@ -146,27 +157,34 @@ export class Engine {
     }
   }
 
-  private evaluateOnce(path: string[], input: Uint8Array | undefined): Evaluation {
+  private evaluateOnce(path: string[], input: Uint8Array | undefined, strict = false): Evaluation {
     const { entrypoints, entrypointPaths } = this.set;
     for (let n = path.length; n > 0; n--) {
       const name = n === path.length ? path.join('/') : path.slice(0, n).join('/');
       const program = entrypoints.get(name);
       if (program) {
-        const rs = program.evaluate(name, input);
+        const rs = program.evaluate(name, input, strict);
         if (rs.length === 0) return { defined: false };
         return lookup(rs[0].result, path.slice(n));
       }
     }
     const below = entrypointPaths.filter((e) => e.segments.length > path.length && path.every((s, i) => e.segments[i] === s));
     // Base data as OPA answers it: objects with their keys sorted (the store keeps them in arrival order).
+    const resolveStart = process.hrtime.bigint();
     let value = this.store.read(path);
-    if (below.length === 0) return value === undefined ? { defined: false } : { defined: true, result: cloneJson(value, { sortKeys: true }) };
+    const resolved = () => Number(process.hrtime.bigint() - resolveStart);
+    if (below.length === 0) {
+      if (value === undefined) return { defined: false, resolveNs: resolved() };
+      value = cloneJson(value, { sortKeys: true });
+      return { defined: true, result: value, resolveNs: resolved() };
+    }
     value = isObject(value) ? cloneJson(value, { sortKeys: true }) : {};
+    const resolveNs = resolved();
     for (const e of below) {
-      const rs = entrypoints.get(e.name)!.evaluate(e.name, input);
+      const rs = entrypoints.get(e.name)!.evaluate(e.name, input, strict);
       if (rs.length > 0) place(value as Record<string, unknown>, e.segments.slice(path.length), rs[0].result);
     }
-    return { defined: true, result: value };
+    return { defined: true, result: value, resolveNs };
   }
 
   /** The Decide contract for PEP adapters. */
@@ -185,15 +203,19 @@ export class Engine {
 
   /**
    * An ad-hoc query (the Query API) against the active set's Rego modules and data, compiled by the set's
-   * compiler with the query as one more module. Returns each solution's bindings, in OPA's order. Rules
-   * shipped only as wasm are not visible to a query; their base data is.
+   * compiler with the query as one more module. Returns each solution's bindings, in OPA's order. Rules of a
+   * wasm bundle are seen through the Rego sources shipped with it, and its entrypoints (which only its
+   * policy.wasm defines) as their values for this input (wasm-rules.ts).
    */
   async query(query: string, input: Uint8Array | undefined): Promise<{ rows: Record<string, unknown>[]; compileNs: number; evalNs: number }> {
     const started = process.hrtime.bigint();
     const set = this.set;
     const compiled = queryModule(query);
     const { modules, regoVersion } = regoSources(set.bundles, set.apiModules, this.defaultRegoVersion);
-    const { wasm } = await this.compiler.compile([...modules, { path: compiled.file.path, source: compiled.file.source, packagePath: [QUERY_PACKAGE] }], { regoVersion });
+    const wasmRules = set.wasmOnly.map((name) => ({ name, program: set.entrypoints.get(name)! }));
+    const resolved = evaluateWithHttpSend(this.httpSend, () => wasmRuleModules(wasmRules, input));
+    const wasmModules = resolved instanceof Promise ? await resolved : resolved;
+    const { wasm } = await this.compiler.compile([...modules, ...wasmModules, { path: compiled.file.path, source: compiled.file.source, packagePath: [QUERY_PACKAGE] }], { regoVersion });
     const program = await WasmProgram.load(wasm, hostBuiltins, this.store, 'verdict');
     const compiledAt = process.hrtime.bigint();
     const outcome = evaluateWithHttpSend(this.httpSend, () => {
@@ -213,27 +235,52 @@ export class Engine {
         for (const entry of bundle.manifest.wasm ?? []) if (entry.module === wasm.path) entrypoints.set(entry.entrypoint, program);
       }
     }
+    const wasmEntrypoints = new Set(entrypoints.keys());
     const { modules: regoModules, regoVersion } = regoSources(bundles, apiModules, this.defaultRegoVersion);
-    if (regoModules.length > 0) {
-      const compiled = await this.compiler.compile(regoModules, { regoVersion });
+    const compiled = await this.compileBesideWasm(regoModules, regoVersion, bundles);
+    if (compiled) {
       const program = await WasmProgram.load(compiled.wasm, hostBuiltins, this.store, 'verdict');
-      for (const name of compiled.entrypoints) entrypoints.set(name, program);
+      // A bundle's policy.wasm answers for its own entrypoints, as OPA's wasm resolvers do.
+      for (const name of compiled.entrypoints) {
+        if (entrypoints.has(name)) wasmEntrypoints.delete(name);
+        else entrypoints.set(name, program);
+      }
     }
     const entrypointPaths = [...entrypoints.keys()].map((name) => ({ name, segments: splitPath(name) }));
-    return { bundles, apiModules, entrypoints, entrypointPaths };
+    return { bundles, apiModules, entrypoints, entrypointPaths, wasmOnly: [...wasmEntrypoints] };
+  }
+
+  /**
+   * Compiles a set's Rego. When all of it was shipped beside policy.wasm modules, a compile with no rules left
+   * (`opa build -t wasm` keeps the entrypoint rules only in the module) or no compiler in this build leaves the
+   * modules to serve alone; any other Rego must compile.
+   */
+  private async compileBesideWasm(modules: RegoModule[], regoVersion: 0 | 1, bundles: Bundle[]): Promise<CompiledPolicy | undefined> {
+    if (modules.length === 0) return undefined;
+    try {
+      return await this.compiler.compile(modules, { regoVersion });
+    } catch (err) {
+      const besideWasm = bundles.filter((b) => b.wasm.length > 0).reduce((n, b) => n + b.modules.length, 0);
+      if (besideWasm === modules.length && (err instanceof NoRulesError || err instanceof NoCompilerError)) return undefined;
+      throw err;
+    }
   }
 }
 
 const encoder = new TextEncoder();
 
-/** The Rego side of a policy set: bundles without wasm, and the Policy API's modules. */
-/** The Rego modules of a set, and the version they compile as: 0 when any source (a bundle's manifest, or the default for the rest) says 0. */
+/**
+ * The Rego modules of a set (every bundle's, those shipped beside a policy.wasm included, and the Policy
+ * API's), and the version they compile as: 0 when any source (a bundle's manifest, or the default for the
+ * rest) says 0. As in OPA, a wasm bundle's Rego sources are compiled too: its rules that are not wasm
+ * entrypoints are served from them, and queries see its rules.
+ */
 function regoSources(bundles: Bundle[], apiModules: readonly ApiModule[], defaultVersion: 0 | 1): { modules: RegoModule[]; regoVersion: 0 | 1 } {
   const modules: RegoModule[] = [
-    ...bundles.filter((b) => b.wasm.length === 0).flatMap((b) => b.modules.map((m) => ({ ...m, path: `${b.name}/${m.path}` }))),
+    ...bundles.flatMap((b) => b.modules.map((m) => ({ ...m, path: `${b.name}/${m.path}` }))),
     ...apiModules.map((m) => ({ path: m.id, source: m.source, packagePath: m.packagePath })),
   ];
-  const versions = bundles.filter((b) => b.wasm.length === 0).map((b) => b.manifest.rego_version ?? defaultVersion);
+  const versions = bundles.filter((b) => b.modules.length > 0).map((b) => b.manifest.rego_version ?? defaultVersion);
   if (apiModules.length > 0) versions.push(defaultVersion);
   return { modules, regoVersion: versions.includes(0) ? 0 : 1 };
 }

@@ -16,7 +16,7 @@ import { readBundleArchive } from '../bundle/files.js';
 import type { Policy } from '../ir/plan.js';
 import { CachingCompiler } from './compile-cache.js';
 import { VerdictPlanner } from './verdict-planner.js';
-import { PlanningCompiler, RegoCompileError, type PlannedPolicy, type RegoCompiler, type RegoPlanner } from './compiler.js';
+import { NoRulesError, PlanningCompiler, RegoCompileError, type PlannedPolicy, type RegoCompiler, type RegoPlanner } from './compiler.js';
 
 const run = promisify(execFile);
 const big = { maxBuffer: 64 << 20 };
@@ -123,7 +123,7 @@ export class OpaCliPlanner implements RegoPlanner {
         for (const paths of await Promise.all(batch)) for (const path of paths) found.add(path);
       }
       let entrypoints = [...found].sort();
-      if (entrypoints.length === 0) throw new RegoCompileError('no rules to compile: the modules define only functions or nothing at all');
+      if (entrypoints.length === 0) throw new NoRulesError();
       const out = join(dir, 'bundle.tar.gz');
       const build = (eps: string[]) => run(this.opa, ['build', '-t', 'plan', ...flags, ...eps.flatMap((e) => ['-e', e]), '-o', out, join(dir, 'src')], big);
       try {

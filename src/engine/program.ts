@@ -11,12 +11,16 @@ import { NeedsResponse } from '../builtins/http-send/session.js';
 import { loadPolicySync, type WasmPolicy } from './wasm-host.js';
 import type { DataStore } from './store.js';
 
-/** An evaluation that failed inside the policy (opa_abort, a builtin error, a conflict). */
+/**
+ * An evaluation that failed inside the policy (opa_abort, a conflict), or, under strict builtin errors, the
+ * first builtin error with OPA's code and the call's location.
+ */
 export class EvaluationError extends Error {
   override name = 'EvaluationError';
   constructor(
     message: string,
     readonly entrypoint: string,
+    readonly builtin?: { code: string; location?: { file: string; row: number; col: number } },
   ) {
     super(message);
   }
@@ -50,11 +54,14 @@ export class WasmProgram {
   /**
    * Evaluates one entrypoint. `input` is the input document as JSON text (undefined: no input), which skips
    * a JSON round trip inside opa-wasm. Returns the result set: [] when undefined, [{result}] otherwise.
+   * `strictBuiltinErrors`: a builtin error fails the evaluation (OPA's strict mode) instead of making the call
+   * undefined.
    */
-  evaluate(entrypoint: string, input: Uint8Array | undefined): { result: unknown }[] {
+  evaluate(entrypoint: string, input: Uint8Array | undefined, strictBuiltinErrors = false): { result: unknown }[] {
     this.loadData();
+    let rs: { result: unknown }[];
     try {
-      return this.instance.evaluate(input === undefined ? undefined : toArrayBuffer(input), this.entrypoints[entrypoint]) as { result: unknown }[];
+      rs = this.instance.evaluate(input === undefined ? undefined : toArrayBuffer(input), this.entrypoints[entrypoint]) as { result: unknown }[];
     } catch (err) {
       const aborted = err instanceof NeedsResponse;
       if (!aborted || !this.survivesAborts) {
@@ -64,6 +71,9 @@ export class WasmProgram {
       if (aborted) throw err;
       throw new EvaluationError(err instanceof Error ? err.message : String(err), entrypoint);
     }
+    const failure = strictBuiltinErrors ? this.instance.builtinError() : undefined;
+    if (failure) throw new EvaluationError(failure.message, entrypoint, { code: failure.code, location: failure.location });
+    return rs;
   }
 
   /**

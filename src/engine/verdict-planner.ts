@@ -6,7 +6,7 @@ import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { RegoCompileError as CompilerError, checkRego } from '../compiler/compile-rego.js';
 import { PlanError, planModules } from '../compiler/planner/index.js';
 import type { Module, Term } from '../compiler/ast.js';
-import { RegoCompileError, type PlannedPolicy, type RegoPlanner } from './compiler.js';
+import { NoRulesError, RegoCompileError, type PlannedPolicy, type RegoPlanner } from './compiler.js';
 
 export class VerdictPlanner implements RegoPlanner {
   async plan(modules: RegoModule[], options: { regoVersion: 0 | 1 }): Promise<PlannedPolicy> {
@@ -22,7 +22,7 @@ export class VerdictPlanner implements RegoPlanner {
       );
     }
     const entrypoints = [...new Set(checked.flatMap(entrypointsOf))].sort();
-    if (entrypoints.length === 0) throw new RegoCompileError('no rules to compile: the modules define only functions or nothing at all');
+    if (entrypoints.length === 0) throw new NoRulesError();
     try {
       return { plan: planModules(checked, entrypoints, verdictBuiltins), entrypoints };
     } catch (err) {

@@ -7,6 +7,8 @@
 // entrypoints, mem, dataAddr, dataHeapPtr, wasmInstance) matches the SDK's LoadedPolicy where we use it.
 import { KEEPS_NUMBER_TEXT, needsValueText, parseRegoValue, regoValueText } from '../builtins/rego-value.js';
 import { readJson } from '../json/reader.js';
+import { takeBuiltinFailure, type BuiltinFailure } from '../builtins/failures.js';
+import { faultMessage, HOST_FAULT } from '../wasm/fault-message.js';
 import { writeJson } from '../json/writer.js';
 
 export type HostFunctions = Record<string, (...args: any[]) => unknown>;
@@ -23,7 +25,15 @@ type Exports = {
   opa_eval(reserved: number, entrypoint: number, data: number, input: number, inputLen: number, heap: number, format: number): number;
   builtins(): number;
   entrypoints(): number;
+  /** Verdict-built modules only (src/wasm/runtime/faults.ts). */
+  verdict_builtin_error?(): number;
+  verdict_builtin_fault?(code: number): void;
 };
+
+/** The first builtin error of an evaluation; `location` is absent for modules that do not keep it. */
+export interface BuiltinErrorReport extends BuiltinFailure {
+  location?: { file: string; row: number; col: number };
+}
 
 const PAGE = 64 * 1024;
 const decoder = new TextDecoder();
@@ -39,6 +49,8 @@ export class WasmPolicy {
   private readonly exports: Exports;
   /** Builtin id (as the module numbers its imports) → name. */
   private readonly builtinNames: string[] = [];
+  /** The first host builtin error of the evaluation running or last run. */
+  private hostFailure: BuiltinFailure | undefined;
 
   constructor(module: WebAssembly.Module, private readonly functions: HostFunctions) {
     this.mem = new WebAssembly.Memory({ initial: 5 });
@@ -89,6 +101,7 @@ export class WasmPolicy {
     const end = this.dataHeapPtr + bytes.length;
     if (end > this.mem.buffer.byteLength) this.mem.grow(Math.ceil((end - this.mem.buffer.byteLength) / PAGE));
     new Uint8Array(this.mem.buffer).set(bytes, this.dataHeapPtr);
+    this.hostFailure = undefined;
     return this.readString(this.exports.opa_eval(0, id, this.dataAddr, inputAddr, bytes.length, end, format === 'json' ? 0 : 1));
   }
 
@@ -105,10 +118,32 @@ export class WasmPolicy {
     if (fn === undefined) throw new Error(`not implemented: built-in function ${id}: ${name ?? '?'}`);
     const numberText = (fn as { [KEEPS_NUMBER_TEXT]?: boolean })[KEEPS_NUMBER_TEXT] === true;
     const args = operands.map((addr) => parseRegoValue(this.readString(this.exports.opa_value_dump(addr)), numberText));
+    takeBuiltinFailure();
     const result = fn(...args);
-    if (result === undefined) return 0;
+    if (result === undefined) {
+      const failure = takeBuiltinFailure();
+      if (failure) {
+        this.hostFailure ??= failure;
+        this.exports.verdict_builtin_fault?.(HOST_FAULT);
+      }
+      return 0;
+    }
     if (needsValueText(result)) return this.parseInModule(encoder.encode(regoValueText(result)), this.exports.opa_value_parse);
     return this.loadJson(JSON.stringify(result));
+  }
+
+  /**
+   * The first builtin error of the last evaluation (read before the next call into the module), or undefined.
+   * Modules built by `opa build` keep no builtin errors: only their host builtins' errors are known, without
+   * a location.
+   */
+  builtinError(): BuiltinErrorReport | undefined {
+    if (this.exports.verdict_builtin_error === undefined) return this.hostFailure;
+    const at = this.exports.verdict_builtin_error();
+    if (at === 0) return undefined;
+    const [location, name, code, ...operands] = [...new Int32Array(this.mem.buffer, at, 7)];
+    const values = operands.filter((addr) => addr !== 0).map((addr) => parseRegoValue(this.readString(this.exports.opa_value_dump(addr))));
+    return { ...faultMessage(this.readString(name), code, values, this.hostFailure), location: JSON.parse(this.readString(location)) };
   }
 
   private loadJson(json: string | Uint8Array): number {

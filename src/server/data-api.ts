@@ -3,7 +3,7 @@
 // each step here does the least work it can (one JSON parse, one stringify of the input, no copies).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EvaluationError } from '../engine/program.js';
-import type { Evaluation } from '../engine/engine.js';
+import type { EvaluateOptions, Evaluation } from '../engine/engine.js';
 import { StoreError, splitPath } from '../engine/store.js';
 import { isObject } from '../bundle/bundle.js';
 import type { EnrichmentReport } from '../pip/index.js';
@@ -56,12 +56,12 @@ function decisionInput(ctx: ServerContext, req: IncomingMessage, path: string[],
  * Evaluates; a failed evaluation is recorded with its error (as OPA logs it) and becomes OPA's 500. Synchronous
  * unless the policy calls http.send and a response has to be fetched.
  */
-function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], decision: DecisionInput, started: bigint, inputParsed: bigint): Evaluated | Promise<Evaluated> {
+function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], decision: DecisionInput, started: bigint, inputParsed: bigint, options: EvaluateOptions = {}): Evaluated | Promise<Evaluated> {
   const evalStart = process.hrtime.bigint();
   const done = (evaluation: Evaluation): Evaluated => {
     const end = process.hrtime.bigint();
     ctx.metrics.evaluationDuration.observe(Number(end - evalStart) / 1e9);
-    return { ...evaluation, metrics: decisionMetrics(started, inputParsed, evalStart, end) };
+    return { ...evaluation, metrics: decisionMetrics(started, inputParsed, evalStart, end, evaluation.resolveNs) };
   };
   const failed = (err: unknown): never => {
     if (!(err instanceof EvaluationError)) throw err;
@@ -69,7 +69,7 @@ function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], deci
     throw evaluationFailed(err);
   };
   try {
-    const outcome = ctx.engine.evaluate(path, decision.inputText);
+    const outcome = ctx.engine.evaluate(path, decision.inputText, options);
     return outcome instanceof Promise ? outcome.then(done, failed) : done(outcome);
   } catch (err) {
     return failed(err);
@@ -77,16 +77,24 @@ function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], deci
 }
 
 /**
- * OPA's metric names for a decision. The entrypoint is compiled with the policy, never per request, so every
- * request is what OPA calls a query cache hit and there is no query compile timer.
+ * OPA's metric names for a decision. The entrypoints are compiled with the policy, never per request, so every
+ * request is what OPA calls a query cache hit and there is no query compile timer (OPA's first request for a
+ * path has one). timer_rego_external_resolve_ns is the time spent reading base data outside the modules, on
+ * paths no rule covers; reads inside a module are part of the evaluation (OPA times them apart).
  */
-function decisionMetrics(started: bigint, inputParsed: bigint, evalStart: bigint, end: bigint): Record<string, number> {
+function decisionMetrics(started: bigint, inputParsed: bigint, evalStart: bigint, end: bigint, resolveNs: number | undefined): Record<string, number> {
   return {
     counter_server_query_cache_hit: 1,
+    ...(resolveNs === undefined ? {} : { timer_rego_external_resolve_ns: resolveNs }),
     timer_rego_input_parse_ns: Number(inputParsed - started),
     timer_rego_query_eval_ns: Number(end - evalStart),
     timer_server_handler_ns: Number(end - started),
   };
+}
+
+/** The v1 Data API's evaluation parameters (the v0 API and the Query API take none, as OPA). */
+function evaluateOptions(query: URLSearchParams): EvaluateOptions {
+  return { strictBuiltinErrors: boolParam(query, 'strict-builtin-errors') };
 }
 
 function requester(req: IncomingMessage): string {
@@ -142,7 +150,7 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
   const inputParsed = process.hrtime.bigint();
   const pending = decisionInput(ctx, req, path, input, inputText);
   const decision = pending instanceof Promise ? await pending : pending;
-  const evaluating = evaluate(ctx, req, path, decision, started, inputParsed);
+  const evaluating = evaluate(ctx, req, path, decision, started, inputParsed, evaluateOptions(query));
   const evaluated = evaluating instanceof Promise ? await evaluating : evaluating;
   const recorded = record(ctx, req, path, decision, evaluated);
   const decisionId = recorded instanceof Promise ? await recorded : recorded;
@@ -168,7 +176,7 @@ export async function getData(ctx: ServerContext, req: IncomingMessage, res: Ser
   const inputParsed = process.hrtime.bigint();
   const pending = decisionInput(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!));
   const decision = pending instanceof Promise ? await pending : pending;
-  const evaluating = evaluate(ctx, req, path, decision, started, inputParsed);
+  const evaluating = evaluate(ctx, req, path, decision, started, inputParsed, evaluateOptions(query));
   const evaluated = evaluating instanceof Promise ? await evaluating : evaluating;
   const recorded = record(ctx, req, path, decision, evaluated);
   const decisionId = recorded instanceof Promise ? await recorded : recorded;

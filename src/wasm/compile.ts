@@ -20,6 +20,8 @@ const ABI_EXPORTS = new Set([
   'opa_heap_ptr_set', 'opa_json_parse', 'opa_value_parse', 'opa_json_dump', 'opa_value_dump',
   'opa_eval_ctx_new', 'opa_eval_ctx_set_input', 'opa_eval_ctx_set_data', 'opa_eval_ctx_set_entrypoint',
   'opa_eval_ctx_get_result', 'eval', 'opa_eval', 'opa_value_add_path', 'opa_value_remove_path', 'opa_value_free',
+  // Verdict's own: the first builtin error of an evaluation (src/wasm/runtime/faults.ts).
+  'verdict_builtin_error', 'verdict_builtin_fault',
 ]);
 
 const PAGE = 65536;

@@ -111,10 +111,15 @@ export class FunctionCompiler {
     return w.i64Const(BigInt.asIntN(64, BigInt(Math.trunc(v))));
   }
 
-  private abort(loc: Location, what: string): Expr[] {
+  /** A statement's source location with its file named. */
+  private source(loc: Location): { file: string; row: number; col: number } {
     const files = this.ctx.plan.static?.files ?? [];
-    const file = loc.file !== undefined ? files[loc.file]?.value ?? '' : '';
-    return this.abortWith(`${file}:${loc.row ?? 0}:${loc.col ?? 0}: ${what}`);
+    return { file: loc.file !== undefined ? files[loc.file]?.value ?? '' : '', row: loc.row ?? 0, col: loc.col ?? 0 };
+  }
+
+  private abort(loc: Location, what: string): Expr[] {
+    const { file, row, col } = this.source(loc);
+    return this.abortWith(`${file}:${row}:${col}: ${what}`);
   }
 
   private abortWith(msg: string): Expr[] {
@@ -370,7 +375,9 @@ export class FunctionCompiler {
         throw new PlanError(`${this.where()}: ${name} takes ${this.ctx.funcArity.get(name)} arguments, called with ${args.length}`);
       }
       call = w.call(this.ctx.planFuncBase + this.ctx.funcIndex.get(name)!, args);
-    } else if (this.ctx.native.has(name)) {
+      return [w.localSet(target, call), this.brIf(w.i32Eqz(w.localGet(target)))];
+    }
+    if (this.ctx.native.has(name)) {
       call = w.call(this.ctx.native.get(name)!, args);
     } else {
       const ext = this.ctx.external.get(name);
@@ -379,7 +386,18 @@ export class FunctionCompiler {
       call = w.call(this.ctx.builtinImport[args.length]!, [w.i32Const(ext.id), w.i32Const(0), ...args]);
       if (!ext.hasResult) return [w.drop(call)];
     }
-    return [w.localSet(target, call), this.brIf(w.i32Eqz(w.localGet(target)))];
+    return [w.localSet(target, call), w.if(w.i32Eqz(w.localGet(target)), w.seq([this.builtinFailed(s), w.br(this.label(0))]))];
+  }
+
+  /**
+   * A builtin answered undefined: the runtime keeps the first such failure with where it happened, which
+   * builtin and its operands (src/wasm/runtime/faults.ts), for hosts that report builtin errors. Only the
+   * undefined path pays for this.
+   */
+  private builtinFailed(s: StmtOf<'CallStmt'>): Expr {
+    const args = s.stmt.args ?? [];
+    const operands = [0, 1, 2, 3].map((i) => (args[i] ? this.read(args[i]) : w.i32Const(0)));
+    return this.call('builtinFailed', [w.i32Const(this.ctx.layout.cString(JSON.stringify(this.source(s.stmt)))), w.i32Const(this.ctx.layout.cString(s.stmt.func)), ...operands]);
   }
 
   private callDynamic(s: StmtOf<'CallDynamicStmt'>): Expr[] {

@@ -59,10 +59,10 @@ export interface OpaServer {
   stop(): Promise<void>;
 }
 
-/** `opa run --server` on a loopback port with the given config file and bundles. */
-export async function startOpa(configFile: string, bundles: string[], env?: NodeJS.ProcessEnv): Promise<OpaServer> {
+/** `opa run --server` on a loopback port with the given config file and bundles (`binary`: another OPA build). */
+export async function startOpa(configFile: string, bundles: string[], env?: NodeJS.ProcessEnv, binary = referenceOpa()): Promise<OpaServer> {
   const port = await freePort();
-  const child = spawn(referenceOpa(), ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', '-c', configFile, ...bundles.flatMap((b) => ['-b', b])], {
+  const child = spawn(binary, ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', '-c', configFile, ...bundles.flatMap((b) => ['-b', b])], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: env ? { ...process.env, ...env } : process.env,
   });
@@ -90,6 +90,16 @@ export async function startVerdict(configText: string, bundles: string[], onDeci
     logger: pino({ level: 'silent' }),
     onDecision,
   });
+}
+
+/**
+ * `opa run --server` and Verdict serving the same bundle directory, written from `files` (which must include
+ * `.manifest`; a `config.yaml` of `{}` is added for OPA).
+ */
+export async function startOpaAndVerdict(files: Record<string, string>, onDecision?: (e: DecisionEvent) => void): Promise<{ opa: OpaServer; verdict: RunningServer }> {
+  const dir = writeTree({ ...files, 'config.yaml': '{}\n' });
+  const [opa, verdict] = await Promise.all([startOpa(`${dir}/config.yaml`, [dir]), startVerdict('{}', [dir], onDecision)]);
+  return { opa, verdict };
 }
 
 /** Polls `check` until it holds, failing with `what` after `ms` (servers and control planes work asynchronously). */

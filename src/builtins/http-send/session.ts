@@ -5,6 +5,7 @@
 // same response (OPA's intra-query cache), and the requests go out in the order OPA's evaluation issues them.
 import { canonicalJson, HttpSendError, parseRequest, raiseErrorOf, type HttpSendRequest } from './request.js';
 import type { HttpSendClient, HttpSendResponse } from './client.js';
+import { noteBuiltinFailure } from '../failures.js';
 
 /** Thrown through the wasm module to abort an evaluation that needs a response not fetched yet. */
 export class NeedsResponse extends Error {
@@ -17,8 +18,8 @@ export class NeedsResponse extends Error {
   }
 }
 
-/** The response, or undefined where OPA's (non-strict) evaluation leaves the call undefined. */
-type Answer = HttpSendResponse | undefined;
+/** The response, or the error that makes OPA's (non-strict) call undefined. */
+type Answer = HttpSendResponse | HttpSendError;
 
 export class HttpSendSession {
   private readonly answers = new Map<string, Answer>();
@@ -47,23 +48,30 @@ export class HttpSendSession {
     return out;
   }
 
-  /** The builtin's answer for a request object; throws NeedsResponse when it must be fetched first. */
-  answer(raw: unknown): Answer {
+  /**
+   * The builtin's answer for a request object; throws NeedsResponse when it must be fetched first. An error
+   * is noted (for strict-builtin-errors) and the call is undefined.
+   */
+  answer(raw: unknown): HttpSendResponse | undefined {
     const answer = this.answerFor(raw);
-    if (answer !== undefined) this.recordNondeterministic('http.send', canonicalJson([raw]), answer);
+    if (answer instanceof HttpSendError) {
+      noteBuiltinFailure('http.send', answer);
+      return undefined;
+    }
+    this.recordNondeterministic('http.send', canonicalJson([raw]), answer);
     return answer;
   }
 
   private answerFor(raw: unknown): Answer {
     const key = canonicalJson(raw);
-    if (this.answers.has(key)) return this.answers.get(key);
+    if (this.answers.has(key)) return this.answers.get(key)!;
     let request: HttpSendRequest;
     try {
       request = parseRequest(raw);
     } catch (err) {
       if (!(err instanceof HttpSendError)) throw err;
       // A malformed request is answered without a round trip: undefined, or OPA's error object.
-      const answer = raiseErrorOf(raw) ? undefined : { status_code: 0, error: { code: 'eval_http_send_internal_error', message: err.opaMessage } };
+      const answer = raiseErrorOf(raw) ? err : { status_code: 0, error: { code: 'eval_http_send_internal_error', message: err.opaMessage } };
       this.answers.set(key, answer);
       return answer;
     }
@@ -76,7 +84,7 @@ export class HttpSendSession {
     throw new NeedsResponse(key, request);
   }
 
-  /** Fetches what an aborted evaluation needed; a failure with raise_error true makes the call undefined. */
+  /** Fetches what an aborted evaluation needed; a failure with raise_error true is the call's error. */
   async fetch(needed: NeedsResponse): Promise<void> {
     this.fetched++;
     let answer: Answer;
@@ -84,7 +92,7 @@ export class HttpSendSession {
       answer = await this.client.send(needed.request);
     } catch (err) {
       if (!(err instanceof HttpSendError)) throw err;
-      answer = undefined;
+      answer = err;
     }
     this.answers.set(needed.key, answer);
   }

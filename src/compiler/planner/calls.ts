@@ -98,7 +98,12 @@ export function planCall(c: Ctx, terms: Term[], k: (result: Operand, out?: Term)
     if ('user' in t) return k(local(callRuleSet(c, t.user, ops, t.mocks)), out);
     c.e.statics.useBuiltin(t.builtin);
     const result = c.e.local();
+    // A builtin's error is reported at the call (OPA's topdown names the call term, not its expression); an
+    // infix call (`a / b`) starts at its left operand.
+    const at = c.e.loc;
+    c.e.loc = terms.reduce((first, t) => (t.loc.offset < first.offset ? t.loc : first), terms[0]!.loc);
     c.e.emit('CallStmt', { func: t.builtin, args: ops, result });
+    c.e.loc = at;
     k(local(result), out);
   });
 }

@@ -4,6 +4,7 @@
 import { alloc, heapGet, heapSet } from './heap';
 import { mkSet } from './value';
 import { parseJSON, dump } from './json';
+import { resetFaults } from './faults';
 
 export const opa_wasm_abi_version: i32 = 1;
 export const opa_wasm_abi_minor_version: i32 = 2;
@@ -37,6 +38,7 @@ export function opa_eval_ctx_get_result(c: i32): i32 { return load<i32>(c, 8); }
 
 export function eval(c: i32): i32 {
   store<i32>(c, mkSet(), 8);
+  resetFaults();
   evalPlans(c);
   return 0;
 }

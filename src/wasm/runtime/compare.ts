@@ -6,6 +6,7 @@ import {
 } from './value';
 import { ensureSorted, colFind } from './collection';
 import { compareDecimal } from './number';
+import { STATIC_FRAMES, enter, push, pop, popTo, topFrame, depthOf } from './frames';
 
 export function compareNumbers(a: i32, b: i32): i32 {
   if (numKind(a) == N_INT && numKind(b) == N_INT) {
@@ -29,7 +30,27 @@ export function compareBytes(pa: i32, la: i32, pb: i32, lb: i32): i32 {
   return la < lb ? -1 : la > lb ? 1 : 0;
 }
 
-export function compare(a: i32, b: i32): i32 {
+// compare, equal and hash walk collections with explicit stacks (frames.ts), never recursing per level: values
+// nest as deep as inputs and data may. A collection's children are numbered as the walks visit them: array
+// elements, set keys, and for objects key then value of each entry (child 2e is entry e's key, 2e+1 its value).
+
+@inline function childCount(c: i32, t: i32): i32 {
+  return t == T_ARRAY ? arrLen(c) : t == T_OBJECT ? colLen(c) << 1 : colLen(c);
+}
+
+@inline function child(c: i32, t: i32, i: i32): i32 {
+  if (t == T_ARRAY) return arrGet(c, i);
+  if (t == T_OBJECT) return (i & 1) != 0 ? colVal(c, i >> 1) : colKey(c, i >> 1);
+  return colKey(c, i);
+}
+
+@inline function isCollection(t: i32): bool { return t == T_ARRAY || t == T_OBJECT || t == T_SET; }
+
+const CMP: i32 = <i32>memory.data(16);
+const CMP_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 12);
+
+/** Orders two scalars; for two collections of one kind, pushes a frame (a, b, next child) and answers 0. */
+function compareOpen(a: i32, b: i32): i32 {
   if (a == b) return 0;
   if (a == 0) return -1;
   if (b == 0) return 1;
@@ -43,34 +64,58 @@ export function compare(a: i32, b: i32): i32 {
     }
     case T_NUMBER: return compareNumbers(a, b);
     case T_STRING: return compareBytes(strPtr(a), strLen(a), strPtr(b), strLen(b));
-    case T_ARRAY: {
-      const la = arrLen(a), lb = arrLen(b);
-      const n = la < lb ? la : lb;
-      for (let i = 0; i < n; i++) {
-        const c = compare(arrGet(a, i), arrGet(b, i));
-        if (c != 0) return c;
-      }
-      return la < lb ? -1 : la > lb ? 1 : 0;
-    }
-    default: {
-      ensureSorted(a);
-      ensureSorted(b);
-      const la = colLen(a), lb = colLen(b);
-      const n = la < lb ? la : lb;
-      for (let i = 0; i < n; i++) {
-        let c = compare(colKey(a, i), colKey(b, i));
-        if (c != 0) return c;
-        if (ta == T_OBJECT) {
-          c = compare(colVal(a, i), colVal(b, i));
-          if (c != 0) return c;
-        }
-      }
-      return la < lb ? -1 : la > lb ? 1 : 0;
-    }
   }
+  if (ta != T_ARRAY) {
+    ensureSorted(a);
+    ensureSorted(b);
+  }
+  const f = push(CMP);
+  store<i32>(f, a);
+  store<i32>(f, b, 4);
+  store<i32>(f, 0, 8);
+  return 0;
 }
 
-export function equal(a: i32, b: i32): bool {
+/** Children pairwise in order; the first difference decides, then the shorter collection comes first. */
+export function compare(a: i32, b: i32): i32 {
+  const base = enter(CMP, CMP_FRAMES, 12);
+  let x = a, y = b;
+  while (true) {
+    const r = compareOpen(x, y);
+    if (r != 0) {
+      popTo(CMP, base);
+      return r;
+    }
+    let more = false;
+    while (depthOf(CMP) > base) {
+      const f = topFrame(CMP);
+      const ca = load<i32>(f), cb = load<i32>(f, 4), i = load<i32>(f, 8);
+      const t = tagOf(ca);
+      const na = childCount(ca, t), nb = childCount(cb, t);
+      if (i == (na < nb ? na : nb)) {
+        pop(CMP);
+        if (na != nb) {
+          popTo(CMP, base);
+          return na < nb ? -1 : 1;
+        }
+        continue;
+      }
+      store<i32>(f, i + 1, 8);
+      x = child(ca, t, i);
+      y = child(cb, t, i);
+      more = true;
+      break;
+    }
+    if (!more) return 0;
+  }
+  return 0;
+}
+
+const EQ: i32 = <i32>memory.data(16);
+const EQ_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 12);
+
+/** Whether two scalars are equal; two collections of one kind and size push a frame and answer true. */
+function equalOpen(a: i32, b: i32): bool {
   if (a == b) return true;
   if (a == 0 || b == 0) return false;
   const ta = tagOf(a);
@@ -84,23 +129,55 @@ export function equal(a: i32, b: i32): bool {
       if (n != strLen(b)) return false;
       return memory.compare(strPtr(a), strPtr(b), n) == 0;
     }
-    case T_ARRAY: {
-      const n = arrLen(a);
-      if (n != arrLen(b)) return false;
-      for (let i = 0; i < n; i++) if (!equal(arrGet(a, i), arrGet(b, i))) return false;
-      return true;
-    }
-    default: {
-      const n = colLen(a);
-      if (n != colLen(b)) return false;
-      for (let i = 0; i < n; i++) {
-        const j = colFind(b, colKey(a, i));
-        if (j < 0) return false;
-        if (ta == T_OBJECT && !equal(colVal(a, i), colVal(b, j))) return false;
-      }
-      return true;
-    }
   }
+  const n = ta == T_ARRAY ? arrLen(a) : colLen(a);
+  if (n != (ta == T_ARRAY ? arrLen(b) : colLen(b))) return false;
+  if (n == 0) return true;
+  const f = push(EQ);
+  store<i32>(f, a);
+  store<i32>(f, b, 4);
+  store<i32>(f, 0, 8);
+  return true;
+}
+
+/** Arrays element by element; objects and sets by looking each key of one up in the other. */
+export function equal(a: i32, b: i32): bool {
+  const base = enter(EQ, EQ_FRAMES, 12);
+  let x = a, y = b;
+  while (true) {
+    if (!equalOpen(x, y)) {
+      popTo(EQ, base);
+      return false;
+    }
+    let more = false;
+    while (depthOf(EQ) > base) {
+      const f = topFrame(EQ);
+      const ca = load<i32>(f), cb = load<i32>(f, 4), i = load<i32>(f, 8);
+      const t = tagOf(ca);
+      if (i == (t == T_ARRAY ? arrLen(ca) : colLen(ca))) {
+        pop(EQ);
+        continue;
+      }
+      store<i32>(f, i + 1, 8);
+      if (t == T_ARRAY) {
+        x = arrGet(ca, i);
+        y = arrGet(cb, i);
+      } else {
+        const j = colFind(cb, colKey(ca, i));
+        if (j < 0) {
+          popTo(EQ, base);
+          return false;
+        }
+        if (t == T_SET) continue;
+        x = colVal(ca, i);
+        y = colVal(cb, j);
+      }
+      more = true;
+      break;
+    }
+    if (!more) return true;
+  }
+  return true;
 }
 
 @inline function mix(h: u32): u32 {
@@ -120,7 +197,10 @@ export function hashBytes(p: i32, n: i32): u32 {
   return h;
 }
 
-export function hash(v: i32): u32 {
+const HASH: i32 = <i32>memory.data(16);
+const HASH_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 16);
+
+function scalarHash(v: i32): u32 {
   switch (tagOf(v)) {
     case T_NULL: return 0x9e3779b9;
     case T_BOOL: return load<i32>(v, 4) != 0 ? 0x12345 : 0x54321;
@@ -130,7 +210,7 @@ export function hash(v: i32): u32 {
       const bits = reinterpret<u64>(f);
       return mix(<u32>bits ^ <u32>(bits >>> 32));
     }
-    case T_STRING: {
+    default: {
       let h = load<u32>(v, 12);
       if (h == 0) {
         h = hashBytes(strPtr(v), strLen(v)) | 1;
@@ -138,23 +218,53 @@ export function hash(v: i32): u32 {
       }
       return h;
     }
-    case T_ARRAY: {
-      let h: u32 = 0x811c;
-      const n = arrLen(v);
-      for (let i = 0; i < n; i++) h = mix(h * 31 + hash(arrGet(v, i)));
-      return h;
-    }
-    case T_OBJECT: {
-      let h: u32 = 0x0b1ec7;
-      const n = colLen(v);
-      for (let i = 0; i < n; i++) h += mix(hash(colKey(v, i)) * 31 + hash(colVal(v, i)));
-      return h;
-    }
-    default: {
-      let h: u32 = 0x5e7;
-      const n = colLen(v);
-      for (let i = 0; i < n; i++) h += mix(hash(colKey(v, i)));
-      return h;
-    }
   }
+}
+
+@inline function hashSeed(t: i32): u32 { return t == T_ARRAY ? 0x811c : t == T_OBJECT ? 0x0b1ec7 : 0x5e7; }
+
+/**
+ * Arrays fold their elements in order; objects and sets sum their entries, so the order of entries (sorted
+ * or not) does not matter. Frames: (collection, next child, hash so far, the pending key's hash).
+ */
+export function hash(v: i32): u32 {
+  const base = enter(HASH, HASH_FRAMES, 16);
+  let x = v;
+  while (true) {
+    const t = tagOf(x);
+    let h: u32;
+    if (isCollection(t) && childCount(x, t) > 0) {
+      const f = push(HASH);
+      store<i32>(f, x);
+      store<i32>(f, 0, 4);
+      store<u32>(f, hashSeed(t), 8);
+      x = child(x, t, 0);
+      continue;
+    }
+    h = isCollection(t) ? hashSeed(t) : scalarHash(x);
+    // Fold h, the hash of the top frame's current child, into it; a finished collection folds into its parent.
+    let more = false;
+    while (depthOf(HASH) > base) {
+      const f = topFrame(HASH);
+      const c = load<i32>(f), i = load<i32>(f, 4);
+      let acc = load<u32>(f, 8);
+      const ct = tagOf(c);
+      if (ct == T_ARRAY) acc = mix(acc * 31 + h);
+      else if (ct == T_SET) acc += mix(h);
+      else if ((i & 1) == 0) store<u32>(f, h, 12);
+      else acc += mix(load<u32>(f, 12) * 31 + h);
+      if (i + 1 == childCount(c, ct)) {
+        pop(HASH);
+        h = acc;
+        continue;
+      }
+      store<i32>(f, i + 1, 4);
+      store<u32>(f, acc, 8);
+      x = child(c, ct, i + 1);
+      more = true;
+      break;
+    }
+    if (!more) return h;
+  }
+  return 0;
 }

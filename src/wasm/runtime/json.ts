@@ -3,6 +3,7 @@
 // costs little more than one pass. Printing follows OPA: sorted object keys, sets as sorted
 // arrays, non-string object keys printed as JSON strings of their text.
 import { alloc } from './heap';
+import { STATIC_FRAMES, enter, push, pop, popTo, topFrame, depthOf } from './frames';
 import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET,
   tagOf, mkNull, mkBool, mkString, mkArray, arrAppend, arrLen, arrGet, mkCollection,
@@ -116,61 +117,20 @@ function parseString(): i32 {
   return mkString(buf, o - buf);
 }
 
-function parseValue(depth: i32): i32 {
-  if (depth > 10000) return 0;
-  ws();
-  if (pos >= end) return 0;
+// Collections are parsed with an explicit stack (frames.ts) of (collection, kind, pending object key) frames,
+// never by recursion, so nesting up to the limit never meets the engine's call-stack limit.
+const PARSE: i32 = <i32>memory.data(16);
+const PARSE_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 12);
+const MAX_DEPTH: i32 = 10000;
+const IN_ARRAY: i32 = 0;
+/** `{`: an object, or with sets allowed a set; the collection is made at its first member, when that is known. */
+const IN_BRACE: i32 = 1;
+
+/** A scalar at pos (string, true, false, null, set(), number), or 0 when the text is not one. */
+function parseScalar(): i32 {
   const c = load<u8>(pos);
   switch (c) {
     case 0x22: return parseString();
-    case 0x7b: { // {
-      pos++;
-      ws();
-      if (pos < end && load<u8>(pos) == 0x7d) { pos++; return mkCollection(T_OBJECT, 0); }
-      let v = 0;
-      while (true) {
-        const k = parseValue(depth + 1);
-        if (k == 0) return 0;
-        ws();
-        if (pos < end && load<u8>(pos) == 0x3a) {
-          if (v == 0) v = mkCollection(T_OBJECT, 0);
-          else if (tagOf(v) != T_OBJECT) return 0;
-          pos++;
-          const x = parseValue(depth + 1);
-          if (x == 0) return 0;
-          if (!allowSets && tagOf(k) != T_STRING) return 0;
-          objInsert(v, k, x);
-        } else {
-          if (!allowSets) return 0;
-          if (v == 0) v = mkCollection(T_SET, 0);
-          else if (tagOf(v) != T_SET) return 0;
-          setAdd(v, k);
-        }
-        ws();
-        if (pos >= end) return 0;
-        const d = load<u8>(pos++);
-        if (d == 0x7d) return v;
-        if (d != 0x2c) return 0;
-      }
-      return 0;
-    }
-    case 0x5b: { // [
-      pos++;
-      const a = mkArray(0);
-      ws();
-      if (pos < end && load<u8>(pos) == 0x5d) { pos++; return a; }
-      while (true) {
-        const x = parseValue(depth + 1);
-        if (x == 0) return 0;
-        arrAppend(a, x);
-        ws();
-        if (pos >= end) return 0;
-        const d = load<u8>(pos++);
-        if (d == 0x5d) return a;
-        if (d != 0x2c) return 0;
-      }
-      return 0;
-    }
     case 0x74: return lit(0x65757274, 4) ? mkBool(true) : 0; // true
     case 0x66: // false
       if (pos + 5 <= end && load<u32>(pos + 1) == 0x65736c61) { pos += 5; return mkBool(false); }
@@ -195,6 +155,92 @@ function parseValue(depth: i32): i32 {
   }
 }
 
+/** The separator after a member: 1 after `,` (another member follows), 2 after `close`, 0 otherwise. */
+function separator(close: u8): i32 {
+  ws();
+  if (pos >= end) return 0;
+  const d = load<u8>(pos++);
+  if (d == close) return 2;
+  return d == 0x2c ? 1 : 0;
+}
+
+function parseFailed(base: i32): i32 {
+  popTo(PARSE, base);
+  return 0;
+}
+
+function parseValue(): i32 {
+  const base = enter(PARSE, PARSE_FRAMES, 12);
+  while (true) {
+    // The start of a value: a scalar is complete at once, a non-empty collection opens a frame.
+    if (depthOf(PARSE) - base > MAX_DEPTH) return parseFailed(base);
+    ws();
+    if (pos >= end) return parseFailed(base);
+    const c = load<u8>(pos);
+    let v = 0;
+    if (c == 0x5b || c == 0x7b) { // [ {
+      pos++;
+      ws();
+      const close: u8 = c == 0x5b ? 0x5d : 0x7d;
+      if (pos < end && load<u8>(pos) == close) {
+        pos++;
+        v = c == 0x5b ? mkArray(0) : mkCollection(T_OBJECT, 0);
+      } else {
+        const f = push(PARSE);
+        store<i32>(f, c == 0x5b ? mkArray(0) : 0);
+        store<i32>(f, c == 0x5b ? IN_ARRAY : IN_BRACE, 4);
+        store<i32>(f, 0, 8);
+        continue;
+      }
+    } else {
+      v = parseScalar();
+      if (v == 0) return parseFailed(base);
+    }
+    // v is complete: it becomes a member of the collection around it, which may complete in turn.
+    let more = false;
+    while (depthOf(PARSE) > base) {
+      const f = topFrame(PARSE);
+      let coll = load<i32>(f);
+      let sep = 0;
+      if (load<i32>(f, 4) == IN_ARRAY) {
+        arrAppend(coll, v);
+        sep = separator(0x5d);
+      } else if (load<i32>(f, 8) != 0) {
+        objInsert(coll, load<i32>(f, 8), v);
+        store<i32>(f, 0, 8);
+        sep = separator(0x7d);
+      } else {
+        ws();
+        if (pos < end && load<u8>(pos) == 0x3a) { // key: value
+          if (coll == 0) coll = mkCollection(T_OBJECT, 0);
+          else if (tagOf(coll) != T_OBJECT) return parseFailed(base);
+          if (!allowSets && tagOf(v) != T_STRING) return parseFailed(base);
+          pos++;
+          store<i32>(f, coll);
+          store<i32>(f, v, 8);
+          more = true;
+          break;
+        }
+        if (!allowSets) return parseFailed(base);
+        if (coll == 0) coll = mkCollection(T_SET, 0);
+        else if (tagOf(coll) != T_SET) return parseFailed(base);
+        store<i32>(f, coll);
+        setAdd(coll, v);
+        sep = separator(0x7d);
+      }
+      if (sep == 0) return parseFailed(base);
+      if (sep == 1) {
+        more = true;
+        break;
+      }
+      pop(PARSE);
+      v = coll;
+    }
+    if (!more) return v;
+  }
+  return 0;
+}
+
 @inline function lit(word: u32, n: i32): bool {
   if (pos + n <= end && load<u32>(pos) == word) { pos += n; return true; }
   return false;
@@ -203,7 +249,7 @@ function parseValue(depth: i32): i32 {
 /** Parses JSON (or, with sets, OPA's value syntax) at [p, p+n); returns 0 on malformed text. */
 export function parseJSON(p: i32, n: i32, sets: bool): i32 {
   src = p; end = p + n; pos = p; allowSets = sets;
-  const v = parseValue(0);
+  const v = parseValue();
   if (v == 0) return 0;
   ws();
   return pos == end ? v : 0;
@@ -281,55 +327,76 @@ function putKey(k: i32, rego: bool): void {
   putString(tmp, n);
 }
 
-function putValue(v: i32, rego: bool): void {
-  switch (tagOf(v)) {
-    case T_NULL: reserve(4); store<u32>(out + outLen, 0x6c6c756e); outLen += 4; break;
+// Printing walks collections with an explicit stack of (collection, next index) frames (frames.ts) instead of
+// recursing, so the depth of a value never meets the engine's call-stack limit.
+const PRINT: i32 = <i32>memory.data(16);
+const PRINT_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 8);
+
+@inline function isCollection(t: i32): bool { return t == T_ARRAY || t == T_OBJECT || t == T_SET; }
+
+@inline function entries(c: i32, t: i32): i32 { return t == T_ARRAY ? arrLen(c) : colLen(c); }
+
+function putClose(t: i32, rego: bool): void {
+  put(t == T_OBJECT || (t == T_SET && rego) ? 0x7d : 0x5d);
+}
+
+/** Prints a scalar, or opens a collection (an empty one is printed whole; others get a frame). */
+function putOpen(v: i32, rego: bool): void {
+  const t = tagOf(v);
+  switch (t) {
+    case T_NULL: reserve(4); store<u32>(out + outLen, 0x6c6c756e); outLen += 4; return;
     case T_BOOL:
       if (load<i32>(v, 4) != 0) { reserve(4); store<u32>(out + outLen, 0x65757274); outLen += 4; }
       else { reserve(5); store<u32>(out + outLen, 0x736c6166); store<u8>(out + outLen + 4, 0x65); outLen += 5; }
-      break;
-    case T_NUMBER: putNumber(v); break;
-    case T_STRING: putString(strPtr(v), strLen(v), !rego); break;
-    case T_ARRAY: {
-      put(0x5b);
-      const n = arrLen(v);
-      for (let i = 0; i < n; i++) {
-        if (i > 0) { put(0x2c); if (spaced) put(0x20); }
-        putValue(arrGet(v, i), rego);
+      return;
+    case T_NUMBER: putNumber(v); return;
+    case T_STRING: putString(strPtr(v), strLen(v), !rego); return;
+  }
+  if (!isCollection(t)) unreachable();
+  if (t != T_ARRAY) ensureSorted(v);
+  const n = entries(v, t);
+  if (t == T_SET && rego && n == 0) {
+    reserve(5); store<u32>(out + outLen, 0x28746573); store<u8>(out + outLen + 4, 0x29); outLen += 5;
+    return;
+  }
+  put(t == T_OBJECT || (t == T_SET && rego) ? 0x7b : 0x5b);
+  if (n == 0) {
+    putClose(t, rego);
+    return;
+  }
+  const f = push(PRINT);
+  store<i32>(f, v);
+  store<i32>(f, 0, 4);
+}
+
+function putValue(root: i32, rego: bool): void {
+  const base = enter(PRINT, PRINT_FRAMES, 8);
+  let v = root;
+  while (v != 0) {
+    putOpen(v, rego);
+    v = 0;
+    while (depthOf(PRINT) > base) {
+      const f = topFrame(PRINT);
+      const c = load<i32>(f);
+      const i = load<i32>(f, 4);
+      const t = tagOf(c);
+      if (i == entries(c, t)) {
+        putClose(t, rego);
+        pop(PRINT);
+        continue;
       }
-      put(0x5d);
-      break;
-    }
-    case T_OBJECT: {
-      ensureSorted(v);
-      put(0x7b);
-      const n = colLen(v);
-      for (let i = 0; i < n; i++) {
-        if (i > 0) { put(0x2c); if (spaced) put(0x20); }
-        putKey(colKey(v, i), rego);
+      store<i32>(f, i + 1, 4);
+      if (i > 0) { put(0x2c); if (spaced) put(0x20); }
+      if (t == T_OBJECT) {
+        putKey(colKey(c, i), rego);
         put(0x3a);
         if (spaced) put(0x20);
-        putValue(colVal(v, i), rego);
+        v = colVal(c, i);
+      } else {
+        v = t == T_ARRAY ? arrGet(c, i) : colKey(c, i);
       }
-      put(0x7d);
       break;
     }
-    case T_SET: {
-      ensureSorted(v);
-      const n = colLen(v);
-      if (rego && n == 0) {
-        reserve(5); store<u32>(out + outLen, 0x28746573); store<u8>(out + outLen + 4, 0x29); outLen += 5;
-        break;
-      }
-      put(rego ? 0x7b : 0x5b);
-      for (let i = 0; i < n; i++) {
-        if (i > 0) { put(0x2c); if (spaced) put(0x20); }
-        putValue(colKey(v, i), rego);
-      }
-      put(rego ? 0x7d : 0x5d);
-      break;
-    }
-    default: unreachable();
   }
 }
 

@@ -5,12 +5,13 @@ import { T_NUMBER, T_SET, N_INT, tagOf, mkInt, mkFloat, numKind, numInt, numF64,
 import { colFind, colAppendNew } from '../collection';
 import { numIsInt, numAsI64 } from '../number';
 import { bigAdd, bigMul, bigAbs } from '../bigint';
+import { fault, typeFault, FAULT_DIV_ZERO, FAULT_REM_ZERO, FAULT_REM_NOT_INT, WANT_NUMBER, WANT_SET, WANT_NUMBER_OR_SET } from '../faults';
 
 @inline function bothInt(a: i32, b: i32): bool { return numKind(a) == N_INT && numKind(b) == N_INT; }
 @inline function isNum(v: i32): bool { return tagOf(v) == T_NUMBER; }
 
 export function b_plus(a: i32, b: i32): i32 {
-  if (!isNum(a) || !isNum(b)) return 0;
+  if (!isNum(a) || !isNum(b)) return numbersFault(a, b);
   if (bothInt(a, b)) {
     const x = numInt(a), y = numInt(b);
     const r = x + y;
@@ -23,7 +24,11 @@ export function b_plus(a: i32, b: i32): i32 {
 /** Set difference for sets, subtraction for numbers. */
 export function b_minus(a: i32, b: i32): i32 {
   if (tagOf(a) == T_SET && tagOf(b) == T_SET) return setDiff(a, b);
-  if (!isNum(a) || !isNum(b)) return 0;
+  if (!isNum(a) || !isNum(b)) {
+    // The first operand decides what the second must be.
+    if (isNum(a)) return typeFault(2, WANT_NUMBER);
+    return tagOf(a) == T_SET ? typeFault(2, WANT_SET) : typeFault(1, WANT_NUMBER_OR_SET);
+  }
   if (bothInt(a, b)) {
     const x = numInt(a), y = numInt(b);
     const r = x - y;
@@ -44,7 +49,7 @@ export function setDiff(a: i32, b: i32): i32 {
 }
 
 export function b_mul(a: i32, b: i32): i32 {
-  if (!isNum(a) || !isNum(b)) return 0;
+  if (!isNum(a) || !isNum(b)) return numbersFault(a, b);
   if (bothInt(a, b)) {
     const x = numInt(a), y = numInt(b);
     const fx = <f64>x * <f64>y;
@@ -54,9 +59,14 @@ export function b_mul(a: i32, b: i32): i32 {
   return big != 0 ? big : mkFloat(numF64(a) * numF64(b));
 }
 
+/** Operand 1 or 2 is not a number: a type fault (0 when both are numbers). */
+function numbersFault(a: i32, b: i32): i32 {
+  return !isNum(a) ? typeFault(1, WANT_NUMBER) : typeFault(2, WANT_NUMBER);
+}
+
 export function b_div(a: i32, b: i32): i32 {
-  if (!isNum(a) || !isNum(b)) return 0;
-  if (numF64(b) == 0) return 0;
+  if (!isNum(a) || !isNum(b)) return numbersFault(a, b);
+  if (numF64(b) == 0) return fault(FAULT_DIV_ZERO);
   if (bothInt(a, b)) {
     const x = numInt(a), y = numInt(b);
     if (y != -1 && x % y == 0) return mkInt(x / y);
@@ -65,9 +75,10 @@ export function b_div(a: i32, b: i32): i32 {
 }
 
 export function b_rem(a: i32, b: i32): i32 {
-  if (!isNum(a) || !isNum(b) || !numIsInt(a) || !numIsInt(b)) return 0;
+  if (!isNum(a) || !isNum(b)) return numbersFault(a, b);
+  if (!numIsInt(a) || !numIsInt(b)) return fault(FAULT_REM_NOT_INT);
   const y = numAsI64(b);
-  if (y == 0) return 0;
+  if (y == 0) return fault(FAULT_REM_ZERO);
   if (y == -1) return mkInt(0);
   return mkInt(numAsI64(a) % y);
 }

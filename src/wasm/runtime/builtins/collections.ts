@@ -7,6 +7,7 @@ import { colFind, colAppendNew, objInsert, objGet, setAdd } from '../collection'
 import { numIsInt, numAsI64 } from '../number';
 import { valueGet, shallowCopy } from '../ops';
 import { parseJSON, dumpToString } from '../json';
+import { fault, typeFault, FAULT_JSON_SYNTAX, WANT_STRING } from '../faults';
 
 export function b_array_concat(a: i32, b: i32): i32 {
   if (tagOf(a) != T_ARRAY || tagOf(b) != T_ARRAY) return 0;
@@ -132,8 +133,9 @@ export function b_object_union_n(arr: i32): i32 {
 export function b_json_marshal(v: i32): i32 { return dumpToString(v); }
 
 export function b_json_unmarshal(s: i32): i32 {
-  if (tagOf(s) != T_STRING) return 0;
-  return parseJSON(strPtr(s), strLen(s), false);
+  if (tagOf(s) != T_STRING) return typeFault(1, WANT_STRING);
+  const v = parseJSON(strPtr(s), strLen(s), false);
+  return v != 0 ? v : fault(FAULT_JSON_SYNTAX);
 }
 
 export function b_json_is_valid(s: i32): i32 {

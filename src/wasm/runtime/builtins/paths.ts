@@ -1,7 +1,7 @@
 // walk, graph.reachable, json.filter, json.remove, strings.replace_n.
 import {
   T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET, tagOf, mkArray, arrAppend, arrLen, arrGet, colLen, colKey,
-  colVal, mkCollection, mkNull, mkString, strLen, strPtr,
+  colVal, mkCollection, mkNull, mkString, strLen, strPtr, mkInt,
 } from '../value';
 import { alloc } from '../heap';
 import { colFind, colAppendNew, ensureSorted, objGet, objInsert, setAdd } from '../collection';
@@ -9,8 +9,13 @@ import { equal } from '../compare';
 import { writeI64 } from '../number';
 import { dumpToString } from '../json';
 import { utf8Width } from '../ops';
+import { STATIC_FRAMES, enter, push, pop, topFrame, depthOf } from '../frames';
 
-function walkInto(v: i32, path: i32, out: i32): void {
+const WALK: i32 = <i32>memory.data(16);
+const WALK_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 12);
+
+/** Appends [path, v] to out and, for a collection with children, pushes its frame (collection, path, next). */
+function visit(v: i32, path: i32, out: i32): void {
   const pair = mkArray(2);
   arrAppend(pair, path);
   arrAppend(pair, v);
@@ -18,25 +23,38 @@ function walkInto(v: i32, path: i32, out: i32): void {
   const t = tagOf(v);
   if (t != T_ARRAY && t != T_OBJECT && t != T_SET) return;
   if (t != T_ARRAY) ensureSorted(v);
-  const n = t == T_ARRAY ? arrLen(v) : colLen(v);
-  const depth = arrLen(path);
-  for (let i = 0; i < n; i++) {
-    const key = t == T_ARRAY ? mkIntKey(i) : colKey(v, i);
-    const child = t == T_ARRAY ? arrGet(v, i) : t == T_OBJECT ? colVal(v, i) : colKey(v, i);
+  if ((t == T_ARRAY ? arrLen(v) : colLen(v)) == 0) return;
+  const f = push(WALK);
+  store<i32>(f, v);
+  store<i32>(f, path, 4);
+  store<i32>(f, 0, 8);
+}
+
+/**
+ * walk(x): every [path, value] pair of x in pre-order, children in key order. An explicit stack (frames.ts)
+ * keeps values of any depth off the engine's call stack.
+ */
+export function b_walk(v: i32): i32 {
+  const out = mkArray(0);
+  const base = enter(WALK, WALK_FRAMES, 12);
+  visit(v, mkArray(0), out);
+  while (depthOf(WALK) > base) {
+    const f = topFrame(WALK);
+    const c = load<i32>(f), path = load<i32>(f, 4), i = load<i32>(f, 8);
+    const t = tagOf(c);
+    if (i == (t == T_ARRAY ? arrLen(c) : colLen(c))) {
+      pop(WALK);
+      continue;
+    }
+    store<i32>(f, i + 1, 8);
+    const key = t == T_ARRAY ? mkInt(i) : colKey(c, i);
+    const child = t == T_ARRAY ? arrGet(c, i) : t == T_OBJECT ? colVal(c, i) : colKey(c, i);
+    const depth = arrLen(path);
     const p = mkArray(depth + 1);
     for (let j = 0; j < depth; j++) arrAppend(p, arrGet(path, j));
     arrAppend(p, key);
-    walkInto(child, p, out);
+    visit(child, p, out);
   }
-}
-
-import { mkInt } from '../value';
-@inline function mkIntKey(i: i32): i32 { return mkInt(i); }
-
-/** walk(x): every [path, value] pair of x in pre-order, children in key order. */
-export function b_walk(v: i32): i32 {
-  const out = mkArray(0);
-  walkInto(v, mkArray(0), out);
   return out;
 }
 

@@ -4,12 +4,20 @@ import {
   arrLen, arrGet, colLen, colKey, strLen, strPtr, boolOf,
 } from '../value';
 import { alloc } from '../heap';
+import { fault, typeFault, FAULT_NUMBER_SYNTAX, WANT_NUMBER, WANT_STRING, WANT_SET_OR_ARRAY, WANT_TO_NUMBER } from '../faults';
 import { ensureSorted } from '../collection';
 import { parseNumber } from '../number';
 import { runeCount } from '../ops';
 import { templateString } from '../json';
 
 @inline function isStr(v: i32): bool { return tagOf(v) == T_STRING; }
+
+/** The first of the operands (0: absent) that is not a string, as a type fault. */
+function notStrings(a: i32, b: i32, c: i32): i32 {
+  if (!isStr(a)) return typeFault(1, WANT_STRING);
+  if (b != 0 && !isStr(b)) return typeFault(2, WANT_STRING);
+  return typeFault(3, WANT_STRING);
+}
 
 function find(hp: i32, hn: i32, np: i32, nn: i32, from: i32): i32 {
   if (nn == 0) return from;
@@ -32,9 +40,9 @@ function runeOffset(p: i32, n: i32, r: i32): i32 {
 }
 
 export function b_concat(delim: i32, coll: i32): i32 {
-  if (!isStr(delim)) return 0;
+  if (!isStr(delim)) return typeFault(1, WANT_STRING);
   const t = tagOf(coll);
-  if (t != T_ARRAY && t != T_SET) return 0;
+  if (t != T_ARRAY && t != T_SET) return typeFault(2, WANT_SET_OR_ARRAY);
   if (t == T_SET) ensureSorted(coll);
   const n = t == T_ARRAY ? arrLen(coll) : colLen(coll);
   const dl = strLen(delim);
@@ -56,30 +64,32 @@ export function b_concat(delim: i32, coll: i32): i32 {
 }
 
 export function b_contains(s: i32, sub: i32): i32 {
-  if (!isStr(s) || !isStr(sub)) return 0;
+  if (!isStr(s) || !isStr(sub)) return notStrings(s, sub, 0);
   return mkBool(find(strPtr(s), strLen(s), strPtr(sub), strLen(sub), 0) >= 0);
 }
 
 export function b_startswith(s: i32, p: i32): i32 {
-  if (!isStr(s) || !isStr(p)) return 0;
+  if (!isStr(s) || !isStr(p)) return notStrings(s, p, 0);
   const n = strLen(p);
   return mkBool(n <= strLen(s) && memory.compare(strPtr(s), strPtr(p), n) == 0);
 }
 
 export function b_endswith(s: i32, p: i32): i32 {
-  if (!isStr(s) || !isStr(p)) return 0;
+  if (!isStr(s) || !isStr(p)) return notStrings(s, p, 0);
   const n = strLen(p), m = strLen(s);
   return mkBool(n <= m && memory.compare(strPtr(s) + m - n, strPtr(p), n) == 0);
 }
 
 export function b_indexof(s: i32, sub: i32): i32 {
-  if (!isStr(s) || !isStr(sub)) return 0;
+  if (!isStr(s) || !isStr(sub)) return notStrings(s, sub, 0);
   const i = find(strPtr(s), strLen(s), strPtr(sub), strLen(sub), 0);
   return mkInt(i < 0 ? -1 : runeCount(strPtr(s), i));
 }
 
 export function b_substring(s: i32, start: i32, length: i32): i32 {
-  if (!isStr(s) || tagOf(start) != T_NUMBER || tagOf(length) != T_NUMBER) return 0;
+  if (!isStr(s)) return typeFault(1, WANT_STRING);
+  if (tagOf(start) != T_NUMBER) return typeFault(2, WANT_NUMBER);
+  if (tagOf(length) != T_NUMBER) return typeFault(3, WANT_NUMBER);
   const st = <i32>load<i64>(start, 8), ln = <i32>load<i64>(length, 8);
   if (load<i32>(start, 4) != 0 || load<i32>(length, 4) != 0 || st < 0) return 0;
   const p = strPtr(s), n = strLen(s);
@@ -89,7 +99,7 @@ export function b_substring(s: i32, start: i32, length: i32): i32 {
 }
 
 function mapCase(s: i32, upper: bool): i32 {
-  if (!isStr(s)) return 0;
+  if (!isStr(s)) return typeFault(1, WANT_STRING);
   const n = strLen(s), p = strPtr(s);
   const out = alloc(n);
   for (let i = 0; i < n; i++) {
@@ -134,7 +144,7 @@ function prevRune(p: i32, end: i32): i32 {
 }
 
 function trimWith(s: i32, cut: i32, left: bool, right: bool): i32 {
-  if (!isStr(s) || !isStr(cut)) return 0;
+  if (!isStr(s) || !isStr(cut)) return notStrings(s, cut, 0);
   const p = strPtr(s);
   let a = 0, b = strLen(s);
   if (left) while (a < b) {
@@ -161,7 +171,7 @@ export function b_trim_right(s: i32, c: i32): i32 { return trimWith(s, c, false,
 }
 
 export function b_trim_space(s: i32): i32 {
-  if (!isStr(s)) return 0;
+  if (!isStr(s)) return typeFault(1, WANT_STRING);
   const p = strPtr(s);
   let a = 0, b = strLen(s);
   while (a < b) {
@@ -178,21 +188,21 @@ export function b_trim_space(s: i32): i32 {
 }
 
 export function b_trim_prefix(s: i32, pre: i32): i32 {
-  if (!isStr(s) || !isStr(pre)) return 0;
+  if (!isStr(s) || !isStr(pre)) return notStrings(s, pre, 0);
   const n = strLen(pre);
   if (n <= strLen(s) && memory.compare(strPtr(s), strPtr(pre), n) == 0) return mkString(strPtr(s) + n, strLen(s) - n);
   return s;
 }
 
 export function b_trim_suffix(s: i32, suf: i32): i32 {
-  if (!isStr(s) || !isStr(suf)) return 0;
+  if (!isStr(s) || !isStr(suf)) return notStrings(s, suf, 0);
   const n = strLen(suf), m = strLen(s);
   if (n <= m && memory.compare(strPtr(s) + m - n, strPtr(suf), n) == 0) return mkString(strPtr(s), m - n);
   return s;
 }
 
 export function b_split(s: i32, d: i32): i32 {
-  if (!isStr(s) || !isStr(d)) return 0;
+  if (!isStr(s) || !isStr(d)) return notStrings(s, d, 0);
   const p = strPtr(s), n = strLen(s), dp = strPtr(d), dn = strLen(d);
   const r = mkArray(0);
   if (dn == 0) {
@@ -246,12 +256,12 @@ function replaceAll(s: i32, old: i32, nw: i32, limit: i32): i32 {
 }
 
 export function b_replace(s: i32, old: i32, nw: i32): i32 {
-  if (!isStr(s) || !isStr(old) || !isStr(nw)) return 0;
+  if (!isStr(s) || !isStr(old) || !isStr(nw)) return notStrings(s, old, nw);
   return replaceAll(s, old, nw, -1);
 }
 
 export function b_strings_reverse(s: i32): i32 {
-  if (!isStr(s)) return 0;
+  if (!isStr(s)) return typeFault(1, WANT_STRING);
   const p = strPtr(s), n = strLen(s);
   const out = alloc(n);
   let i = 0;
@@ -269,8 +279,11 @@ export function b_to_number(v: i32): i32 {
     case T_NUMBER: return v;
     case T_NULL: return mkInt(0);
     case T_BOOL: return mkInt(boolOf(v) ? 1 : 0);
-    case T_STRING: return parseNumber(strPtr(v), strLen(v), true);
-    default: return 0;
+    case T_STRING: {
+      const n = parseNumber(strPtr(v), strLen(v), true);
+      return n != 0 ? n : fault(FAULT_NUMBER_SYNTAX);
+    }
+    default: return typeFault(1, WANT_TO_NUMBER);
   }
 }
 

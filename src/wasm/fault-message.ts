@@ -1,0 +1,73 @@
+// Words the first builtin error of an evaluation as OPA reports it (code and "name: message"), from what the
+// runtime kept (src/wasm/runtime/faults.ts): the fault code, the builtin's name and its operands. The runtime
+// keeps codes, not text; the messages are written here, with OPA's wording where OPA's message does not
+// depend on Go internals.
+import { isRegoSet } from '../builtins/rego-value.js';
+import type { BuiltinFailure } from '../builtins/failures.js';
+import { readJson } from '../json/reader.js';
+import { NumberText } from '../json/number-text.js';
+
+// Codes of src/wasm/runtime/faults.ts (kind in the low 8 bits; a type fault adds position and wanted type).
+const DIV_ZERO = 1;
+const REM_ZERO = 2;
+const NUMBER_SYNTAX = 3;
+const JSON_SYNTAX = 4;
+const TYPE = 5;
+const REM_NOT_INT = 6;
+/** The host's own builtins: the message is the one the host noted. */
+export const HOST_FAULT = 255;
+
+const WANTED: Record<number, string> = {
+  1: 'number',
+  2: 'string',
+  3: 'one of {null, boolean, number, string}',
+  4: 'one of {set, array}',
+  5: 'set',
+  6: 'one of {number, set}',
+};
+
+/** OPA's name for a value's type. */
+export function regoTypeName(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (isRegoSet(v)) return 'set';
+  if (Array.isArray(v)) return 'array';
+  if (v instanceof NumberText) return 'number';
+  if (typeof v === 'object') return 'object';
+  if (typeof v === 'bigint') return 'number';
+  return typeof v;
+}
+
+export function faultMessage(name: string, code: number, operands: unknown[], host: BuiltinFailure | undefined): BuiltinFailure {
+  const kind = code & 0xff;
+  const builtin = (message: string): BuiltinFailure => ({ code: 'eval_builtin_error', message: `${name}: ${message}` });
+  switch (kind) {
+    case HOST_FAULT:
+      if (host) return host;
+      break;
+    case DIV_ZERO:
+      return builtin('divide by zero');
+    case REM_ZERO:
+      return builtin('modulo by zero');
+    case REM_NOT_INT:
+      return builtin('modulo on floating-point number');
+    case NUMBER_SYNTAX:
+      return builtin(`strconv.ParseFloat: parsing ${JSON.stringify(operands[0])}: invalid syntax`);
+    case JSON_SYNTAX:
+      return builtin(jsonSyntaxError(operands[0]));
+    case TYPE: {
+      const pos = (code >> 8) & 0xff;
+      return { code: 'eval_type_error', message: `${name}: operand ${pos} must be ${WANTED[code >> 16] ?? 'another type'} but got ${regoTypeName(operands[pos - 1])}` };
+    }
+  }
+  // A failure the runtime gives no reason for: name the operands' types, so the caller can see what was passed.
+  return builtin(`cannot be evaluated with operands of type ${operands.map(regoTypeName).join(', ') || 'none'}`);
+}
+
+function jsonSyntaxError(text: unknown): string {
+  try {
+    readJson(String(text));
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return 'invalid JSON';
+}

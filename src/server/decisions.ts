@@ -53,22 +53,24 @@ export function decide(ctx: ServerContext, request: DecisionRequest): Decision |
 }
 
 function evaluate(ctx: ServerContext, request: DecisionRequest, input: unknown, inputText: Uint8Array | undefined, pip: EnrichmentReport | undefined): Decision | Promise<Decision> {
-  const recorded = { ...request, input, inputText, pip };
+  const { path, requestedBy } = request;
   const evalStart = process.hrtime.bigint();
   const failed = (err: unknown): never => {
-    if (err instanceof EvaluationError) recordDecision(ctx, { ...recorded, evaluated: { defined: false }, error: evaluationErrorDetail(err) });
+    if (err instanceof EvaluationError) {
+      recordDecision(ctx, { path, input, inputText, evaluated: { defined: false }, requestedBy, request: request.request, pip, error: evaluationErrorDetail(err) });
+    }
     throw err;
   };
   const done = (evaluation: Evaluation): Decision | Promise<Decision> => {
     const end = process.hrtime.bigint();
     ctx.metrics.evaluationDuration.observe(Number(end - evalStart) / 1e9);
     const decision: Decision = request.timing ? { ...evaluation, metrics: decisionMetrics(request.timing, evalStart, end) } : evaluation;
-    const id = recordDecision(ctx, { ...recorded, evaluated: decision });
+    const id = recordDecision(ctx, { path, input, inputText, evaluated: decision, requestedBy, request: request.request, pip });
     if (id === undefined) return decision;
     return id instanceof Promise ? id.then((decisionId) => ({ ...decision, decisionId })) : { ...decision, decisionId: id };
   };
   try {
-    const outcome = ctx.engine.evaluate(request.path, inputText);
+    const outcome = ctx.engine.evaluate(path, inputText);
     return outcome instanceof Promise ? outcome.then(done, failed) : done(outcome);
   } catch (err) {
     return failed(err);

@@ -72,8 +72,14 @@ async function measure(durability: Durability): Promise<void> {
   const store = new DecisionLogStore({ file, durability });
   const pool = templates();
   const sizes = pool.map((e) => JSON.stringify(e).length);
+  // A server hands the store each input's text as the request carried it, and the event time it formatted.
+  const inputs = pool.map((e) => new TextEncoder().encode(JSON.stringify(e.input)));
   let made = 0;
-  const next = (): DecisionEvent => ({ ...pool[made++ % pool.length], decision_id: newDecisionId(), timestamp: formatTimestamp(nowNs()) });
+  const record = () => {
+    const i = made++ % pool.length;
+    const tsNs = nowNs();
+    return store.record({ ...pool[i], decision_id: newDecisionId(), timestamp: formatTimestamp(tsNs) }, { tsNs, inputText: inputs[i] });
+  };
   const latencies: number[] = [];
   const cpuBefore = process.cpuUsage();
   const mainBefore = mainThreadCpuSeconds();
@@ -84,14 +90,14 @@ async function measure(durability: Durability): Promise<void> {
     await Promise.all(Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
         const t = performance.now();
-        await store.record(next());
+        await record();
         latencies.push(performance.now() - t);
       }
     }));
   } else {
     // As fast as events can be handed over; back-pressure slows the producer to the writer's pace.
     while (performance.now() < deadline) {
-      for (let i = 0; i < 100; i++) await store.record(next());
+      for (let i = 0; i < 100; i++) await record();
     }
     await store.flush();
   }

@@ -1,23 +1,24 @@
 // HTTP decision benchmark: the gateway policy in rego/gateway served by the reference OPA
-// (`opa run --server`, Rego source) and by Verdict (one worker per core) serving the same Rego bundle, planned
-// by OPA and compiled by our wasm back end (--verdict-module ours, the default) or the bundle built with
-// `opa build -t wasm` (--verdict-module opa), each loaded in turn with autocannon at the same concurrency and duration.
-//   npm run bench:http [-- --duration 10 --connections 64 --workers N --cpus 0-1 --rounds 1 --verdict-module ours|opa --decision-logs off,default,sync,upload
-//                        --security plain,tls,authz]
-// --decision-logs lists the decision-log modes Verdict is measured in (default: off, as OPA logs nothing here);
-// with several, the logging overhead of each mode relative to the first is printed too. upload: the default
-// store shipping to a collector process on loopback every second (e.g. --decision-logs default,upload measures
-// what shipping costs the decisions).
+// (`opa run --server`, Rego source) and by Verdict serving the same Rego bundle, planned by OPA and compiled by
+// our wasm back end (--verdict-module ours, the default) or the bundle built with `opa build -t wasm`
+// (--verdict-module opa), each loaded in turn with autocannon at the same concurrency and duration.
+//   npm run bench:http [-- --duration 10 --connections 64 --workers N --cpus 0-1 --rounds 1 --verdict-module ours|opa
+//                        --decision-logs defaults,off,sync --security plain,tls,authz]
+// One run prints OPA with its defaults, OPA printing decision logs to the console, and Verdict in each
+// decision-log mode of --decision-logs: defaults (`verdict run` with no config file: the log on, default
+// durability), off, default, sync, upload (the default store shipping to a collector process on loopback every
+// second); then the ratios of each Verdict row to OPA and of each logging mode to "off". Verdict runs without
+// --workers (its default worker count) unless --workers is given.
 // --security lists the listener settings measured, each for both servers with the same flags: plain (HTTP),
 // tls (HTTPS with a certificate made by openssl) and authz (--authentication=token --authorization=basic with a
 // system.authz policy checking the bearer token); default all three, the later ones with the first log mode.
-// Prints decisions/s, p50 and p99 latency per server and the Verdict/OPA ratio. On a shared, noisy machine
-// use --rounds N: the servers are measured alternately N times and the median round of each is reported.
+// Prints decisions/s, p50 and p99 latency and the settings of each row. On a shared, noisy machine use
+// --rounds N: the servers are measured alternately N times and the median round of each is reported.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -39,11 +40,11 @@ const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '64' },
-    workers: { type: 'string', default: String(availableParallelism()) },
+    workers: { type: 'string' },
     cpus: { type: 'string', default: `0-${availableParallelism() - 1}` },
     rounds: { type: 'string', default: '1' },
     'verdict-module': { type: 'string', default: 'ours' },
-    'decision-logs': { type: 'string', default: 'off' },
+    'decision-logs': { type: 'string', default: 'defaults,off,sync' },
     security: { type: 'string', default: 'plain,tls,authz' },
   },
 });
@@ -110,10 +111,12 @@ async function waitReady(url: string, child: ChildProcess, security: Security): 
   throw new Error(`${url} never answered`);
 }
 
-async function measure(name: string, command: string, args: string[], security: Security): Promise<AutocannonResult> {
+/** Loads one server; `quiet` discards its standard error too (where OPA prints its console decision log). */
+async function measure(name: string, command: string, args: string[], security: Security, options: { cwd?: string; quiet?: boolean } = {}): Promise<AutocannonResult> {
   const port = await freePort();
   const url = `${security === 'tls' ? 'https' : 'http'}://127.0.0.1:${port}`;
-  const child = spawn('taskset', ['-c', values.cpus!, command, ...args.map((a) => a.replace('{addr}', `127.0.0.1:${port}`))], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const stdio = ['ignore', 'ignore', options.quiet ? 'ignore' : 'inherit'] as const;
+  const child = spawn('taskset', ['-c', values.cpus!, command, ...args.map((a) => a.replace('{addr}', `127.0.0.1:${port}`))], { stdio: [...stdio], ...(options.cwd ? { cwd: options.cwd } : {}) });
   try {
     await waitReady(url, child, security);
     const headers = { 'content-type': 'application/json', ...(security === 'authz' ? { authorization: `Bearer ${token}` } : {}) };
@@ -128,79 +131,96 @@ async function measure(name: string, command: string, args: string[], security: 
   }
 }
 
-// One config file per decision-log mode; each run starts on a fresh database file.
+// Verdict's decision-log modes. "defaults": `verdict run` with no config file at all (the log on, default
+// durability, in .verdict/ of a fresh working folder). The others name a config: off, default and sync
+// durability, upload (the default store shipping to a collector process on loopback every second).
+const modeSettings: Record<string, string> = {
+  defaults: 'no config file (decision log on, default durability)',
+  off: 'decision_logs.store.enabled: false',
+  default: 'decision_logs.store.durability: default',
+  sync: 'decision_logs.store.durability: sync',
+  upload: 'default durability, uploading to a collector every second',
+};
 const logModes = values['decision-logs']!.split(',').map((m) => m.trim());
-for (const mode of logModes) if (!['off', 'default', 'sync', 'upload'].includes(mode)) throw new Error(`--decision-logs: unknown mode ${mode} (off, default, sync, upload)`);
+for (const mode of logModes) if (!(mode in modeSettings)) throw new Error(`--decision-logs: unknown mode ${mode} (${Object.keys(modeSettings).join(', ')})`);
 const collector = logModes.includes('upload') ? await startBenchCollector() : undefined;
 let runNumber = 0;
-function logConfig(mode: string): string {
-  const file = join(work, `config-${mode}-${++runNumber}.yaml`);
+/** The config flag and working folder for one run of a mode; each run starts on a fresh database file. */
+function logConfig(mode: string): { args: string[]; cwd: string } {
+  const cwd = join(work, `run-${++runNumber}`);
+  mkdirSync(cwd);
+  if (mode === 'defaults') return { args: [], cwd };
+  const file = join(cwd, 'config.yaml');
   const durability = mode === 'upload' ? 'default' : mode;
-  const store = mode === 'off' ? '    enabled: false\n' : `    file: ${join(work, `decisions-${runNumber}.db`)}\n    durability: ${durability}\n`;
+  const store = mode === 'off' ? '    enabled: false\n' : `    file: ${join(cwd, 'decisions.db')}\n    durability: ${durability}\n`;
   const upload = mode === 'upload' ? `services:\n  collector:\n    url: ${collector!.url}\n` : '';
   const reporting = mode === 'upload' ? '  service: collector\n  reporting: {min_delay_seconds: 1, max_delay_seconds: 1}\n' : '';
   writeFileSync(file, `${upload}decision_logs:\n${reporting}  store:\n${store}`);
-  return file;
+  return { args: ['--config-file', file], cwd };
 }
+const opaConsoleConfig = join(work, 'opa-console.yaml');
+writeFileSync(opaConsoleConfig, 'decision_logs:\n  console: true\n');
 
 const securities = values.security!.split(',').map((m) => m.trim()) as Security[];
 for (const security of securities) if (!['plain', 'tls', 'authz'].includes(security)) throw new Error(`--security: unknown setting ${security} (plain, tls, authz)`);
 if (values['verdict-module'] === 'opa' && securities.includes('authz')) throw new Error('--verdict-module opa: the authz row needs the Rego bundle (its system.authz policy); add --security plain,tls');
 const rounds = Number(values.rounds);
-const opaRuns = new Map<Security, AutocannonResult[]>(securities.map((s) => [s, []]));
-const verdictRuns = new Map<string, AutocannonResult[]>(logModes.map((m) => [m, []]));
-const verdictSecureRuns = new Map<Security, AutocannonResult[]>(securities.map((s) => [s, []]));
+const workerFlags = values.workers ? ['--workers', values.workers] : [];
+
+interface Row {
+  name: string;
+  settings: string;
+  runs: AutocannonResult[];
+}
+const rows = new Map<string, Row>();
+function addRun(name: string, settings: string, result: AutocannonResult): void {
+  if (!rows.has(name)) rows.set(name, { name, settings, runs: [] });
+  rows.get(name)!.runs.push(result);
+}
 for (let round = 0; round < rounds; round++) {
   for (const security of securities) {
     const bundleDir = security === 'authz' ? authzSource : source;
     const flags = securityFlags(security);
-    opaRuns.get(security)!.push(await measure(`opa (${security})`, opa, ['run', '--server', '--addr', '{addr}', '--log-level', 'error', ...flags, '-b', bundleDir], security));
+    const suffix = security === 'plain' ? '' : ` ${security}`;
+    const opaArgs = ['run', '--server', '--addr', '{addr}', '--log-level', 'error', ...flags, '-b', bundleDir];
+    addRun(`opa${suffix}`, `opa run --server ${flags.map((f) => f + ' ').join('')}(defaults, no decision log)`, await measure(`opa (${security})`, opa, opaArgs, security));
+    if (security === 'plain') {
+      // OPA's only local decision log: every event printed on its log (standard error, discarded here).
+      const args = ['run', '--server', '--addr', '{addr}', '--log-level', 'info', '--config-file', opaConsoleConfig, '-b', bundleDir];
+      addRun('opa console', 'decision_logs.console: true, --log-level info', await measure('opa (console decision log)', opa, args, security, { quiet: true }));
+    }
     // Plain HTTP is measured in every decision-log mode; TLS and authz in the first one.
     for (const mode of security === 'plain' ? logModes : logModes.slice(0, 1)) {
       const bundle = values['verdict-module'] === 'opa' ? wasmBundle : bundleDir;
-      const args = ['dist/src/main.js', 'run', '--addr', '{addr}', '--log-level', 'warn', '--workers', values.workers!, '--config-file', logConfig(mode), ...flags, '-b', bundle];
-      const result = await measure(`verdict (${security}, decision log ${mode})`, process.execPath, args, security);
-      if (security === 'plain') verdictRuns.get(mode)!.push(result);
-      else verdictSecureRuns.get(security)!.push(result);
+      const { args: configArgs, cwd } = logConfig(mode);
+      const args = [resolve('dist/src/main.js'), 'run', '--addr', '{addr}', '--log-level', 'warn', ...workerFlags, ...configArgs, ...flags, '-b', bundle];
+      const result = await measure(`verdict (${security}, decision log ${mode})`, process.execPath, args, security, { cwd });
+      const workersNote = values.workers ? `--workers ${values.workers}` : 'default workers';
+      addRun(`verdict ${mode}${suffix}`, `${workersNote}, ${modeSettings[mode]}${flags.length ? ' ' + flags.join(' ') : ''}`, result);
     }
   }
 }
 /** The round with the median throughput, so one disturbed round does not decide the comparison. */
 const median = (runs: AutocannonResult[]) => [...runs].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(runs.length / 2)];
-const opaResult = securities.includes('plain') ? median(opaRuns.get('plain')!) : undefined;
-const verdictResults = securities.includes('plain') ? logModes.map((mode) => ({ mode, result: median(verdictRuns.get(mode)!) })) : [];
-const verdictResult = verdictResults[0]?.result;
 
-const row = (name: string, r: AutocannonResult) =>
-  `${name.padEnd(16)} ${r.requests.average.toFixed(0).padStart(10)} ${r.latency.p50.toFixed(2).padStart(8)} ${r.latency.p99.toFixed(2).padStart(8)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}`;
 console.log(
-  `gateway decision over HTTP: ${connections} connections, ${duration}s each, CPUs ${values.cpus}, Verdict workers ${values.workers} (${values['verdict-module'] === 'opa' ? 'OPA-built policy.wasm' : 'compiled by Verdict from the Rego source'}), input ${Buffer.byteLength(body)} B, ${rounds} round(s)`,
+  `gateway decision over HTTP: ${connections} connections, ${duration}s each, CPUs ${values.cpus}, Verdict ${values.workers ? `--workers ${values.workers}` : 'without --workers (its default)'} (${values['verdict-module'] === 'opa' ? 'OPA-built policy.wasm' : 'compiled by Verdict from the Rego source'}), input ${Buffer.byteLength(body)} B, ${rounds} round(s)`,
 );
-if (rounds > 1) {
-  for (const [security, runs] of opaRuns) console.log(`opa (${security}) decisions/s per round:     ${runs.map((r) => r.requests.average.toFixed(0)).join(' ')}`);
-  for (const [mode, runs] of verdictRuns) if (runs.length) console.log(`verdict (log ${mode}) decisions/s per round: ${runs.map((r) => r.requests.average.toFixed(0)).join(' ')}`);
-  for (const [security, runs] of verdictSecureRuns) if (runs.length) console.log(`verdict (${security}) decisions/s per round: ${runs.map((r) => r.requests.average.toFixed(0)).join(' ')}`);
+if (rounds > 1) for (const row of rows.values()) console.log(`${row.name} decisions/s per round: ${row.runs.map((r) => r.requests.average.toFixed(0)).join(' ')}`);
+const width = Math.max(...[...rows.keys()].map((k) => k.length), 6) + 2;
+console.log(`${'server'.padEnd(width)} ${'decisions/s'.padStart(11)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}  settings`);
+for (const row of rows.values()) {
+  const r = median(row.runs);
+  console.log(`${row.name.padEnd(width)} ${r.requests.average.toFixed(0).padStart(11)} ${r.latency.p50.toFixed(2).padStart(8)} ${r.latency.p99.toFixed(2).padStart(8)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}  ${row.settings}`);
 }
-console.log(`${'server'.padEnd(16)} ${'decisions/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`);
-if (opaResult && verdictResult) {
-  console.log(row('opa', opaResult));
-  for (const { mode, result } of verdictResults) console.log(row(`verdict log=${mode}`, result));
-  for (const { mode, result } of verdictResults.slice(1)) {
-    console.log(
-      `decision log ${mode} vs ${logModes[0]}: decisions/s ${(result.requests.average / verdictResult.requests.average).toFixed(2)}, p99 ${(result.latency.p99 / verdictResult.latency.p99).toFixed(2)}`,
-    );
-  }
-}
-for (const security of securities.filter((s) => s !== 'plain')) {
-  const o = median(opaRuns.get(security)!);
-  const v = median(verdictSecureRuns.get(security)!);
-  console.log(row(`opa ${security}`, o));
-  console.log(row(`verdict ${security}`, v));
-  console.log(`ratio verdict/opa with ${security}: decisions/s ${(v.requests.average / o.requests.average).toFixed(2)}, p99 ${(v.latency.p99 / o.latency.p99).toFixed(2)}`);
-}
-if (opaResult && verdictResult) {
-  console.log(
-    `ratio verdict (log ${logModes[0]})/opa: decisions/s ${(verdictResult.requests.average / opaResult.requests.average).toFixed(2)}, p99 ${(verdictResult.latency.p99 / opaResult.latency.p99).toFixed(2)}`,
-  );
-}
+const ratio = (a: string, b: string) => {
+  const x = rows.get(a);
+  const y = rows.get(b);
+  if (!x || !y) return;
+  const [rx, ry] = [median(x.runs), median(y.runs)];
+  console.log(`ratio ${a} / ${b}: decisions/s ${(rx.requests.average / ry.requests.average).toFixed(2)}, p99 ${(rx.latency.p99 / ry.latency.p99).toFixed(2)}`);
+};
+for (const mode of logModes) ratio(`verdict ${mode}`, 'opa');
+for (const mode of logModes.filter((m) => m !== 'off')) ratio(`verdict ${mode}`, 'verdict off');
+for (const security of securities.filter((s) => s !== 'plain')) ratio(`verdict ${logModes[0]} ${security}`, `opa ${security}`);
 collector?.stop();

@@ -64,14 +64,28 @@ function credentialPaths(root: unknown, part: string): string[][] {
 }
 
 /**
+ * False when JSON text cannot hold a credential header: no credential header name in it, and no \u escape
+ * that could spell one. Far cheaper than walking the parsed value, and most inputs pass it.
+ */
+export function mayHoldCredentials(json: string): boolean {
+  // Two plain searches run about twice as fast as one alternation.
+  return authorizationWord.test(json) || cookieWord.test(json) || json.includes('\\u');
+}
+
+const authorizationWord = /authorization/i;
+const cookieWord = /cookie/i;
+
+/**
  * A copy of the event without credential header values, each removal listed in `erased`; the event itself when
  * it holds none. A header the mask policy already upserted (listed in `masked`) is left as the policy wrote it.
+ * `inputClean`: the caller found with mayHoldCredentials that the input's text holds none, so it is not walked.
  */
-export function eraseCredentials(event: DecisionEvent): DecisionEvent {
+export function eraseCredentials(event: DecisionEvent, options: { inputClean?: boolean } = {}): DecisionEvent {
   let copy: DecisionEvent | undefined;
   const already = new Set(event.masked ?? []);
   for (const part of parts) {
     if (event[part] === null || typeof event[part] !== 'object') continue;
+    if (part === 'input' && options.inputClean) continue;
     const paths = credentialPaths(event[part], part).filter((p) => !already.has(pointer(p)));
     if (paths.length === 0) continue;
     copy ??= { ...event, erased: [...(event.erased ?? [])] };

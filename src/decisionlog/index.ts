@@ -1,5 +1,5 @@
 // The decision log's public surface, for the server and the CLI to wire in.
-export { type DecisionEvent, type DecisionError, newDecisionEvent, newDecisionId, formatTimestamp, nowNs, requestContextHeaders } from './event.js';
+export { type DecisionEvent, type DecisionError, type DecisionHints, newDecisionEvent, newDecisionId, formatTimestamp, nowNs, requestContextHeaders } from './event.js';
 export { DecisionLogError, decisionLogErrorCodes, type DecisionLogErrorCode } from './errors.js';
 export { DecisionLogStore, type DecisionLogStoreOptions, type DecisionLogStatus, type Durability, type WhenFull, type RecordResult } from './store.js';
 export { DecisionLogger, type Decide, type DecisionLogPolicyOptions, type DecisionLoggerStatus, type LogResult } from './logger.js';

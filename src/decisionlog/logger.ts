@@ -1,7 +1,7 @@
 // DecisionLogger: what the server calls once per decision. It runs OPA's per-event pipeline — the drop
 // policy, then the mask policy, both with the event as input — and hands the result to the store, so
 // nothing unmasked is ever written.
-import type { DecisionEvent } from './event.js';
+import type { DecisionEvent, DecisionHints } from './event.js';
 import { applyMask, shouldDrop } from './mask.js';
 import type { DecisionLogStore, RecordResult } from './store.js';
 
@@ -10,6 +10,11 @@ export type Decide = (path: string, input: unknown) => Promise<{ result?: unknow
 
 export interface DecisionLogPolicyOptions {
   evaluate: Decide;
+  /**
+   * Whether a rule exists at the path in the active policy set. Without one the policy is not evaluated at all
+   * (most deployments have neither a drop nor a mask policy); absent, both are always evaluated.
+   */
+  defined?: (path: string) => boolean;
   /** OPA's decision_logs.drop_decision, default "system/log/drop". */
   dropPath?: string;
   /** OPA's decision_logs.mask_decision, default "system/log/mask". */
@@ -57,37 +62,48 @@ export class DecisionLogger {
   /**
    * Logs one decision. In sync durability the promise settles after the commit. It never rejects, so a
    * server may also call it without awaiting (default durability): refusals are counted in status().
+   * `hints` are what the decision path already knows about the event (see DecisionHints).
    */
-  async log(event: DecisionEvent): Promise<LogResult> {
+  log(event: DecisionEvent, hints?: DecisionHints): Promise<LogResult> {
     if (this.rate && !this.rate.take()) {
       this.counters.dropped_by_rate++;
-      return 'dropped_by_rate';
+      return Promise.resolve('dropped_by_rate');
     }
-    const prepared = await this.prepare(event);
-    if (prepared === undefined) {
-      this.counters.dropped_by_policy++;
-      return 'dropped_by_policy';
-    }
-    this.options.console?.(prepared);
-    try {
-      return await this.store.record(prepared);
-    } catch (error) {
-      this.counters.refused++;
-      this.lastRefusal = message(error);
-      return 'refused';
-    }
+    const { dropPath = 'system/log/drop', maskPath = 'system/log/mask' } = this.policy ?? {};
+    const drop = this.policy && (this.policy.defined?.(dropPath) ?? true);
+    const mask = this.policy && (this.policy.defined?.(maskPath) ?? true);
+    if (!drop && !mask) return this.keep(event, hints);
+    return this.prepare(event, drop ? dropPath : undefined, mask ? maskPath : undefined).then((prepared) => {
+      if (prepared === undefined) {
+        this.counters.dropped_by_policy++;
+        return 'dropped_by_policy';
+      }
+      // The input's text describes the input only while the mask left it as it was.
+      return this.keep(prepared, prepared.input === event.input ? hints : hints && { tsNs: hints.tsNs });
+    });
   }
 
-  /** Runs the drop and mask policies: the event to store, or undefined when the drop policy says so. */
-  private async prepare(event: DecisionEvent): Promise<DecisionEvent | undefined> {
-    if (!this.policy) return event;
-    const { evaluate, dropPath = 'system/log/drop', maskPath = 'system/log/mask' } = this.policy;
-    try {
-      if (shouldDrop((await evaluate(dropPath, event)).result)) return undefined;
-    } catch (error) {
-      this.counters.drop_policy_failures++;
-      this.lastPolicyError = `drop policy ${dropPath}: ${message(error)}`;
+  private keep(event: DecisionEvent, hints: DecisionHints | undefined): Promise<LogResult> {
+    this.options.console?.(event);
+    return this.store.record(event, hints).catch((error: unknown) => {
+      this.counters.refused++;
+      this.lastRefusal = message(error);
+      return 'refused' as const;
+    });
+  }
+
+  /** Runs the drop and mask policies given: the event to store, or undefined when the drop policy says so. */
+  private async prepare(event: DecisionEvent, dropPath: string | undefined, maskPath: string | undefined): Promise<DecisionEvent | undefined> {
+    const { evaluate } = this.policy!;
+    if (dropPath !== undefined) {
+      try {
+        if (shouldDrop((await evaluate(dropPath, event)).result)) return undefined;
+      } catch (error) {
+        this.counters.drop_policy_failures++;
+        this.lastPolicyError = `drop policy ${dropPath}: ${message(error)}`;
+      }
     }
+    if (maskPath === undefined) return event;
     let masked: DecisionEvent;
     try {
       masked = applyMask(event, (await evaluate(maskPath, event)).result);

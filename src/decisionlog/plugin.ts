@@ -1,7 +1,7 @@
 // The decision log as one long-running part with the server's plugin life cycle (start, stop, status;
 // see src/server/plugins.ts on the server branch): the store, the drop/mask pipeline and the optional
 // uploader, stopped in the order that loses nothing.
-import type { DecisionEvent } from './event.js';
+import type { DecisionEvent, DecisionHints } from './event.js';
 import type { DecisionLogger, DecisionLoggerStatus, LogResult } from './logger.js';
 import type { DecisionLogStatus, DecisionLogStore } from './store.js';
 import type { DecisionLogUploader, UploadStatus } from './upload.js';
@@ -26,7 +26,7 @@ export class DecisionLogPlugin {
   ) {}
 
   /** The server's per-decision hook. Never rejects; in sync durability await it before answering. */
-  readonly onDecision = (event: DecisionEvent): Promise<LogResult> => this.logger.log(event);
+  readonly onDecision = (event: DecisionEvent, hints?: DecisionHints): Promise<LogResult> => this.logger.log(event, hints);
 
   async start(): Promise<void> {
     this.uploader?.start();

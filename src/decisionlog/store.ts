@@ -3,16 +3,17 @@
 // writer thread (writer-worker.ts) that commits each in one transaction, so neither the request nor the
 // event loop that serves requests waits for SQLite; one batch is in flight at a time.
 import type Database from 'better-sqlite3';
-import type { DecisionEvent } from './event.js';
+import type { DecisionEvent, DecisionHints } from './event.js';
 import { parseTimestamp } from './event.js';
 import { DecisionLogError } from './errors.js';
-import { eraseCredentials } from './credentials.js';
+import { eraseCredentials, mayHoldCredentials } from './credentials.js';
 import { defaultDatabaseFile, openDecisionDatabase, sqliteCode } from './open.js';
 import { outcomeClassifier, type OutcomeClassifier, type OutcomeRuleConfig } from './outcome.js';
 import { principalExtractor, type PrincipalExtractor, type PrincipalSource } from './principal.js';
 import { Retention, type RetentionOptions } from './retention.js';
 import { WriterThread } from './writer.js';
 import type { WriterRow } from './writer-worker.js';
+import { randomBytes } from 'node:crypto';
 import { writeJson } from '../json/writer.js';
 
 /** default: committed shortly after record() returns; survives a process crash once committed (WAL, synchronous=NORMAL).
@@ -70,6 +71,8 @@ export interface DecisionLogStatus {
 interface Pending {
   event: DecisionEvent;
   tsNs: bigint;
+  /** The JSON text of event.input, when the decision path had it. */
+  inputText?: Uint8Array;
   /** The row for the writer, made once; null if the event could not be encoded. */
   row?: WriterRow | null;
   /** sync mode: settles record()'s promise once the batch is committed ("dropped" if it could not be encoded). */
@@ -107,6 +110,8 @@ export class DecisionLogStore {
   private failing = false;
   private lastCommitAt?: string;
   private readonly commitListeners: (() => void)[] = [];
+  /** The revisions of the last `bundles` object seen: the decision path hands the same one until the next activation. */
+  private lastBundles?: { bundles: DecisionEvent['bundles']; revisions: string[] };
 
   /** Opens or creates the database; throws DecisionLogError (db_corrupt, db_locked, ...) if it cannot. */
   constructor(options: DecisionLogStoreOptions = {}) {
@@ -137,12 +142,15 @@ export class DecisionLogStore {
    * Hands one event to the log. Resolves "queued" once it is on the queue (default), "committed" once it
    * is in the database (sync), or "dropped" when the queue is full and whenFull is "drop". With
    * back-pressure a full queue makes the promise wait for room. Rejects with invalid_event or store_closed.
+   * `hints` spare the store work the decision path has already done (see DecisionHints); the input text is
+   * used only while `event.input` is the value it was written from.
    */
-  record(event: DecisionEvent): Promise<RecordResult> {
+  record(event: DecisionEvent, hints?: DecisionHints): Promise<RecordResult> {
     if (this.closed) return Promise.reject(new DecisionLogError('store_closed', 'decision log is closed'));
     let pending: Pending;
     try {
-      pending = { event, tsNs: checkEvent(event) };
+      pending = { event, tsNs: checkEvent(event, hints?.tsNs) };
+      if (hints?.inputText && event.input !== undefined) pending.inputText = hints.inputText;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -325,19 +333,21 @@ export class DecisionLogStore {
     return true;
   }
 
-  private toRow({ event, tsNs }: Pending): WriterRow | null {
+  private toRow({ event, tsNs, inputText }: Pending): WriterRow | null {
     // The principal is read before credentials are erased: the `sub` of an Envoy bearer token still labels
     // the row (it names, it grants nothing), while the token itself is not stored.
     const principal = this.principalOf(event) ?? null;
-    const stored = this.maskCredentials ? eraseCredentials(event) : event;
+    const inputJson = inputText ? textOf(inputText) : undefined;
+    // An input whose text names no credential header cannot hold one: its walk is skipped.
+    const stored = this.maskCredentials ? eraseCredentials(event, { inputClean: inputJson !== undefined && !mayHoldCredentials(inputJson) }) : event;
     let json: string;
     try {
-      json = writeJson(stored);
+      json = stored.input === event.input && inputJson !== undefined ? withInputText(stored, inputJson) : writeJson(stored);
     } catch {
       this.counters.encoding_failures++;
       return null;
     }
-    const revisions = bundleRevisions(event);
+    const revisions = this.revisionsOf(event.bundles);
     return [
       event.decision_id,
       tsNs,
@@ -349,6 +359,29 @@ export class DecisionLogStore {
       json,
     ];
   }
+
+  private revisionsOf(bundles: DecisionEvent['bundles']): string[] {
+    const last = this.lastBundles;
+    if (last && last.bundles === bundles) return last.revisions;
+    this.lastBundles = { bundles, revisions: bundleRevisions(bundles) };
+    return this.lastBundles.revisions;
+  }
+}
+
+const inputMarker = `"@@verdict-input-${randomBytes(12).toString('hex')}"`;
+
+/**
+ * The event's JSON with the input's text put in as it came, instead of the input re-serialised: every other
+ * field is written as usual, with a marker string in the input's place that the text then replaces.
+ */
+function withInputText(event: DecisionEvent, inputJson: string): string {
+  const json = writeJson({ ...event, input: JSON.parse(inputMarker) as string });
+  const at = json.indexOf(inputMarker);
+  return json.slice(0, at) + inputJson + json.slice(at + inputMarker.length);
+}
+
+function textOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
 function positive(n: number, name: string): number {
@@ -356,8 +389,8 @@ function positive(n: number, name: string): number {
   return n;
 }
 
-/** The checks the writer relies on; returns the event time in Unix nanoseconds. */
-function checkEvent(event: DecisionEvent): bigint {
+/** The checks the writer relies on; returns the event time in Unix nanoseconds (`tsNs` when the caller knows it). */
+function checkEvent(event: DecisionEvent, tsNs: bigint | undefined): bigint {
   if (event === null || typeof event !== 'object') throw new DecisionLogError('invalid_event', 'decision event must be an object');
   if (typeof event.decision_id !== 'string' || event.decision_id === '') {
     throw new DecisionLogError('invalid_event', 'decision event needs a non-empty string decision_id');
@@ -367,6 +400,7 @@ function checkEvent(event: DecisionEvent): bigint {
       throw new DecisionLogError('invalid_event', `decision event ${event.decision_id}: ${field} must be a string, got ${typeof event[field]}`);
     }
   }
+  if (tsNs !== undefined && typeof event.timestamp === 'string') return tsNs;
   const ts = typeof event.timestamp === 'string' ? parseTimestamp(event.timestamp) : undefined;
   if (ts === undefined) {
     throw new DecisionLogError('invalid_event', `decision event ${event.decision_id}: timestamp ${JSON.stringify(event.timestamp)} is not RFC3339`);
@@ -374,9 +408,9 @@ function checkEvent(event: DecisionEvent): bigint {
   return ts;
 }
 
-function bundleRevisions(event: DecisionEvent): string[] {
-  if (!event.bundles) return [];
+function bundleRevisions(bundles: DecisionEvent['bundles']): string[] {
+  if (!bundles) return [];
   const set = new Set<string>();
-  for (const info of Object.values(event.bundles)) if (typeof info?.revision === 'string' && info.revision !== '') set.add(info.revision);
+  for (const info of Object.values(bundles)) if (typeof info?.revision === 'string' && info.revision !== '') set.add(info.revision);
   return [...set].sort();
 }

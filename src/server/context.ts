@@ -6,10 +6,10 @@ import type { DecodingLimits } from './body.js';
 import type { EncodingOptions } from './respond.js';
 import type { ServerMetrics } from './metrics.js';
 
-import type { DecisionEvent } from '../decisionlog/event.js';
+import type { DecisionEvent, DecisionHints } from '../decisionlog/event.js';
 
 /** OPA's decision-log event (EventV1), declared once by the decision log (issue 6). */
-export type { DecisionEvent };
+export type { DecisionEvent, DecisionHints };
 
 export interface PluginStatus {
   state: 'OK' | 'NOT_READY' | 'ERROR' | 'WARN';
@@ -32,9 +32,10 @@ export interface ServerContext {
   /**
    * Set when a decision recorder is configured; decision ids are only issued then, as OPA does. A promise
    * back means the answer must wait for it (sync durability, or a full queue under back-pressure); in the
-   * default mode the hook returns nothing and the decision is answered at once. It never rejects.
+   * default mode the hook returns nothing and the decision is answered at once. It never rejects. `hints` carry
+   * what the decision path already knows (the event time, the input's JSON text) so recording need not redo it.
    */
-  onDecision?: (event: DecisionEvent) => Promise<unknown> | void;
+  onDecision?: (event: DecisionEvent, hints?: DecisionHints) => Promise<unknown> | void;
   /** decision_logs.request_context.http.headers: request headers copied into each event (absent: none). */
   logHeaders?: string[];
   /** Long-running parts report here for /health?plugins and /health?bundles. */

@@ -3,17 +3,14 @@
 // each step here does the least work it can (one JSON parse, one stringify of the input, no copies).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EvaluationError } from '../engine/program.js';
-import type { EvaluateOptions, Evaluation } from '../engine/engine.js';
+import type { EvaluateOptions } from '../engine/engine.js';
 import { StoreError, splitPath } from '../engine/store.js';
 import { isObject } from '../bundle/bundle.js';
-import type { EnrichmentReport } from '../pip/index.js';
 import { InputNumberError, checkInputNumbers, isBlank, isYaml, kindOf, parseDocument, parseEnvelope, readBody } from './body.js';
 import { readJson } from '../json/reader.js';
-import { writeJson } from '../json/writer.js';
 import type { DataWrite, ServerContext } from './context.js';
-import { recordDecision } from './decisions.js';
-import { enrichDecision } from './pip.js';
-import { evaluationErrorDetail, evaluationFailed, invalidParameter, storeFailed, undefinedDocument } from './errors.js';
+import { decide, type Decision } from './decisions.js';
+import { evaluationFailed, invalidParameter, storeFailed, undefinedDocument } from './errors.js';
 import { boolParam, sendEmpty, sendJson } from './respond.js';
 import { refuseUnsupportedParams } from './query-params.js';
 
@@ -28,68 +25,8 @@ export function pathSegments(rawPath: string): string[] {
   return splitPath(rawPath).map((s) => decodeURIComponent(s));
 }
 
-interface Evaluated {
-  defined: boolean;
-  result?: unknown;
-  metrics: Record<string, number>;
-}
-
-/** One decision's input as the policy sees it: parsed, as JSON text, and the PIP report when `pip` enriched it. */
-interface DecisionInput {
-  input: unknown;
-  inputText: Uint8Array | undefined;
-  pip?: EnrichmentReport;
-}
-
-/**
- * The input the policy evaluates: the caller's, or with `pip` configured the caller's enriched at input.pip
- * (awaited only when a lookup has to wait). Without `pip` this is the caller's input and no extra work.
- */
-function decisionInput(ctx: ServerContext, req: IncomingMessage, path: string[], input: unknown, inputText: Uint8Array | undefined): DecisionInput | Promise<DecisionInput> {
-  if (!ctx.enricher) return { input, inputText };
-  const enriched = enrichDecision(ctx, ctx.enricher, path, input, inputText, requester(req));
-  if (enriched instanceof Promise) return enriched.then((e) => ({ input: e.input, inputText: e.inputText, pip: e.report }));
-  return { input: enriched.input, inputText: enriched.inputText, pip: enriched.report };
-}
-
-/**
- * Evaluates; a failed evaluation is recorded with its error (as OPA logs it) and becomes OPA's 500. Synchronous
- * unless the policy calls http.send and a response has to be fetched.
- */
-function evaluate(ctx: ServerContext, req: IncomingMessage, path: string[], decision: DecisionInput, started: bigint, inputParsed: bigint, options: EvaluateOptions = {}): Evaluated | Promise<Evaluated> {
-  const evalStart = process.hrtime.bigint();
-  const done = (evaluation: Evaluation): Evaluated => {
-    const end = process.hrtime.bigint();
-    ctx.metrics.evaluationDuration.observe(Number(end - evalStart) / 1e9);
-    return { ...evaluation, metrics: decisionMetrics(started, inputParsed, evalStart, end, evaluation.resolveNs) };
-  };
-  const failed = (err: unknown): never => {
-    if (!(err instanceof EvaluationError)) throw err;
-    recordDecision(ctx, { path, input: decision.input, evaluated: { defined: false }, requestedBy: requester(req), pip: decision.pip, error: evaluationErrorDetail(err) });
-    throw evaluationFailed(err);
-  };
-  try {
-    const outcome = ctx.engine.evaluate(path, decision.inputText, options);
-    return outcome instanceof Promise ? outcome.then(done, failed) : done(outcome);
-  } catch (err) {
-    return failed(err);
-  }
-}
-
-/**
- * OPA's metric names for a decision. The entrypoints are compiled with the policy, never per request, so every
- * request is what OPA calls a query cache hit and there is no query compile timer (OPA's first request for a
- * path has one). timer_rego_external_resolve_ns is the time spent reading base data outside the modules, on
- * paths no rule covers; reads inside a module are part of the evaluation (OPA times them apart).
- */
-function decisionMetrics(started: bigint, inputParsed: bigint, evalStart: bigint, end: bigint, resolveNs: number | undefined): Record<string, number> {
-  return {
-    counter_server_query_cache_hit: 1,
-    ...(resolveNs === undefined ? {} : { timer_rego_external_resolve_ns: resolveNs }),
-    timer_rego_input_parse_ns: Number(inputParsed - started),
-    timer_rego_query_eval_ns: Number(end - evalStart),
-    timer_server_handler_ns: Number(end - started),
-  };
+function requester(req: IncomingMessage): string {
+  return `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
 }
 
 /** The v1 Data API's evaluation parameters (the v0 API and the Query API take none, as OPA). */
@@ -97,13 +34,17 @@ function evaluateOptions(query: URLSearchParams): EvaluateOptions {
   return { strictBuiltinErrors: boolParam(query, 'strict-builtin-errors') };
 }
 
-function requester(req: IncomingMessage): string {
-  return `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
-}
-
-/** Hands a decision to the recorder, if any, and returns its id (a promise when the answer must wait for the log). */
-function record(ctx: ServerContext, req: IncomingMessage, path: string[], { input, pip }: DecisionInput, evaluated: Evaluated): string | Promise<string> | undefined {
-  return recordDecision(ctx, { path, input, evaluated, requestedBy: requester(req), pip, headers: req.headersDistinct });
+/** The shared decision pipeline (decisions.ts) for one Data API request; a failed evaluation is OPA's 500. */
+function decideRequest(ctx: ServerContext, req: IncomingMessage, path: string[], input: unknown, inputText: Uint8Array | undefined, started: bigint, options: EvaluateOptions = {}): Decision | Promise<Decision> {
+  const failed = (err: unknown): never => {
+    throw err instanceof EvaluationError ? evaluationFailed(err) : err;
+  };
+  try {
+    const decided = decide(ctx, { path, input, inputText, requestedBy: requester(req), request: req, timing: { started, inputParsed: process.hrtime.bigint() }, options });
+    return decided instanceof Promise ? decided.catch(failed) : decided;
+  } catch (err) {
+    return failed(err);
+  }
 }
 
 function provenance(ctx: ServerContext) {
@@ -113,12 +54,12 @@ function provenance(ctx: ServerContext) {
 }
 
 /** Builds DataResponseV1 with the field order OPA writes: decision_id, provenance, metrics, result, warning. */
-function dataResponse(ctx: ServerContext, query: URLSearchParams, decisionId: string | undefined, evaluated: Evaluated, warn: boolean) {
+function dataResponse(ctx: ServerContext, query: URLSearchParams, decision: Decision, warn: boolean) {
   const body: Record<string, unknown> = {};
-  if (decisionId) body.decision_id = decisionId;
+  if (decision.decisionId) body.decision_id = decision.decisionId;
   if (boolParam(query, 'provenance')) body.provenance = provenance(ctx);
-  if (boolParam(query, 'metrics')) body.metrics = evaluated.metrics;
-  if (evaluated.defined) body.result = evaluated.result;
+  if (boolParam(query, 'metrics')) body.metrics = decision.metrics;
+  if (decision.defined) body.result = decision.result;
   if (warn) body.warning = missingInputWarning;
   return body;
 }
@@ -145,16 +86,9 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
   // OPA reads "input": null as no input at all (the warning included).
   const hasInput = isObject(request) && request.input !== undefined && request.input !== null;
   const input = hasInput ? (request as { input: unknown }).input : undefined;
-  if (hasInput) inputText ??= encoder.encode(writeJson(input));
-  else inputText = undefined;
-  const inputParsed = process.hrtime.bigint();
-  const pending = decisionInput(ctx, req, path, input, inputText);
-  const decision = pending instanceof Promise ? await pending : pending;
-  const evaluating = evaluate(ctx, req, path, decision, started, inputParsed, evaluateOptions(query));
-  const evaluated = evaluating instanceof Promise ? await evaluating : evaluating;
-  const recorded = record(ctx, req, path, decision, evaluated);
-  const decisionId = recorded instanceof Promise ? await recorded : recorded;
-  sendJson(req, res, 200, dataResponse(ctx, query, decisionId, evaluated, !hasInput), boolParam(query, 'pretty'), ctx.encoding);
+  const decided = decideRequest(ctx, req, path, input, hasInput ? inputText : undefined, started, evaluateOptions(query));
+  const decision = decided instanceof Promise ? await decided : decided;
+  sendJson(req, res, 200, dataResponse(ctx, query, decision, !hasInput), boolParam(query, 'pretty'), ctx.encoding);
 }
 
 /** GET /v1/data/{path}?input=<json>. */
@@ -173,14 +107,9 @@ export async function getData(ctx: ServerContext, req: IncomingMessage, res: Ser
       throw invalidParameter(`parameter contains malformed input document: ${(err as Error).message}`);
     }
   }
-  const inputParsed = process.hrtime.bigint();
-  const pending = decisionInput(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!));
-  const decision = pending instanceof Promise ? await pending : pending;
-  const evaluating = evaluate(ctx, req, path, decision, started, inputParsed, evaluateOptions(query));
-  const evaluated = evaluating instanceof Promise ? await evaluating : evaluating;
-  const recorded = record(ctx, req, path, decision, evaluated);
-  const decisionId = recorded instanceof Promise ? await recorded : recorded;
-  sendJson(req, res, 200, dataResponse(ctx, query, decisionId, evaluated, false), boolParam(query, 'pretty'), ctx.encoding);
+  const decided = decideRequest(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!), started, evaluateOptions(query));
+  const decision = decided instanceof Promise ? await decided : decided;
+  sendJson(req, res, 200, dataResponse(ctx, query, decision, false), boolParam(query, 'pretty'), ctx.encoding);
 }
 
 /** POST /v0/data/{path} and POST /: the raw body is the input; undefined is a 404. */
@@ -199,19 +128,13 @@ export async function postDataV0(ctx: ServerContext, req: IncomingMessage, res: 
       throw invalidParameter(`unexpected parse error for input: body contains malformed input document: ${(err as Error).message}`);
     }
   }
-  inputText ??= encoder.encode(writeJson(input));
-  const inputParsed = process.hrtime.bigint();
-  const pending = decisionInput(ctx, req, path, input, inputText);
-  const decision = pending instanceof Promise ? await pending : pending;
-  const evaluating = evaluate(ctx, req, path, decision, started, inputParsed);
-  const evaluated = evaluating instanceof Promise ? await evaluating : evaluating;
-  const recorded = record(ctx, req, path, decision, evaluated);
-  if (recorded instanceof Promise) await recorded;
-  if (!evaluated.defined) {
+  const decided = decideRequest(ctx, req, path, input, inputText, started);
+  const decision = decided instanceof Promise ? await decided : decided;
+  if (!decision.defined) {
     const ref = ['data', ...path].join('.');
     throw undefinedDocument(ctx.engine.hasRulesAt(path) ? `document undefined: ${ref}` : `document missing: ${ref}`);
   }
-  sendJson(req, res, 200, evaluated.result, boolParam(query, 'pretty'), ctx.encoding);
+  sendJson(req, res, 200, decision.result, boolParam(query, 'pretty'), ctx.encoding);
 }
 
 /** Data API writes take JSON only, whatever the content type (as OPA). */

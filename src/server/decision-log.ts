@@ -16,6 +16,7 @@ import {
   decisionLogSettings,
   decisionsRouter,
   type DecisionEvent,
+  type DecisionHints,
 } from '../decisionlog/index.js';
 import type { Engine } from '../engine/engine.js';
 import { splitPath } from '../engine/store.js';
@@ -31,7 +32,7 @@ export interface ServerDecisionLog {
   /** decision_logs.request_context.http.headers, for ServerContext.logHeaders. */
   headers: string[];
   /** ServerContext.onDecision: a promise only when the answer has to wait for the log. */
-  onDecision: (event: DecisionEvent) => Promise<unknown> | void;
+  onDecision: (event: DecisionEvent, hints?: DecisionHints) => Promise<unknown> | void;
   /** /v1/decisions and the auditors' page /ui/decisions behind the admin authentication; absent without `admin_api`. */
   router?: Router;
 }
@@ -54,11 +55,10 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
   if ((explicit ?? (onByDefault || shipping)) !== true) return undefined;
   const store = new DecisionLogStore(settings.store);
   // The drop and mask rules are evaluated with the plain engine (never the recording decide, which would log
-  // the log's own decisions), and only when a bundle defines them: most deployments have neither.
-  const evaluate = (path: string, input: unknown) => (engine.hasRulesAt(splitPath(path)) ? engine.decide(path, input) : Promise.resolve({}));
+  // the log's own decisions), and only when the active policy set defines them: most deployments have neither.
   const logger = new DecisionLogger(
     store,
-    { evaluate, dropPath: settings.dropPath, maskPath: settings.maskPath },
+    { evaluate: engine.decide, defined: rulesDefined(engine), dropPath: settings.dropPath, maskPath: settings.maskPath },
     {
       // OPA prints each event on its logger at info, the event's fields at the top level.
       ...(settings.console ? { console: (event: DecisionEvent) => log.info({ ...event, type: 'openpolicyagent.org/decision_logs' }, 'Decision Log') } : {}),
@@ -70,10 +70,10 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
 
   const waitAlways = store.durability === 'sync';
   const backpressure = store.whenFull === 'backpressure';
-  const onDecision = (event: DecisionEvent): Promise<unknown> | void => {
+  const onDecision = (event: DecisionEvent, hints?: DecisionHints): Promise<unknown> | void => {
     // Checked before logging: a request waits only when its event would (sync) or when the queue is full.
     const wait = waitAlways || (backpressure && store.saturated);
-    const logged = dl.onDecision(event);
+    const logged = dl.onDecision(event, hints);
     return wait ? logged : undefined;
   };
 
@@ -107,6 +107,25 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
     });
   }
   return { store, plugin, onDecision, router, headers: settings.headers };
+}
+
+/**
+ * Whether the active policy set has rules at a path, answered once per path and policy set: the engine hands out
+ * new `bundles` and `apiModules` arrays whenever the set changes (activation, Policy API write).
+ */
+function rulesDefined(engine: Engine): (path: string) => boolean {
+  let known = new Map<string, boolean>();
+  let bundles = engine.bundles;
+  let modules = engine.apiModules;
+  return (path) => {
+    if (engine.bundles !== bundles || engine.apiModules !== modules) {
+      ({ bundles, apiModules: modules } = engine);
+      known = new Map();
+    }
+    let defined = known.get(path);
+    if (defined === undefined) known.set(path, (defined = engine.hasRulesAt(splitPath(path))));
+    return defined;
+  };
 }
 
 /**

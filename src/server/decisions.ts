@@ -1,24 +1,123 @@
-// One place that turns an evaluation into a decision: the event for the decision log (OPA's EventV1) and
-// the decision id, for the REST API and for every other front end that decides through `ServerContext`.
-import { randomUUID } from 'node:crypto';
-import { formatTimestamp, nowNs, requestContextHeaders } from '../decisionlog/event.js';
+// The decision pipeline every front end shares: enrich the input (PIP, when configured) → evaluate → record the
+// event (OPA's EventV1) and issue its decision id. The REST Data API, the Envoy ext_authz gRPC server and the
+// HTTP callouts (/v1/authz) each only map their request to a DecisionRequest and the Decision back to their
+// answer. Recording does the least work it can on the request's thread: the input's JSON text travels with the
+// event instead of being re-serialised, the timestamp is formatted once, the bundle revisions are built once per
+// activation and request headers are read only when the decision log asks for some.
+import type { IncomingMessage } from 'node:http';
+import { formatTimestamp, newDecisionId, nowNs, requestContextHeaders } from '../decisionlog/event.js';
 import { EvaluationError } from '../engine/program.js';
-import type { Decide } from '../engine/engine.js';
+import type { Decide, EvaluateOptions, Evaluation } from '../engine/engine.js';
+import type { Bundle } from '../bundle/bundle.js';
 import { splitPath } from '../engine/store.js';
 import type { EnrichmentReport } from '../pip/index.js';
+import { writeJson } from '../json/writer.js';
 import type { ServerContext } from './context.js';
 import { enrichDecision } from './pip.js';
 import { evaluationErrorDetail } from './errors.js';
 
+export interface DecisionRequest {
+  path: string[];
+  /** The input as parsed, or undefined for none. */
+  input: unknown;
+  /** The JSON text of `input` when the front end has it (the request's own bytes); written from `input` otherwise. */
+  inputText?: Uint8Array;
+  requestedBy: string;
+  /** The HTTP request, whose headers go into the event when decision_logs.request_context.http.headers names some. */
+  request?: IncomingMessage;
+  /** When the request arrived and when its input was read (process.hrtime.bigint()): OPA's timers are reported. */
+  timing?: { started: bigint; inputParsed: bigint };
+  /** Evaluation options the front end's request asked for (?strict-builtin-errors). */
+  options?: EvaluateOptions;
+}
+
+export interface Decision extends Evaluation {
+  /** OPA's timers, when the request gave its timing. */
+  metrics?: Record<string, number>;
+  /** Issued only when a decision log records the decision, as OPA does. */
+  decisionId?: string;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Decides one request. Synchronous unless a PIP lookup, an http.send or the decision log (sync durability or
+ * back-pressure) has to be waited for. A failed evaluation is recorded with its error and the EvaluationError
+ * rethrown; a PIP failure that fails the decision closed is recorded and thrown as a 500 ApiError, a
+ * caller-supplied input.pip as a 400 ApiError.
+ */
+export function decide(ctx: ServerContext, request: DecisionRequest): Decision | Promise<Decision> {
+  const inputText = request.input === undefined ? undefined : (request.inputText ?? encoder.encode(writeJson(request.input)));
+  if (!ctx.enricher) return evaluate(ctx, request, request.input, inputText, undefined);
+  const enriched = enrichDecision(ctx, ctx.enricher, request.path, request.input, inputText, request.requestedBy);
+  if (enriched instanceof Promise) return enriched.then((e) => evaluate(ctx, request, e.input, e.inputText, e.report));
+  return evaluate(ctx, request, enriched.input, enriched.inputText, enriched.report);
+}
+
+function evaluate(ctx: ServerContext, request: DecisionRequest, input: unknown, inputText: Uint8Array | undefined, pip: EnrichmentReport | undefined): Decision | Promise<Decision> {
+  const { path, requestedBy } = request;
+  const evalStart = process.hrtime.bigint();
+  const failed = (err: unknown): never => {
+    if (err instanceof EvaluationError) {
+      recordDecision(ctx, { path, input, inputText, evaluated: { defined: false }, requestedBy, request: request.request, pip, error: evaluationErrorDetail(err) });
+    }
+    throw err;
+  };
+  const done = (evaluation: Evaluation): Decision | Promise<Decision> => {
+    const end = process.hrtime.bigint();
+    ctx.metrics.evaluationDuration.observe(Number(end - evalStart) / 1e9);
+    const decision: Decision = request.timing ? { ...evaluation, metrics: decisionMetrics(request.timing, evalStart, end, evaluation.resolveNs) } : evaluation;
+    const id = recordDecision(ctx, { path, input, inputText, evaluated: decision, requestedBy, request: request.request, pip });
+    if (id === undefined) return decision;
+    return id instanceof Promise ? id.then((decisionId) => ({ ...decision, decisionId })) : { ...decision, decisionId: id };
+  };
+  try {
+    const outcome = ctx.engine.evaluate(path, inputText, request.options);
+    return outcome instanceof Promise ? outcome.then(done, failed) : done(outcome);
+  } catch (err) {
+    return failed(err);
+  }
+}
+
+/**
+ * OPA's metric names for a decision. The entrypoints are compiled with the policy, never per request, so every
+ * request is what OPA calls a query cache hit and there is no query compile timer (OPA's first request for a
+ * path has one). timer_rego_external_resolve_ns is the time spent reading base data outside the modules, on
+ * paths no rule covers; reads inside a module are part of the evaluation (OPA times them apart).
+ */
+function decisionMetrics(timing: { started: bigint; inputParsed: bigint }, evalStart: bigint, end: bigint, resolveNs: number | undefined): Record<string, number> {
+  return {
+    counter_server_query_cache_hit: 1,
+    ...(resolveNs === undefined ? {} : { timer_rego_external_resolve_ns: resolveNs }),
+    timer_rego_input_parse_ns: Number(timing.inputParsed - timing.started),
+    timer_rego_query_eval_ns: Number(end - evalStart),
+    timer_server_handler_ns: Number(end - timing.started),
+  };
+}
+
 export interface DecisionRecord {
   path: string[];
   input: unknown;
+  /** The JSON text of `input` as evaluated, when known. */
+  inputText?: Uint8Array;
   evaluated: { defined: boolean; result?: unknown; metrics?: Record<string, number>; ndBuiltinCache?: Record<string, Record<string, unknown>> };
   requestedBy: string;
-  /** The HTTP request's headers (Node's headersDistinct), for decision_logs.request_context.http.headers. */
-  headers?: Record<string, string[] | undefined>;
+  request?: IncomingMessage;
   pip?: EnrichmentReport;
   error?: { code: string; message: string };
+}
+
+/** The `bundles` field of the events made under one activation, built once for all of them. */
+const bundleFields = new WeakMap<readonly Bundle[], Record<string, { revision: string }>>();
+
+function bundlesField(bundles: readonly Bundle[]): Record<string, { revision: string }> {
+  let field = bundleFields.get(bundles);
+  if (!field) {
+    field = {};
+    for (const b of bundles) field[b.name] = { revision: b.manifest.revision };
+    bundleFields.set(bundles, field);
+  }
+  return field;
 }
 
 /**
@@ -28,55 +127,39 @@ export interface DecisionRecord {
  */
 export function recordDecision(ctx: ServerContext, decision: DecisionRecord): string | Promise<string> | undefined {
   if (!ctx.onDecision) return undefined;
-  const decisionId = randomUUID();
-  const bundles: Record<string, { revision: string }> = {};
-  for (const b of ctx.engine.bundles) bundles[b.name] = { revision: b.manifest.revision };
-  const requestContext = ctx.logHeaders && decision.headers ? requestContextHeaders(decision.headers, ctx.logHeaders) : undefined;
-  const logged = ctx.onDecision({
-    labels: ctx.labels,
-    decision_id: decisionId,
-    bundles,
-    path: decision.path.join('/'),
-    ...(decision.input !== undefined ? { input: decision.input } : {}),
-    ...(decision.pip ? { pip: decision.pip } : {}),
-    ...(decision.evaluated.defined ? { result: decision.evaluated.result } : {}),
-    ...(decision.error ? { error: decision.error } : {}),
-    requested_by: decision.requestedBy,
-    timestamp: formatTimestamp(nowNs()),
-    ...(decision.evaluated.ndBuiltinCache ? { nd_builtin_cache: decision.evaluated.ndBuiltinCache } : {}),
-    ...(decision.evaluated.metrics ? { metrics: decision.evaluated.metrics } : {}),
-    ...(requestContext ? { request_context: requestContext } : {}),
-  });
+  const decisionId = newDecisionId();
+  const tsNs = nowNs();
+  const requestContext = ctx.logHeaders && decision.request ? requestContextHeaders(decision.request.headersDistinct, ctx.logHeaders) : undefined;
+  const logged = ctx.onDecision(
+    {
+      labels: ctx.labels,
+      decision_id: decisionId,
+      bundles: bundlesField(ctx.engine.bundles),
+      path: decision.path.join('/'),
+      ...(decision.input !== undefined ? { input: decision.input } : {}),
+      ...(decision.pip ? { pip: decision.pip } : {}),
+      ...(decision.evaluated.defined ? { result: decision.evaluated.result } : {}),
+      ...(decision.error ? { error: decision.error } : {}),
+      requested_by: decision.requestedBy,
+      timestamp: formatTimestamp(tsNs),
+      ...(decision.evaluated.ndBuiltinCache ? { nd_builtin_cache: decision.evaluated.ndBuiltinCache } : {}),
+      ...(decision.evaluated.metrics ? { metrics: decision.evaluated.metrics } : {}),
+      ...(requestContext ? { request_context: requestContext } : {}),
+    },
+    { tsNs, ...(decision.inputText && decision.input !== undefined ? { inputText: decision.inputText } : {}) },
+  );
   return logged instanceof Promise ? logged.then(() => decisionId) : decisionId;
 }
 
 /**
- * The shared `Decide` contract for front ends other than the REST API (Envoy ext_authz, gateway callouts):
- * the PIP enrichment (when configured), the engine's decision and recording, so those decisions reach the decision
- * log too. A failed evaluation is recorded with its error and then rethrown; so is a PIP failure that fails the
- * decision closed (thrown as a 500 ApiError), while a caller-supplied input.pip is a 400 ApiError.
+ * The pipeline as the `Decide` contract of the front ends that hand over a parsed input (Envoy ext_authz gRPC,
+ * the HTTP callouts): their decisions are enriched and recorded like the REST API's.
  */
 export function decideWith(ctx: ServerContext, requestedBy = ''): Decide {
   return async (path, input) => {
-    const segments = splitPath(path);
-    let pip: EnrichmentReport | undefined;
-    if (ctx.enricher) {
-      const enriched = enrichDecision(ctx, ctx.enricher, segments, input, undefined, requestedBy);
-      ({ input, report: pip } = enriched instanceof Promise ? await enriched : enriched);
-    }
-    try {
-      const { ndBuiltinCache, ...decision } = await ctx.engine.decide(path, input);
-      const evaluated = { ...('result' in decision ? { defined: true, result: decision.result } : { defined: false }), ...(ndBuiltinCache ? { ndBuiltinCache } : {}) };
-      const recorded = recordDecision(ctx, { path: segments, input, evaluated, requestedBy, pip });
-      const decisionId = recorded instanceof Promise ? await recorded : recorded;
-      return decisionId ? { ...decision, decisionId } : decision;
-    } catch (err) {
-      if (err instanceof EvaluationError) {
-        // Failed decisions answer without a decision id, so nothing waits for their event.
-        void recordDecision(ctx, { path: segments, input, evaluated: { defined: false }, requestedBy, pip, error: evaluationErrorDetail(err) });
-      }
-      throw err;
-    }
+    const decided = decide(ctx, { path: splitPath(path), input, requestedBy });
+    const { defined, result, decisionId } = decided instanceof Promise ? await decided : decided;
+    return { ...(defined ? { result } : {}), ...(decisionId ? { decisionId } : {}) };
   };
 }
 

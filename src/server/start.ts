@@ -17,7 +17,7 @@ import { createRequestGate } from './authz.js';
 import type { ListenOptions } from './listen-options.js';
 import { closeListener, listen, type Listener } from './listeners.js';
 import { ServerTls } from './tls.js';
-import type { DataWrite, DecisionEvent, ServerContext } from './context.js';
+import type { DataWrite, DecisionEvent, DecisionHints, ServerContext } from './context.js';
 import { ServerMetrics } from './metrics.js';
 import { decideWith, inputErrorRecorder } from './decisions.js';
 import { envoyFromConfig } from '../envoy/plugin.js';
@@ -204,13 +204,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   return { url, urls: listeners.map((l) => l.url), diagnosticUrls: diagnostics.map((l) => l.url), ctx, decide: decideWith(ctx), bundles: bundles.manager, server: listeners[0].server, ...(decisionLog ? { decisionLog: decisionLog.store } : {}), close };
 }
 
-type Recorder = (event: DecisionEvent) => Promise<unknown> | void;
+type Recorder = (event: DecisionEvent, hints?: DecisionHints) => Promise<unknown> | void;
 
 function combineRecorders(a: Recorder | undefined, b: Recorder | undefined): Recorder | undefined {
   if (!a || !b) return a ?? b;
-  return (event) => {
-    const first = a(event);
-    const second = b(event);
+  return (event, hints) => {
+    const first = a(event, hints);
+    const second = b(event, hints);
     return first instanceof Promise || second instanceof Promise ? Promise.all([first, second]) : undefined;
   };
 }

@@ -267,3 +267,46 @@ test('processes opening one new database at the same moment create its tables on
     db.close();
   }
 });
+
+test('worker processes share one database: concurrent writers in sync mode lose nothing and count no failure', async () => {
+  // Each process is what one server worker runs: its own store and writer thread on the shared file. SQLite
+  // serialises their commits on the WAL lock; a writer that finds it taken waits (busy timeout) and retries.
+  const file = join(tempDir(), 'decisions.db');
+  const store = new URL('../../src/decisionlog/store.js', import.meta.url).href;
+  const helpers = new URL('./helpers.js', import.meta.url).href;
+  // A script file, not `node -e`: a worker thread inherits the process's -e and would run that script instead.
+  const writer = join(tempDir(), 'writer.mjs');
+  writeFileSync(writer, `Promise.all([import('${store}'), import('${helpers}')]).then(async ([{ DecisionLogStore }, { sampleEvent }]) => {
+    const store = new DecisionLogStore({ file: process.argv[2], durability: 'sync' });
+    const ids = [];
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      for (let i = 0; i < 40; i++) {
+        const event = sampleEvent();
+        if ((await store.record(event)) === 'committed') ids.push(event.decision_id);
+      }
+    }));
+    const { write_failures, written } = store.status();
+    await store.close();
+    console.log(JSON.stringify({ ids, write_failures, written }));
+  })`);
+  const runs = await Promise.all(
+    Array.from({ length: 3 }, () =>
+      new Promise<{ ids: string[]; write_failures: number; written: number }>((resolve, reject) => {
+        const child = spawn(process.execPath, [writer, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`writer exited ${code}: ${out}`))));
+      }),
+    ),
+  );
+  const db = new Database(file, { readonly: true });
+  const stored = new Set((db.prepare('SELECT decision_id FROM decisions').all() as { decision_id: string }[]).map((r) => r.decision_id));
+  db.close();
+  for (const run of runs) {
+    assert.equal(run.ids.length, 640);
+    assert.equal(run.written, 640);
+    assert.equal(run.write_failures, 0);
+    for (const id of run.ids) assert.ok(stored.has(id), `committed ${id} is in the database`);
+  }
+  assert.equal(stored.size, 3 * 640);
+});

@@ -27,6 +27,11 @@ interface PolicySet {
   bundles: Bundle[];
   apiModules: ApiModule[];
   entrypoints: Map<string, WasmProgram>;
+  /**
+   * Paths above the rules (packages) planned as entrypoints of their own: the whole document there (rules,
+   * base data, nested packages) built in one evaluation. Only where every rule below is in that program.
+   */
+  packages: Map<string, WasmProgram>;
   /** Entrypoints split into segments, for prefix searches when a path is not itself an entrypoint. */
   entrypointPaths: { name: string; segments: string[] }[];
 }
@@ -42,7 +47,7 @@ export class Engine {
   readonly store = new DataStore();
   /** OPA's nd_builtin_cache: report what non-deterministic builtins answered with each evaluation. */
   recordNondeterministic = false;
-  private set: PolicySet = { bundles: [], apiModules: [], entrypoints: new Map(), entrypointPaths: [] };
+  private set: PolicySet = { bundles: [], apiModules: [], entrypoints: new Map(), packages: new Map(), entrypointPaths: [] };
 
   constructor(
     private readonly compiler: RegoCompiler,
@@ -147,7 +152,7 @@ export class Engine {
   }
 
   private evaluateOnce(path: string[], input: Uint8Array | undefined): Evaluation {
-    const { entrypoints, entrypointPaths } = this.set;
+    const { entrypoints, packages, entrypointPaths } = this.set;
     for (let n = path.length; n > 0; n--) {
       const name = n === path.length ? path.join('/') : path.slice(0, n).join('/');
       const program = entrypoints.get(name);
@@ -156,6 +161,12 @@ export class Engine {
         if (rs.length === 0) return { defined: false };
         return lookup(rs[0].result, path.slice(n));
       }
+    }
+    const name = path.join('/');
+    const pkg = packages.get(name);
+    if (pkg) {
+      const rs = pkg.evaluate(name, input);
+      return rs.length === 0 ? { defined: false } : { defined: true, result: rs[0].result };
     }
     const below = entrypointPaths.filter((e) => e.segments.length > path.length && path.every((s, i) => e.segments[i] === s));
     // Base data as OPA answers it: objects with their keys sorted (the store keeps them in arrival order).
@@ -207,6 +218,7 @@ export class Engine {
 
   private async build(bundles: Bundle[], apiModules: ApiModule[]): Promise<PolicySet> {
     const entrypoints = new Map<string, WasmProgram>();
+    const packages = new Map<string, WasmProgram>();
     for (const bundle of bundles) {
       for (const wasm of bundle.wasm) {
         const program = await WasmProgram.load(wasm.bytes, hostBuiltins, this.store, 'foreign');
@@ -218,9 +230,12 @@ export class Engine {
       const compiled = await this.compiler.compile(regoModules, { regoVersion });
       const program = await WasmProgram.load(compiled.wasm, hostBuiltins, this.store, 'verdict');
       for (const name of compiled.entrypoints) entrypoints.set(name, program);
+      // A package with rules from a policy.wasm below it is left to the composing path.
+      const foreign = [...entrypoints].filter(([, p]) => p !== program).map(([name]) => name);
+      for (const name of compiled.packages) if (!foreign.some((f) => f.startsWith(`${name}/`))) packages.set(name, program);
     }
     const entrypointPaths = [...entrypoints.keys()].map((name) => ({ name, segments: splitPath(name) }));
-    return { bundles, apiModules, entrypoints, entrypointPaths };
+    return { bundles, apiModules, entrypoints, packages, entrypointPaths };
   }
 }
 

@@ -132,7 +132,7 @@ test('Rego is planned by the RegoPlanner and compiled by our back end, so anothe
 test('a plan our back end refuses surfaces as a RegoCompileError naming the problem', async () => {
   const broken: RegoPlanner = {
     async plan() {
-      return { plan: { static: { strings: [] }, plans: { plans: [{ name: 'a/p', blocks: [{ stmts: [{ type: 'NoSuchStmt', stmt: {} }] }] }] }, funcs: { funcs: [] } } as unknown as Policy, entrypoints: ['a/p'] };
+      return { plan: { static: { strings: [] }, plans: { plans: [{ name: 'a/p', blocks: [{ stmts: [{ type: 'NoSuchStmt', stmt: {} }] }] }] }, funcs: { funcs: [] } } as unknown as Policy, entrypoints: ['a/p'], packages: [] };
     },
   };
   await assert.rejects(new Engine(new PlanningCompiler(broken)).activate([parseBundle('r', [file('a/p.rego', 'package a\np := 1\n')])]), (err: Error) => {

@@ -81,3 +81,31 @@ test('cloneJson copies deeply, keeps NumberText, and copes with 10,000 levels', 
   assert.equal(writeJson(value.a[1].b), '123456789012345678901234567890');
   assert.equal(writeJson(cloneJson(readJson(nested(10_000)))), nested(10_000));
 });
+
+test('every document reads the same whether JSON.parse can take it or the exact reader must', () => {
+  const documents = [
+    '{"a":[1,2.5,-3,"x\\"y\\\\"],"b":{"__proto__":1,"c":null,"d":true},"a":false}',
+    '{"n":1.50}',
+    '["\\ud83d\\ude00","\\ud800x","\\uDC00"]',
+    '{"deep":' + nested(50, '0') + '}',
+    ' {"s": "1.50 inside a string is text", "k": -0.5e-3} ',
+    '[12345678901234567890, 1e5, 100000]',
+  ];
+  for (const text of documents) {
+    const exact = readJsonDocument(text).value;
+    assert.deepEqual(readJson(text), exact, text);
+    assert.equal(writeJson(readJson(text)), writeJson(exact), text);
+  }
+  for (const bad of ['{"a":1,}', '[1 2]', '{"a":01}', nested(10_001)]) {
+    assert.throws(() => readJson(bad), (err: Error) => err instanceof JsonSyntaxError && err.message === catchMessage(() => readJsonDocument(bad)), bad);
+  }
+});
+
+function catchMessage(f: () => unknown): string {
+  try {
+    f();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return 'no error';
+}

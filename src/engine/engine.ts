@@ -9,6 +9,7 @@ import type { RegoCompiler } from './compiler.js';
 import { evaluateWithHttpSend } from './http-send-loop.js';
 import { QUERY_PACKAGE, queryModule, type QueryRow } from '../compiler/query.js';
 import { WasmProgram } from './program.js';
+import { loadDataYielding, type DataStats } from './data-load.js';
 import { DataStore, childOf, splitPath } from './store.js';
 import { writeJson } from '../json/writer.js';
 import { cloneJson } from '../json/clone.js';
@@ -68,16 +69,14 @@ export class Engine {
     return this.serially(async () => {
       checkBundlesDoNotOverlap(bundles);
       const next = await this.build(bundles, this.set.apiModules);
-      // From here to the swap nothing awaits, so no decision sees the new data with the old policies, and the
-      // data is in the new instances before they serve the first decision.
-      const undo = this.store.activate(bundles);
-      try {
-        loadData(next);
-      } catch (err) {
-        // Data the modules cannot load (too deep for the wasm runtime, say) refuses the whole activation.
-        undo();
-        throw err;
-      }
+      // The new data goes into the new instances while the active set keeps answering from the old data
+      // (the store is unchanged until commit). Data the modules cannot load (too deep for the wasm runtime,
+      // say) refuses the whole activation here, with nothing changed. From commit to the swap nothing awaits,
+      // so no decision sees the new data with the old policies.
+      const prepared = this.store.prepare(bundles);
+      const loaded = await this.loadData(next, prepared.root);
+      const exact = this.store.commit(prepared);
+      if (exact) for (const program of loaded) program.markLoaded(this.store.version);
       this.set = next;
     });
   }
@@ -102,16 +101,45 @@ export class Engine {
       precondition();
       const dropped = new Set([...removeIds, ...modules.map((m) => m.id)]);
       const apiModules = [...this.set.apiModules.filter((m) => !dropped.has(m.id)), ...modules];
-      this.set = loadData(await this.build(this.set.bundles, apiModules));
+      this.set = await this.withData(await this.build(this.set.bundles, apiModules));
     });
   }
 
   deleteModule(id: string): Promise<boolean> {
     return this.serially(async () => {
       if (!this.set.apiModules.some((m) => m.id === id)) return false;
-      this.set = loadData(await this.build(this.set.bundles, this.set.apiModules.filter((m) => m.id !== id)));
+      this.set = await this.withData(await this.build(this.set.bundles, this.set.apiModules.filter((m) => m.id !== id)));
       return true;
     });
+  }
+
+  /** The store's current data loaded into a new set's instances, without holding up decisions meanwhile. */
+  private async withData(set: PolicySet): Promise<PolicySet> {
+    const version = this.store.version;
+    const loaded = await this.loadData(set, this.store.document);
+    // A Data API write during the load leaves the instances to reload at their next evaluation.
+    if (this.store.version === version) for (const program of loaded) program.markLoaded(version);
+    return set;
+  }
+
+  /** Loads `root` into every instance of a set (each module has its own memory); each piece is serialised once. */
+  private async loadData(set: PolicySet, root: Record<string, unknown>): Promise<WasmProgram[]> {
+    const programs = [...new Set(set.entrypoints.values())];
+    const stats = await loadDataYielding(programs, root);
+    this.lastDataLoad = { ...stats, instances: programs.length };
+    return programs;
+  }
+
+  /** The last data load: pieces, JSON bytes serialised, instances loaded. */
+  lastDataLoad: DataStats & { instances: number } = { pieces: 0, jsonBytes: 0, instances: 0 };
+
+  /**
+   * What the active set's data takes: each distinct wasm instance once (entrypoints of one module share one
+   * instance and one copy), in bytes of its linear memory.
+   */
+  dataMemory(): { instances: number; wasmDataBytes: number } {
+    const programs = [...new Set(this.set.entrypoints.values())];
+    return { instances: programs.length, wasmDataBytes: programs.reduce((sum, p) => sum + p.dataBytes, 0) };
   }
 
   /**
@@ -251,12 +279,6 @@ function regoSources(bundles: Bundle[], apiModules: readonly ApiModule[], defaul
   const versions = bundles.filter((b) => b.wasm.length === 0).map((b) => b.manifest.rego_version ?? defaultVersion);
   if (apiModules.length > 0) versions.push(defaultVersion);
   return { modules, regoVersion: versions.includes(0) ? 0 : 1 };
-}
-
-/** Copies the store's data into every instance of a set (each module has its own memory, so one copy each). */
-function loadData(set: PolicySet): PolicySet {
-  for (const program of new Set(set.entrypoints.values())) program.loadData();
-  return set;
 }
 
 function lookup(value: unknown, rest: string[]): Evaluation {

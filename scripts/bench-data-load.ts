@@ -4,28 +4,14 @@
 // grouped (100 keys per team) shapes, as in bench:bundles:e2e.
 //   npm run bench:data-load [-- rounds]
 import { parseBundle, type Bundle } from '../src/bundle/bundle.js';
-import type { BundleFile } from '../src/bundle/files.js';
 import { Engine } from '../src/engine/engine.js';
 import { defaultCompiler } from '../src/engine/opa-compiler.js';
+import { bigDataBundle } from './data-bundle.js';
 
 const rounds = Number(process.argv[2] ?? 3);
 
 function dataBundle(revision: number, shape: 'flat' | 'grouped'): Bundle {
-  const users: Record<string, Record<string, unknown>> = {};
-  let size = 0;
-  for (let i = 0; size < 10e6; i++) {
-    const user = { name: `user-${i}-${revision}`, roles: ['reader', i % 7 === 0 ? 'admin' : 'dev'], quota: i * 3, active: i % 2 === 0 };
-    if (shape === 'flat') users[`u${i}`] = user;
-    else (users[`t${Math.floor(i / 100)}`] ??= {})[`u${i}`] = user;
-    size += JSON.stringify(user).length + 10;
-  }
-  const policy = shape === 'flat' ? 'package lookup\n\nname := data.users[input.id].name\n' : 'package lookup\n\nname := data.users.t0[input.id].name\n';
-  const files: BundleFile[] = [
-    { path: '.manifest', data: Buffer.from(JSON.stringify({ revision: `r${revision}`, roots: ['users', 'lookup'] })) },
-    { path: 'users/data.json', data: Buffer.from(JSON.stringify(users)) },
-    { path: 'lookup/policy.rego', data: Buffer.from(policy) },
-  ];
-  return parseBundle('big', files);
+  return parseBundle('big', bigDataBundle(revision, 10e6, shape));
 }
 
 const ms = (t: number) => `${(performance.now() - t).toFixed(0)} ms`;

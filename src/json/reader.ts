@@ -361,3 +361,88 @@ class Reader {
 }
 
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+/** Texts up to this many characters are read in one go by readJsonYielding. */
+const YIELD_PIECE = 1 << 20;
+
+/**
+ * readJson for large texts read while a server is answering requests (bundle data): objects longer than a
+ * piece are read member by member, and the event loop gets a turn after each piece, so 100 MB of JSON does
+ * not hold up decisions for the whole read. The value, and any error, is readJson's: a text the piecewise
+ * reading finds anything odd in is read again whole by readJson.
+ */
+export async function readJsonYielding(text: string, maxDepth = MAX_JSON_DEPTH): Promise<unknown> {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isSpace(text.charCodeAt(start))) start++;
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  if (end - start <= YIELD_PIECE) return readJson(text, { maxDepth });
+  try {
+    return await readSpan(text, start, end, 0, maxDepth, { unyielded: 0 });
+  } catch {
+    return readJson(text, { maxDepth });
+  }
+}
+
+/** The value at [start, end) inside `enclosing` containers; `progress` counts the characters read since the last yield. */
+async function readSpan(text: string, start: number, end: number, enclosing: number, maxDepth: number, progress: { unyielded: number }): Promise<unknown> {
+  if (end - start <= YIELD_PIECE || text.charCodeAt(start) !== 0x7b) {
+    const value = readJson(text.slice(start, end), { maxDepth: maxDepth - enclosing });
+    progress.unyielded += end - start;
+    if (progress.unyielded >= YIELD_PIECE) {
+      progress.unyielded = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return value;
+  }
+  if (enclosing + 1 > maxDepth) throw new Error('too deep');
+  const object: Record<string, unknown> = {};
+  let i = skipSpaces(text, start + 1, end);
+  if (text.charCodeAt(i) === 0x7d && skipSpaces(text, i + 1, end) === end) return object;
+  for (;;) {
+    if (text.charCodeAt(i) !== 0x22) throw new Error('key expected');
+    const keyEnd = skipValue(text, i, end);
+    const key = readJson(text.slice(i, keyEnd)) as string;
+    i = skipSpaces(text, keyEnd, end);
+    if (text.charCodeAt(i) !== 0x3a) throw new Error('colon expected');
+    const valueStart = skipSpaces(text, i + 1, end);
+    const valueEnd = skipValue(text, valueStart, end);
+    const value = await readSpan(text, valueStart, valueEnd, enclosing + 1, maxDepth, progress);
+    if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+    else object[key] = value;
+    i = skipSpaces(text, valueEnd, end);
+    const c = text.charCodeAt(i);
+    if (c === 0x7d && skipSpaces(text, i + 1, end) === end) return object;
+    if (c !== 0x2c) throw new Error('comma expected');
+    i = skipSpaces(text, i + 1, end);
+  }
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function skipSpaces(text: string, i: number, end: number): number {
+  while (i < end && isSpace(text.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Where the value starting at `i` ends: strings and containers (with the strings in them) matched, scalars to the next delimiter. */
+function skipValue(text: string, i: number, end: number): number {
+  let depth = 0;
+  for (; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; i < end && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      if (depth === 0) return i + 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+    } else if (c === 0x7d || c === 0x5d) {
+      if (depth === 0) return i;
+      if (--depth === 0) return i + 1;
+    } else if (depth === 0 && (c === 0x2c || isSpace(c))) {
+      return i;
+    }
+  }
+  return end;
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readJson, readJsonDocument, JsonSyntaxError } from '../../src/json/reader.js';
+import { readJson, readJsonDocument, readJsonYielding, JsonSyntaxError } from '../../src/json/reader.js';
 import { NumberText } from '../../src/json/number-text.js';
 import { writeDeep, writeJson } from '../../src/json/writer.js';
 import { cloneJson } from '../../src/json/clone.js';
@@ -109,3 +109,16 @@ function catchMessage(f: () => unknown): string {
   }
   return 'no error';
 }
+
+test('large texts read in pieces give readJson\'s value and errors', async () => {
+  const members: string[] = [];
+  for (let i = 0; i < 20_000; i++) members.push(`"k${i}": {"n": 1.50, "s": "a\\"b", "list": [1, {"x": null}], "big": 1e400}`);
+  const text = ` {"a": {${members.join(', ')}}, "__proto__": {"p": true}, "a": {"dup": 1}, "b": [${members.map((_, i) => i).join(',')}]} `;
+  assert.ok(text.length > 1 << 20, 'large enough to be read in pieces');
+  assert.equal(writeJson(await readJsonYielding(text)), writeJson(readJsonDocument(text).value));
+  const deep = `{"a": "${'x'.repeat(1 << 20)}", "d": ${nested(10_001)}}`;
+  const bad = `{"a": "${'x'.repeat(1 << 20)}", "b": [1,]}`;
+  for (const wrong of [bad, deep, `${text}x`]) {
+    await assert.rejects(readJsonYielding(wrong), (err: Error) => err.message === catchMessage(() => readJsonDocument(wrong)), wrong.slice(-40));
+  }
+});

@@ -157,8 +157,9 @@ export class Engine {
 
   /**
    * Evaluates the document at `path` (segments under data). `input` is JSON text or undefined.
-   * An entrypoint at or above the path is evaluated and the rest of the path looked up in its result;
-   * otherwise the base data at the path is overlaid with every entrypoint below it.
+   * An entrypoint at or above the path is evaluated and the rest of the path looked up in its result; a
+   * package planned as an entrypoint is one evaluation; otherwise the base data at the path is overlaid with
+   * every entrypoint below it.
    * Synchronous unless the policies call http.send: then a promise, settled once the requests are fetched.
    */
   evaluate(path: string[], input: Uint8Array | undefined): Evaluation | Promise<Evaluation> {

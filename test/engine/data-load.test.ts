@@ -2,6 +2,9 @@
 // being answered from the old data while a large activation loads, and the Rego of every bundle shares one
 // instance, so one copy of the data.
 import { test } from 'node:test';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { parseBundle, type Bundle } from '../../src/bundle/bundle.js';
 import { Engine } from '../../src/engine/engine.js';
@@ -12,6 +15,7 @@ import { PIECE_VALUES, dataPieces } from '../../src/engine/data-load.js';
 import { readJson } from '../../src/json/reader.js';
 import { writeJson } from '../../src/json/writer.js';
 import { cloneJson } from '../../src/json/clone.js';
+import { wasmBundleFiles } from './opa-fixture.js';
 
 const engine = () => new Engine(new PlanningCompiler(new VerdictPlanner()));
 
@@ -131,4 +135,18 @@ test('the Rego of every bundle and the Policy API share one instance, so the dat
   assert.equal(shared.instances, 1, 'one wasm instance for all Rego');
   assert.ok(shared.wasmDataBytes < alone.wasmDataBytes * 1.05, `one copy of the data (${shared.wasmDataBytes} bytes against ${alone.wasmDataBytes} for one bundle)`);
   assert.deepEqual(await many.decide('api/z', undefined), { result: 'v-1-3' });
+});
+
+test('a policy.wasm built by opa build takes data in pieces too (its runtime places them with opa_value_add_path)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'verdict-pieces-'));
+  mkdirSync(join(dir, 'users'));
+  writeFileSync(join(dir, 'users', 'data.json'), usersJson(250, 'w'));
+  mkdirSync(join(dir, 'q'));
+  writeFileSync(join(dir, 'q', 'policy.rego'), 'package q\n\nname := data.users.t249.u99.name\n\nexact := data.users.t3.u7.big\n');
+  const files = await wasmBundleFiles(dir, ['q/name', 'q/exact']);
+  const e = engine();
+  await e.activate([parseBundle('w', files)]);
+  assert.ok(e.lastDataLoad.pieces > 1);
+  assert.deepEqual(await e.decide('q/name', undefined), { result: 'w-249-99' });
+  assert.equal(writeJson((await e.decide('q/exact', undefined)).result), '123456789012345678901234567890');
 });

@@ -12,6 +12,7 @@ import { signBundleFiles } from '../src/bundle/signing.js';
 import { startServer, type RunningServer } from '../src/server/start.js';
 import { parseConfig } from '../src/config/config.js';
 import { TestBundleServer } from '../test/bundle/bundle-server.js';
+import { bigDataBundle } from './data-bundle.js';
 
 const iterations = Number(process.argv[2] ?? 5);
 const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -36,27 +37,6 @@ const sampleDecision = {
   uses: (result: unknown) => Array.isArray(result) && !result.includes('token issuer is not trusted'),
 };
 
-/**
- * About `bytes` of user records, either one flat object (`users.u<i>`: ~120k keys for 10 MB) or grouped 100 per
- * team (`users.t<k>.u<i>`). The shape matters: OPA's wasm runtime (inside policy.wasm) takes time superlinear in
- * an object's key count when the data is copied in at the first decision after activation.
- */
-function bigDataBundle(revision: number, bytes: number, shape: 'flat' | 'grouped' = 'grouped'): BundleFile[] {
-  const users: Record<string, Record<string, unknown>> = {};
-  let size = 0;
-  for (let i = 0; size < bytes; i++) {
-    const user = { name: `user-${i}-${revision}`, roles: ['reader', i % 7 === 0 ? 'admin' : 'dev'], quota: i * 3, active: i % 2 === 0 };
-    if (shape === 'flat') users[`u${i}`] = user;
-    else (users[`t${Math.floor(i / 100)}`] ??= {})[`u${i}`] = user;
-    size += JSON.stringify(user).length + 10;
-  }
-  const policy = shape === 'flat' ? 'package lookup\n\nname := data.users[input.id].name\n' : 'package lookup\n\nname := data.users.t0[input.id].name\n';
-  return [
-    { path: '.manifest', data: Buffer.from(JSON.stringify({ revision: `r${revision}`, roots: ['users', 'lookup'] })) },
-    { path: 'users/data.json', data: Buffer.from(JSON.stringify(users)) },
-    { path: 'lookup/policy.rego', data: Buffer.from(policy) },
-  ];
-}
 const bigDecision = {
   path: '/v1/data/lookup/name',
   input: () => ({ id: 'u1' }),

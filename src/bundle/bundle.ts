@@ -4,7 +4,7 @@
 // Format: https://www.openpolicyagent.org/docs/management-bundles#bundle-file-format
 import { parse as parseYaml } from 'yaml';
 import { BundleError, type BundleFile } from './files.js';
-import { readJson } from '../json/reader.js';
+import { readJson, readJsonYielding } from '../json/reader.js';
 import { isJsonObject as isObject } from '../json/kinds.js';
 
 export interface WasmEntrypoint {
@@ -47,8 +47,25 @@ export interface Bundle {
   wasm: WasmModule[];
 }
 
-/** Turns the files of one bundle into a Bundle, checking the manifest and that everything lies under its roots. */
-export function parseBundle(name: string, files: BundleFile[]): Bundle {
+/**
+ * parseBundle for a server that is answering decisions meanwhile: large data.json files are read in pieces,
+ * giving the event loop a turn between them (see readJsonYielding). Same bundle, same errors.
+ */
+export async function parseBundleYielding(name: string, files: BundleFile[]): Promise<Bundle> {
+  const read = new Map<BundleFile, unknown>();
+  for (const file of files) {
+    if (file.path.slice(file.path.lastIndexOf('/') + 1) !== 'data.json') continue;
+    // A file that does not read is left to parseBundle, which reports it.
+    await readJsonYielding(file.data.toString('utf8')).then((value) => read.set(file, value), () => undefined);
+  }
+  return parseBundle(name, files, read);
+}
+
+/**
+ * Turns the files of one bundle into a Bundle, checking the manifest and that everything lies under its roots.
+ * `read`: data.json files already read (by parseBundleYielding).
+ */
+export function parseBundle(name: string, files: BundleFile[], read: ReadonlyMap<BundleFile, unknown> = new Map()): Bundle {
   let manifest: BundleManifest = { revision: '', roots: [''] };
   const data: Record<string, unknown> = {};
   const modules: RegoModule[] = [];
@@ -61,7 +78,7 @@ export function parseBundle(name: string, files: BundleFile[]): Bundle {
     if (file.path === '.manifest') {
       manifest = parseManifest(file.data);
     } else if (base === 'data.json') {
-      dataFiles.push({ dir, path: file.path, value: parseJsonFile(file) });
+      dataFiles.push({ dir, path: file.path, value: read.has(file) ? read.get(file) : parseJsonFile(file) });
     } else if (base === 'data.yaml' || base === 'data.yml') {
       dataFiles.push({ dir, path: file.path, value: parseYamlFile(file) });
     } else if (base.endsWith('.rego')) {

@@ -22,7 +22,7 @@ export interface ManagedBundle {
 
 export interface BundleManagerOptions<B extends ManagedBundle> {
   /** bundle.ts's parseBundle: files → bundle, throwing BundleError with a message naming the problem. */
-  parse: (name: string, files: BundleFile[]) => B;
+  parse: (name: string, files: BundleFile[]) => B | Promise<B>;
   /** Swaps in a whole set of bundles atomically or throws leaving the old set serving (the engine). */
   activate: (bundles: B[]) => Promise<void>;
   services?: Record<string, Omit<ServiceConfig, 'name'>> | ServiceConfig[];
@@ -108,7 +108,7 @@ export class BundleManager<B extends ManagedBundle> {
       const source = new LocalBundleSource(name, path, async (read) => {
         await this.change(name, 'file', async () => {
           const files = signing ? (await verifyBundleSignatures(read, signing)).files : read;
-          return { bundle: this.options.parse(name, files) };
+          return { bundle: await this.options.parse(name, files) };
         });
       }, { limits: { ...defaultBundleLimits, ...options.limits }, ignore: options.localIgnore, onStatus: (s) => this.noteSourceFailures(name, s.failures, s.lastError) });
       this.locals.set(name, source);
@@ -301,7 +301,7 @@ export class BundleManager<B extends ManagedBundle> {
     const { files } = await readVerifiedBundle(bytes, { limits: this.options.limits, signing });
     const patch = files.find((f) => f.path === 'patch.json');
     const operations = patch ? parsePatchFile(patch.data) : [];
-    if (operations.length === 0) return { bundle: this.options.parse(name, files) };
+    if (operations.length === 0) return { bundle: await this.options.parse(name, files) };
     const current = this.active.get(name);
     if (!current) throw new Error(`delta bundle for ${name} arrived but no snapshot of it is active`);
     const manifestFile = files.find((f) => f.path === '.manifest');

@@ -10,7 +10,7 @@ import { makeOwnerOnlyDir, writeOwnerOnlyFile } from '../fs/owner-only.js';
 import type { CompiledPolicy, RegoCompiler } from './compiler.js';
 
 /** Bump when the cached files' layout changes. */
-const FORMAT = 'verdict-compile-cache/1';
+const FORMAT = 'verdict-compile-cache/2';
 
 export class CachingCompiler implements RegoCompiler {
   private readonly memory = new Map<string, Promise<CompiledPolicy>>();
@@ -64,11 +64,11 @@ export function cacheKey(fingerprint: string, modules: RegoModule[], regoVersion
 async function readCached(dir: string, key: string): Promise<CompiledPolicy | undefined> {
   try {
     const [wasm, meta] = await Promise.all([readFile(join(dir, `${key}.wasm`)), readFile(join(dir, `${key}.json`), 'utf8')]);
-    const { entrypoints } = JSON.parse(meta) as { entrypoints?: unknown };
-    if (!Array.isArray(entrypoints) || !entrypoints.every((e) => typeof e === 'string')) return undefined;
+    const { entrypoints, packages } = JSON.parse(meta) as { entrypoints?: unknown; packages?: unknown };
+    if (!isStringArray(entrypoints) || !isStringArray(packages)) return undefined;
     // A truncated or foreign file must not be served: fall back to compiling.
     if (!WebAssembly.validate(wasm)) return undefined;
-    return { wasm: new Uint8Array(wasm), entrypoints };
+    return { wasm: new Uint8Array(wasm), entrypoints, packages };
   } catch {
     return undefined;
   }
@@ -83,9 +83,13 @@ async function writeCached(dir: string, key: string, compiled: CompiledPolicy): 
     await writeOwnerOnlyFile(join(dir, `${key}.wasm${tmp}`), compiled.wasm);
     await rename(join(dir, `${key}.wasm${tmp}`), join(dir, `${key}.wasm`));
     // The metadata last: readCached needs both, so a reader never pairs it with a missing module.
-    await writeOwnerOnlyFile(join(dir, `${key}.json${tmp}`), JSON.stringify({ entrypoints: compiled.entrypoints }));
+    await writeOwnerOnlyFile(join(dir, `${key}.json${tmp}`), JSON.stringify({ entrypoints: compiled.entrypoints, packages: compiled.packages }));
     await rename(join(dir, `${key}.json${tmp}`), join(dir, `${key}.json`));
   } catch {
     // The disk cache is an optimisation: a read-only or full disk only costs a compile next time.
   }
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((e) => typeof e === 'string');
 }

@@ -11,6 +11,11 @@ export interface CompiledPolicy {
   wasm: Uint8Array;
   /** Slash-separated rule paths the module can evaluate, e.g. "gateway/authz/allow". */
   entrypoints: string[];
+  /**
+   * Paths above the rules (packages and their parents, e.g. "gateway/authz", "gateway") the module also
+   * evaluates as entrypoints, each building the whole document there (rules and base data) in one evaluation.
+   */
+  packages: string[];
 }
 
 /** One error as OPA's API reports it; `details` as OPA gives them (parse errors: the source line and the byte index in it). */
@@ -47,6 +52,22 @@ export interface PlannedPolicy {
   plan: Policy;
   /** Slash-separated rule paths planned as entrypoints. */
   entrypoints: string[];
+  /** Paths above the rules planned as entrypoints too (see CompiledPolicy.packages). */
+  packages: string[];
+}
+
+/** The paths strictly above the rule paths (all their proper prefixes, the root excluded) that are not rules themselves. */
+export function packagesAbove(entrypoints: string[]): string[] {
+  const rules = new Set(entrypoints);
+  const packages = new Set<string>();
+  for (const name of entrypoints) {
+    const segments = name.split('/');
+    for (let n = 1; n < segments.length; n++) {
+      const prefix = segments.slice(0, n).join('/');
+      if (!rules.has(prefix)) packages.add(prefix);
+    }
+  }
+  return [...packages].sort();
 }
 
 /** Plans with the given planner and compiles the plan with our wasm back end (src/wasm). */
@@ -54,9 +75,9 @@ export class PlanningCompiler implements RegoCompiler {
   constructor(readonly planner: RegoPlanner) {}
 
   async compile(modules: RegoModule[], options: { regoVersion: 0 | 1 }): Promise<CompiledPolicy> {
-    const { plan, entrypoints } = await this.planner.plan(modules, options);
+    const { plan, entrypoints, packages } = await this.planner.plan(modules, options);
     try {
-      return { wasm: compilePlan(plan), entrypoints };
+      return { wasm: compilePlan(plan), entrypoints, packages };
     } catch (err) {
       if (err instanceof PlanError) throw new RegoCompileError(`wasm code generation failed: ${err.message}`);
       throw err;

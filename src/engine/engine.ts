@@ -10,6 +10,7 @@ import { evaluateWithHttpSend } from './http-send-loop.js';
 import { QUERY_PACKAGE, queryModule, type QueryRow } from '../compiler/query.js';
 import { WasmProgram } from './program.js';
 import { wasmRuleModules } from './wasm-rules.js';
+import { loadDataYielding, type DataStats } from './data-load.js';
 import { DataStore, childOf, splitPath } from './store.js';
 import { writeJson } from '../json/writer.js';
 import { cloneJson } from '../json/clone.js';
@@ -28,6 +29,11 @@ interface PolicySet {
   bundles: Bundle[];
   apiModules: ApiModule[];
   entrypoints: Map<string, WasmProgram>;
+  /**
+   * Paths above the rules (packages) planned as entrypoints of their own: the whole document there (rules,
+   * base data, nested packages) built in one evaluation. Only where every rule below is in that program.
+   */
+  packages: Map<string, WasmProgram>;
   /** Entrypoints split into segments, for prefix searches when a path is not itself an entrypoint. */
   entrypointPaths: { name: string; segments: string[] }[];
   /** Entrypoints only a bundle's policy.wasm defines (no Rego rule at that path). */
@@ -52,7 +58,7 @@ export class Engine {
   readonly store = new DataStore();
   /** OPA's nd_builtin_cache: report what non-deterministic builtins answered with each evaluation. */
   recordNondeterministic = false;
-  private set: PolicySet = { bundles: [], apiModules: [], entrypoints: new Map(), entrypointPaths: [], wasmOnly: [] };
+  private set: PolicySet = { bundles: [], apiModules: [], entrypoints: new Map(), packages: new Map(), entrypointPaths: [], wasmOnly: [] };
 
   constructor(
     private readonly compiler: RegoCompiler,
@@ -73,16 +79,14 @@ export class Engine {
     return this.serially(async () => {
       checkBundlesDoNotOverlap(bundles);
       const next = await this.build(bundles, this.set.apiModules);
-      // From here to the swap nothing awaits, so no decision sees the new data with the old policies, and the
-      // data is in the new instances before they serve the first decision.
-      const undo = this.store.activate(bundles);
-      try {
-        loadData(next);
-      } catch (err) {
-        // Data the modules cannot load (too deep for the wasm runtime, say) refuses the whole activation.
-        undo();
-        throw err;
-      }
+      // The new data goes into the new instances while the active set keeps answering from the old data
+      // (the store is unchanged until commit). Data the modules cannot load (too deep for the wasm runtime,
+      // say) refuses the whole activation here, with nothing changed. From commit to the swap nothing awaits,
+      // so no decision sees the new data with the old policies.
+      const prepared = this.store.prepare(bundles);
+      const loaded = await this.loadData(next, prepared.root);
+      const exact = this.store.commit(prepared);
+      if (exact) for (const program of loaded) program.markLoaded(this.store.version);
       this.set = next;
     });
   }
@@ -107,16 +111,45 @@ export class Engine {
       precondition();
       const dropped = new Set([...removeIds, ...modules.map((m) => m.id)]);
       const apiModules = [...this.set.apiModules.filter((m) => !dropped.has(m.id)), ...modules];
-      this.set = loadData(await this.build(this.set.bundles, apiModules));
+      this.set = await this.withData(await this.build(this.set.bundles, apiModules));
     });
   }
 
   deleteModule(id: string): Promise<boolean> {
     return this.serially(async () => {
       if (!this.set.apiModules.some((m) => m.id === id)) return false;
-      this.set = loadData(await this.build(this.set.bundles, this.set.apiModules.filter((m) => m.id !== id)));
+      this.set = await this.withData(await this.build(this.set.bundles, this.set.apiModules.filter((m) => m.id !== id)));
       return true;
     });
+  }
+
+  /** The store's current data loaded into a new set's instances, without holding up decisions meanwhile. */
+  private async withData(set: PolicySet): Promise<PolicySet> {
+    const version = this.store.version;
+    const loaded = await this.loadData(set, this.store.document);
+    // A Data API write during the load leaves the instances to reload at their next evaluation.
+    if (this.store.version === version) for (const program of loaded) program.markLoaded(version);
+    return set;
+  }
+
+  /** Loads `root` into every instance of a set (each module has its own memory); each piece is serialised once. */
+  private async loadData(set: PolicySet, root: Record<string, unknown>): Promise<WasmProgram[]> {
+    const programs = [...new Set(set.entrypoints.values())];
+    const stats = await loadDataYielding(programs, root);
+    this.lastDataLoad = { ...stats, instances: programs.length };
+    return programs;
+  }
+
+  /** The last data load: pieces, JSON bytes serialised, instances loaded. */
+  lastDataLoad: DataStats & { instances: number } = { pieces: 0, jsonBytes: 0, instances: 0 };
+
+  /**
+   * What the active set's data takes: each distinct wasm instance once (entrypoints of one module share one
+   * instance and one copy), in bytes of its linear memory.
+   */
+  dataMemory(): { instances: number; wasmDataBytes: number } {
+    const programs = [...new Set(this.set.entrypoints.values())];
+    return { instances: programs.length, wasmDataBytes: programs.reduce((sum, p) => sum + p.dataBytes, 0) };
   }
 
   /**
@@ -134,8 +167,9 @@ export class Engine {
 
   /**
    * Evaluates the document at `path` (segments under data). `input` is JSON text or undefined.
-   * An entrypoint at or above the path is evaluated and the rest of the path looked up in its result;
-   * otherwise the base data at the path is overlaid with every entrypoint below it.
+   * An entrypoint at or above the path is evaluated and the rest of the path looked up in its result; a
+   * package planned as an entrypoint is one evaluation; otherwise the base data at the path is overlaid with
+   * every entrypoint below it.
    * Synchronous unless the policies call http.send: then a promise, settled once the requests are fetched.
    */
   evaluate(path: string[], input: Uint8Array | undefined, options: EvaluateOptions = {}): Evaluation | Promise<Evaluation> {
@@ -158,7 +192,7 @@ export class Engine {
   }
 
   private evaluateOnce(path: string[], input: Uint8Array | undefined, strict = false): Evaluation {
-    const { entrypoints, entrypointPaths } = this.set;
+    const { entrypoints, packages, entrypointPaths } = this.set;
     for (let n = path.length; n > 0; n--) {
       const name = n === path.length ? path.join('/') : path.slice(0, n).join('/');
       const program = entrypoints.get(name);
@@ -167,6 +201,12 @@ export class Engine {
         if (rs.length === 0) return { defined: false };
         return lookup(rs[0].result, path.slice(n));
       }
+    }
+    const name = path.join('/');
+    const pkg = packages.get(name);
+    if (pkg) {
+      const rs = pkg.evaluate(name, input, strict);
+      return rs.length === 0 ? { defined: false } : { defined: true, result: rs[0].result };
     }
     const below = entrypointPaths.filter((e) => e.segments.length > path.length && path.every((s, i) => e.segments[i] === s));
     // Base data as OPA answers it: objects with their keys sorted (the store keeps them in arrival order).
@@ -229,6 +269,7 @@ export class Engine {
 
   private async build(bundles: Bundle[], apiModules: ApiModule[]): Promise<PolicySet> {
     const entrypoints = new Map<string, WasmProgram>();
+    const packages = new Map<string, WasmProgram>();
     for (const bundle of bundles) {
       for (const wasm of bundle.wasm) {
         const program = await WasmProgram.load(wasm.bytes, hostBuiltins, this.store, 'foreign');
@@ -245,9 +286,12 @@ export class Engine {
         if (entrypoints.has(name)) wasmEntrypoints.delete(name);
         else entrypoints.set(name, program);
       }
+      // A package with rules from a policy.wasm below it is left to the composing path.
+      const foreign = [...entrypoints].filter(([, p]) => p !== program).map(([name]) => name);
+      for (const name of compiled.packages) if (!foreign.some((f) => f.startsWith(`${name}/`))) packages.set(name, program);
     }
     const entrypointPaths = [...entrypoints.keys()].map((name) => ({ name, segments: splitPath(name) }));
-    return { bundles, apiModules, entrypoints, entrypointPaths, wasmOnly: [...wasmEntrypoints] };
+    return { bundles, apiModules, entrypoints, packages, entrypointPaths, wasmOnly: [...wasmEntrypoints] };
   }
 
   /**
@@ -283,12 +327,6 @@ function regoSources(bundles: Bundle[], apiModules: readonly ApiModule[], defaul
   const versions = bundles.filter((b) => b.modules.length > 0).map((b) => b.manifest.rego_version ?? defaultVersion);
   if (apiModules.length > 0) versions.push(defaultVersion);
   return { modules, regoVersion: versions.includes(0) ? 0 : 1 };
-}
-
-/** Copies the store's data into every instance of a set (each module has its own memory, so one copy each). */
-function loadData(set: PolicySet): PolicySet {
-  for (const program of new Set(set.entrypoints.values())) program.loadData();
-  return set;
 }
 
 function lookup(value: unknown, rest: string[]): Evaluation {

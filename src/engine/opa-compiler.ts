@@ -16,7 +16,7 @@ import { readBundleArchive } from '../bundle/files.js';
 import type { Policy } from '../ir/plan.js';
 import { CachingCompiler } from './compile-cache.js';
 import { VerdictPlanner } from './verdict-planner.js';
-import { NoRulesError, PlanningCompiler, RegoCompileError, type PlannedPolicy, type RegoCompiler, type RegoPlanner } from './compiler.js';
+import { NoRulesError, PlanningCompiler, RegoCompileError, packagesAbove, type PlannedPolicy, type RegoCompiler, type RegoPlanner } from './compiler.js';
 
 const run = promisify(execFile);
 const big = { maxBuffer: 64 << 20 };
@@ -124,24 +124,29 @@ export class OpaCliPlanner implements RegoPlanner {
       }
       let entrypoints = [...found].sort();
       if (entrypoints.length === 0) throw new NoRulesError();
+      let packages = packagesAbove(entrypoints);
       const out = join(dir, 'bundle.tar.gz');
       const build = (eps: string[]) => run(this.opa, ['build', '-t', 'plan', ...flags, ...eps.flatMap((e) => ['-e', e]), '-o', out, join(dir, 'src')], big);
       try {
-        await build(entrypoints);
+        await build([...entrypoints, ...packages]);
       } catch (err) {
         // OPA's planner refuses some rules as entrypoints (seen: a rule named like a local reference in
-        // a function body) while compiling them fine as dependencies. Keep the rules it accepts on their own.
-        const accepted: string[] = [];
-        for (const name of entrypoints) if (await build([name]).then(() => true, () => false)) accepted.push(name);
-        if (accepted.length === 0) throw new RegoCompileError(`opa build failed: ${outputOf(err, names)}`);
-        entrypoints = accepted;
-        await build(entrypoints).catch((again: unknown) => {
+        // a function body) while compiling them fine as dependencies. Keep the paths it accepts on their own.
+        const accepts = async (names: string[]) => {
+          const accepted: string[] = [];
+          for (const name of names) if (await build([name]).then(() => true, () => false)) accepted.push(name);
+          return accepted;
+        };
+        entrypoints = await accepts(entrypoints);
+        if (entrypoints.length === 0) throw new RegoCompileError(`opa build failed: ${outputOf(err, names)}`);
+        packages = (await accepts(packages)).filter((p) => entrypoints.some((e) => e.startsWith(`${p}/`)));
+        await build([...entrypoints, ...packages]).catch((again: unknown) => {
           throw new RegoCompileError(`opa build failed: ${outputOf(again, names)}`);
         });
       }
       const planFile = (await readBundleArchive(await readFile(out))).find((f) => f.path === 'plan.json');
       if (!planFile) throw new RegoCompileError('opa build -t plan produced no plan.json');
-      return { plan: JSON.parse(Buffer.from(planFile.data).toString('utf8')) as Policy, entrypoints };
+      return { plan: JSON.parse(Buffer.from(planFile.data).toString('utf8')) as Policy, entrypoints, packages };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -10,6 +10,7 @@
 import { NeedsResponse } from '../builtins/http-send/session.js';
 import { loadPolicySync, type WasmPolicy } from './wasm-host.js';
 import type { DataStore } from './store.js';
+import { loadDataNow, type DataPiece, type DataTarget } from './data-load.js';
 
 /**
  * An evaluation that failed inside the policy (opa_abort, a conflict), or, under strict builtin errors, the
@@ -28,7 +29,7 @@ export class EvaluationError extends Error {
 
 type Builtins = Record<string, (...args: any[]) => unknown>;
 
-export class WasmProgram {
+export class WasmProgram implements DataTarget {
   private instance: WasmPolicy;
   private dataVersion = -1;
 
@@ -77,15 +78,37 @@ export class WasmProgram {
   }
 
   /**
-   * Copies the store's current data into the instance unless it already has it. The engine calls this at
-   * activation, before the new policy set serves, so no decision pays for it; evaluate() only reloads after
-   * a Data API write or a failed evaluation.
+   * Loads the store's current data into the instance unless it already has it. Activations load data
+   * before the new policy set serves (see Engine), so this only does work after a Data API write or a
+   * rebuilt instance.
    */
   loadData(): void {
     if (this.dataVersion === this.store.version) return;
-    // opa-wasm takes an ArrayBuffer as JSON text as it is, skipping its own JSON.stringify.
-    this.instance.setData(this.store.documentJson());
+    loadDataNow([this], this.store.document);
     this.dataVersion = this.store.version;
+  }
+
+  /** Records that the instance holds the store's data as of `version` (loaded through the DataTarget side). */
+  markLoaded(version: number): void {
+    this.dataVersion = version;
+  }
+
+  beginData(): void {
+    this.dataVersion = -1;
+    this.instance.beginData();
+  }
+
+  addData(piece: DataPiece): void {
+    this.instance.addData(piece);
+  }
+
+  endData(): void {
+    this.instance.endData();
+  }
+
+  /** Bytes of the instance's linear memory the data document takes. */
+  get dataBytes(): number {
+    return this.instance.dataBytes;
   }
 }
 

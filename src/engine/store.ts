@@ -1,7 +1,6 @@
 // The base-document store: data from bundles plus writes through the Data API, and who owns which path.
 // Writes inside a bundle's roots are refused with OPA's messages (v1/server/server.go checkPathScope).
 import { isObject, isUnder, type Bundle, type BundleManifest } from '../bundle/bundle.js';
-import { writeJson } from '../json/writer.js';
 import { cloneJson } from '../json/clone.js';
 
 /** A refused or impossible write; `kind` picks OPA's status and code in the server's error catalogue. */
@@ -17,6 +16,14 @@ export class StoreError extends Error {
 
 export type JsonPatchOp = { op: 'add' | 'remove' | 'replace'; path: string; value?: unknown };
 
+/** A document prepared for activation (see DataStore.prepare). */
+export interface PreparedData {
+  readonly bundles: Bundle[];
+  readonly root: Record<string, unknown>;
+  /** The store's version it was prepared from. */
+  readonly basedOn: number;
+}
+
 export class DataStore {
   private root: Record<string, unknown> = {};
   private owners: { name: string; roots: string[] }[] = [];
@@ -24,14 +31,14 @@ export class DataStore {
   version = 0;
 
   /**
-   * Replaces bundle data with the new bundles' data, keeping writes made outside every root. Copy-on-write:
-   * only the objects on the paths that change are copied (shallowly); the rest, bundle data included, is
-   * shared, never copied (deep-cloning 10 MB of data took seconds). Only bundle data at or under a root is
-   * shared: the store refuses writes there, and delta bundles build new objects rather than edit; objects
-   * above the roots are copied, as Data API writes may add keys to them. Returns the undo.
+   * The document with the new bundles' data in place of the old bundles', keeping writes made outside every
+   * root; the store itself is unchanged until commit(). Copy-on-write: only the objects on the paths that
+   * change are copied (shallowly); the rest, bundle data included, is shared, never copied (deep-cloning
+   * 10 MB of data took seconds). Only bundle data at or under a root is shared: the store refuses writes
+   * there, and delta bundles build new objects rather than edit; objects above the roots are copied, as
+   * Data API writes may add keys to them.
    */
-  activate(bundles: Bundle[]): () => void {
-    const previous = { root: this.root, owners: this.owners };
+  prepare(bundles: Bundle[]): PreparedData {
     const next: Record<string, unknown> = { ...this.root };
     const fresh = new Set<object>([next]);
     const allRoots = [...this.owners, ...bundles.map((b) => ({ name: b.name, roots: b.manifest.roots }))].flatMap((o) => o.roots);
@@ -43,35 +50,31 @@ export class DataStore {
     }
     if (!isObject(next.system)) next.system = {};
     freshChild(next, 'system', fresh)!.bundles = manifests;
-    this.root = next;
-    this.owners = bundles.map((b) => ({ name: b.name, roots: b.manifest.roots }));
-    this.version++;
-    // Undoes this activation when the policy set cannot take the new data (activate shares, never edits,
-    // the previous tree, so putting it back is enough).
-    return () => {
-      this.root = previous.root;
-      this.owners = previous.owners;
-      this.version++;
-    };
+    return { bundles, root: next, basedOn: this.version };
   }
 
-  private serialized: { version: number; bytes: ArrayBuffer } | undefined;
+  /**
+   * Makes prepared data the store's. True when it is exactly what was prepared; false when a Data API write
+   * came in between, and the bundles were placed again over the written document (so whoever loaded the
+   * prepared document must load again).
+   */
+  commit(prepared: PreparedData): boolean {
+    const exact = prepared.basedOn === this.version;
+    const data = exact ? prepared : this.prepare(prepared.bundles);
+    this.root = data.root;
+    this.owners = prepared.bundles.map((b) => ({ name: b.name, roots: b.manifest.roots }));
+    this.version++;
+    return exact;
+  }
+
+  /** Replaces bundle data with the new bundles' data at once (prepare and commit). */
+  activate(bundles: Bundle[]): void {
+    this.commit(this.prepare(bundles));
+  }
 
   /** The whole data document as the wasm module sees it. */
   get document(): Record<string, unknown> {
     return this.root;
-  }
-
-  /**
-   * The document as JSON bytes, serialised once per version however many wasm instances load it (for 10 MB
-   * of data, JSON.stringify is a good part of the load time).
-   */
-  documentJson(): ArrayBuffer {
-    if (this.serialized?.version !== this.version) {
-      const bytes = new TextEncoder().encode(writeJson(this.root));
-      this.serialized = { version: this.version, bytes: bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer };
-    }
-    return this.serialized.bytes;
   }
 
   read(path: string[]): unknown {

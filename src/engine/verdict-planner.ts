@@ -1,12 +1,13 @@
 // RegoPlanner on our own compiler (src/compiler): parse, compile stages and planner in-process, no OPA needed.
-// Every rule (not function) under the modules' packages is an entrypoint, as with the OPA planner; compile
+// Every rule (not function) under the modules' packages is an entrypoint, as with the OPA planner, and so is
+// every path above them (packages and their parents: one evaluation answers /v1/data/<package>); compile
 // errors come back as the engine's RegoCompileError with OPA's codes and locations in the modules' own names.
 import type { RegoModule } from '../bundle/bundle.js';
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { RegoCompileError as CompilerError, checkRego } from '../compiler/compile-rego.js';
 import { PlanError, planModules } from '../compiler/planner/index.js';
 import type { Module, Term } from '../compiler/ast.js';
-import { NoRulesError, RegoCompileError, type PlannedPolicy, type RegoPlanner } from './compiler.js';
+import { NoRulesError, RegoCompileError, packagesAbove, type PlannedPolicy, type RegoPlanner } from './compiler.js';
 
 export class VerdictPlanner implements RegoPlanner {
   async plan(modules: RegoModule[], options: { regoVersion: 0 | 1 }): Promise<PlannedPolicy> {
@@ -23,8 +24,9 @@ export class VerdictPlanner implements RegoPlanner {
     }
     const entrypoints = [...new Set(checked.flatMap(entrypointsOf))].sort();
     if (entrypoints.length === 0) throw new NoRulesError();
+    const packages = packagesAbove(entrypoints);
     try {
-      return { plan: planModules(checked, entrypoints, verdictBuiltins), entrypoints };
+      return { plan: planModules(checked, [...entrypoints, ...packages], verdictBuiltins), entrypoints, packages };
     } catch (err) {
       if (err instanceof PlanError) throw new RegoCompileError(`planning failed: ${err.message}`);
       throw err;

@@ -8,7 +8,7 @@ import type { Router } from 'express';
 import type { Logger } from 'pino';
 import type { AdminAuthConfig, AdminGuard } from '../auth/admin-jwt.js';
 import { bundleAdminRouter } from '../bundle/admin-api.js';
-import { parseBundle, type Bundle } from '../bundle/bundle.js';
+import { parseBundleYielding, type Bundle } from '../bundle/bundle.js';
 import { BundleError, type BundleLimits } from '../bundle/files.js';
 import { BundleManager, type BundleInfo, type BundleManagerOptions } from '../bundle/manager.js';
 import { globToRegExp, type BundleSigningConfig } from '../bundle/signing.js';
@@ -82,7 +82,7 @@ export async function createServerBundles(
   }
   const counted = new Map<string, { activations: number; failures: number }>();
   const options: BundleManagerOptions<Bundle> = {
-    parse: parseBundle,
+    parse: parseBundleYielding,
     activate: (bundles) => activate(bundles).catch((err: unknown) => {
       throw err instanceof RegoCompileError ? describeCompileError(err) : err;
     }),

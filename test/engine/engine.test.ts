@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseBundle } from '../../src/bundle/bundle.js';
 import type { BundleFile } from '../../src/bundle/files.js';
+import { WasmProgram } from '../../src/engine/program.js';
 import { Engine } from '../../src/engine/engine.js';
 import { PlanningCompiler, noCompiler, type RegoPlanner } from '../../src/engine/compiler.js';
 import type { Policy } from '../../src/ir/plan.js';
@@ -132,7 +133,7 @@ test('Rego is planned by the RegoPlanner and compiled by our back end, so anothe
 test('a plan our back end refuses surfaces as a RegoCompileError naming the problem', async () => {
   const broken: RegoPlanner = {
     async plan() {
-      return { plan: { static: { strings: [] }, plans: { plans: [{ name: 'a/p', blocks: [{ stmts: [{ type: 'NoSuchStmt', stmt: {} }] }] }] }, funcs: { funcs: [] } } as unknown as Policy, entrypoints: ['a/p'] };
+      return { plan: { static: { strings: [] }, plans: { plans: [{ name: 'a/p', blocks: [{ stmts: [{ type: 'NoSuchStmt', stmt: {} }] }] }] }, funcs: { funcs: [] } } as unknown as Policy, entrypoints: ['a/p'], packages: [] };
     },
   };
   await assert.rejects(new Engine(new PlanningCompiler(broken)).activate([parseBundle('r', [file('a/p.rego', 'package a\np := 1\n')])]), (err: Error) => {
@@ -142,23 +143,27 @@ test('a plan our back end refuses surfaces as a RegoCompileError naming the prob
   });
 });
 
-test('data is copied into every wasm instance at activation, once serialised, and decisions do not reload it', async () => {
+test('data is loaded into every wasm instance at activation, and decisions do not reload it', async () => {
   const engine = new Engine(new PlanningCompiler(new OpaCliPlanner(referenceOpa())));
   const wasmBundle = parseBundle('sample', await wasmBundleFiles('bundles/sample', ['gateway/authz/allow']));
   const regoBundle = parseBundle('r', [file('.manifest', '{"revision":"1","roots":["app"]}'), file('app/p.rego', 'package app\nv := data.app.n\n'), file('app/data.json', '{"n":7}')]);
   let loads = 0;
-  const serialise = engine.store.documentJson.bind(engine.store);
-  engine.store.documentJson = () => {
+  const begin = WasmProgram.prototype.beginData;
+  WasmProgram.prototype.beginData = function (this: WasmProgram) {
     loads++;
-    return serialise();
+    begin.call(this);
   };
-  await engine.activate([wasmBundle, regoBundle]);
-  assert.equal(loads, 2, 'one load per wasm instance (the bundle policy.wasm and the compiled Rego)');
-  assert.equal(serialise(), serialise(), 'one serialisation shared by the instances');
-  assert.deepEqual(await engine.decide('app/v', undefined), { result: 7 });
-  assert.equal((await engine.decide('gateway/authz/allow', gatewayInput)).result, true);
-  assert.equal(loads, 2, 'decisions after activation load nothing');
-  engine.store.put(['scratch'], 1);
-  assert.deepEqual(await engine.decide('app/v', undefined), { result: 7 });
-  assert.equal(loads, 3, 'a Data API write reloads the instance that evaluates next');
+  try {
+    await engine.activate([wasmBundle, regoBundle]);
+    assert.equal(loads, 2, 'one load per wasm instance (the bundle policy.wasm and the compiled Rego)');
+    assert.equal(engine.lastDataLoad.instances, 2);
+    assert.deepEqual(await engine.decide('app/v', undefined), { result: 7 });
+    assert.equal((await engine.decide('gateway/authz/allow', gatewayInput)).result, true);
+    assert.equal(loads, 2, 'decisions after activation load nothing');
+    engine.store.put(['scratch'], 1);
+    assert.deepEqual(await engine.decide('app/v', undefined), { result: 7 });
+    assert.equal(loads, 3, 'a Data API write reloads the instance that evaluates next');
+  } finally {
+    WasmProgram.prototype.beginData = begin;
+  }
 });

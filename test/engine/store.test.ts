@@ -44,13 +44,16 @@ test('activation leaves the previous document untouched and bumps the version', 
   assert.equal(store.version, version + 1);
 });
 
-test('documentJson serialises each version once', () => {
+test('prepared data is the store\'s only once committed; a write in between places the bundles again', () => {
   const store = new DataStore();
   store.activate([bundle('b', ['x'], { x: { v: 1 } })]);
-  const first = store.documentJson();
-  assert.equal(store.documentJson(), first);
-  assert.deepEqual(JSON.parse(Buffer.from(first).toString()), store.document);
-  store.put(['y'], 2);
-  assert.notEqual(store.documentJson(), first);
-  assert.equal(JSON.parse(Buffer.from(store.documentJson()).toString()).y, 2);
+  const prepared = store.prepare([bundle('b', ['x'], { x: { v: 2 } })]);
+  assert.deepEqual(store.read(['x']), { v: 1 });
+  assert.equal(store.commit(prepared), true);
+  assert.deepEqual(store.read(['x']), { v: 2 });
+  const again = store.prepare([bundle('b', ['x'], { x: { v: 3 } })]);
+  store.put(['scratch'], 1);
+  assert.equal(store.commit(again), false);
+  assert.deepEqual(store.read(['x']), { v: 3 });
+  assert.equal(store.read(['scratch']), 1);
 });

@@ -120,7 +120,7 @@ test('persisted bundles: directories 0700, bundle and metadata 0600', async () =
 test('the compile cache: directory 0700, cached modules 0600', async () => {
   const dir = join(tempDir(), '.verdict', 'cache', 'compile');
   const emptyModule = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
-  const cache = new CachingCompiler({ compile: async () => ({ wasm: emptyModule, entrypoints: ['a/b'] }) }, 'test', dir);
+  const cache = new CachingCompiler({ compile: async () => ({ wasm: emptyModule, entrypoints: ['a/b'], packages: ['a'] }) }, 'test', dir);
   await cache.compile([{ path: 'a.rego', packagePath: ['a'], source: 'package a\nb := 1\n' }] as never, { regoVersion: 1 });
   assert.equal(modeOf(join(dir, '..', '..')), '0700');
   assert.equal(modeOf(dir), '0700');

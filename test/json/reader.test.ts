@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readJson, readJsonDocument, JsonSyntaxError } from '../../src/json/reader.js';
+import { readJson, readJsonDocument, readJsonYielding, JsonSyntaxError } from '../../src/json/reader.js';
 import { NumberText } from '../../src/json/number-text.js';
 import { writeDeep, writeJson } from '../../src/json/writer.js';
 import { cloneJson } from '../../src/json/clone.js';
@@ -80,4 +80,45 @@ test('cloneJson copies deeply, keeps NumberText, and copes with 10,000 levels', 
   copy.a[1].b = 2;
   assert.equal(writeJson(value.a[1].b), '123456789012345678901234567890');
   assert.equal(writeJson(cloneJson(readJson(nested(10_000)))), nested(10_000));
+});
+
+test('every document reads the same whether JSON.parse can take it or the exact reader must', () => {
+  const documents = [
+    '{"a":[1,2.5,-3,"x\\"y\\\\"],"b":{"__proto__":1,"c":null,"d":true},"a":false}',
+    '{"n":1.50}',
+    '["\\ud83d\\ude00","\\ud800x","\\uDC00"]',
+    '{"deep":' + nested(50, '0') + '}',
+    ' {"s": "1.50 inside a string is text", "k": -0.5e-3} ',
+    '[12345678901234567890, 1e5, 100000]',
+  ];
+  for (const text of documents) {
+    const exact = readJsonDocument(text).value;
+    assert.deepEqual(readJson(text), exact, text);
+    assert.equal(writeJson(readJson(text)), writeJson(exact), text);
+  }
+  for (const bad of ['{"a":1,}', '[1 2]', '{"a":01}', nested(10_001)]) {
+    assert.throws(() => readJson(bad), (err: Error) => err instanceof JsonSyntaxError && err.message === catchMessage(() => readJsonDocument(bad)), bad);
+  }
+});
+
+function catchMessage(f: () => unknown): string {
+  try {
+    f();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return 'no error';
+}
+
+test('large texts read in pieces give readJson\'s value and errors', async () => {
+  const members: string[] = [];
+  for (let i = 0; i < 20_000; i++) members.push(`"k${i}": {"n": 1.50, "s": "a\\"b", "list": [1, {"x": null}], "big": 1e400}`);
+  const text = ` {"a": {${members.join(', ')}}, "__proto__": {"p": true}, "a": {"dup": 1}, "b": [${members.map((_, i) => i).join(',')}]} `;
+  assert.ok(text.length > 1 << 20, 'large enough to be read in pieces');
+  assert.equal(writeJson(await readJsonYielding(text)), writeJson(readJsonDocument(text).value));
+  const deep = `{"a": "${'x'.repeat(1 << 20)}", "d": ${nested(10_001)}}`;
+  const bad = `{"a": "${'x'.repeat(1 << 20)}", "b": [1,]}`;
+  for (const wrong of [bad, deep, `${text}x`]) {
+    await assert.rejects(readJsonYielding(wrong), (err: Error) => err.message === catchMessage(() => readJsonDocument(wrong)), wrong.slice(-40));
+  }
 });

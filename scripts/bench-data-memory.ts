@@ -1,0 +1,148 @@
+// Resident memory with a large data.json, OPA against Verdict, each started for real with its defaults
+// (`opa run --server`, `verdict run --server`; only the address, a config naming the bundle service and
+// --log-level error are given). Each server first activates a tiny revision of the bundle from a loopback
+// bundle server; then the ~N MB revision is published and decisions are sent back to back until they use it,
+// which times the activation (download, parse, load, swap) as a client sees it and shows whether decisions
+// were answered meanwhile (from the old revision) and how long the slowest one took. Two seconds later the
+// resident memory of the server's whole process tree is read from /proc (VmRSS now, VmHWM the peak).
+//   npm run bench:data-memory [-- megabytes]        (default 100)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { writeBundleArchive } from '../src/bundle/files.js';
+import { findOpa } from '../src/engine/opa-compiler.js';
+import { TestBundleServer } from '../test/bundle/bundle-server.js';
+import { freePort } from '../test/free-port.js';
+import { bigDataBundle, bigDataDecision } from './data-bundle.js';
+
+const megabytes = Number(process.argv[2] ?? 100);
+const opa = findOpa();
+if (!opa) throw new Error('the reference OPA is needed: run scripts/install-opa.sh');
+
+const bundleServer = await TestBundleServer.start({ bundleContentType: true });
+const small = await writeBundleArchive(bigDataBundle(0, 300));
+const bigFiles = bigDataBundle(1, megabytes * 1e6);
+const rawJson = bigFiles.find((f) => f.path.endsWith('data.json'))!.data.length;
+const big = await writeBundleArchive(bigFiles);
+bigFiles.length = 0;
+
+const mb = (bytes: number) => bytes / 1048576;
+
+interface Row {
+  server: string;
+  processes: number;
+  activationMs: number;
+  answeredMeanwhile: number;
+  slowestMs: number;
+  rss: number;
+  peak: number;
+}
+
+/** The pids of `pid` and all its descendants. */
+function processTree(pid: number): number[] {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    for (const task of safeList(`/proc/${pids[i]}/task`)) {
+      const children = safeRead(`/proc/${pids[i]}/task/${task}/children`).trim();
+      if (children) pids.push(...children.split(/\s+/).map(Number));
+    }
+  }
+  return pids;
+}
+
+/** Resident and peak resident bytes of a process tree. */
+function treeMemory(pid: number): { rss: number; peak: number; processes: number } {
+  let rss = 0;
+  let peak = 0;
+  const pids = processTree(pid);
+  for (const p of pids) {
+    const status = safeRead(`/proc/${p}/status`);
+    rss += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    peak += Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  }
+  return { rss, peak, processes: pids.length };
+}
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function safeList(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+async function decide(url: string): Promise<{ result: unknown; ms: number }> {
+  const started = performance.now();
+  try {
+    const res = await fetch(url + bigDataDecision.path, { method: 'POST', body: JSON.stringify({ input: bigDataDecision.input }), headers: { 'content-type': 'application/json' } });
+    const { result } = (await res.json()) as { result?: unknown };
+    return { result, ms: performance.now() - started };
+  } catch {
+    return { result: undefined, ms: performance.now() - started };
+  }
+}
+
+async function measure(server: 'opa' | 'verdict'): Promise<Row> {
+  bundleServer.setBundle('bench', small);
+  const dir = mkdtempSync(join(tmpdir(), `bench-data-memory-${server}-`));
+  const config = join(dir, 'config.yaml');
+  writeFileSync(
+    config,
+    JSON.stringify({ services: { bench: { url: bundleServer.url } }, bundles: { bench: { service: 'bench', polling: { min_delay_seconds: 1, max_delay_seconds: 2, long_polling_timeout_seconds: 30 } } } }),
+  );
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const args = ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', '-c', config];
+  const child: ChildProcess =
+    server === 'opa'
+      ? spawn(opa!, args, { stdio: ['ignore', 'ignore', 'inherit'] })
+      : spawn(process.execPath, [resolve('dist/src/main.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'], cwd: dir });
+  try {
+    while ((await decide(url)).result !== 'user-1-0') {
+      if (child.exitCode !== null) throw new Error(`${server} exited with ${child.exitCode}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const published = performance.now();
+    bundleServer.setBundle('bench', big);
+    let answeredMeanwhile = 0;
+    let slowestMs = 0;
+    for (;;) {
+      const { result, ms } = await decide(url);
+      slowestMs = Math.max(slowestMs, ms);
+      if (result === 'user-1-1') break;
+      if (result === 'user-1-0') answeredMeanwhile++;
+      if (child.exitCode !== null) throw new Error(`${server} exited with ${child.exitCode}`);
+    }
+    const activationMs = performance.now() - published;
+    await new Promise((r) => setTimeout(r, 2000));
+    const { rss, peak, processes } = treeMemory(child.pid!);
+    return { server: server === 'opa' ? 'opa run --server (defaults)' : 'verdict run --server (defaults)', processes, activationMs, answeredMeanwhile, slowestMs, rss, peak };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+  }
+}
+
+const rows = [await measure('opa'), await measure('verdict')];
+await bundleServer.close();
+
+console.log(`data.json: ${mb(rawJson).toFixed(1)} MiB raw JSON (${mb(big.length).toFixed(1)} MiB gzipped bundle), users grouped 100 per object`);
+console.log('| server | processes | activation | decisions answered during it | slowest decision | RSS | RSS per MiB of data | peak RSS |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(
+    `| ${r.server} | ${r.processes} | ${(r.activationMs / 1000).toFixed(1)} s | ${r.answeredMeanwhile} | ${r.slowestMs.toFixed(0)} ms | ${mb(r.rss).toFixed(0)} MiB | ` +
+      `${(r.rss / rawJson).toFixed(2)} | ${mb(r.peak).toFixed(0)} MiB |`,
+  );
+}
+const [o, v] = rows as [Row, Row];
+console.log(`Verdict/OPA resident memory: ${(v.rss / o.rss).toFixed(2)}×; Verdict RSS is ${(v.rss / rawJson).toFixed(2)}× the raw JSON (target ≤ 3×)`);

@@ -5,7 +5,7 @@ import type Database from 'better-sqlite3';
 import { DecisionLogError } from './errors.js';
 import { findDecision, queryDecisions, type DecisionFilters } from './query.js';
 
-const scalarParams = ['since', 'until', 'path', 'outcome', 'principal', 'revision', 'decision_id', 'cursor', 'order', 'limit'] as const;
+const scalarParams = ['since', 'until', 'path', 'outcome', 'principal', 'principal_prefix', 'principal_contains', 'revision', 'decision_id', 'trace_id', 'cursor', 'order', 'limit'] as const;
 
 export function decisionsRouter(store: { db: Database.Database }): Router {
   const router = Router();
@@ -13,7 +13,7 @@ export function decisionsRouter(store: { db: Database.Database }): Router {
   router.get('/v1/decisions', (req: Request, res: Response) => {
     try {
       const page = queryDecisions(store.db, filtersFromQuery(req.query as Record<string, unknown>));
-      res.json({ result: page.decisions, ...(page.next_cursor ? { next_cursor: page.next_cursor } : {}) });
+      res.json({ result: page.decisions, ...(page.next_cursor ? { next_cursor: page.next_cursor } : {}), ...(page.scan_limited ? { scan_limited: true } : {}) });
     } catch (error) {
       sendError(res, error);
     }

@@ -4,7 +4,7 @@
 import { checkBundlesDoNotOverlap, isObject, type Bundle, type RegoModule } from '../bundle/bundle.js';
 import { hostBuiltins } from '../builtins/index.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
-import { HttpSendSession, NeedsResponse, withSession } from '../builtins/http-send/session.js';
+import { HttpSendSession, NeedsResponse, withSession, type NdBuiltinCache } from '../builtins/http-send/session.js';
 import type { RegoCompiler } from './compiler.js';
 import { evaluateWithHttpSend } from './http-send-loop.js';
 import { QUERY_PACKAGE, queryModule, type QueryRow } from '../compiler/query.js';
@@ -127,8 +127,10 @@ export class Engine {
    * An entrypoint at or above the path is evaluated and the rest of the path looked up in its result;
    * otherwise the base data at the path is overlaid with every entrypoint below it.
    * Synchronous unless the policies call http.send: then a promise, settled once the requests are fetched.
+   * `recorded` replays a logged decision's non-deterministic answers (src/replay) instead of asking anew.
    */
-  evaluate(path: string[], input: Uint8Array | undefined): Evaluation | Promise<Evaluation> {
+  evaluate(path: string[], input: Uint8Array | undefined, recorded?: NdBuiltinCache): Evaluation | Promise<Evaluation> {
+    if (recorded) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input), recorded);
     if (!this.recordNondeterministic) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input));
     return evaluateWithHttpSend(this.httpSend, (session) => ({ ...this.evaluateOnce(path, input), ndBuiltinCache: session.ndBuiltinCache() }));
   }

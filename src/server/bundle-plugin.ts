@@ -186,7 +186,7 @@ export function bundleStatusOf(b: BundleInfo): Record<string, unknown> {
  * A bundle's refusal must name the problem (status, logs, upload answers), but a compile error carries its
  * details in `errors` for the Policy API; they are spelled out here as OPA does: file:row:col: code: message.
  */
-function describeCompileError(err: RegoCompileError): BundleError {
+export function describeCompileError(err: RegoCompileError): BundleError {
   const details = err.errors.map((e) => `${e.location ? `${e.location.file}:${e.location.row}:${e.location.col}: ` : ''}${e.code}: ${e.message}`);
   return new BundleError(details.length > 0 ? `${err.message}: ${details.join('; ')}` : err.message);
 }

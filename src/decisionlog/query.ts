@@ -68,7 +68,7 @@ interface Row {
   event: string;
 }
 
-export function queryDecisions(db: Database.Database, filters: DecisionFilters = {}): DecisionPage {
+export function queryDecisions(db: Database.Database, filters: DecisionFilters = {}, limits: { scanLimit?: number } = {}): DecisionPage {
   const where: string[] = [];
   const params: unknown[] = [];
   const order = filters.order ?? 'desc';
@@ -146,7 +146,7 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
   // The last row the scan may examine: the scanLimit-th one the indexed filters leave, if there are that many.
   let boundary: number | undefined;
   if (scanned.length > 0) {
-    const row = db.prepare(`SELECT seq FROM decisions${clause(where)} ORDER BY seq ${direction} LIMIT 1 OFFSET ?`).get(...params, scanLimit - 1) as { seq: number } | undefined;
+    const row = db.prepare(`SELECT seq FROM decisions${clause(where)} ORDER BY seq ${direction} LIMIT 1 OFFSET ?`).get(...params, (limits.scanLimit ?? scanLimit) - 1) as { seq: number } | undefined;
     boundary = row?.seq;
     if (boundary !== undefined) {
       where.push(order === 'desc' ? 'seq >= ?' : 'seq <= ?');

@@ -19,7 +19,8 @@ const style = `
   input, select, button, textarea { font: inherit; padding: .25rem .4rem; }
   .split { display: grid; grid-template-columns: minmax(0, 1fr) minmax(18rem, 32%); gap: 1rem; align-items: start; }
   .split:has(> #detail[hidden]) { grid-template-columns: minmax(0, 1fr); }
-  table { border-collapse: collapse; width: 100%; }
+  #results { overflow-x: auto; }
+  table { border-collapse: collapse; width: 100%; table-layout: fixed; }
   th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #ddd; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 18rem; }
   tbody tr { cursor: pointer; }
   tbody tr:hover, tbody tr:focus { background: #eef3fa; outline: 2px solid #6b8fd6; outline-offset: -2px; }
@@ -417,7 +418,7 @@ const body = `<header><h1>Decisions</h1><span id="whoami"></span><button id="sig
 <div id="message" role="alert"></div>
 <svg id="chart" width="700" height="160" role="img" aria-label="decisions per minute by outcome"></svg>
 <div class="split">
-  <div>
+  <div id="results">
     <table>
       <thead><tr><th>Time</th><th>Outcome</th><th>Principal</th><th>Path</th><th>Decision id</th></tr></thead>
       <tbody id="rows"></tbody>

@@ -116,6 +116,7 @@ let uploadBody: Buffer;
 const adminRequests = (): [string, string, (string | Buffer)?, Record<string, string>?][] => [
   ['GET', '/v1/authz/some/resource'],
   ['POST', '/v1/authz/some/resource', '{}'],
+  ['PUT', '/v1/bundles/uploaded?dry_run=true', uploadBody, { ...adminAuth['bundles:write'], 'Content-Type': 'application/gzip' }],
   ['PUT', '/v1/bundles/uploaded', uploadBody, { ...adminAuth['bundles:write'], 'Content-Type': 'application/gzip' }],
   ['PUT', '/v1/bundles/uploaded', uploadBody, adminAuth['decisions:read']],
   ['PUT', '/v1/bundles/uploaded', Buffer.from('not gzip'), adminAuth['bundles:write']],
@@ -130,6 +131,8 @@ const adminRequests = (): [string, string, (string | Buffer)?, Record<string, st
   ['GET', '/v1/decisions?bogus=1', undefined, adminAuth['decisions:read']],
   ['GET', '/v1/decisions', undefined, adminAuth['bundles:read']],
   ['GET', '/v1/decisions/no-such-id', undefined, adminAuth['decisions:read']],
+  ['GET', '/v1/decisions/export?format=csv', undefined, adminAuth['decisions:read']],
+  ['GET', '/v1/decisions/export?format=xml', undefined, adminAuth['decisions:read']],
   ['GET', '/ui/decisions', undefined, adminAuth['decisions:read']],
   ['GET', '/ui/decisions'],
 ];

@@ -6,7 +6,6 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
-import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
@@ -16,6 +15,7 @@ import { writeBundleArchive } from '../../src/bundle/files.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { send, writeTree } from '../server/harness.js';
+import { captureCommand } from '../decisionlog/helpers.js';
 
 const policyV1 = `package authz
 
@@ -77,15 +77,8 @@ decision_logs:
   upstream.close();
 });
 
-async function replay(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const code = await runReplayCommand(['--db', db, ...args], { stdout, stderr });
-  return { code, out, err };
+function replay(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return captureCommand((io) => runReplayCommand(['--db', db, ...args], io));
 }
 
 test('a policy change reports exactly the decisions it flips, and not the erased one', async () => {

@@ -34,7 +34,10 @@ export function bundleAdminRouter<B extends ManagedBundle>(manager: BundleManage
     if (!info) res.status(404).json({ code: errorCodes[404], message: `bundle ${req.params.name} not found` });
     else res.json({ result: view(info) });
   });
-  router.put('/v1/bundles/:name', guard('bundles:write'), raw, handle(async (req, res) => {
+  // A dry run shows logged decisions (ids and results), so it needs the decision log's scope as well.
+  const dryRunGuard = guard('decisions:read');
+  const dryRunReads = (req: Request, res: Response, next: NextFunction) => (options.impact && req.query.dry_run !== undefined && req.query.dry_run !== 'false' ? dryRunGuard(req, res, next) : next());
+  router.put('/v1/bundles/:name', guard('bundles:write'), dryRunReads, raw, handle(async (req, res) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (body.length === 0) throw new BundleRequestError(400, 'request body must be a bundle (gzipped tarball)');
     const name = String(req.params.name);

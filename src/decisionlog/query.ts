@@ -23,7 +23,7 @@ export interface DecisionFilters {
   principal_contains?: string;
   revision?: string;
   decision_id?: string;
-  /** The event's trace_id (not indexed: a bounded scan). */
+  /** 32 hex digits: the event's trace_id, or the trace id of a traceparent header in the input (a bounded scan). */
   trace_id?: string;
   /** Exact matches on input fields, e.g. {"input.request.http.method": "POST"} (not indexed: a bounded scan). */
   fields?: Record<string, string>;
@@ -114,8 +114,12 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
     scannedParams.push(filters.principal_contains.toLowerCase());
   }
   if (filters.trace_id !== undefined) {
-    scanned.push(`(event ->> '$.trace_id') = ?`);
-    scannedParams.push(filters.trace_id);
+    if (!/^[0-9a-fA-F]{32}$/.test(filters.trace_id)) throw bad(`trace_id must be 32 hexadecimal digits (a W3C trace id), got ${JSON.stringify(filters.trace_id)}`);
+    // The event's own trace_id, or the W3C traceparent header ("00-<trace id>-<span id>-<flags>") in the input of
+    // an Envoy check or of a gateway callout.
+    const id = filters.trace_id.toLowerCase();
+    scanned.push(`((event ->> '$.trace_id') = ? OR (event ->> '$.input.attributes.request.http.headers.traceparent') LIKE ? OR (event ->> '$.input.request.headers.traceparent') LIKE ?)`);
+    scannedParams.push(id, `__-${id}-%`, `__-${id}-%`);
   }
   if (filters.revision !== undefined) {
     where.push('(revision = ? OR seq IN (SELECT seq FROM decision_revisions WHERE revision = ?))');

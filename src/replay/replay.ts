@@ -36,6 +36,8 @@ export type NotReplayableReason =
   /** The mask policy or credential masking removed or replaced part of the input: never replayed with partial input. */
   | 'input_erased'
   | 'input_masked'
+  /** The mask policy removed or replaced part of the result: there is nothing reliable to compare with. */
+  | 'result_masked'
   /** A Query API decision (no path), or one logged without its input document. */
   | 'no_path'
   /** The request failed before the policy ran (an input that did not parse, a fail-closed PIP lookup). */
@@ -186,9 +188,10 @@ function* selected(db: Database.Database, selection: ReplaySelection): Generator
 }
 
 function notReplayable(event: DecisionEvent): NotReplayableReason | undefined {
-  const touchesInput = (pointers?: string[]) => pointers?.some((p) => p === '/input' || p.startsWith('/input/')) === true;
-  if (touchesInput(event.erased)) return 'input_erased';
-  if (touchesInput(event.masked)) return 'input_masked';
+  const touches = (part: string, pointers?: string[]) => pointers?.some((p) => p === part || p.startsWith(part + '/')) === true;
+  if (touches('/input', event.erased)) return 'input_erased';
+  if (touches('/input', event.masked)) return 'input_masked';
+  if (touches('/result', event.erased) || touches('/result', event.masked)) return 'result_masked';
   if (event.path === undefined || event.path === '') return 'no_path';
   // Evaluation errors carry OPA's eval_* codes; anything else failed before the policy ran.
   if (event.error && !event.error.code.startsWith('eval_')) return 'not_evaluated';

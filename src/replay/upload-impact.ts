@@ -96,10 +96,11 @@ export function uploadImpactHook(options: UploadImpactOptions): UploadImpactHook
       return true;
     }
     if (!gate) return false;
-    const { report } = await replay(upload, { last: gate.last ?? defaultLast, ...(gate.path ? { filters: { path: gate.path } } : {}), maxListed: 100 });
+    // The uploader may lack decisions:read: the refusal counts what would change but lists no decision.
+    const { report } = await replay(upload, { last: gate.last ?? defaultLast, ...(gate.path ? { filters: { path: gate.path } } : {}), maxListed: 0 });
     const over = exceeded(gate, report!);
     if (!over) return false;
-    res.status(409).json({ code: 'resource_conflict', message: `bundle ${upload.name} was not activated: admin_api.impact_gate: ${over}`, report });
+    res.status(409).json({ code: 'resource_conflict', message: `bundle ${upload.name} was not activated: admin_api.impact_gate: ${over} (a dry run lists them)`, report });
     return true;
   };
 }

@@ -36,6 +36,10 @@ const style = `
   #signin { max-width: 36rem; }
   #signin textarea { width: 100%; min-height: 6rem; font-family: ui-monospace, monospace; font-size: 12px; }
   svg text { font-size: 10px; fill: #444; }
+  #impact { margin-top: 1.5rem; border-top: 1px solid #ddd; padding-top: .5rem; }
+  #impact summary { font-weight: 600; cursor: pointer; }
+  #impact table { margin: .5rem 0; width: auto; table-layout: auto; }
+  #impact-summary { margin: .5rem 0; }
   svg line.axis { stroke: #888; }
 `;
 
@@ -351,6 +355,53 @@ async function exportAs(format) {
 $('export-ndjson').addEventListener('click', () => exportAs('ndjson'));
 $('export-csv').addEventListener('click', () => exportAs('csv'));
 
+// ---- impact: a dry-run upload, its replay report shown here (nothing is activated) ----
+function tableRows(tbody, rows) {
+  tbody.replaceChildren();
+  for (const cells of rows) {
+    const tr = document.createElement('tr');
+    for (const c of cells) {
+      if (!(c instanceof Node)) { tr.append(cell(String(c))); continue; }
+      const td = document.createElement('td');
+      td.append(c);
+      tr.append(td);
+    }
+    tbody.append(tr);
+  }
+}
+
+function brief(side) {
+  if (side.error) return 'error ' + side.error.code;
+  return 'result' in side ? JSON.stringify(side.result) : 'undefined';
+}
+
+$('impact-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('impact-message').textContent = '';
+  $('impact-report').hidden = true;
+  const file = $('i-file').files[0];
+  const url = '/v1/bundles/' + encodeURIComponent($('i-name').value.trim()) + '?dry_run=true&last=' + encodeURIComponent($('i-last').value || '1000');
+  const headers = { 'Content-Type': 'application/gzip', Accept: 'application/json' };
+  if (token()) headers.Authorization = 'Bearer ' + token();
+  const res = await fetch(url, { method: 'PUT', headers, body: file, credentials: 'omit' });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) { $('impact-message').textContent = body.message || ('HTTP ' + res.status); return; }
+  const r = body.result.report;
+  if (!r) { $('impact-message').textContent = body.result.message; return; }
+  const reasons = Object.entries(r.not_replayable_by_reason).map(([k, n]) => k + ' ' + n).join(', ');
+  $('impact-summary').textContent = 'Revision ' + body.result.revision + ': replayed ' + r.replayed + ' of ' + r.considered + ' decisions, ' + r.changed + ' would change' + (r.not_replayable ? '; ' + r.not_replayable + ' not replayable (' + reasons + ')' : '') + (r.changes_truncated ? '; the first ' + r.changes.length + ' changes are listed' : '') + '.';
+  tableRows($('impact-kinds'), Object.entries(r.by_change).map(([k, n]) => [k.replace(/_/g, ' '), n]));
+  tableRows($('impact-paths'), Object.entries(r.by_path).map(([p, n]) => [p, n.replayed, n.changed]));
+  tableRows($('impact-changes'), r.changes.map((c) => {
+    const link = document.createElement('a');
+    link.href = '?decision_id=' + encodeURIComponent(c.decision_id);
+    link.textContent = c.decision_id;
+    link.addEventListener('click', (ev) => { ev.preventDefault(); history.pushState(null, '', link.href); formFromParams(currentParams()); refresh(); });
+    return [link, c.path, c.old.outcome + '→' + c.new.outcome, brief(c.old), brief(c.new)];
+  }));
+  $('impact-report').hidden = false;
+});
+
 // ---- wiring ----
 function refresh() {
   cursors = [undefined];
@@ -431,6 +482,24 @@ const body = `<header><h1>Decisions</h1><span id="whoami"></span><button id="sig
     <pre id="detail-json"></pre>
   </aside>
 </div>
+<details id="impact">
+  <summary>Impact of a bundle (dry run)</summary>
+  <p>Replays logged decisions against a bundle as if it were uploaded under this name; nothing is activated. Needs a
+  token with <code>bundles:write</code> as well.</p>
+  <form id="impact-form" class="filters">
+    <label>Bundle name <input id="i-name" required></label>
+    <label>Bundle (.tar.gz) <input id="i-file" type="file" accept=".gz,.tgz,application/gzip" required></label>
+    <label>Newest decisions <input id="i-last" type="number" min="1" value="1000"></label>
+    <button type="submit" id="i-run">Dry run</button>
+  </form>
+  <div id="impact-message" role="alert"></div>
+  <div id="impact-report" hidden>
+    <p id="impact-summary"></p>
+    <table><thead><tr><th>Change</th><th>Decisions</th></tr></thead><tbody id="impact-kinds"></tbody></table>
+    <table><thead><tr><th>Path</th><th>Replayed</th><th>Changed</th></tr></thead><tbody id="impact-paths"></tbody></table>
+    <table><thead><tr><th>Decision</th><th>Path</th><th>Outcome</th><th>Old</th><th>New</th></tr></thead><tbody id="impact-changes"></tbody></table>
+  </div>
+</details>
 </main>`;
 
 export const decisionsPage = `<!doctype html>

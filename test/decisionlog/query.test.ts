@@ -107,11 +107,15 @@ test('principal prefix (indexed) and contains (any case) find partial names', ()
   assert.ok(plan.some((p) => /decisions_principal/.test(p.detail)), JSON.stringify(plan));
 });
 
-test('trace_id finds the decisions of one trace', async () => {
+test('trace_id finds the decisions of one trace, by the event field or the traceparent header of Envoy and callout inputs', async () => {
   await store.record(sampleEvent({ decision_id: 'traced-1', trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' }));
   await store.record(sampleEvent({ decision_id: 'traced-2', trace_id: '00f067aa0ba902b7a3ce929d0e0e4736' }));
+  const headers = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+  await store.record(sampleEvent({ decision_id: 'traced-3', input: { attributes: { request: { http: { headers } } } } }));
+  await store.record(sampleEvent({ decision_id: 'traced-4', input: { request: { headers } } }));
   try {
-    assert.deepEqual(ids(queryDecisions(store.db, { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' })), ['traced-1']);
+    assert.deepEqual(ids(queryDecisions(store.db, { trace_id: '4BF92F3577B34DA6A3CE929D0E0E4736', order: 'asc' })), ['traced-1', 'traced-3', 'traced-4']);
+    assert.throws(() => queryDecisions(store.db, { trace_id: '4bf9%' }), /trace_id must be 32 hexadecimal digits/);
   } finally {
     store.db.prepare(`DELETE FROM decisions WHERE decision_id LIKE 'traced-%'`).run();
   }

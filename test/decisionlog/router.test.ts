@@ -62,7 +62,7 @@ test('GET /v1/decisions/{id} returns the decision or OPA-style 404', async () =>
 test('GET /v1/decisions takes principal_prefix, principal_contains and trace_id', async () => {
   assert.equal(((await get('/v1/decisions?principal_prefix=al')).body.result as unknown[]).length, 3);
   assert.equal(((await get('/v1/decisions?principal_contains=OB')).body.result as unknown[]).length, 2);
-  assert.equal(((await get('/v1/decisions?trace_id=none')).body.result as unknown[]).length, 0);
+  assert.equal(((await get('/v1/decisions?trace_id=0af7651916cd43dd8448eb211c80319c')).body.result as unknown[]).length, 0);
 });
 
 test('bad parameters get 400 with OPA\'s error envelope', async () => {
@@ -74,6 +74,7 @@ test('bad parameters get 400 with OPA\'s error envelope', async () => {
     ['outcome=perhaps', /outcome must be one of/],
     ['principal_prefix=', /principal_prefix must not be empty/],
     ['principal_contains=', /principal_contains must not be empty/],
+    ['trace_id=abc', /trace_id must be 32 hexadecimal digits/],
     ['until=2024-13-45T00:00:00Z', /until must be an RFC3339/],
   ] as const) {
     const { status, body } = await get(`/v1/decisions?${query}`);

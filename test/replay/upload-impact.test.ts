@@ -46,7 +46,7 @@ ${idp.config()}  impact_gate:
     max_changed: 1
 `;
   verdict = await startServer({ addr: '127.0.0.1:0', config: parseConfig(config, 'test config'), bundlePaths: [], logger: pino({ level: 'silent' }), decisionLogByDefault: true });
-  auth = await idp.bearer('bundles:write bundles:read');
+  auth = await idp.bearer('bundles:write bundles:read decisions:read');
   // The first upload passes the gate: there is nothing logged to replay yet.
   const first = await put('', await bundle('v1', ['alice', 'bob'], 10));
   assert.equal(first.status, 200, JSON.stringify(first.body));
@@ -89,13 +89,22 @@ test('the impact gate refuses an upload that flips too many decisions, with the 
   assert.equal(refused.body.code, 'resource_conflict');
   // bob (twice: once more in the dry-run test) and carol flip.
   assert.match(refused.body.message, /impact_gate: 3 of 5 replayed decisions would change \(max_changed 1\)/);
-  assert.ok(refused.body.report.changes.some((c: { decision_id: string }) => c.decision_id === ids.bob));
+  assert.deepEqual(refused.body.report.by_change, { allow_to_deny: 2, deny_to_allow: 1, now_errors: 0, result_changed: 0 });
+  assert.deepEqual(refused.body.report.changes, [], 'an uploader needs decisions:read to see decisions: the refusal only counts');
+  assert.equal(refused.body.report.changes_truncated, true);
   assert.deepEqual(await state(), before, 'a refused upload changes nothing');
 
   // Only dave gains access: one change, within the gate.
   const passed = await put('', await bundle('v3', ['alice', 'bob', 'dave'], 30));
   assert.equal(passed.status, 200, JSON.stringify(passed.body));
   assert.deepEqual(await state(), { revision: 'v3', activations: 2, data: 30, served: ['v3'] });
+});
+
+test('a dry run lists logged decisions, so it needs decisions:read besides bundles:write', async () => {
+  const writer = await idp.bearer('bundles:write');
+  const res = await send(verdict.url, 'PUT', '/v1/bundles/authz?dry_run=true', await bundle('v8', ['x'], 1), { ...writer, 'Content-Type': 'application/gzip' });
+  assert.equal(res.status, 403);
+  assert.match(JSON.parse(res.body.toString()).message, /lacks the required scope: decisions:read/);
 });
 
 test('bad dry-run parameters and broken bundles are refused, naming the problem', async () => {

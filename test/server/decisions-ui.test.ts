@@ -6,10 +6,12 @@
 // when it is missing, a failure under CI=true (test/peers.ts).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { parseConfig } from '../../src/config/config.js';
+import { writeBundleArchive } from '../../src/bundle/files.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { send, writeTree } from './harness.js';
 import { TestAdminIdp } from './admin-idp.js';
@@ -219,4 +221,54 @@ test('GET /v1/decisions/export streams every match as NDJSON or CSV and refuses 
     assert.match(JSON.parse(res.body.toString()).message, message);
   }
   assert.equal((await send(verdict.url, 'GET', '/v1/decisions/export')).status, 401);
+});
+
+test('the impact view dry-runs a bundle from the browser and lists what would change; nothing is activated', { skip: chromiumBinary.skip }, async () => {
+  const dir = writeTree({});
+  const config = `
+persistence_directory: ${dir}/persist
+decision_logs:
+  store:
+    file: ${dir}/decisions.db
+    durability: sync
+${idp.config('    scopes:\n      decisions:read: audit\n')}`;
+  const verdict = await startServer({ addr: '127.0.0.1:0', config: parseConfig(config, 'test config'), bundlePaths: [], logger: pino({ level: 'silent' }), decisionLogByDefault: true });
+  cleanups.push(() => verdict.close(1000));
+  const tarball = (revision: string, users: string[]) =>
+    writeBundleArchive([
+      { path: '.manifest', data: Buffer.from(JSON.stringify({ revision, roots: ['authz'] })) },
+      { path: 'authz/policy.rego', data: Buffer.from(`package authz\n\ndefault allow := false\n\nallow if input.user in ${JSON.stringify(users)}\n`) },
+    ]);
+  const admin = { ...(await idp.bearer('audit bundles:write')), 'Content-Type': 'application/gzip' };
+  assert.equal((await send(verdict.url, 'PUT', '/v1/bundles/authz', await tarball('v1', ['alice', 'bob']), admin)).status, 200);
+  const ids: Record<string, string> = {};
+  for (const user of ['alice', 'bob', 'carol']) {
+    const res = await send(verdict.url, 'POST', '/v1/data/authz/allow', JSON.stringify({ input: { user } }));
+    ids[user] = JSON.parse(res.body.toString()).decision_id;
+  }
+  const candidate = join(dir, 'v2.tar.gz');
+  writeFileSync(candidate, await tarball('v2', ['alice', 'carol']));
+
+  const page = await (await (await browser()).newContext()).newPage();
+  await page.goto(`${verdict.url}/ui/decisions`);
+  await page.fill('#token', await idp.token('audit bundles:write'));
+  await page.click('#signin-submit');
+  await waitRows(page, 3);
+  await page.click('#impact summary');
+  await page.fill('#i-name', 'authz');
+  await page.setInputFiles('#i-file', candidate);
+  await page.click('#i-run');
+  await page.waitForSelector('#impact-report:not([hidden])');
+  assert.equal(await page.textContent('#impact-summary'), 'Revision v2: replayed 3 of 3 decisions, 2 would change.');
+  const changes = await page.$$eval('#impact-changes tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+  assert.deepEqual(new Set(changes.map((c) => c[0])), new Set([ids.bob, ids.carol]));
+  assert.deepEqual(changes.find((c) => c[0] === ids.bob)!.slice(2), ['allow→deny', 'true', 'false']);
+  const bundle = JSON.parse((await send(verdict.url, 'GET', '/v1/bundles/authz', undefined, await idp.bearer('bundles:read'))).body.toString()).result;
+  assert.deepEqual([bundle.revision, bundle.activations], ['v1', 1], 'the dry run activated nothing');
+
+  // A changed decision opens in the table.
+  await page.click(`#impact-changes a:text("${ids.carol}")`);
+  await waitRows(page, 1);
+  assert.deepEqual(await rowIds(page), [ids.carol]);
+  assert.equal(new URL(page.url()).searchParams.get('decision_id'), ids.carol);
 });

@@ -20,6 +20,7 @@ const style = `
   .split { display: grid; grid-template-columns: minmax(0, 1fr) minmax(18rem, 32%); gap: 1rem; align-items: start; }
   .split:has(> #detail[hidden]) { grid-template-columns: minmax(0, 1fr); }
   #results { overflow-x: auto; }
+  #results th:nth-child(1) { width: 16em; } #results th:nth-child(2) { width: 6em; }
   table { border-collapse: collapse; width: 100%; table-layout: fixed; }
   th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #ddd; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 18rem; }
   tbody tr { cursor: pointer; }

@@ -36,15 +36,7 @@ async function state() {
 
 before(async () => {
   const dir = writeTree({});
-  const config = `
-persistence_directory: ${dir}/persist
-decision_logs:
-  store:
-    file: ${dir}/decisions.db
-    durability: sync
-${idp.config()}  impact_gate:
-    max_changed: 1
-`;
+  const config = idp.auditConfig(dir, '', '  impact_gate:\n    max_changed: 1\n');
   verdict = await startServer({ addr: '127.0.0.1:0', config: parseConfig(config, 'test config'), bundlePaths: [], logger: pino({ level: 'silent' }), decisionLogByDefault: true });
   auth = await idp.bearer('bundles:write bundles:read decisions:read');
   // The first upload passes the gate: there is nothing logged to replay yet.

@@ -32,12 +32,7 @@ async function server(): Promise<RunningServer> {
     '.manifest': JSON.stringify({ revision: 'ui-1', roots: ['authz'] }),
     'authz/policy.rego': 'package authz\n\ndefault allow := false\n\nallow if input.user == "alice"\nallow if input.user == "alicia"\n',
   });
-  const config = `
-persistence_directory: ${dir}/persist
-decision_logs:
-  store:
-    file: ${dir}/decisions.db
-${idp.config('    scopes:\n      decisions:read: audit\n')}`;
+  const config = idp.auditConfig(dir, '    scopes:\n      decisions:read: audit\n');
   const running = await startServer({ addr: '127.0.0.1:0', config: parseConfig(config, 'test config'), bundlePaths: [bundle], logger: pino({ level: 'silent' }), decisionLogByDefault: true });
   cleanups.push(() => running.close(1000));
   return running;
@@ -225,13 +220,7 @@ test('GET /v1/decisions/export streams every match as NDJSON or CSV and refuses 
 
 test('the impact view dry-runs a bundle from the browser and lists what would change; nothing is activated', { skip: chromiumBinary.skip }, async () => {
   const dir = writeTree({});
-  const config = `
-persistence_directory: ${dir}/persist
-decision_logs:
-  store:
-    file: ${dir}/decisions.db
-    durability: sync
-${idp.config('    scopes:\n      decisions:read: audit\n')}`;
+  const config = idp.auditConfig(dir, '    scopes:\n      decisions:read: audit\n');
   const verdict = await startServer({ addr: '127.0.0.1:0', config: parseConfig(config, 'test config'), bundlePaths: [], logger: pino({ level: 'silent' }), decisionLogByDefault: true });
   cleanups.push(() => verdict.close(1000));
   const tarball = (revision: string, users: string[]) =>

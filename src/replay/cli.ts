@@ -26,7 +26,7 @@ filters (as verdict decisions search): --since RFC3339 --until RFC3339 --path PR
 --db defaults to ${defaultDatabaseFile}`;
 
 const valueOptions = new Set<string>([...filterOptions, 'last', 'max-listed', 'format']);
-const flagOptions = new Set(['json', 'help', 'fail-on-change', 'v0-compatible']);
+const flagOptions = new Set(['help', 'fail-on-change', 'v0-compatible']);
 
 export interface ReplayIO {
   stdout: Writable;

@@ -12,6 +12,7 @@ import { startServer, type RunningServer } from '../../src/server/start.js';
 import { runReplayCommand } from '../../src/replay/cli.js';
 import type { ReplayReport } from '../../src/replay/replay.js';
 import { writeBundleArchive } from '../../src/bundle/files.js';
+import { buildBundle } from '../../src/cli/build.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { send, writeTree } from '../server/harness.js';
@@ -129,6 +130,20 @@ test('filters narrow what is replayed, the same bundle changes nothing, and a ta
   assert.equal(denied.considered, 1);
   const last = JSON.parse((await replay(['--format', 'json', '--last', '2', tarball])).out) as ReplayReport;
   assert.deepEqual(last.by_path, { 'quota/ok': { replayed: 2, changed: 0 } });
+});
+
+test('a wasm candidate (verdict build -t wasm) replays like its Rego source', async () => {
+  const source = writeTree({
+    '.manifest': JSON.stringify({ revision: 'v2-wasm', roots: ['authz'] }),
+    'authz/policy.rego': 'package authz\n\ndefault allow := false\n\nallow if input.user in {"alice", "carol"}\n',
+  });
+  const files = await buildBundle({ paths: [source], entrypoints: ['authz/allow'], target: 'wasm', bundle: true });
+  assert.ok(files.some((f) => f.path === '/policy.wasm' || f.path === 'policy.wasm'));
+  const tarball = join(writeTree({}), 'wasm.tar.gz');
+  writeFileSync(tarball, await writeBundleArchive(files));
+  const report = JSON.parse((await replay(['--format', 'json', '--path', 'authz', tarball])).out) as ReplayReport;
+  assert.equal(report.replayed, 4);
+  assert.deepEqual(new Set(report.changes.map((c) => c.decision_id)), new Set([ids.bob, ids.admin, ids.carol]));
 });
 
 test('http.send replays from nd_builtin_cache; an unrecorded request is not replayable, never sent', async () => {

@@ -521,7 +521,7 @@ ${body}
 const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 
 /** Only this page's own script and style run; data comes from this origin; nobody may frame it. */
-export const decisionsPageHeaders: Record<string, string> = {
+const decisionsPageHeaders: Record<string, string> = {
   'Content-Security-Policy': [
     "default-src 'none'",
     `script-src ${hash(script)}`,

@@ -3,6 +3,7 @@
 //   verdict run [flags] [PATH ...]            (opa run's flags, see src/cli/run-flags.ts)
 //   verdict sign --signing-key KEY [--signing-alg ALG] [--key-id ID] [--scope S] -o OUT BUNDLE_PATH
 //   verdict decisions tail|search|show|export [--db FILE] ...   (reads the decision log file, no server needed)
+//   verdict replay [--db FILE] [filters] BUNDLE_PATH...          (logged decisions against a candidate bundle)
 //   verdict eval ... QUERY, verdict build ... PATH...
 //   verdict capabilities [--current | --version VERSION | --file FILE]
 // Each subcommand's module is imported only when it runs, so `verdict eval` and `verdict build` do not load
@@ -19,6 +20,8 @@ if (command === 'version' || command === '--version') {
   await (await import('./cli/sign.js')).sign(rest);
 } else if (command === 'decisions') {
   process.exitCode = await (await import('./decisionlog/index.js')).runDecisionsCommand(rest);
+} else if (command === 'replay') {
+  process.exitCode = await (await import('./replay/cli.js')).runReplayCommand(rest);
 } else if (command === 'eval') {
   process.exitCode = await (await import('./cli/eval.js')).evalCommand(rest);
 } else if (command === 'build') {

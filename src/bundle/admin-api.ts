@@ -7,16 +7,21 @@ import type { AdminGuard } from '../auth/admin-jwt.js';
 import { BundleError } from './files.js';
 import { BundleRequestError, type BundleInfo, type BundleManager, type ManagedBundle } from './manager.js';
 
-export interface BundleAdminOptions {
+export interface BundleAdminOptions<B extends ManagedBundle = ManagedBundle> {
   /** The admin bearer-JWT check (src/auth/admin-jwt.ts), shared with the other admin routes. */
   guard: AdminGuard;
   /** Largest upload accepted, in bytes (default 64 MiB); the bundle limits apply on top. */
   maxUploadBytes?: number;
+  /**
+   * Runs before an upload (src/replay/upload-impact.ts): answers dry runs and impact-gate refusals itself
+   * (true), or lets the upload go on (false). `candidate` builds the set the upload would make, changing nothing.
+   */
+  impact?: (req: Request, res: Response, upload: { name: string; candidate: () => Promise<B[]> }) => Promise<boolean>;
 }
 
 const errorCodes = { 400: 'invalid_parameter', 404: 'resource_not_found', 409: 'resource_conflict' } as const;
 
-export function bundleAdminRouter<B extends ManagedBundle>(manager: BundleManager<B>, options: BundleAdminOptions): Router {
+export function bundleAdminRouter<B extends ManagedBundle>(manager: BundleManager<B>, options: BundleAdminOptions<B>): Router {
   const router = express.Router();
   const { guard } = options;
   const raw = express.raw({ type: () => true, limit: options.maxUploadBytes ?? 64 * 1024 * 1024 });
@@ -29,10 +34,15 @@ export function bundleAdminRouter<B extends ManagedBundle>(manager: BundleManage
     if (!info) res.status(404).json({ code: errorCodes[404], message: `bundle ${req.params.name} not found` });
     else res.json({ result: view(info) });
   });
-  router.put('/v1/bundles/:name', guard('bundles:write'), raw, handle(async (req, res) => {
+  // A dry run shows logged decisions (ids and results), so it needs the decision log's scope as well.
+  const dryRunGuard = guard('decisions:read');
+  const dryRunReads = (req: Request, res: Response, next: NextFunction) => (options.impact && req.query.dry_run !== undefined && req.query.dry_run !== 'false' ? dryRunGuard(req, res, next) : next());
+  router.put('/v1/bundles/:name', guard('bundles:write'), dryRunReads, raw, handle(async (req, res) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (body.length === 0) throw new BundleRequestError(400, 'request body must be a bundle (gzipped tarball)');
-    const info = await manager.upload(String(req.params.name), body);
+    const name = String(req.params.name);
+    if (options.impact && (await options.impact(req, res, { name, candidate: () => manager.uploadCandidate(name, body) }))) return;
+    const info = await manager.upload(name, body);
     res.json({ result: view(info) });
   }, { uploadFailuresAreClientErrors: true }));
   router.delete('/v1/bundles/:name', guard('bundles:write'), handle(async (req, res) => {

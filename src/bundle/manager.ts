@@ -209,11 +209,7 @@ export class BundleManager<B extends ManagedBundle> {
 
   /** PUT /v1/bundles/{name}: verify, activate and persist an uploaded bundle. Throws on refusal. */
   async upload(name: string, bytes: Buffer): Promise<BundleInfo> {
-    if (!name || name.includes('/')) throw new BundleRequestError(400, `bundle name ${JSON.stringify(name)} is not valid: use a non-empty name without "/"`);
-    const existing = this.records.get(name);
-    if (existing && existing.source !== 'upload') {
-      throw new BundleRequestError(409, `bundle ${name} comes from ${existing.source === 'download' ? 'a bundle server' : 'a local path'} and cannot be replaced by an upload`);
-    }
+    const existing = this.uploadable(name);
     if (!existing) this.records.set(name, this.newRecord(name, 'upload', 'admin API'));
     const signing = verificationConfigFor(name, this.options.uploadSigning, this.options.keys);
     try {
@@ -230,6 +226,26 @@ export class BundleManager<B extends ManagedBundle> {
       this.noteFailure(name, `bundle ${name} is active but could not be persisted: ${(err as Error).message}`);
     }
     return this.get(name)!;
+  }
+
+  /**
+   * The active set as it would be with `bytes` uploaded as `name`: checked, read, verified and parsed (a delta
+   * applied) as an upload is, for a dry run. Nothing is activated, persisted or recorded.
+   */
+  async uploadCandidate(name: string, bytes: Buffer): Promise<B[]> {
+    this.uploadable(name);
+    const { bundle } = await this.fromArchive(name, bytes, verificationConfigFor(name, this.options.uploadSigning, this.options.keys));
+    return [...new Map(this.active).set(name, bundle).values()];
+  }
+
+  /** The record an upload as `name` would replace (undefined: a new bundle); throws when it may not. */
+  private uploadable(name: string): BundleInfo | undefined {
+    if (!name || name.includes('/')) throw new BundleRequestError(400, `bundle name ${JSON.stringify(name)} is not valid: use a non-empty name without "/"`);
+    const existing = this.records.get(name);
+    if (existing && existing.source !== 'upload') {
+      throw new BundleRequestError(409, `bundle ${name} comes from ${existing.source === 'download' ? 'a bundle server' : 'a local path'} and cannot be replaced by an upload`);
+    }
+    return existing;
   }
 
   /** DELETE /v1/bundles/{name}: deactivates an uploaded bundle and forgets its persisted copy. */

@@ -22,15 +22,19 @@ export const decisionsUsage = `usage: verdict decisions <command> [--db FILE] [o
   show DECISION_ID                             one decision as JSON
   export [filters] [--out FILE]                NDJSON in OPA's decision-log event format, oldest first
 filters: --since RFC3339 --until RFC3339 --path PREFIX --outcome allow|deny|undefined|error|other
-         --principal P --revision R --decision-id ID --field input.a.b=VALUE (repeatable)
+         --principal P --principal-prefix P --principal-contains TEXT --revision R --decision-id ID
+         --trace-id ID --field input.a.b=VALUE (repeatable)
 --db defaults to ${defaultDatabaseFile}`;
 
-interface Parsed {
+export interface ParsedArgs {
   positional: string[];
   options: Map<string, string[]>;
 }
+type Parsed = ParsedArgs;
 
-const valueOptions = new Set(['db', 'since', 'until', 'path', 'outcome', 'principal', 'revision', 'decision-id', 'field', 'limit', 'cursor', 'out', 'n', 'interval-ms']);
+/** The options naming which decisions (shared with `verdict replay`). */
+export const filterOptions = ['db', 'since', 'until', 'path', 'outcome', 'principal', 'principal-prefix', 'principal-contains', 'revision', 'decision-id', 'trace-id', 'field'] as const;
+const valueOptions = new Set([...filterOptions, 'limit', 'cursor', 'out', 'n', 'interval-ms']);
 const flagOptions = new Set(['follow', 'json', 'help']);
 
 /** Runs a `verdict decisions ...` command (argv after "decisions"); resolves to the process exit code. */
@@ -38,7 +42,7 @@ export async function runDecisionsCommand(argv: string[], io: CommandIO = { stdo
   let db: Database.Database | undefined;
   try {
     const [command, ...rest] = argv;
-    const parsed = parseArgs(rest);
+    const parsed = parseArgs(rest, valueOptions, flagOptions);
     if (command === undefined || command === 'help' || parsed.options.has('help')) {
       io.stdout.write(decisionsUsage + '\n');
       return command === undefined ? 2 : 0;
@@ -67,7 +71,8 @@ export async function runDecisionsCommand(argv: string[], io: CommandIO = { stdo
   }
 }
 
-function parseArgs(args: string[]): Parsed {
+/** `--name VALUE`, `--name=VALUE` (repeatable) and `--flag`; anything else unknown is refused by name. */
+export function parseArgs(args: string[], valueOptions: ReadonlySet<string>, flagOptions: ReadonlySet<string>): Parsed {
   const parsed: Parsed = { positional: [], options: new Map() };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -86,22 +91,22 @@ function parseArgs(args: string[]): Parsed {
   return parsed;
 }
 
-function one(parsed: Parsed, name: string): string | undefined {
+export function one(parsed: Parsed, name: string): string | undefined {
   const values = parsed.options.get(name);
   if (values && values.length > 1) throw usage(`option --${name} may be given once`);
   return values?.[0];
 }
 
-function integer(parsed: Parsed, name: string, fallback: number): number {
+export function integer(parsed: Parsed, name: string, fallback: number): number {
   const text = one(parsed, name);
   if (text === undefined) return fallback;
   if (!/^\d+$/.test(text) || Number(text) < 1) throw usage(`option --${name} must be a positive integer, got ${JSON.stringify(text)}`);
   return Number(text);
 }
 
-function filters(parsed: Parsed): DecisionFilters {
+export function filters(parsed: Parsed): DecisionFilters {
   const f: DecisionFilters = {};
-  for (const [option, key] of [['since', 'since'], ['until', 'until'], ['path', 'path'], ['outcome', 'outcome'], ['principal', 'principal'], ['revision', 'revision'], ['decision-id', 'decision_id']] as const) {
+  for (const [option, key] of [['since', 'since'], ['until', 'until'], ['path', 'path'], ['outcome', 'outcome'], ['principal', 'principal'], ['principal-prefix', 'principal_prefix'], ['principal-contains', 'principal_contains'], ['revision', 'revision'], ['decision-id', 'decision_id'], ['trace-id', 'trace_id']] as const) {
     const value = one(parsed, option);
     if (value !== undefined) f[key] = value;
   }
@@ -197,6 +202,6 @@ function noPositional(parsed: Parsed): void {
   if (parsed.positional.length > 0) throw usage(`unexpected argument ${JSON.stringify(parsed.positional[0])}`);
 }
 
-function usage(message: string): DecisionLogError {
+export function usage(message: string): DecisionLogError {
   return new DecisionLogError('invalid_query', message);
 }

@@ -1,5 +1,5 @@
 // Reading the decision log back: filters that map onto the indexed columns, JSON field matches on the
-// stored event, newest-first (or oldest-first) paging with a cursor that stays valid as rows arrive.
+// stored event (a scan bounded per page by scanLimit), newest-first (or oldest-first) paging with a cursor that stays valid as rows arrive.
 import type Database from 'better-sqlite3';
 import type { DecisionEvent } from './event.js';
 import { parseTimestamp } from './event.js';
@@ -15,10 +15,17 @@ export interface DecisionFilters {
   /** Path prefix by whole segments: "envoy/authz" matches "envoy/authz" and "envoy/authz/allow". */
   path?: string;
   outcome?: string;
+  /** Exact principal. */
   principal?: string;
+  /** Principals starting with this text (a range on the principal index). */
+  principal_prefix?: string;
+  /** Principals containing this text, any case (not indexed: a bounded scan, see scanLimit). */
+  principal_contains?: string;
   revision?: string;
   decision_id?: string;
-  /** Exact matches on input fields, e.g. {"input.request.http.method": "POST"}. */
+  /** 32 hex digits: the event's trace_id, or the trace id of a traceparent header in the input (a bounded scan). */
+  trace_id?: string;
+  /** Exact matches on input fields, e.g. {"input.request.http.method": "POST"} (not indexed: a bounded scan). */
   fields?: Record<string, string>;
   /** 1..1000, default 100. */
   limit?: number;
@@ -39,9 +46,20 @@ export interface DecisionPage {
   decisions: StoredDecision[];
   /** Present when there may be more: pass it back as `cursor` for the next page. */
   next_cursor?: string;
+  /**
+   * Set when a filter that no index answers (principal_contains, trace_id, input fields) stopped at the scan
+   * limit before filling the page: older (or, oldest first, newer) decisions were not examined; next_cursor goes on.
+   */
+  scan_limited?: boolean;
 }
 
 export const maxQueryLimit = 1000;
+
+/**
+ * How many decisions (those the indexed filters and the cursor leave) one page examines for the filters no
+ * index answers. A search over millions of rows answers in bounded time and says where it stopped.
+ */
+export const scanLimit = 100_000;
 
 interface Row {
   seq: number;
@@ -50,7 +68,7 @@ interface Row {
   event: string;
 }
 
-export function queryDecisions(db: Database.Database, filters: DecisionFilters = {}): DecisionPage {
+export function queryDecisions(db: Database.Database, filters: DecisionFilters = {}, limits: { scanLimit?: number } = {}): DecisionPage {
   const where: string[] = [];
   const params: unknown[] = [];
   const order = filters.order ?? 'desc';
@@ -82,6 +100,27 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
     where.push('principal = ?');
     params.push(filters.principal);
   }
+  if (filters.principal_prefix !== undefined) {
+    if (filters.principal_prefix === '') throw bad('principal_prefix must not be empty');
+    // [prefix, prefix + U+10FFFF) is every principal starting with prefix, read from the index.
+    where.push('principal >= ? AND principal < ?');
+    params.push(filters.principal_prefix, filters.principal_prefix + '\u{10FFFF}');
+  }
+  const scanned: string[] = [];
+  const scannedParams: unknown[] = [];
+  if (filters.principal_contains !== undefined) {
+    if (filters.principal_contains === '') throw bad('principal_contains must not be empty');
+    scanned.push('instr(lower(principal), ?) > 0');
+    scannedParams.push(filters.principal_contains.toLowerCase());
+  }
+  if (filters.trace_id !== undefined) {
+    if (!/^[0-9a-fA-F]{32}$/.test(filters.trace_id)) throw bad(`trace_id must be 32 hexadecimal digits (a W3C trace id), got ${JSON.stringify(filters.trace_id)}`);
+    // The event's own trace_id, or the W3C traceparent header ("00-<trace id>-<span id>-<flags>") in the input of
+    // an Envoy check or of a gateway callout.
+    const id = filters.trace_id.toLowerCase();
+    scanned.push(`((event ->> '$.trace_id') = ? OR (event ->> '$.input.attributes.request.http.headers.traceparent') LIKE ? OR (event ->> '$.input.request.headers.traceparent') LIKE ?)`);
+    scannedParams.push(id, `__-${id}-%`, `__-${id}-%`);
+  }
   if (filters.revision !== undefined) {
     where.push('(revision = ? OR seq IN (SELECT seq FROM decision_revisions WHERE revision = ?))');
     params.push(filters.revision, filters.revision);
@@ -96,8 +135,8 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
     const candidates = [JSON.stringify(value)];
     const parsed = jsonScalar(value);
     if (parsed !== undefined) candidates.push(parsed);
-    where.push(`(event -> ?) IN (${candidates.map(() => '?').join(', ')})`);
-    params.push(sqlitePath(field), ...candidates);
+    scanned.push(`(event -> ?) IN (${candidates.map(() => '?').join(', ')})`);
+    scannedParams.push(sqlitePath(field), ...candidates);
   }
   if (filters.cursor !== undefined) {
     const cursor = decodeCursor(filters.cursor);
@@ -106,19 +145,38 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
     params.push(cursor.seq);
   }
 
-  const sql = `SELECT seq, outcome, principal, event FROM decisions${where.length ? ' WHERE ' + where.join(' AND ') : ''}
-    ORDER BY seq ${order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`;
-  const rows = db.prepare(sql).all(...params, limit + 1) as Row[];
+  const direction = order === 'desc' ? 'DESC' : 'ASC';
+  const clause = (conditions: string[]) => (conditions.length ? ' WHERE ' + conditions.join(' AND ') : '');
+  // The last row the scan may examine: the scanLimit-th one the indexed filters leave, if there are that many.
+  let boundary: number | undefined;
+  if (scanned.length > 0) {
+    const row = db.prepare(`SELECT seq FROM decisions${clause(where)} ORDER BY seq ${direction} LIMIT 1 OFFSET ?`).get(...params, (limits.scanLimit ?? scanLimit) - 1) as { seq: number } | undefined;
+    boundary = row?.seq;
+    if (boundary !== undefined) {
+      where.push(order === 'desc' ? 'seq >= ?' : 'seq <= ?');
+      params.push(boundary);
+    }
+  }
+  const sql = `SELECT seq, outcome, principal, event FROM decisions${clause([...where, ...scanned])} ORDER BY seq ${direction} LIMIT ?`;
+  const rows = db.prepare(sql).all(...params, ...scannedParams, limit + 1) as Row[];
   const more = rows.length > limit;
   const page = rows.slice(0, limit);
+  if (!more && boundary !== undefined) {
+    // The window ran out before the page filled: go on after it.
+    return { decisions: page.map(stored), next_cursor: encodeCursor({ seq: boundary, order }), scan_limited: true };
+  }
   return {
-    decisions: page.map((row) => ({
-      seq: row.seq,
-      outcome: row.outcome,
-      ...(row.principal !== null ? { principal: row.principal } : {}),
-      event: JSON.parse(row.event) as DecisionEvent,
-    })),
+    decisions: page.map(stored),
     ...(more ? { next_cursor: encodeCursor({ seq: page[page.length - 1].seq, order }) } : {}),
+  };
+}
+
+function stored(row: Row): StoredDecision {
+  return {
+    seq: row.seq,
+    outcome: row.outcome,
+    ...(row.principal !== null ? { principal: row.principal } : {}),
+    event: JSON.parse(row.event) as DecisionEvent,
   };
 }
 

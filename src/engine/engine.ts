@@ -4,7 +4,7 @@
 import { checkBundlesDoNotOverlap, isObject, type Bundle, type RegoModule } from '../bundle/bundle.js';
 import { hostBuiltins } from '../builtins/index.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
-import { HttpSendSession, NeedsResponse, withSession } from '../builtins/http-send/session.js';
+import { HttpSendSession, NeedsResponse, withSession, type NdBuiltinCache } from '../builtins/http-send/session.js';
 import { NoCompilerError, NoRulesError, type CompiledPolicy, type RegoCompiler } from './compiler.js';
 import { evaluateWithHttpSend } from './http-send-loop.js';
 import { QUERY_PACKAGE, queryModule, type QueryRow } from '../compiler/query.js';
@@ -43,6 +43,8 @@ interface PolicySet {
 export interface EvaluateOptions {
   /** OPA's strict-builtin-errors: the first builtin error fails the evaluation (EvaluationError with `builtin`). */
   strictBuiltinErrors?: boolean;
+  /** A logged decision's non-deterministic answers (src/replay), used instead of asking anew. */
+  recorded?: NdBuiltinCache;
 }
 
 export interface Evaluation {
@@ -174,6 +176,7 @@ export class Engine {
    */
   evaluate(path: string[], input: Uint8Array | undefined, options: EvaluateOptions = {}): Evaluation | Promise<Evaluation> {
     const strict = options.strictBuiltinErrors === true;
+    if (options.recorded) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input, strict), options.recorded);
     if (!this.recordNondeterministic) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input, strict));
     return evaluateWithHttpSend(this.httpSend, (session) => ({ ...this.evaluateOnce(path, input, strict), ndBuiltinCache: session.ndBuiltinCache() }));
   }

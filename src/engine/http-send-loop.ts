@@ -3,12 +3,15 @@
 // the first, synchronous pass (so does one answered from the inter-query cache); each request that has to
 // go out costs one round trip and one re-evaluation, up to verdict.http_send.max_requests_per_decision.
 import type { HttpSendClient } from '../builtins/http-send/client.js';
-import { HttpSendSession, NeedsResponse, withSession } from '../builtins/http-send/session.js';
+import { HttpSendSession, NeedsResponse, withSession, type NdBuiltinCache } from '../builtins/http-send/session.js';
 import { EvaluationError } from './program.js';
 
-/** `evaluate` gets the session, whose ndBuiltinCache() reports what the non-deterministic builtins answered. */
-export function evaluateWithHttpSend<T>(client: HttpSendClient, evaluate: (session: HttpSendSession) => T): T | Promise<T> {
-  const session = new HttpSendSession(client);
+/**
+ * `evaluate` gets the session, whose ndBuiltinCache() reports what the non-deterministic builtins answered.
+ * `recorded` replays a logged decision: its nd_builtin_cache answers, and a request it lacks fails with NotRecorded.
+ */
+export function evaluateWithHttpSend<T>(client: HttpSendClient, evaluate: (session: HttpSendSession) => T, recorded?: NdBuiltinCache): T | Promise<T> {
+  const session = new HttpSendSession(client, recorded);
   try {
     return withSession(session, () => evaluate(session));
   } catch (err) {

@@ -16,6 +16,7 @@ import type { VerdictConfig } from '../config/config.js';
 import { RegoCompileError } from '../engine/compiler.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Plugin } from './plugins.js';
+import type { ImpactGateConfig, UploadImpactHook } from '../replay/upload-impact.js';
 
 /** `verdict run`'s verification flags, named after `opa run`'s. */
 export interface CliVerification {
@@ -47,6 +48,7 @@ export interface AdminApiConfig {
   max_upload_bytes?: number;
   /** Signing requirements for uploaded bundles; absent: uploads must be unsigned. */
   signing?: BundleSigningConfig;
+  impact_gate?: ImpactGateConfig;
 }
 
 /** `verdict.bundle_limits`: the reader's limits, snake_case in the file. */
@@ -70,6 +72,8 @@ export async function createServerBundles(
   metrics: ServerMetrics,
   logger: Logger,
   adminGuard?: AdminGuard,
+  /** Dry runs and the impact gate of uploads (src/replay/upload-impact.ts). */
+  uploadImpact?: UploadImpactHook,
 ): Promise<ServerBundles> {
   const admin = config.admin_api as AdminApiConfig | undefined;
   if (admin && !adminGuard) throw new Error('admin_api is configured but no admin authentication was set up for it');
@@ -139,7 +143,7 @@ export async function createServerBundles(
         status: () => ({ state: manager.ready() ? 'OK' : 'NOT_READY' }),
       }
     : undefined;
-  const adminRouter = admin && adminGuard ? bundleAdminRouter(manager, { guard: adminGuard, maxUploadBytes: admin.max_upload_bytes }) : undefined;
+  const adminRouter = admin && adminGuard ? bundleAdminRouter(manager, { guard: adminGuard, maxUploadBytes: admin.max_upload_bytes, impact: uploadImpact }) : undefined;
   // `--verification-key` stays in force whatever keys discovery brings.
   const cliKeyId = local.verification ? local.verification.keyId ?? 'default' : undefined;
   const cliKeys = Object.fromEntries(Object.entries(keys).filter(([id]) => id === cliKeyId));
@@ -186,7 +190,7 @@ export function bundleStatusOf(b: BundleInfo): Record<string, unknown> {
  * A bundle's refusal must name the problem (status, logs, upload answers), but a compile error carries its
  * details in `errors` for the Policy API; they are spelled out here as OPA does: file:row:col: code: message.
  */
-function describeCompileError(err: RegoCompileError): BundleError {
+export function describeCompileError(err: RegoCompileError): BundleError {
   const details = err.errors.map((e) => `${e.location ? `${e.location.file}:${e.location.row}:${e.location.col}: ` : ''}${e.code}: ${e.message}`);
   return new BundleError(details.length > 0 ? `${err.message}: ${details.join('; ')}` : err.message);
 }

@@ -24,7 +24,7 @@ import type { VerdictConfig } from '../config/config.js';
 import { ServiceClient, normaliseServices } from '../bundle/service.js';
 import type { PluginStatus } from './context.js';
 import type { Plugin } from './plugins.js';
-import { decisionsPage } from './decisions-ui.js';
+import { decisionsPageRouter } from './decisions-ui.js';
 
 export interface ServerDecisionLog {
   store: DecisionLogStore;
@@ -33,7 +33,7 @@ export interface ServerDecisionLog {
   headers: string[];
   /** ServerContext.onDecision: a promise only when the answer has to wait for the log. */
   onDecision: (event: DecisionEvent, hints?: DecisionHints) => Promise<unknown> | void;
-  /** /v1/decisions and the auditors' page /ui/decisions behind the admin authentication; absent without `admin_api`. */
+  /** /v1/decisions behind the admin authentication, and the auditors' page /ui/decisions; absent without `admin_api`. */
   router?: Router;
 }
 
@@ -100,11 +100,9 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
     router = Router();
     const auth = adminGuard('decisions:read');
     router.use('/v1/decisions', auth);
-    router.use('/ui/decisions', auth);
     router.use(decisionsRouter(store));
-    router.get('/ui/decisions', (_req, res) => {
-      res.set('Content-Type', 'text/html; charset=utf-8').set('Cache-Control', 'no-store').send(decisionsPage);
-    });
+    // The page holds no data: it is open, and signs the browser in to the API above (decisions-ui.ts).
+    router.use(decisionsPageRouter());
   }
   return { store, plugin, onDecision, router, headers: settings.headers };
 }

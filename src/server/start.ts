@@ -31,6 +31,7 @@ import { createManagement, type Management } from './management.js';
 import type { DecisionLogStore } from '../decisionlog/index.js';
 import { looseFilesPlugin, type LooseFiles } from './loose-files.js';
 import { waitUntilReady } from './ready.js';
+import { uploadImpactFor } from '../replay/upload-impact.js';
 import type { RequestLogLevel } from './request-log.js';
 
 export interface StartOptions {
@@ -118,7 +119,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let bundles: ServerBundles;
   let management: Management;
   try {
-    bundles = await createServerBundles(config, { paths: options.bundlePaths, watch: options.watch, verification: options.verification, ignore: options.bundleIgnore }, activate, metrics, logger, adminGuard);
+    const uploadImpact = config.admin_api ? uploadImpactFor(config, compiler, decisionLog?.store, options.regoVersion) : undefined;
+    bundles = await createServerBundles(config, { paths: options.bundlePaths, watch: options.watch, verification: options.verification, ignore: options.bundleIgnore }, activate, metrics, logger, adminGuard, uploadImpact);
     // The status plugin and discovery, after the bundles they report on and reconfigure.
     management = createManagement(config, { bundles, registry: metrics.registry, version: verdictVersion, compiler, logger }, () => ctx);
   } catch (err) {

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { runDecisionsCommand } from '../../src/decisionlog/cli.js';
 import type { DecisionEvent } from '../../src/decisionlog/event.js';
-import { sampleEvent, sleep, tempDir } from './helpers.js';
+import { captureCommand, sampleEvent, sleep, tempDir } from './helpers.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../../schemas/decision-event.schema.json', import.meta.url), 'utf8'));
 let dir: string;
@@ -27,15 +27,8 @@ before(async () => {
   await store.close();
 });
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const code = await runDecisionsCommand(argv, { stdout, stderr });
-  return { code, out, err };
+function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return captureCommand((io) => runDecisionsCommand(argv, io));
 }
 
 test('export writes every decision as NDJSON in OPA event format, oldest first, equal to what was logged', async () => {

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough, type Writable } from 'node:stream';
 import { formatTimestamp, newDecisionId, nowNs, type DecisionEvent } from '../../src/decisionlog/event.js';
 
 const made: string[] = [];
@@ -47,4 +48,16 @@ export async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Pr
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${condition.toString()}`);
     await sleep(5);
   }
+}
+
+/** Runs a command that writes to the given stdout/stderr and resolves to its exit code; returns what it wrote. */
+export async function captureCommand(run: (io: { stdout: Writable; stderr: Writable }) => Promise<number>): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => (err += c));
+  const code = await run({ stdout, stderr });
+  return { code, out, err };
 }

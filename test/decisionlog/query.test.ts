@@ -96,3 +96,49 @@ test('bad filters are refused with a message naming the filter', () => {
   const cursor = queryDecisions(store.db, { limit: 1 }).next_cursor!;
   assert.throws(() => queryDecisions(store.db, { cursor, order: 'asc' }), /cursor was made for order=desc/);
 });
+
+test('principal prefix (indexed) and contains (any case) find partial names', () => {
+  assert.equal(queryDecisions(store.db, { principal_prefix: 'ali', limit: 100 }).decisions.length, 10);
+  assert.equal(queryDecisions(store.db, { principal_prefix: 'alice', limit: 100 }).decisions.length, 10);
+  assert.equal(queryDecisions(store.db, { principal_prefix: 'lice', limit: 100 }).decisions.length, 0);
+  assert.equal(queryDecisions(store.db, { principal_contains: 'LIC', limit: 100 }).decisions.length, 10);
+  assert.equal(queryDecisions(store.db, { principal_contains: 'o', limit: 100 }).decisions.length, 20, 'bob and carol');
+  const plan = store.db.prepare(`EXPLAIN QUERY PLAN SELECT seq FROM decisions WHERE principal >= ? AND principal < ? ORDER BY seq DESC`).all('a', 'b') as { detail: string }[];
+  assert.ok(plan.some((p) => /decisions_principal/.test(p.detail)), JSON.stringify(plan));
+});
+
+test('trace_id finds the decisions of one trace, by the event field or the traceparent header of Envoy and callout inputs', async () => {
+  await store.record(sampleEvent({ decision_id: 'traced-1', trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' }));
+  await store.record(sampleEvent({ decision_id: 'traced-2', trace_id: '00f067aa0ba902b7a3ce929d0e0e4736' }));
+  const headers = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+  await store.record(sampleEvent({ decision_id: 'traced-3', input: { attributes: { request: { http: { headers } } } } }));
+  await store.record(sampleEvent({ decision_id: 'traced-4', input: { request: { headers } } }));
+  try {
+    assert.deepEqual(ids(queryDecisions(store.db, { trace_id: '4BF92F3577B34DA6A3CE929D0E0E4736', order: 'asc' })), ['traced-1', 'traced-3', 'traced-4']);
+    assert.throws(() => queryDecisions(store.db, { trace_id: '4bf9%' }), /trace_id must be 32 hexadecimal digits/);
+  } finally {
+    store.db.prepare(`DELETE FROM decisions WHERE decision_id LIKE 'traced-%'`).run();
+  }
+});
+
+test('filters no index answers examine a bounded window per page and say where they stopped', () => {
+  // carol is d-2, d-5, ...: a window of 4 rows (newest first: d-29..d-26) holds d-29 and d-26.
+  const first = queryDecisions(store.db, { principal_contains: 'carol', limit: 5 }, { scanLimit: 4 });
+  assert.deepEqual(ids(first), ['d-29', 'd-26']);
+  assert.equal(first.scan_limited, true);
+  const seen = [...ids(first)];
+  let cursor = first.next_cursor;
+  while (cursor) {
+    const page = queryDecisions(store.db, { principal_contains: 'carol', limit: 5, cursor }, { scanLimit: 4 });
+    seen.push(...ids(page));
+    cursor = page.next_cursor;
+  }
+  assert.deepEqual(seen, ['d-29', 'd-26', 'd-23', 'd-20', 'd-17', 'd-14', 'd-11', 'd-8', 'd-5', 'd-2']);
+  // A page that fills inside its window is not scan-limited.
+  assert.equal(queryDecisions(store.db, { principal_contains: 'carol', limit: 1 }, { scanLimit: 4 }).scan_limited, undefined);
+});
+
+test('empty partial-principal filters are refused by name', () => {
+  assert.throws(() => queryDecisions(store.db, { principal_prefix: '' }), /principal_prefix must not be empty/);
+  assert.throws(() => queryDecisions(store.db, { principal_contains: '' }), /principal_contains must not be empty/);
+});

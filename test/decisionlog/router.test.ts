@@ -59,6 +59,12 @@ test('GET /v1/decisions/{id} returns the decision or OPA-style 404', async () =>
   assert.deepEqual(missing.body, { code: 'resource_not_found', message: 'decision nope is not in the decision log' });
 });
 
+test('GET /v1/decisions takes principal_prefix, principal_contains and trace_id', async () => {
+  assert.equal(((await get('/v1/decisions?principal_prefix=al')).body.result as unknown[]).length, 3);
+  assert.equal(((await get('/v1/decisions?principal_contains=OB')).body.result as unknown[]).length, 2);
+  assert.equal(((await get('/v1/decisions?trace_id=0af7651916cd43dd8448eb211c80319c')).body.result as unknown[]).length, 0);
+});
+
 test('bad parameters get 400 with OPA\'s error envelope', async () => {
   for (const [query, message] of [
     ['since=tuesday', /since must be an RFC3339/],
@@ -66,6 +72,10 @@ test('bad parameters get 400 with OPA\'s error envelope', async () => {
     ['limit=2&limit=3', /must be given once/],
     ['colour=red', /unknown query parameter colour/],
     ['outcome=perhaps', /outcome must be one of/],
+    ['principal_prefix=', /principal_prefix must not be empty/],
+    ['principal_contains=', /principal_contains must not be empty/],
+    ['trace_id=abc', /trace_id must be 32 hexadecimal digits/],
+    ['until=2024-13-45T00:00:00Z', /until must be an RFC3339/],
   ] as const) {
     const { status, body } = await get(`/v1/decisions?${query}`);
     assert.equal(status, 400, query);

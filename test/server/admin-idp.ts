@@ -17,6 +17,20 @@ export class TestAdminIdp {
 ${authLines}`;
   }
 
+  /**
+   * A server configuration with a decision log in `dir` (sync: a decision is in the log when answered) and this
+   * provider's admin_api; `authLines` go under `auth` (indented four spaces), `adminLines` under `admin_api` (two).
+   */
+  auditConfig(dir: string, authLines = '', adminLines = ''): string {
+    return `
+persistence_directory: ${dir}/persist
+decision_logs:
+  store:
+    file: ${dir}/decisions.db
+    durability: sync
+${this.config(authLines)}${adminLines}`;
+  }
+
   /** A token for `scope` (space-separated scopes), valid for five minutes. */
   token(scope: string, claims: Record<string, unknown> = {}): Promise<string> {
     return new SignJWT({ scope, ...claims }).setProtectedHeader({ alg: 'ES256' }).setIssuer('https://idp.test/').setAudience('verdict-admin').setExpirationTime('5m').sign(this.keys.privateKey);

@@ -37,7 +37,7 @@ plugins:
   envoy_ext_authz_http: {}
 ${idp.config()}`;
   admin = await startServer({ addr: '127.0.0.1:0', config: parseConfig(adminConfig, 'admin config'), bundlePaths: [dir], logger: pino({ level: 'silent' }), decisionLogByDefault: true });
-  for (const scope of ['bundles:read', 'bundles:write', 'decisions:read']) adminAuth[scope] = await idp.bearer(scope);
+  for (const scope of ['bundles:read', 'bundles:write', 'decisions:read', 'bundles:write decisions:read']) adminAuth[scope] = await idp.bearer(scope);
   uploadBody = await writeBundleArchive([{ path: '.manifest', data: Buffer.from('{"revision":"up1","roots":["uploaded"]}') }]);
 });
 
@@ -116,6 +116,7 @@ let uploadBody: Buffer;
 const adminRequests = (): [string, string, (string | Buffer)?, Record<string, string>?][] => [
   ['GET', '/v1/authz/some/resource'],
   ['POST', '/v1/authz/some/resource', '{}'],
+  ['PUT', '/v1/bundles/uploaded?dry_run=true', uploadBody, { ...adminAuth['bundles:write decisions:read'], 'Content-Type': 'application/gzip' }],
   ['PUT', '/v1/bundles/uploaded', uploadBody, { ...adminAuth['bundles:write'], 'Content-Type': 'application/gzip' }],
   ['PUT', '/v1/bundles/uploaded', uploadBody, adminAuth['decisions:read']],
   ['PUT', '/v1/bundles/uploaded', Buffer.from('not gzip'), adminAuth['bundles:write']],
@@ -130,6 +131,8 @@ const adminRequests = (): [string, string, (string | Buffer)?, Record<string, st
   ['GET', '/v1/decisions?bogus=1', undefined, adminAuth['decisions:read']],
   ['GET', '/v1/decisions', undefined, adminAuth['bundles:read']],
   ['GET', '/v1/decisions/no-such-id', undefined, adminAuth['decisions:read']],
+  ['GET', '/v1/decisions/export?format=csv', undefined, adminAuth['decisions:read']],
+  ['GET', '/v1/decisions/export?format=xml', undefined, adminAuth['decisions:read']],
   ['GET', '/ui/decisions', undefined, adminAuth['decisions:read']],
   ['GET', '/ui/decisions'],
 ];

@@ -18,6 +18,20 @@ export class NeedsResponse extends Error {
   }
 }
 
+/**
+ * Thrown when a replayed decision (src/replay) calls http.send with a request its logged event did not record:
+ * a replay never sends requests, so the decision cannot be replayed.
+ */
+export class NotRecorded extends Error {
+  override name = 'NotRecorded';
+  constructor(readonly request: HttpSendRequest) {
+    super(`http.send ${request.method} ${request.url}: the logged decision did not record this response`);
+  }
+}
+
+/** OPA's nd_builtin_cache: builtin name → its arguments as canonical JSON → the value it answered. */
+export type NdBuiltinCache = Record<string, Record<string, unknown>>;
+
 /** The response, or the error that makes OPA's (non-strict) call undefined. */
 type Answer = HttpSendResponse | HttpSendError;
 
@@ -30,7 +44,26 @@ export class HttpSendSession {
   /** What the non-deterministic builtins answered: builtin name → arguments (canonical JSON) → value. */
   private readonly nondeterministic = new Map<string, Map<string, unknown>>();
 
-  constructor(private readonly client: HttpSendClient) {}
+  /** Set when replaying a logged decision: answers come from its nd_builtin_cache only, nothing is sent. */
+  private readonly replaying: boolean;
+
+  constructor(
+    private readonly client: HttpSendClient,
+    recorded?: NdBuiltinCache,
+  ) {
+    this.replaying = recorded !== undefined;
+    for (const [builtin, calls] of Object.entries(recorded ?? {})) {
+      for (const [argsKey, value] of Object.entries(calls)) {
+        if (builtin === 'http.send') {
+          const [raw] = JSON.parse(argsKey) as unknown[];
+          this.answers.set(canonicalJson(raw), value as Answer);
+        } else {
+          // time.now_ns answers a bigint; the cache holds it as a JSON number.
+          this.fixedValues.set(builtin + argsKey, builtin === 'time.now_ns' && typeof value === 'number' ? BigInt(value) : value);
+        }
+      }
+    }
+  }
 
   recordNondeterministic(builtin: string, argsKey: string, value: unknown): void {
     let calls = this.nondeterministic.get(builtin);
@@ -75,8 +108,8 @@ export class HttpSendSession {
       this.answers.set(key, answer);
       return answer;
     }
-    // A warm inter-query cache answers at once: no abort, no re-evaluation.
-    const cached = this.client.cached(request);
+    // A warm inter-query cache answers at once: no abort, no re-evaluation. A replay answers from its record only.
+    const cached = this.replaying ? undefined : this.client.cached(request);
     if (cached) {
       this.answers.set(key, cached);
       return cached;
@@ -86,6 +119,7 @@ export class HttpSendSession {
 
   /** Fetches what an aborted evaluation needed; a failure with raise_error true is the call's error. */
   async fetch(needed: NeedsResponse): Promise<void> {
+    if (this.replaying) throw new NotRecorded(needed.request);
     this.fetched++;
     let answer: Answer;
     try {

@@ -23,6 +23,9 @@ export interface ApiModule {
   packagePath: string[];
 }
 
+/** A committed change to the policy set, as replicated to the other worker processes of one server. */
+export type PolicyChange = { kind: 'bundles'; bundles: Bundle[] } | { kind: 'modules'; apiModules: ApiModule[] };
+
 interface PolicySet {
   bundles: Bundle[];
   apiModules: ApiModule[];
@@ -58,11 +61,20 @@ export class Engine {
     return this.set.apiModules;
   }
 
-  /** Activates a new set of bundles atomically; on any error the previous set stays active. */
-  activate(bundles: Bundle[]): Promise<void> {
+  /**
+   * Called inside each committed change, after the swap and before the next change starts; the change's
+   * promise settles after it (a server with several workers answers once every worker has the change).
+   */
+  onChange?: (change: PolicyChange) => Promise<void> | void;
+
+  /**
+   * Activates a new set of bundles atomically; on any error the previous set stays active. `apiModules`
+   * replaces the Policy API's modules in the same compilation (a worker taking over a running server's set).
+   */
+  activate(bundles: Bundle[], apiModules: ApiModule[] = this.set.apiModules): Promise<void> {
     return this.serially(async () => {
       checkBundlesDoNotOverlap(bundles);
-      const next = await this.build(bundles, this.set.apiModules);
+      const next = await this.build(bundles, apiModules);
       // From here to the swap nothing awaits, so no decision sees the new data with the old policies, and the
       // data is in the new instances before they serve the first decision.
       const undo = this.store.activate(bundles);
@@ -74,6 +86,7 @@ export class Engine {
         throw err;
       }
       this.set = next;
+      await this.onChange?.({ kind: 'bundles', bundles });
     });
   }
 
@@ -98,13 +111,16 @@ export class Engine {
       const dropped = new Set([...removeIds, ...modules.map((m) => m.id)]);
       const apiModules = [...this.set.apiModules.filter((m) => !dropped.has(m.id)), ...modules];
       this.set = loadData(await this.build(this.set.bundles, apiModules));
+      await this.onChange?.({ kind: 'modules', apiModules });
     });
   }
 
   deleteModule(id: string): Promise<boolean> {
     return this.serially(async () => {
       if (!this.set.apiModules.some((m) => m.id === id)) return false;
-      this.set = loadData(await this.build(this.set.bundles, this.set.apiModules.filter((m) => m.id !== id)));
+      const apiModules = this.set.apiModules.filter((m) => m.id !== id);
+      this.set = loadData(await this.build(this.set.bundles, apiModules));
+      await this.onChange?.({ kind: 'modules', apiModules });
       return true;
     });
   }

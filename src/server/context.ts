@@ -44,8 +44,12 @@ export interface ServerContext {
   enricher?: Enricher;
   /** Routers of other front ends (the HTTP ext_authz callouts at /v1/authz), mounted at `path`. */
   mounts?: { path: string; router: Router }[];
-  /** Called after a successful Data API write, so other worker processes can apply it too. */
-  onDataWrite?: (write: DataWrite) => void;
+  /** A multi-process server's /metrics text: every worker's figures, summed. */
+  clusterMetrics?: () => Promise<string>;
+  /** A multi-process server: why some other worker is not healthy (or not yet serving); undefined when all are. */
+  clusterHealth?: (query: URLSearchParams) => Promise<string | undefined>;
+  /** Called after a successful Data API write, so other worker processes apply it too; the answer waits for it. */
+  onDataWrite?: (write: DataWrite) => Promise<void> | void;
 }
 
 export type DataWrite =

@@ -1,7 +1,7 @@
 // Replicas hand the requests the owner worker must answer (writes, admin bundle routes, status, config) to the
 // owner over its private socket, and stream its answer back unchanged. They have passed the gate
 // (authentication, authorization) where they arrived; the owner's private listener has no gate of its own.
-import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { sendError, type EncodingOptions } from '../respond.js';
 import { ApiError } from '../errors.js';
 
@@ -14,8 +14,9 @@ export function ownerAnswers(method: string | undefined, url: string): boolean {
 }
 
 export function forwardTo(socketPath: string, req: IncomingMessage, res: ServerResponse, encoding: EncodingOptions): void {
-  const upstream = request({ socketPath, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-    res.writeHead(answer.statusCode ?? 502, answer.headers);
+  // A connection per request (agent: false): a kept-alive one could be closed by the owner just as it is reused.
+  const upstream = request({ socketPath, method: req.method, path: req.url, headers: endToEnd(req.headers), agent: false }, (answer) => {
+    res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
     answer.pipe(res);
   });
   upstream.on('error', () => {
@@ -23,4 +24,13 @@ export function forwardTo(socketPath: string, req: IncomingMessage, res: ServerR
     sendError(req, res, new ApiError(503, 'internal_error', 'the worker that applies changes is restarting; retry the request'), encoding);
   });
   req.pipe(upstream);
+}
+
+/**
+ * Without the hop-by-hop headers: each connection keeps its own. A client's `Connection: close` passed on would
+ * have the owner close the private connection as soon as it answers, while the request may still be writing.
+ */
+function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const { connection: _connection, 'keep-alive': _keepAlive, ...rest } = headers;
+  return rest;
 }

@@ -89,8 +89,10 @@ export function createRequestListener(ctx: ServerContext, logger: Logger, option
  * PIP adapters' figures when configured.
  */
 async function sendMetrics(ctx: ServerContext, res: Response): Promise<void> {
-  let text = ctx.clusterMetrics ? await ctx.clusterMetrics() : await ctx.metrics.registry.metrics();
-  if (ctx.enricher) text += prometheusText(ctx.enricher.metrics.snapshot());
+  const cluster = await ctx.clusterMetrics?.();
+  let text = await (cluster?.registry ?? ctx.metrics.registry).metrics();
+  const pip = cluster ? cluster.pip : ctx.enricher?.metrics.snapshot();
+  if (pip) text += prometheusText(pip);
   res.writeHead(200, { 'Content-Type': ctx.metrics.registry.contentType });
   res.end(text);
 }

@@ -137,7 +137,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // Replica workers take the policy set and data from the owner worker, which alone runs their sources.
   const sources = options.cluster?.ownsSources === false ? [] : [...files, ...(bundles.plugin ? [bundles.plugin] : []), ...management.plugins];
   for (const plugin of [...(decisionLog ? [decisionLog.plugin] : []), ...(enricher ? pipPlugins(enricher) : []), ...sources, ...(options.plugins ?? [])]) plugins.register(plugin);
-  const labels = { id: randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
+  const labels = { id: options.cluster?.instanceId ?? randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
   const ctx: ServerContext = {
     engine,
     metrics,

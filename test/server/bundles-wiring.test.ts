@@ -224,9 +224,3 @@ test('verdict run refuses verification flags without a key', () => {
   assert.equal(noKey.status, 2);
   assert.match(noKey.stderr, /--scope and --exclude-files-verify need --verification-key/);
 });
-  assert.equal(noKey.status, 2);
-  assert.match(noKey.stderr, /--scope and --exclude-files-verify need --verification-key/);
-  const workers = spawnSync(process.execPath, ['dist/src/main.js', 'run', '--addr', '127.0.0.1:0', '--workers', '2', '-c', join(dir, 'admin.yaml')], { encoding: 'utf8' });
-  assert.equal(workers.status, 2);
-  assert.match(workers.stderr, /admin_api needs a single worker/);
-});

@@ -59,7 +59,7 @@ async function start(workers: number, args: string[]): Promise<{ server: Running
 test('with 3 workers, Policy API, Data API and admin uploads apply everywhere or nowhere; metrics count every request; a killed worker comes back with the same policies', { timeout: 120_000 }, async () => {
   const idp = new TestAdminIdp();
   const dir = tempDir('verdict-workers-');
-  writeFileSync(join(dir, 'config.yaml'), idp.config());
+  writeFileSync(join(dir, 'config.yaml'), `status: { console: true }\n${idp.config()}`);
   const { server, url } = await start(3, ['-c', join(dir, 'config.yaml')]);
   const admin = { Authorization: `Bearer ${await idp.token('bundles:write bundles:read')}` };
   let decisions = 0;
@@ -107,6 +107,12 @@ test('with 3 workers, Policy API, Data API and admin uploads apply everywhere or
   const count = /^http_request_duration_seconds_count\{code="200",handler="v1\/data",method="POST"\} (\d+)$/m.exec(metrics);
   assert.ok(count, metrics);
   assert.equal(Number(count[1]), decisions);
+  // So is the status report's, whichever worker is asked.
+  for (let i = 0; i < 3; i++) {
+    const report = json(await fresh(url, 'GET', '/v1/status')).result as { metrics: { prometheus: Record<string, { metric: { label: { name: string; value: string }[]; histogram: { sample_count: number } }[] }> } };
+    const series = report.metrics.prometheus.http_request_duration_seconds.metric.find((m) => ['code=200', 'handler=v1/data', 'method=POST'].every((pair) => m.label.some((l) => `${l.name}=${l.value}` === pair)));
+    assert.equal(series?.histogram.sample_count, decisions);
+  }
 
   // SIGKILL the worker that applies changes and another: both come back with everything above.
   const before = workerPids(server.child.pid!);

@@ -1,7 +1,7 @@
 // Replicas hand the requests the owner worker must answer (writes, admin bundle routes, status, config) to the
 // owner over its private socket, and stream its answer back unchanged. They have passed the gate
 // (authentication, authorization) where they arrived; the owner's private listener has no gate of its own.
-import { request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { sendError, type EncodingOptions } from '../respond.js';
 import { ApiError } from '../errors.js';
 
@@ -13,9 +13,14 @@ export function ownerAnswers(method: string | undefined, url: string): boolean {
   return path === '/v1/data' || path.startsWith('/v1/data/') || path.startsWith('/v1/policies/');
 }
 
+/**
+ * Kept-alive connections to the owner, which never closes them while it runs (serveForwarded): a connection the
+ * owner closed after answering could still be written to (the request's end), failing a request it had answered.
+ */
+const toOwner = new Agent({ keepAlive: true });
+
 export function forwardTo(socketPath: string, req: IncomingMessage, res: ServerResponse, encoding: EncodingOptions): void {
-  // A connection per request (agent: false): a kept-alive one could be closed by the owner just as it is reused.
-  const upstream = request({ socketPath, method: req.method, path: req.url, headers: endToEnd(req.headers), agent: false }, (answer) => {
+  const upstream = request({ socketPath, method: req.method, path: req.url, headers: endToEnd(req.headers), agent: toOwner }, (answer) => {
     res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
     answer.pipe(res);
   });
@@ -27,8 +32,8 @@ export function forwardTo(socketPath: string, req: IncomingMessage, res: ServerR
 }
 
 /**
- * Without the hop-by-hop headers: each connection keeps its own. A client's `Connection: close` passed on would
- * have the owner close the private connection as soon as it answers, while the request may still be writing.
+ * Without the hop-by-hop headers: each connection keeps its own (a client's `Connection: close` passed on would
+ * have the owner close the private connection).
  */
 function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const { connection: _connection, 'keep-alive': _keepAlive, ...rest } = headers;

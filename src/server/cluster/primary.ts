@@ -3,6 +3,7 @@
 // replica and tells the owner when all have applied it, gives a new worker the running state before it serves,
 // restarts a worker that dies, and answers /metrics and /health for the server as a whole.
 import cluster, { type Worker } from 'node:cluster';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +11,16 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import { RegoCompileError, type RegoCompiler } from '../../engine/compiler.js';
 import { defaultCompiler } from '../../engine/opa-compiler.js';
-import { OWNER_SOCKET_ENV, ROLE_ENV, isVerdictMessage, type MetricsJson, type PrimaryMessage, type Snapshot, type WorkerMessage } from './protocol.js';
+import { sumSnapshots } from '../../pip/metrics.js';
+import { INSTANCE_ID_ENV, OWNER_SOCKET_ENV, ROLE_ENV, isVerdictMessage, type MetricsJson, type PipFigures, type PrimaryMessage, type Snapshot, type WorkerMessage } from './protocol.js';
 
 /** How long a worker has to answer a health or metrics question. */
 const ANSWER_TIMEOUT_MS = 2000;
+/**
+ * How long a replica may take to apply a change (activating a large bundle takes seconds) before it is replaced:
+ * the owner holds further changes until every replica has applied this one.
+ */
+const APPLY_TIMEOUT_MS = 120_000;
 
 interface Member {
   worker: Worker;
@@ -24,6 +31,8 @@ interface Member {
   started: boolean;
   /** Serving (its server listens). */
   ready: boolean;
+  /** Killed by the primary because its state may differ from the others': it is replaced, never fatal. */
+  replaced?: boolean;
 }
 
 export interface PrimaryOptions {
@@ -39,6 +48,7 @@ export function runPrimary(options: PrimaryOptions): void {
   const compiler = options.compiler ?? defaultCompiler();
   const socketDir = mkdtempSync(join(tmpdir(), 'verdict-'));
   const ownerSocket = join(socketDir, 'owner.sock');
+  const instanceId = randomUUID();
   for (const file of options.socketFiles) rmSync(file, { force: true });
   // The primary binds the shared unix sockets for the workers, who then set their mode: owner-only until then.
   if (options.socketFiles.length > 0) process.umask(0o077);
@@ -59,7 +69,7 @@ export function runPrimary(options: PrimaryOptions): void {
   };
   const owner = () => [...members.values()].find((m) => m.role === 'owner');
   const fork = (role: Member['role']) => {
-    const worker = cluster.fork({ [ROLE_ENV]: role, [OWNER_SOCKET_ENV]: ownerSocket });
+    const worker = cluster.fork({ [ROLE_ENV]: role, [OWNER_SOCKET_ENV]: ownerSocket, [INSTANCE_ID_ENV]: instanceId });
     members.set(worker.id, { worker, role, joined: false, started: false, ready: false });
     startWhenPossible();
   };
@@ -83,6 +93,13 @@ export function runPrimary(options: PrimaryOptions): void {
     const id = nextId++;
     snapshots.set(id, { from: from.worker.id, to: to.worker.id });
     send(from, { verdict: 'snapshot-request', id });
+  };
+
+  const replace = (member: Member | undefined, message: string, err?: string) => {
+    if (!member) return;
+    logger.error({ pid: member.worker.process.pid, ...(err ? { err } : {}) }, message);
+    member.replaced = true;
+    member.worker.process.kill('SIGKILL');
   };
 
   const finishChange = (seq: number) => {
@@ -133,10 +150,14 @@ export function runPrimary(options: PrimaryOptions): void {
   };
 
   /** /metrics for the server: every worker's registry, summed by prom-client's cluster aggregation. */
-  const askMetrics = (done: (text?: string, error?: string) => void) => {
-    const replies: MetricsJson[] = [];
-    ask([...members.values()].filter((m) => m.joined), (id) => ({ verdict: 'metrics-request', id }), (_w, value) => replies.push(value as MetricsJson), () => {
-      AggregatorRegistry.aggregate(replies).metrics().then((text) => done(text), (err: Error) => done(undefined, err.message));
+  const askMetrics = (done: (answer: { metrics?: MetricsJson; pip?: PipFigures; error?: string }) => void) => {
+    const replies: { metrics: MetricsJson; pip?: PipFigures }[] = [];
+    ask([...members.values()].filter((m) => m.joined), (id) => ({ verdict: 'metrics-request', id }), (_w, value) => replies.push(value as (typeof replies)[number]), () => {
+      const pips = replies.flatMap((r) => (r.pip ? [r.pip] : []));
+      AggregatorRegistry.aggregate(replies.map((r) => r.metrics)).getMetricsAsJSON().then(
+        (metrics) => done({ metrics, ...(pips.length > 0 ? { pip: sumSnapshots(pips) } : {}) }),
+        (err: Error) => done({ error: err.message }),
+      );
     });
   };
 
@@ -155,17 +176,21 @@ export function runPrimary(options: PrimaryOptions): void {
         return;
       case 'change': {
         const replicas = [...members.values()].filter((r) => r.role === 'replica' && r.started);
-        changes.set(m.seq, new Set(replicas.map((r) => r.worker.id)));
+        const waiting = new Set(replicas.map((r) => r.worker.id));
+        changes.set(m.seq, waiting);
         for (const r of replicas) send(r, { verdict: 'change', seq: m.seq, change: m.change });
         if (replicas.length === 0) finishChange(m.seq);
+        else {
+          setTimeout(() => {
+            if (changes.get(m.seq) !== waiting) return;
+            for (const id of waiting) replace(members.get(id), 'A worker did not apply a change in time; restarting it.');
+          }, APPLY_TIMEOUT_MS).unref();
+        }
         return;
       }
       case 'applied':
-        if (m.error) {
-          // Its state would differ from the others': replace it; the new worker starts from the owner's state.
-          logger.error({ pid: worker.process.pid, err: m.error }, 'A worker could not apply a change the others applied; restarting it.');
-          worker.process.kill('SIGKILL');
-        }
+        // Its state would differ from the others': replace it; the new worker starts from the owner's state.
+        if (m.error) replace(member, 'A worker could not apply a change the others applied; restarting it.', m.error);
         applied(worker.id, m.seq);
         return;
       case 'snapshot': {
@@ -184,10 +209,10 @@ export function runPrimary(options: PrimaryOptions): void {
         );
         return;
       case 'metrics':
-        askMetrics((text, error) => send(member, { verdict: 'metrics', id: m.id, text, error }));
+        askMetrics((answer) => send(member, { verdict: 'metrics', id: m.id, ...answer }));
         return;
       case 'metrics-answer':
-        questions.get(m.id)?.answer(worker.id, m.metrics ?? []);
+        questions.get(m.id)?.answer(worker.id, { metrics: m.metrics ?? [], pip: m.pip });
         return;
       case 'health':
         askHealth(member, m.query, (problem) => send(member, { verdict: 'health', id: m.id, problem }));
@@ -208,7 +233,7 @@ export function runPrimary(options: PrimaryOptions): void {
       return;
     }
     if (!member) return;
-    if (!member.ready) {
+    if (!member.ready && !member.replaced) {
       // A worker that never served failed at start-up (bad config, a locked decision log): the others would too.
       logger.error({ pid: worker.process.pid, code, signal }, 'Worker exited before it served; stopping.');
       process.exitCode = code || 1;

@@ -6,9 +6,12 @@ import type { Bundle, RegoModule } from '../../bundle/bundle.js';
 import type { CompileErrorDetail, CompiledPolicy } from '../../engine/compiler.js';
 import type { ApiModule, PolicyChange } from '../../engine/engine.js';
 import type { DataWrite } from '../context.js';
+import type { AdapterMetrics } from '../../pip/metrics.js';
 
 /** Set in each worker's environment: "owner" for the one that runs the bundle sources, "replica" for the rest. */
 export const ROLE_ENV = 'VERDICT_WORKER_ROLE';
+/** The server's `labels.id`, chosen once by the primary. */
+export const INSTANCE_ID_ENV = 'VERDICT_INSTANCE_ID';
 /** The owner's private socket, where replicas forward the requests the owner answers. */
 export const OWNER_SOCKET_ENV = 'VERDICT_OWNER_SOCKET';
 
@@ -26,6 +29,9 @@ export interface Snapshot {
 /** One worker's metrics, as prom-client's Registry.getMetricsAsJSON gives them (and aggregates them). */
 export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
+/** One worker's PIP adapter figures (src/pip/metrics.ts). */
+export type PipFigures = Record<string, AdapterMetrics>;
+
 /** A refusal carried across the channel; RegoCompileError keeps its details. */
 export interface WireError {
   name: string;
@@ -40,7 +46,7 @@ export type WorkerMessage =
   | { verdict: 'compile'; id: number; modules: RegoModule[]; regoVersion: 0 | 1 }
   | { verdict: 'join' }
   | { verdict: 'ready' }
-  | { verdict: 'metrics-answer'; id: number; metrics?: MetricsJson; error?: string }
+  | { verdict: 'metrics-answer'; id: number; metrics?: MetricsJson; pip?: PipFigures; error?: string }
   | { verdict: 'metrics'; id: number }
   | { verdict: 'health'; id: number; query: string }
   | { verdict: 'health-answer'; id: number; problem?: string };
@@ -51,7 +57,7 @@ export type PrimaryMessage =
   | { verdict: 'snapshot-request'; id: number }
   | { verdict: 'start'; snapshot?: Snapshot }
   | { verdict: 'compiled'; id: number; result?: CompiledPolicy; error?: WireError }
-  | { verdict: 'metrics'; id: number; text?: string; error?: string }
+  | { verdict: 'metrics'; id: number; metrics?: MetricsJson; pip?: PipFigures; error?: string }
   | { verdict: 'health-request'; id: number; query: string }
   | { verdict: 'metrics-request'; id: number }
   | { verdict: 'health'; id: number; problem?: string };

@@ -5,17 +5,20 @@
 // answered. Rego is compiled once, by the primary, for every worker (src/server/cluster/primary.ts).
 import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { AggregatorRegistry } from 'prom-client';
 import { RegoCompileError, type CompiledPolicy, type RegoCompiler } from '../../engine/compiler.js';
 import { applyWrite } from '../data-api.js';
 import type { ServerContext } from '../context.js';
 import { healthProblem } from '../health-api.js';
 import { forwardTo, ownerAnswers } from './forward.js';
-import { OWNER_SOCKET_ENV, ROLE_ENV, isVerdictMessage, type Change, type PrimaryMessage, type Snapshot, type WorkerMessage } from './protocol.js';
+import { INSTANCE_ID_ENV, OWNER_SOCKET_ENV, ROLE_ENV, isVerdictMessage, type Change, type MetricsJson, type PipFigures, type PrimaryMessage, type Snapshot, type WorkerMessage } from './protocol.js';
 
 /** What startServer needs from a worker of a multi-process server. */
 export interface ClusterMember {
   /** False in replicas: they run no bundle source, files, discovery or status plugin of their own. */
   readonly ownsSources: boolean;
+  /** The server's `labels.id`, the same in every worker (status reports, decision-log events). */
+  readonly instanceId: string;
   /** Before the plugins start: takes the running server's policy set and data, and wires replication. */
   join(ctx: ServerContext): Promise<void>;
   /** Replicas: hands a request only the owner answers to the owner; true when it did. */
@@ -28,6 +31,7 @@ type Pending = { resolve: (value: never) => void; reject: (err: Error) => void }
 
 export class ClusterWorker implements ClusterMember {
   readonly ownsSources = process.env[ROLE_ENV] === 'owner';
+  readonly instanceId = process.env[INSTANCE_ID_ENV] ?? '';
   private readonly socketPath = process.env[OWNER_SOCKET_ENV] ?? '';
   private readonly pending = new Map<string, Pending>();
   private nextId = 0;
@@ -63,7 +67,11 @@ export class ClusterWorker implements ClusterMember {
     this.ctx = ctx;
     this.joined(ctx);
     await this.applying;
-    ctx.clusterMetrics = () => this.ask<string>(`metrics:${this.nextId}`, { verdict: 'metrics', id: this.nextId++ });
+    // The primary sums every worker's figures; a registry of that one set reads and prints them.
+    ctx.clusterMetrics = async () => {
+      const { metrics, pip } = await this.ask<{ metrics: MetricsJson; pip?: PipFigures }>(`metrics:${this.nextId}`, { verdict: 'metrics', id: this.nextId++ });
+      return { registry: AggregatorRegistry.aggregate([metrics]), pip };
+    };
     ctx.clusterHealth = (query) => this.ask<string | undefined>(`health:${this.nextId}`, { verdict: 'health', id: this.nextId++, query: query.toString() });
     if (!this.ownsSources) return;
     ctx.engine.onChange = (change) => this.replicate(change);
@@ -83,6 +91,8 @@ export class ClusterWorker implements ClusterMember {
 
   async serveForwarded(listener: RequestListener): Promise<Server> {
     const server = createServer(listener);
+    // The replicas keep their connections open (forward.ts): never closed for being idle.
+    server.keepAliveTimeout = 0;
     // A crashed owner leaves its socket file; the directory is the primary's, owner-only.
     rmSync(this.socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {
@@ -121,7 +131,7 @@ export class ClusterWorker implements ClusterMember {
       case 'metrics-request':
         if (!this.ctx) this.send({ verdict: 'metrics-answer', id: message.id, metrics: [] });
         else this.ctx.metrics.registry.getMetricsAsJSON().then(
-          (metrics) => this.send({ verdict: 'metrics-answer', id: message.id, metrics }),
+          (metrics) => this.send({ verdict: 'metrics-answer', id: message.id, metrics, pip: this.ctx?.enricher?.metrics.snapshot() }),
           (err: Error) => this.send({ verdict: 'metrics-answer', id: message.id, error: err.message }),
         );
         return;
@@ -133,7 +143,7 @@ export class ClusterWorker implements ClusterMember {
       case 'compiled':
         return this.settle(`compile:${message.id}`, message);
       case 'metrics':
-        return message.error ? this.fail(`metrics:${message.id}`, new Error(message.error)) : this.settle(`metrics:${message.id}`, message.text ?? '');
+        return message.error ? this.fail(`metrics:${message.id}`, new Error(message.error)) : this.settle(`metrics:${message.id}`, { metrics: message.metrics ?? [], pip: message.pip });
       case 'health':
         return this.settle(`health:${message.id}`, message.problem);
     }

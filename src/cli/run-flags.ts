@@ -113,7 +113,7 @@ const refusedFlags: FlagGroup = {
 const verdictFlags: FlagGroup = {
   title: 'Verdict only',
   flags: {
-    workers: { type: 'string', value: 'N|auto', help: 'server processes sharing the port (default 1)' },
+    workers: { type: 'string', value: 'N|auto', help: 'server processes sharing the port, acting as one server (default auto: one per core; 1: a single process)' },
     help: { type: 'boolean', short: 'h', help: 'print this help' },
   },
 };

@@ -1,15 +1,16 @@
-// `verdict run`: the server, modelled on `opa run --server` and taking its flags (run-flags.ts). With
-// --workers N (or verdict.workers in the config) N processes share the port through node:cluster, and Data API
-// writes made in one worker are relayed to the others through the primary.
+// `verdict run`: the server, modelled on `opa run --server` and taking its flags (run-flags.ts). As OPA uses every
+// core, it runs one worker process per core (node:cluster) unless --workers N or verdict.workers says otherwise;
+// one worker is a single process. The workers act as one server: src/server/cluster/.
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { LevelWithSilent } from 'pino';
 import { ConfigError, loadConfig, validateConfig, type VerdictConfig } from '../config/config.js';
 import { createLogger, logFormats, logLevels } from '../log/logger.js';
-import { applyWrite } from '../server/data-api.js';
-import type { DataWrite } from '../server/context.js';
+import { runPrimary } from '../server/cluster/primary.js';
+import { ClusterWorker } from '../server/cluster/worker.js';
 import { startServer } from '../server/start.js';
 import { listenOptionsFromFlags, type ListenFlagValues, type ListenOptions } from '../server/listen-options.js';
+import { parseListenAddress } from '../server/listeners.js';
 import type { CliVerification } from '../server/bundle-plugin.js';
 import { NotReadyError } from '../server/ready.js';
 import { requestLogLevels } from '../server/request-log.js';
@@ -18,11 +19,6 @@ import { choiceFlag, FlagError, parseRunArgs, runHelp, secondsFlag, type FlagVal
 import { mergeOverrides, parseOverrides, SetValueError } from './set-values.js';
 import { sortRunPaths } from './run-paths.js';
 import { fail } from './usage.js';
-
-interface WriteMessage {
-  verdict: 'data-write';
-  write: DataWrite;
-}
 
 export async function run(args: string[]): Promise<void> {
   try {
@@ -57,17 +53,13 @@ async function runWith(args: string[]): Promise<void> {
     throw new FlagError((err as Error).message);
   }
 
-  const workersArg = values.workers === 'auto' ? availableParallelism() : Number(values.workers ?? config.verdict?.workers ?? 1);
+  const workersArg = values.workers === 'auto' || (values.workers === undefined && config.verdict?.workers === undefined) ? availableParallelism() : Number(values.workers ?? config.verdict?.workers);
   if (!Number.isInteger(workersArg) || workersArg < 1) throw new FlagError(`--workers ${String(values.workers)}: expected a positive integer or "auto"`);
-
-  // Each worker runs its own bundle manager; an upload would reach only the worker that received it.
-  if (workersArg > 1 && config.admin_api) fail(`admin_api needs a single worker (--workers ${workersArg}): uploads would reach only one of them`);
-  // Each worker would remove the socket file the others listen on.
-  if (workersArg > 1 && [...listenOptions.addrs, ...listenOptions.diagnosticAddrs].some((a) => a.startsWith('unix://'))) fail(`unix:// addresses need a single worker (--workers ${workersArg})`);
   if (workersArg > 1 && cluster.isPrimary) {
-    runPrimary(workersArg, logger);
+    runPrimary({ workers: workersArg, logger, socketFiles: socketFiles([...listenOptions.addrs, ...listenOptions.diagnosticAddrs], listenOptions.tls !== undefined) });
     return;
   }
+  const member = cluster.isWorker ? new ClusterWorker() : undefined;
 
   const verification = verificationFrom(values, paths.files.length > 0);
   const running = await startServer({
@@ -85,7 +77,7 @@ async function runWith(args: string[]): Promise<void> {
     shutdownGraceMs: grace * 1000,
     logger,
     decisionLogByDefault: true,
-    onDataWrite: cluster.isWorker ? (write) => process.send?.({ verdict: 'data-write', write } satisfies WriteMessage) : undefined,
+    ...(member ? { cluster: member, compiler: member.compiler } : {}),
   }).catch((err: Error) => {
     // A decision log that cannot be opened has its own exit codes (3 corrupt, 4 locked, ...), as the CLI's.
     if (err instanceof DecisionLogError) {
@@ -101,11 +93,7 @@ async function runWith(args: string[]): Promise<void> {
     return fail(err instanceof DecisionLogConfigError ? `config: ${err.message}` : err.message);
   });
 
-  if (cluster.isWorker) {
-    process.on('message', (message: WriteMessage) => {
-      if (message?.verdict === 'data-write') applyWrite(running.ctx, message.write);
-    });
-  }
+  member?.ready();
   const shutdown = async (signal: string) => {
     // --shutdown-wait-period: keep serving while load balancers notice the instance is going away.
     if (wait > 0) {
@@ -145,27 +133,7 @@ function verificationFrom(values: FlagValues, hasLooseFiles: boolean): CliVerifi
   };
 }
 
-function runPrimary(workers: number, logger: ReturnType<typeof createLogger>): void {
-  let stopping = false;
-  for (let i = 0; i < workers; i++) cluster.fork();
-  cluster.on('message', (from, message: WriteMessage) => {
-    if (message?.verdict !== 'data-write') return;
-    for (const worker of Object.values(cluster.workers ?? {})) if (worker && worker !== from) worker.send(message);
-  });
-  cluster.on('exit', (worker, code) => {
-    if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
-      return;
-    }
-    logger.error({ pid: worker.process.pid, code }, 'Worker exited; stopping.');
-    stopping = true;
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-    process.exitCode = code || 1;
-  });
-  const stop = () => {
-    stopping = true;
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+/** The socket files of unix:// addresses (abstract sockets have none). */
+function socketFiles(addrs: string[], tls: boolean): string[] {
+  return addrs.map((a) => parseListenAddress(a, tls)).flatMap((a) => (a.scheme === 'unix' && !a.path.startsWith('\0') ? [a.path] : []));
 }

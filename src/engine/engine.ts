@@ -25,6 +25,9 @@ export interface ApiModule {
   packagePath: string[];
 }
 
+/** A committed change to the policy set, as replicated to the other worker processes of one server. */
+export type PolicyChange = { kind: 'bundles'; bundles: Bundle[] } | { kind: 'modules'; apiModules: ApiModule[] };
+
 interface PolicySet {
   bundles: Bundle[];
   apiModules: ApiModule[];
@@ -76,11 +79,20 @@ export class Engine {
     return this.set.apiModules;
   }
 
-  /** Activates a new set of bundles atomically; on any error the previous set stays active. */
-  activate(bundles: Bundle[]): Promise<void> {
+  /**
+   * Called inside each committed change, after the swap and before the next change starts; the change's
+   * promise settles after it (a server with several workers answers once every worker has the change).
+   */
+  onChange?: (change: PolicyChange) => Promise<void> | void;
+
+  /**
+   * Activates a new set of bundles atomically; on any error the previous set stays active. `apiModules`
+   * replaces the Policy API's modules in the same compilation (a worker taking over a running server's set).
+   */
+  activate(bundles: Bundle[], apiModules: ApiModule[] = this.set.apiModules): Promise<void> {
     return this.serially(async () => {
       checkBundlesDoNotOverlap(bundles);
-      const next = await this.build(bundles, this.set.apiModules);
+      const next = await this.build(bundles, apiModules);
       // The new data goes into the new instances while the active set keeps answering from the old data
       // (the store is unchanged until commit). Data the modules cannot load (too deep for the wasm runtime,
       // say) refuses the whole activation here, with nothing changed. From commit to the swap nothing awaits,
@@ -90,6 +102,7 @@ export class Engine {
       const exact = this.store.commit(prepared);
       if (exact) for (const program of loaded) program.markLoaded(this.store.version);
       this.set = next;
+      await this.onChange?.({ kind: 'bundles', bundles });
     });
   }
 
@@ -114,13 +127,16 @@ export class Engine {
       const dropped = new Set([...removeIds, ...modules.map((m) => m.id)]);
       const apiModules = [...this.set.apiModules.filter((m) => !dropped.has(m.id)), ...modules];
       this.set = await this.withData(await this.build(this.set.bundles, apiModules));
+      await this.onChange?.({ kind: 'modules', apiModules });
     });
   }
 
   deleteModule(id: string): Promise<boolean> {
     return this.serially(async () => {
       if (!this.set.apiModules.some((m) => m.id === id)) return false;
-      this.set = await this.withData(await this.build(this.set.bundles, this.set.apiModules.filter((m) => m.id !== id)));
+      const apiModules = this.set.apiModules.filter((m) => m.id !== id);
+      this.set = await this.withData(await this.build(this.set.bundles, apiModules));
+      await this.onChange?.({ kind: 'modules', apiModules });
       return true;
     });
   }

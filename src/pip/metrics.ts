@@ -64,6 +64,22 @@ const COUNTERS: [keyof Omit<AdapterMetrics, 'latency'>, string, string][] = [
   ['errors', 'verdict_pip_errors_total', 'Lookups that ended in an error (on_error applied).'],
 ];
 
+/** Several processes' figures as one (the workers of one server): every counter and bucket summed per adapter. */
+export function sumSnapshots(snapshots: Record<string, AdapterMetrics>[]): Record<string, AdapterMetrics> {
+  const total: Record<string, AdapterMetrics> = {};
+  for (const snapshot of snapshots) {
+    for (const [name, m] of Object.entries(snapshot)) {
+      const t = (total[name] ??= { calls: 0, hits: 0, misses: 0, shared: 0, errors: 0, lookups: 0, latency: { buckets: LATENCY_BUCKETS_MS.map(() => 0), sum_ms: 0, count: 0 } });
+      for (const [field] of COUNTERS) t[field] += m[field];
+      t.lookups += m.lookups;
+      t.latency.sum_ms += m.latency.sum_ms;
+      t.latency.count += m.latency.count;
+      m.latency.buckets.forEach((n, i) => (t.latency.buckets[i] += n));
+    }
+  }
+  return total;
+}
+
 /** The metrics in Prometheus text exposition format, for the server's /metrics. */
 export function prometheusText(snapshot: Record<string, AdapterMetrics>): string {
   const lines: string[] = [];

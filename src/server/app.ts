@@ -40,6 +40,10 @@ export interface RequestListenerOptions {
   diagnostic?: boolean;
   /** `--log-level-request`: the level of the "Received request."/"Sent response." lines. */
   requestLogLevel?: RequestLogLevel;
+  /** Another worker answers some requests (a multi-process server): true when this one handed it over. */
+  forward?: (req: IncomingMessage, res: ServerResponse, url: string) => boolean;
+  /** Requests handed over by another worker, which counts them in its metrics: not counted again here. */
+  forwarded?: boolean;
 }
 
 export function createRequestListener(ctx: ServerContext, logger: Logger, options: RequestListenerOptions = {}): RequestListener {
@@ -49,6 +53,7 @@ export function createRequestListener(ctx: ServerContext, logger: Logger, option
   const logRequest = requestLog(logger, options.requestLogLevel);
 
   const route = (req: IncomingMessage, res: ServerResponse, url: string, mounted: boolean) => {
+    if (options.forward?.(req, res, url)) return;
     if (mounted || options.diagnostic) return app(req, res);
     if (redirectToCanonicalPath(req, res, url)) return;
     if (req.method === 'POST' && isUnderPrefix(url, '/v1/data')) {
@@ -63,10 +68,12 @@ export function createRequestListener(ctx: ServerContext, logger: Logger, option
     const started = process.hrtime.bigint();
     const url = req.url ?? '/';
     logRequest?.(req, res, ++requestId, started);
-    res.on('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.requestDuration.observe({ code: String(res.statusCode), handler: ServerMetrics.handlerOf(url), method: req.method ?? '' }, seconds);
-    });
+    if (!options.forwarded) {
+      res.on('finish', () => {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        metrics.requestDuration.observe({ code: String(res.statusCode), handler: ServerMetrics.handlerOf(url), method: req.method ?? '' }, seconds);
+      });
+    }
     // Mounted front ends (HTTP ext_authz) see the proxied request as it is: any method, any path.
     const mounted = !options.diagnostic && (ctx.mounts?.some((m) => isUnderPrefix(url, m.path)) ?? false);
     // OPA wraps its whole router, authorization included, in a HEAD-is-not-allowed handler.
@@ -77,10 +84,15 @@ export function createRequestListener(ctx: ServerContext, logger: Logger, option
   };
 }
 
-/** GET /metrics: the server's Prometheus registry, plus the PIP adapters' figures when configured. */
+/**
+ * GET /metrics: the server's Prometheus registry (every worker's, summed, in a multi-process server), plus the
+ * PIP adapters' figures when configured.
+ */
 async function sendMetrics(ctx: ServerContext, res: Response): Promise<void> {
-  let text = await ctx.metrics.registry.metrics();
-  if (ctx.enricher) text += prometheusText(ctx.enricher.metrics.snapshot());
+  const cluster = await ctx.clusterMetrics?.();
+  let text = await (cluster?.registry ?? ctx.metrics.registry).metrics();
+  const pip = cluster ? cluster.pip : ctx.enricher?.metrics.snapshot();
+  if (pip) text += prometheusText(pip);
   res.writeHead(200, { 'Content-Type': ctx.metrics.registry.contentType });
   res.end(text);
 }

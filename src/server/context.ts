@@ -1,7 +1,9 @@
 // What every API family needs from the running server, gathered once so handlers take one argument.
 import type { Router } from 'express';
+import type { Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.js';
 import type { Enricher } from '../pip/index.js';
+import type { AdapterMetrics } from '../pip/metrics.js';
 import type { DecodingLimits } from './body.js';
 import type { EncodingOptions } from './respond.js';
 import type { ServerMetrics } from './metrics.js';
@@ -45,8 +47,18 @@ export interface ServerContext {
   enricher?: Enricher;
   /** Routers of other front ends (the HTTP ext_authz callouts at /v1/authz), mounted at `path`. */
   mounts?: { path: string; router: Router }[];
-  /** Called after a successful Data API write, so other worker processes can apply it too. */
-  onDataWrite?: (write: DataWrite) => void;
+  /** A multi-process server's metrics: every worker's figures, summed (for /metrics and /v1/status). */
+  clusterMetrics?: () => Promise<ClusterMetrics>;
+  /** A multi-process server: why some other worker is not healthy (or not yet serving); undefined when all are. */
+  clusterHealth?: (query: URLSearchParams) => Promise<string | undefined>;
+  /** Called after a successful Data API write, so other worker processes apply it too; the answer waits for it. */
+  onDataWrite?: (write: DataWrite) => Promise<void> | void;
+}
+
+export interface ClusterMetrics {
+  registry: Registry;
+  /** The PIP adapters' figures, when the server has any. */
+  pip?: Record<string, AdapterMetrics>;
 }
 
 export type DataWrite =

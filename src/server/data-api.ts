@@ -159,9 +159,9 @@ export function applyWrite(ctx: ServerContext, write: DataWrite): void {
   }
 }
 
-function written(ctx: ServerContext, res: ServerResponse, write: DataWrite): void {
+async function written(ctx: ServerContext, res: ServerResponse, write: DataWrite): Promise<void> {
   applyWrite(ctx, write);
-  ctx.onDataWrite?.(write);
+  await ctx.onDataWrite?.(write);
   sendEmpty(res, 204);
 }
 
@@ -179,7 +179,7 @@ export async function putData(ctx: ServerContext, req: IncomingMessage, res: Ser
     sendEmpty(res, 304);
     return;
   }
-  written(ctx, res, { op: 'put', path, value });
+  await written(ctx, res, { op: 'put', path, value });
 }
 
 /** PATCH /v1/data/{path}: a JSON Patch with add, remove and replace. */
@@ -191,11 +191,11 @@ export async function patchData(ctx: ServerContext, req: IncomingMessage, res: S
     if (!isObject(op) || typeof op.path !== 'string') throw invalidParameter('each patch operation must be an object with "op" and "path"');
     if (op.op !== 'add' && op.op !== 'remove' && op.op !== 'replace') throw invalidParameter(`bad patch operation: ${String(op.op)}`);
   }
-  written(ctx, res, { op: 'patch', path, patch: ops as Extract<DataWrite, { op: 'patch' }>['patch'] });
+  await written(ctx, res, { op: 'patch', path, patch: ops as Extract<DataWrite, { op: 'patch' }>['patch'] });
 }
 
 /** DELETE /v1/data/{path}. */
 export async function deleteData(ctx: ServerContext, _req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
-  written(ctx, res, { op: 'delete', path: pathSegments(rawPath) });
+  await written(ctx, res, { op: 'delete', path: pathSegments(rawPath) });
 }
 

@@ -2,7 +2,7 @@
 // registered as the `decision_logs` plugin, fed by every decision source through ServerContext.onDecision,
 // reported in /health?plugins, /v1/status and /metrics, and queried through the admin-authenticated
 // /v1/decisions API and the auditors' page.
-import cluster from 'node:cluster';
+import { isReplicaWorker } from './cluster/protocol.js';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { Router } from 'express';
@@ -128,11 +128,11 @@ function rulesDefined(engine: Engine): (path: string) => boolean {
 
 /**
  * The uploader, when decision_logs names a service. With several workers sharing one database, only the first
- * uploads (the others' events are in the same file), so nothing is sent twice.
+ * uploads (the owner worker: the others' events are in the same file), so nothing is sent twice.
  */
 function uploaderFor(settings: ReturnType<typeof decisionLogSettings>, services: ReturnType<typeof normaliseServices>, store: DecisionLogStore): DecisionLogUploader | undefined {
   if (!settings.upload) return undefined;
-  if (cluster.isWorker && cluster.worker?.id !== 1) return undefined;
+  if (isReplicaWorker()) return undefined;
   const { service: name, ...options } = settings.upload;
   const service = services.find((s) => s.name === name)!;
   return new DecisionLogUploader(store, { service: new ServiceClient(service), ...options });

@@ -6,19 +6,26 @@ import { EvaluationError } from '../engine/program.js';
 import { writeJson } from '../json/writer.js';
 import { boolParam, sendJson } from './respond.js';
 
-export function health(ctx: ServerContext, req: Request, res: Response): void {
+/** In a multi-process server every worker must be healthy: this one first, then the others (ctx.clusterHealth). */
+export async function health(ctx: ServerContext, req: Request, res: Response): Promise<void> {
   const query = new URL(req.url, 'http://x').searchParams;
-  const fail = (error: string) => sendJson(req, res, 500, { error }, false, ctx.encoding);
-  if (!ctx.engine.canEvaluate()) return fail('unable to perform evaluation');
+  const problem = healthProblem(ctx, query) ?? (await ctx.clusterHealth?.(query));
+  if (problem) return sendJson(req, res, 500, { error: problem }, false, ctx.encoding);
+  sendJson(req, res, 200, {}, false, ctx.encoding);
+}
+
+/** Why this process is not healthy for the given /health parameters (?bundles, ?plugins); undefined when it is. */
+export function healthProblem(ctx: ServerContext, query: URLSearchParams): string | undefined {
+  if (!ctx.engine.canEvaluate()) return 'unable to perform evaluation';
   if ((boolParam(query, 'bundles') || boolParam(query, 'bundle')) && !ctx.bundlesActivated()) {
-    return fail('one or more bundles are not activated');
+    return 'one or more bundles are not activated';
   }
   if (boolParam(query, 'plugins')) {
     const excluded = new Set(query.getAll('exclude-plugin'));
     const down = Object.entries(ctx.plugins()).some(([name, status]) => !excluded.has(name) && status.state !== 'OK');
-    if (down) return fail('one or more plugins are not up');
+    if (down) return 'one or more plugins are not up';
   }
-  sendJson(req, res, 200, {}, false, ctx.encoding);
+  return undefined;
 }
 
 const encoder = new TextEncoder();

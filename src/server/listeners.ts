@@ -1,5 +1,6 @@
 // The server's listening sockets, as `opa run` opens them: every --addr and --diagnostic-addr, each TCP
 // (http:// or https://; a bare HOST:PORT is https when a certificate is given) or a unix:// socket file.
+import cluster from 'node:cluster';
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -53,8 +54,9 @@ export async function listen(addr: string, handler: RequestListener, settings: L
   } else {
     server = createHttpServer(handler);
   }
-  // A socket file left by a previous run would make listen fail; OPA removes it too.
-  if (address.scheme === 'unix' && !address.path.startsWith('\0')) rmSync(address.path, { force: true });
+  // A socket file left by a previous run would make listen fail; OPA removes it too. Workers of one server share
+  // the socket through the primary, which removed it before forking (a worker would remove the others').
+  if (address.scheme === 'unix' && !address.path.startsWith('\0') && !cluster.isWorker) rmSync(address.path, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     const done = () => {

@@ -10,6 +10,7 @@ import { packageOf } from '../bundle/bundle.js';
 import type { Engine } from '../engine/engine.js';
 import { loadPaths, splitPrefix, type LoadOptions } from '../cli/load.js';
 import type { Plugin } from './plugins.js';
+import type { DataWrite } from './context.js';
 
 export interface LooseFiles extends LoadOptions {
   /** Paths as given on the command line, `prefix:` included. */
@@ -19,7 +20,8 @@ export interface LooseFiles extends LoadOptions {
 
 const DEBOUNCE_MS = 300;
 
-export function looseFilesPlugin(engine: Engine, files: LooseFiles, logger: Logger): Plugin {
+/** `onDataWrite` hears every document written or removed (the server's other workers apply them too). */
+export function looseFilesPlugin(engine: Engine, files: LooseFiles, logger: Logger, onDataWrite?: (write: DataWrite) => Promise<void> | void): Plugin {
   let moduleIds: string[] = [];
   let documents: string[] = [];
   let watcher: FSWatcher | undefined;
@@ -32,8 +34,15 @@ export function looseFilesPlugin(engine: Engine, files: LooseFiles, logger: Logg
     await engine.replaceModules(moduleIds, modules);
     moduleIds = modules.map((m) => m.id);
     const keys = Object.keys(loaded.data);
-    for (const key of documents) if (!keys.includes(key)) engine.store.delete([key]);
-    for (const key of keys) engine.store.put([key], loaded.data[key]);
+    for (const key of documents) {
+      if (keys.includes(key)) continue;
+      engine.store.delete([key]);
+      await onDataWrite?.({ op: 'delete', path: [key] });
+    }
+    for (const key of keys) {
+      engine.store.put([key], loaded.data[key]);
+      await onDataWrite?.({ op: 'put', path: [key], value: loaded.data[key] });
+    }
     documents = keys;
   };
   const reload = () => {

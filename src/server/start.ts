@@ -33,6 +33,7 @@ import { looseFilesPlugin, type LooseFiles } from './loose-files.js';
 import { waitUntilReady } from './ready.js';
 import { uploadImpactFor } from '../replay/upload-impact.js';
 import type { RequestLogLevel } from './request-log.js';
+import type { ClusterMember } from './cluster/worker.js';
 
 export interface StartOptions {
   /** Addresses serving the API; every one is served (see parseListenAddress). */
@@ -69,6 +70,8 @@ export interface StartOptions {
   onDataWrite?: (write: DataWrite) => void;
   /** Long-running parts, started after the bundles activate and stopped on close. */
   plugins?: Plugin[];
+  /** One worker of a multi-process server (`verdict run --workers N`): see src/server/cluster/. */
+  cluster?: ClusterMember;
 }
 
 export interface RunningServer {
@@ -132,9 +135,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // server draining its calls) find them open.
   // The decision log first of all, so it stops last: every decision made while the others stop is written.
   // Files named without --bundle go into the store before any bundle activates over them, as in OPA.
-  const files = options.files?.paths.length ? [looseFilesPlugin(engine, options.files, logger)] : [];
-  for (const plugin of [...(decisionLog ? [decisionLog.plugin] : []), ...(enricher ? pipPlugins(enricher) : []), ...files, ...(bundles.plugin ? [bundles.plugin] : []), ...management.plugins, ...(options.plugins ?? [])]) plugins.register(plugin);
-  const labels = { id: randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
+  const files = options.files?.paths.length ? [looseFilesPlugin(engine, options.files, logger, (write) => ctx.onDataWrite?.(write))] : [];
+  // Replica workers take the policy set and data from the owner worker, which alone runs their sources.
+  const sources = options.cluster?.ownsSources === false ? [] : [...files, ...(bundles.plugin ? [bundles.plugin] : []), ...management.plugins];
+  for (const plugin of [...(decisionLog ? [decisionLog.plugin] : []), ...(enricher ? pipPlugins(enricher) : []), ...sources, ...(options.plugins ?? [])]) plugins.register(plugin);
+  const labels = { id: options.cluster?.instanceId ?? randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
   const ctx: ServerContext = {
     engine,
     metrics,
@@ -173,6 +178,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     ...(bundles.adminRouter ? [{ path: '/', router: bundles.adminRouter }] : []),
     ...(decisionLog?.router ? [{ path: '/', router: decisionLog.router }] : []),
   ];
+  await options.cluster?.join(ctx);
   await plugins.startAll();
   const gate = createRequestGate(ctx, {
     authentication: listenOptions.authentication ?? 'off',
@@ -183,13 +189,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const settings = { tls, unixSocketMode: listenOptions.unixSocketMode ?? 0o600 };
   const listeners: Listener[] = [];
   const diagnostics: Listener[] = [];
+  // The owner worker's private socket, where the other workers hand over the requests it answers.
+  const handedOver: Server[] = [];
   try {
-    const api = createRequestListener(ctx, logger, { gate, requestLogLevel: options.requestLogLevel });
+    const forward = options.cluster?.forward?.bind(options.cluster);
+    const api = createRequestListener(ctx, logger, { gate, requestLogLevel: options.requestLogLevel, forward });
+    if (options.cluster?.ownsSources && options.cluster.serveForwarded) handedOver.push(await options.cluster.serveForwarded(createRequestListener(ctx, logger, { forwarded: true, requestLogLevel: options.requestLogLevel })));
     for (const addr of Array.isArray(options.addr) ? options.addr : [options.addr]) listeners.push(await listen(addr, api, settings));
     const diagnostic = createRequestListener(ctx, logger, { gate, diagnostic: true, requestLogLevel: options.requestLogLevel });
     for (const addr of listenOptions.diagnosticAddrs ?? []) diagnostics.push(await listen(addr, diagnostic, settings));
   } catch (err) {
-    await Promise.all([...listeners, ...diagnostics].map((l) => closeListener(l.server, 0)));
+    await Promise.all([...listeners, ...diagnostics].map((l) => l.server).concat(handedOver).map((server) => closeListener(server, 0)));
     await plugins.stopAll();
     throw err;
   }
@@ -198,7 +208,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   logger.info({ addrs: listeners.map((l) => l.url), diagnostic_addrs: diagnostics.map((l) => l.url), bundles: engine.bundles.map((b) => ({ name: b.name, revision: b.manifest.revision })) }, 'Server started.');
 
   const close = async (timeoutMs = 10_000) => {
-    await Promise.all([...listeners, ...diagnostics].map((l) => closeListener(l.server, timeoutMs)));
+    await Promise.all([...listeners, ...diagnostics].map((l) => l.server).concat(handedOver).map((server) => closeListener(server, timeoutMs)));
     await tls?.stop();
     // After the last request: plugins such as the decision-log writer flush what those requests produced.
     await plugins.stopAll();

@@ -23,6 +23,8 @@ export interface StatusSources {
   /** Verdict's own parts (PIP adapters), appended to the report. */
   extra?: () => Record<string, unknown>;
   registry: Registry;
+  /** The figures reported under `metrics.prometheus`, when not `registry`'s (every worker's, summed). */
+  reported?: () => Promise<Registry>;
   /** Reported by opa_info{version} with `status.prometheus`. */
   version: string;
 }
@@ -60,7 +62,7 @@ export class StatusPlugin implements Plugin {
 
   /** The status report (GET /v1/status `result`, the uploaded body, the console line). */
   async report(): Promise<Record<string, unknown>> {
-    return { ...this.changing(), metrics: { prometheus: await prometheusJson(this.sources.registry) }, ...this.sources.extra?.() };
+    return { ...this.changing(), metrics: { prometheus: await prometheusJson((await this.sources.reported?.()) ?? this.sources.registry) }, ...this.sources.extra?.() };
   }
 
   async start(): Promise<void> {

@@ -219,13 +219,8 @@ test('verdict sign output is accepted with --verification-key; unsigned bundles,
   await assert.rejects(verdict('{}', { bundlePaths: [signed], verification: { key: otherKey, algorithm: 'ES256' } }), /signature/i);
 });
 
-test('verdict run refuses verification flags without a key, and admin_api with several workers', () => {
-  const dir = tempDir('verdict-wiring-cli-');
-  writeFileSync(join(dir, 'admin.yaml'), adminConfig);
+test('verdict run refuses verification flags without a key', () => {
   const noKey = spawnSync(process.execPath, ['dist/src/main.js', 'run', '--addr', '127.0.0.1:0', '--scope', 'prod', 'bundles/sample'], { encoding: 'utf8' });
   assert.equal(noKey.status, 2);
   assert.match(noKey.stderr, /--scope and --exclude-files-verify need --verification-key/);
-  const workers = spawnSync(process.execPath, ['dist/src/main.js', 'run', '--addr', '127.0.0.1:0', '--workers', '2', '-c', join(dir, 'admin.yaml')], { encoding: 'utf8' });
-  assert.equal(workers.status, 2);
-  assert.match(workers.stderr, /admin_api needs a single worker/);
 });

@@ -91,7 +91,12 @@ async function startVerdictCli(cp: TestBundleServer): Promise<Peer> {
   let log = '';
   child.stderr.on('data', (c: Buffer) => (log += c.toString()));
   const url = `http://127.0.0.1:${port}`;
-  await eventually(`verdict run listening (${log})`, async () => (await send(url, 'GET', '/health').catch(() => undefined))?.status === 200);
+  // One worker per core start together: a loaded machine can take a while. A server that never gets healthy is
+  // stopped, so a failure cannot hang the file.
+  await eventually('verdict run listening', async () => (await send(url, 'GET', '/health').catch(() => undefined))?.status === 200, 30_000).catch((err: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${err.message}: ${log}`);
+  });
   return {
     name: 'verdict',
     url,

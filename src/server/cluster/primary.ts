@@ -1,0 +1,265 @@
+// The primary process of a `verdict run --workers N` server. It serves nothing itself: it forks the workers
+// (one owner, N-1 replicas), compiles Rego once for all of them, relays each change the owner commits to every
+// replica and tells the owner when all have applied it, gives a new worker the running state before it serves,
+// restarts a worker that dies, and answers /metrics and /health for the server as a whole.
+import cluster, { type Worker } from 'node:cluster';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { AggregatorRegistry } from 'prom-client';
+import { RegoCompileError, type RegoCompiler } from '../../engine/compiler.js';
+import { defaultCompiler } from '../../engine/opa-compiler.js';
+import { sumSnapshots } from '../../pip/metrics.js';
+import { INSTANCE_ID_ENV, OWNER_SOCKET_ENV, ROLE_ENV, isVerdictMessage, type MetricsJson, type PipFigures, type PrimaryMessage, type Snapshot, type WorkerMessage } from './protocol.js';
+
+/** How long a worker has to answer a health or metrics question. */
+const ANSWER_TIMEOUT_MS = 2000;
+/**
+ * How long a replica may take to apply a change (activating a large bundle takes seconds) before it is replaced:
+ * the owner holds further changes until every replica has applied this one.
+ */
+const APPLY_TIMEOUT_MS = 120_000;
+
+interface Member {
+  worker: Worker;
+  role: 'owner' | 'replica';
+  /** Listening to the primary's messages (sent before that, they would be lost). */
+  joined: boolean;
+  /** Sent its starting state: it receives every change from then on. */
+  started: boolean;
+  /** Serving (its server listens). */
+  ready: boolean;
+  /** Killed by the primary because its state may differ from the others': it is replaced, never fatal. */
+  replaced?: boolean;
+}
+
+export interface PrimaryOptions {
+  workers: number;
+  logger: Logger;
+  /** Socket files of unix:// addresses: removed once here, as the workers share them through the primary. */
+  socketFiles: string[];
+  compiler?: RegoCompiler;
+}
+
+export function runPrimary(options: PrimaryOptions): void {
+  const { workers, logger } = options;
+  const compiler = options.compiler ?? defaultCompiler();
+  const socketDir = mkdtempSync(join(tmpdir(), 'verdict-'));
+  const ownerSocket = join(socketDir, 'owner.sock');
+  const instanceId = randomUUID();
+  for (const file of options.socketFiles) rmSync(file, { force: true });
+  // The primary binds the shared unix sockets for the workers, who then set their mode: owner-only until then.
+  if (options.socketFiles.length > 0) process.umask(0o077);
+  // Structured clone keeps bundles' bytes (wasm modules) intact across the channel.
+  cluster.setupPrimary({ serialization: 'advanced' });
+  const members = new Map<number, Member>();
+  /** Changes waiting for replicas: seq → ids of the replicas that have not applied it yet. */
+  const changes = new Map<number, Set<number>>();
+  /** Snapshot requests: id → the worker that waits for it. */
+  const snapshots = new Map<number, { from: number; to: number }>();
+  /** Questions put to several workers: id → the answers still awaited. */
+  const questions = new Map<number, { waiting: Set<number>; answer: (workerId: number, value: unknown) => void; end: () => void }>();
+  let nextId = 0;
+  let stopping = false;
+
+  const send = (member: Member | undefined, message: PrimaryMessage) => {
+    if (member?.worker.isConnected()) member.worker.send(message);
+  };
+  const owner = () => [...members.values()].find((m) => m.role === 'owner');
+  const fork = (role: Member['role']) => {
+    const worker = cluster.fork({ [ROLE_ENV]: role, [OWNER_SOCKET_ENV]: ownerSocket, [INSTANCE_ID_ENV]: instanceId });
+    members.set(worker.id, { worker, role, joined: false, started: false, ready: false });
+    startWhenPossible();
+  };
+
+  /** Gives every worker not yet started its state: the owner's (or, for a new owner, a replica's). */
+  const startWhenPossible = () => {
+    const current = owner();
+    for (const member of members.values()) {
+      if (!member.joined || member.started || [...snapshots.values()].some((s) => s.to === member.worker.id)) continue;
+      if (member.role === 'owner') {
+        const source = [...members.values()].find((m) => m.role === 'replica' && m.started && m.joined);
+        if (source) requestSnapshot(source, member);
+        else {
+          member.started = true;
+          send(member, { verdict: 'start' });
+        }
+      } else if (current?.ready) requestSnapshot(current, member);
+    }
+  };
+  const requestSnapshot = (from: Member, to: Member) => {
+    const id = nextId++;
+    snapshots.set(id, { from: from.worker.id, to: to.worker.id });
+    send(from, { verdict: 'snapshot-request', id });
+  };
+
+  const replace = (member: Member | undefined, message: string, err?: string) => {
+    if (!member) return;
+    logger.error({ pid: member.worker.process.pid, ...(err ? { err } : {}) }, message);
+    member.replaced = true;
+    member.worker.process.kill('SIGKILL');
+  };
+
+  const finishChange = (seq: number) => {
+    changes.delete(seq);
+    send(owner(), { verdict: 'changed', seq });
+  };
+  const applied = (workerId: number, seq: number) => {
+    const waiting = changes.get(seq);
+    if (!waiting) return;
+    waiting.delete(workerId);
+    if (waiting.size === 0) finishChange(seq);
+  };
+
+  /** Asks `targets` a question; `answer` hears each reply, `end` runs once all replied, one exited, or time ran out. */
+  const ask = (targets: Member[], message: (id: number) => PrimaryMessage, answer: (workerId: number, value: unknown) => void, end: () => void) => {
+    if (targets.length === 0) return end();
+    const id = nextId++;
+    const timer = setTimeout(() => finish(), ANSWER_TIMEOUT_MS);
+    const finish = () => {
+      if (!questions.delete(id)) return;
+      clearTimeout(timer);
+      end();
+    };
+    const waiting = new Set(targets.map((m) => m.worker.id));
+    questions.set(id, {
+      waiting,
+      answer: (workerId, value) => {
+        waiting.delete(workerId);
+        answer(workerId, value);
+        if (waiting.size === 0) finish();
+      },
+      end: finish,
+    });
+    for (const m of targets) send(m, message(id));
+  };
+
+  /** /health for the server: every worker serving, and healthy for the same parameters. */
+  const askHealth = (from: Member, query: string, done: (problem?: string) => void) => {
+    const all = [...members.values()];
+    if (all.length < workers || all.some((m) => !m.ready)) return done(`${all.filter((m) => m.ready).length} of ${workers} workers are ready`);
+    const others = all.filter((m) => m !== from);
+    let problem: string | undefined;
+    let answered = 0;
+    ask(others, (id) => ({ verdict: 'health-request', id, query }), (_w, value) => {
+      answered++;
+      problem ??= value as string | undefined;
+    }, () => done(problem ?? (answered < others.length ? 'a worker did not answer the health check' : undefined)));
+  };
+
+  /** /metrics for the server: every worker's registry, summed by prom-client's cluster aggregation. */
+  const askMetrics = (done: (answer: { metrics?: MetricsJson; pip?: PipFigures; error?: string }) => void) => {
+    const replies: { metrics: MetricsJson; pip?: PipFigures }[] = [];
+    ask([...members.values()].filter((m) => m.joined), (id) => ({ verdict: 'metrics-request', id }), (_w, value) => replies.push(value as (typeof replies)[number]), () => {
+      const pips = replies.flatMap((r) => (r.pip ? [r.pip] : []));
+      AggregatorRegistry.aggregate(replies.map((r) => r.metrics)).getMetricsAsJSON().then(
+        (metrics) => done({ metrics, ...(pips.length > 0 ? { pip: sumSnapshots(pips) } : {}) }),
+        (err: Error) => done({ error: err.message }),
+      );
+    });
+  };
+
+  cluster.on('message', (worker, message: unknown) => {
+    const member = members.get(worker.id);
+    if (!member || !isVerdictMessage(message)) return;
+    const m = message as WorkerMessage;
+    switch (m.verdict) {
+      case 'join':
+        member.joined = true;
+        startWhenPossible();
+        return;
+      case 'ready':
+        member.ready = true;
+        if (member.role === 'owner') startWhenPossible();
+        return;
+      case 'change': {
+        const replicas = [...members.values()].filter((r) => r.role === 'replica' && r.started);
+        const waiting = new Set(replicas.map((r) => r.worker.id));
+        changes.set(m.seq, waiting);
+        for (const r of replicas) send(r, { verdict: 'change', seq: m.seq, change: m.change });
+        if (replicas.length === 0) finishChange(m.seq);
+        else {
+          setTimeout(() => {
+            if (changes.get(m.seq) !== waiting) return;
+            for (const id of waiting) replace(members.get(id), 'A worker did not apply a change in time; restarting it.');
+          }, APPLY_TIMEOUT_MS).unref();
+        }
+        return;
+      }
+      case 'applied':
+        // Its state would differ from the others': replace it; the new worker starts from the owner's state.
+        if (m.error) replace(member, 'A worker could not apply a change the others applied; restarting it.', m.error);
+        applied(worker.id, m.seq);
+        return;
+      case 'snapshot': {
+        const request = snapshots.get(m.id);
+        snapshots.delete(m.id);
+        const to = request && members.get(request.to);
+        if (!to) return;
+        to.started = true;
+        send(to, { verdict: 'start', snapshot: m.snapshot as Snapshot });
+        return;
+      }
+      case 'compile':
+        compiler.compile(m.modules, { regoVersion: m.regoVersion }).then(
+          (result) => send(member, { verdict: 'compiled', id: m.id, result }),
+          (err: Error) => send(member, { verdict: 'compiled', id: m.id, error: { name: err instanceof RegoCompileError ? 'RegoCompileError' : err.name, message: err.message, ...(err instanceof RegoCompileError ? { errors: err.errors } : {}) } }),
+        );
+        return;
+      case 'metrics':
+        askMetrics((answer) => send(member, { verdict: 'metrics', id: m.id, ...answer }));
+        return;
+      case 'metrics-answer':
+        questions.get(m.id)?.answer(worker.id, { metrics: m.metrics ?? [], pip: m.pip });
+        return;
+      case 'health':
+        askHealth(member, m.query, (problem) => send(member, { verdict: 'health', id: m.id, problem }));
+        return;
+      case 'health-answer':
+        questions.get(m.id)?.answer(worker.id, m.problem);
+    }
+  });
+
+  cluster.on('exit', (worker, code, signal) => {
+    const member = members.get(worker.id);
+    members.delete(worker.id);
+    if (stopping) {
+      if (members.size === 0) {
+        rmSync(socketDir, { recursive: true, force: true });
+        process.exit(process.exitCode ?? 0);
+      }
+      return;
+    }
+    if (!member) return;
+    if (!member.ready && !member.replaced) {
+      // A worker that never served failed at start-up (bad config, a locked decision log): the others would too.
+      logger.error({ pid: worker.process.pid, code, signal }, 'Worker exited before it served; stopping.');
+      process.exitCode = code || 1;
+      stop();
+      return;
+    }
+    logger.error({ pid: worker.process.pid, code, signal, role: member.role }, 'Worker exited; starting another.');
+    for (const seq of [...changes.keys()]) applied(worker.id, seq);
+    for (const [id, s] of snapshots) {
+      if (s.from === worker.id) snapshots.delete(id);
+      if (s.to === worker.id) snapshots.delete(id);
+    }
+    for (const question of questions.values()) if (question.waiting.has(worker.id)) question.end();
+    if (member.role === 'owner') changes.clear();
+    fork(member.role);
+    startWhenPossible();
+  });
+
+  const stop = () => {
+    stopping = true;
+    if (members.size === 0) process.exit(process.exitCode ?? 0);
+    for (const m of members.values()) m.worker.process.kill('SIGTERM');
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+
+  fork('owner');
+  for (let i = 1; i < workers; i++) fork('replica');
+}

@@ -1,0 +1,170 @@
+// `verdict run --workers N` as one server: real processes on loopback, requests on fresh connections (each may
+// land on any worker), workers killed with SIGKILL. Every change must be visible through every worker as soon
+// as the request that made it is answered, with no grace period.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join, resolve } from 'node:path';
+import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
+import { tempDir } from '../bundle/temp-dir.js';
+import { freePort } from '../free-port.js';
+import { TestAdminIdp } from './admin-idp.js';
+import { send, type RawResponse } from './harness.js';
+import { spawnServer, waitUntil, type RunningProcess } from './processes.js';
+
+const running: RunningProcess[] = [];
+after(async () => {
+  await Promise.all(running.map((s) => s.stop()));
+});
+
+const file = (path: string, body: string): BundleFile => ({ path, data: Buffer.from(body) });
+const authzBundle = (revision: string, users: string[], rule = 'allow if input.user in data.authz.users') =>
+  writeBundleArchive([
+    file('.manifest', JSON.stringify({ revision, roots: ['authz'] })),
+    file('authz/data.json', JSON.stringify({ users })),
+    file('authz/policy.rego', `package authz\n\ndefault allow := false\n\n${rule}\n`),
+  ]);
+
+/** The worker processes of a `verdict run` primary, read from /proc. */
+function workerPids(primary: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Fields after the command name (which may hold spaces) start with the state, then the parent pid.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === primary) pids.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return pids.sort();
+}
+
+/** A request on a connection of its own, so that across many of them every worker answers some. */
+const fresh = (url: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) => send(url, method, path, body, { ...headers, Connection: 'close' });
+const json = (res: RawResponse) => JSON.parse(res.body.toString()) as Record<string, unknown>;
+
+async function start(workers: number, args: string[]): Promise<{ server: RunningProcess; url: string }> {
+  const port = await freePort();
+  const server = spawnServer('verdict', ['--addr', `127.0.0.1:${port}`, '--workers', String(workers), ...args]);
+  running.push(server);
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntil(server, async () => (await send(url, 'GET', '/health')).status === 200);
+  assert.equal(workerPids(server.child.pid!).length, workers);
+  return { server, url };
+}
+
+test('with 3 workers, Policy API, Data API and admin uploads apply everywhere or nowhere; metrics count every request; a killed worker comes back with the same policies', { timeout: 120_000 }, async () => {
+  const idp = new TestAdminIdp();
+  const dir = tempDir('verdict-workers-');
+  writeFileSync(join(dir, 'config.yaml'), `status: { console: true }\n${idp.config()}`);
+  const { server, url } = await start(3, ['-c', join(dir, 'config.yaml')]);
+  const admin = { Authorization: `Bearer ${await idp.token('bundles:write bundles:read')}` };
+  let decisions = 0;
+  const decide = async (path: string, input: unknown) => {
+    decisions++;
+    const res = await fresh(url, 'POST', `/v1/data/${path}`, JSON.stringify({ input }));
+    assert.equal(res.status, 200, res.body.toString());
+    return json(res).result;
+  };
+
+  // A module PUT through one worker is in every worker once the PUT is answered.
+  assert.equal((await send(url, 'PUT', '/v1/policies/greet', 'package greet\n\nhello := sprintf("hi %s", [input.name])\n')).status, 200);
+  for (let i = 0; i < 12; i++) assert.equal(await decide('greet/hello', { name: 'ana' }), 'hi ana');
+  // A refused module changes nothing anywhere.
+  const refused = await send(url, 'PUT', '/v1/policies/greet', 'package greet\n\nhello := \n');
+  assert.equal(refused.status, 400);
+  assert.equal((json(refused).errors as { code: string }[])[0].code, 'rego_parse_error');
+  for (let i = 0; i < 12; i++) assert.equal(await decide('greet/hello', { name: 'bo' }), 'hi bo');
+
+  // Data API writes: every worker answers with the new value straight away.
+  assert.equal((await send(url, 'PUT', '/v1/data/flags', '{"beta":true}')).status, 204);
+  assert.equal((await send(url, 'PATCH', '/v1/data/flags', '[{"op":"add","path":"/gamma","value":1}]')).status, 204);
+  for (let i = 0; i < 12; i++) assert.deepEqual(json(await fresh(url, 'GET', '/v1/data/flags')).result, { beta: true, gamma: 1 });
+  // If-None-Match: * is decided by the worker that applies writes, whichever worker received it.
+  for (let i = 0; i < 3; i++) assert.equal((await fresh(url, 'PUT', '/v1/data/flags', '{}', { 'If-None-Match': '*' })).status, 304);
+
+  // An admin upload activates in every worker before it is answered.
+  const uploaded = await send(url, 'PUT', '/v1/bundles/authz', await authzBundle('u1', ['carol']), admin);
+  assert.equal(uploaded.status, 200, uploaded.body.toString());
+  for (let i = 0; i < 12; i++) {
+    assert.equal(await decide('authz/allow', { user: 'carol' }), true);
+    assert.equal(json(await fresh(url, 'GET', '/v1/data/system/bundles/authz/manifest/revision')).result, 'u1');
+    assert.equal((json(await fresh(url, 'GET', '/v1/bundles/authz', undefined, admin)).result as { revision: string }).revision, 'u1');
+  }
+  // A bundle that does not compile is refused, and no worker changes.
+  const bad = await send(url, 'PUT', '/v1/bundles/authz', await authzBundle('u2', ['dave'], 'allow if {'), admin);
+  assert.equal(bad.status, 400, bad.body.toString());
+  for (let i = 0; i < 12; i++) {
+    assert.equal(await decide('authz/allow', { user: 'dave' }), false);
+    assert.equal(json(await fresh(url, 'GET', '/v1/data/system/bundles/authz/manifest/revision')).result, 'u1');
+  }
+
+  // /metrics is the whole server's: the decisions sent, whichever workers answered them.
+  const metrics = (await fresh(url, 'GET', '/metrics')).body.toString();
+  const count = /^http_request_duration_seconds_count\{code="200",handler="v1\/data",method="POST"\} (\d+)$/m.exec(metrics);
+  assert.ok(count, metrics);
+  assert.equal(Number(count[1]), decisions);
+  // So is the status report's, whichever worker is asked.
+  for (let i = 0; i < 3; i++) {
+    const report = json(await fresh(url, 'GET', '/v1/status')).result as { metrics: { prometheus: Record<string, { metric: { label: { name: string; value: string }[]; histogram: { sample_count: number } }[] }> } };
+    const series = report.metrics.prometheus.http_request_duration_seconds.metric.find((m) => ['code=200', 'handler=v1/data', 'method=POST'].every((pair) => m.label.some((l) => `${l.name}=${l.value}` === pair)));
+    assert.equal(series?.histogram.sample_count, decisions);
+  }
+
+  // SIGKILL the worker that applies changes and another: both come back with everything above.
+  const before = workerPids(server.child.pid!);
+  for (const pid of before.slice(0, 2)) process.kill(pid, 'SIGKILL');
+  await waitUntil(server, async () => {
+    const now = workerPids(server.child.pid!);
+    return now.length === 3 && now.filter((p) => before.includes(p)).length === 1 && (await send(url, 'GET', '/health')).status === 200;
+  });
+  for (let i = 0; i < 12; i++) {
+    assert.equal(await decide('greet/hello', { name: 'cy' }), 'hi cy');
+    assert.equal(await decide('authz/allow', { user: 'carol' }), true);
+    assert.deepEqual(json(await fresh(url, 'GET', '/v1/data/flags')).result, { beta: true, gamma: 1 });
+  }
+  // And the restarted workers take changes as before.
+  assert.equal((await send(url, 'PUT', '/v1/data/flags', '{"delta":true}')).status, 204);
+  for (let i = 0; i < 12; i++) assert.deepEqual(json(await fresh(url, 'GET', '/v1/data/flags')).result, { delta: true });
+  assert.equal(await server.stop(), 0);
+});
+
+test('health is false while a worker is missing, and true again once its replacement serves', { timeout: 60_000 }, async () => {
+  const { server, url } = await start(2, [resolve('bundles/sample')]);
+  const [victim] = workerPids(server.child.pid!);
+  process.kill(victim, 'SIGKILL');
+  const seen: number[] = [];
+  await waitUntil(server, async () => {
+    const status = (await fresh(url, 'GET', '/health')).status;
+    seen.push(status);
+    return status === 200 && seen.includes(500);
+  });
+  assert.equal(seen[0], 500, 'the first answer after the kill is unhealthy');
+  const now = workerPids(server.child.pid!);
+  assert.equal(now.length, 2);
+  assert.ok(!now.includes(victim));
+  assert.equal(await server.stop(), 0);
+});
+
+test('two workers share a unix socket', { timeout: 60_000 }, async () => {
+  const socket = join(tempDir('verdict-workers-unix-'), 'verdict.sock');
+  const server = spawnServer('verdict', ['--addr', `unix://${socket}`, '--workers', '2']);
+  running.push(server);
+  const viaSocket = (method: string, path: string, body?: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ socketPath: socket, method, path, headers: { Connection: 'close' } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  await waitUntil(server, async () => (await viaSocket('GET', '/health')).status === 200);
+  assert.equal((await viaSocket('PUT', '/v1/policies/p', 'package p\n\nx := 7\n')).status, 200);
+  for (let i = 0; i < 8; i++) assert.equal(JSON.parse((await viaSocket('GET', '/v1/data/p/x')).body).result, 7);
+  assert.equal(await server.stop(), 0);
+});

@@ -1,0 +1,86 @@
+// Partial evaluation through the compiler's front end: the policy modules and the query (as the body of one
+// more rule) are parsed, checked and rewritten by the same stages as for wasm, then evaluated with some
+// references unknown. Used by POST /v1/compile, its data-filtering targets and `verdict eval -p`.
+import type { Body, Term } from '../ast.js';
+import { checkRego, RegoCompileError, type CompileRegoOptions, type RegoFile } from '../compile-rego.js';
+import { regoError } from '../errors.js';
+import { parseModule } from '../parse-module.js';
+import { QUERY_BODY_PREFIX, QUERY_PACKAGE, queryModule } from '../query.js';
+import { forEachVarInBody } from '../walk.js';
+import { exprJson, supportModulesJson, type AstJson } from './ast-json.js';
+import { PartialEvaluator, type PartialResult } from './evaluator.js';
+
+export { PartialEvalError } from './evaluator.js';
+
+export interface PartialRequest {
+  query: string;
+  /** Unknown references as Rego text ("input.ticket"); OPA's default is ["input"]. */
+  unknowns?: string[];
+  /** Rule paths ("data.x.allow") that become support rules rather than being inlined. */
+  disableInlining?: string[];
+  input?: unknown;
+  data: unknown;
+}
+
+export interface PartialJson {
+  /** Each residual query as a list of expressions in OPA's AST JSON. Empty when the query can never succeed. */
+  queries: AstJson[][];
+  /** Support modules in OPA's AST JSON. */
+  support: AstJson[];
+}
+
+const QUERY_FILE = 'query.rego';
+const PREFIX_ROWS = QUERY_BODY_PREFIX.split('\n').length - 1;
+
+/** Throws RegoCompileError for a query or policy that does not compile, PartialEvalError for one it cannot evaluate. */
+export function partialEvaluate(files: RegoFile[], request: PartialRequest, options: CompileRegoOptions): PartialResult {
+  queryModule(request.query); // parse errors at the query's own rows and columns
+  const unknowns = (request.unknowns ?? ['input']).map((u) => refSegments(u, 'unknowns'));
+  const disableInlining = (request.disableInlining ?? []).map((d) => refSegments(d, 'disableInlining'));
+  let modules;
+  try {
+    modules = checkRego([...files, { path: QUERY_FILE, source: `${QUERY_BODY_PREFIX}${request.query}\n}\n`, query: true }], options);
+  } catch (err) {
+    if (err instanceof RegoCompileError) throw new RegoCompileError(err.errors.map((e) => (e.location.file === QUERY_FILE ? { ...e, location: { file: '', row: Math.max(1, e.location.row - PREFIX_ROWS), col: e.location.col } } : e)));
+    throw err;
+  }
+  const queryMod = modules.find((m) => m.package.path.length === 2 && m.package.path[1]?.type === 'string' && m.package.path[1].value === QUERY_PACKAGE && m.file === QUERY_FILE)!;
+  const body = queryMod.rules[0]!.body;
+  const evaluator = new PartialEvaluator(modules.filter((m) => m !== queryMod), { unknowns, disableInlining, input: request.input, data: request.data });
+  return evaluator.run(body, queryVars(body));
+}
+
+export function partialResultJson(result: PartialResult): PartialJson {
+  return { queries: result.queries.map((q) => q.map(exprJson)), support: supportModulesJson(result.support) };
+}
+
+/** Variables of the query itself, in order of first appearance, without wildcards. */
+function queryVars(body: Body): string[] {
+  const seen = new Set<string>();
+  forEachVarInBody(body, (v) => {
+    if (!v.value.startsWith('$') && v.value !== 'input' && v.value !== 'data') seen.add(v.value);
+  });
+  return [...seen];
+}
+
+/** "input.ticket" or `data.x["y"]` → ['input', 'ticket']: constant references rooted at input or data only. */
+function refSegments(text: string, field: string): string[] {
+  const parsed = parseModule('', `package x\n\nq if {\n${text}\n}\n`);
+  const expr = parsed.module?.rules[0]?.body;
+  const term = expr?.length === 1 && !Array.isArray(expr[0]!.terms) ? (expr[0]!.terms as Term) : undefined;
+  const segs: string[] = [];
+  if (term?.type === 'ref' && term.value[0]?.type === 'var') {
+    segs.push(term.value[0].value);
+    for (const seg of term.value.slice(1)) {
+      if (seg.type !== 'string') return invalid(text, field);
+      segs.push(seg.value);
+    }
+  } else if (term?.type === 'var') segs.push(term.value);
+  if (segs[0] !== 'input' && segs[0] !== 'data') return invalid(text, field);
+  return segs;
+}
+
+function invalid(text: string, field: string): never {
+  const loc = { file: '', row: 1, col: 1, offset: 0, end: 0 };
+  throw new RegoCompileError([regoError('rego_parse_error', loc, `${field}: ${JSON.stringify(text)} is not a reference into input or data`)]);
+}

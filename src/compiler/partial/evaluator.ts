@@ -327,10 +327,10 @@ export class PartialEvaluator {
       const params = branch.head.args ?? rule.head.args ?? [];
       const bindParams = (i: number, s: State): void => {
         if (i >= params.length) {
-          return this.evalBody(branch.body, 0, s, (end) => {
+          return this.evalBody(branch.body, 0, s, (end) => this.evalTerm(branch.head.value ?? TRUE, end, (value, e2) => {
             done = true;
-            k(plug(branch.head.value ?? TRUE, end.env), end.saved);
-          });
+            k(plug(value, e2.env), e2.saved);
+          }));
         }
         this.unify(params[i]!, args[i]!, s, (n) => bindParams(i + 1, n));
       };
@@ -342,6 +342,16 @@ export class PartialEvaluator {
 
   private evalRef(ref: Extract<Term, { type: 'ref' }>, st: State, k: KT, other?: Term): void {
     const head = ref.value[0]!;
+    // Segments that are themselves references or calls (data.roles[input.user.name]) are evaluated first.
+    const nested = ref.value.findIndex((t, i) => i > 0 && !isGround(t) && t.type !== 'var');
+    if (nested > 0) {
+      return this.evalTerm(ref.value[nested]!, st, (seg, s) => {
+        const value = [...ref.value];
+        value[nested] = seg.type === 'ref' || seg.type === 'call' ? seg : seg;
+        if (!isGround(seg) && seg.type !== 'var') return this.residual({ ...ref, value }, s, k);
+        this.evalRef({ ...ref, value }, s, k, other);
+      });
+    }
     if (head.type !== 'var') {
       return this.evalTerm(head, st, (base, s) => this.walkValue(base, ref.value.slice(1), s, k, ref.loc));
     }
@@ -418,8 +428,8 @@ export class PartialEvaluator {
       if (disabled || defaultMatters) return this.supportRef(rules, rest, st, k, ref.loc);
       for (const rule of rules.rules) {
         if (rule.else) throw unsupported(`rule ${rules.path.join('.')} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
-        this.evalBody(rule.body, 0, { env: new Map(), saved: st.saved }, (end) => {
-          this.walkValue(plug(rule.head.value ?? TRUE, end.env), rest, { env: st.env, saved: end.saved }, k, ref.loc);
+        this.evalRule(rule, { env: new Map(), saved: st.saved }, (head, end) => {
+          this.walkValue(head, rest, { env: st.env, saved: end.saved }, k, ref.loc);
         });
       }
       return;
@@ -428,14 +438,25 @@ export class PartialEvaluator {
       if (rest.length === 0 || disabled) return this.supportRef(rules, rest, st, k, ref.loc);
       if (rest.length > 1) throw unsupported(`reference ${refText(ref)} into an element of a set is not supported by partial evaluation`, ref.loc);
       for (const rule of rules.rules) {
-        this.evalBody(rule.body, 0, { env: new Map(), saved: st.saved }, (end) => {
-          const element = plug(rule.head.key!, end.env);
+        this.evalRule(rule, { env: new Map(), saved: st.saved }, (element, end) => {
           this.evalTerm(rest[0]!, { env: st.env, saved: end.saved }, (key, s) => this.unify(key, element, s, (s2) => k(element, s2)));
         });
       }
       return;
     }
     throw unsupported(`partial object rule ${rules.path.join('.')} depending on unknowns is not supported by partial evaluation`, ref.loc);
+  }
+
+  /**
+   * A rule's body, then its head: `k` gets the value (a set rule's element), plugged, and an object rule's key.
+   */
+  private evalRule(rule: Rule, start: State, k: (value: Term, end: State, key?: Term) => void): void {
+    const head = rule.head;
+    const valueTerm = head.key && !head.value ? head.key : head.value ?? TRUE;
+    this.evalBody(rule.body, 0, start, (end) => this.evalTerm(valueTerm, end, (value, e2) => {
+      if (!(head.key && head.value)) return k(plug(value, e2.env), e2);
+      this.evalTerm(head.key, e2, (key, e3) => k(plug(value, e3.env), e3, plug(key, e3.env)));
+    }));
   }
 
   /** A rule evaluated in full: its value, or null when it is undefined. Cached per evaluation. */
@@ -449,8 +470,7 @@ export class PartialEvaluator {
       for (const rule of rules.rules) {
         for (let r: Rule | undefined = rule; r; r = r.else) {
           let found: Term | undefined;
-          this.evalBody(r.body, 0, empty, (end) => {
-            const v1 = plug(r!.head.value ?? TRUE, end.env);
+          this.evalRule(r, empty, (v1) => {
             if (value && !groundEqual(value, v1)) throw new PartialEvalError('eval_conflict_error', 'complete rules must not produce multiple outputs', rule.loc);
             found ??= v1;
           });
@@ -465,9 +485,9 @@ export class PartialEvaluator {
       const items: unknown[] = [];
       const obj: Record<string, unknown> = {};
       for (const rule of rules.rules) {
-        this.evalBody(rule.body, 0, empty, (end) => {
-          if (rules.kind === 'set') items.push(toValue(plug(rule.head.key!, end.env)));
-          else obj[String(toValue(plug(rule.head.key!, end.env)))] = toValue(plug(rule.head.value!, end.env));
+        this.evalRule(rule, empty, (head, _end, key) => {
+          if (rules.kind === 'set') items.push(toValue(head));
+          else obj[String(toValue(key!))] = toValue(head);
         });
       }
       value = rules.kind === 'set' ? toTerm(sortedSet(items)) : toTerm(obj);
@@ -484,8 +504,7 @@ export class PartialEvaluator {
       this.support.set(key, made);
       for (const rule of rules.rules) {
         if (rule.else) throw unsupported(`rule ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
-        this.evalBody(rule.body, 0, { env: new Map(), saved: [] }, (end) => {
-          const value = plug(rules.kind === 'set' ? rule.head.key! : rule.head.value ?? TRUE, end.env);
+        this.evalRule(rule, { env: new Map(), saved: [] }, (value, end) => {
           made.push({ path: rules.path, kind: rules.kind === 'set' ? 'set' : 'complete', value, body: reindex(end.saved.length > 0 ? [...end.saved] : [{ index: 0, terms: TRUE, loc, generated: true }]) });
         });
       }

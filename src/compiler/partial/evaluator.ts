@@ -56,7 +56,8 @@ type KT = (t: Term, st: State) => void;
 
 interface RuleSet {
   path: string[];
-  kind: 'complete' | 'set' | 'object' | 'function';
+  /** 'unsupported': a head with a variable before its last segment (data.a[x].b), refused when reached. */
+  kind: 'complete' | 'set' | 'object' | 'function' | 'unsupported';
   rules: Rule[];
   default?: Rule;
 }
@@ -92,23 +93,27 @@ export class PartialEvaluator {
   private addRule(pkg: string[], rule: Rule): void {
     const head = rule.head;
     const segs: string[] = [];
+    let key = head.key;
+    let unsupportedHead = false;
     for (const [i, t] of head.ref.entries()) {
       if (i === 0 && t.type === 'var') segs.push(t.value);
       else if (t.type === 'string') segs.push(t.value);
-      else if (i === head.ref.length - 1 && head.key && !head.value) break;
-      else throw unsupported(`rule head ${segs.join('.')}[...] with a variable path is not supported by partial evaluation`, rule.loc);
+      else if (i === head.ref.length - 1) key = t;
+      else unsupportedHead = true;
     }
     const path = [...pkg, ...segs];
-    const kind: RuleSet['kind'] = head.args ? 'function' : head.key && !head.value ? 'set' : head.key ? 'object' : 'complete';
-    const key = path.join('.');
-    let set = this.rules.get(key);
+    const kind: RuleSet['kind'] = unsupportedHead ? 'unsupported' : head.args ? 'function' : key && !head.value ? 'set' : key ? 'object' : 'complete';
+    const name = path.join('.');
+    let set = this.rules.get(name);
     if (!set) {
       set = { path, kind, rules: [] };
-      this.rules.set(key, set);
+      this.rules.set(name, set);
       for (let i = 1; i < path.length; i++) this.rulePrefixes.add(path.slice(0, i).join('.'));
     }
-    if (rule.default) set.default = rule;
-    else set.rules.push(rule);
+    if (unsupportedHead) set.kind = 'unsupported';
+    const normalised = key === head.key ? rule : { ...rule, head: { ...head, key } };
+    if (rule.default) set.default = normalised;
+    else set.rules.push(normalised);
   }
 
   /** Evaluates a query body (already through the compile stages), returning residual queries and support. */
@@ -414,6 +419,7 @@ export class PartialEvaluator {
 
   private evalRuleRef(rules: RuleSet, ref: Extract<Term, { type: 'ref' }>, at: number, st: State, k: KT, other?: Term): void {
     const rest = ref.value.slice(at);
+    if (rules.kind === 'unsupported') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which partial evaluation does not support`, ref.loc);
     if (rules.kind === 'function') throw unsupported(`function ${rules.path.join('.')} referenced without a call`, ref.loc);
     if (!this.dependsOnUnknowns(rules.path)) {
       const value = this.knownValue(rules);

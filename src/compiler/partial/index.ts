@@ -1,7 +1,7 @@
 // Partial evaluation through the compiler's front end: the policy modules and the query (as the body of one
 // more rule) are parsed, checked and rewritten by the same stages as for wasm, then evaluated with some
 // references unknown. Used by POST /v1/compile, its data-filtering targets and `verdict eval -p`.
-import type { Body, Term } from '../ast.js';
+import type { Annotations, Body, Module, Term } from '../ast.js';
 import { checkRego, RegoCompileError, type CompileRegoOptions, type RegoFile } from '../compile-rego.js';
 import { regoError } from '../errors.js';
 import { parseModule } from '../parse-module.js';
@@ -20,6 +20,11 @@ export interface PartialRequest {
   disableInlining?: string[];
   input?: unknown;
   data: unknown;
+  /**
+   * Without `unknowns`, the rule (data path segments) whose `unknowns` metadata annotation (custom.unknowns,
+   * on the rule or its package) names them; OPA's default ["input"] applies when there is none.
+   */
+  annotatedRule?: string[];
 }
 
 export interface PartialJson {
@@ -35,7 +40,6 @@ const PREFIX_ROWS = QUERY_BODY_PREFIX.split('\n').length - 1;
 /** Throws RegoCompileError for a query or policy that does not compile, PartialEvalError for one it cannot evaluate. */
 export function partialEvaluate(files: RegoFile[], request: PartialRequest, options: CompileRegoOptions): PartialResult {
   queryModule(request.query); // parse errors at the query's own rows and columns
-  const unknowns = (request.unknowns ?? ['input']).map((u) => refSegments(u, 'unknowns'));
   const disableInlining = (request.disableInlining ?? []).map((d) => refSegments(d, 'disableInlining'));
   let modules;
   try {
@@ -46,12 +50,40 @@ export function partialEvaluate(files: RegoFile[], request: PartialRequest, opti
   }
   const queryMod = modules.find((m) => m.package.path.length === 2 && m.package.path[1]?.type === 'string' && m.package.path[1].value === QUERY_PACKAGE && m.file === QUERY_FILE)!;
   const body = queryMod.rules[0]!.body;
+  const named = request.unknowns ?? (request.annotatedRule && annotatedUnknowns(modules, request.annotatedRule)) ?? ['input'];
+  const unknowns = named.map((u) => refSegments(u, 'unknowns'));
   const evaluator = new PartialEvaluator(modules.filter((m) => m !== queryMod), { unknowns, disableInlining, input: request.input, data: request.data });
   return evaluator.run(body, queryVars(body));
 }
 
 export function partialResultJson(result: PartialResult): PartialJson {
   return { queries: result.queries.map((q) => q.map(exprJson)), support: supportModulesJson(result.support) };
+}
+
+/** custom.unknowns from the metadata of the rule at `path`, or else of its package. */
+function annotatedUnknowns(modules: Module[], path: string[]): string[] | undefined {
+  const listed = (annotations: Annotations[] | undefined): string[] | undefined => {
+    for (const a of annotations ?? []) {
+      const u = a.custom?.unknowns;
+      if (Array.isArray(u) && u.every((x) => typeof x === 'string')) return u as string[];
+    }
+    return undefined;
+  };
+  for (const m of modules) {
+    const pkg = m.package.path.slice(1).map((t) => (t.type === 'string' ? t.value : ''));
+    if (pkg.length >= path.length || !pkg.every((s, i) => s === path[i])) continue;
+    const rest = path.slice(pkg.length);
+    for (const rule of m.rules) {
+      const head = rule.head.ref.map((t) => (t.type === 'var' || t.type === 'string' ? t.value : ''));
+      if (head.length === rest.length && head.every((s, i) => s === rest[i])) {
+        const own = listed(rule.annotations);
+        if (own) return own;
+      }
+    }
+    const pkgLevel = listed(m.annotations.filter((a) => a.scope === 'package' || a.scope === 'subpackages'));
+    if (pkgLevel) return pkgLevel;
+  }
+  return undefined;
 }
 
 /** Variables of the query itself, in order of first appearance, without wildcards. */

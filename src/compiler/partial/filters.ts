@@ -46,7 +46,7 @@ const OPS: Record<string, Op> = { eq: 'eq', equal: 'eq', neq: 'ne', lt: 'lt', lt
  */
 export function filterCondition(result: PartialResult): Condition | 'all' | 'none' {
   if (result.support.length > 0) {
-    const rule = result.support[0]!;
+    const rule = result.support.find((r) => r.default) ?? result.support[0]!;
     throw new FilterError(`use of ${rule.default ? 'default' : 'multi-value'} rule in data.${rule.path.join('.')}`, rule.body[0]?.loc);
   }
   if (result.queries.length === 0) return 'none';
@@ -86,7 +86,7 @@ function exprCondition(e: Expr): Condition {
   if (!isGround(b)) throw new FilterError(`${name}: the other operand must be a known value: ${exprText(e)}`, e.loc);
   const value = toValue(b);
   if (test === 'in') {
-    const items = Array.isArray(value) ? value : value !== null && typeof value === 'object' ? Object.values(value) : undefined;
+    const items = Array.isArray(value) ? [...value] : value !== null && typeof value === 'object' ? Object.values(value) : undefined;
     if (!items || !items.every(isScalar)) throw new FilterError(`invalid use of "... in ...": the collection must hold known scalars: ${exprText(e)}`, e.loc);
     return { kind: 'test', op: 'in', field, value: items as Scalar[] };
   }
@@ -151,10 +151,8 @@ class SqlPrinter {
       return hasNull ? `(${col} NOT IN ${list} AND ${col} IS NOT NULL)` : orNull(`${col} NOT IN ${list}`);
     }
     if (t.op === 'startswith' || t.op === 'endswith' || t.op === 'contains') {
-      const escaped = (v as string).replace(/[\\%_]/g, (m) => `\\${m}`);
-      const pattern = t.op === 'startswith' ? `${escaped}%` : t.op === 'endswith' ? `%${escaped}` : `%${escaped}%`;
-      const like = `${col} ${negated ? 'NOT ' : ''}LIKE ${this.literal(pattern)} ESCAPE ${this.literal('\\')}`;
-      return negated ? orNull(like) : like;
+      const test = this.stringTest(col, t.op, v as string);
+      return negated ? orNull(`NOT ${test}`) : test;
     }
     if (v === null) {
       // Every value is >= null and none is < null, null included.
@@ -171,6 +169,24 @@ class SqlPrinter {
     const [sqlOp, nullPasses] = (negated ? negative : positive)[t.op]!;
     const cmp = `${col} ${sqlOp} ${lit}`;
     return nullPasses ? orNull(cmp) : cmp;
+  }
+
+  /** Prefix, suffix and substring tests, case-sensitive as Rego's (SQLite's and MySQL's LIKE are not). */
+  private stringTest(col: string, op: 'startswith' | 'endswith' | 'contains', v: string): string {
+    const lit = this.literal(v);
+    const n = [...v].length;
+    if (this.dialect === 'sqlite') {
+      if (op === 'contains') return `instr(${col}, ${lit}) > 0`;
+      return op === 'startswith' ? `substr(${col}, 1, ${n}) = ${lit}` : `substr(${col}, -${n}) = ${lit}`;
+    }
+    const escaped = v.replace(/[\\%_]/g, (m) => `\\${m}`);
+    const pattern = this.literal(op === 'startswith' ? `${escaped}%` : op === 'endswith' ? `%${escaped}` : `%${escaped}%`);
+    const escape = this.literal('\\');
+    switch (this.dialect) {
+      case 'mysql': return `${col} LIKE BINARY ${pattern} ESCAPE ${escape}`;
+      case 'sqlserver': return `${col} LIKE ${pattern} COLLATE Latin1_General_CS_AS ESCAPE ${escape}`;
+      default: return `${col} LIKE ${pattern} ESCAPE ${escape}`;
+    }
   }
 
   private literal(v: Scalar): string {

@@ -10,6 +10,8 @@ export interface FilterCase {
   query: string;
   unknowns?: string[];
   disableInlining?: string[];
+  /** Why the SQL/UCAST targets refuse the residual (a fragment of the message), when they must. */
+  refusedAsFilter?: string;
 }
 
 const roles = { roles: { alice: ['admin'], bob: ['support'], carol: [] }, teams: { support: ['t1', 't2'], sales: ['t3'] } };
@@ -62,11 +64,29 @@ allow if {
   },
   {
     name: 'negation and comparisons',
+    refusedAsFilter: 'invalid statement "input.ticket.resolved"',
     policy: `package tickets
 allow if {
   not input.ticket.resolved
   input.ticket.priority >= 2
   input.ticket.priority < 5
+}
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'negated comparison and ranges',
+    policy: `package tickets
+allow if {
+  not input.ticket.resolved == true
+  input.ticket.priority >= 2
+  input.ticket.priority <= 4
+}
+allow if {
+  input.ticket.priority > 5
+  not input.ticket.status in {"closed"}
 }
 `,
     data: {},
@@ -104,6 +124,7 @@ allow if {
   },
   {
     name: 'default rule queried for its value (support rules)',
+    refusedAsFilter: 'use of default rule in data.tickets.allow',
     policy: `package tickets
 default allow := false
 allow if input.ticket.tenant == input.user.tenant
@@ -150,6 +171,7 @@ allow if {
   },
   {
     name: 'disableInlining keeps the rule as support',
+    refusedAsFilter: 'use of multi-value rule in data.tickets.allow',
     policy: `package tickets
 allow if input.ticket.tenant == input.user.tenant
 `,

@@ -170,7 +170,9 @@ export async function postCompileFilter(ctx: ServerContext, req: IncomingMessage
   const body: Record<string, unknown> = { result: out };
   const metrics = metricsOf(params, evalNs);
   if (metrics) body.metrics = metrics;
-  sendJson(req, res, 200, body, boolParam(params, 'pretty'), ctx.encoding);
+  // The official clients pick the response schema by its media type: the target's own.
+  const mediaType = target === 'rego' ? 'application/json' : String(req.headers.accept).split(',')[0]!.split(';')[0]!.trim();
+  sendJson(req, res, 200, body, boolParam(params, 'pretty'), ctx.encoding, mediaType);
 }
 
 /** {query: ...} for a target; no `query` when no row may pass. */

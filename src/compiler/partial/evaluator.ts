@@ -67,6 +67,9 @@ const str = (value: string, loc: Location = NO_LOC): Term => ({ type: 'string', 
 const op = (name: string, loc: Location = NO_LOC): Term => ({ type: 'ref', value: name.split('.').map((s, i) => (i === 0 ? v(s, loc) : str(s, loc))), loc });
 const TRUE: Term = { type: 'boolean', value: true, loc: NO_LOC };
 
+/** Builtins whose answer may change from one call to the next: kept residual, as OPA keeps them. */
+const NONDETERMINISTIC: ReadonlySet<string> = new Set(['http.send', 'io.jwt.decode_verify', 'io.jwt.encode_sign', 'io.jwt.encode_sign_raw', 'json.match_schema', 'json.verify_schema', 'net.lookup_ip_addr', 'opa.runtime', 'rand.intn', 'time.now_ns', 'uuid.rfc4122']);
+
 function unsupported(message: string, loc?: Location): PartialEvalError {
   return new PartialEvalError('partial_eval_unsupported', message, loc);
 }
@@ -82,6 +85,8 @@ export class PartialEvaluator {
   /** Variables standing for values only known when the residual query runs. */
   private readonly residualVars = new Set<string>();
   private queryVars: ReadonlySet<string> = new Set();
+  /** Reference segments already evaluated (residual ones stay non-ground). */
+  private readonly evaluated = new WeakSet<Term>();
 
   constructor(modules: Module[], private readonly options: PartialOptions) {
     for (const m of modules) {
@@ -281,7 +286,7 @@ export class PartialEvaluator {
     const output = hasOutput ? argTerms[arity] : undefined;
     this.evalList(inputs, st, (args, s) => {
       if (fn) return this.callFunction(fn, args, s, loc, (result, s2) => k(result, output, s2));
-      if (args.every(isGround)) {
+      if (args.every(isGround) && !NONDETERMINISTIC.has(name)) {
         const outcome = callBuiltin(name, args.map(toValue));
         if ('unsupported' in outcome) throw unsupported(`builtin ${name} is not supported by partial evaluation`, loc);
         if (!outcome.defined) return;
@@ -348,12 +353,13 @@ export class PartialEvaluator {
   private evalRef(ref: Extract<Term, { type: 'ref' }>, st: State, k: KT, other?: Term): void {
     const head = ref.value[0]!;
     // Segments that are themselves references or calls (data.roles[input.user.name]) are evaluated first.
-    const nested = ref.value.findIndex((t, i) => i > 0 && !isGround(t) && t.type !== 'var');
+    const nested = ref.value.findIndex((t, i) => i > 0 && !isGround(t) && t.type !== 'var' && !this.evaluated.has(t));
     if (nested > 0) {
       return this.evalTerm(ref.value[nested]!, st, (seg, s) => {
         const value = [...ref.value];
-        value[nested] = seg.type === 'ref' || seg.type === 'call' ? seg : seg;
-        if (!isGround(seg) && seg.type !== 'var') return this.residual({ ...ref, value }, s, k);
+        value[nested] = seg;
+        this.evaluated.add(seg);
+        // A residual segment into known data is matched against each key there (walkValue).
         this.evalRef({ ...ref, value }, s, k, other);
       });
     }
@@ -536,6 +542,7 @@ export class PartialEvaluator {
       if (Array.isArray(node.with) && node.with.length > 0) found = true;
       if (node.type === 'ref') {
         const ref = node as Extract<Term, { type: 'ref' }>;
+        if (NONDETERMINISTIC.has(callName(ref) ?? '')) found = true;
         if (this.isUnknown(ref, new Map())) found = true;
         const target = staticDataPath(ref);
         if (target) for (const other of this.rulesReachedBy(target)) if (this.dependsOnUnknowns(other)) found = true;

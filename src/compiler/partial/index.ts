@@ -1,6 +1,7 @@
 // Partial evaluation through the compiler's front end: the policy modules and the query (as the body of one
 // more rule) are parsed, checked and rewritten by the same stages as for wasm, then evaluated with some
 // references unknown. Used by POST /v1/compile, its data-filtering targets and `verdict eval -p`.
+import { createHash } from 'node:crypto';
 import type { Annotations, Body, Module, Term } from '../ast.js';
 import { checkRego, RegoCompileError, type CompileRegoOptions, type RegoFile } from '../compile-rego.js';
 import { regoError } from '../errors.js';
@@ -43,7 +44,7 @@ export function partialEvaluate(files: RegoFile[], request: PartialRequest, opti
   const disableInlining = (request.disableInlining ?? []).map((d) => refSegments(d, 'disableInlining'));
   let modules;
   try {
-    modules = checkRego([...files, { path: QUERY_FILE, source: `${QUERY_BODY_PREFIX}${request.query}\n}\n`, query: true }], options);
+    modules = checked(files, request.query, options);
   } catch (err) {
     if (err instanceof RegoCompileError) throw new RegoCompileError(err.errors.map((e) => (e.location.file === QUERY_FILE ? { ...e, location: { file: '', row: Math.max(1, e.location.row - PREFIX_ROWS), col: e.location.col } } : e)));
     throw err;
@@ -58,6 +59,33 @@ export function partialEvaluate(files: RegoFile[], request: PartialRequest, opti
 
 export function partialResultJson(result: PartialResult): PartialJson {
   return { queries: result.queries.map((q) => q.map(exprJson)), support: supportModulesJson(result.support) };
+}
+
+const CACHED_COMPILATIONS = 64;
+/** Per builtin table (a different table is a different compilation): key → checked modules, oldest first. */
+const compilations = new WeakMap<CompileRegoOptions['builtins'], Map<string, Module[]>>();
+
+/**
+ * The policies and the query through the front end. A server asks the same queries of the same policies again
+ * and again (a filter endpoint always asks one), and the front end costs more than the evaluation: the checked
+ * modules are kept for the most recent combinations. The evaluator never changes them.
+ */
+function checked(files: RegoFile[], query: string, options: CompileRegoOptions): Module[] {
+  const hash = createHash('sha256').update(options.regoVersion ?? 'v1').update('\0').update(query);
+  for (const f of files) hash.update('\0').update(f.path).update('\0').update(f.source);
+  const key = hash.digest('hex');
+  let cache = compilations.get(options.builtins);
+  if (!cache) compilations.set(options.builtins, (cache = new Map()));
+  const hit = cache.get(key);
+  if (hit) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const modules = checkRego([...files, { path: QUERY_FILE, source: `${QUERY_BODY_PREFIX}${query}\n}\n`, query: true }], options);
+  cache.set(key, modules);
+  if (cache.size > CACHED_COMPILATIONS) cache.delete(cache.keys().next().value!);
+  return modules;
 }
 
 /** custom.unknowns from the metadata of the rule at `path`, or else of its package. */

@@ -136,7 +136,12 @@ function dialectTarget(name: unknown): FilterTarget {
 export async function postCompileFilter(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, params: URLSearchParams): Promise<void> {
   const target = targetOf(String(req.headers.accept ?? ''));
   if (!target) throw invalidParameter(`unsupported Accept header ${JSON.stringify(req.headers.accept)}: expected application/json, application/vnd.opa.sql.{postgresql,mysql,sqlserver,sqlite}+json, application/vnd.opa.ucast.{all,minimal,linq,prisma}+json or application/vnd.opa.multitarget+json`);
-  const path = rawPath.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+  let path: string[];
+  try {
+    path = rawPath.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+  } catch {
+    throw invalidParameter(`invalid path ${JSON.stringify(rawPath)}: not a valid URL escape`);
+  }
   if (path.length === 0) throw invalidParameter('the path of a filter rule is required: POST /v1/compile/{path}');
   const query = `data${path.map((s) => `[${JSON.stringify(s)}]`).join('')} == true`;
   const request = await readCompileRequest(ctx, req, params, new Set(['disableInlining', 'targetSQLTableMappings', 'targetDialects']), { query });

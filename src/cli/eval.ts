@@ -15,8 +15,9 @@ import { compileRego, RegoCompileError } from '../compiler/compile-rego.js';
 import { PlanError } from '../compiler/planner/index.js';
 import { queryModule, queryPlanError, type QueryRow } from '../compiler/query.js';
 import { LoadError, loadPaths } from './load.js';
+import { evaluatePartialQuery, partialFlagError, partialFlags, partialUsage } from './eval-partial.js';
 
-export const evalUsage = 'verdict eval [-d PATH]... [-i INPUT_FILE] [--format json|pretty] QUERY';
+export const evalUsage = `verdict eval [-d PATH]... [-i INPUT_FILE] [--format json|pretty] ${partialUsage} QUERY`;
 
 export interface EvalOptions {
   dataPaths: string[];
@@ -88,6 +89,7 @@ export async function evalCommand(args: string[]): Promise<number> {
         data: { type: 'string', short: 'd', multiple: true },
         input: { type: 'string', short: 'i' },
         format: { type: 'string', short: 'f', default: 'json' },
+        ...partialFlags,
       },
     });
   } catch (err) {
@@ -102,6 +104,27 @@ export async function evalCommand(args: string[]): Promise<number> {
   if (values.format !== 'json' && values.format !== 'pretty') {
     console.error(`verdict eval: --format ${values.format}: expected json or pretty`);
     return 2;
+  }
+  const flagError = partialFlagError(values);
+  if (flagError) {
+    console.error(`verdict eval: ${flagError}\nusage: ${evalUsage}`);
+    return 2;
+  }
+  if (values.partial) {
+    if (values.format !== 'json') {
+      console.error('verdict eval: -p prints JSON only (--format json)');
+      return 2;
+    }
+    let partial;
+    try {
+      const input = values.input === undefined ? undefined : await readInput(values.input);
+      partial = await evaluatePartialQuery(values.data ?? [], input, positionals[0]!, values);
+    } catch (err) {
+      if (!(err instanceof LoadError)) throw err;
+      partial = { errors: [{ message: err.message, code: 'load_error', location: { file: '', row: 0, col: 0 } }] };
+    }
+    console.log(JSON.stringify(partial, null, 2));
+    return partial.errors ? 2 : 0;
   }
   let out: EvalOutput;
   try {

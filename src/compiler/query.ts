@@ -10,7 +10,9 @@ import { childTerms, exprTerms } from './walk.js';
 
 export const QUERY_PACKAGE = 'verdict_query';
 export const QUERY_ENTRYPOINT = `${QUERY_PACKAGE}/rows`;
-const PREFIX = `package ${QUERY_PACKAGE}\n\nq if {\n`;
+/** The module a query is parsed in, as the body of rule `q`: parse errors are reported against it. */
+export const QUERY_BODY_PREFIX = `package ${QUERY_PACKAGE}\n\nq if {\n`;
+const PREFIX = QUERY_BODY_PREFIX;
 const PREFIX_ROWS = 3;
 
 export interface QueryExpression {

@@ -286,6 +286,11 @@ export class Engine {
     return { rows, compileNs: Number(compiledAt - started), evalNs: Number(process.hrtime.bigint() - compiledAt) };
   }
 
+  /** The active set's Rego modules and the version they compile as (for partial evaluation, which reads the source). */
+  regoSources(): { modules: RegoModule[]; regoVersion: 0 | 1 } {
+    return regoSources(this.set.bundles, this.set.apiModules, this.defaultRegoVersion);
+  }
+
   private async build(bundles: Bundle[], apiModules: ApiModule[]): Promise<PolicySet> {
     const entrypoints = new Map<string, WasmProgram>();
     const packages = new Map<string, WasmProgram>();

@@ -8,6 +8,7 @@ import type { ServerContext } from './context.js';
 import { deleteData, getData, patchData, postData, postDataV0, putData } from './data-api.js';
 import { config, health, healthRule, status } from './health-api.js';
 import { getQuery, postQuery } from './query-api.js';
+import { postCompile, postCompileFilter } from './compile-api.js';
 import { indexPage } from './index-page.js';
 import { deletePolicy, getPolicy, listPolicies, putPolicy } from './policy-api.js';
 import { ServerMetrics } from './metrics.js';
@@ -153,6 +154,8 @@ function buildApp(ctx: ServerContext): express.Express {
   app.get('/health', (req, res) => health(ctx, req, res));
   app.get(/^\/health\/.+$/, (req, res) => healthRule(ctx, req, res, splitUrl(req.url, '/health/').rawPath));
   app.all('/v1/query', dispatch('/v1/query', { GET: (c, rq, rs, _p, q) => getQuery(c, rq, rs, q), POST: (c, rq, rs, _p, q) => postQuery(c, rq, rs, q) }));
+  app.all('/v1/compile', dispatch('/v1/compile', { POST: (c, rq, rs, _p, q) => postCompile(c, rq, rs, q) }));
+  app.all(/^\/v1\/compile\/.+$/, dispatch('/v1/compile', { POST: postCompileFilter }));
   app.get('/', (req, res) => indexPage(ctx, req, res));
   app.get('/v1/config', (req, res) => config(ctx, req, res));
   app.get('/v1/status', (req, res) => status(ctx, req, res));

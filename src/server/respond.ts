@@ -10,10 +10,10 @@ export interface EncodingOptions {
   gzipLevel: number;
 }
 
-export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, value: unknown, pretty: boolean, encoding: EncodingOptions): void {
+export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, value: unknown, pretty: boolean, encoding: EncodingOptions, contentType = 'application/json'): void {
   const text = writeJson(value, pretty ? 2 : undefined) + '\n';
   let body: Buffer | string = text;
-  const headers: Record<string, string | number> = { 'Content-Type': 'application/json', Vary: 'Accept-Encoding' };
+  const headers: Record<string, string | number> = { 'Content-Type': contentType, Vary: 'Accept-Encoding' };
   if (text.length >= encoding.gzipMinLength && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
     body = gzipSync(text, { level: encoding.gzipLevel });
     headers['Content-Encoding'] = 'gzip';

@@ -162,6 +162,8 @@ const cases: Case[] = [
   { name: 'policy list without a token', method: 'GET', path: '/v1/policies' },
   { name: 'query without a token', method: 'GET', path: '/v1/query?q=data' },
   { name: 'compile without a token', method: 'POST', path: '/v1/compile', body: '{"query":"data.app.allow"}' },
+  { name: 'compile as admin', method: 'POST', path: '/v1/compile', token: 'admin-token', body: '{"query":"data.app.allow == true","unknowns":["input.user"]}', statusOnly: true },
+  { name: 'data filter without a token', method: 'POST', path: '/v1/compile/app/allow', body: '{"unknowns":["input.user"]}' },
   { name: 'config without a token', method: 'GET', path: '/v1/config' },
   { name: 'config as admin', method: 'GET', path: '/v1/config', token: 'admin-token', statusOnly: true },
   { name: 'status as admin (no status plugin)', method: 'GET', path: '/v1/status', token: 'admin-token' },

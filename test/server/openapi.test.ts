@@ -57,6 +57,7 @@ function templateOf(path: string): string {
     ['/v1/decisions/', '/v1/decisions/{decision_id}'],
     ['/v1/authz/', '/v1/authz/{path}'],
     ['/v1/bundles/', '/v1/bundles/{name}'],
+    ['/v1/compile/', '/v1/compile/{path}'],
   ];
   for (const [prefix, template] of prefixes) {
     if (bare.startsWith(prefix)) return template;
@@ -105,6 +106,9 @@ const requests: [string, string, string?][] = [
   ['POST', '/v1/query', '{"query":"x := input.a","input":{"a":1}}'],
   ['POST', '/v1/query', 'bad'],
   ['POST', '/v1/query', '{}'],
+  ['POST', '/v1/compile', '{"query":"data.gateway.authz.allow == true","unknowns":["input.request"]}'],
+  ['POST', '/v1/compile', '{}'],
+  ['POST', '/v1/compile/gateway/authz/allow', '{"unknowns":["input.request"]}'],
   ['PUT', '/v1/policies/health', 'package system.health\nlive := true\n'],
   ['GET', '/health/live'],
   ['GET', '/health/ready'],

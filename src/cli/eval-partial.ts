@@ -1,0 +1,50 @@
+// `verdict eval -p [--unknowns REF]... [--disable-inlining REF]...`: partial evaluation of the query instead of
+// full evaluation, printed as `opa eval -p --format json` prints it: {"partial": {"queries": [...],
+// "modules": [...]}}, `{"partial": {}}` when the query can never succeed, {"errors": [...]} (exit 2) when the
+// policies or the query do not compile or use what partial evaluation does not support.
+import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
+import { RegoCompileError } from '../compiler/compile-rego.js';
+import { partialEvaluate, PartialEvalError, partialResultJson } from '../compiler/partial/index.js';
+import { loadPaths } from './load.js';
+
+/** The flags, for parseArgs. */
+export const partialFlags = {
+  partial: { type: 'boolean', short: 'p' },
+  unknowns: { type: 'string', multiple: true },
+  'disable-inlining': { type: 'string', multiple: true },
+} as const;
+
+export const partialUsage = '[-p [--unknowns REF]... [--disable-inlining REF]...]';
+
+export interface PartialFlags {
+  partial?: boolean;
+  unknowns?: string[];
+  'disable-inlining'?: string[];
+}
+
+/** Refuses --unknowns and --disable-inlining without -p, which would otherwise be ignored. */
+export function partialFlagError(values: PartialFlags): string | undefined {
+  if (values.partial) return undefined;
+  if (values.unknowns) return '--unknowns requires -p (--partial)';
+  if (values['disable-inlining']) return '--disable-inlining requires -p (--partial)';
+  return undefined;
+}
+
+export async function evaluatePartialQuery(dataPaths: string[], input: unknown, query: string, values: PartialFlags): Promise<{ partial?: Record<string, unknown>; errors?: unknown[] }> {
+  const { modules, data } = await loadPaths(dataPaths);
+  try {
+    const result = partialEvaluate(modules, { query, input, data, unknowns: values.unknowns, disableInlining: values['disable-inlining'] }, { builtins: verdictBuiltins, deprecated: verdictDeprecated });
+    const json = partialResultJson(result);
+    const partial: Record<string, unknown> = {};
+    if (json.queries.length > 0) partial.queries = json.queries;
+    if (json.support.length > 0) partial.modules = json.support;
+    return { partial };
+  } catch (err) {
+    if (err instanceof RegoCompileError) return { errors: err.errors };
+    if (err instanceof PartialEvalError) {
+      const loc = err.location;
+      return { errors: [{ message: err.message, code: err.code, location: { file: loc?.file ?? '', row: loc?.row ?? 0, col: loc?.col ?? 0 } }] };
+    }
+    throw err;
+  }
+}

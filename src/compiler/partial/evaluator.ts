@@ -1,0 +1,750 @@
+// Partial evaluation of a query over checked and rewritten modules (the compiler's front end), with some
+// references declared unknown. Everything that does not depend on an unknown is evaluated (rules, data,
+// builtins on known arguments); what does is kept as residual expressions. Each way the query can succeed gives
+// one residual query (a conjunction); the queries together are a disjunction. Rules that cannot be inlined
+// into the queries (complete rules with a default that may apply, the full extent of partial sets, paths
+// named in disableInlining) become support rules under data.partial, as OPA makes them.
+//
+// The search is depth first with continuations: every step calls `k` once per way it can succeed. Values are
+// AST terms: ground terms are known values; any other term (a reference into an unknown, a residual variable)
+// is residual. A variable is residual when it is bound to itself: it stands for a value only known later.
+import type { Body, Expr, Location, Module, Rule, Term } from '../ast.js';
+import { isTerm } from '../ast.js';
+import { callName, exprOperator } from '../walk.js';
+import { builtinArity, callBuiltin } from './core-builtins.js';
+import { isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet } from './values.js';
+
+/** A query or policy the partial evaluator cannot handle, or an evaluation error, with OPA's error fields. */
+export class PartialEvalError extends Error {
+  constructor(readonly code: 'eval_conflict_error' | 'eval_type_error' | 'partial_eval_unsupported', message: string, readonly location?: Location) {
+    super(message);
+    this.name = 'PartialEvalError';
+  }
+}
+
+export interface PartialOptions {
+  /** Unknown references as segment lists: ['input', 'ticket'] for input.ticket. */
+  unknowns: string[][];
+  /** Rule paths ('data.x.allow' as ['data','x','allow']) that must not be inlined. */
+  disableInlining: string[][];
+  input: unknown;
+  data: unknown;
+}
+
+export interface SupportRule {
+  /** The rule's path without `data.partial`: ['q', 'allow']. */
+  path: string[];
+  kind: 'complete' | 'set';
+  default?: true;
+  /** The value of a complete rule, the element of a set. */
+  value: Term;
+  body: Expr[];
+}
+
+export interface PartialResult {
+  queries: Expr[][];
+  support: SupportRule[];
+}
+
+type Env = ReadonlyMap<string, Term>;
+interface State {
+  env: Env;
+  saved: readonly Expr[];
+}
+type K = (st: State) => void;
+type KT = (t: Term, st: State) => void;
+
+interface RuleSet {
+  path: string[];
+  /** 'unsupported': a head with a variable before its last segment (data.a[x].b), refused when reached. */
+  kind: 'complete' | 'set' | 'object' | 'function' | 'unsupported';
+  rules: Rule[];
+  default?: Rule;
+}
+
+const v = (value: string, loc: Location = NO_LOC): Term => ({ type: 'var', value, loc });
+const str = (value: string, loc: Location = NO_LOC): Term => ({ type: 'string', value, loc });
+const op = (name: string, loc: Location = NO_LOC): Term => ({ type: 'ref', value: name.split('.').map((s, i) => (i === 0 ? v(s, loc) : str(s, loc))), loc });
+const TRUE: Term = { type: 'boolean', value: true, loc: NO_LOC };
+
+/** Builtins whose answer may change from one call to the next: kept residual, as OPA keeps them. */
+const NONDETERMINISTIC: ReadonlySet<string> = new Set(['http.send', 'io.jwt.decode_verify', 'io.jwt.encode_sign', 'io.jwt.encode_sign_raw', 'json.match_schema', 'json.verify_schema', 'net.lookup_ip_addr', 'opa.runtime', 'rand.intn', 'time.now_ns', 'uuid.rfc4122']);
+
+function unsupported(message: string, loc?: Location): PartialEvalError {
+  return new PartialEvalError('partial_eval_unsupported', message, loc);
+}
+
+export class PartialEvaluator {
+  private readonly rules = new Map<string, RuleSet>();
+  /** Every prefix of a rule path, for refs that stop above rules (a package, say). */
+  private readonly rulePrefixes = new Set<string>();
+  private readonly dependsMemo = new Map<string, boolean>();
+  private readonly knownValues = new Map<string, Term | null>();
+  private readonly support = new Map<string, SupportRule[]>();
+  private fresh = 0;
+  /** Variables standing for values only known when the residual query runs. */
+  private readonly residualVars = new Set<string>();
+  private queryVars: ReadonlySet<string> = new Set();
+  /** Reference segments already evaluated (residual ones stay non-ground). */
+  private readonly evaluated = new WeakSet<Term>();
+
+  constructor(modules: Module[], private readonly options: PartialOptions) {
+    for (const m of modules) {
+      const pkg = m.package.path.slice(1).map((t) => (t.type === 'string' ? t.value : ''));
+      for (const rule of m.rules) this.addRule(pkg, rule);
+    }
+  }
+
+  private addRule(pkg: string[], rule: Rule): void {
+    const head = rule.head;
+    const segs: string[] = [];
+    let key = head.key;
+    let unsupportedHead = false;
+    for (const [i, t] of head.ref.entries()) {
+      if (i === 0 && t.type === 'var') segs.push(t.value);
+      else if (t.type === 'string') segs.push(t.value);
+      else if (i === head.ref.length - 1) key = t;
+      else unsupportedHead = true;
+    }
+    const path = [...pkg, ...segs];
+    const kind: RuleSet['kind'] = unsupportedHead ? 'unsupported' : head.args ? 'function' : key && !head.value ? 'set' : key ? 'object' : 'complete';
+    const name = path.join('.');
+    let set = this.rules.get(name);
+    if (!set) {
+      set = { path, kind, rules: [] };
+      this.rules.set(name, set);
+      for (let i = 1; i < path.length; i++) this.rulePrefixes.add(path.slice(0, i).join('.'));
+    }
+    if (unsupportedHead) set.kind = 'unsupported';
+    const normalised = key === head.key ? rule : { ...rule, head: { ...head, key } };
+    if (rule.default) set.default = normalised;
+    else set.rules.push(normalised);
+  }
+
+  /** Evaluates a query body (already through the compile stages), returning residual queries and support. */
+  run(body: Body, queryVars: string[]): PartialResult {
+    this.queryVars = new Set(queryVars);
+    const queries: Expr[][] = [];
+    this.evalBody(body, 0, { env: new Map(), saved: [] }, (st) => {
+      const bindings: Expr[] = [];
+      for (const name of queryVars) {
+        const bound = st.env.get(name);
+        if (bound && !(bound.type === 'var' && bound.value === name)) bindings.push(this.call('eq', [v(name), plug(bound, st.env)]));
+      }
+      queries.push(reindex(propagateCopies([...st.saved, ...bindings])));
+    });
+    const support = [...this.support.values()].flat().map((r) => ({ ...r, body: reindex(propagateCopies(r.body)) }));
+    return { queries, support };
+  }
+
+  // ---------------------------------------------------------------- bodies and expressions
+
+  private evalBody(body: Body, i: number, st: State, k: K): void {
+    if (i >= body.length) return k(st);
+    this.evalExpr(body[i]!, st, (next) => this.evalBody(body, i + 1, next, k));
+  }
+
+  private evalExpr(e: Expr, st: State, k: K): void {
+    if (e.with && e.with.length > 0) throw unsupported('`with` is not supported by partial evaluation', e.loc);
+    if (e.negated) return this.evalNot([{ ...e, negated: undefined }], st, k, e.loc);
+    const terms = e.terms;
+    if (Array.isArray(terms)) return this.evalCallExpr(e, terms, st, k);
+    if (isTerm(terms)) {
+      return this.evalTerm(terms, st, (t, next) => {
+        if (isGround(t)) {
+          if (!(t.type === 'boolean' && t.value === false)) k(next);
+          return;
+        }
+        k(this.save(next, { index: 0, terms: t.type === 'call' ? t.value : t, loc: e.loc }));
+      });
+    }
+    switch (terms.type) {
+      case 'some': return k(st);
+      case 'not': return this.evalNot(terms.body, st, k, e.loc);
+      case 'every': return this.evalEvery(terms, st, k, e.loc);
+      default: throw unsupported(`\`${terms.type === 'logicaland' ? 'and' : 'or'}\` is not supported by partial evaluation`, e.loc);
+    }
+  }
+
+  /** `not`: fails when the body succeeds unconditionally; a single residual expression is kept negated. */
+  private evalNot(body: Body, st: State, k: K, loc: Location): void {
+    const outcomes: Expr[][] = [];
+    this.evalBody(body, 0, { env: st.env, saved: [] }, (inner) => outcomes.push([...inner.saved]));
+    if (outcomes.length === 0) return k(st);
+    if (outcomes.some((saved) => saved.length === 0)) return;
+    if (outcomes.length === 1 && outcomes[0]!.length === 1) {
+      const only = outcomes[0]![0]!;
+      return k(this.save(st, { ...only, negated: only.negated ? undefined : true }));
+    }
+    throw unsupported('`not` over more than one residual expression is not supported by partial evaluation', loc);
+  }
+
+  private evalEvery(every: Extract<Expr['terms'], { type: 'every' }>, st: State, k: K, loc: Location): void {
+    this.evalTerm(every.domain, st, (domain, next) => {
+      if (!isGround(domain)) throw unsupported('`every` over an unknown collection is not supported by partial evaluation', loc);
+      const entries = groundEntries(domain);
+      for (const [key, value] of entries) {
+        let env = next.env;
+        if (every.key?.type === 'var') env = bind(env, every.key.value, key);
+        if (every.value.type === 'var') env = bind(env, every.value.value, value);
+        let holds = false;
+        this.evalBody(every.body, 0, { env, saved: [] }, (inner) => {
+          if (inner.saved.length > 0) throw unsupported('`every` with a body depending on unknowns is not supported by partial evaluation', loc);
+          holds = true;
+        });
+        if (!holds) return;
+      }
+      k(next);
+    });
+  }
+
+  private evalCallExpr(e: Expr, terms: Term[], st: State, k: K): void {
+    const name = exprOperator(e);
+    if (name === 'eq' || name === 'equal' || name === 'assign') {
+      return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => this.unify(a, b, s2, k), a), terms[2]);
+    }
+    if (name === 'print' || name === 'internal.print') return k(st);
+    this.evalCall(terms[0]!, terms.slice(1), st, e.loc, (result, output, next) => {
+      if (output) return this.evalTerm(output, next, (o, n2) => this.unify(o, result, n2, k));
+      if (isGround(result)) {
+        if (!(result.type === 'boolean' && result.value === false)) k(next);
+        return;
+      }
+      k(this.save(next, { index: 0, terms: result.type === 'call' ? result.value : result, loc: e.loc }));
+    });
+  }
+
+  // ---------------------------------------------------------------- terms
+
+  /** Evaluates `t` to each of its values. `other` is the term it is compared with, when there is one. */
+  private evalTerm(t: Term, st: State, k: KT, other?: Term): void {
+    switch (t.type) {
+      case 'null': case 'boolean': case 'number': case 'string': return k(t, st);
+      case 'var': {
+        const bound = st.env.get(t.value);
+        return k(bound ?? t, st);
+      }
+      case 'ref': return this.evalRef(t, st, k, other);
+      case 'array': return this.evalList(t.value, st, (items, s) => k({ ...t, value: items }, s));
+      case 'set': return this.evalList(t.value, st, (items, s) => k(items.every(isGround) ? toTerm(sortedSet(items.map(toValue)), t.loc) : { ...t, value: items }, s));
+      case 'object':
+        return this.evalList(t.value.flat(), st, (items, s) => {
+          const pairs: [Term, Term][] = [];
+          for (let i = 0; i < items.length; i += 2) pairs.push([items[i]!, items[i + 1]!]);
+          k({ ...t, value: pairs }, s);
+        });
+      case 'call':
+        return this.evalCall(t.value[0]!, t.value.slice(1), st, t.loc, (result, output, next) => {
+          if (output) throw unsupported('a nested call with an output argument is not supported', t.loc);
+          k(result, next);
+        });
+      case 'arraycomprehension': case 'setcomprehension': case 'objectcomprehension':
+        return this.evalComprehension(t, st, k);
+      case 'templatestring': throw unsupported('template strings are not supported by partial evaluation', t.loc);
+    }
+  }
+
+  private evalList(items: Term[], st: State, k: (items: Term[], st: State) => void, i = 0, acc: Term[] = []): void {
+    if (i >= items.length) return k(acc, st);
+    this.evalTerm(items[i]!, st, (t, s) => this.evalList(items, s, k, i + 1, [...acc, t]));
+  }
+
+  private evalComprehension(t: Extract<Term, { type: 'arraycomprehension' | 'setcomprehension' | 'objectcomprehension' }>, st: State, k: KT): void {
+    const rows: Term[][] = [];
+    this.evalBody(t.value.body, 0, { env: st.env, saved: [] }, (inner) => {
+      if (inner.saved.length > 0) throw unsupported('a comprehension depending on unknowns is not supported by partial evaluation', t.loc);
+      const heads = t.type === 'objectcomprehension' ? [t.value.key, t.value.value] : [t.value.term];
+      rows.push(heads.map((h) => plug(h, inner.env)));
+    });
+    if (rows.some((r) => !r.every(isGround))) throw unsupported('a comprehension depending on unknowns is not supported by partial evaluation', t.loc);
+    if (t.type === 'arraycomprehension') return k({ type: 'array', value: rows.map((r) => r[0]!), loc: t.loc }, st);
+    if (t.type === 'setcomprehension') return k(toTerm(sortedSet(rows.map((r) => toValue(r[0]!))), t.loc), st);
+    const obj: Record<string, unknown> = {};
+    for (const [key, value] of rows) {
+      const name = String(toValue(key!));
+      if (name in obj && !groundEqual(toTerm(obj[name]), value!)) throw new PartialEvalError('eval_conflict_error', 'object keys must be unique', t.loc);
+      obj[name] = toValue(value!);
+    }
+    k(toTerm(obj, t.loc), st);
+  }
+
+  // ---------------------------------------------------------------- calls
+
+  /**
+   * A builtin or a user function. `k` receives the call's value and, when the call was written with one more
+   * argument than declared, the output term to unify it with.
+   */
+  private evalCall(operator: Term, argTerms: Term[], st: State, loc: Location, k: (result: Term, output: Term | undefined, st: State) => void): void {
+    const name = callName(operator);
+    if (name === undefined) throw unsupported('dynamic function calls are not supported by partial evaluation', loc);
+    const fn = name.startsWith('data.') ? this.rules.get(name.slice(5)) : undefined;
+    const arity = fn ? fn.rules[0]?.head.args?.length ?? fn.default?.head.args?.length ?? 0 : builtinArity(name)?.arity;
+    if (arity === undefined) throw unsupported(`unknown function ${name}`, loc);
+    const variadic = !fn && builtinArity(name)?.variadic;
+    const hasOutput = !variadic && argTerms.length > arity;
+    const inputs = hasOutput ? argTerms.slice(0, arity) : argTerms;
+    const output = hasOutput ? argTerms[arity] : undefined;
+    this.evalList(inputs, st, (args, s) => {
+      if (fn) return this.callFunction(fn, args, s, loc, (result, s2) => k(result, output, s2));
+      if (args.every(isGround) && !NONDETERMINISTIC.has(name)) {
+        const outcome = callBuiltin(name, args.map(toValue));
+        if ('unsupported' in outcome) throw unsupported(`builtin ${name} is not supported by partial evaluation`, loc);
+        if (!outcome.defined) return;
+        if (outcome.value instanceof Promise) throw unsupported(`builtin ${name} is not supported by partial evaluation`, loc);
+        return k(toTerm(outcome.value, loc), output, s);
+      }
+      // A residual call. Comparisons and other boolean tests are kept as they are; a call whose value is used
+      // gets a residual variable for it.
+      const residualArgs = args;
+      if (!output && !this.usesValue(name)) return k({ type: 'call', value: [op(name, loc), ...residualArgs], loc }, undefined, s);
+      const out = this.freshVar(loc);
+      const next = this.save(s, { index: 0, terms: [op(name, loc), ...residualArgs, out], loc });
+      k(out, output, next);
+    });
+  }
+
+  /** Builtins whose result is a value rather than a test. The tests are kept as calls, as OPA prints them. */
+  private usesValue(name: string): boolean {
+    return !['equal', 'neq', 'lt', 'lte', 'gt', 'gte', 'internal.member_2', 'internal.member_3', 'startswith', 'endswith', 'contains', 'regex.match', 'glob.match', 'net.cidr_contains'].includes(name);
+  }
+
+  private callFunction(fn: RuleSet, args: Term[], st: State, loc: Location, k: KT): void {
+    const known = args.every(isGround) && !this.dependsOnUnknowns(fn.path);
+    if (known) {
+      let result: Term | undefined;
+      for (const rule of fn.rules) {
+        this.evalFunctionRule(rule, args, st, (value) => {
+          if (result && !groundEqual(result, value)) throw new PartialEvalError('eval_conflict_error', 'functions must not produce multiple outputs for same inputs', rule.loc);
+          result ??= value;
+        });
+        if (result) break;
+      }
+      if (!result && fn.default) result = fn.default.head.value;
+      if (result) k(result, st);
+      return;
+    }
+    for (const rule of [...fn.rules, ...(fn.default ? [fn.default] : [])]) {
+      if (rule.else) throw unsupported(`function ${fn.path.join('.')} with else branches depending on unknowns is not supported by partial evaluation`, loc);
+      this.evalFunctionRule(rule, args, st, (value, saved) => k(value, { env: st.env, saved }));
+    }
+  }
+
+  /** One function body (and its else chain, for known arguments) with the arguments bound to the parameters. */
+  private evalFunctionRule(rule: Rule, args: Term[], st: State, k: (value: Term, saved: readonly Expr[]) => void): void {
+    let done = false;
+    for (let r: Rule | undefined = rule; r && !done; r = r.else) {
+      const branch = r;
+      const params = branch.head.args ?? rule.head.args ?? [];
+      const bindParams = (i: number, s: State): void => {
+        if (i >= params.length) {
+          return this.evalBody(branch.body, 0, s, (end) => this.evalTerm(branch.head.value ?? TRUE, end, (value, e2) => {
+            done = true;
+            k(plug(value, e2.env), e2.saved);
+          }));
+        }
+        this.unify(params[i]!, args[i]!, s, (n) => bindParams(i + 1, n));
+      };
+      bindParams(0, { env: new Map(), saved: st.saved });
+    }
+  }
+
+  // ---------------------------------------------------------------- references
+
+  private evalRef(ref: Extract<Term, { type: 'ref' }>, st: State, k: KT, other?: Term): void {
+    const head = ref.value[0]!;
+    // Segments that are themselves references or calls (data.roles[input.user.name]) are evaluated first.
+    const nested = ref.value.findIndex((t, i) => i > 0 && !isGround(t) && t.type !== 'var' && !this.evaluated.has(t));
+    if (nested > 0) {
+      return this.evalTerm(ref.value[nested]!, st, (seg, s) => {
+        const value = [...ref.value];
+        value[nested] = seg;
+        this.evaluated.add(seg);
+        // A residual segment into known data is matched against each key there (walkValue).
+        this.evalRef({ ...ref, value }, s, k, other);
+      });
+    }
+    if (head.type !== 'var') {
+      return this.evalTerm(head, st, (base, s) => this.walkValue(base, ref.value.slice(1), s, k, ref.loc));
+    }
+    if (head.value === 'input' || head.value === 'data') {
+      if (head.value === 'data') {
+        const segs: string[] = [];
+        for (let i = 1; i < ref.value.length; i++) {
+          const rules = segs.length > 0 ? this.rules.get(segs.join('.')) : undefined;
+          if (rules) return this.evalRuleRef(rules, ref, i, st, k, other);
+          const seg = plug(ref.value[i]!, st.env);
+          if (seg.type !== 'string') {
+            if (this.underRules(segs)) throw unsupported(`reference ${refText(ref)} iterates over rules, which partial evaluation does not support`, ref.loc);
+            break;
+          }
+          segs.push(seg.value);
+        }
+        if (segs.length === ref.value.length - 1) {
+          const rules = this.rules.get(segs.join('.'));
+          if (rules) return this.evalRuleRef(rules, ref, ref.value.length, st, k, other);
+          if (this.rulePrefixes.has(segs.join('.'))) throw unsupported(`reference ${refText(ref)} to a document containing rules is not supported by partial evaluation`, ref.loc);
+        }
+      }
+      if (this.isUnknown(ref, st.env)) return this.residual(ref, st, k);
+      const root = head.value === 'input' ? this.options.input : this.options.data;
+      if (root === undefined) return;
+      return this.walkValue(toTerm(root), ref.value.slice(1), st, k, ref.loc);
+    }
+    const bound = st.env.get(head.value);
+    if (!bound) throw unsupported(`reference ${refText(ref)} has an unbound head`, ref.loc);
+    this.walkValue(bound, ref.value.slice(1), st, k, ref.loc);
+  }
+
+  private underRules(segs: string[]): boolean {
+    return this.rulePrefixes.has(segs.join('.')) || this.rules.has(segs.join('.'));
+  }
+
+  /** Indexes into a value, iterating where a segment is an unbound variable. */
+  private walkValue(base: Term, rest: Term[], st: State, k: KT, loc: Location): void {
+    if (rest.length === 0) return k(base, st);
+    const seg = plug(rest[0]!, st.env);
+    if (base.type === 'ref') return this.residual({ ...base, value: [...base.value, ...rest] }, st, k);
+    if (base.type === 'var') return this.residual({ type: 'ref', value: [base, ...rest], loc }, st, k);
+    if (!isGround(base) && !isGround(seg)) throw unsupported('iterating over a partly unknown value is not supported by partial evaluation', loc);
+    const entries = groundEntries(base);
+    if (isGround(seg)) {
+      const value = toValue(seg);
+      const hit = entries.find(([key]) => groundEqual(key, toTerm(value)));
+      if (hit) this.walkValue(hit[1], rest.slice(1), st, k, loc);
+      return;
+    }
+    if (seg.type === 'var' && this.isUnbound(seg.value, st.env)) {
+      for (const [key, value] of entries) this.walkValue(value, rest.slice(1), { env: bind(st.env, seg.value, key), saved: st.saved }, k, loc);
+      return;
+    }
+    // A composite pattern or a residual key: unify each key with it.
+    for (const [key, value] of entries) this.unify(seg, key, st, (s) => this.walkValue(value, rest.slice(1), s, k, loc));
+  }
+
+  // ---------------------------------------------------------------- rules
+
+  private evalRuleRef(rules: RuleSet, ref: Extract<Term, { type: 'ref' }>, at: number, st: State, k: KT, other?: Term): void {
+    const rest = ref.value.slice(at);
+    if (rules.kind === 'unsupported') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which partial evaluation does not support`, ref.loc);
+    if (rules.kind === 'function') throw unsupported(`function ${rules.path.join('.')} referenced without a call`, ref.loc);
+    if (!this.dependsOnUnknowns(rules.path)) {
+      const value = this.knownValue(rules);
+      if (value) this.walkValue(value, rest, st, k, ref.loc);
+      return;
+    }
+    const path = ['data', ...rules.path];
+    const disabled = this.options.disableInlining.some((d) => d.length <= path.length && d.every((s, i) => s === path[i]));
+    if (rules.kind === 'complete') {
+      const otherValue = other && plug(other, st.env);
+      const defaultMatters = rules.default && (!otherValue || !isGround(otherValue) || groundEqual(otherValue, rules.default.head.value!));
+      if (disabled || defaultMatters) return this.supportRef(rules, rest, st, k, ref.loc);
+      for (const rule of rules.rules) {
+        if (rule.else) throw unsupported(`rule ${rules.path.join('.')} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
+        this.evalRule(rule, { env: new Map(), saved: st.saved }, (head, end) => {
+          this.walkValue(head, rest, { env: st.env, saved: end.saved }, k, ref.loc);
+        });
+      }
+      return;
+    }
+    if (rules.kind === 'set') {
+      if (rest.length === 0 || disabled) return this.supportRef(rules, rest, st, k, ref.loc);
+      if (rest.length > 1) throw unsupported(`reference ${refText(ref)} into an element of a set is not supported by partial evaluation`, ref.loc);
+      for (const rule of rules.rules) {
+        this.evalRule(rule, { env: new Map(), saved: st.saved }, (element, end) => {
+          this.evalTerm(rest[0]!, { env: st.env, saved: end.saved }, (key, s) => this.unify(key, element, s, (s2) => k(element, s2)));
+        });
+      }
+      return;
+    }
+    throw unsupported(`partial object rule ${rules.path.join('.')} depending on unknowns is not supported by partial evaluation`, ref.loc);
+  }
+
+  /**
+   * A rule's body, then its head: `k` gets the value (a set rule's element), plugged, and an object rule's key.
+   */
+  private evalRule(rule: Rule, start: State, k: (value: Term, end: State, key?: Term) => void): void {
+    const head = rule.head;
+    const valueTerm = head.key && !head.value ? head.key : head.value ?? TRUE;
+    this.evalBody(rule.body, 0, start, (end) => this.evalTerm(valueTerm, end, (value, e2) => {
+      if (!(head.key && head.value)) return k(plug(value, e2.env), e2);
+      this.evalTerm(head.key, e2, (key, e3) => k(plug(value, e3.env), e3, plug(key, e3.env)));
+    }));
+  }
+
+  /** A rule evaluated in full: its value, or null when it is undefined. Cached per evaluation. */
+  private knownValue(rules: RuleSet): Term | null {
+    const key = rules.path.join('.');
+    if (this.knownValues.has(key)) return this.knownValues.get(key)!;
+    this.knownValues.set(key, null);
+    let value: Term | null = null;
+    const empty: State = { env: new Map(), saved: [] };
+    if (rules.kind === 'complete') {
+      for (const rule of rules.rules) {
+        for (let r: Rule | undefined = rule; r; r = r.else) {
+          let found: Term | undefined;
+          this.evalRule(r, empty, (v1) => {
+            if (value && !groundEqual(value, v1)) throw new PartialEvalError('eval_conflict_error', 'complete rules must not produce multiple outputs', rule.loc);
+            found ??= v1;
+          });
+          if (found) {
+            value = found;
+            break;
+          }
+        }
+      }
+      if (!value && rules.default) value = rules.default.head.value!;
+    } else {
+      const items: unknown[] = [];
+      const obj: Record<string, unknown> = {};
+      for (const rule of rules.rules) {
+        this.evalRule(rule, empty, (head, _end, key) => {
+          if (rules.kind === 'set') items.push(toValue(head));
+          else obj[String(toValue(key!))] = toValue(head);
+        });
+      }
+      value = rules.kind === 'set' ? toTerm(sortedSet(items)) : toTerm(obj);
+    }
+    this.knownValues.set(key, value);
+    return value;
+  }
+
+  /** Support rules for `rules` under data.partial, and the residual reference to them. */
+  private supportRef(rules: RuleSet, rest: Term[], st: State, k: KT, loc: Location): void {
+    const key = rules.path.join('.');
+    if (!this.support.has(key)) {
+      const made: SupportRule[] = [];
+      this.support.set(key, made);
+      for (const rule of rules.rules) {
+        if (rule.else) throw unsupported(`rule ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
+        this.evalRule(rule, { env: new Map(), saved: [] }, (value, end) => {
+          made.push({ path: rules.path, kind: rules.kind === 'set' ? 'set' : 'complete', value, body: reindex(end.saved.length > 0 ? [...end.saved] : [{ index: 0, terms: TRUE, loc, generated: true }]) });
+        });
+      }
+      if (rules.default) made.push({ path: rules.path, kind: 'complete', default: true, value: rules.default.head.value!, body: [{ index: 0, terms: TRUE, loc, generated: true }] });
+    }
+    if (this.support.get(key)!.length === 0 && rules.kind === 'complete') return;
+    this.residual({ type: 'ref', value: [v('data', loc), str('partial', loc), ...rules.path.map((s) => str(s, loc)), ...rest], loc }, st, k);
+  }
+
+  /** Whether a rule (or anything it reaches) reads an unknown, uses `with`, or is named in disableInlining. */
+  private dependsOnUnknowns(path: string[]): boolean {
+    const key = path.join('.');
+    const memo = this.dependsMemo.get(key);
+    if (memo !== undefined) return memo;
+    this.dependsMemo.set(key, false);
+    const set = this.rules.get(key);
+    const full = ['data', ...path];
+    let found = this.options.disableInlining.some((d) => d.length <= full.length && d.every((s, i) => s === full[i]));
+    const visit = (t: unknown): void => {
+      if (found || t === null || typeof t !== 'object') return;
+      if (Array.isArray(t)) return t.forEach(visit);
+      const node = t as { type?: string; value?: unknown; with?: unknown[] };
+      if (Array.isArray(node.with) && node.with.length > 0) found = true;
+      if (node.type === 'ref') {
+        const ref = node as Extract<Term, { type: 'ref' }>;
+        if (NONDETERMINISTIC.has(callName(ref) ?? '')) found = true;
+        if (this.isUnknown(ref, new Map())) found = true;
+        const target = staticDataPath(ref);
+        if (target) for (const other of this.rulesReachedBy(target)) if (this.dependsOnUnknowns(other)) found = true;
+      }
+      for (const [name, child] of Object.entries(t)) if (name !== 'loc') visit(child);
+    };
+    for (const rule of [...(set?.rules ?? []), ...(set?.default ? [set.default] : [])]) visit(rule);
+    this.dependsMemo.set(key, found);
+    return found;
+  }
+
+  /** Rule paths at, under or above a data path. */
+  private rulesReachedBy(path: string[]): string[][] {
+    const out: string[][] = [];
+    for (const set of this.rules.values()) {
+      const n = Math.min(set.path.length, path.length);
+      if (set.path.slice(0, n).every((s, i) => s === path[i])) out.push(set.path);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- unknowns and residual terms
+
+  /** Whether a reference overlaps one of the unknowns; unbound variable segments match anything. */
+  private isUnknown(ref: Extract<Term, { type: 'ref' }>, env: Env): boolean {
+    const head = ref.value[0]!;
+    if (head.type !== 'var') return false;
+    return this.options.unknowns.some((u) => {
+      if (u[0] !== head.value) return false;
+      for (let i = 1; i < Math.min(u.length, ref.value.length); i++) {
+        const seg = plug(ref.value[i]!, env);
+        if (seg.type === 'string' && seg.value !== u[i]) return false;
+        if (isGround(seg) && seg.type !== 'string') return false;
+      }
+      return true;
+    });
+  }
+
+  /** A residual term, its bound variables filled in and its unbound ones made residual. */
+  private residual(t: Term, st: State, k: KT): void {
+    const next = this.makeResidual(t, st);
+    k(plug(t, next.env), next);
+  }
+
+  /**
+   * Makes the unbound variables of `t` residual: they stand for whatever makes the residual query true. A
+   * rule's local variable gets a fresh name, as the same rule may be inlined more than once into one query.
+   */
+  private makeResidual(t: Term, st: State): State {
+    let env = st.env;
+    walkVars(plug(t, st.env), (name) => {
+      if (!this.isUnbound(name, env)) return;
+      if (!this.queryVars.has(name)) {
+        const fresh = `${name}${this.fresh++}`;
+        this.residualVars.add(fresh);
+        env = bind(env, name, v(fresh));
+      } else env = bind(env, name, v(name));
+    });
+    return env === st.env ? st : { env, saved: st.saved };
+  }
+
+  private isUnbound(name: string, env: Env): boolean {
+    return !env.has(name) && !this.residualVars.has(name);
+  }
+
+  private freshVar(loc: Location): Term {
+    const name = `__pe${this.fresh++}__`;
+    this.residualVars.add(name);
+    return v(name, loc);
+  }
+
+  /** Unification: binds unbound variables, compares known values, and keeps anything residual as `a = b`. */
+  private unify(a: Term, b: Term, st: State, k: K): void {
+    const pa = plug(a, st.env);
+    const pb = plug(b, st.env);
+    if (pa.type === 'var' && this.isUnbound(pa.value, st.env)) return k({ env: bind(st.env, pa.value, pb), saved: st.saved });
+    if (pb.type === 'var' && this.isUnbound(pb.value, st.env)) return k({ env: bind(st.env, pb.value, pa), saved: st.saved });
+    if (isGround(pa) && isGround(pb)) {
+      if (groundEqual(pa, pb)) k(st);
+      return;
+    }
+    if (pa.type === 'array' && pb.type === 'array') {
+      if (pa.value.length !== pb.value.length) return;
+      const step = (i: number, s: State): void => (i >= pa.value.length ? k(s) : this.unify(pa.value[i]!, pb.value[i]!, s, (n) => step(i + 1, n)));
+      return step(0, st);
+    }
+    if (pa.type === 'object' && pb.type === 'object' && pa.value.every(([key]) => isGround(key)) && pb.value.every(([key]) => isGround(key))) {
+      if (pa.value.length !== pb.value.length) return;
+      const pairs: [Term, Term][] = [];
+      for (const [key, value] of pa.value) {
+        const match = pb.value.find(([other]) => groundEqual(key, other));
+        if (!match) return;
+        pairs.push([value, match[1]]);
+      }
+      const step = (i: number, s: State): void => (i >= pairs.length ? k(s) : this.unify(pairs[i]![0], pairs[i]![1], s, (n) => step(i + 1, n)));
+      return step(0, st);
+    }
+    if (isComposite(pa) && isComposite(pb) && pa.type !== pb.type) return;
+    const s = this.makeResidual(pb, this.makeResidual(pa, st));
+    k(this.save(s, this.call('eq', [pa, pb])));
+  }
+
+  private save(st: State, e: Expr): State {
+    return { env: st.env, saved: [...st.saved, { ...e, terms: plugTerms(e.terms, st.env) }] };
+  }
+
+  private call(name: string, args: Term[]): Expr {
+    return { index: 0, terms: [op(name), ...args], loc: NO_LOC };
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+function bind(env: Env, name: string, value: Term): Env {
+  const next = new Map(env);
+  next.set(name, value);
+  return next;
+}
+
+/** Replaces bound variables by their values (a residual variable is bound to itself). */
+export function plug(t: Term, env: Env): Term {
+  switch (t.type) {
+    case 'var': {
+      const bound = env.get(t.value);
+      return bound && !(bound.type === 'var' && bound.value === t.value) ? plug(bound, env) : t;
+    }
+    case 'ref': case 'array': case 'set': case 'call': return { ...t, value: t.value.map((x) => plug(x, env)) } as Term;
+    case 'object': return { ...t, value: t.value.map(([a, b]): [Term, Term] => [plug(a, env), plug(b, env)]) };
+    default: return t;
+  }
+}
+
+function plugTerms(terms: Expr['terms'], env: Env): Expr['terms'] {
+  if (Array.isArray(terms)) return terms.map((t, i) => (i === 0 ? t : plug(t, env)));
+  return isTerm(terms) ? plug(terms, env) : terms;
+}
+
+function walkVars(t: Term, f: (name: string) => void): void {
+  if (t.type === 'var') return f(t.value);
+  if (t.type === 'ref') {
+    t.value.slice(1).forEach((x) => walkVars(x, f));
+    return;
+  }
+  if (t.type === 'array' || t.type === 'set' || t.type === 'call') t.value.forEach((x) => walkVars(x, f));
+  if (t.type === 'object') t.value.forEach(([a, b]) => (walkVars(a, f), walkVars(b, f)));
+}
+
+function isComposite(t: Term): boolean {
+  return t.type === 'array' || t.type === 'object' || t.type === 'set';
+}
+
+/** Keys and values of a ground collection (a set's elements are their own keys). */
+function groundEntries(t: Term): [Term, Term][] {
+  switch (t.type) {
+    case 'array': return t.value.map((x, i) => [toTerm(i, x.loc), x]);
+    case 'set': return t.value.map((x) => [x, x]);
+    case 'object': return t.value;
+    default: return [];
+  }
+}
+
+/** data.a.b[x].c → ['a', 'b']: the constant part of a data reference. */
+function staticDataPath(ref: Extract<Term, { type: 'ref' }>): string[] | undefined {
+  const head = ref.value[0]!;
+  if (head.type !== 'var' || head.value !== 'data') return undefined;
+  const out: string[] = [];
+  for (const seg of ref.value.slice(1)) {
+    if (seg.type !== 'string') break;
+    out.push(seg.value);
+  }
+  return out;
+}
+
+function refText(ref: Extract<Term, { type: 'ref' }>): string {
+  return ref.value.map((t, i) => (i === 0 && t.type === 'var' ? t.value : t.type === 'string' ? `.${t.value}` : '[_]')).join('');
+}
+
+function reindex(exprs: Expr[]): Expr[] {
+  return exprs.map((e, index) => ({ ...e, index }));
+}
+
+/**
+ * The value of a residual call is held in a generated variable (`lower(input.x, __pe1__)`); where the query
+ * then only equates that variable with another term (`__pe1__ = "y"`), the term takes its place and the
+ * equation goes, as OPA's copy propagation leaves it (`lower(input.x, "y")`).
+ */
+function propagateCopies(exprs: Expr[]): Expr[] {
+  let out = exprs;
+  for (;;) {
+    const i = out.findIndex((e) => !e.negated && exprOperator(e) === 'eq' && Array.isArray(e.terms) && e.terms.slice(1).some(isGeneratedVar));
+    if (i < 0) return out;
+    const [, a, b] = e3(out[i]!);
+    const [name, value] = isGeneratedVar(a) ? [(a as { value: string }).value, b] : [(b as { value: string }).value, a];
+    const env = new Map([[name, value]]);
+    out = out.filter((_, j) => j !== i).map((e) => ({ ...e, terms: plugTerms(e.terms, env) }));
+  }
+}
+
+function e3(e: Expr): Term[] {
+  return e.terms as Term[];
+}
+
+function isGeneratedVar(t: Term): boolean {
+  return t.type === 'var' && t.value.startsWith('__pe');
+}

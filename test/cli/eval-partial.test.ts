@@ -1,0 +1,64 @@
+// `verdict eval -p` against `opa eval -p --format json`: the same files, unknowns and query give equivalent
+// residual queries and support modules (normalised as in test/compiler/partial/normalise.ts), the same error
+// envelope for a query that does not compile, and flags that need -p are refused without it.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { opaPath } from '../compiler/opa-oracle.js';
+import { normaliseQueries, normaliseSupport } from '../compiler/partial/normalise.js';
+
+const opa = opaPath();
+const dir = mkdtempSync(join(tmpdir(), 'verdict-eval-p-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+writeFileSync(join(dir, 'p.rego'), `package tickets
+default allow := false
+allow if input.ticket.tenant == input.user.tenant
+allow if {
+  some tag in input.ticket.tags
+  tag == "public"
+}
+`);
+writeFileSync(join(dir, 'input.json'), JSON.stringify({ user: { tenant: 't1' } }));
+
+function run(command: string, args: string[]): { code: number | null; json: Record<string, unknown> } {
+  const out = spawnSync(command, args, { encoding: 'utf8' });
+  return { code: out.status, json: JSON.parse(out.stdout || '{}') as Record<string, unknown> };
+}
+
+const verdict = (args: string[]) => run(process.execPath, [resolve('dist/src/main.js'), 'eval', ...args]);
+const reference = (args: string[]) => run(opa, ['eval', '--format', 'json', ...args]);
+
+type Json = Record<string, unknown>;
+
+describe('verdict eval -p', () => {
+  for (const query of ['data.tickets.allow == true', 'data.tickets.allow']) {
+    it(query, () => {
+      const args = ['-p', '-d', join(dir, 'p.rego'), '-i', join(dir, 'input.json'), '--unknowns', 'input.ticket', query];
+      const ours = verdict(args);
+      const theirs = reference(args);
+      assert.equal(ours.code, 0);
+      const o = ours.json.partial as Json;
+      const t = theirs.json.partial as Json;
+      assert.deepEqual(normaliseQueries((o.queries ?? []) as Json[][]), normaliseQueries((t.queries ?? []) as Json[][]));
+      assert.deepEqual(normaliseSupport((o.modules ?? []) as Json[]), normaliseSupport((t.modules ?? []) as Json[]));
+    });
+  }
+  it('a query that never succeeds prints an empty partial result', () => {
+    const args = ['-p', '--unknowns', 'input.ticket', 'input.ticket.x == 1; 1 == 2'];
+    assert.deepEqual(verdict(args).json, reference(args).json);
+  });
+  it('a query that does not compile prints the errors and exits 2', () => {
+    const ours = verdict(['-p', 'x']);
+    assert.equal(ours.code, 2);
+    assert.deepEqual(ours.json, reference(['-p', 'x']).json);
+  });
+  it('--unknowns without -p is refused, not ignored', () => {
+    const out = spawnSync(process.execPath, [resolve('dist/src/main.js'), 'eval', '--unknowns', 'input', 'true'], { encoding: 'utf8' });
+    assert.equal(out.status, 2);
+    assert.match(out.stderr, /--unknowns requires -p/);
+  });
+});

@@ -1,0 +1,183 @@
+// Data-filtering policies over a tickets table, shared by the partial-evaluation differential tests and the
+// database-proven filter tests: each is a policy, the data it reads, the caller's input (the user) and the
+// query asked with the row (input.ticket) unknown.
+export interface FilterCase {
+  name: string;
+  policy: string;
+  data: unknown;
+  /** The known part of the input; input.ticket is the unknown row. */
+  user: Record<string, unknown>;
+  query: string;
+  unknowns?: string[];
+  disableInlining?: string[];
+  /** Why the SQL/UCAST targets refuse the residual (a fragment of the message), when they must. */
+  refusedAsFilter?: string;
+}
+
+const roles = { roles: { alice: ['admin'], bob: ['support'], carol: [] }, teams: { support: ['t1', 't2'], sales: ['t3'] } };
+
+export const filterCases: FilterCase[] = [
+  {
+    name: 'tenancy',
+    policy: `package tickets
+allow if input.ticket.tenant == input.user.tenant
+`,
+    data: {},
+    user: { name: 'bob', tenant: 't1' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'ownership or admin role from data',
+    policy: `package tickets
+allow if "admin" in data.roles[input.user.name]
+allow if {
+  input.ticket.assignee == input.user.name
+  input.ticket.tenant == input.user.tenant
+}
+`,
+    data: roles,
+    user: { name: 'bob', tenant: 't2' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'admin sees everything',
+    policy: `package tickets
+allow if "admin" in data.roles[input.user.name]
+allow if input.ticket.assignee == input.user.name
+`,
+    data: roles,
+    user: { name: 'alice', tenant: 't1' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'role membership: tenants of the teams the user is in',
+    policy: `package tickets
+allow if {
+  some team in data.roles[input.user.name]
+  some tenant in data.teams[team]
+  input.ticket.tenant == tenant
+}
+`,
+    data: roles,
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'negation and comparisons',
+    refusedAsFilter: 'invalid statement "input.ticket.resolved"',
+    policy: `package tickets
+allow if {
+  not input.ticket.resolved
+  input.ticket.priority >= 2
+  input.ticket.priority < 5
+}
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'negated comparison and ranges',
+    policy: `package tickets
+allow if {
+  not input.ticket.resolved == true
+  input.ticket.priority >= 2
+  input.ticket.priority <= 4
+}
+allow if {
+  input.ticket.priority > 5
+  not input.ticket.status in {"closed"}
+}
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'in a known set, not equal, nulls',
+    policy: `package tickets
+allow if {
+  input.ticket.status in {"open", "pending"}
+  input.ticket.assignee != null
+}
+allow if input.ticket.assignee == null
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'helper rules and functions with known arguments',
+    policy: `package tickets
+limit := 3 * 2
+tenants contains t if some t in data.teams.support
+is_owner(name) if name == input.user.name
+allow if {
+  is_owner("bob")
+  input.ticket.tenant in tenants
+  input.ticket.priority < limit
+}
+`,
+    data: roles,
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'default rule queried for its value (support rules)',
+    refusedAsFilter: 'use of default rule in data.tickets.allow',
+    policy: `package tickets
+default allow := false
+allow if input.ticket.tenant == input.user.tenant
+allow if input.ticket.public == true
+`,
+    data: {},
+    user: { name: 'bob', tenant: 't3' },
+    query: 'data.tickets.allow',
+  },
+  {
+    name: 'default rule compared with true (inlined)',
+    policy: `package tickets
+default allow := false
+allow if input.ticket.tenant == input.user.tenant
+allow if input.ticket.public == true
+`,
+    data: {},
+    user: { name: 'bob', tenant: 't3' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'never allowed',
+    policy: `package tickets
+allow if {
+  input.user.name == "root"
+  input.ticket.tenant == "t1"
+}
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'builtins on known and unknown arguments',
+    policy: `package tickets
+allow if {
+  startswith(input.ticket.title, upper("urgent"))
+  input.ticket.tenant == concat("", ["t", "1"])
+}
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'disableInlining keeps the rule as support',
+    refusedAsFilter: 'use of multi-value rule in data.tickets.allow',
+    policy: `package tickets
+allow if input.ticket.tenant == input.user.tenant
+`,
+    data: {},
+    user: { name: 'bob', tenant: 't1' },
+    query: 'data.tickets.allow == true',
+    disableInlining: ['data.tickets.allow'],
+  },
+];

@@ -1,0 +1,66 @@
+// Residual queries compared as OPA's and ours may differ without differing in meaning: generated variable
+// names, the order of a unification's operands, the order of expressions in a query and of queries (a
+// disjunction of conjunctions). Each expression becomes a canonical text with variables numbered in order of
+// appearance within its query, and the query a sorted list of them.
+type Json = Record<string, unknown>;
+
+/** `vars` numbers variables in order of appearance; null writes every variable as V. */
+function termText(t: Json, vars: Map<string, string> | null): string {
+  const value = t.value as unknown;
+  switch (t.type) {
+    case 'var': {
+      const name = value as string;
+      if (!vars) return 'V';
+      if (!vars.has(name)) vars.set(name, `V${vars.size}`);
+      return vars.get(name)!;
+    }
+    case 'ref': return (value as Json[]).map((x, i) => (i === 0 && x.type === 'var' ? (x.value as string) : `[${termText(x, vars)}]`)).join('');
+    case 'array': return `[${(value as Json[]).map((x) => termText(x, vars)).join(',')}]`;
+    case 'set': return `{${(value as Json[]).map((x) => termText(x, vars)).sort().join(',')}}`;
+    case 'object': return `{${(value as [Json, Json][]).map(([k, v]) => `${termText(k, vars)}:${termText(v, vars)}`).sort().join(',')}}`;
+    case 'call': return `${termText((value as Json[])[0]!, vars)}(${(value as Json[]).slice(1).map((x) => termText(x, vars)).join(',')})`;
+    case 'null': return 'null';
+    default: return JSON.stringify(value);
+  }
+}
+
+function exprText(e: Json, vars: Map<string, string> | null): string {
+  const terms = e.terms as Json | Json[];
+  let text: string;
+  if (Array.isArray(terms)) {
+    const [op, ...args] = terms;
+    let parts = args.map((a) => termText(a, vars));
+    const name = termText(op!, vars);
+    if (name === 'eq' || name === 'equal') parts = parts.sort();
+    text = `${name === 'equal' ? 'eq' : name}(${parts.join(',')})`;
+  } else text = termText(terms, vars);
+  return e.negated ? `not ${text}` : text;
+}
+
+/** A query as sorted canonical expressions. Variables are numbered after a first pass with them blanked. */
+export function normaliseQuery(query: Json[]): string[] {
+  const order = query.map((e) => ({ e, key: exprText(e, null) })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const vars = new Map<string, string>();
+  return order.map(({ e }) => exprText(e, vars)).sort();
+}
+
+export function normaliseQueries(queries: Json[][]): string[][] {
+  return queries.map(normaliseQuery).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+}
+
+/** Support modules as sorted "package: head :- body" texts. */
+export function normaliseSupport(modules: Json[]): string[] {
+  const out: string[] = [];
+  for (const m of modules) {
+    const pkg = termText({ type: 'ref', value: (m.package as Json).path }, null);
+    for (const rule of m.rules as Json[]) {
+      const head = rule.head as Json;
+      const vars = new Map<string, string>();
+      const value = head.value ? termText(head.value as Json, vars) : '';
+      const key = head.key ? termText(head.key as Json, vars) : '';
+      const body = normaliseQuery(rule.body as Json[]);
+      out.push(`${pkg}: ${rule.default ? 'default ' : ''}${head.name as string}${key ? `[${key}]` : ''}${value ? ` = ${value}` : ''} :- ${body.join('; ')}`);
+    }
+  }
+  return out.sort();
+}

@@ -1,0 +1,61 @@
+// Partial evaluation by Verdict and by the reference `opa eval -p --format json`, on our data-filtering
+// policies: the residual queries and support modules must be equivalent once generated variable names,
+// unification operand order and expression/query order are normalised (test/compiler/partial/normalise.ts).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { verdictBuiltins, verdictDeprecated } from '../../../src/compiler/builtins.js';
+import { partialEvaluate, partialResultJson } from '../../../src/compiler/partial/index.js';
+import { opaPath } from '../opa-oracle.js';
+import { filterCases } from './cases.js';
+import { normaliseQueries, normaliseSupport } from './normalise.js';
+
+const opa = opaPath();
+const dir = mkdtempSync(join(tmpdir(), 'verdict-partial-diff-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+type Json = Record<string, unknown>;
+
+interface Case {
+  policy: string;
+  data: unknown;
+  input?: unknown;
+  query: string;
+  unknowns: string[];
+  disableInlining?: string[];
+}
+
+export function opaPartial(c: Case): { queries: Json[][]; support: Json[] } {
+  writeFileSync(join(dir, 'p.rego'), c.policy);
+  writeFileSync(join(dir, 'data.json'), JSON.stringify(c.data));
+  const args = ['eval', '-p', '--format', 'json', '-d', join(dir, 'p.rego'), '-d', join(dir, 'data.json')];
+  if (c.input !== undefined) {
+    writeFileSync(join(dir, 'input.json'), JSON.stringify(c.input));
+    args.push('-i', join(dir, 'input.json'));
+  }
+  for (const u of c.unknowns) args.push('--unknowns', u);
+  for (const d of c.disableInlining ?? []) args.push('--disable-inlining', d);
+  const out = JSON.parse(execFileSync(opa, [...args, c.query], { encoding: 'utf8' })) as { partial?: { queries?: Json[][]; modules?: Json[] } };
+  return { queries: out.partial?.queries ?? [], support: out.partial?.modules ?? [] };
+}
+
+export function verdictPartial(c: Case): { queries: Json[][]; support: Json[] } {
+  const result = partialEvaluate([{ path: 'p.rego', source: c.policy }], { query: c.query, unknowns: c.unknowns, disableInlining: c.disableInlining, input: c.input, data: c.data }, { builtins: verdictBuiltins, deprecated: verdictDeprecated });
+  const json = JSON.parse(JSON.stringify(partialResultJson(result))) as { queries: Json[][]; support: Json[] };
+  return json;
+}
+
+describe('partial evaluation matches opa eval -p', () => {
+  for (const fc of filterCases) {
+    it(fc.name, () => {
+      const c: Case = { policy: fc.policy, data: fc.data, input: { user: fc.user }, query: fc.query, unknowns: fc.unknowns ?? ['input.ticket'], disableInlining: fc.disableInlining };
+      const theirs = opaPartial(c);
+      const ours = verdictPartial(c);
+      assert.deepEqual(normaliseQueries(ours.queries), normaliseQueries(theirs.queries));
+      assert.deepEqual(normaliseSupport(ours.support), normaliseSupport(theirs.support));
+    });
+  }
+});

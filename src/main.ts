@@ -20,6 +20,8 @@ if (command === 'version' || command === '--version') {
   process.exitCode = await (await import('./decisionlog/index.js')).runDecisionsCommand(rest);
 } else if (command === 'eval') {
   process.exitCode = await (await import('./cli/eval.js')).evalCommand(rest);
+} else if (command === 'test') {
+  process.exitCode = await (await import('./cli/test.js')).testCommand(rest);
 } else if (command === 'build') {
   process.exitCode = await (await import('./cli/build.js')).buildCommand(rest);
 } else {

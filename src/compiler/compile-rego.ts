@@ -55,11 +55,15 @@ export function checkRego(files: RegoFile[], options: CompileRegoOptions): Modul
     if (parsed.module && f.query) queryModules.add(parsed.module);
   }
   if (errors.length > 0) throw new RegoCompileError(errors);
+  return checkParsedModules(modules, options, queryModules);
+}
+
+/** The compile stages over modules just parsed, which they rewrite in place. Throws RegoCompileError. */
+export function checkParsedModules(modules: Module[], options: CompileRegoOptions, queryModules: ReadonlySet<Module> = new Set()): Module[] {
   const builtin = (name: string) => {
     const decl = options.builtins.get(name);
     return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined, deprecated: options.deprecated.has(name) };
   };
-  // The modules were parsed just above and are not used again: the stages may rewrite them in place.
   const out = compileOwnedModules(modules, { builtin, queryModules });
   if (out.errors.length > 0) throw new RegoCompileError(out.errors);
   return out.modules;

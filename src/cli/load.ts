@@ -43,7 +43,7 @@ export async function loadPaths(args: string[], options: LoadOptions = {}): Prom
   for (const arg of args) {
     const { prefix, path } = splitPrefix(arg);
     const info = await stat(path).catch(() => {
-      throw new LoadError(`${path}: no such file or directory`);
+      throw new LoadError(`stat ${path}: no such file or directory`);
     });
     if (info.isDirectory()) await loadDirectory(path, path, prefix, ignore, loaded);
     else await loadFile(path, prefix, loaded, true);
@@ -60,7 +60,7 @@ export async function loadBundlePaths(paths: string[], options: LoadOptions = {}
   const ignore = (options.ignore ?? []).map(globToRegExp);
   for (const path of paths) {
     const info = await stat(path).catch(() => {
-      throw new LoadError(`${path}: no such file or directory`);
+      throw new LoadError(`stat ${path}: no such file or directory`);
     });
     try {
       const files = info.isDirectory() ? await readBundleDirectory(path, undefined, ignore) : await readBundleArchive(await readFile(path));

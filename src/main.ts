@@ -19,7 +19,7 @@ if (command === 'version' || command === '--version') {
 } else if (command === 'decisions') {
   process.exitCode = await (await import('./decisionlog/index.js')).runDecisionsCommand(rest);
 } else if (command === 'eval') {
-  process.exitCode = await (await import('./cli/eval.js')).evalCommand(rest);
+  process.exitCode = await (await import('./cli/eval-command.js')).evalCommand(rest);
 } else if (command === 'test') {
   process.exitCode = await (await import('./cli/test.js')).testCommand(rest);
 } else if (command === 'build') {

@@ -44,3 +44,10 @@ export function regoErrorText(e: LocatedError): string {
   const indent = Math.max(e.details.idx - (e.details.line.length - line.length), 0);
   return `${text}\n\t${line}\n\t${' '.repeat(indent)}^`;
 }
+
+const GO_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+
+/** JSON as Go's encoding/json writes it: <, > and & escaped (inside strings, the only place they occur). */
+export function goJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(/[<>&\u2028\u2029]/g, (c) => GO_ESCAPES[c]!);
+}

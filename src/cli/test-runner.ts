@@ -6,9 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Module, RegoVersion, Rule, Term } from '../compiler/ast.js';
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
-import { checkParsedModules, RegoCompileError, type RegoFile } from '../compiler/compile-rego.js';
-import type { RegoError } from '../compiler/errors.js';
-import { parseModule } from '../compiler/parse-module.js';
+import { checkParsedModules, parseRegoFiles, type RegoFile } from '../compiler/compile-rego.js';
 import { planModules, PlanError } from '../compiler/planner/index.js';
 import { compilePlan } from '../wasm/compile.js';
 
@@ -48,14 +46,7 @@ export interface RunOptions {
 
 /** Parses and checks the modules (throws RegoCompileError, as `opa test` stops on them), then runs the tests. */
 export async function runTests(files: Array<RegoFile & { regoVersion?: RegoVersion }>, data: unknown, options: RunOptions): Promise<TestResult[]> {
-  const modules: Module[] = [];
-  const errors: RegoError[] = [];
-  for (const f of files) {
-    const parsed = parseModule(f.path, f.source, { regoVersion: f.regoVersion ?? options.regoVersion });
-    errors.push(...parsed.errors);
-    if (parsed.module) modules.push(parsed.module);
-  }
-  if (errors.length > 0) throw new RegoCompileError(errors);
+  const modules = parseRegoFiles(files, options);
   const cases = discoverTests(modules).filter((c) => !options.run || options.run.test(`${c.result.package}.${c.result.name}`));
   const checked = checkParsedModules(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated });
   const runnable = cases.filter((c) => c.entrypoint !== undefined);

@@ -4,7 +4,7 @@
 // (-z: skipped tests do not count), 1 when the policies do not load or compile or no test ran (--fail-on-empty).
 import { RegoCompileError } from '../compiler/compile-rego.js';
 import { durationFlag, FlagError, flagsHelp, parseFlags, type FlagGroup } from './flags.js';
-import { goDuration, goErrorList, regoErrorText } from './go-format.js';
+import { goDuration, goErrorList, goJson, regoErrorText } from './go-format.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 import { runTests, type TestError, type TestResult } from './test-runner.js';
 
@@ -95,7 +95,7 @@ export async function testCommand(args: string[]): Promise<number> {
     console.error('no tests were run');
     return 1;
   }
-  process.stdout.write(values.format === 'json' ? `${JSON.stringify(results, null, 2)}\n` : prettyReport(results, values.verbose === true));
+  process.stdout.write(values.format === 'json' ? `${goJson(results, 2)}\n` : prettyReport(results, values.verbose === true));
   const zeroOnSkip = values['exit-zero-on-skipped'] === true;
   return results.every((r) => (!r.fail && !r.error && !r.skip) || (r.skip && zeroOnSkip)) ? 0 : 2;
 }

@@ -21,6 +21,8 @@ if (command === '--help' || command === '-h' || command === 'help') {
   process.exitCode = await (await import('./cli/eval-command.js')).evalCommand(rest);
 } else if (command === 'test') {
   process.exitCode = await (await import('./cli/test.js')).testCommand(rest);
+} else if (command === 'check') {
+  process.exitCode = await (await import('./cli/check.js')).checkCommand(rest);
 } else if (command === 'build') {
   process.exitCode = await (await import('./cli/build.js')).buildCommand(rest);
 } else {

@@ -11,8 +11,6 @@ import { parse as parseYaml } from 'yaml';
 import type { RegoFile } from '../compiler/compile-rego.js';
 import type { RegoVersion } from '../compiler/ast.js';
 import { globToRegExp } from '../bundle/signing.js';
-import { parseBundle } from '../bundle/bundle.js';
-import { BundleError, readBundleArchive, readBundleDirectory } from '../bundle/files.js';
 
 export interface LoadedFiles {
   modules: Array<RegoFile & { regoVersion?: RegoVersion }>;
@@ -57,6 +55,10 @@ export async function loadPaths(args: string[], options: LoadOptions = {}): Prom
  */
 export async function loadBundlePaths(paths: string[], options: LoadOptions = {}): Promise<LoadedFiles> {
   const loaded: LoadedFiles = { modules: [], data: {} };
+  if (paths.length === 0) return loaded;
+  // Imported here: the archive reader (tar-stream) is not needed by commands without --bundle.
+  const { parseBundle } = await import('../bundle/bundle.js');
+  const { BundleError, readBundleArchive, readBundleDirectory } = await import('../bundle/files.js');
   const ignore = (options.ignore ?? []).map(globToRegExp);
   for (const path of paths) {
     const info = await stat(path).catch(() => {

@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import { writeBundleArchive, type BundleFile } from '../bundle/files.js';
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkRego, planRego, RegoCompileError, type RegoFile } from '../compiler/compile-rego.js';
-import { FlagError, flagsHelp, parseFlags, type FlagGroup } from './flags.js';
+import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
 import { PlanError } from '../compiler/planner/index.js';
 import { compilePlan } from '../wasm/compile.js';
 import { LoadError, loadPaths } from './load.js';
@@ -23,7 +23,7 @@ const buildFlags: FlagGroup[] = [
       target: { type: 'string', short: 't', default: 'rego', value: 'TARGET', help: 'rego (the checked sources), wasm or plan (default rego)' },
       entrypoint: { type: 'string', short: 'e', multiple: true, value: 'PATH', help: 'entrypoint (pkg/rule) for -t wasm and -t plan; repeatable' },
       bundle: { type: 'boolean', short: 'b', help: "the path is a bundle directory: keep its manifest's revision, roots and metadata" },
-      help: { type: 'boolean', short: 'h', help: 'print this help' },
+      help: sharedFlags.help,
     },
   },
   {
@@ -89,20 +89,17 @@ function modulePath(m: RegoFile): string {
 
 /** Runs the subcommand; returns the process exit code. */
 export async function buildCommand(args: string[]): Promise<number> {
-  let values, positionals;
-  try {
-    ({ values, positionals } = parseFlags(args, buildFlags));
-    if (values.help) {
-      console.log(buildHelp());
-      return 0;
-    }
-    if (!['rego', 'wasm', 'plan'].includes(values.target as string)) throw new FlagError(`-t ${String(values.target)}: expected rego, wasm or plan`);
-    if (positionals.length === 0) throw new FlagError('expected at least one path');
-  } catch (err) {
-    if (!(err instanceof FlagError)) throw err;
-    console.error(`verdict build: ${err.message}\n(verdict build --help lists the flags)`);
-    return 2;
-  }
+  const parsed = parseCommandLine(args, {
+    name: 'build',
+    groups: buildFlags,
+    help: buildHelp,
+    validate: (values, positionals) => {
+      if (!['rego', 'wasm', 'plan'].includes(values.target as string)) throw new FlagError(`-t ${String(values.target)}: expected rego, wasm or plan`);
+      if (positionals.length === 0) throw new FlagError('expected at least one path');
+    },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   const target = values.target as BuildOptions['target'];
   try {
     const files = await buildBundle({ paths: positionals, entrypoints: (values.entrypoint as string[] | undefined) ?? [], target, bundle: values.bundle === true });

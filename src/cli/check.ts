@@ -2,7 +2,7 @@
 // `opa check` does (on stderr: OPA's error list, or with -f json {"errors": [...]}), exit code 1 on errors.
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkRego, RegoCompileError } from '../compiler/compile-rego.js';
-import { FlagError, flagsHelp, parseFlags, type FlagGroup } from './flags.js';
+import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
 import { goErrorList, goJson, regoErrorText } from './go-format.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 
@@ -11,10 +11,7 @@ const checkFlags: FlagGroup[] = [
     title: 'Flags',
     flags: {
       format: { type: 'string', short: 'f', default: 'pretty', value: 'FORMAT', help: 'pretty or json (default pretty)' },
-      bundle: { type: 'boolean', short: 'b', help: 'load the paths as bundle directories or .tar.gz files' },
-      ignore: { type: 'string', commaList: true, value: 'GLOB', help: "skip files and directories with these names while loading (e.g. '.*')" },
-      'v0-compatible': { type: 'boolean', help: 'parse modules as Rego v0' },
-      help: { type: 'boolean', short: 'h', help: 'print this help' },
+      ...sharedFlags,
     },
   },
   {
@@ -42,20 +39,17 @@ interface ErrorOut {
 
 /** Runs the subcommand; returns the process exit code. */
 export async function checkCommand(args: string[]): Promise<number> {
-  let values, positionals;
-  try {
-    ({ values, positionals } = parseFlags(args, checkFlags));
-    if (values.help) {
-      console.log(checkHelp());
-      return 0;
-    }
-    if (values.format !== 'pretty' && values.format !== 'json') throw new FlagError(`--format ${String(values.format)}: expected pretty or json`);
-    if (positionals.length === 0) throw new FlagError('specify at least one file');
-  } catch (err) {
-    if (!(err instanceof FlagError)) throw err;
-    console.error(`verdict check: ${err.message}\n(verdict check --help lists the flags)`);
-    return 2;
-  }
+  const parsed = parseCommandLine(args, {
+    name: 'check',
+    groups: checkFlags,
+    help: checkHelp,
+    validate: (values, positionals) => {
+      if (values.format !== 'pretty' && values.format !== 'json') throw new FlagError(`--format ${String(values.format)}: expected pretty or json`);
+      if (positionals.length === 0) throw new FlagError('specify at least one file');
+    },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   let errors: ErrorOut[] = [];
   let suffix = '';
   try {

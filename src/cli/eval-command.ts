@@ -1,7 +1,7 @@
 // `verdict eval`'s command line: `opa eval`'s flags and output formats (json, pretty, raw, values, bindings) over
 // evaluateQuery (eval.ts). Flags Verdict does not support are refused by name.
 import { readFileSync } from 'node:fs';
-import { FlagError, flagsHelp, parseFlags, type FlagGroup } from './flags.js';
+import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
 import { goErrorList, goJson, regoErrorText } from './go-format.js';
 import { LoadError } from './load.js';
 import { evaluateQuery, type EvalOutput } from './eval.js';
@@ -25,9 +25,9 @@ const evalFlags: FlagGroup[] = [
       metrics: { type: 'boolean', help: 'report timers (load, parse, compile, eval) in nanoseconds' },
       import: { type: 'string', multiple: true, value: 'IMPORT', help: 'import for the query (e.g. data.lib.x); repeatable' },
       package: { type: 'string', value: 'PACKAGE', help: "evaluate the query in this package (its rules are visible unqualified)" },
-      ignore: { type: 'string', commaList: true, value: 'GLOB', help: "skip files and directories with these names while loading (e.g. '.*')" },
-      'v0-compatible': { type: 'boolean', help: 'parse modules as Rego v0' },
-      help: { type: 'boolean', short: 'h', help: 'print this help' },
+      ignore: sharedFlags.ignore,
+      'v0-compatible': sharedFlags['v0-compatible'],
+      help: sharedFlags.help,
     },
   },
   {
@@ -77,22 +77,19 @@ export function evalHelp(): string {
 
 /** Runs the subcommand; returns the process exit code. */
 export async function evalCommand(args: string[]): Promise<number> {
-  let values, positionals;
-  try {
-    ({ values, positionals } = parseFlags(args, evalFlags));
-    if (values.help) {
-      console.log(evalHelp());
-      return 0;
-    }
-    if (!FORMATS.includes(values.format as (typeof FORMATS)[number])) throw new FlagError(`--format ${String(values.format)}: expected one of ${FORMATS.join(', ')}`);
-    if (values.stdin && values['stdin-input']) throw new FlagError('--stdin and --stdin-input both read stdin: give one');
-    if (values.input !== undefined && values['stdin-input']) throw new FlagError('--input and --stdin-input both give the input: give one');
-    if (positionals.length !== (values.stdin ? 0 : 1)) throw new FlagError(values.stdin ? 'the query is read from stdin: give no QUERY argument' : 'specify exactly one query argument');
-  } catch (err) {
-    if (!(err instanceof FlagError)) throw err;
-    console.error(`verdict eval: ${err.message}\n(verdict eval --help lists the flags)`);
-    return 2;
-  }
+  const parsed = parseCommandLine(args, {
+    name: 'eval',
+    groups: evalFlags,
+    help: evalHelp,
+    validate: (values, positionals) => {
+      if (!FORMATS.includes(values.format as (typeof FORMATS)[number])) throw new FlagError(`--format ${String(values.format)}: expected one of ${FORMATS.join(', ')}`);
+      if (values.stdin && values['stdin-input']) throw new FlagError('--stdin and --stdin-input both read stdin: give one');
+      if (values.input !== undefined && values['stdin-input']) throw new FlagError('--input and --stdin-input both give the input: give one');
+      if (positionals.length !== (values.stdin ? 0 : 1)) throw new FlagError(values.stdin ? 'the query is read from stdin: give no QUERY argument' : 'specify exactly one query argument');
+    },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   const format = values.format as (typeof FORMATS)[number];
   const metrics = values.metrics ? {} : undefined;
   let out: EvalOutput;

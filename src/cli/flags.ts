@@ -108,3 +108,40 @@ export function flagsHelp(header: string[], groups: FlagGroup[]): string {
   }
   return lines.join('\n');
 }
+
+/** Flags several commands take with one meaning. */
+export const sharedFlags = {
+  bundle: { type: 'boolean', short: 'b', help: 'load the paths as bundle directories or .tar.gz files' },
+  ignore: { type: 'string', commaList: true, value: 'GLOB', help: "skip files and directories with these names while loading (e.g. '.*')" },
+  'v0-compatible': { type: 'boolean', help: 'parse modules as Rego v0' },
+  help: { type: 'boolean', short: 'h', help: 'print this help' },
+} satisfies Record<string, FlagSpec>;
+
+export interface CommandLine {
+  /** The subcommand's name, for messages. */
+  name: string;
+  groups: FlagGroup[];
+  help: () => string;
+  /** Further checks of the values; throws FlagError. */
+  validate?: (values: FlagValues, positionals: string[]) => void;
+}
+
+/**
+ * Parses a subcommand's arguments. Returns the process exit code instead when there is nothing more to do: 0
+ * after printing the help (--help), 2 after printing what was wrong with the flags.
+ */
+export function parseCommandLine(args: string[], command: CommandLine): { values: FlagValues; positionals: string[] } | number {
+  try {
+    const { values, positionals } = parseFlags(args, command.groups);
+    if (values.help) {
+      console.log(command.help());
+      return 0;
+    }
+    command.validate?.(values, positionals);
+    return { values, positionals };
+  } catch (err) {
+    if (!(err instanceof FlagError)) throw err;
+    console.error(`verdict ${command.name}: ${err.message}\n(verdict ${command.name} --help lists the flags)`);
+    return 2;
+  }
+}

@@ -3,7 +3,7 @@
 // (pretty or JSON), with its exit codes: 0 when every test passed, 2 when one failed, erred or was skipped
 // (-z: skipped tests do not count), 1 when the policies do not load or compile or no test ran (--fail-on-empty).
 import { RegoCompileError } from '../compiler/compile-rego.js';
-import { durationFlag, FlagError, flagsHelp, parseFlags, type FlagGroup } from './flags.js';
+import { durationFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
 import { goDuration, goErrorList, goJson, regoErrorText } from './go-format.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 import { runTests, type TestError, type TestResult } from './test-runner.js';
@@ -21,10 +21,7 @@ const testFlags: FlagGroup[] = [
       'fail-on-empty': { type: 'boolean', help: 'exit 1 when no test ran' },
       'exit-zero-on-skipped': { type: 'boolean', short: 'z', help: 'skipped (todo_test_) tests do not make the exit code non-zero' },
       timeout: { type: 'string', default: '5s', value: 'DURATION', help: 'stop a test running longer than this (Go duration; default 5s; 0: no limit)' },
-      bundle: { type: 'boolean', short: 'b', help: 'load the paths as bundle directories or .tar.gz files' },
-      ignore: { type: 'string', commaList: true, value: 'GLOB', help: "skip files and directories with these names while loading (e.g. '.*')" },
-      'v0-compatible': { type: 'boolean', help: 'parse modules as Rego v0' },
-      help: { type: 'boolean', short: 'h', help: 'print this help' },
+      ...sharedFlags,
     },
   },
   {
@@ -64,22 +61,21 @@ export function testHelp(): string {
 
 /** Runs the subcommand; returns the process exit code. */
 export async function testCommand(args: string[]): Promise<number> {
-  let values, positionals, run, timeoutMs;
-  try {
-    ({ values, positionals } = parseFlags(args, testFlags));
-    if (values.help) {
-      console.log(testHelp());
-      return 0;
-    }
-    if (values.format !== 'pretty' && values.format !== 'json') throw new FlagError(`--format ${String(values.format)}: expected pretty or json`);
-    if (positionals.length === 0) throw new FlagError('specify at least one file');
-    run = values.run === undefined ? undefined : regexFlag(values.run as string);
-    timeoutMs = durationFlag(values, 'timeout')!;
-  } catch (err) {
-    if (!(err instanceof FlagError)) throw err;
-    console.error(`verdict test: ${err.message}\n(verdict test --help lists the flags)`);
-    return 2;
-  }
+  let run: RegExp | undefined;
+  let timeoutMs = 0;
+  const parsed = parseCommandLine(args, {
+    name: 'test',
+    groups: testFlags,
+    help: testHelp,
+    validate: (values, positionals) => {
+      if (values.format !== 'pretty' && values.format !== 'json') throw new FlagError(`--format ${String(values.format)}: expected pretty or json`);
+      if (positionals.length === 0) throw new FlagError('specify at least one file');
+      run = values.run === undefined ? undefined : regexFlag(values.run as string);
+      timeoutMs = durationFlag(values, 'timeout')!;
+    },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   let results: TestResult[];
   try {
     const load = values.bundle ? loadBundlePaths : loadPaths;

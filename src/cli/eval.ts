@@ -12,11 +12,13 @@ import { evaluateWithHttpSend } from '../engine/http-send-loop.js';
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkParsedModules, parseRegoFiles, RegoCompileError } from '../compiler/compile-rego.js';
 import { compilePlan } from '../wasm/compile.js';
+import { PlanError as BackEndError } from '../ir/validate.js';
 import type { Module } from '../compiler/ast.js';
 import { planModules, PlanError } from '../compiler/planner/index.js';
 import { queryModule, queryPlanError, type QueryContext, type QueryRow } from '../compiler/query.js';
 import type { RegoVersion } from '../compiler/ast.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
+import { evalErrorDetail } from './eval-error.js';
 
 export interface EvalOptions {
   dataPaths: string[];
@@ -68,14 +70,21 @@ export async function evaluateQuery(options: EvalOptions): Promise<EvalOutput> {
   } catch (err) {
     if (err instanceof RegoCompileError) return { errors: err.errors.map(({ message, code, location, details }) => ({ message, code, location: location.file === query?.file.path ? QUERY_START : location, ...(details ? { details } : {}) })) };
     if (err instanceof PlanError) return { errors: [queryPlanError(err.message)] };
+    if (err instanceof BackEndError) return { errors: [{ message: err.message, code: 'rego_compile_error', location: QUERY_START }] };
     throw err;
   }
   const policy = await loadPolicy(wasm, hostBuiltins);
   policy.setData(data);
   timer('timer_rego_query_compile_ns');
   // http.send calls are fetched between passes (src/engine/http-send-loop.ts); our modules survive the aborts.
-  const evaluating = evaluateWithHttpSend(new HttpSendClient(), () => policy.evaluate(input, query.entrypoint) as Array<{ result?: QueryRow[] }>);
-  const [first] = evaluating instanceof Promise ? await evaluating : evaluating;
+  let first: { result?: QueryRow[] } | undefined;
+  try {
+    const evaluating = evaluateWithHttpSend(new HttpSendClient(), () => policy.evaluate(input, query.entrypoint) as Array<{ result?: QueryRow[] }>);
+    [first] = evaluating instanceof Promise ? await evaluating : evaluating;
+  } catch (err) {
+    const { code, message, location } = evalErrorDetail(err);
+    return { errors: [{ message, code, ...(location ? { location } : {}) }] };
+  }
   timer('timer_rego_query_eval_ns');
   const rows = first?.result ?? [];
   if (rows.length === 0) return {};

@@ -9,12 +9,10 @@ import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkParsedModules, parseRegoFiles, type RegoFile } from '../compiler/compile-rego.js';
 import { planModules, PlanError } from '../compiler/planner/index.js';
 import { compilePlan } from '../wasm/compile.js';
+import type { EvalErrorDetail } from './eval-error.js';
+import { PlanError as BackEndError } from '../ir/validate.js';
 
-export interface TestError {
-  code: string;
-  message: string;
-  location?: { file: string; row: number; col: number };
-}
+export type TestError = EvalErrorDetail;
 
 export interface TestResult {
   location: { file: string; row: number; col: number };
@@ -104,28 +102,29 @@ function renameRule(rule: Rule, name: string): void {
 }
 
 /**
- * One module for all tests; when the planner refuses one of them, each test is planned alone so that only the
- * tests it cannot plan are errors.
+ * One module for all tests; when the planner or the back end refuses one of them, each test is compiled alone so
+ * that only the tests that cannot be compiled are errors.
  */
 function compileTests(modules: Module[], cases: TestCase[]): Uint8Array | undefined {
+  const compile = (list: TestCase[]) => compilePlan(planModules(modules, list.map((c) => c.entrypoint!), verdictBuiltins));
   try {
-    return compilePlan(planModules(modules, cases.map((c) => c.entrypoint!), verdictBuiltins));
+    return compile(cases);
   } catch (err) {
-    if (!(err instanceof PlanError)) throw err;
+    if (!(err instanceof PlanError || err instanceof BackEndError)) throw err;
   }
-  const plannable: TestCase[] = [];
+  const compilable: TestCase[] = [];
   for (const c of cases) {
     try {
-      planModules(modules, [c.entrypoint!], verdictBuiltins);
-      plannable.push(c);
+      compile([c]);
+      compilable.push(c);
     } catch (err) {
-      if (!(err instanceof PlanError)) throw err;
+      if (!(err instanceof PlanError || err instanceof BackEndError)) throw err;
       c.result.error = { code: 'rego_compile_error', message: err.message };
       delete c.entrypoint;
     }
   }
-  cases.splice(0, cases.length, ...plannable);
-  return plannable.length === 0 ? undefined : compilePlan(planModules(modules, plannable.map((c) => c.entrypoint!), verdictBuiltins));
+  cases.splice(0, cases.length, ...compilable);
+  return compilable.length === 0 ? undefined : compile(compilable);
 }
 
 export interface Outcome {

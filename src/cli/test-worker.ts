@@ -6,7 +6,8 @@ import { hostBuiltins } from '../builtins/index.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { evaluateWithHttpSend } from '../engine/http-send-loop.js';
 import { loadPolicySync, type WasmPolicy } from '../engine/wasm-host.js';
-import type { Outcome, TestError, WorkerMessage } from './test-runner.js';
+import { evalErrorDetail } from './eval-error.js';
+import type { Outcome, WorkerMessage } from './test-runner.js';
 
 const { wasm, data, entrypoints, from } = workerData as { wasm: Uint8Array; data: unknown; entrypoints: string[]; from: number };
 const module = new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>);
@@ -16,15 +17,6 @@ function instance(): WasmPolicy {
   const policy = loadPolicySync(module, hostBuiltins);
   policy.setData(data);
   return policy;
-}
-
-/** Our runtime reports `file:row:col: message`; OPA's error has the location apart. */
-function evalError(err: unknown): TestError {
-  const text = err instanceof Error ? err.message : String(err);
-  const m = /^(.*?):(\d+):(\d+): (.*)$/s.exec(text);
-  const message = m ? m[4]! : text;
-  const code = /conflict/i.test(message) ? 'eval_conflict_error' : 'eval_internal_error';
-  return m ? { code, message, location: { file: m[1]!, row: Number(m[2]), col: Number(m[3]) } } : { code, message };
 }
 
 let policy = instance();
@@ -37,7 +29,7 @@ for (let i = from; i < entrypoints.length; i++) {
     const rows = evaluating instanceof Promise ? await evaluating : evaluating;
     outcome = { pass: rows.length === 1 && rows[0]!.result === true, duration: Number(process.hrtime.bigint() - began) };
   } catch (err) {
-    outcome = { pass: false, duration: Number(process.hrtime.bigint() - began), error: evalError(err) };
+    outcome = { pass: false, duration: Number(process.hrtime.bigint() - began), error: evalErrorDetail(err) };
     policy = instance();
   }
   parentPort!.postMessage({ finished: i, outcome } satisfies WorkerMessage);

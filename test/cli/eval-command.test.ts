@@ -63,6 +63,17 @@ describe('verdict eval matches opa eval on the command line', () => {
   });
 });
 
+describe('verdict eval evaluation errors', () => {
+  it('reports a conflict as opa eval does: its code, where, exit code 2', () => {
+    const args = ['eval', '-d', 'test/cli/test-suites/failing', 'data.failing.pick'];
+    const ours = run(process.execPath, ['dist/src/main.js', ...args]);
+    const theirs = run(opa, args);
+    assert.equal(ours.status, theirs.status);
+    const first = (text: string) => (JSON.parse(text) as { errors: Array<{ code: string; location: { file: string; row: number } }> }).errors[0]!;
+    assert.deepEqual([first(ours.stdout).code, first(ours.stdout).location.file, first(ours.stdout).location.row], [first(theirs.stdout).code, first(theirs.stdout).location.file, first(theirs.stdout).location.row]);
+  });
+});
+
 describe('verdict eval flags', () => {
   it('refuses what it does not support by name, and unknown flags', () => {
     for (const [flag, named] of [['--explain=full', /--explain is not supported/], ['--strict-builtin-errors', /--strict-builtin-errors is not supported/], ['--bogus', /--bogus/]] as const) {

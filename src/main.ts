@@ -1,29 +1,30 @@
 #!/usr/bin/env node
-// The verdict command line, modelled on `opa run --server` and `opa eval`/`opa build`:
-//   verdict run [flags] [PATH ...]            (opa run's flags, see src/cli/run-flags.ts)
-//   verdict sign --signing-key KEY [--signing-alg ALG] [--key-id ID] [--scope S] -o OUT BUNDLE_PATH
-//   verdict decisions tail|search|show|export [--db FILE] ...   (reads the decision log file, no server needed)
-//   verdict replay [--db FILE] [filters] BUNDLE_PATH...          (logged decisions against a candidate bundle)
-//   verdict eval ... QUERY, verdict build ... PATH...
-//   verdict capabilities [--current | --version VERSION | --file FILE]
-// Each subcommand's module is imported only when it runs, so `verdict eval` and `verdict build` do not load
-// the server (express, the decision log, PIP adapters) and start quickly.
+// The verdict command line, modelled on opa's: run, eval, test, check, build, sign, decisions, replay, capabilities, version (usage.ts lists
+// them). Each subcommand's module is imported only when it runs, so `verdict eval`, `verdict test` and
+// `verdict build` do not load the server (express, the decision log, PIP adapters) and start quickly.
 import { fail, usage } from './cli/usage.js';
-import { verdictVersion } from './version.js';
 
 const [command, ...rest] = process.argv.slice(2);
-if (command === 'version' || command === '--version') {
-  console.log(`verdict ${verdictVersion}`);
+const help = rest.includes('--help') || rest.includes('-h');
+if (command === '--help' || command === '-h' || command === 'help') {
+  console.log(usage);
+} else if (command === 'version' || command === '--version') {
+  console.log((await import('./cli/version.js')).versionText());
 } else if (command === 'run') {
   await (await import('./cli/run.js')).run(rest);
 } else if (command === 'sign') {
-  await (await import('./cli/sign.js')).sign(rest);
+  if (help) console.log(usage);
+  else await (await import('./cli/sign.js')).sign(rest);
 } else if (command === 'decisions') {
-  process.exitCode = await (await import('./decisionlog/index.js')).runDecisionsCommand(rest);
+  process.exitCode = await (await import('./decisionlog/index.js')).runDecisionsCommand(help ? ['help'] : rest);
 } else if (command === 'replay') {
   process.exitCode = await (await import('./replay/cli.js')).runReplayCommand(rest);
 } else if (command === 'eval') {
-  process.exitCode = await (await import('./cli/eval.js')).evalCommand(rest);
+  process.exitCode = await (await import('./cli/eval-command.js')).evalCommand(rest);
+} else if (command === 'test') {
+  process.exitCode = await (await import('./cli/test.js')).testCommand(rest);
+} else if (command === 'check') {
+  process.exitCode = await (await import('./cli/check.js')).checkCommand(rest);
 } else if (command === 'build') {
   process.exitCode = await (await import('./cli/build.js')).buildCommand(rest);
 } else if (command === 'capabilities') {

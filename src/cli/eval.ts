@@ -1,54 +1,91 @@
-// `verdict eval [-d PATH]... [-i INPUT_FILE] [--format json|pretty] QUERY`: evaluates an ad-hoc query against
-// policies and data with Verdict's own compiler and wasm back end (no OPA), printing what `opa eval` prints:
-// {"result":[{"expressions":[{"value","text","location"}],"bindings":{…}}]}, `{}` when undefined, and
-// {"errors":[…]} with exit code 2 when the policies or the query do not compile.
+// `verdict eval [flags] QUERY`: evaluates an ad-hoc query against policies and data with Verdict's own compiler
+// and wasm back end (no OPA), printing what `opa eval` prints: {"result":[{"expressions":[{"value","text",
+// "location"}],"bindings":{…}}]}, `{}` when undefined, and {"errors":[…]} with exit code 2 when the policies or
+// the query do not compile; the other formats and the flags are in eval-command.ts.
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadPolicy } from '../engine/wasm-host.js';
 import { parse as parseYaml } from 'yaml';
 import { hostBuiltins } from '../builtins/index.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { evaluateWithHttpSend } from '../engine/http-send-loop.js';
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
-import { compileRego, RegoCompileError } from '../compiler/compile-rego.js';
-import { PlanError } from '../compiler/planner/index.js';
-import { queryModule, queryPlanError, type QueryRow } from '../compiler/query.js';
-import { LoadError, loadPaths } from './load.js';
-import { evaluatePartialQuery, partialFlagError, partialFlags, partialUsage } from './eval-partial.js';
-
-export const evalUsage = `verdict eval [-d PATH]... [-i INPUT_FILE] [--format json|pretty] ${partialUsage} QUERY`;
+import { checkParsedModules, parseRegoFiles, RegoCompileError } from '../compiler/compile-rego.js';
+import { compilePlan } from '../wasm/compile.js';
+import { PlanError as BackEndError } from '../ir/validate.js';
+import type { Module } from '../compiler/ast.js';
+import { planModules, PlanError } from '../compiler/planner/index.js';
+import { queryModule, queryPlanError, type QueryContext, type QueryRow } from '../compiler/query.js';
+import type { RegoVersion } from '../compiler/ast.js';
+import { LoadError, loadBundlePaths, loadPaths } from './load.js';
+import { evalErrorDetail } from './eval-error.js';
 
 export interface EvalOptions {
   dataPaths: string[];
+  /** `-b`: bundle directories or archives. */
+  bundlePaths?: string[];
   inputFile?: string;
+  /** The input document's text (`-I`, read from stdin); takes the place of inputFile. */
+  inputText?: string;
   query: string;
+  regoVersion?: RegoVersion;
+  context?: QueryContext;
+  ignore?: string[];
+  /** Filled with OPA's timer names (nanoseconds) when given. */
+  metrics?: Record<string, number>;
 }
 
 export interface EvalOutput {
   result?: Array<{ expressions: Array<{ value: unknown; text: string; location: { row: number; col: number } }>; bindings?: Record<string, unknown> }>;
-  errors?: Array<{ message: string; code: string; location: { file: string; row: number; col: number }; details?: unknown }>;
+  errors?: Array<{ message: string; code?: string; location?: { file: string; row: number; col: number }; details?: unknown }>;
+  metrics?: Record<string, number>;
 }
 
 /** Compiles and evaluates; compile errors come back as `errors` (OPA's shape), other failures throw. */
 export async function evaluateQuery(options: EvalOptions): Promise<EvalOutput> {
-  const { modules, data } = await loadPaths(options.dataPaths);
-  const input = options.inputFile === undefined ? undefined : await readInput(options.inputFile);
-  let wasm: Uint8Array;
-  let query;
+  const timer = metricsTimer(options.metrics);
+  let loaded;
   try {
-    query = queryModule(options.query);
-    wasm = compileRego([...modules, query.file], [query.entrypoint], { builtins: verdictBuiltins, deprecated: verdictDeprecated });
+    const fromData = await loadPaths(options.dataPaths, { ignore: options.ignore });
+    const fromBundles = await loadBundlePaths(options.bundlePaths ?? [], { ignore: options.ignore });
+    loaded = { modules: [...fromData.modules, ...fromBundles.modules], data: mergeData(fromData.data, fromBundles.data) };
   } catch (err) {
-    if (err instanceof RegoCompileError) return { errors: err.errors };
+    if (err instanceof LoadError) return { errors: [{ message: err.message }] };
+    throw err;
+  }
+  if (options.dataPaths.length + (options.bundlePaths?.length ?? 0) > 0) timer('timer_rego_load_files_ns');
+  const { modules, data } = loaded;
+  const input = options.inputText !== undefined ? parseInput(options.inputText, 'stdin', false) : options.inputFile === undefined ? undefined : await readInput(options.inputFile);
+  let wasm: Uint8Array;
+  let query: ReturnType<typeof queryModule> | undefined;
+  try {
+    const parsed = parseRegoFiles(modules, { regoVersion: options.regoVersion });
+    if (parsed.length > 0) timer('timer_rego_module_parse_ns');
+    query = queryModule(options.query, { ...options.context, names: visibleNames(parsed, options.context) });
+    const [queryParsed] = parseRegoFiles([query.file], {});
+    timer('timer_rego_query_parse_ns');
+    const checked = checkParsedModules([...parsed, queryParsed!], { builtins: verdictBuiltins, deprecated: verdictDeprecated }, new Set([queryParsed!]));
+    wasm = compilePlan(planModules(checked, [query.entrypoint], verdictBuiltins));
+    if (parsed.length > 0) timer('timer_rego_module_compile_ns');
+  } catch (err) {
+    if (err instanceof RegoCompileError) return { errors: err.errors.map(({ message, code, location, details }) => ({ message, code, location: location.file === query?.file.path ? QUERY_START : location, ...(details ? { details } : {}) })) };
     if (err instanceof PlanError) return { errors: [queryPlanError(err.message)] };
+    if (err instanceof BackEndError) return { errors: [{ message: err.message, code: 'rego_compile_error', location: QUERY_START }] };
     throw err;
   }
   const policy = await loadPolicy(wasm, hostBuiltins);
   policy.setData(data);
+  timer('timer_rego_query_compile_ns');
   // http.send calls are fetched between passes (src/engine/http-send-loop.ts); our modules survive the aborts.
-  const evaluating = evaluateWithHttpSend(new HttpSendClient(), () => policy.evaluate(input, query.entrypoint) as Array<{ result?: QueryRow[] }>);
-  const [first] = evaluating instanceof Promise ? await evaluating : evaluating;
+  let first: { result?: QueryRow[] } | undefined;
+  try {
+    const evaluating = evaluateWithHttpSend(new HttpSendClient(), () => policy.evaluate(input, query.entrypoint) as Array<{ result?: QueryRow[] }>);
+    [first] = evaluating instanceof Promise ? await evaluating : evaluating;
+  } catch (err) {
+    const { code, message, location } = evalErrorDetail(err);
+    return { errors: [{ message, code, ...(location ? { location } : {}) }] };
+  }
+  timer('timer_rego_query_eval_ns');
   const rows = first?.result ?? [];
   if (rows.length === 0) return {};
   return {
@@ -59,80 +96,50 @@ export async function evaluateQuery(options: EvalOptions): Promise<EvalOutput> {
   };
 }
 
+/** The names a query sees unqualified: its imports' and, with --package, that package's rules. */
+function visibleNames(modules: Module[], context: QueryContext | undefined): string[] {
+  const names = (context?.imports ?? []).map((i) => /\bas\s+(\w+)\s*$/.exec(i)?.[1] ?? i.trim().split('.').pop()!);
+  const pkg = context?.package?.replace(/^data\./, '');
+  if (pkg === undefined) return names;
+  for (const m of modules) {
+    if (m.package.path.slice(1).map((t) => String((t as { value: unknown }).value)).join('.') === pkg) names.push(...m.rules.map((r) => r.head.name));
+  }
+  return names;
+}
+
+/** Errors inside the generated query module are reported at the query's start, as queryPlanError does. */
+const QUERY_START = { file: '', row: 1, col: 1 };
+
+/** Records the time since the previous mark under each name, when metrics are asked for. */
+function metricsTimer(metrics: Record<string, number> | undefined): (name: string) => void {
+  let last = process.hrtime.bigint();
+  return (name) => {
+    const now = process.hrtime.bigint();
+    if (metrics) metrics[name] = Number(now - last);
+    last = now;
+  };
+}
+
+function mergeData(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  if (Object.keys(b).length === 0) return a;
+  for (const [k, v] of Object.entries(b)) {
+    if (k in a) throw new LoadError(`merge error: data.${k} is given by both -d and -b`);
+    a[k] = v;
+  }
+  return a;
+}
+
 async function readInput(path: string): Promise<unknown> {
   const text = await readFile(path, 'utf8').catch(() => {
     throw new LoadError(`${path}: no such file`);
   });
-  try {
-    return ['.yaml', '.yml'].includes(extname(path)) ? parseYaml(text) : JSON.parse(text);
-  } catch (err) {
-    throw new LoadError(`${path}: ${(err as Error).message}`);
-  }
+  return parseInput(text, path, ['.yaml', '.yml'].includes(extname(path)));
 }
 
-/** `--format pretty`: a lone value as indented JSON (as OPA prints it), anything else as the JSON output. */
-function pretty(out: EvalOutput): string {
-  const only = out.result?.length === 1 && !out.result[0]!.bindings && out.result[0]!.expressions.length === 1;
-  if (only) return JSON.stringify(out.result![0]!.expressions[0]!.value, null, 2);
-  if (!out.result && !out.errors) return 'undefined';
-  return JSON.stringify(out, null, 2);
-}
-
-/** Runs the subcommand; returns the process exit code. */
-export async function evalCommand(args: string[]): Promise<number> {
-  let parsed;
+function parseInput(text: string, from: string, yaml: boolean): unknown {
   try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        data: { type: 'string', short: 'd', multiple: true },
-        input: { type: 'string', short: 'i' },
-        format: { type: 'string', short: 'f', default: 'json' },
-        ...partialFlags,
-      },
-    });
+    return yaml ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    console.error(`verdict eval: ${(err as Error).message}\nusage: ${evalUsage}`);
-    return 2;
+    throw new LoadError(`${from}: ${(err as Error).message}`);
   }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 1) {
-    console.error(`verdict eval: expected exactly one query\nusage: ${evalUsage}`);
-    return 2;
-  }
-  if (values.format !== 'json' && values.format !== 'pretty') {
-    console.error(`verdict eval: --format ${values.format}: expected json or pretty`);
-    return 2;
-  }
-  const flagError = partialFlagError(values);
-  if (flagError) {
-    console.error(`verdict eval: ${flagError}\nusage: ${evalUsage}`);
-    return 2;
-  }
-  if (values.partial) {
-    if (values.format !== 'json') {
-      console.error('verdict eval: -p prints JSON only (--format json)');
-      return 2;
-    }
-    let partial;
-    try {
-      const input = values.input === undefined ? undefined : await readInput(values.input);
-      partial = await evaluatePartialQuery(values.data ?? [], input, positionals[0]!, values);
-    } catch (err) {
-      if (!(err instanceof LoadError)) throw err;
-      partial = { errors: [{ message: err.message, code: 'load_error', location: { file: '', row: 0, col: 0 } }] };
-    }
-    console.log(JSON.stringify(partial, null, 2));
-    return partial.errors ? 2 : 0;
-  }
-  let out: EvalOutput;
-  try {
-    out = await evaluateQuery({ dataPaths: values.data ?? [], inputFile: values.input, query: positionals[0]! });
-  } catch (err) {
-    if (!(err instanceof LoadError)) throw err;
-    out = { errors: [{ message: err.message, code: 'load_error', location: { file: '', row: 0, col: 0 } }] };
-  }
-  console.log(values.format === 'pretty' ? pretty(out) : JSON.stringify(out, null, 2));
-  return out.errors ? 2 : 0;
 }

@@ -9,10 +9,11 @@ import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { RegoFile } from '../compiler/compile-rego.js';
+import type { RegoVersion } from '../compiler/ast.js';
 import { globToRegExp } from '../bundle/signing.js';
 
 export interface LoadedFiles {
-  modules: RegoFile[];
+  modules: Array<RegoFile & { regoVersion?: RegoVersion }>;
   data: Record<string, unknown>;
 }
 
@@ -40,10 +41,41 @@ export async function loadPaths(args: string[], options: LoadOptions = {}): Prom
   for (const arg of args) {
     const { prefix, path } = splitPrefix(arg);
     const info = await stat(path).catch(() => {
-      throw new LoadError(`${path}: no such file or directory`);
+      throw new LoadError(`stat ${path}: no such file or directory`);
     });
     if (info.isDirectory()) await loadDirectory(path, path, prefix, ignore, loaded);
     else await loadFile(path, prefix, loaded, true);
+  }
+  return loaded;
+}
+
+/**
+ * `--bundle`: each path is a bundle directory or .tar.gz file, read and checked as the server reads bundles;
+ * a module keeps its directory path (its path inside an archive), and the Rego version its manifest's rego_version gives.
+ */
+export async function loadBundlePaths(paths: string[], options: LoadOptions = {}): Promise<LoadedFiles> {
+  const loaded: LoadedFiles = { modules: [], data: {} };
+  if (paths.length === 0) return loaded;
+  // Imported here: the archive reader (tar-stream) is not needed by commands without --bundle.
+  const { parseBundle } = await import('../bundle/bundle.js');
+  const { BundleError, readBundleArchive, readBundleDirectory } = await import('../bundle/files.js');
+  const ignore = (options.ignore ?? []).map(globToRegExp);
+  for (const path of paths) {
+    const info = await stat(path).catch(() => {
+      throw new LoadError(`stat ${path}: no such file or directory`);
+    });
+    try {
+      const files = info.isDirectory() ? await readBundleDirectory(path, undefined, ignore) : await readBundleArchive(await readFile(path));
+      const bundle = parseBundle(path, files);
+      const version = bundle.manifest.rego_version;
+      for (const m of bundle.modules) {
+        loaded.modules.push({ path: info.isDirectory() ? join(path, m.path) : `/${m.path}`, source: m.source, ...(version === undefined ? {} : { regoVersion: version === 0 ? 'v0' : 'v1' }) });
+      }
+      mergeObjects(loaded.data, bundle.data, path);
+    } catch (err) {
+      if (err instanceof BundleError) throw new LoadError(`${path}: ${err.message}`);
+      throw err;
+    }
   }
   return loaded;
 }

@@ -1,26 +1,10 @@
 // `verdict run`'s command line: `opa run`'s flags with their meanings, in groups, plus Verdict's own. Each flag
-// either works or is refused by name with the reason; an unknown flag is refused by the parser. A group is a
-// table of flags; `runFlagGroups` lists the groups, so adding one (listeners, TLS, ...) is one line there and
-// one reading of its values in run.ts.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+// either works or is refused by name with the reason (src/cli/flags.ts). `runFlagGroups` lists the groups, so
+// adding one (listeners, TLS, ...) is one line there and one reading of its values in run.ts.
 import { logLevels } from '../log/logger.js';
+import { flagsHelp, parseFlags, type FlagGroup, type FlagValues } from './flags.js';
 
-export interface FlagSpec {
-  type: 'string' | 'boolean';
-  short?: string;
-  /** Repeatable; each value kept (OPA's stringArray). */
-  multiple?: boolean;
-  /** Repeatable and comma-separated, as OPA's `strings` flags (`--ignore a,b --ignore c`). */
-  commaList?: boolean;
-  default?: string;
-  /** Placeholder for the value in the help text. */
-  value?: string;
-  help: string;
-  /** Set on flags Verdict refuses: why, printed when the flag is given. */
-  refused?: string;
-}
-
-export type FlagGroup = { title: string; flags: Record<string, FlagSpec> };
+export { choiceFlag, FlagError, secondsFlag, type FlagValues } from './flags.js';
 
 const serverFlags: FlagGroup = {
   title: 'Server',
@@ -120,55 +104,13 @@ const verdictFlags: FlagGroup = {
 
 export const runFlagGroups: FlagGroup[] = [serverFlags, listenerFlags, loadingFlags, verificationFlags, loggingFlags, noEffectFlags, refusedFlags, verdictFlags];
 
-export class FlagError extends Error {}
-
-export type FlagValues = Record<string, string | boolean | string[] | undefined>;
-
-/** Parses `verdict run`'s arguments; throws FlagError naming the flag for a refused or malformed one. */
-export function parseRunArgs(args: string[], groups: FlagGroup[] = runFlagGroups): { values: FlagValues; positionals: string[] } {
-  const specs = Object.assign({}, ...groups.map((g) => g.flags)) as Record<string, FlagSpec>;
-  const options: ParseArgsConfig['options'] = {};
-  for (const [name, spec] of Object.entries(specs)) {
-    options[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple || spec.commaList ? { multiple: true } : {}), ...(spec.default !== undefined ? { default: spec.default } : {}) };
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, options, strict: true });
-  } catch (err) {
-    throw new FlagError((err as Error).message);
-  }
-  const values = { ...parsed.values } as FlagValues;
-  for (const [name, spec] of Object.entries(specs)) {
-    if (values[name] === undefined) continue;
-    if (spec.refused) throw new FlagError(`--${name} is not supported: ${spec.refused}`);
-    if (spec.commaList) values[name] = (values[name] as string[]).flatMap((v) => v.split(',')).filter((v) => v !== '');
-  }
-  return { values, positionals: parsed.positionals };
+export function parseRunArgs(args: string[]): { values: FlagValues; positionals: string[] } {
+  return parseFlags(args, runFlagGroups);
 }
 
-/** An integer number of seconds (`--shutdown-grace-period 5`), as OPA's int flags take it. */
-export function secondsFlag(values: FlagValues, name: string): number | undefined {
-  const text = values[name] as string | undefined;
-  if (text === undefined) return undefined;
-  if (!/^[+-]?[0-9]+$/.test(text.trim())) throw new FlagError(`--${name} ${text}: expected a whole number of seconds`);
-  return Number(text);
-}
-
-/** A flag whose value must be one of `allowed`. */
-export function choiceFlag<T extends string>(values: FlagValues, name: string, allowed: readonly T[]): T {
-  const text = values[name] as string;
-  if (!allowed.includes(text as T)) throw new FlagError(`--${name} ${text}: expected one of ${allowed.join(', ')}`);
-  return text as T;
-}
-
-export function runHelp(groups: FlagGroup[] = runFlagGroups): string {
-  const lines = ['usage: verdict run [flags] [PATH ...]', '', 'PATHs are policy and data files or directories (prefix:PATH puts data under data.prefix); with --bundle,', 'or for .tar.gz files, bundles. Flags are those of opa run.'];
-  for (const group of groups) {
-    lines.push('', `${group.title}:`);
-    for (const [name, spec] of Object.entries(group.flags)) {
-      const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.value ? ` ${spec.value}` : ''}`;
-      lines.push(`  ${flag.padEnd(40)} ${spec.refused ? `refused: ${spec.refused}` : spec.help}`);
-    }
-  }
-  return lines.join('\n');
+export function runHelp(): string {
+  return flagsHelp(
+    ['usage: verdict run [flags] [PATH ...]', '', 'PATHs are policy and data files or directories (prefix:PATH puts data under data.prefix); with --bundle,', 'or for .tar.gz files, bundles. Flags are those of opa run.'],
+    runFlagGroups,
+  );
 }

@@ -1,12 +1,17 @@
 // The verdict command line's usage text and its way of failing (message on stderr, exit code 2).
-export const usage = `usage: verdict run [flags] [PATH ...]   (opa run's flags; verdict run --help)
-       verdict sign --signing-key KEY [--signing-alg ALG] [--key-id ID] [--scope SCOPE] [--claims-file FILE]
-                    [--exclude-files GLOB ...] -o OUTPUT.tar.gz BUNDLE_PATH
-       verdict decisions tail|search|show|export [--db FILE] [options]   (verdict decisions --help)
-       verdict replay [--db FILE] [filters] [--last N] [--format table|json] BUNDLE_PATH...   (verdict replay --help)
-       verdict eval [-d PATH]... [-i INPUT_FILE] [--format json|pretty] QUERY
-       verdict build [-o FILE] [-e ENTRYPOINT]... [-t wasm|plan] [-b] PATH...
-       verdict capabilities [--current | --version VERSION | --file FILE]`;
+export const usage = `usage: verdict <command> [flags]   (verdict <command> --help describes each)
+
+  run        start the server (opa run's flags)
+  eval       evaluate a query (opa eval's flags and formats)
+  test       run Rego tests (opa test's flags and reports)
+  check      check that policies parse and compile (opa check's output)
+  build      build a bundle: -t rego (default), wasm or plan
+  sign       sign a bundle: verdict sign --signing-key KEY [--signing-alg ALG] [--key-id ID] [--scope SCOPE]
+               [--claims-file FILE] [--exclude-files GLOB ...] -o OUTPUT.tar.gz BUNDLE_PATH
+  decisions  read the decision log: tail|search|show|export [--db FILE] [options]
+  replay     re-evaluate logged decisions against candidate bundles and report what changes
+  capabilities  print Verdict's builtins and features in opa capabilities' JSON
+  version    print the version, Rego version and wasm ABI`;
 
 export function fail(message: string): never {
   console.error(`verdict: ${message}`);

@@ -12,6 +12,8 @@ export interface RegoFile {
   source: string;
   /** An ad-hoc query wrapped as a module (src/compiler/query.ts): checked as OPA checks queries, not policies. */
   query?: true;
+  /** This file's Rego version, when it differs from the set's (CompileRegoOptions.regoVersion). */
+  regoVersion?: RegoVersion;
 }
 
 export interface CompileRegoOptions {
@@ -45,21 +47,29 @@ export function deprecatedBuiltins(capabilities: Capabilities): Set<string> {
 }
 
 export function checkRego(files: RegoFile[], options: CompileRegoOptions): Module[] {
+  const modules = parseRegoFiles(files, options);
+  return checkParsedModules(modules, options, new Set(modules.filter((_, i) => files[i]!.query)));
+}
+
+/** Parses every file (each in its own Rego version, else the set's); throws RegoCompileError with all errors. */
+export function parseRegoFiles(files: RegoFile[], options: { regoVersion?: RegoVersion }): Module[] {
   const modules: Module[] = [];
-  const queryModules = new Set<Module>();
   const errors: RegoError[] = [];
   for (const f of files) {
-    const parsed = parseModule(f.path, f.source, { regoVersion: options.regoVersion ?? 'v1' });
+    const parsed = parseModule(f.path, f.source, { regoVersion: f.regoVersion ?? options.regoVersion ?? 'v1' });
     errors.push(...parsed.errors);
     if (parsed.module) modules.push(parsed.module);
-    if (parsed.module && f.query) queryModules.add(parsed.module);
   }
   if (errors.length > 0) throw new RegoCompileError(errors);
+  return modules;
+}
+
+/** The compile stages over modules just parsed, which they rewrite in place. Throws RegoCompileError. */
+export function checkParsedModules(modules: Module[], options: CompileRegoOptions, queryModules: ReadonlySet<Module> = new Set()): Module[] {
   const builtin = (name: string) => {
     const decl = options.builtins.get(name);
     return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined, deprecated: options.deprecated.has(name), decl };
   };
-  // The modules were parsed just above and are not used again: the stages may rewrite them in place.
   const out = compileOwnedModules(modules, { builtin, queryModules });
   if (out.errors.length > 0) throw new RegoCompileError(out.errors);
   return out.modules;

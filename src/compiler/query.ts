@@ -35,8 +35,17 @@ export interface QueryRow {
   bindings: Record<string, unknown>;
 }
 
+/** Where the query is evaluated (`opa eval --package`, `--import`): its package and its imports. */
+export interface QueryContext {
+  /** A package path such as `a.b`: the query sees that package's rules unqualified. */
+  package?: string;
+  imports?: string[];
+  /** Names that are not the query's variables: imported names, and the package's rules. */
+  names?: string[];
+}
+
 /** Throws RegoCompileError (rego_parse_error at the query's own row and column) for a query that does not parse. */
-export function queryModule(query: string): QueryModule {
+export function queryModule(query: string, context: QueryContext = {}): QueryModule {
   const parsed = parseModule('', PREFIX + query + '\n}\n');
   const body = parsed.module?.rules[0]?.body;
   if (parsed.errors.length > 0 || !body || parsed.module?.rules.length !== 1) {
@@ -52,6 +61,7 @@ export function queryModule(query: string): QueryModule {
     expressions.push({ text, location: { row: e.loc.row - PREFIX_ROWS, col: e.loc.col } });
     const terms = Array.isArray(e.terms) ? e.terms.slice(1) : exprTerms(e); // not the operator of a call
     for (const t of terms) collectVars(t, vars);
+    for (const n of context.names ?? []) vars.delete(n);
     if (yieldsValue(e)) {
       // The expression's own value is reported. Like any body expression it fails the row when false, except
       // in a query of that one expression, where OPA reports the false value.
@@ -66,8 +76,13 @@ export function queryModule(query: string): QueryModule {
   });
   const variables = [...vars].sort();
   const bindings = '{' + variables.map((v) => `${JSON.stringify(v)}: ${v}`).join(', ') + '}';
-  const source = `package ${QUERY_PACKAGE}\n\nrows := [{"expressions": [${values.join(', ')}], "bindings": ${bindings}} |\n${lines.join('\n')}\n]\n`;
-  return { file: { path: 'query.rego', source, query: true }, entrypoint: QUERY_ENTRYPOINT, expressions, variables };
+  // In a package of the user's, the rule's name must not meet one of theirs.
+  const pkg = context.package?.replace(/^data\./, '') ?? QUERY_PACKAGE;
+  const rule = context.package === undefined ? 'rows' : '__verdict_query_rows';
+  const imports = (context.imports ?? []).map((i) => `import ${i}\n`).join('');
+  const source = `package ${pkg}\n\n${imports}${rule} := [{"expressions": [${values.join(', ')}], "bindings": ${bindings}} |\n${lines.join('\n')}\n]\n`;
+  const entrypoint = context.package === undefined ? QUERY_ENTRYPOINT : `${pkg.replace(/\./g, '/')}/${rule}`;
+  return { file: { path: 'query.rego', source, query: true, regoVersion: 'v1' }, entrypoint, expressions, variables };
 }
 
 /**

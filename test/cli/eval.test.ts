@@ -64,7 +64,7 @@ describe('verdict eval errors', () => {
     assert.equal(ours.errors?.[0]?.code, 'rego_parse_error');
     assert.equal(ours.errors?.[0]?.code, theirs.errors[0]!.code);
     assert.deepEqual(
-      { file: ours.errors?.[0]?.location.file, row: ours.errors?.[0]?.location.row },
+      { file: ours.errors?.[0]?.location?.file, row: ours.errors?.[0]?.location?.row },
       { file: theirs.errors[0]!.location.file, row: theirs.errors[0]!.location.row },
     );
   });

@@ -105,7 +105,7 @@ export type BuiltinOutcome = { defined: true; value: unknown } | { defined: fals
 /** Runs builtin `name` on known arguments. */
 export function callBuiltin(name: string, args: unknown[]): BuiltinOutcome {
   const spec = registered.get(name);
-  const impl = core[name] ?? (spec?.implementation.kind === 'host' ? (spec.implementation.fn as Impl) : undefined);
+  const impl = core[name] ?? (spec?.host as Impl | undefined);
   if (!impl) return { unsupported: true };
   try {
     const value = impl(...args);
@@ -118,5 +118,5 @@ export function callBuiltin(name: string, args: unknown[]): BuiltinOutcome {
 /** Declared argument count of a builtin, or undefined for a name that is not one. */
 export function builtinArity(name: string): { arity: number; variadic: boolean } | undefined {
   const spec = registered.get(name);
-  return spec && { arity: spec.arity, variadic: spec.variadic };
+  return spec && { arity: spec.decl.args?.length ?? 0, variadic: spec.decl.variadic !== undefined };
 }

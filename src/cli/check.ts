@@ -1,0 +1,72 @@
+// `verdict check [flags] PATH...`: parses and compiles policies with Verdict's compiler, reporting errors as
+// `opa check` does (on stderr: OPA's error list, or with -f json {"errors": [...]}), exit code 1 on errors.
+import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
+import { checkRego, RegoCompileError } from '../compiler/compile-rego.js';
+import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
+import { goErrorList, goJson, regoErrorText } from './go-format.js';
+import { LoadError, loadBundlePaths, loadPaths } from './load.js';
+
+const checkFlags: FlagGroup[] = [
+  {
+    title: 'Flags',
+    flags: {
+      format: { type: 'string', short: 'f', default: 'pretty', value: 'FORMAT', help: 'pretty or json (default pretty)' },
+      ...sharedFlags,
+    },
+  },
+  {
+    title: 'Refused',
+    flags: {
+      strict: { type: 'boolean', short: 'S', help: '', refused: "the compiler's strict mode (unused variables and imports, deprecated builtins in v0) is not implemented by Verdict" },
+      capabilities: { type: 'string', help: '', refused: 'Verdict checks policies against its own builtins' },
+      schema: { type: 'string', short: 's', help: '', refused: 'Verdict does not type-check policies against JSON schemas' },
+      'max-errors': { type: 'string', short: 'm', help: '', refused: 'the number of compile errors reported is not configurable in Verdict' },
+      'v0-v1': { type: 'boolean', help: '', refused: 'checking against both Rego versions at once is not supported; run verdict check with and without --v0-compatible' },
+    },
+  },
+];
+
+export function checkHelp(): string {
+  return flagsHelp(['usage: verdict check [flags] PATH...', '', "Checks that the policies in PATHs parse and compile with Verdict's compiler, as opa check does."], checkFlags);
+}
+
+interface ErrorOut {
+  message: string;
+  code?: string;
+  location?: { file: string; row: number; col: number };
+  details?: unknown;
+}
+
+/** Runs the subcommand; returns the process exit code. */
+export async function checkCommand(args: string[]): Promise<number> {
+  const parsed = parseCommandLine(args, {
+    name: 'check',
+    groups: checkFlags,
+    help: checkHelp,
+    validate: (values, positionals) => {
+      if (values.format !== 'pretty' && values.format !== 'json') throw new FlagError(`--format ${String(values.format)}: expected pretty or json`);
+      if (positionals.length === 0) throw new FlagError('specify at least one file');
+    },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  let errors: ErrorOut[] = [];
+  let suffix = '';
+  try {
+    const load = values.bundle ? loadBundlePaths : loadPaths;
+    const { modules } = await load(positionals, { ignore: values.ignore as string[] | undefined });
+    checkRego(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: values['v0-compatible'] ? 'v0' : 'v1' });
+  } catch (err) {
+    if (err instanceof LoadError) {
+      errors = [{ message: err.message }];
+      suffix = ' during loading';
+    } else if (err instanceof RegoCompileError) {
+      errors = err.errors.map(({ message, code, location, details }) => ({ message, code, location, ...(details ? { details } : {}) }));
+      if (err.errors.some((e) => e.code === 'rego_parse_error')) suffix = ' during loading';
+    } else throw err;
+  }
+  if (errors.length === 0) return 0;
+  if (values.format === 'json') console.error(goJson({ errors }, 2));
+  else console.error(goErrorList(errors.map((e) => (e.code ? regoErrorText(e as Parameters<typeof regoErrorText>[0]) : e.message)), suffix));
+  return 1;
+}

@@ -1,0 +1,179 @@
+// `verdict eval`'s command line: `opa eval`'s flags and output formats (json, pretty, raw, values, bindings) over
+// evaluateQuery (eval.ts). Flags Verdict does not support are refused by name.
+import { readFileSync } from 'node:fs';
+import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
+import { goErrorList, goJson, regoErrorText } from './go-format.js';
+import { LoadError } from './load.js';
+import { evaluateQuery, type EvalOutput } from './eval.js';
+import { prettyTable } from './pretty-table.js';
+import { evaluatePartialQuery, partialFlagError } from './eval-partial.js';
+
+const FORMATS = ['json', 'pretty', 'raw', 'values', 'bindings'] as const;
+const NO_TRACE = "Verdict evaluates compiled wasm, which keeps no evaluation trace";
+
+const evalFlags: FlagGroup[] = [
+  {
+    title: 'Flags',
+    flags: {
+      data: { type: 'string', short: 'd', multiple: true, value: 'PATH', help: 'policy or data file or directory (prefix:PATH puts data under data.prefix); repeatable' },
+      bundle: { type: 'string', short: 'b', multiple: true, value: 'PATH', help: 'bundle directory or .tar.gz file; repeatable' },
+      input: { type: 'string', short: 'i', value: 'FILE', help: 'input document (JSON or YAML file)' },
+      'stdin-input': { type: 'boolean', short: 'I', help: 'read the input document from stdin' },
+      stdin: { type: 'boolean', help: 'read the query from stdin' },
+      format: { type: 'string', short: 'f', default: 'json', value: 'FORMAT', help: `output format: ${FORMATS.join(', ')} (default json)` },
+      fail: { type: 'boolean', help: 'exit 1 when the result is undefined or empty' },
+      'fail-defined': { type: 'boolean', help: 'exit 1 when the result is defined' },
+      metrics: { type: 'boolean', help: 'report timers (load, parse, compile, eval) in nanoseconds' },
+      import: { type: 'string', multiple: true, value: 'IMPORT', help: 'import for the query (e.g. data.lib.x); repeatable' },
+      package: { type: 'string', value: 'PACKAGE', help: "evaluate the query in this package (its rules are visible unqualified)" },
+      partial: { type: 'boolean', short: 'p', help: 'partially evaluate the query (prints OPA\'s -p JSON; json format only)' },
+      unknowns: { type: 'string', multiple: true, value: 'REF', help: 'with -p: a reference to treat as unknown (default input); repeatable' },
+      'disable-inlining': { type: 'string', multiple: true, value: 'REF', help: 'with -p: a rule reference never inlined into the queries; repeatable' },
+      ignore: sharedFlags.ignore,
+      'v0-compatible': sharedFlags['v0-compatible'],
+      help: sharedFlags.help,
+    },
+  },
+  {
+    title: 'Refused',
+    flags: {
+      'strict-builtin-errors': { type: 'boolean', help: '', refused: "verdict eval does not collect builtin errors yet (the server's ?strict-builtin-errors does)" },
+      'show-builtin-errors': { type: 'boolean', help: '', refused: 'builtin errors are not collected by Verdict' },
+      explain: { type: 'string', help: '', refused: NO_TRACE },
+      'var-values': { type: 'boolean', help: '', refused: NO_TRACE },
+      profile: { type: 'boolean', help: '', refused: NO_TRACE },
+      'profile-limit': { type: 'string', help: '', refused: NO_TRACE },
+      'profile-sort': { type: 'string', help: '', refused: NO_TRACE },
+      coverage: { type: 'boolean', help: '', refused: NO_TRACE },
+      'coverage-runs': { type: 'string', help: '', refused: NO_TRACE },
+      instrument: { type: 'boolean', help: '', refused: NO_TRACE },
+      capabilities: { type: 'string', help: '', refused: "Verdict checks policies against its own builtins" },
+      count: { type: 'string', help: '', refused: 'use verdict bench to time a query' },
+      'disable-early-exit': { type: 'boolean', help: '', refused: "Verdict's compiler has no such switch" },
+      'disable-indexing': { type: 'boolean', help: '', refused: "Verdict's compiler has no such switch" },
+      'shallow-inlining': { type: 'boolean', help: '', refused: 'partial evaluation options are not supported by verdict eval' },
+      'nondeterminstic-builtins': { type: 'boolean', help: '', refused: 'partial evaluation options are not supported by verdict eval' },
+      entrypoint: { type: 'string', short: 'e', help: '', refused: 'give the query instead' },
+      optimize: { type: 'string', short: 'O', help: '', refused: 'optimisation levels are not supported by verdict eval' },
+      schema: { type: 'string', short: 's', help: '', refused: 'Verdict does not type-check policies against JSON schemas' },
+      strict: { type: 'boolean', short: 'S', help: '', refused: "the compiler's strict mode is not supported" },
+      target: { type: 'string', short: 't', help: '', refused: "queries always run on Verdict's own engine" },
+      timeout: { type: 'string', help: '', refused: 'evaluation timeouts are not supported by verdict eval' },
+      'pretty-limit': { type: 'string', help: '', refused: 'pretty output is never truncated by Verdict' },
+      'optimize-store-for-read-speed': { type: 'boolean', help: '', refused: 'not applicable to verdict eval' },
+    },
+  },
+];
+
+export function evalHelp(): string {
+  return flagsHelp(
+    [
+      'usage: verdict eval [flags] QUERY',
+      '',
+      "Evaluates QUERY against the policies and data given with -d and -b and an input document, with Verdict's",
+      'compiler and engine, printing what opa eval prints. Exit code: 0, or 2 when loading, compiling or evaluating',
+      'failed; with --fail, 1 when the result is undefined; with --fail-defined, 1 when it is defined.',
+    ],
+    evalFlags,
+  );
+}
+
+/** Runs the subcommand; returns the process exit code. */
+export async function evalCommand(args: string[]): Promise<number> {
+  const parsed = parseCommandLine(args, {
+    name: 'eval',
+    groups: evalFlags,
+    help: evalHelp,
+    validate: (values, positionals) => {
+      if (!FORMATS.includes(values.format as (typeof FORMATS)[number])) throw new FlagError(`--format ${String(values.format)}: expected one of ${FORMATS.join(', ')}`);
+      if (values.stdin && values['stdin-input']) throw new FlagError('--stdin and --stdin-input both read stdin: give one');
+      if (values.input !== undefined && values['stdin-input']) throw new FlagError('--input and --stdin-input both give the input: give one');
+      if (positionals.length !== (values.stdin ? 0 : 1)) throw new FlagError(values.stdin ? 'the query is read from stdin: give no QUERY argument' : 'specify exactly one query argument');
+      const partialError = partialFlagError(values as { partial?: boolean; unknowns?: string[]; 'disable-inlining'?: string[] });
+      if (partialError) throw new FlagError(partialError);
+      if (values.partial && values.format !== 'json') throw new FlagError('-p prints JSON only (--format json)');
+      if (values.partial && ((values.bundle as string[] | undefined)?.length || values.package || values.import || values.metrics)) throw new FlagError('-p takes -d, -i/-I and --unknowns/--disable-inlining only');
+    },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  const format = values.format as (typeof FORMATS)[number];
+  if (values.partial) return partialCommand(values, positionals);
+  const metrics = values.metrics ? {} : undefined;
+  let out: EvalOutput;
+  try {
+    out = await evaluateQuery({
+      dataPaths: (values.data as string[] | undefined) ?? [],
+      bundlePaths: (values.bundle as string[] | undefined) ?? [],
+      inputFile: values.input as string | undefined,
+      inputText: values['stdin-input'] ? readFileSync(0, 'utf8') : undefined,
+      query: values.stdin ? readFileSync(0, 'utf8') : positionals[0]!,
+      regoVersion: values['v0-compatible'] ? 'v0' : 'v1',
+      context: { package: values.package as string | undefined, imports: values.import as string[] | undefined },
+      ignore: values.ignore as string[] | undefined,
+      metrics,
+    });
+  } catch (err) {
+    if (!(err instanceof LoadError)) throw err;
+    out = { errors: [{ message: err.message }] };
+  }
+  if (metrics && !out.errors) out.metrics = sortedKeys(metrics);
+  process.stdout.write(render(out, format));
+  if (out.errors) {
+    if (format !== 'json') console.error(goErrorList(out.errors.map((e) => (e.code ? regoErrorText({ ...e, code: e.code } as Parameters<typeof regoErrorText>[0]) : e.message))));
+    return 2;
+  }
+  const defined = (out.result?.length ?? 0) > 0;
+  if (values.fail && !defined) return 1;
+  if (values['fail-defined'] && defined) return 1;
+  return 0;
+}
+
+async function partialCommand(values: Record<string, unknown>, positionals: string[]): Promise<number> {
+  let partial;
+  try {
+    const inputText = values['stdin-input'] ? readFileSync(0, 'utf8') : values.input !== undefined ? readFileSync(values.input as string, 'utf8') : undefined;
+    const input = inputText === undefined ? undefined : JSON.parse(inputText);
+    const query = values.stdin ? readFileSync(0, 'utf8') : positionals[0]!;
+    partial = await evaluatePartialQuery((values.data as string[] | undefined) ?? [], input, query, values);
+  } catch (err) {
+    if (!(err instanceof LoadError) && !(err instanceof SyntaxError) && (err as NodeJS.ErrnoException).code === undefined) throw err;
+    partial = { errors: [{ message: (err as Error).message, code: 'load_error', location: { file: '', row: 0, col: 0 } }] };
+  }
+  process.stdout.write(`${goJson(partial, 2)}\n`);
+  return partial.errors ? 2 : 0;
+}
+
+function sortedKeys(o: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** The output in one of opa eval's formats (errors go to stderr, except in json). */
+export function render(out: EvalOutput, format: (typeof FORMATS)[number]): string {
+  if (format === 'json') return `${goJson(out, 2)}\n`;
+  if (out.errors) return '';
+  const rows = out.result ?? [];
+  const lines: string[] = [];
+  if (format === 'raw') {
+    for (const r of rows) lines.push(r.expressions.map((e) => (typeof e.value === 'string' ? e.value : JSON.stringify(e.value))).join(' '));
+  } else if (format === 'values') {
+    for (const r of rows) lines.push(goJson(r.expressions.map((e) => e.value), 2));
+  } else if (format === 'bindings') {
+    for (const r of rows) lines.push(goJson(r.bindings ?? {}, 2));
+  } else {
+    lines.push(pretty(out));
+    if (out.metrics) lines.push(prettyTable(['Metric', 'Value'], Object.entries(out.metrics).map(([k, v]) => [k, String(v)])));
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/** A lone value as indented JSON, `undefined`, or a table: the bindings' columns, else one per expression. */
+function pretty(out: EvalOutput): string {
+  const rows = out.result ?? [];
+  if (rows.length === 0) return 'undefined';
+  const first = rows[0]!;
+  const names = Object.keys(first.bindings ?? {}).sort();
+  if (rows.length === 1 && names.length === 0 && first.expressions.length === 1) return goJson(first.expressions[0]!.value, 2);
+  if (names.length > 0) return prettyTable(names, rows.map((r) => names.map((n) => goJson(r.bindings?.[n]))));
+  return prettyTable(first.expressions.map((e) => e.text), rows.map((r) => r.expressions.map((e) => goJson(e.value))));
+}

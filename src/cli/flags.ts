@@ -1,0 +1,147 @@
+// The command line of every verdict subcommand: OPA's flags (pflag conventions: `--name value`, `--name=value`,
+// `-n value`, booleans as `--name` or `--name=true|false`) described as tables of FlagSpec. Each flag either works
+// or is refused by name with the reason; an unknown flag is refused by the parser, naming it.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  /** Repeatable; each value kept (OPA's stringArray). */
+  multiple?: boolean;
+  /** Repeatable and comma-separated, as OPA's `strings` flags (`--ignore a,b --ignore c`). */
+  commaList?: boolean;
+  default?: string;
+  /** Placeholder for the value in the help text. */
+  value?: string;
+  help: string;
+  /** Set on flags Verdict refuses: why, printed when the flag is given. */
+  refused?: string;
+}
+
+export type FlagGroup = { title: string; flags: Record<string, FlagSpec> };
+
+export class FlagError extends Error {}
+
+export type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
+/** Parses a subcommand's arguments; throws FlagError naming the flag for a refused or malformed one. */
+export function parseFlags(args: string[], groups: FlagGroup[]): { values: FlagValues; positionals: string[] } {
+  const specs = Object.assign({}, ...groups.map((g) => g.flags)) as Record<string, FlagSpec>;
+  const options: ParseArgsConfig['options'] = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    options[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple || spec.commaList ? { multiple: true } : {}), ...(spec.default !== undefined ? { default: spec.default } : {}) };
+  }
+  const { rest, falses } = explicitBooleans(args, specs);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, allowPositionals: true, options, strict: true });
+  } catch (err) {
+    throw new FlagError((err as Error).message);
+  }
+  const values = { ...parsed.values } as FlagValues;
+  for (const name of falses) values[name] = false;
+  for (const [name, spec] of Object.entries(specs)) {
+    if (values[name] === undefined || values[name] === false) continue;
+    if (spec.refused) throw new FlagError(`--${name} is not supported: ${spec.refused}`);
+    if (spec.commaList) values[name] = (values[name] as string[]).flatMap((v) => v.split(',')).filter((v) => v !== '');
+  }
+  return { values, positionals: parsed.positionals };
+}
+
+/** `--flag=true` and `--flag=false` for boolean flags, which node's parser does not take. */
+function explicitBooleans(args: string[], specs: Record<string, FlagSpec>): { rest: string[]; falses: string[] } {
+  const rest: string[] = [];
+  const falses: string[] = [];
+  for (const [i, arg] of args.entries()) {
+    if (arg === '--') {
+      rest.push(...args.slice(i));
+      break;
+    }
+    const m = /^--([^=]+)=(.*)$/.exec(arg);
+    if (!m || specs[m[1]!]?.type !== 'boolean') {
+      rest.push(arg);
+      continue;
+    }
+    if (m[2] === 'true') rest.push(`--${m[1]}`);
+    else if (m[2] === 'false') falses.push(m[1]!);
+    else throw new FlagError(`--${m[1]}=${m[2]}: expected true or false`);
+  }
+  return { rest, falses };
+}
+
+/** An integer number of seconds (`--shutdown-grace-period 5`), as OPA's int flags take it. */
+export function secondsFlag(values: FlagValues, name: string): number | undefined {
+  const text = values[name] as string | undefined;
+  if (text === undefined) return undefined;
+  if (!/^[+-]?[0-9]+$/.test(text.trim())) throw new FlagError(`--${name} ${text}: expected a whole number of seconds`);
+  return Number(text);
+}
+
+/** A flag whose value must be one of `allowed`. */
+export function choiceFlag<T extends string>(values: FlagValues, name: string, allowed: readonly T[]): T {
+  const text = values[name] as string;
+  if (!allowed.includes(text as T)) throw new FlagError(`--${name} ${text}: expected one of ${allowed.join(', ')}`);
+  return text as T;
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go duration (`5s`, `1m30s`, `250ms`) in milliseconds, as OPA's duration flags take it. */
+export function durationFlag(values: FlagValues, name: string): number | undefined {
+  const text = values[name] as string | undefined;
+  if (text === undefined) return undefined;
+  if (text === '0') return 0;
+  const parts = [...text.matchAll(/([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) throw new FlagError(`--${name} ${text}: expected a duration such as 5s, 250ms or 1m30s`);
+  return parts.reduce((ms, p) => ms + Number(p[1]) * DURATION_UNITS[p[2]!]!, 0);
+}
+
+/** A command's help: its header lines, then each group of flags. */
+export function flagsHelp(header: string[], groups: FlagGroup[]): string {
+  const lines = [...header];
+  for (const group of groups) {
+    lines.push('', `${group.title}:`);
+    for (const [name, spec] of Object.entries(group.flags)) {
+      const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.value ? ` ${spec.value}` : ''}`;
+      lines.push(`  ${flag.padEnd(40)} ${spec.refused ? `refused: ${spec.refused}` : spec.help}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Flags several commands take with one meaning. */
+export const sharedFlags = {
+  bundle: { type: 'boolean', short: 'b', help: 'load the paths as bundle directories or .tar.gz files' },
+  ignore: { type: 'string', commaList: true, value: 'GLOB', help: "skip files and directories with these names while loading (e.g. '.*')" },
+  'v0-compatible': { type: 'boolean', help: 'parse modules as Rego v0' },
+  help: { type: 'boolean', short: 'h', help: 'print this help' },
+} satisfies Record<string, FlagSpec>;
+
+export interface CommandLine {
+  /** The subcommand's name, for messages. */
+  name: string;
+  groups: FlagGroup[];
+  help: () => string;
+  /** Further checks of the values; throws FlagError. */
+  validate?: (values: FlagValues, positionals: string[]) => void;
+}
+
+/**
+ * Parses a subcommand's arguments. Returns the process exit code instead when there is nothing more to do: 0
+ * after printing the help (--help), 2 after printing what was wrong with the flags.
+ */
+export function parseCommandLine(args: string[], command: CommandLine): { values: FlagValues; positionals: string[] } | number {
+  try {
+    const { values, positionals } = parseFlags(args, command.groups);
+    if (values.help) {
+      console.log(command.help());
+      return 0;
+    }
+    command.validate?.(values, positionals);
+    return { values, positionals };
+  } catch (err) {
+    if (!(err instanceof FlagError)) throw err;
+    console.error(`verdict ${command.name}: ${err.message}\n(verdict ${command.name} --help lists the flags)`);
+    return 2;
+  }
+}

@@ -1,0 +1,148 @@
+// `verdict test [flags] PATH...`: runs the Rego unit tests (`test_*` rules; `todo_test_*` are reported as
+// skipped) found in the paths with Verdict's own compiler and engine, and reports them as `opa test` does
+// (pretty or JSON), with its exit codes: 0 when every test passed, 2 when one failed, erred or was skipped
+// (-z: skipped tests do not count), 1 when the policies do not load or compile or no test ran (--fail-on-empty).
+import { RegoCompileError } from '../compiler/compile-rego.js';
+import { durationFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
+import { goDuration, goErrorList, goJson, regoErrorText } from './go-format.js';
+import { LoadError, loadBundlePaths, loadPaths } from './load.js';
+import { runTests, type TestError, type TestResult } from './test-runner.js';
+
+const REFUSED_COVERAGE = 'coverage reports are not available in Verdict (its engine runs compiled wasm, which keeps no per-expression trace)';
+const REFUSED_BENCH = 'use verdict bench on a query instead';
+
+const testFlags: FlagGroup[] = [
+  {
+    title: 'Flags',
+    flags: {
+      verbose: { type: 'boolean', short: 'v', help: 'list every test with its result and duration' },
+      format: { type: 'string', short: 'f', default: 'pretty', value: 'FORMAT', help: 'pretty or json (default pretty)' },
+      run: { type: 'string', short: 'r', value: 'REGEX', help: 'run only the tests whose data.PACKAGE.NAME matches the regular expression' },
+      'fail-on-empty': { type: 'boolean', help: 'exit 1 when no test ran' },
+      'exit-zero-on-skipped': { type: 'boolean', short: 'z', help: 'skipped (todo_test_) tests do not make the exit code non-zero' },
+      timeout: { type: 'string', default: '5s', value: 'DURATION', help: 'stop a test running longer than this (Go duration; default 5s; 0: no limit)' },
+      ...sharedFlags,
+    },
+  },
+  {
+    title: 'Refused',
+    flags: {
+      coverage: { type: 'boolean', short: 'c', help: '', refused: REFUSED_COVERAGE },
+      threshold: { type: 'string', help: '', refused: REFUSED_COVERAGE },
+      'coverage-runs': { type: 'string', help: '', refused: REFUSED_COVERAGE },
+      bench: { type: 'boolean', help: '', refused: REFUSED_BENCH },
+      benchmem: { type: 'boolean', help: '', refused: REFUSED_BENCH },
+      count: { type: 'string', help: '', refused: 'each test runs once' },
+      explain: { type: 'string', help: '', refused: 'evaluation traces are not available in Verdict (compiled wasm keeps no trace)' },
+      'var-values': { type: 'boolean', help: '', refused: 'evaluation traces are not available in Verdict (compiled wasm keeps no trace)' },
+      parallel: { type: 'string', short: 'p', help: '', refused: 'Verdict runs tests one at a time' },
+      target: { type: 'string', short: 't', help: '', refused: "tests always run on Verdict's own engine" },
+      capabilities: { type: 'string', help: '', refused: "Verdict checks policies against its own builtins (verdict capabilities lists them)" },
+      schema: { type: 'string', short: 's', help: '', refused: 'Verdict does not type-check policies against JSON schemas' },
+      'max-errors': { type: 'string', short: 'm', help: '', refused: 'the number of compile errors reported is not configurable in Verdict' },
+      sort: { type: 'string', help: '', refused: 'results are listed in the order of the modules and rules' },
+      watch: { type: 'boolean', short: 'w', help: '', refused: 'watching files is not supported by verdict test' },
+    },
+  },
+];
+
+export function testHelp(): string {
+  return flagsHelp(
+    [
+      'usage: verdict test [flags] PATH...',
+      '',
+      'Runs the Rego tests in PATHs (policy and data files, directories, or with --bundle bundles), as opa test does:',
+      'rules named test_* pass when they are true; todo_test_* rules are reported as skipped. Mock functions and',
+      'data with `with`. Exit code: 0 all passed, 2 a test failed, erred or was skipped, 1 loading or compiling failed.',
+    ],
+    testFlags,
+  );
+}
+
+/** Runs the subcommand; returns the process exit code. */
+export async function testCommand(args: string[]): Promise<number> {
+  let run: RegExp | undefined;
+  let timeoutMs = 0;
+  const parsed = parseCommandLine(args, {
+    name: 'test',
+    groups: testFlags,
+    help: testHelp,
+    validate: (values, positionals) => {
+      if (values.format !== 'pretty' && values.format !== 'json') throw new FlagError(`--format ${String(values.format)}: expected pretty or json`);
+      if (positionals.length === 0) throw new FlagError('specify at least one file');
+      run = values.run === undefined ? undefined : regexFlag(values.run as string);
+      timeoutMs = durationFlag(values, 'timeout')!;
+    },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  let results: TestResult[];
+  try {
+    const load = values.bundle ? loadBundlePaths : loadPaths;
+    const { modules, data } = await load(positionals, { ignore: values.ignore as string[] | undefined });
+    results = await runTests(modules, data, { regoVersion: values['v0-compatible'] ? 'v0' : 'v1', run, timeoutMs });
+  } catch (err) {
+    if (err instanceof LoadError) console.error(goErrorList([err.message], ' during loading'));
+    else if (err instanceof RegoCompileError) console.error(goErrorList(err.errors.map(regoErrorText), err.errors.some((e) => e.code === 'rego_parse_error') ? ' during loading' : ''));
+    else throw err;
+    return 1;
+  }
+  if (results.length === 0 && values['fail-on-empty']) {
+    console.error('no tests were run');
+    return 1;
+  }
+  process.stdout.write(values.format === 'json' ? `${goJson(results, 2)}\n` : prettyReport(results, values.verbose === true));
+  const zeroOnSkip = values['exit-zero-on-skipped'] === true;
+  return results.every((r) => (!r.fail && !r.error && !r.skip) || (r.skip && zeroOnSkip)) ? 0 : 2;
+}
+
+function regexFlag(text: string): RegExp {
+  try {
+    return new RegExp(text);
+  } catch (err) {
+    throw new FlagError(`--run ${text}: ${(err as Error).message}`);
+  }
+}
+
+function status(r: TestResult): 'PASS' | 'FAIL' | 'ERROR' | 'SKIPPED' {
+  return r.skip ? 'SKIPPED' : r.error ? 'ERROR' : r.fail ? 'FAIL' : 'PASS';
+}
+
+function headline(r: TestResult): string {
+  return `${r.package}.${r.name}: ${status(r)}${r.skip ? '' : ` (${goDuration(r.duration)})`}`;
+}
+
+function errorText(e: TestError | TestError[]): string {
+  return Array.isArray(e) ? goErrorList(e.map(regoErrorText)) : regoErrorText(e);
+}
+
+const RULE = '-'.repeat(80);
+
+/**
+ * `opa test`'s pretty report: the tests that did not pass (every test with -v), each under its file:row, a blank
+ * line where the file changes; with -v a FAILURES section (OPA prints an evaluation trace there, which compiled
+ * wasm cannot give); then the counts.
+ */
+function prettyReport(results: TestResult[], verbose: boolean): string {
+  const lines: string[] = [];
+  let lastFile: string | undefined;
+  for (const r of results) {
+    if (!verbose && status(r) === 'PASS') continue;
+    if (lastFile !== undefined && r.location.file !== lastFile) lines.push('');
+    lastFile = r.location.file;
+    lines.push(`${r.location.file}:${r.location.row}:`, headline(r));
+    if (r.error) lines.push(...errorText(r.error).split('\n').map((l) => `  ${l}`));
+  }
+  if (lines.length > 0) lines.push(RULE);
+  const failed = results.filter((r) => status(r) === 'FAIL');
+  if (verbose && failed.length > 0) {
+    lines.push('FAILURES', RULE);
+    for (const r of failed) lines.push(headline(r), '', '');
+    lines.push(RULE);
+  }
+  for (const s of ['PASS', 'FAIL', 'SKIPPED', 'ERROR'] as const) {
+    const n = results.filter((r) => status(r) === s).length;
+    if (n > 0) lines.push(`${s}: ${n}/${results.length}`);
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}

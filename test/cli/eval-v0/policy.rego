@@ -1,0 +1,5 @@
+package legacy
+
+allow { input.user == "alice" }
+
+names[n] { n := ["a", "b"][_] }

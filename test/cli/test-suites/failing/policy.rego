@@ -1,0 +1,5 @@
+package failing
+
+limit := 3
+
+pick := x if x := [1, 2][_]

@@ -168,3 +168,30 @@ test('two workers share a unix socket', { timeout: 60_000 }, async () => {
   for (let i = 0; i < 8; i++) assert.equal(JSON.parse((await viaSocket('GET', '/v1/data/p/x')).body).result, 7);
   assert.equal(await server.stop(), 0);
 });
+
+test('exact numbers and deep values written through one worker are served as written by every worker, and by a replacement', { timeout: 60_000 }, async () => {
+  const { server, url } = await start(2, []);
+  // Structured clone, the workers' channel, overflows the stack a few thousand levels down.
+  const deep = `${'['.repeat(5000)}1e400${']'.repeat(5000)}`;
+  assert.equal((await fresh(url, 'PUT', '/v1/data/deep', deep)).status, 204);
+  const body = '{"big":123456789012345678901234567890,"huge":1e400,"tiny":1e-400,"kept":[1.0,{"z":-0}]}';
+  assert.equal((await fresh(url, 'PUT', '/v1/data/exact', body)).status, 204);
+  assert.equal((await fresh(url, 'PUT', '/v1/policies/p', 'package p\n\nn := data.exact.big\n\nm := 98765432109876543210987654321\n')).status, 200);
+  const expected = '{"big":123456789012345678901234567890,"huge":1e400,"kept":[1.0,{"z":-0}],"tiny":1e-400}';
+  const check = async () => {
+    for (let i = 0; i < 8; i++) {
+      const data = (await fresh(url, 'GET', '/v1/data/exact')).body.toString();
+      assert.ok(data.includes(`"result":${expected}`), data);
+      const deepNow = (await fresh(url, 'GET', '/v1/data/deep')).body.toString();
+      assert.ok(deepNow.includes(`"result":${deep}`), deepNow.slice(0, 200));
+      const rules = (await fresh(url, 'GET', '/v1/data/p')).body.toString();
+      assert.ok(rules.includes('"result":{"m":98765432109876543210987654321,"n":123456789012345678901234567890}'), rules);
+    }
+  };
+  await check();
+  const [victim] = workerPids(server.child.pid!);
+  process.kill(victim, 'SIGKILL');
+  await waitUntil(server, async () => workerPids(server.child.pid!).length === 2 && !workerPids(server.child.pid!).includes(victim) && (await fresh(url, 'GET', '/health')).status === 200);
+  await check();
+  assert.equal(await server.stop(), 0);
+});

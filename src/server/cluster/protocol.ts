@@ -1,5 +1,6 @@
 // The messages between the primary and the worker processes of one `verdict run --workers N` server.
-// Sent over node:cluster's channel with structured-clone serialisation, so bundles keep their bytes.
+// Sent over node:cluster's channel with structured-clone serialisation, so bundles keep their bytes; workers
+// encode exact numbers for it (wire.ts).
 import cluster from 'node:cluster';
 import type { Registry } from 'prom-client';
 import type { Bundle, RegoModule } from '../../bundle/bundle.js';

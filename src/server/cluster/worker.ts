@@ -12,6 +12,7 @@ import type { ServerContext } from '../context.js';
 import { healthProblem } from '../health-api.js';
 import { forwardTo, ownerAnswers } from './forward.js';
 import { INSTANCE_ID_ENV, OWNER_SOCKET_ENV, ROLE_ENV, isVerdictMessage, type Change, type MetricsJson, type PipFigures, type PrimaryMessage, type Snapshot, type WorkerMessage } from './protocol.js';
+import { fromWire, toWire } from './wire.js';
 
 /** What startServer needs from a worker of a multi-process server. */
 export interface ClusterMember {
@@ -47,7 +48,7 @@ export class ClusterWorker implements ClusterMember {
     const snapshot = new Promise<Snapshot | undefined>((resolve) => (this.started = resolve));
     this.applying = Promise.all([ctx, snapshot]).then(([c, s]) => (s ? applySnapshot(c, s) : undefined));
     process.on('message', (message: unknown) => {
-      if (isVerdictMessage(message)) this.receive(message as PrimaryMessage);
+      if (isVerdictMessage(message)) this.receive(fromWire(message as PrimaryMessage));
     });
     // Messages sent before a listener exists are lost: the primary starts talking to a worker once it says so.
     this.send({ verdict: 'join' });
@@ -170,7 +171,7 @@ export class ClusterWorker implements ClusterMember {
   }
 
   private send(message: WorkerMessage): void {
-    process.send?.(message);
+    process.send?.(toWire(message));
   }
 }
 

@@ -1,0 +1,43 @@
+// The workers' channel encoding: NumberText survives node:cluster's structured clone (v8.serialize is the same
+// serialisation), nothing else changes, the sender's value is left untouched, and deep values need no recursion.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deserialize, serialize } from 'node:v8';
+import { NumberText } from '../../src/json/number-text.js';
+import { writeJson } from '../../src/json/writer.js';
+import { fromWire, toWire } from '../../src/server/cluster/wire.js';
+
+const channel = <T>(value: T): T => fromWire(deserialize(serialize(toWire(value))) as T);
+
+test('NumberText crosses the channel as NumberText, in objects, arrays and at the top', () => {
+  const value = { a: new NumberText('1e400'), b: [1, new NumberText('1.0'), { c: new NumberText('-0') }], d: 'text', e: null, bytes: new Uint8Array([1, 2]) };
+  const received = channel(value);
+  assert.ok(received.a instanceof NumberText);
+  assert.equal(writeJson({ a: received.a, b: received.b, d: received.d, e: received.e }), '{"a":1e400,"b":[1,1.0,{"c":-0}],"d":"text","e":null}');
+  assert.deepEqual([...received.bytes], [1, 2]);
+  assert.ok(channel(new NumberText('123456789012345678901234567890')) instanceof NumberText);
+});
+
+test('without the encoding structured clone flattens NumberText, which is what the encoding is for', () => {
+  const flattened = deserialize(serialize({ a: new NumberText('1e400') })) as { a: unknown };
+  assert.ok(!(flattened.a instanceof NumberText));
+});
+
+test("the sender's value is not changed, and a value without NumberText is sent as it is", () => {
+  const inner = { n: new NumberText('1e400') };
+  const value = { inner, plain: { x: 1 } };
+  const wire = toWire(value);
+  assert.ok(value.inner.n instanceof NumberText);
+  assert.notEqual(wire, value);
+  assert.equal(wire.plain, value.plain);
+  const plain = { x: [1, 2, { y: 'z' }] };
+  assert.equal(toWire(plain), plain);
+});
+
+test('values nested 10,000 levels deep are encoded and restored without recursion', () => {
+  let deep: unknown = new NumberText('1e400');
+  for (let i = 0; i < 10_000; i++) deep = i % 2 === 0 ? [deep] : { k: deep };
+  let received = channel(deep);
+  for (let i = 9_999; i >= 0; i--) received = i % 2 === 0 ? (received as unknown[])[0] : (received as { k: unknown }).k;
+  assert.ok(received instanceof NumberText);
+});

@@ -68,15 +68,23 @@ function lint(stages) {
   if (problems.length > 0) throw new Error(`Dockerfile lint:\n  ${problems.join('\n  ')}`);
 }
 
-function copyInto(root, workdir, args) {
+/** Generated and local directories a COPY from the repository leaves out (.dockerignore lists them too). */
+const ignored = (p) => !/\/(node_modules|dist|\.tools|\.verdict|\.git)(\/|$)/.test(p.slice(repo.length));
+
+/**
+ * A COPY line's sources and destination, copied as Docker copies them: a directory's contents into the
+ * destination, a file to the destination, or into it when it ends with / or several sources are given.
+ */
+function copySources(fromRoot, args, root, workdir, filter) {
   const parts = args.split(/\s+/);
   const dest = parts.pop();
   const target = dest.startsWith('/') ? join(root, dest) : join(workdir, dest);
   for (const source of parts) {
-    const from = join(repo, source);
-    const to = dest.endsWith('/') || parts.length > 1 ? join(target, source.split('/').pop()) : target;
+    const from = join(fromRoot, source);
+    const into = !statSync(from).isDirectory() && (dest.endsWith('/') || parts.length > 1);
+    const to = into ? join(target, source.split('/').pop()) : target;
     mkdirSync(dirname(to), { recursive: true });
-    cpSync(from, to, { recursive: true, filter: (p) => !/\/(node_modules|dist|\.tools|\.verdict|\.git)(\/|$)/.test(p.slice(repo.length)) });
+    cpSync(from, to, { recursive: true, ...(filter ? { filter } : {}) });
   }
 }
 
@@ -112,7 +120,7 @@ async function main() {
     const env = { ...process.env, npm_config_nodedir: process.env.npm_config_nodedir ?? '/usr' };
     for (const { keyword, args } of build.instructions) {
       if (keyword === 'WORKDIR') workdir = join(buildRoot, args), mkdirSync(workdir, { recursive: true });
-      else if (keyword === 'COPY') copyInto(buildRoot, workdir, args);
+      else if (keyword === 'COPY') copySources(repo, args, buildRoot, workdir, ignored);
       else if (keyword === 'RUN' && args.startsWith('apt-get')) console.log(`skipped (the host provides these): RUN ${args}`);
       else if (keyword === 'RUN') {
         console.log(`RUN ${args}`);
@@ -132,14 +140,7 @@ async function main() {
       } else if (keyword === 'COPY') {
         const [, fromStage, rest] = /^--from=(\S+)\s+(.*)$/.exec(args) ?? [];
         if (fromStage !== 'build') throw new Error(`runtime COPY must come from the build stage: COPY ${args}`);
-        const parts = rest.split(/\s+/);
-        const dest = parts.pop();
-        for (const source of parts) {
-          const to = dest.startsWith('/') ? join(root, dest) : join(workdir, dest);
-          const from = join(buildRoot, source);
-          mkdirSync(dirname(to), { recursive: true });
-          cpSync(from, dest.endsWith('/') && !statSync(from).isDirectory() ? join(to, source.split('/').pop()) : to, { recursive: true });
-        }
+        copySources(buildRoot, rest, root, workdir);
       } else if (keyword === 'RUN') console.log(`not run here (system users and a symlink; checked by the lint): RUN ${args}`);
     }
     const appDir = join(root, 'opt/verdict');

@@ -4,6 +4,7 @@
 // What to do with the bytes is the caller's business: each new download goes to `onBundle`.
 import { ServiceClient, ServiceError } from './service.js';
 import { OciPuller } from './oci.js';
+import { traced } from '../tracing/index.js';
 
 /** `bundles.<name>` of OPA's config, the download part (snake_case as in OPA's config file). */
 export interface BundleSourceConfig {
@@ -176,8 +177,12 @@ export class BundleDownloader {
     return run;
   }
 
-  /** One request; returns whether it succeeded. Never throws. */
-  private async poll(): Promise<boolean> {
+  /** One request, traced when tracing is on; returns whether it succeeded. Never throws. */
+  private poll(): Promise<boolean> {
+    return traced('bundle.download', 'client', () => ({ 'opa.bundle.name': this.name }), () => this.request());
+  }
+
+  private async request(): Promise<boolean> {
     const now = new Date();
     this.state.lastRequest = now;
     const longPollSeconds = this.longPollingEnabled ? this.config.polling?.long_polling_timeout_seconds : undefined;

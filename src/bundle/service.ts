@@ -9,6 +9,7 @@ import { rootCertificates } from 'node:tls';
 import { credentialFor, type CredentialsConfig } from './credentials/index.js';
 import type { PrivateKeyConfig } from './credentials/signing-key.js';
 import type { ServiceCredential } from './credentials/types.js';
+import { activeTracing, injectTraceContext } from '../tracing/index.js';
 
 /** One entry of OPA's `services` (snake_case keys as in OPA's config file). */
 export interface ServiceConfig {
@@ -168,7 +169,9 @@ export interface SendOptions {
 export function sendRequest(url: string, opts: SendOptions): Promise<HttpResponse> {
   const target = new URL(url);
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-  const options: RequestOptions & TlsOptions = { method: opts.method, headers: opts.headers, signal: opts.signal, ...opts.tls };
+  // Bundle downloads, decision-log uploads and HTTP PIP lookups carry the trace they are part of.
+  const headers = activeTracing() ? injectTraceContext({ ...opts.headers }) : opts.headers;
+  const options: RequestOptions & TlsOptions = { method: opts.method, headers, signal: opts.signal, ...opts.tls };
   return new Promise((resolve, reject) => {
     // The first failure wins; destroying the request afterwards only releases the socket.
     const fail = (err: ServiceError) => {

@@ -21,7 +21,6 @@ export interface OpaConfigKey {
 }
 
 const notYet = (what: string): KeyStatus => `refused: ${what} is not implemented in Verdict yet`;
-const tracing = notYet('OpenTelemetry tracing (distributed_tracing)');
 const disk = 'refused: Verdict keeps data in memory and bundles on disk; OPA\'s badger disk store (storage.disk) is not available';
 const customPlugin = 'refused: custom plugins are Go code compiled into OPA; Verdict has none';
 
@@ -126,12 +125,18 @@ export const opaConfigKeys: OpaConfigKey[] = [
   { path: 'caching.inter_query_builtin_value_cache.max_num_entries', type: 'integer', status: 'refused: Verdict keeps no inter-query value cache (regex, glob, JSON schema and GraphQL work is done per evaluation inside the compiled policy), so there is nothing to size' },
   { path: 'caching.inter_query_builtin_value_cache.named', type: 'object', status: 'refused: Verdict keeps no inter-query value cache (io_jwt, graphql), so there is nothing to size', example: {} },
 
-  // Distributed tracing.
-  ...['type', 'address', 'service_name', 'encryption', 'tls_ca_cert_file', 'tls_cert_file', 'tls_private_key_file'].map((k): OpaConfigKey => ({ path: `distributed_tracing.${k}`, type: 'string', status: tracing })),
-  { path: 'distributed_tracing.sample_percentage', type: 'number', status: tracing },
-  { path: 'distributed_tracing.allow_insecure_tls', type: 'boolean', status: tracing },
-  { path: 'distributed_tracing.resource', type: 'object', status: tracing, example: {} },
-  { path: 'distributed_tracing.batch_span_processor_options', type: 'object', status: tracing, example: {} },
+  // Distributed tracing (docs/tracing.md).
+  { path: 'distributed_tracing.type', type: 'string', status: 'works', note: 'grpc or http; a section without it is refused (OPA ignores it)', example: 'grpc' },
+  { path: 'distributed_tracing.address', type: 'string', status: 'works', note: 'host:port', example: '127.0.0.1:4317', siblings: { type: 'grpc' } },
+  { path: 'distributed_tracing.service_name', type: 'string', status: 'works', siblings: { type: 'grpc' } },
+  { path: 'distributed_tracing.sample_percentage', type: 'number', status: 'works', example: 10, siblings: { type: 'grpc' } },
+  { path: 'distributed_tracing.encryption', type: 'string', status: 'works', note: 'off, tls or mtls', example: 'off', siblings: { type: 'grpc' } },
+  { path: 'distributed_tracing.tls_ca_cert_file', type: 'string', status: 'works', siblings: { type: 'grpc', encryption: 'tls' } },
+  { path: 'distributed_tracing.tls_cert_file', type: 'string', status: 'works', siblings: { type: 'grpc', encryption: 'mtls', tls_private_key_file: 'key.pem' } },
+  { path: 'distributed_tracing.tls_private_key_file', type: 'string', status: 'works', siblings: { type: 'grpc', encryption: 'mtls', tls_cert_file: 'cert.pem' } },
+  { path: 'distributed_tracing.allow_insecure_tls', type: 'boolean', status: 'works', siblings: { type: 'grpc', encryption: 'tls' } },
+  { path: 'distributed_tracing.resource', type: 'object', status: 'works', note: 'service_version, service_instance_id, service_namespace, deployment_environment', example: {}, siblings: { type: 'grpc' } },
+  { path: 'distributed_tracing.batch_span_processor_options', type: 'object', status: 'works', note: 'blocking: true is refused (decisions never wait for the collector)', example: {}, siblings: { type: 'grpc' }, refusedWhen: (v) => (v as { blocking?: unknown })?.blocking === true },
 
   // Disk storage.
   { path: 'storage.disk.directory', type: 'string', status: disk },

@@ -10,6 +10,7 @@ import { ServiceError, type ServiceClient } from '../bundle/service.js';
 import { verdictVersion } from '../version.js';
 import { shippedSeqKey } from './retention.js';
 import type { DecisionLogStore } from './store.js';
+import { traced } from '../tracing/index.js';
 
 const gzipAsync = promisify(gzipCallback);
 /**
@@ -137,7 +138,8 @@ export class DecisionLogUploader {
         .all(this.watermark, Math.max(64, this.lastCount * 2)) as PendingRow[];
       if (rows.length === 0) return shipped;
       const chunk = await this.fitChunk(rows);
-      if (chunk.body) await this.post(chunk.body);
+      const body = chunk.body;
+      if (body) await traced('decision_logs.upload', 'client', () => ({ 'opa.decision_logs.events': chunk.count, 'opa.decision_logs.bytes': body.length }), () => this.post(body));
       await this.store.setMeta(shippedSeqKey, chunk.lastSeq);
       this.watermark = chunk.lastSeq;
       shipped += chunk.count;

@@ -10,6 +10,7 @@ import { loadTlsMaterial } from '../server/tls.js';
 import type { Decide } from '../engine/engine.js';
 import { InputParseError } from './go-url.js';
 import { checkRequestToInput } from './input.js';
+import { activeTracing } from '../tracing/index.js';
 import { messageToInput } from './protomap.js';
 import { CheckRequest, CheckResponse, HealthCheckRequest, HealthCheckResponse } from './proto.js';
 import { reflectionDefinition } from './reflection.js';
@@ -164,7 +165,10 @@ export class EnvoyExtAuthzGrpcServer {
   };
 
   private readonly check: grpc.handleUnaryCall<protobuf.Message, CheckResponseObject> = (call, callback) => {
-    this.answer(call.request, call.getDeadline()).then(
+    const tracing = activeTracing();
+    const answer = () => this.answer(call.request, call.getDeadline());
+    const answered = tracing ? tracing.continueFrom(traceHeaders(call), `${AUTHORIZATION_SERVICE}/Check`, { 'rpc.system': 'grpc', 'rpc.service': AUTHORIZATION_SERVICE, 'rpc.method': 'Check' }, answer) : answer();
+    answered.then(
       (response) => callback(null, response),
       (err: Error) => {
         const code = err instanceof DeadlineExceeded ? grpc.status.DEADLINE_EXCEEDED : grpc.status.UNKNOWN;
@@ -188,6 +192,18 @@ export class EnvoyExtAuthzGrpcServer {
     if (result === undefined) throw new DecisionError('undefined decision');
     return toCheckResponse(result, decisionId ?? randomUUID(), { dryRun: this.config.dryRun });
   }
+}
+
+/**
+ * Where a Check's trace context is read: the call's metadata (Envoy sends its own span there when it traces),
+ * else the checked request's headers (the client's traceparent, passed through by a proxy that does not trace).
+ */
+function traceHeaders(call: grpc.ServerUnaryCall<protobuf.Message, CheckResponseObject>): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(call.metadata.getMap())) if (typeof v === 'string') metadata[k] = v;
+  if (metadata.traceparent || metadata.b3 || metadata['x-b3-traceid']) return metadata;
+  const checked = (call.request as unknown as { attributes?: { request?: { http?: { headers?: Record<string, string> } } } }).attributes?.request?.http?.headers;
+  return checked ?? metadata;
 }
 
 function parseErrorResponse(err: InputParseError): CheckResponseObject {

@@ -10,6 +10,7 @@ import { resolveInputPath } from './input-path.js';
 import { PipMetrics } from './metrics.js';
 import type { AdapterRun, EnrichmentReport } from './report.js';
 import { SingleFlight } from './single-flight.js';
+import { traced } from '../tracing/index.js';
 
 export interface EnrichmentResult {
   /** The caller's input (never mutated) with `pip` holding the adapters' results; the input itself when no adapter ran. */
@@ -248,7 +249,7 @@ export class Enricher {
     const started = performance.now();
     let outcome: CachedOutcome;
     try {
-      const value = await Promise.race([slot.adapter.lookup(params, controller.signal), timedOut]);
+      const value = await traced('pip.lookup', 'client', () => ({ 'pip.adapter': name }), () => Promise.race([slot.adapter.lookup(params, controller.signal), timedOut]));
       outcome = { ok: true, value };
     } catch (err) {
       const described = describeLookupError(err, controller.signal);

@@ -17,6 +17,8 @@ import { prometheusText } from '../pip/index.js';
 import { sendEmpty, sendError } from './respond.js';
 import type { RequestGate } from './authz.js';
 import { requestLog, type RequestLogLevel } from './request-log.js';
+import { setRequestId } from './request-id.js';
+import { activeTracing } from '../tracing/index.js';
 
 type Handler = (ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams) => Promise<void>;
 
@@ -65,10 +67,7 @@ export function createRequestListener(ctx: ServerContext, logger: Logger, option
     app(req, res);
   };
 
-  return (req, res) => {
-    const started = process.hrtime.bigint();
-    const url = req.url ?? '/';
-    logRequest?.(req, res, ++requestId, started);
+  const handle = (req: IncomingMessage, res: ServerResponse, url: string, started: bigint) => {
     if (!options.forwarded) {
       res.on('finish', () => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -82,6 +81,17 @@ export function createRequestListener(ctx: ServerContext, logger: Logger, option
     const passed = options.gate ? options.gate(req, res) : true;
     if (passed === true) return route(req, res, url, mounted);
     if (passed !== false) void passed.then((ok) => ok && route(req, res, url, mounted));
+  };
+
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    const url = req.url ?? '/';
+    setRequestId(req, ++requestId);
+    logRequest?.(req, res, requestId, started);
+    const tracing = options.diagnostic ? undefined : activeTracing();
+    if (!tracing) return handle(req, res, url, started);
+    const handler = ServerMetrics.handlerOf(url);
+    tracing.serve(req, res, `${req.method} ${handler}`, { 'http.request.method': req.method, 'http.route': handler, 'url.path': url.split('?', 1)[0] }, () => handle(req, res, url, started));
   };
 }
 

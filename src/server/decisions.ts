@@ -15,6 +15,8 @@ import { writeJson } from '../json/writer.js';
 import type { ServerContext } from './context.js';
 import { enrichDecision } from './pip.js';
 import { evaluationErrorDetail } from './errors.js';
+import { requestIdOf } from './request-id.js';
+import { activeTracing, type Span } from '../tracing/index.js';
 
 export interface DecisionRequest {
   path: string[];
@@ -47,6 +49,11 @@ const encoder = new TextEncoder();
  * caller-supplied input.pip as a 400 ApiError.
  */
 export function decide(ctx: ServerContext, request: DecisionRequest): Decision | Promise<Decision> {
+  const tracing = activeTracing();
+  return tracing ? tracing.span('decision', 'internal', { 'opa.path': request.path.join('/') }, (span) => traceDecision(ctx, span, decideUntraced(ctx, request))) : decideUntraced(ctx, request);
+}
+
+function decideUntraced(ctx: ServerContext, request: DecisionRequest): Decision | Promise<Decision> {
   const inputText = request.input === undefined ? undefined : (request.inputText ?? encoder.encode(writeJson(request.input)));
   if (!ctx.enricher) return evaluate(ctx, request, request.input, inputText, undefined);
   const enriched = enrichDecision(ctx, ctx.enricher, request.path, request.input, inputText, request.requestedBy);
@@ -77,6 +84,20 @@ function evaluate(ctx: ServerContext, request: DecisionRequest, input: unknown, 
   } catch (err) {
     return failed(err);
   }
+}
+
+/** The decision span's attributes: what was decided, under which bundle revisions, recorded as which event. */
+function traceDecision(ctx: ServerContext, span: Span, decision: Decision | Promise<Decision>): Decision | Promise<Decision> {
+  const annotate = (d: Decision): Decision => {
+    span.setAttributes({
+      'opa.decision.defined': d.defined,
+      ...(typeof d.result === 'boolean' ? { 'opa.decision.result': d.result } : {}),
+      ...(d.decisionId ? { 'opa.decision_id': d.decisionId } : {}),
+    });
+    for (const b of ctx.engine.bundles) span.setAttribute(`opa.bundle.${b.name}.revision`, b.manifest.revision);
+    return d;
+  };
+  return decision instanceof Promise ? decision.then(annotate) : annotate(decision);
 }
 
 /**
@@ -130,10 +151,13 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
   const decisionId = newDecisionId();
   const tsNs = nowNs();
   const requestContext = ctx.logHeaders && decision.request ? requestContextHeaders(decision.request.headersDistinct, ctx.logHeaders) : undefined;
+  const reqId = requestIdOf(decision.request);
+  const trace = activeTracing()?.ids();
   const logged = ctx.onDecision(
     {
       labels: ctx.labels,
       decision_id: decisionId,
+      ...(trace ?? {}),
       bundles: bundlesField(ctx.engine.bundles),
       path: decision.path.join('/'),
       ...(decision.input !== undefined ? { input: decision.input } : {}),
@@ -145,6 +169,7 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
       ...(decision.evaluated.ndBuiltinCache ? { nd_builtin_cache: decision.evaluated.ndBuiltinCache } : {}),
       ...(decision.evaluated.metrics ? { metrics: decision.evaluated.metrics } : {}),
       ...(requestContext ? { request_context: requestContext } : {}),
+      ...(reqId !== undefined ? { req_id: reqId } : {}),
     },
     { tsNs, ...(decision.inputText && decision.input !== undefined ? { inputText: decision.inputText } : {}) },
   );

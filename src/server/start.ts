@@ -12,6 +12,7 @@ import type { RegoCompiler } from '../engine/compiler.js';
 import { Engine, type Decide } from '../engine/engine.js';
 import { defaultCompiler } from '../engine/opa-compiler.js';
 import { createEnricher } from '../pip/index.js';
+import { startTracing, traced } from '../tracing/index.js';
 import { createRequestListener } from './app.js';
 import { createRequestGate } from './authz.js';
 import type { ListenOptions } from './listen-options.js';
@@ -103,12 +104,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // A bad pip section stops start-up here, before any bundle work, with the config path in the message.
   const enricher = config.pip ? createEnricher(config.pip) : undefined;
   const metrics = new ServerMetrics();
+  // Before any bundle work, so downloads and activations are traced; a bad section stops start-up here.
+  const tracing = await startTracing(config.distributed_tracing as Record<string, unknown> | undefined, metrics.registry, logger);
   const compiler = options.compiler ?? defaultCompiler();
   const engine = new Engine(compiler, new HttpSendClient(httpSendSettings(config.verdict?.http_send, config.caching), metrics.observeHttpSend));
   if (options.regoVersion !== undefined) engine.defaultRegoVersion = options.regoVersion;
   const activate = async (bundles: Bundle[]) => {
     const started = process.hrtime.bigint();
-    await engine.activate(bundles);
+    await traced('bundle.activate', 'internal', () => ({ 'opa.bundle.names': bundles.map((b) => b.name) }), () => engine.activate(bundles));
     const ns = Number(process.hrtime.bigint() - started);
     for (const b of bundles) metrics.bundleLoadingDuration.observe({ name: b.name, stage: 'activate' }, ns);
   };
@@ -129,6 +132,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   } catch (err) {
     await enricher?.close(); // its pools and file watchers would keep the process alive
     await decisionLog?.plugin.stop();
+    await tracing?.stop();
     throw err;
   }
   // PIP adapters first, so they stop last: plugins that still take decisions while stopping (a gRPC ext_authz
@@ -138,7 +142,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const files = options.files?.paths.length ? [looseFilesPlugin(engine, options.files, logger, (write) => ctx.onDataWrite?.(write))] : [];
   // Replica workers take the policy set and data from the owner worker, which alone runs their sources.
   const sources = options.cluster?.ownsSources === false ? [] : [...files, ...(bundles.plugin ? [bundles.plugin] : []), ...management.plugins];
-  for (const plugin of [...(decisionLog ? [decisionLog.plugin] : []), ...(enricher ? pipPlugins(enricher) : []), ...sources, ...(options.plugins ?? [])]) plugins.register(plugin);
+  // Tracing before everything, so it stops last and exports the spans of the others' last work.
+  for (const plugin of [...(tracing ? [tracing] : []), ...(decisionLog ? [decisionLog.plugin] : []), ...(enricher ? pipPlugins(enricher) : []), ...sources, ...(options.plugins ?? [])]) plugins.register(plugin);
   const labels = { id: options.cluster?.instanceId ?? randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
   const ctx: ServerContext = {
     engine,

@@ -12,6 +12,7 @@ import { SingleFlight } from '../../pip/single-flight.js';
 import { HostAllowList } from './allow-list.js';
 import { HttpSendError, type HttpSendRequest } from './request.js';
 import { cacheLifetimeMs } from './freshness.js';
+import { injectTraceContext, traced, type SpanAttributes } from '../../tracing/index.js';
 
 export interface HttpSendSettings {
   /** Timeout of a request that sets none, ms (OPA: 5s). */
@@ -102,7 +103,11 @@ export class HttpSendClient {
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
-      const { response, headers } = await this.exchangeWithRetries(req);
+      const { response, headers } = await traced('http.send', 'client', () => spanAttributes(req), async (span) => {
+        const exchanged = await this.exchangeWithRetries(req);
+        span?.setAttribute('http.response.status_code', exchanged.response.status_code as number);
+        return exchanged;
+      });
       this.observe({ outcome: 'sent', seconds: seconds() });
       this.store(req, response, headers);
       return response;
@@ -177,8 +182,19 @@ function parseUrl(req: HttpSendRequest): URL {
   return url;
 }
 
+/** The http.send span's attributes: the target without its query string, which may carry secrets. */
+function spanAttributes(req: HttpSendRequest): SpanAttributes {
+  try {
+    const url = new URL(req.url);
+    return { 'http.request.method': req.method, 'server.address': url.hostname, 'server.port': Number(url.port) || undefined, 'url.path': url.pathname };
+  } catch {
+    return { 'http.request.method': req.method };
+  }
+}
+
 function headersFor(req: HttpSendRequest, body: string | undefined): Record<string, string> {
-  const headers: Record<string, string> = { ...req.headers };
+  // The policy's own traceparent header, if it sets one, wins over the span's.
+  const headers: Record<string, string> = { ...injectTraceContext({}), ...req.headers };
   const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
   if (!has('user-agent')) headers['User-Agent'] = 'Verdict (http.send)';
   // OPA gives a request with its own TLS settings a transport of its own without keep-alive.

@@ -1,0 +1,239 @@
+// The OpenTelemetry SDK behind src/tracing/index.ts, imported only when tracing is configured. Spans go to
+// OTLP (gRPC or HTTP) through a batch processor whose queue is bounded: when the collector is slow or down,
+// spans beyond the queue are dropped and counted, and no request ever waits for the exporter.
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { credentials as grpcCredentials } from '@grpc/grpc-js';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
+import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as HttpExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { Counter, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { TracingSettings } from './config.js';
+import type { SpanAttributes, Tracing } from './index.js';
+import { verdictVersion } from '../version.js';
+
+const kinds = { internal: SpanKind.INTERNAL, client: SpanKind.CLIENT };
+
+export function createTracing(settings: TracingSettings, registry: Registry, logger: Logger): Tracing {
+  const counters = spanCounters(registry);
+  const exporter = new CountingExporter(createExporter(settings), counters, logger);
+  const processor = new BoundedProcessor(
+    new BatchSpanProcessor({ exporter, ...settings.batch }),
+    exporter,
+    settings.batch.maxQueueSize,
+    counters.dropped,
+  );
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName, ...settings.resource }),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampleRatio) }),
+    spanProcessors: [processor],
+  });
+  // Context follows the request through its promises (PIP lookups, http.send) without being passed along.
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+  // W3C trace context in and out; B3 (single or multi header) is read too, for gateways that send only B3.
+  const w3c = new W3CTraceContextPropagator();
+  const extractor = new CompositePropagator({ propagators: [new B3Propagator({ injectEncoding: B3InjectEncoding.MULTI_HEADER }), w3c] });
+  const tracer = provider.getTracer('verdict', verdictVersion);
+  return new SdkTracing(tracer, extractor, w3c, async () => {
+    await provider.shutdown();
+    context.disable();
+    propagation.disable();
+  });
+}
+
+class SdkTracing implements Tracing {
+  constructor(
+    private readonly tracer: Tracer,
+    private readonly extractor: CompositePropagator,
+    private readonly injector: W3CTraceContextPropagator,
+    readonly shutdown: () => Promise<void>,
+  ) {}
+
+  serve(req: IncomingMessage, res: ServerResponse, name: string, attributes: SpanAttributes, handle: () => void): void {
+    const parent = this.extract(req.headers);
+    const span = this.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes: clean(attributes) }, parent);
+    const end = () => {
+      res.off('finish', end);
+      res.off('close', end);
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    };
+    res.on('finish', end);
+    res.on('close', end);
+    context.with(trace.setSpan(parent, span), handle);
+  }
+
+  continueFrom<T>(headers: IncomingHttpHeaders, name: string, attributes: SpanAttributes, fn: (span: Span) => Promise<T>): Promise<T> {
+    const parent = this.extract(headers);
+    const span = this.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes: clean(attributes) }, parent);
+    return context.with(trace.setSpan(parent, span), () => settle(span, fn));
+  }
+
+  span<T>(name: string, kind: 'internal' | 'client', attributes: SpanAttributes, fn: (span: Span) => T): T {
+    const parent = context.active();
+    const span = this.tracer.startSpan(name, { kind: kinds[kind], attributes: clean(attributes) }, parent);
+    return context.with(trace.setSpan(parent, span), () => settle(span, fn));
+  }
+
+  inject(headers: Record<string, string>): void {
+    this.injector.inject(context.active(), headers, { set: (carrier, key, value) => void (carrier[key] = value) });
+  }
+
+  ids(): { trace_id: string; span_id: string } | undefined {
+    const span = trace.getSpan(context.active());
+    if (!span) return undefined;
+    const { traceId, spanId } = span.spanContext();
+    return { trace_id: traceId, span_id: spanId };
+  }
+
+  private extract(headers: IncomingHttpHeaders): Context {
+    return this.extractor.extract(ROOT_CONTEXT, headers, {
+      keys: (carrier) => Object.keys(carrier),
+      get: (carrier, key) => carrier[key],
+    });
+  }
+}
+
+/** Ends the span when `fn` returns, or when its promise settles; a failure is recorded on the span. */
+function settle<T>(span: Span, fn: (span: Span) => T): T {
+  const failed = (err: unknown) => {
+    span.recordException(err as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+    span.end();
+  };
+  let out: T;
+  try {
+    out = fn(span);
+  } catch (err) {
+    failed(err);
+    throw err;
+  }
+  if (out instanceof Promise) {
+    return out.then(
+      (value: unknown) => {
+        span.end();
+        return value;
+      },
+      (err: unknown) => {
+        failed(err);
+        throw err;
+      },
+    ) as T;
+  }
+  span.end();
+  return out;
+}
+
+function clean(attributes: SpanAttributes): Record<string, string | number | boolean | string[]> {
+  const out: Record<string, string | number | boolean | string[]> = {};
+  for (const [k, v] of Object.entries(attributes)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+function createExporter(settings: TracingSettings): SpanExporter {
+  const timeoutMillis = settings.batch.exportTimeoutMillis;
+  if (settings.protocol === 'http') {
+    return new HttpExporter({ url: settings.url, timeoutMillis, ...(settings.tls ? { httpAgentOptions: { ...settings.tls } } : {}) });
+  }
+  const tls = settings.tls;
+  const credentials = tls
+    ? grpcCredentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null, tls.rejectUnauthorized ? {} : { rejectUnauthorized: false, checkServerIdentity: () => undefined })
+    : grpcCredentials.createInsecure();
+  return new GrpcExporter({ url: settings.url, timeoutMillis, credentials });
+}
+
+interface SpanCounters {
+  dropped: Counter;
+  exported: Counter;
+  failed: Counter;
+}
+
+function spanCounters(registry: Registry): SpanCounters {
+  const counter = (name: string, help: string) => {
+    const existing = registry.getSingleMetric(name);
+    return (existing as Counter | undefined) ?? new Counter({ name, help, registers: [registry] });
+  };
+  return {
+    dropped: counter('verdict_tracing_spans_dropped_total', 'Spans dropped because the export queue was full (collector slow or unreachable).'),
+    exported: counter('verdict_tracing_spans_exported_total', 'Spans the collector accepted.'),
+    failed: counter('verdict_tracing_spans_export_failed_total', 'Spans in export batches the collector did not accept.'),
+  };
+}
+
+/** Counts what the exporter sends, and how many spans are waiting in the batch processor's queue. */
+class CountingExporter implements SpanExporter {
+  queued = 0;
+  private warned = false;
+
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly counters: SpanCounters,
+    private readonly logger: Logger,
+  ) {}
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.queued = Math.max(0, this.queued - spans.length);
+    this.inner.export(spans, (result) => {
+      if (result.code === 0) {
+        this.counters.exported.inc(spans.length);
+        this.warned = false;
+      } else {
+        this.counters.failed.inc(spans.length);
+        if (!this.warned) this.logger.warn({ err: result.error?.message }, 'Span export failed; spans are dropped until the collector answers.');
+        this.warned = true;
+      }
+      done(result);
+    });
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+}
+
+/**
+ * The batch processor with its queue bound made visible: a span that would not fit is counted as dropped here
+ * (the processor would drop it anyway, silently) instead of being handed on.
+ */
+class BoundedProcessor implements SpanProcessor {
+  constructor(
+    private readonly inner: BatchSpanProcessor,
+    private readonly exporter: CountingExporter,
+    private readonly maxQueueSize: number,
+    private readonly dropped: Counter,
+  ) {}
+
+  onStart(span: Parameters<SpanProcessor['onStart']>[0], parent: Context): void {
+    this.inner.onStart(span, parent);
+  }
+
+  onEnd(span: ReadableSpan): void {
+    if ((span.spanContext().traceFlags & 1) === 0) return;
+    if (this.exporter.queued >= this.maxQueueSize) {
+      this.dropped.inc();
+      return;
+    }
+    this.exporter.queued++;
+    this.inner.onEnd(span);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+}

@@ -14,8 +14,10 @@ build_in_module() {
   dir=$(GOFLAGS=-mod=mod go mod download -json "github.com/jaegertracing/jaeger@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   [ -d "$dir" ] || { echo "install jaeger: go mod download gave no directory" >&2; return 1; }
   work=$(mktemp -d)
-  trap 'chmod -R u+w "$work"; rm -rf "$work"' RETURN
   cp -r "$dir/." "$work" && chmod -R u+w "$work"
-  (cd "$work" && go build -trimpath -o "$target" ./cmd/jaeger) >&2
+  local status=0
+  (cd "$work" && go build -trimpath -o "$target" ./cmd/jaeger) >&2 || status=$?
+  rm -rf "$work"
+  return "$status"
 }
 install_go_tool jaeger "$version" github.com/jaegertracing/jaeger/cmd/jaeger build_in_module

@@ -1,0 +1,133 @@
+// One trace from a gateway to the decision, checked in a real Jaeger: a request carrying a known traceparent
+// goes through a real nginx auth_request to Verdict's /v1/authz; the decision enriches its input from an HTTP
+// PIP and calls http.send; the spans Verdict exports over OTLP gRPC form one trace with the expected parents,
+// both outbound calls carry that trace, and the decision event names the same trace and the decision span.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DecisionEvent } from '../../src/decisionlog/event.js';
+import type { RunningServer } from '../../src/server/start.js';
+import { startVerdict, writeTree } from '../server/harness.js';
+import { nginxPeer, startNginx, type RunningNginx } from '../envoy/nginx.js';
+import { jaegerPeer, startJaeger, type JaegerSpan, type RunningJaeger } from './jaeger.js';
+
+const jaeger = jaegerPeer();
+const nginx = nginxPeer();
+const skip = jaeger.skip ?? nginx.skip;
+
+const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+const clientSpanId = '00f067aa0ba902b7';
+
+/** A loopback HTTP server that records the headers of each request and answers JSON. */
+async function recordingServer(answer: unknown): Promise<{ server: Server; port: number; seen: IncomingHttpHeaders[] }> {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port, seen };
+}
+
+const parentOf = (span: JaegerSpan) => span.references.find((r) => r.refType === 'CHILD_OF')?.spanID;
+const tag = (span: JaegerSpan, key: string) => span.tags.find((t) => t.key === key)?.value;
+
+describe('a traced request through nginx auth_request, an HTTP PIP and http.send, read back from Jaeger', { skip }, () => {
+  let backend: RunningJaeger;
+  let verdict: RunningServer;
+  let proxy: RunningNginx;
+  let pip: Awaited<ReturnType<typeof recordingServer>>;
+  let target: Awaited<ReturnType<typeof recordingServer>>;
+  let upstream: Awaited<ReturnType<typeof recordingServer>>;
+  const events: DecisionEvent[] = [];
+
+  before(async () => {
+    backend = await startJaeger(jaeger.found!);
+    pip = await recordingServer({ role: 'admin' });
+    target = await recordingServer({ open: true });
+    upstream = await recordingServer({ hello: 'world' });
+    const bundle = writeTree({
+      'envoy/authz.rego': `package envoy.authz
+allow if {
+  input.pip.users.role == "admin"
+  http.send({"method": "GET", "url": "http://127.0.0.1:${target.port}/open"}).body.open
+}
+`,
+    });
+    verdict = await startVerdict(
+      `
+plugins:
+  envoy_ext_authz_http: {}
+distributed_tracing:
+  type: grpc
+  address: ${backend.otlpGrpc}
+  service_name: verdict-test
+  batch_span_processor_options:
+    batch_timeout_ms: 100
+pip:
+  adapters:
+    users:
+      type: http
+      settings: { url: "http://127.0.0.1:${pip.port}/users/{user}" }
+      cache: { ttl: 0 }
+  enrich:
+    - paths: [envoy/authz]
+      adapter: users
+      inputs: { user: 'input.attributes.request.http.headers["x-user"]' }
+`,
+      [bundle],
+      (e) => events.push(e),
+    );
+    proxy = await startNginx(nginx.found!, `${verdict.url}/v1/authz`, upstream.port);
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    await verdict?.close();
+    for (const s of [pip, target, upstream]) s?.server.close();
+    await backend?.stop();
+  });
+
+  test('one trace: server span under the caller, decision under it, PIP lookup and http.send under the decision', async () => {
+    const res = await fetch(`${proxy.base}/orders`, { headers: { traceparent: `00-${traceId}-${clientSpanId}-01`, 'x-user': 'alice' } });
+    assert.equal(res.status, 200, await res.text());
+    assert.equal(upstream.seen.length, 1);
+
+    let spans: JaegerSpan[] = [];
+    const names = ['GET v1/authz', 'decision', 'pip.lookup', 'http.send'];
+    for (let i = 0; i < 100 && !names.every((n) => spans.some((s) => s.operationName === n)); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      spans = await backend.trace(traceId);
+    }
+    const byName = (name: string) => {
+      const found = spans.filter((s) => s.operationName === name);
+      assert.equal(found.length, 1, `one ${name} span in ${JSON.stringify(spans.map((s) => s.operationName))}`);
+      return found[0];
+    };
+    const server = byName('GET v1/authz');
+    const decision = byName('decision');
+    const lookup = byName('pip.lookup');
+    const send = byName('http.send');
+    for (const s of [server, decision, lookup, send]) assert.equal(s.traceID, traceId);
+    assert.equal(parentOf(server), clientSpanId, 'the server span continues the caller\'s traceparent');
+    assert.equal(parentOf(decision), server.spanID);
+    assert.equal(parentOf(lookup), decision.spanID);
+    assert.equal(parentOf(send), decision.spanID);
+    assert.equal(tag(decision, 'opa.path'), 'envoy/authz/allow');
+    assert.equal(tag(decision, 'opa.decision.result'), true);
+    assert.equal(tag(lookup, 'pip.adapter'), 'users');
+    assert.equal(tag(send, 'url.path'), '/open');
+    assert.equal(tag(send, 'http.response.status_code'), 200);
+
+    // Both outbound calls carried the trace, each with its own span as the parent.
+    assert.equal(pip.seen[0].traceparent, `00-${traceId}-${lookup.spanID}-01`);
+    assert.equal(target.seen[0].traceparent, `00-${traceId}-${send.spanID}-01`);
+
+    // The decision event names the trace and the decision span, and OPA's per-server request number.
+    assert.equal(events.length, 1);
+    assert.equal(events[0].trace_id, traceId);
+    assert.equal(events[0].span_id, decision.spanID);
+    assert.equal(typeof events[0].req_id, 'number');
+  });
+});

@@ -124,10 +124,32 @@ pip:
     assert.equal(pip.seen[0].traceparent, `00-${traceId}-${lookup.spanID}-01`);
     assert.equal(target.seen[0].traceparent, `00-${traceId}-${send.spanID}-01`);
 
-    // The decision event names the trace and the decision span, and OPA's per-server request number.
+    // The decision event names the trace and the decision span.
     assert.equal(events.length, 1);
     assert.equal(events[0].trace_id, traceId);
     assert.equal(events[0].span_id, decision.spanID);
-    assert.equal(typeof events[0].req_id, 'number');
+  });
+
+  test('the REST Data API continues a traceparent too; its event carries req_id, trace_id and span_id', async () => {
+    const otherTrace = 'a'.repeat(31) + '1';
+    const res = await fetch(`${verdict.url}/v1/data/envoy/authz/allow`, {
+      method: 'POST',
+      headers: { traceparent: `00-${otherTrace}-${clientSpanId}-01`, 'content-type': 'application/json' },
+      body: JSON.stringify({ input: { attributes: { request: { http: { headers: { 'x-user': 'bob' } } } } } }),
+    });
+    assert.equal(res.status, 200);
+    const event = events.at(-1)!;
+    assert.equal(event.trace_id, otherTrace);
+    assert.match(event.span_id ?? '', /^[0-9a-f]{16}$/);
+    assert.equal(typeof event.req_id, 'number');
+    let spans: JaegerSpan[] = [];
+    for (let i = 0; i < 100 && !spans.some((s) => s.operationName === 'decision'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      spans = await backend.trace(otherTrace);
+    }
+    const server = spans.find((s) => s.operationName === 'POST v1/data');
+    assert.ok(server, JSON.stringify(spans.map((s) => s.operationName)));
+    assert.equal(parentOf(server), clientSpanId);
+    assert.equal(spans.find((s) => s.operationName === 'decision')?.spanID, event.span_id);
   });
 });

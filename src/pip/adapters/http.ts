@@ -11,6 +11,7 @@ import { OAuth2ClientCredentials, type OAuth2Config } from '../../bundle/oauth2.
 import { sendRequest, type TlsOptions } from '../../bundle/service.js';
 import { fetchFailure, readJsonBody } from '../http-body.js';
 import { parseTemplate, scalarText, type Template } from '../template.js';
+import { injectTraceContext } from '../../tracing/index.js';
 
 interface HttpSettings {
   url: string;
@@ -75,7 +76,8 @@ export class HttpAdapter implements PipAdapter {
   async lookup(params: LookupParams, signal: AbortSignal): Promise<JsonValue> {
     const url = this.url.render(params, (v) => encodeURIComponent(scalarText(v)));
     const where = `${this.method} ${new URL(url).origin}${new URL(url).pathname}`;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    // The lookup's span (when tracing) is the parent the PIP service sees in traceparent.
+    const headers: Record<string, string> = injectTraceContext({ accept: 'application/json' });
     for (const [k, t] of this.headers) headers[k] = headerValue(t.render(params, (v) => scalarText(v)), k);
     const init: RequestInit = { method: this.method, headers, signal };
     if (this.body !== undefined) {

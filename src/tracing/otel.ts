@@ -42,7 +42,8 @@ export function createTracing(settings: TracingSettings, registry: Registry, log
   const extractor = new CompositePropagator({ propagators: [new B3Propagator({ injectEncoding: B3InjectEncoding.MULTI_HEADER }), w3c] });
   const tracer = provider.getTracer('verdict', verdictVersion);
   return new SdkTracing(tracer, extractor, w3c, async () => {
-    await provider.shutdown();
+    // The last export failing (the collector is down) is counted like the others; it does not fail the shutdown.
+    await provider.shutdown().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'Spans left at shutdown could not be exported.'));
     context.disable();
     propagation.disable();
   });

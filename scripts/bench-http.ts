@@ -3,12 +3,14 @@
 // our wasm back end (--verdict-module ours, the default) or the bundle built with `opa build -t wasm`
 // (--verdict-module opa), each loaded in turn with autocannon at the same concurrency and duration.
 //   npm run bench:http [-- --duration 10 --connections 64 --workers N --cpus 0-1 --rounds 1 --verdict-module ours|opa
-//                        --decision-logs defaults,off,sync --security plain,tls,authz]
+//                        --decision-logs defaults,off,sync --security plain,tls,authz --tracing 100,1]
 // One run prints OPA with its defaults, OPA printing decision logs to the console, and Verdict in each
 // decision-log mode of --decision-logs: defaults (`verdict run` with no config file: the log on, default
 // durability), off, default, sync, upload (the default store shipping to a collector process on loopback every
 // second); then the ratios of each Verdict row to OPA and of each logging mode to "off". Verdict runs without
 // --workers (its default worker count) unless --workers is given.
+// --tracing lists sampling percentages measured with distributed_tracing on (decision log off; compare with
+// "verdict off", so keep off in --decision-logs), exporting to an OTLP/HTTP sink on loopback; '' measures none.
 // --security lists the listener settings measured, each for both servers with the same flags: plain (HTTP),
 // tls (HTTPS with a certificate made by openssl) and authz (--authentication=token --authorization=basic with a
 // system.authz policy checking the bearer token); default all three, the later ones with the first log mode.
@@ -20,7 +22,8 @@ import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { request as httpsRequest } from 'node:https';
 import { freePort } from '../test/free-port.js';
 import { startBenchCollector } from './bench-collector.js';
@@ -46,6 +49,7 @@ const { values } = parseArgs({
     'verdict-module': { type: 'string', default: 'ours' },
     'decision-logs': { type: 'string', default: 'defaults,off,sync' },
     security: { type: 'string', default: 'plain,tls,authz' },
+    tracing: { type: 'string', default: '100,1' },
   },
 });
 const duration = Number(values.duration);
@@ -158,6 +162,29 @@ function logConfig(mode: string): { args: string[]; cwd: string } {
   writeFileSync(file, `${upload}decision_logs:\n${reporting}  store:\n${store}`);
   return { args: ['--config-file', file], cwd };
 }
+// Tracing rows: the decision log off (compared with "verdict off") and spans exported over OTLP/HTTP to a
+// sink on loopback that accepts every batch, at each sampling percentage of --tracing ('' for none).
+const tracingPercentages = values.tracing ? values.tracing.split(',').map(Number) : [];
+const otlpSink = tracingPercentages.length ? await startOtlpSink() : undefined;
+function tracingConfig(percentage: number): { args: string[]; cwd: string } {
+  const cwd = join(work, `run-${++runNumber}`);
+  mkdirSync(cwd);
+  const file = join(cwd, 'config.yaml');
+  writeFileSync(file, `decision_logs:\n  store:\n    enabled: false\ndistributed_tracing:\n  type: http\n  address: 127.0.0.1:${otlpSink!.port}\n  sample_percentage: ${percentage}\n`);
+  return { args: ['--config-file', file], cwd };
+}
+async function startOtlpSink(): Promise<{ port: number; batches: () => number; stop: () => void }> {
+  let batches = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      batches++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return { port: (server.address() as AddressInfo).port, batches: () => batches, stop: () => server.close() };
+}
 const opaConsoleConfig = join(work, 'opa-console.yaml');
 writeFileSync(opaConsoleConfig, 'decision_logs:\n  console: true\n');
 
@@ -198,6 +225,13 @@ for (let round = 0; round < rounds; round++) {
       const workersNote = values.workers ? `--workers ${values.workers}` : 'default workers';
       addRun(`verdict ${mode}${suffix}`, `${workersNote}, ${modeSettings[mode]}${flags.length ? ' ' + flags.join(' ') : ''}`, result);
     }
+    if (security !== 'plain') continue;
+    for (const percentage of tracingPercentages) {
+      const { args: configArgs, cwd } = tracingConfig(percentage);
+      const args = [resolve('dist/src/main.js'), 'run', '--addr', '{addr}', '--log-level', 'warn', ...workerFlags, ...configArgs, '-b', values['verdict-module'] === 'opa' ? wasmBundle : bundleDir];
+      const result = await measure(`verdict (tracing ${percentage}%)`, process.execPath, args, security, { cwd });
+      addRun(`verdict tracing ${percentage}%`, `${values.workers ? `--workers ${values.workers}` : 'default workers'}, decision log off, distributed_tracing.sample_percentage: ${percentage} (OTLP/HTTP to a loopback sink)`, result);
+    }
   }
 }
 /** The round with the median throughput, so one disturbed round does not decide the comparison. */
@@ -222,5 +256,8 @@ const ratio = (a: string, b: string) => {
 };
 for (const mode of logModes) ratio(`verdict ${mode}`, 'opa');
 for (const mode of logModes.filter((m) => m !== 'off')) ratio(`verdict ${mode}`, 'verdict off');
+for (const percentage of tracingPercentages) ratio(`verdict tracing ${percentage}%`, 'verdict off');
+if (otlpSink) console.log(`OTLP export requests received by the sink: ${otlpSink.batches()}`);
 for (const security of securities.filter((s) => s !== 'plain')) ratio(`verdict ${logModes[0]} ${security}`, `opa ${security}`);
 collector?.stop();
+otlpSink?.stop();

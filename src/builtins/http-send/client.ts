@@ -193,9 +193,10 @@ function spanAttributes(req: HttpSendRequest): SpanAttributes {
 }
 
 function headersFor(req: HttpSendRequest, body: string | undefined): Record<string, string> {
-  // The policy's own traceparent header, if it sets one, wins over the span's.
-  const headers: Record<string, string> = { ...injectTraceContext({}), ...req.headers };
+  const headers: Record<string, string> = { ...req.headers };
   const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
+  // The policy's own traceparent header, if it sets one, wins over the span's.
+  if (!has('traceparent')) injectTraceContext(headers);
   if (!has('user-agent')) headers['User-Agent'] = 'Verdict (http.send)';
   // OPA gives a request with its own TLS settings a transport of its own without keep-alive.
   if (hasOwnTls(req)) headers.Connection = 'close';

@@ -51,6 +51,8 @@ export interface UploadStatus {
   oversized_skipped: number;
   /** Unshipped events skipped because the buffer limit was exceeded (kept in the database, not shipped). */
   buffer_skipped: number;
+  /** Events shipped without their nd_builtin_cache, which made them too big (OPA's decision_logs_nd_builtin_cache_dropped). */
+  nd_builtin_cache_dropped: number;
   last_error?: { message: string; http_code?: number; at: string };
   last_success_at?: string;
 }
@@ -73,7 +75,7 @@ export class DecisionLogUploader {
   private ratio = 0.25;
   /** Events in the last chunk, to size the next read. */
   private lastCount = 64;
-  private readonly counters = { events_shipped: 0, chunks_shipped: 0, failed_attempts: 0, oversized_skipped: 0, buffer_skipped: 0 };
+  private readonly counters = { events_shipped: 0, chunks_shipped: 0, failed_attempts: 0, oversized_skipped: 0, buffer_skipped: 0, nd_builtin_cache_dropped: 0 };
   private lastError?: UploadStatus['last_error'];
   private lastSuccessAt?: string;
   private failing = false;
@@ -115,6 +117,11 @@ export class DecisionLogUploader {
   /** The highest seq the collector has acknowledged. */
   shippedSeq(): number {
     return this.watermark;
+  }
+
+  /** The events waiting for upload and their JSON size (OPA's decision log buffer). */
+  pending(): { events: number; bytes: number } {
+    return this.store.db.prepare('SELECT count(*) AS events, coalesce(sum(length(CAST(event AS BLOB))), 0) AS bytes FROM decisions WHERE seq > ?').get(this.watermark) as { events: number; bytes: number };
   }
 
   status(): UploadStatus {
@@ -230,7 +237,10 @@ export class DecisionLogUploader {
       if ('nd_builtin_cache' in event) {
         delete event.nd_builtin_cache;
         const smaller = await gzip('[' + JSON.stringify(event) + ']');
-        if (smaller.length <= this.limit) return { body: smaller, count: 1, lastSeq: rows[0].seq };
+        if (smaller.length <= this.limit) {
+          this.counters.nd_builtin_cache_dropped++;
+          return { body: smaller, count: 1, lastSeq: rows[0].seq };
+        }
       }
       this.counters.oversized_skipped++;
       return { count: 0, lastSeq: rows[0].seq };

@@ -18,7 +18,7 @@ import type { ListenOptions } from './listen-options.js';
 import { closeListener, listen, type Listener } from './listeners.js';
 import { ServerTls } from './tls.js';
 import type { DataWrite, DecisionEvent, DecisionHints, ServerContext } from './context.js';
-import { ServerMetrics } from './metrics.js';
+import { ServerMetrics, requestDurationBuckets } from './metrics.js';
 import { decideWith, inputErrorRecorder } from './decisions.js';
 import { envoyFromConfig } from '../envoy/plugin.js';
 import { PluginManager, type Plugin } from './plugins.js';
@@ -102,16 +102,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const tls = listenOptions.tls ? new ServerTls(listenOptions.tls, listenOptions.authentication ?? 'off') : undefined;
   // A bad pip section stops start-up here, before any bundle work, with the config path in the message.
   const enricher = config.pip ? createEnricher(config.pip) : undefined;
-  const metrics = new ServerMetrics();
+  const metrics = new ServerMetrics(requestDurationBuckets(config));
   const compiler = options.compiler ?? defaultCompiler();
   const engine = new Engine(compiler, new HttpSendClient(httpSendSettings(config.verdict?.http_send, config.caching), metrics.observeHttpSend));
   if (options.regoVersion !== undefined) engine.defaultRegoVersion = options.regoVersion;
-  const activate = async (bundles: Bundle[]) => {
-    const started = process.hrtime.bigint();
-    await engine.activate(bundles);
-    const ns = Number(process.hrtime.bigint() - started);
-    for (const b of bundles) metrics.bundleLoadingDuration.observe({ name: b.name, stage: 'activate' }, ns);
-  };
+  const activate = (bundles: Bundle[]) => engine.activate(bundles);
   engine.recordNondeterministic = config.nd_builtin_cache === true;
   await activate([]);
   const plugins = new PluginManager();

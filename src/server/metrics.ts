@@ -107,10 +107,13 @@ export class ServerMetrics {
     this.bundles = list;
   }
 
-  /** A bundle activated: its download's request time (remote bundles) and the activation's, as OPA's stages. */
-  observeBundleLoading(info: BundleInfo): void {
+  /**
+   * A bundle activated or failed: the last download request's time (remote bundles, failed requests included)
+   * and, when it activated, the activation's, under OPA's stage names.
+   */
+  observeBundleLoading(info: BundleInfo, { activated }: { activated: boolean }): void {
     if (info.download?.requestNs !== undefined) this.bundleLoadingDuration.observe({ name: info.name, stage: 'timer_bundle_request_ns' }, info.download.requestNs);
-    if (info.activationNs !== undefined) this.bundleLoadingDuration.observe({ name: info.name, stage: 'timer_rego_load_bundles_ns' }, info.activationNs);
+    if (activated && info.activationNs !== undefined) this.bundleLoadingDuration.observe({ name: info.name, stage: 'timer_rego_load_bundles_ns' }, info.activationNs);
   }
 
   /** A request answered: counted under OPA's handler label, unless OPA would not count it either. */

@@ -212,6 +212,10 @@ test('the same requests give the same status codes, metric names and label sets 
     }
   }
 
+  // Two workers, one view: the gauges that say what the server is are not summed over the workers.
+  assert.deepEqual(v.get('opa_info')!.samples.map((s) => s.value), [1]);
+  assert.ok(v.get('plugin_status_gauge')!.samples.every((s) => s.value === 1), 'plugin_status_gauge is 1 per plugin and state');
+
   // The request histogram: every code/handler/method series, lowercase methods, nothing for /metrics or 404s.
   const series = (f: Family) => sorted(f.samples.map((s) => `${s.labels.code} ${s.labels.handler} ${s.labels.method}`).filter((x, i, all) => all.indexOf(x) === i));
   assert.deepEqual(series(v.get('http_request_duration_seconds')!), series(o.get('http_request_duration_seconds')!));

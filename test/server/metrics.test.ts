@@ -1,0 +1,69 @@
+// /metrics details the differential test (metrics-differential.test.ts) does not reach: the handler label of
+// the routes and methods it does not send, `server.metrics.prom.http_request_duration_seconds.buckets` honoured,
+// and bad bucket lists refused naming the key, by the config check and by `verdict run`.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { parseConfig } from '../../src/config/config.js';
+import { ServerMetrics } from '../../src/server/metrics.js';
+import { startServer } from '../../src/server/start.js';
+import { tempDir } from '../bundle/temp-dir.js';
+import { send } from './harness.js';
+import { expectStartFailure } from './processes.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+const key = 'server.metrics.prom.http_request_duration_seconds.buckets';
+const withBuckets = (buckets: string) => `server:\n  metrics:\n    prom:\n      http_request_duration_seconds:\n        buckets: ${buckets}\n`;
+
+test('handler labels follow OPA\'s routes: the served methods, catchall for 405s, nothing where OPA counts nothing', () => {
+  const cases: Array<[string, string, string | undefined]> = [
+    ['HEAD', '/v1/policies/x', 'v1/policies'],
+    ['POST', '/v1/policies/x', 'catchall'],
+    ['DELETE', '/v1/data/', 'v1/data'],
+    ['HEAD', '/v0/data/x', 'catchall'],
+    ['GET', '/v1/query/x', 'catchall'],
+    ['GET', '/v1/compile/authz/allow', 'v1/compile'],
+    ['GET', '/v1/compile', undefined],
+    ['POST', '/health', undefined],
+    ['GET', '/health/live?x=1', 'health'],
+    ['PUT', '/', undefined],
+    ['GET', '/metrics', undefined],
+    ['GET', '/debug/pprof/', undefined],
+    ['POST', '/v1/authz/any/path', 'v1/authz'],
+    ['GET', '/v1/decisions?limit=1', 'v1/decisions'],
+  ];
+  for (const [method, url, handler] of cases) assert.equal(ServerMetrics.handlerOf(method, url), handler, `${method} ${url}`);
+});
+
+test('the request histogram has the configured buckets', async () => {
+  const server = await startServer({ addr: '127.0.0.1:0', config: parseConfig(withBuckets('[0.001, 0.5, 2]'), 'test config'), bundlePaths: [], logger: pino({ level: 'silent' }) });
+  cleanups.push(() => server.close());
+  await send(server.url, 'GET', '/health');
+  const text = (await send(server.url, 'GET', '/metrics')).body.toString();
+  const bounds = text
+    .split('\n')
+    .filter((line) => line.startsWith('http_request_duration_seconds_bucket{') && line.includes('handler="health"'))
+    .map((line) => /le="([^"]+)"/.exec(line)?.[1]);
+  assert.deepEqual(bounds, ['0.001', '0.5', '2', '+Inf']);
+});
+
+test('bucket lists that are not increasing positive numbers are refused, naming the key', async () => {
+  for (const bad of ['[]', '["a"]', '[0]', '[-1, 1]', '0.5']) {
+    assert.throws(() => parseConfig(withBuckets(bad), 'test config'), (err: Error) => err.message.includes('/server/metrics/prom/http_request_duration_seconds/buckets'), bad);
+  }
+  for (const [bad, where] of [['[0.5, 0.1]', `${key}[1]`], ['[0.1, 0.1]', `${key}[1]`]]) {
+    const config = parseConfig(withBuckets(bad), 'test config');
+    await assert.rejects(startServer({ addr: '127.0.0.1:0', config, bundlePaths: [], logger: pino({ level: 'silent' }) }), (err: Error) => err.message.startsWith(where), bad);
+  }
+  const file = join(tempDir('metrics-buckets-'), 'config.yaml');
+  writeFileSync(file, withBuckets('[1, 0.5]'));
+  const { code, output } = await expectStartFailure('verdict', ['--addr', '127.0.0.1:0', '-c', file]);
+  assert.notEqual(code, 0);
+  assert.match(output, /server\.metrics\.prom\.http_request_duration_seconds\.buckets\[1\]: 0\.5 does not follow 1; bounds must increase/);
+});

@@ -116,10 +116,15 @@ export class ServerMetrics {
     if (activated && info.activationNs !== undefined) this.bundleLoadingDuration.observe({ name: info.name, stage: 'timer_rego_load_bundles_ns' }, info.activationNs);
   }
 
-  /** A request answered: counted under OPA's handler label, unless OPA would not count it either. */
-  observeRequest(method: string, url: string, code: number, seconds: number): void {
+  /**
+   * A request answered: counted under OPA's handler label, unless OPA would not count it either; with `authz`
+   * (`--authorization=basic`) also under "authz", as OPA times its authorizer around every request.
+   */
+  observeRequest(method: string, url: string, code: number, seconds: number, authz = false): void {
     const handler = ServerMetrics.handlerOf(method, url);
-    if (handler) this.requestDuration.observe({ code: String(code), handler, method: method.toLowerCase() }, seconds);
+    const labels = { code: String(code), method: method.toLowerCase() };
+    if (handler) this.requestDuration.observe({ ...labels, handler }, seconds);
+    if (authz) this.requestDuration.observe({ ...labels, handler: 'authz' }, seconds);
   }
 
   private bundleTimeGauge(name: string, help: string, pick: (b: BundleInfo) => Date | undefined, extra: (b: BundleInfo) => Record<string, string> = () => ({})): Gauge {

@@ -180,6 +180,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     authorization: listenOptions.authorization ?? 'off',
     decision: config.default_authorization_decision ?? '/system/authz/allow',
   });
+  const countAuthz = listenOptions.authorization === 'basic';
   if (options.readyTimeoutMs) await waitUntilReady(plugins, options.readyTimeoutMs);
   const settings = { tls, unixSocketMode: listenOptions.unixSocketMode ?? 0o600 };
   const listeners: Listener[] = [];
@@ -188,10 +189,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const handedOver: Server[] = [];
   try {
     const forward = options.cluster?.forward?.bind(options.cluster);
-    const api = createRequestListener(ctx, logger, { gate, requestLogLevel: options.requestLogLevel, forward });
+    const api = createRequestListener(ctx, logger, { gate, requestLogLevel: options.requestLogLevel, forward, countAuthz });
     if (options.cluster?.ownsSources && options.cluster.serveForwarded) handedOver.push(await options.cluster.serveForwarded(createRequestListener(ctx, logger, { forwarded: true, requestLogLevel: options.requestLogLevel })));
     for (const addr of Array.isArray(options.addr) ? options.addr : [options.addr]) listeners.push(await listen(addr, api, settings));
-    const diagnostic = createRequestListener(ctx, logger, { gate, diagnostic: true, requestLogLevel: options.requestLogLevel });
+    const diagnostic = createRequestListener(ctx, logger, { gate, diagnostic: true, requestLogLevel: options.requestLogLevel, countAuthz });
     for (const addr of listenOptions.diagnosticAddrs ?? []) diagnostics.push(await listen(addr, diagnostic, settings));
   } catch (err) {
     await Promise.all([...listeners, ...diagnostics].map((l) => l.server).concat(handedOver).map((server) => closeListener(server, 0)));

@@ -1,6 +1,7 @@
 // /metrics details the differential test (metrics-differential.test.ts) does not reach: the handler label of
 // the routes and methods it does not send, `server.metrics.prom.http_request_duration_seconds.buckets` honoured,
-// and bad bucket lists refused naming the key, by the config check and by `verdict run`.
+// bad bucket lists refused naming the key, by the config check and by `verdict run`, and the "authz" handler
+// of `--authorization=basic` compared with `opa run`.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -11,7 +12,8 @@ import { ServerMetrics } from '../../src/server/metrics.js';
 import { startServer } from '../../src/server/start.js';
 import { tempDir } from '../bundle/temp-dir.js';
 import { send } from './harness.js';
-import { expectStartFailure } from './processes.js';
+import { freePort } from '../free-port.js';
+import { expectStartFailure, spawnServer, waitUntil } from './processes.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {
@@ -66,4 +68,28 @@ test('bucket lists that are not increasing positive numbers are refused, naming 
   const { code, output } = await expectStartFailure('verdict', ['--addr', '127.0.0.1:0', '-c', file]);
   assert.notEqual(code, 0);
   assert.match(output, /server\.metrics\.prom\.http_request_duration_seconds\.buckets\[1\]: 0\.5 does not follow 1; bounds must increase/);
+});
+
+test('with --authorization=basic every request is also counted under handler "authz", as OPA counts it', async () => {
+  const dir = tempDir('metrics-authz-');
+  writeFileSync(join(dir, 'authz.rego'), 'package system.authz\n\ndefault allow := false\n\nallow if input.path[0] != "forbidden"\n');
+  const servers = await Promise.all(
+    (['opa', 'verdict'] as const).map(async (kind) => {
+      const port = await freePort();
+      const server = spawnServer(kind, ['--addr', `127.0.0.1:${port}`, '--authorization=basic', '--log-level', 'error', ...(kind === 'verdict' ? ['--workers', '1'] : []), join(dir, 'authz.rego')]);
+      cleanups.push(async () => void (await server.stop()));
+      const url = `http://127.0.0.1:${port}`;
+      await waitUntil(server, async () => (await send(url, 'GET', '/health')).status === 200);
+      return url;
+    }),
+  );
+  const series = async (url: string) => {
+    for (const path of ['/v1/data', '/nothing', '/forbidden']) await send(url, 'GET', path);
+    const text = (await send(url, 'GET', '/metrics')).body.toString();
+    const lines = text.split('\n').filter((l) => l.startsWith('http_request_duration_seconds_count{'));
+    return lines.map((l) => ['code', 'handler', 'method'].map((k) => new RegExp(`${k}="([^"]*)"`).exec(l)?.[1]).join(' ')).sort();
+  };
+  const [opa, verdict] = [await series(servers[0]), await series(servers[1])];
+  assert.ok(opa.includes('404 authz get') && opa.includes('401 authz get'), `OPA counts 404s and refusals under authz: ${opa}`);
+  assert.deepEqual(verdict, opa);
 });

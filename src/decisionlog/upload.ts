@@ -75,6 +75,8 @@ export class DecisionLogUploader {
   private ratio = 0.25;
   /** Events in the last chunk, to size the next read. */
   private lastCount = 64;
+  /** Unshipped rows counted so far (through seq), for pending(). */
+  private readonly tally = { seq: 0, events: 0, bytes: 0 };
   private readonly counters = { events_shipped: 0, chunks_shipped: 0, failed_attempts: 0, oversized_skipped: 0, buffer_skipped: 0, nd_builtin_cache_dropped: 0 };
   private lastError?: UploadStatus['last_error'];
   private lastSuccessAt?: string;
@@ -119,9 +121,30 @@ export class DecisionLogUploader {
     return this.watermark;
   }
 
-  /** The events waiting for upload and their JSON size (OPA's decision log buffer). */
+  /**
+   * The events waiting for upload and their JSON bytes (OPA's decision log buffer size). Kept as a tally so a
+   * scrape never scans the whole backlog: each call counts at most tallyStep rows committed since the last one
+   * (after a restart with a large backlog the figure climbs to it over a few calls), and shipped or skipped rows
+   * are taken off as the watermark moves.
+   */
   pending(): { events: number; bytes: number } {
-    return this.store.db.prepare('SELECT count(*) AS events, coalesce(sum(length(CAST(event AS BLOB))), 0) AS bytes FROM decisions WHERE seq > ?').get(this.watermark) as { events: number; bytes: number };
+    if (this.tally.seq < this.watermark) Object.assign(this.tally, { seq: this.watermark, events: 0, bytes: 0 });
+    const rows = this.store.db.prepare('SELECT seq, octet_length(event) AS size FROM decisions WHERE seq > ? ORDER BY seq LIMIT ?').all(this.tally.seq, tallyStep) as { seq: number; size: number }[];
+    for (const row of rows) {
+      this.tally.events++;
+      this.tally.bytes += row.size;
+      this.tally.seq = row.seq;
+    }
+    return { events: this.tally.events, bytes: this.tally.bytes };
+  }
+
+  /** Takes shipped rows (up to `through`) off the tally. */
+  private untally(rows: PendingRow[], through: number): void {
+    for (const row of rows) {
+      if (row.seq > through || row.seq > this.tally.seq) break;
+      this.tally.events = Math.max(0, this.tally.events - 1);
+      this.tally.bytes = Math.max(0, this.tally.bytes - Buffer.byteLength(row.event));
+    }
   }
 
   status(): UploadStatus {
@@ -147,6 +170,7 @@ export class DecisionLogUploader {
       if (chunk.body) await this.post(chunk.body);
       await this.store.setMeta(shippedSeqKey, chunk.lastSeq);
       this.watermark = chunk.lastSeq;
+      this.untally(rows, chunk.lastSeq);
       shipped += chunk.count;
       this.counters.events_shipped += chunk.count;
       if (chunk.body) this.counters.chunks_shipped++;
@@ -163,7 +187,9 @@ export class DecisionLogUploader {
     let size = 0;
     let cut: number | undefined;
     let skipped = 0;
+    let newest: number | undefined;
     for (const row of rows) {
+      newest ??= row.seq;
       if (cut !== undefined) {
         skipped++;
         continue;
@@ -180,6 +206,8 @@ export class DecisionLogUploader {
     await this.store.setMeta(shippedSeqKey, cut);
     this.watermark = cut;
     this.counters.buffer_skipped += skipped;
+    // What is left is exactly what this pass kept.
+    Object.assign(this.tally, { seq: newest, events: kept, bytes: size });
   }
 
   private schedule(delayMs: number): void {
@@ -257,5 +285,8 @@ export class DecisionLogUploader {
     this.lastSuccessAt = new Date().toISOString();
   }
 }
+
+/** Most rows pending() counts per call. */
+const tallyStep = 10_000;
 
 const userAgent = `Verdict/${verdictVersion} (${process.platform}, ${process.arch})`;

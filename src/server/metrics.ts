@@ -122,9 +122,10 @@ export class ServerMetrics {
    */
   observeRequest(method: string, url: string, code: number, seconds: number, authz = false): void {
     const handler = ServerMetrics.handlerOf(method, url);
-    const labels = { code: String(code), method: method.toLowerCase() };
-    if (handler) this.requestDuration.observe({ ...labels, handler }, seconds);
-    if (authz) this.requestDuration.observe({ ...labels, handler: 'authz' }, seconds);
+    // Labels in OPA's (alphabetical) order: prom-client prints them as given.
+    const observe = (label: string) => this.requestDuration.observe({ code: String(code), handler: label, method: method.toLowerCase() }, seconds);
+    if (handler) observe(handler);
+    if (authz) observe('authz');
   }
 
   private bundleTimeGauge(name: string, help: string, pick: (b: BundleInfo) => Date | undefined, extra: (b: BundleInfo) => Record<string, string> = () => ({})): Gauge {

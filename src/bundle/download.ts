@@ -214,6 +214,8 @@ export class BundleDownloader {
     } catch (err) {
       if (!this.running && this.inFlight.signal.aborted) return false;
       this.state.etag = undefined;
+      // A failed request is timed too, as OPA's timer_bundle_request_ns.
+      this.state.requestNs = Number(process.hrtime.bigint() - started);
       this.failed((err as Error).message, err instanceof ServiceError ? err.httpCode : undefined);
       return false;
     } finally {

@@ -17,6 +17,7 @@ import { requestLogLevels } from '../server/request-log.js';
 import { DecisionLogConfigError, DecisionLogError } from '../decisionlog/index.js';
 import { choiceFlag, FlagError, parseRunArgs, runHelp, secondsFlag, type FlagValues } from './run-flags.js';
 import { mergeOverrides, parseOverrides, SetValueError } from './set-values.js';
+import { requestDurationBuckets } from '../server/metrics.js';
 import { sortRunPaths } from './run-paths.js';
 import { fail } from './usage.js';
 
@@ -43,6 +44,8 @@ async function runWith(args: string[]): Promise<void> {
 
   const paths = sortRunPaths(positionals, values.bundle === true);
   const config = await configFrom(values, paths.remote);
+  // Checked here too, so a bad list stops start-up before any worker is forked.
+  requestDurationBuckets(config);
   const grace = secondsFlag(values, 'shutdown-grace-period') ?? config.verdict?.shutdown_timeout_seconds ?? 10;
   const wait = secondsFlag(values, 'shutdown-wait-period') ?? 0;
   const readyTimeout = secondsFlag(values, 'ready-timeout') ?? 0;

@@ -23,6 +23,7 @@ export interface VerdictConfig {
   server?: {
     encoding?: { gzip?: { min_length?: number; compression_level?: number } };
     decoding?: { max_length?: number; gzip?: { max_length?: number } };
+    metrics?: { prom?: { http_request_duration_seconds?: { buckets?: number[] } } };
   };
   /** OPA's caching.inter_query_builtin_cache bounds http.send's inter-query cache. */
   caching?: {

@@ -242,21 +242,6 @@ export class DecisionLogStore {
     };
   }
 
-  /** Counters and gauges named for a Prometheus exposition (the server adds HELP text). */
-  metrics(): Record<string, number> {
-    const s = this.status();
-    return {
-      decision_logs_written_total: s.written,
-      decision_logs_dropped_queue_full_total: s.dropped_queue_full,
-      decision_logs_encoding_failure_total: s.encoding_failures,
-      decision_logs_write_failures_total: s.write_failures,
-      decision_logs_pruned_total: s.pruned,
-      decision_logs_queue_length: s.queue_length,
-      decision_logs_waiting: s.waiting,
-      decision_logs_healthy: s.state === 'OK' ? 1 : 0,
-    };
-  }
-
   private enqueue(pending: Pending): void {
     this.queue.push(pending);
     this.scheduleDrain();

@@ -52,6 +52,8 @@ export interface UploadStatus {
   oversized_skipped: number;
   /** Unshipped events skipped because the buffer limit was exceeded (kept in the database, not shipped). */
   buffer_skipped: number;
+  /** Events shipped without their nd_builtin_cache, which made them too big (OPA's decision_logs_nd_builtin_cache_dropped). */
+  nd_builtin_cache_dropped: number;
   last_error?: { message: string; http_code?: number; at: string };
   last_success_at?: string;
 }
@@ -74,7 +76,9 @@ export class DecisionLogUploader {
   private ratio = 0.25;
   /** Events in the last chunk, to size the next read. */
   private lastCount = 64;
-  private readonly counters = { events_shipped: 0, chunks_shipped: 0, failed_attempts: 0, oversized_skipped: 0, buffer_skipped: 0 };
+  /** Unshipped rows counted so far (through seq), for pending(). */
+  private readonly tally = { seq: 0, events: 0, bytes: 0 };
+  private readonly counters = { events_shipped: 0, chunks_shipped: 0, failed_attempts: 0, oversized_skipped: 0, buffer_skipped: 0, nd_builtin_cache_dropped: 0 };
   private lastError?: UploadStatus['last_error'];
   private lastSuccessAt?: string;
   private failing = false;
@@ -118,6 +122,32 @@ export class DecisionLogUploader {
     return this.watermark;
   }
 
+  /**
+   * The events waiting for upload and their JSON bytes (OPA's decision log buffer size). Kept as a tally so a
+   * scrape never scans the whole backlog: each call counts at most tallyStep rows committed since the last one
+   * (after a restart with a large backlog the figure climbs to it over a few calls), and shipped or skipped rows
+   * are taken off as the watermark moves.
+   */
+  pending(): { events: number; bytes: number } {
+    if (this.tally.seq < this.watermark) Object.assign(this.tally, { seq: this.watermark, events: 0, bytes: 0 });
+    const rows = this.store.db.prepare('SELECT seq, octet_length(event) AS size FROM decisions WHERE seq > ? ORDER BY seq LIMIT ?').all(this.tally.seq, tallyStep) as { seq: number; size: number }[];
+    for (const row of rows) {
+      this.tally.events++;
+      this.tally.bytes += row.size;
+      this.tally.seq = row.seq;
+    }
+    return { events: this.tally.events, bytes: this.tally.bytes };
+  }
+
+  /** Takes shipped rows (up to `through`) off the tally. */
+  private untally(rows: PendingRow[], through: number): void {
+    for (const row of rows) {
+      if (row.seq > through || row.seq > this.tally.seq) break;
+      this.tally.events = Math.max(0, this.tally.events - 1);
+      this.tally.bytes = Math.max(0, this.tally.bytes - Buffer.byteLength(row.event));
+    }
+  }
+
   status(): UploadStatus {
     return {
       state: this.stopped ? 'STOPPED' : this.failing ? 'ERROR' : 'OK',
@@ -142,6 +172,7 @@ export class DecisionLogUploader {
       if (body) await traced('decision_logs.upload', 'client', () => ({ 'opa.decision_logs.events': chunk.count, 'opa.decision_logs.bytes': body.length }), () => this.post(body));
       await this.store.setMeta(shippedSeqKey, chunk.lastSeq);
       this.watermark = chunk.lastSeq;
+      this.untally(rows, chunk.lastSeq);
       shipped += chunk.count;
       this.counters.events_shipped += chunk.count;
       if (chunk.body) this.counters.chunks_shipped++;
@@ -158,7 +189,9 @@ export class DecisionLogUploader {
     let size = 0;
     let cut: number | undefined;
     let skipped = 0;
+    let newest: number | undefined;
     for (const row of rows) {
+      newest ??= row.seq;
       if (cut !== undefined) {
         skipped++;
         continue;
@@ -175,6 +208,8 @@ export class DecisionLogUploader {
     await this.store.setMeta(shippedSeqKey, cut);
     this.watermark = cut;
     this.counters.buffer_skipped += skipped;
+    // What is left is exactly what this pass kept.
+    Object.assign(this.tally, { seq: newest, events: kept, bytes: size });
   }
 
   private schedule(delayMs: number): void {
@@ -232,7 +267,10 @@ export class DecisionLogUploader {
       if ('nd_builtin_cache' in event) {
         delete event.nd_builtin_cache;
         const smaller = await gzip('[' + JSON.stringify(event) + ']');
-        if (smaller.length <= this.limit) return { body: smaller, count: 1, lastSeq: rows[0].seq };
+        if (smaller.length <= this.limit) {
+          this.counters.nd_builtin_cache_dropped++;
+          return { body: smaller, count: 1, lastSeq: rows[0].seq };
+        }
       }
       this.counters.oversized_skipped++;
       return { count: 0, lastSeq: rows[0].seq };
@@ -249,5 +287,8 @@ export class DecisionLogUploader {
     this.lastSuccessAt = new Date().toISOString();
   }
 }
+
+/** Most rows pending() counts per call. */
+const tallyStep = 10_000;
 
 const userAgent = `Verdict/${verdictVersion} (${process.platform}, ${process.arch})`;

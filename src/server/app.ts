@@ -11,7 +11,6 @@ import { getQuery, postQuery } from './query-api.js';
 import { postCompile, postCompileFilter } from './compile-api.js';
 import { indexPage } from './index-page.js';
 import { deletePolicy, getPolicy, listPolicies, putPolicy } from './policy-api.js';
-import { ServerMetrics } from './metrics.js';
 import { redirectToCanonicalPath } from './canonical-path.js';
 import { prometheusText } from '../pip/index.js';
 import { sendEmpty, sendError } from './respond.js';
@@ -47,6 +46,8 @@ export interface RequestListenerOptions {
   forward?: (req: IncomingMessage, res: ServerResponse, url: string) => boolean;
   /** Requests handed over by another worker, which counts them in its metrics: not counted again here. */
   forwarded?: boolean;
+  /** `--authorization=basic`: every request is also counted under handler "authz", as OPA counts its authorizer. */
+  countAuthz?: boolean;
 }
 
 export function createRequestListener(ctx: ServerContext, logger: Logger, options: RequestListenerOptions = {}): RequestListener {
@@ -71,7 +72,7 @@ export function createRequestListener(ctx: ServerContext, logger: Logger, option
     if (!options.forwarded) {
       res.on('finish', () => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        metrics.requestDuration.observe({ code: String(res.statusCode), handler: ServerMetrics.handlerOf(url), method: req.method ?? '' }, seconds);
+        metrics.observeRequest(req.method ?? '', url, res.statusCode, seconds, options.countAuthz);
       });
     }
     // Mounted front ends (HTTP ext_authz) see the proxied request as it is: any method, any path.

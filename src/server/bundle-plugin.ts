@@ -109,10 +109,12 @@ export async function createServerBundles(
       const seen = counted.get(info.name) ?? { activations: 0, failures: 0 };
       if (info.activations > seen.activations) {
         metrics.bundleLoaded.inc({ name: info.name }, info.activations - seen.activations);
+        metrics.observeBundleLoading(info, { activated: true });
         logger.info({ name: info.name, revision: info.revision, source: info.source }, 'Bundle activated.');
       }
       if (info.failures > seen.failures) {
-        metrics.bundleFailedLoad.inc({ name: info.name }, info.failures - seen.failures);
+        metrics.bundleFailedLoad.inc({ code: 'bundle_error', message: info.lastError ?? '', name: info.name }, info.failures - seen.failures);
+        metrics.observeBundleLoading(info, { activated: false });
         // The previous set keeps serving; say why the new one did not.
         logger.error({ name: info.name, source: info.source, err: info.lastError }, 'Bundle refused; the active bundles are unchanged.');
       }

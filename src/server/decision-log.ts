@@ -4,7 +4,7 @@
 // /v1/decisions API and the auditors' page.
 import { isReplicaWorker } from './cluster/protocol.js';
 import type { Logger } from 'pino';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { Router } from 'express';
 import type { AdminGuard } from '../auth/admin-jwt.js';
 import {
@@ -25,6 +25,7 @@ import { ServiceClient, normaliseServices } from '../bundle/service.js';
 import type { PluginStatus } from './context.js';
 import type { Plugin } from './plugins.js';
 import { decisionsPageRouter } from './decisions-ui.js';
+import { registerDecisionLogMetrics } from './decision-log-metrics.js';
 
 export interface ServerDecisionLog {
   store: DecisionLogStore;
@@ -66,7 +67,7 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
     },
   );
   const dl = new DecisionLogPlugin(store, logger, uploaderFor(settings, services, store));
-  registerMetrics(registry, store);
+  registerDecisionLogMetrics(registry, dl, settings.upload ? (settings.upload.bufferSizeLimitEvents !== undefined ? 'event' : 'size') : undefined);
 
   const waitAlways = store.durability === 'sync';
   const backpressure = store.whenFull === 'backpressure';
@@ -136,19 +137,4 @@ function uploaderFor(settings: ReturnType<typeof decisionLogSettings>, services:
   const { service: name, ...options } = settings.upload;
   const service = services.find((s) => s.name === name)!;
   return new DecisionLogUploader(store, { service: new ServiceClient(service), ...options });
-}
-
-/** The store's counters and gauges (decision_logs_*) on the server's /metrics, read when scraped. */
-function registerMetrics(registry: Registry, store: DecisionLogStore): void {
-  const names = Object.keys(store.metrics());
-  for (const name of names) {
-    new Gauge({
-      name,
-      help: `Decision log: ${name.replace(/^decision_logs_/, '').replace(/_/g, ' ')}.`,
-      registers: [registry],
-      collect() {
-        this.set(store.metrics()[name] ?? 0);
-      },
-    });
-  }
 }

@@ -19,7 +19,7 @@ import type { ListenOptions } from './listen-options.js';
 import { closeListener, listen, type Listener } from './listeners.js';
 import { ServerTls } from './tls.js';
 import type { DataWrite, DecisionEvent, DecisionHints, ServerContext } from './context.js';
-import { ServerMetrics } from './metrics.js';
+import { ServerMetrics, requestDurationBuckets } from './metrics.js';
 import { decideWith, inputErrorRecorder } from './decisions.js';
 import { envoyFromConfig } from '../envoy/plugin.js';
 import { PluginManager, type Plugin } from './plugins.js';
@@ -103,18 +103,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const tls = listenOptions.tls ? new ServerTls(listenOptions.tls, listenOptions.authentication ?? 'off') : undefined;
   // A bad pip section stops start-up here, before any bundle work, with the config path in the message.
   const enricher = config.pip ? createEnricher(config.pip) : undefined;
-  const metrics = new ServerMetrics();
+  const metrics = new ServerMetrics(requestDurationBuckets(config));
   // Before any bundle work, so downloads and activations are traced; a bad section stops start-up here.
   const tracing = await startTracing(config.distributed_tracing as Record<string, unknown> | undefined, metrics.registry, logger);
   const compiler = options.compiler ?? defaultCompiler();
   const engine = new Engine(compiler, new HttpSendClient(httpSendSettings(config.verdict?.http_send, config.caching), metrics.observeHttpSend));
   if (options.regoVersion !== undefined) engine.defaultRegoVersion = options.regoVersion;
-  const activate = async (bundles: Bundle[]) => {
-    const started = process.hrtime.bigint();
-    await traced('bundle.activate', 'internal', () => ({ 'opa.bundle.names': bundles.map((b) => b.name) }), () => engine.activate(bundles));
-    const ns = Number(process.hrtime.bigint() - started);
-    for (const b of bundles) metrics.bundleLoadingDuration.observe({ name: b.name, stage: 'activate' }, ns);
-  };
+  const activate = (bundles: Bundle[]) =>
+    traced('bundle.activate', 'internal', () => ({ 'opa.bundle.names': bundles.map((b) => b.name) }), () => engine.activate(bundles));
   engine.recordNondeterministic = config.nd_builtin_cache === true;
   await activate([]);
   const plugins = new PluginManager();
@@ -190,6 +186,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     authorization: listenOptions.authorization ?? 'off',
     decision: config.default_authorization_decision ?? '/system/authz/allow',
   });
+  const countAuthz = listenOptions.authorization === 'basic';
   if (options.readyTimeoutMs) await waitUntilReady(plugins, options.readyTimeoutMs);
   const settings = { tls, unixSocketMode: listenOptions.unixSocketMode ?? 0o600 };
   const listeners: Listener[] = [];
@@ -198,10 +195,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const handedOver: Server[] = [];
   try {
     const forward = options.cluster?.forward?.bind(options.cluster);
-    const api = createRequestListener(ctx, logger, { gate, requestLogLevel: options.requestLogLevel, forward });
+    const api = createRequestListener(ctx, logger, { gate, requestLogLevel: options.requestLogLevel, forward, countAuthz });
     if (options.cluster?.ownsSources && options.cluster.serveForwarded) handedOver.push(await options.cluster.serveForwarded(createRequestListener(ctx, logger, { forwarded: true, requestLogLevel: options.requestLogLevel })));
     for (const addr of Array.isArray(options.addr) ? options.addr : [options.addr]) listeners.push(await listen(addr, api, settings));
-    const diagnostic = createRequestListener(ctx, logger, { gate, diagnostic: true, requestLogLevel: options.requestLogLevel });
+    const diagnostic = createRequestListener(ctx, logger, { gate, diagnostic: true, requestLogLevel: options.requestLogLevel, countAuthz });
     for (const addr of listenOptions.diagnosticAddrs ?? []) diagnostics.push(await listen(addr, diagnostic, settings));
   } catch (err) {
     await Promise.all([...listeners, ...diagnostics].map((l) => l.server).concat(handedOver).map((server) => closeListener(server, 0)));

@@ -37,7 +37,7 @@ export function statusSettings(config: VerdictConfig): StatusSettings | undefine
   if (section === undefined || section === null) return undefined;
   if (section.plugin !== undefined) throw new StatusConfigError(`status.plugin: Verdict has no custom status plugins; use status.service or status.console`);
   if (section.prometheus_config !== undefined) {
-    throw new StatusConfigError('status.prometheus_config: the bundle_loading_duration_ns buckets are fixed in Verdict (1e5 to 1e10 ns)');
+    throw new StatusConfigError('status.prometheus_config: the bundle_loading_duration_ns buckets are fixed in Verdict (OPA\'s defaults: 1 µs doubling to about 0.5 s)');
   }
   if (section.trigger === 'manual') {
     throw new StatusConfigError('status.trigger: "manual" needs a caller to trigger each report, which `verdict run` does not have; use "periodic"');

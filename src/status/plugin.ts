@@ -99,13 +99,15 @@ export class StatusPlugin implements Plugin {
     if (settings?.prometheus && !this.prometheusOn) {
       const { plugins, registry, version } = this.sources;
       // OPA registers these on /metrics only with `status.prometheus`; its bundle metrics are always on here.
-      const info = new Gauge({ name: 'opa_info', help: 'Information about the OPA environment.', labelNames: ['version'], registers: [registry] });
+      const info = new Gauge({ name: 'opa_info', help: 'Information about the OPA environment.', labelNames: ['version'], registers: [registry], aggregator: 'max' });
       info.set({ version }, 1);
       new Gauge({
         name: 'plugin_status_gauge',
         help: 'Gauge for the plugin by status.',
         labelNames: ['name', 'status'],
         registers: [registry],
+        // Every worker runs the same plugins: one series per plugin and state, not a count of workers.
+        aggregator: 'max',
         collect() {
           this.reset();
           for (const [name, s] of Object.entries(plugins())) this.set({ name, status: s.state }, 1);

@@ -1,6 +1,7 @@
 // A bundle server for tests, on loopback: serves bundles with ETags, long polling as OPA's protocol describes,
 // OAuth2 client-credentials tokens, and injected failures (HTTP errors, slow answers, resets, cut-off bodies).
-// It also takes status reports (POST /status[/<partition>]), keeping every request's body.
+// It also takes status reports (POST /status[/<partition>]) and decision log uploads (POST /logs), keeping every
+// request's body.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
@@ -107,6 +108,7 @@ export class TestBundleServer {
     if (fault?.kind === 'status') return json(res, fault.code, { code: 'internal_error', message: 'injected failure' });
     if (!this.authorised(req)) return json(res, 401, { code: 'unauthorized', message: 'bearer token required' });
     if (req.method === 'POST' && /^\/status(\/|$)/.test(path)) return json(res, 200, {});
+    if (req.method === 'POST' && path === '/logs') return json(res, 200, {});
     const served = this.bundles.get(path.slice(1));
     if (!served) return json(res, 404, { code: 'not_found', message: `no bundle at ${path}` });
     const wait = /wait=(\d+)/.exec(String(req.headers.prefer ?? ''))?.[1];

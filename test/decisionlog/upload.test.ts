@@ -93,6 +93,7 @@ test('an event too big for one chunk loses nd_builtin_cache first, and is skippe
   assert.deepEqual(events.map((e) => e.decision_id), ['big-cache', 'small']);
   assert.equal(events[0].nd_builtin_cache, undefined);
   assert.equal(uploader.status().oversized_skipped, 1);
+  assert.equal(uploader.status().nd_builtin_cache_dropped, 1);
   assert.equal((store.db.prepare('SELECT count(*) AS n FROM decisions').get() as { n: number }).n, 3);
   await store.close();
 });
@@ -172,5 +173,24 @@ test('buffer limits skip the oldest unshipped events (kept in the store); trigge
   await store.record(noisyEvent(20));
   await waitUntil(() => collector.chunks.slice(before).some((c) => c.events.some((e) => e.decision_id === 'up-20')), 3_000);
   await immediate.stop();
+  await store.close();
+});
+
+test('pending() tallies the events waiting for upload and their bytes, and drops them as they ship or are skipped', async (t) => {
+  const collector = await startCollector();
+  t.after(() => collector.close());
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync' });
+  const uploader = new DecisionLogUploader(store, { service: collectorService(collector.url), bufferSizeLimitEvents: 3 });
+  const bytesOf = (from: number) => (store.db.prepare('SELECT sum(length(CAST(event AS BLOB))) AS b FROM decisions WHERE seq > ?').get(from) as { b: number }).b;
+  assert.deepEqual(uploader.pending(), { events: 0, bytes: 0 });
+  for (let i = 0; i < 5; i++) await store.record(noisyEvent(i));
+  assert.deepEqual(uploader.pending(), { events: 5, bytes: bytesOf(0) });
+  for (let i = 5; i < 7; i++) await store.record(noisyEvent(i));
+  assert.deepEqual(uploader.pending(), { events: 7, bytes: bytesOf(0) }, 'only the new rows are read, added to the tally');
+  // Four skipped over the buffer limit, three shipped.
+  assert.equal(await uploader.uploadPending(), 3);
+  assert.deepEqual(uploader.pending(), { events: 0, bytes: 0 });
+  await store.record(noisyEvent(7));
+  assert.deepEqual(uploader.pending(), { events: 1, bytes: bytesOf(uploader.shippedSeq()) });
   await store.close();
 });

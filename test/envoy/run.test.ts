@@ -149,8 +149,8 @@ describe('Envoy and gateway callouts through startServer, recorded by the decisi
 
   test('HTTP callouts are counted under their own handler in /metrics', async () => {
     const metrics = (await send(running.url, 'GET', '/metrics')).body.toString();
-    assert.match(metrics, /http_request_duration_seconds_count\{code="200",handler="v1\/authz",method="GET"\} [1-9]/);
-    assert.match(metrics, /http_request_duration_seconds_count\{code="401",handler="v1\/authz",method="GET"\} [1-9]/);
+    assert.match(metrics, /http_request_duration_seconds_count\{code="200",handler="v1\/authz",method="get"\} [1-9]/);
+    assert.match(metrics, /http_request_duration_seconds_count\{code="401",handler="v1\/authz",method="get"\} [1-9]/);
   });
 
   test("Kong's OPA plugin: POST /v1/data/kong/authz/decision with Kong's input, recorded", async () => {

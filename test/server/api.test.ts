@@ -94,7 +94,7 @@ test('large responses are gzipped when the client accepts gzip', async () => {
 
 test('/metrics exposes OPA\'s request histogram by handler, bundle counters and evaluation latency', async () => {
   const text = (await send(verdict.url, 'GET', '/metrics')).body.toString();
-  assert.match(text, /http_request_duration_seconds_count\{code="200",handler="v1\/data",method="POST"\} \d+/);
+  assert.match(text, /http_request_duration_seconds_count\{code="200",handler="v1\/data",method="post"\} \d+/);
   assert.match(text, /verdict_evaluation_duration_seconds_count [1-9]\d*/);
   assert.match(text, /bundle_loaded_counter\{name="[^"]+bundle\.tar\.gz"\} 1/);
 });

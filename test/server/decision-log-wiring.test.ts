@@ -137,7 +137,7 @@ test('sync mode answers only after the commit; the default mode answers before i
   const early = openDecisionDatabase(join(defaultDir, 'decisions.db'), { readonly: true });
   try {
     assert.equal(findDecision(early, answer.body.decision_id), undefined, 'not committed yet');
-    assert.equal((await getJson(lazy, '/metrics')).text.match(/^decision_logs_queue_length (\d+)/m)?.[1], '1');
+    assert.equal((await getJson(lazy, '/metrics')).text.match(/^verdict_decision_logs_queue_length (\d+)/m)?.[1], '1');
   } finally {
     early.close();
   }
@@ -190,9 +190,9 @@ test('a write failure (disk full) shows in /health?plugins, /v1/status and /metr
   assert.match(status.message, /SQLITE_FULL|full/i);
   assert.ok(status.store.dropped_queue_full > 0, 'when_full: drop applied once the queue filled');
   const metrics = (await getJson(server, '/metrics')).text;
-  assert.match(metrics, /^decision_logs_healthy 0$/m);
-  assert.ok(Number(/^decision_logs_dropped_queue_full_total (\d+)/m.exec(metrics)?.[1]) > 0);
-  assert.ok(Number(/^decision_logs_queue_length (\d+)/m.exec(metrics)?.[1]) > 0);
+  assert.match(metrics, /^verdict_decision_logs_healthy 0$/m);
+  assert.ok(Number(/^verdict_decision_logs_dropped_queue_full_total (\d+)/m.exec(metrics)?.[1]) > 0);
+  assert.ok(Number(/^verdict_decision_logs_queue_length (\d+)/m.exec(metrics)?.[1]) > 0);
   await server.decisionLog!.writerPragma('max_page_count = 1073741823');
   await server.decisionLog!.flush(); // the queued events are written once there is room again
   assert.equal(server.decisionLog!.status().state, 'OK');

@@ -104,13 +104,13 @@ test('with 3 workers, Policy API, Data API and admin uploads apply everywhere or
 
   // /metrics is the whole server's: the decisions sent, whichever workers answered them.
   const metrics = (await fresh(url, 'GET', '/metrics')).body.toString();
-  const count = /^http_request_duration_seconds_count\{code="200",handler="v1\/data",method="POST"\} (\d+)$/m.exec(metrics);
+  const count = /^http_request_duration_seconds_count\{code="200",handler="v1\/data",method="post"\} (\d+)$/m.exec(metrics);
   assert.ok(count, metrics);
   assert.equal(Number(count[1]), decisions);
   // So is the status report's, whichever worker is asked.
   for (let i = 0; i < 3; i++) {
     const report = json(await fresh(url, 'GET', '/v1/status')).result as { metrics: { prometheus: Record<string, { metric: { label: { name: string; value: string }[]; histogram: { sample_count: number } }[] }> } };
-    const series = report.metrics.prometheus.http_request_duration_seconds.metric.find((m) => ['code=200', 'handler=v1/data', 'method=POST'].every((pair) => m.label.some((l) => `${l.name}=${l.value}` === pair)));
+    const series = report.metrics.prometheus.http_request_duration_seconds.metric.find((m) => ['code=200', 'handler=v1/data', 'method=post'].every((pair) => m.label.some((l) => `${l.name}=${l.value}` === pair)));
     assert.equal(series?.histogram.sample_count, decisions);
   }
 

@@ -18,6 +18,7 @@ import type { RequestGate } from './authz.js';
 import { requestLog, type RequestLogLevel } from './request-log.js';
 import { setRequestId } from './request-id.js';
 import { activeTracing } from '../tracing/index.js';
+import { ServerMetrics } from './metrics.js';
 
 type Handler = (ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams) => Promise<void>;
 
@@ -91,7 +92,7 @@ export function createRequestListener(ctx: ServerContext, logger: Logger, option
     logRequest?.(req, res, requestId, started);
     const tracing = options.diagnostic ? undefined : activeTracing();
     if (!tracing) return handle(req, res, url, started);
-    const handler = ServerMetrics.handlerOf(url);
+    const handler = ServerMetrics.handlerOf(req.method ?? '', url) ?? 'unmatched';
     tracing.serve(req, res, `${req.method} ${handler}`, { 'http.request.method': req.method, 'http.route': handler, 'url.path': url.split('?', 1)[0] }, () => handle(req, res, url, started));
   };
 }

@@ -1,0 +1,138 @@
+// `opa fmt`'s layout of a module: package, sorted imports, rules separated by blank lines (one-line rules
+// written on adjacent rows stay together), tab indentation, comments where they were written.
+import type { Body, Import, Module, Rule, Term } from '../ast.js';
+import { isTerm } from '../ast.js';
+import { parseModule } from '../parse-module.js';
+import type { RegoError } from '../errors.js';
+import { CommentQueue } from './comments.js';
+import { TermPrinter } from './terms.js';
+
+export interface FormatResult {
+  text?: string;
+  errors: RegoError[];
+}
+
+/** Parses and formats one source file; parse errors come back as OPA's parser reports them. */
+export function formatSource(file: string, source: string, regoVersion: 'v0' | 'v1'): FormatResult {
+  const parsed = parseModule(file, source, { regoVersion });
+  if (!parsed.module) return { errors: parsed.errors };
+  if (parsed.errors.length > 0) return { errors: parsed.errors };
+  return { text: formatModule(parsed.module, source), errors: [] };
+}
+
+export function formatModule(module: Module, source: string): string {
+  const comments = new CommentQueue(module.comments);
+  const printer = new TermPrinter(source, comments);
+  const keywords = usesKeywords(module);
+  const lines: string[] = [];
+  const push = (...ls: string[]) => lines.push(...ls);
+
+  push(...comments.before(module.package.loc.offset));
+  push(withTrailing(`package ${printer.ref([{ ...module.package.path[1], type: 'var', value: stringValue(module.package.path[1]) } as Term, ...module.package.path.slice(2)], 0)}`, printer, module.package.loc.end));
+
+  if (module.imports.length > 0) {
+    push('');
+    const first = module.imports[0].loc.offset;
+    const before = comments.before(first);
+    if (before.length > 0) push(...before, '');
+    for (const imp of [...module.imports].sort(compareImports)) {
+      push(...comments.before(imp.loc.offset));
+      push(withTrailing(importText(imp, printer), printer, imp.loc.end));
+    }
+  }
+
+  let prev: Rule | undefined;
+  for (const rule of module.rules) {
+    if (!(prev && groupable(prev) && groupable(rule) && rule.loc.row === prev.loc.row + 1)) push('');
+    push(...comments.before(rule.loc.offset));
+    push(ruleText(rule, printer, keywords));
+    prev = rule;
+  }
+  const rest = comments.rest();
+  if (rest.length > 0) push('', ...rest);
+  return lines.join('\n') + '\n';
+}
+
+function withTrailing(line: string, printer: TermPrinter, end: number): string {
+  const trailing = printer.comments.trailing(printer.rowOf(end));
+  return trailing ? `${line} ${trailing}` : line;
+}
+
+function stringValue(t: Term): string {
+  return t.type === 'string' ? t.value : '';
+}
+
+function importText(imp: Import, printer: TermPrinter): string {
+  return `import ${printer.ref(imp.path.value, 0)}${imp.alias ? ` as ${imp.alias}` : ''}`;
+}
+
+function compareImports(a: Import, b: Import): number {
+  const ka = importKey(a);
+  const kb = importKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+function importKey(imp: Import): string {
+  return imp.path.value.map((t) => (t.type === 'var' || t.type === 'string' ? t.value : '')).join('.') + (imp.alias ? ` ${imp.alias}` : '');
+}
+
+/** Whether `if` and `contains` are written: always in v1, in v0 once `future.keywords` (or rego.v1) brings them. */
+function usesKeywords(module: Module): boolean {
+  if (module.regoVersion === 'v1') return true;
+  return module.imports.some((imp) => {
+    const path = importKey({ ...imp, alias: undefined });
+    return path === 'future.keywords' || path === 'future.keywords.if' || path === 'rego.v1';
+  });
+}
+
+function groupable(rule: Rule): boolean {
+  return !rule.else && (rule.generatedBody === true || rule.body.length <= 1);
+}
+
+/** A body of just `true` says nothing: the rule is printed as if it had none. */
+function trivialBody(body: Body): boolean {
+  if (body.length !== 1) return false;
+  const e = body[0];
+  return !e.negated && !e.with && isTerm(e.terms) && e.terms.type === 'boolean' && e.terms.value === true;
+}
+
+function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean): string {
+  const head = rule.head;
+  let out = rule.default ? 'default ' : '';
+  const isSet = head.key !== undefined && head.value === undefined;
+  if (isSet && keywords) out += `${printer.ref(head.ref, 0)} contains ${printer.term(head.key!, 0)}`;
+  else if (isSet) out += `${printer.ref(head.ref, 0)}[${printer.term(head.key!, 0)}]`;
+  else out += printer.ref(head.ref, 0);
+  if (head.args) out += `(${head.args.map((a) => printer.term(a, 0)).join(', ')})`;
+  const dropBody = rule.generatedBody === true || trivialBody(rule.body);
+  if (head.value && (!head.generatedValue || (dropBody && !rule.generatedBody))) {
+    out += `${head.assign || (head.generatedValue && keywords) ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
+  }
+  if (!dropBody) out += bodyText(rule, printer, keywords, head.loc.row);
+  else out = withTrailing(out, printer, rule.loc.end);
+  for (let e = rule.else; e; e = e.else) {
+    out += elseText(e, printer, keywords, rule.body.length === 1 && rule.body[0].loc.row === rule.loc.row);
+  }
+  return out;
+}
+
+function bodyText(rule: Rule, printer: TermPrinter, keywords: boolean, row: number): string {
+  if (keywords) {
+    if (rule.body.length === 1 && rule.body[0].loc.row === row) {
+      const text = ` if ${printer.expr(rule.body[0], 0)}`;
+      const trailing = printer.comments.trailing(printer.rowOf(rule.loc.end));
+      return trailing ? `${text} ${trailing}` : text;
+    }
+    return ` if ${printer.block(rule.body, -1, 0, rule.loc.end)}`;
+  }
+  return ` ${printer.block(rule.body, -1, 0, rule.loc.end)}`;
+}
+
+function elseText(rule: Rule, printer: TermPrinter, keywords: boolean, inline: boolean): string {
+  let out = inline ? '\n\nelse' : ' else';
+  const head = rule.head;
+  const dropBody = trivialBody(rule.body) && head.generatedValue;
+  if (head.value && (!head.generatedValue || dropBody)) out += `${head.assign ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
+  if (!dropBody) out += bodyText(rule, printer, keywords, rule.loc.row);
+  return out;
+}

@@ -1,0 +1,146 @@
+// Rego terms and expressions back to source text, in `opa fmt`'s canonical spelling: infix operators spaced,
+// nested infix calls parenthesised, `_` for wildcards, strings and numbers as written, composites on one line
+// unless their elements were written on several.
+import type { Body, Expr, Term, With } from '../ast.js';
+import { isTerm } from '../ast.js';
+import type { CommentQueue } from './comments.js';
+
+const INFIX: Record<string, string> = {
+  eq: '=', assign: ':=', equal: '==', neq: '!=', lt: '<', lte: '<=', gt: '>', gte: '>=',
+  plus: '+', minus: '-', mul: '*', div: '/', rem: '%', and: '&', or: '|',
+};
+const MEMBER = new Set(['internal.member_2', 'internal.member_3']);
+const KEYWORDS = new Set(['as', 'contains', 'default', 'else', 'every', 'false', 'if', 'import', 'in', 'not', 'null',
+  'package', 'some', 'true', 'with']);
+
+/** Prints terms and bodies of one module; needs the source for literal spellings and line positions. */
+export class TermPrinter {
+  constructor(readonly source: string, readonly comments: CommentQueue) {}
+
+  rowOf(offset: number): number {
+    let row = 1;
+    for (let i = 0; i < offset && i < this.source.length; i++) if (this.source.charCodeAt(i) === 10) row++;
+    return row;
+  }
+
+  term(t: Term, indent: number): string {
+    switch (t.type) {
+      case 'null': return 'null';
+      case 'boolean': return String(t.value);
+      case 'number': return t.value;
+      case 'string': return this.stringText(t);
+      case 'var': return t.value.startsWith('$') ? '_' : t.value;
+      case 'ref': return this.ref(t.value, indent);
+      case 'call': return this.call(t.value, indent, true);
+      case 'array': return this.composite('[', ']', t.value.map((e) => [e, () => this.term(e, indent + 1)]), t.loc.row, indent);
+      case 'set':
+        if (t.value.length === 0) return 'set()';
+        return this.composite('{', '}', t.value.map((e) => [e, () => this.term(e, indent + 1)]), t.loc.row, indent);
+      case 'object':
+        return this.composite('{', '}', t.value.map(([k, v]) => [k, () => `${this.term(k, indent + 1)}: ${this.term(v, indent + 1)}`]), t.loc.row, indent);
+      case 'arraycomprehension': return this.comprehension('[', ']', this.term(t.value.term, indent), t.value.body, t.loc.row, indent);
+      case 'setcomprehension': return this.comprehension('{', '}', this.term(t.value.term, indent), t.value.body, t.loc.row, indent);
+      case 'objectcomprehension':
+        return this.comprehension('{', '}', `${this.term(t.value.key, indent)}: ${this.term(t.value.value, indent)}`, t.value.body, t.loc.row, indent);
+      case 'templatestring': return this.source.slice(t.loc.offset, t.loc.end);
+    }
+  }
+
+  /** A string as written (quoted or raw); made-up strings (ref segments written as `.x`) are quoted. */
+  private stringText(t: Term & { type: 'string' }): string {
+    const c = this.source[t.loc.offset];
+    if ((c === '"' || c === '`') && t.loc.end > t.loc.offset) return this.source.slice(t.loc.offset, t.loc.end);
+    return JSON.stringify(t.value);
+  }
+
+  ref(parts: Term[], indent: number): string {
+    const [head, ...rest] = parts;
+    let out = head.type === 'var' ? this.term(head, indent) : this.term(head, indent);
+    for (const seg of rest) {
+      if (seg.type === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(seg.value) && !KEYWORDS.has(seg.value)) out += `.${seg.value}`;
+      else out += `[${this.term(seg, indent)}]`;
+    }
+    return out;
+  }
+
+  /** An operator call: `[op, args...]`. Nested infix calls are parenthesised, the outermost (an expression) not. */
+  call(terms: Term[], indent: number, nested: boolean): string {
+    const [op, ...args] = terms;
+    const name = op.type === 'ref' ? this.ref(op.value, indent) : this.term(op, indent);
+    const arg = (a: Term) => this.term(a, indent);
+    if (MEMBER.has(name)) {
+      const text = `${args.slice(0, -1).map(arg).join(', ')} in ${arg(args[args.length - 1])}`;
+      return nested ? `(${text})` : text;
+    }
+    const symbol = INFIX[name];
+    if (symbol && args.length === 2) {
+      if (name === 'minus' && args[0].type === 'number' && args[0].value === '0' && args[0].loc.offset === op.loc.offset) {
+        return `-${arg(args[1])}`;
+      }
+      const text = `${arg(args[0])} ${symbol} ${arg(args[1])}`;
+      return nested ? `(${text})` : text;
+    }
+    return `${name}(${args.map(arg).join(', ')})`;
+  }
+
+  /** Elements on one line, or one line per source row (each ending in a comma) when written on several. */
+  private composite(open: string, close: string, elems: [Term, () => string][], row: number, indent: number): string {
+    if (elems.length === 0) return open + close;
+    if (elems.every(([t]) => t.loc.row === row)) return `${open}${elems.map(([, f]) => f()).join(', ')}${close}`;
+    const pad = '\t'.repeat(indent + 1);
+    const lines: string[] = [];
+    let lastRow = -1;
+    for (const [t, f] of elems) {
+      if (t.loc.row !== lastRow) lines.push(pad + f() + ',');
+      else lines[lines.length - 1] += ` ${f()},`;
+      lastRow = t.loc.row;
+    }
+    return `${open}\n${lines.join('\n')}\n${'\t'.repeat(indent)}${close}`;
+  }
+
+  private comprehension(open: string, close: string, head: string, body: Body, row: number, indent: number): string {
+    if (body.every((e) => e.loc.row === row)) return `${open}${head} | ${body.map((e) => this.expr(e, indent)).join('; ')}${close}`;
+    return `${open}${head} |\n${this.bodyLines(body, indent + 1)}\n${'\t'.repeat(indent)}${close}`;
+  }
+
+  /** The expressions of a body one per line at `indent`, with the comments written among them. */
+  bodyLines(body: Body, indent: number, endOffset?: number): string {
+    const pad = '\t'.repeat(indent);
+    const lines: string[] = [];
+    for (const e of body) {
+      for (const c of this.comments.before(e.loc.offset)) lines.push(pad + c);
+      let line = pad + this.expr(e, indent);
+      const trailing = this.comments.trailing(this.rowOf(e.loc.end));
+      if (trailing) line += ' ' + trailing;
+      lines.push(line);
+    }
+    if (endOffset !== undefined) for (const c of this.comments.before(endOffset)) lines.push(pad + c);
+    return lines.join('\n');
+  }
+
+  expr(e: Expr, indent: number): string {
+    let out = e.negated ? 'not ' : '';
+    const terms = e.terms;
+    if (Array.isArray(terms)) out += this.call(terms, indent, false);
+    else if (isTerm(terms)) out += this.term(terms, indent);
+    else if (terms.type === 'some') {
+      const [first] = terms.symbols;
+      out += first.type === 'call' ? `some ${this.call(first.value, indent, false)}` : `some ${terms.symbols.map((s) => this.term(s, indent)).join(', ')}`;
+    } else if (terms.type === 'every') {
+      const vars = terms.key ? `${this.term(terms.key, indent)}, ${this.term(terms.value, indent)}` : this.term(terms.value, indent);
+      out += `every ${vars} in ${this.term(terms.domain, indent)} ${this.block(terms.body, e.loc.row, indent, e.loc.end)}`;
+    } else out += this.source.slice(e.loc.offset, e.loc.end);
+    for (const w of e.with ?? []) out += ` ${this.withText(w, indent)}`;
+    return out;
+  }
+
+  private withText(w: With, indent: number): string {
+    return `with ${this.term(w.target, indent)} as ${this.term(w.value, indent)}`;
+  }
+
+  /** `{ e }` when the single expression sat on the opening row, else one expression per line. */
+  block(body: Body, row: number, indent: number, endOffset: number): string {
+    if (body.length === 1 && body[0].loc.row === row) return `{ ${this.expr(body[0], indent)} }`;
+    return `{\n${this.bodyLines(body, indent + 1, endOffset)}\n${'\t'.repeat(indent)}}`;
+  }
+}

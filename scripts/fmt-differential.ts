@@ -23,6 +23,16 @@ export function compare(c: FmtCase): FmtOutcome {
   return { c, actual: r.text, error, equal };
 }
 
+/** The first line where the outputs part, as `opa | verdict`. */
+function firstDifference(o: FmtOutcome): string {
+  if (o.c.expected === undefined) return 'opa refused the module, verdict did not';
+  if (o.actual === undefined) return `verdict refused: ${o.error}`;
+  const a = o.c.expected.split('\n');
+  const b = o.actual.split('\n');
+  const i = a.findIndex((line, k) => line !== b[k]);
+  return `${JSON.stringify(a[i])} | ${JSON.stringify(b[i])}`;
+}
+
 function main(): void {
   const filter = option('--filter');
   const show = Number(option('--show') ?? '5');
@@ -35,7 +45,15 @@ function main(): void {
     console.log(`${version}: ${mine.filter((o) => o.equal).length} / ${mine.length} equal to opa fmt`);
   }
   const differing = outcomes.filter((o) => !o.equal);
-  for (const o of differing.slice(0, show)) {
+  const causes = new Map<string, FmtOutcome[]>();
+  for (const o of differing) {
+    const key = firstDifference(o);
+    causes.set(key, [...(causes.get(key) ?? []), o]);
+  }
+  for (const [key, list] of [...causes].sort((a, b) => b[1].length - a[1].length).slice(0, show)) {
+    console.log(`${String(list.length).padStart(5)}  ${key}   e.g. ${list[0].c.name}`);
+  }
+  for (const o of differing.slice(0, Number(option('--full') ?? '0'))) {
     console.log(`\n--- ${o.c.name}\n${o.c.source}\n--- opa${o.c.error ? ` error: ${o.c.error}` : `:\n${o.c.expected}`}--- verdict${o.error ? ` error: ${o.error}` : `:\n${o.actual}`}`);
   }
   const equal = outcomes.length - differing.length;

@@ -42,8 +42,9 @@ export function formatModule(module: Module, source: string): string {
   }
 
   let prev: Rule | undefined;
+  const oneLiner = (r: Rule) => groupable(r, module.regoVersion === 'v1', source);
   for (const rule of module.rules) {
-    if (!(prev && groupable(prev) && groupable(rule) && rule.loc.row === prev.loc.row + 1)) push('');
+    if (!(prev && oneLiner(prev) && oneLiner(rule) && rule.loc.row === prev.loc.row + 1)) push('');
     push(...comments.before(rule.loc.offset));
     push(ruleText(rule, printer, keywords));
     prev = rule;
@@ -85,8 +86,14 @@ function usesKeywords(module: Module): boolean {
   });
 }
 
-function groupable(rule: Rule): boolean {
-  return !rule.else && (rule.generatedBody === true || rule.body.length <= 1);
+/**
+ * Rules that may share a group with an adjacent one: no `else`, at most one expression, and a one-line head
+ * (for v0-style rules, whose extent is the whole rule, a one-line rule).
+ */
+function groupable(rule: Rule, v1: boolean, source: string): boolean {
+  if (rule.else || (rule.generatedBody !== true && rule.body.length > 1)) return false;
+  if ((v1 || rule.head.keywords.if) && !rule.default) return true;
+  return !source.slice(rule.loc.offset, rule.loc.end).includes('\n');
 }
 
 /** A body of just `true` says nothing: the rule is printed as if it had none. */
@@ -102,6 +109,7 @@ function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean): string {
   const isSet = head.key !== undefined && head.value === undefined;
   if (isSet && keywords) out += `${printer.ref(head.ref, 0)} contains ${printer.term(head.key!, 0)}`;
   else if (isSet) out += `${printer.ref(head.ref, 0)}[${printer.term(head.key!, 0)}]`;
+  else if (head.ref.length === 2 && head.ref[1].type === 'string') out += `${printer.term(head.ref[0], 0)}[${printer.term(head.ref[1], 0)}]`;
   else out += printer.ref(head.ref, 0);
   if (head.args) out += `(${head.args.map((a) => printer.term(a, 0)).join(', ')})`;
   const dropBody = rule.generatedBody === true || trivialBody(rule.body);

@@ -10,8 +10,6 @@ const INFIX: Record<string, string> = {
   plus: '+', minus: '-', mul: '*', div: '/', rem: '%', and: '&', or: '|',
 };
 const MEMBER = new Set(['internal.member_2', 'internal.member_3']);
-const KEYWORDS = new Set(['as', 'contains', 'default', 'else', 'every', 'false', 'if', 'import', 'in', 'not', 'null',
-  'package', 'some', 'true', 'with']);
 
 /** Prints terms and bodies of one module; needs the source for literal spellings and line positions. */
 export class TermPrinter {
@@ -57,30 +55,36 @@ export class TermPrinter {
     const [head, ...rest] = parts;
     let out = head.type === 'var' ? this.term(head, indent) : this.term(head, indent);
     for (const seg of rest) {
-      if (seg.type === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(seg.value) && !KEYWORDS.has(seg.value)) out += `.${seg.value}`;
+      if (seg.type === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(seg.value)) out += `.${seg.value}`;
       else out += `[${this.term(seg, indent)}]`;
     }
     return out;
   }
 
-  /** An operator call: `[op, args...]`. Nested infix calls are parenthesised, the outermost (an expression) not. */
+  /**
+   * An operator call: `[op, args...]`. Infix calls among the operands of a call term are parenthesised; those of
+   * an expression's own operator (`x := a + b`) are not.
+   */
   call(terms: Term[], indent: number, nested: boolean): string {
     const [op, ...args] = terms;
     const name = op.type === 'ref' ? this.ref(op.value, indent) : this.term(op, indent);
     const arg = (a: Term) => this.term(a, indent);
-    if (MEMBER.has(name)) {
-      const text = `${args.slice(0, -1).map(arg).join(', ')} in ${arg(args[args.length - 1])}`;
-      return nested ? `(${text})` : text;
-    }
+    if (MEMBER.has(name)) return `${args.slice(0, -1).map(arg).join(', ')} in ${arg(args[args.length - 1])}`;
     const symbol = INFIX[name];
     if (symbol && args.length === 2) {
       if (name === 'minus' && args[0].type === 'number' && args[0].value === '0' && args[0].loc.offset === op.loc.offset) {
         return `-${arg(args[1])}`;
       }
-      const text = `${arg(args[0])} ${symbol} ${arg(args[1])}`;
-      return nested ? `(${text})` : text;
+      const operand = (a: Term) => (nested && a.type === 'call' && this.isInfix(a.value) ? `(${arg(a)})` : arg(a));
+      return `${operand(args[0])} ${symbol} ${operand(args[1])}`;
     }
     return `${name}(${args.map(arg).join(', ')})`;
+  }
+
+  private isInfix(terms: Term[]): boolean {
+    const op = terms[0];
+    const name = op.type === 'ref' ? this.ref(op.value, 0) : '';
+    return INFIX[name] !== undefined && terms.length === 3;
   }
 
   /** Elements on one line, or one line per source row (each ending in a comma) when written on several. */

@@ -24,6 +24,7 @@ export function formatModule(module: Module, source: string): string {
   const comments = new CommentQueue(module.comments);
   const printer = new TermPrinter(source, comments);
   const keywords = usesKeywords(module);
+  const style = { objectKeys: objectKeyHeads(module) };
   const lines: string[] = [];
   const push = (...ls: string[]) => lines.push(...ls);
 
@@ -46,7 +47,7 @@ export function formatModule(module: Module, source: string): string {
   for (const rule of module.rules) {
     if (!(prev && oneLiner(prev) && oneLiner(rule) && rule.loc.row === prev.loc.row + 1)) push('');
     push(...comments.before(rule.loc.offset));
-    push(ruleText(rule, printer, keywords));
+    push(ruleText(rule, printer, keywords, style));
     prev = rule;
   }
   const rest = comments.rest();
@@ -96,6 +97,14 @@ function groupable(rule: Rule, v1: boolean, source: string): boolean {
   return !source.slice(rule.loc.offset, rule.loc.end).includes('\n');
 }
 
+/**
+ * `p.a := 1` is written `p["a"] := 1` (a key of object p), unless some rule of the module has a longer head
+ * reference (`p.b.c := 1`): then every head keeps its dots.
+ */
+function objectKeyHeads(module: Module): boolean {
+  return !module.rules.some((r) => r.head.ref.length > 2);
+}
+
 /** A body of just `true` says nothing: the rule is printed as if it had none. */
 function trivialBody(body: Body): boolean {
   if (body.length !== 1) return false;
@@ -103,13 +112,17 @@ function trivialBody(body: Body): boolean {
   return !e.negated && !e.with && isTerm(e.terms) && e.terms.type === 'boolean' && e.terms.value === true;
 }
 
-function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean): string {
+interface HeadStyle {
+  objectKeys: boolean;
+}
+
+function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean, style: HeadStyle): string {
   const head = rule.head;
   let out = rule.default ? 'default ' : '';
   const isSet = head.key !== undefined && head.value === undefined;
   if (isSet && keywords) out += `${printer.ref(head.ref, 0)} contains ${printer.term(head.key!, 0)}`;
   else if (isSet) out += `${printer.ref(head.ref, 0)}[${printer.term(head.key!, 0)}]`;
-  else if (head.ref.length === 2 && head.ref[1].type === 'string') out += `${printer.term(head.ref[0], 0)}[${printer.term(head.ref[1], 0)}]`;
+  else if (style.objectKeys && head.ref.length === 2 && head.ref[1].type === 'string') out += `${printer.term(head.ref[0], 0)}[${printer.term(head.ref[1], 0)}]`;
   else out += printer.ref(head.ref, 0);
   if (head.args) out += `(${head.args.map((a) => printer.term(a, 0)).join(', ')})`;
   const dropBody = rule.generatedBody === true || trivialBody(rule.body);
@@ -118,15 +131,22 @@ function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean): string {
   }
   if (!dropBody) out += bodyText(rule, printer, keywords, head.loc.row);
   else out = withTrailing(out, printer, rule.loc.end);
+  let inline = inlineBody(rule, head.loc.row, keywords);
   for (let e = rule.else; e; e = e.else) {
-    out += elseText(e, printer, keywords, rule.body.length === 1 && rule.body[0].loc.row === rule.loc.row);
+    out += elseText(e, printer, keywords, inline);
+    inline = inlineBody(e, e.loc.row, keywords);
   }
   return out;
 }
 
+/** A single expression written on the head's row goes after `if` without braces. */
+function inlineBody(rule: Rule, row: number, keywords: boolean): boolean {
+  return keywords && rule.body.length === 1 && rule.body[0].loc.row === row && !rule.generatedBody && !rule.body[0].generated;
+}
+
 function bodyText(rule: Rule, printer: TermPrinter, keywords: boolean, row: number): string {
   if (keywords) {
-    if (rule.body.length === 1 && rule.body[0].loc.row === row) {
+    if (inlineBody(rule, row, keywords)) {
       const text = ` if ${printer.expr(rule.body[0], 0)}`;
       const trailing = printer.comments.trailing(printer.rowOf(rule.loc.end));
       return trailing ? `${text} ${trailing}` : text;
@@ -136,10 +156,19 @@ function bodyText(rule: Rule, printer: TermPrinter, keywords: boolean, row: numb
   return ` ${printer.block(rule.body, -1, 0, rule.loc.end)}`;
 }
 
-function elseText(rule: Rule, printer: TermPrinter, keywords: boolean, inline: boolean): string {
-  let out = inline ? '\n\nelse' : ' else';
+/**
+ * `} else` where the keyword followed the closing brace on its row; otherwise (and after a body without braces)
+ * the keyword starts a line of its own after a blank one.
+ */
+function elseText(rule: Rule, printer: TermPrinter, keywords: boolean, afterInline: boolean): string {
+  const source = printer.source;
+  let i = rule.loc.offset - 1;
+  while (i >= 0 && /\s/.test(source[i])) i--;
+  const braceOnRow = source[i] === '}' && printer.rowOf(i) === rule.loc.row;
+  let out = braceOnRow ? (afterInline ? '\n else' : ' else') : '\n\nelse';
   const head = rule.head;
-  const dropBody = trivialBody(rule.body) && head.generatedValue;
+  const dropBody = rule.generatedBody === true || rule.body.every((e) => e.generated)
+    || (trivialBody(rule.body) && (head.generatedValue || !keywords));
   if (head.value && (!head.generatedValue || dropBody)) out += `${head.assign ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
   if (!dropBody) out += bodyText(rule, printer, keywords, rule.loc.row);
   return out;

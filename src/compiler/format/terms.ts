@@ -9,7 +9,6 @@ const INFIX: Record<string, string> = {
   eq: '=', assign: ':=', equal: '==', neq: '!=', lt: '<', lte: '<=', gt: '>', gte: '>=',
   plus: '+', minus: '-', mul: '*', div: '/', rem: '%', and: '&', or: '|',
 };
-const MEMBER = new Set(['internal.member_2', 'internal.member_3']);
 
 /** Prints terms and bodies of one module; needs the source for literal spellings and line positions. */
 export class TermPrinter {
@@ -69,22 +68,27 @@ export class TermPrinter {
     const [op, ...args] = terms;
     const name = op.type === 'ref' ? this.ref(op.value, indent) : this.term(op, indent);
     const arg = (a: Term) => this.term(a, indent);
-    if (MEMBER.has(name)) return `${args.slice(0, -1).map(arg).join(', ')} in ${arg(args[args.length - 1])}`;
+    if (name === 'internal.member_2') return `${this.operand(args[0], indent)} in ${this.operand(args[1], indent)}`;
+    if (name === 'internal.member_3') {
+      const text = `${this.operand(args[0], indent)}, ${this.operand(args[1], indent)} in ${this.operand(args[2], indent)}`;
+      return nested ? `(${text})` : text;
+    }
     const symbol = INFIX[name];
     if (symbol && args.length === 2) {
       if (name === 'minus' && args[0].type === 'number' && args[0].value === '0' && args[0].loc.offset === op.loc.offset) {
         return `-${arg(args[1])}`;
       }
-      const operand = (a: Term) => (nested && a.type === 'call' && this.isInfix(a.value) ? `(${arg(a)})` : arg(a));
+      const operand = (a: Term) => (nested ? this.operand(a, indent) : this.term(a, indent));
       return `${operand(args[0])} ${symbol} ${operand(args[1])}`;
     }
     return `${name}(${args.map(arg).join(', ')})`;
   }
 
-  private isInfix(terms: Term[]): boolean {
-    const op = terms[0];
-    const name = op.type === 'ref' ? this.ref(op.value, 0) : '';
-    return INFIX[name] !== undefined && terms.length === 3;
+  /** An operand of an infix operator: an arithmetic or comparison call in it is parenthesised. */
+  private operand(a: Term, indent: number): string {
+    const op = a.type === 'call' ? a.value[0] : undefined;
+    const name = op?.type === 'ref' ? this.ref(op.value, 0) : '';
+    return INFIX[name] !== undefined && a.type === 'call' && a.value.length === 3 ? `(${this.term(a, indent)})` : this.term(a, indent);
   }
 
   /** Elements on one line, or one line per source row (each ending in a comma) when written on several. */

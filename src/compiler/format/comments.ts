@@ -15,6 +15,23 @@ export class CommentQueue {
     return out;
   }
 
+  /**
+   * Comments before a top-level statement starting at `offset` on `row`: blank lines between groups of comments,
+   * and between the last one and the statement, are kept (one each).
+   */
+  block(offset: number, row: number): string[] {
+    const out: string[] = [];
+    let last: number | undefined;
+    while (this.pending.length > 0 && this.pending[0].loc.offset < offset) {
+      const c = this.pending.shift()!;
+      if (last !== undefined && c.loc.row > last + 1) out.push('');
+      out.push(`#${c.text}`);
+      last = c.loc.row;
+    }
+    if (last !== undefined && row > last + 1) out.push('');
+    return out;
+  }
+
   /** The first pending comment's row, if any. */
   nextRow(): number | undefined {
     return this.pending[0]?.loc.row;

@@ -22,7 +22,7 @@ export function formatSource(file: string, source: string, regoVersion: 'v0' | '
 
 export function formatModule(module: Module, source: string): string {
   const comments = new CommentQueue(module.comments);
-  const printer = new TermPrinter(source, comments);
+  const printer = new TermPrinter(source, comments, module.regoVersion === 'v1');
   const keywords = usesKeywords(module);
   const style = { objectKeys: objectKeyHeads(module) };
   const lines: string[] = [];
@@ -43,10 +43,10 @@ export function formatModule(module: Module, source: string): string {
   }
 
   let prev: Rule | undefined;
-  const oneLiner = (r: Rule) => groupable(r, module.regoVersion === 'v1', source);
+  const oneLiner = (r: Rule) => keywords && groupable(r, module.regoVersion === 'v1', source);
   for (const rule of module.rules) {
     if (!(prev && oneLiner(prev) && oneLiner(rule) && rule.loc.row === prev.loc.row + 1)) push('');
-    push(...comments.before(rule.loc.offset));
+    push(...comments.block(rule.loc.offset, rule.loc.row));
     push(ruleText(rule, printer, keywords, style));
     prev = rule;
   }
@@ -127,7 +127,7 @@ function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean, style: He
   if (head.args) out += `(${head.args.map((a) => printer.term(a, 0)).join(', ')})`;
   const dropBody = rule.generatedBody === true || trivialBody(rule.body);
   if (head.value && (!head.generatedValue || (dropBody && !rule.generatedBody))) {
-    out += `${head.assign || (head.generatedValue && keywords) ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
+    out += `${head.assign || printer.v1 || (head.generatedValue && keywords) ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
   }
   if (!dropBody) out += bodyText(rule, printer, keywords, head.loc.row);
   else out = withTrailing(out, printer, rule.loc.end);
@@ -169,7 +169,7 @@ function elseText(rule: Rule, printer: TermPrinter, keywords: boolean, afterInli
   const head = rule.head;
   const dropBody = rule.generatedBody === true || rule.body.every((e) => e.generated)
     || (trivialBody(rule.body) && (head.generatedValue || !keywords));
-  if (head.value && (!head.generatedValue || dropBody)) out += `${head.assign ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
+  if (head.value && (!head.generatedValue || dropBody)) out += `${head.assign || printer.v1 ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
   if (!dropBody) out += bodyText(rule, printer, keywords, rule.loc.row);
   return out;
 }

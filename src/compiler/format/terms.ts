@@ -12,7 +12,7 @@ const INFIX: Record<string, string> = {
 
 /** Prints terms and bodies of one module; needs the source for literal spellings and line positions. */
 export class TermPrinter {
-  constructor(readonly source: string, readonly comments: CommentQueue) {}
+  constructor(readonly source: string, readonly comments: CommentQueue, readonly v1: boolean) {}
 
   rowOf(offset: number): number {
     let row = 1;

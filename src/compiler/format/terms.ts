@@ -29,12 +29,12 @@ export class TermPrinter {
       case 'var': return t.value.startsWith('$') ? '_' : t.value;
       case 'ref': return this.ref(t.value, indent);
       case 'call': return this.call(t.value, indent, true);
-      case 'array': return this.composite('[', ']', t.value.map((e) => [e, () => this.term(e, indent + 1)]), t.loc.row, indent);
+      case 'array': return this.composite('[', ']', t.value.map((e) => [e, (i) => this.term(e, i)]), t.loc.row, indent);
       case 'set':
         if (t.value.length === 0) return 'set()';
-        return this.composite('{', '}', t.value.map((e) => [e, () => this.term(e, indent + 1)]), t.loc.row, indent);
+        return this.composite('{', '}', t.value.map((e) => [e, (i) => this.term(e, i)]), t.loc.row, indent);
       case 'object':
-        return this.composite('{', '}', t.value.map(([k, v]) => [k, () => `${this.term(k, indent + 1)}: ${this.term(v, indent + 1)}`]), t.loc.row, indent);
+        return this.composite('{', '}', t.value.map(([k, v]) => [k, (i) => `${this.term(k, i)}: ${this.term(v, i)}`]), t.loc.row, indent);
       case 'arraycomprehension': return this.comprehension('[', ']', this.term(t.value.term, indent), t.value.body, t.loc.row, indent);
       case 'setcomprehension': return this.comprehension('{', '}', this.term(t.value.term, indent), t.value.body, t.loc.row, indent);
       case 'objectcomprehension':
@@ -81,7 +81,8 @@ export class TermPrinter {
       const operand = (a: Term) => (nested ? this.operand(a, indent) : this.term(a, indent));
       return `${operand(args[0])} ${symbol} ${operand(args[1])}`;
     }
-    return `${name}(${args.map(arg).join(', ')})`;
+    if (args.length === 0) return `${name}()`;
+    return this.composite(`${name}(`, ')', args.map((a) => [a, (i) => this.term(a, i)]), args[0].loc.row, indent);
   }
 
   /** An operand of an infix operator: an arithmetic or comparison call in it is parenthesised. */
@@ -91,16 +92,19 @@ export class TermPrinter {
     return INFIX[name] !== undefined && a.type === 'call' && a.value.length === 3 ? `(${this.term(a, indent)})` : this.term(a, indent);
   }
 
-  /** Elements on one line, or one line per source row (each ending in a comma) when written on several. */
-  private composite(open: string, close: string, elems: [Term, () => string][], row: number, indent: number): string {
+  /**
+   * Elements on one line when they all start on `row`, else one line per source row, each ending in a comma, one
+   * level deeper than the line the composite starts on.
+   */
+  private composite(open: string, close: string, elems: [Term, (indent: number) => string][], row: number, indent: number): string {
     if (elems.length === 0) return open + close;
-    if (elems.every(([t]) => t.loc.row === row)) return `${open}${elems.map(([, f]) => f()).join(', ')}${close}`;
+    if (elems.every(([t]) => t.loc.row === row)) return `${open}${elems.map(([, f]) => f(indent)).join(', ')}${close}`;
     const pad = '\t'.repeat(indent + 1);
     const lines: string[] = [];
     let lastRow = -1;
     for (const [t, f] of elems) {
-      if (t.loc.row !== lastRow) lines.push(pad + f() + ',');
-      else lines[lines.length - 1] += ` ${f()},`;
+      if (t.loc.row !== lastRow) lines.push(`${pad}${f(indent + 1)},`);
+      else lines[lines.length - 1] += ` ${f(indent + 1)},`;
       lastRow = t.loc.row;
     }
     return `${open}\n${lines.join('\n')}\n${'\t'.repeat(indent)}${close}`;

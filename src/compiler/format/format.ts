@@ -126,7 +126,8 @@ function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean, style: He
   else out += printer.ref(head.ref, 0);
   if (head.args) out += `(${head.args.map((a) => printer.term(a, 0)).join(', ')})`;
   const dropBody = rule.generatedBody === true || trivialBody(rule.body);
-  if (head.value && (!head.generatedValue || (dropBody && !rule.generatedBody))) {
+  const impliedTrue = !keywords && !head.assign && head.value?.type === 'boolean' && head.value.value && !dropBody && !head.args;
+  if (head.value && !impliedTrue && (!head.generatedValue || (dropBody && !rule.generatedBody))) {
     out += `${head.assign || printer.v1 || (head.generatedValue && keywords) ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
   }
   if (!dropBody) out += bodyText(rule, printer, keywords, head.loc.row);

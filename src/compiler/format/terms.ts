@@ -12,12 +12,29 @@ const INFIX: Record<string, string> = {
 
 /** Prints terms and bodies of one module; needs the source for literal spellings and line positions. */
 export class TermPrinter {
-  constructor(readonly source: string, readonly comments: CommentQueue, readonly v1: boolean) {}
 
+  private readonly lineStarts: number[];
+
+  constructor(readonly source: string, readonly comments: CommentQueue, readonly v1: boolean) {
+    this.lineStarts = [0];
+    for (let i = 0; i < source.length; i++) if (source.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
+  }
+
+  /** The 1-based row of a source offset. */
   rowOf(offset: number): number {
-    let row = 1;
-    for (let i = 0; i < offset && i < this.source.length; i++) if (this.source.charCodeAt(i) === 10) row++;
-    return row;
+    let lo = 0;
+    let hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  }
+
+  /** The row a term's text ends on. */
+  endRow(t: { loc: { offset: number; end: number } }): number {
+    return this.rowOf(Math.max(t.loc.offset, t.loc.end - 1));
   }
 
   term(t: Term, indent: number): string {
@@ -82,7 +99,7 @@ export class TermPrinter {
       return `${operand(args[0])} ${symbol} ${operand(args[1])}`;
     }
     if (args.length === 0) return `${name}()`;
-    return this.composite(`${name}(`, ')', args.map((a) => [a, (i) => this.term(a, i)]), args[0].loc.row, indent);
+    return this.composite(`${name}(`, ')', args.map((a) => [a, (i) => this.term(a, i)]), undefined, indent);
   }
 
   /** An operand of an infix operator: an arithmetic or comparison call in it is parenthesised. */
@@ -93,20 +110,20 @@ export class TermPrinter {
   }
 
   /**
-   * Elements on one line when they all start on `row`, else one line per source row, each ending in a comma, one
-   * level deeper than the line the composite starts on.
+   * Elements on one line unless a line break was written before the first (after the opening bracket; calls pass
+   * no `row` and ignore that one) or between two; then each run of elements written without a break between them
+   * gets a line ending in a comma, one level deeper than the line the composite starts on.
    */
-  private composite(open: string, close: string, elems: [Term, (indent: number) => string][], row: number, indent: number): string {
+  private composite(open: string, close: string, elems: [Term, (indent: number) => string][], row: number | undefined, indent: number): string {
     if (elems.length === 0) return open + close;
-    if (elems.every(([t]) => t.loc.row === row)) return `${open}${elems.map(([, f]) => f(indent)).join(', ')}${close}`;
+    const breakBefore = elems.map(([t], i) => (i === 0 ? row !== undefined && t.loc.row !== row : t.loc.row > this.endRow(elems[i - 1][0])));
+    if (!breakBefore.includes(true)) return `${open}${elems.map(([, f]) => f(indent)).join(', ')}${close}`;
     const pad = '\t'.repeat(indent + 1);
     const lines: string[] = [];
-    let lastRow = -1;
-    for (const [t, f] of elems) {
-      if (t.loc.row !== lastRow) lines.push(`${pad}${f(indent + 1)},`);
+    elems.forEach(([, f], i) => {
+      if (i === 0 || breakBefore[i]) lines.push(`${pad}${f(indent + 1)},`);
       else lines[lines.length - 1] += ` ${f(indent + 1)},`;
-      lastRow = t.loc.row;
-    }
+    });
     return `${open}\n${lines.join('\n')}\n${'\t'.repeat(indent)}${close}`;
   }
 
@@ -119,8 +136,11 @@ export class TermPrinter {
   bodyLines(body: Body, indent: number, endOffset?: number): string {
     const pad = '\t'.repeat(indent);
     const lines: string[] = [];
+    let lastRow: number | undefined;
     for (const e of body) {
+      if (lastRow !== undefined && e.loc.row > lastRow + 1 && (this.comments.nextRow() ?? Infinity) > lastRow + 1) lines.push('');
       for (const c of this.comments.before(e.loc.offset)) lines.push(pad + c);
+      lastRow = this.endRow(e);
       let line = pad + this.expr(e, indent);
       const trailing = this.comments.trailing(this.rowOf(e.loc.end));
       if (trailing) line += ' ' + trailing;

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RegoVersion } from '../../src/compiler/ast.js';
+import { formatSource } from '../../src/compiler/format/format.js';
 import { loadCases } from '../conformance/cases.js';
 
 export interface FmtCase {
@@ -70,4 +71,29 @@ export function formatWithOpa(cases: FmtCase[], opa: string): void {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export interface FmtOutcome {
+  c: FmtCase;
+  actual?: string;
+  error?: string;
+  equal: boolean;
+}
+
+/** Verdict's formatting of a case next to OPA's: equal when both give the same text or both refuse the module. */
+export function compareWithOpa(c: FmtCase): FmtOutcome {
+  const r = formatSource('x.rego', c.source, c.version);
+  const error = r.errors.length > 0 ? r.errors.map((e) => e.message).join('; ') : undefined;
+  const equal = c.expected === undefined ? r.text === undefined : r.text === c.expected;
+  return { c, actual: r.text, error, equal };
+}
+
+/** The first line where the outputs part, as `opa | verdict`. */
+export function firstDifference(o: FmtOutcome): string {
+  if (o.c.expected === undefined) return 'opa refused the module, verdict did not';
+  if (o.actual === undefined) return `verdict refused: ${o.error}`;
+  const a = o.c.expected.split('\n');
+  const b = o.actual.split('\n');
+  const i = a.findIndex((line, k) => line !== b[k]);
+  return `${JSON.stringify(a[i])} | ${JSON.stringify(b[i])}`;
 }

@@ -65,8 +65,15 @@ export async function parseCommand(args: string[]): Promise<number> {
     return 1;
   }
   const comments = includeComments(values['json-include'] as string | undefined);
-  if (values.format === 'json') console.log(goJson(moduleJson(result.module, comments), 2));
-  else console.log(prettyModule(result.module));
+  let text: string;
+  try {
+    text = values.format === 'json' ? goJson(moduleJson(result.module, comments), 2) : prettyModule(result.module);
+  } catch (err) {
+    // The `and`/`or`/`not { }` expressions of future.keywords have no AST JSON in Verdict yet.
+    console.error(`verdict parse: ${(err as Error).message}`);
+    return 1;
+  }
+  console.log(text);
   return 0;
 }
 
@@ -149,7 +156,7 @@ function prettyModule(module: Module): string {
       term(terms.value, d + 2);
       term(terms.domain, d + 2);
       body(terms.body, d + 2);
-    } else line(d + 1, terms.type);
+    } else throw new Error(`no pretty form for a ${terms.type} expression`);
     for (const w of e.with ?? []) {
       line(d + 1, 'with');
       term(w.target, d + 2);

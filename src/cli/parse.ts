@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Body, Expr, Import, Module, Rule, Term } from '../compiler/ast.js';
 import { isTerm } from '../compiler/ast.js';
 import { parseModule } from '../compiler/parse-module.js';
-import { exprJson, termJson, type AstJson } from '../compiler/partial/ast-json.js';
+import { compareTerms, exprJson, termJson, type AstJson } from '../compiler/partial/ast-json.js';
 import { FlagError, flagsHelp, parseCommandLine, type FlagGroup } from './flags.js';
 import { goJson } from './go-format.js';
 
@@ -117,13 +117,17 @@ function prettyModule(module: Module): string {
       case 'boolean': case 'number': line(d, String(t.value)); return;
       case 'string': line(d, JSON.stringify(t.value)); return;
       case 'var': line(d, t.value.startsWith('$') ? '_' : t.value); return;
-      case 'ref': case 'array': case 'set': case 'call':
+      case 'ref': case 'array': case 'call':
         line(d, t.type);
         for (const c of t.value) term(c, d + 1);
         return;
+      case 'set':
+        line(d, t.type);
+        for (const c of [...t.value].sort(compareTerms)) term(c, d + 1);
+        return;
       case 'object':
         line(d, 'object');
-        for (const [k, v] of t.value) {
+        for (const [k, v] of [...t.value].sort(([a], [b]) => compareTerms(a, b))) {
           term(k, d + 1);
           term(v, d + 1);
         }

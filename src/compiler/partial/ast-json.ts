@@ -28,7 +28,7 @@ const TYPE_ORDER = ['null', 'boolean', 'number', 'string', 'var', 'ref', 'array'
   'arraycomprehension', 'objectcomprehension', 'setcomprehension', 'call'];
 
 /** OPA's order of terms: by type, then by value (numbers numerically, composites element by element). */
-function compareTerms(a: Term, b: Term): number {
+export function compareTerms(a: Term, b: Term): number {
   const ta = TYPE_ORDER.indexOf(a.type);
   const tb = TYPE_ORDER.indexOf(b.type);
   if (ta !== tb) return ta - tb;

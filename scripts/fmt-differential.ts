@@ -10,12 +10,12 @@ function option(name: string): string | undefined {
 }
 
 /** Modules of the corpus Verdict formats as OPA does, at the last count; a change that lowers it fails. */
-const FLOOR = 4352;
+const FLOOR = 4360;
 
 function main(): void {
   const filter = option('--filter');
   const show = Number(option('--show') ?? '5');
-  const floor = Number(option('--floor') ?? String(FLOOR));
+  const floor = Number(option('--floor') ?? (filter ? '0' : String(FLOOR)));
   const cases = corpusModules().filter((c) => !filter || c.name.includes(filter));
   formatWithOpa(cases, opaBinary());
   const outcomes = cases.map(compareWithOpa);

@@ -83,7 +83,7 @@ function usesKeywords(module: Module): boolean {
   if (module.regoVersion === 'v1') return true;
   return module.imports.some((imp) => {
     const path = importKey({ ...imp, alias: undefined });
-    return path === 'future.keywords' || path === 'future.keywords.if' || path === 'rego.v1';
+    return path === 'future.keywords' || path === 'future.keywords.if' || path === 'rego.v1' || path === 'rego.v2';
   });
 }
 
@@ -126,7 +126,7 @@ function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean, style: He
   else out += printer.ref(head.ref, 0);
   if (head.args) out += `(${head.args.map((a) => printer.term(a, 0)).join(', ')})`;
   const dropBody = rule.generatedBody === true || trivialBody(rule.body);
-  const impliedTrue = !keywords && !head.assign && head.value?.type === 'boolean' && head.value.value && !dropBody && !head.args;
+  const impliedTrue = !keywords && !head.assign && head.value?.type === 'boolean' && head.value.value && !dropBody;
   if (head.value && !impliedTrue && (!head.generatedValue || (dropBody && !rule.generatedBody))) {
     out += `${head.assign || printer.v1 || (head.generatedValue && keywords) ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
   }

@@ -4,6 +4,7 @@
 import type { Body, Expr, Term, With } from '../ast.js';
 import { isTerm } from '../ast.js';
 import type { CommentQueue } from './comments.js';
+import { KEYWORDS_V1 } from '../parser.js';
 
 const INFIX: Record<string, string> = {
   eq: '=', assign: ':=', equal: '==', neq: '!=', lt: '<', lte: '<=', gt: '>', gte: '>=',
@@ -67,11 +68,14 @@ export class TermPrinter {
     return JSON.stringify(t.value);
   }
 
+  /** `x.y` for identifier keys; a keyword written as `x["package"]` keeps its brackets. */
   ref(parts: Term[], indent: number): string {
     const [head, ...rest] = parts;
     let out = head.type === 'var' ? this.term(head, indent) : this.term(head, indent);
     for (const seg of rest) {
-      if (seg.type === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(seg.value)) out += `.${seg.value}`;
+      if (seg.type === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(seg.value) && !(KEYWORDS_V1.includes(seg.value) && this.source[seg.loc.offset] === '"')) {
+        out += `.${seg.value}`;
+      }
       else out += `[${this.term(seg, indent)}]`;
     }
     return out;

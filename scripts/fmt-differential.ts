@@ -10,7 +10,7 @@ function option(name: string): string | undefined {
 }
 
 /** Modules of the corpus Verdict formats as OPA does, at the last count; a change that lowers it fails. */
-const FLOOR = 4360;
+const FLOOR = 4372;
 
 function main(): void {
   const filter = option('--filter');

@@ -165,9 +165,36 @@ export class TermPrinter {
     } else if (terms.type === 'every') {
       const vars = terms.key ? `${this.term(terms.key, indent)}, ${this.term(terms.value, indent)}` : this.term(terms.value, indent);
       out += `every ${vars} in ${this.term(terms.domain, indent)} ${this.block(terms.body, e.loc.row, indent, e.loc.end)}`;
-    } else out += this.source.slice(e.loc.offset, e.loc.end);
+    } else if (terms.type === 'not') {
+      const [only] = terms.body;
+      if (terms.explicitBody) out += `not { ${terms.body.map((b) => this.expr(b, indent)).join('; ')} }`;
+      else out += `not ${this.isLogical(only) ? `(${this.expr(only, indent)})` : this.expr(only, indent)}`;
+    } else {
+      const operand = (body: Body, right: boolean) => this.logicalOperand(body, terms.type, right, e.loc.offset, indent);
+      out += `${operand(terms.lhs, false)} ${terms.type === 'logicaland' ? 'and' : 'or'} ${operand(terms.rhs, true)}`;
+    }
     for (const w of e.with ?? []) out += ` ${this.withText(w, indent)}`;
     return out;
+  }
+
+  private isLogical(e: Expr): boolean {
+    return !Array.isArray(e.terms) && !isTerm(e.terms) && (e.terms.type === 'logicaland' || e.terms.type === 'logicalor');
+  }
+
+  /**
+   * An and/or operand: a body in braces (as written), or one expression; parentheses where precedence needs them (an `or`
+   * under an `and`, a nested one on the right) and around an operand with its own `with`.
+   */
+  private logicalOperand(body: Body, parent: string, right: boolean, parentOffset: number, indent: number): string {
+    let i = body[0].loc.offset - 1;
+    while (i >= 0 && /\s/.test(this.source[i])) i--;
+    if (body.length !== 1 || (this.source[i] === '{' && i >= parentOffset)) return `{ ${body.map((b) => this.expr(b, indent)).join('; ')} }`;
+    const [only] = body;
+    const text = this.expr(only, indent);
+    if (only.with) return `(${text})`;
+    if (!this.isLogical(only)) return text;
+    const kind = (only.terms as { type: string }).type;
+    return (kind === 'logicalor' && parent === 'logicaland') || (right && kind === parent) ? `(${text})` : text;
   }
 
   private withText(w: With, indent: number): string {

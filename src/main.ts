@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The verdict command line, modelled on opa's: run, eval, test, check, build, sign, decisions, replay, capabilities, version (usage.ts lists
+// The verdict command line, modelled on opa's: run, eval, test, check, fmt, parse, build, sign, decisions, replay, capabilities, version (usage.ts lists
 // them). Each subcommand's module is imported only when it runs, so `verdict eval`, `verdict test` and
 // `verdict build` do not load the server (express, the decision log, PIP adapters) and start quickly.
 import { fail, usage } from './cli/usage.js';
@@ -25,6 +25,10 @@ if (command === '--help' || command === '-h' || command === 'help') {
   process.exitCode = await (await import('./cli/test.js')).testCommand(rest);
 } else if (command === 'check') {
   process.exitCode = await (await import('./cli/check.js')).checkCommand(rest);
+} else if (command === 'fmt') {
+  process.exitCode = await (await import('./cli/fmt.js')).fmtCommand(rest);
+} else if (command === 'parse') {
+  process.exitCode = await (await import('./cli/parse.js')).parseCommand(rest);
 } else if (command === 'build') {
   process.exitCode = await (await import('./cli/build.js')).buildCommand(rest);
 } else if (command === 'capabilities') {

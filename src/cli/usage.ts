@@ -5,6 +5,8 @@ export const usage = `usage: verdict <command> [flags]   (verdict <command> --he
   eval       evaluate a query (opa eval's flags and formats)
   test       run Rego tests (opa test's flags and reports)
   check      check that policies parse and compile (opa check's output)
+  fmt        format Rego files as opa fmt does (-l, -d, -w, --fail)
+  parse      print a module's AST (opa parse's pretty tree or JSON)
   build      build a bundle: -t rego (default), wasm or plan
   sign       sign a bundle: verdict sign --signing-key KEY [--signing-alg ALG] [--key-id ID] [--scope SCOPE]
                [--claims-file FILE] [--exclude-files GLOB ...] -o OUTPUT.tar.gz BUNDLE_PATH

@@ -1,5 +1,5 @@
-// Residual queries and support rules in OPA's AST JSON, as `opa eval -p --format json` and /v1/compile print
-// them: terms as {type, value} without locations, numbers as JSON numbers, expressions with their index.
+// OPA's AST JSON, as `opa eval -p --format json`, /v1/compile and `opa parse --format json` print it: terms as
+// {type, value} without locations, numbers as JSON numbers, expressions with their index.
 import type { Expr, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { NumberText } from '../../json/number-text.js';
@@ -9,12 +9,51 @@ export type AstJson = Record<string, unknown>;
 
 export function termJson(t: Term): AstJson {
   switch (t.type) {
-    case 'null': return { type: 'null' };
+    case 'null': return { type: 'null', value: {} };
     case 'boolean': case 'string': case 'var': return { type: t.type, value: t.value };
     case 'number': return { type: 'number', value: numberJson(t.value) };
-    case 'ref': case 'array': case 'set': case 'call': return { type: t.type, value: t.value.map(termJson) };
-    case 'object': return { type: 'object', value: t.value.map(([k, v]) => [termJson(k), termJson(v)]) };
-    default: throw new Error(`no AST JSON for a residual ${t.type}`);
+    case 'ref': case 'array': case 'call': return { type: t.type, value: t.value.map(termJson) };
+    // OPA keeps objects and sets sorted by key, and prints them so.
+    case 'set': return { type: 'set', value: [...t.value].sort(compareTerms).map(termJson) };
+    case 'object': return { type: 'object', value: [...t.value].sort(([a], [b]) => compareTerms(a, b)).map(([k, v]) => [termJson(k), termJson(v)]) };
+    case 'arraycomprehension': case 'setcomprehension':
+      return { type: t.type, value: { term: termJson(t.value.term), body: t.value.body.map(exprJson) } };
+    case 'objectcomprehension':
+      return { type: t.type, value: { key: termJson(t.value.key), value: termJson(t.value.value), body: t.value.body.map(exprJson) } };
+    default: throw new Error(`no AST JSON for a ${t.type}`);
+  }
+}
+
+const TYPE_ORDER = ['null', 'boolean', 'number', 'string', 'var', 'ref', 'array', 'object', 'set',
+  'arraycomprehension', 'objectcomprehension', 'setcomprehension', 'call'];
+
+/** OPA's order of terms: by type, then by value (numbers numerically, composites element by element). */
+export function compareTerms(a: Term, b: Term): number {
+  const ta = TYPE_ORDER.indexOf(a.type);
+  const tb = TYPE_ORDER.indexOf(b.type);
+  if (ta !== tb) return ta - tb;
+  switch (a.type) {
+    case 'null': return 0;
+    case 'boolean': return Number(a.value) - Number((b as typeof a).value);
+    case 'number': return Number(a.value) - Number((b as typeof a).value);
+    case 'string': case 'var': {
+      const x = a.value;
+      const y = (b as typeof a).value;
+      return x < y ? -1 : x > y ? 1 : 0;
+    }
+    case 'ref': case 'array': case 'set': case 'call': {
+      const y = (b as typeof a).value;
+      for (let i = 0; i < Math.min(a.value.length, y.length); i++) {
+        const c = compareTerms(a.value[i], y[i]);
+        if (c !== 0) return c;
+      }
+      return a.value.length - y.length;
+    }
+    default: {
+      const x = JSON.stringify(termJson(a));
+      const y = JSON.stringify(termJson(b));
+      return x < y ? -1 : x > y ? 1 : 0;
+    }
   }
 }
 
@@ -25,13 +64,17 @@ function numberJson(text: string): unknown {
 }
 
 export function exprJson(e: Expr): AstJson {
-  const out: AstJson = { index: e.index };
-  if (e.generated) out.generated = true;
+  // Go writes an expression's fields in key order: generated, index, negated, terms, with.
+  const out: AstJson = e.generated ? { generated: true, index: e.index } : { index: e.index };
   if (e.negated) out.negated = true;
   const terms = e.terms;
   if (Array.isArray(terms)) out.terms = terms.map(termJson);
   else if (isTerm(terms)) out.terms = termJson(terms);
-  else throw new Error(`no AST JSON for a residual ${terms.type}`);
+  else if (terms.type === 'some') out.terms = { symbols: terms.symbols.map(termJson) };
+  else if (terms.type === 'every') {
+    out.terms = { body: terms.body.map(exprJson), domain: termJson(terms.domain), key: terms.key ? termJson(terms.key) : null, value: termJson(terms.value) };
+  } else throw new Error(`no AST JSON for a ${terms.type}`);
+  if (e.with) out.with = e.with.map((w) => ({ target: termJson(w.target), value: termJson(w.value) }));
   return out;
 }
 

@@ -1,0 +1,176 @@
+// `opa fmt`'s layout of a module: package, sorted imports, rules separated by blank lines (one-line rules
+// written on adjacent rows stay together), tab indentation, comments where they were written.
+import type { Body, Import, Module, Rule, Term } from '../ast.js';
+import { isTerm } from '../ast.js';
+import { parseModule } from '../parse-module.js';
+import type { RegoError } from '../errors.js';
+import { CommentQueue } from './comments.js';
+import { TermPrinter } from './terms.js';
+
+export interface FormatResult {
+  text?: string;
+  errors: RegoError[];
+}
+
+/** Parses and formats one source file; parse errors come back as OPA's parser reports them. */
+export function formatSource(file: string, source: string, regoVersion: 'v0' | 'v1'): FormatResult {
+  const parsed = parseModule(file, source, { regoVersion });
+  if (!parsed.module) return { errors: parsed.errors };
+  if (parsed.errors.length > 0) return { errors: parsed.errors };
+  return { text: formatModule(parsed.module, source), errors: [] };
+}
+
+export function formatModule(module: Module, source: string): string {
+  const comments = new CommentQueue(module.comments);
+  const printer = new TermPrinter(source, comments, module.regoVersion === 'v1');
+  const keywords = usesKeywords(module);
+  const style = { objectKeys: objectKeyHeads(module) };
+  const lines: string[] = [];
+  const push = (...ls: string[]) => lines.push(...ls);
+
+  push(...comments.before(module.package.loc.offset));
+  push(withTrailing(`package ${printer.ref([{ ...module.package.path[1], type: 'var', value: stringValue(module.package.path[1]) } as Term, ...module.package.path.slice(2)], 0)}`, printer, module.package.loc.end));
+
+  if (module.imports.length > 0) {
+    push('');
+    const first = module.imports[0].loc.offset;
+    const before = comments.before(first);
+    if (before.length > 0) push(...before, '');
+    for (const imp of [...module.imports].sort(compareImports)) {
+      push(...comments.before(imp.loc.offset));
+      push(withTrailing(importText(imp, printer), printer, imp.loc.end));
+    }
+  }
+
+  let prev: Rule | undefined;
+  const oneLiner = (r: Rule) => keywords && groupable(r, module.regoVersion === 'v1', source);
+  for (const rule of module.rules) {
+    if (!(prev && oneLiner(prev) && oneLiner(rule) && rule.loc.row === prev.loc.row + 1)) push('');
+    push(...comments.block(rule.loc.offset, rule.loc.row));
+    push(ruleText(rule, printer, keywords, style));
+    prev = rule;
+  }
+  const rest = comments.rest();
+  if (rest.length > 0) push('', ...rest);
+  return lines.join('\n') + '\n';
+}
+
+function withTrailing(line: string, printer: TermPrinter, end: number): string {
+  const trailing = printer.comments.trailing(printer.rowOf(end));
+  return trailing ? `${line} ${trailing}` : line;
+}
+
+function stringValue(t: Term): string {
+  return t.type === 'string' ? t.value : '';
+}
+
+function importText(imp: Import, printer: TermPrinter): string {
+  return `import ${printer.ref(imp.path.value, 0)}${imp.alias ? ` as ${imp.alias}` : ''}`;
+}
+
+function compareImports(a: Import, b: Import): number {
+  const ka = importKey(a);
+  const kb = importKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+function importKey(imp: Import): string {
+  return imp.path.value.map((t) => (t.type === 'var' || t.type === 'string' ? t.value : '')).join('.') + (imp.alias ? ` ${imp.alias}` : '');
+}
+
+/** Whether `if` and `contains` are written: always in v1, in v0 once `future.keywords` (or rego.v1) brings them. */
+function usesKeywords(module: Module): boolean {
+  if (module.regoVersion === 'v1') return true;
+  return module.imports.some((imp) => {
+    const path = importKey({ ...imp, alias: undefined });
+    return path === 'future.keywords' || path === 'future.keywords.if' || path === 'rego.v1' || path === 'rego.v2';
+  });
+}
+
+/**
+ * Rules that may share a group with an adjacent one: no `else`, at most one expression, and a one-line head
+ * (for v0-style rules, whose extent is the whole rule, a one-line rule).
+ */
+function groupable(rule: Rule, v1: boolean, source: string): boolean {
+  if (rule.else || (rule.generatedBody !== true && rule.body.length > 1)) return false;
+  if ((v1 || rule.head.keywords.if) && !rule.default) return true;
+  return !source.slice(rule.loc.offset, rule.loc.end).includes('\n');
+}
+
+/**
+ * `p.a := 1` is written `p["a"] := 1` (a key of object p), unless some rule of the module has a longer head
+ * reference (`p.b.c := 1`): then every head keeps its dots.
+ */
+function objectKeyHeads(module: Module): boolean {
+  return !module.rules.some((r) => r.head.ref.length > 2);
+}
+
+/** A body of just `true` says nothing: the rule is printed as if it had none. */
+function trivialBody(body: Body): boolean {
+  if (body.length !== 1) return false;
+  const e = body[0];
+  return !e.negated && !e.with && isTerm(e.terms) && e.terms.type === 'boolean' && e.terms.value === true;
+}
+
+interface HeadStyle {
+  objectKeys: boolean;
+}
+
+function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean, style: HeadStyle): string {
+  const head = rule.head;
+  let out = rule.default ? 'default ' : '';
+  const isSet = head.key !== undefined && head.value === undefined;
+  if (isSet && keywords) out += `${printer.ref(head.ref, 0)} contains ${printer.term(head.key!, 0)}`;
+  else if (isSet) out += `${printer.ref(head.ref, 0)}[${printer.term(head.key!, 0)}]`;
+  else if (style.objectKeys && head.ref.length === 2 && head.ref[1].type === 'string') out += `${printer.term(head.ref[0], 0)}[${printer.term(head.ref[1], 0)}]`;
+  else out += printer.ref(head.ref, 0);
+  if (head.args) out += `(${head.args.map((a) => printer.term(a, 0)).join(', ')})`;
+  const dropBody = rule.generatedBody === true || trivialBody(rule.body);
+  const impliedTrue = !keywords && !head.assign && head.value?.type === 'boolean' && head.value.value && !dropBody;
+  if (head.value && !impliedTrue && (!head.generatedValue || (dropBody && !rule.generatedBody))) {
+    out += `${head.assign || printer.v1 || (head.generatedValue && keywords) ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
+  }
+  if (!dropBody) out += bodyText(rule, printer, keywords, head.loc.row);
+  else out = withTrailing(out, printer, rule.loc.end);
+  let inline = inlineBody(rule, head.loc.row, keywords);
+  for (let e = rule.else; e; e = e.else) {
+    out += elseText(e, printer, keywords, inline);
+    inline = inlineBody(e, e.loc.row, keywords);
+  }
+  return out;
+}
+
+/** A single expression written on the head's row goes after `if` without braces. */
+function inlineBody(rule: Rule, row: number, keywords: boolean): boolean {
+  return keywords && rule.body.length === 1 && rule.body[0].loc.row === row && !rule.generatedBody && !rule.body[0].generated;
+}
+
+function bodyText(rule: Rule, printer: TermPrinter, keywords: boolean, row: number): string {
+  if (keywords) {
+    if (inlineBody(rule, row, keywords)) {
+      const text = ` if ${printer.expr(rule.body[0], 0)}`;
+      const trailing = printer.comments.trailing(printer.rowOf(rule.loc.end));
+      return trailing ? `${text} ${trailing}` : text;
+    }
+    return ` if ${printer.block(rule.body, -1, 0, rule.loc.end)}`;
+  }
+  return ` ${printer.block(rule.body, -1, 0, rule.loc.end)}`;
+}
+
+/**
+ * `} else` where the keyword followed the closing brace on its row; otherwise (and after a body without braces)
+ * the keyword starts a line of its own after a blank one.
+ */
+function elseText(rule: Rule, printer: TermPrinter, keywords: boolean, afterInline: boolean): string {
+  const source = printer.source;
+  let i = rule.loc.offset - 1;
+  while (i >= 0 && /\s/.test(source[i])) i--;
+  const braceOnRow = source[i] === '}' && printer.rowOf(i) === rule.loc.row;
+  let out = braceOnRow ? (afterInline ? '\n else' : ' else') : '\n\nelse';
+  const head = rule.head;
+  const dropBody = rule.generatedBody === true || rule.body.every((e) => e.generated)
+    || (trivialBody(rule.body) && (head.generatedValue || !keywords));
+  if (head.value && (!head.generatedValue || dropBody)) out += `${head.assign || printer.v1 ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
+  if (!dropBody) out += bodyText(rule, printer, keywords, rule.loc.row);
+  return out;
+}

@@ -1,0 +1,89 @@
+// Differential test: `verdict fmt` against the pinned `opa fmt` on files that need formatting, are formatted,
+// do not parse or do not exist, with -l, -d, -w, --fail, --v0-compatible and stdin: stdout, stderr and exit code.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+
+const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
+const main = join(process.cwd(), 'dist/src/main.js');
+const dir = mkdtempSync(join(tmpdir(), 'verdict-fmt-'));
+const files: Record<string, string> = {
+  'messy.rego': 'package a\np if {\n input.x\n input.y }\nq := 1\nr := [1,\n2]\ns := 1 + 2 * 3\n',
+  'tidy.rego': 'package b\n\np := 1\n',
+  'v0.rego': 'package c\np[x] { x := 1 }\nq = 1 { true }\n',
+  'broken.rego': 'package d\np {',
+  'notes.txt': 'not rego',
+};
+mkdirSync(join(dir, 'src'));
+for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'src', name), text);
+
+function run(command: string[], args: string[], cwd: string, input?: string) {
+  const out = spawnSync(command[0], [...command.slice(1), 'fmt', ...args], { encoding: 'utf8', cwd, input });
+  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
+}
+
+/** Runs both in copies of the same directory, so -w can be compared by the files it leaves. */
+function both(args: string[], input?: string) {
+  const results = [[opa], [process.execPath, main]].map((command, i) => {
+    const cwd = join(dir, `run-${i}-${Math.random().toString(36).slice(2)}`);
+    cpSync(join(dir, 'src'), cwd, { recursive: true });
+    const out = run(command, args, cwd, input);
+    const after = Object.fromEntries(Object.keys(files).map((name) => [name, readFileSync(join(cwd, name), 'utf8')]));
+    return { ...out, after };
+  });
+  return { opa: results[0], verdict: results[1] };
+}
+
+describe('verdict fmt matches opa fmt', () => {
+  const cases = [
+    ['messy.rego'], ['tidy.rego'], ['-l', 'messy.rego', 'tidy.rego'], ['-d', 'tidy.rego'],
+    ['-w', 'messy.rego', 'tidy.rego'], ['--fail', 'messy.rego'], ['--fail', 'tidy.rego'], ['-l', '--fail', 'messy.rego'],
+    ['--v0-compatible', 'v0.rego'], ['-l', '--v0-compatible', 'v0.rego'], ['v0.rego'], ['broken.rego'], ['-l', 'broken.rego'],
+    ['missing.rego'], ['notes.txt'], ['-l', '.'],
+  ];
+  for (const args of cases) {
+    it(args.join(' '), () => {
+      const { opa: want, verdict: got } = both(args);
+      assert.deepEqual(got, want);
+    });
+  }
+
+  // Where an edit could sit at several places among equal characters, OPA's diff library and ours may choose
+  // differently; both must still spell the same change. Changed line breaks are printed bare (each line of a change
+  // is coloured on its own), so the sides are compared without line breaks.
+  it('-d prints a coloured character diff from the file to its formatted text, as OPA', () => {
+    const { opa: want, verdict: got } = both(['-d', 'messy.rego']);
+    const formatted = run([opa], ['messy.rego'], join(dir, 'src')).stdout;
+    const side = (text: string, drop: string) =>
+      text.replace(new RegExp(`\\x1b\\[${drop}m[^\\x1b]*\\x1b\\[0m`, 'g'), '').replace(/\x1b\[\d+m/g, '').replace(/\n/g, '');
+    for (const out of [want, got]) {
+      assert.equal(out.status, 0);
+      assert.equal(side(out.stdout, '32'), files['messy.rego'].replace(/\n/g, ''));
+      assert.equal(side(out.stdout, '31'), formatted.replace(/\n/g, ''));
+    }
+  });
+
+  it('formats stdin when no path is given, and reports its parse errors as OPA', () => {
+    for (const input of [files['messy.rego'], 'package x p']) {
+      const { opa: want, verdict: got } = both([], input);
+      assert.deepEqual(got, want);
+    }
+  });
+
+  it('refuses an unknown flag as OPA does (exit 1, the flag named first)', () => {
+    for (const flag of ['--bogus', '-x']) {
+      const { opa: want, verdict: got } = both([flag, 'tidy.rego']);
+      assert.equal(got.status, want.status);
+      assert.equal(got.stderr.split('\n')[0], want.stderr.split('\n')[0]);
+    }
+  });
+
+  it('refuses flags it does not implement, by name', () => {
+    const out = run([process.execPath, main], ['--drop-v0-imports', 'tidy.rego'], join(dir, 'src'));
+    assert.equal(out.status, 1);
+    assert.match(out.stderr, /--drop-v0-imports is not supported/);
+  });
+});

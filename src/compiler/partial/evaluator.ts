@@ -29,6 +29,22 @@ export interface PartialOptions {
   disableInlining: string[][];
   input: unknown;
   data: unknown;
+  /** Receives evaluation events (explain): the evaluation is then a full one, as OPA's trace follows it. */
+  tracer?: (event: TraceEvent) => void;
+}
+
+/** What an evaluation event is about: a query body, a rule (with its path), an expression, or none (a note). */
+export type TraceNode = { kind: 'body'; body: Body } | { kind: 'rule'; rule: Rule; path: string[] } | { kind: 'expr'; expr: Expr } | null;
+
+export interface TraceEvent {
+  op: 'enter' | 'eval' | 'exit' | 'redo' | 'fail' | 'note' | 'index';
+  query: number;
+  parent: number;
+  node: TraceNode;
+  /** The bindings at the event (values as evaluated: plug before printing). */
+  env: ReadonlyMap<string, Term>;
+  location: Location;
+  message?: string;
 }
 
 export interface SupportRule {
@@ -87,6 +103,13 @@ export class PartialEvaluator {
   private queryVars: ReadonlySet<string> = new Set();
   /** Reference segments already evaluated (residual ones stay non-ground). */
   private readonly evaluated = new WeakSet<Term>();
+  /** Tracing: the query (rule body, negation, comprehension) being evaluated, and each query's parent. */
+  private query = 0;
+  private nextQuery = 1;
+  private readonly parents = new Map<number, number>([[0, 0]]);
+  /** Queries that stopped after their first solution (complete rules with a constant value: OPA's early exit). */
+  private readonly halted = new Set<number>();
+  private currentExpr: Expr | undefined;
 
   constructor(modules: Module[], private readonly options: PartialOptions) {
     for (const m of modules) {
@@ -137,6 +160,53 @@ export class PartialEvaluator {
     return { queries, support };
   }
 
+  /**
+   * Evaluates a query body in full, reporting each event to the tracer; returns the bindings of each solution.
+   * Anything left residual (a nondeterministic builtin, say) is refused: the trace would not be OPA's.
+   */
+  explain(body: Body): Env[] {
+    const solutions: Env[] = [];
+    const node: TraceNode = { kind: 'body', body };
+    const loc = body[0]?.loc ?? NO_LOC;
+    this.emit('enter', 0, node, new Map(), loc);
+    this.evalBody(body, 0, { env: new Map(), saved: [] }, (st) => {
+      if (st.saved.length > 0) throw unsupported(`explain cannot follow ${describe(st.saved[0]!)}, which the evaluator keeps unevaluated`, st.saved[0]!.loc);
+      this.emit('exit', 0, node, st.env, loc);
+      solutions.push(st.env);
+      this.query = 0;
+      this.emit('redo', 0, node, st.env, loc);
+    });
+    return solutions;
+  }
+
+  private emit(op: TraceEvent['op'], query: number, node: TraceNode, env: Env, location: Location, message?: string): void {
+    this.options.tracer?.({ op, query, parent: this.parents.get(query) ?? 0, node, env, location, message });
+  }
+
+  /**
+   * Runs `run` as a child query of the current one, traced as OPA traces a rule body: Enter, its expressions,
+   * Exit for each solution, then (once the solution's continuation returned) Redo. With `early`, the query
+   * stops after its first solution. Untraced, `run` runs as it is.
+   */
+  private childQuery(node: TraceNode, env: Env, loc: Location, run: (exit: (end: Env, then: () => void) => void) => void, early = false): void {
+    if (!this.options.tracer) return run((_end, then) => then());
+    const parent = this.query;
+    const q = this.nextQuery++;
+    this.parents.set(q, parent);
+    this.query = q;
+    this.emit('enter', q, node, env, loc);
+    run((end, then) => {
+      if (this.halted.has(q)) return;
+      this.emit('exit', q, node, end, loc, early ? 'early' : undefined);
+      if (early) this.halted.add(q);
+      this.query = parent;
+      then();
+      this.query = q;
+      this.emit('redo', q, node, end, loc);
+    });
+    this.query = parent;
+  }
+
   // ---------------------------------------------------------------- bodies and expressions
 
   private evalBody(body: Body, i: number, st: State, k: K): void {
@@ -144,7 +214,26 @@ export class PartialEvaluator {
     this.evalExpr(body[i]!, st, (next) => this.evalBody(body, i + 1, next, k));
   }
 
+  /** An expression, traced as OPA traces one: Eval, then Redo after each solution's continuation, Fail if none. */
   private evalExpr(e: Expr, st: State, k: K): void {
+    if (!this.options.tracer) return this.evalExprUntraced(e, st, k);
+    const q = this.query;
+    if (this.halted.has(q)) return;
+    const node: TraceNode = { kind: 'expr', expr: e };
+    this.currentExpr = e;
+    this.emit('eval', q, node, st.env, e.loc);
+    let solved = false;
+    this.evalExprUntraced(e, st, (next) => {
+      if (this.halted.has(q)) return;
+      solved = true;
+      k(next);
+      this.query = q;
+      this.emit('redo', q, node, next.env, e.loc);
+    });
+    if (!solved) this.emit('fail', q, node, st.env, e.loc);
+  }
+
+  private evalExprUntraced(e: Expr, st: State, k: K): void {
     if (e.with && e.with.length > 0) throw unsupported('`with` is not supported by partial evaluation', e.loc);
     if (e.negated) return this.evalNot([{ ...e, negated: undefined }], st, k, e.loc);
     const terms = e.terms;
@@ -169,7 +258,7 @@ export class PartialEvaluator {
   /** `not`: fails when the body succeeds unconditionally; a single residual expression is kept negated. */
   private evalNot(body: Body, st: State, k: K, loc: Location): void {
     const outcomes: Expr[][] = [];
-    this.evalBody(body, 0, { env: st.env, saved: [] }, (inner) => outcomes.push([...inner.saved]));
+    this.childQuery({ kind: 'body', body }, st.env, loc, (exit) => this.evalBody(body, 0, { env: st.env, saved: [] }, (inner) => exit(inner.env, () => outcomes.push([...inner.saved]))));
     if (outcomes.length === 0) return k(st);
     if (outcomes.some((saved) => saved.length === 0)) return;
     if (outcomes.length === 1 && outcomes[0]!.length === 1) {
@@ -204,6 +293,13 @@ export class PartialEvaluator {
       return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => this.unify(a, b, s2, k), a), terms[2]);
     }
     if (name === 'print' || name === 'internal.print') return k(st);
+    if (name === 'trace' && this.options.tracer) {
+      return this.evalTerm(terms[1]!, st, (msg, next) => {
+        if (msg.type !== 'string') return;
+        this.emit('note', this.query, null, next.env, this.currentExpr?.loc ?? e.loc, msg.value);
+        k(next);
+      });
+    }
     this.evalCall(terms[0]!, terms.slice(1), st, e.loc, (result, output, next) => {
       if (output) return this.evalTerm(output, next, (o, n2) => this.unify(o, result, n2, k));
       if (isGround(result)) {
@@ -251,11 +347,11 @@ export class PartialEvaluator {
 
   private evalComprehension(t: Extract<Term, { type: 'arraycomprehension' | 'setcomprehension' | 'objectcomprehension' }>, st: State, k: KT): void {
     const rows: Term[][] = [];
-    this.evalBody(t.value.body, 0, { env: st.env, saved: [] }, (inner) => {
+    this.childQuery({ kind: 'body', body: t.value.body }, st.env, t.loc, (exit) => this.evalBody(t.value.body, 0, { env: st.env, saved: [] }, (inner) => exit(inner.env, () => {
       if (inner.saved.length > 0) throw unsupported('a comprehension depending on unknowns is not supported by partial evaluation', t.loc);
       const heads = t.type === 'objectcomprehension' ? [t.value.key, t.value.value] : [t.value.term];
       rows.push(heads.map((h) => plug(h, inner.env)));
-    });
+    })));
     if (rows.some((r) => !r.every(isGround))) throw unsupported('a comprehension depending on unknowns is not supported by partial evaluation', t.loc);
     if (t.type === 'arraycomprehension') return k({ type: 'array', value: rows.map((r) => r[0]!), loc: t.loc }, st);
     if (t.type === 'setcomprehension') return k(toTerm(sortedSet(rows.map((r) => toValue(r[0]!))), t.loc), st);
@@ -337,10 +433,10 @@ export class PartialEvaluator {
       const params = branch.head.args ?? rule.head.args ?? [];
       const bindParams = (i: number, s: State): void => {
         if (i >= params.length) {
-          return this.evalBody(branch.body, 0, s, (end) => this.evalTerm(branch.head.value ?? TRUE, end, (value, e2) => {
+          return this.childQuery({ kind: 'rule', rule: branch, path: [] }, s.env, branch.loc, (exit) => this.evalBody(branch.body, 0, s, (end) => this.evalTerm(branch.head.value ?? TRUE, end, (value, e2) => exit(e2.env, () => {
             done = true;
             k(plug(value, e2.env), e2.saved);
-          }));
+          }))));
         }
         this.unify(params[i]!, args[i]!, s, (n) => bindParams(i + 1, n));
       };
@@ -382,6 +478,7 @@ export class PartialEvaluator {
         if (segs.length === ref.value.length - 1) {
           const rules = this.rules.get(segs.join('.'));
           if (rules) return this.evalRuleRef(rules, ref, ref.value.length, st, k, other);
+          if (this.options.tracer && (this.rulePrefixes.has(segs.join('.')) || segs.length === 0)) return this.tracedTree(segs, st, k, ref.loc);
           if (this.rulePrefixes.has(segs.join('.'))) throw unsupported(`reference ${refText(ref)} to a document containing rules is not supported by partial evaluation`, ref.loc);
         }
       }
@@ -427,6 +524,7 @@ export class PartialEvaluator {
     const rest = ref.value.slice(at);
     if (rules.kind === 'unsupported') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which partial evaluation does not support`, ref.loc);
     if (rules.kind === 'function') throw unsupported(`function ${rules.path.join('.')} referenced without a call`, ref.loc);
+    if (this.options.tracer) return this.tracedRuleRef(rules, rest, st, k, ref.loc);
     if (!this.dependsOnUnknowns(rules.path)) {
       const value = this.knownValue(rules);
       if (value) this.walkValue(value, rest, st, k, ref.loc);
@@ -469,6 +567,102 @@ export class PartialEvaluator {
       if (!(head.key && head.value)) return k(plug(value, e2.env), e2);
       this.evalTerm(head.key, e2, (key, e3) => k(plug(value, e3.env), e3, plug(key, e3.env)));
     }));
+  }
+
+  /**
+   * A rule's value in full evaluation, traced as OPA evaluates it: only the rules its index selects are
+   * entered; a complete rule's value goes to the continuation from inside the rule body (so the trace nests as
+   * OPA's does) and is cached after the first solution; a complete rule whose rules all give one constant stops
+   * at its first solution (early exit). Sets and objects are collected in full first.
+   */
+  private tracedRuleRef(rules: RuleSet, rest: Term[], st: State, k: KT, loc: Location): void {
+    const key = rules.path.join('.');
+    const cached = this.knownValues.get(key);
+    if (cached !== undefined) {
+      if (cached) this.walkValue(cached, rest, st, k, loc);
+      return;
+    }
+    const empty: State = { env: new Map(), saved: [] };
+    const matched = rules.rules.filter((r) => this.indexSelects(r));
+    const early = rules.kind === 'complete' && matched.length > 0 && matched.every((r) => !r.else && r.head.value !== undefined && isGround(r.head.value) && groundEqual(r.head.value, matched[0]!.head.value!));
+    const plural = (n: number) => `${n} rule${n === 1 ? '' : 's'}`;
+    this.emit('index', this.query, null, st.env, this.currentExpr?.loc ?? loc, `${['data', ...rules.path].join('.')} (matched ${plural(matched.length)}${early ? ', early exit' : ''})`);
+    const traced = (rule: Rule, f: (value: Term, end: State, key?: Term) => void, stopEarly = false) =>
+      this.childQuery({ kind: 'rule', rule, path: rules.path }, empty.env, rule.loc, (exit) => this.evalRule(rule, empty, (value, end, k2) => exit(end.env, () => f(value, end, k2))), stopEarly);
+    if (rules.kind === 'complete') {
+      let value: Term | undefined;
+      for (const rule of matched) {
+        let found = false;
+        for (let r: Rule | undefined = rule; r && !found; r = r.else) {
+          traced(r, (v1) => {
+            found = true;
+            if (value) {
+              if (!groundEqual(value, v1)) throw new PartialEvalError('eval_conflict_error', 'complete rules must not produce multiple outputs', rule.loc);
+              return;
+            }
+            value = v1;
+            this.knownValues.set(key, v1);
+            this.walkValue(v1, rest, st, k, loc);
+          }, early);
+        }
+        if (value && early) break;
+      }
+      if (!value) {
+        const fallback = rules.default?.head.value ?? null;
+        this.knownValues.set(key, fallback);
+        if (fallback) this.walkValue(fallback, rest, st, k, loc);
+      }
+      return;
+    }
+    const items: unknown[] = [];
+    const obj: Record<string, unknown> = {};
+    for (const rule of matched) {
+      traced(rule, (head, _end, k2) => {
+        if (rules.kind === 'set') items.push(toValue(head));
+        else obj[String(toValue(k2!))] = toValue(head);
+      });
+    }
+    const value = rules.kind === 'set' ? toTerm(sortedSet(items)) : toTerm(obj);
+    this.knownValues.set(key, value);
+    this.walkValue(value, rest, st, k, loc);
+  }
+
+  /** A document that holds rules (a package), in full: its base data with each rule's value set in it. */
+  private tracedTree(prefix: string[], st: State, k: KT, loc: Location): void {
+    const base = prefix.reduce<unknown>((at, seg) => (at !== null && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>)[seg] : undefined), this.options.data);
+    const doc: Record<string, unknown> = base !== null && typeof base === 'object' && !Array.isArray(base) ? structuredClone(base as Record<string, unknown>) : {};
+    const sets = [...this.rules.values()].filter((r) => r.kind !== 'function' && r.path.length > prefix.length && prefix.every((s, i) => s === r.path[i])).sort((a, b) => (a.path.join('.') < b.path.join('.') ? -1 : 1));
+    for (const rules of sets) {
+      if (rules.kind === 'unsupported') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which explain does not support`, loc);
+      let value: Term | undefined;
+      this.tracedRuleRef(rules, [], st, (t) => (value ??= t), loc);
+      if (!value) continue;
+      let at = doc;
+      for (const seg of rules.path.slice(prefix.length, -1)) at = (at[seg] ??= {}) as Record<string, unknown>;
+      at[rules.path[rules.path.length - 1]!] = toValue(value);
+    }
+    k(toTerm(doc, loc), st);
+  }
+
+  /**
+   * OPA's rule index, as far as a trace shows it: a rule with a top-level equality between a constant
+   * reference into input and a scalar is only entered when the input has that value there.
+   */
+  private indexSelects(rule: Rule): boolean {
+    for (const e of rule.body) {
+      if (e.negated || (e.with && e.with.length > 0) || !Array.isArray(e.terms)) continue;
+      const name = exprOperator(e);
+      if (name !== 'eq' && name !== 'equal') continue;
+      const [, a, b] = e.terms as Term[];
+      for (const [ref, scalar] of [[a!, b!], [b!, a!]]) {
+        if (ref.type !== 'ref' || ref.value[0]?.type !== 'var' || ref.value[0].value !== 'input' || !ref.value.slice(1).every((s) => s.type === 'string')) continue;
+        if (!['string', 'number', 'boolean', 'null'].includes(scalar.type)) continue;
+        let at: unknown = this.options.input;
+        for (const seg of ref.value.slice(1)) at = at !== null && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>)[(seg as { value: string }).value] : undefined;
+        if (at === undefined || !groundEqual(toTerm(at), scalar)) return false;
+      }
+    }
+    return true;
   }
 
   /** A rule evaluated in full: its value, or null when it is undefined. Cached per evaluation. */
@@ -646,6 +840,7 @@ export class PartialEvaluator {
   }
 
   private save(st: State, e: Expr): State {
+    if (this.options.tracer) throw unsupported(`${describe(e)} that cannot be evaluated in full is not supported by explain`, e.loc);
     return { env: st.env, saved: [...st.saved, { ...e, terms: plugTerms(e.terms, st.env) }] };
   }
 
@@ -718,6 +913,11 @@ function staticDataPath(ref: Extract<Term, { type: 'ref' }>): string[] | undefin
 
 function refText(ref: Extract<Term, { type: 'ref' }>): string {
   return ref.value.map((t, i) => (i === 0 && t.type === 'var' ? t.value : t.type === 'string' ? `.${t.value}` : '[_]')).join('');
+}
+
+function describe(e: Expr): string {
+  const name = Array.isArray(e.terms) ? exprOperator(e) : undefined;
+  return name ? `a call to ${name}` : 'an expression';
 }
 
 function reindex(exprs: Expr[]): Expr[] {

@@ -5,6 +5,9 @@
 // describes the evaluation. A construct the interpreter does not follow is refused (ExplainUnsupported) rather
 // than explained wrongly.
 import type { Body, Location, Term } from '../ast.js';
+import { isTerm } from '../ast.js';
+import { exprOperator } from '../walk.js';
+import { builtinArity } from '../partial/core-builtins.js';
 import type { CompileRegoOptions, RegoFile } from '../compile-rego.js';
 import { compileQuery, queryLocation } from '../partial/index.js';
 import { PartialEvalError, PartialEvaluator, type TraceEvent } from '../partial/evaluator.js';
@@ -45,7 +48,7 @@ const DATA_QUERY_LOC: Location = { file: '', row: 1, col: 1, offset: 0, end: 0 }
 /** Evaluates the request with a tracer and returns the events `mode` keeps. Throws ExplainUnsupported. */
 export function explain(files: RegoFile[], request: ExplainRequest, mode: ExplainMode, options: CompileRegoOptions): ExplainEvent[] {
   const compiled = compileQuery(files, request.query ?? 'true', options);
-  const body: Body = request.path ? [dataQuery(request.path)] : compiled.body;
+  const body: Body = request.path ? [dataQuery(request.path)] : capturedQuery(compiled.body);
   const events: TraceEvent[] = [];
   const evaluator = new PartialEvaluator(compiled.modules, { unknowns: [], disableInlining: [], input: request.input, data: request.data, tracer: (e) => events.push({ ...e, location: queryLocation(e.location) }) });
   try {
@@ -75,6 +78,26 @@ function dataQuery(path: string[]): Body[number] {
   const loc = DATA_QUERY_LOC;
   const ref: Term = { type: 'ref', value: [{ type: 'var', value: 'data', loc }, ...path.map((s): Term => ({ type: 'string', value: s, loc }))], loc };
   return { index: 0, terms: [{ type: 'ref', value: [{ type: 'var', value: 'eq', loc }], loc }, ref, { type: 'var', value: '$term1', loc }], loc };
+}
+
+/**
+ * The query as OPA evaluates it to report each expression's value: a lone term `t` becomes `t = $termN`, a
+ * builtin test `f(a, b)` becomes `f(a, b, $termN); $termN`. Unifications stay as they are.
+ */
+function capturedQuery(body: Body): Body {
+  const out: Body = [];
+  let n = 0;
+  const capture = (loc: Location): Term => ({ type: 'var', value: `$term${++n}`, loc });
+  for (const e of body) {
+    const op = (loc: Location, name: string): Term => ({ type: 'ref', value: [{ type: 'var', value: name, loc }], loc });
+    if (e.negated || (e.with && e.with.length > 0)) out.push(e);
+    else if (isTerm(e.terms) && e.terms.type !== 'call') out.push({ ...e, terms: [op(e.loc, 'eq'), e.terms, capture(e.loc)] });
+    else if (Array.isArray(e.terms) && !['eq', 'assign'].includes(exprOperator(e)) && builtinArity(exprOperator(e))?.arity === e.terms.length - 1) {
+      const v = capture(e.loc);
+      out.push({ ...e, terms: [...e.terms, v] }, { index: 0, terms: v, loc: e.loc });
+    } else out.push(e);
+  }
+  return out.map((e, index) => ({ ...e, index }));
 }
 
 /**

@@ -63,7 +63,7 @@ export function explain(files: RegoFile[], request: ExplainRequest, mode: Explai
   const depths = new Map<number, number>([[0, 0]]);
   const out = events.map((e): ExplainEvent => {
     if (!depths.has(e.query)) depths.set(e.query, (depths.get(e.parent) ?? 0) + 1);
-    const depth = depths.get(e.query)! + (e.node?.kind === 'expr' || e.op === 'note' || e.op === 'index' ? 1 : 0);
+    const depth = depths.get(e.query)! + (e.node?.kind === 'expr' || e.op === 'note' || e.op === 'index' || e.op === 'exit' ? 1 : 0);
     return { ...e, depth, localNames: compiled.localNames };
   });
   switch (mode) {

@@ -191,6 +191,7 @@ export class PartialEvaluator {
   private childQuery(node: TraceNode, env: Env, loc: Location, run: (exit: (end: Env, then: () => void) => void) => void, early = false): void {
     if (!this.options.tracer) return run((_end, then) => then());
     const parent = this.query;
+    const parentExpr = this.currentExpr;
     const q = this.nextQuery++;
     this.parents.set(q, parent);
     this.query = q;
@@ -200,11 +201,13 @@ export class PartialEvaluator {
       this.emit('exit', q, node, end, loc, early ? 'early' : undefined);
       if (early) this.halted.add(q);
       this.query = parent;
+      this.currentExpr = parentExpr;
       then();
       this.query = q;
       this.emit('redo', q, node, end, loc);
     });
     this.query = parent;
+    this.currentExpr = parentExpr;
   }
 
   // ---------------------------------------------------------------- bodies and expressions
@@ -607,11 +610,14 @@ export class PartialEvaluator {
         }
         if (value && early) break;
       }
-      if (!value) {
-        const fallback = rules.default?.head.value ?? null;
-        this.knownValues.set(key, fallback);
-        if (fallback) this.walkValue(fallback, rest, st, k, loc);
+      if (!value && rules.default) {
+        traced(rules.default, (v1) => {
+          value = v1;
+          this.knownValues.set(key, v1);
+          this.walkValue(v1, rest, st, k, loc);
+        });
       }
+      if (!value) this.knownValues.set(key, null);
       return;
     }
     const items: unknown[] = [];

@@ -25,7 +25,10 @@ export function explanation(ctx: ServerContext, query: URLSearchParams, mode: Ex
   const { modules, regoVersion } = ctx.engine.regoSources();
   try {
     const events = explain(modules.map((m) => ({ path: m.path, source: m.source })), { ...request, data: ctx.engine.store.document }, mode, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: regoVersion === 0 ? 'v0' : 'v1' });
-    return boolParam(query, 'pretty') ? explanationText(events) : explanationJson(events);
+    if (!boolParam(query, 'pretty')) return explanationJson(events);
+    // OPA splits its text at line ends: no event is one empty line.
+    const lines = explanationText(events);
+    return lines.length > 0 ? lines : [''];
   } catch (err) {
     if (err instanceof ExplainUnsupported) throw invalidParameter(`explain=${mode} is not supported for this evaluation: ${err.message}`);
     if (err instanceof RegoCompileError) return undefined;

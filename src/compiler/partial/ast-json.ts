@@ -51,7 +51,7 @@ export function supportModulesJson(rules: SupportRule[]): AstJson[] {
     modules.get(key)!.push(json);
   }
   return [...modules].map(([key, rulesJson]) => ({
-    package: { path: [{ type: 'var', value: 'data' }, ...['partial', ...key.split('.')].map((s) => ({ type: 'string', value: s }))] },
+    package: { path: [{ type: 'var', value: 'data' }, ...['partial', ...(key === '' ? [] : key.split('.'))].map((s) => ({ type: 'string', value: s }))] },
     rules: rulesJson,
   }));
 }

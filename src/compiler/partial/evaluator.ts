@@ -184,12 +184,24 @@ export class PartialEvaluator {
   }
 
   /**
-   * Runs `run` as a child query of the current one, traced as OPA traces a rule body: Enter, its expressions,
+   * Runs `run` as a child query of the current one (with the next query id), traced as OPA traces a rule body: Enter, its expressions,
    * Exit for each solution, then (once the solution's continuation returned) Redo. With `early`, the query
    * stops after its first solution. Untraced, `run` runs as it is.
    */
   private childQuery(node: TraceNode, env: Env, loc: Location, run: (exit: (end: Env, then: () => void) => void) => void, early = false): void {
-    if (!this.options.tracer) return run((_end, then) => then());
+    if (!this.options.tracer) {
+      // Query ids are kept untraced too: OPA names the support rule of a negation after them.
+      const parent = this.query;
+      const q = this.nextQuery++;
+      this.query = q;
+      run((_end, then) => {
+        this.query = parent;
+        then();
+        this.query = q;
+      });
+      this.query = parent;
+      return;
+    }
     const parent = this.query;
     const parentExpr = this.currentExpr;
     const q = this.nextQuery++;
@@ -238,7 +250,7 @@ export class PartialEvaluator {
 
   private evalExprUntraced(e: Expr, st: State, k: K): void {
     if (e.with && e.with.length > 0) throw unsupported('`with` is not supported by partial evaluation', e.loc);
-    if (e.negated) return this.evalNot([{ ...e, negated: undefined }], st, k, e.loc);
+    if (e.negated) return this.evalNot([{ ...e, negated: undefined }], st, k, e);
     const terms = e.terms;
     if (Array.isArray(terms)) return this.evalCallExpr(e, terms, st, k);
     if (isTerm(terms)) {
@@ -252,23 +264,44 @@ export class PartialEvaluator {
     }
     switch (terms.type) {
       case 'some': return k(st);
-      case 'not': return this.evalNot(terms.body, st, k, e.loc);
+      case 'not': return this.evalNot(terms.body, st, k, e);
       case 'every': return this.evalEvery(terms, st, k, e.loc);
       default: throw unsupported(`\`${terms.type === 'logicaland' ? 'and' : 'or'}\` is not supported by partial evaluation`, e.loc);
     }
   }
 
-  /** `not`: fails when the body succeeds unconditionally; a single residual expression is kept negated. */
-  private evalNot(body: Body, st: State, k: K, loc: Location): void {
+  /**
+   * `not`: fails when the body succeeds unconditionally. Residual outcomes are negated in place where OPA does
+   * (every expression an equality or a test without references, and no variables): not ((A and B) or C) is
+   * (not A and not C) or (not B and not C). Otherwise they become a support rule, named as OPA names it after
+   * the query, the expression's index and the negation's own query, and the query keeps `not` of it.
+   */
+  private evalNot(body: Body, st: State, k: K, e: Expr): void {
+    const loc = e.loc;
     const outcomes: Expr[][] = [];
-    this.childQuery({ kind: 'body', body }, st.env, loc, (exit) => this.evalBody(body, 0, { env: st.env, saved: [] }, (inner) => exit(inner.env, () => outcomes.push([...inner.saved]))));
+    const parentQuery = this.query;
+    let negation = 0;
+    this.childQuery({ kind: 'body', body }, st.env, loc, (exit) => {
+      negation = this.query;
+      this.evalBody(body, 0, { env: st.env, saved: [] }, (inner) => exit(inner.env, () => outcomes.push([...inner.saved])));
+    });
     if (outcomes.length === 0) return k(st);
     if (outcomes.some((saved) => saved.length === 0)) return;
     if (outcomes.length === 1 && outcomes[0]!.length === 1) {
       const only = outcomes[0]![0]!;
       return k(this.save(st, { ...only, negated: only.negated ? undefined : true }));
     }
-    throw unsupported('`not` over more than one residual expression is not supported by partial evaluation', loc);
+    if (outcomes.every((saved) => saved.every(negatable))) {
+      const choose = (i: number, s: State): void => {
+        if (i >= outcomes.length) return k(s);
+        for (const x of outcomes[i]!) choose(i + 1, this.save(s, { ...x, negated: true }));
+      };
+      return choose(0, st);
+    }
+    if (outcomes.some((saved) => saved.some((x) => x.terms !== undefined && hasFreeVars(x)))) throw unsupported('`not` over residual expressions that bind variables is not supported by partial evaluation', loc);
+    const name = `__not${parentQuery}_${e.index}_${negation}__`;
+    if (!this.support.has(name)) this.support.set(name, outcomes.map((saved) => ({ path: [name], kind: 'complete' as const, value: TRUE, body: reindex(saved) })));
+    k(this.save(st, { index: 0, negated: true, terms: { type: 'ref', value: [v('data', loc), str('partial', loc), str(name, loc)], loc }, loc }));
   }
 
   private evalEvery(every: Extract<Expr['terms'], { type: 'every' }>, st: State, k: K, loc: Location): void {
@@ -563,7 +596,11 @@ export class PartialEvaluator {
   /**
    * A rule's body, then its head: `k` gets the value (a set rule's element), plugged, and an object rule's key.
    */
-  private evalRule(rule: Rule, start: State, k: (value: Term, end: State, key?: Term) => void): void {
+  private evalRule(rule: Rule, start: State, k: (value: Term, end: State, key?: Term) => void, path: string[] = [], early = false): void {
+    this.childQuery({ kind: 'rule', rule, path }, start.env, rule.loc, (exit) => this.evalRuleBody(rule, start, (value, end, key) => exit(end.env, () => k(value, end, key))), early);
+  }
+
+  private evalRuleBody(rule: Rule, start: State, k: (value: Term, end: State, key?: Term) => void): void {
     const head = rule.head;
     const valueTerm = head.key && !head.value ? head.key : head.value ?? TRUE;
     this.evalBody(rule.body, 0, start, (end) => this.evalTerm(valueTerm, end, (value, e2) => {
@@ -591,7 +628,7 @@ export class PartialEvaluator {
     const plural = (n: number) => `${n} rule${n === 1 ? '' : 's'}`;
     this.emit('index', this.query, null, st.env, this.currentExpr?.loc ?? loc, `${['data', ...rules.path].join('.')} (matched ${plural(matched.length)}${early ? ', early exit' : ''})`);
     const traced = (rule: Rule, f: (value: Term, end: State, key?: Term) => void, stopEarly = false) =>
-      this.childQuery({ kind: 'rule', rule, path: rules.path }, empty.env, rule.loc, (exit) => this.evalRule(rule, empty, (value, end, k2) => exit(end.env, () => f(value, end, k2))), stopEarly);
+      this.evalRule(rule, empty, f, rules.path, stopEarly);
     if (rules.kind === 'complete') {
       let value: Term | undefined;
       for (const rule of matched) {
@@ -919,6 +956,53 @@ function staticDataPath(ref: Extract<Term, { type: 'ref' }>): string[] | undefin
 
 function refText(ref: Extract<Term, { type: 'ref' }>): string {
   return ref.value.map((t, i) => (i === 0 && t.type === 'var' ? t.value : t.type === 'string' ? `.${t.value}` : '[_]')).join('');
+}
+
+/**
+ * Whether a residual expression can be negated in place, as OPA judges it on its compiled form: an equality or
+ * a bare term without variables or comprehensions, or another call whose arguments hold no reference either
+ * (OPA's compiler moves references out of call arguments into variables).
+ */
+function negatable(e: Expr): boolean {
+  if (e.negated) return false;
+  if (isTerm(e.terms)) return !hasVarsOrClosures(e.terms);
+  if (!Array.isArray(e.terms)) return false;
+  const args = e.terms.slice(1);
+  const name = exprOperator(e);
+  if (name === 'eq' || name === 'equal') return args.every((t) => !hasVarsOrClosures(t));
+  return args.every((t) => !hasVarsOrClosures(t) && !hasRefs(t));
+}
+
+function hasRefs(t: Term): boolean {
+  switch (t.type) {
+    case 'ref': return true;
+    case 'array': case 'set': case 'call': return t.value.some(hasRefs);
+    case 'object': return t.value.some(([a, b]) => hasRefs(a) || hasRefs(b));
+    default: return false;
+  }
+}
+
+/** Variables in a residual expression other than generated ones (which support rules keep to themselves). */
+function hasFreeVars(e: Expr): boolean {
+  let found = false;
+  const visit = (t: Term) => walkVars(t, (name) => {
+    if (!name.startsWith('__pe') && name !== 'input' && name !== 'data') found = true;
+  });
+  if (Array.isArray(e.terms)) e.terms.slice(1).forEach(visit);
+  else if (isTerm(e.terms)) visit(e.terms);
+  return found;
+}
+
+function hasVarsOrClosures(t: Term): boolean {
+  switch (t.type) {
+    case 'var': return true;
+    case 'ref': return (t.value[0]!.type === 'var' ? !['input', 'data'].includes(t.value[0]!.value) : hasVarsOrClosures(t.value[0]!)) || t.value.slice(1).some(hasVarsOrClosures);
+    case 'array': case 'set': return t.value.some(hasVarsOrClosures);
+    case 'call': return t.value.slice(1).some(hasVarsOrClosures);
+    case 'object': return t.value.some(([a, b]) => hasVarsOrClosures(a) || hasVarsOrClosures(b));
+    case 'arraycomprehension': case 'setcomprehension': case 'objectcomprehension': case 'templatestring': return true;
+    default: return false;
+  }
 }
 
 function describe(e: Expr): string {

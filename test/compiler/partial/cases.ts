@@ -180,4 +180,21 @@ allow if input.ticket.tenant == input.user.tenant
     query: 'data.tickets.allow == true',
     disableInlining: ['data.tickets.allow'],
   },
+  {
+    name: 'not over a rule with several residual conditions',
+    policy: `package tickets
+allow if {
+  input.ticket.tenant == input.user.tenant
+  not restricted
+}
+restricted if {
+  input.ticket.status == "closed"
+  input.ticket.priority > 3
+}
+restricted if input.ticket.assignee == "mallory"
+`,
+    data: {},
+    user: { name: 'bob', tenant: 't1' },
+    query: 'data.tickets.allow == true',
+  },
 ];

@@ -1,6 +1,6 @@
 // `verdict eval --explain` against `opa eval --explain`: the text form of notes and fails is line for line
 // OPA's on these policies; full keeps OPA's sequence of operations on a policy without nested calls; what the
-// explain evaluator does not follow (`with`) is refused by name, never explained wrongly.
+// explain evaluator does not follow (`with` on data) is refused by name, never explained wrongly.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,6 +67,7 @@ describe('verdict eval --explain', () => {
     [roles, inputs.bob, 'data.x.deny'],
     [simple, inputs.alice, 'data.s'],
     [simple, inputs.alice, 'x := 1; x > 2'],
+    [simple, inputs.alice, 'data.s.allow with input.admin as true'],
   ];
   for (const mode of ['notes', 'fails']) {
     for (const [policy, input, query] of cases) {
@@ -97,9 +98,9 @@ describe('verdict eval --explain', () => {
   });
 
   it('refuses what the explain evaluator does not follow, naming it', () => {
-    const out = verdict(['-d', simple, '--explain=notes', 'data.s.allow with input as {"user": "alice", "admin": true}']);
+    const out = verdict(['-d', simple, '--explain=notes', 'data.s.allow with data.roles as {}']);
     assert.equal(out.status, 2);
-    assert.match(out.stdout, /`with` is not supported by explain/);
+    assert.match(out.stdout, /`with` on data.roles is not supported by explain \(only input\)/);
   });
 
   it('refuses an unknown mode', () => {

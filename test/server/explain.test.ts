@@ -1,7 +1,7 @@
 // ?explain on the Data and Query APIs compared with `opa run --server` serving the same bundle: the text form
 // (?pretty=true) of notes and fails line for line, the JSON events' op, query_id, parent_id, type and message
 // for notes, the result untouched; an unknown mode and a construct the explain evaluator does not follow
-// (`with`) are refused with 400 naming them.
+// (`with` on data) are refused with 400 naming them.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { send, startOpaAndVerdict, type OpaServer } from './harness.js';
@@ -28,7 +28,7 @@ deny contains msg if {
 
 const wrapping = `package w
 
-wrapped if data.x.allow with input as {"role": "admin"}
+wrapped if data.x.allow with data.roles as {}
 `;
 
 let opa: OpaServer;
@@ -81,7 +81,7 @@ describe('?explain', () => {
     assert.match(bad.body.toString(), /\\"explain\\" must be one of off, notes, fails, full, debug/);
     const withed = await send(verdict.url, 'POST', '/v1/data/w/wrapped?explain=notes', input);
     assert.equal(withed.status, 400);
-    assert.match(withed.body.toString(), /`with` is not supported by explain/);
+    assert.match(withed.body.toString(), /`with` on data.roles is not supported by explain \(only input\)/);
     const plain = await send(verdict.url, 'POST', '/v1/data/w/wrapped', input);
     assert.equal(plain.status, 200);
   });

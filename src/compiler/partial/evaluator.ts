@@ -94,8 +94,13 @@ export class PartialEvaluator {
   private readonly rules = new Map<string, RuleSet>();
   /** Every prefix of a rule path, for refs that stop above rules (a package, say). */
   private readonly rulePrefixes = new Set<string>();
-  private readonly dependsMemo = new Map<string, boolean>();
-  private readonly knownValues = new Map<string, Term | null>();
+  private dependsMemo = new Map<string, boolean>();
+  private knownValues = new Map<string, Term | null>();
+  /** The known input and the unknowns: `with input… as` replaces them for one expression. */
+  private input: unknown;
+  private unknowns: string[][];
+  /** Inside `with`: support rules (shared by every use of a rule) would not see the replaced input. */
+  private inWith = false;
   private readonly support = new Map<string, SupportRule[]>();
   private fresh = 0;
   /** Variables standing for values only known when the residual query runs. */
@@ -112,6 +117,8 @@ export class PartialEvaluator {
   private currentExpr: Expr | undefined;
 
   constructor(modules: Module[], private readonly options: PartialOptions) {
+    this.input = options.input;
+    this.unknowns = options.unknowns;
     for (const m of modules) {
       const pkg = m.package.path.slice(1).map((t) => (t.type === 'string' ? t.value : ''));
       for (const rule of m.rules) this.addRule(pkg, rule);
@@ -249,7 +256,7 @@ export class PartialEvaluator {
   }
 
   private evalExprUntraced(e: Expr, st: State, k: K): void {
-    if (e.with && e.with.length > 0) throw unsupported('`with` is not supported by partial evaluation', e.loc);
+    if (e.with && e.with.length > 0) return this.evalWith(e, e.with, st, k);
     if (e.negated) return this.evalNot([{ ...e, negated: undefined }], st, k, e);
     const terms = e.terms;
     if (Array.isArray(terms)) return this.evalCallExpr(e, terms, st, k);
@@ -268,6 +275,44 @@ export class PartialEvaluator {
       case 'every': return this.evalEvery(terms, st, k, e.loc);
       default: throw unsupported(`\`${terms.type === 'logicaland' ? 'and' : 'or'}\` is not supported by partial evaluation`, e.loc);
     }
+  }
+
+  /**
+   * `with input… as v` (v known): the expression is evaluated with that input, the unknowns at or under the
+   * replaced path dropped (they are now known) and rule values computed afresh; the rest of the query runs
+   * with the input and unknowns it had. Other targets (data, functions) and unknown values are refused.
+   */
+  private evalWith(e: Expr, mods: NonNullable<Expr['with']>, st: State, k: K): void {
+    const paths = mods.map((w) => {
+      const t = w.target;
+      const segs = t.type === 'var' ? [t.value] : t.type === 'ref' && t.value[0]?.type === 'var' && t.value.slice(1).every((x) => x.type === 'string') ? t.value.map((x) => (x as { value: string }).value) : undefined;
+      if (!segs || segs[0] !== 'input') throw unsupported(`\`with\` on ${t.type === 'ref' ? refText(t) : t.type === 'var' ? t.value : 'a function'} is not supported by partial evaluation (only input)`, w.loc);
+      return segs.slice(1);
+    });
+    this.evalList(mods.map((w) => w.value), st, (values, s) => {
+      values.forEach((value, i) => {
+        if (!isGround(value)) throw unsupported('`with` of a value that is not known is not supported by partial evaluation', mods[i]!.loc);
+      });
+      let input = this.input;
+      let unknowns = this.unknowns;
+      paths.forEach((path, i) => {
+        input = setPath(input, path, toValue(values[i]!));
+        if (unknowns.some((u) => u[0] === 'input' && u.length - 1 < path.length && u.slice(1).every((seg, j) => seg === path[j]))) throw unsupported('`with` on a part of an unknown input is not supported by partial evaluation', mods[i]!.loc);
+        unknowns = unknowns.filter((u) => !(u[0] === 'input' && path.every((seg, j) => u[j + 1] === seg)));
+      });
+      const outside = { input: this.input, unknowns: this.unknowns, knownValues: this.knownValues, dependsMemo: this.dependsMemo, inWith: this.inWith };
+      const inside = { input, unknowns, knownValues: new Map<string, Term | null>(), dependsMemo: new Map<string, boolean>(), inWith: true };
+      Object.assign(this, inside);
+      try {
+        this.evalExprUntraced({ ...e, with: undefined }, s, (next) => {
+          Object.assign(this, outside);
+          k(next);
+          Object.assign(this, inside);
+        });
+      } finally {
+        Object.assign(this, outside);
+      }
+    });
   }
 
   /**
@@ -519,7 +564,7 @@ export class PartialEvaluator {
         }
       }
       if (this.isUnknown(ref, st.env)) return this.residual(ref, st, k);
-      const root = head.value === 'input' ? this.options.input : this.options.data;
+      const root = head.value === 'input' ? this.input : this.options.data;
       if (root === undefined) return;
       return this.walkValue(toTerm(root), ref.value.slice(1), st, k, ref.loc);
     }
@@ -700,7 +745,7 @@ export class PartialEvaluator {
       for (const [ref, scalar] of [[a!, b!], [b!, a!]]) {
         if (ref.type !== 'ref' || ref.value[0]?.type !== 'var' || ref.value[0].value !== 'input' || !ref.value.slice(1).every((s) => s.type === 'string')) continue;
         if (!['string', 'number', 'boolean', 'null'].includes(scalar.type)) continue;
-        let at: unknown = this.options.input;
+        let at: unknown = this.input;
         for (const seg of ref.value.slice(1)) at = at !== null && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>)[(seg as { value: string }).value] : undefined;
         if (at === undefined || !groundEqual(toTerm(at), scalar)) return false;
       }
@@ -748,6 +793,7 @@ export class PartialEvaluator {
   /** Support rules for `rules` under data.partial, and the residual reference to them. */
   private supportRef(rules: RuleSet, rest: Term[], st: State, k: KT, loc: Location): void {
     const key = rules.path.join('.');
+    if (this.inWith) throw unsupported(`rule ${key} kept as a support rule under \`with\` is not supported by partial evaluation`, loc);
     if (!this.support.has(key)) {
       const made: SupportRule[] = [];
       this.support.set(key, made);
@@ -807,7 +853,7 @@ export class PartialEvaluator {
   private isUnknown(ref: Extract<Term, { type: 'ref' }>, env: Env): boolean {
     const head = ref.value[0]!;
     if (head.type !== 'var') return false;
-    return this.options.unknowns.some((u) => {
+    return this.unknowns.some((u) => {
       if (u[0] !== head.value) return false;
       for (let i = 1; i < Math.min(u.length, ref.value.length); i++) {
         const seg = plug(ref.value[i]!, env);
@@ -1003,6 +1049,13 @@ function hasVarsOrClosures(t: Term): boolean {
     case 'arraycomprehension': case 'setcomprehension': case 'objectcomprehension': case 'templatestring': return true;
     default: return false;
   }
+}
+
+/** `doc` with `value` at `path` (a copy; objects created where the path has none). */
+function setPath(doc: unknown, path: string[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  const base = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
+  return { ...base, [path[0]!]: setPath(base[path[0]!], path.slice(1), value) };
 }
 
 function describe(e: Expr): string {

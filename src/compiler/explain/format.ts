@@ -113,6 +113,7 @@ function exprNodeJson(expr: Expr): AstJson {
   else if (isTerm(terms)) out.terms = anyTermJson(terms);
   else if (terms.type === 'every') out.terms = { key: terms.key ? anyTermJson(terms.key) : null, value: anyTermJson(terms.value), domain: anyTermJson(terms.domain), body: bodyJson(terms.body) };
   else if (terms.type === 'not') out.terms = bodyJson(terms.body);
+  else if (terms.type === 'logicaland' || terms.type === 'logicalor') out.terms = { lhs: bodyJson(terms.lhs), rhs: bodyJson(terms.rhs), type: terms.type === 'logicaland' ? 'and' : 'or' };
   else out.terms = { type: terms.type };
   if (e.with?.length) out.with = e.with.map((w) => ({ target: anyTermJson(w.target), value: anyTermJson(w.value) }));
   return out;
@@ -155,6 +156,7 @@ function exprText(expr: Expr, names: ReadonlyMap<string, string>): string {
   } else if (isTerm(terms)) text = termText(terms, names);
   else if (terms.type === 'every') text = `every ${terms.key ? `${termText(terms.key, names)}, ` : ''}${termText(terms.value, names)} in ${termText(terms.domain, names)} { ${terms.body.map((b) => exprText(b, names)).join('; ')} }`;
   else if (terms.type === 'not') text = `not { ${terms.body.map((b) => exprText(b, names)).join('; ')} }`;
+  else if (terms.type === 'logicaland' || terms.type === 'logicalor') text = `${terms.lhs.map((b) => exprText(b, names)).join('; ')} ${terms.type === 'logicaland' ? 'and' : 'or'} ${terms.rhs.map((b) => exprText(b, names)).join('; ')}`;
   else text = terms.type;
   if (e.with?.length) text += e.with.map((w) => ` with ${termText(w.target, names)} as ${termText(w.value, names)}`).join('');
   return e.negated ? `not ${text}` : text;

@@ -31,6 +31,7 @@ export function exprJson(e: Expr): AstJson {
   const terms = e.terms;
   if (Array.isArray(terms)) out.terms = terms.map(termJson);
   else if (isTerm(terms)) out.terms = termJson(terms);
+  else if (terms.type === 'logicaland' || terms.type === 'logicalor') out.terms = { lhs: terms.lhs.map(exprJson), rhs: terms.rhs.map(exprJson), type: terms.type === 'logicaland' ? 'and' : 'or' };
   else throw new Error(`no AST JSON for a residual ${terms.type}`);
   return out;
 }

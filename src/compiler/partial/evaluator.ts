@@ -273,8 +273,44 @@ export class PartialEvaluator {
       case 'some': return k(st);
       case 'not': return this.evalNot(terms.body, st, k, e);
       case 'every': return this.evalEvery(terms, st, k, e.loc);
-      default: throw unsupported(`\`${terms.type === 'logicaland' ? 'and' : 'or'}\` is not supported by partial evaluation`, e.loc);
+      default: return this.evalLogical(e, terms, st, k);
     }
+  }
+
+  /**
+   * `a and b`, `a or b`: evaluated when neither side reads an unknown (true once, binding nothing outside);
+   * otherwise kept whole, as OPA keeps it, with bound variables filled in.
+   */
+  private evalLogical(e: Expr, terms: Extract<Expr['terms'], { type: 'logicaland' | 'logicalor' }>, st: State, k: K): void {
+    if (this.readsUnknowns([terms.lhs, terms.rhs], st.env)) {
+      const plugBody = (b: Body): Body => b.map((x) => ({ ...x, terms: plugLogical(x.terms, st.env) }));
+      return k(this.save(st, { ...e, terms: { ...terms, lhs: plugBody(terms.lhs), rhs: plugBody(terms.rhs) } }));
+    }
+    const holds = (b: Body): boolean => {
+      let found = false;
+      this.childQuery({ kind: 'body', body: b }, st.env, e.loc, (exit) => this.evalBody(b, 0, { env: st.env, saved: [] }, (inner) => exit(inner.env, () => (found = true))));
+      return found;
+    };
+    if (terms.type === 'logicaland' ? holds(terms.lhs) && holds(terms.rhs) : holds(terms.lhs) || holds(terms.rhs)) k(st);
+  }
+
+  /** Whether anything in `node` reads an unknown, directly or through the rules it refers to. */
+  private readsUnknowns(node: unknown, env: Env): boolean {
+    let found = false;
+    const visit = (t: unknown): void => {
+      if (found || t === null || typeof t !== 'object') return;
+      if (Array.isArray(t)) return t.forEach(visit);
+      const n = t as { type?: string };
+      if (n.type === 'ref') {
+        const ref = n as Extract<Term, { type: 'ref' }>;
+        if (this.isUnknown(ref, env)) found = true;
+        const target = staticDataPath(ref);
+        if (target) for (const other of this.rulesReachedBy(target)) if (this.dependsOnUnknowns(other)) found = true;
+      }
+      for (const [name, child] of Object.entries(t)) if (name !== 'loc') visit(child);
+    };
+    visit(node);
+    return found;
   }
 
   /**
@@ -957,6 +993,18 @@ export function plug(t: Term, env: Env): Term {
     case 'object': return { ...t, value: t.value.map(([a, b]): [Term, Term] => [plug(a, env), plug(b, env)]) };
     default: return t;
   }
+}
+
+/** Bound variables filled in throughout an expression's terms, nested bodies included. */
+function plugLogical(terms: Expr['terms'], env: Env): Expr['terms'] {
+  // `a == b` is kept as OPA's compiler leaves it in a body: `a = b`.
+  if (Array.isArray(terms) && terms.length === 3 && callName(terms[0]!) === 'equal') return plugTerms([op('eq', terms[0]!.loc), terms[1]!, terms[2]!], env);
+  if (isTerm(terms) || Array.isArray(terms)) return plugTerms(terms, env);
+  if (terms.type === 'logicaland' || terms.type === 'logicalor') {
+    const body = (b: Body): Body => b.map((x) => ({ ...x, terms: plugLogical(x.terms, env) }));
+    return { ...terms, lhs: body(terms.lhs), rhs: body(terms.rhs) };
+  }
+  return terms;
 }
 
 function plugTerms(terms: Expr['terms'], env: Env): Expr['terms'] {

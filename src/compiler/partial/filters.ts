@@ -85,6 +85,11 @@ function exprCondition(e: Expr, negations: ReadonlyMap<string, Expr[][]> = new M
   if (e.with && e.with.length > 0) throw new FilterError(`"with" not permitted: ${exprText(e)}`, e.loc);
   const supported = negatedSupport(e, negations);
   if (supported) return supported;
+  const t = e.terms;
+  if (!e.negated && !isTerm(t) && !Array.isArray(t) && (t.type === 'logicaland' || t.type === 'logicalor')) {
+    const side = (b: Expr[]): Condition => (b.length === 1 ? exprCondition(b[0]!, negations) : { kind: 'and', items: b.map((x) => exprCondition(x, negations)) });
+    return { kind: t.type === 'logicaland' ? 'and' : 'or', items: [side(t.lhs), side(t.rhs)] };
+  }
   if (e.negated) {
     const inner = exprCondition({ ...e, negated: undefined });
     if (inner.kind !== 'test') throw new FilterError(`"not" over more than one condition not permitted: ${exprText(e)}`, e.loc);

@@ -217,4 +217,18 @@ allow if {
     user: { name: 'bob', tenant: 't1', role: 'admin' },
     query: 'data.tickets.allow == true',
   },
+  {
+    name: '`or` and `and` keywords over residual conditions',
+    policy: `package tickets
+import future.keywords.and
+import future.keywords.or
+allow if {
+  input.ticket.tenant == "t1"
+  input.ticket.status == "open" or input.ticket.assignee == "bob" and input.ticket.resolved == false
+}
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
 ];

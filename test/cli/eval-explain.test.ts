@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { opaPath } from '../compiler/opa-oracle.js';
+import { rolesPolicy } from '../compiler/explain/policies.js';
 
 const opa = opaPath();
 const dir = mkdtempSync(join(tmpdir(), 'verdict-eval-explain-'));
@@ -18,24 +19,7 @@ const file = (name: string, text: string) => {
   return join(dir, name);
 };
 
-const roles = file('roles.rego', `package x
-
-allow if {
-  trace("checking role")
-  input.role == "admin"
-}
-
-allow if {
-  input.user == "bob"
-  trace(sprintf("user %v", [input.user]))
-}
-
-deny contains msg if {
-  some r in input.roles
-  r != "admin"
-  msg := sprintf("bad %v", [r])
-}
-`);
+const roles = file('roles.rego', rolesPolicy);
 const simple = file('simple.rego', `package s
 
 default allow := false

@@ -6,25 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { send, startOpaAndVerdict, type OpaServer } from './harness.js';
 import type { RunningServer } from '../../src/server/start.js';
+import { rolesPolicy } from '../compiler/explain/policies.js';
 
-const policy = `package x
-
-allow if {
-  trace("checking role")
-  input.role == "admin"
-}
-
-allow if {
-  input.user == "bob"
-  trace(sprintf("user %v", [input.user]))
-}
-
-deny contains msg if {
-  some r in input.roles
-  r != "admin"
-  msg := sprintf("bad %v", [r])
-}
-`;
+const policy = rolesPolicy;
 
 const wrapping = `package w
 

@@ -7,6 +7,8 @@ import { LoadError } from './load.js';
 import { evaluateQuery, type EvalOutput } from './eval.js';
 import { prettyTable } from './pretty-table.js';
 import { evaluatePartialQuery, partialFlagError } from './eval-partial.js';
+import { explainEval } from './eval-explain.js';
+import { EXPLAIN_MODES, ExplainUnsupported, isExplainMode, type ExplainMode } from '../compiler/explain/index.js';
 
 const FORMATS = ['json', 'pretty', 'raw', 'values', 'bindings'] as const;
 const NO_TRACE = "Verdict evaluates compiled wasm, which keeps no evaluation trace";
@@ -26,6 +28,7 @@ const evalFlags: FlagGroup[] = [
       metrics: { type: 'boolean', help: 'report timers (load, parse, compile, eval) in nanoseconds' },
       import: { type: 'string', multiple: true, value: 'IMPORT', help: 'import for the query (e.g. data.lib.x); repeatable' },
       package: { type: 'string', value: 'PACKAGE', help: "evaluate the query in this package (its rules are visible unqualified)" },
+      explain: { type: 'string', value: 'MODE', help: 'explain the evaluation: notes, fails, full or debug (json and pretty formats)' },
       partial: { type: 'boolean', short: 'p', help: 'partially evaluate the query (prints OPA\'s -p JSON; json format only)' },
       unknowns: { type: 'string', multiple: true, value: 'REF', help: 'with -p: a reference to treat as unknown (default input); repeatable' },
       'disable-inlining': { type: 'string', multiple: true, value: 'REF', help: 'with -p: a rule reference never inlined into the queries; repeatable' },
@@ -39,7 +42,6 @@ const evalFlags: FlagGroup[] = [
     flags: {
       'strict-builtin-errors': { type: 'boolean', help: '', refused: "verdict eval does not collect builtin errors yet (the server's ?strict-builtin-errors does)" },
       'show-builtin-errors': { type: 'boolean', help: '', refused: 'builtin errors are not collected by Verdict' },
-      explain: { type: 'string', help: '', refused: NO_TRACE },
       'var-values': { type: 'boolean', help: '', refused: NO_TRACE },
       profile: { type: 'boolean', help: '', refused: NO_TRACE },
       'profile-limit': { type: 'string', help: '', refused: NO_TRACE },
@@ -91,6 +93,11 @@ export async function evalCommand(args: string[]): Promise<number> {
       if (positionals.length !== (values.stdin ? 0 : 1)) throw new FlagError(values.stdin ? 'the query is read from stdin: give no QUERY argument' : 'specify exactly one query argument');
       const partialError = partialFlagError(values as { partial?: boolean; unknowns?: string[]; 'disable-inlining'?: string[] });
       if (partialError) throw new FlagError(partialError);
+      if (values.explain !== undefined) {
+        if (!isExplainMode(values.explain as string)) throw new FlagError(`--explain ${String(values.explain)}: expected one of ${EXPLAIN_MODES.join(', ')}`);
+        if (values.format !== 'json' && values.format !== 'pretty') throw new FlagError('--explain prints with --format json or pretty only');
+        if (values.partial || (values.bundle as string[] | undefined)?.length || values.package || values.import) throw new FlagError('--explain takes -d, -i/-I and the query only (not -p, -b, --package or --import)');
+      }
       if (values.partial && values.format !== 'json') throw new FlagError('-p prints JSON only (--format json)');
       if (values.partial && ((values.bundle as string[] | undefined)?.length || values.package || values.import || values.metrics)) throw new FlagError('-p takes -d, -i/-I and --unknowns/--disable-inlining only');
     },
@@ -100,14 +107,16 @@ export async function evalCommand(args: string[]): Promise<number> {
   const format = values.format as (typeof FORMATS)[number];
   if (values.partial) return partialCommand(values, positionals);
   const metrics = values.metrics ? {} : undefined;
-  let out: EvalOutput;
+  const stdinInput = values['stdin-input'] ? readFileSync(0, 'utf8') : undefined;
+  const query = values.stdin ? readFileSync(0, 'utf8') : positionals[0]!;
+  let out: EvalOutput & { explanation?: unknown[] };
   try {
     out = await evaluateQuery({
       dataPaths: (values.data as string[] | undefined) ?? [],
       bundlePaths: (values.bundle as string[] | undefined) ?? [],
       inputFile: values.input as string | undefined,
-      inputText: values['stdin-input'] ? readFileSync(0, 'utf8') : undefined,
-      query: values.stdin ? readFileSync(0, 'utf8') : positionals[0]!,
+      inputText: stdinInput,
+      query,
       regoVersion: values['v0-compatible'] ? 'v0' : 'v1',
       context: { package: values.package as string | undefined, imports: values.import as string[] | undefined },
       ignore: values.ignore as string[] | undefined,
@@ -118,6 +127,18 @@ export async function evalCommand(args: string[]): Promise<number> {
     out = { errors: [{ message: err.message }] };
   }
   if (metrics && !out.errors) out.metrics = sortedKeys(metrics);
+  let explanationLines: string[] = [];
+  if (values.explain !== undefined && !out.errors) {
+    try {
+      const explanation = await explainEval({ dataPaths: (values.data as string[] | undefined) ?? [], inputFile: values.input as string | undefined, inputText: stdinInput, query, regoVersion: values['v0-compatible'] ? 'v0' : 'v1', ignore: values.ignore as string[] | undefined }, values.explain as ExplainMode, format === 'json' ? 'json' : 'pretty');
+      if (format === 'json') out = { ...out, explanation };
+      else explanationLines = explanation as string[];
+    } catch (err) {
+      if (!(err instanceof ExplainUnsupported)) throw err;
+      out = { errors: [{ message: `--explain: ${err.message}` }] };
+    }
+  }
+  if (explanationLines.length > 0) process.stdout.write(`${explanationLines.join('\n')}\n`);
   process.stdout.write(render(out, format));
   if (out.errors) {
     if (format !== 'json') console.error(goErrorList(out.errors.map((e) => (e.code ? regoErrorText({ ...e, code: e.code } as Parameters<typeof regoErrorText>[0]) : e.message))));

@@ -47,8 +47,13 @@ export function deprecatedBuiltins(capabilities: Capabilities): Set<string> {
 }
 
 export function checkRego(files: RegoFile[], options: CompileRegoOptions): Module[] {
+  return checkRegoNamed(files, options).modules;
+}
+
+/** checkRego, with the source name of each generated local variable. */
+export function checkRegoNamed(files: RegoFile[], options: CompileRegoOptions): { modules: Module[]; localNames: ReadonlyMap<string, string> } {
   const modules = parseRegoFiles(files, options);
-  return checkParsedModules(modules, options, new Set(modules.filter((_, i) => files[i]!.query)));
+  return checkParsedModulesNamed(modules, options, new Set(modules.filter((_, i) => files[i]!.query)));
 }
 
 /** Parses every file (each in its own Rego version, else the set's); throws RegoCompileError with all errors. */
@@ -66,13 +71,17 @@ export function parseRegoFiles(files: RegoFile[], options: { regoVersion?: RegoV
 
 /** The compile stages over modules just parsed, which they rewrite in place. Throws RegoCompileError. */
 export function checkParsedModules(modules: Module[], options: CompileRegoOptions, queryModules: ReadonlySet<Module> = new Set()): Module[] {
+  return checkParsedModulesNamed(modules, options, queryModules).modules;
+}
+
+function checkParsedModulesNamed(modules: Module[], options: CompileRegoOptions, queryModules: ReadonlySet<Module>): { modules: Module[]; localNames: ReadonlyMap<string, string> } {
   const builtin = (name: string) => {
     const decl = options.builtins.get(name);
     return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined, deprecated: options.deprecated.has(name), decl };
   };
   const out = compileOwnedModules(modules, { builtin, queryModules });
   if (out.errors.length > 0) throw new RegoCompileError(out.errors);
-  return out.modules;
+  return { modules: out.modules, localNames: out.localNames };
 }
 
 /** Entrypoints are "pkg/rule" paths. Throws RegoCompileError or PlanError. */

@@ -11,6 +11,8 @@ export interface CompileResult {
   errors: RegoError[];
   /** Milliseconds per stage that ran, by stage name. */
   timings: Record<string, number>;
+  /** Generated local variable → the name written in the source (for traces and messages). */
+  localNames: ReadonlyMap<string, string>;
 }
 
 export function compileModules(modules: Module[], options: CompileOptions = {}, stages: readonly Stage[] = STAGES): CompileResult {
@@ -30,5 +32,5 @@ export function compileOwnedModules(modules: Module[], options: CompileOptions =
     timings[stage.name] = performance.now() - started;
     if (ctx.errors.length > 0) break;
   }
-  return { modules: ctx.modules, errors: ctx.errors, timings };
+  return { modules: ctx.modules, errors: ctx.errors, timings, localNames: ctx.rewritten };
 }

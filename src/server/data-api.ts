@@ -13,6 +13,7 @@ import { decide, type Decision } from './decisions.js';
 import { evaluationFailed, invalidParameter, storeFailed, undefinedDocument } from './errors.js';
 import { boolParam, sendEmpty, sendJson } from './respond.js';
 import { refuseUnsupportedParams } from './query-params.js';
+import { explainMode, explanation } from './explain.js';
 
 const encoder = new TextEncoder();
 const missingInputWarning = { code: 'api_usage_warning', message: "'input' key missing from the request" };
@@ -54,14 +55,21 @@ function provenance(ctx: ServerContext) {
 }
 
 /** Builds DataResponseV1 with the field order OPA writes: decision_id, provenance, metrics, result, warning. */
-function dataResponse(ctx: ServerContext, query: URLSearchParams, decision: Decision, warn: boolean) {
+function dataResponse(ctx: ServerContext, query: URLSearchParams, decision: Decision, warn: boolean, explained?: unknown[]) {
   const body: Record<string, unknown> = {};
   if (decision.decisionId) body.decision_id = decision.decisionId;
   if (boolParam(query, 'provenance')) body.provenance = provenance(ctx);
+  if (explained) body.explanation = explained;
   if (boolParam(query, 'metrics')) body.metrics = decision.metrics;
   if (decision.defined) body.result = decision.result;
   if (warn) body.warning = missingInputWarning;
   return body;
+}
+
+/** ?explain: the explanation of `data.<path> = _`, computed before the decision so a refusal decides nothing. */
+function explainData(ctx: ServerContext, query: URLSearchParams, path: string[], input: unknown): unknown[] | undefined {
+  const mode = explainMode(query);
+  return mode && explanation(ctx, query, mode, { path, input });
 }
 
 /** POST /v1/data/{path}: body {"input": ...}. */
@@ -86,9 +94,10 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
   // OPA reads "input": null as no input at all (the warning included).
   const hasInput = isObject(request) && request.input !== undefined && request.input !== null;
   const input = hasInput ? (request as { input: unknown }).input : undefined;
+  const explained = explainData(ctx, query, path, input);
   const decided = decideRequest(ctx, req, path, input, hasInput ? inputText : undefined, started, evaluateOptions(query));
   const decision = decided instanceof Promise ? await decided : decided;
-  sendJson(req, res, 200, dataResponse(ctx, query, decision, !hasInput), boolParam(query, 'pretty'), ctx.encoding);
+  sendJson(req, res, 200, dataResponse(ctx, query, decision, !hasInput, explained), boolParam(query, 'pretty'), ctx.encoding);
 }
 
 /** GET /v1/data/{path}?input=<json>. */
@@ -107,9 +116,10 @@ export async function getData(ctx: ServerContext, req: IncomingMessage, res: Ser
       throw invalidParameter(`parameter contains malformed input document: ${(err as Error).message}`);
     }
   }
+  const explained = explainData(ctx, query, path, input);
   const decided = decideRequest(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!), started, evaluateOptions(query));
   const decision = decided instanceof Promise ? await decided : decided;
-  sendJson(req, res, 200, dataResponse(ctx, query, decision, false), boolParam(query, 'pretty'), ctx.encoding);
+  sendJson(req, res, 200, dataResponse(ctx, query, decision, false, explained), boolParam(query, 'pretty'), ctx.encoding);
 }
 
 /** POST /v0/data/{path} and POST /: the raw body is the input; undefined is a 404. */

@@ -13,6 +13,8 @@ import { InputNumberError, parseEnvelope, readBody } from './body.js';
 import type { ServerContext } from './context.js';
 import { ApiError, evaluationFailed, invalidParameter, type ErrorDetail } from './errors.js';
 import { refuseUnsupportedParams } from './query-params.js';
+import { explainMode, explanation } from './explain.js';
+import { readJson } from '../json/reader.js';
 import { boolParam, sendJson } from './respond.js';
 
 const encoder = new TextEncoder();
@@ -49,6 +51,8 @@ export async function postQuery(ctx: ServerContext, req: IncomingMessage, res: S
  */
 async function answer(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, params: URLSearchParams, q: string, input: Uint8Array | undefined, started: bigint | undefined): Promise<void> {
   if (q.trim() === '') throw new ApiError(500, 'internal_error', 'cannot evaluate empty query');
+  const mode = explainMode(params);
+  const explained = mode && explanation(ctx, params, mode, { query: q, input: input === undefined ? undefined : readJson(new TextDecoder().decode(input)) });
   let answered: Awaited<ReturnType<ServerContext['engine']['query']>>;
   try {
     answered = await ctx.engine.query(q, input);
@@ -59,6 +63,7 @@ async function answer(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
     throw err;
   }
   const body: Record<string, unknown> = {};
+  if (explained) body.explanation = explained;
   if (boolParam(params, 'metrics')) {
     const handler = started === undefined ? {} : { timer_server_handler_ns: Number(process.hrtime.bigint() - started) };
     body.metrics = { timer_rego_query_compile_ns: answered.compileNs, timer_rego_query_eval_ns: answered.evalNs, ...handler };

@@ -73,6 +73,8 @@ export function exprJson(e: Expr): AstJson {
   else if (terms.type === 'some') out.terms = { symbols: terms.symbols.map(termJson) };
   else if (terms.type === 'every') {
     out.terms = { body: terms.body.map(exprJson), domain: termJson(terms.domain), key: terms.key ? termJson(terms.key) : null, value: termJson(terms.value) };
+  } else if (terms.type === 'logicaland' || terms.type === 'logicalor') {
+    out.terms = { lhs: terms.lhs.map(exprJson), rhs: terms.rhs.map(exprJson), type: terms.type === 'logicaland' ? 'and' : 'or' };
   } else throw new Error(`no AST JSON for a ${terms.type}`);
   if (e.with) out.with = e.with.map((w) => ({ target: termJson(w.target), value: termJson(w.value) }));
   return out;
@@ -94,7 +96,7 @@ export function supportModulesJson(rules: SupportRule[]): AstJson[] {
     modules.get(key)!.push(json);
   }
   return [...modules].map(([key, rulesJson]) => ({
-    package: { path: [{ type: 'var', value: 'data' }, ...['partial', ...key.split('.')].map((s) => ({ type: 'string', value: s }))] },
+    package: { path: [{ type: 'var', value: 'data' }, ...['partial', ...(key === '' ? [] : key.split('.'))].map((s) => ({ type: 'string', value: s }))] },
     rules: rulesJson,
   }));
 }

@@ -29,6 +29,22 @@ export interface PartialOptions {
   disableInlining: string[][];
   input: unknown;
   data: unknown;
+  /** Receives evaluation events (explain): the evaluation is then a full one, as OPA's trace follows it. */
+  tracer?: (event: TraceEvent) => void;
+}
+
+/** What an evaluation event is about: a query body, a rule (with its path), an expression, or none (a note). */
+export type TraceNode = { kind: 'body'; body: Body } | { kind: 'rule'; rule: Rule; path: string[] } | { kind: 'expr'; expr: Expr } | null;
+
+export interface TraceEvent {
+  op: 'enter' | 'eval' | 'exit' | 'redo' | 'fail' | 'note' | 'index';
+  query: number;
+  parent: number;
+  node: TraceNode;
+  /** The bindings at the event (values as evaluated: plug before printing). */
+  env: ReadonlyMap<string, Term>;
+  location: Location;
+  message?: string;
 }
 
 export interface SupportRule {
@@ -78,8 +94,13 @@ export class PartialEvaluator {
   private readonly rules = new Map<string, RuleSet>();
   /** Every prefix of a rule path, for refs that stop above rules (a package, say). */
   private readonly rulePrefixes = new Set<string>();
-  private readonly dependsMemo = new Map<string, boolean>();
-  private readonly knownValues = new Map<string, Term | null>();
+  private dependsMemo = new Map<string, boolean>();
+  private knownValues = new Map<string, Term | null>();
+  /** The known input and the unknowns: `with input… as` replaces them for one expression. */
+  private input: unknown;
+  private unknowns: string[][];
+  /** Inside `with`: support rules (shared by every use of a rule) would not see the replaced input. */
+  private inWith = false;
   private readonly support = new Map<string, SupportRule[]>();
   private fresh = 0;
   /** Variables standing for values only known when the residual query runs. */
@@ -87,8 +108,17 @@ export class PartialEvaluator {
   private queryVars: ReadonlySet<string> = new Set();
   /** Reference segments already evaluated (residual ones stay non-ground). */
   private readonly evaluated = new WeakSet<Term>();
+  /** Tracing: the query (rule body, negation, comprehension) being evaluated, and each query's parent. */
+  private query = 0;
+  private nextQuery = 1;
+  private readonly parents = new Map<number, number>([[0, 0]]);
+  /** Queries that stopped after their first solution (complete rules with a constant value: OPA's early exit). */
+  private readonly halted = new Set<number>();
+  private currentExpr: Expr | undefined;
 
   constructor(modules: Module[], private readonly options: PartialOptions) {
+    this.input = options.input;
+    this.unknowns = options.unknowns;
     for (const m of modules) {
       const pkg = m.package.path.slice(1).map((t) => (t.type === 'string' ? t.value : ''));
       for (const rule of m.rules) this.addRule(pkg, rule);
@@ -137,6 +167,68 @@ export class PartialEvaluator {
     return { queries, support };
   }
 
+  /**
+   * Evaluates a query body in full, reporting each event to the tracer; returns the bindings of each solution.
+   * Anything left residual (a nondeterministic builtin, say) is refused: the trace would not be OPA's.
+   */
+  explain(body: Body): Env[] {
+    const solutions: Env[] = [];
+    const node: TraceNode = { kind: 'body', body };
+    const loc = body[0]?.loc ?? NO_LOC;
+    this.emit('enter', 0, node, new Map(), loc);
+    this.evalBody(body, 0, { env: new Map(), saved: [] }, (st) => {
+      if (st.saved.length > 0) throw unsupported(`explain cannot follow ${describe(st.saved[0]!)}, which the evaluator keeps unevaluated`, st.saved[0]!.loc);
+      this.emit('exit', 0, node, st.env, loc);
+      solutions.push(st.env);
+      this.query = 0;
+      this.emit('redo', 0, node, st.env, loc);
+    });
+    return solutions;
+  }
+
+  private emit(op: TraceEvent['op'], query: number, node: TraceNode, env: Env, location: Location, message?: string): void {
+    this.options.tracer?.({ op, query, parent: this.parents.get(query) ?? 0, node, env, location, message });
+  }
+
+  /**
+   * Runs `run` as a child query of the current one (with the next query id), traced as OPA traces a rule body: Enter, its expressions,
+   * Exit for each solution, then (once the solution's continuation returned) Redo. With `early`, the query
+   * stops after its first solution. Untraced, `run` runs as it is.
+   */
+  private childQuery(node: TraceNode, env: Env, loc: Location, run: (exit: (end: Env, then: () => void) => void) => void, early = false): void {
+    if (!this.options.tracer) {
+      // Query ids are kept untraced too: OPA names the support rule of a negation after them.
+      const parent = this.query;
+      const q = this.nextQuery++;
+      this.query = q;
+      run((_end, then) => {
+        this.query = parent;
+        then();
+        this.query = q;
+      });
+      this.query = parent;
+      return;
+    }
+    const parent = this.query;
+    const parentExpr = this.currentExpr;
+    const q = this.nextQuery++;
+    this.parents.set(q, parent);
+    this.query = q;
+    this.emit('enter', q, node, env, loc);
+    run((end, then) => {
+      if (this.halted.has(q)) return;
+      this.emit('exit', q, node, end, loc, early ? 'early' : undefined);
+      if (early) this.halted.add(q);
+      this.query = parent;
+      this.currentExpr = parentExpr;
+      then();
+      this.query = q;
+      this.emit('redo', q, node, end, loc);
+    });
+    this.query = parent;
+    this.currentExpr = parentExpr;
+  }
+
   // ---------------------------------------------------------------- bodies and expressions
 
   private evalBody(body: Body, i: number, st: State, k: K): void {
@@ -144,9 +236,28 @@ export class PartialEvaluator {
     this.evalExpr(body[i]!, st, (next) => this.evalBody(body, i + 1, next, k));
   }
 
+  /** An expression, traced as OPA traces one: Eval, then Redo after each solution's continuation, Fail if none. */
   private evalExpr(e: Expr, st: State, k: K): void {
-    if (e.with && e.with.length > 0) throw unsupported('`with` is not supported by partial evaluation', e.loc);
-    if (e.negated) return this.evalNot([{ ...e, negated: undefined }], st, k, e.loc);
+    if (!this.options.tracer) return this.evalExprUntraced(e, st, k);
+    const q = this.query;
+    if (this.halted.has(q)) return;
+    const node: TraceNode = { kind: 'expr', expr: e };
+    this.currentExpr = e;
+    this.emit('eval', q, node, st.env, e.loc);
+    let solved = false;
+    this.evalExprUntraced(e, st, (next) => {
+      if (this.halted.has(q)) return;
+      solved = true;
+      k(next);
+      this.query = q;
+      this.emit('redo', q, node, next.env, e.loc);
+    });
+    if (!solved) this.emit('fail', q, node, st.env, e.loc);
+  }
+
+  private evalExprUntraced(e: Expr, st: State, k: K): void {
+    if (e.with && e.with.length > 0) return this.evalWith(e, e.with, st, k);
+    if (e.negated) return this.evalNot([{ ...e, negated: undefined }], st, k, e);
     const terms = e.terms;
     if (Array.isArray(terms)) return this.evalCallExpr(e, terms, st, k);
     if (isTerm(terms)) {
@@ -160,23 +271,118 @@ export class PartialEvaluator {
     }
     switch (terms.type) {
       case 'some': return k(st);
-      case 'not': return this.evalNot(terms.body, st, k, e.loc);
+      case 'not': return this.evalNot(terms.body, st, k, e);
       case 'every': return this.evalEvery(terms, st, k, e.loc);
-      default: throw unsupported(`\`${terms.type === 'logicaland' ? 'and' : 'or'}\` is not supported by partial evaluation`, e.loc);
+      default: return this.evalLogical(e, terms, st, k);
     }
   }
 
-  /** `not`: fails when the body succeeds unconditionally; a single residual expression is kept negated. */
-  private evalNot(body: Body, st: State, k: K, loc: Location): void {
+  /**
+   * `a and b`, `a or b`: evaluated when neither side reads an unknown (true once, binding nothing outside);
+   * otherwise kept whole, as OPA keeps it, with bound variables filled in.
+   */
+  private evalLogical(e: Expr, terms: Extract<Expr['terms'], { type: 'logicaland' | 'logicalor' }>, st: State, k: K): void {
+    if (this.readsUnknowns([terms.lhs, terms.rhs], st.env)) {
+      const plugBody = (b: Body): Body => b.map((x) => ({ ...x, terms: plugLogical(x.terms, st.env) }));
+      return k(this.save(st, { ...e, terms: { ...terms, lhs: plugBody(terms.lhs), rhs: plugBody(terms.rhs) } }));
+    }
+    const holds = (b: Body): boolean => {
+      let found = false;
+      this.childQuery({ kind: 'body', body: b }, st.env, e.loc, (exit) => this.evalBody(b, 0, { env: st.env, saved: [] }, (inner) => exit(inner.env, () => (found = true))));
+      return found;
+    };
+    if (terms.type === 'logicaland' ? holds(terms.lhs) && holds(terms.rhs) : holds(terms.lhs) || holds(terms.rhs)) k(st);
+  }
+
+  /** Whether anything in `node` reads an unknown, directly or through the rules it refers to. */
+  private readsUnknowns(node: unknown, env: Env): boolean {
+    let found = false;
+    const visit = (t: unknown): void => {
+      if (found || t === null || typeof t !== 'object') return;
+      if (Array.isArray(t)) return t.forEach(visit);
+      const n = t as { type?: string };
+      if (n.type === 'ref') {
+        const ref = n as Extract<Term, { type: 'ref' }>;
+        if (this.isUnknown(ref, env)) found = true;
+        const target = staticDataPath(ref);
+        if (target) for (const other of this.rulesReachedBy(target)) if (this.dependsOnUnknowns(other)) found = true;
+      }
+      for (const [name, child] of Object.entries(t)) if (name !== 'loc') visit(child);
+    };
+    visit(node);
+    return found;
+  }
+
+  /**
+   * `with input… as v` (v known): the expression is evaluated with that input, the unknowns at or under the
+   * replaced path dropped (they are now known) and rule values computed afresh; the rest of the query runs
+   * with the input and unknowns it had. Other targets (data, functions) and unknown values are refused.
+   */
+  private evalWith(e: Expr, mods: NonNullable<Expr['with']>, st: State, k: K): void {
+    const paths = mods.map((w) => {
+      const t = w.target;
+      const segs = t.type === 'var' ? [t.value] : t.type === 'ref' && t.value[0]?.type === 'var' && t.value.slice(1).every((x) => x.type === 'string') ? t.value.map((x) => (x as { value: string }).value) : undefined;
+      if (!segs || segs[0] !== 'input') throw unsupported(`\`with\` on ${t.type === 'ref' ? refText(t) : t.type === 'var' ? t.value : 'a function'} is not supported by partial evaluation (only input)`, w.loc);
+      return segs.slice(1);
+    });
+    this.evalList(mods.map((w) => w.value), st, (values, s) => {
+      values.forEach((value, i) => {
+        if (!isGround(value)) throw unsupported('`with` of a value that is not known is not supported by partial evaluation', mods[i]!.loc);
+      });
+      let input = this.input;
+      let unknowns = this.unknowns;
+      paths.forEach((path, i) => {
+        input = setPath(input, path, toValue(values[i]!));
+        if (unknowns.some((u) => u[0] === 'input' && u.length - 1 < path.length && u.slice(1).every((seg, j) => seg === path[j]))) throw unsupported('`with` on a part of an unknown input is not supported by partial evaluation', mods[i]!.loc);
+        unknowns = unknowns.filter((u) => !(u[0] === 'input' && path.every((seg, j) => u[j + 1] === seg)));
+      });
+      const outside = { input: this.input, unknowns: this.unknowns, knownValues: this.knownValues, dependsMemo: this.dependsMemo, inWith: this.inWith };
+      const inside = { input, unknowns, knownValues: new Map<string, Term | null>(), dependsMemo: new Map<string, boolean>(), inWith: true };
+      Object.assign(this, inside);
+      try {
+        this.evalExprUntraced({ ...e, with: undefined }, s, (next) => {
+          Object.assign(this, outside);
+          k(next);
+          Object.assign(this, inside);
+        });
+      } finally {
+        Object.assign(this, outside);
+      }
+    });
+  }
+
+  /**
+   * `not`: fails when the body succeeds unconditionally. Residual outcomes are negated in place where OPA does
+   * (every expression an equality or a test without references, and no variables): not ((A and B) or C) is
+   * (not A and not C) or (not B and not C). Otherwise they become a support rule, named as OPA names it after
+   * the query, the expression's index and the negation's own query, and the query keeps `not` of it.
+   */
+  private evalNot(body: Body, st: State, k: K, e: Expr): void {
+    const loc = e.loc;
     const outcomes: Expr[][] = [];
-    this.evalBody(body, 0, { env: st.env, saved: [] }, (inner) => outcomes.push([...inner.saved]));
+    const parentQuery = this.query;
+    let negation = 0;
+    this.childQuery({ kind: 'body', body }, st.env, loc, (exit) => {
+      negation = this.query;
+      this.evalBody(body, 0, { env: st.env, saved: [] }, (inner) => exit(inner.env, () => outcomes.push([...inner.saved])));
+    });
     if (outcomes.length === 0) return k(st);
     if (outcomes.some((saved) => saved.length === 0)) return;
     if (outcomes.length === 1 && outcomes[0]!.length === 1) {
       const only = outcomes[0]![0]!;
       return k(this.save(st, { ...only, negated: only.negated ? undefined : true }));
     }
-    throw unsupported('`not` over more than one residual expression is not supported by partial evaluation', loc);
+    if (outcomes.every((saved) => saved.every(negatable))) {
+      const choose = (i: number, s: State): void => {
+        if (i >= outcomes.length) return k(s);
+        for (const x of outcomes[i]!) choose(i + 1, this.save(s, { ...x, negated: true }));
+      };
+      return choose(0, st);
+    }
+    if (outcomes.some((saved) => saved.some((x) => x.terms !== undefined && hasFreeVars(x)))) throw unsupported('`not` over residual expressions that bind variables is not supported by partial evaluation', loc);
+    const name = `__not${parentQuery}_${e.index}_${negation}__`;
+    if (!this.support.has(name)) this.support.set(name, outcomes.map((saved) => ({ path: [name], kind: 'complete' as const, value: TRUE, body: reindex(saved) })));
+    k(this.save(st, { index: 0, negated: true, terms: { type: 'ref', value: [v('data', loc), str('partial', loc), str(name, loc)], loc }, loc }));
   }
 
   private evalEvery(every: Extract<Expr['terms'], { type: 'every' }>, st: State, k: K, loc: Location): void {
@@ -204,6 +410,13 @@ export class PartialEvaluator {
       return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => this.unify(a, b, s2, k), a), terms[2]);
     }
     if (name === 'print' || name === 'internal.print') return k(st);
+    if (name === 'trace' && this.options.tracer) {
+      return this.evalTerm(terms[1]!, st, (msg, next) => {
+        if (msg.type !== 'string') return;
+        this.emit('note', this.query, null, next.env, this.currentExpr?.loc ?? e.loc, msg.value);
+        k(next);
+      });
+    }
     this.evalCall(terms[0]!, terms.slice(1), st, e.loc, (result, output, next) => {
       if (output) return this.evalTerm(output, next, (o, n2) => this.unify(o, result, n2, k));
       if (isGround(result)) {
@@ -251,11 +464,11 @@ export class PartialEvaluator {
 
   private evalComprehension(t: Extract<Term, { type: 'arraycomprehension' | 'setcomprehension' | 'objectcomprehension' }>, st: State, k: KT): void {
     const rows: Term[][] = [];
-    this.evalBody(t.value.body, 0, { env: st.env, saved: [] }, (inner) => {
+    this.childQuery({ kind: 'body', body: t.value.body }, st.env, t.loc, (exit) => this.evalBody(t.value.body, 0, { env: st.env, saved: [] }, (inner) => exit(inner.env, () => {
       if (inner.saved.length > 0) throw unsupported('a comprehension depending on unknowns is not supported by partial evaluation', t.loc);
       const heads = t.type === 'objectcomprehension' ? [t.value.key, t.value.value] : [t.value.term];
       rows.push(heads.map((h) => plug(h, inner.env)));
-    });
+    })));
     if (rows.some((r) => !r.every(isGround))) throw unsupported('a comprehension depending on unknowns is not supported by partial evaluation', t.loc);
     if (t.type === 'arraycomprehension') return k({ type: 'array', value: rows.map((r) => r[0]!), loc: t.loc }, st);
     if (t.type === 'setcomprehension') return k(toTerm(sortedSet(rows.map((r) => toValue(r[0]!))), t.loc), st);
@@ -337,10 +550,10 @@ export class PartialEvaluator {
       const params = branch.head.args ?? rule.head.args ?? [];
       const bindParams = (i: number, s: State): void => {
         if (i >= params.length) {
-          return this.evalBody(branch.body, 0, s, (end) => this.evalTerm(branch.head.value ?? TRUE, end, (value, e2) => {
+          return this.childQuery({ kind: 'rule', rule: branch, path: [] }, s.env, branch.loc, (exit) => this.evalBody(branch.body, 0, s, (end) => this.evalTerm(branch.head.value ?? TRUE, end, (value, e2) => exit(e2.env, () => {
             done = true;
             k(plug(value, e2.env), e2.saved);
-          }));
+          }))));
         }
         this.unify(params[i]!, args[i]!, s, (n) => bindParams(i + 1, n));
       };
@@ -382,11 +595,12 @@ export class PartialEvaluator {
         if (segs.length === ref.value.length - 1) {
           const rules = this.rules.get(segs.join('.'));
           if (rules) return this.evalRuleRef(rules, ref, ref.value.length, st, k, other);
+          if (this.options.tracer && (this.rulePrefixes.has(segs.join('.')) || segs.length === 0)) return this.tracedTree(segs, st, k, ref.loc);
           if (this.rulePrefixes.has(segs.join('.'))) throw unsupported(`reference ${refText(ref)} to a document containing rules is not supported by partial evaluation`, ref.loc);
         }
       }
       if (this.isUnknown(ref, st.env)) return this.residual(ref, st, k);
-      const root = head.value === 'input' ? this.options.input : this.options.data;
+      const root = head.value === 'input' ? this.input : this.options.data;
       if (root === undefined) return;
       return this.walkValue(toTerm(root), ref.value.slice(1), st, k, ref.loc);
     }
@@ -427,6 +641,7 @@ export class PartialEvaluator {
     const rest = ref.value.slice(at);
     if (rules.kind === 'unsupported') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which partial evaluation does not support`, ref.loc);
     if (rules.kind === 'function') throw unsupported(`function ${rules.path.join('.')} referenced without a call`, ref.loc);
+    if (this.options.tracer) return this.tracedRuleRef(rules, rest, st, k, ref.loc);
     if (!this.dependsOnUnknowns(rules.path)) {
       const value = this.knownValue(rules);
       if (value) this.walkValue(value, rest, st, k, ref.loc);
@@ -462,13 +677,116 @@ export class PartialEvaluator {
   /**
    * A rule's body, then its head: `k` gets the value (a set rule's element), plugged, and an object rule's key.
    */
-  private evalRule(rule: Rule, start: State, k: (value: Term, end: State, key?: Term) => void): void {
+  private evalRule(rule: Rule, start: State, k: (value: Term, end: State, key?: Term) => void, path: string[] = [], early = false): void {
+    this.childQuery({ kind: 'rule', rule, path }, start.env, rule.loc, (exit) => this.evalRuleBody(rule, start, (value, end, key) => exit(end.env, () => k(value, end, key))), early);
+  }
+
+  private evalRuleBody(rule: Rule, start: State, k: (value: Term, end: State, key?: Term) => void): void {
     const head = rule.head;
     const valueTerm = head.key && !head.value ? head.key : head.value ?? TRUE;
     this.evalBody(rule.body, 0, start, (end) => this.evalTerm(valueTerm, end, (value, e2) => {
       if (!(head.key && head.value)) return k(plug(value, e2.env), e2);
       this.evalTerm(head.key, e2, (key, e3) => k(plug(value, e3.env), e3, plug(key, e3.env)));
     }));
+  }
+
+  /**
+   * A rule's value in full evaluation, traced as OPA evaluates it: only the rules its index selects are
+   * entered; a complete rule's value goes to the continuation from inside the rule body (so the trace nests as
+   * OPA's does) and is cached after the first solution; a complete rule whose rules all give one constant stops
+   * at its first solution (early exit). Sets and objects are collected in full first.
+   */
+  private tracedRuleRef(rules: RuleSet, rest: Term[], st: State, k: KT, loc: Location): void {
+    const key = rules.path.join('.');
+    const cached = this.knownValues.get(key);
+    if (cached !== undefined) {
+      if (cached) this.walkValue(cached, rest, st, k, loc);
+      return;
+    }
+    const empty: State = { env: new Map(), saved: [] };
+    const matched = rules.rules.filter((r) => this.indexSelects(r));
+    const early = rules.kind === 'complete' && matched.length > 0 && matched.every((r) => !r.else && r.head.value !== undefined && isGround(r.head.value) && groundEqual(r.head.value, matched[0]!.head.value!));
+    const plural = (n: number) => `${n} rule${n === 1 ? '' : 's'}`;
+    this.emit('index', this.query, null, st.env, this.currentExpr?.loc ?? loc, `${['data', ...rules.path].join('.')} (matched ${plural(matched.length)}${early ? ', early exit' : ''})`);
+    const traced = (rule: Rule, f: (value: Term, end: State, key?: Term) => void, stopEarly = false) =>
+      this.evalRule(rule, empty, f, rules.path, stopEarly);
+    if (rules.kind === 'complete') {
+      let value: Term | undefined;
+      for (const rule of matched) {
+        let found = false;
+        for (let r: Rule | undefined = rule; r && !found; r = r.else) {
+          traced(r, (v1) => {
+            found = true;
+            if (value) {
+              if (!groundEqual(value, v1)) throw new PartialEvalError('eval_conflict_error', 'complete rules must not produce multiple outputs', rule.loc);
+              return;
+            }
+            value = v1;
+            this.knownValues.set(key, v1);
+            this.walkValue(v1, rest, st, k, loc);
+          }, early);
+        }
+        if (value && early) break;
+      }
+      if (!value && rules.default) {
+        traced(rules.default, (v1) => {
+          value = v1;
+          this.knownValues.set(key, v1);
+          this.walkValue(v1, rest, st, k, loc);
+        });
+      }
+      if (!value) this.knownValues.set(key, null);
+      return;
+    }
+    const items: unknown[] = [];
+    const obj: Record<string, unknown> = {};
+    for (const rule of matched) {
+      traced(rule, (head, _end, k2) => {
+        if (rules.kind === 'set') items.push(toValue(head));
+        else obj[String(toValue(k2!))] = toValue(head);
+      });
+    }
+    const value = rules.kind === 'set' ? toTerm(sortedSet(items)) : toTerm(obj);
+    this.knownValues.set(key, value);
+    this.walkValue(value, rest, st, k, loc);
+  }
+
+  /** A document that holds rules (a package), in full: its base data with each rule's value set in it. */
+  private tracedTree(prefix: string[], st: State, k: KT, loc: Location): void {
+    const base = prefix.reduce<unknown>((at, seg) => (at !== null && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>)[seg] : undefined), this.options.data);
+    const doc: Record<string, unknown> = base !== null && typeof base === 'object' && !Array.isArray(base) ? structuredClone(base as Record<string, unknown>) : {};
+    const sets = [...this.rules.values()].filter((r) => r.kind !== 'function' && r.path.length > prefix.length && prefix.every((s, i) => s === r.path[i])).sort((a, b) => (a.path.join('.') < b.path.join('.') ? -1 : 1));
+    for (const rules of sets) {
+      if (rules.kind === 'unsupported') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which explain does not support`, loc);
+      let value: Term | undefined;
+      this.tracedRuleRef(rules, [], st, (t) => (value ??= t), loc);
+      if (!value) continue;
+      let at = doc;
+      for (const seg of rules.path.slice(prefix.length, -1)) at = (at[seg] ??= {}) as Record<string, unknown>;
+      at[rules.path[rules.path.length - 1]!] = toValue(value);
+    }
+    k(toTerm(doc, loc), st);
+  }
+
+  /**
+   * OPA's rule index, as far as a trace shows it: a rule with a top-level equality between a constant
+   * reference into input and a scalar is only entered when the input has that value there.
+   */
+  private indexSelects(rule: Rule): boolean {
+    for (const e of rule.body) {
+      if (e.negated || (e.with && e.with.length > 0) || !Array.isArray(e.terms)) continue;
+      const name = exprOperator(e);
+      if (name !== 'eq' && name !== 'equal') continue;
+      const [, a, b] = e.terms as Term[];
+      for (const [ref, scalar] of [[a!, b!], [b!, a!]]) {
+        if (ref.type !== 'ref' || ref.value[0]?.type !== 'var' || ref.value[0].value !== 'input' || !ref.value.slice(1).every((s) => s.type === 'string')) continue;
+        if (!['string', 'number', 'boolean', 'null'].includes(scalar.type)) continue;
+        let at: unknown = this.input;
+        for (const seg of ref.value.slice(1)) at = at !== null && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>)[(seg as { value: string }).value] : undefined;
+        if (at === undefined || !groundEqual(toTerm(at), scalar)) return false;
+      }
+    }
+    return true;
   }
 
   /** A rule evaluated in full: its value, or null when it is undefined. Cached per evaluation. */
@@ -511,6 +829,7 @@ export class PartialEvaluator {
   /** Support rules for `rules` under data.partial, and the residual reference to them. */
   private supportRef(rules: RuleSet, rest: Term[], st: State, k: KT, loc: Location): void {
     const key = rules.path.join('.');
+    if (this.inWith) throw unsupported(`rule ${key} kept as a support rule under \`with\` is not supported by partial evaluation`, loc);
     if (!this.support.has(key)) {
       const made: SupportRule[] = [];
       this.support.set(key, made);
@@ -570,7 +889,7 @@ export class PartialEvaluator {
   private isUnknown(ref: Extract<Term, { type: 'ref' }>, env: Env): boolean {
     const head = ref.value[0]!;
     if (head.type !== 'var') return false;
-    return this.options.unknowns.some((u) => {
+    return this.unknowns.some((u) => {
       if (u[0] !== head.value) return false;
       for (let i = 1; i < Math.min(u.length, ref.value.length); i++) {
         const seg = plug(ref.value[i]!, env);
@@ -646,6 +965,7 @@ export class PartialEvaluator {
   }
 
   private save(st: State, e: Expr): State {
+    if (this.options.tracer) throw unsupported(`${describe(e)} that cannot be evaluated in full is not supported by explain`, e.loc);
     return { env: st.env, saved: [...st.saved, { ...e, terms: plugTerms(e.terms, st.env) }] };
   }
 
@@ -673,6 +993,18 @@ export function plug(t: Term, env: Env): Term {
     case 'object': return { ...t, value: t.value.map(([a, b]): [Term, Term] => [plug(a, env), plug(b, env)]) };
     default: return t;
   }
+}
+
+/** Bound variables filled in throughout an expression's terms, nested bodies included. */
+function plugLogical(terms: Expr['terms'], env: Env): Expr['terms'] {
+  // `a == b` is kept as OPA's compiler leaves it in a body: `a = b`.
+  if (Array.isArray(terms) && terms.length === 3 && callName(terms[0]!) === 'equal') return plugTerms([op('eq', terms[0]!.loc), terms[1]!, terms[2]!], env);
+  if (isTerm(terms) || Array.isArray(terms)) return plugTerms(terms, env);
+  if (terms.type === 'logicaland' || terms.type === 'logicalor') {
+    const body = (b: Body): Body => b.map((x) => ({ ...x, terms: plugLogical(x.terms, env) }));
+    return { ...terms, lhs: body(terms.lhs), rhs: body(terms.rhs) };
+  }
+  return terms;
 }
 
 function plugTerms(terms: Expr['terms'], env: Env): Expr['terms'] {
@@ -718,6 +1050,65 @@ function staticDataPath(ref: Extract<Term, { type: 'ref' }>): string[] | undefin
 
 function refText(ref: Extract<Term, { type: 'ref' }>): string {
   return ref.value.map((t, i) => (i === 0 && t.type === 'var' ? t.value : t.type === 'string' ? `.${t.value}` : '[_]')).join('');
+}
+
+/**
+ * Whether a residual expression can be negated in place, as OPA judges it on its compiled form: an equality or
+ * a bare term without variables or comprehensions, or another call whose arguments hold no reference either
+ * (OPA's compiler moves references out of call arguments into variables).
+ */
+function negatable(e: Expr): boolean {
+  if (e.negated) return false;
+  if (isTerm(e.terms)) return !hasVarsOrClosures(e.terms);
+  if (!Array.isArray(e.terms)) return false;
+  const args = e.terms.slice(1);
+  const name = exprOperator(e);
+  if (name === 'eq' || name === 'equal') return args.every((t) => !hasVarsOrClosures(t));
+  return args.every((t) => !hasVarsOrClosures(t) && !hasRefs(t));
+}
+
+function hasRefs(t: Term): boolean {
+  switch (t.type) {
+    case 'ref': return true;
+    case 'array': case 'set': case 'call': return t.value.some(hasRefs);
+    case 'object': return t.value.some(([a, b]) => hasRefs(a) || hasRefs(b));
+    default: return false;
+  }
+}
+
+/** Variables in a residual expression other than generated ones (which support rules keep to themselves). */
+function hasFreeVars(e: Expr): boolean {
+  let found = false;
+  const visit = (t: Term) => walkVars(t, (name) => {
+    if (!name.startsWith('__pe') && name !== 'input' && name !== 'data') found = true;
+  });
+  if (Array.isArray(e.terms)) e.terms.slice(1).forEach(visit);
+  else if (isTerm(e.terms)) visit(e.terms);
+  return found;
+}
+
+function hasVarsOrClosures(t: Term): boolean {
+  switch (t.type) {
+    case 'var': return true;
+    case 'ref': return (t.value[0]!.type === 'var' ? !['input', 'data'].includes(t.value[0]!.value) : hasVarsOrClosures(t.value[0]!)) || t.value.slice(1).some(hasVarsOrClosures);
+    case 'array': case 'set': return t.value.some(hasVarsOrClosures);
+    case 'call': return t.value.slice(1).some(hasVarsOrClosures);
+    case 'object': return t.value.some(([a, b]) => hasVarsOrClosures(a) || hasVarsOrClosures(b));
+    case 'arraycomprehension': case 'setcomprehension': case 'objectcomprehension': case 'templatestring': return true;
+    default: return false;
+  }
+}
+
+/** `doc` with `value` at `path` (a copy; objects created where the path has none). */
+function setPath(doc: unknown, path: string[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  const base = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
+  return { ...base, [path[0]!]: setPath(base[path[0]!], path.slice(1), value) };
+}
+
+function describe(e: Expr): string {
+  const name = Array.isArray(e.terms) ? exprOperator(e) : undefined;
+  return name ? `a call to ${name}` : 'an expression';
 }
 
 function reindex(exprs: Expr[]): Expr[] {

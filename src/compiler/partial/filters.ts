@@ -1,7 +1,8 @@
 // Data filters from partial evaluation: the residual queries of a filter rule, with the rows' tables unknown
 // (input.<table>.<column>), become one condition tree, printed as a SQL WHERE clause or as UCAST conditions.
 // Only what a target can express exactly is translated: comparisons of a column with a known scalar, `in` a
-// known collection, prefix/suffix/substring tests, and `not` over one of these. Anything else is refused
+// known collection, prefix/suffix/substring tests, and `not` over one of these or over a negation's support
+// rule (data.partial.__not…__, expanded by De Morgan into negated tests). Anything else is refused
 // naming the expression, never approximated.
 //
 // Rego compares null with everything (null is below every number and string; null != "x" holds), where SQL's
@@ -45,21 +46,50 @@ const OPS: Record<string, Op> = { eq: 'eq', equal: 'eq', neq: 'ne', lt: 'lt', lt
  * no row can (no query), or a tree.
  */
 export function filterCondition(result: PartialResult): Condition | 'all' | 'none' {
-  if (result.support.length > 0) {
-    const rule = result.support.find((r) => r.default) ?? result.support[0]!;
+  const isNegation = (r: PartialResult['support'][number]) => !r.default && r.path.length === 1 && r.path[0]!.startsWith('__not');
+  const others = result.support.filter((r) => !isNegation(r));
+  if (others.length > 0) {
+    const rule = others.find((r) => r.default) ?? others[0]!;
     throw new FilterError(`use of ${rule.default ? 'default' : 'multi-value'} rule in data.${rule.path.join('.')}`, rule.body[0]?.loc);
   }
+  const negations = new Map<string, Expr[][]>();
+  for (const rule of result.support) negations.set(rule.path[0]!, [...(negations.get(rule.path[0]!) ?? []), rule.body]);
   if (result.queries.length === 0) return 'none';
   if (result.queries.some((q) => q.length === 0)) return 'all';
   const ors = result.queries.map((q): Condition => {
-    const items = q.map(exprCondition);
+    const items = q.map((e) => exprCondition(e, negations));
     return items.length === 1 ? items[0]! : { kind: 'and', items };
   });
   return ors.length === 1 ? ors[0]! : { kind: 'or', items: ors };
 }
 
-function exprCondition(e: Expr): Condition {
+/**
+ * `not data.partial.__not…__`, the negation of the support rule's bodies (a disjunction of conjunctions), as
+ * the conjunction over the bodies of the disjunction of each test negated, so every negation is one test's.
+ */
+function negatedSupport(e: Expr, negations: ReadonlyMap<string, Expr[][]>): Condition | undefined {
+  const t = e.terms;
+  if (!e.negated || !isTerm(t) || t.type !== 'ref' || t.value.length !== 3) return undefined;
+  const [root, partial, name] = t.value as [Term, Term, Term];
+  if (root.type !== 'var' || root.value !== 'data' || partial.type !== 'string' || partial.value !== 'partial' || name.type !== 'string') return undefined;
+  const bodies = negations.get(name.value);
+  if (!bodies) return undefined;
+  const ands = bodies.map((body): Condition => {
+    const items = body.map((x) => exprCondition({ ...x, negated: x.negated ? undefined : true }, negations));
+    return items.length === 1 ? items[0]! : { kind: 'or', items };
+  });
+  return ands.length === 1 ? ands[0]! : { kind: 'and', items: ands };
+}
+
+function exprCondition(e: Expr, negations: ReadonlyMap<string, Expr[][]> = new Map()): Condition {
   if (e.with && e.with.length > 0) throw new FilterError(`"with" not permitted: ${exprText(e)}`, e.loc);
+  const supported = negatedSupport(e, negations);
+  if (supported) return supported;
+  const t = e.terms;
+  if (!e.negated && !isTerm(t) && !Array.isArray(t) && (t.type === 'logicaland' || t.type === 'logicalor')) {
+    const side = (b: Expr[]): Condition => (b.length === 1 ? exprCondition(b[0]!, negations) : { kind: 'and', items: b.map((x) => exprCondition(x, negations)) });
+    return { kind: t.type === 'logicaland' ? 'and' : 'or', items: [side(t.lhs), side(t.rhs)] };
+  }
   if (e.negated) {
     const inner = exprCondition({ ...e, negated: undefined });
     if (inner.kind !== 'test') throw new FilterError(`"not" over more than one condition not permitted: ${exprText(e)}`, e.loc);

@@ -3,7 +3,7 @@
 // references unknown. Used by POST /v1/compile, its data-filtering targets and `verdict eval -p`.
 import { createHash } from 'node:crypto';
 import type { Annotations, Body, Module, Term } from '../ast.js';
-import { checkRego, RegoCompileError, type CompileRegoOptions, type RegoFile } from '../compile-rego.js';
+import { checkRegoNamed, RegoCompileError, type CompileRegoOptions, type RegoFile } from '../compile-rego.js';
 import { regoError } from '../errors.js';
 import { parseModule } from '../parse-module.js';
 import { QUERY_BODY_PREFIX, QUERY_PACKAGE, queryModule } from '../query.js';
@@ -40,21 +40,34 @@ const PREFIX_ROWS = QUERY_BODY_PREFIX.split('\n').length - 1;
 
 /** Throws RegoCompileError for a query or policy that does not compile, PartialEvalError for one it cannot evaluate. */
 export function partialEvaluate(files: RegoFile[], request: PartialRequest, options: CompileRegoOptions): PartialResult {
-  queryModule(request.query); // parse errors at the query's own rows and columns
   const disableInlining = (request.disableInlining ?? []).map((d) => refSegments(d, 'disableInlining'));
-  let modules;
-  try {
-    modules = checked(files, request.query, options);
-  } catch (err) {
-    if (err instanceof RegoCompileError) throw new RegoCompileError(err.errors.map((e) => (e.location.file === QUERY_FILE ? { ...e, location: { file: '', row: Math.max(1, e.location.row - PREFIX_ROWS), col: e.location.col } } : e)));
-    throw err;
-  }
-  const queryMod = modules.find((m) => m.package.path.length === 2 && m.package.path[1]?.type === 'string' && m.package.path[1].value === QUERY_PACKAGE && m.file === QUERY_FILE)!;
-  const body = queryMod.rules[0]!.body;
+  const { modules, body } = compileQuery(files, request.query, options);
   const named = request.unknowns ?? (request.annotatedRule && annotatedUnknowns(modules, request.annotatedRule)) ?? ['input'];
   const unknowns = named.map((u) => refSegments(u, 'unknowns'));
-  const evaluator = new PartialEvaluator(modules.filter((m) => m !== queryMod), { unknowns, disableInlining, input: request.input, data: request.data });
+  const evaluator = new PartialEvaluator(modules, { unknowns, disableInlining, input: request.input, data: request.data });
   return evaluator.run(body, queryVars(body));
+}
+
+/**
+ * The policies and a query through the front end: the policy modules, the query's body and the source names of
+ * generated locals. Errors in the query are reported at its own rows and columns (file "").
+ */
+export function compileQuery(files: RegoFile[], query: string, options: CompileRegoOptions): { modules: Module[]; body: Body; localNames: ReadonlyMap<string, string> } {
+  queryModule(query); // parse errors at the query's own rows and columns
+  let out: Checked;
+  try {
+    out = checked(files, query, options);
+  } catch (err) {
+    if (err instanceof RegoCompileError) throw new RegoCompileError(err.errors.map((e) => (e.location.file === QUERY_FILE ? { ...e, location: queryLocation(e.location) } : e)));
+    throw err;
+  }
+  const queryMod = out.modules.find((m) => m.package.path.length === 2 && m.package.path[1]?.type === 'string' && m.package.path[1].value === QUERY_PACKAGE && m.file === QUERY_FILE)!;
+  return { modules: out.modules.filter((m) => m !== queryMod), body: queryMod.rules[0]!.body, localNames: out.localNames };
+}
+
+/** A location inside the generated query module, as a location in the query text (file ""). */
+export function queryLocation<L extends { file: string; row: number; col: number }>(loc: L): L {
+  return loc.file === QUERY_FILE ? { ...loc, file: '', row: Math.max(1, loc.row - PREFIX_ROWS) } : loc;
 }
 
 export function partialResultJson(result: PartialResult): PartialJson {
@@ -62,15 +75,20 @@ export function partialResultJson(result: PartialResult): PartialJson {
 }
 
 const CACHED_COMPILATIONS = 64;
+interface Checked {
+  modules: Module[];
+  localNames: ReadonlyMap<string, string>;
+}
+
 /** Per builtin table (a different table is a different compilation): key → checked modules, oldest first. */
-const compilations = new WeakMap<CompileRegoOptions['builtins'], Map<string, Module[]>>();
+const compilations = new WeakMap<CompileRegoOptions['builtins'], Map<string, Checked>>();
 
 /**
  * The policies and the query through the front end. A server asks the same queries of the same policies again
  * and again (a filter endpoint always asks one), and the front end costs more than the evaluation: the checked
  * modules are kept for the most recent combinations. The evaluator never changes them.
  */
-function checked(files: RegoFile[], query: string, options: CompileRegoOptions): Module[] {
+function checked(files: RegoFile[], query: string, options: CompileRegoOptions): Checked {
   const hash = createHash('sha256').update(options.regoVersion ?? 'v1').update('\0').update(query);
   for (const f of files) hash.update('\0').update(f.path).update('\0').update(f.source);
   const key = hash.digest('hex');
@@ -82,10 +100,10 @@ function checked(files: RegoFile[], query: string, options: CompileRegoOptions):
     cache.set(key, hit);
     return hit;
   }
-  const modules = checkRego([...files, { path: QUERY_FILE, source: `${QUERY_BODY_PREFIX}${query}\n}\n`, query: true }], options);
-  cache.set(key, modules);
+  const out = checkRegoNamed([...files, { path: QUERY_FILE, source: `${QUERY_BODY_PREFIX}${query}\n}\n`, query: true }], options);
+  cache.set(key, out);
   if (cache.size > CACHED_COMPILATIONS) cache.delete(cache.keys().next().value!);
-  return modules;
+  return out;
 }
 
 /** custom.unknowns from the metadata of the rule at `path`, or else of its package. */

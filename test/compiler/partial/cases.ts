@@ -12,6 +12,11 @@ export interface FilterCase {
   disableInlining?: string[];
   /** Why the SQL/UCAST targets refuse the residual (a fragment of the message), when they must. */
   refusedAsFilter?: string;
+  /**
+   * Why Verdict's residual has another shape than OPA's (the database tests prove the two select the same
+   * rows); the differential test then checks that the shapes still differ, so a change is noticed.
+   */
+  residualDiffers?: string;
 }
 
 const roles = { roles: { alice: ['admin'], bob: ['support'], carol: [] }, teams: { support: ['t1', 't2'], sales: ['t3'] } };
@@ -179,5 +184,51 @@ allow if input.ticket.tenant == input.user.tenant
     user: { name: 'bob', tenant: 't1' },
     query: 'data.tickets.allow == true',
     disableInlining: ['data.tickets.allow'],
+  },
+  {
+    name: 'not over a rule with several residual conditions',
+    policy: `package tickets
+allow if {
+  input.ticket.tenant == input.user.tenant
+  not restricted
+}
+restricted if {
+  input.ticket.status == "closed"
+  input.ticket.priority > 3
+}
+restricted if input.ticket.assignee == "mallory"
+`,
+    data: {},
+    user: { name: 'bob', tenant: 't1' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: '`with input.user… as` around a helper rule',
+    residualDiffers: 'OPA keeps the rule as a support rule and the `with` on the residual expressions; Verdict evaluates the expression under the replaced input, which leaves plain comparisons',
+    policy: `package tickets
+visible if input.ticket.status != "draft"
+visible if input.user.role == "admin"
+allow if {
+  input.ticket.tenant == input.user.tenant
+  visible with input.user.role as "viewer"
+}
+`,
+    data: {},
+    user: { name: 'bob', tenant: 't1', role: 'admin' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: '`or` and `and` keywords over residual conditions',
+    policy: `package tickets
+import future.keywords.and
+import future.keywords.or
+allow if {
+  input.ticket.tenant == "t1"
+  input.ticket.status == "open" or input.ticket.assignee == "bob" and input.ticket.resolved == false
+}
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
   },
 ];

@@ -54,6 +54,10 @@ describe('partial evaluation matches opa eval -p', () => {
       const c: Case = { policy: fc.policy, data: fc.data, input: { user: fc.user }, query: fc.query, unknowns: fc.unknowns ?? ['input.ticket'], disableInlining: fc.disableInlining };
       const theirs = opaPartial(c);
       const ours = verdictPartial(c);
+      if (fc.residualDiffers) {
+        assert.notDeepEqual([normaliseQueries(ours.queries), normaliseSupport(ours.support)], [normaliseQueries(theirs.queries), normaliseSupport(theirs.support)], `now the same as OPA's: drop residualDiffers (${fc.residualDiffers})`);
+        return;
+      }
       assert.deepEqual(normaliseQueries(ours.queries), normaliseQueries(theirs.queries));
       assert.deepEqual(normaliseSupport(ours.support), normaliseSupport(theirs.support));
     });

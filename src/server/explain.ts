@@ -1,0 +1,37 @@
+// ?explain=notes|fails|full|debug on the Data and Query APIs: the explanation of the request's evaluation,
+// from the interpreter (src/compiler/explain/), beside the compiled policy's answer. JSON events, or with
+// ?pretty=true the text form, as OPA answers. What the interpreter cannot follow is refused with a 400 naming
+// it, before anything is decided.
+import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
+import { RegoCompileError } from '../compiler/compile-rego.js';
+import { explain, explanationJson, explanationText, ExplainUnsupported, isExplainMode, EXPLAIN_MODES, type ExplainMode, type ExplainRequest } from '../compiler/explain/index.js';
+import type { ServerContext } from './context.js';
+import { invalidParameter } from './errors.js';
+import { boolParam } from './respond.js';
+
+/** The mode asked for, undefined for none (or "off"); any other value is refused by name. */
+export function explainMode(query: URLSearchParams): ExplainMode | undefined {
+  const value = query.get('explain');
+  if (value === null || value === 'off') return undefined;
+  if (!isExplainMode(value)) throw invalidParameter(`parameter "explain" must be one of off, ${EXPLAIN_MODES.join(', ')}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * The explanation for a request, or undefined when the policies or the query do not compile (the decision
+ * path then reports that error as it always does).
+ */
+export function explanation(ctx: ServerContext, query: URLSearchParams, mode: ExplainMode, request: Omit<ExplainRequest, 'data'>): unknown[] | undefined {
+  const { modules, regoVersion } = ctx.engine.regoSources();
+  try {
+    const events = explain(modules.map((m) => ({ path: m.path, source: m.source })), { ...request, data: ctx.engine.store.document }, mode, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: regoVersion === 0 ? 'v0' : 'v1' });
+    if (!boolParam(query, 'pretty')) return explanationJson(events);
+    // OPA splits its text at line ends: no event is one empty line.
+    const lines = explanationText(events);
+    return lines.length > 0 ? lines : [''];
+  } catch (err) {
+    if (err instanceof ExplainUnsupported) throw invalidParameter(`explain=${mode} is not supported for this evaluation: ${err.message}`);
+    if (err instanceof RegoCompileError) return undefined;
+    throw err;
+  }
+}

@@ -6,15 +6,13 @@ import type Database from 'better-sqlite3';
 import type { DecisionEvent, DecisionHints } from './event.js';
 import { parseTimestamp } from './event.js';
 import { DecisionLogError } from './errors.js';
-import { eraseCredentials, mayHoldCredentials } from './credentials.js';
+import { storedEventJson } from './stored-json.js';
 import { defaultDatabaseFile, openDecisionDatabase, sqliteCode } from './open.js';
 import { outcomeClassifier, type OutcomeClassifier, type OutcomeRuleConfig } from './outcome.js';
 import { principalExtractor, type PrincipalExtractor, type PrincipalSource } from './principal.js';
 import { Retention, type RetentionOptions } from './retention.js';
 import { WriterThread } from './writer.js';
-import type { WriterRow } from './writer-worker.js';
-import { randomBytes } from 'node:crypto';
-import { writeJson } from '../json/writer.js';
+import type { WriterRow } from './writer-batch.js';
 
 /** default: committed shortly after record() returns; survives a process crash once committed (WAL, synchronous=NORMAL).
  *  sync: record() resolves only after the commit, and every commit is fsynced (synchronous=FULL). */
@@ -309,7 +307,7 @@ export class DecisionLogStore {
       if (pending.row) rows.push(pending.row);
     }
     try {
-      if (rows.length > 0) await this.writer.call({ type: 'write', rows });
+      if (rows.length > 0) await this.writer.write(rows);
     } catch (error) {
       this.counters.write_failures++;
       this.failing = true;
@@ -337,12 +335,9 @@ export class DecisionLogStore {
     // The principal is read before credentials are erased: the `sub` of an Envoy bearer token still labels
     // the row (it names, it grants nothing), while the token itself is not stored.
     const principal = this.principalOf(event) ?? null;
-    const inputJson = inputText ? textOf(inputText) : undefined;
-    // An input whose text names no credential header cannot hold one: its walk is skipped.
-    const stored = this.maskCredentials ? eraseCredentials(event, { inputClean: inputJson !== undefined && !mayHoldCredentials(inputJson) }) : event;
     let json: string;
     try {
-      json = stored.input === event.input && inputJson !== undefined ? withInputText(stored, inputJson) : writeJson(stored);
+      json = storedEventJson(event, { ...(inputText ? { inputJson: textOf(inputText) } : {}), maskCredentials: this.maskCredentials });
     } catch {
       this.counters.encoding_failures++;
       return null;
@@ -352,7 +347,7 @@ export class DecisionLogStore {
       event.decision_id,
       tsNs,
       event.path ?? '',
-      this.classify(stored),
+      this.classify(event),
       principal,
       revisions.length === 1 ? revisions[0] : null,
       revisions.length > 1 ? revisions : null,
@@ -366,18 +361,6 @@ export class DecisionLogStore {
     this.lastBundles = { bundles, revisions: bundleRevisions(bundles) };
     return this.lastBundles.revisions;
   }
-}
-
-const inputMarker = `"@@verdict-input-${randomBytes(12).toString('hex')}"`;
-
-/**
- * The event's JSON with the input's text put in as it came, instead of the input re-serialised: every other
- * field is written as usual, with a marker string in the input's place that the text then replaces.
- */
-function withInputText(event: DecisionEvent, inputJson: string): string {
-  const json = writeJson({ ...event, input: JSON.parse(inputMarker) as string });
-  const at = json.indexOf(inputMarker);
-  return json.slice(0, at) + inputJson + json.slice(at + inputMarker.length);
 }
 
 function textOf(bytes: Uint8Array): string {

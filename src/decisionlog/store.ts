@@ -67,14 +67,14 @@ export interface DecisionLogStatus {
   last_commit_at?: string;
 }
 
+/**
+ * A queued event, already turned into its row: the queue holds a few strings per event rather than the event's
+ * objects (the parsed input above all), which would otherwise outlive the request and burden the garbage
+ * collector until their batch is written.
+ */
 interface Pending {
-  event: DecisionEvent;
-  tsNs: bigint;
-  /** The JSON text of event.input, when the decision path had it. */
-  inputText?: Uint8Array;
-  /** The row for the writer, made once; null if the event could not be encoded. */
-  row?: WriterRow | null;
-  /** sync mode: settles record()'s promise once the batch is committed ("dropped" if it could not be encoded). */
+  row: WriterRow;
+  /** sync mode: settles record()'s promise once the batch is committed. */
   committed?: (result: RecordResult) => void;
 }
 
@@ -139,25 +139,37 @@ export class DecisionLogStore {
 
   /**
    * Hands one event to the log. Resolves "queued" once it is on the queue (default), "committed" once it
-   * is in the database (sync), or "dropped" when the queue is full and whenFull is "drop". With
+   * is in the database (sync), or "dropped" when the queue is full and whenFull is "drop" or the event cannot be
+   * written as JSON (counted in encoding_failures). With
    * back-pressure a full queue makes the promise wait for room. Rejects with invalid_event or store_closed.
    * `hints` spare the store work the decision path has already done (see DecisionHints); the input text is
    * used only while `event.input` is the value it was written from.
    */
   record(event: DecisionEvent, hints?: DecisionHints): Promise<RecordResult> {
-    if (this.closed) return Promise.reject(new DecisionLogError('store_closed', 'decision log is closed'));
-    let pending: Pending;
     try {
-      pending = { event, tsNs: checkEvent(event, hints?.tsNs) };
-      if (hints?.inputText && event.input !== undefined) pending.inputText = hints.inputText;
+      return Promise.resolve(this.accept(event, hints));
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * record() for the decision path: the result itself when it is known at once (the event is queued, or dropped
+   * as the queue is full), a promise only when it is not (sync durability, back-pressure), so the common case
+   * allocates nothing. Throws DecisionLogError invalid_event or store_closed.
+   */
+  accept(event: DecisionEvent, hints?: DecisionHints): RecordResult | Promise<RecordResult> {
+    if (this.closed) throw new DecisionLogError('store_closed', 'decision log is closed');
+    const tsNs = checkEvent(event, hints?.tsNs);
     const full = this.queue.length >= this.queueLimit || this.waiters.length > 0;
     if (full && this.whenFull === 'drop') {
       this.counters.dropped_queue_full++;
-      return Promise.resolve('dropped');
+      return 'dropped';
     }
+    const row = this.toRow(event, tsNs, hints?.inputText && event.input !== undefined ? hints.inputText : undefined);
+    // Counted in encoding_failures; nothing to store.
+    if (row === null) return 'dropped';
+    const pending: Pending = { row };
     if (this.durability === 'sync') {
       return new Promise((resolve) => {
         pending.committed = resolve;
@@ -167,7 +179,7 @@ export class DecisionLogStore {
     }
     if (!full) {
       this.enqueue(pending);
-      return Promise.resolve('queued');
+      return 'queued';
     }
     return new Promise((resolve) => this.waiters.push({ pending, admit: () => resolve('queued') }));
   }
@@ -302,11 +314,7 @@ export class DecisionLogStore {
   private async writeBatch(): Promise<boolean> {
     const batch = this.queue.slice(0, this.batchSize);
     if (batch.length === 0) return true;
-    const rows: WriterRow[] = [];
-    for (const pending of batch) {
-      if (pending.row === undefined) pending.row = this.toRow(pending);
-      if (pending.row) rows.push(pending.row);
-    }
+    const rows = batch.map((pending) => pending.row);
     try {
       if (rows.length > 0) await this.writer.write(rows);
     } catch (error) {
@@ -326,13 +334,13 @@ export class DecisionLogStore {
     this.failing = false;
     this.nextRetryMs = this.retryDelay.initial;
     this.lastCommitAt = new Date().toISOString();
-    for (const pending of batch) pending.committed?.(pending.row ? 'committed' : 'dropped');
+    for (const pending of batch) pending.committed?.('committed');
     for (const listener of this.commitListeners) listener();
     this.admitWaiters();
     return true;
   }
 
-  private toRow({ event, tsNs, inputText }: Pending): WriterRow | null {
+  private toRow(event: DecisionEvent, tsNs: bigint, inputText: Uint8Array | undefined): WriterRow | null {
     // The principal is read before credentials are erased: the `sub` of an Envoy bearer token still labels
     // the row (it names, it grants nothing), while the token itself is not stored.
     const principal = this.principalOf(event) ?? null;

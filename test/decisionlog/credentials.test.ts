@@ -135,7 +135,7 @@ test('a cyclic input is counted as an encoding failure, never stored', async () 
   const input: Record<string, unknown> = { request: { headers } };
   headers.self = input;
   const store = new DecisionLogStore({ file: join(tempDir(), 'decisions.db') });
-  assert.equal(await store.record(sampleEvent({ input })), 'queued');
+  assert.equal(await store.record(sampleEvent({ input })), 'dropped');
   await store.flush();
   assert.equal(store.status().encoding_failures, 1);
   assert.equal(store.status().written, 0);

@@ -5,7 +5,7 @@
 // event instead of being re-serialised, the timestamp is formatted once, the bundle revisions are built once per
 // activation and request headers are read only when the decision log asks for some.
 import type { IncomingMessage } from 'node:http';
-import { formatTimestamp, newDecisionId, nowNs, requestContextHeaders, type DecisionEvent } from '../decisionlog/event.js';
+import { formatTimestamp, newDecisionId, nowNs, requestContextHeaders } from '../decisionlog/event.js';
 import { EvaluationError } from '../engine/program.js';
 import type { Decide, EvaluateOptions, Evaluation } from '../engine/engine.js';
 import type { Bundle } from '../bundle/bundle.js';
@@ -130,18 +130,24 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
   const decisionId = newDecisionId();
   const tsNs = nowNs();
   const requestContext = ctx.logHeaders && decision.request ? requestContextHeaders(decision.request.headersDistinct, ctx.logHeaders) : undefined;
-  // Built field by field in OPA's order, optional fields absent: cheaper per decision than spreading literals.
-  const event = { labels: ctx.labels, decision_id: decisionId, bundles: bundlesField(ctx.engine.bundles), path: decision.path.join('/') } as DecisionEvent;
-  if (decision.input !== undefined) event.input = decision.input;
-  if (decision.pip) event.pip = decision.pip;
-  if (decision.evaluated.defined) event.result = decision.evaluated.result;
-  if (decision.error) event.error = decision.error;
-  event.requested_by = decision.requestedBy;
-  event.timestamp = formatTimestamp(tsNs);
-  if (decision.evaluated.ndBuiltinCache) event.nd_builtin_cache = decision.evaluated.ndBuiltinCache;
-  if (decision.evaluated.metrics) event.metrics = decision.evaluated.metrics;
-  if (requestContext) event.request_context = requestContext;
-  const logged = ctx.onDecision(event, decision.inputText && decision.input !== undefined ? { tsNs, inputText: decision.inputText } : { tsNs });
+  const logged = ctx.onDecision(
+    {
+      labels: ctx.labels,
+      decision_id: decisionId,
+      bundles: bundlesField(ctx.engine.bundles),
+      path: decision.path.join('/'),
+      ...(decision.input !== undefined ? { input: decision.input } : {}),
+      ...(decision.pip ? { pip: decision.pip } : {}),
+      ...(decision.evaluated.defined ? { result: decision.evaluated.result } : {}),
+      ...(decision.error ? { error: decision.error } : {}),
+      requested_by: decision.requestedBy,
+      timestamp: formatTimestamp(tsNs),
+      ...(decision.evaluated.ndBuiltinCache ? { nd_builtin_cache: decision.evaluated.ndBuiltinCache } : {}),
+      ...(decision.evaluated.metrics ? { metrics: decision.evaluated.metrics } : {}),
+      ...(requestContext ? { request_context: requestContext } : {}),
+    },
+    { tsNs, ...(decision.inputText && decision.input !== undefined ? { inputText: decision.inputText } : {}) },
+  );
   return logged instanceof Promise ? logged.then(() => decisionId) : decisionId;
 }
 

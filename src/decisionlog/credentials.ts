@@ -4,68 +4,18 @@
 // policy sends upstream, http.send requests in the builtin cache — the credential headers are erased, names
 // compared without case. Each removal is recorded in `erased` as OPA's mask policy records one, so tools read it
 // as they read OPA's. The decision itself was made on the full input; only what is stored changes.
-import type { DecisionEvent } from './event.js';
+//
+// The erasure works on the JSON text about to be stored (the input's text as the request carried it, the
+// others as written), cutting the credential members out of it: nothing is copied or re-serialised, which
+// costs a fraction of walking and rewriting the parsed value.
 import { pathEscape } from './mask.js';
 
 /** Header names whose values are credentials (lower case). */
 export const credentialHeaders: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
 
-const parts = ['input', 'result', 'nd_builtin_cache'] as const;
-
-type Json = Record<string, unknown> | unknown[];
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-/** A value reached by the walk, linked to its parent so a path is built only for what is found. */
-interface Visit {
-  node: unknown;
-  key: string;
-  parent?: Visit;
-  /** The value of a key named "headers" (any case). */
-  headers: boolean;
-}
-
-function pathOf(visit: Visit): string[] {
-  const path: string[] = [];
-  for (let v: Visit | undefined = visit; v; v = v.parent) path.push(v.key);
-  return path.reverse();
-}
-
-/** Raw key paths (from the event part down) of every credential header in `root`, in document order. */
-function credentialPaths(root: unknown, part: string): string[][] {
-  const found: string[][] = [];
-  // Depth-first with an explicit stack (inputs may nest deeper than the call stack allows); children are pushed
-  // last first so they are visited in document order. A cyclic value (which the store then refuses to encode)
-  // is walked once.
-  const stack: Visit[] = [{ node: root, key: part, headers: false }];
-  const seen = new Set<unknown>();
-  while (stack.length > 0) {
-    const visit = stack.pop()!;
-    const { node } = visit;
-    if (seen.has(node)) continue;
-    seen.add(node);
-    if (Array.isArray(node)) {
-      for (let i = node.length - 1; i >= 0; i--) {
-        if (node[i] !== null && typeof node[i] === 'object') stack.push({ node: node[i], key: String(i), parent: visit, headers: false });
-      }
-      continue;
-    }
-    if (!isObject(node)) continue;
-    const keys = Object.keys(node);
-    if (visit.headers) for (const name of keys) if (credentialHeaders.has(name.toLowerCase())) found.push([...pathOf(visit), name]);
-    for (let i = keys.length - 1; i >= 0; i--) {
-      const value = node[keys[i]];
-      if (value !== null && typeof value === 'object') stack.push({ node: value, key: keys[i], parent: visit, headers: keys[i].toLowerCase() === 'headers' });
-    }
-  }
-  return found;
-}
-
 /**
  * False when JSON text cannot hold a credential header: no credential header name in it, and no \u escape
- * that could spell one. Far cheaper than walking the parsed value, and most inputs pass it.
+ * that could spell one. Far cheaper than scanning the text's structure, and most texts pass it.
  */
 export function mayHoldCredentials(json: string): boolean {
   // Two plain searches run about twice as fast as one alternation.
@@ -75,47 +25,117 @@ export function mayHoldCredentials(json: string): boolean {
 const authorizationWord = /authorization/i;
 const cookieWord = /cookie/i;
 
-/**
- * A copy of the event without credential header values, each removal listed in `erased`; the event itself when
- * it holds none. A header the mask policy already upserted (listed in `masked`) is left as the policy wrote it.
- * `inputClean`: the caller found with mayHoldCredentials that the input's text holds none, so it is not walked.
- */
-export function eraseCredentials(event: DecisionEvent, options: { inputClean?: boolean } = {}): DecisionEvent {
-  let copy: DecisionEvent | undefined;
-  const already = new Set(event.masked ?? []);
-  for (const part of parts) {
-    if (event[part] === null || typeof event[part] !== 'object') continue;
-    if (part === 'input' && options.inputClean) continue;
-    const paths = credentialPaths(event[part], part).filter((p) => !already.has(pointer(p)));
-    if (paths.length === 0) continue;
-    copy ??= { ...event, erased: [...(event.erased ?? [])] };
-    const cloned = copyAlong(event[part] as Json, paths);
-    for (const path of paths) copy.erased!.push(pointer(path));
-    copy[part] = cloned;
-  }
-  return copy ?? event;
+/** One object or array open in the text being scanned. */
+interface Frame {
+  array: boolean;
+  /** The key (or array index) this container has in its parent; the part's name for the top. */
+  ownKey: string;
+  parent?: Frame;
+  /** An object that is the value of a key named "headers" (any case). */
+  headers: boolean;
+  /** Objects: the next string is a key. */
+  expectKey: boolean;
+  /** Objects: the current member's key; arrays: the current element's index. */
+  key: string;
+  index: number;
+  /** Where the current member starts (its key's quote) when it is to be cut, else -1. */
+  cutFrom: number;
+  /** The member just ended was cut. */
+  lastCut: boolean;
+  /** The last comma left in place between members, or -1: a cut last member takes it with it. */
+  keptComma: number;
 }
 
 /**
- * `root` without the last key of each path (paths start with the part's name), copying only the objects along
- * the paths: the rest is shared, so exact numbers stay as the reader made them and cycles are never walked.
+ * `json` (valid JSON text of the event part `part`: "input", "result" or "nd_builtin_cache") without the
+ * credential members of its headers objects, and the JSON pointers of what was removed; undefined when nothing
+ * was. Pointers in `keep` (those a mask policy upserted) are left as they are.
  */
-function copyAlong(root: Json, paths: string[][]): Json {
-  const copies = new Map<object, Record<string, unknown>>();
-  const copyOf = (node: object) => {
-    let copy = copies.get(node);
-    if (!copy) copies.set(node, (copy = (Array.isArray(node) ? [...node] : { ...node }) as Record<string, unknown>));
-    return copy;
+export function eraseCredentialsInJson(json: string, part: string, keep?: ReadonlySet<string>): { json: string; erased: string[] } | undefined {
+  const cuts: number[] = [];
+  const erased: string[] = [];
+  let top: Frame | undefined;
+  const n = json.length;
+  let i = 0;
+  // A value ended just before `end` in the container `top`: a member marked for cutting is cut now.
+  const valueEnded = (end: number) => {
+    if (!top || top.array) return;
+    top.lastCut = top.cutFrom >= 0;
+    if (top.lastCut) cuts.push(top.cutFrom, end);
+    top.cutFrom = -1;
   };
-  const top = copyOf(root as object);
-  for (const path of paths) {
-    let parent = top;
-    for (const key of path.slice(1, -1)) parent = parent[key] = copyOf(parent[key] as object);
-    delete parent[path[path.length - 1]];
+  while (i < n) {
+    const c = json.charCodeAt(i);
+    if (c === 0x22) {
+      const end = stringEnd(json, i);
+      if (top && !top.array && top.expectKey) {
+        const raw = json.slice(i + 1, end);
+        top.key = raw.includes('\\') ? (JSON.parse(json.slice(i, end + 1)) as string) : raw;
+        top.expectKey = false;
+        if (top.headers && credentialHeaders.has(top.key.toLowerCase())) {
+          const at = pointer(top, top.key);
+          if (!keep?.has(at)) {
+            top.cutFrom = i;
+            if (!erased.includes(at)) erased.push(at);
+          }
+        }
+      } else valueEnded(end + 1);
+      i = end + 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      const ownKey = top ? (top.array ? String(top.index) : top.key) : part;
+      const headers = c === 0x7b && top !== undefined && !top.array && top.key.toLowerCase() === 'headers';
+      top = { array: c === 0x5b, ownKey, parent: top, headers, expectKey: true, key: '', index: 0, cutFrom: -1, lastCut: false, keptComma: -1 };
+      i++;
+    } else if (c === 0x7d || c === 0x5d) {
+      if (top && top.lastCut && top.keptComma >= 0) cuts.push(top.keptComma, top.keptComma + 1);
+      top = top?.parent;
+      i++;
+      valueEnded(i);
+    } else if (c === 0x2c) {
+      if (top?.array) top.index++;
+      else if (top) {
+        top.expectKey = true;
+        if (top.lastCut) cuts.push(i, i + 1);
+        else top.keptComma = i;
+      }
+      i++;
+    } else if (c === 0x3a || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+      i++;
+    } else {
+      // A number, true, false or null: up to the next delimiter.
+      while (i < n && !delimiter(json.charCodeAt(i))) i++;
+      valueEnded(i);
+    }
   }
-  return top as Json;
+  if (erased.length === 0) return undefined;
+  cuts.sort((a, b) => a - b);
+  let out = '';
+  let from = 0;
+  for (let k = 0; k < cuts.length; k += 2) {
+    out += json.slice(from, cuts[k]);
+    from = cuts[k + 1];
+  }
+  return { json: out + json.slice(from), erased };
 }
 
-function pointer(path: string[]): string {
-  return '/' + path.map(pathEscape).join('/');
+function delimiter(c: number): boolean {
+  return c === 0x2c || c === 0x7d || c === 0x5d || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** The index of the quote closing the string that opens at `start`. */
+function stringEnd(json: string, start: number): number {
+  let j = json.indexOf('"', start + 1);
+  for (;;) {
+    if (j < 0) throw new SyntaxError('unterminated string in JSON text');
+    let backslashes = 0;
+    while (json.charCodeAt(j - 1 - backslashes) === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return j;
+    j = json.indexOf('"', j + 1);
+  }
+}
+
+function pointer(frame: Frame, key: string): string {
+  const path = [key];
+  for (let f: Frame | undefined = frame; f; f = f.parent) path.push(f.ownKey);
+  return '/' + path.reverse().map(pathEscape).join('/');
 }

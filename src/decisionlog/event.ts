@@ -94,11 +94,26 @@ export function nowNs(): bigint {
 
 /** Formats Unix nanoseconds as Go's RFC3339Nano in UTC, e.g. 2024-05-01T10:00:00.12345Z. */
 export function formatTimestamp(ns: bigint): string {
-  const ms = ns / 1_000_000n;
-  const iso = new Date(Number(ms)).toISOString(); // 2024-05-01T10:00:00.123Z
-  const fraction = (((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
-  return iso.slice(0, 19) + (fraction ? '.' + fraction : '') + 'Z';
+  let second = ns / 1_000_000_000n;
+  let nanos = ns % 1_000_000_000n;
+  if (nanos < 0n) {
+    nanos += 1_000_000_000n;
+    second -= 1n;
+  }
+  // Decisions come many to a second: the date and time part is formatted once per second.
+  if (second !== lastSecond) {
+    lastSecondText = new Date(Number(second) * 1000).toISOString().slice(0, 19); // 2024-05-01T10:00:00
+    lastSecond = second;
+  }
+  if (nanos === 0n) return lastSecondText + 'Z';
+  const fraction = String(nanos).padStart(9, '0');
+  let end = 9;
+  while (fraction.charCodeAt(end - 1) === 0x30) end--;
+  return lastSecondText + '.' + fraction.slice(0, end) + 'Z';
 }
+
+let lastSecond: bigint | undefined;
+let lastSecondText = '';
 
 const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:\d{2})$/;
 

@@ -5,7 +5,7 @@ export { DecisionLogStore, type DecisionLogStoreOptions, type DecisionLogStatus,
 export { DecisionLogger, type Decide, type DecisionLogPolicyOptions, type DecisionLoggerStatus, type LogResult } from './logger.js';
 export { DecisionLogPlugin, type DecisionLogPluginStatus } from './plugin.js';
 export { applyMask, shouldDrop } from './mask.js';
-export { eraseCredentials, credentialHeaders } from './credentials.js';
+export { credentialHeaders } from './credentials.js';
 export { queryDecisions, findDecision, allDecisions, type DecisionFilters, type DecisionPage, type StoredDecision } from './query.js';
 export { decisionsRouter } from './router.js';
 export { runDecisionsCommand, decisionsUsage } from './cli.js';

@@ -67,7 +67,7 @@ export class DecisionLogger {
   log(event: DecisionEvent, hints?: DecisionHints): Promise<LogResult> {
     if (this.rate && !this.rate.take()) {
       this.counters.dropped_by_rate++;
-      return Promise.resolve('dropped_by_rate');
+      return settled.dropped_by_rate;
     }
     const { dropPath = 'system/log/drop', maskPath = 'system/log/mask' } = this.policy ?? {};
     const drop = this.policy && (this.policy.defined?.(dropPath) ?? true);
@@ -85,11 +85,14 @@ export class DecisionLogger {
 
   private keep(event: DecisionEvent, hints: DecisionHints | undefined): Promise<LogResult> {
     this.options.console?.(event);
-    return this.store.record(event, hints).catch((error: unknown) => {
+    try {
+      const result = this.store.accept(event, hints);
+      return typeof result === 'string' ? settled[result] : result;
+    } catch (error) {
       this.counters.refused++;
       this.lastRefusal = message(error);
-      return 'refused' as const;
-    });
+      return settled.refused;
+    }
   }
 
   /** Runs the drop and mask policies given: the event to store, or undefined when the drop policy says so. */
@@ -125,6 +128,11 @@ export class DecisionLogger {
     };
   }
 }
+
+/** Settled promises are immutable: one of each serves every decision. */
+const settled = Object.fromEntries(
+  (['queued', 'committed', 'dropped', 'dropped_by_policy', 'dropped_by_rate', 'refused'] as const).map((r) => [r, Promise.resolve(r)]),
+) as Record<LogResult, Promise<LogResult>>;
 
 /** At most `perSecond` events per second, with a burst of one second's worth (OPA's rate limiter). */
 class TokenBucket {

@@ -92,8 +92,11 @@ function parsePath(path: string): string[] {
   });
 }
 
+const unescaped = /^[A-Za-z0-9\-_.~$&+:=@]*$/;
+
 /** Go's url.PathEscape: keeps letters, digits and -_.~$&+:=@, %-encodes every other UTF-8 byte. */
 export function pathEscape(segment: string): string {
+  if (unescaped.test(segment)) return segment;
   let out = '';
   for (const byte of Buffer.from(segment, 'utf8')) {
     const c = String.fromCharCode(byte);

@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDecisionDatabase, sqliteCode } from './open.js';
 import { Retention, type RetentionOptions } from './retention.js';
+import { columnsPerRow, type WriterBatch } from './writer-batch.js';
 
 export interface WriterSettings {
   file: string;
@@ -11,22 +12,8 @@ export interface WriterSettings {
   retention?: RetentionOptions;
 }
 
-/** One decision, ready to insert: the indexed columns and the event JSON. */
-export type WriterRow = [
-  decisionId: string,
-  tsNs: bigint,
-  path: string,
-  outcome: string,
-  principal: string | null,
-  /** The single bundle revision, or null. */
-  revision: string | null,
-  /** Several distinct bundle revisions, or null. */
-  revisions: string[] | null,
-  json: string,
-];
-
 export type WriterRequest =
-  | { id: number; type: 'write'; rows: WriterRow[] }
+  | { id: number; type: 'write'; batch: WriterBatch }
   | { id: number; type: 'prune' }
   | { id: number; type: 'pragma'; statement: string }
   | { id: number; type: 'setMeta'; key: string; value: number | string }
@@ -46,21 +33,55 @@ db.pragma('cache_size = -32768');
 const retention = settings.retention ? new Retention(db, settings.retention) : undefined;
 retention?.start();
 
-const insert = db.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+// Rows go in by statements of many rows each: one bind-and-step round trip per chunk instead of per row.
+const rowsPerInsert = 32;
+const rowValues = '(?, ?, ?, ?, ?, ?, CAST(? AS TEXT))';
+const insertSql = (rows: number) =>
+  `INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES ${Array(rows).fill(rowValues).join(', ')}`;
+const insertOne = db.prepare(insertSql(1));
+const insertMany = db.prepare(insertSql(rowsPerInsert));
 const setMeta = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
 const insertRevision = db.prepare(`INSERT OR IGNORE INTO decision_revisions (seq, revision) VALUES (?, ?)`);
-const insertBatch = db.transaction((rows: WriterRow[]) => {
-  for (const [decisionId, tsNs, path, outcome, principal, revision, revisions, json] of rows) {
-    const { lastInsertRowid } = insert.run(decisionId, tsNs, path, outcome, principal, revision, json);
-    if (revisions) for (const r of revisions) insertRevision.run(lastInsertRowid, r);
+
+const insertBatch = db.transaction((batch: WriterBatch) => {
+  const { count, columns, tsNs, ends } = batch;
+  const json = Buffer.from(batch.json.buffer, batch.json.byteOffset, batch.json.byteLength);
+  const params: unknown[] = [];
+  // The event column is bound as the UTF-8 bytes it is and stored as TEXT (the CAST), never decoded here.
+  const pushRow = (k: number) => {
+    const c = k * columnsPerRow;
+    params.push(columns[c], tsNs[k], columns[c + 1], columns[c + 2], columns[c + 3], columns[c + 4], json.subarray(k === 0 ? 0 : ends[k - 1], ends[k]));
+  };
+  let next = 0;
+  // Rows next..end-1, none with several revisions: whole chunks, then one by one.
+  const insertPlain = (end: number) => {
+    for (; end - next >= rowsPerInsert; next += rowsPerInsert) {
+      params.length = 0;
+      for (let j = 0; j < rowsPerInsert; j++) pushRow(next + j);
+      insertMany.run(params);
+    }
+    for (; next < end; next++) {
+      params.length = 0;
+      pushRow(next);
+      insertOne.run(params);
+    }
+  };
+  for (const [k, revisions] of batch.several) {
+    insertPlain(k);
+    params.length = 0;
+    pushRow(k);
+    const { lastInsertRowid } = insertOne.run(params);
+    for (const revision of revisions) insertRevision.run(lastInsertRowid, revision);
+    next = k + 1;
   }
-  return rows.length;
+  insertPlain(count);
+  return count;
 });
 
 async function handle(request: WriterRequest): Promise<unknown> {
   switch (request.type) {
     case 'write':
-      return insertBatch(request.rows);
+      return insertBatch(request.batch);
     case 'prune':
       return retention ? retention.runPass() : 0;
     case 'pragma':

@@ -2,6 +2,7 @@
 // If the thread dies, pending requests fail and the next request starts a new one.
 import { Worker } from 'node:worker_threads';
 import type { WriterReply, WriterRequest, WriterSettings } from './writer-worker.js';
+import { packBatch, type WriterRow } from './writer-batch.js';
 
 type Request = WriterRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
@@ -21,8 +22,16 @@ export class WriterThread {
       this.pending.set(id, { resolve, reject });
       // Keep the process alive only while the thread owes us an answer.
       worker.ref();
-      worker.postMessage({ ...request, id });
+      if (request.type === 'write') {
+        const { batch } = request;
+        worker.postMessage({ ...request, id }, [batch.json.buffer, batch.tsNs.buffer, batch.ends.buffer] as ArrayBuffer[]);
+      } else worker.postMessage({ ...request, id });
     });
+  }
+
+  /** Inserts the rows in one transaction; resolves once committed. */
+  write(rows: readonly WriterRow[]): Promise<unknown> {
+    return this.call({ type: 'write', batch: packBatch(rows) });
   }
 
   async close(): Promise<void> {

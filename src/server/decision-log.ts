@@ -17,6 +17,7 @@ import {
   decisionsRouter,
   type DecisionEvent,
   type DecisionHints,
+  type DecisionLogStoreOptions,
 } from '../decisionlog/index.js';
 import type { Engine } from '../engine/engine.js';
 import { splitPath } from '../engine/store.js';
@@ -54,7 +55,7 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
     throw new DecisionLogConfigError(`decision_logs.store.enabled is false but decision_logs ${settings.upload ? `uploads to service ${settings.upload.service}` : 'prints to the console'}: events are kept in the local store until shipped`);
   }
   if ((explicit ?? (onByDefault || shipping)) !== true) return undefined;
-  const store = new DecisionLogStore(settings.store);
+  const store = new DecisionLogStore(storeOptionsFor(settings.store));
   // The drop and mask rules are evaluated with the plain engine (never the recording decide, which would log
   // the log's own decisions), and only when the active policy set defines them: most deployments have neither.
   const logger = new DecisionLogger(
@@ -106,6 +107,17 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
     router.use(decisionsPageRouter());
   }
   return { store, plugin, onDecision, router, headers: settings.headers };
+}
+
+/**
+ * The store's options in this process. Every worker writes its own decisions to the one shared database, but
+ * retention runs in the owner worker alone (as the upload does, see uploaderFor): one pass deletes for all, and
+ * replicas pruning the same rows at the same time would only contend for the write lock.
+ */
+export function storeOptionsFor(options: DecisionLogStoreOptions, replica = isReplicaWorker()): DecisionLogStoreOptions {
+  if (!replica || options.retention === undefined) return options;
+  const { retention: _ownerOnly, ...rest } = options;
+  return rest;
 }
 
 /**

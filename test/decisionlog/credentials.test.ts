@@ -1,14 +1,21 @@
-// Credentials are not stored by default: what eraseCredentials removes and records, and what reaches the
+// Credentials are not stored by default: what the stored event's JSON loses and records, and what reaches the
 // SQLite file (the row and the bytes of the database and WAL files).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eraseCredentials } from '../../src/decisionlog/credentials.js';
+import { eraseCredentialsInJson } from '../../src/decisionlog/credentials.js';
+import { storedEventJson } from '../../src/decisionlog/stored-json.js';
+import type { DecisionEvent } from '../../src/decisionlog/event.js';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { openDecisionDatabase } from '../../src/decisionlog/open.js';
 import { findDecision } from '../../src/decisionlog/query.js';
 import { sampleEvent, tempDir, unsignedJwt } from './helpers.js';
+
+/** The event as the store writes it, read back. */
+function eraseCredentials(event: DecisionEvent, inputJson?: string): DecisionEvent {
+  return JSON.parse(storedEventJson(event, inputJson === undefined ? {} : { inputJson })) as DecisionEvent;
+}
 
 const token = `Bearer ${unsignedJwt({ sub: 'alice@example.com', scope: 'orders:read' })}`;
 
@@ -65,9 +72,10 @@ test('application inputs: any headers object, Set-Cookie too; other fields named
 
 test('an event without credentials is returned as it is; a header the mask policy upserted is left to it', () => {
   const plain = sampleEvent();
-  assert.equal(eraseCredentials(plain), plain);
+  assert.deepEqual(eraseCredentials(plain), plain);
+  assert.equal(storedEventJson(plain), JSON.stringify(plain));
   const upserted = sampleEvent({ input: { headers: { authorization: '***' } }, masked: ['/input/headers/authorization'] });
-  assert.equal(eraseCredentials(upserted), upserted);
+  assert.deepEqual(eraseCredentials(upserted), upserted);
 });
 
 test('on disk: the row and the database files hold no credential; the principal still comes from the token', async () => {
@@ -104,10 +112,32 @@ test('maskCredentials: false stores the headers as the decision saw them', async
   await store.close();
 });
 
-test('a cyclic input is walked once (the store then counts it as an encoding failure)', () => {
+test('the input text as the request carried it: members cut wherever they stand, escaped names, nothing else touched', () => {
+  const text = '{ "h" : {"Cookie" : "c1" ,"a":[1, {"headers":{"x":1,"Authorization":{"deep":["s3cr3t"]}}}],\n "headers": {"\\u0061uthorization": "s3cr3t", "set-cookie": ["s3cr3t"], "b": true, "proxy-authorization": null}}, "n": 1.50}';
+  const input = JSON.parse(text);
+  const stored = eraseCredentials(sampleEvent({ input }), text);
+  assert.deepEqual(stored.input, { h: { Cookie: 'c1', a: [1, { headers: { x: 1 } }], headers: { b: true } }, n: 1.5 });
+  assert.deepEqual(stored.erased, ['/input/h/a/1/headers/Authorization', '/input/h/headers/authorization', '/input/h/headers/set-cookie', '/input/h/headers/proxy-authorization']);
+  const cut = eraseCredentialsInJson(text, 'input')!.json;
+  assert.ok(cut.includes('"n": 1.50'), 'the rest of the text is kept byte for byte');
+  for (const headers of ['{"cookie":1}', '{"cookie":1,"a":2}', '{"a":2,"cookie":1}', '{"a":2,"cookie":1,"b":3}', '{"a":2,"cookie":1,"Cookie":3}', '{"cookie":1,"Cookie":3,"a":2}']) {
+    const parsed = JSON.parse(eraseCredentialsInJson(`{"headers":${headers}}`, 'input')!.json);
+    const expected = JSON.parse(headers);
+    delete expected.cookie;
+    delete expected.Cookie;
+    assert.deepEqual(parsed, { headers: expected }, headers);
+  }
+  assert.equal(eraseCredentialsInJson('{"headers":"cookie","cookie":{"headers":[{"cookie":1}]}}', 'input'), undefined, 'only members of headers objects');
+});
+
+test('a cyclic input is counted as an encoding failure, never stored', async () => {
   const headers: Record<string, unknown> = { authorization: 'Bearer x' };
   const input: Record<string, unknown> = { request: { headers } };
   headers.self = input;
-  const stored = eraseCredentials(sampleEvent({ input }));
-  assert.deepEqual(stored.erased, ['/input/request/headers/authorization']);
+  const store = new DecisionLogStore({ file: join(tempDir(), 'decisions.db') });
+  assert.equal(await store.record(sampleEvent({ input })), 'dropped');
+  await store.flush();
+  assert.equal(store.status().encoding_failures, 1);
+  assert.equal(store.status().written, 0);
+  await store.close();
 });

@@ -230,6 +230,9 @@ export function runPrimary(options: PrimaryOptions): void {
     const member = members.get(worker.id);
     members.delete(worker.id);
     if (member?.snapshotFile) removePayload(member.snapshotFile);
+    // A change the owner is waiting on no longer waits for this worker: while stopping too, or the owner's
+    // shutdown would wait for it (its bundle activation holds the shutdown) and never exit.
+    for (const seq of [...changes.keys()]) applied(worker.id, seq);
     if (stopping) {
       if (members.size === 0) {
         rmSync(socketDir, { recursive: true, force: true });
@@ -246,7 +249,6 @@ export function runPrimary(options: PrimaryOptions): void {
       return;
     }
     logger.error({ pid: worker.process.pid, code, signal, role: member.role }, 'Worker exited; starting another.');
-    for (const seq of [...changes.keys()]) applied(worker.id, seq);
     for (const [id, s] of snapshots) {
       if (s.from === worker.id) snapshots.delete(id);
       if (s.to === worker.id) snapshots.delete(id);

@@ -13,7 +13,7 @@ import type { ServerContext } from '../context.js';
 import { healthProblem } from '../health-api.js';
 import { forwardTo, ownerAnswers } from './forward.js';
 import { INSTANCE_ID_ENV, OWNER_SOCKET_ENV, ROLE_ENV, isVerdictMessage, type Change, type MetricsJson, type PipFigures, type PrimaryMessage, type Snapshot, type WorkerMessage } from './protocol.js';
-import { readPayload, removePayload, writePayload } from './payload.js';
+import { readChange, readPayload, removePayload, writeChange, writePayload } from './payload.js';
 import { fromWire, toWire } from './wire.js';
 
 /** What startServer needs from a worker of a multi-process server. */
@@ -112,7 +112,7 @@ export class ClusterWorker implements ClusterMember {
   private replicate(change: Change): Promise<void> {
     const seq = ++this.seq;
     const done = this.expect<void>(`changed:${seq}`);
-    const payload = writePayload(this.payloadDir, change);
+    const payload = writeChange(this.payloadDir, change);
     this.send({ verdict: 'change', seq, payload });
     return done.finally(() => removePayload(payload));
   }
@@ -128,7 +128,7 @@ export class ClusterWorker implements ClusterMember {
       case 'change': {
         const { seq, payload } = message;
         // Read when its turn comes: the owner keeps the file until every replica has applied the change.
-        this.applying = this.applying.then(() => applyChange(this.ctx!, readPayload<Change>(payload))).then(
+        this.applying = this.applying.then(async () => applyChange(this.ctx!, await readChange(payload))).then(
           () => this.send({ verdict: 'applied', seq }),
           (err: Error) => this.send({ verdict: 'applied', seq, error: err.message }),
         );

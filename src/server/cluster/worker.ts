@@ -112,7 +112,15 @@ export class ClusterWorker implements ClusterMember {
   private replicate(change: Change): Promise<void> {
     const seq = ++this.seq;
     const done = this.expect<void>(`changed:${seq}`);
-    const payload = writeChange(this.payloadDir, change);
+    let payload: string;
+    try {
+      payload = writeChange(this.payloadDir, change);
+    } catch (err) {
+      // This worker has the change and the replicas cannot get it (no space for the file, say). It leaves at
+      // once, before answering from a state the others lack; its replacement starts from a replica's state.
+      console.error(`verdict: cannot hand a committed change to the other workers (${(err as Error).message}); restarting this worker`);
+      process.exit(1);
+    }
     this.send({ verdict: 'change', seq, payload });
     return done.finally(() => removePayload(payload));
   }

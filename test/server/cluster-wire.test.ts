@@ -2,9 +2,14 @@
 // serialisation), nothing else changes, the sender's value is left untouched, and deep values need no recursion.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import type { Bundle } from '../../src/bundle/bundle.js';
 import { NumberText } from '../../src/json/number-text.js';
 import { writeJson } from '../../src/json/writer.js';
+import { readChange, readPayload, removePayload, writeChange, writePayload } from '../../src/server/cluster/payload.js';
 import { fromWire, toWire } from '../../src/server/cluster/wire.js';
 
 const channel = <T>(value: T): T => fromWire(deserialize(serialize(toWire(value))) as T);
@@ -40,4 +45,40 @@ test('values nested 10,000 levels deep are encoded and restored without recursio
   let received = channel(deep);
   for (let i = 9_999; i >= 0; i--) received = i % 2 === 0 ? (received as unknown[])[0] : (received as { k: unknown }).k;
   assert.ok(received instanceof NumberText);
+});
+
+test('a payload file carries exact numbers and deep values to the reader, owner-only, and is gone once removed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'verdict-payload-'));
+  let deep: unknown = new NumberText('1e400');
+  for (let i = 0; i < 5_000; i++) deep = { k: deep };
+  const path = writePayload(dir, { kind: 'data', value: { n: new NumberText('0.10'), deep } });
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  const received = readPayload<{ value: { n: unknown; deep: unknown } }>(path).value;
+  assert.ok(received.n instanceof NumberText);
+  assert.equal(writeJson(received.n), '0.10');
+  let node = received.deep;
+  for (let i = 0; i < 5_000; i++) node = (node as { k: unknown }).k;
+  assert.ok(node instanceof NumberText);
+  removePayload(path);
+  assert.deepEqual(readdirSync(dir), []);
+  rmSync(dir, { recursive: true });
+});
+
+test("a bundle activation's data crosses as JSON text and is read back with exact numbers and deep values", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'verdict-payload-'));
+  let deep: unknown = new NumberText('1e400');
+  for (let i = 0; i < 5_000; i++) deep = [deep];
+  const bundle = { name: 'b', manifest: { revision: 'r', roots: ['x'] }, data: { x: { n: new NumberText('1.50'), deep } }, modules: [], wasm: [{ path: 'p.wasm', bytes: new Uint8Array([0, 97, 115, 109]) }] };
+  const path = writeChange(dir, { kind: 'bundles', bundles: [bundle] });
+  const change = await readChange(path);
+  assert.equal(change.kind, 'bundles');
+  const [received] = (change as { bundles: Bundle[] }).bundles;
+  const x = received.data.x as { n: unknown; deep: unknown };
+  assert.equal(writeJson(x.n), '1.50');
+  let node = x.deep;
+  for (let i = 0; i < 5_000; i++) node = (node as unknown[])[0];
+  assert.ok(node instanceof NumberText);
+  assert.deepEqual([...received.wasm[0].bytes], [0, 97, 115, 109]);
+  assert.deepEqual(received.manifest, bundle.manifest);
+  rmSync(dir, { recursive: true });
 });

@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
 import { tempDir } from '../bundle/temp-dir.js';
 import { freePort } from '../free-port.js';
@@ -40,6 +40,13 @@ function workerPids(primary: number): number[] {
     }
   }
   return pids.sort();
+}
+
+/** What is left in the primary's private directory (the owner's socket, and changes or snapshots not yet read). */
+function privateDirEntries(primary: number): string[] {
+  const environ = readFileSync(`/proc/${workerPids(primary)[0]}/environ`, 'utf8').split('\0');
+  const socket = environ.find((e) => e.startsWith('VERDICT_OWNER_SOCKET='))!.slice('VERDICT_OWNER_SOCKET='.length);
+  return readdirSync(dirname(socket)).sort();
 }
 
 /** A request on a connection of its own, so that across many of them every worker answers some. */
@@ -129,6 +136,9 @@ test('with 3 workers, Policy API, Data API and admin uploads apply everywhere or
   // And the restarted workers take changes as before.
   assert.equal((await send(url, 'PUT', '/v1/data/flags', '{"delta":true}')).status, 204);
   for (let i = 0; i < 12; i++) assert.deepEqual(json(await fresh(url, 'GET', '/v1/data/flags')).result, { delta: true });
+  // Changes and snapshots crossed as files beside the owner's socket, never through the primary: every one is
+  // gone once applied.
+  assert.deepEqual(privateDirEntries(server.child.pid!), ['owner.sock']);
   assert.equal(await server.stop(), 0);
 });
 

@@ -12,7 +12,8 @@ import { AggregatorRegistry } from 'prom-client';
 import { RegoCompileError, type RegoCompiler } from '../../engine/compiler.js';
 import { defaultCompiler } from '../../engine/opa-compiler.js';
 import { sumSnapshots } from '../../pip/metrics.js';
-import { INSTANCE_ID_ENV, OWNER_SOCKET_ENV, ROLE_ENV, isVerdictMessage, type MetricsJson, type PipFigures, type PrimaryMessage, type Snapshot, type WorkerMessage } from './protocol.js';
+import { removePayload } from './payload.js';
+import { INSTANCE_ID_ENV, OWNER_SOCKET_ENV, ROLE_ENV, isVerdictMessage, type MetricsJson, type PipFigures, type PrimaryMessage, type WorkerMessage } from './protocol.js';
 
 /** How long a worker has to answer a health or metrics question. */
 const ANSWER_TIMEOUT_MS = 2000;
@@ -33,6 +34,8 @@ interface Member {
   ready: boolean;
   /** Killed by the primary because its state may differ from the others': it is replaced, never fatal. */
   replaced?: boolean;
+  /** The snapshot file it was sent to start from, removed by it once read (or here, if it exits first). */
+  snapshotFile?: string;
 }
 
 export interface PrimaryOptions {
@@ -52,7 +55,7 @@ export function runPrimary(options: PrimaryOptions): void {
   for (const file of options.socketFiles) rmSync(file, { force: true });
   // The primary binds the shared unix sockets for the workers, who then set their mode: owner-only until then.
   if (options.socketFiles.length > 0) process.umask(0o077);
-  // Structured clone keeps bundles' bytes (wasm modules) intact across the channel.
+  // Structured clone keeps the messages' values as they are (see protocol.ts); changes travel as files.
   cluster.setupPrimary({ serialization: 'advanced' });
   const members = new Map<number, Member>();
   /** Changes waiting for replicas: seq → ids of the replicas that have not applied it yet. */
@@ -178,7 +181,7 @@ export function runPrimary(options: PrimaryOptions): void {
         const replicas = [...members.values()].filter((r) => r.role === 'replica' && r.started);
         const waiting = new Set(replicas.map((r) => r.worker.id));
         changes.set(m.seq, waiting);
-        for (const r of replicas) send(r, { verdict: 'change', seq: m.seq, change: m.change });
+        for (const r of replicas) send(r, { verdict: 'change', seq: m.seq, payload: m.payload });
         if (replicas.length === 0) finishChange(m.seq);
         else {
           setTimeout(() => {
@@ -197,9 +200,10 @@ export function runPrimary(options: PrimaryOptions): void {
         const request = snapshots.get(m.id);
         snapshots.delete(m.id);
         const to = request && members.get(request.to);
-        if (!to) return;
+        if (!to) return removePayload(m.payload);
         to.started = true;
-        send(to, { verdict: 'start', snapshot: m.snapshot as Snapshot });
+        to.snapshotFile = m.payload;
+        send(to, { verdict: 'start', payload: m.payload });
         return;
       }
       case 'compile':
@@ -225,6 +229,10 @@ export function runPrimary(options: PrimaryOptions): void {
   cluster.on('exit', (worker, code, signal) => {
     const member = members.get(worker.id);
     members.delete(worker.id);
+    if (member?.snapshotFile) removePayload(member.snapshotFile);
+    // A change the owner is waiting on no longer waits for this worker: while stopping too, or the owner's
+    // shutdown would wait for it (its bundle activation holds the shutdown) and never exit.
+    for (const seq of [...changes.keys()]) applied(worker.id, seq);
     if (stopping) {
       if (members.size === 0) {
         rmSync(socketDir, { recursive: true, force: true });
@@ -241,7 +249,6 @@ export function runPrimary(options: PrimaryOptions): void {
       return;
     }
     logger.error({ pid: worker.process.pid, code, signal, role: member.role }, 'Worker exited; starting another.');
-    for (const seq of [...changes.keys()]) applied(worker.id, seq);
     for (const [id, s] of snapshots) {
       if (s.from === worker.id) snapshots.delete(id);
       if (s.to === worker.id) snapshots.delete(id);

@@ -1,6 +1,6 @@
 // The messages between the primary and the worker processes of one `verdict run --workers N` server.
-// Sent over node:cluster's channel with structured-clone serialisation, so bundles keep their bytes; workers
-// encode exact numbers for it (wire.ts).
+// Sent over node:cluster's channel with structured-clone serialisation; a change or a snapshot, which may hold
+// the whole data document, travels as a file the message names (payload.ts), so the primary never parses it.
 import cluster from 'node:cluster';
 import type { Registry } from 'prom-client';
 import type { Bundle, RegoModule } from '../../bundle/bundle.js';
@@ -41,9 +41,11 @@ export interface WireError {
 }
 
 export type WorkerMessage =
-  | { verdict: 'change'; seq: number; change: Change }
+  /** `payload`: the file holding the Change. */
+  | { verdict: 'change'; seq: number; payload: string }
   | { verdict: 'applied'; seq: number; error?: string }
-  | { verdict: 'snapshot'; id: number; snapshot?: Snapshot }
+  /** `payload`: the file holding the Snapshot. */
+  | { verdict: 'snapshot'; id: number; payload: string }
   | { verdict: 'compile'; id: number; modules: RegoModule[]; regoVersion: 0 | 1 }
   | { verdict: 'join' }
   | { verdict: 'ready' }
@@ -53,10 +55,11 @@ export type WorkerMessage =
   | { verdict: 'health-answer'; id: number; problem?: string };
 
 export type PrimaryMessage =
-  | { verdict: 'change'; seq: number; change: Change }
+  | { verdict: 'change'; seq: number; payload: string }
   | { verdict: 'changed'; seq: number }
   | { verdict: 'snapshot-request'; id: number }
-  | { verdict: 'start'; snapshot?: Snapshot }
+  /** `payload`: the file holding the Snapshot to start from (absent: start empty, as the first owner does). */
+  | { verdict: 'start'; payload?: string }
   | { verdict: 'compiled'; id: number; result?: CompiledPolicy; error?: WireError }
   | { verdict: 'metrics'; id: number; metrics?: MetricsJson; pip?: PipFigures; error?: string }
   | { verdict: 'health-request'; id: number; query: string }

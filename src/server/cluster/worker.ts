@@ -4,6 +4,7 @@
 // the owner commits is applied by every replica, in the owner's order, before the request that caused it is
 // answered. Rego is compiled once, by the primary, for every worker (src/server/cluster/primary.ts).
 import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { AggregatorRegistry } from 'prom-client';
 import { RegoCompileError, type CompiledPolicy, type RegoCompiler } from '../../engine/compiler.js';
@@ -12,6 +13,7 @@ import type { ServerContext } from '../context.js';
 import { healthProblem } from '../health-api.js';
 import { forwardTo, ownerAnswers } from './forward.js';
 import { INSTANCE_ID_ENV, OWNER_SOCKET_ENV, ROLE_ENV, isVerdictMessage, type Change, type MetricsJson, type PipFigures, type PrimaryMessage, type Snapshot, type WorkerMessage } from './protocol.js';
+import { readChange, readPayload, removePayload, writeChange, writePayload } from './payload.js';
 import { fromWire, toWire } from './wire.js';
 
 /** What startServer needs from a worker of a multi-process server. */
@@ -34,6 +36,8 @@ export class ClusterWorker implements ClusterMember {
   readonly ownsSources = process.env[ROLE_ENV] === 'owner';
   readonly instanceId = process.env[INSTANCE_ID_ENV] ?? '';
   private readonly socketPath = process.env[OWNER_SOCKET_ENV] ?? '';
+  /** The primary's private directory, where changes and snapshots are written (payload.ts). */
+  private readonly payloadDir = dirname(this.socketPath);
   private readonly pending = new Map<string, Pending>();
   private nextId = 0;
   private seq = 0;
@@ -108,18 +112,31 @@ export class ClusterWorker implements ClusterMember {
   private replicate(change: Change): Promise<void> {
     const seq = ++this.seq;
     const done = this.expect<void>(`changed:${seq}`);
-    this.send({ verdict: 'change', seq, change });
-    return done;
+    let payload: string;
+    try {
+      payload = writeChange(this.payloadDir, change);
+    } catch (err) {
+      // This worker has the change and the replicas cannot get it (no space for the file, say). It leaves at
+      // once, before answering from a state the others lack; its replacement starts from a replica's state.
+      console.error(`verdict: cannot hand a committed change to the other workers (${(err as Error).message}); restarting this worker`);
+      process.exit(1);
+    }
+    this.send({ verdict: 'change', seq, payload });
+    return done.finally(() => removePayload(payload));
   }
 
   private receive(message: PrimaryMessage): void {
     switch (message.verdict) {
-      case 'start':
-        this.started(message.snapshot);
+      case 'start': {
+        const snapshot = message.payload === undefined ? undefined : readPayload<Snapshot>(message.payload);
+        if (message.payload !== undefined) removePayload(message.payload);
+        this.started(snapshot);
         return;
+      }
       case 'change': {
-        const { seq, change } = message;
-        this.applying = this.applying.then(() => applyChange(this.ctx!, change)).then(
+        const { seq, payload } = message;
+        // Read when its turn comes: the owner keeps the file until every replica has applied the change.
+        this.applying = this.applying.then(async () => applyChange(this.ctx!, await readChange(payload))).then(
           () => this.send({ verdict: 'applied', seq }),
           (err: Error) => this.send({ verdict: 'applied', seq, error: err.message }),
         );
@@ -127,7 +144,7 @@ export class ClusterWorker implements ClusterMember {
       }
       case 'snapshot-request':
         // After every change already received, so the snapshot is the state the next change builds on.
-        this.applying = this.applying.then(() => this.send({ verdict: 'snapshot', id: message.id, snapshot: snapshotOf(this.ctx!) }));
+        this.applying = this.applying.then(() => this.send({ verdict: 'snapshot', id: message.id, payload: writePayload(this.payloadDir, snapshotOf(this.ctx!)) }));
         return;
       case 'metrics-request':
         if (!this.ctx) this.send({ verdict: 'metrics-answer', id: message.id, metrics: [] });

@@ -28,7 +28,6 @@ const ours = readdirSync('rego', { recursive: true, encoding: 'utf8' }).filter((
 
 /** Sampled modules Verdict does not print as OPA yet, and why. */
 const KNOWN: Record<string, string> = {
-  'v1/logic_operators/chained.yaml#5.0 (json)': 'the and/or expressions of future.keywords have no AST JSON in Verdict yet',
   'v1/logic_operators/chained.yaml#5.0 (pretty)': 'the and/or expressions of future.keywords have no pretty form in Verdict yet',
   'v0/keywordrefs/test-keyword-null.yaml#2.0 (json)': "Verdict's v0 parser keeps a rule `null.foo` that OPA's drops",
   'v1/keywordrefs/test-keyword-contains.yaml#0.1 (pretty)': 'OPA leaves imports of future.keywords out of its pretty tree; Verdict prints them',

@@ -199,7 +199,7 @@ export function* allDecisions(
   } while (cursor !== undefined);
 }
 
-function time(text: string, name: string): bigint {
+export function time(text: string, name: string): bigint {
   const ns = parseTimestamp(text);
   if (ns === undefined) throw bad(`${name} must be an RFC3339 timestamp such as 2024-05-01T10:00:00Z, got ${JSON.stringify(text)}`);
   return ns;
@@ -218,21 +218,21 @@ function sqlitePath(field: string): string {
   return '$.input' + segments.map((s) => (/^\d+$/.test(s) ? `[${s}]` : `."${s}"`)).join('');
 }
 
-function jsonScalar(text: string): string | undefined {
+export function jsonScalar(text: string): string | undefined {
   if (!/^(true|false|null|-?\d+(\.\d+)?([eE][+-]?\d+)?)$/.test(text)) return undefined;
   return JSON.stringify(JSON.parse(text));
 }
 
-function encodeCursor(cursor: { seq: number; order: 'desc' | 'asc' }): string {
+export function encodeCursor(cursor: { seq: number; order: 'desc' | 'asc' }): string {
   return Buffer.from(`${cursor.order}:${cursor.seq}`).toString('base64url');
 }
 
-function decodeCursor(text: string): { seq: number; order: 'desc' | 'asc' } {
+export function decodeCursor(text: string): { seq: number; order: 'desc' | 'asc' } {
   const m = /^(desc|asc):(\d+)$/.exec(Buffer.from(text, 'base64url').toString('utf8'));
   if (!m) throw bad(`cursor ${JSON.stringify(text)} is not one this server handed out`);
   return { order: m[1] as 'desc' | 'asc', seq: Number(m[2]) };
 }
 
-function bad(message: string): DecisionLogError {
+export function bad(message: string): DecisionLogError {
   return new DecisionLogError('invalid_query', message);
 }

@@ -75,7 +75,7 @@ export class PostgresDecisionStore implements DecisionQueries {
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.poolSize,
-      ...(options.password ? { password: options.password } : {}),
+      ...(options.password ? { Client: clientWithPassword(options.password) } : {}),
       connectionTimeoutMillis: 10_000,
       application_name: 'verdict-collector',
     });
@@ -248,4 +248,17 @@ export class PostgresDecisionStore implements DecisionQueries {
     });
     return columns;
   }
+}
+
+/**
+ * node-postgres lets a connection string override the `password` option (with nothing, when the string has
+ * none), so the password source is set on each client instead; it is asked at every new connection.
+ */
+function clientWithPassword(password: () => string): typeof pg.Client {
+  return class extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(config);
+      (this as unknown as { password: () => string }).password = password;
+    }
+  };
 }

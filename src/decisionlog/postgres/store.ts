@@ -6,7 +6,7 @@
 import pg from 'pg';
 import type { DecisionEvent } from '../event.js';
 import { DecisionLogError } from '../errors.js';
-import { eraseCredentials } from '../credentials.js';
+import { eraseCredentials, mayHoldCredentials } from '../credentials.js';
 import { outcomeClassifier, type OutcomeClassifier, type OutcomeRuleConfig } from '../outcome.js';
 import { principalExtractor, type PrincipalExtractor, type PrincipalSource } from '../principal.js';
 import { bundleRevisions, checkEvent } from '../store.js';
@@ -235,7 +235,9 @@ export class PostgresDecisionStore implements DecisionQueries {
       }
       // As in the embedded log: the principal is read before credentials are erased (it names, it grants nothing).
       const principal = this.principalOf(event) ?? null;
-      const kept = this.maskCredentials ? eraseCredentials(event) : event;
+      // Most events name no credential header anywhere: their text, written once, settles it without a walk.
+      const text = writeJson(event);
+      const kept = this.maskCredentials && mayHoldCredentials(text) ? eraseCredentials(event) : event;
       const revisions = bundleRevisions(event.bundles);
       columns[0].push(event.decision_id);
       columns[1].push(tsNs.toString());
@@ -244,7 +246,7 @@ export class PostgresDecisionStore implements DecisionQueries {
       columns[4].push(principal);
       columns[5].push(revisions.length === 1 ? revisions[0] : null);
       columns[6].push(revisions.length > 1 ? JSON.stringify(revisions) : null);
-      columns[7].push(writeJson(kept));
+      columns[7].push(kept === event ? text : writeJson(kept));
     });
     return columns;
   }

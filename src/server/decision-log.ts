@@ -98,7 +98,12 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
     kind: 'other',
     start: async () => {
       if (central) {
-        await central.open();
+        await central.open().catch(async (error: unknown) => {
+          // Not started, so not stopped by the plugin manager: close what construction opened.
+          await central.close();
+          await dl.stop();
+          throw error;
+        });
         // Retention runs in one worker of a multi-process server; collectors sharing a database take turns.
         if (!isReplicaWorker()) central.startRetention();
       }

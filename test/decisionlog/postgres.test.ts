@@ -22,6 +22,7 @@ import { startServer, type RunningServer } from '../../src/server/start.js';
 import { captureCommand, sampleEvent, tempDir, unsignedJwt } from './helpers.js';
 import { send } from '../server/harness.js';
 import { TestAdminIdp } from '../server/admin-idp.js';
+import { freePort } from '../free-port.js';
 
 let server: RunningPostgres;
 const password = 'admin-pw';
@@ -247,8 +248,11 @@ test('POST /logs through the server: OPA\'s upload protocol in, /v1/decisions an
   assert.deepEqual(status, {});
 });
 
-test('a collector needs admin_api: its routes would otherwise be open', async () => {
+test('a collector needs admin_api (its routes would otherwise be open) and a reachable database to start', async () => {
   const { connectionString } = await freshDatabase();
-  const config = parseConfig(`decision_logs:\n  store:\n    postgres:\n      connection_string: ${connectionString}\n`, 'collector config');
-  await assert.rejects(startServer({ addr: '127.0.0.1:0', bundlePaths: [], config, logger: pino({ level: 'silent' }) }), /decision_logs\.store\.postgres makes this server a decision-log collector .* needs admin_api/);
+  const start = (postgres: string, admin: string) =>
+    startServer({ addr: '127.0.0.1:0', bundlePaths: [], config: parseConfig(`decision_logs:\n  store:\n    file: ${tempDir()}/own.db\n    postgres:\n${postgres}${admin}`, 'collector config'), logger: pino({ level: 'silent' }) });
+  await assert.rejects(start(`      connection_string: ${connectionString}\n`, ''), /decision_logs\.store\.postgres makes this server a decision-log collector .* needs admin_api/);
+  const nobody = `postgresql://verdict@127.0.0.1:${await freePort()}/audit`;
+  await assert.rejects(start(`      connection_string: ${nobody}\n`, idp.config()), /central decision store cannot be reached: .*ECONNREFUSED/);
 });

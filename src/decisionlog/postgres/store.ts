@@ -134,7 +134,7 @@ export class PostgresDecisionStore implements DecisionQueries {
   }
 
   query(filters?: DecisionFilters): Promise<DecisionPage> {
-    return queryPostgres(this.pool, filters);
+    return queryPostgres(this.pool, filters).catch(readFailure);
   }
 
   async find(decisionId: string): Promise<StoredDecision | undefined> {
@@ -142,7 +142,7 @@ export class PostgresDecisionStore implements DecisionQueries {
   }
 
   async newestSeq(): Promise<number> {
-    const { rows } = await this.pool.query<{ seq: string }>('SELECT coalesce(max(seq), 0) AS seq FROM verdict_decisions');
+    const { rows } = await this.pool.query<{ seq: string }>('SELECT coalesce(max(seq), 0) AS seq FROM verdict_decisions').catch(readFailure);
     return Number(rows[0].seq);
   }
 
@@ -250,6 +250,12 @@ export class PostgresDecisionStore implements DecisionQueries {
     });
     return columns;
   }
+}
+
+/** A failed read as the decision log's error (the CLI's exit code, the API's 500), naming the store. */
+function readFailure(error: unknown): never {
+  if (error instanceof DecisionLogError) throw error;
+  throw new DecisionLogError('db_open_failed', `central decision store cannot be read: ${(error as Error).message}`, { cause: error });
 }
 
 /**

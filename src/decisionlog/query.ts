@@ -205,8 +205,8 @@ export function time(text: string, name: string): bigint {
   return ns;
 }
 
-/** input.request.http.method → $.input."request"."http"."method" (digit segments index arrays). */
-function sqlitePath(field: string): string {
+/** input.request.http.method → ["request", "http", "method"]; invalid_query when it names nothing inside input. */
+export function inputFieldSegments(field: string): string[] {
   let segments: string[];
   try {
     segments = parseFieldPath(field, 'input');
@@ -214,11 +214,17 @@ function sqlitePath(field: string): string {
     throw bad((error as Error).message);
   }
   if (segments.length === 0) throw bad(`field ${JSON.stringify(field)} must name a field inside input`);
+  return segments;
+}
+
+/** input.request.http.method → $.input."request"."http"."method" (digit segments index arrays). */
+function sqlitePath(field: string): string {
+  const segments = inputFieldSegments(field);
   if (segments.some((s) => s.includes('"'))) throw bad(`field ${JSON.stringify(field)} must not contain quotes`);
   return '$.input' + segments.map((s) => (/^\d+$/.test(s) ? `[${s}]` : `."${s}"`)).join('');
 }
 
-export function jsonScalar(text: string): string | undefined {
+function jsonScalar(text: string): string | undefined {
   if (!/^(true|false|null|-?\d+(\.\d+)?([eE][+-]?\d+)?)$/.test(text)) return undefined;
   return JSON.stringify(JSON.parse(text));
 }

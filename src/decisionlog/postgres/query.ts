@@ -2,9 +2,8 @@
 // PostgreSQL store. Same filters, same answers and the same cursors as the embedded log; the SQL differs.
 import type { Pool } from 'pg';
 import type { DecisionEvent } from '../event.js';
-import { parseFieldPath } from '../fieldpath.js';
 import { outcomes, type Outcome } from '../outcome.js';
-import { bad, decodeCursor, encodeCursor, maxQueryLimit, scanLimit, time, type DecisionFilters, type DecisionPage, type StoredDecision } from '../query.js';
+import { bad, decodeCursor, encodeCursor, inputFieldSegments, maxQueryLimit, scanLimit, time, type DecisionFilters, type DecisionPage, type StoredDecision } from '../query.js';
 
 interface Row {
   seq: string;
@@ -74,7 +73,7 @@ export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, l
   }
   for (const [field, value] of Object.entries(filters.fields ?? {})) {
     // #>> gives a string's contents and a number's or boolean's text, so "42" matches 42 and "42", as in SQLite.
-    scanned.add((p) => `event #>> ${p(['input', ...fieldSegments(field)])}::text[] = ${p(value)}`);
+    scanned.add((p) => `event #>> ${p(['input', ...inputFieldSegments(field)])}::text[] = ${p(value)}`);
   }
 
   const direction = order === 'desc' ? 'DESC' : 'ASC';
@@ -95,17 +94,6 @@ export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, l
   const page = rows.slice(0, limit).map(stored);
   if (!more && boundary !== undefined) return { decisions: page, next_cursor: encodeCursor({ seq: boundary, order }), scan_limited: true };
   return { decisions: page, ...(more ? { next_cursor: encodeCursor({ seq: page[page.length - 1].seq, order }) } : {}) };
-}
-
-function fieldSegments(field: string): string[] {
-  let segments: string[];
-  try {
-    segments = parseFieldPath(field, 'input');
-  } catch (error) {
-    throw bad((error as Error).message);
-  }
-  if (segments.length === 0) throw bad(`field ${JSON.stringify(field)} must name a field inside input`);
-  return segments;
 }
 
 function stored(row: Row): StoredDecision {

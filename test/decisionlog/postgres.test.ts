@@ -182,6 +182,10 @@ const idp = new TestAdminIdp();
 async function startCollector(connectionString: string, dir: string): Promise<RunningServer> {
   process.env.TEST_COLLECTOR_PG_PASSWORD = password;
   const config = `
+server:
+  decoding:
+    gzip:
+      max_length: 65536
 decision_logs:
   store:
     file: ${dir}/own.db
@@ -219,6 +223,7 @@ test('POST /logs through the server: OPA\'s upload protocol in, /v1/decisions an
     [upload('[{"decision_id": "x"'), /the body is not JSON/],
     [upload({ decision_id: 'x' }), /must be a JSON array of decision events, got object/],
     [upload([sampleEvent(), { ...sampleEvent(), decision_id: undefined }]), /event 1 of 2: decision event needs a non-empty string decision_id/],
+    [upload(Array.from({ length: 40 }, () => sampleEvent({ input: { blob: 'x'.repeat(2000) } }))), /decompressed size exceeds limit of 65536 bytes \(server\.decoding\.gzip\.max_length\)/],
   ];
   for (const [response, message] of refusals) {
     const { status, body } = await response;

@@ -9,7 +9,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTP
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 /** What an admin route does. Each action needs its own scope; none implies another. */
-export const adminActions = ['bundles:read', 'bundles:write', 'decisions:read'] as const;
+export const adminActions = ['bundles:read', 'bundles:write', 'decisions:read', 'decisions:write'] as const;
 export type AdminAction = (typeof adminActions)[number];
 
 export interface AdminAuthConfig {

@@ -1,13 +1,18 @@
 // `verdict decisions tail|search|show|export --db FILE`: reads the decision log file directly, no server
-// needed (read-only; WAL lets it run beside a live server).
+// needed (read-only; WAL lets it run beside a live server). `--config FILE` reads the store a server's
+// configuration names instead: a collector's central PostgreSQL store, or the SQLite file.
 import { createWriteStream } from 'node:fs';
 import { ownerOnlyFileMode, tightenFileSync } from '../fs/owner-only.js';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import type Database from 'better-sqlite3';
 import { DecisionLogError } from './errors.js';
 import { defaultDatabaseFile, openDecisionDatabase } from './open.js';
-import { allDecisions, findDecision, queryDecisions, type DecisionFilters, type StoredDecision } from './query.js';
+import type { DecisionFilters, StoredDecision } from './query.js';
+import { everyDecision, sqliteQueries, type DecisionQueries } from './queries.js';
+import { decisionLogSettings } from './config.js';
+import { PostgresDecisionStore } from './postgres/store.js';
+import { loadConfig } from '../config/config.js';
+import { normaliseServices } from '../bundle/service.js';
 
 export interface CommandIO {
   stdout: Writable;
@@ -16,7 +21,7 @@ export interface CommandIO {
   signal?: AbortSignal;
 }
 
-export const decisionsUsage = `usage: verdict decisions <command> [--db FILE] [options]
+export const decisionsUsage = `usage: verdict decisions <command> [--db FILE | --config FILE] [options]
   tail [-n N] [--follow] [--interval-ms MS]   the last N decisions (default 20), oldest first; --follow waits for more
   search [filters] [--limit N] [--cursor C] [--json]   newest first; prints the next cursor on stderr
   show DECISION_ID                             one decision as JSON
@@ -24,7 +29,8 @@ export const decisionsUsage = `usage: verdict decisions <command> [--db FILE] [o
 filters: --since RFC3339 --until RFC3339 --path PREFIX --outcome allow|deny|undefined|error|other
          --principal P --principal-prefix P --principal-contains TEXT --revision R --decision-id ID
          --trace-id ID --field input.a.b=VALUE (repeatable)
---db defaults to ${defaultDatabaseFile}`;
+--db defaults to ${defaultDatabaseFile}; --config reads the store a server's configuration file names
+(decision_logs.store.postgres for a collector's central store, else decision_logs.store.file)`;
 
 export interface ParsedArgs {
   positional: string[];
@@ -34,12 +40,12 @@ type Parsed = ParsedArgs;
 
 /** The options naming which decisions (shared with `verdict replay`). */
 export const filterOptions = ['db', 'since', 'until', 'path', 'outcome', 'principal', 'principal-prefix', 'principal-contains', 'revision', 'decision-id', 'trace-id', 'field'] as const;
-const valueOptions = new Set([...filterOptions, 'limit', 'cursor', 'out', 'n', 'interval-ms']);
+const valueOptions = new Set([...filterOptions, 'config', 'limit', 'cursor', 'out', 'n', 'interval-ms']);
 const flagOptions = new Set(['follow', 'json', 'help']);
 
 /** Runs a `verdict decisions ...` command (argv after "decisions"); resolves to the process exit code. */
 export async function runDecisionsCommand(argv: string[], io: CommandIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  let db: Database.Database | undefined;
+  let store: OpenStore | undefined;
   try {
     const [command, ...rest] = argv;
     const parsed = parseArgs(rest, valueOptions, flagOptions);
@@ -48,16 +54,17 @@ export async function runDecisionsCommand(argv: string[], io: CommandIO = { stdo
       return command === undefined ? 2 : 0;
     }
     if (!['tail', 'search', 'show', 'export'].includes(command)) throw usage(`unknown command ${JSON.stringify(command)}`);
-    db = openDecisionDatabase(one(parsed, 'db') ?? defaultDatabaseFile, { readonly: true });
+    store = await openStore(parsed);
+    const queries = store.queries;
     switch (command) {
       case 'show':
-        return show(db, parsed, io);
+        return await show(queries, parsed, io);
       case 'search':
-        return search(db, parsed, io);
+        return await search(queries, parsed, io);
       case 'export':
-        return await exportCommand(db, parsed, io);
+        return await exportCommand(queries, parsed, io);
       default:
-        return await tail(db, parsed, io);
+        return await tail(queries, parsed, io);
     }
   } catch (error) {
     if (error instanceof DecisionLogError) {
@@ -67,8 +74,31 @@ export async function runDecisionsCommand(argv: string[], io: CommandIO = { stdo
     }
     throw error;
   } finally {
-    db?.close();
+    await store?.close();
   }
+}
+
+interface OpenStore {
+  queries: DecisionQueries;
+  close(): Promise<void>;
+}
+
+/** --db FILE (default), or the store --config FILE names. */
+async function openStore(parsed: Parsed): Promise<OpenStore> {
+  const configFile = one(parsed, 'config');
+  let file = one(parsed, 'db');
+  if (configFile !== undefined) {
+    if (file !== undefined) throw usage('give --db or --config, not both');
+    const config = await loadConfig(configFile);
+    const settings = decisionLogSettings(config.decision_logs, normaliseServices(config.services as Parameters<typeof normaliseServices>[0]).map((s) => s.name));
+    if (settings.central) {
+      const central = new PostgresDecisionStore({ ...settings.central, poolSize: 1 });
+      return { queries: central, close: () => central.close() };
+    }
+    file = settings.store.file;
+  }
+  const db = openDecisionDatabase(file ?? defaultDatabaseFile, { readonly: true });
+  return { queries: sqliteQueries(db), close: async () => void db.close() };
 }
 
 /** `--name VALUE`, `--name=VALUE` (repeatable) and `--flag`; anything else unknown is refused by name. */
@@ -118,9 +148,9 @@ export function filters(parsed: Parsed): DecisionFilters {
   return f;
 }
 
-function show(db: Database.Database, parsed: Parsed, io: CommandIO): number {
+async function show(queries: DecisionQueries, parsed: Parsed, io: CommandIO): Promise<number> {
   if (parsed.positional.length !== 1) throw usage('show needs exactly one DECISION_ID');
-  const found = findDecision(db, parsed.positional[0]);
+  const found = await queries.find(parsed.positional[0]);
   if (!found) {
     io.stderr.write(`verdict decisions: decision ${parsed.positional[0]} is not in the decision log\n`);
     return 1;
@@ -129,21 +159,21 @@ function show(db: Database.Database, parsed: Parsed, io: CommandIO): number {
   return 0;
 }
 
-function search(db: Database.Database, parsed: Parsed, io: CommandIO): number {
+async function search(queries: DecisionQueries, parsed: Parsed, io: CommandIO): Promise<number> {
   noPositional(parsed);
   const cursor = one(parsed, 'cursor');
-  const page = queryDecisions(db, { ...filters(parsed), limit: integer(parsed, 'limit', 20), ...(cursor ? { cursor } : {}) });
+  const page = await queries.query({ ...filters(parsed), limit: integer(parsed, 'limit', 20), ...(cursor ? { cursor } : {}) });
   const json = parsed.options.has('json');
   for (const decision of page.decisions) io.stdout.write((json ? JSON.stringify(decision.event) : line(decision)) + '\n');
   if (page.next_cursor) io.stderr.write(`more: --cursor ${page.next_cursor}\n`);
   return 0;
 }
 
-async function exportCommand(db: Database.Database, parsed: Parsed, io: CommandIO): Promise<number> {
+async function exportCommand(queries: DecisionQueries, parsed: Parsed, io: CommandIO): Promise<number> {
   noPositional(parsed);
   const file = one(parsed, 'out');
   const out = file ? exportFile(file) : io.stdout;
-  for (const decision of allDecisions(db, filters(parsed))) {
+  for await (const decision of everyDecision(queries, filters(parsed))) {
     if (!out.write(JSON.stringify(decision.event) + '\n')) await once(out, 'drain');
   }
   if (file) {
@@ -159,17 +189,17 @@ function exportFile(file: string): NodeJS.WritableStream {
   return createWriteStream(file, { mode: ownerOnlyFileMode });
 }
 
-async function tail(db: Database.Database, parsed: Parsed, io: CommandIO): Promise<number> {
+async function tail(queries: DecisionQueries, parsed: Parsed, io: CommandIO): Promise<number> {
   noPositional(parsed);
   const f = filters(parsed);
-  const last = queryDecisions(db, { ...f, limit: integer(parsed, 'n', 20) }).decisions.reverse();
+  const last = (await queries.query({ ...f, limit: integer(parsed, 'n', 20) })).decisions.reverse();
   for (const decision of last) io.stdout.write(line(decision) + '\n');
   if (!parsed.options.has('follow')) return 0;
   const interval = integer(parsed, 'interval-ms', 500);
-  let after = last.length > 0 ? last[last.length - 1].seq : newestSeq(db);
+  let after = last.length > 0 ? last[last.length - 1].seq : await queries.newestSeq();
   while (!io.signal?.aborted) {
     await sleep(interval, io.signal);
-    for (const decision of allDecisions(db, f, after)) {
+    for await (const decision of everyDecision(queries, f, after)) {
       io.stdout.write(line(decision) + '\n');
       after = decision.seq;
     }
@@ -187,10 +217,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(wake, ms);
     signal?.addEventListener('abort', wake);
   });
-}
-
-function newestSeq(db: Database.Database): number {
-  return (db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM decisions').get() as { seq: number }).seq;
 }
 
 function line(decision: StoredDecision): string {

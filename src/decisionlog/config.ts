@@ -6,6 +6,7 @@ import type { UploadOptions } from './upload.js';
 import type { PrincipalSource } from './principal.js';
 import { defaultRetention } from './retention.js';
 import { credentialHeaders } from './credentials.js';
+import { postgresStoreOptions, type PostgresStoreOptions } from './postgres/config.js';
 
 export interface DecisionLogSettings {
   /** Logging is on unless decision_logs.store.enabled is false. */
@@ -20,6 +21,8 @@ export interface DecisionLogSettings {
   console: boolean;
   /** reporting.max_decisions_per_second: events beyond this rate are dropped before logging, as OPA does. */
   maxDecisionsPerSecond?: number;
+  /** decision_logs.store.postgres: this server is a collector, storing uploads (POST /logs) in PostgreSQL and answering queries from there. */
+  central?: PostgresStoreOptions;
   /** Set when decision events go to a service: resolve it by name (the server's ServiceClient), then pass on. */
   upload?: { service: string } & Omit<UploadOptions, 'service'>;
 }
@@ -85,6 +88,7 @@ export function decisionLogSettings(section: unknown, serviceNames: string[] = [
     headers: contextHeaders(http.headers, maskCredentials ?? true),
     console,
   };
+  if (store.postgres !== undefined) settings.central = postgresStoreOptions(store.postgres);
   const bufferType = oneOf(reporting.buffer_type, 'decision_logs.reporting.buffer_type', ['size', 'event'] as const) ?? 'size';
   const bufferBytes = positive(reporting.buffer_size_limit_bytes, 'decision_logs.reporting.buffer_size_limit_bytes');
   const bufferEvents = positive(reporting.buffer_size_limit_events, 'decision_logs.reporting.buffer_size_limit_events');

@@ -199,14 +199,14 @@ export function* allDecisions(
   } while (cursor !== undefined);
 }
 
-function time(text: string, name: string): bigint {
+export function time(text: string, name: string): bigint {
   const ns = parseTimestamp(text);
   if (ns === undefined) throw bad(`${name} must be an RFC3339 timestamp such as 2024-05-01T10:00:00Z, got ${JSON.stringify(text)}`);
   return ns;
 }
 
-/** input.request.http.method → $.input."request"."http"."method" (digit segments index arrays). */
-function sqlitePath(field: string): string {
+/** input.request.http.method → ["request", "http", "method"]; invalid_query when it names nothing inside input. */
+export function inputFieldSegments(field: string): string[] {
   let segments: string[];
   try {
     segments = parseFieldPath(field, 'input');
@@ -214,6 +214,12 @@ function sqlitePath(field: string): string {
     throw bad((error as Error).message);
   }
   if (segments.length === 0) throw bad(`field ${JSON.stringify(field)} must name a field inside input`);
+  return segments;
+}
+
+/** input.request.http.method → $.input."request"."http"."method" (digit segments index arrays). */
+function sqlitePath(field: string): string {
+  const segments = inputFieldSegments(field);
   if (segments.some((s) => s.includes('"'))) throw bad(`field ${JSON.stringify(field)} must not contain quotes`);
   return '$.input' + segments.map((s) => (/^\d+$/.test(s) ? `[${s}]` : `."${s}"`)).join('');
 }
@@ -223,16 +229,16 @@ function jsonScalar(text: string): string | undefined {
   return JSON.stringify(JSON.parse(text));
 }
 
-function encodeCursor(cursor: { seq: number; order: 'desc' | 'asc' }): string {
+export function encodeCursor(cursor: { seq: number; order: 'desc' | 'asc' }): string {
   return Buffer.from(`${cursor.order}:${cursor.seq}`).toString('base64url');
 }
 
-function decodeCursor(text: string): { seq: number; order: 'desc' | 'asc' } {
+export function decodeCursor(text: string): { seq: number; order: 'desc' | 'asc' } {
   const m = /^(desc|asc):(\d+)$/.exec(Buffer.from(text, 'base64url').toString('utf8'));
   if (!m) throw bad(`cursor ${JSON.stringify(text)} is not one this server handed out`);
   return { order: m[1] as 'desc' | 'asc', seq: Number(m[2]) };
 }
 
-function bad(message: string): DecisionLogError {
+export function bad(message: string): DecisionLogError {
   return new DecisionLogError('invalid_query', message);
 }

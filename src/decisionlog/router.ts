@@ -1,19 +1,19 @@
 // GET /v1/decisions, GET /v1/decisions/export and GET /v1/decisions/{decision_id}: the audit API over the decision log. Errors use
 // OPA's envelope {code, message}. The server mounts it behind the admin authentication (scope decisions:read).
 import { Router, type Request, type Response } from 'express';
-import type Database from 'better-sqlite3';
 import { DecisionLogError } from './errors.js';
 import { once } from 'node:events';
-import { allDecisions, findDecision, queryDecisions, type DecisionFilters, type StoredDecision } from './query.js';
+import type { DecisionFilters, StoredDecision } from './query.js';
+import { everyDecision, type DecisionQueries } from './queries.js';
 
 const scalarParams = ['since', 'until', 'path', 'outcome', 'principal', 'principal_prefix', 'principal_contains', 'revision', 'decision_id', 'trace_id', 'cursor', 'order', 'limit'] as const;
 
-export function decisionsRouter(store: { db: Database.Database }): Router {
+export function decisionsRouter(queries: DecisionQueries): Router {
   const router = Router();
 
-  router.get('/v1/decisions', (req: Request, res: Response) => {
+  router.get('/v1/decisions', async (req: Request, res: Response) => {
     try {
-      const page = queryDecisions(store.db, filtersFromQuery(req.query as Record<string, unknown>));
+      const page = await queries.query(filtersFromQuery(req.query as Record<string, unknown>));
       res.json({ result: page.decisions, ...(page.next_cursor ? { next_cursor: page.next_cursor } : {}), ...(page.scan_limited ? { scan_limited: true } : {}) });
     } catch (error) {
       sendError(res, error);
@@ -22,12 +22,12 @@ export function decisionsRouter(store: { db: Database.Database }): Router {
 
   // Declared before /v1/decisions/{decision_id}, which therefore never looks up a decision named "export".
   router.get('/v1/decisions/export', (req: Request, res: Response) => {
-    void exportDecisions(store.db, req, res);
+    void exportDecisions(queries, req, res);
   });
 
-  router.get('/v1/decisions/:decision_id', (req: Request, res: Response) => {
+  router.get('/v1/decisions/:decision_id', async (req: Request, res: Response) => {
     try {
-      const found = findDecision(store.db, String(req.params.decision_id));
+      const found = await queries.find(String(req.params.decision_id));
       if (!found) {
         res.status(404).json({ code: 'resource_not_found', message: `decision ${req.params.decision_id} is not in the decision log` });
         return;
@@ -67,8 +67,8 @@ export function filtersFromQuery(query: Record<string, unknown>): DecisionFilter
  * GET /v1/decisions/export?format=ndjson|csv&<filters>: every decision the filters match, oldest first, streamed
  * (page by page, waiting for the client to drain), as a file download. NDJSON events are OPA's EventV1.
  */
-async function exportDecisions(db: Database.Database, req: Request, res: Response): Promise<void> {
-  let decisions: Generator<StoredDecision>;
+async function exportDecisions(queries: DecisionQueries, req: Request, res: Response): Promise<void> {
+  let decisions: AsyncGenerator<StoredDecision>;
   let format: (typeof exportFormats)[keyof typeof exportFormats];
   let name: string;
   try {
@@ -79,9 +79,9 @@ async function exportDecisions(db: Database.Database, req: Request, res: Respons
     if (paging) throw new DecisionLogError('invalid_query', `${paging} does not apply to an export: it holds every matching decision, oldest first`);
     format = exportFormats[formatName];
     name = formatName;
-    decisions = allDecisions(db, filters);
+    decisions = everyDecision(queries, filters);
     // The first page is read before answering, so a bad filter is still a 400.
-    const first = decisions.next();
+    const first = await decisions.next();
     res.status(200).type(format.type).set('Content-Disposition', `attachment; filename="decisions.${name}"`).set('Cache-Control', 'no-store');
     if (format.header) res.write(format.header);
     if (!first.done) res.write(format.line(first.value) + '\n');
@@ -90,7 +90,7 @@ async function exportDecisions(db: Database.Database, req: Request, res: Respons
     return;
   }
   try {
-    for (const decision of decisions) {
+    for await (const decision of decisions) {
       if (!res.write(format.line(decision) + '\n')) await once(res, 'drain');
       if (res.destroyed) return;
     }

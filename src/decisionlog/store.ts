@@ -367,7 +367,7 @@ function positive(n: number, name: string): number {
 }
 
 /** The checks the writer relies on; returns the event time in Unix nanoseconds (`tsNs` when the caller knows it). */
-function checkEvent(event: DecisionEvent, tsNs: bigint | undefined): bigint {
+export function checkEvent(event: DecisionEvent, tsNs: bigint | undefined): bigint {
   if (event === null || typeof event !== 'object') throw new DecisionLogError('invalid_event', 'decision event must be an object');
   if (typeof event.decision_id !== 'string' || event.decision_id === '') {
     throw new DecisionLogError('invalid_event', 'decision event needs a non-empty string decision_id');
@@ -385,7 +385,7 @@ function checkEvent(event: DecisionEvent, tsNs: bigint | undefined): bigint {
   return ts;
 }
 
-function bundleRevisions(bundles: DecisionEvent['bundles']): string[] {
+export function bundleRevisions(bundles: DecisionEvent['bundles']): string[] {
   if (!bundles) return [];
   const set = new Set<string>();
   for (const info of Object.values(bundles)) if (typeof info?.revision === 'string' && info.revision !== '') set.add(info.revision);

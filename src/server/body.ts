@@ -14,6 +14,11 @@ export interface DecodingLimits {
   gzipMaxLength: number;
 }
 
+/** server.decoding, with OPA's defaults: 256 MiB on the wire, 512 MiB once decompressed. */
+export function decodingLimits(decoding: { max_length?: number; gzip?: { max_length?: number } } = {}): DecodingLimits {
+  return { maxLength: decoding.max_length ?? 268_435_456, gzipMaxLength: decoding.gzip?.max_length ?? 536_870_912 };
+}
+
 // Bodies already read before the handler ran (the authorization policy sees the input too), kept for it.
 const bodiesRead = new WeakMap<IncomingMessage, Buffer>();
 

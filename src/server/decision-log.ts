@@ -27,10 +27,16 @@ import type { PluginStatus } from './context.js';
 import type { Plugin } from './plugins.js';
 import { decisionsPageRouter } from './decisions-ui.js';
 import { registerDecisionLogMetrics } from './decision-log-metrics.js';
+import { sqliteQueries } from '../decisionlog/queries.js';
+import { PostgresDecisionStore } from '../decisionlog/postgres/store.js';
+import { decisionIngestRouter } from './decision-ingest.js';
+import { decodingLimits } from './body.js';
 
 export interface ServerDecisionLog {
   store: DecisionLogStore;
   plugin: Plugin;
+  /** The central store, when this server is a collector (decision_logs.store.postgres). */
+  central?: PostgresDecisionStore;
   /** decision_logs.request_context.http.headers, for ServerContext.logHeaders. */
   headers: string[];
   /** ServerContext.onDecision: a promise only when the answer has to wait for the log. */
@@ -54,8 +60,18 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
   if (explicit === false && shipping) {
     throw new DecisionLogConfigError(`decision_logs.store.enabled is false but decision_logs ${settings.upload ? `uploads to service ${settings.upload.service}` : 'prints to the console'}: events are kept in the local store until shipped`);
   }
-  if ((explicit ?? (onByDefault || shipping)) !== true) return undefined;
+  if (explicit === false && settings.central) {
+    throw new DecisionLogConfigError('decision_logs.store.enabled is false but decision_logs.store.postgres is set: a collector keeps the decision log on');
+  }
+  if ((explicit ?? (onByDefault || shipping || settings.central !== undefined)) !== true) return undefined;
+  // A collector's routes (uploads in, queries out) are admin routes: without admin_api they would be open.
+  if (settings.central && !adminGuard) {
+    throw new DecisionLogConfigError('decision_logs.store.postgres makes this server a decision-log collector (POST /logs, /v1/decisions over PostgreSQL), which needs admin_api: uploads need tokens with scope decisions:write, queries decisions:read');
+  }
   const store = new DecisionLogStore(storeOptionsFor(settings.store));
+  const central = settings.central
+    ? new PostgresDecisionStore(settings.central, { outcome: settings.store.outcome, principals: settings.store.principals, maskCredentials: settings.store.maskCredentials })
+    : undefined;
   // The drop and mask rules are evaluated with the plain engine (never the recording decide, which would log
   // the log's own decisions), and only when the active policy set defines them: most deployments have neither.
   const logger = new DecisionLogger(
@@ -82,18 +98,37 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
   const plugin: Plugin = {
     name: dl.name,
     kind: 'other',
-    start: () => dl.start(),
-    stop: () => dl.stop(),
+    start: async () => {
+      if (central) {
+        await central.open().catch(async (error: unknown) => {
+          // Not started, so not stopped by the plugin manager: close what construction opened.
+          await central.close();
+          await dl.stop();
+          throw error;
+        });
+        // Retention runs in one worker of a multi-process server; collectors sharing a database take turns.
+        if (!isReplicaWorker()) central.startRetention();
+      }
+      await dl.start();
+    },
+    stop: async () => {
+      await dl.stop();
+      await central?.close();
+    },
     status: (): PluginStatus => {
       const s = dl.status();
-      const detail = { store: s.store, logger: s.logger, ...(s.upload ? { upload: s.upload } : {}) } as Record<string, unknown>;
+      const c = central?.status();
+      const detail = { store: s.store, logger: s.logger, ...(s.upload ? { upload: s.upload } : {}), ...(c ? { central: c } : {}) } as Record<string, unknown>;
       const message =
         s.store.last_error && s.state === 'ERROR'
           ? `${s.store.last_error.code}: ${s.store.last_error.message}`
-          : s.state === 'WARN' && s.upload?.last_error
-            ? `upload failing: ${s.upload.last_error.message}`
-            : undefined;
-      return { state: s.state, ...(message ? { message } : {}), ...detail };
+          : c?.state === 'ERROR' && c.last_error
+            ? `central store failing: ${c.last_error.message}`
+            : s.state === 'WARN' && s.upload?.last_error
+              ? `upload failing: ${s.upload.last_error.message}`
+              : undefined;
+      const state = s.state === 'OK' && c?.state === 'ERROR' ? 'ERROR' : s.state;
+      return { state, ...(message ? { message } : {}), ...detail };
     },
   };
 
@@ -102,11 +137,12 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
     router = Router();
     const auth = adminGuard('decisions:read');
     router.use('/v1/decisions', auth);
-    router.use(decisionsRouter(store));
+    router.use(decisionsRouter(central ?? sqliteQueries(store.db)));
+    if (central) router.use(decisionIngestRouter(central, decodingLimits(config.server?.decoding), adminGuard('decisions:write')));
     // The page holds no data: it is open, and signs the browser in to the API above (decisions-ui.ts).
     router.use(decisionsPageRouter());
   }
-  return { store, plugin, onDecision, router, headers: settings.headers };
+  return { store, plugin, onDecision, router, headers: settings.headers, ...(central ? { central } : {}) };
 }
 
 /**

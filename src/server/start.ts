@@ -28,6 +28,7 @@ import { adminJwtAuth } from '../auth/admin-jwt.js';
 import { pipPlugins } from './pip.js';
 import { verdictVersion } from '../version.js';
 import { createServerDecisionLog } from './decision-log.js';
+import { decodingLimits } from './body.js';
 import { createManagement, type Management } from './management.js';
 import type { DecisionLogStore } from '../decisionlog/index.js';
 import { looseFilesPlugin, type LooseFiles } from './loose-files.js';
@@ -147,10 +148,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     version: verdictVersion,
     labels,
     defaultDecision: config.default_decision ?? '/system/main',
-    decoding: {
-      maxLength: config.server?.decoding?.max_length ?? 268_435_456,
-      gzipMaxLength: config.server?.decoding?.gzip?.max_length ?? 536_870_912,
-    },
+    decoding: decodingLimits(config.server?.decoding),
     encoding: {
       gzipMinLength: config.server?.encoding?.gzip?.min_length ?? 1024,
       gzipLevel: config.server?.encoding?.gzip?.compression_level ?? 9,

@@ -127,10 +127,10 @@ test('admin_api.auth.scopes names the scope an identity provider issues for an a
 test('the old single required_scopes list is refused at start-up with how to migrate', () => {
   assert.throws(
     () => adminJwtAuth({ ...staticConfig, required_scopes: ['verdict-admin'] }),
-    /required_scopes is no longer supported: each admin action now needs its own scope \(bundles:read, bundles:write, decisions:read\).*admin_api\.auth\.scopes/,
+    /required_scopes is no longer supported: each admin action now needs its own scope \(bundles:read, bundles:write, decisions:read, decisions:write\).*admin_api\.auth\.scopes/,
   );
   assert.throws(() => adminJwtAuth({ ...staticConfig, required_scopes: [] }), /required_scopes is no longer supported/);
-  assert.throws(() => adminJwtAuth({ ...staticConfig, scopes: { 'bundles:delete': 'x' } as never }), /unknown action "bundles:delete"; actions are bundles:read, bundles:write, decisions:read/);
+  assert.throws(() => adminJwtAuth({ ...staticConfig, scopes: { 'bundles:delete': 'x' } as never }), /unknown action "bundles:delete"; actions are bundles:read, bundles:write, decisions:read, decisions:write/);
   assert.throws(() => adminJwtAuth({ ...staticConfig, scopes: { 'bundles:read': 'a b' } }), /must be one scope name/);
 });
 

@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import express from 'express';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { decisionsRouter } from '../../src/decisionlog/router.js';
+import { sqliteQueries } from '../../src/decisionlog/queries.js';
 import { sampleEvent, tempDir } from './helpers.js';
 
 let store: DecisionLogStore;
@@ -18,7 +19,7 @@ before(async () => {
     await store.record(sampleEvent({ decision_id: `id-${i}`, input: { subject: { id: i % 2 ? 'bob' : 'alice' }, request: { http: { method: i < 2 ? 'POST' : 'GET' } } } }));
   }
   const app = express();
-  app.use(decisionsRouter(store));
+  app.use(decisionsRouter(sqliteQueries(store.db)));
   server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -89,7 +89,7 @@ test('a configuration with the old all-purpose required_scopes stops start-up wi
   const config = parseConfig(configText(dir, '    required_scopes: [verdict-admin]\n'), 'old config');
   await assert.rejects(
     startServer({ addr: '127.0.0.1:0', config, bundlePaths: [], logger: pino({ level: 'silent' }), decisionLogByDefault: true }),
-    /admin_api\.auth\.required_scopes is no longer supported: each admin action now needs its own scope \(bundles:read, bundles:write, decisions:read\)/,
+    /admin_api\.auth\.required_scopes is no longer supported: each admin action now needs its own scope \(bundles:read, bundles:write, decisions:read, decisions:write\)/,
   );
   assert.throws(() => parseConfig(configText(dir, '    scopes: {"bundles:admin": x}\n'), 'typo'), /unknown key "bundles:admin"/);
 });

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { loadPolicy } from '../engine/wasm-host.js';
-import { parse as parseYaml } from 'yaml';
+import { lazyRequire } from '../lazy-require.js';
 import { hostBuiltins } from '../builtins/index.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { evaluateWithHttpSend } from '../engine/http-send-loop.js';
@@ -19,6 +19,8 @@ import { queryModule, queryPlanError, type QueryContext, type QueryRow } from '.
 import type { RegoVersion } from '../compiler/ast.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 import { evalErrorDetail } from './eval-error.js';
+
+const yamlPackage = lazyRequire<typeof import('yaml')>('yaml');
 
 export interface EvalOptions {
   dataPaths: string[];
@@ -167,7 +169,7 @@ async function readInput(path: string): Promise<unknown> {
 
 function parseInput(text: string, from: string, yaml: boolean): unknown {
   try {
-    return yaml ? parseYaml(text) : JSON.parse(text);
+    return yaml ? yamlPackage().parse(text) : JSON.parse(text);
   } catch (err) {
     throw new LoadError(`${from}: ${(err as Error).message}`);
   }

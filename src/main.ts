@@ -27,6 +27,8 @@ if (command === '--help' || command === '-h' || command === 'help') {
   process.exitCode = await (await import('./cli/check.js')).checkCommand(rest);
 } else if (command === 'build') {
   process.exitCode = await (await import('./cli/build.js')).buildCommand(rest);
+} else if (command === 'deps') {
+  process.exitCode = await (await import('./cli/deps.js')).depsCommand(rest);
 } else if (command === 'inspect') {
   process.exitCode = await (await import('./cli/inspect.js')).inspectCommand(rest);
 } else if (command === 'capabilities') {

@@ -31,6 +31,10 @@ if (command === '--help' || command === '-h' || command === 'help') {
   process.exitCode = await (await import('./cli/parse.js')).parseCommand(rest);
 } else if (command === 'build') {
   process.exitCode = await (await import('./cli/build.js')).buildCommand(rest);
+} else if (command === 'deps') {
+  process.exitCode = await (await import('./cli/deps.js')).depsCommand(rest);
+} else if (command === 'inspect') {
+  process.exitCode = await (await import('./cli/inspect.js')).inspectCommand(rest);
 } else if (command === 'capabilities') {
   process.exitCode = await (await import('./cli/capabilities.js')).capabilitiesCommand(rest);
 } else {

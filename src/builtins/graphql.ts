@@ -2,29 +2,28 @@
 // library's AST as JSON; so documents parsed here are translated into gqlparser's shape (field names,
 // value kinds, defaults) and pruned the way OPA prunes them (no nulls, no empty lists or objects).
 // AST objects given as input are printed back to GraphQL text and parsed again.
-import {
-  GraphQLError,
-  Kind,
-  buildASTSchema,
-  parse,
-  validate,
-  validateSchema,
-  type ConstDirectiveNode,
-  type DefinitionNode,
-  type DirectiveNode,
-  type DocumentNode,
-  type FieldDefinitionNode,
-  type GraphQLSchema,
-  type InputValueDefinitionNode,
-  type SelectionNode,
-  type TypeNode,
-  type ValueNode,
-  type VariableDefinitionNode,
+import type {
+  ConstDirectiveNode,
+  DefinitionNode,
+  DirectiveNode,
+  DocumentNode,
+  FieldDefinitionNode,
+  GraphQLSchema,
+  InputValueDefinitionNode,
+  SelectionNode,
+  TypeNode,
+  ValueNode,
+  VariableDefinitionNode,
 } from 'graphql';
+import { Kind } from 'graphql/language/kinds.js';
+import { lazyRequire } from '../lazy-require.js';
 import { BuiltinError, type JsonObject } from './args.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 type Gql = JsonObject;
+
+/** The parser and validator, loaded when a graphql builtin first runs (lazy-require.ts). */
+const graphql = lazyRequire<typeof import('graphql')>('graphql');
 
 /** gqlparser's ast.ValueKind numbering. */
 const VALUE_KIND = { Variable: 0, Int: 1, Float: 2, String: 3, Block: 4, Boolean: 5, Null: 6, Enum: 7, List: 8, Object: 9 } as const;
@@ -163,7 +162,7 @@ function prune(v: unknown): unknown {
 
 /** gqlparser's error shape: "<message> in GraphQL string at location <line>:<column>". */
 function gqlError(builtin: string, e: unknown): BuiltinError {
-  if (e instanceof GraphQLError) {
+  if (e instanceof graphql().GraphQLError) {
     const loc = e.locations?.[0];
     const message = e.message.replace(/^Syntax Error: /, '').replace(/\.$/, '');
     return new BuiltinError(builtin, loc ? `${message} in GraphQL string at location ${loc.line}:${loc.column}` : `GraphQL parse error: ${message}`);
@@ -176,7 +175,7 @@ function parseDocument(builtin: string, text: string, want: 'query' | 'schema'):
   if (want === 'query' && text.trim() === '') return { kind: Kind.DOCUMENT, definitions: [] };
   let doc: DocumentNode;
   try {
-    doc = parse(text, { allowLegacyFragmentVariables: true });
+    doc = graphql().parse(text, { allowLegacyFragmentVariables: true });
   } catch (e) {
     throw gqlError(builtin, e);
   }
@@ -357,11 +356,11 @@ function promoteOrphanExtensions(doc: DocumentNode): DocumentNode {
 function buildSchema(builtin: string, doc: DocumentNode): GraphQLSchema {
   let schema: GraphQLSchema;
   try {
-    schema = buildASTSchema(promoteOrphanExtensions(doc));
+    schema = graphql().buildASTSchema(promoteOrphanExtensions(doc));
   } catch (e) {
     throw gqlError(builtin, e);
   }
-  const problems = validateSchema(schema).filter((e) => !/^Query root type must be provided/.test(e.message));
+  const problems = graphql().validateSchema(schema).filter((e) => !/^Query root type must be provided/.test(e.message));
   if (problems.length > 0) throw gqlError(builtin, problems[0]);
   return schema;
 }
@@ -374,7 +373,7 @@ function validateQuery(builtin: string, schema: GraphQLSchema, doc: DocumentNode
     if (op && op.kind === Kind.OPERATION_DEFINITION) throw new BuiltinError(builtin, `Schema does not support operation type "${op.operation}"`);
     if (doc.definitions.length === 0) return;
   }
-  const errors = validate(schema, doc);
+  const errors = graphql().validate(schema, doc);
   if (errors.length > 0) throw gqlError(builtin, errors[0]);
 }
 

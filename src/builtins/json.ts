@@ -3,7 +3,8 @@
 // json.patch (RFC 6902 over JSON values, with OPA's path forms), json.marshal_with_options (Go's
 // Marshal/MarshalIndent output), json.verify_schema and json.match_schema (ajv, with errors reported
 // in the shape OPA's gojsonschema produces).
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { Ajv as AjvInstance, ErrorObject, ValidateFunction } from 'ajv';
+import { lazyRequire } from '../lazy-require.js';
 import { BuiltinError, arr, obj, type JsonObject } from './args.js';
 import { goJsonMarshal } from './go-json.js';
 import { jsonEqual, jsonTypeName } from './json-value.js';
@@ -170,7 +171,10 @@ function marshalWithOptions(v: unknown, options: unknown): string {
   return explicitPretty ?? implicitPretty ? prefix + goJsonMarshal(v, indent, prefix) : goJsonMarshal(v);
 }
 
-const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: true, validateFormats: false });
+const ajvModule = lazyRequire<typeof import('ajv')>('ajv');
+let validator: AjvInstance | undefined;
+/** The schema compiler, made when json.match_schema or json.verify_schema first runs (lazy-require.ts). */
+const ajv = () => (validator ??= new (ajvModule().Ajv)({ strict: false, allErrors: true, validateSchema: true, validateFormats: false }));
 const compiledSchemas = new Map<string, ValidateFunction>();
 
 /** A schema given as a JSON string or as a value. */
@@ -191,7 +195,7 @@ function compileSchema(name: string, schema: unknown): ValidateFunction {
   let fn = compiledSchemas.get(key);
   if (!fn) {
     try {
-      fn = ajv.compile(schema as object);
+      fn = ajv().compile(schema as object);
     } catch (e) {
       throw new BuiltinError(name, (e as Error).message);
     }

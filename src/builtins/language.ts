@@ -1,6 +1,8 @@
-// The builtins the language itself uses: the operators `:=` and `=` and print, which the planner compiles, and the
-// internal calls behind `x in xs` and template strings, answered by the wasm runtime.
+// The builtins the language itself uses: the operators `:=` and `=` and print, which the planner compiles, the
+// internal calls behind `x in xs` and template strings, answered by the wasm runtime, and internal.print, which
+// print() compiles to and the host answers (print.ts).
 import { fn, t, type BuiltinEntry } from './declarations.js';
+import { printHost } from './print.js';
 
 export const languageBuiltins: readonly BuiltinEntry[] = [
   {
@@ -18,7 +20,7 @@ export const languageBuiltins: readonly BuiltinEntry[] = [
   {
     name: 'internal.print',
     decl: fn([t.arrayOf(t.setOf(t.any))]),
-    planner: true,
+    host: printHost,
   },
   {
     name: 'print',

@@ -1,10 +1,13 @@
 // regex.* host builtins on re2js, a port of RE2: the same syntax and linear-time matching as Go's
 // regexp package. Match iteration and "$name" expansion follow Go (re2js's own follow Java).
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { lazyRequire } from '../lazy-require.js';
 import { BuiltinError, int, str } from './args.js';
 import { globsIntersect } from './glob-intersection.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
+/** The regular expression engine, loaded when a regex builtin first runs (lazy-require.ts). */
+const re2js = lazyRequire<typeof import('re2js')>('re2js');
 const compiled = new Map<string, RE2JS>();
 const CACHE_LIMIT = 500;
 
@@ -12,7 +15,7 @@ function compile(builtin: string, pattern: string): RE2JS {
   let re = compiled.get(pattern);
   if (!re) {
     try {
-      re = RE2JS.compile(pattern);
+      re = re2js().RE2JS.compile(pattern);
     } catch (e) {
       throw new BuiltinError(builtin, (e as Error).message);
     }

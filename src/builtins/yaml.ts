@@ -1,11 +1,13 @@
 // yaml.is_valid, yaml.marshal and yaml.unmarshal. A text is valid YAML when every document in it parses;
 // unmarshal answers the first document, as Go's YAML decoding does.
-import { parseAllDocuments, stringify } from 'yaml';
+import { lazyRequire } from '../lazy-require.js';
 import { BuiltinError, str } from './args.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
+
 function documents(text: string) {
-  const docs = parseAllDocuments(text);
+  const docs = yaml().parseAllDocuments(text);
   return Array.isArray(docs) ? docs : [docs];
 }
 
@@ -32,7 +34,7 @@ export const yamlBuiltins: readonly BuiltinEntry[] = [
     name: 'yaml.marshal',
     decl: fn([arg('x', t.any)], arg('y', t.string)),
     categories: ['encoding'],
-    host: (v: unknown) => stringify(v),
+    host: (v: unknown) => yaml().stringify(v),
   },
   {
     name: 'yaml.unmarshal',

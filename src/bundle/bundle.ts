@@ -137,7 +137,7 @@ export function isUnder(path: string, root: string): boolean {
   return root === '' || path === root || path.startsWith(`${root}/`);
 }
 
-function parseManifest(bytes: Buffer): BundleManifest {
+export function parseManifest(bytes: Buffer): BundleManifest {
   let raw: unknown;
   try {
     raw = readJson(bytes.toString('utf8'));

@@ -26,6 +26,7 @@ const evalFlags: FlagGroup[] = [
       fail: { type: 'boolean', help: 'exit 1 when the result is undefined or empty' },
       'fail-defined': { type: 'boolean', help: 'exit 1 when the result is defined' },
       metrics: { type: 'boolean', help: 'report timers (load, parse, compile, eval) in nanoseconds' },
+      'strict-builtin-errors': { type: 'boolean', help: 'the first builtin error fails the evaluation (else the call is undefined)' },
       import: { type: 'string', multiple: true, value: 'IMPORT', help: 'import for the query (e.g. data.lib.x); repeatable' },
       package: { type: 'string', value: 'PACKAGE', help: "evaluate the query in this package (its rules are visible unqualified)" },
       explain: { type: 'string', value: 'MODE', help: 'explain the evaluation: notes, fails, full or debug (json and pretty formats)' },
@@ -40,8 +41,7 @@ const evalFlags: FlagGroup[] = [
   {
     title: 'Refused',
     flags: {
-      'strict-builtin-errors': { type: 'boolean', help: '', refused: "verdict eval does not collect builtin errors yet (the server's ?strict-builtin-errors does)" },
-      'show-builtin-errors': { type: 'boolean', help: '', refused: 'builtin errors are not collected by Verdict' },
+      'show-builtin-errors': { type: 'boolean', help: '', refused: 'only the first builtin error is kept (--strict-builtin-errors reports it)' },
       'var-values': { type: 'boolean', help: '', refused: NO_TRACE },
       profile: { type: 'boolean', help: '', refused: NO_TRACE },
       'profile-limit': { type: 'string', help: '', refused: NO_TRACE },
@@ -121,6 +121,7 @@ export async function evalCommand(args: string[]): Promise<number> {
       context: { package: values.package as string | undefined, imports: values.import as string[] | undefined },
       ignore: values.ignore as string[] | undefined,
       metrics,
+      strictBuiltinErrors: values['strict-builtin-errors'] === true,
     });
   } catch (err) {
     if (!(err instanceof LoadError)) throw err;

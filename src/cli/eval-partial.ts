@@ -4,7 +4,6 @@
 // policies or the query do not compile or use what partial evaluation does not support.
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { RegoCompileError } from '../compiler/compile-rego.js';
-import { partialEvaluate, PartialEvalError, partialResultJson } from '../compiler/partial/index.js';
 import { loadPaths } from './load.js';
 
 /** The flags, for parseArgs. */
@@ -32,6 +31,8 @@ export function partialFlagError(values: PartialFlags): string | undefined {
 
 export async function evaluatePartialQuery(dataPaths: string[], input: unknown, query: string, values: PartialFlags): Promise<{ partial?: Record<string, unknown>; errors?: unknown[] }> {
   const { modules, data } = await loadPaths(dataPaths);
+  // Imported here: `verdict eval` without -p does not load the partial evaluator.
+  const { partialEvaluate, PartialEvalError, partialResultJson } = await import('../compiler/partial/index.js');
   try {
     const result = partialEvaluate(modules, { query, input, data, unknowns: values.unknowns, disableInlining: values['disable-inlining'] }, { builtins: verdictBuiltins, deprecated: verdictDeprecated });
     const json = partialResultJson(result);

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { loadPolicy } from '../engine/wasm-host.js';
-import { parse as parseYaml } from 'yaml';
+import { lazyRequire } from '../lazy-require.js';
 import { hostBuiltins } from '../builtins/index.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { evaluateWithHttpSend } from '../engine/http-send-loop.js';
@@ -20,6 +20,8 @@ import type { RegoVersion } from '../compiler/ast.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 import { evalErrorDetail } from './eval-error.js';
 
+const yamlPackage = lazyRequire<typeof import('yaml')>('yaml');
+
 export interface EvalOptions {
   dataPaths: string[];
   /** `-b`: bundle directories or archives. */
@@ -33,6 +35,8 @@ export interface EvalOptions {
   ignore?: string[];
   /** Filled with OPA's timer names (nanoseconds) when given. */
   metrics?: Record<string, number>;
+  /** The first builtin error fails the evaluation instead of making the call undefined (OPA's strict mode). */
+  strictBuiltinErrors?: boolean;
 }
 
 export interface EvalOutput {
@@ -85,6 +89,11 @@ export async function evaluateQuery(options: EvalOptions): Promise<EvalOutput> {
     const { code, message, location } = evalErrorDetail(err);
     return { errors: [{ message, code, ...(location ? { location } : {}) }] };
   }
+  const failure = options.strictBuiltinErrors ? policy.builtinError() : undefined;
+  if (failure) {
+    const location = failure.location && (failure.location.file === query.file.path ? queryLocation(query, failure.location) : failure.location);
+    return { errors: [{ message: failure.message, code: failure.code, ...(location ? { location } : {}) }] };
+  }
   timer('timer_rego_query_eval_ns');
   const rows = first?.result ?? [];
   if (rows.length === 0) return {};
@@ -105,6 +114,28 @@ function visibleNames(modules: Module[], context: QueryContext | undefined): str
     if (m.package.path.slice(1).map((t) => String((t as { value: unknown }).value)).join('.') === pkg) names.push(...m.rules.map((r) => r.head.name));
   }
   return names;
+}
+
+/**
+ * Where a location inside the generated query module is in the query as written: the expression whose text holds
+ * it, shifted by the same rows and columns (each expression is copied into the module verbatim).
+ */
+function queryLocation(query: ReturnType<typeof queryModule>, loc: { row: number; col: number }): { file: string; row: number; col: number } {
+  const source = query.file.source;
+  const lineStarts = [0, ...[...source.matchAll(/\n/g)].map((m) => m.index! + 1)];
+  const offset = (lineStarts[loc.row - 1] ?? 0) + loc.col - 1;
+  let from = 0;
+  for (const e of query.expressions) {
+    const at = source.indexOf(e.text, from);
+    if (at < 0) break;
+    from = at + e.text.length;
+    if (offset < at || offset >= from) continue;
+    const before = source.slice(at, offset).split('\n');
+    const row = e.location.row + before.length - 1;
+    const col = before.length === 1 ? e.location.col + before[0]!.length : before[before.length - 1]!.length + 1;
+    return { file: '', row, col };
+  }
+  return QUERY_START;
 }
 
 /** Errors inside the generated query module are reported at the query's start, as queryPlanError does. */
@@ -138,7 +169,7 @@ async function readInput(path: string): Promise<unknown> {
 
 function parseInput(text: string, from: string, yaml: boolean): unknown {
   try {
-    return yaml ? parseYaml(text) : JSON.parse(text);
+    return yaml ? yamlPackage().parse(text) : JSON.parse(text);
   } catch (err) {
     throw new LoadError(`${from}: ${(err as Error).message}`);
   }

@@ -48,7 +48,7 @@ export function parseFlags(args: string[], groups: FlagGroup[]): { values: FlagV
   return { values, positionals: parsed.positionals };
 }
 
-/** `--flag=true` and `--flag=false` for boolean flags, which node's parser does not take. */
+/** `--flag=true` and `--flag=false` for boolean flags, which node's parser does not take, and `-f=value`. */
 function explicitBooleans(args: string[], specs: Record<string, FlagSpec>): { rest: string[]; falses: string[] } {
   const rest: string[] = [];
   const falses: string[] = [];
@@ -56,6 +56,12 @@ function explicitBooleans(args: string[], specs: Record<string, FlagSpec>): { re
     if (arg === '--') {
       rest.push(...args.slice(i));
       break;
+    }
+    // pflag reads `-f=json` as `-f json`; node's parser would take "=json" as the value.
+    const short = /^-([^-=])=(.*)$/.exec(arg);
+    if (short && Object.values(specs).some((s) => s.short === short[1] && s.type === 'string')) {
+      rest.push(`-${short[1]}`, short[2]!);
+      continue;
     }
     const m = /^--([^=]+)=(.*)$/.exec(arg);
     if (!m || specs[m[1]!]?.type !== 'boolean') {

@@ -7,10 +7,11 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
+import { lazyRequire } from '../lazy-require.js';
 import type { RegoFile } from '../compiler/compile-rego.js';
 import type { RegoVersion } from '../compiler/ast.js';
-import { globToRegExp } from '../bundle/signing.js';
+
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 export interface LoadedFiles {
   modules: Array<RegoFile & { regoVersion?: RegoVersion }>;
@@ -35,9 +36,16 @@ export function splitPrefix(arg: string): { prefix: string[]; path: string } {
   return { prefix: arg.slice(0, colon).split('.'), path: asPath(arg.slice(colon + 1)) };
 }
 
+/** `--ignore` patterns as expressions; the glob translator (with the bundle signing code) is loaded only for them. */
+async function ignorePatterns(options: LoadOptions): Promise<RegExp[]> {
+  if (!options.ignore?.length) return [];
+  const { globToRegExp } = await import('../bundle/signing.js');
+  return options.ignore.map(globToRegExp);
+}
+
 export async function loadPaths(args: string[], options: LoadOptions = {}): Promise<LoadedFiles> {
   const loaded: LoadedFiles = { modules: [], data: {} };
-  const ignore = (options.ignore ?? []).map(globToRegExp);
+  const ignore = await ignorePatterns(options);
   for (const arg of args) {
     const { prefix, path } = splitPrefix(arg);
     const info = await stat(path).catch(() => {
@@ -59,7 +67,7 @@ export async function loadBundlePaths(paths: string[], options: LoadOptions = {}
   // Imported here: the archive reader (tar-stream) is not needed by commands without --bundle.
   const { parseBundle } = await import('../bundle/bundle.js');
   const { BundleError, readBundleArchive, readBundleDirectory } = await import('../bundle/files.js');
-  const ignore = (options.ignore ?? []).map(globToRegExp);
+  const ignore = await ignorePatterns(options);
   for (const path of paths) {
     const info = await stat(path).catch(() => {
       throw new LoadError(`stat ${path}: no such file or directory`);
@@ -101,7 +109,7 @@ async function loadFile(path: string, at: string[], loaded: LoadedFiles, named: 
     const text = await readFile(path, 'utf8');
     let value: unknown;
     try {
-      value = ext === '.json' ? JSON.parse(text) : parseYaml(text);
+      value = ext === '.json' ? JSON.parse(text) : yaml().parse(text);
     } catch (err) {
       throw new LoadError(`${path}: ${(err as Error).message}`);
     }

@@ -7,7 +7,8 @@ import { Worker } from 'node:worker_threads';
 import type { Module, RegoVersion, Rule, Term } from '../compiler/ast.js';
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkParsedModules, parseRegoFiles, type RegoFile } from '../compiler/compile-rego.js';
-import { planModules, PlanError } from '../compiler/planner/index.js';
+import { CoverPoints, planModules, PlanError } from '../compiler/planner/index.js';
+import { coverableSpans, coverageReport, type CoverageReport } from './coverage.js';
 import { compilePlan } from '../wasm/compile.js';
 import type { EvalErrorDetail } from './eval-error.js';
 import { PlanError as BackEndError } from '../ir/validate.js';
@@ -26,6 +27,8 @@ export interface TestResult {
   skip?: true;
   /** Nanoseconds. */
   duration: number;
+  /** What the test's print() calls wrote, one line each. */
+  output?: string[];
 }
 
 interface TestCase {
@@ -40,26 +43,41 @@ export interface RunOptions {
   run?: RegExp;
   /** Per test, in milliseconds; 0: none. */
   timeoutMs: number;
+  /** Record which expressions and rule heads the tests evaluate (OPA's coverage report). */
+  cover?: boolean;
+}
+
+export interface TestRun {
+  results: TestResult[];
+  coverage?: CoverageReport;
 }
 
 /** Parses and checks the modules (throws RegoCompileError, as `opa test` stops on them), then runs the tests. */
-export async function runTests(files: Array<RegoFile & { regoVersion?: RegoVersion }>, data: unknown, options: RunOptions): Promise<TestResult[]> {
+export async function runTests(files: Array<RegoFile & { regoVersion?: RegoVersion }>, data: unknown, options: RunOptions): Promise<TestRun> {
   const modules = parseRegoFiles(files, options);
   const cases = discoverTests(modules).filter((c) => !options.run || options.run.test(`${c.result.package}.${c.result.name}`));
+  const coverable = options.cover ? coverableSpans(modules) : undefined;
+  const cover = options.cover ? new CoverPoints() : undefined;
   const checked = checkParsedModules(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated });
   const runnable = cases.filter((c) => c.entrypoint !== undefined);
-  const wasm = runnable.length === 0 ? undefined : compileTests(checked, runnable);
+  const wasm = runnable.length === 0 ? undefined : compileTests(checked, runnable, cover);
   const durations = new Map<TestCase, number>();
+  const covered = new Set<number>();
   if (wasm) {
     const outcomes = await runInWorkers(wasm, data, runnable.map((c) => c.entrypoint!), options.timeoutMs);
     runnable.forEach((c, i) => {
       const outcome = outcomes[i]!;
       durations.set(c, outcome.duration);
+      if (outcome.output.length > 0) c.result.output = outcome.output;
+      for (const id of outcome.covered ?? []) covered.add(id);
       if (outcome.error) c.result.error = outcome.error;
       else if (!outcome.pass) c.result.fail = true;
     });
   }
-  return cases.map((c) => ({ ...c.result, duration: durations.get(c) ?? 0 }));
+  const results = cases.map((c) => ({ ...c.result, duration: durations.get(c) ?? 0 }));
+  if (!cover) return { results };
+  const sources = new Map(files.map((f) => [f.path, f.source]));
+  return { results, coverage: coverageReport(sources, coverable!, [...covered].map((id) => cover.spans[id]!)) };
 }
 
 /**
@@ -105,8 +123,8 @@ function renameRule(rule: Rule, name: string): void {
  * One module for all tests; when the planner or the back end refuses one of them, each test is compiled alone so
  * that only the tests that cannot be compiled are errors.
  */
-function compileTests(modules: Module[], cases: TestCase[]): Uint8Array | undefined {
-  const compile = (list: TestCase[]) => compilePlan(planModules(modules, list.map((c) => c.entrypoint!), verdictBuiltins));
+function compileTests(modules: Module[], cases: TestCase[], cover: CoverPoints | undefined): Uint8Array | undefined {
+  const compile = (list: TestCase[]) => compilePlan(planModules(modules, list.map((c) => c.entrypoint!), verdictBuiltins, cover));
   try {
     return compile(cases);
   } catch (err) {
@@ -131,6 +149,10 @@ export interface Outcome {
   pass: boolean;
   error?: TestError;
   duration: number;
+  /** The lines print() wrote. */
+  output: string[];
+  /** The ids of the cover points reached (instrumented plans only). */
+  covered?: number[];
 }
 
 /** Messages from the worker (src/cli/test-worker.ts). */
@@ -150,7 +172,7 @@ function runInWorkers(wasm: Uint8Array, data: unknown, entrypoints: string[], ti
             const began = process.hrtime.bigint();
             timer = setTimeout(() => {
               stopped = true;
-              outcomes[msg.started] = { pass: false, duration: Number(process.hrtime.bigint() - began), error: { code: 'eval_cancel_error', message: 'caller cancelled query execution' } };
+              outcomes[msg.started] = { pass: false, duration: Number(process.hrtime.bigint() - began), output: [], error: { code: 'eval_cancel_error', message: 'caller cancelled query execution' } };
               void worker.terminate().then(() => start(msg.started + 1));
             }, timeoutMs);
           }

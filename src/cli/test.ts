@@ -6,9 +6,9 @@ import { RegoCompileError } from '../compiler/compile-rego.js';
 import { durationFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
 import { goDuration, goErrorList, goJson, regoErrorText } from './go-format.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
-import { runTests, type TestError, type TestResult } from './test-runner.js';
+import { runTests, type TestError, type TestResult, type TestRun } from './test-runner.js';
+import { coverageOutcome } from './test-coverage.js';
 
-const REFUSED_COVERAGE = 'coverage reports are not available in Verdict (its engine runs compiled wasm, which keeps no per-expression trace)';
 const REFUSED_BENCH = 'use verdict bench on a query instead';
 
 const testFlags: FlagGroup[] = [
@@ -21,15 +21,15 @@ const testFlags: FlagGroup[] = [
       'fail-on-empty': { type: 'boolean', help: 'exit 1 when no test ran' },
       'exit-zero-on-skipped': { type: 'boolean', short: 'z', help: 'skipped (todo_test_) tests do not make the exit code non-zero' },
       timeout: { type: 'string', default: '5s', value: 'DURATION', help: 'stop a test running longer than this (Go duration; default 5s; 0: no limit)' },
+      coverage: { type: 'boolean', short: 'c', help: "print OPA's JSON coverage report instead of the results (when every test passed)" },
+      threshold: { type: 'string', value: 'PERCENT', help: 'with --coverage: exit 2 when the coverage is below this percentage' },
       ...sharedFlags,
     },
   },
   {
     title: 'Refused',
     flags: {
-      coverage: { type: 'boolean', short: 'c', help: '', refused: REFUSED_COVERAGE },
-      threshold: { type: 'string', help: '', refused: REFUSED_COVERAGE },
-      'coverage-runs': { type: 'string', help: '', refused: REFUSED_COVERAGE },
+      'coverage-runs': { type: 'string', help: '', refused: 'coverage is recorded over one run of the tests' },
       bench: { type: 'boolean', help: '', refused: REFUSED_BENCH },
       benchmem: { type: 'boolean', help: '', refused: REFUSED_BENCH },
       count: { type: 'string', help: '', refused: 'each test runs once' },
@@ -63,6 +63,7 @@ export function testHelp(): string {
 export async function testCommand(args: string[]): Promise<number> {
   let run: RegExp | undefined;
   let timeoutMs = 0;
+  let threshold = 0;
   const parsed = parseCommandLine(args, {
     name: 'test',
     groups: testFlags,
@@ -72,28 +73,40 @@ export async function testCommand(args: string[]): Promise<number> {
       if (positionals.length === 0) throw new FlagError('specify at least one file');
       run = values.run === undefined ? undefined : regexFlag(values.run as string);
       timeoutMs = durationFlag(values, 'timeout')!;
+      if (values.threshold !== undefined) {
+        threshold = Number(values.threshold);
+        if (!/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(String(values.threshold))) throw new FlagError(`--threshold ${String(values.threshold)}: expected a number`);
+      }
     },
   });
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  let results: TestResult[];
+  let outcome: TestRun;
   try {
     const load = values.bundle ? loadBundlePaths : loadPaths;
     const { modules, data } = await load(positionals, { ignore: values.ignore as string[] | undefined });
-    results = await runTests(modules, data, { regoVersion: values['v0-compatible'] ? 'v0' : 'v1', run, timeoutMs });
+    outcome = await runTests(modules, data, { regoVersion: values['v0-compatible'] ? 'v0' : 'v1', run, timeoutMs, cover: values.coverage === true });
   } catch (err) {
     if (err instanceof LoadError) console.error(goErrorList([err.message], ' during loading'));
     else if (err instanceof RegoCompileError) console.error(goErrorList(err.errors.map(regoErrorText), err.errors.some((e) => e.code === 'rego_parse_error') ? ' during loading' : ''));
     else throw err;
     return 1;
   }
+  const { results, coverage } = outcome;
   if (results.length === 0 && values['fail-on-empty']) {
     console.error('no tests were run');
     return 1;
   }
-  process.stdout.write(values.format === 'json' ? `${goJson(results, 2)}\n` : prettyReport(results, values.verbose === true));
+  if (coverage) return coverageOutcome(results, coverage, threshold, prettyReport);
+  process.stdout.write(values.format === 'json' ? `${goJson(results.map(jsonResult), 2)}\n` : prettyReport(results, values.verbose === true));
   const zeroOnSkip = values['exit-zero-on-skipped'] === true;
   return results.every((r) => (!r.fail && !r.error && !r.skip) || (r.skip && zeroOnSkip)) ? 0 : 2;
+}
+
+/** A result as `opa test --format json` writes it: the printed lines as one base64 text. */
+function jsonResult(r: TestResult): object {
+  const { output, ...rest } = r;
+  return output ? { ...rest, output: Buffer.from(`${output.join('\n')}\n`).toString('base64') } : rest;
 }
 
 function regexFlag(text: string): RegExp {
@@ -123,7 +136,7 @@ const RULE = '-'.repeat(80);
  * line where the file changes; with -v a FAILURES section (OPA prints an evaluation trace there, which compiled
  * wasm cannot give); then the counts.
  */
-function prettyReport(results: TestResult[], verbose: boolean): string {
+export function prettyReport(results: TestResult[], verbose: boolean): string {
   const lines: string[] = [];
   let lastFile: string | undefined;
   for (const r of results) {
@@ -132,6 +145,7 @@ function prettyReport(results: TestResult[], verbose: boolean): string {
     lastFile = r.location.file;
     lines.push(`${r.location.file}:${r.location.row}:`, headline(r));
     if (r.error) lines.push(...errorText(r.error).split('\n').map((l) => `  ${l}`));
+    if (r.output) lines.push('', ...r.output.map((l) => `  ${l}`), '');
   }
   if (lines.length > 0) lines.push(RULE);
   const failed = results.filter((r) => status(r) === 'FAIL');

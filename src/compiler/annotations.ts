@@ -1,10 +1,12 @@
 // `# METADATA` comment blocks: YAML after a line `# METADATA`, attached to the package or rule that follows
 // (OPA docs: policy-language "Annotations"). The YAML is kept as written for rego.metadata.*.
-import { parse as parseYaml } from 'yaml';
+import { lazyRequire } from '../lazy-require.js';
 import type { AnnotationScope, Annotations, Location, Module } from './ast.js';
 import { regoError, type RegoError } from './errors.js';
 import type { LexComment } from './lexer.js';
 import type { Statement } from './parse-module.js';
+
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 const SCOPES: AnnotationScope[] = ['rule', 'document', 'package', 'subpackages'];
 
@@ -37,7 +39,7 @@ export function attachAnnotations(module: Module, statements: Statement[], comme
     const text = block.lines.map((l) => l.slice(Number.isFinite(indent) ? indent : 0)).join('\n');
     let raw: unknown;
     try {
-      raw = parseYaml(text) ?? {};
+      raw = yaml().parse(text) ?? {};
     } catch (e) {
       fail(`yaml: ${(e as Error).message.split('\n')[0]}`);
       continue;

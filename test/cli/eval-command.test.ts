@@ -76,7 +76,7 @@ describe('verdict eval evaluation errors', () => {
 
 describe('verdict eval flags', () => {
   it('refuses what it does not support by name, and unknown flags', () => {
-    for (const [flag, named] of [['--profile', /--profile is not supported/], ['--strict-builtin-errors', /--strict-builtin-errors is not supported/], ['--bogus', /--bogus/]] as const) {
+    for (const [flag, named] of [['--profile', /--profile is not supported/], ['--show-builtin-errors', /--show-builtin-errors is not supported/], ['--bogus', /--bogus/]] as const) {
       const out = run(process.execPath, ['dist/src/main.js', 'eval', flag, '1']);
       assert.equal(out.status, 2);
       assert.match(out.stderr, named);

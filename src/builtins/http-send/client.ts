@@ -5,7 +5,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { lazyRequire } from '../../lazy-require.js';
 import { LookupCache } from '../../pip/cache.js';
 import type { JsonValue } from '../../pip/adapter.js';
 import { SingleFlight } from '../../pip/single-flight.js';
@@ -13,6 +13,8 @@ import { HostAllowList } from './allow-list.js';
 import { HttpSendError, type HttpSendRequest } from './request.js';
 import { cacheLifetimeMs } from './freshness.js';
 import { injectTraceContext, traced, type SpanAttributes } from '../../tracing/index.js';
+
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 export interface HttpSendSettings {
   /** Timeout of a request that sets none, ms (OPA: 5s). */
@@ -320,7 +322,7 @@ function decodeJson(text: string): JsonValue {
 
 function decodeYaml(text: string): JsonValue {
   try {
-    return (parseYaml(text) ?? null) as JsonValue;
+    return (yaml().parse(text) ?? null) as JsonValue;
   } catch {
     return null;
   }

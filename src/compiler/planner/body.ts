@@ -2,9 +2,11 @@
 import { isTerm, type Body, type Every, type Expr, type Term, type With } from '../ast.js';
 import type { TreeNode } from './tree.js';
 import { planCall, refName } from './calls.js';
+import { markCovered } from './coverage.js';
 import { hoistDynamics } from './dynamics.js';
 import type { Ctx, K } from './context.js';
 import { bool, local, PlanError } from './emitter.js';
+import { planPrint } from './print.js';
 import { isOutput, planTerm, planTerms, unify, unifyOp } from './terms.js';
 
 export function planBody(c: Ctx, body: Body, k: K, i = 0): void {
@@ -14,6 +16,7 @@ export function planBody(c: Ctx, body: Body, k: K, i = 0): void {
 
 export function planExpr(c: Ctx, e: Expr, k: K): void {
   c.e.loc = e.loc;
+  if (!e.generated) markCovered(c, e.loc);
   if (e.with?.length) return planWith(c, e, k);
   if (e.negated) {
     return hoistDynamics(c, e, (inner) => {
@@ -37,6 +40,7 @@ function planPlain(c: Ctx, e: Expr, k: K): void {
   if (Array.isArray(t)) {
     const name = refName(t[0]!);
     if (name === 'eq' && t.length === 3) return unify(c, t[1]!, t[2]!, k);
+    if (name === 'print' && !c.mocks.replace.has('print')) return planPrint(c, t.slice(1), k);
     if (name === 'equal' && t.length === 3) {
       // `x == xs[x]`: the side that binds x (by iterating) goes first.
       const [l, r] = isOutput(c, t[1]!) ? [t[2]!, t[1]!] : [t[1]!, t[2]!];

@@ -3,6 +3,7 @@
 // functions and rules replaced by `with` in effect.
 import type { Rule, Term } from '../ast.js';
 import type { Local } from '../../ir/plan.js';
+import type { CoverPoints } from './coverage.js';
 import type { Emitter } from './emitter.js';
 import type { Metadata } from './metadata.js';
 import type { RuleSet, TreeNode } from './tree.js';
@@ -43,6 +44,8 @@ export interface Planning {
   need(set: RuleSet, mocks: Mocks): void;
   newGeneration(): number;
   metadata: Metadata;
+  /** Set when the plan records which expressions and rule heads were evaluated (coverage.ts). */
+  cover?: CoverPoints;
 }
 
 export interface Ctx extends Planning {

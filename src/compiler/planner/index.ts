@@ -3,6 +3,7 @@
 import type { Module, Term } from '../ast.js';
 import type { Func, Plan, Policy } from '../../ir/plan.js';
 import { NO_MOCKS, type Ctx, type Mocks, type Planning } from './context.js';
+import { withCoverBuiltin, type CoverPoints } from './coverage.js';
 import { Emitter } from './emitter.js';
 import { Metadata } from './metadata.js';
 import { planData } from './refs.js';
@@ -12,9 +13,11 @@ import { buildTree, funcName, type RuleSet } from './tree.js';
 
 export { PlanError } from './emitter.js';
 export type { BuiltinDecl } from './statics.js';
+export { COVER_BUILTIN, CoverPoints } from './coverage.js';
 
-export function planModules(modules: Module[], entrypoints: string[], builtins: ReadonlyMap<string, BuiltinDecl>): Policy {
-  const statics = new Statics(builtins);
+/** With `cover`, the plan reports the expressions and rule heads it evaluates to the cover builtin (coverage.ts). */
+export function planModules(modules: Module[], entrypoints: string[], builtins: ReadonlyMap<string, BuiltinDecl>, cover?: CoverPoints): Policy {
+  const statics = new Statics(cover ? withCoverBuiltin(builtins) : builtins);
   statics.string('result');
   const tree = buildTree(modules);
   const queue: Array<[RuleSet, Mocks]> = [];
@@ -31,6 +34,7 @@ export function planModules(modules: Module[], entrypoints: string[], builtins: 
     },
     newGeneration: () => ++generations,
     metadata: new Metadata(modules),
+    cover,
   };
   const plans: Plan[] = entrypoints.map((name) => {
     const e = new Emitter(statics);

@@ -59,7 +59,7 @@ function packagePath(m: Module): string[] {
 }
 
 /** An annotation block as OPA returns it. */
-function annotationValue(a: Annotations): Value {
+export function annotationValue(a: Annotations): Value {
   const raw = a.raw;
   const out: { [key: string]: Value } = { scope: a.scope };
   for (const key of ['title', 'description', 'organizations', 'custom'] as const) {

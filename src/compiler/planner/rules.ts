@@ -5,6 +5,7 @@ import type { Rule, Term } from '../ast.js';
 import type { Block, Func, Local, Operand } from '../../ir/plan.js';
 import { planBody } from './body.js';
 import type { Ctx, Mocks, Planning } from './context.js';
+import { headSpans, markCovered } from './coverage.js';
 import { Emitter, local } from './emitter.js';
 import type { Statics } from './statics.js';
 import { planTerm, planTerms, unifyOp } from './terms.js';
@@ -28,7 +29,11 @@ export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, 
     const late = args.filter((a) => hasTemplate(a.term));
     const unifyArgs = (list: typeof args, k: () => void, i = 0): void =>
       (i === list.length ? k() : unifyOp(c, list[i]!.term, list[i]!.param, () => unifyArgs(list, k, i + 1)));
-    unifyArgs(early, () => planBody(c, rule.body, () => unifyArgs(late, then)));
+    const exit = () => {
+      for (const span of headSpans(rule, rule !== first)) markCovered(c, span);
+      then();
+    };
+    unifyArgs(early, () => planBody(c, rule.body, () => unifyArgs(late, exit)));
   };
   const value = (rule: Rule): Term => rule.head.value ?? { type: 'boolean', value: true, loc: rule.loc };
 
@@ -43,12 +48,16 @@ export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, 
       add(() => body(rule, () => planTerms(c, [...objectKeys(set, rule), leaf], (ops) => insertPath(e, ret, ops, multi))));
     }
   } else {
+    const stopEarly = c.cover !== undefined && sameConstantValue(set.rules.filter((r) => !r.default), value);
     for (const rule of set.rules.filter((r) => !r.default)) {
       const t = e.local();
       add(() => e.emit('ResetLocalStmt', { target: t }));
+      // Coverage reports what OPA evaluates: once a definition gave the value all of them give, OPA skips the rest.
+      const skipWhenDone = stopEarly && rule !== set.rules.find((r) => !r.default);
       for (let r: Rule | undefined = rule; r; r = r.else) {
         const def = r;
         add(() => {
+          if (skipWhenDone) e.emit('IsUndefinedStmt', { source: ret });
           if (def !== rule) e.emit('IsUndefinedStmt', { source: t });
           body(def, () => planTerm(c, value(def), (v) => e.emit('AssignVarOnceStmt', { source: v, target: t })), rule);
         });
@@ -62,6 +71,7 @@ export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, 
       add(() => {
         e.loc = rule.loc;
         e.emit('IsUndefinedStmt', { source: ret });
+        for (const span of headSpans(rule, false)) markCovered(c, span);
         planTerm(c, value(rule), (v) => e.emit('AssignVarOnceStmt', { source: v, target: ret }));
       });
     }
@@ -103,6 +113,19 @@ function getOrMake(e: Emitter, object: Local, key: Operand, make: 'MakeObjectStm
   });
   e.emit('BlockStmt', { blocks: [get, create] });
   return found;
+}
+
+/** Rules (not functions) whose every definition, `else` included, has the same scalar value. */
+function sameConstantValue(rules: Rule[], value: (rule: Rule) => Term): boolean {
+  const texts = new Set<string>();
+  for (const first of rules) {
+    for (let r: Rule | undefined = first; r; r = r.else) {
+      const v = value(r);
+      if (r.head.args || !['boolean', 'string', 'number', 'null'].includes(v.type)) return false;
+      texts.add(JSON.stringify([v.type, (v as { value?: unknown }).value]));
+    }
+  }
+  return texts.size === 1;
 }
 
 function hasTemplate(t: Term): boolean {

@@ -1,0 +1,3 @@
+package nb
+import rego.v1
+p if true

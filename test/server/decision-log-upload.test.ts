@@ -197,7 +197,7 @@ test('decision_logs.console prints each event on the log as OPA does; a bad deci
     ['decision_logs: {reporting: {nope: 1}}', /\/decision_logs\/reporting: unknown key "nope"/],
     ['decision_logs: {service: absent}\nservices: {c: {url: "http://127.0.0.1:1"}}', /decision_logs\.service "absent" names no service/],
     ['decision_logs: {service: c, store: {enabled: false}}\nservices: {c: {url: "http://127.0.0.1:1"}}', /decision_logs\.store\.enabled is false but decision_logs uploads to service c/],
-    ['nd_builtin_cache: true\ndistributed_tracing: {type: grpc}', /distributed_tracing\.type: OpenTelemetry tracing/],
+    ['nd_builtin_cache: true\ndistributed_tracing: {type: grpc, address: "http://127.0.0.1:4317"}', /distributed_tracing\.address: must be host:port/],
   ] as const) {
     writeFileSync(join(dir, 'bad.yaml'), yaml + '\n');
     const run = spawn(process.execPath, [resolve('dist/src/main.js'), 'run', '--addr', '127.0.0.1:0', '-c', join(dir, 'bad.yaml'), join(dir, 'policy')], { stdio: ['ignore', 'ignore', 'pipe'] });

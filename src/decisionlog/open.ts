@@ -55,7 +55,11 @@ export function openDecisionDatabase(file: string, options: OpenOptions = {}): D
       const version = db.pragma('user_version', { simple: true });
       const table = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decisions'`).get();
       if (table === undefined) throw new DecisionLogError('db_incompatible', `${file} is not a decision log (no decisions table; user_version ${String(version)})`);
-      if (version !== schemaVersion) throw new DecisionLogError('db_incompatible', `decision log ${file}: schema version ${String(version)}, this build reads version ${schemaVersion}`);
+      if (version !== schemaVersion) {
+        // Reading never changes the file, so an older log is upgraded by the first server (or writer) to open it.
+        const upgrade = typeof version === 'number' && version > 0 && version < schemaVersion ? '; start the server on it once to upgrade it' : '';
+        throw new DecisionLogError('db_incompatible', `decision log ${file}: schema version ${String(version)}, this build reads version ${schemaVersion}${upgrade}`);
+      }
     } else {
       // Both only take on a new, empty file, before WAL mode and the first table (no-ops on existing logs).
       // 16 KiB pages hold several 1–2 KB events each: measured ~30% less writer CPU per event than 4 KiB.

@@ -6,6 +6,7 @@ import { parseTimestamp } from './event.js';
 import { DecisionLogError } from './errors.js';
 import { parseFieldPath } from './fieldpath.js';
 import { outcomes, type Outcome } from './outcome.js';
+import { normalTraceId } from './trace-id.js';
 
 export interface DecisionFilters {
   /** RFC3339; decisions at or after. */
@@ -23,7 +24,7 @@ export interface DecisionFilters {
   principal_contains?: string;
   revision?: string;
   decision_id?: string;
-  /** 32 hex digits: the event's trace_id, or the trace id of a traceparent header in the input (a bounded scan). */
+  /** 32 hex digits, any case: the event's trace_id, or the trace id of a traceparent header in the input (see trace-id.ts; indexed). */
   trace_id?: string;
   /** Exact matches on input fields, e.g. {"input.request.http.method": "POST"} (not indexed: a bounded scan). */
   fields?: Record<string, string>;
@@ -47,7 +48,7 @@ export interface DecisionPage {
   /** Present when there may be more: pass it back as `cursor` for the next page. */
   next_cursor?: string;
   /**
-   * Set when a filter that no index answers (principal_contains, trace_id, input fields) stopped at the scan
+   * Set when a filter that no index answers (principal_contains, input fields) stopped at the scan
    * limit before filling the page: older (or, oldest first, newer) decisions were not examined; next_cursor goes on.
    */
   scan_limited?: boolean;
@@ -113,14 +114,6 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
     scanned.push('instr(lower(principal), ?) > 0');
     scannedParams.push(filters.principal_contains.toLowerCase());
   }
-  if (filters.trace_id !== undefined) {
-    if (!/^[0-9a-fA-F]{32}$/.test(filters.trace_id)) throw bad(`trace_id must be 32 hexadecimal digits (a W3C trace id), got ${JSON.stringify(filters.trace_id)}`);
-    // The event's own trace_id, or the W3C traceparent header ("00-<trace id>-<span id>-<flags>") in the input of
-    // an Envoy check or of a gateway callout.
-    const id = filters.trace_id.toLowerCase();
-    scanned.push(`((event ->> '$.trace_id') = ? OR (event ->> '$.input.attributes.request.http.headers.traceparent') LIKE ? OR (event ->> '$.input.request.headers.traceparent') LIKE ?)`);
-    scannedParams.push(id, `__-${id}-%`, `__-${id}-%`);
-  }
   if (filters.revision !== undefined) {
     where.push('(revision = ? OR seq IN (SELECT seq FROM decision_revisions WHERE revision = ?))');
     params.push(filters.revision, filters.revision);
@@ -128,6 +121,10 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
   if (filters.decision_id !== undefined) {
     where.push('decision_id = ?');
     params.push(filters.decision_id);
+  }
+  if (filters.trace_id !== undefined) {
+    where.push('trace_id = ?');
+    params.push(traceIdFilter(filters.trace_id));
   }
   for (const [field, value] of Object.entries(filters.fields ?? {})) {
     // Compare JSON texts, so "POST" matches the string and 42 / true match the number or boolean as well
@@ -197,6 +194,13 @@ export function* allDecisions(
     yield* page.decisions;
     cursor = page.next_cursor;
   } while (cursor !== undefined);
+}
+
+/** The trace_id filter as the column holds it; invalid_query unless 32 hex digits. */
+export function traceIdFilter(text: string): string {
+  const id = normalTraceId(text);
+  if (id === undefined) throw bad(`trace_id must be 32 hexadecimal digits (a W3C trace id), got ${JSON.stringify(text)}`);
+  return id;
 }
 
 export function time(text: string, name: string): bigint {

@@ -11,6 +11,7 @@ import { defaultDatabaseFile, openDecisionDatabase, sqliteCode } from './open.js
 import { outcomeClassifier, type OutcomeClassifier, type OutcomeRuleConfig } from './outcome.js';
 import { principalExtractor, type PrincipalExtractor, type PrincipalSource } from './principal.js';
 import { Retention, type RetentionOptions } from './retention.js';
+import { traceIdOf } from './trace-id.js';
 import { WriterThread } from './writer.js';
 import type { WriterRow } from './writer-batch.js';
 
@@ -346,6 +347,7 @@ export class DecisionLogStore {
       revisions.length === 1 ? revisions[0] : null,
       revisions.length > 1 ? revisions : null,
       json,
+      traceIdOf(event),
     ];
   }
 

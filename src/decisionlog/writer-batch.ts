@@ -12,6 +12,8 @@ export type WriterRow = [
   /** Several distinct bundle revisions, or null. */
   revisions: string[] | null,
   json: string,
+  /** 32 lowercase hex digits (trace-id.ts), or null. */
+  traceId: string | null,
 ];
 
 /**
@@ -20,7 +22,7 @@ export type WriterRow = [
  */
 export interface WriterBatch {
   count: number;
-  /** Per row, in order: decision_id, path, outcome, principal, revision. */
+  /** Per row, in order: decision_id, path, outcome, principal, revision, trace_id. */
   columns: (string | null)[];
   tsNs: BigInt64Array;
   /** Row k's event is json[ends[k - 1] ?? 0 .. ends[k]). */
@@ -30,7 +32,7 @@ export interface WriterBatch {
   several: [number, string[]][];
 }
 
-export const columnsPerRow = 5;
+export const columnsPerRow = 6;
 
 /** The rows as one WriterBatch, its buffers fresh (they are transferred, so the rows can be packed again on a retry). */
 export function packBatch(rows: readonly WriterRow[]): WriterBatch {
@@ -45,13 +47,14 @@ export function packBatch(rows: readonly WriterRow[]): WriterBatch {
   let json = Buffer.allocUnsafeSlow(Math.ceil(chars * 1.1) + 1024);
   let used = 0;
   for (let k = 0; k < count; k++) {
-    const [decisionId, ts, path, outcome, principal, revision, revisions, text] = rows[k];
+    const [decisionId, ts, path, outcome, principal, revision, revisions, text, traceId] = rows[k];
     const c = k * columnsPerRow;
     columns[c] = decisionId;
     columns[c + 1] = path;
     columns[c + 2] = outcome;
     columns[c + 3] = principal;
     columns[c + 4] = revision;
+    columns[c + 5] = traceId;
     tsNs[k] = ts;
     if (revisions) several.push([k, revisions]);
     if (json.length - used < text.length * 3) {

@@ -35,9 +35,9 @@ retention?.start();
 
 // Rows go in by statements of many rows each: one bind-and-step round trip per chunk instead of per row.
 const rowsPerInsert = 32;
-const rowValues = '(?, ?, ?, ?, ?, ?, CAST(? AS TEXT))';
+const rowValues = '(?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?)';
 const insertSql = (rows: number) =>
-  `INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES ${Array(rows).fill(rowValues).join(', ')}`;
+  `INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id) VALUES ${Array(rows).fill(rowValues).join(', ')}`;
 const insertOne = db.prepare(insertSql(1));
 const insertMany = db.prepare(insertSql(rowsPerInsert));
 const setMeta = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
@@ -50,7 +50,7 @@ const insertBatch = db.transaction((batch: WriterBatch) => {
   // The event column is bound as the UTF-8 bytes it is and stored as TEXT (the CAST), never decoded here.
   const pushRow = (k: number) => {
     const c = k * columnsPerRow;
-    params.push(columns[c], tsNs[k], columns[c + 1], columns[c + 2], columns[c + 3], columns[c + 4], json.subarray(k === 0 ? 0 : ends[k - 1], ends[k]));
+    params.push(columns[c], tsNs[k], columns[c + 1], columns[c + 2], columns[c + 3], columns[c + 4], json.subarray(k === 0 ? 0 : ends[k - 1], ends[k]), columns[c + 5]);
   };
   let next = 0;
   // Rows next..end-1, none with several revisions: whole chunks, then one by one.

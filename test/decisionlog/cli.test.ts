@@ -122,5 +122,5 @@ test('a missing or corrupt database file gives its own exit code and a clear mes
   other.close();
   const newer = await run('search', '--db', future);
   assert.equal(newer.code, 5);
-  assert.match(newer.err, /schema version 7, this build reads version 1/);
+  assert.match(newer.err, /schema version 7, this build reads version 2/);
 });

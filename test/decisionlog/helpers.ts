@@ -61,3 +61,23 @@ export async function captureCommand(run: (io: { stdout: Writable; stderr: Writa
   const code = await run({ stdout, stderr });
   return { code, out, err };
 }
+
+/**
+ * Events as a database made before the trace_id column holds them: one trace named every way the trace_id filter
+ * knows (the event field in capitals, an Envoy check's and a callout's traceparent header, a header behind a
+ * malformed event field), another trace, and none. `traced` lists the decision ids of `traceId`, oldest first.
+ */
+export function eventsOfOldSchema(): { traceId: string; events: DecisionEvent[]; traced: string[] } {
+  const traceId = '5b8efff798038103d269b633813fc60c';
+  const headers = { traceparent: `00-${traceId}-eee19b7ec3c1b174-01` };
+  const events = [
+    sampleEvent({ decision_id: 'old-field', trace_id: traceId.toUpperCase() }),
+    sampleEvent({ decision_id: 'old-envoy', input: { attributes: { request: { http: { headers } } } } }),
+    sampleEvent({ decision_id: 'old-callout', input: { request: { headers } } }),
+    sampleEvent({ decision_id: 'old-other', trace_id: '0af7651916cd43dd8448eb211c80319c' }),
+    sampleEvent({ decision_id: 'old-none' }),
+    sampleEvent({ decision_id: 'old-malformed-field', trace_id: 'not-a-trace', input: { request: { headers } } }),
+    sampleEvent({ decision_id: 'old-malformed-header', input: { request: { headers: { traceparent: `00-${traceId}` } } } }),
+  ];
+  return { traceId, events, traced: ['old-field', 'old-envoy', 'old-callout', 'old-malformed-field'] };
+}

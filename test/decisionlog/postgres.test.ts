@@ -6,20 +6,22 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { pino } from 'pino';
 import { startPostgres, type RunningPostgres } from '../pip/fixtures/services.js';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { PostgresDecisionStore } from '../../src/decisionlog/postgres/store.js';
 import { postgresStoreOptions } from '../../src/decisionlog/postgres/config.js';
+import { postgresSchemaVersion } from '../../src/decisionlog/postgres/schema.js';
+import { traceIdOf } from '../../src/decisionlog/trace-id.js';
 import { sqliteQueries, type DecisionQueries } from '../../src/decisionlog/queries.js';
 import type { DecisionFilters } from '../../src/decisionlog/query.js';
 import { runDecisionsCommand } from '../../src/decisionlog/cli.js';
 import { formatTimestamp, nowNs, type DecisionEvent } from '../../src/decisionlog/event.js';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
-import { captureCommand, sampleEvent, tempDir, unsignedJwt } from './helpers.js';
+import { captureCommand, eventsOfOldSchema, sampleEvent, tempDir, unsignedJwt } from './helpers.js';
 import { send } from '../server/harness.js';
 import { TestAdminIdp } from '../server/admin-idp.js';
 import { freePort } from '../free-port.js';
@@ -67,6 +69,8 @@ function variedEvents(): DecisionEvent[] {
         path: ['http/example/authz/allow', 'http/example/authz', 'envoy/authz/allow', 'http/examples/x'][i % 4],
         result: i % 5 === 0 ? undefined : i % 3 === 0 ? { allowed: false } : i % 2 === 0,
         ...(i % 11 === 0 ? { error: { code: 'eval_error', message: 'boom' } } : {}),
+        // Some events name their trace themselves (tracing on), in capitals for a few; the rest by the input's header.
+        ...(i % 10 === 3 ? { trace_id: (i % 20 === 3 ? '3'.padStart(32, 'B') : '3'.padStart(32, 'b')) } : {}),
         input: {
           subject: { id: ['alice', 'bob', 'Carol-Admin', 'carla'][i % 4] },
           request: { http: { method: i % 2 ? 'POST' : 'GET', path: `/orders/${i}`, headers: { authorization: 'Bearer secret-token' } }, headers: { traceparent } },
@@ -103,6 +107,8 @@ test('the PostgreSQL store answers every filter as the SQLite log does, page by 
     { revision: 'rev-1', limit: 5 },
     { decision_id: events[17].decision_id },
     { trace_id: '3'.padStart(32, 'a') },
+    { trace_id: '3'.padStart(32, 'B'), order: 'asc', limit: 2 },
+    { trace_id: '5'.padStart(32, 'A'), outcome: 'allow' },
     { fields: { 'input.request.http.method': 'POST' } },
     { fields: { 'input.n': '2' } },
     { since: events[10].timestamp, until: events[20].timestamp },
@@ -121,6 +127,46 @@ test('the PostgreSQL store answers every filter as the SQLite log does, page by 
   const stored = await central.find(events[3].decision_id);
   assert.equal((stored!.event.input as { request: { http: { headers: Record<string, string> } } }).request.http.headers.authorization, undefined);
   assert.deepEqual(stored!.event.erased, (await sqlite.find(events[3].decision_id))!.event.erased);
+});
+
+test('tables made before the trace_id column are upgraded at open, and their old decisions are found by trace_id', async () => {
+  const { connectionString } = await freshDatabase();
+  const { traceId, events, traced } = eventsOfOldSchema();
+  // Written as an earlier version wrote them (node-postgres takes the password from the string here).
+  const old = new pg.Client({ connectionString: connectionString.replace('verdict@', `verdict:${password}@`) });
+  await old.connect();
+  await old.query(readFileSync(new URL('../../../test/decisionlog/fixtures/central-v1.sql', import.meta.url), 'utf8'));
+  for (const [i, e] of events.entries()) {
+    await old.query(`INSERT INTO verdict_decisions (decision_id, ts_ns, path, outcome, event) VALUES ($1, $2, $3, 'allow', $4)`, [e.decision_id, String(1_700_000_000_000_000_000n + BigInt(i)), e.path, JSON.stringify(e)]);
+  }
+  await old.end();
+
+  const store = new PostgresDecisionStore(postgresStoreOptions({ connection_string: connectionString, password_env: 'TEST_PG_PASSWORD' }, { TEST_PG_PASSWORD: password }));
+  await store.open();
+  cleanups.push(() => store.close());
+  assert.equal((await store.pool.query(`SELECT value FROM verdict_meta WHERE key = 'schema_version'`)).rows[0].value, String(postgresSchemaVersion));
+  await store.ingest([sampleEvent({ decision_id: 'new-field', trace_id: traceId })]);
+  const page = await store.query({ trace_id: traceId, order: 'asc' });
+  assert.deepEqual(page.decisions.map((d) => d.event.decision_id), [...traced, 'new-field']);
+  assert.equal(page.scan_limited, undefined);
+  // The upgrade's SQL reads the stored JSON as ingest reads the event object, row by row.
+  for (const row of (await store.pool.query<{ trace_id: string | null; event: string }>('SELECT trace_id, event::text AS event FROM verdict_decisions')).rows) {
+    assert.equal(row.trace_id, traceIdOf(JSON.parse(row.event) as DecisionEvent), row.event);
+  }
+  // With sequential scans priced out, the planner can answer the filter from the index (it exists and applies).
+  const client = await store.pool.connect();
+  try {
+    await client.query('SET enable_seqscan = off');
+    const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT seq FROM verdict_decisions WHERE trace_id = $1 ORDER BY seq DESC LIMIT 10`, [traceId])).rows.map((r) => r['QUERY PLAN']).join('\n');
+    assert.match(plan, /verdict_decisions_trace_id/, plan);
+  } finally {
+    client.release();
+  }
+  // A second collector opening the upgraded tables finds them current.
+  const second = new PostgresDecisionStore(postgresStoreOptions({ connection_string: connectionString, password_env: 'TEST_PG_PASSWORD' }, { TEST_PG_PASSWORD: password }));
+  await second.open();
+  cleanups.push(() => second.close());
+  assert.equal((await second.query({ trace_id: traceId })).decisions.length, traced.length + 1);
 });
 
 /** Every page of a query (ids and outcomes), following next_cursor. */

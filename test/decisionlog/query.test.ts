@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { allDecisions, findDecision, queryDecisions } from '../../src/decisionlog/query.js';
 import { formatTimestamp } from '../../src/decisionlog/event.js';
@@ -115,11 +116,53 @@ test('trace_id finds the decisions of one trace, by the event field or the trace
   await store.record(sampleEvent({ decision_id: 'traced-4', input: { request: { headers } } }));
   try {
     assert.deepEqual(ids(queryDecisions(store.db, { trace_id: '4BF92F3577B34DA6A3CE929D0E0E4736', order: 'asc' })), ['traced-1', 'traced-3', 'traced-4']);
+    // Indexed: however small the scan window, the page is complete and never scan_limited.
+    const page = queryDecisions(store.db, { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', limit: 2 }, { scanLimit: 1 });
+    assert.deepEqual(ids(page), ['traced-4', 'traced-3']);
+    assert.equal(page.scan_limited, undefined);
+    assert.deepEqual(ids(queryDecisions(store.db, { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', cursor: page.next_cursor })), ['traced-1']);
+    assert.deepEqual(ids(queryDecisions(store.db, { trace_id: '00f067aa0ba902b7a3ce929d0e0e4736' })), ['traced-2']);
     assert.throws(() => queryDecisions(store.db, { trace_id: '4bf9%' }), /trace_id must be 32 hexadecimal digits/);
   } finally {
     store.db.prepare(`DELETE FROM decisions WHERE decision_id LIKE 'traced-%'`).run();
   }
 });
+
+test('the trace_id filter is answered from the trace_id index, as the query is built', () => {
+  const plans = plansOf(() => queryDecisions(store.db, { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', outcome: 'allow', limit: 5 }));
+  assert.equal(plans.length, 1, 'one statement, no scan-window query');
+  assert.ok(plans[0].some((p) => /USING (COVERING )?INDEX decisions_trace_id \(trace_id=\?/.test(p)), JSON.stringify(plans));
+  assert.ok(!plans[0].some((p) => /^SCAN decisions\b(?! USING)/.test(p)), JSON.stringify(plans));
+});
+
+/** The query plan (EXPLAIN QUERY PLAN, with the same parameters) of each statement `run` makes on store.db. */
+function plansOf(run: () => unknown): string[][] {
+  const db = store.db;
+  const prepare = db.prepare;
+  const plans: string[][] = [];
+  db.prepare = ((sql: string) => {
+    const statement = prepare.call(db, sql);
+    const explain = (...params: unknown[]) => {
+      const plan = prepare.call(db, `EXPLAIN QUERY PLAN ${sql}`) as Database.Statement<unknown[]>;
+      plans.push((plan.all(...params) as { detail: string }[]).map((p) => p.detail));
+    };
+    return new Proxy(statement, {
+      get: (target, key) =>
+        key === 'all' || key === 'get'
+          ? (...params: unknown[]) => {
+              explain(...params);
+              return (target[key] as (...p: unknown[]) => unknown).apply(target, params);
+            }
+          : Reflect.get(target, key),
+    });
+  }) as typeof db.prepare;
+  try {
+    run();
+  } finally {
+    db.prepare = prepare;
+  }
+  return plans;
+}
 
 test('filters no index answers examine a bounded window per page and say where they stopped', () => {
   // carol is d-2, d-5, ...: a window of 4 rows (newest first: d-29..d-26) holds d-29 and d-26.

@@ -1,12 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { DecisionLogError } from '../../src/decisionlog/errors.js';
-import { sampleEvent, sleep, tempDir, unsignedJwt, waitUntil } from './helpers.js';
+import { schemaVersion } from '../../src/decisionlog/schema.js';
+import { openDecisionDatabase } from '../../src/decisionlog/open.js';
+import { queryDecisions } from '../../src/decisionlog/query.js';
+import { traceIdOf } from '../../src/decisionlog/trace-id.js';
+import type { DecisionEvent } from '../../src/decisionlog/event.js';
+import { eventsOfOldSchema, sampleEvent, sleep, tempDir, unsignedJwt, waitUntil } from './helpers.js';
 
 interface Row {
   decision_id: string;
@@ -181,6 +186,41 @@ test('a database locked by another process at start-up is a db_locked error', ()
   }
 });
 
+test('a log made before the trace_id column is upgraded when opened, and its old decisions are found by trace_id', async () => {
+  const file = join(tempDir(), 'd.db');
+  const { traceId, events, traced } = eventsOfOldSchema();
+  const old = new Database(file);
+  old.exec(readFileSync(new URL('../../../test/decisionlog/fixtures/decisions-v1.sql', import.meta.url), 'utf8'));
+  old.pragma('user_version = 1');
+  const insert = old.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES (?, ?, ?, 'allow', NULL, NULL, ?)`);
+  events.forEach((e, i) => insert.run(e.decision_id, 1_700_000_000_000_000_000n + BigInt(i), e.path, JSON.stringify(e)));
+  old.close();
+  // Reading alone never changes the file: the CLI's read-only open says what to do.
+  assert.throws(() => openDecisionDatabase(file, { readonly: true }), { code: 'db_incompatible', message: /schema version 1, this build reads version 2; start the server on it once to upgrade it/ });
+
+  const store = new DecisionLogStore({ file, durability: 'sync' });
+  try {
+    assert.equal(store.db.pragma('user_version', { simple: true }), schemaVersion);
+    await store.record(sampleEvent({ decision_id: 'new-field', trace_id: traceId }));
+    assert.deepEqual(
+      queryDecisions(store.db, { trace_id: traceId, order: 'asc' }).decisions.map((d) => d.event.decision_id),
+      [...traced, 'new-field'],
+    );
+    // The upgrade's SQL reads the stored JSON as the writer reads the event object, row by row.
+    for (const row of store.db.prepare('SELECT trace_id, event FROM decisions').all() as { trace_id: string | null; event: string }[]) {
+      assert.equal(row.trace_id, traceIdOf(JSON.parse(row.event) as DecisionEvent), row.event);
+    }
+    const indexes = store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'decisions_trace_id'`).all();
+    assert.equal(indexes.length, 1);
+  } finally {
+    await store.close();
+  }
+  // Opened again, the upgraded file is current: nothing runs twice.
+  const again = new DecisionLogStore({ file });
+  assert.equal(queryDecisions(again.db, { trace_id: traceId }).decisions.length, traced.length + 1);
+  await again.close();
+});
+
 test('a SQLite file that is not a decision log is refused, not modified', () => {
   const file = join(tempDir(), 'd.db');
   const other = new Database(file);
@@ -262,7 +302,7 @@ test('processes opening one new database at the same moment create its tables on
     );
     for (const run of runs) assert.deepEqual(run, { code: 0, out: 'opened\n' });
     const db = new Database(file, { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 1);
+    assert.equal(db.pragma('user_version', { simple: true }), schemaVersion);
     db.close();
   }
 });

@@ -3,7 +3,7 @@
 import type { Pool } from 'pg';
 import type { DecisionEvent } from '../event.js';
 import { outcomes, type Outcome } from '../outcome.js';
-import { bad, decodeCursor, encodeCursor, inputFieldSegments, maxQueryLimit, scanLimit, time, type DecisionFilters, type DecisionPage, type StoredDecision } from '../query.js';
+import { bad, decodeCursor, encodeCursor, inputFieldSegments, maxQueryLimit, scanLimit, time, traceIdFilter, type DecisionFilters, type DecisionPage, type StoredDecision } from '../query.js';
 
 interface Row {
   seq: string;
@@ -50,6 +50,7 @@ export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, l
   }
   if (filters.revision !== undefined) indexed.add((p) => `(revision = ${p(filters.revision)} OR revisions @> ARRAY[${p(filters.revision)}]::text[])`);
   if (filters.decision_id !== undefined) indexed.add((p) => `decision_id = ${p(filters.decision_id)}`);
+  if (filters.trace_id !== undefined) indexed.add((p) => `trace_id = ${p(traceIdFilter(filters.trace_id!))}`);
   if (filters.cursor !== undefined) {
     const cursor = decodeCursor(filters.cursor);
     if (cursor.order !== order) throw bad(`cursor was made for order=${cursor.order}`);
@@ -62,14 +63,6 @@ export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, l
   if (filters.principal_contains !== undefined) {
     if (filters.principal_contains === '') throw bad('principal_contains must not be empty');
     scanned.add((p) => `strpos(lower(principal), ${p(filters.principal_contains!.toLowerCase())}) > 0`);
-  }
-  if (filters.trace_id !== undefined) {
-    if (!/^[0-9a-fA-F]{32}$/.test(filters.trace_id)) throw bad(`trace_id must be 32 hexadecimal digits (a W3C trace id), got ${JSON.stringify(filters.trace_id)}`);
-    const id = filters.trace_id.toLowerCase();
-    scanned.add(
-      (p) =>
-        `(event->>'trace_id' = ${p(id)} OR event #>> '{input,attributes,request,http,headers,traceparent}' LIKE ${p(`__-${id}-%`)} OR event #>> '{input,request,headers,traceparent}' LIKE ${p(`__-${id}-%`)})`,
-    );
   }
   for (const [field, value] of Object.entries(filters.fields ?? {})) {
     // #>> gives a string's contents and a number's or boolean's text, so "42" matches 42 and "42", as in SQLite.

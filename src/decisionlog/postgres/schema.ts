@@ -1,11 +1,14 @@
 // The central decision store's layout in PostgreSQL: the embedded log's columns (see ../schema.ts) with
 // decision_id unique, so a batch uploaded twice (at-least-once delivery) is stored once. Paths and principals
 // compare byte by byte (COLLATE "C"), so the prefix filters are index ranges as in SQLite. The event is kept as
-// `json`, the text as the replica sent it, not re-encoded.
+// `json`, the text as the replica sent it, not re-encoded. Tables made by an older version are upgraded in place.
 import type { PoolClient } from 'pg';
 import { DecisionLogError } from '../errors.js';
+import { postgresTraceIdSql } from '../trace-id.js';
 
-export const postgresSchemaVersion = 1;
+export const postgresSchemaVersion = 2;
+
+const traceIdIndex = `CREATE INDEX verdict_decisions_trace_id ON verdict_decisions (trace_id, seq) WHERE trace_id IS NOT NULL;`;
 
 const createStatements = `
 CREATE TABLE verdict_decisions (
@@ -19,6 +22,7 @@ CREATE TABLE verdict_decisions (
   revisions text[],                                      -- else every revision (NULL when there is one or none)
   received_at timestamptz NOT NULL DEFAULT now(),
   event json NOT NULL,
+  trace_id text,                                         -- 32 lowercase hex digits (../trace-id.ts), or NULL
   CONSTRAINT verdict_decisions_decision_id UNIQUE (decision_id)
 );
 CREATE INDEX verdict_decisions_ts ON verdict_decisions (ts_ns);
@@ -27,14 +31,28 @@ CREATE INDEX verdict_decisions_outcome ON verdict_decisions (outcome, seq);
 CREATE INDEX verdict_decisions_principal ON verdict_decisions (principal, seq) WHERE principal IS NOT NULL;
 CREATE INDEX verdict_decisions_revision ON verdict_decisions (revision, seq) WHERE revision IS NOT NULL;
 CREATE INDEX verdict_decisions_revisions ON verdict_decisions USING gin (revisions) WHERE revisions IS NOT NULL;
+${traceIdIndex}
 CREATE TABLE verdict_meta (key text PRIMARY KEY, value text NOT NULL);
 INSERT INTO verdict_meta VALUES ('schema_version', '${postgresSchemaVersion}');
 `;
 
+/**
+ * What takes the tables from version N to N + 1, at index N - 1; run under the schema lock in the transaction
+ * that checks the version, so they are upgraded once, whole or not at all.
+ */
+const migrations: string[] = [
+  // 1 → 2: the trace_id column, filled for the rows already stored from their JSON, and its index.
+  `ALTER TABLE verdict_decisions ADD COLUMN trace_id text;
+   UPDATE verdict_decisions SET trace_id = traced.id
+     FROM (SELECT seq, ${postgresTraceIdSql} AS id FROM verdict_decisions) AS traced
+     WHERE verdict_decisions.seq = traced.seq AND traced.id IS NOT NULL;
+   ${traceIdIndex}`,
+];
+
 /** A key no other application is likely to lock: collectors starting together create the tables once. */
 const schemaLockKey = 0x76657264; // "verd"
 
-/** Creates the tables in an empty database or checks that existing ones are this version's. */
+/** Creates the tables in an empty database, upgrades those of an older version, or checks that they are this version's. */
 export async function ensurePostgresSchema(client: PoolClient): Promise<void> {
   await client.query('BEGIN');
   try {
@@ -45,7 +63,10 @@ export async function ensurePostgresSchema(client: PoolClient): Promise<void> {
     } else {
       const version = await client.query<{ value: string }>(`SELECT value FROM verdict_meta WHERE key = 'schema_version'`);
       const have = Number(version.rows[0]?.value);
-      if (have !== postgresSchemaVersion) {
+      if (Number.isInteger(have) && have > 0 && have < postgresSchemaVersion) {
+        for (let v = have; v < postgresSchemaVersion; v++) await client.query(migrations[v - 1]);
+        await client.query(`UPDATE verdict_meta SET value = $1 WHERE key = 'schema_version'`, [String(postgresSchemaVersion)]);
+      } else if (have !== postgresSchemaVersion) {
         throw new DecisionLogError('db_incompatible', `central decision store: schema version ${version.rows[0]?.value ?? 'unknown'}, this build reads version ${postgresSchemaVersion}`);
       }
     }

@@ -16,6 +16,7 @@ import type { DecisionQueries } from '../queries.js';
 import type { PostgresStoreOptions } from './config.js';
 import { ensurePostgresSchema } from './schema.js';
 import { queryPostgres } from './query.js';
+import { traceIdOf } from '../trace-id.js';
 
 export interface CentralRowOptions {
   outcome?: OutcomeRuleConfig;
@@ -47,13 +48,13 @@ const pruneBatch = 10_000;
 const retentionLockKey = 0x76657265;
 
 const insertSql = `
-INSERT INTO verdict_decisions (decision_id, ts_ns, path, outcome, principal, revision, revisions, event)
-SELECT d, t, p, o, pr, r, CASE WHEN rs IS NULL THEN NULL ELSE ARRAY(SELECT json_array_elements_text(rs::json)) END, e::json
-FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS u(d, t, p, o, pr, r, rs, e, n)
+INSERT INTO verdict_decisions (decision_id, ts_ns, path, outcome, principal, revision, revisions, event, trace_id)
+SELECT d, t, p, o, pr, r, CASE WHEN rs IS NULL THEN NULL ELSE ARRAY(SELECT json_array_elements_text(rs::json)) END, e::json, tr
+FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) WITH ORDINALITY AS u(d, t, p, o, pr, r, rs, e, tr, n)
 ORDER BY n
 ON CONFLICT (decision_id) DO NOTHING`;
 
-type Columns = [string[], string[], string[], string[], (string | null)[], (string | null)[], (string | null)[], string[]];
+type Columns = [string[], string[], string[], string[], (string | null)[], (string | null)[], (string | null)[], string[], (string | null)[]];
 
 export class PostgresDecisionStore implements DecisionQueries {
   readonly pool: pg.Pool;
@@ -222,7 +223,7 @@ export class PostgresDecisionStore implements DecisionQueries {
 
   /** The batch as column arrays for one INSERT ... SELECT FROM unnest(...); throws invalid_event for the first bad event. */
   private columns(events: readonly unknown[]): Columns {
-    const columns: Columns = [[], [], [], [], [], [], [], []];
+    const columns: Columns = [[], [], [], [], [], [], [], [], []];
     events.forEach((value, i) => {
       const event = value as DecisionEvent;
       let tsNs: bigint;
@@ -245,6 +246,7 @@ export class PostgresDecisionStore implements DecisionQueries {
       columns[5].push(revisions.length === 1 ? revisions[0] : null);
       columns[6].push(revisions.length > 1 ? JSON.stringify(revisions) : null);
       columns[7].push(text);
+      columns[8].push(traceIdOf(event));
     });
     return columns;
   }

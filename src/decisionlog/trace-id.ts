@@ -1,0 +1,57 @@
+// Which trace a decision belongs to, as both stores index it (the trace_id column): the event's own `trace_id`
+// (set when distributed tracing is on), else the trace id of the W3C `traceparent` header in the input of an
+// Envoy check or of a gateway callout, so decisions of a traced gateway are found even with Verdict's tracing off.
+// Read from the event object before it is written; databases made before the column fill it from the stored
+// JSON with the SQL expressions below, which give the same answer.
+import type { DecisionEvent } from './event.js';
+
+/** Where a traceparent header sits in the inputs the trace_id filter knows, as paths below the event. */
+export const traceparentPaths = [
+  ['input', 'attributes', 'request', 'http', 'headers', 'traceparent'],
+  ['input', 'request', 'headers', 'traceparent'],
+] as const;
+
+const hex32 = /^[0-9a-fA-F]{32}$/;
+const traceparent = /^[0-9a-fA-F]{2}-([0-9a-fA-F]{32})-/;
+
+/** 32 lowercase hex digits, or null when the event names no trace. */
+export function traceIdOf(event: DecisionEvent): string | null {
+  if (typeof event.trace_id === 'string' && hex32.test(event.trace_id)) return event.trace_id.toLowerCase();
+  for (const path of traceparentPaths) {
+    let value: unknown = event;
+    for (const key of path) {
+      if (value === null || typeof value !== 'object') break;
+      value = (value as Record<string, unknown>)[key];
+    }
+    const m = typeof value === 'string' ? traceparent.exec(value) : null;
+    if (m) return m[1].toLowerCase();
+  }
+  return null;
+}
+
+/** A trace id as the column holds it (lowercase), or undefined when the text is not 32 hex digits. */
+export function normalTraceId(text: string): string | undefined {
+  return hex32.test(text) ? text.toLowerCase() : undefined;
+}
+
+const hexClass = '[0-9a-fA-F]';
+/** GLOB patterns (SQLite) for a bare trace id and a traceparent value. */
+const traceIdGlob = hexClass.repeat(32);
+const traceparentGlob = `${hexClass}${hexClass}-${traceIdGlob}-*`;
+
+/** traceIdOf as a SQLite expression over the stored event JSON (column `event`). */
+export const sqliteTraceIdSql = `coalesce(
+  CASE WHEN typeof(event ->> '$.trace_id') = 'text' AND (event ->> '$.trace_id') GLOB '${traceIdGlob}' THEN lower(event ->> '$.trace_id') END,
+  ${traceparentPaths
+    .map((path) => {
+      const value = `(event ->> '$.${path.join('.')}')`;
+      return `CASE WHEN typeof${value} = 'text' AND ${value} GLOB '${traceparentGlob}' THEN lower(substr(${value}, 4, 32)) END`;
+    })
+    .join(',\n  ')})`;
+
+/** traceIdOf as a PostgreSQL expression over the stored event (column `event`, json). */
+export const postgresTraceIdSql = `lower(coalesce(
+  CASE WHEN json_typeof(event -> 'trace_id') = 'string' AND event ->> 'trace_id' ~ '^[0-9a-fA-F]{32}$' THEN event ->> 'trace_id' END,
+  ${traceparentPaths
+    .map((path) => `substring(event #>> '{${path.join(',')}}' from '^[0-9a-fA-F]{2}-([0-9a-fA-F]{32})-')`)
+    .join(',\n  ')}))`;

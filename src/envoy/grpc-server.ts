@@ -6,7 +6,8 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import type protobuf from 'protobufjs';
 import { bindAddress, PLUGIN_NAME, type EnvoyGrpcConfig } from './config.js';
-import { loadTlsMaterial } from '../server/tls.js';
+import type { Logger } from 'pino';
+import { ReloadingServerCredentials } from './grpc-tls.js';
 import type { Decide } from '../engine/engine.js';
 import { InputParseError } from './go-url.js';
 import { checkRequestToInput } from './input.js';
@@ -64,21 +65,23 @@ export interface GrpcServerHooks {
   /** Health reports SERVING only while this holds (e.g. once every bundle is activated). */
   ready?: () => boolean;
   onInputError?: InputErrorRecorder;
+  /** Where certificate reloads of the TLS port are reported. */
+  logger?: Logger;
 }
 
 const tlsLabels = { cert: `plugins.${PLUGIN_NAME}.tls-cert-file`, key: `plugins.${PLUGIN_NAME}.tls-private-key-file`, ca: `plugins.${PLUGIN_NAME}.tls-ca-cert-file` };
 
-// TLS when a certificate is configured; with a CA, client certificates signed by it are required. Read once
-// at start (the HTTP listeners reload theirs; here a new certificate needs a restart).
-function serverCredentials(config: EnvoyGrpcConfig): grpc.ServerCredentials {
-  if (!config.tlsCertFile || !config.tlsPrivateKeyFile) return grpc.ServerCredentials.createInsecure();
-  const { cert, key, ca } = loadTlsMaterial({ certFile: config.tlsCertFile, keyFile: config.tlsPrivateKeyFile, ...(config.tlsCaCertFile ? { caCertFile: config.tlsCaCertFile } : {}) }, tlsLabels);
-  return grpc.ServerCredentials.createSsl(ca ?? null, [{ cert_chain: cert, private_key: key }], ca !== undefined);
+// TLS when a certificate is configured, following its files while running; with a CA, client certificates
+// signed by it are required.
+function tlsCredentials(config: EnvoyGrpcConfig, logger: Logger | undefined): ReloadingServerCredentials | undefined {
+  if (!config.tlsCertFile || !config.tlsPrivateKeyFile) return undefined;
+  return ReloadingServerCredentials.load({ certFile: config.tlsCertFile, keyFile: config.tlsPrivateKeyFile, ...(config.tlsCaCertFile ? { caCertFile: config.tlsCaCertFile } : {}) }, tlsLabels, logger);
 }
 
 export class EnvoyExtAuthzGrpcServer {
   private server: grpc.Server | undefined;
   private boundPort = 0;
+  private tls: ReloadingServerCredentials | undefined;
   private serving = false;
   private readonly watchers = new Set<grpc.ServerWritableStream<protobuf.Message, object>>();
 
@@ -104,12 +107,15 @@ export class EnvoyExtAuthzGrpcServer {
     if (this.config.enableReflection) {
       new ReflectionService(reflectionDefinition()).addToServer(server);
     }
+    const tls = tlsCredentials(this.config, this.hooks.logger);
     this.boundPort = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(bindAddress(this.config.addr), serverCredentials(this.config), (err, port) =>
+      server.bindAsync(bindAddress(this.config.addr), tls ?? grpc.ServerCredentials.createInsecure(), (err, port) =>
         err ? reject(new Error(`envoy_ext_authz_grpc: cannot listen on ${this.config.addr}: ${err.message}`)) : resolve(port),
       );
     });
     this.server = server;
+    this.tls = tls;
+    tls?.startWatching();
     this.setServing(true);
   }
 
@@ -128,6 +134,8 @@ export class EnvoyExtAuthzGrpcServer {
     for (const watcher of this.watchers) watcher.end();
     this.watchers.clear();
     this.server = undefined;
+    await this.tls?.stopWatchingFiles();
+    this.tls = undefined;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         server.forceShutdown();

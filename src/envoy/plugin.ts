@@ -29,7 +29,7 @@ export function envoyFromConfig(plugins: Record<string, unknown> | undefined, op
   const wiring: EnvoyWiring = { plugins: [], mounts: [] };
   if (plugins && PLUGIN_NAME in plugins) {
     const config = parseEnvoyGrpcConfig(plugins[PLUGIN_NAME]);
-    const server = new EnvoyExtAuthzGrpcServer(config, options.decide, { ready: options.ready, onInputError: options.onInputError });
+    const server = new EnvoyExtAuthzGrpcServer(config, options.decide, { ready: options.ready, onInputError: options.onInputError, logger: options.logger });
     wiring.plugins.push(new EnvoyGrpcPlugin(server, config.addr, options.logger, options.graceMs));
   }
   if (plugins && HTTP_PLUGIN_NAME in plugins) {

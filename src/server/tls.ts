@@ -6,7 +6,7 @@
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server as TlsServer, SecureContextOptions } from 'node:tls';
-import { watch, type FSWatcher } from 'chokidar';
+import { watch } from 'chokidar';
 import type { Logger } from 'pino';
 import type { Authentication, TlsFiles, TlsOptions } from './listen-options.js';
 
@@ -66,6 +66,22 @@ export function loadTlsMaterial(tls: TlsFiles, labels: TlsFileLabels = flagLabel
   return { cert, key, ...(ca ? { ca } : {}) };
 }
 
+/**
+ * Calls onChange when the files may have changed: every refreshMs, or with 0 when one of them is written (a
+ * write is reported once it has settled, so a certificate copied in two steps is read whole). Returns the stop.
+ */
+export function watchTlsFiles(tls: TlsFiles, refreshMs: number, onChange: () => void): () => Promise<void> {
+  if (refreshMs > 0) {
+    const timer = setInterval(onChange, refreshMs);
+    timer.unref();
+    return async () => clearInterval(timer);
+  }
+  const files = [tls.certFile, tls.keyFile, ...(tls.caCertFile ? [tls.caCertFile] : [])];
+  const watcher = watch(files, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 50 } });
+  watcher.on('all', onChange);
+  return () => watcher.close();
+}
+
 function loadMaterial(tls: TlsOptions): Material {
   const options = loadTlsMaterial(tls);
   const digest = createHash('sha256').update(options.cert).update(options.key).update(options.ca ?? '').digest('hex');
@@ -76,8 +92,7 @@ function loadMaterial(tls: TlsOptions): Material {
 export class ServerTls {
   private material: Material;
   private readonly servers = new Set<TlsServer>();
-  private timer?: NodeJS.Timeout;
-  private watcher?: FSWatcher;
+  private stopWatching?: () => Promise<void>;
 
   constructor(
     private readonly tls: TlsOptions,
@@ -98,15 +113,7 @@ export class ServerTls {
   }
 
   startReloading(logger: Logger): void {
-    const reload = () => this.reload(logger);
-    if (this.tls.refreshMs > 0) {
-      this.timer = setInterval(reload, this.tls.refreshMs);
-      this.timer.unref();
-      return;
-    }
-    const files = [this.tls.certFile, this.tls.keyFile, ...(this.tls.caCertFile ? [this.tls.caCertFile] : [])];
-    this.watcher = watch(files, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 50 } });
-    this.watcher.on('all', reload);
+    this.stopWatching = watchTlsFiles(this.tls, this.tls.refreshMs, () => this.reload(logger));
   }
 
   reload(logger: Logger): void {
@@ -124,7 +131,6 @@ export class ServerTls {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.watcher?.close();
+    await this.stopWatching?.();
   }
 }

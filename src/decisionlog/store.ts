@@ -6,14 +6,14 @@ import type Database from 'better-sqlite3';
 import type { DecisionEvent, DecisionHints } from './event.js';
 import { parseTimestamp } from './event.js';
 import { DecisionLogError } from './errors.js';
-import { storedEventJson } from './stored-json.js';
+import { storedEventText, type EventText } from './stored-json.js';
 import { defaultDatabaseFile, openDecisionDatabase, sqliteCode } from './open.js';
 import { outcomeClassifier, type OutcomeClassifier, type OutcomeRuleConfig } from './outcome.js';
 import { principalExtractor, type PrincipalExtractor, type PrincipalSource } from './principal.js';
 import { Retention, type RetentionOptions } from './retention.js';
 import { traceIdOf } from './trace-id.js';
 import { WriterThread } from './writer.js';
-import type { WriterRow } from './writer-batch.js';
+import { RowQueue, type WriterRow } from './writer-batch.js';
 
 /** default: committed shortly after record() returns; survives a process crash once committed (WAL, synchronous=NORMAL).
  *  sync: record() resolves only after the commit, and every commit is fsynced (synchronous=FULL). */
@@ -69,9 +69,8 @@ export interface DecisionLogStatus {
 }
 
 /**
- * A queued event, already turned into its row: the queue holds a few strings per event rather than the event's
- * objects (the parsed input above all), which would otherwise outlive the request and burden the garbage
- * collector until their batch is written.
+ * An event waiting for room in the queue (back-pressure), already turned into its row, so the request's objects
+ * (the parsed input above all) do not outlive it.
  */
 interface Pending {
   row: WriterRow;
@@ -98,7 +97,7 @@ export class DecisionLogStore {
   private readonly principalOf: PrincipalExtractor;
   private readonly maskCredentials: boolean;
   private readonly writer: WriterThread;
-  private queue: Pending[] = [];
+  private readonly queue: RowQueue;
   private waiters: Waiter[] = [];
   private drainScheduled = false;
   private inFlight?: Promise<boolean>;
@@ -122,6 +121,7 @@ export class DecisionLogStore {
     this.batchSize = positive(options.batchSize ?? 2_000, 'batchSize');
     this.flushDelayMs = options.flushDelayMs ?? (this.durability === 'sync' ? 0 : 100);
     if (!(this.flushDelayMs >= 0)) throw new RangeError(`decision log flushDelayMs must be 0 or more, got ${options.flushDelayMs}`);
+    this.queue = new RowQueue(this.batchSize);
     this.retryDelay = options.retryDelayMs ?? { initial: 100, max: 5_000 };
     this.nextRetryMs = this.retryDelay.initial;
     this.classify = outcomeClassifier(options.outcome);
@@ -255,7 +255,8 @@ export class DecisionLogStore {
   }
 
   private enqueue(pending: Pending): void {
-    this.queue.push(pending);
+    const { committed } = pending;
+    this.queue.push(pending.row, committed && (() => committed('committed')));
     this.scheduleDrain();
   }
 
@@ -291,18 +292,18 @@ export class DecisionLogStore {
   private admitWaiters(): void {
     while (this.waiters.length > 0 && this.queue.length < this.queueLimit) {
       const waiter = this.waiters.shift()!;
-      this.queue.push(waiter.pending);
+      const { row, committed } = waiter.pending;
+      this.queue.push(row, committed && (() => committed('committed')));
       waiter.admit();
     }
   }
 
   /** Commits up to batchSize queued events in one transaction; false (events kept queued) on failure. */
   private async writeBatch(): Promise<boolean> {
-    const batch = this.queue.slice(0, this.batchSize);
-    if (batch.length === 0) return true;
-    const rows = batch.map((pending) => pending.row);
+    const front = this.queue.front();
+    if (!front) return true;
     try {
-      if (rows.length > 0) await this.writer.write(rows);
+      await this.writer.write(front.batch);
     } catch (error) {
       this.counters.write_failures++;
       this.failing = true;
@@ -315,12 +316,12 @@ export class DecisionLogStore {
       };
       return false;
     }
-    this.queue.splice(0, batch.length);
-    this.counters.written += rows.length;
+    this.queue.shift();
+    this.counters.written += front.batch.count;
     this.failing = false;
     this.nextRetryMs = this.retryDelay.initial;
     this.lastCommitAt = new Date().toISOString();
-    for (const pending of batch) pending.committed?.('committed');
+    for (const committed of front.committed) committed();
     for (const listener of this.commitListeners) listener();
     this.admitWaiters();
     return true;
@@ -330,9 +331,9 @@ export class DecisionLogStore {
     // The principal is read before credentials are erased: the `sub` of an Envoy bearer token still labels
     // the row (it names, it grants nothing), while the token itself is not stored.
     const principal = this.principalOf(event) ?? null;
-    let json: string;
+    let json: EventText;
     try {
-      json = storedEventJson(event, { ...(inputText ? { inputJson: textOf(inputText) } : {}), maskCredentials: this.maskCredentials });
+      json = storedEventText(event, { ...(inputText ? { inputBytes: compact(inputText) } : {}), maskCredentials: this.maskCredentials });
     } catch {
       this.counters.encoding_failures++;
       return null;
@@ -359,8 +360,12 @@ export class DecisionLogStore {
   }
 }
 
-function textOf(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+/**
+ * The input's bytes, to be held until their batch is written: copied when they are a small part of a larger
+ * buffer (a socket read holding several requests), which the queue would otherwise keep alive whole.
+ */
+function compact(bytes: Uint8Array): Uint8Array {
+  return bytes.buffer.byteLength > 2 * bytes.byteLength + 16_384 ? bytes.slice() : bytes;
 }
 
 function positive(n: number, name: string): number {

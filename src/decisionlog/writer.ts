@@ -2,7 +2,7 @@
 // If the thread dies, pending requests fail and the next request starts a new one.
 import { Worker } from 'node:worker_threads';
 import type { WriterReply, WriterRequest, WriterSettings } from './writer-worker.js';
-import { packBatch, type WriterRow } from './writer-batch.js';
+import type { WriterBatch } from './writer-batch.js';
 
 type Request = WriterRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
@@ -22,16 +22,14 @@ export class WriterThread {
       this.pending.set(id, { resolve, reject });
       // Keep the process alive only while the thread owes us an answer.
       worker.ref();
-      if (request.type === 'write') {
-        const { batch } = request;
-        worker.postMessage({ ...request, id }, [batch.json.buffer, batch.tsNs.buffer, batch.ends.buffer] as ArrayBuffer[]);
-      } else worker.postMessage({ ...request, id });
+      // A batch's buffers are shared, not copied or transferred: the store keeps them to send again on failure.
+      worker.postMessage({ ...request, id });
     });
   }
 
-  /** Inserts the rows in one transaction; resolves once committed. */
-  write(rows: readonly WriterRow[]): Promise<unknown> {
-    return this.call({ type: 'write', batch: packBatch(rows) });
+  /** Inserts the batch's rows in one transaction; resolves once committed. */
+  write(batch: WriterBatch): Promise<unknown> {
+    return this.call({ type: 'write', batch });
   }
 
   async close(): Promise<void> {

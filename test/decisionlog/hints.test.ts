@@ -47,6 +47,27 @@ test('credential headers in an input given as text are erased all the same, also
   await store.close();
 });
 
+test('input bytes are stored as UTF-8 text: other scripts byte for byte, invalid sequences replaced as a decoder replaces them', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), batchSize: 3 });
+  const text = '{"user": "Zoë 李 🦊", "note": "<&>"}';
+  const good = sampleEvent({ input: JSON.parse(text) });
+  const invalid = Buffer.concat([Buffer.from('{"user": "a'), Buffer.from([0xff, 0xc3]), Buffer.from('b"}')]);
+  const bad = sampleEvent({ input: { user: 'a\ufffd\ufffdb' } });
+  // More events than one batch holds, so rows of several batches (and their buffers) are read back.
+  const more = Array.from({ length: 7 }, (_, i) => sampleEvent({ input: { n: i } }));
+  await store.record(good, { inputText: encoder.encode(text) });
+  await store.record(bad, { inputText: invalid });
+  for (const event of more) await store.record(event, { inputText: encoder.encode(JSON.stringify(event.input)) });
+  await store.flush();
+  const stored = storedEvent(store, good.decision_id).event;
+  assert.ok(stored.includes(`"input":${text}`), stored);
+  assert.equal(store.db.prepare('SELECT typeof(event) AS t FROM decisions WHERE decision_id = ?').pluck().get(good.decision_id), 'text');
+  assert.deepEqual((JSON.parse(storedEvent(store, bad.decision_id).event) as { input: unknown }).input, { user: 'a\ufffd\ufffdb' });
+  for (const event of more) assert.deepEqual((JSON.parse(storedEvent(store, event.decision_id).event) as { input: unknown }).input, event.input);
+  assert.equal(store.status().written, 9);
+  await store.close();
+});
+
 test('the event time given with the event is the indexed time; without it the timestamp is parsed', async () => {
   const store = new DecisionLogStore({ file: join(tempDir(), 'd.db') });
   const given = sampleEvent({ timestamp: '2024-05-01T10:00:00.123456789Z' });

@@ -7,8 +7,7 @@ import { LoadError } from './load.js';
 import { evaluateQuery, type EvalOutput } from './eval.js';
 import { prettyTable } from './pretty-table.js';
 import { evaluatePartialQuery, partialFlagError } from './eval-partial.js';
-import { explainEval } from './eval-explain.js';
-import { EXPLAIN_MODES, ExplainUnsupported, isExplainMode, type ExplainMode } from '../compiler/explain/index.js';
+import { EXPLAIN_MODES, ExplainUnsupported, isExplainMode, type ExplainMode } from '../compiler/explain/modes.js';
 
 const FORMATS = ['json', 'pretty', 'raw', 'values', 'bindings'] as const;
 const NO_TRACE = "Verdict evaluates compiled wasm, which keeps no evaluation trace";
@@ -131,6 +130,8 @@ export async function evalCommand(args: string[]): Promise<number> {
   let explanationLines: string[] = [];
   if (values.explain !== undefined && !out.errors) {
     try {
+      // Imported here: without --explain the interpreter that explains is not loaded.
+      const { explainEval } = await import('./eval-explain.js');
       const explanation = await explainEval({ dataPaths: (values.data as string[] | undefined) ?? [], inputFile: values.input as string | undefined, inputText: stdinInput, query, regoVersion: values['v0-compatible'] ? 'v0' : 'v1', ignore: values.ignore as string[] | undefined }, values.explain as ExplainMode, format === 'json' ? 'json' : 'pretty');
       if (format === 'json') out = { ...out, explanation };
       else explanationLines = explanation as string[];

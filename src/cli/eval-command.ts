@@ -2,9 +2,9 @@
 // evaluateQuery (eval.ts). Flags Verdict does not support are refused by name.
 import { readFileSync } from 'node:fs';
 import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
-import { goErrorList, goJson, regoErrorText } from './go-format.js';
+import { goJson } from './go-format.js';
 import { LoadError } from './load.js';
-import { evaluateQuery, type EvalOutput } from './eval.js';
+import { errorsText, evaluateQuery, type EvalOutput } from './eval.js';
 import { prettyTable } from './pretty-table.js';
 import { evaluatePartialQuery, partialFlagError } from './eval-partial.js';
 import { EXPLAIN_MODES, ExplainUnsupported, isExplainMode, type ExplainMode } from '../compiler/explain/modes.js';
@@ -143,7 +143,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   if (explanationLines.length > 0) process.stdout.write(`${explanationLines.join('\n')}\n`);
   process.stdout.write(render(out, format));
   if (out.errors) {
-    if (format !== 'json') console.error(goErrorList(out.errors.map((e) => (e.code ? regoErrorText({ ...e, code: e.code } as Parameters<typeof regoErrorText>[0]) : e.message))));
+    if (format !== 'json') console.error(errorsText(out.errors));
     return 2;
   }
   const defined = (out.result?.length ?? 0) > 0;

@@ -4,7 +4,7 @@
 // BenchmarkResult JSON (json) or a Go benchmark line (gobench). Exit code 1 when loading, compiling or an
 // evaluation fails, or (unless --fail=false) when the result is undefined.
 import { readFileSync } from 'node:fs';
-import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
+import { checkQueryArguments, countFlag, FlagError, flagsHelp, parseCommandLine, queryFlags, sharedFlags, type FlagGroup } from './flags.js';
 import { goJson } from './go-format.js';
 import { LoadError } from './load.js';
 import { errorsText, prepareQuery, type EvalOutput } from './eval.js';
@@ -19,18 +19,12 @@ const benchFlags: FlagGroup[] = [
   {
     title: 'Flags',
     flags: {
-      data: { type: 'string', short: 'd', multiple: true, value: 'PATH', help: 'policy or data file or directory (prefix:PATH puts data under data.prefix); repeatable' },
-      bundle: { type: 'string', short: 'b', multiple: true, value: 'PATH', help: 'bundle directory or .tar.gz file; repeatable' },
-      input: { type: 'string', short: 'i', value: 'FILE', help: 'input document (JSON or YAML file)' },
-      'stdin-input': { type: 'boolean', short: 'I', help: 'read the input document from stdin' },
-      stdin: { type: 'boolean', help: 'read the query from stdin' },
+      ...queryFlags,
       format: { type: 'string', short: 'f', default: 'pretty', value: 'FORMAT', help: `output format: ${FORMATS.join(', ')} (default pretty)` },
       count: { type: 'string', default: '1', value: 'N', help: 'run the benchmark N times, printing each result (default 1)' },
       benchmem: { type: 'boolean', help: 'report the JavaScript heap bytes allocated per evaluation (default true)' },
       metrics: { type: 'boolean', help: 'report the histogram of evaluation times (default true)' },
       fail: { type: 'boolean', help: 'an undefined result is an error, exit code 1 (default true)' },
-      import: { type: 'string', multiple: true, value: 'IMPORT', help: 'import for the query (e.g. data.lib.x); repeatable' },
-      package: { type: 'string', value: 'PACKAGE', help: 'evaluate the query in this package (its rules are visible unqualified)' },
       ignore: sharedFlags.ignore,
       'v0-compatible': sharedFlags['v0-compatible'],
       help: sharedFlags.help,
@@ -75,11 +69,8 @@ export async function benchCommand(args: string[]): Promise<number> {
     help: benchHelp,
     validate: (values, positionals) => {
       if (!FORMATS.includes(values.format as Format)) throw new FlagError(`--format ${String(values.format)}: expected one of ${FORMATS.join(', ')}`);
-      if (!/^\s*[+-]?\d+\s*$/.test(values.count as string)) throw new FlagError(`--count ${String(values.count)}: expected a whole number`);
-      count = Number(values.count);
-      if (values.stdin && values['stdin-input']) throw new FlagError('--stdin and --stdin-input both read stdin: give one');
-      if (values.input !== undefined && values['stdin-input']) throw new FlagError('--input and --stdin-input both give the input: give one');
-      if (positionals.length !== (values.stdin ? 0 : 1)) throw new FlagError(values.stdin ? 'the query is read from stdin: give no QUERY argument' : 'specify exactly one query argument');
+      count = countFlag(values, 'count');
+      checkQueryArguments(values, positionals);
     },
   });
   if (typeof parsed === 'number') return parsed;

@@ -3,7 +3,7 @@
 // (pretty or JSON), with its exit codes: 0 when every test passed, 2 when one failed, erred or was skipped
 // (-z: skipped tests do not count), 1 when the policies do not load or compile or no test ran (--fail-on-empty).
 import { RegoCompileError } from '../compiler/compile-rego.js';
-import { durationFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
+import { countFlag, durationFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goDuration, goErrorList, goJson, regoErrorText } from './go-format.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 import { runTests, type TestError, type TestResult, type TestRun } from './test-runner.js';
@@ -74,8 +74,7 @@ export async function testCommand(args: string[]): Promise<number> {
       if (positionals.length === 0) throw new FlagError('specify at least one file');
       run = values.run === undefined ? undefined : regexFlag(values.run as string);
       timeoutMs = durationFlag(values, 'timeout')!;
-      if (!/^\s*\+?\d+\s*$/.test(values.count as string)) throw new FlagError(`--count ${String(values.count)}: expected a whole number`);
-      count = Number(values.count);
+      count = countFlag(values, 'count');
       if (values.threshold !== undefined) {
         threshold = Number(values.threshold);
         if (!/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(String(values.threshold))) throw new FlagError(`--threshold ${String(values.threshold)}: expected a number`);

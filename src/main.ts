@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   deps: async () => (await import('./cli/deps.js')).depsCommand,
   inspect: async () => (await import('./cli/inspect.js')).inspectCommand,
   capabilities: async () => (await import('./cli/capabilities.js')).capabilitiesCommand,
+  bench: async () => (await import('./cli/bench.js')).benchCommand,
 };
 
 const [command, ...rest] = process.argv.slice(2);

@@ -1,14 +1,13 @@
 // `verdict eval`'s command line: `opa eval`'s flags and output formats (json, pretty, raw, values, bindings) over
 // evaluateQuery (eval.ts). Flags Verdict does not support are refused by name.
 import { readFileSync } from 'node:fs';
-import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
-import { goErrorList, goJson, regoErrorText } from './go-format.js';
+import { checkQueryArguments, FlagError, flagsHelp, parseCommandLine, queryFlags, sharedFlags, type FlagGroup } from './flags.js';
+import { goJson } from './go-format.js';
 import { LoadError } from './load.js';
-import { evaluateQuery, type EvalOutput } from './eval.js';
+import { errorsText, evaluateQuery, type EvalOutput } from './eval.js';
 import { prettyTable } from './pretty-table.js';
 import { evaluatePartialQuery, partialFlagError } from './eval-partial.js';
-import { explainEval } from './eval-explain.js';
-import { EXPLAIN_MODES, ExplainUnsupported, isExplainMode, type ExplainMode } from '../compiler/explain/index.js';
+import { EXPLAIN_MODES, ExplainUnsupported, isExplainMode, type ExplainMode } from '../compiler/explain/modes.js';
 
 const FORMATS = ['json', 'pretty', 'raw', 'values', 'bindings'] as const;
 const NO_TRACE = "Verdict evaluates compiled wasm, which keeps no evaluation trace";
@@ -17,18 +16,12 @@ const evalFlags: FlagGroup[] = [
   {
     title: 'Flags',
     flags: {
-      data: { type: 'string', short: 'd', multiple: true, value: 'PATH', help: 'policy or data file or directory (prefix:PATH puts data under data.prefix); repeatable' },
-      bundle: { type: 'string', short: 'b', multiple: true, value: 'PATH', help: 'bundle directory or .tar.gz file; repeatable' },
-      input: { type: 'string', short: 'i', value: 'FILE', help: 'input document (JSON or YAML file)' },
-      'stdin-input': { type: 'boolean', short: 'I', help: 'read the input document from stdin' },
-      stdin: { type: 'boolean', help: 'read the query from stdin' },
+      ...queryFlags,
       format: { type: 'string', short: 'f', default: 'json', value: 'FORMAT', help: `output format: ${FORMATS.join(', ')} (default json)` },
       fail: { type: 'boolean', help: 'exit 1 when the result is undefined or empty' },
       'fail-defined': { type: 'boolean', help: 'exit 1 when the result is defined' },
       metrics: { type: 'boolean', help: 'report timers (load, parse, compile, eval) in nanoseconds' },
       'strict-builtin-errors': { type: 'boolean', help: 'the first builtin error fails the evaluation (else the call is undefined)' },
-      import: { type: 'string', multiple: true, value: 'IMPORT', help: 'import for the query (e.g. data.lib.x); repeatable' },
-      package: { type: 'string', value: 'PACKAGE', help: "evaluate the query in this package (its rules are visible unqualified)" },
       explain: { type: 'string', value: 'MODE', help: 'explain the evaluation: notes, fails, full or debug (json and pretty formats)' },
       partial: { type: 'boolean', short: 'p', help: 'partially evaluate the query (prints OPA\'s -p JSON; json format only)' },
       unknowns: { type: 'string', multiple: true, value: 'REF', help: 'with -p: a reference to treat as unknown (default input); repeatable' },
@@ -88,9 +81,7 @@ export async function evalCommand(args: string[]): Promise<number> {
     help: evalHelp,
     validate: (values, positionals) => {
       if (!FORMATS.includes(values.format as (typeof FORMATS)[number])) throw new FlagError(`--format ${String(values.format)}: expected one of ${FORMATS.join(', ')}`);
-      if (values.stdin && values['stdin-input']) throw new FlagError('--stdin and --stdin-input both read stdin: give one');
-      if (values.input !== undefined && values['stdin-input']) throw new FlagError('--input and --stdin-input both give the input: give one');
-      if (positionals.length !== (values.stdin ? 0 : 1)) throw new FlagError(values.stdin ? 'the query is read from stdin: give no QUERY argument' : 'specify exactly one query argument');
+      checkQueryArguments(values, positionals);
       const partialError = partialFlagError(values as { partial?: boolean; unknowns?: string[]; 'disable-inlining'?: string[] });
       if (partialError) throw new FlagError(partialError);
       if (values.explain !== undefined) {
@@ -131,6 +122,8 @@ export async function evalCommand(args: string[]): Promise<number> {
   let explanationLines: string[] = [];
   if (values.explain !== undefined && !out.errors) {
     try {
+      // Imported here: without --explain the interpreter that explains is not loaded.
+      const { explainEval } = await import('./eval-explain.js');
       const explanation = await explainEval({ dataPaths: (values.data as string[] | undefined) ?? [], inputFile: values.input as string | undefined, inputText: stdinInput, query, regoVersion: values['v0-compatible'] ? 'v0' : 'v1', ignore: values.ignore as string[] | undefined }, values.explain as ExplainMode, format === 'json' ? 'json' : 'pretty');
       if (format === 'json') out = { ...out, explanation };
       else explanationLines = explanation as string[];
@@ -142,7 +135,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   if (explanationLines.length > 0) process.stdout.write(`${explanationLines.join('\n')}\n`);
   process.stdout.write(render(out, format));
   if (out.errors) {
-    if (format !== 'json') console.error(goErrorList(out.errors.map((e) => (e.code ? regoErrorText({ ...e, code: e.code } as Parameters<typeof regoErrorText>[0]) : e.message))));
+    if (format !== 'json') console.error(errorsText(out.errors));
     return 2;
   }
   const defined = (out.result?.length ?? 0) > 0;

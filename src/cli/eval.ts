@@ -19,6 +19,7 @@ import { queryModule, queryPlanError, type QueryContext, type QueryRow } from '.
 import type { RegoVersion } from '../compiler/ast.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 import { evalErrorDetail } from './eval-error.js';
+import { goErrorList, regoErrorText } from './go-format.js';
 
 const yamlPackage = lazyRequire<typeof import('yaml')>('yaml');
 
@@ -45,8 +46,30 @@ export interface EvalOutput {
   metrics?: Record<string, number>;
 }
 
+/** An output's errors as OPA prints them on stderr: Go's error list of `file:row: code: message` lines. */
+export function errorsText(errors: NonNullable<EvalOutput['errors']>): string {
+  return goErrorList(errors.map((e) => (e.code ? regoErrorText({ ...e, code: e.code } as Parameters<typeof regoErrorText>[0]) : e.message)));
+}
+
 /** Compiles and evaluates; compile errors come back as `errors` (OPA's shape), other failures throw. */
 export async function evaluateQuery(options: EvalOptions): Promise<EvalOutput> {
+  const prepared = await prepareQuery(options);
+  if (!('run' in prepared)) return prepared;
+  const out = prepared.run();
+  return out instanceof Promise ? await out : out;
+}
+
+/** A query compiled with its policies into a loaded wasm module, with its data and input, ready to evaluate. */
+export interface PreparedQuery {
+  /** Evaluates once (synchronously unless http.send has to fetch); evaluation errors come back as `errors`. */
+  run(): EvalOutput | Promise<EvalOutput>;
+}
+
+/**
+ * Loads, compiles and instantiates what evaluateQuery evaluates, the way the server prepares a policy; `verdict
+ * bench` runs the result many times. Load and compile errors come back as `errors` (OPA's shape).
+ */
+export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery | EvalOutput> {
   const timer = metricsTimer(options.metrics);
   let loaded;
   try {
@@ -80,28 +103,39 @@ export async function evaluateQuery(options: EvalOptions): Promise<EvalOutput> {
   const policy = await loadPolicy(wasm, hostBuiltins);
   policy.setData(data);
   timer('timer_rego_query_compile_ns');
-  // http.send calls are fetched between passes (src/engine/http-send-loop.ts); our modules survive the aborts.
-  let first: { result?: QueryRow[] } | undefined;
-  try {
-    const evaluating = evaluateWithHttpSend(new HttpSendClient(), () => policy.evaluate(input, query.entrypoint) as Array<{ result?: QueryRow[] }>);
-    [first] = evaluating instanceof Promise ? await evaluating : evaluating;
-  } catch (err) {
+  const compiled = query;
+  const client = new HttpSendClient();
+  const answer = (first: { result?: QueryRow[] } | undefined): EvalOutput => {
+    const failure = options.strictBuiltinErrors ? policy.builtinError() : undefined;
+    if (failure) {
+      const location = failure.location && (failure.location.file === compiled.file.path ? queryLocation(compiled, failure.location) : failure.location);
+      return { errors: [{ message: failure.message, code: failure.code, ...(location ? { location } : {}) }] };
+    }
+    timer('timer_rego_query_eval_ns');
+    const rows = first?.result ?? [];
+    if (rows.length === 0) return {};
+    return {
+      result: rows.map((row) => ({
+        expressions: compiled.expressions.map((e, i) => ({ value: row.expressions[i], text: e.text, location: e.location })),
+        ...(compiled.variables.length > 0 ? { bindings: row.bindings } : {}),
+      })),
+    };
+  };
+  const failed = (err: unknown): EvalOutput => {
     const { code, message, location } = evalErrorDetail(err);
     return { errors: [{ message, code, ...(location ? { location } : {}) }] };
-  }
-  const failure = options.strictBuiltinErrors ? policy.builtinError() : undefined;
-  if (failure) {
-    const location = failure.location && (failure.location.file === query.file.path ? queryLocation(query, failure.location) : failure.location);
-    return { errors: [{ message: failure.message, code: failure.code, ...(location ? { location } : {}) }] };
-  }
-  timer('timer_rego_query_eval_ns');
-  const rows = first?.result ?? [];
-  if (rows.length === 0) return {};
+  };
   return {
-    result: rows.map((row) => ({
-      expressions: query.expressions.map((e, i) => ({ value: row.expressions[i], text: e.text, location: e.location })),
-      ...(query.variables.length > 0 ? { bindings: row.bindings } : {}),
-    })),
+    run: () => {
+      // http.send calls are fetched between passes (src/engine/http-send-loop.ts); our modules survive the aborts.
+      try {
+        const evaluating = evaluateWithHttpSend(client, () => policy.evaluate(input, compiled.entrypoint) as Array<{ result?: QueryRow[] }>);
+        if (evaluating instanceof Promise) return evaluating.then(([first]) => answer(first), failed);
+        return answer(evaluating[0]);
+      } catch (err) {
+        return failed(err);
+      }
+    },
   };
 }
 

@@ -123,6 +123,31 @@ export const sharedFlags = {
   help: { type: 'boolean', short: 'h', help: 'print this help' },
 } satisfies Record<string, FlagSpec>;
 
+/** The flags that give a query its policies, data, input and context (`verdict eval`, `verdict bench`). */
+export const queryFlags = {
+  data: { type: 'string', short: 'd', multiple: true, value: 'PATH', help: 'policy or data file or directory (prefix:PATH puts data under data.prefix); repeatable' },
+  bundle: { type: 'string', short: 'b', multiple: true, value: 'PATH', help: 'bundle directory or .tar.gz file; repeatable' },
+  input: { type: 'string', short: 'i', value: 'FILE', help: 'input document (JSON or YAML file)' },
+  'stdin-input': { type: 'boolean', short: 'I', help: 'read the input document from stdin' },
+  stdin: { type: 'boolean', help: 'read the query from stdin' },
+  import: { type: 'string', multiple: true, value: 'IMPORT', help: 'import for the query (e.g. data.lib.x); repeatable' },
+  package: { type: 'string', value: 'PACKAGE', help: 'evaluate the query in this package (its rules are visible unqualified)' },
+} satisfies Record<string, FlagSpec>;
+
+/** One query, from the argument or stdin, and one input at most. */
+export function checkQueryArguments(values: FlagValues, positionals: string[]): void {
+  if (values.stdin && values['stdin-input']) throw new FlagError('--stdin and --stdin-input both read stdin: give one');
+  if (values.input !== undefined && values['stdin-input']) throw new FlagError('--input and --stdin-input both give the input: give one');
+  if (positionals.length !== (values.stdin ? 0 : 1)) throw new FlagError(values.stdin ? 'the query is read from stdin: give no QUERY argument' : 'specify exactly one query argument');
+}
+
+/** A whole number of repetitions (`--count`), zero or more. */
+export function countFlag(values: FlagValues, name: string): number {
+  const text = values[name] as string;
+  if (!/^\s*\+?\d+\s*$/.test(text)) throw new FlagError(`--${name} ${text}: expected a whole number`);
+  return Number(text);
+}
+
 export interface CommandLine {
   /** The subcommand's name, for messages. */
   name: string;

@@ -3,7 +3,7 @@
 // (pretty or JSON), with its exit codes: 0 when every test passed, 2 when one failed, erred or was skipped
 // (-z: skipped tests do not count), 1 when the policies do not load or compile or no test ran (--fail-on-empty).
 import { RegoCompileError } from '../compiler/compile-rego.js';
-import { durationFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
+import { countFlag, durationFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goDuration, goErrorList, goJson, regoErrorText } from './go-format.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 import { runTests, type TestError, type TestResult, type TestRun } from './test-runner.js';
@@ -23,6 +23,7 @@ const testFlags: FlagGroup[] = [
       timeout: { type: 'string', default: '5s', value: 'DURATION', help: 'stop a test running longer than this (Go duration; default 5s; 0: no limit)' },
       coverage: { type: 'boolean', short: 'c', help: "print OPA's JSON coverage report instead of the results (when every test passed)" },
       threshold: { type: 'string', value: 'PERCENT', help: 'with --coverage: exit 2 when the coverage is below this percentage' },
+      count: { type: 'string', default: '1', value: 'N', help: 'run the tests N times, reporting each run, until one does not pass (0: run nothing; default 1)' },
       ...sharedFlags,
     },
   },
@@ -32,9 +33,8 @@ const testFlags: FlagGroup[] = [
       'coverage-runs': { type: 'string', help: '', refused: 'coverage is recorded over one run of the tests' },
       bench: { type: 'boolean', help: '', refused: REFUSED_BENCH },
       benchmem: { type: 'boolean', help: '', refused: REFUSED_BENCH },
-      count: { type: 'string', help: '', refused: 'each test runs once' },
-      explain: { type: 'string', help: '', refused: 'evaluation traces are not available in Verdict (compiled wasm keeps no trace)' },
-      'var-values': { type: 'boolean', help: '', refused: 'evaluation traces are not available in Verdict (compiled wasm keeps no trace)' },
+      explain: { type: 'string', help: '', refused: 'failing tests are not traced (tests run compiled; verdict eval --explain traces a query)' },
+      'var-values': { type: 'boolean', help: '', refused: 'failing tests are not traced (tests run compiled; verdict eval --explain traces a query)' },
       parallel: { type: 'string', short: 'p', help: '', refused: 'Verdict runs tests one at a time' },
       target: { type: 'string', short: 't', help: '', refused: "tests always run on Verdict's own engine" },
       capabilities: { type: 'string', help: '', refused: "Verdict checks policies against its own builtins (verdict capabilities lists them)" },
@@ -64,6 +64,7 @@ export async function testCommand(args: string[]): Promise<number> {
   let run: RegExp | undefined;
   let timeoutMs = 0;
   let threshold = 0;
+  let count = 1;
   const parsed = parseCommandLine(args, {
     name: 'test',
     groups: testFlags,
@@ -73,6 +74,7 @@ export async function testCommand(args: string[]): Promise<number> {
       if (positionals.length === 0) throw new FlagError('specify at least one file');
       run = values.run === undefined ? undefined : regexFlag(values.run as string);
       timeoutMs = durationFlag(values, 'timeout')!;
+      count = countFlag(values, 'count');
       if (values.threshold !== undefined) {
         threshold = Number(values.threshold);
         if (!/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(String(values.threshold))) throw new FlagError(`--threshold ${String(values.threshold)}: expected a number`);
@@ -81,18 +83,38 @@ export async function testCommand(args: string[]): Promise<number> {
   });
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  let outcome: TestRun;
+  // As opa test: each of the --count runs is reported, and the first that does not pass ends the command (0 runs
+  // nothing and reports nothing).
+  let loaded;
   try {
     const load = values.bundle ? loadBundlePaths : loadPaths;
-    const { modules, data } = await load(positionals, { ignore: values.ignore as string[] | undefined });
-    outcome = await runTests(modules, data, { regoVersion: values['v0-compatible'] ? 'v0' : 'v1', run, timeoutMs, cover: values.coverage === true });
+    loaded = await load(positionals, { ignore: values.ignore as string[] | undefined });
   } catch (err) {
-    if (err instanceof LoadError) console.error(goErrorList([err.message], ' during loading'));
-    else if (err instanceof RegoCompileError) console.error(goErrorList(err.errors.map(regoErrorText), err.errors.some((e) => e.code === 'rego_parse_error') ? ' during loading' : ''));
-    else throw err;
-    return 1;
+    return loadFailure(err);
   }
-  const { results, coverage } = outcome;
+  for (let i = 0; i < count; i++) {
+    let outcome: TestRun;
+    try {
+      outcome = await runTests(loaded.modules, loaded.data, { regoVersion: values['v0-compatible'] ? 'v0' : 'v1', run, timeoutMs, cover: values.coverage === true });
+    } catch (err) {
+      return loadFailure(err);
+    }
+    const code = report(outcome, values, threshold);
+    if (code !== 0) return code;
+  }
+  return 0;
+}
+
+/** Policies that did not load or compile: OPA's error list, exit code 1. */
+function loadFailure(err: unknown): number {
+  if (err instanceof LoadError) console.error(goErrorList([err.message], ' during loading'));
+  else if (err instanceof RegoCompileError) console.error(goErrorList(err.errors.map(regoErrorText), err.errors.some((e) => e.code === 'rego_parse_error') ? ' during loading' : ''));
+  else throw err;
+  return 1;
+}
+
+/** Prints one run's report; returns its exit code. */
+function report({ results, coverage }: TestRun, values: FlagValues, threshold: number): number {
   if (results.length === 0 && values['fail-on-empty']) {
     console.error('no tests were run');
     return 1;

@@ -12,6 +12,7 @@ export const usage = `usage: verdict <command> [flags]   (verdict <command> --he
                [--claims-file FILE] [--exclude-files GLOB ...] -o OUTPUT.tar.gz BUNDLE_PATH
   decisions  read the decision log: tail|search|show|export [--db FILE] [options]
   replay     re-evaluate logged decisions against candidate bundles and report what changes
+  bench      time a query's evaluation on Verdict's engine (opa bench's output)
   deps       list the base and virtual documents a query depends on
   inspect    list a bundle's manifest, namespaces, required capabilities and annotations
   capabilities  print Verdict's builtins and features in opa capabilities' JSON

@@ -5,8 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject } from 'ajv';
-import { parse as parseYaml } from 'yaml';
+import type { Ajv, ErrorObject } from 'ajv';
+import { lazyRequire } from '../lazy-require.js';
 import { pipConfigSchema } from '../pip/config.js';
 import { refusedKeysIn } from './opa-keys.js';
 
@@ -57,6 +57,10 @@ export class ConfigError extends Error {
 
 const schemaPath = resolve(dirname(fileURLToPath(import.meta.url)), '../../../schemas/config.schema.json');
 let validator: ReturnType<Ajv['compile']> | undefined;
+// Loaded on first use: the CLI commands that never read a config file reach this module (through the tracing
+// settings' error type) and should not pay for ajv and yaml at start-up.
+const ajv = lazyRequire<typeof import('ajv')>('ajv');
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 /** Replaces `${NAME}` with the environment variable's value (empty when unset), as OPA does. */
 export function substituteEnv(text: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -66,7 +70,7 @@ export function substituteEnv(text: string, env: NodeJS.ProcessEnv = process.env
 export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env): VerdictConfig {
   let value: unknown;
   try {
-    value = parseYaml(substituteEnv(text, env));
+    value = yaml().parse(substituteEnv(text, env));
   } catch (err) {
     throw new ConfigError(`${source}: not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -76,7 +80,7 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
 
 /** Checks a configuration against the schema (a file's, or one discovery produced); throws ConfigError naming each problem. */
 export function validateConfig(value: unknown, source: string): VerdictConfig {
-  validator ??= new Ajv({ allErrors: true, strict: false }).addSchema(pipConfigSchema).compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
+  validator ??= new (ajv().Ajv)({ allErrors: true, strict: false }).addSchema(pipConfigSchema).compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
   if (!validator(value)) throw new ConfigError(`${source}: invalid configuration:\n${describeErrors(validator.errors ?? [])}`);
   const refused = refusedKeysIn(value);
   if (refused.length > 0) throw new ConfigError(`${source}: OPA settings Verdict does not support:\n${refused.map((line) => `  ${line}`).join('\n')}`);

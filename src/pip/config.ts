@@ -1,7 +1,7 @@
 // The `pip` section of the Verdict config: validated against schemas/pip.schema.json, then turned into the
 // normalised shape the enrichment step uses (durations in ms, defaults filled, input paths parsed).
 
-import { Ajv } from 'ajv';
+import { lazyRequire } from '../lazy-require.js';
 import pipSchema from '../../schemas/pip.schema.json' with { type: 'json' };
 import type { JsonValue } from './adapter.js';
 import { PipConfigError } from './errors.js';
@@ -37,7 +37,10 @@ export interface PipConfig {
 /** The JSON Schema of the `pip` config section, for the server to embed in its config schema. */
 export const pipConfigSchema = pipSchema;
 
-const validate = new Ajv({ allErrors: true, strict: false }).compile(pipSchema);
+// Compiled on first use (ajv is loaded then): commands that never read a pip section do not pay for it.
+const ajv = lazyRequire<typeof import('ajv')>('ajv');
+let validator: ReturnType<InstanceType<typeof import('ajv').Ajv>['compile']> | undefined;
+const pipValidator = () => (validator ??= new (ajv().Ajv)({ allErrors: true, strict: false }).compile(pipSchema));
 
 export const DEFAULTS = {
   timeoutMs: 500,
@@ -77,6 +80,7 @@ interface RawPip {
 
 export function parsePipConfig(raw: unknown): PipConfig {
   const section = raw ?? {};
+  const validate = pipValidator();
   if (!validate(section)) {
     const problems = (validate.errors ?? []).map((e) => `pip${e.instancePath.replace(/\//g, '.')} ${e.message}`);
     throw new PipConfigError(`invalid pip config: ${[...new Set(problems)].join('; ')}`);

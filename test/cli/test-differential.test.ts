@@ -41,12 +41,14 @@ function prettyParts(text: string): { tests: string[]; failures: string[]; summa
 }
 
 /** The JSON report by test, durations left out and errors reduced to their codes. */
-function jsonParts(text: string): unknown[] {
-  const results = JSON.parse(text) as Array<{ package: string; name: string; duration: number; error?: unknown }>;
+/** Each report's results (--count prints one array per run), in name order, without durations. */
+function jsonParts(text: string): unknown[][] {
   const codes = (e: unknown) => (Array.isArray(e) ? e.map((x) => (x as { code: string }).code) : (e as { code: string }).code);
-  return results
-    .map(({ duration: _duration, error, ...rest }) => ({ ...rest, ...(error === undefined ? {} : { error: codes(error) }) }))
-    .sort((a, b) => (`${a.package}.${a.name}` < `${b.package}.${b.name}` ? -1 : 1));
+  return text.split(/(?<=^\])\n(?=\[)/m).map((doc) =>
+    (JSON.parse(doc) as Array<{ package: string; name: string; duration: number; error?: unknown }>)
+      .map(({ duration: _duration, error, ...rest }) => ({ ...rest, ...(error === undefined ? {} : { error: codes(error) }) }))
+      .sort((a, b) => (`${a.package}.${a.name}` < `${b.package}.${b.name}` ? -1 : 1)),
+  );
 }
 
 const cases: Array<{ args: string[]; json?: true }> = [
@@ -67,6 +69,11 @@ const cases: Array<{ args: string[]; json?: true }> = [
   { args: ['/nonexistent/path'] },
   { args: ['--timeout', '300ms', `${suites}/slow`] },
   { args: ['rego'] },
+  { args: ['--count', '2', `${suites}/failing`] },
+  { args: ['--count', '2', `${suites}/passing`] },
+  { args: ['--count=3', '--format=json', `${suites}/passing`], json: true },
+  { args: ['--count', '0', `${suites}/failing`] },
+  { args: ['--ignore', '*_test.rego', '--fail-on-empty', `${suites}/passing`] },
   { args: ['-v', 'rego'] },
 ];
 
@@ -85,7 +92,7 @@ describe('verdict test matches opa test', () => {
 
 describe('verdict test command line', () => {
   it('refuses flags it does not support by name, and unknown flags', () => {
-    for (const [flag, named] of [['--coverage-runs=2', /--coverage-runs is not supported/], ['--parallel=4', /--parallel is not supported/], ['--no-such-flag', /--no-such-flag/]] as const) {
+    for (const [flag, named] of [['--coverage-runs=2', /--coverage-runs is not supported/], ['--parallel=4', /--parallel is not supported/], ['--explain=notes', /--explain is not supported/], ['--var-values', /--var-values is not supported/], ['--no-such-flag', /--no-such-flag/]] as const) {
       const out = run(process.execPath, ['dist/src/main.js', 'test', flag, `${suites}/passing`]);
       assert.equal(out.status, 2);
       assert.match(out.stderr, named);

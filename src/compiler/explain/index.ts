@@ -11,21 +11,7 @@ import { builtinArity } from '../partial/core-builtins.js';
 import type { CompileRegoOptions, RegoFile } from '../compile-rego.js';
 import { compileQuery, queryLocation } from '../partial/index.js';
 import { PartialEvalError, PartialEvaluator, type TraceEvent } from '../partial/evaluator.js';
-
-export const EXPLAIN_MODES = ['notes', 'fails', 'full', 'debug'] as const;
-export type ExplainMode = (typeof EXPLAIN_MODES)[number];
-
-export function isExplainMode(value: string): value is ExplainMode {
-  return (EXPLAIN_MODES as readonly string[]).includes(value);
-}
-
-/** A policy or query the explain evaluator cannot follow; the message names the construct. */
-export class ExplainUnsupported extends Error {
-  constructor(message: string, readonly location?: Location) {
-    super(message);
-    this.name = 'ExplainUnsupported';
-  }
-}
+import { ExplainUnsupported, type ExplainMode } from './modes.js';
 
 export interface ExplainRequest {
   /** A query's text (Query API, verdict eval) … */
@@ -128,4 +114,5 @@ function lineage(events: ExplainEvent[], keep: (e: ExplainEvent) => boolean): Ex
   return out;
 }
 
+export { EXPLAIN_MODES, ExplainUnsupported, isExplainMode, type ExplainMode } from './modes.js';
 export { explanationJson, explanationText, evalExplanationJson } from './format.js';

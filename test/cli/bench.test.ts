@@ -1,0 +1,128 @@
+// Differential test: `verdict bench` against the pinned `opa bench`. Times differ from run to run and engine to
+// engine, so the timed runs are compared by shape: the table's row names, the JSON's keys, the gobench line's
+// units and the exit code (Verdict leaves out allocs/op: V8 counts no allocations). Failures are compared byte for
+// byte: stdout, stderr and exit code.
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+
+const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
+const input = 'test/cli/inputs/kong-read.json';
+const query = 'data.kong.authz.decision';
+
+interface Outcome {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(command: string, args: string[], stdin?: string): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+/** Both at once: each benchmark runs for about a second. */
+function both(args: string[], stdin?: string): Promise<[Outcome, Outcome]> {
+  return Promise.all([run(process.execPath, ['dist/src/main.js', 'bench', ...args], stdin), run(opa, ['bench', ...args], stdin)]);
+}
+
+const ALLOCS = 'allocs/op';
+
+function tableRows(text: string): string[] {
+  return text.split('\n').filter((l) => l.startsWith('│')).map((l) => l.split('│')[1]!.trim());
+}
+
+function tableValues(text: string): number[] {
+  return text.split('\n').filter((l) => l.startsWith('│')).map((l) => Number(l.split('│')[2]!.trim()));
+}
+
+function jsonShapes(text: string): unknown[] {
+  // --count prints one indented document per run, each ending in a closing brace at the start of a line.
+  return text.split(/(?<=^\})\n/m).filter((d) => d.trim() !== '').map((d) => {
+    const doc = JSON.parse(d) as Record<string, unknown>;
+    return { keys: Object.keys(doc), extra: Object.keys(doc.Extra as object) };
+  });
+}
+
+function gobenchUnits(text: string): string[][] {
+  return text.trim().split('\n').map((line) => {
+    const [name, n, ...fields] = line.split('\t');
+    assert.match(n!, /^ *\d+$/);
+    return [name!, ...fields.map((f) => f.trim().split(' ')[1]!).filter((u) => u !== ALLOCS)];
+  });
+}
+
+describe('verdict bench has the shape of opa bench', () => {
+  it('pretty: the same rows (without allocs/op), positive figures, exit 0', async () => {
+    const [ours, theirs] = await both(['-d', 'rego', '-i', input, query]);
+    assert.equal(ours.status, 0, ours.stderr);
+    assert.equal(theirs.status, 0, theirs.stderr);
+    assert.deepEqual(tableRows(ours.stdout), tableRows(theirs.stdout).filter((r) => r !== ALLOCS));
+    assert.ok(tableValues(ours.stdout).every((v) => Number.isFinite(v) && v >= 0), ours.stdout);
+    assert.ok(tableValues(ours.stdout)[0]! > 1, 'more than one evaluation');
+  });
+
+  it('json with --count 2: two of Go\'s BenchmarkResult documents with the same keys', async () => {
+    const [ours, theirs] = await both(['-d', 'rego', '-i', input, '-f', 'json', '--count', '2', query]);
+    assert.equal(ours.status, theirs.status);
+    assert.deepEqual(jsonShapes(ours.stdout), jsonShapes(theirs.stdout));
+    assert.equal(jsonShapes(ours.stdout).length, 2);
+  });
+
+  it('gobench with --metrics=false: the same line of units', async () => {
+    const [ours, theirs] = await both(['-d', 'rego', '-i', input, '-f', 'gobench', '--metrics=false', query]);
+    assert.equal(ours.status, theirs.status);
+    assert.deepEqual(gobenchUnits(ours.stdout), gobenchUnits(theirs.stdout));
+  });
+
+  it('--fail=false benchmarks an undefined result; --benchmem=false --metrics=false: samples and ns/op only', async () => {
+    const [ours, theirs] = await both(['-d', 'rego', '--fail=false', '--metrics=false', '--benchmem=false', 'data.kong.nothing']);
+    assert.equal(ours.status, 0, ours.stderr);
+    assert.deepEqual(tableRows(ours.stdout), ['samples', 'ns/op']);
+    assert.deepEqual(tableRows(ours.stdout), tableRows(theirs.stdout));
+  });
+
+  it('input from stdin (-I) and --package', async () => {
+    const [ours] = await both(['-d', 'rego', '--package', 'kong.authz', '-I', '--metrics=false', '--benchmem=false', '-f', 'gobench', 'decision'], readFileSync(input, 'utf8'));
+    assert.equal(ours.status, 0, ours.stderr);
+    assert.match(ours.stdout, /^BenchmarkOPAEval\t *\d+\t *\d+ ns\/op\n$/);
+  });
+});
+
+describe('verdict bench fails as opa bench does', () => {
+  const cases = [
+    ['-d', 'rego', 'data.kong.nothing'],
+    ['-d', 'rego', '-f', 'json', 'data.kong.nothing'],
+    ['-d', 'rego', 'x = 1 +'],
+    ['-d', 'rego', '-f', 'json', 'x = 1 +'],
+    ['-d', 'rego', '-f', 'gobench', 'nosuch(1)'],
+    ['-d', 'test/cli/nonexistent.rego', 'x'],
+    ['-d', 'rego', '-i', input, '-f', 'json', 'to_number("x")'],
+  ];
+  for (const args of cases) {
+    it(args.join(' '), async () => {
+      const [ours, theirs] = await both(args);
+      assert.deepEqual(ours, theirs);
+    });
+  }
+
+  it('refuses what it does not build, by name (exit 2)', async () => {
+    for (const flag of ['--e2e', '-p', '--target=wasm', '--schema=s.json', '--config-file=c.yaml']) {
+      const ours = await run(process.execPath, ['dist/src/main.js', 'bench', flag, '1']);
+      assert.equal(ours.status, 2, flag);
+      assert.match(ours.stderr, new RegExp(`--(e2e|partial|target|schema|config-file) is not supported`), flag);
+    }
+    const bad = await run(process.execPath, ['dist/src/main.js', 'bench', '-f', 'yaml', '1']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--format yaml: expected one of pretty, json, gobench/);
+  });
+});

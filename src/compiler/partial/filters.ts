@@ -10,7 +10,7 @@
 // also admit NULL rows, and a negation admits them where the negated test would be false.
 import type { Expr, Location, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
-import { exprOperator } from '../walk.js';
+import { callName, exprOperator } from '../walk.js';
 import type { PartialResult } from './evaluator.js';
 import { isGround, toValue } from './values.js';
 
@@ -103,6 +103,8 @@ function exprCondition(e: Expr, negations: ReadonlyMap<string, Expr[][]> = new M
   const op = OPS[name];
   if (!op) throw new FilterError(`invalid builtin ${name}: ${exprText(e)}`, e.loc);
   const args = e.terms.slice(1);
+  const nested = args.find((t): t is Extract<Term, { type: 'call' }> => t.type === 'call');
+  if (nested) throw new FilterError(`invalid builtin ${callName(nested.value[0]!)}: ${exprText(e)}`, e.loc);
   if (args.length !== 2) throw new FilterError(`${name}: expects two operands: ${exprText(e)}`, e.loc);
   let [a, b] = args as [Term, Term];
   let test = op;

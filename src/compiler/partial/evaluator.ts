@@ -11,7 +11,7 @@
 import type { Body, Expr, Location, Module, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { callName, exprOperator } from '../walk.js';
-import { builtinArity, callBuiltin } from './core-builtins.js';
+import { builtinArity, callBuiltin } from './builtin-calls.js';
 import { DEFINED_PREFIX, propagateCopies, simplifyQuery } from './copy-propagation.js';
 import { isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet } from './values.js';
 

@@ -837,7 +837,10 @@ export class PartialEvaluator {
       for (const rule of rules.rules) {
         if (rule.else) throw unsupported(`rule ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
         this.evalRule(rule, { env: new Map(), saved: [] }, (value, end) => {
-          made.push({ path: rules.path, kind: rules.kind === 'set' ? 'set' : 'complete', value, body: reindex(end.saved.length > 0 ? [...end.saved] : [{ index: 0, terms: TRUE, loc, generated: true }]) });
+          // A value read from an unknown is held in a variable of the rule, as OPA writes it: `p[x] { x = input.x }`.
+          const held = value.type === 'ref' ? v(`__s${this.fresh++}__`, value.loc) : value;
+          const body = held === value ? [...end.saved] : [...end.saved, this.call('eq', [held, value])];
+          made.push({ path: rules.path, kind: rules.kind === 'set' ? 'set' : 'complete', value: held, body: reindex(body.length > 0 ? body : [{ index: 0, terms: TRUE, loc, generated: true }]) });
         });
       }
       if (rules.default) made.push({ path: rules.path, kind: 'complete', default: true, value: rules.default.head.value!, body: [{ index: 0, terms: TRUE, loc, generated: true }] });

@@ -5,7 +5,7 @@
 import type { Expr, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { exprOperator } from '../walk.js';
-import { isGround, NO_LOC } from './values.js';
+import { hasRefs, isGround, NO_LOC } from './values.js';
 
 /**
  * A query's residual expressions and the bindings of its query variables (the variables the caller sees).
@@ -139,7 +139,7 @@ function removeTautologies(exprs: Expr[]): Expr[] {
     let next: Expr | undefined = e;
     if (!e.negated && !e.with?.length && exprOperator(e) === 'eq' && Array.isArray(e.terms)) {
       const [, a, b] = e.terms as Term[];
-      if (termKey(a!) === termKey(b!)) next = containsRef(a!) ? { ...e, terms: a! } : undefined;
+      if (termKey(a!) === termKey(b!)) next = hasRefs(a!) ? { ...e, terms: a! } : undefined;
     }
     if (!next) continue;
     const key = exprKey(next);
@@ -204,15 +204,6 @@ function substitute(e: Expr, env: ReadonlyMap<string, Term>): Expr {
   if (Array.isArray(e.terms)) return { ...e, terms: e.terms.map((t, i) => (i === 0 ? t : plug(t))) };
   if (isTerm(e.terms)) return { ...e, terms: plug(e.terms) };
   return e;
-}
-
-function containsRef(t: Term): boolean {
-  switch (t.type) {
-    case 'ref': return true;
-    case 'array': case 'set': case 'call': return t.value.some(containsRef);
-    case 'object': return t.value.some(([a, b]) => containsRef(a) || containsRef(b));
-    default: return false;
-  }
 }
 
 function refLength(t: Term): number {

@@ -13,7 +13,7 @@ import { isTerm } from '../ast.js';
 import { callName, exprOperator } from '../walk.js';
 import { builtinArity, callBuiltin } from './builtin-calls.js';
 import { DEFINED_PREFIX, propagateCopies, simplifyQuery } from './copy-propagation.js';
-import { isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet } from './values.js';
+import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet } from './values.js';
 
 /** A query or policy the partial evaluator cannot handle, or an evaluation error, with OPA's error fields. */
 export class PartialEvalError extends Error {
@@ -1083,15 +1083,6 @@ function negatable(e: Expr): boolean {
   const name = exprOperator(e);
   if (name === 'eq' || name === 'equal') return args.every((t) => !hasVarsOrClosures(t));
   return args.every((t) => !hasVarsOrClosures(t) && !hasRefs(t));
-}
-
-function hasRefs(t: Term): boolean {
-  switch (t.type) {
-    case 'ref': return true;
-    case 'array': case 'set': case 'call': return t.value.some(hasRefs);
-    case 'object': return t.value.some(([a, b]) => hasRefs(a) || hasRefs(b));
-    default: return false;
-  }
 }
 
 /** Variables in a residual expression other than generated ones (which support rules keep to themselves). */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the integration tests start for real on loopback: nginx (bundle polling with
 # ETags, auth_request in front of Verdict), slapd + ldap-utils and PostgreSQL (PIP adapters), openssl (test
-# certificates), curl (a TLS client in the HTTPS tests), gcc (cgo, for install-opa-wasm.sh), chromium (the decision-log page, driven by playwright-core), systemd (`systemd-analyze verify` of the unit in deploy/). Idempotent; the packages' own
+# certificates), MariaDB (data filters), curl (a TLS client in the HTTPS tests), gcc (cgo, for install-opa-wasm.sh), chromium (the decision-log page, driven by playwright-core), systemd (`systemd-analyze verify` of the unit in deploy/). Idempotent; the packages' own
 # system services are kept from starting.
 set -euo pipefail
 need=()
@@ -18,5 +18,7 @@ command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 }
+# MariaDB (the data-filter tests run MySQL WHERE clauses on it), its service kept from starting as well.
+"$(dirname "$0")/mariadb-test-deps.sh"
 # slapd, ldap-utils and PostgreSQL: the PIP tests' own script keeps their services from starting during install.
 exec "$(dirname "$0")/pip-test-deps.sh"

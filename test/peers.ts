@@ -42,9 +42,11 @@ export function requiredPeer<T>(name: string, find: () => T | undefined): Peer<T
  * Peers no script can install on a fresh machine, and why. opa-envoy-plugin: the Go module proxy answers
  * "403 This module version is not available" for it, so `go install` cannot fetch it; a source checkout named by
  * OPA_ENVOY_PLUGIN_SRC, or a build in the per-machine cache, makes it available (scripts/install-opa-envoy-plugin.sh).
+ * sql-server: Microsoft ships it as packages for other distributions and as container images only.
  */
 export const UNOBTAINABLE = {
   'opa-envoy-plugin': 'the Go module proxy does not serve it; set OPA_ENVOY_PLUGIN_SRC to a checkout of the pinned tag to run these',
+  'sql-server': 'SQL Server has no Debian package and runs only from a container image, and there is no container engine; its WHERE clauses are printed by the tested SQL code but not run',
 } as const;
 
 /** A peer that cannot be had on a fresh machine: skipped with the reason, and reported by .ci/run under CI. */

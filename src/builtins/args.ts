@@ -50,6 +50,13 @@ export function arr(builtin: string, pos: number, v: unknown): unknown[] {
   return v;
 }
 
+/** The elements of an array or set, or the values of an object. */
+export function elements(builtin: string, pos: number, v: unknown): unknown[] {
+  if (Array.isArray(v)) return v;
+  if (v !== null && typeof v === 'object') return Object.values(v);
+  throw operandError(builtin, pos, 'one of {array, object, set}', v);
+}
+
 export function obj(builtin: string, pos: number, v: unknown): JsonObject {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw operandError(builtin, pos, 'object', v);
   return v as JsonObject;

@@ -1,6 +1,7 @@
 // The comparison operators (==, !=, <, <=, >, >=), answered by the wasm runtime
 // (src/wasm/runtime/builtins/compare.ts).
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
+import { compareJson } from './json-value.js';
 
 export const comparisonBuiltins: readonly BuiltinEntry[] = [
   {
@@ -9,6 +10,7 @@ export const comparisonBuiltins: readonly BuiltinEntry[] = [
     infix: '==',
     categories: ['comparison'],
     runtime: 'b_equal',
+    host: (a: unknown, b: unknown) => compareJson(a, b) === 0,
   },
   {
     name: 'gt',
@@ -16,6 +18,7 @@ export const comparisonBuiltins: readonly BuiltinEntry[] = [
     infix: '>',
     categories: ['comparison'],
     runtime: 'b_gt',
+    host: (a: unknown, b: unknown) => compareJson(a, b) > 0,
   },
   {
     name: 'gte',
@@ -23,6 +26,7 @@ export const comparisonBuiltins: readonly BuiltinEntry[] = [
     infix: '>=',
     categories: ['comparison'],
     runtime: 'b_gte',
+    host: (a: unknown, b: unknown) => compareJson(a, b) >= 0,
   },
   {
     name: 'lt',
@@ -30,6 +34,7 @@ export const comparisonBuiltins: readonly BuiltinEntry[] = [
     infix: '<',
     categories: ['comparison'],
     runtime: 'b_lt',
+    host: (a: unknown, b: unknown) => compareJson(a, b) < 0,
   },
   {
     name: 'lte',
@@ -37,6 +42,7 @@ export const comparisonBuiltins: readonly BuiltinEntry[] = [
     infix: '<=',
     categories: ['comparison'],
     runtime: 'b_lte',
+    host: (a: unknown, b: unknown) => compareJson(a, b) <= 0,
   },
   {
     name: 'neq',
@@ -44,5 +50,6 @@ export const comparisonBuiltins: readonly BuiltinEntry[] = [
     infix: '!=',
     categories: ['comparison'],
     runtime: 'b_neq',
+    host: (a: unknown, b: unknown) => compareJson(a, b) !== 0,
   },
 ];

@@ -3,9 +3,9 @@
 // object.subset: objects recurse key by key, a set is a subset when it holds every element of the other set,
 // an array is a subset of an array when it occurs in it as a contiguous run, and at the top level a set is a
 // subset of an array holding all its elements. Nested values only compare with values of their own kind.
-import { BuiltinError, type JsonObject } from './args.js';
+import { BuiltinError, obj, type JsonObject } from './args.js';
 import { jsonEqual } from './json-value.js';
-import { isRegoSet } from './rego-value.js';
+import { isRegoSet, regoSet } from './rego-value.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 function isObject(v: unknown): v is JsonObject {
@@ -50,11 +50,16 @@ export const objectBuiltins: readonly BuiltinEntry[] = [
     name: 'object.get',
     decl: fn([arg('object', t.objectOf(t.any, t.any)), arg('key', t.any), arg('default', t.any)], arg('value', t.any)),
     runtime: 'b_object_get',
+    host: (o: unknown, k: unknown, d: unknown) => {
+      const x = obj('object.get', 1, o);
+      return typeof k === 'string' && k in x ? x[k] : d;
+    },
   },
   {
     name: 'object.keys',
     decl: fn([arg('object', t.objectOf(t.any, t.any))], arg('value', t.setOf(t.any))),
     runtime: 'b_object_keys',
+    host: (o: unknown) => regoSet(Object.keys(obj('object.keys', 1, o)).sort()),
   },
   {
     name: 'object.remove',

@@ -1,7 +1,7 @@
 // The string builtins. concat, contains, indexof, split, trim*, ... are answered by the wasm runtime
 // (src/wasm/runtime/builtins/strings.ts); strings.* and indexof_n here on the host, with Go's strings-package
 // semantics (rune-based indexes, empty-separator rules).
-import { BuiltinError, int, str, strings } from './args.js';
+import { BuiltinError, elements, int, str, strings } from './args.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
 /** Go's strings.Split: an empty separator splits into runes. */
@@ -55,18 +55,21 @@ export const stringsBuiltins: readonly BuiltinEntry[] = [
     decl: fn([arg('delimiter', t.string), arg('collection', t.anyOf(t.arrayOf(t.string), t.setOf(t.string)))], arg('output', t.string)),
     categories: ['strings'],
     runtime: 'b_concat',
+    host: (sep: unknown, xs: unknown) => elements('concat', 2, xs).map((x) => str('concat', 2, x)).join(str('concat', 1, sep)),
   },
   {
     name: 'contains',
     decl: fn([arg('haystack', t.string), arg('needle', t.string)], arg('result', t.boolean)),
     categories: ['strings'],
     runtime: 'b_contains',
+    host: (s: unknown, p: unknown) => str('contains', 1, s).includes(str('contains', 2, p)),
   },
   {
     name: 'endswith',
     decl: fn([arg('search', t.string), arg('base', t.string)], arg('result', t.boolean)),
     categories: ['strings'],
     runtime: 'b_endswith',
+    host: (s: unknown, p: unknown) => str('endswith', 1, s).endsWith(str('endswith', 2, p)),
   },
   {
     name: 'format_int',
@@ -79,6 +82,11 @@ export const stringsBuiltins: readonly BuiltinEntry[] = [
     decl: fn([arg('haystack', t.string), arg('needle', t.string)], arg('output', t.number)),
     categories: ['strings'],
     runtime: 'b_indexof',
+    host: (s: unknown, p: unknown) => {
+      const hay = str('indexof', 1, s);
+      const at = hay.indexOf(str('indexof', 2, p));
+      return at < 0 ? -1 : [...hay.slice(0, at)].length;
+    },
   },
   {
     name: 'indexof_n',
@@ -91,6 +99,7 @@ export const stringsBuiltins: readonly BuiltinEntry[] = [
     decl: fn([arg('x', t.string)], arg('y', t.string)),
     categories: ['strings'],
     runtime: 'b_lower',
+    host: (s: unknown) => str('lower', 1, s).toLowerCase(),
   },
   {
     name: 'replace',
@@ -103,12 +112,14 @@ export const stringsBuiltins: readonly BuiltinEntry[] = [
     decl: fn([arg('x', t.string), arg('delimiter', t.string)], arg('ys', t.arrayOf(t.string))),
     categories: ['strings'],
     runtime: 'b_split',
+    host: (s: unknown, sep: unknown) => str('split', 1, s).split(str('split', 2, sep)),
   },
   {
     name: 'startswith',
     decl: fn([arg('search', t.string), arg('base', t.string)], arg('result', t.boolean)),
     categories: ['strings'],
     runtime: 'b_startswith',
+    host: (s: unknown, p: unknown) => str('startswith', 1, s).startsWith(str('startswith', 2, p)),
   },
   {
     name: 'strings.any_prefix_match',
@@ -180,6 +191,7 @@ export const stringsBuiltins: readonly BuiltinEntry[] = [
     decl: fn([arg('value', t.string)], arg('output', t.string)),
     categories: ['strings'],
     runtime: 'b_trim_space',
+    host: (s: unknown) => str('trim_space', 1, s).trim(),
   },
   {
     name: 'trim_suffix',
@@ -192,5 +204,6 @@ export const stringsBuiltins: readonly BuiltinEntry[] = [
     decl: fn([arg('x', t.string)], arg('y', t.string)),
     categories: ['strings'],
     runtime: 'b_upper',
+    host: (s: unknown) => str('upper', 1, s).toUpperCase(),
   },
 ];

@@ -1,5 +1,7 @@
 // is_* and type_name, answered by the wasm runtime (src/wasm/runtime/builtins/types.ts).
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
+import { jsonTypeName } from './json-value.js';
+import { isRegoSet } from './rego-value.js';
 
 export const typesBuiltins: readonly BuiltinEntry[] = [
   {
@@ -7,6 +9,7 @@ export const typesBuiltins: readonly BuiltinEntry[] = [
     decl: fn([arg('x', t.any)], arg('result', t.boolean)),
     categories: ['types'],
     runtime: 'b_is_array',
+    host: (v: unknown) => Array.isArray(v) && !isRegoSet(v),
   },
   {
     name: 'is_boolean',
@@ -19,12 +22,14 @@ export const typesBuiltins: readonly BuiltinEntry[] = [
     decl: fn([arg('x', t.any)], arg('result', t.boolean)),
     categories: ['types'],
     runtime: 'b_is_null',
+    host: (v: unknown) => v === null,
   },
   {
     name: 'is_number',
     decl: fn([arg('x', t.any)], arg('result', t.boolean)),
     categories: ['types'],
     runtime: 'b_is_number',
+    host: (v: unknown) => typeof v === 'number',
   },
   {
     name: 'is_object',
@@ -43,11 +48,13 @@ export const typesBuiltins: readonly BuiltinEntry[] = [
     decl: fn([arg('x', t.any)], arg('result', t.boolean)),
     categories: ['types'],
     runtime: 'b_is_string',
+    host: (v: unknown) => typeof v === 'string',
   },
   {
     name: 'type_name',
     decl: fn([arg('x', t.any)], arg('type', t.string)),
     categories: ['types'],
     runtime: 'b_type_name',
+    host: (v: unknown) => (isRegoSet(v) ? 'set' : jsonTypeName(v)),
   },
 ];

@@ -41,7 +41,7 @@ function callsModule(calls: Call[]): string {
 }
 
 /** OPA's answer for every call (undefined where OPA's result is undefined), from one `opa eval`. */
-function opaAnswers(calls: Call[]): unknown[] {
+export function opaAnswers(calls: Call[]): unknown[] {
   const dir = mkdtempSync(join(tmpdir(), 'verdict-builtins-'));
   try {
     const file = join(dir, 'calls.rego');

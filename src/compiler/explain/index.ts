@@ -7,7 +7,7 @@
 import type { Body, Location, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { exprOperator } from '../walk.js';
-import { builtinArity } from '../partial/core-builtins.js';
+import { builtinArity } from '../partial/builtin-calls.js';
 import type { CompileRegoOptions, RegoFile } from '../compile-rego.js';
 import { compileQuery, queryLocation } from '../partial/index.js';
 import { PartialEvalError, PartialEvaluator, type TraceEvent } from '../partial/evaluator.js';

@@ -11,8 +11,9 @@
 import type { Body, Expr, Location, Module, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { callName, exprOperator } from '../walk.js';
-import { builtinArity, callBuiltin } from './core-builtins.js';
-import { isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet } from './values.js';
+import { builtinArity, callBuiltin } from './builtin-calls.js';
+import { DEFINED_PREFIX, propagateCopies, simplifyQuery } from './copy-propagation.js';
+import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet } from './values.js';
 
 /** A query or policy the partial evaluator cannot handle, or an evaluation error, with OPA's error fields. */
 export class PartialEvalError extends Error {
@@ -156,12 +157,12 @@ export class PartialEvaluator {
     this.queryVars = new Set(queryVars);
     const queries: Expr[][] = [];
     this.evalBody(body, 0, { env: new Map(), saved: [] }, (st) => {
-      const bindings: Expr[] = [];
+      const bindings = new Map<string, Term>();
       for (const name of queryVars) {
         const bound = st.env.get(name);
-        if (bound && !(bound.type === 'var' && bound.value === name)) bindings.push(this.call('eq', [v(name), plug(bound, st.env)]));
+        if (bound && !(bound.type === 'var' && bound.value === name)) bindings.set(name, plug(bound, st.env));
       }
-      queries.push(reindex(propagateCopies([...st.saved, ...bindings])));
+      queries.push(reindex(simplifyQuery(propagateCopies(st.saved), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'))));
     });
     const support = [...this.support.values()].flat().map((r) => ({ ...r, body: reindex(propagateCopies(r.body)) }));
     return { queries, support };
@@ -836,7 +837,10 @@ export class PartialEvaluator {
       for (const rule of rules.rules) {
         if (rule.else) throw unsupported(`rule ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
         this.evalRule(rule, { env: new Map(), saved: [] }, (value, end) => {
-          made.push({ path: rules.path, kind: rules.kind === 'set' ? 'set' : 'complete', value, body: reindex(end.saved.length > 0 ? [...end.saved] : [{ index: 0, terms: TRUE, loc, generated: true }]) });
+          // A value read from an unknown is held in a variable of the rule, as OPA writes it: `p[x] { x = input.x }`.
+          const held = value.type === 'ref' ? v(`__s${this.fresh++}__`, value.loc) : value;
+          const body = held === value ? [...end.saved] : [...end.saved, this.call('eq', [held, value])];
+          made.push({ path: rules.path, kind: rules.kind === 'set' ? 'set' : 'complete', value: held, body: reindex(body.length > 0 ? body : [{ index: 0, terms: TRUE, loc, generated: true }]) });
         });
       }
       if (rules.default) made.push({ path: rules.path, kind: 'complete', default: true, value: rules.default.head.value!, body: [{ index: 0, terms: TRUE, loc, generated: true }] });
@@ -937,8 +941,8 @@ export class PartialEvaluator {
   private unify(a: Term, b: Term, st: State, k: K): void {
     const pa = plug(a, st.env);
     const pb = plug(b, st.env);
-    if (pa.type === 'var' && this.isUnbound(pa.value, st.env)) return k({ env: bind(st.env, pa.value, pb), saved: st.saved });
-    if (pb.type === 'var' && this.isUnbound(pb.value, st.env)) return k({ env: bind(st.env, pb.value, pa), saved: st.saved });
+    if (pa.type === 'var' && this.isUnbound(pa.value, st.env)) return k(this.bindVar(pa.value, pb, st));
+    if (pb.type === 'var' && this.isUnbound(pb.value, st.env)) return k(this.bindVar(pb.value, pa, st));
     if (isGround(pa) && isGround(pb)) {
       if (groundEqual(pa, pb)) k(st);
       return;
@@ -962,6 +966,20 @@ export class PartialEvaluator {
     if (isComposite(pa) && isComposite(pb) && pa.type !== pb.type) return;
     const s = this.makeResidual(pb, this.makeResidual(pa, st));
     k(this.save(s, this.call('eq', [pa, pb])));
+  }
+
+  /**
+   * Binds a variable. A rule's variable bound to a residual reference below the root also keeps the
+   * reference's definedness as a condition (`__def1__ = input.x`): the query must not hold where `input.x` is
+   * undefined even when nothing else uses the variable. The condition goes again where another expression
+   * uses the reference. (A whole unknown document is defined, as OPA takes it.)
+   */
+  private bindVar(name: string, value: Term, st: State): State {
+    const env = bind(st.env, name, value);
+    if (this.queryVars.has(name) || this.options.tracer || value.type !== 'ref' || value.value.length < 2) return { env, saved: st.saved };
+    const def = `${DEFINED_PREFIX}${this.fresh++}__`;
+    this.residualVars.add(def);
+    return { env, saved: [...st.saved, this.call('eq', [v(def), value])] };
   }
 
   private save(st: State, e: Expr): State {
@@ -1067,15 +1085,6 @@ function negatable(e: Expr): boolean {
   return args.every((t) => !hasVarsOrClosures(t) && !hasRefs(t));
 }
 
-function hasRefs(t: Term): boolean {
-  switch (t.type) {
-    case 'ref': return true;
-    case 'array': case 'set': case 'call': return t.value.some(hasRefs);
-    case 'object': return t.value.some(([a, b]) => hasRefs(a) || hasRefs(b));
-    default: return false;
-  }
-}
-
 /** Variables in a residual expression other than generated ones (which support rules keep to themselves). */
 function hasFreeVars(e: Expr): boolean {
   let found = false;
@@ -1113,29 +1122,4 @@ function describe(e: Expr): string {
 
 function reindex(exprs: Expr[]): Expr[] {
   return exprs.map((e, index) => ({ ...e, index }));
-}
-
-/**
- * The value of a residual call is held in a generated variable (`lower(input.x, __pe1__)`); where the query
- * then only equates that variable with another term (`__pe1__ = "y"`), the term takes its place and the
- * equation goes, as OPA's copy propagation leaves it (`lower(input.x, "y")`).
- */
-function propagateCopies(exprs: Expr[]): Expr[] {
-  let out = exprs;
-  for (;;) {
-    const i = out.findIndex((e) => !e.negated && exprOperator(e) === 'eq' && Array.isArray(e.terms) && e.terms.slice(1).some(isGeneratedVar));
-    if (i < 0) return out;
-    const [, a, b] = e3(out[i]!);
-    const [name, value] = isGeneratedVar(a) ? [(a as { value: string }).value, b] : [(b as { value: string }).value, a];
-    const env = new Map([[name, value]]);
-    out = out.filter((_, j) => j !== i).map((e) => ({ ...e, terms: plugTerms(e.terms, env) }));
-  }
-}
-
-function e3(e: Expr): Term[] {
-  return e.terms as Term[];
-}
-
-function isGeneratedVar(t: Term): boolean {
-  return t.type === 'var' && t.value.startsWith('__pe');
 }

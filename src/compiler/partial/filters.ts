@@ -10,7 +10,7 @@
 // also admit NULL rows, and a negation admits them where the negated test would be false.
 import type { Expr, Location, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
-import { exprOperator } from '../walk.js';
+import { callName, exprOperator } from '../walk.js';
 import type { PartialResult } from './evaluator.js';
 import { isGround, toValue } from './values.js';
 
@@ -103,6 +103,8 @@ function exprCondition(e: Expr, negations: ReadonlyMap<string, Expr[][]> = new M
   const op = OPS[name];
   if (!op) throw new FilterError(`invalid builtin ${name}: ${exprText(e)}`, e.loc);
   const args = e.terms.slice(1);
+  const nested = args.find((t): t is Extract<Term, { type: 'call' }> => t.type === 'call');
+  if (nested) throw new FilterError(`invalid builtin ${callName(nested.value[0]!)}: ${exprText(e)}`, e.loc);
   if (args.length !== 2) throw new FilterError(`${name}: expects two operands: ${exprText(e)}`, e.loc);
   let [a, b] = args as [Term, Term];
   let test = op;
@@ -176,7 +178,7 @@ class SqlPrinter {
       const known = items.filter((x) => x !== null);
       const hasNull = known.length < items.length;
       if (known.length === 0) return hasNull ? `${col} IS ${negated ? 'NOT ' : ''}NULL` : negated ? '1 = 1' : '1 = 0';
-      const list = `(${known.map((x) => this.literal(x)).join(', ')})`;
+      const list = `(${known.map((x) => this.comparable(x)).join(', ')})`;
       if (!negated) return hasNull ? orNull(`${col} IN ${list}`) : `${col} IN ${list}`;
       return hasNull ? `(${col} NOT IN ${list} AND ${col} IS NOT NULL)` : orNull(`${col} NOT IN ${list}`);
     }
@@ -192,7 +194,7 @@ class SqlPrinter {
       if (t.op === 'gt') return `${col} IS ${negated ? '' : 'NOT '}NULL`;
       return `${col} IS ${isNull !== negated ? '' : 'NOT '}NULL`;
     }
-    const lit = this.literal(v as Scalar);
+    const lit = this.comparable(v as Scalar);
     // Rego: null equals nothing else and sorts below every number and string.
     const positive: Record<string, [string, boolean]> = { eq: ['=', false], ne: ['<>', true], lt: ['<', true], lte: ['<=', true], gt: ['>', false], gte: ['>=', false] };
     const negative: Record<string, [string, boolean]> = { eq: ['<>', true], ne: ['=', false], lt: ['>=', false], lte: ['>', false], gt: ['<=', true], gte: ['<', true] };
@@ -217,6 +219,14 @@ class SqlPrinter {
       case 'sqlserver': return `${col} LIKE ${pattern} COLLATE Latin1_General_CS_AS ESCAPE ${escape}`;
       default: return `${col} LIKE ${pattern} ESCAPE ${escape}`;
     }
+  }
+
+  /**
+   * A literal for `=`, `<`, `IN`...: MySQL compares strings by the column's collation, case-insensitively by
+   * default (and ignoring trailing spaces); a binary operand makes it compare bytes, as Rego does.
+   */
+  private comparable(v: Scalar): string {
+    return this.dialect === 'mysql' && typeof v === 'string' ? `BINARY ${this.literal(v)}` : this.literal(v);
   }
 
   private literal(v: Scalar): string {

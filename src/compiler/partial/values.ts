@@ -47,6 +47,16 @@ export function toTerm(v: unknown, loc: Location = NO_LOC): Term {
   return { type: 'object', value: entries, loc };
 }
 
+/** Whether a term holds a reference anywhere (a call's arguments included). */
+export function hasRefs(t: Term): boolean {
+  switch (t.type) {
+    case 'ref': return true;
+    case 'array': case 'set': case 'call': return t.value.some(hasRefs);
+    case 'object': return t.value.some(([a, b]) => hasRefs(a) || hasRefs(b));
+    default: return false;
+  }
+}
+
 /** A set value: elements deduplicated and in OPA's order. */
 export const sortedSet = asSet;
 

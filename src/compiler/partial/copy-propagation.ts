@@ -1,0 +1,231 @@
+// Simplifies one residual query as OPA's copy propagation leaves it, so that answers read the way OPA's do.
+// Every rewrite keeps the conjunction's meaning: a variable is replaced only by a term it is equated with,
+// an equation only goes once its variable is gone from the query, and `t = t` only goes when `t` cannot be
+// undefined (a reference stays, as a test that it is defined).
+import type { Expr, Term } from '../ast.js';
+import { isTerm } from '../ast.js';
+import { exprOperator } from '../walk.js';
+import { hasRefs, isGround, NO_LOC } from './values.js';
+
+/**
+ * A query's residual expressions and the bindings of its query variables (the variables the caller sees).
+ * A query variable bound to a reference into an unknown stays a variable, as OPA keeps it: the reference is
+ * equated with it once and the rest of the query uses the variable. When the query also equates that
+ * reference with a known value, the variable takes the value instead.
+ */
+export function simplifyQuery(saved: Expr[], bindings: ReadonlyMap<string, Term>, isQueryVar: (name: string) => boolean): Expr[] {
+  let exprs = saved;
+  const out: Expr[] = [];
+  const kept: [string, Term][] = [];
+  const renamed = new Map<string, Term>();
+  for (const [name, bound] of bindings) {
+    const value = bound.type === 'var' ? renamed.get(bound.value) ?? bound : bound;
+    if (value.type === 'var' && !isQueryVar(value.value)) {
+      // Another variable the query does not name: it takes the query variable's name.
+      renamed.set(value.value, v(name));
+      exprs = exprs.map((e) => substitute(e, new Map([[value.value, v(name)]])));
+      continue;
+    }
+    kept.push([name, value]);
+  }
+  const unknownRefs = new Map<string, { name: string; ref: Term }>();
+  const values = new Map<string, Term>();
+  for (const [name, value] of kept) {
+    if (value.type !== 'ref') continue;
+    const known = knownValueOf(exprs, value);
+    if (known) {
+      exprs = exprs.map((e) => (isEquation(e, value, known) || isDefinedness(e) ? e : replaceTerm(e, value, known)));
+      values.set(name, known);
+    } else if (!unknownRefs.has(termKey(value))) unknownRefs.set(termKey(value), { name, ref: value });
+  }
+  // Longest references first: `input.x[0]` is replaced by its variable before `input.x` is.
+  const byLength = [...unknownRefs.values()].sort((a, b) => refLength(b.ref) - refLength(a.ref));
+  const ownBinding = (e: Expr) => byLength.some(({ name, ref }) => isEquation(e, v(name), ref));
+  for (const { name, ref } of byLength) {
+    exprs = exprs.map((e) => (ownBinding(e) || isDefinedness(e) ? e : replaceTerm(e, ref, v(name))));
+  }
+  for (const [name, value] of kept) {
+    let bound = values.get(name) ?? value;
+    if (!values.has(name)) for (const { name: other, ref } of byLength) if (other !== name) bound = replaceIn(bound, ref, v(other));
+    out.push(call('eq', [v(name), bound]));
+  }
+  return removeTautologies(dropImpliedDefinedness([...exprs, ...out]));
+}
+
+/**
+ * The value of a residual call is held in a generated variable (`lower(input.x, __pe1__)`); where the query
+ * then only equates that variable with another term (`__pe1__ = "y"`), the term takes its place and the
+ * equation goes, as OPA's copy propagation leaves it (`lower(input.x, "y")`). A generated variable used
+ * once, as an argument, takes the call itself (`gt(plus(input.x, 1), 1)`).
+ */
+export function propagateCopies(exprs: readonly Expr[]): Expr[] {
+  let out = dropImpliedDefinedness(exprs);
+  for (;;) {
+    const i = out.findIndex((e) => !e.negated && exprOperator(e) === 'eq' && Array.isArray(e.terms) && e.terms.slice(1).some(isGeneratedVar));
+    if (i < 0) break;
+    const [, a, b] = out[i]!.terms as Term[];
+    const [name, value] = isGeneratedVar(a!) ? [(a as { value: string }).value, b!] : [(b as { value: string }).value, a!];
+    out = out.filter((_, j) => j !== i).map((e) => substitute(e, new Map([[name, value]])));
+  }
+  return nestCalls(out);
+}
+
+/** Variables of the conditions that keep a reference's definedness (`__def1__ = input.x`). */
+export const DEFINED_PREFIX = '__def';
+
+/** A definedness condition goes where another expression, not negated, uses its reference (or one below it). */
+function dropImpliedDefinedness(exprs: readonly Expr[]): Expr[] {
+  const seen = new Set<string>();
+  return exprs.filter((e) => {
+    if (!isDefinedness(e)) return true;
+    const ref = (e.terms as Term[])[2]!;
+    const key = termKey(ref);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return !exprs.some((other) => other !== e && !other.negated && !isDefinedness(other) && mentions(other, ref));
+  });
+}
+
+function isDefinedness(e: Expr): boolean {
+  return Array.isArray(e.terms) && e.terms[1]?.type === 'var' && e.terms[1].value.startsWith(DEFINED_PREFIX);
+}
+
+function mentions(e: Expr, ref: Term): boolean {
+  const marker: Term = { type: 'var', value: '\u0000', loc: NO_LOC };
+  return exprKey(replaceTerm(e, ref, marker)) !== exprKey(e);
+}
+
+function nestCalls(exprs: Expr[]): Expr[] {
+  let out = exprs;
+  for (;;) {
+    const i = out.findIndex((e) => {
+      if (e.negated || e.with?.length || !Array.isArray(e.terms) || e.terms.length < 3) return false;
+      const last = e.terms[e.terms.length - 1]!;
+      return isGeneratedVar(last) && uses(out, (last as { value: string }).value) === 2 && argumentUse(out, e, (last as { value: string }).value);
+    });
+    if (i < 0) return out;
+    const terms = out[i]!.terms as Term[];
+    const name = (terms[terms.length - 1] as { value: string }).value;
+    const nested: Term = { type: 'call', value: terms.slice(0, -1), loc: terms[0]!.loc } as Term;
+    out = out.filter((_, j) => j !== i).map((e) => substitute(e, new Map([[name, nested]])));
+  }
+}
+
+/** Whether the other use of `name` is as an argument of a call expression (never a reference's head). */
+function argumentUse(exprs: Expr[], def: Expr, name: string): boolean {
+  return exprs.some((e) => e !== def && !e.with?.length && Array.isArray(e.terms) && exprOperator(e) !== 'eq' && e.terms.slice(1).some((t) => t.type === 'var' && t.value === name));
+}
+
+function uses(exprs: Expr[], name: string): number {
+  let n = 0;
+  const visit = (t: Term): void => {
+    if (t.type === 'var' && t.value === name) n++;
+    else if (t.type === 'ref' || t.type === 'array' || t.type === 'set' || t.type === 'call') t.value.forEach(visit);
+    else if (t.type === 'object') t.value.forEach(([a, b]) => (visit(a), visit(b)));
+  };
+  for (const e of exprs) {
+    if (Array.isArray(e.terms)) e.terms.slice(1).forEach(visit);
+    else if (isTerm(e.terms)) visit(e.terms);
+    else n += 2;
+  }
+  return n;
+}
+
+/** Drops repeated expressions and `t = t`; a reference equated with itself stays as a test that it is defined. */
+function removeTautologies(exprs: Expr[]): Expr[] {
+  const seen = new Set<string>();
+  const out: Expr[] = [];
+  for (const e of exprs) {
+    let next: Expr | undefined = e;
+    if (!e.negated && !e.with?.length && exprOperator(e) === 'eq' && Array.isArray(e.terms)) {
+      const [, a, b] = e.terms as Term[];
+      if (termKey(a!) === termKey(b!)) next = hasRefs(a!) ? { ...e, terms: a! } : undefined;
+    }
+    if (!next) continue;
+    const key = exprKey(next);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(next);
+  }
+  return out;
+}
+
+/** A ground term the query equates `ref` with (`input.x = "foo"`), if there is one. */
+function knownValueOf(exprs: Expr[], ref: Term): Term | undefined {
+  for (const e of exprs) {
+    if (e.negated || e.with?.length || exprOperator(e) !== 'eq' || !Array.isArray(e.terms)) continue;
+    const [, a, b] = e.terms as Term[];
+    if (termKey(a!) === termKey(ref) && isGround(b!)) return b;
+    if (termKey(b!) === termKey(ref) && isGround(a!)) return a;
+  }
+  return undefined;
+}
+
+function isEquation(e: Expr, x: Term, y: Term): boolean {
+  if (e.negated || exprOperator(e) !== 'eq' || !Array.isArray(e.terms)) return false;
+  const [, a, b] = e.terms as Term[];
+  const [ka, kb, kx, ky] = [a!, b!, x, y].map(termKey);
+  return (ka === kx && kb === ky) || (ka === ky && kb === kx);
+}
+
+function replaceTerm(e: Expr, from: Term, to: Term): Expr {
+  if (e.with?.length) return e;
+  if (Array.isArray(e.terms)) return { ...e, terms: e.terms.map((t, i) => (i === 0 ? t : replaceIn(t, from, to))) };
+  if (isTerm(e.terms)) return { ...e, terms: replaceIn(e.terms, from, to) };
+  return e;
+}
+
+/** `t` with `from` replaced by `to`, also where `from` is the prefix of a longer reference. */
+function replaceIn(t: Term, from: Term, to: Term): Term {
+  if (termKey(t) === termKey(from)) return to;
+  if (t.type === 'ref' && from.type === 'ref' && t.value.length > from.value.length && termKey({ ...t, value: t.value.slice(0, from.value.length) }) === termKey(from)) {
+    const rest = t.value.slice(from.value.length).map((x) => replaceIn(x, from, to));
+    if (to.type === 'var') return { ...t, value: [to, ...rest] };
+    if (to.type === 'ref') return { ...t, value: [...to.value, ...rest] };
+    return t;
+  }
+  switch (t.type) {
+    case 'ref': return { ...t, value: t.value.map((x, i) => (i === 0 ? x : replaceIn(x, from, to))) };
+    case 'array': case 'set': case 'call': return { ...t, value: t.value.map((x) => replaceIn(x, from, to)) } as Term;
+    case 'object': return { ...t, value: t.value.map(([a, b]): [Term, Term] => [replaceIn(a, from, to), replaceIn(b, from, to)]) };
+    default: return t;
+  }
+}
+
+function substitute(e: Expr, env: ReadonlyMap<string, Term>): Expr {
+  const plug = (t: Term): Term => {
+    switch (t.type) {
+      case 'var': return env.get(t.value) ?? t;
+      case 'ref': case 'array': case 'set': case 'call': return { ...t, value: t.value.map(plug) } as Term;
+      case 'object': return { ...t, value: t.value.map(([a, b]): [Term, Term] => [plug(a), plug(b)]) };
+      default: return t;
+    }
+  };
+  if (Array.isArray(e.terms)) return { ...e, terms: e.terms.map((t, i) => (i === 0 ? t : plug(t))) };
+  if (isTerm(e.terms)) return { ...e, terms: plug(e.terms) };
+  return e;
+}
+
+function refLength(t: Term): number {
+  return t.type === 'ref' ? t.value.length : 0;
+}
+
+function termKey(t: Term): string {
+  return JSON.stringify(t, (k, value: unknown) => (k === 'loc' ? undefined : value));
+}
+
+function exprKey(e: Expr): string {
+  return JSON.stringify({ n: e.negated ?? false, t: e.terms, w: e.with }, (k, value: unknown) => (k === 'loc' ? undefined : value));
+}
+
+function isGeneratedVar(t: Term): boolean {
+  return t.type === 'var' && t.value.startsWith('__pe');
+}
+
+function v(name: string): Term {
+  return { type: 'var', value: name, loc: NO_LOC };
+}
+
+function call(name: string, args: Term[]): Expr {
+  return { index: 0, terms: [{ type: 'ref', value: [v(name)], loc: NO_LOC } as Term, ...args], loc: NO_LOC };
+}

@@ -199,10 +199,9 @@ export class Engine {
    * Synchronous unless the policies call http.send: then a promise, settled once the requests are fetched.
    */
   evaluate(path: string[], input: Uint8Array | undefined, options: EvaluateOptions = {}): Evaluation | Promise<Evaluation> {
-    const strict = options.strictBuiltinErrors === true;
-    if (options.recorded) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input, strict), options.recorded);
-    if (!this.recordNondeterministic) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input, strict));
-    return evaluateWithHttpSend(this.httpSend, (session) => ({ ...this.evaluateOnce(path, input, strict), ndBuiltinCache: session.ndBuiltinCache() }));
+    if (options.recorded) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input, options), options.recorded);
+    if (!this.recordNondeterministic) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input, options));
+    return evaluateWithHttpSend(this.httpSend, (session) => ({ ...this.evaluateOnce(path, input, options), ndBuiltinCache: session.ndBuiltinCache() }));
   }
 
   /**
@@ -218,7 +217,8 @@ export class Engine {
     }
   }
 
-  private evaluateOnce(path: string[], input: Uint8Array | undefined, strict = false): Evaluation {
+  private evaluateOnce(path: string[], input: Uint8Array | undefined, options: EvaluateOptions = {}): Evaluation {
+    const strict = options.strictBuiltinErrors === true;
     const { plan, prepareNs } = preparedPath(this.set, path);
     const prepared = prepareNs === undefined ? { cacheHit: true } : { cacheHit: false, prepareNs };
     if (plan.kind === 'entrypoint') {

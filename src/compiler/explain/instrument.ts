@@ -1,7 +1,8 @@
 // OPA's ?instrument for Verdict. The compiled policy has none of the evaluator operations OPA times, so the
 // request is evaluated a second time by the interpreter that explains evaluations (../partial/), which times
 // its own operations: plug (filling bound variables into a rule's value), resolve (reading input or base data into the
-// evaluation) and rule_index (selecting the rules a reference enters), and counts its virtual-document cache.
+// evaluation), rule_index (selecting the rules a reference enters) and builtin_call (a builtin's own work),
+// and counts its virtual-document cache.
 // The figures describe that evaluation; the caller checks it reached the compiled policy's answer before
 // reporting them (instrumentedAgrees). Histograms have OPA's fields, computed from every sample.
 import type { Body, Term } from '../ast.js';
@@ -11,7 +12,7 @@ import { PartialEvalError, PartialEvaluator, plug, type EvalInstrument } from '.
 import { isGround, toValue, valuesEqual } from '../partial/values.js';
 import { ExplainUnsupported, capturedQuery, dataQuery, type ExplainRequest } from './index.js';
 
-export type EvalOp = 'plug' | 'resolve' | 'rule_index';
+export type EvalOp = 'plug' | 'resolve' | 'rule_index' | 'builtin_call';
 
 export interface Instrumented {
   /** OPA's names: counter_eval_op_virtual_cache_{hit,miss}, histogram_eval_op_<op>, timer_eval_op_<op>_ns. */
@@ -47,23 +48,25 @@ export function instrumentEvaluation(files: RegoFile[], request: ExplainRequest,
   try {
     envs = evaluator.explain(body);
   } catch (err) {
-    if (err instanceof PartialEvalError) throw new ExplainUnsupported(`the evaluator that instruments stopped: ${err.message}`);
+    if (err instanceof PartialEvalError && err.code === 'partial_eval_unsupported') throw new ExplainUnsupported(err.message.replace(/partial evaluation|explain/g, 'the evaluator that instruments'));
+    if (err instanceof PartialEvalError) throw new ExplainUnsupported(`the evaluator that instruments stopped at an evaluation error: ${err.message}`);
     throw err;
   }
+  const solutions = envs.map((env) => bindings(env, compiled.localNames, instrument));
   const metrics: Record<string, unknown> = {};
   for (const [name, n] of counters) metrics[`counter_eval_op_${name}`] = n;
   for (const [op, list] of samples) {
     metrics[`histogram_eval_op_${op}`] = histogram(list);
     metrics[`timer_eval_op_${op}_ns`] = list.reduce((a, b) => a + b, 0);
   }
-  return { metrics, solutions: envs.map((env) => bindings(env, compiled.localNames)) };
+  return { metrics, solutions };
 }
 
-/** A solution's bound variables by the names the query gave them (generated names mapped back, internal ones left out). */
-function bindings(env: ReadonlyMap<string, Term>, localNames: ReadonlyMap<string, string>): Map<string, unknown> {
+/** A solution's bound variables by the names the query gave them (generated names mapped back); plugging them is timed. */
+function bindings(env: ReadonlyMap<string, Term>, localNames: ReadonlyMap<string, string>, instrument: EvalInstrument): Map<string, unknown> {
   const out = new Map<string, unknown>();
   for (const [name, term] of env) {
-    const value = plug(term, env as Map<string, Term>);
+    const value = instrument.time('plug', () => plug(term, env as Map<string, Term>));
     if (!isGround(value)) continue;
     out.set(localNames.get(name) ?? name, toValue(value));
   }

@@ -37,7 +37,7 @@ export interface PartialOptions {
 
 /** What an instrumented evaluation reports: each operation's time, and the virtual-document cache's hits and misses. */
 export interface EvalInstrument {
-  time<T>(op: 'plug' | 'resolve' | 'rule_index', run: () => T): T;
+  time<T>(op: 'plug' | 'resolve' | 'rule_index' | 'builtin_call', run: () => T): T;
   count(counter: 'virtual_cache_hit' | 'virtual_cache_miss'): void;
 }
 
@@ -194,7 +194,7 @@ export class PartialEvaluator {
     return solutions;
   }
 
-  private timed<T>(op: 'plug' | 'resolve' | 'rule_index', run: () => T): T {
+  private timed<T>(op: 'plug' | 'resolve' | 'rule_index' | 'builtin_call', run: () => T): T {
     return this.options.instrument ? this.options.instrument.time(op, run) : run();
   }
 
@@ -512,7 +512,7 @@ export class PartialEvaluator {
     this.evalList(inputs, st, (args, s) => {
       if (fn) return this.callFunction(fn, args, s, loc, (result, s2) => k(result, output, s2));
       if (args.every(isGround) && !NONDETERMINISTIC.has(name)) {
-        const outcome = callBuiltin(name, args.map(toValue));
+        const outcome = this.timed('builtin_call', () => callBuiltin(name, args.map(toValue)));
         if ('unsupported' in outcome) throw unsupported(`builtin ${name} is not supported by partial evaluation`, loc);
         if (!outcome.defined) return;
         if (outcome.value instanceof Promise) throw unsupported(`builtin ${name} is not supported by partial evaluation`, loc);
@@ -612,9 +612,12 @@ export class PartialEvaluator {
         }
       }
       if (this.isUnknown(ref, st.env)) return this.residual(ref, st, k);
-      const root = head.value === 'input' ? this.input : this.options.data;
+      const root = this.timed('resolve', () => {
+        const doc = head.value === 'input' ? this.input : this.options.data;
+        return doc === undefined ? undefined : toTerm(doc);
+      });
       if (root === undefined) return;
-      return this.walkValue(this.timed('resolve', () => toTerm(root)), ref.value.slice(1), st, k, ref.loc);
+      return this.walkValue(root, ref.value.slice(1), st, k, ref.loc);
     }
     const bound = st.env.get(head.value);
     if (!bound) throw unsupported(`reference ${refText(ref)} has an unbound head`, ref.loc);

@@ -2,7 +2,8 @@
 // evaluateQuery (eval.ts). Flags Verdict does not support are refused by name.
 import { readFileSync } from 'node:fs';
 import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
-import { goErrorList, goJson, regoErrorText } from './go-format.js';
+import { goErrorList, goJson } from './go-format.js';
+import { formatRegoError } from '../compiler/errors.js';
 import { LoadError } from './load.js';
 import { evaluateQuery, type EvalOutput } from './eval.js';
 import { prettyTable } from './pretty-table.js';
@@ -142,7 +143,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   if (explanationLines.length > 0) process.stdout.write(`${explanationLines.join('\n')}\n`);
   process.stdout.write(render(out, format));
   if (out.errors) {
-    if (format !== 'json') console.error(goErrorList(out.errors.map((e) => (e.code ? regoErrorText({ ...e, code: e.code } as Parameters<typeof regoErrorText>[0]) : e.message))));
+    if (format !== 'json') console.error(goErrorList(out.errors.map((e) => (e.code ? formatRegoError({ ...e, code: e.code } as Parameters<typeof formatRegoError>[0]) : e.message))));
     return 2;
   }
   const defined = (out.result?.length ?? 0) > 0;

@@ -3,7 +3,8 @@
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkRego, RegoCompileError } from '../compiler/compile-rego.js';
 import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
-import { goErrorList, goJson, regoErrorText } from './go-format.js';
+import { goErrorList, goJson } from './go-format.js';
+import { formatRegoError } from '../compiler/errors.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 
 const checkFlags: FlagGroup[] = [
@@ -67,6 +68,6 @@ export async function checkCommand(args: string[]): Promise<number> {
   }
   if (errors.length === 0) return 0;
   if (values.format === 'json') console.error(goJson({ errors }, 2));
-  else console.error(goErrorList(errors.map((e) => (e.code ? regoErrorText(e as Parameters<typeof regoErrorText>[0]) : e.message)), suffix));
+  else console.error(goErrorList(errors.map((e) => (e.code ? formatRegoError(e as Parameters<typeof formatRegoError>[0]) : e.message)), suffix));
   return 1;
 }

@@ -7,7 +7,8 @@ import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkParsedModules, parseRegoFiles, RegoCompileError } from '../compiler/compile-rego.js';
 import { QUERY_PACKAGE, queryModule } from '../compiler/query.js';
 import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
-import { goErrorList, goJson, regoErrorText } from './go-format.js';
+import { goErrorList, goJson } from './go-format.js';
+import { formatRegoError } from '../compiler/errors.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 import { prettyTable } from './pretty-table.js';
 
@@ -64,7 +65,7 @@ export async function depsCommand(args: string[]): Promise<number> {
     deps = dependencies(modules, queryParsed!);
   } catch (err) {
     if (err instanceof LoadError) console.error(goErrorList([err.message], ' during loading'));
-    else if (err instanceof RegoCompileError) console.error(goErrorList(err.errors.map(regoErrorText)));
+    else if (err instanceof RegoCompileError) console.error(goErrorList(err.errors.map(formatRegoError)));
     else throw err;
     return 1;
   }

@@ -19,7 +19,8 @@ import { queryModule, queryPlanError, type QueryContext, type QueryRow } from '.
 import type { RegoVersion } from '../compiler/ast.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 import { evalErrorDetail } from './eval-error.js';
-import { goErrorList, regoErrorText } from './go-format.js';
+import { goErrorList } from './go-format.js';
+import { formatRegoError } from '../compiler/errors.js';
 
 const yamlPackage = lazyRequire<typeof import('yaml')>('yaml');
 
@@ -48,7 +49,7 @@ export interface EvalOutput {
 
 /** An output's errors as OPA prints them on stderr: Go's error list of `file:row: code: message` lines. */
 export function errorsText(errors: NonNullable<EvalOutput['errors']>): string {
-  return goErrorList(errors.map((e) => (e.code ? regoErrorText({ ...e, code: e.code } as Parameters<typeof regoErrorText>[0]) : e.message)));
+  return goErrorList(errors.map((e) => (e.code ? formatRegoError({ ...e, code: e.code } as Parameters<typeof formatRegoError>[0]) : e.message)));
 }
 
 /** Compiles and evaluates; compile errors come back as `errors` (OPA's shape), other failures throw. */

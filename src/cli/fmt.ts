@@ -5,10 +5,10 @@
 import { lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatSource } from '../compiler/format/format.js';
-import type { RegoError } from '../compiler/errors.js';
+import { formatRegoError, type RegoError } from '../compiler/errors.js';
 import { FlagError, flagsHelp, parseFlags, type FlagGroup, type FlagSpec } from './flags.js';
 import { prettyDiff } from './fmt-diff.js';
-import { goErrorList, regoErrorText } from './go-format.js';
+import { goErrorList } from './go-format.js';
 
 const fmtFlags: FlagGroup[] = [
   {
@@ -60,7 +60,7 @@ class FmtFailure extends Error {
 }
 
 function errorText(errors: RegoError[]): string {
-  return goErrorList(errors.map((e) => regoErrorText(e)));
+  return goErrorList(errors.map((e) => formatRegoError(e)));
 }
 
 /** The .rego files under a path, in lexical order (as Go's filepath.Walk visits them); other files are skipped. */

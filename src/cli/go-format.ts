@@ -1,5 +1,4 @@
 // Values printed the way OPA (a Go program) prints them, so output can be compared with OPA's as text.
-import { argErrorLines, type RegoError } from '../compiler/errors.js';
 
 /** Go's time.Duration.String(): 0s, 850ns, 296.462µs, 1.13488ms, 2.5s, 1m30s, 1h0m0.5s. */
 export function goDuration(ns: number): string {
@@ -26,28 +25,6 @@ function decimal(value: number, unit: number, digits: number): string {
 export function goErrorList(items: string[], suffix = ''): string {
   if (items.length === 1) return `1 error occurred${suffix}: ${items[0]}`;
   return [`${items.length} errors occurred${suffix}:`, ...items].join('\n');
-}
-
-interface LocatedError {
-  code: string;
-  message: string;
-  location?: { file: string; row: number; col: number };
-  details?: RegoError['details'];
-}
-
-/**
- * OPA's Error.Error(): "file:row: code: message" ("row:col" without a file), then a parse error's source line
- * or a type error's have/want lines.
- */
-export function regoErrorText(e: LocatedError): string {
-  const at = e.location ? (e.location.file !== '' ? `${e.location.file}:${e.location.row}: ` : `${e.location.row}:${e.location.col}: `) : '';
-  const text = `${at}${e.code}: ${e.message}`;
-  if (!e.details) return text;
-  if ('have' in e.details) return [text, ...argErrorLines(e.details)].join('\n\t');
-  // OPA drops the line's leading tabs and indents the caret by the bytes that remain before it.
-  const line = e.details.line.replace(/^\t+/, '');
-  const indent = Math.max(e.details.idx - (e.details.line.length - line.length), 0);
-  return `${text}\n\t${line}\n\t${' '.repeat(indent)}^`;
 }
 
 const GO_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };

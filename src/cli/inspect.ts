@@ -12,7 +12,8 @@ import { requiredCapabilities } from './inspect-capabilities.js';
 import { parseManifest, type BundleManifest } from '../bundle/bundle.js';
 import { BundleError, readBundleArchive, readBundleDirectory } from '../bundle/files.js';
 import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
-import { goErrorList, goJson, regoErrorText } from './go-format.js';
+import { goErrorList, goJson } from './go-format.js';
+import { formatRegoError } from '../compiler/errors.js';
 import { prettyTable } from './pretty-table.js';
 import { inspectPrettyAnnotations } from './inspect-annotations.js';
 
@@ -64,7 +65,7 @@ export async function inspectCommand(args: string[]): Promise<number> {
   try {
     report = await inspect(path, values['v0-compatible'] === true, values.annotations === true);
   } catch (err) {
-    if (err instanceof RegoCompileError) console.error(`error: bundle ${path}: ${goErrorList(err.errors.map(regoErrorText))}`);
+    if (err instanceof RegoCompileError) console.error(`error: bundle ${path}: ${goErrorList(err.errors.map(formatRegoError))}`);
     else if (err instanceof InspectError) console.error(`error: ${err.message}`);
     else throw err;
     return 1;

@@ -4,7 +4,8 @@
 // (-z: skipped tests do not count), 1 when the policies do not load or compile or no test ran (--fail-on-empty).
 import { RegoCompileError } from '../compiler/compile-rego.js';
 import { countFlag, durationFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
-import { goDuration, goErrorList, goJson, regoErrorText } from './go-format.js';
+import { goDuration, goErrorList, goJson } from './go-format.js';
+import { formatRegoError } from '../compiler/errors.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 import { runTests, type TestError, type TestResult, type TestRun } from './test-runner.js';
 import { coverageOutcome } from './test-coverage.js';
@@ -108,7 +109,7 @@ export async function testCommand(args: string[]): Promise<number> {
 /** Policies that did not load or compile: OPA's error list, exit code 1. */
 function loadFailure(err: unknown): number {
   if (err instanceof LoadError) console.error(goErrorList([err.message], ' during loading'));
-  else if (err instanceof RegoCompileError) console.error(goErrorList(err.errors.map(regoErrorText), err.errors.some((e) => e.code === 'rego_parse_error') ? ' during loading' : ''));
+  else if (err instanceof RegoCompileError) console.error(goErrorList(err.errors.map(formatRegoError), err.errors.some((e) => e.code === 'rego_parse_error') ? ' during loading' : ''));
   else throw err;
   return 1;
 }
@@ -148,7 +149,7 @@ function headline(r: TestResult): string {
 }
 
 function errorText(e: TestError | TestError[]): string {
-  return Array.isArray(e) ? goErrorList(e.map(regoErrorText)) : regoErrorText(e);
+  return Array.isArray(e) ? goErrorList(e.map(formatRegoError)) : formatRegoError(e);
 }
 
 const RULE = '-'.repeat(80);

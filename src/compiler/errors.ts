@@ -65,10 +65,28 @@ function isSpaceByte(b: number): boolean {
   return (b >= 0x09 && b <= 0x0d) || b === 0x20 || b === 0x85 || b === 0xa0;
 }
 
-/** OPA's text form of an error: "file:row: code: message", then its type details (have/want) on tab-indented lines. */
-export function formatRegoError(e: RegoError): string {
-  const head = `${e.location.file}:${e.location.row}: ${e.code}: ${e.message}`;
-  return e.details && 'have' in e.details ? [head, ...argErrorLines(e.details)].join('\n\t') : head;
+/** An error as the compiler, the API and the CLI carry it (the API's details with a code that may be any string). */
+export interface LocatedError {
+  code: string;
+  message: string;
+  location?: { file: string; row: number; col: number };
+  details?: RegoError['details'];
+}
+
+/**
+ * OPA's text form of an error (its Error.Error()), for the compiler's exceptions and every CLI command:
+ * "file:row: code: message" ("row:col: " without a file, nothing without a location), then a parse error's
+ * source line with a caret under the column, or a type error's have/want lines, each on a tab-indented line.
+ */
+export function formatRegoError(e: LocatedError): string {
+  const at = e.location ? (e.location.file !== '' ? `${e.location.file}:${e.location.row}: ` : `${e.location.row}:${e.location.col}: `) : '';
+  const text = `${at}${e.code}: ${e.message}`;
+  if (!e.details) return text;
+  if ('have' in e.details) return [text, ...argErrorLines(e.details)].join('\n\t');
+  // OPA drops the line's leading tabs and indents the caret by the bytes that remain before it.
+  const line = e.details.line.replace(/^\t+/, '');
+  const indent = Math.max(e.details.idx - (e.details.line.length - line.length), 0);
+  return `${text}\n\t${line}\n\t${' '.repeat(indent)}^`;
 }
 
 /** Lines wider than this are printed again with nested types elided (OPA's maxTypeErrLineWidth). */

@@ -9,6 +9,7 @@ import { NoCompilerError, NoRulesError, type CompiledPolicy, type RegoCompiler }
 import { evaluateWithHttpSend } from './http-send-loop.js';
 import { QUERY_PACKAGE, queryModule, type QueryRow } from '../compiler/query.js';
 import { WasmProgram } from './program.js';
+import { preparedPath } from './prepared-paths.js';
 import { wasmRuleModules } from './wasm-rules.js';
 import { loadDataYielding, type DataStats } from './data-load.js';
 import { DataStore, childOf, splitPath } from './store.js';
@@ -55,8 +56,15 @@ export interface Evaluation {
   result?: unknown;
   /** OPA's nd_builtin_cache, when recordNondeterministic is on. */
   ndBuiltinCache?: Record<string, Record<string, unknown>>;
-  /** Time spent reading base data outside the modules (a path no entrypoint covers): OPA's external resolve. */
+  /**
+   * OPA's external resolve: time spent reading base data outside the modules (a path no entrypoint covers), or
+   * making the instance's copy of it current for a package's document.
+   */
   resolveNs?: number;
+  /** False when the path's plan was made for this evaluation (OPA's prepared-query cache miss). */
+  cacheHit?: boolean;
+  /** On a cache miss: the time making the path's plan took (prepared-paths.ts). */
+  prepareNs?: number;
 }
 
 export class Engine {
@@ -191,10 +199,9 @@ export class Engine {
    * Synchronous unless the policies call http.send: then a promise, settled once the requests are fetched.
    */
   evaluate(path: string[], input: Uint8Array | undefined, options: EvaluateOptions = {}): Evaluation | Promise<Evaluation> {
-    const strict = options.strictBuiltinErrors === true;
-    if (options.recorded) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input, strict), options.recorded);
-    if (!this.recordNondeterministic) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input, strict));
-    return evaluateWithHttpSend(this.httpSend, (session) => ({ ...this.evaluateOnce(path, input, strict), ndBuiltinCache: session.ndBuiltinCache() }));
+    if (options.recorded) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input, options), options.recorded);
+    if (!this.recordNondeterministic) return evaluateWithHttpSend(this.httpSend, () => this.evaluateOnce(path, input, options));
+    return evaluateWithHttpSend(this.httpSend, (session) => ({ ...this.evaluateOnce(path, input, options), ndBuiltinCache: session.ndBuiltinCache() }));
   }
 
   /**
@@ -210,40 +217,40 @@ export class Engine {
     }
   }
 
-  private evaluateOnce(path: string[], input: Uint8Array | undefined, strict = false): Evaluation {
-    const { entrypoints, packages, entrypointPaths } = this.set;
-    for (let n = path.length; n > 0; n--) {
-      const name = n === path.length ? path.join('/') : path.slice(0, n).join('/');
-      const program = entrypoints.get(name);
-      if (program) {
-        const rs = program.evaluate(name, input, strict);
-        if (rs.length === 0) return { defined: false };
-        return lookup(rs[0].result, path.slice(n));
-      }
+  private evaluateOnce(path: string[], input: Uint8Array | undefined, options: EvaluateOptions = {}): Evaluation {
+    const strict = options.strictBuiltinErrors === true;
+    const { plan, prepareNs } = preparedPath(this.set, path);
+    const prepared = prepareNs === undefined ? { cacheHit: true } : { cacheHit: false, prepareNs };
+    if (plan.kind === 'entrypoint') {
+      const rs = plan.program.evaluate(plan.name, input, strict);
+      if (rs.length === 0) return { defined: false, ...prepared };
+      return { ...lookup(rs[0].result, plan.rest), ...prepared };
     }
-    const name = path.join('/');
-    const pkg = packages.get(name);
-    if (pkg) {
-      const rs = pkg.evaluate(name, input, strict);
-      return rs.length === 0 ? { defined: false } : { defined: true, result: rs[0].result };
+    if (plan.kind === 'package') {
+      // The package's document holds its base data, which the module reads from its instance's copy: making
+      // that copy current (a version check, or a reload after a Data API write) is the resolve step.
+      const resolveStart = process.hrtime.bigint();
+      plan.program.loadData();
+      const resolveNs = Number(process.hrtime.bigint() - resolveStart);
+      const rs = plan.program.evaluate(plan.name, input, strict);
+      return rs.length === 0 ? { defined: false, resolveNs, ...prepared } : { defined: true, result: rs[0].result, resolveNs, ...prepared };
     }
-    const below = entrypointPaths.filter((e) => e.segments.length > path.length && path.every((s, i) => e.segments[i] === s));
     // Base data as OPA answers it: objects with their keys sorted (the store keeps them in arrival order).
     const resolveStart = process.hrtime.bigint();
     let value = this.store.read(path);
     const resolved = () => Number(process.hrtime.bigint() - resolveStart);
-    if (below.length === 0) {
-      if (value === undefined) return { defined: false, resolveNs: resolved() };
+    if (plan.below.length === 0) {
+      if (value === undefined) return { defined: false, resolveNs: resolved(), ...prepared };
       value = cloneJson(value, { sortKeys: true });
-      return { defined: true, result: value, resolveNs: resolved() };
+      return { defined: true, result: value, resolveNs: resolved(), ...prepared };
     }
     value = isObject(value) ? cloneJson(value, { sortKeys: true }) : {};
     const resolveNs = resolved();
-    for (const e of below) {
-      const rs = entrypoints.get(e.name)!.evaluate(e.name, input, strict);
+    for (const e of plan.below) {
+      const rs = this.set.entrypoints.get(e.name)!.evaluate(e.name, input, strict);
       if (rs.length > 0) place(value as Record<string, unknown>, e.segments.slice(path.length), rs[0].result);
     }
-    return { defined: true, result: value, resolveNs };
+    return { defined: true, result: value, resolveNs, ...prepared };
   }
 
   /** The Decide contract for PEP adapters. */

@@ -111,7 +111,7 @@ async function sendMetrics(ctx: ServerContext, res: Response): Promise<void> {
 }
 
 /** Go's mux answers a known path with the wrong method like this. */
-function methodNotAllowed(res: Response): void {
+function methodNotAllowed(_req: Request, res: Response): void {
   res.writeHead(405, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
   res.end('Method Not Allowed\n');
 }
@@ -122,19 +122,20 @@ function notFound(res: Response): void {
 }
 
 /** The diagnostic listener's routes: health and metrics, nothing that reads or changes policies or data. */
-function buildDiagnosticApp(ctx: ServerContext): express.Express {
+export function buildDiagnosticApp(ctx: ServerContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.get('/health', (req, res) => health(ctx, req, res));
   app.get('/metrics', (_req, res) => sendMetrics(ctx, res));
-  app.all(['/health', '/metrics'], (_req, res) => methodNotAllowed(res));
+  app.all(['/health', '/metrics'], methodNotAllowed);
   app.use((_req, res) => notFound(res));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => sendError(req, res, err, ctx.encoding));
   return app;
 }
 
-function buildApp(ctx: ServerContext): express.Express {
+/** The API's routes (createRequestListener sends POST /v1/data to its handler before them). */
+export function buildApp(ctx: ServerContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -174,7 +175,7 @@ function buildApp(ctx: ServerContext): express.Express {
   app.get('/metrics', (_req, res) => sendMetrics(ctx, res));
   // Go's mux answers a known path with the wrong method like this (the data and policy APIs answer 405 with
   // an empty body instead, above).
-  app.all(['/', '/health', /^\/health\/.+$/, '/metrics', '/v1/config', '/v1/status'], (_req, res) => methodNotAllowed(res));
+  app.all(['/', '/health', /^\/health\/.+$/, '/metrics', '/v1/config', '/v1/status'], methodNotAllowed);
   app.use((_req, res) => notFound(res));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => sendError(req, res, err, ctx.encoding));
   return app;

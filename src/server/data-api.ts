@@ -12,7 +12,8 @@ import type { DataWrite, ServerContext } from './context.js';
 import { decide, type Decision } from './decisions.js';
 import { evaluationFailed, invalidParameter, storeFailed, undefinedDocument } from './errors.js';
 import { boolParam, sendEmpty, sendJson } from './respond.js';
-import { refuseUnsupportedParams } from './query-params.js';
+import { instrumented, withInstrumentation } from './instrument.js';
+import type { Instrumented } from '../compiler/explain/instrument.js';
 import { explainMode, explanation } from './explain.js';
 
 const encoder = new TextEncoder();
@@ -36,12 +37,12 @@ function evaluateOptions(query: URLSearchParams): EvaluateOptions {
 }
 
 /** The shared decision pipeline (decisions.ts) for one Data API request; a failed evaluation is OPA's 500. */
-function decideRequest(ctx: ServerContext, req: IncomingMessage, path: string[], input: unknown, inputText: Uint8Array | undefined, started: bigint, options: EvaluateOptions = {}): Decision | Promise<Decision> {
+function decideRequest(ctx: ServerContext, req: IncomingMessage, path: string[], input: unknown, inputText: Uint8Array | undefined, timing: { started: bigint; inputParsed: bigint }, options: EvaluateOptions = {}): Decision | Promise<Decision> {
   const failed = (err: unknown): never => {
     throw err instanceof EvaluationError ? evaluationFailed(err) : err;
   };
   try {
-    const decided = decide(ctx, { path, input, inputText, requestedBy: requester(req), request: req, timing: { started, inputParsed: process.hrtime.bigint() }, options });
+    const decided = decide(ctx, { path, input, inputText, requestedBy: requester(req), request: req, timing, options });
     return decided instanceof Promise ? decided.catch(failed) : decided;
   } catch (err) {
     return failed(err);
@@ -54,13 +55,17 @@ function provenance(ctx: ServerContext) {
   return { version: ctx.version, build_commit: '', build_timestamp: '', build_hostname: '', bundles };
 }
 
-/** Builds DataResponseV1 with the field order OPA writes: decision_id, provenance, metrics, result, warning. */
-function dataResponse(ctx: ServerContext, query: URLSearchParams, decision: Decision, warn: boolean, explained?: unknown[]) {
+/**
+ * Builds DataResponseV1 with the field order OPA writes: decision_id, provenance, explanation, metrics, result,
+ * warning. ?instrument=true reports the metrics, with its own figures, as OPA does.
+ */
+function dataResponse(ctx: ServerContext, query: URLSearchParams, decision: Decision, warn: boolean, explained?: unknown[], instrumentation?: Instrumented) {
   const body: Record<string, unknown> = {};
   if (decision.decisionId) body.decision_id = decision.decisionId;
   if (boolParam(query, 'provenance')) body.provenance = provenance(ctx);
   if (explained) body.explanation = explained;
-  if (boolParam(query, 'metrics')) body.metrics = decision.metrics;
+  if (instrumentation) body.metrics = withInstrumentation(decision.metrics, instrumentation, { path: true, defined: decision.defined, result: decision.result });
+  else if (boolParam(query, 'metrics')) body.metrics = decision.metrics;
   if (decision.defined) body.result = decision.result;
   if (warn) body.warning = missingInputWarning;
   return body;
@@ -75,7 +80,6 @@ function explainData(ctx: ServerContext, query: URLSearchParams, path: string[],
 /** POST /v1/data/{path}: body {"input": ...}. */
 export async function postData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
   const started = process.hrtime.bigint();
-  refuseUnsupportedParams(query);
   const path = pathSegments(rawPath);
   const body = await readBody(req, ctx.decoding);
   let request: unknown;
@@ -94,16 +98,17 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
   // OPA reads "input": null as no input at all (the warning included).
   const hasInput = isObject(request) && request.input !== undefined && request.input !== null;
   const input = hasInput ? (request as { input: unknown }).input : undefined;
+  const timing = { started, inputParsed: process.hrtime.bigint() };
   const explained = explainData(ctx, query, path, input);
-  const decided = decideRequest(ctx, req, path, input, hasInput ? inputText : undefined, started, evaluateOptions(query));
+  const instrumentation = instrumented(ctx, query, { path, input });
+  const decided = decideRequest(ctx, req, path, input, hasInput ? inputText : undefined, timing, evaluateOptions(query));
   const decision = decided instanceof Promise ? await decided : decided;
-  sendJson(req, res, 200, dataResponse(ctx, query, decision, !hasInput, explained), boolParam(query, 'pretty'), ctx.encoding);
+  sendJson(req, res, 200, dataResponse(ctx, query, decision, !hasInput, explained, instrumentation), boolParam(query, 'pretty'), ctx.encoding);
 }
 
 /** GET /v1/data/{path}?input=<json>. */
 export async function getData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
   const started = process.hrtime.bigint();
-  refuseUnsupportedParams(query);
   const path = pathSegments(rawPath);
   const inputParam = query.get('input');
   let input: unknown;
@@ -116,10 +121,12 @@ export async function getData(ctx: ServerContext, req: IncomingMessage, res: Ser
       throw invalidParameter(`parameter contains malformed input document: ${(err as Error).message}`);
     }
   }
+  const timing = { started, inputParsed: process.hrtime.bigint() };
   const explained = explainData(ctx, query, path, input);
-  const decided = decideRequest(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!), started, evaluateOptions(query));
+  const instrumentation = instrumented(ctx, query, { path, input });
+  const decided = decideRequest(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!), timing, evaluateOptions(query));
   const decision = decided instanceof Promise ? await decided : decided;
-  sendJson(req, res, 200, dataResponse(ctx, query, decision, false, explained), boolParam(query, 'pretty'), ctx.encoding);
+  sendJson(req, res, 200, dataResponse(ctx, query, decision, false, explained, instrumentation), boolParam(query, 'pretty'), ctx.encoding);
 }
 
 /** POST /v0/data/{path} and POST /: the raw body is the input; undefined is a 404. */
@@ -138,7 +145,7 @@ export async function postDataV0(ctx: ServerContext, req: IncomingMessage, res: 
       throw invalidParameter(`unexpected parse error for input: body contains malformed input document: ${(err as Error).message}`);
     }
   }
-  const decided = decideRequest(ctx, req, path, input, inputText, started);
+  const decided = decideRequest(ctx, req, path, input, inputText, { started, inputParsed: process.hrtime.bigint() });
   const decision = decided instanceof Promise ? await decided : decided;
   if (!decision.defined) {
     const ref = ['data', ...path].join('.');

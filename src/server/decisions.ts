@@ -73,7 +73,7 @@ function evaluate(ctx: ServerContext, request: DecisionRequest, input: unknown, 
   const done = (evaluation: Evaluation): Decision | Promise<Decision> => {
     const end = process.hrtime.bigint();
     ctx.metrics.evaluationDuration.observe(Number(end - evalStart) / 1e9);
-    const decision: Decision = request.timing ? { ...evaluation, metrics: decisionMetrics(request.timing, evalStart, end, evaluation.resolveNs) } : evaluation;
+    const decision: Decision = request.timing ? { ...evaluation, metrics: decisionMetrics(request.timing, evalStart, end, evaluation) } : evaluation;
     const id = recordDecision(ctx, { path, input, inputText, evaluated: decision, requestedBy, request: request.request, pip });
     if (id === undefined) return decision;
     return id instanceof Promise ? id.then((decisionId) => ({ ...decision, decisionId })) : { ...decision, decisionId: id };
@@ -101,16 +101,18 @@ function traceDecision(ctx: ServerContext, span: Span, decision: Decision | Prom
 }
 
 /**
- * OPA's metric names for a decision. The entrypoints are compiled with the policy, never per request, so every
- * request is what OPA calls a query cache hit and there is no query compile timer (OPA's first request for a
- * path has one). timer_rego_external_resolve_ns is the time spent reading base data outside the modules, on
- * paths no rule covers; reads inside a module are part of the evaluation (OPA times them apart).
+ * OPA's metric names for a decision. The entrypoints are compiled with the policy; what is prepared per path is
+ * how the set answers it (src/engine/prepared-paths.ts), cached per policy set like OPA's prepared queries: a
+ * cache miss reports that preparation as timer_rego_query_compile_ns. timer_rego_external_resolve_ns is the
+ * time spent reading base data outside the modules (a path no rule covers) or making the instance's copy of
+ * it current for a package's document; reads inside a rule's module are part of the evaluation.
  */
-function decisionMetrics(timing: { started: bigint; inputParsed: bigint }, evalStart: bigint, end: bigint, resolveNs: number | undefined): Record<string, number> {
+function decisionMetrics(timing: { started: bigint; inputParsed: bigint }, evalStart: bigint, end: bigint, evaluation: Evaluation): Record<string, number> {
   return {
-    counter_server_query_cache_hit: 1,
-    ...(resolveNs === undefined ? {} : { timer_rego_external_resolve_ns: resolveNs }),
+    counter_server_query_cache_hit: evaluation.cacheHit === false ? 0 : 1,
+    ...(evaluation.resolveNs === undefined ? {} : { timer_rego_external_resolve_ns: evaluation.resolveNs }),
     timer_rego_input_parse_ns: Number(timing.inputParsed - timing.started),
+    ...(evaluation.prepareNs === undefined ? {} : { timer_rego_query_compile_ns: evaluation.prepareNs }),
     timer_rego_query_eval_ns: Number(end - evalStart),
     timer_server_handler_ns: Number(end - timing.started),
   };

@@ -3,11 +3,17 @@
 // ?pretty=true the text form, as OPA answers. What the interpreter cannot follow is refused with a 400 naming
 // it, before anything is decided.
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
-import { RegoCompileError } from '../compiler/compile-rego.js';
+import { RegoCompileError, type CompileRegoOptions, type RegoFile } from '../compiler/compile-rego.js';
 import { explain, explanationJson, explanationText, ExplainUnsupported, isExplainMode, EXPLAIN_MODES, type ExplainMode, type ExplainRequest } from '../compiler/explain/index.js';
 import type { ServerContext } from './context.js';
 import { invalidParameter } from './errors.js';
 import { boolParam } from './respond.js';
+
+/** The active policy set's Rego as the interpreter reads it (explanations and instrumentation). */
+export function interpreterSources(ctx: ServerContext): { files: RegoFile[]; options: CompileRegoOptions } {
+  const { modules, regoVersion } = ctx.engine.regoSources();
+  return { files: modules.map((m) => ({ path: m.path, source: m.source })), options: { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: regoVersion === 0 ? 'v0' : 'v1' } };
+}
 
 /** The mode asked for, undefined for none (or "off"); any other value is refused by name. */
 export function explainMode(query: URLSearchParams): ExplainMode | undefined {
@@ -22,9 +28,9 @@ export function explainMode(query: URLSearchParams): ExplainMode | undefined {
  * path then reports that error as it always does).
  */
 export function explanation(ctx: ServerContext, query: URLSearchParams, mode: ExplainMode, request: Omit<ExplainRequest, 'data'>): unknown[] | undefined {
-  const { modules, regoVersion } = ctx.engine.regoSources();
+  const { files, options } = interpreterSources(ctx);
   try {
-    const events = explain(modules.map((m) => ({ path: m.path, source: m.source })), { ...request, data: ctx.engine.store.document }, mode, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: regoVersion === 0 ? 'v0' : 'v1' });
+    const events = explain(files, { ...request, data: ctx.engine.store.document }, mode, options);
     if (!boolParam(query, 'pretty')) return explanationJson(events);
     // OPA splits its text at line ends: no event is one empty line.
     const lines = explanationText(events);

@@ -12,7 +12,7 @@ import { writeJson } from '../json/writer.js';
 import { InputNumberError, parseEnvelope, readBody } from './body.js';
 import type { ServerContext } from './context.js';
 import { ApiError, evaluationFailed, invalidParameter, type ErrorDetail } from './errors.js';
-import { refuseUnsupportedParams } from './query-params.js';
+import { instrumented, withInstrumentation } from './instrument.js';
 import { explainMode, explanation } from './explain.js';
 import { readJson } from '../json/reader.js';
 import { boolParam, sendJson } from './respond.js';
@@ -20,7 +20,6 @@ import { boolParam, sendJson } from './respond.js';
 const encoder = new TextEncoder();
 
 export async function getQuery(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
-  refuseUnsupportedParams(query);
   const q = query.get('q');
   if (q === null) throw invalidParameter("missing parameter 'q'");
   await answer(ctx, req, res, query, q, undefined, undefined);
@@ -28,7 +27,6 @@ export async function getQuery(ctx: ServerContext, req: IncomingMessage, res: Se
 
 export async function postQuery(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
   const started = process.hrtime.bigint();
-  refuseUnsupportedParams(query);
   const body = await readBody(req, ctx.decoding);
   let request: unknown;
   let inputText: Uint8Array | undefined;
@@ -52,7 +50,9 @@ export async function postQuery(ctx: ServerContext, req: IncomingMessage, res: S
 async function answer(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, params: URLSearchParams, q: string, input: Uint8Array | undefined, started: bigint | undefined): Promise<void> {
   if (q.trim() === '') throw new ApiError(500, 'internal_error', 'cannot evaluate empty query');
   const mode = explainMode(params);
-  const explained = mode && explanation(ctx, params, mode, { query: q, input: input === undefined ? undefined : readJson(new TextDecoder().decode(input)) });
+  const parsedInput = input === undefined ? undefined : readJson(new TextDecoder().decode(input));
+  const explained = mode && explanation(ctx, params, mode, { query: q, input: parsedInput });
+  const instrumentation = instrumented(ctx, params, { query: q, input: parsedInput });
   let answered: Awaited<ReturnType<ServerContext['engine']['query']>>;
   try {
     answered = await ctx.engine.query(q, input);
@@ -64,9 +64,10 @@ async function answer(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
   }
   const body: Record<string, unknown> = {};
   if (explained) body.explanation = explained;
-  if (boolParam(params, 'metrics')) {
+  if (boolParam(params, 'metrics') || instrumentation) {
     const handler = started === undefined ? {} : { timer_server_handler_ns: Number(process.hrtime.bigint() - started) };
-    body.metrics = { timer_rego_query_compile_ns: answered.compileNs, timer_rego_query_eval_ns: answered.evalNs, ...handler };
+    const metrics = { timer_rego_query_compile_ns: answered.compileNs, timer_rego_query_eval_ns: answered.evalNs, ...handler };
+    body.metrics = instrumentation ? withInstrumentation(metrics, instrumentation, { path: false, rows: answered.rows }) : metrics;
   }
   if (answered.rows.length > 0) body.result = answered.rows;
   sendJson(req, res, 200, body, boolParam(params, 'pretty'), ctx.encoding);

@@ -66,6 +66,9 @@ describe('?explain', () => {
     const withed = await send(verdict.url, 'POST', '/v1/data/w/wrapped?explain=notes', input);
     assert.equal(withed.status, 400);
     assert.match(withed.body.toString(), /`with` on data.roles is not supported by explain \(only input\)/);
+    const instrumented = await send(verdict.url, 'POST', '/v1/data/w/wrapped?instrument=true', input);
+    assert.equal(instrumented.status, 400);
+    assert.match(instrumented.body.toString(), /instrument=true is not supported for this evaluation: `with` on data.roles is not supported by the evaluator that instruments \(only input\)/);
     const plain = await send(verdict.url, 'POST', '/v1/data/w/wrapped', input);
     assert.equal(plain.status, 200);
   });

@@ -60,7 +60,7 @@ export function explain(files: RegoFile[], request: ExplainRequest, mode: Explai
 }
 
 /** `data.<path> = $term1`, the query OPA's Data API evaluates. */
-function dataQuery(path: string[]): Body[number] {
+export function dataQuery(path: string[]): Body[number] {
   const loc = DATA_QUERY_LOC;
   const ref: Term = { type: 'ref', value: [{ type: 'var', value: 'data', loc }, ...path.map((s): Term => ({ type: 'string', value: s, loc }))], loc };
   return { index: 0, terms: [{ type: 'ref', value: [{ type: 'var', value: 'eq', loc }], loc }, ref, { type: 'var', value: '$term1', loc }], loc };
@@ -70,7 +70,7 @@ function dataQuery(path: string[]): Body[number] {
  * The query as OPA evaluates it to report each expression's value: a lone term `t` becomes `t = $termN`, a
  * builtin test `f(a, b)` becomes `f(a, b, $termN); $termN`. Unifications stay as they are.
  */
-function capturedQuery(body: Body): Body {
+export function capturedQuery(body: Body): Body {
   const out: Body = [];
   let n = 0;
   const capture = (loc: Location): Term => ({ type: 'var', value: `$term${++n}`, loc });

@@ -32,6 +32,14 @@ export interface PartialOptions {
   data: unknown;
   /** Receives evaluation events (explain): the evaluation is then a full one, as OPA's trace follows it. */
   tracer?: (event: TraceEvent) => void;
+  /** Times the evaluator's operations and counts its virtual-document cache use (OPA's ?instrument). */
+  instrument?: EvalInstrument;
+}
+
+/** What an instrumented evaluation reports: each operation's time, and the virtual-document cache's hits and misses. */
+export interface EvalInstrument {
+  time<T>(op: 'plug' | 'resolve' | 'rule_index' | 'builtin_call', run: () => T): T;
+  count(counter: 'virtual_cache_hit' | 'virtual_cache_miss'): void;
 }
 
 /** What an evaluation event is about: a query body, a rule (with its path), an expression, or none (a note). */
@@ -185,6 +193,10 @@ export class PartialEvaluator {
       this.emit('redo', 0, node, st.env, loc);
     });
     return solutions;
+  }
+
+  private timed<T>(op: 'plug' | 'resolve' | 'rule_index' | 'builtin_call', run: () => T): T {
+    return this.options.instrument ? this.options.instrument.time(op, run) : run();
   }
 
   private emit(op: TraceEvent['op'], query: number, node: TraceNode, env: Env, location: Location, message?: string): void {
@@ -501,7 +513,7 @@ export class PartialEvaluator {
     this.evalList(inputs, st, (args, s) => {
       if (fn) return this.callFunction(fn, args, s, loc, (result, s2) => k(result, output, s2));
       if (args.every(isGround) && !NONDETERMINISTIC.has(name)) {
-        const outcome = callBuiltin(name, args.map(toValue));
+        const outcome = this.timed('builtin_call', () => callBuiltin(name, args.map(toValue)));
         if ('unsupported' in outcome) throw unsupported(`builtin ${name} is not supported by partial evaluation`, loc);
         if (!outcome.defined) return;
         if (outcome.value instanceof Promise) throw unsupported(`builtin ${name} is not supported by partial evaluation`, loc);
@@ -601,9 +613,12 @@ export class PartialEvaluator {
         }
       }
       if (this.isUnknown(ref, st.env)) return this.residual(ref, st, k);
-      const root = head.value === 'input' ? this.input : this.options.data;
+      const root = this.timed('resolve', () => {
+        const doc = head.value === 'input' ? this.input : this.options.data;
+        return doc === undefined ? undefined : toTerm(doc);
+      });
       if (root === undefined) return;
-      return this.walkValue(toTerm(root), ref.value.slice(1), st, k, ref.loc);
+      return this.walkValue(root, ref.value.slice(1), st, k, ref.loc);
     }
     const bound = st.env.get(head.value);
     if (!bound) throw unsupported(`reference ${refText(ref)} has an unbound head`, ref.loc);
@@ -686,8 +701,8 @@ export class PartialEvaluator {
     const head = rule.head;
     const valueTerm = head.key && !head.value ? head.key : head.value ?? TRUE;
     this.evalBody(rule.body, 0, start, (end) => this.evalTerm(valueTerm, end, (value, e2) => {
-      if (!(head.key && head.value)) return k(plug(value, e2.env), e2);
-      this.evalTerm(head.key, e2, (key, e3) => k(plug(value, e3.env), e3, plug(key, e3.env)));
+      if (!(head.key && head.value)) return k(this.timed('plug', () => plug(value, e2.env)), e2);
+      this.evalTerm(head.key, e2, (key, e3) => k(this.timed('plug', () => plug(value, e3.env)), e3, this.timed('plug', () => plug(key, e3.env))));
     }));
   }
 
@@ -700,12 +715,13 @@ export class PartialEvaluator {
   private tracedRuleRef(rules: RuleSet, rest: Term[], st: State, k: KT, loc: Location): void {
     const key = rules.path.join('.');
     const cached = this.knownValues.get(key);
+    this.options.instrument?.count(cached === undefined ? 'virtual_cache_miss' : 'virtual_cache_hit');
     if (cached !== undefined) {
       if (cached) this.walkValue(cached, rest, st, k, loc);
       return;
     }
     const empty: State = { env: new Map(), saved: [] };
-    const matched = rules.rules.filter((r) => this.indexSelects(r));
+    const matched = this.timed('rule_index', () => rules.rules.filter((r) => this.indexSelects(r)));
     const early = rules.kind === 'complete' && matched.length > 0 && matched.every((r) => !r.else && r.head.value !== undefined && isGround(r.head.value) && groundEqual(r.head.value, matched[0]!.head.value!));
     const plural = (n: number) => `${n} rule${n === 1 ? '' : 's'}`;
     this.emit('index', this.query, null, st.env, this.currentExpr?.loc ?? loc, `${['data', ...rules.path].join('.')} (matched ${plural(matched.length)}${early ? ', early exit' : ''})`);
@@ -754,8 +770,10 @@ export class PartialEvaluator {
 
   /** A document that holds rules (a package), in full: its base data with each rule's value set in it. */
   private tracedTree(prefix: string[], st: State, k: KT, loc: Location): void {
-    const base = prefix.reduce<unknown>((at, seg) => (at !== null && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>)[seg] : undefined), this.options.data);
-    const doc: Record<string, unknown> = base !== null && typeof base === 'object' && !Array.isArray(base) ? structuredClone(base as Record<string, unknown>) : {};
+    const doc = this.timed('resolve', (): Record<string, unknown> => {
+      const base = prefix.reduce<unknown>((at, seg) => (at !== null && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>)[seg] : undefined), this.options.data);
+      return base !== null && typeof base === 'object' && !Array.isArray(base) ? structuredClone(base as Record<string, unknown>) : {};
+    });
     const sets = [...this.rules.values()].filter((r) => r.kind !== 'function' && r.path.length > prefix.length && prefix.every((s, i) => s === r.path[i])).sort((a, b) => (a.path.join('.') < b.path.join('.') ? -1 : 1));
     for (const rules of sets) {
       if (rules.kind === 'unsupported') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which explain does not support`, loc);

@@ -48,17 +48,19 @@ const pruneBatch = 10_000;
 const retentionLockKey = 0x76657265;
 
 /**
- * One statement stores a slice of the batch: the decisions not stored yet (a repeated decision_id, in the store
+ * One statement stores a slice of the batch (column arrays, the events as one JSON array: json_array_elements
+ * hands each event's text back as sent, and a JSON array costs no escaping where a text[] literal would escape
+ * every quote of every event): the decisions not stored yet (a repeated decision_id, in the store
  * or earlier in the batch, is skipped), then the revisions of the multi-revision ones under the seq each got.
  * Answers how many decisions were new.
  */
 const insertSql = `
 WITH batch AS (
-  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-    WITH ORDINALITY AS u(d, t, p, o, pr, r, rs, e, tr, n)
+  SELECT * FROM ROWS FROM (unnest($1::text[]), unnest($2::bigint[]), unnest($3::text[]), unnest($4::text[]), unnest($5::text[]),
+    unnest($6::text[]), unnest($7::text[]), json_array_elements($8::json), unnest($9::text[])) WITH ORDINALITY AS u(d, t, p, o, pr, r, rs, e, tr, n)
 ), added AS (
   INSERT INTO verdict_decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id)
-  SELECT d, t, p, o, pr, r, e::json, tr FROM batch ORDER BY n
+  SELECT d, t, p, o, pr, r, e, tr FROM batch ORDER BY n
   ON CONFLICT (decision_id) DO NOTHING
   RETURNING seq, decision_id
 ), revisions AS (
@@ -131,7 +133,8 @@ export class PostgresDecisionStore implements DecisionQueries {
     try {
       if (statements > 1) await client.query('BEGIN');
       for (let start = 0; start < events.length; start += rowsPerStatement) {
-        const values = columns.map((column) => column.slice(start, start + rowsPerStatement));
+        const values: unknown[] = columns.map((column) => column.slice(start, start + rowsPerStatement));
+        values[7] = `[${(values[7] as string[]).join(',')}]`;
         stored += (await client.query<{ stored: number }>({ name: 'verdict_ingest', text: insertSql, values })).rows[0].stored;
       }
       if (statements > 1) await client.query('COMMIT');

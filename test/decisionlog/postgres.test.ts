@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { pino } from 'pino';
 import { startPostgres, type RunningPostgres } from '../pip/fixtures/services.js';
@@ -19,6 +19,8 @@ import { traceIdOf } from '../../src/decisionlog/trace-id.js';
 import { sqliteQueries, type DecisionQueries } from '../../src/decisionlog/queries.js';
 import type { DecisionFilters } from '../../src/decisionlog/query.js';
 import { runDecisionsCommand } from '../../src/decisionlog/cli.js';
+import { runReplayCommand } from '../../src/replay/cli.js';
+import type { ReplayReport } from '../../src/replay/replay.js';
 import { formatTimestamp, nowNs, type DecisionEvent } from '../../src/decisionlog/event.js';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
@@ -348,6 +350,15 @@ test('POST /logs through the server: OPA\'s upload protocol in, /v1/decisions an
   const search = await captureCommand((io) => runDecisionsCommand(['search', '--config', configFile, '--outcome', 'deny', '--json'], io));
   assert.equal(search.code, 0, search.err);
   assert.deepEqual(search.out.trim().split('\n').map((l) => (JSON.parse(l) as DecisionEvent).decision_id), [events[1].decision_id]);
+  // verdict replay reads the central store through the same --config: a candidate that denies everything flips
+  // the one allowed decision of the two stored.
+  const candidate = join(dir, 'candidate');
+  mkdirSync(join(candidate, 'http'), { recursive: true });
+  writeFileSync(join(candidate, 'http', 'policy.rego'), 'package http.example.authz\n\nallow := false\n');
+  const replayed = await captureCommand((io) => runReplayCommand(['--config', configFile, '--format', 'json', candidate], io));
+  assert.equal(replayed.code, 0, replayed.err);
+  const report = JSON.parse(replayed.out) as ReplayReport;
+  assert.deepEqual([report.considered, report.replayed, report.changed, report.by_transition], [2, 2, 1, { 'allow→deny': 1 }]);
   const status = JSON.parse((await send(collector.url, 'GET', '/health?plugins')).body.toString() || '{}');
   assert.deepEqual(status, {});
 });

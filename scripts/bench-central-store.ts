@@ -140,6 +140,8 @@ ${idp.config()}`,
     principal: 'principal=user-4242&limit=100',
     'principal prefix': 'principal_prefix=user-424&limit=100',
     revision: `revision=rev-${Math.floor(stored / 2 / 1_000_000)}&limit=100`,
+    // An older revision (its decisions one stretch of seq far from the newest) with a second filter.
+    'older revision + deny': `revision=rev-${Math.floor(stored / 5 / 1_000_000)}&outcome=deny&limit=100`,
     'last hour': `since=${hourAgo}&limit=100`,
     'day window + deny': `since=${dayAgo}&until=${hourAgo}&outcome=deny&limit=100`,
     decision_id: `decision_id=bench-${Math.floor(stored / 2)}`,

@@ -12,6 +12,7 @@ import { DecisionLogStore } from '../src/decisionlog/store.js';
 import { formatTimestamp, newDecisionId, nowNs, type DecisionEvent } from '../src/decisionlog/event.js';
 import { defaultCompiler } from '../src/engine/opa-compiler.js';
 import { ReplayCandidate } from '../src/replay/replay.js';
+import { sqliteQueries } from '../src/decisionlog/queries.js';
 
 const total = Number(process.env.BENCH_DECISIONS ?? 1_000_000);
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -75,7 +76,7 @@ try {
   }, 50);
   const cpu = process.cpuUsage();
   const started = performance.now();
-  const report = await candidate.replay(store.db, {}, undefined);
+  const report = await candidate.replay(sqliteQueries(store.db), {}, undefined);
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   clearInterval(sampler);

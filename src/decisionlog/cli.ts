@@ -78,13 +78,13 @@ export async function runDecisionsCommand(argv: string[], io: CommandIO = { stdo
   }
 }
 
-interface OpenStore {
+export interface OpenStore {
   queries: DecisionQueries;
   close(): Promise<void>;
 }
 
 /** --db FILE (default), or the store --config FILE names. */
-async function openStore(parsed: Parsed): Promise<OpenStore> {
+export async function openStore(parsed: Parsed): Promise<OpenStore> {
   const configFile = one(parsed, 'config');
   let file = one(parsed, 'db');
   if (configFile !== undefined) {

@@ -2,18 +2,17 @@
 // filters, re-evaluated against candidate bundles (directories or .tar.gz files, Rego or wasm, read as
 // `verdict run` reads bundle paths) and reported: how many were replayed, which changed and how. Reads the
 // decision log file directly (read-only), so it runs beside a live server or on a copy of its database.
-import type Database from 'better-sqlite3';
 import type { Writable } from 'node:stream';
 import { parseBundle, type Bundle } from '../bundle/bundle.js';
 import { BundleError, defaultBundleLimits } from '../bundle/files.js';
 import { LocalBundleSource } from '../bundle/watch.js';
-import { filterOptions, filters, integer, one, parseArgs, usage, type ParsedArgs } from '../decisionlog/cli.js';
+import { filterOptions, filters, integer, one, openStore, parseArgs, usage, type OpenStore, type ParsedArgs } from '../decisionlog/cli.js';
 import { DecisionLogError } from '../decisionlog/errors.js';
-import { defaultDatabaseFile, openDecisionDatabase } from '../decisionlog/open.js';
+import { defaultDatabaseFile } from '../decisionlog/open.js';
 import { defaultCompiler } from '../engine/opa-compiler.js';
 import { changeKinds, ReplayCandidate, type ReplayReport } from './replay.js';
 
-export const replayUsage = `usage: verdict replay [--db FILE] [filters] [--last N] [--max-listed N] [--format table|json]
+export const replayUsage = `usage: verdict replay [--db FILE | --config FILE] [filters] [--last N] [--max-listed N] [--format table|json]
                       [--fail-on-change] [--v0-compatible] BUNDLE_PATH...
   re-evaluates the logged decisions that match the filters against the candidate bundles (directories or
   .tar.gz files, Rego or wasm) and reports how many changed: allow→deny, deny→allow, now errors, other results.
@@ -23,9 +22,10 @@ export const replayUsage = `usage: verdict replay [--db FILE] [filters] [--last 
 filters (as verdict decisions search): --since RFC3339 --until RFC3339 --path PREFIX --outcome OUTCOME
   --principal P --principal-prefix P --principal-contains TEXT --revision R --decision-id ID --trace-id ID
   --field input.a.b=VALUE (repeatable)
---db defaults to ${defaultDatabaseFile}`;
+--db defaults to ${defaultDatabaseFile}; --config reads the store a server's configuration file names (its
+  decision_logs.store file, or a collector's central PostgreSQL store)`;
 
-const valueOptions = new Set<string>([...filterOptions, 'last', 'max-listed', 'format']);
+const valueOptions = new Set<string>([...filterOptions, 'config', 'last', 'max-listed', 'format']);
 const flagOptions = new Set(['help', 'fail-on-change', 'v0-compatible']);
 
 export interface ReplayIO {
@@ -35,7 +35,7 @@ export interface ReplayIO {
 
 /** Runs `verdict replay ...` (argv after "replay"); resolves to the exit code. */
 export async function runReplayCommand(argv: string[], io: ReplayIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  let db: Database.Database | undefined;
+  let store: OpenStore | undefined;
   try {
     const parsed = parseArgs(argv, valueOptions, flagOptions);
     if (parsed.options.has('help')) {
@@ -51,9 +51,9 @@ export async function runReplayCommand(argv: string[], io: ReplayIO = { stdout: 
       maxListed: integer(parsed, 'max-listed', 1000),
     };
     const bundles = await readCandidates(parsed);
-    db = openDecisionDatabase(one(parsed, 'db') ?? defaultDatabaseFile, { readonly: true });
+    store = await openStore(parsed);
     const candidate = await ReplayCandidate.build(defaultCompiler(), bundles, parsed.options.has('v0-compatible') ? 0 : 1);
-    const report = await candidate.replay(db, selection);
+    const report = await candidate.replay(store.queries, selection);
     io.stdout.write(format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
     return parsed.options.has('fail-on-change') && report.changed > 0 ? 1 : 0;
   } catch (error) {
@@ -68,7 +68,7 @@ export async function runReplayCommand(argv: string[], io: ReplayIO = { stdout: 
     }
     throw error;
   } finally {
-    db?.close();
+    await store?.close();
   }
 }
 

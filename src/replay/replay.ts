@@ -3,14 +3,14 @@
 // on each event's recorded input: the input the policy saw, PIP results included, so nothing is looked up again.
 // Non-deterministic builtins answer from the event's nd_builtin_cache; a replay never sends an http.send request.
 // Decisions are read page by page from the query interface, so memory stays flat however many are replayed.
-import type Database from 'better-sqlite3';
 import type { Bundle } from '../bundle/bundle.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { canonicalJson } from '../builtins/http-send/request.js';
 import { NotRecorded, type NdBuiltinCache } from '../builtins/http-send/session.js';
 import { parseTimestamp, type DecisionEvent } from '../decisionlog/event.js';
 import { outcomeClassifier, type Outcome, type OutcomeClassifier } from '../decisionlog/outcome.js';
-import { allDecisions, maxQueryLimit, queryDecisions, type DecisionFilters, type StoredDecision } from '../decisionlog/query.js';
+import { maxQueryLimit, type DecisionFilters, type StoredDecision } from '../decisionlog/query.js';
+import { everyDecision, type DecisionQueries } from '../decisionlog/queries.js';
 import { RegoCompileError, type RegoCompiler } from '../engine/compiler.js';
 import { Engine } from '../engine/engine.js';
 import { EvaluationError } from '../engine/program.js';
@@ -96,11 +96,11 @@ export class ReplayCandidate {
     return new ReplayCandidate(engine, bundles);
   }
 
-  /** Replays the selected decisions from the decision log database `db`. */
-  async replay(db: Database.Database, selection: ReplaySelection = {}, classify: OutcomeClassifier = outcomeClassifier()): Promise<ReplayReport> {
+  /** Replays the selected decisions from a decision store (the embedded log or the central store). */
+  async replay(queries: DecisionQueries, selection: ReplaySelection = {}, classify: OutcomeClassifier = outcomeClassifier()): Promise<ReplayReport> {
     const report = emptyReport(this.bundles);
     const maxListed = selection.maxListed ?? 1000;
-    for (const stored of selected(db, selection)) {
+    for await (const stored of selected(queries, selection)) {
       // A server replaying a dry run keeps answering decisions meanwhile.
       if (++report.considered % 256 === 0) await new Promise(setImmediate);
       const refused = notReplayable(stored.event);
@@ -171,15 +171,15 @@ function emptyReport(bundles: Bundle[]): ReplayReport {
 }
 
 /** The matching decisions, or the newest `last` of them (read newest first, page by page). */
-function* selected(db: Database.Database, selection: ReplaySelection): Generator<StoredDecision> {
+async function* selected(queries: DecisionQueries, selection: ReplaySelection): AsyncGenerator<StoredDecision> {
   if (selection.last === undefined) {
-    yield* allDecisions(db, selection.filters);
+    yield* everyDecision(queries, selection.filters);
     return;
   }
   let left = selection.last;
   let cursor: string | undefined;
   while (left > 0) {
-    const page = queryDecisions(db, { ...selection.filters, order: 'desc', limit: Math.min(left, maxQueryLimit), ...(cursor ? { cursor } : {}) });
+    const page = await queries.query({ ...selection.filters, order: 'desc', limit: Math.min(left, maxQueryLimit), ...(cursor ? { cursor } : {}) });
     yield* page.decisions;
     left -= page.decisions.length;
     cursor = page.next_cursor;

@@ -8,6 +8,7 @@ import type { Bundle } from '../bundle/bundle.js';
 import { ConfigError, type VerdictConfig } from '../config/config.js';
 import type { DecisionFilters } from '../decisionlog/query.js';
 import type { DecisionLogStore } from '../decisionlog/store.js';
+import { sqliteQueries } from '../decisionlog/queries.js';
 import { outcomeClassifier, type OutcomeClassifier } from '../decisionlog/outcome.js';
 import type { RegoCompiler } from '../engine/compiler.js';
 import { ReplayCandidate, type ReplayReport, type ReplaySelection } from './replay.js';
@@ -64,7 +65,7 @@ export function uploadImpactHook(options: UploadImpactOptions): UploadImpactHook
     const candidate = await ReplayCandidate.build(options.compiler, bundles, options.regoVersion ?? 1);
     const bundle = bundles.find((b) => b.name === upload.name);
     if (!options.store) return { bundle };
-    return { bundle, report: await candidate.replay(options.store.db, selection, classify) };
+    return { bundle, report: await candidate.replay(sqliteQueries(options.store.db), selection, classify) };
   };
 
   return async (req, res, upload) => {

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { pino } from 'pino';
 import { startPostgres, type RunningPostgres } from '../pip/fixtures/services.js';
@@ -14,10 +14,13 @@ import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { PostgresDecisionStore } from '../../src/decisionlog/postgres/store.js';
 import { postgresStoreOptions } from '../../src/decisionlog/postgres/config.js';
 import { postgresSchemaVersion } from '../../src/decisionlog/postgres/schema.js';
+import { queryPostgres } from '../../src/decisionlog/postgres/query.js';
 import { traceIdOf } from '../../src/decisionlog/trace-id.js';
 import { sqliteQueries, type DecisionQueries } from '../../src/decisionlog/queries.js';
 import type { DecisionFilters } from '../../src/decisionlog/query.js';
 import { runDecisionsCommand } from '../../src/decisionlog/cli.js';
+import { runReplayCommand } from '../../src/replay/cli.js';
+import type { ReplayReport } from '../../src/replay/replay.js';
 import { formatTimestamp, nowNs, type DecisionEvent } from '../../src/decisionlog/event.js';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
@@ -169,6 +172,58 @@ test('tables made before the trace_id column are upgraded at open, and their old
   assert.equal((await second.query({ trace_id: traceId })).decisions.length, traced.length + 1);
 });
 
+test('tables that kept multi-revision decisions in an array column are upgraded at open, and the revision filter reads indexes in order', async () => {
+  const { connectionString } = await freshDatabase();
+  const old = new pg.Client({ connectionString: connectionString.replace('verdict@', `verdict:${password}@`) });
+  await old.connect();
+  await old.query(readFileSync(new URL('../../../test/decisionlog/fixtures/central-v2.sql', import.meta.url), 'utf8'));
+  const insert = `INSERT INTO verdict_decisions (decision_id, ts_ns, path, outcome, revision, revisions, event) VALUES ($1, $2, 'a/b', 'allow', $3, $4, $5)`;
+  const oldEvents = [
+    sampleEvent({ decision_id: 'old-single', bundles: { authz: { revision: 'rev-b' } } }),
+    sampleEvent({ decision_id: 'old-multi', bundles: { a: { revision: 'rev-a' }, b: { revision: 'rev-b' } } }),
+    sampleEvent({ decision_id: 'old-other', bundles: { a: { revision: 'rev-a' }, c: { revision: 'rev-c' } } }),
+  ];
+  const columns = [['rev-b', null], [null, ['rev-a', 'rev-b']], [null, ['rev-a', 'rev-c']]];
+  for (const [i, e] of oldEvents.entries()) await old.query(insert, [e.decision_id, String(1_700_000_000_000_000_000n + BigInt(i)), ...columns[i], JSON.stringify(e)]);
+  await old.end();
+
+  const store = new PostgresDecisionStore(postgresStoreOptions({ connection_string: connectionString, password_env: 'TEST_PG_PASSWORD' }, { TEST_PG_PASSWORD: password }));
+  await store.open();
+  cleanups.push(() => store.close());
+  assert.equal((await store.pool.query(`SELECT value FROM verdict_meta WHERE key = 'schema_version'`)).rows[0].value, String(postgresSchemaVersion));
+  assert.equal((await store.pool.query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'verdict_decisions' AND column_name = 'revisions'`)).rows[0].n, 0);
+  const fresh = [sampleEvent({ decision_id: 'new-multi', bundles: { a: { revision: 'rev-b' }, z: { revision: 'rev-z' } } }), sampleEvent({ decision_id: 'new-single', bundles: { x: { revision: 'rev-b' } } })];
+  await store.ingest([...fresh, fresh[0]]);
+  const ids = async (filters: DecisionFilters) => (await store.query(filters)).decisions.map((d) => d.event.decision_id);
+  assert.deepEqual(await ids({ revision: 'rev-b' }), ['new-single', 'new-multi', 'old-multi', 'old-single']);
+  assert.deepEqual(await ids({ revision: 'rev-b', order: 'asc', limit: 2 }), ['old-single', 'old-multi']);
+  assert.deepEqual(await ids({ revision: 'rev-a' }), ['old-other', 'old-multi']);
+  assert.deepEqual(await ids({ revision: 'rev-z', principal_contains: 'ali' }), ['new-multi']);
+  assert.deepEqual((await store.pool.query(`SELECT revision FROM verdict_decision_revisions ORDER BY seq, revision`)).rows.map((r) => r.revision), ['rev-a', 'rev-b', 'rev-a', 'rev-c', 'rev-b', 'rev-z']);
+
+  // Retention takes a decision's revision rows with it.
+  await store.ingest([sampleEvent({ decision_id: 'expired', timestamp: formatTimestamp(nowNs() - 40n * 86_400n * 1_000_000_000n), bundles: { a: { revision: 'rev-a' }, b: { revision: 'rev-old' } } })]);
+  assert.equal(await store.prune(), 4, 'the three 2023 decisions and the 40-day-old one');
+  assert.deepEqual((await store.pool.query(`SELECT revision FROM verdict_decision_revisions ORDER BY revision`)).rows.map((r) => r.revision), ['rev-b', 'rev-z']);
+
+  // Over enough rows that a sort of every match would be the planner's choice if it had to, the filter's query
+  // (captured as the store sends it) walks both (revision, seq) indexes in order under the LIMIT, sorting nothing.
+  await store.pool.query(`INSERT INTO verdict_decisions (decision_id, ts_ns, path, outcome, revision, event)
+    SELECT 'fill-' || g, g, 'a/b', 'allow', 'rev-' || (g % 4), '{}' FROM generate_series(1, 100000) g`);
+  await store.pool.query(`INSERT INTO verdict_decision_revisions (seq, revision) SELECT seq, 'rev-1' FROM verdict_decisions WHERE decision_id LIKE 'fill-%' AND seq % 1000 = 0`);
+  await store.pool.query('ANALYZE');
+  const sent: Array<[string, unknown[]]> = [];
+  const recording = { query: (text: string, values: unknown[]) => (sent.push([text, values]), store.pool.query(text, values)) } as unknown as pg.Pool;
+  for (const order of ['desc', 'asc'] as const) {
+    sent.length = 0;
+    assert.equal((await queryPostgres(recording, { revision: 'rev-1', order, limit: 100 })).decisions.length, 100);
+    const [text, values] = sent[0];
+    const plan = (await store.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values)).rows.map((r) => r['QUERY PLAN']).join('\n');
+    assert.match(plan, /^Limit[\s\S]*Merge Append[\s\S]*Limit[\s\S]*Index Scan[\s\S]*Limit[\s\S]*Index Only Scan.* using verdict_decision_revisions_revision/, plan);
+    assert.doesNotMatch(plan, /Sort  |Bitmap|Seq Scan/, plan);
+  }
+});
+
 /** Every page of a query (ids and outcomes), following next_cursor. */
 async function pages(queries: DecisionQueries, filters: DecisionFilters): Promise<string[][]> {
   const out: string[][] = [];
@@ -295,6 +350,15 @@ test('POST /logs through the server: OPA\'s upload protocol in, /v1/decisions an
   const search = await captureCommand((io) => runDecisionsCommand(['search', '--config', configFile, '--outcome', 'deny', '--json'], io));
   assert.equal(search.code, 0, search.err);
   assert.deepEqual(search.out.trim().split('\n').map((l) => (JSON.parse(l) as DecisionEvent).decision_id), [events[1].decision_id]);
+  // verdict replay reads the central store through the same --config: a candidate that denies everything flips
+  // the one allowed decision of the two stored.
+  const candidate = join(dir, 'candidate');
+  mkdirSync(join(candidate, 'http'), { recursive: true });
+  writeFileSync(join(candidate, 'http', 'policy.rego'), 'package http.example.authz\n\nallow := false\n');
+  const replayed = await captureCommand((io) => runReplayCommand(['--config', configFile, '--format', 'json', candidate], io));
+  assert.equal(replayed.code, 0, replayed.err);
+  const report = JSON.parse(replayed.out) as ReplayReport;
+  assert.deepEqual([report.considered, report.replayed, report.changed, report.by_transition], [2, 2, 1, { 'allow→deny': 1 }]);
   const status = JSON.parse((await send(collector.url, 'GET', '/health?plugins')).body.toString() || '{}');
   assert.deepEqual(status, {});
 });

@@ -1,14 +1,26 @@
 // The central decision store's layout in PostgreSQL: the embedded log's columns (see ../schema.ts) with
 // decision_id unique, so a batch uploaded twice (at-least-once delivery) is stored once. Paths and principals
 // compare byte by byte (COLLATE "C"), so the prefix filters are index ranges as in SQLite. The event is kept as
-// `json`, the text as the replica sent it, not re-encoded. Tables made by an older version are upgraded in place.
+// `json`, the text as the replica sent it, not re-encoded. A decision's bundle revision is in the `revision` column
+// when it has one; one made under bundles of several revisions has a row per revision in verdict_decision_revisions
+// instead. Both are B-tree indexes on (revision, seq), so a revision filter walks them in seq order and stops at
+// the page's LIMIT (a GIN index on an array column could not be read in order: every match was sorted first).
+// Tables made by an older version are upgraded in place.
 import type { PoolClient } from 'pg';
 import { DecisionLogError } from '../errors.js';
 import { postgresTraceIdSql } from '../trace-id.js';
 
-export const postgresSchemaVersion = 2;
+export const postgresSchemaVersion = 3;
 
 const traceIdIndex = `CREATE INDEX verdict_decisions_trace_id ON verdict_decisions (trace_id, seq) WHERE trace_id IS NOT NULL;`;
+
+const revisionsTable = `
+CREATE TABLE verdict_decision_revisions (
+  seq bigint NOT NULL,                                   -- a decision whose revision column is NULL
+  revision text NOT NULL,
+  PRIMARY KEY (seq, revision)
+);
+CREATE INDEX verdict_decision_revisions_revision ON verdict_decision_revisions (revision, seq);`;
 
 const createStatements = `
 CREATE TABLE verdict_decisions (
@@ -19,7 +31,6 @@ CREATE TABLE verdict_decisions (
   outcome text NOT NULL,
   principal text COLLATE "C",
   revision text,                                         -- the bundle revision, when all bundles share one
-  revisions text[],                                      -- else every revision (NULL when there is one or none)
   received_at timestamptz NOT NULL DEFAULT now(),
   event json NOT NULL,
   trace_id text,                                         -- 32 lowercase hex digits (../trace-id.ts), or NULL
@@ -30,8 +41,8 @@ CREATE INDEX verdict_decisions_path ON verdict_decisions (path, seq);
 CREATE INDEX verdict_decisions_outcome ON verdict_decisions (outcome, seq);
 CREATE INDEX verdict_decisions_principal ON verdict_decisions (principal, seq) WHERE principal IS NOT NULL;
 CREATE INDEX verdict_decisions_revision ON verdict_decisions (revision, seq) WHERE revision IS NOT NULL;
-CREATE INDEX verdict_decisions_revisions ON verdict_decisions USING gin (revisions) WHERE revisions IS NOT NULL;
 ${traceIdIndex}
+${revisionsTable}
 CREATE TABLE verdict_meta (key text PRIMARY KEY, value text NOT NULL);
 INSERT INTO verdict_meta VALUES ('schema_version', '${postgresSchemaVersion}');
 `;
@@ -47,6 +58,12 @@ const migrations: string[] = [
      FROM (SELECT seq, ${postgresTraceIdSql} AS id FROM verdict_decisions) AS traced
      WHERE verdict_decisions.seq = traced.seq AND traced.id IS NOT NULL;
    ${traceIdIndex}`,
+  // 2 → 3: the revisions of multi-revision decisions move from an array column under a GIN index to their own table.
+  `${revisionsTable}
+   INSERT INTO verdict_decision_revisions (seq, revision)
+     SELECT DISTINCT seq, unnest(revisions) FROM verdict_decisions WHERE revisions IS NOT NULL;
+   DROP INDEX verdict_decisions_revisions;
+   ALTER TABLE verdict_decisions DROP COLUMN revisions;`,
 ];
 
 /** A key no other application is likely to lock: collectors starting together create the tables once. */

@@ -47,12 +47,29 @@ const rowsPerStatement = 5_000;
 const pruneBatch = 10_000;
 const retentionLockKey = 0x76657265;
 
+/**
+ * One statement stores a slice of the batch (column arrays, the events as one JSON array: json_array_elements
+ * hands each event's text back as sent, and a JSON array costs no escaping where a text[] literal would escape
+ * every quote of every event): the decisions not stored yet (a repeated decision_id, in the store
+ * or earlier in the batch, is skipped), then the revisions of the multi-revision ones under the seq each got.
+ * Answers how many decisions were new.
+ */
 const insertSql = `
-INSERT INTO verdict_decisions (decision_id, ts_ns, path, outcome, principal, revision, revisions, event, trace_id)
-SELECT d, t, p, o, pr, r, CASE WHEN rs IS NULL THEN NULL ELSE ARRAY(SELECT json_array_elements_text(rs::json)) END, e::json, tr
-FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) WITH ORDINALITY AS u(d, t, p, o, pr, r, rs, e, tr, n)
-ORDER BY n
-ON CONFLICT (decision_id) DO NOTHING`;
+WITH batch AS (
+  SELECT * FROM ROWS FROM (unnest($1::text[]), unnest($2::bigint[]), unnest($3::text[]), unnest($4::text[]), unnest($5::text[]),
+    unnest($6::text[]), unnest($7::text[]), json_array_elements($8::json), unnest($9::text[])) WITH ORDINALITY AS u(d, t, p, o, pr, r, rs, e, tr, n)
+), added AS (
+  INSERT INTO verdict_decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id)
+  SELECT d, t, p, o, pr, r, e, tr FROM batch ORDER BY n
+  ON CONFLICT (decision_id) DO NOTHING
+  RETURNING seq, decision_id
+), revisions AS (
+  INSERT INTO verdict_decision_revisions (seq, revision)
+  SELECT added.seq, x
+  FROM added JOIN (SELECT DISTINCT ON (d) d, rs FROM batch WHERE rs IS NOT NULL ORDER BY d, n) AS multi ON multi.d = added.decision_id,
+       json_array_elements_text(multi.rs::json) AS x
+)
+SELECT count(*)::int AS stored FROM added`;
 
 type Columns = [string[], string[], string[], string[], (string | null)[], (string | null)[], (string | null)[], string[], (string | null)[]];
 
@@ -111,15 +128,18 @@ export class PostgresDecisionStore implements DecisionQueries {
     const columns = this.columns(events);
     const client = await this.connect();
     let stored = 0;
+    // One statement is atomic by itself, and durable when it answers; a bigger batch needs a transaction.
+    const statements = Math.ceil(events.length / rowsPerStatement);
     try {
-      await client.query('BEGIN');
+      if (statements > 1) await client.query('BEGIN');
       for (let start = 0; start < events.length; start += rowsPerStatement) {
-        const slice = columns.map((column) => column.slice(start, start + rowsPerStatement));
-        stored += (await client.query(insertSql, slice)).rowCount ?? 0;
+        const values: unknown[] = columns.map((column) => column.slice(start, start + rowsPerStatement));
+        values[7] = `[${(values[7] as string[]).join(',')}]`;
+        stored += (await client.query<{ stored: number }>({ name: 'verdict_ingest', text: insertSql, values })).rows[0].stored;
       }
-      await client.query('COMMIT');
+      if (statements > 1) await client.query('COMMIT');
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (statements > 1) await client.query('ROLLBACK').catch(() => undefined);
       this.counters.failed_batches++;
       this.failed(error);
       throw new DecisionLogError('db_write_failed', `central decision store refused the batch, nothing was stored: ${(error as Error).message}`, { cause: error });
@@ -171,12 +191,18 @@ export class PostgresDecisionStore implements DecisionQueries {
             await client.query('ROLLBACK');
             return total;
           }
-          const deleted = await client.query(
-            'DELETE FROM verdict_decisions WHERE seq IN (SELECT seq FROM verdict_decisions WHERE ts_ns < $1 ORDER BY ts_ns LIMIT $2)',
+          const deleted = await client.query<{ n: number }>(
+            `WITH gone AS (
+               DELETE FROM verdict_decisions WHERE seq IN (SELECT seq FROM verdict_decisions WHERE ts_ns < $1 ORDER BY ts_ns LIMIT $2)
+               RETURNING seq, revision
+             ), revisions AS (
+               DELETE FROM verdict_decision_revisions WHERE seq IN (SELECT seq FROM gone WHERE revision IS NULL)
+             )
+             SELECT count(*)::int AS n FROM gone`,
             [cutoff, pruneBatch],
           );
           await client.query('COMMIT');
-          const n = deleted.rowCount ?? 0;
+          const n = deleted.rows[0].n;
           total += n;
           this.counters.pruned += n;
           if (n < pruneBatch) return total;

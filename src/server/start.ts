@@ -12,7 +12,7 @@ import type { RegoCompiler } from '../engine/compiler.js';
 import { Engine, type Decide } from '../engine/engine.js';
 import { defaultCompiler } from '../engine/opa-compiler.js';
 import { createEnricher } from '../pip/index.js';
-import { startTracing, traced } from '../tracing/index.js';
+import { startTracing, tracedRoot } from '../tracing/index.js';
 import { createRequestListener } from './app.js';
 import { createRequestGate } from './authz.js';
 import type { ListenOptions } from './listen-options.js';
@@ -111,7 +111,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const engine = new Engine(compiler, new HttpSendClient(httpSendSettings(config.verdict?.http_send, config.caching), metrics.observeHttpSend));
   if (options.regoVersion !== undefined) engine.defaultRegoVersion = options.regoVersion;
   const activate = (bundles: Bundle[]) =>
-    traced('bundle.activate', 'internal', () => ({ 'opa.bundle.names': bundles.map((b) => b.name) }), () => engine.activate(bundles));
+    tracedRoot('bundle.activate', 'internal', () => ({ 'opa.bundle.names': bundles.map((b) => b.name) }), () => engine.activate(bundles));
   engine.recordNondeterministic = config.nd_builtin_cache === true;
   await activate([]);
   const plugins = new PluginManager();

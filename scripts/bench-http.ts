@@ -3,7 +3,7 @@
 // our wasm back end (--verdict-module ours, the default) or the bundle built with `opa build -t wasm`
 // (--verdict-module opa), each loaded in turn with autocannon at the same concurrency and duration.
 //   npm run bench:http [-- --duration 10 --connections 64 --workers N --cpus 0-1 --rounds 1 --verdict-module ours|opa
-//                        --decision-logs defaults,off,sync --security plain,tls,authz --tracing 100,1]
+//                        --decision-logs defaults,off,sync --security plain,tls,authz --tracing 100,1,0]
 // One run prints OPA with its defaults, OPA printing decision logs to the console, and Verdict in each
 // decision-log mode of --decision-logs: defaults (`verdict run` with no config file: the log on, default
 // durability), off, default, sync, upload (the default store shipping to a collector process on loopback every
@@ -49,7 +49,7 @@ const { values } = parseArgs({
     'verdict-module': { type: 'string', default: 'ours' },
     'decision-logs': { type: 'string', default: 'defaults,off,sync' },
     security: { type: 'string', default: 'plain,tls,authz' },
-    tracing: { type: 'string', default: '100,1' },
+    tracing: { type: 'string', default: '100,1,0' },
   },
 });
 const duration = Number(values.duration);

@@ -4,7 +4,7 @@
 // What to do with the bytes is the caller's business: each new download goes to `onBundle`.
 import { ServiceClient, ServiceError } from './service.js';
 import { OciPuller } from './oci.js';
-import { traced } from '../tracing/index.js';
+import { injectTraceContext, tracedRoot } from '../tracing/index.js';
 
 /** `bundles.<name>` of OPA's config, the download part (snake_case as in OPA's config file). */
 export interface BundleSourceConfig {
@@ -179,16 +179,17 @@ export class BundleDownloader {
 
   /** One request, traced when tracing is on; returns whether it succeeded. Never throws. */
   private poll(): Promise<boolean> {
-    return traced('bundle.download', 'client', () => ({ 'opa.bundle.name': this.name }), () => this.request());
+    return tracedRoot('bundle.download', 'client', () => ({ 'opa.bundle.name': this.name }), () => this.request());
   }
 
   private async request(): Promise<boolean> {
     const now = new Date();
     this.state.lastRequest = now;
     const longPollSeconds = this.longPollingEnabled ? this.config.polling?.long_polling_timeout_seconds : undefined;
-    const headers: Record<string, string> = {
+    // The download's span is current only until the first await: its context goes into the headers now.
+    const headers: Record<string, string> = injectTraceContext({
       prefer: longPollSeconds ? `modes=snapshot,delta;wait=${longPollSeconds}` : 'modes=snapshot,delta',
-    };
+    });
     if (this.state.etag) headers['if-none-match'] = this.state.etag;
     this.inFlight = new AbortController();
     const started = process.hrtime.bigint();

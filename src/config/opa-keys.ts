@@ -81,7 +81,7 @@ export const opaConfigKeys: OpaConfigKey[] = [
   { path: 'status.partition_name', type: 'string', status: 'works' },
   { path: 'status.console', type: 'boolean', status: 'works' },
   { path: 'status.prometheus', type: 'boolean', status: 'works' },
-  { path: 'status.prometheus_config', type: 'object', status: notYet('custom buckets for the status plugin\'s Prometheus metrics (status.prometheus_config)'), example: {} },
+  { path: 'status.prometheus_config', type: 'object', status: 'works', note: 'collectors.bundle_loading_duration_ns.buckets; other collectors are refused', example: {} },
   { path: 'status.plugin', type: 'string', status: customPlugin },
   { path: 'status.trigger', type: 'string', status: 'works', note: 'periodic; manual is refused (only a Go program embedding OPA can trigger)', example: 'periodic', refusedWhen: (v) => v === 'manual' },
   { path: 'discovery.resource', type: 'string', status: 'works' },

@@ -10,7 +10,7 @@ import { ServiceError, type ServiceClient } from '../bundle/service.js';
 import { verdictVersion } from '../version.js';
 import { shippedSeqKey } from './retention.js';
 import type { DecisionLogStore } from './store.js';
-import { traced } from '../tracing/index.js';
+import { injectTraceContext, tracedRoot } from '../tracing/index.js';
 
 const gzipAsync = promisify(gzipCallback);
 /**
@@ -169,7 +169,7 @@ export class DecisionLogUploader {
       if (rows.length === 0) return shipped;
       const chunk = await this.fitChunk(rows);
       const body = chunk.body;
-      if (body) await traced('decision_logs.upload', 'client', () => ({ 'opa.decision_logs.events': chunk.count, 'opa.decision_logs.bytes': body.length }), () => this.post(body));
+      if (body) await tracedRoot('decision_logs.upload', 'client', () => ({ 'opa.decision_logs.events': chunk.count, 'opa.decision_logs.bytes': body.length }), () => this.post(body));
       await this.store.setMeta(shippedSeqKey, chunk.lastSeq);
       this.watermark = chunk.lastSeq;
       this.untally(rows, chunk.lastSeq);
@@ -279,7 +279,8 @@ export class DecisionLogUploader {
 
   private async post(body: Buffer): Promise<void> {
     const response = await this.options.service.post(this.resource, body, {
-      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'User-Agent': userAgent },
+      // The upload's span is current only until the first await: its context goes into the headers now.
+      headers: injectTraceContext({ 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'User-Agent': userAgent }),
       // The collector's answer is not read; a small limit keeps a misbehaving one from filling memory.
       maxBytes: 1024 * 1024,
     });

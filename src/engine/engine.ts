@@ -15,9 +15,16 @@ import { loadDataYielding, type DataStats } from './data-load.js';
 import { DataStore, childOf, splitPath } from './store.js';
 import { writeJson } from '../json/writer.js';
 import { cloneJson } from '../json/clone.js';
+import type { TraceContext } from '../tracing/index.js';
 
 /** The shared decision contract (BRIEF.md): path like "envoy/authz/allow"; result absent = undefined. */
-export type Decide = (path: string, input: unknown) => Promise<{ result?: unknown; decisionId?: string; ndBuiltinCache?: Evaluation['ndBuiltinCache'] }>;
+/** Where a front end's request came from: its number on the listener (OPA's req_id) and the trace it is part of. */
+export interface DecisionOrigin {
+  reqId?: number;
+  trace?: TraceContext;
+}
+
+export type Decide = (path: string, input: unknown, origin?: DecisionOrigin) => Promise<{ result?: unknown; decisionId?: string; ndBuiltinCache?: Evaluation['ndBuiltinCache'] }>;
 
 /** A module added through the Policy API (id chosen by the client). */
 export interface ApiModule {

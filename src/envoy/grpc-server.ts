@@ -8,10 +8,10 @@ import type protobuf from 'protobufjs';
 import { bindAddress, PLUGIN_NAME, type EnvoyGrpcConfig } from './config.js';
 import type { Logger } from 'pino';
 import { ReloadingServerCredentials } from './grpc-tls.js';
-import type { Decide } from '../engine/engine.js';
+import type { Decide, DecisionOrigin } from '../engine/engine.js';
 import { InputParseError } from './go-url.js';
 import { checkRequestToInput } from './input.js';
-import { activeTracing } from '../tracing/index.js';
+import { activeTracing, type TraceContext } from '../tracing/index.js';
 import { messageToInput } from './protomap.js';
 import { CheckRequest, CheckResponse, HealthCheckRequest, HealthCheckResponse } from './proto.js';
 import { reflectionDefinition } from './reflection.js';
@@ -59,7 +59,7 @@ class DeadlineExceeded extends Error {}
 
 // Records a callout whose input could not be built (opa-envoy-plugin logs those decisions too): the
 // input as far as it was read, and the error. Returns the decision id when a recorder is configured.
-export type InputErrorRecorder = (path: string, input: unknown, error: { code: string; message: string }) => string | undefined;
+export type InputErrorRecorder = (path: string, input: unknown, error: { code: string; message: string }, origin?: DecisionOrigin) => string | undefined;
 
 export interface GrpcServerHooks {
   /** Health reports SERVING only while this holds (e.g. once every bundle is activated). */
@@ -83,6 +83,8 @@ export class EnvoyExtAuthzGrpcServer {
   private boundPort = 0;
   private tls: ReloadingServerCredentials | undefined;
   private serving = false;
+  /** Checks received, numbered as OPA's req_id (as the HTTP listeners number their requests). */
+  private checks = 0;
   private readonly watchers = new Set<grpc.ServerWritableStream<protobuf.Message, object>>();
 
   constructor(
@@ -174,8 +176,9 @@ export class EnvoyExtAuthzGrpcServer {
 
   private readonly check: grpc.handleUnaryCall<protobuf.Message, CheckResponseObject> = (call, callback) => {
     const tracing = activeTracing();
-    const answer = () => this.answer(call.request, call.getDeadline());
-    const answered = tracing ? tracing.continueFrom(traceHeaders(call), `${AUTHORIZATION_SERVICE}/Check`, { 'rpc.system': 'grpc', 'rpc.service': AUTHORIZATION_SERVICE, 'rpc.method': 'Check' }, answer) : answer();
+    const reqId = ++this.checks;
+    const answer = (trace?: TraceContext) => this.answer(call.request, call.getDeadline(), { reqId, ...(trace ? { trace } : {}) });
+    const answered = tracing ? tracing.continueFrom(traceHeaders(call), checkSpan, answer) : answer();
     answered.then(
       (response) => callback(null, response),
       (err: Error) => {
@@ -187,20 +190,22 @@ export class EnvoyExtAuthzGrpcServer {
 
   // Decision errors (undefined, evaluation errors, unusable results) become a failed call, as with
   // opa-envoy-plugin; an input that cannot be parsed becomes a 400 denial.
-  private async answer(request: protobuf.Message, deadline: grpc.Deadline): Promise<CheckResponseObject> {
+  private async answer(request: protobuf.Message, deadline: grpc.Deadline, origin: DecisionOrigin): Promise<CheckResponseObject> {
     let input;
     try {
       input = checkRequestToInput(request, { skipRequestBodyParse: this.config.skipRequestBodyParse });
     } catch (err) {
       if (!(err instanceof InputParseError)) throw err;
-      this.hooks.onInputError?.(this.config.path, messageToInput(CheckRequest, request as unknown as Record<string, unknown>), { code: err.code, message: err.message });
+      this.hooks.onInputError?.(this.config.path, messageToInput(CheckRequest, request as unknown as Record<string, unknown>), { code: err.code, message: err.message }, origin);
       return parseErrorResponse(err);
     }
-    const { result, decisionId } = await withDeadline(this.decide(this.config.path, input), deadline);
+    const { result, decisionId } = await withDeadline(this.decide(this.config.path, input, origin), deadline);
     if (result === undefined) throw new DecisionError('undefined decision');
     return toCheckResponse(result, decisionId ?? randomUUID(), { dryRun: this.config.dryRun });
   }
 }
+
+const checkSpan = () => ({ name: `${AUTHORIZATION_SERVICE}/Check`, attributes: { 'rpc.system': 'grpc', 'rpc.service': AUTHORIZATION_SERVICE, 'rpc.method': 'Check' } });
 
 /**
  * Where a Check's trace context is read: the call's metadata (Envoy sends its own span there when it traces),

@@ -12,6 +12,8 @@ import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import { DEFAULT_MAX_BODY_BYTES, type HttpAuthzConfig } from './config.js';
 import type { Decide } from '../engine/engine.js';
+import { requestIdOf } from '../server/request-id.js';
+import { traceOf } from '../tracing/index.js';
 import { InputParseError } from './go-url.js';
 import type { InputErrorRecorder } from './grpc-server.js';
 import { addParsedFields, type HttpRequestView } from './input.js';
@@ -31,18 +33,20 @@ export function httpAuthzRouter(decide: Decide, options: HttpAuthzOptions = {}):
   router.use(express.raw({ type: () => true, limit: maxBodyBytes }));
   router.use(async (req: Request, res: Response) => {
     const { input: raw, view } = requestToInput(req, options);
+    const trace = traceOf(req);
+    const origin = { reqId: requestIdOf(req), ...(trace ? { trace } : {}) };
     let input: Record<string, Json>;
     try {
       input = addParsedFields(raw, view, { skipRequestBodyParse: options.skipRequestBodyParse });
     } catch (err) {
       if (!(err instanceof InputParseError)) throw err;
-      const decisionId = options.onInputError?.(path, raw, { code: err.code, message: err.message });
+      const decisionId = options.onInputError?.(path, raw, { code: err.code, message: err.message }, origin);
       if (decisionId) res.setHeader('x-decision-id', decisionId);
       return sendError(res, 400, err.code, err.message);
     }
     let decision: { result?: unknown; decisionId?: string };
     try {
-      decision = await decide(path, input);
+      decision = await decide(path, input, origin);
     } catch (err) {
       return sendError(res, 500, 'internal_error', `policy evaluation failed: ${(err as Error).message}`);
     }

@@ -10,7 +10,7 @@ import { resolveInputPath } from './input-path.js';
 import { PipMetrics } from './metrics.js';
 import type { AdapterRun, EnrichmentReport } from './report.js';
 import { SingleFlight } from './single-flight.js';
-import { traced } from '../tracing/index.js';
+import { currentTrace, traced, withTrace } from '../tracing/index.js';
 
 export interface EnrichmentResult {
   /** The caller's input (never mutated) with `pip` holding the adapters' results; the input itself when no adapter ran. */
@@ -178,7 +178,10 @@ export class Enricher {
   ): AdapterRun | Promise<AdapterRun> {
     // Results this rule reads (input.pip.<other>) must be in place first; others run concurrently.
     const pending = rule.dependsOn.map((d) => runs.get(d)).filter((r) => r instanceof Promise);
-    if (pending.length > 0) return Promise.all(pending).then(() => this.startRule(rule, view, results));
+    if (pending.length > 0) {
+      const trace = currentTrace();
+      return Promise.all(pending).then(() => withTrace(trace, () => this.startRule(rule, view, results)));
+    }
     return this.startRule(rule, view, results);
   }
 

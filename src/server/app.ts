@@ -92,8 +92,10 @@ export function createRequestListener(ctx: ServerContext, logger: Logger, option
     logRequest?.(req, res, requestId, started);
     const tracing = options.diagnostic ? undefined : activeTracing();
     if (!tracing) return handle(req, res, url, started);
-    const handler = ServerMetrics.handlerOf(req.method ?? '', url) ?? 'unmatched';
-    tracing.serve(req, res, `${req.method} ${handler}`, { 'http.request.method': req.method, 'http.route': handler, 'url.path': url.split('?', 1)[0] }, () => handle(req, res, url, started));
+    tracing.serve(req, res, () => {
+      const handler = ServerMetrics.handlerOf(req.method ?? '', url) ?? 'unmatched';
+      return { name: `${req.method} ${handler}`, attributes: { 'http.request.method': req.method, 'http.route': handler, 'url.path': url.split('?', 1)[0] } };
+    }, () => handle(req, res, url, started));
   };
 }
 

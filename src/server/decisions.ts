@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import { formatTimestamp, newDecisionId, nowNs, requestContextHeaders } from '../decisionlog/event.js';
 import { EvaluationError } from '../engine/program.js';
-import type { Decide, EvaluateOptions, Evaluation } from '../engine/engine.js';
+import type { Decide, DecisionOrigin, EvaluateOptions, Evaluation } from '../engine/engine.js';
 import type { Bundle } from '../bundle/bundle.js';
 import { splitPath } from '../engine/store.js';
 import type { EnrichmentReport } from '../pip/index.js';
@@ -16,7 +16,7 @@ import type { ServerContext } from './context.js';
 import { enrichDecision } from './pip.js';
 import { evaluationErrorDetail } from './errors.js';
 import { requestIdOf } from './request-id.js';
-import { activeTracing, type Span } from '../tracing/index.js';
+import { activeTracing, currentTrace, traceOf, withTrace, type Span, type TraceContext } from '../tracing/index.js';
 
 export interface DecisionRequest {
   path: string[];
@@ -31,6 +31,8 @@ export interface DecisionRequest {
   timing?: { started: bigint; inputParsed: bigint };
   /** Evaluation options the front end's request asked for (?strict-builtin-errors). */
   options?: EvaluateOptions;
+  /** OPA's req_id and the trace, for front ends without an HTTP request here (read from `request` otherwise). */
+  origin?: DecisionOrigin;
 }
 
 export interface Decision extends Evaluation {
@@ -50,23 +52,29 @@ const encoder = new TextEncoder();
  */
 export function decide(ctx: ServerContext, request: DecisionRequest): Decision | Promise<Decision> {
   const tracing = activeTracing();
-  return tracing ? tracing.span('decision', 'internal', { 'opa.path': request.path.join('/') }, (span) => traceDecision(ctx, span, decideUntraced(ctx, request))) : decideUntraced(ctx, request);
+  const parent = tracing && (request.origin?.trace ?? traceOf(request.request));
+  if (!parent) return decideUntraced(ctx, request, undefined);
+  return tracing.within(parent, () =>
+    tracing.span('decision', 'internal', () => ({ 'opa.path': request.path.join('/') }), (span) => traceDecision(ctx, span!, decideUntraced(ctx, request, currentTrace()))),
+  );
 }
 
-function decideUntraced(ctx: ServerContext, request: DecisionRequest): Decision | Promise<Decision> {
+/** `trace` is the decision span's, carried to the evaluation after a PIP lookup and into the event. */
+function decideUntraced(ctx: ServerContext, request: DecisionRequest, trace: TraceContext | undefined): Decision | Promise<Decision> {
   const inputText = request.input === undefined ? undefined : (request.inputText ?? encoder.encode(writeJson(request.input)));
-  if (!ctx.enricher) return evaluate(ctx, request, request.input, inputText, undefined);
+  if (!ctx.enricher) return evaluate(ctx, request, request.input, inputText, undefined, trace);
   const enriched = enrichDecision(ctx, ctx.enricher, request.path, request.input, inputText, request.requestedBy);
-  if (enriched instanceof Promise) return enriched.then((e) => evaluate(ctx, request, e.input, e.inputText, e.report));
-  return evaluate(ctx, request, enriched.input, enriched.inputText, enriched.report);
+  if (enriched instanceof Promise) return enriched.then((e) => withTrace(trace, () => evaluate(ctx, request, e.input, e.inputText, e.report, trace)));
+  return evaluate(ctx, request, enriched.input, enriched.inputText, enriched.report, trace);
 }
 
-function evaluate(ctx: ServerContext, request: DecisionRequest, input: unknown, inputText: Uint8Array | undefined, pip: EnrichmentReport | undefined): Decision | Promise<Decision> {
+function evaluate(ctx: ServerContext, request: DecisionRequest, input: unknown, inputText: Uint8Array | undefined, pip: EnrichmentReport | undefined, trace: TraceContext | undefined): Decision | Promise<Decision> {
   const { path, requestedBy } = request;
+  const reqId = request.origin?.reqId ?? requestIdOf(request.request);
   const evalStart = process.hrtime.bigint();
   const failed = (err: unknown): never => {
     if (err instanceof EvaluationError) {
-      recordDecision(ctx, { path, input, inputText, evaluated: { defined: false }, requestedBy, request: request.request, pip, error: evaluationErrorDetail(err) });
+      recordDecision(ctx, { path, input, inputText, evaluated: { defined: false }, requestedBy, request: request.request, reqId, trace, pip, error: evaluationErrorDetail(err) });
     }
     throw err;
   };
@@ -74,7 +82,7 @@ function evaluate(ctx: ServerContext, request: DecisionRequest, input: unknown, 
     const end = process.hrtime.bigint();
     ctx.metrics.evaluationDuration.observe(Number(end - evalStart) / 1e9);
     const decision: Decision = request.timing ? { ...evaluation, metrics: decisionMetrics(request.timing, evalStart, end, evaluation) } : evaluation;
-    const id = recordDecision(ctx, { path, input, inputText, evaluated: decision, requestedBy, request: request.request, pip });
+    const id = recordDecision(ctx, { path, input, inputText, evaluated: decision, requestedBy, request: request.request, reqId, trace, pip });
     if (id === undefined) return decision;
     return id instanceof Promise ? id.then((decisionId) => ({ ...decision, decisionId })) : { ...decision, decisionId: id };
   };
@@ -126,6 +134,10 @@ export interface DecisionRecord {
   evaluated: { defined: boolean; result?: unknown; metrics?: Record<string, number>; ndBuiltinCache?: Record<string, Record<string, unknown>> };
   requestedBy: string;
   request?: IncomingMessage;
+  /** OPA's req_id: the number of the request (HTTP or gRPC) the decision answers. */
+  reqId?: number;
+  /** The decision's span, whose ids the event carries. */
+  trace?: TraceContext;
   pip?: EnrichmentReport;
   error?: { code: string; message: string };
 }
@@ -153,8 +165,8 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
   const decisionId = newDecisionId();
   const tsNs = nowNs();
   const requestContext = ctx.logHeaders && decision.request ? requestContextHeaders(decision.request.headersDistinct, ctx.logHeaders) : undefined;
-  const reqId = requestIdOf(decision.request);
-  const trace = activeTracing()?.ids();
+  const reqId = decision.reqId;
+  const trace = decision.trace && activeTracing()?.ids(decision.trace);
   const logged = ctx.onDecision(
     {
       labels: ctx.labels,
@@ -183,8 +195,8 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
  * the HTTP callouts): their decisions are enriched and recorded like the REST API's.
  */
 export function decideWith(ctx: ServerContext, requestedBy = ''): Decide {
-  return async (path, input) => {
-    const decided = decide(ctx, { path: splitPath(path), input, requestedBy });
+  return async (path, input, origin) => {
+    const decided = decide(ctx, { path: splitPath(path), input, requestedBy, ...(origin ? { origin } : {}) });
     const { defined, result, decisionId } = decided instanceof Promise ? await decided : decided;
     return { ...(defined ? { result } : {}), ...(decisionId ? { decisionId } : {}) };
   };
@@ -195,8 +207,8 @@ export function decideWith(ctx: ServerContext, requestedBy = ''): Decide {
  * parse): the decision is recorded with what was read and the error, as opa-envoy-plugin logs it.
  */
 export function inputErrorRecorder(ctx: ServerContext, requestedBy = '') {
-  return (path: string, input: unknown, error: { code: string; message: string }): string | undefined => {
-    const recorded = recordDecision(ctx, { path: splitPath(path), input, evaluated: { defined: false }, requestedBy, error });
+  return (path: string, input: unknown, error: { code: string; message: string }, origin?: DecisionOrigin): string | undefined => {
+    const recorded = recordDecision(ctx, { path: splitPath(path), input, evaluated: { defined: false }, requestedBy, error, reqId: origin?.reqId, trace: origin?.trace });
     // The id is only a header on an error answer; in sync mode the event is committed moments later.
     return recorded instanceof Promise ? undefined : recorded;
   };

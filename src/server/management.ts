@@ -7,7 +7,7 @@ import { redactConfig, type VerdictConfig } from '../config/config.js';
 import { discoverySettings } from '../discovery/config.js';
 import { DiscoveryPlugin } from '../discovery/plugin.js';
 import type { RegoCompiler } from '../engine/compiler.js';
-import { statusSettings } from '../status/config.js';
+import { bundleLoadingBuckets, StatusConfigError, statusSettings } from '../status/config.js';
 import { StatusPlugin } from '../status/plugin.js';
 import { bundleLimits, bundleStatusOf, type ServerBundles } from './bundle-plugin.js';
 import type { ServerContext } from './context.js';
@@ -65,6 +65,9 @@ export function createManagement(config: VerdictConfig, parts: ManagementParts, 
       // Everything that can refuse the configuration runs before anything changes.
       apply: async (next) => {
         const nextStatus = statusSettings(next);
+        if (JSON.stringify(bundleLoadingBuckets(next)) !== JSON.stringify(bundleLoadingBuckets(config))) {
+          throw new StatusConfigError('status.prometheus_config: the bundle_loading_duration_ns buckets are set at start-up; discovery cannot change them');
+        }
         await bundles.reconfigure(next);
         status.reconfigure(nextStatus);
         // Labels can only be added: the boot labels (with id and version) always win.

@@ -12,7 +12,7 @@ import { HTTP_AUTHZ_MOUNT } from '../envoy/plugin.js';
 /** OPA's default buckets for http_request_duration_seconds. */
 export const defaultRequestDurationBuckets = [1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 0.01, 0.1, 1];
 
-/** OPA's bundle_loading_duration_ns buckets: 1 µs doubling twenty times (about 0.5 s). */
+/** OPA's default bundle_loading_duration_ns buckets (status.prometheus_config sets others): 1 µs doubling twenty times (about 0.5 s). */
 const bundleLoadingBuckets = Array.from({ length: 20 }, (_, i) => 1000 * 2 ** i);
 
 /**
@@ -74,13 +74,7 @@ export class ServerMetrics {
     registers: [this.registry],
   });
   /** Stages as OPA names them: timer_bundle_request_ns (download) and timer_rego_load_bundles_ns (activation). */
-  readonly bundleLoadingDuration = new Histogram({
-    name: 'bundle_loading_duration_ns',
-    help: 'Histogram for the bundle loading duration by stage.',
-    labelNames: ['name', 'stage'],
-    buckets: bundleLoadingBuckets,
-    registers: [this.registry],
-  });
+  readonly bundleLoadingDuration: Histogram<'name' | 'stage'>;
 
   private bundles: () => BundleInfo[] = () => [];
 
@@ -91,12 +85,19 @@ export class ServerMetrics {
   readonly lastSuccessBundleDownload = this.bundleTimeGauge('last_success_bundle_download', 'Gauge for the last success bundle download.', (b) => b.download?.lastSuccessfulDownload);
   readonly lastSuccessBundleActivation = this.bundleTimeGauge('last_success_bundle_activation', 'Gauge for the last success bundle activation.', (b) => b.activatedAt, (b) => ({ active_revision: b.revision ?? '' }));
 
-  constructor(requestBuckets: number[] = defaultRequestDurationBuckets) {
+  constructor(requestBuckets: number[] = defaultRequestDurationBuckets, bundleBuckets: number[] = bundleLoadingBuckets) {
     this.requestDuration = new Histogram({
       name: 'http_request_duration_seconds',
       help: 'A histogram of duration for requests.',
       labelNames: ['code', 'handler', 'method'],
       buckets: requestBuckets,
+      registers: [this.registry],
+    });
+    this.bundleLoadingDuration = new Histogram({
+      name: 'bundle_loading_duration_ns',
+      help: 'Histogram for the bundle loading duration by stage.',
+      labelNames: ['name', 'stage'],
+      buckets: bundleBuckets,
       registers: [this.registry],
     });
     collectDefaultMetrics({ register: this.registry });

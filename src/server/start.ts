@@ -12,7 +12,8 @@ import type { RegoCompiler } from '../engine/compiler.js';
 import { Engine, type Decide } from '../engine/engine.js';
 import { defaultCompiler } from '../engine/opa-compiler.js';
 import { createEnricher } from '../pip/index.js';
-import { startTracing, traced } from '../tracing/index.js';
+import { startTracing, tracedRoot } from '../tracing/index.js';
+import { bundleLoadingBuckets } from '../status/config.js';
 import { createRequestListener } from './app.js';
 import { createRequestGate } from './authz.js';
 import type { ListenOptions } from './listen-options.js';
@@ -104,14 +105,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const tls = listenOptions.tls ? new ServerTls(listenOptions.tls, listenOptions.authentication ?? 'off') : undefined;
   // A bad pip section stops start-up here, before any bundle work, with the config path in the message.
   const enricher = config.pip ? createEnricher(config.pip) : undefined;
-  const metrics = new ServerMetrics(requestDurationBuckets(config));
+  const metrics = new ServerMetrics(requestDurationBuckets(config), bundleLoadingBuckets(config));
   // Before any bundle work, so downloads and activations are traced; a bad section stops start-up here.
   const tracing = await startTracing(config.distributed_tracing as Record<string, unknown> | undefined, metrics.registry, logger);
   const compiler = options.compiler ?? defaultCompiler();
   const engine = new Engine(compiler, new HttpSendClient(httpSendSettings(config.verdict?.http_send, config.caching), metrics.observeHttpSend));
   if (options.regoVersion !== undefined) engine.defaultRegoVersion = options.regoVersion;
   const activate = (bundles: Bundle[]) =>
-    traced('bundle.activate', 'internal', () => ({ 'opa.bundle.names': bundles.map((b) => b.name) }), () => engine.activate(bundles));
+    tracedRoot('bundle.activate', 'internal', () => ({ 'opa.bundle.names': bundles.map((b) => b.name) }), () => engine.activate(bundles));
   engine.recordNondeterministic = config.nd_builtin_cache === true;
   await activate([]);
   const plugins = new PluginManager();

@@ -31,14 +31,42 @@ interface StatusSection {
   prometheus_config?: unknown;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * `status.prometheus_config.collectors.bundle_loading_duration_ns.buckets`: the bundle_loading_duration_ns
+ * histogram's upper bounds in nanoseconds, or undefined for OPA's defaults. It is OPA's only collector with
+ * settings; another key is refused (OPA would only warn and ignore it).
+ */
+export function bundleLoadingBuckets(config: VerdictConfig): number[] | undefined {
+  const section = (config.status as StatusSection | undefined)?.prometheus_config;
+  if (section === undefined) return undefined;
+  const fail = (key: string, message: string): never => {
+    throw new StatusConfigError(`status.prometheus_config${key}: ${message}`);
+  };
+  const only = (value: unknown, key: string, allowed: string): Record<string, unknown> => {
+    if (!isObject(value)) return fail(key, 'must be an object');
+    for (const k of Object.keys(value)) if (k !== allowed) fail(`${key}.${k}`, `unknown key (OPA has ${allowed} only)`);
+    return value;
+  };
+  const collectors = only(section, '', 'collectors').collectors;
+  if (collectors === undefined) return undefined;
+  const histogram = only(collectors, '.collectors', 'bundle_loading_duration_ns').bundle_loading_duration_ns;
+  if (histogram === undefined) return undefined;
+  const buckets = only(histogram, '.collectors.bundle_loading_duration_ns', 'buckets').buckets;
+  if (buckets === undefined) return undefined;
+  const key = '.collectors.bundle_loading_duration_ns.buckets';
+  if (!Array.isArray(buckets) || buckets.length === 0 || !buckets.every((b) => typeof b === 'number' && Number.isFinite(b))) return fail(key, 'must be a non-empty list of numbers (nanoseconds)');
+  if (buckets.some((b, i) => i > 0 && b <= buckets[i - 1])) fail(key, `must be in increasing order (got ${JSON.stringify(buckets)})`);
+  return buckets as number[];
+}
+
 /** The status settings of a configuration, or undefined when OPA would not start a status plugin for it. */
 export function statusSettings(config: VerdictConfig): StatusSettings | undefined {
   const section = config.status as StatusSection | undefined;
   if (section === undefined || section === null) return undefined;
   if (section.plugin !== undefined) throw new StatusConfigError(`status.plugin: Verdict has no custom status plugins; use status.service or status.console`);
-  if (section.prometheus_config !== undefined) {
-    throw new StatusConfigError('status.prometheus_config: the bundle_loading_duration_ns buckets are fixed in Verdict (OPA\'s defaults: 1 µs doubling to about 0.5 s)');
-  }
+  bundleLoadingBuckets(config);
   if (section.trigger === 'manual') {
     throw new StatusConfigError('status.trigger: "manual" needs a caller to trigger each report, which `verdict run` does not have; use "periodic"');
   }

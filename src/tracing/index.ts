@@ -1,30 +1,45 @@
 // Distributed tracing, seen from the rest of the server. The OpenTelemetry SDK is loaded (a dynamic import of
 // ./otel.js) only when `distributed_tracing` is configured; until then `activeTracing()` is undefined and every
 // traced place costs one check of it. One tracer serves the process: each worker exports its own spans.
+// There is no async context manager (async_hooks would tax every promise of every request, sampled or not):
+// the current trace is set while a span's function runs synchronously, and code that awaits before making a
+// child span or an outbound request carries it across with currentTrace() / withTrace(). A request not
+// sampled at its root gets no span at all.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import type { Span } from '@opentelemetry/api';
+import type { Context, Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Plugin } from '../server/plugins.js';
 import { tracingSettings } from './config.js';
 
 export type { Span } from '@opentelemetry/api';
 export type SpanAttributes = Record<string, string | number | boolean | string[] | undefined>;
+/** A trace a piece of work belongs to (an OpenTelemetry context holding its span); opaque outside the tracer. */
+export type TraceContext = Context;
 
 export interface Tracing {
   /**
-   * Runs an incoming HTTP request inside a server span that continues the caller's trace (W3C traceparent and
-   * tracestate, or B3). The span ends when the response is sent or the connection closes.
+   * Runs an incoming HTTP request inside a server span when it continues a caller's trace (W3C traceparent and
+   * tracestate, or B3) or is drawn for sampling; otherwise just runs `handle`. The span, read back with
+   * traceOf(req), ends when the response is sent or the connection closes.
    */
-  serve(req: IncomingMessage, res: ServerResponse, name: string, attributes: SpanAttributes, handle: () => void): void;
-  /** Runs `fn` inside a span that continues the trace in `headers` (a gRPC call's metadata, say). */
-  continueFrom<T>(headers: IncomingHttpHeaders, name: string, attributes: SpanAttributes, fn: (span: Span) => Promise<T>): Promise<T>;
-  /** Runs `fn` inside a child span of the current one; the span ends when `fn` returns or its promise settles. */
-  span<T>(name: string, kind: 'internal' | 'client', attributes: SpanAttributes, fn: (span: Span) => T): T;
+  serve(req: IncomingMessage, res: ServerResponse, describe: () => { name: string; attributes: SpanAttributes }, handle: () => void): void;
+  /** Runs `fn` inside a server span that continues the trace in `headers` (a gRPC call's metadata), as serve does. */
+  continueFrom<T>(headers: IncomingHttpHeaders, describe: () => { name: string; attributes: SpanAttributes }, fn: (trace?: TraceContext) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` inside a child span of the current trace; the span ends when `fn` returns or its promise settles.
+   * Without a current trace, `root` work (bundle downloads, log uploads) starts one when drawn for sampling;
+   * other work is just run.
+   */
+  span<T>(name: string, kind: 'internal' | 'client', attributes: () => SpanAttributes, fn: (span?: Span) => T, root?: boolean): T;
+  /** The current trace: set while a span's function runs synchronously, and by within() after an await. */
+  current(): TraceContext | undefined;
+  /** Runs `fn` with `trace` current. */
+  within<T>(trace: TraceContext, fn: () => T): T;
   /** Adds the current span's context to outbound request headers (traceparent, tracestate). */
   inject(headers: Record<string, string>): void;
-  /** The current span's trace and span ids, when it is sampled or continues a trace. */
-  ids(): { trace_id: string; span_id: string } | undefined;
+  /** The trace and span ids of a trace's span. */
+  ids(trace: TraceContext): { trace_id: string; span_id: string } | undefined;
   /** Exports what is queued and stops. */
   shutdown(): Promise<void>;
 }
@@ -36,15 +51,41 @@ export function activeTracing(): Tracing | undefined {
   return active;
 }
 
-/** Runs `fn` in a child span when tracing is on; otherwise just runs it. */
+/** Runs `fn` in a child span of the current trace when there is one; otherwise just runs it. */
 export function traced<T>(name: string, kind: 'internal' | 'client', attributes: () => SpanAttributes, fn: (span?: Span) => T): T {
-  return active ? active.span(name, kind, attributes(), fn) : fn();
+  return active ? active.span(name, kind, attributes, fn) : fn();
+}
+
+/** Runs background work (no request behind it) in a span of its own trace, or of the current one. */
+export function tracedRoot<T>(name: string, kind: 'internal' | 'client', attributes: () => SpanAttributes, fn: (span?: Span) => T): T {
+  return active ? active.span(name, kind, attributes, fn, true) : fn();
+}
+
+/** The current trace, to carry across an await (see withTrace). */
+export function currentTrace(): TraceContext | undefined {
+  return active?.current();
+}
+
+/** Runs `fn` with a trace carried across an await made current again. */
+export function withTrace<T>(trace: TraceContext | undefined, fn: () => T): T {
+  return trace && active ? active.within(trace, fn) : fn();
 }
 
 /** Adds the trace context to outbound headers when tracing is on. */
 export function injectTraceContext(headers: Record<string, string>): Record<string, string> {
   active?.inject(headers);
   return headers;
+}
+
+const traceKey = Symbol('verdict.trace');
+
+/** The trace an incoming HTTP request is part of (set by Tracing.serve), if any. */
+export function traceOf(req: IncomingMessage | undefined): TraceContext | undefined {
+  return req && (req as IncomingMessage & { [traceKey]?: TraceContext })[traceKey];
+}
+
+export function setTraceOf(req: IncomingMessage, trace: TraceContext): void {
+  (req as IncomingMessage & { [traceKey]?: TraceContext })[traceKey] = trace;
 }
 
 /**

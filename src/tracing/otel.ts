@@ -2,20 +2,19 @@
 // OTLP (gRPC or HTTP) through a batch processor whose queue is bounded: when the collector is slow or down,
 // spans beyond the queue are dropped and counted, and no request ever waits for the exporter.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Context, type ContextManager, type Span, type Tracer } from '@opentelemetry/api';
 import { credentials as grpcCredentials } from '@grpc/grpc-js';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as HttpExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TracerProvider, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { TracingSettings } from './config.js';
-import type { SpanAttributes, Tracing } from './index.js';
+import { setTraceOf, type SpanAttributes, type TraceContext, type Tracing } from './index.js';
 import { verdictVersion } from '../version.js';
 
 const kinds = { internal: SpanKind.INTERNAL, client: SpanKind.CLIENT };
@@ -31,17 +30,19 @@ export function createTracing(settings: TracingSettings, registry: Registry, log
   );
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName, ...settings.resource }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampleRatio) }),
+    // OPA's sampling: a caller's sampled flag is followed; a new trace is sampled at sample_percentage. The
+    // draw for a new trace is made before any span exists (SdkTracing.drawn), so the SDK samples every root
+    // it is asked for.
+    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     spanProcessors: [processor],
   });
-  // Context follows the request through its promises (PIP lookups, http.send) without being passed along.
-  const contextManager = new AsyncLocalStorageContextManager().enable();
+  const contextManager = new SyncContextManager();
   context.setGlobalContextManager(contextManager);
   // W3C trace context in and out; B3 (single or multi header) is read too, for gateways that send only B3.
   const w3c = new W3CTraceContextPropagator();
   const extractor = new CompositePropagator({ propagators: [new B3Propagator({ injectEncoding: B3InjectEncoding.MULTI_HEADER }), w3c] });
   const tracer = provider.getTracer('verdict', verdictVersion);
-  return new SdkTracing(tracer, extractor, w3c, async () => {
+  return new SdkTracing(tracer, extractor, w3c, settings.sampleRatio, async () => {
     // The last export failing (the collector is down) is counted like the others; it does not fail the shutdown.
     await provider.shutdown().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'Spans left at shutdown could not be exported.'));
     context.disable();
@@ -54,11 +55,14 @@ class SdkTracing implements Tracing {
     private readonly tracer: Tracer,
     private readonly extractor: CompositePropagator,
     private readonly injector: W3CTraceContextPropagator,
+    private readonly ratio: number,
     readonly shutdown: () => Promise<void>,
   ) {}
 
-  serve(req: IncomingMessage, res: ServerResponse, name: string, attributes: SpanAttributes, handle: () => void): void {
-    const parent = this.extract(req.headers);
+  serve(req: IncomingMessage, res: ServerResponse, describe: () => { name: string; attributes: SpanAttributes }, handle: () => void): void {
+    const parent = this.begin(req.headers);
+    if (!parent) return handle();
+    const { name, attributes } = describe();
     const span = this.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes: clean(attributes) }, parent);
     const end = () => {
       res.off('finish', end);
@@ -69,30 +73,58 @@ class SdkTracing implements Tracing {
     };
     res.on('finish', end);
     res.on('close', end);
-    context.with(trace.setSpan(parent, span), handle);
+    const traced = trace.setSpan(parent, span);
+    setTraceOf(req, traced);
+    context.with(traced, handle);
   }
 
-  continueFrom<T>(headers: IncomingHttpHeaders, name: string, attributes: SpanAttributes, fn: (span: Span) => Promise<T>): Promise<T> {
-    const parent = this.extract(headers);
+  continueFrom<T>(headers: IncomingHttpHeaders, describe: () => { name: string; attributes: SpanAttributes }, fn: (trace?: TraceContext) => Promise<T>): Promise<T> {
+    const parent = this.begin(headers);
+    if (!parent) return fn();
+    const { name, attributes } = describe();
     const span = this.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes: clean(attributes) }, parent);
+    const traced = trace.setSpan(parent, span);
+    return context.with(traced, () => settle(span, () => fn(traced)));
+  }
+
+  span<T>(name: string, kind: 'internal' | 'client', attributes: () => SpanAttributes, fn: (span?: Span) => T, root = false): T {
+    const parent = context.active();
+    if (trace.getSpan(parent) === undefined && !(root && this.drawn())) return fn();
+    const span = this.tracer.startSpan(name, { kind: kinds[kind], attributes: clean(attributes()) }, parent);
     return context.with(trace.setSpan(parent, span), () => settle(span, fn));
   }
 
-  span<T>(name: string, kind: 'internal' | 'client', attributes: SpanAttributes, fn: (span: Span) => T): T {
-    const parent = context.active();
-    const span = this.tracer.startSpan(name, { kind: kinds[kind], attributes: clean(attributes) }, parent);
-    return context.with(trace.setSpan(parent, span), () => settle(span, fn));
+  current(): TraceContext | undefined {
+    const now = context.active();
+    return now === ROOT_CONTEXT ? undefined : now;
+  }
+
+  within<T>(trace: TraceContext, fn: () => T): T {
+    return context.with(trace, fn);
   }
 
   inject(headers: Record<string, string>): void {
     this.injector.inject(context.active(), headers, { set: (carrier, key, value) => void (carrier[key] = value) });
   }
 
-  ids(): { trace_id: string; span_id: string } | undefined {
-    const span = trace.getSpan(context.active());
+  ids(traced: TraceContext): { trace_id: string; span_id: string } | undefined {
+    const span = trace.getSpan(traced);
     if (!span) return undefined;
     const { traceId, spanId } = span.spanContext();
     return { trace_id: traceId, span_id: spanId };
+  }
+
+  /**
+   * The context a request's server span starts from: the caller's trace when the headers carry one (its sampled
+   * flag decides), else a new trace when drawn at sample_percentage, else none: the request is not traced.
+   */
+  private begin(headers: IncomingHttpHeaders): Context | undefined {
+    if (headers.traceparent !== undefined || headers.b3 !== undefined || headers['x-b3-traceid'] !== undefined) return this.extract(headers);
+    return this.drawn() ? ROOT_CONTEXT : undefined;
+  }
+
+  private drawn(): boolean {
+    return this.ratio >= 1 || (this.ratio > 0 && Math.random() < this.ratio);
   }
 
   private extract(headers: IncomingHttpHeaders): Context {
@@ -100,6 +132,46 @@ class SdkTracing implements Tracing {
       keys: (carrier) => Object.keys(carrier),
       get: (carrier, key) => carrier[key],
     });
+  }
+}
+
+/**
+ * The current context while a function runs synchronously, and nothing across awaits: async_hooks (what an
+ * async context manager needs) would cost every promise of every request. Work that awaits carries its trace.
+ */
+class SyncContextManager implements ContextManager {
+  private now: Context = ROOT_CONTEXT;
+
+  active(): Context {
+    return this.now;
+  }
+
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+    const before = this.now;
+    this.now = ctx;
+    try {
+      return fn.call(thisArg, ...args);
+    } finally {
+      this.now = before;
+    }
+  }
+
+  bind<T>(ctx: Context, target: T): T {
+    if (typeof target !== 'function') return target;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const manager = this;
+    return function (this: unknown, ...args: unknown[]) {
+      return manager.with(ctx, () => (target as (...a: unknown[]) => unknown).apply(this, args));
+    } as T;
+  }
+
+  enable(): this {
+    return this;
+  }
+
+  disable(): this {
+    this.now = ROOT_CONTEXT;
+    return this;
   }
 }
 

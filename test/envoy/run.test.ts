@@ -86,6 +86,7 @@ describe('Envoy and gateway callouts through startServer, recorded by the decisi
     assert.deepEqual(input.version, { ext_authz: 'v3', encoding: 'protojson' });
     assert.deepEqual(event.result, { allowed: true, headers: { 'x-user': 'alice' }, request_headers_to_remove: ['authorization'] });
     assert.ok(bundle in (event.bundles ?? {}), 'the event names the active bundle');
+    assert.equal(typeof event.req_id, 'number', 'the Check is numbered like an HTTP request (OPA\'s req_id)');
   });
 
   test('gRPC Check denied: PERMISSION_DENIED with the policy status, recorded', async () => {
@@ -94,6 +95,7 @@ describe('Envoy and gateway callouts through startServer, recorded by the decisi
     assert.deepEqual((response?.deniedResponse as { status: unknown }).status, { code: 403 });
     assert.deepEqual(lastEvent().result, { allowed: false, http_status: 403, body: 'forbidden' });
     assert.equal(lastEvent().decision_id, metadataId(response));
+    assert.equal(lastEvent().req_id, events.at(-2)!.req_id! + 1, 'each Check has the next number');
   });
 
   test('gRPC Check whose path does not parse: 400 denial, recorded with the raw request and the error', async () => {
@@ -106,6 +108,7 @@ describe('Envoy and gateway callouts through startServer, recorded by the decisi
     assert.deepEqual(event.error, { code: 'request_parse_error', message: 'invalid URL escape "%zz"' });
     assert.equal((event.input as { attributes: { request: { http: { path: string } } } }).attributes.request.http.path, '/api/%zz');
     assert.equal('result' in event, false);
+    assert.equal(event.req_id, events.at(-2)!.req_id! + 1);
   });
 
   test('gRPC health is SERVING and /health?plugins counts the plugin', async () => {
@@ -122,6 +125,7 @@ describe('Envoy and gateway callouts through startServer, recorded by the decisi
     assert.equal(res.headers['x-decision-id'], event.decision_id);
     const http = (event.input as { attributes: { request: { http: { path: string; method: string; scheme: string } } } }).attributes.request.http;
     assert.deepEqual([http.method, http.path, http.scheme], ['GET', '/api/orders?page=2', 'https']);
+    assert.equal(typeof event.req_id, 'number', 'the callout\'s request number (OPA\'s req_id)');
   });
 
   test('HTTP callout for nginx (X-Original-*): no token is 401 with the challenge', async () => {
@@ -144,6 +148,7 @@ describe('Envoy and gateway callouts through startServer, recorded by the decisi
     assert.equal(res.status, 400);
     assert.deepEqual(JSON.parse(res.body.toString()), { code: 'request_parse_error', message: 'invalid URL escape "%zz"' });
     assert.equal(res.headers['x-decision-id'], lastEvent().decision_id);
+    assert.equal(typeof lastEvent().req_id, 'number');
     assert.equal(lastEvent().error?.code, 'request_parse_error');
   });
 

@@ -52,6 +52,9 @@ const differingValues: Record<string, Record<string, ValueDifference>> = {
   opa_info: { version: { opa: ['1.22.4'], verdict: 'own' } },
 };
 
+/** status.prometheus_config.collectors.bundle_loading_duration_ns.buckets, given to both. */
+const bundleBuckets = [1000, 1000000, 1000000000];
+
 const file = (path: string, body: string): BundleFile => ({ path, data: Buffer.from(body) });
 
 let cp: TestBundleServer;
@@ -76,7 +79,7 @@ before(async () => {
     `services:\n  cp:\n    url: ${cp.url}\n` +
       `bundles:\n  authz: { service: cp, resource: bundles/authz, polling: ${polling} }\n  missing: { service: cp, resource: bundles/missing, polling: ${polling} }\n` +
       `decision_logs:\n  service: cp\n  reporting: { min_delay_seconds: 1, max_delay_seconds: 1 }\n` +
-      `status:\n  prometheus: true\n`,
+      `status:\n  prometheus: true\n  prometheus_config:\n    collectors:\n      bundle_loading_duration_ns:\n        buckets: [${bundleBuckets.join(', ')}]\n`,
   );
   const [opaPort, verdictPort] = await Promise.all([freePort(), freePort()]);
   opaUrl = `http://127.0.0.1:${opaPort}`;
@@ -215,6 +218,15 @@ test('the same requests give the same status codes, metric names and label sets 
   // Two workers, one view: the gauges that say what the server is are not summed over the workers.
   assert.deepEqual(v.get('opa_info')!.samples.map((s) => s.value), [1]);
   assert.ok(v.get('plugin_status_gauge')!.samples.every((s) => s.value === 1), 'plugin_status_gauge is 1 per plugin and state');
+
+  // status.prometheus_config: both use the configured bundle_loading_duration_ns buckets.
+  const bucketBounds = async (url: string) => {
+    const text = (await send(url, 'GET', '/metrics')).body.toString();
+    return sorted([...new Set([...text.matchAll(/^bundle_loading_duration_ns_bucket\{[^}]*le="([^"]+)"/gm)].map((m) => m[1]))]);
+  };
+  const opaBounds = await bucketBounds(opaUrl);
+  assert.deepEqual(opaBounds.length, bundleBuckets.length + 1, `OPA took the configured buckets: ${opaBounds}`);
+  assert.deepEqual(sorted((await bucketBounds(verdictUrl)).map(Number).map(String)), sorted(opaBounds.map(Number).map(String)));
 
   // The request histogram: every code/handler/method series, lowercase methods, nothing for /metrics or 404s.
   const series = (f: Family) => sorted(f.samples.map((s) => `${s.labels.code} ${s.labels.handler} ${s.labels.method}`).filter((x, i, all) => all.indexOf(x) === i));

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/config.js';
 import { discoverySettings } from '../../src/discovery/config.js';
-import { statusSettings } from '../../src/status/config.js';
+import { bundleLoadingBuckets, statusSettings } from '../../src/status/config.js';
 
 const services = `services:\n  a:\n    url: http://127.0.0.1:1\n  b:\n    url: http://127.0.0.1:2\n`;
 const status = (yaml: string) => statusSettings(parseConfig(yaml, 'c.yaml'));
@@ -19,9 +19,19 @@ test('status: the first service by default unless console or prometheus say othe
   assert.throws(() => status(`${services}status: { service: c }\n`), /invalid service name "c" in status/);
 });
 
+test('status.prometheus_config: the bundle_loading_duration_ns buckets, as OPA takes them', () => {
+  const config = parseConfig('status:\n  prometheus: true\n  prometheus_config:\n    collectors:\n      bundle_loading_duration_ns:\n        buckets: [1000, 1000000, 1000000000]\n', 'c.yaml');
+  assert.deepEqual(bundleLoadingBuckets(config), [1000, 1000000, 1000000000]);
+  assert.equal(bundleLoadingBuckets(parseConfig('status: { prometheus: true }\n', 'c.yaml')), undefined);
+});
+
 test('status: keys Verdict cannot honour stop start-up, naming themselves', () => {
   assert.throws(() => status(`status: { plugin: custom }\n`), /status\.plugin/);
-  assert.throws(() => status(`status: { console: true, prometheus_config: { bundle_loading_duration_ns: { buckets: [1] } } }\n`), /status\.prometheus_config/);
+  // OPA's shape is prometheus_config.collectors.<name>; a collector without settings in OPA is refused.
+  assert.throws(() => status(`status: { console: true, prometheus_config: { bundle_loading_duration_ns: { buckets: [1] } } }\n`), /status\.prometheus_config\.bundle_loading_duration_ns: unknown key/);
+  assert.throws(() => status(`status: { prometheus: true, prometheus_config: { collectors: { http_request_duration_seconds: {} } } }\n`), /status\.prometheus_config\.collectors\.http_request_duration_seconds: unknown key/);
+  assert.throws(() => status(`status: { prometheus: true, prometheus_config: { collectors: { bundle_loading_duration_ns: { buckets: "x" } } } }\n`), /buckets: must be a non-empty list of numbers/);
+  assert.throws(() => status(`status: { prometheus: true, prometheus_config: { collectors: { bundle_loading_duration_ns: { buckets: [10, 5] } } } }\n`), /buckets: must be in increasing order/);
   assert.throws(() => status(`${services}status: { trigger: manual }\n`), /status\.trigger/);
   assert.throws(() => parseConfig('status: { consol: true }\n', 'c.yaml'), /at \/status: unknown key "consol"/);
 });

@@ -9,6 +9,7 @@ import { ConfigError, parseConfig } from '../../src/config/config.js';
 import { tracingSettings } from '../../src/tracing/config.js';
 import { activeTracing } from '../../src/tracing/index.js';
 import type { RunningServer } from '../../src/server/start.js';
+import type { DecisionEvent } from '../../src/decisionlog/event.js';
 import { startVerdict, writeTree } from '../server/harness.js';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
@@ -52,6 +53,50 @@ describe('distributed_tracing settings', () => {
   test('a blocking batch processor and unknown resource keys are refused when the config is read', () => {
     assert.throws(() => parseConfig(JSON.stringify({ distributed_tracing: { type: 'grpc', batch_span_processor_options: { blocking: true } } }), 'c.json'), /distributed_tracing\.batch_span_processor_options: .*blocking: true is refused/);
     assert.throws(() => parseConfig(JSON.stringify({ distributed_tracing: { type: 'grpc', resource: { region: 'eu' } } }), 'c.json'), /unknown key "region"/);
+  });
+});
+
+describe('sampling: a caller\'s sampled flag is followed, new traces are drawn at sample_percentage', () => {
+  let verdict: RunningServer;
+  const events: DecisionEvent[] = [];
+  const traceId = '0af7651916cd43dd8448eb211c80319c';
+
+  before(async () => {
+    const bundle = writeTree({ 'x.rego': 'package x\nallow if input.user == "alice"\n' });
+    // Nothing listens on the collector's port: exports fail and are counted, decisions are unaffected.
+    verdict = await startVerdict('distributed_tracing:\n  type: http\n  address: 127.0.0.1:9\n  sample_percentage: 0\n  batch_span_processor_options: { export_timeout_ms: 500 }\n', [bundle], (e) => events.push(e));
+  });
+
+  after(async () => {
+    await verdict?.close();
+  });
+
+  const decide = (headers: Record<string, string>) =>
+    fetch(`${verdict.url}/v1/data/x/allow`, { method: 'POST', headers, body: JSON.stringify({ input: { user: 'alice' } }) }).then(async (r) => {
+      assert.equal(r.status, 200);
+      const body = (await r.json()) as { result: boolean; decision_id: string };
+      assert.equal(body.result, true);
+      const event = events.at(-1)!;
+      assert.equal(event.decision_id, body.decision_id);
+      return event;
+    });
+
+  test('at 0 %, a request that starts no trace has no span: its event has no trace ids', async () => {
+    const event = await decide({});
+    assert.equal(event.trace_id, undefined);
+    assert.equal(event.span_id, undefined);
+    assert.equal(typeof event.req_id, 'number');
+  });
+
+  test('at 0 %, a caller\'s trace is continued (W3C sampled, W3C not sampled, B3)', async () => {
+    for (const flags of ['01', '00']) {
+      const event = await decide({ traceparent: `00-${traceId}-00f067aa0ba902b7-${flags}` });
+      assert.equal(event.trace_id, traceId, `flags ${flags}`);
+      assert.match(event.span_id ?? '', /^[0-9a-f]{16}$/);
+      assert.notEqual(event.span_id, '00f067aa0ba902b7', 'the decision\'s own span');
+    }
+    const b3 = await decide({ b3: `${traceId}-00f067aa0ba902b7-1` });
+    assert.equal(b3.trace_id, traceId);
   });
 });
 

@@ -106,7 +106,8 @@ export class HttpSendClient {
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
       const { response, headers } = await traced('http.send', 'client', () => spanAttributes(req), async (span) => {
-        const exchanged = await this.exchangeWithRetries(req);
+        // The span's context, taken now: the request goes out after awaits (TLS files, retries).
+        const exchanged = await this.exchangeWithRetries(req, injectTraceContext({}));
         span?.setAttribute('http.response.status_code', exchanged.response.status_code as number);
         return exchanged;
       });
@@ -128,10 +129,10 @@ export class HttpSendClient {
     if (lifetime > 0) this.cache.set(req.cacheKey, { ok: true, value: response }, lifetime, this.settings.cacheMaxBytes === undefined ? 0 : JSON.stringify(response).length);
   }
 
-  private async exchangeWithRetries(req: HttpSendRequest): Promise<{ response: HttpSendResponse; headers: IncomingMessage['headers'] }> {
+  private async exchangeWithRetries(req: HttpSendRequest, traceHeaders: Record<string, string>): Promise<{ response: HttpSendResponse; headers: IncomingMessage['headers'] }> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.exchange(req);
+        return await this.exchange(req, traceHeaders);
       } catch (err) {
         if (!(err instanceof NetworkError) || attempt >= req.maxRetryAttempts) throw err;
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1000)));
@@ -140,7 +141,7 @@ export class HttpSendClient {
   }
 
   /** One request with its redirects (followed only with enable_redirect, as OPA), under one deadline. */
-  private async exchange(req: HttpSendRequest): Promise<{ response: HttpSendResponse; headers: IncomingMessage['headers'] }> {
+  private async exchange(req: HttpSendRequest, traceHeaders: Record<string, string>): Promise<{ response: HttpSendResponse; headers: IncomingMessage['headers'] }> {
     const timeoutMs = req.timeoutMs ?? this.settings.defaultTimeoutMs;
     const signal = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
     const tls = await tlsConnectOptions(req);
@@ -149,7 +150,7 @@ export class HttpSendClient {
     let body = req.body;
     for (let hops = 0; ; hops++) {
       if (this.allowList && !this.allowList.allows(url)) throw new HttpSendError('eval_builtin_error', `disallowed host: ${url.hostname}`);
-      const res = await roundTrip(url, method, headersFor(req, body), body, tls, signal, req.method);
+      const res = await roundTrip(url, method, headersFor(req, body, traceHeaders), body, tls, signal, req.method);
       const location = res.headers.location;
       if (!req.enableRedirect || !location || ![301, 302, 303, 307, 308].includes(res.statusCode ?? 0)) {
         const raw = await readBody(res, this.settings.maxResponseBytes, url, req.method, signal);
@@ -194,11 +195,11 @@ function spanAttributes(req: HttpSendRequest): SpanAttributes {
   }
 }
 
-function headersFor(req: HttpSendRequest, body: string | undefined): Record<string, string> {
+function headersFor(req: HttpSendRequest, body: string | undefined, traceHeaders: Record<string, string>): Record<string, string> {
   const headers: Record<string, string> = { ...req.headers };
   const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
   // The policy's own traceparent header, if it sets one, wins over the span's.
-  if (!has('traceparent')) injectTraceContext(headers);
+  if (!has('traceparent')) Object.assign(headers, traceHeaders);
   if (!has('user-agent')) headers['User-Agent'] = 'Verdict (http.send)';
   // OPA gives a request with its own TLS settings a transport of its own without keep-alive.
   if (hasOwnTls(req)) headers.Connection = 'close';

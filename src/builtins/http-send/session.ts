@@ -6,6 +6,7 @@
 import { canonicalJson, HttpSendError, parseRequest, raiseErrorOf, type HttpSendRequest } from './request.js';
 import type { HttpSendClient, HttpSendResponse } from './client.js';
 import { noteBuiltinFailure } from '../failures.js';
+import { currentTrace, withTrace } from '../../tracing/index.js';
 
 /** Thrown through the wasm module to abort an evaluation that needs a response not fetched yet. */
 export class NeedsResponse extends Error {
@@ -46,6 +47,8 @@ export class HttpSendSession {
 
   /** Set when replaying a logged decision: answers come from its nd_builtin_cache only, nothing is sent. */
   private readonly replaying: boolean;
+  /** The decision's trace: requests are fetched after an await, as its children. */
+  private readonly trace = currentTrace();
 
   constructor(
     private readonly client: HttpSendClient,
@@ -123,7 +126,7 @@ export class HttpSendSession {
     this.fetched++;
     let answer: Answer;
     try {
-      answer = await this.client.send(needed.request);
+      answer = await withTrace(this.trace, () => this.client.send(needed.request));
     } catch (err) {
       if (!(err instanceof HttpSendError)) throw err;
       answer = err;

@@ -105,7 +105,7 @@ function objectKeyHeads(module: Module): boolean {
   return !module.rules.some((r) => r.head.ref.length > 2);
 }
 
-/** A body of just `true` says nothing: the rule is printed as if it had none. */
+/** A body of just `true` says nothing: the rule is printed as if it had none (unless an `else` follows it). */
 function trivialBody(body: Body): boolean {
   if (body.length !== 1) return false;
   const e = body[0];
@@ -125,7 +125,7 @@ function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean, style: He
   else if (style.objectKeys && head.ref.length === 2 && head.ref[1].type === 'string') out += `${printer.term(head.ref[0], 0)}[${printer.term(head.ref[1], 0)}]`;
   else out += printer.ref(head.ref, 0);
   if (head.args) out += `(${head.args.map((a) => printer.term(a, 0)).join(', ')})`;
-  const dropBody = rule.generatedBody === true || trivialBody(rule.body);
+  const dropBody = rule.generatedBody === true || (trivialBody(rule.body) && !rule.else);
   const impliedTrue = !keywords && !head.assign && head.value?.type === 'boolean' && head.value.value && !dropBody;
   if (head.value && !impliedTrue && (!head.generatedValue || (dropBody && !rule.generatedBody))) {
     out += `${head.assign || printer.v1 || (head.generatedValue && keywords) ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
@@ -169,7 +169,7 @@ function elseText(rule: Rule, printer: TermPrinter, keywords: boolean, afterInli
   let out = braceOnRow ? (afterInline ? '\n else' : ' else') : '\n\nelse';
   const head = rule.head;
   const dropBody = rule.generatedBody === true || rule.body.every((e) => e.generated)
-    || (trivialBody(rule.body) && (head.generatedValue || !keywords));
+    || (trivialBody(rule.body) && (head.generatedValue || !keywords) && !rule.else);
   if (head.value && (!head.generatedValue || dropBody)) out += `${head.assign || printer.v1 ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
   if (!dropBody) out += bodyText(rule, printer, keywords, rule.loc.row);
   return out;

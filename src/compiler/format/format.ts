@@ -24,7 +24,7 @@ export function formatModule(module: Module, source: string): string {
   const comments = new CommentQueue(module.comments);
   const printer = new TermPrinter(source, comments, module.regoVersion === 'v1');
   const keywords = usesKeywords(module);
-  const style = { objectKeys: objectKeyHeads(module) };
+  const style = { objectKeys: objectKeyHeads(module), contains: keywords || imports(module, 'future.keywords.contains') };
   const lines: string[] = [];
   const push = (...ls: string[]) => lines.push(...ls);
 
@@ -80,11 +80,11 @@ function importKey(imp: Import): string {
 
 /** Whether `if` and `contains` are written: always in v1, in v0 once `future.keywords` (or rego.v1) brings them. */
 function usesKeywords(module: Module): boolean {
-  if (module.regoVersion === 'v1') return true;
-  return module.imports.some((imp) => {
-    const path = importKey({ ...imp, alias: undefined });
-    return path === 'future.keywords' || path === 'future.keywords.if' || path === 'rego.v1' || path === 'rego.v2';
-  });
+  return module.regoVersion === 'v1' || imports(module, 'future.keywords', 'future.keywords.if', 'rego.v1', 'rego.v2');
+}
+
+function imports(module: Module, ...paths: string[]): boolean {
+  return module.imports.some((imp) => paths.includes(importKey({ ...imp, alias: undefined })));
 }
 
 /**
@@ -114,13 +114,15 @@ function trivialBody(body: Body): boolean {
 
 interface HeadStyle {
   objectKeys: boolean;
+  /** `contains` is written where `if` is not: v0 with only future.keywords.contains imported. */
+  contains: boolean;
 }
 
 function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean, style: HeadStyle): string {
   const head = rule.head;
   let out = rule.default ? 'default ' : '';
   const isSet = head.key !== undefined && head.value === undefined;
-  if (isSet && keywords) out += `${printer.ref(head.ref, 0)} contains ${printer.term(head.key!, 0)}`;
+  if (isSet && style.contains) out += `${printer.ref(head.ref, 0)} contains ${printer.term(head.key!, 0)}`;
   else if (isSet) out += `${printer.ref(head.ref, 0)}[${printer.term(head.key!, 0)}]`;
   else if (style.objectKeys && head.ref.length === 2 && head.ref[1].type === 'string') out += `${printer.term(head.ref[0], 0)}[${printer.term(head.ref[1], 0)}]`;
   else out += printer.ref(head.ref, 0);

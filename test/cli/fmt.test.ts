@@ -17,6 +17,8 @@ const files: Record<string, string> = {
   'v0.rego': 'package c\np[x] { x := 1 }\nq = 1 { true }\n',
   'broken.rego': 'package d\np {',
   'hunks.rego': 'package e\nimport rego.v1\np   if {  x := 1\n  x == 1 }\n\n\n\nq := [1,2,\n3]\n\nr if   true\ns := {"a":1,\n"b" : [ 2 ]}\n# a comment\nt contains x if { some x in [1,2];x>1 }\n',
+  'imports.rego': 'package g\n\nimport future.keywords.if\nimport rego.v1\nimport data.x\n\np if input.x == 1\n',
+  'keywords.rego': 'package h\n\nimport future.keywords.if\nimport future.keywords\n\np if { input.x == 1 }\n',
   'unicode.rego': 'package f\np := "äö😀"   # ü\nq := {"😀":1}\n',
   'notes.txt': 'not rego',
 };
@@ -44,6 +46,8 @@ describe('verdict fmt matches opa fmt', () => {
   const cases = [
     ['messy.rego'], ['tidy.rego'], ['-l', 'messy.rego', 'tidy.rego'], ['-d', 'tidy.rego'], ['-d', 'messy.rego'], ['-d', 'hunks.rego'],
     ['-d', 'unicode.rego'], ['-d', 'messy.rego', 'tidy.rego', 'hunks.rego'], ['-d', '--fail', 'hunks.rego'], ['-d', '--v0-compatible', 'v0.rego'],
+    ['--drop-v0-imports', 'imports.rego', 'keywords.rego'], ['--drop-v0-imports', '--v0-compatible', 'imports.rego', 'keywords.rego'],
+    ['--drop-v0-imports', '-l', 'imports.rego', 'tidy.rego'],
     ['-w', 'messy.rego', 'tidy.rego'], ['--fail', 'messy.rego'], ['--fail', 'tidy.rego'], ['-l', '--fail', 'messy.rego'],
     ['--v0-compatible', 'v0.rego'], ['-l', '--v0-compatible', 'v0.rego'], ['v0.rego'], ['broken.rego'], ['-l', 'broken.rego'],
     ['missing.rego'], ['notes.txt'], ['-l', '.'],
@@ -90,8 +94,8 @@ describe('verdict fmt matches opa fmt', () => {
   });
 
   it('refuses flags it does not implement, by name', () => {
-    const out = run([process.execPath, main], ['--drop-v0-imports', 'tidy.rego'], join(dir, 'src'));
+    const out = run([process.execPath, main], ['--v0-v1', 'tidy.rego'], join(dir, 'src'));
     assert.equal(out.status, 1);
-    assert.match(out.stderr, /--drop-v0-imports is not supported/);
+    assert.match(out.stderr, /--v0-v1 is not supported/);
   });
 });

@@ -12,15 +12,31 @@ export interface FormatResult {
   errors: RegoError[];
 }
 
+export interface FormatOptions {
+  /** Leave out the imports that only bring v1 syntax to v0 (`rego.v1`, `future.keywords…`), as `--drop-v0-imports`. */
+  dropV0Imports?: boolean;
+}
+
 /** Parses and formats one source file; parse errors come back as OPA's parser reports them. */
-export function formatSource(file: string, source: string, regoVersion: 'v0' | 'v1'): FormatResult {
+export function formatSource(file: string, source: string, regoVersion: 'v0' | 'v1', options: FormatOptions = {}): FormatResult {
   const parsed = parseModule(file, source, { regoVersion });
   if (!parsed.module) return { errors: parsed.errors };
   if (parsed.errors.length > 0) return { errors: parsed.errors };
-  return { text: formatModule(parsed.module, source), errors: [] };
+  return { text: formatModule(parsed.module, source, options), errors: [] };
 }
 
-export function formatModule(module: Module, source: string): string {
+/**
+ * The imports printed. With dropV0Imports, v1 needs neither `rego.v1` nor `future.keywords`; v0 keeps `rego.v1`
+ * (its v1 syntax still needs it) and drops `future.keywords` only where `rego.v1` already brings the keywords.
+ */
+function printedImports(module: Module, options: FormatOptions): Import[] {
+  if (!options.dropV0Imports) return module.imports;
+  const keywordsImport = (imp: Import) => /^future\.keywords(\.|$)/.test(importKey({ ...imp, alias: undefined }));
+  if (module.regoVersion === 'v1') return module.imports.filter((imp) => !keywordsImport(imp) && !imports({ ...module, imports: [imp] }, 'rego.v1'));
+  return imports(module, 'rego.v1') ? module.imports.filter((imp) => !keywordsImport(imp)) : module.imports;
+}
+
+export function formatModule(module: Module, source: string, options: FormatOptions = {}): string {
   const comments = new CommentQueue(module.comments);
   const printer = new TermPrinter(source, comments, module.regoVersion === 'v1');
   const keywords = usesKeywords(module);
@@ -31,12 +47,13 @@ export function formatModule(module: Module, source: string): string {
   push(...comments.before(module.package.loc.offset));
   push(withTrailing(`package ${printer.ref([{ ...module.package.path[1], type: 'var', value: stringValue(module.package.path[1]) } as Term, ...module.package.path.slice(2)], 0)}`, printer, module.package.loc.end));
 
-  if (module.imports.length > 0) {
+  const kept = printedImports(module, options);
+  if (kept.length > 0) {
     push('');
-    const first = module.imports[0].loc.offset;
+    const first = kept[0].loc.offset;
     const before = comments.before(first);
     if (before.length > 0) push(...before, '');
-    for (const imp of [...module.imports].sort(compareImports)) {
+    for (const imp of [...kept].sort(compareImports)) {
       push(...comments.before(imp.loc.offset));
       push(withTrailing(importText(imp, printer), printer, imp.loc.end));
     }

@@ -3,18 +3,13 @@
 // list (a regression), and when a listed module now matches (an improvement: remove it from the list).
 //   npm run fmt:differential -- [--show N] [--full N] [--filter TEXT]
 // --show lists the N most frequent first differences, --full prints N differing modules whole.
-import { readFileSync } from 'node:fs';
-import { compareWithOpa, corpusModules, firstDifference, formatWithOpa, opaBinary, type FmtOutcome } from './fmt/corpus.js';
+import { compareWithOpa, corpusModules, firstDifference, formatWithOpa, knownDifferences, opaBinary, type FmtOutcome } from './fmt/corpus.js';
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-function knownDifferences(): Set<string> {
-  const text = readFileSync(new URL('../../scripts/fmt/differing-modules.txt', import.meta.url), 'utf8');
-  return new Set(text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
-}
 
 function main(): void {
   const filter = option('--filter');

@@ -1,10 +1,10 @@
-// `verdict fmt [-l|-d|-w] [--fail] [--v0-compatible] [PATH...]`: formats Rego files (or stdin) as `opa fmt`
+// `verdict fmt [-l|-d|-w] [--fail] [--v0-compatible] [--drop-v0-imports] [PATH...]`: formats Rego files (or stdin) as `opa fmt`
 // does, through Verdict's parser and the printer in src/compiler/format/. Exit codes and messages follow OPA's:
 // 1 for a bad flag, a missing path or unparsable stdin, 2 for a file that does not parse or (with --fail) a file
 // that would change.
 import { lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatSource } from '../compiler/format/format.js';
+import { formatSource, type FormatOptions } from '../compiler/format/format.js';
 import { formatRegoError, type RegoError } from '../compiler/errors.js';
 import { FlagError, flagsHelp, parseFlags, type FlagGroup, type FlagSpec } from './flags.js';
 import { prettyDiff } from './fmt-diff.js';
@@ -19,6 +19,7 @@ const fmtFlags: FlagGroup[] = [
       write: { type: 'boolean', short: 'w', help: 'overwrite the original source file' },
       fail: { type: 'boolean', help: 'non zero exit code on reformat' },
       'v0-compatible': { type: 'boolean', help: 'parse and format modules as Rego v0' },
+      'drop-v0-imports': { type: 'boolean', help: "drop v0 imports from the formatted code, such as 'rego.v1' and 'future.keywords'" },
       'check-result': { type: 'boolean', help: 'accepted for OPA compatibility: the printer never writes what the parser refuses' },
       help: { type: 'boolean', short: 'h', help: 'print this help' },
     },
@@ -26,7 +27,6 @@ const fmtFlags: FlagGroup[] = [
   {
     title: 'Refused',
     flags: {
-      'drop-v0-imports': { type: 'boolean', help: '', refused: 'dropping rego.v1 and future.keywords imports is not implemented by verdict fmt' },
       'v0-v1': { type: 'boolean', help: '', refused: 'formatting for both Rego versions at once is not implemented by verdict fmt' },
       capabilities: { type: 'string', help: '', refused: 'verdict fmt formats with its own parser and builtins' },
     },
@@ -99,8 +99,9 @@ export async function fmtCommand(args: string[]): Promise<number> {
     return 0;
   }
   const version = values['v0-compatible'] ? 'v0' : 'v1';
+  const options = { dropV0Imports: values['drop-v0-imports'] === true };
   if (positionals.length === 0) {
-    const result = formatSource('stdin', await readStdin(), version);
+    const result = formatSource('stdin', await readStdin(), version, options);
     if (result.text === undefined) {
       console.error(errorText(result.errors));
       return 1;
@@ -109,7 +110,7 @@ export async function fmtCommand(args: string[]): Promise<number> {
     return 0;
   }
   try {
-    for (const file of positionals.flatMap((p) => regoFiles(p))) formatFile(file, values, version);
+    for (const file of positionals.flatMap((p) => regoFiles(p))) formatFile(file, values, version, options);
   } catch (err) {
     if (!(err instanceof FmtFailure)) throw err;
     console.error(err.message);
@@ -118,9 +119,9 @@ export async function fmtCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-function formatFile(file: string, values: Record<string, unknown>, version: 'v0' | 'v1'): void {
+function formatFile(file: string, values: Record<string, unknown>, version: 'v0' | 'v1', options: FormatOptions): void {
   const source = readFileSync(file, 'utf8');
-  const result = formatSource(file, source, version);
+  const result = formatSource(file, source, version, options);
   if (result.text === undefined) throw new FmtFailure(`failed to format Rego source file: ${errorText(result.errors)}`, 2);
   const changed = result.text !== source;
   if (values.list || values.diff || values.write) {

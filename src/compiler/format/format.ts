@@ -12,31 +12,48 @@ export interface FormatResult {
   errors: RegoError[];
 }
 
+export interface FormatOptions {
+  /** Leave out the imports that only bring v1 syntax to v0 (`rego.v1`, `future.keywords…`), as `--drop-v0-imports`. */
+  dropV0Imports?: boolean;
+}
+
 /** Parses and formats one source file; parse errors come back as OPA's parser reports them. */
-export function formatSource(file: string, source: string, regoVersion: 'v0' | 'v1'): FormatResult {
+export function formatSource(file: string, source: string, regoVersion: 'v0' | 'v1', options: FormatOptions = {}): FormatResult {
   const parsed = parseModule(file, source, { regoVersion });
   if (!parsed.module) return { errors: parsed.errors };
   if (parsed.errors.length > 0) return { errors: parsed.errors };
-  return { text: formatModule(parsed.module, source), errors: [] };
+  return { text: formatModule(parsed.module, source, options), errors: [] };
 }
 
-export function formatModule(module: Module, source: string): string {
+/**
+ * The imports printed. With dropV0Imports, v1 needs neither `rego.v1` nor `future.keywords`; v0 keeps `rego.v1`
+ * (its v1 syntax still needs it) and drops `future.keywords` only where `rego.v1` already brings the keywords.
+ */
+function printedImports(module: Module, options: FormatOptions): Import[] {
+  if (!options.dropV0Imports) return module.imports;
+  const keywordsImport = (imp: Import) => /^future\.keywords(\.|$)/.test(importKey({ ...imp, alias: undefined }));
+  if (module.regoVersion === 'v1') return module.imports.filter((imp) => !keywordsImport(imp) && !imports({ ...module, imports: [imp] }, 'rego.v1'));
+  return imports(module, 'rego.v1') ? module.imports.filter((imp) => !keywordsImport(imp)) : module.imports;
+}
+
+export function formatModule(module: Module, source: string, options: FormatOptions = {}): string {
   const comments = new CommentQueue(module.comments);
   const printer = new TermPrinter(source, comments, module.regoVersion === 'v1');
   const keywords = usesKeywords(module);
-  const style = { objectKeys: objectKeyHeads(module) };
+  const style = { objectKeys: objectKeyHeads(module), contains: keywords || imports(module, 'future.keywords.contains') };
   const lines: string[] = [];
   const push = (...ls: string[]) => lines.push(...ls);
 
   push(...comments.before(module.package.loc.offset));
   push(withTrailing(`package ${printer.ref([{ ...module.package.path[1], type: 'var', value: stringValue(module.package.path[1]) } as Term, ...module.package.path.slice(2)], 0)}`, printer, module.package.loc.end));
 
-  if (module.imports.length > 0) {
+  const kept = printedImports(module, options);
+  if (kept.length > 0) {
     push('');
-    const first = module.imports[0].loc.offset;
+    const first = kept[0].loc.offset;
     const before = comments.before(first);
     if (before.length > 0) push(...before, '');
-    for (const imp of [...module.imports].sort(compareImports)) {
+    for (const imp of [...kept].sort(compareImports)) {
       push(...comments.before(imp.loc.offset));
       push(withTrailing(importText(imp, printer), printer, imp.loc.end));
     }
@@ -80,11 +97,11 @@ function importKey(imp: Import): string {
 
 /** Whether `if` and `contains` are written: always in v1, in v0 once `future.keywords` (or rego.v1) brings them. */
 function usesKeywords(module: Module): boolean {
-  if (module.regoVersion === 'v1') return true;
-  return module.imports.some((imp) => {
-    const path = importKey({ ...imp, alias: undefined });
-    return path === 'future.keywords' || path === 'future.keywords.if' || path === 'rego.v1' || path === 'rego.v2';
-  });
+  return module.regoVersion === 'v1' || imports(module, 'future.keywords', 'future.keywords.if', 'rego.v1', 'rego.v2');
+}
+
+function imports(module: Module, ...paths: string[]): boolean {
+  return module.imports.some((imp) => paths.includes(importKey({ ...imp, alias: undefined })));
 }
 
 /**
@@ -105,7 +122,7 @@ function objectKeyHeads(module: Module): boolean {
   return !module.rules.some((r) => r.head.ref.length > 2);
 }
 
-/** A body of just `true` says nothing: the rule is printed as if it had none. */
+/** A body of just `true` says nothing: the rule is printed as if it had none (unless an `else` follows it). */
 function trivialBody(body: Body): boolean {
   if (body.length !== 1) return false;
   const e = body[0];
@@ -114,18 +131,20 @@ function trivialBody(body: Body): boolean {
 
 interface HeadStyle {
   objectKeys: boolean;
+  /** `contains` is written where `if` is not: v0 with only future.keywords.contains imported. */
+  contains: boolean;
 }
 
 function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean, style: HeadStyle): string {
   const head = rule.head;
   let out = rule.default ? 'default ' : '';
   const isSet = head.key !== undefined && head.value === undefined;
-  if (isSet && keywords) out += `${printer.ref(head.ref, 0)} contains ${printer.term(head.key!, 0)}`;
+  if (isSet && style.contains) out += `${printer.ref(head.ref, 0)} contains ${printer.term(head.key!, 0)}`;
   else if (isSet) out += `${printer.ref(head.ref, 0)}[${printer.term(head.key!, 0)}]`;
   else if (style.objectKeys && head.ref.length === 2 && head.ref[1].type === 'string') out += `${printer.term(head.ref[0], 0)}[${printer.term(head.ref[1], 0)}]`;
   else out += printer.ref(head.ref, 0);
   if (head.args) out += `(${head.args.map((a) => printer.term(a, 0)).join(', ')})`;
-  const dropBody = rule.generatedBody === true || trivialBody(rule.body);
+  const dropBody = rule.generatedBody === true || (trivialBody(rule.body) && !rule.else);
   const impliedTrue = !keywords && !head.assign && head.value?.type === 'boolean' && head.value.value && !dropBody;
   if (head.value && !impliedTrue && (!head.generatedValue || (dropBody && !rule.generatedBody))) {
     out += `${head.assign || printer.v1 || (head.generatedValue && keywords) ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
@@ -169,7 +188,7 @@ function elseText(rule: Rule, printer: TermPrinter, keywords: boolean, afterInli
   let out = braceOnRow ? (afterInline ? '\n else' : ' else') : '\n\nelse';
   const head = rule.head;
   const dropBody = rule.generatedBody === true || rule.body.every((e) => e.generated)
-    || (trivialBody(rule.body) && (head.generatedValue || !keywords));
+    || (trivialBody(rule.body) && (head.generatedValue || !keywords) && !rule.else);
   if (head.value && (!head.generatedValue || dropBody)) out += `${head.assign || printer.v1 ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
   if (!dropBody) out += bodyText(rule, printer, keywords, rule.loc.row);
   return out;

@@ -4,6 +4,7 @@
 // Format: https://www.openpolicyagent.org/docs/management-bundles#bundle-file-format
 import { parse as parseYaml } from 'yaml';
 import { BundleError, type BundleFile } from './files.js';
+import { packData } from '../json/packed.js';
 import { readJson, readJsonYielding } from '../json/reader.js';
 import { isJsonObject as isObject } from '../json/kinds.js';
 
@@ -113,7 +114,10 @@ export function parseBundle(name: string, files: BundleFile[], read: ReadonlyMap
       throw new BundleError(`bundle ${name}: manifest names wasm module ${entry.module} for entrypoint ${entry.entrypoint}, but the bundle has no such file`);
     }
   }
-  return { name, manifest, data, modules, wasm };
+  // Large data is held packed, as JSON text (the wasm instances hold the copy decisions read); packed parts
+  // lie at or below the shallowest root, where the store takes bundle data whole.
+  const rootDepth = Math.max(1, Math.min(...manifest.roots.map((root) => root.split('/').filter((s) => s !== '').length)));
+  return { name, manifest, data: packData(data, rootDepth), modules, wasm };
 }
 
 /** OPA's rule for overlapping roots across the bundles active together. */

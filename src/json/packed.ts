@@ -55,23 +55,41 @@ export function packedValue(text: Uint8Array): unknown {
  * is packed whole. Small documents come back unchanged.
  */
 export function packData(data: Record<string, unknown>, depth: number, cut = PIECE_VALUES): Record<string, unknown> {
-  const pack = (value: unknown, level: number): unknown => {
-    if (!isJsonObject(value) && !Array.isArray(value)) return value;
-    if (packedText(value)) return value;
-    if (isJsonObject(value) && (level < depth || exceeds(value, cut))) {
-      let copy: Record<string, unknown> | undefined;
-      for (const key of Object.keys(value)) {
-        const child = pack(value[key], level + 1);
-        if (child === value[key]) continue;
-        copy ??= { ...value };
-        copy[key] = child;
-      }
-      return copy ?? value;
+  const steps = packing(data, 0, depth, cut);
+  for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value as Record<string, unknown>;
+}
+
+/** packData giving the event loop a turn after about every megabyte of text, for a server answering decisions. */
+export async function packDataYielding(data: Record<string, unknown>, depth: number, cut = PIECE_VALUES): Promise<Record<string, unknown>> {
+  const steps = packing(data, 0, depth, cut);
+  let bytes = 0;
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done) return step.value as Record<string, unknown>;
+    bytes += step.value;
+    if (bytes >= 1 << 20) {
+      bytes = 0;
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    const text = writeJson(value);
-    return text.length < SMALLEST_PACKED ? value : packedValue(Buffer.from(text));
-  };
-  return pack(data, 0) as Record<string, unknown>;
+  }
+}
+
+/** packData's walk: yields the bytes of text each packed part took, returns the packed value. */
+function* packing(value: unknown, level: number, depth: number, cut: number): Generator<number, unknown> {
+  if ((!isJsonObject(value) && !Array.isArray(value)) || packedText(value)) return value;
+  if (isJsonObject(value) && (level < depth || exceeds(value, cut))) {
+    let copy: Record<string, unknown> | undefined;
+    for (const key of Object.keys(value)) {
+      const child = yield* packing(value[key], level + 1, depth, cut);
+      if (child === value[key]) continue;
+      copy ??= { ...value };
+      copy[key] = child;
+    }
+    return copy ?? value;
+  }
+  const text = writeJson(value);
+  if (text.length < SMALLEST_PACKED) return value;
+  yield text.length;
+  return packedValue(Buffer.from(text));
 }
 
 /** Whether more than `limit` values lie in `value` (counting stops there; packed values are not opened). */

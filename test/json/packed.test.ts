@@ -2,12 +2,12 @@
 // bundle held, the loader gets the text as it is, and small documents are left as JS values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseBundle } from '../../src/bundle/bundle.js';
+import { parseBundle, parseBundleYielding } from '../../src/bundle/bundle.js';
 import { dataPieces } from '../../src/engine/data-load.js';
 import { DataStore } from '../../src/engine/store.js';
 import { cloneJson } from '../../src/json/clone.js';
 import { NumberText } from '../../src/json/number-text.js';
-import { packData, packedText } from '../../src/json/packed.js';
+import { packData, packDataYielding, packedText } from '../../src/json/packed.js';
 import { readJson } from '../../src/json/reader.js';
 import { writeJson } from '../../src/json/writer.js';
 
@@ -71,4 +71,21 @@ test('a bundle with large data is packed below its roots, and the store reads th
   store.activate([bundle]);
   assert.equal(store.read(['acme', 'users', 't7', 'u2', 'name']), 'n-7-2');
   assert.equal(writeJson(store.read(['acme', 'users'])), writeJson(readJson(json)));
+});
+
+test('a bundle read while serving is packed the same, and the event loop turns while it is read and packed', async () => {
+  const json = writeJson({ users: teams(1500) }); // a few MB: packed in several turns
+  const files = [
+    { path: '.manifest', data: Buffer.from('{"revision":"1","roots":["users"]}') },
+    { path: 'data.json', data: Buffer.from(json) },
+  ];
+  let turns = 0;
+  const ticking = setInterval(() => turns++, 0);
+  const bundle = await parseBundleYielding('b', files).finally(() => clearInterval(ticking));
+  const users = bundle.data.users as Record<string, unknown>;
+  assert.ok(packedText(users.t0));
+  assert.equal(writeJson(bundle.data), writeJson(parseBundle('b', files).data));
+  assert.ok(turns > 0, 'timers ran during the read');
+  const packed = await packDataYielding({ users: teams(30) }, 1);
+  assert.ok(packedText(packed.users));
 });

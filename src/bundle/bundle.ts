@@ -4,6 +4,7 @@
 // Format: https://www.openpolicyagent.org/docs/management-bundles#bundle-file-format
 import { parse as parseYaml } from 'yaml';
 import { BundleError, type BundleFile } from './files.js';
+import { packData, packDataYielding } from '../json/packed.js';
 import { readJson, readJsonYielding } from '../json/reader.js';
 import { isJsonObject as isObject } from '../json/kinds.js';
 
@@ -49,7 +50,7 @@ export interface Bundle {
 
 /**
  * parseBundle for a server that is answering decisions meanwhile: large data.json files are read in pieces,
- * giving the event loop a turn between them (see readJsonYielding). Same bundle, same errors.
+ * and packed, giving the event loop a turn between pieces (see readJsonYielding). Same bundle, same errors.
  */
 export async function parseBundleYielding(name: string, files: BundleFile[]): Promise<Bundle> {
   const read = new Map<BundleFile, unknown>();
@@ -58,14 +59,26 @@ export async function parseBundleYielding(name: string, files: BundleFile[]): Pr
     // A file that does not read is left to parseBundle, which reports it.
     await readJsonYielding(file.data.toString('utf8')).then((value) => read.set(file, value), () => undefined);
   }
-  return parseBundle(name, files, read);
+  const bundle = readBundle(name, files, read);
+  return { ...bundle, data: await packDataYielding(bundle.data, packDepth(bundle.manifest)) };
 }
 
 /**
  * Turns the files of one bundle into a Bundle, checking the manifest and that everything lies under its roots.
- * `read`: data.json files already read (by parseBundleYielding).
+ * Large data is held packed, as JSON text (src/json/packed.ts; the wasm instances hold the copy decisions read).
  */
-export function parseBundle(name: string, files: BundleFile[], read: ReadonlyMap<BundleFile, unknown> = new Map()): Bundle {
+export function parseBundle(name: string, files: BundleFile[]): Bundle {
+  const bundle = readBundle(name, files, new Map());
+  return { ...bundle, data: packData(bundle.data, packDepth(bundle.manifest)) };
+}
+
+/** Packed parts lie at or below the shallowest root, where the store takes bundle data whole. */
+function packDepth(manifest: BundleManifest): number {
+  return Math.max(1, Math.min(...manifest.roots.map((root) => root.split('/').filter((s) => s !== '').length)));
+}
+
+/** parseBundle without the packing. `read`: data.json files already read (by parseBundleYielding). */
+function readBundle(name: string, files: BundleFile[], read: ReadonlyMap<BundleFile, unknown>): Bundle {
   let manifest: BundleManifest = { revision: '', roots: [''] };
   const data: Record<string, unknown> = {};
   const modules: RegoModule[] = [];

@@ -1,9 +1,11 @@
 // Loading the data document into wasm instances piece by piece. The store holds the document once, as JS
-// values; each instance needs its own parsed copy in its own linear memory. Serialising the whole document
+// values and packed JSON text (src/json/packed.ts); each instance needs its own parsed copy in its own linear
+// memory. Serialising the whole document
 // first cost a second copy of it as JSON text (100 MB for 100 MB of data) and one long synchronous stretch;
 // here it is cut into pieces of a bounded number of values, each serialised once, parsed by every instance
 // and placed at its path (opa_value_add_path), and activation yields to pending decisions between pieces.
 import { isJsonObject } from '../json/kinds.js';
+import { PIECE_VALUES, exceeds, packedText } from '../json/packed.js';
 import { writeJson } from '../json/writer.js';
 
 /** One piece of the document: the JSON text of the value at `path` (objects cut further are sent as {}). */
@@ -19,20 +21,23 @@ export interface DataTarget {
   endData(): void;
 }
 
-/** Values per piece: small enough that one piece parses in a few milliseconds, large enough to keep paths few. */
-export const PIECE_VALUES = 20_000;
+export { PIECE_VALUES };
 
 const encoder = new TextEncoder();
 
 /**
- * The document's pieces in document order: objects with more than `limit` values below them are sent as {}
- * and cut further; anything else (arrays included, which cannot be filled in place) goes whole.
+ * The document's pieces in document order: objects with more than `limit` values below them, or with packed
+ * values below them, are sent as {} and cut further; a packed value goes as its text; anything else (arrays
+ * included, which cannot be filled in place) goes whole.
  */
 export function* dataPieces(root: Record<string, unknown>, limit = PIECE_VALUES): Generator<DataPiece> {
   const stack: { path: string[]; value: unknown }[] = [{ path: [], value: root }];
   for (let next = stack.pop(); next; next = stack.pop()) {
     const { path, value } = next;
-    if (isJsonObject(value) && exceeds(value, limit)) {
+    const packed = packedText(value);
+    if (packed) {
+      yield { path, json: packed };
+    } else if (isJsonObject(value) && exceeds(value, limit)) {
       yield { path, json: encoder.encode('{}') };
       const keys = Object.keys(value);
       for (let i = keys.length - 1; i >= 0; i--) stack.push({ path: [...path, keys[i]!], value: value[keys[i]!] });
@@ -40,19 +45,6 @@ export function* dataPieces(root: Record<string, unknown>, limit = PIECE_VALUES)
       yield { path, json: encoder.encode(writeJson(value)) };
     }
   }
-}
-
-/** Whether more than `limit` values lie in `value` (counting stops there). */
-function exceeds(value: unknown, limit: number): boolean {
-  const stack: unknown[] = [value];
-  let count = 0;
-  while (stack.length > 0) {
-    const next = stack.pop();
-    if (++count > limit) return true;
-    if (Array.isArray(next)) for (const item of next) stack.push(item);
-    else if (isJsonObject(next)) for (const key in next) stack.push(next[key]);
-  }
-  return false;
 }
 
 /** Loads `root` into every target at once, synchronously (after a Data API write, or on a rebuilt instance). */

@@ -3,9 +3,11 @@
 // stack, so documents as deep as the reader allows can be copied. `sortKeys` gives each object its keys in
 // sorted order, as OPA writes every object.
 import { NumberText } from './number-text.js';
+import { packedText } from './packed.js';
 
 export function cloneJson<T>(value: T, options: { sortKeys?: boolean } = {}): T {
-  const copyOf = (v: unknown): unknown => (Array.isArray(v) ? new Array(v.length) : v !== null && typeof v === 'object' && !(v instanceof NumberText) ? {} : v);
+  // Packed values (read-only, like NumberText) are shared.
+  const copyOf = (v: unknown): unknown => (packedText(v) ? v : Array.isArray(v) ? new Array(v.length) : v !== null && typeof v === 'object' && !(v instanceof NumberText) ? {} : v);
   const root = copyOf(value);
   const stack: [unknown, unknown][] = [[value, root]];
   while (stack.length > 0) {

@@ -9,7 +9,9 @@ import { deserialize, serialize } from 'node:v8';
 import type { Bundle } from '../../src/bundle/bundle.js';
 import { NumberText } from '../../src/json/number-text.js';
 import { writeJson } from '../../src/json/writer.js';
-import { readChange, readPayload, removePayload, writeChange, writePayload } from '../../src/server/cluster/payload.js';
+import { packData, packedText } from '../../src/json/packed.js';
+import { readPayload, removePayload, writePayload } from '../../src/server/cluster/payload.js';
+import type { Change } from '../../src/server/cluster/protocol.js';
 import { fromWire, toWire } from '../../src/server/cluster/wire.js';
 
 const channel = <T>(value: T): T => fromWire(deserialize(serialize(toWire(value))) as T);
@@ -64,15 +66,17 @@ test('a payload file carries exact numbers and deep values to the reader, owner-
   rmSync(dir, { recursive: true });
 });
 
-test("a bundle activation's data crosses as JSON text and is read back with exact numbers and deep values", async () => {
+test("a bundle activation's packed data crosses as its text, stays packed, and reads back with exact numbers and deep values", () => {
   const dir = mkdtempSync(join(tmpdir(), 'verdict-payload-'));
   let deep: unknown = new NumberText('1e400');
   for (let i = 0; i < 5_000; i++) deep = [deep];
-  const bundle = { name: 'b', manifest: { revision: 'r', roots: ['x'] }, data: { x: { n: new NumberText('1.50'), deep } }, modules: [], wasm: [{ path: 'p.wasm', bytes: new Uint8Array([0, 97, 115, 109]) }] };
-  const path = writeChange(dir, { kind: 'bundles', bundles: [bundle] });
-  const change = await readChange(path);
+  const bundle = { name: 'b', manifest: { revision: 'r', roots: ['x'] }, data: packData({ x: { n: new NumberText('1.50'), deep } }, 1), modules: [], wasm: [{ path: 'p.wasm', bytes: new Uint8Array([0, 97, 115, 109]) }] };
+  assert.ok(packedText(bundle.data.x));
+  const path = writePayload(dir, { kind: 'bundles', bundles: [bundle] });
+  const change = readPayload<Change>(path);
   assert.equal(change.kind, 'bundles');
   const [received] = (change as { bundles: Bundle[] }).bundles;
+  assert.deepEqual(packedText(received.data.x), packedText(bundle.data.x));
   const x = received.data.x as { n: unknown; deep: unknown };
   assert.equal(writeJson(x.n), '1.50');
   let node = x.deep;

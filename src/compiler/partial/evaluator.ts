@@ -14,6 +14,8 @@ import { callName, exprOperator } from '../walk.js';
 import { builtinArity, callBuiltin } from './builtin-calls.js';
 import { DEFINED_PREFIX, propagateCopies, simplifyQuery } from './copy-propagation.js';
 import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet } from './values.js';
+import { readJson } from '../../json/reader.js';
+import { writeJson } from '../../json/writer.js';
 
 /** A query or policy the partial evaluator cannot handle, or an evaluation error, with OPA's error fields. */
 export class PartialEvalError extends Error {
@@ -772,7 +774,8 @@ export class PartialEvaluator {
   private tracedTree(prefix: string[], st: State, k: KT, loc: Location): void {
     const doc = this.timed('resolve', (): Record<string, unknown> => {
       const base = prefix.reduce<unknown>((at, seg) => (at !== null && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>)[seg] : undefined), this.options.data);
-      return base !== null && typeof base === 'object' && !Array.isArray(base) ? structuredClone(base as Record<string, unknown>) : {};
+      // A copy to write the rules' values in: through text, as large base data is packed (read-only, src/json/packed.ts).
+      return base !== null && typeof base === 'object' && !Array.isArray(base) ? (readJson(writeJson(base), { maxDepth: Infinity }) as Record<string, unknown>) : {};
     });
     const sets = [...this.rules.values()].filter((r) => r.kind !== 'function' && r.path.length > prefix.length && prefix.every((s, i) => s === r.path[i])).sort((a, b) => (a.path.join('.') < b.path.join('.') ? -1 : 1));
     for (const rules of sets) {

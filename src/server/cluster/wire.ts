@@ -6,18 +6,21 @@
 // down as a one-entry Map holding its JSON text (our writer and reader keep number text and do not recurse);
 // on receipt it turns those maps back. The primary relays messages without looking into them.
 import { NumberText } from '../../json/number-text.js';
+import { packedText, packedValue } from '../../json/packed.js';
 import { readJson } from '../../json/reader.js';
 import { writeJson } from '../../json/writer.js';
 
 const TAG = 'verdict.NumberText';
 const DEEP_TAG = 'verdict.JsonText';
+/** A packed value (src/json/packed.ts) travels as its text, and is packed again on arrival. */
+const PACKED_TAG = 'verdict.PackedJson';
 /** Containers this deep in a message travel as JSON text; structured clone manages about 2,000 levels. */
 const DEEP = 500;
 
 type Container = Record<string, unknown> | unknown[];
 
 function isContainer(value: unknown): value is Container {
-  if (typeof value !== 'object' || value === null) return false;
+  if (typeof value !== 'object' || value === null || packedText(value)) return false;
   if (Array.isArray(value)) return true;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
@@ -25,7 +28,8 @@ function isContainer(value: unknown): value is Container {
 
 /** The message to send: `value` itself when it holds no NumberText, else a copy of the containers that do. */
 export function toWire<T>(value: T): T {
-  if (value instanceof NumberText) return new Map([[TAG, value.text]]) as T;
+  const leaf = leafOnWire(value);
+  if (leaf) return leaf as T;
   if (!isContainer(value)) return value;
   // Post-order walk: a container is copied only when one of its children was replaced.
   const replaced = new Map<Container, Container | Map<string, string>>();
@@ -47,7 +51,7 @@ export function toWire<T>(value: T): T {
     stack.pop();
     let copy: Container | undefined;
     for (const [key, child] of Object.entries(top.node)) {
-      const next = child instanceof NumberText ? new Map([[TAG, child.text]]) : isContainer(child) ? replaced.get(child) : undefined;
+      const next = leafOnWire(child) ?? (isContainer(child) ? replaced.get(child) : undefined);
       if (next === undefined) continue;
       copy ??= Array.isArray(top.node) ? [...top.node] : { ...top.node };
       (copy as Record<string, unknown>)[key] = next;
@@ -57,9 +61,17 @@ export function toWire<T>(value: T): T {
   return (replaced.get(value) ?? value) as T;
 }
 
+/** How a value the structured clone would lose travels: a NumberText or a packed value. */
+function leafOnWire(value: unknown): Map<string, string | Uint8Array> | undefined {
+  if (value instanceof NumberText) return new Map([[TAG, value.text]]);
+  const packed = packedText(value);
+  return packed ? new Map([[PACKED_TAG, packed]]) : undefined;
+}
+
 function revive(value: unknown): unknown {
   if (!(value instanceof Map) || value.size !== 1) return undefined;
   if (typeof value.get(TAG) === 'string') return new NumberText(value.get(TAG) as string);
+  if (value.get(PACKED_TAG) instanceof Uint8Array) return packedValue(value.get(PACKED_TAG) as Uint8Array);
   if (typeof value.get(DEEP_TAG) === 'string') return readJson(value.get(DEEP_TAG) as string);
   return undefined;
 }

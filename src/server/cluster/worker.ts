@@ -13,7 +13,7 @@ import type { ServerContext } from '../context.js';
 import { healthProblem } from '../health-api.js';
 import { forwardTo, ownerAnswers } from './forward.js';
 import { INSTANCE_ID_ENV, OWNER_SOCKET_ENV, ROLE_ENV, isVerdictMessage, type Change, type MetricsJson, type PipFigures, type PrimaryMessage, type Snapshot, type WorkerMessage } from './protocol.js';
-import { readChange, readPayload, removePayload, writeChange, writePayload } from './payload.js';
+import { readPayload, removePayload, writePayload } from './payload.js';
 import { fromWire, toWire } from './wire.js';
 
 /** What startServer needs from a worker of a multi-process server. */
@@ -114,7 +114,7 @@ export class ClusterWorker implements ClusterMember {
     const done = this.expect<void>(`changed:${seq}`);
     let payload: string;
     try {
-      payload = writeChange(this.payloadDir, change);
+      payload = writePayload(this.payloadDir, change);
     } catch (err) {
       // This worker has the change and the replicas cannot get it (no space for the file, say). It leaves at
       // once, before answering from a state the others lack; its replacement starts from a replica's state.
@@ -136,7 +136,7 @@ export class ClusterWorker implements ClusterMember {
       case 'change': {
         const { seq, payload } = message;
         // Read when its turn comes: the owner keeps the file until every replica has applied the change.
-        this.applying = this.applying.then(async () => applyChange(this.ctx!, await readChange(payload))).then(
+        this.applying = this.applying.then(async () => applyChange(this.ctx!, readPayload<Change>(payload))).then(
           () => this.send({ verdict: 'applied', seq }),
           (err: Error) => this.send({ verdict: 'applied', seq, error: err.message }),
         );

@@ -155,6 +155,36 @@ function parseScalar(): i32 {
   }
 }
 
+// Object keys repeat (every record of a list has the same field names). Within one parse a key seen before is
+// the same string value again, not a new record: strings are immutable, and loaded data is mostly such keys.
+// A direct-mapped table of short keys, cleared at each parse (the records it points at may since be freed).
+const KEY_SLOTS: i32 = 1024;
+const LONGEST_SHARED_KEY: i32 = 32;
+const keyTable: i32 = <i32>memory.data(KEY_SLOTS << 2, 4);
+
+/** An object key at pos: a string, shared with an earlier equal key of this parse where the table has it. */
+function parseKey(): i32 {
+  const start = pos + 1;
+  let p = start;
+  let h: u32 = 2166136261;
+  while (p < end && p - start <= LONGEST_SHARED_KEY) {
+    const c = load<u8>(p);
+    if (c == 0x22) break;
+    if (c == 0x5c || c < 0x20) return parseString();
+    h = (h ^ c) * 16777619;
+    p++;
+  }
+  if (p >= end || load<u8>(p) != 0x22) return parseString();
+  const len = p - start;
+  const slot = keyTable + ((<i32>(h ^ (h >> 15)) & (KEY_SLOTS - 1)) << 2);
+  const known = load<i32>(slot);
+  pos = p + 1;
+  if (known != 0 && strLen(known) == len && memory.compare(strPtr(known), start, len) == 0) return known;
+  const v = mkString(start, len);
+  store<i32>(slot, v);
+  return v;
+}
+
 /** The separator after a member: 1 after `,` (another member follows), 2 after `close`, 0 otherwise. */
 function separator(close: u8): i32 {
   ws();
@@ -193,7 +223,8 @@ function parseValue(): i32 {
         continue;
       }
     } else {
-      v = parseScalar();
+      const expectsKey = c == 0x22 && !allowSets && depthOf(PARSE) > base && load<i32>(topFrame(PARSE), 4) == IN_BRACE && load<i32>(topFrame(PARSE), 8) == 0;
+      v = expectsKey ? parseKey() : parseScalar();
       if (v == 0) return parseFailed(base);
     }
     // v is complete: it becomes a member of the collection around it, which may complete in turn.
@@ -249,6 +280,7 @@ function parseValue(): i32 {
 /** Parses JSON (or, with sets, OPA's value syntax) at [p, p+n); returns 0 on malformed text. */
 export function parseJSON(p: i32, n: i32, sets: bool): i32 {
   src = p; end = p + n; pos = p; allowSets = sets;
+  memory.fill(keyTable, 0, KEY_SLOTS << 2);
   const v = parseValue();
   if (v == 0) return 0;
   ws();

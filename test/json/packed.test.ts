@@ -89,3 +89,15 @@ test('a bundle read while serving is packed the same, and the event loop turns w
   const packed = await packDataYielding({ users: teams(30) }, 1);
   assert.ok(packedText(packed.users));
 });
+
+test('a copy with sorted keys (as the Data API answers) opens packed parts: sorted at every depth, and writable', () => {
+  const descending = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${String(100 - i).padStart(3, '0')}`, i]));
+  const packed = packData({ app: { zeta: descending, alpha: 1 } }, 1);
+  assert.ok(packedText((packed.app as Record<string, unknown>).zeta) ?? packedText(packed.app), 'the document has a packed part');
+  const copy = cloneJson(packed, { sortKeys: true }) as { app: { zeta: Record<string, unknown> } };
+  assert.deepEqual(Object.keys(copy.app), ['alpha', 'zeta']);
+  assert.deepEqual(Object.keys(copy.app.zeta).slice(0, 3), ['k001', 'k002', 'k003']);
+  assert.equal(packedText(copy.app.zeta), undefined);
+  copy.app.zeta.extra = true;
+  assert.equal(copy.app.zeta.extra, true);
+});

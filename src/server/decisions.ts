@@ -55,7 +55,10 @@ export function decide(ctx: ServerContext, request: DecisionRequest): Decision |
   const parent = tracing && (request.origin?.trace ?? traceOf(request.request));
   if (!parent) return decideUntraced(ctx, request, undefined);
   return tracing.within(parent, () =>
-    tracing.span('decision', 'internal', () => ({ 'opa.path': request.path.join('/') }), (span) => traceDecision(ctx, span!, decideUntraced(ctx, request, currentTrace()))),
+    tracing.span('decision', 'internal', () => ({ 'opa.path': request.path.join('/') }), (span) => {
+      const decision = decideUntraced(ctx, request, currentTrace());
+      return span ? traceDecision(ctx, span, decision) : decision;
+    }),
   );
 }
 

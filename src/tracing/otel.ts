@@ -2,14 +2,14 @@
 // OTLP (gRPC or HTTP) through a batch processor whose queue is bounded: when the collector is slow or down,
 // spans beyond the queue are dropped and counted, and no request ever waits for the exporter.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Context, type ContextManager, type Span, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, propagation, trace, type Context, type ContextManager, type Span, type Tracer } from '@opentelemetry/api';
 import { credentials as grpcCredentials } from '@grpc/grpc-js';
 import { CompositePropagator, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as HttpExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TracerProvider, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, RandomIdGenerator, TracerProvider, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
@@ -51,6 +51,10 @@ export function createTracing(settings: TracingSettings, registry: Registry, log
 }
 
 class SdkTracing implements Tracing {
+  private readonly idGenerator = new RandomIdGenerator();
+  /** Contexts of traces begun here and not sampled (weakly held: they go with their requests). */
+  private readonly unsampled = new WeakSet<Context>();
+
   constructor(
     private readonly tracer: Tracer,
     private readonly extractor: CompositePropagator,
@@ -61,7 +65,10 @@ class SdkTracing implements Tracing {
 
   serve(req: IncomingMessage, res: ServerResponse, describe: () => { name: string; attributes: SpanAttributes }, handle: () => void): void {
     const parent = this.begin(req.headers);
-    if (!parent) return handle();
+    if (this.unsampled.has(parent)) {
+      setTraceOf(req, parent);
+      return context.with(parent, handle);
+    }
     const { name, attributes } = describe();
     const span = this.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes: clean(attributes) }, parent);
     const end = () => {
@@ -80,7 +87,7 @@ class SdkTracing implements Tracing {
 
   continueFrom<T>(headers: IncomingHttpHeaders, describe: () => { name: string; attributes: SpanAttributes }, fn: (trace?: TraceContext) => Promise<T>): Promise<T> {
     const parent = this.begin(headers);
-    if (!parent) return fn();
+    if (this.unsampled.has(parent)) return context.with(parent, () => fn(parent));
     const { name, attributes } = describe();
     const span = this.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes: clean(attributes) }, parent);
     const traced = trace.setSpan(parent, span);
@@ -89,7 +96,8 @@ class SdkTracing implements Tracing {
 
   span<T>(name: string, kind: 'internal' | 'client', attributes: () => SpanAttributes, fn: (span?: Span) => T, root = false): T {
     const parent = context.active();
-    if (trace.getSpan(parent) === undefined && !(root && this.drawn())) return fn();
+    // Inside a trace this server started and did not sample, spans would record nothing: none is made.
+    if (this.unsampled.has(parent) || (trace.getSpan(parent) === undefined && !(root && this.drawn()))) return fn();
     const span = this.tracer.startSpan(name, { kind: kinds[kind], attributes: clean(attributes()) }, parent);
     return context.with(trace.setSpan(parent, span), () => settle(span, fn));
   }
@@ -116,11 +124,16 @@ class SdkTracing implements Tracing {
 
   /**
    * The context a request's server span starts from: the caller's trace when the headers carry one (its sampled
-   * flag decides), else a new trace when drawn at sample_percentage, else none: the request is not traced.
+   * flag decides), else a new trace when drawn at sample_percentage, else a new trace that is not sampled. As in
+   * OPA, that last one still has ids (its decision event carries them, and http.send passes them on with the
+   * sampled flag off), but it is only ids: no span is made for it, so a request not drawn costs two random ids.
    */
-  private begin(headers: IncomingHttpHeaders): Context | undefined {
+  private begin(headers: IncomingHttpHeaders): Context {
     if (headers.traceparent !== undefined || headers.b3 !== undefined || headers['x-b3-traceid'] !== undefined) return this.extract(headers);
-    return this.drawn() ? ROOT_CONTEXT : undefined;
+    if (this.drawn()) return ROOT_CONTEXT;
+    const unsampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: this.idGenerator.generateTraceId(), spanId: this.idGenerator.generateSpanId(), traceFlags: TraceFlags.NONE });
+    this.unsampled.add(unsampled);
+    return unsampled;
   }
 
   private drawn(): boolean {

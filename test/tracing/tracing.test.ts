@@ -81,11 +81,15 @@ describe('sampling: a caller\'s sampled flag is followed, new traces are drawn a
       return event;
     });
 
-  test('at 0 %, a request that starts no trace has no span: its event has no trace ids', async () => {
-    const event = await decide({});
-    assert.equal(event.trace_id, undefined);
-    assert.equal(event.span_id, undefined);
-    assert.equal(typeof event.req_id, 'number');
+  test('at 0 %, a request that starts no trace gets the ids of a new unsampled trace, as in OPA', async () => {
+    const first = await decide({});
+    const second = await decide({});
+    for (const event of [first, second]) {
+      assert.match(event.trace_id ?? '', /^[0-9a-f]{32}$/);
+      assert.match(event.span_id ?? '', /^[0-9a-f]{16}$/);
+      assert.equal(typeof event.req_id, 'number');
+    }
+    assert.notEqual(first.trace_id, second.trace_id);
   });
 
   test('at 0 %, a caller\'s trace is continued (W3C sampled, W3C not sampled, B3)', async () => {

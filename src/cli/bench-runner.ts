@@ -4,6 +4,7 @@
 // runs allocated on the JavaScript heap (heap growth plus what each garbage collection freed, from V8's GC
 // profiler). V8 counts no allocations, so there is no allocation count.
 import { getHeapStatistics, GCProfiler } from 'node:v8';
+import { histogramSummary } from '../histogram-summary.js';
 
 /** One pass of the benchmark's evaluation: nothing when it succeeded, else the error's message (stops the run). */
 export type BenchStep = () => string | undefined | Promise<string | undefined>;
@@ -81,32 +82,6 @@ class UniformSample {
   }
 
   statistics(): Record<string, number> {
-    const sorted = [...this.values].sort((a, b) => a - b);
-    const size = sorted.length;
-    const mean = size === 0 ? 0 : sorted.reduce((a, b) => a + b, 0) / size;
-    const variance = size === 0 ? 0 : sorted.reduce((a, v) => a + (v - mean) ** 2, 0) / size;
-    // The percentile between the two sorted values around position p·(size+1), interpolated.
-    const percentile = (p: number): number => {
-      if (size === 0) return 0;
-      const pos = p * (size + 1);
-      if (pos < 1) return sorted[0]!;
-      if (pos >= size) return sorted[size - 1]!;
-      const lower = sorted[Math.floor(pos) - 1]!;
-      return lower + (pos - Math.floor(pos)) * (sorted[Math.floor(pos)]! - lower);
-    };
-    return {
-      '75%': percentile(0.75),
-      '90%': percentile(0.9),
-      '95%': percentile(0.95),
-      '99%': percentile(0.99),
-      '99.9%': percentile(0.999),
-      '99.99%': percentile(0.9999),
-      count: this.count,
-      max: size === 0 ? 0 : sorted[size - 1]!,
-      mean,
-      median: percentile(0.5),
-      min: size === 0 ? 0 : sorted[0]!,
-      stddev: Math.sqrt(variance),
-    };
+    return histogramSummary(this.values, this.count);
   }
 }

@@ -11,6 +11,7 @@ import { compileQuery } from '../partial/index.js';
 import { PartialEvalError, PartialEvaluator, plug, type EvalInstrument } from '../partial/evaluator.js';
 import { isGround, toValue, valuesEqual } from '../partial/values.js';
 import { ExplainUnsupported, capturedQuery, dataQuery, type ExplainRequest } from './index.js';
+import { histogramSummary } from '../../histogram-summary.js';
 
 export type EvalOp = 'plug' | 'resolve' | 'rule_index' | 'builtin_call';
 
@@ -56,7 +57,7 @@ export function instrumentEvaluation(files: RegoFile[], request: ExplainRequest,
   const metrics: Record<string, unknown> = {};
   for (const [name, n] of counters) metrics[`counter_eval_op_${name}`] = n;
   for (const [op, list] of samples) {
-    metrics[`histogram_eval_op_${op}`] = histogram(list);
+    metrics[`histogram_eval_op_${op}`] = histogramSummary(list);
     metrics[`timer_eval_op_${op}_ns`] = list.reduce((a, b) => a + b, 0);
   }
   return { metrics, solutions };
@@ -91,31 +92,3 @@ export function instrumentedAgrees(instrumented: Instrumented, answer: { path: t
   });
 }
 
-/** OPA's histogram fields (go-metrics' sample statistics) over every sample. */
-function histogram(samples: number[]): Record<string, number> {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const n = sorted.length;
-  const mean = sorted.reduce((a, b) => a + b, 0) / n;
-  const percentile = (p: number): number => {
-    const pos = p * (n + 1);
-    if (pos < 1) return sorted[0]!;
-    if (pos >= n) return sorted[n - 1]!;
-    const lower = sorted[Math.floor(pos) - 1]!;
-    const upper = sorted[Math.floor(pos)]!;
-    return lower + (pos - Math.floor(pos)) * (upper - lower);
-  };
-  return {
-    '75%': percentile(0.75),
-    '90%': percentile(0.9),
-    '95%': percentile(0.95),
-    '99%': percentile(0.99),
-    '99.9%': percentile(0.999),
-    '99.99%': percentile(0.9999),
-    count: n,
-    max: sorted[n - 1]!,
-    mean,
-    median: percentile(0.5),
-    min: sorted[0]!,
-    stddev: Math.sqrt(sorted.reduce((a, b) => a + (b - mean) ** 2, 0) / n),
-  };
-}

@@ -13,6 +13,10 @@ export interface OpenOptions {
   lockTimeoutMs?: number;
 }
 
+// The workers of one server open a new log at the same moment, and one of them waits while another creates
+// the tables; on a loaded machine that took over 2 s, and the waiting worker failed to start.
+const defaultLockTimeoutMs = 10_000;
+
 export function sqliteCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
@@ -50,7 +54,7 @@ export function openDecisionDatabase(file: string, options: OpenOptions = {}): D
   let db: Database.Database | undefined;
   try {
     if (!options.readonly && file !== ':memory:') prepareOwnerOnlyFiles(file);
-    db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false, timeout: options.lockTimeoutMs ?? 2000 });
+    db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false, timeout: options.lockTimeoutMs ?? defaultLockTimeoutMs });
     if (options.readonly) {
       const version = db.pragma('user_version', { simple: true });
       const table = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decisions'`).get();

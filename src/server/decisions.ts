@@ -62,18 +62,21 @@ export function decide(ctx: ServerContext, request: DecisionRequest): Decision |
   );
 }
 
-/** `trace` is the decision span's, carried to the evaluation after a PIP lookup and into the event. */
+/**
+ * `trace` is the decision span's, carried to the evaluation after a PIP lookup and into the event. The event of
+ * every outcome (evaluated, failed, refused by a PIP lookup) carries the request's req_id and that trace.
+ */
 function decideUntraced(ctx: ServerContext, request: DecisionRequest, trace: TraceContext | undefined): Decision | Promise<Decision> {
+  const origin: DecisionOrigin = { reqId: request.origin?.reqId ?? requestIdOf(request.request), trace };
   const inputText = request.input === undefined ? undefined : (request.inputText ?? encoder.encode(writeJson(request.input)));
-  if (!ctx.enricher) return evaluate(ctx, request, request.input, inputText, undefined, trace);
-  const enriched = enrichDecision(ctx, ctx.enricher, request.path, request.input, inputText, request.requestedBy);
-  if (enriched instanceof Promise) return enriched.then((e) => withTrace(trace, () => evaluate(ctx, request, e.input, e.inputText, e.report, trace)));
-  return evaluate(ctx, request, enriched.input, enriched.inputText, enriched.report, trace);
+  if (!ctx.enricher) return evaluate(ctx, request, request.input, inputText, undefined, origin);
+  const enriched = enrichDecision(ctx, ctx.enricher, request.path, request.input, inputText, request.requestedBy, origin);
+  if (enriched instanceof Promise) return enriched.then((e) => withTrace(trace, () => evaluate(ctx, request, e.input, e.inputText, e.report, origin)));
+  return evaluate(ctx, request, enriched.input, enriched.inputText, enriched.report, origin);
 }
 
-function evaluate(ctx: ServerContext, request: DecisionRequest, input: unknown, inputText: Uint8Array | undefined, pip: EnrichmentReport | undefined, trace: TraceContext | undefined): Decision | Promise<Decision> {
+function evaluate(ctx: ServerContext, request: DecisionRequest, input: unknown, inputText: Uint8Array | undefined, pip: EnrichmentReport | undefined, { reqId, trace }: DecisionOrigin): Decision | Promise<Decision> {
   const { path, requestedBy } = request;
-  const reqId = request.origin?.reqId ?? requestIdOf(request.request);
   const evalStart = process.hrtime.bigint();
   const failed = (err: unknown): never => {
     if (err instanceof EvaluationError) {

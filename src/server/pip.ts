@@ -3,6 +3,7 @@
 // the adapters' life cycle and health as plugins. Only used when the config has a `pip` section, so servers
 // without one do no extra work per decision.
 import { PipDenyError, PipInputError, type Enricher, type EnrichmentReport, type EnrichmentResult } from '../pip/index.js';
+import type { DecisionOrigin } from '../engine/engine.js';
 import type { PluginStatus, ServerContext } from './context.js';
 import { recordDecision } from './decisions.js';
 import { internalError, invalidParameter } from './errors.js';
@@ -32,9 +33,10 @@ export function enrichDecision(
   input: unknown,
   inputText: Uint8Array | undefined,
   requestedBy: string,
+  origin: DecisionOrigin,
 ): EnrichedDecision | Promise<EnrichedDecision> {
   const refuse = (err: unknown): never => {
-    throw refusal(ctx, path, input, requestedBy, err);
+    throw refusal(ctx, path, input, requestedBy, origin, err);
   };
   let result: EnrichmentResult | Promise<EnrichmentResult>;
   try {
@@ -69,10 +71,10 @@ function enrichedText(callerInput: Record<string, unknown>, callerText: Uint8Arr
 }
 
 /** The API error for a failed enrichment; a fail-closed decision is recorded first, as a failed evaluation is. */
-function refusal(ctx: ServerContext, path: string[], input: unknown, requestedBy: string, err: unknown): unknown {
+function refusal(ctx: ServerContext, path: string[], input: unknown, requestedBy: string, origin: DecisionOrigin, err: unknown): unknown {
   if (err instanceof PipInputError) return invalidParameter(err.message);
   if (!(err instanceof PipDenyError)) return err;
-  recordDecision(ctx, { path, input, evaluated: { defined: false }, requestedBy, pip: err.report, error: { code: err.code, message: err.message } });
+  recordDecision(ctx, { path, input, evaluated: { defined: false }, requestedBy, reqId: origin.reqId, trace: origin.trace, pip: err.report, error: { code: err.code, message: err.message } });
   // The adapter's own words stay in the decision log: they can name internal hosts and ports.
   return internalError(`policy information point "${err.adapter}" failed (${failureKind(err.reason)}); the decision fails closed (on_error: deny)`);
 }

@@ -243,6 +243,7 @@ describe('a server with pip configured', () => {
     assert.equal(event.error?.code, 'pip_lookup_failed');
     assert.match(event.error!.message, /^policy information point "down" failed: unavailable: /);
     assert.equal(event.pip?.denied_by, 'down');
+    assert.equal(typeof event.req_id, 'number', 'the event names the request, as every other decision event does');
     assert.equal((await post('/v0/data/other/down', { user: 'alice' })).status, 500);
     await assert.rejects(verdict.decide('other/down', { user: 'alice' }), (err: unknown) => err instanceof ApiError && err.status === 500 && /"down"/.test(err.message));
     assert.equal(events.at(-1)!.pip?.denied_by, 'down', 'Decide records the failed decision too');

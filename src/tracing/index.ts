@@ -4,7 +4,7 @@
 // There is no async context manager (async_hooks would tax every promise of every request, sampled or not):
 // the current trace is set while a span's function runs synchronously, and code that awaits before making a
 // child span or an outbound request carries it across with currentTrace() / withTrace(). A request not
-// sampled at its root gets no span at all.
+// sampled at its root gets no span at all: only the ids of a new unsampled trace, as OPA gives it.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Context, Span } from '@opentelemetry/api';
@@ -20,8 +20,9 @@ export type TraceContext = Context;
 export interface Tracing {
   /**
    * Runs an incoming HTTP request inside a server span when it continues a caller's trace (W3C traceparent and
-   * tracestate, or B3) or is drawn for sampling; otherwise just runs `handle`. The span, read back with
-   * traceOf(req), ends when the response is sent or the connection closes.
+   * tracestate, or B3) or is drawn for sampling; otherwise runs `handle` in a new unsampled trace (ids, no
+   * span). The trace, read back with traceOf(req), is the span's; the span ends when the response is sent or the
+   * connection closes.
    */
   serve(req: IncomingMessage, res: ServerResponse, describe: () => { name: string; attributes: SpanAttributes }, handle: () => void): void;
   /** Runs `fn` inside a server span that continues the trace in `headers` (a gRPC call's metadata), as serve does. */

@@ -255,9 +255,12 @@ export class DecisionLogStore {
   }
 
   private enqueue(pending: Pending): void {
-    const { committed } = pending;
-    this.queue.push(pending.row, committed && (() => committed('committed')));
+    this.queueRow(pending);
     this.scheduleDrain();
+  }
+
+  private queueRow({ row, committed }: Pending): void {
+    this.queue.push(row, committed && (() => committed('committed')));
   }
 
   private scheduleDrain(): void {
@@ -292,8 +295,7 @@ export class DecisionLogStore {
   private admitWaiters(): void {
     while (this.waiters.length > 0 && this.queue.length < this.queueLimit) {
       const waiter = this.waiters.shift()!;
-      const { row, committed } = waiter.pending;
-      this.queue.push(row, committed && (() => committed('committed')));
+      this.queueRow(waiter.pending);
       waiter.admit();
     }
   }

@@ -9,10 +9,23 @@ import type { ServerContext } from './context.js';
 import { invalidParameter } from './errors.js';
 import { boolParam } from './respond.js';
 
-/** The active policy set's Rego as the interpreter reads it (explanations and instrumentation). */
-export function interpreterSources(ctx: ServerContext): { files: RegoFile[]; options: CompileRegoOptions } {
+/**
+ * Runs the interpreter (explanations and instrumentation) on the active policy set's Rego and data. What it
+ * cannot follow is refused with a 400 naming the parameter that asked for it (`param`, e.g. "explain=full");
+ * undefined when the policies or the query do not compile (the decision path then reports that error as it
+ * always does).
+ */
+export function onInterpreter<T>(ctx: ServerContext, param: string, run: (files: RegoFile[], data: ExplainRequest['data'], options: CompileRegoOptions) => T): T | undefined {
   const { modules, regoVersion } = ctx.engine.regoSources();
-  return { files: modules.map((m) => ({ path: m.path, source: m.source })), options: { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: regoVersion === 0 ? 'v0' : 'v1' } };
+  const files = modules.map((m) => ({ path: m.path, source: m.source }));
+  const options: CompileRegoOptions = { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: regoVersion === 0 ? 'v0' : 'v1' };
+  try {
+    return run(files, ctx.engine.store.document, options);
+  } catch (err) {
+    if (err instanceof ExplainUnsupported) throw invalidParameter(`${param} is not supported for this evaluation: ${err.message}`);
+    if (err instanceof RegoCompileError) return undefined;
+    throw err;
+  }
 }
 
 /** The mode asked for, undefined for none (or "off"); any other value is refused by name. */
@@ -28,16 +41,11 @@ export function explainMode(query: URLSearchParams): ExplainMode | undefined {
  * path then reports that error as it always does).
  */
 export function explanation(ctx: ServerContext, query: URLSearchParams, mode: ExplainMode, request: Omit<ExplainRequest, 'data'>): unknown[] | undefined {
-  const { files, options } = interpreterSources(ctx);
-  try {
-    const events = explain(files, { ...request, data: ctx.engine.store.document }, mode, options);
+  return onInterpreter(ctx, `explain=${mode}`, (files, data, options) => {
+    const events = explain(files, { ...request, data }, mode, options);
     if (!boolParam(query, 'pretty')) return explanationJson(events);
     // OPA splits its text at line ends: no event is one empty line.
     const lines = explanationText(events);
     return lines.length > 0 ? lines : [''];
-  } catch (err) {
-    if (err instanceof ExplainUnsupported) throw invalidParameter(`explain=${mode} is not supported for this evaluation: ${err.message}`);
-    if (err instanceof RegoCompileError) return undefined;
-    throw err;
-  }
+  });
 }

@@ -2,12 +2,11 @@
 // (src/compiler/explain/instrument.ts), which evaluates the request a second time. It runs before the decision
 // so that what it cannot follow is refused (400) with nothing decided, and its figures are reported only once
 // the compiled policy's answer shows both evaluations agree. The decision's own timers are the ?metrics ones.
-import { RegoCompileError } from '../compiler/compile-rego.js';
-import { ExplainUnsupported, type ExplainRequest } from '../compiler/explain/index.js';
+import type { ExplainRequest } from '../compiler/explain/index.js';
 import { instrumentEvaluation, instrumentedAgrees, type Instrumented } from '../compiler/explain/instrument.js';
 import type { ServerContext } from './context.js';
-import { ApiError, invalidParameter } from './errors.js';
-import { interpreterSources } from './explain.js';
+import { ApiError } from './errors.js';
+import { onInterpreter } from './explain.js';
 import { boolParam } from './respond.js';
 
 /**
@@ -16,14 +15,7 @@ import { boolParam } from './respond.js';
  */
 export function instrumented(ctx: ServerContext, query: URLSearchParams, request: Omit<ExplainRequest, 'data'>): Instrumented | undefined {
   if (!boolParam(query, 'instrument')) return undefined;
-  const { files, options } = interpreterSources(ctx);
-  try {
-    return instrumentEvaluation(files, { ...request, data: ctx.engine.store.document }, options);
-  } catch (err) {
-    if (err instanceof ExplainUnsupported) throw invalidParameter(`instrument=true is not supported for this evaluation: ${err.message}`);
-    if (err instanceof RegoCompileError) return undefined;
-    throw err;
-  }
+  return onInterpreter(ctx, 'instrument=true', (files, data, options) => instrumentEvaluation(files, { ...request, data }, options));
 }
 
 /** The response's metrics: the decision's timers with the instrumentation's figures, in OPA's (sorted) order. */

@@ -1,18 +1,13 @@
 // The JSON text of an event as the log stores it: OPA's EventV1, with the input's text put in as the request
 // carried it (not parsed and re-serialised) and, unless the operator turned it off, the credential headers cut
 // out of the input, result and builtin cache (credentials.ts), each cut listed in `erased`.
-import { randomBytes } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import type { DecisionEvent } from './event.js';
 import { eraseCredentialsInJson, mayHoldCredentials } from './credentials.js';
 import { writeJson } from '../json/writer.js';
 
 const parts = ['input', 'result', 'nd_builtin_cache'] as const;
-
-// Each part is written apart and put in the place of its marker string in the rest of the event.
-const nonce = randomBytes(12).toString('hex');
-const markers = Object.fromEntries(parts.map((part) => [part, `"@@verdict-${part}-${nonce}"`])) as Record<(typeof parts)[number], string>;
-const markerValues = Object.fromEntries(parts.map((part) => [part, JSON.parse(markers[part]) as string])) as Record<(typeof parts)[number], string>;
+type Part = (typeof parts)[number];
 
 /**
  * An event's JSON text in pieces, in order: text, and the input's UTF-8 bytes as the request carried them. The
@@ -37,13 +32,17 @@ export function storedEventJson(event: DecisionEvent, options: StoredJsonOptions
     .join('');
 }
 
-/** storedEventJson in pieces (see EventText). Throws as storedEventJson. */
+/**
+ * storedEventJson in pieces. The text is JSON.stringify's for the event (members in the event's key order, those
+ * whose value JSON cannot hold left out), written member by member so that the input's bytes go in as they are
+ * and a frozen `labels` or `bundles` object, which the server shares between all events of an activation, is
+ * written once. Throws as storedEventJson.
+ */
 export function storedEventText(event: DecisionEvent, options: StoredJsonOptions = {}): EventText {
   const mask = options.maskCredentials ?? true;
   const keep = mask && event.masked?.length ? new Set(event.masked) : undefined;
-  const texts: { marker: string; text: string | Uint8Array; at: number }[] = [];
+  const texts: Partial<Record<Part, string | Uint8Array>> = {};
   let erased: string[] | undefined;
-  const skeleton: Record<string, unknown> = { ...event };
   for (const part of parts) {
     if (event[part] === undefined) continue;
     let text: string | Uint8Array = part === 'input' ? inputText(options) ?? writeJson(event.input) : writeJson(event[part]);
@@ -55,22 +54,83 @@ export function storedEventText(event: DecisionEvent, options: StoredJsonOptions
         (erased ??= [...(event.erased ?? [])]).push(...cut.erased);
       }
     }
-    skeleton[part] = markerValues[part];
-    texts.push({ marker: markers[part], text, at: -1 });
+    texts[part] = text;
   }
-  if (erased) skeleton.erased = erased;
-  const json = writeJson(skeleton);
-  // Each marker is found in the skeleton's flat text once; the pieces are then cut from it in text order.
-  for (const piece of texts) piece.at = json.indexOf(piece.marker);
-  texts.sort((a, b) => a.at - b.at);
   const out: EventText = [];
-  let from = 0;
-  for (const { marker, text, at } of texts) {
-    out.push(json.slice(from, at), text);
-    from = at + marker.length;
+  let head = '{';
+  let first = true;
+  const member = (key: string, text: string | Uint8Array) => {
+    head += (first ? '' : ',') + keyText(key);
+    first = false;
+    if (typeof text === 'string') head += text;
+    else {
+      out.push(head, text);
+      head = '';
+    }
+  };
+  const fields = event as unknown as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    const text = isPart(key) ? texts[key] : key === 'erased' && erased ? writeJson(erased) : valueText(key, fields[key]);
+    if (text !== undefined) member(key, text);
   }
-  out.push(json.slice(from));
+  if (erased && !Object.prototype.hasOwnProperty.call(event, 'erased')) member('erased', writeJson(erased));
+  out.push(head + '}');
   return out;
+}
+
+function isPart(key: string): key is Part {
+  return key === 'input' || key === 'result' || key === 'nd_builtin_cache';
+}
+
+/** What JSON.stringify writes for one member's key, Go-escaped as writeJson escapes. */
+function keyText(key: string): string {
+  let text = keyTexts.get(key);
+  if (text === undefined) {
+    text = writeJson(key) + ':';
+    if (knownKeys.has(key)) keyTexts.set(key, text);
+  }
+  return text;
+}
+
+const knownKeys = new Set([
+  'labels', 'decision_id', 'trace_id', 'span_id', 'bundles', 'path', 'query', 'input', 'result', 'mapped_result', 'nd_builtin_cache',
+  'erased', 'masked', 'error', 'requested_by', 'timestamp', 'metrics', 'req_id', 'request_context', 'custom', 'pip',
+]);
+const keyTexts = new Map<string, string>();
+
+/** Texts of deeply frozen labels and bundles objects: they cannot change, so one text serves every event. */
+const sharedTexts = new WeakMap<object, string | undefined>();
+
+/** What JSON.stringify writes for a member's value (undefined to leave the member out), escaped as writeJson escapes. */
+function valueText(key: string, value: unknown): string | undefined {
+  if (typeof value === 'string') return needsEscape.test(value) ? writeJson(value) : '"' + value + '"';
+  if (typeof value !== 'object' || value === null) return writeJson(value);
+  if (key === 'metrics') return numbersText(value) ?? writeJson(value);
+  if (key !== 'labels' && key !== 'bundles') return writeJson(value);
+  if (sharedTexts.has(value)) return sharedTexts.get(value);
+  const text = writeJson(value);
+  if (deeplyFrozen(value)) sharedTexts.set(value, text);
+  return text;
+}
+
+/** Characters JSON.stringify or Go's encoder would escape in a string (lone surrogates included). */
+const needsEscape = /["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]/;
+
+/** The text of a plain object whose values are all finite numbers and whose keys need no escape; else undefined. */
+function numbersText(value: object): string | undefined {
+  if (Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  let text = '{';
+  for (const [key, n] of Object.entries(value)) {
+    if (typeof n !== 'number' || !Number.isFinite(n) || needsEscape.test(key)) return undefined;
+    text += (text === '{' ? '"' : ',"') + key + '":' + String(n);
+  }
+  return text + '}';
+}
+
+function deeplyFrozen(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return typeof value !== 'function';
+  if (!Object.isFrozen(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  return Object.values(value).every(deeplyFrozen);
 }
 
 /** The input's text as given: its bytes when they are valid UTF-8 (as stored), else decoded (invalid sequences replaced). */

@@ -5,7 +5,7 @@
 // event instead of being re-serialised, the timestamp is formatted once, the bundle revisions are built once per
 // activation and request headers are read only when the decision log asks for some.
 import type { IncomingMessage } from 'node:http';
-import { formatTimestamp, newDecisionId, nowNs, requestContextHeaders } from '../decisionlog/event.js';
+import { formatTimestamp, newDecisionId, nowNs, requestContextHeaders, type DecisionEvent } from '../decisionlog/event.js';
 import { EvaluationError } from '../engine/program.js';
 import type { Decide, DecisionOrigin, EvaluateOptions, Evaluation } from '../engine/engine.js';
 import type { Bundle } from '../bundle/bundle.js';
@@ -148,14 +148,18 @@ export interface DecisionRecord {
   error?: { code: string; message: string };
 }
 
-/** The `bundles` field of the events made under one activation, built once for all of them. */
-const bundleFields = new WeakMap<readonly Bundle[], Record<string, { revision: string }>>();
+/**
+ * The `bundles` field of the events made under one activation, built once for all of them and frozen, so the
+ * decision log writes its text once too.
+ */
+const bundleFields = new WeakMap<readonly Bundle[], DecisionEvent['bundles']>();
 
-function bundlesField(bundles: readonly Bundle[]): Record<string, { revision: string }> {
+function bundlesField(bundles: readonly Bundle[]): DecisionEvent['bundles'] {
   let field = bundleFields.get(bundles);
   if (!field) {
-    field = {};
-    for (const b of bundles) field[b.name] = { revision: b.manifest.revision };
+    const built: Record<string, { revision: string }> = {};
+    for (const b of bundles) built[b.name] = Object.freeze({ revision: b.manifest.revision });
+    field = Object.freeze(built);
     bundleFields.set(bundles, field);
   }
   return field;
@@ -170,29 +174,25 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
   if (!ctx.onDecision) return undefined;
   const decisionId = newDecisionId();
   const tsNs = nowNs();
-  const requestContext = ctx.logHeaders && decision.request ? requestContextHeaders(decision.request.headersDistinct, ctx.logHeaders) : undefined;
-  const reqId = decision.reqId;
+  const { input, evaluated, reqId } = decision;
+  // Members are set in EventV1's order, only those that apply: the stored JSON follows the object's key order.
+  const event = { labels: ctx.labels, decision_id: decisionId } as DecisionEvent;
   const trace = decision.trace && activeTracing()?.ids(decision.trace);
-  const logged = ctx.onDecision(
-    {
-      labels: ctx.labels,
-      decision_id: decisionId,
-      ...(trace ?? {}),
-      bundles: bundlesField(ctx.engine.bundles),
-      path: decision.path.join('/'),
-      ...(decision.input !== undefined ? { input: decision.input } : {}),
-      ...(decision.pip ? { pip: decision.pip } : {}),
-      ...(decision.evaluated.defined ? { result: decision.evaluated.result } : {}),
-      ...(decision.error ? { error: decision.error } : {}),
-      requested_by: decision.requestedBy,
-      timestamp: formatTimestamp(tsNs),
-      ...(decision.evaluated.ndBuiltinCache ? { nd_builtin_cache: decision.evaluated.ndBuiltinCache } : {}),
-      ...(decision.evaluated.metrics ? { metrics: decision.evaluated.metrics } : {}),
-      ...(requestContext ? { request_context: requestContext } : {}),
-      ...(reqId !== undefined ? { req_id: reqId } : {}),
-    },
-    { tsNs, ...(decision.inputText && decision.input !== undefined ? { inputText: decision.inputText } : {}) },
-  );
+  if (trace) Object.assign(event, trace);
+  event.bundles = bundlesField(ctx.engine.bundles);
+  event.path = decision.path.join('/');
+  if (input !== undefined) event.input = input;
+  if (decision.pip) event.pip = decision.pip;
+  if (evaluated.defined) event.result = evaluated.result;
+  if (decision.error) event.error = decision.error;
+  event.requested_by = decision.requestedBy;
+  event.timestamp = formatTimestamp(tsNs);
+  if (evaluated.ndBuiltinCache) event.nd_builtin_cache = evaluated.ndBuiltinCache;
+  if (evaluated.metrics) event.metrics = evaluated.metrics;
+  const requestContext = ctx.logHeaders && decision.request ? requestContextHeaders(decision.request.headersDistinct, ctx.logHeaders) : undefined;
+  if (requestContext) event.request_context = requestContext;
+  if (reqId !== undefined) event.req_id = reqId;
+  const logged = ctx.onDecision(event, decision.inputText && input !== undefined ? { tsNs, inputText: decision.inputText } : { tsNs });
   return logged instanceof Promise ? logged.then(() => decisionId) : decisionId;
 }
 

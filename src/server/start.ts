@@ -142,7 +142,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const sources = options.cluster?.ownsSources === false ? [] : [...files, ...(bundles.plugin ? [bundles.plugin] : []), ...management.plugins];
   // Tracing before everything, so it stops last and exports the spans of the others' last work.
   for (const plugin of [...(tracing ? [tracing] : []), ...(decisionLog ? [decisionLog.plugin] : []), ...(enricher ? pipPlugins(enricher) : []), ...sources, ...(options.plugins ?? [])]) plugins.register(plugin);
-  const labels = { id: options.cluster?.instanceId ?? randomUUID(), version: verdictVersion, ...(config.labels ?? {}) };
+  // Frozen: every decision event shares it, and the decision log writes a frozen object's text once.
+  const labels = Object.freeze({ id: options.cluster?.instanceId ?? randomUUID(), version: verdictVersion, ...(config.labels ?? {}) });
   const ctx: ServerContext = {
     engine,
     metrics,

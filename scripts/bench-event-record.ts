@@ -1,0 +1,100 @@
+// CPU cost of recording one decision on the request's thread: recordDecision (src/server/decisions.ts) through the
+// DecisionLogger into the SQLite store's queue, with the gateway benchmark's input (rego/gateway/input.json) and
+// the server's defaults (no drop or mask policy, default durability, credentials masked). The writer thread's
+// work is not counted: only the event-loop thread's CPU time, read from Linux's /proc/thread-self/schedstat.
+//   npm run bench:event-record                       (BENCH_SECONDS=3 per round, BENCH_ROUNDS=3)
+//   npm run bench:event-record -- --baseline DIR     A/B against another build's dist/ directory, rounds
+//                                                    interleaved so both see the same machine load
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as Decisions from '../src/server/decisions.js';
+import type * as Logger from '../src/decisionlog/logger.js';
+import type * as Store from '../src/decisionlog/store.js';
+import type { ServerContext } from '../src/server/context.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const { values } = parseArgs({ options: { baseline: { type: 'string' } } });
+
+interface Build {
+  name: string;
+  decisions: typeof Decisions;
+  logger: typeof Logger;
+  store: typeof Store;
+}
+
+async function load(name: string, dist: string): Promise<Build> {
+  const at = (path: string) => pathToFileURL(join(dist, path)).href;
+  return {
+    name,
+    decisions: (await import(at('src/server/decisions.js'))) as typeof Decisions,
+    logger: (await import(at('src/decisionlog/logger.js'))) as typeof Logger,
+    store: (await import(at('src/decisionlog/store.js'))) as typeof Store,
+  };
+}
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const body = readFileSync(join(root, 'rego/gateway/input.json'), 'utf8');
+const input = (JSON.parse(body) as { input: unknown }).input;
+const inputText = new TextEncoder().encode(JSON.stringify(input));
+const bundles = [{ name: 'bench', manifest: { revision: 'bench' } }];
+
+/** CPU nanoseconds the calling thread has run (Linux). */
+function threadCpuNs(): number {
+  return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+}
+
+async function measure(build: Build): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'verdict-bench-event-record-'));
+  const store = new build.store.DecisionLogStore({ file: join(dir, 'decisions.db'), durability: 'default' });
+  const logger = new build.logger.DecisionLogger(store, { evaluate: () => Promise.resolve({}), defined: () => false });
+  const ctx = {
+    onDecision: (event: Parameters<typeof logger.log>[0], hints: Parameters<typeof logger.log>[1]) => void logger.log(event, hints),
+    labels: { id: 'bench-instance-0001', version: '0.1.0' },
+    engine: { bundles },
+  } as unknown as ServerContext;
+  let made = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const before = threadCpuNs();
+  while (performance.now() < deadline) {
+    for (let i = 0; i < 200; i++) {
+      const started = process.hrtime.bigint();
+      build.decisions.recordDecision(ctx, {
+        path: ['gateway', 'authz', 'allow'],
+        input,
+        inputText,
+        evaluated: {
+          defined: true,
+          result: made % 10 !== 0,
+          metrics: { counter_server_query_cache_hit: 1, timer_rego_input_parse_ns: 21000, timer_rego_query_eval_ns: 41000 + (made % 977), timer_server_handler_ns: Number(process.hrtime.bigint() - started) },
+        },
+        requestedBy: '127.0.0.1:54321',
+        reqId: ++made,
+      });
+    }
+    // Let the writer thread's replies in, as a server's event loop would between requests.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await store.flush();
+  const cpu = threadCpuNs() - before;
+  const written = store.status().written;
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  if (written !== made) throw new Error(`${build.name}: ${made} events recorded, ${written} written`);
+  return cpu / 1000 / made;
+}
+
+const builds = [await load('this build', join(root, 'dist'))];
+if (values.baseline) builds.unshift(await load(`baseline ${values.baseline}`, values.baseline));
+const results = new Map<string, number[]>(builds.map((b) => [b.name, []]));
+for (let round = 0; round < rounds; round++) {
+  for (const build of builds) results.get(build.name)!.push(await measure(build));
+}
+console.log(`CPU µs per recorded event on the event-loop thread (${rounds} round(s) of ${seconds} s, gateway input ${inputText.length} B, node ${process.version})`);
+for (const [name, us] of results) {
+  const sorted = [...us].sort((a, b) => a - b);
+  console.log(`${name.padEnd(40)} median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}  (rounds: ${us.map((u) => u.toFixed(2)).join(', ')})`);
+}

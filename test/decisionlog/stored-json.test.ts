@@ -1,0 +1,167 @@
+// The stored event text is written member by member (stored-json.ts); it must be exactly the text of the
+// straightforward encoding: writeJson of the whole event, each part (input, result, nd_builtin_cache) replaced by
+// its own text with the credential members cut, `erased` extended. That reference is written out below and every
+// kind of event the log sees is compared with it, byte for byte.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { eraseCredentialsInJson, mayHoldCredentials } from '../../src/decisionlog/credentials.js';
+import { storedEventJson, storedEventText } from '../../src/decisionlog/stored-json.js';
+import { applyMask } from '../../src/decisionlog/mask.js';
+import type { DecisionEvent } from '../../src/decisionlog/event.js';
+import { NumberText } from '../../src/json/number-text.js';
+import { writeJson } from '../../src/json/writer.js';
+import { recordDecision } from '../../src/server/decisions.js';
+import type { ServerContext } from '../../src/server/context.js';
+import { sampleEvent, unsignedJwt } from './helpers.js';
+
+const parts = ['input', 'result', 'nd_builtin_cache'] as const;
+
+/** The event's stored text, written the plain way: one writeJson of the event with placeholders for the parts. */
+function reference(event: DecisionEvent, options: { inputJson?: string; maskCredentials?: boolean } = {}): string {
+  const mask = options.maskCredentials ?? true;
+  const keep = mask && event.masked?.length ? new Set(event.masked) : undefined;
+  const skeleton: Record<string, unknown> = { ...event };
+  const texts = new Map<string, string>();
+  let erased: string[] | undefined;
+  for (const part of parts) {
+    if (event[part] === undefined) continue;
+    let text = part === 'input' && options.inputJson !== undefined ? options.inputJson : writeJson(event[part]);
+    const cut = mask && mayHoldCredentials(text) ? eraseCredentialsInJson(text, part, keep) : undefined;
+    if (cut) {
+      text = cut.json;
+      (erased ??= [...(event.erased ?? [])]).push(...cut.erased);
+    }
+    const placeholder = `@@part-${part}@@`;
+    skeleton[part] = placeholder;
+    texts.set(JSON.stringify(placeholder), text);
+  }
+  if (erased) skeleton.erased = erased;
+  let json = writeJson(skeleton);
+  for (const [placeholder, text] of texts) json = json.replace(placeholder, () => text);
+  return json;
+}
+
+function assertSameText(event: DecisionEvent, options: { inputJson?: string; maskCredentials?: boolean } = {}) {
+  const expected = reference(event, options);
+  assert.equal(storedEventJson(event, options), expected);
+  if (options.inputJson !== undefined) {
+    // The same input handed over as the request's bytes.
+    const { inputJson, ...rest } = options;
+    assert.equal(storedEventJson(event, { ...rest, inputBytes: new TextEncoder().encode(inputJson) }), expected);
+  }
+  return expected;
+}
+
+const token = `Bearer ${unsignedJwt({ sub: 'alice@example.com' })}`;
+
+function envoyInput(headers: Record<string, string>) {
+  return { attributes: { request: { http: { method: 'GET', path: '/orders', headers: { ':authority': 'shop', ...headers } } } }, parsed_path: ['orders'] };
+}
+
+test('a server event (frozen labels and bundles, timers, req_id, trace ids) is stored as the plain encoding writes it', () => {
+  const labels = Object.freeze({ id: 'instance-1', version: '0.1.0', region: 'eu<west>&1' });
+  const bundles = Object.freeze({ authz: Object.freeze({ revision: 'rev-1' }), extra: Object.freeze({ revision: 'r"2' }) });
+  for (let i = 0; i < 3; i++) {
+    const event: DecisionEvent = {
+      labels,
+      decision_id: `0190c6c1-aaaa-7bbb-8ccc-00000000000${i}`,
+      trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+      span_id: '00f067aa0ba902b7',
+      bundles,
+      path: 'gateway/authz/allow',
+      input: { token: { claims: { sub: 'carol', n: i } }, request: { headers: { accept: 'application/json' } } },
+      result: i !== 1,
+      requested_by: '127.0.0.1:54321',
+      timestamp: '2026-12-06T04:00:00.12345Z',
+      metrics: { counter_server_query_cache_hit: 1, timer_rego_query_eval_ns: 41000 + i, timer_server_handler_ns: 0.5 },
+      req_id: i,
+    };
+    assertSameText(event);
+    assertSameText(event, { inputJson: ' {"token" : {"claims":{"sub":"carol","n":12345678901234567890}}}\n' });
+  }
+});
+
+test('credential headers: cut from input, result and builtin cache, appended to erased or to the erased already there', () => {
+  const input = envoyInput({ authorization: token, cookie: 'session=s3cr3t', 'x-request-id': 'r1' });
+  const withCredentials = sampleEvent({
+    input,
+    result: { allowed: true, headers: { Authorization: 'Bearer upstream-s3cr3t' } },
+    nd_builtin_cache: { 'http.send': [{ request: { headers: { 'Proxy-Authorization': 'Basic cHJveHk6czNjcjN0' } } }] },
+  });
+  const text = assertSameText(withCredentials);
+  assert.ok(!text.includes('s3cr3t') && !text.includes('cHJveHk6czNjcjN0') && !text.includes(token));
+  assert.deepEqual(Object.keys(JSON.parse(text)).at(-1), 'erased', 'a new erased member goes last');
+  assertSameText(withCredentials, { inputJson: JSON.stringify(input, null, 2) });
+  assertSameText(withCredentials, { inputJson: '{"attributes":{"request":{"http":{"headers":{"\\u0061uthorization":"Bearer x","x":1}}}}}' });
+  assertSameText(withCredentials, { maskCredentials: false });
+
+  // A mask policy ran first: its erased member keeps its place and gains the cuts; its upsert is left alone.
+  const masked = applyMask(withCredentials, ['/input/parsed_path', { op: 'upsert', path: '/input/attributes/request/http/headers/cookie', value: 'masked' }]);
+  assert.deepEqual(masked.erased, ['/input/parsed_path']);
+  const maskedText = assertSameText(masked);
+  assert.deepEqual(JSON.parse(maskedText).erased, ['/input/parsed_path', '/input/attributes/request/http/headers/authorization', '/result/headers/Authorization', '/nd_builtin_cache/http.send/0/request/headers/Proxy-Authorization']);
+  assert.equal(JSON.parse(maskedText).input.attributes.request.http.headers.cookie, 'masked');
+  // An erased member present but undefined is filled in its place.
+  const keys = Object.keys(JSON.parse(assertSameText({ erased: undefined, ...withCredentials } as DecisionEvent)));
+  assert.ok(keys.indexOf('erased') < keys.indexOf('input'), 'erased written where the event has the key');
+});
+
+test('strings that need escapes, numbers kept as written, members JSON leaves out, values with toJSON', () => {
+  const event = sampleEvent({
+    path: 'a/<b>&c',
+    requested_by: 'quote " backslash \\ line\u2028sep\u2029 control \u0001 lone \ud800 pair 😀 é',
+    decision_id: 'plain',
+    result: { big: new NumberText('123456789012345678901234567890'), exp: new NumberText('1e400'), html: '<script>&' },
+    metrics: { timer_server_handler_ns: 1e21, odd: -0, nan: NaN, inf: Infinity, exact: new NumberText('1.0') as unknown as number },
+    custom: { when: new Date(0), gone: undefined, fn: () => 1 },
+    query: undefined,
+  });
+  (event as unknown as Record<string, unknown>).callback = () => 1;
+  (event as unknown as Record<string, unknown>)['key "with" <html>'] = 'x';
+  const text = assertSameText(event);
+  assert.match(text, /"big":123456789012345678901234567890/);
+  assert.ok(!text.includes('callback') && !text.includes('"query"'));
+  assertSameText(event, { inputJson: '{"subject":{"id":"ålice"}}' });
+  assertSameText(sampleEvent({ input: undefined, result: undefined }));
+});
+
+test('labels and bundles: a deeply frozen object is written once, anything else as it is at each event', () => {
+  const frozen = Object.freeze({ id: 'a', version: '1' });
+  assertSameText(sampleEvent({ labels: frozen }));
+  assertSameText(sampleEvent({ labels: frozen }));
+  const open: Record<string, string> = { id: 'a', version: '1' };
+  assertSameText(sampleEvent({ labels: open }));
+  open.id = 'changed';
+  assert.match(assertSameText(sampleEvent({ labels: open })), /"id":"changed"/);
+  // Frozen on the outside only: the revision inside may change, so the text is not kept.
+  const inner = { revision: 'r1' };
+  const shallow = Object.freeze({ authz: inner });
+  assertSameText(sampleEvent({ bundles: shallow }));
+  inner.revision = 'r2';
+  assert.match(assertSameText(sampleEvent({ bundles: shallow })), /"revision":"r2"/);
+});
+
+test('the input bytes go into the stored text as one piece, untouched', () => {
+  const bytes = new TextEncoder().encode('{"subject":{"id":"bob"},"n":1.50}');
+  const pieces = storedEventText(sampleEvent(), { inputBytes: bytes });
+  assert.equal(pieces.filter((p) => p === bytes).length, 1);
+});
+
+test('recordDecision: the event has EventV1 members in order, frozen shared labels and bundles, and the text the plain encoding writes', () => {
+  const events: DecisionEvent[] = [];
+  const labels = Object.freeze({ id: 'instance-1', version: '0.1.0' });
+  const bundles = [{ name: 'authz', manifest: { revision: 'rev-7' } }];
+  const ctx = { labels, engine: { bundles }, onDecision: (event: DecisionEvent) => void events.push(event) } as unknown as ServerContext;
+  const input = { user: 'alice' };
+  const record = (defined: boolean, error?: { code: string; message: string }) =>
+    recordDecision(ctx, { path: ['gateway', 'authz', 'allow'], input, evaluated: { defined, result: defined ? { allow: true } : undefined, metrics: { timer_server_handler_ns: 5 } }, requestedBy: '10.0.0.1:1234', reqId: 9, ...(error ? { error } : {}) });
+  const id = record(true);
+  record(false, { code: 'eval_error', message: 'boom' });
+  assert.equal(events[0].decision_id, id);
+  assert.deepEqual(Object.keys(events[0]), ['labels', 'decision_id', 'bundles', 'path', 'input', 'result', 'requested_by', 'timestamp', 'metrics', 'req_id']);
+  assert.deepEqual(Object.keys(events[1]), ['labels', 'decision_id', 'bundles', 'path', 'input', 'error', 'requested_by', 'timestamp', 'metrics', 'req_id']);
+  assert.equal(events[0].bundles, events[1].bundles, 'one bundles object per activation');
+  assert.ok(Object.isFrozen(events[0].bundles) && Object.isFrozen(events[0].bundles!.authz));
+  assert.deepEqual(events[0].bundles, { authz: { revision: 'rev-7' } });
+  for (const event of events) assertSameText(event);
+});

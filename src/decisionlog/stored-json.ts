@@ -59,7 +59,13 @@ export function storedEventText(event: DecisionEvent, options: StoredJsonOptions
   const out: EventText = [];
   let head = '{';
   let first = true;
-  const member = (key: string, text: string | Uint8Array) => {
+  const fields = event as unknown as Record<string, unknown>;
+  const keys = Object.keys(fields);
+  // As JSON.stringify of the event with `erased` set: a new member goes last.
+  if (erased && !Object.prototype.hasOwnProperty.call(event, 'erased')) keys.push('erased');
+  for (const key of keys) {
+    const text = isPart(key) ? texts[key] : key === 'erased' && erased ? writeJson(erased) : valueText(key, fields[key]);
+    if (text === undefined) continue;
     head += (first ? '' : ',') + keyText(key);
     first = false;
     if (typeof text === 'string') head += text;
@@ -67,13 +73,7 @@ export function storedEventText(event: DecisionEvent, options: StoredJsonOptions
       out.push(head, text);
       head = '';
     }
-  };
-  const fields = event as unknown as Record<string, unknown>;
-  for (const key of Object.keys(fields)) {
-    const text = isPart(key) ? texts[key] : key === 'erased' && erased ? writeJson(erased) : valueText(key, fields[key]);
-    if (text !== undefined) member(key, text);
   }
-  if (erased && !Object.prototype.hasOwnProperty.call(event, 'erased')) member('erased', writeJson(erased));
   out.push(head + '}');
   return out;
 }
@@ -105,7 +105,6 @@ const sharedTexts = new WeakMap<object, string | undefined>();
 function valueText(key: string, value: unknown): string | undefined {
   if (typeof value === 'string') return needsEscape.test(value) ? writeJson(value) : '"' + value + '"';
   if (typeof value !== 'object' || value === null) return writeJson(value);
-  if (key === 'metrics') return numbersText(value) ?? writeJson(value);
   if (key !== 'labels' && key !== 'bundles') return writeJson(value);
   if (sharedTexts.has(value)) return sharedTexts.get(value);
   const text = writeJson(value);
@@ -115,17 +114,6 @@ function valueText(key: string, value: unknown): string | undefined {
 
 /** Characters JSON.stringify or Go's encoder would escape in a string (lone surrogates included). */
 const needsEscape = /["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]/;
-
-/** The text of a plain object whose values are all finite numbers and whose keys need no escape; else undefined. */
-function numbersText(value: object): string | undefined {
-  if (Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
-  let text = '{';
-  for (const [key, n] of Object.entries(value)) {
-    if (typeof n !== 'number' || !Number.isFinite(n) || needsEscape.test(key)) return undefined;
-    text += (text === '{' ? '"' : ',"') + key + '":' + String(n);
-  }
-  return text + '}';
-}
 
 function deeplyFrozen(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return typeof value !== 'function';

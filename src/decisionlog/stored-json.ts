@@ -115,10 +115,11 @@ function valueText(key: string, value: unknown): string | undefined {
 /** Characters JSON.stringify or Go's encoder would escape in a string (lone surrogates included). */
 const needsEscape = /["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]/;
 
+/** Frozen all the way down, of plain data properties only (a getter could answer differently each time). */
 function deeplyFrozen(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return typeof value !== 'function';
   if (!Object.isFrozen(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
-  return Object.values(value).every(deeplyFrozen);
+  return Object.values(Object.getOwnPropertyDescriptors(value)).every((d) => !d.get && deeplyFrozen(d.value));
 }
 
 /** The input's text as given: its bytes when they are valid UTF-8 (as stored), else decoded (invalid sequences replaced). */

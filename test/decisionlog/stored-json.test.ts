@@ -139,6 +139,11 @@ test('labels and bundles: a deeply frozen object is written once, anything else 
   assertSameText(sampleEvent({ bundles: shallow }));
   inner.revision = 'r2';
   assert.match(assertSameText(sampleEvent({ bundles: shallow })), /"revision":"r2"/);
+  // Frozen, but a getter may answer differently each time.
+  let calls = 0;
+  const computed = Object.freeze({ get id() { return `call-${++calls}`; }, version: '1' });
+  assert.match(storedEventJson(sampleEvent({ labels: computed })), /"id":"call-1"/);
+  assert.match(storedEventJson(sampleEvent({ labels: computed })), /"id":"call-2"/);
 });
 
 test('the input bytes go into the stored text as one piece, untouched', () => {

@@ -70,10 +70,12 @@ export function createManagement(config: VerdictConfig, parts: ManagementParts, 
         }
         await bundles.reconfigure(next);
         status.reconfigure(nextStatus);
-        // Labels can only be added: the boot labels (with id and version) always win.
-        const labels = ctx().labels;
-        bootLabels ??= { ...labels };
-        Object.assign(labels, next.labels, bootLabels);
+        // Labels can only be added: the boot labels (with id and version) always win. A new frozen object, as at
+        // start-up: decision events share it, and the decision log writes a frozen object's text once.
+        const current = ctx().labels;
+        bootLabels ??= { ...current };
+        const labels = Object.freeze({ ...current, ...next.labels, ...bootLabels });
+        ctx().labels = labels;
         ctx().publicConfig = redactConfig(next, labels);
       },
     });

@@ -2,11 +2,11 @@
 // the source text (it stays below the heap pointer for the whole evaluation), so parsing input
 // costs little more than one pass. Printing follows OPA: sorted object keys, sets as sorted
 // arrays, non-string object keys printed as JSON strings of their text.
-import { alloc } from './heap';
+import { alloc, heapLimitSet } from './heap';
 import { STATIC_FRAMES, enter, push, pop, popTo, topFrame, depthOf } from './frames';
 import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET,
-  tagOf, mkNull, mkBool, mkString, mkArray, arrAppend, arrLen, arrGet, mkCollection,
+  tagOf, mkNull, mkBool, mkString, mkStringCopy, mkArray, arrAppend, arrLen, arrGet, mkCollection,
   colLen, colKey, colVal, strLen, strPtr,
 } from './value';
 import { parseNumber, writeNumber } from './number';
@@ -17,6 +17,13 @@ let src: i32 = 0;
 let end: i32 = 0;
 let pos: i32 = 0;
 let allowSets: bool = false;
+/** Strings and number texts are copied out of the source, which may then be dropped (parseDetached). */
+let detached: bool = false;
+
+/** A string of the source's bytes at [start, start+len): pointing into the source, or copied when detached. */
+@inline function sourceString(start: i32, len: i32): i32 {
+  return detached ? mkStringCopy(start, len) : mkString(start, len);
+}
 
 @inline function ws(): void {
   while (pos < end) {
@@ -74,7 +81,7 @@ function parseString(): i32 {
   if (pos >= end) return 0;
   const stop = pos;
   pos++;
-  if (!escaped) return mkString(start, stop - start);
+  if (!escaped) return sourceString(start, stop - start);
   // Decoded text is never longer than the escaped text.
   const buf = alloc(stop - start);
   let o = buf;
@@ -150,20 +157,21 @@ function parseScalar(): i32 {
         else break;
       }
       if (pos == start) return 0;
-      return parseNumber(start, pos - start, true);
+      return parseNumber(start, pos - start, true, true, detached);
     }
   }
 }
 
-// Object keys repeat (every record of a list has the same field names). Within one parse a key seen before is
-// the same string value again, not a new record: strings are immutable, and loaded data is mostly such keys.
-// A direct-mapped table of short keys, cleared at each parse (the records it points at may since be freed).
+// Short strings repeat: object keys (every record of a list has the same field names) and enumerations among
+// values (roles, kinds, states). Within one parse a short string seen before is the same string value again,
+// not a new record: strings are immutable, and loaded data is mostly such strings. A direct-mapped table of
+// short strings, cleared at each parse (the records it points at may since be freed).
 const KEY_SLOTS: i32 = 1024;
 const LONGEST_SHARED_KEY: i32 = 32;
 const keyTable: i32 = <i32>memory.data(KEY_SLOTS << 2, 4);
 
-/** An object key at pos: a string, shared with an earlier equal key of this parse where the table has it. */
-function parseKey(): i32 {
+/** A string at pos, shared with an earlier equal string of this parse where the table has it. */
+function parseSharedString(): i32 {
   const start = pos + 1;
   let p = start;
   let h: u32 = 2166136261;
@@ -180,7 +188,7 @@ function parseKey(): i32 {
   const known = load<i32>(slot);
   pos = p + 1;
   if (known != 0 && strLen(known) == len && memory.compare(strPtr(known), start, len) == 0) return known;
-  const v = mkString(start, len);
+  const v = sourceString(start, len);
   store<i32>(slot, v);
   return v;
 }
@@ -223,8 +231,7 @@ function parseValue(): i32 {
         continue;
       }
     } else {
-      const expectsKey = c == 0x22 && !allowSets && depthOf(PARSE) > base && load<i32>(topFrame(PARSE), 4) == IN_BRACE && load<i32>(topFrame(PARSE), 8) == 0;
-      v = expectsKey ? parseKey() : parseScalar();
+      v = c == 0x22 ? parseSharedString() : parseScalar();
       if (v == 0) return parseFailed(base);
     }
     // v is complete: it becomes a member of the collection around it, which may complete in turn.
@@ -278,13 +285,27 @@ function parseValue(): i32 {
 }
 
 /** Parses JSON (or, with sets, OPA's value syntax) at [p, p+n); returns 0 on malformed text. */
-export function parseJSON(p: i32, n: i32, sets: bool): i32 {
-  src = p; end = p + n; pos = p; allowSets = sets;
+export function parseJSON(p: i32, n: i32, sets: bool, copy: bool = false): i32 {
+  src = p; end = p + n; pos = p; allowSets = sets; detached = copy;
   memory.fill(keyTable, 0, KEY_SLOTS << 2);
   const v = parseValue();
+  detached = false;
   if (v == 0) return 0;
   ws();
   return pos == end ? v : 0;
+}
+
+/**
+ * Parses JSON at [p, p+n) into values that keep nothing of the text (strings and number texts are copied, and
+ * canonical integers keep none), all allocated below `limit`, where the host puts the text: once parsed it
+ * can be dropped, or overwritten by later allocations. Parsing past `limit` traps; the host then sets the
+ * heap pointer back (which lifts the limit) and parses again with more room.
+ */
+export function parseDetached(p: i32, n: i32, limit: i32): i32 {
+  heapLimitSet(limit);
+  const v = parseJSON(p, n, false, true);
+  heapLimitSet(0);
+  return v;
 }
 
 // ---- printing ----

@@ -21,9 +21,10 @@ const decoder = new TextDecoder();
 /** Values at most this large (in JSON text) stay JS values: a packed value costs a few hundred bytes itself. */
 const SMALLEST_PACKED = 512;
 
-/** What a packed value holds: its JSON text deflated (raw deflate), and whether that text is an array. */
+/** What a packed value holds: its JSON text deflated (raw deflate), the text's length, and whether it is an array. */
 export interface PackedForm {
   deflated: Uint8Array;
+  length: number;
   array: boolean;
 }
 
@@ -40,12 +41,31 @@ export function isPacked(value: unknown): boolean {
 /** The JSON text a packed value stands for (inflated anew on every call), or undefined for any other value. */
 export function packedText(value: unknown): Uint8Array | undefined {
   const form = packedForm(value);
-  return form && inflateRawSync(form.deflated);
+  return form && inflated(form);
 }
 
+function inflated(form: PackedForm): Uint8Array {
+  // One output chunk of the text's size: no chunks to join, no slack.
+  return inflateRawSync(form.deflated, { chunkSize: Math.max(64, form.length) });
+}
+
+/** Text up to this size is encoded into one reused buffer before it is deflated, instead of a new one each. */
+const SCRATCH_LIMIT = 1 << 20;
+let scratch = Buffer.alloc(0);
+
 /** A read-only value standing for the object or array whose JSON text is `text`. */
-export function packedValue(text: Uint8Array): unknown {
-  return packedFromForm({ deflated: deflateRawSync(text, { level: 1 }), array: text[0] === 0x5b });
+export function packedValue(text: Uint8Array | string): unknown {
+  let bytes: Uint8Array;
+  if (typeof text !== 'string') bytes = text;
+  else if (text.length * 3 > SCRATCH_LIMIT) bytes = Buffer.from(text);
+  else {
+    if (scratch.length < text.length * 3) scratch = Buffer.allocUnsafe(SCRATCH_LIMIT);
+    bytes = scratch.subarray(0, scratch.write(text));
+  }
+  // zlib writes its result into output chunks of `chunkSize` and hands back a view of them, keeping the whole
+  // chunk alive: small chunks (a sixteenth of the text), and the result copied to a buffer of its own.
+  const deflated = deflateRawSync(bytes, { level: 1, chunkSize: Math.max(1024, bytes.byteLength >> 4) });
+  return packedFromForm({ deflated: new Uint8Array(deflated), length: bytes.byteLength, array: bytes[0] === 0x5b });
 }
 
 /** A read-only value standing for the object or array a packed value's held form (packedForm) stands for. */
@@ -53,7 +73,7 @@ export function packedFromForm(form: PackedForm): unknown {
   let parsed: object | undefined;
   const value = (): object => {
     if (parsed === undefined) {
-      parsed = readJson(decoder.decode(inflateRawSync(form.deflated))) as object;
+      parsed = readJson(decoder.decode(inflated(form))) as object;
       setImmediate(() => (parsed = undefined));
     }
     return parsed;
@@ -114,7 +134,7 @@ function* packing(value: unknown, level: number, depth: number, cut: number): Ge
   const text = writeJson(value);
   if (text.length < SMALLEST_PACKED) return value;
   yield text.length;
-  return packedValue(Buffer.from(text));
+  return packedValue(text);
 }
 
 /** Whether more than `limit` values lie in `value` (counting stops there; packed values are not opened). */

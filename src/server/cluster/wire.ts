@@ -65,14 +65,14 @@ export function toWire<T>(value: T): T {
 function leafOnWire(value: unknown): Map<string, string | PackedForm> | undefined {
   if (value instanceof NumberText) return new Map([[TAG, value.text]]);
   const packed = packedForm(value);
-  return packed ? new Map([[PACKED_TAG, { deflated: packed.deflated, array: packed.array }]]) : undefined;
+  return packed ? new Map([[PACKED_TAG, { deflated: packed.deflated, length: packed.length, array: packed.array }]]) : undefined;
 }
 
 function revive(value: unknown): unknown {
   if (!(value instanceof Map) || value.size !== 1) return undefined;
   if (typeof value.get(TAG) === 'string') return new NumberText(value.get(TAG) as string);
   const packed = value.get(PACKED_TAG) as PackedForm | undefined;
-  if (packed?.deflated instanceof Uint8Array) return packedFromForm({ deflated: packed.deflated, array: packed.array === true });
+  if (packed?.deflated instanceof Uint8Array && typeof packed.length === 'number') return packedFromForm({ deflated: packed.deflated, length: packed.length, array: packed.array === true });
   if (typeof value.get(DEEP_TAG) === 'string') return readJson(value.get(DEEP_TAG) as string);
   return undefined;
 }

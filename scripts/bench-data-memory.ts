@@ -7,12 +7,17 @@
 // row used it (so every worker has it), and two seconds later, the resident memory of the server's whole
 // process tree is read from /proc (VmRSS now, VmHWM the peak).
 // Verdict is measured twice: with its defaults (a primary and one worker per core) and with --workers 1; the
-// resident memory of each process of the tree is printed too.
+// resident memory of each process of the tree is printed too, and for Verdict's processes what it holds:
+// wasm linear memory (resident pages of the mappings wasm memories live in), the V8 heap (committed), ArrayBuffers
+// and Buffers outside the heap (V8's external memory less the wasm memories' size), and the rest (Node itself,
+// compiled code, malloc), read from a diagnostic report each process writes on SIGUSR2 (--report-on-signal).
 //   npm run bench:data-memory [-- megabytes [servers]]   (default 100; servers: a comma list of opa, verdict,
-//                                                          verdict-1, default all three)
+//                                                          verdict-1, default all three; verdict and verdict-1
+//                                                          take @<dist directory> to run another build of
+//                                                          Verdict, for an A/B in one run: verdict@.cache/base-dist)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeBundleArchive } from '../src/bundle/files.js';
@@ -23,10 +28,10 @@ import { bigDataBundle, bigDataDecision } from './data-bundle.js';
 
 const megabytes = Number(process.argv[2] ?? 100);
 const servers = (process.argv[3] ?? 'opa,verdict,verdict-1').split(',');
-for (const s of servers) if (!['opa', 'verdict', 'verdict-1'].includes(s)) throw new Error(`unknown server ${JSON.stringify(s)}: expected opa, verdict or verdict-1`);
+for (const s of servers) if (!/^(opa|verdict(-1)?(@.+)?)$/.test(s)) throw new Error(`unknown server ${JSON.stringify(s)}: expected opa, verdict or verdict-1 (the last two with an optional @<dist directory>)`);
 if (!Number.isFinite(megabytes) || megabytes <= 0) throw new Error(`megabytes must be a positive number, not ${JSON.stringify(process.argv[2])}`);
 const opa = findOpa();
-if (!opa) throw new Error('the reference OPA is needed: run scripts/install-opa.sh');
+if (!opa && servers.includes('opa')) throw new Error('the reference OPA is needed: run scripts/install-opa.sh');
 
 const bundleServer = await TestBundleServer.start({ bundleContentType: true });
 const small = await writeBundleArchive(bigDataBundle(0, 300));
@@ -47,6 +52,16 @@ interface Row {
   peak: number;
   /** Resident bytes of each process, the server's own first. */
   each: number[];
+  /** What each of Verdict's processes holds (none for OPA). */
+  parts: Parts[];
+}
+
+/** Where a Node process's resident memory goes, in bytes. */
+interface Parts {
+  wasm: number;
+  heap: number;
+  buffers: number;
+  rest: number;
 }
 
 /** The pids of `pid` and all its descendants. */
@@ -62,7 +77,7 @@ function processTree(pid: number): number[] {
 }
 
 /** Resident and peak resident bytes of a process tree. */
-function treeMemory(pid: number): { rss: number; peak: number; processes: number; each: number[] } {
+function treeMemory(pid: number): { rss: number; peak: number; processes: number; each: number[]; pids: number[] } {
   let rss = 0;
   let peak = 0;
   const each: number[] = [];
@@ -74,7 +89,54 @@ function treeMemory(pid: number): { rss: number; peak: number; processes: number
     rss += own;
     peak += Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
   }
-  return { rss, peak, processes: pids.length, each };
+  return { rss, peak, processes: pids.length, each, pids };
+}
+
+/**
+ * The resident pages of a process's wasm memories, and their size: V8 maps each memory's accessible bytes
+ * read-write at the start of a reservation of several GiB whose rest is inaccessible.
+ */
+function wasmMappings(pid: number): { resident: number; size: number } {
+  const maps: { start: number; end: number; perms: string; rss: number }[] = [];
+  for (const line of safeRead(`/proc/${pid}/smaps`).split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+)/.exec(line);
+    if (head) maps.push({ start: parseInt(head[1]!, 16), end: parseInt(head[2]!, 16), perms: head[3]!, rss: 0 });
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss && maps.length > 0) maps[maps.length - 1]!.rss = Number(rss[1]) * 1024;
+  }
+  let resident = 0;
+  let size = 0;
+  for (let i = 0; i + 1 < maps.length; i++) {
+    const [a, b] = [maps[i]!, maps[i + 1]!];
+    if (a.perms === 'rw-p' && b.perms === '---p' && a.end === b.start && b.end - a.start >= 2 ** 32) {
+      resident += a.rss;
+      size += a.end - a.start;
+    }
+  }
+  return { resident, size };
+}
+
+/** Asks a Node process (started with --report-on-signal) for a diagnostic report and splits its memory. */
+async function nodeParts(pid: number, rss: number, reports: string): Promise<Parts> {
+  process.kill(pid, 'SIGUSR2');
+  let file: string | undefined;
+  for (let tries = 0; tries < 200 && !file; tries++) {
+    await new Promise((r) => setTimeout(r, 50));
+    file = safeList(reports).find((f) => f.includes(`.${pid}.`) && f.endsWith('.json'));
+    if (file) {
+      try {
+        JSON.parse(readFileSync(join(reports, file), 'utf8'));
+      } catch {
+        file = undefined;
+      }
+    }
+  }
+  if (!file) throw new Error(`process ${pid} wrote no diagnostic report`);
+  const heap = (JSON.parse(readFileSync(join(reports, file), 'utf8')) as { javascriptHeap: { totalCommittedMemory: number; externalMemory: number } }).javascriptHeap;
+  rmSync(join(reports, file));
+  const wasm = wasmMappings(pid);
+  const buffers = Math.max(0, heap.externalMemory - wasm.size);
+  return { wasm: wasm.resident, heap: heap.totalCommittedMemory, buffers, rest: rss - wasm.resident - heap.totalCommittedMemory - buffers };
 }
 
 function safeRead(path: string): string {
@@ -116,9 +178,12 @@ function decide(url: string): Promise<{ result: unknown; ms: number }> {
   });
 }
 
-async function measure(server: 'opa' | 'verdict' | 'verdict-1'): Promise<Row> {
+async function measure(named: string): Promise<Row> {
+  const [server, dist] = named.split('@') as ['opa' | 'verdict' | 'verdict-1', string | undefined];
   bundleServer.setBundle('bench', small);
   const dir = mkdtempSync(join(tmpdir(), `bench-data-memory-${server}-`));
+  const reports = join(dir, 'reports');
+  mkdirSync(reports);
   const config = join(dir, 'config.yaml');
   writeFileSync(
     config,
@@ -130,7 +195,11 @@ async function measure(server: 'opa' | 'verdict' | 'verdict-1'): Promise<Row> {
   const child: ChildProcess =
     server === 'opa'
       ? spawn(opa!, args, { stdio: ['ignore', 'ignore', 'inherit'] })
-      : spawn(process.execPath, [resolve('dist/src/main.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'], cwd: dir });
+      : spawn(process.execPath, [resolve(dist ?? 'dist', 'src/main.js'), ...args], {
+          stdio: ['ignore', 'ignore', 'inherit'],
+          cwd: dir,
+          env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --report-on-signal --report-signal=SIGUSR2 --report-directory=${reports}` },
+        });
   try {
     while ((await decide(url)).result !== 'user-1-0') {
       if (child.exitCode !== null) throw new Error(`${server} exited with ${child.exitCode}`);
@@ -153,9 +222,11 @@ async function measure(server: 'opa' | 'verdict' | 'verdict-1'): Promise<Row> {
       if (child.exitCode !== null) throw new Error(`${server} exited with ${child.exitCode}`);
     }
     await new Promise((r) => setTimeout(r, 2000));
-    const { rss, peak, processes, each } = treeMemory(child.pid!);
-    const name = { opa: 'opa run --server (defaults)', verdict: 'verdict run --server (defaults)', 'verdict-1': 'verdict run --server --workers 1' }[server];
-    return { server: name, processes, activationMs, answeredMeanwhile, slowestMs, rss, peak, each };
+    const { rss, peak, processes, each, pids } = treeMemory(child.pid!);
+    const parts: Parts[] = [];
+    if (server !== 'opa') for (const [i, pid] of pids.entries()) parts.push(await nodeParts(pid, each[i]!, reports));
+    const name = { opa: 'opa run --server (defaults)', verdict: 'verdict run --server (defaults)', 'verdict-1': 'verdict run --server --workers 1' }[server] + (dist ? ` [${dist}]` : '');
+    return { server: name, processes, activationMs, answeredMeanwhile, slowestMs, rss, peak, each, parts };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
@@ -163,7 +234,7 @@ async function measure(server: 'opa' | 'verdict' | 'verdict-1'): Promise<Row> {
 }
 
 const rows: Row[] = [];
-for (const server of servers) rows.push(await measure(server as 'opa' | 'verdict' | 'verdict-1'));
+for (const server of servers) rows.push(await measure(server));
 await bundleServer.close();
 
 console.log(`data.json: ${mb(rawJson).toFixed(1)} MiB raw JSON (${mb(big.length).toFixed(1)} MiB gzipped bundle), users grouped 100 per object`);
@@ -174,6 +245,10 @@ for (const r of rows) {
     `| ${r.server} | ${r.processes} | ${(r.activationMs / 1000).toFixed(1)} s | ${r.answeredMeanwhile} | ${r.slowestMs.toFixed(0)} ms | ${mb(r.rss).toFixed(0)} MiB | ` +
       `${(r.rss / rawJson).toFixed(2)} | ${r.each.map((b) => mb(b).toFixed(0)).join(' + ')} MiB | ${mb(r.peak).toFixed(0)} MiB |`,
   );
+}
+console.log('\nWhere each process\'s resident memory goes (MiB): wasm linear memory / V8 heap / buffers outside the heap / the rest');
+for (const r of rows.filter((r) => r.parts.length > 0)) {
+  console.log(`${r.server}: ${r.parts.map((p) => `${mb(p.wasm).toFixed(0)} / ${mb(p.heap).toFixed(0)} / ${mb(p.buffers).toFixed(0)} / ${mb(p.rest).toFixed(0)}`).join(' + ')}`);
 }
 const o = rows.find((r) => r.server.startsWith('opa'));
 for (const v of rows.filter((r) => r.server.startsWith('verdict'))) {

@@ -29,6 +29,8 @@ type Exports = {
   /** Verdict-built modules only (src/wasm/runtime/faults.ts). */
   verdict_builtin_error?(): number;
   verdict_builtin_fault?(code: number): void;
+  /** Verdict-built modules only (src/wasm/runtime/json.ts parseDetached). */
+  verdict_json_parse_detached?(p: number, n: number, limit: number): number;
 };
 
 /** The first builtin error of an evaluation; `location` is absent for modules that do not keep it. */
@@ -121,8 +123,7 @@ export class WasmPolicy {
 
   /** Places one piece of the data document at its path (the root piece replaces the document). */
   addData(piece: { path: string[]; json: Uint8Array }): void {
-    this.reserve(piece.json.byteLength * 8);
-    const value = this.loadJson(piece.json);
+    const value = this.loadDetached(piece.json);
     if (piece.path.length === 0) {
       this.dataAddr = value;
       return;
@@ -130,6 +131,38 @@ export class WasmPolicy {
     if (typeof this.exports.opa_value_add_path !== 'function') throw new Error('the module has no opa_value_add_path export: data cannot be loaded in pieces');
     const status = this.exports.opa_value_add_path(this.dataAddr, this.loadJson(JSON.stringify(piece.path)), value);
     if (status !== 0) throw new Error(`the module could not place data at /${piece.path.join('/')} (opa_value_add_path error ${status})`);
+  }
+
+  /**
+   * Parses a piece of data into values that keep nothing of its text, where the module can (our own runtime):
+   * the text is written `room` bytes above the heap pointer, the values are allocated below it, and the text's
+   * memory is then free for what comes next. Left in the heap, as opa_json_parse leaves it (strings pointing
+   * into it), the text took as much memory again as the raw JSON. Where the values need more room than left,
+   * the parse traps; it is tried again with twice the room.
+   */
+  private loadDetached(json: Uint8Array): number {
+    const parse = this.exports.verdict_json_parse_detached;
+    if (parse === undefined) {
+      this.reserve(json.byteLength * 8);
+      return this.loadJson(json);
+    }
+    const start = this.exports.opa_heap_ptr_get();
+    for (let room = json.byteLength * 8 + PAGE; ; room *= 2) {
+      const limit = (start + room + 7) & ~7;
+      if (limit + json.byteLength > 2 ** 32) throw new Error(`the module has no room for a piece of data of ${json.byteLength} bytes`);
+      this.reserve(limit - start + json.byteLength);
+      new Uint8Array(this.mem.buffer).set(json, limit);
+      let value: number;
+      try {
+        value = parse(limit, json.byteLength, limit);
+      } catch (err) {
+        if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+        this.exports.opa_heap_ptr_set(start);
+        continue;
+      }
+      if (value === 0) throw new Error('the module could not parse a value from the host');
+      return value;
+    }
   }
 
   /**

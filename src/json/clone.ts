@@ -3,13 +3,13 @@
 // stack, so documents as deep as the reader allows can be copied. `sortKeys` gives each object its keys in
 // sorted order, as OPA writes every object.
 import { NumberText } from './number-text.js';
-import { packedText } from './packed.js';
+import { isPacked } from './packed.js';
 
 export function cloneJson<T>(value: T, options: { sortKeys?: boolean } = {}): T {
   // Packed values (read-only, like NumberText) are shared, unless the copy must have its keys sorted: a packed
   // text keeps the order the keys arrived in, so it is read and copied like any other value.
   const share = options.sortKeys !== true;
-  const copyOf = (v: unknown): unknown => (share && packedText(v) ? v : Array.isArray(v) ? new Array(v.length) : v !== null && typeof v === 'object' && !(v instanceof NumberText) ? {} : v);
+  const copyOf = (v: unknown): unknown => (share && isPacked(v) ? v : Array.isArray(v) ? new Array(v.length) : v !== null && typeof v === 'object' && !(v instanceof NumberText) ? {} : v);
   const root = copyOf(value);
   const stack: [unknown, unknown][] = [[value, root]];
   while (stack.length > 0) {

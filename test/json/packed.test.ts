@@ -7,7 +7,7 @@ import { dataPieces } from '../../src/engine/data-load.js';
 import { DataStore } from '../../src/engine/store.js';
 import { cloneJson } from '../../src/json/clone.js';
 import { NumberText } from '../../src/json/number-text.js';
-import { packData, packDataYielding, packedText } from '../../src/json/packed.js';
+import { packData, packDataYielding, packedForm, packedText } from '../../src/json/packed.js';
 import { readJson } from '../../src/json/reader.js';
 import { writeJson } from '../../src/json/writer.js';
 
@@ -35,6 +35,10 @@ test('packed parts read exactly as the document they stand for, as objects and a
   assert.equal(packedText(users), undefined, 'above the roots objects stay objects');
   assert.ok(packedText(users.t1));
   assert.equal(Buffer.from(packedText(users.t1)!).toString(), writeJson(data.users.t1));
+  const held = packedForm(users.t1)!;
+  assert.ok(held.deflated.byteLength * 3 < packedText(users.t1)!.byteLength, `held deflated: ${held.deflated.byteLength} bytes for ${packedText(users.t1)!.byteLength} of text`);
+  assert.equal(held.array, false);
+  assert.equal(packedForm(users.list)?.array, true);
   assert.equal(packedText(users.tiny), undefined, 'small values stay JS values');
   assert.ok(Array.isArray(users.list) && packedText(users.list));
   assert.equal((users.list as unknown[]).length, 100);

@@ -6,13 +6,13 @@
 // down as a one-entry Map holding its JSON text (our writer and reader keep number text and do not recurse);
 // on receipt it turns those maps back. The primary relays messages without looking into them.
 import { NumberText } from '../../json/number-text.js';
-import { packedText, packedValue } from '../../json/packed.js';
+import { isPacked, packedForm, packedFromForm, type PackedForm } from '../../json/packed.js';
 import { readJson } from '../../json/reader.js';
 import { writeJson } from '../../json/writer.js';
 
 const TAG = 'verdict.NumberText';
 const DEEP_TAG = 'verdict.JsonText';
-/** A packed value (src/json/packed.ts) travels as its text, and is packed again on arrival. */
+/** A packed value (src/json/packed.ts) travels as the deflated text it holds, and is packed again on arrival. */
 const PACKED_TAG = 'verdict.PackedJson';
 /** Containers this deep in a message travel as JSON text; structured clone manages about 2,000 levels. */
 const DEEP = 500;
@@ -20,7 +20,7 @@ const DEEP = 500;
 type Container = Record<string, unknown> | unknown[];
 
 function isContainer(value: unknown): value is Container {
-  if (typeof value !== 'object' || value === null || packedText(value)) return false;
+  if (typeof value !== 'object' || value === null || isPacked(value)) return false;
   if (Array.isArray(value)) return true;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
@@ -62,16 +62,17 @@ export function toWire<T>(value: T): T {
 }
 
 /** How a value the structured clone would lose travels: a NumberText or a packed value. */
-function leafOnWire(value: unknown): Map<string, string | Uint8Array> | undefined {
+function leafOnWire(value: unknown): Map<string, string | PackedForm> | undefined {
   if (value instanceof NumberText) return new Map([[TAG, value.text]]);
-  const packed = packedText(value);
-  return packed ? new Map([[PACKED_TAG, packed]]) : undefined;
+  const packed = packedForm(value);
+  return packed ? new Map([[PACKED_TAG, { deflated: packed.deflated, length: packed.length, array: packed.array }]]) : undefined;
 }
 
 function revive(value: unknown): unknown {
   if (!(value instanceof Map) || value.size !== 1) return undefined;
   if (typeof value.get(TAG) === 'string') return new NumberText(value.get(TAG) as string);
-  if (value.get(PACKED_TAG) instanceof Uint8Array) return packedValue(value.get(PACKED_TAG) as Uint8Array);
+  const packed = value.get(PACKED_TAG) as PackedForm | undefined;
+  if (packed?.deflated instanceof Uint8Array && typeof packed.length === 'number') return packedFromForm({ deflated: packed.deflated, length: packed.length, array: packed.array === true });
   if (typeof value.get(DEEP_TAG) === 'string') return readJson(value.get(DEEP_TAG) as string);
   return undefined;
 }

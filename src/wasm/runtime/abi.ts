@@ -3,7 +3,7 @@
 // compiled plans.
 import { alloc, heapGet, heapSet } from './heap';
 import { mkSet } from './value';
-import { parseJSON, dump } from './json';
+import { parseJSON, parseDetached, dump } from './json';
 import { resetFaults } from './faults';
 
 export const opa_wasm_abi_version: i32 = 1;
@@ -19,6 +19,8 @@ export function opa_heap_ptr_set(ptr: i32): void { heapSet(ptr); }
 
 export function opa_json_parse(p: i32, n: i32): i32 { return parseJSON(p, n, false); }
 export function opa_value_parse(p: i32, n: i32): i32 { return parseJSON(p, n, true); }
+/** Verdict's own: data loading (src/engine/wasm-host.ts), see parseDetached. */
+export function verdict_json_parse_detached(p: i32, n: i32, limit: i32): i32 { return parseDetached(p, n, limit); }
 export function opa_json_dump(v: i32): i32 { return dump(v, false); }
 export function opa_value_dump(v: i32): i32 { return dump(v, true); }
 

@@ -22,6 +22,15 @@ function buildIndex(v: i32, slotCap: i32): void {
   store<i32>(v, slotCap, 24);
 }
 
+/** Gives an empty collection that will take `n` entries its index at the size they need, made once. */
+export function presizeIndex(v: i32, n: i32): void {
+  if (n <= SMALL) return;
+  let slotCap = 32;
+  while (slotCap < n * 2) slotCap <<= 1;
+  store<i32>(v, allocZeroed(slotCap << 2), 20);
+  store<i32>(v, slotCap, 24);
+}
+
 /** Index of key in the collection, or -1. */
 export function colFind(v: i32, key: i32): i32 {
   const n = colLen(v);

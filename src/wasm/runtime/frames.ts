@@ -45,6 +45,9 @@ export function push(d: i32): i32 {
   return framesOf(d) + top * size;
 }
 
+/** The address of frame `i` (0 at the bottom; valid until the next push). */
+@inline export function frameAt(d: i32, i: i32): i32 { return framesOf(d) + i * sizeOf(d); }
+
 /** The address of the top frame. */
 @inline export function topFrame(d: i32): i32 { return framesOf(d) + (depthOf(d) - 1) * sizeOf(d); }
 

@@ -5,6 +5,8 @@
 /** First free byte after static data; the code generator rewrites this global's initial value. */
 export let heapBase: i32 = 0;
 let heapTop: i32 = 0;
+/** Allocations must end at or below this address, 0 for no bound: the host's text being parsed lies above it. */
+let heapLimit: i32 = 0;
 
 export function heapInitIfNeeded(): void {
   if (heapTop == 0) {
@@ -17,14 +19,21 @@ export function heapGet(): i32 {
   return heapTop;
 }
 
+/** Sets the heap pointer, and lifts any bound (heapLimitSet) a trapped parse left behind. */
 export function heapSet(ptr: i32): void {
   heapTop = ptr;
+  heapLimit = 0;
+}
+
+export function heapLimitSet(limit: i32): void {
+  heapLimit = limit;
 }
 
 export function alloc(size: i32): i32 {
   heapInitIfNeeded();
   const ptr = (heapTop + 7) & ~7;
   const end = ptr + size;
+  if (heapLimit != 0 && end > heapLimit) unreachable();
   const have = memory.size() << 16;
   if (end > have) {
     const need = ((end - have + 0xffff) >>> 16);

@@ -2,21 +2,28 @@
 // the source text (it stays below the heap pointer for the whole evaluation), so parsing input
 // costs little more than one pass. Printing follows OPA: sorted object keys, sets as sorted
 // arrays, non-string object keys printed as JSON strings of their text.
-import { alloc } from './heap';
-import { STATIC_FRAMES, enter, push, pop, popTo, topFrame, depthOf } from './frames';
+import { alloc, heapLimitSet } from './heap';
+import { STATIC_FRAMES, enter, push, pop, popTo, topFrame, depthOf, frameAt } from './frames';
 import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET,
-  tagOf, mkNull, mkBool, mkString, mkArray, arrAppend, arrLen, arrGet, mkCollection,
+  tagOf, mkNull, mkBool, mkString, mkStringCopy, mkArray, arrAppend, arrSet, arrLen, arrGet, mkCollection,
   colLen, colKey, colVal, strLen, strPtr,
 } from './value';
 import { parseNumber, writeNumber } from './number';
-import { objInsert, setAdd, ensureSorted } from './collection';
+import { objInsert, setAdd, ensureSorted, presizeIndex } from './collection';
 
 // ---- parsing ----
 let src: i32 = 0;
 let end: i32 = 0;
 let pos: i32 = 0;
 let allowSets: bool = false;
+/** Strings and number texts are copied out of the source, which may then be dropped (parseDetached). */
+let detached: bool = false;
+
+/** A string of the source's bytes at [start, start+len): pointing into the source, or copied when detached. */
+@inline function sourceString(start: i32, len: i32): i32 {
+  return detached ? mkStringCopy(start, len) : mkString(start, len);
+}
 
 @inline function ws(): void {
   while (pos < end) {
@@ -74,7 +81,7 @@ function parseString(): i32 {
   if (pos >= end) return 0;
   const stop = pos;
   pos++;
-  if (!escaped) return mkString(start, stop - start);
+  if (!escaped) return sourceString(start, stop - start);
   // Decoded text is never longer than the escaped text.
   const buf = alloc(stop - start);
   let o = buf;
@@ -117,10 +124,16 @@ function parseString(): i32 {
   return mkString(buf, o - buf);
 }
 
-// Collections are parsed with an explicit stack (frames.ts) of (collection, kind, pending object key) frames,
-// never by recursion, so nesting up to the limit never meets the engine's call-stack limit.
+// Collections are parsed with an explicit stack (frames.ts) of (collection, kind, pending object key, first
+// member) frames, never by recursion, so nesting up to the limit never meets the engine's call-stack limit.
 const PARSE: i32 = <i32>memory.data(16);
-const PARSE_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 12);
+const PARSE_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 16);
+// A detached parse (loaded data, kept for long) collects each collection's members on a stack of (key, value)
+// frames and makes the collection when it closes, at its exact size with its index made once: grown member by
+// member, every collection left behind the arrays and indexes it outgrew (a tenth of the memory of records
+// grouped a hundred to an object).
+const MEMBERS: i32 = <i32>memory.data(16);
+const MEMBER_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 8);
 const MAX_DEPTH: i32 = 10000;
 const IN_ARRAY: i32 = 0;
 /** `{`: an object, or with sets allowed a set; the collection is made at its first member, when that is known. */
@@ -150,20 +163,21 @@ function parseScalar(): i32 {
         else break;
       }
       if (pos == start) return 0;
-      return parseNumber(start, pos - start, true);
+      return parseNumber(start, pos - start, true, true, detached);
     }
   }
 }
 
-// Object keys repeat (every record of a list has the same field names). Within one parse a key seen before is
-// the same string value again, not a new record: strings are immutable, and loaded data is mostly such keys.
-// A direct-mapped table of short keys, cleared at each parse (the records it points at may since be freed).
+// Short strings repeat: object keys (every record of a list has the same field names) and enumerations among
+// values (roles, kinds, states). Within one parse a short string seen before is the same string value again,
+// not a new record: strings are immutable, and loaded data is mostly such strings. A direct-mapped table of
+// short strings, cleared at each parse (the records it points at may since be freed).
 const KEY_SLOTS: i32 = 1024;
 const LONGEST_SHARED_KEY: i32 = 32;
 const keyTable: i32 = <i32>memory.data(KEY_SLOTS << 2, 4);
 
-/** An object key at pos: a string, shared with an earlier equal key of this parse where the table has it. */
-function parseKey(): i32 {
+/** A string at pos, shared with an earlier equal string of this parse where the table has it. */
+function parseSharedString(): i32 {
   const start = pos + 1;
   let p = start;
   let h: u32 = 2166136261;
@@ -180,7 +194,7 @@ function parseKey(): i32 {
   const known = load<i32>(slot);
   pos = p + 1;
   if (known != 0 && strLen(known) == len && memory.compare(strPtr(known), start, len) == 0) return known;
-  const v = mkString(start, len);
+  const v = sourceString(start, len);
   store<i32>(slot, v);
   return v;
 }
@@ -194,13 +208,41 @@ function separator(close: u8): i32 {
   return d == 0x2c ? 1 : 0;
 }
 
+let membersBase: i32 = 0;
+
 function parseFailed(base: i32): i32 {
   popTo(PARSE, base);
+  popTo(MEMBERS, membersBase);
   return 0;
 }
 
+function pushMember(key: i32, val: i32): void {
+  const m = push(MEMBERS);
+  store<i32>(m, key);
+  store<i32>(m, val, 4);
+}
+
+/** The array or object of the members collected since `from`, at its exact size; the members are popped. */
+function collected(isArray: bool, from: i32): i32 {
+  const n = depthOf(MEMBERS) - from;
+  const first = frameAt(MEMBERS, from);
+  let v: i32;
+  if (isArray) {
+    v = mkArray(n);
+    for (let i = 0; i < n; i++) arrSet(v, i, load<i32>(first + (i << 3), 4));
+    store<i32>(v, n, 4);
+  } else {
+    v = mkCollection(T_OBJECT, n);
+    presizeIndex(v, n);
+    for (let i = 0; i < n; i++) objInsert(v, load<i32>(first + (i << 3)), load<i32>(first + (i << 3), 4));
+  }
+  popTo(MEMBERS, from);
+  return v;
+}
+
 function parseValue(): i32 {
-  const base = enter(PARSE, PARSE_FRAMES, 12);
+  const base = enter(PARSE, PARSE_FRAMES, 16);
+  membersBase = enter(MEMBERS, MEMBER_FRAMES, 8);
   while (true) {
     // The start of a value: a scalar is complete at once, a non-empty collection opens a frame.
     if (depthOf(PARSE) - base > MAX_DEPTH) return parseFailed(base);
@@ -217,14 +259,14 @@ function parseValue(): i32 {
         v = c == 0x5b ? mkArray(0) : mkCollection(T_OBJECT, 0);
       } else {
         const f = push(PARSE);
-        store<i32>(f, c == 0x5b ? mkArray(0) : 0);
+        store<i32>(f, c == 0x5b && !detached ? mkArray(0) : 0);
         store<i32>(f, c == 0x5b ? IN_ARRAY : IN_BRACE, 4);
         store<i32>(f, 0, 8);
+        store<i32>(f, depthOf(MEMBERS), 12);
         continue;
       }
     } else {
-      const expectsKey = c == 0x22 && !allowSets && depthOf(PARSE) > base && load<i32>(topFrame(PARSE), 4) == IN_BRACE && load<i32>(topFrame(PARSE), 8) == 0;
-      v = expectsKey ? parseKey() : parseScalar();
+      v = c == 0x22 ? parseSharedString() : parseScalar();
       if (v == 0) return parseFailed(base);
     }
     // v is complete: it becomes a member of the collection around it, which may complete in turn.
@@ -234,17 +276,20 @@ function parseValue(): i32 {
       let coll = load<i32>(f);
       let sep = 0;
       if (load<i32>(f, 4) == IN_ARRAY) {
-        arrAppend(coll, v);
+        if (detached) pushMember(0, v);
+        else arrAppend(coll, v);
         sep = separator(0x5d);
       } else if (load<i32>(f, 8) != 0) {
-        objInsert(coll, load<i32>(f, 8), v);
+        if (detached) pushMember(load<i32>(f, 8), v);
+        else objInsert(coll, load<i32>(f, 8), v);
         store<i32>(f, 0, 8);
         sep = separator(0x7d);
       } else {
         ws();
         if (pos < end && load<u8>(pos) == 0x3a) { // key: value
-          if (coll == 0) coll = mkCollection(T_OBJECT, 0);
-          else if (tagOf(coll) != T_OBJECT) return parseFailed(base);
+          if (coll == 0) {
+            if (!detached) coll = mkCollection(T_OBJECT, 0);
+          } else if (tagOf(coll) != T_OBJECT) return parseFailed(base);
           if (!allowSets && tagOf(v) != T_STRING) return parseFailed(base);
           pos++;
           store<i32>(f, coll);
@@ -264,6 +309,7 @@ function parseValue(): i32 {
         more = true;
         break;
       }
+      if (detached) coll = collected(load<i32>(f, 4) == IN_ARRAY, load<i32>(f, 12));
       pop(PARSE);
       v = coll;
     }
@@ -278,13 +324,27 @@ function parseValue(): i32 {
 }
 
 /** Parses JSON (or, with sets, OPA's value syntax) at [p, p+n); returns 0 on malformed text. */
-export function parseJSON(p: i32, n: i32, sets: bool): i32 {
-  src = p; end = p + n; pos = p; allowSets = sets;
+export function parseJSON(p: i32, n: i32, sets: bool, copy: bool = false): i32 {
+  src = p; end = p + n; pos = p; allowSets = sets; detached = copy;
   memory.fill(keyTable, 0, KEY_SLOTS << 2);
   const v = parseValue();
+  detached = false;
   if (v == 0) return 0;
   ws();
   return pos == end ? v : 0;
+}
+
+/**
+ * Parses JSON at [p, p+n) into values that keep nothing of the text (strings and number texts are copied, and
+ * canonical integers keep none), all allocated below `limit`, where the host puts the text: once parsed it
+ * can be dropped, or overwritten by later allocations. Parsing past `limit` traps; the host then sets the
+ * heap pointer back (which lifts the limit) and parses again with more room.
+ */
+export function parseDetached(p: i32, n: i32, limit: i32): i32 {
+  heapLimitSet(limit);
+  const v = parseJSON(p, n, false, true);
+  heapLimitSet(0);
+  return v;
 }
 
 // ---- printing ----

@@ -25,7 +25,7 @@ function scale(m: f64, e: i32): f64 {
  * Parses a JSON number at [p, p+n). Returns 0 if the text is not a JSON number.
  * The value keeps a pointer to the text, which must outlive it (input text, static data, heap).
  */
-export function parseNumber(p: i32, n: i32, keepText: bool, strict: bool = true): i32 {
+export function parseNumber(p: i32, n: i32, keepText: bool, strict: bool = true, copyText: bool = false): i32 {
   let i = 0;
   let neg = false;
   if (i < n && load<u8>(p + i) == 0x2d) { neg = true; i++; }
@@ -93,6 +93,17 @@ export function parseNumber(p: i32, n: i32, keepText: bool, strict: bool = true)
     } else {
       store<i32>(v, N_FLOAT, 4);
       store<f64>(v, f, 8);
+    }
+  }
+  if (keepText && copyText) {
+    // A detached value keeps no pointer into the source: an integer written as it prints (no fraction, no
+    // exponent, not -0) needs no text at all; any other text is copied.
+    if (isInt && exp10 == 0 && dropped == 0 && !(neg && mant == 0) && load<i32>(v, 4) == N_INT) {
+      keepText = false;
+    } else {
+      const copy = alloc(n);
+      memory.copy(copy, p, n);
+      p = copy;
     }
   }
   store<i32>(v, keepText ? p : 0, 16);

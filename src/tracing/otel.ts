@@ -1,27 +1,24 @@
 // The OpenTelemetry SDK behind src/tracing/index.ts, imported only when tracing is configured. Spans go to
 // OTLP (gRPC or HTTP) through a batch processor whose queue is bounded: when the collector is slow or down,
-// spans beyond the queue are dropped and counted, and no request ever waits for the exporter.
+// spans beyond the queue are dropped and counted, and no request ever waits for the exporter. The exporter
+// itself runs in a thread of its own (src/tracing/export-thread.ts).
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, propagation, trace, type Context, type ContextManager, type Span, type Tracer } from '@opentelemetry/api';
-import { credentials as grpcCredentials } from '@grpc/grpc-js';
 import { CompositePropagator, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
-import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as HttpExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
-import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, RandomIdGenerator, TracerProvider, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { TracingSettings } from './config.js';
 import { setTraceOf, type SpanAttributes, type TraceContext, type Tracing } from './index.js';
 import { verdictVersion } from '../version.js';
+import { ThreadExporter } from './thread-exporter.js';
 
 const kinds = { internal: SpanKind.INTERNAL, client: SpanKind.CLIENT };
 
 export function createTracing(settings: TracingSettings, registry: Registry, logger: Logger): Tracing {
   const counters = spanCounters(registry);
-  const exporter = new CountingExporter(createExporter(settings), counters, logger);
+  const exporter = new CountingExporter(new ThreadExporter(settings), counters, logger);
   const processor = new BoundedProcessor(
     new BatchSpanProcessor({ exporter, ...settings.batch }),
     exporter,
@@ -29,20 +26,20 @@ export function createTracing(settings: TracingSettings, registry: Registry, log
     counters.dropped,
   );
   const provider = new TracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName, ...settings.resource }),
     // OPA's sampling: a caller's sampled flag is followed; a new trace is sampled at sample_percentage. The
     // draw for a new trace is made before any span exists (SdkTracing.drawn), so the SDK samples every root
     // it is asked for.
     sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     spanProcessors: [processor],
+    // The resource (service_name, OPA's resource keys) is the exporting thread's: spans cross without it.
   });
-  const contextManager = new SyncContextManager();
-  context.setGlobalContextManager(contextManager);
+  const contexts = new SyncContextManager();
+  context.setGlobalContextManager(contexts);
   // W3C trace context in and out; B3 (single or multi header) is read too, for gateways that send only B3.
   const w3c = new W3CTraceContextPropagator();
   const extractor = new CompositePropagator({ propagators: [new B3Propagator({ injectEncoding: B3InjectEncoding.MULTI_HEADER }), w3c] });
   const tracer = provider.getTracer('verdict', verdictVersion);
-  return new SdkTracing(tracer, extractor, w3c, settings.sampleRatio, async () => {
+  return new SdkTracing(tracer, contexts, extractor, w3c, settings.sampleRatio, async () => {
     // The last export failing (the collector is down) is counted like the others; it does not fail the shutdown.
     await provider.shutdown().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'Spans left at shutdown could not be exported.'));
     context.disable();
@@ -50,13 +47,39 @@ export function createTracing(settings: TracingSettings, registry: Registry, log
   });
 }
 
-class SdkTracing implements Tracing {
-  private readonly idGenerator = new RandomIdGenerator();
-  /** Contexts of traces begun here and not sampled (weakly held: they go with their requests). */
-  private readonly unsampled = new WeakSet<Context>();
+const idGenerator = new RandomIdGenerator();
 
+/**
+ * A trace begun here and not sampled: only its ids, made when first asked for (by the decision event, or an
+ * outbound request passing the trace on), so a request nobody asks about costs one small object. It is an
+ * OpenTelemetry context holding a non-recording span of those ids, built on first use.
+ */
+class UnsampledTrace implements Context {
+  private built?: Context;
+
+  private get context(): Context {
+    return (this.built ??= trace.setSpanContext(ROOT_CONTEXT, { traceId: idGenerator.generateTraceId(), spanId: idGenerator.generateSpanId(), traceFlags: TraceFlags.NONE }));
+  }
+
+  getValue(key: symbol): unknown {
+    return this.context.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return this.context.setValue(key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    return this.context.deleteValue(key);
+  }
+}
+
+// The current trace is read and set on the context manager itself, not through the API's global lookup: these
+// run several times for every request.
+class SdkTracing implements Tracing {
   constructor(
     private readonly tracer: Tracer,
+    private readonly contexts: SyncContextManager,
     private readonly extractor: CompositePropagator,
     private readonly injector: W3CTraceContextPropagator,
     private readonly ratio: number,
@@ -65,9 +88,9 @@ class SdkTracing implements Tracing {
 
   serve(req: IncomingMessage, res: ServerResponse, describe: () => { name: string; attributes: SpanAttributes }, handle: () => void): void {
     const parent = this.begin(req.headers);
-    if (this.unsampled.has(parent)) {
+    if (parent instanceof UnsampledTrace) {
       setTraceOf(req, parent);
-      return context.with(parent, handle);
+      return this.contexts.with(parent, handle);
     }
     const { name, attributes } = describe();
     const span = this.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes: clean(attributes) }, parent);
@@ -82,37 +105,37 @@ class SdkTracing implements Tracing {
     res.on('close', end);
     const traced = trace.setSpan(parent, span);
     setTraceOf(req, traced);
-    context.with(traced, handle);
+    this.contexts.with(traced, handle);
   }
 
   continueFrom<T>(headers: IncomingHttpHeaders, describe: () => { name: string; attributes: SpanAttributes }, fn: (trace?: TraceContext) => Promise<T>): Promise<T> {
     const parent = this.begin(headers);
-    if (this.unsampled.has(parent)) return context.with(parent, () => fn(parent));
+    if (parent instanceof UnsampledTrace) return this.contexts.with(parent, () => fn(parent));
     const { name, attributes } = describe();
     const span = this.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes: clean(attributes) }, parent);
     const traced = trace.setSpan(parent, span);
-    return context.with(traced, () => settle(span, () => fn(traced)));
+    return this.contexts.with(traced, () => settle(span, () => fn(traced)));
   }
 
   span<T>(name: string, kind: 'internal' | 'client', attributes: () => SpanAttributes, fn: (span?: Span) => T, root = false): T {
-    const parent = context.active();
+    const parent = this.contexts.active();
     // Inside a trace this server started and did not sample, spans would record nothing: none is made.
-    if (this.unsampled.has(parent) || (trace.getSpan(parent) === undefined && !(root && this.drawn()))) return fn();
+    if (parent instanceof UnsampledTrace || (trace.getSpan(parent) === undefined && !(root && this.drawn()))) return fn();
     const span = this.tracer.startSpan(name, { kind: kinds[kind], attributes: clean(attributes()) }, parent);
-    return context.with(trace.setSpan(parent, span), () => settle(span, fn));
+    return this.contexts.with(trace.setSpan(parent, span), () => settle(span, fn));
   }
 
   current(): TraceContext | undefined {
-    const now = context.active();
+    const now = this.contexts.active();
     return now === ROOT_CONTEXT ? undefined : now;
   }
 
   within<T>(trace: TraceContext, fn: () => T): T {
-    return context.with(trace, fn);
+    return this.contexts.with(trace, fn);
   }
 
   inject(headers: Record<string, string>): void {
-    this.injector.inject(context.active(), headers, { set: (carrier, key, value) => void (carrier[key] = value) });
+    this.injector.inject(this.contexts.active(), headers, { set: (carrier, key, value) => void (carrier[key] = value) });
   }
 
   ids(traced: TraceContext): { trace_id: string; span_id: string } | undefined {
@@ -126,14 +149,11 @@ class SdkTracing implements Tracing {
    * The context a request's server span starts from: the caller's trace when the headers carry one (its sampled
    * flag decides), else a new trace when drawn at sample_percentage, else a new trace that is not sampled. As in
    * OPA, that last one still has ids (its decision event carries them, and http.send passes them on with the
-   * sampled flag off), but it is only ids: no span is made for it, so a request not drawn costs two random ids.
+   * sampled flag off), but it is only ids, made when first asked for: no span is made for it.
    */
   private begin(headers: IncomingHttpHeaders): Context {
     if (headers.traceparent !== undefined || headers.b3 !== undefined || headers['x-b3-traceid'] !== undefined) return this.extract(headers);
-    if (this.drawn()) return ROOT_CONTEXT;
-    const unsampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: this.idGenerator.generateTraceId(), spanId: this.idGenerator.generateSpanId(), traceFlags: TraceFlags.NONE });
-    this.unsampled.add(unsampled);
-    return unsampled;
+    return this.drawn() ? ROOT_CONTEXT : new UnsampledTrace();
   }
 
   private drawn(): boolean {
@@ -222,18 +242,6 @@ function clean(attributes: SpanAttributes): Record<string, string | number | boo
   const out: Record<string, string | number | boolean | string[]> = {};
   for (const [k, v] of Object.entries(attributes)) if (v !== undefined) out[k] = v;
   return out;
-}
-
-function createExporter(settings: TracingSettings): SpanExporter {
-  const timeoutMillis = settings.batch.exportTimeoutMillis;
-  if (settings.protocol === 'http') {
-    return new HttpExporter({ url: settings.url, timeoutMillis, ...(settings.tls ? { httpAgentOptions: { ...settings.tls } } : {}) });
-  }
-  const tls = settings.tls;
-  const credentials = tls
-    ? grpcCredentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null, tls.rejectUnauthorized ? {} : { rejectUnauthorized: false, checkServerIdentity: () => undefined })
-    : grpcCredentials.createInsecure();
-  return new GrpcExporter({ url: settings.url, timeoutMillis, credentials });
 }
 
 interface SpanCounters {

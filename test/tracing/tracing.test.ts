@@ -12,6 +12,7 @@ import type { RunningServer } from '../../src/server/start.js';
 import type { DecisionEvent } from '../../src/decisionlog/event.js';
 import { startVerdict, writeTree } from '../server/harness.js';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node:http';
 
 describe('distributed_tracing settings', () => {
   test('OPA\'s keys become the exporter\'s settings, with OPA\'s defaults', () => {
@@ -60,19 +61,30 @@ describe('sampling: a caller\'s sampled flag is followed, new traces are drawn a
   let verdict: RunningServer;
   const events: DecisionEvent[] = [];
   const traceId = '0af7651916cd43dd8448eb211c80319c';
+  const seen: IncomingHttpHeaders[] = [];
+  const target = createHttpServer((req, res) => {
+    seen.push(req.headers);
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
 
   before(async () => {
-    const bundle = writeTree({ 'x.rego': 'package x\nallow if input.user == "alice"\n' });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(target.address() as AddressInfo).port}/`;
+    const bundle = writeTree({
+      'x.rego': 'package x\nallow if input.user == "alice"\n',
+      'y.rego': `package y\nallow if http.send({"method": "GET", "url": "${url}"}).status_code == 200\n`,
+    });
     // Nothing listens on the collector's port: exports fail and are counted, decisions are unaffected.
     verdict = await startVerdict('distributed_tracing:\n  type: http\n  address: 127.0.0.1:9\n  sample_percentage: 0\n  batch_span_processor_options: { export_timeout_ms: 500 }\n', [bundle], (e) => events.push(e));
   });
 
   after(async () => {
     await verdict?.close();
+    target.close();
   });
 
-  const decide = (headers: Record<string, string>) =>
-    fetch(`${verdict.url}/v1/data/x/allow`, { method: 'POST', headers, body: JSON.stringify({ input: { user: 'alice' } }) }).then(async (r) => {
+  const decide = (headers: Record<string, string>, path = 'x/allow') =>
+    fetch(`${verdict.url}/v1/data/${path}`, { method: 'POST', headers, body: JSON.stringify({ input: { user: 'alice' } }) }).then(async (r) => {
       assert.equal(r.status, 200);
       const body = (await r.json()) as { result: boolean; decision_id: string };
       assert.equal(body.result, true);
@@ -90,6 +102,12 @@ describe('sampling: a caller\'s sampled flag is followed, new traces are drawn a
       assert.equal(typeof event.req_id, 'number');
     }
     assert.notEqual(first.trace_id, second.trace_id);
+  });
+
+  test('at 0 %, http.send passes the unsampled trace of a request that starts none on, sampled flag off', async () => {
+    const event = await decide({}, 'y/allow');
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0].traceparent, `00-${event.trace_id}-${event.span_id}-00`);
   });
 
   test('at 0 %, a caller\'s trace is continued (W3C sampled, W3C not sampled, B3)', async () => {

@@ -164,10 +164,10 @@ export class TermPrinter {
       out += first.type === 'call' ? `some ${this.call(first.value, indent, false)}` : `some ${terms.symbols.map((s) => this.term(s, indent)).join(', ')}`;
     } else if (terms.type === 'every') {
       const vars = terms.key ? `${this.term(terms.key, indent)}, ${this.term(terms.value, indent)}` : this.term(terms.value, indent);
-      out += `every ${vars} in ${this.term(terms.domain, indent)} ${this.block(terms.body, e.loc.row, indent, e.loc.end)}`;
+      out += `every ${vars} in ${this.term(terms.domain, indent)} ${this.block(terms.body, e.loc.row, indent, e.loc.end, false)}`;
     } else if (terms.type === 'not') {
       const [only] = terms.body;
-      if (terms.explicitBody) out += `not { ${terms.body.map((b) => this.expr(b, indent)).join('; ')} }`;
+      if (terms.explicitBody) out += `not ${this.block(terms.body, e.loc.row, indent, e.loc.end)}`;
       else out += `not ${this.isLogical(only) ? `(${this.expr(only, indent)})` : this.expr(only, indent)}`;
     } else {
       const operand = (body: Body, right: boolean) => this.logicalOperand(body, terms.type, right, e.loc.offset, indent);
@@ -201,9 +201,26 @@ export class TermPrinter {
     return `with ${this.term(w.target, indent)} as ${this.term(w.value, indent)}`;
   }
 
-  /** `{ e }` when the single expression sat on the opening row, else one expression per line. */
-  block(body: Body, row: number, indent: number, endOffset: number): string {
-    if (body.length === 1 && body[0].loc.row === row) return `{ ${this.expr(body[0], indent)} }`;
-    return `{\n${this.bodyLines(body, indent + 1, endOffset)}\n${'\t'.repeat(indent)}}`;
+  /**
+   * `{ e }` when the body was written on the opening row (several expressions joined by `; ` then, and `every`
+   * leaves out the space before `}` as `opa fmt` does), else one expression per line; a comment written after
+   * the opening brace stays on its row.
+   */
+  block(body: Body, row: number, indent: number, endOffset: number, spacedClose = true): string {
+    if (body.length > 0 && body.every((e) => e.loc.row === row)) {
+      const text = body.map((e) => this.expr(e, indent)).join('; ');
+      return `{ ${text}${body.length === 1 || spacedClose ? ' ' : ''}}`;
+    }
+    const brace = this.braceComment(body[0].loc.offset);
+    return `{${brace ? ` ${brace}` : ''}\n${this.bodyLines(body, indent + 1, endOffset)}\n${'\t'.repeat(indent)}}`;
+  }
+
+  /** The comment written after an opening brace, on its row, before the first expression of the body. */
+  private braceComment(firstOffset: number): string | undefined {
+    const offset = this.comments.nextOffset();
+    if (offset === undefined || offset >= firstOffset) return undefined;
+    const lineStart = this.lineStarts[this.rowOf(offset) - 1];
+    if (!this.source.slice(lineStart, offset).trimEnd().endsWith('{')) return undefined;
+    return this.comments.before(offset + 1)[0];
   }
 }

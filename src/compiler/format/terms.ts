@@ -5,6 +5,7 @@ import type { Body, Expr, Term, With } from '../ast.js';
 import { isTerm } from '../ast.js';
 import type { CommentQueue } from './comments.js';
 import { KEYWORDS_V1 } from '../parser.js';
+import { goQuoteInner } from './go-quote.js';
 
 const INFIX: Record<string, string> = {
   eq: '=', assign: ':=', equal: '==', neq: '!=', lt: '<', lte: '<=', gt: '>', gte: '>=',
@@ -57,8 +58,29 @@ export class TermPrinter {
       case 'setcomprehension': return this.comprehension('{', '}', this.term(t.value.term, indent), t.value.body, t.loc.row, indent);
       case 'objectcomprehension':
         return this.comprehension('{', '}', `${this.term(t.value.key, indent)}: ${this.term(t.value.value, indent)}`, t.value.body, t.loc.row, indent);
-      case 'templatestring': return this.source.slice(t.loc.offset, t.loc.end);
+      case 'templatestring': return this.templateString(t.value.parts, t.value.multiLine, indent);
     }
+  }
+
+  /**
+   * `$"…"` rebuilt from its parts: a scalar written in braces becomes literal text, literal text is quoted as Go
+   * quotes it (raw text as it is) with `{` escaped, other expressions are printed in braces.
+   */
+  private templateString(parts: (Term | Expr)[], multiLine: boolean, indent: number): string {
+    let out = '';
+    let text = '';
+    const flush = () => {
+      out += (multiLine ? text : goQuoteInner(text)).replaceAll('{', '\\{');
+      text = '';
+    };
+    for (const part of parts) {
+      if ('terms' in part) {
+        flush();
+        out += `{${this.expr(part, indent)}}`;
+      } else text += part.type === 'string' ? part.value : this.term(part, indent);
+    }
+    flush();
+    return multiLine ? `$\`${out}\`` : `$"${out}"`;
   }
 
   /** A string as written (quoted or raw); made-up strings (ref segments written as `.x`) are quoted. */

@@ -195,8 +195,15 @@ export class TermPrinter {
       const operand = (body: Body, right: boolean) => this.logicalOperand(body, terms.type, right, e.loc.offset, indent);
       out += `${operand(terms.lhs, false)} ${terms.type === 'logicaland' ? 'and' : 'or'} ${operand(terms.rhs, true)}`;
     }
-    for (const w of e.with ?? []) out += ` ${this.withText(w, indent)}`;
+    for (const w of e.with ?? []) out += `${this.startsRow(w.loc.offset) ? `\n${'\t'.repeat(indent + 1)}` : ' '}${this.withText(w, indent)}`;
     return out;
+  }
+
+  /** Whether only blanks precede `offset` on its row (it was written at the start of a line). */
+  private startsRow(offset: number): boolean {
+    let i = offset - 1;
+    while (i >= 0 && (this.source[i] === ' ' || this.source[i] === '\t')) i--;
+    return i < 0 || this.source[i] === '\n' || this.source[i] === '\r';
   }
 
   private isLogical(e: Expr): boolean {

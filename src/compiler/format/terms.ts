@@ -6,11 +6,23 @@ import { isTerm } from '../ast.js';
 import type { CommentQueue } from './comments.js';
 import { KEYWORDS_V1 } from '../parser.js';
 import { goQuoteInner } from './go-quote.js';
+import { forEachVar } from '../walk.js';
 
 const INFIX: Record<string, string> = {
   eq: '=', assign: ':=', equal: '==', neq: '!=', lt: '<', lte: '<=', gt: '>', gte: '>=',
   plus: '+', minus: '-', mul: '*', div: '/', rem: '%', and: '&', or: '|',
 };
+
+/** An element of a composite: its (first) term, its printer at an indent, and an object entry's value. */
+type CompositeElement = [Term, (indent: number) => string, Term?];
+
+function holdsGeneratedVar(t: Term): boolean {
+  let found = false;
+  forEachVar(t, (v) => {
+    if (v.value.startsWith('__local')) found = true;
+  });
+  return found;
+}
 
 /** Prints terms and bodies of one module; needs the source for literal spellings and line positions. */
 export class TermPrinter {
@@ -53,7 +65,7 @@ export class TermPrinter {
         if (t.value.length === 0) return 'set()';
         return this.composite('{', '}', t.value.map((e) => [e, (i) => this.term(e, i)]), t.loc.row, indent);
       case 'object':
-        return this.composite('{', '}', t.value.map(([k, v]) => [k, (i) => `${this.term(k, i)}: ${this.term(v, i)}`]), t.loc.row, indent);
+        return this.composite('{', '}', t.value.map(([k, v]) => [k, (i) => `${this.term(k, i)}: ${this.term(v, i)}`, v]), t.loc.row, indent);
       case 'arraycomprehension': return this.comprehension('[', ']', this.term(t.value.term, indent), t.value.body, t.loc.row, indent);
       case 'setcomprehension': return this.comprehension('{', '}', this.term(t.value.term, indent), t.value.body, t.loc.row, indent);
       case 'objectcomprehension':
@@ -137,12 +149,15 @@ export class TermPrinter {
 
   /**
    * Elements on one line unless a line break was written before the first (after the opening bracket; calls pass
-   * no `row` and ignore that one) or between two; then each run of elements written without a break between them
-   * gets a line ending in a comma, one level deeper than the line the composite starts on.
+   * no `row` and ignore that one) or an element starts on a later row than the one before it; then each run of
+   * elements starting on one row gets a line ending in a comma, one level deeper than the line the composite
+   * starts on. Elements holding a variable the compiler generated (`__local0__`) stay on one line: their
+   * positions say nothing of how the source was laid out.
    */
-  private composite(open: string, close: string, elems: [Term, (indent: number) => string][], row: number | undefined, indent: number): string {
+  private composite(open: string, close: string, elems: CompositeElement[], row: number | undefined, indent: number): string {
     if (elems.length === 0) return open + close;
-    const breakBefore = elems.map(([t], i) => (i === 0 ? row !== undefined && t.loc.row !== row : t.loc.row > this.endRow(elems[i - 1][0])));
+    const breakBefore = elems.map(([t], i) => (i === 0 ? row !== undefined && t.loc.row !== row : t.loc.row > elems[i - 1][0].loc.row));
+    if (elems.some(([t, , value]) => holdsGeneratedVar(t) || (value !== undefined && holdsGeneratedVar(value)))) breakBefore.fill(false);
     if (!breakBefore.includes(true)) return `${open}${elems.map(([, f]) => f(indent)).join(', ')}${close}`;
     const pad = '\t'.repeat(indent + 1);
     const lines: string[] = [];

@@ -161,11 +161,33 @@ export class TermPrinter {
     if (!breakBefore.includes(true)) return `${open}${elems.map(([, f]) => f(indent)).join(', ')}${close}`;
     const pad = '\t'.repeat(indent + 1);
     const lines: string[] = [];
-    elems.forEach(([, f], i) => {
-      if (i === 0 || breakBefore[i]) lines.push(`${pad}${f(indent + 1)},`);
-      else lines[lines.length - 1] += ` ${f(indent + 1)},`;
+    const endLine = (last: Term) => {
+      const trailing = this.comments.trailing(this.endRow(last));
+      if (trailing) lines[lines.length - 1] += ` ${trailing}`;
+    };
+    elems.forEach(([t, f], i) => {
+      if (i === 0 || breakBefore[i]) {
+        if (i > 0) endLine(elems[i - 1][2] ?? elems[i - 1][0]);
+        for (const c of this.comments.before(t.loc.offset)) lines.push(pad + c);
+        lines.push(`${pad}${f(indent + 1)},`);
+      } else lines[lines.length - 1] += ` ${f(indent + 1)},`;
     });
+    const last = elems[elems.length - 1];
+    endLine(last[2] ?? last[0]);
+    for (const c of this.comments.before(this.closeOffset(last[2] ?? last[0]))) lines.push(pad + c);
     return `${open}\n${lines.join('\n')}\n${'\t'.repeat(indent)}${close}`;
+  }
+
+  /** The offset of the bracket closing a composite, found after its last element past commas and comments. */
+  private closeOffset(last: Term): number {
+    let i = last.loc.end;
+    while (i < this.source.length) {
+      const c = this.source[i];
+      if (c === '#') while (i < this.source.length && this.source[i] !== '\n') i++;
+      else if (c === ',' || /\s/.test(c)) i++;
+      else break;
+    }
+    return i;
   }
 
   private comprehension(open: string, close: string, head: string, body: Body, row: number, indent: number): string {

@@ -168,7 +168,7 @@ function bodyText(rule: Rule, printer: TermPrinter, keywords: boolean, row: numb
   if (keywords) {
     if (inlineBody(rule, row, keywords)) {
       const text = ` if ${printer.expr(rule.body[0], 0)}`;
-      const trailing = printer.comments.trailing(printer.rowOf(rule.loc.end));
+      const trailing = printer.comments.trailing(printer.endRow(rule.body[0]));
       return trailing ? `${text} ${trailing}` : text;
     }
     return ` if ${printer.block(rule.body, -1, 0, rule.loc.end)}`;

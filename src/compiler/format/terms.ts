@@ -281,12 +281,16 @@ export class TermPrinter {
     return `{${brace ? ` ${brace}` : ''}\n${this.bodyLines(body, indent + 1, endOffset)}\n${'\t'.repeat(indent)}}`;
   }
 
-  /** The comment written after an opening brace, on its row, before the first expression of the body. */
+  /**
+   * The comment written on the row of a body's opening brace: before the first expression, or after expressions
+   * written on that row (they move to lines of their own, the comment stays after the brace).
+   */
   private braceComment(firstOffset: number): string | undefined {
     const offset = this.comments.nextOffset();
-    if (offset === undefined || offset >= firstOffset) return undefined;
-    const lineStart = this.lineStarts[this.rowOf(offset) - 1];
-    if (!this.source.slice(lineStart, offset).trimEnd().endsWith('{')) return undefined;
+    if (offset === undefined) return undefined;
+    const before = (at: number) => this.source.slice(this.lineStarts[this.rowOf(at) - 1], at).trimEnd();
+    const onBraceRow = offset < firstOffset ? before(offset).endsWith('{') : this.rowOf(offset) === this.rowOf(firstOffset) && before(firstOffset).endsWith('{');
+    if (!onBraceRow) return undefined;
     return this.comments.before(offset + 1)[0];
   }
 }

@@ -129,6 +129,16 @@ function trivialBody(body: Body): boolean {
   return !e.negated && !e.with && isTerm(e.terms) && e.terms.type === 'boolean' && e.terms.value === true;
 }
 
+/**
+ * A head whose value is `true` over a body of its own says no more than the body does: `p := true if x` is
+ * written `p if x`. Not so where the last part of the head is a variable (`p[x] := true`): there the value is
+ * what the rule maps that key to.
+ */
+function saysTrue(head: Rule['head']): boolean {
+  const last = head.ref[head.ref.length - 1];
+  return head.value?.type === 'boolean' && head.value.value && head.key === undefined && !(head.ref.length > 1 && last.type === 'var');
+}
+
 interface HeadStyle {
   objectKeys: boolean;
   /** `contains` is written where `if` is not: v0 with only future.keywords.contains imported. */
@@ -145,7 +155,7 @@ function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean, style: He
   else out += printer.ref(head.ref, 0);
   if (head.args) out += `(${head.args.map((a) => printer.term(a, 0)).join(', ')})`;
   const dropBody = rule.generatedBody === true || (trivialBody(rule.body) && !rule.else);
-  const impliedTrue = !keywords && !head.assign && head.value?.type === 'boolean' && head.value.value && !dropBody;
+  const impliedTrue = !dropBody && saysTrue(head);
   if (head.value && !impliedTrue && (!head.generatedValue || (dropBody && !rule.generatedBody))) {
     out += `${head.assign || printer.v1 || (head.generatedValue && keywords) ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
   }
@@ -189,7 +199,9 @@ function elseText(rule: Rule, printer: TermPrinter, keywords: boolean, afterInli
   const head = rule.head;
   const dropBody = rule.generatedBody === true || rule.body.every((e) => e.generated)
     || (trivialBody(rule.body) && (head.generatedValue || !keywords) && !rule.else);
-  if (head.value && (!head.generatedValue || dropBody)) out += `${head.assign || printer.v1 ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
+  if (head.value && (!head.generatedValue || dropBody) && (dropBody || !saysTrue(head))) {
+    out += `${head.assign || printer.v1 ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
+  }
   if (!dropBody) out += bodyText(rule, printer, keywords, rule.loc.row);
   return out;
 }

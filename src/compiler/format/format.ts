@@ -195,7 +195,7 @@ function elseText(rule: Rule, printer: TermPrinter, keywords: boolean, afterInli
   let i = rule.loc.offset - 1;
   while (i >= 0 && /\s/.test(source[i])) i--;
   const braceOnRow = source[i] === '}' && printer.rowOf(i) === rule.loc.row;
-  let out = braceOnRow ? (afterInline ? '\n else' : ' else') : '\n\nelse';
+  let out = braceOnRow && !afterInline ? ' else' : '\n\nelse';
   const head = rule.head;
   const dropBody = rule.generatedBody === true || rule.body.every((e) => e.generated)
     || (trivialBody(rule.body) && (head.generatedValue || !keywords) && !rule.else);

@@ -26,13 +26,17 @@ export function formatSource(file: string, source: string, regoVersion: 'v0' | '
 }
 
 /**
- * The imports printed. With dropV0Imports, v1 needs neither `rego.v1` nor `future.keywords`; v0 keeps `rego.v1`
- * (its v1 syntax still needs it) and drops `future.keywords` only where `rego.v1` already brings the keywords.
+ * The imports printed. `rego.v2` brings everything `rego.v1` and `future.keywords` would, so those go. With
+ * dropV0Imports, v1 needs neither `rego.v1` nor `future.keywords`; v0 keeps `rego.v1` (its v1 syntax still needs
+ * it) and drops `future.keywords` only where `rego.v1` already brings the keywords.
  */
 function printedImports(module: Module, options: FormatOptions): Import[] {
-  if (!options.dropV0Imports) return module.imports;
   const keywordsImport = (imp: Import) => /^future\.keywords(\.|$)/.test(importKey({ ...imp, alias: undefined }));
-  if (module.regoVersion === 'v1') return module.imports.filter((imp) => !keywordsImport(imp) && !imports({ ...module, imports: [imp] }, 'rego.v1'));
+  const v1Import = (imp: Import) => importKey({ ...imp, alias: undefined }) === 'rego.v1';
+  if (imports(module, 'rego.v2') || (options.dropV0Imports && module.regoVersion === 'v1')) {
+    return module.imports.filter((imp) => !keywordsImport(imp) && !v1Import(imp));
+  }
+  if (!options.dropV0Imports) return module.imports;
   return imports(module, 'rego.v1') ? module.imports.filter((imp) => !keywordsImport(imp)) : module.imports;
 }
 
@@ -47,16 +51,9 @@ export function formatModule(module: Module, source: string, options: FormatOpti
   push(...comments.before(module.package.loc.offset));
   push(withTrailing(`package ${printer.ref([{ ...module.package.path[1], type: 'var', value: stringValue(module.package.path[1]) } as Term, ...module.package.path.slice(2)], 0)}`, printer, module.package.loc.end));
 
-  const kept = printedImports(module, options);
-  if (kept.length > 0) {
-    push('');
-    const first = kept[0].loc.offset;
-    const before = comments.before(first);
-    if (before.length > 0) push(...before, '');
-    for (const imp of [...kept].sort(compareImports)) {
-      push(...comments.before(imp.loc.offset));
-      push(withTrailing(importText(imp, printer), printer, imp.loc.end));
-    }
+  for (const group of importGroups(printedImports(module, options))) {
+    push('', ...comments.block(group[0].loc.offset, group[0].loc.row));
+    for (const imp of group.sort(compareImports)) push(withTrailing(importText(imp, printer), printer, imp.loc.end));
   }
 
   let prev: Rule | undefined;
@@ -70,6 +67,18 @@ export function formatModule(module: Module, source: string, options: FormatOpti
   const rest = comments.rest();
   if (rest.length > 0) push('', ...rest);
   return lines.join('\n') + '\n';
+}
+
+/** Imports written on adjacent rows form a group; groups are printed apart, each sorted. */
+function importGroups(imports: Import[]): Import[][] {
+  const groups: Import[][] = [];
+  let lastRow = -Infinity;
+  for (const imp of imports) {
+    if (imp.loc.row > lastRow + 1) groups.push([]);
+    groups[groups.length - 1].push(imp);
+    lastRow = imp.loc.row;
+  }
+  return groups;
 }
 
 function withTrailing(line: string, printer: TermPrinter, end: number): string {

@@ -166,7 +166,7 @@ function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean, style: He
   const dropBody = rule.generatedBody === true || (trivialBody(rule.body) && !rule.else);
   const impliedTrue = !dropBody && saysTrue(head);
   if (head.value && !impliedTrue && (!head.generatedValue || (dropBody && !rule.generatedBody))) {
-    out += `${head.assign || printer.v1 || (head.generatedValue && keywords) ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
+    out += `${head.assign || printer.v1 ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
   }
   if (!dropBody) out += bodyText(rule, printer, keywords, head.loc.row);
   else out = withTrailing(out, printer, rule.loc.end);

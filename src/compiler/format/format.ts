@@ -57,7 +57,7 @@ export function formatModule(module: Module, source: string, options: FormatOpti
   }
 
   let prev: Rule | undefined;
-  const oneLiner = (r: Rule) => keywords && groupable(r, module.regoVersion === 'v1', source);
+  const oneLiner = (r: Rule) => keywords && groupable(r, source);
   for (const rule of module.rules) {
     if (!(prev && oneLiner(prev) && oneLiner(rule) && rule.loc.row === prev.loc.row + 1)) push('');
     push(...comments.block(rule.loc.offset, rule.loc.row));
@@ -114,13 +114,12 @@ function imports(module: Module, ...paths: string[]): boolean {
 }
 
 /**
- * Rules that may share a group with an adjacent one: no `else`, at most one expression, and a one-line head
- * (for v0-style rules, whose extent is the whole rule, a one-line rule).
+ * Rules that may share a group with an adjacent one (only where `if` is in use): no `else`, at most one
+ * expression; a default rule only when written on one line.
  */
-function groupable(rule: Rule, v1: boolean, source: string): boolean {
+function groupable(rule: Rule, source: string): boolean {
   if (rule.else || (rule.generatedBody !== true && rule.body.length > 1)) return false;
-  if ((v1 || rule.head.keywords.if) && !rule.default) return true;
-  return !source.slice(rule.loc.offset, rule.loc.end).includes('\n');
+  return !rule.default || !source.slice(rule.loc.offset, rule.loc.end).includes('\n');
 }
 
 /**

@@ -16,6 +16,19 @@ const INFIX: Record<string, string> = {
 /** An element of a composite: its (first) term, its printer at an indent, and an object entry's value. */
 type CompositeElement = [Term, (indent: number) => string, Term?];
 
+/** A number literal's value as sign, significant digits and exponent: 3.5, 3.50 and 35e-1 give one key. */
+function numberKey(text: string): string {
+  const m = /^(-?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m) return text;
+  let digits = (m[2] + (m[3] ?? '')).replace(/^0+/, '');
+  let exponent = Number(m[4] ?? 0) - (m[3] ?? '').length;
+  if (digits === '') return '0';
+  const trailing = digits.length - digits.replace(/0+$/, '').length;
+  digits = digits.slice(0, digits.length - trailing);
+  exponent += trailing;
+  return `${m[1]}${digits}e${exponent}`;
+}
+
 function holdsGeneratedVar(t: Term): boolean {
   let found = false;
   forEachVar(t, (v) => {
@@ -63,7 +76,7 @@ export class TermPrinter {
       case 'array': return this.composite('[', ']', t.value.map((e) => [e, (i) => this.term(e, i)]), t.loc.row, indent);
       case 'set':
         if (t.value.length === 0) return 'set()';
-        return this.composite('{', '}', t.value.map((e) => [e, (i) => this.term(e, i)]), t.loc.row, indent);
+        return this.composite('{', '}', this.distinct(t.value).map((e) => [e, (i) => this.term(e, i)]), t.loc.row, indent);
       case 'object':
         return this.composite('{', '}', t.value.map(([k, v]) => [k, (i) => `${this.term(k, i)}: ${this.term(v, i)}`, v]), t.loc.row, indent);
       case 'arraycomprehension': return this.comprehension('[', ']', this.term(t.value.term, indent), t.value.body, t.loc.row, indent);
@@ -93,6 +106,32 @@ export class TermPrinter {
     }
     flush();
     return multiLine ? `$\`${out}\`` : `$"${out}"`;
+  }
+
+  /** A set literal's elements without repeats (`{3.5, 3.50}` is the set `{3.5}`), the first of equal ones kept. */
+  private distinct(elems: Term[]): Term[] {
+    const seen = new Set<string>();
+    return elems.filter((e) => {
+      const key = this.valueKey(e);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+
+  /** A text equal for terms of equal value: numbers by their value, composites by their elements. */
+  private valueKey(t: Term): string {
+    switch (t.type) {
+      case 'number': return `n${numberKey(t.value)}`;
+      case 'string': return `s${JSON.stringify(t.value)}`;
+      case 'null': return 'null';
+      case 'boolean': return String(t.value);
+      case 'var': return `v${t.value}`;
+      case 'array': return `[${t.value.map((e) => this.valueKey(e)).join(',')}]`;
+      case 'set': return `{${t.value.map((e) => this.valueKey(e)).sort().join(',')}}`;
+      case 'object': return `{${t.value.map(([k, v]) => `${this.valueKey(k)}:${this.valueKey(v)}`).sort().join(',')}}`;
+      default: return `t${this.source.slice(t.loc.offset, t.loc.end)}`;
+    }
   }
 
   /** A string as written (quoted or raw); made-up strings (ref segments written as `.x`) are quoted. */

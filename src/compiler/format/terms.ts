@@ -128,7 +128,7 @@ export class TermPrinter {
       case 'boolean': return String(t.value);
       case 'var': return `v${t.value}`;
       case 'array': return `[${t.value.map((e) => this.valueKey(e)).join(',')}]`;
-      case 'set': return `{${t.value.map((e) => this.valueKey(e)).sort().join(',')}}`;
+      case 'set': return `set{${t.value.map((e) => this.valueKey(e)).sort().join(',')}}`;
       case 'object': return `{${t.value.map(([k, v]) => `${this.valueKey(k)}:${this.valueKey(v)}`).sort().join(',')}}`;
       default: return `t${this.source.slice(t.loc.offset, t.loc.end)}`;
     }

@@ -44,7 +44,7 @@ export function formatModule(module: Module, source: string, options: FormatOpti
   const comments = new CommentQueue(module.comments);
   const printer = new TermPrinter(source, comments, module.regoVersion === 'v1');
   const keywords = usesKeywords(module);
-  const style = { objectKeys: objectKeyHeads(module), contains: keywords || imports(module, 'future.keywords.contains') };
+  const style = { objectKeys: objectKeyHeads(module), contains: module.regoVersion === 'v1' || imports(module, 'future.keywords', 'future.keywords.contains', 'rego.v1', 'rego.v2') };
   const lines: string[] = [];
   const push = (...ls: string[]) => lines.push(...ls);
 
@@ -57,7 +57,7 @@ export function formatModule(module: Module, source: string, options: FormatOpti
   }
 
   let prev: Rule | undefined;
-  const oneLiner = (r: Rule) => keywords && groupable(r, source);
+  const oneLiner = (r: Rule) => keywords && groupable(r, source) && !(setRule(r) && !style.contains);
   for (const rule of module.rules) {
     if (!(prev && oneLiner(prev) && oneLiner(rule) && rule.loc.row === prev.loc.row + 1)) push('');
     push(...comments.block(rule.loc.offset, rule.loc.row));
@@ -149,14 +149,22 @@ function saysTrue(head: Rule['head']): boolean {
 
 interface HeadStyle {
   objectKeys: boolean;
-  /** `contains` is written where `if` is not: v0 with only future.keywords.contains imported. */
+  /**
+   * Whether `contains` is available (v1, or v0 importing it). Where it is not, a v0 set rule keeps `p[x] { … }`
+   * even where `if` is imported: `p[x] if` would read as a rule for the key x.
+   */
   contains: boolean;
 }
 
-function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean, style: HeadStyle): string {
+function setRule(rule: Rule): boolean {
+  return rule.head.key !== undefined && rule.head.value === undefined;
+}
+
+function ruleText(rule: Rule, printer: TermPrinter, moduleKeywords: boolean, style: HeadStyle): string {
   const head = rule.head;
   let out = rule.default ? 'default ' : '';
-  const isSet = head.key !== undefined && head.value === undefined;
+  const isSet = setRule(rule);
+  const keywords = moduleKeywords && (!isSet || style.contains);
   if (isSet && style.contains) out += `${printer.ref(head.ref, 0)} contains ${printer.term(head.key!, 0)}`;
   else if (isSet) out += `${printer.ref(head.ref, 0)}[${printer.term(head.key!, 0)}]`;
   else if (style.objectKeys && head.ref.length === 2 && head.ref[1].type === 'string') out += `${printer.term(head.ref[0], 0)}[${printer.term(head.ref[1], 0)}]`;
@@ -164,7 +172,9 @@ function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean, style: He
   if (head.args) out += `(${head.args.map((a) => printer.term(a, 0)).join(', ')})`;
   const dropBody = rule.generatedBody === true || (trivialBody(rule.body) && !rule.else);
   const impliedTrue = !dropBody && saysTrue(head);
-  if (head.value && !impliedTrue && (!head.generatedValue || (dropBody && !rule.generatedBody))) {
+  // opa fmt leaves out a v0 two-part head's implied value (`a.b if true` is written `a["b"]`).
+  const v0Implied = !printer.v1 && head.generatedValue && head.ref.length === 2;
+  if (head.value && !impliedTrue && !v0Implied && (!head.generatedValue || (dropBody && !rule.generatedBody))) {
     out += `${head.assign || printer.v1 ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
   }
   if (!dropBody) out += bodyText(rule, printer, keywords, head.loc.row);

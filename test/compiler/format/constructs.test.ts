@@ -119,6 +119,12 @@ const cases: { name: string; version: 'v0' | 'v1'; source: string; expected: str
     source: "package p\n\na := {3.5, 3.50, 35e-1, 0.35e1, 1, 1.0, 10, 1e1, 0, -0, 0.0, \"a\", \"a\", [1], [1.0], {\"x\": 1}, {\"x\": 1.0}, input.x, input.x, set(), {}}\n",
     expected: "package p\n\na := {3.5, 1, 10, 0, \"a\", [1], {\"x\": 1}, input.x, set(), {}}\n",
   },
+  {
+    name: "v0 set rules keep p[x] { } where only future.keywords.if is imported",
+    version: "v0",
+    source: "package p\nimport future.keywords.if\np[x] { x := 1 }\nd.e { true }\nq[x] { x := 1 }\na.b if true\na.c = true if true\na.d if input.x\n",
+    expected: "package p\n\nimport future.keywords.if\n\np[x] {\n\tx := 1\n}\n\nd[\"e\"]\n\nq[x] {\n\tx := 1\n}\n\na[\"b\"]\na[\"c\"] = true\na[\"d\"] if input.x\n",
+  },
 ];
 
 for (const c of cases) {

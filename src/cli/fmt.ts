@@ -5,6 +5,7 @@
 import { lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatSource, type FormatOptions } from '../compiler/format/format.js';
+import { parseModule } from '../compiler/parse-module.js';
 import { formatRegoError, type RegoError } from '../compiler/errors.js';
 import { FlagError, flagsHelp, parseFlags, type FlagGroup, type FlagSpec } from './flags.js';
 import { prettyDiff } from './fmt-diff.js';
@@ -20,7 +21,7 @@ const fmtFlags: FlagGroup[] = [
       fail: { type: 'boolean', help: 'non zero exit code on reformat' },
       'v0-compatible': { type: 'boolean', help: 'parse and format modules as Rego v0' },
       'drop-v0-imports': { type: 'boolean', help: "drop v0 imports from the formatted code, such as 'rego.v1' and 'future.keywords'" },
-      'check-result': { type: 'boolean', help: 'accepted for OPA compatibility: the printer never writes what the parser refuses' },
+      'check-result': { type: 'boolean', help: 'assert that the formatted code is valid and can be successfully parsed (default true)' },
       help: { type: 'boolean', short: 'h', help: 'print this help' },
     },
   },
@@ -123,6 +124,12 @@ function formatFile(file: string, values: Record<string, unknown>, version: 'v0'
   const source = readFileSync(file, 'utf8');
   const result = formatSource(file, source, version, options);
   if (result.text === undefined) throw new FmtFailure(`failed to format Rego source file: ${errorText(result.errors)}`, 2);
+  // The printer writes what opa fmt writes, including text the parser refuses (a template string's control
+  // characters quoted as Go quotes them); OPA then reports the file rather than writing it.
+  const invalid = values['check-result'] === false ? [] : parseModule('formatted', result.text, { regoVersion: version }).errors;
+  if (invalid.length > 0) {
+    throw new FmtFailure(`${file} was successfully formatted, but the result is invalid: ${errorText(invalid)}\n\nTo inspect the formatted Rego, you can turn off this check with --check-result=false.`, 2);
+  }
   const changed = result.text !== source;
   if (values.list || values.diff || values.write) {
     if (!changed) return;

@@ -93,6 +93,24 @@ describe('verdict fmt matches opa fmt', () => {
     }
   });
 
+  // A template string's control characters come out quoted as Go quotes them (\x01), which the parser refuses:
+  // OPA reports the file (exit 2) unless --check-result=false, and does not check stdin.
+  it('reports a formatted result that does not parse as OPA does', () => {
+    const cwd = join(dir, 'invalid-result');
+    mkdirSync(cwd);
+    const source = 'package p\n\na := $"{"\\u0001"}"\n';
+    writeFileSync(join(cwd, 'control.rego'), source);
+    for (const args of [['control.rego'], ['-l', 'control.rego'], ['--check-result=false', 'control.rego']]) {
+      const want = run([opa], args, cwd);
+      const got = run([process.execPath, main], args, cwd);
+      assert.equal(got.status, want.status, args.join(' '));
+      assert.equal(got.stdout, want.stdout, args.join(' '));
+      assert.equal(got.stderr.split('\n')[0], want.stderr.split('\n')[0], args.join(' '));
+      assert.equal(got.stderr.trimEnd().split('\n').at(-1), want.stderr.trimEnd().split('\n').at(-1), args.join(' '));
+    }
+    assert.deepEqual(run([process.execPath, main], [], cwd, source), run([opa], [], cwd, source));
+  });
+
   it('refuses flags it does not implement, by name', () => {
     const out = run([process.execPath, main], ['--v0-v1', 'tidy.rego'], join(dir, 'src'));
     assert.equal(out.status, 1);

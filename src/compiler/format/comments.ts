@@ -37,6 +37,11 @@ export class CommentQueue {
     return this.pending[0]?.loc.row;
   }
 
+  /** The first pending comment's offset, if any. */
+  nextOffset(): number | undefined {
+    return this.pending[0]?.loc.offset;
+  }
+
   /** The comment that ends source row `row`, taken off the queue. */
   trailing(row: number): string | undefined {
     if (this.pending[0]?.loc.row !== row) return undefined;

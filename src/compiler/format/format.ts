@@ -26,13 +26,17 @@ export function formatSource(file: string, source: string, regoVersion: 'v0' | '
 }
 
 /**
- * The imports printed. With dropV0Imports, v1 needs neither `rego.v1` nor `future.keywords`; v0 keeps `rego.v1`
- * (its v1 syntax still needs it) and drops `future.keywords` only where `rego.v1` already brings the keywords.
+ * The imports printed. `rego.v2` brings everything `rego.v1` and `future.keywords` would, so those go. With
+ * dropV0Imports, v1 needs neither `rego.v1` nor `future.keywords`; v0 keeps `rego.v1` (its v1 syntax still needs
+ * it) and drops `future.keywords` only where `rego.v1` already brings the keywords.
  */
 function printedImports(module: Module, options: FormatOptions): Import[] {
-  if (!options.dropV0Imports) return module.imports;
   const keywordsImport = (imp: Import) => /^future\.keywords(\.|$)/.test(importKey({ ...imp, alias: undefined }));
-  if (module.regoVersion === 'v1') return module.imports.filter((imp) => !keywordsImport(imp) && !imports({ ...module, imports: [imp] }, 'rego.v1'));
+  const v1Import = (imp: Import) => importKey({ ...imp, alias: undefined }) === 'rego.v1';
+  if (imports(module, 'rego.v2') || (options.dropV0Imports && module.regoVersion === 'v1')) {
+    return module.imports.filter((imp) => !keywordsImport(imp) && !v1Import(imp));
+  }
+  if (!options.dropV0Imports) return module.imports;
   return imports(module, 'rego.v1') ? module.imports.filter((imp) => !keywordsImport(imp)) : module.imports;
 }
 
@@ -40,27 +44,20 @@ export function formatModule(module: Module, source: string, options: FormatOpti
   const comments = new CommentQueue(module.comments);
   const printer = new TermPrinter(source, comments, module.regoVersion === 'v1');
   const keywords = usesKeywords(module);
-  const style = { objectKeys: objectKeyHeads(module), contains: keywords || imports(module, 'future.keywords.contains') };
+  const style = { objectKeys: objectKeyHeads(module), contains: module.regoVersion === 'v1' || imports(module, 'future.keywords', 'future.keywords.contains', 'rego.v1', 'rego.v2') };
   const lines: string[] = [];
   const push = (...ls: string[]) => lines.push(...ls);
 
   push(...comments.before(module.package.loc.offset));
   push(withTrailing(`package ${printer.ref([{ ...module.package.path[1], type: 'var', value: stringValue(module.package.path[1]) } as Term, ...module.package.path.slice(2)], 0)}`, printer, module.package.loc.end));
 
-  const kept = printedImports(module, options);
-  if (kept.length > 0) {
-    push('');
-    const first = kept[0].loc.offset;
-    const before = comments.before(first);
-    if (before.length > 0) push(...before, '');
-    for (const imp of [...kept].sort(compareImports)) {
-      push(...comments.before(imp.loc.offset));
-      push(withTrailing(importText(imp, printer), printer, imp.loc.end));
-    }
+  for (const group of importGroups(printedImports(module, options))) {
+    push('', ...comments.block(group[0].loc.offset, group[0].loc.row));
+    for (const imp of group.sort(compareImports)) push(withTrailing(importText(imp, printer), printer, imp.loc.end));
   }
 
   let prev: Rule | undefined;
-  const oneLiner = (r: Rule) => keywords && groupable(r, module.regoVersion === 'v1', source);
+  const oneLiner = (r: Rule) => keywords && groupable(r, source) && !(setRule(r) && !style.contains);
   for (const rule of module.rules) {
     if (!(prev && oneLiner(prev) && oneLiner(rule) && rule.loc.row === prev.loc.row + 1)) push('');
     push(...comments.block(rule.loc.offset, rule.loc.row));
@@ -70,6 +67,18 @@ export function formatModule(module: Module, source: string, options: FormatOpti
   const rest = comments.rest();
   if (rest.length > 0) push('', ...rest);
   return lines.join('\n') + '\n';
+}
+
+/** Imports written on adjacent rows form a group; groups are printed apart, each sorted. */
+function importGroups(imports: Import[]): Import[][] {
+  const groups: Import[][] = [];
+  let lastRow = -Infinity;
+  for (const imp of imports) {
+    if (imp.loc.row > lastRow + 1) groups.push([]);
+    groups[groups.length - 1].push(imp);
+    lastRow = imp.loc.row;
+  }
+  return groups;
 }
 
 function withTrailing(line: string, printer: TermPrinter, end: number): string {
@@ -105,13 +114,12 @@ function imports(module: Module, ...paths: string[]): boolean {
 }
 
 /**
- * Rules that may share a group with an adjacent one: no `else`, at most one expression, and a one-line head
- * (for v0-style rules, whose extent is the whole rule, a one-line rule).
+ * Rules that may share a group with an adjacent one (only where `if` is in use): no `else`, at most one
+ * expression; a default rule only when written on one line.
  */
-function groupable(rule: Rule, v1: boolean, source: string): boolean {
+function groupable(rule: Rule, source: string): boolean {
   if (rule.else || (rule.generatedBody !== true && rule.body.length > 1)) return false;
-  if ((v1 || rule.head.keywords.if) && !rule.default) return true;
-  return !source.slice(rule.loc.offset, rule.loc.end).includes('\n');
+  return !rule.default || !source.slice(rule.loc.offset, rule.loc.end).includes('\n');
 }
 
 /**
@@ -129,25 +137,45 @@ function trivialBody(body: Body): boolean {
   return !e.negated && !e.with && isTerm(e.terms) && e.terms.type === 'boolean' && e.terms.value === true;
 }
 
+/**
+ * A head whose value is `true` over a body of its own says no more than the body does: `p := true if x` is
+ * written `p if x`. Not so where the last part of the head is a variable (`p[x] := true`): there the value is
+ * what the rule maps that key to.
+ */
+function saysTrue(head: Rule['head']): boolean {
+  const last = head.ref[head.ref.length - 1];
+  return head.value?.type === 'boolean' && head.value.value && head.key === undefined && !(head.ref.length > 1 && last.type === 'var');
+}
+
 interface HeadStyle {
   objectKeys: boolean;
-  /** `contains` is written where `if` is not: v0 with only future.keywords.contains imported. */
+  /**
+   * Whether `contains` is available (v1, or v0 importing it). Where it is not, a v0 set rule keeps `p[x] { … }`
+   * even where `if` is imported: `p[x] if` would read as a rule for the key x.
+   */
   contains: boolean;
 }
 
-function ruleText(rule: Rule, printer: TermPrinter, keywords: boolean, style: HeadStyle): string {
+function setRule(rule: Rule): boolean {
+  return rule.head.key !== undefined && rule.head.value === undefined;
+}
+
+function ruleText(rule: Rule, printer: TermPrinter, moduleKeywords: boolean, style: HeadStyle): string {
   const head = rule.head;
   let out = rule.default ? 'default ' : '';
-  const isSet = head.key !== undefined && head.value === undefined;
+  const isSet = setRule(rule);
+  const keywords = moduleKeywords && (!isSet || style.contains);
   if (isSet && style.contains) out += `${printer.ref(head.ref, 0)} contains ${printer.term(head.key!, 0)}`;
   else if (isSet) out += `${printer.ref(head.ref, 0)}[${printer.term(head.key!, 0)}]`;
   else if (style.objectKeys && head.ref.length === 2 && head.ref[1].type === 'string') out += `${printer.term(head.ref[0], 0)}[${printer.term(head.ref[1], 0)}]`;
   else out += printer.ref(head.ref, 0);
   if (head.args) out += `(${head.args.map((a) => printer.term(a, 0)).join(', ')})`;
   const dropBody = rule.generatedBody === true || (trivialBody(rule.body) && !rule.else);
-  const impliedTrue = !keywords && !head.assign && head.value?.type === 'boolean' && head.value.value && !dropBody;
-  if (head.value && !impliedTrue && (!head.generatedValue || (dropBody && !rule.generatedBody))) {
-    out += `${head.assign || printer.v1 || (head.generatedValue && keywords) ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
+  const impliedTrue = !dropBody && saysTrue(head);
+  // opa fmt leaves out a v0 two-part head's implied value (`a.b if true` is written `a["b"]`).
+  const v0Implied = !printer.v1 && head.generatedValue && head.ref.length === 2;
+  if (head.value && !impliedTrue && !v0Implied && (!head.generatedValue || (dropBody && !rule.generatedBody))) {
+    out += `${head.assign || printer.v1 ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
   }
   if (!dropBody) out += bodyText(rule, printer, keywords, head.loc.row);
   else out = withTrailing(out, printer, rule.loc.end);
@@ -168,7 +196,7 @@ function bodyText(rule: Rule, printer: TermPrinter, keywords: boolean, row: numb
   if (keywords) {
     if (inlineBody(rule, row, keywords)) {
       const text = ` if ${printer.expr(rule.body[0], 0)}`;
-      const trailing = printer.comments.trailing(printer.rowOf(rule.loc.end));
+      const trailing = printer.comments.trailing(printer.endRow(rule.body[0]));
       return trailing ? `${text} ${trailing}` : text;
     }
     return ` if ${printer.block(rule.body, -1, 0, rule.loc.end)}`;
@@ -185,11 +213,13 @@ function elseText(rule: Rule, printer: TermPrinter, keywords: boolean, afterInli
   let i = rule.loc.offset - 1;
   while (i >= 0 && /\s/.test(source[i])) i--;
   const braceOnRow = source[i] === '}' && printer.rowOf(i) === rule.loc.row;
-  let out = braceOnRow ? (afterInline ? '\n else' : ' else') : '\n\nelse';
+  let out = braceOnRow && !afterInline ? ' else' : '\n\nelse';
   const head = rule.head;
   const dropBody = rule.generatedBody === true || rule.body.every((e) => e.generated)
     || (trivialBody(rule.body) && (head.generatedValue || !keywords) && !rule.else);
-  if (head.value && (!head.generatedValue || dropBody)) out += `${head.assign || printer.v1 ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
+  if (head.value && (!head.generatedValue || dropBody) && (dropBody || !saysTrue(head))) {
+    out += `${head.assign || printer.v1 ? ' :=' : ' ='} ${printer.term(head.value, 0)}`;
+  }
   if (!dropBody) out += bodyText(rule, printer, keywords, rule.loc.row);
   return out;
 }

@@ -12,6 +12,7 @@ import type { Body, Expr, Location, Module, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { callName, exprOperator } from '../walk.js';
 import { builtinArity, callBuiltin } from './builtin-calls.js';
+import { closureVars, plugDeep } from './closures.js';
 import { DEFINED_PREFIX, propagateCopies, simplifyQuery } from './copy-propagation.js';
 import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet } from './values.js';
 import { readJson } from '../../json/reader.js';
@@ -287,7 +288,7 @@ export class PartialEvaluator {
     switch (terms.type) {
       case 'some': return k(st);
       case 'not': return this.evalNot(terms.body, st, k, e);
-      case 'every': return this.evalEvery(terms, st, k, e.loc);
+      case 'every': return this.evalEvery(terms, st, k, e);
       default: return this.evalLogical(e, terms, st, k);
     }
   }
@@ -400,22 +401,48 @@ export class PartialEvaluator {
     k(this.save(st, { index: 0, negated: true, terms: { type: 'ref', value: [v('data', loc), str('partial', loc), str(name, loc)], loc }, loc }));
   }
 
-  private evalEvery(every: Extract<Expr['terms'], { type: 'every' }>, st: State, k: K, loc: Location): void {
+  /**
+   * `every` over a known collection is unrolled: its body must hold for each element, and what it leaves
+   * residual for each is conjoined (one query per choice where the body has alternatives). Over an unknown
+   * collection the whole `every` is kept, as OPA keeps it.
+   */
+  private evalEvery(every: Extract<Expr['terms'], { type: 'every' }>, st: State, k: K, e: Expr): void {
     this.evalTerm(every.domain, st, (domain, next) => {
-      if (!isGround(domain)) throw unsupported('`every` over an unknown collection is not supported by partial evaluation', loc);
+      if (!isGround(domain)) return k(this.save(next, { ...e, terms: this.residualClosure({ ...every, domain }, next.env) }));
       const entries = groundEntries(domain);
-      for (const [key, value] of entries) {
+      const step = (i: number, saved: readonly Expr[]): void => {
+        if (i >= entries.length) return k({ env: next.env, saved });
+        const [key, value] = entries[i]!;
         let env = next.env;
         if (every.key?.type === 'var') env = bind(env, every.key.value, key);
         if (every.value.type === 'var') env = bind(env, every.value.value, value);
-        let holds = false;
-        this.evalBody(every.body, 0, { env, saved: [] }, (inner) => {
-          if (inner.saved.length > 0) throw unsupported('`every` with a body depending on unknowns is not supported by partial evaluation', loc);
-          holds = true;
-        });
-        if (!holds) return;
-      }
-      k(next);
+        const outcomes: (readonly Expr[])[] = [];
+        this.evalBody(every.body, 0, { env, saved: [] }, (inner) => outcomes.push(inner.saved));
+        if (outcomes.some((o) => o.length === 0)) return step(i + 1, saved);
+        for (const o of outcomes) step(i + 1, [...saved, ...o]);
+      };
+      step(0, next.saved);
+    });
+  }
+
+  /** A closure kept whole: bound variables filled in, its own variables renamed afresh (residual). */
+  private residualClosure<T>(closure: T, env: Env): T {
+    let inner = env;
+    for (const name of closureVars(closure)) {
+      if (!this.isUnbound(name, inner)) continue;
+      const fresh = `${name}${this.fresh++}`;
+      this.residualVars.add(fresh);
+      inner = bind(inner, name, v(fresh));
+    }
+    return plugDeep(closure, inner);
+  }
+
+  /** Whether a closure's body reads an unknown, or a variable bound outside it holds a residual value. */
+  private closureDependsOnUnknowns(closure: unknown, env: Env): boolean {
+    if (this.readsUnknowns(closure, env)) return true;
+    return closureVars(closure).some((name) => {
+      const bound = env.get(name);
+      return bound !== undefined && !isGround(plug(bound, env));
     });
   }
 
@@ -478,6 +505,7 @@ export class PartialEvaluator {
   }
 
   private evalComprehension(t: Extract<Term, { type: 'arraycomprehension' | 'setcomprehension' | 'objectcomprehension' }>, st: State, k: KT): void {
+    if (!this.options.tracer && this.closureDependsOnUnknowns(t, st.env)) return k(this.residualClosure(t, st.env), st);
     const rows: Term[][] = [];
     this.childQuery({ kind: 'body', body: t.value.body }, st.env, t.loc, (exit) => this.evalBody(t.value.body, 0, { env: st.env, saved: [] }, (inner) => exit(inner.env, () => {
       if (inner.saved.length > 0) throw unsupported('a comprehension depending on unknowns is not supported by partial evaluation', t.loc);

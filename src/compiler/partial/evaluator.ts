@@ -143,11 +143,17 @@ export class PartialEvaluator {
     let key = head.key;
     let unsupportedHead = false;
     for (const [i, t] of head.ref.entries()) {
+      // Rules with a variable inside their head are kept at the path above it, where any reference reaches them.
+      if (unsupportedHead) continue;
       if (i === 0 && t.type === 'var') segs.push(t.value);
       else if (t.type === 'string') segs.push(t.value);
-      else if (i === head.ref.length - 1) key = t;
+      // The last segment is the key of `p[x] = v` (head.key is that term too); in `p[x] contains y` it is not.
+      else if (i === head.ref.length - 1 && (!head.key || (head.key.type === 'var' && t.type === 'var' && head.key.value === t.value))) key = t;
       else unsupportedHead = true;
     }
+    // `p["a"] = 1` is a complete rule at p.a: its key is the last constant segment of the path.
+    const last = head.ref[head.ref.length - 1]!;
+    if (head.ref.length > 1 && head.value && key?.type === 'string' && last.type === 'string' && key.value === last.value) key = undefined;
     const path = [...pkg, ...segs];
     const kind: RuleSet['kind'] = unsupportedHead ? 'unsupported' : head.args ? 'function' : key && !head.value ? 'set' : key ? 'object' : 'complete';
     const name = path.join('.');
@@ -630,7 +636,7 @@ export class PartialEvaluator {
           if (rules) return this.evalRuleRef(rules, ref, i, st, k, other);
           const seg = plug(ref.value[i]!, st.env);
           if (seg.type !== 'string') {
-            if (this.underRules(segs)) throw unsupported(`reference ${refText(ref)} iterates over rules, which partial evaluation does not support`, ref.loc);
+            if (this.underRules(segs)) return this.iterateRuleTree(segs, ref, i, st, k, other);
             break;
           }
           segs.push(seg.value);
@@ -639,7 +645,10 @@ export class PartialEvaluator {
           const rules = this.rules.get(segs.join('.'));
           if (rules) return this.evalRuleRef(rules, ref, ref.value.length, st, k, other);
           if (this.options.tracer && (this.rulePrefixes.has(segs.join('.')) || segs.length === 0)) return this.tracedTree(segs, st, k, ref.loc);
-          if (this.rulePrefixes.has(segs.join('.'))) throw unsupported(`reference ${refText(ref)} to a document containing rules is not supported by partial evaluation`, ref.loc);
+          if (this.rulePrefixes.has(segs.join('.'))) {
+            if (this.rulesUnder(segs).some((r) => this.dependsOnUnknowns(r.path))) throw unsupported(`reference ${refText(ref)} to a document containing rules that depend on unknowns is not supported by partial evaluation`, ref.loc);
+            return this.tracedTree(segs, st, k, ref.loc);
+          }
         }
       }
       if (this.isUnknown(ref, st.env)) return this.residual(ref, st, k);
@@ -653,6 +662,30 @@ export class PartialEvaluator {
     const bound = st.env.get(head.value);
     if (!bound) throw unsupported(`reference ${refText(ref)} has an unbound head`, ref.loc);
     this.walkValue(bound, ref.value.slice(1), st, k, ref.loc);
+  }
+
+  /**
+   * A variable (or residual) segment where the document holds rules: each name at that level, from the rules'
+   * paths and the base data, is tried in its place.
+   */
+  private iterateRuleTree(segs: string[], ref: Extract<Term, { type: 'ref' }>, at: number, st: State, k: KT, other?: Term): void {
+    const names = new Set<string>();
+    for (const set of this.rulesUnder(segs)) names.add(set.path[segs.length]!);
+    const base = segs.reduce<unknown>((doc, seg) => (doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>)[seg] : undefined), this.options.data);
+    if (base !== null && typeof base === 'object' && !Array.isArray(base)) for (const name of Object.keys(base)) names.add(name);
+    const seg = ref.value[at]!;
+    for (const name of [...names].sort()) {
+      this.unify(seg, str(name, seg.loc), st, (s) => {
+        const value = [...ref.value];
+        value[at] = str(name, seg.loc);
+        this.evalRef({ ...ref, value }, s, k, other);
+      });
+    }
+  }
+
+  /** The rule sets (not functions) strictly below a data path. */
+  private rulesUnder(prefix: string[]): RuleSet[] {
+    return [...this.rules.values()].filter((r) => r.kind !== 'function' && r.path.length > prefix.length && prefix.every((s, i) => s === r.path[i]));
   }
 
   private underRules(segs: string[]): boolean {
@@ -709,15 +742,27 @@ export class PartialEvaluator {
     }
     if (rules.kind === 'set') {
       if (rest.length === 0 || disabled) return this.supportRef(rules, rest, st, k, ref.loc);
-      if (rest.length > 1) throw unsupported(`reference ${refText(ref)} into an element of a set is not supported by partial evaluation`, ref.loc);
-      for (const rule of rules.rules) {
-        this.evalRule(rule, { env: new Map(), saved: st.saved }, (element, end) => {
-          this.evalTerm(rest[0]!, { env: st.env, saved: end.saved }, (key, s) => this.unify(key, element, s, (s2) => k(element, s2)));
-        });
-      }
-      return;
+      return this.evalMemberRef(rules, rest, st, k, ref.loc);
     }
-    throw unsupported(`partial object rule ${rules.path.join('.')} depending on unknowns is not supported by partial evaluation`, ref.loc);
+    if (rest.length === 0 || disabled) throw unsupported(`partial object rule ${rules.path.join('.')} depending on unknowns, referenced in full, is not supported by partial evaluation`, ref.loc);
+    this.evalMemberRef(rules, rest, st, k, ref.loc);
+  }
+
+  /**
+   * `p[seg]…` into a partial set or object: each rule's element or key is unified with the segment, and the
+   * rest of the reference walks into the element or value. A known segment is bound in the rule before its
+   * body runs, as OPA binds it, so that conditions on it are evaluated rather than kept.
+   */
+  private evalMemberRef(rules: RuleSet, rest: Term[], st: State, k: KT, loc: Location): void {
+    this.evalTerm(rest[0]!, st, (seg, s0) => {
+      for (const rule of rules.rules) {
+        const fresh: State = { env: new Map(), saved: s0.saved };
+        const start = (then: K): void => (isGround(seg) ? this.unify(rule.head.key!, seg, fresh, then) : then(fresh));
+        start((ruleStart) => this.evalRule(rule, ruleStart, (value, end, key) => {
+          this.unify(seg, key ?? value, { env: s0.env, saved: end.saved }, (s2) => this.walkValue(value, rest.slice(1), s2, k, loc));
+        }));
+      }
+    });
   }
 
   /**
@@ -798,18 +843,22 @@ export class PartialEvaluator {
     this.walkValue(value, rest, st, k, loc);
   }
 
-  /** A document that holds rules (a package), in full: its base data with each rule's value set in it. */
+  /**
+   * A document that holds rules (a package), in full: its base data with each rule's value set in it. Traced,
+   * each rule is evaluated as OPA's trace shows it; otherwise the rules are known (none depends on unknowns).
+   */
   private tracedTree(prefix: string[], st: State, k: KT, loc: Location): void {
     const doc = this.timed('resolve', (): Record<string, unknown> => {
       const base = prefix.reduce<unknown>((at, seg) => (at !== null && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>)[seg] : undefined), this.options.data);
       // A copy to write the rules' values in: through text, as large base data is packed (read-only, src/json/packed.ts).
       return base !== null && typeof base === 'object' && !Array.isArray(base) ? (readJson(writeJson(base), { maxDepth: Infinity }) as Record<string, unknown>) : {};
     });
-    const sets = [...this.rules.values()].filter((r) => r.kind !== 'function' && r.path.length > prefix.length && prefix.every((s, i) => s === r.path[i])).sort((a, b) => (a.path.join('.') < b.path.join('.') ? -1 : 1));
+    const sets = this.rulesUnder(prefix).sort((a, b) => (a.path.join('.') < b.path.join('.') ? -1 : 1));
     for (const rules of sets) {
-      if (rules.kind === 'unsupported') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which explain does not support`, loc);
+      if (rules.kind === 'unsupported') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which ${this.options.tracer ? 'explain' : 'partial evaluation'} does not support`, loc);
       let value: Term | undefined;
-      this.tracedRuleRef(rules, [], st, (t) => (value ??= t), loc);
+      if (this.options.tracer) this.tracedRuleRef(rules, [], st, (t) => (value ??= t), loc);
+      else value = this.knownValue(rules) ?? undefined;
       if (!value) continue;
       let at = doc;
       for (const seg of rules.path.slice(prefix.length, -1)) at = (at[seg] ??= {}) as Record<string, unknown>;

@@ -110,6 +110,10 @@ export class PartialEvaluator {
   private knownValues = new Map<string, Term | null>();
   /** The known input and the unknowns: `with input… as` replaces them for one expression. */
   private input: unknown;
+  /** The known data: `with data… as` replaces parts of it for one expression. */
+  private data: unknown;
+  /** Functions and builtins replaced by `with f as g` (another function) or `with f as v` (a value). */
+  private mocks: ReadonlyMap<string, { fn: string } | { value: Term }> = new Map();
   private unknowns: string[][];
   /** Inside `with`: support rules (shared by every use of a rule) would not see the replaced input. */
   private inWith = false;
@@ -130,6 +134,7 @@ export class PartialEvaluator {
 
   constructor(modules: Module[], private readonly options: PartialOptions) {
     this.input = options.input;
+    this.data = options.data;
     this.unknowns = options.unknowns;
     for (const m of modules) {
       const pkg = m.package.path.slice(1).map((t) => (t.type === 'string' ? t.value : ''));
@@ -336,30 +341,45 @@ export class PartialEvaluator {
   }
 
   /**
-   * `with input… as v` (v known): the expression is evaluated with that input, the unknowns at or under the
-   * replaced path dropped (they are now known) and rule values computed afresh; the rest of the query runs
-   * with the input and unknowns it had. Other targets (data, functions) and unknown values are refused.
+   * `with input… as v` and `with data… as v` (v known; data that holds no rules): the expression is evaluated
+   * with that document, the unknowns at or under a replaced input path dropped (they are now known) and rule
+   * values computed afresh. `with f as g` and `with f as v` (f a function or builtin, g a function or builtin
+   * that does not depend on unknowns, v known) replace the calls of f. The rest of the query runs as before.
+   * Unknown values and other targets are refused naming the target.
    */
   private evalWith(e: Expr, mods: NonNullable<Expr['with']>, st: State, k: K): void {
-    const paths = mods.map((w) => {
-      const t = w.target;
-      const segs = t.type === 'var' ? [t.value] : t.type === 'ref' && t.value[0]?.type === 'var' && t.value.slice(1).every((x) => x.type === 'string') ? t.value.map((x) => (x as { value: string }).value) : undefined;
-      if (!segs || segs[0] !== 'input') throw unsupported(`\`with\` on ${t.type === 'ref' ? refText(t) : t.type === 'var' ? t.value : 'a function'} is not supported by partial evaluation (only input)`, w.loc);
-      return segs.slice(1);
-    });
-    this.evalList(mods.map((w) => w.value), st, (values, s) => {
+    const targets = mods.map((w) => this.withTarget(w));
+    const valued = mods.filter((_, i) => targets[i]!.kind !== 'function' || this.functionName(mods[i]!.value) === undefined);
+    this.evalList(valued.map((w) => w.value), st, (values, s) => {
       values.forEach((value, i) => {
-        if (!isGround(value)) throw unsupported('`with` of a value that is not known is not supported by partial evaluation', mods[i]!.loc);
+        if (!isGround(value)) throw unsupported(`\`with\` on ${withTargetText(valued[i]!.target)} of a value that is not known is not supported by partial evaluation`, valued[i]!.loc);
       });
       let input = this.input;
+      let data = this.data;
       let unknowns = this.unknowns;
-      paths.forEach((path, i) => {
-        input = setPath(input, path, toValue(values[i]!));
-        if (unknowns.some((u) => u[0] === 'input' && u.length - 1 < path.length && u.slice(1).every((seg, j) => seg === path[j]))) throw unsupported('`with` on a part of an unknown input is not supported by partial evaluation', mods[i]!.loc);
+      const mocks = new Map(this.mocks);
+      mods.forEach((w, i) => {
+        const target = targets[i]!;
+        const at = valued.indexOf(w);
+        if (target.kind === 'function') {
+          const replacement = at < 0 ? this.functionName(w.value)! : undefined;
+          if (replacement !== undefined && replacement.startsWith('data.') && this.dependsOnUnknowns(replacement.slice(5).split('.'))) {
+            throw unsupported(`\`with\` replacing ${target.name} by ${replacement}, which depends on unknowns, is not supported by partial evaluation`, w.loc);
+          }
+          mocks.set(target.name, replacement !== undefined ? { fn: replacement } : { value: values[at]! });
+          return;
+        }
+        if (target.kind === 'data') {
+          data = setPath(data, target.path, toValue(values[at]!));
+          return;
+        }
+        const path = target.path;
+        input = setPath(input, path, toValue(values[at]!));
+        if (unknowns.some((u) => u[0] === 'input' && u.length - 1 < path.length && u.slice(1).every((seg, j) => seg === path[j]))) throw unsupported('`with` on a part of an unknown input is not supported by partial evaluation', w.loc);
         unknowns = unknowns.filter((u) => !(u[0] === 'input' && path.every((seg, j) => u[j + 1] === seg)));
       });
-      const outside = { input: this.input, unknowns: this.unknowns, knownValues: this.knownValues, dependsMemo: this.dependsMemo, inWith: this.inWith };
-      const inside = { input, unknowns, knownValues: new Map<string, Term | null>(), dependsMemo: new Map<string, boolean>(), inWith: true };
+      const outside = { input: this.input, data: this.data, mocks: this.mocks, unknowns: this.unknowns, knownValues: this.knownValues, dependsMemo: this.dependsMemo, inWith: this.inWith };
+      const inside = { input, data, mocks, unknowns, knownValues: new Map<string, Term | null>(), dependsMemo: new Map<string, boolean>(), inWith: true };
       Object.assign(this, inside);
       try {
         this.evalExprUntraced({ ...e, with: undefined }, s, (next) => {
@@ -371,6 +391,27 @@ export class PartialEvaluator {
         Object.assign(this, outside);
       }
     });
+  }
+
+  /** What a `with` replaces: a path of input, a path of data holding no rules, or a function or builtin. */
+  private withTarget(w: NonNullable<Expr['with']>[number]): { kind: 'input' | 'data'; path: string[] } | { kind: 'function'; name: string } {
+    const t = w.target;
+    const segs = t.type === 'var' ? [t.value] : t.type === 'ref' && t.value[0]?.type === 'var' && t.value.slice(1).every((x) => x.type === 'string') ? t.value.map((x) => (x as { value: string }).value) : undefined;
+    if (segs?.[0] === 'input') return { kind: 'input', path: segs.slice(1) };
+    // A trace (explain, instrument) of a replaced data document or function is not followed as OPA traces it.
+    if (this.options.tracer) throw unsupported(`\`with\` on ${withTargetText(t)} is not supported by partial evaluation (only input)`, w.loc);
+    const fn = this.functionName(t);
+    if (fn !== undefined) return { kind: 'function', name: fn };
+    if (segs?.[0] === 'data' && this.rulesReachedBy(segs.slice(1)).length === 0) return { kind: 'data', path: segs.slice(1) };
+    throw unsupported(`\`with\` on ${withTargetText(t)} is not supported by partial evaluation (only input, data without rules, and functions)`, w.loc);
+  }
+
+  /** The name of the function or builtin a term names, if it names one. */
+  private functionName(t: Term): string | undefined {
+    const name = t.type === 'var' ? t.value : callName(t);
+    if (name === undefined) return undefined;
+    if (name.startsWith('data.')) return this.rules.get(name.slice(5))?.kind === 'function' ? name : undefined;
+    return builtinArity(name) ? name : undefined;
   }
 
   /**
@@ -537,8 +578,10 @@ export class PartialEvaluator {
    * argument than declared, the output term to unify it with.
    */
   private evalCall(operator: Term, argTerms: Term[], st: State, loc: Location, k: (result: Term, output: Term | undefined, st: State) => void): void {
-    const name = callName(operator);
-    if (name === undefined) throw unsupported('dynamic function calls are not supported by partial evaluation', loc);
+    const called = callName(operator);
+    if (called === undefined) throw unsupported('dynamic function calls are not supported by partial evaluation', loc);
+    const mock = this.mocks.get(called);
+    const name = mock && 'fn' in mock ? mock.fn : called;
     const fn = name.startsWith('data.') ? this.rules.get(name.slice(5)) : undefined;
     const arity = fn ? fn.rules[0]?.head.args?.length ?? fn.default?.head.args?.length ?? 0 : builtinArity(name)?.arity;
     if (arity === undefined) throw unsupported(`unknown function ${name}`, loc);
@@ -547,6 +590,7 @@ export class PartialEvaluator {
     const inputs = hasOutput ? argTerms.slice(0, arity) : argTerms;
     const output = hasOutput ? argTerms[arity] : undefined;
     this.evalList(inputs, st, (args, s) => {
+      if (mock && 'value' in mock) return k(mock.value, output, s);
       if (fn) return this.callFunction(fn, args, s, loc, (result, s2) => k(result, output, s2));
       if (args.every(isGround) && !NONDETERMINISTIC.has(name)) {
         const outcome = this.timed('builtin_call', () => callBuiltin(name, args.map(toValue)));
@@ -653,7 +697,7 @@ export class PartialEvaluator {
       }
       if (this.isUnknown(ref, st.env)) return this.residual(ref, st, k);
       const root = this.timed('resolve', () => {
-        const doc = head.value === 'input' ? this.input : this.options.data;
+        const doc = head.value === 'input' ? this.input : this.data;
         return doc === undefined ? undefined : toTerm(doc);
       });
       if (root === undefined) return;
@@ -671,7 +715,7 @@ export class PartialEvaluator {
   private iterateRuleTree(segs: string[], ref: Extract<Term, { type: 'ref' }>, at: number, st: State, k: KT, other?: Term): void {
     const names = new Set<string>();
     for (const set of this.rulesUnder(segs)) names.add(set.path[segs.length]!);
-    const base = segs.reduce<unknown>((doc, seg) => (doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>)[seg] : undefined), this.options.data);
+    const base = segs.reduce<unknown>((doc, seg) => (doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>)[seg] : undefined), this.data);
     if (base !== null && typeof base === 'object' && !Array.isArray(base)) for (const name of Object.keys(base)) names.add(name);
     const seg = ref.value[at]!;
     for (const name of [...names].sort()) {
@@ -849,7 +893,7 @@ export class PartialEvaluator {
    */
   private tracedTree(prefix: string[], st: State, k: KT, loc: Location): void {
     const doc = this.timed('resolve', (): Record<string, unknown> => {
-      const base = prefix.reduce<unknown>((at, seg) => (at !== null && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>)[seg] : undefined), this.options.data);
+      const base = prefix.reduce<unknown>((at, seg) => (at !== null && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>)[seg] : undefined), this.data);
       // A copy to write the rules' values in: through text, as large base data is packed (read-only, src/json/packed.ts).
       return base !== null && typeof base === 'object' && !Array.isArray(base) ? (readJson(writeJson(base), { maxDepth: Infinity }) as Record<string, unknown>) : {};
     });
@@ -1211,6 +1255,10 @@ function setPath(doc: unknown, path: string[], value: unknown): unknown {
   if (path.length === 0) return value;
   const base = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
   return { ...base, [path[0]!]: setPath(base[path[0]!], path.slice(1), value) };
+}
+
+function withTargetText(t: Term): string {
+  return t.type === 'ref' ? refText(t) : t.type === 'var' ? t.value : 'a term';
 }
 
 function describe(e: Expr): string {

@@ -62,8 +62,10 @@ export interface TraceEvent {
 export interface SupportRule {
   /** The rule's path without `data.partial`: ['q', 'allow']. */
   path: string[];
-  kind: 'complete' | 'set';
+  kind: 'complete' | 'set' | 'function';
   default?: true;
+  /** A function's parameters. */
+  args?: Term[];
   /** The value of a complete rule, the element of a set. */
   value: Term;
   body: Expr[];
@@ -629,10 +631,37 @@ export class PartialEvaluator {
       if (result) k(result, st);
       return;
     }
-    for (const rule of [...fn.rules, ...(fn.default ? [fn.default] : [])]) {
+    // A default applies only where no other rule does: the function is kept as a support function, as OPA keeps it.
+    if (fn.default) return this.supportCall(fn, args, st, loc, k);
+    for (const rule of fn.rules) {
       if (rule.else) throw unsupported(`function ${fn.path.join('.')} with else branches depending on unknowns is not supported by partial evaluation`, loc);
       this.evalFunctionRule(rule, args, st, (value, saved) => k(value, { env: st.env, saved }));
     }
+  }
+
+  /** A call of a function with a default, kept residual: its rules become support functions under data.partial. */
+  private supportCall(fn: RuleSet, args: Term[], st: State, loc: Location, k: KT): void {
+    const key = fn.path.join('.');
+    if (this.inWith) throw unsupported(`function ${key} kept as a support function under \`with\` is not supported by partial evaluation`, loc);
+    if (!this.support.has(key)) {
+      const made: SupportRule[] = [];
+      this.support.set(key, made);
+      for (const rule of fn.rules) {
+        if (rule.else) throw unsupported(`function ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
+        const params = rule.head.args ?? [];
+        if (!params.every((p) => p.type === 'var')) throw unsupported(`function ${key} with a parameter that is not a variable, kept as a support function, is not supported by partial evaluation`, rule.loc);
+        const start = params.reduce<State>((s, p) => this.makeResidual(p, s), { env: new Map(), saved: [] });
+        const heads = params.map((p) => plug(p, start.env));
+        this.evalRule(rule, start, (value, end) => {
+          const held = value.type === 'ref' ? v(`__s${this.fresh++}__`, value.loc) : value;
+          const body = held === value ? [...end.saved] : [...end.saved, this.call('eq', [held, value])];
+          made.push({ path: fn.path, kind: 'function', args: heads, value: held, body: reindex(body.length > 0 ? body : [{ index: 0, terms: TRUE, loc, generated: true }]) });
+        });
+      }
+      const d = fn.default!;
+      made.push({ path: fn.path, kind: 'function', default: true, args: d.head.args, value: d.head.value!, body: [{ index: 0, terms: TRUE, loc, generated: true }] });
+    }
+    k({ type: 'call', value: [{ type: 'ref', value: [v('data', loc), str('partial', loc), ...fn.path.map((seg) => str(seg, loc))], loc }, ...args], loc }, st);
   }
 
   /** One function body (and its else chain, for known arguments) with the arguments bound to the parameters. */

@@ -5,6 +5,9 @@
 // Closures (comprehensions, `every`) are written out in full, their variables numbered on with the query's.
 type Json = Record<string, unknown>;
 
+/** Reference heads kept as written: the documents, and the names of functions in calls. */
+const ROOTS = new Set(['input', 'data']);
+
 /** `vars` numbers variables in order of appearance; null writes every variable as V. */
 function termText(t: Json, vars: Map<string, string> | null): string {
   const value = t.value as unknown;
@@ -15,11 +18,11 @@ function termText(t: Json, vars: Map<string, string> | null): string {
       if (!vars.has(name)) vars.set(name, `V${vars.size}`);
       return vars.get(name)!;
     }
-    case 'ref': return (value as Json[]).map((x, i) => (i === 0 && x.type === 'var' ? (x.value as string) : `[${termText(x, vars)}]`)).join('');
+    case 'ref': return (value as Json[]).map((x, i) => (i === 0 && x.type === 'var' ? (ROOTS.has(x.value as string) ? (x.value as string) : termText(x, vars)) : `[${termText(x, vars)}]`)).join('');
     case 'array': return `[${(value as Json[]).map((x) => termText(x, vars)).join(',')}]`;
     case 'set': return `{${(value as Json[]).map((x) => termText(x, vars)).sort().join(',')}}`;
     case 'object': return `{${(value as [Json, Json][]).map(([k, v]) => `${termText(k, vars)}:${termText(v, vars)}`).sort().join(',')}}`;
-    case 'call': return `${termText((value as Json[])[0]!, vars)}(${(value as Json[]).slice(1).map((x) => termText(x, vars)).join(',')})`;
+    case 'call': return `${opName((value as Json[])[0]!)}(${(value as Json[]).slice(1).map((x) => termText(x, vars)).join(',')})`;
     case 'null': return 'null';
     case 'arraycomprehension': case 'setcomprehension': {
       const c = value as { term: Json; body: Json[] };
@@ -34,13 +37,21 @@ function termText(t: Json, vars: Map<string, string> | null): string {
   }
 }
 
+/** An operator's name as written (`eq`, `data.partial.f`): never a numbered variable. */
+function opName(op: Json): string {
+  return (op.value as Json[]).map((x, i) => (i === 0 ? (x.value as string) : `[${JSON.stringify(x.value)}]`)).join('');
+}
+
 function exprText(e: Json, vars: Map<string, string> | null): string {
   const terms = e.terms as Json | Json[];
   let text: string;
   if (Array.isArray(terms)) {
-    const [op, ...args] = terms;
+    let [op, ...args] = terms;
+    // `x = f(a)` is `f(a, x)`: the call with its output argument.
+    const call = args.length === 2 && ['eq', 'equal'].includes(opName(op!)) ? args.findIndex((a) => a.type === 'call') : -1;
+    if (call >= 0) [op, ...args] = [...(args[call]!.value as Json[]), args[1 - call]!];
     let parts = args.map((a) => termText(a, vars));
-    const name = termText(op!, vars);
+    const name = opName(op!);
     if (name === 'eq' || name === 'equal') parts = parts.sort();
     text = `${name === 'equal' ? 'eq' : name}(${parts.join(',')})`;
   } else if ('domain' in terms) {

@@ -86,8 +86,11 @@ type KT = (t: Term, st: State) => void;
 
 interface RuleSet {
   path: string[];
-  /** 'unsupported': a head with a variable before its last segment (data.a[x].b), refused when reached. */
-  kind: 'complete' | 'set' | 'object' | 'function' | 'unsupported';
+  /**
+   * 'general': heads with a variable before their last segment (data.a[x].b), kept at the path above the first
+   * variable; the rest of each head is in `generalHeads`.
+   */
+  kind: 'complete' | 'set' | 'object' | 'function' | 'general';
   rules: Rule[];
   default?: Rule;
 }
@@ -106,6 +109,8 @@ function unsupported(message: string, loc?: Location): PartialEvalError {
 
 export class PartialEvaluator {
   private readonly rules = new Map<string, RuleSet>();
+  /** For each rule of a 'general' set, the terms of its head below the set's path (a set rule's element last). */
+  private readonly generalHeads = new WeakMap<Rule, { keys: Term[] }>();
   /** Every prefix of a rule path, for refs that stop above rules (a package, say). */
   private readonly rulePrefixes = new Set<string>();
   private dependsMemo = new Map<string, boolean>();
@@ -162,7 +167,7 @@ export class PartialEvaluator {
     const last = head.ref[head.ref.length - 1]!;
     if (head.ref.length > 1 && head.value && key?.type === 'string' && last.type === 'string' && key.value === last.value) key = undefined;
     const path = [...pkg, ...segs];
-    const kind: RuleSet['kind'] = unsupportedHead ? 'unsupported' : head.args ? 'function' : key && !head.value ? 'set' : key ? 'object' : 'complete';
+    const kind: RuleSet['kind'] = unsupportedHead ? 'general' : head.args ? 'function' : key && !head.value ? 'set' : key ? 'object' : 'complete';
     const name = path.join('.');
     let set = this.rules.get(name);
     if (!set) {
@@ -170,8 +175,14 @@ export class PartialEvaluator {
       this.rules.set(name, set);
       for (let i = 1; i < path.length; i++) this.rulePrefixes.add(path.slice(0, i).join('.'));
     }
-    if (unsupportedHead) set.kind = 'unsupported';
+    if (unsupportedHead) set.kind = 'general';
     const normalised = key === head.key ? rule : { ...rule, head: { ...head, key } };
+    if (unsupportedHead) {
+      // `p[x].q contains y`: the element is not part of the head reference; `p[x].q[y] := v` has a value.
+      const tail = head.ref.slice(segs.length);
+      const element = head.key && !head.value ? head.key : undefined;
+      this.generalHeads.set(normalised, { keys: element ? [...tail, element] : tail });
+    }
     if (rule.default) set.default = normalised;
     else set.rules.push(normalised);
   }
@@ -791,7 +802,10 @@ export class PartialEvaluator {
 
   private evalRuleRef(rules: RuleSet, ref: Extract<Term, { type: 'ref' }>, at: number, st: State, k: KT, other?: Term): void {
     const rest = ref.value.slice(at);
-    if (rules.kind === 'unsupported') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which partial evaluation does not support`, ref.loc);
+    if (rules.kind === 'general') {
+      if (this.options.tracer) throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which partial evaluation does not support`, ref.loc);
+      return this.evalGeneralRef(rules, ref, rest, st, k);
+    }
     if (rules.kind === 'function') throw unsupported(`function ${rules.path.join('.')} referenced without a call`, ref.loc);
     if (this.options.tracer) return this.tracedRuleRef(rules, rest, st, k, ref.loc);
     if (!this.dependsOnUnknowns(rules.path)) {
@@ -834,6 +848,41 @@ export class PartialEvaluator {
         start((ruleStart) => this.evalRule(rule, ruleStart, (value, end, key) => {
           this.unify(seg, key ?? value, { env: s0.env, saved: end.saved }, (s2) => this.walkValue(value, rest.slice(1), s2, k, loc));
         }));
+      }
+    });
+  }
+
+  /**
+   * A reference reaching the leaves of rules with variables inside their heads (`p[x].q[y] := v`,
+   * `p[x].q contains v`): for each rule, the reference's segments are unified with the head's terms (the known
+   * ones bound before the body runs), and the rest walks into the value. A reference that stops above the
+   * leaves would need the document they build, and is refused.
+   */
+  private evalGeneralRef(rules: RuleSet, ref: Extract<Term, { type: 'ref' }>, rest: Term[], st: State, k: KT): void {
+    const heads = rules.rules.map((rule) => this.generalHeads.get(rule));
+    // Rules with constant heads below the same path (`p.q.r := 1` beside `p[x].r := 2`) answer too.
+    const others = this.rulesUnder(rules.path);
+    if (rules.default || heads.some((h) => !h || h.keys.length > rest.length) || others.some((o) => o.path.length - rules.path.length > rest.length)) {
+      throw unsupported(`reference ${refText(ref)} stops above the leaves of rules at ${rules.path.join('.')}, which have a variable inside their head reference; partial evaluation does not support that`, ref.loc);
+    }
+    this.evalList(rest, st, (segs, s0) => {
+      rules.rules.forEach((rule, r) => {
+        const keys = heads[r]!.keys;
+        const pre = (i: number, s: State, then: K): void => (i >= keys.length ? then(s) : isGround(segs[i]!) ? this.unify(keys[i]!, segs[i]!, s, (n) => pre(i + 1, n, then)) : pre(i + 1, s, then));
+        pre(0, { env: new Map(), saved: s0.saved }, (ruleStart) => this.evalRule(rule, ruleStart, (value, end) => {
+          const bound = keys.map((t) => plug(t, end.env));
+          const match = (i: number, s: State): void => (i >= keys.length ? this.walkValue(value, segs.slice(keys.length), s, k, ref.loc) : this.unify(segs[i]!, bound[i]!, s, (n) => match(i + 1, n)));
+          match(0, { env: s0.env, saved: end.saved });
+        }));
+      });
+      for (const other of others) {
+        const below = other.path.slice(rules.path.length);
+        const match = (i: number, s: State): void => {
+          if (i < below.length) return this.unify(segs[i]!, str(below[i]!, ref.loc), s, (n) => match(i + 1, n));
+          const at = 1 + other.path.length;
+          this.evalRuleRef(other, { ...ref, value: [v('data', ref.loc), ...other.path.map((seg) => str(seg, ref.loc)), ...segs.slice(below.length)] }, at, s, k);
+        };
+        match(0, s0);
       }
     });
   }
@@ -928,7 +977,7 @@ export class PartialEvaluator {
     });
     const sets = this.rulesUnder(prefix).sort((a, b) => (a.path.join('.') < b.path.join('.') ? -1 : 1));
     for (const rules of sets) {
-      if (rules.kind === 'unsupported') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which ${this.options.tracer ? 'explain' : 'partial evaluation'} does not support`, loc);
+      if (rules.kind === 'general') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which ${this.options.tracer ? 'explain' : 'partial evaluation'} does not support`, loc);
       let value: Term | undefined;
       if (this.options.tracer) this.tracedRuleRef(rules, [], st, (t) => (value ??= t), loc);
       else value = this.knownValue(rules) ?? undefined;

@@ -652,26 +652,13 @@ export class PartialEvaluator {
 
   /** A call of a function with a default, kept residual: its rules become support functions under data.partial. */
   private supportCall(fn: RuleSet, args: Term[], st: State, loc: Location, k: KT): void {
-    const key = fn.path.join('.');
-    if (this.inWith) throw unsupported(`function ${key} kept as a support function under \`with\` is not supported by partial evaluation`, loc);
-    if (!this.support.has(key)) {
-      const made: SupportRule[] = [];
-      this.support.set(key, made);
-      for (const rule of fn.rules) {
-        if (rule.else) throw unsupported(`function ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
-        const params = rule.head.args ?? [];
-        if (!params.every((p) => p.type === 'var')) throw unsupported(`function ${key} with a parameter that is not a variable, kept as a support function, is not supported by partial evaluation`, rule.loc);
-        const start = params.reduce<State>((s, p) => this.makeResidual(p, s), { env: new Map(), saved: [] });
-        const heads = params.map((p) => plug(p, start.env));
-        this.evalRule(rule, start, (value, end) => {
-          const held = value.type === 'ref' ? v(`__s${this.fresh++}__`, value.loc) : value;
-          const body = held === value ? [...end.saved] : [...end.saved, this.call('eq', [held, value])];
-          made.push({ path: fn.path, kind: 'function', args: heads, value: held, body: reindex(body.length > 0 ? body : [{ index: 0, terms: TRUE, loc, generated: true }]) });
-        });
-      }
-      const d = fn.default!;
-      made.push({ path: fn.path, kind: 'function', default: true, args: d.head.args, value: d.head.value!, body: [{ index: 0, terms: TRUE, loc, generated: true }] });
-    }
+    this.makeSupport(fn, 'function', loc, (rule, add) => {
+      const params = rule.head.args ?? [];
+      if (!params.every((p) => p.type === 'var')) throw unsupported(`function ${fn.path.join('.')} with a parameter that is not a variable, kept as a support function, is not supported by partial evaluation`, rule.loc);
+      const start = params.reduce<State>((s, p) => this.makeResidual(p, s), { env: new Map(), saved: [] });
+      const heads = params.map((p) => plug(p, start.env));
+      this.evalRule(rule, start, (value, end) => add({ path: fn.path, kind: 'function', args: heads }, value, end.saved));
+    });
     k({ type: 'call', value: [{ type: 'ref', value: [v('data', loc), str('partial', loc), ...fn.path.map((seg) => str(seg, loc))], loc }, ...args], loc }, st);
   }
 
@@ -1049,24 +1036,36 @@ export class PartialEvaluator {
 
   /** Support rules for `rules` under data.partial, and the residual reference to them. */
   private supportRef(rules: RuleSet, rest: Term[], st: State, k: KT, loc: Location): void {
-    const key = rules.path.join('.');
-    if (this.inWith) throw unsupported(`rule ${key} kept as a support rule under \`with\` is not supported by partial evaluation`, loc);
-    if (!this.support.has(key)) {
-      const made: SupportRule[] = [];
-      this.support.set(key, made);
-      for (const rule of rules.rules) {
-        if (rule.else) throw unsupported(`rule ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
-        this.evalRule(rule, { env: new Map(), saved: [] }, (value, end) => {
-          // A value read from an unknown is held in a variable of the rule, as OPA writes it: `p[x] { x = input.x }`.
-          const held = value.type === 'ref' ? v(`__s${this.fresh++}__`, value.loc) : value;
-          const body = held === value ? [...end.saved] : [...end.saved, this.call('eq', [held, value])];
-          made.push({ path: rules.path, kind: rules.kind === 'set' ? 'set' : 'complete', value: held, body: reindex(body.length > 0 ? body : [{ index: 0, terms: TRUE, loc, generated: true }]) });
-        });
-      }
-      if (rules.default) made.push({ path: rules.path, kind: 'complete', default: true, value: rules.default.head.value!, body: [{ index: 0, terms: TRUE, loc, generated: true }] });
-    }
-    if (this.support.get(key)!.length === 0 && rules.kind === 'complete') return;
+    this.makeSupport(rules, 'rule', loc, (rule, add) => {
+      this.evalRule(rule, { env: new Map(), saved: [] }, (value, end) => add({ path: rules.path, kind: rules.kind === 'set' ? 'set' : 'complete' }, value, end.saved));
+    });
+    if (this.support.get(rules.path.join('.'))!.length === 0 && rules.kind === 'complete') return;
     this.residual({ type: 'ref', value: [v('data', loc), str('partial', loc), ...rules.path.map((s) => str(s, loc)), ...rest], loc }, st, k);
+  }
+
+  /**
+   * The support rules (or functions) of a rule set, made once per evaluation: `each` evaluates one rule and
+   * adds a support rule per way it succeeds; the default, if any, is added as it is. Refused inside `with`:
+   * support rules are shared by every use, and would not see the replaced input.
+   */
+  private makeSupport(rules: RuleSet, what: 'rule' | 'function', loc: Location, each: (rule: Rule, add: (head: Pick<SupportRule, 'path' | 'kind' | 'args'>, value: Term, saved: readonly Expr[]) => void) => void): void {
+    const key = rules.path.join('.');
+    if (this.inWith) throw unsupported(`${what} ${key} kept as a support ${what} under \`with\` is not supported by partial evaluation`, loc);
+    if (this.support.has(key)) return;
+    const made: SupportRule[] = [];
+    this.support.set(key, made);
+    const always = (): Expr[] => [{ index: 0, terms: TRUE, loc, generated: true }];
+    for (const rule of rules.rules) {
+      if (rule.else) throw unsupported(`${what} ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
+      each(rule, (head, value, saved) => {
+        // A value read from an unknown is held in a variable of the rule, as OPA writes it: `p[x] { x = input.x }`.
+        const held = value.type === 'ref' ? v(`__s${this.fresh++}__`, value.loc) : value;
+        const body = held === value ? [...saved] : [...saved, this.call('eq', [held, value])];
+        made.push({ ...head, value: held, body: reindex(body.length > 0 ? body : always()) });
+      });
+    }
+    const d = rules.default;
+    if (d) made.push({ path: rules.path, kind: what === 'function' ? 'function' : 'complete', default: true, args: d.head.args, value: d.head.value!, body: always() });
   }
 
   /** Whether a rule (or anything it reaches) reads an unknown, uses `with`, or is named in disableInlining. */

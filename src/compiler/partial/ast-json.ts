@@ -89,6 +89,7 @@ export function supportModulesJson(rules: SupportRule[]): AstJson[] {
     if (!modules.has(key)) modules.set(key, []);
     const name = rule.path[rule.path.length - 1]!;
     const head: AstJson = { name, ref: [{ type: 'var', value: name }] };
+    if (rule.args) head.args = rule.args.map(termJson);
     if (rule.kind === 'set') head.key = termJson(rule.value);
     else head.value = termJson(rule.value);
     const json: AstJson = { body: rule.body.map(exprJson), head };

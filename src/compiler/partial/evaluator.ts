@@ -12,6 +12,7 @@ import type { Body, Expr, Location, Module, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { callName, exprOperator } from '../walk.js';
 import { builtinArity, callBuiltin } from './builtin-calls.js';
+import { closureVars, plugDeep } from './closures.js';
 import { DEFINED_PREFIX, propagateCopies, simplifyQuery } from './copy-propagation.js';
 import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet } from './values.js';
 import { readJson } from '../../json/reader.js';
@@ -61,8 +62,10 @@ export interface TraceEvent {
 export interface SupportRule {
   /** The rule's path without `data.partial`: ['q', 'allow']. */
   path: string[];
-  kind: 'complete' | 'set';
+  kind: 'complete' | 'set' | 'function';
   default?: true;
+  /** A function's parameters. */
+  args?: Term[];
   /** The value of a complete rule, the element of a set. */
   value: Term;
   body: Expr[];
@@ -83,8 +86,11 @@ type KT = (t: Term, st: State) => void;
 
 interface RuleSet {
   path: string[];
-  /** 'unsupported': a head with a variable before its last segment (data.a[x].b), refused when reached. */
-  kind: 'complete' | 'set' | 'object' | 'function' | 'unsupported';
+  /**
+   * 'general': heads with a variable before their last segment (data.a[x].b), kept at the path above the first
+   * variable; the rest of each head is in `generalHeads`.
+   */
+  kind: 'complete' | 'set' | 'object' | 'function' | 'general';
   rules: Rule[];
   default?: Rule;
 }
@@ -103,12 +109,18 @@ function unsupported(message: string, loc?: Location): PartialEvalError {
 
 export class PartialEvaluator {
   private readonly rules = new Map<string, RuleSet>();
+  /** For each rule of a 'general' set, the terms of its head below the set's path (a set rule's element last). */
+  private readonly generalHeads = new WeakMap<Rule, { keys: Term[] }>();
   /** Every prefix of a rule path, for refs that stop above rules (a package, say). */
   private readonly rulePrefixes = new Set<string>();
   private dependsMemo = new Map<string, boolean>();
   private knownValues = new Map<string, Term | null>();
   /** The known input and the unknowns: `with input… as` replaces them for one expression. */
   private input: unknown;
+  /** The known data: `with data… as` replaces parts of it for one expression. */
+  private data: unknown;
+  /** Functions and builtins replaced by `with f as g` (another function) or `with f as v` (a value). */
+  private mocks: ReadonlyMap<string, { fn: string } | { value: Term }> = new Map();
   private unknowns: string[][];
   /** Inside `with`: support rules (shared by every use of a rule) would not see the replaced input. */
   private inWith = false;
@@ -129,6 +141,7 @@ export class PartialEvaluator {
 
   constructor(modules: Module[], private readonly options: PartialOptions) {
     this.input = options.input;
+    this.data = options.data;
     this.unknowns = options.unknowns;
     for (const m of modules) {
       const pkg = m.package.path.slice(1).map((t) => (t.type === 'string' ? t.value : ''));
@@ -142,13 +155,19 @@ export class PartialEvaluator {
     let key = head.key;
     let unsupportedHead = false;
     for (const [i, t] of head.ref.entries()) {
+      // Rules with a variable inside their head are kept at the path above it, where any reference reaches them.
+      if (unsupportedHead) continue;
       if (i === 0 && t.type === 'var') segs.push(t.value);
       else if (t.type === 'string') segs.push(t.value);
-      else if (i === head.ref.length - 1) key = t;
+      // The last segment is the key of `p[x] = v` (head.key is that term too); in `p[x] contains y` it is not.
+      else if (i === head.ref.length - 1 && (!head.key || (head.key.type === 'var' && t.type === 'var' && head.key.value === t.value))) key = t;
       else unsupportedHead = true;
     }
+    // `p["a"] = 1` is a complete rule at p.a: its key is the last constant segment of the path.
+    const last = head.ref[head.ref.length - 1]!;
+    if (head.ref.length > 1 && head.value && key?.type === 'string' && last.type === 'string' && key.value === last.value) key = undefined;
     const path = [...pkg, ...segs];
-    const kind: RuleSet['kind'] = unsupportedHead ? 'unsupported' : head.args ? 'function' : key && !head.value ? 'set' : key ? 'object' : 'complete';
+    const kind: RuleSet['kind'] = unsupportedHead ? 'general' : head.args ? 'function' : key && !head.value ? 'set' : key ? 'object' : 'complete';
     const name = path.join('.');
     let set = this.rules.get(name);
     if (!set) {
@@ -156,8 +175,14 @@ export class PartialEvaluator {
       this.rules.set(name, set);
       for (let i = 1; i < path.length; i++) this.rulePrefixes.add(path.slice(0, i).join('.'));
     }
-    if (unsupportedHead) set.kind = 'unsupported';
+    if (unsupportedHead) set.kind = 'general';
     const normalised = key === head.key ? rule : { ...rule, head: { ...head, key } };
+    if (unsupportedHead) {
+      // `p[x].q contains y`: the element is not part of the head reference; `p[x].q[y] := v` has a value.
+      const tail = head.ref.slice(segs.length);
+      const element = head.key && !head.value ? head.key : undefined;
+      this.generalHeads.set(normalised, { keys: element ? [...tail, element] : tail });
+    }
     if (rule.default) set.default = normalised;
     else set.rules.push(normalised);
   }
@@ -287,7 +312,7 @@ export class PartialEvaluator {
     switch (terms.type) {
       case 'some': return k(st);
       case 'not': return this.evalNot(terms.body, st, k, e);
-      case 'every': return this.evalEvery(terms, st, k, e.loc);
+      case 'every': return this.evalEvery(terms, st, k, e);
       default: return this.evalLogical(e, terms, st, k);
     }
   }
@@ -329,30 +354,45 @@ export class PartialEvaluator {
   }
 
   /**
-   * `with input… as v` (v known): the expression is evaluated with that input, the unknowns at or under the
-   * replaced path dropped (they are now known) and rule values computed afresh; the rest of the query runs
-   * with the input and unknowns it had. Other targets (data, functions) and unknown values are refused.
+   * `with input… as v` and `with data… as v` (v known; data that holds no rules): the expression is evaluated
+   * with that document, the unknowns at or under a replaced input path dropped (they are now known) and rule
+   * values computed afresh. `with f as g` and `with f as v` (f a function or builtin, g a function or builtin
+   * that does not depend on unknowns, v known) replace the calls of f. The rest of the query runs as before.
+   * Unknown values and other targets are refused naming the target.
    */
   private evalWith(e: Expr, mods: NonNullable<Expr['with']>, st: State, k: K): void {
-    const paths = mods.map((w) => {
-      const t = w.target;
-      const segs = t.type === 'var' ? [t.value] : t.type === 'ref' && t.value[0]?.type === 'var' && t.value.slice(1).every((x) => x.type === 'string') ? t.value.map((x) => (x as { value: string }).value) : undefined;
-      if (!segs || segs[0] !== 'input') throw unsupported(`\`with\` on ${t.type === 'ref' ? refText(t) : t.type === 'var' ? t.value : 'a function'} is not supported by partial evaluation (only input)`, w.loc);
-      return segs.slice(1);
-    });
-    this.evalList(mods.map((w) => w.value), st, (values, s) => {
+    const targets = mods.map((w) => this.withTarget(w));
+    const valued = mods.filter((_, i) => targets[i]!.kind !== 'function' || this.functionName(mods[i]!.value) === undefined);
+    this.evalList(valued.map((w) => w.value), st, (values, s) => {
       values.forEach((value, i) => {
-        if (!isGround(value)) throw unsupported('`with` of a value that is not known is not supported by partial evaluation', mods[i]!.loc);
+        if (!isGround(value)) throw unsupported(`\`with\` on ${withTargetText(valued[i]!.target)} of a value that is not known is not supported by partial evaluation`, valued[i]!.loc);
       });
       let input = this.input;
+      let data = this.data;
       let unknowns = this.unknowns;
-      paths.forEach((path, i) => {
-        input = setPath(input, path, toValue(values[i]!));
-        if (unknowns.some((u) => u[0] === 'input' && u.length - 1 < path.length && u.slice(1).every((seg, j) => seg === path[j]))) throw unsupported('`with` on a part of an unknown input is not supported by partial evaluation', mods[i]!.loc);
+      const mocks = new Map(this.mocks);
+      mods.forEach((w, i) => {
+        const target = targets[i]!;
+        const at = valued.indexOf(w);
+        if (target.kind === 'function') {
+          const replacement = at < 0 ? this.functionName(w.value)! : undefined;
+          if (replacement !== undefined && replacement.startsWith('data.') && this.dependsOnUnknowns(replacement.slice(5).split('.'))) {
+            throw unsupported(`\`with\` replacing ${target.name} by ${replacement}, which depends on unknowns, is not supported by partial evaluation`, w.loc);
+          }
+          mocks.set(target.name, replacement !== undefined ? { fn: replacement } : { value: values[at]! });
+          return;
+        }
+        if (target.kind === 'data') {
+          data = setPath(data, target.path, toValue(values[at]!));
+          return;
+        }
+        const path = target.path;
+        input = setPath(input, path, toValue(values[at]!));
+        if (unknowns.some((u) => u[0] === 'input' && u.length - 1 < path.length && u.slice(1).every((seg, j) => seg === path[j]))) throw unsupported('`with` on a part of an unknown input is not supported by partial evaluation', w.loc);
         unknowns = unknowns.filter((u) => !(u[0] === 'input' && path.every((seg, j) => u[j + 1] === seg)));
       });
-      const outside = { input: this.input, unknowns: this.unknowns, knownValues: this.knownValues, dependsMemo: this.dependsMemo, inWith: this.inWith };
-      const inside = { input, unknowns, knownValues: new Map<string, Term | null>(), dependsMemo: new Map<string, boolean>(), inWith: true };
+      const outside = { input: this.input, data: this.data, mocks: this.mocks, unknowns: this.unknowns, knownValues: this.knownValues, dependsMemo: this.dependsMemo, inWith: this.inWith };
+      const inside = { input, data, mocks, unknowns, knownValues: new Map<string, Term | null>(), dependsMemo: new Map<string, boolean>(), inWith: true };
       Object.assign(this, inside);
       try {
         this.evalExprUntraced({ ...e, with: undefined }, s, (next) => {
@@ -364,6 +404,27 @@ export class PartialEvaluator {
         Object.assign(this, outside);
       }
     });
+  }
+
+  /** What a `with` replaces: a path of input, a path of data holding no rules, or a function or builtin. */
+  private withTarget(w: NonNullable<Expr['with']>[number]): { kind: 'input' | 'data'; path: string[] } | { kind: 'function'; name: string } {
+    const t = w.target;
+    const segs = t.type === 'var' ? [t.value] : t.type === 'ref' && t.value[0]?.type === 'var' && t.value.slice(1).every((x) => x.type === 'string') ? t.value.map((x) => (x as { value: string }).value) : undefined;
+    if (segs?.[0] === 'input') return { kind: 'input', path: segs.slice(1) };
+    // A trace (explain, instrument) of a replaced data document or function is not followed as OPA traces it.
+    if (this.options.tracer) throw unsupported(`\`with\` on ${withTargetText(t)} is not supported by partial evaluation (only input)`, w.loc);
+    const fn = this.functionName(t);
+    if (fn !== undefined) return { kind: 'function', name: fn };
+    if (segs?.[0] === 'data' && this.rulesReachedBy(segs.slice(1)).length === 0) return { kind: 'data', path: segs.slice(1) };
+    throw unsupported(`\`with\` on ${withTargetText(t)} is not supported by partial evaluation (only input, data without rules, and functions)`, w.loc);
+  }
+
+  /** The name of the function or builtin a term names, if it names one. */
+  private functionName(t: Term): string | undefined {
+    const name = t.type === 'var' ? t.value : callName(t);
+    if (name === undefined) return undefined;
+    if (name.startsWith('data.')) return this.rules.get(name.slice(5))?.kind === 'function' ? name : undefined;
+    return builtinArity(name) ? name : undefined;
   }
 
   /**
@@ -400,22 +461,48 @@ export class PartialEvaluator {
     k(this.save(st, { index: 0, negated: true, terms: { type: 'ref', value: [v('data', loc), str('partial', loc), str(name, loc)], loc }, loc }));
   }
 
-  private evalEvery(every: Extract<Expr['terms'], { type: 'every' }>, st: State, k: K, loc: Location): void {
+  /**
+   * `every` over a known collection is unrolled: its body must hold for each element, and what it leaves
+   * residual for each is conjoined (one query per choice where the body has alternatives). Over an unknown
+   * collection the whole `every` is kept, as OPA keeps it.
+   */
+  private evalEvery(every: Extract<Expr['terms'], { type: 'every' }>, st: State, k: K, e: Expr): void {
     this.evalTerm(every.domain, st, (domain, next) => {
-      if (!isGround(domain)) throw unsupported('`every` over an unknown collection is not supported by partial evaluation', loc);
+      if (!isGround(domain)) return k(this.save(next, { ...e, terms: this.residualClosure({ ...every, domain }, next.env) }));
       const entries = groundEntries(domain);
-      for (const [key, value] of entries) {
+      const step = (i: number, saved: readonly Expr[]): void => {
+        if (i >= entries.length) return k({ env: next.env, saved });
+        const [key, value] = entries[i]!;
         let env = next.env;
         if (every.key?.type === 'var') env = bind(env, every.key.value, key);
         if (every.value.type === 'var') env = bind(env, every.value.value, value);
-        let holds = false;
-        this.evalBody(every.body, 0, { env, saved: [] }, (inner) => {
-          if (inner.saved.length > 0) throw unsupported('`every` with a body depending on unknowns is not supported by partial evaluation', loc);
-          holds = true;
-        });
-        if (!holds) return;
-      }
-      k(next);
+        const outcomes: (readonly Expr[])[] = [];
+        this.evalBody(every.body, 0, { env, saved: [] }, (inner) => outcomes.push(inner.saved));
+        if (outcomes.some((o) => o.length === 0)) return step(i + 1, saved);
+        for (const o of outcomes) step(i + 1, [...saved, ...o]);
+      };
+      step(0, next.saved);
+    });
+  }
+
+  /** A closure kept whole: bound variables filled in, its own variables renamed afresh (residual). */
+  private residualClosure<T>(closure: T, env: Env): T {
+    let inner = env;
+    for (const name of closureVars(closure)) {
+      if (!this.isUnbound(name, inner)) continue;
+      const fresh = `${name}${this.fresh++}`;
+      this.residualVars.add(fresh);
+      inner = bind(inner, name, v(fresh));
+    }
+    return plugDeep(closure, inner);
+  }
+
+  /** Whether a closure's body reads an unknown, or a variable bound outside it holds a residual value. */
+  private closureDependsOnUnknowns(closure: unknown, env: Env): boolean {
+    if (this.readsUnknowns(closure, env)) return true;
+    return closureVars(closure).some((name) => {
+      const bound = env.get(name);
+      return bound !== undefined && !isGround(plug(bound, env));
     });
   }
 
@@ -478,6 +565,7 @@ export class PartialEvaluator {
   }
 
   private evalComprehension(t: Extract<Term, { type: 'arraycomprehension' | 'setcomprehension' | 'objectcomprehension' }>, st: State, k: KT): void {
+    if (!this.options.tracer && this.closureDependsOnUnknowns(t, st.env)) return k(this.residualClosure(t, st.env), st);
     const rows: Term[][] = [];
     this.childQuery({ kind: 'body', body: t.value.body }, st.env, t.loc, (exit) => this.evalBody(t.value.body, 0, { env: st.env, saved: [] }, (inner) => exit(inner.env, () => {
       if (inner.saved.length > 0) throw unsupported('a comprehension depending on unknowns is not supported by partial evaluation', t.loc);
@@ -503,8 +591,10 @@ export class PartialEvaluator {
    * argument than declared, the output term to unify it with.
    */
   private evalCall(operator: Term, argTerms: Term[], st: State, loc: Location, k: (result: Term, output: Term | undefined, st: State) => void): void {
-    const name = callName(operator);
-    if (name === undefined) throw unsupported('dynamic function calls are not supported by partial evaluation', loc);
+    const called = callName(operator);
+    if (called === undefined) throw unsupported('dynamic function calls are not supported by partial evaluation', loc);
+    const mock = this.mocks.get(called);
+    const name = mock && 'fn' in mock ? mock.fn : called;
     const fn = name.startsWith('data.') ? this.rules.get(name.slice(5)) : undefined;
     const arity = fn ? fn.rules[0]?.head.args?.length ?? fn.default?.head.args?.length ?? 0 : builtinArity(name)?.arity;
     if (arity === undefined) throw unsupported(`unknown function ${name}`, loc);
@@ -513,6 +603,7 @@ export class PartialEvaluator {
     const inputs = hasOutput ? argTerms.slice(0, arity) : argTerms;
     const output = hasOutput ? argTerms[arity] : undefined;
     this.evalList(inputs, st, (args, s) => {
+      if (mock && 'value' in mock) return k(mock.value, output, s);
       if (fn) return this.callFunction(fn, args, s, loc, (result, s2) => k(result, output, s2));
       if (args.every(isGround) && !NONDETERMINISTIC.has(name)) {
         const outcome = this.timed('builtin_call', () => callBuiltin(name, args.map(toValue)));
@@ -551,10 +642,24 @@ export class PartialEvaluator {
       if (result) k(result, st);
       return;
     }
-    for (const rule of [...fn.rules, ...(fn.default ? [fn.default] : [])]) {
+    // A default applies only where no other rule does: the function is kept as a support function, as OPA keeps it.
+    if (fn.default) return this.supportCall(fn, args, st, loc, k);
+    for (const rule of fn.rules) {
       if (rule.else) throw unsupported(`function ${fn.path.join('.')} with else branches depending on unknowns is not supported by partial evaluation`, loc);
       this.evalFunctionRule(rule, args, st, (value, saved) => k(value, { env: st.env, saved }));
     }
+  }
+
+  /** A call of a function with a default, kept residual: its rules become support functions under data.partial. */
+  private supportCall(fn: RuleSet, args: Term[], st: State, loc: Location, k: KT): void {
+    this.makeSupport(fn, 'function', loc, (rule, add) => {
+      const params = rule.head.args ?? [];
+      if (!params.every((p) => p.type === 'var')) throw unsupported(`function ${fn.path.join('.')} with a parameter that is not a variable, kept as a support function, is not supported by partial evaluation`, rule.loc);
+      const start = params.reduce<State>((s, p) => this.makeResidual(p, s), { env: new Map(), saved: [] });
+      const heads = params.map((p) => plug(p, start.env));
+      this.evalRule(rule, start, (value, end) => add({ path: fn.path, kind: 'function', args: heads }, value, end.saved));
+    });
+    k({ type: 'call', value: [{ type: 'ref', value: [v('data', loc), str('partial', loc), ...fn.path.map((seg) => str(seg, loc))], loc }, ...args], loc }, st);
   }
 
   /** One function body (and its else chain, for known arguments) with the arguments bound to the parameters. */
@@ -602,7 +707,7 @@ export class PartialEvaluator {
           if (rules) return this.evalRuleRef(rules, ref, i, st, k, other);
           const seg = plug(ref.value[i]!, st.env);
           if (seg.type !== 'string') {
-            if (this.underRules(segs)) throw unsupported(`reference ${refText(ref)} iterates over rules, which partial evaluation does not support`, ref.loc);
+            if (this.underRules(segs)) return this.iterateRuleTree(segs, ref, i, st, k, other);
             break;
           }
           segs.push(seg.value);
@@ -611,12 +716,15 @@ export class PartialEvaluator {
           const rules = this.rules.get(segs.join('.'));
           if (rules) return this.evalRuleRef(rules, ref, ref.value.length, st, k, other);
           if (this.options.tracer && (this.rulePrefixes.has(segs.join('.')) || segs.length === 0)) return this.tracedTree(segs, st, k, ref.loc);
-          if (this.rulePrefixes.has(segs.join('.'))) throw unsupported(`reference ${refText(ref)} to a document containing rules is not supported by partial evaluation`, ref.loc);
+          if (this.rulePrefixes.has(segs.join('.'))) {
+            if (this.rulesUnder(segs).some((r) => this.dependsOnUnknowns(r.path))) throw unsupported(`reference ${refText(ref)} to a document containing rules that depend on unknowns is not supported by partial evaluation`, ref.loc);
+            return this.tracedTree(segs, st, k, ref.loc);
+          }
         }
       }
       if (this.isUnknown(ref, st.env)) return this.residual(ref, st, k);
       const root = this.timed('resolve', () => {
-        const doc = head.value === 'input' ? this.input : this.options.data;
+        const doc = head.value === 'input' ? this.input : this.data;
         return doc === undefined ? undefined : toTerm(doc);
       });
       if (root === undefined) return;
@@ -625,6 +733,30 @@ export class PartialEvaluator {
     const bound = st.env.get(head.value);
     if (!bound) throw unsupported(`reference ${refText(ref)} has an unbound head`, ref.loc);
     this.walkValue(bound, ref.value.slice(1), st, k, ref.loc);
+  }
+
+  /**
+   * A variable (or residual) segment where the document holds rules: each name at that level, from the rules'
+   * paths and the base data, is tried in its place.
+   */
+  private iterateRuleTree(segs: string[], ref: Extract<Term, { type: 'ref' }>, at: number, st: State, k: KT, other?: Term): void {
+    const names = new Set<string>();
+    for (const set of this.rulesUnder(segs)) names.add(set.path[segs.length]!);
+    const base = segs.reduce<unknown>((doc, seg) => (doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>)[seg] : undefined), this.data);
+    if (base !== null && typeof base === 'object' && !Array.isArray(base)) for (const name of Object.keys(base)) names.add(name);
+    const seg = ref.value[at]!;
+    for (const name of [...names].sort()) {
+      this.unify(seg, str(name, seg.loc), st, (s) => {
+        const value = [...ref.value];
+        value[at] = str(name, seg.loc);
+        this.evalRef({ ...ref, value }, s, k, other);
+      });
+    }
+  }
+
+  /** The rule sets (not functions) strictly below a data path. */
+  private rulesUnder(prefix: string[]): RuleSet[] {
+    return [...this.rules.values()].filter((r) => r.kind !== 'function' && r.path.length > prefix.length && prefix.every((s, i) => s === r.path[i]));
   }
 
   private underRules(segs: string[]): boolean {
@@ -657,7 +789,10 @@ export class PartialEvaluator {
 
   private evalRuleRef(rules: RuleSet, ref: Extract<Term, { type: 'ref' }>, at: number, st: State, k: KT, other?: Term): void {
     const rest = ref.value.slice(at);
-    if (rules.kind === 'unsupported') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which partial evaluation does not support`, ref.loc);
+    if (rules.kind === 'general') {
+      if (this.options.tracer) throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which partial evaluation does not support`, ref.loc);
+      return this.evalGeneralRef(rules, ref, rest, st, k);
+    }
     if (rules.kind === 'function') throw unsupported(`function ${rules.path.join('.')} referenced without a call`, ref.loc);
     if (this.options.tracer) return this.tracedRuleRef(rules, rest, st, k, ref.loc);
     if (!this.dependsOnUnknowns(rules.path)) {
@@ -681,15 +816,62 @@ export class PartialEvaluator {
     }
     if (rules.kind === 'set') {
       if (rest.length === 0 || disabled) return this.supportRef(rules, rest, st, k, ref.loc);
-      if (rest.length > 1) throw unsupported(`reference ${refText(ref)} into an element of a set is not supported by partial evaluation`, ref.loc);
-      for (const rule of rules.rules) {
-        this.evalRule(rule, { env: new Map(), saved: st.saved }, (element, end) => {
-          this.evalTerm(rest[0]!, { env: st.env, saved: end.saved }, (key, s) => this.unify(key, element, s, (s2) => k(element, s2)));
-        });
-      }
-      return;
+      return this.evalMemberRef(rules, rest, st, k, ref.loc);
     }
-    throw unsupported(`partial object rule ${rules.path.join('.')} depending on unknowns is not supported by partial evaluation`, ref.loc);
+    if (rest.length === 0 || disabled) throw unsupported(`partial object rule ${rules.path.join('.')} depending on unknowns, referenced in full, is not supported by partial evaluation`, ref.loc);
+    this.evalMemberRef(rules, rest, st, k, ref.loc);
+  }
+
+  /**
+   * `p[seg]…` into a partial set or object: each rule's element or key is unified with the segment, and the
+   * rest of the reference walks into the element or value. A known segment is bound in the rule before its
+   * body runs, as OPA binds it, so that conditions on it are evaluated rather than kept.
+   */
+  private evalMemberRef(rules: RuleSet, rest: Term[], st: State, k: KT, loc: Location): void {
+    this.evalTerm(rest[0]!, st, (seg, s0) => {
+      for (const rule of rules.rules) {
+        const fresh: State = { env: new Map(), saved: s0.saved };
+        const start = (then: K): void => (isGround(seg) ? this.unify(rule.head.key!, seg, fresh, then) : then(fresh));
+        start((ruleStart) => this.evalRule(rule, ruleStart, (value, end, key) => {
+          this.unify(seg, key ?? value, { env: s0.env, saved: end.saved }, (s2) => this.walkValue(value, rest.slice(1), s2, k, loc));
+        }));
+      }
+    });
+  }
+
+  /**
+   * A reference reaching the leaves of rules with variables inside their heads (`p[x].q[y] := v`,
+   * `p[x].q contains v`): for each rule, the reference's segments are unified with the head's terms (the known
+   * ones bound before the body runs), and the rest walks into the value. A reference that stops above the
+   * leaves would need the document they build, and is refused.
+   */
+  private evalGeneralRef(rules: RuleSet, ref: Extract<Term, { type: 'ref' }>, rest: Term[], st: State, k: KT): void {
+    const heads = rules.rules.map((rule) => this.generalHeads.get(rule));
+    // Rules with constant heads below the same path (`p.q.r := 1` beside `p[x].r := 2`) answer too.
+    const others = this.rulesUnder(rules.path);
+    if (rules.default || heads.some((h) => !h || h.keys.length > rest.length) || others.some((o) => o.path.length - rules.path.length > rest.length)) {
+      throw unsupported(`reference ${refText(ref)} stops above the leaves of rules at ${rules.path.join('.')}, which have a variable inside their head reference; partial evaluation does not support that`, ref.loc);
+    }
+    this.evalList(rest, st, (segs, s0) => {
+      rules.rules.forEach((rule, r) => {
+        const keys = heads[r]!.keys;
+        const pre = (i: number, s: State, then: K): void => (i >= keys.length ? then(s) : isGround(segs[i]!) ? this.unify(keys[i]!, segs[i]!, s, (n) => pre(i + 1, n, then)) : pre(i + 1, s, then));
+        pre(0, { env: new Map(), saved: s0.saved }, (ruleStart) => this.evalRule(rule, ruleStart, (value, end) => {
+          const bound = keys.map((t) => plug(t, end.env));
+          const match = (i: number, s: State): void => (i >= keys.length ? this.walkValue(value, segs.slice(keys.length), s, k, ref.loc) : this.unify(segs[i]!, bound[i]!, s, (n) => match(i + 1, n)));
+          match(0, { env: s0.env, saved: end.saved });
+        }));
+      });
+      for (const other of others) {
+        const below = other.path.slice(rules.path.length);
+        const match = (i: number, s: State): void => {
+          if (i < below.length) return this.unify(segs[i]!, str(below[i]!, ref.loc), s, (n) => match(i + 1, n));
+          const at = 1 + other.path.length;
+          this.evalRuleRef(other, { ...ref, value: [v('data', ref.loc), ...other.path.map((seg) => str(seg, ref.loc)), ...segs.slice(below.length)] }, at, s, k);
+        };
+        match(0, s0);
+      }
+    });
   }
 
   /**
@@ -770,18 +952,22 @@ export class PartialEvaluator {
     this.walkValue(value, rest, st, k, loc);
   }
 
-  /** A document that holds rules (a package), in full: its base data with each rule's value set in it. */
+  /**
+   * A document that holds rules (a package), in full: its base data with each rule's value set in it. Traced,
+   * each rule is evaluated as OPA's trace shows it; otherwise the rules are known (none depends on unknowns).
+   */
   private tracedTree(prefix: string[], st: State, k: KT, loc: Location): void {
     const doc = this.timed('resolve', (): Record<string, unknown> => {
-      const base = prefix.reduce<unknown>((at, seg) => (at !== null && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>)[seg] : undefined), this.options.data);
+      const base = prefix.reduce<unknown>((at, seg) => (at !== null && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>)[seg] : undefined), this.data);
       // A copy to write the rules' values in: through text, as large base data is packed (read-only, src/json/packed.ts).
       return base !== null && typeof base === 'object' && !Array.isArray(base) ? (readJson(writeJson(base), { maxDepth: Infinity }) as Record<string, unknown>) : {};
     });
-    const sets = [...this.rules.values()].filter((r) => r.kind !== 'function' && r.path.length > prefix.length && prefix.every((s, i) => s === r.path[i])).sort((a, b) => (a.path.join('.') < b.path.join('.') ? -1 : 1));
+    const sets = this.rulesUnder(prefix).sort((a, b) => (a.path.join('.') < b.path.join('.') ? -1 : 1));
     for (const rules of sets) {
-      if (rules.kind === 'unsupported') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which explain does not support`, loc);
+      if (rules.kind === 'general') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which ${this.options.tracer ? 'explain' : 'partial evaluation'} does not support`, loc);
       let value: Term | undefined;
-      this.tracedRuleRef(rules, [], st, (t) => (value ??= t), loc);
+      if (this.options.tracer) this.tracedRuleRef(rules, [], st, (t) => (value ??= t), loc);
+      else value = this.knownValue(rules) ?? undefined;
       if (!value) continue;
       let at = doc;
       for (const seg of rules.path.slice(prefix.length, -1)) at = (at[seg] ??= {}) as Record<string, unknown>;
@@ -850,24 +1036,36 @@ export class PartialEvaluator {
 
   /** Support rules for `rules` under data.partial, and the residual reference to them. */
   private supportRef(rules: RuleSet, rest: Term[], st: State, k: KT, loc: Location): void {
-    const key = rules.path.join('.');
-    if (this.inWith) throw unsupported(`rule ${key} kept as a support rule under \`with\` is not supported by partial evaluation`, loc);
-    if (!this.support.has(key)) {
-      const made: SupportRule[] = [];
-      this.support.set(key, made);
-      for (const rule of rules.rules) {
-        if (rule.else) throw unsupported(`rule ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
-        this.evalRule(rule, { env: new Map(), saved: [] }, (value, end) => {
-          // A value read from an unknown is held in a variable of the rule, as OPA writes it: `p[x] { x = input.x }`.
-          const held = value.type === 'ref' ? v(`__s${this.fresh++}__`, value.loc) : value;
-          const body = held === value ? [...end.saved] : [...end.saved, this.call('eq', [held, value])];
-          made.push({ path: rules.path, kind: rules.kind === 'set' ? 'set' : 'complete', value: held, body: reindex(body.length > 0 ? body : [{ index: 0, terms: TRUE, loc, generated: true }]) });
-        });
-      }
-      if (rules.default) made.push({ path: rules.path, kind: 'complete', default: true, value: rules.default.head.value!, body: [{ index: 0, terms: TRUE, loc, generated: true }] });
-    }
-    if (this.support.get(key)!.length === 0 && rules.kind === 'complete') return;
+    this.makeSupport(rules, 'rule', loc, (rule, add) => {
+      this.evalRule(rule, { env: new Map(), saved: [] }, (value, end) => add({ path: rules.path, kind: rules.kind === 'set' ? 'set' : 'complete' }, value, end.saved));
+    });
+    if (this.support.get(rules.path.join('.'))!.length === 0 && rules.kind === 'complete') return;
     this.residual({ type: 'ref', value: [v('data', loc), str('partial', loc), ...rules.path.map((s) => str(s, loc)), ...rest], loc }, st, k);
+  }
+
+  /**
+   * The support rules (or functions) of a rule set, made once per evaluation: `each` evaluates one rule and
+   * adds a support rule per way it succeeds; the default, if any, is added as it is. Refused inside `with`:
+   * support rules are shared by every use, and would not see the replaced input.
+   */
+  private makeSupport(rules: RuleSet, what: 'rule' | 'function', loc: Location, each: (rule: Rule, add: (head: Pick<SupportRule, 'path' | 'kind' | 'args'>, value: Term, saved: readonly Expr[]) => void) => void): void {
+    const key = rules.path.join('.');
+    if (this.inWith) throw unsupported(`${what} ${key} kept as a support ${what} under \`with\` is not supported by partial evaluation`, loc);
+    if (this.support.has(key)) return;
+    const made: SupportRule[] = [];
+    this.support.set(key, made);
+    const always = (): Expr[] => [{ index: 0, terms: TRUE, loc, generated: true }];
+    for (const rule of rules.rules) {
+      if (rule.else) throw unsupported(`${what} ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
+      each(rule, (head, value, saved) => {
+        // A value read from an unknown is held in a variable of the rule, as OPA writes it: `p[x] { x = input.x }`.
+        const held = value.type === 'ref' ? v(`__s${this.fresh++}__`, value.loc) : value;
+        const body = held === value ? [...saved] : [...saved, this.call('eq', [held, value])];
+        made.push({ ...head, value: held, body: reindex(body.length > 0 ? body : always()) });
+      });
+    }
+    const d = rules.default;
+    if (d) made.push({ path: rules.path, kind: what === 'function' ? 'function' : 'complete', default: true, args: d.head.args, value: d.head.value!, body: always() });
   }
 
   /** Whether a rule (or anything it reaches) reads an unknown, uses `with`, or is named in disableInlining. */
@@ -1134,6 +1332,10 @@ function setPath(doc: unknown, path: string[], value: unknown): unknown {
   if (path.length === 0) return value;
   const base = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
   return { ...base, [path[0]!]: setPath(base[path[0]!], path.slice(1), value) };
+}
+
+function withTargetText(t: Term): string {
+  return t.type === 'ref' ? refText(t) : t.type === 'var' ? t.value : 'a term';
 }
 
 function describe(e: Expr): string {

@@ -128,6 +128,19 @@ allow if {
     query: 'data.tickets.allow == true',
   },
   {
+    // The default applies only where the other rule does not: a support function, never one more alternative.
+    name: 'function with a default on a column (support function)',
+    refusedAsFilter: 'use of default rule in data.tickets.level',
+    policy: `package tickets
+default level(_) := "low"
+level(p) := "high" if p > 2
+allow if level(input.ticket.priority) == "low"
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
     name: 'default rule queried for its value (support rules)',
     refusedAsFilter: 'use of default rule in data.tickets.allow',
     policy: `package tickets

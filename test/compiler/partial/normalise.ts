@@ -1,8 +1,12 @@
 // Residual queries compared as OPA's and ours may differ without differing in meaning: generated variable
 // names, the order of a unification's operands, the order of expressions in a query and of queries (a
-// disjunction of conjunctions). Each expression becomes a canonical text with variables numbered in order of
-// appearance within its query, and the query a sorted list of them.
+// disjunction of conjunctions), an expression repeated in one conjunction. Each expression becomes a canonical
+// text with variables numbered in order of appearance within its query, and the query a sorted list of them.
+// Closures (comprehensions, `every`) are written out in full, their variables numbered on with the query's.
 type Json = Record<string, unknown>;
+
+/** Reference heads kept as written: the documents, and the names of functions in calls. */
+const ROOTS = new Set(['input', 'data']);
 
 /** `vars` numbers variables in order of appearance; null writes every variable as V. */
 function termText(t: Json, vars: Map<string, string> | null): string {
@@ -14,34 +18,59 @@ function termText(t: Json, vars: Map<string, string> | null): string {
       if (!vars.has(name)) vars.set(name, `V${vars.size}`);
       return vars.get(name)!;
     }
-    case 'ref': return (value as Json[]).map((x, i) => (i === 0 && x.type === 'var' ? (x.value as string) : `[${termText(x, vars)}]`)).join('');
+    case 'ref': return (value as Json[]).map((x, i) => (i === 0 && x.type === 'var' ? (ROOTS.has(x.value as string) ? (x.value as string) : termText(x, vars)) : `[${termText(x, vars)}]`)).join('');
     case 'array': return `[${(value as Json[]).map((x) => termText(x, vars)).join(',')}]`;
     case 'set': return `{${(value as Json[]).map((x) => termText(x, vars)).sort().join(',')}}`;
     case 'object': return `{${(value as [Json, Json][]).map(([k, v]) => `${termText(k, vars)}:${termText(v, vars)}`).sort().join(',')}}`;
-    case 'call': return `${termText((value as Json[])[0]!, vars)}(${(value as Json[]).slice(1).map((x) => termText(x, vars)).join(',')})`;
+    case 'call': return `${opName((value as Json[])[0]!)}(${(value as Json[]).slice(1).map((x) => termText(x, vars)).join(',')})`;
     case 'null': return 'null';
+    case 'arraycomprehension': case 'setcomprehension': {
+      const c = value as { term: Json; body: Json[] };
+      const [open, close] = t.type === 'arraycomprehension' ? ['[', ']'] : ['{', '}'];
+      return `${open}${termText(c.term, vars)} | ${bodyText(c.body, vars)}${close}`;
+    }
+    case 'objectcomprehension': {
+      const c = value as { key: Json; value: Json; body: Json[] };
+      return `{${termText(c.key, vars)}:${termText(c.value, vars)} | ${bodyText(c.body, vars)}}`;
+    }
     default: return JSON.stringify(value);
   }
+}
+
+/** An operator's name as written (`eq`, `data.partial.f`): never a numbered variable. */
+function opName(op: Json): string {
+  return (op.value as Json[]).map((x, i) => (i === 0 ? (x.value as string) : `[${JSON.stringify(x.value)}]`)).join('');
 }
 
 function exprText(e: Json, vars: Map<string, string> | null): string {
   const terms = e.terms as Json | Json[];
   let text: string;
   if (Array.isArray(terms)) {
-    const [op, ...args] = terms;
+    let [op, ...args] = terms;
+    // `x = f(a)` is `f(a, x)`: the call with its output argument.
+    const call = args.length === 2 && ['eq', 'equal'].includes(opName(op!)) ? args.findIndex((a) => a.type === 'call') : -1;
+    if (call >= 0) [op, ...args] = [...(args[call]!.value as Json[]), args[1 - call]!];
     let parts = args.map((a) => termText(a, vars));
-    const name = termText(op!, vars);
+    const name = opName(op!);
     if (name === 'eq' || name === 'equal') parts = parts.sort();
     text = `${name === 'equal' ? 'eq' : name}(${parts.join(',')})`;
+  } else if ('domain' in terms) {
+    const every = terms as { key: Json | null; value: Json; domain: Json; body: Json[] };
+    text = `every ${every.key ? `${termText(every.key, vars)},` : ''}${termText(every.value, vars)} in ${termText(every.domain, vars)} { ${bodyText(every.body, vars)} }`;
   } else text = termText(terms, vars);
   return e.negated ? `not ${text}` : text;
+}
+
+/** A closure's body, its expressions in their order (variables numbered on through the enclosing query). */
+function bodyText(body: Json[], vars: Map<string, string> | null): string {
+  return body.map((e) => exprText(e, vars)).join('; ');
 }
 
 /** A query as sorted canonical expressions. Variables are numbered after a first pass with them blanked. */
 export function normaliseQuery(query: Json[]): string[] {
   const order = query.map((e) => ({ e, key: exprText(e, null) })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const vars = new Map<string, string>();
-  return order.map(({ e }) => exprText(e, vars)).sort();
+  return [...new Set(order.map(({ e }) => exprText(e, vars)))].sort();
 }
 
 export function normaliseQueries(queries: Json[][]): string[][] {

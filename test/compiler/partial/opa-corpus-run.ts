@@ -1,6 +1,7 @@
 // Runs OPA's partial-evaluation cases (opa-cases.ts) through `opa eval -p` and through Verdict, and classifies
 // each: equivalent, refused by Verdict (an error naming what it does not support), or different. OPA's
-// answers are cached in .cache/ by OPA version and case content, so repeated runs start no OPA process.
+// answers are cached in .cache/ (as OPA printed them, normalised when compared) by OPA version and case
+// content, so repeated runs start no OPA process.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,20 +15,22 @@ import type { OpaPartialCase } from './opa-cases.js';
 
 type Json = Record<string, unknown>;
 export type Outcome = { kind: 'result'; queries: string[][]; support: string[] } | { kind: 'error'; message: string };
+type RawOutcome = { kind: 'result'; queries: Json[][]; modules: Json[] } | { kind: 'error'; message: string };
 export interface Classified { note: string; verdict: Outcome; opa: Outcome; same: boolean }
 
 export function runCorpus(opa: string, cases: OpaPartialCase[]): Classified[] {
   const version = readFileSync('scripts/opa-version.txt', 'utf8').trim();
   mkdirSync('.cache', { recursive: true });
-  const cacheFile = join('.cache', `opa-partial-eval-${version}.json`);
-  const cache = (existsSync(cacheFile) ? JSON.parse(readFileSync(cacheFile, 'utf8')) : {}) as Record<string, Outcome>;
+  const cacheFile = join('.cache', `opa-partial-eval-raw-${version}.json`);
+  const cache = (existsSync(cacheFile) ? JSON.parse(readFileSync(cacheFile, 'utf8')) : {}) as Record<string, RawOutcome>;
   const dir = mkdtempSync(join(tmpdir(), 'verdict-opa-partial-'));
   try {
     const out = cases.map((c) => {
       const key = createHash('sha256').update(JSON.stringify(c)).digest('hex');
       cache[key] ??= opaOutcome(opa, dir, c);
       const verdict = verdictOutcome(c);
-      const opaOut = cache[key]!;
+      const raw = cache[key]!;
+      const opaOut: Outcome = raw.kind === 'error' ? raw : { kind: 'result', queries: normaliseQueries(raw.queries), support: normaliseSupport(raw.modules) };
       return { note: c.note, verdict, opa: opaOut, same: JSON.stringify(verdict) === JSON.stringify(opaOut) || (verdict.kind === 'error' && opaOut.kind === 'error') };
     });
     writeFileSync(cacheFile, JSON.stringify(cache));
@@ -37,7 +40,7 @@ export function runCorpus(opa: string, cases: OpaPartialCase[]): Classified[] {
   }
 }
 
-function opaOutcome(opa: string, dir: string, c: OpaPartialCase): Outcome {
+function opaOutcome(opa: string, dir: string, c: OpaPartialCase): RawOutcome {
   const args = ['eval', '-p', '--format', 'json'];
   c.modules.forEach((m, i) => {
     writeFileSync(join(dir, `m${i}.rego`), m);
@@ -61,7 +64,7 @@ function opaOutcome(opa: string, dir: string, c: OpaPartialCase): Outcome {
   }
   const json = JSON.parse(text || '{}') as { partial?: { queries?: Json[][]; modules?: Json[] }; errors?: Array<{ message: string }> };
   if (json.errors) return { kind: 'error', message: json.errors.map((e) => e.message).join('; ') };
-  return { kind: 'result', queries: normaliseQueries(json.partial?.queries ?? []), support: normaliseSupport(json.partial?.modules ?? []) };
+  return { kind: 'result', queries: json.partial?.queries ?? [], modules: json.partial?.modules ?? [] };
 }
 
 function verdictOutcome(c: OpaPartialCase): Outcome {

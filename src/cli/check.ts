@@ -12,13 +12,13 @@ const checkFlags: FlagGroup[] = [
     title: 'Flags',
     flags: {
       format: { type: 'string', short: 'f', default: 'pretty', value: 'FORMAT', help: 'pretty or json (default pretty)' },
+      strict: { type: 'boolean', short: 'S', help: 'enable compiler strict mode (unused imports, assignments and arguments; v1 checks for v0 modules)' },
       ...sharedFlags,
     },
   },
   {
     title: 'Refused',
     flags: {
-      strict: { type: 'boolean', short: 'S', help: '', refused: "the compiler's strict mode (unused variables and imports, deprecated builtins in v0) is not implemented by Verdict" },
       capabilities: { type: 'string', help: '', refused: 'Verdict checks policies against its own builtins' },
       schema: { type: 'string', short: 's', help: '', refused: 'Verdict does not type-check policies against JSON schemas' },
       'max-errors': { type: 'string', short: 'm', help: '', refused: 'the number of compile errors reported is not configurable in Verdict' },
@@ -56,13 +56,16 @@ export async function checkCommand(args: string[]): Promise<number> {
   try {
     const load = values.bundle ? loadBundlePaths : loadPaths;
     const { modules } = await load(positionals, { ignore: values.ignore as string[] | undefined });
-    checkRego(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: values['v0-compatible'] ? 'v0' : 'v1' });
+    checkRego(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: values['v0-compatible'] ? 'v0' : 'v1', strict: values.strict === true });
   } catch (err) {
     if (err instanceof LoadError) {
       errors = [{ message: err.message }];
       suffix = ' during loading';
     } else if (err instanceof RegoCompileError) {
-      errors = err.errors.map(({ message, code, location, details }) => ({ message, code, location, ...(details ? { details } : {}) }));
+      // OPA's "error limit reached" has no location (the compiler gives it row 0 of no file).
+      errors = err.errors.map(({ message, code, location, details }) => ({
+        message, code, ...(location.file || location.row ? { location } : {}), ...(details ? { details } : {}),
+      }));
       if (err.errors.some((e) => e.code === 'rego_parse_error')) suffix = ' during loading';
     } else throw err;
   }

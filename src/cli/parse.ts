@@ -1,20 +1,21 @@
-// `verdict parse [--format pretty|json] [--json-include comments,-comments] [--v0-compatible] FILE`: prints the
+// `verdict parse [--format pretty|json] [--json-include [-]comments,[-]locations] [--v0-compatible] FILE`: prints the
 // module Verdict's parser builds, as `opa parse` does: OPA's AST JSON (through the one AST-JSON encoder, shared
 // with partial evaluation) or OPA's indented tree.
 import { readFileSync } from 'node:fs';
-import type { Body, Expr, Import, Module, Rule, Term } from '../compiler/ast.js';
+import type { Body, Expr, Module, Rule, Term } from '../compiler/ast.js';
 import { isTerm } from '../compiler/ast.js';
 import { parseModule } from '../compiler/parse-module.js';
-import { compareTerms, exprJson, termJson, type AstJson } from '../compiler/partial/ast-json.js';
+import { compareTerms } from '../compiler/partial/ast-json.js';
 import { FlagError, flagsHelp, parseCommandLine, type FlagGroup } from './flags.js';
 import { goJson } from './go-format.js';
+import { moduleJson } from './parse-json.js';
 
 const parseFlagGroups: FlagGroup[] = [
   {
     title: 'Flags',
     flags: {
       format: { type: 'string', short: 'f', default: 'pretty', value: 'FORMAT', help: 'pretty or json (default pretty)' },
-      'json-include': { type: 'string', value: 'LIST', help: 'comments (the default) or -comments; locations are refused' },
+      'json-include': { type: 'string', value: 'LIST', help: 'include or exclude optional elements: comments (included by default), locations; e.g. locations,-comments' },
       'v0-compatible': { type: 'boolean', help: 'parse the module as Rego v0' },
       help: { type: 'boolean', short: 'h', help: 'print this help' },
     },
@@ -25,16 +26,16 @@ export function parseHelp(): string {
   return flagsHelp(['usage: verdict parse [flags] FILE', '', "Prints the module Verdict's parser builds from FILE, as opa parse does."], parseFlagGroups);
 }
 
-/** Whether comments are included; `locations` is refused (Verdict's JSON carries no locations). */
-function includeComments(spec: string | undefined): boolean {
-  let comments = true;
+/** The optional elements `--json-include` asks for: `comments` is on unless `-comments`, `locations` off unless named. */
+function jsonInclude(spec: string | undefined): { comments: boolean; locations: boolean } {
+  const include = { comments: true, locations: false };
   for (const item of (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-    if (item === 'comments' || item === '+comments') comments = true;
-    else if (item === '-comments') comments = false;
-    else if (item === '-locations') continue;
-    else throw new FlagError(`--json-include ${item}: not supported (Verdict prints comments or -comments, without locations)`);
+    const on = !item.startsWith('-');
+    const name = item.replace(/^[+-]/, '');
+    if (name !== 'comments' && name !== 'locations') throw new FlagError(`--json-include ${item}: expected comments or locations, each optionally prefixed with -`);
+    include[name] = on;
   }
-  return comments;
+  return include;
 }
 
 export async function parseCommand(args: string[]): Promise<number> {
@@ -45,7 +46,7 @@ export async function parseCommand(args: string[]): Promise<number> {
     validate: (values, positionals) => {
       if (values.format !== 'pretty' && values.format !== 'json') throw new FlagError(`--format ${String(values.format)}: expected pretty or json`);
       if (positionals.length !== 1) throw new FlagError('specify exactly one file');
-      includeComments(values['json-include'] as string | undefined);
+      jsonInclude(values['json-include'] as string | undefined);
     },
   });
   if (typeof parsed === 'number') return parsed;
@@ -64,10 +65,10 @@ export async function parseCommand(args: string[]): Promise<number> {
     console.error(goJson({ errors }, 2));
     return 1;
   }
-  const comments = includeComments(values['json-include'] as string | undefined);
+  const include = jsonInclude(values['json-include'] as string | undefined);
   let text: string;
   try {
-    text = values.format === 'json' ? goJson(moduleJson(result.module, comments), 2) : prettyModule(result.module);
+    text = values.format === 'json' ? goJson(moduleJson(result.module, { ...include, source }), 2) : prettyModule(result.module);
   } catch (err) {
     // The `and`/`or`/`not { }` expressions of future.keywords have no AST JSON in Verdict yet.
     console.error(`verdict parse: ${(err as Error).message}`);
@@ -75,36 +76,6 @@ export async function parseCommand(args: string[]): Promise<number> {
   }
   console.log(text);
   return 0;
-}
-
-export function moduleJson(module: Module, comments: boolean): AstJson {
-  const out: AstJson = { package: { path: module.package.path.map(termJson) } };
-  if (module.imports.length > 0) out.imports = module.imports.map(importJson);
-  if (module.rules.length > 0) out.rules = module.rules.map(ruleJson);
-  if (comments && module.comments.length > 0) {
-    out.comments = module.comments.map((c) => ({ Text: Buffer.from(c.text).toString('base64'), Location: { file: c.loc.file, row: c.loc.row, col: c.loc.col } }));
-  }
-  return out;
-}
-
-function importJson(imp: Import): AstJson {
-  return { ...(imp.alias ? { alias: imp.alias } : {}), path: termJson(imp.path) };
-}
-
-function ruleJson(rule: Rule): AstJson {
-  const head = rule.head;
-  const headJson: AstJson = {};
-  if (head.name) headJson.name = head.name;
-  if (head.args) headJson.args = head.args.map(termJson);
-  if (head.key) headJson.key = termJson(head.key);
-  if (head.value) headJson.value = termJson(head.value);
-  if (head.assign) headJson.assign = true;
-  headJson.ref = head.ref.map(termJson);
-  const out: AstJson = { body: rule.body.map(exprJson) };
-  if (rule.default) out.default = true;
-  if (rule.else) out.else = ruleJson(rule.else);
-  out.head = headJson;
-  return out;
 }
 
 /** OPA's pretty tree: one node per line, each level indented by one more space. */

@@ -6,7 +6,9 @@ import { RegoCompileError } from '../compiler/compile-rego.js';
 import { countFlag, durationFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goDuration, goErrorList, goJson } from './go-format.js';
 import { formatRegoError } from '../compiler/errors.js';
-import { LoadError, loadBundlePaths, loadPaths } from './load.js';
+import { LoadError, loadBundlePaths, loadPaths, type LoadedFiles } from './load.js';
+import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
+import { explain, explanationText, ExplainUnsupported, isExplainMode, type ExplainMode } from '../compiler/explain/index.js';
 import { runTests, type TestError, type TestResult, type TestRun } from './test-runner.js';
 import { coverageOutcome } from './test-coverage.js';
 
@@ -16,7 +18,8 @@ const testFlags: FlagGroup[] = [
   {
     title: 'Flags',
     flags: {
-      verbose: { type: 'boolean', short: 'v', help: 'list every test with its result and duration' },
+      verbose: { type: 'boolean', short: 'v', help: 'list every test with its result and duration, and trace the failing ones' },
+      explain: { type: 'string', value: 'MODE', help: 'trace failing tests: fails (the default with -v), full, notes or debug; implies -v' },
       format: { type: 'string', short: 'f', default: 'pretty', value: 'FORMAT', help: 'pretty or json (default pretty)' },
       run: { type: 'string', short: 'r', value: 'REGEX', help: 'run only the tests whose data.PACKAGE.NAME matches the regular expression' },
       'fail-on-empty': { type: 'boolean', help: 'exit 1 when no test ran' },
@@ -34,8 +37,7 @@ const testFlags: FlagGroup[] = [
       'coverage-runs': { type: 'string', help: '', refused: 'coverage is recorded over one run of the tests' },
       bench: { type: 'boolean', help: '', refused: REFUSED_BENCH },
       benchmem: { type: 'boolean', help: '', refused: REFUSED_BENCH },
-      explain: { type: 'string', help: '', refused: 'failing tests are not traced (tests run compiled; verdict eval --explain traces a query)' },
-      'var-values': { type: 'boolean', help: '', refused: 'failing tests are not traced (tests run compiled; verdict eval --explain traces a query)' },
+      'var-values': { type: 'boolean', help: '', refused: "the traces of failing tests do not show the variables' values" },
       parallel: { type: 'string', short: 'p', help: '', refused: 'Verdict runs tests one at a time' },
       target: { type: 'string', short: 't', help: '', refused: "tests always run on Verdict's own engine" },
       capabilities: { type: 'string', help: '', refused: "Verdict checks policies against its own builtins (verdict capabilities lists them)" },
@@ -76,6 +78,7 @@ export async function testCommand(args: string[]): Promise<number> {
       run = values.run === undefined ? undefined : regexFlag(values.run as string);
       timeoutMs = durationFlag(values, 'timeout')!;
       count = countFlag(values, 'count');
+      if (values.explain !== undefined && !isExplainMode(values.explain as string)) throw new FlagError(`--explain ${String(values.explain)}: expected fails, full, notes or debug`);
       if (values.threshold !== undefined) {
         threshold = Number(values.threshold);
         if (!/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(String(values.threshold))) throw new FlagError(`--threshold ${String(values.threshold)}: expected a number`);
@@ -100,7 +103,7 @@ export async function testCommand(args: string[]): Promise<number> {
     } catch (err) {
       return loadFailure(err);
     }
-    const code = report(outcome, values, threshold);
+    const code = report(outcome, values, threshold, loaded);
     if (code !== 0) return code;
   }
   return 0;
@@ -115,13 +118,17 @@ function loadFailure(err: unknown): number {
 }
 
 /** Prints one run's report; returns its exit code. */
-function report({ results, coverage }: TestRun, values: FlagValues, threshold: number): number {
+function report({ results, coverage }: TestRun, values: FlagValues, threshold: number, loaded: LoadedFiles): number {
   if (results.length === 0 && values['fail-on-empty']) {
     console.error('no tests were run');
     return 1;
   }
   if (coverage) return coverageOutcome(results, coverage, threshold, prettyReport);
-  process.stdout.write(values.format === 'json' ? `${goJson(results.map(jsonResult), 2)}\n` : prettyReport(results, values.verbose === true));
+  const verbose = values.verbose === true || values.explain !== undefined;
+  const traces = verbose && values.format !== 'json'
+    ? failureTraces(results, loaded, (values.explain ?? 'fails') as ExplainMode, values['v0-compatible'] ? 'v0' : 'v1')
+    : undefined;
+  process.stdout.write(values.format === 'json' ? `${goJson(results.map(jsonResult), 2)}\n` : prettyReport(results, verbose, traces));
   const zeroOnSkip = values['exit-zero-on-skipped'] === true;
   return results.every((r) => (!r.fail && !r.error && !r.skip) || (r.skip && zeroOnSkip)) ? 0 : 2;
 }
@@ -156,10 +163,9 @@ const RULE = '-'.repeat(80);
 
 /**
  * `opa test`'s pretty report: the tests that did not pass (every test with -v), each under its file:row, a blank
- * line where the file changes; with -v a FAILURES section (OPA prints an evaluation trace there, which compiled
- * wasm cannot give); then the counts.
+ * line where the file changes; with -v a FAILURES section with each failing test's trace; then the counts.
  */
-export function prettyReport(results: TestResult[], verbose: boolean): string {
+export function prettyReport(results: TestResult[], verbose: boolean, traces?: ReadonlyMap<TestResult, string[]>): string {
   const lines: string[] = [];
   let lastFile: string | undefined;
   for (const r of results) {
@@ -174,7 +180,7 @@ export function prettyReport(results: TestResult[], verbose: boolean): string {
   const failed = results.filter((r) => status(r) === 'FAIL');
   if (verbose && failed.length > 0) {
     lines.push('FAILURES', RULE);
-    for (const r of failed) lines.push(headline(r), '', '');
+    for (const r of failed) lines.push(headline(r), '', ...(traces?.get(r) ?? []), '');
     lines.push(RULE);
   }
   for (const s of ['PASS', 'FAIL', 'SKIPPED', 'ERROR'] as const) {
@@ -182,4 +188,23 @@ export function prettyReport(results: TestResult[], verbose: boolean): string {
     if (n > 0) lines.push(`${s}: ${n}/${results.length}`);
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/**
+ * The explanation of each failing test, as `opa test -v` prints it under FAILURES: the test's rule evaluated by
+ * the interpreter (the tests themselves run compiled), in OPA's text form, indented. A test the interpreter cannot
+ * follow, or a second definition of a name (`test_x#01`), gets no trace.
+ */
+function failureTraces(results: TestResult[], loaded: LoadedFiles, mode: ExplainMode, regoVersion: 'v0' | 'v1'): Map<TestResult, string[]> {
+  const traces = new Map<TestResult, string[]>();
+  for (const r of results) {
+    if (status(r) !== 'FAIL' || r.name.includes('#')) continue;
+    try {
+      const events = explain(loaded.modules, { query: `${r.package}.${r.name}`, input: undefined, data: loaded.data }, mode, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion });
+      traces.set(r, explanationText(events, 7).map((line) => `  ${line}  `));
+    } catch (err) {
+      if (!(err instanceof ExplainUnsupported)) throw err;
+    }
+  }
+  return traces;
 }

@@ -119,6 +119,8 @@ export interface Package extends Node {
 export interface Import extends Node {
   path: RefTerm;
   alias?: string;
+  /** Where the alias is written (`opa parse --json-include locations` prints it). */
+  aliasLoc?: Location;
 }
 
 export type AnnotationScope = 'rule' | 'document' | 'package' | 'subpackages';

@@ -22,6 +22,8 @@ export interface CompileRegoOptions {
   /** The builtins Rego v1 modules may not call (OPA's `deprecated` capability flag). */
   deprecated: ReadonlySet<string>;
   regoVersion?: RegoVersion;
+  /** OPA's strict mode (CompileOptions.strict). */
+  strict?: boolean;
 }
 
 /** Compile errors of a policy set, all of them, with OPA's codes. */
@@ -79,7 +81,7 @@ function checkParsedModulesNamed(modules: Module[], options: CompileRegoOptions,
     const decl = options.builtins.get(name);
     return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined, deprecated: options.deprecated.has(name), decl };
   };
-  const out = compileOwnedModules(modules, { builtin, queryModules });
+  const out = compileOwnedModules(modules, { builtin, queryModules, strict: options.strict });
   if (out.errors.length > 0) throw new RegoCompileError(out.errors);
   return { modules: out.modules, localNames: out.localNames };
 }

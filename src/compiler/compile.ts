@@ -1,7 +1,7 @@
 // Parsed modules → checked and rewritten modules, by running the compile stages in order. As in OPA, a stage
 // that reports errors ends the run: later stages assume the earlier ones succeeded.
 import type { Module } from './ast.js';
-import type { RegoError } from './errors.js';
+import { MAX_ERRORS, type RegoError } from './errors.js';
 import { CompileContext, type CompileOptions, type Stage } from './stages/context.js';
 import { STAGES } from './stages/index.js';
 
@@ -32,5 +32,20 @@ export function compileOwnedModules(modules: Module[], options: CompileOptions =
     timings[stage.name] = performance.now() - started;
     if (ctx.errors.length > 0) break;
   }
-  return { modules: ctx.modules, errors: ctx.errors, timings, localNames: ctx.rewritten };
+  const errors = ctx.continuing.length > 0 ? merged(ctx.errors, ctx.continuing) : ctx.errors;
+  return { modules: ctx.modules, errors, timings, localNames: ctx.rewritten };
+}
+
+/** All errors in OPA's order (by file, row, column, then message); at its limit, OPA's "error limit reached". */
+function merged(errors: RegoError[], continuing: RegoError[]): RegoError[] {
+  const all = [...errors, ...continuing].sort((a, b) => {
+    const x = a.location;
+    const y = b.location;
+    if (x.file !== y.file) return x.file < y.file ? -1 : 1;
+    if (x.row !== y.row) return x.row - y.row;
+    if (x.col !== y.col) return x.col - y.col;
+    return a.message < b.message ? -1 : a.message > b.message ? 1 : 0;
+  });
+  if (all.length < MAX_ERRORS) return all;
+  return [...all.slice(0, MAX_ERRORS), { code: 'rego_compile_error', message: 'error limit reached', location: { file: '', row: 0, col: 0 } }];
 }

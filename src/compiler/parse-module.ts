@@ -62,7 +62,7 @@ export function parseModule(file: string, source: string, options: ParseOptions 
     imports: [],
     rules: [],
     annotations: [],
-    comments: comments.map((c) => ({ text: c.text, loc: at(c) })),
+    comments: comments.map((c) => ({ text: c.text, loc: { ...at(c), end: c.offset + 1 + c.text.length } })),
     loc: { file, row: 1, col: 1, offset: 0, end: source.length },
   };
   for (const [i, stmt] of statements.entries()) {

@@ -772,7 +772,7 @@ export class ExpressionParser {
     this.next();
     if (this.is('}')) {
       this.next();
-      return { type: 'object', value: [], loc: start };
+      return { type: 'object', value: [], loc: this.span(start) };
     }
     let comprehension = true;
     if (this.is(',')) {

@@ -89,6 +89,7 @@ export class Parser extends ExpressionParser {
         return null;
       }
       imp.alias = alias;
+      imp.aliasLoc = this.loc();
       this.next();
     }
     imp.loc = this.span(loc);

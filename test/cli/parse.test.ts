@@ -26,10 +26,41 @@ writeFileSync(join(dir, 'broken.rego'), 'package d\np {');
 const ours = readdirSync('rego', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.rego')).sort()
   .map((f) => ({ file: join('rego', f), flags: [], name: f }));
 
+/** A module with each kind of node whose location OPA prints in a quirky way. */
+const KINDS = `package a.b
+
+import rego.v1
+import data.x as y
+
+# a comment
+default allow := false
+
+allow if {
+\tinput.user == "bob"
+\tsome i in [1, 2]
+\tx := {"a": 1, "b": {}}
+\tnot y.z
+\tcount([1]) > 0 with input as {}
+\tevery k, v in [1] { v > k }
+}
+
+f(x) := x + 1
+s contains v if v := 1
+q.r contains "x"
+t := 2 if { false } else := 3
+u := {} if { false } else = 4 if { true }
+a := [1, 2][0]
+b := {"x": 1}.x
+n := - 3
+m := -x if x := 1
+w := [x | x := 1]
+`;
+
 /** Sampled modules Verdict does not print as OPA yet, and why. */
 const KNOWN: Record<string, string> = {
   'v1/logic_operators/chained.yaml#5.0 (pretty)': 'the and/or expressions of future.keywords have no pretty form in Verdict yet',
   'v0/keywordrefs/test-keyword-null.yaml#2.0 (json)': "Verdict's v0 parser keeps a rule `null.foo` that OPA's drops",
+  'v0/keywordrefs/test-keyword-null.yaml#2.0 (json, locations)': "Verdict's v0 parser keeps a rule `null.foo` that OPA's drops",
   'v1/keywordrefs/test-keyword-contains.yaml#0.1 (pretty)': 'OPA leaves imports of future.keywords out of its pretty tree; Verdict prints them',
 };
 
@@ -54,9 +85,19 @@ describe('verdict parse matches opa parse', () => {
     });
   }
 
-  it('refuses --json-include locations by name', () => {
-    const out = run(verdict, ['--json-include', 'locations', sample[0].file]);
+  for (const { file, flags, name } of [...sample, ...ours]) {
+    it(`${name} (json, locations)`, () => check(`${name} (json, locations)`, ['-f', 'json', '--json-include', 'locations,-comments', ...flags, file]));
+  }
+  it('locations of every node kind, comments included', () => {
+    const file = join(dir, 'kinds.rego');
+    writeFileSync(file, KINDS);
+    const args = ['-f', 'json', '--json-include', 'locations', file];
+    assert.deepEqual(run(verdict, args), run([opa], args));
+  });
+
+  it('refuses an unknown --json-include element by name', () => {
+    const out = run(verdict, ['--json-include', 'positions', sample[0].file]);
     assert.equal(out.status, 2);
-    assert.match(out.stderr, /--json-include locations: not supported/);
+    assert.match(out.stderr, /--json-include positions: expected comments or locations/);
   });
 });

@@ -36,10 +36,13 @@ export function evalExplanationJson(events: ExplainEvent[]): AstJson[] {
   });
 }
 
-/** The text form: location, nesting bars, the operation and the node in Rego. */
-export function explanationText(events: ExplainEvent[]): string[] {
+/**
+ * The text form: location, nesting bars, the operation and the node in Rego. The location column is `gap` wider
+ * than the longest location (`opa eval` pads by 5, `opa test` by 7).
+ */
+export function explanationText(events: ExplainEvent[], gap = 5): string[] {
   const where = events.map((e) => `${e.location.file === '' ? 'query' : e.location.file}:${e.location.row}`);
-  const width = Math.max(0, ...where.map((w) => w.length)) + 5;
+  const width = Math.max(0, ...where.map((w) => w.length)) + gap;
   return events.map((e, i) => {
     const op = e.op[0]!.toUpperCase() + e.op.slice(1);
     let text: string;

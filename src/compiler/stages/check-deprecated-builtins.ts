@@ -1,5 +1,5 @@
 // CheckDeprecatedBuiltins: a Rego v1 module may not call a builtin OPA marks deprecated (`any`, `cast_array`,
-// `re_match`, ...); v0 modules still may, and so may queries. OPA reports each call as a rego_type_error
+// `re_match`, ...); v0 modules still may (except in strict mode), and so may queries. OPA reports each call as a rego_type_error
 // "deprecated built-in function calls in expression: NAME" at the call.
 import { callName, forEachCallInRule } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
@@ -10,7 +10,7 @@ export const checkDeprecatedBuiltins: Stage = {
     const builtin = ctx.options.builtin;
     if (!builtin) return;
     for (const m of ctx.modules) {
-      if (m.regoVersion !== 'v1' || ctx.options.queryModules?.has(m)) continue;
+      if ((m.regoVersion !== 'v1' && !ctx.options.strict) || ctx.options.queryModules?.has(m)) continue;
       for (const rule of m.rules) {
         forEachCallInRule(rule, (op, loc) => {
           const name = callName(op);

@@ -1,6 +1,7 @@
 // Rego v1's compile-time checks (OPA: checkDuplicateImports and checkRootDocumentOverrides in v1/ast/rego_v1.go):
 // no two imports with the same name, and no rule, argument or `:=` variable named `input` or `data`.
-// They apply to v1 modules and to v0 modules that `import rego.v1`.
+// They apply to v1 modules, to v0 modules that `import rego.v1`, and in strict mode to all. As in OPA, a duplicate
+// import does not stop the later stages.
 import type { Import, Module, Rule } from '../ast.js';
 import { exprOperator, forEachExprDeep } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
@@ -14,12 +15,12 @@ export function isRegoV1Module(m: Module): boolean {
   });
 }
 
-function importText(imp: Import): string {
+export function importText(imp: Import): string {
   const path = imp.path.value.map((t, i) => (i === 0 && t.type === 'var' ? t.value : t.type === 'string' ? `.${t.value}` : '[...]')).join('');
   return imp.alias ? `import ${path} as ${imp.alias}` : `import ${path}`;
 }
 
-function importName(imp: Import): string {
+export function importName(imp: Import): string {
   const last = imp.path.value[imp.path.value.length - 1];
   return imp.alias ?? (last.type === 'var' || last.type === 'string' ? last.value : '');
 }
@@ -27,11 +28,11 @@ function importName(imp: Import): string {
 export const checkDuplicateImports: Stage = {
   name: 'CheckDuplicateImports',
   run(ctx) {
-    for (const m of ctx.modules.filter(isRegoV1Module)) {
+    for (const m of ctx.modules.filter((mod) => ctx.options.strict || isRegoV1Module(mod))) {
       const seen = new Map<string, Import>();
       for (const imp of m.imports) {
         const first = seen.get(importName(imp));
-        if (first) ctx.error('rego_compile_error', imp.loc, `import must not shadow ${importText(first)}`);
+        if (first) ctx.errorContinuing(imp.loc, `import must not shadow ${importText(first)}`);
         else seen.set(importName(imp), imp);
       }
     }
@@ -60,7 +61,7 @@ function checkRule(ctx: CompileContext, rule: Rule): void {
 export const checkKeywordOverrides: Stage = {
   name: 'CheckKeywordOverrides',
   run(ctx) {
-    for (const m of ctx.modules.filter(isRegoV1Module)) {
+    for (const m of ctx.modules.filter((mod) => ctx.options.strict || isRegoV1Module(mod))) {
       for (const rule of m.rules) for (let r: Rule | undefined = rule; r; r = r.else) checkRule(ctx, r);
     }
   },

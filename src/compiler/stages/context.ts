@@ -22,10 +22,17 @@ export interface CompileOptions {
   builtin?: (name: string) => BuiltinInfo | undefined;
   /** Modules that hold an ad-hoc query rather than a policy: checked as OPA checks queries. */
   queryModules?: ReadonlySet<Module>;
+  /**
+   * OPA's strict mode (`opa check --strict`): unused imports, assignments and function arguments are errors,
+   * and v0 modules get v1's duplicate-import and deprecated-builtin checks.
+   */
+  strict?: boolean;
 }
 
 export class CompileContext {
   readonly errors: RegoError[] = [];
+  /** Errors OPA reports without ending the run (strict-mode findings, duplicate imports): merged at the end. */
+  readonly continuing: RegoError[] = [];
   /** Generated local name → the name written in the source, for messages. */
   readonly rewritten = new Map<string, string>();
   private locals = 0;
@@ -36,6 +43,11 @@ export class CompileContext {
   error(code: RegoErrorCode, loc: Location, message: string, details?: ArgErrorDetails): boolean {
     if (this.errors.length < MAX_ERRORS) this.errors.push(details ? { ...regoError(code, loc, message), details } : regoError(code, loc, message));
     return this.errors.length < MAX_ERRORS;
+  }
+
+  /** Records an error that lets the later stages run (see `continuing`). */
+  errorContinuing(loc: Location, message: string): void {
+    this.continuing.push(regoError('rego_compile_error', loc, message));
   }
 
   /** A fresh local variable name, `__local0__`, `__local1__`, ... as OPA names them. */

@@ -6,6 +6,7 @@ import { checkDeprecatedBuiltins } from './check-deprecated-builtins.js';
 import { checkDuplicateImports, checkKeywordOverrides } from './check-v1-rules.js';
 import { checkRecursion } from './check-recursion.js';
 import { checkRuleConflicts } from './check-rule-conflicts.js';
+import { checkUnusedArgs, checkUnusedImports } from './check-strict.js';
 import { checkSafetyRuleBodies, checkSafetyRuleHeads } from './check-safety.js';
 import { checkTypes } from './check-types.js';
 import { checkUndefinedFuncs } from './check-undefined-funcs.js';
@@ -16,10 +17,12 @@ import { rewriteLocalVars } from './rewrite-local-vars.js';
 import { rewriteRuleHeadRefs } from './rewrite-rule-head-refs.js';
 
 export const STAGES: readonly Stage[] = [
+  checkUnusedImports,
   resolveRefs,
   rewriteRuleHeadRefs,
   checkKeywordOverrides,
   checkDuplicateImports,
+  checkUnusedArgs,
   rewriteLocalVars,
   checkRuleConflicts,
   checkUndefinedFuncs,

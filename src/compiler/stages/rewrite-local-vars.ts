@@ -48,7 +48,7 @@ class Rewriter {
   }
 
   /** Declares `v` in the current scope with a fresh name, or reports why it cannot be. */
-  declare(v: Term & { type: 'var' }, occ: Exclude<Occurrence, 'seen'>): Term {
+  declare(v: Term & { type: 'var' }, occ: Exclude<Occurrence, 'seen'>, at: Location = v.loc): Term {
     const prior = this.current.names.get(v.value);
     if (prior) {
       const why = { seen: 'referenced above', assigned: 'assigned above', declared: 'declared above', arg: 'redeclared' }[prior.occ];
@@ -56,7 +56,7 @@ class Rewriter {
       return v;
     }
     const gen = this.ctx.local(v.loc, v.value);
-    this.current.names.set(v.value, { gen: (gen as { value: string }).value, occ, loc: v.loc });
+    this.current.names.set(v.value, { gen: (gen as { value: string }).value, occ, loc: at });
     return gen;
   }
 
@@ -92,14 +92,14 @@ class Rewriter {
         this.push();
         const body = this.body(t.value.body);
         const term = this.term(t.value.term);
-        this.pop();
+        this.popChecked([term], body);
         return { ...t, value: { term, body } } as Term;
       }
       case 'objectcomprehension': {
         this.push();
         const body = this.body(t.value.body);
         const value = { key: this.term(t.value.key), value: this.term(t.value.value), body };
-        this.pop();
+        this.popChecked([value.key, value.value], body);
         return { ...t, value };
       }
       case 'templatestring':
@@ -124,6 +124,24 @@ class Rewriter {
     this.checkUnusedDeclared(b, out);
     if (out.length === 0) out.push({ index: 0, terms: { type: 'boolean', value: true, loc: b[0]?.loc ?? dummyLoc }, loc: b[0]?.loc ?? dummyLoc });
     return out;
+  }
+
+  /**
+   * Closes a scope; in strict mode, reports its `:=` variables that nothing reads (their one occurrence is the
+   * assignment) in the scope's rewritten body and the terms it yields.
+   */
+  private popChecked(yields: Term[], body: Body): void {
+    const scope = this.pop();
+    if (!this.ctx.options.strict || this.failed) return;
+    const assigned = [...scope.names].filter(([name, entry]) => entry.occ === 'assigned' && !name.startsWith('$'));
+    if (assigned.length === 0) return;
+    const uses = new Map<string, number>();
+    const count = (v: { value: string }) => uses.set(v.value, (uses.get(v.value) ?? 0) + 1);
+    forEachVarInBody(body, count);
+    for (const t of yields) forEachVar(t, count);
+    for (const [name, entry] of assigned) {
+      if ((uses.get(entry.gen) ?? 0) <= 1) this.ctx.errorContinuing(entry.loc, `assigned var ${name} unused`);
+    }
   }
 
   private checkUnusedDeclared(original: Body, rewritten: Body): void {
@@ -153,22 +171,22 @@ class Rewriter {
           const key = t.key && t.key.type === 'var' && !t.key.value.startsWith('$') ? this.declare(t.key, 'declared') : t.key ?? this.ctx.local(t.loc);
           const value = t.value.type === 'var' && !t.value.value.startsWith('$') ? this.declare(t.value, 'declared') : t.value;
           const body = this.body(t.body);
-          this.pop();
+          this.popChecked([], body);
           return this.withs(e, { ...e, terms: { ...t, key, value, domain, body } });
         }
         case 'not': {
           this.push();
           const body = this.body(t.body);
-          this.pop();
+          this.popChecked([], body);
           return this.withs(e, { ...e, terms: { ...t, body } });
         }
         default: {
           this.push();
           const lhs = this.body(t.lhs);
-          this.pop();
+          this.popChecked([], lhs);
           this.push();
           const rhs = this.body(t.rhs);
-          this.pop();
+          this.popChecked([], rhs);
           return this.withs(e, { ...e, terms: { ...t, lhs, rhs } });
         }
       }
@@ -202,14 +220,15 @@ class Rewriter {
     return out;
   }
 
-  private assignTarget(t: Term): Term {
+  /** Declares the variables of an assignment's target; each is located at the whole target, as OPA reports them. */
+  private assignTarget(t: Term, at: Location = t.loc): Term {
     switch (t.type) {
-      case 'var': return this.declare(t, 'assigned');
-      case 'array': return { ...t, value: t.value.map((x) => this.assignTarget(x)) };
-      case 'object': return { ...t, value: t.value.map(([k, v]) => [k, this.assignTarget(v)] as [Term, Term]) };
+      case 'var': return this.declare(t, 'assigned', at);
+      case 'array': return { ...t, value: t.value.map((x) => this.assignTarget(x, at)) };
+      case 'object': return { ...t, value: t.value.map(([k, v]) => [k, this.assignTarget(v, at)] as [Term, Term]) };
       case 'ref':
         if (t.value.length === 1 && t.value[0].type === 'var' && (t.value[0].value === 'input' || t.value[0].value === 'data')) {
-          return this.declare(t.value[0], 'assigned');
+          return this.declare(t.value[0], 'assigned', at);
         }
         break;
     }
@@ -280,7 +299,8 @@ class Rewriter {
     rule.head.ref = rule.head.ref.map((t, i) => (i === 0 ? t : this.term(t)));
     if (rule.head.key) rule.head.key = this.term(rule.head.key);
     if (rule.head.value) rule.head.value = this.term(rule.head.value);
-    this.pop();
+    const head = [...rule.head.ref.slice(1), ...(rule.head.args ?? []), ...(rule.head.key ? [rule.head.key] : []), ...(rule.head.value ? [rule.head.value] : [])];
+    this.popChecked(head, rule.body);
   }
 }
 

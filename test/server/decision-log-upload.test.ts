@@ -39,7 +39,10 @@ function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<
 
 function received(record: string): Received[] {
   if (!existsSync(record)) return [];
-  return readFileSync(record, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Received);
+  // The collector appends while we read: a last line without its newline is still being written.
+  const text = readFileSync(record, 'utf8');
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  return complete.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Received);
 }
 
 async function startServerProcess(command: string[], base: string): Promise<ChildProcess> {

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDecisionDatabase, sqliteCode } from './open.js';
 import { Retention, type RetentionOptions } from './retention.js';
-import { columnsPerRow, type WriterBatch } from './writer-batch.js';
+import { rowFields, type WriterBatch } from './writer-batch.js';
 
 export interface WriterSettings {
   file: string;
@@ -39,22 +39,23 @@ retention?.start();
 // statement; that copy cost a third of the writer's CPU per row. A failed statement fails its whole batch,
 // whose transaction is rolled back, so undoing one statement alone is never needed.
 const rowsPerInsert = 32;
-const rowValues = '(?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?)';
+// Every text value arrives as UTF-8 bytes (writer-batch.ts): bound as they are and stored as TEXT (the CASTs),
+// never decoded into strings here.
+const rowValues = '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?)';
 const insertSql = (rows: number) =>
-  `INSERT OR FAIL INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id) VALUES ${Array(rows).fill(rowValues).join(', ')}`;
+  `INSERT OR FAIL INTO decisions (decision_id, path, outcome, principal, revision, trace_id, event, ts_ns) VALUES ${Array(rows).fill(rowValues).join(', ')}`;
 const insertOne = db.prepare(insertSql(1));
 const insertMany = db.prepare(insertSql(rowsPerInsert));
 const setMeta = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
 const insertRevision = db.prepare(`INSERT OR IGNORE INTO decision_revisions (seq, revision) VALUES (?, ?)`);
 
 const insertBatch = db.transaction((batch: WriterBatch) => {
-  const { count, columns, tsNs, ends } = batch;
-  const json = Buffer.from(batch.json.buffer, batch.json.byteOffset, batch.json.byteLength);
+  const { count, tsNs } = batch;
+  const bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
   const params: unknown[] = [];
-  // The event column is bound as the UTF-8 bytes it is and stored as TEXT (the CAST), never decoded here.
   const pushRow = (k: number) => {
-    const c = k * columnsPerRow;
-    params.push(columns[c], tsNs[k], columns[c + 1], columns[c + 2], columns[c + 3], columns[c + 4], json.subarray(k === 0 ? 0 : ends[k - 1], ends[k]), columns[c + 5]);
+    rowFields(batch, bytes, k, params);
+    params.push(tsNs[k]);
   };
   let next = 0;
   // Rows next..end-1, none with several revisions: whole chunks, then one by one.

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { queryDecisions } from '../../src/decisionlog/query.js';
 import { sampleEvent, tempDir, unsignedJwt } from './helpers.js';
@@ -71,5 +72,26 @@ test('rows keep their text columns exactly across many batches: non-ASCII text, 
   assert.equal(queryDecisions(store.db, { decision_id: events[33].decision_id }).decisions[0]?.event.decision_id, events[33].decision_id);
   assert.deepEqual(queryDecisions(store.db, { revision: 'r-β-8' }).decisions.map((d) => d.event.decision_id), [events[8].decision_id]);
   assert.deepEqual(queryDecisions(store.db, { trace_id: events[12].trace_id! }).decisions.map((d) => d.event.decision_id), [events[12].decision_id]);
+  await store.close();
+});
+
+test('in sync mode a write that finds the file locked by another writer waits for it, then commits without a failure', async () => {
+  const file = join(tempDir(), 'd.db');
+  const store = new DecisionLogStore({ file, durability: 'sync' });
+  await store.record(sampleEvent());
+  const other = new Database(file);
+  other.exec('BEGIN IMMEDIATE');
+  let released = false;
+  const release = setTimeout(() => {
+    released = true;
+    other.exec('COMMIT');
+  }, 300);
+  const event = sampleEvent();
+  assert.equal(await store.record(event), 'committed');
+  assert.ok(released, 'committed while another connection held the write lock');
+  assert.equal(store.status().write_failures, 0);
+  assert.equal(queryDecisions(store.db, { decision_id: event.decision_id }).decisions.length, 1);
+  clearTimeout(release);
+  other.close();
   await store.close();
 });

@@ -20,9 +20,8 @@ export type WriterRow = [
 
 /**
  * Rows as they cross to the thread: every row's text columns and event JSON as UTF-8 bytes back to back in one
- * shared buffer, their ends, null marks and timestamps in others. Posting a batch then copies no strings (cloning
- * six strings a row cost the event loop more than writing their bytes), and the store keeps the same buffers to
- * send again if the write fails.
+ * shared buffer, their ends, null marks and timestamps in others. Posting a batch then clones no strings, no
+ * string of a waiting row stays on the heap, and the store keeps the same buffers to send again if the write fails.
  */
 export interface WriterBatch {
   count: number;

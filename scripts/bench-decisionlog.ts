@@ -1,6 +1,8 @@
 // Sustained insert rate of the decision-log store, default and sync durability, with realistic 1–2 KB
-// events (an Envoy-style input with headers and a bearer token, an object result, bundle revision).
+// events (an Envoy-style input with headers and a bearer token, an object result, bundle revision), and sync
+// durability from two processes sharing one file, as two server workers do.
 //   npm run bench:decisionlog            (BENCH_SECONDS=5 per mode, BENCH_CONCURRENCY=256 for sync)
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,9 +84,19 @@ function threadSplit(before: Map<string, number>, after: Map<string, number>, ev
   return `, ${us(after.get(main)! - (before.get(main) ?? 0))} on the event-loop thread, ${us(others[0] ?? 0)} on the writer thread, ${us(others.slice(1).reduce((a, b) => a + b, 0))} on the others`;
 }
 
-async function measure(durability: Durability): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'verdict-bench-decisionlog-'));
-  const file = join(dir, 'decisions.db');
+interface Measured {
+  written: number;
+  elapsed: number;
+  /** sync: each record()'s wait, ms. */
+  latencies: number[];
+  /** CPU µs per event, in total and by thread. */
+  cpu: string;
+  /** The events' JSON sizes. */
+  sizes: string;
+}
+
+/** Records events for `seconds` into `file`; sync durability with `inFlight` records waiting at a time. */
+async function run(file: string, durability: Durability, inFlight: number): Promise<Measured> {
   const store = new DecisionLogStore({ file, durability });
   const pool = templates();
   const sizes = pool.map((e) => JSON.stringify(e).length);
@@ -102,8 +114,8 @@ async function measure(durability: Durability): Promise<void> {
   const started = performance.now();
   const deadline = started + seconds * 1000;
   if (durability === 'sync') {
-    // Like a server with `concurrency` requests in flight, each answered only after its commit.
-    await Promise.all(Array.from({ length: concurrency }, async () => {
+    // Like a server with `inFlight` requests in flight, each answered only after its commit.
+    await Promise.all(Array.from({ length: inFlight }, async () => {
       while (performance.now() < deadline) {
         const t = performance.now();
         await record();
@@ -122,18 +134,64 @@ async function measure(durability: Durability): Promise<void> {
   const written = store.status().written;
   const split = threadSplit(threadsBefore, threadCpuSeconds(), written);
   await store.close();
-  const bytes = statSync(file).size;
-  rmSync(dir, { recursive: true, force: true });
+  return {
+    written,
+    elapsed,
+    latencies,
+    cpu: `CPU µs/event: ${((cpu.user + cpu.system) / written).toFixed(1)} all threads${split}`,
+    sizes: `event JSON ${Math.min(...sizes)}–${Math.max(...sizes)} B`,
+  };
+}
+
+function percentiles(latencies: number[]): string {
   latencies.sort((a, b) => a - b);
   const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]?.toFixed(2);
+  return `commit wait p50 ${p(0.5)} ms p99 ${p(0.99)} ms`;
+}
+
+async function measure(durability: Durability): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'verdict-bench-decisionlog-'));
+  const file = join(dir, 'decisions.db');
+  const { written, elapsed, latencies, cpu, sizes } = await run(file, durability, concurrency);
+  const bytes = statSync(file).size;
+  rmSync(dir, { recursive: true, force: true });
   console.log(
     `${durability.padEnd(7)}  ${Math.round(written / elapsed).toLocaleString('en-US').padStart(8)} events/s` +
-      `  (${written} events in ${elapsed.toFixed(1)} s, event JSON ${Math.min(...sizes)}–${Math.max(...sizes)} B, ${Math.round(bytes / written)} B/event on disk)` +
-      `  CPU µs/event: ${((cpu.user + cpu.system) / written).toFixed(1)} all threads${split}` +
-      (durability === 'sync' ? `  commit wait p50 ${p(0.5)} ms p99 ${p(0.99)} ms at ${concurrency} in flight` : ''),
+      `  (${written} events in ${elapsed.toFixed(1)} s, ${sizes}, ${Math.round(bytes / written)} B/event on disk)  ${cpu}` +
+      (durability === 'sync' ? `  ${percentiles(latencies)} at ${concurrency} in flight` : ''),
   );
 }
 
+/** Two processes logging in sync mode to one file, `concurrency` / 2 in flight each: two server workers. */
+async function measureTwoProcesses(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'verdict-bench-decisionlog-'));
+  const file = join(dir, 'decisions.db');
+  // Created before the children start, as a server's primary would have it.
+  await new DecisionLogStore({ file }).close();
+  const child = () =>
+    new Promise<Measured>((resolve, reject) => {
+      const proc = spawn(process.execPath, [process.argv[1]], { env: { ...process.env, BENCH_CHILD_FILE: file }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      proc.stdout.on('data', (chunk: Buffer) => (out += chunk));
+      proc.on('error', reject);
+      proc.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Measured) : reject(new Error(`bench child exited with ${code}`))));
+    });
+  const results = await Promise.all([child(), child()]);
+  rmSync(dir, { recursive: true, force: true });
+  const written = results.reduce((n, r) => n + r.written, 0);
+  const elapsed = Math.max(...results.map((r) => r.elapsed));
+  console.log(
+    `sync ×2   ${Math.round(written / elapsed).toLocaleString('en-US').padStart(8)} events/s  (two processes on one file, ${concurrency / 2} in flight each, ` +
+      `${results.map((r) => r.written).join(' + ')} events in ${elapsed.toFixed(1)} s)  ${percentiles(results.flatMap((r) => r.latencies))}`,
+  );
+}
+
+const childFile = process.env.BENCH_CHILD_FILE;
+if (childFile) {
+  process.stdout.write(JSON.stringify(await run(childFile, 'sync', concurrency / 2)));
+  process.exit(0);
+}
 console.log(`decision-log store sustained insert rate (${seconds} s per mode, node ${process.version})`);
 await measure('default');
 await measure('sync');
+await measureTwoProcesses();

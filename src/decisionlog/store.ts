@@ -264,23 +264,31 @@ export class DecisionLogStore {
   }
 
   private scheduleDrain(): void {
-    if (this.drainScheduled || this.inFlight || this.retryTimer !== undefined || this.closed) return;
+    if (this.inFlight || this.retryTimer !== undefined || this.closed) return;
+    // A full batch goes to the writer thread at once, from the record() that filled it: the thread commits it while
+    // this one makes the next, even when the caller records many events without yielding to the event loop.
+    if (this.queue.length >= this.batchSize) return this.drain();
+    if (this.drainScheduled) return;
     this.drainScheduled = true;
     // Let events gather into one batch: those of this event-loop turn at least, for flushDelayMs at most.
-    const delay = this.queue.length >= this.batchSize ? 0 : this.flushDelayMs;
-    const later = delay > 0 ? (run: () => void) => setTimeout(run, delay) : setImmediate;
+    const later = this.flushDelayMs > 0 ? (run: () => void) => setTimeout(run, this.flushDelayMs) : setImmediate;
     later(() => {
       this.drainScheduled = false;
-      void this.runBatch().then((ok) => {
-        if (!ok) {
-          if (this.closed) return;
-          this.retryTimer = setTimeout(() => {
-            this.retryTimer = undefined;
-            this.scheduleDrain();
-          }, this.nextRetryMs);
-          this.nextRetryMs = Math.min(this.nextRetryMs * 2, this.retryDelay.max);
-        } else if (this.queue.length > 0) this.scheduleDrain();
-      });
+      if (!this.inFlight) this.drain();
+    });
+  }
+
+  /** Sends the oldest batch; after it, the next one (or a retry after a back-off if it failed). */
+  private drain(): void {
+    void this.runBatch().then((ok) => {
+      if (!ok) {
+        if (this.closed) return;
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.scheduleDrain();
+        }, this.nextRetryMs);
+        this.nextRetryMs = Math.min(this.nextRetryMs * 2, this.retryDelay.max);
+      } else if (this.queue.length > 0) this.scheduleDrain();
     });
   }
 

@@ -1,0 +1,97 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { DecisionLogStore } from '../../src/decisionlog/store.js';
+import { queryDecisions } from '../../src/decisionlog/query.js';
+import { sampleEvent, tempDir, unsignedJwt } from './helpers.js';
+
+function count(store: DecisionLogStore): number {
+  return (store.db.prepare('SELECT count(*) AS n FROM decisions').get() as { n: number }).n;
+}
+
+/** Blocks this thread (no event-loop turn) until the condition holds or timeoutMs pass; the condition's last value. */
+function spinUntil(condition: () => boolean, timeoutMs: number): boolean {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    Atomics.wait(pause, 0, 0, 10);
+  }
+  return true;
+}
+
+test('a full batch goes to the writer thread from the record() that fills it, without waiting for the event loop', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), batchSize: 20, flushDelayMs: 60_000 });
+  for (let i = 0; i < 19; i++) assert.equal(store.accept(sampleEvent()), 'queued');
+  // Not a full batch: it waits for flushDelayMs.
+  assert.equal(spinUntil(() => count(store) > 0, 300), false);
+  assert.equal(store.accept(sampleEvent()), 'queued');
+  // The writer thread commits the batch while this thread never yields.
+  assert.ok(spinUntil(() => count(store) === 20, 20_000), `${count(store)} of 20 rows committed`);
+  await store.close();
+});
+
+test('rows keep their text columns exactly across many batches: non-ASCII text, NULLs, empty path, several revisions', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), batchSize: 7, principals: [{ jwt: 'input.token' }] });
+  const events = Array.from({ length: 60 }, (_, i) => {
+    const event = sampleEvent({
+      ...(i % 5 === 0 ? { query: 'data.x = y' } : { path: i % 2 ? `données/accès/règle${i}` : `http/authz/allow${i}` }),
+      input: i % 3 === 0 ? { note: 'no principal here' } : { token: unsignedJwt({ sub: i % 2 ? `名前-${i}` : `user-${i}` }) },
+      bundles: i % 4 === 0 ? { a: { revision: `r-α-${i}` }, b: { revision: `r-β-${i}` } } : { authz: { revision: `rev-${i}` } },
+      ...(i % 6 === 0 ? { trace_id: `${String(i).padStart(2, '0')}${'ab'.repeat(15)}` } : {}),
+      result: i % 7 === 0 ? false : { allowed: true, reason: `ok ✓ ${'x'.repeat(i * 50)}` },
+    });
+    // A Query API event has no path.
+    if (i % 5 === 0) delete event.path;
+    return event;
+  });
+  for (const event of events) await store.record(event);
+  await store.flush();
+  const rows = store.db
+    .prepare(`SELECT decision_id, path, principal, revision, trace_id, event, typeof(decision_id) AS t1, typeof(path) AS t2, typeof(outcome) AS t3,
+              typeof(principal) AS t4, typeof(revision) AS t5, typeof(trace_id) AS t6, typeof(event) AS t7 FROM decisions ORDER BY seq`)
+    .all() as Record<string, string | null>[];
+  assert.equal(rows.length, events.length);
+  events.forEach((event, i) => {
+    const row = rows[i];
+    assert.equal(row.decision_id, event.decision_id);
+    assert.equal(row.path, event.path ?? '');
+    assert.equal(row.revision, i % 4 === 0 ? null : `rev-${i}`);
+    assert.equal(row.trace_id, i % 6 === 0 ? event.trace_id : null);
+    assert.deepEqual(JSON.parse(row.event!), event);
+    for (const [column, type] of [['t1', 'text'], ['t2', 'text'], ['t3', 'text'], ['t7', 'text'], ['t5', i % 4 === 0 ? 'null' : 'text'], ['t6', i % 6 === 0 ? 'text' : 'null']]) {
+      assert.equal(row[column], type, `row ${i} ${column}`);
+    }
+    assert.equal(row.principal, i % 3 === 0 ? null : i % 2 ? `名前-${i}` : `user-${i}`);
+    assert.equal(row.t4, i % 3 === 0 ? 'null' : 'text');
+  });
+  // The indexed filters find them by their text.
+  assert.deepEqual(queryDecisions(store.db, { principal: '名前-55' }).decisions.map((d) => d.event.decision_id), [events[55].decision_id]);
+  assert.equal(queryDecisions(store.db, { path: 'données/accès' }).decisions.length, 24);
+  assert.equal(queryDecisions(store.db, { decision_id: events[33].decision_id }).decisions[0]?.event.decision_id, events[33].decision_id);
+  assert.deepEqual(queryDecisions(store.db, { revision: 'r-β-8' }).decisions.map((d) => d.event.decision_id), [events[8].decision_id]);
+  assert.deepEqual(queryDecisions(store.db, { trace_id: events[12].trace_id! }).decisions.map((d) => d.event.decision_id), [events[12].decision_id]);
+  await store.close();
+});
+
+test('in sync mode a write that finds the file locked by another writer waits for it, then commits without a failure', async () => {
+  const file = join(tempDir(), 'd.db');
+  const store = new DecisionLogStore({ file, durability: 'sync' });
+  await store.record(sampleEvent());
+  const other = new Database(file);
+  other.exec('BEGIN IMMEDIATE');
+  let released = false;
+  const release = setTimeout(() => {
+    released = true;
+    other.exec('COMMIT');
+  }, 300);
+  const event = sampleEvent();
+  assert.equal(await store.record(event), 'committed');
+  assert.ok(released, 'committed while another connection held the write lock');
+  assert.equal(store.status().write_failures, 0);
+  assert.equal(queryDecisions(store.db, { decision_id: event.decision_id }).decisions.length, 1);
+  clearTimeout(release);
+  other.close();
+  await store.close();
+});

@@ -3,7 +3,7 @@
 import type { Pool } from 'pg';
 import type { DecisionEvent } from '../event.js';
 import { outcomes, type Outcome } from '../outcome.js';
-import { bad, decodeCursor, encodeCursor, inputFieldSegments, maxQueryLimit, scanLimit, time, traceIdFilter, type DecisionFilters, type DecisionPage, type StoredDecision } from '../query.js';
+import { bad, decodeCursor, maxPathArms, pathRange, storedPathsSql, encodeCursor, inputFieldSegments, maxQueryLimit, scanLimit, time, traceIdFilter, type DecisionFilters, type DecisionPage, type StoredDecision } from '../query.js';
 
 interface Row {
   seq: string;
@@ -129,34 +129,20 @@ function inSeqOrder(
   return `SELECT * FROM (${parts.map(arm).join(' UNION ALL ')}) AS arms${page}`;
 }
 
-/** Above this many stored paths under a prefix, the path filter is one range condition instead of an arm per path. */
-const maxPathArms = 32;
-
 /**
- * The path filter: path = $n for each stored path under the prefix (by whole segments), found by a skip scan
- * of the (path, seq) index (one index probe per distinct path); the range when there are more than maxPathArms.
+ * The path filter: path = $n for each stored path under the prefix (by whole segments); the range when there
+ * are more than maxPathArms.
  */
 async function pathConditions(pool: Pool, filter: string, param: (value: unknown) => string, withOutcome: boolean): Promise<string[]> {
-  const prefix = filter.replace(/^\/+|\/+$/g, '');
-  if (prefix === '') throw bad('path must name at least one segment');
-  // '0' is the character after '/': [prefix, prefix0) holds the prefix, the paths below it and a few siblings
-  // such as prefix-x, which the outer WHERE drops.
-  const { rows } = await pool.query<{ path: string }>(
-    `WITH RECURSIVE stored(path) AS (
-       (SELECT path FROM verdict_decisions WHERE path >= $1 AND path < $3 ORDER BY path LIMIT 1)
-       UNION ALL
-       SELECT (SELECT path FROM verdict_decisions WHERE path > stored.path AND path < $3 ORDER BY path LIMIT 1) FROM stored WHERE stored.path IS NOT NULL
-     )
-     SELECT path FROM stored WHERE path = $1 OR (path >= $2 AND path < $3) LIMIT $4`,
-    [prefix, prefix + '/', prefix + '0', maxPathArms + 1],
-  );
-  if (rows.length > maxPathArms) return [`(path = ${param(prefix)} OR (path >= ${param(prefix + '/')} AND path < ${param(prefix + '0')}))`];
+  const range = pathRange(filter);
+  const { rows } = await pool.query<{ path: string }>(storedPathsSql('verdict_decisions', { prefix: '$1', below: '$2', end: '$3', limit: '$4' }), [range.prefix, range.below, range.end, maxPathArms + 1]);
+  if (rows.length > maxPathArms) return [`(path = ${param(range.prefix)} OR (path >= ${param(range.below)} AND path < ${param(range.end)}))`];
   // With an outcome, (outcome, path, seq) answers each arm, and oneValue has it chosen. A path alone is left as
   // a plain equality: the planner's walk of seq is as before, and spelled with oneValue a scan-limited page's
   // boundary (OFFSET 99,999) became a sort of every match of the path.
   const equal = (path: string) => (withOutcome ? oneValue('path', param(path)) : `path = ${param(path)}`);
   // No stored path: one arm that matches nothing keeps the query's shape.
-  return rows.length === 0 ? [equal(prefix)] : rows.map((row) => equal(row.path));
+  return rows.length === 0 ? [equal(range.prefix)] : rows.map((row) => equal(row.path));
 }
 
 /**

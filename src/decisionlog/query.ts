@@ -85,12 +85,12 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
     where.push('ts_ns < ?');
     params.push(time(filters.until, 'until'));
   }
-  const parts = arms(db, filters);
+  const { parts, ordered } = arms(db, filters);
   if (filters.outcome !== undefined) {
     if (!outcomes.includes(filters.outcome as Outcome)) throw bad(`outcome must be one of ${outcomes.join(', ')}, got ${JSON.stringify(filters.outcome)}`);
     // Each arm of a revision or of a stored path reads that index in seq order; `+` keeps SQLite (which has no
     // statistics here) from walking the outcome's index instead, through every other path's or revision's rows.
-    where.push(parts.length > 1 || parts[0].first.length > 0 ? '+outcome = ?' : 'outcome = ?');
+    where.push(ordered ? '+outcome = ?' : 'outcome = ?');
     params.push(filters.outcome);
   }
   if (filters.principal !== undefined) {
@@ -170,9 +170,9 @@ interface Arm {
  * The parts of a query, each read in seq order from its own index and merged: with a revision, the decisions
  * whose one revision it is (decisions_revision) and those made under it among others (decision_revisions); with
  * a path prefix, one per stored path under it (decisions_path). An OR of them had every match sorted first
- * (seconds over a million rows).
+ * (seconds over a million rows). `ordered` when the arms' own conditions pick an index read in seq order.
  */
-function arms(db: Database.Database, filters: DecisionFilters): Arm[] {
+function arms(db: Database.Database, filters: DecisionFilters): { parts: Arm[]; ordered: boolean } {
   const sources: Arm[] =
     filters.revision === undefined
       ? [{ from: 'decisions', first: [], values: [] }]
@@ -180,15 +180,16 @@ function arms(db: Database.Database, filters: DecisionFilters): Arm[] {
           { from: 'decisions', first: ['revision = ?'], values: [filters.revision] },
           { from: 'decision_revisions JOIN decisions USING (seq)', first: ['decision_revisions.revision = ?'], values: [filters.revision] },
         ];
-  if (filters.path === undefined) return sources;
+  if (filters.path === undefined) return { parts: sources, ordered: filters.revision !== undefined };
   const range = pathRange(filters.path);
   const paths = (db.prepare(storedPathsSql('decisions', { prefix: '@prefix', below: '@below', end: '@end', limit: '@limit' })).all({ ...range, limit: maxPathArms + 1 }) as Array<{ path: string }>).map((row) => row.path);
   if (paths.length > maxPathArms) {
-    return sources.map((arm) => ({ ...arm, first: [...arm.first, '(path = ? OR (path >= ? AND path < ?))'], values: [...arm.values, range.prefix, range.below, range.end] }));
+    const parts = sources.map((arm) => ({ ...arm, first: [...arm.first, '(path = ? OR (path >= ? AND path < ?))'], values: [...arm.values, range.prefix, range.below, range.end] }));
+    return { parts, ordered: filters.revision !== undefined };
   }
   // No stored path: one arm that matches nothing keeps the query's shape.
   const each = paths.length === 0 ? [range.prefix] : paths;
-  return sources.flatMap((arm) => each.map((path) => ({ ...arm, first: [...arm.first, 'path = ?'], values: [...arm.values, path] })));
+  return { parts: sources.flatMap((arm) => each.map((path) => ({ ...arm, first: [...arm.first, 'path = ?'], values: [...arm.values, path] }))), ordered: true };
 }
 
 /** The SELECT of `columns` over the arms, every condition in each, in seq order: `take` rows after `skip`. */

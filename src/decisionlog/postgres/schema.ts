@@ -69,8 +69,8 @@ const migrations: string[] = [
      SELECT DISTINCT seq, unnest(revisions) FROM verdict_decisions WHERE revisions IS NOT NULL;
    DROP INDEX verdict_decisions_revisions;
    ALTER TABLE verdict_decisions DROP COLUMN revisions;`,
-  // 3 → 4: the (outcome, path, seq) index. Built under the lock (uploads wait and then go on): about a minute
-  // per 10 million decisions.
+  // 3 → 4: the (outcome, path, seq) index. Built under the lock (uploads wait, then go on): 17 s for 1.5 million
+  // decisions on a loaded 2-core machine.
   outcomePathIndex,
 ];
 

@@ -1,4 +1,5 @@
-// The decision-log collector on PostgreSQL: ingest rate and query latency.
+// The decision-log collector on PostgreSQL: ingest rate and query latency; and the same queries over the
+// embedded SQLite log.
 // 1. Ingest: a `verdict run` collector (decision_logs.store.postgres) on loopback takes OPA-protocol uploads
 //    (gzipped JSON arrays of the rego/gateway input, ≈1.4 KB per event, --batch events per request) from
 //    --concurrency uploaders; prints events/s into PostgreSQL against the 20,000 target.
@@ -6,15 +7,20 @@
 //    1M-row steps), analysed, then each common filter is asked --queries times through GET /v1/decisions;
 //    prints p50/p95 per filter against the 100 ms p95 target.
 // PostgreSQL is a private instance (the tests' fixture) with fsync turned back on, so commits are durable.
+// With --store sqlite there is no collector: the server's own SQLite log (decision_logs.store.file) is filled
+// with the same rows (--ingest-events gateway events first, as the uploads leave them, then --events rows made
+// inside SQLite) and asked the same filters through the same API.
 //   npm run bench:collector [-- --events 10000000 --ingest-events 200000 --batch 200 --concurrency 8 --queries 50]
+//   npm run bench:collector -- --store sqlite --events 2000000 --ingest-events 100000
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
-import { startPostgres } from '../test/pip/fixtures/services.js';
+import { startPostgres, type RunningPostgres } from '../test/pip/fixtures/services.js';
+import { openDecisionDatabase } from '../src/decisionlog/open.js';
 import { TestAdminIdp } from '../test/server/admin-idp.js';
 import { send } from '../test/server/harness.js';
 import { freePort } from '../test/free-port.js';
@@ -27,8 +33,10 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '8' },
     queries: { type: 'string', default: '50' },
+    store: { type: 'string', default: 'postgres' },
   },
 });
+if (values.store !== 'postgres' && values.store !== 'sqlite') throw new Error(`--store must be postgres or sqlite, got ${values.store}`);
 const stored = Number(values.events);
 const ingestEvents = Number(values['ingest-events']);
 const batchSize = Number(values.batch);
@@ -38,11 +46,47 @@ for (const [name, n] of Object.entries({ events: stored, 'ingest-events': ingest
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
 }
 
-const postgres = await startPostgres();
 const work = mkdtempSync(join(tmpdir(), 'verdict-bench-collector-'));
-let collector: ChildProcess | undefined;
-const admin = new pg.Client({ connectionString: postgres.adminUrl });
+const idp = new TestAdminIdp();
+let server: ChildProcess | undefined;
+let postgres: RunningPostgres | undefined;
 try {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  if (values.store === 'postgres') {
+    postgres = await startPostgres();
+    server = await fillPostgres(postgres, port, base);
+  } else {
+    fillSqlite(join(work, 'own.db'));
+    server = await startServer(port, base, '', {});
+  }
+  await measureQueries(base);
+} finally {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((done) => server!.once('exit', done));
+    server.kill('SIGTERM');
+    await exited;
+  }
+  await postgres?.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+/** `verdict run` on loopback with the decision log in work/own.db, the admin API, and `store` settings added. */
+async function startServer(port: number, base: string, store: string, env: Record<string, string>): Promise<ChildProcess> {
+  const config = join(work, 'server.yaml');
+  writeFileSync(config, `decision_logs:\n  store:\n    file: ${work}/own.db\n${store}${idp.config()}`);
+  const child = spawn(process.execPath, [resolve('dist/src/main.js'), 'run', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', '-c', config], { stdio: ['ignore', 'ignore', 'inherit'], cwd: work, env: { ...process.env, ...env } });
+  for (let i = 0; ; i++) {
+    if (i > 400) throw new Error('the server did not start');
+    if (await fetch(`${base}/health`).then((r) => r.ok, () => false)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
+}
+
+/** The collector on PostgreSQL: uploads measured, then the table filled to --events rows. */
+async function fillPostgres(postgres: RunningPostgres, port: number, base: string): Promise<ChildProcess> {
+  const admin = new pg.Client({ connectionString: postgres.adminUrl });
   await admin.connect();
   await admin.query('ALTER SYSTEM SET fsync = on');
   await admin.query('SELECT pg_reload_conf()');
@@ -50,28 +94,12 @@ try {
   await admin.end();
   const db = new pg.Client({ connectionString: postgres.adminUrl.replace(/\/postgres$/, '/audit') });
   await db.connect();
-
-  const idp = new TestAdminIdp();
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const config = join(work, 'collector.yaml');
-  writeFileSync(
-    config,
-    `decision_logs:
-  store:
-    file: ${work}/own.db
-    postgres:
-      connection_string: postgresql://verdict@127.0.0.1:${postgres.port}/audit
-      password_env: BENCH_PG_PASSWORD
-      pool_size: ${concurrency}
-${idp.config()}`,
+  const collector = await startServer(
+    port,
+    base,
+    `    postgres:\n      connection_string: postgresql://verdict@127.0.0.1:${postgres.port}/audit\n      password_env: BENCH_PG_PASSWORD\n      pool_size: ${concurrency}\n`,
+    { BENCH_PG_PASSWORD: 'admin-pw' },
   );
-  collector = spawn(process.execPath, [resolve('dist/src/main.js'), 'run', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', '-c', config], { stdio: ['ignore', 'ignore', 'inherit'], cwd: work, env: { ...process.env, BENCH_PG_PASSWORD: 'admin-pw' } });
-  for (let i = 0; ; i++) {
-    if (i > 400) throw new Error('the collector did not start');
-    if (await fetch(`${base}/health`).then((r) => r.ok, () => false)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 
   // ---- ingest ----
   const input = JSON.parse(readFileSync('rego/gateway/input.json', 'utf8')) as Record<string, unknown>;
@@ -127,8 +155,50 @@ ${idp.config()}`,
   await db.query('ANALYZE verdict_decisions');
   console.log(`\nfill: ${stored} rows stored in ${((performance.now() - fillBegan) / 1000).toFixed(0)} s; table and indexes ${(await db.query<{ size: string }>(`SELECT pg_size_pretty(pg_total_relation_size('verdict_decisions')) AS size`)).rows[0].size}`);
   await db.end();
+  return collector;
+}
 
-  // ---- queries ----
+
+/** The embedded log made as a server makes it, filled with the same rows as the central store. */
+function fillSqlite(file: string): void {
+  const db = openDecisionDatabase(file);
+  const fillBegan = performance.now();
+  const weekNs = 7n * 86_400n * 1_000_000_000n;
+  const now = nowNs();
+  const input = readFileSync('rego/gateway/input.json', 'utf8');
+  // What the uploads leave in the central store: gateway decisions, every fifth one denied.
+  db.prepare(
+    `WITH RECURSIVE j(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM j WHERE j < CAST(? AS INTEGER) - 1)
+     INSERT INTO decisions (decision_id, ts_ns, path, outcome, event)
+     SELECT 'upload-' || j, ? + j * 1000, 'gateway/authz/allow', CASE WHEN j % 5 = 0 THEN 'deny' ELSE 'allow' END,
+            json_object('labels', json_object('id', 'replica-' || (j % 7)), 'decision_id', 'upload-' || j, 'path', 'gateway/authz/allow', 'input', json(?), 'result', json(CASE WHEN j % 5 = 0 THEN 'false' ELSE 'true' END))
+     FROM j`,
+  ).run(ingestEvents, now, input);
+  const first = now - weekNs;
+  for (let from = 0; from < stored; from += 1_000_000) {
+    const to = Math.min(from + 1_000_000, stored) - 1;
+    db.prepare(
+      `WITH RECURSIVE gs(g) AS (SELECT CAST(? AS INTEGER) UNION ALL SELECT g + 1 FROM gs WHERE g < CAST(? AS INTEGER))
+       INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event)
+       SELECT id, ts, path, outcome, principal, revision,
+              json_object('labels', json_object('id', 'replica-' || (g % 7)), 'decision_id', id, 'path', path,
+                'input', json_object('subject', json_object('id', principal), 'request', json_object('http', json_object('method', CASE WHEN g % 3 = 0 THEN 'POST' ELSE 'GET' END, 'path', '/orders/' || g))),
+                'result', json(CASE WHEN outcome = 'allow' THEN 'true' ELSE 'false' END), 'bundles', json_object('authz', json_object('revision', revision)),
+                'timestamp', strftime('%Y-%m-%dT%H:%M:%fZ', ts / 1000000000, 'unixepoch'))
+       FROM (SELECT g, 'bench-' || g AS id, CAST(? AS INTEGER) + g * CAST(? AS INTEGER) AS ts,
+                    CASE g % 4 WHEN 0 THEN 'gateway/authz/allow' WHEN 1 THEN 'envoy/authz/allow' WHEN 2 THEN 'http/orders/allow' ELSE 'http/admin/allow' END AS path,
+                    CASE WHEN g % 100 < 80 THEN 'allow' WHEN g % 100 < 95 THEN 'deny' WHEN g % 100 < 99 THEN 'undefined' ELSE 'error' END AS outcome,
+                    'user-' || (g % 50000) AS principal, 'rev-' || (g / 1000000) AS revision
+             FROM gs)`,
+    ).run(from, to, first, weekNs / BigInt(stored));
+    process.stdout.write(`\rfilled ${to + 1} of ${stored} rows`);
+  }
+  db.close();
+  console.log(`\nfill: ${ingestEvents} upload-like + ${stored} rows stored in SQLite in ${((performance.now() - fillBegan) / 1000).toFixed(0)} s; file ${(statSync(file).size / 2 ** 30).toFixed(1)} GiB`);
+}
+
+/** Each common filter asked --queries times through GET /v1/decisions: p50 and p95. */
+async function measureQueries(base: string): Promise<void> {
   const read = { Authorization: `Bearer ${await idp.token('decisions:read')}` };
   const hourAgo = formatTimestamp(nowNs() - 3_600_000_000_000n);
   const dayAgo = formatTimestamp(nowNs() - 86_400_000_000_000n);
@@ -162,13 +232,5 @@ ${idp.config()}`,
     worst = Math.max(worst, p(0.95));
     console.log(`query ${name.padEnd(28)} p50 ${p(0.5).toFixed(1).padStart(7)} ms   p95 ${p(0.95).toFixed(1).padStart(7)} ms`);
   }
-  console.log(`query p95 over ${stored} stored events: worst ${worst.toFixed(1)} ms — target 100 ms: ${worst <= 100 ? 'met' : 'NOT met'}`);
-} finally {
-  if (collector && collector.exitCode === null) {
-    const exited = new Promise((done) => collector!.once('exit', done));
-    collector.kill('SIGTERM');
-    await exited;
-  }
-  await postgres.stop();
-  rmSync(work, { recursive: true, force: true });
+  console.log(`query p95 over ${stored} stored events (${values.store}): worst ${worst.toFixed(1)} ms — target 100 ms: ${worst <= 100 ? 'met' : 'NOT met'}`);
 }

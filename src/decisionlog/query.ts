@@ -85,16 +85,12 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
     where.push('ts_ns < ?');
     params.push(time(filters.until, 'until'));
   }
-  if (filters.path !== undefined) {
-    const prefix = filters.path.replace(/^\/+|\/+$/g, '');
-    if (prefix === '') throw bad('path must name at least one segment');
-    // '0' is the character after '/', so [prefix/, prefix0) is every path below prefix.
-    where.push('(path = ? OR (path >= ? AND path < ?))');
-    params.push(prefix, prefix + '/', prefix + '0');
-  }
+  const { parts, ordered } = arms(db, filters);
   if (filters.outcome !== undefined) {
     if (!outcomes.includes(filters.outcome as Outcome)) throw bad(`outcome must be one of ${outcomes.join(', ')}, got ${JSON.stringify(filters.outcome)}`);
-    where.push('outcome = ?');
+    // Each arm of a revision or of a stored path reads that index in seq order; `+` keeps SQLite (which has no
+    // statistics here) from walking the outcome's index instead, through every other path's or revision's rows.
+    where.push(ordered ? '+outcome = ?' : 'outcome = ?');
     params.push(filters.outcome);
   }
   if (filters.principal !== undefined) {
@@ -113,10 +109,6 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
     if (filters.principal_contains === '') throw bad('principal_contains must not be empty');
     scanned.push('instr(lower(principal), ?) > 0');
     scannedParams.push(filters.principal_contains.toLowerCase());
-  }
-  if (filters.revision !== undefined) {
-    where.push('(revision = ? OR seq IN (SELECT seq FROM decision_revisions WHERE revision = ?))');
-    params.push(filters.revision, filters.revision);
   }
   if (filters.decision_id !== undefined) {
     where.push('decision_id = ?');
@@ -143,19 +135,18 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
   }
 
   const direction = order === 'desc' ? 'DESC' : 'ASC';
-  const clause = (conditions: string[]) => (conditions.length ? ' WHERE ' + conditions.join(' AND ') : '');
   // The last row the scan may examine: the scanLimit-th one the indexed filters leave, if there are that many.
   let boundary: number | undefined;
   if (scanned.length > 0) {
-    const row = db.prepare(`SELECT seq FROM decisions${clause(where)} ORDER BY seq ${direction} LIMIT 1 OFFSET ?`).get(...params, (limits.scanLimit ?? scanLimit) - 1) as { seq: number } | undefined;
-    boundary = row?.seq;
+    const [sql, values] = inSeqOrder('seq', parts, where, params, direction, { skip: (limits.scanLimit ?? scanLimit) - 1, take: 1 });
+    boundary = (db.prepare(sql).get(...values) as { seq: number } | undefined)?.seq;
     if (boundary !== undefined) {
       where.push(order === 'desc' ? 'seq >= ?' : 'seq <= ?');
       params.push(boundary);
     }
   }
-  const sql = `SELECT seq, outcome, principal, event FROM decisions${clause([...where, ...scanned])} ORDER BY seq ${direction} LIMIT ?`;
-  const rows = db.prepare(sql).all(...params, ...scannedParams, limit + 1) as Row[];
+  const [sql, values] = inSeqOrder('seq, outcome, principal, event', parts, [...where, ...scanned], [...params, ...scannedParams], direction, { take: limit + 1 });
+  const rows = db.prepare(sql).all(...values) as Row[];
   const more = rows.length > limit;
   const page = rows.slice(0, limit);
   if (!more && boundary !== undefined) {
@@ -166,6 +157,74 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
     decisions: page.map(stored),
     ...(more ? { next_cursor: encodeCursor({ seq: page[page.length - 1].seq, order }) } : {}),
   };
+}
+
+/** Where one ordered part of a query reads (a table, or a join), the conditions that pick its index, and their values. */
+interface Arm {
+  from: string;
+  first: string[];
+  values: unknown[];
+}
+
+/**
+ * The parts of a query, each read in seq order from its own index and merged: with a revision, the decisions
+ * whose one revision it is (decisions_revision) and those made under it among others (decision_revisions); with
+ * a path prefix, one per stored path under it (decisions_path). An OR of them had every match sorted first
+ * (seconds over a million rows). `ordered` when the arms' own conditions pick an index read in seq order.
+ */
+function arms(db: Database.Database, filters: DecisionFilters): { parts: Arm[]; ordered: boolean } {
+  const sources: Arm[] =
+    filters.revision === undefined
+      ? [{ from: 'decisions', first: [], values: [] }]
+      : [
+          { from: 'decisions', first: ['revision = ?'], values: [filters.revision] },
+          { from: 'decision_revisions JOIN decisions USING (seq)', first: ['decision_revisions.revision = ?'], values: [filters.revision] },
+        ];
+  if (filters.path === undefined) return { parts: sources, ordered: filters.revision !== undefined };
+  const range = pathRange(filters.path);
+  const paths = (db.prepare(storedPathsSql('decisions', { prefix: '@prefix', below: '@below', end: '@end', limit: '@limit' })).all({ ...range, limit: maxPathArms + 1 }) as Array<{ path: string }>).map((row) => row.path);
+  if (paths.length > maxPathArms) {
+    const parts = sources.map((arm) => ({ ...arm, first: [...arm.first, '(path = ? OR (path >= ? AND path < ?))'], values: [...arm.values, range.prefix, range.below, range.end] }));
+    return { parts, ordered: filters.revision !== undefined };
+  }
+  // No stored path: one arm that matches nothing keeps the query's shape.
+  const each = paths.length === 0 ? [range.prefix] : paths;
+  return { parts: sources.flatMap((arm) => each.map((path) => ({ ...arm, first: [...arm.first, 'path = ?'], values: [...arm.values, path] }))), ordered: true };
+}
+
+/** The SELECT of `columns` over the arms, every condition in each, in seq order: `take` rows after `skip`. */
+function inSeqOrder(columns: string, parts: Arm[], conditions: string[], values: unknown[], direction: 'ASC' | 'DESC', rows: { skip?: number; take: number }): [string, unknown[]] {
+  const select = (arm: Arm) => `SELECT ${columns} FROM ${arm.from}` + ([...arm.first, ...conditions].length ? ' WHERE ' + [...arm.first, ...conditions].join(' AND ') : '');
+  const page = ` ORDER BY seq ${direction} LIMIT ?${rows.skip !== undefined ? ' OFFSET ?' : ''}`;
+  const pageValues = [rows.take, ...(rows.skip !== undefined ? [rows.skip] : [])];
+  if (parts.length === 1) return [select(parts[0]) + page, [...parts[0].values, ...values, ...pageValues]];
+  const reach = (rows.skip ?? 0) + rows.take;
+  const sql = parts.map((arm) => `SELECT * FROM (${select(arm)} ORDER BY seq ${direction} LIMIT ?)`).join(' UNION ALL ') + page;
+  return [sql, [...parts.flatMap((arm) => [...arm.values, ...values, reach]), ...pageValues]];
+}
+
+/** Above this many stored paths under a prefix, the path filter is one range condition instead of an arm per path. */
+export const maxPathArms = 32;
+
+/**
+ * A path filter as a prefix by whole segments: the prefix itself, and [below, end) every path under it ('0' is
+ * the character after '/'). invalid_query when it names no segment.
+ */
+export function pathRange(filter: string): { prefix: string; below: string; end: string } {
+  const prefix = filter.replace(/^\/+|\/+$/g, '');
+  if (prefix === '') throw bad('path must name at least one segment');
+  return { prefix, below: prefix + '/', end: prefix + '0' };
+}
+
+/**
+ * The stored paths under a prefix (SQLite and PostgreSQL alike), at most `limit`, by a skip scan of the path
+ * index: one index probe per distinct path. [prefix, end) also holds siblings such as prefix-x, which the last
+ * WHERE drops.
+ */
+export function storedPathsSql(table: string, param: { prefix: string; below: string; end: string; limit: string }): string {
+  const next = (after: string) => `(SELECT path FROM ${table} WHERE path ${after} AND path < ${param.end} ORDER BY path LIMIT 1)`;
+  return `WITH RECURSIVE stored(path) AS (SELECT ${next(`>= ${param.prefix}`)} UNION ALL SELECT ${next('> stored.path')} FROM stored WHERE stored.path IS NOT NULL)
+    SELECT path FROM stored WHERE path = ${param.prefix} OR (path >= ${param.below} AND path < ${param.end}) LIMIT ${param.limit}`;
 }
 
 function stored(row: Row): StoredDecision {

@@ -116,6 +116,11 @@ test('the PostgreSQL store answers every filter as the SQLite log does, page by 
     { fields: { 'input.n': '2' } },
     { since: events[10].timestamp, until: events[20].timestamp },
     { outcome: 'allow', path: 'http', limit: 3 },
+    // A prefix over several stored paths (one arm each), not taking the sibling http/examples/x.
+    { outcome: 'deny', path: 'http/example', order: 'asc', limit: 3 },
+    { path: 'http', order: 'asc', limit: 4 },
+    { path: 'http', outcome: 'deny', revision: 'rev-1', limit: 2 },
+    { path: 'http/example', fields: { 'input.request.http.method': 'POST' }, order: 'asc' },
   ];
   for (const filters of cases) {
     const [a, b] = [await pages(sqlite, filters), await pages(central, filters)];
@@ -222,6 +227,48 @@ test('tables that kept multi-revision decisions in an array column are upgraded 
     assert.match(plan, /^Limit[\s\S]*Merge Append[\s\S]*Limit[\s\S]*Index Scan[\s\S]*Limit[\s\S]*Index Only Scan.* using verdict_decision_revisions_revision/, plan);
     assert.doesNotMatch(plan, /Sort  |Bitmap|Seq Scan/, plan);
   }
+});
+
+test('tables of schema version 3 are upgraded at open with the (outcome, path, seq) index, and an outcome with a path reads it in order', async () => {
+  const { connectionString } = await freshDatabase();
+  const old = new pg.Client({ connectionString: connectionString.replace('verdict@', `verdict:${password}@`) });
+  await old.connect();
+  await old.query(readFileSync(new URL('../../../test/decisionlog/fixtures/central-v3.sql', import.meta.url), 'utf8'));
+  // A burst of one path first (say one replica's backlog), then four paths in turn: 'deny' every fifth row.
+  await old.query(`INSERT INTO verdict_decisions (decision_id, ts_ns, path, outcome, event)
+    SELECT 'old-' || g, g, CASE WHEN g <= 50000 THEN 'gateway/authz/allow' ELSE (ARRAY['envoy/authz/allow', 'envoy/ext/allow', 'http/a', 'http/b'])[1 + g % 4] END,
+           CASE WHEN g % 5 = 0 THEN 'deny' ELSE 'allow' END, '{}' FROM generate_series(1, 100000) g`);
+  await old.end();
+
+  const store = new PostgresDecisionStore(postgresStoreOptions({ connection_string: connectionString, password_env: 'TEST_PG_PASSWORD' }, { TEST_PG_PASSWORD: password }));
+  await store.open();
+  cleanups.push(() => store.close());
+  assert.equal((await store.pool.query(`SELECT value FROM verdict_meta WHERE key = 'schema_version'`)).rows[0].value, String(postgresSchemaVersion));
+  const index = await store.pool.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE indexname = 'verdict_decisions_outcome_path'`);
+  assert.match(index.rows[0]?.indexdef ?? '', /\(outcome, path, seq\)/);
+  await store.pool.query('ANALYZE');
+
+  // The same answers as a filter over every row would give: the oldest denies under envoy (two stored paths), in seq order.
+  const expected = (await store.pool.query<{ seq: string }>(`SELECT seq FROM verdict_decisions WHERE outcome = 'deny' AND path LIKE 'envoy/%' ORDER BY seq LIMIT 100`)).rows.map((r) => Number(r.seq));
+  assert.equal(expected[0], 50005);
+  const sent: Array<[string, unknown[]]> = [];
+  const recording = { query: (text: string, values: unknown[]) => (sent.push([text, values]), store.pool.query(text, values)) } as unknown as pg.Pool;
+  const page = await queryPostgres(recording, { outcome: 'deny', path: 'envoy', order: 'asc', limit: 100 });
+  assert.deepEqual(page.decisions.map((d) => d.seq), expected);
+  const next = await store.query({ outcome: 'deny', path: 'envoy', order: 'asc', limit: 100, cursor: page.next_cursor });
+  const after = await store.pool.query<{ seq: string }>(`SELECT seq FROM verdict_decisions WHERE outcome = 'deny' AND path LIKE 'envoy/%' ORDER BY seq OFFSET 100 LIMIT 1`);
+  assert.equal(next.decisions[0].seq, Number(after.rows[0].seq));
+
+  // Its query walks the new index once per stored path and merges: it does not walk seq through the burst.
+  const [text, values] = sent[sent.length - 1];
+  const plan = (await store.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values)).rows.map((r) => r['QUERY PLAN']).join('\n');
+  assert.match(plan, /^Limit[\s\S]*Merge Append[\s\S]*Index Scan using verdict_decisions_outcome_path[\s\S]*Index Scan using verdict_decisions_outcome_path/, plan);
+  assert.doesNotMatch(plan, /Sort  |Bitmap|Seq Scan|verdict_decisions_pkey/, plan);
+
+  // More stored paths under a prefix than one query merges: one range condition, the same answers.
+  await store.ingest(Array.from({ length: 40 }, (_, i) => sampleEvent({ path: `many/p${String(i).padStart(2, '0')}`, result: false })));
+  const many = await store.query({ path: 'many', outcome: 'deny', order: 'asc', limit: 50 });
+  assert.deepEqual(many.decisions.map((d) => d.event.path), Array.from({ length: 40 }, (_, i) => `many/p${String(i).padStart(2, '0')}`));
 });
 
 /** Every page of a query (ids and outcomes), following next_cursor. */

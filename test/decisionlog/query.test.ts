@@ -135,6 +135,25 @@ test('the trace_id filter is answered from the trace_id index, as the query is b
   assert.ok(!plans[0].some((p) => /^SCAN decisions\b(?! USING)/.test(p)), JSON.stringify(plans));
 });
 
+test('a path prefix is read per stored path and a revision per source, each from its index in seq order, merged', () => {
+  // envoy holds two stored paths (envoy/authz/allow, envoy/authzx/allow): an arm each on the path index; the
+  // outcome beside them is checked on those rows rather than walked through its own index.
+  let page: ReturnType<typeof queryDecisions> | undefined;
+  const pathPlans = plansOf(() => (page = queryDecisions(store.db, { path: 'envoy', outcome: 'deny', order: 'asc', limit: 3 })));
+  assert.deepEqual(ids(page!), ['d-0', 'd-10', 'd-15']);
+  const pathPlan = pathPlans[pathPlans.length - 1];
+  assert.equal(pathPlan.filter((p) => /USING INDEX decisions_path \(path=\?\)/.test(p)).length, 2, JSON.stringify(pathPlans));
+  assert.ok(!pathPlan.some((p) => /MULTI-INDEX OR|decisions_outcome|^SCAN decisions\b/.test(p)), JSON.stringify(pathPlans));
+
+  // d-20 was made under two revisions (v2 and x9): its row is in decision_revisions, the others' in decisions.
+  const revisionPlans = plansOf(() => (page = queryDecisions(store.db, { revision: 'v2', outcome: 'deny', limit: 10 })));
+  assert.deepEqual(ids(page!), ['d-25', 'd-20', 'd-15', 'd-10']);
+  assert.equal(revisionPlans.length, 1);
+  assert.ok(revisionPlans[0].some((p) => /USING INDEX decisions_revision \(revision=\?\)/.test(p)), JSON.stringify(revisionPlans));
+  assert.ok(revisionPlans[0].some((p) => /USING COVERING INDEX decision_revisions_revision \(revision=\?\)/.test(p)), JSON.stringify(revisionPlans));
+  assert.ok(!revisionPlans[0].some((p) => /MULTI-INDEX OR|decisions_outcome/.test(p)), JSON.stringify(revisionPlans));
+});
+
 /** The query plan (EXPLAIN QUERY PLAN, with the same parameters) of each statement `run` makes on store.db. */
 function plansOf(run: () => unknown): string[][] {
   const db = store.db;

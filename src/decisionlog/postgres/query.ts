@@ -3,7 +3,7 @@
 import type { Pool } from 'pg';
 import type { DecisionEvent } from '../event.js';
 import { outcomes, type Outcome } from '../outcome.js';
-import { bad, decodeCursor, encodeCursor, inputFieldSegments, maxQueryLimit, scanLimit, time, traceIdFilter, type DecisionFilters, type DecisionPage, type StoredDecision } from '../query.js';
+import { bad, decodeCursor, maxPathArms, pathRange, storedPathsSql, encodeCursor, inputFieldSegments, maxQueryLimit, scanLimit, time, traceIdFilter, type DecisionFilters, type DecisionPage, type StoredDecision } from '../query.js';
 
 interface Row {
   seq: string;
@@ -30,11 +30,6 @@ export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, l
   const indexed = new Conditions(params);
   if (filters.since !== undefined) indexed.add((p) => `ts_ns >= ${p(time(filters.since!, 'since').toString())}`);
   if (filters.until !== undefined) indexed.add((p) => `ts_ns < ${p(time(filters.until!, 'until').toString())}`);
-  if (filters.path !== undefined) {
-    const prefix = filters.path.replace(/^\/+|\/+$/g, '');
-    if (prefix === '') throw bad('path must name at least one segment');
-    indexed.add((p) => `(path = ${p(prefix)} OR (path >= ${p(prefix + '/')} AND path < ${p(prefix + '0')}))`);
-  }
   if (filters.outcome !== undefined) {
     if (!outcomes.includes(filters.outcome as Outcome)) throw bad(`outcome must be one of ${outcomes.join(', ')}, got ${JSON.stringify(filters.outcome)}`);
     indexed.add((p) => `outcome = ${p(filters.outcome)}`);
@@ -53,6 +48,7 @@ export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, l
   }
 
   const revision = filters.revision === undefined ? undefined : numbered(params)(filters.revision);
+  const paths = filters.path === undefined ? undefined : await pathConditions(pool, filters.path, numbered(params), filters.outcome !== undefined);
   // The indexed conditions use parameters 1..indexedCount; the scan's boundary query needs only those.
   const indexedCount = params.length;
   const scanned = new Conditions(params);
@@ -70,12 +66,12 @@ export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, l
   if (scanned.clauses.length > 0) {
     const boundaryParams = params.slice(0, indexedCount);
     const skip = (limits.scanLimit ?? scanLimit) - 1;
-    const row = await pool.query<{ seq: string }>(inSeqOrder('seq', indexed.clauses, direction, revision, { skip, take: 1 }, numbered(boundaryParams)), boundaryParams);
+    const row = await pool.query<{ seq: string }>(inSeqOrder('seq', indexed.clauses, direction, arms(revision, paths), { skip, take: 1 }, numbered(boundaryParams)), boundaryParams);
     boundary = row.rows[0] ? Number(row.rows[0].seq) : undefined;
   }
   const window = boundary === undefined ? [] : [`seq ${order === 'desc' ? '>=' : '<='} $${params.push(boundary)}`];
   const { rows } = await pool.query<Row>(
-    inSeqOrder('seq, outcome, principal, event::text AS event', [...indexed.clauses, ...scanned.clauses, ...window], direction, revision, { take: limit + 1 }, numbered(params)),
+    inSeqOrder('seq, outcome, principal, event::text AS event', [...indexed.clauses, ...scanned.clauses, ...window], direction, arms(revision, paths), { take: limit + 1 }, numbered(params)),
     params,
   );
   const more = rows.length > limit;
@@ -84,40 +80,81 @@ export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, l
   return { decisions: page, ...(more ? { next_cursor: encodeCursor({ seq: page[page.length - 1].seq, order }) } : {}) };
 }
 
+/** Where one ordered part of a query reads (a table, or a join), and the conditions that pick its index. */
+interface Arm {
+  from: string;
+  first: string[];
+}
+
+const decisions = 'verdict_decisions';
+const multiRevision = 'verdict_decision_revisions JOIN verdict_decisions USING (seq)';
+
+/**
+ * The parts of a query: one per revision source (see inSeqOrder) and per stored path under the path filter.
+ * Without either filter, the one plain table.
+ */
+function arms(revision: string | undefined, paths: string[] | undefined): Arm[] {
+  const sources: Arm[] =
+    revision === undefined
+      ? [{ from: decisions, first: [] }]
+      : [
+          { from: decisions, first: [oneValue('revision', revision)] },
+          { from: multiRevision, first: [oneValue('verdict_decision_revisions.revision', revision)] },
+        ];
+  return paths === undefined ? sources : sources.flatMap((arm) => paths.map((path) => ({ from: arm.from, first: [...arm.first, path] })));
+}
+
 /**
  * The SELECT of `columns` from the decisions meeting every condition, in seq order, `take` of them after `skip`.
- * With a revision, the decisions of that revision are those whose one revision it is (the revision column) and
- * those made under it among others (verdict_decision_revisions); the two never overlap. Each is its own ordered,
- * limited SELECT over its (revision, seq) index, merged: PostgreSQL reads both indexes in order and stops at the
- * page's end. (An OR of the two, or one UNION ALL with the conditions outside it, has every match sorted first.)
+ * A decision is in exactly one arm: with a revision, those whose one revision it is (the revision column) and
+ * those made under it among others (verdict_decision_revisions); with a path prefix, one arm per stored path
+ * under it. Each arm is its own ordered, limited SELECT over an index ending in seq ((revision, seq),
+ * (path, seq), (outcome, path, seq)), merged: PostgreSQL reads the indexes in order and stops at the page's end.
+ * (An OR of them, or one UNION ALL with the conditions outside it, has every match sorted first; a path range
+ * walks seq and filters, which reads every row of other paths on the way: 100 ms over a stretch of 100,000.)
  */
 function inSeqOrder(
   columns: string,
   conditions: string[],
   direction: 'ASC' | 'DESC',
-  revision: string | undefined,
+  parts: Arm[],
   rows: { skip?: number; take: number },
   param: (value: unknown) => string,
 ): string {
   const where = (first: string[]) => (first.length + conditions.length ? ' WHERE ' + [...first, ...conditions].join(' AND ') : '');
   const page = ` ORDER BY seq ${direction}${rows.skip !== undefined ? ` OFFSET ${param(rows.skip)}` : ''} LIMIT ${param(rows.take)}`;
-  if (revision === undefined) return `SELECT ${columns} FROM verdict_decisions${where([])}${page}`;
+  if (parts.length === 1) return `SELECT ${columns} FROM ${parts[0].from}${where(parts[0].first)}${page}`;
   const reach = param((rows.skip ?? 0) + rows.take);
-  const arm = (from: string, first: string) => `(SELECT ${columns} FROM ${from}${where([first])} ORDER BY seq ${direction} LIMIT ${reach})`;
-  return `SELECT * FROM (${arm('verdict_decisions', oneRevision('revision', revision))}
-    UNION ALL ${arm('verdict_decision_revisions JOIN verdict_decisions USING (seq)', oneRevision('verdict_decision_revisions.revision', revision))}) AS one_revision${page}`;
+  const arm = ({ from, first }: Arm) => `(SELECT ${columns} FROM ${from}${where(first)} ORDER BY seq ${direction} LIMIT ${reach})`;
+  return `SELECT * FROM (${parts.map(arm).join(' UNION ALL ')}) AS arms${page}`;
 }
 
 /**
- * column = revision, spelled so that the (revision, seq) index is chosen. PostgreSQL assumes a revision's
- * decisions are spread evenly over seq, so for a revision holding a tenth of the rows it would rather walk seq
- * backwards and filter, expecting a page within a thousand rows; but a revision's decisions are one stretch of
- * time, and for an older one that walk reads millions of rows (5 s at 10 M). The bounds repeating the equality
- * are index conditions on the revision index and cost nothing there; they only shrink the estimate of matches,
- * which prices the filtering walk out.
+ * The path filter: path = $n for each stored path under the prefix (by whole segments); the range when there
+ * are more than maxPathArms.
  */
-function oneRevision(column: string, revision: string): string {
-  return `${column} = ${revision} AND ${column} >= ${revision} AND ${column} <= ${revision}`;
+async function pathConditions(pool: Pool, filter: string, param: (value: unknown) => string, withOutcome: boolean): Promise<string[]> {
+  const range = pathRange(filter);
+  const { rows } = await pool.query<{ path: string }>(storedPathsSql('verdict_decisions', { prefix: '$1', below: '$2', end: '$3', limit: '$4' }), [range.prefix, range.below, range.end, maxPathArms + 1]);
+  if (rows.length > maxPathArms) return [`(path = ${param(range.prefix)} OR (path >= ${param(range.below)} AND path < ${param(range.end)}))`];
+  // With an outcome, (outcome, path, seq) answers each arm, and oneValue has it chosen. A path alone is left as
+  // a plain equality: the planner's walk of seq is as before, and spelled with oneValue a scan-limited page's
+  // boundary (OFFSET 99,999) became a sort of every match of the path.
+  const equal = (path: string) => (withOutcome ? oneValue('path', param(path)) : `path = ${param(path)}`);
+  // No stored path: one arm that matches nothing keeps the query's shape.
+  return rows.length === 0 ? [equal(range.prefix)] : rows.map((row) => equal(row.path));
+}
+
+/**
+ * column = value, spelled so that an index on it (ending in seq) is chosen. PostgreSQL assumes a revision's or a
+ * path's decisions are spread evenly over seq, so for one holding a tenth of the rows it would rather walk seq
+ * and filter, expecting a page within a thousand rows; but a revision's decisions are one stretch of time, and a
+ * path may be absent from a long stretch (another replica's burst), and there that walk reads millions of rows
+ * (5 s at 10 M). The bounds repeating the equality are index conditions and cost nothing there; they only shrink
+ * the estimate of matches, which prices the filtering walk out.
+ */
+function oneValue(column: string, value: string): string {
+  return `${column} = ${value} AND ${column} >= ${value} AND ${column} <= ${value}`;
 }
 
 /** A parameter's placeholder, the value added to `params`. */

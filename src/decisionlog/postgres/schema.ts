@@ -5,14 +5,18 @@
 // when it has one; one made under bundles of several revisions has a row per revision in verdict_decision_revisions
 // instead. Both are B-tree indexes on (revision, seq), so a revision filter walks them in seq order and stops at
 // the page's LIMIT (a GIN index on an array column could not be read in order: every match was sorted first).
+// Likewise (path, seq) and (outcome, path, seq) serve a path prefix, asked as one equality per stored path.
 // Tables made by an older version are upgraded in place.
 import type { PoolClient } from 'pg';
 import { DecisionLogError } from '../errors.js';
 import { postgresTraceIdSql } from '../trace-id.js';
 
-export const postgresSchemaVersion = 3;
+export const postgresSchemaVersion = 4;
 
 const traceIdIndex = `CREATE INDEX verdict_decisions_trace_id ON verdict_decisions (trace_id, seq) WHERE trace_id IS NOT NULL;`;
+
+// An outcome with a path (each stored path under a prefix is its own arm of the query, see query.ts) read in seq order.
+const outcomePathIndex = `CREATE INDEX verdict_decisions_outcome_path ON verdict_decisions (outcome, path, seq);`;
 
 const revisionsTable = `
 CREATE TABLE verdict_decision_revisions (
@@ -39,6 +43,7 @@ CREATE TABLE verdict_decisions (
 CREATE INDEX verdict_decisions_ts ON verdict_decisions (ts_ns);
 CREATE INDEX verdict_decisions_path ON verdict_decisions (path, seq);
 CREATE INDEX verdict_decisions_outcome ON verdict_decisions (outcome, seq);
+${outcomePathIndex}
 CREATE INDEX verdict_decisions_principal ON verdict_decisions (principal, seq) WHERE principal IS NOT NULL;
 CREATE INDEX verdict_decisions_revision ON verdict_decisions (revision, seq) WHERE revision IS NOT NULL;
 ${traceIdIndex}
@@ -64,6 +69,9 @@ const migrations: string[] = [
      SELECT DISTINCT seq, unnest(revisions) FROM verdict_decisions WHERE revisions IS NOT NULL;
    DROP INDEX verdict_decisions_revisions;
    ALTER TABLE verdict_decisions DROP COLUMN revisions;`,
+  // 3 → 4: the (outcome, path, seq) index. Built under the lock (uploads wait, then go on): 17 s for 1.5 million
+  // decisions on a loaded 2-core machine.
+  outcomePathIndex,
 ];
 
 /** A key no other application is likely to lock: collectors starting together create the tables once. */

@@ -64,7 +64,7 @@ export function execHelp(): string {
 }
 
 /** The outcome for one input: a defined result or an error, in OPA's exec shape. */
-type Entry = { decision_id: string; path: string; result: unknown } | { path: string; error: object };
+type Entry = { decision_id: string; path: string; result: unknown } | { path: string; error: object | object[] };
 
 /** An error that ends the command: logged to stderr as OPA logs "Unexpected error.", exit code 1. */
 class ExecError extends Error {}
@@ -110,13 +110,16 @@ async function execute(values: FlagValues, positionals: string[]): Promise<Entry
   for (const root of positionals) for (const path of await inputFiles(root)) inputs.push({ path, text: () => readFile(path, 'utf8') });
   const decision = (values.decision as string | undefined) ?? DEFAULT_DECISION;
   const prepared = await prepareQuery({ dataPaths: [], bundlePaths: (values.bundle as string[] | undefined) ?? [], query: decisionQuery(decision), regoVersion: values['v0-compatible'] ? 'v0' : 'v1' });
-  if (!('run' in prepared)) throw new ExecError(errorsText(prepared.errors ?? []));
+  const errors = 'run' in prepared ? [] : prepared.errors ?? [];
+  // Errors in the decision's query alone (file ''), such as a type error, OPA reports for each input; errors in
+  // the bundles end the command.
+  if (!('run' in prepared) && (errors.length === 0 || errors.some((e) => e.location?.file !== ''))) throw new ExecError(errorsText(errors));
   const entries: Entry[] = [];
   for (const { path, text } of inputs) entries.push(await evaluateOne(prepared, decision, path, text));
   return entries;
 }
 
-async function evaluateOne(prepared: PreparedQuery, decision: string, path: string, text: () => Promise<string>): Promise<Entry> {
+async function evaluateOne(prepared: PreparedQuery | EvalOutput, decision: string, path: string, text: () => Promise<string>): Promise<Entry> {
   let input: unknown;
   try {
     const source = await text();
@@ -124,9 +127,10 @@ async function evaluateOne(prepared: PreparedQuery, decision: string, path: stri
     input = source.trim() === '' ? undefined : yamlPackage().parse(source);
   } catch (err) {
     // OPA prints an unreadable input's error as {}; the reason goes to stderr so it is not lost.
-    process.stderr.write(`${path}: ${(err as Error).message}\n`);
+    process.stderr.write(`${path}: ${(err as Error).message.split('\n')[0]}\n`);
     return { path, error: {} };
   }
+  if (!('run' in prepared)) return { path, error: prepared.errors! };
   const out: EvalOutput = await prepared.run({ input });
   if (out.errors) {
     const { code, message, location } = out.errors[0]!;
@@ -149,9 +153,15 @@ async function inputFiles(root: string): Promise<string[]> {
   return found;
 }
 
-/** `p/allow` → `data["p"]["allow"]`: each segment quoted, so any name (a keyword, `x-y`) is one key. */
+/**
+ * `p/allow` → `data["p"]["allow"]`: each segment quoted, so any name (a keyword, `x-y`) is one key. As in OPA, one
+ * leading slash is dropped and other empty segments are keys too (`p/allow/` asks for `data.p.allow[""]`).
+ */
 function decisionQuery(decision: string): string {
-  return `data${decision.split('/').filter((s) => s !== '').map((s) => `[${JSON.stringify(s)}]`).join('')}`;
+  const path = decision.replace(/^\//, '');
+  // The generated query module lives under data itself, so a query for the whole of data would depend on itself.
+  if (path === '') throw new ExecError(`exec error: --decision ${decision}: evaluating the whole of data is not supported by Verdict; name a rule or package`);
+  return `data${path === '' ? '' : path.split('/').map((s) => `[${JSON.stringify(s)}]`).join('')}`;
 }
 
 /** OPA's message when a --fail* flag finds failures or errors, else undefined. */

@@ -110,10 +110,9 @@ async function execute(values: FlagValues, positionals: string[]): Promise<Entry
   for (const root of positionals) for (const path of await inputFiles(root)) inputs.push({ path, text: () => readFile(path, 'utf8') });
   const decision = (values.decision as string | undefined) ?? DEFAULT_DECISION;
   const prepared = await prepareQuery({ dataPaths: [], bundlePaths: (values.bundle as string[] | undefined) ?? [], query: decisionQuery(decision), regoVersion: values['v0-compatible'] ? 'v0' : 'v1' });
-  const errors = 'run' in prepared ? [] : prepared.errors ?? [];
   // Errors in the decision's query alone (file ''), such as a type error, OPA reports for each input; errors in
   // the bundles end the command.
-  if (!('run' in prepared) && (errors.length === 0 || errors.some((e) => e.location?.file !== ''))) throw new ExecError(errorsText(errors));
+  if (!('run' in prepared) && (!prepared.errors?.length || prepared.errors.some((e) => e.location?.file !== ''))) throw new ExecError(errorsText(prepared.errors ?? []));
   const entries: Entry[] = [];
   for (const { path, text } of inputs) entries.push(await evaluateOne(prepared, decision, path, text));
   return entries;

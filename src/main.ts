@@ -19,6 +19,7 @@ const commands: Record<string, () => Promise<Command>> = {
   inspect: async () => (await import('./cli/inspect.js')).inspectCommand,
   capabilities: async () => (await import('./cli/capabilities.js')).capabilitiesCommand,
   bench: async () => (await import('./cli/bench.js')).benchCommand,
+  exec: async () => (await import('./cli/exec.js')).execCommand,
 };
 
 const [command, ...rest] = process.argv.slice(2);

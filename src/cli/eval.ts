@@ -62,8 +62,11 @@ export async function evaluateQuery(options: EvalOptions): Promise<EvalOutput> {
 
 /** A query compiled with its policies into a loaded wasm module, with its data and input, ready to evaluate. */
 export interface PreparedQuery {
-  /** Evaluates once (synchronously unless http.send has to fetch); evaluation errors come back as `errors`. */
-  run(): EvalOutput | Promise<EvalOutput>;
+  /**
+   * Evaluates once (synchronously unless http.send has to fetch); evaluation errors come back as `errors`. `with`
+   * replaces the prepared input (`verdict exec` evaluates one compiled query against many inputs).
+   */
+  run(with_?: { input: unknown }): EvalOutput | Promise<EvalOutput>;
 }
 
 /**
@@ -127,10 +130,11 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
     return { errors: [{ message, code, ...(location ? { location } : {}) }] };
   };
   return {
-    run: () => {
+    run: (with_) => {
+      const runInput = with_ ? with_.input : input;
       // http.send calls are fetched between passes (src/engine/http-send-loop.ts); our modules survive the aborts.
       try {
-        const evaluating = evaluateWithHttpSend(client, () => policy.evaluate(input, compiled.entrypoint) as Array<{ result?: QueryRow[] }>);
+        const evaluating = evaluateWithHttpSend(client, () => policy.evaluate(runInput, compiled.entrypoint) as Array<{ result?: QueryRow[] }>);
         if (evaluating instanceof Promise) return evaluating.then(([first]) => answer(first), failed);
         return answer(evaluating[0]);
       } catch (err) {

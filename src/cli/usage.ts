@@ -3,6 +3,7 @@ export const usage = `usage: verdict <command> [flags]   (verdict <command> --he
 
   run        start the server (opa run's flags)
   eval       evaluate a query (opa eval's flags and formats)
+  exec       evaluate a decision against input files (opa exec's output)
   test       run Rego tests (opa test's flags and reports)
   check      check that policies parse and compile (opa check's output)
   fmt        format Rego files as opa fmt does (-l, -d, -w, --fail)

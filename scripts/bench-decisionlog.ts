@@ -174,7 +174,8 @@ async function measureTwoProcesses(): Promise<void> {
       let out = '';
       proc.stdout.on('data', (chunk: Buffer) => (out += chunk));
       proc.on('error', reject);
-      proc.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Measured) : reject(new Error(`bench child exited with ${code}`))));
+      // 'close', not 'exit': the child's stdout may still hold unread output when it exits.
+      proc.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Measured) : reject(new Error(`bench child exited with ${code}`))));
     });
   const results = await Promise.all([child(), child()]);
   rmSync(dir, { recursive: true, force: true });
@@ -188,8 +189,10 @@ async function measureTwoProcesses(): Promise<void> {
 
 const childFile = process.env.BENCH_CHILD_FILE;
 if (childFile) {
-  process.stdout.write(JSON.stringify(await run(childFile, 'sync', concurrency / 2)));
-  process.exit(0);
+  // Exit once the pipe has taken all of it: writes to a pipe are asynchronous, and exiting at once cuts them short.
+  const measured = JSON.stringify(await run(childFile, 'sync', concurrency / 2));
+  process.stdout.write(measured, () => process.exit(0));
+  await new Promise(() => {});
 }
 console.log(`decision-log store sustained insert rate (${seconds} s per mode, node ${process.version})`);
 await measure('default');

@@ -160,7 +160,7 @@ function decisionQuery(decision: string): string {
   const path = decision.replace(/^\//, '');
   // The generated query module lives under data itself, so a query for the whole of data would depend on itself.
   if (path === '') throw new ExecError(`exec error: --decision ${decision}: evaluating the whole of data is not supported by Verdict; name a rule or package`);
-  return `data${path === '' ? '' : path.split('/').map((s) => `[${JSON.stringify(s)}]`).join('')}`;
+  return `data${path.split('/').map((s) => `[${JSON.stringify(s)}]`).join('')}`;
 }
 
 /** OPA's message when a --fail* flag finds failures or errors, else undefined. */

@@ -45,7 +45,7 @@ export function simplifyQuery(saved: Expr[], bindings: ReadonlyMap<string, Term>
     exprs = exprs.map((e) => (ownBinding(e) || isDefinedness(e) ? e : replaceTerm(e, ref, v(name))));
   }
   for (const [name, value] of kept) {
-    let bound = values.get(name) ?? value;
+    let bound = values.get(name) ?? (value.type === 'ref' ? value : withKnownValues(value, exprs));
     if (!values.has(name)) for (const { name: other, ref } of byLength) if (other !== name) bound = replaceIn(bound, ref, v(other));
     out.push(call('eq', [v(name), bound]));
   }
@@ -148,6 +148,19 @@ function removeTautologies(exprs: Expr[]): Expr[] {
     out.push(next);
   }
   return out;
+}
+
+/**
+ * `t` (a query variable's value) with each reference inside it that the query equates with a known value
+ * replaced by that value: `x = {"foo": input.x}` beside `input.x = 1` is `x = {"foo": 1}`, as OPA writes it.
+ */
+function withKnownValues(t: Term, exprs: Expr[]): Term {
+  switch (t.type) {
+    case 'ref': return knownValueOf(exprs, t) ?? t;
+    case 'array': case 'set': return { ...t, value: t.value.map((x) => withKnownValues(x, exprs)) };
+    case 'object': return { ...t, value: t.value.map(([a, b]): [Term, Term] => [withKnownValues(a, exprs), withKnownValues(b, exprs)]) };
+    default: return t;
+  }
 }
 
 /** A ground term the query equates `ref` with (`input.x = "foo"`), if there is one. */

@@ -722,6 +722,7 @@ export class PartialEvaluator {
           }
         }
       }
+      if (head.value === 'input' && this.iterateUnknownKeys(ref, st, k, other)) return;
       if (this.isUnknown(ref, st.env)) return this.residual(ref, st, k);
       const root = this.timed('resolve', () => {
         const doc = head.value === 'input' ? this.input : this.data;
@@ -733,6 +734,38 @@ export class PartialEvaluator {
     const bound = st.env.get(head.value);
     if (!bound) throw unsupported(`reference ${refText(ref)} has an unbound head`, ref.loc);
     this.walkValue(bound, ref.value.slice(1), st, k, ref.loc);
+  }
+
+  /**
+   * A variable segment at a level where the unknowns lie below particular keys (`input[k]` with `input.x`
+   * unknown): each of those keys is tried, as a residual reference (`input.x`), then each other key of the
+   * known document there, as OPA enumerates them (in input; a reference into data it keeps whole). False when
+   * the level is not one to enumerate.
+   */
+  private iterateUnknownKeys(ref: Extract<Term, { type: 'ref' }>, st: State, k: KT, other?: Term): boolean {
+    const prefix: string[] = [];
+    for (let at = 1; at < ref.value.length; at++) {
+      const seg = plug(ref.value[at]!, st.env);
+      if (seg.type === 'string') {
+        prefix.push(seg.value);
+        continue;
+      }
+      if (seg.type !== 'var' || !this.isUnbound(seg.value, st.env)) return false;
+      const matching = this.unknowns.filter((u) => u[0] === 'input' && prefix.every((p, j) => u[j + 1] === p));
+      if (matching.length === 0 || matching.some((u) => u.length <= at)) return false;
+      const unknownKeys = [...new Set(matching.map((u) => u[at]!))];
+      const known = prefix.reduce<unknown>((doc, p) => (doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>)[p] : undefined), this.input);
+      const knownKeys = known !== null && typeof known === 'object' && !Array.isArray(known) ? Object.keys(known).filter((key) => !unknownKeys.includes(key)).sort() : [];
+      for (const key of [...unknownKeys, ...knownKeys]) {
+        this.unify(seg, str(key, seg.loc), st, (s) => {
+          const value = [...ref.value];
+          value[at] = str(key, seg.loc);
+          this.evalRef({ ...ref, value }, s, k, other);
+        });
+      }
+      return true;
+    }
+    return false;
   }
 
   /**

@@ -82,6 +82,7 @@ interface State {
   saved: readonly Expr[];
 }
 type K = (st: State) => void;
+type Comprehension = Extract<Term, { type: 'arraycomprehension' | 'setcomprehension' | 'objectcomprehension' }>;
 type KT = (t: Term, st: State) => void;
 
 interface RuleSet {
@@ -129,6 +130,11 @@ export class PartialEvaluator {
   /** Variables standing for values only known when the residual query runs. */
   private readonly residualVars = new Set<string>();
   private queryVars: ReadonlySet<string> = new Set();
+  /**
+   * Comprehensions kept whole that read an unknown themselves (not only through rules): a variable equated
+   * with one stays a variable, the equation kept, as OPA keeps it.
+   */
+  private readonly unknownClosures = new WeakSet<Term>();
   /** Reference segments already evaluated (residual ones stay non-ground). */
   private readonly evaluated = new WeakSet<Term>();
   /** Tracing: the query (rule body, negation, comprehension) being evaluated, and each query's parent. */
@@ -138,6 +144,11 @@ export class PartialEvaluator {
   /** Queries that stopped after their first solution (complete rules with a constant value: OPA's early exit). */
   private readonly halted = new Set<number>();
   private currentExpr: Expr | undefined;
+  /**
+   * The rule or function body being evaluated (a number of its own for each evaluation), 0 in the query's own
+   * body: kept closures name their variables after it, as OPA namespaces them per body.
+   */
+  private frame = 0;
 
   constructor(modules: Module[], private readonly options: PartialOptions) {
     this.input = options.input;
@@ -334,8 +345,8 @@ export class PartialEvaluator {
     if (terms.type === 'logicaland' ? holds(terms.lhs) && holds(terms.rhs) : holds(terms.lhs) || holds(terms.rhs)) k(st);
   }
 
-  /** Whether anything in `node` reads an unknown, directly or through the rules it refers to. */
-  private readsUnknowns(node: unknown, env: Env): boolean {
+  /** Whether anything in `node` reads an unknown, directly or (`throughRules`) through the rules it refers to. */
+  private readsUnknowns(node: unknown, env: Env, throughRules = true): boolean {
     let found = false;
     const visit = (t: unknown): void => {
       if (found || t === null || typeof t !== 'object') return;
@@ -344,7 +355,7 @@ export class PartialEvaluator {
       if (n.type === 'ref') {
         const ref = n as Extract<Term, { type: 'ref' }>;
         if (this.isUnknown(ref, env)) found = true;
-        const target = staticDataPath(ref);
+        const target = throughRules ? staticDataPath(ref) : undefined;
         if (target) for (const other of this.rulesReachedBy(target)) if (this.dependsOnUnknowns(other)) found = true;
       }
       for (const [name, child] of Object.entries(t)) if (name !== 'loc') visit(child);
@@ -485,21 +496,53 @@ export class PartialEvaluator {
     });
   }
 
-  /** A closure kept whole: bound variables filled in, its own variables renamed afresh (residual). */
+  /**
+   * A closure kept whole: bound variables filled in, its own variables named after the body it is in (kept in
+   * the query's own body), as OPA namespaces them.
+   */
   private residualClosure<T>(closure: T, env: Env): T {
     let inner = env;
     for (const name of closureVars(closure)) {
-      if (!this.isUnbound(name, inner)) continue;
-      const fresh = `${name}${this.fresh++}`;
-      this.residualVars.add(fresh);
-      inner = bind(inner, name, v(fresh));
+      if (this.isUnbound(name, inner)) inner = bind(inner, name, v(this.frame === 0 ? name : this.closureVar(name)));
     }
     return plugDeep(closure, inner);
   }
 
-  /** Whether a closure's body reads an unknown, or a variable bound outside it holds a residual value. */
-  private closureDependsOnUnknowns(closure: unknown, env: Env): boolean {
-    if (this.readsUnknowns(closure, env)) return true;
+  /** A closure's variable in a rule's body, named after the body (residual). */
+  private closureVar(name: string): string {
+    const named = `${name}${this.frame}`;
+    this.residualVars.add(named);
+    return named;
+  }
+
+  /**
+   * A comprehension kept whole, as OPA keeps it: a variable it shares with the enclosing body that is bound
+   * there to a known value keeps a name (the query's own, or a fresh one in a rule) and its binding is
+   * appended to the comprehension's body (`[x | x = input.foo[i]; i = 1]`); a variable bound to a residual
+   * value is filled in.
+   */
+  private residualComprehension(t: Comprehension, env: Env): Term {
+    const used = new Set(closureVars(t));
+    let inner = env;
+    const extras: Expr[] = [];
+    for (const [name, bound] of env) {
+      if (!used.has(name)) continue;
+      const value = plug(bound, env);
+      if (!isGround(value)) continue;
+      const kept = this.frame === 0 ? name : this.closureVar(name);
+      inner = bind(inner, name, v(kept));
+      extras.push(this.call('eq', [v(kept), value]));
+    }
+    const body = reindex([...t.value.body, ...extras]);
+    return this.residualClosure({ ...t, value: { ...t.value, body } } as Comprehension, inner);
+  }
+
+  /**
+   * Whether a closure's body reads an unknown (directly, or with `throughRules` through the rules it refers
+   * to), or a variable bound outside it holds a residual value.
+   */
+  private closureDependsOnUnknowns(closure: unknown, env: Env, throughRules = true): boolean {
+    if (this.readsUnknowns(closure, env, throughRules)) return true;
     return closureVars(closure).some((name) => {
       const bound = env.get(name);
       return bound !== undefined && !isGround(plug(bound, env));
@@ -564,8 +607,12 @@ export class PartialEvaluator {
     this.evalTerm(items[i]!, st, (t, s) => this.evalList(items, s, k, i + 1, [...acc, t]));
   }
 
-  private evalComprehension(t: Extract<Term, { type: 'arraycomprehension' | 'setcomprehension' | 'objectcomprehension' }>, st: State, k: KT): void {
-    if (!this.options.tracer && this.closureDependsOnUnknowns(t, st.env)) return k(this.residualClosure(t, st.env), st);
+  private evalComprehension(t: Comprehension, st: State, k: KT): void {
+    if (!this.options.tracer && this.closureDependsOnUnknowns(t, st.env)) {
+      const closure = this.residualComprehension(t, st.env);
+      if (this.closureDependsOnUnknowns(t, st.env, false)) this.unknownClosures.add(closure);
+      return k(closure, st);
+    }
     const rows: Term[][] = [];
     this.childQuery({ kind: 'body', body: t.value.body }, st.env, t.loc, (exit) => this.evalBody(t.value.body, 0, { env: st.env, saved: [] }, (inner) => exit(inner.env, () => {
       if (inner.saved.length > 0) throw unsupported('a comprehension depending on unknowns is not supported by partial evaluation', t.loc);
@@ -670,10 +717,10 @@ export class PartialEvaluator {
       const params = branch.head.args ?? rule.head.args ?? [];
       const bindParams = (i: number, s: State): void => {
         if (i >= params.length) {
-          return this.childQuery({ kind: 'rule', rule: branch, path: [] }, s.env, branch.loc, (exit) => this.evalBody(branch.body, 0, s, (end) => this.evalTerm(branch.head.value ?? TRUE, end, (value, e2) => exit(e2.env, () => {
+          return this.childQuery({ kind: 'rule', rule: branch, path: [] }, s.env, branch.loc, (exit) => this.inRule(k, (out) => this.evalBody(branch.body, 0, s, (end) => this.evalTerm(branch.head.value ?? TRUE, end, (value, e2) => exit(e2.env, () => {
             done = true;
-            k(plug(value, e2.env), e2.saved);
-          }))));
+            out(plug(value, e2.env), e2.saved);
+          })))));
         }
         this.unify(params[i]!, args[i]!, s, (n) => bindParams(i + 1, n));
       };
@@ -917,10 +964,31 @@ export class PartialEvaluator {
   private evalRuleBody(rule: Rule, start: State, k: (value: Term, end: State, key?: Term) => void): void {
     const head = rule.head;
     const valueTerm = head.key && !head.value ? head.key : head.value ?? TRUE;
-    this.evalBody(rule.body, 0, start, (end) => this.evalTerm(valueTerm, end, (value, e2) => {
-      if (!(head.key && head.value)) return k(this.timed('plug', () => plug(value, e2.env)), e2);
-      this.evalTerm(head.key, e2, (key, e3) => k(this.timed('plug', () => plug(value, e3.env)), e3, this.timed('plug', () => plug(key, e3.env))));
-    }));
+    this.inRule(k, (out) => this.evalBody(rule.body, 0, start, (end) => this.evalTerm(valueTerm, end, (value, e2) => {
+      if (!(head.key && head.value)) return out(this.timed('plug', () => plug(value, e2.env)), e2);
+      this.evalTerm(head.key, e2, (key, e3) => out(this.timed('plug', () => plug(value, e3.env)), e3, this.timed('plug', () => plug(key, e3.env))));
+    })));
+  }
+
+  /** Runs a rule's or function's body in a frame of its own; `out`, its continuation, runs back in the caller's. */
+  private inRule<A extends unknown[]>(k: (...args: A) => void, run: (out: (...args: A) => void) => void): void {
+    const outer = this.frame;
+    let inner = this.fresh++;
+    if (inner === 0) inner = this.fresh++;
+    const out = (...args: A): void => {
+      this.frame = outer;
+      try {
+        k(...args);
+      } finally {
+        this.frame = inner;
+      }
+    };
+    this.frame = inner;
+    try {
+      run(out);
+    } finally {
+      this.frame = outer;
+    }
   }
 
   /**
@@ -1193,8 +1261,8 @@ export class PartialEvaluator {
   private unify(a: Term, b: Term, st: State, k: K): void {
     const pa = plug(a, st.env);
     const pb = plug(b, st.env);
-    if (pa.type === 'var' && this.isUnbound(pa.value, st.env)) return k(this.bindVar(pa.value, pb, st));
-    if (pb.type === 'var' && this.isUnbound(pb.value, st.env)) return k(this.bindVar(pb.value, pa, st));
+    if (pa.type === 'var' && this.isUnbound(pa.value, st.env)) return k(this.unknownClosures.has(pb) ? this.saveComprehension(pa, pb, pa, st) : this.bindVar(pa.value, pb, st));
+    if (pb.type === 'var' && this.isUnbound(pb.value, st.env)) return k(this.unknownClosures.has(pa) ? this.saveComprehension(pa, pb, pb, st) : this.bindVar(pb.value, pa, st));
     if (isGround(pa) && isGround(pb)) {
       if (groundEqual(pa, pb)) k(st);
       return;
@@ -1232,6 +1300,11 @@ export class PartialEvaluator {
     const def = `${DEFINED_PREFIX}${this.fresh++}__`;
     this.residualVars.add(def);
     return { env, saved: [...st.saved, this.call('eq', [v(def), value])] };
+  }
+
+  /** `a = b`, one side a variable `x`, the other a comprehension: `x` stays a variable, the equation is kept. */
+  private saveComprehension(a: Term, b: Term, x: Term, st: State): State {
+    return this.save(this.makeResidual(x, st), this.call('eq', [a, b]));
   }
 
   private save(st: State, e: Expr): State {

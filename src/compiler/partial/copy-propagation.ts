@@ -5,6 +5,7 @@
 import type { Expr, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { exprOperator } from '../walk.js';
+import { plugDeep } from './closures.js';
 import { hasRefs, isGround, NO_LOC } from './values.js';
 
 /**
@@ -49,7 +50,7 @@ export function simplifyQuery(saved: Expr[], bindings: ReadonlyMap<string, Term>
     if (!values.has(name)) for (const { name: other, ref } of byLength) if (other !== name) bound = replaceIn(bound, ref, v(other));
     out.push(call('eq', [v(name), bound]));
   }
-  return removeTautologies(dropImpliedDefinedness([...exprs, ...out]));
+  return removeTautologies(dropImpliedDefinedness([...constantsInClosures(exprs, kept), ...out]));
 }
 
 /**
@@ -148,6 +149,25 @@ function removeTautologies(exprs: Expr[]): Expr[] {
     out.push(next);
   }
   return out;
+}
+
+/**
+ * A comprehension kept whole names the query variables it uses (`[x | x = input.foo[i]; i = 1]`); those bound
+ * to known values take them there, as OPA's copy propagation leaves it (`[x | x = input.foo[1]; 1 = 1]`),
+ * except a variable some reference starts with (`x[0]` stays, as `[0][0]` is no reference).
+ */
+function constantsInClosures(exprs: Expr[], bindings: [string, Term][]): Expr[] {
+  const heads = new Set<string>();
+  const visit = (x: unknown): void => {
+    if (x === null || typeof x !== 'object') return;
+    if (Array.isArray(x)) return x.forEach(visit);
+    const t = x as Term;
+    if (t.type === 'ref' && t.value[0]?.type === 'var') heads.add(t.value[0].value);
+    for (const [key, child] of Object.entries(x)) if (key !== 'loc') visit(child);
+  };
+  visit(exprs);
+  const constants = new Map(bindings.filter(([name, value]) => isGround(value) && !heads.has(name)));
+  return constants.size === 0 ? exprs : exprs.map((e) => plugDeep(e, constants));
 }
 
 /**

@@ -317,6 +317,7 @@ export class PartialEvaluator {
           if (!(t.type === 'boolean' && t.value === false)) k(next);
           return;
         }
+        if (isComprehension(t) || isComposite(t)) return k(this.saveTermExpr(t, next, e.loc));
         k(this.save(next, { index: 0, terms: t.type === 'call' ? t.value : t, loc: e.loc }));
       });
     }
@@ -1302,6 +1303,19 @@ export class PartialEvaluator {
     return { env, saved: [...st.saved, this.call('eq', [v(def), value])] };
   }
 
+  /**
+   * An expression that is a residual collection or comprehension (always true: neither is ever false or
+   * undefined), kept as OPA keeps it, equated with a variable: `__term0__ = [x, y]`, and for a comprehension
+   * `{true | input.foo} = __term0__; __term0__`.
+   */
+  private saveTermExpr(t: Term, st: State, loc: Location): State {
+    const name = `__term${this.fresh++}__`;
+    this.residualVars.add(name);
+    const x = v(name, loc);
+    if (!isComprehension(t)) return this.save(st, this.call('eq', [x, t]));
+    return this.save(this.save(st, this.call('eq', [t, x])), { index: 0, terms: x, loc });
+  }
+
   /** `a = b`, one side a variable `x`, the other a comprehension: `x` stays a variable, the equation is kept. */
   private saveComprehension(a: Term, b: Term, x: Term, st: State): State {
     return this.save(this.makeResidual(x, st), this.call('eq', [a, b]));
@@ -1363,6 +1377,10 @@ function walkVars(t: Term, f: (name: string) => void): void {
   }
   if (t.type === 'array' || t.type === 'set' || t.type === 'call') t.value.forEach((x) => walkVars(x, f));
   if (t.type === 'object') t.value.forEach(([a, b]) => (walkVars(a, f), walkVars(b, f)));
+}
+
+function isComprehension(t: Term): t is Comprehension {
+  return t.type === 'arraycomprehension' || t.type === 'setcomprehension' || t.type === 'objectcomprehension';
 }
 
 function isComposite(t: Term): boolean {

@@ -652,7 +652,7 @@ export class PartialEvaluator {
     const output = hasOutput ? argTerms[arity] : undefined;
     this.evalList(inputs, st, (args, s) => {
       if (mock && 'value' in mock) return k(mock.value, output, s);
-      if (fn) return this.callFunction(fn, args, s, loc, (result, s2) => k(result, output, s2));
+      if (fn) return this.callFunction(fn, args, s, loc, output !== undefined, (result, s2) => k(result, output, s2));
       if (args.every(isGround) && !NONDETERMINISTIC.has(name)) {
         const outcome = this.timed('builtin_call', () => callBuiltin(name, args.map(toValue)));
         if ('unsupported' in outcome) throw unsupported(`builtin ${name} is not supported by partial evaluation`, loc);
@@ -675,7 +675,8 @@ export class PartialEvaluator {
     return !['equal', 'neq', 'lt', 'lte', 'gt', 'gte', 'internal.member_2', 'internal.member_3', 'startswith', 'endswith', 'contains', 'regex.match', 'glob.match', 'net.cidr_contains'].includes(name);
   }
 
-  private callFunction(fn: RuleSet, args: Term[], st: State, loc: Location, k: KT): void {
+  /** `captured`: the call has an output argument (its value is used, not only tested). */
+  private callFunction(fn: RuleSet, args: Term[], st: State, loc: Location, captured: boolean, k: KT): void {
     const known = args.every(isGround) && !this.dependsOnUnknowns(fn.path);
     if (known) {
       let result: Term | undefined;
@@ -690,8 +691,11 @@ export class PartialEvaluator {
       if (result) k(result, st);
       return;
     }
-    // A default applies only where no other rule does: the function is kept as a support function, as OPA keeps it.
-    if (fn.default) return this.supportCall(fn, args, st, loc, k);
+    // A default applies only where no other rule does: the function is kept as a support function, as OPA keeps
+    // it, unless the call only tests the value and the default is false (it could never pass the test). A
+    // function named in disableInlining is kept so too.
+    const testedFalse = !captured && fn.default?.head.value?.type === 'boolean' && fn.default.head.value.value === false;
+    if ((fn.default && !testedFalse) || this.inliningDisabled(fn.path)) return this.supportCall(fn, args, st, loc, k);
     for (const rule of fn.rules) {
       if (rule.else) throw unsupported(`function ${fn.path.join('.')} with else branches depending on unknowns is not supported by partial evaluation`, loc);
       this.evalFunctionRule(rule, args, st, (value, saved) => k(value, { env: st.env, saved }));
@@ -850,6 +854,11 @@ export class PartialEvaluator {
     const seg = plug(rest[0]!, st.env);
     if (base.type === 'ref') return this.residual({ ...base, value: [...base.value, ...rest] }, st, k);
     if (base.type === 'var') return this.residual({ type: 'ref', value: [base, ...rest], loc }, st, k);
+    if (isComprehension(base)) {
+      // A kept comprehension indexed: held in a variable, as OPA holds it (`x[input.y]; x = {a | ...}`).
+      const x = this.freshTermVar(loc);
+      return this.residual({ type: 'ref', value: [x, ...rest], loc }, this.save(st, this.call('eq', [x, base])), k);
+    }
     if (!isGround(base) && !isGround(seg)) throw unsupported('iterating over a partly unknown value is not supported by partial evaluation', loc);
     const entries = groundEntries(base);
     if (isGround(seg)) {
@@ -881,8 +890,7 @@ export class PartialEvaluator {
       if (value) this.walkValue(value, rest, st, k, ref.loc);
       return;
     }
-    const path = ['data', ...rules.path];
-    const disabled = this.options.disableInlining.some((d) => d.length <= path.length && d.every((s, i) => s === path[i]));
+    const disabled = this.inliningDisabled(rules.path);
     if (rules.kind === 'complete') {
       const otherValue = other && plug(other, st.env);
       const defaultMatters = rules.default && (!otherValue || !isGround(otherValue) || groundEqual(otherValue, rules.default.head.value!));
@@ -1170,6 +1178,12 @@ export class PartialEvaluator {
     if (d) made.push({ path: rules.path, kind: what === 'function' ? 'function' : 'complete', default: true, args: d.head.args, value: d.head.value!, body: always() });
   }
 
+  /** Whether the rule at `path` (under data) is named, or lies under a path named, in disableInlining. */
+  private inliningDisabled(path: string[]): boolean {
+    const full = ['data', ...path];
+    return this.options.disableInlining.some((d) => d.length <= full.length && d.every((s, i) => s === full[i]));
+  }
+
   /** Whether a rule (or anything it reaches) reads an unknown, uses `with`, or is named in disableInlining. */
   private dependsOnUnknowns(path: string[]): boolean {
     const key = path.join('.');
@@ -1177,8 +1191,7 @@ export class PartialEvaluator {
     if (memo !== undefined) return memo;
     this.dependsMemo.set(key, false);
     const set = this.rules.get(key);
-    const full = ['data', ...path];
-    let found = this.options.disableInlining.some((d) => d.length <= full.length && d.every((s, i) => s === full[i]));
+    let found = this.inliningDisabled(path);
     const visit = (t: unknown): void => {
       if (found || t === null || typeof t !== 'object') return;
       if (Array.isArray(t)) return t.forEach(visit);
@@ -1214,6 +1227,7 @@ export class PartialEvaluator {
   private isUnknown(ref: Extract<Term, { type: 'ref' }>, env: Env): boolean {
     const head = ref.value[0]!;
     if (head.type !== 'var') return false;
+    if (head.value === 'data' && this.disabledBase(ref)) return true;
     return this.unknowns.some((u) => {
       if (u[0] !== head.value) return false;
       for (let i = 1; i < Math.min(u.length, ref.value.length); i++) {
@@ -1223,6 +1237,15 @@ export class PartialEvaluator {
       }
       return true;
     });
+  }
+
+  /**
+   * Whether a reference into data overlaps a path named in disableInlining (its constant part above or below
+   * it): such base documents are left unevaluated, as OPA leaves them.
+   */
+  private disabledBase(ref: Extract<Term, { type: 'ref' }>): boolean {
+    const prefix = ['data', ...(staticDataPath(ref) ?? [])];
+    return this.options.disableInlining.some((d) => d.every((s, i) => i >= prefix.length || s === prefix[i]));
   }
 
   /** A residual term, its bound variables filled in and its unbound ones made residual. */
@@ -1309,11 +1332,16 @@ export class PartialEvaluator {
    * `{true | input.foo} = __term0__; __term0__`.
    */
   private saveTermExpr(t: Term, st: State, loc: Location): State {
-    const name = `__term${this.fresh++}__`;
-    this.residualVars.add(name);
-    const x = v(name, loc);
+    const x = this.freshTermVar(loc);
     if (!isComprehension(t)) return this.save(st, this.call('eq', [x, t]));
     return this.save(this.save(st, this.call('eq', [t, x])), { index: 0, terms: x, loc });
+  }
+
+  /** A variable holding a residual value the query keeps (not a call's output, which copy propagation folds). */
+  private freshTermVar(loc: Location): Term {
+    const name = `__term${this.fresh++}__`;
+    this.residualVars.add(name);
+    return v(name, loc);
   }
 
   /** `a = b`, one side a variable `x`, the other a comprehension: `x` stays a variable, the equation is kept. */

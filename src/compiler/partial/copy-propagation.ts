@@ -15,7 +15,7 @@ import { hasRefs, isGround, NO_LOC } from './values.js';
  * reference with a known value, the variable takes the value instead.
  */
 export function simplifyQuery(saved: Expr[], bindings: ReadonlyMap<string, Term>, isQueryVar: (name: string) => boolean): Expr[] {
-  let exprs = saved;
+  let exprs = propagateConstants(saved, isQueryVar);
   const out: Expr[] = [];
   const kept: [string, Term][] = [];
   const renamed = new Map<string, Term>();
@@ -152,11 +152,36 @@ function removeTautologies(exprs: Expr[]): Expr[] {
 }
 
 /**
- * A comprehension kept whole names the query variables it uses (`[x | x = input.foo[i]; i = 1]`); those bound
- * to known values take them there, as OPA's copy propagation leaves it (`[x | x = input.foo[1]; 1 = 1]`),
- * except a variable some reference starts with (`x[0]` stays, as `[0][0]` is no reference).
+ * A variable the query does not name, equated with a known value (`x5 = 1`), takes the value everywhere and
+ * the equation goes (`data.partial.q[1]`), as OPA's copy propagation leaves it; not where a reference starts
+ * with it, nor when the query equates it with two values (it then stays, and the query never holds).
  */
-function constantsInClosures(exprs: Expr[], bindings: [string, Term][]): Expr[] {
+function propagateConstants(exprs: Expr[], isQueryVar: (name: string) => boolean): Expr[] {
+  const constants = new Map<string, Term>();
+  const conflicting = new Set<string>();
+  for (const e of exprs) {
+    if (e.negated || e.with?.length || exprOperator(e) !== 'eq' || !Array.isArray(e.terms)) continue;
+    const [, a, b] = e.terms as Term[];
+    for (const [x, c] of [[a!, b!], [b!, a!]]) {
+      if (x.type !== 'var' || isQueryVar(x.value) || !isGround(c)) continue;
+      const seen = constants.get(x.value);
+      if (seen && termKey(seen) !== termKey(c)) conflicting.add(x.value);
+      constants.set(x.value, c);
+    }
+  }
+  const heads = refHeads(exprs);
+  for (const name of [...constants.keys()]) if (conflicting.has(name) || heads.has(name)) constants.delete(name);
+  if (constants.size === 0) return exprs;
+  const isBinding = (e: Expr): boolean => {
+    if (e.negated || e.with?.length || exprOperator(e) !== 'eq' || !Array.isArray(e.terms)) return false;
+    const [, a, b] = e.terms as Term[];
+    return (a!.type === 'var' && constants.has(a!.value) && isGround(b!)) || (b!.type === 'var' && constants.has(b!.value) && isGround(a!));
+  };
+  return exprs.filter((e) => !isBinding(e)).map((e) => plugDeep(e, constants));
+}
+
+/** Variables some reference starts with, anywhere in `node` (closures included). */
+function refHeads(node: unknown): Set<string> {
   const heads = new Set<string>();
   const visit = (x: unknown): void => {
     if (x === null || typeof x !== 'object') return;
@@ -165,7 +190,17 @@ function constantsInClosures(exprs: Expr[], bindings: [string, Term][]): Expr[] 
     if (t.type === 'ref' && t.value[0]?.type === 'var') heads.add(t.value[0].value);
     for (const [key, child] of Object.entries(x)) if (key !== 'loc') visit(child);
   };
-  visit(exprs);
+  visit(node);
+  return heads;
+}
+
+/**
+ * A comprehension kept whole names the query variables it uses (`[x | x = input.foo[i]; i = 1]`); those bound
+ * to known values take them there, as OPA's copy propagation leaves it (`[x | x = input.foo[1]; 1 = 1]`),
+ * except a variable some reference starts with (`x[0]` stays, as `[0][0]` is no reference).
+ */
+function constantsInClosures(exprs: Expr[], bindings: [string, Term][]): Expr[] {
+  const heads = refHeads(exprs);
   const constants = new Map(bindings.filter(([name, value]) => isGround(value) && !heads.has(name)));
   return constants.size === 0 ? exprs : exprs.map((e) => plugDeep(e, constants));
 }

@@ -752,6 +752,8 @@ export class PartialEvaluator {
       return this.evalTerm(head, st, (base, s) => this.walkValue(base, ref.value.slice(1), s, k, ref.loc));
     }
     if (head.value === 'input' || head.value === 'data') {
+      // A rule's document named as unknown (`data.x.p`) is kept as it is, not evaluated.
+      if (head.value === 'data' && this.overlapsUnknowns(ref, st.env)) return this.residual(ref, st, k);
       if (head.value === 'data') {
         const segs: string[] = [];
         for (let i = 1; i < ref.value.length; i++) {
@@ -1149,7 +1151,11 @@ export class PartialEvaluator {
     this.makeSupport(rules, 'rule', loc, (rule, add) => {
       this.evalRule(rule, { env: new Map(), saved: [] }, (value, end) => add({ path: rules.path, kind: rules.kind === 'set' ? 'set' : 'complete' }, value, end.saved));
     });
-    if (this.support.get(rules.path.join('.'))!.length === 0 && rules.kind === 'complete') return;
+    if (this.support.get(rules.path.join('.'))!.length === 0) {
+      // No rule can succeed: a complete rule is undefined, a partial set empty (as OPA answers it).
+      if (rules.kind === 'set') this.walkValue({ type: 'set', value: [], loc }, rest, st, k, loc);
+      return;
+    }
     this.residual({ type: 'ref', value: [v('data', loc), str('partial', loc), ...rules.path.map((s) => str(s, loc)), ...rest], loc }, st, k);
   }
 
@@ -1227,7 +1233,13 @@ export class PartialEvaluator {
   private isUnknown(ref: Extract<Term, { type: 'ref' }>, env: Env): boolean {
     const head = ref.value[0]!;
     if (head.type !== 'var') return false;
-    if (head.value === 'data' && this.disabledBase(ref)) return true;
+    return (head.value === 'data' && this.disabledBase(ref)) || this.overlapsUnknowns(ref, env);
+  }
+
+  /** Whether a reference overlaps one of the unknowns (`isUnknown` without disableInlining). */
+  private overlapsUnknowns(ref: Extract<Term, { type: 'ref' }>, env: Env): boolean {
+    const head = ref.value[0]!;
+    if (head.type !== 'var') return false;
     return this.unknowns.some((u) => {
       if (u[0] !== head.value) return false;
       for (let i = 1; i < Math.min(u.length, ref.value.length); i++) {

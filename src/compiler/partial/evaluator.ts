@@ -144,6 +144,8 @@ export class PartialEvaluator {
   /** Queries that stopped after their first solution (complete rules with a constant value: OPA's early exit). */
   private readonly halted = new Set<number>();
   private currentExpr: Expr | undefined;
+  /** Evaluating the rules of a support function (their bodies are kept as OPA keeps them, unsimplified). */
+  private inSupportFunction = false;
   /**
    * The rule or function body being evaluated (a number of its own for each evaluation), 0 in the query's own
    * body: kept closures name their variables after it, as OPA namespaces them per body.
@@ -210,7 +212,7 @@ export class PartialEvaluator {
       }
       queries.push(reindex(simplifyQuery(propagateCopies(st.saved), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'))));
     });
-    const support = [...this.support.values()].flat().map((r) => ({ ...r, body: reindex(propagateCopies(r.body)) }));
+    const support = [...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : propagateCopies(r.body)) }));
     return { queries, support };
   }
 
@@ -662,12 +664,22 @@ export class PartialEvaluator {
       }
       // A residual call. Comparisons and other boolean tests are kept as they are; a call whose value is used
       // gets a residual variable for it.
-      const residualArgs = args;
+      const residualArgs = this.inSupportFunction ? args.map((a) => (a.type === 'ref' ? this.hoist(a, s, (next) => (s = next)) : a)) : args;
       if (!output && !this.usesValue(name)) return k({ type: 'call', value: [op(name, loc), ...residualArgs], loc }, undefined, s);
       const out = this.freshVar(loc);
       const next = this.save(s, { index: 0, terms: [op(name, loc), ...residualArgs, out], loc });
       k(out, output, next);
     });
+  }
+
+  /**
+   * In a support function's body, a reference passed to a call is held in a variable first (`x = y.size;
+   * lt(x, 100)`), as OPA's compiler writes it there: OPA does not simplify support functions' bodies.
+   */
+  private hoist(ref: Term, st: State, update: (next: State) => void): Term {
+    const x = this.freshTermVar(ref.loc);
+    update(this.save(st, this.call('eq', [x, ref])));
+    return x;
   }
 
   /** Builtins whose result is a value rather than a test. The tests are kept as calls, as OPA prints them. */
@@ -704,6 +716,17 @@ export class PartialEvaluator {
 
   /** A call of a function with a default, kept residual: its rules become support functions under data.partial. */
   private supportCall(fn: RuleSet, args: Term[], st: State, loc: Location, k: KT): void {
+    const outer = this.inSupportFunction;
+    this.inSupportFunction = true;
+    try {
+      this.makeSupportFunction(fn, loc);
+    } finally {
+      this.inSupportFunction = outer;
+    }
+    k({ type: 'call', value: [{ type: 'ref', value: [v('data', loc), str('partial', loc), ...fn.path.map((seg) => str(seg, loc))], loc }, ...args], loc }, st);
+  }
+
+  private makeSupportFunction(fn: RuleSet, loc: Location): void {
     this.makeSupport(fn, 'function', loc, (rule, add) => {
       const params = rule.head.args ?? [];
       if (!params.every((p) => p.type === 'var')) throw unsupported(`function ${fn.path.join('.')} with a parameter that is not a variable, kept as a support function, is not supported by partial evaluation`, rule.loc);
@@ -711,7 +734,6 @@ export class PartialEvaluator {
       const heads = params.map((p) => plug(p, start.env));
       this.evalRule(rule, start, (value, end) => add({ path: fn.path, kind: 'function', args: heads }, value, end.saved));
     });
-    k({ type: 'call', value: [{ type: 'ref', value: [v('data', loc), str('partial', loc), ...fn.path.map((seg) => str(seg, loc))], loc }, ...args], loc }, st);
   }
 
   /** One function body (and its else chain, for known arguments) with the arguments bound to the parameters. */

@@ -565,7 +565,7 @@ export class PartialEvaluator {
         k(next);
       });
     }
-    this.evalCall(terms[0]!, terms.slice(1), st, e.loc, (result, output, next) => {
+    this.evalCall(terms[0]!, terms.slice(1), st, e.loc, false, (result, output, next) => {
       if (output) return this.evalTerm(output, next, (o, n2) => this.unify(o, result, n2, k));
       if (isGround(result)) {
         if (!(result.type === 'boolean' && result.value === false)) k(next);
@@ -595,7 +595,7 @@ export class PartialEvaluator {
           k({ ...t, value: pairs }, s);
         });
       case 'call':
-        return this.evalCall(t.value[0]!, t.value.slice(1), st, t.loc, (result, output, next) => {
+        return this.evalCall(t.value[0]!, t.value.slice(1), st, t.loc, true, (result, output, next) => {
           if (output) throw unsupported('a nested call with an output argument is not supported', t.loc);
           k(result, next);
         });
@@ -640,7 +640,7 @@ export class PartialEvaluator {
    * A builtin or a user function. `k` receives the call's value and, when the call was written with one more
    * argument than declared, the output term to unify it with.
    */
-  private evalCall(operator: Term, argTerms: Term[], st: State, loc: Location, k: (result: Term, output: Term | undefined, st: State) => void): void {
+  private evalCall(operator: Term, argTerms: Term[], st: State, loc: Location, nested: boolean, k: (result: Term, output: Term | undefined, st: State) => void): void {
     const called = callName(operator);
     if (called === undefined) throw unsupported('dynamic function calls are not supported by partial evaluation', loc);
     const mock = this.mocks.get(called);
@@ -665,7 +665,8 @@ export class PartialEvaluator {
       // A residual call. Comparisons and other boolean tests are kept as they are; a call whose value is used
       // gets a residual variable for it.
       const residualArgs = this.inSupportFunction ? args.map((a) => (a.type === 'ref' ? this.hoist(a, s, (next) => (s = next)) : a)) : args;
-      if (!output && !this.usesValue(name)) return k({ type: 'call', value: [op(name, loc), ...residualArgs], loc }, undefined, s);
+      // In a support function's body a nested call's value goes to a variable too, as OPA's compiler writes it.
+      if (!output && !this.usesValue(name) && !(nested && this.inSupportFunction)) return k({ type: 'call', value: [op(name, loc), ...residualArgs], loc }, undefined, s);
       const out = this.freshVar(loc);
       const next = this.save(s, { index: 0, terms: [op(name, loc), ...residualArgs, out], loc });
       k(out, output, next);
@@ -716,17 +717,6 @@ export class PartialEvaluator {
 
   /** A call of a function with a default, kept residual: its rules become support functions under data.partial. */
   private supportCall(fn: RuleSet, args: Term[], st: State, loc: Location, k: KT): void {
-    const outer = this.inSupportFunction;
-    this.inSupportFunction = true;
-    try {
-      this.makeSupportFunction(fn, loc);
-    } finally {
-      this.inSupportFunction = outer;
-    }
-    k({ type: 'call', value: [{ type: 'ref', value: [v('data', loc), str('partial', loc), ...fn.path.map((seg) => str(seg, loc))], loc }, ...args], loc }, st);
-  }
-
-  private makeSupportFunction(fn: RuleSet, loc: Location): void {
     this.makeSupport(fn, 'function', loc, (rule, add) => {
       const params = rule.head.args ?? [];
       if (!params.every((p) => p.type === 'var')) throw unsupported(`function ${fn.path.join('.')} with a parameter that is not a variable, kept as a support function, is not supported by partial evaluation`, rule.loc);
@@ -734,6 +724,7 @@ export class PartialEvaluator {
       const heads = params.map((p) => plug(p, start.env));
       this.evalRule(rule, start, (value, end) => add({ path: fn.path, kind: 'function', args: heads }, value, end.saved));
     });
+    k({ type: 'call', value: [{ type: 'ref', value: [v('data', loc), str('partial', loc), ...fn.path.map((seg) => str(seg, loc))], loc }, ...args], loc }, st);
   }
 
   /** One function body (and its else chain, for known arguments) with the arguments bound to the parameters. */
@@ -1193,14 +1184,20 @@ export class PartialEvaluator {
     const made: SupportRule[] = [];
     this.support.set(key, made);
     const always = (): Expr[] => [{ index: 0, terms: TRUE, loc, generated: true }];
-    for (const rule of rules.rules) {
-      if (rule.else) throw unsupported(`${what} ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
-      each(rule, (head, value, saved) => {
-        // A value read from an unknown is held in a variable of the rule, as OPA writes it: `p[x] { x = input.x }`.
-        const held = value.type === 'ref' ? v(`__s${this.fresh++}__`, value.loc) : value;
-        const body = held === value ? [...saved] : [...saved, this.call('eq', [held, value])];
-        made.push({ ...head, value: held, body: reindex(body.length > 0 ? body : always()) });
-      });
+    const outer = this.inSupportFunction;
+    this.inSupportFunction = what === 'function';
+    try {
+      for (const rule of rules.rules) {
+        if (rule.else) throw unsupported(`${what} ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
+        each(rule, (head, value, saved) => {
+          // A value read from an unknown is held in a variable of the rule, as OPA writes it: `p[x] { x = input.x }`.
+          const held = value.type === 'ref' ? v(`__s${this.fresh++}__`, value.loc) : value;
+          const body = held === value ? [...saved] : [...saved, this.call('eq', [held, value])];
+          made.push({ ...head, value: held, body: reindex(body.length > 0 ? body : always()) });
+        });
+      }
+    } finally {
+      this.inSupportFunction = outer;
     }
     const d = rules.default;
     if (d) made.push({ path: rules.path, kind: what === 'function' ? 'function' : 'complete', default: true, args: d.head.args, value: d.head.value!, body: always() });
@@ -1319,8 +1316,8 @@ export class PartialEvaluator {
   private unify(a: Term, b: Term, st: State, k: K): void {
     const pa = plug(a, st.env);
     const pb = plug(b, st.env);
-    if (pa.type === 'var' && this.isUnbound(pa.value, st.env)) return k(this.unknownClosures.has(pb) ? this.saveComprehension(pa, pb, pa, st) : this.bindVar(pa.value, pb, st));
-    if (pb.type === 'var' && this.isUnbound(pb.value, st.env)) return k(this.unknownClosures.has(pa) ? this.saveComprehension(pa, pb, pb, st) : this.bindVar(pb.value, pa, st));
+    if (pa.type === 'var' && this.isUnbound(pa.value, st.env)) return k(this.keepsEquation(pb) ? this.saveEquation(pa, pb, pa, st) : this.bindVar(pa.value, pb, st));
+    if (pb.type === 'var' && this.isUnbound(pb.value, st.env)) return k(this.keepsEquation(pa) ? this.saveEquation(pa, pb, pb, st) : this.bindVar(pb.value, pa, st));
     if (isGround(pa) && isGround(pb)) {
       if (groundEqual(pa, pb)) k(st);
       return;
@@ -1378,8 +1375,17 @@ export class PartialEvaluator {
     return v(name, loc);
   }
 
-  /** `a = b`, one side a variable `x`, the other a comprehension: `x` stays a variable, the equation is kept. */
-  private saveComprehension(a: Term, b: Term, x: Term, st: State): State {
+  /**
+   * Whether a variable equated with `t` stays a variable, the equation kept, as OPA keeps it: `t` a
+   * comprehension that reads an unknown, or any residual value in a support function's body (which OPA does
+   * not simplify).
+   */
+  private keepsEquation(t: Term): boolean {
+    return this.unknownClosures.has(t) || (this.inSupportFunction && !isGround(t));
+  }
+
+  /** `a = b`, `x` (one side) a variable: `x` stays a variable, and the equation is kept. */
+  private saveEquation(a: Term, b: Term, x: Term, st: State): State {
     return this.save(this.makeResidual(x, st), this.call('eq', [a, b]));
   }
 

@@ -207,6 +207,7 @@ export class PartialEvaluator {
     this.evalBody(body, 0, { env: new Map(), saved: [] }, (st) => {
       const bindings = new Map<string, Term>();
       for (const name of queryVars) {
+        if (name.startsWith('__local')) continue;
         const bound = st.env.get(name);
         if (bound && !(bound.type === 'var' && bound.value === name)) bindings.set(name, plug(bound, st.env));
       }
@@ -1351,7 +1352,7 @@ export class PartialEvaluator {
    */
   private bindVar(name: string, value: Term, st: State): State {
     const env = bind(st.env, name, value);
-    if (this.queryVars.has(name) || this.options.tracer || value.type !== 'ref' || value.value.length < 2) return { env, saved: st.saved };
+    if ((this.queryVars.has(name) && !name.startsWith('__local')) || this.options.tracer || value.type !== 'ref' || value.value.length < 2) return { env, saved: st.saved };
     const def = `${DEFINED_PREFIX}${this.fresh++}__`;
     this.residualVars.add(def);
     return { env, saved: [...st.saved, this.call('eq', [v(def), value])] };

@@ -2,7 +2,8 @@
 // `every` over an unknown collection. Their bodies are not evaluated; the variables bound outside are filled
 // in, and the closure's own variables get fresh names, as the same rule may be inlined more than once into
 // one query.
-import type { Term } from '../ast.js';
+import type { Body, Expr, Term } from '../ast.js';
+import { exprOperator } from '../walk.js';
 
 type Env = ReadonlyMap<string, Term>;
 
@@ -53,4 +54,22 @@ export function closureVars(node: unknown): string[] {
   };
   visit(node, false);
   return [...seen];
+}
+
+/**
+ * A body as OPA's compiler leaves it for a kept `every`: an equation with a call (`y = concat(",", [x])`)
+ * becomes the call with an output variable and the equation with that variable
+ * (`concat(",", [x], t); y = t`). `fresh` names the variable.
+ */
+export function callOutputsApart(body: Body, fresh: () => string): Body {
+  return body.flatMap((e): Expr[] => {
+    const name = exprOperator(e);
+    if (e.negated || e.with?.length || !Array.isArray(e.terms) || (name !== 'eq' && name !== 'assign')) return [e];
+    const [eq, a, b] = e.terms as Term[];
+    const at = [a!, b!].findIndex((t) => t.type === 'call');
+    if (at < 0 || (a!.type === 'call' && b!.type === 'call')) return [e];
+    const call = [a!, b!][at] as Extract<Term, { type: 'call' }>;
+    const out: Term = { type: 'var', value: fresh(), loc: call.loc };
+    return [{ ...e, terms: [...call.value, out] }, { ...e, terms: [eq!, [a!, b!][1 - at]!, out] }];
+  });
 }

@@ -12,7 +12,7 @@ import type { Body, Expr, Location, Module, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { callName, exprOperator } from '../walk.js';
 import { builtinArity, callBuiltin } from './builtin-calls.js';
-import { closureVars, plugDeep } from './closures.js';
+import { callOutputsApart, closureVars, plugDeep } from './closures.js';
 import { DEFINED_PREFIX, propagateCopies, simplifyQuery } from './copy-propagation.js';
 import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet } from './values.js';
 import { readJson } from '../../json/reader.js';
@@ -483,7 +483,10 @@ export class PartialEvaluator {
    */
   private evalEvery(every: Extract<Expr['terms'], { type: 'every' }>, st: State, k: K, e: Expr): void {
     this.evalTerm(every.domain, st, (domain, next) => {
-      if (!isGround(domain)) return k(this.save(next, { ...e, terms: this.residualClosure({ ...every, domain }, next.env) }));
+      if (!isGround(domain)) {
+        const body = callOutputsApart(every.body, () => `__out${this.fresh++}__`);
+        return k(this.save(next, { ...e, terms: this.residualClosure({ ...every, domain, body }, next.env) }));
+      }
       const entries = groundEntries(domain);
       const step = (i: number, saved: readonly Expr[]): void => {
         if (i >= entries.length) return k({ env: next.env, saved });

@@ -524,9 +524,9 @@ export class PartialEvaluator {
 
   /**
    * A comprehension kept whole, as OPA keeps it: a variable it shares with the enclosing body that is bound
-   * there to a known value keeps a name (the query's own, or a fresh one in a rule) and its binding is
-   * appended to the comprehension's body (`[x | x = input.foo[i]; i = 1]`); a variable bound to a residual
-   * value is filled in.
+   * there to a known value keeps a name (its own in the query's body, one named after the rule body in a
+   * rule) and its binding is appended to the comprehension's body (`[x | x = input.foo[i]; i = 1]`); a
+   * variable bound to a residual value is filled in.
    */
   private residualComprehension(t: Comprehension, env: Env): Term {
     const used = new Set(closureVars(t));
@@ -668,23 +668,21 @@ export class PartialEvaluator {
       }
       // A residual call. Comparisons and other boolean tests are kept as they are; a call whose value is used
       // gets a residual variable for it.
-      const residualArgs = this.inSupportFunction ? args.map((a) => (a.type === 'ref' ? this.hoist(a, s, (next) => (s = next)) : a)) : args;
-      // In a support function's body a nested call's value goes to a variable too, as OPA's compiler writes it.
-      if (!output && !this.usesValue(name) && !(nested && this.inSupportFunction)) return k({ type: 'call', value: [op(name, loc), ...residualArgs], loc }, undefined, s);
+      // In a support function's body (which OPA does not simplify) a reference passed to a call is held in a
+      // variable first (`x = y.size; x < 100`), and a nested call's value goes to a variable, as OPA's compiler
+      // writes them there.
+      let held = s;
+      const residualArgs = !this.inSupportFunction ? args : args.map((a) => {
+        if (a.type !== 'ref') return a;
+        const x = this.freshTermVar(a.loc);
+        held = this.save(held, this.call('eq', [x, a]));
+        return x;
+      });
+      if (!output && !this.usesValue(name) && !(nested && this.inSupportFunction)) return k({ type: 'call', value: [op(name, loc), ...residualArgs], loc }, undefined, held);
       const out = this.freshVar(loc);
-      const next = this.save(s, { index: 0, terms: [op(name, loc), ...residualArgs, out], loc });
+      const next = this.save(held, { index: 0, terms: [op(name, loc), ...residualArgs, out], loc });
       k(out, output, next);
     });
-  }
-
-  /**
-   * In a support function's body, a reference passed to a call is held in a variable first (`x = y.size;
-   * lt(x, 100)`), as OPA's compiler writes it there: OPA does not simplify support functions' bodies.
-   */
-  private hoist(ref: Term, st: State, update: (next: State) => void): Term {
-    const x = this.freshTermVar(ref.loc);
-    update(this.save(st, this.call('eq', [x, ref])));
-    return x;
   }
 
   /** Builtins whose result is a value rather than a test. The tests are kept as calls, as OPA prints them. */
@@ -1001,6 +999,7 @@ export class PartialEvaluator {
   /** Runs a rule's or function's body in a frame of its own; `out`, its continuation, runs back in the caller's. */
   private inRule<A extends unknown[]>(k: (...args: A) => void, run: (out: (...args: A) => void) => void): void {
     const outer = this.frame;
+    // Numbered with the generated variables (so names made from it never clash with theirs); 0 is the query's.
     let inner = this.fresh++;
     if (inner === 0) inner = this.fresh++;
     const out = (...args: A): void => {

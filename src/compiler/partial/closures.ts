@@ -1,7 +1,7 @@
 // Closures kept residual whole, as OPA keeps them: a comprehension whose body depends on unknowns, and an
 // `every` over an unknown collection. Their bodies are not evaluated; the variables bound outside are filled
-// in, and the closure's own variables get fresh names, as the same rule may be inlined more than once into
-// one query.
+// in (or, for a comprehension, their known bindings appended to its body), and the closure's own variables are
+// named after the rule body they are in, as the same rule may be inlined more than once into one query.
 import type { Body, Expr, Term } from '../ast.js';
 import { exprOperator } from '../walk.js';
 

@@ -9,8 +9,11 @@
 // Verdict is measured twice: with its defaults (a primary and one worker per core) and with --workers 1; the
 // resident memory of each process of the tree is printed too, and for Verdict's processes what it holds:
 // wasm linear memory (resident pages of the mappings wasm memories live in), the V8 heap (committed), ArrayBuffers
-// and Buffers outside the heap (V8's external memory less the wasm memories' size), and the rest (Node itself,
-// compiled code, malloc), read from a diagnostic report each process writes on SIGUSR2 (--report-on-signal).
+// and Buffers outside the heap (V8's external memory less the wasm memories' size), read from a diagnostic report
+// each process writes on SIGUSR2 (--report-on-signal), and the rest, split by mapping (/proc/<pid>/smaps): code
+// (the resident pages of the node binary, shared libraries and addons: shared between the processes, yet counted
+// in each one's RSS), malloc (the brk heap and glibc's thread arenas: what native code holds, and what it freed but
+// glibc kept) and other (thread stacks, compiled code, V8's reservations).
 //   npm run bench:data-memory [-- megabytes [servers]]   (default 100; servers: a comma list of opa, verdict,
 //                                                          verdict-1, default all three; verdict and verdict-1
 //                                                          take @<dist directory> to run another build of
@@ -61,7 +64,29 @@ interface Parts {
   wasm: number;
   heap: number;
   buffers: number;
-  rest: number;
+  code: number;
+  malloc: number;
+  other: number;
+}
+
+interface Mapping {
+  start: number;
+  end: number;
+  perms: string;
+  name: string;
+  rss: number;
+}
+
+/** A process's mappings with their resident bytes. */
+function mappings(pid: number): Mapping[] {
+  const maps: Mapping[] = [];
+  for (const line of safeRead(`/proc/${pid}/smaps`).split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (head) maps.push({ start: parseInt(head[1]!, 16), end: parseInt(head[2]!, 16), perms: head[3]!, name: head[4]!, rss: 0 });
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss && maps.length > 0) maps[maps.length - 1]!.rss = Number(rss[1]) * 1024;
+  }
+  return maps;
 }
 
 /** The pids of `pid` and all its descendants. */
@@ -93,27 +118,27 @@ function treeMemory(pid: number): { rss: number; peak: number; processes: number
 }
 
 /**
- * The resident pages of a process's wasm memories, and their size: V8 maps each memory's accessible bytes
- * read-write at the start of a reservation of several GiB whose rest is inaccessible.
+ * The resident pages of a process's wasm memories and their size, of its files' mappings (code), and of malloc:
+ * V8 maps each wasm memory's accessible bytes read-write at the start of a reservation of several GiB whose rest
+ * is inaccessible; glibc grows its main arena with brk ([heap]) and maps each further arena as a 64 MiB-aligned
+ * reservation of 64 MiB.
  */
-function wasmMappings(pid: number): { resident: number; size: number } {
-  const maps: { start: number; end: number; perms: string; rss: number }[] = [];
-  for (const line of safeRead(`/proc/${pid}/smaps`).split('\n')) {
-    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+)/.exec(line);
-    if (head) maps.push({ start: parseInt(head[1]!, 16), end: parseInt(head[2]!, 16), perms: head[3]!, rss: 0 });
-    const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (rss && maps.length > 0) maps[maps.length - 1]!.rss = Number(rss[1]) * 1024;
+function residentByKind(pid: number): { wasm: number; wasmSize: number; code: number; malloc: number } {
+  const maps = mappings(pid);
+  const arena = 64 << 20;
+  const kinds = { wasm: 0, wasmSize: 0, code: 0, malloc: 0 };
+  for (const [i, a] of maps.entries()) {
+    const b = maps[i + 1];
+    const reservationEnd = b && b.perms === '---p' && a.end === b.start ? b.end : a.end;
+    if (a.name.startsWith('/')) kinds.code += a.rss;
+    else if (a.name === '[heap]') kinds.malloc += a.rss;
+    else if (a.name !== '' || a.perms !== 'rw-p') continue;
+    else if (reservationEnd - a.start >= 2 ** 32) {
+      kinds.wasm += a.rss;
+      kinds.wasmSize += a.end - a.start;
+    } else if (a.start % arena === 0 && reservationEnd - a.start === arena) kinds.malloc += a.rss;
   }
-  let resident = 0;
-  let size = 0;
-  for (let i = 0; i + 1 < maps.length; i++) {
-    const [a, b] = [maps[i]!, maps[i + 1]!];
-    if (a.perms === 'rw-p' && b.perms === '---p' && a.end === b.start && b.end - a.start >= 2 ** 32) {
-      resident += a.rss;
-      size += a.end - a.start;
-    }
-  }
-  return { resident, size };
+  return kinds;
 }
 
 /** Asks a Node process (started with --report-on-signal) for a diagnostic report and splits its memory. */
@@ -134,9 +159,10 @@ async function nodeParts(pid: number, rss: number, reports: string): Promise<Par
   if (!file) throw new Error(`process ${pid} wrote no diagnostic report`);
   const heap = (JSON.parse(readFileSync(join(reports, file), 'utf8')) as { javascriptHeap: { totalCommittedMemory: number; externalMemory: number } }).javascriptHeap;
   rmSync(join(reports, file));
-  const wasm = wasmMappings(pid);
-  const buffers = Math.max(0, heap.externalMemory - wasm.size);
-  return { wasm: wasm.resident, heap: heap.totalCommittedMemory, buffers, rest: rss - wasm.resident - heap.totalCommittedMemory - buffers };
+  const kinds = residentByKind(pid);
+  const buffers = Math.max(0, heap.externalMemory - kinds.wasmSize);
+  const { wasm, code, malloc } = kinds;
+  return { wasm, heap: heap.totalCommittedMemory, buffers, code, malloc, other: rss - wasm - heap.totalCommittedMemory - buffers - code - malloc };
 }
 
 function safeRead(path: string): string {
@@ -246,9 +272,9 @@ for (const r of rows) {
       `${(r.rss / rawJson).toFixed(2)} | ${r.each.map((b) => mb(b).toFixed(0)).join(' + ')} MiB | ${mb(r.peak).toFixed(0)} MiB |`,
   );
 }
-console.log('\nWhere each process\'s resident memory goes (MiB): wasm linear memory / V8 heap / buffers outside the heap / the rest');
+console.log('\nWhere each process\'s resident memory goes (MiB): wasm linear memory / V8 heap / buffers outside the heap / code (binary, libraries) / malloc / other');
 for (const r of rows.filter((r) => r.parts.length > 0)) {
-  console.log(`${r.server}: ${r.parts.map((p) => `${mb(p.wasm).toFixed(0)} / ${mb(p.heap).toFixed(0)} / ${mb(p.buffers).toFixed(0)} / ${mb(p.rest).toFixed(0)}`).join(' + ')}`);
+  console.log(`${r.server}: ${r.parts.map((p) => [p.wasm, p.heap, p.buffers, p.code, p.malloc, p.other].map((b) => mb(b).toFixed(0)).join(' / ')).join(' + ')}`);
 }
 const o = rows.find((r) => r.server.startsWith('opa'));
 for (const v of rows.filter((r) => r.server.startsWith('verdict'))) {

@@ -4,8 +4,8 @@
 // Format: https://www.openpolicyagent.org/docs/management-bundles#bundle-file-format
 import { parse as parseYaml } from 'yaml';
 import { BundleError, type BundleFile } from './files.js';
-import { packData, packDataYielding } from '../json/packed.js';
-import { readJson, readJsonYielding } from '../json/reader.js';
+import { packData, packDataYielding, packPiece } from '../json/packed.js';
+import { MAX_JSON_DEPTH, readJson, readJsonYielding } from '../json/reader.js';
 import { isJsonObject as isObject } from '../json/kinds.js';
 
 export interface WasmEntrypoint {
@@ -54,10 +54,22 @@ export interface Bundle {
  */
 export async function parseBundleYielding(name: string, files: BundleFile[]): Promise<Bundle> {
   const read = new Map<BundleFile, unknown>();
+  const dataDirs = files.filter((f) => isDataFile(f.path)).map((f) => dirOf(f.path));
+  const manifest = files.find((f) => f.path === '.manifest');
+  let depth: number | undefined;
+  try {
+    depth = packDepth(manifest ? parseManifest(manifest.data) : { revision: '', roots: [''] });
+  } catch {
+    // readBundle reports the manifest's error.
+  }
   for (const file of files) {
     if (file.path.slice(file.path.lastIndexOf('/') + 1) !== 'data.json') continue;
+    // Packed piece by piece while read, unless another data file merges into this one's values.
+    const dir = dirOf(file.path);
+    const alone = !dataDirs.some((other) => other.length > dir.length && dir.every((segment, i) => other[i] === segment));
+    const pack = depth !== undefined && alone ? (value: unknown, enclosing: number) => packPiece(value, dir.length + enclosing, depth) : undefined;
     // A file that does not read is left to parseBundle, which reports it.
-    await readJsonYielding(file.data.toString('utf8')).then((value) => read.set(file, value), () => undefined);
+    await readJsonYielding(file.data.toString('utf8'), MAX_JSON_DEPTH, pack).then((value) => read.set(file, value), () => undefined);
   }
   const bundle = readBundle(name, files, read);
   return { ...bundle, data: await packDataYielding(bundle.data, packDepth(bundle.manifest)) };
@@ -70,6 +82,16 @@ export async function parseBundleYielding(name: string, files: BundleFile[]): Pr
 export function parseBundle(name: string, files: BundleFile[]): Bundle {
   const bundle = readBundle(name, files, new Map());
   return { ...bundle, data: packData(bundle.data, packDepth(bundle.manifest)) };
+}
+
+/** The data path of a file's directory in the bundle. */
+function dirOf(path: string): string[] {
+  return path.includes('/') ? path.slice(0, path.lastIndexOf('/')).split('/') : [];
+}
+
+function isDataFile(path: string): boolean {
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  return base === 'data.json' || base === 'data.yaml' || base === 'data.yml';
 }
 
 /** Packed parts lie at or below the shallowest root, where the store takes bundle data whole. */
@@ -87,7 +109,7 @@ function readBundle(name: string, files: BundleFile[], read: ReadonlyMap<BundleF
 
   for (const file of files) {
     const base = file.path.slice(file.path.lastIndexOf('/') + 1);
-    const dir = file.path.includes('/') ? file.path.slice(0, file.path.lastIndexOf('/')).split('/') : [];
+    const dir = dirOf(file.path);
     if (file.path === '.manifest') {
       manifest = parseManifest(file.data);
     } else if (base === 'data.json') {

@@ -6,15 +6,10 @@ import { availableParallelism } from 'node:os';
 import type { LevelWithSilent } from 'pino';
 import { ConfigError, loadConfig, validateConfig, type VerdictConfig } from '../config/config.js';
 import { createLogger, logFormats, logLevels } from '../log/logger.js';
-import { runPrimary } from '../server/cluster/primary.js';
-import { ClusterWorker } from '../server/cluster/worker.js';
-import { startServer } from '../server/start.js';
 import { listenOptionsFromFlags, type ListenFlagValues, type ListenOptions } from '../server/listen-options.js';
 import { parseListenAddress } from '../server/listeners.js';
 import type { CliVerification } from '../server/bundle-plugin.js';
-import { NotReadyError } from '../server/ready.js';
 import { requestLogLevels } from '../server/request-log.js';
-import { DecisionLogConfigError, DecisionLogError } from '../decisionlog/index.js';
 import { choiceFlag, FlagError, parseRunArgs, runHelp, secondsFlag, type FlagValues } from './run-flags.js';
 import { mergeOverrides, parseOverrides, SetValueError } from './set-values.js';
 import { requestDurationBuckets } from '../server/metrics.js';
@@ -58,10 +53,18 @@ async function runWith(args: string[]): Promise<void> {
 
   const workersArg = values.workers === 'auto' || (values.workers === undefined && config.verdict?.workers === undefined) ? availableParallelism() : Number(values.workers ?? config.verdict?.workers);
   if (!Number.isInteger(workersArg) || workersArg < 1) throw new FlagError(`--workers ${String(values.workers)}: expected a positive integer or "auto"`);
+  // The primary serves nothing: it loads its own module only, not the server's (a smaller resident footprint).
   if (workersArg > 1 && cluster.isPrimary) {
+    const { runPrimary } = await import('../server/cluster/primary.js');
     runPrimary({ workers: workersArg, logger, socketFiles: socketFiles([...listenOptions.addrs, ...listenOptions.diagnosticAddrs], listenOptions.tls !== undefined) });
     return;
   }
+  const [{ startServer }, { ClusterWorker }, { NotReadyError }, { DecisionLogConfigError, DecisionLogError }] = await Promise.all([
+    import('../server/start.js'),
+    import('../server/cluster/worker.js'),
+    import('../server/ready.js'),
+    import('../decisionlog/index.js'),
+  ]);
   const member = cluster.isWorker ? new ClusterWorker() : undefined;
 
   const verification = verificationFrom(values, paths.files.length > 0);

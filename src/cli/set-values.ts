@@ -7,7 +7,7 @@
 // "1.5" included, stay strings. --set-file values are the named file's text with surrounding whitespace trimmed.
 // Every override goes into one tree, which is then merged over the config file (objects merged, others replaced).
 import { readFileSync } from 'node:fs';
-import { isObject } from '../bundle/bundle.js';
+import { isJsonObject as isObject } from '../json/kinds.js';
 
 export class SetValueError extends Error {}
 

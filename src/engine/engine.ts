@@ -12,6 +12,7 @@ import { WasmProgram } from './program.js';
 import { preparedPath } from './prepared-paths.js';
 import { wasmRuleModules } from './wasm-rules.js';
 import { loadDataYielding, type DataStats } from './data-load.js';
+import { releaseMemoryAfterLoad } from './memory-release.js';
 import { DataStore, childOf, splitPath } from './store.js';
 import { writeJson } from '../json/writer.js';
 import { cloneJson } from '../json/clone.js';
@@ -170,6 +171,7 @@ export class Engine {
     const programs = [...new Set(set.entrypoints.values())];
     const stats = await loadDataYielding(programs, root);
     this.lastDataLoad = { ...stats, instances: programs.length };
+    releaseMemoryAfterLoad(stats.jsonBytes);
     return programs;
   }
 

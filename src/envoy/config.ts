@@ -96,6 +96,9 @@ export interface HttpAuthzConfig {
 }
 
 export const HTTP_PLUGIN_NAME = 'envoy_ext_authz_http';
+
+/** Where the HTTP ext_authz callouts are served. */
+export const HTTP_AUTHZ_MOUNT = '/v1/authz';
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 const HTTP_KEYS: Record<string, [keyof HttpAuthzConfig, 'string' | 'boolean' | 'number']> = {

@@ -7,11 +7,10 @@ import type { Logger } from 'pino';
 import type { Decide } from '../engine/engine.js';
 import type { PluginStatus } from '../server/context.js';
 import type { Plugin } from '../server/plugins.js';
-import { HTTP_PLUGIN_NAME, parseEnvoyGrpcConfig, parseHttpAuthzConfig, PLUGIN_NAME } from './config.js';
-import { EnvoyExtAuthzGrpcServer, type GrpcServerHooks } from './grpc-server.js';
+import { HTTP_AUTHZ_MOUNT, HTTP_PLUGIN_NAME, parseEnvoyGrpcConfig, parseHttpAuthzConfig, PLUGIN_NAME, type EnvoyGrpcConfig } from './config.js';
+import type { EnvoyExtAuthzGrpcServer, GrpcServerHooks } from './grpc-server.js';
 import { httpAuthzRouter } from './http-authz.js';
 
-export const HTTP_AUTHZ_MOUNT = '/v1/authz';
 
 export interface EnvoyWiring {
   plugins: Plugin[];
@@ -28,9 +27,7 @@ export interface EnvoyWiringOptions extends GrpcServerHooks {
 export function envoyFromConfig(plugins: Record<string, unknown> | undefined, options: EnvoyWiringOptions): EnvoyWiring {
   const wiring: EnvoyWiring = { plugins: [], mounts: [] };
   if (plugins && PLUGIN_NAME in plugins) {
-    const config = parseEnvoyGrpcConfig(plugins[PLUGIN_NAME]);
-    const server = new EnvoyExtAuthzGrpcServer(config, options.decide, { ready: options.ready, onInputError: options.onInputError, logger: options.logger });
-    wiring.plugins.push(new EnvoyGrpcPlugin(server, config.addr, options.logger, options.graceMs));
+    wiring.plugins.push(new EnvoyGrpcPlugin(parseEnvoyGrpcConfig(plugins[PLUGIN_NAME]), options));
   }
   if (plugins && HTTP_PLUGIN_NAME in plugins) {
     const config = parseHttpAuthzConfig(plugins[HTTP_PLUGIN_NAME]);
@@ -42,24 +39,27 @@ export function envoyFromConfig(plugins: Record<string, unknown> | undefined, op
 class EnvoyGrpcPlugin implements Plugin {
   readonly name = PLUGIN_NAME;
   private state: PluginStatus['state'] = 'NOT_READY';
+  private server?: EnvoyExtAuthzGrpcServer;
 
   constructor(
-    private readonly server: EnvoyExtAuthzGrpcServer,
-    private readonly addr: string,
-    private readonly logger: Logger,
-    private readonly graceMs: number,
+    private readonly config: EnvoyGrpcConfig,
+    private readonly options: EnvoyWiringOptions,
   ) {}
 
   async start(): Promise<void> {
+    // gRPC and protobuf are loaded when the plugin starts: every server process would hold them otherwise.
+    const { EnvoyExtAuthzGrpcServer } = await import('./grpc-server.js');
+    const { decide, ready, onInputError, logger } = this.options;
+    this.server ??= new EnvoyExtAuthzGrpcServer(this.config, decide, { ready, onInputError, logger });
     await this.server.start();
     this.state = 'OK';
-    this.logger.info({ addr: this.addr, port: this.server.port || undefined }, 'Starting gRPC server.');
+    logger.info({ addr: this.config.addr, port: this.server.port || undefined }, 'Starting gRPC server.');
   }
 
   async stop(): Promise<void> {
     this.state = 'NOT_READY';
-    await this.server.stop(this.graceMs);
-    this.logger.info({ addr: this.addr }, 'gRPC server stopped.');
+    await this.server?.stop(this.options.graceMs);
+    this.options.logger.info({ addr: this.config.addr }, 'gRPC server stopped.');
   }
 
   status(): PluginStatus {

@@ -100,8 +100,17 @@ export function packedFromForm(form: PackedForm): unknown {
  * is packed whole. Small documents come back unchanged.
  */
 export function packData(data: Record<string, unknown>, depth: number, cut = PIECE_VALUES): Record<string, unknown> {
-  const steps = packing(data, 0, depth, cut);
-  for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value as Record<string, unknown>;
+  return packPiece(data, 0, depth, cut) as Record<string, unknown>;
+}
+
+/**
+ * packData's rule for a value `level` objects deep in the document, for a reader that hands over a large
+ * document piece by piece (readJsonYielding's PieceHook): each piece is packed as it is read, so the document
+ * is never held whole as objects (three to four times its text) before being packed.
+ */
+export function packPiece(value: unknown, level: number, depth: number, cut = PIECE_VALUES): unknown {
+  const steps = packing(value, level, depth, cut);
+  for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
 }
 
 /** packData giving the event loop a turn after about every megabyte of text, for a server answering decisions. */

@@ -371,23 +371,31 @@ const YIELD_PIECE = 1 << 20;
  * not hold up decisions for the whole read. The value, and any error, is readJson's: a text the piecewise
  * reading finds anything odd in is read again whole by readJson.
  */
-export async function readJsonYielding(text: string, maxDepth = MAX_JSON_DEPTH): Promise<unknown> {
+export async function readJsonYielding(text: string, maxDepth = MAX_JSON_DEPTH, onPiece?: PieceHook): Promise<unknown> {
   let start = 0;
   let end = text.length;
   while (start < end && isSpace(text.charCodeAt(start))) start++;
   while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
   if (end - start <= YIELD_PIECE) return readJson(text, { maxDepth });
   try {
-    return await readSpan(text, start, end, 0, maxDepth, { unyielded: 0 });
+    return await readSpan(text, start, end, 0, maxDepth, { unyielded: 0 }, onPiece ?? ((value) => value));
   } catch {
     return readJson(text, { maxDepth });
   }
 }
 
+/**
+ * What readJsonYielding does with each piece it read whole (a value of at most a piece's text, or a scalar),
+ * `enclosing` containers deep, before reading on: the value returned takes its place. The pieces of a large
+ * document can so be turned into something smaller (packed, src/json/packed.ts) before the next is read,
+ * instead of the whole document being held as objects first.
+ */
+export type PieceHook = (value: unknown, enclosing: number) => unknown;
+
 /** The value at [start, end) inside `enclosing` containers; `progress` counts the characters read since the last yield. */
-async function readSpan(text: string, start: number, end: number, enclosing: number, maxDepth: number, progress: { unyielded: number }): Promise<unknown> {
+async function readSpan(text: string, start: number, end: number, enclosing: number, maxDepth: number, progress: { unyielded: number }, onPiece: PieceHook): Promise<unknown> {
   if (end - start <= YIELD_PIECE || text.charCodeAt(start) !== 0x7b) {
-    const value = readJson(text.slice(start, end), { maxDepth: maxDepth - enclosing });
+    const value = onPiece(readJson(text.slice(start, end), { maxDepth: maxDepth - enclosing }), enclosing);
     progress.unyielded += end - start;
     if (progress.unyielded >= YIELD_PIECE) {
       progress.unyielded = 0;
@@ -407,7 +415,7 @@ async function readSpan(text: string, start: number, end: number, enclosing: num
     if (text.charCodeAt(i) !== 0x3a) throw new Error('colon expected');
     const valueStart = skipSpaces(text, i + 1, end);
     const valueEnd = skipValue(text, valueStart, end);
-    const value = await readSpan(text, valueStart, valueEnd, enclosing + 1, maxDepth, progress);
+    const value = await readSpan(text, valueStart, valueEnd, enclosing + 1, maxDepth, progress, onPiece);
     if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
     else object[key] = value;
     i = skipSpaces(text, valueEnd, end);

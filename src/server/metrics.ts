@@ -7,7 +7,7 @@ import type { HttpSendOutcome } from '../builtins/http-send/client.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BundleInfo } from '../bundle/manager.js';
 import { ConfigError, type VerdictConfig } from '../config/config.js';
-import { HTTP_AUTHZ_MOUNT } from '../envoy/plugin.js';
+import { HTTP_AUTHZ_MOUNT } from '../envoy/config.js';
 
 /** OPA's default buckets for http_request_duration_seconds. */
 export const defaultRequestDurationBuckets = [1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 0.01, 0.1, 1];

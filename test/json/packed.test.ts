@@ -8,7 +8,7 @@ import { DataStore } from '../../src/engine/store.js';
 import { cloneJson } from '../../src/json/clone.js';
 import { NumberText } from '../../src/json/number-text.js';
 import { packData, packDataYielding, packedForm, packedText } from '../../src/json/packed.js';
-import { readJson } from '../../src/json/reader.js';
+import { readJson, readJsonYielding } from '../../src/json/reader.js';
 import { writeJson } from '../../src/json/writer.js';
 
 function teams(count: number): Record<string, unknown> {
@@ -78,7 +78,7 @@ test('a bundle with large data is packed below its roots, and the store reads th
 });
 
 test('a bundle read while serving is packed the same, and the event loop turns while it is read and packed', async () => {
-  const json = writeJson({ users: teams(1500) }); // a few MB: packed in several turns
+  const json = writeJson({ users: teams(3000) }); // a few MB: read and packed in several turns
   const files = [
     { path: '.manifest', data: Buffer.from('{"revision":"1","roots":["users"]}') },
     { path: 'data.json', data: Buffer.from(json) },
@@ -92,6 +92,29 @@ test('a bundle read while serving is packed the same, and the event loop turns w
   assert.ok(turns > 0, 'timers ran during the read');
   const packed = await packDataYielding({ users: teams(30) }, 1);
   assert.ok(packedText(packed.users));
+});
+
+test('a large data.json is packed piece by piece as it is read, never whole as objects; a data file below it still merges', async () => {
+  const json = writeJson({ users: teams(3000) });
+  const levels: number[] = [];
+  const read = (await readJsonYielding(json, undefined, (value, enclosing) => {
+    levels.push(enclosing);
+    return packData({ piece: value }, 1).piece;
+  })) as { users: Record<string, unknown> };
+  assert.ok(levels.length > 1000, `the document came in pieces (${levels.length})`);
+  assert.ok(levels.every((level) => level === 2), 'each team is one piece, two objects deep');
+  assert.ok(packedText(read.users.t0), 'a piece was replaced as soon as it was read');
+  assert.equal(writeJson(read), json);
+
+  const nested = [
+    { path: '.manifest', data: Buffer.from('{"revision":"1","roots":[""]}') },
+    { path: 'data.json', data: Buffer.from(json) },
+    { path: 'users/t0/u0/data.json', data: Buffer.from('{"extra":true}') },
+  ];
+  const bundle = await parseBundleYielding('b', nested);
+  assert.equal(writeJson(bundle.data), writeJson(parseBundle('b', nested).data));
+  const users = bundle.data.users as Record<string, Record<string, Record<string, unknown>>>;
+  assert.equal(users.t0!.u0!.extra, true);
 });
 
 test('a copy with sorted keys (as the Data API answers) opens packed parts: sorted at every depth, and writable', () => {

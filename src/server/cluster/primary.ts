@@ -13,6 +13,7 @@ import { RegoCompileError, type RegoCompiler } from '../../engine/compiler.js';
 import { defaultCompiler } from '../../engine/opa-compiler.js';
 import { sumSnapshots } from '../../pip/metrics.js';
 import { removePayload } from './payload.js';
+import { workerEnv } from './worker-env.js';
 import { INSTANCE_ID_ENV, OWNER_SOCKET_ENV, ROLE_ENV, isVerdictMessage, type MetricsJson, type PipFigures, type PrimaryMessage, type WorkerMessage } from './protocol.js';
 
 /** How long a worker has to answer a health or metrics question. */
@@ -72,7 +73,7 @@ export function runPrimary(options: PrimaryOptions): void {
   };
   const owner = () => [...members.values()].find((m) => m.role === 'owner');
   const fork = (role: Member['role']) => {
-    const worker = cluster.fork({ [ROLE_ENV]: role, [OWNER_SOCKET_ENV]: ownerSocket, [INSTANCE_ID_ENV]: instanceId });
+    const worker = cluster.fork({ ...workerEnv(), [ROLE_ENV]: role, [OWNER_SOCKET_ENV]: ownerSocket, [INSTANCE_ID_ENV]: instanceId });
     members.set(worker.id, { worker, role, joined: false, started: false, ready: false });
     startWhenPossible();
   };

@@ -96,6 +96,8 @@ export class DecisionLogStore {
   private readonly classify: OutcomeClassifier;
   private readonly principalOf: PrincipalExtractor;
   private readonly maskCredentials: boolean;
+  /** storedEventText's options for an event without its input's text (one object for all). */
+  private readonly textOptions: { maskCredentials: boolean };
   private readonly writer: WriterThread;
   private readonly queue: RowQueue;
   private waiters: Waiter[] = [];
@@ -127,6 +129,7 @@ export class DecisionLogStore {
     this.classify = outcomeClassifier(options.outcome);
     this.principalOf = principalExtractor(options.principals);
     this.maskCredentials = options.maskCredentials ?? true;
+    this.textOptions = { maskCredentials: this.maskCredentials };
     if (options.retention) Retention.check(options.retention);
     // Opened here, synchronously, so a corrupt or locked file fails construction with a typed error.
     this.db = openDecisionDatabase(this.file, { lockTimeoutMs: options.lockTimeoutMs });
@@ -343,7 +346,7 @@ export class DecisionLogStore {
     const principal = this.principalOf(event) ?? null;
     let json: EventText;
     try {
-      json = storedEventText(event, { ...(inputText ? { inputBytes: compact(inputText) } : {}), maskCredentials: this.maskCredentials });
+      json = storedEventText(event, inputText ? { inputBytes: compact(inputText), maskCredentials: this.maskCredentials } : this.textOptions);
     } catch {
       this.counters.encoding_failures++;
       return null;

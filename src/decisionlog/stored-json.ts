@@ -45,7 +45,7 @@ export function storedEventText(event: DecisionEvent, options: StoredJsonOptions
   let erased: string[] | undefined;
   for (const part of parts) {
     if (event[part] === undefined) continue;
-    let text: string | Uint8Array = part === 'input' ? inputText(options) ?? writeJson(event.input) : writeJson(event[part]);
+    let text: string | Uint8Array = part === 'input' ? inputText(options) ?? writeJson(event.input) : (scalarText(event[part]) ?? writeJson(event[part]));
     if (mask && mayHoldCredentials(typeof text === 'string' ? text : latin1Of(text))) {
       const json = typeof text === 'string' ? text : textOf(text);
       const cut = eraseCredentialsInJson(json, part, keep);
@@ -103,14 +103,54 @@ const sharedTexts = new WeakMap<object, string | undefined>();
 
 /** What JSON.stringify writes for a member's value (undefined to leave the member out), escaped as writeJson escapes. */
 function valueText(key: string, value: unknown): string | undefined {
-  if (typeof value === 'string') return needsEscape.test(value) ? writeJson(value) : '"' + value + '"';
+  const scalar = scalarText(value);
+  if (scalar !== undefined) return scalar;
   if (typeof value !== 'object' || value === null) return writeJson(value);
+  if (key === 'metrics') return numberMapText(value) ?? writeJson(value);
   if (key !== 'labels' && key !== 'bundles') return writeJson(value);
   if (sharedTexts.has(value)) return sharedTexts.get(value);
   const text = writeJson(value);
   if (deeplyFrozen(value)) sharedTexts.set(value, text);
   return text;
 }
+
+/**
+ * JSON.stringify's text of a string, number, boolean or null, escaped as writeJson escapes, without a writeJson
+ * call (most of an event's members, and most results, are one of these); undefined for anything else.
+ */
+function scalarText(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return needsEscape.test(value) ? writeJson(value) : '"' + value + '"';
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      return value === null ? 'null' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The text of a plain object whose members are all numbers (the timers a server puts in `metrics`), or undefined
+ * when it is anything else: written member by member, each key escaped as writeJson would.
+ */
+function numberMapText(value: object): string | undefined {
+  if (Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  const map = value as Record<string, unknown>;
+  let text = '{';
+  for (const key of Object.keys(map)) {
+    const n = map[key];
+    if (typeof n !== 'number') return undefined;
+    text += (text.length === 1 ? '' : ',') + (plainKey.test(key) ? '"' + key + '":' : writeJson(key) + ':') + (Number.isFinite(n) ? String(n) : 'null');
+  }
+  return text + '}';
+}
+
+/** Keys JSON.stringify writes as they are, between quotes. */
+const plainKey = /^[A-Za-z0-9_.-]*$/;
 
 /** Characters JSON.stringify or Go's encoder would escape in a string (lone surrogates included). */
 const needsEscape = /["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]/;

@@ -125,6 +125,21 @@ test('strings that need escapes, numbers kept as written, members JSON leaves ou
   assertSameText(sampleEvent({ input: undefined, result: undefined }));
 });
 
+test('scalar members and results, and a timer map of numbers only, are written as the plain encoding writes them', () => {
+  for (const result of [true, false, null, 0, -0, 1e21, 5e-7, NaN, Infinity, '', 'a<b>&"c"\u2028', 'plain']) {
+    assertSameText(sampleEvent({ result, req_id: result === true ? 1 : -0 }));
+  }
+  // All numbers: written member by member, keys escaped as writeJson escapes them.
+  const metrics = { timer_rego_query_eval_ns: 41000, 'odd <key> & "quote"': -0, 'x.y-z': 1e21, nan: NaN, inf: -Infinity, 7: 0.5 };
+  assert.match(assertSameText(sampleEvent({ metrics })), /"metrics":\{"7":0\.5,"timer_rego_query_eval_ns":41000,"odd \\u003ckey\\u003e \\u0026 \\"quote\\"":0,/);
+  // Anything else in the map, or a map that is not a plain object, goes through writeJson as a whole.
+  assertSameText(sampleEvent({ metrics: { a: 1, b: '2', c: undefined } as unknown as Record<string, number> }));
+  assertSameText(sampleEvent({ metrics: Object.assign(Object.create(null), { a: 1 }) }));
+  assertSameText(sampleEvent({ metrics: Object.assign(new (class Timers {})(), { a: 1 }) as unknown as Record<string, number> }));
+  assertSameText(sampleEvent({ metrics: { a: 1, toJSON: () => ({ replaced: true }) } as unknown as Record<string, number> }));
+  assertSameText(sampleEvent({ metrics: {} }));
+});
+
 test('labels and bundles: a deeply frozen object is written once, anything else as it is at each event', () => {
   const frozen = Object.freeze({ id: 'a', version: '1' });
   assertSameText(sampleEvent({ labels: frozen }));

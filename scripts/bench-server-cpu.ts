@@ -1,0 +1,145 @@
+// CPU time per decision of `verdict run`, by thread, for several configurations served side by side: every server
+// starts at once and is loaded at the same fixed rate (autocannon, the gateway policy and input of bench:http) at
+// the same time, so all of them run under the same machine load. The figures are CPU time read from Linux's
+// /proc/<pid>/task/<tid>/schedstat before and after the measured window, divided by the decisions answered:
+// the workers' event-loop threads, the decision-log writer threads (threads started after the server answered
+// its first decision), the other threads of the workers (the garbage collector's and compiler's helpers, the
+// libuv pool) and the primary process. Decisions per second at saturation need a quiet machine (bench:http);
+// CPU per decision at a fixed rate can be compared on a loaded one.
+//   npm run bench:server-cpu -- [--rate 1500] [--duration 10] [--warmup 20] [--workers 2] [CONFIG ...]
+// CONFIG is a decision-log mode, off, default or sync (default: off default), optionally followed by @DIR to
+// run the build in DIR (another checkout's dist/) instead of this one, e.g. `off default default@/tmp/base/dist`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { freePort } from '../test/free-port.js';
+
+interface AutocannonResult {
+  requests: { total: number };
+  latency: { p99: number };
+  non2xx: number;
+  errors: number;
+}
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    rate: { type: 'string', default: '1500' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '20' },
+    workers: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '16' },
+  },
+});
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const configs = positionals.length ? positionals : ['off', 'default'];
+const modes = ['off', 'default', 'sync'];
+for (const config of configs) {
+  if (!modes.includes(config.split('@')[0])) throw new Error(`unknown configuration ${config}: a mode (${modes.join(', ')}), optionally @DIR`);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'verdict-bench-server-cpu-'));
+const bundle = join(work, 'bundle');
+mkdirSync(join(bundle, 'gateway', 'authz'), { recursive: true });
+cpSync(join(root, 'rego/gateway/authz.rego'), join(bundle, 'gateway', 'authz', 'authz.rego'));
+cpSync(join(root, 'rego/gateway/data.json'), join(bundle, 'gateway', 'data.json'));
+writeFileSync(join(bundle, '.manifest'), JSON.stringify({ revision: 'bench', roots: ['gateway'] }));
+const body = readFileSync(join(root, 'rego/gateway/input.json'), 'utf8');
+
+interface Server {
+  config: string;
+  child: ChildProcess;
+  url: string;
+  /** Clock ticks since boot when the server answered its first decision. */
+  readyAt: number;
+}
+
+const servers: Server[] = [];
+for (const [i, config] of configs.entries()) {
+  const [mode, dist = join(root, 'dist')] = config.split('@');
+  const dir = join(work, `server-${i}`);
+  mkdirSync(dir);
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, `decision_logs:\n  store:\n${mode === 'off' ? '    enabled: false\n' : `    file: ${join(dir, 'decisions.db')}\n    durability: ${mode}\n`}`);
+  const port = await freePort();
+  const args = [resolve(dist, 'src/main.js'), 'run', '--addr', `127.0.0.1:${port}`, '--log-level', 'warn', '--workers', values.workers!, '--config-file', file, '-b', bundle];
+  const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  servers.push({ config, child, url: `http://127.0.0.1:${port}/v1/data/gateway/authz/allow`, readyAt: 0 });
+}
+
+try {
+  for (const server of servers) server.readyAt = await firstDecision(server);
+  const load = (server: Server, duration: number) =>
+    autocannon({ url: server.url, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections: Number(values.connections), duration, overallRate: Number(values.rate) });
+  // The warm-up lets the JIT compilers finish: their helper threads would otherwise count in the window.
+  await Promise.all(servers.map((s) => load(s, Number(values.warmup))));
+  const before = servers.map(threadTimes);
+  const results = await Promise.all(servers.map((s) => load(s, Number(values.duration))));
+  const after = servers.map(threadTimes);
+
+  console.log(`CPU µs per decision by thread, ${configs.length} servers side by side at ${values.rate} decisions/s each for ${values.duration} s (after ${values.warmup} s of warm-up), --workers ${values.workers}, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(`${'configuration'.padEnd(28)} ${'dec/s'.padStart(6)} ${'p99 ms'.padStart(7)} ${'total'.padStart(7)} ${'loop'.padStart(7)} ${'writer'.padStart(7)} ${'helpers'.padStart(7)} ${'primary'.padStart(7)}`);
+  for (const [i, server] of servers.entries()) {
+    const decisions = results[i].requests.total;
+    const used = { loop: 0, writer: 0, helpers: 0, primary: 0 };
+    for (const [key, t] of after[i]) {
+      const ns = t.ns - (before[i].get(key)?.ns ?? 0);
+      const kind = t.pid === server.child.pid ? 'primary' : t.tid === t.pid ? 'loop' : t.startedAt > server.readyAt - 30 ? 'writer' : 'helpers';
+      used[kind] += ns;
+    }
+    const us = (ns: number) => (ns / 1000 / decisions).toFixed(1).padStart(7);
+    const total = used.loop + used.writer + used.helpers + used.primary;
+    const failed = results[i].non2xx + results[i].errors;
+    console.log(`${server.config.padEnd(28)} ${(decisions / Number(values.duration)).toFixed(0).padStart(6)} ${results[i].latency.p99.toFixed(0).padStart(7)} ${us(total)} ${us(used.loop)} ${us(used.writer)} ${us(used.helpers)} ${us(used.primary)}${failed ? `  (${failed} failed)` : ''}`);
+  }
+} finally {
+  for (const server of servers) server.child.kill('SIGTERM');
+  await Promise.all(servers.map((s) => new Promise((done) => (s.child.exitCode !== null ? done(undefined) : s.child.once('exit', done)))));
+  rmSync(work, { recursive: true, force: true });
+}
+
+async function firstDecision(server: Server): Promise<number> {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    if (server.child.exitCode !== null) throw new Error(`${server.config}: server exited with ${server.child.exitCode}`);
+    try {
+      const answer = await fetch(server.url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      if (answer.ok) return Math.round(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 100);
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${server.config}: no answer in 60 s`);
+}
+
+/** CPU nanoseconds and start time (clock ticks since boot) of every thread of the server's processes. */
+function threadTimes(server: Server): Map<string, { pid: number; tid: number; startedAt: number; ns: number }> {
+  const pids = [server.child.pid!];
+  for (const pid of pids) {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (children) pids.push(...children.split(/\s+/).map(Number));
+    }
+  }
+  const times = new Map<string, { pid: number; tid: number; startedAt: number; ns: number }>();
+  for (const pid of pids) {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        // Fields after the command name; the 22nd field of the line (starttime) is the 20th of these.
+        const startedAt = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+        const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+        times.set(`${pid}/${tid}`, { pid, tid: Number(tid), startedAt, ns });
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+  }
+  return times;
+}

@@ -187,7 +187,7 @@ const tailArm: Arm = { from: 'decisions AS d', keys: 'd', seq: 'd.seq', first: [
 /**
  * The parts of a query, each read in seq order and merged: the indexed rows from decision_keys' indexes and the
  * tail by its seq range; with a revision, also the decisions made under it among others (decision_revisions,
- * indexed as written); with a path prefix, the indexed rows one part per stored path under it (decisions_path).
+ * indexed as written); with a path prefix, the indexed rows one part per stored path under it (decision_keys_path).
  * An OR of them had every match sorted first (seconds over a million rows). `ordered` when the parts' own
  * conditions pick an index read in seq order.
  */

@@ -1,7 +1,8 @@
 // Sustained insert rate of the decision-log store, default and sync durability, with realistic 1–2 KB
 // events (an Envoy-style input with headers and a bearer token, an object result, bundle revision), and sync
 // durability from two processes sharing one file, as two server workers do.
-//   npm run bench:decisionlog            (BENCH_SECONDS=5 per mode, BENCH_CONCURRENCY=256 for sync)
+//   npm run bench:decisionlog            (BENCH_SECONDS=5 per mode, BENCH_CONCURRENCY=256 for sync,
+//                                         BENCH_MODES=default,sync,sync2 to run some of the three)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,8 @@ import { formatTimestamp, newDecisionId, nowNs, type DecisionEvent } from '../sr
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 256);
+const modes = new Set((process.env.BENCH_MODES ?? 'default,sync,sync2').split(','));
+for (const mode of modes) if (!['default', 'sync', 'sync2'].includes(mode)) throw new Error(`BENCH_MODES: unknown mode ${JSON.stringify(mode)} (default, sync, sync2)`);
 
 function token(sub: string): string {
   const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -195,6 +198,6 @@ if (childFile) {
   await new Promise(() => {});
 }
 console.log(`decision-log store sustained insert rate (${seconds} s per mode, node ${process.version})`);
-await measure('default');
-await measure('sync');
-await measureTwoProcesses();
+if (modes.has('default')) await measure('default');
+if (modes.has('sync')) await measure('sync');
+if (modes.has('sync2')) await measureTwoProcesses();

@@ -1,11 +1,14 @@
 // Reading the decision log back: filters that map onto the indexed columns, JSON field matches on the
 // stored event (a scan bounded per page by scanLimit), newest-first (or oldest-first) paging with a cursor that stays valid as rows arrive.
+// The indexed rows are read through decision_keys' indexes, and the tail that is not indexed yet (at most a step
+// and a batch of the newest rows, see schema.ts and indexing.ts) by its seq range, merged in seq order.
 import type Database from 'better-sqlite3';
 import type { DecisionEvent } from './event.js';
 import { parseTimestamp } from './event.js';
 import { DecisionLogError } from './errors.js';
 import { parseFieldPath } from './fieldpath.js';
 import { outcomes, type Outcome } from './outcome.js';
+import { indexedSeqSql } from './schema.js';
 import { normalTraceId } from './trace-id.js';
 
 export interface DecisionFilters {
@@ -78,44 +81,44 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
   if (!Number.isInteger(limit) || limit < 1 || limit > maxQueryLimit) throw bad(`limit must be an integer from 1 to ${maxQueryLimit}, got ${limit}`);
 
   if (filters.since !== undefined) {
-    where.push('ts_ns >= ?');
+    where.push('$.ts_ns >= ?');
     params.push(time(filters.since, 'since'));
   }
   if (filters.until !== undefined) {
-    where.push('ts_ns < ?');
+    where.push('$.ts_ns < ?');
     params.push(time(filters.until, 'until'));
   }
-  const { parts, ordered } = arms(db, filters);
+  const { parts: keyedParts, ordered } = arms(db, filters);
   if (filters.outcome !== undefined) {
     if (!outcomes.includes(filters.outcome as Outcome)) throw bad(`outcome must be one of ${outcomes.join(', ')}, got ${JSON.stringify(filters.outcome)}`);
     // Each arm of a revision or of a stored path reads that index in seq order; `+` keeps SQLite (which has no
     // statistics here) from walking the outcome's index instead, through every other path's or revision's rows.
-    where.push(ordered ? '+outcome = ?' : 'outcome = ?');
+    where.push(ordered ? '+$.outcome = ?' : '$.outcome = ?');
     params.push(filters.outcome);
   }
   if (filters.principal !== undefined) {
-    where.push('principal = ?');
+    where.push('$.principal = ?');
     params.push(filters.principal);
   }
   if (filters.principal_prefix !== undefined) {
     if (filters.principal_prefix === '') throw bad('principal_prefix must not be empty');
     // [prefix, prefix + U+10FFFF) is every principal starting with prefix, read from the index.
-    where.push('principal >= ? AND principal < ?');
+    where.push('$.principal >= ? AND $.principal < ?');
     params.push(filters.principal_prefix, filters.principal_prefix + '\u{10FFFF}');
   }
   const scanned: string[] = [];
   const scannedParams: unknown[] = [];
   if (filters.principal_contains !== undefined) {
     if (filters.principal_contains === '') throw bad('principal_contains must not be empty');
-    scanned.push('instr(lower(principal), ?) > 0');
+    scanned.push('instr(lower(d.principal), ?) > 0');
     scannedParams.push(filters.principal_contains.toLowerCase());
   }
   if (filters.decision_id !== undefined) {
-    where.push('decision_id = ?');
+    where.push('$.decision_id = ?');
     params.push(filters.decision_id);
   }
   if (filters.trace_id !== undefined) {
-    where.push('trace_id = ?');
+    where.push('$.trace_id = ?');
     params.push(traceIdFilter(filters.trace_id));
   }
   for (const [field, value] of Object.entries(filters.fields ?? {})) {
@@ -124,28 +127,30 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
     const candidates = [JSON.stringify(value)];
     const parsed = jsonScalar(value);
     if (parsed !== undefined) candidates.push(parsed);
-    scanned.push(`(event -> ?) IN (${candidates.map(() => '?').join(', ')})`);
+    scanned.push(`(d.event -> ?) IN (${candidates.map(() => '?').join(', ')})`);
     scannedParams.push(sqlitePath(field), ...candidates);
   }
   if (filters.cursor !== undefined) {
     const cursor = decodeCursor(filters.cursor);
     if (cursor.order !== order) throw bad(`cursor was made for order=${cursor.order}`);
-    where.push(order === 'desc' ? 'seq < ?' : 'seq > ?');
+    where.push(order === 'desc' ? '@seq < ?' : '@seq > ?');
     params.push(cursor.seq);
   }
 
+  // With no condition on a key column, every row is read in seq order: from decisions alone, indexed or not.
+  const parts = filters.revision === undefined && filters.path === undefined && !where.some((c) => c.includes('$.')) ? [wholeArm] : keyedParts;
   const direction = order === 'desc' ? 'DESC' : 'ASC';
   // The last row the scan may examine: the scanLimit-th one the indexed filters leave, if there are that many.
   let boundary: number | undefined;
   if (scanned.length > 0) {
-    const [sql, values] = inSeqOrder('seq', parts, where, params, direction, { skip: (limits.scanLimit ?? scanLimit) - 1, take: 1 });
+    const [sql, values] = inSeqOrder(false, parts, where, params, direction, { skip: (limits.scanLimit ?? scanLimit) - 1, take: 1 });
     boundary = (db.prepare(sql).get(...values) as { seq: number } | undefined)?.seq;
     if (boundary !== undefined) {
-      where.push(order === 'desc' ? 'seq >= ?' : 'seq <= ?');
+      where.push(order === 'desc' ? '@seq >= ?' : '@seq <= ?');
       params.push(boundary);
     }
   }
-  const [sql, values] = inSeqOrder('seq, outcome, principal, event', parts, [...where, ...scanned], [...params, ...scannedParams], direction, { take: limit + 1 });
+  const [sql, values] = inSeqOrder(true, parts, [...where, ...scanned], [...params, ...scannedParams], direction, { take: limit + 1 });
   const rows = db.prepare(sql).all(...values) as Row[];
   const more = rows.length > limit;
   const page = rows.slice(0, limit);
@@ -159,47 +164,67 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
   };
 }
 
-/** Where one ordered part of a query reads (a table, or a join), the conditions that pick its index, and their values. */
+/**
+ * Where one ordered part of a query reads, the conditions that pick its index, and their values. A condition names
+ * a key column of the row as `$.column` and the seq the part is ordered by as `@seq`: the indexed part reads
+ * them from decision_keys (k), the tail and the rows of decision_revisions from decisions (d).
+ */
 interface Arm {
+  /** The tables, decisions as d among them. */
   from: string;
+  /** The same without decisions, when only the key columns are read (the scan window's bound). */
+  keysFrom?: string;
+  keys: 'k' | 'd';
+  seq: string;
   first: string[];
   values: unknown[];
 }
 
+const indexedArm: Arm = { from: 'decision_keys AS k CROSS JOIN decisions AS d ON d.seq = k.seq', keysFrom: 'decision_keys AS k', keys: 'k', seq: 'k.seq', first: [], values: [] };
+const wholeArm: Arm = { from: 'decisions AS d', keys: 'd', seq: 'd.seq', first: [], values: [] };
+const tailArm: Arm = { from: 'decisions AS d', keys: 'd', seq: 'd.seq', first: [`d.seq > ${indexedSeqSql}`], values: [] };
+
 /**
- * The parts of a query, each read in seq order from its own index and merged: with a revision, the decisions
- * whose one revision it is (decisions_revision) and those made under it among others (decision_revisions); with
- * a path prefix, one per stored path under it (decisions_path). An OR of them had every match sorted first
- * (seconds over a million rows). `ordered` when the arms' own conditions pick an index read in seq order.
+ * The parts of a query, each read in seq order and merged: the indexed rows from decision_keys' indexes and the
+ * tail by its seq range; with a revision, also the decisions made under it among others (decision_revisions,
+ * indexed as written); with a path prefix, the indexed rows one part per stored path under it (decision_keys_path).
+ * An OR of them had every match sorted first (seconds over a million rows). `ordered` when the parts' own
+ * conditions pick an index read in seq order.
  */
 function arms(db: Database.Database, filters: DecisionFilters): { parts: Arm[]; ordered: boolean } {
   const sources: Arm[] =
     filters.revision === undefined
-      ? [{ from: 'decisions', first: [], values: [] }]
+      ? [indexedArm, tailArm]
       : [
-          { from: 'decisions', first: ['revision = ?'], values: [filters.revision] },
-          { from: 'decision_revisions JOIN decisions USING (seq)', first: ['decision_revisions.revision = ?'], values: [filters.revision] },
+          { ...indexedArm, first: ['k.revision = ?'], values: [filters.revision] },
+          { ...tailArm, first: [...tailArm.first, 'd.revision = ?'], values: [filters.revision] },
+          { from: 'decision_revisions AS r CROSS JOIN decisions AS d ON d.seq = r.seq', keys: 'd', seq: 'r.seq', first: ['r.revision = ?'], values: [filters.revision] },
         ];
   if (filters.path === undefined) return { parts: sources, ordered: filters.revision !== undefined };
   const range = pathRange(filters.path);
-  const paths = (db.prepare(storedPathsSql('decisions', { prefix: '@prefix', below: '@below', end: '@end', limit: '@limit' })).all({ ...range, limit: maxPathArms + 1 }) as Array<{ path: string }>).map((row) => row.path);
-  if (paths.length > maxPathArms) {
-    const parts = sources.map((arm) => ({ ...arm, first: [...arm.first, '(path = ? OR (path >= ? AND path < ?))'], values: [...arm.values, range.prefix, range.below, range.end] }));
-    return { parts, ordered: filters.revision !== undefined };
-  }
-  // No stored path: one arm that matches nothing keeps the query's shape.
+  const inRange = (arm: Arm): Arm => ({ ...arm, first: [...arm.first, '($.path = ? OR ($.path >= ? AND $.path < ?))'], values: [...arm.values, range.prefix, range.below, range.end] });
+  const paths = (db.prepare(storedPathsSql('decision_keys', { prefix: '@prefix', below: '@below', end: '@end', limit: '@limit' })).all({ ...range, limit: maxPathArms + 1 }) as Array<{ path: string }>).map((row) => row.path);
+  if (paths.length > maxPathArms) return { parts: sources.map(inRange), ordered: filters.revision !== undefined };
+  // The indexed rows, one part per stored path. No stored path: one part that matches nothing keeps the query's shape.
   const each = paths.length === 0 ? [range.prefix] : paths;
-  return { parts: sources.flatMap((arm) => each.map((path) => ({ ...arm, first: [...arm.first, 'path = ?'], values: [...arm.values, path] }))), ordered: true };
+  const parts = sources.flatMap((arm) => (arm.keys === 'k' ? each.map((path) => ({ ...arm, first: [...arm.first, 'k.path = ?'], values: [...arm.values, path] })) : [inRange(arm)]));
+  return { parts, ordered: true };
 }
 
-/** The SELECT of `columns` over the arms, every condition in each, in seq order: `take` rows after `skip`. */
-function inSeqOrder(columns: string, parts: Arm[], conditions: string[], values: unknown[], direction: 'ASC' | 'DESC', rows: { skip?: number; take: number }): [string, unknown[]] {
-  const select = (arm: Arm) => `SELECT ${columns} FROM ${arm.from}` + ([...arm.first, ...conditions].length ? ' WHERE ' + [...arm.first, ...conditions].join(' AND ') : '');
-  const page = ` ORDER BY seq ${direction} LIMIT ?${rows.skip !== undefined ? ' OFFSET ?' : ''}`;
-  const pageValues = [rows.take, ...(rows.skip !== undefined ? [rows.skip] : [])];
-  if (parts.length === 1) return [select(parts[0]) + page, [...parts[0].values, ...values, ...pageValues]];
-  const reach = (rows.skip ?? 0) + rows.take;
-  const sql = parts.map((arm) => `SELECT * FROM (${select(arm)} ORDER BY seq ${direction} LIMIT ?)`).join(' UNION ALL ') + page;
+/**
+ * The SELECT over the arms, every condition in each, in seq order: `take` rows after `skip`; of the decisions'
+ * columns a page shows when `rows`, else of seq alone.
+ */
+function inSeqOrder(rows: boolean, parts: Arm[], conditions: string[], values: unknown[], direction: 'ASC' | 'DESC', window: { skip?: number; take: number }): [string, unknown[]] {
+  const select = (arm: Arm) => {
+    const where = [...arm.first, ...conditions].map((c) => c.replaceAll('$.', `${arm.keys}.`).replaceAll('@seq', arm.seq));
+    const columns = rows ? `${arm.seq} AS seq, d.outcome AS outcome, d.principal AS principal, d.event AS event` : `${arm.seq} AS seq`;
+    return `SELECT ${columns} FROM ${rows ? arm.from : arm.keysFrom ?? arm.from}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${arm.seq} ${direction}`;
+  };
+  const page = ` ORDER BY seq ${direction} LIMIT ?${window.skip !== undefined ? ' OFFSET ?' : ''}`;
+  const pageValues = [window.take, ...(window.skip !== undefined ? [window.skip] : [])];
+  const reach = (window.skip ?? 0) + window.take;
+  const sql = 'SELECT * FROM (' + parts.map((arm) => `SELECT * FROM (${select(arm)} LIMIT ?)`).join(' UNION ALL ') + ')' + page;
   return [sql, [...parts.flatMap((arm) => [...arm.values, ...values, reach]), ...pageValues]];
 }
 

@@ -3,6 +3,7 @@
 // loop between batches, so the writer (same connection, same thread) is never held up for long.
 import type Database from 'better-sqlite3';
 import { nowNs } from './event.js';
+import { indexedSeqSql } from './schema.js';
 
 export interface RetentionOptions {
   /** Delete decisions whose timestamp is older than this. */
@@ -56,8 +57,13 @@ export class Retention {
     const shippedOnly = options.keepUnshipped
       ? ` AND seq <= coalesce((SELECT value FROM meta WHERE key = '${shippedSeqKey}'), 0)`
       : '';
+    // The oldest of the indexed rows by the time index, and rows of the tail not indexed yet (schema.ts) by a scan
+    // of that bounded stretch: events recorded with an old timestamp go as soon as they are written.
     this.deleteOlder = db.prepare(
-      `DELETE FROM decisions WHERE seq IN (SELECT seq FROM decisions WHERE ts_ns < ?${shippedOnly} ORDER BY ts_ns LIMIT ?)`,
+      `DELETE FROM decisions WHERE seq IN (
+         SELECT seq FROM (SELECT seq FROM decision_keys WHERE ts_ns < @cutoff${shippedOnly} ORDER BY ts_ns LIMIT @limit)
+         UNION ALL SELECT seq FROM (SELECT seq FROM decisions WHERE seq > ${indexedSeqSql} AND ts_ns < @cutoff${shippedOnly} LIMIT @limit)
+         LIMIT @limit)`,
     );
     this.deleteOldest = db.prepare(`DELETE FROM decisions WHERE seq IN (SELECT seq FROM decisions ORDER BY seq LIMIT ?)`);
   }
@@ -95,7 +101,7 @@ export class Retention {
   pruneStep(now: bigint = nowNs()): number {
     if (this.options.maxAgeSeconds !== undefined) {
       const cutoff = now - BigInt(Math.floor(this.options.maxAgeSeconds * 1e9));
-      const { changes } = this.deleteOlder.run(cutoff, this.batchSize);
+      const { changes } = this.deleteOlder.run({ cutoff, limit: this.batchSize });
       if (changes > 0) return this.deleted(changes);
     }
     if (this.options.maxBytes !== undefined && this.usedBytes() > this.options.maxBytes) {

@@ -1,13 +1,50 @@
-// The decision-log database layout. One row per event: indexed columns for the questions audits ask
-// (when, which path, allowed or not, who, which bundle revision, which trace) and the whole event as OPA-shaped
-// JSON. A file made by an older version is upgraded in place when a server opens it (see migrations).
+// The decision-log database layout. One row per event in `decisions`, appended in seq order with no secondary
+// index: the indexed columns for the questions audits ask (when, which path, allowed or not, who, which bundle
+// revision, which trace) and the whole event as OPA-shaped JSON. Those columns are indexed in batches: the writer
+// copies the rows not yet indexed (the tail) into `decision_keys`, whose indexes serve the queries, once the tail
+// holds indexStepRows rows or the writer falls idle (indexing.ts). Queries read the indexed rows through
+// `decision_keys` and the tail by its seq range (query.ts). A file made by an older version is upgraded in place
+// when a server opens it (see migrations).
 import type { Database } from 'better-sqlite3';
 import { DecisionLogError } from './errors.js';
 import { sqliteTraceIdSql } from './trace-id.js';
 
-export const schemaVersion = 2;
+export const schemaVersion = 3;
 
-const traceIdIndex = `CREATE INDEX decisions_trace_id ON decisions(trace_id, seq) WHERE trace_id IS NOT NULL;`;
+const keysTable = `CREATE TABLE decision_keys (
+  seq INTEGER PRIMARY KEY,          -- the row of decisions these are the keys of
+  decision_id TEXT NOT NULL,
+  ts_ns INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  principal TEXT,
+  revision TEXT,
+  trace_id TEXT
+);`;
+
+/** Copies the rows of decisions past seq `after` into decision_keys. */
+const copyKeysSql = (after: string) => `INSERT INTO decision_keys (seq, decision_id, ts_ns, path, outcome, principal, revision, trace_id)
+  SELECT seq, decision_id, ts_ns, path, outcome, principal, revision, trace_id FROM decisions WHERE seq > ${after};`;
+
+/** Indexes the tail (the rows of decisions past seq ?): one batch of index upkeep. */
+export const indexTailSql = copyKeysSql('?');
+
+/** The highest indexed seq (0 when none): the rows of decisions past it are the tail. */
+export const indexedSeqSql = `(SELECT coalesce(max(seq), 0) FROM decision_keys)`;
+
+const keysIndexes = `
+CREATE INDEX decision_keys_ts ON decision_keys(ts_ns);
+CREATE INDEX decision_keys_decision_id ON decision_keys(decision_id);
+CREATE INDEX decision_keys_path ON decision_keys(path);
+CREATE INDEX decision_keys_outcome ON decision_keys(outcome, seq);
+CREATE INDEX decision_keys_principal ON decision_keys(principal, seq) WHERE principal IS NOT NULL;
+CREATE INDEX decision_keys_revision ON decision_keys(revision, seq) WHERE revision IS NOT NULL;
+CREATE INDEX decision_keys_trace_id ON decision_keys(trace_id, seq) WHERE trace_id IS NOT NULL;
+-- Retention deletes from decisions; a row's keys go with it.
+CREATE TRIGGER decisions_drop_keys AFTER DELETE ON decisions
+BEGIN
+  DELETE FROM decision_keys WHERE seq = old.seq;
+END;`;
 
 const createStatements = `
 CREATE TABLE decisions (
@@ -21,14 +58,9 @@ CREATE TABLE decisions (
   event TEXT NOT NULL,              -- the event as JSON, OPA's EventV1
   trace_id TEXT                     -- 32 lowercase hex digits (trace-id.ts), or NULL
 );
-CREATE INDEX decisions_ts ON decisions(ts_ns);
-CREATE INDEX decisions_decision_id ON decisions(decision_id);
-CREATE INDEX decisions_path ON decisions(path);
-CREATE INDEX decisions_outcome ON decisions(outcome, seq);
-CREATE INDEX decisions_principal ON decisions(principal, seq) WHERE principal IS NOT NULL;
-CREATE INDEX decisions_revision ON decisions(revision, seq) WHERE revision IS NOT NULL;
-${traceIdIndex}
--- Events made under several bundles with different revisions: one row per revision.
+${keysTable}
+${keysIndexes}
+-- Events made under several bundles with different revisions: one row per revision (rare, indexed as written).
 CREATE TABLE decision_revisions (
   seq INTEGER NOT NULL,
   revision TEXT NOT NULL,
@@ -54,7 +86,19 @@ const migrations: string[] = [
    UPDATE decisions SET trace_id = traced.id
      FROM (SELECT seq, ${sqliteTraceIdSql} AS id FROM decisions) AS traced
      WHERE decisions.seq = traced.seq AND traced.id IS NOT NULL;
-   ${traceIdIndex}`,
+   CREATE INDEX decisions_trace_id ON decisions(trace_id, seq) WHERE trace_id IS NOT NULL;`,
+  // 2 → 3: the indexes move from decisions to decision_keys, filled with every stored row (indexes built after
+  // the rows, by sorting, rather than row by row), and decisions keeps none.
+  `${keysTable}
+   ${copyKeysSql('0')}
+   ${keysIndexes}
+   DROP INDEX decisions_ts;
+   DROP INDEX decisions_decision_id;
+   DROP INDEX decisions_path;
+   DROP INDEX decisions_outcome;
+   DROP INDEX decisions_principal;
+   DROP INDEX decisions_revision;
+   DROP INDEX decisions_trace_id;`,
 ];
 
 /**

@@ -3,6 +3,7 @@
 // thread that answers requests. It does what the store (store.ts) asks, one message at a time.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDecisionDatabase, sqliteCode } from './open.js';
+import { TailIndexer, type TailIndexing } from './indexing.js';
 import { Retention, type RetentionOptions } from './retention.js';
 import { rowFields, type WriterBatch } from './writer-batch.js';
 
@@ -10,6 +11,7 @@ export interface WriterSettings {
   file: string;
   synchronous: 'NORMAL' | 'FULL';
   retention?: RetentionOptions;
+  indexing?: TailIndexing;
 }
 
 export type WriterRequest =
@@ -50,7 +52,10 @@ const insertMany = db.prepare(insertSql(rowsPerInsert));
 const setMeta = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
 const insertRevision = db.prepare(`INSERT OR IGNORE INTO decision_revisions (seq, revision) VALUES (?, ?)`);
 
-const insertRows = (batch: WriterBatch) => {
+const lastSeq = db.prepare('SELECT last_insert_rowid()').pluck();
+
+/** Inserts the batch's rows; returns the seq of the last one. */
+const insertRows = (batch: WriterBatch): number => {
   const { count, tsNs } = batch;
   const bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
   const params: unknown[] = [];
@@ -81,7 +86,7 @@ const insertRows = (batch: WriterBatch) => {
     next = k + 1;
   }
   insertPlain(count);
-  return count;
+  return lastSeq.get() as number;
 };
 
 // The workers of one server each have a writer thread on the same file, and SQLite lets one write at a time.
@@ -113,17 +118,26 @@ function beginWriting(): void {
   }
 }
 
-/** Inserts a batch in one transaction: all its rows, or none. */
-function insertBatch(batch: WriterBatch): number {
+/** Runs `work` in one transaction holding the write lock: all it writes, or nothing. */
+function inWriteTransaction<T>(work: () => T): T {
   beginWriting();
   try {
-    const count = insertRows(batch);
+    const value = work();
     commit.run();
-    return count;
+    return value;
   } catch (error) {
     if (db.inTransaction) rollback.run();
     throw error;
   }
+}
+
+const indexer = new TailIndexer(db, inWriteTransaction, settings.indexing);
+
+/** Inserts a batch in one transaction, indexing the tail in it when it is a step long. */
+function insertBatch(batch: WriterBatch): number {
+  inWriteTransaction(() => indexer.afterInsert(insertRows(batch)));
+  indexer.committed();
+  return batch.count;
 }
 
 async function handle(request: WriterRequest): Promise<unknown> {
@@ -138,7 +152,12 @@ async function handle(request: WriterRequest): Promise<unknown> {
       return setMeta.run(request.key, request.value).changes;
     case 'close':
       retention?.stop();
-      db.close();
+      try {
+        // A log at rest is indexed whole.
+        indexer.indexTail();
+      } finally {
+        db.close();
+      }
       return undefined;
   }
 }

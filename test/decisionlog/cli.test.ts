@@ -7,6 +7,7 @@ import { Ajv } from 'ajv';
 import Database from 'better-sqlite3';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { runDecisionsCommand } from '../../src/decisionlog/cli.js';
+import { schemaVersion } from '../../src/decisionlog/schema.js';
 import type { DecisionEvent } from '../../src/decisionlog/event.js';
 import { captureCommand, sampleEvent, sleep, tempDir } from './helpers.js';
 
@@ -122,5 +123,5 @@ test('a missing or corrupt database file gives its own exit code and a clear mes
   other.close();
   const newer = await run('search', '--db', future);
   assert.equal(newer.code, 5);
-  assert.match(newer.err, /schema version 7, this build reads version 2/);
+  assert.match(newer.err, new RegExp(`schema version 7, this build reads version ${schemaVersion}`));
 });

@@ -196,7 +196,7 @@ test('a log made before the trace_id column is upgraded when opened, and its old
   events.forEach((e, i) => insert.run(e.decision_id, 1_700_000_000_000_000_000n + BigInt(i), e.path, JSON.stringify(e)));
   old.close();
   // Reading alone never changes the file: the CLI's read-only open says what to do.
-  assert.throws(() => openDecisionDatabase(file, { readonly: true }), { code: 'db_incompatible', message: /schema version 1, this build reads version 2; start the server on it once to upgrade it/ });
+  assert.throws(() => openDecisionDatabase(file, { readonly: true }), { code: 'db_incompatible', message: new RegExp(`schema version 1, this build reads version ${schemaVersion}; start the server on it once to upgrade it`) });
 
   const store = new DecisionLogStore({ file, durability: 'sync' });
   try {
@@ -210,7 +210,7 @@ test('a log made before the trace_id column is upgraded when opened, and its old
     for (const row of store.db.prepare('SELECT trace_id, event FROM decisions').all() as { trace_id: string | null; event: string }[]) {
       assert.equal(row.trace_id, traceIdOf(JSON.parse(row.event) as DecisionEvent), row.event);
     }
-    const indexes = store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'decisions_trace_id'`).all();
+    const indexes = store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'decision_keys' AND name = 'decision_keys_trace_id'`).all();
     assert.equal(indexes.length, 1);
   } finally {
     await store.close();
@@ -219,6 +219,40 @@ test('a log made before the trace_id column is upgraded when opened, and its old
   const again = new DecisionLogStore({ file });
   assert.equal(queryDecisions(again.db, { trace_id: traceId }).decisions.length, traced.length + 1);
   await again.close();
+});
+
+test('a log whose indexes were updated row by row (version 2) is upgraded in place: rows indexed in decision_keys, the old indexes dropped, answers unchanged', async () => {
+  const file = join(tempDir(), 'd.db');
+  const old = new Database(file);
+  old.exec(readFileSync(new URL('../../../test/decisionlog/fixtures/decisions-v2.sql', import.meta.url), 'utf8'));
+  old.pragma('user_version = 2');
+  const insert = old.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`);
+  for (let i = 0; i < 12; i++) {
+    const event = sampleEvent({ decision_id: `old-${i}`, path: i % 2 ? 'a/b' : 'c' });
+    insert.run(event.decision_id, 1_700_000_000_000_000_000n + BigInt(i), event.path, i % 3 ? 'allow' : 'deny', i % 4 ? 'alice' : null, i === 5 ? null : 'r1', JSON.stringify(event));
+  }
+  old.prepare(`INSERT INTO decision_revisions (seq, revision) VALUES (6, 'r1'), (6, 'r2')`).run();
+  // What the version 2 layout answers, from its own indexes.
+  const answers = (db: Database.Database) =>
+    [
+      `SELECT decision_id FROM decisions WHERE principal = 'alice' AND outcome = 'deny' ORDER BY seq DESC`,
+      `SELECT decision_id FROM decisions WHERE path = 'a/b' ORDER BY seq`,
+      `SELECT decision_id FROM decisions WHERE revision = 'r1' OR seq IN (SELECT seq FROM decision_revisions WHERE revision = 'r1') ORDER BY seq DESC`,
+    ].map((sql) => db.prepare(sql).pluck().all());
+  const before = answers(old);
+  old.close();
+
+  const store = new DecisionLogStore({ file });
+  try {
+    assert.equal(store.db.pragma('user_version', { simple: true }), schemaVersion);
+    assert.equal(store.db.prepare('SELECT count(*) FROM decision_keys').pluck().get(), 12);
+    assert.deepEqual(store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'decisions'`).all(), []);
+    const ids = (filters: object) => queryDecisions(store.db, { limit: 100, ...filters }).decisions.map((d) => d.event.decision_id);
+    assert.deepEqual([ids({ principal: 'alice', outcome: 'deny' }), ids({ path: 'a/b', order: 'asc' }), ids({ revision: 'r1' })], before);
+    assert.deepEqual(ids({ revision: 'r2' }), ['old-5']);
+  } finally {
+    await store.close();
+  }
 });
 
 test('a SQLite file that is not a decision log is refused, not modified', () => {

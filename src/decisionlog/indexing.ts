@@ -1,0 +1,74 @@
+// Index upkeep in batches (see schema.ts): the writer appends rows to `decisions` only, and the tail (the rows not
+// yet in decision_keys) is copied into decision_keys, whose indexes serve the queries, a stretch at a time. Each
+// commit then rewrites the table's last pages only, instead of a leaf page of every index as well (with a
+// principal index, about one page per distinct principal in the batch): with small fsync'd commits that index
+// upkeep was most of the writer's CPU, and most of the bytes each fsync waited for.
+import type Database from 'better-sqlite3';
+import { indexedSeqSql, indexTailSql } from './schema.js';
+
+export interface TailIndexing {
+  /** Index the tail in the transaction of the batch that makes it this long (default indexStepRows). */
+  stepRows?: number;
+  /** Index what tail there is once no batch has come for this long (default 200 ms). */
+  idleMs?: number;
+}
+
+/**
+ * The tail's longest stretch, give or take one batch: what a query reads without an index. A step of this many
+ * rows holds the writer for a few milliseconds; with a few hundred distinct principals it still puts several rows
+ * on each index page it rewrites.
+ */
+export const indexStepRows = 1024;
+
+export class TailIndexer {
+  private readonly indexedSeq: Database.Statement;
+  private readonly copy: Database.Statement;
+  private readonly stepRows: number;
+  private readonly idleMs: number;
+  private idle?: NodeJS.Timeout;
+
+  /** `inWriteTransaction` runs its argument holding the write lock, then commits (the writer's own). */
+  constructor(db: Database.Database, private readonly inWriteTransaction: (work: () => void) => void, options: TailIndexing = {}) {
+    this.indexedSeq = db.prepare(`SELECT ${indexedSeqSql}`).pluck();
+    this.copy = db.prepare(indexTailSql);
+    this.stepRows = options.stepRows ?? indexStepRows;
+    this.idleMs = options.idleMs ?? 200;
+  }
+
+  /** In the transaction that stored rows up to `lastSeq`: indexes the tail once it is a step long. */
+  afterInsert(lastSeq: number): void {
+    const indexed = this.indexedSeq.get() as number;
+    if (lastSeq - indexed >= this.stepRows) this.copy.run(indexed);
+  }
+
+  /** After a commit: the tail is indexed once the writer has had nothing to do for idleMs. */
+  committed(): void {
+    if (this.idle) this.idle.refresh();
+    else {
+      this.idle = setTimeout(() => this.onIdle(), this.idleMs);
+      this.idle.unref();
+    }
+  }
+
+  /** Indexes the whole tail now, in a transaction of its own. */
+  indexTail(): void {
+    this.stop();
+    this.inWriteTransaction(() => this.copy.run(this.indexedSeq.get()));
+  }
+
+  stop(): void {
+    clearTimeout(this.idle);
+    this.idle = undefined;
+  }
+
+  private onIdle(): void {
+    this.idle = undefined;
+    try {
+      this.indexTail();
+    } catch {
+      // The tail stays as it is and every query still finds it. The next idle pause tries again, and the batch
+      // that makes it a step long indexes it in its own transaction, whose failure is reported and retried as
+      // any failed write is.
+    }
+  }
+}

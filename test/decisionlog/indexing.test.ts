@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openDecisionDatabase } from '../../src/decisionlog/open.js';
+import { TailIndexer } from '../../src/decisionlog/indexing.js';
+import { sleep, tempDir } from './helpers.js';
+
+function logWithRows(n: number): Database.Database {
+  const db = openDecisionDatabase(join(tempDir(), 'd.db'));
+  appendRows(db, n);
+  return db;
+}
+
+function appendRows(db: Database.Database, n: number): number {
+  const insert = db.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES (?, ?, 'a/b', 'allow', ?, NULL, '{}')`);
+  let last = 0;
+  for (let i = 0; i < n; i++) last = Number(insert.run(`id-${Math.random()}`, 1_700_000_000_000_000_000n + BigInt(i), i % 2 ? 'alice' : null).lastInsertRowid);
+  return last;
+}
+
+const keyed = (db: Database.Database) => db.prepare('SELECT seq FROM decision_keys ORDER BY seq').pluck().all() as number[];
+const inTransaction = (db: Database.Database) => (work: () => void) => db.transaction(work).immediate();
+
+test('the tail is indexed in the transaction that makes it a step long, whole, and not before', () => {
+  const db = logWithRows(0);
+  const indexer = new TailIndexer(db, inTransaction(db), { stepRows: 10 });
+  db.transaction(() => indexer.afterInsert(appendRows(db, 9)))();
+  assert.deepEqual(keyed(db), []);
+  db.transaction(() => indexer.afterInsert(appendRows(db, 3)))();
+  assert.deepEqual(keyed(db), Array.from({ length: 12 }, (_, i) => i + 1));
+  // The keys are the row's own.
+  assert.deepEqual(db.prepare('SELECT decision_id, ts_ns, principal FROM decision_keys WHERE seq = 2').get(), db.prepare('SELECT decision_id, ts_ns, principal FROM decisions WHERE seq = 2').get());
+  db.transaction(() => indexer.afterInsert(appendRows(db, 9)))();
+  assert.equal(keyed(db).length, 12, 'the next 9 rows wait for the next step');
+  db.close();
+});
+
+test('a tail shorter than a step is indexed once the writer has been idle, and when it closes', async () => {
+  const db = logWithRows(0);
+  const indexer = new TailIndexer(db, inTransaction(db), { stepRows: 1000, idleMs: 30 });
+  for (let i = 0; i < 3; i++) {
+    db.transaction(() => indexer.afterInsert(appendRows(db, 2)))();
+    indexer.committed();
+  }
+  assert.deepEqual(keyed(db), []);
+  await sleep(200);
+  assert.deepEqual(keyed(db), [1, 2, 3, 4, 5, 6]);
+  appendRows(db, 2);
+  indexer.indexTail();
+  assert.deepEqual(keyed(db), [1, 2, 3, 4, 5, 6, 7, 8]);
+  indexer.stop();
+  db.close();
+});
+
+test('deleting a decision (retention) deletes its keys with it', () => {
+  const db = logWithRows(6);
+  new TailIndexer(db, inTransaction(db)).indexTail();
+  db.prepare('DELETE FROM decisions WHERE seq <= 2 OR seq = 6').run();
+  assert.deepEqual(keyed(db), [3, 4, 5]);
+  db.close();
+});

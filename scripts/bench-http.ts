@@ -206,6 +206,9 @@ async function startOtlpSink(): Promise<{ port: number; batches: () => number; s
       res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     });
   });
+  // Collectors keep an idle connection open far longer than Node's 5 s default, which is exactly the exporter's
+  // batch delay: without this every export at low sampling would open a new connection.
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return { port: (server.address() as AddressInfo).port, batches: () => batches, stop: () => server.close() };
 }

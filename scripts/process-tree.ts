@@ -34,16 +34,16 @@ export function processTree(pid: number): number[] {
   return pids;
 }
 
-/** CPU seconds (user + system, every thread) used so far by `pid` and its descendants; undefined off Linux. */
+/** CPU seconds (user + system, every thread) used so far by one process; undefined when it cannot be read. */
+export function processCpuSeconds(pid: number): number | undefined {
+  const stat = read(`/proc/${pid}/stat`);
+  if (!stat) return undefined;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/** CPU seconds used so far by `pid` and its descendants; undefined off Linux. */
 export function treeCpuSeconds(pid: number): number | undefined {
-  let ticks = 0;
-  let seen = false;
-  for (const p of processTree(pid)) {
-    const stat = read(`/proc/${p}/stat`);
-    if (!stat) continue;
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
-    seen = true;
-  }
-  return seen ? ticks / ticksPerSecond : undefined;
+  const each = processTree(pid).map(processCpuSeconds).filter((s) => s !== undefined);
+  return each.length ? each.reduce((a, b) => a + b, 0) : undefined;
 }

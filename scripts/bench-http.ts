@@ -1,21 +1,26 @@
 // HTTP decision benchmark: the gateway policy in rego/gateway served by the reference OPA
 // (`opa run --server`, Rego source) and by Verdict serving the same Rego bundle, planned by OPA and compiled by
 // our wasm back end (--verdict-module ours, the default) or the bundle built with `opa build -t wasm`
-// (--verdict-module opa), each loaded in turn with autocannon at the same concurrency and duration.
-//   npm run bench:http [-- --duration 10 --connections 64 --workers N --cpus 0-1 --rounds 1 --verdict-module ours|opa
-//                        --decision-logs defaults,off,sync --security plain,tls,authz --tracing 100,1,0]
+// (--verdict-module opa), each loaded in turn with autocannon at the same concurrency.
+//   npm run bench:http [-- --duration 5 --passes 3 --rounds 1 --connections 64 --workers N --cpus 0-1
+//                        --verdict-module ours|opa --decision-logs defaults,off,sync --security plain,tls,authz
+//                        --tracing 100,1,0 --opa yes|no]
 // One run prints OPA with its defaults, OPA printing decision logs to the console, and Verdict in each
 // decision-log mode of --decision-logs: defaults (`verdict run` with no config file: the log on, default
 // durability), off, default, sync, upload (the default store shipping to a collector process on loopback every
 // second); then the ratios of each Verdict row to OPA and of each logging mode to "off". Verdict runs without
-// --workers (its default worker count) unless --workers is given.
+// --workers (its default worker count) unless --workers is given. --opa no leaves the OPA rows out.
 // --tracing lists sampling percentages measured with distributed_tracing on (decision log off; compare with
 // "verdict off", so keep off in --decision-logs), exporting to an OTLP/HTTP sink on loopback; '' measures none.
 // --security lists the listener settings measured, each for both servers with the same flags: plain (HTTP),
 // tls (HTTPS with a certificate made by openssl) and authz (--authentication=token --authorization=basic with a
 // system.authz policy checking the bearer token); default all three, the later ones with the first log mode.
-// Prints decisions/s, p50 and p99 latency and the settings of each row. On a shared, noisy machine use
-// --rounds N: the servers are measured alternately N times and the median round of each is reported.
+// How noise is kept out: in each of --rounds rounds, the servers of a listener setting are started side by
+// side and loaded one at a time for --duration seconds, --passes times, the order reversed on every pass.
+// Each row prints the median of its windows (decisions/s, p50, p99, server CPU per decision) and the range of
+// its decisions/s; each ratio is the median of the ratios of windows of the same pass, with their middle half.
+// Rounds of one server vary by 10-15 % on a busy machine; a difference of a few percent needs many short
+// windows, e.g. --duration 3 --passes 10 --rounds 2, and is only meaningful as a ratio within one run.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -28,9 +33,10 @@ import { request as httpsRequest } from 'node:https';
 import { freePort } from '../test/free-port.js';
 import { startBenchCollector } from './bench-collector.js';
 import { makeCerts } from '../test/server/certs.js';
+import { treeCpuSeconds } from './process-tree.js';
 
 interface AutocannonResult {
-  requests: { average: number };
+  requests: { average: number; total: number };
   latency: { p50: number; p99: number; average: number };
   non2xx: number;
   errors: number;
@@ -41,11 +47,13 @@ const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const { values } = parseArgs({
   options: {
-    duration: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '64' },
     workers: { type: 'string' },
     cpus: { type: 'string', default: `0-${availableParallelism() - 1}` },
     rounds: { type: 'string', default: '1' },
+    passes: { type: 'string', default: '3' },
+    opa: { type: 'string', default: 'yes' },
     'verdict-module': { type: 'string', default: 'ours' },
     'decision-logs': { type: 'string', default: 'defaults,off,sync' },
     security: { type: 'string', default: 'plain,tls,authz' },
@@ -115,24 +123,40 @@ async function waitReady(url: string, child: ChildProcess, security: Security): 
   throw new Error(`${url} never answered`);
 }
 
-/** Loads one server; `quiet` discards its standard error too (where OPA prints its console decision log). */
-async function measure(name: string, command: string, args: string[], security: Security, options: { cwd?: string; quiet?: boolean } = {}): Promise<AutocannonResult> {
+interface Started {
+  name: string;
+  child: ChildProcess;
+  url: string;
+  security: Security;
+}
+
+/** Starts one server and waits until it decides; `quiet` discards its standard error too (where OPA prints its console decision log). */
+async function startServer(name: string, command: string, args: string[], security: Security, options: { cwd?: string; quiet?: boolean } = {}): Promise<Started> {
   const port = await freePort();
   const url = `${security === 'tls' ? 'https' : 'http'}://127.0.0.1:${port}`;
   const stdio = ['ignore', 'ignore', options.quiet ? 'ignore' : 'inherit'] as const;
   const child = spawn('taskset', ['-c', values.cpus!, command, ...args.map((a) => a.replace('{addr}', `127.0.0.1:${port}`))], { stdio: [...stdio], ...(options.cwd ? { cwd: options.cwd } : {}) });
+  const server = { name, child, url, security };
   try {
     await waitReady(url, child, security);
-    const headers = { 'content-type': 'application/json', ...(security === 'authz' ? { authorization: `Bearer ${token}` } : {}) };
-    const load = { url: url + decisionPath, method: 'POST', body, headers, connections };
-    await autocannon({ ...load, duration: 2 }); // warm-up: JIT, connection pools
-    const result = await autocannon({ ...load, duration });
-    console.error(`${name}: done`);
-    return result;
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+  } catch (err) {
+    await stopServer(server);
+    throw new Error(`${name}: ${(err as Error).message}`);
   }
+  return server;
+}
+
+async function stopServer(server: Started): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  const exited = new Promise((r) => server.child.once('exit', r));
+  server.child.kill('SIGTERM');
+  await exited;
+}
+
+/** Loads one server with autocannon for `seconds`. */
+function load(server: Started, seconds: number): Promise<AutocannonResult> {
+  const headers = { 'content-type': 'application/json', ...(server.security === 'authz' ? { authorization: `Bearer ${token}` } : {}) };
+  return autocannon({ url: server.url + decisionPath, method: 'POST', body, headers, connections, duration: seconds });
 }
 
 // Verdict's decision-log modes. "defaults": `verdict run` with no config file at all (the log on, default
@@ -182,6 +206,9 @@ async function startOtlpSink(): Promise<{ port: number; batches: () => number; s
       res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     });
   });
+  // Collectors keep an idle connection open far longer than Node's 5 s default, which is exactly the exporter's
+  // batch delay: without this every export at low sampling would open a new connection.
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return { port: (server.address() as AddressInfo).port, batches: () => batches, stop: () => server.close() };
 }
@@ -192,72 +219,163 @@ const securities = values.security!.split(',').map((m) => m.trim()) as Security[
 for (const security of securities) if (!['plain', 'tls', 'authz'].includes(security)) throw new Error(`--security: unknown setting ${security} (plain, tls, authz)`);
 if (values['verdict-module'] === 'opa' && securities.includes('authz')) throw new Error('--verdict-module opa: the authz row needs the Rego bundle (its system.authz policy); add --security plain,tls');
 const rounds = Number(values.rounds);
+const passes = Number(values.passes);
+if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`--rounds ${values.rounds}: expected a positive integer`);
+if (!(Number.isInteger(passes) && passes >= 1)) throw new Error(`--passes ${values.passes}: expected a positive integer`);
+if (values.opa !== 'yes' && values.opa !== 'no') throw new Error(`--opa ${values.opa}: expected yes or no`);
 const workerFlags = values.workers ? ['--workers', values.workers] : [];
+const workersNote = values.workers ? `--workers ${values.workers}` : 'default workers';
 
-interface Row {
+/** One server of a row, as started for a round. */
+interface RowSpec {
   name: string;
   settings: string;
-  runs: AutocannonResult[];
+  command: string;
+  args: string[];
+  options: { cwd?: string; quiet?: boolean };
 }
-const rows = new Map<string, Row>();
-function addRun(name: string, settings: string, result: AutocannonResult): void {
-  if (!rows.has(name)) rows.set(name, { name, settings, runs: [] });
-  rows.get(name)!.runs.push(result);
-}
-for (let round = 0; round < rounds; round++) {
-  for (const security of securities) {
-    const bundleDir = security === 'authz' ? authzSource : source;
-    const flags = securityFlags(security);
-    const suffix = security === 'plain' ? '' : ` ${security}`;
+
+/** The rows of one listener setting, in the order they are printed; each call lays out fresh working folders. */
+function rowSpecs(security: Security): RowSpec[] {
+  const bundleDir = security === 'authz' ? authzSource : source;
+  const flags = securityFlags(security);
+  const suffix = security === 'plain' ? '' : ` ${security}`;
+  const specs: RowSpec[] = [];
+  if (values.opa === 'yes') {
     const opaArgs = ['run', '--server', '--addr', '{addr}', '--log-level', 'error', ...flags, '-b', bundleDir];
-    addRun(`opa${suffix}`, `opa run --server ${flags.map((f) => f + ' ').join('')}(defaults, no decision log)`, await measure(`opa (${security})`, opa, opaArgs, security));
+    specs.push({ name: `opa${suffix}`, settings: `opa run --server ${flags.map((f) => f + ' ').join('')}(defaults, no decision log)`, command: opa, args: opaArgs, options: {} });
     if (security === 'plain') {
       // OPA's only local decision log: every event printed on its log (standard error, discarded here).
       const args = ['run', '--server', '--addr', '{addr}', '--log-level', 'info', '--config-file', opaConsoleConfig, '-b', bundleDir];
-      addRun('opa console', 'decision_logs.console: true, --log-level info', await measure('opa (console decision log)', opa, args, security, { quiet: true }));
+      specs.push({ name: 'opa console', settings: 'decision_logs.console: true, --log-level info', command: opa, args, options: { quiet: true } });
     }
-    // Plain HTTP is measured in every decision-log mode; TLS and authz in the first one.
-    for (const mode of security === 'plain' ? logModes : logModes.slice(0, 1)) {
-      const bundle = values['verdict-module'] === 'opa' ? wasmBundle : bundleDir;
-      const { args: configArgs, cwd } = logConfig(mode);
-      const args = [resolve('dist/src/main.js'), 'run', '--addr', '{addr}', '--log-level', 'warn', ...workerFlags, ...configArgs, ...flags, '-b', bundle];
-      const result = await measure(`verdict (${security}, decision log ${mode})`, process.execPath, args, security, { cwd });
-      const workersNote = values.workers ? `--workers ${values.workers}` : 'default workers';
-      addRun(`verdict ${mode}${suffix}`, `${workersNote}, ${modeSettings[mode]}${flags.length ? ' ' + flags.join(' ') : ''}`, result);
-    }
-    if (security !== 'plain') continue;
+  }
+  const bundle = values['verdict-module'] === 'opa' ? wasmBundle : bundleDir;
+  const verdict = (configArgs: string[]) => [resolve('dist/src/main.js'), 'run', '--addr', '{addr}', '--log-level', 'warn', ...workerFlags, ...configArgs, ...flags, '-b', bundle];
+  // Plain HTTP is measured in every decision-log mode; TLS and authz in the first one.
+  for (const mode of security === 'plain' ? logModes : logModes.slice(0, 1)) {
+    const { args, cwd } = logConfig(mode);
+    specs.push({ name: `verdict ${mode}${suffix}`, settings: `${workersNote}, ${modeSettings[mode]}${flags.length ? ' ' + flags.join(' ') : ''}`, command: process.execPath, args: verdict(args), options: { cwd } });
+  }
+  if (security === 'plain') {
     for (const percentage of tracingPercentages) {
-      const { args: configArgs, cwd } = tracingConfig(percentage);
-      const args = [resolve('dist/src/main.js'), 'run', '--addr', '{addr}', '--log-level', 'warn', ...workerFlags, ...configArgs, '-b', values['verdict-module'] === 'opa' ? wasmBundle : bundleDir];
-      const result = await measure(`verdict (tracing ${percentage}%)`, process.execPath, args, security, { cwd });
-      addRun(`verdict tracing ${percentage}%`, `${values.workers ? `--workers ${values.workers}` : 'default workers'}, decision log off, distributed_tracing.sample_percentage: ${percentage} (OTLP/HTTP to a loopback sink)`, result);
+      const { args, cwd } = tracingConfig(percentage);
+      const settings = `${workersNote}, decision log off, distributed_tracing.sample_percentage: ${percentage} (OTLP/HTTP to a loopback sink)`;
+      specs.push({ name: `verdict tracing ${percentage}%`, settings, command: process.execPath, args: verdict(args), options: { cwd } });
+    }
+  }
+  return specs;
+}
+
+/** One load window on one server. `slot` names the round and pass: windows of the same slot are paired. */
+interface Sample {
+  slot: string;
+  rate: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** Server CPU seconds (all its processes) per decision, when /proc can be read. */
+  cpu?: number;
+}
+interface Row {
+  name: string;
+  settings: string;
+  samples: Sample[];
+}
+const rows = new Map<string, Row>();
+const sampleOf = (slot: string, result: AutocannonResult, cpuSeconds: number | undefined): Sample => ({
+  slot,
+  rate: result.requests.average,
+  p50: result.latency.p50,
+  p99: result.latency.p99,
+  errors: result.non2xx + result.errors + result.timeouts,
+  ...(cpuSeconds !== undefined && result.requests.total > 0 ? { cpu: cpuSeconds / result.requests.total } : {}),
+});
+
+// Each round starts the servers of one listener setting side by side, warms each up, then loads them one at a
+// time for --duration seconds, --passes times, the order reversed on every pass: a drift of the machine's load
+// over the round then falls on every row alike, and a row's windows pair with the other rows' windows of the
+// same pass for the ratios. Every round starts fresh server processes.
+for (let round = 0; round < rounds; round++) {
+  for (const security of securities) {
+    const started: Started[] = [];
+    try {
+      for (const spec of rowSpecs(security)) {
+        if (!rows.has(spec.name)) rows.set(spec.name, { name: spec.name, settings: spec.settings, samples: [] });
+        started.push(await startServer(spec.name, spec.command, spec.args, security, spec.options));
+      }
+      for (const server of started) await load(server, 2); // warm-up: JIT, connection pools
+      for (let pass = 0; pass < passes; pass++) {
+        for (const server of pass % 2 === 0 ? started : [...started].reverse()) {
+          const cpuBefore = treeCpuSeconds(server.child.pid!);
+          const result = await load(server, duration);
+          const cpuAfter = treeCpuSeconds(server.child.pid!);
+          rows.get(server.name)!.samples.push(sampleOf(`${round}.${pass}`, result, cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore));
+          await new Promise((r) => setTimeout(r, 250)); // let the last connections close before the next window
+        }
+      }
+      console.error(`${security}: round ${round + 1} of ${rounds} done`);
+    } finally {
+      for (const server of started) await stopServer(server);
     }
   }
 }
-/** The round with the median throughput, so one disturbed round does not decide the comparison. */
-const median = (runs: AutocannonResult[]) => [...runs].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(runs.length / 2)];
 
+const quantile = (values: number[], q: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * q;
+  const low = Math.floor(at);
+  return sorted[low]! + (sorted[Math.min(low + 1, sorted.length - 1)]! - sorted[low]!) * (at - low);
+};
+const median = (values: number[]) => quantile(values, 0.5);
+const cpuOf = (samples: Sample[]) => samples.flatMap((s) => (s.cpu === undefined ? [] : [s.cpu]));
+
+const windows = rounds * passes;
 console.log(
-  `gateway decision over HTTP: ${connections} connections, ${duration}s each, CPUs ${values.cpus}, Verdict ${values.workers ? `--workers ${values.workers}` : 'without --workers (its default)'} (${values['verdict-module'] === 'opa' ? 'OPA-built policy.wasm' : 'compiled by Verdict from the Rego source'}), input ${Buffer.byteLength(body)} B, ${rounds} round(s)`,
+  `gateway decision over HTTP: ${connections} connections, CPUs ${values.cpus}, Verdict ${values.workers ? `--workers ${values.workers}` : 'without --workers (its default)'} (${values['verdict-module'] === 'opa' ? 'OPA-built policy.wasm' : 'compiled by Verdict from the Rego source'}), input ${Buffer.byteLength(body)} B; ` +
+    `${rounds} round(s) × ${passes} pass(es) of ${duration}s windows per row (the rows of a listener setting run side by side and are loaded in turn, the order reversed every pass); figures are medians over the ${windows} window(s)`,
 );
-if (rounds > 1) for (const row of rows.values()) console.log(`${row.name} decisions/s per round: ${row.runs.map((r) => r.requests.average.toFixed(0)).join(' ')}`);
+if (windows > 1) for (const row of rows.values()) console.log(`${row.name} decisions/s per window: ${row.samples.map((s) => s.rate.toFixed(0)).join(' ')}`);
 const width = Math.max(...[...rows.keys()].map((k) => k.length), 6) + 2;
-console.log(`${'server'.padEnd(width)} ${'decisions/s'.padStart(11)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}  settings`);
+console.log(`${'server'.padEnd(width)} ${'decisions/s'.padStart(11)} ${'range'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)} ${'CPU µs/dec'.padStart(10)}  settings`);
 for (const row of rows.values()) {
-  const r = median(row.runs);
-  console.log(`${row.name.padEnd(width)} ${r.requests.average.toFixed(0).padStart(11)} ${r.latency.p50.toFixed(2).padStart(8)} ${r.latency.p99.toFixed(2).padStart(8)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}  ${row.settings}`);
+  const rates = row.samples.map((s) => s.rate);
+  const rate = median(rates);
+  const range = `±${((50 * (Math.max(...rates) - Math.min(...rates))) / rate).toFixed(1)}%`;
+  const cpu = cpuOf(row.samples);
+  const errors = row.samples.reduce((n, s) => n + s.errors, 0);
+  console.log(
+    `${row.name.padEnd(width)} ${rate.toFixed(0).padStart(11)} ${range.padStart(7)} ${median(row.samples.map((s) => s.p50)).toFixed(2).padStart(8)} ${median(row.samples.map((s) => s.p99)).toFixed(2).padStart(8)} ${String(errors).padStart(7)} ${(cpu.length ? (median(cpu) * 1e6).toFixed(1) : '-').padStart(10)}  ${row.settings}`,
+  );
 }
+console.log('range: half the spread between the slowest and fastest window, relative to the median. CPU µs/dec: CPU time of all the server\'s processes during a window divided by the decisions it served.');
+
+/**
+ * The ratio of two rows: decisions/s as the median of the ratios of windows of the same pass (adjacent in time,
+ * so the machine's drift cancels), with the middle half of those ratios; p99 and CPU per decision likewise.
+ */
 const ratio = (a: string, b: string) => {
   const x = rows.get(a);
   const y = rows.get(b);
   if (!x || !y) return;
-  const [rx, ry] = [median(x.runs), median(y.runs)];
-  console.log(`ratio ${a} / ${b}: decisions/s ${(rx.requests.average / ry.requests.average).toFixed(2)}, p99 ${(rx.latency.p99 / ry.latency.p99).toFixed(2)}`);
+  const pairs = x.samples.flatMap((s) => {
+    const other = y.samples.find((t) => t.slot === s.slot);
+    return other ? [[s, other] as const] : [];
+  });
+  if (pairs.length === 0) return;
+  const rates = pairs.map(([s, t]) => s.rate / t.rate);
+  const p99 = median(pairs.map(([s, t]) => s.p99 / t.p99));
+  const cpu = pairs.flatMap(([s, t]) => (s.cpu !== undefined && t.cpu !== undefined ? [s.cpu / t.cpu] : []));
+  const spread = (r: number[]) => (r.length > 1 ? ` (middle half ${quantile(r, 0.25).toFixed(3)}–${quantile(r, 0.75).toFixed(3)}, ${r.length} pairs)` : '');
+  console.log(
+    `ratio ${a} / ${b}: decisions/s ${median(rates).toFixed(3)}${spread(rates)}, p99 ${p99.toFixed(2)}` +
+      (cpu.length ? `, CPU per decision ${median(cpu).toFixed(3)}${spread(cpu)}` : ''),
+  );
 };
-for (const mode of logModes) ratio(`verdict ${mode}`, 'opa');
+if (values.opa === 'yes') for (const mode of logModes) ratio(`verdict ${mode}`, 'opa');
 for (const mode of logModes.filter((m) => m !== 'off')) ratio(`verdict ${mode}`, 'verdict off');
 for (const percentage of tracingPercentages) ratio(`verdict tracing ${percentage}%`, 'verdict off');
 if (otlpSink) console.log(`OTLP export requests received by the sink: ${otlpSink.batches()}`);
-for (const security of securities.filter((s) => s !== 'plain')) ratio(`verdict ${logModes[0]} ${security}`, `opa ${security}`);
+if (values.opa === 'yes') for (const security of securities.filter((s) => s !== 'plain')) ratio(`verdict ${logModes[0]} ${security}`, `opa ${security}`);
 collector?.stop();
 otlpSink?.stop();

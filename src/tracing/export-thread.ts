@@ -26,7 +26,8 @@ function createExporter(settings: TracingSettings): SpanExporter {
   const file = (bytes: Uint8Array | undefined) => (bytes ? Buffer.from(bytes) : undefined);
   const tls = settings.tls && { ...settings.tls, ca: file(settings.tls.ca), cert: file(settings.tls.cert), key: file(settings.tls.key) };
   if (settings.protocol === 'http') {
-    return new HttpExporter({ url: settings.url, timeoutMillis, ...(tls ? { httpAgentOptions: { ...tls } } : {}) });
+    // Agent options replace the exporter's defaults: keepAlive is restated so exports reuse one TLS connection.
+    return new HttpExporter({ url: settings.url, timeoutMillis, ...(tls ? { httpAgentOptions: { ...tls, keepAlive: true } } : {}) });
   }
   const credentials = tls
     ? grpcCredentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null, tls.rejectUnauthorized ? {} : { rejectUnauthorized: false, checkServerIdentity: () => undefined })

@@ -94,15 +94,12 @@ class SdkTracing implements Tracing {
     }
     const { name, attributes } = describe();
     const span = this.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes: clean(attributes) }, parent);
-    const end = () => {
-      res.off('finish', end);
-      res.off('close', end);
+    // A response emits close once, after finish when it was sent and alone when the connection dropped first.
+    res.once('close', () => {
       span.setAttribute('http.response.status_code', res.statusCode);
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
-    };
-    res.on('finish', end);
-    res.on('close', end);
+    });
     const traced = trace.setSpan(parent, span);
     setTraceOf(req, traced);
     this.contexts.with(traced, handle);

@@ -114,6 +114,7 @@ pip:
     assert.equal(parentOf(decision), server.spanID);
     assert.equal(parentOf(lookup), decision.spanID);
     assert.equal(parentOf(send), decision.spanID);
+    assert.equal(tag(server, 'http.response.status_code'), 200, 'the server span ends when the response is sent, with its status');
     assert.equal(tag(decision, 'opa.path'), 'envoy/authz/allow');
     assert.equal(tag(decision, 'opa.decision.result'), true);
     assert.equal(tag(lookup, 'pip.adapter'), 'users');

@@ -28,6 +28,7 @@ import { findOpa } from '../src/engine/opa-compiler.js';
 import { TestBundleServer } from '../test/bundle/bundle-server.js';
 import { freePort } from '../test/free-port.js';
 import { bigDataBundle, bigDataDecision } from './data-bundle.js';
+import { processTree } from './process-tree.js';
 
 const megabytes = Number(process.argv[2] ?? 100);
 const servers = (process.argv[3] ?? 'opa,verdict,verdict-1').split(',');
@@ -87,18 +88,6 @@ function mappings(pid: number): Mapping[] {
     if (rss && maps.length > 0) maps[maps.length - 1]!.rss = Number(rss[1]) * 1024;
   }
   return maps;
-}
-
-/** The pids of `pid` and all its descendants. */
-function processTree(pid: number): number[] {
-  const pids = [pid];
-  for (let i = 0; i < pids.length; i++) {
-    for (const task of safeList(`/proc/${pids[i]}/task`)) {
-      const children = safeRead(`/proc/${pids[i]}/task/${task}/children`).trim();
-      if (children) pids.push(...children.split(/\s+/).map(Number));
-    }
-  }
-  return pids;
 }
 
 /** Resident and peak resident bytes of a process tree. */

@@ -14,7 +14,8 @@ import { callName, exprOperator } from '../walk.js';
 import { builtinArity, callBuiltin } from './builtin-calls.js';
 import { closureVars, plugDeep } from './closures.js';
 import { DEFINED_PREFIX, propagateCopies, simplifyQuery } from './copy-propagation.js';
-import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet } from './values.js';
+import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet, valuesEqual } from './values.js';
+import { isRegoSet } from '../../builtins/rego-value.js';
 import { readJson } from '../../json/reader.js';
 import { writeJson } from '../../json/writer.js';
 
@@ -60,8 +61,13 @@ export interface TraceEvent {
 }
 
 export interface SupportRule {
-  /** The rule's path without `data.partial`: ['q', 'allow']. */
+  /** The rule's path without `data.partial`: ['q', 'allow'] (its package, then the first term of its head). */
   path: string[];
+  /**
+   * The rest of a head reference (`p[x].q` has [x, "q"] after p): keys bound by the body, as rules with
+   * variables in their heads and partial objects have them.
+   */
+  ref?: Term[];
   kind: 'complete' | 'set' | 'function';
   default?: true;
   /** A function's parameters. */
@@ -109,8 +115,11 @@ function unsupported(message: string, loc?: Location): PartialEvalError {
 
 export class PartialEvaluator {
   private readonly rules = new Map<string, RuleSet>();
-  /** For each rule of a 'general' set, the terms of its head below the set's path (a set rule's element last). */
-  private readonly generalHeads = new WeakMap<Rule, { keys: Term[] }>();
+  /**
+   * For each rule, the terms of its head below its set's path: an object rule's key, a general rule's keys
+   * (`p[x].q` at p: [x, "q"]), with a set rule's element last (`element`).
+   */
+  private readonly headKeys = new WeakMap<Rule, { keys: Term[]; element: boolean }>();
   /** Every prefix of a rule path, for refs that stop above rules (a package, say). */
   private readonly rulePrefixes = new Set<string>();
   private dependsMemo = new Map<string, boolean>();
@@ -177,12 +186,11 @@ export class PartialEvaluator {
     }
     if (unsupportedHead) set.kind = 'general';
     const normalised = key === head.key ? rule : { ...rule, head: { ...head, key } };
-    if (unsupportedHead) {
-      // `p[x].q contains y`: the element is not part of the head reference; `p[x].q[y] := v` has a value.
-      const tail = head.ref.slice(segs.length);
-      const element = head.key && !head.value ? head.key : undefined;
-      this.generalHeads.set(normalised, { keys: element ? [...tail, element] : tail });
-    }
+    // `p[x].q contains y`: the element is not part of the head reference; `p[x].q[y] := v` has a value.
+    const tail = head.ref.slice(segs.length);
+    const inRef = last.type === 'var' && head.key?.type === 'var' && head.key.value === last.value;
+    const isSet = head.key !== undefined && !head.value;
+    this.headKeys.set(normalised, { keys: isSet && !inRef ? [...tail, head.key!] : tail, element: isSet });
     if (rule.default) set.default = normalised;
     else set.rules.push(normalised);
   }
@@ -818,7 +826,7 @@ export class PartialEvaluator {
       if (rest.length === 0 || disabled) return this.supportRef(rules, rest, st, k, ref.loc);
       return this.evalMemberRef(rules, rest, st, k, ref.loc);
     }
-    if (rest.length === 0 || disabled) throw unsupported(`partial object rule ${rules.path.join('.')} depending on unknowns, referenced in full, is not supported by partial evaluation`, ref.loc);
+    if (rest.length === 0 || disabled) return this.supportRef(rules, rest, st, k, ref.loc);
     this.evalMemberRef(rules, rest, st, k, ref.loc);
   }
 
@@ -840,30 +848,30 @@ export class PartialEvaluator {
   }
 
   /**
-   * A reference reaching the leaves of rules with variables inside their heads (`p[x].q[y] := v`,
-   * `p[x].q contains v`): for each rule, the reference's segments are unified with the head's terms (the known
-   * ones bound before the body runs), and the rest walks into the value. A reference that stops above the
-   * leaves would need the document they build, and is refused.
+   * A reference into rules with variables inside their heads (`p[x].q[y] := v`, `p[x].q contains v`) and the
+   * rules with constant heads below the same path (`p.foo.r := 1`). Known rules give their document. Otherwise,
+   * as OPA does: a reference that stops at their path makes them support rules (`data.partial.pkg.p`); a
+   * longer one unifies its segments with each rule's head (the known ones bound before the body runs), and
+   * each rule answers alone: the rest of its head, if the reference stops above its leaf, becomes the objects
+   * (and a set's element the set) around its value.
    */
   private evalGeneralRef(rules: RuleSet, ref: Extract<Term, { type: 'ref' }>, rest: Term[], st: State, k: KT): void {
-    const heads = rules.rules.map((rule) => this.generalHeads.get(rule));
-    // Rules with constant heads below the same path (`p.q.r := 1` beside `p[x].r := 2`) answer too.
     const others = this.rulesUnder(rules.path);
-    if (rules.default || heads.some((h) => !h || h.keys.length > rest.length) || others.some((o) => o.path.length - rules.path.length > rest.length)) {
-      throw unsupported(`reference ${refText(ref)} stops above the leaves of rules at ${rules.path.join('.')}, which have a variable inside their head reference; partial evaluation does not support that`, ref.loc);
+    if (rules.default) throw unsupported(`reference ${refText(ref)} to rules at ${rules.path.join('.')}, which have a variable inside their head reference and a default, is not supported by partial evaluation`, ref.loc);
+    if (![rules, ...others].some((set) => this.dependsOnUnknowns(set.path))) {
+      const doc = this.knownValue(rules);
+      if (doc) this.walkValue(doc, rest, st, k, ref.loc);
+      return;
     }
+    if (rest.length === 0) return this.supportRef(rules, rest, st, k, ref.loc, others);
     this.evalList(rest, st, (segs, s0) => {
-      rules.rules.forEach((rule, r) => {
-        const keys = heads[r]!.keys;
-        const pre = (i: number, s: State, then: K): void => (i >= keys.length ? then(s) : isGround(segs[i]!) ? this.unify(keys[i]!, segs[i]!, s, (n) => pre(i + 1, n, then)) : pre(i + 1, s, then));
-        pre(0, { env: new Map(), saved: s0.saved }, (ruleStart) => this.evalRule(rule, ruleStart, (value, end) => {
-          const bound = keys.map((t) => plug(t, end.env));
-          const match = (i: number, s: State): void => (i >= keys.length ? this.walkValue(value, segs.slice(keys.length), s, k, ref.loc) : this.unify(segs[i]!, bound[i]!, s, (n) => match(i + 1, n)));
-          match(0, { env: s0.env, saved: end.saved });
-        }));
-      });
+      for (const rule of rules.rules) this.evalRuleAt(rule, [], segs, s0, k, ref.loc);
       for (const other of others) {
         const below = other.path.slice(rules.path.length);
+        if (segs.length < below.length) {
+          for (const rule of other.rules) this.evalRuleAt(rule, below.map((seg) => str(seg, ref.loc)), segs, s0, k, ref.loc);
+          continue;
+        }
         const match = (i: number, s: State): void => {
           if (i < below.length) return this.unify(segs[i]!, str(below[i]!, ref.loc), s, (n) => match(i + 1, n));
           const at = 1 + other.path.length;
@@ -872,6 +880,31 @@ export class PartialEvaluator {
         match(0, s0);
       }
     });
+  }
+
+  /**
+   * One rule reached by the evaluated segments `segs` of a reference, its head being `prefix` (constant
+   * segments) then its own keys: the segments are unified with the head's terms (ground ones bound before the
+   * body runs); past the head they walk into the value, and short of its end the rest of the head wraps the
+   * value in objects (a set rule's element in a set).
+   */
+  private evalRuleAt(rule: Rule, prefix: Term[], segs: Term[], s0: State, k: KT, loc: Location): void {
+    const head = this.headKeys.get(rule)!;
+    const keys = [...prefix, ...head.keys];
+    const n = Math.min(keys.length, segs.length);
+    const pre = (i: number, s: State, then: K): void => (i >= n ? then(s) : isGround(segs[i]!) ? this.unify(keys[i]!, segs[i]!, s, (next) => pre(i + 1, next, then)) : pre(i + 1, s, then));
+    pre(0, { env: new Map(), saved: s0.saved }, (ruleStart) => this.evalRule(rule, ruleStart, (value, end) => {
+      const bound = keys.map((t) => plug(t, end.env));
+      const match = (i: number, s: State): void => {
+        if (i < n) return this.unify(segs[i]!, bound[i]!, s, (next) => match(i + 1, next));
+        if (segs.length >= keys.length) return this.walkValue(value, segs.slice(keys.length), s, k, loc);
+        const leafKeys = head.element ? bound.slice(n, -1) : bound.slice(n);
+        let doc: Term = head.element && bound.length > n ? { type: 'set', value: [value], loc } : value;
+        for (const key of leafKeys.reverse()) doc = { type: 'object', value: [[key, doc]], loc };
+        k(doc, s);
+      };
+      match(0, { env: s0.env, saved: end.saved });
+    }));
   }
 
   /**
@@ -964,7 +997,7 @@ export class PartialEvaluator {
     });
     const sets = this.rulesUnder(prefix).sort((a, b) => (a.path.join('.') < b.path.join('.') ? -1 : 1));
     for (const rules of sets) {
-      if (rules.kind === 'general') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which ${this.options.tracer ? 'explain' : 'partial evaluation'} does not support`, loc);
+      if (rules.kind === 'general' && this.options.tracer) throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which explain does not support`, loc);
       let value: Term | undefined;
       if (this.options.tracer) this.tracedRuleRef(rules, [], st, (t) => (value ??= t), loc);
       else value = this.knownValue(rules) ?? undefined;
@@ -1019,6 +1052,17 @@ export class PartialEvaluator {
         }
       }
       if (!value && rules.default) value = rules.default.head.value!;
+    } else if (rules.kind === 'general') {
+      let doc: Term = { type: 'object', value: [], loc: NO_LOC };
+      for (const rule of rules.rules) {
+        const head = this.headKeys.get(rule)!;
+        this.evalRule(rule, empty, (leaf, end) => (doc = placeLeaf(doc, head.keys.map((t) => plug(t, end.env)), leaf, head.element, rule.loc)));
+      }
+      for (const other of this.rulesUnder(rules.path)) {
+        const at = this.knownValue(other);
+        if (at) doc = placeLeaf(doc, other.path.slice(rules.path.length).map((seg) => str(seg)), at, false, other.rules[0]?.loc ?? NO_LOC);
+      }
+      value = doc;
     } else {
       const items: unknown[] = [];
       const obj: Record<string, unknown> = {};
@@ -1034,12 +1078,26 @@ export class PartialEvaluator {
     return value;
   }
 
-  /** Support rules for `rules` under data.partial, and the residual reference to them. */
-  private supportRef(rules: RuleSet, rest: Term[], st: State, k: KT, loc: Location): void {
-    this.makeSupport(rules, 'rule', loc, (rule, add) => {
-      this.evalRule(rule, { env: new Map(), saved: [] }, (value, end) => add({ path: rules.path, kind: rules.kind === 'set' ? 'set' : 'complete' }, value, end.saved));
-    });
-    if (this.support.get(rules.path.join('.'))!.length === 0 && rules.kind === 'complete') return;
+  /**
+   * Support rules for `rules`, and for the rule sets below them (`others`, when the reference stops above them),
+   * under data.partial, and the residual reference to them. A partial object's key and the keys of a rule with
+   * variables in its head become the support rule's head reference (`p[x] := v`, `p[x].q := v`).
+   */
+  private supportRef(rules: RuleSet, rest: Term[], st: State, k: KT, loc: Location, others: RuleSet[] = []): void {
+    for (const set of [rules, ...others]) {
+      this.makeSupport(set, 'rule', loc, (rule, add) => {
+        const head = this.headKeys.get(rule)!;
+        this.evalRule(rule, { env: new Map(), saved: [] }, (value, end) => {
+          const keys = (head.element ? head.keys.slice(0, -1) : head.keys).map((t) => plug(t, end.env));
+          add({ path: set.path, ref: keys, kind: head.element ? 'set' : 'complete' }, value, end.saved);
+        });
+      });
+    }
+    // With no support rule, a complete rule is undefined, and a set or object empty.
+    if ([rules, ...others].every((set) => this.support.get(set.path.join('.'))!.length === 0)) {
+      if (rules.kind === 'complete') return;
+      return this.walkValue({ type: rules.kind === 'set' ? 'set' : 'object', value: [], loc }, rest, st, k, loc);
+    }
     this.residual({ type: 'ref', value: [v('data', loc), str('partial', loc), ...rules.path.map((s) => str(s, loc)), ...rest], loc }, st, k);
   }
 
@@ -1048,7 +1106,7 @@ export class PartialEvaluator {
    * adds a support rule per way it succeeds; the default, if any, is added as it is. Refused inside `with`:
    * support rules are shared by every use, and would not see the replaced input.
    */
-  private makeSupport(rules: RuleSet, what: 'rule' | 'function', loc: Location, each: (rule: Rule, add: (head: Pick<SupportRule, 'path' | 'kind' | 'args'>, value: Term, saved: readonly Expr[]) => void) => void): void {
+  private makeSupport(rules: RuleSet, what: 'rule' | 'function', loc: Location, each: (rule: Rule, add: (head: Pick<SupportRule, 'path' | 'kind' | 'args' | 'ref'>, value: Term, saved: readonly Expr[]) => void) => void): void {
     const key = rules.path.join('.');
     if (this.inWith) throw unsupported(`${what} ${key} kept as a support ${what} under \`with\` is not supported by partial evaluation`, loc);
     if (this.support.has(key)) return;
@@ -1058,14 +1116,29 @@ export class PartialEvaluator {
     for (const rule of rules.rules) {
       if (rule.else) throw unsupported(`${what} ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
       each(rule, (head, value, saved) => {
-        // A value read from an unknown is held in a variable of the rule, as OPA writes it: `p[x] { x = input.x }`.
-        const held = value.type === 'ref' ? v(`__s${this.fresh++}__`, value.loc) : value;
-        const body = held === value ? [...saved] : [...saved, this.call('eq', [held, value])];
-        made.push({ ...head, value: held, body: reindex(body.length > 0 ? body : always()) });
+        // Values read from an unknown are held in variables of the rule, as OPA writes it: `p[x] { x = input.x }`.
+        const body = [...saved];
+        const held = this.hold(value, body);
+        const ref = (head.ref ?? []).map((t) => this.hold(t, body));
+        made.push({ ...head, ...(ref.length > 0 ? supportHead(head.path, ref) : { path: head.path, ref: undefined }), value: held, body: reindex(body.length > 0 ? body : always()) });
       });
     }
     const d = rules.default;
     if (d) made.push({ path: rules.path, kind: what === 'function' ? 'function' : 'complete', default: true, args: d.head.args, value: d.head.value!, body: always() });
+  }
+
+  /** `t` with each reference in it replaced by a fresh variable, and `x = ref` added to `body` for it. */
+  private hold(t: Term, body: Expr[]): Term {
+    switch (t.type) {
+      case 'ref': {
+        const held = v(`__s${this.fresh++}__`, t.loc);
+        body.push(this.call('eq', [held, t]));
+        return held;
+      }
+      case 'array': case 'set': return { ...t, value: t.value.map((x) => this.hold(x, body)) };
+      case 'object': return { ...t, value: t.value.map(([a, b]): [Term, Term] => [this.hold(a, body), this.hold(b, body)]) };
+      default: return t;
+    }
   }
 
   /** Whether a rule (or anything it reaches) reads an unknown, uses `with`, or is named in disableInlining. */
@@ -1183,6 +1256,7 @@ export class PartialEvaluator {
       return step(0, st);
     }
     if (isComposite(pa) && isComposite(pb) && pa.type !== pb.type) return;
+    if (pa.type === 'set' && pb.type === 'set' && !(pa.value.every((x) => pb.value.some((y) => mayUnify(x, y))) && pb.value.every((y) => pa.value.some((x) => mayUnify(x, y))))) return;
     const s = this.makeResidual(pb, this.makeResidual(pa, st));
     k(this.save(s, this.call('eq', [pa, pb])));
   }
@@ -1259,6 +1333,20 @@ function walkVars(t: Term, f: (name: string) => void): void {
   if (t.type === 'object') t.value.forEach(([a, b]) => (walkVars(a, f), walkVars(b, f)));
 }
 
+/** Whether two terms could be equal once their residual parts are known: false where their shapes differ. */
+function mayUnify(a: Term, b: Term): boolean {
+  if (isGround(a) && isGround(b)) return groundEqual(a, b);
+  const scalar = (t: Term) => ['null', 'boolean', 'number', 'string'].includes(t.type);
+  if (!(isComposite(a) || scalar(a)) || !(isComposite(b) || scalar(b))) return true;
+  if (a.type !== b.type) return false;
+  if (a.type === 'array' && b.type === 'array') return a.value.length === b.value.length && a.value.every((x, i) => mayUnify(x, b.value[i]!));
+  if (a.type === 'object' && b.type === 'object') {
+    if (!a.value.every(([key]) => isGround(key)) || !b.value.every(([key]) => isGround(key)) || a.value.length !== b.value.length) return true;
+    return a.value.every(([key, x]) => b.value.some(([other, y]) => groundEqual(key, other) && mayUnify(x, y)));
+  }
+  return true;
+}
+
 function isComposite(t: Term): boolean {
   return t.type === 'array' || t.type === 'object' || t.type === 'set';
 }
@@ -1325,6 +1413,43 @@ function hasVarsOrClosures(t: Term): boolean {
     case 'arraycomprehension': case 'setcomprehension': case 'objectcomprehension': case 'templatestring': return true;
     default: return false;
   }
+}
+
+/**
+ * The document `doc` (an object) with a rule's value written at the keys of its head (objects created on the
+ * way); a set rule's element (`element`: the last key) joins the set there. Two values at one leaf conflict;
+ * two objects merge.
+ */
+function placeLeaf(doc: Term, keys: Term[], leaf: Term, element: boolean, loc: Location): Term {
+  const conflict = () => new PartialEvalError('eval_conflict_error', 'rules with variables in their heads must not produce conflicting documents', loc);
+  if (element) return placeLeaf(doc, keys.slice(0, -1), { type: 'set', value: [keys[keys.length - 1]!], loc }, false, loc);
+  if (keys.length === 0) {
+    if (doc.type === 'object' && leaf.type === 'object') return leaf.value.reduce<Term>((at, [key, x]) => placeLeaf(at, [key], x, false, loc), doc);
+    if (doc.type === 'set' && leaf.type === 'set') return toTerm(sortedSet([...doc.value, ...leaf.value].map(toValue)), loc);
+    if (!groundEqual(doc, leaf)) throw conflict();
+    return doc;
+  }
+  if (doc.type !== 'object') throw conflict();
+  const [key, ...more] = keys;
+  const at = doc.value.findIndex(([other]) => groundEqual(other, key!));
+  const inner = placeLeaf(at < 0 ? (more.length === 0 ? leaf : { type: 'object', value: [], loc }) : doc.value[at]![1], more, leaf, false, loc);
+  const value = [...doc.value];
+  if (at < 0) value.push([key!, inner]);
+  else value[at] = [key!, inner];
+  return { ...doc, value };
+}
+
+/**
+ * A support rule's path and head reference, split as OPA splits them: the package and the rule's name are the
+ * leading segments that are names (`p.q["a"]` is rule `a` of package `p.q`), the rest its head reference.
+ */
+function supportHead(path: string[], keys: Term[]): Pick<SupportRule, 'path' | 'ref'> {
+  const terms = [...path.map((seg) => str(seg)), ...keys];
+  let n = 0;
+  while (n < terms.length && terms[n]!.type === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test((terms[n] as { value: string }).value)) n++;
+  if (n === terms.length) return { path: terms.map((t) => (t as { value: string }).value), ref: undefined };
+  if (n === 0) return { path, ref: keys };
+  return { path: terms.slice(0, n).map((t) => (t as { value: string }).value), ref: terms.slice(n) };
 }
 
 /** `doc` with `value` at `path` (a copy; objects created where the path has none). */

@@ -87,8 +87,10 @@ export function normaliseSupport(modules: Json[]): string[] {
       const vars = new Map<string, string>();
       const value = head.value ? termText(head.value as Json, vars) : '';
       const key = head.key ? termText(head.key as Json, vars) : '';
+      // A head without a name (`p[x].q := v`) is written as its reference.
+      const name = (head.name as string | undefined) ?? (head.ref as Json[]).map((x, i) => (i === 0 ? (x.value as string) : `[${termText(x, vars)}]`)).join('');
       const body = normaliseQuery(rule.body as Json[]);
-      out.push(`${pkg}: ${rule.default ? 'default ' : ''}${head.name as string}${key ? `[${key}]` : ''}${value ? ` = ${value}` : ''} :- ${body.join('; ')}`);
+      out.push(`${pkg}: ${rule.default ? 'default ' : ''}${name}${key ? `[${key}]` : ''}${value ? ` = ${value}` : ''} :- ${body.join('; ')}`);
     }
   }
   return out.sort();

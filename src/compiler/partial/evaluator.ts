@@ -652,8 +652,9 @@ export class PartialEvaluator {
     }
     // A default applies only where no other rule does: the function is kept as a support function, as OPA keeps it.
     if (fn.default) return this.supportCall(fn, args, st, loc, k);
+    // An else branch applies only where the branches before it do not: the call is kept as it is, as OPA keeps it.
+    if (fn.rules.some((rule) => rule.else)) return k({ type: 'call', value: [{ type: 'ref', value: [v('data', loc), ...fn.path.map((seg) => str(seg, loc))], loc }, ...args], loc }, st);
     for (const rule of fn.rules) {
-      if (rule.else) throw unsupported(`function ${fn.path.join('.')} with else branches depending on unknowns is not supported by partial evaluation`, loc);
       this.evalFunctionRule(rule, args, st, (value, saved) => k(value, { env: st.env, saved }));
     }
   }
@@ -814,8 +815,9 @@ export class PartialEvaluator {
       const otherValue = other && plug(other, st.env);
       const defaultMatters = rules.default && (!otherValue || !isGround(otherValue) || groundEqual(otherValue, rules.default.head.value!));
       if (disabled || defaultMatters) return this.supportRef(rules, rest, st, k, ref.loc);
+      // An else branch applies only where the branches before it do not: the reference is kept, as OPA keeps it.
+      if (rules.rules.some((rule) => rule.else)) return this.residual({ type: 'ref', value: [v('data', ref.loc), ...rules.path.map((seg) => str(seg, ref.loc)), ...rest], loc: ref.loc }, st, k);
       for (const rule of rules.rules) {
-        if (rule.else) throw unsupported(`rule ${rules.path.join('.')} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
         this.evalRule(rule, { env: new Map(), saved: st.saved }, (head, end) => {
           this.walkValue(head, rest, { env: st.env, saved: end.saved }, k, ref.loc);
         });

@@ -372,9 +372,7 @@ export class PartialEvaluator {
     const targets = mods.map((w) => this.withTarget(w));
     const valued = mods.filter((_, i) => targets[i]!.kind !== 'function' || this.functionName(mods[i]!.value) === undefined);
     this.evalList(valued.map((w) => w.value), st, (values, s) => {
-      values.forEach((value, i) => {
-        if (!isGround(value)) throw unsupported(`\`with\` on ${withTargetText(valued[i]!.target)} of a value that is not known is not supported by partial evaluation`, valued[i]!.loc);
-      });
+      if (!values.every(isGround)) return this.saveWith(e, mods, valued, values, s, k);
       let input = this.input;
       let data = this.data;
       let unknowns = this.unknowns;
@@ -412,6 +410,18 @@ export class PartialEvaluator {
         Object.assign(this, outside);
       }
     });
+  }
+
+  /**
+   * `with … as v` where v is not known: the expression is kept, with its `with` and v filled in, as OPA keeps
+   * it (references in it are not evaluated: they are read under the replacement when the residual runs).
+   */
+  private saveWith(e: Expr, mods: NonNullable<Expr['with']>, valued: NonNullable<Expr['with']>, values: Term[], st: State, k: K): void {
+    const terms = Array.isArray(e.terms) ? e.terms.slice(1) : isTerm(e.terms) ? [e.terms] : undefined;
+    if (!terms) throw unsupported(`\`with\` of a value that is not known on ${describe(e)} is not supported by partial evaluation`, e.loc);
+    const next = this.makeResidual({ type: 'array', value: terms, loc: e.loc }, st);
+    const replaced = mods.map((w) => (valued.includes(w) ? { ...w, value: values[valued.indexOf(w)]! } : w));
+    k(this.save(next, { ...e, with: replaced }));
   }
 
   /** What a `with` replaces: a path of input, a path of data holding no rules, or a function or builtin. */

@@ -58,6 +58,8 @@ function exprText(e: Json, vars: Map<string, string> | null): string {
     const every = terms as { key: Json | null; value: Json; domain: Json; body: Json[] };
     text = `every ${every.key ? `${termText(every.key, vars)},` : ''}${termText(every.value, vars)} in ${termText(every.domain, vars)} { ${bodyText(every.body, vars)} }`;
   } else text = termText(terms, vars);
+  // `with` modifiers are part of the expression's meaning.
+  for (const w of (e.with as Json[] | undefined) ?? []) text += ` with ${termText(w.target as Json, vars)} as ${termText(w.value as Json, vars)}`;
   return e.negated ? `not ${text}` : text;
 }
 

@@ -788,7 +788,9 @@ export class PartialEvaluator {
     const seg = plug(rest[0]!, st.env);
     if (base.type === 'ref') return this.residual({ ...base, value: [...base.value, ...rest] }, st, k);
     if (base.type === 'var') return this.residual({ type: 'ref', value: [base, ...rest], loc }, st, k);
-    if (!isGround(base) && !isGround(seg)) throw unsupported('iterating over a partly unknown value is not supported by partial evaluation', loc);
+    // An array, or an object with known keys, can be iterated when its values are residual; a set cannot.
+    const knownKeys = base.type === 'array' || (base.type === 'object' && base.value.every(([key]) => isGround(key)));
+    if (!isGround(base) && !isGround(seg) && !knownKeys) throw unsupported('iterating over a partly unknown value is not supported by partial evaluation', loc);
     const entries = groundEntries(base);
     if (isGround(seg)) {
       const value = toValue(seg);

@@ -50,9 +50,12 @@ function exprText(e: Json, vars: Map<string, string> | null): string {
     // `x = f(a)` is `f(a, x)`: the call with its output argument.
     const call = args.length === 2 && ['eq', 'equal'].includes(opName(op!)) ? args.findIndex((a) => a.type === 'call') : -1;
     if (call >= 0) [op, ...args] = [...(args[call]!.value as Json[]), args[1 - call]!];
-    let parts = args.map((a) => termText(a, vars));
     const name = opName(op!);
-    if (name === 'eq' || name === 'equal') parts = parts.sort();
+    const symmetric = name === 'eq' || name === 'equal';
+    // A unification's operands are numbered in their order with variables blanked, not as written.
+    if (symmetric) args = args.map((a) => ({ a, key: termText(a, null) })).sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0)).map(({ a }) => a);
+    let parts = args.map((a) => termText(a, vars));
+    if (symmetric) parts = parts.sort();
     text = `${name === 'equal' ? 'eq' : name}(${parts.join(',')})`;
   } else if ('domain' in terms) {
     const every = terms as { key: Json | null; value: Json; domain: Json; body: Json[] };

@@ -90,6 +90,18 @@ interface State {
 type K = (st: State) => void;
 type KT = (t: Term, st: State) => void;
 
+/** What `with` replaces for the expression it modifies, and restores after it. */
+interface WithState {
+  input: unknown;
+  data: unknown;
+  mocks: ReadonlyMap<string, { fn: string; residual?: true } | { value: Term }>;
+  unknowns: string[][];
+  knownValues: Map<string, Term | null>;
+  dependsMemo: Map<string, boolean>;
+  inWith: boolean;
+  outsideWith: WithState | undefined;
+}
+
 interface RuleSet {
   path: string[];
   /**
@@ -129,10 +141,12 @@ export class PartialEvaluator {
   /** The known data: `with data… as` replaces parts of it for one expression. */
   private data: unknown;
   /** Functions and builtins replaced by `with f as g` (another function) or `with f as v` (a value). */
-  private mocks: ReadonlyMap<string, { fn: string } | { value: Term }> = new Map();
+  private mocks: ReadonlyMap<string, { fn: string; residual?: true } | { value: Term }> = new Map();
   private unknowns: string[][];
   /** Inside `with`: support rules (shared by every use of a rule) would not see the replaced input. */
   private inWith = false;
+  /** The evaluator's state outside the outermost `with` being evaluated. */
+  private outsideWith: WithState | undefined;
   private readonly support = new Map<string, SupportRule[]>();
   private fresh = 0;
   /** Variables standing for values only known when the residual query runs. */
@@ -382,10 +396,8 @@ export class PartialEvaluator {
         const at = valued.indexOf(w);
         if (target.kind === 'function') {
           const replacement = at < 0 ? this.functionName(w.value)! : undefined;
-          if (replacement !== undefined && replacement.startsWith('data.') && this.dependsOnUnknowns(replacement.slice(5).split('.'))) {
-            throw unsupported(`\`with\` replacing ${target.name} by ${replacement}, which depends on unknowns, is not supported by partial evaluation`, w.loc);
-          }
-          mocks.set(target.name, replacement !== undefined ? { fn: replacement } : { value: values[at]! });
+          const residual = replacement !== undefined && replacement.startsWith('data.') && this.dependsOnUnknowns(replacement.slice(5).split('.'));
+          mocks.set(target.name, replacement !== undefined ? { fn: replacement, ...(residual ? { residual } : {}) } : { value: values[at]! });
           return;
         }
         if (target.kind === 'data') {
@@ -397,8 +409,8 @@ export class PartialEvaluator {
         if (unknowns.some((u) => u[0] === 'input' && u.length - 1 < path.length && u.slice(1).every((seg, j) => seg === path[j]))) throw unsupported('`with` on a part of an unknown input is not supported by partial evaluation', w.loc);
         unknowns = unknowns.filter((u) => !(u[0] === 'input' && path.every((seg, j) => u[j + 1] === seg)));
       });
-      const outside = { input: this.input, data: this.data, mocks: this.mocks, unknowns: this.unknowns, knownValues: this.knownValues, dependsMemo: this.dependsMemo, inWith: this.inWith };
-      const inside = { input, data, mocks, unknowns, knownValues: new Map<string, Term | null>(), dependsMemo: new Map<string, boolean>(), inWith: true };
+      const outside: WithState = { input: this.input, data: this.data, mocks: this.mocks, unknowns: this.unknowns, knownValues: this.knownValues, dependsMemo: this.dependsMemo, inWith: this.inWith, outsideWith: this.outsideWith };
+      const inside: WithState = { input, data, mocks, unknowns, knownValues: new Map<string, Term | null>(), dependsMemo: new Map<string, boolean>(), inWith: true, outsideWith: this.outsideWith ?? outside };
       Object.assign(this, inside);
       try {
         this.evalExprUntraced({ ...e, with: undefined }, s, (next) => {
@@ -569,7 +581,11 @@ export class PartialEvaluator {
       case 'call':
         return this.evalCall(t.value[0]!, t.value.slice(1), st, t.loc, (result, output, next) => {
           if (output) throw unsupported('a nested call with an output argument is not supported', t.loc);
-          k(result, next);
+          // A call kept residual (a support function, a function with else branches) is kept as an expression
+          // with its value in a variable, so that its definedness stays a condition where the value goes unused.
+          if (result.type !== 'call') return k(result, next);
+          const out = this.freshVar(t.loc);
+          k(out, this.save(next, { index: 0, terms: [...result.value, out], loc: t.loc }));
         });
       case 'arraycomprehension': case 'setcomprehension': case 'objectcomprehension':
         return this.evalComprehension(t, st, k);
@@ -622,6 +638,7 @@ export class PartialEvaluator {
     const output = hasOutput ? argTerms[arity] : undefined;
     this.evalList(inputs, st, (args, s) => {
       if (mock && 'value' in mock) return k(mock.value, output, s);
+      if (fn && mock && 'residual' in mock) return this.replacedCall(fn, args, s, loc, (result, s2) => k(result, output, s2));
       if (fn) return this.callFunction(fn, args, s, loc, (result, s2) => k(result, output, s2));
       if (args.every(isGround) && !NONDETERMINISTIC.has(name)) {
         const outcome = this.timed('builtin_call', () => callBuiltin(name, args.map(toValue)));
@@ -671,6 +688,30 @@ export class PartialEvaluator {
 
   /** A call of a function with a default, kept residual: its rules become support functions under data.partial. */
   private supportCall(fn: RuleSet, args: Term[], st: State, loc: Location, k: KT): void {
+    this.makeFunctionSupport(fn, loc);
+    k({ type: 'call', value: [{ type: 'ref', value: [v('data', loc), str('partial', loc), ...fn.path.map((seg) => str(seg, loc))], loc }, ...args], loc }, st);
+  }
+
+  /**
+   * A call of a function replaced (`with f as g`) by a function g that depends on unknowns: kept as a call of
+   * g's support function, as OPA keeps it. The support function is shared by every use, so it is made as
+   * outside any `with`; a `with` that also replaces input or data, which it would not see, is refused.
+   */
+  private replacedCall(fn: RuleSet, args: Term[], st: State, loc: Location, k: KT): void {
+    const outside = this.outsideWith!;
+    if (this.input !== outside.input || this.data !== outside.data) throw unsupported(`\`with\` replacing a function by ${['data', ...fn.path].join('.')}, which depends on unknowns, beside a replaced input or data is not supported by partial evaluation`, loc);
+    const inside: WithState = { input: this.input, data: this.data, mocks: this.mocks, unknowns: this.unknowns, knownValues: this.knownValues, dependsMemo: this.dependsMemo, inWith: this.inWith, outsideWith: this.outsideWith };
+    Object.assign(this, outside);
+    try {
+      this.makeFunctionSupport(fn, loc);
+    } finally {
+      Object.assign(this, inside);
+    }
+    k({ type: 'call', value: [{ type: 'ref', value: [v('data', loc), str('partial', loc), ...fn.path.map((seg) => str(seg, loc))], loc }, ...args], loc }, st);
+  }
+
+  /** The support functions of a function under data.partial (made once). */
+  private makeFunctionSupport(fn: RuleSet, loc: Location): void {
     this.makeSupport(fn, 'function', loc, (rule, add) => {
       const params = rule.head.args ?? [];
       if (!params.every((p) => p.type === 'var')) throw unsupported(`function ${fn.path.join('.')} with a parameter that is not a variable, kept as a support function, is not supported by partial evaluation`, rule.loc);
@@ -678,7 +719,6 @@ export class PartialEvaluator {
       const heads = params.map((p) => plug(p, start.env));
       this.evalRule(rule, start, (value, end) => add({ path: fn.path, kind: 'function', args: heads }, value, end.saved));
     });
-    k({ type: 'call', value: [{ type: 'ref', value: [v('data', loc), str('partial', loc), ...fn.path.map((seg) => str(seg, loc))], loc }, ...args], loc }, st);
   }
 
   /** One function body (and its else chain, for known arguments) with the arguments bound to the parameters. */
@@ -1055,7 +1095,8 @@ export class PartialEvaluator {
       for (const rule of rules.rules) {
         for (let r: Rule | undefined = rule; r; r = r.else) {
           let found: Term | undefined;
-          this.evalRule(r, empty, (v1) => {
+          this.evalRule(r, empty, (v1, end) => {
+            assertKnown(end, rule);
             if (value && !groundEqual(value, v1)) throw new PartialEvalError('eval_conflict_error', 'complete rules must not produce multiple outputs', rule.loc);
             found ??= v1;
           });
@@ -1070,7 +1111,7 @@ export class PartialEvaluator {
       let doc: Term = { type: 'object', value: [], loc: NO_LOC };
       for (const rule of rules.rules) {
         const head = this.headKeys.get(rule)!;
-        this.evalRule(rule, empty, (leaf, end) => (doc = placeLeaf(doc, head.keys.map((t) => plug(t, end.env)), leaf, head.element, rule.loc)));
+        this.evalRule(rule, empty, (leaf, end) => (assertKnown(end, rule), doc = placeLeaf(doc, head.keys.map((t) => plug(t, end.env)), leaf, head.element, rule.loc)));
       }
       for (const other of this.rulesUnder(rules.path)) {
         const at = this.knownValue(other);
@@ -1081,7 +1122,8 @@ export class PartialEvaluator {
       const items: unknown[] = [];
       const obj: Record<string, unknown> = {};
       for (const rule of rules.rules) {
-        this.evalRule(rule, empty, (head, _end, key) => {
+        this.evalRule(rule, empty, (head, end, key) => {
+          assertKnown(end, rule);
           if (rules.kind === 'set') items.push(toValue(head));
           else obj[String(toValue(key!))] = toValue(head);
         });
@@ -1171,7 +1213,11 @@ export class PartialEvaluator {
       if (Array.isArray(node.with) && node.with.length > 0) found = true;
       if (node.type === 'ref') {
         const ref = node as Extract<Term, { type: 'ref' }>;
-        if (NONDETERMINISTIC.has(callName(ref) ?? '')) found = true;
+        const called = callName(ref) ?? '';
+        if (NONDETERMINISTIC.has(called)) found = true;
+        // A function replaced (`with f as g`) by one depending on unknowns.
+        const mock = this.mocks.get(called);
+        if (mock && 'residual' in mock) found = true;
         if (this.isUnknown(ref, new Map())) found = true;
         const target = staticDataPath(ref);
         if (target) for (const other of this.rulesReachedBy(target)) if (this.dependsOnUnknowns(other)) found = true;
@@ -1300,6 +1346,11 @@ export class PartialEvaluator {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** A rule evaluated in full must leave nothing residual: a dependency on unknowns missed is refused, never dropped. */
+function assertKnown(end: State, rule: Rule): void {
+  if (end.saved.length > 0) throw unsupported(`rule ${refText({ type: 'ref', value: rule.head.ref, loc: rule.loc })} depends on unknowns in a way partial evaluation does not support`, rule.loc);
+}
 
 function bind(env: Env, name: string, value: Term): Env {
   const next = new Map(env);

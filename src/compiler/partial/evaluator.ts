@@ -776,7 +776,8 @@ export class PartialEvaluator {
           if (rules) return this.evalRuleRef(rules, ref, ref.value.length, st, k, other);
           if (this.options.tracer && (this.rulePrefixes.has(segs.join('.')) || segs.length === 0)) return this.tracedTree(segs, st, k, ref.loc);
           if (this.rulePrefixes.has(segs.join('.'))) {
-            if (this.rulesUnder(segs).some((r) => this.dependsOnUnknowns(r.path))) throw unsupported(`reference ${refText(ref)} to a document containing rules that depend on unknowns is not supported by partial evaluation`, ref.loc);
+            // A document holding rules that depend on unknowns is kept as the reference, as OPA keeps it.
+            if (this.rulesUnder(segs).some((r) => this.dependsOnUnknowns(r.path))) return this.residual(ref, st, k);
             return this.tracedTree(segs, st, k, ref.loc);
           }
         }

@@ -282,6 +282,21 @@ allow if owner_of == {"t1": input.user.name}
     query: 'data.tickets.allow == true',
   },
   {
+    name: 'a document holding rules that depend on the row, read whole (the reference is kept)',
+    refusedAsFilter: 'eq: one operand must be a column',
+    policy: `package tickets
+checks.open if input.ticket.status == "open"
+checks.mine if input.ticket.assignee == input.user.name
+allow if {
+  c := checks
+  c.open == c.mine
+}
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
     name: '`with` of a value read from the row (the expression is kept)',
     refusedAsFilter: '"with" not permitted',
     policy: `package tickets

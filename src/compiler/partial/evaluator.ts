@@ -115,6 +115,8 @@ interface RuleSet {
 
 const v = (value: string, loc: Location = NO_LOC): Term => ({ type: 'var', value, loc });
 const str = (value: string, loc: Location = NO_LOC): Term => ({ type: 'string', value, loc });
+/** data.<path>, then `rest`: a reference to a rule (or support rule, with 'partial' first) and into it. */
+const dataRef = (path: string[], loc: Location, rest: Term[] = []): Extract<Term, { type: 'ref' }> => ({ type: 'ref', value: [v('data', loc), ...path.map((seg) => str(seg, loc)), ...rest], loc });
 const op = (name: string, loc: Location = NO_LOC): Term => ({ type: 'ref', value: name.split('.').map((s, i) => (i === 0 ? v(s, loc) : str(s, loc))), loc });
 const TRUE: Term = { type: 'boolean', value: true, loc: NO_LOC };
 
@@ -488,7 +490,7 @@ export class PartialEvaluator {
     if (outcomes.some((saved) => saved.some((x) => x.terms !== undefined && hasFreeVars(x)))) throw unsupported('`not` over residual expressions that bind variables is not supported by partial evaluation', loc);
     const name = `__not${parentQuery}_${e.index}_${negation}__`;
     if (!this.support.has(name)) this.support.set(name, outcomes.map((saved) => ({ path: [name], kind: 'complete' as const, value: TRUE, body: reindex(saved) })));
-    k(this.save(st, { index: 0, negated: true, terms: { type: 'ref', value: [v('data', loc), str('partial', loc), str(name, loc)], loc }, loc }));
+    k(this.save(st, { index: 0, negated: true, terms: dataRef(['partial', name], loc), loc }));
   }
 
   /**
@@ -680,7 +682,7 @@ export class PartialEvaluator {
     // A default applies only where no other rule does: the function is kept as a support function, as OPA keeps it.
     if (fn.default) return this.supportCall(fn, args, st, loc, k);
     // An else branch applies only where the branches before it do not: the call is kept as it is, as OPA keeps it.
-    if (fn.rules.some((rule) => rule.else)) return k({ type: 'call', value: [{ type: 'ref', value: [v('data', loc), ...fn.path.map((seg) => str(seg, loc))], loc }, ...args], loc }, st);
+    if (fn.rules.some((rule) => rule.else)) return k({ type: 'call', value: [dataRef(fn.path, loc), ...args], loc }, st);
     for (const rule of fn.rules) {
       this.evalFunctionRule(rule, args, st, (value, saved) => k(value, { env: st.env, saved }));
     }
@@ -689,7 +691,7 @@ export class PartialEvaluator {
   /** A call of a function with a default, kept residual: its rules become support functions under data.partial. */
   private supportCall(fn: RuleSet, args: Term[], st: State, loc: Location, k: KT): void {
     this.makeFunctionSupport(fn, loc);
-    k({ type: 'call', value: [{ type: 'ref', value: [v('data', loc), str('partial', loc), ...fn.path.map((seg) => str(seg, loc))], loc }, ...args], loc }, st);
+    k({ type: 'call', value: [dataRef(['partial', ...fn.path], loc), ...args], loc }, st);
   }
 
   /**
@@ -707,7 +709,7 @@ export class PartialEvaluator {
     } finally {
       Object.assign(this, inside);
     }
-    k({ type: 'call', value: [{ type: 'ref', value: [v('data', loc), str('partial', loc), ...fn.path.map((seg) => str(seg, loc))], loc }, ...args], loc }, st);
+    k({ type: 'call', value: [dataRef(['partial', ...fn.path], loc), ...args], loc }, st);
   }
 
   /** The support functions of a function under data.partial (made once). */
@@ -869,7 +871,7 @@ export class PartialEvaluator {
       const defaultMatters = rules.default && (!otherValue || !isGround(otherValue) || groundEqual(otherValue, rules.default.head.value!));
       if (disabled || defaultMatters) return this.supportRef(rules, rest, st, k, ref.loc);
       // An else branch applies only where the branches before it do not: the reference is kept, as OPA keeps it.
-      if (rules.rules.some((rule) => rule.else)) return this.residual({ type: 'ref', value: [v('data', ref.loc), ...rules.path.map((seg) => str(seg, ref.loc)), ...rest], loc: ref.loc }, st, k);
+      if (rules.rules.some((rule) => rule.else)) return this.residual(dataRef(rules.path, ref.loc, rest), st, k);
       for (const rule of rules.rules) {
         this.evalRule(rule, { env: new Map(), saved: st.saved }, (head, end) => {
           this.walkValue(head, rest, { env: st.env, saved: end.saved }, k, ref.loc);
@@ -930,7 +932,7 @@ export class PartialEvaluator {
         const match = (i: number, s: State): void => {
           if (i < below.length) return this.unify(segs[i]!, str(below[i]!, ref.loc), s, (n) => match(i + 1, n));
           const at = 1 + other.path.length;
-          this.evalRuleRef(other, { ...ref, value: [v('data', ref.loc), ...other.path.map((seg) => str(seg, ref.loc)), ...segs.slice(below.length)] }, at, s, k);
+          this.evalRuleRef(other, dataRef(other.path, ref.loc, segs.slice(below.length)), at, s, k);
         };
         match(0, s0);
       }
@@ -1155,7 +1157,7 @@ export class PartialEvaluator {
       if (rules.kind === 'complete') return;
       return this.walkValue({ type: rules.kind === 'set' ? 'set' : 'object', value: [], loc }, rest, st, k, loc);
     }
-    this.residual({ type: 'ref', value: [v('data', loc), str('partial', loc), ...rules.path.map((s) => str(s, loc)), ...rest], loc }, st, k);
+    this.residual(dataRef(['partial', ...rules.path], loc, rest), st, k);
   }
 
   /**

@@ -679,10 +679,10 @@ export class PartialEvaluator {
       if (result) k(result, st);
       return;
     }
-    // A default applies only where no other rule does: the function is kept as a support function, as OPA keeps it.
-    if (fn.default) return this.supportCall(fn, args, st, loc, k);
     // An else branch applies only where the branches before it do not: the call is kept as it is, as OPA keeps it.
     if (fn.rules.some((rule) => rule.else)) return k({ type: 'call', value: [dataRef(fn.path, loc), ...args], loc }, st);
+    // A default applies only where no other rule does: the function is kept as a support function, as OPA keeps it.
+    if (fn.default) return this.supportCall(fn, args, st, loc, k);
     for (const rule of fn.rules) {
       this.evalFunctionRule(rule, args, st, (value, saved) => k(value, { env: st.env, saved }));
     }
@@ -869,9 +869,9 @@ export class PartialEvaluator {
     if (rules.kind === 'complete') {
       const otherValue = other && plug(other, st.env);
       const defaultMatters = rules.default && (!otherValue || !isGround(otherValue) || groundEqual(otherValue, rules.default.head.value!));
-      if (disabled || defaultMatters) return this.supportRef(rules, rest, st, k, ref.loc);
       // An else branch applies only where the branches before it do not: the reference is kept, as OPA keeps it.
       if (rules.rules.some((rule) => rule.else)) return this.residual(dataRef(rules.path, ref.loc, rest), st, k);
+      if (disabled || defaultMatters) return this.supportRef(rules, rest, st, k, ref.loc);
       for (const rule of rules.rules) {
         this.evalRule(rule, { env: new Map(), saved: st.saved }, (head, end) => {
           this.walkValue(head, rest, { env: st.env, saved: end.saved }, k, ref.loc);

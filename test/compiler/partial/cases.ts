@@ -271,6 +271,19 @@ allow if level == "low"
     query: 'data.tickets.allow == true',
   },
   {
+    name: 'function with else branches and a default on a column (the call is kept)',
+    refusedAsFilter: 'invalid builtin data.tickets.level',
+    policy: `package tickets
+default level(_) := "none"
+level(p) := "high" if p > 2
+else := "low" if p >= 0
+allow if level(input.ticket.priority) == "low"
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
     name: 'partial object depending on the row, referenced whole (support rules)',
     refusedAsFilter: 'use of multi-value rule in data.tickets.owner_of',
     policy: `package tickets

@@ -926,6 +926,8 @@ export class PartialEvaluator {
       for (const other of others) {
         const below = other.path.slice(rules.path.length);
         if (segs.length < below.length) {
+          // Each rule answers alone there: a default or an else branch, which depend on the other rules, cannot.
+          if (other.default || other.rules.some((rule) => rule.else)) throw unsupported(`reference ${refText(ref)} stops above rules at ${other.path.join('.')} with a default or else branches, beside rules with a variable inside their head reference; partial evaluation does not support that`, ref.loc);
           for (const rule of other.rules) this.evalRuleAt(rule, below.map((seg) => str(seg, ref.loc)), segs, s0, k, ref.loc);
           continue;
         }
@@ -956,7 +958,7 @@ export class PartialEvaluator {
         if (i < n) return this.unify(segs[i]!, bound[i]!, s, (next) => match(i + 1, next));
         if (segs.length >= keys.length) return this.walkValue(value, segs.slice(keys.length), s, k, loc);
         const leafKeys = head.element ? bound.slice(n, -1) : bound.slice(n);
-        let doc: Term = head.element && bound.length > n ? { type: 'set', value: [value], loc } : value;
+        let doc: Term = head.element ? { type: 'set', value: [value], loc } : value;
         for (const key of leafKeys.reverse()) doc = { type: 'object', value: [[key, doc]], loc };
         k(doc, s);
       };

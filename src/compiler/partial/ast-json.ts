@@ -88,10 +88,17 @@ export function supportModulesJson(rules: SupportRule[]): AstJson[] {
     const key = pkg.join('.');
     if (!modules.has(key)) modules.set(key, []);
     const name = rule.path[rule.path.length - 1]!;
-    const head: AstJson = { name, ref: [{ type: 'var', value: name }] };
+    const ref = rule.ref ?? [];
+    // A head with terms after its name other than a partial object's key (`p[x].q := v`, `p[x] contains v`)
+    // has no name, as OPA writes it.
+    const head: AstJson = ref.length === 0 || (ref.length === 1 && rule.kind !== 'set') ? { name } : {};
+    head.ref = [{ type: 'var', value: name }, ...ref.map(termJson)];
     if (rule.args) head.args = rule.args.map(termJson);
     if (rule.kind === 'set') head.key = termJson(rule.value);
-    else head.value = termJson(rule.value);
+    else {
+      if (ref.length === 1) head.key = termJson(ref[0]!);
+      head.value = termJson(rule.value);
+    }
     const json: AstJson = { body: rule.body.map(exprJson), head };
     if (rule.default) json.default = true;
     modules.get(key)!.push(json);

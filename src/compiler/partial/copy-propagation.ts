@@ -91,9 +91,11 @@ function isDefinedness(e: Expr): boolean {
   return Array.isArray(e.terms) && e.terms[1]?.type === 'var' && e.terms[1].value.startsWith(DEFINED_PREFIX);
 }
 
+/** Whether an expression reads `ref`: in its terms or in the values of its `with` modifiers. */
 function mentions(e: Expr, ref: Term): boolean {
   const marker: Term = { type: 'var', value: '\u0000', loc: NO_LOC };
-  return exprKey(replaceTerm(e, ref, marker)) !== exprKey(e);
+  const parts: Expr[] = [{ ...e, with: undefined }, ...(e.with ?? []).map((w) => ({ index: 0, terms: w.value, loc: e.loc }))];
+  return parts.some((x) => exprKey(replaceTerm(x, ref, marker)) !== exprKey(x));
 }
 
 function nestCalls(exprs: Expr[]): Expr[] {

@@ -14,7 +14,8 @@ import { callName, exprOperator } from '../walk.js';
 import { builtinArity, callBuiltin } from './builtin-calls.js';
 import { callOutputsApart, closureVars, plugDeep } from './closures.js';
 import { DEFINED_PREFIX, propagateCopies, simplifyQuery } from './copy-propagation.js';
-import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet } from './values.js';
+import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet, valuesEqual } from './values.js';
+import { isRegoSet } from '../../builtins/rego-value.js';
 import { readJson } from '../../json/reader.js';
 import { writeJson } from '../../json/writer.js';
 
@@ -60,8 +61,13 @@ export interface TraceEvent {
 }
 
 export interface SupportRule {
-  /** The rule's path without `data.partial`: ['q', 'allow']. */
+  /** The rule's path without `data.partial`: ['q', 'allow'] (its package, then the first term of its head). */
   path: string[];
+  /**
+   * The rest of a head reference (`p[x].q` has [x, "q"] after p): keys bound by the body, as rules with
+   * variables in their heads and partial objects have them.
+   */
+  ref?: Term[];
   kind: 'complete' | 'set' | 'function';
   default?: true;
   /** A function's parameters. */
@@ -85,6 +91,18 @@ type K = (st: State) => void;
 type Comprehension = Extract<Term, { type: 'arraycomprehension' | 'setcomprehension' | 'objectcomprehension' }>;
 type KT = (t: Term, st: State) => void;
 
+/** What `with` replaces for the expression it modifies, and restores after it. */
+interface WithState {
+  input: unknown;
+  data: unknown;
+  mocks: ReadonlyMap<string, { fn: string; residual?: true } | { value: Term }>;
+  unknowns: string[][];
+  knownValues: Map<string, Term | null>;
+  dependsMemo: Map<string, boolean>;
+  inWith: boolean;
+  outsideWith: WithState | undefined;
+}
+
 interface RuleSet {
   path: string[];
   /**
@@ -98,6 +116,8 @@ interface RuleSet {
 
 const v = (value: string, loc: Location = NO_LOC): Term => ({ type: 'var', value, loc });
 const str = (value: string, loc: Location = NO_LOC): Term => ({ type: 'string', value, loc });
+/** data.<path>, then `rest`: a reference to a rule (or support rule, with 'partial' first) and into it. */
+const dataRef = (path: string[], loc: Location, rest: Term[] = []): Extract<Term, { type: 'ref' }> => ({ type: 'ref', value: [v('data', loc), ...path.map((seg) => str(seg, loc)), ...rest], loc });
 const op = (name: string, loc: Location = NO_LOC): Term => ({ type: 'ref', value: name.split('.').map((s, i) => (i === 0 ? v(s, loc) : str(s, loc))), loc });
 const TRUE: Term = { type: 'boolean', value: true, loc: NO_LOC };
 
@@ -110,8 +130,11 @@ function unsupported(message: string, loc?: Location): PartialEvalError {
 
 export class PartialEvaluator {
   private readonly rules = new Map<string, RuleSet>();
-  /** For each rule of a 'general' set, the terms of its head below the set's path (a set rule's element last). */
-  private readonly generalHeads = new WeakMap<Rule, { keys: Term[] }>();
+  /**
+   * For each rule, the terms of its head below its set's path: an object rule's key, a general rule's keys
+   * (`p[x].q` at p: [x, "q"]), with a set rule's element last (`element`).
+   */
+  private readonly headKeys = new WeakMap<Rule, { keys: Term[]; element: boolean }>();
   /** Every prefix of a rule path, for refs that stop above rules (a package, say). */
   private readonly rulePrefixes = new Set<string>();
   private dependsMemo = new Map<string, boolean>();
@@ -121,10 +144,12 @@ export class PartialEvaluator {
   /** The known data: `with data… as` replaces parts of it for one expression. */
   private data: unknown;
   /** Functions and builtins replaced by `with f as g` (another function) or `with f as v` (a value). */
-  private mocks: ReadonlyMap<string, { fn: string } | { value: Term }> = new Map();
+  private mocks: ReadonlyMap<string, { fn: string; residual?: true } | { value: Term }> = new Map();
   private unknowns: string[][];
   /** Inside `with`: support rules (shared by every use of a rule) would not see the replaced input. */
   private inWith = false;
+  /** The evaluator's state outside the outermost `with` being evaluated. */
+  private outsideWith: WithState | undefined;
   private readonly support = new Map<string, SupportRule[]>();
   private fresh = 0;
   /** Variables standing for values only known when the residual query runs. */
@@ -190,12 +215,11 @@ export class PartialEvaluator {
     }
     if (unsupportedHead) set.kind = 'general';
     const normalised = key === head.key ? rule : { ...rule, head: { ...head, key } };
-    if (unsupportedHead) {
-      // `p[x].q contains y`: the element is not part of the head reference; `p[x].q[y] := v` has a value.
-      const tail = head.ref.slice(segs.length);
-      const element = head.key && !head.value ? head.key : undefined;
-      this.generalHeads.set(normalised, { keys: element ? [...tail, element] : tail });
-    }
+    // `p[x].q contains y`: the element is not part of the head reference; `p[x].q[y] := v` has a value.
+    const tail = head.ref.slice(segs.length);
+    const inRef = last.type === 'var' && head.key?.type === 'var' && head.key.value === last.value;
+    const isSet = head.key !== undefined && !head.value;
+    this.headKeys.set(normalised, { keys: isSet && !inRef ? [...tail, head.key!] : tail, element: isSet });
     if (rule.default) set.default = normalised;
     else set.rules.push(normalised);
   }
@@ -379,9 +403,7 @@ export class PartialEvaluator {
     const targets = mods.map((w) => this.withTarget(w));
     const valued = mods.filter((_, i) => targets[i]!.kind !== 'function' || this.functionName(mods[i]!.value) === undefined);
     this.evalList(valued.map((w) => w.value), st, (values, s) => {
-      values.forEach((value, i) => {
-        if (!isGround(value)) throw unsupported(`\`with\` on ${withTargetText(valued[i]!.target)} of a value that is not known is not supported by partial evaluation`, valued[i]!.loc);
-      });
+      if (!values.every(isGround)) return this.saveWith(e, mods, valued, values, s, k);
       let input = this.input;
       let data = this.data;
       let unknowns = this.unknowns;
@@ -391,10 +413,8 @@ export class PartialEvaluator {
         const at = valued.indexOf(w);
         if (target.kind === 'function') {
           const replacement = at < 0 ? this.functionName(w.value)! : undefined;
-          if (replacement !== undefined && replacement.startsWith('data.') && this.dependsOnUnknowns(replacement.slice(5).split('.'))) {
-            throw unsupported(`\`with\` replacing ${target.name} by ${replacement}, which depends on unknowns, is not supported by partial evaluation`, w.loc);
-          }
-          mocks.set(target.name, replacement !== undefined ? { fn: replacement } : { value: values[at]! });
+          const residual = replacement !== undefined && replacement.startsWith('data.') && this.dependsOnUnknowns(replacement.slice(5).split('.'));
+          mocks.set(target.name, replacement !== undefined ? { fn: replacement, ...(residual ? { residual } : {}) } : { value: values[at]! });
           return;
         }
         if (target.kind === 'data') {
@@ -406,8 +426,8 @@ export class PartialEvaluator {
         if (unknowns.some((u) => u[0] === 'input' && u.length - 1 < path.length && u.slice(1).every((seg, j) => seg === path[j]))) throw unsupported('`with` on a part of an unknown input is not supported by partial evaluation', w.loc);
         unknowns = unknowns.filter((u) => !(u[0] === 'input' && path.every((seg, j) => u[j + 1] === seg)));
       });
-      const outside = { input: this.input, data: this.data, mocks: this.mocks, unknowns: this.unknowns, knownValues: this.knownValues, dependsMemo: this.dependsMemo, inWith: this.inWith };
-      const inside = { input, data, mocks, unknowns, knownValues: new Map<string, Term | null>(), dependsMemo: new Map<string, boolean>(), inWith: true };
+      const outside: WithState = { input: this.input, data: this.data, mocks: this.mocks, unknowns: this.unknowns, knownValues: this.knownValues, dependsMemo: this.dependsMemo, inWith: this.inWith, outsideWith: this.outsideWith };
+      const inside: WithState = { input, data, mocks, unknowns, knownValues: new Map<string, Term | null>(), dependsMemo: new Map<string, boolean>(), inWith: true, outsideWith: this.outsideWith ?? outside };
       Object.assign(this, inside);
       try {
         this.evalExprUntraced({ ...e, with: undefined }, s, (next) => {
@@ -419,6 +439,18 @@ export class PartialEvaluator {
         Object.assign(this, outside);
       }
     });
+  }
+
+  /**
+   * `with … as v` where v is not known: the expression is kept, with its `with` and v filled in, as OPA keeps
+   * it (references in it are not evaluated: they are read under the replacement when the residual runs).
+   */
+  private saveWith(e: Expr, mods: NonNullable<Expr['with']>, valued: NonNullable<Expr['with']>, values: Term[], st: State, k: K): void {
+    const terms = Array.isArray(e.terms) ? e.terms.slice(1) : isTerm(e.terms) ? [e.terms] : undefined;
+    if (!terms) throw unsupported(`\`with\` of a value that is not known on ${describe(e)} is not supported by partial evaluation`, e.loc);
+    const next = this.makeResidual({ type: 'array', value: terms, loc: e.loc }, st);
+    const replaced = mods.map((w) => (valued.includes(w) ? { ...w, value: values[valued.indexOf(w)]! } : w));
+    k(this.save(next, { ...e, with: replaced }));
   }
 
   /** What a `with` replaces: a path of input, a path of data holding no rules, or a function or builtin. */
@@ -473,7 +505,7 @@ export class PartialEvaluator {
     if (outcomes.some((saved) => saved.some((x) => x.terms !== undefined && hasFreeVars(x)))) throw unsupported('`not` over residual expressions that bind variables is not supported by partial evaluation', loc);
     const name = `__not${parentQuery}_${e.index}_${negation}__`;
     if (!this.support.has(name)) this.support.set(name, outcomes.map((saved) => ({ path: [name], kind: 'complete' as const, value: TRUE, body: reindex(saved) })));
-    k(this.save(st, { index: 0, negated: true, terms: { type: 'ref', value: [v('data', loc), str('partial', loc), str(name, loc)], loc }, loc }));
+    k(this.save(st, { index: 0, negated: true, terms: dataRef(['partial', name], loc), loc }));
   }
 
   /**
@@ -601,7 +633,11 @@ export class PartialEvaluator {
       case 'call':
         return this.evalCall(t.value[0]!, t.value.slice(1), st, t.loc, true, (result, output, next) => {
           if (output) throw unsupported('a nested call with an output argument is not supported', t.loc);
-          k(result, next);
+          // A call kept residual (a support function, a function with else branches) is kept as an expression
+          // with its value in a variable, so that its definedness stays a condition where the value goes unused.
+          if (result.type !== 'call') return k(result, next);
+          const out = this.freshVar(t.loc);
+          k(out, this.save(next, { index: 0, terms: [...result.value, out], loc: t.loc }));
         });
       case 'arraycomprehension': case 'setcomprehension': case 'objectcomprehension':
         return this.evalComprehension(t, st, k);
@@ -658,6 +694,7 @@ export class PartialEvaluator {
     const output = hasOutput ? argTerms[arity] : undefined;
     this.evalList(inputs, st, (args, s) => {
       if (mock && 'value' in mock) return k(mock.value, output, s);
+      if (fn && mock && 'residual' in mock) return this.replacedCall(fn, args, s, loc, (result, s2) => k(result, output, s2));
       if (fn) return this.callFunction(fn, args, s, loc, output !== undefined, (result, s2) => k(result, output, s2));
       if (args.every(isGround) && !NONDETERMINISTIC.has(name)) {
         const outcome = this.timed('builtin_call', () => callBuiltin(name, args.map(toValue)));
@@ -706,19 +743,44 @@ export class PartialEvaluator {
       if (result) k(result, st);
       return;
     }
+    // An else branch applies only where the branches before it do not: the call is kept as it is, as OPA keeps it.
+    if (fn.rules.some((rule) => rule.else)) return k({ type: 'call', value: [dataRef(fn.path, loc), ...args], loc }, st);
     // A default applies only where no other rule does: the function is kept as a support function, as OPA keeps
     // it, unless the call only tests the value and the default is false (it could never pass the test). A
     // function named in disableInlining is kept so too.
     const testedFalse = !captured && fn.default?.head.value?.type === 'boolean' && fn.default.head.value.value === false;
     if ((fn.default && !testedFalse) || this.inliningDisabled(fn.path)) return this.supportCall(fn, args, st, loc, k);
     for (const rule of fn.rules) {
-      if (rule.else) throw unsupported(`function ${fn.path.join('.')} with else branches depending on unknowns is not supported by partial evaluation`, loc);
       this.evalFunctionRule(rule, args, st, (value, saved) => k(value, { env: st.env, saved }));
     }
   }
 
   /** A call of a function with a default, kept residual: its rules become support functions under data.partial. */
   private supportCall(fn: RuleSet, args: Term[], st: State, loc: Location, k: KT): void {
+    this.makeFunctionSupport(fn, loc);
+    k({ type: 'call', value: [dataRef(['partial', ...fn.path], loc), ...args], loc }, st);
+  }
+
+  /**
+   * A call of a function replaced (`with f as g`) by a function g that depends on unknowns: kept as a call of
+   * g's support function, as OPA keeps it. The support function is shared by every use, so it is made as
+   * outside any `with`; a `with` that also replaces input or data, which it would not see, is refused.
+   */
+  private replacedCall(fn: RuleSet, args: Term[], st: State, loc: Location, k: KT): void {
+    const outside = this.outsideWith!;
+    if (this.input !== outside.input || this.data !== outside.data) throw unsupported(`\`with\` replacing a function by ${['data', ...fn.path].join('.')}, which depends on unknowns, beside a replaced input or data is not supported by partial evaluation`, loc);
+    const inside: WithState = { input: this.input, data: this.data, mocks: this.mocks, unknowns: this.unknowns, knownValues: this.knownValues, dependsMemo: this.dependsMemo, inWith: this.inWith, outsideWith: this.outsideWith };
+    Object.assign(this, outside);
+    try {
+      this.makeFunctionSupport(fn, loc);
+    } finally {
+      Object.assign(this, inside);
+    }
+    k({ type: 'call', value: [dataRef(['partial', ...fn.path], loc), ...args], loc }, st);
+  }
+
+  /** The support functions of a function under data.partial (made once). */
+  private makeFunctionSupport(fn: RuleSet, loc: Location): void {
     this.makeSupport(fn, 'function', loc, (rule, add) => {
       const params = rule.head.args ?? [];
       if (!params.every((p) => p.type === 'var')) throw unsupported(`function ${fn.path.join('.')} with a parameter that is not a variable, kept as a support function, is not supported by partial evaluation`, rule.loc);
@@ -726,7 +788,6 @@ export class PartialEvaluator {
       const heads = params.map((p) => plug(p, start.env));
       this.evalRule(rule, start, (value, end) => add({ path: fn.path, kind: 'function', args: heads }, value, end.saved));
     });
-    k({ type: 'call', value: [{ type: 'ref', value: [v('data', loc), str('partial', loc), ...fn.path.map((seg) => str(seg, loc))], loc }, ...args], loc }, st);
   }
 
   /** One function body (and its else chain, for known arguments) with the arguments bound to the parameters. */
@@ -786,7 +847,8 @@ export class PartialEvaluator {
           if (rules) return this.evalRuleRef(rules, ref, ref.value.length, st, k, other);
           if (this.options.tracer && (this.rulePrefixes.has(segs.join('.')) || segs.length === 0)) return this.tracedTree(segs, st, k, ref.loc);
           if (this.rulePrefixes.has(segs.join('.'))) {
-            if (this.rulesUnder(segs).some((r) => this.dependsOnUnknowns(r.path))) throw unsupported(`reference ${refText(ref)} to a document containing rules that depend on unknowns is not supported by partial evaluation`, ref.loc);
+            // A document holding rules that depend on unknowns is kept as the reference, as OPA keeps it.
+            if (this.rulesUnder(segs).some((r) => this.dependsOnUnknowns(r.path))) return this.residual(ref, st, k);
             return this.tracedTree(segs, st, k, ref.loc);
           }
         }
@@ -876,7 +938,9 @@ export class PartialEvaluator {
       const x = this.freshTermVar(loc);
       return this.residual({ type: 'ref', value: [x, ...rest], loc }, this.save(st, this.call('eq', [x, base])), k);
     }
-    if (!isGround(base) && !isGround(seg)) throw unsupported('iterating over a partly unknown value is not supported by partial evaluation', loc);
+    // An array, or an object with known keys, can be iterated when its values are residual; a set cannot.
+    const knownKeys = base.type === 'array' || (base.type === 'object' && base.value.every(([key]) => isGround(key)));
+    if (!isGround(base) && !isGround(seg) && !knownKeys) throw unsupported('iterating over a partly unknown value is not supported by partial evaluation', loc);
     const entries = groundEntries(base);
     if (isGround(seg)) {
       const value = toValue(seg);
@@ -911,9 +975,10 @@ export class PartialEvaluator {
     if (rules.kind === 'complete') {
       const otherValue = other && plug(other, st.env);
       const defaultMatters = rules.default && (!otherValue || !isGround(otherValue) || groundEqual(otherValue, rules.default.head.value!));
+      // An else branch applies only where the branches before it do not: the reference is kept, as OPA keeps it.
+      if (rules.rules.some((rule) => rule.else)) return this.residual(dataRef(rules.path, ref.loc, rest), st, k);
       if (disabled || defaultMatters) return this.supportRef(rules, rest, st, k, ref.loc);
       for (const rule of rules.rules) {
-        if (rule.else) throw unsupported(`rule ${rules.path.join('.')} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
         this.evalRule(rule, { env: new Map(), saved: st.saved }, (head, end) => {
           this.walkValue(head, rest, { env: st.env, saved: end.saved }, k, ref.loc);
         });
@@ -924,7 +989,7 @@ export class PartialEvaluator {
       if (rest.length === 0 || disabled) return this.supportRef(rules, rest, st, k, ref.loc);
       return this.evalMemberRef(rules, rest, st, k, ref.loc);
     }
-    if (rest.length === 0 || disabled) throw unsupported(`partial object rule ${rules.path.join('.')} depending on unknowns, referenced in full, is not supported by partial evaluation`, ref.loc);
+    if (rest.length === 0 || disabled) return this.supportRef(rules, rest, st, k, ref.loc);
     this.evalMemberRef(rules, rest, st, k, ref.loc);
   }
 
@@ -946,38 +1011,65 @@ export class PartialEvaluator {
   }
 
   /**
-   * A reference reaching the leaves of rules with variables inside their heads (`p[x].q[y] := v`,
-   * `p[x].q contains v`): for each rule, the reference's segments are unified with the head's terms (the known
-   * ones bound before the body runs), and the rest walks into the value. A reference that stops above the
-   * leaves would need the document they build, and is refused.
+   * A reference into rules with variables inside their heads (`p[x].q[y] := v`, `p[x].q contains v`) and the
+   * rules with constant heads below the same path (`p.foo.r := 1`). Known rules give their document. Otherwise,
+   * as OPA does: a reference that stops at their path makes them support rules (`data.partial.pkg.p`); a
+   * longer one unifies its segments with each rule's head (the known ones bound before the body runs), and
+   * each rule answers alone: the rest of its head, if the reference stops above its leaf, becomes the objects
+   * (and a set's element the set) around its value.
    */
   private evalGeneralRef(rules: RuleSet, ref: Extract<Term, { type: 'ref' }>, rest: Term[], st: State, k: KT): void {
-    const heads = rules.rules.map((rule) => this.generalHeads.get(rule));
-    // Rules with constant heads below the same path (`p.q.r := 1` beside `p[x].r := 2`) answer too.
     const others = this.rulesUnder(rules.path);
-    if (rules.default || heads.some((h) => !h || h.keys.length > rest.length) || others.some((o) => o.path.length - rules.path.length > rest.length)) {
-      throw unsupported(`reference ${refText(ref)} stops above the leaves of rules at ${rules.path.join('.')}, which have a variable inside their head reference; partial evaluation does not support that`, ref.loc);
+    if (rules.default) throw unsupported(`reference ${refText(ref)} to rules at ${rules.path.join('.')}, which have a variable inside their head reference and a default, is not supported by partial evaluation`, ref.loc);
+    if (![rules, ...others].some((set) => this.dependsOnUnknowns(set.path))) {
+      const doc = this.knownValue(rules);
+      if (doc) this.walkValue(doc, rest, st, k, ref.loc);
+      return;
     }
+    if (rest.length === 0) return this.supportRef(rules, rest, st, k, ref.loc, others);
     this.evalList(rest, st, (segs, s0) => {
-      rules.rules.forEach((rule, r) => {
-        const keys = heads[r]!.keys;
-        const pre = (i: number, s: State, then: K): void => (i >= keys.length ? then(s) : isGround(segs[i]!) ? this.unify(keys[i]!, segs[i]!, s, (n) => pre(i + 1, n, then)) : pre(i + 1, s, then));
-        pre(0, { env: new Map(), saved: s0.saved }, (ruleStart) => this.evalRule(rule, ruleStart, (value, end) => {
-          const bound = keys.map((t) => plug(t, end.env));
-          const match = (i: number, s: State): void => (i >= keys.length ? this.walkValue(value, segs.slice(keys.length), s, k, ref.loc) : this.unify(segs[i]!, bound[i]!, s, (n) => match(i + 1, n)));
-          match(0, { env: s0.env, saved: end.saved });
-        }));
-      });
+      for (const rule of rules.rules) this.evalRuleAt(rule, [], segs, s0, k, ref.loc);
       for (const other of others) {
         const below = other.path.slice(rules.path.length);
+        if (segs.length < below.length) {
+          // Each rule answers alone there: a default or an else branch, which depend on the other rules, cannot.
+          if (other.default || other.rules.some((rule) => rule.else)) throw unsupported(`reference ${refText(ref)} stops above rules at ${other.path.join('.')} with a default or else branches, beside rules with a variable inside their head reference; partial evaluation does not support that`, ref.loc);
+          for (const rule of other.rules) this.evalRuleAt(rule, below.map((seg) => str(seg, ref.loc)), segs, s0, k, ref.loc);
+          continue;
+        }
         const match = (i: number, s: State): void => {
           if (i < below.length) return this.unify(segs[i]!, str(below[i]!, ref.loc), s, (n) => match(i + 1, n));
           const at = 1 + other.path.length;
-          this.evalRuleRef(other, { ...ref, value: [v('data', ref.loc), ...other.path.map((seg) => str(seg, ref.loc)), ...segs.slice(below.length)] }, at, s, k);
+          this.evalRuleRef(other, dataRef(other.path, ref.loc, segs.slice(below.length)), at, s, k);
         };
         match(0, s0);
       }
     });
+  }
+
+  /**
+   * One rule reached by the evaluated segments `segs` of a reference, its head being `prefix` (constant
+   * segments) then its own keys: the segments are unified with the head's terms (ground ones bound before the
+   * body runs); past the head they walk into the value, and short of its end the rest of the head wraps the
+   * value in objects (a set rule's element in a set).
+   */
+  private evalRuleAt(rule: Rule, prefix: Term[], segs: Term[], s0: State, k: KT, loc: Location): void {
+    const head = this.headKeys.get(rule)!;
+    const keys = [...prefix, ...head.keys];
+    const n = Math.min(keys.length, segs.length);
+    const pre = (i: number, s: State, then: K): void => (i >= n ? then(s) : isGround(segs[i]!) ? this.unify(keys[i]!, segs[i]!, s, (next) => pre(i + 1, next, then)) : pre(i + 1, s, then));
+    pre(0, { env: new Map(), saved: s0.saved }, (ruleStart) => this.evalRule(rule, ruleStart, (value, end) => {
+      const bound = keys.map((t) => plug(t, end.env));
+      const match = (i: number, s: State): void => {
+        if (i < n) return this.unify(segs[i]!, bound[i]!, s, (next) => match(i + 1, next));
+        if (segs.length >= keys.length) return this.walkValue(value, segs.slice(keys.length), s, k, loc);
+        const leafKeys = head.element ? bound.slice(n, -1) : bound.slice(n);
+        let doc: Term = head.element ? { type: 'set', value: [value], loc } : value;
+        for (const key of leafKeys.reverse()) doc = { type: 'object', value: [[key, doc]], loc };
+        k(doc, s);
+      };
+      match(0, { env: s0.env, saved: end.saved });
+    }));
   }
 
   /**
@@ -1092,7 +1184,7 @@ export class PartialEvaluator {
     });
     const sets = this.rulesUnder(prefix).sort((a, b) => (a.path.join('.') < b.path.join('.') ? -1 : 1));
     for (const rules of sets) {
-      if (rules.kind === 'general') throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which ${this.options.tracer ? 'explain' : 'partial evaluation'} does not support`, loc);
+      if (rules.kind === 'general' && this.options.tracer) throw unsupported(`rules at ${rules.path.join('.')} have a variable inside their head reference, which explain does not support`, loc);
       let value: Term | undefined;
       if (this.options.tracer) this.tracedRuleRef(rules, [], st, (t) => (value ??= t), loc);
       else value = this.knownValue(rules) ?? undefined;
@@ -1136,7 +1228,8 @@ export class PartialEvaluator {
       for (const rule of rules.rules) {
         for (let r: Rule | undefined = rule; r; r = r.else) {
           let found: Term | undefined;
-          this.evalRule(r, empty, (v1) => {
+          this.evalRule(r, empty, (v1, end) => {
+            assertKnown(end, rule);
             if (value && !groundEqual(value, v1)) throw new PartialEvalError('eval_conflict_error', 'complete rules must not produce multiple outputs', rule.loc);
             found ??= v1;
           });
@@ -1147,11 +1240,23 @@ export class PartialEvaluator {
         }
       }
       if (!value && rules.default) value = rules.default.head.value!;
+    } else if (rules.kind === 'general') {
+      let doc: Term = { type: 'object', value: [], loc: NO_LOC };
+      for (const rule of rules.rules) {
+        const head = this.headKeys.get(rule)!;
+        this.evalRule(rule, empty, (leaf, end) => (assertKnown(end, rule), doc = placeLeaf(doc, head.keys.map((t) => plug(t, end.env)), leaf, head.element, rule.loc)));
+      }
+      for (const other of this.rulesUnder(rules.path)) {
+        const at = this.knownValue(other);
+        if (at) doc = placeLeaf(doc, other.path.slice(rules.path.length).map((seg) => str(seg)), at, false, other.rules[0]?.loc ?? NO_LOC);
+      }
+      value = doc;
     } else {
       const items: unknown[] = [];
       const obj: Record<string, unknown> = {};
       for (const rule of rules.rules) {
-        this.evalRule(rule, empty, (head, _end, key) => {
+        this.evalRule(rule, empty, (head, end, key) => {
+          assertKnown(end, rule);
           if (rules.kind === 'set') items.push(toValue(head));
           else obj[String(toValue(key!))] = toValue(head);
         });
@@ -1162,17 +1267,27 @@ export class PartialEvaluator {
     return value;
   }
 
-  /** Support rules for `rules` under data.partial, and the residual reference to them. */
-  private supportRef(rules: RuleSet, rest: Term[], st: State, k: KT, loc: Location): void {
-    this.makeSupport(rules, 'rule', loc, (rule, add) => {
-      this.evalRule(rule, { env: new Map(), saved: [] }, (value, end) => add({ path: rules.path, kind: rules.kind === 'set' ? 'set' : 'complete' }, value, end.saved));
-    });
-    if (this.support.get(rules.path.join('.'))!.length === 0) {
-      // No rule can succeed: a complete rule is undefined, a partial set empty (as OPA answers it).
-      if (rules.kind === 'set') this.walkValue({ type: 'set', value: [], loc }, rest, st, k, loc);
-      return;
+  /**
+   * Support rules for `rules`, and for the rule sets below them (`others`, when the reference stops above them),
+   * under data.partial, and the residual reference to them. A partial object's key and the keys of a rule with
+   * variables in its head become the support rule's head reference (`p[x] := v`, `p[x].q := v`).
+   */
+  private supportRef(rules: RuleSet, rest: Term[], st: State, k: KT, loc: Location, others: RuleSet[] = []): void {
+    for (const set of [rules, ...others]) {
+      this.makeSupport(set, 'rule', loc, (rule, add) => {
+        const head = this.headKeys.get(rule)!;
+        this.evalRule(rule, { env: new Map(), saved: [] }, (value, end) => {
+          const keys = (head.element ? head.keys.slice(0, -1) : head.keys).map((t) => plug(t, end.env));
+          add({ path: set.path, ref: keys, kind: head.element ? 'set' : 'complete' }, value, end.saved);
+        });
+      });
     }
-    this.residual({ type: 'ref', value: [v('data', loc), str('partial', loc), ...rules.path.map((s) => str(s, loc)), ...rest], loc }, st, k);
+    // With no support rule, a complete rule is undefined, and a set or object empty.
+    if ([rules, ...others].every((set) => this.support.get(set.path.join('.'))!.length === 0)) {
+      if (rules.kind === 'complete') return;
+      return this.walkValue({ type: rules.kind === 'set' ? 'set' : 'object', value: [], loc }, rest, st, k, loc);
+    }
+    this.residual(dataRef(['partial', ...rules.path], loc, rest), st, k);
   }
 
   /**
@@ -1180,7 +1295,7 @@ export class PartialEvaluator {
    * adds a support rule per way it succeeds; the default, if any, is added as it is. Refused inside `with`:
    * support rules are shared by every use, and would not see the replaced input.
    */
-  private makeSupport(rules: RuleSet, what: 'rule' | 'function', loc: Location, each: (rule: Rule, add: (head: Pick<SupportRule, 'path' | 'kind' | 'args'>, value: Term, saved: readonly Expr[]) => void) => void): void {
+  private makeSupport(rules: RuleSet, what: 'rule' | 'function', loc: Location, each: (rule: Rule, add: (head: Pick<SupportRule, 'path' | 'kind' | 'args' | 'ref'>, value: Term, saved: readonly Expr[]) => void) => void): void {
     const key = rules.path.join('.');
     if (this.inWith) throw unsupported(`${what} ${key} kept as a support ${what} under \`with\` is not supported by partial evaluation`, loc);
     if (this.support.has(key)) return;
@@ -1193,10 +1308,11 @@ export class PartialEvaluator {
       for (const rule of rules.rules) {
         if (rule.else) throw unsupported(`${what} ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
         each(rule, (head, value, saved) => {
-          // A value read from an unknown is held in a variable of the rule, as OPA writes it: `p[x] { x = input.x }`.
-          const held = value.type === 'ref' ? v(`__s${this.fresh++}__`, value.loc) : value;
-          const body = held === value ? [...saved] : [...saved, this.call('eq', [held, value])];
-          made.push({ ...head, value: held, body: reindex(body.length > 0 ? body : always()) });
+          // Values read from an unknown are held in variables of the rule, as OPA writes it: `p[x] { x = input.x }`.
+          const body = [...saved];
+          const held = this.hold(value, body);
+          const ref = (head.ref ?? []).map((t) => this.hold(t, body));
+          made.push({ ...head, ...(ref.length > 0 ? supportHead(head.path, ref) : { path: head.path, ref: undefined }), value: held, body: reindex(body.length > 0 ? body : always()) });
         });
       }
     } finally {
@@ -1210,6 +1326,20 @@ export class PartialEvaluator {
   private inliningDisabled(path: string[]): boolean {
     const full = ['data', ...path];
     return this.options.disableInlining.some((d) => d.length <= full.length && d.every((s, i) => s === full[i]));
+  }
+
+  /** `t` with each reference in it replaced by a fresh variable, and `x = ref` added to `body` for it. */
+  private hold(t: Term, body: Expr[]): Term {
+    switch (t.type) {
+      case 'ref': {
+        const held = v(`__s${this.fresh++}__`, t.loc);
+        body.push(this.call('eq', [held, t]));
+        return held;
+      }
+      case 'array': case 'set': return { ...t, value: t.value.map((x) => this.hold(x, body)) };
+      case 'object': return { ...t, value: t.value.map(([a, b]): [Term, Term] => [this.hold(a, body), this.hold(b, body)]) };
+      default: return t;
+    }
   }
 
   /** Whether a rule (or anything it reaches) reads an unknown, uses `with`, or is named in disableInlining. */
@@ -1227,7 +1357,11 @@ export class PartialEvaluator {
       if (Array.isArray(node.with) && node.with.length > 0) found = true;
       if (node.type === 'ref') {
         const ref = node as Extract<Term, { type: 'ref' }>;
-        if (NONDETERMINISTIC.has(callName(ref) ?? '')) found = true;
+        const called = callName(ref) ?? '';
+        if (NONDETERMINISTIC.has(called)) found = true;
+        // A function replaced (`with f as g`) by one depending on unknowns.
+        const mock = this.mocks.get(called);
+        if (mock && 'residual' in mock) found = true;
         if (this.isUnknown(ref, new Map())) found = true;
         const target = staticDataPath(ref);
         if (target) for (const other of this.rulesReachedBy(target)) if (this.dependsOnUnknowns(other)) found = true;
@@ -1342,6 +1476,7 @@ export class PartialEvaluator {
       return step(0, st);
     }
     if (isComposite(pa) && isComposite(pb) && pa.type !== pb.type) return;
+    if (pa.type === 'set' && pb.type === 'set' && !(pa.value.every((x) => pb.value.some((y) => mayUnify(x, y))) && pb.value.every((y) => pa.value.some((x) => mayUnify(x, y))))) return;
     const s = this.makeResidual(pb, this.makeResidual(pa, st));
     k(this.save(s, this.call('eq', [pa, pb])));
   }
@@ -1404,6 +1539,11 @@ export class PartialEvaluator {
 
 // ---------------------------------------------------------------- helpers
 
+/** A rule evaluated in full must leave nothing residual: a dependency on unknowns missed is refused, never dropped. */
+function assertKnown(end: State, rule: Rule): void {
+  if (end.saved.length > 0) throw unsupported(`rule ${refText({ type: 'ref', value: rule.head.ref, loc: rule.loc })} depends on unknowns in a way partial evaluation does not support`, rule.loc);
+}
+
 function bind(env: Env, name: string, value: Term): Env {
   const next = new Map(env);
   next.set(name, value);
@@ -1452,6 +1592,20 @@ function walkVars(t: Term, f: (name: string) => void): void {
 
 function isComprehension(t: Term): t is Comprehension {
   return t.type === 'arraycomprehension' || t.type === 'setcomprehension' || t.type === 'objectcomprehension';
+}
+
+/** Whether two terms could be equal once their residual parts are known: false where their shapes differ. */
+function mayUnify(a: Term, b: Term): boolean {
+  if (isGround(a) && isGround(b)) return groundEqual(a, b);
+  const scalar = (t: Term) => ['null', 'boolean', 'number', 'string'].includes(t.type);
+  if (!(isComposite(a) || scalar(a)) || !(isComposite(b) || scalar(b))) return true;
+  if (a.type !== b.type) return false;
+  if (a.type === 'array' && b.type === 'array') return a.value.length === b.value.length && a.value.every((x, i) => mayUnify(x, b.value[i]!));
+  if (a.type === 'object' && b.type === 'object') {
+    if (!a.value.every(([key]) => isGround(key)) || !b.value.every(([key]) => isGround(key)) || a.value.length !== b.value.length) return true;
+    return a.value.every(([key, x]) => b.value.some(([other, y]) => groundEqual(key, other) && mayUnify(x, y)));
+  }
+  return true;
 }
 
 function isComposite(t: Term): boolean {
@@ -1520,6 +1674,43 @@ function hasVarsOrClosures(t: Term): boolean {
     case 'arraycomprehension': case 'setcomprehension': case 'objectcomprehension': case 'templatestring': return true;
     default: return false;
   }
+}
+
+/**
+ * The document `doc` (an object) with a rule's value written at the keys of its head (objects created on the
+ * way); a set rule's element (`element`: the last key) joins the set there. Two values at one leaf conflict;
+ * two objects merge.
+ */
+function placeLeaf(doc: Term, keys: Term[], leaf: Term, element: boolean, loc: Location): Term {
+  const conflict = () => new PartialEvalError('eval_conflict_error', 'rules with variables in their heads must not produce conflicting documents', loc);
+  if (element) return placeLeaf(doc, keys.slice(0, -1), { type: 'set', value: [keys[keys.length - 1]!], loc }, false, loc);
+  if (keys.length === 0) {
+    if (doc.type === 'object' && leaf.type === 'object') return leaf.value.reduce<Term>((at, [key, x]) => placeLeaf(at, [key], x, false, loc), doc);
+    if (doc.type === 'set' && leaf.type === 'set') return toTerm(sortedSet([...doc.value, ...leaf.value].map(toValue)), loc);
+    if (!groundEqual(doc, leaf)) throw conflict();
+    return doc;
+  }
+  if (doc.type !== 'object') throw conflict();
+  const [key, ...more] = keys;
+  const at = doc.value.findIndex(([other]) => groundEqual(other, key!));
+  const inner = placeLeaf(at < 0 ? (more.length === 0 ? leaf : { type: 'object', value: [], loc }) : doc.value[at]![1], more, leaf, false, loc);
+  const value = [...doc.value];
+  if (at < 0) value.push([key!, inner]);
+  else value[at] = [key!, inner];
+  return { ...doc, value };
+}
+
+/**
+ * A support rule's path and head reference, split as OPA splits them: the package and the rule's name are the
+ * leading segments that are names (`p.q["a"]` is rule `a` of package `p.q`), the rest its head reference.
+ */
+function supportHead(path: string[], keys: Term[]): Pick<SupportRule, 'path' | 'ref'> {
+  const terms = [...path.map((seg) => str(seg)), ...keys];
+  let n = 0;
+  while (n < terms.length && terms[n]!.type === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test((terms[n] as { value: string }).value)) n++;
+  if (n === terms.length) return { path: terms.map((t) => (t as { value: string }).value), ref: undefined };
+  if (n === 0) return { path, ref: keys };
+  return { path: terms.slice(0, n).map((t) => (t as { value: string }).value), ref: terms.slice(n) };
 }
 
 /** `doc` with `value` at `path` (a copy; objects created where the path has none). */

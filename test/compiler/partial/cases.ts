@@ -244,4 +244,80 @@ allow if {
     user: { name: 'bob' },
     query: 'data.tickets.allow == true',
   },
+  {
+    name: 'rules with a variable in their heads read above their leaves, and whole',
+    policy: `package tickets
+team[name].tenants contains t if some t in data.teams[name]
+allow if {
+  count(team) == 2
+  some name in data.roles[input.user.name]
+  input.ticket.tenant in team[name].tenants
+}
+`,
+    data: roles,
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'else branches depending on the row (the reference is kept)',
+    refusedAsFilter: 'eq: one operand must be a column',
+    policy: `package tickets
+level := "high" if input.ticket.priority > 2
+else := "low"
+allow if level == "low"
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'function with else branches and a default on a column (the call is kept)',
+    refusedAsFilter: 'invalid builtin data.tickets.level',
+    policy: `package tickets
+default level(_) := "none"
+level(p) := "high" if p > 2
+else := "low" if p >= 0
+allow if level(input.ticket.priority) == "low"
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'partial object depending on the row, referenced whole (support rules)',
+    refusedAsFilter: 'use of multi-value rule in data.tickets.owner_of',
+    policy: `package tickets
+owner_of[t] := input.ticket.assignee if t := input.ticket.tenant
+allow if owner_of == {"t1": input.user.name}
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: 'a document holding rules that depend on the row, read whole (the reference is kept)',
+    refusedAsFilter: 'eq: one operand must be a column',
+    policy: `package tickets
+checks.open if input.ticket.status == "open"
+checks.mine if input.ticket.assignee == input.user.name
+allow if {
+  c := checks
+  c.open == c.mine
+}
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
+  {
+    name: '`with` of a value read from the row (the expression is kept)',
+    refusedAsFilter: '"with" not permitted',
+    policy: `package tickets
+mine if input.ticket.assignee == input.user.name
+allow if mine with input.user.name as input.ticket.reporter
+`,
+    data: {},
+    user: { name: 'bob' },
+    query: 'data.tickets.allow == true',
+  },
 ];

@@ -50,14 +50,19 @@ function exprText(e: Json, vars: Map<string, string> | null): string {
     // `x = f(a)` is `f(a, x)`: the call with its output argument.
     const call = args.length === 2 && ['eq', 'equal'].includes(opName(op!)) ? args.findIndex((a) => a.type === 'call') : -1;
     if (call >= 0) [op, ...args] = [...(args[call]!.value as Json[]), args[1 - call]!];
-    let parts = args.map((a) => termText(a, vars));
     const name = opName(op!);
-    if (name === 'eq' || name === 'equal') parts = parts.sort();
+    const symmetric = name === 'eq' || name === 'equal';
+    // A unification's operands are numbered in their order with variables blanked, not as written.
+    if (symmetric) args = args.map((a) => ({ a, key: termText(a, null) })).sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0)).map(({ a }) => a);
+    let parts = args.map((a) => termText(a, vars));
+    if (symmetric) parts = parts.sort();
     text = `${name === 'equal' ? 'eq' : name}(${parts.join(',')})`;
   } else if ('domain' in terms) {
     const every = terms as { key: Json | null; value: Json; domain: Json; body: Json[] };
     text = `every ${every.key ? `${termText(every.key, vars)},` : ''}${termText(every.value, vars)} in ${termText(every.domain, vars)} { ${bodyText(every.body, vars)} }`;
   } else text = termText(terms, vars);
+  // `with` modifiers are part of the expression's meaning.
+  for (const w of (e.with as Json[] | undefined) ?? []) text += ` with ${termText(w.target as Json, vars)} as ${termText(w.value as Json, vars)}`;
   return e.negated ? `not ${text}` : text;
 }
 
@@ -87,8 +92,10 @@ export function normaliseSupport(modules: Json[]): string[] {
       const vars = new Map<string, string>();
       const value = head.value ? termText(head.value as Json, vars) : '';
       const key = head.key ? termText(head.key as Json, vars) : '';
+      // A head without a name (`p[x].q := v`) is written as its reference.
+      const name = (head.name as string | undefined) ?? (head.ref as Json[]).map((x, i) => (i === 0 ? (x.value as string) : `[${termText(x, vars)}]`)).join('');
       const body = normaliseQuery(rule.body as Json[]);
-      out.push(`${pkg}: ${rule.default ? 'default ' : ''}${head.name as string}${key ? `[${key}]` : ''}${value ? ` = ${value}` : ''} :- ${body.join('; ')}`);
+      out.push(`${pkg}: ${rule.default ? 'default ' : ''}${name}${key ? `[${key}]` : ''}${value ? ` = ${value}` : ''} :- ${body.join('; ')}`);
     }
   }
   return out.sort();

@@ -57,7 +57,8 @@ test('a piece whose values need more than the room first given is parsed again w
   // One-digit numbers: 2 bytes of text, 28 bytes of values each.
   const zeros = `[${Array.from({ length: 50_000 }, (_, i) => i % 10).join(',')}]`;
   const { policy, dump } = load([
-    { path: [], json: '{"a":{}}' },
+    { path: [], json: '{}' },
+    { path: ['a'], json: '{}' },
     { path: ['a', 'z'], json: zeros },
     { path: ['b'], json: '"after"' },
   ]);

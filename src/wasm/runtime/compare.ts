@@ -2,7 +2,7 @@
 // equality and hashing consistent with it (1 == 1.0, so numbers hash by numeric value).
 import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET, N_INT,
-  tagOf, numKind, numInt, numF64, numTextPtr, strLen, strPtr, arrLen, arrGet, colLen, colKey, colVal,
+  tagOf, isInline, numKind, numInt, numF64, numTextPtr, strLen, strPtr, arrLen, arrGet, colLen, colKey, colVal,
 } from './value';
 import { ensureSorted, colFind } from './collection';
 import { compareDecimal } from './number';
@@ -211,6 +211,8 @@ function scalarHash(v: i32): u32 {
       return mix(<u32>bits ^ <u32>(bits >>> 32));
     }
     default: {
+      // Loaded data's strings (F_INLINE) are read-only: their hash is computed anew, never cached in them.
+      if (isInline(v)) return hashBytes(strPtr(v), strLen(v)) | 1;
       let h = load<u32>(v, 12);
       if (h == 0) {
         h = hashBytes(strPtr(v), strLen(v)) | 1;

@@ -122,7 +122,7 @@ export class WasmPolicy {
   /** Replaces the data document: a JS value or JSON text as an ArrayBuffer. */
   setData(data: unknown): void {
     this.beginData();
-    this.dataAddr = this.loadJson(data instanceof ArrayBuffer ? new Uint8Array(data) : writeJson(data));
+    this.addData({ path: [], json: data instanceof ArrayBuffer ? new Uint8Array(data) : encoder.encode(writeJson(data)) });
     this.endData();
   }
 

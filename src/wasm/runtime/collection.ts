@@ -37,6 +37,16 @@ export function indexFor(v: i32): void {
   return compare(a, b);
 }
 
+/** Whether two keys are equal, strings compared directly. */
+@inline function keyEqual(a: i32, b: i32): bool {
+  if (a == b) return true;
+  if (tagOf(a) == T_STRING && tagOf(b) == T_STRING) {
+    const n = strLen(a);
+    return n == strLen(b) && memory.compare(strPtr(a), strPtr(b), n) == 0;
+  }
+  return equal(a, b);
+}
+
 /** Index of key in a fixed object (F_INLINE): by its index where it has one, else by bisecting its sorted keys. */
 function inlineFind(v: i32, key: i32): i32 {
   const n = colLen(v);
@@ -49,12 +59,12 @@ function inlineFind(v: i32, key: i32): i32 {
     while (true) {
       const e = load<i32>(slots + (s << 2));
       if (e == 0) return -1;
-      if (equal(load<i32>(keys + ((e - 1) << 2)), key)) return e - 1;
+      if (keyEqual(load<i32>(keys + ((e - 1) << 2)), key)) return e - 1;
       s = (s + 1) & mask;
     }
   }
   if (n <= SMALL) {
-    for (let i = 0; i < n; i++) if (equal(load<i32>(keys + (i << 2)), key)) return i;
+    for (let i = 0; i < n; i++) if (keyEqual(load<i32>(keys + (i << 2)), key)) return i;
     return -1;
   }
   let lo = 0, hi = n;
@@ -90,7 +100,7 @@ export function colFind(v: i32, key: i32): i32 {
   const slots = load<i32>(v, 20);
   if (slots == 0) {
     const keys = load<i32>(v, 12);
-    for (let i = 0; i < n; i++) if (equal(load<i32>(keys + (i << 2)), key)) return i;
+    for (let i = 0; i < n; i++) if (keyEqual(load<i32>(keys + (i << 2)), key)) return i;
     return -1;
   }
   const mask = load<i32>(v, 24) - 1;
@@ -99,7 +109,7 @@ export function colFind(v: i32, key: i32): i32 {
   while (true) {
     const e = load<i32>(slots + (s << 2));
     if (e == 0) return -1;
-    if (equal(load<i32>(keys + ((e - 1) << 2)), key)) return e - 1;
+    if (keyEqual(load<i32>(keys + ((e - 1) << 2)), key)) return e - 1;
     s = (s + 1) & mask;
   }
   return -1;

@@ -5,7 +5,7 @@
 // whenever the heap pointer was set from outside (a new document, a parse started again with more room).
 import { allocData, heapGet, heapLimitSet, heapRelease, heapResets } from './heap';
 import { T_STRING, tagOf, strLen, strPtr, mkArrayCopy, mkObjectInline, mkStringCopy, arrLen } from './value';
-import { compare, compareBytes, equal } from './compare';
+import { compare, compareBytes } from './compare';
 import { INDEXED, inlineIndex } from './collection';
 
 const SHARED_SLOTS: i32 = 4096;
@@ -97,7 +97,7 @@ export function objectFromPairs(p: i32, n: i32): i32 {
   sortPairs(p, n);
   let m = 0;
   for (let i = 0; i < n; i++) {
-    if (i + 1 < n && equal(load<i32>(p + (i << 3)), load<i32>(p + ((i + 1) << 3)))) continue;
+    if (i + 1 < n && keyOrder(load<i32>(p + (i << 3)), load<i32>(p + ((i + 1) << 3))) == 0) continue;
     store<i64>(p + (m++ << 3), load<i64>(p + (i << 3)));
   }
   const v = mkObjectInline(m, 0);

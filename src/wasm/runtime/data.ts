@@ -8,11 +8,11 @@ import { T_STRING, tagOf, strLen, strPtr, mkArrayCopy, mkObjectInline, mkStringC
 import { compare, compareBytes } from './compare';
 import { INDEXED, inlineIndex } from './collection';
 
-const SHARED_SLOTS: i32 = 4096;
+const SHARED_SLOTS: i32 = 1024;
 /** Arrays and key lists up to this long are shared: longer ones rarely repeat. */
 const LONGEST_SHARED: i32 = 16;
 const sharedTable: i32 = <i32>memory.data(SHARED_SLOTS << 2, 4);
-const STRING_SLOTS: i32 = 4096;
+const STRING_SLOTS: i32 = 1024;
 const stringTable: i32 = <i32>memory.data(STRING_SLOTS << 2, 4);
 let sharedResets: i32 = -1;
 

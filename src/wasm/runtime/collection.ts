@@ -8,16 +8,38 @@ import { compare, compareBytes, equal, hash } from './compare';
 const SMALL: i32 = 8;
 const F_SORTED: i32 = 1;
 
-function buildIndex(v: i32, slotCap: i32): void {
-  const slots = allocZeroed(slotCap << 2);
+/** Fills zeroed open-addressing slots (slotCap a power of two) with entry + 1 of each of the n keys. */
+function fillSlots(keys: i32, n: i32, slots: i32, slotCap: i32): void {
   const mask = slotCap - 1;
-  const n = colLen(v);
-  const keys = load<i32>(v, 12);
   for (let i = 0; i < n; i++) {
     let s = <i32>hash(load<i32>(keys + (i << 2))) & mask;
     while (load<i32>(slots + (s << 2)) != 0) s = (s + 1) & mask;
     store<i32>(slots + (s << 2), i + 1);
   }
+}
+
+/** The entry of key through the slots fillSlots made, or -1. */
+function probe(keys: i32, slots: i32, slotCap: i32, key: i32): i32 {
+  const mask = slotCap - 1;
+  let s = <i32>hash(key) & mask;
+  while (true) {
+    const e = load<i32>(slots + (s << 2));
+    if (e == 0) return -1;
+    if (keyEqual(load<i32>(keys + ((e - 1) << 2)), key)) return e - 1;
+    s = (s + 1) & mask;
+  }
+  return -1;
+}
+
+/** The entry of key among n keys, looked at in turn, or -1. */
+function scan(keys: i32, n: i32, key: i32): i32 {
+  for (let i = 0; i < n; i++) if (keyEqual(load<i32>(keys + (i << 2)), key)) return i;
+  return -1;
+}
+
+function buildIndex(v: i32, slotCap: i32): void {
+  const slots = allocZeroed(slotCap << 2);
+  fillSlots(load<i32>(v, 12), colLen(v), slots, slotCap);
   store<i32>(v, slots, 20);
   store<i32>(v, slotCap, 24);
 }
@@ -52,21 +74,8 @@ function inlineFind(v: i32, key: i32): i32 {
   const n = colLen(v);
   const keys = load<i32>(v, 12);
   const index = load<i32>(v, 8);
-  if (index != 0) {
-    const mask = load<i32>(index) - 1;
-    const slots = index + 4;
-    let s = <i32>hash(key) & mask;
-    while (true) {
-      const e = load<i32>(slots + (s << 2));
-      if (e == 0) return -1;
-      if (keyEqual(load<i32>(keys + ((e - 1) << 2)), key)) return e - 1;
-      s = (s + 1) & mask;
-    }
-  }
-  if (n <= SMALL) {
-    for (let i = 0; i < n; i++) if (keyEqual(load<i32>(keys + (i << 2)), key)) return i;
-    return -1;
-  }
+  if (index != 0) return probe(keys, index + 4, load<i32>(index), key);
+  if (n <= SMALL) return scan(keys, n, key);
   let lo = 0, hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
@@ -85,34 +94,15 @@ export const INDEXED: i32 = 1024;
 export function inlineIndex(keys: i32, n: i32, slots: i32, slotCap: i32): void {
   store<i32>(slots, slotCap);
   memory.fill(slots + 4, 0, slotCap << 2);
-  const mask = slotCap - 1;
-  for (let i = 0; i < n; i++) {
-    let s = <i32>hash(load<i32>(keys + (i << 2))) & mask;
-    while (load<i32>(slots + 4 + (s << 2)) != 0) s = (s + 1) & mask;
-    store<i32>(slots + 4 + (s << 2), i + 1);
-  }
+  fillSlots(keys, n, slots + 4, slotCap);
 }
 
 /** Index of key in the collection, or -1. */
 export function colFind(v: i32, key: i32): i32 {
   if (isInline(v)) return inlineFind(v, key);
-  const n = colLen(v);
   const slots = load<i32>(v, 20);
-  if (slots == 0) {
-    const keys = load<i32>(v, 12);
-    for (let i = 0; i < n; i++) if (keyEqual(load<i32>(keys + (i << 2)), key)) return i;
-    return -1;
-  }
-  const mask = load<i32>(v, 24) - 1;
-  const keys = load<i32>(v, 12);
-  let s = <i32>hash(key) & mask;
-  while (true) {
-    const e = load<i32>(slots + (s << 2));
-    if (e == 0) return -1;
-    if (keyEqual(load<i32>(keys + ((e - 1) << 2)), key)) return e - 1;
-    s = (s + 1) & mask;
-  }
-  return -1;
+  if (slots == 0) return scan(load<i32>(v, 12), colLen(v), key);
+  return probe(load<i32>(v, 12), slots, load<i32>(v, 24), key);
 }
 
 function grow(v: i32, isObject: bool): void {

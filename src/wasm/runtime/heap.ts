@@ -62,6 +62,19 @@ function allocAligned(size: i32, mask: i32): i32 {
   return ptr;
 }
 
+/**
+ * Scratch space for as long as a bounded parse runs (heapLimitSet): taken from the top of the room, below the
+ * bound, it lies above the heap pointer when the parse ends, so it leaves no gap among the values. Without a
+ * bound it is an ordinary allocation.
+ */
+export function allocScratch(size: i32): i32 {
+  if (heapLimit == 0) return alloc(size);
+  const ptr = (heapLimit - size) & ~7;
+  if (ptr < heapTop) unreachable();
+  heapLimit = ptr;
+  return ptr;
+}
+
 export function allocZeroed(size: i32): i32 {
   const p = alloc(size);
   memory.fill(p, 0, size);

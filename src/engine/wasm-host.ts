@@ -31,7 +31,16 @@ type Exports = {
   verdict_builtin_fault?(code: number): void;
   /** Verdict-built modules only (src/wasm/runtime/json.ts parseDetached). */
   verdict_json_parse_detached?(p: number, n: number, limit: number): number;
+  /** Verdict-built modules only (src/wasm/runtime/data.ts dataObject). */
+  verdict_data_object?(keys: number, pairs: number, n: number): number;
 };
+
+/** An object of the data document being loaded whose members are still arriving (see addData). */
+interface OpenObject {
+  path: string[];
+  keys: string[];
+  values: number[];
+}
 
 /** The first builtin error of an evaluation; `location` is absent for modules that do not keep it. */
 export interface BuiltinErrorReport extends BuiltinFailure {
@@ -54,6 +63,8 @@ export class WasmPolicy {
   private readonly builtinNames: string[] = [];
   /** The first host builtin error of the evaluation running or last run. */
   private hostFailure: BuiltinFailure | undefined;
+  /** Objects of the data document being loaded, outermost first, made once their last member arrived. */
+  private open: OpenObject[] = [];
 
   constructor(module: WebAssembly.Module, private readonly functions: HostFunctions) {
     this.mem = new WebAssembly.Memory({ initial: 5 });
@@ -111,7 +122,7 @@ export class WasmPolicy {
   /** Replaces the data document: a JS value or JSON text as an ArrayBuffer. */
   setData(data: unknown): void {
     this.beginData();
-    this.dataAddr = this.loadJson(data instanceof ArrayBuffer ? new Uint8Array(data) : writeJson(data));
+    this.addData({ path: [], json: data instanceof ArrayBuffer ? new Uint8Array(data) : encoder.encode(writeJson(data)) });
     this.endData();
   }
 
@@ -119,18 +130,62 @@ export class WasmPolicy {
   beginData(): void {
     this.exports.opa_heap_ptr_set(this.baseHeapPtr);
     this.dataAddr = this.loadJson('{}');
+    this.open = [];
   }
 
-  /** Places one piece of the data document at its path (the root piece replaces the document). */
+  /**
+   * Places one piece of the data document at its path (the root piece replaces the document), in the order
+   * src/engine/data-load.ts gives them: an object cut into pieces comes as `{}` before its members. In a module
+   * of our own, such an object is made once its members are all there (when a piece outside it comes, or at
+   * endData), read-only and at its exact size; elsewhere it is filled member by member (opa_value_add_path).
+   */
   addData(piece: { path: string[]; json: Uint8Array }): void {
-    const value = this.loadDetached(piece.json);
-    if (piece.path.length === 0) {
+    const { path, json } = piece;
+    if (this.exports.verdict_data_object !== undefined) {
+      while (this.open.length > 0 && !isParent(this.open[this.open.length - 1]!.path, path)) this.closeObject();
+      if (json.length === 2 && json[0] === 0x7b && json[1] === 0x7d) {
+        this.open.push({ path, keys: [], values: [] });
+        return;
+      }
+    }
+    this.place(path, this.loadDetached(json));
+  }
+
+  private place(path: string[], value: number): void {
+    if (path.length === 0) {
       this.dataAddr = value;
       return;
     }
+    const parent = this.open[this.open.length - 1];
+    if (parent !== undefined) {
+      if (!isParent(parent.path, path)) throw new Error(`data at /${path.join('/')} came after its parent's members were complete`);
+      parent.keys.push(path[path.length - 1]!);
+      parent.values.push(value);
+      return;
+    }
     if (typeof this.exports.opa_value_add_path !== 'function') throw new Error('the module has no opa_value_add_path export: data cannot be loaded in pieces');
-    const status = this.exports.opa_value_add_path(this.dataAddr, this.loadJson(JSON.stringify(piece.path)), value);
-    if (status !== 0) throw new Error(`the module could not place data at /${piece.path.join('/')} (opa_value_add_path error ${status})`);
+    const status = this.exports.opa_value_add_path(this.dataAddr, this.loadJson(JSON.stringify(path)), value);
+    if (status !== 0) throw new Error(`the module could not place data at /${path.join('/')} (opa_value_add_path error ${status})`);
+  }
+
+  /**
+   * Makes the innermost open object from its members and places it. Its keys are parsed as one array; the
+   * (key, value) pairs are written above the heap, far enough that all the module makes of them fits below.
+   */
+  private closeObject(): void {
+    const { path, keys, values } = this.open.pop()!;
+    const keyArray = this.loadDetached(encoder.encode(JSON.stringify(keys)));
+    const n = keys.length;
+    const top = this.exports.opa_heap_ptr_get();
+    const pairs = (top + 32 * n + 8192 + 7) & ~7;
+    this.reserve(pairs - top + 8 * n);
+    const words = new Int32Array(this.mem.buffer, pairs, 2 * n);
+    const keyAddrs = new Int32Array(this.mem.buffer, keyArray + 8, n);
+    for (let i = 0; i < n; i++) {
+      words[2 * i] = keyAddrs[i]!;
+      words[2 * i + 1] = values[i]!;
+    }
+    this.place(path, this.exports.verdict_data_object!(keyArray, pairs, n));
   }
 
   /**
@@ -184,6 +239,7 @@ export class WasmPolicy {
 
   /** Ends the data document: evaluations allocate above it. */
   endData(): void {
+    while (this.open.length > 0) this.closeObject();
     this.dataHeapPtr = this.exports.opa_heap_ptr_get();
   }
 
@@ -247,6 +303,11 @@ export class WasmPolicy {
     const end = mem.indexOf(0, addr);
     return decoder.decode(mem.subarray(addr, end));
   }
+}
+
+/** Whether `path` is directly below `parent`. */
+function isParent(parent: string[], path: string[]): boolean {
+  return path.length === parent.length + 1 && parent.every((segment, i) => path[i] === segment);
 }
 
 export function loadPolicySync(module: WebAssembly.Module, functions: HostFunctions): WasmPolicy {

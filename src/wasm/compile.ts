@@ -21,8 +21,8 @@ const ABI_EXPORTS = new Set([
   'opa_eval_ctx_new', 'opa_eval_ctx_set_input', 'opa_eval_ctx_set_data', 'opa_eval_ctx_set_entrypoint',
   'opa_eval_ctx_get_result', 'eval', 'opa_eval', 'opa_value_add_path', 'opa_value_remove_path', 'opa_value_free',
   // Verdict's own: the first builtin error of an evaluation (src/wasm/runtime/faults.ts), and data loading
-  // that keeps nothing of the JSON text (src/wasm/runtime/json.ts parseDetached).
-  'verdict_builtin_error', 'verdict_builtin_fault', 'verdict_json_parse_detached',
+  // that keeps nothing of the JSON text (src/wasm/runtime/json.ts parseDetached, data.ts dataObject).
+  'verdict_builtin_error', 'verdict_builtin_fault', 'verdict_json_parse_detached', 'verdict_data_object',
 ]);
 
 const PAGE = 65536;

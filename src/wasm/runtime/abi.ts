@@ -4,6 +4,7 @@
 import { alloc, heapGet, heapSet } from './heap';
 import { mkSet } from './value';
 import { parseJSON, parseDetached, dump } from './json';
+import { dataObject } from './data';
 import { resetFaults } from './faults';
 
 export const opa_wasm_abi_version: i32 = 1;
@@ -21,6 +22,8 @@ export function opa_json_parse(p: i32, n: i32): i32 { return parseJSON(p, n, fal
 export function opa_value_parse(p: i32, n: i32): i32 { return parseJSON(p, n, true); }
 /** Verdict's own: data loading (src/engine/wasm-host.ts), see parseDetached. */
 export function verdict_json_parse_detached(p: i32, n: i32, limit: i32): i32 { return parseDetached(p, n, limit); }
+/** Verdict's own: an object of loaded data from (key, value) pairs (src/engine/wasm-host.ts), see dataObject. */
+export function verdict_data_object(keys: i32, p: i32, n: i32): i32 { return dataObject(keys, p, n); }
 export function opa_json_dump(v: i32): i32 { return dump(v, false); }
 export function opa_value_dump(v: i32): i32 { return dump(v, true); }
 
@@ -72,8 +75,9 @@ export function opa_eval(reserved: i32, entrypoint: i32, data: i32, inputPtr: i3
 }
 
 // Incremental data edits (ABI 1.x, used by hosts that patch data in place; the npm SDK does not).
-// Error codes: 0 ok, 1 internal, 2 invalid type, 3 invalid path.
-import { T_OBJECT, T_ARRAY, tagOf, arrLen, arrGet, mkObject } from './value';
+// Error codes: 0 ok, 1 internal, 2 invalid type, 3 invalid path. Loaded data's fixed objects (value.ts F_INLINE)
+// are read-only: an edit of one is refused as of an invalid type.
+import { T_OBJECT, T_ARRAY, tagOf, isInline, arrLen, arrGet, mkObject } from './value';
 import { objGet, objInsert, colRemove } from './collection';
 
 export function opa_value_add_path(base: i32, path: i32, v: i32): i32 {
@@ -85,12 +89,13 @@ export function opa_value_add_path(base: i32, path: i32, v: i32): i32 {
     if (tagOf(node) != T_OBJECT) return 2;
     let next = objGet(node, arrGet(path, i));
     if (next == 0) {
+      if (isInline(node)) return 2;
       next = mkObject();
       objInsert(node, arrGet(path, i), next);
     }
     node = next;
   }
-  if (tagOf(node) != T_OBJECT) return 2;
+  if (tagOf(node) != T_OBJECT || isInline(node)) return 2;
   objInsert(node, arrGet(path, n - 1), v);
   return 0;
 }
@@ -105,7 +110,7 @@ export function opa_value_remove_path(base: i32, path: i32): i32 {
     node = objGet(node, arrGet(path, i));
     if (node == 0) return 3;
   }
-  if (tagOf(node) != T_OBJECT) return 2;
+  if (tagOf(node) != T_OBJECT || isInline(node)) return 2;
   return colRemove(node, arrGet(path, n - 1)) ? 0 : 3;
 }
 

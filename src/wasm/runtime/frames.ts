@@ -3,11 +3,12 @@
 // not take a recursive walk that deep, so walks keep their frames here instead.
 //
 // A stack starts in its own static region, enough for ordinary values, and moves to the heap when a walk
-// goes deeper. The heap is reset between evaluations, so an outermost walk (top at 0) always starts back in
-// the static region and the heap copy lives only as long as that walk. A walk may start another of the same
+// goes deeper (during a bounded parse, to scratch space above the values: heap.ts allocScratch). The heap is
+// reset between evaluations, so an outermost walk (top at 0) always starts back in the static region and the
+// heap copy lives only as long as that walk. A walk may start another of the same
 // kind inside it (a key inside a key): it pushes above the frames of the outer one and pops back to them.
 
-import { alloc } from './heap';
+import { allocScratch } from './heap';
 
 /** Frames in each stack's static region; each walker declares its region as memory.data(STATIC_FRAMES * size). */
 export const STATIC_FRAMES: i32 = 512;
@@ -36,7 +37,7 @@ export function push(d: i32): i32 {
   const size = sizeOf(d);
   if (top == capOf(d)) {
     const cap = capOf(d) << 1;
-    const p = alloc(cap * size);
+    const p = allocScratch(cap * size);
     memory.copy(p, framesOf(d), top * size);
     store<i32>(d, p);
     store<i32>(d, cap, 4);

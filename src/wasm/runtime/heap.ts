@@ -19,10 +19,19 @@ export function heapGet(): i32 {
   return heapTop;
 }
 
+/** Times the heap pointer was set from outside: what was allocated before may since have been overwritten. */
+export let heapResets: i32 = 0;
+
 /** Sets the heap pointer, and lifts any bound (heapLimitSet) a trapped parse left behind. */
 export function heapSet(ptr: i32): void {
   heapTop = ptr;
   heapLimit = 0;
+  heapResets++;
+}
+
+/** Gives back the most recent allocations, from `ptr` on (scratch space used and done with). */
+export function heapRelease(ptr: i32): void {
+  heapTop = ptr;
 }
 
 export function heapLimitSet(limit: i32): void {
@@ -30,8 +39,17 @@ export function heapLimitSet(limit: i32): void {
 }
 
 export function alloc(size: i32): i32 {
+  return allocAligned(size, 7);
+}
+
+/** Loaded data's records, 4-aligned: their i64 and f64 fields are read unaligned, which wasm allows. */
+export function allocData(size: i32): i32 {
+  return allocAligned(size, 3);
+}
+
+function allocAligned(size: i32, mask: i32): i32 {
   heapInitIfNeeded();
-  const ptr = (heapTop + 7) & ~7;
+  const ptr = (heapTop + mask) & ~mask;
   const end = ptr + size;
   if (heapLimit != 0 && end > heapLimit) unreachable();
   const have = memory.size() << 16;
@@ -41,6 +59,19 @@ export function alloc(size: i32): i32 {
     if (memory.grow(grow) < 0 && memory.grow(need) < 0) unreachable();
   }
   heapTop = end;
+  return ptr;
+}
+
+/**
+ * Scratch space for as long as a bounded parse runs (heapLimitSet): taken from the top of the room, below the
+ * bound, it lies above the heap pointer when the parse ends, so it leaves no gap among the values. Without a
+ * bound it is an ordinary allocation.
+ */
+export function allocScratch(size: i32): i32 {
+  if (heapLimit == 0) return alloc(size);
+  const ptr = (heapLimit - size) & ~7;
+  if (ptr < heapTop) unreachable();
+  heapLimit = ptr;
   return ptr;
 }
 

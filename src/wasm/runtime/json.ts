@@ -2,15 +2,16 @@
 // the source text (it stays below the heap pointer for the whole evaluation), so parsing input
 // costs little more than one pass. Printing follows OPA: sorted object keys, sets as sorted
 // arrays, non-string object keys printed as JSON strings of their text.
-import { alloc, heapLimitSet } from './heap';
+import { alloc, heapLimitSet, heapRelease } from './heap';
 import { STATIC_FRAMES, enter, push, pop, popTo, topFrame, depthOf, frameAt } from './frames';
 import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET,
-  tagOf, mkNull, mkBool, mkString, mkStringCopy, mkArray, arrAppend, arrSet, arrLen, arrGet, mkCollection,
-  colLen, colKey, colVal, strLen, strPtr,
+  tagOf, mkNull, mkBool, mkString, mkStringCopy, mkArray, arrAppend, arrLen, arrGet, mkCollection,
+  colLen, colKey, colVal, strLen, strPtr, numTextLen,
 } from './value';
 import { parseNumber, writeNumber } from './number';
-import { objInsert, setAdd, ensureSorted, presizeIndex } from './collection';
+import { objInsert, setAdd, ensureSorted } from './collection';
+import { dataParseStart, sharedArray, sharedString, objectFromPairs } from './data';
 
 // ---- parsing ----
 let src: i32 = 0;
@@ -82,8 +83,9 @@ function parseString(): i32 {
   const stop = pos;
   pos++;
   if (!escaped) return sourceString(start, stop - start);
-  // Decoded text is never longer than the escaped text.
-  const buf = alloc(stop - start);
+  // Decoded text is never longer than the escaped text: detached, into a string of that room, then trimmed.
+  const copy = detached ? mkStringCopy(0, stop - start) : 0;
+  const buf = detached ? strPtr(copy) : alloc(stop - start);
   let o = buf;
   let i = start;
   while (i < stop) {
@@ -121,7 +123,10 @@ function parseString(): i32 {
       default: return 0;
     }
   }
-  return mkString(buf, o - buf);
+  if (copy == 0) return mkString(buf, o - buf);
+  store<i32>(copy, o - buf, 4);
+  heapRelease(o);
+  return copy;
 }
 
 // Collections are parsed with an explicit stack (frames.ts) of (collection, kind, pending object key, first
@@ -129,9 +134,9 @@ function parseString(): i32 {
 const PARSE: i32 = <i32>memory.data(16);
 const PARSE_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 16);
 // A detached parse (loaded data, kept for long) collects each collection's members on a stack of (key, value)
-// frames and makes the collection when it closes, at its exact size with its index made once: grown member by
-// member, every collection left behind the arrays and indexes it outgrew (a tenth of the memory of records
-// grouped a hundred to an object).
+// frames and makes the collection when it closes, in its fixed form (data.ts): grown member by member, every
+// collection left behind the arrays and indexes it outgrew (a tenth of the memory of records grouped a hundred
+// to an object).
 const MEMBERS: i32 = <i32>memory.data(16);
 const MEMBER_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 8);
 const MAX_DEPTH: i32 = 10000;
@@ -190,6 +195,10 @@ function parseSharedString(): i32 {
   }
   if (p >= end || load<u8>(p) != 0x22) return parseString();
   const len = p - start;
+  if (detached) {
+    pos = p + 1;
+    return sharedString(start, len, h);
+  }
   const slot = keyTable + ((<i32>(h ^ (h >> 15)) & (KEY_SLOTS - 1)) << 2);
   const known = load<i32>(slot);
   pos = p + 1;
@@ -222,19 +231,17 @@ function pushMember(key: i32, val: i32): void {
   store<i32>(m, val, 4);
 }
 
-/** The array or object of the members collected since `from`, at its exact size; the members are popped. */
+/** The array or object of the members collected since `from`, in its fixed form; the members are popped. */
 function collected(isArray: bool, from: i32): i32 {
   const n = depthOf(MEMBERS) - from;
   const first = frameAt(MEMBERS, from);
   let v: i32;
   if (isArray) {
-    v = mkArray(n);
-    for (let i = 0; i < n; i++) arrSet(v, i, load<i32>(first + (i << 3), 4));
-    store<i32>(v, n, 4);
+    // The elements close up into a list of pointers, each moving to a place already read.
+    for (let i = 0; i < n; i++) store<i32>(first + (i << 2), load<i32>(first + (i << 3), 4));
+    v = sharedArray(first, n);
   } else {
-    v = mkCollection(T_OBJECT, n);
-    presizeIndex(v, n);
-    for (let i = 0; i < n; i++) objInsert(v, load<i32>(first + (i << 3)), load<i32>(first + (i << 3), 4));
+    v = objectFromPairs(first, n);
   }
   popTo(MEMBERS, from);
   return v;
@@ -326,7 +333,8 @@ function parseValue(): i32 {
 /** Parses JSON (or, with sets, OPA's value syntax) at [p, p+n); returns 0 on malformed text. */
 export function parseJSON(p: i32, n: i32, sets: bool, copy: bool = false): i32 {
   src = p; end = p + n; pos = p; allowSets = sets; detached = copy;
-  memory.fill(keyTable, 0, KEY_SLOTS << 2);
+  if (copy) dataParseStart();
+  else memory.fill(keyTable, 0, KEY_SLOTS << 2);
   const v = parseValue();
   detached = false;
   if (v == 0) return 0;
@@ -402,7 +410,7 @@ function putString(p: i32, n: i32, html: bool = true): void {
 }
 
 function putNumber(v: i32): void {
-  const tl = load<i32>(v, 20);
+  const tl = numTextLen(v);
   reserve(tl > 32 ? tl : 32);
   outLen += writeNumber(out + outLen, v);
 }

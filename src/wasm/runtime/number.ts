@@ -2,8 +2,8 @@
 // policy print exactly as written (OPA keeps json.Number text); arithmetic results print as
 // integers when integral, otherwise as the shortest round-tripping decimal.
 import { dtoa_buffered } from 'util/number';
-import { alloc } from './heap';
-import { T_NUMBER, N_INT, N_FLOAT, numKind, numInt, numF64, numTextPtr, numTextLen } from './value';
+import { alloc, allocData } from './heap';
+import { T_NUMBER, N_INT, N_FLOAT, mkDataNumber, numKind, numInt, numF64, numTextPtr, numTextLen } from './value';
 
 const POW10: StaticArray<f64> = [
   1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -78,36 +78,39 @@ export function parseNumber(p: i32, n: i32, keepText: bool, strict: bool = true,
   }
   if (i != n) return 0;
   exp10 += dropped;
-  const v = alloc(24);
-  store<i32>(v, T_NUMBER);
+  let kind = N_INT;
+  let bits: i64 = 0;
   if (exp10 == 0 && dropped == 0 && (mant <= <u64>i64.MAX_VALUE || (neg && mant == <u64>1 << 63))) {
-    store<i32>(v, N_INT, 4);
-    store<i64>(v, neg ? -<i64>mant : <i64>mant, 8);
+    bits = neg ? -<i64>mant : <i64>mant;
   } else {
     let f = scale(<f64>mant, exp10);
     if (neg) f = -f;
     // Integral decimals (1.0, 1e2) act as integers; an underflow to zero (1e-400) must not.
     if (!isInt && f == Math.floor(f) && Math.abs(f) < 9.007199254740992e15 && (f != 0 || mant == 0)) {
-      store<i32>(v, N_INT, 4);
-      store<i64>(v, <i64>f, 8);
+      bits = <i64>f;
     } else {
-      store<i32>(v, N_FLOAT, 4);
-      store<f64>(v, f, 8);
+      kind = N_FLOAT;
+      bits = reinterpret<i64>(f);
     }
   }
   if (keepText && copyText) {
     // A detached value keeps no pointer into the source: an integer written as it prints (no fraction, no
-    // exponent, not -0) needs no text at all; any other text is copied.
-    if (isInt && exp10 == 0 && dropped == 0 && !(neg && mant == 0) && load<i32>(v, 4) == N_INT) {
-      keepText = false;
-    } else {
-      const copy = alloc(n);
-      memory.copy(copy, p, n);
-      p = copy;
-    }
+    // exponent, not -0) needs no text at all; any other text is copied, after the number.
+    if (isInt && exp10 == 0 && dropped == 0 && !(neg && mant == 0) && kind == N_INT) return mkDataNumber(kind, bits);
+    const v = allocData(24 + n);
+    memory.copy(v + 24, p, n);
+    p = v + 24;
+    return numberRecord(v, kind, bits, p, n);
   }
-  store<i32>(v, keepText ? p : 0, 16);
-  store<i32>(v, keepText ? n : 0, 20);
+  return numberRecord(alloc(24), kind, bits, keepText ? p : 0, keepText ? n : 0);
+}
+
+function numberRecord(v: i32, kind: i32, bits: i64, text: i32, textLen: i32): i32 {
+  store<i32>(v, T_NUMBER);
+  store<i32>(v, kind, 4);
+  store<i64>(v, bits, 8);
+  store<i32>(v, text, 16);
+  store<i32>(v, textLen, 20);
   return v;
 }
 

@@ -1,10 +1,10 @@
 // Value operations the generated code calls for IR statements.
 import { alloc, allocZeroed } from './heap';
 import {
-  T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET, N_INT, tagOf, mkInt, arrLen, arrGet, colLen, colKey,
-  colVal, mkCollection, mkArray, strLen, strPtr,
+  T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET, N_INT, F_SMALL, F_NOTEXT, tagOf, isInline, mkInt, arrLen, arrGet,
+  arrElems, colLen, colKey, colKeys, colVal, colVals, mkCollection, mkArray, strLen, strPtr,
 } from './value';
-import { objGet, objInsert, colFind, ensureSorted, colAppendNew } from './collection';
+import { objGet, objInsert, colFind, ensureSorted, colAppendNew, indexFor } from './collection';
 import { numIsInt, numAsI64 } from './number';
 
 /** DotStmt: object member, array element by integer index, or set member; 0 when absent. */
@@ -104,9 +104,10 @@ export function valueType(v: i32): i32 {
   return v == 0 ? 0 : tagOf(v);
 }
 
-/** AssignIntStmt overwrites a number in place. */
+/** AssignIntStmt overwrites a number in place (one the plan made: loaded data's compact numbers are never targets). */
 export function numberSetInt(v: i32, n: i64): void {
   if (v == 0 || tagOf(v) != T_NUMBER) return;
+  if ((load<i32>(v) & (F_SMALL | F_NOTEXT)) != 0) unreachable();
   store<i32>(v, N_INT, 4);
   store<i64>(v, n, 8);
   store<i32>(v, 0, 16);
@@ -118,7 +119,7 @@ export function shallowCopy(v: i32): i32 {
   if (t == T_ARRAY) {
     const n = arrLen(v);
     const a = mkArray(n);
-    if (n > 0) memory.copy(load<i32>(a, 12), load<i32>(v, 12), n << 2);
+    if (n > 0) memory.copy(load<i32>(a, 12), arrElems(v), n << 2);
     store<i32>(a, n, 4);
     return a;
   }
@@ -126,10 +127,16 @@ export function shallowCopy(v: i32): i32 {
     const n = colLen(v);
     const c = mkCollection(t, n);
     if (n > 0) {
-      memory.copy(load<i32>(c, 12), load<i32>(v, 12), n << 2);
-      if (t == T_OBJECT) memory.copy(load<i32>(c, 16), load<i32>(v, 16), n << 2);
+      memory.copy(load<i32>(c, 12), colKeys(v), n << 2);
+      if (t == T_OBJECT) memory.copy(load<i32>(c, 16), colVals(v), n << 2);
     }
     store<i32>(c, n, 4);
+    if (isInline(v)) {
+      // A fixed object is sorted; the copy, which may grow, gets an index of its own kind.
+      store<i32>(c, 1, 28);
+      indexFor(c);
+      return c;
+    }
     store<i32>(c, load<i32>(v, 28), 28);
     const slots = load<i32>(v, 20);
     if (slots != 0) {

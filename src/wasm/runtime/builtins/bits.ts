@@ -1,5 +1,5 @@
 // bits.*, format_int, base64/base64url encode/decode/is_valid.
-import { T_NUMBER, T_STRING, tagOf, mkInt, mkBool, mkString, strLen, strPtr } from '../value';
+import { T_NUMBER, T_STRING, N_INT, tagOf, mkInt, mkBool, mkString, strLen, strPtr, numKind, numInt, numF64 } from '../value';
 import { alloc } from '../heap';
 import { numIsInt, numAsI64 } from '../number';
 import { bigMul } from '../bigint';
@@ -36,8 +36,7 @@ export function b_format_int(n: i32, base: i32): i32 {
   if (tagOf(n) != T_NUMBER || !isIntNum(base)) return 0;
   const b = numAsI64(base);
   if (b != 2 && b != 8 && b != 10 && b != 16) return 0;
-  const f = load<i32>(n, 4) == 0 ? <f64>load<i64>(n, 8) : load<f64>(n, 8);
-  let x: i64 = load<i32>(n, 4) == 0 ? load<i64>(n, 8) : <i64>f;
+  let x: i64 = numKind(n) == N_INT ? numInt(n) : <i64>numF64(n);
   const neg = x < 0;
   let u: u64 = neg ? <u64>(-x) : <u64>x;
   const buf = alloc(72);

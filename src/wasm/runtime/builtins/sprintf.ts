@@ -3,7 +3,7 @@
 // value as its Rego text (a string). Implemented here because the SDK's own JS sprintf would
 // otherwise win over a host builtin of the same name, and it is not Go-compatible.
 import { dtoa_buffered } from 'util/number';
-import { T_NUMBER, T_STRING, T_ARRAY, N_INT, tagOf, mkString, arrLen, arrGet, strLen, strPtr, numKind } from '../value';
+import { T_NUMBER, T_STRING, T_ARRAY, N_INT, tagOf, mkString, arrLen, arrGet, strLen, strPtr, numKind, numInt, numF64, numTextPtr, numTextLen } from '../value';
 import { alloc } from '../heap';
 import { writeI64 } from '../number';
 import { regoText } from '../json';
@@ -33,7 +33,7 @@ function tput(c: i32): void { store<u8>(tmp + tmpLen++, <u8>c); }
 function kindOf(v: i32): i32 {
   if (tagOf(v) == T_STRING) return K_STR;
   if (tagOf(v) != T_NUMBER) return K_STR;
-  const tp = load<i32>(v, 16), tl = load<i32>(v, 20);
+  const tp = numTextPtr(v), tl = numTextLen(v);
   if (tp != 0) {
     let digitsOnly = true;
     for (let i = 0; i < tl; i++) {
@@ -41,14 +41,12 @@ function kindOf(v: i32): i32 {
       if (!((c >= 0x30 && c <= 0x39) || (i == 0 && c == 0x2d))) { digitsOnly = false; break; }
     }
     if (digitsOnly) return numKind(v) == N_INT ? K_INT : K_BIG;
-    const f = load<f64>(v, 8);
+    const f = numF64(v);
     if (numKind(v) != N_INT && (f != f || f - f != 0)) return K_STR; // out of float64 range
     return K_FLOAT;
   }
   return numKind(v) == N_INT ? K_INT : K_FLOAT;
 }
-
-function f64Of(v: i32): f64 { return numKind(v) == N_INT ? <f64>load<i64>(v, 8) : load<f64>(v, 8); }
 
 // ---- float digits: shortest round-trip digits from dtoa, then fixed/exponent layouts ----
 const DIG: i32 = <i32>memory.data(40);
@@ -245,9 +243,9 @@ function argText(v: i32, k: i32, verb: i32): void {
     const s = tagOf(v) == T_STRING ? v : regoText(v);
     const n = strLen(s);
     for (let i = 0; i < n; i++) tput(load<u8>(strPtr(s) + i));
-  } else if (k == K_INT) tmpLen += writeI64(tmp + tmpLen, load<i64>(v, 8));
-  else if (k == K_BIG) { const tp = load<i32>(v, 16), tl = load<i32>(v, 20); for (let i = 0; i < tl; i++) tput(load<u8>(tp + i)); }
-  else general(f64Of(v), -1);
+  } else if (k == K_INT) tmpLen += writeI64(tmp + tmpLen, numInt(v));
+  else if (k == K_BIG) { const tp = numTextPtr(v), tl = numTextLen(v); for (let i = 0; i < tl; i++) tput(load<u8>(tp + i)); }
+  else general(numF64(v), -1);
 }
 
 function quoted(v: i32): void {
@@ -304,21 +302,21 @@ export function b_sprintf(format: i32, values: i32): i32 {
     let numeric = false, negative = false;
     switch (verb) {
       case 0x76: // v
-        if (k == K_FLOAT && prec >= 0) general(f64Of(v), prec); else argText(v, k, verb);
+        if (k == K_FLOAT && prec >= 0) general(numF64(v), prec); else argText(v, k, verb);
         numeric = k != K_STR;
         break;
       case 0x73: // s (big.Int formats itself in decimal)
         if (k == K_STR || k == K_BIG) argText(v, k, verb); else badVerb(verb, v, k);
         break;
       case 0x71: // q
-        if (k == K_STR) quoted(v); else if (k == K_INT) { tput(0x27); tput(<i32>load<i64>(v, 8)); tput(0x27); } else badVerb(verb, v, k);
+        if (k == K_STR) quoted(v); else if (k == K_INT) { tput(0x27); tput(<i32>numInt(v)); tput(0x27); } else badVerb(verb, v, k);
         break;
       case 0x64: // d
         if (k == K_INT || k == K_BIG) { argText(v, k, verb); numeric = true; } else badVerb(verb, v, k);
         break;
       case 0x62: case 0x6f: case 0x78: case 0x58: { // b o x X
         if (k == K_INT) {
-          const n = load<i64>(v, 8);
+          const n = numInt(v);
           if (n < 0) tput(0x2d);
           if (sharp && verb != 0x62) { tput(0x30); if (verb != 0x6f) tput(verb); }
           unsignedBase(n < 0 ? <u64>(-n) : <u64>n, verb == 0x62 ? 2 : verb == 0x6f ? 8 : 16, verb == 0x58);
@@ -336,7 +334,7 @@ export function b_sprintf(format: i32, values: i32): i32 {
       }
       case 0x66: case 0x46: case 0x65: case 0x45: case 0x67: case 0x47: { // f F e E g G
         if (k != K_FLOAT) { badVerb(verb, v, k); break; }
-        const f = f64Of(v);
+        const f = numF64(v);
         if (f < 0) { tput(0x2d); negative = true; }
         if (verb == 0x66 || verb == 0x46) fixed(f, prec < 0 ? 6 : prec);
         else if (verb == 0x65 || verb == 0x45) expForm(f, prec < 0 ? 6 : prec, false);

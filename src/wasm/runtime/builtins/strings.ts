@@ -1,7 +1,7 @@
 // String builtins over UTF-8 bytes; positions and lengths count code points as OPA (Go runes) do.
 import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_SET, tagOf, mkString, mkInt, mkBool, mkArray, arrAppend,
-  arrLen, arrGet, colLen, colKey, strLen, strPtr, boolOf,
+  arrLen, arrGet, colLen, colKey, strLen, strPtr, boolOf, N_INT, numKind, numInt,
 } from '../value';
 import { alloc } from '../heap';
 import { fault, typeFault, FAULT_NUMBER_SYNTAX, WANT_NUMBER, WANT_STRING, WANT_SET_OR_ARRAY, WANT_TO_NUMBER } from '../faults';
@@ -90,8 +90,8 @@ export function b_substring(s: i32, start: i32, length: i32): i32 {
   if (!isStr(s)) return typeFault(1, WANT_STRING);
   if (tagOf(start) != T_NUMBER) return typeFault(2, WANT_NUMBER);
   if (tagOf(length) != T_NUMBER) return typeFault(3, WANT_NUMBER);
-  const st = <i32>load<i64>(start, 8), ln = <i32>load<i64>(length, 8);
-  if (load<i32>(start, 4) != 0 || load<i32>(length, 4) != 0 || st < 0) return 0;
+  const st = <i32>numInt(start), ln = <i32>numInt(length);
+  if (numKind(start) != N_INT || numKind(length) != N_INT || st < 0) return 0;
   const p = strPtr(s), n = strLen(s);
   const a = runeOffset(p, n, st);
   const b = ln < 0 ? n : runeOffset(p + a, n - a, ln) + a;

@@ -59,7 +59,7 @@ export type DecisionLogReconfigure = (config: Pick<VerdictConfig, 'decision_logs
 export function unchangingDecisionLog(boot: VerdictConfig): DecisionLogReconfigure {
   return (config) => {
     if (JSON.stringify(config.decision_logs) !== JSON.stringify(boot.decision_logs)) {
-      throw new DecisionLogConfigError('decision_logs: the decision log is off in this server (decision_logs.store.enabled: false at start-up); its local store is opened only at start-up');
+      throw new DecisionLogConfigError('decision_logs: the decision log is off in this server, and its local store is opened only at start-up (decision_logs.store.enabled)');
     }
     return { headers: [], apply: async () => undefined };
   };

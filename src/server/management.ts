@@ -57,7 +57,6 @@ export function createManagement(config: VerdictConfig, parts: ManagementParts, 
     logger,
   );
   if (discoverySection) {
-    let bootLabels: Record<string, string> | undefined;
     discovery = new DiscoveryPlugin({
       settings: discoverySection,
       boot: config,
@@ -70,10 +69,7 @@ export function createManagement(config: VerdictConfig, parts: ManagementParts, 
         if (JSON.stringify(bundleLoadingBuckets(next)) !== JSON.stringify(bundleLoadingBuckets(config))) {
           throw new StatusConfigError('status.prometheus_config: the bundle_loading_duration_ns buckets are set at start-up; discovery cannot change them');
         }
-        // Labels can only be added: the boot labels (with id and version) always win.
-        const current = ctx().labels;
-        bootLabels ??= { ...current };
-        const settings = runtimeSettingsOf(next, { ...current, ...next.labels, ...bootLabels });
+        const settings = runtimeSettingsOf(next, ctx().runtimeSettings, ctx().labels);
         const applySettings = prepareRuntimeSettings(ctx(), settings);
         await bundles.reconfigure(next);
         status.reconfigure(nextStatus);

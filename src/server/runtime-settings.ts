@@ -7,12 +7,18 @@ import type { ServerContext } from './context.js';
 export interface RuntimeSettings {
   /** The labels decision events carry, the boot labels included. */
   labels: Record<string, string>;
+  /** The labels the server started with (id and version included), which discovery may add to, never change. */
+  bootLabels: Record<string, string>;
   defaultDecision: string;
   decisionLogs: Pick<VerdictConfig, 'decision_logs' | 'services'>;
 }
 
-export function runtimeSettingsOf(config: VerdictConfig, labels: Record<string, string>): RuntimeSettings {
-  return { labels, defaultDecision: config.default_decision ?? '/system/main', decisionLogs: { decision_logs: config.decision_logs, services: config.services } };
+export function runtimeSettingsOf(config: VerdictConfig, current: RuntimeSettings | undefined, currentLabels: Record<string, string>): RuntimeSettings {
+  // Labels can only be added: the boot labels always win. A worker that started from another's settings
+  // (a snapshot) has discovered labels already, so the boot labels travel with them.
+  const bootLabels = current?.bootLabels ?? { ...currentLabels };
+  const labels = { ...currentLabels, ...config.labels, ...bootLabels };
+  return { labels, bootLabels, defaultDecision: config.default_decision ?? '/system/main', decisionLogs: { decision_logs: config.decision_logs, services: config.services } };
 }
 
 /**

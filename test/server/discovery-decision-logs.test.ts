@@ -3,7 +3,8 @@
 // in every worker of a multi-process server; a section that cannot apply changes nothing and says why.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -113,12 +114,22 @@ test('with 2 workers, a discovered decision_logs section, labels and default dec
 
   // Fresh connections, so both workers answer some of them.
   const fresh = (method: string, path: string, body: string) => send(url, method, path, body, { Connection: 'close' });
-  const ids: string[] = [];
-  for (let i = 0; i < 12; i++) {
-    assert.equal((await fresh('POST', '/', JSON.stringify({ user: 'ana' }))).body.toString().trim(), 'true');
-    ids.push(decisionId((await fresh('POST', '/v1/data/authz/allow', JSON.stringify({ input: { user: 'ana' } }))).body));
-  }
   const shipped = () => new Map(collector.chunks.flatMap((c) => c.events.map((e) => [e.decision_id as string, { path: c.path, zone: (e.labels as Record<string, string>).zone }])));
-  await eventually('every event uploaded', () => ids.every((id) => shipped().has(id)), 30_000);
-  for (const id of ids) assert.deepEqual(shipped().get(id), { path: '/logs/w', zone: 'z2' });
+  const checkEveryWorker = async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      assert.equal((await fresh('POST', '/', JSON.stringify({ user: 'ana' }))).body.toString().trim(), 'true');
+      ids.push(decisionId((await fresh('POST', '/v1/data/authz/allow', JSON.stringify({ input: { user: 'ana' } }))).body));
+    }
+    await eventually('every event uploaded', () => ids.every((id) => shipped().has(id)), 30_000);
+    for (const id of ids) assert.deepEqual(shipped().get(id), { path: '/logs/w', zone: 'z2' });
+  };
+  await checkEveryWorker();
+
+  // A replica killed comes back with the discovered settings, taken from another worker's state.
+  const workers = () => execFileSync('pgrep', ['-P', String(server.child.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+  const victim = workers().find((pid) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes('VERDICT_WORKER_ROLE=replica'));
+  process.kill(victim!, 'SIGKILL');
+  await eventually('the worker replaced', async () => !workers().includes(victim!) && workers().length === 2 && (await send(url, 'GET', '/health?bundles')).status === 200, 30_000);
+  await checkEveryWorker();
 });

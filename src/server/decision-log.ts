@@ -105,18 +105,18 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
   const dl = new DecisionLogPlugin(store, logger, uploaderFor(settings, services, store));
   const uploadMetrics = registerDecisionLogMetrics(registry, dl, bufferTypeOf(settings));
 
-  let current = { settings, upload: uploadKey(settings, services) };
+  let currentUpload = uploadKey(settings, services);
   const reconfigure: DecisionLogReconfigure = (config) => {
     const nextServices = normaliseServices(config.services as Parameters<typeof normaliseServices>[0]);
     const next = decisionLogSettings(config.decision_logs, nextServices.map((s) => s.name));
     checkStartUpOnly(settings, next, config.decision_logs);
     // The uploader is replaced only when where or how it ships changed: a new one starts its back-off afresh.
     const upload = uploadKey(next, nextServices);
-    const uploader = upload === current.upload ? undefined : { next: uploaderFor(next, nextServices, store) };
+    const uploader = upload === currentUpload ? undefined : { next: uploaderFor(next, nextServices, store) };
     return {
       headers: next.headers,
       apply: async () => {
-        current = { settings: next, upload };
+        currentUpload = upload;
         logger.reconfigure(policyFor(next), optionsFor(next));
         uploadMetrics(bufferTypeOf(next));
         if (uploader) await dl.replaceUploader(uploader.next);

@@ -6,6 +6,7 @@
 import { str, arr } from './args.js';
 import { NumberText, isRegoSet, keepsNumberText } from './rego-value.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
+import { goBackquote, goQuote, goQuoteRune } from '../compiler/format/go-quote.js';
 
 type Arg = { kind: 'int64' | '*big.Int'; value: bigint } | { kind: 'float64'; value: number } | { kind: 'string'; value: string };
 
@@ -75,8 +76,13 @@ function formatExp(f: number, prec: number, upper: boolean): string {
   return upper ? text.toUpperCase() : text;
 }
 
-function quote(s: string): string {
-  return `"${s.replace(/[\\"\n\t\r]|[\x00-\x1f\x7f]/g, (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\t': '\\t', '\r': '\\r' })[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
+/** %q: a string quoted (or, with #, backquoted where Go can) or an integer as a character; + escapes beyond ASCII. */
+function formatQuoted(a: Arg, flags: string, prec: number): string | undefined {
+  const ascii = flags.includes('+');
+  if (a.kind === 'int64') return goQuoteRune(a.value, ascii);
+  if (a.kind !== 'string') return undefined;
+  const s = prec >= 0 ? [...a.value].slice(0, prec).join('') : a.value;
+  return (flags.includes('#') ? goBackquote(s) : undefined) ?? goQuote(s, ascii);
 }
 
 function badVerb(verb: string, a: Arg): string {
@@ -84,7 +90,7 @@ function badVerb(verb: string, a: Arg): string {
 }
 
 /** One operand under one verb; `numeric` says whether sign flags and zero padding apply. */
-function formatOne(verb: string, a: Arg, prec: number): { text: string; numeric: boolean } {
+function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: string; numeric: boolean } {
   const integer = a.kind === 'int64' || a.kind === '*big.Int';
   switch (verb) {
     case 'v':
@@ -94,7 +100,7 @@ function formatOne(verb: string, a: Arg, prec: number): { text: string; numeric:
       // big.Int formats itself in decimal under %s.
       return { text: a.kind === 'string' || a.kind === '*big.Int' ? String(a.value) : badVerb(verb, a), numeric: false };
     case 'q':
-      return { text: a.kind === 'string' ? quote(a.value) : a.kind === 'int64' ? `'${String.fromCodePoint(Number(a.value))}'` : badVerb(verb, a), numeric: false };
+      return { text: formatQuoted(a, flags, prec) ?? badVerb(verb, a), numeric: false };
     case 'd':
       return integer ? { text: String(a.value), numeric: true } : { text: badVerb(verb, a), numeric: false };
     case 'b': case 'o': case 'x': case 'X': {
@@ -134,7 +140,7 @@ function sprintf(format: unknown, values: unknown): string {
     if (next >= args.length) return `%!${verb}(MISSING)`;
     const a = args[next++]!;
     const prec = p === undefined ? -1 : Number(p || '0');
-    let { text: t, numeric } = formatOne(verb, a, prec);
+    let { text: t, numeric } = formatOne(verb, a, prec, flags);
     if (numeric && (flags.includes('+') || flags.includes(' ')) && !t.startsWith('-')) t = (flags.includes('+') ? '+' : ' ') + t;
     if (a.kind === 'string' && prec >= 0 && (verb === 's' || verb === 'v')) t = [...t].slice(0, prec).join('');
     const width = w === undefined ? 0 : Number(w);

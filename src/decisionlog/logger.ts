@@ -47,16 +47,23 @@ export interface DecisionLoggerStatus {
 
 export class DecisionLogger {
   private readonly counters = { dropped_by_policy: 0, dropped_by_rate: 0, drop_policy_failures: 0, mask_policy_failures: 0, refused: 0 };
-  private readonly rate?: TokenBucket;
+  private rate?: TokenBucket;
   private lastPolicyError?: string;
   private lastRefusal?: string;
 
   constructor(
     private readonly store: DecisionLogStore,
-    private readonly policy?: DecisionLogPolicyOptions,
-    private readonly options: DecisionLoggerOptions = {},
+    private policy?: DecisionLogPolicyOptions,
+    private options: DecisionLoggerOptions = {},
   ) {
-    if (options.maxPerSecond !== undefined) this.rate = new TokenBucket(options.maxPerSecond);
+    this.reconfigure(policy, options);
+  }
+
+  /** Takes new settings (discovery): events logged from now on follow them; the counters carry on. */
+  reconfigure(policy: DecisionLogPolicyOptions | undefined, options: DecisionLoggerOptions): void {
+    this.policy = policy;
+    this.options = options;
+    this.rate = options.maxPerSecond !== undefined ? new TokenBucket(options.maxPerSecond) : undefined;
   }
 
   /**

@@ -18,22 +18,40 @@ export interface DecisionLogPluginStatus {
 export class DecisionLogPlugin {
   readonly name = 'decision_logs';
   readonly kind = 'other';
+  private running = false;
 
   constructor(
     readonly store: DecisionLogStore,
     readonly logger: DecisionLogger,
-    readonly uploader?: DecisionLogUploader,
+    private shipper?: DecisionLogUploader,
   ) {}
+
+  get uploader(): DecisionLogUploader | undefined {
+    return this.shipper;
+  }
 
   /** The server's per-decision hook. Never rejects; in sync durability await it before answering. */
   readonly onDecision = (event: DecisionEvent, hints?: DecisionHints): Promise<LogResult> => this.logger.log(event, hints);
 
   async start(): Promise<void> {
+    this.running = true;
     this.uploader?.start();
+  }
+
+  /**
+   * Ships to a new destination (discovery): the old uploader finishes its round, the new one carries on from the
+   * watermark in the database, so nothing is shipped twice or skipped.
+   */
+  async replaceUploader(next: DecisionLogUploader | undefined): Promise<void> {
+    const previous = this.shipper;
+    this.shipper = next;
+    await previous?.stop();
+    if (this.running) next?.start();
   }
 
   /** Writes the queue, ships what it can (OPA flushes on shutdown), then closes the database. */
   async stop(): Promise<void> {
+    this.running = false;
     await this.uploader?.stop();
     // A failing flush is reported by close() below; shipping what is committed is still worth trying.
     await this.store.flush().catch(() => undefined);

@@ -10,7 +10,7 @@ import { Engine } from '../engine/engine.js';
 import type { DiscoverySettings } from './config.js';
 
 /** Top-level keys a discovered configuration may change; the rest are read only at start-up. */
-export const discoverableKeys = ['bundles', 'status', 'labels', 'services', 'keys', 'discovery'] as const;
+export const discoverableKeys = ['bundles', 'status', 'labels', 'services', 'keys', 'decision_logs', 'default_decision', 'discovery'] as const;
 
 export interface DiscoveredConfig {
   config: VerdictConfig;

@@ -3,17 +3,24 @@
 // stack, so documents as deep as the reader allows can be copied. `sortKeys` gives each object its keys in
 // sorted order, as OPA writes every object.
 import { NumberText } from './number-text.js';
-import { isPacked } from './packed.js';
+import { isPacked, packedText } from './packed.js';
+import { readJson } from './reader.js';
+
+const decoder = new TextDecoder();
 
 export function cloneJson<T>(value: T, options: { sortKeys?: boolean } = {}): T {
   // Packed values (read-only, like NumberText) are shared, unless the copy must have its keys sorted: a packed
-  // text keeps the order the keys arrived in, so it is read and copied like any other value.
+  // text keeps the order the keys arrived in, so it is parsed and copied like any other value. Parsed here
+  // rather than read through the packed value, which keeps what it parsed until the event loop turns: a copy
+  // of a whole document would hold every part twice.
   const share = options.sortKeys !== true;
+  const opened = (v: unknown): unknown => (share ? v : (packedSource(v) ?? v));
   const copyOf = (v: unknown): unknown => (share && isPacked(v) ? v : Array.isArray(v) ? new Array(v.length) : v !== null && typeof v === 'object' && !(v instanceof NumberText) ? {} : v);
   const root = copyOf(value);
   const stack: [unknown, unknown][] = [[value, root]];
   while (stack.length > 0) {
-    const [source, target] = stack.pop()!;
+    const [held, target] = stack.pop()!;
+    const source = opened(held);
     if (Array.isArray(source)) {
       const out = target as unknown[];
       source.forEach((item, i) => {
@@ -34,4 +41,10 @@ export function cloneJson<T>(value: T, options: { sortKeys?: boolean } = {}): T 
     }
   }
   return root as T;
+}
+
+/** A packed value's document, parsed afresh from its text; undefined for any other value. */
+function packedSource(value: unknown): unknown {
+  const text = packedText(value);
+  return text && readJson(decoder.decode(text));
 }

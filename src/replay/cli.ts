@@ -93,6 +93,9 @@ export function formatReport(report: ReplayReport): string {
   const reasons = Object.entries(report.not_replayable_by_reason).map(([reason, n]) => `${reason} ${n}`).join(', ');
   lines.push(`candidate: ${report.candidate.map((b) => `${b.name} (revision ${JSON.stringify(b.revision)})`).join(', ')}`);
   lines.push(`replayed ${report.replayed} of ${report.considered} decisions${report.not_replayable ? `; ${report.not_replayable} not replayable (${reasons})` : ''}`);
+  if (report.not_replayable_by_reason.credentials_erased) {
+    lines.push('  (credentials_erased: the policy saw Authorization or cookie headers the decision log does not store; replaying without them would answer a different question. decision_logs.store.mask_credentials: false stores them.)');
+  }
   lines.push(`changed ${report.changed}: ${changeKinds.map((k) => `${k} ${report.by_change[k]}`).join(', ')}`);
   const paths = Object.entries(report.by_path);
   if (paths.length > 0) {

@@ -7,6 +7,7 @@ import type { Bundle } from '../bundle/bundle.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { canonicalJson } from '../builtins/http-send/request.js';
 import { NotRecorded, type NdBuiltinCache } from '../builtins/http-send/session.js';
+import { credentialHeaders } from '../decisionlog/credentials.js';
 import { parseTimestamp, type DecisionEvent } from '../decisionlog/event.js';
 import { outcomeClassifier, type Outcome, type OutcomeClassifier } from '../decisionlog/outcome.js';
 import { maxQueryLimit, type DecisionFilters, type StoredDecision } from '../decisionlog/query.js';
@@ -33,7 +34,13 @@ export const changeKinds: readonly ChangeKind[] = ['allow_to_deny', 'deny_to_all
 
 /** Why a logged decision was not replayed. */
 export type NotReplayableReason =
-  /** The mask policy or credential masking removed or replaced part of the input: never replayed with partial input. */
+  /**
+   * Credential masking (decision_logs.store.mask_credentials) cut Authorization, Proxy-Authorization or cookie
+   * headers out of the stored input, as it does for every Envoy request carrying a bearer token: the policy
+   * decided with them, a replay could only decide without them, so it would answer a different question.
+   */
+  | 'credentials_erased'
+  /** The mask policy removed or replaced part of the input: never replayed with partial input. */
   | 'input_erased'
   | 'input_masked'
   /** The mask policy removed or replaced part of the result: there is nothing reliable to compare with. */
@@ -189,13 +196,20 @@ async function* selected(queries: DecisionQueries, selection: ReplaySelection): 
 
 function notReplayable(event: DecisionEvent): NotReplayableReason | undefined {
   const touches = (part: string, pointers?: string[]) => pointers?.some((p) => p === part || p.startsWith(part + '/')) === true;
-  if (touches('/input', event.erased)) return 'input_erased';
+  const inputErased = event.erased?.filter((p) => touches('/input', [p])) ?? [];
+  if (inputErased.length > 0) return inputErased.every(isCredentialHeader) ? 'credentials_erased' : 'input_erased';
   if (touches('/input', event.masked)) return 'input_masked';
   if (touches('/result', event.erased) || touches('/result', event.masked)) return 'result_masked';
   if (event.path === undefined || event.path === '') return 'no_path';
   // Evaluation errors carry OPA's eval_* codes; anything else failed before the policy ran.
   if (event.error && !event.error.code.startsWith('eval_')) return 'not_evaluated';
   return undefined;
+}
+
+/** A pointer to a credential header of a `headers` object, as credential masking erases them. */
+function isCredentialHeader(pointer: string): boolean {
+  const segments = pointer.split('/');
+  return segments.length >= 3 && segments.at(-2)!.toLowerCase() === 'headers' && credentialHeaders.has(segments.at(-1)!.toLowerCase());
 }
 
 /**

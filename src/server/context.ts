@@ -9,6 +9,8 @@ import type { EncodingOptions } from './respond.js';
 import type { ServerMetrics } from './metrics.js';
 
 import type { DecisionEvent, DecisionHints } from '../decisionlog/event.js';
+import type { DecisionLogReconfigure } from './decision-log.js';
+import type { RuntimeSettings } from './runtime-settings.js';
 
 /** OPA's decision-log event (EventV1), declared once by the decision log (issue 6). */
 export type { DecisionEvent, DecisionHints };
@@ -53,6 +55,12 @@ export interface ServerContext {
   clusterHealth?: (query: URLSearchParams) => Promise<string | undefined>;
   /** Called after a successful Data API write, so other worker processes apply it too; the answer waits for it. */
   onDataWrite?: (write: DataWrite) => Promise<void> | void;
+  /** Checks a discovered `decision_logs` section and returns the step that applies it (src/server/decision-log.ts). */
+  reconfigureDecisionLog?: DecisionLogReconfigure;
+  /** The settings discovery last applied (runtime-settings.ts), for a worker that starts later; absent: the boot ones. */
+  runtimeSettings?: RuntimeSettings;
+  /** Called after discovery applied new settings, so other worker processes apply them too. */
+  onSettingsChange?: (settings: RuntimeSettings) => Promise<void>;
 }
 
 export interface ClusterMetrics {

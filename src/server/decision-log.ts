@@ -15,6 +15,7 @@ import {
   DecisionLogUploader,
   decisionLogSettings,
   decisionsRouter,
+  type DecisionLogSettings,
   type DecisionEvent,
   type DecisionHints,
   type DecisionLogStoreOptions,
@@ -43,6 +44,25 @@ export interface ServerDecisionLog {
   onDecision: (event: DecisionEvent, hints?: DecisionHints) => Promise<unknown> | void;
   /** /v1/decisions behind the admin authentication, and the auditors' page /ui/decisions; absent without `admin_api`. */
   router?: Router;
+  /** Discovery's change of the section: see DecisionLogReconfigure. */
+  reconfigure: DecisionLogReconfigure;
+}
+
+/**
+ * Checks a new `decision_logs` section (with the services it may name) and returns the step that applies it,
+ * which cannot fail, and the request headers events copy from then on. Throws, changing nothing, a
+ * DecisionLogConfigError naming the key when the section is wrong or changes what is set at start-up.
+ */
+export type DecisionLogReconfigure = (config: Pick<VerdictConfig, 'decision_logs' | 'services'>) => { headers: string[]; apply: () => Promise<void> };
+
+/** A server without a decision log: the section may not change, since the store is opened only at start-up. */
+export function unchangingDecisionLog(boot: VerdictConfig): DecisionLogReconfigure {
+  return (config) => {
+    if (JSON.stringify(config.decision_logs) !== JSON.stringify(boot.decision_logs)) {
+      throw new DecisionLogConfigError('decision_logs: the decision log is off in this server, and its local store is opened only at start-up (decision_logs.store.enabled)');
+    }
+    return { headers: [], apply: async () => undefined };
+  };
 }
 
 /**
@@ -74,18 +94,35 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
     : undefined;
   // The drop and mask rules are evaluated with the plain engine (never the recording decide, which would log
   // the log's own decisions), and only when the active policy set defines them: most deployments have neither.
-  const logger = new DecisionLogger(
-    store,
-    { evaluate: engine.decide, defined: rulesDefined(engine), dropPath: settings.dropPath, maskPath: settings.maskPath },
-    {
-      // OPA prints each event on its logger at info, the event's fields at the top level.
-      ...(settings.console ? { console: (event: DecisionEvent) => log.info({ ...event, type: 'openpolicyagent.org/decision_logs' }, 'Decision Log') } : {}),
-      ...(settings.maxDecisionsPerSecond !== undefined ? { maxPerSecond: settings.maxDecisionsPerSecond } : {}),
-    },
-  );
+  const defined = rulesDefined(engine);
+  const policyFor = (s: DecisionLogSettings) => ({ evaluate: engine.decide, defined, dropPath: s.dropPath, maskPath: s.maskPath });
+  const optionsFor = (s: DecisionLogSettings) => ({
+    // OPA prints each event on its logger at info, the event's fields at the top level.
+    ...(s.console ? { console: (event: DecisionEvent) => log.info({ ...event, type: 'openpolicyagent.org/decision_logs' }, 'Decision Log') } : {}),
+    ...(s.maxDecisionsPerSecond !== undefined ? { maxPerSecond: s.maxDecisionsPerSecond } : {}),
+  });
+  const logger = new DecisionLogger(store, policyFor(settings), optionsFor(settings));
   const dl = new DecisionLogPlugin(store, logger, uploaderFor(settings, services, store));
-  registerDecisionLogMetrics(registry, dl, settings.upload ? (settings.upload.bufferSizeLimitEvents !== undefined ? 'event' : 'size') : undefined);
+  const uploadMetrics = registerDecisionLogMetrics(registry, dl, bufferTypeOf(settings));
 
+  let currentUpload = uploadKey(settings, services);
+  const reconfigure: DecisionLogReconfigure = (config) => {
+    const nextServices = normaliseServices(config.services as Parameters<typeof normaliseServices>[0]);
+    const next = decisionLogSettings(config.decision_logs, nextServices.map((s) => s.name));
+    checkStartUpOnly(settings, next, config.decision_logs);
+    // The uploader is replaced only when where or how it ships changed: a new one starts its back-off afresh.
+    const upload = uploadKey(next, nextServices);
+    const uploader = upload === currentUpload ? undefined : { next: uploaderFor(next, nextServices, store) };
+    return {
+      headers: next.headers,
+      apply: async () => {
+        currentUpload = upload;
+        logger.reconfigure(policyFor(next), optionsFor(next));
+        uploadMetrics(bufferTypeOf(next));
+        if (uploader) await dl.replaceUploader(uploader.next);
+      },
+    };
+  };
   const waitAlways = store.durability === 'sync';
   const backpressure = store.whenFull === 'backpressure';
   const onDecision = (event: DecisionEvent, hints?: DecisionHints): Promise<unknown> | void => {
@@ -142,7 +179,51 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
     // The page holds no data: it is open, and signs the browser in to the API above (decisions-ui.ts).
     router.use(decisionsPageRouter());
   }
-  return { store, plugin, onDecision, router, headers: settings.headers, ...(central ? { central } : {}) };
+  return { store, plugin, onDecision, router, headers: settings.headers, reconfigure, ...(central ? { central } : {}) };
+}
+
+function bufferTypeOf(settings: DecisionLogSettings): 'size' | 'event' | undefined {
+  return settings.upload ? (settings.upload.bufferSizeLimitEvents !== undefined ? 'event' : 'size') : undefined;
+}
+
+/** Where and how the section ships events, with the service's own settings (discovery may change those too). */
+function uploadKey(settings: DecisionLogSettings, services: ReturnType<typeof normaliseServices>): string {
+  return JSON.stringify([settings.upload, services.find((s) => s.name === settings.upload?.service)]);
+}
+
+/** The config keys of the local store's options, which are fixed once the database is open. */
+const storeKeys: Record<string, string> = {
+  file: 'file',
+  durability: 'durability',
+  whenFull: 'when_full',
+  queueLimit: 'queue_limit',
+  flushDelayMs: 'flush_delay_ms',
+  outcome: 'outcome_paths',
+  principals: 'principals',
+  maskCredentials: 'mask_credentials',
+  maxAgeSeconds: 'retention.max_age_seconds',
+  maxBytes: 'retention.max_bytes',
+  keepUnshipped: 'retention.keep_unshipped',
+};
+
+/**
+ * The local store (its file, durability, queue, retention, principals, outcome paths) and the collector's
+ * PostgreSQL store are set up when the server starts: a new section may not change them. Whether unshipped
+ * events outlive the age limit follows whether the log uploads, unless set: that default stays as at start-up.
+ */
+function checkStartUpOnly(boot: DecisionLogSettings, next: DecisionLogSettings, section: unknown): void {
+  const why = 'the local store is opened with it at start-up; discovery cannot change it';
+  if (!next.enabled) throw new DecisionLogConfigError(`decision_logs.store.enabled: the decision log is on in this server; ${why}`);
+  if (JSON.stringify(boot.central) !== JSON.stringify(next.central)) throw new DecisionLogConfigError(`decision_logs.store.postgres: the collector's store is opened at start-up; discovery cannot change it`);
+  const { retention: bootRetention, ...bootStore } = boot.store;
+  const { retention: nextRetention, ...nextStore } = next.store;
+  const a: Record<string, unknown> = { ...bootStore, ...bootRetention };
+  const b: Record<string, unknown> = { ...nextStore, ...nextRetention };
+  const keepSet = (section as { store?: { retention?: { keep_unshipped?: unknown } } } | undefined)?.store?.retention?.keep_unshipped !== undefined;
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (key === 'keepUnshipped' && !keepSet) continue;
+    if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) throw new DecisionLogConfigError(`decision_logs.store.${storeKeys[key] ?? key}: ${why}`);
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 // OPA's management plugins in a running server: the status plugin (one report for GET /v1/status, the upload
-// and the console) and discovery, which reconfigures the bundles, the status plugin and the labels from a
-// discovery bundle. Both sections are checked here at start-up, so a key Verdict cannot honour stops it.
+// and the console) and discovery, which reconfigures the bundles, the status plugin, the labels, the default
+// decision and the decision log from a discovery bundle. Both sections are checked here at start-up, so a key
+// Verdict cannot honour stops it.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { redactConfig, type VerdictConfig } from '../config/config.js';
@@ -12,6 +13,7 @@ import { StatusPlugin } from '../status/plugin.js';
 import { bundleLimits, bundleStatusOf, type ServerBundles } from './bundle-plugin.js';
 import type { ServerContext } from './context.js';
 import type { Plugin } from './plugins.js';
+import { prepareRuntimeSettings, runtimeSettingsOf } from './runtime-settings.js';
 
 export interface Management {
   status: StatusPlugin;
@@ -55,7 +57,6 @@ export function createManagement(config: VerdictConfig, parts: ManagementParts, 
     logger,
   );
   if (discoverySection) {
-    let bootLabels: Record<string, string> | undefined;
     discovery = new DiscoveryPlugin({
       settings: discoverySection,
       boot: config,
@@ -68,15 +69,13 @@ export function createManagement(config: VerdictConfig, parts: ManagementParts, 
         if (JSON.stringify(bundleLoadingBuckets(next)) !== JSON.stringify(bundleLoadingBuckets(config))) {
           throw new StatusConfigError('status.prometheus_config: the bundle_loading_duration_ns buckets are set at start-up; discovery cannot change them');
         }
+        const settings = runtimeSettingsOf(next, ctx().runtimeSettings, ctx().labels);
+        const applySettings = prepareRuntimeSettings(ctx(), settings);
         await bundles.reconfigure(next);
         status.reconfigure(nextStatus);
-        // Labels can only be added: the boot labels (with id and version) always win. A new frozen object, as at
-        // start-up: decision events share it, and the decision log writes a frozen object's text once.
-        const current = ctx().labels;
-        bootLabels ??= { ...current };
-        const labels = Object.freeze({ ...current, ...next.labels, ...bootLabels });
-        ctx().labels = labels;
-        ctx().publicConfig = redactConfig(next, labels);
+        await applySettings();
+        ctx().publicConfig = redactConfig(next, ctx().labels);
+        await ctx().onSettingsChange?.(settings);
       },
     });
   }

@@ -28,7 +28,7 @@ import { createServerBundles, type AdminApiConfig, type CliVerification, type Se
 import { adminJwtAuth } from '../auth/admin-jwt.js';
 import { pipPlugins } from './pip.js';
 import { verdictVersion } from '../version.js';
-import { createServerDecisionLog } from './decision-log.js';
+import { createServerDecisionLog, unchangingDecisionLog } from './decision-log.js';
 import { decodingLimits } from './body.js';
 import { createManagement, type Management } from './management.js';
 import type { DecisionLogStore } from '../decisionlog/index.js';
@@ -160,6 +160,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onDecision: combineRecorders(decisionLog?.onDecision, options.onDecision),
     ...(decisionLog?.headers.length ? { logHeaders: decisionLog.headers } : {}),
     onDataWrite: options.onDataWrite,
+    reconfigureDecisionLog: decisionLog?.reconfigure ?? unchangingDecisionLog(config),
     plugins: () => plugins.statuses(),
     bundlesActivated: () => plugins.bundlesActivated(),
     enricher,

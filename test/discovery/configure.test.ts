@@ -66,7 +66,10 @@ test('a discovered configuration is refused when it is undefined, not an object,
   await assert.rejects(discover({ 'data.json': { status: { consol: true } } }), /discovered configuration: invalid configuration:\n  at \/status: unknown key "consol"/);
   await assert.rejects(discover({ 'data.json': { services: { cp: { url: 'http://127.0.0.1:1', headers: { 'x-evil': '1' } } } } }), /updates to the discovery service are not allowed/);
   await assert.rejects(discover({ 'data.json': { keys: { k1: { scope: 'write' } } } }), /updates to keys specified in the boot configuration are not allowed/);
-  await assert.rejects(discover({ 'data.json': { default_decision: '/other', decision_logs: { console: true } } }), /sets decision_logs, default_decision, which Verdict reads only at start-up/);
+  await assert.rejects(discover({ 'data.json': { caching: { inter_query_builtin_cache: { max_size_bytes: 1 } }, server: { decoding: { max_length: 1 } } } }), /sets caching, server, which Verdict reads only at start-up/);
+  // decision_logs and default_decision are applied by the running server (test/server/discovery-decision-logs.test.ts).
+  const logs = await discover({ 'data.json': { default_decision: '/other', decision_logs: { console: true } } });
+  assert.deepEqual([logs.config.default_decision, logs.config.decision_logs], ['/other', { console: true }]);
   // New services and keys are fine: discovered bundles may use them.
   const { config } = await discover({ 'data.json': { services: { other: { url: 'http://127.0.0.1:2' } }, keys: { k2: { key: 'x', algorithm: 'HS256' } } } });
   assert.deepEqual(Object.keys(config.services as object).sort(), ['cp', 'other']);

@@ -49,9 +49,10 @@ before(async () => {
   const dir = writeTree({});
   db = `${dir}/decisions.db`;
   const bundle = writeTree({
-    '.manifest': JSON.stringify({ revision: 'v1', roots: ['authz', 'quota'] }),
+    '.manifest': JSON.stringify({ revision: 'v1', roots: ['authz', 'quota', 'system/log'] }),
     'authz/policy.rego': policyV1,
     'quota/policy.rego': quota(upstreamUrl),
+    'system/log/mask.rego': 'package system.log\n\nmask contains "/input/ssn" if input.input.ssn\n',
   });
   const config = `
 nd_builtin_cache: true
@@ -72,6 +73,10 @@ decision_logs:
   await decide('admin', 'authz/allow', { user: 'dave', role: 'admin' });
   // The default credential masking erases the header: the stored input is partial.
   await decide('masked', 'authz/allow', { user: 'bob', headers: { authorization: 'Bearer secret' } });
+  // An Envoy check as the ext_authz plugin hands it over: the bearer token is cut too.
+  await decide('envoy', 'authz/allow', { user: 'alice', attributes: { request: { http: { method: 'GET', path: '/', headers: { ':authority': 'api', Authorization: 'Bearer t' } } } } });
+  // The mask policy erases another part of the input.
+  await decide('ssn', 'authz/allow', { user: 'alice', ssn: '123' });
   await decide('quota3', 'quota/ok', { n: 3 });
   await decide('quota7', 'quota/ok', { n: 7 });
   await verdict.close(1000);
@@ -93,9 +98,10 @@ test('a policy change reports exactly the decisions it flips, and not the erased
   assert.equal(code, 0, err);
   const report = JSON.parse(out) as ReplayReport;
   assert.deepEqual(report.candidate, [{ name: candidate, revision: 'v2' }]);
-  assert.equal(report.considered, 7);
-  assert.equal(report.not_replayable, 1);
-  assert.deepEqual(report.not_replayable_by_reason, { input_erased: 1 });
+  assert.equal(report.considered, 9);
+  assert.equal(report.not_replayable, 3);
+  // Replayed without their credentials, the first two would be decided on an input the policy never saw.
+  assert.deepEqual(report.not_replayable_by_reason, { credentials_erased: 2, input_erased: 1 });
   assert.equal(report.replayed, 6);
   assert.equal(report.changed, 3);
   assert.deepEqual(report.by_change, { allow_to_deny: 2, deny_to_allow: 1, now_errors: 0, result_changed: 0 });
@@ -110,7 +116,8 @@ test('a policy change reports exactly the decisions it flips, and not the erased
   // The same as a table, and --fail-on-change turns changes into exit code 1.
   const text = await replay(['--fail-on-change', candidate]);
   assert.equal(text.code, 1);
-  assert.match(text.out, /replayed 6 of 7 decisions; 1 not replayable \(input_erased 1\)/);
+  assert.match(text.out, /replayed 6 of 9 decisions; 3 not replayable \(credentials_erased 2, input_erased 1\)/);
+  assert.match(text.out, /credentials_erased: the policy saw Authorization or cookie headers the decision log does not store/);
   assert.match(text.out, /changed 3: allow_to_deny 2, deny_to_allow 1, now_errors 0, result_changed 0/);
   assert.ok(text.out.includes(`${ids.bob}`) && text.out.includes('allow→deny'));
 });

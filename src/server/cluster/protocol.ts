@@ -7,6 +7,7 @@ import type { Bundle, RegoModule } from '../../bundle/bundle.js';
 import type { CompileErrorDetail, CompiledPolicy } from '../../engine/compiler.js';
 import type { ApiModule, PolicyChange } from '../../engine/engine.js';
 import type { DataWrite } from '../context.js';
+import type { RuntimeSettings } from '../runtime-settings.js';
 import type { AdapterMetrics } from '../../pip/metrics.js';
 
 /** Set in each worker's environment: "owner" for the one that runs the bundle sources, "replica" for the rest. */
@@ -17,7 +18,7 @@ export const INSTANCE_ID_ENV = 'VERDICT_INSTANCE_ID';
 export const OWNER_SOCKET_ENV = 'VERDICT_OWNER_SOCKET';
 
 /** A committed change as every replica applies it, in the owner's order. */
-export type Change = PolicyChange | { kind: 'data'; write: DataWrite };
+export type Change = PolicyChange | { kind: 'data'; write: DataWrite } | { kind: 'settings'; settings: RuntimeSettings };
 
 /** Everything a new worker needs to serve what the others serve. */
 export interface Snapshot {
@@ -25,6 +26,8 @@ export interface Snapshot {
   apiModules: ApiModule[];
   /** The whole data document (bundle data, written data and data.system included). */
   document: Record<string, unknown>;
+  /** What discovery last set (labels, default decision, decision log); absent: the boot configuration's. */
+  settings?: RuntimeSettings;
 }
 
 /** One worker's metrics, as prom-client's Registry.getMetricsAsJSON gives them (and aggregates them). */

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { AggregatorRegistry } from 'prom-client';
 import { RegoCompileError, type CompiledPolicy, type RegoCompiler } from '../../engine/compiler.js';
 import { applyWrite } from '../data-api.js';
+import { prepareRuntimeSettings } from '../runtime-settings.js';
 import type { ServerContext } from '../context.js';
 import { healthProblem } from '../health-api.js';
 import { forwardTo, ownerAnswers } from './forward.js';
@@ -81,6 +82,7 @@ export class ClusterWorker implements ClusterMember {
     if (!this.ownsSources) return;
     ctx.engine.onChange = (change) => this.replicate(change);
     ctx.onDataWrite = (write) => this.replicate({ kind: 'data', write });
+    ctx.onSettingsChange = (settings) => this.replicate({ kind: 'settings', settings });
   }
 
   /** Tells the primary this worker serves; a replica waits for the owner's first one. */
@@ -193,17 +195,19 @@ export class ClusterWorker implements ClusterMember {
 }
 
 function snapshotOf(ctx: ServerContext): Snapshot {
-  return { bundles: [...ctx.engine.bundles], apiModules: [...ctx.engine.apiModules], document: ctx.engine.store.document };
+  return { bundles: [...ctx.engine.bundles], apiModules: [...ctx.engine.apiModules], document: ctx.engine.store.document, settings: ctx.runtimeSettings };
 }
 
 /** Takes over a running server's state: its data first, then its bundles and modules in one compilation. */
 async function applySnapshot(ctx: ServerContext, snapshot: Snapshot): Promise<void> {
   ctx.engine.store.put([], snapshot.document);
   await ctx.engine.activate(snapshot.bundles, snapshot.apiModules);
+  if (snapshot.settings) await prepareRuntimeSettings(ctx, snapshot.settings)();
 }
 
 async function applyChange(ctx: ServerContext, change: Change): Promise<void> {
   if (change.kind === 'bundles') await ctx.engine.activate(change.bundles);
   else if (change.kind === 'modules') await ctx.engine.replaceModules(ctx.engine.apiModules.map((m) => m.id), change.apiModules);
+  else if (change.kind === 'settings') await prepareRuntimeSettings(ctx, change.settings)();
   else applyWrite(ctx, change.write);
 }

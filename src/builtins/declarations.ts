@@ -88,6 +88,11 @@ export interface BuiltinEntry {
   /** The export of our wasm runtime (src/wasm/runtime/builtins) that modules we compile call. */
   runtime?: string;
   /**
+   * A runtime export taking the builtin's operands that answers non-zero where the runtime leaves the call to the
+   * host (`host`), so that one implementation serves both for what the runtime does not do itself.
+   */
+  runtimeDefers?: string;
+  /**
    * The host function a module calls through OPA's builtin import: modules we compile for builtins without a
    * runtime export, and modules compiled elsewhere (by `opa build`) for any builtin they import.
    */

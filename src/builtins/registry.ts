@@ -70,3 +70,8 @@ const byName: ReadonlyMap<string, BuiltinEntry> = new Map(builtinRegistry.map((b
 export function runtimeExportOf(name: string): string | undefined {
   return byName.get(name)?.runtime;
 }
+
+/** The wasm runtime export that tells when a native builtin's call goes to the host instead (see runtimeDefers). */
+export function runtimeDeferralOf(name: string): string | undefined {
+  return byName.get(name)?.runtimeDefers;
+}

@@ -163,6 +163,7 @@ export const sprintfBuiltins: readonly BuiltinEntry[] = [
     decl: fn([arg('format', t.string), arg('values', t.arrayOf(t.any))], arg('output', t.string)),
     categories: ['strings'],
     runtime: 'b_sprintf',
+    runtimeDefers: 'b_sprintf_defers',
     host: keepsNumberText(sprintf),
   },
 ];

@@ -10,7 +10,7 @@ import { ByteWriter } from './encoding.js';
 import { DataLayout } from './layout.js';
 import { FunctionCompiler, type ModuleContext } from './function.js';
 import { runtimeImage } from './runtime-image.js';
-import { runtimeExportOf } from '../builtins/registry.js';
+import { runtimeDeferralOf, runtimeExportOf } from '../builtins/registry.js';
 
 export { PlanError } from '../ir/validate.js';
 
@@ -49,15 +49,24 @@ export function compilePlan(plan: Policy): Uint8Array<ArrayBuffer> {
   // Builtins: the registry names the runtime export that answers each native one; the rest go to the host.
   const external = new Map<string, { id: number; hasResult: boolean }>();
   const native = new Map<string, number>();
+  const deferred = new Map<string, number>();
+  const runtimeFunction = (exportName: string, builtin: string): number => {
+    const index = exported.get(exportName);
+    if (index === undefined) throw new Error(`runtime function ${exportName} (builtin ${builtin}) is missing: rebuild the runtime`);
+    return index;
+  };
   for (const b of plan.static?.builtin_funcs ?? []) {
     const exportName = runtimeExportOf(b.name);
     if (exportName === undefined) {
       external.set(b.name, { id: external.size, hasResult: b.decl?.result !== undefined });
       continue;
     }
-    const nat = exported.get(exportName);
-    if (nat === undefined) throw new Error(`runtime function ${exportName} (builtin ${b.name}) is missing: rebuild the runtime`);
-    native.set(b.name, nat);
+    native.set(b.name, runtimeFunction(exportName, b.name));
+    const deferral = runtimeDeferralOf(b.name);
+    if (deferral !== undefined) {
+      deferred.set(b.name, runtimeFunction(deferral, b.name));
+      external.set(b.name, { id: external.size, hasResult: b.decl?.result !== undefined });
+    }
   }
 
   // Function indices after the runtime's: eval_plans, the plan's functions, builtins(), entrypoints(), the start function.
@@ -94,6 +103,7 @@ export function compilePlan(plan: Policy): Uint8Array<ArrayBuffer> {
     planFuncBase,
     funcArity: new Map(funcs.map((f) => [f.name, f.params.length])),
     native,
+    deferred,
     external,
     mapping: layout.text(JSON.stringify(mapping)),
     abortFn: rt.abortFunc,

@@ -19,6 +19,8 @@ export interface ModuleContext {
   funcArity: Map<string, number>;
   /** Function index of each built-in the runtime implements. */
   native: Map<string, number>;
+  /** Function index of the runtime predicate by which a native built-in leaves a call to the host (runtimeDefers). */
+  deferred: Map<string, number>;
   external: Map<string, { id: number; hasResult: boolean }>;
   mapping: { ptr: number; len: number };
   trueAddr: number;
@@ -369,24 +371,40 @@ export class FunctionCompiler {
     const args = (s.stmt.args ?? []).map((a) => this.read(a));
     const target = this.local(s.stmt.result);
     const name = s.stmt.func;
-    let call: Expr;
     if (this.ctx.funcIndex.has(name)) {
       if (this.ctx.funcArity.get(name) !== args.length) {
         throw new PlanError(`${this.where()}: ${name} takes ${this.ctx.funcArity.get(name)} arguments, called with ${args.length}`);
       }
-      call = w.call(this.ctx.planFuncBase + this.ctx.funcIndex.get(name)!, args);
+      const call = w.call(this.ctx.planFuncBase + this.ctx.funcIndex.get(name)!, args);
       return [w.localSet(target, call), this.brIf(w.i32Eqz(w.localGet(target)))];
     }
-    if (this.ctx.native.has(name)) {
-      call = w.call(this.ctx.native.get(name)!, args);
+    const native = this.ctx.native.get(name);
+    const deferral = this.ctx.deferred.get(name);
+    let assign: Expr;
+    if (native !== undefined && deferral !== undefined) {
+      // Operands are locals or constants, so reading them again costs nothing and changes nothing.
+      const toHost = this.temp();
+      assign = w.seq([
+        w.localSet(toHost, w.call(deferral, args)),
+        w.if(w.localGet(toHost), w.localSet(target, this.hostCall(name, args))),
+        w.if(w.i32Eqz(w.localGet(toHost)), w.localSet(target, w.call(native, args))),
+      ]);
+    } else if (native !== undefined) {
+      assign = w.localSet(target, w.call(native, args));
     } else {
-      const ext = this.ctx.external.get(name);
-      if (ext === undefined) throw new PlanError(`${this.where()}: undefined function ${JSON.stringify(name)}`);
-      if (args.length > 4) throw new PlanError(`${this.where()}: too many built-in call arguments: ${JSON.stringify(name)}`);
-      call = w.call(this.ctx.builtinImport[args.length]!, [w.i32Const(ext.id), w.i32Const(0), ...args]);
-      if (!ext.hasResult) return [w.drop(call)];
+      const call = this.hostCall(name, args);
+      if (!this.ctx.external.get(name)!.hasResult) return [w.drop(call)];
+      assign = w.localSet(target, call);
     }
-    return [w.localSet(target, call), w.if(w.i32Eqz(w.localGet(target)), w.seq([this.builtinFailed(s), w.br(this.label(0))]))];
+    return [assign, w.if(w.i32Eqz(w.localGet(target)), w.seq([this.builtinFailed(s), w.br(this.label(0))]))];
+  }
+
+  /** The call through OPA's builtin import, answered by the host. */
+  private hostCall(name: string, args: Expr[]): Expr {
+    const ext = this.ctx.external.get(name);
+    if (ext === undefined) throw new PlanError(`${this.where()}: undefined function ${JSON.stringify(name)}`);
+    if (args.length > 4) throw new PlanError(`${this.where()}: too many built-in call arguments: ${JSON.stringify(name)}`);
+    return w.call(this.ctx.builtinImport[args.length]!, [w.i32Const(ext.id), w.i32Const(0), ...args]);
   }
 
   /**

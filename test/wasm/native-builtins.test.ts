@@ -4,11 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPolicy } from '@open-policy-agent/opa-wasm';
+import { loadPolicy } from '../../src/engine/wasm-host.js';
+import { hostBuiltins } from '../../src/builtins/index.js';
 import { compilePlan } from '../../src/wasm/compile.js';
 import { opaBinary, planFor } from './plan-helper.js';
 
-// Natively implemented builtins, checked against the reference OPA's Go interpreter (`opa eval`).
+// Natively implemented builtins, checked against the reference OPA's Go interpreter (`opa eval`), under Verdict's
+// host: sprintf's %q is left to the host's sprintf (the SDK's own would answer it otherwise).
 const policy = `package nb
 import rego.v1
 
@@ -91,9 +93,9 @@ function opaEval(query: string): unknown {
 const groups = ['decimal_order', 'sprintf_cases', 'glob_cases', 'net_cases', 'string_cases', 'number_cases', 'collection_cases'];
 
 test('native builtins give what the reference OPA interpreter gives', async () => {
-  const mod = await loadPolicy(compilePlan(planFor(policy, groups.map((g) => `nb/${g}`))));
+  const mod = await loadPolicy(compilePlan(planFor(policy, groups.map((g) => `nb/${g}`))), hostBuiltins);
   for (const g of groups) {
-    const ours = (mod.evaluate({}, `nb/${g}`) as { result: unknown }[])[0]!.result;
+    const ours = (JSON.parse(mod.evaluateToText({}, `nb/${g}`, 'json')) as { result: unknown }[])[0]!.result;
     const theirs = opaEval(`data.nb.${g}`);
     assert.deepEqual(ours, theirs, g);
   }

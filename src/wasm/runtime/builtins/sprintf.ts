@@ -248,20 +248,26 @@ function argText(v: i32, k: i32, verb: i32): void {
   else general(numF64(v), -1);
 }
 
-function quoted(v: i32): void {
-  const s = tagOf(v) == T_STRING ? v : regoText(v);
-  const p = strPtr(s), n = strLen(s);
-  tput(0x22);
-  for (let i = 0; i < n; i++) {
-    const c = <i32>load<u8>(p + i);
-    if (c == 0x22 || c == 0x5c) { tput(0x5c); tput(c); }
-    else if (c == 0x0a) { tput(0x5c); tput(0x6e); }
-    else if (c == 0x09) { tput(0x5c); tput(0x74); }
-    else if (c == 0x0d) { tput(0x5c); tput(0x72); }
-    else if (c < 0x20 || c == 0x7f) { tput(0x5c); tput(0x78); tput(c >> 4 < 10 ? 0x30 + (c >> 4) : 0x57 + (c >> 4)); tput((c & 15) < 10 ? 0x30 + (c & 15) : 0x57 + (c & 15)); }
-    else tput(c);
+/**
+ * Non-zero where the format has a %q verb: Go's quoting (strconv.IsPrint's Unicode tables, backquotes, runes)
+ * is left to the host's sprintf (src/compiler/format/go-quote.ts), which then answers the whole call. Mirrors
+ * b_sprintf's reading of a directive: flags, width, precision, then the verb.
+ */
+export function b_sprintf_defers(format: i32, values: i32): i32 {
+  if (tagOf(format) != T_STRING || tagOf(values) != T_ARRAY) return 0;
+  const fp = strPtr(format), fn = strLen(format);
+  let i = 0;
+  while (i < fn) {
+    if (load<u8>(fp + i++) != 0x25) continue;
+    while (i < fn) {
+      const c = load<u8>(fp + i);
+      if (c == 0x2d || c == 0x2b || c == 0x30 || c == 0x20 || c == 0x23 || c == 0x2e || (c >= 0x30 && c <= 0x39)) i++;
+      else break;
+    }
+    if (i < fn && load<u8>(fp + i) == 0x71) return 1;
+    i++;
   }
-  tput(0x22);
+  return 0;
 }
 
 export function b_sprintf(format: i32, values: i32): i32 {
@@ -307,9 +313,6 @@ export function b_sprintf(format: i32, values: i32): i32 {
         break;
       case 0x73: // s (big.Int formats itself in decimal)
         if (k == K_STR || k == K_BIG) argText(v, k, verb); else badVerb(verb, v, k);
-        break;
-      case 0x71: // q
-        if (k == K_STR) quoted(v); else if (k == K_INT) { tput(0x27); tput(<i32>numInt(v)); tput(0x27); } else badVerb(verb, v, k);
         break;
       case 0x64: // d
         if (k == K_INT || k == K_BIG) { argText(v, k, verb); numeric = true; } else badVerb(verb, v, k);

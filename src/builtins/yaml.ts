@@ -1,5 +1,6 @@
 // yaml.is_valid, yaml.marshal and yaml.unmarshal. A text is valid YAML when every document in it parses;
 // unmarshal answers the first document, as Go's YAML decoding does.
+import { yamlDocumentsAsOpa } from '../json/yaml.js';
 import { lazyRequire } from '../lazy-require.js';
 import { BuiltinError, str } from './args.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
@@ -7,7 +8,7 @@ import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 function documents(text: string) {
-  const docs = yaml().parseAllDocuments(text);
+  const docs = yamlDocumentsAsOpa(text);
   return Array.isArray(docs) ? docs : [docs];
 }
 

@@ -2,7 +2,7 @@
 // placed at their directory path, Rego modules kept as source, and `policy.wasm` modules. Root checks follow
 // OPA's bundle activation and reuse its messages, so operators see the same errors from both servers.
 // Format: https://www.openpolicyagent.org/docs/management-bundles#bundle-file-format
-import { parse as parseYaml } from 'yaml';
+import { parseYamlAsOpa } from '../json/yaml.js';
 import { BundleError, type BundleFile } from './files.js';
 import { packData, packDataYielding, packPiece } from '../json/packed.js';
 import { MAX_JSON_DEPTH, readJson, readJsonYielding } from '../json/reader.js';
@@ -226,7 +226,7 @@ function parseJsonFile(file: BundleFile): unknown {
 
 function parseYamlFile(file: BundleFile): unknown {
   try {
-    return parseYaml(file.data.toString('utf8'));
+    return parseYamlAsOpa(file.data.toString('utf8'));
   } catch (err) {
     throw new BundleError(`${file.path}: invalid YAML: ${(err as Error).message}`);
   }

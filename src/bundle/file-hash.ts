@@ -3,7 +3,8 @@
 // sorted, no whitespace, numbers as written), so re-formatting a JSON file does not break its signature; every
 // other file is hashed as raw bytes.
 import { createHash } from 'node:crypto';
-import { parse as parseYaml } from 'yaml';
+import { parseYamlAsOpa } from '../json/yaml.js';
+import { NumberText } from '../json/number-text.js';
 import { BundleError } from './files.js';
 
 export const hashAlgorithms = {
@@ -45,18 +46,20 @@ export function hashBundleFile(path: string, data: Buffer, algorithm: HashAlgori
 function canonicalYaml(path: string, data: Buffer): string {
   let parsed: unknown;
   try {
-    parsed = parseYaml(data.toString('utf8'));
+    parsed = parseYamlAsOpa(data.toString('utf8'));
   } catch (err) {
     throw new BundleError(`${path}: invalid YAML: ${(err as Error).message}`);
   }
   return canonicalPlain(parsed ?? null);
 }
 
-// YAML numbers reach OPA as Go float64/int64 printed by encoding/json, which matches JavaScript's number form.
+// YAML numbers reach OPA as Go float64/int64/uint64 printed by encoding/json, which matches JavaScript's number
+// form where a JS number holds them exactly, and their NumberText where it does not (src/json/yaml.ts).
 function canonicalPlain(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'boolean' || typeof v === 'number') return JSON.stringify(v);
   if (typeof v === 'bigint') return v.toString();
+  if (v instanceof NumberText) return v.text;
   if (typeof v === 'string') return goJsonString(v);
   if (v instanceof Date) return goJsonString(v.toISOString());
   if (Array.isArray(v)) return `[${v.map(canonicalPlain).join(',')}]`;

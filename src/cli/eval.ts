@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { loadPolicy } from '../engine/wasm-host.js';
-import { lazyRequire } from '../lazy-require.js';
+import { parseYamlAsOpa } from '../json/yaml.js';
 import { hostBuiltins } from '../builtins/index.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { evaluateWithHttpSend } from '../engine/http-send-loop.js';
@@ -22,7 +22,6 @@ import { evalErrorDetail } from './eval-error.js';
 import { goErrorList } from './go-format.js';
 import { formatRegoError } from '../compiler/errors.js';
 
-const yamlPackage = lazyRequire<typeof import('yaml')>('yaml');
 
 export interface EvalOptions {
   dataPaths: string[];
@@ -208,7 +207,7 @@ async function readInput(path: string): Promise<unknown> {
 
 function parseInput(text: string, from: string, yaml: boolean): unknown {
   try {
-    return yaml ? yamlPackage().parse(text) : JSON.parse(text);
+    return yaml ? parseYamlAsOpa(text) : JSON.parse(text);
   } catch (err) {
     throw new LoadError(`${from}: ${(err as Error).message}`);
   }

@@ -7,12 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { lazyRequire } from '../lazy-require.js';
+import { parseYamlAsOpa } from '../json/yaml.js';
 import { choiceFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goJson } from './go-format.js';
 import { errorsText, prepareQuery, type EvalOutput, type PreparedQuery } from './eval.js';
 
-const yamlPackage = lazyRequire<typeof import('yaml')>('yaml');
 
 const INPUT_EXTENSIONS = new Set(['.json', '.yaml', '.yml']);
 const DEFAULT_DECISION = '/system/main';
@@ -123,7 +122,7 @@ async function evaluateOne(prepared: PreparedQuery | EvalOutput, decision: strin
   try {
     const source = await text();
     // OPA reads every input as YAML (JSON included); an empty file is no input at all.
-    input = source.trim() === '' ? undefined : yamlPackage().parse(source);
+    input = source.trim() === '' ? undefined : parseYamlAsOpa(source);
   } catch (err) {
     // OPA prints an unreadable input's error as {}; the reason goes to stderr so it is not lost.
     process.stderr.write(`${path}: ${(err as Error).message.split('\n')[0]}\n`);

@@ -1,4 +1,5 @@
 // Values printed the way OPA (a Go program) prints them, so output can be compared with OPA's as text.
+import { writeJson } from '../json/writer.js';
 
 /** Go's time.Duration.String(): 0s, 850ns, 296.462µs, 1.13488ms, 2.5s, 1m30s, 1h0m0.5s. */
 export function goDuration(ns: number): string {
@@ -27,9 +28,10 @@ export function goErrorList(items: string[], suffix = ''): string {
   return [`${items.length} errors occurred${suffix}:`, ...items].join('\n');
 }
 
-const GO_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
-
-/** JSON as Go's encoding/json writes it: <, > and & escaped (inside strings, the only place they occur). */
+/**
+ * JSON as Go's encoding/json writes it: <, > and & escaped (inside strings, the only place they occur), and
+ * numbers kept as NumberText (big integers, -0) printed exactly, as OPA prints them.
+ */
 export function goJson(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent).replace(/[<>&\u2028\u2029]/g, (c) => GO_ESCAPES[c]!);
+  return writeJson(value, indent);
 }

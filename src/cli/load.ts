@@ -7,11 +7,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lazyRequire } from '../lazy-require.js';
+import { parseYamlAsOpa } from '../json/yaml.js';
 import type { RegoFile } from '../compiler/compile-rego.js';
 import type { RegoVersion } from '../compiler/ast.js';
 
-const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 export interface LoadedFiles {
   modules: Array<RegoFile & { regoVersion?: RegoVersion }>;
@@ -109,7 +108,7 @@ async function loadFile(path: string, at: string[], loaded: LoadedFiles, named: 
     const text = await readFile(path, 'utf8');
     let value: unknown;
     try {
-      value = ext === '.json' ? JSON.parse(text) : yaml().parse(text);
+      value = ext === '.json' ? JSON.parse(text) : parseYamlAsOpa(text);
     } catch (err) {
       throw new LoadError(`${path}: ${(err as Error).message}`);
     }

@@ -3,7 +3,7 @@
 // content type says so.
 import type { IncomingMessage } from 'node:http';
 import { createGunzip } from 'node:zlib';
-import { parse as parseYaml } from 'yaml';
+import { parseYamlAsOpa } from '../json/yaml.js';
 import { invalidParameter } from './errors.js';
 import { readJson, readJsonDocument } from '../json/reader.js';
 import { isJsonObject, someNumberText } from '../json/kinds.js';
@@ -105,7 +105,7 @@ export function parseDocument(body: Buffer, yaml: boolean): unknown {
 
 function parseYamlText(text: string): unknown {
   try {
-    return parseYaml(text);
+    return parseYamlAsOpa(text);
   } catch (err) {
     throw new SyntaxError(`yaml: ${(err as Error).message.split('\n')[0]}`);
   }

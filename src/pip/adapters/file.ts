@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { watch, type FSWatcher } from 'chokidar';
-import { parse as parseYaml } from 'yaml';
+import { parseYamlAsOpa } from '../../json/yaml.js';
 import type { JsonValue, PipAdapter, PipAdapterFactory } from '../adapter.js';
 import { PipConfigError } from '../errors.js';
 import { parseTemplate, scalarText, type Template } from '../template.js';
@@ -77,7 +77,7 @@ export class FileAdapter implements PipAdapter {
     const text = readFileSync(this.settings.path, 'utf8');
     // A file caught between truncation and write reads empty: not a document to switch to.
     if (text.trim() === '') throw new Error('the file is empty');
-    return (this.format === 'yaml' ? parseYaml(text) : JSON.parse(text)) as JsonValue;
+    return (this.format === 'yaml' ? parseYamlAsOpa(text) : JSON.parse(text)) as JsonValue;
   }
 
   private reload(): void {

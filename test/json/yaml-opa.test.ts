@@ -1,0 +1,138 @@
+// YAML scalars as OPA reads them (src/json/yaml.ts), against the pinned `opa eval`: an input file, a bundle's
+// data.yaml, a -d data file and yaml.unmarshal all go through the one reader, and each answers as OPA does.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { referenceOpa } from '../engine/opa-fixture.js';
+
+// Go's ParseInt(s, 0, 64) after dropping underscores (octal 010, 0x, 0o, 0b, 1_000), uint64, floats by YAML's
+// pattern, out-of-range floats as strings, YAML 1.2 booleans (yes/on stay strings), no timestamps or
+// sexagesimals, explicit tags, and keys as their values' text.
+const SCALARS = `
+octal: 010
+neg_octal: -010
+not_octal: 09
+octal_too_long: 012345678
+zero_seven: 0777
+hex: 0x1F
+neg_hex: -0x1F
+upper_hex: 0X1f
+hex_under: 0x_1F
+bare_hex: 0x
+oct_o: 0o17
+upper_o: 0O17
+bin: 0b101
+plus_bin: +0b11
+bare_bin: 0b
+under: 1_000
+under_octal: 0_10
+lead_under: _1
+double_under: 1__0
+trailing_under: 1_
+under_float: 1_0.5
+under_frac: 10_000.000_1
+under_exp: 1e1_0
+yes: yes
+no: no
+on: on
+off: off
+y: y
+Yes: Yes
+TRUE: TRUE
+tRUE: tRUE
+False: False
+null_word: Null
+tilde: ~
+exp: 1e3
+upper_exp: 1E3
+plus_exp: 1e+03
+point_one: 0.1e1
+dot_five: .5
+plus_dot: +.5
+one_point: 1.
+zero_point: 0.
+neg_zero: -0.0
+plus: +12
+sexagesimal: 1:20
+date: 2001-12-14
+timestamp: 2001-12-14t21:59:43.10-05:00
+int64_over: 9223372036854775808
+hex_over: 0x8000000000000000
+uint64_max: 18446744073709551615
+uint64_over: 18446744073709551616
+int64_under: -9223372036854775809
+huge: 12345678901234567890123
+out_of_range: 1e400
+hex_float: 0x1p3
+infinity_word: Infinity
+nan_word: NaN
+lone_dot: .
+tagged_int: !!int "012"
+tagged_float: !!float 1
+tagged_str: !!str 012
+quoted: '012'
+010: octal key
+1.0: float key
+true: bool key
+`;
+
+function run(command: string, args: string[], cwd: string): { status: number | null; stdout: string } {
+  const out = spawnSync(command, args, { cwd, encoding: 'utf8' });
+  return { status: out.status, stdout: out.stdout };
+}
+
+function both(args: string[], cwd: string): [ReturnType<typeof run>, ReturnType<typeof run>] {
+  return [run(referenceOpa(), ['eval', '--format', 'json', ...args], cwd), run(process.execPath, [join(process.cwd(), 'dist/src/main.js'), 'eval', '--format', 'json', ...args], cwd)];
+}
+
+function withDir(body: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'verdict-yaml-opa-'));
+  try {
+    body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('YAML input, bundle data.yaml, -d data and yaml.unmarshal read scalars as opa eval does', () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, 'input.yaml'), SCALARS);
+    mkdirSync(join(dir, 'bundle/s'), { recursive: true });
+    writeFileSync(join(dir, 'bundle/s/data.yaml'), SCALARS);
+    const cases = [
+      ['-i', 'input.yaml', 'input'],
+      ['-b', 'bundle', 'data.s'],
+      ['-d', 'bundle', 'data.s'],
+      [`yaml.unmarshal(${JSON.stringify(SCALARS)})`],
+    ];
+    for (const args of cases) {
+      const [opa, ours] = both(args, dir);
+      assert.equal(opa.status, 0, `opa eval ${args.join(' ')}: ${opa.stdout}`);
+      // The cases must mean something: OPA reads 010 as 8, keeps yes a string and 2^63 exact.
+      assert.match(opa.stdout, /"octal": 8,/);
+      assert.match(opa.stdout, /"yes": "yes",/);
+      assert.match(opa.stdout, /"int64_over": 9223372036854775808,/);
+      assert.equal(ours.stdout, opa.stdout, args.join(' '));
+    }
+  });
+});
+
+test('.inf and .nan, which JSON cannot carry, are refused in input and bundle data as opa refuses them', () => {
+  withDir((dir) => {
+    for (const value of ['.inf', '-.Inf', '.nan']) {
+      writeFileSync(join(dir, 'input.yaml'), `a: ${value}\n`);
+      mkdirSync(join(dir, 'bundle'), { recursive: true });
+      writeFileSync(join(dir, 'bundle/data.yaml'), `a: ${value}\n`);
+      for (const args of [['-i', 'input.yaml', 'input'], ['-b', 'bundle', 'data']]) {
+        const [opa, ours] = both(args, dir);
+        const reason = `json: unsupported value: ${value === '.nan' ? 'NaN' : value.startsWith('-') ? '-Inf' : '+Inf'}`;
+        assert.notEqual(opa.status, 0, `opa ${args.join(' ')} with ${value}`);
+        assert.notEqual(ours.status, 0, `verdict ${args.join(' ')} with ${value}: ${ours.stdout}`);
+        assert.ok(ours.stdout.includes(reason), `${args.join(' ')} with ${value}: ${ours.stdout}`);
+      }
+    }
+  });
+});

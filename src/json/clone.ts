@@ -3,10 +3,7 @@
 // stack, so documents as deep as the reader allows can be copied. `sortKeys` gives each object its keys in
 // sorted order, as OPA writes every object.
 import { NumberText } from './number-text.js';
-import { isPacked, packedText } from './packed.js';
-import { readJson } from './reader.js';
-
-const decoder = new TextDecoder();
+import { isPacked, packedDocument } from './packed.js';
 
 export function cloneJson<T>(value: T, options: { sortKeys?: boolean } = {}): T {
   // Packed values (read-only, like NumberText) are shared, unless the copy must have its keys sorted: a packed
@@ -14,7 +11,7 @@ export function cloneJson<T>(value: T, options: { sortKeys?: boolean } = {}): T 
   // rather than read through the packed value, which keeps what it parsed until the event loop turns: a copy
   // of a whole document would hold every part twice.
   const share = options.sortKeys !== true;
-  const opened = (v: unknown): unknown => (share ? v : (packedSource(v) ?? v));
+  const opened = (v: unknown): unknown => (share ? v : (packedDocument(v) ?? v));
   const copyOf = (v: unknown): unknown => (share && isPacked(v) ? v : Array.isArray(v) ? new Array(v.length) : v !== null && typeof v === 'object' && !(v instanceof NumberText) ? {} : v);
   const root = copyOf(value);
   const stack: [unknown, unknown][] = [[value, root]];
@@ -41,10 +38,4 @@ export function cloneJson<T>(value: T, options: { sortKeys?: boolean } = {}): T 
     }
   }
   return root as T;
-}
-
-/** A packed value's document, parsed afresh from its text; undefined for any other value. */
-function packedSource(value: unknown): unknown {
-  const text = packedText(value);
-  return text && readJson(decoder.decode(text));
 }

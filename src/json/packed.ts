@@ -44,6 +44,19 @@ export function packedText(value: unknown): Uint8Array | undefined {
   return form && inflated(form);
 }
 
+/**
+ * The document a packed value stands for, parsed afresh from its text and kept by nothing here; undefined for
+ * any other value.
+ */
+export function packedDocument(value: unknown): unknown {
+  const form = packedForm(value);
+  return form && parsedForm(form);
+}
+
+function parsedForm(form: PackedForm): object {
+  return readJson(decoder.decode(inflated(form))) as object;
+}
+
 function inflated(form: PackedForm): Uint8Array {
   // One output chunk of the text's size: no chunks to join, no slack.
   return inflateRawSync(form.deflated, { chunkSize: Math.max(64, form.length) });
@@ -73,7 +86,7 @@ export function packedFromForm(form: PackedForm): unknown {
   let parsed: object | undefined;
   const value = (): object => {
     if (parsed === undefined) {
-      parsed = readJson(decoder.decode(inflated(form))) as object;
+      parsed = parsedForm(form);
       setImmediate(() => (parsed = undefined));
     }
     return parsed;

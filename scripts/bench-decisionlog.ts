@@ -4,11 +4,12 @@
 //   npm run bench:decisionlog            (BENCH_SECONDS=5 per mode, BENCH_CONCURRENCY=256 for sync,
 //                                         BENCH_MODES=default,sync,sync2 to run some of the three)
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecisionLogStore, type Durability } from '../src/decisionlog/store.js';
 import { formatTimestamp, newDecisionId, nowNs, type DecisionEvent } from '../src/decisionlog/event.js';
+import { threadsCpuNs } from './process-tree.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 256);
@@ -63,16 +64,7 @@ function templates(): DecisionEvent[] {
 
 /** CPU seconds used by each thread of this process, by thread id, from Linux's /proc; empty elsewhere. */
 function threadCpuSeconds(): Map<string, number> {
-  const threads = new Map<string, number>();
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
-      threads.set(tid, (Number(fields[11]) + Number(fields[12])) / 100); // utime + stime, in clock ticks of 1/100 s
-    }
-  } catch {
-    // not Linux: only the process's total is printed
-  }
-  return threads;
+  return new Map([...threadsCpuNs('self')].map(([tid, ns]) => [tid, ns / 1e9]));
 }
 
 /**

@@ -14,6 +14,7 @@ import type * as Decisions from '../src/server/decisions.js';
 import type * as Logger from '../src/decisionlog/logger.js';
 import type * as Store from '../src/decisionlog/store.js';
 import type { ServerContext } from '../src/server/context.js';
+import { callingThreadCpuNs } from './process-tree.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -42,11 +43,6 @@ const input = (JSON.parse(body) as { input: unknown }).input;
 const inputText = new TextEncoder().encode(JSON.stringify(input));
 const bundles = [{ name: 'bench', manifest: { revision: 'bench' } }];
 
-/** CPU nanoseconds the calling thread has run (Linux). */
-function threadCpuNs(): number {
-  return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
-}
-
 async function measure(build: Build): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'verdict-bench-event-record-'));
   const store = new build.store.DecisionLogStore({ file: join(dir, 'decisions.db'), durability: 'default' });
@@ -58,7 +54,7 @@ async function measure(build: Build): Promise<number> {
   } as unknown as ServerContext;
   let made = 0;
   const deadline = performance.now() + seconds * 1000;
-  const before = threadCpuNs();
+  const before = callingThreadCpuNs();
   while (performance.now() < deadline) {
     for (let i = 0; i < 200; i++) {
       const started = process.hrtime.bigint();
@@ -79,7 +75,7 @@ async function measure(build: Build): Promise<number> {
     await new Promise((resolve) => setImmediate(resolve));
   }
   await store.flush();
-  const cpu = threadCpuNs() - before;
+  const cpu = callingThreadCpuNs() - before;
   const written = store.status().written;
   await store.close();
   rmSync(dir, { recursive: true, force: true });

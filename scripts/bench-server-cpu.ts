@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/free-port.js';
+import { processTree } from './process-tree.js';
 
 interface AutocannonResult {
   requests: { total: number };
@@ -120,15 +121,8 @@ async function firstDecision(server: Server): Promise<number> {
 
 /** CPU nanoseconds and start time (clock ticks since boot) of every thread of the server's processes. */
 function threadTimes(server: Server): Map<string, { pid: number; tid: number; startedAt: number; ns: number }> {
-  const pids = [server.child.pid!];
-  for (const pid of pids) {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-      if (children) pids.push(...children.split(/\s+/).map(Number));
-    }
-  }
   const times = new Map<string, { pid: number; tid: number; startedAt: number; ns: number }>();
-  for (const pid of pids) {
+  for (const pid of processTree(server.child.pid!)) {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
         const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');

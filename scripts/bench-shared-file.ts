@@ -6,7 +6,7 @@
 // Linux's /proc/thread-self/task/*/schedstat.
 //   npm run bench:shared-file -- [--rate 1500] [--duration 8] [--flush-delay-ms 100]
 import { fork } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import { recordDecision } from '../src/server/decisions.js';
 import { DecisionLogger } from '../src/decisionlog/logger.js';
 import { DecisionLogStore } from '../src/decisionlog/store.js';
 import type { ServerContext } from '../src/server/context.js';
+import { threadsCpuNs } from './process-tree.js';
 
 interface Figures {
   events: number;
@@ -31,19 +32,6 @@ const { values, positionals } = parseArgs({
     'flush-delay-ms': { type: 'string', default: '100' },
   },
 });
-
-/** CPU nanoseconds of each thread of this process. */
-function threadCpu(): Map<string, number> {
-  const times = new Map<string, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      times.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return times;
-}
 
 /** One recording process: `rate` events per second for the duration, after 4 s of warm-up. */
 async function record(file: string, rate: number, seconds: number, flushDelayMs: number): Promise<Figures> {
@@ -78,7 +66,7 @@ async function record(file: string, rate: number, seconds: number, flushDelayMs:
       const due = Math.floor((elapsed / 1000) * rate);
       while (made < due) recordOne();
       if (!before && elapsed >= warmupMs) {
-        before = threadCpu();
+        before = threadsCpuNs('self');
         madeBefore = made;
       }
       if (elapsed >= warmupMs + seconds * 1000) {
@@ -88,7 +76,7 @@ async function record(file: string, rate: number, seconds: number, flushDelayMs:
     }, 10);
   });
   await store.flush();
-  const after = threadCpu();
+  const after = threadsCpuNs('self');
   await store.close();
   let loopNs = 0;
   let otherNs = 0;

@@ -9,7 +9,6 @@
 //   npm run bench:tracing [-- --sampling 0,1,100 --requests 50000 --rounds 3]
 import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -17,7 +16,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { tracingSettings } from '../src/tracing/config.js';
 import { createTracing } from '../src/tracing/otel.js';
-import { processCpuSeconds } from './process-tree.js';
+import { callingThreadCpuNs, processCpuSeconds } from './process-tree.js';
 
 if (process.argv[2] === '--sink') {
   // The collector: accepts every export, keeps idle connections as collectors do.
@@ -38,7 +37,7 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   const sink = fork(new URL(import.meta.url).pathname, ['--sink'], { stdio: 'ignore' });
   const port = await new Promise<number>((resolve) => sink.once('message', (m) => resolve(m as number)));
-  const threadCpu = () => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
+  const threadCpu = () => callingThreadCpuNs() / 1e9;
   // 'off' runs the same requests without a tracer: what the harness itself costs, subtracted from the others.
   const rows: (number | 'off')[] = ['off', ...percentages];
   const results = new Map(rows.map((row) => [row, { main: [] as number[], others: [] as number[] }]));

@@ -47,3 +47,18 @@ export function treeCpuSeconds(pid: number): number | undefined {
   const each = processTree(pid).map(processCpuSeconds).filter((s) => s !== undefined);
   return each.length ? each.reduce((a, b) => a + b, 0) : undefined;
 }
+
+/** CPU nanoseconds the calling thread has run so far (schedstat counts nanoseconds, where stat counts ticks). */
+export function callingThreadCpuNs(): number {
+  return Number(read('/proc/thread-self/schedstat').split(' ')[0]);
+}
+
+/** CPU nanoseconds each thread of a process has run so far, by thread id; empty off Linux. */
+export function threadsCpuNs(pid: number | 'self'): Map<string, number> {
+  const times = new Map<string, number>();
+  for (const tid of list(`/proc/${pid}/task`)) {
+    const schedstat = read(`/proc/${pid}/task/${tid}/schedstat`);
+    if (schedstat) times.set(tid, Number(schedstat.split(' ')[0])); // else it ended between the listing and the read
+  }
+  return times;
+}

@@ -1,13 +1,12 @@
 // `verdict run`: the server, modelled on `opa run --server` and taking its flags (run-flags.ts). As OPA uses every
-// core, it runs one worker process per core (node:cluster) unless --workers N or verdict.workers says otherwise;
-// one worker is a single process. The workers act as one server: src/server/cluster/.
-import cluster from 'node:cluster';
+// core, it runs one worker thread per core unless --workers N or verdict.workers says otherwise, all in one
+// process; one worker serves on the main thread. The workers act as one server: src/server/cluster/.
 import { availableParallelism } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import type { LevelWithSilent } from 'pino';
 import { ConfigError, loadConfig, validateConfig, type VerdictConfig } from '../config/config.js';
 import { createLogger, logFormats, logLevels } from '../log/logger.js';
 import { listenOptionsFromFlags, type ListenFlagValues, type ListenOptions } from '../server/listen-options.js';
-import { parseListenAddress } from '../server/listeners.js';
 import type { CliVerification } from '../server/bundle-plugin.js';
 import { requestLogLevels } from '../server/request-log.js';
 import { choiceFlag, FlagError, parseRunArgs, runHelp, secondsFlag, type FlagValues } from './run-flags.js';
@@ -53,19 +52,28 @@ async function runWith(args: string[]): Promise<void> {
 
   const workersArg = values.workers === 'auto' || (values.workers === undefined && config.verdict?.workers === undefined) ? availableParallelism() : Number(values.workers ?? config.verdict?.workers);
   if (!Number.isInteger(workersArg) || workersArg < 1) throw new FlagError(`--workers ${String(values.workers)}: expected a positive integer or "auto"`);
-  // The primary serves nothing: it loads its own module only, not the server's (a smaller resident footprint).
-  if (workersArg > 1 && cluster.isPrimary) {
+  // The primary (the main thread) serves nothing: it loads its own modules only, not the server's.
+  if (workersArg > 1 && isMainThread) {
     const { runPrimary } = await import('../server/cluster/primary.js');
-    runPrimary({ workers: workersArg, logger, socketFiles: socketFiles([...listenOptions.addrs, ...listenOptions.diagnosticAddrs], listenOptions.tls !== undefined) });
+    await runPrimary({
+      workers: workersArg,
+      logger,
+      args,
+      addrs: [...listenOptions.addrs, ...listenOptions.diagnosticAddrs],
+      tls: listenOptions.tls !== undefined,
+      stopTimeoutMs: (wait + grace) * 1000 + 5000,
+    }).catch((err: Error) => fail(err.message));
     return;
   }
-  const [{ startServer }, { ClusterWorker }, { NotReadyError }, { DecisionLogConfigError, DecisionLogError }] = await Promise.all([
+  const [{ startServer }, { ClusterWorker }, { primaryLink }, { NotReadyError }, { DecisionLogConfigError, DecisionLogError }] = await Promise.all([
     import('../server/start.js'),
     import('../server/cluster/worker.js'),
+    import('../server/cluster/transport.js'),
     import('../server/ready.js'),
     import('../decisionlog/index.js'),
   ]);
-  const member = cluster.isWorker ? new ClusterWorker() : undefined;
+  const link = primaryLink();
+  const member = link ? new ClusterWorker(link) : undefined;
 
   const verification = verificationFrom(values, paths.files.length > 0);
   const running = await startServer({
@@ -112,8 +120,12 @@ async function runWith(args: string[]): Promise<void> {
     logger.flush();
     process.exit(0);
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  // A server thread hears of signals from the primary (they reach the main thread only).
+  if (member) void member.stopRequested.then(() => shutdown('SIGTERM'));
+  else {
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  }
 }
 
 /** The config file with `--set`, `--set-file` and remote bundle URLs (OPA's shorthand) merged over it. */
@@ -137,9 +149,4 @@ function verificationFrom(values: FlagValues, hasLooseFiles: boolean): CliVerifi
     scope: values.scope as string | undefined,
     excludeFiles: values['exclude-files-verify'] as string[] | undefined,
   };
-}
-
-/** The socket files of unix:// addresses (abstract sockets have none). */
-function socketFiles(addrs: string[], tls: boolean): string[] {
-  return addrs.map((a) => parseListenAddress(a, tls)).flatMap((a) => (a.scheme === 'unix' && !a.path.startsWith('\0') ? [a.path] : []));
 }

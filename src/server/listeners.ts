@@ -1,6 +1,5 @@
 // The server's listening sockets, as `opa run` opens them: every --addr and --diagnostic-addr, each TCP
 // (http:// or https://; a bare HOST:PORT is https when a certificate is given) or a unix:// socket file.
-import cluster from 'node:cluster';
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -41,6 +40,8 @@ export interface Listener {
 export interface ListenSettings {
   tls?: ServerTls;
   unixSocketMode: number;
+  /** A descriptor already bound to the address, this thread's own (the threads of one server share the address). */
+  boundFd?: (addr: string) => number | undefined;
 }
 
 export async function listen(addr: string, handler: RequestListener, settings: ListenSettings): Promise<Listener> {
@@ -54,16 +55,18 @@ export async function listen(addr: string, handler: RequestListener, settings: L
   } else {
     server = createHttpServer(handler);
   }
-  // A socket file left by a previous run would make listen fail; OPA removes it too. Workers of one server share
-  // the socket through the primary, which removed it before forking (a worker would remove the others').
-  if (address.scheme === 'unix' && !address.path.startsWith('\0') && !cluster.isWorker) rmSync(address.path, { force: true });
+  const fd = settings.boundFd?.(addr);
+  // A socket file left by a previous run would make listen fail; OPA removes it too. The threads of one server
+  // are given the socket bound by the primary, which removed the old file (a thread would remove the others').
+  if (address.scheme === 'unix' && !address.path.startsWith('\0') && fd === undefined) rmSync(address.path, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     const done = () => {
       server.off('error', reject);
       resolve();
     };
-    if (address.scheme === 'unix') {
+    if (fd !== undefined) server.listen({ fd }, done);
+    else if (address.scheme === 'unix') {
       // The socket file is created owner-only (the bind happens inside listen); its final mode is set below.
       const umask = process.umask(0o177);
       try {

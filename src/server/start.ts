@@ -73,7 +73,7 @@ export interface StartOptions {
   onDataWrite?: (write: DataWrite) => void;
   /** Long-running parts, started after the bundles activate and stopped on close. */
   plugins?: Plugin[];
-  /** One worker of a multi-process server (`verdict run --workers N`): see src/server/cluster/. */
+  /** One server thread of a multi-thread server (`verdict run --workers N`): see src/server/cluster/. */
   cluster?: ClusterMember;
 }
 
@@ -189,7 +189,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   const countAuthz = listenOptions.authorization === 'basic';
   if (options.readyTimeoutMs) await waitUntilReady(plugins, options.readyTimeoutMs);
-  const settings = { tls, unixSocketMode: listenOptions.unixSocketMode ?? 0o600 };
+  const settings = { tls, unixSocketMode: listenOptions.unixSocketMode ?? 0o600, boundFd: options.cluster?.listeningFd?.bind(options.cluster) };
   const listeners: Listener[] = [];
   const diagnostics: Listener[] = [];
   // The owner worker's private socket, where the other workers hand over the requests it answers.

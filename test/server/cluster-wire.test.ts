@@ -1,16 +1,14 @@
-// The workers' channel encoding: NumberText survives node:cluster's structured clone (v8.serialize is the same
+// The server threads' channel encoding: NumberText survives structured clone (v8.serialize is the same
 // serialisation), nothing else changes, the sender's value is left untouched, and deep values need no recursion.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { MessageChannel } from 'node:worker_threads';
 import type { Bundle } from '../../src/bundle/bundle.js';
 import { NumberText } from '../../src/json/number-text.js';
 import { writeJson } from '../../src/json/writer.js';
 import { packData, packedText } from '../../src/json/packed.js';
-import { readPayload, removePayload, writePayload } from '../../src/server/cluster/payload.js';
+import { fromPayload, toPayload } from '../../src/server/cluster/payload.js';
 import type { Change } from '../../src/server/cluster/protocol.js';
 import { fromWire, toWire } from '../../src/server/cluster/wire.js';
 
@@ -49,31 +47,40 @@ test('values nested 10,000 levels deep are encoded and restored without recursio
   assert.ok(received instanceof NumberText);
 });
 
-test('a payload file carries exact numbers and deep values to the reader, owner-only, and is gone once removed', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'verdict-payload-'));
+/** A payload as another thread receives it: through a MessagePort, which shares the buffer instead of copying it. */
+async function overPort(payload: SharedArrayBuffer): Promise<SharedArrayBuffer> {
+  const { port1, port2 } = new MessageChannel();
+  const received = new Promise<SharedArrayBuffer>((resolve) => port2.once('message', resolve));
+  port1.postMessage(payload);
+  const value = await received;
+  port1.close();
+  return value;
+}
+
+test('a payload carries exact numbers and deep values to the reader, in one buffer shared by sender and receiver', async () => {
   let deep: unknown = new NumberText('1e400');
   for (let i = 0; i < 5_000; i++) deep = { k: deep };
-  const path = writePayload(dir, { kind: 'data', value: { n: new NumberText('0.10'), deep } });
-  assert.equal(statSync(path).mode & 0o777, 0o600);
-  const received = readPayload<{ value: { n: unknown; deep: unknown } }>(path).value;
+  const payload = toPayload({ kind: 'data', value: { n: new NumberText('0.10'), deep } });
+  const shared = await overPort(payload);
+  // The same memory: a write on one side is seen on the other.
+  const first = new Uint8Array(payload)[0];
+  new Uint8Array(payload)[0] = first ^ 0xff;
+  assert.equal(new Uint8Array(shared)[0], first ^ 0xff);
+  new Uint8Array(payload)[0] = first;
+  const received = fromPayload<{ value: { n: unknown; deep: unknown } }>(shared).value;
   assert.ok(received.n instanceof NumberText);
   assert.equal(writeJson(received.n), '0.10');
   let node = received.deep;
   for (let i = 0; i < 5_000; i++) node = (node as { k: unknown }).k;
   assert.ok(node instanceof NumberText);
-  removePayload(path);
-  assert.deepEqual(readdirSync(dir), []);
-  rmSync(dir, { recursive: true });
 });
 
-test("a bundle activation's packed data crosses as its text, stays packed, and reads back with exact numbers and deep values", () => {
-  const dir = mkdtempSync(join(tmpdir(), 'verdict-payload-'));
+test("a bundle activation's packed data crosses as its text, stays packed, and reads back with exact numbers and deep values", async () => {
   let deep: unknown = new NumberText('1e400');
   for (let i = 0; i < 5_000; i++) deep = [deep];
   const bundle = { name: 'b', manifest: { revision: 'r', roots: ['x'] }, data: packData({ x: { n: new NumberText('1.50'), deep } }, 1), modules: [], wasm: [{ path: 'p.wasm', bytes: new Uint8Array([0, 97, 115, 109]) }] };
   assert.ok(packedText(bundle.data.x));
-  const path = writePayload(dir, { kind: 'bundles', bundles: [bundle] });
-  const change = readPayload<Change>(path);
+  const change = fromPayload<Change>(await overPort(toPayload({ kind: 'bundles', bundles: [bundle] })));
   assert.equal(change.kind, 'bundles');
   const [received] = (change as { bundles: Bundle[] }).bundles;
   assert.deepEqual(packedText(received.data.x), packedText(bundle.data.x));
@@ -84,5 +91,4 @@ test("a bundle activation's packed data crosses as its text, stays packed, and r
   assert.ok(node instanceof NumberText);
   assert.deepEqual([...received.wasm[0].bytes], [0, 97, 115, 109]);
   assert.deepEqual(received.manifest, bundle.manifest);
-  rmSync(dir, { recursive: true });
 });

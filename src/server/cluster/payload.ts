@@ -1,30 +1,23 @@
-// The large parts of the workers' messages (a committed change, a snapshot of the running state) travel as
-// files in the primary's private directory, and the message through the primary names the file. node:cluster's
-// channel deserialises every message in the primary: relaying a bundle of 100 MB of data left the primary
-// holding a copy of it as JS objects, and its heap did not shrink afterwards. The file holds the value in
-// structured-clone form (v8.serialize, as the channel would), encoded by wire.ts for NumberText and deep data.
-// Large bundle data is packed (src/json/packed.ts: held as JSON text), and its packed parts travel as that
-// text: structured clone of 100 MB of data as objects held the sending and the receiving worker's event loop
-// for many seconds (walking, serialising, deserialising millions of objects).
-import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// The large parts of the server threads' messages (a committed change, a snapshot of the running state) travel
+// as a SharedArrayBuffer holding the value in structured-clone form (v8.serialize, encoded by wire.ts for
+// NumberText and deep data). The primary relays the buffer to every replica without reading it, so it never
+// holds the data as JS objects, and the bytes exist once however many replicas read them; they are freed when
+// the last thread drops the message. Large bundle data is packed (src/json/packed.ts: held as JSON text
+// deflated), and its packed parts travel as that text: structured clone of 100 MB of data as objects held the
+// sending and the receiving thread's event loop for many seconds (walking, serialising, deserialising millions
+// of objects).
 import { deserialize, serialize } from 'node:v8';
 import { fromWire, toWire } from './wire.js';
 
-/** Writes `value` to a new file in `dir` (the primary's, owner-only) and returns its path. */
-export function writePayload(dir: string, value: unknown): string {
-  const path = join(dir, `payload-${randomUUID()}`);
-  writeFileSync(path, serialize(toWire(value)), { mode: 0o600 });
-  return path;
+/** `value` serialised into a buffer every thread can read. */
+export function toPayload(value: unknown): SharedArrayBuffer {
+  const bytes = serialize(toWire(value));
+  const shared = new SharedArrayBuffer(bytes.length);
+  new Uint8Array(shared).set(bytes);
+  return shared;
 }
 
-/** The value a payload file holds. */
-export function readPayload<T>(path: string): T {
-  return fromWire(deserialize(readFileSync(path)) as T);
-}
-
-/** Removes a payload file once nobody will read it. */
-export function removePayload(path: string): void {
-  rmSync(path, { force: true });
+/** The value a payload holds. */
+export function fromPayload<T>(payload: SharedArrayBuffer): T {
+  return fromWire(deserialize(new Uint8Array(payload)) as T);
 }

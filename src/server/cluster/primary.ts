@@ -1,8 +1,9 @@
-// The primary process of a `verdict run --workers N` server. It serves nothing itself: it forks the workers
-// (one owner, N-1 replicas), compiles Rego once for all of them, relays each change the owner commits to every
-// replica and tells the owner when all have applied it, gives a new worker the running state before it serves,
-// restarts a worker that dies, and answers /metrics and /health for the server as a whole.
-import cluster, { type Worker } from 'node:cluster';
+// The primary of a `verdict run --workers N` server: the process's main thread. It serves nothing itself: it
+// binds the listening addresses, starts the server threads (one owner, N-1 replicas) each with its own
+// descriptor of them, compiles Rego once for all of them, relays each change the owner commits to every replica
+// and tells the owner when all have applied it, gives a new thread the running state before it serves,
+// restarts a thread that dies, and answers /metrics and /health for the server as a whole. Signals reach this
+// thread only: it has every thread shut down (servers closed, decision logs flushed) before the process exits.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,9 +13,9 @@ import { AggregatorRegistry } from 'prom-client';
 import { RegoCompileError, type RegoCompiler } from '../../engine/compiler.js';
 import { defaultCompiler } from '../../engine/opa-compiler.js';
 import { sumSnapshots } from '../../pip/metrics.js';
-import { removePayload } from './payload.js';
-import { workerEnv } from './worker-env.js';
-import { INSTANCE_ID_ENV, OWNER_SOCKET_ENV, ROLE_ENV, isVerdictMessage, type MetricsJson, type PipFigures, type PrimaryMessage, type WorkerMessage } from './protocol.js';
+import type { MetricsJson, PipFigures, PrimaryMessage, WorkerMessage } from './protocol.js';
+import { SharedListeners } from './shared-listeners.js';
+import { startMember, type MemberLink } from './transport.js';
 
 /** How long a worker has to answer a health or metrics question. */
 const ANSWER_TIMEOUT_MS = 2000;
@@ -25,7 +26,7 @@ const ANSWER_TIMEOUT_MS = 2000;
 const APPLY_TIMEOUT_MS = 120_000;
 
 interface Member {
-  worker: Worker;
+  worker: MemberLink;
   role: 'owner' | 'replica';
   /** Listening to the primary's messages (sent before that, they would be lost). */
   joined: boolean;
@@ -35,29 +36,28 @@ interface Member {
   ready: boolean;
   /** Killed by the primary because its state may differ from the others': it is replaced, never fatal. */
   replaced?: boolean;
-  /** The snapshot file it was sent to start from, removed by it once read (or here, if it exits first). */
-  snapshotFile?: string;
 }
 
 export interface PrimaryOptions {
   workers: number;
   logger: Logger;
-  /** Socket files of unix:// addresses: removed once here, as the workers share them through the primary. */
-  socketFiles: string[];
+  /** The `verdict run` arguments, for the threads. */
+  args: string[];
+  /** Every --addr and --diagnostic-addr, bound here and shared by the threads. */
+  addrs: string[];
+  tls: boolean;
+  /** How long the threads may take to shut down before they are ended. */
+  stopTimeoutMs: number;
   compiler?: RegoCompiler;
 }
 
-export function runPrimary(options: PrimaryOptions): void {
+export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const { workers, logger } = options;
   const compiler = options.compiler ?? defaultCompiler();
+  const listening = await SharedListeners.bind(options.addrs, options.tls);
   const socketDir = mkdtempSync(join(tmpdir(), 'verdict-'));
   const ownerSocket = join(socketDir, 'owner.sock');
   const instanceId = randomUUID();
-  for (const file of options.socketFiles) rmSync(file, { force: true });
-  // The primary binds the shared unix sockets for the workers, who then set their mode: owner-only until then.
-  if (options.socketFiles.length > 0) process.umask(0o077);
-  // Structured clone keeps the messages' values as they are (see protocol.ts); changes travel as files.
-  cluster.setupPrimary({ serialization: 'advanced' });
   const members = new Map<number, Member>();
   /** Changes waiting for replicas: seq → ids of the replicas that have not applied it yet. */
   const changes = new Map<number, Set<number>>();
@@ -68,14 +68,30 @@ export function runPrimary(options: PrimaryOptions): void {
   let nextId = 0;
   let stopping = false;
 
-  const send = (member: Member | undefined, message: PrimaryMessage) => {
-    if (member?.worker.isConnected()) member.worker.send(message);
-  };
+  const send = (member: Member | undefined, message: PrimaryMessage) => member?.worker.send(message);
   const owner = () => [...members.values()].find((m) => m.role === 'owner');
-  const fork = (role: Member['role']) => {
-    const worker = cluster.fork({ ...workerEnv(), [ROLE_ENV]: role, [OWNER_SOCKET_ENV]: ownerSocket, [INSTANCE_ID_ENV]: instanceId });
-    members.set(worker.id, { worker, role, joined: false, started: false, ready: false });
+  const start = (role: Member['role'], fds: Record<string, number>) => {
+    let id = -1;
+    const worker = startMember({ role, instanceId, ownerSocket, listening: fds, args: options.args }, {
+      message: (message) => receive(id, message),
+      error: (err) => logger.error({ thread: id, err: err.stack ?? err.message }, 'Worker thread failed.'),
+      exit: (code) => exited(id, code),
+    });
+    id = worker.id;
+    members.set(id, { worker, role, joined: false, started: false, ready: false });
     startWhenPossible();
+  };
+  /** Starts replacement threads one after the other (each needs descriptors made for it). */
+  let restarting = Promise.resolve();
+  const restart = (role: Member['role']) => {
+    restarting = restarting.then(async () => {
+      const [fds] = await listening.forThreads(1);
+      if (!stopping) start(role, fds);
+    }).catch((err: Error) => {
+      logger.error({ err: err.message }, 'Cannot start a worker thread; stopping.');
+      process.exitCode = 1;
+      stop();
+    });
   };
 
   /** Gives every worker not yet started its state: the owner's (or, for a new owner, a replica's). */
@@ -101,9 +117,9 @@ export function runPrimary(options: PrimaryOptions): void {
 
   const replace = (member: Member | undefined, message: string, err?: string) => {
     if (!member) return;
-    logger.error({ pid: member.worker.process.pid, ...(err ? { err } : {}) }, message);
+    logger.error({ thread: member.worker.id, ...(err ? { err } : {}) }, message);
     member.replaced = true;
-    member.worker.process.kill('SIGKILL');
+    member.worker.kill();
   };
 
   const finishChange = (seq: number) => {
@@ -165,10 +181,9 @@ export function runPrimary(options: PrimaryOptions): void {
     });
   };
 
-  cluster.on('message', (worker, message: unknown) => {
-    const member = members.get(worker.id);
-    if (!member || !isVerdictMessage(message)) return;
-    const m = message as WorkerMessage;
+  const receive = (workerId: number, m: WorkerMessage) => {
+    const member = members.get(workerId);
+    if (!member) return;
     switch (m.verdict) {
       case 'join':
         member.joined = true;
@@ -195,15 +210,14 @@ export function runPrimary(options: PrimaryOptions): void {
       case 'applied':
         // Its state would differ from the others': replace it; the new worker starts from the owner's state.
         if (m.error) replace(member, 'A worker could not apply a change the others applied; restarting it.', m.error);
-        applied(worker.id, m.seq);
+        applied(workerId, m.seq);
         return;
       case 'snapshot': {
         const request = snapshots.get(m.id);
         snapshots.delete(m.id);
         const to = request && members.get(request.to);
-        if (!to) return removePayload(m.payload);
+        if (!to) return;
         to.started = true;
-        to.snapshotFile = m.payload;
         send(to, { verdict: 'start', payload: m.payload });
         return;
       }
@@ -217,57 +231,63 @@ export function runPrimary(options: PrimaryOptions): void {
         askMetrics((answer) => send(member, { verdict: 'metrics', id: m.id, ...answer }));
         return;
       case 'metrics-answer':
-        questions.get(m.id)?.answer(worker.id, { metrics: m.metrics ?? [], pip: m.pip });
+        questions.get(m.id)?.answer(workerId, { metrics: m.metrics ?? [], pip: m.pip });
         return;
       case 'health':
         askHealth(member, m.query, (problem) => send(member, { verdict: 'health', id: m.id, problem }));
         return;
       case 'health-answer':
-        questions.get(m.id)?.answer(worker.id, m.problem);
+        questions.get(m.id)?.answer(workerId, m.problem);
     }
-  });
+  };
 
-  cluster.on('exit', (worker, code, signal) => {
-    const member = members.get(worker.id);
-    members.delete(worker.id);
-    if (member?.snapshotFile) removePayload(member.snapshotFile);
-    // A change the owner is waiting on no longer waits for this worker: while stopping too, or the owner's
-    // shutdown would wait for it (its bundle activation holds the shutdown) and never exit.
-    for (const seq of [...changes.keys()]) applied(worker.id, seq);
+  const exited = (workerId: number, code: number) => {
+    const member = members.get(workerId);
+    members.delete(workerId);
+    // A change the owner is waiting on no longer waits for this thread: while stopping too, or the owner's
+    // shutdown would wait for it (its bundle activation holds the shutdown) and never end.
+    for (const seq of [...changes.keys()]) applied(workerId, seq);
     if (stopping) {
-      if (members.size === 0) {
-        rmSync(socketDir, { recursive: true, force: true });
-        process.exit(process.exitCode ?? 0);
-      }
+      if (members.size === 0) exit();
       return;
     }
     if (!member) return;
     if (!member.ready && !member.replaced) {
-      // A worker that never served failed at start-up (bad config, a locked decision log): the others would too.
-      logger.error({ pid: worker.process.pid, code, signal }, 'Worker exited before it served; stopping.');
+      // A thread that never served failed at start-up (bad config, a locked decision log): the others would too.
+      logger.error({ thread: workerId, code }, 'Worker exited before it served; stopping.');
       process.exitCode = code || 1;
       stop();
       return;
     }
-    logger.error({ pid: worker.process.pid, code, signal, role: member.role }, 'Worker exited; starting another.');
+    logger.error({ thread: workerId, code, role: member.role }, 'Worker exited; starting another.');
     for (const [id, s] of snapshots) {
-      if (s.from === worker.id) snapshots.delete(id);
-      if (s.to === worker.id) snapshots.delete(id);
+      if (s.from === workerId) snapshots.delete(id);
+      if (s.to === workerId) snapshots.delete(id);
     }
-    for (const question of questions.values()) if (question.waiting.has(worker.id)) question.end();
+    for (const question of questions.values()) if (question.waiting.has(workerId)) question.end();
     if (member.role === 'owner') changes.clear();
-    fork(member.role);
+    restart(member.role);
     startWhenPossible();
-  });
+  };
 
+  const exit = () => {
+    rmSync(socketDir, { recursive: true, force: true });
+    process.exit(process.exitCode ?? 0);
+  };
   const stop = () => {
+    if (stopping) return;
     stopping = true;
-    if (members.size === 0) process.exit(process.exitCode ?? 0);
-    for (const m of members.values()) m.worker.process.kill('SIGTERM');
+    if (members.size === 0) return exit();
+    for (const m of members.values()) m.worker.send({ verdict: 'stop' });
+    // A thread that does not finish its shutdown in time is ended, as a process would be killed.
+    setTimeout(() => {
+      for (const m of members.values()) m.worker.kill();
+    }, options.stopTimeoutMs).unref();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 
-  fork('owner');
-  for (let i = 1; i < workers; i++) fork('replica');
+  const fds = await listening.forThreads(workers);
+  start('owner', fds[0]);
+  for (let i = 1; i < workers; i++) start('replica', fds[i]);
 }

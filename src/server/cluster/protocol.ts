@@ -1,7 +1,8 @@
-// The messages between the primary and the worker processes of one `verdict run --workers N` server.
-// Sent over node:cluster's channel with structured-clone serialisation; a change or a snapshot, which may hold
-// the whole data document, travels as a file the message names (payload.ts), so the primary never parses it.
-import cluster from 'node:cluster';
+// The messages between the primary (the main thread) and the server threads of one `verdict run --workers N`
+// server. Sent with postMessage (structured clone); a change or a snapshot, which may hold the whole data
+// document, travels as a SharedArrayBuffer of its serialised form (payload.ts), which the primary relays without
+// reading it.
+import { isMainThread, workerData } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
 import type { Bundle, RegoModule } from '../../bundle/bundle.js';
 import type { CompileErrorDetail, CompiledPolicy } from '../../engine/compiler.js';
@@ -10,12 +11,24 @@ import type { DataWrite } from '../context.js';
 import type { RuntimeSettings } from '../runtime-settings.js';
 import type { AdapterMetrics } from '../../pip/metrics.js';
 
-/** Set in each worker's environment: "owner" for the one that runs the bundle sources, "replica" for the rest. */
-export const ROLE_ENV = 'VERDICT_WORKER_ROLE';
-/** The server's `labels.id`, chosen once by the primary. */
-export const INSTANCE_ID_ENV = 'VERDICT_INSTANCE_ID';
-/** The owner's private socket, where replicas forward the requests the owner answers. */
-export const OWNER_SOCKET_ENV = 'VERDICT_OWNER_SOCKET';
+/** What the primary gives each server thread (in its workerData, under `verdictMember`). */
+export interface MemberData {
+  /** "owner" for the thread that runs the bundle sources, "replica" for the rest. */
+  role: 'owner' | 'replica';
+  /** The server's `labels.id`, chosen once by the primary. */
+  instanceId: string;
+  /** The owner's private socket, where replicas forward the requests the owner answers. */
+  ownerSocket: string;
+  /** The thread's own descriptor of each shared listening address (shared-listeners.ts). */
+  listening: Record<string, number>;
+  /** The `verdict run` arguments, parsed again by the thread. */
+  args: string[];
+}
+
+/** This thread's part in a multi-thread server; undefined outside one. */
+export function memberData(): MemberData | undefined {
+  return isMainThread ? undefined : (workerData as { verdictMember?: MemberData } | null)?.verdictMember;
+}
 
 /** A committed change as every replica applies it, in the owner's order. */
 export type Change = PolicyChange | { kind: 'data'; write: DataWrite } | { kind: 'settings'; settings: RuntimeSettings };
@@ -44,11 +57,11 @@ export interface WireError {
 }
 
 export type WorkerMessage =
-  /** `payload`: the file holding the Change. */
-  | { verdict: 'change'; seq: number; payload: string }
+  /** `payload`: the Change (payload.ts). */
+  | { verdict: 'change'; seq: number; payload: SharedArrayBuffer }
   | { verdict: 'applied'; seq: number; error?: string }
-  /** `payload`: the file holding the Snapshot. */
-  | { verdict: 'snapshot'; id: number; payload: string }
+  /** `payload`: the Snapshot (payload.ts). */
+  | { verdict: 'snapshot'; id: number; payload: SharedArrayBuffer }
   | { verdict: 'compile'; id: number; modules: RegoModule[]; regoVersion: 0 | 1 }
   | { verdict: 'join' }
   | { verdict: 'ready' }
@@ -58,20 +71,22 @@ export type WorkerMessage =
   | { verdict: 'health-answer'; id: number; problem?: string };
 
 export type PrimaryMessage =
-  | { verdict: 'change'; seq: number; payload: string }
+  | { verdict: 'change'; seq: number; payload: SharedArrayBuffer }
   | { verdict: 'changed'; seq: number }
   | { verdict: 'snapshot-request'; id: number }
-  /** `payload`: the file holding the Snapshot to start from (absent: start empty, as the first owner does). */
-  | { verdict: 'start'; payload?: string }
+  /** `payload`: the Snapshot to start from (absent: start empty, as the first owner does). */
+  | { verdict: 'start'; payload?: SharedArrayBuffer }
+  /** Shut down as on SIGTERM (signals reach the main thread only). */
+  | { verdict: 'stop' }
   | { verdict: 'compiled'; id: number; result?: CompiledPolicy; error?: WireError }
   | { verdict: 'metrics'; id: number; metrics?: MetricsJson; pip?: PipFigures; error?: string }
   | { verdict: 'health-request'; id: number; query: string }
   | { verdict: 'metrics-request'; id: number }
   | { verdict: 'health'; id: number; problem?: string };
 
-/** True in a worker that is not the owner (it must not upload decision logs or poll bundles). */
+/** True in a server thread that is not the owner (it must not upload decision logs or poll bundles). */
 export function isReplicaWorker(): boolean {
-  return cluster.isWorker && process.env[ROLE_ENV] !== 'owner';
+  return memberData()?.role === 'replica';
 }
 
 export function isVerdictMessage(message: unknown): message is { verdict: string } {

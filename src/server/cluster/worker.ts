@@ -1,10 +1,9 @@
-// One worker process of a `verdict run --workers N` server. The owner worker runs the bundle sources (downloads,
+// One server thread of a `verdict run --workers N` server. The owner thread runs the bundle sources (downloads,
 // bundle paths, files, admin uploads, discovery, status) and every change to the policy set and data; the
 // replicas serve decisions and hand the owner every request that changes or reports on that state. Each change
 // the owner commits is applied by every replica, in the owner's order, before the request that caused it is
-// answered. Rego is compiled once, by the primary, for every worker (src/server/cluster/primary.ts).
+// answered. Rego is compiled once, by the primary, for every thread (src/server/cluster/primary.ts).
 import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { AggregatorRegistry } from 'prom-client';
 import { RegoCompileError, type CompiledPolicy, type RegoCompiler } from '../../engine/compiler.js';
@@ -13,9 +12,9 @@ import { prepareRuntimeSettings } from '../runtime-settings.js';
 import type { ServerContext } from '../context.js';
 import { healthProblem } from '../health-api.js';
 import { forwardTo, ownerAnswers } from './forward.js';
-import { INSTANCE_ID_ENV, OWNER_SOCKET_ENV, ROLE_ENV, isVerdictMessage, type Change, type MetricsJson, type PipFigures, type PrimaryMessage, type Snapshot, type WorkerMessage } from './protocol.js';
-import { readPayload, removePayload, writePayload } from './payload.js';
-import { fromWire, toWire } from './wire.js';
+import type { Change, MetricsJson, PipFigures, PrimaryMessage, Snapshot, WorkerMessage } from './protocol.js';
+import { fromPayload, toPayload } from './payload.js';
+import type { PrimaryLink } from './transport.js';
 
 /** What startServer needs from a worker of a multi-process server. */
 export interface ClusterMember {
@@ -29,16 +28,16 @@ export interface ClusterMember {
   forward?(req: IncomingMessage, res: ServerResponse, url: string): boolean;
   /** The owner: serves the requests replicas hand over, on its private socket. */
   serveForwarded?(listener: RequestListener): Promise<Server>;
+  /** This thread's own descriptor of a listening address the threads share (undefined: bind it). */
+  listeningFd?(addr: string): number | undefined;
 }
 
 type Pending = { resolve: (value: never) => void; reject: (err: Error) => void };
 
 export class ClusterWorker implements ClusterMember {
-  readonly ownsSources = process.env[ROLE_ENV] === 'owner';
-  readonly instanceId = process.env[INSTANCE_ID_ENV] ?? '';
-  private readonly socketPath = process.env[OWNER_SOCKET_ENV] ?? '';
-  /** The primary's private directory, where changes and snapshots are written (payload.ts). */
-  private readonly payloadDir = dirname(this.socketPath);
+  readonly ownsSources: boolean;
+  readonly instanceId: string;
+  private readonly socketPath: string;
   private readonly pending = new Map<string, Pending>();
   private nextId = 0;
   private seq = 0;
@@ -48,13 +47,19 @@ export class ClusterWorker implements ClusterMember {
   /** Changes apply one after the other, after the snapshot, in the order the owner committed them. */
   private applying: Promise<unknown>;
 
-  constructor() {
+  /** Settles when the primary asks this thread to shut down, as SIGTERM does in a single-worker server. */
+  readonly stopRequested: Promise<void>;
+  private stop!: () => void;
+
+  constructor(private readonly link: PrimaryLink) {
+    this.ownsSources = link.data.role === 'owner';
+    this.instanceId = link.data.instanceId;
+    this.socketPath = link.data.ownerSocket;
+    this.stopRequested = new Promise((resolve) => (this.stop = resolve));
     const ctx = new Promise<ServerContext>((resolve) => (this.joined = resolve));
     const snapshot = new Promise<Snapshot | undefined>((resolve) => (this.started = resolve));
     this.applying = Promise.all([ctx, snapshot]).then(([c, s]) => (s ? applySnapshot(c, s) : undefined));
-    process.on('message', (message: unknown) => {
-      if (isVerdictMessage(message)) this.receive(fromWire(message as PrimaryMessage));
-    });
+    link.onMessage((message) => this.receive(message));
     // Messages sent before a listener exists are lost: the primary starts talking to a worker once it says so.
     this.send({ verdict: 'join' });
   }
@@ -114,31 +119,35 @@ export class ClusterWorker implements ClusterMember {
   private replicate(change: Change): Promise<void> {
     const seq = ++this.seq;
     const done = this.expect<void>(`changed:${seq}`);
-    let payload: string;
+    let payload: SharedArrayBuffer;
     try {
-      payload = writePayload(this.payloadDir, change);
+      payload = toPayload(change);
     } catch (err) {
-      // This worker has the change and the replicas cannot get it (no space for the file, say). It leaves at
+      // This thread has the change and the replicas cannot get it (no memory for the buffer, say). It leaves at
       // once, before answering from a state the others lack; its replacement starts from a replica's state.
       console.error(`verdict: cannot hand a committed change to the other workers (${(err as Error).message}); restarting this worker`);
       process.exit(1);
     }
     this.send({ verdict: 'change', seq, payload });
-    return done.finally(() => removePayload(payload));
+    return done;
+  }
+
+  listeningFd(addr: string): number | undefined {
+    return this.link.data.listening[addr];
   }
 
   private receive(message: PrimaryMessage): void {
     switch (message.verdict) {
-      case 'start': {
-        const snapshot = message.payload === undefined ? undefined : readPayload<Snapshot>(message.payload);
-        if (message.payload !== undefined) removePayload(message.payload);
-        this.started(snapshot);
+      case 'start':
+        this.started(message.payload === undefined ? undefined : fromPayload<Snapshot>(message.payload));
         return;
-      }
+      case 'stop':
+        this.stop();
+        return;
       case 'change': {
         const { seq, payload } = message;
-        // Read when its turn comes: the owner keeps the file until every replica has applied the change.
-        this.applying = this.applying.then(async () => applyChange(this.ctx!, readPayload<Change>(payload))).then(
+        // Read when its turn comes, so that only one change at a time is held as objects.
+        this.applying = this.applying.then(async () => applyChange(this.ctx!, fromPayload<Change>(payload))).then(
           () => this.send({ verdict: 'applied', seq }),
           (err: Error) => this.send({ verdict: 'applied', seq, error: err.message }),
         );
@@ -146,7 +155,7 @@ export class ClusterWorker implements ClusterMember {
       }
       case 'snapshot-request':
         // After every change already received, so the snapshot is the state the next change builds on.
-        this.applying = this.applying.then(() => this.send({ verdict: 'snapshot', id: message.id, payload: writePayload(this.payloadDir, snapshotOf(this.ctx!)) }));
+        this.applying = this.applying.then(() => this.send({ verdict: 'snapshot', id: message.id, payload: toPayload(snapshotOf(this.ctx!)) }));
         return;
       case 'metrics-request':
         if (!this.ctx) this.send({ verdict: 'metrics-answer', id: message.id, metrics: [] });
@@ -190,7 +199,7 @@ export class ClusterWorker implements ClusterMember {
   }
 
   private send(message: WorkerMessage): void {
-    process.send?.(toWire(message));
+    this.link.send(message);
   }
 }
 

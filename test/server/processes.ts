@@ -13,10 +13,11 @@ export interface RunningProcess {
   stop(): Promise<number | null>;
 }
 
-export function spawnServer(kind: 'opa' | 'verdict', args: string[]): RunningProcess {
-  const [command, fullArgs] = kind === 'opa' ? [referenceOpa(), ['run', '--server', ...args]] : [process.execPath, [resolve('dist/src/main.js'), 'run', ...args]];
+/** `node`: options for Verdict's node (before its script), `env`: added to the environment. */
+export function spawnServer(kind: 'opa' | 'verdict', args: string[], extra: { node?: string[]; env?: Record<string, string> } = {}): RunningProcess {
+  const [command, fullArgs] = kind === 'opa' ? [referenceOpa(), ['run', '--server', ...args]] : [process.execPath, [...(extra.node ?? []), resolve('dist/src/main.js'), 'run', ...args]];
   // Verdict's decision log lives under the working directory: a fresh one per process.
-  const child = spawn(command, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'], cwd: kind === 'verdict' ? mkdtempSync(join(tmpdir(), 'verdict-run-')) : undefined });
+  const child = spawn(command, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'], cwd: kind === 'verdict' ? mkdtempSync(join(tmpdir(), 'verdict-run-')) : undefined, env: { ...process.env, ...extra.env } });
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));

@@ -1,11 +1,13 @@
-// `verdict run --workers N` as one server: real processes on loopback, requests on fresh connections (each may
-// land on any worker), workers killed with SIGKILL. Every change must be visible through every worker as soon
-// as the request that made it is answered, with no grace period.
+// `verdict run --workers N` as one server: a real process on loopback, its workers threads, requests on fresh
+// connections (each may land on any thread), threads ended by Worker.terminate or an uncaught exception
+// (test/server/thread-control.ts). Every change must be visible through every thread as soon as the request
+// that made it is answered, with no grace period.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
 import { tempDir } from '../bundle/temp-dir.js';
 import { freePort } from '../free-port.js';
@@ -26,48 +28,65 @@ const authzBundle = (revision: string, users: string[], rule = 'allow if input.u
     file('authz/policy.rego', `package authz\n\ndefault allow := false\n\n${rule}\n`),
   ]);
 
-/** The worker processes of a `verdict run` primary, read from /proc. */
-function workerPids(primary: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // Fields after the command name (which may hold spaces) start with the state, then the parent pid.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === primary) pids.push(Number(entry));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return pids.sort();
+interface Threads {
+  server: RunningProcess;
+  /** The live server threads, by thread id, with their roles. */
+  live(): { id: number; role: string }[];
+  /** Ends threads: "terminate" as the primary would, "throw" by an uncaught exception inside the thread. */
+  end(targets: { id: number; how: 'terminate' | 'throw' }[]): void;
 }
 
-/** What is left in the primary's private directory (the owner's socket, and changes or snapshots not yet read). */
-function privateDirEntries(primary: number): string[] {
-  const environ = readFileSync(`/proc/${workerPids(primary)[0]}/environ`, 'utf8').split('\0');
-  const socket = environ.find((e) => e.startsWith('VERDICT_OWNER_SOCKET='))!.slice('VERDICT_OWNER_SOCKET='.length);
-  return readdirSync(dirname(socket)).sort();
+/** `verdict run` with the test's thread control loaded (thread-control.ts). */
+function spawnWithThreads(args: string[]): Threads {
+  const control = join(tempDir('verdict-threads-'), 'threads.json');
+  const server = spawnServer('verdict', args, {
+    node: ['--import', pathToFileURL(resolve('dist/test/server/thread-control.js')).href],
+    env: { VERDICT_TEST_THREADS: control },
+  });
+  running.push(server);
+  return {
+    server,
+    live: () => {
+      try {
+        return (JSON.parse(readFileSync(control, 'utf8')) as { id: number; role: string }[]).sort((a, b) => a.id - b.id);
+      } catch {
+        return [];
+      }
+    },
+    end: (targets) => {
+      writeFileSync(`${control}.kill`, JSON.stringify(targets));
+      server.child.kill('SIGUSR2');
+    },
+  };
 }
 
 /** A request on a connection of its own, so that across many of them every worker answers some. */
 const fresh = (url: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) => send(url, method, path, body, { ...headers, Connection: 'close' });
 const json = (res: RawResponse) => JSON.parse(res.body.toString()) as Record<string, unknown>;
 
-async function start(workers: number, args: string[]): Promise<{ server: RunningProcess; url: string }> {
+async function start(workers: number, args: string[]): Promise<Threads & { url: string }> {
   const port = await freePort();
-  const server = spawnServer('verdict', ['--addr', `127.0.0.1:${port}`, '--workers', String(workers), ...args]);
-  running.push(server);
+  const threads = spawnWithThreads(['--addr', `127.0.0.1:${port}`, '--workers', String(workers), ...args]);
   const url = `http://127.0.0.1:${port}`;
-  await waitUntil(server, async () => (await send(url, 'GET', '/health')).status === 200);
-  assert.equal(workerPids(server.child.pid!).length, workers);
-  return { server, url };
+  await waitUntil(threads.server, async () => (await send(url, 'GET', '/health')).status === 200);
+  assert.equal(threads.live().length, workers);
+  return { ...threads, url };
 }
 
-test('with 3 workers, Policy API, Data API and admin uploads apply everywhere or nowhere; metrics count every request; a killed worker comes back with the same policies', { timeout: 120_000 }, async () => {
+/** Waits until `count` threads live, none of `gone` among them, and the server is healthy again. */
+async function replaced(threads: Threads & { url: string }, count: number, gone: number[]): Promise<void> {
+  await waitUntil(threads.server, async () => {
+    const now = threads.live().map((t) => t.id);
+    return now.length === count && !now.some((id) => gone.includes(id)) && (await fresh(threads.url, 'GET', '/health')).status === 200;
+  });
+}
+
+test('with 3 worker threads, Policy API, Data API and admin uploads apply everywhere or nowhere; metrics count every request; ended threads come back with the same policies', { timeout: 120_000 }, async () => {
   const idp = new TestAdminIdp();
   const dir = tempDir('verdict-workers-');
   writeFileSync(join(dir, 'config.yaml'), `status: { console: true }\n${idp.config()}`);
-  const { server, url } = await start(3, ['-c', join(dir, 'config.yaml')]);
+  const threads = await start(3, ['-c', join(dir, 'config.yaml')]);
+  const { server, url } = threads;
   const admin = { Authorization: `Bearer ${await idp.token('bundles:write bundles:read')}` };
   let decisions = 0;
   const decide = async (path: string, input: unknown) => {
@@ -121,13 +140,13 @@ test('with 3 workers, Policy API, Data API and admin uploads apply everywhere or
     assert.equal(series?.histogram.sample_count, decisions);
   }
 
-  // SIGKILL the worker that applies changes and another: both come back with everything above.
-  const before = workerPids(server.child.pid!);
-  for (const pid of before.slice(0, 2)) process.kill(pid, 'SIGKILL');
-  await waitUntil(server, async () => {
-    const now = workerPids(server.child.pid!);
-    return now.length === 3 && now.filter((p) => before.includes(p)).length === 1 && (await send(url, 'GET', '/health')).status === 200;
-  });
+  // End the thread that applies changes and a replica (one terminated, one by an uncaught exception): both come
+  // back with everything above.
+  const owner = threads.live().find((t) => t.role === 'owner')!.id;
+  const replica = threads.live().find((t) => t.role === 'replica')!.id;
+  threads.end([{ id: owner, how: 'terminate' }, { id: replica, how: 'throw' }]);
+  await replaced(threads, 3, [owner, replica]);
+  assert.deepEqual(threads.live().map((t) => t.role).sort(), ['owner', 'replica', 'replica']);
   for (let i = 0; i < 12; i++) {
     assert.equal(await decide('greet/hello', { name: 'cy' }), 'hi cy');
     assert.equal(await decide('authz/allow', { user: 'carol' }), true);
@@ -136,16 +155,15 @@ test('with 3 workers, Policy API, Data API and admin uploads apply everywhere or
   // And the restarted workers take changes as before.
   assert.equal((await send(url, 'PUT', '/v1/data/flags', '{"delta":true}')).status, 204);
   for (let i = 0; i < 12; i++) assert.deepEqual(json(await fresh(url, 'GET', '/v1/data/flags')).result, { delta: true });
-  // Changes and snapshots crossed as files beside the owner's socket, never through the primary: every one is
-  // gone once applied.
-  assert.deepEqual(privateDirEntries(server.child.pid!), ['owner.sock']);
+  assert.match(server.output(), /thrown by the test in this server thread/);
   assert.equal(await server.stop(), 0);
 });
 
-test('health is false while a worker is missing, and true again once its replacement serves', { timeout: 60_000 }, async () => {
-  const { server, url } = await start(2, [resolve('bundles/sample')]);
-  const [victim] = workerPids(server.child.pid!);
-  process.kill(victim, 'SIGKILL');
+test('health is false while a worker thread is missing, and true again once its replacement serves', { timeout: 60_000 }, async () => {
+  const threads = await start(2, [resolve('bundles/sample')]);
+  const { server, url } = threads;
+  const [victim] = threads.live().map((t) => t.id);
+  threads.end([{ id: victim, how: 'terminate' }]);
   const seen: number[] = [];
   await waitUntil(server, async () => {
     const status = (await fresh(url, 'GET', '/health')).status;
@@ -153,16 +171,16 @@ test('health is false while a worker is missing, and true again once its replace
     return status === 200 && seen.includes(500);
   });
   assert.equal(seen[0], 500, 'the first answer after the kill is unhealthy');
-  const now = workerPids(server.child.pid!);
+  const now = threads.live().map((t) => t.id);
   assert.equal(now.length, 2);
   assert.ok(!now.includes(victim));
   assert.equal(await server.stop(), 0);
 });
 
-test('two workers share a unix socket', { timeout: 60_000 }, async () => {
+test('two worker threads share a unix socket, made with the configured mode, and one serves on when the other dies', { timeout: 60_000 }, async () => {
   const socket = join(tempDir('verdict-workers-unix-'), 'verdict.sock');
-  const server = spawnServer('verdict', ['--addr', `unix://${socket}`, '--workers', '2']);
-  running.push(server);
+  const threads = spawnWithThreads(['--addr', `unix://${socket}`, '--workers', '2', '--unix-socket-perm', '640']);
+  const { server } = threads;
   const viaSocket = (method: string, path: string, body?: string) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request({ socketPath: socket, method, path, headers: { Connection: 'close' } }, (res) => {
@@ -176,11 +194,19 @@ test('two workers share a unix socket', { timeout: 60_000 }, async () => {
   await waitUntil(server, async () => (await viaSocket('GET', '/health')).status === 200);
   assert.equal((await viaSocket('PUT', '/v1/policies/p', 'package p\n\nx := 7\n')).status, 200);
   for (let i = 0; i < 8; i++) assert.equal(JSON.parse((await viaSocket('GET', '/v1/data/p/x')).body).result, 7);
+  assert.equal(statSync(socket).mode & 0o777, 0o640);
+  // The socket stays open while a thread is replaced: every request meanwhile is answered.
+  const [victim] = threads.live().map((t) => t.id);
+  threads.end([{ id: victim, how: 'throw' }]);
+  for (let i = 0; i < 20; i++) assert.equal(JSON.parse((await viaSocket('GET', '/v1/data/p/x')).body).result, 7);
+  await waitUntil(server, async () => threads.live().length === 2 && !threads.live().some((t) => t.id === victim) && (await viaSocket('GET', '/health')).status === 200);
+  assert.equal(JSON.parse((await viaSocket('GET', '/v1/data/p/x')).body).result, 7);
   assert.equal(await server.stop(), 0);
 });
 
 test('exact numbers and deep values written through one worker are served as written by every worker, and by a replacement', { timeout: 60_000 }, async () => {
-  const { server, url } = await start(2, []);
+  const threads = await start(2, []);
+  const { server, url } = threads;
   // Structured clone, the workers' channel, overflows the stack a few thousand levels down.
   const deep = `${'['.repeat(5000)}1e400${']'.repeat(5000)}`;
   assert.equal((await fresh(url, 'PUT', '/v1/data/deep', deep)).status, 204);
@@ -199,9 +225,9 @@ test('exact numbers and deep values written through one worker are served as wri
     }
   };
   await check();
-  const [victim] = workerPids(server.child.pid!);
-  process.kill(victim, 'SIGKILL');
-  await waitUntil(server, async () => workerPids(server.child.pid!).length === 2 && !workerPids(server.child.pid!).includes(victim) && (await fresh(url, 'GET', '/health')).status === 200);
+  const victim = threads.live().find((t) => t.role === 'owner')!.id;
+  threads.end([{ id: victim, how: 'terminate' }]);
+  await replaced(threads, 2, [victim]);
   await check();
   assert.equal(await server.stop(), 0);
 });

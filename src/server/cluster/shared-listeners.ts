@@ -32,8 +32,9 @@ export class SharedListeners {
       const keepers = await duplicate([...servers.values()].map((s) => (s as unknown as { _handle: RawHandle })._handle), 1);
       return new SharedListeners(new Map([...servers.keys()].map((addr, i) => [addr, keepers[0][i]])));
     } finally {
-      // The keepers hold the sockets; this side must not accept connections on them.
-      await Promise.all([...servers.values()].map((s) => new Promise((resolve) => s.close(resolve))));
+      // The keepers hold the sockets; this side stops accepting on them (close's callback would wait for the
+      // connections it accepted meanwhile, which are dropped: nothing serves here, and clients retry).
+      for (const server of servers.values()) server.close();
     }
   }
 
@@ -49,7 +50,8 @@ export class SharedListeners {
 
 async function bindOne(addr: string, tls: boolean): Promise<Server> {
   const address = parseListenAddress(addr, tls);
-  const server = createServer();
+  // Connections that arrive before the threads serve and land here are dropped (nothing here serves them).
+  const server = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: Error) => reject(new Error(`cannot listen on ${addr}: ${err.message}`)));
     if (address.scheme !== 'unix') return server.listen(address.port, address.host, () => resolve());

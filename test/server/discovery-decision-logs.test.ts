@@ -3,8 +3,7 @@
 // in every worker of a multi-process server; a section that cannot apply changes nothing and says why.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -16,7 +15,8 @@ import { tempDir } from '../bundle/temp-dir.js';
 import { startCollector } from '../decisionlog/collector.js';
 import { freePort } from '../free-port.js';
 import { eventually, send } from './harness.js';
-import { spawnServer, waitUntil, type RunningProcess } from './processes.js';
+import { waitUntil, type RunningProcess } from './processes.js';
+import { spawnWithThreads } from './threads.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 after(async () => {
@@ -105,7 +105,8 @@ test('with 2 workers, a discovered decision_logs section, labels and default dec
   const dir = tempDir('verdict-discovery-logs-workers-');
   writeFileSync(join(dir, 'config.yaml'), boot(join(dir, 'decisions.db')));
   const port = await freePort();
-  const server: RunningProcess = spawnServer('verdict', ['--addr', `127.0.0.1:${port}`, '--workers', '2', '-c', join(dir, 'config.yaml')]);
+  const threads = spawnWithThreads(['--addr', `127.0.0.1:${port}`, '--workers', '2', '-c', join(dir, 'config.yaml')]);
+  const server: RunningProcess = threads.server;
   cleanups.push(() => server.stop());
   const url = `http://127.0.0.1:${port}`;
   await waitUntil(server, async () => (await send(url, 'GET', '/health')).status === 200);
@@ -126,10 +127,10 @@ test('with 2 workers, a discovered decision_logs section, labels and default dec
   };
   await checkEveryWorker();
 
-  // A replica killed comes back with the discovered settings, taken from another worker's state.
-  const workers = () => execFileSync('pgrep', ['-P', String(server.child.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
-  const victim = workers().find((pid) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes('VERDICT_WORKER_ROLE=replica'));
-  process.kill(victim!, 'SIGKILL');
-  await eventually('the worker replaced', async () => !workers().includes(victim!) && workers().length === 2 && (await send(url, 'GET', '/health?bundles')).status === 200, 30_000);
+  // A replica ended comes back with the discovered settings, taken from another worker's state.
+  const workers = () => threads.live().map((t) => t.id);
+  const victim = threads.live().find((t) => t.role === 'replica')!.id;
+  threads.end([{ id: victim, how: 'terminate' }]);
+  await eventually('the worker replaced', async () => !workers().includes(victim) && workers().length === 2 && (await send(url, 'GET', '/health?bundles')).status === 200, 30_000);
   await checkEveryWorker();
 });

@@ -4,16 +4,16 @@
 // that made it is answered, with no grace period.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
 import { tempDir } from '../bundle/temp-dir.js';
 import { freePort } from '../free-port.js';
 import { TestAdminIdp } from './admin-idp.js';
 import { send, type RawResponse } from './harness.js';
-import { spawnServer, waitUntil, type RunningProcess } from './processes.js';
+import { waitUntil, type RunningProcess } from './processes.js';
+import { spawnWithThreads, type Threads } from './threads.js';
 
 const running: RunningProcess[] = [];
 after(async () => {
@@ -28,38 +28,6 @@ const authzBundle = (revision: string, users: string[], rule = 'allow if input.u
     file('authz/policy.rego', `package authz\n\ndefault allow := false\n\n${rule}\n`),
   ]);
 
-interface Threads {
-  server: RunningProcess;
-  /** The live server threads, by thread id, with their roles. */
-  live(): { id: number; role: string }[];
-  /** Ends threads: "terminate" as the primary would, "throw" by an uncaught exception inside the thread. */
-  end(targets: { id: number; how: 'terminate' | 'throw' }[]): void;
-}
-
-/** `verdict run` with the test's thread control loaded (thread-control.ts). */
-function spawnWithThreads(args: string[]): Threads {
-  const control = join(tempDir('verdict-threads-'), 'threads.json');
-  const server = spawnServer('verdict', args, {
-    node: ['--import', pathToFileURL(resolve('dist/test/server/thread-control.js')).href],
-    env: { VERDICT_TEST_THREADS: control },
-  });
-  running.push(server);
-  return {
-    server,
-    live: () => {
-      try {
-        return (JSON.parse(readFileSync(control, 'utf8')) as { id: number; role: string }[]).sort((a, b) => a.id - b.id);
-      } catch {
-        return [];
-      }
-    },
-    end: (targets) => {
-      writeFileSync(`${control}.kill`, JSON.stringify(targets));
-      server.child.kill('SIGUSR2');
-    },
-  };
-}
-
 /** A request on a connection of its own, so that across many of them every worker answers some. */
 const fresh = (url: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) => send(url, method, path, body, { ...headers, Connection: 'close' });
 const json = (res: RawResponse) => JSON.parse(res.body.toString()) as Record<string, unknown>;
@@ -67,6 +35,7 @@ const json = (res: RawResponse) => JSON.parse(res.body.toString()) as Record<str
 async function start(workers: number, args: string[]): Promise<Threads & { url: string }> {
   const port = await freePort();
   const threads = spawnWithThreads(['--addr', `127.0.0.1:${port}`, '--workers', String(workers), ...args]);
+  running.push(threads.server);
   const url = `http://127.0.0.1:${port}`;
   await waitUntil(threads.server, async () => (await send(url, 'GET', '/health')).status === 200);
   assert.equal(threads.live().length, workers);
@@ -180,6 +149,7 @@ test('health is false while a worker thread is missing, and true again once its 
 test('two worker threads share a unix socket, made with the configured mode, and one serves on when the other dies', { timeout: 60_000 }, async () => {
   const socket = join(tempDir('verdict-workers-unix-'), 'verdict.sock');
   const threads = spawnWithThreads(['--addr', `unix://${socket}`, '--workers', '2', '--unix-socket-perm', '640']);
+  running.push(threads.server);
   const { server } = threads;
   const viaSocket = (method: string, path: string, body?: string) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {

@@ -79,7 +79,7 @@ async function runWith(args: string[]): Promise<void> {
   const running = await startServer({
     addr: listenOptions.addrs,
     listen: listenOptions,
-    config,
+    config: member ? member.serverConfig(config) : config,
     bundlePaths: paths.bundles,
     files: { paths: paths.files, watch: values.watch === true, ignore: values.ignore as string[] | undefined },
     bundleIgnore: values.ignore as string[] | undefined,

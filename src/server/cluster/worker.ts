@@ -15,6 +15,8 @@ import { forwardTo, ownerAnswers } from './forward.js';
 import type { Change, MetricsJson, PipFigures, PrimaryMessage, Snapshot, WorkerMessage } from './protocol.js';
 import { fromPayload, toPayload } from './payload.js';
 import type { PrimaryLink } from './transport.js';
+import type { VerdictConfig } from '../../config/config.js';
+import { PLUGIN_NAME as GRPC_PLUGIN } from '../../envoy/config.js';
 
 /** What startServer needs from a worker of a multi-process server. */
 export interface ClusterMember {
@@ -134,6 +136,16 @@ export class ClusterWorker implements ClusterMember {
 
   listeningFd(addr: string): number | undefined {
     return this.link.data.listening[addr];
+  }
+
+  /**
+   * The configuration this thread serves. The ext_authz gRPC port is served by the owner thread only: grpc-js
+   * binds its port itself, and a second thread binding it again would fail.
+   */
+  serverConfig(config: VerdictConfig): VerdictConfig {
+    if (this.ownsSources || !config.plugins || !(GRPC_PLUGIN in config.plugins)) return config;
+    const { [GRPC_PLUGIN]: _grpc, ...plugins } = config.plugins;
+    return { ...config, plugins };
   }
 
   private receive(message: PrimaryMessage): void {

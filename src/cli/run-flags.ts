@@ -97,7 +97,7 @@ const refusedFlags: FlagGroup = {
 const verdictFlags: FlagGroup = {
   title: 'Verdict only',
   flags: {
-    workers: { type: 'string', value: 'N|auto', help: 'server processes sharing the port, acting as one server (default auto: one per core; 1: a single process)' },
+    workers: { type: 'string', value: 'N|auto', help: 'server threads sharing the listening addresses, acting as one server (default auto: one per core; 1: the main thread alone)' },
     help: { type: 'boolean', short: 'h', help: 'print this help' },
   },
 };

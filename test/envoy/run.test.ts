@@ -215,7 +215,7 @@ test('gRPC health is NOT_SERVING until every bundle plugin has activated its bun
 
 const nginx = nginxPeer();
 
-// With --workers 2 every worker process serves the gRPC port too (node:cluster shares it, as the HTTP port).
+// With --workers 2 the owner thread serves the gRPC port and both threads the HTTP port.
 for (const workers of ['1', '2']) describe(`verdict run --workers ${workers} with the Envoy plugins, behind nginx, stopped with SIGTERM`, () => {
   const reached: { url: string; headers: IncomingHttpHeaders }[] = [];
   let upstream: Server;

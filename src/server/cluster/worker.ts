@@ -18,7 +18,7 @@ import type { PrimaryLink } from './transport.js';
 import type { VerdictConfig } from '../../config/config.js';
 import { PLUGIN_NAME as GRPC_PLUGIN } from '../../envoy/config.js';
 
-/** What startServer needs from a worker of a multi-process server. */
+/** What startServer needs from a server thread of a multi-thread server. */
 export interface ClusterMember {
   /** False in replicas: they run no bundle source, files, discovery or status plugin of their own. */
   readonly ownsSources: boolean;

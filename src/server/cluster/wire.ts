@@ -1,10 +1,10 @@
-// Data across the workers' channel. node:cluster's structured clone keeps plain values, maps and byte arrays
-// but not classes: a NumberText (a JSON number kept as its text, src/json/number-text.ts) would arrive as a
-// plain {text} object and be served as one. It also recurses, and overflows the stack on values nested a few
-// thousand levels deep, which data may be (up to 10,000). A worker therefore sends each NumberText as a
-// one-entry Map (structured clone keeps maps; JSON data never holds one), and each container nested DEEP levels
-// down as a one-entry Map holding its JSON text (our writer and reader keep number text and do not recurse);
-// on receipt it turns those maps back. The primary relays messages without looking into them.
+// Data across the server threads' channel. Structured clone (postMessage, v8.serialize) keeps plain values,
+// maps and byte arrays but not classes: a NumberText (a JSON number kept as its text, src/json/number-text.ts)
+// would arrive as a plain {text} object and be served as one. It also recurses, and overflows the stack on
+// values nested a few thousand levels deep, which data may be (up to 10,000). A worker therefore sends each
+// NumberText as a one-entry Map (structured clone keeps maps; JSON data never holds one), and each container
+// nested DEEP levels down as a one-entry Map holding its JSON text (our writer and reader keep number text and
+// do not recurse); on receipt it turns those maps back. The primary relays messages without looking into them.
 import { NumberText } from '../../json/number-text.js';
 import { isPacked, packedForm, packedFromForm, type PackedForm } from '../../json/packed.js';
 import { readJson } from '../../json/reader.js';

@@ -101,7 +101,7 @@ export const opaConfigKeys: OpaConfigKey[] = [
   { path: 'decision_logs.reporting.buffer_type', type: 'string', status: 'works', note: 'both buffer in the local store; the type selects which limit applies', example: 'size' },
   { path: 'decision_logs.reporting.buffer_size_limit_events', type: 'integer', status: 'works', note: 'needs buffer_type event; older unshipped events are skipped (kept in the store)' },
   { path: 'decision_logs.reporting.buffer_size_limit_bytes', type: 'integer', status: 'works', note: 'older unshipped events beyond it are skipped (kept in the store, not uploaded)' },
-  { path: 'decision_logs.reporting.max_decisions_per_second', type: 'number', status: 'works', note: 'per worker process' },
+  { path: 'decision_logs.reporting.max_decisions_per_second', type: 'number', status: 'works', note: 'per worker' },
   { path: 'decision_logs.reporting.upload_size_limit_bytes', type: 'integer', status: 'works' },
   { path: 'decision_logs.reporting.min_delay_seconds', type: 'integer', status: 'works' },
   { path: 'decision_logs.reporting.max_delay_seconds', type: 'integer', status: 'works' },

@@ -1,5 +1,5 @@
 // Starts one Verdict server process: loads the bundles, activates them, and listens. Used by the CLI
-// (one call per worker process) and by tests, which start real servers on port 0.
+// (one call per worker) and by tests, which start real servers on port 0.
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { httpSendSettings } from '../builtins/http-send/settings.js';
 import { randomUUID } from 'node:crypto';

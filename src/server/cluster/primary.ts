@@ -181,6 +181,22 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     });
   };
 
+  /**
+   * Sends a committed change to every started replica. The timer keeps the sequence number only, not the
+   * message: the primary lets go of the change's buffer once it is sent.
+   */
+  const relayChange = (seq: number, payload: SharedArrayBuffer) => {
+    const replicas = [...members.values()].filter((r) => r.role === 'replica' && r.started);
+    const waiting = new Set(replicas.map((r) => r.worker.id));
+    changes.set(seq, waiting);
+    for (const r of replicas) send(r, { verdict: 'change', seq, payload });
+    if (replicas.length === 0) return finishChange(seq);
+    setTimeout(() => {
+      if (changes.get(seq) !== waiting) return;
+      for (const id of waiting) replace(members.get(id), 'A worker did not apply a change in time; restarting it.');
+    }, APPLY_TIMEOUT_MS).unref();
+  };
+
   const receive = (workerId: number, m: WorkerMessage) => {
     const member = members.get(workerId);
     if (!member) return;
@@ -194,17 +210,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
         if (member.role === 'owner') startWhenPossible();
         return;
       case 'change': {
-        const replicas = [...members.values()].filter((r) => r.role === 'replica' && r.started);
-        const waiting = new Set(replicas.map((r) => r.worker.id));
-        changes.set(m.seq, waiting);
-        for (const r of replicas) send(r, { verdict: 'change', seq: m.seq, payload: m.payload });
-        if (replicas.length === 0) finishChange(m.seq);
-        else {
-          setTimeout(() => {
-            if (changes.get(m.seq) !== waiting) return;
-            for (const id of waiting) replace(members.get(id), 'A worker did not apply a change in time; restarting it.');
-          }, APPLY_TIMEOUT_MS).unref();
-        }
+        relayChange(m.seq, m.payload);
         return;
       }
       case 'applied':
@@ -278,7 +284,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     if (members.size === 0) return exit();
-    for (const m of members.values()) m.worker.send({ verdict: 'stop' });
+    // A thread that has not served yet has nothing to finish: it is ended, as a process killed before it set
+    // up its signal handlers; the others shut down as a single-worker server does.
+    for (const m of members.values()) {
+      if (m.ready) m.worker.send({ verdict: 'stop' });
+      else m.worker.kill();
+    }
     // A thread that does not finish its shutdown in time is ended, as a process would be killed.
     setTimeout(() => {
       for (const m of members.values()) m.worker.kill();

@@ -1,7 +1,9 @@
 // The decision log's writer thread: owns the one read-write connection that inserts batches and prunes,
 // so SQLite's work (B-tree inserts, WAL writes, checkpoints, fsync in sync mode) never runs on the
-// thread that answers requests. It does what the store (store.ts) asks, one message at a time.
-import { parentPort, workerData } from 'node:worker_threads';
+// thread that answers requests. It does what the stores (store.ts) ask: the one that started it through its
+// parent port, or, for a server whose workers are threads of one process, every server thread through a
+// MessagePort of its own (shared-writer.ts hands them out with `connect`).
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { openDecisionDatabase, sqliteCode } from './open.js';
 import { TailIndexer, type TailIndexing } from './indexing.js';
 import { Retention, type RetentionOptions } from './retention.js';
@@ -19,7 +21,9 @@ export type WriterRequest =
   | { id: number; type: 'prune' }
   | { id: number; type: 'pragma'; statement: string }
   | { id: number; type: 'setMeta'; key: string; value: number | string }
-  | { id: number; type: 'close' };
+  | { id: number; type: 'close' }
+  /** Serve the stores that send requests through `port` too. */
+  | { id: number; type: 'connect'; port: MessagePort };
 
 export type WriterReply =
   | { id: number; ok: true; value: unknown; pruned: number }
@@ -133,17 +137,65 @@ function inWriteTransaction<T>(work: () => T): T {
 
 const indexer = new TailIndexer(db, inWriteTransaction, settings.indexing);
 
-/** Inserts a batch in one transaction, indexing the tail in it when it is a step long. */
-function insertBatch(batch: WriterBatch): number {
-  inWriteTransaction(() => indexer.afterInsert(insertRows(batch)));
-  indexer.committed();
-  return batch.count;
+/** A write request waiting for the next commit, and where its answer goes. */
+interface QueuedWrite {
+  id: number;
+  batch: WriterBatch;
+  from: Connection;
 }
 
-async function handle(request: WriterRequest): Promise<unknown> {
+type Connection = Pick<MessagePort, 'postMessage'>;
+
+// Group commit: the write requests that arrive while the thread is busy (one per store, so one per server thread
+// at most) are committed together, one transaction and, in sync mode, one fsync for all of them.
+let queuedWrites: QueuedWrite[] = [];
+let commitScheduled = false;
+
+function queueWrite(write: QueuedWrite): void {
+  queuedWrites.push(write);
+  if (commitScheduled) return;
+  commitScheduled = true;
+  setImmediate(commitQueued);
+}
+
+/** Inserts batches in one transaction, indexing the tail in it when it is a step long. */
+function insertBatches(batches: WriterBatch[]): void {
+  inWriteTransaction(() => {
+    let lastSeq = 0;
+    for (const batch of batches) lastSeq = insertRows(batch);
+    indexer.afterInsert(lastSeq);
+  });
+  indexer.committed();
+}
+
+/**
+ * Commits every queued write in one transaction. If that fails with several batches, each is tried alone, so
+ * one store's bad batch fails that store's write only.
+ */
+function commitQueued(): void {
+  commitScheduled = false;
+  const writes = queuedWrites;
+  queuedWrites = [];
+  if (writes.length === 0) return;
+  try {
+    insertBatches(writes.map((w) => w.batch));
+    for (const w of writes) reply(w.from, w.id, { ok: true, value: w.batch.count });
+    return;
+  } catch (error) {
+    if (writes.length === 1) return reply(writes[0].from, writes[0].id, failure(error));
+  }
+  for (const w of writes) {
+    try {
+      insertBatches([w.batch]);
+      reply(w.from, w.id, { ok: true, value: w.batch.count });
+    } catch (error) {
+      reply(w.from, w.id, failure(error));
+    }
+  }
+}
+
+async function handle(request: Exclude<WriterRequest, { type: 'write' | 'connect' }>): Promise<unknown> {
   switch (request.type) {
-    case 'write':
-      return insertBatch(request.batch);
     case 'prune':
       return retention ? retention.runPass() : 0;
     case 'pragma':
@@ -153,6 +205,7 @@ async function handle(request: WriterRequest): Promise<unknown> {
     case 'close':
       retention?.stop();
       try {
+        commitQueued();
         // A log at rest is indexed whole.
         indexer.indexTail();
       } finally {
@@ -162,20 +215,33 @@ async function handle(request: WriterRequest): Promise<unknown> {
   }
 }
 
-port.on('message', (request: WriterRequest) => {
-  handle(request).then(
-    (value) => {
-      port.postMessage({ id: request.id, ok: true, value, pruned: retention?.pruned ?? 0 } satisfies WriterReply);
-      if (request.type === 'close') port.close();
-    },
-    (error: unknown) => {
-      const code = sqliteCode(error);
-      port.postMessage({
-        id: request.id,
-        ok: false,
-        error: { message: error instanceof Error ? error.message : String(error), ...(code ? { sqlite_code: code } : {}) },
-        pruned: retention?.pruned ?? 0,
-      } satisfies WriterReply);
-    },
-  );
-});
+type Outcome = { ok: true; value: unknown } | { ok: false; error: { message: string; sqlite_code?: string } };
+
+function failure(error: unknown): Outcome {
+  const code = sqliteCode(error);
+  return { ok: false, error: { message: error instanceof Error ? error.message : String(error), ...(code ? { sqlite_code: code } : {}) } };
+}
+
+function reply(to: Connection, id: number, outcome: Outcome): void {
+  to.postMessage({ id, ...outcome, pruned: retention?.pruned ?? 0 } satisfies WriterReply);
+}
+
+/** Serves the requests that come through `from`. */
+function serve(from: MessagePort): void {
+  from.on('message', (request: WriterRequest) => {
+    if (request.type === 'write') return queueWrite({ id: request.id, batch: request.batch, from });
+    if (request.type === 'connect') {
+      serve(request.port);
+      return reply(from, request.id, { ok: true, value: undefined });
+    }
+    handle(request).then(
+      (value) => {
+        reply(from, request.id, { ok: true, value });
+        if (request.type === 'close') port.close();
+      },
+      (error: unknown) => reply(from, request.id, failure(error)),
+    );
+  });
+}
+
+serve(port);

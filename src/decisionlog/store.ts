@@ -199,6 +199,14 @@ export class DecisionLogStore {
     return new Promise((resolve) => this.waiters.push({ pending, admit: () => resolve('queued') }));
   }
 
+  /**
+   * Transactions the writer thread has committed so far, as of its last reply: on a shared writer, for every
+   * store it serves (their batches that arrive together share one commit).
+   */
+  get writerCommits(): number {
+    return this.writer.commits;
+  }
+
   /** True while record() would wait for room (back-pressure) or drop: the queue is full or others already wait. */
   get saturated(): boolean {
     return this.queue.length >= this.queueLimit || this.waiters.length > 0;

@@ -25,9 +25,11 @@ export type WriterRequest =
   /** Serve the stores that send requests through `port` too. */
   | { id: number; type: 'connect'; port: MessagePort };
 
-export type WriterReply =
-  | { id: number; ok: true; value: unknown; pruned: number }
-  | { id: number; ok: false; error: { message: string; sqlite_code?: string }; pruned: number };
+/** Every reply carries the thread's running totals: rows deleted by retention, transactions committed. */
+export type WriterReply = { id: number; pruned: number; commits: number } & (
+  | { ok: true; value: unknown }
+  | { ok: false; error: { message: string; sqlite_code?: string } }
+);
 
 const settings = workerData as WriterSettings;
 const port = parentPort!;
@@ -103,6 +105,7 @@ const begin = db.prepare('BEGIN IMMEDIATE');
 const commit = db.prepare('COMMIT');
 const rollback = db.prepare('ROLLBACK');
 const pause = new Int32Array(new SharedArrayBuffer(4));
+let commits = 0;
 
 function beginWriting(): void {
   const deadline = Date.now() + lockWaitMs;
@@ -128,6 +131,7 @@ function inWriteTransaction<T>(work: () => T): T {
   try {
     const value = work();
     commit.run();
+    commits++;
     return value;
   } catch (error) {
     if (db.inTransaction) rollback.run();
@@ -223,7 +227,7 @@ function failure(error: unknown): Outcome {
 }
 
 function reply(to: Connection, id: number, outcome: Outcome): void {
-  to.postMessage({ id, ...outcome, pruned: retention?.pruned ?? 0 } satisfies WriterReply);
+  to.postMessage({ id, ...outcome, pruned: retention?.pruned ?? 0, commits } satisfies WriterReply);
 }
 
 /** Serves the requests that come through `from`. */

@@ -26,6 +26,8 @@ export class WriterThread {
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   /** Rows deleted by retention so far, as last reported by the thread. */
   pruned = 0;
+  /** Transactions the thread has committed so far (for every store it serves), as last reported. */
+  commits = 0;
 
   constructor(private readonly source: WriterSource) {}
 
@@ -79,6 +81,7 @@ export class WriterThread {
     endpoint.unref();
     endpoint.on('message', (reply: WriterReply) => {
       this.pruned = reply.pruned;
+      this.commits = reply.commits;
       const waiting = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if (this.pending.size === 0) endpoint.unref();

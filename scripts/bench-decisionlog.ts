@@ -2,7 +2,8 @@
 // and a bearer token, an object result, bundle revision), in the layouts a server has:
 //   default, sync     one store and its own writer thread, default or sync durability
 //   sync2             two processes with a writer each on one file (two worker processes), sync
-//   threads, threads-sync  two worker threads of one process feeding the one shared writer (shared-writer.ts)
+//   threads, threads-sync  two worker threads of one process feeding the one shared writer (shared-writer.ts);
+//                     threads-sync runs twice, without and with the writer's wait for a group (groupWaitMs)
 // Each line gives events/s, CPU µs per event (in all, and by thread), the writer's commits per second and, in
 // sync modes, how long record() waited for its commit (p50, p99).
 //   npm run bench:decisionlog            (BENCH_SECONDS=5 per mode, BENCH_CONCURRENCY=256 in flight in sync modes,
@@ -204,9 +205,9 @@ async function measureOne(store: typeof StoreModule, durability: Durability, lab
 }
 
 /** Two worker threads of this process, each with a store on one shared writer: a threaded server's layout. */
-async function measureThreads(durability: Durability): Promise<void> {
+async function measureThreads(durability: Durability, groupWaitMs?: number): Promise<void> {
   const { file, done } = tempFile();
-  const writer = new SharedDecisionWriter({ file, durability });
+  const writer = new SharedDecisionWriter({ file, durability, ...(groupWaitMs !== undefined ? { groupWaitMs } : {}) });
   const cpu = process.cpuUsage();
   const threads = threadCpu();
   const results = await Promise.all(
@@ -224,7 +225,7 @@ async function measureThreads(durability: Durability): Promise<void> {
   const written = results.reduce((n, r) => n + r.written, 0);
   const split = threadSplit(threads, threadCpu(), written, results.map((r) => r.tid));
   await writer.close();
-  report(`${durability} ×2 threads`, results, (used.user + used.system) * 1000, split, done());
+  report(`${durability} ×2 threads${groupWaitMs === 0 ? ', no wait' : ''}`, results, (used.user + used.system) * 1000, split, done());
 }
 
 /** Two processes logging in sync mode to one file, `concurrency` / 2 in flight each: two worker processes. */
@@ -277,5 +278,11 @@ if (!isMainThread) {
   }
   if (modes.has('sync2')) await measureTwoProcesses(current);
   if (modes.has('threads')) await measureThreads('default');
-  if (modes.has('threads-sync')) await measureThreads('sync');
+  if (modes.has('threads-sync')) {
+    // A/B: the writer waiting for the other thread's batch (the default) against committing each as it comes.
+    for (let round = 0; round < rounds; round++) {
+      await measureThreads('sync', 0);
+      await measureThreads('sync');
+    }
+  }
 }

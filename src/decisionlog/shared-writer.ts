@@ -36,6 +36,8 @@ export interface SharedDecisionWriterOptions {
   /** Retention runs in the writer thread, once for the whole server. */
   retention?: RetentionOptions;
   indexing?: TailIndexing;
+  /** See WriterSettings.groupWaitMs (sync durability only). */
+  groupWaitMs?: number;
 }
 
 /** Sent on a control port: by a store, asking for a new port; by the owner, answering with one. */
@@ -65,6 +67,7 @@ export class SharedDecisionWriter {
       synchronous: this.durability === 'sync' ? 'FULL' : 'NORMAL',
       ...(options.retention ? { retention: options.retention } : {}),
       ...(options.indexing ? { indexing: options.indexing } : {}),
+      ...(options.groupWaitMs !== undefined ? { groupWaitMs: options.groupWaitMs } : {}),
     } as const;
     this.writer = WriterThread.own(settings);
   }

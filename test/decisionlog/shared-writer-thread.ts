@@ -12,13 +12,27 @@ const { handle, name, ackToStdout } = workerData as { handle: DecisionWriterHand
 const store = new DecisionLogStore({ writer: handle, retryDelayMs: { initial: 10, max: 50 } });
 const port = parentPort!;
 
+/** Writes a line to fd 1 now, from this thread; the pipe is non-blocking, so a full one is waited on. */
+function writeLine(line: string): void {
+  const bytes = Buffer.from(line + '\n');
+  for (;;) {
+    try {
+      writeSync(1, bytes);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+}
+
 if (ackToStdout) {
   let n = 0;
   const client = async (): Promise<never> => {
     for (;;) {
       const event = sampleEvent({ decision_id: `${name}-${n++}` });
       await store.record(event);
-      writeSync(1, event.decision_id + '\n');
+      writeLine(event.decision_id);
     }
   };
   await Promise.all(Array.from({ length: 32 }, client));

@@ -143,3 +143,25 @@ test('sync durability, kill -9 of the whole process: every decision either threa
   const stored = new Set(storedIds(file));
   assert.deepEqual(acknowledged.filter((id) => !stored.has(id)), []);
 });
+
+test('when the writer thread dies, every thread counts the failed writes, the owner starts a new one, and nothing is lost', async () => {
+  const file = join(tempDir(), 'd.db');
+  const writer = new SharedDecisionWriter({ file });
+  const a = serverThread(writer, 'a');
+  const b = serverThread(writer, 'b');
+  await Promise.all([a.ask({ cmd: 'record', count: 10 }), b.ask({ cmd: 'record', count: 10 })]);
+  await Promise.all([a.ask({ cmd: 'flush' }), b.ask({ cmd: 'flush' })]);
+  // The writer thread itself, as a crash would end it (nothing in the API stops it short of close()).
+  const thread = (writer as unknown as { writer: { endpoint: Worker } }).writer.endpoint;
+  await thread.terminate();
+  await Promise.all([a.ask({ cmd: 'record', count: 30 }), b.ask({ cmd: 'record', count: 30 })]);
+  await waitFor(async () => (await a.status()).queue_length === 0 && (await b.status()).queue_length === 0, 'the queues to drain through a new writer');
+  const [sa, sb] = [await a.status(), await b.status()];
+  assert.ok(sa.write_failures > 0 && sb.write_failures > 0, `failures counted: a ${sa.write_failures}, b ${sb.write_failures}`);
+  assert.equal(sa.state, 'OK');
+  assert.equal(sa.written + sb.written, 80);
+  assert.ok(writer.restarts >= 1);
+  await Promise.all([a.stop(), b.stop()]);
+  await writer.close();
+  assert.equal(storedIds(file).length, 80);
+});

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { DecisionLogStore, type DecisionLogStatus } from '../../src/decisionlog/store.js';
 import { SharedDecisionWriter, writerHandleTransfer } from '../../src/decisionlog/shared-writer.js';
-import { tempDir } from './helpers.js';
+import { sampleEvent, tempDir } from './helpers.js';
 
 const threadScript = new URL('./shared-writer-thread.js', import.meta.url);
 const crashChild = fileURLToPath(new URL('./shared-crash-child.js', import.meta.url));
@@ -164,4 +164,22 @@ test('when the writer thread dies, every thread counts the failed writes, the ow
   await Promise.all([a.stop(), b.stop()]);
   await writer.close();
   assert.equal(storedIds(file).length, 80);
+});
+
+test("a server's config opens the shared writer, and each thread's store options point at it without retention", async () => {
+  const { openServerDecisionWriter, storeOptionsFor } = await import('../../src/server/decision-log.js');
+  const file = join(tempDir(), 'd.db');
+  assert.equal(openServerDecisionWriter({ decision_logs: { store: { enabled: false } } } as never, true), undefined);
+  assert.equal(openServerDecisionWriter({} as never, false), undefined, 'off unless on by default or configured');
+  const writer = openServerDecisionWriter({ decision_logs: { store: { file, durability: 'sync' } } } as never, true)!;
+  assert.equal(writer.file, file);
+  assert.equal(writer.durability, 'sync');
+  const handle = writer.handle();
+  const options = storeOptionsFor({ file, durability: 'sync', retention: { maxAgeSeconds: 60 }, queueLimit: 5 }, false, handle);
+  assert.deepEqual({ ...options, writer: undefined }, { queueLimit: 5, writer: undefined });
+  const store = new DecisionLogStore(options);
+  assert.equal(await store.record(sampleEvent()), 'committed');
+  await store.close();
+  await writer.close();
+  assert.equal(storedIds(file).length, 1);
 });

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { DecisionLogStore, type DecisionLogStatus } from '../../src/decisionlog/store.js';
 import { SharedDecisionWriter, writerHandleTransfer } from '../../src/decisionlog/shared-writer.js';
-import { sampleEvent, tempDir } from './helpers.js';
+import { linesOf, sampleEvent, tempDir } from './helpers.js';
 
 const threadScript = new URL('./shared-writer-thread.js', import.meta.url);
 const crashChild = fileURLToPath(new URL('./shared-crash-child.js', import.meta.url));
@@ -126,13 +126,7 @@ test('a store on the shared writer takes its file and durability from it and lea
 test('sync durability, kill -9 of the whole process: every decision either thread acknowledged is in the database', { timeout: 60_000 }, async () => {
   const file = join(tempDir(), 'd.db');
   const proc = spawn(process.execPath, [crashChild, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const acknowledged: string[] = [];
-  let partial = '';
-  proc.stdout.on('data', (chunk: Buffer) => {
-    const lines = (partial + chunk.toString('utf8')).split('\n');
-    partial = lines.pop()!;
-    acknowledged.push(...lines);
-  });
+  const acknowledged = linesOf(proc.stdout);
   const exited = new Promise((resolve) => proc.once('exit', resolve));
   const deadline = Date.now() + 30_000;
   const from = (name: string) => acknowledged.filter((id) => id.startsWith(`${name}-`)).length;

@@ -132,7 +132,7 @@ async function run(open: () => StoreModule.DecisionLogStore, inFlight: number): 
   // A first commit, so the writer thread is running before the clock starts.
   await record();
   await store.flush();
-  const commitsBefore = store.writerCommits;
+  const commitsBefore = store.writerCommits ?? NaN;
   const writtenBefore = store.status().written;
   const latencies: number[] = [];
   const started = performance.now();
@@ -154,7 +154,7 @@ async function run(open: () => StoreModule.DecisionLogStore, inFlight: number): 
   }
   const elapsed = (performance.now() - started) / 1000;
   const written = store.status().written - writtenBefore;
-  const commits = store.writerCommits - commitsBefore;
+  const commits = (store.writerCommits ?? NaN) - commitsBefore;
   return { written, elapsed, latencies, commits, tid: threadId(), close: () => store.close() };
 }
 
@@ -182,11 +182,13 @@ function tempFile(): { file: string; done: () => number } {
 function report(label: string, results: Measured[], cpuNs: number, split: string, bytes: number): void {
   const written = results.reduce((n, r) => n + r.written, 0);
   const elapsed = Math.max(...results.map((r) => r.elapsed));
+  // A baseline build that does not report its commits shows none.
   const commits = Math.max(...results.map((r) => r.commits));
+  const perCommit = Number.isFinite(commits) ? `, ${Math.round(commits / elapsed)} commits/s, ${(written / Math.max(commits, 1)).toFixed(0)} events/commit` : '';
   const latencies = results.flatMap((r) => r.latencies);
   console.log(
     `${label.padEnd(22)} ${Math.round(written / elapsed).toLocaleString('en-US').padStart(8)} events/s  (${written} in ${elapsed.toFixed(1)} s, ` +
-      `${Math.round(bytes / written)} B/event on disk, ${Math.round(commits / elapsed)} commits/s, ${(written / Math.max(commits, 1)).toFixed(0)} events/commit)` +
+      `${Math.round(bytes / written)} B/event on disk${perCommit})` +
       `  CPU µs/event ${(cpuNs / 1000 / written).toFixed(1)}${split}${percentiles(latencies)}`,
   );
 }

@@ -1,20 +1,35 @@
-// Sustained insert rate of the decision-log store, default and sync durability, with realistic 1–2 KB
-// events (an Envoy-style input with headers and a bearer token, an object result, bundle revision), and sync
-// durability from two processes sharing one file, as two server workers do.
-//   npm run bench:decisionlog            (BENCH_SECONDS=5 per mode, BENCH_CONCURRENCY=256 for sync,
-//                                         BENCH_MODES=default,sync,sync2 to run some of the three)
+// Sustained insert rate of the decision-log store with realistic 1–2 KB events (an Envoy-style input with headers
+// and a bearer token, an object result, bundle revision), in the layouts a server has:
+//   default, sync     one store and its own writer thread, default or sync durability
+//   sync2             two processes with a writer each on one file (two worker processes), sync
+//   threads, threads-sync  two worker threads of one process feeding the one shared writer (shared-writer.ts);
+//                     threads-sync runs twice, without and with the writer's wait for a group (groupWaitMs)
+// Each line gives events/s, CPU µs per event (in all, and by thread), the writer's commits per second and, in
+// sync modes, how long record() waited for its commit (p50, p99).
+//   npm run bench:decisionlog            (BENCH_SECONDS=5 per mode, BENCH_CONCURRENCY=256 in flight in sync modes,
+//                                         BENCH_MODES=default,sync,sync2,threads,threads-sync to choose)
+//   npm run bench:decisionlog -- --baseline DIR   default and sync against another build's dist/ directory, in
+//                                         interleaved rounds (BENCH_ROUNDS=2) so both see the same machine load
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DecisionLogStore, type Durability } from '../src/decisionlog/store.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import type * as StoreModule from '../src/decisionlog/store.js';
+import type { Durability } from '../src/decisionlog/store.js';
+import { SharedDecisionWriter, writerHandleTransfer, type DecisionWriterHandle } from '../src/decisionlog/shared-writer.js';
 import { formatTimestamp, newDecisionId, nowNs, type DecisionEvent } from '../src/decisionlog/event.js';
 import { threadsCpuNs } from './process-tree.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 256);
-const modes = new Set((process.env.BENCH_MODES ?? 'default,sync,sync2').split(','));
-for (const mode of modes) if (!['default', 'sync', 'sync2'].includes(mode)) throw new Error(`BENCH_MODES: unknown mode ${JSON.stringify(mode)} (default, sync, sync2)`);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const allModes = ['default', 'sync', 'sync2', 'threads', 'threads-sync'];
+const modes = new Set((process.env.BENCH_MODES ?? allModes.join(',')).split(','));
+for (const mode of modes) if (!allModes.includes(mode)) throw new Error(`BENCH_MODES: unknown mode ${JSON.stringify(mode)} (${allModes.join(', ')})`);
+const { values } = isMainThread && !process.env.BENCH_CHILD_FILE ? parseArgs({ options: { baseline: { type: 'string' } } }) : { values: {} as { baseline?: string } };
 
 function token(sub: string): string {
   const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -62,21 +77,30 @@ function templates(): DecisionEvent[] {
   }));
 }
 
-/** CPU seconds used by each thread of this process, by thread id, from Linux's /proc; empty elsewhere. */
-function threadCpuSeconds(): Map<string, number> {
-  return new Map([...threadsCpuNs('self')].map(([tid, ns]) => [tid, ns / 1e9]));
+/** CPU ns used by each thread of this process, by thread id, from Linux's /proc; empty elsewhere. */
+function threadCpu(): Map<string, number> {
+  return threadsCpuNs('self');
+}
+
+/** This thread's id, as /proc names it (Linux); '' elsewhere. */
+function threadId(): string {
+  try {
+    return readlinkSync('/proc/thread-self').split('/').pop()!;
+  } catch {
+    return '';
+  }
 }
 
 /**
- * µs of CPU per event on the event-loop thread, on the busiest other thread (the store's writer thread) and on
- * all the others (the garbage collector's helpers, libuv's pool), between two threadCpuSeconds readings.
+ * µs of CPU per event between two readings: on the threads that recorded the events (event loops), on the busiest
+ * other thread (the writer thread) and on all the rest (the garbage collector's helpers, libuv's pool).
  */
-function threadSplit(before: Map<string, number>, after: Map<string, number>, events: number): string {
-  const main = String(process.pid);
-  const others = [...after].filter(([tid]) => tid !== main).map(([tid, s]) => s - (before.get(tid) ?? 0)).sort((a, b) => b - a);
-  if (!after.has(main)) return '';
-  const us = (s: number) => ((s * 1e6) / events).toFixed(1);
-  return `, ${us(after.get(main)! - (before.get(main) ?? 0))} on the event-loop thread, ${us(others[0] ?? 0)} on the writer thread, ${us(others.slice(1).reduce((a, b) => a + b, 0))} on the others`;
+function threadSplit(before: Map<string, number>, after: Map<string, number>, events: number, loops: string[]): string {
+  if (after.size === 0) return '';
+  const us = (tid: string) => ((after.get(tid) ?? 0) - (before.get(tid) ?? 0)) / 1000 / events;
+  const others = [...after.keys()].filter((tid) => !loops.includes(tid)).map(us).sort((a, b) => b - a);
+  const loopUs = loops.reduce((n, tid) => n + us(tid), 0);
+  return `: ${loopUs.toFixed(1)} event loop${loops.length > 1 ? 's' : ''}, ${(others[0] ?? 0).toFixed(1)} writer, ${others.slice(1).reduce((a, b) => a + b, 0).toFixed(1)} others`;
 }
 
 interface Measured {
@@ -84,17 +108,19 @@ interface Measured {
   elapsed: number;
   /** sync: each record()'s wait, ms. */
   latencies: number[];
-  /** CPU µs per event, in total and by thread. */
-  cpu: string;
-  /** The events' JSON sizes. */
-  sizes: string;
+  /** The writer's transactions during the run. */
+  commits: number;
+  /** The thread that recorded the events. */
+  tid: string;
 }
 
-/** Records events for `seconds` into `file`; sync durability with `inFlight` records waiting at a time. */
-async function run(file: string, durability: Durability, inFlight: number): Promise<Measured> {
-  const store = new DecisionLogStore({ file, durability });
+/**
+ * Records events for `seconds` with a store made by `open`; sync durability with `inFlight` records waiting at a
+ * time, default as fast as back-pressure lets events in.
+ */
+async function run(open: () => StoreModule.DecisionLogStore, inFlight: number): Promise<Measured & { close: () => Promise<void> }> {
+  const store = open();
   const pool = templates();
-  const sizes = pool.map((e) => JSON.stringify(e).length);
   // A server hands the store each input's text as the request carried it, and the event time it formatted.
   const inputs = pool.map((e) => new TextEncoder().encode(JSON.stringify(e.input)));
   let made = 0;
@@ -103,12 +129,15 @@ async function run(file: string, durability: Durability, inFlight: number): Prom
     const tsNs = nowNs();
     return store.record({ ...pool[i], decision_id: newDecisionId(), timestamp: formatTimestamp(tsNs) }, { tsNs, inputText: inputs[i] });
   };
+  // A first commit, so the writer thread is running before the clock starts.
+  await record();
+  await store.flush();
+  const commitsBefore = store.writerCommits ?? NaN;
+  const writtenBefore = store.status().written;
   const latencies: number[] = [];
-  const cpuBefore = process.cpuUsage();
-  const threadsBefore = threadCpuSeconds();
   const started = performance.now();
   const deadline = started + seconds * 1000;
-  if (durability === 'sync') {
+  if (store.durability === 'sync') {
     // Like a server with `inFlight` requests in flight, each answered only after its commit.
     await Promise.all(Array.from({ length: inFlight }, async () => {
       while (performance.now() < deadline) {
@@ -118,78 +147,144 @@ async function run(file: string, durability: Durability, inFlight: number): Prom
       }
     }));
   } else {
-    // As fast as events can be handed over; back-pressure slows the producer to the writer's pace.
     while (performance.now() < deadline) {
       for (let i = 0; i < 100; i++) await record();
     }
     await store.flush();
   }
   const elapsed = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  const written = store.status().written;
-  const split = threadSplit(threadsBefore, threadCpuSeconds(), written);
-  await store.close();
-  return {
-    written,
-    elapsed,
-    latencies,
-    cpu: `CPU µs/event: ${((cpu.user + cpu.system) / written).toFixed(1)} all threads${split}`,
-    sizes: `event JSON ${Math.min(...sizes)}–${Math.max(...sizes)} B`,
-  };
+  const written = store.status().written - writtenBefore;
+  const commits = (store.writerCommits ?? NaN) - commitsBefore;
+  return { written, elapsed, latencies, commits, tid: threadId(), close: () => store.close() };
 }
 
 function percentiles(latencies: number[]): string {
+  if (latencies.length === 0) return '';
   latencies.sort((a, b) => a - b);
   const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]?.toFixed(2);
-  return `commit wait p50 ${p(0.5)} ms p99 ${p(0.99)} ms`;
+  return `  commit wait p50 ${p(0.5)} ms p99 ${p(0.99)} ms`;
 }
 
-async function measure(durability: Durability): Promise<void> {
+function tempFile(): { file: string; done: () => number } {
   const dir = mkdtempSync(join(tmpdir(), 'verdict-bench-decisionlog-'));
   const file = join(dir, 'decisions.db');
-  const { written, elapsed, latencies, cpu, sizes } = await run(file, durability, concurrency);
-  const bytes = statSync(file).size;
-  rmSync(dir, { recursive: true, force: true });
+  return {
+    file,
+    done: () => {
+      const bytes = statSync(file).size;
+      rmSync(dir, { recursive: true, force: true });
+      return bytes;
+    },
+  };
+}
+
+/** One line of results: `results` ran at the same time (threads or processes), CPU read around all of them. */
+function report(label: string, results: Measured[], cpuNs: number, split: string, bytes: number): void {
+  const written = results.reduce((n, r) => n + r.written, 0);
+  const elapsed = Math.max(...results.map((r) => r.elapsed));
+  // A baseline build that does not report its commits shows none.
+  const commits = Math.max(...results.map((r) => r.commits));
+  const perCommit = Number.isFinite(commits) ? `, ${Math.round(commits / elapsed)} commits/s, ${(written / Math.max(commits, 1)).toFixed(0)} events/commit` : '';
+  const latencies = results.flatMap((r) => r.latencies);
   console.log(
-    `${durability.padEnd(7)}  ${Math.round(written / elapsed).toLocaleString('en-US').padStart(8)} events/s` +
-      `  (${written} events in ${elapsed.toFixed(1)} s, ${sizes}, ${Math.round(bytes / written)} B/event on disk)  ${cpu}` +
-      (durability === 'sync' ? `  ${percentiles(latencies)} at ${concurrency} in flight` : ''),
+    `${label.padEnd(22)} ${Math.round(written / elapsed).toLocaleString('en-US').padStart(8)} events/s  (${written} in ${elapsed.toFixed(1)} s, ` +
+      `${Math.round(bytes / written)} B/event on disk${perCommit})` +
+      `  CPU µs/event ${(cpuNs / 1000 / written).toFixed(1)}${split}${percentiles(latencies)}`,
   );
 }
 
-/** Two processes logging in sync mode to one file, `concurrency` / 2 in flight each: two server workers. */
-async function measureTwoProcesses(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'verdict-bench-decisionlog-'));
-  const file = join(dir, 'decisions.db');
+/** One store with its own writer thread, in this thread. */
+async function measureOne(store: typeof StoreModule, durability: Durability, label: string): Promise<void> {
+  const { file, done } = tempFile();
+  const cpu = process.cpuUsage();
+  const threads = threadCpu();
+  const { close, ...measured } = await run(() => new store.DecisionLogStore({ file, durability }), concurrency);
+  const used = process.cpuUsage(cpu);
+  // Read before the store closes: its writer thread ends with it.
+  const split = threadSplit(threads, threadCpu(), measured.written, [measured.tid]);
+  await close();
+  report(label, [measured], (used.user + used.system) * 1000, split, done());
+}
+
+/** Two worker threads of this process, each with a store on one shared writer: a threaded server's layout. */
+async function measureThreads(durability: Durability, groupWaitMs?: number): Promise<void> {
+  const { file, done } = tempFile();
+  const writer = new SharedDecisionWriter({ file, durability, ...(groupWaitMs !== undefined ? { groupWaitMs } : {}) });
+  const cpu = process.cpuUsage();
+  const threads = threadCpu();
+  const results = await Promise.all(
+    [0, 1].map(
+      () =>
+        new Promise<Measured>((resolve, reject) => {
+          const handle = writer.handle();
+          const worker = new Worker(new URL(import.meta.url), { workerData: { handle, inFlight: concurrency / 2 }, transferList: writerHandleTransfer(handle) });
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }),
+    ),
+  );
+  const used = process.cpuUsage(cpu);
+  const written = results.reduce((n, r) => n + r.written, 0);
+  const split = threadSplit(threads, threadCpu(), written, results.map((r) => r.tid));
+  await writer.close();
+  report(`${durability} ×2 threads${groupWaitMs === 0 ? ', no wait' : ''}`, results, (used.user + used.system) * 1000, split, done());
+}
+
+/** Two processes logging in sync mode to one file, `concurrency` / 2 in flight each: two worker processes. */
+async function measureTwoProcesses(store: typeof StoreModule): Promise<void> {
+  const { file, done } = tempFile();
   // Created before the children start, as a server's primary would have it.
-  await new DecisionLogStore({ file }).close();
+  await new store.DecisionLogStore({ file }).close();
   const child = () =>
-    new Promise<Measured>((resolve, reject) => {
+    new Promise<Measured & { cpuNs: number }>((resolve, reject) => {
       const proc = spawn(process.execPath, [process.argv[1]], { env: { ...process.env, BENCH_CHILD_FILE: file }, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       proc.stdout.on('data', (chunk: Buffer) => (out += chunk));
       proc.on('error', reject);
       // 'close', not 'exit': the child's stdout may still hold unread output when it exits.
-      proc.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Measured) : reject(new Error(`bench child exited with ${code}`))));
+      proc.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Measured & { cpuNs: number }) : reject(new Error(`bench child exited with ${code}`))));
     });
   const results = await Promise.all([child(), child()]);
-  rmSync(dir, { recursive: true, force: true });
-  const written = results.reduce((n, r) => n + r.written, 0);
-  const elapsed = Math.max(...results.map((r) => r.elapsed));
-  console.log(
-    `sync ×2   ${Math.round(written / elapsed).toLocaleString('en-US').padStart(8)} events/s  (two processes on one file, ${concurrency / 2} in flight each, ` +
-      `${results.map((r) => r.written).join(' + ')} events in ${elapsed.toFixed(1)} s)  ${percentiles(results.flatMap((r) => r.latencies))}`,
-  );
+  report('sync ×2 processes', results, results.reduce((n, r) => n + r.cpuNs, 0), '', done());
 }
 
-const childFile = process.env.BENCH_CHILD_FILE;
-if (childFile) {
-  // Exit once the pipe has taken all of it: writes to a pipe are asynchronous, and exiting at once cuts them short.
-  const measured = JSON.stringify(await run(childFile, 'sync', concurrency / 2));
-  process.stdout.write(measured, () => process.exit(0));
-  await new Promise(() => {});
+const here = fileURLToPath(new URL('../..', import.meta.url));
+const loadStore = async (dist: string) => (await import(pathToFileURL(join(dist, 'src/decisionlog/store.js')).href)) as typeof StoreModule;
+
+if (!isMainThread) {
+  // A server thread of measureThreads.
+  const { handle, inFlight } = workerData as { handle: DecisionWriterHandle; inFlight: number };
+  const store = await loadStore(join(here, 'dist'));
+  const { close, ...measured } = await run(() => new store.DecisionLogStore({ writer: handle }), inFlight);
+  await close();
+  parentPort!.postMessage(measured);
+} else if (process.env.BENCH_CHILD_FILE) {
+  // A process of measureTwoProcesses. Exit once the pipe has taken all of it: writes to a pipe are asynchronous.
+  const file = process.env.BENCH_CHILD_FILE;
+  const store = await loadStore(join(here, 'dist'));
+  const cpu = process.cpuUsage();
+  const { close, ...measured } = await run(() => new store.DecisionLogStore({ file, durability: 'sync' }), concurrency / 2);
+  const used = process.cpuUsage(cpu);
+  await close();
+  process.stdout.write(JSON.stringify({ ...measured, cpuNs: (used.user + used.system) * 1000 }), () => process.exit(0));
+} else {
+  console.log(`decision-log store sustained insert rate (${seconds} s per mode, ${concurrency} in flight in sync modes, node ${process.version})`);
+  const current = await loadStore(join(here, 'dist'));
+  const builds: [string, typeof StoreModule][] = [['', current]];
+  if (values.baseline) builds.unshift([' (baseline)', await loadStore(values.baseline)]);
+  for (let round = 0; round < (values.baseline ? rounds : 1); round++) {
+    for (const durability of ['default', 'sync'] as const) {
+      if (!modes.has(durability)) continue;
+      for (const [suffix, store] of builds) await measureOne(store, durability, durability + suffix);
+    }
+  }
+  if (modes.has('sync2')) await measureTwoProcesses(current);
+  if (modes.has('threads')) await measureThreads('default');
+  if (modes.has('threads-sync')) {
+    // A/B: the writer waiting for the other thread's batch (the default) against committing each as it comes.
+    for (let round = 0; round < rounds; round++) {
+      await measureThreads('sync', 0);
+      await measureThreads('sync');
+    }
+  }
 }
-console.log(`decision-log store sustained insert rate (${seconds} s per mode, node ${process.version})`);
-if (modes.has('default')) await measure('default');
-if (modes.has('sync')) await measure('sync');
-if (modes.has('sync2')) await measureTwoProcesses();

@@ -23,7 +23,7 @@ const keysTable = `CREATE TABLE decision_keys (
 );`;
 
 /** Copies the rows of decisions past seq `after` into decision_keys. */
-const copyKeysSql = (after: string) => `INSERT INTO decision_keys (seq, decision_id, ts_ns, path, outcome, principal, revision, trace_id)
+const copyKeysSql = (after: string) => `INSERT OR FAIL INTO decision_keys (seq, decision_id, ts_ns, path, outcome, principal, revision, trace_id)
   SELECT seq, decision_id, ts_ns, path, outcome, principal, revision, trace_id FROM decisions WHERE seq > ${after};`;
 
 /** Indexes the tail (the rows of decisions past seq ?): one batch of index upkeep. */

@@ -13,6 +13,7 @@ import { principalExtractor, type PrincipalExtractor, type PrincipalSource } fro
 import { Retention, type RetentionOptions } from './retention.js';
 import { traceIdOf } from './trace-id.js';
 import { WriterThread } from './writer.js';
+import { sharedWriterSource, type DecisionWriterHandle } from './shared-writer.js';
 import { RowQueue, type WriterRow } from './writer-batch.js';
 
 /** default: committed shortly after record() returns; survives a process crash once committed (WAL, synchronous=NORMAL).
@@ -45,6 +46,12 @@ export interface DecisionLogStoreOptions {
    */
   maskCredentials?: boolean;
   lockTimeoutMs?: number;
+  /**
+   * The server's one writer thread (shared-writer.ts), for a store in one of several server threads of a process.
+   * Without it the store starts a writer thread of its own. Its file and durability are the store's; retention
+   * runs in the shared writer, so none is given here.
+   */
+  writer?: DecisionWriterHandle;
   /** Back-off between attempts after a failed write. */
   retryDelayMs?: { initial: number; max: number };
 }
@@ -116,8 +123,10 @@ export class DecisionLogStore {
 
   /** Opens or creates the database; throws DecisionLogError (db_corrupt, db_locked, ...) if it cannot. */
   constructor(options: DecisionLogStoreOptions = {}) {
-    this.file = options.file ?? defaultDatabaseFile;
-    this.durability = options.durability ?? 'default';
+    const shared = options.writer;
+    if (shared) checkSharedWriter(shared, options);
+    this.file = shared?.file ?? options.file ?? defaultDatabaseFile;
+    this.durability = shared?.durability ?? options.durability ?? 'default';
     this.whenFull = options.whenFull ?? 'backpressure';
     this.queueLimit = positive(options.queueLimit ?? 10_000, 'queueLimit');
     this.batchSize = positive(options.batchSize ?? 2_000, 'batchSize');
@@ -134,11 +143,13 @@ export class DecisionLogStore {
     // Opened here, synchronously, so a corrupt or locked file fails construction with a typed error.
     this.db = openDecisionDatabase(this.file, { lockTimeoutMs: options.lockTimeoutMs });
     this.db.pragma('busy_timeout = 100');
-    this.writer = new WriterThread({
-      file: this.file,
-      synchronous: this.durability === 'sync' ? 'FULL' : 'NORMAL',
-      ...(options.retention ? { retention: options.retention } : {}),
-    });
+    this.writer = shared
+      ? new WriterThread(sharedWriterSource(shared))
+      : WriterThread.own({
+          file: this.file,
+          synchronous: this.durability === 'sync' ? 'FULL' : 'NORMAL',
+          ...(options.retention ? { retention: options.retention } : {}),
+        });
   }
 
   /**
@@ -186,6 +197,14 @@ export class DecisionLogStore {
       return 'queued';
     }
     return new Promise((resolve) => this.waiters.push({ pending, admit: () => resolve('queued') }));
+  }
+
+  /**
+   * Transactions the writer thread has committed so far, as of its last reply: on a shared writer, for every
+   * store it serves (their batches that arrive together share one commit).
+   */
+  get writerCommits(): number {
+    return this.writer.commits;
   }
 
   /** True while record() would wait for room (back-pressure) or drop: the queue is full or others already wait. */
@@ -379,6 +398,17 @@ export class DecisionLogStore {
  */
 function compact(bytes: Uint8Array): Uint8Array {
   return bytes.buffer.byteLength > 2 * bytes.byteLength + 16_384 ? bytes.slice() : bytes;
+}
+
+/** A store on the shared writer takes its file and durability from it, and leaves retention to it. */
+function checkSharedWriter(shared: DecisionWriterHandle, options: DecisionLogStoreOptions): void {
+  if (options.file !== undefined && options.file !== shared.file) {
+    throw new RangeError(`decision log file ${options.file} differs from the shared writer's ${shared.file}`);
+  }
+  if (options.durability !== undefined && options.durability !== shared.durability) {
+    throw new RangeError(`decision log durability ${options.durability} differs from the shared writer's ${shared.durability}`);
+  }
+  if (options.retention !== undefined) throw new RangeError('decision log retention runs in the shared writer: give it to SharedDecisionWriter, not to the store');
 }
 
 function positive(n: number, name: string): number {

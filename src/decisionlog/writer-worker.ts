@@ -1,7 +1,9 @@
 // The decision log's writer thread: owns the one read-write connection that inserts batches and prunes,
 // so SQLite's work (B-tree inserts, WAL writes, checkpoints, fsync in sync mode) never runs on the
-// thread that answers requests. It does what the store (store.ts) asks, one message at a time.
-import { parentPort, workerData } from 'node:worker_threads';
+// thread that answers requests. It does what the stores (store.ts) ask: the one that started it through its
+// parent port, or, for a server whose workers are threads of one process, every server thread through a
+// MessagePort of its own (shared-writer.ts hands them out with `connect`).
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { openDecisionDatabase, sqliteCode } from './open.js';
 import { TailIndexer, type TailIndexing } from './indexing.js';
 import { Retention, type RetentionOptions } from './retention.js';
@@ -12,6 +14,11 @@ export interface WriterSettings {
   synchronous: 'NORMAL' | 'FULL';
   retention?: RetentionOptions;
   indexing?: TailIndexing;
+  /**
+   * Group commit across stores (sync durability): before committing, wait up to this long (default 2 ms, 0 for
+   * never) for the batches of the other stores that wrote lately, and no longer than the last commit took.
+   */
+  groupWaitMs?: number;
 }
 
 export type WriterRequest =
@@ -19,11 +26,15 @@ export type WriterRequest =
   | { id: number; type: 'prune' }
   | { id: number; type: 'pragma'; statement: string }
   | { id: number; type: 'setMeta'; key: string; value: number | string }
-  | { id: number; type: 'close' };
+  | { id: number; type: 'close' }
+  /** Serve the stores that send requests through `port` too. */
+  | { id: number; type: 'connect'; port: MessagePort };
 
-export type WriterReply =
-  | { id: number; ok: true; value: unknown; pruned: number }
-  | { id: number; ok: false; error: { message: string; sqlite_code?: string }; pruned: number };
+/** Every reply carries the thread's running totals: rows deleted by retention, transactions committed. */
+export type WriterReply = { id: number; pruned: number; commits: number } & (
+  | { ok: true; value: unknown }
+  | { ok: false; error: { message: string; sqlite_code?: string } }
+);
 
 const settings = workerData as WriterSettings;
 const port = parentPort!;
@@ -99,6 +110,7 @@ const begin = db.prepare('BEGIN IMMEDIATE');
 const commit = db.prepare('COMMIT');
 const rollback = db.prepare('ROLLBACK');
 const pause = new Int32Array(new SharedArrayBuffer(4));
+let commits = 0;
 
 function beginWriting(): void {
   const deadline = Date.now() + lockWaitMs;
@@ -124,6 +136,7 @@ function inWriteTransaction<T>(work: () => T): T {
   try {
     const value = work();
     commit.run();
+    commits++;
     return value;
   } catch (error) {
     if (db.inTransaction) rollback.run();
@@ -133,17 +146,95 @@ function inWriteTransaction<T>(work: () => T): T {
 
 const indexer = new TailIndexer(db, inWriteTransaction, settings.indexing);
 
-/** Inserts a batch in one transaction, indexing the tail in it when it is a step long. */
-function insertBatch(batch: WriterBatch): number {
-  inWriteTransaction(() => indexer.afterInsert(insertRows(batch)));
-  indexer.committed();
-  return batch.count;
+/** A write request waiting for the next commit, and where its answer goes. */
+interface QueuedWrite {
+  id: number;
+  batch: WriterBatch;
+  from: MessagePort;
 }
 
-async function handle(request: WriterRequest): Promise<unknown> {
+// Group commit: the write requests that arrive while the thread is busy (one per store, so one per server thread
+// at most) are committed together, one transaction and, in sync mode, one fsync for all of them.
+let queuedWrites: QueuedWrite[] = [];
+let commitScheduled = false;
+
+function queueWrite(write: QueuedWrite): void {
+  queuedWrites.push(write);
+  lastWrite.set(write.from, performance.now());
+  if (commitScheduled) return;
+  commitScheduled = true;
+  setImmediate(commitQueued);
+}
+
+// In sync mode each store has one batch in flight, and sends the next once the last is committed. Committing each
+// store's batch as it comes makes the stores take turns: every batch waits for another store's commit before its
+// own, and a commit (an fsync) holds half the events it could. So, with stores that wrote lately still missing
+// from the group, the writer waits a little for their batches: at most as long as the last commit took (the wait
+// stays within what the commit it saves would cost), polling their ports without returning to the event loop.
+const groupWaitMs = settings.synchronous === 'FULL' ? (settings.groupWaitMs ?? 2) : 0;
+/** When each store last sent a batch: those active in the last `activeMs` are waited for. */
+const lastWrite = new Map<MessagePort, number>();
+const activeMs = 100;
+let lastCommitMs = 0;
+
+function gatherGroup(): void {
+  if (groupWaitMs === 0 || lastWrite.size < 2) return;
+  const now = performance.now();
+  const deadline = now + Math.min(groupWaitMs, lastCommitMs);
+  const missing = () => [...lastWrite].filter(([port, at]) => now - at < activeMs && !queuedWrites.some((w) => w.from === port)).map(([port]) => port);
+  for (let waiting = missing(); waiting.length > 0 && performance.now() < deadline; waiting = missing()) {
+    let received = false;
+    for (const port of waiting) {
+      for (let message = receiveMessageOnPort(port); message; message = receiveMessageOnPort(port)) {
+        dispatch(port, message.message as WriterRequest);
+        received = true;
+      }
+    }
+    if (!received) Atomics.wait(pause, 0, 0, 0.05);
+  }
+}
+
+/** Inserts batches in one transaction, indexing the tail in it when it is a step long. */
+function insertBatches(batches: WriterBatch[]): void {
+  inWriteTransaction(() => {
+    let lastSeq = 0;
+    for (const batch of batches) lastSeq = insertRows(batch);
+    indexer.afterInsert(lastSeq);
+  });
+  indexer.committed();
+}
+
+/**
+ * Commits every queued write in one transaction. If that fails with several batches, each is tried alone, so
+ * one store's bad batch fails that store's write only.
+ */
+function commitQueued(): void {
+  gatherGroup();
+  commitScheduled = false;
+  const started = performance.now();
+  const writes = queuedWrites;
+  queuedWrites = [];
+  if (writes.length === 0) return;
+  try {
+    insertBatches(writes.map((w) => w.batch));
+    lastCommitMs = performance.now() - started;
+    for (const w of writes) reply(w.from, w.id, { ok: true, value: w.batch.count });
+    return;
+  } catch (error) {
+    if (writes.length === 1) return reply(writes[0].from, writes[0].id, failure(error));
+  }
+  for (const w of writes) {
+    try {
+      insertBatches([w.batch]);
+      reply(w.from, w.id, { ok: true, value: w.batch.count });
+    } catch (error) {
+      reply(w.from, w.id, failure(error));
+    }
+  }
+}
+
+async function handle(request: Exclude<WriterRequest, { type: 'write' | 'connect' }>): Promise<unknown> {
   switch (request.type) {
-    case 'write':
-      return insertBatch(request.batch);
     case 'prune':
       return retention ? retention.runPass() : 0;
     case 'pragma':
@@ -153,6 +244,7 @@ async function handle(request: WriterRequest): Promise<unknown> {
     case 'close':
       retention?.stop();
       try {
+        commitQueued();
         // A log at rest is indexed whole.
         indexer.indexTail();
       } finally {
@@ -162,20 +254,37 @@ async function handle(request: WriterRequest): Promise<unknown> {
   }
 }
 
-port.on('message', (request: WriterRequest) => {
+type Outcome = { ok: true; value: unknown } | { ok: false; error: { message: string; sqlite_code?: string } };
+
+function failure(error: unknown): Outcome {
+  const code = sqliteCode(error);
+  return { ok: false, error: { message: error instanceof Error ? error.message : String(error), ...(code ? { sqlite_code: code } : {}) } };
+}
+
+function reply(to: MessagePort, id: number, outcome: Outcome): void {
+  to.postMessage({ id, ...outcome, pruned: retention?.pruned ?? 0, commits } satisfies WriterReply);
+}
+
+/** Does what one request asks; the reply goes back through the port it came from. */
+function dispatch(from: MessagePort, request: WriterRequest): void {
+  if (request.type === 'write') return queueWrite({ id: request.id, batch: request.batch, from });
+  if (request.type === 'connect') {
+    serve(request.port);
+    return reply(from, request.id, { ok: true, value: undefined });
+  }
   handle(request).then(
     (value) => {
-      port.postMessage({ id: request.id, ok: true, value, pruned: retention?.pruned ?? 0 } satisfies WriterReply);
+      reply(from, request.id, { ok: true, value });
       if (request.type === 'close') port.close();
     },
-    (error: unknown) => {
-      const code = sqliteCode(error);
-      port.postMessage({
-        id: request.id,
-        ok: false,
-        error: { message: error instanceof Error ? error.message : String(error), ...(code ? { sqlite_code: code } : {}) },
-        pruned: retention?.pruned ?? 0,
-      } satisfies WriterReply);
-    },
+    (error: unknown) => reply(from, request.id, failure(error)),
   );
-});
+}
+
+/** Serves the requests that come through `from`. */
+function serve(from: MessagePort): void {
+  from.on('message', (request: WriterRequest) => dispatch(from, request));
+  from.on('close', () => lastWrite.delete(from));
+}
+
+serve(port);

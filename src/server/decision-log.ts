@@ -32,6 +32,7 @@ import { sqliteQueries } from '../decisionlog/queries.js';
 import { PostgresDecisionStore } from '../decisionlog/postgres/store.js';
 import { decisionIngestRouter } from './decision-ingest.js';
 import { decodingLimits } from './body.js';
+import { SharedDecisionWriter, type DecisionWriterHandle } from '../decisionlog/shared-writer.js';
 
 export interface ServerDecisionLog {
   store: DecisionLogStore;
@@ -71,7 +72,15 @@ export function unchangingDecisionLog(boot: VerdictConfig): DecisionLogReconfigu
  * console. Throws DecisionLogError (with an exit code) when the database cannot be opened,
  * DecisionLogConfigError when the section is wrong.
  */
-export function createServerDecisionLog(config: VerdictConfig, engine: Engine, registry: Registry, onByDefault: boolean, log: Logger, adminGuard?: AdminGuard): ServerDecisionLog | undefined {
+export function createServerDecisionLog(
+  config: VerdictConfig,
+  engine: Engine,
+  registry: Registry,
+  onByDefault: boolean,
+  log: Logger,
+  adminGuard?: AdminGuard,
+  writer?: DecisionWriterHandle,
+): ServerDecisionLog | undefined {
   const services = normaliseServices(config.services as Parameters<typeof normaliseServices>[0]);
   const settings = decisionLogSettings(config.decision_logs, services.map((s) => s.name));
   const explicit = (config.decision_logs as { store?: { enabled?: unknown } } | undefined)?.store?.enabled;
@@ -88,7 +97,7 @@ export function createServerDecisionLog(config: VerdictConfig, engine: Engine, r
   if (settings.central && !adminGuard) {
     throw new DecisionLogConfigError('decision_logs.store.postgres makes this server a decision-log collector (POST /logs, /v1/decisions over PostgreSQL), which needs admin_api: uploads need tokens with scope decisions:write, queries decisions:read');
   }
-  const store = new DecisionLogStore(storeOptionsFor(settings.store));
+  const store = new DecisionLogStore(storeOptionsFor(settings.store, isReplicaWorker(), writer));
   const central = settings.central
     ? new PostgresDecisionStore(settings.central, { outcome: settings.store.outcome, principals: settings.store.principals, maskCredentials: settings.store.maskCredentials })
     : undefined;
@@ -231,10 +240,31 @@ function checkStartUpOnly(boot: DecisionLogSettings, next: DecisionLogSettings, 
  * retention runs in the owner worker alone (as the upload does, see uploaderFor): one pass deletes for all, and
  * replicas pruning the same rows at the same time would only contend for the write lock.
  */
-export function storeOptionsFor(options: DecisionLogStoreOptions, replica = isReplicaWorker()): DecisionLogStoreOptions {
+export function storeOptionsFor(options: DecisionLogStoreOptions, replica = isReplicaWorker(), writer?: DecisionWriterHandle): DecisionLogStoreOptions {
+  // On the server's shared writer (threads of one process), the writer runs retention, for all of them.
+  if (writer) {
+    const { retention: _inWriter, file: _file, durability: _durability, ...rest } = options;
+    return { ...rest, writer };
+  }
   if (!replica || options.retention === undefined) return options;
   const { retention: _ownerOnly, ...rest } = options;
   return rest;
+}
+
+/**
+ * For the thread that starts a server's worker threads: the one decision-log writer they all share (give each
+ * thread `writer.handle()`, see shared-writer.ts), or undefined when the config keeps no local log. Opens the
+ * database now, so a corrupt or locked file stops start-up with its DecisionLogError before any thread starts.
+ * The section's other checks are the threads' own (createServerDecisionLog).
+ */
+export function openServerDecisionWriter(config: VerdictConfig, onByDefault: boolean): SharedDecisionWriter | undefined {
+  const services = normaliseServices(config.services as Parameters<typeof normaliseServices>[0]);
+  const settings = decisionLogSettings(config.decision_logs, services.map((s) => s.name));
+  const explicit = (config.decision_logs as { store?: { enabled?: unknown } } | undefined)?.store?.enabled;
+  const wanted = explicit ?? (onByDefault || settings.upload !== undefined || settings.console || settings.central !== undefined);
+  if (wanted !== true) return undefined;
+  const { file, durability, retention } = settings.store;
+  return new SharedDecisionWriter({ file, durability, ...(retention ? { retention } : {}) });
 }
 
 /**

@@ -32,6 +32,7 @@ import { createServerDecisionLog, unchangingDecisionLog } from './decision-log.j
 import { decodingLimits } from './body.js';
 import { createManagement, type Management } from './management.js';
 import type { DecisionLogStore } from '../decisionlog/index.js';
+import type { DecisionWriterHandle } from '../decisionlog/shared-writer.js';
 import { looseFilesPlugin, type LooseFiles } from './loose-files.js';
 import { waitUntilReady } from './ready.js';
 import { uploadImpactFor } from '../replay/upload-impact.js';
@@ -70,6 +71,8 @@ export interface StartOptions {
    * passes true (logging is on by default there); embedders and tests opt in.
    */
   decisionLogByDefault?: boolean;
+  /** In a server thread of a multi-threaded server: the process's one decision-log writer (shared-writer.ts). */
+  decisionLogWriter?: DecisionWriterHandle;
   onDataWrite?: (write: DataWrite) => void;
   /** Long-running parts, started after the bundles activate and stopped on close. */
   plugins?: Plugin[];
@@ -117,7 +120,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   await activate([]);
   const plugins = new PluginManager();
   // Opened before the bundles so a corrupt or locked database stops start-up before any download.
-  const decisionLog = createServerDecisionLog(config, engine, metrics.registry, options.decisionLogByDefault ?? false, logger, adminGuard);
+  const decisionLog = createServerDecisionLog(config, engine, metrics.registry, options.decisionLogByDefault ?? false, logger, adminGuard, options.decisionLogWriter);
   // Loads, verifies and activates bundles from every source; counts loads and failures per bundle. Registered
   // after the PIP adapters and before the other plugins, so it stops before the adapters and after the rest.
   let bundles: ServerBundles;

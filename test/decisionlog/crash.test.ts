@@ -6,20 +6,14 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { tempDir } from './helpers.js';
+import { linesOf, tempDir } from './helpers.js';
 
 const child = fileURLToPath(new URL('./crash-child.js', import.meta.url));
 
 async function crashWhileLogging(durability: 'sync' | 'default', queueLimit: number): Promise<{ acknowledged: string[]; stored: Set<string> }> {
   const file = join(tempDir(), 'd.db');
   const proc = spawn(process.execPath, [child, file, durability, String(queueLimit)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const acknowledged: string[] = [];
-  let partial = '';
-  proc.stdout.on('data', (chunk: Buffer) => {
-    const lines = (partial + chunk.toString('utf8')).split('\n');
-    partial = lines.pop()!;
-    acknowledged.push(...lines);
-  });
+  const acknowledged = linesOf(proc.stdout);
   const exited = new Promise((resolve) => proc.once('exit', resolve));
   const deadline = Date.now() + 20_000;
   while (acknowledged.length < 3000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -81,3 +81,15 @@ export function eventsOfOldSchema(): { traceId: string; events: DecisionEvent[];
   ];
   return { traceId, events, traced: ['old-field', 'old-envoy', 'old-callout', 'old-malformed-field'] };
 }
+
+/** The lines a child process writes, as they come (a crash test's acknowledged decision ids). */
+export function linesOf(stream: NodeJS.ReadableStream): string[] {
+  const lines: string[] = [];
+  let partial = '';
+  stream.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString('utf8')).split('\n');
+    partial = parts.pop()!;
+    lines.push(...parts);
+  });
+  return lines;
+}

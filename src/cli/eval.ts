@@ -97,7 +97,12 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
     wasm = compilePlan(planModules(checked, [query.entrypoint], verdictBuiltins));
     if (parsed.length > 0) timer('timer_rego_module_compile_ns');
   } catch (err) {
-    if (err instanceof RegoCompileError) return { errors: err.errors.map(({ message, code, location, details }) => ({ message, code, location: location.file === query?.file.path ? QUERY_START : location, ...(details ? { details } : {}) })) };
+    if (err instanceof RegoCompileError) {
+      // OPA compiles the policies before the query: when they have errors, the query's are never found.
+      const inQuery = (e: { location: { file: string } }) => e.location.file === query?.file.path;
+      const errors = err.errors.some((e) => !inQuery(e)) ? err.errors.filter((e) => !inQuery(e)) : err.errors;
+      return { errors: errors.map(({ message, code, location, details }) => ({ message, code, location: inQuery({ location }) ? QUERY_START : location, ...(details ? { details } : {}) })) };
+    }
     if (err instanceof PlanError) return { errors: [queryPlanError(err.message)] };
     if (err instanceof BackEndError) return { errors: [{ message: err.message, code: 'rego_compile_error', location: QUERY_START }] };
     throw err;

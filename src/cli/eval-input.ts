@@ -8,6 +8,7 @@ import { someNumberText } from '../json/kinds.js';
 import { beyondOpaRange } from '../json/number-text.js';
 import { JsonSyntaxError, readJson } from '../json/reader.js';
 import { parseYamlAsOpa } from '../json/yaml.js';
+import { goYamlMessage } from '../json/yaml-errors.js';
 import { LoadError } from './load.js';
 
 /** An input OPA would not read; the command prints the message alone on stderr. */
@@ -29,8 +30,7 @@ export function parseEvalInput(text: string): unknown {
     try {
       value = parseYamlAsOpa(text) ?? null;
     } catch (yamlErr) {
-      const { name, message } = yamlErr as Error;
-      throw new InputError(`unable to parse input: ${name.startsWith('YAML') ? 'yaml: ' : ''}${message.split('\n')[0]}`);
+      throw new InputError(`unable to parse input: ${goYamlMessage(yamlErr as Error)}`);
     }
   }
   if (someNumberText(value, beyondOpaRange)) throw new InputError('unable to process input: invalid number: number too big');

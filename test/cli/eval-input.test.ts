@@ -1,7 +1,7 @@
 // Differential test: how `verdict eval` reads -i/-I input and -d JSON data against the pinned `opa eval`, comparing
 // stdout, stderr and the exit code byte for byte: numbers a JS number would change (beyond 2^53, 1e400, 1.0,
-// -0), numbers beyond OPA's range, YAML in a .json input, empty input, falsy inputs, unreadable files, and
-// data files with text after the document.
+// -0), numbers beyond OPA's range, YAML in a .json input, empty input, falsy inputs, unreadable files, input that
+// is neither JSON nor YAML (Go's YAML messages), and data files with text after the document.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,13 @@ const files: Record<string, string> = {
   'then-junk.json': '{"a": 1} x',
   'then-open-string.json': '{"a": 1} "ab',
   'array.json': '[1]',
+  'unclosed-lines.json': '{\n"a": 1,\n"b": 2\n',
+  'unclosed-array.yaml': 'x: [1',
+  'after-document.json': '{"a": 1}\n\nx',
+  'mapping-in-value.yaml': 'a:\n  b: c: d\n',
+  'tab-indent.yaml': 'a:\n\tb: 1',
+  'open-quote.yaml': '"abc\n',
+  'infinity.yaml': 'a: [1, .nan]',
 };
 for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
 mkdirSync(join(dir, 'a-directory'));
@@ -57,6 +64,7 @@ const cases: Array<{ args: string[]; stdin?: string }> = [
   { args: ['-I', 'input'], stdin: '""' },
   { args: ['-I', 'input'], stdin: 'null' },
   { args: ['-I', 'input.n'], stdin: '{"n": 123456789012345678901234567890}' },
+  ...['unclosed.json', 'then-junk.json', 'then-brace.json', 'unclosed-lines.json', 'unclosed-array.yaml', 'after-document.json', 'mapping-in-value.yaml', 'tab-indent.yaml', 'open-quote.yaml', 'infinity.yaml'].map((f) => ({ args: ['-i', f, 'input'] })),
 ];
 for (const name of Object.keys(files).filter((f) => f.startsWith('then-') || f === 'unclosed.json' || f === 'empty.json' || f === 'array.json')) {
   cases.push({ args: ['-d', name, 'data.a'] });

@@ -24,8 +24,8 @@ export function goYamlMessage(err: Error): string {
   const parserLine = at.line - 1;
   const endLine = at.line - 1 + (at.col > 1 ? 1 : 0);
   const said = (line: number, text: string) => `yaml: ${line > 0 ? `line ${line}: ` : ''}${text}`;
-  if (e.code === 'MISSING_CHAR' && own.startsWith('Flow map must end')) return said(endLine, "did not find expected ',' or '}'");
-  if ((e.code === 'MISSING_CHAR' || e.code === 'BAD_INDENT') && /^Flow sequence (in block collection )?must/.test(own)) return said(endLine, "did not find expected ',' or ']'");
+  const unclosed = /^Flow (map|sequence) (?:in block collection )?must/.exec(own);
+  if (unclosed && (e.code === 'MISSING_CHAR' || e.code === 'BAD_INDENT')) return said(endLine, `did not find expected ',' or '${unclosed[1] === 'map' ? '}' : ']'}'`);
   if (e.code === 'UNEXPECTED_TOKEN' && /in YAML stream|at node end/.test(own)) return said(parserLine, 'did not find expected <document start>');
   // Scanner errors: Go counts their lines from 1 but still leaves out the first.
   const scannerLine = at.line > 1 ? at.line : 0;

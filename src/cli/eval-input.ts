@@ -30,7 +30,7 @@ export function parseEvalInput(text: string): unknown {
     try {
       value = parseYamlAsOpa(text) ?? null;
     } catch (yamlErr) {
-      throw new InputError(`unable to parse input: ${goYamlMessage(yamlErr as Error)}`);
+      throw new InputError(`unable to parse input: ${goYamlMessage(yamlErr as Error, text)}`);
     }
   }
   if (someNumberText(value, beyondOpaRange)) throw new InputError('unable to process input: invalid number: number too big');

@@ -11,7 +11,8 @@ interface YamlErrorLike {
   linePos?: [{ line: number; col: number }, ...Array<{ line: number; col: number }>];
 }
 
-export function goYamlMessage(err: Error): string {
+/** `text`: the YAML that failed; at its end, Go tells a missing node from a missing separator. */
+export function goYamlMessage(err: Error, text: string): string {
   const e = err as YamlErrorLike;
   const own = e.message.split('\n')[0]!;
   if (!e.name.startsWith('YAML')) return own;
@@ -25,7 +26,11 @@ export function goYamlMessage(err: Error): string {
   const endLine = at.line - 1 + (at.col > 1 ? 1 : 0);
   const said = (line: number, text: string) => `yaml: ${line > 0 ? `line ${line}: ` : ''}${text}`;
   const unclosed = /^Flow (map|sequence) (?:in block collection )?must/.exec(own);
-  if (unclosed && (e.code === 'MISSING_CHAR' || e.code === 'BAD_INDENT')) return said(endLine, `did not find expected ',' or '${unclosed[1] === 'map' ? '}' : ']'}'`);
+  if (unclosed && (e.code === 'MISSING_CHAR' || e.code === 'BAD_INDENT')) {
+    // Cut short where a node must follow (`[`, `{`, `,`, `:`), Go misses the node rather than the separator.
+    if (/[[{,:]\s*$/.test(text)) return said(endLine, 'did not find expected node content');
+    return said(endLine, `did not find expected ',' or '${unclosed[1] === 'map' ? '}' : ']'}'`);
+  }
   if (e.code === 'UNEXPECTED_TOKEN' && /in YAML stream|at node end/.test(own)) return said(parserLine, 'did not find expected <document start>');
   // Scanner errors: Go counts their lines from 1 but still leaves out the first.
   const scannerLine = at.line > 1 ? at.line : 0;

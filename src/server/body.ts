@@ -108,7 +108,7 @@ function parseYamlText(text: string): unknown {
   try {
     return parseYamlAsOpa(text);
   } catch (err) {
-    throw new SyntaxError(goYamlMessage(err as Error));
+    throw new SyntaxError(goYamlMessage(err as Error, text));
   }
 }
 

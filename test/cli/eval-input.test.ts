@@ -34,6 +34,8 @@ const files: Record<string, string> = {
   'unclosed-lines.json': '{\n"a": 1,\n"b": 2\n',
   'unclosed-array.yaml': 'x: [1',
   'unclosed-map.yaml': 'x: {"a": 1',
+  'cut-after-comma.yaml': 'x: [\n  1,\n',
+  'cut-after-colon.json': '{"a":\n',
   'after-document.json': '{"a": 1}\n\nx',
   'mapping-in-value.yaml': 'a:\n  b: c: d\n',
   'tab-indent.yaml': 'a:\n\tb: 1',
@@ -65,7 +67,7 @@ const cases: Array<{ args: string[]; stdin?: string }> = [
   { args: ['-I', 'input'], stdin: '""' },
   { args: ['-I', 'input'], stdin: 'null' },
   { args: ['-I', 'input.n'], stdin: '{"n": 123456789012345678901234567890}' },
-  ...['unclosed.json', 'then-junk.json', 'then-brace.json', 'unclosed-lines.json', 'unclosed-array.yaml', 'unclosed-map.yaml', 'after-document.json', 'mapping-in-value.yaml', 'tab-indent.yaml', 'open-quote.yaml', 'infinity.yaml'].map((f) => ({ args: ['-i', f, 'input'] })),
+  ...['unclosed.json', 'then-junk.json', 'then-brace.json', 'unclosed-lines.json', 'unclosed-array.yaml', 'unclosed-map.yaml', 'cut-after-comma.yaml', 'cut-after-colon.json', 'after-document.json', 'mapping-in-value.yaml', 'tab-indent.yaml', 'open-quote.yaml', 'infinity.yaml'].map((f) => ({ args: ['-i', f, 'input'] })),
 ];
 for (const name of Object.keys(files).filter((f) => f.startsWith('then-') || f === 'unclosed.json' || f === 'empty.json' || f === 'array.json')) {
   cases.push({ args: ['-d', name, 'data.a'] });

@@ -1,11 +1,11 @@
 // yaml.is_valid, yaml.marshal and yaml.unmarshal. A text is valid YAML when every document in it parses;
 // unmarshal answers the first document, as Go's YAML decoding does.
 import { yamlDocumentsAsOpa } from '../json/yaml.js';
-import { lazyRequire } from '../lazy-require.js';
 import { BuiltinError, str } from './args.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
+import { keepsNumberText } from './rego-value.js';
+import { yamlMarshal } from './yaml-marshal.js';
 
-const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 function documents(text: string) {
   const docs = yamlDocumentsAsOpa(text);
@@ -35,7 +35,7 @@ export const yamlBuiltins: readonly BuiltinEntry[] = [
     name: 'yaml.marshal',
     decl: fn([arg('x', t.any)], arg('y', t.string)),
     categories: ['encoding'],
-    host: (v: unknown) => yaml().stringify(v),
+    host: keepsNumberText(yamlMarshal),
   },
   {
     name: 'yaml.unmarshal',

@@ -5,6 +5,7 @@ import { checkQueryArguments, FlagError, flagsHelp, parseCommandLine, queryFlags
 import { goJson } from './go-format.js';
 import { LoadError } from './load.js';
 import { errorsText, evaluateQuery, type EvalOutput } from './eval.js';
+import { InputError, readEvalInput } from './eval-input.js';
 import { prettyTable } from './pretty-table.js';
 import { evaluatePartialQuery, partialFlagError } from './eval-partial.js';
 import { EXPLAIN_MODES, ExplainUnsupported, isExplainMode, type ExplainMode } from '../compiler/explain/modes.js';
@@ -115,6 +116,7 @@ export async function evalCommand(args: string[]): Promise<number> {
       strictBuiltinErrors: values['strict-builtin-errors'] === true,
     });
   } catch (err) {
+    if (err instanceof InputError) return inputFailed(err);
     if (!(err instanceof LoadError)) throw err;
     out = { errors: [{ message: err.message }] };
   }
@@ -147,16 +149,22 @@ export async function evalCommand(args: string[]): Promise<number> {
 async function partialCommand(values: Record<string, unknown>, positionals: string[]): Promise<number> {
   let partial;
   try {
-    const inputText = values['stdin-input'] ? readFileSync(0, 'utf8') : values.input !== undefined ? readFileSync(values.input as string, 'utf8') : undefined;
-    const input = inputText === undefined ? undefined : JSON.parse(inputText);
+    const input = await readEvalInput({ inputText: values['stdin-input'] ? readFileSync(0, 'utf8') : undefined, inputFile: values.input as string | undefined });
     const query = values.stdin ? readFileSync(0, 'utf8') : positionals[0]!;
     partial = await evaluatePartialQuery((values.data as string[] | undefined) ?? [], input, query, values);
   } catch (err) {
+    if (err instanceof InputError) return inputFailed(err);
     if (!(err instanceof LoadError) && !(err instanceof SyntaxError) && (err as NodeJS.ErrnoException).code === undefined) throw err;
     partial = { errors: [{ message: (err as Error).message, code: 'load_error', location: { file: '', row: 0, col: 0 } }] };
   }
   process.stdout.write(`${goJson(partial, 2)}\n`);
   return partial.errors ? 2 : 0;
+}
+
+/** opa eval reports an input it cannot read alone on stderr, in every format. */
+function inputFailed(err: InputError): number {
+  console.error(err.message);
+  return 2;
 }
 
 function sortedKeys(o: Record<string, number>): Record<string, number> {
@@ -170,7 +178,7 @@ export function render(out: EvalOutput, format: (typeof FORMATS)[number]): strin
   const rows = out.result ?? [];
   const lines: string[] = [];
   if (format === 'raw') {
-    for (const r of rows) lines.push(r.expressions.map((e) => (typeof e.value === 'string' ? e.value : JSON.stringify(e.value))).join(' '));
+    for (const r of rows) lines.push(r.expressions.map((e) => (typeof e.value === 'string' ? e.value : goJson(e.value))).join(' '));
   } else if (format === 'values') {
     for (const r of rows) lines.push(goJson(r.expressions.map((e) => e.value), 2));
   } else if (format === 'bindings') {

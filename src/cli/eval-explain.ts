@@ -1,9 +1,9 @@
 // `verdict eval --explain=notes|fails|full|debug`: the explanation of the query beside its result, printed as
 // `opa eval --explain` prints it (JSON events under "explanation", or text lines before the pretty result).
-import { readFileSync } from 'node:fs';
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { explain, evalExplanationJson, explanationText, type ExplainMode } from '../compiler/explain/index.js';
 import { loadPaths } from './load.js';
+import { readEvalInput } from './eval-input.js';
 
 export interface ExplainInputs {
   dataPaths: string[];
@@ -17,8 +17,7 @@ export interface ExplainInputs {
 /** The explanation in the output format: JSON events, or the text form's lines. Throws ExplainUnsupported. */
 export async function explainEval(inputs: ExplainInputs, mode: ExplainMode, format: 'json' | 'pretty'): Promise<unknown[] | string[]> {
   const { modules, data } = await loadPaths(inputs.dataPaths, { ignore: inputs.ignore });
-  const inputText = inputs.inputText ?? (inputs.inputFile === undefined ? undefined : readFileSync(inputs.inputFile, 'utf8'));
-  const input = inputText === undefined ? undefined : JSON.parse(inputText);
+  const input = await readEvalInput(inputs);
   const events = explain(modules, { query: inputs.query, input, data }, mode, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: inputs.regoVersion });
   return format === 'json' ? evalExplanationJson(events) : explanationText(events);
 }

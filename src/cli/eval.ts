@@ -2,10 +2,7 @@
 // and wasm back end (no OPA), printing what `opa eval` prints: {"result":[{"expressions":[{"value","text",
 // "location"}],"bindings":{…}}]}, `{}` when undefined, and {"errors":[…]} with exit code 2 when the policies or
 // the query do not compile; the other formats and the flags are in eval-command.ts.
-import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
 import { loadPolicy } from '../engine/wasm-host.js';
-import { parseYamlAsOpa } from '../json/yaml.js';
 import { hostBuiltins } from '../builtins/index.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { evaluateWithHttpSend } from '../engine/http-send-loop.js';
@@ -19,6 +16,8 @@ import { queryModule, queryPlanError, type QueryContext, type QueryRow } from '.
 import type { RegoVersion } from '../compiler/ast.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 import { evalErrorDetail } from './eval-error.js';
+import { readEvalInput } from './eval-input.js';
+import { writeJson } from '../json/writer.js';
 import { goErrorList } from './go-format.js';
 import { formatRegoError } from '../compiler/errors.js';
 
@@ -85,7 +84,7 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
   }
   if (options.dataPaths.length + (options.bundlePaths?.length ?? 0) > 0) timer('timer_rego_load_files_ns');
   const { modules, data } = loaded;
-  const input = options.inputText !== undefined ? parseInput(options.inputText, 'stdin', false) : options.inputFile === undefined ? undefined : await readInput(options.inputFile);
+  const input = await readEvalInput(options);
   let wasm: Uint8Array;
   let query: ReturnType<typeof queryModule> | undefined;
   try {
@@ -98,7 +97,12 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
     wasm = compilePlan(planModules(checked, [query.entrypoint], verdictBuiltins));
     if (parsed.length > 0) timer('timer_rego_module_compile_ns');
   } catch (err) {
-    if (err instanceof RegoCompileError) return { errors: err.errors.map(({ message, code, location, details }) => ({ message, code, location: location.file === query?.file.path ? QUERY_START : location, ...(details ? { details } : {}) })) };
+    if (err instanceof RegoCompileError) {
+      // OPA compiles the policies before the query: when they have errors, the query's are never found.
+      const inQuery = (e: { location: { file: string } }) => e.location.file === query?.file.path;
+      const errors = err.errors.some((e) => !inQuery(e)) ? err.errors.filter((e) => !inQuery(e)) : err.errors;
+      return { errors: errors.map(({ message, code, location, details }) => ({ message, code, location: inQuery({ location }) ? QUERY_START : location, ...(details ? { details } : {}) })) };
+    }
     if (err instanceof PlanError) return { errors: [queryPlanError(err.message)] };
     if (err instanceof BackEndError) return { errors: [{ message: err.message, code: 'rego_compile_error', location: QUERY_START }] };
     throw err;
@@ -130,7 +134,7 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
   };
   return {
     run: (with_) => {
-      const runInput = with_ ? with_.input : input;
+      const runInput = inputText(with_ ? with_.input : input);
       // http.send calls are fetched between passes (src/engine/http-send-loop.ts); our modules survive the aborts.
       try {
         const evaluating = evaluateWithHttpSend(client, () => policy.evaluate(runInput, compiled.entrypoint) as Array<{ result?: QueryRow[] }>);
@@ -141,6 +145,14 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
       }
     },
   };
+}
+
+/**
+ * A defined input as JSON text: the host reads any falsy value as no input, but `false`, 0, "" and null are
+ * inputs to opa eval (an empty input file is null).
+ */
+function inputText(input: unknown): ArrayBuffer | undefined {
+  return input === undefined ? undefined : (new TextEncoder().encode(writeJson(input)).buffer as ArrayBuffer);
 }
 
 /** The names a query sees unqualified: its imports' and, with --package, that package's rules. */
@@ -196,19 +208,4 @@ function mergeData(a: Record<string, unknown>, b: Record<string, unknown>): Reco
     a[k] = v;
   }
   return a;
-}
-
-async function readInput(path: string): Promise<unknown> {
-  const text = await readFile(path, 'utf8').catch(() => {
-    throw new LoadError(`${path}: no such file`);
-  });
-  return parseInput(text, path, ['.yaml', '.yml'].includes(extname(path)));
-}
-
-function parseInput(text: string, from: string, yaml: boolean): unknown {
-  try {
-    return yaml ? parseYamlAsOpa(text) : JSON.parse(text);
-  } catch (err) {
-    throw new LoadError(`${from}: ${(err as Error).message}`);
-  }
 }

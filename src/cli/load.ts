@@ -8,6 +8,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseYamlAsOpa } from '../json/yaml.js';
+import { readJsonDataFile } from '../json/data-file.js';
+import { someNumberText } from '../json/kinds.js';
+import { beyondOpaRange } from '../json/number-text.js';
 import type { RegoFile } from '../compiler/compile-rego.js';
 import type { RegoVersion } from '../compiler/ast.js';
 
@@ -108,11 +111,13 @@ async function loadFile(path: string, at: string[], loaded: LoadedFiles, named: 
     const text = await readFile(path, 'utf8');
     let value: unknown;
     try {
-      value = ext === '.json' ? JSON.parse(text) : parseYamlAsOpa(text);
+      value = ext === '.json' ? readJsonDataFile(text) : parseYamlAsOpa(text);
     } catch (err) {
       throw new LoadError(`${path}: ${(err as Error).message}`);
     }
-    if (at.length === 0 && !isObject(value)) throw new LoadError(`${path}: data at the root must be an object`);
+    // OPA stores data as its own numbers, whose range ends there; its message names no file.
+    if (someNumberText(value, beyondOpaRange)) throw new LoadError('invalid number: number too big');
+    if (at.length === 0 && !isObject(value)) throw new LoadError(`${path}: document must be of type object`);
     mergeAt(loaded.data, at, value, path);
   } else if (named) {
     throw new LoadError(`${path}: expected a .rego, .json, .yaml or .yml file or a directory`);

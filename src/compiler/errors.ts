@@ -15,8 +15,18 @@ export interface RegoError {
   code: RegoErrorCode;
   message: string;
   location: { file: string; row: number; col: number };
-  /** Parse errors: the source line and the index of the column in it. Builtin type errors: ArgErrorDetails. */
-  details?: { line: string; idx: number } | ArgErrorDetails;
+  /** Parse errors: the source line and the index of the column in it. Type errors: ArgErrorDetails, RefErrorDetails. */
+  details?: { line: string; idx: number } | ArgErrorDetails | RefErrorDetails;
+}
+
+/**
+ * OPA's details of a ref the type checker finds undefined: the ref's terms, the index of the last term of the
+ * part whose type is known, and that type.
+ */
+export interface RefErrorDetails {
+  ref: Array<{ type: string; value: unknown }>;
+  pos: number;
+  have: RegoType;
 }
 
 /**
@@ -82,11 +92,29 @@ export function formatRegoError(e: LocatedError): string {
   const at = e.location ? (e.location.file !== '' ? `${e.location.file}:${e.location.row}: ` : `${e.location.row}:${e.location.col}: `) : '';
   const text = `${at}${e.code}: ${e.message}`;
   if (!e.details) return text;
+  if ('ref' in e.details) return [text, ...refErrorLines(e.details)].join('\n\t');
   if ('have' in e.details) return [text, ...argErrorLines(e.details)].join('\n\t');
   // OPA drops the line's leading tabs and indents the caret by the bytes that remain before it.
   const line = e.details.line.replace(/^\t+/, '');
   const indent = Math.max(e.details.idx - (e.details.line.length - line.length), 0);
   return `${text}\n\t${line}\n\t${' '.repeat(indent)}^`;
+}
+
+/** The ref, carets under its known part, and that part's type. */
+function refErrorLines(d: RefErrorDetails): string[] {
+  return [refText(d.ref), '^'.repeat(refText(d.ref.slice(0, d.pos + 1)).length), `have: ${typeText(d.have, Infinity)}`];
+}
+
+/** A ref of variables and scalars as OPA prints it: `data.p.x.a`, `x[1]`, `x["a b"]`, a wildcard as `_`. */
+export function refText(ref: RefErrorDetails['ref']): string {
+  return ref
+    .map((t, i) => {
+      if (t.type === 'var') return i === 0 ? String(t.value) : `[${String(t.value).startsWith('$') ? '_' : String(t.value)}]`;
+      if (t.type === 'number') return `[${String(t.value)}]`;
+      if (i > 0 && t.type === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(String(t.value))) return `.${String(t.value)}`;
+      return `[${JSON.stringify(t.value)}]`;
+    })
+    .join('');
 }
 
 /** Lines wider than this are printed again with nested types elided (OPA's maxTypeErrLineWidth). */

@@ -8,6 +8,7 @@ import { invalidParameter } from './errors.js';
 import { readJson, readJsonDocument } from '../json/reader.js';
 import { isJsonObject, someNumberText } from '../json/kinds.js';
 import { beyondOpaRange } from '../json/number-text.js';
+import { goYamlMessage } from '../json/yaml-errors.js';
 
 export interface DecodingLimits {
   maxLength: number;
@@ -107,7 +108,7 @@ function parseYamlText(text: string): unknown {
   try {
     return parseYamlAsOpa(text);
   } catch (err) {
-    throw new SyntaxError(`yaml: ${(err as Error).message.split('\n')[0]}`);
+    throw new SyntaxError(goYamlMessage(err as Error, text));
   }
 }
 

@@ -6,10 +6,13 @@
 // is left unknown and never reported, so this reports a subset of OPA's type errors and nothing OPA accepts.
 import type { Body, Expr, Location, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
-import type { ArgErrorDetails } from '../errors.js';
+import type { ArgErrorDetails, RefErrorDetails } from '../errors.js';
+import { refText } from '../errors.js';
+import type { Module } from '../ast.js';
+import { packageKey } from './resolve-refs.js';
 import { inGoKeyOrder, type FunctionDecl, type RegoType } from '../../builtins/declarations.js';
 import { selectIndex, selectKey, unifies } from '../types.js';
-import { callName } from '../walk.js';
+import { callName, forEachRef, forEachRefInBody } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 
 /** A type, or undefined where it is not known (nothing is reported about unknown types). */
@@ -28,8 +31,64 @@ const BINDING_OPERATORS = new Set(['eq', 'assign']);
 
 interface Found {
   loc: Location;
-  name: string;
-  details: ArgErrorDetails;
+  message: string;
+  details: ArgErrorDetails | RefErrorDetails;
+}
+
+/**
+ * The value types of the rules of the modules that are known: a complete rule (`x := 1`, `allow if ...`) all of
+ * whose definitions, else branches and default give a scalar literal. Keyed by the rule's path below data
+ * (JSON of its strings); null where a rule's type is not known.
+ */
+type RuleTypes = Map<string, RegoType | null>;
+
+/**
+ * A ref that was a rule's bare name in the source (`x.a` in package p, now data.p.x.a): ResolveRefs gives the
+ * package path it puts in front of the name the name's location, one object for all its terms.
+ */
+function resolvedName(ref: Term[]): boolean {
+  return ref.length > 2 && ref[1]!.loc === ref[0]!.loc;
+}
+
+/**
+ * Where OPA reports an undefined ref that was a rule's bare name: its resolver shares one location among all
+ * such refs of a module, which ends up holding the last name it resolved (rules in order, head before body), so
+ * every such error points there. That location, for the module.
+ */
+function lastResolvedName(m: Module): Location | undefined {
+  const pkgLength = m.package.path.length;
+  let last: Location | undefined;
+  const see = (r: Term & { type: 'ref' }) => {
+    if (r.value.length > pkgLength && r.value.slice(1, pkgLength + 1).every((t) => t.loc === r.value[0]!.loc)) last = r.value[0]!.loc;
+  };
+  for (const rule of m.rules) {
+    for (let r: Rule | undefined = rule; r; r = r.else) {
+      for (const t of [...r.head.ref.slice(1), ...(r.head.args ?? []), r.head.key, r.head.value]) if (t) forEachRef(t, see);
+      forEachRefInBody(r.body, see);
+    }
+  }
+  return last;
+}
+
+function ruleTypes(modules: Module[]): RuleTypes {
+  const definitions = new Map<string, Known[]>();
+  for (const m of modules) {
+    const pkg = packageKey(m).split('.');
+    for (const rule of m.rules) {
+      const head = rule.head.ref[0];
+      const key = JSON.stringify([...pkg, head?.type === 'var' ? head.value : rule.head.name]);
+      const complete = rule.head.ref.length === 1 && !rule.head.args && !rule.head.key;
+      const types = definitions.get(key) ?? [];
+      for (let r: Rule | undefined = rule; r; r = r.else) {
+        const value = complete ? r.head.value : undefined;
+        types.push(value && isScalar(value) ? SCALAR_TYPES[value.type] : undefined);
+      }
+      definitions.set(key, types);
+    }
+  }
+  const types: RuleTypes = new Map();
+  for (const [key, list] of definitions) types.set(key, list.every((t) => t !== undefined) ? union(list as RegoType[]) : null);
+  return types;
 }
 
 export const checkTypes: Stage = {
@@ -39,21 +98,29 @@ export const checkTypes: Stage = {
     if (!builtin) return;
     const declOf = (name: string): FunctionDecl | undefined => builtin(name)?.decl as FunctionDecl | undefined;
     const found: Found[] = [];
+    const rules = ruleTypes(ctx.modules);
     for (const m of ctx.modules) {
+      const lastName = lastResolvedName(m);
       for (const rule of m.rules) {
-        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(declOf, found).rule(r);
+        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(declOf, rules, lastName, found).rule(r);
       }
     }
-    found.sort((a, b) => a.loc.row - b.loc.row || a.loc.col - b.loc.col);
+    // OPA sorts errors by location, then by their text.
+    found.sort((a, b) => a.loc.row - b.loc.row || a.loc.col - b.loc.col || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
     for (const f of found) {
-      if (!ctx.error('rego_type_error', f.loc, `${f.name}: invalid argument(s)`, f.details)) break;
+      if (!ctx.error('rego_type_error', f.loc, f.message, f.details)) break;
     }
   },
 };
 
 class RuleChecker {
+  /** Inside an expression with `with`, whose replaced documents may have other types: no ref is reported. */
+  private replacing = false;
+
   constructor(
     private readonly declOf: (name: string) => FunctionDecl | undefined,
+    private readonly rules: RuleTypes,
+    private readonly lastName: Location | undefined,
     private readonly found: Found[],
   ) {}
 
@@ -69,6 +136,13 @@ class RuleChecker {
   }
 
   private expr(e: Expr, env: Map<string, RegoType>): void {
+    const replacing = this.replacing;
+    if (e.with?.length) this.replacing = true;
+    this.exprTerms(e, env);
+    this.replacing = replacing;
+  }
+
+  private exprTerms(e: Expr, env: Map<string, RegoType>): void {
     const terms = e.terms;
     if (Array.isArray(terms)) {
       const name = callName(terms[0]!);
@@ -113,7 +187,7 @@ class RuleChecker {
         const reported = nested ? [...have, undefined] : have;
         this.found.push({
           loc,
-          name,
+          message: `${name}: invalid argument(s)`,
           details: inGoKeyOrder({ have: reported.map((t) => t ?? null), want: { args: wanted, ...(decl.variadic ? { variadic: decl.variadic } : {}) } }),
         });
         return decl.result && unnamed(decl.result);
@@ -155,6 +229,7 @@ class RuleChecker {
   private refType(ref: Term[], env: Map<string, RegoType>): Known {
     const [head, ...path] = ref;
     for (const x of path) this.typeOf(x, env);
+    if (head!.type === 'var' && head!.value === 'data' && !env.has('data')) return this.dataRefType(ref);
     let type: Known = head!.type === 'var' ? (head!.value === 'input' ? ANY : env.get(head!.value)) : this.typeOf(head!, env);
     for (const seg of path) {
       if (type === undefined) return undefined;
@@ -174,6 +249,30 @@ class RuleChecker {
       }
     }
     return type;
+  }
+
+  /**
+   * The type of a ref into data: a rule's known type; a ref that goes on into a rule whose value is a scalar is
+   * OPA's "undefined ref" type error.
+   */
+  private dataRefType(ref: Term[]): Known {
+    const names: string[] = [];
+    for (let i = 1; i < ref.length; i++) {
+      const seg = ref[i]!;
+      if (seg.type !== 'string') return undefined;
+      names.push(seg.value);
+      const type = this.rules.get(JSON.stringify(names));
+      if (type === undefined) continue;
+      if (type === null) return undefined;
+      if (i === ref.length - 1) return type;
+      const rest = ref.slice(i + 1);
+      if (this.replacing || !rest.every((t) => isScalar(t) || t.type === 'var')) return undefined;
+      const terms = ref.map((t) => ({ type: t.type, value: t.type === 'number' ? Number(t.value) : (t as { value: unknown }).value }));
+      const loc = (resolvedName(ref) && this.lastName) || ref[0]!.loc;
+      this.found.push({ loc, message: `undefined ref: ${refText(terms)}`, details: { ref: terms, pos: i, have: inGoKeyOrder(type) } });
+      return undefined;
+    }
+    return undefined;
   }
 
   /** The type of a term as far as it is known; checks the calls it contains on the way. */

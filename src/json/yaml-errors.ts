@@ -1,0 +1,41 @@
+// A YAML syntax error in the words of Go's YAML decoder, which OPA reports ("yaml: line 1: did not find expected
+// ',' or '}'"), for the mistakes people make most: an unclosed flow collection (often JSON cut short), text after
+// the document, a mapping value where none may be, a tab as indentation, an unclosed quote. Go numbers lines from 0 for parser
+// errors (and its end of stream sits on a line of its own when the text does not end with a line break), from
+// 1 for scanner errors, and leaves line 0 out. Other errors keep the YAML reader's own first line.
+
+interface YamlErrorLike {
+  name: string;
+  code?: string;
+  message: string;
+  linePos?: [{ line: number; col: number }, ...Array<{ line: number; col: number }>];
+}
+
+/** `text`: the YAML that failed; at its end, Go tells a missing node from a missing separator. */
+export function goYamlMessage(err: Error, text: string): string {
+  const e = err as YamlErrorLike;
+  const own = e.message.split('\n')[0]!;
+  if (!e.name.startsWith('YAML')) return own;
+  // A value JSON cannot carry (.inf, .nan): OPA's JSON encoder refuses it, with no position.
+  if (own.startsWith('json: ')) return own.replace(/ at line \d+, column \d+:$/, '');
+  const at = e.linePos?.[0];
+  if (!at) return `yaml: ${own}`;
+  // Where Go's parser stops: the offending token's line, counted from 0; the end of stream, when the text does
+  // not end with a line break, on the line after the last.
+  const parserLine = at.line - 1;
+  const endLine = at.line - 1 + (at.col > 1 ? 1 : 0);
+  const said = (line: number, text: string) => `yaml: ${line > 0 ? `line ${line}: ` : ''}${text}`;
+  const unclosed = /^Flow (map|sequence) (?:in block collection )?must/.exec(own);
+  if (unclosed && (e.code === 'MISSING_CHAR' || e.code === 'BAD_INDENT')) {
+    // Cut short where a node must follow (`[`, `{`, `,`, `:`), Go misses the node rather than the separator.
+    if (/[[{,:]\s*$/.test(text)) return said(endLine, 'did not find expected node content');
+    return said(endLine, `did not find expected ',' or '${unclosed[1] === 'map' ? '}' : ']'}'`);
+  }
+  if (e.code === 'UNEXPECTED_TOKEN' && /in YAML stream|at node end/.test(own)) return said(parserLine, 'did not find expected <document start>');
+  // Scanner errors: Go counts their lines from 1 but still leaves out the first.
+  const scannerLine = at.line > 1 ? at.line : 0;
+  if (e.code === 'BLOCK_AS_IMPLICIT_KEY') return said(scannerLine, 'mapping values are not allowed in this context');
+  if (e.code === 'TAB_AS_INDENT') return said(scannerLine, 'found character that cannot start any token');
+  if (e.code === 'MISSING_CHAR' && own.startsWith('Missing closing')) return said(scannerLine, 'found unexpected end of stream');
+  return `yaml: ${own}`;
+}

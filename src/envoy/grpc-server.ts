@@ -68,8 +68,11 @@ export interface GrpcServerHooks {
   onInputError?: InputErrorRecorder;
   /** Where certificate reloads of the TLS port are reported. */
   logger?: Logger;
-  /** Serve on this listening socket instead of binding `addr` (a server thread given the shared port). */
-  listenOn?: GrpcListenSocket;
+  /**
+   * Serve on these listening sockets instead of binding `addr` (a server thread given the shared port; more than
+   * one where `addr` names a host with several addresses, each of which grpc-js would bind).
+   */
+  listenOn?: GrpcListenSocket[];
 }
 
 const tlsLabels = { cert: `plugins.${PLUGIN_NAME}.tls-cert-file`, key: `plugins.${PLUGIN_NAME}.tls-private-key-file`, ca: `plugins.${PLUGIN_NAME}.tls-ca-cert-file` };
@@ -84,7 +87,7 @@ function tlsCredentials(config: EnvoyGrpcConfig, logger: Logger | undefined): Re
 export class EnvoyExtAuthzGrpcServer {
   private server: grpc.Server | undefined;
   private boundPort = 0;
-  private injected: InjectedListener | undefined;
+  private injected: InjectedListener[] = [];
   private tls: ReloadingServerCredentials | undefined;
   private serving = false;
   /** Checks received, numbered as OPA's req_id (as the HTTP listeners number their requests). */
@@ -115,9 +118,15 @@ export class EnvoyExtAuthzGrpcServer {
     }
     const tls = tlsCredentials(this.config, this.hooks.logger);
     const credentials = tls ?? grpc.ServerCredentials.createInsecure();
-    if (this.hooks.listenOn) {
-      this.injected = await serveOnSocket(server, credentials, this.hooks.listenOn, this.hooks.logger);
-      this.boundPort = this.injected.port;
+    if (this.hooks.listenOn?.length) {
+      try {
+        for (const socket of this.hooks.listenOn) this.injected.push(await serveOnSocket(server, credentials, socket, this.hooks.logger));
+      } catch (err) {
+        for (const listener of this.injected.splice(0)) listener.stopAccepting();
+        server.forceShutdown();
+        throw err;
+      }
+      this.boundPort = this.injected[0].port;
     } else {
       this.boundPort = await new Promise<number>((resolve, reject) => {
         server.bindAsync(bindAddress(this.config.addr), credentials, (err, port) =>
@@ -147,8 +156,8 @@ export class EnvoyExtAuthzGrpcServer {
     this.watchers.clear();
     this.server = undefined;
     const injected = this.injected;
-    this.injected = undefined;
-    injected?.stopAccepting();
+    this.injected = [];
+    for (const listener of injected) listener.stopAccepting();
     await this.tls?.stopWatchingFiles();
     this.tls = undefined;
     await new Promise<void>((resolve) => {
@@ -161,7 +170,7 @@ export class EnvoyExtAuthzGrpcServer {
         resolve();
       });
     });
-    injected?.destroyRemaining();
+    for (const listener of injected) listener.destroyRemaining();
   }
 
   private healthStatus(): number {

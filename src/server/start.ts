@@ -76,8 +76,8 @@ export interface StartOptions {
   plugins?: Plugin[];
   /** One worker of a multi-process server (`verdict run --workers N`): see src/server/cluster/. */
   cluster?: ClusterMember;
-  /** The ext_authz gRPC port, already bound (a server thread's copy of it), served instead of binding its addr. */
-  envoyGrpcSocket?: GrpcListenSocket;
+  /** The ext_authz gRPC port's sockets, already bound (a server thread's copies), served instead of binding its addr. */
+  envoyGrpcSockets?: GrpcListenSocket[];
 }
 
 export interface RunningServer {
@@ -174,7 +174,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onInputError: inputErrorRecorder(ctx),
     ready: () => plugins.bundlesActivated(),
     logger,
-    listenOn: options.envoyGrpcSocket,
+    listenOn: options.envoyGrpcSockets,
     graceMs: options.shutdownGraceMs ?? (config.verdict?.shutdown_timeout_seconds ?? 10) * 1000,
   });
   for (const plugin of envoy.plugins) plugins.register(plugin);

@@ -19,7 +19,7 @@ const allowGet: Decide = async (_path, input) => ({ result: (input as { attribut
 // server served the descriptor.
 async function startOnFd(config: Record<string, unknown> = {}, decide: Decide = allowGet) {
   const socket = await listeningFd();
-  const server = new EnvoyExtAuthzGrpcServer(parseEnvoyGrpcConfig({ addr: `127.0.0.1:${socket.port}`, ...config }), decide, { listenOn: { fd: socket.fd } });
+  const server = new EnvoyExtAuthzGrpcServer(parseEnvoyGrpcConfig({ addr: `127.0.0.1:${socket.port}`, ...config }), decide, { listenOn: [{ fd: socket.fd }] });
   await server.start();
   return { server, socket };
 }
@@ -35,6 +35,28 @@ test('checks and health are answered on a descriptor, and the port is reported',
   } finally {
     client.close();
     await server.stop(0);
+  }
+});
+
+test('several descriptors are all served; a bad one fails start naming it and leaves nothing accepting', async () => {
+  const [a, b] = [await listeningFd(), await listeningFd()];
+  const server = new EnvoyExtAuthzGrpcServer(parseEnvoyGrpcConfig({ addr: `127.0.0.1:${a.port}` }), allowGet, { listenOn: [{ fd: a.fd }, { fd: b.fd }] });
+  await server.start();
+  const clients = [new ExtAuthzClient(`127.0.0.1:${a.port}`), new ExtAuthzClient(`127.0.0.1:${b.port}`)];
+  try {
+    for (const client of clients) assert.deepEqual((await client.check(httpCheckRequest({ method: 'GET', path: '/' }))).response?.status, {});
+  } finally {
+    for (const client of clients) client.close();
+    await server.stop(0);
+  }
+  const c = await listeningFd();
+  const failing = new EnvoyExtAuthzGrpcServer(parseEnvoyGrpcConfig({}), allowGet, { listenOn: [{ fd: c.fd }, { fd: 987_654 }] });
+  await assert.rejects(failing.start(), /envoy_ext_authz_grpc: cannot listen on descriptor 987654/);
+  const late = new ExtAuthzClient(`127.0.0.1:${c.port}`);
+  try {
+    assert.ok((await late.check(httpCheckRequest({ method: 'GET', path: '/' }), 1000)).error, 'the first descriptor no longer served');
+  } finally {
+    late.close();
   }
 });
 

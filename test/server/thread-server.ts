@@ -40,7 +40,7 @@ if (isMainThread) {
     bundlePaths: data.bundlePaths,
     logger: createLogger('info', 'json'),
     decisionLogByDefault: true,
-    envoyGrpcSocket: { fd: data.grpcFd },
+    envoyGrpcSockets: [{ fd: data.grpcFd }],
   });
   const port = parentPort!;
   port.postMessage({ url: running.url });

@@ -4,8 +4,9 @@
 // end: stderr by default (`verdict eval`, as `opa eval`), the running test's output in `verdict test`.
 import { regoText } from './sprintf.js';
 import { keepsNumberText } from './rego-value.js';
+import { stderrStream } from '../log/stderr.js';
 
-let sink: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
+let sink: (line: string) => void = (line) => stderrStream().write(`${line}\n`);
 
 /** Sends print()'s lines to `write` from now on. */
 export function setPrintSink(write: (line: string) => void): void {

@@ -5,6 +5,7 @@
 import { readFile, rename, rm, readdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeOwnerOnlyDir, ownerOnlyFileMode } from '../fs/owner-only.js';
+import { threadId } from 'node:worker_threads';
 
 export interface PersistedBundle {
   name: string;
@@ -80,7 +81,8 @@ export class BundlePersistence {
 }
 
 async function atomicWrite(path: string, bytes: Buffer): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  // Unique per thread too: the server threads of one process share its pid.
+  const tmp = `${path}.${process.pid}.${threadId}.${Date.now()}.tmp`;
   const handle = await open(tmp, 'w', ownerOnlyFileMode);
   try {
     await handle.writeFile(bytes);

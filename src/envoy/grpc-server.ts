@@ -15,6 +15,7 @@ import { activeTracing, type TraceContext } from '../tracing/index.js';
 import { messageToInput } from './protomap.js';
 import { CheckRequest, CheckResponse, HealthCheckRequest, HealthCheckResponse } from './proto.js';
 import { reflectionDefinition } from './reflection.js';
+import { serveOnSocket, type GrpcListenSocket, type InjectedListener } from './grpc-socket.js';
 import { DecisionError, GrpcCode, toCheckResponse, type CheckResponseObject } from './response.js';
 
 export const AUTHORIZATION_SERVICE = 'envoy.service.auth.v3.Authorization';
@@ -67,6 +68,11 @@ export interface GrpcServerHooks {
   onInputError?: InputErrorRecorder;
   /** Where certificate reloads of the TLS port are reported. */
   logger?: Logger;
+  /**
+   * Serve on these listening sockets instead of binding `addr` (a server thread given the shared port; more than
+   * one where `addr` names a host with several addresses, each of which grpc-js would bind).
+   */
+  listenOn?: GrpcListenSocket[];
 }
 
 const tlsLabels = { cert: `plugins.${PLUGIN_NAME}.tls-cert-file`, key: `plugins.${PLUGIN_NAME}.tls-private-key-file`, ca: `plugins.${PLUGIN_NAME}.tls-ca-cert-file` };
@@ -81,6 +87,7 @@ function tlsCredentials(config: EnvoyGrpcConfig, logger: Logger | undefined): Re
 export class EnvoyExtAuthzGrpcServer {
   private server: grpc.Server | undefined;
   private boundPort = 0;
+  private injected: InjectedListener[] = [];
   private tls: ReloadingServerCredentials | undefined;
   private serving = false;
   /** Checks received, numbered as OPA's req_id (as the HTTP listeners number their requests). */
@@ -110,11 +117,23 @@ export class EnvoyExtAuthzGrpcServer {
       new ReflectionService(reflectionDefinition()).addToServer(server);
     }
     const tls = tlsCredentials(this.config, this.hooks.logger);
-    this.boundPort = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(bindAddress(this.config.addr), tls ?? grpc.ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(new Error(`envoy_ext_authz_grpc: cannot listen on ${this.config.addr}: ${err.message}`)) : resolve(port),
-      );
-    });
+    const credentials = tls ?? grpc.ServerCredentials.createInsecure();
+    if (this.hooks.listenOn?.length) {
+      try {
+        for (const socket of this.hooks.listenOn) this.injected.push(await serveOnSocket(server, credentials, socket, this.hooks.logger));
+      } catch (err) {
+        for (const listener of this.injected.splice(0)) listener.stopAccepting();
+        server.forceShutdown();
+        throw err;
+      }
+      this.boundPort = this.injected[0].port;
+    } else {
+      this.boundPort = await new Promise<number>((resolve, reject) => {
+        server.bindAsync(bindAddress(this.config.addr), credentials, (err, port) =>
+          err ? reject(new Error(`envoy_ext_authz_grpc: cannot listen on ${this.config.addr}: ${err.message}`)) : resolve(port),
+        );
+      });
+    }
     this.server = server;
     this.tls = tls;
     tls?.startWatching();
@@ -136,6 +155,9 @@ export class EnvoyExtAuthzGrpcServer {
     for (const watcher of this.watchers) watcher.end();
     this.watchers.clear();
     this.server = undefined;
+    const injected = this.injected;
+    this.injected = [];
+    for (const listener of injected) listener.stopAccepting();
     await this.tls?.stopWatchingFiles();
     this.tls = undefined;
     await new Promise<void>((resolve) => {
@@ -148,6 +170,7 @@ export class EnvoyExtAuthzGrpcServer {
         resolve();
       });
     });
+    for (const listener of injected) listener.destroyRemaining();
   }
 
   private healthStatus(): number {

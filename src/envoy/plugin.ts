@@ -49,8 +49,8 @@ class EnvoyGrpcPlugin implements Plugin {
   async start(): Promise<void> {
     // gRPC and protobuf are loaded when the plugin starts: every server process would hold them otherwise.
     const { EnvoyExtAuthzGrpcServer } = await import('./grpc-server.js');
-    const { decide, ready, onInputError, logger } = this.options;
-    this.server ??= new EnvoyExtAuthzGrpcServer(this.config, decide, { ready, onInputError, logger });
+    const { decide, ready, onInputError, logger, listenOn } = this.options;
+    this.server ??= new EnvoyExtAuthzGrpcServer(this.config, decide, { ready, onInputError, logger, listenOn });
     await this.server.start();
     this.state = 'OK';
     logger.info({ addr: this.config.addr, port: this.server.port || undefined }, 'Starting gRPC server.');

@@ -4,6 +4,7 @@
 // Nothing on the request path logs inputs, headers or tokens (see server/request-log.ts).
 import { Writable } from 'node:stream';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { stderrStream } from './stderr.js';
 
 export const logFormats = ['json', 'json-pretty', 'text'] as const;
 export type LogFormat = (typeof logFormats)[number];
@@ -13,7 +14,7 @@ export const logLevels: LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', '
 /** OPA's (logrus's) names for the levels, where they differ from pino's. */
 const levelNames: Record<string, string> = { warn: 'warning' };
 
-export function createLogger(level: LevelWithSilent, format: LogFormat, out: NodeJS.WritableStream = process.stderr): Logger {
+export function createLogger(level: LevelWithSilent, format: LogFormat, out: NodeJS.WritableStream = stderrStream()): Logger {
   const options: pino.LoggerOptions = {
     level,
     base: undefined,

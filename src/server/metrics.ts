@@ -1,10 +1,10 @@
 // Prometheus metrics with OPA's names, labels and label values where OPA has them (OPA's monitoring.md and what
 // `opa run --server` v1.22 exposes): the request duration histogram by code/handler/method, the status plugin's
-// bundle metrics; Verdict's own carry the `verdict_` prefix. In a multi-process server every worker keeps one of
-// these registries and the primary merges them (src/server/cluster/primary.ts): counters and histograms are
-// summed; gauges say how (`aggregator`) where a sum would be wrong.
+// bundle metrics; Verdict's own carry the `verdict_` prefix. In a server of several workers every worker keeps one
+// of these registries and the primary merges them (aggregateWorkerMetrics): counters and histograms are summed;
+// gauges say how (`aggregator`) where a sum would be wrong.
 import type { HttpSendOutcome } from '../builtins/http-send/client.js';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Aggregator } from 'prom-client';
 import type { BundleInfo } from '../bundle/manager.js';
 import { ConfigError, type VerdictConfig } from '../config/config.js';
 import { HTTP_AUTHZ_MOUNT } from '../envoy/config.js';
@@ -32,6 +32,23 @@ export function requestDurationBuckets(config: VerdictConfig): number[] {
     if (i > 0 && b <= buckets[i - 1]) throw new ConfigError(`${key}[${i}]: ${b} does not follow ${buckets[i - 1]}; bounds must increase`);
   });
   return buckets;
+}
+
+/** A registry's figures as getMetricsAsJSON() gives them, the form workers send them in. */
+export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+
+/**
+ * One server's figures from its workers' (a plain function: no node:cluster). Counters and histograms are summed,
+ * gauges merged as their `aggregator` says. The default metrics named process_* (CPU seconds, resident and
+ * virtual memory, open descriptors, start time) describe the whole process: workers that are threads of one
+ * process (`oneProcess`) all report the same process, so those are taken once (the largest, i.e. the latest
+ * reading; the start time's smallest) instead of being counted once per thread. The nodejs_* ones (heap, event
+ * loop lag, handles, GC) are each thread's own and are summed (lag averaged) as across processes.
+ */
+export function aggregateWorkerMetrics(workers: MetricsJson[], { oneProcess }: { oneProcess: boolean }): Registry {
+  if (!oneProcess) return AggregatorRegistry.aggregate(workers);
+  const once = (name: string): Aggregator | undefined => (!name.startsWith('process_') ? undefined : name === 'process_start_time_seconds' ? 'min' : 'max');
+  return AggregatorRegistry.aggregate(workers.map((metrics) => metrics.map((m) => ({ ...m, aggregator: once(m.name) ?? m.aggregator }))));
 }
 
 export class ServerMetrics {

@@ -23,6 +23,7 @@ import type { DataWrite, DecisionEvent, DecisionHints, ServerContext } from './c
 import { ServerMetrics, requestDurationBuckets } from './metrics.js';
 import { decideWith, inputErrorRecorder } from './decisions.js';
 import { envoyFromConfig } from '../envoy/plugin.js';
+import type { GrpcListenSocket } from '../envoy/grpc-socket.js';
 import { PluginManager, type Plugin } from './plugins.js';
 import { createServerBundles, type AdminApiConfig, type CliVerification, type ServerBundles } from './bundle-plugin.js';
 import { adminJwtAuth } from '../auth/admin-jwt.js';
@@ -78,6 +79,8 @@ export interface StartOptions {
   plugins?: Plugin[];
   /** One server thread of a multi-thread server (`verdict run --workers N`): see src/server/cluster/. */
   cluster?: ClusterMember;
+  /** The ext_authz gRPC port's sockets, already bound (a server thread's copies), served instead of binding its addr. */
+  envoyGrpcSockets?: GrpcListenSocket[];
 }
 
 export interface RunningServer {
@@ -174,6 +177,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onInputError: inputErrorRecorder(ctx),
     ready: () => plugins.bundlesActivated(),
     logger,
+    listenOn: options.envoyGrpcSockets,
     graceMs: options.shutdownGraceMs ?? (config.verdict?.shutdown_timeout_seconds ?? 10) * 1000,
   });
   for (const plugin of envoy.plugins) plugins.register(plugin);

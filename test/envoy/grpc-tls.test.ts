@@ -13,12 +13,15 @@ import type { Decide } from '../../src/engine/engine.js';
 import { EnvoyExtAuthzGrpcServer } from '../../src/envoy/grpc-server.js';
 import { ExtAuthzClient, httpCheckRequest } from './client.js';
 import { makeCerts } from '../server/certs.js';
+import { listeningFd } from '../listening-fd.js';
 
 const certs = makeCerts();
 const allowAll: Decide = async () => ({ result: true });
 
-async function start(config: Record<string, unknown>) {
-  const server = new EnvoyExtAuthzGrpcServer(parseEnvoyGrpcConfig({ addr: '127.0.0.1:0', ...config }), allowAll);
+/** Bound by grpc-js on addr, or (`onDescriptor`) served on a listening socket handed over by descriptor. */
+async function start(config: Record<string, unknown>, onDescriptor = false) {
+  const listenOn = onDescriptor ? [{ fd: (await listeningFd()).fd }] : undefined;
+  const server = new EnvoyExtAuthzGrpcServer(parseEnvoyGrpcConfig({ addr: '127.0.0.1:0', ...config }), allowAll, { listenOn });
   await server.start();
   return server;
 }
@@ -84,11 +87,11 @@ async function eventually(read: () => Promise<string>, want: string): Promise<st
   return seen;
 }
 
-test('a certificate replaced on disk is served to new connections; a broken replacement keeps the old one', async () => {
+for (const onDescriptor of [false, true]) test(`a certificate replaced on disk is served to new connections; a broken replacement keeps the old one${onDescriptor ? ' (port given by descriptor)' : ''}`, async () => {
   const live = mkdtempSync(join(tmpdir(), 'verdict-grpc-tls-'));
   copyFileSync(certs.serverA.cert, join(live, 'cert.pem'));
   copyFileSync(certs.serverA.key, join(live, 'key.pem'));
-  const server = await start({ 'tls-cert-file': join(live, 'cert.pem'), 'tls-private-key-file': join(live, 'key.pem') });
+  const server = await start({ 'tls-cert-file': join(live, 'cert.pem'), 'tls-private-key-file': join(live, 'key.pem') }, onDescriptor);
   const client = new ExtAuthzClient(`127.0.0.1:${server.port}`, grpc.credentials.createSsl(readFileSync(certs.ca)));
   try {
     assert.equal(await servedCommonName(server.port), 'verdict-a');

@@ -59,6 +59,7 @@ async function runWith(args: string[]): Promise<void> {
       workers: workersArg,
       logger,
       args,
+      config,
       addrs: [...listenOptions.addrs, ...listenOptions.diagnosticAddrs],
       tls: listenOptions.tls !== undefined,
       stopTimeoutMs: (wait + grace) * 1000 + 5000,
@@ -79,7 +80,7 @@ async function runWith(args: string[]): Promise<void> {
   const running = await startServer({
     addr: listenOptions.addrs,
     listen: listenOptions,
-    config: member ? member.serverConfig(config) : config,
+    config,
     bundlePaths: paths.bundles,
     files: { paths: paths.files, watch: values.watch === true, ignore: values.ignore as string[] | undefined },
     bundleIgnore: values.ignore as string[] | undefined,
@@ -91,7 +92,7 @@ async function runWith(args: string[]): Promise<void> {
     shutdownGraceMs: grace * 1000,
     logger,
     decisionLogByDefault: true,
-    ...(member ? { cluster: member, compiler: member.compiler } : {}),
+    ...(member ? { cluster: member, compiler: member.compiler, envoyGrpcSockets: member.envoyGrpcSockets, decisionLogWriter: member.decisionLogWriter } : {}),
   }).catch((err: Error) => {
     // A decision log that cannot be opened has its own exit codes (3 corrupt, 4 locked, ...), as the CLI's.
     if (err instanceof DecisionLogError) {

@@ -32,7 +32,7 @@ import { sqliteQueries } from '../decisionlog/queries.js';
 import { PostgresDecisionStore } from '../decisionlog/postgres/store.js';
 import { decisionIngestRouter } from './decision-ingest.js';
 import { decodingLimits } from './body.js';
-import { SharedDecisionWriter, type DecisionWriterHandle } from '../decisionlog/shared-writer.js';
+import type { DecisionWriterHandle } from '../decisionlog/shared-writer.js';
 
 export interface ServerDecisionLog {
   store: DecisionLogStore;
@@ -251,21 +251,6 @@ export function storeOptionsFor(options: DecisionLogStoreOptions, replica = isRe
   return rest;
 }
 
-/**
- * For the thread that starts a server's worker threads: the one decision-log writer they all share (give each
- * thread `writer.handle()`, see shared-writer.ts), or undefined when the config keeps no local log. Opens the
- * database now, so a corrupt or locked file stops start-up with its DecisionLogError before any thread starts.
- * The section's other checks are the threads' own (createServerDecisionLog).
- */
-export function openServerDecisionWriter(config: VerdictConfig, onByDefault: boolean): SharedDecisionWriter | undefined {
-  const services = normaliseServices(config.services as Parameters<typeof normaliseServices>[0]);
-  const settings = decisionLogSettings(config.decision_logs, services.map((s) => s.name));
-  const explicit = (config.decision_logs as { store?: { enabled?: unknown } } | undefined)?.store?.enabled;
-  const wanted = explicit ?? (onByDefault || settings.upload !== undefined || settings.console || settings.central !== undefined);
-  if (wanted !== true) return undefined;
-  const { file, durability, retention } = settings.store;
-  return new SharedDecisionWriter({ file, durability, ...(retention ? { retention } : {}) });
-}
 
 /**
  * Whether the active policy set has rules at a path, answered once per path and policy set: the engine hands out

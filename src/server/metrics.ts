@@ -41,12 +41,11 @@ export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
  * One server's figures from its workers' (a plain function: no node:cluster). Counters and histograms are summed,
  * gauges merged as their `aggregator` says. The default metrics named process_* (CPU seconds, resident and
  * virtual memory, open descriptors, start time) describe the whole process: workers that are threads of one
- * process (`oneProcess`) all report the same process, so those are taken once (the largest, i.e. the latest
+ * process all report the same process, so those are taken once (the largest, i.e. the latest
  * reading; the start time's smallest) instead of being counted once per thread. The nodejs_* ones (heap, event
  * loop lag, handles, GC) are each thread's own and are summed (lag averaged) as across processes.
  */
-export function aggregateWorkerMetrics(workers: MetricsJson[], { oneProcess }: { oneProcess: boolean }): Registry {
-  if (!oneProcess) return AggregatorRegistry.aggregate(workers);
+export function aggregateWorkerMetrics(workers: MetricsJson[]): Registry {
   const once = (name: string): Aggregator | undefined => (!name.startsWith('process_') ? undefined : name === 'process_start_time_seconds' ? 'min' : 'max');
   return AggregatorRegistry.aggregate(workers.map((metrics) => metrics.map((m) => ({ ...m, aggregator: once(m.name) ?? m.aggregator }))));
 }

@@ -161,7 +161,8 @@ test('when the writer thread dies, every thread counts the failed writes, the ow
 });
 
 test("a server's config opens the shared writer, and each thread's store options point at it without retention", async () => {
-  const { openServerDecisionWriter, storeOptionsFor } = await import('../../src/server/decision-log.js');
+  const { storeOptionsFor } = await import('../../src/server/decision-log.js');
+  const { openServerDecisionWriter } = await import('../../src/decisionlog/server-writer.js');
   const file = join(tempDir(), 'd.db');
   assert.equal(openServerDecisionWriter({ decision_logs: { store: { enabled: false } } } as never, true), undefined);
   assert.equal(openServerDecisionWriter({} as never, false), undefined, 'off unless on by default or configured');

@@ -57,7 +57,7 @@ test('threads of one process: requests summed, process CPU and memory counted on
   const sets = await threadsFigures();
   const cpuAfter = process.cpuUsage();
   const processCpu = (cpuAfter.user + cpuAfter.system) / 1e6;
-  const server = await aggregateWorkerMetrics(sets, { oneProcess: true }).getMetricsAsJSON();
+  const server = await aggregateWorkerMetrics(sets).getMetricsAsJSON();
   assert.equal(value(server, 'http_request_duration_seconds', 'http_request_duration_seconds_count'), 15);
   // Every thread burnt 150 ms: the process used at least 450 ms, and each thread saw the process's figure.
   const cpu = value(server, 'process_cpu_seconds_total');
@@ -69,11 +69,4 @@ test('threads of one process: requests summed, process CPU and memory counted on
   // Each thread's own heap is its own: summed.
   const heaps = sets.map((s) => value(s, 'nodejs_heap_size_used_bytes'));
   assert.equal(value(server, 'nodejs_heap_size_used_bytes'), heaps.reduce((a, b) => a + b, 0));
-});
-
-test('separate processes: process figures are summed, as each worker is a process of its own', async () => {
-  const sets = await threadsFigures();
-  const server = await aggregateWorkerMetrics(sets, { oneProcess: false }).getMetricsAsJSON();
-  const sum = sets.map((s) => value(s, 'process_cpu_seconds_total')).reduce((a, b) => a + b, 0);
-  assert.ok(Math.abs(value(server, 'process_cpu_seconds_total') - sum) < 1e-9);
 });

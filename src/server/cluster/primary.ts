@@ -9,13 +9,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { AggregatorRegistry } from 'prom-client';
 import { RegoCompileError, type RegoCompiler } from '../../engine/compiler.js';
 import { defaultCompiler } from '../../engine/opa-compiler.js';
 import { sumSnapshots } from '../../pip/metrics.js';
 import type { MetricsJson, PipFigures, PrimaryMessage, WorkerMessage } from './protocol.js';
 import { SharedListeners } from './shared-listeners.js';
 import { startMember, type MemberLink } from './transport.js';
+import type { VerdictConfig } from '../../config/config.js';
+import { DecisionLogConfigError } from '../../decisionlog/config.js';
+import { DecisionLogError } from '../../decisionlog/errors.js';
+import { writerHandleTransfer, type SharedDecisionWriter } from '../../decisionlog/shared-writer.js';
+import { bindAddress, parseEnvoyGrpcConfig, PLUGIN_NAME as GRPC_PLUGIN } from '../../envoy/config.js';
+import { openServerDecisionWriter } from '../../decisionlog/server-writer.js';
+import { aggregateWorkerMetrics } from '../metrics.js';
 
 /** How long a worker has to answer a health or metrics question. */
 const ANSWER_TIMEOUT_MS = 2000;
@@ -43,6 +49,8 @@ export interface PrimaryOptions {
   logger: Logger;
   /** The `verdict run` arguments, for the threads. */
   args: string[];
+  /** The server's configuration: the Envoy gRPC port and the decision log are opened here, once for all threads. */
+  config: VerdictConfig;
   /** Every --addr and --diagnostic-addr, bound here and shared by the threads. */
   addrs: string[];
   tls: boolean;
@@ -54,7 +62,11 @@ export interface PrimaryOptions {
 export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const { workers, logger } = options;
   const compiler = options.compiler ?? defaultCompiler();
-  const listening = await SharedListeners.bind(options.addrs, options.tls);
+  const grpcAddr = envoyGrpcAddr(options.config);
+  if (grpcAddr !== undefined && options.addrs.includes(grpcAddr)) throw new Error(`cannot listen on ${grpcAddr}: it is also the Envoy gRPC plugin's address`);
+  const listening = await SharedListeners.bind([...options.addrs, ...(grpcAddr ? [grpcAddr] : [])], options.tls);
+  // Opened before any thread starts, so a corrupt or locked database stops start-up with its own exit code.
+  const decisionLogWriter = openDecisionWriter(options.config, logger);
   const socketDir = mkdtempSync(join(tmpdir(), 'verdict-'));
   const ownerSocket = join(socketDir, 'owner.sock');
   const instanceId = randomUUID();
@@ -72,11 +84,14 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const owner = () => [...members.values()].find((m) => m.role === 'owner');
   const start = (role: Member['role'], fds: Record<string, number>) => {
     let id = -1;
-    const worker = startMember({ role, instanceId, ownerSocket, listening: fds, args: options.args }, {
+    const { [grpcAddr ?? '']: envoyGrpcFd, ...addrFds } = fds;
+    const writer = decisionLogWriter?.handle();
+    const data = { role, instanceId, ownerSocket, listening: addrFds, envoyGrpcFd, decisionLogWriter: writer, args: options.args };
+    const worker = startMember(data, {
       message: (message) => receive(id, message),
       error: (err) => logger.error({ thread: id, err: err.stack ?? err.message }, 'Worker thread failed.'),
       exit: (code) => exited(id, code),
-    });
+    }, writer ? writerHandleTransfer(writer) : []);
     id = worker.id;
     members.set(id, { worker, role, joined: false, started: false, ready: false });
     startWhenPossible();
@@ -169,12 +184,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     }, () => done(problem ?? (answered < others.length ? 'a worker did not answer the health check' : undefined)));
   };
 
-  /** /metrics for the server: every worker's registry, summed by prom-client's cluster aggregation. */
+  /** /metrics for the server: every worker's registry, summed (process-wide figures once). */
   const askMetrics = (done: (answer: { metrics?: MetricsJson; pip?: PipFigures; error?: string }) => void) => {
     const replies: { metrics: MetricsJson; pip?: PipFigures }[] = [];
     ask([...members.values()].filter((m) => m.joined), (id) => ({ verdict: 'metrics-request', id }), (_w, value) => replies.push(value as (typeof replies)[number]), () => {
       const pips = replies.flatMap((r) => (r.pip ? [r.pip] : []));
-      AggregatorRegistry.aggregate(replies.map((r) => r.metrics)).getMetricsAsJSON().then(
+      aggregateWorkerMetrics(replies.map((r) => r.metrics)).getMetricsAsJSON().then(
         (metrics) => done({ metrics, ...(pips.length > 0 ? { pip: sumSnapshots(pips) } : {}) }),
         (err: Error) => done({ error: err.message }),
       );
@@ -278,7 +293,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
 
   const exit = () => {
     rmSync(socketDir, { recursive: true, force: true });
-    process.exit(process.exitCode ?? 0);
+    // Every thread has flushed its batches to the writer: it commits them before the process ends.
+    const closed = decisionLogWriter?.close() ?? Promise.resolve();
+    closed.then(() => process.exit(process.exitCode ?? 0), (err: Error) => {
+      logger.error({ err: err.message }, 'The decision log could not be closed.');
+      process.exit(process.exitCode || 1);
+    });
   };
   const stop = () => {
     if (stopping) return;
@@ -301,4 +321,24 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const fds = await listening.forThreads(workers);
   start('owner', fds[0]);
   for (let i = 1; i < workers; i++) start('replica', fds[i]);
+}
+
+/** The Envoy ext_authz gRPC plugin's address, bound here like the HTTP ones (undefined: not configured). */
+function envoyGrpcAddr(config: VerdictConfig): string | undefined {
+  const plugins = config.plugins as Record<string, unknown> | undefined;
+  if (!plugins || !(GRPC_PLUGIN in plugins)) return undefined;
+  return bindAddress(parseEnvoyGrpcConfig(plugins[GRPC_PLUGIN]).addr);
+}
+
+/** The one decision-log writer of the server; a database that cannot be opened ends the process with its code. */
+function openDecisionWriter(config: VerdictConfig, logger: Logger): SharedDecisionWriter | undefined {
+  try {
+    return openServerDecisionWriter(config, true);
+  } catch (err) {
+    if (err instanceof DecisionLogConfigError) throw new Error(`config: ${err.message}`);
+    if (!(err instanceof DecisionLogError)) throw err;
+    logger.flush();
+    console.error(`verdict: ${err.message}`);
+    process.exit(err.exitCode);
+  }
 }

@@ -5,6 +5,7 @@
 import { isMainThread, workerData } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
 import type { Bundle, RegoModule } from '../../bundle/bundle.js';
+import type { DecisionWriterHandle } from '../../decisionlog/shared-writer.js';
 import type { CompileErrorDetail, CompiledPolicy } from '../../engine/compiler.js';
 import type { ApiModule, PolicyChange } from '../../engine/engine.js';
 import type { DataWrite } from '../context.js';
@@ -21,6 +22,10 @@ export interface MemberData {
   ownerSocket: string;
   /** The thread's own descriptor of each shared listening address (shared-listeners.ts). */
   listening: Record<string, number>;
+  /** The thread's own descriptor of the Envoy ext_authz gRPC port, when that plugin is configured. */
+  envoyGrpcFd?: number;
+  /** The server's one decision-log writer (shared-writer.ts), when the config keeps a local log. */
+  decisionLogWriter?: DecisionWriterHandle;
   /** The `verdict run` arguments, parsed again by the thread. */
   args: string[];
 }

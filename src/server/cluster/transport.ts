@@ -2,7 +2,7 @@
 // thread on the thread entry module with its part (MemberData) in workerData; messages go by postMessage (the
 // primary's own messages are plain values, the threads' are encoded by wire.ts), and the primary ends a thread
 // with terminate(), the thread-model counterpart of SIGKILL.
-import { parentPort, Worker } from 'node:worker_threads';
+import { parentPort, Worker, type MessagePort } from 'node:worker_threads';
 import { isVerdictMessage, memberData, type MemberData, type PrimaryMessage, type WorkerMessage } from './protocol.js';
 import { fromWire, toWire } from './wire.js';
 
@@ -22,9 +22,9 @@ export interface MemberEvents {
   exit(code: number): void;
 }
 
-/** Starts a server thread. */
-export function startMember(data: MemberData, events: MemberEvents): MemberLink {
-  const worker = new Worker(new URL('./thread.js', import.meta.url), { workerData: { verdictMember: data } });
+/** Starts a server thread; `transfer` lists the ports in `data` that move to it. */
+export function startMember(data: MemberData, events: MemberEvents, transfer: MessagePort[] = []): MemberLink {
+  const worker = new Worker(new URL('./thread.js', import.meta.url), { workerData: { verdictMember: data }, transferList: transfer });
   let alive = true;
   worker.on('message', (message: unknown) => {
     if (isVerdictMessage(message)) events.message(message as WorkerMessage);

@@ -15,8 +15,7 @@ import { forwardTo, ownerAnswers } from './forward.js';
 import type { Change, MetricsJson, PipFigures, PrimaryMessage, Snapshot, WorkerMessage } from './protocol.js';
 import { fromPayload, toPayload } from './payload.js';
 import type { PrimaryLink } from './transport.js';
-import type { VerdictConfig } from '../../config/config.js';
-import { PLUGIN_NAME as GRPC_PLUGIN } from '../../envoy/config.js';
+import type { DecisionWriterHandle } from '../../decisionlog/shared-writer.js';
 
 /** What startServer needs from a server thread of a multi-thread server. */
 export interface ClusterMember {
@@ -138,14 +137,15 @@ export class ClusterWorker implements ClusterMember {
     return this.link.data.listening[addr];
   }
 
-  /**
-   * The configuration this thread serves. The ext_authz gRPC port is served by the owner thread only: grpc-js
-   * binds its port itself, and a second thread binding it again would fail.
-   */
-  serverConfig(config: VerdictConfig): VerdictConfig {
-    if (this.ownsSources || !config.plugins || !(GRPC_PLUGIN in config.plugins)) return config;
-    const { [GRPC_PLUGIN]: _grpc, ...plugins } = config.plugins;
-    return { ...config, plugins };
+  /** The thread's own descriptor of the Envoy gRPC port, served instead of binding its address. */
+  get envoyGrpcSockets(): { fd: number }[] | undefined {
+    const fd = this.link.data.envoyGrpcFd;
+    return fd === undefined ? undefined : [{ fd }];
+  }
+
+  /** The server's one decision-log writer, shared by every thread. */
+  get decisionLogWriter(): DecisionWriterHandle | undefined {
+    return this.link.data.decisionLogWriter;
   }
 
   private receive(message: PrimaryMessage): void {

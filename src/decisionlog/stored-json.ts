@@ -196,27 +196,32 @@ function numberMap(sink: ByteSink, value: unknown): boolean {
   const map = value as Record<string, unknown>;
   const keys = Object.keys(map);
   for (const key of keys) if (typeof map[key] !== 'number') return false;
+  const texts = metricKeyTexts(keys);
   byte(sink, 0x7b);
   for (let i = 0; i < keys.length; i++) {
-    if (i > 0) byte(sink, 0x2c);
-    metricKey(sink, keys[i]);
+    raw(sink, texts[i]);
     number(sink, map[keys[i]] as number);
   }
   byte(sink, 0x7d);
   return true;
 }
 
-/** Metric names are few: their key texts are kept (up to a bound, should a caller invent names). */
-function metricKey(sink: ByteSink, key: string): void {
-  let bytes = metricKeys.get(key);
-  if (bytes === undefined) {
-    bytes = Buffer.from(writeJson(key) + ':', 'utf8');
-    if (metricKeys.size < 256) metricKeys.set(key, bytes);
+/**
+ * The bytes of each key with its colon, and the comma before all but the first. A server's events carry the same
+ * timers in the same order: the last list's bytes are kept and reused while the keys are the same.
+ */
+function metricKeyTexts(keys: string[]): Uint8Array[] {
+  let same = keys.length === lastMetricKeys.length;
+  for (let i = 0; same && i < keys.length; i++) same = keys[i] === lastMetricKeys[i];
+  if (!same) {
+    lastMetricKeys = keys;
+    lastMetricTexts = keys.map((key, i) => Buffer.from((i > 0 ? ',' : '') + writeJson(key) + ':', 'utf8'));
   }
-  raw(sink, bytes);
+  return lastMetricTexts;
 }
 
-const metricKeys = new Map<string, Uint8Array>();
+let lastMetricKeys: string[] = [];
+let lastMetricTexts: Uint8Array[] = [];
 
 /** A string as writeJson writes it: between quotes as it is when nothing in it needs escaping and it is ASCII. */
 function string(sink: ByteSink, value: string): void {

@@ -49,7 +49,7 @@ async function measure(build: Build): Promise<number> {
   const logger = new build.logger.DecisionLogger(store, { evaluate: () => Promise.resolve({}), defined: () => false });
   const ctx = {
     onDecision: (event: Parameters<typeof logger.log>[0], hints: Parameters<typeof logger.log>[1]) => void logger.log(event, hints),
-    labels: { id: 'bench-instance-0001', version: '0.1.0' },
+    labels: Object.freeze({ id: 'bench-instance-0001', version: '0.1.0' }),
     engine: { bundles },
   } as unknown as ServerContext;
   let made = 0;

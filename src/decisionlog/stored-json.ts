@@ -88,14 +88,18 @@ export function writeStoredEvent(event: DecisionEvent, options: StoredJsonOption
   const keys = Object.keys(fields);
   // As JSON.stringify of the event with `erased` set: a new member goes last.
   if (erased && !Object.prototype.hasOwnProperty.call(event, 'erased')) keys.push('erased');
+  const keyTexts = memberTexts(keys);
   byte(sink, 0x7b);
   let first = true;
-  for (const key of keys) {
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k];
     const value = key === 'erased' && erased ? erased : fields[key];
     if (!writable(value)) continue;
-    if (!first) byte(sink, 0x2c);
+    // The key's text comes with the comma before it: after the first member, all of it.
+    const text = keyTexts[k];
+    if (first) raw(sink, text, 1);
+    else raw(sink, text);
     first = false;
-    member(sink, key);
     switch (key) {
       case 'input':
         if (input === undefined) writeValue(sink, value);
@@ -152,23 +156,33 @@ function writeValue(sink: ByteSink, value: unknown): void {
   }
 }
 
-/** A member's key and colon: known keys' bytes are made once. */
-function member(sink: ByteSink, key: string): void {
-  let bytes = keyBytes.get(key);
-  if (bytes === undefined) {
-    const text = writeJson(key) + ':';
-    if (!knownKeys.has(key)) return utf8(sink, text);
-    bytes = Buffer.from(text, 'utf8');
-    keyBytes.set(key, bytes);
-  }
-  raw(sink, bytes);
+/**
+ * The text of each key as a member after another: comma, key, colon. A server's events have the same members in
+ * the same order: the last list's texts are reused while the keys are the same.
+ */
+function memberTexts(keys: string[]): Uint8Array[] {
+  let same = keys.length === lastKeys.length;
+  for (let i = 0; same && i < keys.length; i++) same = keys[i] === lastKeys[i];
+  if (same) return lastKeyTexts;
+  lastKeys = keys;
+  lastKeyTexts = keys.map(memberText);
+  return lastKeyTexts;
 }
 
-const knownKeys = new Set([
-  'labels', 'decision_id', 'trace_id', 'span_id', 'bundles', 'path', 'query', 'input', 'result', 'mapped_result', 'nd_builtin_cache',
-  'erased', 'masked', 'error', 'requested_by', 'timestamp', 'metrics', 'req_id', 'request_context', 'custom', 'pip',
-]);
-const keyBytes = new Map<string, Uint8Array>();
+let lastKeys: string[] = [];
+let lastKeyTexts: Uint8Array[] = [];
+
+/** One key's text (see memberTexts); the texts of up to 256 keys are kept, should callers invent names. */
+function memberText(key: string): Uint8Array {
+  let text = keyTexts.get(key);
+  if (text === undefined) {
+    text = Buffer.from(',' + writeJson(key) + ':', 'utf8');
+    if (keyTexts.size < 256) keyTexts.set(key, text);
+  }
+  return text;
+}
+
+const keyTexts = new Map<string, Uint8Array>();
 
 /** Text of deeply frozen labels and bundles objects: they cannot change, so one text serves every event. */
 const sharedBytes = new WeakMap<object, Uint8Array | undefined>();
@@ -199,23 +213,20 @@ function numberMap(sink: ByteSink, value: unknown): boolean {
   const texts = metricKeyTexts(keys);
   byte(sink, 0x7b);
   for (let i = 0; i < keys.length; i++) {
-    raw(sink, texts[i]);
+    raw(sink, texts[i], i === 0 ? 1 : 0);
     number(sink, map[keys[i]] as number);
   }
   byte(sink, 0x7d);
   return true;
 }
 
-/**
- * The bytes of each key with its colon, and the comma before all but the first. A server's events carry the same
- * timers in the same order: the last list's bytes are kept and reused while the keys are the same.
- */
+/** memberTexts for the timers: a server's events carry the same timers in the same order. */
 function metricKeyTexts(keys: string[]): Uint8Array[] {
   let same = keys.length === lastMetricKeys.length;
   for (let i = 0; same && i < keys.length; i++) same = keys[i] === lastMetricKeys[i];
   if (!same) {
     lastMetricKeys = keys;
-    lastMetricTexts = keys.map((key, i) => Buffer.from((i > 0 ? ',' : '') + writeJson(key) + ':', 'utf8'));
+    lastMetricTexts = keys.map(memberText);
   }
   return lastMetricTexts;
 }
@@ -276,14 +287,15 @@ function utf8(sink: ByteSink, text: string): void {
   sink.used += sink.bytes.write(text, sink.used, 'utf8');
 }
 
-function raw(sink: ByteSink, from: Uint8Array): void {
-  const n = from.length;
+/** Copies `from` (after its first `skip` bytes). */
+function raw(sink: ByteSink, from: Uint8Array, skip = 0): void {
+  const n = from.length - skip;
   sink.room(n);
   const bytes = sink.bytes;
   const at = sink.used;
   // A short copy in JavaScript costs less than the call that would do it natively.
-  if (n <= 64) for (let i = 0; i < n; i++) bytes[at + i] = from[i];
-  else bytes.set(from, at);
+  if (n <= 16) for (let i = 0; i < n; i++) bytes[at + i] = from[skip + i];
+  else bytes.set(skip === 0 ? from : from.subarray(skip), at);
   sink.used = at + n;
 }
 
@@ -307,7 +319,12 @@ function inputText(options: StoredJsonOptions): string | Uint8Array | undefined 
 }
 
 function textOf(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  return bufferOf(bytes).toString('utf8');
+}
+
+/** The bytes as a Buffer: themselves when they are one (a request body's), else a view of their memory. */
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
@@ -315,5 +332,5 @@ function textOf(bytes: Uint8Array): string {
  * than decoding UTF-8.
  */
 function latin1Of(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return bufferOf(bytes).toString('latin1');
 }

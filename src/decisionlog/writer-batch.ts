@@ -73,15 +73,15 @@ export function rowFields(batch: WriterBatch, bytes: Buffer, k: number, into: un
  * JavaScript heap at once, so what waits for the writer thread is bytes the garbage collector never traces or
  * moves, rather than strings that would live long enough to be promoted and collected in the old generation.
  */
-class Chunk implements ByteSink {
+class Chunk {
   count = 0;
   /** Set once the chunk is handed to the writer thread: later rows go to a new chunk. */
   sealed = false;
   readonly several: [number, string[]][] = [];
   /** sync durability: what to call once the chunk is committed. */
   readonly committed: (() => void)[] = [];
-  bytes: Buffer;
-  used = 0;
+  private bytes: Buffer;
+  private used = 0;
   private readonly ends: Uint32Array;
   private readonly nulls: Uint8Array;
   private readonly tsNs: BigInt64Array;
@@ -99,26 +99,15 @@ class Chunk implements ByteSink {
    * (storedEventJson).
    */
   add(row: WriterRow, committed: (() => void) | undefined): void {
-    const k = this.count;
-    const start = this.used;
-    try {
-      writeRow(row, this, this.ends, k * fieldsPerRow);
-    } catch (error) {
-      this.used = start;
-      throw error;
-    }
-    this.count++;
-    this.tsNs[k] = row[1];
-    this.nulls[k] = nullsOf(row);
-    if (row[6]) this.several.push([k, row[6]]);
-    if (committed) this.committed.push(committed);
+    this.addDetached(written(row), committed);
   }
 
-  /** Copies a row written apart. */
+  /** Copies a row written apart (or in the scratch). */
   addDetached(row: DetachedRow, committed: (() => void) | undefined): void {
     const k = this.count++;
     const base = this.used;
     this.room(row.bytes.length);
+    // One copy per row into the shared memory: writing it there piece by piece costs about twice as much.
     this.bytes.set(row.bytes, base);
     this.used += row.bytes.length;
     for (let f = 0; f < fieldsPerRow; f++) this.ends[k * fieldsPerRow + f] = base + row.ends[f];
@@ -146,7 +135,7 @@ class Chunk implements ByteSink {
     return this.count === 0 ? 2048 : Math.ceil(this.used / this.count);
   }
 
-  room(most: number): void {
+  private room(most: number): void {
     if (this.bytes.length - this.used >= most) return;
     const bigger = Buffer.from(new SharedArrayBuffer(Math.max(this.bytes.length * 2, this.used + most)));
     this.bytes.copy(bigger, 0, 0, this.used);
@@ -207,11 +196,28 @@ export class RowQueue {
 
 /** The row written apart, for pushDetached later. Throws as Chunk.add. */
 export function detach(row: WriterRow): DetachedRow {
-  const sink = new GrowingSink();
-  const ends: number[] = [];
-  writeRow(row, sink, ends, 0);
-  return { bytes: sink.bytes.subarray(0, sink.used), ends, nulls: nullsOf(row), tsNs: row[1], revisions: row[6] };
+  const inScratch = written(row);
+  // A copy (a Buffer's slice() would be a view of the scratch).
+  return { ...inScratch, bytes: new Uint8Array(inScratch.bytes), ends: [...inScratch.ends] };
 }
+
+/**
+ * Rows are written in this (ordinary, not shared) memory first, then copied: valid until the next row is written.
+ * Throws as Chunk.add.
+ */
+function written(row: WriterRow): DetachedRow {
+  scratch.used = 0;
+  writeRow(row, scratch, scratchEnds, 0);
+  scratchRow.bytes = scratch.bytes.subarray(0, scratch.used);
+  scratchRow.nulls = nullsOf(row);
+  scratchRow.tsNs = row[1];
+  scratchRow.revisions = row[6];
+  return scratchRow;
+}
+
+const scratch = new GrowingSink();
+const scratchEnds: number[] = Array(fieldsPerRow).fill(0);
+const scratchRow: DetachedRow = { bytes: scratch.bytes, ends: scratchEnds, nulls: 0, tsNs: 0n, revisions: null };
 
 /** The row's text columns then its event text, each column's end put in ends[at...]. */
 function writeRow(row: WriterRow, sink: ByteSink, ends: Uint32Array | number[], at: number): void {

@@ -99,7 +99,7 @@ class Chunk {
    * (storedEventJson).
    */
   add(row: WriterRow, committed: (() => void) | undefined): void {
-    this.addDetached(written(row), committed);
+    this.addDetached(written(row, this.bytes.byteOffset + this.used), committed);
   }
 
   /** Copies a row written apart (or in the scratch). */
@@ -203,12 +203,16 @@ export function detach(row: WriterRow): DetachedRow {
 
 /**
  * Rows are written in this (ordinary, not shared) memory first, then copied: valid until the next row is written.
- * Throws as Chunk.add.
+ * The copy into shared memory goes a word at a time only when source and destination are aligned alike, and a
+ * byte at a time (several times slower) otherwise: the row is placed in the scratch at the alignment of `destination`
+ * (where it will be copied to, modulo 8). Throws as Chunk.add.
  */
-function written(row: WriterRow): DetachedRow {
-  scratch.used = 0;
+function written(row: WriterRow, destination = 0): DetachedRow {
+  const shift = (destination - scratch.bytes.byteOffset) & 7;
+  scratch.used = shift;
   writeRow(row, scratch, scratchEnds, 0);
-  scratchRow.bytes = scratch.bytes.subarray(0, scratch.used);
+  for (let f = 0; f < fieldsPerRow; f++) scratchEnds[f] -= shift;
+  scratchRow.bytes = scratch.bytes.subarray(shift, scratch.used);
   scratchRow.nulls = nullsOf(row);
   scratchRow.tsNs = row[1];
   scratchRow.revisions = row[6];

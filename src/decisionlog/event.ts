@@ -54,14 +54,18 @@ export interface DecisionHints {
   inputText?: Uint8Array;
 }
 
-const hex = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const hexDigits = Buffer.from('0123456789abcdef', 'latin1');
 const pool = new Uint8Array(4096);
 let poolUsed = pool.length;
+/** The id being made, as ASCII: its first 15 characters (time and version) change once per millisecond. */
+const idBytes = Buffer.alloc(36);
+let idMs = -1;
 
 /**
  * A fresh decision id: an RFC 9562 UUID version 7 (48-bit Unix milliseconds, then 74 random bits). OPA issues
  * random (version 4) UUIDs; time order makes the log's decision_id index grow at one end, so each batch
- * touches a few index pages instead of one page per event.
+ * touches a few index pages instead of one page per event. Written as bytes and read as one flat string, which
+ * the log and the answer copy without first joining pieces.
  */
 export function newDecisionId(): string {
   if (poolUsed + 10 > pool.length) {
@@ -71,15 +75,33 @@ export function newDecisionId(): string {
   const r = poolUsed;
   poolUsed += 10;
   const ms = Date.now();
-  const high = Math.floor(ms / 0x1000000); // the top 24 of the 48 bits
-  const low = ms % 0x1000000;
-  return (
-    hex[(high >>> 16) & 0xff] + hex[(high >>> 8) & 0xff] + hex[high & 0xff] + hex[(low >>> 16) & 0xff] + '-' +
-    hex[(low >>> 8) & 0xff] + hex[low & 0xff] + '-' +
-    hex[0x70 | (pool[r] & 0x0f)] + hex[pool[r + 1]] + '-' +
-    hex[0x80 | (pool[r + 2] & 0x3f)] + hex[pool[r + 3]] + '-' +
-    hex[pool[r + 4]] + hex[pool[r + 5]] + hex[pool[r + 6]] + hex[pool[r + 7]] + hex[pool[r + 8]] + hex[pool[r + 9]]
-  );
+  if (ms !== idMs) {
+    idMs = ms;
+    const high = Math.floor(ms / 0x1000000); // the top 24 of the 48 bits
+    const low = ms % 0x1000000;
+    hexByte(0, (high >>> 16) & 0xff);
+    hexByte(2, (high >>> 8) & 0xff);
+    hexByte(4, high & 0xff);
+    hexByte(6, (low >>> 16) & 0xff);
+    idBytes[8] = 0x2d;
+    hexByte(9, (low >>> 8) & 0xff);
+    hexByte(11, low & 0xff);
+    idBytes[13] = 0x2d;
+    idBytes[14] = 0x37; // version 7
+  }
+  idBytes[15] = hexDigits[pool[r] & 0x0f];
+  hexByte(16, pool[r + 1]);
+  idBytes[18] = 0x2d;
+  hexByte(19, 0x80 | (pool[r + 2] & 0x3f)); // variant 10
+  hexByte(21, pool[r + 3]);
+  idBytes[23] = 0x2d;
+  for (let i = 0; i < 6; i++) hexByte(24 + 2 * i, pool[r + 4 + i]);
+  return idBytes.toString('latin1', 0, 36);
+}
+
+function hexByte(at: number, value: number): void {
+  idBytes[at] = hexDigits[value >>> 4];
+  idBytes[at + 1] = hexDigits[value & 0x0f];
 }
 
 // Date.now() has millisecond resolution; anchor a monotonic nanosecond clock to it once so timestamps
@@ -94,26 +116,44 @@ export function nowNs(): bigint {
 
 /** Formats Unix nanoseconds as Go's RFC3339Nano in UTC, e.g. 2024-05-01T10:00:00.12345Z. */
 export function formatTimestamp(ns: bigint): string {
+  // Decisions come many to a millisecond: the text up to the milliseconds is made once per millisecond.
+  const ms = ns / 1_000_000n;
+  if (ns < 0n) return formatAnyTimestamp(ns);
+  if (ms !== lastMs) {
+    const iso = new Date(Number(ms)).toISOString(); // 2024-05-01T10:00:00.123Z
+    lastMs = ms;
+    lastMsNs = ms * 1_000_000n;
+    lastMsText = iso.slice(0, 23);
+    const msDigits = trimmedDigits[Number(ms % 1000n)];
+    lastMsOnly = iso.slice(0, 19) + (msDigits === '' ? '' : '.' + msDigits) + 'Z';
+  }
+  const sub = Number(ns - lastMsNs); // 0 to 999,999 ns
+  if (sub === 0) return lastMsOnly;
+  const micros = Math.floor(sub / 1000);
+  const nanos = sub % 1000;
+  return lastMsText + (nanos === 0 ? trimmedDigits[micros] : threeDigits[micros] + trimmedDigits[nanos]) + 'Z';
+}
+
+let lastMs: bigint | undefined;
+let lastMsNs = 0n;
+let lastMsText = '';
+let lastMsOnly = '';
+/** "000" to "999", and the same without trailing zeros ("" for 0). */
+const threeDigits = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+const trimmedDigits = threeDigits.map((d) => d.replace(/0+$/, ''));
+
+/** formatTimestamp for any time, before 1970 too. */
+function formatAnyTimestamp(ns: bigint): string {
   let second = ns / 1_000_000_000n;
   let nanos = ns % 1_000_000_000n;
   if (nanos < 0n) {
     nanos += 1_000_000_000n;
     second -= 1n;
   }
-  // Decisions come many to a second: the date and time part is formatted once per second.
-  if (second !== lastSecond) {
-    lastSecondText = new Date(Number(second) * 1000).toISOString().slice(0, 19); // 2024-05-01T10:00:00
-    lastSecond = second;
-  }
-  if (nanos === 0n) return lastSecondText + 'Z';
-  const fraction = String(nanos).padStart(9, '0');
-  let end = 9;
-  while (fraction.charCodeAt(end - 1) === 0x30) end--;
-  return lastSecondText + '.' + fraction.slice(0, end) + 'Z';
+  const text = new Date(Number(second) * 1000).toISOString().slice(0, 19);
+  const fraction = String(nanos).padStart(9, '0').replace(/0+$/, '');
+  return text + (fraction === '' ? '' : '.' + fraction) + 'Z';
 }
-
-let lastSecond: bigint | undefined;
-let lastSecondText = '';
 
 const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:\d{2})$/;
 

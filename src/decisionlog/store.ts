@@ -6,7 +6,6 @@ import type Database from 'better-sqlite3';
 import type { DecisionEvent, DecisionHints } from './event.js';
 import { parseTimestamp } from './event.js';
 import { DecisionLogError } from './errors.js';
-import { storedEventText, type EventText } from './stored-json.js';
 import { defaultDatabaseFile, openDecisionDatabase, sqliteCode } from './open.js';
 import { outcomeClassifier, type OutcomeClassifier, type OutcomeRuleConfig } from './outcome.js';
 import { principalExtractor, type PrincipalExtractor, type PrincipalSource } from './principal.js';
@@ -14,7 +13,7 @@ import { Retention, type RetentionOptions } from './retention.js';
 import { traceIdOf } from './trace-id.js';
 import { WriterThread } from './writer.js';
 import { sharedWriterSource, type DecisionWriterHandle } from './shared-writer.js';
-import { RowQueue, type WriterRow } from './writer-batch.js';
+import { detach, RowQueue, type DetachedRow, type WriterRow } from './writer-batch.js';
 
 /** default: committed shortly after record() returns; survives a process crash once committed (WAL, synchronous=NORMAL).
  *  sync: record() resolves only after the commit, and every commit is fsynced (synchronous=FULL). */
@@ -76,11 +75,11 @@ export interface DecisionLogStatus {
 }
 
 /**
- * An event waiting for room in the queue (back-pressure), already turned into its row, so the request's objects
- * (the parsed input above all) do not outlive it.
+ * An event waiting for room in the queue (back-pressure), already written as its row's bytes, so the request's
+ * objects (the parsed input above all) do not outlive it.
  */
 interface Pending {
-  row: WriterRow;
+  row: DetachedRow;
   /** sync mode: settles record()'s promise once the batch is committed. */
   committed?: (result: RecordResult) => void;
 }
@@ -103,7 +102,7 @@ export class DecisionLogStore {
   private readonly classify: OutcomeClassifier;
   private readonly principalOf: PrincipalExtractor;
   private readonly maskCredentials: boolean;
-  /** storedEventText's options for an event without its input's text (one object for all). */
+  /** The stored text's options for an event without its input's text (one object for all). */
   private readonly textOptions: { maskCredentials: boolean };
   private readonly writer: WriterThread;
   private readonly queue: RowQueue;
@@ -182,21 +181,33 @@ export class DecisionLogStore {
       return 'dropped';
     }
     const row = this.toRow(event, tsNs, hints?.inputText && event.input !== undefined ? hints.inputText : undefined);
-    // Counted in encoding_failures; nothing to store.
-    if (row === null) return 'dropped';
-    const pending: Pending = { row };
-    if (this.durability === 'sync') {
-      return new Promise((resolve) => {
-        pending.committed = resolve;
-        if (full) this.waiters.push({ pending, admit: () => undefined });
-        else this.enqueue(pending);
-      });
-    }
     if (!full) {
-      this.enqueue(pending);
-      return 'queued';
+      // The row's text is written into the queue's buffer now: an event that cannot be written as JSON is counted
+      // in encoding_failures and not stored.
+      let committed: ((result: RecordResult) => void) | undefined;
+      const settled = this.durability === 'sync' ? new Promise<RecordResult>((resolve) => (committed = resolve)) : undefined;
+      try {
+        this.queue.push(row, committed && (() => committed!('committed')));
+      } catch {
+        this.counters.encoding_failures++;
+        return 'dropped';
+      }
+      this.scheduleDrain();
+      return settled ?? 'queued';
     }
-    return new Promise((resolve) => this.waiters.push({ pending, admit: () => resolve('queued') }));
+    let pending: Pending;
+    try {
+      pending = { row: detach(row) };
+    } catch {
+      this.counters.encoding_failures++;
+      return 'dropped';
+    }
+    return new Promise((resolve) => {
+      if (this.durability === 'sync') {
+        pending.committed = resolve;
+        this.waiters.push({ pending, admit: () => undefined });
+      } else this.waiters.push({ pending, admit: () => resolve('queued') });
+    });
   }
 
   /**
@@ -276,13 +287,8 @@ export class DecisionLogStore {
     };
   }
 
-  private enqueue(pending: Pending): void {
-    this.queueRow(pending);
-    this.scheduleDrain();
-  }
-
   private queueRow({ row, committed }: Pending): void {
-    this.queue.push(row, committed && (() => committed('committed')));
+    this.queue.pushDetached(row, committed && (() => committed('committed')));
   }
 
   private scheduleDrain(): void {
@@ -359,17 +365,10 @@ export class DecisionLogStore {
     return true;
   }
 
-  private toRow(event: DecisionEvent, tsNs: bigint, inputText: Uint8Array | undefined): WriterRow | null {
+  private toRow(event: DecisionEvent, tsNs: bigint, inputText: Uint8Array | undefined): WriterRow {
     // The principal is read before credentials are erased: the `sub` of an Envoy bearer token still labels
     // the row (it names, it grants nothing), while the token itself is not stored.
     const principal = this.principalOf(event) ?? null;
-    let json: EventText;
-    try {
-      json = storedEventText(event, inputText ? { inputBytes: compact(inputText), maskCredentials: this.maskCredentials } : this.textOptions);
-    } catch {
-      this.counters.encoding_failures++;
-      return null;
-    }
     const revisions = this.revisionsOf(event.bundles);
     return [
       event.decision_id,
@@ -379,7 +378,8 @@ export class DecisionLogStore {
       principal,
       revisions.length === 1 ? revisions[0] : null,
       revisions.length > 1 ? revisions : null,
-      json,
+      event,
+      inputText ? { inputBytes: inputText, maskCredentials: this.maskCredentials } : this.textOptions,
       traceIdOf(event),
     ];
   }
@@ -390,14 +390,6 @@ export class DecisionLogStore {
     this.lastBundles = { bundles, revisions: bundleRevisions(bundles) };
     return this.lastBundles.revisions;
   }
-}
-
-/**
- * The input's bytes, to be held until their batch is written: copied when they are a small part of a larger
- * buffer (a socket read holding several requests), which the queue would otherwise keep alive whole.
- */
-function compact(bytes: Uint8Array): Uint8Array {
-  return bytes.buffer.byteLength > 2 * bytes.byteLength + 16_384 ? bytes.slice() : bytes;
 }
 
 /** A store on the shared writer takes its file and durability from it, and leaves retention to it. */

@@ -1,20 +1,23 @@
 // The JSON text of an event as the log stores it: OPA's EventV1, with the input's text put in as the request
 // carried it (not parsed and re-serialised) and, unless the operator turned it off, the credential headers cut
 // out of the input, result and builtin cache (credentials.ts), each cut listed in `erased`.
+//
+// The text is written as UTF-8 straight into the bytes that go to the writer thread (writer-batch.ts): no string
+// of the event is built and encoded again. Members whose text is plain ASCII (keys, ids, timestamps, numbers, the
+// frozen labels and bundles an activation shares) are copied byte by byte in JavaScript, which costs less than a
+// call into the native encoder per member; only strings that need escaping or hold other characters, and values
+// that are neither scalars nor shared, go through writeJson.
 import { isUtf8 } from 'node:buffer';
 import type { DecisionEvent } from './event.js';
 import { eraseCredentialsInJson, mayHoldCredentials } from './credentials.js';
 import { writeJson } from '../json/writer.js';
 
-const parts = ['input', 'result', 'nd_builtin_cache'] as const;
-type Part = (typeof parts)[number];
-
-/**
- * An event's JSON text in pieces, in order: text, and the input's UTF-8 bytes as the request carried them. The
- * store copies the pieces into a batch's buffer as they are, so an input that needs no credential cut is never
- * decoded, joined into the event's text and encoded again.
- */
-export type EventText = (string | Uint8Array)[];
+/** Where the text goes: bytes up to `used` are taken; room(n) makes sure n more fit (it may replace `bytes`). */
+export interface ByteSink {
+  bytes: Buffer;
+  used: number;
+  room(most: number): void;
+}
 
 export interface StoredJsonOptions {
   /** The JSON text of event.input, when the decision path had it. */
@@ -27,133 +30,279 @@ export interface StoredJsonOptions {
 
 /** Throws (TypeError, RangeError) when the event cannot be written as JSON, e.g. a cyclic value. */
 export function storedEventJson(event: DecisionEvent, options: StoredJsonOptions = {}): string {
-  return storedEventText(event, options)
-    .map((piece) => (typeof piece === 'string' ? piece : textOf(piece)))
-    .join('');
+  const sink = new GrowingSink();
+  writeStoredEvent(event, options, sink);
+  return Buffer.from(sink.bytes.buffer, sink.bytes.byteOffset, sink.used).toString('utf8');
 }
 
+/** A sink of its own, for a caller that wants the text (storedEventJson) or the bytes held apart (a waiting row). */
+export class GrowingSink implements ByteSink {
+  bytes = Buffer.allocUnsafe(2048);
+  used = 0;
+
+  room(most: number): void {
+    if (this.bytes.length - this.used >= most) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + most));
+    bigger.set(this.bytes.subarray(0, this.used));
+    this.bytes = bigger;
+  }
+}
+
+const parts = ['input', 'result', 'nd_builtin_cache'] as const;
+type Part = (typeof parts)[number];
+
 /**
- * storedEventJson in pieces. The text is JSON.stringify's for the event (members in the event's key order, those
- * whose value JSON cannot hold left out), written member by member so that the input's bytes go in as they are
- * and a frozen `labels` or `bundles` object, which the server shares between all events of an activation, is
- * written once. Throws as storedEventJson.
+ * Appends the event's stored text to `sink`: the text of JSON.stringify for the event (members in the event's key
+ * order, those whose value JSON cannot hold left out, strings escaped as writeJson escapes), the input's bytes as
+ * they are, `erased` extended by the credential cuts. A frozen `labels` or `bundles` object, which the server
+ * shares between all events of an activation, is written once and its bytes copied after. Throws as
+ * storedEventJson; what it appended before throwing is for the caller to discard.
  */
-export function storedEventText(event: DecisionEvent, options: StoredJsonOptions = {}): EventText {
+export function writeStoredEvent(event: DecisionEvent, options: StoredJsonOptions, sink: ByteSink): void {
   const mask = options.maskCredentials ?? true;
   const keep = mask && event.masked?.length ? new Set(event.masked) : undefined;
-  const texts: Partial<Record<Part, string | Uint8Array>> = {};
   let erased: string[] | undefined;
+  // The parts first: a credential cut adds to `erased`, which may come before them in the event.
+  let input: string | Uint8Array | undefined;
+  let result: string | undefined;
+  let cache: string | undefined;
   for (const part of parts) {
-    if (event[part] === undefined) continue;
-    let text: string | Uint8Array = part === 'input' ? inputText(options) ?? writeJson(event.input) : (scalarText(event[part]) ?? writeJson(event[part]));
-    if (mask && mayHoldCredentials(typeof text === 'string' ? text : latin1Of(text))) {
-      const json = typeof text === 'string' ? text : textOf(text);
-      const cut = eraseCredentialsInJson(json, part, keep);
+    const value = event[part];
+    if (value === undefined) continue;
+    let text: string | Uint8Array | undefined = part === 'input' ? inputText(options) : undefined;
+    // A scalar holds no headers object: nothing to cut.
+    if (text === undefined && part === 'result' && scalarKind(value)) continue;
+    text ??= writeJson(value);
+    if (text !== undefined && mask && mayHoldCredentials(typeof text === 'string' ? text : latin1Of(text))) {
+      const cut = eraseCredentialsInJson(typeof text === 'string' ? text : textOf(text), part, keep);
       if (cut) {
         text = cut.json;
         (erased ??= [...(event.erased ?? [])]).push(...cut.erased);
       }
     }
-    texts[part] = text;
+    if (part === 'input') input = text;
+    else if (part === 'result') result = text as string | undefined;
+    else cache = text as string | undefined;
   }
-  const out: EventText = [];
-  let head = '{';
-  let first = true;
   const fields = event as unknown as Record<string, unknown>;
   const keys = Object.keys(fields);
   // As JSON.stringify of the event with `erased` set: a new member goes last.
   if (erased && !Object.prototype.hasOwnProperty.call(event, 'erased')) keys.push('erased');
-  for (const key of keys) {
-    const text = isPart(key) ? texts[key] : key === 'erased' && erased ? writeJson(erased) : valueText(key, fields[key]);
-    if (text === undefined) continue;
-    head += (first ? '' : ',') + keyText(key);
+  const keyTexts = memberTexts(keys);
+  byte(sink, 0x7b);
+  let first = true;
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k];
+    const value = key === 'erased' && erased ? erased : fields[key];
+    if (!writable(value)) continue;
+    // The key's text comes with the comma before it: after the first member, all of it.
+    const text = keyTexts[k];
+    if (first) raw(sink, text, 1);
+    else raw(sink, text);
     first = false;
-    if (typeof text === 'string') head += text;
-    else {
-      out.push(head, text);
-      head = '';
+    switch (key) {
+      case 'input':
+        if (input === undefined) writeValue(sink, value);
+        else if (typeof input === 'string') utf8(sink, input);
+        else raw(sink, input);
+        break;
+      case 'result':
+        if (result === undefined) writeValue(sink, value);
+        else utf8(sink, result);
+        break;
+      case 'nd_builtin_cache':
+        utf8(sink, cache!);
+        break;
+      case 'labels':
+      case 'bundles':
+        shared(sink, value as object);
+        break;
+      case 'metrics':
+        if (!numberMap(sink, value)) writeValue(sink, value);
+        break;
+      default:
+        writeValue(sink, value);
     }
   }
-  out.push(head + '}');
-  return out;
+  byte(sink, 0x7d);
 }
 
-function isPart(key: string): key is Part {
-  return key === 'input' || key === 'result' || key === 'nd_builtin_cache';
+/** Whether JSON.stringify writes the member at all (it leaves out undefined, functions and symbols). */
+function writable(value: unknown): boolean {
+  const type = typeof value;
+  if (type === 'undefined' || type === 'function' || type === 'symbol') return false;
+  if (type !== 'object' || value === null) return true;
+  // toJSON may answer undefined; writeValue asks it again, as JSON.stringify would.
+  return typeof (value as { toJSON?: unknown }).toJSON !== 'function' || writeJson(value) !== undefined;
 }
 
-/** What JSON.stringify writes for one member's key, Go-escaped as writeJson escapes. */
-function keyText(key: string): string {
-  let text = keyTexts.get(key);
-  if (text === undefined) {
-    text = writeJson(key) + ':';
-    if (knownKeys.has(key)) keyTexts.set(key, text);
-  }
-  return text;
+function scalarKind(value: unknown): boolean {
+  const type = typeof value;
+  return type === 'string' || type === 'number' || type === 'boolean' || value === null;
 }
 
-const knownKeys = new Set([
-  'labels', 'decision_id', 'trace_id', 'span_id', 'bundles', 'path', 'query', 'input', 'result', 'mapped_result', 'nd_builtin_cache',
-  'erased', 'masked', 'error', 'requested_by', 'timestamp', 'metrics', 'req_id', 'request_context', 'custom', 'pip',
-]);
-const keyTexts = new Map<string, string>();
-
-/** Texts of deeply frozen labels and bundles objects: they cannot change, so one text serves every event. */
-const sharedTexts = new WeakMap<object, string | undefined>();
-
-/** What JSON.stringify writes for a member's value (undefined to leave the member out), escaped as writeJson escapes. */
-function valueText(key: string, value: unknown): string | undefined {
-  const scalar = scalarText(value);
-  if (scalar !== undefined) return scalar;
-  if (typeof value !== 'object' || value === null) return writeJson(value);
-  if (key === 'metrics') return numberMapText(value) ?? writeJson(value);
-  if (key !== 'labels' && key !== 'bundles') return writeJson(value);
-  if (sharedTexts.has(value)) return sharedTexts.get(value);
-  const text = writeJson(value);
-  if (deeplyFrozen(value)) sharedTexts.set(value, text);
-  return text;
-}
-
-/**
- * JSON.stringify's text of a string, number, boolean or null, escaped as writeJson escapes, without a writeJson
- * call (most of an event's members, and most results, are one of these); undefined for anything else.
- */
-function scalarText(value: unknown): string | undefined {
+/** Any value, as writeJson writes it: scalars directly, the rest through writeJson. */
+function writeValue(sink: ByteSink, value: unknown): void {
   switch (typeof value) {
     case 'string':
-      return needsEscape.test(value) ? writeJson(value) : '"' + value + '"';
+      return string(sink, value);
     case 'number':
-      return Number.isFinite(value) ? String(value) : 'null';
+      return number(sink, value);
     case 'boolean':
-      return value ? 'true' : 'false';
-    case 'object':
-      return value === null ? 'null' : undefined;
+      return value ? ascii(sink, 'true') : ascii(sink, 'false');
     default:
-      return undefined;
+      if (value === null) return ascii(sink, 'null');
+      utf8(sink, writeJson(value));
   }
 }
 
 /**
- * The text of a plain object whose members are all numbers (the timers a server puts in `metrics`), or undefined
- * when it is anything else: written member by member, each key escaped as writeJson would.
+ * The text of each key as a member after another: comma, key, colon. A server's events have the same members in
+ * the same order: the last list's texts are reused while the keys are the same.
  */
-function numberMapText(value: object): string | undefined {
-  if (Object.getPrototypeOf(value) !== Object.prototype) return undefined;
-  const map = value as Record<string, unknown>;
-  let text = '{';
-  for (const key of Object.keys(map)) {
-    const n = map[key];
-    if (typeof n !== 'number') return undefined;
-    text += (text.length === 1 ? '' : ',') + (plainKey.test(key) ? '"' + key + '":' : writeJson(key) + ':') + (Number.isFinite(n) ? String(n) : 'null');
-  }
-  return text + '}';
+function memberTexts(keys: string[]): Uint8Array[] {
+  let same = keys.length === lastKeys.length;
+  for (let i = 0; same && i < keys.length; i++) same = keys[i] === lastKeys[i];
+  if (same) return lastKeyTexts;
+  lastKeys = keys;
+  lastKeyTexts = keys.map(memberText);
+  return lastKeyTexts;
 }
 
-/** Keys JSON.stringify writes as they are, between quotes. */
-const plainKey = /^[A-Za-z0-9_.-]*$/;
+let lastKeys: string[] = [];
+let lastKeyTexts: Uint8Array[] = [];
 
-/** Characters JSON.stringify or Go's encoder would escape in a string (lone surrogates included). */
-const needsEscape = /["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]/;
+/** One key's text (see memberTexts); the texts of up to 256 keys are kept, should callers invent names. */
+function memberText(key: string): Uint8Array {
+  let text = keyTexts.get(key);
+  if (text === undefined) {
+    text = Buffer.from(',' + writeJson(key) + ':', 'utf8');
+    if (keyTexts.size < 256) keyTexts.set(key, text);
+  }
+  return text;
+}
+
+const keyTexts = new Map<string, Uint8Array>();
+
+/** Text of deeply frozen labels and bundles objects: they cannot change, so one text serves every event. */
+const sharedBytes = new WeakMap<object, Uint8Array | undefined>();
+/** The last two shared objects seen (labels and bundles), asked before the WeakMap. */
+let lastShared: [object | undefined, Uint8Array | undefined, object | undefined, Uint8Array | undefined] = [undefined, undefined, undefined, undefined];
+
+function shared(sink: ByteSink, value: object): void {
+  if (typeof value !== 'object' || value === null) return writeValue(sink, value);
+  let bytes = value === lastShared[0] ? lastShared[1] : value === lastShared[2] ? lastShared[3] : undefined;
+  if (bytes === undefined) {
+    if (!sharedBytes.has(value)) sharedBytes.set(value, deeplyFrozen(value) ? Buffer.from(writeJson(value), 'utf8') : undefined);
+    bytes = sharedBytes.get(value);
+    if (bytes === undefined) return utf8(sink, writeJson(value));
+    lastShared = [value, bytes, lastShared[0], lastShared[1]];
+  }
+  raw(sink, bytes);
+}
+
+/**
+ * A plain object whose members are all numbers (the timers a server puts in `metrics`), member by member; false,
+ * with nothing written, when it is anything else.
+ */
+function numberMap(sink: ByteSink, value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const map = value as Record<string, unknown>;
+  const keys = Object.keys(map);
+  for (const key of keys) if (typeof map[key] !== 'number') return false;
+  const texts = metricKeyTexts(keys);
+  byte(sink, 0x7b);
+  for (let i = 0; i < keys.length; i++) {
+    raw(sink, texts[i], i === 0 ? 1 : 0);
+    number(sink, map[keys[i]] as number);
+  }
+  byte(sink, 0x7d);
+  return true;
+}
+
+/** memberTexts for the timers: a server's events carry the same timers in the same order. */
+function metricKeyTexts(keys: string[]): Uint8Array[] {
+  let same = keys.length === lastMetricKeys.length;
+  for (let i = 0; same && i < keys.length; i++) same = keys[i] === lastMetricKeys[i];
+  if (!same) {
+    lastMetricKeys = keys;
+    lastMetricTexts = keys.map(memberText);
+  }
+  return lastMetricTexts;
+}
+
+let lastMetricKeys: string[] = [];
+let lastMetricTexts: Uint8Array[] = [];
+
+/** A string as writeJson writes it: between quotes as it is when nothing in it needs escaping and it is ASCII. */
+function string(sink: ByteSink, value: string): void {
+  const n = value.length;
+  sink.room(n + 2);
+  const bytes = sink.bytes;
+  let at = sink.used;
+  bytes[at++] = 0x22;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    // Control characters, '"', '\\', Go's <, > and &, and everything beyond ASCII: writeJson decides.
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26) return utf8(sink, writeJson(value));
+    bytes[at++] = c;
+  }
+  bytes[at++] = 0x22;
+  sink.used = at;
+}
+
+/** A number as JSON.stringify writes it: integers digit by digit, others through String, non-finite as null. */
+function number(sink: ByteSink, n: number): void {
+  if (!Number.isFinite(n)) return ascii(sink, 'null');
+  if (!Number.isInteger(n) || Math.abs(n) > Number.MAX_SAFE_INTEGER) return ascii(sink, String(n));
+  if (n < 0) {
+    byte(sink, 0x2d);
+    n = -n;
+  }
+  let digits = 1;
+  for (let p = 10; p <= n; p *= 10) digits++;
+  sink.room(digits);
+  const bytes = sink.bytes;
+  let at = sink.used + digits;
+  sink.used = at;
+  do {
+    bytes[--at] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  } while (n > 0);
+}
+
+/** Text known to be ASCII. */
+function ascii(sink: ByteSink, text: string): void {
+  const n = text.length;
+  sink.room(n);
+  const bytes = sink.bytes;
+  let at = sink.used;
+  for (let i = 0; i < n; i++) bytes[at++] = text.charCodeAt(i);
+  sink.used = at;
+}
+
+function utf8(sink: ByteSink, text: string): void {
+  // UTF-16 units take 1 to 3 bytes in UTF-8.
+  sink.room(text.length * 3);
+  sink.used += sink.bytes.write(text, sink.used, 'utf8');
+}
+
+/** Copies `from` (after its first `skip` bytes). */
+function raw(sink: ByteSink, from: Uint8Array, skip = 0): void {
+  const n = from.length - skip;
+  sink.room(n);
+  const bytes = sink.bytes;
+  const at = sink.used;
+  // A short copy in JavaScript costs less than the call that would do it natively.
+  if (n <= 16) for (let i = 0; i < n; i++) bytes[at + i] = from[skip + i];
+  else bytes.set(skip === 0 ? from : from.subarray(skip), at);
+  sink.used = at + n;
+}
+
+function byte(sink: ByteSink, b: number): void {
+  sink.room(1);
+  sink.bytes[sink.used++] = b;
+}
 
 /** Frozen all the way down, of plain data properties only (a getter could answer differently each time). */
 function deeplyFrozen(value: unknown): boolean {
@@ -170,7 +319,12 @@ function inputText(options: StoredJsonOptions): string | Uint8Array | undefined 
 }
 
 function textOf(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  return bufferOf(bytes).toString('utf8');
+}
+
+/** The bytes as a Buffer: themselves when they are one (a request body's), else a view of their memory. */
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
@@ -178,5 +332,5 @@ function textOf(bytes: Uint8Array): string {
  * than decoding UTF-8.
  */
 function latin1Of(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return bufferOf(bytes).toString('latin1');
 }

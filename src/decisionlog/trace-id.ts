@@ -12,7 +12,6 @@ export const traceparentPaths = [
 ] as const;
 
 const hex32 = /^[0-9a-fA-F]{32}$/;
-const traceparent = /^[0-9a-fA-F]{2}-([0-9a-fA-F]{32})-/;
 
 /** 32 lowercase hex digits, or null when the event names no trace. */
 export function traceIdOf(event: DecisionEvent): string | null {
@@ -23,10 +22,20 @@ export function traceIdOf(event: DecisionEvent): string | null {
       if (value === null || typeof value !== 'object') break;
       value = (value as Record<string, unknown>)[key];
     }
-    const m = typeof value === 'string' ? traceparent.exec(value) : null;
-    if (m) return m[1].toLowerCase();
+    if (typeof value === 'string' && isTraceparent(value)) return value.slice(3, 35).toLowerCase();
   }
   return null;
+}
+
+/** Whether the text starts as a traceparent does: two hex digits, '-', the 32 of the trace id, '-'. */
+function isTraceparent(text: string): boolean {
+  if (text.length < 36 || text.charCodeAt(2) !== 0x2d || text.charCodeAt(35) !== 0x2d) return false;
+  for (let i = 0; i < 35; i++) if (i !== 2 && !isHex(text.charCodeAt(i))) return false;
+  return true;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 }
 
 /** A trace id as the column holds it (lowercase), or undefined when the text is not 32 hex digits. */

@@ -1,7 +1,11 @@
 // What the store hands the writer thread (writer-worker.ts) per batch, and how it crosses the thread boundary.
-import type { EventText } from './stored-json.js';
+import type { DecisionEvent } from './event.js';
+import { GrowingSink, writeStoredEvent, type ByteSink, type StoredJsonOptions } from './stored-json.js';
 
-/** One decision, ready to insert: the indexed columns and the event JSON (what the store makes per event). */
+/**
+ * One decision, ready to insert: the indexed columns, and the event with what its stored text is written from
+ * (stored-json.ts). The text is written when the row is queued, straight into the batch's buffer.
+ */
 export type WriterRow = [
   decisionId: string,
   tsNs: bigint,
@@ -12,11 +16,23 @@ export type WriterRow = [
   revision: string | null,
   /** Several distinct bundle revisions, or null. */
   revisions: string[] | null,
-  /** The event's JSON text, in pieces (stored-json.ts). */
-  json: EventText,
+  event: DecisionEvent,
+  text: StoredJsonOptions,
   /** 32 lowercase hex digits (trace-id.ts), or null. */
   traceId: string | null,
 ];
+
+/**
+ * A row written apart, for one that has to wait for room in the queue (back-pressure): its bytes hold the text
+ * columns and event text back to back, `ends` where each ends; the request's objects need not outlive it.
+ */
+export interface DetachedRow {
+  bytes: Uint8Array;
+  ends: number[];
+  nulls: number;
+  tsNs: bigint;
+  revisions: string[] | null;
+}
 
 /**
  * Rows as they cross to the thread: every row's text columns and event JSON as UTF-8 bytes back to back in one
@@ -78,29 +94,27 @@ class Chunk {
     this.tsNs = reuse?.tsNs ?? new BigInt64Array(new SharedArrayBuffer(capacity * 8));
   }
 
+  /**
+   * Writes the row into the chunk. Throws, leaving the chunk as it was, when the event cannot be written as JSON
+   * (storedEventJson).
+   */
   add(row: WriterRow, committed: (() => void) | undefined): void {
-    const [decisionId, ts, path, outcome, principal, revision, revisions, pieces, traceId] = row;
+    this.addDetached(written(row, this.bytes.byteOffset + this.used), committed);
+  }
+
+  /** Copies a row written apart (or in the scratch). */
+  addDetached(row: DetachedRow, committed: (() => void) | undefined): void {
     const k = this.count++;
-    let at = k * fieldsPerRow;
-    this.tsNs[k] = ts;
-    if (revisions) this.several.push([k, revisions]);
+    const base = this.used;
+    this.room(row.bytes.length);
+    // One copy per row into the shared memory: writing it there piece by piece costs about twice as much.
+    this.bytes.set(row.bytes, base);
+    this.used += row.bytes.length;
+    for (let f = 0; f < fieldsPerRow; f++) this.ends[k * fieldsPerRow + f] = base + row.ends[f];
+    this.tsNs[k] = row.tsNs;
+    this.nulls[k] = row.nulls;
+    if (row.revisions) this.several.push([k, row.revisions]);
     if (committed) this.committed.push(committed);
-    this.nulls[k] = (principal === null ? 8 : 0) | (revision === null ? 16 : 0) | (traceId === null ? 32 : 0);
-    this.ends[at++] = this.text(decisionId);
-    this.ends[at++] = this.text(path);
-    this.ends[at++] = this.text(outcome);
-    this.ends[at++] = principal === null ? this.used : this.text(principal);
-    this.ends[at++] = revision === null ? this.used : this.text(revision);
-    this.ends[at++] = traceId === null ? this.used : this.text(traceId);
-    for (const piece of pieces) {
-      if (typeof piece === 'string') this.text(piece);
-      else {
-        this.room(piece.length);
-        this.bytes.set(piece, this.used);
-        this.used += piece.length;
-      }
-    }
-    this.ends[at] = this.used;
   }
 
   /** The chunk as the writer thread reads it; seals it. */
@@ -119,14 +133,6 @@ class Chunk {
   /** Bytes used per row so far: the next chunk starts at about its size. */
   get bytesPerRow(): number {
     return this.count === 0 ? 2048 : Math.ceil(this.used / this.count);
-  }
-
-  /** Appends a string's UTF-8 bytes; returns where they end. */
-  private text(value: string): number {
-    // UTF-16 units take 1 to 3 bytes in UTF-8.
-    this.room(value.length * 3);
-    this.used += this.bytes.write(value, this.used, 'utf8');
-    return this.used;
   }
 
   private room(most: number): void {
@@ -150,15 +156,27 @@ export class RowQueue {
     return this.rows;
   }
 
+  /** Queues the row, its text written into the batch's buffer; throws, queueing nothing, as Chunk.add. */
   push(row: WriterRow, committed?: () => void): void {
+    this.open().add(row, committed);
+    this.rows++;
+  }
+
+  /** Queues a row written apart (detach). */
+  pushDetached(row: DetachedRow, committed?: () => void): void {
+    this.open().addDetached(row, committed);
+    this.rows++;
+  }
+
+  /** The chunk rows are added to: the last one, or a new one when that is full or handed to the writer. */
+  private open(): Chunk {
     let last = this.chunks.at(-1);
     if (!last || last.sealed || last.count >= last.capacity) {
       last = new Chunk(this.batchSize, Math.min(this.batchSize, 256) * (last?.bytesPerRow ?? 2048), this.spare);
       this.spare = undefined;
       this.chunks.push(last);
     }
-    last.add(row, committed);
-    this.rows++;
+    return last;
   }
 
   /** The oldest rows as one batch (the same one again until shift() removes it), or undefined when empty. */
@@ -174,4 +192,70 @@ export class RowQueue {
     this.rows -= done.count;
     this.spare = done;
   }
+}
+
+/** The row written apart, for pushDetached later. Throws as Chunk.add. */
+export function detach(row: WriterRow): DetachedRow {
+  const inScratch = written(row);
+  // A copy (a Buffer's slice() would be a view of the scratch).
+  return { ...inScratch, bytes: new Uint8Array(inScratch.bytes), ends: [...inScratch.ends] };
+}
+
+/**
+ * Rows are written in this (ordinary, not shared) memory first, then copied: valid until the next row is written.
+ * The copy into shared memory goes a word at a time only when source and destination are aligned alike, and a
+ * byte at a time (several times slower) otherwise: the row is placed in the scratch at the alignment of `destination`
+ * (where it will be copied to, modulo 8). Throws as Chunk.add.
+ */
+function written(row: WriterRow, destination = 0): DetachedRow {
+  const shift = (destination - scratch.bytes.byteOffset) & 7;
+  scratch.used = shift;
+  writeRow(row, scratch, scratchEnds, 0);
+  for (let f = 0; f < fieldsPerRow; f++) scratchEnds[f] -= shift;
+  scratchRow.bytes = scratch.bytes.subarray(shift, scratch.used);
+  scratchRow.nulls = nullsOf(row);
+  scratchRow.tsNs = row[1];
+  scratchRow.revisions = row[6];
+  return scratchRow;
+}
+
+const scratch = new GrowingSink();
+const scratchEnds: number[] = Array(fieldsPerRow).fill(0);
+const scratchRow: DetachedRow = { bytes: scratch.bytes, ends: scratchEnds, nulls: 0, tsNs: 0n, revisions: null };
+
+/** The row's text columns then its event text, each column's end put in ends[at...]. */
+function writeRow(row: WriterRow, sink: ByteSink, ends: Uint32Array | number[], at: number): void {
+  const [decisionId, , path, outcome, principal, revision, , event, text, traceId] = row;
+  ends[at++] = column(sink, decisionId);
+  ends[at++] = column(sink, path);
+  ends[at++] = column(sink, outcome);
+  ends[at++] = principal === null ? sink.used : column(sink, principal);
+  ends[at++] = revision === null ? sink.used : column(sink, revision);
+  ends[at++] = traceId === null ? sink.used : column(sink, traceId);
+  writeStoredEvent(event, text, sink);
+  ends[at] = sink.used;
+}
+
+/** Row k's bit f set: text column f is NULL. */
+function nullsOf(row: WriterRow): number {
+  return (row[4] === null ? 8 : 0) | (row[5] === null ? 16 : 0) | (row[9] === null ? 32 : 0);
+}
+
+/** Appends a string's UTF-8 bytes; returns where they end. ASCII, as columns mostly are, is copied in JavaScript. */
+function column(sink: ByteSink, value: string): number {
+  const n = value.length;
+  // UTF-16 units take 1 to 3 bytes in UTF-8.
+  sink.room(n * 3);
+  const bytes = sink.bytes;
+  let at = sink.used;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x80) {
+      sink.used += bytes.write(value, sink.used, 'utf8');
+      return sink.used;
+    }
+    bytes[at++] = c;
+  }
+  sink.used = at;
+  return at;
 }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eraseCredentialsInJson, mayHoldCredentials } from '../../src/decisionlog/credentials.js';
-import { storedEventJson, storedEventText } from '../../src/decisionlog/stored-json.js';
+import { GrowingSink, storedEventJson, writeStoredEvent } from '../../src/decisionlog/stored-json.js';
 import { applyMask } from '../../src/decisionlog/mask.js';
 import type { DecisionEvent } from '../../src/decisionlog/event.js';
 import { NumberText } from '../../src/json/number-text.js';
@@ -161,10 +161,18 @@ test('labels and bundles: a deeply frozen object is written once, anything else 
   assert.match(storedEventJson(sampleEvent({ labels: computed })), /"id":"call-2"/);
 });
 
-test('the input bytes go into the stored text as one piece, untouched', () => {
+test('the input bytes go into the stored text untouched, appended after what the sink holds', () => {
   const bytes = new TextEncoder().encode('{"subject":{"id":"bob"},"n":1.50}');
-  const pieces = storedEventText(sampleEvent(), { inputBytes: bytes });
-  assert.equal(pieces.filter((p) => p === bytes).length, 1);
+  const event = sampleEvent({ path: 'caf\u00e9/<x>', requested_by: 'tab\there', metrics: { a: 1, b: -2.5, c: 1e21, d: -0, e: Number.NaN } });
+  const sink = new GrowingSink();
+  sink.room(3);
+  sink.bytes.write('ab\u00e9', 0, 'utf8');
+  sink.used = 4;
+  writeStoredEvent(event, { inputBytes: bytes }, sink);
+  const written = Buffer.from(sink.bytes.subarray(0, sink.used));
+  assert.equal(written.subarray(0, 4).toString('utf8'), 'ab\u00e9');
+  assert.equal(written.subarray(4).toString('utf8'), reference(event, { inputJson: '{"subject":{"id":"bob"},"n":1.50}' }));
+  assert.notEqual(written.indexOf(Buffer.from(bytes)), -1);
 });
 
 test('recordDecision: the event has EventV1 members in order, frozen shared labels and bundles, and the text the plain encoding writes', () => {

@@ -1,0 +1,58 @@
+// A module of our back end made to run on a memory shared with other instances (src/engine/shared-data.ts):
+// the same module with its memory import declared shared (with the maximum a shared memory must state) and
+// without its start function, which would place the plan's data where the module was laid out. The host
+// calls verdict_instance_init with the region it gives the instance instead. Modules built by `opa build`
+// have no such export and keep a memory of their own.
+import { ByteReader, ByteWriter } from './encoding.js';
+import { INSTANCE_INIT } from './compile.js';
+
+const SECTION = { import: 2, export: 7, start: 8 };
+const KIND = { func: 0, table: 1, memory: 2, global: 3 };
+/** Pages of the largest memory wasm32 addresses: a shared memory reserves its maximum up front, untouched. */
+export const SHARED_MAX_PAGES = 65536;
+
+/** Whether the module's bytes come from our back end (it has verdict_instance_init). */
+export function canShareMemory(module: WebAssembly.Module): boolean {
+  return WebAssembly.Module.exports(module).some((e) => e.name === INSTANCE_INIT && e.kind === 'function');
+}
+
+/** The bytes of `bytes` (one of our modules) with a shared memory import and no start function. */
+export function sharedMemoryModule(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const r = new ByteReader(bytes);
+  const out = new ByteWriter(bytes.length + 16);
+  out.bytes(r.bytes(8));
+  let rewritten = false;
+  while (!r.done) {
+    const id = r.byte();
+    const size = r.u32();
+    const body = r.bytes(size);
+    if (id === SECTION.start) continue;
+    if (id !== SECTION.import) {
+      out.section(id, body);
+      continue;
+    }
+    const s = new ByteReader(body);
+    const imports = new ByteWriter(body.length + 8);
+    const n = s.u32();
+    imports.u32(n);
+    for (let i = 0; i < n; i++) {
+      imports.name(s.name());
+      imports.name(s.name());
+      const kind = s.byte();
+      imports.byte(kind);
+      if (kind === KIND.func) imports.u32(s.u32());
+      else if (kind === KIND.memory) {
+        const flags = s.byte();
+        const min = s.u32();
+        if (flags & 1) s.u32();
+        imports.byte(3); // shared, with a maximum
+        imports.u32(min);
+        imports.u32(SHARED_MAX_PAGES);
+        rewritten = true;
+      } else throw new Error(`unexpected import kind ${kind} in a module of our back end`);
+    }
+    out.section(id, imports);
+  }
+  if (!rewritten) throw new Error('the module imports no memory');
+  return out.finish();
+}

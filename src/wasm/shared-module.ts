@@ -6,7 +6,7 @@
 import { ByteReader, ByteWriter } from './encoding.js';
 import { INSTANCE_INIT } from './compile.js';
 
-const SECTION = { import: 2, export: 7, start: 8 };
+const SECTION = { import: 2, export: 7, start: 8, data: 11 };
 const KIND = { func: 0, table: 1, memory: 2, global: 3 };
 /** Pages of the largest memory wasm32 addresses: a shared memory reserves its maximum up front, untouched. */
 export const SHARED_MAX_PAGES = 65536;
@@ -16,17 +16,22 @@ export function canShareMemory(module: WebAssembly.Module): boolean {
   return WebAssembly.Module.exports(module).some((e) => e.name === INSTANCE_INIT && e.kind === 'function');
 }
 
-/** The bytes of `bytes` (one of our modules) with a shared memory import and no start function. */
-export function sharedMemoryModule(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+/**
+ * The bytes of `bytes` (one of our modules) with a shared memory import and no start function, and the size
+ * of the plan's data (its passive data segment, the last), which the instance's region must hold.
+ */
+export function sharedMemoryModule(bytes: Uint8Array): { bytes: Uint8Array<ArrayBuffer>; planDataBytes: number } {
   const r = new ByteReader(bytes);
   const out = new ByteWriter(bytes.length + 16);
   out.bytes(r.bytes(8));
   let rewritten = false;
+  let planDataBytes = -1;
   while (!r.done) {
     const id = r.byte();
     const size = r.u32();
     const body = r.bytes(size);
     if (id === SECTION.start) continue;
+    if (id === SECTION.data) planDataBytes = lastPassiveSegment(body);
     if (id !== SECTION.import) {
       out.section(id, body);
       continue;
@@ -54,5 +59,28 @@ export function sharedMemoryModule(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
     out.section(id, imports);
   }
   if (!rewritten) throw new Error('the module imports no memory');
-  return out.finish();
+  if (planDataBytes < 0) throw new Error('the module has no passive data segment for its plan');
+  return { bytes: out.finish(), planDataBytes };
+}
+
+/** Length of the last data segment when it is passive (compile.ts writes the plan's data so), else -1. */
+function lastPassiveSegment(body: Uint8Array): number {
+  const s = new ByteReader(body);
+  let last = -1;
+  for (let n = s.u32(), i = 0; i < n; i++) {
+    const flags = s.u32();
+    if (flags === 1) {
+      last = s.u32();
+      s.bytes(last);
+      continue;
+    }
+    if (flags !== 0) throw new Error(`unexpected data segment kind ${flags} in a module of our back end`);
+    // Active: offset expression i32.const n end, then the bytes.
+    s.byte();
+    s.s32();
+    s.byte();
+    s.bytes(s.u32());
+    last = -1;
+  }
+  return last;
 }

@@ -97,6 +97,12 @@ export class WasmPolicy {
   /** On a shared memory, while a document loads into an area: where its chunks come from, and the current one's end. */
   private chunks: ChunkSource | undefined;
   private chunkEnd = 0;
+  /**
+   * On a shared memory: a view of it covering the instance's region, made once (a shared memory's buffer only
+   * grows, and a view per call cost a tenth of a small evaluation). Loading into an area, which may lie
+   * beyond, takes a fresh one.
+   */
+  private regionView: Uint8Array | undefined;
 
   /** `placement`: put the instance in a shared memory (the module must be one of sharedMemoryModule's). */
   constructor(module: WebAssembly.Module, private readonly functions: HostFunctions, private readonly placement?: SharedPlacement) {
@@ -124,6 +130,8 @@ export class WasmPolicy {
       if (init === undefined) throw new Error('only modules of our own back end can share a memory');
       const region = placement.shared.allocRegion(placement.regionBytes);
       this.hold = placement.shared.hold(this, region);
+      this.regionView = new Uint8Array(this.mem.buffer);
+      if (this.regionView.byteLength < region.end) throw new Error('internal: the shared memory does not cover the region it gave');
       init(region.start, region.end);
     }
     const abi = this.wasmInstance.exports.opa_wasm_abi_version as WebAssembly.Global | undefined;
@@ -158,7 +166,7 @@ export class WasmPolicy {
     if (this.hold) {
       if (end > this.hold.region.end) throw new HeapRegionExhausted(this.hold.region.end - this.hold.region.start);
     } else if (end > this.mem.buffer.byteLength) this.mem.grow(Math.ceil((end - this.mem.buffer.byteLength) / PAGE));
-    new Uint8Array(this.mem.buffer).set(bytes, this.dataHeapPtr);
+    this.view().set(bytes, this.dataHeapPtr);
     this.hostFailure = undefined;
     return this.readString(this.exports.opa_eval(0, id, this.dataAddr, inputAddr, bytes.length, end, format === 'json' ? 0 : 1));
   }
@@ -425,7 +433,7 @@ export class WasmPolicy {
 
   private parseInModule(bytes: Uint8Array, parse: (p: number, n: number) => number): number {
     const addr = this.exports.opa_malloc(bytes.length);
-    new Uint8Array(this.mem.buffer).set(bytes, addr);
+    this.view().set(bytes, addr);
     const value = parse(addr, bytes.length);
     if (value === 0) throw new Error('the module could not parse a value from the host');
     return value;
@@ -435,8 +443,13 @@ export class WasmPolicy {
     return JSON.parse(this.readString(this.exports.opa_json_dump(addr)));
   }
 
+  /** The memory's bytes, as far as the instance reads and writes them (see regionView). */
+  private view(): Uint8Array {
+    return this.regionView !== undefined && this.chunks === undefined ? this.regionView : new Uint8Array(this.mem.buffer);
+  }
+
   private readString(addr: number): string {
-    const mem = new Uint8Array(this.mem.buffer);
+    const mem = this.view();
     const end = mem.indexOf(0, addr);
     return decoder.decode(mem.subarray(addr, end));
   }

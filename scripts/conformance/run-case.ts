@@ -147,12 +147,13 @@ const SHARED_REGION = 512 << 20;
 /** The case's policy with its data, and how to give back what it holds once the case is judged. */
 async function instantiate(wasm: Uint8Array, data: unknown): Promise<{ policy: WasmPolicy; dispose: () => void }> {
   const module = await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
-  if (!sharedMemory || !canShareMemory(module)) {
+  const form = sharedMemory && canShareMemory(module) ? sharedMemoryModule(wasm) : undefined;
+  if (!sharedMemory || !form) {
     const policy = await loadPolicy(module, builtinsForCases);
     if (data !== undefined && data !== null) policy.setData(data as object);
     return { policy, dispose: () => undefined };
   }
-  const policy = new WasmPolicy(await WebAssembly.compile(sharedMemoryModule(wasm).bytes), builtinsForCases, { shared: sharedMemory, regionBytes: SHARED_REGION });
+  const policy = new WasmPolicy(await WebAssembly.compile(form.bytes), builtinsForCases, { shared: sharedMemory, regionBytes: SHARED_REGION });
   if (data !== undefined && data !== null) {
     const area = acquireAreaNow(sharedMemory, policy, data as Record<string, unknown>);
     policy.attachArea(area);

@@ -72,12 +72,13 @@ export class WasmProgram implements DataTarget {
    * memory writes its runtime's static data to the same addresses, so only modules of this very runtime may.
    */
   static async load(bytes: Uint8Array, builtins: Builtins, store: DataStore, origin: 'verdict' | 'foreign' = 'foreign', shared?: SharedData): Promise<WasmProgram> {
-    const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
     let sharing: SharedModule | undefined;
-    if (shared && origin === 'verdict' && canShareMemory(module)) {
-      const form = sharedMemoryModule(bytes);
-      sharing = { shared, module: await WebAssembly.compile(form.bytes), planDataBytes: form.planDataBytes };
+    const form = shared && origin === 'verdict' ? sharedMemoryModule(bytes) : undefined;
+    if (form) {
+      const module = await WebAssembly.compile(form.bytes);
+      if (canShareMemory(module)) sharing = { shared: shared!, module, planDataBytes: form.planDataBytes };
     }
+    const module = sharing?.module ?? (await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>));
     const program = new WasmProgram(module, builtins, store, {}, origin === 'verdict', sharing);
     Object.assign(program, { entrypoints: program.current().entrypoints });
     return program;

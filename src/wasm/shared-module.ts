@@ -5,6 +5,7 @@
 // have no such export and keep a memory of their own.
 import { ByteReader, ByteWriter } from './encoding.js';
 import { INSTANCE_INIT } from './compile.js';
+import { runtimeImage } from './runtime-image.js';
 
 const SECTION = { import: 2, export: 7, start: 8, data: 11 };
 const KIND = { func: 0, table: 1, memory: 2, global: 3 };
@@ -18,9 +19,11 @@ export function canShareMemory(module: WebAssembly.Module): boolean {
 
 /**
  * The bytes of `bytes` (one of our modules) with a shared memory import and no start function, and the size
- * of the plan's data (its passive data segment, the last), which the instance's region must hold.
+ * of the plan's data (its passive data segment, the last), which the instance's region must hold. Undefined
+ * when the module's runtime is not this process's: every instance in a shared memory writes its runtime's
+ * static data to the same addresses, so they must be the same bytes.
  */
-export function sharedMemoryModule(bytes: Uint8Array): { bytes: Uint8Array<ArrayBuffer>; planDataBytes: number } {
+export function sharedMemoryModule(bytes: Uint8Array): { bytes: Uint8Array<ArrayBuffer>; planDataBytes: number } | undefined {
   const r = new ByteReader(bytes);
   const out = new ByteWriter(bytes.length + 16);
   out.bytes(r.bytes(8));
@@ -31,7 +34,10 @@ export function sharedMemoryModule(bytes: Uint8Array): { bytes: Uint8Array<Array
     const size = r.u32();
     const body = r.bytes(size);
     if (id === SECTION.start) continue;
-    if (id === SECTION.data) planDataBytes = lastPassiveSegment(body);
+    if (id === SECTION.data) {
+      planDataBytes = lastPassiveSegment(body);
+      if (!sameRuntimeData(body)) return undefined;
+    }
     if (id !== SECTION.import) {
       out.section(id, body);
       continue;
@@ -61,6 +67,18 @@ export function sharedMemoryModule(bytes: Uint8Array): { bytes: Uint8Array<Array
   if (!rewritten) throw new Error('the module imports no memory');
   if (planDataBytes < 0) throw new Error('the module has no passive data segment for its plan');
   return { bytes: out.finish(), planDataBytes };
+}
+
+/** Whether the data section starts with this process's runtime's static data segments, byte for byte. */
+function sameRuntimeData(body: Uint8Array): boolean {
+  const ours = runtimeImage().dataSegments;
+  const s = new ByteReader(body);
+  if (s.u32() !== ours.length + 1) return false;
+  for (const segment of ours) {
+    const theirs = s.bytes(segment.length);
+    if (theirs.length !== segment.length || theirs.some((b, i) => b !== segment[i])) return false;
+  }
+  return true;
 }
 
 /** Length of the last data segment when it is passive (compile.ts writes the plan's data so), else -1. */

@@ -4,7 +4,7 @@
 // (loaded data is read-only: see src/wasm/runtime/data.ts). A small SharedArrayBuffer, the control block,
 // says which pages are whose and which areas hold which document:
 //
-//   header   lock, first free page, generation counter
+//   header   lock (0, or the holder's slot + 1), first free page, generation counter
 //   slots    one word per thread attached (1: in use)
 //   blocks   [first page, pages, owner slot + 1, area + 1]: an instance's region (owned by a thread) or a chunk
 //            of an area (owned by the area); pages = 0: an unused entry
@@ -106,6 +106,8 @@ export class SharedDataPool {
 
   /** Frees what the thread of `slot` held (its instances' regions, its references, an area it was loading). */
   releaseThread(slot: number): void {
+    // A thread terminated inside a critical section never unlocked.
+    if (Atomics.compareExchange(this.words, LOCK, slot + 1, 0) === slot + 1) Atomics.notify(this.words, LOCK);
     new SharedData({ memory: this.memory, control: this.control, slot }).releaseAll();
     Atomics.store(this.words, SLOTS + slot, 0);
   }
@@ -374,7 +376,10 @@ export class SharedData {
   }
 
   private locked<T>(body: () => T): T {
-    while (Atomics.compareExchange(this.words, LOCK, 0, 1) !== 0) Atomics.wait(this.words, LOCK, 1, 5);
+    const me = this.slot + 1;
+    for (let held = Atomics.compareExchange(this.words, LOCK, 0, me); held !== 0; held = Atomics.compareExchange(this.words, LOCK, 0, me)) {
+      Atomics.wait(this.words, LOCK, held, 5);
+    }
     try {
       return body();
     } finally {

@@ -85,6 +85,7 @@ test('an evaluation that outgrows its heap region runs again with a larger one',
   const engine = engineOn(pool.handle());
   await engine.replaceModules([], [{ id: 'big.rego', packagePath: ['big'], source: 'package big\nimport rego.v1\nn := count([x | some x in numbers.range(1, 2000000)])\n' }]);
   assert.deepEqual(await engine.decide('big/n', {}), { result: 2000000 });
+  assert.ok(engine.sharedData!.byteLength > 2 * FIRST_REGION_HEAP, 'the evaluation ran in a region larger than the first');
 });
 
 test('worker threads load a document once, keep answering from theirs while another switches, and free the old copy', async () => {

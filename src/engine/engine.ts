@@ -194,10 +194,13 @@ export class Engine {
     const own = programs.filter((p) => !p.sharesMemory);
     const sharing = programs.filter((p) => p.sharesMemory);
     let stats: DataStats = { pieces: 0, jsonBytes: 0 };
+    // What the activation left behind (the bundle read, the pieces serialised) is as large with or without a load.
+    let documentBytes = 0;
     if (own.length > 0) stats = await loadDataYielding(own, root);
     if (sharing.length > 0) {
       const shared = this.sharedData!;
       const { key, jsonBytes } = await dataKeyYielding(root);
+      documentBytes = jsonBytes;
       const area = await shared.acquire(key, expectedBytes(jsonBytes), (chunks) =>
         sharing[0]!.loader.loadArea(chunks, async (target) => {
           const loaded = await loadDataYielding([target], root);
@@ -208,7 +211,7 @@ export class Engine {
       shared.release(area);
     }
     this.lastDataLoad = { ...stats, instances: programs.length };
-    releaseMemoryAfterLoad(stats.jsonBytes);
+    releaseMemoryAfterLoad(Math.max(stats.jsonBytes, documentBytes));
     return programs;
   }
 

@@ -1,6 +1,9 @@
 // Runs one conformance case end to end: artefact from the reference OPA, wasm from the chosen back end,
 // evaluation under @open-policy-agent/opa-wasm with our host builtins, comparison with the expectations.
-import { loadPolicy } from '../../src/engine/wasm-host.js';
+import { WasmPolicy, loadPolicy } from '../../src/engine/wasm-host.js';
+import { SharedData, SharedDataPool } from '../../src/engine/shared-data.js';
+import { acquireAreaNow } from '../../src/engine/program.js';
+import { canShareMemory, sharedMemoryModule } from '../../src/wasm/shared-module.js';
 import { hostBuiltins } from '../../src/builtins/index.js';
 import { HttpSendClient } from '../../src/builtins/http-send/client.js';
 import { evaluateWithHttpSend } from '../../src/engine/http-send-loop.js';
@@ -134,10 +137,40 @@ const builtinsForCases = {
 
 const CASE_HTTP_CLIENT = new HttpSendClient({ allowedHosts: ['localhost', '127.0.0.1', '[::1]'], defaultTimeoutMs: 2000 });
 
+/**
+ * VERDICT_CONFORMANCE_SHARED_MEMORY=1: modules of our back end run as the worker threads of a server run them,
+ * in a memory shared with other instances, their data loaded into an area (src/engine/shared-data.ts).
+ */
+const sharedMemory = process.env.VERDICT_CONFORMANCE_SHARED_MEMORY === '1' ? new SharedData(new SharedDataPool().handle()) : undefined;
+const SHARED_REGION = 512 << 20;
+
+/** The case's policy with its data, and how to give back what it holds once the case is judged. */
+async function instantiate(wasm: Uint8Array, data: unknown): Promise<{ policy: WasmPolicy; dispose: () => void }> {
+  const module = await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
+  const form = sharedMemory && canShareMemory(module) ? sharedMemoryModule(wasm) : undefined;
+  if (!sharedMemory || !form) {
+    const policy = await loadPolicy(module, builtinsForCases);
+    if (data !== undefined && data !== null) policy.setData(data as object);
+    return { policy, dispose: () => undefined };
+  }
+  const policy = new WasmPolicy(await WebAssembly.compile(form.bytes), builtinsForCases, { shared: sharedMemory, regionBytes: SHARED_REGION });
+  if (data !== undefined && data !== null) {
+    const area = acquireAreaNow(sharedMemory, policy, data as Record<string, unknown>);
+    policy.attachArea(area);
+    sharedMemory.release(area);
+  }
+  return { policy, dispose: () => policy.dispose() };
+}
+
+/** Gives back the previous case's instance (one case runs at a time; its rows may be read again until the next). */
+let disposePrevious = (): void => undefined;
+
 async function evaluate(wasm: Uint8Array, c: ConformanceCase): Promise<Evaluation> {
   try {
-    const policy = await loadPolicy(wasm, builtinsForCases);
-    if (c.data !== undefined && c.data !== null) policy.setData(c.data as object);
+    disposePrevious();
+    disposePrevious = () => undefined;
+    const { policy, dispose } = await instantiate(wasm, c.data);
+    disposePrevious = dispose;
     let input = c.input;
     if (c.input_term !== undefined) input = (policy.evaluate(undefined, INPUT_TERM_ENTRYPOINT) as Array<{ result: unknown }>)[0]?.result;
     // http.send runs through the engine's fetch-and-re-evaluate loop, limited to loopback: the cases that call

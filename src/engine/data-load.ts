@@ -4,8 +4,9 @@
 // first cost a second copy of it as JSON text (100 MB for 100 MB of data) and one long synchronous stretch;
 // here it is cut into pieces of a bounded number of values, each serialised once, parsed by every instance
 // and placed at its path (opa_value_add_path), and activation yields to pending decisions between pieces.
+import { createHash } from 'node:crypto';
 import { isJsonObject } from '../json/kinds.js';
-import { PIECE_VALUES, exceeds, packedText } from '../json/packed.js';
+import { PIECE_VALUES, exceeds, packedForm, packedText, type PackedForm } from '../json/packed.js';
 import { writeJson } from '../json/writer.js';
 
 /** One piece of the document: the JSON text of the value at `path` (objects cut further are sent as {}). */
@@ -31,19 +32,78 @@ const encoder = new TextEncoder();
  * included, which cannot be filled in place) goes whole.
  */
 export function* dataPieces(root: Record<string, unknown>, limit = PIECE_VALUES): Generator<DataPiece> {
+  for (const { path, value, packed } of pieceValues(root, limit)) yield { path, json: packed ? packedText(value)! : encoder.encode(writeJson(value)) };
+}
+
+/** The values dataPieces serialises, in its order: a packed one as it is held, an object cut further as {}. */
+function* pieceValues(root: Record<string, unknown>, limit: number): Generator<{ path: string[]; value: unknown; packed?: PackedForm }> {
   const stack: { path: string[]; value: unknown }[] = [{ path: [], value: root }];
   for (let next = stack.pop(); next; next = stack.pop()) {
     const { path, value } = next;
-    const packed = packedText(value);
+    const packed = packedForm(value);
     if (packed) {
-      yield { path, json: packed };
+      yield { path, value, packed };
     } else if (isJsonObject(value) && exceeds(value, limit)) {
-      yield { path, json: encoder.encode('{}') };
+      yield { path, value: {} };
       const keys = Object.keys(value);
       for (let i = keys.length - 1; i >= 0; i--) stack.push({ path: [...path, keys[i]!], value: value[keys[i]!] });
     } else {
-      yield { path, json: encoder.encode(writeJson(value)) };
+      yield { path, value };
     }
+  }
+}
+
+/** Digests of packed values' held forms, computed once per form (a document keeps most of its forms across writes). */
+const formDigests = new WeakMap<PackedForm, Buffer>();
+
+/** What identifies a document across threads (shared-data.ts): a digest in 8 words, and the JSON bytes it spans. */
+export interface DataKey {
+  key: Int32Array;
+  jsonBytes: number;
+}
+
+/**
+ * A digest of the document as it would be loaded (SHA-256): two threads holding equal documents (the same
+ * changes applied, packed values received as the same bytes) get the same key, which is how one finds the
+ * copy another loaded. Packed values are digested as they are held, deflated, without inflating them.
+ */
+export function dataKey(root: Record<string, unknown>, limit = PIECE_VALUES): DataKey {
+  const digest = new DocumentDigest();
+  for (const piece of pieceValues(root, limit)) digest.add(piece);
+  return digest.result();
+}
+
+/** dataKey, yielding to the event loop now and then (a document of many unpacked pieces takes a while). */
+export async function dataKeyYielding(root: Record<string, unknown>, limit = PIECE_VALUES): Promise<DataKey> {
+  const digest = new DocumentDigest();
+  let n = 0;
+  for (const piece of pieceValues(root, limit)) {
+    digest.add(piece);
+    if (++n % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return digest.result();
+}
+
+class DocumentDigest {
+  private readonly hash = createHash('sha256');
+  private jsonBytes = 0;
+
+  add({ path, value, packed }: { path: string[]; value: unknown; packed?: PackedForm }): void {
+    this.hash.update(JSON.stringify(path));
+    if (packed) {
+      let digest = formDigests.get(packed);
+      if (!digest) formDigests.set(packed, (digest = createHash('sha256').update(packed.deflated).digest()));
+      this.hash.update(`\0p${packed.length}${packed.array ? 'a' : 'o'}`).update(digest);
+      this.jsonBytes += packed.length;
+    } else {
+      const json = encoder.encode(writeJson(value));
+      this.hash.update(`\0v${json.byteLength}\0`).update(json);
+      this.jsonBytes += json.byteLength;
+    }
+  }
+
+  result(): DataKey {
+    return { key: new Int32Array(new Uint8Array(this.hash.digest()).buffer), jsonBytes: this.jsonBytes };
   }
 }
 

@@ -11,7 +11,9 @@ import { QUERY_PACKAGE, queryModule, type QueryRow } from '../compiler/query.js'
 import { WasmProgram } from './program.js';
 import { preparedPath } from './prepared-paths.js';
 import { wasmRuleModules } from './wasm-rules.js';
-import { loadDataYielding, type DataStats } from './data-load.js';
+import { dataKeyYielding, loadDataYielding, type DataStats } from './data-load.js';
+import { expectedBytes } from './program.js';
+import type { SharedData } from './shared-data.js';
 import { releaseMemoryAfterLoad } from './memory-release.js';
 import { DataStore, childOf, splitPath } from './store.js';
 import { writeJson } from '../json/writer.js';
@@ -79,6 +81,11 @@ export class Engine {
   readonly store = new DataStore();
   /** OPA's nd_builtin_cache: report what non-deterministic builtins answered with each evaluation. */
   recordNondeterministic = false;
+  /**
+   * The process's shared memory (worker threads of one server; see shared-data.ts), set before the first
+   * activation: modules of our back end are placed in it and data is loaded once for every thread.
+   */
+  sharedData?: SharedData;
   private set: PolicySet = { bundles: [], apiModules: [], entrypoints: new Map(), packages: new Map(), entrypointPaths: [], wasmOnly: [] };
 
   constructor(
@@ -117,7 +124,7 @@ export class Engine {
       const loaded = await this.loadData(next, prepared.root);
       const exact = this.store.commit(prepared);
       if (exact) for (const program of loaded) program.markLoaded(this.store.version);
-      this.set = next;
+      this.swap(next);
       await this.onChange?.({ kind: 'bundles', bundles });
     });
   }
@@ -142,16 +149,27 @@ export class Engine {
       precondition();
       const dropped = new Set([...removeIds, ...modules.map((m) => m.id)]);
       const apiModules = [...this.set.apiModules.filter((m) => !dropped.has(m.id)), ...modules];
-      this.set = await this.withData(await this.build(this.set.bundles, apiModules));
+      this.swap(await this.withData(await this.build(this.set.bundles, apiModules)));
       await this.onChange?.({ kind: 'modules', apiModules });
     });
+  }
+
+  /**
+   * Makes `next` the active set. The programs only the previous set had give back their instances (in a
+   * shared memory: their regions and their hold on the previous data); one still used later makes a new one.
+   */
+  private swap(next: PolicySet): void {
+    const previous = this.set;
+    this.set = next;
+    const kept = new Set([...next.entrypoints.values(), ...next.packages.values()]);
+    for (const program of new Set([...previous.entrypoints.values(), ...previous.packages.values()])) if (!kept.has(program)) program.dispose();
   }
 
   deleteModule(id: string): Promise<boolean> {
     return this.serially(async () => {
       if (!this.set.apiModules.some((m) => m.id === id)) return false;
       const apiModules = this.set.apiModules.filter((m) => m.id !== id);
-      this.set = await this.withData(await this.build(this.set.bundles, apiModules));
+      this.swap(await this.withData(await this.build(this.set.bundles, apiModules)));
       await this.onChange?.({ kind: 'modules', apiModules });
       return true;
     });
@@ -166,12 +184,34 @@ export class Engine {
     return set;
   }
 
-  /** Loads `root` into every instance of a set (each module has its own memory); each piece is serialised once. */
+  /**
+   * Loads `root` into every instance of a set: once into each that has a memory of its own (each piece is
+   * serialised once for all of them), and once for all those in the shared memory, unless another thread
+   * loaded the same document already (then they read its copy).
+   */
   private async loadData(set: PolicySet, root: Record<string, unknown>): Promise<WasmProgram[]> {
     const programs = [...new Set(set.entrypoints.values())];
-    const stats = await loadDataYielding(programs, root);
+    const own = programs.filter((p) => !p.sharesMemory);
+    const sharing = programs.filter((p) => p.sharesMemory);
+    let stats: DataStats = { pieces: 0, jsonBytes: 0 };
+    // What the activation left behind (the bundle read, the pieces serialised) is as large with or without a load.
+    let documentBytes = 0;
+    if (own.length > 0) stats = await loadDataYielding(own, root);
+    if (sharing.length > 0) {
+      const shared = this.sharedData!;
+      const { key, jsonBytes } = await dataKeyYielding(root);
+      documentBytes = jsonBytes;
+      const area = await shared.acquire(key, expectedBytes(jsonBytes), (chunks) =>
+        sharing[0]!.loader.loadArea(chunks, async (target) => {
+          const loaded = await loadDataYielding([target], root);
+          if (own.length === 0) stats = loaded;
+        }),
+      );
+      for (const program of sharing) program.attachArea(area);
+      shared.release(area);
+    }
     this.lastDataLoad = { ...stats, instances: programs.length };
-    releaseMemoryAfterLoad(stats.jsonBytes);
+    releaseMemoryAfterLoad(Math.max(stats.jsonBytes, documentBytes));
     return programs;
   }
 
@@ -184,7 +224,8 @@ export class Engine {
    */
   dataMemory(): { instances: number; wasmDataBytes: number } {
     const programs = [...new Set(this.set.entrypoints.values())];
-    return { instances: programs.length, wasmDataBytes: programs.reduce((sum, p) => sum + p.dataBytes, 0) };
+    const shared = this.sharedData?.areas().bytes ?? 0;
+    return { instances: programs.length, wasmDataBytes: programs.reduce((sum, p) => sum + p.dataBytes, shared) };
   }
 
   /**
@@ -291,13 +332,18 @@ export class Engine {
     const resolved = evaluateWithHttpSend(this.httpSend, () => wasmRuleModules(wasmRules, input));
     const wasmModules = resolved instanceof Promise ? await resolved : resolved;
     const { wasm } = await this.compiler.compile([...modules, ...wasmModules, { path: compiled.file.path, source: compiled.file.source, packagePath: [QUERY_PACKAGE] }], { regoVersion });
-    const program = await WasmProgram.load(wasm, hostBuiltins, this.store, 'verdict');
+    const program = await WasmProgram.load(wasm, hostBuiltins, this.store, 'verdict', this.sharedData);
     const compiledAt = process.hrtime.bigint();
-    const outcome = evaluateWithHttpSend(this.httpSend, () => {
-      const rs = program.evaluate(compiled.entrypoint, input);
-      return { defined: rs.length > 0, result: rs[0]?.result };
-    });
-    const { result } = outcome instanceof Promise ? await outcome : outcome;
+    let result: unknown;
+    try {
+      const outcome = evaluateWithHttpSend(this.httpSend, () => {
+        const rs = program.evaluate(compiled.entrypoint, input);
+        return { defined: rs.length > 0, result: rs[0]?.result };
+      });
+      ({ result } = outcome instanceof Promise ? await outcome : outcome);
+    } finally {
+      program.dispose();
+    }
     const rows = ((result ?? []) as QueryRow[]).map((row) => row.bindings);
     return { rows, compileNs: Number(compiledAt - started), evalNs: Number(process.hrtime.bigint() - compiledAt) };
   }
@@ -312,7 +358,7 @@ export class Engine {
     const packages = new Map<string, WasmProgram>();
     for (const bundle of bundles) {
       for (const wasm of bundle.wasm) {
-        const program = await WasmProgram.load(wasm.bytes, hostBuiltins, this.store, 'foreign');
+        const program = await WasmProgram.load(wasm.bytes, hostBuiltins, this.store, 'foreign', this.sharedData);
         for (const entry of bundle.manifest.wasm ?? []) if (entry.module === wasm.path) entrypoints.set(entry.entrypoint, program);
       }
     }
@@ -320,7 +366,7 @@ export class Engine {
     const { modules: regoModules, regoVersion } = regoSources(bundles, apiModules, this.defaultRegoVersion);
     const compiled = await this.compileBesideWasm(regoModules, regoVersion, bundles);
     if (compiled) {
-      const program = await WasmProgram.load(compiled.wasm, hostBuiltins, this.store, 'verdict');
+      const program = await WasmProgram.load(compiled.wasm, hostBuiltins, this.store, 'verdict', this.sharedData);
       // A bundle's policy.wasm answers for its own entrypoints, as OPA's wasm resolvers do.
       for (const name of compiled.entrypoints) {
         if (entrypoints.has(name)) wasmEntrypoints.delete(name);

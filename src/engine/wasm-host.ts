@@ -5,11 +5,16 @@
 // precedence over ours. Here operands cross as Rego value text (opa_value_dump) and results with sets go
 // back through opa_value_parse (see src/builtins/rego-value.ts). The surface (evaluate, setData,
 // entrypoints, mem, dataAddr, dataHeapPtr, wasmInstance) matches the SDK's LoadedPolicy where we use it.
+// A module of our back end can also live in a memory shared with other instances (src/engine/shared-data.ts):
+// then its heap is a bounded region of that memory and its data an area other instances read too.
 import { KEEPS_NUMBER_TEXT, needsValueText, parseRegoValue, regoValueText } from '../builtins/rego-value.js';
 import { readJson } from '../json/reader.js';
+import type { DataTarget } from './data-load.js';
 import { takeBuiltinFailure, type BuiltinFailure } from '../builtins/failures.js';
 import { faultMessage, HOST_FAULT } from '../wasm/fault-message.js';
 import { writeJson } from '../json/writer.js';
+import { INSTANCE_INIT } from '../wasm/compile.js';
+import type { ChunkSource, DataArea, InstanceHold, MemoryRange, SharedData } from './shared-data.js';
 
 export type HostFunctions = Record<string, (...args: any[]) => unknown>;
 
@@ -33,7 +38,27 @@ type Exports = {
   verdict_json_parse_detached?(p: number, n: number, limit: number): number;
   /** Verdict-built modules only (src/wasm/runtime/data.ts dataObject). */
   verdict_data_object?(keys: number, pairs: number, n: number): number;
+  /** Verdict-built modules only (src/wasm/compile.ts, src/wasm/runtime/heap.ts). */
+  verdict_instance_init?(start: number, end: number): void;
+  verdict_heap_end_set?(end: number): void;
 };
+
+/** Where an instance lives in a shared memory: the memory, and the bytes of its region (the heap's bound). */
+export interface SharedPlacement {
+  shared: SharedData;
+  regionBytes: number;
+}
+
+/** An evaluation (or its input) needed more than the instance's region on a shared memory. */
+export class HeapRegionExhausted extends Error {
+  override name = 'HeapRegionExhausted';
+  constructor(readonly regionBytes: number) {
+    super(`the evaluation needs more memory than the instance's heap region of ${regionBytes >> 20} MiB`);
+  }
+}
+
+/** What the runtime aborts with when an allocation passes the region's end (src/wasm/runtime/heap.ts). */
+const HEAP_EXHAUSTED = 'verdict: heap region exhausted';
 
 /** An object of the data document being loaded whose members are still arriving (see addData). */
 interface OpenObject {
@@ -65,15 +90,31 @@ export class WasmPolicy {
   private hostFailure: BuiltinFailure | undefined;
   /** Objects of the data document being loaded, outermost first, made once their last member arrived. */
   private open: OpenObject[] = [];
+  /** The root of the document being loaded. */
+  private loadingRoot = 0;
+  /** On a shared memory: the instance's region, and the area it reads (held for it, see SharedData.hold). */
+  private readonly hold: InstanceHold | undefined;
+  /** On a shared memory, while a document loads into an area: where its chunks come from, and the current one's end. */
+  private chunks: ChunkSource | undefined;
+  private chunkEnd = 0;
+  /**
+   * On a shared memory: a view of it covering the instance's region, made once (a shared memory's buffer only
+   * grows, and a view per call cost a tenth of a small evaluation). Loading into an area, which may lie
+   * beyond, takes a fresh one.
+   */
+  private regionView: Uint8Array | undefined;
 
-  constructor(module: WebAssembly.Module, private readonly functions: HostFunctions) {
-    this.mem = new WebAssembly.Memory({ initial: 5 });
+  /** `placement`: put the instance in a shared memory (the module must be one of sharedMemoryModule's). */
+  constructor(module: WebAssembly.Module, private readonly functions: HostFunctions, private readonly placement?: SharedPlacement) {
+    this.mem = placement?.shared.memory ?? new WebAssembly.Memory({ initial: 5 });
     const call = (id: number, ...operands: number[]) => this.callBuiltin(id, operands);
     this.wasmInstance = new WebAssembly.Instance(module, {
       env: {
         memory: this.mem,
         opa_abort: (addr: number) => {
-          throw this.readString(addr);
+          const message = this.readString(addr);
+          if (message === HEAP_EXHAUSTED && this.hold) throw new HeapRegionExhausted(this.hold.region.end - this.hold.region.start);
+          throw message;
         },
         opa_println: (addr: number) => console.log(this.readString(addr)),
         opa_builtin0: (id: number) => call(id),
@@ -84,6 +125,15 @@ export class WasmPolicy {
       },
     });
     this.exports = this.wasmInstance.exports as unknown as Exports;
+    if (placement) {
+      const init = this.exports[INSTANCE_INIT];
+      if (init === undefined) throw new Error('only modules of our own back end can share a memory');
+      const region = placement.shared.allocRegion(placement.regionBytes);
+      this.hold = placement.shared.hold(this, region);
+      this.regionView = new Uint8Array(this.mem.buffer);
+      if (this.regionView.byteLength < region.end) throw new Error('internal: the shared memory does not cover the region it gave');
+      init(region.start, region.end);
+    }
     const abi = this.wasmInstance.exports.opa_wasm_abi_version as WebAssembly.Global | undefined;
     if (abi !== undefined && abi.value !== 1) throw new Error(`unsupported OPA wasm ABI version ${String(abi.value)}`);
     if (typeof this.exports.opa_eval !== 'function') throw new Error('the module has no opa_eval export (OPA wasm ABI 1.2 or later is required)');
@@ -113,8 +163,10 @@ export class WasmPolicy {
     const bytes = !input ? new Uint8Array(0) : input instanceof ArrayBuffer ? new Uint8Array(input) : encoder.encode(writeJson(input));
     const inputAddr = bytes.length > 0 ? this.dataHeapPtr : 0;
     const end = this.dataHeapPtr + bytes.length;
-    if (end > this.mem.buffer.byteLength) this.mem.grow(Math.ceil((end - this.mem.buffer.byteLength) / PAGE));
-    new Uint8Array(this.mem.buffer).set(bytes, this.dataHeapPtr);
+    if (this.hold) {
+      if (end > this.hold.region.end) throw new HeapRegionExhausted(this.hold.region.end - this.hold.region.start);
+    } else if (end > this.mem.buffer.byteLength) this.mem.grow(Math.ceil((end - this.mem.buffer.byteLength) / PAGE));
+    this.view().set(bytes, this.dataHeapPtr);
     this.hostFailure = undefined;
     return this.readString(this.exports.opa_eval(0, id, this.dataAddr, inputAddr, bytes.length, end, format === 'json' ? 0 : 1));
   }
@@ -126,11 +178,87 @@ export class WasmPolicy {
     this.endData();
   }
 
-  /** Starts a new data document, empty, dropping the previous one (its memory is reused). */
+  /**
+   * Starts a new data document, empty, dropping the previous one (its memory is reused). On a shared memory
+   * the document goes into an area (loadArea), never into the instance's own heap.
+   */
   beginData(): void {
+    if (this.hold) throw new Error('internal: an instance on a shared memory loads data into an area (loadArea)');
     this.exports.opa_heap_ptr_set(this.baseHeapPtr);
-    this.dataAddr = this.loadJson('{}');
+    this.dataAddr = this.loadingRoot = this.loadJson('{}');
     this.open = [];
+  }
+
+  /**
+   * Loads a document into the chunks of a shared area (what `load` places through the DataTarget it is given)
+   * and returns its root's address; the instance's own heap and data are left as they were.
+   */
+  async loadArea(chunks: ChunkSource, load: (target: DataTarget) => Promise<void> | void): Promise<number> {
+    this.beginArea(chunks);
+    try {
+      await load(this.areaTarget());
+      return this.endArea();
+    } finally {
+      this.leaveArea();
+    }
+  }
+
+  /** loadArea, synchronously. */
+  loadAreaNow(chunks: ChunkSource, load: (target: DataTarget) => void): number {
+    this.beginArea(chunks);
+    try {
+      load(this.areaTarget());
+      return this.endArea();
+    } finally {
+      this.leaveArea();
+    }
+  }
+
+  private beginArea(chunks: ChunkSource): void {
+    if (!this.hold) throw new Error('internal: only an instance on a shared memory loads data into an area');
+    this.chunks = chunks;
+    this.chunkEnd = 0;
+    this.reserve(PAGE);
+    this.loadingRoot = this.loadJson('{}');
+    this.open = [];
+  }
+
+  private areaTarget(): DataTarget {
+    return { beginData: () => undefined, addData: (piece) => this.addData(piece), endData: () => undefined };
+  }
+
+  private endArea(): number {
+    this.closeObjects();
+    this.chunks!.done(this.exports.opa_heap_ptr_get());
+    return this.loadingRoot;
+  }
+
+  /** Back to the instance's own heap and bound, whether the load succeeded or not. */
+  private leaveArea(): void {
+    this.chunks = undefined;
+    this.open = [];
+    this.exports.opa_heap_ptr_set(this.baseHeapPtr);
+    this.exports.verdict_heap_end_set!(this.hold!.region.end);
+  }
+
+  /** Reads the document of a shared area (released with the next area, or when the instance is disposed of). */
+  attachArea(area: DataArea): void {
+    const { shared } = this.placement!;
+    shared.retain(area);
+    const previous = this.hold!.area;
+    this.hold!.area = area;
+    this.dataAddr = area.dataAddr;
+    if (previous) shared.release(previous);
+  }
+
+  /** The shared area the instance reads, if any. */
+  get area(): DataArea | undefined {
+    return this.hold?.area;
+  }
+
+  /** Gives back what the instance holds in a shared memory (its region, its area reference). Unusable after. */
+  dispose(): void {
+    if (this.hold) this.placement!.shared.disposeHold(this.hold);
   }
 
   /**
@@ -153,7 +281,8 @@ export class WasmPolicy {
 
   private place(path: string[], value: number): void {
     if (path.length === 0) {
-      this.dataAddr = value;
+      this.loadingRoot = value;
+      if (!this.chunks) this.dataAddr = value;
       return;
     }
     const parent = this.open[this.open.length - 1];
@@ -164,7 +293,7 @@ export class WasmPolicy {
       return;
     }
     if (typeof this.exports.opa_value_add_path !== 'function') throw new Error('the module has no opa_value_add_path export: data cannot be loaded in pieces');
-    const status = this.exports.opa_value_add_path(this.dataAddr, this.loadJson(JSON.stringify(path)), value);
+    const status = this.exports.opa_value_add_path(this.loadingRoot, this.loadJson(JSON.stringify(path)), value);
     if (status !== 0) throw new Error(`the module could not place data at /${path.join('/')} (opa_value_add_path error ${status})`);
   }
 
@@ -176,9 +305,9 @@ export class WasmPolicy {
     const { path, keys, values } = this.open.pop()!;
     const keyArray = this.loadDetached(encoder.encode(JSON.stringify(keys)));
     const n = keys.length;
+    this.reserve(40 * n + 8192 + 8);
     const top = this.exports.opa_heap_ptr_get();
     const pairs = (top + 32 * n + 8192 + 7) & ~7;
-    this.reserve(pairs - top + 8 * n);
     const words = new Int32Array(this.mem.buffer, pairs, 2 * n);
     const keyAddrs = new Int32Array(this.mem.buffer, keyArray + 8, n);
     for (let i = 0; i < n; i++) {
@@ -201,17 +330,17 @@ export class WasmPolicy {
       this.reserve(json.byteLength * 8);
       return this.loadJson(json);
     }
-    const start = this.exports.opa_heap_ptr_get();
     for (let room = json.byteLength * 8 + PAGE; ; room *= 2) {
+      this.reserve(room + 8 + json.byteLength);
+      const start = this.exports.opa_heap_ptr_get();
       const limit = (start + room + 7) & ~7;
       if (limit + json.byteLength > 2 ** 32) throw new Error(`the module has no room for a piece of data of ${json.byteLength} bytes`);
-      this.reserve(limit - start + json.byteLength);
       new Uint8Array(this.mem.buffer).set(json, limit);
       let value: number;
       try {
         value = parse(limit, json.byteLength, limit);
       } catch (err) {
-        if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+        if (!(err instanceof WebAssembly.RuntimeError) && !(err instanceof HeapRegionExhausted)) throw err;
         this.exports.opa_heap_ptr_set(start);
         continue;
       }
@@ -224,9 +353,18 @@ export class WasmPolicy {
    * Grows memory ahead of a piece, by a quarter of its size at least. Left to itself the module grows it a
    * megabyte at a time, and every growth hands JS a new buffer for the whole memory, which V8 answers with a
    * full garbage collection: for 100 MB of data loaded piece by piece, hundreds of them. Pages grown but
-   * never written take no resident memory.
+   * never written take no resident memory. Loading into a shared area, a piece that does not fit in the
+   * current chunk starts the next one.
    */
   private reserve(bytes: number): void {
+    if (this.chunks) {
+      if (this.chunkEnd - this.exports.opa_heap_ptr_get() >= bytes) return;
+      const chunk: MemoryRange = this.chunks.next(bytes + PAGE);
+      this.exports.opa_heap_ptr_set(chunk.start);
+      this.exports.verdict_heap_end_set!(chunk.end);
+      this.chunkEnd = chunk.end;
+      return;
+    }
     const size = this.mem.buffer.byteLength;
     const free = size - this.exports.opa_heap_ptr_get();
     if (free >= bytes) return;
@@ -239,11 +377,18 @@ export class WasmPolicy {
 
   /** Ends the data document: evaluations allocate above it. */
   endData(): void {
-    while (this.open.length > 0) this.closeObject();
+    this.closeObjects();
     this.dataHeapPtr = this.exports.opa_heap_ptr_get();
   }
 
-  /** Bytes of linear memory the data document takes (everything the module allocated while it was loaded). */
+  private closeObjects(): void {
+    while (this.open.length > 0) this.closeObject();
+  }
+
+  /**
+   * Bytes of linear memory the data document takes (everything the module allocated while it was loaded); 0
+   * on a shared memory, whose areas are counted once for all instances (SharedData.areas).
+   */
   get dataBytes(): number {
     return this.dataHeapPtr - this.baseHeapPtr;
   }
@@ -288,7 +433,7 @@ export class WasmPolicy {
 
   private parseInModule(bytes: Uint8Array, parse: (p: number, n: number) => number): number {
     const addr = this.exports.opa_malloc(bytes.length);
-    new Uint8Array(this.mem.buffer).set(bytes, addr);
+    this.view().set(bytes, addr);
     const value = parse(addr, bytes.length);
     if (value === 0) throw new Error('the module could not parse a value from the host');
     return value;
@@ -298,8 +443,13 @@ export class WasmPolicy {
     return JSON.parse(this.readString(this.exports.opa_json_dump(addr)));
   }
 
+  /** The memory's bytes, as far as the instance reads and writes them (see regionView). */
+  private view(): Uint8Array {
+    return this.regionView !== undefined && this.chunks === undefined ? this.regionView : new Uint8Array(this.mem.buffer);
+  }
+
   private readString(addr: number): string {
-    const mem = new Uint8Array(this.mem.buffer);
+    const mem = this.view();
     const end = mem.indexOf(0, addr);
     return decoder.decode(mem.subarray(addr, end));
   }

@@ -15,7 +15,8 @@ export type Expr =
 // Opcodes (https://webassembly.github.io/spec/core/binary/instructions.html).
 const OP = {
   unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, end: 0x0b, br: 0x0c, brIf: 0x0d, return: 0x0f,
-  call: 0x10, callIndirect: 0x11, drop: 0x1a, localGet: 0x20, localSet: 0x21, i32Load: 0x28,
+  call: 0x10, callIndirect: 0x11, drop: 0x1a, localGet: 0x20, localSet: 0x21, globalGet: 0x23, globalSet: 0x24,
+  i32Load: 0x28, i32Store: 0x36,
   memorySize: 0x3f, memoryGrow: 0x40, i32Const: 0x41, i64Const: 0x42, i32Eqz: 0x45, i32Ne: 0x47,
   i32LtU: 0x49, i32GeS: 0x4e, i32Add: 0x6a, i32Sub: 0x6b, prefixFC: 0xfc,
 } as const;
@@ -30,6 +31,8 @@ const op = (opcode: number, args: Expr[] = NO_ARGS, imm?: number, imm2?: number)
 export const wasm = {
   localGet: (index: number): Expr => op(OP.localGet, [], index),
   localSet: (index: number, value: Expr): Expr => op(OP.localSet, [value], index),
+  globalGet: (index: number): Expr => op(OP.globalGet, [], index),
+  globalSet: (index: number, value: Expr): Expr => op(OP.globalSet, [value], index),
   i32Const: (value: number): Expr => ({ k: 'const', value }),
   i64Const: (value: bigint): Expr => ({ k: 'i64', value }),
   i32Eqz: (a: Expr): Expr => op(OP.i32Eqz, [a]),
@@ -40,6 +43,7 @@ export const wasm = {
   i32Sub: (a: Expr, b: Expr): Expr => op(OP.i32Sub, [a, b]),
   /** i32.load with natural (4-byte) alignment. */
   i32Load: (offset: number, ptr: Expr): Expr => op(OP.i32Load, [ptr], 2, offset),
+  i32Store: (offset: number, ptr: Expr, value: Expr): Expr => op(OP.i32Store, [ptr, value], 2, offset),
   call: (func: number, args: Expr[]): Expr => op(OP.call, args, func),
   /** call_indirect through table 0; the callee index is the last operand. */
   callIndirect: (type: number, index: Expr, args: Expr[]): Expr => op(OP.callIndirect, [...args, index], type, 0),
@@ -86,7 +90,7 @@ export function encodeBody(out: ByteWriter, extraLocals: number, body: Expr[]): 
           w.u32(e.imm!);
           w.u32(e.imm2!);
           if (e.imm === MEMORY_INIT) w.byte(0);
-        } else if (e.op === OP.i32Load || e.op === OP.callIndirect) {
+        } else if (e.op === OP.i32Load || e.op === OP.i32Store || e.op === OP.callIndirect) {
           w.u32(e.imm!);
           w.u32(e.imm2!);
         } else if (e.op === OP.memorySize || e.op === OP.memoryGrow) {

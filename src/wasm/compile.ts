@@ -23,9 +23,13 @@ const ABI_EXPORTS = new Set([
   // Verdict's own: the first builtin error of an evaluation (src/wasm/runtime/faults.ts), and data loading
   // that keeps nothing of the JSON text (src/wasm/runtime/json.ts parseDetached, data.ts dataObject).
   'verdict_builtin_error', 'verdict_builtin_fault', 'verdict_json_parse_detached', 'verdict_data_object',
+  // And instances on a memory shared with others (src/engine/shared-data.ts): the heap's bound while data loads.
+  'verdict_heap_end_set',
 ]);
 
 const PAGE = 65536;
+/** Export placing an instance's plan data, scratch space and heap in a region (see compilePlan). */
+export const INSTANCE_INIT = 'verdict_instance_init';
 const SECTION = { type: 1, import: 2, function: 3, table: 4, global: 6, export: 7, start: 8, elem: 9, code: 10, data: 11, dataCount: 12 };
 const KIND = { func: 0, table: 1, memory: 2, global: 3 };
 
@@ -69,11 +73,16 @@ export function compilePlan(plan: Policy): Uint8Array<ArrayBuffer> {
     }
   }
 
-  // Function indices after the runtime's: eval_plans, the plan's functions, builtins(), entrypoints(), the start function.
+  // Function indices after the runtime's: eval_plans, the plan's functions, builtins(), entrypoints(),
+  // verdict_instance_init, the start function.
   const planFuncBase = rt.firstFree;
   const builtinsFunc = planFuncBase + funcs.length;
   const entrypointsFunc = builtinsFunc + 1;
-  const initFunc = entrypointsFunc + 1;
+  const instanceInitFunc = entrypointsFunc + 1;
+  const startFunc = instanceInitFunc + 1;
+  // Where the instance's copy of the plan's data begins: a global after the runtime's.
+  const planBase = rt.globals.length;
+  const addr = (at: number): Expr => w.i32Add(w.globalGet(planBase), w.i32Const(at - layout.start));
 
   // Dynamic dispatch: functions with a path sit in a table; the mapping object leads to them.
   const tableFuncs: number[] = [];
@@ -111,6 +120,7 @@ export function compilePlan(plan: Policy): Uint8Array<ArrayBuffer> {
     funcType: (params) => rt.type(params, true),
     trueAddr: layout.bool(true),
     falseAddr: layout.bool(false),
+    addr,
     memoCount: funcs.length,
   };
 
@@ -127,26 +137,45 @@ export function compilePlan(plan: Policy): Uint8Array<ArrayBuffer> {
   // builtins() / entrypoints(): parse a JSON constant into a fresh value on each call.
   for (const value of [Object.fromEntries([...external].map(([name, e]) => [name, e.id])), Object.fromEntries(plans.map((p, i) => [p.name, i]))]) {
     const text = layout.text(JSON.stringify(value));
-    added.push({ type: rt.type(0, true), extraLocals: 0, body: [w.call(ctx.runtime('opa_json_parse'), [w.i32Const(text.ptr), w.i32Const(text.len)])] });
+    added.push({ type: rt.type(0, true), extraLocals: 0, body: [w.call(ctx.runtime('opa_json_parse'), [addr(text.ptr), w.i32Const(text.len)])] });
   }
 
-  // The plan's data is a passive segment copied in by the start function after growing the memory
-  // as far as it needs, so the memory import asks only for what the runtime's own data spans and
-  // hosts' default memories (the SDK's is 5 pages) fit any plan size.
+  // The plan's data is a passive segment, copied by verdict_instance_init(base, end) to `base`, where the
+  // instance's region begins (the string records' byte pointers moved with it), followed by the runtime's
+  // scratch space and the heap, which ends at `end` (0: unbounded). On a memory of its own the start function
+  // calls it with the address the data was laid out at, after growing the memory as far as the data needs,
+  // so the memory import asks only for what the runtime's own data spans and hosts' default memories (the
+  // SDK's is 5 pages) fit any plan size. On a memory shared with other instances (sharedMemoryModule) there
+  // is no start function: the host calls it with the region it gave the instance.
   const dataEnd = layout.end();
   const planData = layout.bytes();
   const planSegment = rt.dataSegments.length;
   const needPages = Math.ceil(dataEnd / PAGE);
+  const [base, end] = [0, 1];
+  const moved = w.i32Sub(w.localGet(base), w.i32Const(layout.start));
+  added.push({
+    type: rt.type(2, false),
+    extraLocals: 0,
+    body: [
+      w.memoryInit(planSegment, w.localGet(base), w.i32Const(0), w.i32Const(planData.length)),
+      w.dataDrop(planSegment),
+      w.globalSet(planBase, w.localGet(base)),
+      w.if(
+        w.i32Ne(w.localGet(base), w.i32Const(layout.start)),
+        w.seq(layout.pointers.map((at) => w.i32Store(0, addr(at), w.i32Add(w.i32Load(0, addr(at)), moved)))),
+      ),
+      w.call(ctx.runtime('regionInit'), [w.i32Add(w.localGet(base), w.i32Const(dataEnd - layout.start)), w.localGet(end)]),
+    ],
+  });
   added.push({
     type: rt.type(0, false),
     extraLocals: 0,
     body: [
       w.if(w.i32LtU(w.memorySize(), w.i32Const(needPages)), w.drop(w.memoryGrow(w.i32Sub(w.i32Const(needPages), w.memorySize())))),
-      w.memoryInit(planSegment, w.i32Const(layout.start), w.i32Const(0), w.i32Const(planData.length)),
-      w.dataDrop(planSegment),
+      w.call(instanceInitFunc, [w.i32Const(layout.start), w.i32Const(0)]),
     ],
   });
-  if (rt.evalPlans.index + added.length - 1 !== initFunc) throw new Error('internal: function layout out of step');
+  if (rt.evalPlans.index + added.length - 1 !== startFunc) throw new Error('internal: function layout out of step');
 
   const out = new ByteWriter(rt.code.length + 64 * 1024);
   out.bytes(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
@@ -180,7 +209,7 @@ export function compilePlan(plan: Policy): Uint8Array<ArrayBuffer> {
 
   // The heap starts after the plan's data; the runtime reads this global on first allocation.
   const globals = new ByteWriter();
-  globals.u32(rt.globals.length);
+  globals.u32(rt.globals.length + 1);
   for (const [i, g] of rt.globals.entries()) {
     if (i !== rt.heapBase.index) {
       globals.bytes(g);
@@ -191,17 +220,19 @@ export function compilePlan(plan: Policy): Uint8Array<ArrayBuffer> {
     globals.s32(dataEnd);
     globals.byte(0x0b);
   }
+  globals.bytes(new Uint8Array([0x7f, 0x01, 0x41, 0x00, 0x0b])); // planBase: mutable i32, 0
   out.section(SECTION.global, globals);
 
   const exports = new ByteWriter();
   const kept = rt.exports.filter((e) => ABI_EXPORTS.has(e.name));
-  exports.u32(kept.length + 3);
+  exports.u32(kept.length + 4);
   for (const e of kept) {
     exports.name(e.name);
     exports.byte(e.kind);
     exports.u32(e.index);
   }
-  for (const [name, kind, index] of [['builtins', KIND.func, builtinsFunc], ['entrypoints', KIND.func, entrypointsFunc], ['memory', KIND.memory, 0]] as const) {
+  const own = [['builtins', KIND.func, builtinsFunc], ['entrypoints', KIND.func, entrypointsFunc], [INSTANCE_INIT, KIND.func, instanceInitFunc], ['memory', KIND.memory, 0]] as const;
+  for (const [name, kind, index] of own) {
     exports.name(name);
     exports.byte(kind);
     exports.u32(index);
@@ -209,7 +240,7 @@ export function compilePlan(plan: Policy): Uint8Array<ArrayBuffer> {
   out.section(SECTION.export, exports);
 
   const start = new ByteWriter(8);
-  start.u32(initFunc);
+  start.u32(startFunc);
   out.section(SECTION.start, start);
 
   if (tableFuncs.length > 0) {

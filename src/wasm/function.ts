@@ -25,6 +25,11 @@ export interface ModuleContext {
   mapping: { ptr: number; len: number };
   trueAddr: number;
   falseAddr: number;
+  /**
+   * An address in the plan's data (as laid out from layout.start) as the instance sees it: the data is copied
+   * to wherever the instance's region begins (verdict_instance_init), so addresses are relative to that.
+   */
+  addr(at: number): Expr;
   memoCount: number;
   /** Function indices of the imported env.opa_abort and env.opa_builtin0..4. */
   abortFn: number;
@@ -85,8 +90,8 @@ export class FunctionCompiler {
   private read(op: Operand): Expr {
     switch (op.type) {
       case 'local': return this.get(op.value);
-      case 'bool': return w.i32Const(op.value ? this.ctx.trueAddr : this.ctx.falseAddr);
-      case 'string_index': return w.i32Const(this.ctx.strings[op.value].addr);
+      case 'bool': return this.ctx.addr(op.value ? this.ctx.trueAddr : this.ctx.falseAddr);
+      case 'string_index': return this.ctx.addr(this.ctx.strings[op.value].addr);
     }
   }
 
@@ -126,7 +131,7 @@ export class FunctionCompiler {
 
   private abortWith(msg: string): Expr[] {
     return [
-      w.call(this.ctx.abortFn, [w.i32Const(this.ctx.layout.cString(msg))]),
+      w.call(this.ctx.abortFn, [this.ctx.addr(this.ctx.layout.cString(msg))]),
       w.unreachable(),
     ];
   }
@@ -253,7 +258,7 @@ export class FunctionCompiler {
         return [w.localSet(this.local(s.stmt.target), this.call('mkInt', [this.i64(s.stmt.value)]))];
       case 'MakeNumberRefStmt': {
         const str = this.ctx.strings[s.stmt.index];
-        return [w.localSet(this.local(s.stmt.target), this.call('mkNumberRef', [w.i32Const(str.ptr), w.i32Const(str.len)]))];
+        return [w.localSet(this.local(s.stmt.target), this.call('mkNumberRef', [this.ctx.addr(str.ptr), w.i32Const(str.len)]))];
       }
       case 'MakeObjectStmt':
         return [w.localSet(this.local(s.stmt.target), this.call('mkObject', []))];
@@ -350,7 +355,7 @@ export class FunctionCompiler {
       const arr = this.temp();
       assign = w.seq([
         w.localSet(arr, this.call('mkArray', [w.i32Const(path.length)])),
-        ...path.map((p) => this.call('arrAppend', [w.localGet(arr), w.i32Const(this.ctx.strings[p].addr)])),
+        ...path.map((p) => this.call('arrAppend', [w.localGet(arr), this.ctx.addr(this.ctx.strings[p].addr)])),
         w.localSet(target, this.call('upsert', [w.localGet(save), w.localGet(arr), this.read(s.stmt.value)])),
       ]);
     }
@@ -415,7 +420,7 @@ export class FunctionCompiler {
   private builtinFailed(s: StmtOf<'CallStmt'>): Expr {
     const args = s.stmt.args ?? [];
     const operands = [0, 1, 2, 3].map((i) => (args[i] ? this.read(args[i]) : w.i32Const(0)));
-    return this.call('builtinFailed', [w.i32Const(this.ctx.layout.cString(JSON.stringify(this.source(s.stmt)))), w.i32Const(this.ctx.layout.cString(s.stmt.func)), ...operands]);
+    return this.call('builtinFailed', [this.ctx.addr(this.ctx.layout.cString(JSON.stringify(this.source(s.stmt)))), this.ctx.addr(this.ctx.layout.cString(s.stmt.func)), ...operands]);
   }
 
   private callDynamic(s: StmtOf<'CallDynamicStmt'>): Expr[] {
@@ -423,7 +428,7 @@ export class FunctionCompiler {
     const idx = this.temp();
     const target = this.local(s.stmt.result);
     const args = s.stmt.args ?? [];
-    const mapping = this.call('opa_json_parse', [w.i32Const(this.ctx.mapping.ptr), w.i32Const(this.ctx.mapping.len)]);
+    const mapping = this.call('opa_json_parse', [this.ctx.addr(this.ctx.mapping.ptr), w.i32Const(this.ctx.mapping.len)]);
     return [
       w.localSet(arr, this.call('mkArray', [w.i32Const(s.stmt.path.length)])),
       ...s.stmt.path.map((p) => this.call('arrAppend', [w.localGet(arr), this.read(p)])),

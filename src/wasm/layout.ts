@@ -18,6 +18,8 @@ export class DataLayout {
   private size = 0;
   private readonly encoder = new TextEncoder();
   private readonly cstrings = new Map<string, number>();
+  /** Addresses of the words holding an address in the data (string records' byte pointers), for relocation. */
+  readonly pointers: number[] = [];
 
   constructor(after: number) {
     this.start = align8(after);
@@ -60,7 +62,9 @@ export class DataLayout {
 
   string(value: string): StaticString {
     const { ptr, len } = this.text(value);
-    return { addr: this.i32s([T_STRING, len, ptr, 0]), ptr, len };
+    const addr = this.i32s([T_STRING, len, ptr, 0]);
+    this.pointers.push(addr + 8);
+    return { addr, ptr, len };
   }
 
   bool(b: boolean): number {

@@ -1,7 +1,7 @@
 // The exports of OPA's wasm ABI 1.2 (OPA docs/docs/wasm.md). `eval`, `builtins` and `entrypoints`
 // are generated per policy; the code generator replaces the `verdict.eval_plans` import with the
 // compiled plans.
-import { alloc, heapGet, heapSet } from './heap';
+import { alloc, heapEndSet, heapGet, heapSet, opa_abort } from './heap';
 import { mkSet } from './value';
 import { parseJSON, parseDetached, dump } from './json';
 import { dataObject } from './data';
@@ -17,6 +17,8 @@ export function opa_malloc(size: i32): i32 { return alloc(size); }
 export function opa_free(_ptr: i32): void {}
 export function opa_heap_ptr_get(): i32 { return heapGet(); }
 export function opa_heap_ptr_set(ptr: i32): void { heapSet(ptr); }
+/** Verdict's own: the bound of the heap on a shared memory (src/engine/wasm-host.ts loads data into areas). */
+export function verdict_heap_end_set(end: i32): void { heapEndSet(end); }
 
 export function opa_json_parse(p: i32, n: i32): i32 { return parseJSON(p, n, false); }
 export function opa_value_parse(p: i32, n: i32): i32 { return parseJSON(p, n, true); }
@@ -54,8 +56,6 @@ const BAD_INPUT: i32 = <i32>memory.data<u8>([
 const BAD_RESERVED: i32 = <i32>memory.data<u8>([
   0x69,0x6e,0x74,0x65,0x72,0x6e,0x61,0x6c,0x3a,0x20,0x72,0x65,0x73,0x65,0x72,0x76,0x65,0x64,0]); // "internal: reserved"
 
-@external("env", "opa_abort")
-declare function opa_abort(msg: i32): void;
 
 /** The single-call fast path (ABI 1.2): input text sits just below heapPtr, written by the host. */
 export function opa_eval(reserved: i32, entrypoint: i32, data: i32, inputPtr: i32, inputLen: i32, heapPtr: i32, format: i32): i32 {

@@ -7,6 +7,7 @@ import {
 import { ensureSorted, colFind } from './collection';
 import { compareDecimal } from './number';
 import { STATIC_FRAMES, enter, push, pop, popTo, topFrame, depthOf } from './frames';
+import { allocZeroed } from './heap';
 
 export function compareNumbers(a: i32, b: i32): i32 {
   if (numKind(a) == N_INT && numKind(b) == N_INT) {
@@ -52,8 +53,8 @@ export function compareBytes(pa: i32, la: i32, pb: i32, lb: i32): i32 {
 
 @inline function isCollection(t: i32): bool { return t == T_ARRAY || t == T_OBJECT || t == T_SET; }
 
-const CMP: i32 = <i32>memory.data(16);
-const CMP_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 12);
+let CMP: i32 = 0;
+let CMP_FRAMES: i32 = 0;
 
 /** Orders two scalars; for two collections of one kind, pushes a frame (a, b, next child) and answers 0. */
 function compareOpen(a: i32, b: i32): i32 {
@@ -117,8 +118,8 @@ export function compare(a: i32, b: i32): i32 {
   return 0;
 }
 
-const EQ: i32 = <i32>memory.data(16);
-const EQ_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 12);
+let EQ: i32 = 0;
+let EQ_FRAMES: i32 = 0;
 
 /** Whether two scalars are equal; two collections of one kind and size push a frame and answer true. */
 function equalOpen(a: i32, b: i32): bool {
@@ -203,8 +204,8 @@ export function hashBytes(p: i32, n: i32): u32 {
   return h;
 }
 
-const HASH: i32 = <i32>memory.data(16);
-const HASH_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 16);
+let HASH: i32 = 0;
+let HASH_FRAMES: i32 = 0;
 
 function scalarHash(v: i32): u32 {
   switch (tagOf(v)) {
@@ -275,4 +276,14 @@ export function hash(v: i32): u32 {
     if (!more) return h;
   }
   return 0;
+}
+
+/** Allocates this module's scratch space, one per instance (region.ts). */
+export function compareStaticsInit(): void {
+  CMP = allocZeroed(16);
+  CMP_FRAMES = allocZeroed(STATIC_FRAMES * 12);
+  EQ = allocZeroed(16);
+  EQ_FRAMES = allocZeroed(STATIC_FRAMES * 12);
+  HASH = allocZeroed(16);
+  HASH_FRAMES = allocZeroed(STATIC_FRAMES * 16);
 }

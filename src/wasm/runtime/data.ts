@@ -3,7 +3,7 @@
 // tags): equal key lists and equal small arrays of already shared elements are made once and shared, through
 // a direct-mapped table of the latest seen. The table lives as long as the values it points at: it is cleared
 // whenever the heap pointer was set from outside (a new document, a parse started again with more room).
-import { allocData, heapGet, heapLimitSet, heapRelease, heapResets } from './heap';
+import { allocData, allocZeroed, heapGet, heapLimitSet, heapRelease, heapResets } from './heap';
 import { T_STRING, tagOf, strLen, strPtr, mkArrayCopy, mkObjectInline, mkStringCopy, arrLen } from './value';
 import { compare, compareBytes } from './compare';
 import { INDEXED, inlineIndex } from './collection';
@@ -11,9 +11,9 @@ import { INDEXED, inlineIndex } from './collection';
 const SHARED_SLOTS: i32 = 1024;
 /** Arrays and key lists up to this long are shared: longer ones rarely repeat. */
 const LONGEST_SHARED: i32 = 16;
-const sharedTable: i32 = <i32>memory.data(SHARED_SLOTS << 2, 4);
+let sharedTable: i32 = 0;
 const STRING_SLOTS: i32 = 1024;
-const stringTable: i32 = <i32>memory.data(STRING_SLOTS << 2, 4);
+let stringTable: i32 = 0;
 let sharedResets: i32 = -1;
 
 /** Starts a parse of data: the tables are cleared if the heap was reset since they were filled. */
@@ -133,4 +133,10 @@ export function dataObject(keys: i32, p: i32, n: i32): i32 {
   const v = objectFromPairs(p, n);
   heapLimitSet(0);
   return v;
+}
+
+/** Allocates this module's scratch space, one per instance (region.ts). */
+export function dataStaticsInit(): void {
+  sharedTable = allocZeroed(SHARED_SLOTS << 2);
+  stringTable = allocZeroed(STRING_SLOTS << 2);
 }

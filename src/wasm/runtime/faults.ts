@@ -4,6 +4,8 @@
 // Only the first failure is kept: it is the one OPA's strict mode stops at. Codes carry no text, so the
 // runtime stays free of message formatting: the host words the message from the code and the operands.
 
+import { allocZeroed } from './heap';
+
 /** Fault kinds (low 8 bits of a code); a type fault adds the operand position and the wanted type. */
 export const FAULT_DIV_ZERO: i32 = 1;
 export const FAULT_REM_ZERO: i32 = 2;
@@ -20,7 +22,7 @@ export const WANT_SET_OR_ARRAY: i32 = 4;
 export const WANT_SET: i32 = 5;
 export const WANT_NUMBER_OR_SET: i32 = 6;
 
-const record: i32 = <i32>memory.data(28);
+let record: i32 = 0;
 let pending: i32 = 0;
 let failed: bool = false;
 let location: i32 = 0;
@@ -83,3 +85,7 @@ export function verdict_builtin_fault(c: i32): void {
   fault(c);
 }
 
+/** Allocates this module's scratch space, one per instance (region.ts). */
+export function faultsStaticsInit(): void {
+  record = allocZeroed(28);
+}

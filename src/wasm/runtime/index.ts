@@ -9,6 +9,7 @@ export { mkNull, mkTrue, mkFalse, mkInt, mkString, mkArray, arrAppend, mkObject,
 export { objInsert, setAdd } from './collection';
 export { compare } from './compare';
 export { heapBase } from './heap';
+export { regionInit } from './region';
 export { builtinFailed, verdict_builtin_error, verdict_builtin_fault } from './faults';
 import { equal } from './compare';
 import { parseNumber } from './number';

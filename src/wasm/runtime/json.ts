@@ -2,7 +2,7 @@
 // the source text (it stays below the heap pointer for the whole evaluation), so parsing input
 // costs little more than one pass. Printing follows OPA: sorted object keys, sets as sorted
 // arrays, non-string object keys printed as JSON strings of their text.
-import { alloc, heapLimitSet, heapRelease } from './heap';
+import { alloc, allocZeroed, heapLimitSet, heapRelease } from './heap';
 import { STATIC_FRAMES, enter, push, pop, popTo, topFrame, depthOf, frameAt } from './frames';
 import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET,
@@ -131,14 +131,14 @@ function parseString(): i32 {
 
 // Collections are parsed with an explicit stack (frames.ts) of (collection, kind, pending object key, first
 // member) frames, never by recursion, so nesting up to the limit never meets the engine's call-stack limit.
-const PARSE: i32 = <i32>memory.data(16);
-const PARSE_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 16);
+let PARSE: i32 = 0;
+let PARSE_FRAMES: i32 = 0;
 // A detached parse (loaded data, kept for long) collects each collection's members on a stack of (key, value)
 // frames and makes the collection when it closes, in its fixed form (data.ts): grown member by member, every
 // collection left behind the arrays and indexes it outgrew (a tenth of the memory of records grouped a hundred
 // to an object).
-const MEMBERS: i32 = <i32>memory.data(16);
-const MEMBER_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 8);
+let MEMBERS: i32 = 0;
+let MEMBER_FRAMES: i32 = 0;
 const MAX_DEPTH: i32 = 10000;
 const IN_ARRAY: i32 = 0;
 /** `{`: an object, or with sets allowed a set; the collection is made at its first member, when that is known. */
@@ -179,7 +179,7 @@ function parseScalar(): i32 {
 // short strings, cleared at each parse (the records it points at may since be freed).
 const KEY_SLOTS: i32 = 1024;
 const LONGEST_SHARED_KEY: i32 = 32;
-const keyTable: i32 = <i32>memory.data(KEY_SLOTS << 2, 4);
+let keyTable: i32 = 0;
 
 /** A string at pos, shared with an earlier equal string of this parse where the table has it. */
 function parseSharedString(): i32 {
@@ -429,8 +429,8 @@ function putKey(k: i32, rego: bool): void {
 
 // Printing walks collections with an explicit stack of (collection, next index) frames (frames.ts) instead of
 // recursing, so the depth of a value never meets the engine's call-stack limit.
-const PRINT: i32 = <i32>memory.data(16);
-const PRINT_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 8);
+let PRINT: i32 = 0;
+let PRINT_FRAMES: i32 = 0;
 
 @inline function isCollection(t: i32): bool { return t == T_ARRAY || t == T_OBJECT || t == T_SET; }
 
@@ -583,4 +583,15 @@ export function regoText(v: i32): i32 {
   const s = mkString(out, outLen);
   out = saveOut; outLen = saveLen; outCap = saveCap;
   return s;
+}
+
+/** Allocates this module's scratch space, one per instance (region.ts). */
+export function jsonStaticsInit(): void {
+  PARSE = allocZeroed(16);
+  PARSE_FRAMES = allocZeroed(STATIC_FRAMES * 16);
+  MEMBERS = allocZeroed(16);
+  MEMBER_FRAMES = allocZeroed(STATIC_FRAMES * 8);
+  keyTable = allocZeroed(KEY_SLOTS << 2);
+  PRINT = allocZeroed(16);
+  PRINT_FRAMES = allocZeroed(STATIC_FRAMES * 8);
 }

@@ -2,7 +2,7 @@
 // policy print exactly as written (OPA keeps json.Number text); arithmetic results print as
 // integers when integral, otherwise as the shortest round-tripping decimal.
 import { dtoa_buffered } from 'util/number';
-import { alloc, allocData } from './heap';
+import { alloc, allocData, allocZeroed } from './heap';
 import { T_NUMBER, N_INT, N_FLOAT, mkDataNumber, numKind, numInt, numF64, numTextPtr, numTextLen } from './value';
 
 const POW10: StaticArray<f64> = [
@@ -129,7 +129,7 @@ export function writeI64(out: i32, n: i64): i32 {
   return (tmp - out) + digits;
 }
 
-const scratch: i32 = <i32>memory.data(64);
+let scratch: i32 = 0;
 
 /** Writes the shortest round-tripping form of f at out (at most 32 bytes); returns the length. */
 export function writeF64(out: i32, f: f64): i32 {
@@ -231,4 +231,9 @@ export function compareDecimal(a: i32, b: i32): i32 {
     if (c == 0 && la != lb) c = la < lb ? -1 : 1;
   }
   return sa < 0 ? -c : c;
+}
+
+/** Allocates this module's scratch space, one per instance (region.ts). */
+export function numberStaticsInit(): void {
+  scratch = allocZeroed(64);
 }

@@ -1,10 +1,11 @@
 // net.cidr_contains, net.cidr_intersects, net.cidr_overlap: Go's net.ParseIP/ParseCIDR rules on
 // IPv4 and IPv6 (with ::, embedded dotted quads and IPv4-mapped comparison).
 import { T_STRING, tagOf, mkBool, strLen, strPtr } from '../value';
+import { allocZeroed } from '../heap';
 
 // Parsed addresses: 16 bytes each, IPv4 stored as ::ffff:a.b.c.d with the `v4` flag set.
-const A: i32 = <i32>memory.data(16);
-const B: i32 = <i32>memory.data(16);
+let A: i32 = 0;
+let B: i32 = 0;
 let v4: bool = false;
 let prefix: i32 = 0;
 
@@ -161,4 +162,10 @@ export function b_net_cidr_intersects(a: i32, b: i32): i32 {
   if (va != v4) return mkBool(false);
   const shorter = pa < prefix ? pa : prefix;
   return mkBool(prefixEqual(A, B, shorter));
+}
+
+/** Allocates this module's scratch space, one per instance (region.ts). */
+export function netStaticsInit(): void {
+  A = allocZeroed(16);
+  B = allocZeroed(16);
 }

@@ -3,7 +3,7 @@ import {
   T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET, tagOf, mkArray, arrAppend, arrLen, arrGet, colLen, colKey,
   colVal, mkCollection, mkNull, mkString, strLen, strPtr, mkInt,
 } from '../value';
-import { alloc } from '../heap';
+import { alloc, allocZeroed } from '../heap';
 import { colFind, colAppendNew, ensureSorted, objGet, objInsert, setAdd } from '../collection';
 import { equal } from '../compare';
 import { writeI64 } from '../number';
@@ -11,8 +11,8 @@ import { dumpToString } from '../json';
 import { utf8Width } from '../ops';
 import { STATIC_FRAMES, enter, push, pop, topFrame, depthOf } from '../frames';
 
-const WALK: i32 = <i32>memory.data(16);
-const WALK_FRAMES: i32 = <i32>memory.data(STATIC_FRAMES * 12);
+let WALK: i32 = 0;
+let WALK_FRAMES: i32 = 0;
 
 /** Appends [path, v] to out and, for a collection with children, pushes its frame (collection, path, next). */
 function visit(v: i32, path: i32, out: i32): void {
@@ -278,4 +278,10 @@ export function b_strings_replace_n(patterns: i32, s: i32): i32 {
     o += strLen(x);
   }
   return mkString(buf, total);
+}
+
+/** Allocates this module's scratch space, one per instance (region.ts). */
+export function pathsStaticsInit(): void {
+  WALK = allocZeroed(16);
+  WALK_FRAMES = allocZeroed(STATIC_FRAMES * 12);
 }

@@ -4,7 +4,7 @@
 // otherwise win over a host builtin of the same name, and it is not Go-compatible.
 import { dtoa_buffered } from 'util/number';
 import { T_NUMBER, T_STRING, T_ARRAY, N_INT, tagOf, mkString, arrLen, arrGet, strLen, strPtr, numKind, numInt, numF64, numTextPtr, numTextLen } from '../value';
-import { alloc } from '../heap';
+import { alloc, allocZeroed } from '../heap';
 import { writeI64 } from '../number';
 import { regoText } from '../json';
 import { utf8Width } from '../ops';
@@ -49,10 +49,10 @@ function kindOf(v: i32): i32 {
 }
 
 // ---- float digits: shortest round-trip digits from dtoa, then fixed/exponent layouts ----
-const DIG: i32 = <i32>memory.data(40);
+let DIG: i32 = 0;
 let nd: i32 = 0;   // digit count
 let dp: i32 = 0;   // decimal point position: value = 0.DIG × 10^dp
-const SCR: i32 = <i32>memory.data(64);
+let SCR: i32 = 0;
 
 function digitsOf(f: f64): void {
   const n = <i32>dtoa_buffered(SCR, Math.abs(f));
@@ -392,4 +392,10 @@ export function b_sprintf(format: i32, values: i32): i32 {
     put(0x29);
   }
   return mkString(out, outLen);
+}
+
+/** Allocates this module's scratch space, one per instance (region.ts). */
+export function sprintfStaticsInit(): void {
+  DIG = allocZeroed(40);
+  SCR = allocZeroed(64);
 }

@@ -92,7 +92,7 @@ async function runWith(args: string[]): Promise<void> {
     shutdownGraceMs: grace * 1000,
     logger,
     decisionLogByDefault: true,
-    ...(member ? { cluster: member, compiler: member.compiler, envoyGrpcSockets: member.envoyGrpcSockets, decisionLogWriter: member.decisionLogWriter } : {}),
+    ...(member ? { cluster: member, compiler: member.compiler, envoyGrpcSockets: member.envoyGrpcSockets, decisionLogWriter: member.decisionLogWriter, sharedData: member.sharedData } : {}),
   }).catch((err: Error) => {
     // A decision log that cannot be opened has its own exit codes (3 corrupt, 4 locked, ...), as the CLI's.
     if (err instanceof DecisionLogError) {

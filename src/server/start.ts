@@ -24,6 +24,7 @@ import { ServerMetrics, requestDurationBuckets } from './metrics.js';
 import { decideWith, inputErrorRecorder } from './decisions.js';
 import { envoyFromConfig } from '../envoy/plugin.js';
 import type { GrpcListenSocket } from '../envoy/grpc-socket.js';
+import type { SharedData } from '../engine/shared-data.js';
 import { PluginManager, type Plugin } from './plugins.js';
 import { createServerBundles, type AdminApiConfig, type CliVerification, type ServerBundles } from './bundle-plugin.js';
 import { adminJwtAuth } from '../auth/admin-jwt.js';
@@ -81,6 +82,8 @@ export interface StartOptions {
   cluster?: ClusterMember;
   /** The ext_authz gRPC port's sockets, already bound (a server thread's copies), served instead of binding its addr. */
   envoyGrpcSockets?: GrpcListenSocket[];
+  /** The process's shared data memory (threads of one server): data loaded once for every thread. */
+  sharedData?: SharedData;
 }
 
 export interface RunningServer {
@@ -117,6 +120,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const compiler = options.compiler ?? defaultCompiler();
   const engine = new Engine(compiler, new HttpSendClient(httpSendSettings(config.verdict?.http_send, config.caching), metrics.observeHttpSend));
   if (options.regoVersion !== undefined) engine.defaultRegoVersion = options.regoVersion;
+  if (options.sharedData) engine.sharedData = options.sharedData;
   const activate = (bundles: Bundle[]) =>
     tracedRoot('bundle.activate', 'internal', () => ({ 'opa.bundle.names': bundles.map((b) => b.name) }), () => engine.activate(bundles));
   engine.recordNondeterministic = config.nd_builtin_cache === true;

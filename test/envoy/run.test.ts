@@ -215,7 +215,7 @@ test('gRPC health is NOT_SERVING until every bundle plugin has activated its bun
 
 const nginx = nginxPeer();
 
-// With --workers 2 the owner thread serves the gRPC port and both threads the HTTP port.
+// With --workers 2 both threads serve the gRPC port and the HTTP port.
 for (const workers of ['1', '2']) describe(`verdict run --workers ${workers} with the Envoy plugins, behind nginx, stopped with SIGTERM`, () => {
   const reached: { url: string; headers: IncomingHttpHeaders }[] = [];
   let upstream: Server;
@@ -241,6 +241,11 @@ for (const workers of ['1', '2']) describe(`verdict run --workers ${workers} wit
       throw new Error(`${err.message}: ${log}`);
     });
     await waitForPort(grpcPort);
+    // The main thread binds both ports before the server threads start: serving once /health says every thread is.
+    for (let tries = 0; (await fetch(`${url}/health`).then((r) => r.status, () => 0)) !== 200; tries++) {
+      if (tries > 600) throw new Error(`not healthy: ${log}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     if (nginx.found) proxy = await startNginx(nginx.found, `${url}/v1/authz`, (upstream.address() as AddressInfo).port);
   });
   after(async () => {

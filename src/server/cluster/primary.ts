@@ -15,6 +15,7 @@ import { sumSnapshots } from '../../pip/metrics.js';
 import type { MetricsJson, PipFigures, PrimaryMessage, WorkerMessage } from './protocol.js';
 import { SharedListeners } from './shared-listeners.js';
 import { startMember, type MemberLink } from './transport.js';
+import { SharedDataPool } from '../../engine/shared-data.js';
 import type { VerdictConfig } from '../../config/config.js';
 import { DecisionLogConfigError } from '../../decisionlog/config.js';
 import { DecisionLogError } from '../../decisionlog/errors.js';
@@ -67,6 +68,9 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const listening = await SharedListeners.bind([...options.addrs, ...(grpcAddr ? [grpcAddr] : [])], options.tls);
   // Opened before any thread starts, so a corrupt or locked database stops start-up with its own exit code.
   const decisionLogWriter = openDecisionWriter(options.config, logger);
+  // Data loaded by one thread is read by all (shared-data.ts); a thread's slot is released when it ends.
+  const dataPool = new SharedDataPool();
+  const dataSlots = new Map<number, number>();
   const socketDir = mkdtempSync(join(tmpdir(), 'verdict-'));
   const ownerSocket = join(socketDir, 'owner.sock');
   const instanceId = randomUUID();
@@ -86,13 +90,15 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     let id = -1;
     const { [grpcAddr ?? '']: envoyGrpcFd, ...addrFds } = fds;
     const writer = decisionLogWriter?.handle();
-    const data = { role, instanceId, ownerSocket, listening: addrFds, envoyGrpcFd, decisionLogWriter: writer, args: options.args };
+    const sharedData = dataPool.handle();
+    const data = { role, instanceId, ownerSocket, listening: addrFds, envoyGrpcFd, decisionLogWriter: writer, sharedData, args: options.args };
     const worker = startMember(data, {
       message: (message) => receive(id, message),
       error: (err) => logger.error({ thread: id, err: err.stack ?? err.message }, 'Worker thread failed.'),
       exit: (code) => exited(id, code),
     }, writer ? writerHandleTransfer(writer) : []);
     id = worker.id;
+    dataSlots.set(id, sharedData.slot);
     members.set(id, { worker, role, joined: false, started: false, ready: false });
     startWhenPossible();
   };
@@ -265,6 +271,9 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const exited = (workerId: number, code: number) => {
     const member = members.get(workerId);
     members.delete(workerId);
+    const slot = dataSlots.get(workerId);
+    dataSlots.delete(workerId);
+    if (slot !== undefined) dataPool.releaseThread(slot);
     // A change the owner is waiting on no longer waits for this thread: while stopping too, or the owner's
     // shutdown would wait for it (its bundle activation holds the shutdown) and never end.
     for (const seq of [...changes.keys()]) applied(workerId, seq);

@@ -6,6 +6,7 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
 import type { Bundle, RegoModule } from '../../bundle/bundle.js';
 import type { DecisionWriterHandle } from '../../decisionlog/shared-writer.js';
+import type { SharedDataHandle } from '../../engine/shared-data.js';
 import type { CompileErrorDetail, CompiledPolicy } from '../../engine/compiler.js';
 import type { ApiModule, PolicyChange } from '../../engine/engine.js';
 import type { DataWrite } from '../context.js';
@@ -26,6 +27,8 @@ export interface MemberData {
   envoyGrpcFd?: number;
   /** The server's one decision-log writer (shared-writer.ts), when the config keeps a local log. */
   decisionLogWriter?: DecisionWriterHandle;
+  /** The process's shared data memory (src/engine/shared-data.ts): loaded data is held once for all threads. */
+  sharedData: SharedDataHandle;
   /** The `verdict run` arguments, parsed again by the thread. */
   args: string[];
 }

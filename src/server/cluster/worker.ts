@@ -16,6 +16,7 @@ import type { Change, MetricsJson, PipFigures, PrimaryMessage, Snapshot, WorkerM
 import { fromPayload, toPayload } from './payload.js';
 import type { PrimaryLink } from './transport.js';
 import type { DecisionWriterHandle } from '../../decisionlog/shared-writer.js';
+import { SharedData } from '../../engine/shared-data.js';
 
 /** What startServer needs from a server thread of a multi-thread server. */
 export interface ClusterMember {
@@ -141,6 +142,11 @@ export class ClusterWorker implements ClusterMember {
   get envoyGrpcSockets(): { fd: number }[] | undefined {
     const fd = this.link.data.envoyGrpcFd;
     return fd === undefined ? undefined : [{ fd }];
+  }
+
+  /** The process's shared data memory: this thread's view of it. */
+  get sharedData(): SharedData {
+    return new SharedData(this.link.data.sharedData);
   }
 
   /** The server's one decision-log writer, shared by every thread. */

@@ -75,7 +75,8 @@ export async function readBundleArchive(
   let total = 0;
   const extract = tar.extract();
   const gunzip = createGunzip({ chunkSize: gunzipChunkSize(archive, limits) });
-  const source = Readable.from([Buffer.from(archive)]);
+  // A view of the archive: a copy put a large bundle's bytes in malloc's heap once more for the whole read.
+  const source = Readable.from([Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength)]);
   const failed = new Promise<never>((_, reject) => {
     gunzip.on('error', (err) => reject(new BundleError(`bundle archive is not valid gzip: ${err.message}`)));
     extract.on('error', (err) => reject(new BundleError(`bundle archive is not a valid tar: ${err.message}`)));

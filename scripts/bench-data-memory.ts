@@ -6,14 +6,17 @@
 // were answered meanwhile (from the old revision) and how long the slowest one took. Once 20 decisions in a
 // row used it (so every worker has it), and two seconds later, the resident memory of the server's whole
 // process tree is read from /proc (VmRSS now, VmHWM the peak).
-// Verdict is measured twice: with its defaults (a primary and one worker per core) and with --workers 1; the
-// resident memory of each process of the tree is printed too, and for Verdict's processes what it holds:
-// wasm linear memory (resident pages of the mappings wasm memories live in), the V8 heap (committed), ArrayBuffers
-// and Buffers outside the heap (V8's external memory less the wasm memories' size), read from a diagnostic report
-// each process writes on SIGUSR2 (--report-on-signal), and the rest, split by mapping (/proc/<pid>/smaps): code
+// Verdict is measured twice: with its defaults and with --workers 1, whichever model they run (worker processes
+// or worker threads of one process); the resident memory of each process of the tree is printed too, and for
+// Verdict's processes what it holds: wasm linear memory (resident pages of the mappings wasm memories live in),
+// the V8 heap (committed, of every isolate: the process's main thread and each worker thread, printed per
+// isolate too), ArrayBuffers and Buffers outside the heap (at least the largest isolate's external memory less the
+// wasm memories' size: memory shared between threads counts in each of their isolates; part of malloc or other), read from the diagnostic report
+// each process writes on SIGUSR2 (--report-on-signal; it holds the reports of the process's worker threads),
+// and the rest, split by mapping (/proc/<pid>/smaps): code
 // (the resident pages of the node binary, shared libraries and addons: shared between the processes, yet counted
 // in each one's RSS), malloc (the brk heap and glibc's thread arenas: what native code holds, and what it freed but
-// glibc kept) and other (thread stacks, compiled code, V8's reservations).
+// glibc kept) and other (thread stacks, compiled code, V8's reservations, buffers mapped on their own).
 //   npm run bench:data-memory [-- megabytes [servers]]   (default 100; servers: a comma list of opa, verdict,
 //                                                          verdict-1, default all three; verdict and verdict-1
 //                                                          take @<dist directory> to run another build of
@@ -21,7 +24,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeBundleArchive } from '../src/bundle/files.js';
 import { findOpa } from '../src/engine/opa-compiler.js';
@@ -56,6 +59,8 @@ interface Row {
   peak: number;
   /** Resident bytes of each process, the server's own first. */
   each: number[];
+  /** Threads of each process. */
+  threads: number[];
   /** What each of Verdict's processes holds (none for OPA). */
   parts: Parts[];
 }
@@ -64,6 +69,8 @@ interface Row {
 interface Parts {
   wasm: number;
   heap: number;
+  /** Committed V8 heap of each isolate: the main thread's, then each worker thread's. */
+  heaps: number[];
   buffers: number;
   code: number;
   malloc: number;
@@ -91,19 +98,21 @@ function mappings(pid: number): Mapping[] {
 }
 
 /** Resident and peak resident bytes of a process tree. */
-function treeMemory(pid: number): { rss: number; peak: number; processes: number; each: number[]; pids: number[] } {
+function treeMemory(pid: number): { rss: number; peak: number; processes: number; each: number[]; threads: number[]; pids: number[] } {
   let rss = 0;
   let peak = 0;
   const each: number[] = [];
+  const threads: number[] = [];
   const pids = processTree(pid);
   for (const p of pids) {
     const status = safeRead(`/proc/${p}/status`);
     const own = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
     each.push(own);
+    threads.push(Number(/Threads:\s+(\d+)/.exec(status)?.[1] ?? 0));
     rss += own;
     peak += Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
   }
-  return { rss, peak, processes: pids.length, each, pids };
+  return { rss, peak, processes: pids.length, each, threads, pids };
 }
 
 /**
@@ -146,12 +155,17 @@ async function nodeParts(pid: number, rss: number, reports: string): Promise<Par
     }
   }
   if (!file) throw new Error(`process ${pid} wrote no diagnostic report`);
-  const heap = (JSON.parse(readFileSync(join(reports, file), 'utf8')) as { javascriptHeap: { totalCommittedMemory: number; externalMemory: number } }).javascriptHeap;
+  type Heap = { totalCommittedMemory: number; externalMemory: number };
+  const report = JSON.parse(readFileSync(join(reports, file), 'utf8')) as { javascriptHeap: Heap; workers?: { javascriptHeap: Heap }[] };
   rmSync(join(reports, file));
+  const isolates = [report.javascriptHeap, ...(report.workers ?? []).map((w) => w.javascriptHeap)];
+  const heaps = isolates.map((h) => h.totalCommittedMemory);
+  const heap = heaps.reduce((a, b) => a + b, 0);
   const kinds = residentByKind(pid);
-  const buffers = Math.max(0, heap.externalMemory - kinds.wasmSize);
+  const buffers = Math.max(0, Math.max(...isolates.map((h) => h.externalMemory)) - kinds.wasmSize);
   const { wasm, code, malloc } = kinds;
-  return { wasm, heap: heap.totalCommittedMemory, buffers, code, malloc, other: rss - wasm - heap.totalCommittedMemory - buffers - code - malloc };
+  // Buffers are malloc's or mappings of their own: they are part of malloc or other, not subtracted again.
+  return { wasm, heap, heaps, buffers, code, malloc, other: rss - wasm - heap - code - malloc };
 }
 
 function safeRead(path: string): string {
@@ -237,11 +251,11 @@ async function measure(named: string): Promise<Row> {
       if (child.exitCode !== null) throw new Error(`${server} exited with ${child.exitCode}`);
     }
     await new Promise((r) => setTimeout(r, 2000));
-    const { rss, peak, processes, each, pids } = treeMemory(child.pid!);
+    const { rss, peak, processes, each, threads, pids } = treeMemory(child.pid!);
     const parts: Parts[] = [];
     if (server !== 'opa') for (const [i, pid] of pids.entries()) parts.push(await nodeParts(pid, each[i]!, reports));
     const name = { opa: 'opa run --server (defaults)', verdict: 'verdict run --server (defaults)', 'verdict-1': 'verdict run --server --workers 1' }[server] + (dist ? ` [${dist}]` : '');
-    return { server: name, processes, activationMs, answeredMeanwhile, slowestMs, rss, peak, each, parts };
+    return { server: name, processes, activationMs, answeredMeanwhile, slowestMs, rss, peak, each, threads, parts };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
@@ -252,18 +266,22 @@ const rows: Row[] = [];
 for (const server of servers) rows.push(await measure(server));
 await bundleServer.close();
 
+const setting = (name: string) => `${name}=${process.env[name] === undefined ? '(unset)' : JSON.stringify(process.env[name])}`;
+console.log(`node ${process.version}, ${availableParallelism()} cores, ${setting('MALLOC_ARENA_MAX')}, ${setting('NODE_OPTIONS')} (besides the report flags)`);
 console.log(`data.json: ${mb(rawJson).toFixed(1)} MiB raw JSON (${mb(big.length).toFixed(1)} MiB gzipped bundle), users grouped 100 per object`);
-console.log('| server | processes | activation | decisions answered during it | slowest decision | RSS | RSS per MiB of data | RSS of each process | peak RSS |');
+console.log('| server | processes (threads) | activation | decisions answered during it | slowest decision | RSS | RSS per MiB of data | RSS of each process | peak RSS |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.server} | ${r.processes} | ${(r.activationMs / 1000).toFixed(1)} s | ${r.answeredMeanwhile} | ${r.slowestMs.toFixed(0)} ms | ${mb(r.rss).toFixed(0)} MiB | ` +
+    `| ${r.server} | ${r.processes} (${r.threads.join(' + ')}) | ${(r.activationMs / 1000).toFixed(1)} s | ${r.answeredMeanwhile} | ${r.slowestMs.toFixed(0)} ms | ${mb(r.rss).toFixed(0)} MiB | ` +
       `${(r.rss / rawJson).toFixed(2)} | ${r.each.map((b) => mb(b).toFixed(0)).join(' + ')} MiB | ${mb(r.peak).toFixed(0)} MiB |`,
   );
 }
-console.log('\nWhere each process\'s resident memory goes (MiB): wasm linear memory / V8 heap / buffers outside the heap / code (binary, libraries) / malloc / other');
+console.log('\nWhere each process\'s resident memory goes (MiB): wasm linear memory / V8 heap / buffers outside the heap (part of malloc or other) / code (binary, libraries) / malloc / other');
+console.log('(V8 heap: all isolates of the process; in brackets, the main thread\'s and each worker thread\'s)');
 for (const r of rows.filter((r) => r.parts.length > 0)) {
-  console.log(`${r.server}: ${r.parts.map((p) => [p.wasm, p.heap, p.buffers, p.code, p.malloc, p.other].map((b) => mb(b).toFixed(0)).join(' / ')).join(' + ')}`);
+  const part = (p: Parts) => [p.wasm, p.heap, p.buffers, p.code, p.malloc, p.other].map((b) => mb(b).toFixed(0)).join(' / ') + (p.heaps.length > 1 ? ` [heaps ${p.heaps.map((b) => mb(b).toFixed(0)).join(' + ')}]` : '');
+  console.log(`${r.server}: ${r.parts.map(part).join(' + ')}`);
 }
 const o = rows.find((r) => r.server.startsWith('opa'));
 for (const v of rows.filter((r) => r.server.startsWith('verdict'))) {

@@ -58,8 +58,9 @@ function parsedForm(form: PackedForm): object {
 }
 
 function inflated(form: PackedForm): Uint8Array {
-  // One output chunk of the text's size: no chunks to join, no slack.
-  return inflateRawSync(form.deflated, { chunkSize: Math.max(64, form.length) });
+  // One output chunk a byte larger than the text: no chunks to join, and no second chunk, which zlib allocates
+  // whenever the output fills the first one exactly.
+  return inflateRawSync(form.deflated, { chunkSize: Math.max(64, form.length + 1) });
 }
 
 /** Text up to this size is encoded into one reused buffer before it is deflated, instead of a new one each. */
@@ -78,33 +79,76 @@ export function packedValue(text: Uint8Array | string): unknown {
   // zlib writes its result into output chunks of `chunkSize` and hands back a view of them, keeping the whole
   // chunk alive: small chunks (a sixteenth of the text), and the result copied to a buffer of its own.
   const deflated = deflateRawSync(bytes, { level: 1, chunkSize: Math.max(1024, bytes.byteLength >> 4) });
-  return packedFromForm({ deflated: new Uint8Array(deflated), length: bytes.byteLength, array: bytes[0] === 0x5b });
+  return packedFromForm({ deflated: kept(deflated), length: bytes.byteLength, array: bytes[0] === 0x5b });
+}
+
+/** Deflated texts up to this size share slabs of SLAB_BYTES; larger ones get a buffer of their own. */
+const SLAB_BYTES = 1 << 20;
+const SHARED_LIMIT = SLAB_BYTES >> 4;
+let slab: Uint8Array = new Uint8Array(0);
+let slabUsed = 0;
+
+/**
+ * A lasting copy of a deflated text. A large document packs into thousands of values of a few KiB; each in a
+ * buffer of its own, they were as many lasting mallocs scattered among the load's short-lived buffers (zlib's
+ * state, the text of each piece), which kept glibc's heap from shrinking after the load: 80 MiB of free
+ * chunks it held for 100 MB of data. Copied into slabs of 1 MiB, they take a few large allocations instead. A
+ * slab is shared memory, so that threads receive the values without copying them. It lives as long as one
+ * of its values does.
+ */
+function kept(deflated: Uint8Array): Uint8Array {
+  const size = deflated.byteLength;
+  if (size > SHARED_LIMIT) return new Uint8Array(deflated);
+  if (slabUsed + size > slab.byteLength) {
+    slab = new Uint8Array(new SharedArrayBuffer(SLAB_BYTES));
+    slabUsed = 0;
+  }
+  const view = slab.subarray(slabUsed, slabUsed + size);
+  view.set(deflated);
+  slabUsed += size;
+  return view;
 }
 
 /** A read-only value standing for the object or array a packed value's held form (packedForm) stands for. */
 export function packedFromForm(form: PackedForm): unknown {
-  let parsed: object | undefined;
-  const value = (): object => {
-    if (parsed === undefined) {
-      parsed = parsedForm(form);
-      setImmediate(() => (parsed = undefined));
-    }
-    return parsed;
-  };
-  const readOnly = () => {
-    throw new TypeError('packed data is read-only');
-  };
-  return new Proxy(form.array ? [] : {}, {
-    get: (_, key) => (key === DEFLATED ? form : Reflect.get(value(), key)),
-    has: (_, key) => Reflect.has(value(), key),
-    ownKeys: () => Reflect.ownKeys(value()),
-    getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(value(), key),
-    set: readOnly,
-    defineProperty: readOnly,
-    deleteProperty: readOnly,
-    setPrototypeOf: readOnly,
-  });
+  const target = form.array ? [] : {};
+  Object.defineProperty(target, STATE, { value: { form, parsed: undefined } satisfies PackedState, writable: true, configurable: true });
+  return new Proxy(target, packedHandler);
 }
+
+/** What a packed value's proxy target holds: the form, and the document parsed from it for the current turn. */
+interface PackedState {
+  form: PackedForm;
+  parsed: object | undefined;
+}
+
+const STATE = Symbol('packed value state');
+
+function opened(target: object): object {
+  const state = (target as { [STATE]: PackedState })[STATE];
+  if (state.parsed === undefined) {
+    state.parsed = parsedForm(state.form);
+    setImmediate(() => (state.parsed = undefined));
+  }
+  return state.parsed;
+}
+
+function readOnly(): never {
+  throw new TypeError('packed data is read-only');
+}
+
+// One handler for every packed value: a handler and closures of its own took 750 bytes of V8 heap per value,
+// 7 MiB for the ten thousand values 100 MB of data packs into.
+const packedHandler: ProxyHandler<object> = {
+  get: (target, key) => (key === DEFLATED ? (target as { [STATE]: PackedState })[STATE].form : Reflect.get(opened(target), key)),
+  has: (target, key) => Reflect.has(opened(target), key),
+  ownKeys: (target) => Reflect.ownKeys(opened(target)),
+  getOwnPropertyDescriptor: (target, key) => Reflect.getOwnPropertyDescriptor(opened(target), key),
+  set: readOnly,
+  defineProperty: readOnly,
+  deleteProperty: readOnly,
+  setPrototypeOf: readOnly,
+};
 
 /**
  * `data` with its parts packed: objects above `depth` (the shallowest bundle root's depth, at least 1, so that

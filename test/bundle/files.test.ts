@@ -70,3 +70,25 @@ test('an archive written by writeBundleArchive reads back identically', async ()
   const files = [{ path: '.manifest', data: Buffer.from('{}') }, { path: 'a/b/p.rego', data: Buffer.from('package a.b') }];
   assert.deepEqual(await readBundleArchive(await writeBundleArchive(files)), files);
 });
+
+test('reads an archive whatever size its gzip trailer states: exact, too small, too large, or a second member', async () => {
+  const body = JSON.stringify({ list: Array.from({ length: 5000 }, (_, i) => `item-${i}`) });
+  const archive = await tarball([{ name: 'data.json', body }, { name: 'p.rego', body: 'package p' }]);
+  const stating = (size: number) => {
+    const copy = Buffer.from(archive);
+    copy.writeUInt32LE(size, copy.length - 4);
+    return copy;
+  };
+  // The trailer's size is only a hint for the output buffer: gunzip checks it at the end, so a wrong one is refused.
+  const exact = await readBundleArchive(archive);
+  assert.equal(exact.find((f) => f.path === 'data.json')!.data.toString(), body);
+  await assert.rejects(readBundleArchive(stating(10)), /not valid gzip/);
+  await assert.rejects(readBundleArchive(stating(0xffffffff)), /not valid gzip/);
+  // Two members: the trailer states the last one's size only.
+  const split = Math.floor(archive.length / 2);
+  const tarBytes = (await import('node:zlib')).gunzipSync(archive);
+  const twoMembers = Buffer.concat([gzipSync(tarBytes.subarray(0, split)), gzipSync(tarBytes.subarray(split))]);
+  const files = await readBundleArchive(twoMembers);
+  assert.equal(files.find((f) => f.path === 'data.json')!.data.toString(), body);
+  assert.equal(files.find((f) => f.path === 'p.rego')!.data.toString(), 'package p');
+});

@@ -53,6 +53,19 @@ test('packed parts read exactly as the document they stand for, as objects and a
   assert.equal(cloneJson(packed).users && (cloneJson(packed).users as Record<string, unknown>).t1, users.t1, 'copies share packed parts');
 });
 
+test('small packed parts share slabs of memory, each holding its own text', () => {
+  const data = { users: teams(40) };
+  const users = packData(data, 2).users as Record<string, unknown>;
+  const forms = Object.keys(data.users).filter((k) => /^t\d+$/.test(k)).map((k) => packedForm(users[k])!);
+  assert.ok(forms[0]!.deflated.buffer instanceof SharedArrayBuffer);
+  // 40 values in one slab, or two when an earlier value's slab filled up meanwhile.
+  assert.ok(new Set(forms.map((f) => f.deflated.buffer)).size <= 2);
+  assert.ok(forms[0]!.deflated.buffer.byteLength > 10 * forms.reduce((n, f) => n + f.deflated.byteLength, 0));
+  for (const [t, key] of ['t0', 't17', 't39'].entries()) {
+    assert.equal(Buffer.from(packedText(users[key])!).toString(), writeJson(data.users[key as keyof typeof data.users]), `team ${t}`);
+  }
+});
+
 test('the loader gets a packed part as its text, one piece', () => {
   const packed = packData({ users: teams(3) }, 1);
   const pieces = [...dataPieces(packed)].map((p) => ({ path: p.path.join('/'), json: Buffer.from(p.json).toString() }));

@@ -3,6 +3,7 @@
 // primary's own messages are plain values, the threads' are encoded by wire.ts), and the primary ends a thread
 // with terminate(), the thread-model counterpart of SIGKILL.
 import { parentPort, Worker, type MessagePort } from 'node:worker_threads';
+import { SERVER_THREAD_YOUNG_GENERATION_MB } from '../../engine/memory-release.js';
 import { isVerdictMessage, memberData, type MemberData, type PrimaryMessage, type WorkerMessage } from './protocol.js';
 import { fromWire, toWire } from './wire.js';
 
@@ -24,7 +25,11 @@ export interface MemberEvents {
 
 /** Starts a server thread; `transfer` lists the ports in `data` that move to it. */
 export function startMember(data: MemberData, events: MemberEvents, transfer: MessagePort[] = []): MemberLink {
-  const worker = new Worker(new URL('./thread.js', import.meta.url), { workerData: { verdictMember: data }, transferList: transfer });
+  const worker = new Worker(new URL('./thread.js', import.meta.url), {
+    workerData: { verdictMember: data },
+    transferList: transfer,
+    resourceLimits: { maxYoungGenerationSizeMb: SERVER_THREAD_YOUNG_GENERATION_MB },
+  });
   let alive = true;
   worker.on('message', (message: unknown) => {
     if (isVerdictMessage(message)) events.message(message as WorkerMessage);

@@ -73,7 +73,6 @@ export interface BuiltinErrorReport extends BuiltinFailure {
 }
 
 const PAGE = 64 * 1024;
-const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 export class WasmPolicy {
@@ -102,7 +101,7 @@ export class WasmPolicy {
    * grows, and a view per call cost a tenth of a small evaluation). Loading into an area, which may lie
    * beyond, takes a fresh one.
    */
-  private regionView: Uint8Array | undefined;
+  private regionView: Buffer | undefined;
 
   /** `placement`: put the instance in a shared memory (the module must be one of sharedMemoryModule's). */
   constructor(module: WebAssembly.Module, private readonly functions: HostFunctions, private readonly placement?: SharedPlacement) {
@@ -130,7 +129,7 @@ export class WasmPolicy {
       if (init === undefined) throw new Error('only modules of our own back end can share a memory');
       const region = placement.shared.allocRegion(placement.regionBytes);
       this.hold = placement.shared.hold(this, region);
-      this.regionView = new Uint8Array(this.mem.buffer);
+      this.regionView = Buffer.from(this.mem.buffer);
       if (this.regionView.byteLength < region.end) throw new Error('internal: the shared memory does not cover the region it gave');
       init(region.start, region.end);
     }
@@ -160,15 +159,19 @@ export class WasmPolicy {
     const id = typeof entrypoint === 'number' ? entrypoint : this.entrypoints[entrypoint];
     if (id === undefined) throw new Error(`entrypoint ${String(entrypoint)} is not valid in this instance`);
     // Like the SDK, a falsy input means no input.
-    const bytes = !input ? new Uint8Array(0) : input instanceof ArrayBuffer ? new Uint8Array(input) : encoder.encode(writeJson(input));
-    const inputAddr = bytes.length > 0 ? this.dataHeapPtr : 0;
-    const end = this.dataHeapPtr + bytes.length;
+    const bytes = !input ? undefined : input instanceof ArrayBuffer ? new Uint8Array(input) : undefined;
+    const text = input && !bytes ? writeJson(input) : undefined;
+    const length = bytes ? bytes.length : text === undefined ? 0 : Buffer.byteLength(text);
+    const inputAddr = length > 0 ? this.dataHeapPtr : 0;
+    const end = this.dataHeapPtr + length;
     if (this.hold) {
       if (end > this.hold.region.end) throw new HeapRegionExhausted(this.hold.region.end - this.hold.region.start);
     } else if (end > this.mem.buffer.byteLength) this.mem.grow(Math.ceil((end - this.mem.buffer.byteLength) / PAGE));
-    this.view().set(bytes, this.dataHeapPtr);
+    // Buffer's native write: a TypedArray copy into a shared memory goes a byte at a time when unaligned.
+    if (text !== undefined) this.view().write(text, this.dataHeapPtr, length, 'utf8');
+    else if (bytes) this.view().set(bytes, this.dataHeapPtr);
     this.hostFailure = undefined;
-    return this.readString(this.exports.opa_eval(0, id, this.dataAddr, inputAddr, bytes.length, end, format === 'json' ? 0 : 1));
+    return this.readString(this.exports.opa_eval(0, id, this.dataAddr, inputAddr, length, end, format === 'json' ? 0 : 1));
   }
 
   /** Replaces the data document: a JS value or JSON text as an ArrayBuffer. */
@@ -444,14 +447,18 @@ export class WasmPolicy {
   }
 
   /** The memory's bytes, as far as the instance reads and writes them (see regionView). */
-  private view(): Uint8Array {
-    return this.regionView !== undefined && this.chunks === undefined ? this.regionView : new Uint8Array(this.mem.buffer);
+  private view(): Buffer {
+    return this.regionView !== undefined && this.chunks === undefined ? this.regionView : Buffer.from(this.mem.buffer);
   }
 
+  /**
+   * A NUL-terminated string of the module's. Buffer's indexOf and toString run natively over the memory, shared
+   * or not; TypedArray's indexOf and TextDecoder take slow paths over a SharedArrayBuffer.
+   */
   private readString(addr: number): string {
     const mem = this.view();
     const end = mem.indexOf(0, addr);
-    return decoder.decode(mem.subarray(addr, end));
+    return mem.toString('utf8', addr, end);
   }
 }
 

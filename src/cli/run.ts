@@ -38,7 +38,7 @@ async function runWith(args: string[]): Promise<void> {
 
   const paths = sortRunPaths(positionals, values.bundle === true);
   const config = await configFrom(values, paths.remote);
-  // Checked here too, so a bad list stops start-up before any worker is forked.
+  // Checked here too, so a bad list stops start-up before any worker thread starts.
   requestDurationBuckets(config);
   const grace = secondsFlag(values, 'shutdown-grace-period') ?? config.verdict?.shutdown_timeout_seconds ?? 10;
   const wait = secondsFlag(values, 'shutdown-wait-period') ?? 0;

@@ -36,7 +36,7 @@ export interface ApiModule {
   packagePath: string[];
 }
 
-/** A committed change to the policy set, as replicated to the other worker processes of one server. */
+/** A committed change to the policy set, as replicated to the other worker threads of one server. */
 export type PolicyChange = { kind: 'bundles'; bundles: Bundle[] } | { kind: 'modules'; apiModules: ApiModule[] };
 
 interface PolicySet {

@@ -53,13 +53,13 @@ export interface ServerContext {
   clusterMetrics?: () => Promise<ClusterMetrics>;
   /** A multi-process server: why some other worker is not healthy (or not yet serving); undefined when all are. */
   clusterHealth?: (query: URLSearchParams) => Promise<string | undefined>;
-  /** Called after a successful Data API write, so other worker processes apply it too; the answer waits for it. */
+  /** Called after a successful Data API write, so the other worker threads apply it too; the answer waits for it. */
   onDataWrite?: (write: DataWrite) => Promise<void> | void;
   /** Checks a discovered `decision_logs` section and returns the step that applies it (src/server/decision-log.ts). */
   reconfigureDecisionLog?: DecisionLogReconfigure;
   /** The settings discovery last applied (runtime-settings.ts), for a worker that starts later; absent: the boot ones. */
   runtimeSettings?: RuntimeSettings;
-  /** Called after discovery applied new settings, so other worker processes apply them too. */
+  /** Called after discovery applied new settings, so the other worker threads apply them too. */
   onSettingsChange?: (settings: RuntimeSettings) => Promise<void>;
 }
 

@@ -164,7 +164,7 @@ async function writeBody(ctx: ServerContext, req: IncomingMessage): Promise<unkn
   }
 }
 
-/** Applies a Data API write to the store; also used to replay writes made in another worker process. */
+/** Applies a Data API write to the store; also used to replay writes made in another worker thread. */
 export function applyWrite(ctx: ServerContext, write: DataWrite): void {
   try {
     if (write.op === 'put') ctx.engine.store.put(write.path, write.value);

@@ -313,7 +313,9 @@ export class DecisionLogStore {
         if (this.closed) return;
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;
-          this.scheduleDrain();
+          // A batch flush() sent meanwhile may be in flight: retry after it, or nothing would if it failed.
+          if (this.inFlight) void this.inFlight.then(() => this.scheduleDrain());
+          else this.scheduleDrain();
         }, this.nextRetryMs);
         this.nextRetryMs = Math.min(this.nextRetryMs * 2, this.retryDelay.max);
       } else if (this.queue.length > 0) this.scheduleDrain();

@@ -68,14 +68,35 @@ export function openDecisionDatabase(file: string, options: OpenOptions = {}): D
       // Both only take on a new, empty file, before WAL mode and the first table (no-ops on existing logs).
       // 16 KiB pages hold several 1–2 KB events each: measured ~30% less writer CPU per event than 4 KiB.
       // Incremental auto-vacuum lets retention give pages back to the file system a few at a time.
-      db.pragma('page_size = 16384');
-      db.pragma('auto_vacuum = INCREMENTAL');
-      db.pragma('journal_mode = WAL');
-      ensureSchema(db, file);
+      const deadline = Date.now() + (options.lockTimeoutMs ?? defaultLockTimeoutMs);
+      const writable = db;
+      whileBusy(deadline, () => {
+        writable.pragma('page_size = 16384');
+        writable.pragma('auto_vacuum = INCREMENTAL');
+        writable.pragma('journal_mode = WAL');
+        ensureSchema(writable, file);
+      });
     }
     return db;
   } catch (error) {
     db?.close();
     throw openError(file, error);
+  }
+}
+
+/**
+ * Runs `step` again while SQLite answers SQLITE_BUSY without waiting, until `deadline`. Two connections that
+ * both read a new file and then want to change it (WAL mode, the first tables) are a deadlock SQLite resolves by
+ * failing one at once rather than through the busy timeout; the loser's second try finds the work done.
+ */
+function whileBusy(deadline: number, step: () => void): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let delayMs = 1; ; delayMs = Math.min(delayMs * 2, 50)) {
+    try {
+      return step();
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      Atomics.wait(pause, 0, 0, delayMs);
+    }
   }
 }

@@ -22,7 +22,11 @@ export class SharedListeners {
   /** Handles given to threads are kept referenced: a thread closes its descriptor, this side never does. */
   private readonly given: RawHandle[] = [];
 
-  private constructor(private readonly keepers: Map<string, RawHandle>) {}
+  private constructor(
+    private readonly keepers: Map<string, RawHandle>,
+    /** The TCP port each address was bound to (an address with port 0 gets one of the kernel's choosing). */
+    private readonly ports: Map<string, number>,
+  ) {}
 
   /** Binds every address (a unix socket file left over is removed first), keeps a duplicate of each, closes the rest. */
   static async bind(addrs: string[], tls: boolean): Promise<SharedListeners> {
@@ -30,12 +34,21 @@ export class SharedListeners {
     try {
       for (const addr of new Set(addrs)) servers.set(addr, await bindOne(addr, tls));
       const keepers = await duplicate([...servers.values()].map((s) => (s as unknown as { _handle: RawHandle })._handle), 1);
-      return new SharedListeners(new Map([...servers.keys()].map((addr, i) => [addr, keepers[0][i]])));
+      const bound = [...servers].flatMap(([addr, server]) => {
+        const address = server.address();
+        return typeof address === 'object' && address !== null ? [[addr, address.port] as const] : [];
+      });
+      return new SharedListeners(new Map([...servers.keys()].map((addr, i) => [addr, keepers[0][i]])), new Map(bound));
     } finally {
       // The keepers hold the sockets; this side stops accepting on them (close's callback would wait for the
       // connections it accepted meanwhile, which are dropped: nothing serves here, and clients retry).
       for (const server of servers.values()) server.close();
     }
+  }
+
+  /** The TCP port `addr` listens on (undefined for a unix socket). */
+  port(addr: string): number | undefined {
+    return this.ports.get(addr);
   }
 
   /** A fresh set of descriptors for each of `count` threads. */

@@ -39,6 +39,8 @@ type Pending = { resolve: (value: never) => void; reject: (err: Error) => void }
 export class ClusterWorker implements ClusterMember {
   readonly ownsSources: boolean;
   readonly instanceId: string;
+  /** The process's shared data memory: this thread's one view of it. */
+  readonly sharedData: SharedData;
   private readonly socketPath: string;
   private readonly pending = new Map<string, Pending>();
   private nextId = 0;
@@ -56,6 +58,7 @@ export class ClusterWorker implements ClusterMember {
   constructor(private readonly link: PrimaryLink) {
     this.ownsSources = link.data.role === 'owner';
     this.instanceId = link.data.instanceId;
+    this.sharedData = new SharedData(link.data.sharedData);
     this.socketPath = link.data.ownerSocket;
     this.stopRequested = new Promise((resolve) => (this.stop = resolve));
     const ctx = new Promise<ServerContext>((resolve) => (this.joined = resolve));
@@ -142,11 +145,6 @@ export class ClusterWorker implements ClusterMember {
   get envoyGrpcSockets(): { fd: number }[] | undefined {
     const fd = this.link.data.envoyGrpcFd;
     return fd === undefined ? undefined : [{ fd }];
-  }
-
-  /** The process's shared data memory: this thread's view of it. */
-  get sharedData(): SharedData {
-    return new SharedData(this.link.data.sharedData);
   }
 
   /** The server's one decision-log writer, shared by every thread. */

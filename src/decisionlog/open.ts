@@ -70,7 +70,10 @@ export function openDecisionDatabase(file: string, options: OpenOptions = {}): D
       // Incremental auto-vacuum lets retention give pages back to the file system a few at a time.
       const deadline = Date.now() + (options.lockTimeoutMs ?? defaultLockTimeoutMs);
       const writable = db;
-      whileBusy(deadline, () => {
+      // Two connections that both read a new file and then want to change it (WAL mode, the first tables) are a
+      // deadlock SQLite resolves by failing one at once, not through the busy timeout: its second try finds the
+      // work done.
+      retryWhileBusy(deadline, { first: 1, max: 50 }, () => {
         writable.pragma('page_size = 16384');
         writable.pragma('auto_vacuum = INCREMENTAL');
         writable.pragma('journal_mode = WAL');
@@ -85,18 +88,19 @@ export function openDecisionDatabase(file: string, options: OpenOptions = {}): D
 }
 
 /**
- * Runs `step` again while SQLite answers SQLITE_BUSY without waiting, until `deadline`. Two connections that
- * both read a new file and then want to change it (WAL mode, the first tables) are a deadlock SQLite resolves by
- * failing one at once rather than through the busy timeout; the loser's second try finds the work done.
+ * Runs `step` again while SQLite answers SQLITE_BUSY, until `deadline`, pausing `pauseMs.first` and then twice as
+ * long each time up to `pauseMs.max`. For the busy answers SQLite gives without waiting out the busy timeout, or
+ * where its own busy handler would sleep far too long between attempts.
  */
-function whileBusy(deadline: number, step: () => void): void {
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (let delayMs = 1; ; delayMs = Math.min(delayMs * 2, 50)) {
+export function retryWhileBusy<T>(deadline: number, pauseMs: { first: number; max: number }, step: () => T): T {
+  for (let pause = pauseMs.first; ; pause = Math.min(pause * 2, pauseMs.max)) {
     try {
       return step();
     } catch (error) {
-      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
-      Atomics.wait(pause, 0, 0, delayMs);
+      if (!sqliteCode(error)?.startsWith('SQLITE_BUSY') || Date.now() > deadline) throw error;
+      Atomics.wait(pauseWord, 0, 0, pause);
     }
   }
 }
+
+const pauseWord = new Int32Array(new SharedArrayBuffer(4));

@@ -4,7 +4,7 @@
 // parent port, or, for a server whose workers are threads of one process, every server thread through a
 // MessagePort of its own (shared-writer.ts hands them out with `connect`).
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { openDecisionDatabase, sqliteCode } from './open.js';
+import { openDecisionDatabase, retryWhileBusy, sqliteCode } from './open.js';
 import { TailIndexer, type TailIndexing } from './indexing.js';
 import { Retention, type RetentionOptions } from './retention.js';
 import { rowFields, type WriterBatch } from './writer-batch.js';
@@ -116,15 +116,7 @@ function beginWriting(): void {
   const deadline = Date.now() + lockWaitMs;
   noWait.run();
   try {
-    for (let pauseMs = 0.05; ; pauseMs = Math.min(pauseMs * 2, 1)) {
-      try {
-        begin.run();
-        return;
-      } catch (error) {
-        if (!sqliteCode(error)?.startsWith('SQLITE_BUSY') || Date.now() > deadline) throw error;
-      }
-      Atomics.wait(pause, 0, 0, pauseMs);
-    }
+    retryWhileBusy(deadline, { first: 0.05, max: 1 }, () => begin.run());
   } finally {
     wait.run();
   }

@@ -48,9 +48,11 @@ export class Retention {
     }
   }
 
+  /** `inWriteTransaction` runs each batch's deletes holding the write lock, then commits (the writer's own). */
   constructor(
     private readonly db: Database.Database,
     private readonly options: RetentionOptions,
+    private readonly inWriteTransaction: <T>(work: () => T) => T = (work) => work(),
   ) {
     Retention.check(options);
     this.batchSize = Math.floor(options.batchSize ?? 500);
@@ -99,6 +101,10 @@ export class Retention {
 
   /** One batch: rows past the age limit first, then the oldest rows if over the size limit. */
   pruneStep(now: bigint = nowNs()): number {
+    return this.inWriteTransaction(() => this.pruneBatch(now));
+  }
+
+  private pruneBatch(now: bigint): number {
     if (this.options.maxAgeSeconds !== undefined) {
       const cutoff = now - BigInt(Math.floor(this.options.maxAgeSeconds * 1e9));
       const { changes } = this.deleteOlder.run({ cutoff, limit: this.batchSize });

@@ -2,10 +2,12 @@
 // starts at once and is loaded at the same fixed rate (autocannon, the gateway policy and input of bench:http) at
 // the same time, so all of them run under the same machine load. The figures are CPU time read from Linux's
 // /proc/<pid>/task/<tid>/schedstat before and after the measured window, divided by the decisions answered:
-// the workers' event-loop threads, the decision-log writer threads (threads started after the server answered
-// its first decision), the other threads of the workers (the garbage collector's and compiler's helpers, the
-// libuv pool) and the primary process. Decisions per second at saturation need a quiet machine (bench:http);
-// CPU per decision at a fixed rate can be compared on a loaded one.
+// the server threads' event loops, the decision-log writer thread, the other threads (the garbage collector's
+// and compiler's helpers, the libuv pool) and the main thread (the supervisor; with --workers 1 it serves and
+// counts as the loop). Threads are told apart by the order they start in: the writer is opened before the server
+// threads, and they are the last threads started. Context switches per decision of the loops and the writer
+// show the hand-off's wake-ups. Decisions per second at saturation need a quiet machine (bench:http); CPU per
+// decision at a fixed rate can be compared on a loaded one.
 //   npm run bench:server-cpu -- [--rate 1500] [--duration 10] [--warmup 20] [--workers 2] [CONFIG ...]
 // CONFIG is a decision-log mode, off, default or sync (default: off default), optionally followed by @DIR to
 // run the build in DIR (another checkout's dist/) instead of this one, e.g. `off default default@/tmp/base/dist`.
@@ -57,8 +59,6 @@ interface Server {
   config: string;
   child: ChildProcess;
   url: string;
-  /** Clock ticks since boot when the server answered its first decision. */
-  readyAt: number;
 }
 
 const servers: Server[] = [];
@@ -71,11 +71,11 @@ for (const [i, config] of configs.entries()) {
   const port = await freePort();
   const args = [resolve(dist, 'src/main.js'), 'run', '--addr', `127.0.0.1:${port}`, '--log-level', 'warn', '--workers', values.workers!, '--config-file', file, '-b', bundle];
   const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
-  servers.push({ config, child, url: `http://127.0.0.1:${port}/v1/data/gateway/authz/allow`, readyAt: 0 });
+  servers.push({ config, child, url: `http://127.0.0.1:${port}/v1/data/gateway/authz/allow` });
 }
 
 try {
-  for (const server of servers) server.readyAt = await firstDecision(server);
+  for (const server of servers) await firstDecision(server);
   const load = (server: Server, duration: number) =>
     autocannon({ url: server.url, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections: Number(values.connections), duration, overallRate: Number(values.rate) });
   // The warm-up lets the JIT compilers finish: their helper threads would otherwise count in the window.
@@ -85,19 +85,23 @@ try {
   const after = servers.map(threadTimes);
 
   console.log(`CPU µs per decision by thread, ${configs.length} servers side by side at ${values.rate} decisions/s each for ${values.duration} s (after ${values.warmup} s of warm-up), --workers ${values.workers}, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-  console.log(`${'configuration'.padEnd(28)} ${'dec/s'.padStart(6)} ${'p99 ms'.padStart(7)} ${'total'.padStart(7)} ${'loop'.padStart(7)} ${'writer'.padStart(7)} ${'helpers'.padStart(7)} ${'primary'.padStart(7)}`);
+  const columns = ['total', 'loop', 'writer', 'helpers', 'main', 'loop cs', 'writer cs'];
+  console.log(`${'configuration'.padEnd(28)} ${'dec/s'.padStart(6)} ${'p99 ms'.padStart(7)} ${columns.map((c) => c.padStart(9)).join(' ')}`);
   for (const [i, server] of servers.entries()) {
     const decisions = results[i].requests.total;
-    const used = { loop: 0, writer: 0, helpers: 0, primary: 0 };
+    const used = { loop: 0, writer: 0, helpers: 0, main: 0 };
+    const switches = { loop: 0, writer: 0, helpers: 0, main: 0 };
+    const kinds = threadKinds(server, [...after[i].values()]);
     for (const [key, t] of after[i]) {
-      const ns = t.ns - (before[i].get(key)?.ns ?? 0);
-      const kind = t.pid === server.child.pid ? 'primary' : t.tid === t.pid ? 'loop' : t.startedAt > server.readyAt - 30 ? 'writer' : 'helpers';
-      used[kind] += ns;
+      const kind = kinds.get(t.tid) ?? 'helpers';
+      used[kind] += t.ns - (before[i].get(key)?.ns ?? 0);
+      switches[kind] += t.switches - (before[i].get(key)?.switches ?? 0);
     }
-    const us = (ns: number) => (ns / 1000 / decisions).toFixed(1).padStart(7);
-    const total = used.loop + used.writer + used.helpers + used.primary;
+    const us = (ns: number) => (ns / 1000 / decisions).toFixed(1).padStart(9);
+    const per = (n: number) => (n / decisions).toFixed(3).padStart(9);
+    const total = used.loop + used.writer + used.helpers + used.main;
     const failed = results[i].non2xx + results[i].errors;
-    console.log(`${server.config.padEnd(28)} ${(decisions / Number(values.duration)).toFixed(0).padStart(6)} ${results[i].latency.p99.toFixed(0).padStart(7)} ${us(total)} ${us(used.loop)} ${us(used.writer)} ${us(used.helpers)} ${us(used.primary)}${failed ? `  (${failed} failed)` : ''}`);
+    console.log(`${server.config.padEnd(28)} ${(decisions / Number(values.duration)).toFixed(0).padStart(6)} ${results[i].latency.p99.toFixed(0).padStart(7)} ${us(total)} ${us(used.loop)} ${us(used.writer)} ${us(used.helpers)} ${us(used.main)} ${per(switches.loop)} ${per(switches.writer)}${failed ? `  (${failed} failed)` : ''}`);
   }
 } finally {
   for (const server of servers) server.child.kill('SIGTERM');
@@ -105,12 +109,12 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-async function firstDecision(server: Server): Promise<number> {
+async function firstDecision(server: Server): Promise<void> {
   for (let attempt = 0; attempt < 600; attempt++) {
     if (server.child.exitCode !== null) throw new Error(`${server.config}: server exited with ${server.child.exitCode}`);
     try {
       const answer = await fetch(server.url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-      if (answer.ok) return Math.round(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 100);
+      if (answer.ok) return;
     } catch {
       // Not listening yet.
     }
@@ -119,9 +123,35 @@ async function firstDecision(server: Server): Promise<number> {
   throw new Error(`${server.config}: no answer in 60 s`);
 }
 
-/** CPU nanoseconds and start time (clock ticks since boot) of every thread of the server's processes. */
-function threadTimes(server: Server): Map<string, { pid: number; tid: number; startedAt: number; ns: number }> {
-  const times = new Map<string, { pid: number; tid: number; startedAt: number; ns: number }>();
+interface ThreadTime {
+  pid: number;
+  tid: number;
+  startedAt: number;
+  ns: number;
+  /** Voluntary and involuntary context switches so far. */
+  switches: number;
+}
+
+/**
+ * Which thread does what, from the order they started in (thread ids grow): the last `workers` threads serve
+ * (with one worker the main thread does), the one started just before them is the decision-log writer when the log is on.
+ */
+function threadKinds(server: Server, threads: ThreadTime[]): Map<number, 'loop' | 'writer' | 'main'> {
+  const workers = Number(values.workers);
+  const logged = !server.config.startsWith('off');
+  const mine = threads.filter((t) => t.pid === server.child.pid).sort((a, b) => a.startedAt - b.startedAt || a.tid - b.tid);
+  const kinds = new Map<number, 'loop' | 'writer' | 'main'>();
+  kinds.set(server.child.pid!, workers === 1 ? 'loop' : 'main');
+  const loops = workers === 1 ? [] : mine.slice(-workers);
+  for (const t of loops) kinds.set(t.tid, 'loop');
+  const writer = mine.at(-loops.length - 1);
+  if (logged && writer && writer.tid !== server.child.pid) kinds.set(writer.tid, 'writer');
+  return kinds;
+}
+
+/** CPU nanoseconds, context switches and start time (clock ticks since boot) of every thread of the server's processes. */
+function threadTimes(server: Server): Map<string, ThreadTime> {
+  const times = new Map<string, ThreadTime>();
   for (const pid of processTree(server.child.pid!)) {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
@@ -129,7 +159,9 @@ function threadTimes(server: Server): Map<string, { pid: number; tid: number; st
         // Fields after the command name; the 22nd field of the line (starttime) is the 20th of these.
         const startedAt = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
         const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-        times.set(`${pid}/${tid}`, { pid, tid: Number(tid), startedAt, ns });
+        const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+        const switches = [...status.matchAll(/ctxt_switches:\s+(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+        times.set(`${pid}/${tid}`, { pid, tid: Number(tid), startedAt, ns, switches });
       } catch {
         // The thread ended between the listing and the read.
       }

@@ -25,6 +25,39 @@ export function mayHoldCredentials(json: string): boolean {
 const authorizationWord = /authorization/i;
 const cookieWord = /cookie/i;
 
+/**
+ * mayHoldCredentials for UTF-8 text as bytes (a request's input), without decoding it to a string first: the
+ * words' rarest letters (z of authorization, k of cookie, in either case) and backslashes are found with native
+ * searches and only there is the word around them compared. Bytes of multi-byte characters are never ASCII
+ * letters, so this answers as the regular expressions do over the decoded text.
+ */
+export function bytesMayHoldCredentials(bytes: Buffer): boolean {
+  return (
+    wordAround(bytes, 0x7a, authorizationBytes, 7) ||
+    wordAround(bytes, 0x5a, authorizationBytes, 7) ||
+    wordAround(bytes, 0x6b, cookieBytes, 3) ||
+    wordAround(bytes, 0x4b, cookieBytes, 3) ||
+    bytes.includes(backslashU)
+  );
+}
+
+const authorizationBytes = Buffer.from('authorization', 'latin1');
+const cookieBytes = Buffer.from('cookie', 'latin1');
+const backslashU = Buffer.from('\\u', 'latin1');
+
+/** Whether `word` (lower case), its byte `at` being `letter` in some case, appears around an occurrence of `letter`, in any case. */
+function wordAround(bytes: Buffer, letter: number, word: Buffer, at: number): boolean {
+  for (let found = bytes.indexOf(letter, at); found >= 0; found = bytes.indexOf(letter, found + 1)) {
+    const start = found - at;
+    if (start + word.length > bytes.length) return false;
+    let i = 0;
+    // ASCII letters only: setting bit 0x20 lowers a letter and leaves the other bytes of the word unequal.
+    while (i < word.length && (bytes[start + i] | 0x20) === word[i]) i++;
+    if (i === word.length) return true;
+  }
+  return false;
+}
+
 /** One object or array open in the text being scanned. */
 interface Frame {
   array: boolean;

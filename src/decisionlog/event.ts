@@ -116,16 +116,22 @@ export function nowNs(): bigint {
 
 /** Formats Unix nanoseconds as Go's RFC3339Nano in UTC, e.g. 2024-05-01T10:00:00.12345Z. */
 export function formatTimestamp(ns: bigint): string {
-  // Decisions come many to a millisecond: the text up to the milliseconds is made once per millisecond.
+  // Decisions come many to a millisecond, and a thread serving a few a millisecond or less still makes many in a
+  // second: the date and time of day are written once per second, the text up to the milliseconds once per millisecond.
   const ms = ns / 1_000_000n;
   if (ns < 0n) return formatAnyTimestamp(ns);
   if (ms !== lastMs) {
-    const iso = new Date(Number(ms)).toISOString(); // 2024-05-01T10:00:00.123Z
+    const second = ms / 1000n;
+    if (second !== lastSecond) {
+      lastSecond = second;
+      lastSecondText = new Date(Number(second) * 1000).toISOString().slice(0, 19); // 2024-05-01T10:00:00
+    }
+    const msInSecond = Number(ms - second * 1000n);
     lastMs = ms;
     lastMsNs = ms * 1_000_000n;
-    lastMsText = iso.slice(0, 23);
-    const msDigits = trimmedDigits[Number(ms % 1000n)];
-    lastMsOnly = iso.slice(0, 19) + (msDigits === '' ? '' : '.' + msDigits) + 'Z';
+    lastMsText = lastSecondText + '.' + threeDigits[msInSecond];
+    const msDigits = trimmedDigits[msInSecond];
+    lastMsOnly = lastSecondText + (msDigits === '' ? '' : '.' + msDigits) + 'Z';
   }
   const sub = Number(ns - lastMsNs); // 0 to 999,999 ns
   if (sub === 0) return lastMsOnly;
@@ -134,6 +140,8 @@ export function formatTimestamp(ns: bigint): string {
   return lastMsText + (nanos === 0 ? trimmedDigits[micros] : threeDigits[micros] + trimmedDigits[nanos]) + 'Z';
 }
 
+let lastSecond: bigint | undefined;
+let lastSecondText = '';
 let lastMs: bigint | undefined;
 let lastMsNs = 0n;
 let lastMsText = '';

@@ -9,7 +9,7 @@
 // that are neither scalars nor shared, go through writeJson.
 import { isUtf8 } from 'node:buffer';
 import type { DecisionEvent } from './event.js';
-import { eraseCredentialsInJson, mayHoldCredentials } from './credentials.js';
+import { bytesMayHoldCredentials, eraseCredentialsInJson, mayHoldCredentials } from './credentials.js';
 import { writeJson } from '../json/writer.js';
 
 /** Where the text goes: bytes up to `used` are taken; room(n) makes sure n more fit (it may replace `bytes`). */
@@ -73,7 +73,7 @@ export function writeStoredEvent(event: DecisionEvent, options: StoredJsonOption
     // A scalar holds no headers object: nothing to cut.
     if (text === undefined && part === 'result' && scalarKind(value)) continue;
     text ??= writeJson(value);
-    if (text !== undefined && mask && mayHoldCredentials(typeof text === 'string' ? text : latin1Of(text))) {
+    if (text !== undefined && mask && (typeof text === 'string' ? mayHoldCredentials(text) : bytesMayHoldCredentials(bufferOf(text)))) {
       const cut = eraseCredentialsInJson(typeof text === 'string' ? text : textOf(text), part, keep);
       if (cut) {
         text = cut.json;
@@ -325,12 +325,4 @@ function textOf(bytes: Uint8Array): string {
 /** The bytes as a Buffer: themselves when they are one (a request body's), else a view of their memory. */
 function bufferOf(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/**
- * The bytes as one character each: enough to ask mayHoldCredentials, which looks for ASCII words only, and cheaper
- * than decoding UTF-8.
- */
-function latin1Of(bytes: Uint8Array): string {
-  return bufferOf(bytes).toString('latin1');
 }

@@ -22,20 +22,33 @@ export function traceIdOf(event: DecisionEvent): string | null {
       if (value === null || typeof value !== 'object') break;
       value = (value as Record<string, unknown>)[key];
     }
-    if (typeof value === 'string' && isTraceparent(value)) return value.slice(3, 35).toLowerCase();
+    if (typeof value === 'string') {
+      const digits = traceparentDigits(value);
+      if (digits !== notTraceparent) return digits === upperCase ? value.slice(3, 35).toLowerCase() : value.slice(3, 35);
+    }
   }
   return null;
 }
 
-/** Whether the text starts as a traceparent does: two hex digits, '-', the 32 of the trace id, '-'. */
-function isTraceparent(text: string): boolean {
-  if (text.length < 36 || text.charCodeAt(2) !== 0x2d || text.charCodeAt(35) !== 0x2d) return false;
-  for (let i = 0; i < 35; i++) if (i !== 2 && !isHex(text.charCodeAt(i))) return false;
-  return true;
-}
+const notTraceparent = 0;
+const lowerCase = 1;
+const upperCase = 2;
 
-function isHex(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+/**
+ * Whether the text starts as a traceparent does (two hex digits, '-', the 32 of the trace id, '-'), and if so
+ * whether any of those digits is upper case: most are written in lower case and need no lowering.
+ */
+function traceparentDigits(text: string): number {
+  if (text.length < 36 || text.charCodeAt(2) !== 0x2d || text.charCodeAt(35) !== 0x2d) return notTraceparent;
+  let found = lowerCase;
+  for (let i = 0; i < 35; i++) {
+    if (i === 2) continue;
+    const c = text.charCodeAt(i);
+    if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)) continue;
+    if (c >= 0x41 && c <= 0x46) found = upperCase;
+    else return notTraceparent;
+  }
+  return found;
 }
 
 /** A trace id as the column holds it (lowercase), or undefined when the text is not 32 hex digits. */

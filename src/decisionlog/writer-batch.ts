@@ -172,7 +172,7 @@ export class RowQueue {
   private open(): Chunk {
     let last = this.chunks.at(-1);
     if (!last || last.sealed || last.count >= last.capacity) {
-      last = new Chunk(this.batchSize, Math.min(this.batchSize, 256) * (last?.bytesPerRow ?? 2048), this.spare);
+      last = new Chunk(this.batchSize, powerOfTwoAtLeast(Math.min(this.batchSize, 256) * (last?.bytesPerRow ?? 2048)), this.spare);
       this.spare = undefined;
       this.chunks.push(last);
     }
@@ -192,6 +192,15 @@ export class RowQueue {
     this.rows -= done.count;
     this.spare = done;
   }
+}
+
+/**
+ * Chunk sizes are powers of two: the size asked for moves with the rows' average, and a committed chunk's buffer
+ * (whose pages are mapped in already) is taken over only when it is as large. Rounded, one size serves batch after
+ * batch, instead of a new shared buffer, its pages faulted in afresh, whenever the average grew by a byte.
+ */
+function powerOfTwoAtLeast(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(n, 1)));
 }
 
 /** The row written apart, for pushDetached later. Throws as Chunk.add. */

@@ -16,6 +16,12 @@ test('timestamps are RFC3339Nano in UTC with trailing zeros of the fraction drop
   assert.equal(formatTimestamp(1714557600123000100n), '2024-05-01T10:00:00.1230001Z');
   assert.equal(formatTimestamp(1714557600123400000n), '2024-05-01T10:00:00.1234Z');
   assert.equal(formatTimestamp(1714557600000100000n), '2024-05-01T10:00:00.0001Z');
+  // Across seconds (the date and time of day are written once per second), days, and back.
+  assert.equal(formatTimestamp(1714557601999000000n), '2024-05-01T10:00:01.999Z');
+  assert.equal(formatTimestamp(1714557601999999999n), '2024-05-01T10:00:01.999999999Z');
+  assert.equal(formatTimestamp(1714557602000000000n), '2024-05-01T10:00:02Z');
+  assert.equal(formatTimestamp(1714608000005000000n), '2024-05-02T00:00:00.005Z');
+  assert.equal(formatTimestamp(1714557600123000000n), '2024-05-01T10:00:00.123Z');
   assert.equal(formatTimestamp(-1500000000n), '1969-12-31T23:59:58.5Z');
   assert.equal(formatTimestamp(-1n), '1969-12-31T23:59:59.999999999Z');
 });

@@ -4,7 +4,7 @@
 // kind of event the log sees is compared with it, byte for byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eraseCredentialsInJson, mayHoldCredentials } from '../../src/decisionlog/credentials.js';
+import { bytesMayHoldCredentials, eraseCredentialsInJson, mayHoldCredentials } from '../../src/decisionlog/credentials.js';
 import { GrowingSink, storedEventJson, writeStoredEvent } from '../../src/decisionlog/stored-json.js';
 import { applyMask } from '../../src/decisionlog/mask.js';
 import type { DecisionEvent } from '../../src/decisionlog/event.js';
@@ -104,6 +104,30 @@ test('credential headers: cut from input, result and builtin cache, appended to 
   // An erased member present but undefined is filled in its place.
   const keys = Object.keys(JSON.parse(assertSameText({ erased: undefined, ...withCredentials } as DecisionEvent)));
   assert.ok(keys.indexOf('erased') < keys.indexOf('input'), 'erased written where the event has the key');
+});
+
+test('the input bytes are searched for credential words as the text is: either case, at either end, escapes, none', () => {
+  const texts = [
+    '{"headers":{"Authorization":"Bearer x"}}',
+    '{"h":{"AUTHORIZATION":1}}',
+    '{"h":{"aUtHoRiZaTiOn":1}}',
+    'authorization',
+    'cookie',
+    'xCOOKIE',
+    '{"set-cookie":["a"]}',
+    '{"a":"\\u0061uthorization"}',
+    '{"a":"authorizatio","b":"ookie","c":"zk","d":"\\n"}',
+    '{"user-agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)","z":"kkk"}',
+    '{"é":"authorizaţion","ü":"cookïe","k":"z"}',
+    '{"authorization":"x"}'.slice(0, 14),
+    '',
+    'z',
+    'k',
+  ];
+  for (const text of texts) assert.equal(bytesMayHoldCredentials(Buffer.from(text, 'utf8')), mayHoldCredentials(text), text);
+  assert.equal(bytesMayHoldCredentials(Buffer.from('{"h":{"Cookie":"s"}}')), true);
+  assert.equal(bytesMayHoldCredentials(Buffer.from('{"h":{"cookies_kept":false,"authz":"zz"}}')), true);
+  assert.equal(bytesMayHoldCredentials(Buffer.from('{"h":{"accept":"json","authz":"zz","kk":1}}')), false);
 });
 
 test('strings that need escapes, numbers kept as written, members JSON leaves out, values with toJSON', () => {

@@ -10,6 +10,7 @@ import { evaluateWithHttpSend } from '../../src/engine/http-send-loop.js';
 import { BINDINGS_ENTRYPOINT, buildCase, type BuildSettings } from './build.js';
 import type { ConformanceCase } from './cases.js';
 import { sameResultSet } from './compare.js';
+import { inputTermText } from './input-term.js';
 import { regoValueToJson } from './rego-value.js';
 
 export type Backend = 'opa' | 'verdict';
@@ -191,11 +192,11 @@ async function evaluate(wasm: Uint8Array, c: ConformanceCase): Promise<Evaluatio
 }
 
 /**
- * An `input_term` (a Rego value, which may hold sets) goes in as its text, which opa_eval parses as Rego value
- * text: what OPA's wasm SDK does with an input term.
+ * An `input_term` (a Rego value, which may hold sets) goes in as Rego value text, which opa_eval parses: what
+ * OPA's wasm SDK does with an input term.
  */
 function regoValueInput(term: string): ArrayBuffer {
-  const bytes = new TextEncoder().encode(term);
+  const bytes = new TextEncoder().encode(inputTermText(term));
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
 }
 

@@ -12,5 +12,5 @@ const addr = '127.0.0.1:0';
 export async function listeningFd(): Promise<ListeningFd> {
   const listeners = await SharedListeners.bind([addr], false);
   const [fds] = await listeners.forThreads(1);
-  return { fd: fds[addr], port: listeners.port(addr)! };
+  return { fd: fds[addr]![0]!, port: listeners.port(addr)! };
 }

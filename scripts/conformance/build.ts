@@ -11,7 +11,6 @@ import type { ConformanceCase } from './cases.js';
 /** Package of the module the runner adds to every case to turn its query into entrypoints. */
 export const QUERY_PACKAGE = 'verdict_conformance';
 export const BINDINGS_ENTRYPOINT = `${QUERY_PACKAGE}/bindings`;
-export const INPUT_TERM_ENTRYPOINT = `${QUERY_PACKAGE}/input_term`;
 
 export type BuildTarget = 'wasm' | 'plan';
 export type Suite = 'v1' | 'v0';
@@ -45,14 +44,11 @@ export function queryVariables(c: ConformanceCase): string[] {
 /**
  * The extra module that makes any query shape an entrypoint: an array comprehension over the
  * query body keeps OPA's evaluation order and duplicates, and collects the bindings of the
- * variables the case expects. `input_term` cases get a second rule so the term (which may hold
- * sets) is evaluated by the policy itself and fed back as JSON input, as OPA's wasm tests do.
+ * variables the case expects.
  */
 export function queryModule(c: ConformanceCase): string {
   const head = '{' + queryVariables(c).map((v) => `${JSON.stringify(v)}: ${v}`).join(', ') + '}';
-  const lines = [`package ${QUERY_PACKAGE}`, '', `bindings := [${head} |\n${c.query}\n]`];
-  if (c.input_term !== undefined) lines.push('', `input_term := ${c.input_term}`);
-  return lines.join('\n') + '\n';
+  return [`package ${QUERY_PACKAGE}`, '', `bindings := [${head} |\n${c.query}\n]`].join('\n') + '\n';
 }
 
 function run(cmd: string, args: string[]): Promise<{ code: number; output: string }> {
@@ -118,7 +114,6 @@ export async function buildCase(settings: BuildSettings, target: BuildTarget, c:
     files.push(q);
     const out = join(work, 'bundle.tar.gz');
     const args = ['build', '-t', target, '-e', BINDINGS_ENTRYPOINT, '-o', out];
-    if (c.input_term !== undefined) args.push('-e', INPUT_TERM_ENTRYPOINT);
     if (settings.suite === 'v0') args.push('--v0-compatible');
     if (usesTestSleep(c)) args.push('--capabilities', settings.capabilities);
     const { code, output } = await run(settings.opa, [...args, ...files]);

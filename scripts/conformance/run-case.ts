@@ -7,9 +7,10 @@ import { canShareMemory, sharedMemoryModule } from '../../src/wasm/shared-module
 import { hostBuiltins } from '../../src/builtins/index.js';
 import { HttpSendClient } from '../../src/builtins/http-send/client.js';
 import { evaluateWithHttpSend } from '../../src/engine/http-send-loop.js';
-import { BINDINGS_ENTRYPOINT, INPUT_TERM_ENTRYPOINT, buildCase, type BuildSettings } from './build.js';
+import { BINDINGS_ENTRYPOINT, buildCase, type BuildSettings } from './build.js';
 import type { ConformanceCase } from './cases.js';
 import { sameResultSet } from './compare.js';
+import { inputTermText } from './input-term.js';
 import { regoValueToJson } from './rego-value.js';
 
 export type Backend = 'opa' | 'verdict';
@@ -171,8 +172,7 @@ async function evaluate(wasm: Uint8Array, c: ConformanceCase): Promise<Evaluatio
     disposePrevious = () => undefined;
     const { policy, dispose } = await instantiate(wasm, c.data);
     disposePrevious = dispose;
-    let input = c.input;
-    if (c.input_term !== undefined) input = (policy.evaluate(undefined, INPUT_TERM_ENTRYPOINT) as Array<{ result: unknown }>)[0]?.result;
+    const input = c.input_term !== undefined ? regoValueInput(c.input_term) : c.input;
     // http.send runs through the engine's fetch-and-re-evaluate loop, limited to loopback: the cases that call
     // it expect request-checking errors, and a case must never reach beyond this machine.
     const rs = await evaluateWithHttpSend(CASE_HTTP_CLIENT, () => policy.evaluate(input, BINDINGS_ENTRYPOINT));
@@ -189,6 +189,15 @@ async function evaluate(wasm: Uint8Array, c: ConformanceCase): Promise<Evaluatio
   } catch (e) {
     return { error: errorText(e) };
   }
+}
+
+/**
+ * An `input_term` (a Rego value, which may hold sets) goes in as Rego value text, which opa_eval parses: what
+ * OPA's wasm SDK does with an input term.
+ */
+function regoValueInput(term: string): ArrayBuffer {
+  const bytes = new TextEncoder().encode(inputTermText(term));
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
 }
 
 function judge(c: ConformanceCase, ev: Evaluation): Outcome {

@@ -4,11 +4,18 @@
 //   - a number as the YAML decoder reads its JSON text: an integer within int64 or uint64 keeps every digit
 //     (-0 is 0), anything else is a float64 printed as Go's %g prints it (1e+06, 1e-07, 1.8446744073709552e+19),
 //     and a float beyond float64's range stays the text it was (1e400);
+//   - a string as the YAML decoder reads it from Go's JSON text, where U+0085 (NEL) stays unescaped and so is a
+//     line break that the decoder folds (one becomes a space, n become n-1 line feeds, blanks around them go);
+//   - a key that holds a line break, or is longer than 128 bytes, as a complex key (`? key` then `: value`);
 //   - a string plain when it would read back as the same string; double-quoted when plain text would read as
 //     something else (a number, a boolean of YAML 1.1 or 1.2, null, a timestamp, 1:20); single-quoted when its
 //     characters rule plain text out (": ", " #", a leading indicator, leading or trailing spaces); a literal
 //     block (|, |-, |+, with an indentation indicator when it starts with a space or a line break) when it has
-//     a line break; double-quoted with escapes when it holds characters YAML cannot print.
+//     a line break; double-quoted with escapes when it holds characters YAML cannot print (characters beyond
+//     U+FFFF among them), every character escaped when it starts with a byte-order mark (the encoder's check for
+//     one looks at the start of the string, whatever the position); a line break other than a line feed inside a
+//     quoted or block scalar is written as it is, and the text after it indented to the scalar's column.
+import { BuiltinError } from './args.js';
 import { goYamlNumber } from '../json/yaml.js';
 import { NumberText } from '../json/number-text.js';
 
@@ -17,6 +24,8 @@ const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
 
 export function yamlMarshal(value: unknown): string {
+  const line = keyBreakLine(value, { at: 1 });
+  if (line !== undefined) throw new BuiltinError('yaml.marshal', `yaml: line ${line}: did not find expected ',' or '}'`);
   const lines: string[] = [];
   writeValue(value, 0, lines, '');
   return `${lines.join('\n')}\n`;
@@ -28,8 +37,8 @@ export function yamlMarshal(value: unknown): string {
  */
 function writeValue(value: unknown, indent: number, lines: string[], lead: string): void {
   if (Array.isArray(value)) {
-    if (value.length === 0) return void lines.push(`${lead}${lead === '' || lead.endsWith('- ') ? '' : ' '}[]`);
-    let first = lead.endsWith('- ') || lead === '';
+    if (value.length === 0) return void lines.push(`${lead}${opensLine(lead) ? '' : ' '}[]`);
+    let first = opensLine(lead);
     if (!first) lines.push(lead);
     const pad = ' '.repeat(indent);
     for (const item of value) {
@@ -41,21 +50,65 @@ function writeValue(value: unknown, indent: number, lines: string[], lead: strin
   }
   if (value !== null && typeof value === 'object' && !(value instanceof NumberText)) {
     const keys = Object.keys(value).sort(naturalOrder);
-    if (keys.length === 0) return void lines.push(`${lead}${lead === '' || lead.endsWith('- ') ? '' : ' '}{}`);
-    let first = lead.endsWith('- ') || lead === '';
+    if (keys.length === 0) return void lines.push(`${lead}${opensLine(lead) ? '' : ' '}{}`);
+    let first = opensLine(lead);
     if (!first) lines.push(lead);
     const pad = ' '.repeat(indent);
     for (const key of keys) {
-      const keyLead = `${first ? lead : pad}${scalarText(key, 0, true)[0]}:`;
+      const keyLead = first ? lead : pad;
       first = false;
-      writeValue((value as Record<string, unknown>)[key], indent + INDENT, lines, keyLead);
+      const item = (value as Record<string, unknown>)[key];
+      const text = asDecoded(key);
+      if (BREAKS.test(text) || Buffer.byteLength(text) > MAX_SIMPLE_KEY) {
+        const [head, ...rest] = scalarText(text, indent + INDENT, false);
+        lines.push(`${keyLead}? ${head}`, ...rest);
+        writeValue(item, indent + INDENT, lines, `${pad}: `);
+      } else writeValue(item, indent + INDENT, lines, `${keyLead}${scalarText(text, 0, true)[0]}:`);
     }
     return;
   }
   const text = value instanceof NumberText || typeof value === 'number' ? numberText(String(value)) : undefined;
-  const [head, ...rest] = text !== undefined ? [text] : typeof value === 'string' ? scalarText(value, indent, false) : [value === null ? 'null' : String(value)];
-  const sep = lead === '' || lead.endsWith('- ') ? '' : ' ';
+  const [head, ...rest] = text !== undefined ? [text] : typeof value === 'string' ? scalarText(asDecoded(value), indent, false) : [value === null ? 'null' : String(value)];
+  const sep = opensLine(lead) ? '' : ' ';
   lines.push(`${lead}${sep}${head}`, ...rest);
+}
+
+/** Whether content goes on at the end of `lead` (nothing yet, or after "- ", "? ", ": "), not after a key's colon. */
+function opensLine(lead: string): boolean {
+  return lead === '' || lead.endsWith(' ');
+}
+
+/** A string as the YAML decoder reads it from Go's JSON text: runs of raw NEL (and blanks around them) folded. */
+function asDecoded(s: string): string {
+  if (!s.includes('\u0085')) return s;
+  return s.replace(/ *\u0085(?: *\u0085)* */g, (run) => {
+    const breaks = run.split('\u0085').length - 1;
+    return breaks === 1 ? ' ' : '\n'.repeat(breaks - 1);
+  });
+}
+
+/**
+ * A key holding NEL cannot be read back from the JSON text (a flow key on two lines): the line the decoder
+ * reports, where the object holding the first such key starts, in JSON's key order. The decoder counts a
+ * string's NEL but the first as lines.
+ */
+function keyBreakLine(value: unknown, line: { at: number }): number | undefined {
+  if (typeof value === 'string') line.at += Math.max(0, value.split('\u0085').length - 2);
+  else if (Array.isArray(value)) {
+    for (const item of value) {
+      const found = keyBreakLine(item, line);
+      if (found !== undefined) return found;
+    }
+  } else if (value !== null && typeof value === 'object' && !(value instanceof NumberText)) {
+    const start = line.at;
+    for (const key of Object.keys(value).sort()) {
+      if (key.includes('\u0085')) return start;
+      line.at += Math.max(0, key.split('\u0085').length - 2);
+      const found = keyBreakLine((value as Record<string, unknown>)[key], line);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
 }
 
 /** A JSON number's text as the YAML encoder prints the value its decoder makes of it. */
@@ -143,10 +196,14 @@ function readsAsNonString(s: string): boolean {
 }
 
 const BREAKS = /[\n\r\u0085\u2028\u2029]/;
+/** A run of line breaks the encoder writes as they are (LS, PS) and the character after it, which gets indented. */
+const KEPT_BREAKS = /([\u2028\u2029]+)(?=[^\u2028\u2029])/g;
+/** Beyond this many bytes a key is no simple key. */
+const MAX_SIMPLE_KEY = 128;
 
-/** What YAML may print as it is: tab? no; LF, printable ASCII, NEL and printable Unicode, no BOM. */
+/** What the encoder prints as it is: LF, printable ASCII, U+00A0 to U+FFFD but no BOM (nothing beyond U+FFFF). */
 function isPrintable(c: number): boolean {
-  return c === 0x0a || (c >= 0x20 && c <= 0x7e) || c === 0x85 || (c >= 0xa0 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd && c !== 0xfeff) || c >= 0x10000;
+  return c === 0x0a || (c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd && c !== 0xfeff);
 }
 
 interface Allowed {
@@ -198,7 +255,7 @@ function scalarText(s: string, indent: number, key: boolean): string[] {
   if (s.includes('\n') && allowed.block) return literal(s, indent);
   if (!s.includes('\n') && !readsAsNonString(s)) {
     if (allowed.plain) return [s];
-    if (allowed.single) return [`'${s.replace(/'/g, "''")}'`];
+    if (allowed.single) return [`'${s.replace(/'/g, "''").replace(KEPT_BREAKS, `$1${' '.repeat(Math.max(indent, INDENT))}`)}'`];
   }
   return [doubleQuoted(s)];
 }
@@ -206,10 +263,12 @@ function scalarText(s: string, indent: number, key: boolean): string[] {
 /** A literal block; its lines sit at the nested column (two spaces in at the top level). */
 function literal(s: string, indent: number): string[] {
   const pad = ' '.repeat(Math.max(indent, INDENT));
-  const indicator = s.startsWith(' ') || s.startsWith('\n') ? String(INDENT) : '';
-  const chomp = !s.endsWith('\n') ? '-' : s === '\n' || s.endsWith('\n\n') ? '+' : '';
+  const indicator = s.startsWith(' ') || BREAKS.test(s[0]!) ? String(INDENT) : '';
+  const last = s.length - 1;
+  const chomp = !BREAKS.test(s[last]!) ? '-' : last === 0 || BREAKS.test(s[last - 1]!) ? '+' : '';
   const body = s.endsWith('\n') ? s.slice(0, -1) : s;
-  return [`|${indicator}${chomp}`, ...body.split('\n').map((line) => (line === '' ? '' : pad + line))];
+  const indented = (line: string) => (line === '' || /^[\u2028\u2029]/.test(line) ? '' : pad) + line.replace(KEPT_BREAKS, `$1${pad}`);
+  return [`|${indicator}${chomp}`, ...body.split('\n').map(indented)];
 }
 
 const ESCAPES: Record<string, string> = {
@@ -218,12 +277,13 @@ const ESCAPES: Record<string, string> = {
 };
 
 function doubleQuoted(s: string): string {
+  const escapeAll = s.startsWith('\ufeff');
   let out = '"';
   for (const c of s) {
     const code = c.codePointAt(0)!;
     const escape = ESCAPES[c];
     if (escape) out += escape;
-    else if (isPrintable(code) && code !== 0xfeff) out += c;
+    else if (isPrintable(code) && !escapeAll) out += c;
     else if (code <= 0xff) out += `\\x${code.toString(16).toUpperCase().padStart(2, '0')}`;
     else if (code <= 0xffff) out += `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`;
     else out += `\\U${code.toString(16).toUpperCase().padStart(8, '0')}`;

@@ -61,7 +61,7 @@ export async function depsCommand(args: string[]): Promise<number> {
     const modules = parseRegoFiles([...fromData.modules, ...fromBundles.modules], { regoVersion });
     const query = queryModule(positionals[0]!);
     const [queryParsed] = parseRegoFiles([query.file], {});
-    checkParsedModules([...modules, queryParsed!], { builtins: verdictBuiltins, deprecated: verdictDeprecated }, new Set([queryParsed!]));
+    checkParsedModules([...modules, queryParsed!], { builtins: verdictBuiltins, deprecated: verdictDeprecated });
     deps = dependencies(modules, queryParsed!);
   } catch (err) {
     if (err instanceof LoadError) console.error(goErrorList([err.message], ' during loading'));

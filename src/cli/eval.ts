@@ -93,7 +93,7 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
     query = queryModule(options.query, { ...options.context, names: visibleNames(parsed, options.context) });
     const [queryParsed] = parseRegoFiles([query.file], {});
     timer('timer_rego_query_parse_ns');
-    const checked = checkParsedModules([...parsed, queryParsed!], { builtins: verdictBuiltins, deprecated: verdictDeprecated }, new Set([queryParsed!]));
+    const checked = checkParsedModules([...parsed, queryParsed!], { builtins: verdictBuiltins, deprecated: verdictDeprecated });
     wasm = compilePlan(planModules(checked, [query.entrypoint], verdictBuiltins));
     if (parsed.length > 0) timer('timer_rego_module_compile_ns');
   } catch (err) {

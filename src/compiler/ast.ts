@@ -149,6 +149,11 @@ export interface Module extends Node {
   rules: Rule[];
   annotations: Annotations[];
   comments: Comment[];
+  /**
+   * An ad-hoc query wrapped as a module (src/compiler/query.ts): checked as OPA checks queries, and, as OPA's
+   * query is no rule, its rules are no part of the data document that the query (or anything else) reads.
+   */
+  query?: true;
 }
 
 export function isTerm(x: Expr['terms']): x is Term {

@@ -55,7 +55,7 @@ export function checkRego(files: RegoFile[], options: CompileRegoOptions): Modul
 /** checkRego, with the source name of each generated local variable. */
 export function checkRegoNamed(files: RegoFile[], options: CompileRegoOptions): { modules: Module[]; localNames: ReadonlyMap<string, string> } {
   const modules = parseRegoFiles(files, options);
-  return checkParsedModulesNamed(modules, options, new Set(modules.filter((_, i) => files[i]!.query)));
+  return checkParsedModulesNamed(modules, options);
 }
 
 /** Parses every file (each in its own Rego version, else the set's); throws RegoCompileError with all errors. */
@@ -65,23 +65,23 @@ export function parseRegoFiles(files: RegoFile[], options: { regoVersion?: RegoV
   for (const f of files) {
     const parsed = parseModule(f.path, f.source, { regoVersion: f.regoVersion ?? options.regoVersion ?? 'v1' });
     errors.push(...parsed.errors);
-    if (parsed.module) modules.push(parsed.module);
+    if (parsed.module) modules.push(f.query ? { ...parsed.module, query: true } : parsed.module);
   }
   if (errors.length > 0) throw new RegoCompileError(errors);
   return modules;
 }
 
 /** The compile stages over modules just parsed, which they rewrite in place. Throws RegoCompileError. */
-export function checkParsedModules(modules: Module[], options: CompileRegoOptions, queryModules: ReadonlySet<Module> = new Set()): Module[] {
-  return checkParsedModulesNamed(modules, options, queryModules).modules;
+export function checkParsedModules(modules: Module[], options: CompileRegoOptions): Module[] {
+  return checkParsedModulesNamed(modules, options).modules;
 }
 
-function checkParsedModulesNamed(modules: Module[], options: CompileRegoOptions, queryModules: ReadonlySet<Module>): { modules: Module[]; localNames: ReadonlyMap<string, string> } {
+function checkParsedModulesNamed(modules: Module[], options: CompileRegoOptions): { modules: Module[]; localNames: ReadonlyMap<string, string> } {
   const builtin = (name: string) => {
     const decl = options.builtins.get(name);
     return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined, deprecated: options.deprecated.has(name), decl };
   };
-  const out = compileOwnedModules(modules, { builtin, queryModules, strict: options.strict });
+  const out = compileOwnedModules(modules, { builtin, strict: options.strict });
   if (out.errors.length > 0) throw new RegoCompileError(out.errors);
   return { modules: out.modules, localNames: out.localNames };
 }

@@ -14,6 +14,7 @@ import { traceIdOf } from './trace-id.js';
 import { WriterThread } from './writer.js';
 import { sharedWriterSource, type DecisionWriterHandle } from './shared-writer.js';
 import { detach, RowQueue, type DetachedRow, type WriterRow } from './writer-batch.js';
+import { Fifo } from './fifo.js';
 
 /** default: committed shortly after record() returns; survives a process crash once committed (WAL, synchronous=NORMAL).
  *  sync: record() resolves only after the commit, and every commit is fsynced (synchronous=FULL). */
@@ -106,7 +107,7 @@ export class DecisionLogStore {
   private readonly textOptions: { maskCredentials: boolean };
   private readonly writer: WriterThread;
   private readonly queue: RowQueue;
-  private waiters: Waiter[] = [];
+  private readonly waiters = new Fifo<Waiter>();
   private drainScheduled = false;
   private inFlight?: Promise<boolean>;
   private retryTimer?: NodeJS.Timeout;

@@ -1,7 +1,9 @@
 // Differential test: yaml.marshal against the pinned OPA on numbers (int64/uint64 bounds, 2^63, -0, 1e21, 1e400,
 // Go's %g forms), strings in every style (plain, single- and double-quoted, literal blocks with their indicators),
-// key order, nesting and sets. All calls are rules of one module, evaluated by `opa eval` and `verdict eval`.
-import { execFileSync } from 'node:child_process';
+// key order, nesting and sets, keys that must be complex (`? key`), line breaks other than LF, a leading
+// byte-order mark, characters beyond U+FFFF and NEL (which Go's JSON leaves raw for the YAML decoder to fold).
+// All calls are rules of one module, evaluated by `opa eval` and `verdict eval`.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -122,6 +124,40 @@ const terms = [
   String.raw`{"x1y":1,"x1Y":2,"x10":3,"xa":4,"x_":5,"x":6,"é":7,"z":8}`,
   String.raw`{1: "a", 2.5: "b"}`,
   String.raw`{[1]: "a"}`,
+  String.raw`{"a\nb": 1}`,
+  String.raw`{"a\n": 1}`,
+  String.raw`{"\nb": 1}`,
+  String.raw`{"a\rb": 1}`,
+  String.raw`{"a\u2028b": {}}`,
+  String.raw`{"a\nb": [1, 2]}`,
+  String.raw`{"a\nb": "x\ny"}`,
+  String.raw`{"a\nb": []}`,
+  String.raw`{"a\nb": null}`,
+  String.raw`[{"a\nb": {"c": [1]}}]`,
+  String.raw`{"l": {"a\nb": 1, "c": 2}}`,
+  String.raw`{"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk": 1}`,
+  String.raw`{"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk": 1}`,
+  String.raw`"a\u2028b"`,
+  String.raw`"\u2028a"`,
+  String.raw`"a\u2028"`,
+  String.raw`"a\u2028\u2029b"`,
+  String.raw`"a: \u2028b"`,
+  String.raw`{"k": "a\u2028b", "l": {"m": "a\u2028b"}}`,
+  String.raw`["a\u2028b", ["c\u2029d"]]`,
+  String.raw`"a\n\u2028b"`,
+  String.raw`"a\u2028b\nc"`,
+  String.raw`"\ufeffx"`,
+  String.raw`"\ufeffa: b\n\"é€😀\u00a0"`,
+  String.raw`"x\ufeff"`,
+  String.raw`"\ufeff"`,
+  String.raw`{"\ufeffk": 1}`,
+  String.raw`"😀"`,
+  String.raw`"a: 😀"`,
+  String.raw`"a\u0085b"`,
+  String.raw`"a: \u0085b"`,
+  String.raw`"a \u0085  \u0085 b\u0085"`,
+  String.raw`"\u0085a\u0085\u0085\u0085b"`,
+  String.raw`{"a\u0085b": 1}`,
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'verdict-yaml-marshal-'));
@@ -138,5 +174,28 @@ describe('yaml.marshal agrees with the reference OPA', () => {
   const ours = answers(process.execPath, [resolve('dist/src/main.js')]);
   for (const [i, term] of terms.entries()) {
     it(term, () => assert.equal(ours[`r${i}`], theirs[`r${i}`]));
+  }
+});
+
+describe('yaml.marshal fails as the reference OPA does on a key it cannot read back', () => {
+  const terms = [
+    String.raw`{"a\u0085b": 1}`,
+    String.raw`["x\u0085y\u0085z", {"c\u0085": 1}]`,
+    String.raw`{"a": "\u0085\u0085\u0085", "b": {"c\u0085": 1}}`,
+    String.raw`{"b": {"x": "\u0085\u0085", "c\u0085": 1}}`,
+    String.raw`{"b": {"x": "\u0085\u0085", "y": {"c\u0085": 1}}}`,
+  ];
+  for (const term of terms) {
+    it(term, () => {
+      const one = join(dir, 'strict.rego');
+      writeFileSync(one, `package s\n\nr := yaml.marshal(${term})\n`);
+      const error = (command: string, args: string[]) => {
+        const run = spawnSync(command, [...args, 'eval', '--strict-builtin-errors', '-f', 'json', '-d', one, 'data.s.r'], { encoding: 'utf8' });
+        return (JSON.parse(run.stdout) as { errors: Array<{ message: string; code: string }> }).errors.map(({ message, code }) => ({ message, code }));
+      };
+      const theirs = error(opa, []);
+      assert.match(theirs[0]!.message, /^yaml\.marshal: yaml: line \d+: /);
+      assert.deepEqual(error(process.execPath, [resolve('dist/src/main.js')]), theirs);
+    });
   }
 });

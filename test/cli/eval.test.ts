@@ -43,6 +43,23 @@ describe('verdict eval matches opa eval on rego/', () => {
   }
 });
 
+describe('verdict eval of the whole data document', () => {
+  // The query is compiled as a rule of its own, which must not be part of the data it reads (OPA's query is no rule).
+  const input = `${inputsDir}/gateway-allowed.json`;
+  for (const query of ['data', 'data = x', 'k := {k | data[k]}', 'data.gateway']) {
+    it(`${query} matches opa eval`, async () => {
+      const ours = await evaluateQuery({ dataPaths: ['rego'], inputFile: input, query });
+      assert.deepEqual(JSON.parse(JSON.stringify(ours)), opaEval(query, input, ['rego']));
+    });
+  }
+
+  it('data = x inside a package (--package) matches opa eval', async () => {
+    const ours = await evaluateQuery({ dataPaths: ['rego'], inputFile: input, query: 'data = x', context: { package: 'gateway.authz' } });
+    const out = spawnSync(opa, ['eval', '--format', 'json', '-d', 'rego', '-i', input, '--package', 'gateway.authz', 'data = x'], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(JSON.stringify(ours)), JSON.parse(out.stdout));
+  });
+});
+
 describe('verdict eval errors', () => {
   it('reports an undefined function as opa eval does', async () => {
     const ours = await evaluateQuery({ dataPaths: [], query: 'nosuch(1)' });

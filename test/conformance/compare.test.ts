@@ -23,7 +23,7 @@ test('the generated query module collects the expected variables in a comprehens
   assert.deepEqual(queryVariables(c), ['x', 'y']);
   assert.equal(
     queryModule(c),
-    'package verdict_conformance\n\nbindings := [{"x": x, "y": y} |\ndata.test.p[x] = y\n]\n\ninput_term := {"a": {1}}\n',
+    'package verdict_conformance\n\nbindings := [{"x": x, "y": y} |\ndata.test.p[x] = y\n]\n',
   );
   assert.equal(queryVariables({ note: 'n', query: 'data.x.p', want_defined: true }).length, 0);
 });

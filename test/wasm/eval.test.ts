@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { compilePlan } from '../../src/wasm/compile.js';
+import { loadPolicy as loadHostPolicy } from '../../src/engine/wasm-host.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -161,4 +162,16 @@ test('a plan whose constants span more than the SDK default memory still loads a
   const policy = await loadPolicy(compilePlan(JSON.parse(opaBuild(rego, ['big/n'], 'plan').toString('utf8'))));
   assert.deepEqual(policy.evaluate({}, 'big/n'), [{ result: 400_000 }]);
   assert.deepEqual(policy.evaluate({}, 'big/n'), [{ result: 400_000 }]);
+});
+
+test('input given as Rego value text may hold sets, on our module as on OPA-built wasm (opa_eval parses it as opa_value_parse does)', async () => {
+  const rego = 'package s\nimport rego.v1\nhit if input.foo[{1}][1] == 1\nkinds := {k | some x in input.bar; k := type_name(x)}\n';
+  const plan = JSON.parse(opaBuild(rego, ['s/hit', 's/kinds'], 'plan').toString('utf8'));
+  const policies = [await loadHostPolicy(compilePlan(plan), {}), await loadHostPolicy(opaBuild(rego, ['s/hit', 's/kinds'], 'wasm'), {})];
+  const text = new TextEncoder().encode('{"foo": {{1}}, "bar": [set(), {"a"}, {"k": 1}]}');
+  for (const policy of policies) {
+    assert.deepEqual(policy.evaluate(text.buffer, 's/hit'), [{ result: true }]);
+    assert.deepEqual(policy.evaluate(text.buffer, 's/kinds'), [{ result: ['object', 'set'] }]);
+    assert.deepEqual(policy.evaluate({ foo: [[1]] }, 's/hit'), [], 'JSON input has arrays, not sets');
+  }
 });

@@ -19,7 +19,9 @@ export { COVER_BUILTIN, CoverPoints } from './coverage.js';
 export function planModules(modules: Module[], entrypoints: string[], builtins: ReadonlyMap<string, BuiltinDecl>, cover?: CoverPoints): Policy {
   const statics = new Statics(cover ? withCoverBuiltin(builtins) : builtins);
   statics.string('result');
-  const tree = buildTree(modules);
+  // The data document holds no query's rules; an entrypoint may name one.
+  const tree = buildTree(modules.filter((m) => !m.query));
+  const entries = modules.some((m) => m.query) ? buildTree(modules) : tree;
   const queue: Array<[RuleSet, Mocks]> = [];
   const seen = new Set<string>();
   let generations = 0;
@@ -38,7 +40,7 @@ export function planModules(modules: Module[], entrypoints: string[], builtins: 
   };
   const plans: Plan[] = entrypoints.map((name) => {
     const e = new Emitter(statics);
-    const c: Ctx = { ...planning, e, mocks: NO_MOCKS, captured: [] };
+    const c: Ctx = { ...planning, tree: entries, e, mocks: NO_MOCKS, captured: [] };
     const loc = { file: '', row: 0, col: 0, offset: 0, end: 0 };
     const segs: Term[] = name.split('/').filter((s) => s !== '').map((value) => ({ type: 'string', value, loc }));
     const block = e.block(() => planData(c, segs, (op) => {

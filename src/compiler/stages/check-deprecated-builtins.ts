@@ -10,7 +10,7 @@ export const checkDeprecatedBuiltins: Stage = {
     const builtin = ctx.options.builtin;
     if (!builtin) return;
     for (const m of ctx.modules) {
-      if ((m.regoVersion !== 'v1' && !ctx.options.strict) || ctx.options.queryModules?.has(m)) continue;
+      if ((m.regoVersion !== 'v1' && !ctx.options.strict) || m.query) continue;
       for (const rule of m.rules) {
         forEachCallInRule(rule, (op, loc) => {
           const name = callName(op);

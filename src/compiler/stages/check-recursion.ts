@@ -9,6 +9,8 @@ interface Node {
   rule: Rule;
   /** data.pkg...head ref, as terms. */
   path: Term[];
+  /** A rule of a query module: no ref reaches it (Module.query), so it is on no cycle. */
+  query?: true;
 }
 
 function pathText(path: Term[]): string {
@@ -49,7 +51,7 @@ export const checkRecursion: Stage = {
       const path = [...m.package.path, ...rule.head.ref.slice(1)];
       const head = rule.head.ref[0];
       path.splice(m.package.path.length, 0, { type: 'string', value: head.type === 'var' ? head.value : '?', loc: head.loc });
-      return { rule, path };
+      return m.query ? { rule, path, query: true as const } : { rule, path };
     }));
     // Candidates for a ref by its first two segments under data (package and rule name, or package path), in
     // node order, so that a ref is compared with the few rules it can name rather than with every rule.
@@ -62,6 +64,7 @@ export const checkRecursion: Stage = {
     };
     let unindexed = false;
     nodes.forEach((n, j) => {
+      if (n.query) return;
       const [, one, two] = n.path;
       if (one?.type !== 'string' || two?.type !== 'string') unindexed = true;
       else {
@@ -69,7 +72,7 @@ export const checkRecursion: Stage = {
         index(byTwo, `${one.value}\u0000${two.value}`, j);
       }
     });
-    const all = nodes.map((_, j) => j);
+    const all = nodes.flatMap((n, j) => (n.query ? [] : [j]));
     const candidates = (ref: Term[]): number[] => {
       const [, one, two] = ref;
       // A segment that is not a scalar matches anything; a scalar that is not a string matches no rule name.

@@ -20,8 +20,6 @@ export interface CompileOptions {
    * no builtin call is taken to have an output argument.
    */
   builtin?: (name: string) => BuiltinInfo | undefined;
-  /** Modules that hold an ad-hoc query rather than a policy: checked as OPA checks queries. */
-  queryModules?: ReadonlySet<Module>;
   /**
    * OPA's strict mode (`opa check --strict`): unused imports, assignments and function arguments are errors,
    * and v0 modules get v1's duplicate-import and deprecated-builtin checks.

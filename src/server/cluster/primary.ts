@@ -13,7 +13,7 @@ import { RegoCompileError, type RegoCompiler } from '../../engine/compiler.js';
 import { defaultCompiler } from '../../engine/opa-compiler.js';
 import { sumSnapshots } from '../../pip/metrics.js';
 import type { MetricsJson, PipFigures, PrimaryMessage, WorkerMessage } from './protocol.js';
-import { SharedListeners } from './shared-listeners.js';
+import { SharedListeners, type ListeningFds } from './shared-listeners.js';
 import { startMember, type MemberLink } from './transport.js';
 import { SharedDataPool } from '../../engine/shared-data.js';
 import type { VerdictConfig } from '../../config/config.js';
@@ -65,7 +65,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const compiler = options.compiler ?? defaultCompiler();
   const grpcAddr = envoyGrpcAddr(options.config);
   if (grpcAddr !== undefined && options.addrs.includes(grpcAddr)) throw new Error(`cannot listen on ${grpcAddr}: it is also the Envoy gRPC plugin's address`);
-  const listening = await SharedListeners.bind([...options.addrs, ...(grpcAddr ? [grpcAddr] : [])], options.tls);
+  const listening = await SharedListeners.bind([...options.addrs, ...(grpcAddr ? [grpcAddr] : [])], options.tls, { everyAddress: new Set(grpcAddr ? [grpcAddr] : []) });
+  for (const failure of listening.unbound) logger.warn({ err: failure }, 'Envoy gRPC address not bound on every address its host name resolves to.');
   // Opened before any thread starts, so a corrupt or locked database stops start-up with its own exit code.
   const decisionLogWriter = openDecisionWriter(options.config, logger);
   // Data loaded by one thread is read by all (shared-data.ts); a thread's slot is released when it ends.
@@ -86,12 +87,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
 
   const send = (member: Member | undefined, message: PrimaryMessage) => member?.worker.send(message);
   const owner = () => [...members.values()].find((m) => m.role === 'owner');
-  const start = (role: Member['role'], fds: Record<string, number>) => {
+  const start = (role: Member['role'], fds: ListeningFds) => {
     let id = -1;
-    const { [grpcAddr ?? '']: envoyGrpcFd, ...addrFds } = fds;
+    const { [grpcAddr ?? '']: envoyGrpcFds, ...addrFds } = fds;
     const writer = decisionLogWriter?.handle();
     const sharedData = dataPool.handle();
-    const data = { role, instanceId, ownerSocket, listening: addrFds, envoyGrpcFd, decisionLogWriter: writer, sharedData, args: options.args };
+    const data = { role, instanceId, ownerSocket, listening: addrFds, envoyGrpcFds, decisionLogWriter: writer, sharedData, args: options.args };
     const worker = startMember(data, {
       message: (message) => receive(id, message),
       error: (err) => logger.error({ thread: id, err: err.stack ?? err.message }, 'Worker thread failed.'),

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { Bundle, RegoModule } from '../../bundle/bundle.js';
 import type { DecisionWriterHandle } from '../../decisionlog/shared-writer.js';
 import type { SharedDataHandle } from '../../engine/shared-data.js';
+import type { ListeningFds } from './shared-listeners.js';
 import type { CompileErrorDetail, CompiledPolicy } from '../../engine/compiler.js';
 import type { ApiModule, PolicyChange } from '../../engine/engine.js';
 import type { DataWrite } from '../context.js';
@@ -21,10 +22,10 @@ export interface MemberData {
   instanceId: string;
   /** The owner's private socket, where replicas forward the requests the owner answers. */
   ownerSocket: string;
-  /** The thread's own descriptor of each shared listening address (shared-listeners.ts). */
-  listening: Record<string, number>;
-  /** The thread's own descriptor of the Envoy ext_authz gRPC port, when that plugin is configured. */
-  envoyGrpcFd?: number;
+  /** The thread's own descriptors of each shared listening address (shared-listeners.ts). */
+  listening: ListeningFds;
+  /** The thread's own descriptors of the Envoy ext_authz gRPC port (one per address bound), when configured. */
+  envoyGrpcFds?: number[];
   /** The server's one decision-log writer (shared-writer.ts), when the config keeps a local log. */
   decisionLogWriter?: DecisionWriterHandle;
   /** The process's shared data memory (src/engine/shared-data.ts): loaded data is held once for all threads. */

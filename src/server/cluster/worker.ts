@@ -138,13 +138,12 @@ export class ClusterWorker implements ClusterMember {
   }
 
   listeningFd(addr: string): number | undefined {
-    return this.link.data.listening[addr];
+    return this.link.data.listening[addr]?.[0];
   }
 
   /** The thread's own descriptor of the Envoy gRPC port, served instead of binding its address. */
   get envoyGrpcSockets(): { fd: number }[] | undefined {
-    const fd = this.link.data.envoyGrpcFd;
-    return fd === undefined ? undefined : [{ fd }];
+    return this.link.data.envoyGrpcFds?.map((fd) => ({ fd }));
   }
 
   /** The server's one decision-log writer, shared by every thread. */

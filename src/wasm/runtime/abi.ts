@@ -57,13 +57,16 @@ const BAD_RESERVED: i32 = <i32>memory.data<u8>([
   0x69,0x6e,0x74,0x65,0x72,0x6e,0x61,0x6c,0x3a,0x20,0x72,0x65,0x73,0x65,0x72,0x76,0x65,0x64,0]); // "internal: reserved"
 
 
-/** The single-call fast path (ABI 1.2): input text sits just below heapPtr, written by the host. */
+/**
+ * The single-call fast path (ABI 1.2): input text sits just below heapPtr, written by the host. As in OPA's own
+ * runtime the text is Rego value text (opa_value_parse: JSON, or with sets), so a host may give input holding sets.
+ */
 export function opa_eval(reserved: i32, entrypoint: i32, data: i32, inputPtr: i32, inputLen: i32, heapPtr: i32, format: i32): i32 {
   if (reserved != 0) { opa_abort(BAD_RESERVED); unreachable(); }
   heapSet(heapPtr);
   let input = 0;
   if (inputLen > 0) {
-    input = parseJSON(inputPtr, inputLen, false);
+    input = parseJSON(inputPtr, inputLen, true);
     if (input == 0) { opa_abort(BAD_INPUT); unreachable(); }
   }
   const c = opa_eval_ctx_new();

@@ -136,3 +136,86 @@ export function bigAbs(x: i32): i32 {
   if (!loadInteger(x)) return 0;
   return result(sign == 0 ? 0 : 1, digits, len);
 }
+
+/** Digits [p, p+n) without leading zeros ("0" becomes the empty string). */
+function trimmed(p: i32, n: i32): i32 {
+  let o = 0;
+  while (o < n && load<u8>(p + o) == 0x30) o++;
+  return o;
+}
+
+/**
+ * x % y with the sign of x (Go's big.Int Rem, as OPA's modulo); 0 when an operand is not an integer this can
+ * hold or y is zero. Long division, one decimal digit of the quotient at a time.
+ */
+export function bigRem(x: i32, y: i32): i32 {
+  if (!loadInteger(x)) return 0;
+  const sa = sign, a = digits, la = len;
+  if (!loadInteger(y) || sign == 0) return 0;
+  const b = digits, lb = len;
+  // The running remainder, one digit wider than the divisor, most significant first.
+  const cap = lb + 1;
+  const r = alloc(cap);
+  const t = alloc(cap);
+  memory.fill(r, 0x30, cap);
+  for (let i = 0; i < la; i++) {
+    memory.copy(r, r + 1, cap - 1);
+    store<u8>(r + cap - 1, load<u8>(a + i));
+    // Subtract the divisor while the remainder holds it (at most nine times).
+    for (;;) {
+      const z = trimmed(r, cap);
+      if (cmpMag(r + z, cap - z, b, lb) < 0) break;
+      const o = subMag(r + z, cap - z, b, lb, t, cap);
+      memory.fill(r, 0x30, o);
+      memory.copy(r + o, t + o, cap - o);
+    }
+  }
+  const z = trimmed(r, cap);
+  return result(sa, r + z, cap - z);
+}
+
+/**
+ * The integer part of x (truncated towards zero) in base 2, 8, 10 or 16 with lower-case digits, written at a
+ * fresh buffer; its length is in formattedLen. 0 when x is beyond what this can hold.
+ */
+export let formattedLen: i32 = 0;
+
+export function bigFormat(x: i32, base: i32): i32 {
+  if (!loadTruncated(x)) return 0;
+  // Repeated division of the decimal digits by the base, collecting remainders least significant first.
+  const work = alloc(len + 1);
+  memory.copy(work, digits, len);
+  let n = len;
+  const cap = len * 4 + 2;
+  const out = alloc(cap);
+  let o = cap;
+  do {
+    let rem = 0, w = 0;
+    for (let i = 0; i < n; i++) {
+      const cur = rem * 10 + (load<u8>(work + i) - 0x30);
+      const q = cur / base;
+      rem = cur % base;
+      if (w > 0 || q != 0) store<u8>(work + w++, <u8>(0x30 + q));
+    }
+    n = w;
+    store<u8>(out + --o, <u8>(rem < 10 ? 0x30 + rem : 0x57 + rem));
+  } while (n > 0);
+  if (sign < 0) store<u8>(out + --o, 0x2d);
+  formattedLen = cap - o;
+  return out + o;
+}
+
+/** Loads x's value truncated towards zero, as loadInteger does for integers (computed fractions: false). */
+function loadTruncated(x: i32): bool {
+  if (loadInteger(x)) return true;
+  if (numTextPtr(x) == 0) return false;
+  normaliseText(numTextPtr(x), numTextLen(x));
+  if (normExp > MAX_DIGITS) return false;
+  if (normSign == 0 || normExp <= 0) { sign = 0; len = 0; digits = 0; return true; }
+  const whole = normExp < normLen ? normExp : normLen;
+  const buf = alloc(normExp);
+  memory.copy(buf, normDigits, whole);
+  memory.fill(buf + whole, 0x30, normExp - whole);
+  sign = normSign; digits = buf; len = normExp;
+  return true;
+}

@@ -4,7 +4,7 @@
 import { T_NUMBER, T_SET, N_INT, tagOf, mkInt, mkFloat, numKind, numInt, numF64, colLen, colKey, mkCollection } from '../value';
 import { colFind, colAppendNew } from '../collection';
 import { numIsInt, numAsI64 } from '../number';
-import { bigAdd, bigMul, bigAbs } from '../bigint';
+import { bigAdd, bigMul, bigAbs, bigRem } from '../bigint';
 import { fault, typeFault, FAULT_DIV_ZERO, FAULT_REM_ZERO, FAULT_REM_NOT_INT, WANT_NUMBER, WANT_SET, WANT_NUMBER_OR_SET } from '../faults';
 
 @inline function bothInt(a: i32, b: i32): bool { return numKind(a) == N_INT && numKind(b) == N_INT; }
@@ -76,6 +76,12 @@ export function b_div(a: i32, b: i32): i32 {
 
 export function b_rem(a: i32, b: i32): i32 {
   if (!isNum(a) || !isNum(b)) return numbersFault(a, b);
+  if (!bothInt(a, b)) {
+    // Operands beyond int64 (or written as decimals) divide exactly by their digits.
+    if (numF64(b) == 0) return fault(FAULT_REM_ZERO);
+    const big = bigRem(a, b);
+    if (big != 0) return big;
+  }
   if (!numIsInt(a) || !numIsInt(b)) return fault(FAULT_REM_NOT_INT);
   const y = numAsI64(b);
   if (y == 0) return fault(FAULT_REM_ZERO);

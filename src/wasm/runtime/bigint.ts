@@ -12,8 +12,12 @@ let len: i32 = 0;
 
 const MAX_DIGITS: i32 = 400;
 
-/** Loads v's integer value into (sign, digits, len); false if v is not an integer we can hold. */
-function loadInteger(v: i32): bool {
+/**
+ * Loads v's integer value into (sign, digits, len); false if v is not an integer we can hold, or, when
+ * `written`, not written as one (OPA adds and multiplies 1e2 or 2.0 as floats).
+ */
+function loadInteger(v: i32, written: bool = false): bool {
+  if (written && !writtenAsInteger(v)) return false;
   if (numTextPtr(v) == 0) {
     if (numKind(v) != N_INT) return false;
     const buf = alloc(24);
@@ -31,6 +35,17 @@ function loadInteger(v: i32): bool {
   memory.copy(buf, normDigits, normLen);
   memory.fill(buf + normLen, 0x30, normExp - normLen);
   sign = normSign; digits = buf; len = normExp;
+  return true;
+}
+
+/** An integer value written without a fraction or exponent (OPA's integers; 2.0 and 1e2 are floats). */
+export function writtenAsInteger(v: i32): bool {
+  const p = numTextPtr(v), n = numTextLen(v);
+  if (p == 0) return numKind(v) == N_INT;
+  for (let i = 0; i < n; i++) {
+    const c = load<u8>(p + i) | 0x20;
+    if (c == 0x2e || c == 0x65) return false;
+  }
   return true;
 }
 
@@ -96,18 +111,18 @@ function addSigned(sa: i32, a: i32, la: i32, sb: i32, b: i32, lb: i32): i32 {
   return result(c > 0 ? sa : sb, out + o, cap - o);
 }
 
-/** x + y, x - y, x * y exactly; 0 when an operand is not an integer this can hold. */
+/** x + y, x - y, x * y exactly; 0 when an operand is not an integer, as written, that this can hold. */
 export function bigAdd(x: i32, y: i32, negateY: bool): i32 {
-  if (!loadInteger(x)) return 0;
+  if (!loadInteger(x, true)) return 0;
   const sa = sign, a = digits, la = len;
-  if (!loadInteger(y)) return 0;
+  if (!loadInteger(y, true)) return 0;
   return addSigned(sa, a, la, negateY ? -sign : sign, digits, len);
 }
 
 export function bigMul(x: i32, y: i32): i32 {
-  if (!loadInteger(x)) return 0;
+  if (!loadInteger(x, true)) return 0;
   const sa = sign, a = digits, la = len;
-  if (!loadInteger(y)) return 0;
+  if (!loadInteger(y, true)) return 0;
   if (sa == 0 || sign == 0) return result(0, 0, 0);
   const n = la + len;
   const acc = alloc(n << 2);

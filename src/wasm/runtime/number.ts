@@ -21,13 +21,13 @@ function scale(m: f64, e: i32): f64 {
   return m / POW10[e];
 }
 
-// OPA refuses numbers whose binary exponent (value = m × 2^e, 0.5 <= m < 1) lies outside [-100001, 100000]:
+// OPA refuses numbers whose binary exponent (value = m × 2^e, 0.5 <= m < 1) lies outside [-100000, 100000]:
 // json.unmarshal and to_number of such text are undefined.
 const LOG2_10: f64 = 3.321928094887362;
 
 function inBinaryRange(mant: u64, exp10: i32): bool {
   const log2 = Math.log2(<f64>mant) + <f64>exp10 * LOG2_10;
-  return log2 < 100000 && log2 >= -100002;
+  return log2 < 100000 && log2 >= -100001;
 }
 
 /**

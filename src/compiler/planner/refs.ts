@@ -46,10 +46,18 @@ export function segments(c: Ctx, src: Operand, segs: Term[], i: number, k: KOp, 
     next(local(target));
   };
   if (inData && seg.type === 'number' && /^(0|[1-9]\d*)$/.test(seg.value)) {
-    // Base data never holds both: an array takes the number, an object the string.
-    const blocks = [() => planTerm(c, seg, dot), () => dot(c.e.str(seg.value))].map((plan) => c.e.block(plan));
-    c.e.emit('BlockStmt', { blocks });
-    return;
+    // An array takes the number, an object the string (no branching: the rest is planned once, and a `not`
+    // around the reference still sees one outcome).
+    return planTerm(c, seg, (num) => {
+      const key = c.e.local();
+      c.e.emit('AssignVarStmt', { source: num, target: key });
+      const toString = c.e.block(() => {
+        c.e.emit('IsObjectStmt', { source: src });
+        c.e.emit('AssignVarStmt', { source: c.e.str(seg.value), target: key });
+      });
+      c.e.emit('BlockStmt', { blocks: [toString] });
+      dot(local(key));
+    });
   }
   planTerm(c, seg, dot);
 }

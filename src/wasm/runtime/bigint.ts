@@ -2,7 +2,7 @@
 // arbitrary precision). Operands are integral numbers: int64 values or literals such as
 // 28857836529306024611913 or 1e30. Results keep their digits as the number's text.
 import { alloc } from './heap';
-import { numKind, numInt, numTextPtr, numTextLen, N_INT } from './value';
+import { numKind, numInt, numF64, numTextPtr, numTextLen, N_INT } from './value';
 import { writeI64, parseNumber, normaliseText, normSign, normDigits, normLen, normExp } from './number';
 
 // Operand digits: most significant first, no leading zeros ("0" is the empty string).
@@ -10,14 +10,14 @@ let sign: i32 = 0;
 let digits: i32 = 0;
 let len: i32 = 0;
 
-const MAX_DIGITS: i32 = 400;
+// OPA's numbers stop below 2^100000, about 30103 digits.
+const MAX_DIGITS: i32 = 30103;
 
 /**
- * Loads v's integer value into (sign, digits, len); false if v is not an integer we can hold, or, when
- * `written`, not written as one (OPA adds and multiplies 1e2 or 2.0 as floats).
+ * Loads v's integer value into (sign, digits, len); false if v is not an integer we can hold. As in OPA, an
+ * integral value is an integer however it is written (1e30 + 1 is exact).
  */
-function loadInteger(v: i32, written: bool = false): bool {
-  if (written && !writtenAsInteger(v)) return false;
+function loadInteger(v: i32): bool {
   if (numTextPtr(v) == 0) {
     if (numKind(v) != N_INT) return false;
     const buf = alloc(24);
@@ -38,15 +38,15 @@ function loadInteger(v: i32, written: bool = false): bool {
   return true;
 }
 
-/** An integer value written without a fraction or exponent (OPA's integers; 2.0 and 1e2 are floats). */
-export function writtenAsInteger(v: i32): bool {
-  const p = numTextPtr(v), n = numTextLen(v);
-  if (p == 0) return numKind(v) == N_INT;
-  for (let i = 0; i < n; i++) {
-    const c = load<u8>(p + i) | 0x20;
-    if (c == 0x2e || c == 0x65) return false;
+/** The number is an integer (2.0 and 1e30 are), beyond int64 too. */
+export function isIntegral(v: i32): bool {
+  if (numKind(v) == N_INT) return true;
+  if (numTextPtr(v) == 0) {
+    const f = numF64(v);
+    return f == Math.floor(f);
   }
-  return true;
+  normaliseText(numTextPtr(v), numTextLen(v));
+  return normSign == 0 || normExp >= normLen;
 }
 
 function cmpMag(a: i32, la: i32, b: i32, lb: i32): i32 {
@@ -75,7 +75,8 @@ function addMag(a: i32, la: i32, b: i32, lb: i32, out: i32, cap: i32): i32 {
 function subMag(a: i32, la: i32, b: i32, lb: i32, out: i32, cap: i32): i32 {
   let borrow = 0, o = cap;
   for (let i = 0; i < la; i++) {
-    let d = (load<u8>(a + la - 1 - i) - 0x30) - (i < lb ? load<u8>(b + lb - 1 - i) - 0x30 : 0) - borrow;
+    // In i32: u8 arithmetic would wrap below zero and hide the borrow.
+    let d = (<i32>load<u8>(a + la - 1 - i) - 0x30) - (i < lb ? <i32>load<u8>(b + lb - 1 - i) - 0x30 : 0) - borrow;
     borrow = d < 0 ? 1 : 0;
     if (d < 0) d += 10;
     store<u8>(out + --o, <u8>(0x30 + d));
@@ -111,19 +112,20 @@ function addSigned(sa: i32, a: i32, la: i32, sb: i32, b: i32, lb: i32): i32 {
   return result(c > 0 ? sa : sb, out + o, cap - o);
 }
 
-/** x + y, x - y, x * y exactly; 0 when an operand is not an integer, as written, that this can hold. */
+/** x + y, x - y, x * y exactly; 0 when an operand is not an integer this can hold. */
 export function bigAdd(x: i32, y: i32, negateY: bool): i32 {
-  if (!loadInteger(x, true)) return 0;
+  if (!loadInteger(x)) return 0;
   const sa = sign, a = digits, la = len;
-  if (!loadInteger(y, true)) return 0;
+  if (!loadInteger(y)) return 0;
   return addSigned(sa, a, la, negateY ? -sign : sign, digits, len);
 }
 
 export function bigMul(x: i32, y: i32): i32 {
-  if (!loadInteger(x, true)) return 0;
+  if (!loadInteger(x)) return 0;
   const sa = sign, a = digits, la = len;
-  if (!loadInteger(y, true)) return 0;
+  if (!loadInteger(y)) return 0;
   if (sa == 0 || sign == 0) return result(0, 0, 0);
+  if (la + len > MAX_DIGITS + 1) return 0; // beyond OPA's range: not worth the quadratic work
   const n = la + len;
   const acc = alloc(n << 2);
   memory.fill(acc, 0, n << 2);

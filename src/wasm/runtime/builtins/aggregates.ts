@@ -7,7 +7,7 @@ import { ensureSorted, sortValues } from '../collection';
 import { compare } from '../compare';
 import { runeCount } from '../ops';
 import { b_plus, b_mul } from './arith';
-import { writtenAsInteger } from '../bigint';
+import { isIntegral } from '../bigint';
 import { productStart, productTimes, productValue } from '../bigfloat';
 
 export function b_count(v: i32): i32 {
@@ -49,7 +49,7 @@ export function b_product(v: i32): i32 {
   const n = elemCount(v);
   for (let i = 0; i < n; i++) {
     const x = elemAt(v, i);
-    if (tagOf(x) == T_NUMBER && !writtenAsInteger(x)) return floatProduct(v, n);
+    if (tagOf(x) == T_NUMBER && !isIntegral(x)) return floatProduct(v, n);
   }
   return fold(v, 1, true);
 }

@@ -47,6 +47,30 @@ const EXPRESSIONS = [
   'numbers.range(1, 5)', 'units.parse("1.5Ki")', 'units.parse_bytes("1.1KB")',
 ];
 
+/** Seeded random decimals of every shape (short, long, tiny, huge) under each operator, for the shortest-text rule. */
+function generated(count: number): string[] {
+  let seed = 12345;
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const operand = (): string => {
+    const k = rnd();
+    if (k < 0.3) return String(Math.floor(rnd() * 1000) / 100);
+    if (k < 0.5) return (rnd() * 10 ** Math.floor(rnd() * 20 - 10)).toPrecision(1 + Math.floor(rnd() * 18));
+    if (k < 0.6) return String(Math.floor(rnd() * 1e6));
+    if (k < 0.7) return `${Math.floor(rnd() * 99) + 1}e${Math.floor(rnd() * 600 - 300)}`;
+    return (rnd() * 1000).toFixed(Math.floor(rnd() * 12));
+  };
+  const ops = ['+', '-', '*', '/'];
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) out.push(`${operand()} ${ops[Math.floor(rnd() * 4)]!} ${operand()}`);
+  for (let i = 0; i < count / 8; i++) out.push(`sum([${operand()}, ${operand()}, ${operand()}])`, `product([${operand()}, ${operand()}])`);
+  return out;
+}
+
+EXPRESSIONS.push(...generated(200));
+
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 function module(): string {

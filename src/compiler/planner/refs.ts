@@ -23,27 +23,47 @@ export function planRef(c: Ctx, t: RefTerm, k: KOp): void {
   planTerm(c, head!, (op) => segments(c, op, segs, 0, k));
 }
 
-/** Applies the segments from `i` on to the value in `src`: a dot per known key, a scan per unbound one. */
-export function segments(c: Ctx, src: Operand, segs: Term[], i: number, k: KOp): void {
+/**
+ * Applies the segments from `i` on to the value in `src`: a dot per known key, a scan per unbound one. In a
+ * reference into base data (`inData`), a written integer key also finds the object key spelt the same, as OPA
+ * reads `data.nested[2]` from its store by the path segment "2" (an array still takes it as an index).
+ */
+export function segments(c: Ctx, src: Operand, segs: Term[], i: number, k: KOp, inData = false): void {
   if (i === segs.length) return k(src);
   const seg = segs[i]!;
+  const next = (value: Operand): void => segments(c, value, segs, i + 1, k, inData);
   if (isOutput(c, seg)) {
     const source = c.e.toLocal(src);
     const key = c.e.local();
     const value = c.e.local();
-    const block = c.e.block(() => unifyOp(c, seg, local(key), () => segments(c, local(value), segs, i + 1, k)));
+    const block = c.e.block(() => unifyOp(c, seg, local(key), () => next(local(value))));
     c.e.emit('ScanStmt', { source, key, value, block });
     return;
   }
-  planTerm(c, seg, (key) => {
+  const dot = (key: Operand): void => {
     const target = c.e.local();
     c.e.emit('DotStmt', { source: src, key, target });
-    segments(c, local(target), segs, i + 1, k);
-  });
+    next(local(target));
+  };
+  if (inData && seg.type === 'number' && /^(0|[1-9]\d*)$/.test(seg.value)) {
+    // An array takes the number, an object the string (no branching: the rest is planned once, and a `not`
+    // around the reference still sees one outcome).
+    return planTerm(c, seg, (num) => {
+      const key = c.e.local();
+      c.e.emit('AssignVarStmt', { source: num, target: key });
+      const toString = c.e.block(() => {
+        c.e.emit('IsObjectStmt', { source: src });
+        c.e.emit('AssignVarStmt', { source: c.e.str(seg.value), target: key });
+      });
+      c.e.emit('BlockStmt', { blocks: [toString] });
+      dot(local(key));
+    });
+  }
+  planTerm(c, seg, dot);
 }
 
 export function planData(c: Ctx, segs: Term[], k: KOp): void {
-  if (c.tree.children.size === 0) return segments(c, local(1), segs, 0, k);
+  if (c.tree.children.size === 0) return segments(c, local(1), segs, 0, k, true);
   planDataAt(c, c.tree, [], segs, 0, k);
 }
 
@@ -58,7 +78,7 @@ function planDataAt(c: Ctx, node: TreeNode, path: string[], segs: Term[], i: num
     }
     const child = node.children.get(seg.value);
     // No rule at or below this key: the value can only come from base data.
-    if (!child) return segments(c, local(1), segs, 0, k);
+    if (!child) return segments(c, local(1), segs, 0, k, true);
     node = child;
     path = [...path, seg.value];
     const mock = c.mocks.replace.get(['data', ...path].join('.'));
@@ -85,7 +105,7 @@ function dynamicKey(c: Ctx, node: TreeNode, path: string[], segs: Term[], i: num
   }));
   blocks.push(c.e.block(() => {
     for (const name of keys) c.e.emit('NotEqualStmt', { a: key, b: c.e.str(name) });
-    segments(c, local(1), segs, 0, k);
+    segments(c, local(1), segs, 0, k, true);
   }));
   c.e.emit('BlockStmt', { blocks });
 }

@@ -21,6 +21,15 @@ function scale(m: f64, e: i32): f64 {
   return m / POW10[e];
 }
 
+// OPA refuses numbers whose binary exponent (value = m × 2^e, 0.5 <= m < 1) lies outside [-100000, 100000]:
+// json.unmarshal and to_number of such text are undefined.
+const LOG2_10: f64 = 3.321928094887362;
+
+function inBinaryRange(mant: u64, exp10: i32): bool {
+  const log2 = Math.log2(<f64>mant) + <f64>exp10 * LOG2_10;
+  return log2 < 100000 && log2 >= -100001;
+}
+
 /**
  * Parses a JSON number at [p, p+n). Returns 0 if the text is not a JSON number.
  * The value keeps a pointer to the text, which must outlive it (input text, static data, heap).
@@ -78,6 +87,7 @@ export function parseNumber(p: i32, n: i32, keepText: bool, strict: bool = true,
   }
   if (i != n) return 0;
   exp10 += dropped;
+  if ((exp10 > 30000 || exp10 < -30000) && mant != 0 && !inBinaryRange(mant, exp10)) return 0;
   let kind = N_INT;
   let bits: i64 = 0;
   if (exp10 == 0 && dropped == 0 && (mant <= <u64>i64.MAX_VALUE || (neg && mant == <u64>1 << 63))) {

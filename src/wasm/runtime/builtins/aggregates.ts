@@ -7,6 +7,8 @@ import { ensureSorted, sortValues } from '../collection';
 import { compare } from '../compare';
 import { runeCount } from '../ops';
 import { b_plus, b_mul } from './arith';
+import { isIntegral } from '../bigint';
+import { productStart, productTimes, productValue } from '../bigfloat';
 
 export function b_count(v: i32): i32 {
   switch (tagOf(v)) {
@@ -42,7 +44,25 @@ function fold(v: i32, start: i64, mul: bool): i32 {
 }
 
 export function b_sum(v: i32): i32 { return fold(v, 0, false); }
-export function b_product(v: i32): i32 { return fold(v, 1, true); }
+/** Integers multiply exactly; with any other number the product is OPA's float one (bigfloat.ts). */
+export function b_product(v: i32): i32 {
+  const n = elemCount(v);
+  for (let i = 0; i < n; i++) {
+    const x = elemAt(v, i);
+    if (tagOf(x) == T_NUMBER && !isIntegral(x)) return floatProduct(v, n);
+  }
+  return fold(v, 1, true);
+}
+
+function floatProduct(v: i32, n: i32): i32 {
+  productStart();
+  for (let i = 0; i < n; i++) {
+    const x = elemAt(v, i);
+    if (tagOf(x) != T_NUMBER) return 0;
+    productTimes(x);
+  }
+  return productValue();
+}
 
 function extreme(v: i32, sign: i32): i32 {
   const n = elemCount(v);

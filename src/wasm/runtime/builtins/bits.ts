@@ -2,7 +2,7 @@
 import { T_NUMBER, T_STRING, N_INT, tagOf, mkInt, mkBool, mkString, strLen, strPtr, numKind, numInt, numF64 } from '../value';
 import { alloc } from '../heap';
 import { numIsInt, numAsI64 } from '../number';
-import { bigMul } from '../bigint';
+import { bigMul, bigFormat, formattedLen } from '../bigint';
 
 @inline function isIntNum(v: i32): bool { return tagOf(v) == T_NUMBER && numIsInt(v); }
 
@@ -36,6 +36,12 @@ export function b_format_int(n: i32, base: i32): i32 {
   if (tagOf(n) != T_NUMBER || !isIntNum(base)) return 0;
   const b = numAsI64(base);
   if (b != 2 && b != 8 && b != 10 && b != 16) return 0;
+  if (numKind(n) != N_INT) {
+    // Beyond int64, or a fraction: the exact integer part of the number's decimal text.
+    const p = bigFormat(n, <i32>b);
+    if (p != 0) return mkString(p, formattedLen);
+    if (Math.abs(numF64(n)) >= 9.2e18) return 0;
+  }
   let x: i64 = numKind(n) == N_INT ? numInt(n) : <i64>numF64(n);
   const neg = x < 0;
   let u: u64 = neg ? <u64>(-x) : <u64>x;

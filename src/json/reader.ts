@@ -378,7 +378,7 @@ export async function readJsonYielding(text: string, maxDepth = MAX_JSON_DEPTH, 
   while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
   if (end - start <= YIELD_PIECE) return readJson(text, { maxDepth });
   try {
-    return await readSpan(text, start, end, 0, maxDepth, { unyielded: 0 }, onPiece ?? ((value) => value));
+    return (await readSpan(text, start, end, 0, maxDepth, { unyielded: 0 }, onPiece ?? ((value) => value))).value;
   } catch {
     return readJson(text, { maxDepth });
   }
@@ -392,8 +392,12 @@ export async function readJsonYielding(text: string, maxDepth = MAX_JSON_DEPTH, 
  */
 export type PieceHook = (value: unknown, enclosing: number) => unknown;
 
-/** The value at [start, end) inside `enclosing` containers; `progress` counts the characters read since the last yield. */
-async function readSpan(text: string, start: number, end: number, enclosing: number, maxDepth: number, progress: { unyielded: number }, onPiece: PieceHook): Promise<unknown> {
+/**
+ * The value at [start, end) inside `enclosing` containers; `progress` counts the characters read since the last
+ * yield. The value comes boxed: a promise resolved with an object reads the object's `then`, which would open a
+ * packed value (inflate and parse it) for nothing.
+ */
+async function readSpan(text: string, start: number, end: number, enclosing: number, maxDepth: number, progress: { unyielded: number }, onPiece: PieceHook): Promise<{ value: unknown }> {
   if (end - start <= YIELD_PIECE || text.charCodeAt(start) !== 0x7b) {
     const value = onPiece(readJson(text.slice(start, end), { maxDepth: maxDepth - enclosing }), enclosing);
     progress.unyielded += end - start;
@@ -401,12 +405,12 @@ async function readSpan(text: string, start: number, end: number, enclosing: num
       progress.unyielded = 0;
       await new Promise((resolve) => setImmediate(resolve));
     }
-    return value;
+    return { value };
   }
   if (enclosing + 1 > maxDepth) throw new Error('too deep');
   const object: Record<string, unknown> = {};
   let i = skipSpaces(text, start + 1, end);
-  if (text.charCodeAt(i) === 0x7d && skipSpaces(text, i + 1, end) === end) return object;
+  if (text.charCodeAt(i) === 0x7d && skipSpaces(text, i + 1, end) === end) return { value: object };
   for (;;) {
     if (text.charCodeAt(i) !== 0x22) throw new Error('key expected');
     const keyEnd = skipValue(text, i, end);
@@ -415,12 +419,12 @@ async function readSpan(text: string, start: number, end: number, enclosing: num
     if (text.charCodeAt(i) !== 0x3a) throw new Error('colon expected');
     const valueStart = skipSpaces(text, i + 1, end);
     const valueEnd = skipValue(text, valueStart, end);
-    const value = await readSpan(text, valueStart, valueEnd, enclosing + 1, maxDepth, progress, onPiece);
+    const { value } = await readSpan(text, valueStart, valueEnd, enclosing + 1, maxDepth, progress, onPiece);
     if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
     else object[key] = value;
     i = skipSpaces(text, valueEnd, end);
     const c = text.charCodeAt(i);
-    if (c === 0x7d && skipSpaces(text, i + 1, end) === end) return object;
+    if (c === 0x7d && skipSpaces(text, i + 1, end) === end) return { value: object };
     if (c !== 0x2c) throw new Error('comma expected');
     i = skipSpaces(text, i + 1, end);
   }

@@ -179,6 +179,13 @@ test('two worker threads share a unix socket, made with the configured mode, and
   assert.equal(await server.stop(), 0);
 });
 
+/** Ends the (first) thread of `role` of a two-thread server and waits for its replacement to serve. */
+async function replaceThread(threads: Threads & { url: string }, role: 'owner' | 'replica'): Promise<void> {
+  const victim = threads.live().find((t) => t.role === role)!.id;
+  threads.end([{ id: victim, how: 'terminate' }]);
+  await replaced(threads, 2, [victim]);
+}
+
 test('exact numbers and deep values written through one worker are served as written by every worker, and by a replacement', { timeout: 60_000 }, async () => {
   const threads = await start(2, []);
   const { server, url } = threads;
@@ -200,9 +207,7 @@ test('exact numbers and deep values written through one worker are served as wri
     }
   };
   await check();
-  const victim = threads.live().find((t) => t.role === 'owner')!.id;
-  threads.end([{ id: victim, how: 'terminate' }]);
-  await replaced(threads, 2, [victim]);
+  await replaceThread(threads, 'owner');
   await check();
   assert.equal(await server.stop(), 0);
 });
@@ -227,13 +232,9 @@ test("a bundle's packed data is read in place by every worker, and by a replacem
     }
   };
   await check();
-  const owner = threads.live().find((t) => t.role === 'owner')!.id;
-  threads.end([{ id: owner, how: 'terminate' }]);
-  await replaced(threads, 2, [owner]);
+  await replaceThread(threads, 'owner');
   await check();
-  const replica = threads.live().find((t) => t.role === 'replica')!.id;
-  threads.end([{ id: replica, how: 'terminate' }]);
-  await replaced(threads, 2, [replica]);
+  await replaceThread(threads, 'replica');
   await check();
   assert.equal(await server.stop(), 0);
 });

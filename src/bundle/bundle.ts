@@ -69,7 +69,7 @@ export async function parseBundleYielding(name: string, files: BundleFile[]): Pr
     const alone = !dataDirs.some((other) => other.length > dir.length && dir.every((segment, i) => other[i] === segment));
     const pack = depth !== undefined && alone ? (value: unknown, enclosing: number) => packPiece(value, dir.length + enclosing, depth) : undefined;
     // A file that does not read is left to parseBundle, which reports it.
-    await readJsonYielding(file.data.toString('utf8'), MAX_JSON_DEPTH, pack).then((value) => read.set(file, value), () => undefined);
+    await readJsonYielding(file.data, MAX_JSON_DEPTH, pack).then((value) => read.set(file, value), () => undefined);
   }
   const bundle = readBundle(name, files, read);
   return { ...bundle, data: await packDataYielding(bundle.data, packDepth(bundle.manifest)) };

@@ -93,12 +93,12 @@ let slabUsed = 0;
  * buffer of its own, they were as many lasting mallocs scattered among the load's short-lived buffers (zlib's
  * state, the text of each piece), which kept glibc's heap from shrinking after the load: 80 MiB of free
  * chunks it held for 100 MB of data. Copied into slabs of 1 MiB, they take a few large allocations instead. A
- * slab is shared memory, so that threads receive the values without copying them. It lives as long as one
- * of its values does.
+ * slab (and a larger text's buffer of its own) is shared memory, so that the other threads of a server read
+ * the values where they are (src/server/cluster/payload.ts). It lives as long as one of its values does.
  */
 function kept(deflated: Uint8Array): Uint8Array {
   const size = deflated.byteLength;
-  if (size > SHARED_LIMIT) return new Uint8Array(deflated);
+  if (size > SHARED_LIMIT) return shared(deflated);
   if (slabUsed + size > slab.byteLength) {
     slab = new Uint8Array(new SharedArrayBuffer(SLAB_BYTES));
     slabUsed = 0;
@@ -107,6 +107,13 @@ function kept(deflated: Uint8Array): Uint8Array {
   view.set(deflated);
   slabUsed += size;
   return view;
+}
+
+/** A copy of `bytes` in shared memory of its own. */
+function shared(bytes: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+  copy.set(bytes);
+  return copy;
 }
 
 /** A read-only value standing for the object or array a packed value's held form (packedForm) stands for. */

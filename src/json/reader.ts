@@ -362,25 +362,29 @@ class Reader {
 
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
-/** Texts up to this many characters are read in one go by readJsonYielding. */
+/** Texts up to this many bytes are read in one go by readJsonYielding. */
 const YIELD_PIECE = 1 << 20;
 
 /**
  * readJson for large texts read while a server is answering requests (bundle data): objects longer than a
  * piece are read member by member, and the event loop gets a turn after each piece, so 100 MB of JSON does
  * not hold up decisions for the whole read. The value, and any error, is readJson's: a text the piecewise
- * reading finds anything odd in is read again whole by readJson.
+ * reading finds anything odd in is read again whole by readJson. The text is read from its UTF-8 bytes, each
+ * piece decoded on its own (JSON's delimiters are ASCII, never part of a longer character): decoded whole, a
+ * 100 MB text took as much V8 heap for as long as the read lasted, and V8, sizing its heap from what is live,
+ * let four times that fill with the pieces' garbage before collecting it.
  */
-export async function readJsonYielding(text: string, maxDepth = MAX_JSON_DEPTH, onPiece?: PieceHook): Promise<unknown> {
+export async function readJsonYielding(text: string | Uint8Array, maxDepth = MAX_JSON_DEPTH, onPiece?: PieceHook): Promise<unknown> {
+  const bytes = typeof text === 'string' ? Buffer.from(text) : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
   let start = 0;
-  let end = text.length;
-  while (start < end && isSpace(text.charCodeAt(start))) start++;
-  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
-  if (end - start <= YIELD_PIECE) return readJson(text, { maxDepth });
+  let end = bytes.byteLength;
+  while (start < end && isSpace(bytes[start]!)) start++;
+  while (end > start && isSpace(bytes[end - 1]!)) end--;
+  if (end - start <= YIELD_PIECE) return readJson(bytes.toString('utf8'), { maxDepth });
   try {
-    return await readSpan(text, start, end, 0, maxDepth, { unyielded: 0 }, onPiece ?? ((value) => value));
+    return (await readSpan(bytes, start, end, 0, maxDepth, { unyielded: 0 }, onPiece ?? ((value) => value))).value;
   } catch {
-    return readJson(text, { maxDepth });
+    return readJson(bytes.toString('utf8'), { maxDepth });
   }
 }
 
@@ -392,37 +396,41 @@ export async function readJsonYielding(text: string, maxDepth = MAX_JSON_DEPTH, 
  */
 export type PieceHook = (value: unknown, enclosing: number) => unknown;
 
-/** The value at [start, end) inside `enclosing` containers; `progress` counts the characters read since the last yield. */
-async function readSpan(text: string, start: number, end: number, enclosing: number, maxDepth: number, progress: { unyielded: number }, onPiece: PieceHook): Promise<unknown> {
-  if (end - start <= YIELD_PIECE || text.charCodeAt(start) !== 0x7b) {
-    const value = onPiece(readJson(text.slice(start, end), { maxDepth: maxDepth - enclosing }), enclosing);
+/**
+ * The value at bytes [start, end) inside `enclosing` containers; `progress` counts the bytes read since the
+ * last yield. The value comes boxed: a promise resolved with an object reads the object's `then`, which would
+ * open a packed value (inflate and parse it) for nothing.
+ */
+async function readSpan(bytes: Buffer, start: number, end: number, enclosing: number, maxDepth: number, progress: { unyielded: number }, onPiece: PieceHook): Promise<{ value: unknown }> {
+  if (end - start <= YIELD_PIECE || bytes[start] !== 0x7b) {
+    const value = onPiece(readJson(bytes.toString('utf8', start, end), { maxDepth: maxDepth - enclosing }), enclosing);
     progress.unyielded += end - start;
     if (progress.unyielded >= YIELD_PIECE) {
       progress.unyielded = 0;
       await new Promise((resolve) => setImmediate(resolve));
     }
-    return value;
+    return { value };
   }
   if (enclosing + 1 > maxDepth) throw new Error('too deep');
   const object: Record<string, unknown> = {};
-  let i = skipSpaces(text, start + 1, end);
-  if (text.charCodeAt(i) === 0x7d && skipSpaces(text, i + 1, end) === end) return object;
+  let i = skipSpaces(bytes, start + 1, end);
+  if (bytes[i] === 0x7d && skipSpaces(bytes, i + 1, end) === end) return { value: object };
   for (;;) {
-    if (text.charCodeAt(i) !== 0x22) throw new Error('key expected');
-    const keyEnd = skipValue(text, i, end);
-    const key = readJson(text.slice(i, keyEnd)) as string;
-    i = skipSpaces(text, keyEnd, end);
-    if (text.charCodeAt(i) !== 0x3a) throw new Error('colon expected');
-    const valueStart = skipSpaces(text, i + 1, end);
-    const valueEnd = skipValue(text, valueStart, end);
-    const value = await readSpan(text, valueStart, valueEnd, enclosing + 1, maxDepth, progress, onPiece);
+    if (bytes[i] !== 0x22) throw new Error('key expected');
+    const keyEnd = skipValue(bytes, i, end);
+    const key = readJson(bytes.toString('utf8', i, keyEnd)) as string;
+    i = skipSpaces(bytes, keyEnd, end);
+    if (bytes[i] !== 0x3a) throw new Error('colon expected');
+    const valueStart = skipSpaces(bytes, i + 1, end);
+    const valueEnd = skipValue(bytes, valueStart, end);
+    const { value } = await readSpan(bytes, valueStart, valueEnd, enclosing + 1, maxDepth, progress, onPiece);
     if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
     else object[key] = value;
-    i = skipSpaces(text, valueEnd, end);
-    const c = text.charCodeAt(i);
-    if (c === 0x7d && skipSpaces(text, i + 1, end) === end) return object;
+    i = skipSpaces(bytes, valueEnd, end);
+    const c = bytes[i];
+    if (c === 0x7d && skipSpaces(bytes, i + 1, end) === end) return { value: object };
     if (c !== 0x2c) throw new Error('comma expected');
-    i = skipSpaces(text, i + 1, end);
+    i = skipSpaces(bytes, i + 1, end);
   }
 }
 
@@ -430,18 +438,18 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
-function skipSpaces(text: string, i: number, end: number): number {
-  while (i < end && isSpace(text.charCodeAt(i))) i++;
+function skipSpaces(bytes: Uint8Array, i: number, end: number): number {
+  while (i < end && isSpace(bytes[i]!)) i++;
   return i;
 }
 
 /** Where the value starting at `i` ends: strings and containers (with the strings in them) matched, scalars to the next delimiter. */
-function skipValue(text: string, i: number, end: number): number {
+function skipValue(bytes: Uint8Array, i: number, end: number): number {
   let depth = 0;
   for (; i < end; i++) {
-    const c = text.charCodeAt(i);
+    const c = bytes[i]!;
     if (c === 0x22) {
-      for (i++; i < end && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      for (i++; i < end && bytes[i] !== 0x22; i++) if (bytes[i] === 0x5c) i++;
       if (depth === 0) return i + 1;
     } else if (c === 0x7b || c === 0x5b) {
       depth++;

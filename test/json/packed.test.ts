@@ -110,10 +110,14 @@ test('a bundle read while serving is packed the same, and the event loop turns w
 test('a large data.json is packed piece by piece as it is read, never whole as objects; a data file below it still merges', async () => {
   const json = writeJson({ users: teams(3000) });
   const levels: number[] = [];
+  // Every read of a piece's members (opening a packed one: inflating and parsing it), until the read is over.
+  const reads: PropertyKey[] = [];
   const read = (await readJsonYielding(json, undefined, (value, enclosing) => {
     levels.push(enclosing);
-    return packData({ piece: value }, 1).piece;
+    const piece = packData({ piece: value }, 1).piece as object;
+    return new Proxy(piece, { get: (target, key) => (reads.push(key), Reflect.get(target, key)) });
   })) as { users: Record<string, unknown> };
+  assert.deepEqual(reads, [], 'no piece was read while the document was (a promise resolved with a piece reads its `then`)');
   assert.ok(levels.length > 1000, `the document came in pieces (${levels.length})`);
   assert.ok(levels.every((level) => level === 2), 'each team is one piece, two objects deep');
   assert.ok(packedText(read.users.t0), 'a piece was replaced as soon as it was read');

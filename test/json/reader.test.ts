@@ -112,10 +112,12 @@ function catchMessage(f: () => unknown): string {
 
 test('large texts read in pieces give readJson\'s value and errors', async () => {
   const members: string[] = [];
-  for (let i = 0; i < 20_000; i++) members.push(`"k${i}": {"n": 1.50, "s": "a\\"b", "list": [1, {"x": null}], "big": 1e400}`);
+  // Characters of two, three and four bytes, in keys and values: the text is read from its UTF-8 bytes.
+  for (let i = 0; i < 20_000; i++) members.push(`"k${i}é": {"n": 1.50, "s": "a\\"b€", "list": [1, {"x": null}], "big": 1e400, "😀": "\\ud83d"}`);
   const text = ` {"a": {${members.join(', ')}}, "__proto__": {"p": true}, "a": {"dup": 1}, "b": [${members.map((_, i) => i).join(',')}]} `;
   assert.ok(text.length > 1 << 20, 'large enough to be read in pieces');
   assert.equal(writeJson(await readJsonYielding(text)), writeJson(readJsonDocument(text).value));
+  assert.equal(writeJson(await readJsonYielding(Buffer.from(text))), writeJson(readJsonDocument(text).value));
   const deep = `{"a": "${'x'.repeat(1 << 20)}", "d": ${nested(10_001)}}`;
   const bad = `{"a": "${'x'.repeat(1 << 20)}", "b": [1,]}`;
   for (const wrong of [bad, deep, `${text}x`]) {

@@ -7,8 +7,8 @@ import { MessageChannel } from 'node:worker_threads';
 import type { Bundle } from '../../src/bundle/bundle.js';
 import { NumberText } from '../../src/json/number-text.js';
 import { writeJson } from '../../src/json/writer.js';
-import { packData, packedText } from '../../src/json/packed.js';
-import { fromPayload, toPayload } from '../../src/server/cluster/payload.js';
+import { packData, packedForm, packedText } from '../../src/json/packed.js';
+import { fromPayload, toPayload, type Payload } from '../../src/server/cluster/payload.js';
 import type { Change } from '../../src/server/cluster/protocol.js';
 import { fromWire, toWire } from '../../src/server/cluster/wire.js';
 
@@ -47,10 +47,10 @@ test('values nested 10,000 levels deep are encoded and restored without recursio
   assert.ok(received instanceof NumberText);
 });
 
-/** A payload as another thread receives it: through a MessagePort, which shares the buffer instead of copying it. */
-async function overPort(payload: SharedArrayBuffer): Promise<SharedArrayBuffer> {
+/** A payload as another thread receives it: through a MessagePort, which shares the buffers instead of copying them. */
+async function overPort(payload: Payload): Promise<Payload> {
   const { port1, port2 } = new MessageChannel();
-  const received = new Promise<SharedArrayBuffer>((resolve) => port2.once('message', resolve));
+  const received = new Promise<Payload>((resolve) => port2.once('message', resolve));
   port1.postMessage(payload);
   const value = await received;
   port1.close();
@@ -63,10 +63,10 @@ test('a payload carries exact numbers and deep values to the reader, in one buff
   const payload = toPayload({ kind: 'data', value: { n: new NumberText('0.10'), deep } });
   const shared = await overPort(payload);
   // The same memory: a write on one side is seen on the other.
-  const first = new Uint8Array(payload)[0];
-  new Uint8Array(payload)[0] = first ^ 0xff;
-  assert.equal(new Uint8Array(shared)[0], first ^ 0xff);
-  new Uint8Array(payload)[0] = first;
+  const first = new Uint8Array(payload.bytes)[0];
+  new Uint8Array(payload.bytes)[0] = first ^ 0xff;
+  assert.equal(new Uint8Array(shared.bytes)[0], first ^ 0xff);
+  new Uint8Array(payload.bytes)[0] = first;
   const received = fromPayload<{ value: { n: unknown; deep: unknown } }>(shared).value;
   assert.ok(received.n instanceof NumberText);
   assert.equal(writeJson(received.n), '0.10');
@@ -80,10 +80,20 @@ test("a bundle activation's packed data crosses as its text, stays packed, and r
   for (let i = 0; i < 5_000; i++) deep = [deep];
   const bundle = { name: 'b', manifest: { revision: 'r', roots: ['x'] }, data: packData({ x: { n: new NumberText('1.50'), deep } }, 1), modules: [], wasm: [{ path: 'p.wasm', bytes: new Uint8Array([0, 97, 115, 109]) }] };
   assert.ok(packedText(bundle.data.x));
-  const change = fromPayload<Change>(await overPort(toPayload({ kind: 'bundles', bundles: [bundle] })));
+  const payload = toPayload({ kind: 'bundles', bundles: [bundle] });
+  const sent = packedForm(bundle.data.x)!.deflated;
+  assert.ok(payload.slabs.includes(sent.buffer as SharedArrayBuffer), 'the slab holding the deflated text travels beside the payload');
+  const change = fromPayload<Change>(await overPort(payload));
   assert.equal(change.kind, 'bundles');
   const [received] = (change as { bundles: Bundle[] }).bundles;
   assert.deepEqual(packedText(received.data.x), packedText(bundle.data.x));
+  // The receiver reads the sender's deflated text where it lies: the same memory.
+  const got = packedForm(received.data.x)!.deflated;
+  assert.equal(got.byteLength, sent.byteLength);
+  const byte = sent[0]!;
+  sent[0] = byte ^ 0xff;
+  assert.equal(got[0], byte ^ 0xff);
+  sent[0] = byte;
   const x = received.data.x as { n: unknown; deep: unknown };
   assert.equal(writeJson(x.n), '1.50');
   let node = x.deep;

@@ -4,7 +4,7 @@
 // that made it is answered, with no grace period.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
@@ -179,6 +179,13 @@ test('two worker threads share a unix socket, made with the configured mode, and
   assert.equal(await server.stop(), 0);
 });
 
+/** Ends the (first) thread of `role` of a two-thread server and waits for its replacement to serve. */
+async function replaceThread(threads: Threads & { url: string }, role: 'owner' | 'replica'): Promise<void> {
+  const victim = threads.live().find((t) => t.role === role)!.id;
+  threads.end([{ id: victim, how: 'terminate' }]);
+  await replaced(threads, 2, [victim]);
+}
+
 test('exact numbers and deep values written through one worker are served as written by every worker, and by a replacement', { timeout: 60_000 }, async () => {
   const threads = await start(2, []);
   const { server, url } = threads;
@@ -200,9 +207,34 @@ test('exact numbers and deep values written through one worker are served as wri
     }
   };
   await check();
-  const victim = threads.live().find((t) => t.role === 'owner')!.id;
-  threads.end([{ id: victim, how: 'terminate' }]);
-  await replaced(threads, 2, [victim]);
+  await replaceThread(threads, 'owner');
+  await check();
+  assert.equal(await server.stop(), 0);
+});
+
+test("a bundle's packed data is read in place by every worker, and by a replacement after the thread that packed it ended", { timeout: 60_000 }, async () => {
+  const dir = tempDir('verdict-workers-packed-');
+  // Large enough to be packed (src/json/packed.ts); the owner packs it, the other threads read its shared slabs.
+  const teams = Object.fromEntries(Array.from({ length: 40 }, (_, t) => [`t${t}`, Object.fromEntries(Array.from({ length: 30 }, (_, u) => [`u${u}`, { name: `n-${t}-${u}`, quota: 1.50 + u }]))]));
+  const text = JSON.stringify({ teams }).replace('"quota":1.5}', '"quota":1.50}');
+  mkdirSync(join(dir, 'org'));
+  writeFileSync(join(dir, '.manifest'), JSON.stringify({ revision: 'r1', roots: ['org'] }));
+  writeFileSync(join(dir, 'org', 'data.json'), text);
+  writeFileSync(join(dir, 'org', 'policy.rego'), 'package org\n\nsize := count(data.org.teams[input.team])\n');
+  const threads = await start(2, ['-b', dir]);
+  const { server, url } = threads;
+  const check = async () => {
+    for (let i = 0; i < 8; i++) {
+      assert.deepEqual(json(await fresh(url, 'GET', '/v1/data/org/teams/t7')).result, teams.t7);
+      assert.ok((await fresh(url, 'GET', '/v1/data/org/teams/t0/u0')).body.toString().includes('"quota":1.50'));
+      const size = await fresh(url, 'POST', '/v1/data/org/size', JSON.stringify({ input: { team: 't39' } }));
+      assert.equal(json(size).result, 30);
+    }
+  };
+  await check();
+  await replaceThread(threads, 'owner');
+  await check();
+  await replaceThread(threads, 'replica');
   await check();
   assert.equal(await server.stop(), 0);
 });

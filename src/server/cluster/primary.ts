@@ -13,6 +13,7 @@ import { RegoCompileError, type RegoCompiler } from '../../engine/compiler.js';
 import { defaultCompiler } from '../../engine/opa-compiler.js';
 import { sumSnapshots } from '../../pip/metrics.js';
 import type { MetricsJson, PipFigures, PrimaryMessage, WorkerMessage } from './protocol.js';
+import type { Payload } from './payload.js';
 import { SharedListeners, type ListeningFds } from './shared-listeners.js';
 import { startMember, type MemberLink } from './transport.js';
 import { SharedDataPool } from '../../engine/shared-data.js';
@@ -207,7 +208,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
    * Sends a committed change to every started replica. The timer keeps the sequence number only, not the
    * message: the primary lets go of the change's buffer once it is sent.
    */
-  const relayChange = (seq: number, payload: SharedArrayBuffer) => {
+  const relayChange = (seq: number, payload: Payload) => {
     const replicas = [...members.values()].filter((r) => r.role === 'replica' && r.started);
     const waiting = new Set(replicas.map((r) => r.worker.id));
     changes.set(seq, waiting);

@@ -1,7 +1,7 @@
 // The messages between the primary (the main thread) and the server threads of one `verdict run --workers N`
 // server. Sent with postMessage (structured clone); a change or a snapshot, which may hold the whole data
-// document, travels as a SharedArrayBuffer of its serialised form (payload.ts), which the primary relays without
-// reading it.
+// document, travels as a SharedArrayBuffer of its serialised form and the shared slabs it refers to (payload.ts),
+// which the primary relays without reading them.
 import { isMainThread, workerData } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
 import type { Bundle, RegoModule } from '../../bundle/bundle.js';
@@ -12,6 +12,7 @@ import type { CompileErrorDetail, CompiledPolicy } from '../../engine/compiler.j
 import type { ApiModule, PolicyChange } from '../../engine/engine.js';
 import type { DataWrite } from '../context.js';
 import type { RuntimeSettings } from '../runtime-settings.js';
+import type { Payload } from './payload.js';
 import type { AdapterMetrics } from '../../pip/metrics.js';
 
 /** What the primary gives each server thread (in its workerData, under `verdictMember`). */
@@ -67,10 +68,10 @@ export interface WireError {
 
 export type WorkerMessage =
   /** `payload`: the Change (payload.ts). */
-  | { verdict: 'change'; seq: number; payload: SharedArrayBuffer }
+  | { verdict: 'change'; seq: number; payload: Payload }
   | { verdict: 'applied'; seq: number; error?: string }
   /** `payload`: the Snapshot (payload.ts). */
-  | { verdict: 'snapshot'; id: number; payload: SharedArrayBuffer }
+  | { verdict: 'snapshot'; id: number; payload: Payload }
   | { verdict: 'compile'; id: number; modules: RegoModule[]; regoVersion: 0 | 1 }
   | { verdict: 'join' }
   | { verdict: 'ready' }
@@ -80,11 +81,11 @@ export type WorkerMessage =
   | { verdict: 'health-answer'; id: number; problem?: string };
 
 export type PrimaryMessage =
-  | { verdict: 'change'; seq: number; payload: SharedArrayBuffer }
+  | { verdict: 'change'; seq: number; payload: Payload }
   | { verdict: 'changed'; seq: number }
   | { verdict: 'snapshot-request'; id: number }
   /** `payload`: the Snapshot to start from (absent: start empty, as the first owner does). */
-  | { verdict: 'start'; payload?: SharedArrayBuffer }
+  | { verdict: 'start'; payload?: Payload }
   /** Shut down as on SIGTERM (signals reach the main thread only). */
   | { verdict: 'stop' }
   | { verdict: 'compiled'; id: number; result?: CompiledPolicy; error?: WireError }

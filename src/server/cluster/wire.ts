@@ -26,8 +26,14 @@ function isContainer(value: unknown): value is Container {
   return proto === Object.prototype || proto === null;
 }
 
-/** The message to send: `value` itself when it holds no NumberText, else a copy of the containers that do. */
-export function toWire<T>(value: T): T {
+/**
+ * The message to send: `value` itself when it holds no NumberText, else a copy of the containers that do.
+ * `slabs`: where packed values whose text lies in shared memory are to name it instead of copying it (v8.serialize
+ * copies a view's bytes); the shared buffers are collected there, to travel beside the serialised value.
+ */
+export function toWire<T>(value: T, slabs?: SharedArrayBuffer[]): T {
+  const slabIndex = new Map<SharedArrayBuffer, number>();
+  const leafOnWire = (leaf: unknown) => wireLeaf(leaf, slabs, slabIndex);
   const leaf = leafOnWire(value);
   if (leaf) return leaf as T;
   if (!isContainer(value)) return value;
@@ -61,24 +67,41 @@ export function toWire<T>(value: T): T {
   return (replaced.get(value) ?? value) as T;
 }
 
+/** A packed value on the wire: its deflated text, or where it lies in one of the message's shared slabs. */
+type PackedOnWire = PackedForm | { slab: number; offset: number; bytes: number; length: number; array: boolean };
+
 /** How a value the structured clone would lose travels: a NumberText or a packed value. */
-function leafOnWire(value: unknown): Map<string, string | PackedForm> | undefined {
+function wireLeaf(value: unknown, slabs: SharedArrayBuffer[] | undefined, slabIndex: Map<SharedArrayBuffer, number>): Map<string, string | PackedOnWire> | undefined {
   if (value instanceof NumberText) return new Map([[TAG, value.text]]);
   const packed = packedForm(value);
-  return packed ? new Map([[PACKED_TAG, { deflated: packed.deflated, length: packed.length, array: packed.array }]]) : undefined;
+  if (!packed) return undefined;
+  const { deflated, length, array } = packed;
+  if (slabs && deflated.buffer instanceof SharedArrayBuffer) {
+    let slab = slabIndex.get(deflated.buffer);
+    if (slab === undefined) slabIndex.set(deflated.buffer, (slab = slabs.push(deflated.buffer) - 1));
+    return new Map([[PACKED_TAG, { slab, offset: deflated.byteOffset, bytes: deflated.byteLength, length, array }]]);
+  }
+  return new Map([[PACKED_TAG, { deflated, length, array }]]);
 }
 
-function revive(value: unknown): unknown {
+function reviveLeaf(value: unknown, slabs: SharedArrayBuffer[]): unknown {
   if (!(value instanceof Map) || value.size !== 1) return undefined;
   if (typeof value.get(TAG) === 'string') return new NumberText(value.get(TAG) as string);
-  const packed = value.get(PACKED_TAG) as PackedForm | undefined;
-  if (packed?.deflated instanceof Uint8Array && typeof packed.length === 'number') return packedFromForm({ deflated: packed.deflated, length: packed.length, array: packed.array === true });
+  const packed = value.get(PACKED_TAG) as PackedOnWire | undefined;
+  if (packed && typeof packed.length === 'number') {
+    const deflated = 'slab' in packed ? slabs[packed.slab] && new Uint8Array(slabs[packed.slab]!, packed.offset, packed.bytes) : packed.deflated;
+    if (deflated instanceof Uint8Array) return packedFromForm({ deflated, length: packed.length, array: packed.array === true });
+  }
   if (typeof value.get(DEEP_TAG) === 'string') return readJson(value.get(DEEP_TAG) as string);
   return undefined;
 }
 
-/** A received message with its NumberText restored, in place (it is the channel's own copy). */
-export function fromWire<T>(value: T): T {
+/**
+ * A received message with its NumberText restored, in place (it is the channel's own copy). `slabs`: the
+ * shared buffers toWire collected for it.
+ */
+export function fromWire<T>(value: T, slabs: SharedArrayBuffer[] = []): T {
+  const revive = (node: unknown) => reviveLeaf(node, slabs);
   const top = revive(value);
   if (top !== undefined) return top as T;
   if (!isContainer(value)) return value;

@@ -13,7 +13,7 @@ import type { ServerContext } from '../context.js';
 import { healthProblem } from '../health-api.js';
 import { forwardTo, ownerAnswers } from './forward.js';
 import type { Change, MetricsJson, PipFigures, PrimaryMessage, Snapshot, WorkerMessage } from './protocol.js';
-import { fromPayload, toPayload } from './payload.js';
+import { fromPayload, toPayload, type Payload } from './payload.js';
 import type { PrimaryLink } from './transport.js';
 import type { DecisionWriterHandle } from '../../decisionlog/shared-writer.js';
 import { SharedData } from '../../engine/shared-data.js';
@@ -124,7 +124,7 @@ export class ClusterWorker implements ClusterMember {
   private replicate(change: Change): Promise<void> {
     const seq = ++this.seq;
     const done = this.expect<void>(`changed:${seq}`);
-    let payload: SharedArrayBuffer;
+    let payload: Payload;
     try {
       payload = toPayload(change);
     } catch (err) {

@@ -7,7 +7,8 @@ import type { Registry } from 'prom-client';
 import type { Bundle, RegoModule } from '../../bundle/bundle.js';
 import type { DecisionWriterHandle } from '../../decisionlog/shared-writer.js';
 import type { SharedDataHandle } from '../../engine/shared-data.js';
-import type { CompileErrorDetail, CompiledPolicy } from '../../engine/compiler.js';
+import type { CompiledPolicy } from '../../engine/compiler.js';
+import type { WireCompileError } from '../../engine/compile-error.js';
 import type { ApiModule, PolicyChange } from '../../engine/engine.js';
 import type { DataWrite } from '../context.js';
 import type { RuntimeSettings } from '../runtime-settings.js';
@@ -57,13 +58,6 @@ export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 /** One worker's PIP adapter figures (src/pip/metrics.ts). */
 export type PipFigures = Record<string, AdapterMetrics>;
 
-/** A refusal carried across the channel; RegoCompileError keeps its details. */
-export interface WireError {
-  name: string;
-  message: string;
-  errors?: CompileErrorDetail[];
-}
-
 export type WorkerMessage =
   /** `payload`: the Change (payload.ts). */
   | { verdict: 'change'; seq: number; payload: SharedArrayBuffer }
@@ -86,7 +80,7 @@ export type PrimaryMessage =
   | { verdict: 'start'; payload?: SharedArrayBuffer }
   /** Shut down as on SIGTERM (signals reach the main thread only). */
   | { verdict: 'stop' }
-  | { verdict: 'compiled'; id: number; result?: CompiledPolicy; error?: WireError }
+  | { verdict: 'compiled'; id: number; result?: CompiledPolicy; error?: WireCompileError }
   | { verdict: 'metrics'; id: number; metrics?: MetricsJson; pip?: PipFigures; error?: string }
   | { verdict: 'health-request'; id: number; query: string }
   | { verdict: 'metrics-request'; id: number }

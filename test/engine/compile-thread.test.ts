@@ -3,17 +3,10 @@ import assert from 'node:assert/strict';
 import type { RegoModule } from '../../src/bundle/bundle.js';
 import { RegoCompileError } from '../../src/engine/compiler.js';
 import { CompileThread } from '../../src/engine/compile-thread.js';
+import { eventually } from '../server/harness.js';
 
 const module = (path: string, source: string): RegoModule => ({ path, packagePath: ['t'], source });
 const v1 = { regoVersion: 1 as const };
-
-async function until(condition: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test('compiles on a thread that ends when idle, and starts a new one for the next compile', async () => {
   const compiler = new CompileThread(100);
@@ -22,10 +15,10 @@ test('compiles on a thread that ends when idle, and starts a new one for the nex
   assert.ok(WebAssembly.validate(new Uint8Array(compiled.wasm)));
   assert.deepEqual(compiled.entrypoints, ['t/allow']);
   assert.equal(compiler.running, true);
-  await until(() => !compiler.running);
+  await eventually('the idle compile thread to end', () => !compiler.running);
   const again = await compiler.compile([module('t.rego', 'package t\n\ndeny if input.x == 2\n')], v1);
   assert.deepEqual(again.entrypoints, ['t/deny']);
-  await until(() => !compiler.running);
+  await eventually('the idle compile thread to end', () => !compiler.running);
 });
 
 test('answers compiles sent together, and keeps a refusal a RegoCompileError with its details', async () => {
@@ -41,5 +34,5 @@ test('answers compiles sent together, and keeps a refusal a RegoCompileError wit
   assert.ok(err instanceof RegoCompileError, String(err));
   assert.ok(err.errors.length > 0);
   assert.equal(err.errors[0]!.location?.file, 'broken.rego');
-  await until(() => !compiler.running);
+  await eventually('the idle compile thread to end', () => !compiler.running);
 });

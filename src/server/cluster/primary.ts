@@ -95,7 +95,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     const { [grpcAddr ?? '']: envoyGrpcFd, ...addrFds } = fds;
     const writer = decisionLogWriter?.handle();
     const sharedData = dataPool.handle();
-    const data = { role, instanceId, ownerSocket, listening: addrFds, envoyGrpcFd, decisionLogWriter: writer, sharedData, args: options.args };
+    const data = { role, instanceId, ownerSocket, listening: addrFds, envoyGrpcFd, decisionLogWriter: writer, sharedData, args: options.args, config: options.config };
     const worker = startMember(data, {
       message: (message) => receive(id, message),
       error: (err) => logger.error({ thread: id, err: err.stack ?? err.message }, 'Worker thread failed.'),

@@ -12,6 +12,7 @@ import type { WireCompileError } from '../../engine/compile-error.js';
 import type { ApiModule, PolicyChange } from '../../engine/engine.js';
 import type { DataWrite } from '../context.js';
 import type { RuntimeSettings } from '../runtime-settings.js';
+import type { VerdictConfig } from '../../config/config.js';
 import type { AdapterMetrics } from '../../pip/metrics.js';
 
 /** What the primary gives each server thread (in its workerData, under `verdictMember`). */
@@ -32,6 +33,11 @@ export interface MemberData {
   sharedData: SharedDataHandle;
   /** The `verdict run` arguments, parsed again by the thread. */
   args: string[];
+  /**
+   * The configuration the primary read and validated (file, --set, remote bundle URLs): a thread does not read
+   * and validate it again (the validator and the YAML parser would stay in its heap).
+   */
+  config: VerdictConfig;
 }
 
 /** This thread's part in a multi-thread server; undefined outside one. */

@@ -4,8 +4,9 @@
 // bundle server; then the ~N MB revision is published and decisions are sent back to back until they use it,
 // which times the activation (download, parse, load, swap) as a client sees it and shows whether decisions
 // were answered meanwhile (from the old revision) and how long the slowest one took. Once 20 decisions in a
-// row used it (so every worker has it), and two seconds later, the resident memory of the server's whole
-// process tree is read from /proc (VmRSS now, VmHWM the peak).
+// row used it (so every worker has it), the resident memory of the server's whole process tree is read from
+// /proc two seconds later (VmRSS), and again, with the peak (VmHWM) and the breakdown below, ten seconds later
+// (Verdict collects garbage for some seconds after a large load: src/engine/memory-release.ts).
 // Verdict is measured twice: with its defaults and with --workers 1, whichever model they run (worker processes
 // or worker threads of one process); the resident memory of each process of the tree is printed too, and for
 // Verdict's processes what it holds: wasm linear memory (resident pages of the mappings wasm memories live in),
@@ -48,6 +49,8 @@ const big = await writeBundleArchive(bigFiles);
 bigFiles.length = 0;
 
 const mb = (bytes: number) => bytes / 1048576;
+/** When, after the activation, the resident memory is read for the ratio and the breakdown. */
+const SETTLED_MS = 10_000;
 
 interface Row {
   server: string;
@@ -55,6 +58,9 @@ interface Row {
   activationMs: number;
   answeredMeanwhile: number;
   slowestMs: number;
+  /** Two seconds after the activation. */
+  rssSoon: number;
+  /** Ten seconds after the activation. */
   rss: number;
   peak: number;
   /** Resident bytes of each process, the server's own first. */
@@ -251,11 +257,13 @@ async function measure(named: string): Promise<Row> {
       if (child.exitCode !== null) throw new Error(`${server} exited with ${child.exitCode}`);
     }
     await new Promise((r) => setTimeout(r, 2000));
+    const rssSoon = treeMemory(child.pid!).rss;
+    await new Promise((r) => setTimeout(r, SETTLED_MS - 2000));
     const { rss, peak, processes, each, threads, pids } = treeMemory(child.pid!);
     const parts: Parts[] = [];
     if (server !== 'opa') for (const [i, pid] of pids.entries()) parts.push(await nodeParts(pid, each[i]!, reports));
     const name = { opa: 'opa run --server (defaults)', verdict: 'verdict run --server (defaults)', 'verdict-1': 'verdict run --server --workers 1' }[server] + (dist ? ` [${dist}]` : '');
-    return { server: name, processes, activationMs, answeredMeanwhile, slowestMs, rss, peak, each, threads, parts };
+    return { server: name, processes, activationMs, answeredMeanwhile, slowestMs, rssSoon, rss, peak, each, threads, parts };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
@@ -269,11 +277,11 @@ await bundleServer.close();
 const setting = (name: string) => `${name}=${process.env[name] === undefined ? '(unset)' : JSON.stringify(process.env[name])}`;
 console.log(`node ${process.version}, ${availableParallelism()} cores, ${setting('MALLOC_ARENA_MAX')}, ${setting('NODE_OPTIONS')} (besides the report flags)`);
 console.log(`data.json: ${mb(rawJson).toFixed(1)} MiB raw JSON (${mb(big.length).toFixed(1)} MiB gzipped bundle), users grouped 100 per object`);
-console.log('| server | processes (threads) | activation | decisions answered during it | slowest decision | RSS | RSS per MiB of data | RSS of each process | peak RSS |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log(`| server | processes (threads) | activation | decisions answered during it | slowest decision | RSS 2 s after | RSS ${SETTLED_MS / 1000} s after | RSS per MiB of data | RSS of each process | peak RSS |`);
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.server} | ${r.processes} (${r.threads.join(' + ')}) | ${(r.activationMs / 1000).toFixed(1)} s | ${r.answeredMeanwhile} | ${r.slowestMs.toFixed(0)} ms | ${mb(r.rss).toFixed(0)} MiB | ` +
+    `| ${r.server} | ${r.processes} (${r.threads.join(' + ')}) | ${(r.activationMs / 1000).toFixed(1)} s | ${r.answeredMeanwhile} | ${r.slowestMs.toFixed(0)} ms | ${mb(r.rssSoon).toFixed(0)} MiB | ${mb(r.rss).toFixed(0)} MiB | ` +
       `${(r.rss / rawJson).toFixed(2)} | ${r.each.map((b) => mb(b).toFixed(0)).join(' + ')} MiB | ${mb(r.peak).toFixed(0)} MiB |`,
   );
 }

@@ -14,6 +14,7 @@ import { mergeOverrides, parseOverrides, SetValueError } from './set-values.js';
 import { requestDurationBuckets } from '../server/metrics.js';
 import { sortRunPaths } from './run-paths.js';
 import { fail } from './usage.js';
+import { memberData } from '../server/cluster/protocol.js';
 
 export async function run(args: string[]): Promise<void> {
   try {
@@ -37,7 +38,8 @@ async function runWith(args: string[]): Promise<void> {
   const v0 = values['v0-compatible'] === true;
 
   const paths = sortRunPaths(positionals, values.bundle === true);
-  const config = await configFrom(values, paths.remote);
+  // A server thread takes the configuration its primary read, validated and checked.
+  const config = memberData()?.config ?? (await configFrom(values, paths.remote));
   // Checked here too, so a bad list stops start-up before any worker thread starts.
   requestDurationBuckets(config);
   const grace = secondsFlag(values, 'shutdown-grace-period') ?? config.verdict?.shutdown_timeout_seconds ?? 10;

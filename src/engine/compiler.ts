@@ -5,6 +5,7 @@
 import type { RegoModule } from '../bundle/bundle.js';
 import type { Policy } from '../ir/plan.js';
 import { PlanError, compilePlan } from '../wasm/compile.js';
+import { RegoCompileError } from './compile-error.js';
 
 export interface CompiledPolicy {
   /** A wasm module following OPA's ABI, loadable with opa-wasm's loadPolicy. */
@@ -18,24 +19,7 @@ export interface CompiledPolicy {
   packages: string[];
 }
 
-/** One error as OPA's API reports it; `details` as OPA gives them (parse errors: the source line and the byte index in it). */
-export interface CompileErrorDetail {
-  code: string;
-  message: string;
-  location?: { file: string; row: number; col: number };
-  details?: Record<string, unknown>;
-}
-
-/** A compile failure with OPA-shaped details so the Policy API can report them as OPA does. */
-export class RegoCompileError extends Error {
-  override name = 'RegoCompileError';
-  constructor(
-    message: string,
-    readonly errors: CompileErrorDetail[] = [],
-  ) {
-    super(message);
-  }
-}
+export { RegoCompileError, type CompileErrorDetail } from './compile-error.js';
 
 export interface RegoCompiler {
   /** Compiles every module together, with every rule (not function) as an entrypoint. */

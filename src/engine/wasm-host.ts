@@ -13,7 +13,7 @@ import type { DataTarget } from './data-load.js';
 import { takeBuiltinFailure, type BuiltinFailure } from '../builtins/failures.js';
 import { faultMessage, HOST_FAULT } from '../wasm/fault-message.js';
 import { writeJson } from '../json/writer.js';
-import { INSTANCE_INIT } from '../wasm/compile.js';
+import { INSTANCE_INIT } from '../wasm/instance-init.js';
 import type { ChunkSource, DataArea, InstanceHold, MemoryRange, SharedData } from './shared-data.js';
 
 export type HostFunctions = Record<string, (...args: any[]) => unknown>;

@@ -9,8 +9,6 @@ import type { PluginStatus } from '../server/context.js';
 import type { Plugin } from '../server/plugins.js';
 import { HTTP_AUTHZ_MOUNT, HTTP_PLUGIN_NAME, parseEnvoyGrpcConfig, parseHttpAuthzConfig, PLUGIN_NAME, type EnvoyGrpcConfig } from './config.js';
 import type { EnvoyExtAuthzGrpcServer, GrpcServerHooks } from './grpc-server.js';
-import { httpAuthzRouter } from './http-authz.js';
-
 
 export interface EnvoyWiring {
   plugins: Plugin[];
@@ -24,13 +22,18 @@ export interface EnvoyWiringOptions extends GrpcServerHooks {
   graceMs: number;
 }
 
-export function envoyFromConfig(plugins: Record<string, unknown> | undefined, options: EnvoyWiringOptions): EnvoyWiring {
+/**
+ * The plugins and routes the configuration asks for. The HTTP callout's modules (protobuf and Envoy's message
+ * types among them) are loaded only when it is configured: every server thread would hold them otherwise.
+ */
+export async function envoyFromConfig(plugins: Record<string, unknown> | undefined, options: EnvoyWiringOptions): Promise<EnvoyWiring> {
   const wiring: EnvoyWiring = { plugins: [], mounts: [] };
   if (plugins && PLUGIN_NAME in plugins) {
     wiring.plugins.push(new EnvoyGrpcPlugin(parseEnvoyGrpcConfig(plugins[PLUGIN_NAME]), options));
   }
   if (plugins && HTTP_PLUGIN_NAME in plugins) {
     const config = parseHttpAuthzConfig(plugins[HTTP_PLUGIN_NAME]);
+    const { httpAuthzRouter } = await import('./http-authz.js');
     wiring.mounts.push({ path: HTTP_AUTHZ_MOUNT, router: httpAuthzRouter(options.decide, { ...config, onInputError: options.onInputError }) });
   }
   return wiring;

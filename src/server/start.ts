@@ -10,7 +10,6 @@ import type { BundleManager } from '../bundle/manager.js';
 import { redactConfig, type VerdictConfig } from '../config/config.js';
 import type { RegoCompiler } from '../engine/compiler.js';
 import { Engine, type Decide } from '../engine/engine.js';
-import { defaultCompiler } from '../engine/opa-compiler.js';
 import { createEnricher } from '../pip/index.js';
 import { startTracing, tracedRoot } from '../tracing/index.js';
 import { bundleLoadingBuckets } from '../status/config.js';
@@ -117,7 +116,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const metrics = new ServerMetrics(requestDurationBuckets(config), bundleLoadingBuckets(config));
   // Before any bundle work, so downloads and activations are traced; a bad section stops start-up here.
   const tracing = await startTracing(config.distributed_tracing as Record<string, unknown> | undefined, metrics.registry, logger);
-  const compiler = options.compiler ?? defaultCompiler();
+  // A server thread compiles through the primary: only a server of its own loads the planner.
+  const compiler = options.compiler ?? (await import('../engine/opa-compiler.js')).defaultCompiler();
   const engine = new Engine(compiler, new HttpSendClient(httpSendSettings(config.verdict?.http_send, config.caching), metrics.observeHttpSend));
   if (options.regoVersion !== undefined) engine.defaultRegoVersion = options.regoVersion;
   if (options.sharedData) engine.sharedData = options.sharedData;
@@ -176,7 +176,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     enricher,
   };
   // Envoy ext_authz (gRPC plugin) and the HTTP callouts decide through the same recorder as the REST API.
-  const envoy = envoyFromConfig(config.plugins, {
+  const envoy = await envoyFromConfig(config.plugins, {
     decide: decideWith(ctx),
     onInputError: inputErrorRecorder(ctx),
     ready: () => plugins.bundlesActivated(),

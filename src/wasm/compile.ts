@@ -11,6 +11,7 @@ import { DataLayout } from './layout.js';
 import { FunctionCompiler, type ModuleContext } from './function.js';
 import { runtimeImage } from './runtime-image.js';
 import { runtimeDeferralOf, runtimeExportOf } from '../builtins/registry.js';
+import { INSTANCE_INIT } from './instance-init.js';
 
 export { PlanError } from '../ir/validate.js';
 
@@ -28,8 +29,6 @@ const ABI_EXPORTS = new Set([
 ]);
 
 const PAGE = 65536;
-/** Export placing an instance's plan data, scratch space and heap in a region (see compilePlan). */
-export const INSTANCE_INIT = 'verdict_instance_init';
 const SECTION = { type: 1, import: 2, function: 3, table: 4, global: 6, export: 7, start: 8, elem: 9, code: 10, data: 11, dataCount: 12 };
 const KIND = { func: 0, table: 1, memory: 2, global: 3 };
 

@@ -4,7 +4,7 @@
 // calls verdict_instance_init with the region it gives the instance instead. Modules built by `opa build`
 // have no such export and keep a memory of their own.
 import { ByteReader, ByteWriter } from './encoding.js';
-import { INSTANCE_INIT } from './compile.js';
+import { INSTANCE_INIT } from './instance-init.js';
 import { runtimeImage } from './runtime-image.js';
 
 const SECTION = { import: 2, export: 7, start: 8, data: 11 };

@@ -3,7 +3,8 @@
 // acknowledgement never duplicates a row. Events are classified (outcome, principal, revisions) and have
 // credentials erased here, with the collector's own settings, exactly as the embedded log does on write.
 // Retention is a DELETE in batches run in the database; collectors sharing one database take turns on it.
-import pg from 'pg';
+import type pg from 'pg';
+import { lazyRequire } from '../../lazy-require.js';
 import type { DecisionEvent } from '../event.js';
 import { DecisionLogError } from '../errors.js';
 import { storedEventJson } from '../stored-json.js';
@@ -17,6 +18,9 @@ import type { PostgresStoreOptions } from './config.js';
 import { ensurePostgresSchema } from './schema.js';
 import { queryPostgres } from './query.js';
 import { traceIdOf } from '../trace-id.js';
+
+/** node-postgres, loaded when a central store is opened: servers that log to SQLite never need it. */
+const postgres = lazyRequire<typeof pg>('pg');
 
 export interface CentralRowOptions {
   outcome?: OutcomeRuleConfig;
@@ -89,7 +93,7 @@ export class PostgresDecisionStore implements DecisionQueries {
     private readonly options: PostgresStoreOptions,
     rows: CentralRowOptions = {},
   ) {
-    this.pool = new pg.Pool({
+    this.pool = new (postgres().Pool)({
       connectionString: options.connectionString,
       max: options.poolSize,
       ...(options.password ? { Client: clientWithPassword(options.password) } : {}),
@@ -289,7 +293,7 @@ function readFailure(error: unknown): never {
  * none), so the password source is set on each client instead; it is asked at every new connection.
  */
 function clientWithPassword(password: () => string): typeof pg.Client {
-  return class extends pg.Client {
+  return class extends postgres().Client {
     constructor(config?: string | pg.ClientConfig) {
       super(config);
       (this as unknown as { password: () => string }).password = password;

@@ -4,10 +4,14 @@
 
 import { readFileSync } from 'node:fs';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { Client, FilterParser, ResultCodeError, type Entry } from 'ldapts';
+import type { Client, Entry } from 'ldapts';
+import { lazyRequire } from '../../lazy-require.js';
 import type { JsonValue, LookupParams, PipAdapter, PipAdapterFactory } from '../adapter.js';
 import { PipConfigError, PipLookupError } from '../errors.js';
 import { parseTemplate, scalarText, type Template } from '../template.js';
+
+/** The LDAP client, loaded when an ldap adapter is configured. */
+const ldap = lazyRequire<typeof import('ldapts')>('ldapts');
 
 interface LdapSettings {
   url: string;
@@ -57,7 +61,7 @@ export class LdapAdapter implements PipAdapter {
     this.filter = parseTemplate(settings.filter, `${where}.filter`, ['dn']);
     this.requiredParams = this.filter.params;
     try {
-      FilterParser.parseString(this.renderFilter(Object.fromEntries(this.filter.params.map((p) => [p, 'x']))));
+      ldap().FilterParser.parseString(this.renderFilter(Object.fromEntries(this.filter.params.map((p) => [p, 'x']))));
     } catch (err) {
       throw new PipConfigError(`${where}.filter: "${settings.filter}" is not an LDAP filter: ${(err as Error).message}`);
     }
@@ -75,7 +79,7 @@ export class LdapAdapter implements PipAdapter {
   }
 
   async lookup(params: LookupParams): Promise<JsonValue> {
-    const filter = FilterParser.parseString(this.renderFilter(params));
+    const filter = ldap().FilterParser.parseString(this.renderFilter(params));
     const { result = 'entries' } = this.settings;
     const attributes = this.settings.attributes ?? (result === 'values' ? [this.settings.value_attribute!] : undefined);
     let entries: Entry[];
@@ -133,7 +137,7 @@ export class LdapAdapter implements PipAdapter {
 
   private async open(): Promise<LdapSession> {
     let tlsOpen = true;
-    const client = new Client({
+    const client = new (ldap().Client)({
       url: this.settings.url,
       timeout: this.timeoutMs,
       connectTimeout: this.timeoutMs,
@@ -159,7 +163,7 @@ export class LdapAdapter implements PipAdapter {
 
   private failure(err: unknown): PipLookupError {
     if (err instanceof PipLookupError) return err;
-    if (err instanceof ResultCodeError) {
+    if (err instanceof ldap().ResultCodeError) {
       // ldapts names each result code by class (InvalidCredentialsError); its message is only the hex code.
       const words = err.name.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
       return new PipLookupError('failed', `LDAP ${words} (result code ${err.code})`);

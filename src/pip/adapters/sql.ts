@@ -1,8 +1,9 @@
 // `sql` adapter: one parameterised query against SQLite (better-sqlite3, opened read-only) or PostgreSQL (`pg`,
 // pooled, read-only sessions). Input values are only ever bound as parameters, never spliced into SQL text.
 
-import Database from 'better-sqlite3';
-import pg from 'pg';
+import type Database from 'better-sqlite3';
+import type pg from 'pg';
+import { lazyRequire } from '../../lazy-require.js';
 import type { JsonValue, LookupParams, PipAdapter, PipAdapterFactory } from '../adapter.js';
 import { PipConfigError, PipLookupError } from '../errors.js';
 import { requireParam } from '../template.js';
@@ -18,6 +19,10 @@ interface SqlSettings {
 }
 
 type Row = Record<string, unknown>;
+
+/** The drivers, loaded when an adapter of theirs is configured: most servers have no sql adapter. */
+const sqlite = lazyRequire<typeof Database>('better-sqlite3');
+const postgres = lazyRequire<typeof pg>('pg');
 
 /** After the lookup's own timeout has fired (and been reported), the server cancels the statement. */
 const STATEMENT_GRACE_MS = 250;
@@ -40,7 +45,7 @@ export class SqlAdapter implements PipAdapter {
       let db: Database.Database;
       let statement: Database.Statement;
       try {
-        db = new Database(settings.database, { readonly: true, fileMustExist: true });
+        db = new (sqlite())(settings.database, { readonly: true, fileMustExist: true });
         db.pragma('query_only = ON');
         statement = db.prepare(settings.query);
       } catch (err) {
@@ -52,7 +57,7 @@ export class SqlAdapter implements PipAdapter {
     } else {
       if (!settings.connection) throw new PipConfigError(`${where}.connection: required for the postgres driver`);
       const base: pg.PoolConfig = typeof settings.connection === 'string' ? { connectionString: settings.connection } : settings.connection;
-      const pool = new pg.Pool({
+      const pool = new (postgres().Pool)({
         ...base,
         max: settings.pool_size ?? 4,
         connectionTimeoutMillis: timeoutMs,

@@ -9,8 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { RegoCompileError, type RegoCompiler } from '../../engine/compiler.js';
-import { defaultCompiler } from '../../engine/opa-compiler.js';
+import type { RegoCompiler } from '../../engine/compiler.js';
+import { CachingCompiler } from '../../engine/compile-cache.js';
+import { compileErrorToWire } from '../../engine/compile-error.js';
+import { CompileThread } from '../../engine/compile-thread.js';
+import { releaseMemoryAfterStart } from '../../engine/memory-release.js';
 import { sumSnapshots } from '../../pip/metrics.js';
 import type { MetricsJson, PipFigures, PrimaryMessage, WorkerMessage } from './protocol.js';
 import type { Payload } from './payload.js';
@@ -63,7 +66,8 @@ export interface PrimaryOptions {
 
 export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const { workers, logger } = options;
-  const compiler = options.compiler ?? defaultCompiler();
+  // Compiles run on a thread that ends when idle; their results stay cached here for the process's life.
+  const compiler = options.compiler ?? new CachingCompiler(new CompileThread(), 'compile-thread');
   const grpcAddr = envoyGrpcAddr(options.config);
   if (grpcAddr !== undefined && options.addrs.includes(grpcAddr)) throw new Error(`cannot listen on ${grpcAddr}: it is also the Envoy gRPC plugin's address`);
   const listening = await SharedListeners.bind([...options.addrs, ...(grpcAddr ? [grpcAddr] : [])], options.tls, { everyAddress: new Set(grpcAddr ? [grpcAddr] : []) });
@@ -93,7 +97,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     const { [grpcAddr ?? '']: envoyGrpcFds, ...addrFds } = fds;
     const writer = decisionLogWriter?.handle();
     const sharedData = dataPool.handle();
-    const data = { role, instanceId, ownerSocket, listening: addrFds, envoyGrpcFds, decisionLogWriter: writer, sharedData, args: options.args };
+    const data = { role, instanceId, ownerSocket, listening: addrFds, envoyGrpcFds, decisionLogWriter: writer, sharedData, args: options.args, config: options.config };
     const worker = startMember(data, {
       message: (message) => receive(id, message),
       error: (err) => logger.error({ thread: id, err: err.stack ?? err.message }, 'Worker thread failed.'),
@@ -253,7 +257,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
       case 'compile':
         compiler.compile(m.modules, { regoVersion: m.regoVersion }).then(
           (result) => send(member, { verdict: 'compiled', id: m.id, result }),
-          (err: Error) => send(member, { verdict: 'compiled', id: m.id, error: { name: err instanceof RegoCompileError ? 'RegoCompileError' : err.name, message: err.message, ...(err instanceof RegoCompileError ? { errors: err.errors } : {}) } }),
+          (err: Error) => send(member, { verdict: 'compiled', id: m.id, error: compileErrorToWire(err) }),
         );
         return;
       case 'metrics':
@@ -332,6 +336,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const fds = await listening.forThreads(workers);
   start('owner', fds[0]);
   for (let i = 1; i < workers; i++) start('replica', fds[i]);
+  releaseMemoryAfterStart();
 }
 
 /** The Envoy ext_authz gRPC plugin's address, bound here like the HTTP ones (undefined: not configured). */

@@ -8,10 +8,12 @@ import type { Bundle, RegoModule } from '../../bundle/bundle.js';
 import type { DecisionWriterHandle } from '../../decisionlog/shared-writer.js';
 import type { SharedDataHandle } from '../../engine/shared-data.js';
 import type { ListeningFds } from './shared-listeners.js';
-import type { CompileErrorDetail, CompiledPolicy } from '../../engine/compiler.js';
+import type { CompiledPolicy } from '../../engine/compiler.js';
+import type { WireCompileError } from '../../engine/compile-error.js';
 import type { ApiModule, PolicyChange } from '../../engine/engine.js';
 import type { DataWrite } from '../context.js';
 import type { RuntimeSettings } from '../runtime-settings.js';
+import type { VerdictConfig } from '../../config/config.js';
 import type { Payload } from './payload.js';
 import type { AdapterMetrics } from '../../pip/metrics.js';
 
@@ -33,6 +35,11 @@ export interface MemberData {
   sharedData: SharedDataHandle;
   /** The `verdict run` arguments, parsed again by the thread. */
   args: string[];
+  /**
+   * The configuration the primary read and validated (file, --set, remote bundle URLs): a thread does not read
+   * and validate it again (the validator and the YAML parser would stay in its heap).
+   */
+  config: VerdictConfig;
 }
 
 /** This thread's part in a multi-thread server; undefined outside one. */
@@ -59,13 +66,6 @@ export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 /** One worker's PIP adapter figures (src/pip/metrics.ts). */
 export type PipFigures = Record<string, AdapterMetrics>;
 
-/** A refusal carried across the channel; RegoCompileError keeps its details. */
-export interface WireError {
-  name: string;
-  message: string;
-  errors?: CompileErrorDetail[];
-}
-
 export type WorkerMessage =
   /** `payload`: the Change (payload.ts). */
   | { verdict: 'change'; seq: number; payload: Payload }
@@ -88,7 +88,7 @@ export type PrimaryMessage =
   | { verdict: 'start'; payload?: Payload }
   /** Shut down as on SIGTERM (signals reach the main thread only). */
   | { verdict: 'stop' }
-  | { verdict: 'compiled'; id: number; result?: CompiledPolicy; error?: WireError }
+  | { verdict: 'compiled'; id: number; result?: CompiledPolicy; error?: WireCompileError }
   | { verdict: 'metrics'; id: number; metrics?: MetricsJson; pip?: PipFigures; error?: string }
   | { verdict: 'health-request'; id: number; query: string }
   | { verdict: 'metrics-request'; id: number }

@@ -6,7 +6,8 @@
 import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { AggregatorRegistry } from 'prom-client';
-import { RegoCompileError, type CompiledPolicy, type RegoCompiler } from '../../engine/compiler.js';
+import type { CompiledPolicy, RegoCompiler } from '../../engine/compiler.js';
+import { compileErrorFromWire, type WireCompileError } from '../../engine/compile-error.js';
 import { applyWrite } from '../data-api.js';
 import { prepareRuntimeSettings } from '../runtime-settings.js';
 import type { ServerContext } from '../context.js';
@@ -73,8 +74,8 @@ export class ClusterWorker implements ClusterMember {
   readonly compiler: RegoCompiler = {
     compile: async (modules, { regoVersion }) => {
       const id = this.nextId++;
-      const answer = await this.ask<{ result?: CompiledPolicy; error?: { name: string; message: string; errors?: RegoCompileError['errors'] } }>(`compile:${id}`, { verdict: 'compile', id, modules, regoVersion });
-      if (answer.error) throw answer.error.name === 'RegoCompileError' ? new RegoCompileError(answer.error.message, answer.error.errors) : new Error(answer.error.message);
+      const answer = await this.ask<{ result?: CompiledPolicy; error?: WireCompileError }>(`compile:${id}`, { verdict: 'compile', id, modules, regoVersion });
+      if (answer.error) throw compileErrorFromWire(answer.error);
       return answer.result!;
     },
   };

@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RegoModule } from '../../src/bundle/bundle.js';
+import { RegoCompileError } from '../../src/engine/compiler.js';
+import { CompileThread } from '../../src/engine/compile-thread.js';
+import { eventually } from '../server/harness.js';
+
+const module = (path: string, source: string): RegoModule => ({ path, packagePath: ['t'], source });
+const v1 = { regoVersion: 1 as const };
+
+test('compiles on a thread that ends when idle, and starts a new one for the next compile', async () => {
+  const compiler = new CompileThread(100);
+  assert.equal(compiler.running, false);
+  const compiled = await compiler.compile([module('t.rego', 'package t\n\nallow if input.x == 1\n')], v1);
+  assert.ok(WebAssembly.validate(new Uint8Array(compiled.wasm)));
+  assert.deepEqual(compiled.entrypoints, ['t/allow']);
+  assert.equal(compiler.running, true);
+  await eventually('the idle compile thread to end', () => !compiler.running);
+  const again = await compiler.compile([module('t.rego', 'package t\n\ndeny if input.x == 2\n')], v1);
+  assert.deepEqual(again.entrypoints, ['t/deny']);
+  await eventually('the idle compile thread to end', () => !compiler.running);
+});
+
+test('answers compiles sent together, and keeps a refusal a RegoCompileError with its details', async () => {
+  const compiler = new CompileThread(100);
+  const [good, bad] = await Promise.allSettled([
+    compiler.compile([module('a.rego', 'package t\n\na := 1\n')], v1),
+    compiler.compile([module('broken.rego', 'package t\n\nb := \n')], v1),
+  ]);
+  assert.equal(good.status, 'fulfilled');
+  assert.deepEqual(good.value.entrypoints, ['t/a']);
+  assert.equal(bad.status, 'rejected');
+  const err = bad.reason as RegoCompileError;
+  assert.ok(err instanceof RegoCompileError, String(err));
+  assert.ok(err.errors.length > 0);
+  assert.equal(err.errors[0]!.location?.file, 'broken.rego');
+  await eventually('the idle compile thread to end', () => !compiler.running);
+});

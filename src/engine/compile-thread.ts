@@ -26,7 +26,7 @@ export interface CompileAnswer {
 
 export class CompileThread implements RegoCompiler {
   private worker?: Worker;
-  private readonly pending = new Map<number, { resolve: (result: CompiledPolicy) => void; reject: (err: Error) => void }>();
+  private readonly pending = new Map<number, { worker: Worker; resolve: (result: CompiledPolicy) => void; reject: (err: Error) => void }>();
   private nextId = 0;
   private idle?: NodeJS.Timeout;
 
@@ -37,7 +37,7 @@ export class CompileThread implements RegoCompiler {
     const worker = (this.worker ??= this.start());
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { worker, resolve, reject });
       worker.postMessage({ id, modules, regoVersion } satisfies CompileRequest);
     });
   }
@@ -54,19 +54,30 @@ export class CompileThread implements RegoCompiler {
       this.pending.delete(id);
       if (error) waiting?.reject(compileErrorFromWire(error));
       else waiting?.resolve(result!);
-      if (this.pending.size === 0) this.idle = setTimeout(() => void worker.terminate(), this.idleMs).unref();
+      if (this.pending.size === 0) this.idle = setTimeout(() => this.retire(worker), this.idleMs).unref();
     });
-    worker.on('error', (err) => this.failAll(err));
+    worker.on('error', (err) => this.failAll(worker, err));
     worker.on('exit', (code) => {
-      if (this.worker === worker) this.worker = undefined;
-      clearTimeout(this.idle);
-      this.failAll(new Error(`the compile thread ended (exit code ${code}) before it answered`));
+      this.retire(worker);
+      this.failAll(worker, new Error(`the compile thread ended (exit code ${code}) before it answered`));
     });
     return worker;
   }
 
-  private failAll(err: Error): void {
-    for (const { reject } of this.pending.values()) reject(err);
-    this.pending.clear();
+  /** Forgets the thread at once, so that a compile asked for while it is ending starts a new one. */
+  private retire(worker: Worker): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    clearTimeout(this.idle);
+    void worker.terminate();
+  }
+
+  /** Fails the compiles sent to `worker`; those sent to a newer thread are still answered. */
+  private failAll(worker: Worker, err: Error): void {
+    for (const [id, waiting] of this.pending) {
+      if (waiting.worker !== worker) continue;
+      this.pending.delete(id);
+      waiting.reject(err);
+    }
   }
 }

@@ -13,6 +13,8 @@ export interface RunningProcess {
   stop(): Promise<number | null>;
 }
 
+const STOP_TIMEOUT_MS = 30_000;
+
 /** `node`: options for Verdict's node (before its script), `env`: added to the environment. */
 export function spawnServer(kind: 'opa' | 'verdict', args: string[], extra: { node?: string[]; env?: Record<string, string> } = {}): RunningProcess {
   const [command, fullArgs] = kind === 'opa' ? [referenceOpa(), ['run', '--server', ...args]] : [process.execPath, [...(extra.node ?? []), resolve('dist/src/main.js'), 'run', ...args]];
@@ -25,9 +27,15 @@ export function spawnServer(kind: 'opa' | 'verdict', args: string[], extra: { no
   return {
     child,
     output: () => output,
-    stop: () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      return exited;
+    // A server that does not exit on SIGTERM fails the test with its output instead of hanging the file.
+    stop: async () => {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      const code = await exited;
+      clearTimeout(timer);
+      if (child.signalCode === 'SIGKILL') throw new Error(`${kind} did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM: ${output}`);
+      return code;
     },
   };
 }

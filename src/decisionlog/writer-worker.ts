@@ -41,14 +41,18 @@ const port = parentPort!;
 const db = openDecisionDatabase(settings.file);
 // Never SQLite's own wait for a lock (see beginWriting): every write takes the lock through inWriteTransaction.
 const lockWaitMs = 5_000;
-const walCheckpointPages = 4_000;
+/** The WAL grows to about this many bytes between checkpoints, whatever the file's page size. */
+const walCheckpointBytes = 64 * 1024 * 1024;
+const pageSize = db.pragma('page_size', { simple: true }) as number;
 db.pragma('busy_timeout = 0');
 db.pragma(`synchronous = ${settings.synchronous}`);
 // A bigger page cache keeps the index B-trees' hot pages in memory between batches.
 db.pragma('cache_size = -32768');
-// Checkpoint every 4,000 pages (64 MiB of WAL) rather than SQLite's 1,000: index pages rewritten by several steps
-// (indexing.ts) are copied into the database once per checkpoint, not once per step.
-db.pragma(`wal_autocheckpoint = ${walCheckpointPages}`);
+// Checkpoint every 64 MiB of WAL (1,024 pages of 64 KiB, 4,096 of an older log's 16 KiB), not every 1,000 pages
+// whatever their size (SQLite's default): index pages rewritten by several steps (indexing.ts) are copied into the
+// database once per checkpoint, not once per step. Counted in bytes, so the page size does not change how much a power loss can
+// take in default durability (docs/decision-log.md).
+db.pragma(`wal_autocheckpoint = ${Math.ceil(walCheckpointBytes / pageSize)}`);
 const retention = settings.retention ? new Retention(db, settings.retention, inWriteTransaction) : undefined;
 retention?.start();
 

@@ -304,7 +304,7 @@ test('a full disk in sync mode keeps callers waiting until their event is commit
   await store.record(sampleEvent());
   await store.writerPragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
   let done = false;
-  const pending = store.record(sampleEvent({ input: { blob: 'y'.repeat(50_000) } })).then((r) => {
+  const pending = store.record(sampleEvent({ input: { blob: 'y'.repeat(200_000) } })).then((r) => {
     done = true;
     return r;
   });

@@ -20,8 +20,9 @@ import { boolParam, sendJson } from './respond.js';
 const encoder = new TextEncoder();
 
 export async function getQuery(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
-  const q = query.get('q');
-  if (q === null) throw invalidParameter("missing parameter 'q'");
+  // A repeated q: OPA evaluates the last.
+  const q = query.getAll('q').at(-1);
+  if (q === undefined) throw invalidParameter("missing parameter 'q'");
   await answer(ctx, req, res, query, q, undefined, undefined);
 }
 

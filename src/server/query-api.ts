@@ -7,7 +7,7 @@ import { RegoCompileError as QueryParseError } from '../compiler/compile-rego.js
 import { queryPlanError } from '../compiler/query.js';
 import { RegoCompileError } from '../engine/compiler.js';
 import { EvaluationError } from '../engine/program.js';
-import { isObject } from '../bundle/bundle.js';
+import { goJsonKind, isJsonObject } from '../json/kinds.js';
 import { writeJson } from '../json/writer.js';
 import { InputNumberError, parseEnvelope, readBody } from './body.js';
 import type { ServerContext } from './context.js';
@@ -37,10 +37,27 @@ export async function postQuery(ctx: ServerContext, req: IncomingMessage, res: S
     if (err instanceof InputNumberError) throw new ApiError(500, 'internal_error', err.message);
     throw invalidParameter(`error(s) occurred while decoding request: ${(err as Error).message}`);
   }
-  const q = isObject(request) && typeof request.query === 'string' ? request.query : '';
-  if (isObject(request) && 'input' in request) inputText ??= encoder.encode(writeJson(request.input));
-  else inputText = undefined;
+  const { query: q, input } = queryRequest(request);
+  if (input === undefined) inputText = undefined;
+  else if (input.key !== 'input' || inputText === undefined) inputText = encoder.encode(writeJson(input.value));
   await answer(ctx, req, res, query, q, inputText, started);
+}
+
+/**
+ * The body's query and input as Go's encoding/json fills OPA's request type: member names matched in any
+ * case (the last match counts), a query of another type refused, and a null input (or body) read as none.
+ */
+function queryRequest(request: unknown): { query: string; input?: { key: string; value: unknown } } {
+  if (request === null) return { query: '' };
+  const refused = (message: string) => invalidParameter(`error(s) occurred while decoding request: json: cannot unmarshal ${message}`);
+  if (!isJsonObject(request)) throw refused(`${goJsonKind(request)} into Go value of type types.QueryRequestV1`);
+  const member = (name: string) => Object.keys(request).filter((k) => k.toLowerCase() === name).at(-1);
+  const queryKey = member('query');
+  const query = queryKey === undefined ? null : request[queryKey];
+  if (query !== null && typeof query !== 'string') throw refused(`${goJsonKind(query)} into Go struct field QueryRequestV1.query of type string`);
+  const inputKey = member('input');
+  const input = inputKey === undefined || request[inputKey] === null ? undefined : { key: inputKey, value: request[inputKey] };
+  return { query: query ?? '', ...(input ? { input } : {}) };
 }
 
 /**

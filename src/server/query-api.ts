@@ -4,7 +4,7 @@
 // is none.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegoCompileError as QueryParseError } from '../compiler/compile-rego.js';
-import { queryPlanError } from '../compiler/query.js';
+import { queryModule, queryPlanError, queryTextLocation, type QueryModule } from '../compiler/query.js';
 import { RegoCompileError } from '../engine/compiler.js';
 import { EvaluationError } from '../engine/program.js';
 import { goJsonKind, isJsonObject } from '../json/kinds.js';
@@ -76,7 +76,10 @@ async function answer(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
     answered = await ctx.engine.query(q, input);
   } catch (err) {
     if (err instanceof QueryParseError) throw invalidParameter('error(s) occurred while parsing query', err.errors.map((e) => ({ ...e, location: { ...e.location, file: '' } })));
-    if (err instanceof RegoCompileError) throw invalidParameter('error(s) occurred while compiling query', err.errors.length > 0 ? err.errors.map(inQuery) : [planned(err.message)]);
+    if (err instanceof RegoCompileError) {
+      const module = queryModule(q); // parsed again only to place its errors in the query's text
+      throw invalidParameter('error(s) occurred while compiling query', err.errors.length > 0 ? err.errors.map((e) => inQuery(e, module)) : [planned(err.message)]);
+    }
     if (err instanceof EvaluationError) throw evaluationFailed(err);
     throw err;
   }
@@ -96,8 +99,8 @@ function planned(message: string): ErrorDetail {
   return queryPlanError(message.replace(/^planning failed: /, ''));
 }
 
-/** Errors inside the generated query module are the query's own: OPA reports them at the query (file ""). */
-function inQuery(e: ErrorDetail): ErrorDetail {
-  if (e.location?.file !== 'query.rego') return e;
-  return { code: e.code, message: e.message, location: { file: '', row: 1, col: 1 } };
+/** Errors inside the generated query module are the query's own: OPA reports them in the query's text (file ""). */
+function inQuery(e: ErrorDetail, module: QueryModule): ErrorDetail {
+  if (e.location?.file !== module.file.path) return e;
+  return { code: e.code, message: e.message, location: queryTextLocation(module, e.location), ...(e.details ? { details: e.details } : {}) };
 }

@@ -3,27 +3,20 @@
 // (sorted), at every level; it reads data's root without base data's `system` key, and the whole document without
 // the rules below `system` either, while `data.system` and `data[x]` with x bound see all of it.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeTree } from '../server/harness.js';
 
 const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
 
-const dir = mkdtempSync(join(tmpdir(), 'verdict-data-order-'));
-const files: Record<string, string> = {
+const dir = writeTree({
   'zz.rego': 'package zz\n\na := 1\n',
   'bbb.rego': 'package bbb\n\nb := 1\n',
   'ccc.rego': 'package ccc.inner\n\nc := 1\n\nf(x) := x\n',
   'aa.rego': 'package aa\n\nc := 1\n\ns contains x if some x in [3, 1, 2]\n',
   'sys.rego': 'package system.foo\n\nr := 1\n',
   'data.json': JSON.stringify({ ccc: { x: 1, a: 2 }, m: 1, b: {}, zz: { q: 1 }, system: { base: 1 }, Z: 0 }),
-};
-for (const [name, text] of Object.entries(files)) {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, name), text);
-}
+});
 
 const queries = [
   '[k | data[k]]',

@@ -1,7 +1,8 @@
 // Differential test: `verdict eval` against the pinned opa on queries that iterate over or read all of data where
 // base data and rules meet. OPA lists base data's keys first (sorted), then the documents only rules give
 // (sorted), at every level; it reads data's root without base data's `system` key, and the whole document without
-// the rules below `system` either, while `data.system` and `data[x]` with x bound see all of it.
+// the rules below `system` either, while `data.system` and `data[x]` with x bound see all of it; a document a
+// `with` replaces counts as base data.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,6 +36,11 @@ const queries = [
   'data.system',
   'x := "system"; y := data[x]',
   '[k | data.aa.s[k]]',
+  // A document `with` replaces is base data to OPA: its key comes in base data's order.
+  'x := [k | data[k]] with data.bbb.b as 3',
+  'x := [k | data.ccc[k]] with data.ccc.inner as {"q": 1}',
+  'x := [[k, v] | data[k] = v] with data.m as 5',
+  'x := [k | data[k]] with data.new as 1',
 ];
 
 function run(command: string, args: string[]) {

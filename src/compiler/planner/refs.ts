@@ -107,21 +107,43 @@ function planDataAt(c: Ctx, node: TreeNode, path: string[], segs: Term[], i: num
  */
 function scanDocuments(c: Ctx, node: TreeNode, path: string[], segs: Term[], i: number, k: KOp): void {
   const seg = segs[i]!;
+  const names = [...node.children].filter(([, child]) => child.set?.kind !== 'function').map(([name]) => name).sort(compareStrings);
+  // A document a `with` replaces (or replaces something below) is base data for OPA: its key comes with base data's.
+  const mockPaths = [...c.mocks.replace.keys()];
+  const mocked = new Set(names.filter((name) => {
+    const at = ['data', ...path, name].join('.');
+    return mockPaths.some((m) => m === at || m.startsWith(`${at}.`));
+  }));
   const inBase = c.e.block(() => {
-    const source = baseDoc(c, path);
+    const source = mocked.size === 0 ? baseDoc(c, path) : baseKeysWith(c, path, mocked);
     c.e.emit('IsObjectStmt', { source: local(source) });
     const key = c.e.local();
     const value = c.e.local();
     const block = c.e.block(() => unifyOp(c, seg, local(key), () => dynamicKey(c, node, path, segs, i, local(key), k)));
     c.e.emit('ScanStmt', { source, key, value, block });
   });
-  const names = [...node.children].filter(([, child]) => child.set?.kind !== 'function').map(([name]) => name).sort(compareStrings);
-  const onlyRules = names.map((name) => c.e.block(() => {
+  const onlyRules = names.filter((name) => !mocked.has(name)).map((name) => c.e.block(() => {
     if (path.length > 0 || name !== SYSTEM) c.e.emit('NotStmt', { block: c.e.block(() => void baseDoc(c, [...path, name])) });
     const written: Term = { type: 'string', value: name, loc: seg.loc };
     unifyOp(c, seg, c.e.str(name), () => planDataAt(c, node, path, [...segs.slice(0, i), written, ...segs.slice(i + 1)], i, k));
   }));
   c.e.emit('BlockStmt', { blocks: [inBase, ...onlyRules] });
+}
+
+/** An object with base data's keys at `path` and `names` (only its keys are used). */
+function baseKeysWith(c: Ctx, path: string[], names: Set<string>): Local {
+  const keys = c.e.local();
+  c.e.emit('MakeObjectStmt', { target: keys });
+  const copy = c.e.block(() => {
+    const source = baseDoc(c, path);
+    c.e.emit('IsObjectStmt', { source: local(source) });
+    const key = c.e.local();
+    const value = c.e.local();
+    c.e.emit('ScanStmt', { source, key, value, block: c.e.block(() => c.e.emit('ObjectInsertStmt', { key: local(key), value: local(value), object: keys })) });
+  });
+  c.e.emit('BlockStmt', { blocks: [copy] });
+  for (const name of names) c.e.emit('ObjectInsertStmt', { key: c.e.str(name), value: c.e.str(name), object: keys });
+  return keys;
 }
 
 /** Base data at `path` (undefined, ending the block, where it has none); the root without `system`. */

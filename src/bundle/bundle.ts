@@ -31,6 +31,8 @@ export interface RegoModule {
   /** Package path as data path segments, e.g. ["gateway", "authz"]. */
   packagePath: string[];
   source: string;
+  /** An ad-hoc query wrapped as a module (src/compiler/query.ts): no part of data, so it may read all of data. */
+  query?: true;
 }
 
 export interface WasmModule {

@@ -12,7 +12,7 @@ import { compilePlan } from '../wasm/compile.js';
 import { PlanError as BackEndError } from '../ir/validate.js';
 import type { Module } from '../compiler/ast.js';
 import { planModules, PlanError } from '../compiler/planner/index.js';
-import { queryModule, queryPlanError, type QueryContext, type QueryRow } from '../compiler/query.js';
+import { queryModule, queryPlanError, queryTextLocation, QUERY_START, type QueryContext, type QueryRow } from '../compiler/query.js';
 import type { RegoVersion } from '../compiler/ast.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 import { evalErrorDetail } from './eval-error.js';
@@ -101,7 +101,7 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
       // OPA compiles the policies before the query: when they have errors, the query's are never found.
       const inQuery = (e: { location: { file: string } }) => e.location.file === query?.file.path;
       const errors = err.errors.some((e) => !inQuery(e)) ? err.errors.filter((e) => !inQuery(e)) : err.errors;
-      return { errors: errors.map(({ message, code, location, details }) => ({ message, code, location: inQuery({ location }) ? QUERY_START : location, ...(details ? { details } : {}) })) };
+      return { errors: errors.map(({ message, code, location, details }) => ({ message, code, location: inQuery({ location }) ? queryTextLocation(query!, location) : location, ...(details ? { details } : {}) })) };
     }
     if (err instanceof PlanError) return { errors: [queryPlanError(err.message)] };
     if (err instanceof BackEndError) return { errors: [{ message: err.message, code: 'rego_compile_error', location: QUERY_START }] };
@@ -115,7 +115,7 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
   const answer = (first: { result?: QueryRow[] } | undefined): EvalOutput => {
     const failure = options.strictBuiltinErrors ? policy.builtinError() : undefined;
     if (failure) {
-      const location = failure.location && (failure.location.file === compiled.file.path ? queryLocation(compiled, failure.location) : failure.location);
+      const location = failure.location && (failure.location.file === compiled.file.path ? queryTextLocation(compiled, failure.location) : failure.location);
       return { errors: [{ message: failure.message, code: failure.code, ...(location ? { location } : {}) }] };
     }
     timer('timer_rego_query_eval_ns');
@@ -165,31 +165,6 @@ function visibleNames(modules: Module[], context: QueryContext | undefined): str
   }
   return names;
 }
-
-/**
- * Where a location inside the generated query module is in the query as written: the expression whose text holds
- * it, shifted by the same rows and columns (each expression is copied into the module verbatim).
- */
-function queryLocation(query: ReturnType<typeof queryModule>, loc: { row: number; col: number }): { file: string; row: number; col: number } {
-  const source = query.file.source;
-  const lineStarts = [0, ...[...source.matchAll(/\n/g)].map((m) => m.index! + 1)];
-  const offset = (lineStarts[loc.row - 1] ?? 0) + loc.col - 1;
-  let from = 0;
-  for (const e of query.expressions) {
-    const at = source.indexOf(e.text, from);
-    if (at < 0) break;
-    from = at + e.text.length;
-    if (offset < at || offset >= from) continue;
-    const before = source.slice(at, offset).split('\n');
-    const row = e.location.row + before.length - 1;
-    const col = before.length === 1 ? e.location.col + before[0]!.length : before[before.length - 1]!.length + 1;
-    return { file: '', row, col };
-  }
-  return QUERY_START;
-}
-
-/** Errors inside the generated query module are reported at the query's start, as queryPlanError does. */
-const QUERY_START = { file: '', row: 1, col: 1 };
 
 /** Records the time since the previous mark under each name, when metrics are asked for. */
 function metricsTimer(metrics: Record<string, number> | undefined): (name: string) => void {

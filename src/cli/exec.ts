@@ -107,7 +107,8 @@ async function execute(values: FlagValues, positionals: string[]): Promise<Entry
     inputs.push({ path: '--stdin-input', text: async () => text });
   }
   for (const root of positionals) for (const path of await inputFiles(root)) inputs.push({ path, text: () => readFile(path, 'utf8') });
-  const decision = (values.decision as string | undefined) ?? DEFAULT_DECISION;
+  // An empty --decision is the default one, as in OPA.
+  const decision = (values.decision as string | undefined) || DEFAULT_DECISION;
   const prepared = await prepareQuery({ dataPaths: [], bundlePaths: (values.bundle as string[] | undefined) ?? [], query: decisionQuery(decision), regoVersion: values['v0-compatible'] ? 'v0' : 'v1' });
   // Errors in the decision's query alone (file ''), such as a type error, OPA reports for each input; errors in
   // the bundles end the command.
@@ -157,8 +158,7 @@ async function inputFiles(root: string): Promise<string[]> {
  */
 function decisionQuery(decision: string): string {
   const path = decision.replace(/^\//, '');
-  // The generated query module lives under data itself, so a query for the whole of data would depend on itself.
-  if (path === '') throw new ExecError(`exec error: --decision ${decision}: evaluating the whole of data is not supported by Verdict; name a rule or package`);
+  if (path === '') return 'data';
   return `data${path.split('/').map((s) => `[${JSON.stringify(s)}]`).join('')}`;
 }
 

@@ -14,6 +14,8 @@ export const QUERY_ENTRYPOINT = `${QUERY_PACKAGE}/rows`;
 export const QUERY_BODY_PREFIX = `package ${QUERY_PACKAGE}\n\nq if {\n`;
 const PREFIX = QUERY_BODY_PREFIX;
 const PREFIX_ROWS = 3;
+/** Where the generated module's comprehension body (the query's expressions) begins. */
+const BODY_START = ' |\n';
 
 export interface QueryExpression {
   text: string;
@@ -80,9 +82,35 @@ export function queryModule(query: string, context: QueryContext = {}): QueryMod
   const pkg = context.package?.replace(/^data\./, '') ?? QUERY_PACKAGE;
   const rule = context.package === undefined ? 'rows' : '__verdict_query_rows';
   const imports = (context.imports ?? []).map((i) => `import ${i}\n`).join('');
-  const source = `package ${pkg}\n\n${imports}${rule} := [{"expressions": [${values.join(', ')}], "bindings": ${bindings}} |\n${lines.join('\n')}\n]\n`;
+  const source = `package ${pkg}\n\n${imports}${rule} := [{"expressions": [${values.join(', ')}], "bindings": ${bindings}}${BODY_START}${lines.join('\n')}\n]\n`;
   const entrypoint = context.package === undefined ? QUERY_ENTRYPOINT : `${pkg.replace(/\./g, '/')}/${rule}`;
   return { file: { path: 'query.rego', source, query: true, regoVersion: 'v1' }, entrypoint, expressions, variables };
+}
+
+/** The start of a query, where OPA reports what it cannot place more precisely. */
+export const QUERY_START = { file: '', row: 1, col: 1 };
+
+/**
+ * Where a location inside the generated query module is in the query as written: the expression whose text holds
+ * it, shifted by the same rows and columns (each expression is copied into the module's body verbatim); the
+ * query's start for the rest of the module.
+ */
+export function queryTextLocation(query: QueryModule, loc: { row: number; col: number }): { file: string; row: number; col: number } {
+  const source = query.file.source;
+  const lineStarts = [0, ...[...source.matchAll(/\n/g)].map((m) => m.index! + 1)];
+  const offset = (lineStarts[loc.row - 1] ?? 0) + loc.col - 1;
+  let from = source.indexOf(BODY_START) + BODY_START.length;
+  for (const e of query.expressions) {
+    const at = source.indexOf(e.text, from);
+    if (at < 0) break;
+    from = at + e.text.length;
+    if (offset < at || offset >= from) continue;
+    const before = source.slice(at, offset).split('\n');
+    const row = e.location.row + before.length - 1;
+    const col = before.length === 1 ? e.location.col + before[0]!.length : before[before.length - 1]!.length + 1;
+    return { file: '', row, col };
+  }
+  return QUERY_START;
 }
 
 /**

@@ -56,7 +56,7 @@ export function cacheKey(fingerprint: string, modules: RegoModule[], regoVersion
   const hash = createHash('sha256').update(`${FORMAT}\0${fingerprint}\0${regoVersion}\0`);
   // Length-prefixed fields, so no two different module lists hash the same text.
   for (const m of [...modules].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
-    for (const field of [m.path, m.packagePath.join('/'), m.source]) hash.update(`${Buffer.byteLength(field)}:`).update(field);
+    for (const field of [m.path, m.packagePath.join('/'), m.source, m.query ? 'query' : '']) hash.update(`${Buffer.byteLength(field)}:`).update(field);
   }
   return hash.digest('hex');
 }

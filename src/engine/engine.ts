@@ -331,7 +331,7 @@ export class Engine {
     const wasmRules = set.wasmOnly.map((name) => ({ name, program: set.entrypoints.get(name)! }));
     const resolved = evaluateWithHttpSend(this.httpSend, () => wasmRuleModules(wasmRules, input));
     const wasmModules = resolved instanceof Promise ? await resolved : resolved;
-    const { wasm } = await this.compiler.compile([...modules, ...wasmModules, { path: compiled.file.path, source: compiled.file.source, packagePath: [QUERY_PACKAGE] }], { regoVersion });
+    const { wasm } = await this.compiler.compile([...modules, ...wasmModules, { path: compiled.file.path, source: compiled.file.source, packagePath: [QUERY_PACKAGE], query: true }], { regoVersion });
     const program = await WasmProgram.load(wasm, hostBuiltins, this.store, 'verdict', this.sharedData);
     const compiledAt = process.hrtime.bigint();
     let result: unknown;

@@ -11,7 +11,7 @@ import { NoRulesError, RegoCompileError, packagesAbove, type PlannedPolicy, type
 
 export class VerdictPlanner implements RegoPlanner {
   async plan(modules: RegoModule[], options: { regoVersion: 0 | 1 }): Promise<PlannedPolicy> {
-    const files = modules.map((m) => ({ path: m.path, source: m.source }));
+    const files = modules.map((m) => ({ path: m.path, source: m.source, ...(m.query ? { query: m.query } : {}) }));
     let checked: Module[];
     try {
       checked = checkRego(files, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: options.regoVersion === 0 ? 'v0' : 'v1' });

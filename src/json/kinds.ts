@@ -18,3 +18,12 @@ export function someNumberText(value: unknown, test: (text: string) => boolean):
   }
   return false;
 }
+
+/** Go's encoding/json name for a value's kind, as its "cannot unmarshal <kind> into ..." errors print it. */
+export function goJsonKind(value: unknown): 'null' | 'bool' | 'number' | 'string' | 'array' | 'object' {
+  if (value === null) return 'null';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number' || value instanceof NumberText) return 'number';
+  if (typeof value === 'string') return 'string';
+  return Array.isArray(value) ? 'array' : 'object';
+}

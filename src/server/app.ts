@@ -19,6 +19,7 @@ import { requestLog, type RequestLogLevel } from './request-log.js';
 import { setRequestId } from './request-id.js';
 import { activeTracing } from '../tracing/index.js';
 import { ServerMetrics } from './metrics.js';
+import { goQueryParams } from './query-string.js';
 
 type Handler = (ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams) => Promise<void>;
 
@@ -27,7 +28,7 @@ const noQuery = new URLSearchParams();
 /** Splits "/v1/data/a/b?x=1" into the path after `prefix` and the query. */
 function splitUrl(url: string, prefix: string): { rawPath: string; query: URLSearchParams } {
   const q = url.indexOf('?');
-  return q < 0 ? { rawPath: url.slice(prefix.length), query: noQuery } : { rawPath: url.slice(prefix.length, q), query: new URLSearchParams(url.slice(q + 1)) };
+  return q < 0 ? { rawPath: url.slice(prefix.length), query: noQuery } : { rawPath: url.slice(prefix.length, q), query: goQueryParams(url.slice(q + 1)) };
 }
 
 function isUnderPrefix(url: string, prefix: string): boolean {

@@ -15,6 +15,7 @@ import { isYaml, keepBody, parseDocument, readBody } from './body.js';
 import type { ServerContext } from './context.js';
 import { ApiError, evaluationFailed, internalError, invalidParameter } from './errors.js';
 import type { Authentication, Authorization } from './listen-options.js';
+import { goQueryParams } from './query-string.js';
 import { sendError } from './respond.js';
 
 export interface AccessSettings {
@@ -69,7 +70,7 @@ async function authorizationInput(ctx: ServerContext, req: IncomingMessage, auth
   const rawQuery = q < 0 ? '' : url.slice(q + 1);
   const path = pathSegments(rawPath);
   const params: Record<string, string[]> = {};
-  if (rawQuery !== '') for (const [name, value] of new URLSearchParams(rawQuery)) (params[name] ??= []).push(value);
+  if (rawQuery !== '') for (const [name, value] of goQueryParams(rawQuery)) (params[name] ??= []).push(value);
   const input: Record<string, unknown> = { path, method: (req.method ?? '').toUpperCase(), params, headers: canonicalHeaders(req) };
   if (expectsBody(req.method, path)) {
     const body = await readBody(req, ctx.decoding);

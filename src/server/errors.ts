@@ -8,6 +8,7 @@ export interface ErrorDetail {
   code: string;
   message: string;
   location?: { file: string; row: number; col: number };
+  details?: object;
 }
 
 export class ApiError extends Error {

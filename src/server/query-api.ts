@@ -4,10 +4,10 @@
 // is none.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegoCompileError as QueryParseError } from '../compiler/compile-rego.js';
-import { queryPlanError } from '../compiler/query.js';
+import { queryModule, queryPlanError, queryTextLocation, type QueryModule } from '../compiler/query.js';
 import { RegoCompileError } from '../engine/compiler.js';
 import { EvaluationError } from '../engine/program.js';
-import { isObject } from '../bundle/bundle.js';
+import { goJsonKind, isJsonObject } from '../json/kinds.js';
 import { writeJson } from '../json/writer.js';
 import { InputNumberError, parseEnvelope, readBody } from './body.js';
 import type { ServerContext } from './context.js';
@@ -20,8 +20,9 @@ import { boolParam, sendJson } from './respond.js';
 const encoder = new TextEncoder();
 
 export async function getQuery(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
-  const q = query.get('q');
-  if (q === null) throw invalidParameter("missing parameter 'q'");
+  // A repeated q: OPA evaluates the last.
+  const q = query.getAll('q').at(-1);
+  if (q === undefined) throw invalidParameter("missing parameter 'q'");
   await answer(ctx, req, res, query, q, undefined, undefined);
 }
 
@@ -36,10 +37,27 @@ export async function postQuery(ctx: ServerContext, req: IncomingMessage, res: S
     if (err instanceof InputNumberError) throw new ApiError(500, 'internal_error', err.message);
     throw invalidParameter(`error(s) occurred while decoding request: ${(err as Error).message}`);
   }
-  const q = isObject(request) && typeof request.query === 'string' ? request.query : '';
-  if (isObject(request) && 'input' in request) inputText ??= encoder.encode(writeJson(request.input));
-  else inputText = undefined;
+  const { query: q, input } = queryRequest(request);
+  if (input === undefined) inputText = undefined;
+  else if (input.key !== 'input' || inputText === undefined) inputText = encoder.encode(writeJson(input.value));
   await answer(ctx, req, res, query, q, inputText, started);
+}
+
+/**
+ * The body's query and input as Go's encoding/json fills OPA's request type: member names matched in any
+ * case (the last match counts), a query of another type refused, and a null input (or body) read as none.
+ */
+function queryRequest(request: unknown): { query: string; input?: { key: string; value: unknown } } {
+  if (request === null) return { query: '' };
+  const refused = (message: string) => invalidParameter(`error(s) occurred while decoding request: json: cannot unmarshal ${message}`);
+  if (!isJsonObject(request)) throw refused(`${goJsonKind(request)} into Go value of type types.QueryRequestV1`);
+  const member = (name: string) => Object.keys(request).filter((k) => k.toLowerCase() === name).at(-1);
+  const queryKey = member('query');
+  const query = queryKey === undefined ? null : request[queryKey];
+  if (query !== null && typeof query !== 'string') throw refused(`${goJsonKind(query)} into Go struct field QueryRequestV1.query of type string`);
+  const inputKey = member('input');
+  const input = inputKey === undefined || request[inputKey] === null ? undefined : { key: inputKey, value: request[inputKey] };
+  return { query: query ?? '', ...(input ? { input } : {}) };
 }
 
 /**
@@ -58,7 +76,10 @@ async function answer(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
     answered = await ctx.engine.query(q, input);
   } catch (err) {
     if (err instanceof QueryParseError) throw invalidParameter('error(s) occurred while parsing query', err.errors.map((e) => ({ ...e, location: { ...e.location, file: '' } })));
-    if (err instanceof RegoCompileError) throw invalidParameter('error(s) occurred while compiling query', err.errors.length > 0 ? err.errors.map(inQuery) : [planned(err.message)]);
+    if (err instanceof RegoCompileError) {
+      const module = queryModule(q); // parsed again only to place its errors in the query's text
+      throw invalidParameter('error(s) occurred while compiling query', err.errors.length > 0 ? err.errors.map((e) => inQuery(e, module)) : [planned(err.message)]);
+    }
     if (err instanceof EvaluationError) throw evaluationFailed(err);
     throw err;
   }
@@ -78,8 +99,8 @@ function planned(message: string): ErrorDetail {
   return queryPlanError(message.replace(/^planning failed: /, ''));
 }
 
-/** Errors inside the generated query module are the query's own: OPA reports them at the query (file ""). */
-function inQuery(e: ErrorDetail): ErrorDetail {
-  if (e.location?.file !== 'query.rego') return e;
-  return { code: e.code, message: e.message, location: { file: '', row: 1, col: 1 } };
+/** Errors inside the generated query module are the query's own: OPA reports them in the query's text (file ""). */
+function inQuery(e: ErrorDetail, module: QueryModule): ErrorDetail {
+  if (e.location?.file !== module.file.path) return e;
+  return { code: e.code, message: e.message, location: queryTextLocation(module, e.location), ...(e.details ? { details: e.details } : {}) };
 }

@@ -37,8 +37,12 @@ export function sendEmpty(res: ServerResponse, status: number): void {
   res.end();
 }
 
-/** OPA's boolean query parameters: present without a value, or a true-ish value. */
+/**
+ * OPA's boolean query parameters: given once without a value, or any of its values "true" in any case
+ * (`?metrics=1` is false there, `?metrics=false&metrics=true` true).
+ */
 export function boolParam(query: URLSearchParams, name: string): boolean {
-  const value = query.get(name);
-  return value !== null && (value === '' || ['true', '1', 't', 'T', 'TRUE', 'True'].includes(value));
+  const values = query.getAll(name);
+  if (values.length === 1 && values[0] === '') return true;
+  return values.some((v) => v.toLowerCase() === 'true');
 }

@@ -31,7 +31,7 @@ export function evalExplanationJson(events: ExplainEvent[]): AstJson[] {
       Locals: note ? null : locals(e).map(([k, v]) => ({ name: k.value.startsWith('$') ? '_' : (k as { value: string }).value, ...termJson(v) })),
       LocalMetadata: note ? null : {},
       Message: e.message ?? '',
-      Ref: null,
+      Ref: e.ref ? [{ type: 'var', value: 'data' }, ...e.ref.map((value) => ({ type: 'string', value }))] : null,
     };
   });
 }
@@ -47,7 +47,7 @@ export function explanationText(events: ExplainEvent[], gap = 5): string[] {
     const op = e.op[0]!.toUpperCase() + e.op.slice(1);
     let text: string;
     if (e.op === 'note') text = JSON.stringify(e.message ?? '');
-    else if (e.op === 'index') text = e.message ?? '';
+    else if (e.op === 'index') text = `${['data', ...(e.ref ?? [])].join('.')} ${e.message ?? ''}`;
     else text = nodeText(e.node, e.localNames) + (e.message ? ` ${e.message}` : '');
     return `${where[i]!.padEnd(width)}${'| '.repeat(e.depth)}${op} ${text}`;
   });

@@ -58,6 +58,8 @@ export interface TraceEvent {
   env: ReadonlyMap<string, Term>;
   location: Location;
   message?: string;
+  /** An index event's rules: their path below data. */
+  ref?: string[];
 }
 
 export interface SupportRule {
@@ -264,8 +266,8 @@ export class PartialEvaluator {
     return this.options.instrument ? this.options.instrument.time(op, run) : run();
   }
 
-  private emit(op: TraceEvent['op'], query: number, node: TraceNode, env: Env, location: Location, message?: string): void {
-    this.options.tracer?.({ op, query, parent: this.parents.get(query) ?? 0, node, env, location, message });
+  private emit(op: TraceEvent['op'], query: number, node: TraceNode, env: Env, location: Location, message?: string, ref?: string[]): void {
+    this.options.tracer?.({ op, query, parent: this.parents.get(query) ?? 0, node, env, location, message, ...(ref ? { ref } : {}) });
   }
 
   /**
@@ -1128,7 +1130,9 @@ export class PartialEvaluator {
     const matched = this.timed('rule_index', () => rules.rules.filter((r) => this.indexSelects(r)));
     const early = rules.kind === 'complete' && matched.length > 0 && matched.every((r) => !r.else && r.head.value !== undefined && isGround(r.head.value) && groundEqual(r.head.value, matched[0]!.head.value!));
     const plural = (n: number) => `${n} rule${n === 1 ? '' : 's'}`;
-    this.emit('index', this.query, null, st.env, this.currentExpr?.loc ?? loc, `${['data', ...rules.path].join('.')} (matched ${plural(matched.length)}${early ? ', early exit' : ''})`);
+    // OPA reports an index that matched no rule as an early exit too (nothing is left to evaluate).
+    const expr: TraceNode = this.currentExpr ? { kind: 'expr', expr: this.currentExpr } : null;
+    this.emit('index', this.query, expr, st.env, this.currentExpr?.loc ?? loc, `(matched ${plural(matched.length)}${early || matched.length === 0 ? ', early exit' : ''})`, rules.path);
     const traced = (rule: Rule, f: (value: Term, end: State, key?: Term) => void, stopEarly = false) =>
       this.evalRule(rule, empty, f, rules.path, stopEarly);
     if (rules.kind === 'complete') {

@@ -2,6 +2,7 @@
 // the base data the policy was given. A ground path that reaches a rule set calls its function; a path that
 // stops above the rules, or continues with a variable, builds the virtual document there as an object.
 import type { RefTerm, Term } from '../ast.js';
+import { compareStrings } from '../../builtins/json-value.js';
 import type { Local, Operand } from '../../ir/plan.js';
 import type { Ctx, Mock } from './context.js';
 import { local, PlanError } from './emitter.js';
@@ -62,8 +63,15 @@ export function segments(c: Ctx, src: Operand, segs: Term[], i: number, k: KOp, 
   planTerm(c, seg, dot);
 }
 
+/**
+ * OPA reads data's root without base data's `system` key (its own status lives there), and the whole document
+ * without the rules below `system` either; `data.system` and `data[x]` with x bound read it as any other key.
+ */
+const SYSTEM = 'system';
+
 export function planData(c: Ctx, segs: Term[], k: KOp): void {
-  if (c.tree.children.size === 0) return segments(c, local(1), segs, 0, k, true);
+  const readsRoot = segs.length === 0 || isOutput(c, segs[0]!);
+  if (c.tree.children.size === 0 && !readsRoot) return segments(c, local(1), segs, 0, k, true);
   planDataAt(c, c.tree, [], segs, 0, k);
 }
 
@@ -72,8 +80,9 @@ function planDataAt(c: Ctx, node: TreeNode, path: string[], segs: Term[], i: num
   for (; i < segs.length; i++) {
     const seg = segs[i]!;
     if (seg.type !== 'string') {
+      if (node.set || node.children.size === 0) break;
+      if (isOutput(c, seg)) return scanDocuments(c, node, path, segs, i, k);
       // A key known only at run time picks among the documents here, without building them all.
-      if (isOutput(c, seg) || node.set || node.children.size === 0) break;
       return planTerm(c, seg, (key) => dynamicKey(c, node, path, segs, i, key, k));
     }
     const child = node.children.get(seg.value);
@@ -90,6 +99,79 @@ function planDataAt(c: Ctx, node: TreeNode, path: string[], segs: Term[], i: num
     }
   }
   segments(c, local(virtualDoc(c, node, path)), segs, i, k);
+}
+
+/**
+ * `data[x]` with x unbound, where rules lie below: the keys come in OPA's order, those of base data first
+ * (sorted), then those only rules give (sorted), each document built as if its key were written.
+ */
+function scanDocuments(c: Ctx, node: TreeNode, path: string[], segs: Term[], i: number, k: KOp): void {
+  const seg = segs[i]!;
+  const names = [...node.children].filter(([, child]) => child.set?.kind !== 'function').map(([name]) => name).sort(compareStrings);
+  // A document a `with` replaces (or replaces something below) is base data for OPA: its key comes with base data's.
+  const mockPaths = [...c.mocks.replace.keys()];
+  const mocked = new Set(names.filter((name) => {
+    const at = ['data', ...path, name].join('.');
+    return mockPaths.some((m) => m === at || m.startsWith(`${at}.`));
+  }));
+  const inBase = c.e.block(() => {
+    const source = mocked.size === 0 ? baseDoc(c, path) : baseKeysWith(c, path, mocked);
+    c.e.emit('IsObjectStmt', { source: local(source) });
+    const key = c.e.local();
+    const value = c.e.local();
+    const block = c.e.block(() => unifyOp(c, seg, local(key), () => dynamicKey(c, node, path, segs, i, local(key), k)));
+    c.e.emit('ScanStmt', { source, key, value, block });
+  });
+  const onlyRules = names.filter((name) => !mocked.has(name)).map((name) => c.e.block(() => {
+    if (path.length > 0 || name !== SYSTEM) c.e.emit('NotStmt', { block: c.e.block(() => void baseDoc(c, [...path, name])) });
+    const written: Term = { type: 'string', value: name, loc: seg.loc };
+    unifyOp(c, seg, c.e.str(name), () => planDataAt(c, node, path, [...segs.slice(0, i), written, ...segs.slice(i + 1)], i, k));
+  }));
+  c.e.emit('BlockStmt', { blocks: [inBase, ...onlyRules] });
+}
+
+/** An object with base data's keys at `path` and `names` (only its keys are used). */
+function baseKeysWith(c: Ctx, path: string[], names: Set<string>): Local {
+  const keys = c.e.local();
+  c.e.emit('MakeObjectStmt', { target: keys });
+  const copy = c.e.block(() => {
+    const source = baseDoc(c, path);
+    c.e.emit('IsObjectStmt', { source: local(source) });
+    const key = c.e.local();
+    const value = c.e.local();
+    c.e.emit('ScanStmt', { source, key, value, block: c.e.block(() => c.e.emit('ObjectInsertStmt', { key: local(key), value: local(value), object: keys })) });
+  });
+  c.e.emit('BlockStmt', { blocks: [copy] });
+  for (const name of names) c.e.emit('ObjectInsertStmt', { key: c.e.str(name), value: c.e.str(name), object: keys });
+  return keys;
+}
+
+/** Base data at `path` (undefined, ending the block, where it has none); the root without `system`. */
+function baseDoc(c: Ctx, path: string[]): Local {
+  if (path.length === 0) return rootWithoutSystem(c);
+  let src: Local = 1;
+  for (const seg of path) {
+    const t = c.e.local();
+    c.e.emit('DotStmt', { source: local(src), key: c.e.str(seg), target: t });
+    src = t;
+  }
+  return src;
+}
+
+function rootWithoutSystem(c: Ctx): Local {
+  const root = c.e.local();
+  c.e.emit('MakeObjectStmt', { target: root });
+  const key = c.e.local();
+  const value = c.e.local();
+  const block = c.e.block(() => {
+    c.e.emit('NotEqualStmt', { a: local(key), b: c.e.str(SYSTEM) });
+    c.e.emit('ObjectInsertStmt', { key: local(key), value: local(value), object: root });
+  });
+  c.e.emit('BlockStmt', { blocks: [c.e.block(() => {
+    c.e.emit('IsObjectStmt', { source: local(1) });
+    c.e.emit('ScanStmt', { source: 1, key, value, block });
+  })] });
+  return root;
 }
 
 /**
@@ -141,7 +223,7 @@ function virtualDoc(c: Ctx, node: TreeNode, path: string[]): Local {
     c.e.emit('ScanStmt', { source, key, value, block });
   }
   for (const [key, child] of node.children) {
-    if (child.set?.kind === 'function') continue;
+    if (child.set?.kind === 'function' || (path.length === 0 && key === SYSTEM)) continue;
     const block = c.e.block(() => {
       const insert = (value: Operand) => c.e.emit('ObjectInsertOnceStmt', { key: c.e.str(key), value, object: o });
       const mock = c.mocks.replace.get(['data', ...path, key].join('.'));
@@ -154,12 +236,7 @@ function virtualDoc(c: Ctx, node: TreeNode, path: string[]): Local {
   const merged = c.e.local();
   c.e.emit('AssignVarStmt', { source: local(o), target: merged });
   const base = c.e.block(() => {
-    let src: Local = 1;
-    for (const seg of path) {
-      const t = c.e.local();
-      c.e.emit('DotStmt', { source: local(src), key: c.e.str(seg), target: t });
-      src = t;
-    }
+    const src = baseDoc(c, path);
     c.e.emit('IsObjectStmt', { source: local(src) });
     // Where base data and a rule give the same key, the base value wins (as in OPA's plans).
     c.e.emit('ObjectMergeStmt', { a: src, b: o, target: merged });

@@ -34,8 +34,13 @@ export class CompileContext {
   /** Generated local name → the name written in the source, for messages. */
   readonly rewritten = new Map<string, string>();
   private locals = 0;
+  private queryLocals = 0;
+  /** Files of ad-hoc queries (Module.query): OPA's query compiler names their locals apart, `__localq0__`, .... */
+  private readonly queryFiles: ReadonlySet<string>;
 
-  constructor(readonly modules: Module[], readonly options: CompileOptions = {}) {}
+  constructor(readonly modules: Module[], readonly options: CompileOptions = {}) {
+    this.queryFiles = new Set(modules.filter((m) => m.query).map((m) => m.file));
+  }
 
   /** Records an error; false once the error limit is reached, so that stages can stop early. */
   error(code: RegoErrorCode, loc: Location, message: string, details?: ArgErrorDetails | RefErrorDetails): boolean {
@@ -48,9 +53,9 @@ export class CompileContext {
     this.continuing.push(regoError('rego_compile_error', loc, message));
   }
 
-  /** A fresh local variable name, `__local0__`, `__local1__`, ... as OPA names them. */
+  /** A fresh local variable name, `__local0__`, `__local1__`, ... (in a query `__localq0__`, ...) as OPA names them. */
   local(loc: Location, original?: string): Term {
-    const value = `__local${this.locals++}__`;
+    const value = this.queryFiles.has(loc.file) ? `__localq${this.queryLocals++}__` : `__local${this.locals++}__`;
     if (original !== undefined) this.rewritten.set(value, original);
     return { type: 'var', value, loc };
   }

@@ -294,13 +294,16 @@ export class Engine {
       value = cloneJson(value, { sortKeys: true });
       return { defined: true, result: value, resolveNs: resolved(), ...prepared };
     }
-    value = isObject(value) ? cloneJson(value, { sortKeys: true }) : {};
+    // OPA's root document leaves out `system` (its base data and the rules below it); data.system answers it.
+    const root = path.length === 0;
+    let document = isObject(value) ? cloneJson(root ? withoutKey(value, 'system') : value, { sortKeys: true }) : {};
     const resolveNs = resolved();
     for (const e of plan.below) {
+      if (root && e.segments[0] === 'system') continue;
       const rs = this.set.entrypoints.get(e.name)!.evaluate(e.name, input, strict);
-      if (rs.length > 0) place(value as Record<string, unknown>, e.segments.slice(path.length), rs[0].result);
+      if (rs.length > 0) document = placeSorted(document, e.segments.slice(path.length), rs[0].result);
     }
-    return { defined: true, result: value, resolveNs, ...prepared };
+    return { defined: true, result: document, resolveNs, ...prepared };
   }
 
   /** The Decide contract for PEP adapters. */
@@ -423,12 +426,29 @@ function lookup(value: unknown, rest: string[]): Evaluation {
   return { defined: true, result: value };
 }
 
-function place(target: Record<string, unknown>, path: string[], value: unknown): void {
-  let node = target;
-  for (const key of path.slice(0, -1)) {
-    if (!isObject(node[key])) node[key] = {};
-    node = node[key] as Record<string, unknown>;
-  }
-  node[path[path.length - 1]] = value;
+/**
+ * `target` with `value` set at `path`, every object on the way keeping its keys sorted as OPA answers them. An
+ * object that gains a key out of order is rebuilt, so the returned object may be a new one.
+ */
+function placeSorted(target: Record<string, unknown>, path: string[], value: unknown): Record<string, unknown> {
+  const [key, ...rest] = path;
+  const below = target[key];
+  const placed = rest.length === 0 ? value : placeSorted(isObject(below) ? below : {}, rest, value);
+  const known = Object.hasOwn(target, key);
+  target[key] = placed;
+  if (known) return target;
+  const keys = Object.keys(target);
+  if (keys.length < 2 || keys[keys.length - 2] < key) return target;
+  keys.sort();
+  const sorted: Record<string, unknown> = {};
+  for (const k of keys) sorted[k] = target[k];
+  return sorted;
+}
+
+function withoutKey(object: Record<string, unknown>, key: string): Record<string, unknown> {
+  if (!Object.hasOwn(object, key)) return object;
+  const rest: Record<string, unknown> = {};
+  for (const k of Object.keys(object)) if (k !== key) rest[k] = object[k];
+  return rest;
 }
 

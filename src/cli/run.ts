@@ -15,7 +15,7 @@ import { requestDurationBuckets } from '../server/metrics.js';
 import { sortRunPaths } from './run-paths.js';
 import { fail } from './usage.js';
 import { memberData } from '../server/cluster/protocol.js';
-import { boundedStep } from '../server/cluster/shutdown.js';
+import { boundedStep } from '../server/shutdown-step.js';
 
 /**
  * How long the plugins may take to stop after the grace period: below the 5 seconds more that the supervisor of

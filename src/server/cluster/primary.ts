@@ -27,7 +27,7 @@ import { writerHandleTransfer, type SharedDecisionWriter } from '../../decisionl
 import { bindAddress, parseEnvoyGrpcConfig, PLUGIN_NAME as GRPC_PLUGIN } from '../../envoy/config.js';
 import { openServerDecisionWriter } from '../../decisionlog/server-writer.js';
 import { aggregateWorkerMetrics } from '../metrics.js';
-import { boundedStep } from './shutdown.js';
+import { boundedStep } from '../shutdown-step.js';
 
 /** How long a worker has to answer a health or metrics question. */
 const ANSWER_TIMEOUT_MS = 2000;
@@ -315,7 +315,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   };
 
   const running = () => [...members.values()].map((m) => ({ thread: m.worker.id, role: m.role, ready: m.ready }));
-  /** Every step bounded (shutdown.ts); a thread that could not be ended would hold up process.exit: killed then. */
+  /** Every step bounded (shutdown-step.ts); a thread that could not be ended would hold up process.exit: killed then. */
   const shutdown = async () => {
     const gone = new Promise<void>((resolve) => (threadsGone = resolve));
     if (members.size === 0) threadsGone();

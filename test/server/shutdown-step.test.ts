@@ -1,9 +1,9 @@
-// The supervisor's shutdown steps (src/server/cluster/shutdown.ts): each bounded in time, and one that runs out
-// of time or fails is logged with what it was still waiting for, instead of holding up the exit.
+// Shutdown steps (src/server/shutdown-step.ts): each bounded in time, and one that runs out of time or fails is
+// logged with what it was still waiting for, instead of holding up the exit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { boundedStep } from '../../src/server/cluster/shutdown.js';
+import { boundedStep } from '../../src/server/shutdown-step.js';
 
 function capturedLogger(): { logger: pino.Logger; lines: () => Record<string, unknown>[] } {
   let text = '';

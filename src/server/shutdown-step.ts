@@ -1,6 +1,6 @@
-// The supervisor's shutdown runs in steps (server threads finish, threads that did not are ended, the decision
-// log is closed, the compile thread ends), each with a time bound. A step still unfinished when its time is up is
-// logged with what it was waiting for, and the shutdown goes on without it: a process asked to stop always ends.
+// A shutdown runs in steps (a server's listeners and plugins; a supervisor's threads, decision log and compile
+// thread), each with a time bound. A step still unfinished when its time is up is logged with what it was
+// waiting for, and the shutdown goes on without it: a process asked to stop always ends.
 import type { Logger } from 'pino';
 
 export type StepOutcome = 'done' | 'failed' | 'timed out';

@@ -15,6 +15,13 @@ import { requestDurationBuckets } from '../server/metrics.js';
 import { sortRunPaths } from './run-paths.js';
 import { fail } from './usage.js';
 import { memberData } from '../server/cluster/protocol.js';
+import { boundedStep } from '../server/shutdown-step.js';
+
+/**
+ * How long the plugins may take to stop after the grace period: below the 5 seconds more that the supervisor of
+ * a server of threads gives a thread before ending it, so that the thread says itself what it was waiting for.
+ */
+const PLUGIN_STOP_MARGIN_MS = 3000;
 
 export async function run(args: string[]): Promise<void> {
   try {
@@ -118,10 +125,11 @@ async function runWith(args: string[]): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, wait * 1000));
     }
     logger.info({ signal }, 'Shutting down...');
-    await running.close(grace * 1000);
-    logger.info('Server shutdown.');
+    // In-flight requests get the grace period; the plugins' stops (last flushes and uploads) a little more.
+    const closed = await boundedStep(logger, 'closing the server', grace * 1000 + PLUGIN_STOP_MARGIN_MS, running.close(grace * 1000), () => ({ plugins: running.stopping() }));
+    if (closed === 'done') logger.info('Server shutdown.');
     logger.flush();
-    process.exit(0);
+    process.exit(closed === 'done' ? 0 : 1);
   };
   // A server thread hears of signals from the primary (they reach the main thread only).
   if (member) void member.stopRequested.then(() => shutdown('SIGTERM'));

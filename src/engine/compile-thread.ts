@@ -47,6 +47,20 @@ export class CompileThread implements RegoCompiler {
     return this.worker !== undefined;
   }
 
+  /** Compiles asked for and not answered yet. */
+  get pendingCompiles(): number {
+    return this.pending.size;
+  }
+
+  /** Ends the thread now (compiles not answered yet fail); resolves once it has ended. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.retire(worker);
+    this.failAll(worker, new Error('the compile thread was closed before it answered'));
+    await worker.terminate();
+  }
+
   private start(): Worker {
     const worker = new Worker(new URL('./compile-worker.js', import.meta.url));
     worker.on('message', ({ id, result, error }: CompileAnswer) => {
@@ -54,7 +68,7 @@ export class CompileThread implements RegoCompiler {
       this.pending.delete(id);
       if (error) waiting?.reject(compileErrorFromWire(error));
       else waiting?.resolve(result!);
-      if (this.pending.size === 0) this.idle = setTimeout(() => this.retire(worker), this.idleMs).unref();
+      if (this.pending.size === 0 && this.worker === worker) this.idle = setTimeout(() => this.retire(worker), this.idleMs).unref();
     });
     worker.on('error', (err) => this.failAll(worker, err));
     worker.on('exit', (code) => {

@@ -28,6 +28,8 @@ const MAX_AREAS = 64;
 const LAST_PAGE = SHARED_MAX_PAGES - 1;
 
 const LOCK = 0;
+/** How soon the supervisor tries again to release an ended thread's slot while the lock is taken. */
+const RELEASE_RETRY_MS = 5;
 const FIRST_PAGE = 1;
 const GENERATION = 2;
 const SLOTS = 8;
@@ -104,12 +106,25 @@ export class SharedDataPool {
     throw new Error(`shared data memory: more than ${MAX_THREADS} threads`);
   }
 
-  /** Frees what the thread of `slot` held (its instances' regions, its references, an area it was loading). */
-  releaseThread(slot: number): void {
+  /**
+   * Frees what the thread of `slot` held (its instances' regions, its references, an area it was loading);
+   * resolves once done, and only then is the slot free for another thread. The caller, the supervisor, never
+   * waits for the lock: another thread ended inside its critical section holds it until the supervisor hears
+   * of that thread's exit and releases it in turn, which a supervisor blocked here would never do. So while the
+   * lock is taken this tries again a moment later, from the event loop.
+   */
+  releaseThread(slot: number): Promise<void> {
     // A thread terminated inside a critical section never unlocked.
     if (Atomics.compareExchange(this.words, LOCK, slot + 1, 0) === slot + 1) Atomics.notify(this.words, LOCK);
-    new SharedData({ memory: this.memory, control: this.control, slot }).releaseAll();
-    Atomics.store(this.words, SLOTS + slot, 0);
+    const view = new SharedData({ memory: this.memory, control: this.control, slot });
+    return new Promise((resolve) => {
+      const attempt = () => {
+        if (!view.releaseAllIfUnlocked()) return void setTimeout(attempt, RELEASE_RETRY_MS);
+        Atomics.store(this.words, SLOTS + slot, 0);
+        resolve();
+      };
+      attempt();
+    });
   }
 }
 
@@ -239,9 +254,9 @@ export class SharedData {
     });
   }
 
-  /** Everything this thread's slot holds, given back (the supervisor's releaseThread). */
-  releaseAll(): void {
-    this.locked(() => {
+  /** Everything this slot holds, given back (the supervisor's releaseThread); false: the lock is taken. */
+  releaseAllIfUnlocked(): boolean {
+    return this.ifUnlocked(() => {
       this.freeBlocks((at) => this.words[at + 2] === this.slot + 1);
       for (let i = 0; i < MAX_AREAS; i++) {
         const state = this.words[areaWord(i, A_STATE)];
@@ -373,6 +388,18 @@ export class SharedData {
       const at = BLOCKS + b * BLOCK_WORDS;
       if (this.words[at + 1] !== 0 && matches(at)) this.words.fill(0, at, at + BLOCK_WORDS);
     }
+  }
+
+  /** Runs `body` holding the lock if it is free now; false (and nothing run) if it is not. */
+  private ifUnlocked(body: () => void): boolean {
+    if (Atomics.compareExchange(this.words, LOCK, 0, this.slot + 1) !== 0) return false;
+    try {
+      body();
+    } finally {
+      Atomics.store(this.words, LOCK, 0);
+      Atomics.notify(this.words, LOCK, 1);
+    }
+    return true;
   }
 
   private locked<T>(body: () => T): T {

@@ -18,6 +18,8 @@ export interface Plugin {
 
 export class PluginManager {
   private readonly plugins: Plugin[] = [];
+  /** Plugins asked to stop whose stop has not finished, or not begun (they stop one after the other). */
+  private readonly unstopped = new Set<string>();
 
   register(plugin: Plugin): void {
     if (this.plugins.some((p) => p.name === plugin.name)) throw new Error(`plugin ${plugin.name} is registered twice`);
@@ -40,7 +42,14 @@ export class PluginManager {
 
   /** Stops in reverse order, so later plugins (which may depend on earlier ones) go first. */
   async stopAll(): Promise<void> {
-    await stopInOrder([...this.plugins].reverse());
+    const order = [...this.plugins].reverse();
+    for (const plugin of order) this.unstopped.add(plugin.name);
+    await stopInOrder(order, (plugin) => this.unstopped.delete(plugin.name));
+  }
+
+  /** The plugins a stopAll under way still waits for, in the order they stop (what a shutdown is waiting on). */
+  stopping(): string[] {
+    return [...this.unstopped];
   }
 
   statuses(): Record<string, PluginStatus> {
@@ -57,8 +66,11 @@ export class PluginManager {
   }
 }
 
-async function stopInOrder(plugins: Plugin[]): Promise<void> {
+async function stopInOrder(plugins: Plugin[], stopped: (plugin: Plugin) => void = () => {}): Promise<void> {
   const failures: unknown[] = [];
-  for (const plugin of plugins) await plugin.stop().catch((err: unknown) => failures.push(err));
+  for (const plugin of plugins) {
+    await plugin.stop().catch((err: unknown) => failures.push(err));
+    stopped(plugin);
+  }
   if (failures.length) throw new AggregateError(failures, `${failures.length} plugin(s) failed to stop`);
 }

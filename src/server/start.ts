@@ -101,6 +101,8 @@ export interface RunningServer {
   decisionLog?: DecisionLogStore;
   /** Stops accepting, lets in-flight requests finish (up to `timeoutMs`), then stops the plugins. */
   close(timeoutMs?: number): Promise<void>;
+  /** While closing: the plugins whose stop has not finished yet. */
+  stopping(): string[];
 }
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
@@ -227,7 +229,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // After the last request: plugins such as the decision-log writer flush what those requests produced.
     await plugins.stopAll();
   };
-  return { url, urls: listeners.map((l) => l.url), diagnosticUrls: diagnostics.map((l) => l.url), ctx, decide: decideWith(ctx), bundles: bundles.manager, server: listeners[0].server, ...(decisionLog ? { decisionLog: decisionLog.store } : {}), close };
+  return { url, urls: listeners.map((l) => l.url), diagnosticUrls: diagnostics.map((l) => l.url), ctx, decide: decideWith(ctx), bundles: bundles.manager, server: listeners[0].server, ...(decisionLog ? { decisionLog: decisionLog.store } : {}), close, stopping: () => plugins.stopping() };
 }
 
 type Recorder = (event: DecisionEvent, hints?: DecisionHints) => Promise<unknown> | void;

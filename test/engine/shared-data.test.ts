@@ -116,13 +116,32 @@ test('worker threads load a document once, keep answering from theirs while anot
 
     // A thread that ends without giving anything back: the supervisor frees what it held.
     await c.stop();
-    pool.releaseThread(c.slot.slot);
+    await pool.releaseThread(c.slot.slot);
     await a.ask({ do: 'activate', version: 4 });
     await b.ask({ do: 'activate', version: 4 });
     assert.equal((await a.ask({ do: 'memory' })).areas.count, 1, "version 3 is freed: c's hold on it went with c");
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
+});
+
+test('releasing an ended thread never blocks the supervisor on the lock another ended thread still holds', { timeout: 20_000 }, async () => {
+  const pool = new SharedDataPool();
+  const first = new SharedData(pool.handle());
+  const second = new SharedData(pool.handle());
+  const region = first.allocRegion(1 << 20);
+  // `second` was terminated inside a critical section: the lock word (the header's first) still names it.
+  Atomics.store(new Int32Array(pool.control), 0, second.slot + 1);
+  let firstReleased = false;
+  const releasingFirst = pool.releaseThread(first.slot).then(() => (firstReleased = true));
+  // A supervisor waiting for the lock here would never get to hear of `second`'s exit: this timer would not fire.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(firstReleased, false, 'the slot is not released while the lock is held');
+  await pool.releaseThread(second.slot);
+  await releasingFirst;
+  const next = new SharedData(pool.handle());
+  assert.equal(next.slot, first.slot, "the released slot is free for a new thread");
+  assert.equal(next.allocRegion(1 << 20).start, region.start, "the ended thread's region is free");
 });
 
 test('pages of a freed area and of a freed region are used again', async () => {

@@ -332,7 +332,9 @@ test('verdict run: the pip section works end to end, and a bad one exits 2 namin
     'c.yaml': pipConfig(await closedPortUrl()),
     'bad.yaml': 'pip:\n  adapters:\n    profile:\n      type: http\n      settings: { url: "ftp://x/{user}" }\n',
   });
-  const bad = spawnSync(process.execPath, ['dist/src/main.js', 'run', '--config-file', `${dir}/bad.yaml`, '-b', `${dir}/bundle`], { encoding: 'utf8' });
+  // On a port of its own: the default (8181) may be taken by another server on the machine, which would be
+  // reported first (the adapters' settings are checked by the server threads, after the primary binds).
+  const bad = spawnSync(process.execPath, ['dist/src/main.js', 'run', '--addr', '127.0.0.1:0', '--config-file', `${dir}/bad.yaml`, '-b', `${dir}/bundle`], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /pip\.adapters\.profile\.settings\.url: only http and https URLs are supported/);
 

@@ -48,3 +48,19 @@ test('/health?bundles and ?plugins follow plugin states; close stops plugins in 
   }
   assert.deepEqual(log.slice(2), ['stop decision_logs', 'stop bundle']);
 });
+
+test('while closing, the server names the plugins whose stop has not finished, in the order they stop', async () => {
+  const log: string[] = [];
+  const bundle = fakePlugin('bundle', 'bundle', log);
+  let finishStop = () => {};
+  const decisionLog = { ...fakePlugin('decision_logs', 'other', log), stop: () => new Promise<void>((resolve) => (finishStop = resolve)) };
+  const server = await startServer({ addr: '127.0.0.1:0', config: {}, bundlePaths: [], logger: pino({ level: 'silent' }), plugins: [bundle, decisionLog] });
+  assert.deepEqual(server.stopping(), []);
+  const closing = server.close();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(server.stopping().slice(0, 2), ['decision_logs', 'bundle'], 'the decision log stops first and holds up the rest');
+  finishStop();
+  await closing;
+  assert.deepEqual(server.stopping(), []);
+  assert.ok(log.includes('stop bundle'));
+});

@@ -27,6 +27,7 @@ import { writerHandleTransfer, type SharedDecisionWriter } from '../../decisionl
 import { bindAddress, parseEnvoyGrpcConfig, PLUGIN_NAME as GRPC_PLUGIN } from '../../envoy/config.js';
 import { openServerDecisionWriter } from '../../decisionlog/server-writer.js';
 import { aggregateWorkerMetrics } from '../metrics.js';
+import { boundedStep } from '../shutdown-step.js';
 
 /** How long a worker has to answer a health or metrics question. */
 const ANSWER_TIMEOUT_MS = 2000;
@@ -35,6 +36,10 @@ const ANSWER_TIMEOUT_MS = 2000;
  * the owner holds further changes until every replica has applied this one.
  */
 const APPLY_TIMEOUT_MS = 120_000;
+/** How long a thread that was ended (terminate()) may take to exit, and the compile thread to end, at shutdown. */
+const END_TIMEOUT_MS = 5000;
+/** How long the decision log may take to commit what it holds and close at shutdown. */
+const DECISION_LOG_CLOSE_TIMEOUT_MS = 10_000;
 
 interface Member {
   worker: MemberLink;
@@ -67,7 +72,8 @@ export interface PrimaryOptions {
 export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const { workers, logger } = options;
   // Compiles run on a thread that ends when idle; their results stay cached here for the process's life.
-  const compiler = options.compiler ?? new CachingCompiler(new CompileThread(), 'compile-thread');
+  const compileThread = options.compiler ? undefined : new CompileThread();
+  const compiler = options.compiler ?? new CachingCompiler(compileThread!, 'compile-thread');
   const grpcAddr = envoyGrpcAddr(options.config);
   if (grpcAddr !== undefined && options.addrs.includes(grpcAddr)) throw new Error(`cannot listen on ${grpcAddr}: it is also the Envoy gRPC plugin's address`);
   const listening = await SharedListeners.bind([...options.addrs, ...(grpcAddr ? [grpcAddr] : [])], options.tls, { everyAddress: new Set(grpcAddr ? [grpcAddr] : []) });
@@ -89,6 +95,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const questions = new Map<number, { waiting: Set<number>; answer: (workerId: number, value: unknown) => void; end: () => void }>();
   let nextId = 0;
   let stopping = false;
+  /** Called once every thread has exited, while stopping. */
+  let threadsGone = () => {};
 
   const send = (member: Member | undefined, message: PrimaryMessage) => member?.worker.send(message);
   const owner = () => [...members.values()].find((m) => m.role === 'owner');
@@ -279,12 +287,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     members.delete(workerId);
     const slot = dataSlots.get(workerId);
     dataSlots.delete(workerId);
-    if (slot !== undefined) dataPool.releaseThread(slot);
+    if (slot !== undefined) void dataPool.releaseThread(slot);
     // A change the owner is waiting on no longer waits for this thread: while stopping too, or the owner's
     // shutdown would wait for it (its bundle activation holds the shutdown) and never end.
     for (const seq of [...changes.keys()]) applied(workerId, seq);
     if (stopping) {
-      if (members.size === 0) exit();
+      if (members.size === 0) threadsGone();
       return;
     }
     if (!member) return;
@@ -306,29 +314,40 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     startWhenPossible();
   };
 
-  const exit = () => {
-    rmSync(socketDir, { recursive: true, force: true });
-    // Every thread has flushed its batches to the writer: it commits them before the process ends.
-    const closed = decisionLogWriter?.close() ?? Promise.resolve();
-    closed.then(() => process.exit(process.exitCode ?? 0), (err: Error) => {
-      logger.error({ err: err.message }, 'The decision log could not be closed.');
-      process.exit(process.exitCode || 1);
-    });
-  };
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    if (members.size === 0) return exit();
+  const running = () => [...members.values()].map((m) => ({ thread: m.worker.id, role: m.role, ready: m.ready }));
+  /** Every step bounded (shutdown-step.ts); a thread that could not be ended would hold up process.exit: killed then. */
+  const shutdown = async () => {
+    const gone = new Promise<void>((resolve) => (threadsGone = resolve));
+    if (members.size === 0) threadsGone();
     // A thread that has not served yet has nothing to finish: it is ended, as a process killed before it set
     // up its signal handlers; the others shut down as a single-worker server does.
     for (const m of members.values()) {
       if (m.ready) m.worker.send({ verdict: 'stop' });
       else m.worker.kill();
     }
+    let stuck = false;
     // A thread that does not finish its shutdown in time is ended, as a process would be killed.
-    setTimeout(() => {
+    if ((await boundedStep(logger, 'worker threads shutting down', options.stopTimeoutMs, gone, running)) !== 'done') {
       for (const m of members.values()) m.worker.kill();
-    }, options.stopTimeoutMs).unref();
+      stuck = (await boundedStep(logger, 'ending worker threads', END_TIMEOUT_MS, gone, running)) !== 'done';
+    }
+    rmSync(socketDir, { recursive: true, force: true });
+    // Every thread has flushed its batches to the writer: it commits them before the process ends.
+    if (decisionLogWriter) {
+      const closed = await boundedStep(logger, 'closing the decision log', DECISION_LOG_CLOSE_TIMEOUT_MS, decisionLogWriter.close(), () => ({ file: decisionLogWriter.file }));
+      if (closed !== 'done') process.exitCode ||= 1;
+      stuck ||= closed === 'timed out';
+    }
+    if (compileThread) stuck ||= (await boundedStep(logger, 'ending the compile thread', END_TIMEOUT_MS, compileThread.close(), () => ({ compiles: compileThread.pendingCompiles }))) === 'timed out';
+    logger.flush();
+    // process.exit waits for every thread to end: one that would not (logged above) is not waited for.
+    if (stuck) process.kill(process.pid, 'SIGKILL');
+    process.exit(process.exitCode ?? 0);
+  };
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    void shutdown();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

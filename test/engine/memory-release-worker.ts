@@ -11,7 +11,6 @@ const oldSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'ol
 const mode = workerData as 'plain' | 'compacting' | 'compacting-then-plain';
 if (mode === 'compacting-then-plain') collectCompacting();
 
-let kept: unknown[][] = [];
 const batches: unknown[][] = [];
 for (let i = 0; i < 4000; i++) {
   const batch: unknown[] = [];
@@ -19,14 +18,14 @@ for (let i = 0; i < 4000; i++) {
   batches.push(batch);
 }
 // Survivors spread over every page the records were promoted to.
-kept = batches.filter((_, i) => i % 10 === 0);
+const kept = batches.filter((_, i) => i % 10 === 0);
 batches.length = 0;
 const before = oldSpace();
-if (mode !== 'compacting') {
+if (mode === 'compacting') {
+  collectCompacting();
+} else {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
-} else {
-  collectCompacting();
 }
 const after = oldSpace();
 parentPort!.postMessage({ before: before.space_size, committed: after.space_size, used: after.space_used_size, kept: kept.length });

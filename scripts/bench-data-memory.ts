@@ -5,7 +5,7 @@
 // which times the activation (download, parse, load, swap) as a client sees it and shows whether decisions
 // were answered meanwhile (from the old revision) and how long the slowest one took. Once 20 decisions in a
 // row used it (so every worker has it), the resident memory of the server's whole process tree is read from
-// /proc two seconds later (VmRSS), and again, with the peak (VmHWM) and the breakdown below, ten seconds later
+// /proc two seconds later (VmRSS, with the breakdown below), and again, with the peak (VmHWM) and the breakdown, ten seconds later
 // (Verdict collects garbage for some seconds after a large load: src/engine/memory-release.ts).
 // Verdict is measured twice: with its defaults and with --workers 1, whichever model they run (worker processes
 // or worker threads of one process); the resident memory of each process of the tree is printed too, and for
@@ -67,7 +67,8 @@ interface Row {
   each: number[];
   /** Threads of each process. */
   threads: number[];
-  /** What each of Verdict's processes holds (none for OPA). */
+  /** What each of Verdict's processes holds (none for OPA), two and ten seconds after the activation. */
+  partsSoon: Parts[];
   parts: Parts[];
 }
 
@@ -174,6 +175,13 @@ async function nodeParts(pid: number, rss: number, reports: string): Promise<Par
   return { wasm, heap, heaps, buffers, code, malloc, other: rss - wasm - heap - code - malloc };
 }
 
+/** nodeParts of each process of a tree, as treeMemory read it. */
+async function treeParts({ each, pids }: { each: number[]; pids: number[] }, reports: string): Promise<Parts[]> {
+  const parts: Parts[] = [];
+  for (const [i, pid] of pids.entries()) parts.push(await nodeParts(pid, each[i]!, reports));
+  return parts;
+}
+
 function safeRead(path: string): string {
   try {
     return readFileSync(path, 'utf8');
@@ -256,14 +264,15 @@ async function measure(named: string): Promise<Row> {
       if (result === 'user-1-0') answeredMeanwhile++;
       if (child.exitCode !== null) throw new Error(`${server} exited with ${child.exitCode}`);
     }
+    const activated = performance.now();
     await new Promise((r) => setTimeout(r, 2000));
-    const rssSoon = treeMemory(child.pid!).rss;
-    await new Promise((r) => setTimeout(r, SETTLED_MS - 2000));
+    const soon = treeMemory(child.pid!);
+    const partsSoon = server === 'opa' ? [] : await treeParts(soon, reports);
+    await new Promise((r) => setTimeout(r, SETTLED_MS - (performance.now() - activated)));
     const { rss, peak, processes, each, threads, pids } = treeMemory(child.pid!);
-    const parts: Parts[] = [];
-    if (server !== 'opa') for (const [i, pid] of pids.entries()) parts.push(await nodeParts(pid, each[i]!, reports));
+    const parts = server === 'opa' ? [] : await treeParts({ each, pids }, reports);
     const name = { opa: 'opa run --server (defaults)', verdict: 'verdict run --server (defaults)', 'verdict-1': 'verdict run --server --workers 1' }[server] + (dist ? ` [${dist}]` : '');
-    return { server: name, processes, activationMs, answeredMeanwhile, slowestMs, rssSoon, rss, peak, each, threads, parts };
+    return { server: name, processes, activationMs, answeredMeanwhile, slowestMs, rssSoon: soon.rss, rss, peak, each, threads, partsSoon, parts };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
@@ -289,7 +298,8 @@ console.log('\nWhere each process\'s resident memory goes (MiB): wasm linear mem
 console.log('(V8 heap: all isolates of the process; in brackets, the main thread\'s and each worker thread\'s)');
 for (const r of rows.filter((r) => r.parts.length > 0)) {
   const part = (p: Parts) => [p.wasm, p.heap, p.buffers, p.code, p.malloc, p.other].map((b) => mb(b).toFixed(0)).join(' / ') + (p.heaps.length > 1 ? ` [heaps ${p.heaps.map((b) => mb(b).toFixed(0)).join(' + ')}]` : '');
-  console.log(`${r.server}: ${r.parts.map(part).join(' + ')}`);
+  console.log(`${r.server}, 2 s after: ${r.partsSoon.map(part).join(' + ')}`);
+  console.log(`${r.server}, ${SETTLED_MS / 1000} s after: ${r.parts.map(part).join(' + ')}`);
 }
 const o = rows.find((r) => r.server.startsWith('opa'));
 for (const v of rows.filter((r) => r.server.startsWith('verdict'))) {

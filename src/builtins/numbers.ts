@@ -1,9 +1,9 @@
 // The number builtins: arithmetic, rounding, numbers.range and to_number are answered by the wasm runtime
-// (src/wasm/runtime/builtins/arith.ts, collections.ts, strings.ts); numbers.range_step and rand.intn by the host.
+// (src/wasm/runtime/builtins/arith.ts, collections.ts, strings.ts), in compiled modules and, through
+// src/wasm/runtime-calls.ts, in the partial evaluator alike: one exact number model (bigint.ts, bigfloat.ts).
+// numbers.range_step and rand.intn are the host's.
 import { randomInt } from 'node:crypto';
-import { BuiltinError, int, num, str } from './args.js';
-import { asSet, compareJson } from './json-value.js';
-import { isRegoSet } from './rego-value.js';
+import { BuiltinError, int, str } from './args.js';
 import { perEvaluation } from './per-evaluation.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
@@ -35,7 +35,6 @@ export const numbersBuiltins: readonly BuiltinEntry[] = [
     decl: fn([arg('x', t.number)], arg('y', t.number)),
     categories: ['numbers'],
     runtime: 'b_abs',
-    host: (a: unknown) => Math.abs(num('abs', 1, a)),
   },
   {
     name: 'ceil',
@@ -49,11 +48,6 @@ export const numbersBuiltins: readonly BuiltinEntry[] = [
     infix: '/',
     categories: ['numbers'],
     runtime: 'b_div',
-    host: (a: unknown, b: unknown) => {
-      const [x, y] = [num('div', 1, a), num('div', 2, b)];
-      if (y === 0) throw new BuiltinError('div', 'divide by zero');
-      return x / y;
-    },
   },
   {
     name: 'floor',
@@ -67,7 +61,6 @@ export const numbersBuiltins: readonly BuiltinEntry[] = [
     infix: '-',
     categories: ['sets', 'numbers'],
     runtime: 'b_minus',
-    host: (a: unknown, b: unknown) => (isRegoSet(a) && isRegoSet(b) ? asSet(a.filter((x) => !b.some((y) => compareJson(x, y) === 0))) : num('minus', 1, a) - num('minus', 2, b)),
   },
   {
     name: 'mul',
@@ -75,7 +68,6 @@ export const numbersBuiltins: readonly BuiltinEntry[] = [
     infix: '*',
     categories: ['numbers'],
     runtime: 'b_mul',
-    host: (a: unknown, b: unknown) => num('mul', 1, a) * num('mul', 2, b),
   },
   {
     name: 'numbers.range',
@@ -93,7 +85,6 @@ export const numbersBuiltins: readonly BuiltinEntry[] = [
     infix: '+',
     categories: ['numbers'],
     runtime: 'b_plus',
-    host: (a: unknown, b: unknown) => num('plus', 1, a) + num('plus', 2, b),
   },
   {
     name: 'rand.intn',
@@ -108,11 +99,6 @@ export const numbersBuiltins: readonly BuiltinEntry[] = [
     infix: '%',
     categories: ['numbers'],
     runtime: 'b_rem',
-    host: (a: unknown, b: unknown) => {
-      const [x, y] = [int('rem', 1, a), int('rem', 2, b)];
-      if (y === 0) throw new BuiltinError('rem', 'modulo by zero');
-      return x % y;
-    },
   },
   {
     name: 'round',

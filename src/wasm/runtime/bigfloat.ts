@@ -178,7 +178,11 @@ function loadFloat(v: i32): void {
     const x = numInt(v);
     fNeg = x < 0;
     const u: u64 = fNeg ? <u64>(-x) : <u64>x;
-    if (u == 0) { fMant = 0; fExp = 0; return; }
+    if (u == 0) {
+      // A literal -0 keeps its sign, as OPA's float of it does (-0 / 5 is -0).
+      fNeg = numTextLen(v) > 0 && load<u8>(numTextPtr(v)) == 0x2d;
+      fMant = 0; fExp = 0; return;
+    }
     const z = <i32>clz(u);
     fMant = u << z; fExp = -z;
     return;
@@ -432,4 +436,52 @@ export function productTimes(x: i32): void {
 export function productValue(): i32 {
   fNeg = pNeg; fMant = pMant; fExp = pExp;
   return floatValue(53);
+}
+
+// ---- round, ceil, floor: OPA takes the operand at 64 bits and answers an exact integer, printed in full ----
+
+export const TO_ROUND: i32 = 0;
+export const TO_CEIL: i32 = 1;
+export const TO_FLOOR: i32 = 2;
+
+/**
+ * round (half away from zero: |a| + 1/2 rounded to 64 bits, then truncated), ceil or floor of a. As in OPA, ceil
+ * and floor step away from the truncated value by its sign, and the sign of a truncated 0 is +: ceil(-0.5) is 1
+ * and floor(-0.5) is 0.
+ */
+export function floatToInteger(a: i32, mode: i32): i32 {
+  loadFloat(a);
+  const neg = fNeg;
+  let m = fMant, e = fExp;
+  if (m == 0) return parseNumberFresh(0);
+  if (mode == TO_ROUND) {
+    const lo = e < -1 ? e : -1;
+    const x = shl(bigFromU64(m), limbs64(m), e - lo); const nx = outLen;
+    const half = shl(bigFromU64(1), 1, -1 - lo); const nh = outLen;
+    const s = add(x, nx, half, nh);
+    roundQuotient(s, outLen, 0, 0, lo, 64);
+    m = fMant; e = fExp;
+  }
+  // t = |a| truncated; exact when nothing was cut off.
+  let t: i32, nt: i32, exact: bool;
+  if (e >= 0) { t = shl(bigFromU64(m), limbs64(m), e); nt = outLen; exact = true; }
+  else if (e <= -64) { t = 0; nt = 0; exact = false; }
+  else { const q = m >> <u64>(-e); exact = (q << <u64>(-e)) == m; t = bigFromU64(q); nt = limbs64(q); }
+  const tNeg = neg && nt != 0;
+  const step = !exact && ((mode == TO_CEIL && !tNeg) || (mode == TO_FLOOR && tNeg));
+  if (step) { t = add(t, nt, bigFromU64(1), 1); nt = outLen; }
+  return integerValue(tNeg || (step && mode == TO_FLOOR), t, nt);
+}
+
+/** The number value ±p[0..n), printed in full. */
+function integerValue(neg: bool, p: i32, n: i32): i32 {
+  if (n <= 2) {
+    const x = n == 0 ? <u64>0 : n == 1 ? <u64>load<u32>(p) : <u64>load<u32>(p) | (<u64>load<u32>(p + 4) << 32);
+    if (x <= <u64>i64.MAX_VALUE) return parseNumberFresh(neg ? -<i64>x : <i64>x);
+  }
+  const d = toDecimal(p, n); const nd = outLen;
+  const out = alloc(nd + 1);
+  if (neg) store<u8>(out, 0x2d);
+  memory.copy(out + (neg ? 1 : 0), d, nd);
+  return parseNumber(out, nd + (neg ? 1 : 0), true);
 }

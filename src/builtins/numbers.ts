@@ -3,22 +3,23 @@
 // src/wasm/runtime-calls.ts, in the partial evaluator alike: one exact number model (bigint.ts, bigfloat.ts).
 // numbers.range_step and rand.intn are the host's.
 import { randomInt } from 'node:crypto';
-import { BuiltinError, int, str } from './args.js';
+import { BuiltinError, bigInt, exactInteger, int, str } from './args.js';
+import { keepsNumberText } from './rego-value.js';
 import { perEvaluation } from './per-evaluation.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
-/** Every step-th integer from a towards b, both ends included when reached; descending when a > b. */
-function rangeStep(a: unknown, b: unknown, s: unknown): number[] {
+/** Every step-th integer from a towards b, both ends included when reached; descending when a > b. Exact at any size. */
+const rangeStep = keepsNumberText((a: unknown, b: unknown, s: unknown): unknown[] => {
   const name = 'numbers.range_step';
-  const from = int(name, 1, a);
-  const to = int(name, 2, b);
-  const step = int(name, 3, s);
-  if (step <= 0) throw new BuiltinError(name, 'step must be a positive integer');
-  const out: number[] = [];
-  if (from <= to) for (let i = from; i <= to; i += step) out.push(i);
-  else for (let i = from; i >= to; i -= step) out.push(i);
+  const from = bigInt(name, 1, a);
+  const to = bigInt(name, 2, b);
+  const step = bigInt(name, 3, s);
+  if (step <= 0n) throw new BuiltinError(name, 'step must be a positive integer');
+  const out: unknown[] = [];
+  if (from <= to) for (let i = from; i <= to; i += step) out.push(exactInteger(i));
+  else for (let i = from; i >= to; i -= step) out.push(exactInteger(i));
   return out;
-}
+});
 
 /** A random integer in [0, |n|), the same for the same key and n within one evaluation. */
 function randIntn(key: unknown, n: unknown): number {

@@ -485,3 +485,24 @@ function integerValue(neg: bool, p: i32, n: i32): i32 {
   memory.copy(out + (neg ? 1 : 0), d, nd);
   return parseNumber(out, nd + (neg ? 1 : 0), true);
 }
+
+// ---- the float64 range, for to_number: Go's ParseFloat overflows from 2^1024 - 2^970 (half an ulp above the
+// largest float64, where rounding goes to infinity) ----
+
+/** |v| (a number with text) reaches 2^1024 - 2^970, by its exact decimal value. */
+export function beyondFloat64(v: i32): bool {
+  const f = numF64(v);
+  if (Math.abs(f) < 1.797693134862315e308) return false;
+  const t = shl(bigFromU64((<u64>1 << 54) - 1), 2, 970);
+  const td = toDecimal(t, outLen); const tn = outLen;
+  let p = numTextPtr(v), n = numTextLen(v);
+  if (p == 0) { p = alloc(32); n = writeF64(p, f); }
+  normaliseText(p, n);
+  if (normExp != tn) return normExp > tn;
+  const m = normLen < tn ? normLen : tn;
+  for (let i = 0; i < m; i++) {
+    const x = load<u8>(normDigits + i), y = load<u8>(td + i);
+    if (x != y) return x > y;
+  }
+  return normLen >= tn;
+}

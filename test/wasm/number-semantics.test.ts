@@ -2,6 +2,8 @@
 // Verdict's compiler and wasm runtime and by one `opa eval`; each answer's number text must be the same
 // (OPA's arithmetic is exact for integers and uses 64-bit mantissas otherwise, so 0.1 + 0.2 is 0.3 and
 // 1.1 + 2.2 is 3.3000000000000000002), and an expression OPA leaves undefined must be undefined here too.
+// The same module goes through the partial evaluator (`verdict eval -p`, the Compile API), which folds every
+// call on known values in JavaScript, against `opa eval -p`: its numbers must be the same digits as well.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -102,17 +104,43 @@ function numbersAsText(json: string): unknown {
   return JSON.parse(marked);
 }
 
-function opaAnswers(): Record<string, unknown> {
-  const opa = execFileSync(join(repoRoot, 'scripts/install-opa.sh'), { encoding: 'utf8' }).trim();
+/** Runs `command` with the module written to a file (its path is the last argument); its stdout. */
+function withModule(command: string, args: string[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'verdict-numbers-'));
   try {
     writeFileSync(join(dir, 'numbers.rego'), module());
-    const out = execFileSync(opa, ['eval', '--format', 'json', '-d', join(dir, 'numbers.rego'), 'data.numbers'], { encoding: 'utf8', maxBuffer: 64 << 20 });
-    const doc = numbersAsText(out) as { result?: Array<{ expressions: Array<{ value: Record<string, unknown> }> }> };
-    return doc.result?.[0]?.expressions[0]?.value ?? {};
+    return execFileSync(command, [...args, '-d', join(dir, 'numbers.rego')], { encoding: 'utf8', maxBuffer: 64 << 20 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function opaBinary(): string {
+  return execFileSync(join(repoRoot, 'scripts/install-opa.sh'), { encoding: 'utf8' }).trim();
+}
+
+function opaAnswers(): Record<string, unknown> {
+  const out = withModule(opaBinary(), ['eval', '--format', 'json', 'data.numbers']);
+  const doc = numbersAsText(out) as { result?: Array<{ expressions: Array<{ value: Record<string, unknown> }> }> };
+  return doc.result?.[0]?.expressions[0]?.value ?? {};
+}
+
+/** An AST term of `eval -p` JSON as a value (numbers as their marked text, from numbersAsText). */
+function termValue(t: { type: string; value: unknown }): unknown {
+  switch (t.type) {
+    case 'array': case 'set': return (t.value as Array<{ type: string; value: unknown }>).map(termValue);
+    case 'object': return Object.fromEntries((t.value as Array<[{ value: unknown }, { type: string; value: unknown }]>).map(([k, v]) => [String(k.value), termValue(v)]));
+    default: return t.value;
+  }
+}
+
+/** The rules' values from `eval -p` of `input.x = data.numbers`: the residual query's right-hand side. */
+function partialAnswers(command: string, prefix: string[]): Record<string, unknown> {
+  const out = withModule(command, [...prefix, 'eval', '-p', '--format', 'json', 'input.x = data.numbers']);
+  const doc = numbersAsText(out) as { partial?: { queries?: Array<Array<{ terms: Array<{ type: string; value: unknown }> }>> }; errors?: unknown };
+  const object = doc.partial?.queries?.[0]?.[0]?.terms[2];
+  assert.ok(object?.type === 'object', `no residual object: ${out.slice(0, 2000)}`);
+  return termValue(object) as Record<string, unknown>;
 }
 
 async function ourAnswers(): Promise<Record<string, unknown>> {
@@ -122,6 +150,14 @@ async function ourAnswers(): Promise<Record<string, unknown>> {
   const [row] = numbersAsText(policy.evaluateToText(undefined, 'numbers', 'json')) as Array<{ result?: Record<string, unknown> }>;
   return row?.result ?? {};
 }
+
+test('partial evaluation folds numbers as the reference OPA does, digit for digit', async (t) => {
+  const want = partialAnswers(opaBinary(), []);
+  const got = partialAnswers(process.execPath, [join(repoRoot, 'dist/src/main.js')]);
+  for (const [i, expr] of EXPRESSIONS.entries()) {
+    await t.test(expr, () => assert.deepEqual(got[`r${i}`], want[`r${i}`]));
+  }
+});
 
 test('numbers agree with the reference OPA, digit for digit', async (t) => {
   const want = opaAnswers();

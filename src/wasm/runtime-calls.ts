@@ -74,7 +74,7 @@ class StandaloneRuntime {
     });
   }
 
-  /** The runtime's answer as a plain integer (predicates such as b_sprintf_defers, and compare). */
+  /** The runtime's answer as a plain integer (compare). */
   callRaw(name: string, args: readonly unknown[]): number {
     const f = this.fn(name);
     return this.run(() => f(...args.map((a) => this.value(a))));
@@ -91,11 +91,6 @@ function standalone(): StandaloneRuntime {
 /** Runs the runtime's builtin export `name` (b_plus, b_round ...) on values; numbers come back as NumberText. */
 export function callRuntimeBuiltin(name: string, args: readonly unknown[]): unknown {
   return standalone().call(name, args);
-}
-
-/** A runtime predicate's answer (nonzero: true). */
-export function runtimePredicate(name: string, args: readonly unknown[]): boolean {
-  return standalone().callRaw(name, args) !== 0;
 }
 
 /** OPA's order of two values as the runtime computes it: numbers exactly, by their decimal value. */

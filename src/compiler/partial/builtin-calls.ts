@@ -1,11 +1,13 @@
-// Builtins on known arguments, for the partial evaluator, answered by the code that answers them in compiled
-// modules: a builtin the wasm runtime implements runs in the runtime itself (src/wasm/runtime-calls.ts), so
-// numbers are exact there as in a decision; any other runs from the registry's host implementation, given its
-// operands as the host boundary of a module gives them. A builtin with neither is refused by name when its
-// arguments are known (its call is kept residual when they are not).
+// Builtins on known arguments, for the partial evaluator: a builtin with a host implementation runs it, given its
+// operands as the host boundary of a compiled module gives them; a builtin the wasm runtime implements runs in the
+// runtime itself (src/wasm/runtime-calls.ts) when it has no host implementation or when an operand holds a number
+// a double cannot hold (1e400 > 1e399), so arithmetic, rounding, aggregates and comparisons are exact here as in a
+// decision. A builtin with neither is refused by name when its arguments are known (its call is kept residual when
+// they are not).
 import { builtinRegistry } from '../../builtins/registry.js';
 import { KEEPS_NUMBER_TEXT, parseRegoValue, regoValueText } from '../../builtins/rego-value.js';
-import { callRuntimeBuiltin, runtimePredicate } from '../../wasm/runtime-calls.js';
+import { callRuntimeBuiltin } from '../../wasm/runtime-calls.js';
+import { someNumberText } from '../../json/kinds.js';
 
 type Impl = ((...args: unknown[]) => unknown) & { [KEEPS_NUMBER_TEXT]?: boolean };
 
@@ -16,10 +18,11 @@ export type BuiltinOutcome = { defined: true; value: unknown } | { defined: fals
 function run(name: string, args: unknown[]): unknown {
   const spec = registered.get(name);
   const host = spec?.host as Impl | undefined;
-  if (spec?.runtime && !(host && spec.runtimeDefers && runtimePredicate(spec.runtimeDefers, args))) return callRuntimeBuiltin(spec.runtime, args);
-  if (!host) return UNSUPPORTED;
-  const keepsText = host[KEEPS_NUMBER_TEXT] === true;
-  return host(...args.map((a) => parseRegoValue(regoValueText(a), keepsText)));
+  if (host && !(spec?.runtime && args.some((a) => someNumberText(a, () => true)))) {
+    const keepsText = host[KEEPS_NUMBER_TEXT] === true;
+    return host(...args.map((a) => parseRegoValue(regoValueText(a), keepsText)));
+  }
+  return spec?.runtime ? callRuntimeBuiltin(spec.runtime, args) : UNSUPPORTED;
 }
 
 const UNSUPPORTED = Symbol('unsupported');

@@ -18,9 +18,12 @@ export type BuiltinOutcome = { defined: true; value: unknown } | { defined: fals
 function run(name: string, args: unknown[]): unknown {
   const spec = registered.get(name);
   const host = spec?.host as Impl | undefined;
-  if (host && !(spec?.runtime && args.some((a) => someNumberText(a, () => true)))) {
-    const keepsText = host[KEEPS_NUMBER_TEXT] === true;
-    return host(...args.map((a) => parseRegoValue(regoValueText(a), keepsText)));
+  // Scanning the operands costs what converting their terms to values (toValue) already did.
+  const exact = args.some((a) => someNumberText(a, () => true));
+  if (host && !(exact && spec?.runtime)) {
+    // Unless it asks for number text, a host implementation gets doubles, as from a module.
+    if (!exact || host[KEEPS_NUMBER_TEXT] === true) return host(...args);
+    return host(...args.map((a) => parseRegoValue(regoValueText(a))));
   }
   return spec?.runtime ? callRuntimeBuiltin(spec.runtime, args) : UNSUPPORTED;
 }

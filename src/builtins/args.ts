@@ -2,6 +2,7 @@
 // operands or failed operations; the registry turns that into undefined, OPA's non-strict behaviour.
 
 import { NumberText } from './rego-value.js';
+import { asInteger, parseDecimal } from './decimal.js';
 
 /** An error raised by a builtin, with OPA's "name: message" wording. */
 export class BuiltinError extends Error {
@@ -36,6 +37,18 @@ export function num(builtin: string, pos: number, v: unknown): number {
 export function int(builtin: string, pos: number, v: unknown): number {
   const n = num(builtin, pos, v);
   if (!Number.isInteger(n)) throw new BuiltinError(builtin, `operand ${pos} must be integer number but got floating-point number`);
+  return n;
+}
+
+/**
+ * An integer operand of any size, for builtins marked keepsNumberText: 1e20 and 3.0 are integers, 1.5 is not.
+ */
+export function bigInt(builtin: string, pos: number, v: unknown): bigint {
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  const d = v instanceof NumberText || typeof v === 'number' ? parseDecimal(String(v)) : undefined;
+  if (!d) throw operandError(builtin, pos, 'number', v);
+  const n = asInteger(d);
+  if (n === undefined) throw new BuiltinError(builtin, `operand ${pos} must be integer number but got floating-point number`);
   return n;
 }
 

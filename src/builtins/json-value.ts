@@ -1,7 +1,8 @@
 // Equality and ordering of JSON values as OPA compares them (numbers by value, objects by keys and values),
 // and the type names OPA uses in messages.
 
-import { regoSet } from './rego-value.js';
+import { NumberText, regoSet } from './rego-value.js';
+import { runtimeCompare } from '../wasm/runtime-calls.js';
 export function jsonEqual(a: unknown, b: unknown): boolean {
   return compareJson(a, b) === 0;
 }
@@ -11,10 +12,11 @@ const RANK: Record<string, number> = { null: 0, boolean: 1, number: 2, string: 3
 export function jsonTypeName(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   if (Array.isArray(v)) return 'array';
+  if (v instanceof NumberText) return 'number';
   return typeof v === 'object' ? 'object' : typeof v;
 }
 
-/** OPA's total order on JSON values: null < booleans < numbers < strings < arrays < objects. */
+/** OPA's total order on JSON values: null < booleans < numbers < strings < arrays < objects; numbers exactly. */
 export function compareJson(a: unknown, b: unknown): number {
   const ta = jsonTypeName(a);
   const tb = jsonTypeName(b);
@@ -42,6 +44,8 @@ export function compareJson(a: unknown, b: unknown): number {
     return xk.length - yk.length;
   }
   if (ta === 'string') return compareStrings(a as string, b as string);
+  // A number kept as its text (1e400, 0.1000000000000000001) is ordered exactly, as the wasm runtime orders it.
+  if (a instanceof NumberText || b instanceof NumberText) return runtimeCompare(a, b);
   const p = a as number | boolean;
   const q = b as number | string | boolean;
   return p === q ? 0 : p < q ? -1 : 1;

@@ -1,24 +1,25 @@
 // The number builtins: arithmetic, rounding, numbers.range and to_number are answered by the wasm runtime
-// (src/wasm/runtime/builtins/arith.ts, collections.ts, strings.ts); numbers.range_step and rand.intn by the host.
+// (src/wasm/runtime/builtins/arith.ts, collections.ts, strings.ts), in compiled modules and, through
+// src/wasm/runtime-calls.ts, in the partial evaluator alike: one exact number model (bigint.ts, bigfloat.ts).
+// numbers.range_step and rand.intn are the host's.
 import { randomInt } from 'node:crypto';
-import { BuiltinError, int, num, str } from './args.js';
-import { asSet, compareJson } from './json-value.js';
-import { isRegoSet } from './rego-value.js';
+import { BuiltinError, bigInt, exactInteger, int, str } from './args.js';
+import { keepsNumberText } from './rego-value.js';
 import { perEvaluation } from './per-evaluation.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 
-/** Every step-th integer from a towards b, both ends included when reached; descending when a > b. */
-function rangeStep(a: unknown, b: unknown, s: unknown): number[] {
+/** Every step-th integer from a towards b, both ends included when reached; descending when a > b. Exact at any size. */
+const rangeStep = keepsNumberText((a: unknown, b: unknown, s: unknown): unknown[] => {
   const name = 'numbers.range_step';
-  const from = int(name, 1, a);
-  const to = int(name, 2, b);
-  const step = int(name, 3, s);
-  if (step <= 0) throw new BuiltinError(name, 'step must be a positive integer');
-  const out: number[] = [];
-  if (from <= to) for (let i = from; i <= to; i += step) out.push(i);
-  else for (let i = from; i >= to; i -= step) out.push(i);
+  const from = bigInt(name, 1, a);
+  const to = bigInt(name, 2, b);
+  const step = bigInt(name, 3, s);
+  if (step <= 0n) throw new BuiltinError(name, 'step must be a positive integer');
+  const out: unknown[] = [];
+  if (from <= to) for (let i = from; i <= to; i += step) out.push(exactInteger(i));
+  else for (let i = from; i >= to; i -= step) out.push(exactInteger(i));
   return out;
-}
+});
 
 /** A random integer in [0, |n|), the same for the same key and n within one evaluation. */
 function randIntn(key: unknown, n: unknown): number {
@@ -35,7 +36,6 @@ export const numbersBuiltins: readonly BuiltinEntry[] = [
     decl: fn([arg('x', t.number)], arg('y', t.number)),
     categories: ['numbers'],
     runtime: 'b_abs',
-    host: (a: unknown) => Math.abs(num('abs', 1, a)),
   },
   {
     name: 'ceil',
@@ -49,11 +49,6 @@ export const numbersBuiltins: readonly BuiltinEntry[] = [
     infix: '/',
     categories: ['numbers'],
     runtime: 'b_div',
-    host: (a: unknown, b: unknown) => {
-      const [x, y] = [num('div', 1, a), num('div', 2, b)];
-      if (y === 0) throw new BuiltinError('div', 'divide by zero');
-      return x / y;
-    },
   },
   {
     name: 'floor',
@@ -67,7 +62,6 @@ export const numbersBuiltins: readonly BuiltinEntry[] = [
     infix: '-',
     categories: ['sets', 'numbers'],
     runtime: 'b_minus',
-    host: (a: unknown, b: unknown) => (isRegoSet(a) && isRegoSet(b) ? asSet(a.filter((x) => !b.some((y) => compareJson(x, y) === 0))) : num('minus', 1, a) - num('minus', 2, b)),
   },
   {
     name: 'mul',
@@ -75,7 +69,6 @@ export const numbersBuiltins: readonly BuiltinEntry[] = [
     infix: '*',
     categories: ['numbers'],
     runtime: 'b_mul',
-    host: (a: unknown, b: unknown) => num('mul', 1, a) * num('mul', 2, b),
   },
   {
     name: 'numbers.range',
@@ -93,7 +86,6 @@ export const numbersBuiltins: readonly BuiltinEntry[] = [
     infix: '+',
     categories: ['numbers'],
     runtime: 'b_plus',
-    host: (a: unknown, b: unknown) => num('plus', 1, a) + num('plus', 2, b),
   },
   {
     name: 'rand.intn',
@@ -108,11 +100,6 @@ export const numbersBuiltins: readonly BuiltinEntry[] = [
     infix: '%',
     categories: ['numbers'],
     runtime: 'b_rem',
-    host: (a: unknown, b: unknown) => {
-      const [x, y] = [int('rem', 1, a), int('rem', 2, b)];
-      if (y === 0) throw new BuiltinError('rem', 'modulo by zero');
-      return x % y;
-    },
   },
   {
     name: 'round',

@@ -41,6 +41,18 @@ export function withRawNumbers(marker: string, stringify: () => string | undefin
   }
 }
 
+const plainInteger = /^-?[1-9][0-9]{0,14}$/;
+
+/** A JSON number text that a JS number prints back unchanged. */
+export function printsBack(text: string): boolean {
+  return plainInteger.test(text) || text === '0' || String(Number(text)) === text;
+}
+
+/** A number's JS form: a JS number when it prints back as the same text, its NumberText otherwise. */
+export function numberFromText(text: string): number | NumberText {
+  return printsBack(text) ? Number(text) : new NumberText(text);
+}
+
 const LOG2_10 = Math.log2(10);
 
 /**

@@ -2,7 +2,7 @@
 // keep their text where a JS number would change it (see number-text.ts), nesting is limited as Go's
 // encoding/json limits it (10,000 levels, "exceeded max depth"), later duplicate keys win, and errors carry
 // Go's wording, so the messages match OPA's.
-import { NumberText } from './number-text.js';
+import { NumberText, numberFromText, printsBack } from './number-text.js';
 
 /** Go's encoding/json nesting limit, which OPA inherits for bodies and bundle files. */
 export const MAX_JSON_DEPTH = 10_000;
@@ -79,7 +79,7 @@ function nativeParse(text: string, maxDepth: number): unknown {
       const start = i;
       while (i + 1 < n && isNumberChar(text.charCodeAt(i + 1))) i++;
       const number = text.slice(start, i + 1);
-      if (!plainInteger.test(number) && number !== '0' && String(Number(number)) !== number) return NOT_NATIVE;
+      if (!printsBack(number)) return NOT_NATIVE;
     }
   }
   try {
@@ -116,7 +116,6 @@ interface Frame {
 }
 
 const numberPattern = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-const plainInteger = /^-?[1-9][0-9]{0,14}$/;
 
 /** Go's quoteChar: how its JSON errors show the offending character. */
 function quoteChar(c: string): string {
@@ -278,12 +277,9 @@ class Reader {
       this.fail('in exponent of numeric literal');
     }
     this.pos = end;
-    const text = m[0];
-    if (plainInteger.test(text) || text === '0') return Number(text);
-    const n = Number(text);
-    if (String(n) === text) return n;
-    this.keptNumberText = true;
-    return new NumberText(text);
+    const n = numberFromText(m[0]);
+    if (n instanceof NumberText) this.keptNumberText = true;
+    return n;
   }
 
   private string(): string {

@@ -2,7 +2,8 @@
 // {type, value} without locations, numbers as JSON numbers, expressions with their index.
 import type { Expr, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
-import { NumberText } from '../../json/number-text.js';
+import { numberFromText } from '../../json/number-text.js';
+import { compareJson } from '../../builtins/json-value.js';
 import type { SupportRule } from './evaluator.js';
 
 export type AstJson = Record<string, unknown>;
@@ -11,7 +12,7 @@ export function termJson(t: Term): AstJson {
   switch (t.type) {
     case 'null': return { type: 'null', value: {} };
     case 'boolean': case 'string': case 'var': return { type: t.type, value: t.value };
-    case 'number': return { type: 'number', value: numberJson(t.value) };
+    case 'number': return { type: 'number', value: numberFromText(t.value) };
     case 'ref': case 'array': case 'call': return { type: t.type, value: t.value.map(termJson) };
     // OPA keeps objects and sets sorted by key, and prints them so.
     case 'set': return { type: 'set', value: [...t.value].sort(compareTerms).map(termJson) };
@@ -35,7 +36,7 @@ export function compareTerms(a: Term, b: Term): number {
   switch (a.type) {
     case 'null': return 0;
     case 'boolean': return Number(a.value) - Number((b as typeof a).value);
-    case 'number': return Number(a.value) - Number((b as typeof a).value);
+    case 'number': return compareJson(numberFromText(a.value), numberFromText((b as typeof a).value));
     case 'string': case 'var': {
       const x = a.value;
       const y = (b as typeof a).value;
@@ -55,12 +56,6 @@ export function compareTerms(a: Term, b: Term): number {
       return x < y ? -1 : x > y ? 1 : 0;
     }
   }
-}
-
-/** A number keeps its text where a double would change it (big integers, 1.0). */
-function numberJson(text: string): unknown {
-  const n = Number(text);
-  return String(n) === text ? n : new NumberText(text);
 }
 
 export function exprJson(e: Expr): AstJson {

@@ -13,6 +13,7 @@ import { isTerm } from '../ast.js';
 import { callName, exprOperator } from '../walk.js';
 import type { PartialResult } from './evaluator.js';
 import { isGround, toValue } from './values.js';
+import { NumberText } from '../../json/number-text.js';
 
 export type SqlDialect = 'postgresql' | 'mysql' | 'sqlserver' | 'sqlite';
 export type UcastFlavour = 'all' | 'minimal' | 'linq' | 'prisma';
@@ -21,7 +22,7 @@ export type FilterTarget = { kind: 'sql'; dialect: SqlDialect } | { kind: 'ucast
 /** Table and column renamings per target ("postgresql", "ucast", ...): {table: {$self: name, column: name}}. */
 export type TableMappings = Record<string, Record<string, Record<string, string>>>;
 
-type Scalar = null | boolean | number | string;
+type Scalar = null | boolean | number | NumberText | string;
 type Op = 'eq' | 'ne' | 'lt' | 'lte' | 'gt' | 'gte' | 'in' | 'startswith' | 'endswith' | 'contains';
 interface Field { table: string; column: string }
 export type Condition =
@@ -118,7 +119,7 @@ function exprCondition(e: Expr, negations: ReadonlyMap<string, Expr[][]> = new M
   if (!isGround(b)) throw new FilterError(`${name}: the other operand must be a known value: ${exprText(e)}`, e.loc);
   const value = toValue(b);
   if (test === 'in') {
-    const items = Array.isArray(value) ? [...value] : value !== null && typeof value === 'object' ? Object.values(value) : undefined;
+    const items = Array.isArray(value) ? [...value] : value !== null && typeof value === 'object' && !(value instanceof NumberText) ? Object.values(value) : undefined;
     if (!items || !items.every(isScalar)) throw new FilterError(`invalid use of "... in ...": the collection must hold known scalars: ${exprText(e)}`, e.loc);
     return { kind: 'test', op: 'in', field, value: items as Scalar[] };
   }
@@ -137,7 +138,7 @@ function fieldOf(t: Term): Field | undefined {
 }
 
 function isScalar(v: unknown): v is Scalar {
-  return v === null || typeof v === 'boolean' || typeof v === 'number' || typeof v === 'string';
+  return v === null || typeof v === 'boolean' || typeof v === 'number' || v instanceof NumberText || typeof v === 'string';
 }
 
 // ---------------------------------------------------------------- SQL
@@ -232,7 +233,7 @@ class SqlPrinter {
   private literal(v: Scalar): string {
     if (v === null) return 'NULL';
     if (typeof v === 'boolean') return this.dialect === 'sqlserver' ? (v ? '1' : '0') : v ? 'TRUE' : 'FALSE';
-    if (typeof v === 'number') return String(v);
+    if (typeof v === 'number' || v instanceof NumberText) return String(v);
     switch (this.dialect) {
       case 'postgresql': return `E'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
       case 'mysql': return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;

@@ -4,7 +4,7 @@
 import type { Location, Term } from '../ast.js';
 import { asSet, compareJson } from '../../builtins/json-value.js';
 import { isRegoSet } from '../../builtins/rego-value.js';
-import { NumberText } from '../../json/number-text.js';
+import { NumberText, numberFromText } from '../../json/number-text.js';
 
 export const NO_LOC: Location = { file: '', row: 0, col: 0, offset: 0, end: 0 };
 
@@ -18,12 +18,15 @@ export function isGround(t: Term): boolean {
   }
 }
 
-/** The value of a ground term. Object keys that are not strings are kept as their JSON text. */
+/**
+ * The value of a ground term. Object keys that are not strings are kept as their JSON text; a number that a JS
+ * number would not print back (1e400, 0.1000000000000000001) is kept as its NumberText.
+ */
 export function toValue(t: Term): unknown {
   switch (t.type) {
     case 'null': return null;
     case 'boolean': case 'string': return t.value;
-    case 'number': return Number(t.value);
+    case 'number': return numberFromText(t.value);
     case 'array': return t.value.map(toValue);
     case 'set': return sortedSet(t.value.map(toValue));
     case 'object': {

@@ -178,7 +178,11 @@ function loadFloat(v: i32): void {
     const x = numInt(v);
     fNeg = x < 0;
     const u: u64 = fNeg ? <u64>(-x) : <u64>x;
-    if (u == 0) { fMant = 0; fExp = 0; return; }
+    if (u == 0) {
+      // A literal -0 keeps its sign, as OPA's float of it does (-0 / 5 is -0).
+      fNeg = numTextLen(v) > 0 && load<u8>(numTextPtr(v)) == 0x2d;
+      fMant = 0; fExp = 0; return;
+    }
     const z = <i32>clz(u);
     fMant = u << z; fExp = -z;
     return;
@@ -432,4 +436,73 @@ export function productTimes(x: i32): void {
 export function productValue(): i32 {
   fNeg = pNeg; fMant = pMant; fExp = pExp;
   return floatValue(53);
+}
+
+// ---- round, ceil, floor: OPA takes the operand at 64 bits and answers an exact integer, printed in full ----
+
+export const TO_ROUND: i32 = 0;
+export const TO_CEIL: i32 = 1;
+export const TO_FLOOR: i32 = 2;
+
+/**
+ * round (half away from zero: |a| + 1/2 rounded to 64 bits, then truncated), ceil or floor of a. As in OPA, ceil
+ * and floor step away from the truncated value by its sign, and the sign of a truncated 0 is +: ceil(-0.5) is 1
+ * and floor(-0.5) is 0.
+ */
+export function floatToInteger(a: i32, mode: i32): i32 {
+  loadFloat(a);
+  const neg = fNeg;
+  let m = fMant, e = fExp;
+  if (m == 0) return parseNumberFresh(0);
+  if (mode == TO_ROUND) {
+    const lo = e < -1 ? e : -1;
+    const x = shl(bigFromU64(m), limbs64(m), e - lo); const nx = outLen;
+    const half = shl(bigFromU64(1), 1, -1 - lo); const nh = outLen;
+    const s = add(x, nx, half, nh);
+    roundQuotient(s, outLen, 0, 0, lo, 64);
+    m = fMant; e = fExp;
+  }
+  // t = |a| truncated; exact when nothing was cut off.
+  let t: i32, nt: i32, exact: bool;
+  if (e >= 0) { t = shl(bigFromU64(m), limbs64(m), e); nt = outLen; exact = true; }
+  else if (e <= -64) { t = 0; nt = 0; exact = false; }
+  else { const q = m >> <u64>(-e); exact = (q << <u64>(-e)) == m; t = bigFromU64(q); nt = limbs64(q); }
+  const tNeg = neg && nt != 0;
+  const step = !exact && ((mode == TO_CEIL && !tNeg) || (mode == TO_FLOOR && tNeg));
+  if (step) { t = add(t, nt, bigFromU64(1), 1); nt = outLen; }
+  return integerValue(tNeg || (step && mode == TO_FLOOR), t, nt);
+}
+
+/** The number value ±p[0..n), printed in full. */
+function integerValue(neg: bool, p: i32, n: i32): i32 {
+  if (n <= 2) {
+    const x = n == 0 ? <u64>0 : n == 1 ? <u64>load<u32>(p) : <u64>load<u32>(p) | (<u64>load<u32>(p + 4) << 32);
+    if (x <= <u64>i64.MAX_VALUE) return parseNumberFresh(neg ? -<i64>x : <i64>x);
+  }
+  const d = toDecimal(p, n); const nd = outLen;
+  const out = alloc(nd + 1);
+  if (neg) store<u8>(out, 0x2d);
+  memory.copy(out + (neg ? 1 : 0), d, nd);
+  return parseNumber(out, nd + (neg ? 1 : 0), true);
+}
+
+// ---- the float64 range, for to_number: Go's ParseFloat overflows from 2^1024 - 2^970 (half an ulp above the
+// largest float64, where rounding goes to infinity) ----
+
+/** |v| (a number with text) reaches 2^1024 - 2^970, by its exact decimal value. */
+export function beyondFloat64(v: i32): bool {
+  const f = numF64(v);
+  if (Math.abs(f) < 1.797693134862315e308) return false;
+  const t = shl(bigFromU64((<u64>1 << 54) - 1), 2, 970);
+  const td = toDecimal(t, outLen); const tn = outLen;
+  let p = numTextPtr(v), n = numTextLen(v);
+  if (p == 0) { p = alloc(32); n = writeF64(p, f); }
+  normaliseText(p, n);
+  if (normExp != tn) return normExp > tn;
+  const m = normLen < tn ? normLen : tn;
+  for (let i = 0; i < m; i++) {
+    const x = load<u8>(normDigits + i), y = load<u8>(td + i);
+    if (x != y) return x > y;
+  }
+  return normLen >= tn;
 }

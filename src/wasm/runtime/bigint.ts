@@ -149,11 +149,6 @@ export function bigMul(x: i32, y: i32): i32 {
   return result(sa * sign, out + o, n - o);
 }
 
-export function bigAbs(x: i32): i32 {
-  if (!loadInteger(x)) return 0;
-  return result(sign == 0 ? 0 : 1, digits, len);
-}
-
 /** Digits [p, p+n) without leading zeros ("0" becomes the empty string). */
 function trimmed(p: i32, n: i32): i32 {
   let o = 0;

@@ -172,6 +172,16 @@ export function numIsInt(v: i32): bool {
   return f == Math.floor(f) && Math.abs(f) < 9.2e18;
 }
 
+/** The number is zero; 1e-400, which float64 cannot hold, is not. */
+export function numIsZero(v: i32): bool {
+  if (numKind(v) == N_INT) return numInt(v) == 0;
+  if (numF64(v) != 0) return false;
+  const p = numTextPtr(v);
+  if (p == 0) return true;
+  normalise(p, numTextLen(v));
+  return normSign == 0;
+}
+
 export function numAsI64(v: i32): i64 {
   return numKind(v) == N_INT ? numInt(v) : <i64>numF64(v);
 }

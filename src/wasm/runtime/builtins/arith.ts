@@ -4,9 +4,9 @@
 // Errors (division by zero, wrong types) give undefined, as in OPA's wasm target.
 import { T_NUMBER, T_SET, N_INT, tagOf, mkInt, mkFloat, numKind, numInt, numF64, numTextPtr, numTextLen, colLen, colKey, mkCollection } from '../value';
 import { colFind, colAppendNew } from '../collection';
-import { numIsInt, numAsI64 } from '../number';
-import { bigAdd, bigMul, bigAbs, bigRem } from '../bigint';
-import { floatArith, floatAbs, OP_ADD, OP_SUB, OP_MUL, OP_DIV } from '../bigfloat';
+import { numIsInt, numAsI64, numIsZero } from '../number';
+import { bigAdd, bigMul, bigRem } from '../bigint';
+import { floatArith, floatAbs, floatToInteger, OP_ADD, OP_SUB, OP_MUL, OP_DIV, TO_ROUND, TO_CEIL, TO_FLOOR } from '../bigfloat';
 import { fault, typeFault, FAULT_DIV_ZERO, FAULT_REM_ZERO, FAULT_REM_NOT_INT, WANT_NUMBER, WANT_SET, WANT_NUMBER_OR_SET } from '../faults';
 
 @inline function bothInt(a: i32, b: i32): bool { return numKind(a) == N_INT && numKind(b) == N_INT; }
@@ -111,10 +111,11 @@ function numbersFault(a: i32, b: i32): i32 {
 
 export function b_div(a: i32, b: i32): i32 {
   if (!isNum(a) || !isNum(b)) return numbersFault(a, b);
-  if (numF64(b) == 0) return fault(FAULT_DIV_ZERO);
+  if (numIsZero(b)) return fault(FAULT_DIV_ZERO);
   if (bothInt(a, b)) {
     const x = numInt(a), y = numInt(b);
-    if (y != -1 && x % y == 0) return mkInt(x / y);
+    // 0 / y goes on: 0 / -5 is -0, as OPA's float quotient gives it.
+    if (y != -1 && x != 0 && x % y == 0) return mkInt(x / y);
   }
   if (smallExact(a) && smallExact(b)) {
     // The quotient is exact when multiplying back (exact for two small dyadics) gives the dividend.
@@ -128,7 +129,7 @@ export function b_rem(a: i32, b: i32): i32 {
   if (!isNum(a) || !isNum(b)) return numbersFault(a, b);
   if (!bothInt(a, b)) {
     // Operands beyond int64 (or written as decimals) divide exactly by their digits.
-    if (numF64(b) == 0) return fault(FAULT_REM_ZERO);
+    if (numIsZero(b)) return fault(FAULT_REM_ZERO);
     const big = bigRem(a, b);
     if (big != 0) return big;
   }
@@ -139,35 +140,29 @@ export function b_rem(a: i32, b: i32): i32 {
   return mkInt(numAsI64(a) % y);
 }
 
+/** Beyond int64, |a| is OPA's 64-bit float one (abs(-18446744073709551617) is 18446744073709551616). */
 export function b_abs(a: i32): i32 {
   if (!isNum(a)) return 0;
   if (numKind(a) == N_INT && numInt(a) != i64.MIN_VALUE) {
     const x = numInt(a);
     return mkInt(x < 0 ? -x : x);
   }
-  const big = bigAbs(a);
-  if (big != 0) return big;
   if (smallExact(a)) return mkFloat(Math.abs(numF64(a)));
   return floatAbs(a);
 }
 
+// An int64 is exact at 64 bits, so it is its own round, ceil and floor; any other number goes through bigfloat.
 export function b_round(a: i32): i32 {
   if (!isNum(a)) return 0;
-  if (numKind(a) == N_INT) return mkInt(numInt(a));
-  const f = numF64(a);
-  // Go's math.Round: half away from zero.
-  const r = f < 0 ? -Math.floor(-f + 0.5) : Math.floor(f + 0.5);
-  return mkFloat(r);
+  return numKind(a) == N_INT ? mkInt(numInt(a)) : floatToInteger(a, TO_ROUND);
 }
 
 export function b_ceil(a: i32): i32 {
   if (!isNum(a)) return 0;
-  if (numKind(a) == N_INT) return mkInt(numInt(a));
-  return mkFloat(Math.ceil(numF64(a)));
+  return numKind(a) == N_INT ? mkInt(numInt(a)) : floatToInteger(a, TO_CEIL);
 }
 
 export function b_floor(a: i32): i32 {
   if (!isNum(a)) return 0;
-  if (numKind(a) == N_INT) return mkInt(numInt(a));
-  return mkFloat(Math.floor(numF64(a)));
+  return numKind(a) == N_INT ? mkInt(numInt(a)) : floatToInteger(a, TO_FLOOR);
 }

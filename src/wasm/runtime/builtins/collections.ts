@@ -4,7 +4,8 @@ import {
   colVal, mkCollection, mkInt, mkBool, strLen, strPtr,
 } from '../value';
 import { colFind, colAppendNew, objInsert, objGet, setAdd } from '../collection';
-import { numIsInt, numAsI64 } from '../number';
+import { numIsInt, numAsI64, compareDecimal } from '../number';
+import { bigAdd, isIntegral } from '../bigint';
 import { valueGet, shallowCopy } from '../ops';
 import { parseJSON, dumpToString } from '../json';
 import { fault, typeFault, FAULT_JSON_SYNTAX, WANT_STRING } from '../faults';
@@ -39,11 +40,26 @@ export function b_array_reverse(a: i32): i32 {
 }
 
 export function b_numbers_range(a: i32, b: i32): i32 {
-  if (tagOf(a) != T_NUMBER || tagOf(b) != T_NUMBER || !numIsInt(a) || !numIsInt(b)) return 0;
+  if (tagOf(a) != T_NUMBER || tagOf(b) != T_NUMBER) return 0;
+  if (!numIsInt(a) || !numIsInt(b)) return isIntegral(a) && isIntegral(b) ? bigRange(a, b) : 0;
   const x = numAsI64(a), y = numAsI64(b);
   const r = mkArray(0);
   if (x <= y) for (let i = x; i <= y; i++) arrAppend(r, mkInt(i));
   else for (let i = x; i >= y; i--) arrAppend(r, mkInt(i));
+  return r;
+}
+
+/** numbers.range beyond int64: each step exact by its digits (bigint.ts). */
+function bigRange(a: i32, b: i32): i32 {
+  const down = compareDecimal(a, b) > 0;
+  const one = mkInt(1);
+  const r = mkArray(0);
+  let i = bigAdd(a, mkInt(0), false); // 1e20 is written out as 100000000000000000000
+  arrAppend(r, i);
+  while (compareDecimal(i, b) != 0) {
+    i = bigAdd(i, one, down);
+    arrAppend(r, i);
+  }
   return r;
 }
 

@@ -1,4 +1,5 @@
 // String builtins over UTF-8 bytes; positions and lengths count code points as OPA (Go runes) do.
+import { beyondFloat64 } from '../bigfloat';
 import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_SET, tagOf, mkString, mkInt, mkBool, mkArray, arrAppend,
   arrLen, arrGet, colLen, colKey, strLen, strPtr, boolOf, N_INT, numKind, numInt,
@@ -280,8 +281,9 @@ export function b_to_number(v: i32): i32 {
     case T_NULL: return mkInt(0);
     case T_BOOL: return mkInt(boolOf(v) ? 1 : 0);
     case T_STRING: {
+      // OPA reads the string with Go's ParseFloat first, which refuses what float64 cannot reach (1e400).
       const n = parseNumber(strPtr(v), strLen(v), true);
-      return n != 0 ? n : fault(FAULT_NUMBER_SYNTAX);
+      return n != 0 && !beyondFloat64(n) ? n : fault(FAULT_NUMBER_SYNTAX);
     }
     default: return typeFault(1, WANT_TO_NUMBER);
   }

@@ -8,7 +8,12 @@
 // threads, and they are the last threads started. Context switches per decision of the loops and the writer
 // show the hand-off's wake-ups. Decisions per second at saturation need a quiet machine (bench:http); CPU per
 // decision at a fixed rate can be compared on a loaded one.
-//   npm run bench:server-cpu -- [--rate 1500] [--duration 10] [--warmup 20] [--workers 2] [CONFIG ...]
+// --profile N also runs every server under V8's sampling profiler (--cpu-prof, every 250 µs) and prints, for the
+// server threads, the N functions whose time per decision differs most between the first configuration and the
+// others, with the decision log's record step (recordDecision and all it calls) as one line: where a log-on
+// server's event loops spend their extra time. The profiles cover the whole run (warm-up too) and count time a
+// thread was ready but not running where it stopped, so they attribute, and schedstat's figures measure.
+//   npm run bench:server-cpu -- [--rate 1500] [--duration 10] [--warmup 20] [--workers 2] [--profile N] [CONFIG ...]
 // CONFIG is a decision-log mode, off, default or sync (default: off default), optionally followed by @DIR to
 // run the build in DIR (another checkout's dist/) instead of this one, e.g. `off default default@/tmp/base/dist`.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -38,6 +43,7 @@ const { values, positionals } = parseArgs({
     warmup: { type: 'string', default: '20' },
     workers: { type: 'string', default: '2' },
     connections: { type: 'string', default: '16' },
+    profile: { type: 'string' },
   },
 });
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -69,7 +75,8 @@ for (const [i, config] of configs.entries()) {
   const file = join(dir, 'config.yaml');
   writeFileSync(file, `decision_logs:\n  store:\n${mode === 'off' ? '    enabled: false\n' : `    file: ${join(dir, 'decisions.db')}\n    durability: ${mode}\n`}`);
   const port = await freePort();
-  const args = [resolve(dist, 'src/main.js'), 'run', '--addr', `127.0.0.1:${port}`, '--log-level', 'warn', '--workers', values.workers!, '--config-file', file, '-b', bundle];
+  const profiler = values.profile ? ['--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', join(dir, 'profiles')] : [];
+  const args = [...profiler, resolve(dist, 'src/main.js'), 'run', '--addr', `127.0.0.1:${port}`, '--log-level', 'warn', '--workers', values.workers!, '--config-file', file, '-b', bundle];
   const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   servers.push({ config, child, url: `http://127.0.0.1:${port}/v1/data/gateway/authz/allow` });
 }
@@ -79,7 +86,7 @@ try {
   const load = (server: Server, duration: number) =>
     autocannon({ url: server.url, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections: Number(values.connections), duration, overallRate: Number(values.rate) });
   // The warm-up lets the JIT compilers finish: their helper threads would otherwise count in the window.
-  await Promise.all(servers.map((s) => load(s, Number(values.warmup))));
+  const warmups = await Promise.all(servers.map((s) => load(s, Number(values.warmup))));
   const before = servers.map(threadTimes);
   const results = await Promise.all(servers.map((s) => load(s, Number(values.duration))));
   const after = servers.map(threadTimes);
@@ -103,10 +110,73 @@ try {
     const failed = results[i].non2xx + results[i].errors;
     console.log(`${server.config.padEnd(28)} ${(decisions / Number(values.duration)).toFixed(0).padStart(6)} ${results[i].latency.p99.toFixed(0).padStart(7)} ${us(total)} ${us(used.loop)} ${us(used.writer)} ${us(used.helpers)} ${us(used.main)} ${per(switches.loop)} ${per(switches.writer)}${failed ? `  (${failed} failed)` : ''}`);
   }
+  if (values.profile) {
+    await stopAll();
+    // Every decision answered while the profilers ran: the first one, the warm-up's and the window's.
+    const decisions = servers.map((_, i) => 1 + warmups[i].requests.total + results[i].requests.total);
+    printProfiles(servers.map((s, i) => serverThreadProfile(join(work, `server-${i}`, 'profiles'), decisions[i])), Number(values.profile));
+  }
 } finally {
-  for (const server of servers) server.child.kill('SIGTERM');
-  await Promise.all(servers.map((s) => new Promise((done) => (s.child.exitCode !== null ? done(undefined) : s.child.once('exit', done)))));
+  await stopAll();
   rmSync(work, { recursive: true, force: true });
+}
+
+async function stopAll(): Promise<void> {
+  for (const server of servers) if (server.child.exitCode === null) server.child.kill('SIGTERM');
+  await Promise.all(servers.map((s) => new Promise((done) => (s.child.exitCode !== null ? done(undefined) : s.child.once('exit', done)))));
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Sampled µs per decision by function (self time), and the record step's (inclusive), over a server's server threads. */
+interface ThreadProfile {
+  self: Map<string, number>;
+  record: number;
+}
+
+/** The profiles of the threads that served (those that ran the Data API), summed per function. */
+function serverThreadProfile(dir: string, decisions: number): ThreadProfile {
+  const self = new Map<string, number>();
+  let record = 0;
+  for (const file of readdirSync(dir)) {
+    const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
+    if (!profile.nodes.some((n) => n.callFrame.url.endsWith('/server/data-api.js'))) continue;
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parent = new Map<number, number>();
+    for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
+    for (let i = 0; i < profile.samples.length; i++) {
+      // timeDeltas[i + 1] is how long the sample i stood for.
+      const us = (profile.timeDeltas[i + 1] ?? 0) / decisions;
+      const { callFrame } = byId.get(profile.samples[i])!;
+      const name = `${callFrame.functionName || '(anonymous)'} ${callFrame.url.split('/').slice(-2).join('/')}:${callFrame.lineNumber + 1}`;
+      self.set(name, (self.get(name) ?? 0) + us);
+      for (let id: number | undefined = profile.samples[i]; id !== undefined; id = parent.get(id)) {
+        if (byId.get(id)!.callFrame.functionName === 'recordDecision') {
+          record += us;
+          break;
+        }
+      }
+    }
+  }
+  return { self, record };
+}
+
+function printProfiles(profiles: ThreadProfile[], top: number): void {
+  const width = 12;
+  console.log(`\nServer threads' sampled µs per decision (V8 profiler; time ready but not running counts where the thread stopped)`);
+  console.log(`${'function'.padEnd(64)} ${servers.map((s) => s.config.slice(0, width).padStart(width)).join(' ')}`);
+  const busy = (p: ThreadProfile) => [...p.self].reduce((sum, [name, us]) => (name.startsWith('(idle)') ? sum : sum + us), 0);
+  const row = (label: string, figures: number[]) => console.log(`${label.slice(0, 64).padEnd(64)} ${figures.map((f) => f.toFixed(2).padStart(width)).join(' ')}`);
+  row('(busy: all but idle)', profiles.map(busy));
+  row('decision log record step (recordDecision, inclusive)', profiles.map((p) => p.record));
+  const names = new Set(profiles.flatMap((p) => [...p.self.keys()]));
+  names.delete('(idle) :0');
+  const spread = (name: string) => Math.max(...profiles.map((p) => Math.abs((p.self.get(name) ?? 0) - (profiles[0].self.get(name) ?? 0))));
+  for (const name of [...names].sort((a, b) => spread(b) - spread(a)).slice(0, top)) row(name, profiles.map((p) => p.self.get(name) ?? 0));
 }
 
 async function firstDecision(server: Server): Promise<void> {

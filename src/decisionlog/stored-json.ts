@@ -85,10 +85,9 @@ export function writeStoredEvent(event: DecisionEvent, options: StoredJsonOption
     else cache = text as string | undefined;
   }
   const fields = event as unknown as Record<string, unknown>;
-  const keys = Object.keys(fields);
   // As JSON.stringify of the event with `erased` set: a new member goes last.
-  if (erased && !Object.prototype.hasOwnProperty.call(event, 'erased')) keys.push('erased');
-  const keyTexts = memberTexts(keys);
+  const keys = memberKeys(fields, erased !== undefined && !Object.prototype.hasOwnProperty.call(event, 'erased'));
+  const keyTexts = lastKeyTexts;
   byte(sink, 0x7b);
   let first = true;
   for (let k = 0; k < keys.length; k++) {
@@ -157,22 +156,40 @@ function writeValue(sink: ByteSink, value: unknown): void {
 }
 
 /**
- * The text of each key as a member after another: comma, key, colon. A server's events have the same members in
- * the same order: the last list's texts are reused while the keys are the same.
+ * The event's keys (Object.keys, then 'erased' when `addErased`), their member texts (comma, key, colon) left in
+ * lastKeyTexts. A server's events have the same members in the same order: while a plain object's keys are the last
+ * list's, that list and its texts serve again, compared key by key without building a new list.
  */
-function memberTexts(keys: string[]): Uint8Array[] {
+function memberKeys(fields: Record<string, unknown>, addErased: boolean): string[] {
+  if (!addErased && Object.getPrototypeOf(fields) === Object.prototype && sameKeys(fields, lastKeys)) return lastKeys;
+  const keys = Object.keys(fields);
+  if (addErased) keys.push('erased');
   let same = keys.length === lastKeys.length;
   for (let i = 0; same && i < keys.length; i++) same = keys[i] === lastKeys[i];
-  if (same) return lastKeyTexts;
-  lastKeys = keys;
-  lastKeyTexts = keys.map(memberText);
-  return lastKeyTexts;
+  if (!same) {
+    lastKeys = keys;
+    lastKeyTexts = keys.map(memberText);
+  }
+  return lastKeys;
+}
+
+/**
+ * Whether a plain object's own keys are `keys`, in order. for-in walks V8's cached key list of the object's shape
+ * without copying it; with Object.prototype as the only prototype it visits what Object.keys lists.
+ */
+function sameKeys(fields: Record<string, unknown>, keys: string[]): boolean {
+  let i = 0;
+  for (const key in fields) {
+    if (i === keys.length || keys[i] !== key) return false;
+    i++;
+  }
+  return i === keys.length;
 }
 
 let lastKeys: string[] = [];
 let lastKeyTexts: Uint8Array[] = [];
 
-/** One key's text (see memberTexts); the texts of up to 256 keys are kept, should callers invent names. */
+/** One key's text (see memberKeys); the texts of up to 256 keys are kept, should callers invent names. */
 function memberText(key: string): Uint8Array {
   let text = keyTexts.get(key);
   if (text === undefined) {
@@ -208,27 +225,24 @@ function shared(sink: ByteSink, value: object): void {
 function numberMap(sink: ByteSink, value: unknown): boolean {
   if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
   const map = value as Record<string, unknown>;
-  const keys = Object.keys(map);
-  for (const key of keys) if (typeof map[key] !== 'number') return false;
-  const texts = metricKeyTexts(keys);
+  if (!sameKeys(map, lastMetricKeys)) {
+    lastMetricKeys = Object.keys(map);
+    lastMetricTexts = lastMetricKeys.map(memberText);
+  }
+  const keys = lastMetricKeys;
+  const start = sink.used;
   byte(sink, 0x7b);
   for (let i = 0; i < keys.length; i++) {
-    raw(sink, texts[i], i === 0 ? 1 : 0);
-    number(sink, map[keys[i]] as number);
+    const n = map[keys[i]];
+    if (typeof n !== 'number') {
+      sink.used = start;
+      return false;
+    }
+    raw(sink, lastMetricTexts[i], i === 0 ? 1 : 0);
+    number(sink, n);
   }
   byte(sink, 0x7d);
   return true;
-}
-
-/** memberTexts for the timers: a server's events carry the same timers in the same order. */
-function metricKeyTexts(keys: string[]): Uint8Array[] {
-  let same = keys.length === lastMetricKeys.length;
-  for (let i = 0; same && i < keys.length; i++) same = keys[i] === lastMetricKeys[i];
-  if (!same) {
-    lastMetricKeys = keys;
-    lastMetricTexts = keys.map(memberText);
-  }
-  return lastMetricTexts;
 }
 
 let lastMetricKeys: string[] = [];

@@ -217,3 +217,36 @@ test('recordDecision: the event has EventV1 members in order, frozen shared labe
   assert.deepEqual(events[0].bundles, { authz: { revision: 'rev-7' } });
   for (const event of events) assertSameText(event);
 });
+
+test('events and timer maps whose members change from one event to the next: each written with its own members, in its own order', () => {
+  // The writer reuses the last event's member list while the keys are the same: every change must be noticed.
+  const base = sampleEvent({ metrics: { a: 1, b: 2 } });
+  const { labels, decision_id, timestamp, ...rest } = base;
+  const sequence: DecisionEvent[] = [
+    base,
+    sampleEvent({ metrics: { a: 1, b: 2 } }),
+    sampleEvent({ metrics: { a: 1, b: 2, c: 3 } }),
+    sampleEvent({ metrics: { a: 1 } }),
+    sampleEvent({ metrics: { b: 2, a: 1 } }),
+    sampleEvent({ metrics: { a: 1, b: 2, 0: 7 } }),
+    sampleEvent({ metrics: { a: 1, b: 2 }, req_id: 9 }),
+    { decision_id, timestamp, labels, ...rest },
+    { labels, decision_id, timestamp },
+    { ...base, labels: undefined as unknown as Record<string, string> },
+    base,
+  ];
+  // Events whose prototype has enumerable members: JSON leaves them out, even when they complete the last
+  // event's member list.
+  const inherited = Object.assign(Object.create({ inherited: 'not stored' }), base) as DecisionEvent;
+  const keys = Object.keys(base);
+  const last = keys.at(-1)!;
+  const lastFromPrototype = Object.assign(Object.create({ [last]: (base as unknown as Record<string, unknown>)[last] }), Object.fromEntries(keys.slice(0, -1).map((k) => [k, (base as unknown as Record<string, unknown>)[k]]))) as DecisionEvent;
+  sequence.push(inherited, base, inherited, base, lastFromPrototype);
+  for (const event of sequence) assertSameText(event);
+  assert.doesNotMatch(storedEventJson(inherited), /inherited/);
+  storedEventJson(base);
+  assert.doesNotMatch(storedEventJson(lastFromPrototype), new RegExp(`"${last}"`));
+  // A timer map that turns out not to be numbers only, after the numbers were written, is written whole instead.
+  assertSameText(sampleEvent({ metrics: { a: 1, b: 2 } }));
+  assertSameText(sampleEvent({ metrics: { a: 1, b: 'two' } as unknown as Record<string, number> }));
+});

@@ -68,7 +68,8 @@ export function loadTlsMaterial(tls: TlsFiles, labels: TlsFileLabels = flagLabel
 
 /**
  * Calls onChange when the files may have changed: every refreshMs, or with 0 when one of them is written (a
- * write is reported once it has settled, so a certificate copied in two steps is read whole). Returns the stop.
+ * write is reported once it has settled, so a certificate copied in two steps is read whole) and once when the
+ * watcher is ready. Returns the stop.
  */
 export function watchTlsFiles(tls: TlsFiles, refreshMs: number, onChange: () => void): () => Promise<void> {
   if (refreshMs > 0) {
@@ -79,6 +80,8 @@ export function watchTlsFiles(tls: TlsFiles, refreshMs: number, onChange: () => 
   const files = [tls.certFile, tls.keyFile, ...(tls.caCertFile ? [tls.caCertFile] : [])];
   const watcher = watch(files, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 50 } });
   watcher.on('all', onChange);
+  // A file replaced after the server read it but before the watcher was ready raises no event: look once then.
+  watcher.on('ready', onChange);
   return () => watcher.close();
 }
 

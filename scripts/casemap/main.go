@@ -5,10 +5,13 @@
 // Each table is a flat list of ranges (lo, hi, stride, delta), sorted and disjoint: a code point c with
 // lo <= c <= hi and (c - lo) % stride == 0 maps to c + delta; any other code point maps to itself.
 //
-//	go run scripts/casemap/main.go   (from the repository root) rewrites both generated files.
+//	go run scripts/casemap/main.go          (from the repository root) rewrites both generated files
+//	go run scripts/casemap/main.go -check   exits 1, naming the file, if a committed table is not current
 package main
 
 import (
+	"bytes"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -62,13 +65,23 @@ func header() string {
 		unicode.Version)
 }
 
+var check = flag.Bool("check", false, "compare the committed tables with the generated ones instead of writing them")
+
 func write(path, text string) {
+	if *check {
+		if old, err := os.ReadFile(path); err != nil || !bytes.Equal(old, []byte(text)) {
+			fmt.Fprintf(os.Stderr, "%s is not what go run scripts/casemap/main.go generates (Unicode %s)\n", path, unicode.Version)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		panic(err)
 	}
 }
 
 func main() {
+	flag.Parse()
 	checkGrowth(unicode.ToLower)
 	checkGrowth(unicode.ToUpper)
 	lower, upper := ranges(unicode.ToLower), ranges(unicode.ToUpper)

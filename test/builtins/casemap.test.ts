@@ -87,3 +87,9 @@ test('lower and upper in the partial evaluator agree with opa eval -p', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the committed case tables are what scripts/casemap generates', () => {
+  // Go builds the reference OPA (scripts/install-opa.sh), so it is on every machine these tests run on.
+  const run = spawnSync('go', ['run', 'scripts/casemap/main.go', '-check'], { encoding: 'utf8' });
+  assert.equal(run.status, 0, `${run.error?.message ?? ''}${run.stderr}`);
+});

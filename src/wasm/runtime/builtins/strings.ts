@@ -5,7 +5,7 @@ import {
   arrLen, arrGet, colLen, colKey, strLen, strPtr, boolOf, N_INT, numKind, numInt,
 } from '../value';
 import { alloc, heapRelease } from '../heap';
-import { LOWER_RANGES, LOWER_COUNT, UPPER_RANGES, UPPER_COUNT } from './casemap-table';
+import { LOWER_RANGES, UPPER_RANGES } from '../../../builtins/casemap-table';
 import { fault, typeFault, FAULT_NUMBER_SYNTAX, WANT_NUMBER, WANT_STRING, WANT_SET_OR_ARRAY, WANT_TO_NUMBER } from '../faults';
 import { ensureSorted } from '../collection';
 import { parseNumber } from '../number';
@@ -100,17 +100,17 @@ export function b_substring(s: i32, start: i32, length: i32): i32 {
   return mkString(p + a, b - a);
 }
 
-/** The rune c maps to under a (lo, hi, stride, delta) range table (casemap-table.ts), c itself if none. */
-function caseMapped(c: i32, table: i32, count: i32): i32 {
-  let a = 0, b = count;
+/** The rune c maps to under a (lo, hi, stride, delta) range table (src/builtins/casemap-table.ts), c itself if none. */
+function caseMapped(c: i32, table: Array<i32>): i32 {
+  let a = 0, b = table.length >> 2;
   while (b - a > 1) {
     const m = (a + b) >> 1;
-    if (load<i32>(table + (m << 4)) <= c) a = m; else b = m;
+    if (unchecked(table[m << 2]) <= c) a = m; else b = m;
   }
-  const r = table + (a << 4);
-  const lo = load<i32>(r);
-  if (c < lo || c > load<i32>(r, 4) || (c - lo) % load<i32>(r, 8) != 0) return c;
-  return c + load<i32>(r, 12);
+  const r = a << 2;
+  const lo = unchecked(table[r]);
+  if (c < lo || c > unchecked(table[r + 1]) || (c - lo) % unchecked(table[r + 2]) != 0) return c;
+  return c + unchecked(table[r + 3]);
 }
 
 function encode(out: i32, r: i32): i32 {
@@ -132,7 +132,7 @@ function encode(out: i32, r: i32): i32 {
 function mapCase(s: i32, upper: bool): i32 {
   if (!isStr(s)) return typeFault(1, WANT_STRING);
   const n = strLen(s), p = strPtr(s);
-  const table = upper ? UPPER_RANGES : LOWER_RANGES, count = upper ? UPPER_COUNT : LOWER_COUNT;
+  const table = upper ? UPPER_RANGES : LOWER_RANGES;
   // No rune's mapping is more than twice its UTF-8 length (the table's generator checks it).
   const out = alloc(n << 1);
   let i = 0, o = 0;
@@ -147,7 +147,7 @@ function mapCase(s: i32, upper: bool): i32 {
     }
     const r = decode(p + i, n - i);
     const l = lastLen;
-    const m = caseMapped(r, table, count);
+    const m = caseMapped(r, table);
     if (m == r) memory.copy(out + o, p + i, l);
     o += m == r ? l : encode(out + o, m);
     i += l;

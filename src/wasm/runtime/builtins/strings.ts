@@ -10,7 +10,7 @@ import { fault, typeFault, FAULT_NUMBER_SYNTAX, WANT_NUMBER, WANT_STRING, WANT_S
 import { ensureSorted } from '../collection';
 import { parseNumber } from '../number';
 import { runeCount } from '../ops';
-import { templateString } from '../json';
+import { templateString, writeUtf8 } from '../json';
 
 @inline function isStr(v: i32): bool { return tagOf(v) == T_STRING; }
 
@@ -113,21 +113,6 @@ function caseMapped(c: i32, table: Array<i32>): i32 {
   return c + unchecked(table[r + 3]);
 }
 
-function encode(out: i32, r: i32): i32 {
-  if (r < 0x80) { store<u8>(out, r); return 1; }
-  if (r < 0x800) {
-    store<u8>(out, 0xc0 | (r >> 6)); store<u8>(out, 0x80 | (r & 0x3f), 1);
-    return 2;
-  }
-  if (r < 0x10000) {
-    store<u8>(out, 0xe0 | (r >> 12)); store<u8>(out, 0x80 | ((r >> 6) & 0x3f), 1); store<u8>(out, 0x80 | (r & 0x3f), 2);
-    return 3;
-  }
-  store<u8>(out, 0xf0 | (r >> 18)); store<u8>(out, 0x80 | ((r >> 12) & 0x3f), 1);
-  store<u8>(out, 0x80 | ((r >> 6) & 0x3f), 2); store<u8>(out, 0x80 | (r & 0x3f), 3);
-  return 4;
-}
-
 /** Go's strings.ToLower/ToUpper: per-rune simple case mapping, ASCII bytes mapped inline. */
 function mapCase(s: i32, upper: bool): i32 {
   if (!isStr(s)) return typeFault(1, WANT_STRING);
@@ -149,7 +134,7 @@ function mapCase(s: i32, upper: bool): i32 {
     const l = lastLen;
     const m = caseMapped(r, table);
     if (m == r) memory.copy(out + o, p + i, l);
-    o += m == r ? l : encode(out + o, m);
+    o += m == r ? l : writeUtf8(out + o, m);
     i += l;
   }
   heapRelease(out + o);

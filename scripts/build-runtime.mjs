@@ -10,10 +10,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'src/wasm/runtime');
 const out = join(root, 'dist/src/wasm/runtime.wasm');
 
+// The runtime also compiles the generated case-mapping table it shares with the host builtins.
 const sources = readdirSync(srcDir, { recursive: true })
   .map(String)
   .filter((f) => f.endsWith('.ts'))
-  .map((f) => join(srcDir, f));
+  .map((f) => join(srcDir, f))
+  .concat(join(root, 'src/builtins/casemap-table.ts'));
 const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs), statSync(fileURLToPath(import.meta.url)).mtimeMs);
 let current = false;
 try {

@@ -3,10 +3,34 @@
 // semantics (rune-based indexes, empty-separator rules).
 import { BuiltinError, elements, int, str, strings } from './args.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
+import { LOWER_RANGES, UPPER_RANGES } from './casemap-table.js';
 
 /** Go's strings.Split: an empty separator splits into runes. */
 export function goSplit(s: string, sep: string): string[] {
   return sep === '' ? Array.from(s) : s.split(sep);
+}
+
+/** The code point c maps to under a (lo, hi, stride, delta) range table (casemap-table.ts), c itself if none. */
+function caseMapped(c: number, table: readonly number[]): number {
+  let a = 0;
+  let b = table.length / 4;
+  while (b - a > 1) {
+    const m = (a + b) >> 1;
+    if (table[m * 4] <= c) a = m;
+    else b = m;
+  }
+  const [lo, hi, stride, delta] = table.slice(a * 4, a * 4 + 4);
+  return c < lo || c > hi || (c - lo) % stride !== 0 ? c : c + delta;
+}
+
+/**
+ * Go's strings.ToLower/ToUpper: simple per-code-point case mapping, unlike JavaScript's toLowerCase and
+ * toUpperCase, which apply Unicode's special casing (final sigma, İ, ß to SS, ...).
+ */
+function goMapCase(s: string, table: readonly number[]): string {
+  let out = '';
+  for (const ch of s) out += String.fromCodePoint(caseMapped(ch.codePointAt(0)!, table));
+  return out;
 }
 
 /** Go's strings.Count: non-overlapping matches; an empty substring counts rune boundaries. */
@@ -99,7 +123,7 @@ export const stringsBuiltins: readonly BuiltinEntry[] = [
     decl: fn([arg('x', t.string)], arg('y', t.string)),
     categories: ['strings'],
     runtime: 'b_lower',
-    host: (s: unknown) => str('lower', 1, s).toLowerCase(),
+    host: (s: unknown) => goMapCase(str('lower', 1, s), LOWER_RANGES),
   },
   {
     name: 'replace',
@@ -204,6 +228,6 @@ export const stringsBuiltins: readonly BuiltinEntry[] = [
     decl: fn([arg('x', t.string)], arg('y', t.string)),
     categories: ['strings'],
     runtime: 'b_upper',
-    host: (s: unknown) => str('upper', 1, s).toUpperCase(),
+    host: (s: unknown) => goMapCase(str('upper', 1, s), UPPER_RANGES),
   },
 ];

@@ -4,12 +4,13 @@ import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_SET, tagOf, mkString, mkInt, mkBool, mkArray, arrAppend,
   arrLen, arrGet, colLen, colKey, strLen, strPtr, boolOf, N_INT, numKind, numInt,
 } from '../value';
-import { alloc } from '../heap';
+import { alloc, heapRelease } from '../heap';
+import { LOWER_RANGES, UPPER_RANGES } from '../../../builtins/casemap-table';
 import { fault, typeFault, FAULT_NUMBER_SYNTAX, WANT_NUMBER, WANT_STRING, WANT_SET_OR_ARRAY, WANT_TO_NUMBER } from '../faults';
 import { ensureSorted } from '../collection';
 import { parseNumber } from '../number';
 import { runeCount } from '../ops';
-import { templateString } from '../json';
+import { templateString, writeUtf8 } from '../json';
 
 @inline function isStr(v: i32): bool { return tagOf(v) == T_STRING; }
 
@@ -99,17 +100,45 @@ export function b_substring(s: i32, start: i32, length: i32): i32 {
   return mkString(p + a, b - a);
 }
 
+/** The rune c maps to under a (lo, hi, stride, delta) range table (src/builtins/casemap-table.ts), c itself if none. */
+function caseMapped(c: i32, table: Array<i32>): i32 {
+  let a = 0, b = table.length >> 2;
+  while (b - a > 1) {
+    const m = (a + b) >> 1;
+    if (unchecked(table[m << 2]) <= c) a = m; else b = m;
+  }
+  const r = a << 2;
+  const lo = unchecked(table[r]);
+  if (c < lo || c > unchecked(table[r + 1]) || (c - lo) % unchecked(table[r + 2]) != 0) return c;
+  return c + unchecked(table[r + 3]);
+}
+
+/** Go's strings.ToLower/ToUpper: per-rune simple case mapping, ASCII bytes mapped inline. */
 function mapCase(s: i32, upper: bool): i32 {
   if (!isStr(s)) return typeFault(1, WANT_STRING);
   const n = strLen(s), p = strPtr(s);
-  const out = alloc(n);
-  for (let i = 0; i < n; i++) {
-    let c = load<u8>(p + i);
-    if (upper && c >= 0x61 && c <= 0x7a) c -= 32;
-    else if (!upper && c >= 0x41 && c <= 0x5a) c += 32;
-    store<u8>(out + i, c);
+  const table = upper ? UPPER_RANGES : LOWER_RANGES;
+  // No rune's mapping is more than twice its UTF-8 length (the table's generator checks it).
+  const out = alloc(n << 1);
+  let i = 0, o = 0;
+  while (i < n) {
+    let c = <i32>load<u8>(p + i);
+    if (c < 0x80) {
+      if (upper && c >= 0x61 && c <= 0x7a) c -= 32;
+      else if (!upper && c >= 0x41 && c <= 0x5a) c += 32;
+      store<u8>(out + o, c);
+      i++; o++;
+      continue;
+    }
+    const r = decode(p + i, n - i);
+    const l = lastLen;
+    const m = caseMapped(r, table);
+    if (m == r) memory.copy(out + o, p + i, l);
+    o += m == r ? l : writeUtf8(out + o, m);
+    i += l;
   }
-  return mkString(out, n);
+  heapRelease(out + o);
+  return mkString(out, o);
 }
 
 export function b_lower(s: i32): i32 { return mapCase(s, false); }

@@ -296,7 +296,8 @@ export class Engine {
     }
     // OPA's root document leaves out `system` (its base data and the rules below it); data.system answers it.
     const root = path.length === 0;
-    let document = isObject(value) ? cloneJson(root ? withoutKey(value, 'system') : value, { sortKeys: true }) : {};
+    let document: Record<string, unknown> = isObject(value) ? cloneJson(value, { sortKeys: true }) : {};
+    if (root) delete document.system;
     const resolveNs = resolved();
     for (const e of plan.below) {
       if (root && e.segments[0] === 'system') continue;
@@ -443,12 +444,5 @@ function placeSorted(target: Record<string, unknown>, path: string[], value: unk
   const sorted: Record<string, unknown> = {};
   for (const k of keys) sorted[k] = target[k];
   return sorted;
-}
-
-function withoutKey(object: Record<string, unknown>, key: string): Record<string, unknown> {
-  if (!Object.hasOwn(object, key)) return object;
-  const rest: Record<string, unknown> = {};
-  for (const k of Object.keys(object)) if (k !== key) rest[k] = object[k];
-  return rest;
 }
 

@@ -192,25 +192,34 @@ function splitHostPort(host: string): [string, string] {
   return [host, ''];
 }
 
-/** Go's url.ParseQuery: key order kept, every value a list; the first error wins. */
-export function parseQuery(query: string): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  let firstError: Error | undefined;
+/**
+ * The pairs of a query string as Go's url.ParseQuery reads them, in order, and its first error: a pair holding `;`
+ * or a malformed escape is left out. (r.URL.Query() in Go's handlers keeps the pairs and drops the error.)
+ */
+export function queryPairs(query: string): { pairs: [string, string][]; error?: Error } {
+  const pairs: [string, string][] = [];
+  let error: Error | undefined;
   for (const part of query.split('&')) {
     if (part === '') continue;
     if (part.includes(';')) {
-      firstError ??= new URLError('invalid semicolon separator in query');
+      error ??= new URLError('invalid semicolon separator in query');
       continue;
     }
     const eq = part.indexOf('=');
     try {
-      const key = unescape(eq < 0 ? part : part.slice(0, eq), 'query');
-      const value = unescape(eq < 0 ? '' : part.slice(eq + 1), 'query');
-      (out[key] ??= []).push(value);
+      pairs.push([unescape(eq < 0 ? part : part.slice(0, eq), 'query'), unescape(eq < 0 ? '' : part.slice(eq + 1), 'query')]);
     } catch (e) {
-      firstError ??= e as Error;
+      error ??= e as Error;
     }
   }
-  if (firstError) throw firstError;
+  return error ? { pairs, error } : { pairs };
+}
+
+/** Go's url.ParseQuery: key order kept, every value a list; the first error wins. */
+export function parseQuery(query: string): Record<string, string[]> {
+  const { pairs, error } = queryPairs(query);
+  if (error) throw error;
+  const out: Record<string, string[]> = {};
+  for (const [key, value] of pairs) (out[key] ??= []).push(value);
   return out;
 }

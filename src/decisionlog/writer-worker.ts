@@ -50,8 +50,8 @@ db.pragma(`synchronous = ${settings.synchronous}`);
 db.pragma('cache_size = -32768');
 // Checkpoint every 64 MiB of WAL (1,024 pages of 64 KiB, 4,096 of an older log's 16 KiB), not every 1,000 pages
 // whatever their size (SQLite's default): index pages rewritten by several steps (indexing.ts) are copied into the
-// database once per checkpoint, not once per step. Counted in bytes, so the page size does not change how much a power loss can
-// take in default durability (docs/decision-log.md).
+// database once per checkpoint, not once per step. Counted in bytes, so the page size does not change how much a
+// power loss can take in default durability (docs/decision-log.md).
 db.pragma(`wal_autocheckpoint = ${Math.ceil(walCheckpointBytes / pageSize)}`);
 const retention = settings.retention ? new Retention(db, settings.retention, inWriteTransaction) : undefined;
 retention?.start();

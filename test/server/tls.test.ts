@@ -4,16 +4,18 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request as httpsRequest, Agent } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { OPAClient } from '@open-policy-agent/opa';
 import { HTTPClient } from '@open-policy-agent/opa/lib/http.js';
 import { makeCerts, type TestCerts } from './certs.js';
-import { ServerTls } from '../../src/server/tls.js';
+import { ServerTls, watchTlsFiles } from '../../src/server/tls.js';
 import { listenOptionsFromFlags, type TlsOptions } from '../../src/server/listen-options.js';
 import { expectStartFailure, spawnServer, waitUntil, type RunningProcess } from './processes.js';
-import { send, writeTree } from './harness.js';
+import { eventually, send, writeTree } from './harness.js';
 import { freePort } from '../free-port.js';
 
 const policy = `package app
@@ -216,6 +218,22 @@ test('a certificate replaced on disk is picked up without a refresh period too (
     assert.equal(cn, 'verdict-b');
   } finally {
     await server.stop();
+  }
+});
+
+test('the TLS file watcher reads the files once when it is ready, so a replacement made before then is not missed', async () => {
+  const live = mkdtempSync(join(tmpdir(), 'verdict-tls-watch-'));
+  copyFileSync(certs.serverA.cert, join(live, 'cert.pem'));
+  copyFileSync(certs.serverA.key, join(live, 'key.pem'));
+  let calls = 0;
+  const stop = watchTlsFiles({ certFile: join(live, 'cert.pem'), keyFile: join(live, 'key.pem') }, 0, () => calls++);
+  try {
+    // Nothing is written: the one call is the read at readiness.
+    await eventually('the watcher read the files when ready', () => calls > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(calls, 1);
+  } finally {
+    await stop();
   }
 });
 

@@ -200,6 +200,8 @@ interface ThreadTime {
   ns: number;
   /** Voluntary and involuntary context switches so far. */
   switches: number;
+  /** The thread's name (/proc comm): V8's profiler threads are named, the others are all "node". */
+  name: string;
 }
 
 /**
@@ -209,7 +211,8 @@ interface ThreadTime {
 function threadKinds(server: Server, threads: ThreadTime[]): Map<number, 'loop' | 'writer' | 'main'> {
   const workers = Number(values.workers);
   const logged = !server.config.startsWith('off');
-  const mine = threads.filter((t) => t.pid === server.child.pid).sort((a, b) => a.startedAt - b.startedAt || a.tid - b.tid);
+  // With --profile every isolate starts a profiler thread after its own, so those are left out of the order.
+  const mine = threads.filter((t) => t.pid === server.child.pid && !t.name.startsWith('v8:')).sort((a, b) => a.startedAt - b.startedAt || a.tid - b.tid);
   const kinds = new Map<number, 'loop' | 'writer' | 'main'>();
   kinds.set(server.child.pid!, workers === 1 ? 'loop' : 'main');
   const loops = workers === 1 ? [] : mine.slice(-workers);
@@ -231,7 +234,8 @@ function threadTimes(server: Server): Map<string, ThreadTime> {
         const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
         const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
         const switches = [...status.matchAll(/ctxt_switches:\s+(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-        times.set(`${pid}/${tid}`, { pid, tid: Number(tid), startedAt, ns, switches });
+        const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        times.set(`${pid}/${tid}`, { pid, tid: Number(tid), startedAt, ns, switches, name });
       } catch {
         // The thread ended between the listing and the read.
       }

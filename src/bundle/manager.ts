@@ -18,6 +18,7 @@ export interface ManagedBundle {
   name: string;
   manifest: { revision: string; roots: string[]; wasm?: unknown[] };
   data: Record<string, unknown>;
+  etag?: string;
 }
 
 export interface BundleManagerOptions<B extends ManagedBundle> {
@@ -355,6 +356,7 @@ export class BundleManager<B extends ManagedBundle> {
   private change(name: string, source: BundleSourceKind, build: () => Promise<{ bundle: B; delta?: boolean }>, etag?: string): Promise<{ delta?: boolean }> {
     return this.exclusive(async () => {
       const { bundle, delta } = await build();
+      if (etag) bundle.etag = etag;
       const next = new Map(this.active).set(name, bundle);
       const started = process.hrtime.bigint();
       await this.options.activate([...next.values()]);

@@ -51,7 +51,7 @@ export class DataStore {
     const manifests: Record<string, unknown> = {};
     for (const bundle of bundles) {
       mergeFresh(next, bundle.data, fresh, [], bundle.manifest.roots.map(splitPath));
-      manifests[bundle.name] = { manifest: storedManifest(bundle.manifest), etag: '' };
+      manifests[bundle.name] = { manifest: storedManifest(bundle.manifest), etag: bundle.etag ?? '' };
     }
     if (!isObject(next.system)) next.system = {};
     const system = freshChild(next, 'system', fresh)!;

@@ -31,9 +31,8 @@ export async function envoyFromConfig(plugins: Record<string, unknown> | undefin
   const { grpc, http } = envoySettings(plugins);
   if (grpc) wiring.plugins.push(new EnvoyGrpcPlugin(grpc, options));
   if (http) {
-    const config = http;
     const { httpAuthzRouter } = await import('./http-authz.js');
-    wiring.mounts.push({ path: HTTP_AUTHZ_MOUNT, router: httpAuthzRouter(options.decide, { ...config, onInputError: options.onInputError }) });
+    wiring.mounts.push({ path: HTTP_AUTHZ_MOUNT, router: httpAuthzRouter(options.decide, { ...http, onInputError: options.onInputError }) });
   }
   return wiring;
 }

@@ -1,9 +1,12 @@
 // data.system as `opa run --server` answers it: the running build at data.system.version, and
-// data.system.bundles only while some bundle is active (bundles given with -b, with and without a manifest;
-// none at all). The version's number is each server's own, so it is compared as a placeholder.
+// data.system.bundles only while some bundle is active (bundles given with -b, with and without a manifest; one
+// downloaded from a service; none at all). The version's number is each server's own, so it is compared as a
+// placeholder.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { send, startOpa, startVerdict, writeTree, type OpaServer } from './harness.js';
+import { eventually, send, startOpa, startVerdict, writeTree, type OpaServer } from './harness.js';
+import { TestBundleServer } from '../bundle/bundle-server.js';
+import { writeBundleArchive } from '../../src/bundle/files.js';
 import type { RunningServer } from '../../src/server/start.js';
 import { verdictVersion } from '../../src/version.js';
 
@@ -26,21 +29,35 @@ const setups: [string, Record<string, string> | undefined][] = [
   ['no bundle', undefined],
 ];
 
-for (const [what, files] of setups) {
+for (const [what, files] of [...setups, ['a bundle from a service', 'service'] as const]) {
   describe(`data.system with ${what}`, () => {
     let opa: OpaServer;
     let verdict: RunningServer;
     let opaVersion: string;
+    let service: TestBundleServer | undefined;
 
     before(async () => {
-      const config = writeTree({ 'config.yaml': '{}\n' });
-      const bundles = files ? [writeTree(files)] : [];
-      [opa, verdict] = await Promise.all([startOpa(`${config}/config.yaml`, bundles), startVerdict('{}', bundles)]);
+      let configText = '{}';
+      if (files === 'service') {
+        service = await TestBundleServer.start();
+        service.setBundle('app', await writeBundleArchive([
+          { path: '.manifest', data: Buffer.from(JSON.stringify({ revision: 'svc-1', roots: ['app'] })) },
+          { path: 'app/policy.rego', data: Buffer.from('package app\n\nallow := true\n') },
+        ]));
+        configText = JSON.stringify({ services: { s: { url: service.url } }, bundles: { app: { service: 's', resource: 'bundles/app' } } });
+      }
+      const config = writeTree({ 'config.yaml': `${configText}\n` });
+      const bundles = files && files !== 'service' ? [writeTree(files)] : [];
+      [opa, verdict] = await Promise.all([startOpa(`${config}/config.yaml`, bundles), startVerdict(configText, bundles)]);
+      // A downloaded bundle activates after start-up.
+      const active = async (url: string) => (await send(url, 'GET', '/v1/data/app/allow')).body.toString().includes('true');
+      if (service) await eventually('both servers activate the bundle', async () => (await active(opa.url)) && (await active(verdict.url)));
       opaVersion = (JSON.parse((await send(opa.url, 'GET', '/v1/data/system/version')).body.toString()) as { result: { version: string } }).result.version;
     });
 
     after(async () => {
       await Promise.all([opa?.stop(), verdict?.close()]);
+      await service?.close();
     });
 
     for (const [method, path, body] of requests) {

@@ -5,7 +5,7 @@
 // reports them (distributed_tracing, discovery, plugins, bundles, decision_logs, status); Verdict's own after
 // OPA's `plugins`, as OPA checks its plugins' sections there.
 import type { AdminApiConfig } from './bundle-plugin.js';
-import { checkServerBundles } from './bundle-plugin.js';
+import { checkServerBundles } from './bundle-settings.js';
 import type { VerdictConfig } from '../config/config.js';
 import { tracingSettings } from '../tracing/config.js';
 import { discoverySettings } from '../discovery/config.js';

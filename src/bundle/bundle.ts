@@ -48,6 +48,8 @@ export interface Bundle {
   data: Record<string, unknown>;
   modules: RegoModule[];
   wasm: WasmModule[];
+  /** The ETag the bundle server sent with a downloaded bundle (data.system.bundles.<name>.etag, as OPA). */
+  etag?: string;
 }
 
 /**

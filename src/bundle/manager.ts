@@ -18,6 +18,7 @@ export interface ManagedBundle {
   name: string;
   manifest: { revision: string; roots: string[]; wasm?: unknown[] };
   data: Record<string, unknown>;
+  etag?: string;
 }
 
 export interface BundleManagerOptions<B extends ManagedBundle> {
@@ -46,6 +47,31 @@ export interface BundleManagerOptions<B extends ManagedBundle> {
   uploadSigning?: BundleSigningConfig;
   limits?: Partial<BundleLimits>;
   onChange?: (info: BundleInfo) => void;
+}
+
+type DownloadSettings = Pick<BundleManagerOptions<ManagedBundle>, 'services' | 'serviceOptions' | 'bundles' | 'keys' | 'persistenceDirectory'>;
+
+/**
+ * What the manager checks of its services and downloads when it is built, without building it: no persistence
+ * directory read, no source made. For start-up validation.
+ */
+export function checkDownloads(settings: DownloadSettings): void {
+  const clients = serviceClients(normaliseServices(settings.services), settings.serviceOptions);
+  for (const [name, config] of Object.entries(settings.bundles ?? {})) downloadOf(name, config, clients, settings.keys, settings.persistenceDirectory !== undefined);
+}
+
+/** A client for every service, used or not, so a bad credential setting stops start-up (or a reconfiguration). */
+function serviceClients(services: ServiceConfig[], options: ServiceClientOptions | undefined): Map<string, ServiceClient> {
+  return new Map(services.map((s) => [s.name, new ServiceClient(s, options)]));
+}
+
+/** A download's service client and signature checks; throws naming the bundle when either is wrong. */
+function downloadOf(name: string, config: RemoteBundleConfig & { signing?: BundleSigningConfig }, clients: Map<string, ServiceClient>, keys: DownloadSettings['keys'], persistence: boolean) {
+  const client = clients.get(config.service) ?? (config.service ? undefined : clients.values().next().value);
+  if (!client) throw new Error(`bundle ${name}: service ${JSON.stringify(config.service)} is not configured`);
+  const signing = verificationConfigFor(name, config.signing, keys);
+  if (config.persist && !persistence) throw new Error(`bundle ${name}: persist needs a persistence directory`);
+  return { client, signing };
 }
 
 export type BundleSourceKind = 'download' | 'file' | 'upload';
@@ -276,16 +302,12 @@ export class BundleManager<B extends ManagedBundle> {
     return [...this.active.values()];
   }
 
-  /** A client for every service, used or not, so a bad credential setting stops start-up (or a reconfiguration). */
   private clientsFor(services: ServiceConfig[]): Map<string, ServiceClient> {
-    return new Map(services.map((s) => [s.name, new ServiceClient(s, this.options.serviceOptions)]));
+    return serviceClients(services, this.options.serviceOptions);
   }
 
   private remoteSource(name: string, config: RemoteBundleConfig & { signing?: BundleSigningConfig }): { source: RemoteBundleSource; location: string } {
-    const client = this.clients.get(config.service) ?? (config.service ? undefined : this.clients.values().next().value);
-    if (!client) throw new Error(`bundle ${name}: service ${JSON.stringify(config.service)} is not configured`);
-    const signing = verificationConfigFor(name, config.signing, this.keys);
-    if (config.persist && !this.persistence) throw new Error(`bundle ${name}: persist needs a persistence directory`);
+    const { client, signing } = downloadOf(name, config, this.clients, this.keys, this.persistence !== undefined);
     const source = new RemoteBundleSource(
       name,
       config,
@@ -334,6 +356,7 @@ export class BundleManager<B extends ManagedBundle> {
   private change(name: string, source: BundleSourceKind, build: () => Promise<{ bundle: B; delta?: boolean }>, etag?: string): Promise<{ delta?: boolean }> {
     return this.exclusive(async () => {
       const { bundle, delta } = await build();
+      if (etag) bundle.etag = etag;
       const next = new Map(this.active).set(name, bundle);
       const started = process.hrtime.bigint();
       await this.options.activate([...next.values()]);

@@ -11,7 +11,6 @@ import type { CliVerification } from '../server/bundle-plugin.js';
 import { requestLogLevels } from '../server/request-log.js';
 import { choiceFlag, FlagError, parseRunArgs, runHelp, secondsFlag, type FlagValues } from './run-flags.js';
 import { mergeOverrides, parseOverrides, SetValueError } from './set-values.js';
-import { requestDurationBuckets } from '../server/metrics.js';
 import { sortRunPaths } from './run-paths.js';
 import { fail } from './usage.js';
 import { memberData } from '../server/cluster/protocol.js';
@@ -46,9 +45,18 @@ async function runWith(args: string[]): Promise<void> {
 
   const paths = sortRunPaths(positionals, values.bundle === true);
   // A server thread takes the configuration its primary read, validated and checked.
-  const config = memberData()?.config ?? (await configFrom(values, paths.remote));
-  // Checked here too, so a bad list stops start-up before any worker thread starts.
-  requestDurationBuckets(config);
+  const member = memberData();
+  const config = member?.config ?? (await configFrom(values, paths.remote));
+  if (!member) {
+    // Every setting is checked before a port is bound or a thread started, opening nothing: a mistake is
+    // reported naming its key, not hidden behind whatever fails first in the server (a busy port).
+    const { checkServerConfig } = await import('../server/config-check.js');
+    try {
+      checkServerConfig(config, { decisionLogByDefault: true });
+    } catch (err) {
+      fail(await startFailure(err as Error));
+    }
+  }
   const grace = secondsFlag(values, 'shutdown-grace-period') ?? config.verdict?.shutdown_timeout_seconds ?? 10;
   const wait = secondsFlag(values, 'shutdown-wait-period') ?? 0;
   const readyTimeout = secondsFlag(values, 'ready-timeout') ?? 0;
@@ -75,7 +83,7 @@ async function runWith(args: string[]): Promise<void> {
     }).catch((err: Error) => fail(err.message));
     return;
   }
-  const [{ startServer }, { ClusterWorker }, { primaryLink }, { NotReadyError }, { DecisionLogConfigError, DecisionLogError }] = await Promise.all([
+  const [{ startServer }, { ClusterWorker }, { primaryLink }, { NotReadyError }, { DecisionLogError }] = await Promise.all([
     import('../server/start.js'),
     import('../server/cluster/worker.js'),
     import('../server/cluster/transport.js'),
@@ -83,7 +91,7 @@ async function runWith(args: string[]): Promise<void> {
     import('../decisionlog/index.js'),
   ]);
   const link = primaryLink();
-  const member = link ? new ClusterWorker(link) : undefined;
+  const worker = link ? new ClusterWorker(link) : undefined;
 
   const verification = verificationFrom(values, paths.files.length > 0);
   const running = await startServer({
@@ -101,8 +109,8 @@ async function runWith(args: string[]): Promise<void> {
     shutdownGraceMs: grace * 1000,
     logger,
     decisionLogByDefault: true,
-    ...(member ? { cluster: member, compiler: member.compiler, envoyGrpcSockets: member.envoyGrpcSockets, decisionLogWriter: member.decisionLogWriter, sharedData: member.sharedData } : {}),
-  }).catch((err: Error) => {
+    ...(worker ? { cluster: worker, compiler: worker.compiler, envoyGrpcSockets: worker.envoyGrpcSockets, decisionLogWriter: worker.decisionLogWriter, sharedData: worker.sharedData } : {}),
+  }).catch(async (err: Error) => {
     // A decision log that cannot be opened has its own exit codes (3 corrupt, 4 locked, ...), as the CLI's.
     if (err instanceof DecisionLogError) {
       console.error(`verdict: ${err.message}`);
@@ -114,10 +122,10 @@ async function runWith(args: string[]): Promise<void> {
       logger.flush();
       process.exit(1);
     }
-    return fail(err instanceof DecisionLogConfigError ? `config: ${err.message}` : err.message);
+    return fail(await startFailure(err));
   });
 
-  member?.ready();
+  worker?.ready();
   const shutdown = async (signal: string) => {
     // --shutdown-wait-period: keep serving while load balancers notice the instance is going away.
     if (wait > 0) {
@@ -132,11 +140,17 @@ async function runWith(args: string[]): Promise<void> {
     process.exit(closed === 'done' ? 0 : 1);
   };
   // A server thread hears of signals from the primary (they reach the main thread only).
-  if (member) void member.stopRequested.then(() => shutdown('SIGTERM'));
+  if (worker) void worker.stopRequested.then(() => shutdown('SIGTERM'));
   else {
     process.once('SIGINT', () => void shutdown('SIGINT'));
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
   }
+}
+
+/** The message a failed start-up ends with. */
+async function startFailure(err: Error): Promise<string> {
+  const { DecisionLogConfigError } = await import('../decisionlog/config.js');
+  return err instanceof DecisionLogConfigError ? `config: ${err.message}` : err.message;
 }
 
 /** The config file with `--set`, `--set-file` and remote bundle URLs (OPA's shorthand) merged over it. */

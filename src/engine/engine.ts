@@ -289,13 +289,14 @@ export class Engine {
     const resolveStart = process.hrtime.bigint();
     let value = this.store.read(path);
     const resolved = () => Number(process.hrtime.bigint() - resolveStart);
+    // OPA's root document leaves out `system` (its base data and the rules below it); data.system answers it.
+    const root = path.length === 0;
     if (plan.below.length === 0) {
       if (value === undefined) return { defined: false, resolveNs: resolved(), ...prepared };
       value = cloneJson(value, { sortKeys: true });
+      if (root && isObject(value)) delete value.system;
       return { defined: true, result: value, resolveNs: resolved(), ...prepared };
     }
-    // OPA's root document leaves out `system` (its base data and the rules below it); data.system answers it.
-    const root = path.length === 0;
     let document: Record<string, unknown> = isObject(value) ? cloneJson(value, { sortKeys: true }) : {};
     if (root) delete document.system;
     const resolveNs = resolved();

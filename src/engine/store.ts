@@ -29,6 +29,11 @@ export class DataStore {
   private owners: { name: string; roots: string[] }[] = [];
   /** Bumped on every change so wasm instances know to reload their copy of data. */
   version = 0;
+  /**
+   * Documents a server keeps under data.system besides the bundles' manifests (OPA's data.system.version),
+   * placed again (copied: Data API writes may change them) at every activation.
+   */
+  systemDocuments: Record<string, unknown> = {};
 
   /**
    * The document with the new bundles' data in place of the old bundles', keeping writes made outside every
@@ -46,10 +51,15 @@ export class DataStore {
     const manifests: Record<string, unknown> = {};
     for (const bundle of bundles) {
       mergeFresh(next, bundle.data, fresh, [], bundle.manifest.roots.map(splitPath));
-      manifests[bundle.name] = { manifest: storedManifest(bundle.manifest), etag: '' };
+      manifests[bundle.name] = { manifest: storedManifest(bundle.manifest), etag: bundle.etag ?? '' };
     }
     if (!isObject(next.system)) next.system = {};
-    freshChild(next, 'system', fresh)!.bundles = manifests;
+    const system = freshChild(next, 'system', fresh)!;
+    for (const [key, value] of Object.entries(this.systemDocuments)) system[key] = cloneJson(value);
+    // As OPA: data.system.bundles exists while some bundle is active, and is left out when none is.
+    if (bundles.length > 0) system.bundles = manifests;
+    else delete system.bundles;
+    if (Object.keys(system).length === 0) delete next.system;
     return { bundles, root: next, basedOn: this.version };
   }
 

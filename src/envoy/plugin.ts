@@ -28,15 +28,21 @@ export interface EnvoyWiringOptions extends GrpcServerHooks {
  */
 export async function envoyFromConfig(plugins: Record<string, unknown> | undefined, options: EnvoyWiringOptions): Promise<EnvoyWiring> {
   const wiring: EnvoyWiring = { plugins: [], mounts: [] };
-  if (plugins && PLUGIN_NAME in plugins) {
-    wiring.plugins.push(new EnvoyGrpcPlugin(parseEnvoyGrpcConfig(plugins[PLUGIN_NAME]), options));
-  }
-  if (plugins && HTTP_PLUGIN_NAME in plugins) {
-    const config = parseHttpAuthzConfig(plugins[HTTP_PLUGIN_NAME]);
+  const { grpc, http } = envoySettings(plugins);
+  if (grpc) wiring.plugins.push(new EnvoyGrpcPlugin(grpc, options));
+  if (http) {
     const { httpAuthzRouter } = await import('./http-authz.js');
-    wiring.mounts.push({ path: HTTP_AUTHZ_MOUNT, router: httpAuthzRouter(options.decide, { ...config, onInputError: options.onInputError }) });
+    wiring.mounts.push({ path: HTTP_AUTHZ_MOUNT, router: httpAuthzRouter(options.decide, { ...http, onInputError: options.onInputError }) });
   }
   return wiring;
+}
+
+/** The Envoy plugins' sections read and checked (throws EnvoyConfigError naming the key); opens nothing. */
+export function envoySettings(plugins: Record<string, unknown> | undefined) {
+  return {
+    grpc: plugins && PLUGIN_NAME in plugins ? parseEnvoyGrpcConfig(plugins[PLUGIN_NAME]) : undefined,
+    http: plugins && HTTP_PLUGIN_NAME in plugins ? parseHttpAuthzConfig(plugins[HTTP_PLUGIN_NAME]) : undefined,
+  };
 }
 
 class EnvoyGrpcPlugin implements Plugin {

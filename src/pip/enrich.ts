@@ -2,12 +2,13 @@
 // configured for that path (concurrently, each bounded by its timeout, cached, identical lookups made once) and
 // hand back a copy of the input with their results at input.pip.<adapter>, plus a report for the decision log.
 
-import type { JsonValue, LookupParams, PipAdapter, PipAdapterFactory } from './adapter.js';
+import type { JsonValue, LookupParams, PipAdapter, PipAdapterKind } from './adapter.js';
 import { LookupCache, type CachedOutcome } from './cache.js';
 import { normalisePath, type AdapterConfig, type EnrichRule, type PipConfig } from './config.js';
-import { PipConfigError, PipDenyError, PipInputError, describeLookupError } from './errors.js';
+import { PipDenyError, PipInputError, describeLookupError } from './errors.js';
 import { resolveInputPath } from './input-path.js';
 import { PipMetrics } from './metrics.js';
+import { prepareAdapters } from './prepare.js';
 import type { AdapterRun, EnrichmentReport } from './report.js';
 import { SingleFlight } from './single-flight.js';
 import { currentTrace, traced, withTrace } from '../tracing/index.js';
@@ -49,24 +50,20 @@ export class Enricher {
   private readonly slots = new Map<string, AdapterSlot>();
   private readonly rulesByPath = new Map<string, EnrichRule[]>();
 
-  /** Builds every configured adapter; throws PipConfigError when an adapter's settings or params do not fit. */
+  /**
+   * Checks every configured adapter, then opens them; throws PipConfigError when an adapter's settings or params
+   * do not fit (before any is opened), or when one cannot be opened.
+   */
   constructor(
     private readonly config: PipConfig,
-    factories: Record<string, PipAdapterFactory>,
+    kinds: Record<string, PipAdapterKind>,
   ) {
+    const prepared = prepareAdapters(config, kinds);
     try {
       for (const a of Object.values(config.adapters)) {
-        const factory = factories[a.type];
-        if (!factory) throw new PipConfigError(`pip.adapters.${a.name}: no adapter of type "${a.type}"`);
-        const adapter = factory(a.name, a.settings, { timeoutMs: a.timeoutMs });
+        const adapter = prepared.get(a.name)!.open();
         this.slots.set(a.name, { config: a, adapter, cache: new LookupCache(a.cache), flights: new SingleFlight(), failing: false });
       }
-      config.enrich.forEach((rule, i) => {
-        const missing = (this.slots.get(rule.adapter)?.adapter.requiredParams ?? []).filter((p) => !(p in rule.inputs));
-        if (missing.length > 0) {
-          throw new PipConfigError(`pip.enrich[${i}]: adapter "${rule.adapter}" needs inputs for ${missing.join(', ')}`);
-        }
-      });
     } catch (err) {
       void this.close(); // pools and file watchers of the adapters already built must not outlive a bad config
       throw err;

@@ -1,8 +1,9 @@
 // Public face of the PIP layer for the server: build an Enricher from the raw `pip` config section.
 
-import { adapterFactories } from './adapters/index.js';
+import { adapterKinds } from './adapters/index.js';
 import { parsePipConfig } from './config.js';
 import { Enricher } from './enrich.js';
+import { prepareAdapters } from './prepare.js';
 
 export { Enricher, type AdapterStatus, type EnrichmentResult } from './enrich.js';
 export { pipConfigSchema, parsePipConfig, type PipConfig } from './config.js';
@@ -11,7 +12,15 @@ export type { EnrichmentReport, AdapterRun } from './report.js';
 export type { AdapterMetrics } from './metrics.js';
 export { LATENCY_BUCKETS_MS, prometheusText } from './metrics.js';
 
+/**
+ * Checks the `pip` config section as createEnricher does, opening nothing: no file watcher, database handle,
+ * pool or connection. Throws PipConfigError naming what is wrong.
+ */
+export function checkPipConfig(pipSection: unknown): void {
+  prepareAdapters(parsePipConfig(pipSection), adapterKinds);
+}
+
 /** Validates the `pip` config section and builds every adapter; throws PipConfigError naming what is wrong. */
 export function createEnricher(pipSection: unknown): Enricher {
-  return new Enricher(parsePipConfig(pipSection), adapterFactories);
+  return new Enricher(parsePipConfig(pipSection), adapterKinds);
 }

@@ -3,7 +3,6 @@
 // paths given to `verdict run`, run as OPA's "bundle" plugin. Its records feed /health?bundles, /v1/status and
 // OPA's bundle metrics; the admin API is mounted only when `admin_api` is configured.
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Router } from 'express';
 import type { Logger } from 'pino';
 import type { AdminAuthConfig, AdminGuard } from '../auth/admin-jwt.js';
@@ -11,6 +10,7 @@ import { bundleAdminRouter } from '../bundle/admin-api.js';
 import { parseBundleYielding, type Bundle } from '../bundle/bundle.js';
 import { BundleError, type BundleLimits } from '../bundle/files.js';
 import { BundleManager, type BundleInfo, type BundleManagerOptions } from '../bundle/manager.js';
+import { configuredKeys, downloadSettings } from './bundle-settings.js';
 import { globToRegExp, type BundleSigningConfig } from '../bundle/signing.js';
 import type { VerdictConfig } from '../config/config.js';
 import { RegoCompileError } from '../engine/compiler.js';
@@ -90,19 +90,12 @@ export async function createServerBundles(
     activate: (bundles) => activate(bundles).catch((err: unknown) => {
       throw err instanceof RegoCompileError ? describeCompileError(err) : err;
     }),
-    services: config.services as BundleManagerOptions<Bundle>['services'],
-    serviceOptions: { keys: config.keys },
-    bundles: config.bundles as BundleManagerOptions<Bundle>['bundles'],
+    ...downloadSettings(config),
     keys,
     localPaths: Object.fromEntries(local.paths.map((path) => [path, path])),
     watch: local.watch,
     localIgnore: local.ignore?.map(globToRegExp),
     localSigning,
-    // OPA's default persistence directory is ./.opa. Only `persist` bundles and uploads use it; without either
-    // it is not even read, so uploads made while the admin API was on are not served once it is off.
-    persistenceDirectory: admin || Object.values(config.bundles ?? {}).some((b) => b.persist === true)
-      ? resolve(typeof config.persistence_directory === 'string' ? config.persistence_directory : '.opa')
-      : undefined,
     uploadSigning: admin?.signing,
     limits: bundleLimits(config),
     onChange: (info) => {
@@ -195,12 +188,6 @@ export function bundleStatusOf(b: BundleInfo): Record<string, unknown> {
 export function describeCompileError(err: RegoCompileError): BundleError {
   const details = err.errors.map((e) => `${e.location ? `${e.location.file}:${e.location.row}:${e.location.col}: ` : ''}${e.code}: ${e.message}`);
   return new BundleError(details.length > 0 ? `${err.message}: ${details.join('; ')}` : err.message);
-}
-
-function configuredKeys(config: VerdictConfig): Record<string, { key: string; algorithm?: string; scope?: string }> {
-  const keys: Record<string, { key: string; algorithm?: string; scope?: string }> = {};
-  for (const [id, k] of Object.entries(config.keys ?? {})) if (k.key !== undefined) keys[id] = { key: k.key, algorithm: k.algorithm, scope: k.scope };
-  return keys;
 }
 
 // As `opa run --verification-key`: a path to a PEM file, or else the HMAC secret itself.

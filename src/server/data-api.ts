@@ -15,6 +15,7 @@ import { boolParam, sendEmpty, sendJson } from './respond.js';
 import { instrumented, withInstrumentation } from './instrument.js';
 import type { Instrumented } from '../compiler/explain/instrument.js';
 import { explainMode, explanation } from './explain.js';
+import { buildInfo } from '../version.js';
 
 const encoder = new TextEncoder();
 const missingInputWarning = { code: 'api_usage_warning', message: "'input' key missing from the request" };
@@ -52,7 +53,7 @@ function decideRequest(ctx: ServerContext, req: IncomingMessage, path: string[],
 function provenance(ctx: ServerContext) {
   const bundles: Record<string, { revision: string }> = {};
   for (const b of ctx.engine.bundles) bundles[b.name] = { revision: b.manifest.revision };
-  return { version: ctx.version, build_commit: '', build_timestamp: '', build_hostname: '', bundles };
+  return { ...buildInfo(ctx.version), bundles };
 }
 
 /**

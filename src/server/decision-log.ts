@@ -33,6 +33,7 @@ import { PostgresDecisionStore } from '../decisionlog/postgres/store.js';
 import { decisionIngestRouter } from './decision-ingest.js';
 import { decodingLimits } from './body.js';
 import type { DecisionWriterHandle } from '../decisionlog/shared-writer.js';
+import { decisionLogPlan } from '../decisionlog/server-writer.js';
 
 export interface ServerDecisionLog {
   store: DecisionLogStore;
@@ -81,22 +82,8 @@ export function createServerDecisionLog(
   adminGuard?: AdminGuard,
   writer?: DecisionWriterHandle,
 ): ServerDecisionLog | undefined {
-  const services = normaliseServices(config.services as Parameters<typeof normaliseServices>[0]);
-  const settings = decisionLogSettings(config.decision_logs, services.map((s) => s.name));
-  const explicit = (config.decision_logs as { store?: { enabled?: unknown } } | undefined)?.store?.enabled;
-  const shipping = settings.upload !== undefined || settings.console;
-  // Events wait in the local store until the collector acknowledges them: no store, no upload.
-  if (explicit === false && shipping) {
-    throw new DecisionLogConfigError(`decision_logs.store.enabled is false but decision_logs ${settings.upload ? `uploads to service ${settings.upload.service}` : 'prints to the console'}: events are kept in the local store until shipped`);
-  }
-  if (explicit === false && settings.central) {
-    throw new DecisionLogConfigError('decision_logs.store.enabled is false but decision_logs.store.postgres is set: a collector keeps the decision log on');
-  }
-  if ((explicit ?? (onByDefault || shipping || settings.central !== undefined)) !== true) return undefined;
-  // A collector's routes (uploads in, queries out) are admin routes: without admin_api they would be open.
-  if (settings.central && !adminGuard) {
-    throw new DecisionLogConfigError('decision_logs.store.postgres makes this server a decision-log collector (POST /logs, /v1/decisions over PostgreSQL), which needs admin_api: uploads need tokens with scope decisions:write, queries decisions:read');
-  }
+  const { services, settings, on } = decisionLogPlan(config, onByDefault, adminGuard !== undefined);
+  if (!on) return undefined;
   const store = new DecisionLogStore(storeOptionsFor(settings.store, isReplicaWorker(), writer));
   const central = settings.central
     ? new PostgresDecisionStore(settings.central, { outcome: settings.store.outcome, principals: settings.store.principals, maskCredentials: settings.store.maskCredentials })

@@ -28,7 +28,7 @@ import { PluginManager, type Plugin } from './plugins.js';
 import { createServerBundles, type AdminApiConfig, type CliVerification, type ServerBundles } from './bundle-plugin.js';
 import { adminJwtAuth } from '../auth/admin-jwt.js';
 import { pipPlugins } from './pip.js';
-import { verdictVersion } from '../version.js';
+import { buildInfo, verdictVersion } from '../version.js';
 import { createServerDecisionLog, unchangingDecisionLog } from './decision-log.js';
 import { decodingLimits } from './body.js';
 import { createManagement, type Management } from './management.js';
@@ -123,6 +123,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const engine = new Engine(compiler, new HttpSendClient(httpSendSettings(config.verdict?.http_send, config.caching), metrics.observeHttpSend));
   if (options.regoVersion !== undefined) engine.defaultRegoVersion = options.regoVersion;
   if (options.sharedData) engine.sharedData = options.sharedData;
+  // As `opa run --server`: the running build is base data at data.system.version.
+  engine.store.systemDocuments = { version: buildInfo() };
   const activate = (bundles: Bundle[]) =>
     tracedRoot('bundle.activate', 'internal', () => ({ 'opa.bundle.names': bundles.map((b) => b.name) }), () => engine.activate(bundles));
   engine.recordNondeterministic = config.nd_builtin_cache === true;

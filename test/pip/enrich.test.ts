@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { JsonValue, LookupParams, PipAdapter, PipAdapterFactory } from '../../src/pip/adapter.js';
-import { adapterFactories } from '../../src/pip/adapters/index.js';
+import { openedOnFirstLookup, type JsonValue, type LookupParams, type PipAdapterKind } from '../../src/pip/adapter.js';
+import { adapterKinds } from '../../src/pip/adapters/index.js';
 import { parsePipConfig } from '../../src/pip/config.js';
 import { Enricher } from '../../src/pip/enrich.js';
+import { checkPipConfig, createEnricher } from '../../src/pip/index.js';
 import { PipConfigError, PipDenyError, PipInputError } from '../../src/pip/errors.js';
 import { prometheusText } from '../../src/pip/metrics.js';
 
@@ -16,7 +17,7 @@ import { prometheusText } from '../../src/pip/metrics.js';
  */
 const calls: { adapter: string; params: LookupParams }[] = [];
 const gates = new Map<string, () => void>();
-const scripted: PipAdapterFactory = (name, settings): PipAdapter => ({
+const scripted: PipAdapterKind = { prepare: (name, settings) => openedOnFirstLookup({
   requiredParams: (settings.needs as string[] | undefined) ?? [],
   async lookup(params, signal) {
     calls.push({ adapter: name, params });
@@ -47,7 +48,7 @@ const scripted: PipAdapterFactory = (name, settings): PipAdapter => ({
         throw new Error(`unknown script ${String(settings.script)}`);
     }
   },
-});
+}) };
 
 /** Config with scripted adapters: `type: 'scripted'` entries pass the schema as http adapters, then get their script. */
 function enricher(pip: { adapters: Record<string, Record<string, unknown>>; [key: string]: unknown }): Enricher {
@@ -61,7 +62,7 @@ function enricher(pip: { adapters: Record<string, Record<string, unknown>>; [key
   );
   const config = parsePipConfig({ ...pip, adapters });
   for (const [name, script] of Object.entries(scripts)) config.adapters[name].settings = script;
-  return new Enricher(config, { ...adapterFactories, http: scripted });
+  return new Enricher(config, { ...adapterKinds, http: scripted });
 }
 
 function countCalls(adapter: string): number {
@@ -329,7 +330,7 @@ describe('file adapter', () => {
       adapters: { accounts: { type: 'file', settings: { path: file, pick: ['users', '{user}'] }, cache: { ttl: 0, negative_ttl: 0 } } },
       enrich: [{ paths: [''], adapter: 'accounts', inputs: { user: 'input.user' } }],
     }),
-    adapterFactories,
+    adapterKinds,
   );
   after(async () => {
     await e.close();
@@ -350,10 +351,26 @@ describe('file adapter', () => {
     assert.deepEqual(await pipOf('alice'), { accounts: { plan: 'platinum' } }, 'a broken file keeps the last good document');
   });
 
+  it('is checked without being watched, and watched once opened', async () => {
+    const watchers = () => process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length;
+    const plain = join(dir, 'plain.json');
+    writeFileSync(plain, '{"a": 1}');
+    const pip = { adapters: { f: { type: 'file', settings: { path: plain } } } };
+    const before = watchers();
+    checkPipConfig(pip);
+    assert.equal(watchers(), before, 'checking the config opens no file watcher');
+    const opened = createEnricher(pip);
+    try {
+      await waitFor(async () => watchers() > before);
+    } finally {
+      await opened.close();
+    }
+  });
+
   it('refuses to start with a file that does not parse', () => {
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, '{"a": ');
-    assert.throws(() => new Enricher(parsePipConfig({ adapters: { f: { type: 'file', settings: { path: broken } } } }), adapterFactories), /pip\.adapters\.f: cannot load/);
+    assert.throws(() => new Enricher(parsePipConfig({ adapters: { f: { type: 'file', settings: { path: broken } } } }), adapterKinds), /pip\.adapters\.f\.settings\.path: cannot load/);
   });
 });
 

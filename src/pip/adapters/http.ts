@@ -3,7 +3,7 @@
 // OAuth2 client credentials use the bundle services' client (src/bundle/oauth2.ts), so both speak to a token
 // endpoint the same way OPA does, https only.
 
-import type { JsonValue, LookupParams, PipAdapter, PipAdapterFactory } from '../adapter.js';
+import { openedOnFirstLookup, type JsonValue, type LookupParams, type PipAdapter, type PipAdapterKind } from '../adapter.js';
 import { PipConfigError, PipLookupError } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
@@ -62,8 +62,14 @@ export class HttpAdapter implements PipAdapter {
     if (settings.auth?.type === 'oauth2') {
       const { type: _type, ca_cert, ...oauth2 } = settings.auth;
       const tls: TlsOptions = { rejectUnauthorized: true };
+      if (ca_cert) {
+        try {
+          tls.ca = [...rootCertificates, readFileSync(ca_cert, 'utf8')];
+        } catch (err) {
+          throw new PipConfigError(`${where}.auth.ca_cert: cannot read ${ca_cert}: ${(err as Error).message}`);
+        }
+      }
       try {
-        if (ca_cert) tls.ca = [...rootCertificates, readFileSync(ca_cert, 'utf8')];
         this.oauth2 = new OAuth2ClientCredentials(oauth2, (url, init) => postTokenRequest(url, init, timeoutMs, tls));
       } catch (err) {
         throw new PipConfigError(`${where}.auth: ${(err as Error).message}`);
@@ -194,5 +200,7 @@ export function pickPath(value: JsonValue, path: readonly string[]): JsonValue {
   return node;
 }
 
-export const createHttpAdapter: PipAdapterFactory = (name, settings, context) =>
-  new HttpAdapter(name, settings as unknown as HttpSettings, context.timeoutMs);
+/** Building the adapter opens nothing: requests (the token's too) go out when a lookup runs. */
+export const httpAdapter: PipAdapterKind = {
+  prepare: (name, settings, context) => openedOnFirstLookup(new HttpAdapter(name, settings as unknown as HttpSettings, context.timeoutMs)),
+};

@@ -1,16 +1,16 @@
 // The adapter types `pip.adapters.<name>.type` can name.
 
-import type { PipAdapterFactory } from '../adapter.js';
-import { createFileAdapter } from './file.js';
-import { createHttpAdapter } from './http.js';
-import { createJwtAdapter } from './jwt.js';
-import { createLdapAdapter } from './ldap.js';
-import { createSqlAdapter } from './sql.js';
+import type { PipAdapterKind } from '../adapter.js';
+import { fileAdapter } from './file.js';
+import { httpAdapter } from './http.js';
+import { jwtAdapter } from './jwt.js';
+import { ldapAdapter } from './ldap.js';
+import { sqlAdapter } from './sql.js';
 
-export const adapterFactories: Record<string, PipAdapterFactory> = {
-  file: createFileAdapter,
-  http: createHttpAdapter,
-  jwt: createJwtAdapter,
-  ldap: createLdapAdapter,
-  sql: createSqlAdapter,
+export const adapterKinds: Record<string, PipAdapterKind> = {
+  file: fileAdapter,
+  http: httpAdapter,
+  jwt: jwtAdapter,
+  ldap: ldapAdapter,
+  sql: sqlAdapter,
 };

@@ -5,7 +5,7 @@
 
 import { createPublicKey } from 'node:crypto';
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose';
-import type { JsonValue, LookupParams, PipAdapter, PipAdapterFactory } from '../adapter.js';
+import { openedOnFirstLookup, type JsonValue, type LookupParams, type PipAdapter, type PipAdapterKind } from '../adapter.js';
 import { durationMs } from '../config.js';
 import { PipConfigError, PipLookupError } from '../errors.js';
 
@@ -113,5 +113,7 @@ function describe(err: unknown): string {
   return cause?.code ?? (err as Error).message;
 }
 
-export const createJwtAdapter: PipAdapterFactory = (name, settings, context) =>
-  new JwtAdapter(name, settings as unknown as JwtSettings, context.timeoutMs);
+/** Building the adapter opens nothing: the JWKS is fetched when the first token is verified. */
+export const jwtAdapter: PipAdapterKind = {
+  prepare: (name, settings, context) => openedOnFirstLookup(new JwtAdapter(name, settings as unknown as JwtSettings, context.timeoutMs)),
+};

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Client, Entry } from 'ldapts';
 import { lazyRequire } from '../../lazy-require.js';
-import type { JsonValue, LookupParams, PipAdapter, PipAdapterFactory } from '../adapter.js';
+import { openedOnFirstLookup, type JsonValue, type LookupParams, type PipAdapter, type PipAdapterKind } from '../adapter.js';
 import { PipConfigError, PipLookupError } from '../errors.js';
 import { parseTemplate, scalarText, type Template } from '../template.js';
 
@@ -71,7 +71,7 @@ export class LdapAdapter implements PipAdapter {
     const t = settings.tls;
     if (t) {
       this.tls = {
-        ca: t.ca_file ? readFileSync(t.ca_file) : undefined,
+        ca: t.ca_file ? readCa(t.ca_file, `${where}.tls.ca_file`) : undefined,
         rejectUnauthorized: t.reject_unauthorized ?? true,
         servername: t.servername,
       };
@@ -175,6 +175,14 @@ export class LdapAdapter implements PipAdapter {
   }
 }
 
+function readCa(path: string, where: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new PipConfigError(`${where}: cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
 function attrKey(entry: Entry, name: string): string {
   return Object.keys(entry).find((k) => k.toLowerCase() === name.toLowerCase()) ?? name;
 }
@@ -192,5 +200,7 @@ function toJson(entry: Entry): JsonValue {
   return out;
 }
 
-export const createLdapAdapter: PipAdapterFactory = (name, settings, context) =>
-  new LdapAdapter(name, settings as unknown as LdapSettings, context.timeoutMs);
+/** Building the adapter opens nothing: it connects and binds when the first lookup runs. */
+export const ldapAdapter: PipAdapterKind = {
+  prepare: (name, settings, context) => openedOnFirstLookup(new LdapAdapter(name, settings as unknown as LdapSettings, context.timeoutMs)),
+};

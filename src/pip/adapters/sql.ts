@@ -4,7 +4,8 @@
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
 import { lazyRequire } from '../../lazy-require.js';
-import type { JsonValue, LookupParams, PipAdapter, PipAdapterFactory } from '../adapter.js';
+import { statSync } from 'node:fs';
+import type { JsonValue, LookupParams, PipAdapter, PipAdapterKind } from '../adapter.js';
 import { PipConfigError, PipLookupError } from '../errors.js';
 import { requireParam } from '../template.js';
 
@@ -28,8 +29,30 @@ const postgres = lazyRequire<typeof pg>('pg');
 const STATEMENT_GRACE_MS = 250;
 type RunQuery = (values: unknown[]) => Promise<Row[]>;
 
+/**
+ * The check needs no database: the driver's required setting, and for SQLite a file that exists. The query itself
+ * is compiled when the adapter opens the database (SQLite) or on the first lookup (PostgreSQL).
+ */
+export const sqlAdapter: PipAdapterKind = {
+  prepare(name, raw, context) {
+    const settings = raw as unknown as SqlSettings;
+    const where = `pip.adapters.${name}.settings`;
+    if (settings.driver === 'sqlite') {
+      if (!settings.database) throw new PipConfigError(`${where}.database: required for the sqlite driver`);
+      try {
+        if (!statSync(settings.database).isFile()) throw new Error('not a file');
+      } catch (err) {
+        throw new PipConfigError(`${where}.database: cannot open ${settings.database}: ${(err as Error).message}`);
+      }
+    } else if (!settings.connection) {
+      throw new PipConfigError(`${where}.connection: required for the postgres driver`);
+    }
+    return { requiredParams: settings.params ?? [], open: () => new SqlAdapter(name, settings, context.timeoutMs) };
+  },
+};
+
 export class SqlAdapter implements PipAdapter {
-  readonly requiredParams: readonly string[];
+  private readonly params: readonly string[];
   private readonly run: RunQuery;
   private readonly release: () => Promise<void>;
 
@@ -39,24 +62,24 @@ export class SqlAdapter implements PipAdapter {
     timeoutMs: number,
   ) {
     const where = `pip.adapters.${name}.settings`;
-    this.requiredParams = settings.params ?? [];
+    this.params = settings.params ?? [];
     if (settings.driver === 'sqlite') {
-      if (!settings.database) throw new PipConfigError(`${where}.database: required for the sqlite driver`);
-      let db: Database.Database;
+      let db: Database.Database | undefined;
       let statement: Database.Statement;
       try {
         db = new (sqlite())(settings.database, { readonly: true, fileMustExist: true });
         db.pragma('query_only = ON');
         statement = db.prepare(settings.query);
+        if (!statement.reader) throw new PipConfigError(`${where}.query: must be a query that returns rows`);
       } catch (err) {
-        throw new PipConfigError(`${where}: ${(err as Error).message}`);
+        db?.close(); // a refused adapter must not keep its database open
+        throw err instanceof PipConfigError ? err : new PipConfigError(`${where}: ${(err as Error).message}`);
       }
-      if (!statement.reader) throw new PipConfigError(`${where}.query: must be a query that returns rows`);
+      const opened = db;
       this.run = async (values) => statement.all(...values) as Row[];
-      this.release = async () => void db.close();
+      this.release = async () => void opened.close();
     } else {
-      if (!settings.connection) throw new PipConfigError(`${where}.connection: required for the postgres driver`);
-      const base: pg.PoolConfig = typeof settings.connection === 'string' ? { connectionString: settings.connection } : settings.connection;
+      const base: pg.PoolConfig = typeof settings.connection === 'string' ? { connectionString: settings.connection! } : settings.connection!;
       const pool = new (postgres().Pool)({
         ...base,
         max: settings.pool_size ?? 4,
@@ -72,7 +95,7 @@ export class SqlAdapter implements PipAdapter {
   }
 
   async lookup(params: LookupParams): Promise<JsonValue> {
-    const values = this.requiredParams.map((p) => bindable(requireParam(params, p), p));
+    const values = this.params.map((p) => bindable(requireParam(params, p), p));
     let rows: Row[];
     try {
       rows = await this.run(values);
@@ -107,6 +130,3 @@ function toJson(value: unknown): JsonValue {
   if (typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v)]));
   return value as JsonValue;
 }
-
-export const createSqlAdapter: PipAdapterFactory = (name, settings, context) =>
-  new SqlAdapter(name, settings as unknown as SqlSettings, context.timeoutMs);

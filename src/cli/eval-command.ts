@@ -1,7 +1,7 @@
 // `verdict eval`'s command line: `opa eval`'s flags and output formats (json, pretty, raw, values, bindings) over
 // evaluateQuery (eval.ts). Flags Verdict does not support are refused by name.
 import { readFileSync } from 'node:fs';
-import { checkQueryArguments, FlagError, flagsHelp, parseCommandLine, queryFlags, sharedFlags, type FlagGroup } from './flags.js';
+import { checkQueryArguments, FlagError, flagsHelp, parseCommandLine, queryFlags, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goJson } from './go-format.js';
 import { LoadError } from './load.js';
 import { errorsText, evaluateQuery, type EvalOutput } from './eval.js';
@@ -23,7 +23,7 @@ const evalFlags: FlagGroup[] = [
       'fail-defined': { type: 'boolean', help: 'exit 1 when the result is defined' },
       metrics: { type: 'boolean', help: 'report timers (load, parse, compile, eval) in nanoseconds' },
       'strict-builtin-errors': { type: 'boolean', help: 'the first builtin error fails the evaluation (else the call is undefined)' },
-      explain: { type: 'string', value: 'MODE', help: 'explain the evaluation: notes, fails, full or debug (json and pretty formats)' },
+      explain: { type: 'string', value: 'MODE', help: 'explain the evaluation: notes, fails, full or debug (json and pretty formats); off (the default) for none' },
       partial: { type: 'boolean', short: 'p', help: 'partially evaluate the query (prints OPA\'s -p JSON; json format only)' },
       unknowns: { type: 'string', multiple: true, value: 'REF', help: 'with -p: a reference to treat as unknown (default input); repeatable' },
       'disable-inlining': { type: 'string', multiple: true, value: 'REF', help: 'with -p: a rule reference never inlined into the queries; repeatable' },
@@ -85,8 +85,8 @@ export async function evalCommand(args: string[]): Promise<number> {
       checkQueryArguments(values, positionals);
       const partialError = partialFlagError(values as { partial?: boolean; unknowns?: string[]; 'disable-inlining'?: string[] });
       if (partialError) throw new FlagError(partialError);
-      if (values.explain !== undefined) {
-        if (!isExplainMode(values.explain as string)) throw new FlagError(`--explain ${String(values.explain)}: expected one of ${EXPLAIN_MODES.join(', ')}`);
+      if (explainFlag(values) !== undefined) {
+        if (!isExplainMode(values.explain as string)) throw new FlagError(`--explain ${String(values.explain)}: expected one of off, ${EXPLAIN_MODES.join(', ')}`);
         if (values.format !== 'json' && values.format !== 'pretty') throw new FlagError('--explain prints with --format json or pretty only');
         if (values.partial || (values.bundle as string[] | undefined)?.length || values.package || values.import) throw new FlagError('--explain takes -d, -i/-I and the query only (not -p, -b, --package or --import)');
       }
@@ -122,11 +122,12 @@ export async function evalCommand(args: string[]): Promise<number> {
   }
   if (metrics && !out.errors) out.metrics = sortedKeys(metrics);
   let explanationLines: string[] = [];
-  if (values.explain !== undefined && !out.errors) {
+  const explainMode = explainFlag(values);
+  if (explainMode !== undefined && !out.errors) {
     try {
       // Imported here: without --explain the interpreter that explains is not loaded.
       const { explainEval } = await import('./eval-explain.js');
-      const explanation = await explainEval({ dataPaths: (values.data as string[] | undefined) ?? [], inputFile: values.input as string | undefined, inputText: stdinInput, query, regoVersion: values['v0-compatible'] ? 'v0' : 'v1', ignore: values.ignore as string[] | undefined }, values.explain as ExplainMode, format === 'json' ? 'json' : 'pretty');
+      const explanation = await explainEval({ dataPaths: (values.data as string[] | undefined) ?? [], inputFile: values.input as string | undefined, inputText: stdinInput, query, regoVersion: values['v0-compatible'] ? 'v0' : 'v1', ignore: values.ignore as string[] | undefined }, explainMode, format === 'json' ? 'json' : 'pretty');
       if (format === 'json') out = { ...out, explanation };
       else explanationLines = explanation as string[];
     } catch (err) {
@@ -199,4 +200,9 @@ function pretty(out: EvalOutput): string {
   if (rows.length === 1 && names.length === 0 && first.expressions.length === 1) return goJson(first.expressions[0]!.value, 2);
   if (names.length > 0) return prettyTable(names, rows.map((r) => names.map((n) => goJson(r.bindings?.[n]))));
   return prettyTable(first.expressions.map((e) => e.text), rows.map((r) => r.expressions.map((e) => goJson(e.value))));
+}
+
+/** The --explain mode; `off`, opa eval's default, is no explanation. */
+function explainFlag(values: FlagValues): ExplainMode | undefined {
+  return values.explain === undefined || values.explain === 'off' ? undefined : (values.explain as ExplainMode);
 }

@@ -110,6 +110,8 @@ describe('parameters', () => {
     get('x := 1', '&explain=full'),
     get('data.zeta.authz.allow', '&explain=full'),
     get('x := 1', '&explain=notes&pretty'),
+    get('x := data.alpha.y[_]', '&explain=everything'),
+    get('x := data.alpha.y[_]', '&explain=Notes&explain=fails'),
     get('x := 1', '&provenance'),
     get('x := to_number("a")', '&strict-builtin-errors'),
     '/v1/query?q=x:=1&q=y:=2',

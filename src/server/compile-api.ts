@@ -14,6 +14,7 @@ import type { ServerContext } from './context.js';
 import { ApiError, invalidParameter } from './errors.js';
 import { boolParam, sendJson } from './respond.js';
 import { explainMode } from './explain.js';
+import { queryParseFailure } from './query-api.js';
 
 export interface CompileRequest {
   query: string;
@@ -72,15 +73,16 @@ export function evaluatePartially(ctx: ServerContext, request: CompileRequest, u
     );
     return { result, timings };
   } catch (err) {
-    throw compileApiError(err);
+    throw compileApiError(err, request.query);
   }
 }
 
-function compileApiError(err: unknown): unknown {
+function compileApiError(err: unknown, query: string): unknown {
   if (err instanceof RegoCompileError) {
     const errors = err.errors.map((e) => ({ code: e.code, message: e.message, location: e.location }));
     if (errors.some((e) => e.message.includes('is not a reference into input or data'))) return invalidParameter('error(s) occurred while parsing unknowns', errors);
     const parse = err.errors.every((e) => e.code === 'rego_parse_error');
+    if (parse && err.errors.every((e) => e.location.file === '')) return queryParseFailure(query, err.errors, 'compile');
     return invalidParameter(parse ? 'error(s) occurred while parsing query' : 'error(s) occurred while compiling module(s)', errors);
   }
   if (err instanceof PartialEvalError) {

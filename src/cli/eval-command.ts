@@ -1,5 +1,5 @@
-// `verdict eval`'s command line: `opa eval`'s flags and output formats (json, pretty, raw, values, bindings) over
-// evaluateQuery (eval.ts). Flags Verdict does not support are refused by name.
+// `verdict eval`'s command line: `opa eval`'s flags and output formats (json, pretty, raw, values, bindings,
+// discard) over evaluateQuery (eval.ts). Flags Verdict does not support are refused by name.
 import { readFileSync } from 'node:fs';
 import { checkQueryArguments, FlagError, flagsHelp, parseCommandLine, queryFlags, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goJson } from './go-format.js';
@@ -10,7 +10,7 @@ import { prettyTable } from './pretty-table.js';
 import { evaluatePartialQuery, partialFlagError } from './eval-partial.js';
 import { EXPLAIN_MODES, ExplainUnsupported, isExplainMode, type ExplainMode } from '../compiler/explain/modes.js';
 
-const FORMATS = ['json', 'pretty', 'raw', 'values', 'bindings'] as const;
+const FORMATS = ['json', 'pretty', 'raw', 'values', 'bindings', 'discard'] as const;
 const NO_TRACE = "Verdict evaluates compiled wasm, which keeps no evaluation trace";
 
 const evalFlags: FlagGroup[] = [
@@ -87,7 +87,7 @@ export async function evalCommand(args: string[]): Promise<number> {
       if (partialError) throw new FlagError(partialError);
       if (explainFlag(values) !== undefined) {
         if (!isExplainMode(values.explain as string)) throw new FlagError(`--explain ${String(values.explain)}: expected one of off, ${EXPLAIN_MODES.join(', ')}`);
-        if (values.format !== 'json' && values.format !== 'pretty') throw new FlagError('--explain prints with --format json or pretty only');
+        if (values.format !== 'json' && values.format !== 'pretty' && values.format !== 'discard') throw new FlagError('--explain prints with --format json, pretty or discard only');
         if (values.partial || (values.bundle as string[] | undefined)?.length || values.package || values.import) throw new FlagError('--explain takes -d, -i/-I and the query only (not -p, -b, --package or --import)');
       }
       if (values.partial && values.format !== 'json') throw new FlagError('-p prints JSON only (--format json)');
@@ -127,8 +127,9 @@ export async function evalCommand(args: string[]): Promise<number> {
     try {
       // Imported here: without --explain the interpreter that explains is not loaded.
       const { explainEval } = await import('./eval-explain.js');
-      const explanation = await explainEval({ dataPaths: (values.data as string[] | undefined) ?? [], inputFile: values.input as string | undefined, inputText: stdinInput, query, regoVersion: values['v0-compatible'] ? 'v0' : 'v1', ignore: values.ignore as string[] | undefined }, explainMode, format === 'json' ? 'json' : 'pretty');
-      if (format === 'json') out = { ...out, explanation };
+      const explanation = await explainEval({ dataPaths: (values.data as string[] | undefined) ?? [], inputFile: values.input as string | undefined, inputText: stdinInput, query, regoVersion: values['v0-compatible'] ? 'v0' : 'v1', ignore: values.ignore as string[] | undefined }, explainMode, format === 'pretty' ? 'pretty' : 'json');
+      // An explanation without events is left out of the JSON, as opa eval leaves it.
+      if (format !== 'pretty' && (explanation as unknown[]).length > 0) out = { ...out, explanation };
       else explanationLines = explanation as string[];
     } catch (err) {
       if (!(err instanceof ExplainUnsupported)) throw err;
@@ -138,7 +139,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   if (explanationLines.length > 0) process.stdout.write(`${explanationLines.join('\n')}\n`);
   process.stdout.write(render(out, format));
   if (out.errors) {
-    if (format !== 'json') console.error(errorsText(out.errors));
+    if (format !== 'json' && format !== 'discard') console.error(errorsText(out.errors));
     return 2;
   }
   const defined = (out.result?.length ?? 0) > 0;
@@ -175,6 +176,7 @@ function sortedKeys(o: Record<string, number>): Record<string, number> {
 /** The output in one of opa eval's formats (errors go to stderr, except in json). */
 export function render(out: EvalOutput, format: (typeof FORMATS)[number]): string {
   if (format === 'json') return `${goJson(out, 2)}\n`;
+  if (format === 'discard') return `${goJson(sortedDeep(discarded(out)), 2)}\n`;
   if (out.errors) return '';
   const rows = out.result ?? [];
   const lines: string[] = [];
@@ -205,4 +207,17 @@ function pretty(out: EvalOutput): string {
 /** The --explain mode; `off`, opa eval's default, is no explanation. */
 function explainFlag(values: FlagValues): ExplainMode | undefined {
   return values.explain === undefined || values.explain === 'off' ? undefined : (values.explain as ExplainMode);
+}
+
+/** The discard format: the json output with a defined result replaced by "discarded", as opa eval prints it. */
+function discarded(out: EvalOutput): unknown {
+  const { result, ...rest } = out;
+  return (result?.length ?? 0) > 0 ? { ...rest, result: 'discarded' } : rest;
+}
+
+/** opa eval prints the discard format from a decoded copy of its output: every object's keys sorted. */
+function sortedDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedDeep);
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedDeep((value as Record<string, unknown>)[k])]));
 }

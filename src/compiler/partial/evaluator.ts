@@ -945,7 +945,8 @@ export class PartialEvaluator {
     if (base !== null && typeof base === 'object' && !Array.isArray(base)) for (const name of Object.keys(base)) names.add(name);
     const seg = ref.value[at]!;
     for (const name of [...names].sort()) {
-      this.unify(seg, str(name, seg.loc), st, (s) => {
+      // The name first, as OPA equates each name it enumerates with the segment.
+      this.unify(str(name, seg.loc), seg, st, (s) => {
         const value = [...ref.value];
         value[at] = str(name, seg.loc);
         this.evalRef({ ...ref, value }, s, k, other);

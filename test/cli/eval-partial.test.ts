@@ -62,7 +62,7 @@ r if {
 }
 `);
   writeFileSync(join(dir, 'order.json'), JSON.stringify({ base: [1, 2] }));
-  const exact = ['input.x = data.order.p', 'data.order.p = input.x', 'data.base[i] = input.x', 'input.x = data.base[0]', 'input.x = y; y[0] = 1', 'x = input.x', 'input.x = x', 'data.order.d = x', 'x = data.order.d', 'data.order.r', 'data.order.q = input.x'];
+  const exact = ['input.x = data.order', 'data.order = input.x', 'input.x = data.order.p', 'data.order.p = input.x', 'data.base[i] = input.x', 'input.x = data.base[0]', 'input.x = y; y[0] = 1', 'x = input.x', 'input.x = x', 'data.order.d = x', 'x = data.order.d', 'data.order.r', 'data.order.q = input.x'];
   for (const query of exact) {
     it(`the order of operands: ${query}`, () => {
       const args = ['-p', '-d', join(dir, 'order.rego'), '-d', join(dir, 'order.json'), query];

@@ -628,22 +628,26 @@ export class PartialEvaluator {
   /**
    * Whether `a = b` is unified the other way round, so that residual equations read as OPA's do. OPA evaluates
    * the first operand that is a reference it can read (not into an unknown) and unifies its value with the
-   * other operand: a rule's value (or a known term's) first, the other operand first for base data.
+   * other operand: a rule's value (or a known term's) first, the other operand first for a document of data
+   * (base data, or one holding rules below it).
    */
   private swapsOperands(a: Term, b: Term, env: Env): boolean {
     const read = (t: Term): t is Extract<Term, { type: 'ref' }> => t.type === 'ref' && !this.isUnknown(plug(t, env) as Extract<Term, { type: 'ref' }>, env);
-    if (read(a)) return this.isBaseData(a);
-    if (read(b)) return !this.isBaseData(b);
+    if (read(a)) return this.readsDocument(a);
+    if (read(b)) return !this.readsDocument(b);
     return false;
   }
 
-  /** A reference into data that meets no rule (at, above or below its constant part). */
-  private isBaseData(ref: Extract<Term, { type: 'ref' }>): boolean {
+  /**
+   * A reference into data that reaches no rule: none at or above its constant part, and, where it goes on
+   * past that part, none below it either (iterating there enters the rules, whose values come first).
+   */
+  private readsDocument(ref: Extract<Term, { type: 'ref' }>): boolean {
     const path = staticDataPath(ref);
     if (!path) return false;
-    if (path.length === 0) return this.rules.size === 0;
     for (let i = 1; i <= path.length; i++) if (this.rules.has(path.slice(0, i).join('.'))) return false;
-    return !this.rulePrefixes.has(path.join('.'));
+    const rulesBelow = path.length === 0 ? this.rules.size > 0 : this.rulePrefixes.has(path.join('.'));
+    return !(rulesBelow && ref.value.length - 1 > path.length);
   }
 
   // ---------------------------------------------------------------- terms
@@ -1519,7 +1523,10 @@ export class PartialEvaluator {
     if (isComposite(pa) && isComposite(pb) && pa.type !== pb.type) return;
     if (pa.type === 'set' && pb.type === 'set' && !(pa.value.every((x) => pb.value.some((y) => mayUnify(x, y))) && pb.value.every((y) => pa.value.some((x) => mayUnify(x, y))))) return;
     const s = this.makeResidual(pb, this.makeResidual(pa, st));
-    k(this.save(s, this.call('eq', [pa, pb])));
+    // A document of data kept as a reference (rules below it depend on unknowns) comes first, as OPA writes
+    // the reference it could not evaluate.
+    const kept = (t: Term) => t.type === 'ref' && t.value[0]!.type === 'var' && t.value[0]!.value === 'data';
+    k(this.save(s, this.call('eq', kept(pb) && !kept(pa) ? [pb, pa] : [pa, pb])));
   }
 
   /**

@@ -1,7 +1,7 @@
-// `verdict eval`'s command line: `opa eval`'s flags and output formats (json, pretty, raw, values, bindings) over
-// evaluateQuery (eval.ts). Flags Verdict does not support are refused by name.
+// `verdict eval`'s command line: `opa eval`'s flags and output formats (json, pretty, raw, values, bindings,
+// discard) over evaluateQuery (eval.ts). Flags Verdict does not support are refused by name.
 import { readFileSync } from 'node:fs';
-import { checkQueryArguments, FlagError, flagsHelp, parseCommandLine, queryFlags, sharedFlags, type FlagGroup } from './flags.js';
+import { checkQueryArguments, FlagError, flagsHelp, parseCommandLine, queryFlags, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goJson } from './go-format.js';
 import { LoadError } from './load.js';
 import { errorsText, evaluateQuery, type EvalOutput } from './eval.js';
@@ -10,7 +10,7 @@ import { prettyTable } from './pretty-table.js';
 import { evaluatePartialQuery, partialFlagError } from './eval-partial.js';
 import { EXPLAIN_MODES, ExplainUnsupported, isExplainMode, type ExplainMode } from '../compiler/explain/modes.js';
 
-const FORMATS = ['json', 'pretty', 'raw', 'values', 'bindings'] as const;
+const FORMATS = ['json', 'pretty', 'raw', 'values', 'bindings', 'discard'] as const;
 const NO_TRACE = "Verdict evaluates compiled wasm, which keeps no evaluation trace";
 
 const evalFlags: FlagGroup[] = [
@@ -23,7 +23,7 @@ const evalFlags: FlagGroup[] = [
       'fail-defined': { type: 'boolean', help: 'exit 1 when the result is defined' },
       metrics: { type: 'boolean', help: 'report timers (load, parse, compile, eval) in nanoseconds' },
       'strict-builtin-errors': { type: 'boolean', help: 'the first builtin error fails the evaluation (else the call is undefined)' },
-      explain: { type: 'string', value: 'MODE', help: 'explain the evaluation: notes, fails, full or debug (json and pretty formats)' },
+      explain: { type: 'string', value: 'MODE', help: 'explain the evaluation: notes, fails, full or debug (json and pretty formats); off (the default) for none' },
       partial: { type: 'boolean', short: 'p', help: 'partially evaluate the query (prints OPA\'s -p JSON; json format only)' },
       unknowns: { type: 'string', multiple: true, value: 'REF', help: 'with -p: a reference to treat as unknown (default input); repeatable' },
       'disable-inlining': { type: 'string', multiple: true, value: 'REF', help: 'with -p: a rule reference never inlined into the queries; repeatable' },
@@ -85,9 +85,9 @@ export async function evalCommand(args: string[]): Promise<number> {
       checkQueryArguments(values, positionals);
       const partialError = partialFlagError(values as { partial?: boolean; unknowns?: string[]; 'disable-inlining'?: string[] });
       if (partialError) throw new FlagError(partialError);
-      if (values.explain !== undefined) {
-        if (!isExplainMode(values.explain as string)) throw new FlagError(`--explain ${String(values.explain)}: expected one of ${EXPLAIN_MODES.join(', ')}`);
-        if (values.format !== 'json' && values.format !== 'pretty') throw new FlagError('--explain prints with --format json or pretty only');
+      if (explainFlag(values) !== undefined) {
+        if (!isExplainMode(values.explain as string)) throw new FlagError(`--explain ${String(values.explain)}: expected one of off, ${EXPLAIN_MODES.join(', ')}`);
+        if (values.format !== 'json' && values.format !== 'pretty' && values.format !== 'discard') throw new FlagError('--explain prints with --format json, pretty or discard only');
         if (values.partial || (values.bundle as string[] | undefined)?.length || values.package || values.import) throw new FlagError('--explain takes -d, -i/-I and the query only (not -p, -b, --package or --import)');
       }
       if (values.partial && values.format !== 'json') throw new FlagError('-p prints JSON only (--format json)');
@@ -122,12 +122,14 @@ export async function evalCommand(args: string[]): Promise<number> {
   }
   if (metrics && !out.errors) out.metrics = sortedKeys(metrics);
   let explanationLines: string[] = [];
-  if (values.explain !== undefined && !out.errors) {
+  const explainMode = explainFlag(values);
+  if (explainMode !== undefined && !out.errors) {
     try {
       // Imported here: without --explain the interpreter that explains is not loaded.
       const { explainEval } = await import('./eval-explain.js');
-      const explanation = await explainEval({ dataPaths: (values.data as string[] | undefined) ?? [], inputFile: values.input as string | undefined, inputText: stdinInput, query, regoVersion: values['v0-compatible'] ? 'v0' : 'v1', ignore: values.ignore as string[] | undefined }, values.explain as ExplainMode, format === 'json' ? 'json' : 'pretty');
-      if (format === 'json') out = { ...out, explanation };
+      const explanation = await explainEval({ dataPaths: (values.data as string[] | undefined) ?? [], inputFile: values.input as string | undefined, inputText: stdinInput, query, regoVersion: values['v0-compatible'] ? 'v0' : 'v1', ignore: values.ignore as string[] | undefined }, explainMode, format === 'pretty' ? 'pretty' : 'json');
+      // An explanation without events is left out of the JSON, as opa eval leaves it.
+      if (format !== 'pretty' && (explanation as unknown[]).length > 0) out = { ...out, explanation };
       else explanationLines = explanation as string[];
     } catch (err) {
       if (!(err instanceof ExplainUnsupported)) throw err;
@@ -137,7 +139,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   if (explanationLines.length > 0) process.stdout.write(`${explanationLines.join('\n')}\n`);
   process.stdout.write(render(out, format));
   if (out.errors) {
-    if (format !== 'json') console.error(errorsText(out.errors));
+    if (format !== 'json' && format !== 'discard') console.error(errorsText(out.errors));
     return 2;
   }
   const defined = (out.result?.length ?? 0) > 0;
@@ -174,6 +176,7 @@ function sortedKeys(o: Record<string, number>): Record<string, number> {
 /** The output in one of opa eval's formats (errors go to stderr, except in json). */
 export function render(out: EvalOutput, format: (typeof FORMATS)[number]): string {
   if (format === 'json') return `${goJson(out, 2)}\n`;
+  if (format === 'discard') return `${goJson(sortedDeep(discarded(out)), 2)}\n`;
   if (out.errors) return '';
   const rows = out.result ?? [];
   const lines: string[] = [];
@@ -199,4 +202,22 @@ function pretty(out: EvalOutput): string {
   if (rows.length === 1 && names.length === 0 && first.expressions.length === 1) return goJson(first.expressions[0]!.value, 2);
   if (names.length > 0) return prettyTable(names, rows.map((r) => names.map((n) => goJson(r.bindings?.[n]))));
   return prettyTable(first.expressions.map((e) => e.text), rows.map((r) => r.expressions.map((e) => goJson(e.value))));
+}
+
+/** The --explain mode; `off`, opa eval's default, is no explanation. */
+function explainFlag(values: FlagValues): ExplainMode | undefined {
+  return values.explain === undefined || values.explain === 'off' ? undefined : (values.explain as ExplainMode);
+}
+
+/** The discard format: the json output with a defined result replaced by "discarded", as opa eval prints it. */
+function discarded(out: EvalOutput): unknown {
+  const { result, ...rest } = out;
+  return (result?.length ?? 0) > 0 ? { ...rest, result: 'discarded' } : rest;
+}
+
+/** opa eval prints the discard format from a decoded copy of its output: every object's keys sorted. */
+function sortedDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedDeep);
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedDeep((value as Record<string, unknown>)[k])]));
 }

@@ -154,6 +154,22 @@ function collectVars(t: Term, out: Set<string>): void {
   for (const c of childTerms(t)) collectVars(c, out);
 }
 
+/**
+ * How OPA's server reports a query that does not parse as a body: it reads the text as statements, as a
+ * module's (rules, imports or bodies), so a query shaped like a rule gets the rule parser's errors too (`x :=
+ * [1` adds "expected rule value term"), and text that reads as rules or imports is refused as not a body.
+ * Undefined when the text does not parse as statements either in a way this can tell (the body's own errors
+ * stand then).
+ */
+export function queryStatementErrors(query: string): { errors: RegoError[] } | { notBody: 'Rule' | 'Import' } | undefined {
+  const prefix = `package ${QUERY_PACKAGE}\n`;
+  const parsed = parseModule('', prefix + query);
+  if (parsed.errors.length > 0) return { errors: parsed.errors.map((e) => ({ ...e, location: { ...e.location, file: '', row: Math.max(1, e.location.row - 1) } })) };
+  if ((parsed.module?.rules.length ?? 0) > 0) return { notBody: 'Rule' };
+  if ((parsed.module?.imports.length ?? 0) > 0) return { notBody: 'Import' };
+  return undefined;
+}
+
 function parseError(message: string): RegoError {
   return { code: 'rego_parse_error', message, location: { file: '', row: 1, col: 1 } };
 }

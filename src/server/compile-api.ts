@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegoCompileError } from '../compiler/compile-rego.js';
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
-import { partialEvaluate, PartialEvalError, partialResultJson } from '../compiler/partial/index.js';
+import { partialEvaluate, PartialEvalError, partialResultJson, type PartialTimings } from '../compiler/partial/index.js';
 import type { PartialResult } from '../compiler/partial/evaluator.js';
 import { filterCondition, FilterError, toSql, toUcast, type FilterTarget, type SqlDialect, type TableMappings, type UcastFlavour } from '../compiler/partial/filters.js';
 import { isJsonObject } from '../json/kinds.js';
@@ -13,6 +13,8 @@ import { parseDocument, readBody } from './body.js';
 import type { ServerContext } from './context.js';
 import { ApiError, invalidParameter } from './errors.js';
 import { boolParam, sendJson } from './respond.js';
+import { explainMode } from './explain.js';
+import { queryParseFailure } from './query-api.js';
 
 export interface CompileRequest {
   query: string;
@@ -27,7 +29,8 @@ const FIELDS = new Set(['query', 'input', 'unknowns', 'options']);
 export async function readCompileRequest(ctx: ServerContext, req: IncomingMessage, params: URLSearchParams, options: ReadonlySet<string>, fixed?: { query: string }): Promise<CompileRequest> {
   for (const name of params.keys()) {
     if (name === 'pretty' || name === 'metrics') continue;
-    if (name === 'explain' && params.get('explain') === 'off') continue;
+    // A value that names no explanation mode is off, as OPA reads it.
+    if (name === 'explain' && explainMode(params) === undefined) continue;
     throw invalidParameter(`query parameter ${name} is not supported by the Compile API`);
   }
   const body = await readBody(req, ctx.decoding);
@@ -58,26 +61,28 @@ export async function readCompileRequest(ctx: ServerContext, req: IncomingMessag
 }
 
 /** Partially evaluates a request against the active policy set, with OPA's error envelopes. */
-export function evaluatePartially(ctx: ServerContext, request: CompileRequest, unknowns: string[] | undefined, annotatedRule?: string[]): { result: PartialResult; evalNs: number } {
-  const started = process.hrtime.bigint();
+export function evaluatePartially(ctx: ServerContext, request: CompileRequest, unknowns: string[] | undefined, annotatedRule?: string[]): { result: PartialResult; timings: PartialTimings } {
   const { modules, regoVersion } = ctx.engine.regoSources();
+  const timings: PartialTimings = { parseNs: 0, compileNs: 0, evalNs: 0 };
   try {
     const result = partialEvaluate(
       modules.map((m) => ({ path: m.path, source: m.source })),
       { query: request.query, input: request.input, unknowns, annotatedRule, disableInlining: request.options.disableInlining as string[] | undefined, data: ctx.engine.store.document },
       { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: regoVersion === 0 ? 'v0' : 'v1' },
+      timings,
     );
-    return { result, evalNs: Number(process.hrtime.bigint() - started) };
+    return { result, timings };
   } catch (err) {
-    throw compileApiError(err);
+    throw compileApiError(err, request.query);
   }
 }
 
-function compileApiError(err: unknown): unknown {
+function compileApiError(err: unknown, query: string): unknown {
   if (err instanceof RegoCompileError) {
     const errors = err.errors.map((e) => ({ code: e.code, message: e.message, location: e.location }));
     if (errors.some((e) => e.message.includes('is not a reference into input or data'))) return invalidParameter('error(s) occurred while parsing unknowns', errors);
     const parse = err.errors.every((e) => e.code === 'rego_parse_error');
+    if (parse && err.errors.every((e) => e.location.file === '')) return queryParseFailure(query, err.errors, 'compile');
     return invalidParameter(parse ? 'error(s) occurred while parsing query' : 'error(s) occurred while compiling module(s)', errors);
   }
   if (err instanceof PartialEvalError) {
@@ -88,20 +93,28 @@ function compileApiError(err: unknown): unknown {
   return err;
 }
 
-export function metricsOf(params: URLSearchParams, evalNs: number): Record<string, unknown> | undefined {
-  return boolParam(params, 'metrics') ? { timer_rego_partial_eval_ns: evalNs } : undefined;
+/** OPA's Compile API timers: the query's parse, its compilation, the partial evaluation and the whole request. */
+export function metricsOf(params: URLSearchParams, timings: PartialTimings, started: bigint): Record<string, unknown> | undefined {
+  if (!boolParam(params, 'metrics')) return undefined;
+  return {
+    timer_rego_partial_eval_ns: timings.evalNs,
+    timer_rego_query_compile_ns: timings.compileNs,
+    timer_rego_query_parse_ns: timings.parseNs,
+    timer_server_handler_ns: Number(process.hrtime.bigint() - started),
+  };
 }
 
 /** POST /v1/compile. */
 export async function postCompile(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
+  const started = process.hrtime.bigint();
   const request = await readCompileRequest(ctx, req, params, new Set(['disableInlining']));
-  const { result, evalNs } = evaluatePartially(ctx, request, request.unknowns);
+  const { result, timings } = evaluatePartially(ctx, request, request.unknowns);
   const json = partialResultJson(result);
   const out: Record<string, unknown> = {};
   if (json.queries.length > 0) out.queries = json.queries;
   if (json.support.length > 0) out.support = json.support;
   const body: Record<string, unknown> = { result: out };
-  const metrics = metricsOf(params, evalNs);
+  const metrics = metricsOf(params, timings, started);
   if (metrics) body.metrics = metrics;
   sendJson(req, res, 200, body, boolParam(params, 'pretty'), ctx.encoding);
 }
@@ -134,6 +147,7 @@ function dialectTarget(name: unknown): FilterTarget {
  * metadata annotation, else ["input"].
  */
 export async function postCompileFilter(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, params: URLSearchParams): Promise<void> {
+  const started = process.hrtime.bigint();
   const target = targetOf(String(req.headers.accept ?? ''));
   if (!target) throw invalidParameter(`unsupported Accept header ${JSON.stringify(req.headers.accept)}: expected application/json, application/vnd.opa.sql.{postgresql,mysql,sqlserver,sqlite}+json, application/vnd.opa.ucast.{all,minimal,linq,prisma}+json or application/vnd.opa.multitarget+json`);
   let path: string[];
@@ -147,7 +161,7 @@ export async function postCompileFilter(ctx: ServerContext, req: IncomingMessage
   const request = await readCompileRequest(ctx, req, params, new Set(['disableInlining', 'targetSQLTableMappings', 'targetDialects']), { query });
   const mappings = (request.options.targetSQLTableMappings ?? {}) as TableMappings;
   if (!isJsonObject(mappings)) throw invalidParameter('options.targetSQLTableMappings must be an object');
-  const { result, evalNs } = evaluatePartially(ctx, request, request.unknowns, path);
+  const { result, timings } = evaluatePartially(ctx, request, request.unknowns, path);
   let out: Record<string, unknown>;
   try {
     if (target === 'rego') {
@@ -173,7 +187,7 @@ export async function postCompileFilter(ctx: ServerContext, req: IncomingMessage
     throw err;
   }
   const body: Record<string, unknown> = { result: out };
-  const metrics = metricsOf(params, evalNs);
+  const metrics = metricsOf(params, timings, started);
   if (metrics) body.metrics = metrics;
   // The official clients pick the response schema by its media type: the target's own.
   const mediaType = target === 'rego' ? 'application/json' : String(req.headers.accept).split(',')[0]!.split(';')[0]!.trim();

@@ -4,7 +4,7 @@
 // it, before anything is decided.
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { RegoCompileError, type CompileRegoOptions, type RegoFile } from '../compiler/compile-rego.js';
-import { explain, explanationJson, explanationText, ExplainUnsupported, isExplainMode, EXPLAIN_MODES, type ExplainMode, type ExplainRequest } from '../compiler/explain/index.js';
+import { explain, explanationJson, explanationText, ExplainUnsupported, isExplainMode, type ExplainMode, type ExplainRequest } from '../compiler/explain/index.js';
 import type { ServerContext } from './context.js';
 import { invalidParameter } from './errors.js';
 import { boolParam } from './respond.js';
@@ -28,12 +28,12 @@ export function onInterpreter<T>(ctx: ServerContext, param: string, run: (files:
   }
 }
 
-/** The mode asked for, undefined for none (or "off"); any other value is refused by name. */
+/**
+ * The mode asked for, undefined for none. As OPA reads it: the first of the repeated `explain` values that
+ * names a mode (case-sensitive); any other value (`off`, empty, unknown) means none.
+ */
 export function explainMode(query: URLSearchParams): ExplainMode | undefined {
-  const value = query.get('explain');
-  if (value === null || value === 'off') return undefined;
-  if (!isExplainMode(value)) throw invalidParameter(`parameter "explain" must be one of off, ${EXPLAIN_MODES.join(', ')}, got ${JSON.stringify(value)}`);
-  return value;
+  return query.getAll('explain').find(isExplainMode);
 }
 
 /**

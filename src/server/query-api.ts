@@ -4,7 +4,7 @@
 // is none.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegoCompileError as QueryParseError } from '../compiler/compile-rego.js';
-import { queryModule, queryPlanError, queryTextLocation, type QueryModule } from '../compiler/query.js';
+import { queryModule, queryPlanError, queryStatementErrors, queryTextLocation, type QueryModule } from '../compiler/query.js';
 import { RegoCompileError } from '../engine/compiler.js';
 import { EvaluationError } from '../engine/program.js';
 import { goJsonKind, isJsonObject } from '../json/kinds.js';
@@ -75,7 +75,7 @@ async function answer(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
   try {
     answered = await ctx.engine.query(q, input);
   } catch (err) {
-    if (err instanceof QueryParseError) throw invalidParameter('error(s) occurred while parsing query', err.errors.map((e) => ({ ...e, location: { ...e.location, file: '' } })));
+    if (err instanceof QueryParseError) throw queryParseFailure(q, err.errors, 'query');
     if (err instanceof RegoCompileError) {
       const module = queryModule(q); // parsed again only to place its errors in the query's text
       throw invalidParameter('error(s) occurred while compiling query', err.errors.length > 0 ? err.errors.map((e) => inQuery(e, module)) : [planned(err.message)]);
@@ -92,6 +92,20 @@ async function answer(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
   }
   if (answered.rows.length > 0) body.result = answered.rows;
   sendJson(req, res, 200, body, boolParam(params, 'pretty'), ctx.encoding);
+}
+
+/**
+ * A query that does not parse, reported as OPA's server reports it (see queryStatementErrors). Text that reads
+ * as rules or imports is a 500 on the Query API, a 400 on the Compile API, as in OPA.
+ */
+export function queryParseFailure(query: string, bodyErrors: ErrorDetail[], api: 'query' | 'compile'): ApiError {
+  const statements = queryStatementErrors(query);
+  if (statements && 'notBody' in statements) {
+    const message = `expected body but got *ast.${statements.notBody}`;
+    return api === 'query' ? new ApiError(500, 'internal_error', message) : invalidParameter(`error(s) occurred while parsing query: ${message}`);
+  }
+  const errors = statements?.errors ?? bodyErrors;
+  return invalidParameter('error(s) occurred while parsing query', errors.map((e) => ({ ...e, location: e.location && { ...e.location, file: '' } })));
 }
 
 /** The planner's own checks (an unbound variable, an undefined function) come back as a plain message. */

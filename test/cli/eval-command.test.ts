@@ -1,5 +1,5 @@
 // Differential test: the `verdict eval` command line against the pinned `opa eval`: every output format (pretty
-// tables included), -b, -I, --fail, --fail-defined, --package, --import, --v0-compatible and errors, comparing
+// tables and discard included), -b, -I, --fail, --fail-defined, --package, --import, --v0-compatible and errors, comparing
 // stdout, stderr and the exit code byte for byte; --metrics by its timer names.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
@@ -29,7 +29,7 @@ const queries = [
 ];
 
 const cases: Array<{ args: string[]; stdin?: string }> = [];
-for (const format of ['json', 'pretty', 'raw', 'values', 'bindings']) {
+for (const format of ['json', 'pretty', 'raw', 'values', 'bindings', 'discard']) {
   for (const q of queries) cases.push({ args: ['-d', 'rego', '-i', input, '-f', format, q] });
 }
 cases.push(
@@ -45,6 +45,10 @@ cases.push(
   { args: ['-d', 'rego', '--import', 'data.kong.authz', '-i', input, '-f', 'pretty', 'authz.decision'] },
   { args: ['-d', 'test/cli/eval-v0', '--v0-compatible', '-f', 'pretty', 'data.legacy.names'] },
   { args: ['-d', '/nonexistent/path', '1'] },
+  { args: ['-f', 'discard', '--fail-defined', '1'] },
+  // An explanation without events is left out of the JSON.
+  { args: ['-d', 'rego', '-i', input, '--explain', 'notes', 'data.kong.authz.decision'] },
+  { args: ['-d', 'rego', '-i', input, '-f', 'discard', '--explain', 'notes', 'data.kong.authz.decision'] },
 );
 
 describe('verdict eval matches opa eval on the command line', () => {

@@ -87,9 +87,17 @@ describe('verdict eval --explain', () => {
     assert.match(out.stdout, /`with` on data.roles is not supported by explain \(only input\)/);
   });
 
-  it('refuses an unknown mode', () => {
+  it('refuses an unknown mode, as opa eval does', () => {
     const out = verdict(['-d', simple, '--explain=everything', 'data.s']);
     assert.notEqual(out.status, 0);
-    assert.match(out.stderr + out.stdout, /--explain everything: expected one of notes, fails, full, debug/);
+    assert.notEqual(reference(['-d', simple, '--explain=everything', 'data.s']).status, 0);
+    assert.match(out.stderr + out.stdout, /--explain everything: expected one of off, notes, fails, full, debug/);
+  });
+
+  it('off: no explanation, as opa eval', () => {
+    const args = ['-d', simple, '-i', inputs.alice, '--explain=off', '--format', 'pretty', 'data.s.allow'];
+    const ours = verdict(args);
+    assert.equal(ours.status, 0, ours.stderr);
+    assert.equal(ours.stdout, reference(args).stdout);
   });
 });

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { opaPath } from '../compiler/opa-oracle.js';
-import { normaliseQueries, normaliseSupport } from '../compiler/partial/normalise.js';
+import { inOperandOrder, normaliseQueries, normaliseSupport } from '../compiler/partial/normalise.js';
 
 const opa = opaPath();
 const dir = mkdtempSync(join(tmpdir(), 'verdict-eval-p-'));
@@ -45,6 +45,36 @@ describe('verdict eval -p', () => {
       const t = theirs.json.partial as Json;
       assert.deepEqual(normaliseQueries((o.queries ?? []) as Json[][]), normaliseQueries((t.queries ?? []) as Json[][]));
       assert.deepEqual(normaliseSupport((o.modules ?? []) as Json[]), normaliseSupport((t.modules ?? []) as Json[]));
+    });
+  }
+  // The operands of each `=` in OPA's order: as written where the query equates an unknown, a rule's value
+  // first, the other operand first for base data, a reference to a rule kept residual first, and a rule's own
+  // variable first where its equation is put back. Compared in operand order, without the other normalisation
+  // (expressions, queries and support rules may still come in another order; generated names differ).
+  writeFileSync(join(dir, 'order.rego'), `package order
+p := "foo"
+q := 2 if input.q == 1
+default d := false
+d if input.d == 1
+r if {
+  input.x = ["foo", a]
+  input.y = a
+}
+`);
+  writeFileSync(join(dir, 'order.json'), JSON.stringify({ base: [1, 2] }));
+  const exact = ['input.x = data.order', 'data.order = input.x', 'input.x = data.order.p', 'data.order.p = input.x', 'data.base[i] = input.x', 'input.x = data.base[0]', 'input.x = y; y[0] = 1', 'x = input.x', 'input.x = x', 'data.order.d = x', 'x = data.order.d', 'data.order.r', 'data.order.q = input.x'];
+  for (const query of exact) {
+    it(`the order of operands: ${query}`, () => {
+      const args = ['-p', '-d', join(dir, 'order.rego'), '-d', join(dir, 'order.json'), query];
+      const ours = verdict(args);
+      const theirs = reference(args);
+      assert.equal(ours.code, 0);
+      const o = ours.json.partial as Json;
+      const t = theirs.json.partial as Json;
+      inOperandOrder(() => {
+        assert.deepEqual(normaliseQueries((o.queries ?? []) as Json[][]), normaliseQueries((t.queries ?? []) as Json[][]));
+        assert.deepEqual(normaliseSupport((o.modules ?? []) as Json[]), normaliseSupport((t.modules ?? []) as Json[]));
+      });
     });
   }
   it('a query that never succeeds prints an empty partial result', () => {

@@ -110,6 +110,8 @@ describe('parameters', () => {
     get('x := 1', '&explain=full'),
     get('data.zeta.authz.allow', '&explain=full'),
     get('x := 1', '&explain=notes&pretty'),
+    get('x := data.alpha.y[_]', '&explain=everything'),
+    get('x := data.alpha.y[_]', '&explain=Notes&explain=fails'),
     get('x := 1', '&provenance'),
     get('x := to_number("a")', '&strict-builtin-errors'),
     '/v1/query?q=x:=1&q=y:=2',
@@ -132,6 +134,12 @@ describe('errors', () => {
   it('no q', () => same('GET', '/v1/query'));
   it('an empty query', () => same('GET', '/v1/query?q='));
   it('a parse error', () => same('GET', get('1 +')));
+  // OPA's server reads the query as statements: a rule-shaped mistake also gets the rule parser's errors, and
+  // text that reads as a rule or an import is not a body.
+  for (const q of ['x := [1', 'x := {1:', 'x := 1\ny := +', 'x := "1', 'p if {', '[1,2', 'x := 1 }', 'some x in', 'p if { true }', 'import data.x']) {
+    it(`a parse error: ${JSON.stringify(q)}`, () => same('GET', get(q)));
+    it(`a parse error by POST: ${JSON.stringify(q)}`, () => same('POST', '/v1/query', JSON.stringify({ query: q })));
+  }
   it('an undefined function, placed in the query', () => same('GET', get('x := 1\ny := foo(x)')));
   it('an undefined function of the policies', () => same('GET', get('x := data.t.f(1) + 1')));
   it('a conflict while evaluating', async () => {

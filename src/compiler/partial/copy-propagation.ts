@@ -12,9 +12,10 @@ import { hasRefs, isGround, NO_LOC } from './values.js';
  * A query's residual expressions and the bindings of its query variables (the variables the caller sees).
  * A query variable bound to a reference into an unknown stays a variable, as OPA keeps it: the reference is
  * equated with it once and the rest of the query uses the variable. When the query also equates that
- * reference with a known value, the variable takes the value instead.
+ * reference with a known value, the variable takes the value instead. The equation of a variable named in
+ * `valueFirst` with a residual value is written value first, as the query equated them.
  */
-export function simplifyQuery(saved: Expr[], bindings: ReadonlyMap<string, Term>, isQueryVar: (name: string) => boolean): Expr[] {
+export function simplifyQuery(saved: Expr[], bindings: ReadonlyMap<string, Term>, isQueryVar: (name: string) => boolean, valueFirst: ReadonlySet<string> = new Set()): Expr[] {
   let exprs = propagateConstants(saved, isQueryVar);
   const out: Expr[] = [];
   const kept: [string, Term][] = [];
@@ -48,9 +49,24 @@ export function simplifyQuery(saved: Expr[], bindings: ReadonlyMap<string, Term>
   for (const [name, value] of kept) {
     let bound = values.get(name) ?? (value.type === 'ref' ? value : withKnownValues(value, exprs));
     if (!values.has(name)) for (const { name: other, ref } of byLength) if (other !== name) bound = replaceIn(bound, ref, v(other));
-    out.push(call('eq', [v(name), bound]));
+    out.push(call('eq', valueFirst.has(name) && !values.has(name) ? [bound, v(name)] : [v(name), bound]));
   }
-  return removeTautologies(dropImpliedDefinedness([...constantsInClosures(exprs, kept), ...out]));
+  return orientEquations(removeTautologies(dropImpliedDefinedness([...constantsInClosures(exprs, kept), ...out])), isQueryVar);
+}
+
+/**
+ * A variable the caller does not see (`isLive` false) equated with a reference or a call is written first
+ * (`a = input.y`), as OPA's copy propagation writes the equations it takes out and puts back; the others keep
+ * the order the query equated them in.
+ */
+export function orientEquations(exprs: Expr[], isLive: (name: string) => boolean): Expr[] {
+  const hidden = (t: Term | undefined) => t?.type === 'var' && !isLive(t.value);
+  return exprs.map((e) => {
+    if (e.negated || e.with?.length || exprOperator(e) !== 'eq' || !Array.isArray(e.terms) || e.terms.length !== 3) return e;
+    const [op, a, b] = e.terms as [Term, Term, Term];
+    const flips = !hidden(a) && hidden(b) && (a.type === 'ref' || a.type === 'call');
+    return flips ? { ...e, terms: [op, b, a] } : e;
+  });
 }
 
 /**

@@ -13,7 +13,7 @@ import { isTerm } from '../ast.js';
 import { callName, exprOperator } from '../walk.js';
 import { builtinArity, callBuiltin } from './builtin-calls.js';
 import { callOutputsApart, closureVars, plugDeep } from './closures.js';
-import { DEFINED_PREFIX, propagateCopies, simplifyQuery } from './copy-propagation.js';
+import { DEFINED_PREFIX, orientEquations, propagateCopies, simplifyQuery } from './copy-propagation.js';
 import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet, valuesEqual } from './values.js';
 import { isRegoSet } from '../../builtins/rego-value.js';
 import { readJson } from '../../json/reader.js';
@@ -162,6 +162,11 @@ export class PartialEvaluator {
    * with one stays a variable, the equation kept, as OPA keeps it.
    */
   private readonly unknownClosures = new WeakSet<Term>();
+  /**
+   * Residual terms a variable was bound to while standing on the right of the equation (`input.x = y`): the
+   * query writes them first, as OPA keeps the equation as written.
+   */
+  private readonly equatedFirst = new WeakSet<Term>();
   /** Reference segments already evaluated (residual ones stay non-ground). */
   private readonly evaluated = new WeakSet<Term>();
   /** Tracing: the query (rule body, negation, comprehension) being evaluated, and each query's parent. */
@@ -232,14 +237,20 @@ export class PartialEvaluator {
     const queries: Expr[][] = [];
     this.evalBody(body, 0, { env: new Map(), saved: [] }, (st) => {
       const bindings = new Map<string, Term>();
+      const valueFirst = new Set<string>();
       for (const name of queryVars) {
         if (name.startsWith('__local')) continue;
         const bound = st.env.get(name);
-        if (bound && !(bound.type === 'var' && bound.value === name)) bindings.set(name, plug(bound, st.env));
+        if (!bound || (bound.type === 'var' && bound.value === name)) continue;
+        const value = plug(bound, st.env);
+        bindings.set(name, value);
+        // A rule's document kept as a reference (a support rule, a rule with else) is written first, as OPA
+        // writes the reference it could not evaluate.
+        if (this.equatedFirst.has(bound) || (value.type === 'ref' && value.value[0]!.type === 'var' && value.value[0]!.value === 'data')) valueFirst.add(name);
       }
-      queries.push(reindex(simplifyQuery(propagateCopies(st.saved), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'))));
+      queries.push(reindex(simplifyQuery(propagateCopies(st.saved), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst)));
     });
-    const support = [...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : propagateCopies(r.body)) }));
+    const support = [...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : orientEquations(propagateCopies(r.body), headVars(r))) }));
     return { queries, support };
   }
 
@@ -593,7 +604,8 @@ export class PartialEvaluator {
   private evalCallExpr(e: Expr, terms: Term[], st: State, k: K): void {
     const name = exprOperator(e);
     if (name === 'eq' || name === 'equal' || name === 'assign') {
-      return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => this.unify(a, b, s2, k), a), terms[2]);
+      const swap = this.swapsOperands(terms[1]!, terms[2]!, st.env);
+      return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => (swap ? this.unify(b, a, s2, k) : this.unify(a, b, s2, k)), a), terms[2]);
     }
     if (name === 'print' || name === 'internal.print') return k(st);
     if (name === 'trace' && this.options.tracer) {
@@ -611,6 +623,31 @@ export class PartialEvaluator {
       }
       k(this.save(next, { index: 0, terms: result.type === 'call' ? result.value : result, loc: e.loc }));
     });
+  }
+
+  /**
+   * Whether `a = b` is unified the other way round, so that residual equations read as OPA's do. OPA evaluates
+   * the first operand that is a reference it can read (not into an unknown) and unifies its value with the
+   * other operand: a rule's value (or a known term's) first, the other operand first for a document of data
+   * (base data, or one holding rules below it).
+   */
+  private swapsOperands(a: Term, b: Term, env: Env): boolean {
+    const read = (t: Term): t is Extract<Term, { type: 'ref' }> => t.type === 'ref' && !this.isUnknown(plug(t, env) as Extract<Term, { type: 'ref' }>, env);
+    if (read(a)) return this.readsDocument(a);
+    if (read(b)) return !this.readsDocument(b);
+    return false;
+  }
+
+  /**
+   * A reference into data that reaches no rule: none at or above its constant part, and, where it goes on
+   * past that part, none below it either (iterating there enters the rules, whose values come first).
+   */
+  private readsDocument(ref: Extract<Term, { type: 'ref' }>): boolean {
+    const path = staticDataPath(ref);
+    if (!path) return false;
+    for (let i = 1; i <= path.length; i++) if (this.rules.has(path.slice(0, i).join('.'))) return false;
+    const rulesBelow = path.length === 0 ? this.rules.size > 0 : this.rulePrefixes.has(path.join('.'));
+    return !(rulesBelow && ref.value.length - 1 > path.length);
   }
 
   // ---------------------------------------------------------------- terms
@@ -912,7 +949,8 @@ export class PartialEvaluator {
     if (base !== null && typeof base === 'object' && !Array.isArray(base)) for (const name of Object.keys(base)) names.add(name);
     const seg = ref.value[at]!;
     for (const name of [...names].sort()) {
-      this.unify(seg, str(name, seg.loc), st, (s) => {
+      // The name first, as OPA equates each name it enumerates with the segment.
+      this.unify(str(name, seg.loc), seg, st, (s) => {
         const value = [...ref.value];
         value[at] = str(name, seg.loc);
         this.evalRef({ ...ref, value }, s, k, other);
@@ -1458,7 +1496,10 @@ export class PartialEvaluator {
     const pa = plug(a, st.env);
     const pb = plug(b, st.env);
     if (pa.type === 'var' && this.isUnbound(pa.value, st.env)) return k(this.keepsEquation(pb) ? this.saveEquation(pa, pb, pa, st) : this.bindVar(pa.value, pb, st));
-    if (pb.type === 'var' && this.isUnbound(pb.value, st.env)) return k(this.keepsEquation(pa) ? this.saveEquation(pa, pb, pb, st) : this.bindVar(pb.value, pa, st));
+    if (pb.type === 'var' && this.isUnbound(pb.value, st.env)) {
+      if (pa.type === 'ref' && !isGround(pa)) this.equatedFirst.add(pa);
+      return k(this.keepsEquation(pa) ? this.saveEquation(pa, pb, pb, st) : this.bindVar(pb.value, pa, st));
+    }
     if (isGround(pa) && isGround(pb)) {
       if (groundEqual(pa, pb)) k(st);
       return;
@@ -1482,7 +1523,10 @@ export class PartialEvaluator {
     if (isComposite(pa) && isComposite(pb) && pa.type !== pb.type) return;
     if (pa.type === 'set' && pb.type === 'set' && !(pa.value.every((x) => pb.value.some((y) => mayUnify(x, y))) && pb.value.every((y) => pa.value.some((x) => mayUnify(x, y))))) return;
     const s = this.makeResidual(pb, this.makeResidual(pa, st));
-    k(this.save(s, this.call('eq', [pa, pb])));
+    // A document of data kept as a reference (rules below it depend on unknowns) comes first, as OPA writes
+    // the reference it could not evaluate.
+    const kept = (t: Term) => t.type === 'ref' && t.value[0]!.type === 'var' && t.value[0]!.value === 'data';
+    k(this.save(s, this.call('eq', kept(pb) && !kept(pa) ? [pb, pa] : [pa, pb])));
   }
 
   /**
@@ -1544,6 +1588,13 @@ export class PartialEvaluator {
 // ---------------------------------------------------------------- helpers
 
 /** A rule evaluated in full must leave nothing residual: a dependency on unknowns missed is refused, never dropped. */
+/** Whether a variable appears in a support rule's head (its value, key or reference), which the body binds. */
+function headVars(r: SupportRule): (name: string) => boolean {
+  const names = new Set<string>();
+  for (const t of [r.value, ...(r.ref ?? []), ...(r.args ?? [])]) walkVars(t, (name) => names.add(name));
+  return (name) => names.has(name);
+}
+
 function assertKnown(end: State, rule: Rule): void {
   if (end.saved.length > 0) throw unsupported(`rule ${refText({ type: 'ref', value: rule.head.ref, loc: rule.loc })} depends on unknowns in a way partial evaluation does not support`, rule.loc);
 }

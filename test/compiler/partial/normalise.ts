@@ -3,7 +3,20 @@
 // disjunction of conjunctions), an expression repeated in one conjunction. Each expression becomes a canonical
 // text with variables numbered in order of appearance within its query, and the query a sorted list of them.
 // Closures (comprehensions, `every`) are written out in full, their variables numbered on with the query's.
+// `inOperandOrder` compares with the operands of `=` as written, for the count of answers in OPA's exact form.
 type Json = Record<string, unknown>;
+
+let keepOperandOrder = false;
+
+/** Runs `f` with the normalisation keeping the order of a unification's operands. */
+export function inOperandOrder<T>(f: () => T): T {
+  keepOperandOrder = true;
+  try {
+    return f();
+  } finally {
+    keepOperandOrder = false;
+  }
+}
 
 /** Reference heads kept as written: the documents, and the names of functions in calls. */
 const ROOTS = new Set(['input', 'data']);
@@ -51,7 +64,7 @@ function exprText(e: Json, vars: Map<string, string> | null): string {
     const call = args.length === 2 && ['eq', 'equal'].includes(opName(op!)) ? args.findIndex((a) => a.type === 'call') : -1;
     if (call >= 0) [op, ...args] = [...(args[call]!.value as Json[]), args[1 - call]!];
     const name = opName(op!);
-    const symmetric = name === 'eq' || name === 'equal';
+    const symmetric = !keepOperandOrder && (name === 'eq' || name === 'equal');
     // A unification's operands are numbered in their order with variables blanked, not as written.
     if (symmetric) args = args.map((a) => ({ a, key: termText(a, null) })).sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0)).map(({ a }) => a);
     let parts = args.map((a) => termText(a, vars));

@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { verdictBuiltins, verdictDeprecated } from '../../../src/compiler/builtins.js';
 import { RegoCompileError } from '../../../src/compiler/compile-rego.js';
 import { partialEvaluate, PartialEvalError, partialResultJson } from '../../../src/compiler/partial/index.js';
-import { normaliseQueries, normaliseSupport } from './normalise.js';
+import { inOperandOrder, normaliseQueries, normaliseSupport } from './normalise.js';
 import type { OpaPartialCase } from './opa-cases.js';
 
 type Json = Record<string, unknown>;
 export type Outcome = { kind: 'result'; queries: string[][]; support: string[] } | { kind: 'error'; message: string };
 type RawOutcome = { kind: 'result'; queries: Json[][]; modules: Json[] } | { kind: 'error'; message: string };
-export interface Classified { note: string; verdict: Outcome; opa: Outcome; same: boolean }
+/** `inOrder`: also the same with the operands of each `=` in the order OPA writes them. */
+export interface Classified { note: string; verdict: Outcome; opa: Outcome; same: boolean; inOrder: boolean }
 
 export function runCorpus(opa: string, cases: OpaPartialCase[]): Classified[] {
   const version = readFileSync('scripts/opa-version.txt', 'utf8').trim();
@@ -28,10 +29,15 @@ export function runCorpus(opa: string, cases: OpaPartialCase[]): Classified[] {
     const out = cases.map((c) => {
       const key = createHash('sha256').update(JSON.stringify(c)).digest('hex');
       cache[key] ??= opaOutcome(opa, dir, c);
-      const verdict = verdictOutcome(c);
       const raw = cache[key]!;
-      const opaOut: Outcome = raw.kind === 'error' ? raw : { kind: 'result', queries: normaliseQueries(raw.queries), support: normaliseSupport(raw.modules) };
-      return { note: c.note, verdict, opa: opaOut, same: JSON.stringify(verdict) === JSON.stringify(opaOut) || (verdict.kind === 'error' && opaOut.kind === 'error') };
+      const compare = () => {
+        const verdict = verdictOutcome(c);
+        const opaOut: Outcome = raw.kind === 'error' ? raw : { kind: 'result', queries: normaliseQueries(raw.queries), support: normaliseSupport(raw.modules) };
+        return { verdict, opaOut, same: JSON.stringify(verdict) === JSON.stringify(opaOut) || (verdict.kind === 'error' && opaOut.kind === 'error') };
+      };
+      const { verdict, opaOut, same } = compare();
+      const inOrder = same && inOperandOrder(compare).same;
+      return { note: c.note, verdict, opa: opaOut, same, inOrder };
     });
     writeFileSync(cacheFile, JSON.stringify(cache));
     return out;

@@ -458,7 +458,7 @@ export class SharedData {
         this.rollBack();
         throw err;
       }
-      Atomics.store(this.words, JOURNAL, 0);
+      if (this.words[JOURNAL] !== 0) Atomics.store(this.words, JOURNAL, 0);
       this.onStep?.('complete');
       return result;
     } finally {

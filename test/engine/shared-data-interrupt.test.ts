@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { SharedData, SharedDataPool, tableWords } from '../../src/engine/shared-data.js';
-import { followUp, operations, setUpMain } from './shared-data-interrupt-fixture.js';
+import { followUp, operations, setUpMain, setUpThread } from './shared-data-interrupt-fixture.js';
 
 interface Report {
   steps: string[];
@@ -103,5 +103,42 @@ test('a thread ended while rolling back what another left half-done leaves the r
     await pool.releaseThread(second.slot);
     await pool.releaseThread(slot);
     assert.deepEqual(followUp(main), expectedFollowUp);
+  }
+});
+
+test('an update that throws half-way is undone before the error reaches its caller, and the lock is free', () => {
+  const single = ['allocate a region', 'free a region', 'attach to a loaded document', 'drop the last reference of a document (its area and chunks freed)', 'give back everything an ended thread held'];
+  for (const operation of single) {
+    const run = (failAt?: number) => {
+      const pool = new SharedDataPool();
+      const main = new SharedData(pool.handle());
+      setUpMain(main);
+      const thread = new SharedData(pool.handle());
+      const held = setUpThread(thread);
+      const before = tableWords(pool.control);
+      const steps: string[] = [];
+      thread.onStep = (step) => {
+        steps.push(step);
+        if (steps.length === failAt) throw new Error(`failed at step ${failAt}`);
+      };
+      let failed: unknown;
+      try {
+        operations[operation]!(thread, held);
+      } catch (error) {
+        failed = error;
+      }
+      thread.onStep = undefined;
+      return { pool, main, before, after: tableWords(pool.control), steps, failed };
+    };
+    const whole = run();
+    assert.equal(whole.failed, undefined);
+    const complete = whole.steps.indexOf('complete') + 1;
+    for (let step = 1; step < complete; step++) {
+      const { pool, main, before, after, failed } = run(step);
+      assert.match(String(failed), new RegExp(`failed at step ${step}`), operation);
+      assert.deepEqual(differences(after, before), [], `${operation}: failed at step ${step} of ${whole.steps.join(' ')}`);
+      assert.equal(new Int32Array(pool.control)[0], 0, 'the lock is free');
+      main.allocRegion(1 << 20);
+    }
   }
 });

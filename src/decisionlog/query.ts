@@ -72,7 +72,17 @@ interface Row {
   event: string;
 }
 
+/**
+ * One page. Its statements (the stored paths under a path prefix, the scan window's bound, the rows) read one
+ * snapshot, in one read transaction: the writer indexes the tail meanwhile (a step, or when idle), and rows
+ * indexed between the statement that lists the indexed paths and the one that reads the rows would have left the
+ * tail for a path with no arm of its own, missing from the page.
+ */
 export function queryDecisions(db: Database.Database, filters: DecisionFilters = {}, limits: { scanLimit?: number } = {}): DecisionPage {
+  return db.transaction(() => queryInSnapshot(db, filters, limits))();
+}
+
+function queryInSnapshot(db: Database.Database, filters: DecisionFilters, limits: { scanLimit?: number }): DecisionPage {
   const where: string[] = [];
   const params: unknown[] = [];
   const order = filters.order ?? 'desc';

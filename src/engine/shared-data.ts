@@ -9,6 +9,16 @@
 //   blocks   [first page, pages, owner slot + 1, area + 1]: an instance's region (owned by a thread) or a chunk
 //            of an area (owned by the area); pages = 0: an unused entry
 //   areas    [state, generation, data address, loader slot, key (8 words), ..., refs per slot]
+//   journal  entries, then [table word, value before] per entry: the undo record of the update in progress
+//
+// The tables (every word but the lock, the slots and the journal) change only under the lock, and every change
+// is one update: all of it or none. A thread can end anywhere inside one (worker.terminate() at shutdown, a
+// crash); its lock is then freed by the supervisor (releaseThread) with the tables half-way through. So each
+// word an update changes is first recorded in the journal with its value before (once per update), and the
+// journal is emptied with one atomic store when the update is complete. Whoever takes the lock next and finds
+// entries puts those values back before reading anything: the tables are as the last complete update left them.
+// An update that throws is rolled back the same way. Putting the values back is idempotent (each word is
+// recorded once), so a thread ending during the rollback leaves it to the next holder.
 //
 // An area is known by its key, a digest of the document's content (data-load.ts dataKey): a thread applying a
 // change computes the key of the document it must load; if another thread has loaded that document already,
@@ -43,7 +53,10 @@ const A_LOADER = 3;
 const A_KEY = 4;
 const A_REFS = 16;
 const AREA_WORDS = A_REFS + MAX_THREADS;
-const WORDS = AREAS + MAX_AREAS * AREA_WORDS;
+/** Entries in the journal; each table word is recorded at most once per update, so it never overflows. */
+const JOURNAL = AREAS + MAX_AREAS * AREA_WORDS;
+const ENTRIES = JOURNAL + 1;
+const WORDS = ENTRIES + 2 * JOURNAL;
 
 const FREE = 0;
 const LOADING = 1;
@@ -85,6 +98,22 @@ export interface ChunkSource {
 /** Loads the document into an area through `chunks` and returns its root's address. */
 export type AreaLoader<R> = (chunks: ChunkSource) => R;
 
+/**
+ * A point inside an update of the tables, for tests that end a thread there (SharedData.onStep): a word's old
+ * value recorded in the journal, the word written, the update complete (the lock still held), one word put back
+ * by a rollback.
+ */
+export type UpdateStep = 'recorded' | 'written' | 'complete' | 'restored';
+
+/** A copy of the tables as they are in `control` (no lock taken; the slots left out): to compare states in tests. */
+export function tableWords(control: SharedArrayBuffer): Int32Array {
+  const words = new Int32Array(control);
+  const tables = new Int32Array(SLOTS - FIRST_PAGE + JOURNAL - BLOCKS);
+  tables.set(words.subarray(FIRST_PAGE, SLOTS));
+  tables.set(words.subarray(BLOCKS, JOURNAL), SLOTS - FIRST_PAGE);
+  return tables;
+}
+
 /** The supervisor's side: creates the memory and control block, and a handle for each thread. */
 export class SharedDataPool {
   readonly memory: WebAssembly.Memory;
@@ -114,7 +143,7 @@ export class SharedDataPool {
    * lock is taken this tries again a moment later, from the event loop.
    */
   releaseThread(slot: number): Promise<void> {
-    // A thread terminated inside a critical section never unlocked.
+    // A thread terminated inside a critical section never unlocked (the next holder rolls back its update).
     if (Atomics.compareExchange(this.words, LOCK, slot + 1, 0) === slot + 1) Atomics.notify(this.words, LOCK);
     const view = new SharedData({ memory: this.memory, control: this.control, slot });
     return new Promise((resolve) => {
@@ -135,6 +164,11 @@ export class SharedData {
   private readonly words: Int32Array;
   /** Frees a region and drops an area reference of an instance nobody disposed of. */
   private readonly leftovers = new FinalizationRegistry<InstanceHold>((hold) => this.dropHold(hold));
+  /** The update each table word was last recorded in the journal by (this thread's count, see put). */
+  private recorded: Int32Array | undefined;
+  private update = 0;
+  /** Called at each step of an update (tests end the thread there); nothing in production. */
+  onStep: ((step: UpdateStep) => void) | undefined;
 
   constructor(handle: SharedDataHandle) {
     this.memory = handle.memory;
@@ -229,7 +263,7 @@ export class SharedData {
   retain(area: DataArea): void {
     this.locked(() => {
       if (this.words[areaWord(area.index, A_GENERATION)] !== area.generation) throw new Error('internal: retaining a freed data area');
-      this.words[areaWord(area.index, A_REFS + this.slot)]!++;
+      this.add(areaWord(area.index, A_REFS + this.slot), 1);
     });
   }
 
@@ -238,7 +272,7 @@ export class SharedData {
     this.locked(() => {
       if (this.words[areaWord(area.index, A_GENERATION)] !== area.generation) return;
       const refs = areaWord(area.index, A_REFS + this.slot);
-      if (this.words[refs]! > 0) this.words[refs]!--;
+      if (this.words[refs]! > 0) this.add(refs, -1);
       if (this.words[areaWord(area.index, A_STATE)] === READY && this.totalRefs(area.index) === 0) this.freeArea(area.index);
     });
   }
@@ -261,7 +295,7 @@ export class SharedData {
       for (let i = 0; i < MAX_AREAS; i++) {
         const state = this.words[areaWord(i, A_STATE)];
         if (state === FREE) continue;
-        this.words[areaWord(i, A_REFS + this.slot)] = 0;
+        this.put(areaWord(i, A_REFS + this.slot), 0);
         if ((state === LOADING && this.words[areaWord(i, A_LOADER)] === this.slot) || (state === READY && this.totalRefs(i) === 0)) this.freeArea(i);
       }
     });
@@ -278,7 +312,7 @@ export class SharedData {
         }
         if (!this.sameKey(i, key)) continue;
         if (state === READY) {
-          this.words[areaWord(i, A_REFS + this.slot)]!++;
+          this.add(areaWord(i, A_REFS + this.slot), 1);
           return { kind: 'ready', area: this.areaOf(i) };
         }
         // Waited too long for another thread's load (it may have died): load a copy of our own.
@@ -286,12 +320,13 @@ export class SharedData {
       }
       if (free < 0) throw new Error(`shared data memory: more than ${MAX_AREAS} data documents loaded at once`);
       const at = areaWord(free, 0);
-      this.words.fill(0, at, at + AREA_WORDS);
-      this.words[at + A_STATE] = LOADING;
-      this.words[at + A_GENERATION] = ++this.words[GENERATION]!;
-      this.words[at + A_LOADER] = this.slot;
+      this.clear(at, AREA_WORDS);
+      this.put(at + A_STATE, LOADING);
+      this.add(GENERATION, 1);
+      this.put(at + A_GENERATION, this.words[GENERATION]!);
+      this.put(at + A_LOADER, this.slot);
       // A copy loaded alone gets a key nobody looks for, so a stalled load of the same key stays distinct.
-      if (!alone) this.words.set(key, at + A_KEY);
+      if (!alone) for (let i = 0; i < 8; i++) this.put(at + A_KEY + i, key[i]!);
       return { kind: 'claimed', index: free };
     });
   }
@@ -315,7 +350,7 @@ export class SharedData {
         this.locked(() => {
           for (let b = 0; b < MAX_BLOCKS; b++) {
             const at = BLOCKS + b * BLOCK_WORDS;
-            if (this.words[at] === range.start / PAGE && this.words[at + 3] === index + 1) this.words[at + 1] = Math.max(1, Math.ceil((usedEnd - range.start) / PAGE));
+            if (this.words[at] === range.start / PAGE && this.words[at + 3] === index + 1) this.put(at + 1, Math.max(1, Math.ceil((usedEnd - range.start) / PAGE)));
           }
         });
       },
@@ -324,9 +359,9 @@ export class SharedData {
 
   private publish(index: number, dataAddr: number): DataArea {
     return this.locked(() => {
-      this.words[areaWord(index, A_ADDR)] = dataAddr;
-      this.words[areaWord(index, A_REFS + this.slot)]!++;
-      Atomics.store(this.words, areaWord(index, A_STATE), READY);
+      this.put(areaWord(index, A_ADDR), dataAddr);
+      this.add(areaWord(index, A_REFS + this.slot), 1);
+      this.put(areaWord(index, A_STATE), READY);
       Atomics.notify(this.words, areaWord(index, A_STATE));
       return this.areaOf(index);
     });
@@ -356,7 +391,7 @@ export class SharedData {
   private freeArea(index: number): void {
     this.freeBlocks((at) => this.words[at + 3] === index + 1);
     const at = areaWord(index, 0);
-    this.words.fill(0, at, at + AREA_WORDS);
+    this.clear(at, AREA_WORDS);
     Atomics.notify(this.words, at + A_STATE);
   }
 
@@ -377,7 +412,10 @@ export class SharedData {
       first = Math.max(first, start + n);
     }
     if (first + pages > LAST_PAGE) throw new Error(`shared data memory is full: no room for ${pages * (PAGE >> 10)} KiB more`);
-    this.words.set([first, pages, ownerSlot + 1, area + 1], entry);
+    this.put(entry, first);
+    this.put(entry + 1, pages);
+    this.put(entry + 2, ownerSlot + 1);
+    this.put(entry + 3, area + 1);
     const have = this.memory.grow(0);
     if (first + pages > have) this.memory.grow(first + pages - have);
     return first;
@@ -386,19 +424,14 @@ export class SharedData {
   private freeBlocks(matches: (at: number) => boolean): void {
     for (let b = 0; b < MAX_BLOCKS; b++) {
       const at = BLOCKS + b * BLOCK_WORDS;
-      if (this.words[at + 1] !== 0 && matches(at)) this.words.fill(0, at, at + BLOCK_WORDS);
+      if (this.words[at + 1] !== 0 && matches(at)) this.clear(at, BLOCK_WORDS);
     }
   }
 
   /** Runs `body` holding the lock if it is free now; false (and nothing run) if it is not. */
   private ifUnlocked(body: () => void): boolean {
     if (Atomics.compareExchange(this.words, LOCK, 0, this.slot + 1) !== 0) return false;
-    try {
-      body();
-    } finally {
-      Atomics.store(this.words, LOCK, 0);
-      Atomics.notify(this.words, LOCK, 1);
-    }
+    this.asOneUpdate(body);
     return true;
   }
 
@@ -407,12 +440,67 @@ export class SharedData {
     for (let held = Atomics.compareExchange(this.words, LOCK, 0, me); held !== 0; held = Atomics.compareExchange(this.words, LOCK, 0, me)) {
       Atomics.wait(this.words, LOCK, held, 5);
     }
+    return this.asOneUpdate(body);
+  }
+
+  /**
+   * Runs `body` as one update, the lock taken: first undoes what a holder that ended left half-done, then
+   * completes (empties the journal) or, if `body` throws, undoes its own; unlocks either way.
+   */
+  private asOneUpdate<T>(body: () => T): T {
     try {
-      return body();
+      if (Atomics.load(this.words, JOURNAL) !== 0) this.rollBack();
+      this.update = (this.update + 1) | 0 || 1;
+      let result: T;
+      try {
+        result = body();
+      } catch (err) {
+        this.rollBack();
+        throw err;
+      }
+      if (this.words[JOURNAL] !== 0) Atomics.store(this.words, JOURNAL, 0);
+      this.onStep?.('complete');
+      return result;
     } finally {
       Atomics.store(this.words, LOCK, 0);
       Atomics.notify(this.words, LOCK, 1);
     }
+  }
+
+  /** Sets a table word, its value before recorded in the journal first (once per update). Under the lock. */
+  private put(at: number, value: number): void {
+    const words = this.words;
+    if (words[at] === value) return;
+    const recorded = (this.recorded ??= new Int32Array(JOURNAL));
+    if (recorded[at] !== this.update) {
+      recorded[at] = this.update;
+      const n = words[JOURNAL]!;
+      words[ENTRIES + 2 * n] = at;
+      words[ENTRIES + 2 * n + 1] = words[at]!;
+      // The entry is whole before it counts: a thread ending before this store has changed nothing yet.
+      Atomics.store(words, JOURNAL, n + 1);
+      this.onStep?.('recorded');
+    }
+    words[at] = value;
+    this.onStep?.('written');
+  }
+
+  private add(at: number, delta: number): void {
+    this.put(at, this.words[at]! + delta);
+  }
+
+  private clear(at: number, count: number): void {
+    for (let i = at; i < at + count; i++) this.put(i, 0);
+  }
+
+  /** Puts back every word the journal records (the values before the update), then empties it. Under the lock. */
+  private rollBack(): void {
+    const words = this.words;
+    for (let n = Atomics.load(words, JOURNAL); n > 0; n--) {
+      words[words[ENTRIES + 2 * (n - 1)]!] = words[ENTRIES + 2 * (n - 1) + 1]!;
+      this.onStep?.('restored');
+    }
+    Atomics.store(words, JOURNAL, 0);
   }
 }
 

@@ -1,10 +1,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { allDecisions, findDecision, queryDecisions, type DecisionFilters } from '../../src/decisionlog/query.js';
 import { formatTimestamp } from '../../src/decisionlog/event.js';
+import { openDecisionDatabase } from '../../src/decisionlog/open.js';
+import { indexTailSql } from '../../src/decisionlog/schema.js';
 import { sampleEvent, sleep, tempDir } from './helpers.js';
 
 const t0 = 1_714_557_600_000_000_000n; // 2024-05-01T10:00:00Z
@@ -257,5 +259,52 @@ test('rows not indexed yet (the tail) answer every filter as indexed rows do, pa
     } finally {
       store.db.exec('ROLLBACK');
     }
+  }
+});
+
+/** A member of a better-sqlite3 object, its methods bound to it (they refuse to run on a proxy). */
+function bound(target: object, name: string | symbol): unknown {
+  const value = Reflect.get(target, name, target) as unknown;
+  return typeof value === 'function' ? value.bind(target) : value;
+}
+
+test('a query reads one snapshot: rows indexed while it runs are found once, under a path that was not indexed when it began', () => {
+  const file = join(tempDir(), 'd.db');
+  const writer = openDecisionDatabase(file);
+  const insert = writer.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES (?, ?, ?, 'allow', NULL, NULL, ?)`);
+  for (const [i, path] of ['a/x', 'a/x', 'a/y', 'a/y'].entries()) insert.run(`r-${i}`, t0 + BigInt(i), path, JSON.stringify({ decision_id: `r-${i}` }));
+  // Rows 1 and 2 (path a/x) are indexed, rows 3 and 4 (path a/y) are the tail.
+  writer.prepare(indexTailSql.replace('WHERE seq > ?', 'WHERE seq > ? AND seq <= 2')).run(0);
+  const reader = new Database(file, { readonly: true });
+  // The writer indexes the tail right after the query has listed the indexed paths under its prefix, before
+  // it reads the rows: as the writer thread's idle step can, between two statements of the reader's.
+  let interleaved = false;
+  const racing = new Proxy(reader, {
+    get(target, name) {
+      if (name !== 'prepare') return bound(target, name);
+      return (sql: string) => {
+        const statement = target.prepare(sql);
+        if (!sql.includes('WITH RECURSIVE stored')) return statement;
+        return new Proxy(statement, {
+          get(s, method) {
+            if (method !== 'all') return bound(s, method);
+            return (...args: unknown[]) => {
+              const rows = s.all(...args);
+              writer.prepare(indexTailSql).run(2);
+              interleaved = true;
+              return rows;
+            };
+          },
+        });
+      };
+    },
+  });
+  try {
+    assert.deepEqual(ids(queryDecisions(racing, { path: 'a', order: 'asc' })), ['r-0', 'r-1', 'r-2', 'r-3']);
+    assert.ok(interleaved, 'the writer indexed the tail in the middle of the query');
+    assert.deepEqual(ids(queryDecisions(reader, { path: 'a', order: 'asc' })), ['r-0', 'r-1', 'r-2', 'r-3']);
+  } finally {
+    reader.close();
+    writer.close();
   }
 });

@@ -86,20 +86,19 @@ export function queryDecisions(db: Database.Database, filters: DecisionFilters =
     const since = time(filters.since, 'since');
     where.push('$.ts_ns >= ?');
     params.push(since);
-    bounds.push(zoneBound(db, 'SELECT min(first_seq) FROM decision_zones WHERE max_ts >= ?', [since], '>='));
+    bounds.push(zoneBound(db.prepare('SELECT min(first_seq) FROM decision_zones WHERE max_ts >= ?').pluck().get(since) as number | null, '>='));
   }
   if (filters.until !== undefined) {
     const until = time(filters.until, 'until');
     where.push('$.ts_ns < ?');
     params.push(until);
-    bounds.push(zoneBound(db, 'SELECT max(last_seq) FROM decision_zones WHERE min_ts < ?', [until], '<='));
+    bounds.push(zoneBound(db.prepare('SELECT max(last_seq) FROM decision_zones WHERE min_ts < ?').pluck().get(until) as number | null, '<='));
   }
   if (filters.decision_id !== undefined) {
     where.push('$.decision_id = ?');
     params.push(filters.decision_id);
-    const zone = [filters.decision_id, filters.decision_id];
-    bounds.push(zoneBound(db, 'SELECT min(first_seq) FROM decision_zones WHERE min_id <= ? AND max_id >= ?', zone, '>='));
-    bounds.push(zoneBound(db, 'SELECT max(last_seq) FROM decision_zones WHERE min_id <= ? AND max_id >= ?', zone, '<='));
+    const [first, last] = db.prepare('SELECT min(first_seq), max(last_seq) FROM decision_zones WHERE min_id <= ? AND max_id >= ?').raw().get(filters.decision_id, filters.decision_id) as [number | null, number | null];
+    bounds.push(zoneBound(first, '>='), zoneBound(last, '<='));
   }
   const { parts: keyedParts, ordered } = arms(db, filters, bounds);
   if (filters.outcome !== undefined) {
@@ -201,11 +200,10 @@ interface Bound {
 }
 
 /**
- * The bound a zone query gives (the least or greatest seq of the zones that can hold a match); when no zone can,
- * one that no indexed row meets.
+ * The bound from the least or greatest seq of the zones that can hold a match (a scan of decision_zones, one row
+ * per 256 indexed rows); when no zone can (null), one that no indexed row meets.
  */
-function zoneBound(db: Database.Database, sql: string, values: unknown[], op: Bound['op']): Bound {
-  const seq = db.prepare(sql).pluck().get(...values) as number | null;
+function zoneBound(seq: number | null, op: Bound['op']): Bound {
   return { op, seq: seq ?? (op === '>=' ? Number.MAX_SAFE_INTEGER : 0) };
 }
 

@@ -1,6 +1,6 @@
 // Query speed of the embedded decision log on a large file: one page (100 decisions, newest first) per indexed
 // filter, the median of many runs, on a log filled and indexed as the writer does (steps of indexStepRows rows).
-// With --baseline DIR the same log is built and queried with another build's dist/ as well, alternating, so both
+// npm run bench:decisionlog:queries -- [options]. With --baseline DIR the same log is built and queried with another build's dist/ as well, alternating, so both
 // see the same machine load; each build reads a file of its own schema.
 //   node dist/scripts/bench-decision-queries.js [--rows 1000000] [--runs 31] [--baseline DIR]
 // Events are small (about 300 bytes) so a million rows fit in a few hundred MB; the query plans do not depend on

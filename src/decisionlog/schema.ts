@@ -76,7 +76,10 @@ const zonesTable = `CREATE TABLE decision_zones (
   max_ts INTEGER NOT NULL,
   min_id TEXT NOT NULL,
   max_id TEXT NOT NULL
-);`;
+);
+-- A lookup of a recent id or time range reads the few newest zones from these (an entry per 256 rows).
+CREATE INDEX decision_zones_max_id ON decision_zones(max_id);
+CREATE INDEX decision_zones_max_ts ON decision_zones(max_ts);`;
 
 /** The zone of the rows of decision_keys from seq ? to seq ? (none when there are none). */
 export const zoneSql = `INSERT INTO decision_zones (first_seq, last_seq, min_ts, max_ts, min_id, max_id)

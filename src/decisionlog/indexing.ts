@@ -2,7 +2,8 @@
 // yet in decision_keys) is copied into decision_keys, whose indexes serve the queries, a stretch at a time. Each
 // commit then rewrites the table's last pages only, instead of a leaf page of every index as well (with a
 // principal index, about one page per distinct principal in the batch): with small fsync'd commits that index
-// upkeep was most of the writer's CPU, and most of the bytes each fsync waited for.
+// upkeep was most of the writer's CPU, and most of the bytes each fsync waited for. The same step writes the zones
+// of the rows it indexes (schema.ts), which bound time and decision id in place of an index entry per row.
 import type Database from 'better-sqlite3';
 import { indexedSeqSql, indexTailSql, zoneRows, zoneSql } from './schema.js';
 

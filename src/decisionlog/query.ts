@@ -200,8 +200,8 @@ interface Bound {
 }
 
 /**
- * The bound from the least or greatest seq of the zones that can hold a match (a scan of decision_zones, one row
- * per 256 indexed rows); when no zone can (null), one that no indexed row meets.
+ * The bound from the least or greatest seq of the zones that can hold a match (decision_zones has one row per 256
+ * indexed rows); when no zone can (null), one that no indexed row meets.
  */
 function zoneBound(seq: number | null, op: Bound['op']): Bound {
   return { op, seq: seq ?? (op === '>=' ? Number.MAX_SAFE_INTEGER : 0) };

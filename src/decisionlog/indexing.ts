@@ -2,9 +2,10 @@
 // yet in decision_keys) is copied into decision_keys, whose indexes serve the queries, a stretch at a time. Each
 // commit then rewrites the table's last pages only, instead of a leaf page of every index as well (with a
 // principal index, about one page per distinct principal in the batch): with small fsync'd commits that index
-// upkeep was most of the writer's CPU, and most of the bytes each fsync waited for.
+// upkeep was most of the writer's CPU, and most of the bytes each fsync waited for. The same step writes the zones
+// of the rows it indexes (schema.ts), which bound time and decision id in place of an index entry per row.
 import type Database from 'better-sqlite3';
-import { indexedSeqSql, indexTailSql } from './schema.js';
+import { indexedSeqSql, indexTailSql, zoneRows, zoneSql } from './schema.js';
 
 export interface TailIndexing {
   /** Index the tail in the transaction of the batch that makes it this long (default indexStepRows). */
@@ -25,6 +26,9 @@ export const indexStepRows = 4096;
 export class TailIndexer {
   private readonly indexedSeq: Database.Statement;
   private readonly copy: Database.Statement;
+  private readonly zoneBefore: Database.Statement;
+  private readonly dropZones: Database.Statement;
+  private readonly zone: Database.Statement;
   private readonly stepRows: number;
   private readonly idleMs: number;
   private idle?: NodeJS.Timeout;
@@ -33,6 +37,9 @@ export class TailIndexer {
   constructor(db: Database.Database, private readonly inWriteTransaction: (work: () => void) => void, options: TailIndexing = {}) {
     this.indexedSeq = db.prepare(`SELECT ${indexedSeqSql}`).pluck();
     this.copy = db.prepare(indexTailSql);
+    this.zoneBefore = db.prepare('SELECT first_seq, last_seq FROM decision_zones WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1');
+    this.dropZones = db.prepare('DELETE FROM decision_zones WHERE first_seq >= ?');
+    this.zone = db.prepare(zoneSql);
     this.stepRows = options.stepRows ?? indexStepRows;
     this.idleMs = options.idleMs ?? 200;
   }
@@ -40,7 +47,7 @@ export class TailIndexer {
   /** In the transaction that stored rows up to `lastSeq`: indexes the tail once it is a step long. */
   afterInsert(lastSeq: number): void {
     const indexed = this.indexedSeq.get() as number;
-    if (lastSeq - indexed >= this.stepRows) this.copy.run(indexed);
+    if (lastSeq - indexed >= this.stepRows) this.step(indexed);
   }
 
   /** After a commit: the tail is indexed once the writer has had nothing to do for idleMs. */
@@ -55,7 +62,22 @@ export class TailIndexer {
   /** Indexes the whole tail now, in a transaction of its own. */
   indexTail(): void {
     this.stop();
-    this.inWriteTransaction(() => this.copy.run(this.indexedSeq.get()));
+    this.inWriteTransaction(() => {
+      this.step(this.indexedSeq.get() as number);
+    });
+  }
+
+  /** Indexes the rows past seq `indexed` and makes their zones (schema.ts). */
+  private step(indexed: number): void {
+    if (this.copy.run(indexed).changes === 0) return;
+    const to = this.indexedSeq.get() as number;
+    // The newest zone is made again with the new rows when it is not full yet, and so is a zone that reaches past
+    // the rows indexed: its seqs were freed by deletes and taken again by new rows.
+    let from = indexed + 1;
+    const before = this.zoneBefore.get(indexed) as { first_seq: number; last_seq: number } | undefined;
+    if (before && (before.last_seq > indexed || before.last_seq - before.first_seq + 1 < zoneRows)) from = before.first_seq;
+    this.dropZones.run(from);
+    for (let first = from; first <= to; first += zoneRows) this.zone.run(first, Math.min(first + zoneRows - 1, to));
   }
 
   stop(): void {

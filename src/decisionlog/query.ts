@@ -8,7 +8,7 @@ import { parseTimestamp } from './event.js';
 import { DecisionLogError } from './errors.js';
 import { parseFieldPath } from './fieldpath.js';
 import { outcomes, type Outcome } from './outcome.js';
-import { indexedSeqSql } from './schema.js';
+import { indexedSeqSql, outcomeIndexCondition } from './schema.js';
 import { normalTraceId } from './trace-id.js';
 
 export interface DecisionFilters {
@@ -90,21 +90,34 @@ function queryInSnapshot(db: Database.Database, filters: DecisionFilters, limits
   const limit = filters.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 1 || limit > maxQueryLimit) throw bad(`limit must be an integer from 1 to ${maxQueryLimit}, got ${limit}`);
 
+  // Time and decision id have no index: the zones (schema.ts) bound the seqs of the indexed rows that can match.
+  const bounds: Bound[] = [];
   if (filters.since !== undefined) {
+    const since = time(filters.since, 'since');
     where.push('$.ts_ns >= ?');
-    params.push(time(filters.since, 'since'));
+    params.push(since);
+    bounds.push(zoneBound(db.prepare('SELECT min(first_seq) FROM decision_zones WHERE max_ts >= ?').pluck().get(since) as number | null, '>='));
   }
   if (filters.until !== undefined) {
+    const until = time(filters.until, 'until');
     where.push('$.ts_ns < ?');
-    params.push(time(filters.until, 'until'));
+    params.push(until);
+    bounds.push(zoneBound(db.prepare('SELECT max(last_seq) FROM decision_zones WHERE min_ts < ?').pluck().get(until) as number | null, '<='));
   }
-  const { parts: keyedParts, ordered } = arms(db, filters);
+  if (filters.decision_id !== undefined) {
+    where.push('$.decision_id = ?');
+    params.push(filters.decision_id);
+    const [first, last] = db.prepare('SELECT min(first_seq), max(last_seq) FROM decision_zones WHERE min_id <= ? AND max_id >= ?').raw().get(filters.decision_id, filters.decision_id) as [number | null, number | null];
+    bounds.push(zoneBound(first, '>='), zoneBound(last, '<='));
+  }
+  const { parts: keyedParts, ordered } = arms(db, filters, bounds);
   if (filters.outcome !== undefined) {
     if (!outcomes.includes(filters.outcome as Outcome)) throw bad(`outcome must be one of ${outcomes.join(', ')}, got ${JSON.stringify(filters.outcome)}`);
-    // Each arm of a revision or of a stored path reads that index in seq order; `+` keeps SQLite (which has no
-    // statistics here) from walking the outcome's index instead, through every other path's or revision's rows.
-    where.push(ordered ? '+$.outcome = ?' : '$.outcome = ?');
-    params.push(filters.outcome);
+    // The outcome is written into the SQL, not bound: each outcome has an index of its own, partial, which SQLite
+    // reads only for the very condition it was made with. Each arm of a revision or of a stored path reads that
+    // index in seq order; `+` keeps SQLite (which has no statistics here) from walking the outcome's index
+    // instead, through every other path's or revision's rows.
+    where.push(ordered ? `+${outcomeIndexCondition(filters.outcome as Outcome, '$.outcome')}` : outcomeIndexCondition(filters.outcome as Outcome, '$.outcome'));
   }
   if (filters.principal !== undefined) {
     where.push('$.principal = ?');
@@ -122,10 +135,6 @@ function queryInSnapshot(db: Database.Database, filters: DecisionFilters, limits
     if (filters.principal_contains === '') throw bad('principal_contains must not be empty');
     scanned.push('instr(lower(d.principal), ?) > 0');
     scannedParams.push(filters.principal_contains.toLowerCase());
-  }
-  if (filters.decision_id !== undefined) {
-    where.push('$.decision_id = ?');
-    params.push(filters.decision_id);
   }
   if (filters.trace_id !== undefined) {
     where.push('$.trace_id = ?');
@@ -194,6 +203,20 @@ const indexedArm: Arm = { from: 'decision_keys AS k CROSS JOIN decisions AS d ON
 const wholeArm: Arm = { from: 'decisions AS d', keys: 'd', seq: 'd.seq', first: [], values: [] };
 const tailArm: Arm = { from: 'decisions AS d', keys: 'd', seq: 'd.seq', first: [`d.seq > ${indexedSeqSql}`], values: [] };
 
+/** A bound on the seqs of the indexed rows that can match, from the zones: `k.seq op seq`. */
+interface Bound {
+  op: '>=' | '<=';
+  seq: number;
+}
+
+/**
+ * The bound from the least or greatest seq of the zones that can hold a match (decision_zones has one row per 256
+ * indexed rows); when no zone can (null), one that no indexed row meets.
+ */
+function zoneBound(seq: number | null, op: Bound['op']): Bound {
+  return { op, seq: seq ?? (op === '>=' ? Number.MAX_SAFE_INTEGER : 0) };
+}
+
 /**
  * The parts of a query, each read in seq order and merged: the indexed rows from decision_keys' indexes and the
  * tail by its seq range; with a revision, also the decisions made under it among others (decision_revisions,
@@ -201,12 +224,13 @@ const tailArm: Arm = { from: 'decisions AS d', keys: 'd', seq: 'd.seq', first: [
  * An OR of them had every match sorted first (seconds over a million rows). `ordered` when the parts' own
  * conditions pick an index read in seq order.
  */
-function arms(db: Database.Database, filters: DecisionFilters): { parts: Arm[]; ordered: boolean } {
+function arms(db: Database.Database, filters: DecisionFilters, bounds: Bound[]): { parts: Arm[]; ordered: boolean } {
+  const indexed: Arm = { ...indexedArm, first: bounds.map((b) => `k.seq ${b.op} ?`), values: bounds.map((b) => b.seq) };
   const sources: Arm[] =
     filters.revision === undefined
-      ? [indexedArm, tailArm]
+      ? [indexed, tailArm]
       : [
-          { ...indexedArm, first: ['k.revision = ?'], values: [filters.revision] },
+          { ...indexed, first: [...indexed.first, 'k.revision = ?'], values: [...indexed.values, filters.revision] },
           { ...tailArm, first: [...tailArm.first, 'd.revision = ?'], values: [filters.revision] },
           { from: 'decision_revisions AS r CROSS JOIN decisions AS d ON d.seq = r.seq', keys: 'd', seq: 'r.seq', first: ['r.revision = ?'], values: [filters.revision] },
         ];

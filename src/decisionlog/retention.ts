@@ -36,6 +36,8 @@ export class Retention {
   private running = false;
   private readonly deleteOlder: Database.Statement;
   private readonly deleteOldest: Database.Statement;
+  private readonly dropZones: Database.Statement;
+  private readonly oldestIndexed: Database.Statement;
   private readonly batchSize: number;
 
   /** Throws a RangeError naming the first setting that is not a positive number. */
@@ -59,15 +61,20 @@ export class Retention {
     const shippedOnly = options.keepUnshipped
       ? ` AND seq <= coalesce((SELECT value FROM meta WHERE key = '${shippedSeqKey}'), 0)`
       : '';
-    // The oldest of the indexed rows by the time index, and rows of the tail not indexed yet (schema.ts) by a scan
-    // of that bounded stretch: events recorded with an old timestamp go as soon as they are written.
+    // The indexed rows from the oldest up to the last zone holding a time before the cutoff (schema.ts), and rows
+    // of the tail not indexed yet by a scan of that bounded stretch: events recorded with an old timestamp go as
+    // soon as they are written.
     this.deleteOlder = db.prepare(
       `DELETE FROM decisions WHERE seq IN (
-         SELECT seq FROM (SELECT seq FROM decision_keys WHERE ts_ns < @cutoff${shippedOnly} ORDER BY ts_ns LIMIT @limit)
+         SELECT seq FROM (SELECT seq FROM decision_keys WHERE seq <= coalesce((SELECT max(last_seq) FROM decision_zones WHERE min_ts < @cutoff), 0)
+           AND ts_ns < @cutoff${shippedOnly} ORDER BY seq LIMIT @limit)
          UNION ALL SELECT seq FROM (SELECT seq FROM decisions WHERE seq > ${indexedSeqSql} AND ts_ns < @cutoff${shippedOnly} LIMIT @limit)
          LIMIT @limit)`,
     );
     this.deleteOldest = db.prepare(`DELETE FROM decisions WHERE seq IN (SELECT seq FROM decisions ORDER BY seq LIMIT ?)`);
+    // The zones before the oldest indexed row bound no row any more.
+    this.dropZones = db.prepare(`DELETE FROM decision_zones WHERE first_seq < @oldest AND last_seq < @oldest`);
+    this.oldestIndexed = db.prepare('SELECT coalesce(min(seq), 0) FROM decision_keys').pluck();
   }
 
   start(): void {
@@ -127,6 +134,7 @@ export class Retention {
 
   private deleted(changes: number): number {
     this.pruned += changes;
+    this.dropZones.run({ oldest: this.oldestIndexed.get() });
     // Give a bounded number of freed pages back to the file system so the file shrinks too.
     this.db.pragma(`incremental_vacuum(${this.batchSize})`);
     return changes;

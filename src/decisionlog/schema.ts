@@ -3,13 +3,16 @@
 // revision, which trace) and the whole event as OPA-shaped JSON. Those columns are indexed in batches: the writer
 // copies the rows not yet indexed (the tail) into `decision_keys`, whose indexes serve the queries, once the tail
 // holds indexStepRows rows or the writer falls idle (indexing.ts). Queries read the indexed rows through
-// `decision_keys` and the tail by its seq range (query.ts). A file made by an older version is upgraded in place
-// when a server opens it (see migrations).
+// `decision_keys` and the tail by its seq range (query.ts). Time and decision id, which grow with seq, have no
+// index entry per row: `decision_zones` holds, per stretch of zoneRows indexed rows, their least and greatest
+// time and id, and a query by time or id reads the seq range of the zones that can hold its rows. A file made by
+// an older version is upgraded in place when a server opens it (see migrations).
 import type { Database } from 'better-sqlite3';
 import { DecisionLogError } from './errors.js';
+import { outcomes, type Outcome } from './outcome.js';
 import { sqliteTraceIdSql } from './trace-id.js';
 
-export const schemaVersion = 3;
+export const schemaVersion = 4;
 
 const keysTable = `CREATE TABLE decision_keys (
   seq INTEGER PRIMARY KEY,          -- the row of decisions these are the keys of
@@ -32,11 +35,24 @@ export const indexTailSql = copyKeysSql('?');
 /** The highest indexed seq (0 when none): the rows of decisions past it are the tail. */
 export const indexedSeqSql = `(SELECT coalesce(max(seq), 0) FROM decision_keys)`;
 
+/** How many rows of decision_keys one zone covers at most (see zonesSql). */
+export const zoneRows = 256;
+
+/**
+ * One index per outcome, of seq alone: each row adds an entry at the end of one of them, where an index of
+ * (outcome, seq) took a search down the tree into its outcome's group. The outcome a query names is written into
+ * its SQL (outcomeIndexCondition), as a partial index is used only for the condition it was made with.
+ */
+const outcomeIndexes = outcomes.map((o) => `CREATE INDEX decision_keys_outcome_${o} ON decision_keys(seq) WHERE ${outcomeIndexCondition(o)};`).join('\n');
+
+/** The condition of the outcome's index, as a query must write it for SQLite to read that index. */
+export function outcomeIndexCondition(outcome: Outcome, column = 'outcome'): string {
+  return `${column} = '${outcome}'`;
+}
+
 const keysIndexes = `
-CREATE INDEX decision_keys_ts ON decision_keys(ts_ns);
-CREATE INDEX decision_keys_decision_id ON decision_keys(decision_id);
 CREATE INDEX decision_keys_path ON decision_keys(path);
-CREATE INDEX decision_keys_outcome ON decision_keys(outcome, seq);
+${outcomeIndexes}
 CREATE INDEX decision_keys_principal ON decision_keys(principal, seq) WHERE principal IS NOT NULL;
 CREATE INDEX decision_keys_revision ON decision_keys(revision, seq) WHERE revision IS NOT NULL;
 CREATE INDEX decision_keys_trace_id ON decision_keys(trace_id, seq) WHERE trace_id IS NOT NULL;
@@ -45,6 +61,30 @@ CREATE TRIGGER decisions_drop_keys AFTER DELETE ON decisions
 BEGIN
   DELETE FROM decision_keys WHERE seq = old.seq;
 END;`;
+
+/**
+ * Per stretch of at most zoneRows rows of decision_keys (first_seq..last_seq): the least and greatest time and
+ * decision id among them. Rows are appended about in time order and Verdict's ids begin with their millisecond
+ * (event.ts), so a zone's bounds are close together, and the zones that can hold a time range or an id are a
+ * short stretch of seq. A zone stays when its rows are deleted (it then bounds nothing it should not: a query
+ * reads the rows of decision_keys in the range it gives), and is made again when its seqs are reused.
+ */
+const zonesTable = `CREATE TABLE decision_zones (
+  first_seq INTEGER PRIMARY KEY,
+  last_seq INTEGER NOT NULL,
+  min_ts INTEGER NOT NULL,
+  max_ts INTEGER NOT NULL,
+  min_id TEXT NOT NULL,
+  max_id TEXT NOT NULL
+);
+-- A lookup of a recent id or time range reads the few newest zones from these (an entry per 256 rows).
+CREATE INDEX decision_zones_max_id ON decision_zones(max_id);
+CREATE INDEX decision_zones_max_ts ON decision_zones(max_ts);`;
+
+/** The zone of the rows of decision_keys from seq ? to seq ? (none when there are none). */
+export const zoneSql = `INSERT INTO decision_zones (first_seq, last_seq, min_ts, max_ts, min_id, max_id)
+  SELECT min(seq), max(seq), min(ts_ns), max(ts_ns), min(decision_id), max(decision_id) FROM decision_keys
+  WHERE seq BETWEEN ? AND ? HAVING count(*) > 0`;
 
 const createStatements = `
 CREATE TABLE decisions (
@@ -60,6 +100,7 @@ CREATE TABLE decisions (
 );
 ${keysTable}
 ${keysIndexes}
+${zonesTable}
 -- Events made under several bundles with different revisions: one row per revision (rare, indexed as written).
 CREATE TABLE decision_revisions (
   seq INTEGER NOT NULL,
@@ -91,7 +132,17 @@ const migrations: string[] = [
   // the rows, by sorting, rather than row by row), and decisions keeps none.
   `${keysTable}
    ${copyKeysSql('0')}
-   ${keysIndexes}
+   CREATE INDEX decision_keys_ts ON decision_keys(ts_ns);
+   CREATE INDEX decision_keys_decision_id ON decision_keys(decision_id);
+   CREATE INDEX decision_keys_path ON decision_keys(path);
+   CREATE INDEX decision_keys_outcome ON decision_keys(outcome, seq);
+   CREATE INDEX decision_keys_principal ON decision_keys(principal, seq) WHERE principal IS NOT NULL;
+   CREATE INDEX decision_keys_revision ON decision_keys(revision, seq) WHERE revision IS NOT NULL;
+   CREATE INDEX decision_keys_trace_id ON decision_keys(trace_id, seq) WHERE trace_id IS NOT NULL;
+   CREATE TRIGGER decisions_drop_keys AFTER DELETE ON decisions
+   BEGIN
+     DELETE FROM decision_keys WHERE seq = old.seq;
+   END;
    DROP INDEX decisions_ts;
    DROP INDEX decisions_decision_id;
    DROP INDEX decisions_path;
@@ -99,6 +150,15 @@ const migrations: string[] = [
    DROP INDEX decisions_principal;
    DROP INDEX decisions_revision;
    DROP INDEX decisions_trace_id;`,
+  // 3 → 4: time and decision id are bounded by zones instead of indexed row by row, and the outcome index is one
+  // per outcome (see keysIndexes); the zones of the rows already indexed are made from decision_keys.
+  `DROP INDEX decision_keys_ts;
+   DROP INDEX decision_keys_decision_id;
+   DROP INDEX decision_keys_outcome;
+   ${outcomeIndexes}
+   ${zonesTable}
+   INSERT INTO decision_zones (first_seq, last_seq, min_ts, max_ts, min_id, max_id)
+     SELECT min(seq), max(seq), min(ts_ns), max(ts_ns), min(decision_id), max(decision_id) FROM decision_keys GROUP BY (seq - 1) / ${zoneRows};`,
 ];
 
 /**

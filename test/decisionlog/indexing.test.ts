@@ -60,3 +60,37 @@ test('deleting a decision (retention) deletes its keys with it', () => {
   assert.deepEqual(keyed(db), [3, 4, 5]);
   db.close();
 });
+
+const zones = (db: Database.Database) => db.prepare('SELECT first_seq, last_seq, min_ts, max_ts, min_id, max_id FROM decision_zones ORDER BY first_seq').safeIntegers().raw().all() as [bigint, bigint, ...unknown[]][];
+/** What each zone should hold: the bounds of the indexed rows in its seq range. */
+const zonesOfKeys = (db: Database.Database) =>
+  zones(db).map(([first, last]) => [first, last, ...(db.prepare('SELECT min(ts_ns), max(ts_ns), min(decision_id), max(decision_id) FROM decision_keys WHERE seq BETWEEN ? AND ?').safeIntegers().raw().get(first, last) as unknown[])]);
+
+test('each step makes the zones of the rows it indexes, at most 256 rows each, the last one made again until it is full', () => {
+  const db = logWithRows(0);
+  const indexer = new TailIndexer(db, inTransaction(db), { stepRows: 100 });
+  db.transaction(() => indexer.afterInsert(appendRows(db, 300)))();
+  assert.deepEqual(zones(db).map(([first, last]) => [Number(first), Number(last)]), [[1, 256], [257, 300]]);
+  indexer.indexTail();
+  assert.equal(zones(db).length, 2, 'no tail, nothing made');
+  db.transaction(() => indexer.afterInsert(appendRows(db, 100)))();
+  assert.deepEqual(zones(db).map(([first, last]) => [Number(first), Number(last)]), [[1, 256], [257, 400]]);
+  db.transaction(() => indexer.afterInsert(appendRows(db, 250)))();
+  assert.deepEqual(zones(db).map(([first, last]) => [Number(first), Number(last)]), [[1, 256], [257, 512], [513, 650]]);
+  assert.deepEqual(zones(db), zonesOfKeys(db));
+  db.close();
+});
+
+test('seqs freed by deleting the newest rows and taken again get zones of the new rows', () => {
+  const db = logWithRows(0);
+  const indexer = new TailIndexer(db, inTransaction(db), { stepRows: 10 });
+  db.transaction(() => indexer.afterInsert(appendRows(db, 300)))();
+  db.prepare('DELETE FROM decisions WHERE seq > 200').run();
+  // New rows, at other times and ids, on seqs 201.. (the old zone 1-256 reached over them).
+  const insert = db.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES (?, ?, 'a/b', 'allow', NULL, NULL, '{}')`);
+  for (let i = 0; i < 20; i++) insert.run(`new-${i}`, 1_800_000_000_000_000_000n + BigInt(i));
+  db.transaction(() => indexer.afterInsert(220))();
+  assert.deepEqual(zones(db).map(([first, last]) => [Number(first), Number(last)]), [[1, 220]]);
+  assert.deepEqual(zones(db), zonesOfKeys(db));
+  db.close();
+});

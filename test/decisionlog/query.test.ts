@@ -187,15 +187,22 @@ function plansOf(run: () => unknown): string[][] {
       const plan = prepare.call(db, `EXPLAIN QUERY PLAN ${sql}`) as Database.Statement<unknown[]>;
       plans.push((plan.all(...params) as { detail: string }[]).map((p) => p.detail));
     };
-    return new Proxy(statement, {
+    const proxy: Database.Statement = new Proxy(statement, {
       get: (target, key) =>
         key === 'all' || key === 'get'
           ? (...params: unknown[]) => {
               explain(...params);
               return (target[key] as (...p: unknown[]) => unknown).apply(target, params);
             }
-          : Reflect.get(target, key),
+          : typeof target[key as keyof typeof target] === 'function'
+            ? (...params: unknown[]) => {
+                // pluck(), raw()...: the statement itself, whose runs are then explained too.
+                const value = (target[key as keyof typeof target] as (...p: unknown[]) => unknown).apply(target, params);
+                return value === target ? proxy : value;
+              }
+            : Reflect.get(target, key),
     });
+    return proxy;
   }) as typeof db.prepare;
   try {
     run();
@@ -204,6 +211,31 @@ function plansOf(run: () => unknown): string[][] {
   }
   return plans;
 }
+
+test('a time range and a decision id are read from the seq range of the zones that can hold them; an outcome from its own index', () => {
+  // d-i was logged at minute i; the 30 rows are one zone, so the range read is that zone's.
+  const zones = store.db.prepare('SELECT first_seq, last_seq FROM decision_zones').all();
+  assert.equal(zones.length, 1, JSON.stringify(zones));
+  const cases: [DecisionFilters, string[], RegExp][] = [
+    [{ since: '2024-05-01T10:05:00Z', until: '2024-05-01T10:08:00Z' }, ['d-7', 'd-6', 'd-5'], /^SEARCH k USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)$/],
+    [{ decision_id: 'd-13' }, ['d-13'], /^SEARCH k USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)$/],
+    [{ outcome: 'deny', since: '2024-05-01T10:05:00Z' }, ['d-25', 'd-20', 'd-15', 'd-10', 'd-5'], /^SEARCH k USING INDEX decision_keys_outcome_deny \(seq>\?\)$/],
+    [{ outcome: 'deny' }, ['d-25', 'd-20', 'd-15', 'd-10', 'd-5', 'd-0'], /^SCAN k USING (COVERING )?INDEX decision_keys_outcome_deny$/],
+  ];
+  for (const [filters, expected, plan] of cases) {
+    let page: ReturnType<typeof queryDecisions> | undefined;
+    const plans = plansOf(() => (page = queryDecisions(store.db, filters)));
+    assert.deepEqual(ids(page!), expected, JSON.stringify(filters));
+    const last = plans[plans.length - 1];
+    assert.ok(last.some((p) => plan.test(p)), `${JSON.stringify(filters)}: ${JSON.stringify(plans)}`);
+    assert.ok(last.some((p) => tailByRange.test(p)), JSON.stringify(plans));
+    assert.ok(!last.some((p) => fullScan.test(p)), JSON.stringify(plans));
+  }
+  // Outside every zone: nothing indexed is read.
+  assert.deepEqual(ids(queryDecisions(store.db, { since: '2024-05-02T00:00:00Z' })), []);
+  assert.deepEqual(ids(queryDecisions(store.db, { until: '2024-05-01T09:00:00Z' })), []);
+  assert.deepEqual(ids(queryDecisions(store.db, { decision_id: 'zz' })), []);
+});
 
 test('filters no index answers examine a bounded window per page and say where they stopped', () => {
   // carol is d-2, d-5, ...: a window of 4 rows (newest first: d-29..d-26) holds d-29 and d-26.

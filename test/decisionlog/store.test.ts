@@ -255,6 +255,61 @@ test('a log whose indexes were updated row by row (version 2) is upgraded in pla
   }
 });
 
+test('a log of version 3 (time, decision id and (outcome, seq) indexed row by row) is upgraded in place: zones made for its indexed rows, answers unchanged', async () => {
+  const file = join(tempDir(), 'd.db');
+  const old = new Database(file);
+  old.exec(readFileSync(new URL('../../../test/decisionlog/fixtures/decisions-v3.sql', import.meta.url), 'utf8'));
+  old.pragma('user_version = 3');
+  const insert = old.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id) VALUES (?, ?, ?, ?, ?, 'r1', ?, NULL)`);
+  const t0 = 1_700_000_000_000_000_000n;
+  const outcomes = ['allow', 'deny', 'undefined', 'error', 'other'];
+  // 600 rows, the first 520 indexed (decision_keys), the rest the tail; ids as the server makes them, one a second.
+  const idOf = (i: number) => `${(1_700_000_000_000 + i * 1000).toString(16).padStart(12, '0').replace(/^(.{8})/, '$1-')}-7abc-8def-${String(i).padStart(12, '0')}`;
+  for (let i = 0; i < 600; i++) {
+    const event = sampleEvent({ decision_id: idOf(i), path: i % 2 ? 'a/b' : 'c' });
+    insert.run(event.decision_id, t0 + BigInt(i) * 1_000_000_000n, event.path, outcomes[i % 5], i % 4 ? 'alice' : null, JSON.stringify(event));
+  }
+  old.exec('INSERT INTO decision_keys SELECT seq, decision_id, ts_ns, path, outcome, principal, revision, trace_id FROM decisions WHERE seq <= 520');
+  // What version 3 answers, from its own indexes.
+  const answers = (db: Database.Database) =>
+    [
+      `SELECT decision_id FROM decisions WHERE ts_ns >= ${t0 + 100_000_000_000n} AND ts_ns < ${t0 + 110_000_000_000n} ORDER BY seq DESC`,
+      `SELECT decision_id FROM decisions WHERE decision_id IN ('${idOf(7)}', '${idOf(300)}', '${idOf(599)}') ORDER BY seq DESC`,
+      `SELECT decision_id FROM decisions WHERE outcome = 'error' AND seq > 480 ORDER BY seq DESC`,
+    ].map((sql) => db.prepare(sql).pluck().all());
+  const before = answers(old);
+  old.close();
+
+  const store = new DecisionLogStore({ file });
+  try {
+    assert.equal(store.db.pragma('user_version', { simple: true }), schemaVersion);
+    const indexes = store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'decision_keys' ORDER BY name`).pluck().all();
+    assert.deepEqual(indexes, [
+      'decision_keys_outcome_allow', 'decision_keys_outcome_deny', 'decision_keys_outcome_error', 'decision_keys_outcome_other', 'decision_keys_outcome_undefined',
+      'decision_keys_path', 'decision_keys_principal', 'decision_keys_revision', 'decision_keys_trace_id',
+    ]);
+    // A zone per 256 indexed rows, each bounding its own rows (the writer may index the tail meanwhile: the
+    // third zone is checked as far as the indexed rows went).
+    assert.deepEqual(store.db.prepare('SELECT first_seq, last_seq, min_ts, max_ts, min_id, max_id FROM decision_zones WHERE last_seq <= 512 ORDER BY first_seq').safeIntegers().raw().all(), [
+      [1n, 256n, t0, t0 + 255_000_000_000n, idOf(0), idOf(255)],
+      [257n, 512n, t0 + 256_000_000_000n, t0 + 511_000_000_000n, idOf(256), idOf(511)],
+    ]);
+    assert.deepEqual(store.db.prepare('SELECT first_seq, min_ts, min_id FROM decision_zones WHERE first_seq > 512').safeIntegers().raw().all(), [[513n, t0 + 512_000_000_000n, idOf(512)]]);
+    const ids = (filters: object) => queryDecisions(store.db, { limit: 100, ...filters }).decisions.map((d) => d.event.decision_id);
+    const since = (s: number) => new Date(1_700_000_000_000 + s * 1000).toISOString();
+    assert.deepEqual(
+      [
+        ids({ since: since(100), until: since(110) }),
+        [...ids({ decision_id: idOf(599) }), ...ids({ decision_id: idOf(300) }), ...ids({ decision_id: idOf(7) })],
+        ids({ outcome: 'error', cursor: Buffer.from('desc:10000').toString('base64url') }).filter((id) => id > idOf(480)),
+      ],
+      before,
+    );
+  } finally {
+    await store.close();
+  }
+});
+
 test('a SQLite file that is not a decision log is refused, not modified', () => {
   const file = join(tempDir(), 'd.db');
   const other = new Database(file);

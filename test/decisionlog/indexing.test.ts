@@ -22,27 +22,39 @@ function appendRows(db: Database.Database, n: number): number {
 const keyed = (db: Database.Database) => db.prepare('SELECT seq FROM decision_keys ORDER BY seq').pluck().all() as number[];
 const inTransaction = (db: Database.Database) => (work: () => void) => db.transaction(work).immediate();
 
-test('the tail is indexed in the transaction that makes it a step long, whole, and not before', () => {
+test('the tail is indexed, in a transaction of its own, after the commit that makes it a step long, whole, and not before', () => {
   const db = logWithRows(0);
   const indexer = new TailIndexer(db, inTransaction(db), { stepRows: 10 });
-  db.transaction(() => indexer.afterInsert(appendRows(db, 9)))();
+  indexer.afterCommit(appendRows(db, 9));
   assert.deepEqual(keyed(db), []);
-  db.transaction(() => indexer.afterInsert(appendRows(db, 3)))();
+  indexer.afterCommit(appendRows(db, 3));
   assert.deepEqual(keyed(db), Array.from({ length: 12 }, (_, i) => i + 1));
   // The keys are the row's own.
   assert.deepEqual(db.prepare('SELECT decision_id, ts_ns, principal FROM decision_keys WHERE seq = 2').get(), db.prepare('SELECT decision_id, ts_ns, principal FROM decisions WHERE seq = 2').get());
-  db.transaction(() => indexer.afterInsert(appendRows(db, 9)))();
+  indexer.afterCommit(appendRows(db, 9));
   assert.equal(keyed(db).length, 12, 'the next 9 rows wait for the next step');
+  indexer.stop();
+  db.close();
+});
+
+test('an index step that fails leaves the tail as it was, and a later commit indexes it', () => {
+  const db = logWithRows(0);
+  const indexer = new TailIndexer(db, inTransaction(db), { stepRows: 10 });
+  db.exec(`CREATE TRIGGER refuse_keys BEFORE INSERT ON decision_keys BEGIN SELECT RAISE(FAIL, 'no room'); END`);
+  assert.doesNotThrow(() => indexer.afterCommit(appendRows(db, 12)));
+  assert.deepEqual(keyed(db), []);
+  assert.equal(db.prepare('SELECT count(*) FROM decisions').pluck().get(), 12);
+  db.exec('DROP TRIGGER refuse_keys');
+  indexer.afterCommit(appendRows(db, 1));
+  assert.equal(keyed(db).length, 13);
+  indexer.stop();
   db.close();
 });
 
 test('a tail shorter than a step is indexed once the writer has been idle, and when it closes', async () => {
   const db = logWithRows(0);
   const indexer = new TailIndexer(db, inTransaction(db), { stepRows: 1000, idleMs: 30 });
-  for (let i = 0; i < 3; i++) {
-    db.transaction(() => indexer.afterInsert(appendRows(db, 2)))();
-    indexer.committed();
-  }
+  for (let i = 0; i < 3; i++) indexer.afterCommit(appendRows(db, 2));
   assert.deepEqual(keyed(db), []);
   await sleep(200);
   assert.deepEqual(keyed(db), [1, 2, 3, 4, 5, 6]);

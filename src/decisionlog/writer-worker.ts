@@ -168,6 +168,8 @@ function inWriteTransaction<T>(work: () => T): T {
 const indexer = new TailIndexer(db, inWriteTransaction, settings.indexing);
 /** The seq of the last row committed. */
 let lastSeq = 0;
+/** Rows were committed since the last maintenance: only they move the index step and its idle timer on. */
+let inserted = false;
 
 // What follows a commit but need not hold up its answer: the index step (indexing.ts) and the checkpoint. Run once
 // the commit's waiting stores have been answered (commitQueued replies as soon as COMMIT returns), on the next
@@ -183,7 +185,11 @@ function scheduleMaintenance(): void {
 function maintain(): void {
   maintenanceScheduled = false;
   if (!db.open) return;
-  indexer.afterCommit(lastSeq);
+  // Not after the index step's own commit, nor retention's: an idle writer would index every idleMs for ever.
+  if (inserted) {
+    inserted = false;
+    indexer.afterCommit(lastSeq);
+  }
   const frames = walFrames?.count();
   if (frames !== undefined && frames >= walCheckpointFrames) {
     try {
@@ -260,6 +266,7 @@ function insertBatches(batches: WriterBatch[]): void {
     for (const batch of batches) last = insertRows(batch);
     return last;
   });
+  inserted = true;
 }
 
 /**

@@ -127,3 +127,23 @@ async function waitForKeys(store: DecisionLogStore, n: number): Promise<number> 
   for (let i = 0; i < 200 && keys() < n; i++) await new Promise((r) => setTimeout(r, 25));
   return keys();
 }
+
+test('a writer with nothing to write commits nothing: indexing the idle tail does not start the idle timer again', async () => {
+  const file = join(tempDir(), 'd.db');
+  const writer = new SharedDecisionWriter({ file, indexing: { idleMs: 10 } });
+  const store = new DecisionLogStore({ writer: writer.handle() });
+  try {
+    for (let i = 0; i < 5; i++) await store.record(sampleEvent());
+    await store.flush();
+    await waitForKeys(store, 5);
+    // Each reply carries the writer's commit count so far.
+    const commitsNow = async () => (await store.writerPragma('user_version'), store.writerCommits);
+    await new Promise((r) => setTimeout(r, 100));
+    const idle = await commitsNow();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await commitsNow(), idle);
+  } finally {
+    await store.close();
+    await writer.close();
+  }
+});

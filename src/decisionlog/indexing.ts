@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import { indexedSeqSql, indexTailSql, zoneRows, zoneSql } from './schema.js';
 
 export interface TailIndexing {
-  /** Index the tail in the transaction of the batch that makes it this long (default indexStepRows). */
+  /** Index the tail once a commit makes it this long (default indexStepRows). */
   stepRows?: number;
   /** Index what tail there is once no batch has come for this long (default 200 ms). */
   idleMs?: number;
@@ -23,6 +23,11 @@ export interface TailIndexing {
  */
 export const indexStepRows = 4096;
 
+/**
+ * Each step is a transaction of its own, run after the commit that made the tail a step long has been answered:
+ * the stores waiting for that commit (sync durability) do not wait for the step as well, and a step that fails
+ * fails no write (the tail stays, every query still reads it, and the next commit or idle pause tries again).
+ */
 export class TailIndexer {
   private readonly indexedSeq: Database.Statement;
   private readonly copy: Database.Statement;
@@ -32,6 +37,8 @@ export class TailIndexer {
   private readonly stepRows: number;
   private readonly idleMs: number;
   private idle?: NodeJS.Timeout;
+  /** When the last commit was (performance.now()): the idle timer goes off idleMs after it. */
+  private lastCommit = 0;
 
   /** `inWriteTransaction` runs its argument holding the write lock, then commits (the writer's own). */
   constructor(db: Database.Database, private readonly inWriteTransaction: (work: () => void) => void, options: TailIndexing = {}) {
@@ -44,27 +51,20 @@ export class TailIndexer {
     this.idleMs = options.idleMs ?? 200;
   }
 
-  /** In the transaction that stored rows up to `lastSeq`: indexes the tail once it is a step long. */
-  afterInsert(lastSeq: number): void {
-    const indexed = this.indexedSeq.get() as number;
-    if (lastSeq - indexed >= this.stepRows) this.step(indexed);
-  }
-
-  /** After a commit: the tail is indexed once the writer has had nothing to do for idleMs. */
-  committed(): void {
-    if (this.idle) this.idle.refresh();
-    else {
-      this.idle = setTimeout(() => this.onIdle(), this.idleMs);
-      this.idle.unref();
-    }
+  /**
+   * After a commit that stored rows up to `lastSeq`, outside any transaction: indexes the tail once it is a step
+   * long, and otherwise once the writer has had nothing to do for idleMs.
+   */
+  afterCommit(lastSeq: number): void {
+    this.lastCommit = performance.now();
+    if (lastSeq - (this.indexedSeq.get() as number) >= this.stepRows) this.tryIndexTail();
+    // One timer, moved on when it goes off too early rather than at every commit.
+    if (!this.idle) this.armIdle(this.idleMs);
   }
 
   /** Indexes the whole tail now, in a transaction of its own. */
   indexTail(): void {
-    this.stop();
-    this.inWriteTransaction(() => {
-      this.step(this.indexedSeq.get() as number);
-    });
+    this.inWriteTransaction(() => this.step(this.indexedSeq.get() as number));
   }
 
   /** Indexes the rows past seq `indexed` and makes their zones (schema.ts). */
@@ -85,14 +85,23 @@ export class TailIndexer {
     this.idle = undefined;
   }
 
+  private armIdle(ms: number): void {
+    this.idle = setTimeout(() => this.onIdle(), ms);
+    this.idle.unref();
+  }
+
   private onIdle(): void {
     this.idle = undefined;
+    const idleFor = performance.now() - this.lastCommit;
+    if (idleFor < this.idleMs) return this.armIdle(this.idleMs - idleFor);
+    this.tryIndexTail();
+  }
+
+  private tryIndexTail(): void {
     try {
       this.indexTail();
     } catch {
-      // The tail stays as it is and every query still finds it. The next idle pause tries again, and the batch
-      // that makes it a step long indexes it in its own transaction, whose failure is reported and retried as
-      // any failed write is.
+      // The tail stays as it is and every query still finds it; the next commit or idle pause tries again.
     }
   }
 }

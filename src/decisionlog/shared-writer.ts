@@ -23,6 +23,8 @@ export interface DecisionWriterHandle {
   port: MessagePort;
   /** To the owner of the writer: "the writer is gone, give me a port to a new one". */
   control: MessagePort;
+  /** Bumped after each batch posted, waking the writer if it waits for a group (WriterSettings.posted). */
+  posted: Int32Array;
 }
 
 /** The ports a handle moves to its thread with (postMessage's or new Worker's transferList). */
@@ -38,6 +40,8 @@ export interface SharedDecisionWriterOptions {
   indexing?: TailIndexing;
   /** See WriterSettings.groupWaitMs (sync durability only). */
   groupWaitMs?: number;
+  /** See WriterSettings.walCheckpointBytes. */
+  walCheckpointBytes?: number;
 }
 
 /** Sent on a control port: by a store, asking for a new port; by the owner, answering with one. */
@@ -52,6 +56,7 @@ export class SharedDecisionWriter {
   /** Writer threads started after the first one died. */
   restarts = 0;
   private started = false;
+  private readonly posted = new Int32Array(new SharedArrayBuffer(4));
 
   /**
    * Opens (creating if needed) the database now, so a corrupt, locked or incompatible file fails here with a typed
@@ -68,6 +73,8 @@ export class SharedDecisionWriter {
       ...(options.retention ? { retention: options.retention } : {}),
       ...(options.indexing ? { indexing: options.indexing } : {}),
       ...(options.groupWaitMs !== undefined ? { groupWaitMs: options.groupWaitMs } : {}),
+      ...(options.walCheckpointBytes !== undefined ? { walCheckpointBytes: options.walCheckpointBytes } : {}),
+      posted: this.posted,
     } as const;
     this.writer = WriterThread.own(settings);
   }
@@ -85,7 +92,7 @@ export class SharedDecisionWriter {
     control.port1.on('close', () => this.controls.delete(control.port1));
     // The server's own handles keep the process alive; a store waiting for its writer does not.
     control.port1.unref();
-    return { file: this.file, durability: this.durability, port: this.connect(), control: control.port2 };
+    return { file: this.file, durability: this.durability, port: this.connect(), control: control.port2, posted: this.posted };
   }
 
   /** Runs a retention pass now; resolves to the rows deleted. */
@@ -124,6 +131,7 @@ export function sharedWriterSource(handle: DecisionWriterHandle): WriterSource {
   });
   handle.control.unref();
   return {
+    posted: handle.posted,
     open: () => {
       const port = next;
       if (port) {

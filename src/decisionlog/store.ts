@@ -116,7 +116,8 @@ export class DecisionLogStore {
   private counters = { written: 0, dropped_queue_full: 0, encoding_failures: 0, write_failures: 0 };
   private lastError?: DecisionLogStatus['last_error'];
   private failing = false;
-  private lastCommitAt?: string;
+  /** Date.now() of the last commit, formatted only when status() is read. */
+  private lastCommitAt?: number;
   private readonly commitListeners: (() => void)[] = [];
   /** The revisions of the last `bundles` object seen: the decision path hands the same one until the next activation. */
   private lastBundles?: { bundles: DecisionEvent['bundles']; revisions: string[] };
@@ -185,10 +186,10 @@ export class DecisionLogStore {
     if (!full) {
       // The row's text is written into the queue's buffer now: an event that cannot be written as JSON is counted
       // in encoding_failures and not stored.
-      let committed: ((result: RecordResult) => void) | undefined;
-      const settled = this.durability === 'sync' ? new Promise<RecordResult>((resolve) => (committed = resolve)) : undefined;
+      let settled: Promise<RecordResult> | undefined;
       try {
-        this.queue.push(row, committed && (() => committed!('committed')));
+        // sync: the promise of the row's batch, which every row of the batch shares.
+        settled = this.durability === 'sync' ? this.queue.push(row, true) : this.queue.push(row);
       } catch {
         this.counters.encoding_failures++;
         return 'dropped';
@@ -284,7 +285,7 @@ export class DecisionLogStore {
       ...this.counters,
       pruned: this.writer.pruned,
       ...(this.lastError ? { last_error: this.lastError } : {}),
-      ...(this.lastCommitAt ? { last_commit_at: this.lastCommitAt } : {}),
+      ...(this.lastCommitAt !== undefined ? { last_commit_at: new Date(this.lastCommitAt).toISOString() } : {}),
     };
   }
 
@@ -361,8 +362,8 @@ export class DecisionLogStore {
     this.counters.written += front.batch.count;
     this.failing = false;
     this.nextRetryMs = this.retryDelay.initial;
-    this.lastCommitAt = new Date().toISOString();
-    for (const committed of front.committed) committed();
+    this.lastCommitAt = Date.now();
+    front.settle();
     for (const listener of this.commitListeners) listener();
     this.admitWaiters();
     return true;

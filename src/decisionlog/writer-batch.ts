@@ -80,6 +80,11 @@ class Chunk {
   readonly several: [number, string[]][] = [];
   /** sync durability: what to call once the chunk is committed. */
   readonly committed: (() => void)[] = [];
+  /**
+   * sync durability: the one promise every event of the chunk added without a callback waits on (commitWaited): one
+   * promise per batch rather than a promise and two closures per event.
+   */
+  private wait?: { promise: Promise<'committed'>; resolve: (result: 'committed') => void };
   private bytes: Buffer;
   private used = 0;
   private readonly ends: Uint32Array;
@@ -115,6 +120,22 @@ class Chunk {
     this.nulls[k] = row.nulls;
     if (row.revisions) this.several.push([k, row.revisions]);
     if (committed) this.committed.push(committed);
+  }
+
+  /** Settles once the chunk is committed (settle). */
+  whenCommitted(): Promise<'committed'> {
+    if (!this.wait) {
+      let resolve!: (result: 'committed') => void;
+      const promise = new Promise<'committed'>((r) => (resolve = r));
+      this.wait = { promise, resolve };
+    }
+    return this.wait.promise;
+  }
+
+  /** Once the chunk is committed: settles whenCommitted() and calls each row's callback. */
+  settle(): void {
+    this.wait?.resolve('committed');
+    for (const committed of this.committed) committed();
   }
 
   /** The chunk as the writer thread reads it; seals it. */
@@ -156,10 +177,17 @@ export class RowQueue {
     return this.rows;
   }
 
-  /** Queues the row, its text written into the batch's buffer; throws, queueing nothing, as Chunk.add. */
-  push(row: WriterRow, committed?: () => void): void {
-    this.open().add(row, committed);
+  /**
+   * Queues the row, its text written into the batch's buffer; throws, queueing nothing, as Chunk.add. With
+   * `waitForCommit`, returns a promise that settles once the row's batch is committed (shared by the batch's rows).
+   */
+  push(row: WriterRow, waitForCommit: true): Promise<'committed'>;
+  push(row: WriterRow, waitForCommit?: false): undefined;
+  push(row: WriterRow, waitForCommit = false): Promise<'committed'> | undefined {
+    const chunk = this.open();
+    chunk.add(row, undefined);
     this.rows++;
+    return waitForCommit ? chunk.whenCommitted() : undefined;
   }
 
   /** Queues a row written apart (detach). */
@@ -179,10 +207,13 @@ export class RowQueue {
     return last;
   }
 
-  /** The oldest rows as one batch (the same one again until shift() removes it), or undefined when empty. */
-  front(): { batch: WriterBatch; committed: (() => void)[] } | undefined {
+  /**
+   * The oldest rows as one batch (the same one again until shift() removes it), and what to call once it is
+   * committed; undefined when empty.
+   */
+  front(): { batch: WriterBatch; settle: () => void } | undefined {
     const first = this.chunks[0];
-    return first ? { batch: first.batch(), committed: first.committed } : undefined;
+    return first ? { batch: first.batch(), settle: () => first.settle() } : undefined;
   }
 
   /** Removes the batch front() gave, once it is committed: the writer thread is done with its buffers. */

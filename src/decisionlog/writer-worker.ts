@@ -8,6 +8,7 @@ import { openDecisionDatabase, retryWhileBusy, sqliteCode } from './open.js';
 import { TailIndexer, type TailIndexing } from './indexing.js';
 import { Retention, type RetentionOptions } from './retention.js';
 import { rowFields, type WriterBatch } from './writer-batch.js';
+import { framesFor, WalFrames } from './wal-frames.js';
 
 export interface WriterSettings {
   file: string;
@@ -19,6 +20,13 @@ export interface WriterSettings {
    * never) for the batches of the other stores that wrote lately, and no longer than the last commit took.
    */
   groupWaitMs?: number;
+  /**
+   * Bumped (Atomics.add, then Atomics.notify) by each store of a shared writer after it posts a batch: the writer
+   * waiting for a group sleeps until one comes instead of polling the stores' ports.
+   */
+  posted?: Int32Array;
+  /** The WAL is checkpointed once it holds about this many bytes (default 64 MiB), whatever the page size. */
+  walCheckpointBytes?: number;
 }
 
 export type WriterRequest =
@@ -41,8 +49,6 @@ const port = parentPort!;
 const db = openDecisionDatabase(settings.file);
 // Never SQLite's own wait for a lock (see beginWriting): every write takes the lock through inWriteTransaction.
 const lockWaitMs = 5_000;
-/** The WAL grows to about this many bytes between checkpoints, whatever the file's page size. */
-const walCheckpointBytes = 64 * 1024 * 1024;
 const pageSize = db.pragma('page_size', { simple: true }) as number;
 db.pragma('busy_timeout = 0');
 db.pragma(`synchronous = ${settings.synchronous}`);
@@ -52,7 +58,13 @@ db.pragma('cache_size = -32768');
 // whatever their size (SQLite's default): index pages rewritten by several steps (indexing.ts) are copied into the
 // database once per checkpoint, not once per step. Counted in bytes, so the page size does not change how much a
 // power loss can take in default durability (docs/decision-log.md).
-db.pragma(`wal_autocheckpoint = ${Math.ceil(walCheckpointBytes / pageSize)}`);
+const walCheckpointFrames = framesFor(settings.walCheckpointBytes ?? 64 * 1024 * 1024, pageSize);
+// The writer checkpoints itself, after answering the commit that reached the threshold (maintain), rather than
+// SQLite inside that COMMIT, where the stores waiting for it (sync durability) waited for the checkpoint as well:
+// a checkpoint writes every page the WAL changed into the database and fsyncs it, 15-20 ms on a loaded machine.
+// Where the WAL's frame count cannot be read, SQLite keeps doing it, at the same threshold.
+const walFrames = WalFrames.open(settings.file, pageSize);
+db.pragma(`wal_autocheckpoint = ${walFrames ? 0 : walCheckpointFrames}`);
 const retention = settings.retention ? new Retention(db, settings.retention, inWriteTransaction) : undefined;
 retention?.start();
 
@@ -72,7 +84,7 @@ const insertMany = db.prepare(insertSql(rowsPerInsert));
 const setMeta = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
 const insertRevision = db.prepare(`INSERT OR IGNORE INTO decision_revisions (seq, revision) VALUES (?, ?)`);
 
-const lastSeq = db.prepare('SELECT last_insert_rowid()').pluck();
+const lastInsertSeq = db.prepare('SELECT last_insert_rowid()').pluck();
 
 /** Inserts the batch's rows; returns the seq of the last one. */
 const insertRows = (batch: WriterBatch): number => {
@@ -106,7 +118,7 @@ const insertRows = (batch: WriterBatch): number => {
     next = k + 1;
   }
   insertPlain(count);
-  return lastSeq.get() as number;
+  return lastInsertSeq.get() as number;
 };
 
 // Stores of separate processes each have a writer thread on the same file, and SQLite lets one write at a time.
@@ -145,6 +157,7 @@ function inWriteTransaction<T>(work: () => T): T {
     const value = work();
     commit.run();
     commits++;
+    scheduleMaintenance();
     return value;
   } catch (error) {
     if (db.inTransaction) rollback.run();
@@ -153,6 +166,40 @@ function inWriteTransaction<T>(work: () => T): T {
 }
 
 const indexer = new TailIndexer(db, inWriteTransaction, settings.indexing);
+/** The seq of the last row committed. */
+let lastSeq = 0;
+/** Rows were committed since the last maintenance: only they move the index step and its idle timer on. */
+let inserted = false;
+
+// What follows a commit but need not hold up its answer: the index step (indexing.ts) and the checkpoint. Run once
+// the commit's waiting stores have been answered (commitQueued replies as soon as COMMIT returns), on the next
+// turn of the event loop: a store answered in sync durability then sends its next batch while this thread works.
+let maintenanceScheduled = false;
+
+function scheduleMaintenance(): void {
+  if (maintenanceScheduled) return;
+  maintenanceScheduled = true;
+  setImmediate(maintain);
+}
+
+function maintain(): void {
+  maintenanceScheduled = false;
+  if (!db.open) return;
+  // Not after the index step's own commit, nor retention's: an idle writer would index every idleMs for ever.
+  if (inserted) {
+    inserted = false;
+    indexer.afterCommit(lastSeq);
+  }
+  const frames = walFrames?.count();
+  if (frames !== undefined && frames >= walCheckpointFrames) {
+    try {
+      // PASSIVE, as SQLite's automatic checkpoint: it copies what no reader still needs and waits for nobody.
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // As with SQLite's automatic checkpoint, a failure leaves the WAL as it is, and the next commit tries again.
+    }
+  }
+}
 
 /** A write request waiting for the next commit, and where its answer goes. */
 interface QueuedWrite {
@@ -178,10 +225,13 @@ function queueWrite(write: QueuedWrite): void {
 // store's batch as it comes makes the stores take turns: every batch waits for another store's commit before its
 // own, and a commit (an fsync) holds half the events it could. So, with stores that wrote lately still missing
 // from the group, the writer waits a little for their batches: at most as long as the last commit took (the wait
-// stays within what the commit it saves would cost), polling their ports without returning to the event loop.
+// stays within what the commit it saves would cost), reading their ports without returning to the event loop.
+// Between reads it sleeps until a store signals a new batch (`posted`), or, for stores that do not signal, for
+// 50 µs at a time: polling, each wake-up cost CPU and a context switch, several per commit.
 const groupWaitMs = settings.synchronous === 'FULL' ? (settings.groupWaitMs ?? 2) : 0;
 /** When each store last sent a batch: those active in the last `activeMs` are waited for. */
 const lastWrite = new Map<MessagePort, number>();
+const posted = settings.posted;
 const activeMs = 100;
 let lastCommitMs = 0;
 
@@ -190,7 +240,11 @@ function gatherGroup(): void {
   const now = performance.now();
   const deadline = now + Math.min(groupWaitMs, lastCommitMs);
   const missing = () => [...lastWrite].filter(([port, at]) => now - at < activeMs && !queuedWrites.some((w) => w.from === port)).map(([port]) => port);
-  for (let waiting = missing(); waiting.length > 0 && performance.now() < deadline; waiting = missing()) {
+  for (let waiting = missing(); waiting.length > 0; waiting = missing()) {
+    const left = deadline - performance.now();
+    if (left <= 0) return;
+    // Read before the ports: a batch posted after this reading changes it, so the wait below returns at once.
+    const seen = posted ? Atomics.load(posted, 0) : 0;
     let received = false;
     for (const port of waiting) {
       for (let message = receiveMessageOnPort(port); message; message = receiveMessageOnPort(port)) {
@@ -198,18 +252,21 @@ function gatherGroup(): void {
         received = true;
       }
     }
-    if (!received) Atomics.wait(pause, 0, 0, 0.05);
+    if (!received) {
+      if (posted) Atomics.wait(posted, 0, seen, left);
+      else Atomics.wait(pause, 0, 0, 0.05);
+    }
   }
 }
 
-/** Inserts batches in one transaction, indexing the tail in it when it is a step long. */
+/** Inserts batches in one transaction. */
 function insertBatches(batches: WriterBatch[]): void {
-  inWriteTransaction(() => {
-    let lastSeq = 0;
-    for (const batch of batches) lastSeq = insertRows(batch);
-    indexer.afterInsert(lastSeq);
+  lastSeq = inWriteTransaction(() => {
+    let last = 0;
+    for (const batch of batches) last = insertRows(batch);
+    return last;
   });
-  indexer.committed();
+  inserted = true;
 }
 
 /**
@@ -254,8 +311,10 @@ async function handle(request: Exclude<WriterRequest, { type: 'write' | 'connect
       try {
         commitQueued();
         // A log at rest is indexed whole.
+        indexer.stop();
         indexer.indexTail();
       } finally {
+        walFrames?.close();
         db.close();
       }
       return undefined;

@@ -16,6 +16,8 @@ export interface WriterSource {
   open(): Endpoint;
   /** Called when the endpoint stops answering (the thread exited, the port closed). */
   lost?(endpoint: Endpoint): void;
+  /** Bumped after each batch posted (a shared writer's WriterSettings.posted). */
+  posted?: Int32Array;
   /** Ends the store's use of the writer; `endpoint` is the one in use, if any. */
   close(endpoint: Endpoint | undefined, call: (request: Request) => Promise<unknown>): Promise<void>;
 }
@@ -67,7 +69,13 @@ export class WriterThread {
 
   /** Inserts the batch's rows in one transaction; resolves once committed. */
   write(batch: WriterBatch): Promise<unknown> {
-    return this.call({ type: 'write', batch });
+    const written = this.call({ type: 'write', batch });
+    const posted = this.source.posted;
+    if (posted) {
+      Atomics.add(posted, 0, 1);
+      Atomics.notify(posted, 0);
+    }
+    return written;
   }
 
   async close(): Promise<void> {

@@ -22,27 +22,39 @@ function appendRows(db: Database.Database, n: number): number {
 const keyed = (db: Database.Database) => db.prepare('SELECT seq FROM decision_keys ORDER BY seq').pluck().all() as number[];
 const inTransaction = (db: Database.Database) => (work: () => void) => db.transaction(work).immediate();
 
-test('the tail is indexed in the transaction that makes it a step long, whole, and not before', () => {
+test('the tail is indexed, in a transaction of its own, after the commit that makes it a step long, whole, and not before', () => {
   const db = logWithRows(0);
   const indexer = new TailIndexer(db, inTransaction(db), { stepRows: 10 });
-  db.transaction(() => indexer.afterInsert(appendRows(db, 9)))();
+  indexer.afterCommit(appendRows(db, 9));
   assert.deepEqual(keyed(db), []);
-  db.transaction(() => indexer.afterInsert(appendRows(db, 3)))();
+  indexer.afterCommit(appendRows(db, 3));
   assert.deepEqual(keyed(db), Array.from({ length: 12 }, (_, i) => i + 1));
   // The keys are the row's own.
   assert.deepEqual(db.prepare('SELECT decision_id, ts_ns, principal FROM decision_keys WHERE seq = 2').get(), db.prepare('SELECT decision_id, ts_ns, principal FROM decisions WHERE seq = 2').get());
-  db.transaction(() => indexer.afterInsert(appendRows(db, 9)))();
+  indexer.afterCommit(appendRows(db, 9));
   assert.equal(keyed(db).length, 12, 'the next 9 rows wait for the next step');
+  indexer.stop();
+  db.close();
+});
+
+test('an index step that fails leaves the tail as it was, and a later commit indexes it', () => {
+  const db = logWithRows(0);
+  const indexer = new TailIndexer(db, inTransaction(db), { stepRows: 10 });
+  db.exec(`CREATE TRIGGER refuse_keys BEFORE INSERT ON decision_keys BEGIN SELECT RAISE(FAIL, 'no room'); END`);
+  assert.doesNotThrow(() => indexer.afterCommit(appendRows(db, 12)));
+  assert.deepEqual(keyed(db), []);
+  assert.equal(db.prepare('SELECT count(*) FROM decisions').pluck().get(), 12);
+  db.exec('DROP TRIGGER refuse_keys');
+  indexer.afterCommit(appendRows(db, 1));
+  assert.equal(keyed(db).length, 13);
+  indexer.stop();
   db.close();
 });
 
 test('a tail shorter than a step is indexed once the writer has been idle, and when it closes', async () => {
   const db = logWithRows(0);
   const indexer = new TailIndexer(db, inTransaction(db), { stepRows: 1000, idleMs: 30 });
-  for (let i = 0; i < 3; i++) {
-    db.transaction(() => indexer.afterInsert(appendRows(db, 2)))();
-    indexer.committed();
-  }
+  for (let i = 0; i < 3; i++) indexer.afterCommit(appendRows(db, 2));
   assert.deepEqual(keyed(db), []);
   await sleep(200);
   assert.deepEqual(keyed(db), [1, 2, 3, 4, 5, 6]);
@@ -69,28 +81,30 @@ const zonesOfKeys = (db: Database.Database) =>
 test('each step makes the zones of the rows it indexes, at most 256 rows each, the last one made again until it is full', () => {
   const db = logWithRows(0);
   const indexer = new TailIndexer(db, inTransaction(db), { stepRows: 100 });
-  db.transaction(() => indexer.afterInsert(appendRows(db, 300)))();
+  indexer.afterCommit(appendRows(db, 300));
   assert.deepEqual(zones(db).map(([first, last]) => [Number(first), Number(last)]), [[1, 256], [257, 300]]);
   indexer.indexTail();
   assert.equal(zones(db).length, 2, 'no tail, nothing made');
-  db.transaction(() => indexer.afterInsert(appendRows(db, 100)))();
+  indexer.afterCommit(appendRows(db, 100));
   assert.deepEqual(zones(db).map(([first, last]) => [Number(first), Number(last)]), [[1, 256], [257, 400]]);
-  db.transaction(() => indexer.afterInsert(appendRows(db, 250)))();
+  indexer.afterCommit(appendRows(db, 250));
   assert.deepEqual(zones(db).map(([first, last]) => [Number(first), Number(last)]), [[1, 256], [257, 512], [513, 650]]);
   assert.deepEqual(zones(db), zonesOfKeys(db));
+  indexer.stop();
   db.close();
 });
 
 test('seqs freed by deleting the newest rows and taken again get zones of the new rows', () => {
   const db = logWithRows(0);
   const indexer = new TailIndexer(db, inTransaction(db), { stepRows: 10 });
-  db.transaction(() => indexer.afterInsert(appendRows(db, 300)))();
+  indexer.afterCommit(appendRows(db, 300));
   db.prepare('DELETE FROM decisions WHERE seq > 200').run();
   // New rows, at other times and ids, on seqs 201.. (the old zone 1-256 reached over them).
   const insert = db.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES (?, ?, 'a/b', 'allow', NULL, NULL, '{}')`);
   for (let i = 0; i < 20; i++) insert.run(`new-${i}`, 1_800_000_000_000_000_000n + BigInt(i));
-  db.transaction(() => indexer.afterInsert(220))();
+  indexer.afterCommit(220);
   assert.deepEqual(zones(db).map(([first, last]) => [Number(first), Number(last)]), [[1, 220]]);
   assert.deepEqual(zones(db), zonesOfKeys(db));
+  indexer.stop();
   db.close();
 });

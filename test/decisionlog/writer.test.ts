@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { queryDecisions } from '../../src/decisionlog/query.js';
+import { SharedDecisionWriter } from '../../src/decisionlog/shared-writer.js';
 import { sampleEvent, tempDir, unsignedJwt } from './helpers.js';
 
 function count(store: DecisionLogStore): number {
@@ -94,4 +95,55 @@ test('in sync mode a write that finds the file locked by another writer waits fo
   clearTimeout(release);
   other.close();
   await store.close();
+});
+
+test('sync durability: a commit is answered whatever becomes of the index step it makes due, which runs apart', async () => {
+  const file = join(tempDir(), 'd.db');
+  const writer = new SharedDecisionWriter({ file, durability: 'sync', indexing: { stepRows: 10, idleMs: 60_000 } });
+  const store = new DecisionLogStore({ writer: writer.handle() });
+  try {
+    // Every index step fails (as a full disk would fail it) until the trigger goes.
+    store.db.exec(`CREATE TRIGGER refuse_keys BEFORE INSERT ON decision_keys BEGIN SELECT RAISE(FAIL, 'no room for keys'); END`);
+    const events = Array.from({ length: 30 }, (_, i) => sampleEvent({ input: { n: i } }));
+    for (let i = 0; i < events.length; i += 5) {
+      assert.deepEqual(await Promise.all(events.slice(i, i + 5).map((e) => store.record(e))), Array(5).fill('committed'));
+    }
+    assert.equal(store.status().write_failures, 0);
+    assert.equal(store.db.prepare('SELECT count(*) FROM decision_keys').pluck().get(), 0);
+    // Unindexed rows are found all the same.
+    assert.deepEqual(queryDecisions(store.db, { limit: 100, order: 'asc' }).decisions.map((d) => d.event.decision_id), events.map((e) => e.decision_id));
+    store.db.exec('DROP TRIGGER refuse_keys');
+    await store.record(sampleEvent());
+    assert.equal(await waitForKeys(store, 31), 31, 'the next commit indexes the tail');
+  } finally {
+    await store.close();
+    await writer.close();
+  }
+});
+
+/** Keys indexed, once there are `n` (the step runs after the commit is answered) or after a while. */
+async function waitForKeys(store: DecisionLogStore, n: number): Promise<number> {
+  const keys = () => store.db.prepare('SELECT count(*) FROM decision_keys').pluck().get() as number;
+  for (let i = 0; i < 200 && keys() < n; i++) await new Promise((r) => setTimeout(r, 25));
+  return keys();
+}
+
+test('a writer with nothing to write commits nothing: indexing the idle tail does not start the idle timer again', async () => {
+  const file = join(tempDir(), 'd.db');
+  const writer = new SharedDecisionWriter({ file, indexing: { idleMs: 10 } });
+  const store = new DecisionLogStore({ writer: writer.handle() });
+  try {
+    for (let i = 0; i < 5; i++) await store.record(sampleEvent());
+    await store.flush();
+    await waitForKeys(store, 5);
+    // Each reply carries the writer's commit count so far.
+    const commitsNow = async () => (await store.writerPragma('user_version'), store.writerCommits);
+    await new Promise((r) => setTimeout(r, 100));
+    const idle = await commitsNow();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await commitsNow(), idle);
+  } finally {
+    await store.close();
+    await writer.close();
+  }
 });

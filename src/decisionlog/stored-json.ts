@@ -9,7 +9,7 @@
 // that are neither scalars nor shared, go through writeJson.
 import { isUtf8 } from 'node:buffer';
 import type { DecisionEvent } from './event.js';
-import { bytesMayHoldCredentials, eraseCredentialsInJson, mayHoldCredentials } from './credentials.js';
+import { bytesMayHoldCredentials, eraseCredentialsInJson, isCredentialFree, mayHoldCredentials } from './credentials.js';
 import { writeJson } from '../json/writer.js';
 
 /** Where the text goes: bytes up to `used` are taken; room(n) makes sure n more fit (it may replace `bytes`). */
@@ -73,7 +73,7 @@ export function writeStoredEvent(event: DecisionEvent, options: StoredJsonOption
     // A scalar holds no headers object: nothing to cut.
     if (text === undefined && part === 'result' && scalarKind(value)) continue;
     text ??= writeJson(value);
-    if (text !== undefined && mask && (typeof text === 'string' ? mayHoldCredentials(text) : bytesMayHoldCredentials(bufferOf(text)))) {
+    if (text !== undefined && mask && (typeof text === 'string' ? mayHoldCredentials(text) : !isCredentialFree(text) && bytesMayHoldCredentials(bufferOf(text)))) {
       const cut = eraseCredentialsInJson(typeof text === 'string' ? text : textOf(text), part, keep);
       if (cut) {
         text = cut.json;

@@ -6,6 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { parseYamlAsOpa } from '../json/yaml.js';
 import { invalidParameter } from './errors.js';
 import { readJson, readJsonDocument } from '../json/reader.js';
+import { credentialHeaders, markCredentialFree } from '../decisionlog/credentials.js';
 import { isJsonObject, someNumberText } from '../json/kinds.js';
 import { beyondOpaRange } from '../json/number-text.js';
 import { goYamlMessage } from '../json/yaml-errors.js';
@@ -121,12 +122,14 @@ function parseYamlText(text: string): unknown {
 export function parseEnvelope(body: Buffer, yaml: boolean, key?: string): { value: unknown; memberText?: Uint8Array } {
   const text = body.toString('utf8');
   if (yaml) return { value: parseYamlText(text) };
-  const { value, span, valueSpan, keptNumberText } = readJsonDocument(text, { trailing: 'ignore', spanOfKey: key });
+  const { value, span, valueSpan, keptNumberText, watchedKey } = readJsonDocument(text, { trailing: 'ignore', spanOfKey: key, watchKeys: credentialHeaders });
   if (keptNumberText) checkInputNumbers(key === undefined ? value : isJsonObject(value) ? value[key] : undefined);
   const [start, end] = key === undefined ? valueSpan : span ?? [0, -1];
   if (end < 0) return { value };
   // Offsets are characters; for ASCII bodies they are also bytes, so the body is sliced without a copy.
   const memberText = text.length === body.length ? body.subarray(start, end) : Buffer.from(text.slice(start, end), 'utf8');
+  // The decision log then stores the input without searching it for credentials to erase.
+  if (!watchedKey) markCredentialFree(memberText);
   return { value, memberText };
 }
 

@@ -32,6 +32,8 @@ interface Build {
   /** The input and its text as the build's server reads them from the request's body. */
   input: unknown;
   inputText: Uint8Array;
+  /** Whether the build's reader found no credential header name among the body's keys (builds before it: absent). */
+  inputCredentialFree?: boolean;
   decisions: typeof Decisions;
   logger: typeof Logger;
   store: typeof Store;
@@ -40,11 +42,12 @@ interface Build {
 async function load(name: string, dist: string): Promise<Build> {
   const at = (path: string) => pathToFileURL(join(dist, path)).href;
   const { parseEnvelope } = (await import(at('src/server/body.js'))) as typeof Body;
-  const { value, memberText } = parseEnvelope(Buffer.from(body), false, 'input');
+  const { value, memberText, credentialFree } = parseEnvelope(Buffer.from(body), false, 'input') as ReturnType<typeof parseEnvelope> & { credentialFree?: boolean };
   return {
     name,
     input: (value as { input: unknown }).input,
     inputText: memberText!,
+    inputCredentialFree: credentialFree,
     decisions: (await import(at('src/server/decisions.js'))) as typeof Decisions,
     logger: (await import(at('src/decisionlog/logger.js'))) as typeof Logger,
     store: (await import(at('src/decisionlog/store.js'))) as typeof Store,
@@ -84,6 +87,7 @@ async function measure(build: Build, record = true): Promise<number> {
         path: ['gateway', 'authz', 'allow'],
         input: build.input,
         inputText: build.inputText,
+        inputCredentialFree: build.inputCredentialFree,
         evaluated: {
           defined: true,
           result: made % 10 !== 0,

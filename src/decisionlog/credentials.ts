@@ -14,22 +14,6 @@ import { pathEscape } from './mask.js';
 export const credentialHeaders: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
 
 /**
- * JSON texts read whole by the JSON reader, which saw no credential header name among their keys (a request's
- * input, as the server parsed it): the decision log stores them without searching them again. By identity: a text
- * made otherwise (an input the PIP enriched, one written from a value) is searched as any other.
- */
-const credentialFree = new WeakSet<Uint8Array>();
-
-/** Notes that `text` names no credential header as a key, in any case (the reader's watchKeys said so). */
-export function markCredentialFree(text: Uint8Array): void {
-  credentialFree.add(text);
-}
-
-export function isCredentialFree(text: Uint8Array): boolean {
-  return credentialFree.has(text);
-}
-
-/**
  * False when JSON text cannot hold a credential header: no credential header name in it, and no \u escape
  * that could spell one. Far cheaper than scanning the text's structure, and most texts pass it.
  */

@@ -1,5 +1,5 @@
 // CPU cost of recording one decision on the request's thread: recordDecision (src/server/decisions.ts) through the
-// DecisionLogger into the SQLite store's queue, with the gateway benchmark's input (rego/gateway/input.json) and
+// DecisionLogger into the SQLite store's queue, with the gateway benchmark's input (rego/gateway/input.json, read as each build's server reads a request body) and
 // the server's defaults (no drop or mask policy, default durability, credentials masked). The writer thread's
 // work is not counted: only the event-loop thread's CPU time, read from Linux's /proc/thread-self/schedstat.
 //   npm run bench:event-record                       (BENCH_SECONDS=3 per round, BENCH_ROUNDS=3)
@@ -19,6 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Decisions from '../src/server/decisions.js';
 import type * as Logger from '../src/decisionlog/logger.js';
 import type * as Store from '../src/decisionlog/store.js';
+import type * as Body from '../src/server/body.js';
 import type { ServerContext } from '../src/server/context.js';
 import { callingThreadCpuNs } from './process-tree.js';
 
@@ -28,6 +29,11 @@ const { values } = parseArgs({ options: { baseline: { type: 'string' }, cold: { 
 
 interface Build {
   name: string;
+  /** The input and its text as the build's server reads them from the request's body. */
+  input: unknown;
+  inputText: Uint8Array;
+  /** Whether the build's reader found no credential header name among the body's keys (builds before it: absent). */
+  inputCredentialFree?: boolean;
   decisions: typeof Decisions;
   logger: typeof Logger;
   store: typeof Store;
@@ -35,8 +41,13 @@ interface Build {
 
 async function load(name: string, dist: string): Promise<Build> {
   const at = (path: string) => pathToFileURL(join(dist, path)).href;
+  const { parseEnvelope } = (await import(at('src/server/body.js'))) as typeof Body;
+  const { value, memberText, credentialFree } = parseEnvelope(Buffer.from(body), false, 'input') as ReturnType<typeof parseEnvelope> & { credentialFree?: boolean };
   return {
     name,
+    input: (value as { input: unknown }).input,
+    inputText: memberText!,
+    inputCredentialFree: credentialFree,
     decisions: (await import(at('src/server/decisions.js'))) as typeof Decisions,
     logger: (await import(at('src/decisionlog/logger.js'))) as typeof Logger,
     store: (await import(at('src/decisionlog/store.js'))) as typeof Store,
@@ -45,8 +56,6 @@ async function load(name: string, dist: string): Promise<Build> {
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const body = readFileSync(join(root, 'rego/gateway/input.json'), 'utf8');
-const input = (JSON.parse(body) as { input: unknown }).input;
-const inputText = new TextEncoder().encode(JSON.stringify(input));
 const bundles = [{ name: 'bench', manifest: { revision: 'bench' } }];
 
 /** Memory other work touches between two decisions (--cold). */
@@ -76,8 +85,9 @@ async function measure(build: Build, record = true): Promise<number> {
       const started = process.hrtime.bigint();
       build.decisions.recordDecision(ctx, {
         path: ['gateway', 'authz', 'allow'],
-        input,
-        inputText,
+        input: build.input,
+        inputText: build.inputText,
+        inputCredentialFree: build.inputCredentialFree,
         evaluated: {
           defined: true,
           result: made % 10 !== 0,
@@ -109,7 +119,7 @@ for (let round = 0; round < rounds; round++) {
   for (const build of builds) results.get(build.name)!.push(values.cold ? (await measure(build)) - (await measure(build, false)) : await measure(build));
 }
 const setting = values.cold ? ', each after other work (--cold): loop with recording minus loop without' : '';
-console.log(`CPU µs per recorded event on the event-loop thread (${rounds} round(s) of ${seconds} s, gateway input ${inputText.length} B, node ${process.version}${setting})`);
+console.log(`CPU µs per recorded event on the event-loop thread (${rounds} round(s) of ${seconds} s, gateway input ${builds[0].inputText.length} B, node ${process.version}${setting})`);
 for (const [name, us] of results) {
   const sorted = [...us].sort((a, b) => a - b);
   console.log(`${name.padEnd(40)} median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}  (rounds: ${us.map((u) => u.toFixed(2)).join(', ')})`);

@@ -52,6 +52,11 @@ export interface DecisionEvent {
 export interface DecisionHints {
   tsNs?: bigint;
   inputText?: Uint8Array;
+  /**
+   * No object key in `inputText` is a credential header name, in any case (the JSON reader that parsed the request
+   * watched for them): the text is stored without searching it for credentials to erase.
+   */
+  inputCredentialFree?: boolean;
 }
 
 const hexDigits = Buffer.from('0123456789abcdef', 'latin1');

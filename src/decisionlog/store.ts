@@ -105,6 +105,13 @@ export class DecisionLogStore {
   private readonly maskCredentials: boolean;
   /** The stored text's options for an event without its input's text (one object for all). */
   private readonly textOptions: { maskCredentials: boolean };
+  /**
+   * The row being queued and its text options with the input's bytes: one of each, filled for every event, since
+   * a row is written into the queue's buffer (or detached) before accept() returns. Emptied after, so that they
+   * hold no request's objects.
+   */
+  private readonly row: WriterRow = ['', 0n, '', '', null, null, null, undefined as unknown as DecisionEvent, {}, null];
+  private readonly inputOptions: { inputBytes: Uint8Array | undefined; inputCredentialFree: boolean; maskCredentials: boolean };
   private readonly writer: WriterThread;
   private readonly queue: RowQueue;
   private readonly waiters = new Fifo<Waiter>();
@@ -140,6 +147,7 @@ export class DecisionLogStore {
     this.principalOf = principalExtractor(options.principals);
     this.maskCredentials = options.maskCredentials ?? true;
     this.textOptions = { maskCredentials: this.maskCredentials };
+    this.inputOptions = { inputBytes: undefined, inputCredentialFree: false, maskCredentials: this.maskCredentials };
     if (options.retention) Retention.check(options.retention);
     // Opened here, synchronously, so a corrupt or locked file fails construction with a typed error.
     this.db = openDecisionDatabase(this.file, { lockTimeoutMs: options.lockTimeoutMs });
@@ -182,7 +190,7 @@ export class DecisionLogStore {
       this.counters.dropped_queue_full++;
       return 'dropped';
     }
-    const row = this.toRow(event, tsNs, hints?.inputText && event.input !== undefined ? hints.inputText : undefined);
+    const row = this.toRow(event, tsNs, hints?.inputText && event.input !== undefined ? hints.inputText : undefined, hints?.inputCredentialFree === true);
     if (!full) {
       // The row's text is written into the queue's buffer now: an event that cannot be written as JSON is counted
       // in encoding_failures and not stored.
@@ -193,6 +201,8 @@ export class DecisionLogStore {
       } catch {
         this.counters.encoding_failures++;
         return 'dropped';
+      } finally {
+        this.emptyRow();
       }
       this.scheduleDrain();
       return settled ?? 'queued';
@@ -203,6 +213,8 @@ export class DecisionLogStore {
     } catch {
       this.counters.encoding_failures++;
       return 'dropped';
+    } finally {
+      this.emptyRow();
     }
     return new Promise((resolve) => {
       if (this.durability === 'sync') {
@@ -369,23 +381,34 @@ export class DecisionLogStore {
     return true;
   }
 
-  private toRow(event: DecisionEvent, tsNs: bigint, inputText: Uint8Array | undefined): WriterRow {
+  private toRow(event: DecisionEvent, tsNs: bigint, inputText: Uint8Array | undefined, inputCredentialFree: boolean): WriterRow {
     // The principal is read before credentials are erased: the `sub` of an Envoy bearer token still labels
     // the row (it names, it grants nothing), while the token itself is not stored.
     const principal = this.principalOf(event) ?? null;
     const revisions = this.revisionsOf(event.bundles);
-    return [
-      event.decision_id,
-      tsNs,
-      event.path ?? '',
-      this.classify(event),
-      principal,
-      revisions.length === 1 ? revisions[0] : null,
-      revisions.length > 1 ? revisions : null,
-      event,
-      inputText ? { inputBytes: inputText, maskCredentials: this.maskCredentials } : this.textOptions,
-      traceIdOf(event),
-    ];
+    const row = this.row;
+    row[0] = event.decision_id;
+    row[1] = tsNs;
+    row[2] = event.path ?? '';
+    row[3] = this.classify(event);
+    row[4] = principal;
+    row[5] = revisions.length === 1 ? revisions[0] : null;
+    row[6] = revisions.length > 1 ? revisions : null;
+    row[7] = event;
+    if (inputText) {
+      this.inputOptions.inputBytes = inputText;
+      this.inputOptions.inputCredentialFree = inputCredentialFree;
+      row[8] = this.inputOptions;
+    } else row[8] = this.textOptions;
+    row[9] = traceIdOf(event);
+    return row;
+  }
+
+  /** Lets go of the last event and its input once its row is written. */
+  private emptyRow(): void {
+    this.row[7] = undefined as unknown as DecisionEvent;
+    this.row[4] = this.row[9] = this.row[6] = null;
+    this.inputOptions.inputBytes = undefined;
   }
 
   private revisionsOf(bundles: DecisionEvent['bundles']): string[] {

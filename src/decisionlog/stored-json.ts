@@ -24,6 +24,8 @@ export interface StoredJsonOptions {
   inputJson?: string;
   /** The same as UTF-8 bytes (preferred over inputJson when both are given). */
   inputBytes?: Uint8Array;
+  /** No object key in that text is a credential header name, in any case (see DecisionHints): it is not searched. */
+  inputCredentialFree?: boolean;
   /** Erase credential headers (default true). */
   maskCredentials?: boolean;
 }
@@ -70,10 +72,12 @@ export function writeStoredEvent(event: DecisionEvent, options: StoredJsonOption
     const value = event[part];
     if (value === undefined) continue;
     let text: string | Uint8Array | undefined = part === 'input' ? inputText(options) : undefined;
+    // The caller's word that the input's text names no credential header spares searching it.
+    const searched = mask && !(text !== undefined && options.inputCredentialFree === true);
     // A scalar holds no headers object: nothing to cut.
     if (text === undefined && part === 'result' && scalarKind(value)) continue;
     text ??= writeJson(value);
-    if (text !== undefined && mask && (typeof text === 'string' ? mayHoldCredentials(text) : bytesMayHoldCredentials(bufferOf(text)))) {
+    if (text !== undefined && searched && (typeof text === 'string' ? mayHoldCredentials(text) : bytesMayHoldCredentials(bufferOf(text)))) {
       const cut = eraseCredentialsInJson(typeof text === 'string' ? text : textOf(text), part, keep);
       if (cut) {
         text = cut.json;

@@ -151,6 +151,11 @@ class Chunk {
     };
   }
 
+  /** The size of its byte buffer. */
+  get byteLength(): number {
+    return this.bytes.length;
+  }
+
   /** Bytes used per row so far: the next chunk starts at about its size. */
   get bytesPerRow(): number {
     return this.count === 0 ? 2048 : Math.ceil(this.used / this.count);
@@ -168,8 +173,12 @@ class Chunk {
 export class RowQueue {
   private readonly chunks: Chunk[] = [];
   private rows = 0;
-  /** The last committed chunk, whose buffers the next new chunk takes over. */
-  private spare?: Chunk;
+  /**
+   * Committed chunks, whose buffers new chunks take over (their pages are mapped in already). More than one: when
+   * the queue runs ahead of the writer, several chunks wait at once, and each would otherwise start on a new shared
+   * buffer and grow it, copying, while it fills.
+   */
+  private readonly spares: Chunk[] = [];
 
   constructor(private readonly batchSize: number) {}
 
@@ -200,8 +209,7 @@ export class RowQueue {
   private open(): Chunk {
     let last = this.chunks.at(-1);
     if (!last || last.sealed || last.count >= last.capacity) {
-      last = new Chunk(this.batchSize, powerOfTwoAtLeast(Math.min(this.batchSize, 256) * (last?.bytesPerRow ?? 2048)), this.spare);
-      this.spare = undefined;
+      last = new Chunk(this.batchSize, powerOfTwoAtLeast(Math.min(this.batchSize, 256) * (last?.bytesPerRow ?? 2048)), this.spares.pop());
       this.chunks.push(last);
     }
     return last;
@@ -221,9 +229,15 @@ export class RowQueue {
     const done = this.chunks.shift();
     if (!done) return;
     this.rows -= done.count;
-    this.spare = done;
+    // The largest few are kept; a new chunk takes the largest.
+    if (this.spares.length < maxSpares) this.spares.push(done);
+    else if (done.byteLength > this.spares[0].byteLength) this.spares[0] = done;
+    this.spares.sort((a, b) => a.byteLength - b.byteLength);
   }
 }
+
+/** Committed chunks kept for their buffers. */
+const maxSpares = 4;
 
 /**
  * Chunk sizes are powers of two: the size asked for moves with the rows' average, and a committed chunk's buffer

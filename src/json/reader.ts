@@ -27,6 +27,11 @@ export interface ReadOptions {
   maxDepth?: number;
   /** Report where the value of this key of the top-level object starts and ends (its last occurrence). */
   spanOfKey?: string;
+  /**
+   * Names (lower case, at most 31 characters) to look out for among the keys of every object: the result says
+   * whether some key, lower-cased, is one of them.
+   */
+  watchKeys?: ReadonlySet<string>;
 }
 
 export interface ReadResult {
@@ -37,6 +42,8 @@ export interface ReadResult {
   span?: [number, number];
   /** Whether any number was kept as NumberText (callers that check number ranges need only look then). */
   keptNumberText: boolean;
+  /** With watchKeys: whether some object key, lower-cased, is one of them. */
+  watchedKey: boolean;
 }
 
 /** Reads one JSON document; throws JsonSyntaxError with Go's message. */
@@ -100,9 +107,9 @@ function isNumberChar(c: number): boolean {
 }
 
 export function readJsonDocument(text: string, options: ReadOptions = {}): ReadResult {
-  const reader = new Reader(text, options.maxDepth ?? MAX_JSON_DEPTH, options.spanOfKey);
+  const reader = new Reader(text, options.maxDepth ?? MAX_JSON_DEPTH, options.spanOfKey, options.watchKeys);
   const value = reader.document(options.trailing ?? 'error');
-  const result: ReadResult = { value, valueSpan: reader.valueSpan, keptNumberText: reader.keptNumberText };
+  const result: ReadResult = { value, valueSpan: reader.valueSpan, keptNumberText: reader.keptNumberText, watchedKey: reader.watchedKey };
   if (reader.span) result.span = reader.span;
   return result;
 }
@@ -125,18 +132,40 @@ function quoteChar(c: string): string {
   return `'${quoted.slice(1, -1)}'`;
 }
 
+/** Bit n set: some watched name has n characters (a key of another length is never compared). */
+function lengthsOf(names: ReadonlySet<string> | undefined): number {
+  if (names === lastWatched) return lastLengths;
+  let lengths = 0;
+  for (const name of names ?? []) {
+    if (name.length > 31 || name !== name.toLowerCase()) throw new RangeError(`watched key ${JSON.stringify(name)}: lower case, up to 31 characters`);
+    lengths |= 1 << name.length;
+  }
+  lastWatched = names;
+  lastLengths = lengths;
+  return lengths;
+}
+
+/** A server reads every request with the same names: theirs are worked out once. */
+let lastWatched: ReadonlySet<string> | undefined;
+let lastLengths = 0;
+
 class Reader {
   private pos = 0;
   span: [number, number] | undefined;
+  private readonly watchLengths: number;
 
   constructor(
     private readonly text: string,
     private readonly maxDepth: number,
     private readonly spanKey: string | undefined,
-  ) {}
+    private readonly watchKeys: ReadonlySet<string> | undefined,
+  ) {
+    this.watchLengths = lengthsOf(watchKeys);
+  }
 
   valueSpan: [number, number] = [0, 0];
   keptNumberText = false;
+  watchedKey = false;
 
   document(trailing: 'ignore' | 'error'): unknown {
     this.skipSpace();
@@ -242,7 +271,9 @@ class Reader {
   /** Reads `"key":` and stops at the member's value. */
   private memberKey(frame: Frame, topLevel: boolean): void {
     if (this.text.charCodeAt(this.pos) !== 0x22) this.fail('looking for beginning of object key string');
-    frame.key = this.string();
+    const key = (frame.key = this.string());
+    // Lower-casing keeps a string's length, but for U+0130, which gains a combining mark: a name is never reached so.
+    if (key.length < 32 && (this.watchLengths >>> key.length) & 1 && this.watchKeys!.has(key.toLowerCase())) this.watchedKey = true;
     this.skipSpace();
     if (this.text.charCodeAt(this.pos) !== 0x3a /* : */) this.fail('after object key');
     this.pos++;

@@ -6,6 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { parseYamlAsOpa } from '../json/yaml.js';
 import { invalidParameter } from './errors.js';
 import { readJson, readJsonDocument } from '../json/reader.js';
+import { credentialHeaders } from '../decisionlog/credentials.js';
 import { isJsonObject, someNumberText } from '../json/kinds.js';
 import { beyondOpaRange } from '../json/number-text.js';
 import { goYamlMessage } from '../json/yaml-errors.js';
@@ -116,18 +117,19 @@ function parseYamlText(text: string): unknown {
  * Parses a request body and also returns JSON text as the client sent it, for the wasm module: the value of
  * member `key` of the top-level object (its last occurrence, which is the one that counts), or without `key`
  * the whole document without what follows it. No re-serialisation, and the numbers stay as written. YAML
- * bodies have no such text.
+ * bodies have no such text. `credentialFree`: no key of the body names a credential header (in any case), so the
+ * decision log need not search the text for credentials to erase.
  */
-export function parseEnvelope(body: Buffer, yaml: boolean, key?: string): { value: unknown; memberText?: Uint8Array } {
+export function parseEnvelope(body: Buffer, yaml: boolean, key?: string): { value: unknown; memberText?: Uint8Array; credentialFree?: boolean } {
   const text = body.toString('utf8');
   if (yaml) return { value: parseYamlText(text) };
-  const { value, span, valueSpan, keptNumberText } = readJsonDocument(text, { trailing: 'ignore', spanOfKey: key });
+  const { value, span, valueSpan, keptNumberText, watchedKey } = readJsonDocument(text, { trailing: 'ignore', spanOfKey: key, watchKeys: credentialHeaders });
   if (keptNumberText) checkInputNumbers(key === undefined ? value : isJsonObject(value) ? value[key] : undefined);
   const [start, end] = key === undefined ? valueSpan : span ?? [0, -1];
   if (end < 0) return { value };
   // Offsets are characters; for ASCII bodies they are also bytes, so the body is sliced without a copy.
   const memberText = text.length === body.length ? body.subarray(start, end) : Buffer.from(text.slice(start, end), 'utf8');
-  return { value, memberText };
+  return { value, memberText, credentialFree: !watchedKey };
 }
 
 /** OPA refuses input numbers beyond its arbitrary-precision range, whatever the policy does with them. */

@@ -24,6 +24,8 @@ export interface DecisionRequest {
   input: unknown;
   /** The JSON text of `input` when the front end has it (the request's own bytes); written from `input` otherwise. */
   inputText?: Uint8Array;
+  /** No key in `inputText` names a credential header, in any case (the JSON reader watched for them). */
+  inputCredentialFree?: boolean;
   requestedBy: string;
   /** The HTTP request, whose headers go into the event when decision_logs.request_context.http.headers names some. */
   request?: IncomingMessage;
@@ -77,10 +79,12 @@ function decideUntraced(ctx: ServerContext, request: DecisionRequest, trace: Tra
 
 function evaluate(ctx: ServerContext, request: DecisionRequest, input: unknown, inputText: Uint8Array | undefined, pip: EnrichmentReport | undefined, { reqId, trace }: DecisionOrigin): Decision | Promise<Decision> {
   const { path, requestedBy } = request;
+  // What the reader saw holds for the request's own text only, not one the PIP enriched.
+  const inputCredentialFree = request.inputCredentialFree === true && inputText !== undefined && inputText === request.inputText;
   const evalStart = process.hrtime.bigint();
   const failed = (err: unknown): never => {
     if (err instanceof EvaluationError) {
-      recordDecision(ctx, { path, input, inputText, evaluated: { defined: false }, requestedBy, request: request.request, reqId, trace, pip, error: evaluationErrorDetail(err) });
+      recordDecision(ctx, { path, input, inputText, inputCredentialFree, evaluated: { defined: false }, requestedBy, request: request.request, reqId, trace, pip, error: evaluationErrorDetail(err) });
     }
     throw err;
   };
@@ -88,7 +92,7 @@ function evaluate(ctx: ServerContext, request: DecisionRequest, input: unknown, 
     const end = process.hrtime.bigint();
     ctx.metrics.evaluationDuration.observe(Number(end - evalStart) / 1e9);
     const decision: Decision = request.timing ? { ...evaluation, metrics: decisionMetrics(request.timing, evalStart, end, evaluation) } : evaluation;
-    const id = recordDecision(ctx, { path, input, inputText, evaluated: decision, requestedBy, request: request.request, reqId, trace, pip });
+    const id = recordDecision(ctx, { path, input, inputText, inputCredentialFree, evaluated: decision, requestedBy, request: request.request, reqId, trace, pip });
     if (id === undefined) return decision;
     return id instanceof Promise ? id.then((decisionId) => ({ ...decision, decisionId })) : { ...decision, decisionId: id };
   };
@@ -138,6 +142,8 @@ export interface DecisionRecord {
   input: unknown;
   /** The JSON text of `input` as evaluated, when known. */
   inputText?: Uint8Array;
+  /** No key in `inputText` names a credential header (see DecisionRequest). */
+  inputCredentialFree?: boolean;
   evaluated: { defined: boolean; result?: unknown; metrics?: Record<string, number>; ndBuiltinCache?: Record<string, Record<string, unknown>> };
   requestedBy: string;
   request?: IncomingMessage;
@@ -193,7 +199,7 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
   const requestContext = ctx.logHeaders && decision.request ? requestContextHeaders(decision.request.headersDistinct, ctx.logHeaders) : undefined;
   if (requestContext) event.request_context = requestContext;
   if (reqId !== undefined) event.req_id = reqId;
-  const logged = ctx.onDecision(event, decision.inputText && input !== undefined ? { tsNs, inputText: decision.inputText } : { tsNs });
+  const logged = ctx.onDecision(event, decision.inputText && input !== undefined ? { tsNs, inputText: decision.inputText, inputCredentialFree: decision.inputCredentialFree === true } : { tsNs });
   return logged instanceof Promise ? logged.then(() => decisionId) : decisionId;
 }
 

@@ -185,6 +185,18 @@ test('labels and bundles: a deeply frozen object is written once, anything else 
   assert.match(storedEventJson(sampleEvent({ labels: computed })), /"id":"call-2"/);
 });
 
+test('an input text the reader found no credential key in is stored unsearched; the result is still searched', () => {
+  const headers = { Authorization: token, accept: '*/*' };
+  const event = sampleEvent({ input: { request: { headers } }, result: { upstream: { headers } } });
+  const inputJson = JSON.stringify(event.input);
+  const trusted = JSON.parse(storedEventJson(event, { inputBytes: new TextEncoder().encode(inputJson), inputCredentialFree: true }));
+  assert.deepEqual(trusted.input, event.input, 'the hint is the caller\'s word: the input is not searched');
+  assert.deepEqual(trusted.result, { upstream: { headers: { accept: '*/*' } } });
+  assert.deepEqual(trusted.erased, ['/result/upstream/headers/Authorization']);
+  // Without the hint both are cut.
+  assert.deepEqual(JSON.parse(storedEventJson(event, { inputBytes: new TextEncoder().encode(inputJson) })).input, { request: { headers: { accept: '*/*' } } });
+});
+
 test('the input bytes go into the stored text untouched, appended after what the sink holds', () => {
   const bytes = new TextEncoder().encode('{"subject":{"id":"bob"},"n":1.50}');
   const event = sampleEvent({ path: 'caf\u00e9/<x>', requested_by: 'tab\there', metrics: { a: 1, b: -2.5, c: 1e21, d: -0, e: Number.NaN } });

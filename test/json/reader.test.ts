@@ -23,6 +23,20 @@ test('later duplicate keys win, as in Go', () => {
   assert.deepEqual(span, [22, 31]);
 });
 
+test('watchKeys: whether some key of any object, lower-cased, is a watched name (escapes read, values ignored)', () => {
+  const names = new Set(['cookie', 'authorization']);
+  const watched = (text: string) => readJsonDocument(text, { watchKeys: names, trailing: 'ignore' }).watchedKey;
+  assert.equal(watched('{"a":{"b":[{"Cookie":1}]}}'), true);
+  assert.equal(watched('{"AUTHORIZATION":null}'), true);
+  assert.equal(watched('{"\\u0061uthorization":1}'), true);
+  assert.equal(watched('{"coo\u212Aie":1}'), true, 'U+212A lower-cases to k');
+  assert.equal(watched('{"x":"cookie"}'), false);
+  assert.equal(watched('{"cookies":1,"auth":"authorization","y":["cookie"]}'), false);
+  assert.equal(watched('{"authorİzation":1}'), false, 'U+0130 lower-cases to two characters');
+  assert.equal(readJsonDocument('{"cookie":1}', {}).watchedKey, false);
+  assert.throws(() => readJsonDocument('{}', { watchKeys: new Set(['Cookie']) }), RangeError);
+});
+
 test('a "__proto__" key is data, not a prototype', () => {
   const value = readJson('{"__proto__":{"polluted":true}}') as Record<string, unknown>;
   assert.equal(({} as Record<string, unknown>).polluted, undefined);

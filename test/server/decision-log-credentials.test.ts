@@ -98,3 +98,40 @@ test('decision_logs.store.mask_credentials: false stores the credentials', async
   assert.equal(stored.event.input.attributes.request.http.headers.authorization, secretToken);
   assert.equal(stored.event.erased, undefined);
 });
+
+test('Data API inputs: credential names spelled in any case or with escapes are erased; other inputs are stored as sent', async () => {
+  const dir = writeTree({});
+  const server = await verdict(dir);
+  // The server reads the request's keys once and skips the credential search for an input that names none: every
+  // spelling the erasure recognises must count as naming one.
+  const spellings = ['AUTHORIZATION', 'aUtHoRiZaTiOn', '\\u0041uthorization', 'CooKie', 'set-\\u0063ookie', 'PROXY-authorization'];
+  const ids: string[] = [];
+  for (const [i, name] of spellings.entries()) {
+    const body = `{"input":{"request":{"headers":{"${name}":"secret-${i}-value","accept":"*/*"}}}}`;
+    const data = await send(server.url, 'POST', '/v1/data/app/allow', body);
+    assert.equal(data.status, 200);
+    ids.push(JSON.parse(data.body.toString()).decision_id);
+  }
+  // No credential key anywhere (the words only as values, and in a key of another length): kept byte for byte.
+  const plain = '{"request": {"headers": {"x-note": "authorization cookie \\u0041", "authorizations": "not a header"}},  "n": 1.50}';
+  const kept = await send(server.url, 'POST', '/v1/data/app/allow', `{"input":${plain}}`);
+  await server.close(1000);
+
+  for (const [i, id] of ids.entries()) {
+    const { event } = storedEvent(dir, id);
+    assert.deepEqual(event.input, { request: { headers: { accept: '*/*' } } }, spellings[i]);
+    assert.equal(event.erased.length, 1, spellings[i]);
+  }
+  const db = openDecisionDatabase(join(dir, 'decisions.db'), { readonly: true });
+  try {
+    const row = db.prepare('SELECT event FROM decisions WHERE decision_id = ?').get(JSON.parse(kept.body.toString()).decision_id) as { event: string };
+    assert.ok(row.event.includes(`"input":${plain},`), row.event);
+    assert.equal(JSON.parse(row.event).erased, undefined);
+  } finally {
+    db.close();
+  }
+  for (const name of readdirSync(dir).filter((n) => n.startsWith('decisions.db'))) {
+    const bytes = readFileSync(join(dir, name));
+    for (const i of spellings.keys()) assert.equal(bytes.includes(`secret-${i}-value`), false, `${name} holds secret-${i}-value`);
+  }
+});

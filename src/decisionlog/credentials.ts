@@ -19,8 +19,14 @@ export const credentialHeaders: ReadonlySet<string> = new Set(['authorization', 
  */
 export function mayHoldCredentials(json: string): boolean {
   // Two plain searches run about twice as fast as one alternation.
-  return authorizationWord.test(json) || cookieWord.test(json) || json.includes('\\u');
+  return authorizationWord.test(json) || cookieWord.test(json) || json.includes('\\u') || json.includes(kelvinSign);
 }
+
+/**
+ * The one character outside ASCII that the erasure's lower-casing turns into a letter of a credential name (k):
+ * a case-insensitive search for the words does not find it, so its presence alone sends a text to the erasure.
+ */
+const kelvinSign = '\u212A';
 
 const authorizationWord = /authorization/i;
 const cookieWord = /cookie/i;
@@ -29,7 +35,7 @@ const cookieWord = /cookie/i;
  * mayHoldCredentials for UTF-8 text as bytes (a request's input), without decoding it to a string first: the
  * words' rarest letters (z of authorization, k of cookie, in either case) and backslashes are found with native
  * searches and only there is the word around them compared. Bytes of multi-byte characters are never ASCII
- * letters, so this answers as the regular expressions do over the decoded text.
+ * letters, so this answers as mayHoldCredentials does over the decoded text.
  */
 export function bytesMayHoldCredentials(bytes: Buffer): boolean {
   return (
@@ -37,13 +43,15 @@ export function bytesMayHoldCredentials(bytes: Buffer): boolean {
     wordAround(bytes, 0x5a, authorizationBytes, 7) ||
     wordAround(bytes, 0x6b, cookieBytes, 3) ||
     wordAround(bytes, 0x4b, cookieBytes, 3) ||
-    bytes.includes(backslashU)
+    bytes.includes(backslashU) ||
+    bytes.includes(kelvinSignBytes)
   );
 }
 
 const authorizationBytes = Buffer.from('authorization', 'latin1');
 const cookieBytes = Buffer.from('cookie', 'latin1');
 const backslashU = Buffer.from('\\u', 'latin1');
+const kelvinSignBytes = Buffer.from(kelvinSign, 'utf8');
 
 /** Whether `word` (lower case), its byte `at` being `letter` in some case, appears around an occurrence of `letter`, in any case. */
 function wordAround(bytes: Buffer, letter: number, word: Buffer, at: number): boolean {

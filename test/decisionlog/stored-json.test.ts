@@ -120,12 +120,14 @@ test('the input bytes are searched for credential words as the text is: either c
     '{"user-agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)","z":"kkk"}',
     '{"é":"authorizaţion","ü":"cookïe","k":"z"}',
     '{"authorization":"x"}'.slice(0, 14),
+    '{"h":{"coo\u212Aie":1}}',
     '',
     'z',
     'k',
   ];
   for (const text of texts) assert.equal(bytesMayHoldCredentials(Buffer.from(text, 'utf8')), mayHoldCredentials(text), text);
   assert.equal(bytesMayHoldCredentials(Buffer.from('{"h":{"Cookie":"s"}}')), true);
+  assert.equal(bytesMayHoldCredentials(Buffer.from('{"h":{"Coo\u212Aie":"s"}}')), true, 'the Kelvin sign lower-cases to k');
   assert.equal(bytesMayHoldCredentials(Buffer.from('{"h":{"cookies_kept":false,"authz":"zz"}}')), true);
   assert.equal(bytesMayHoldCredentials(Buffer.from('{"h":{"accept":"json","authz":"zz","kk":1}}')), false);
 });

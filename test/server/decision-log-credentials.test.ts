@@ -104,7 +104,8 @@ test('Data API inputs: credential names spelled in any case or with escapes are 
   const server = await verdict(dir);
   // The server reads the request's keys once and skips the credential search for an input that names none: every
   // spelling the erasure recognises must count as naming one.
-  const spellings = ['AUTHORIZATION', 'aUtHoRiZaTiOn', '\\u0041uthorization', 'CooKie', 'set-\\u0063ookie', 'PROXY-authorization'];
+  // 'Coo\u212Aie' is written raw: the Kelvin sign lower-cases to k.
+  const spellings = ['AUTHORIZATION', 'aUtHoRiZaTiOn', '\\u0041uthorization', 'CooKie', 'set-\\u0063ookie', 'PROXY-authorization', 'Coo\u212Aie'];
   const ids: string[] = [];
   for (const [i, name] of spellings.entries()) {
     const body = `{"input":{"request":{"headers":{"${name}":"secret-${i}-value","accept":"*/*"}}}}`;

@@ -5,7 +5,7 @@
 
 import { openedOnFirstLookup, type JsonValue, type LookupParams, type PipAdapter, type PipAdapterKind } from '../adapter.js';
 import { PipConfigError, PipLookupError } from '../errors.js';
-import { readFileSync } from 'node:fs';
+import { readSettingFile } from '../setting-file.js';
 import { rootCertificates } from 'node:tls';
 import { OAuth2ClientCredentials, type OAuth2Config } from '../../bundle/oauth2.js';
 import { sendRequest, type TlsOptions } from '../../bundle/service.js';
@@ -62,13 +62,7 @@ export class HttpAdapter implements PipAdapter {
     if (settings.auth?.type === 'oauth2') {
       const { type: _type, ca_cert, ...oauth2 } = settings.auth;
       const tls: TlsOptions = { rejectUnauthorized: true };
-      if (ca_cert) {
-        try {
-          tls.ca = [...rootCertificates, readFileSync(ca_cert, 'utf8')];
-        } catch (err) {
-          throw new PipConfigError(`${where}.auth.ca_cert: cannot read ${ca_cert}: ${(err as Error).message}`);
-        }
-      }
+      if (ca_cert) tls.ca = [...rootCertificates, readSettingFile(ca_cert, `${where}.auth.ca_cert`).toString('utf8')];
       try {
         this.oauth2 = new OAuth2ClientCredentials(oauth2, (url, init) => postTokenRequest(url, init, timeoutMs, tls));
       } catch (err) {

@@ -2,7 +2,7 @@
 // per RFC 4515 (and per RFC 4514 first for `{param:dn}`, a value placed inside a DN inside the filter), so an
 // input such as `*)(uid=*` is matched literally and can never widen the search.
 
-import { readFileSync } from 'node:fs';
+import { readSettingFile } from '../setting-file.js';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Client, Entry } from 'ldapts';
 import { lazyRequire } from '../../lazy-require.js';
@@ -71,7 +71,7 @@ export class LdapAdapter implements PipAdapter {
     const t = settings.tls;
     if (t) {
       this.tls = {
-        ca: t.ca_file ? readCa(t.ca_file, `${where}.tls.ca_file`) : undefined,
+        ca: t.ca_file ? readSettingFile(t.ca_file, `${where}.tls.ca_file`) : undefined,
         rejectUnauthorized: t.reject_unauthorized ?? true,
         servername: t.servername,
       };
@@ -172,14 +172,6 @@ export class LdapAdapter implements PipAdapter {
     // Anything below the LDAP protocol (refused, reset, timed out) means the session is gone: start over next time.
     void this.close();
     return new PipLookupError('unavailable', `LDAP ${this.settings.url}: ${e.code ?? e.message ?? String(err)}`);
-  }
-}
-
-function readCa(path: string, where: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new PipConfigError(`${where}: cannot read ${path}: ${(err as Error).message}`);
   }
 }
 

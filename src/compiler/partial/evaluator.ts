@@ -246,7 +246,7 @@ export class PartialEvaluator {
         bindings.set(name, value);
         // A rule's document kept as a reference (a support rule, a rule with else) is written first, as OPA
         // writes the reference it could not evaluate.
-        if (this.equatedFirst.has(bound) || (value.type === 'ref' && value.value[0]!.type === 'var' && value.value[0]!.value === 'data')) valueFirst.add(name);
+        if (this.equatedFirst.has(bound) || isDataRef(value)) valueFirst.add(name);
       }
       queries.push(reindex(simplifyQuery(propagateCopies(st.saved), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst)));
     });
@@ -1525,8 +1525,7 @@ export class PartialEvaluator {
     const s = this.makeResidual(pb, this.makeResidual(pa, st));
     // A document of data kept as a reference (rules below it depend on unknowns) comes first, as OPA writes
     // the reference it could not evaluate.
-    const kept = (t: Term) => t.type === 'ref' && t.value[0]!.type === 'var' && t.value[0]!.value === 'data';
-    k(this.save(s, this.call('eq', kept(pb) && !kept(pa) ? [pb, pa] : [pa, pb])));
+    k(this.save(s, this.call('eq', isDataRef(pb) && !isDataRef(pa) ? [pb, pa] : [pa, pb])));
   }
 
   /**
@@ -1587,7 +1586,6 @@ export class PartialEvaluator {
 
 // ---------------------------------------------------------------- helpers
 
-/** A rule evaluated in full must leave nothing residual: a dependency on unknowns missed is refused, never dropped. */
 /** Whether a variable appears in a support rule's head (its value, key or reference), which the body binds. */
 function headVars(r: SupportRule): (name: string) => boolean {
   const names = new Set<string>();
@@ -1595,6 +1593,12 @@ function headVars(r: SupportRule): (name: string) => boolean {
   return (name) => names.has(name);
 }
 
+/** A reference whose head is `data`. */
+function isDataRef(t: Term): boolean {
+  return t.type === 'ref' && t.value[0]!.type === 'var' && t.value[0]!.value === 'data';
+}
+
+/** A rule evaluated in full must leave nothing residual: a dependency on unknowns missed is refused, never dropped. */
 function assertKnown(end: State, rule: Rule): void {
   if (end.saved.length > 0) throw unsupported(`rule ${refText({ type: 'ref', value: rule.head.ref, loc: rule.loc })} depends on unknowns in a way partial evaluation does not support`, rule.loc);
 }

@@ -38,7 +38,6 @@ export interface PartialJson {
 const QUERY_FILE = 'query.rego';
 const PREFIX_ROWS = QUERY_BODY_PREFIX.split('\n').length - 1;
 
-/** Throws RegoCompileError for a query or policy that does not compile, PartialEvalError for one it cannot evaluate. */
 /** Where the time of a partial evaluation went, in nanoseconds (filled in when asked for). */
 export interface PartialTimings {
   /** Parsing the query. */
@@ -49,6 +48,7 @@ export interface PartialTimings {
   evalNs: number;
 }
 
+/** Throws RegoCompileError for a query or policy that does not compile, PartialEvalError for one it cannot evaluate. */
 export function partialEvaluate(files: RegoFile[], request: PartialRequest, options: CompileRegoOptions, timings?: PartialTimings): PartialResult {
   const disableInlining = (request.disableInlining ?? []).map((d) => refSegments(d, 'disableInlining'));
   const { modules, body } = compileQuery(files, request.query, options, timings);

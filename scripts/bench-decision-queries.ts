@@ -46,16 +46,21 @@ async function open(dist: string, name: string, dir: string): Promise<Build> {
   const filler = 'x'.repeat(200);
   const batch = 2048;
   for (let start = 0; start < rows; start += batch) {
-    db.transaction(() => {
+    const last = db.transaction(() => {
       let last = 0;
       for (let i = start; i < Math.min(start + batch, rows); i++) {
         const trace = i % 1000 === 0 ? i.toString(16).padStart(32, '0') : null;
         last = Number(insert.run(idOf(i), tsOf(i), paths[i % 3], outcomes[i % 20], `user-${i % 997}`, `{"decision_id":"${idOf(i)}","pad":"${filler}"}`, trace).lastInsertRowid);
       }
-      indexer.afterInsert(last);
+      // Builds before the index step ran after the commit indexed inside the batch's transaction.
+      indexer.afterInsert?.(last);
+      return last;
     })();
+    indexer.afterCommit?.(last);
   }
   indexer.indexTail();
+  // No idle step while the queries run: the log is indexed whole.
+  indexer.stop();
   return { name, db, query: queryDecisions };
 }
 

@@ -24,6 +24,22 @@ export function writeJson(value: unknown, indent?: number): string {
   return goEscaped(marked ? text.replace(markedNumber, '$1') : text);
 }
 
+/** A string JSON writes as it is, between quotes, whatever the encoder: nothing to escape (ids, names). */
+const plainText = /^[\w.:-]*$/;
+
+/**
+ * writeJson of `{ [key]: value, ...members }`: the member first, then the members of `members` (an object), in
+ * writeJson's layout (`indent` as there). A plain `key` and `value` (letters, digits, '_', '-', '.', ':') are put
+ * in front of the members' text as they are: run through JSON.stringify, a decision id cost an answer about
+ * 0.3 µs on a quiet machine, more inside a busy server.
+ */
+export function writeJsonLeading(key: string, value: string, members: object, indent?: number): string {
+  if (!plainText.test(key) || !plainText.test(value)) return writeJson({ [key]: value, ...members }, indent);
+  const rest = writeJson(members, indent);
+  const first = indent ? `{\n${' '.repeat(indent)}"${key}": "${value}"` : `{"${key}":"${value}"`;
+  return rest.length === 2 ? `${first}${indent ? '\n' : ''}}` : `${first},${rest.slice(1)}`;
+}
+
 const htmlSensitive = /[<>&\u2028\u2029]/;
 const htmlSensitiveAll = /[<>&\u2028\u2029]/g;
 const goEscapes: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };

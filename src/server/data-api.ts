@@ -11,7 +11,8 @@ import { readJson } from '../json/reader.js';
 import type { DataWrite, ServerContext } from './context.js';
 import { decide, type Decision } from './decisions.js';
 import { evaluationFailed, invalidParameter, storeFailed, undefinedDocument } from './errors.js';
-import { boolParam, sendEmpty, sendJson } from './respond.js';
+import { boolParam, sendEmpty, sendJson, sendJsonText } from './respond.js';
+import { writeJson, writeJsonLeading } from '../json/writer.js';
 import { instrumented, withInstrumentation } from './instrument.js';
 import type { Instrumented } from '../compiler/explain/instrument.js';
 import { explainMode, explanation } from './explain.js';
@@ -57,19 +58,20 @@ function provenance(ctx: ServerContext) {
 }
 
 /**
- * Builds DataResponseV1 with the field order OPA writes: decision_id, provenance, explanation, metrics, result,
- * warning. ?instrument=true reports the metrics, with its own figures, as OPA does.
+ * Answers with DataResponseV1, its fields in the order OPA writes them: decision_id, provenance, explanation,
+ * metrics, result, warning. ?instrument=true reports the metrics, with its own figures, as OPA does.
  */
-function dataResponse(ctx: ServerContext, query: URLSearchParams, decision: Decision, warn: boolean, explained?: unknown[], instrumentation?: Instrumented) {
+function sendDataResponse(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, decision: Decision, warn: boolean, explained?: unknown[], instrumentation?: Instrumented): void {
   const body: Record<string, unknown> = {};
-  if (decision.decisionId) body.decision_id = decision.decisionId;
   if (boolParam(query, 'provenance')) body.provenance = provenance(ctx);
   if (explained) body.explanation = explained;
   if (instrumentation) body.metrics = withInstrumentation(decision.metrics, instrumentation, { path: true, defined: decision.defined, result: decision.result });
   else if (boolParam(query, 'metrics')) body.metrics = decision.metrics;
   if (decision.defined) body.result = decision.result;
   if (warn) body.warning = missingInputWarning;
-  return body;
+  const indent = boolParam(query, 'pretty') ? 2 : undefined;
+  // The decision id goes in front of the rest's text, not through the JSON writer (writeJsonLeading).
+  sendJsonText(req, res, 200, decision.decisionId ? writeJsonLeading('decision_id', decision.decisionId, body, indent) : writeJson(body, indent), ctx.encoding);
 }
 
 /** ?explain: the explanation of `data.<path> = _`, computed before the decision so a refusal decides nothing. */
@@ -105,7 +107,7 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
   const instrumentation = instrumented(ctx, query, { path, input });
   const decided = decideRequest(ctx, req, path, input, hasInput ? inputText : undefined, timing, evaluateOptions(query), credentialFree);
   const decision = decided instanceof Promise ? await decided : decided;
-  sendJson(req, res, 200, dataResponse(ctx, query, decision, !hasInput, explained, instrumentation), boolParam(query, 'pretty'), ctx.encoding);
+  sendDataResponse(ctx, req, res, query, decision, !hasInput, explained, instrumentation);
 }
 
 /** GET /v1/data/{path}?input=<json>. */
@@ -128,7 +130,7 @@ export async function getData(ctx: ServerContext, req: IncomingMessage, res: Ser
   const instrumentation = instrumented(ctx, query, { path, input });
   const decided = decideRequest(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!), timing, evaluateOptions(query));
   const decision = decided instanceof Promise ? await decided : decided;
-  sendJson(req, res, 200, dataResponse(ctx, query, decision, false, explained, instrumentation), boolParam(query, 'pretty'), ctx.encoding);
+  sendDataResponse(ctx, req, res, query, decision, false, explained, instrumentation);
 }
 
 /** POST /v0/data/{path} and POST /: the raw body is the input; undefined is a 404. */

@@ -11,7 +11,12 @@ export interface EncodingOptions {
 }
 
 export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, value: unknown, pretty: boolean, encoding: EncodingOptions, contentType = 'application/json'): void {
-  const text = writeJson(value, pretty ? 2 : undefined) + '\n';
+  sendJsonText(req, res, status, writeJson(value, pretty ? 2 : undefined), encoding, contentType);
+}
+
+/** sendJson for a value already written (writeJson's layout): the trailing newline is added here. */
+export function sendJsonText(req: IncomingMessage, res: ServerResponse, status: number, json: string, encoding: EncodingOptions, contentType = 'application/json'): void {
+  const text = json + '\n';
   let body: Buffer | string = text;
   const headers: Record<string, string | number> = { 'Content-Type': contentType, Vary: 'Accept-Encoding' };
   if (text.length >= encoding.gzipMinLength && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {

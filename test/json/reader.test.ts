@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readJson, readJsonDocument, readJsonYielding, JsonSyntaxError } from '../../src/json/reader.js';
 import { NumberText } from '../../src/json/number-text.js';
-import { writeDeep, writeJson } from '../../src/json/writer.js';
+import { writeDeep, writeJson, writeJsonLeading } from '../../src/json/writer.js';
 import { cloneJson } from '../../src/json/clone.js';
 
 const nested = (depth: number, inner = '') => '['.repeat(depth) + inner + ']'.repeat(depth);
@@ -84,6 +84,21 @@ test('the explicit-stack writer gives JSON.stringify\'s output, indented or not'
   let deep: unknown = [new NumberText('1.0')];
   for (let i = 0; i < 9_000; i++) deep = [deep];
   assert.equal(writeJson(deep), nested(9_001, '1.0'));
+});
+
+test('writeJsonLeading writes what writeJson writes for the object with the member first, indented or not', () => {
+  const id = '019af1c2-8e4b-7c3d-9a10-5b6c7d8e9f00';
+  const members = [{}, { result: true }, { provenance: { version: '1' }, metrics: { a: 1 }, result: [new NumberText('1.0'), '<&>'], warning: { code: 'x' } }];
+  for (const m of members) {
+    for (const indent of [undefined, 2]) {
+      const expected = writeJson({ decision_id: id, ...m }, indent);
+      assert.equal(writeJsonLeading('decision_id', id, m, indent), expected, `${JSON.stringify(m)} indent ${indent}`);
+    }
+  }
+  // A key or value that JSON must escape goes through the writer.
+  for (const [key, value] of [['decision_id', 'a"b'], ['decision_id', '<x>'], ['k"', 'v'], ['decision_id', 'é']]) {
+    assert.equal(writeJsonLeading(key, value, { result: 1 }), writeJson({ [key]: value, result: 1 }), `${key} ${value}`);
+  }
 });
 
 test('cloneJson copies deeply, keeps NumberText, and copes with 10,000 levels', () => {

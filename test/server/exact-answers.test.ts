@@ -18,16 +18,18 @@ conflict := x if some x in input.xs
 `;
 
 let opa: OpaServer;
+/** OPA with its decision log on (console), so its answers carry a decision_id as Verdict's do. */
+let opaLogging: OpaServer;
 let verdict: RunningServer;
 const events: DecisionEvent[] = [];
 
 before(async () => {
-  const dir = writeTree({ '.manifest': JSON.stringify({ roots: ['t'] }), 't/policy.rego': policy, 'config.yaml': '{}\n' });
-  [opa, verdict] = await Promise.all([startOpa(`${dir}/config.yaml`, [dir]), startVerdict('{}', [dir], (e) => void events.push(e))]);
+  const dir = writeTree({ '.manifest': JSON.stringify({ roots: ['t'] }), 't/policy.rego': policy, 'config.yaml': '{}\n', 'logging.yaml': 'decision_logs:\n  console: true\n' });
+  [opa, opaLogging, verdict] = await Promise.all([startOpa(`${dir}/config.yaml`, [dir]), startOpa(`${dir}/logging.yaml`, [dir]), startVerdict('{}', [dir], (e) => void events.push(e))]);
 });
 
 after(async () => {
-  await Promise.all([opa?.stop(), verdict?.close()]);
+  await Promise.all([opa?.stop(), opaLogging?.stop(), verdict?.close()]);
 });
 
 /** The body with the decision id (Verdict's, random) taken out; everything else must be the same bytes. */
@@ -76,6 +78,26 @@ for (const c of cases) {
     assert.equal(withoutDecisionId(ours), withoutDecisionId(theirs));
   });
 }
+
+test('the decision id leads the answer as in OPA\'s, compact and ?pretty, with and without a result', async () => {
+  const requests: [string, string, string?][] = [
+    ['POST', '/v1/data/t/exact', '{"input":{"n":123456789012345678901234567890}}'],
+    ['POST', '/v1/data/t/missing', '{"input":{}}'],
+    ['POST', '/v1/data/t/echo?pretty', '{"input":{"a":[1,{"b":"<&>"}]}}'],
+    ['POST', '/v1/data/t/missing?pretty=true', '{"input":{}}'],
+    ['POST', '/v1/data/t/echo', '{}'],
+    ['POST', '/v1/data/t/echo?pretty', '{}'],
+    ['GET', '/v1/data/t/echo?pretty&input=%7B%22x%22%3A1%7D'],
+  ];
+  for (const [method, path, body] of requests) {
+    const theirs = (await send(opaLogging.url, method, path, body)).body.toString('utf8');
+    const ours = (await send(verdict.url, method, path, body)).body.toString('utf8');
+    const ourId = (JSON.parse(ours) as { decision_id: string }).decision_id;
+    const theirId = (JSON.parse(theirs) as { decision_id: string }).decision_id;
+    assert.equal(ourId, events.at(-1)!.decision_id, `${method} ${path}`);
+    assert.equal(ours, theirs.replace(theirId, ourId), `${method} ${path}`);
+  }
+});
 
 test('the server keeps serving after the deep and malformed bodies', async () => {
   const res = await send(verdict.url, 'POST', '/v1/data/t/exact', '{"input":{"n":123456789012345678901234567890}}');

@@ -338,13 +338,10 @@ export class DecisionLogStore {
 
   /** The batch in flight, or a new one; true once committed (or nothing to do), false if it failed. */
   private runBatch(): Promise<boolean> {
-    if (this.inFlight) return this.inFlight;
-    // A batch that succeeds may have sent the next one already (writeBatch), which is then the one in flight.
-    const batch: Promise<boolean> = this.writeBatch().finally(() => {
-      if (this.inFlight === batch) this.inFlight = undefined;
+    this.inFlight ??= this.writeBatch().finally(() => {
+      this.inFlight = undefined;
     });
-    this.inFlight = batch;
-    return batch;
+    return this.inFlight;
   }
 
   private admitWaiters(): void {
@@ -378,24 +375,10 @@ export class DecisionLogStore {
     this.failing = false;
     this.nextRetryMs = this.retryDelay.initial;
     this.lastCommitAt = Date.now();
-    this.admitWaiters();
-    // The rows that came while this batch was being committed go to the writer now, before this batch's decisions
-    // are answered and before whatever else this turn of the event loop does (other requests read in the same
-    // poll): with sync durability the writer waits a little for every store's batch to commit them together
-    // (writer-worker.ts, gatherGroup), and a batch sent at the end of a long turn came too late to join them.
-    if (this.sendsAtOnce()) {
-      this.inFlight = undefined;
-      this.drain();
-    }
     front.settle();
     for (const listener of this.commitListeners) listener();
+    this.admitWaiters();
     return true;
-  }
-
-  /** Whether what is queued goes to the writer at once, rather than after flushDelayMs (scheduleDrain). */
-  private sendsAtOnce(): boolean {
-    if (this.queue.length === 0 || this.retryTimer !== undefined || this.closed) return false;
-    return this.flushDelayMs === 0 || this.queue.length >= this.batchSize;
   }
 
   private toRow(event: DecisionEvent, tsNs: bigint, inputText: Uint8Array | undefined, inputCredentialFree: boolean): WriterRow {

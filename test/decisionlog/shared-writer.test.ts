@@ -5,12 +5,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { DecisionLogStore, type DecisionLogStatus } from '../../src/decisionlog/store.js';
-import { SharedDecisionWriter, writerHandleTransfer, type DecisionWriterHandle } from '../../src/decisionlog/shared-writer.js';
-import type { WriterRequest } from '../../src/decisionlog/writer-worker.js';
-import { linesOf, sampleEvent, sleep, tempDir } from './helpers.js';
+import { SharedDecisionWriter, writerHandleTransfer } from '../../src/decisionlog/shared-writer.js';
+import { linesOf, sampleEvent, tempDir } from './helpers.js';
 
 const threadScript = new URL('./shared-writer-thread.js', import.meta.url);
 const crashChild = fileURLToPath(new URL('./shared-crash-child.js', import.meta.url));
@@ -110,47 +109,6 @@ test('a failed write is counted and shown in every thread, the events kept, and 
   await writer.close();
   // a-0 twice: the first record and the first of the twenty share an id; the table does not require them unique.
   assert.equal(storedIds(file).length, 41);
-});
-
-/** The next request a store sent through `port`, read as the writer thread would. */
-async function nextRequest(port: MessagePort): Promise<WriterRequest> {
-  for (;;) {
-    const received = receiveMessageOnPort(port);
-    if (received) return received.message as WriterRequest;
-    await sleep(1);
-  }
-}
-
-test('sync durability: the rows that came during a commit go to the writer before that commit is answered', async () => {
-  // The test plays the writer thread at the other end of the store's port, so it sees when each batch is sent.
-  const writer = new MessageChannel();
-  const control = new MessageChannel();
-  const handle: DecisionWriterHandle = { file: join(tempDir(), 'd.db'), durability: 'sync', port: writer.port2, control: control.port2, posted: new Int32Array(new SharedArrayBuffer(4)) };
-  const store = new DecisionLogStore({ writer: handle });
-  try {
-    const first = store.record(sampleEvent());
-    const firstWrite = await nextRequest(writer.port1);
-    assert.ok(firstWrite.type === 'write' && firstWrite.batch.count === 1);
-    const later = [store.record(sampleEvent()), store.record(sampleEvent())];
-    await sleep(20);
-    assert.equal(receiveMessageOnPort(writer.port1), undefined, 'one batch in flight at a time');
-    // Read when the first decision is answered: the next batch must already be on its way.
-    let sentBeforeAnswer: WriterRequest | undefined;
-    const answered = first.then((result) => {
-      sentBeforeAnswer = receiveMessageOnPort(writer.port1)?.message as WriterRequest | undefined;
-      return result;
-    });
-    writer.port1.postMessage({ id: firstWrite.id, ok: true, value: 1, pruned: 0, commits: 1 });
-    assert.equal(await answered, 'committed');
-    assert.ok(sentBeforeAnswer?.type === 'write', 'the queued rows were sent before the committed decision was answered');
-    assert.equal(sentBeforeAnswer.batch.count, 2);
-    writer.port1.postMessage({ id: sentBeforeAnswer.id, ok: true, value: 2, pruned: 0, commits: 2 });
-    assert.deepEqual(await Promise.all(later), ['committed', 'committed']);
-  } finally {
-    // Closed first, so that a store still waiting for an answer gives up rather than keep the test running.
-    writer.port1.close();
-    await store.close().catch(() => undefined);
-  }
 });
 
 test('a store on the shared writer takes its file and durability from it and leaves retention to it', () => {

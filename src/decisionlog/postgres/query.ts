@@ -1,6 +1,6 @@
 // The decision query (filters, cursor, scan limit: see ../query.ts for their meaning) over the central
 // PostgreSQL store. Same filters, same answers and the same cursors as the embedded log; the SQL differs.
-import type { Pool } from 'pg';
+import type { Pool, QueryResult, QueryResultRow } from 'pg';
 import type { DecisionEvent } from '../event.js';
 import { outcomes, type Outcome } from '../outcome.js';
 import { bad, decodeCursor, maxPathArms, pathRange, storedPathsSql, encodeCursor, inputFieldSegments, maxQueryLimit, scanLimit, time, traceIdFilter, type DecisionFilters, type DecisionPage, type StoredDecision } from '../query.js';
@@ -21,7 +21,31 @@ class Conditions {
   }
 }
 
+type Read = <R extends QueryResultRow>(text: string, values: unknown[]) => Promise<QueryResult<R>>;
+
+/**
+ * One page. A page may take several statements (the stored paths under a path filter, a scan's boundary, the
+ * rows): they read one snapshot (REPEATABLE READ), so a decision committed between two of them is in neither or
+ * in both, never under a path the page's arms were made without, its seq then passed by the cursor.
+ */
 export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, limits: { scanLimit?: number } = {}): Promise<DecisionPage> {
+  const several = filters.path !== undefined || filters.principal_contains !== undefined || Object.keys(filters.fields ?? {}).length > 0;
+  if (!several) return pageOf((text, values) => pool.query(text, values), filters, limits);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    const page = await pageOf((text, values) => client.query(text, values), filters, limits);
+    await client.query('COMMIT');
+    return page;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+async function pageOf(read: Read, filters: DecisionFilters, limits: { scanLimit?: number }): Promise<DecisionPage> {
   const order = filters.order ?? 'desc';
   if (order !== 'desc' && order !== 'asc') throw bad(`order must be "desc" or "asc", got ${JSON.stringify(order)}`);
   const limit = filters.limit ?? 100;
@@ -48,7 +72,7 @@ export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, l
   }
 
   const revision = filters.revision === undefined ? undefined : numbered(params)(filters.revision);
-  const paths = filters.path === undefined ? undefined : await pathConditions(pool, filters.path, numbered(params), filters.outcome !== undefined);
+  const paths = filters.path === undefined ? undefined : await pathConditions(read, filters.path, numbered(params), filters.outcome !== undefined);
   // The indexed conditions use parameters 1..indexedCount; the scan's boundary query needs only those.
   const indexedCount = params.length;
   const scanned = new Conditions(params);
@@ -66,11 +90,11 @@ export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, l
   if (scanned.clauses.length > 0) {
     const boundaryParams = params.slice(0, indexedCount);
     const skip = (limits.scanLimit ?? scanLimit) - 1;
-    const row = await pool.query<{ seq: string }>(inSeqOrder('seq', indexed.clauses, direction, arms(revision, paths), { skip, take: 1 }, numbered(boundaryParams)), boundaryParams);
+    const row = await read<{ seq: string }>(inSeqOrder('seq', indexed.clauses, direction, arms(revision, paths), { skip, take: 1 }, numbered(boundaryParams)), boundaryParams);
     boundary = row.rows[0] ? Number(row.rows[0].seq) : undefined;
   }
   const window = boundary === undefined ? [] : [`seq ${order === 'desc' ? '>=' : '<='} $${params.push(boundary)}`];
-  const { rows } = await pool.query<Row>(
+  const { rows } = await read<Row>(
     inSeqOrder('seq, outcome, principal, event::text AS event', [...indexed.clauses, ...scanned.clauses, ...window], direction, arms(revision, paths), { take: limit + 1 }, numbered(params)),
     params,
   );
@@ -133,9 +157,9 @@ function inSeqOrder(
  * The path filter: path = $n for each stored path under the prefix (by whole segments); the range when there
  * are more than maxPathArms.
  */
-async function pathConditions(pool: Pool, filter: string, param: (value: unknown) => string, withOutcome: boolean): Promise<string[]> {
+async function pathConditions(read: Read, filter: string, param: (value: unknown) => string, withOutcome: boolean): Promise<string[]> {
   const range = pathRange(filter);
-  const { rows } = await pool.query<{ path: string }>(storedPathsSql('verdict_decisions', { prefix: '$1', below: '$2', end: '$3', limit: '$4' }), [range.prefix, range.below, range.end, maxPathArms + 1]);
+  const { rows } = await read<{ path: string }>(storedPathsSql('verdict_decisions', { prefix: '$1', below: '$2', end: '$3', limit: '$4' }), [range.prefix, range.below, range.end, maxPathArms + 1]);
   if (rows.length > maxPathArms) return [`(path = ${param(range.prefix)} OR (path >= ${param(range.below)} AND path < ${param(range.end)}))`];
   // With an outcome, (outcome, path, seq) answers each arm, and oneValue has it chosen. A path alone is left as
   // a plain equality: the planner's walk of seq is as before, and spelled with oneValue a scan-limited page's

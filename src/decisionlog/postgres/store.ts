@@ -1,6 +1,6 @@
 // The central decision store in PostgreSQL. A collector writes each uploaded batch in one transaction (all of
 // it or none), skipping decision ids already stored, so an uploader that sends a batch again after a lost
-// acknowledgement never duplicates a row. Events are classified (outcome, principal, revisions) and have
+// acknowledgement never duplicates a row. Batches commit in seq order (ingestLockKey), so a cursor never skips. Events are classified (outcome, principal, revisions) and have
 // credentials erased here, with the collector's own settings, exactly as the embedded log does on write.
 // Retention is a DELETE in batches run in the database; collectors sharing one database take turns on it.
 import type pg from 'pg';
@@ -50,6 +50,13 @@ export interface CentralStoreStatus {
 const rowsPerStatement = 5_000;
 const pruneBatch = 10_000;
 const retentionLockKey = 0x76657265;
+/**
+ * Held by each batch from before its first seq is drawn until it has committed, so batches commit in seq order:
+ * whoever sees a seq committed sees every lower one (the lock is let go after the commit is visible), and a
+ * reader walking `seq > last` can never pass a lower seq that commits later. Collectors sharing a database
+ * take turns; one batch's INSERT and commit at a time (see docs/decision-log.md for its cost).
+ */
+const ingestLockKey = 0x76657266;
 
 /**
  * One statement stores a slice of the batch (column arrays, the events as one JSON array: json_array_elements
@@ -132,18 +139,17 @@ export class PostgresDecisionStore implements DecisionQueries {
     const columns = this.columns(events);
     const client = await this.connect();
     let stored = 0;
-    // One statement is atomic by itself, and durable when it answers; a bigger batch needs a transaction.
-    const statements = Math.ceil(events.length / rowsPerStatement);
     try {
-      if (statements > 1) await client.query('BEGIN');
+      // One round trip: the transaction and its place in the queue of batches (ingestLockKey).
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${ingestLockKey})`);
       for (let start = 0; start < events.length; start += rowsPerStatement) {
         const values: unknown[] = columns.map((column) => column.slice(start, start + rowsPerStatement));
         values[7] = `[${(values[7] as string[]).join(',')}]`;
         stored += (await client.query<{ stored: number }>({ name: 'verdict_ingest', text: insertSql, values })).rows[0].stored;
       }
-      if (statements > 1) await client.query('COMMIT');
+      await client.query('COMMIT');
     } catch (error) {
-      if (statements > 1) await client.query('ROLLBACK').catch(() => undefined);
+      await client.query('ROLLBACK').catch(() => undefined);
       this.counters.failed_batches++;
       this.failed(error);
       throw new DecisionLogError('db_write_failed', `central decision store refused the batch, nothing was stored: ${(error as Error).message}`, { cause: error });

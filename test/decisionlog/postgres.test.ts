@@ -252,7 +252,13 @@ test('tables of schema version 3 are upgraded at open with the (outcome, path, s
   const expected = (await store.pool.query<{ seq: string }>(`SELECT seq FROM verdict_decisions WHERE outcome = 'deny' AND path LIKE 'envoy/%' ORDER BY seq LIMIT 100`)).rows.map((r) => Number(r.seq));
   assert.equal(expected[0], 50005);
   const sent: Array<[string, unknown[]]> = [];
-  const recording = { query: (text: string, values: unknown[]) => (sent.push([text, values]), store.pool.query(text, values)) } as unknown as pg.Pool;
+  // A page with a path filter reads on one connection, in one transaction: its statements (not BEGIN and COMMIT) are kept.
+  const recording = {
+    connect: async () => {
+      const client = await store.pool.connect();
+      return { query: (text: string, values?: unknown[]) => (values && sent.push([text, values]), client.query(text, values)), release: () => client.release() };
+    },
+  } as unknown as pg.Pool;
   const page = await queryPostgres(recording, { outcome: 'deny', path: 'envoy', order: 'asc', limit: 100 });
   assert.deepEqual(page.decisions.map((d) => d.seq), expected);
   const next = await store.query({ outcome: 'deny', path: 'envoy', order: 'asc', limit: 100, cursor: page.next_cursor });

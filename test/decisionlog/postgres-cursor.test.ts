@@ -92,31 +92,28 @@ test('a batch held open between its INSERT and COMMIT while another collector co
   const hold = holdAfterInsert(held);
   const bigDone = held.ingest(big);
   await hold.held;
-  // The other collector's batch: it commits, or waits its turn behind the held one (seen in pg_locks).
-  let smallSettled = false;
-  const smallDone = other.ingest(small).finally(() => (smallSettled = true));
-  const probe = new pg.Client({ connectionString: url.replace('verdict@', `verdict:${password}@`) });
-  await probe.connect();
-  try {
-    while (!smallSettled) {
-      const waiting = await probe.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`);
-      if (waiting.rowCount! > 0) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  } finally {
-    await probe.end();
-  }
+  // The other collector's batch, drawn after the held one's seqs, commits first.
+  await other.ingest(small);
 
+  // A walk from the start, and `tail --follow` from the newest seq, while the held batch is in flight.
   const seen = new Map<string, number>();
   const last = await walk(other, seen, undefined);
+  const followed = new Map<string, number>();
+  const newest = await other.newestSeq();
+  // A decision id names one decision: its lookup is not held back by a batch in flight.
+  assert.equal((await other.find(small[0].decision_id))?.event.decision_id, small[0].decision_id);
   hold.release();
-  await Promise.all([bigDone, smallDone]);
+  await bigDone;
   await walk(other, seen, last);
+  await walk(other, followed, newest);
 
   const all = [...before, ...big, ...small].map((e) => e.decision_id);
   const missing = all.filter((id) => !seen.has(id));
   assert.equal(missing.length, 0, `${missing.length} of ${all.length} decisions never handed out by the walk`);
   assert.equal(seen.size, all.length);
+  const later = [...big, ...small].map((e) => e.decision_id);
+  const unfollowed = later.filter((id) => !followed.has(id));
+  assert.equal(unfollowed.length, 0, `${unfollowed.length} of ${later.length} decisions never handed out by tail --follow from newestSeq`);
 });
 
 test('decisions under a new path committed while a path-filtered page is being read: the walk finds them all', async () => {

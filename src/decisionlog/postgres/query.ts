@@ -3,6 +3,7 @@
 import type { Pool, QueryResult, QueryResultRow } from 'pg';
 import type { DecisionEvent } from '../event.js';
 import { outcomes, type Outcome } from '../outcome.js';
+import { settledSeqSql } from './settled.js';
 import { bad, decodeCursor, maxPathArms, pathRange, storedPathsSql, encodeCursor, inputFieldSegments, maxQueryLimit, scanLimit, time, traceIdFilter, type DecisionFilters, type DecisionPage, type StoredDecision } from '../query.js';
 
 interface Row {
@@ -23,29 +24,38 @@ class Conditions {
 
 type Read = <R extends QueryResultRow>(text: string, values: unknown[]) => Promise<QueryResult<R>>;
 
+/** The highest seq a reader may hand out now (settled.ts); 0 when there is none. */
+export async function settledSeq(pool: Pick<Pool, 'query'>): Promise<number> {
+  return Number((await pool.query<{ settled: string }>(settledSeqSql)).rows[0].settled);
+}
+
 /**
- * One page. A page may take several statements (the stored paths under a path filter, a scan's boundary, the
- * rows): they read one snapshot (REPEATABLE READ), so a decision committed between two of them is in neither or
- * in both, never under a path the page's arms were made without, its seq then passed by the cursor.
+ * One page, of the settled decisions only (settled.ts): a cursor never passes a seq that commits later. A
+ * decision id names one decision, which no walk passes: that lookup reads every committed row. A page may take
+ * several statements (the stored paths under a path filter, a scan's boundary, the rows): they read one snapshot
+ * (REPEATABLE READ), so a decision committed between two of them is in neither or in both, never under a path the
+ * page's arms were made without, its seq then passed by the cursor.
  */
 export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, limits: { scanLimit?: number } = {}): Promise<DecisionPage> {
   const several = filters.path !== undefined || filters.principal_contains !== undefined || Object.keys(filters.fields ?? {}).length > 0;
-  if (!several) return pageOf((text, values) => pool.query(text, values), filters, limits);
   const client = await pool.connect();
   try {
+    // Before the page's snapshot is taken, so that snapshot holds every settled row.
+    const settled = filters.decision_id === undefined ? await settledSeq(client) : undefined;
+    if (!several) return await pageOf((text, values) => client.query(text, values), filters, limits, settled);
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    const page = await pageOf((text, values) => client.query(text, values), filters, limits);
+    const page = await pageOf((text, values) => client.query(text, values), filters, limits, settled);
     await client.query('COMMIT');
     return page;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (several) await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
     client.release();
   }
 }
 
-async function pageOf(read: Read, filters: DecisionFilters, limits: { scanLimit?: number }): Promise<DecisionPage> {
+async function pageOf(read: Read, filters: DecisionFilters, limits: { scanLimit?: number }, settled: number | undefined): Promise<DecisionPage> {
   const order = filters.order ?? 'desc';
   if (order !== 'desc' && order !== 'asc') throw bad(`order must be "desc" or "asc", got ${JSON.stringify(order)}`);
   const limit = filters.limit ?? 100;
@@ -70,6 +80,7 @@ async function pageOf(read: Read, filters: DecisionFilters, limits: { scanLimit?
     if (cursor.order !== order) throw bad(`cursor was made for order=${cursor.order}`);
     indexed.add((p) => `seq ${order === 'desc' ? '<' : '>'} ${p(cursor.seq)}`);
   }
+  if (settled !== undefined) indexed.add((p) => `seq <= ${p(settled)}`);
 
   const revision = filters.revision === undefined ? undefined : numbered(params)(filters.revision);
   const paths = filters.path === undefined ? undefined : await pathConditions(read, filters.path, numbered(params), filters.outcome !== undefined);

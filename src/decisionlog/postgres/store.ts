@@ -1,6 +1,7 @@
 // The central decision store in PostgreSQL. A collector writes each uploaded batch in one transaction (all of
 // it or none), skipping decision ids already stored, so an uploader that sends a batch again after a lost
-// acknowledgement never duplicates a row. Batches commit in seq order (ingestLockKey), so a cursor never skips. Events are classified (outcome, principal, revisions) and have
+// acknowledgement never duplicates a row. Each batch is marked in flight until it ends, and readers hand out only
+// the seqs below every batch in flight (settled.ts), so a cursor never passes a seq that commits later. Events are classified (outcome, principal, revisions) and have
 // credentials erased here, with the collector's own settings, exactly as the embedded log does on write.
 // Retention is a DELETE in batches run in the database; collectors sharing one database take turns on it.
 import type pg from 'pg';
@@ -16,7 +17,8 @@ import type { DecisionFilters, DecisionPage, StoredDecision } from '../query.js'
 import type { DecisionQueries } from '../queries.js';
 import type { PostgresStoreOptions } from './config.js';
 import { ensurePostgresSchema } from './schema.js';
-import { queryPostgres } from './query.js';
+import { queryPostgres, settledSeq } from './query.js';
+import { markInFlightSql } from './settled.js';
 import { traceIdOf } from '../trace-id.js';
 
 /** node-postgres, loaded when a central store is opened: servers that log to SQLite never need it. */
@@ -50,13 +52,6 @@ export interface CentralStoreStatus {
 const rowsPerStatement = 5_000;
 const pruneBatch = 10_000;
 const retentionLockKey = 0x76657265;
-/**
- * Held by each batch from before its first seq is drawn until it has committed, so batches commit in seq order:
- * whoever sees a seq committed sees every lower one (the lock is let go after the commit is visible), and a
- * reader walking `seq > last` can never pass a lower seq that commits later. Collectors sharing a database
- * take turns; one batch's INSERT and commit at a time (see docs/decision-log.md for its cost).
- */
-const ingestLockKey = 0x76657266;
 
 /**
  * One statement stores a slice of the batch (column arrays, the events as one JSON array: json_array_elements
@@ -140,8 +135,8 @@ export class PostgresDecisionStore implements DecisionQueries {
     const client = await this.connect();
     let stored = 0;
     try {
-      // One round trip: the transaction and its place in the queue of batches (ingestLockKey).
-      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${ingestLockKey})`);
+      // One round trip: the transaction, and its mark as in flight until it ends (settled.ts).
+      await client.query(`BEGIN; ${markInFlightSql}`);
       for (let start = 0; start < events.length; start += rowsPerStatement) {
         const values: unknown[] = columns.map((column) => column.slice(start, start + rowsPerStatement));
         values[7] = `[${(values[7] as string[]).join(',')}]`;
@@ -171,9 +166,9 @@ export class PostgresDecisionStore implements DecisionQueries {
     return (await this.query({ decision_id: decisionId, limit: 1 })).decisions[0];
   }
 
-  async newestSeq(): Promise<number> {
-    const { rows } = await this.pool.query<{ seq: string }>('SELECT coalesce(max(seq), 0) AS seq FROM verdict_decisions').catch(readFailure);
-    return Number(rows[0].seq);
+  /** The highest settled seq (settled.ts): a walk from it on misses nothing that commits later. */
+  newestSeq(): Promise<number> {
+    return settledSeq(this.pool).catch(readFailure);
   }
 
   startRetention(): void {

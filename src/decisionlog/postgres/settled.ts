@@ -13,8 +13,11 @@
 // small key another application picked. pg_locks shows a bigint key as classid (its high 32 bits, unsigned) and
 // objid (its low 32 bits), objsubid 1; for -1 - L, with L below 2^62, classid is at least 2^32 - 2^30.
 
-/** The writer's mark, sent after BEGIN and before the first INSERT of a batch. */
-export const markInFlightSql = `SELECT pg_advisory_xact_lock_shared(-1 - coalesce(max(seq), 0)) FROM verdict_decisions`;
+/**
+ * The writer's mark: one row once the lock is taken. The INSERT joins its rows with it, so no seq is drawn before
+ * (a row reaches the INSERT's projection, where its seq is drawn, only once the join has the mark's row).
+ */
+export const markInFlightSql = `SELECT pg_advisory_xact_lock_shared(-1 - coalesce(max(seq), 0)) AS marked FROM verdict_decisions`;
 
 /** The reader's bound: every row with seq <= settled is committed or never will be (0: none yet). */
 export const settledSeqSql = `

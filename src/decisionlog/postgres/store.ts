@@ -58,15 +58,17 @@ const retentionLockKey = 0x76657265;
  * hands each event's text back as sent, and a JSON array costs no escaping where a text[] literal would escape
  * every quote of every event): the decisions not stored yet (a repeated decision_id, in the store
  * or earlier in the batch, is skipped), then the revisions of the multi-revision ones under the seq each got.
- * Answers how many decisions were new.
+ * The rows are joined with the transaction's in-flight mark (settled.ts), so it is taken before their first seq
+ * is drawn. Answers how many decisions were new.
  */
 const insertSql = `
 WITH batch AS (
   SELECT * FROM ROWS FROM (unnest($1::text[]), unnest($2::bigint[]), unnest($3::text[]), unnest($4::text[]), unnest($5::text[]),
     unnest($6::text[]), unnest($7::text[]), json_array_elements($8::json), unnest($9::text[])) WITH ORDINALITY AS u(d, t, p, o, pr, r, rs, e, tr, n)
+), mark AS (${markInFlightSql}
 ), added AS (
   INSERT INTO verdict_decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id)
-  SELECT d, t, p, o, pr, r, e, tr FROM batch ORDER BY n
+  SELECT d, t, p, o, pr, r, e, tr FROM batch CROSS JOIN mark ORDER BY n
   ON CONFLICT (decision_id) DO NOTHING
   RETURNING seq, decision_id
 ), revisions AS (
@@ -134,17 +136,18 @@ export class PostgresDecisionStore implements DecisionQueries {
     const columns = this.columns(events);
     const client = await this.connect();
     let stored = 0;
+    // One statement is atomic by itself, and durable when it answers; a bigger batch needs a transaction.
+    const statements = Math.ceil(events.length / rowsPerStatement);
     try {
-      // One round trip: the transaction, and its mark as in flight until it ends (settled.ts).
-      await client.query(`BEGIN; ${markInFlightSql}`);
+      if (statements > 1) await client.query('BEGIN');
       for (let start = 0; start < events.length; start += rowsPerStatement) {
         const values: unknown[] = columns.map((column) => column.slice(start, start + rowsPerStatement));
         values[7] = `[${(values[7] as string[]).join(',')}]`;
         stored += (await client.query<{ stored: number }>({ name: 'verdict_ingest', text: insertSql, values })).rows[0].stored;
       }
-      await client.query('COMMIT');
+      if (statements > 1) await client.query('COMMIT');
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (statements > 1) await client.query('ROLLBACK').catch(() => undefined);
       this.counters.failed_batches++;
       this.failed(error);
       throw new DecisionLogError('db_write_failed', `central decision store refused the batch, nothing was stored: ${(error as Error).message}`, { cause: error });

@@ -1,9 +1,10 @@
 // What `verdict run` can only find by opening something (a corrupt or locked decision-log database, a SQLite PIP
-// query that does not compile against its database) stops start-up with the same exit code and message whether
+// query that does not compile against its database, a TLS file that holds no certificate) stops start-up with the same exit code and message whether
 // the server is one thread or several, and whether its port is free or taken: found before a port is bound or a
 // thread started, never reported as the busy port. A good SQLite adapter still serves from every thread.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -56,9 +57,9 @@ interface Outcome {
 }
 
 /** `verdict run` that must refuse to start, on a free port or the busy one; its exit code, output and threads. */
-async function startFailure(config: unknown, workers: 1 | 2, port: 'free' | 'taken'): Promise<Outcome> {
+async function startFailure(config: unknown, workers: 1 | 2, port: 'free' | 'taken', args: string[]): Promise<Outcome> {
   const addr = port === 'taken' ? busyAddr : `127.0.0.1:${await freePort()}`;
-  const threads = spawnWithThreads(['--addr', addr, '--workers', String(workers), '--config-file', configFile(config)]);
+  const threads = spawnWithThreads(['--addr', addr, '--workers', String(workers), '--config-file', configFile(config), ...args]);
   const { child } = threads.server;
   // The locked case waits for the lock (10 s) before it gives up; a server that starts instead fails here.
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -75,8 +76,8 @@ const runs = [
 ] as const;
 
 /** Every run of `runs` at once (the locked case waits its lock timeout in each), each checked the same way. */
-async function expectEverywhere(config: () => unknown, code: number, message: RegExp): Promise<void> {
-  const outcomes = await Promise.all(runs.map((r) => startFailure(config(), r.workers, r.port)));
+async function expectEverywhere(config: () => unknown, code: number, message: RegExp, args: string[] = []): Promise<void> {
+  const outcomes = await Promise.all(runs.map((r) => startFailure(config(), r.workers, r.port, args)));
   outcomes.forEach((o, i) => {
     const where = `--workers ${runs[i].workers}, port ${runs[i].port}:\n${o.output}`;
     assert.equal(o.code, code, where);
@@ -104,6 +105,14 @@ describe('verdict run, one thread or several, port free or taken', () => {
       holder.exec('COMMIT');
       holder.close();
     }
+  });
+
+  it('a TLS certificate file that holds no certificate: exit 2 naming the flag and the file', async () => {
+    const key = join(work, 'key.pem');
+    writeFileSync(key, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const cert = join(work, 'cert.pem');
+    writeFileSync(cert, 'not a certificate\n');
+    await expectEverywhere(() => ({ decision_logs: { store: { file: logFile() } } }), 2, /verdict: --tls-cert-file .*cert\.pem: not a PEM certificate/, ['--tls-cert-file', cert, '--tls-private-key-file', key]);
   });
 
   it('a SQLite PIP query that does not compile against its database: exit 2 naming the adapter and the error', async () => {

@@ -1,8 +1,9 @@
 // The central decision store in PostgreSQL. A collector writes each uploaded batch in one transaction (all of
 // it or none), skipping decision ids already stored, so an uploader that sends a batch again after a lost
 // acknowledgement never duplicates a row. Each batch is marked in flight until it ends, and readers hand out only
-// the seqs below every batch in flight (settled.ts), so a cursor never passes a seq that commits later. Events are classified (outcome, principal, revisions) and have
-// credentials erased here, with the collector's own settings, exactly as the embedded log does on write.
+// the seqs below every batch in flight (settled.ts), so a cursor never passes a seq that commits later. Events
+// are classified (outcome, principal, revisions) and have credentials erased here, with the collector's own
+// settings, exactly as the embedded log does on write.
 // Retention is a DELETE in batches run in the database; collectors sharing one database take turns on it.
 import type pg from 'pg';
 import { lazyRequire } from '../../lazy-require.js';

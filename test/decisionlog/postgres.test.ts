@@ -271,17 +271,9 @@ test('tables of schema version 3 are upgraded at open with the (outcome, path, s
   assert.deepEqual(many.decisions.map((d) => d.event.path), Array.from({ length: 40 }, (_, i) => `many/p${String(i).padStart(2, '0')}`));
 });
 
-/**
- * The store's pool, keeping the statements of a page (those with parameters: not the settled bound it reads
- * first, nor BEGIN and COMMIT) as the store sends them.
- */
+/** The store's pool, keeping the statements of a page (those with parameters: not the settled bound it reads first) as the store sends them. */
 function recordingPool(store: PostgresDecisionStore, sent: Array<[string, unknown[]]>): pg.Pool {
-  return {
-    connect: async () => {
-      const client = await store.pool.connect();
-      return { query: (text: string, values?: unknown[]) => (values && sent.push([text, values]), client.query(text, values)), release: () => client.release() };
-    },
-  } as unknown as pg.Pool;
+  return { query: (text: string, values?: unknown[]) => (values && sent.push([text, values]), store.pool.query(text, values)) } as unknown as pg.Pool;
 }
 
 /** Every page of a query (ids and outcomes), following next_cursor. */

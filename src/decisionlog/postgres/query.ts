@@ -1,6 +1,6 @@
 // The decision query (filters, cursor, scan limit: see ../query.ts for their meaning) over the central
 // PostgreSQL store. Same filters, same answers and the same cursors as the embedded log; the SQL differs.
-import type { Pool, QueryResult, QueryResultRow } from 'pg';
+import type { Pool } from 'pg';
 import type { DecisionEvent } from '../event.js';
 import { outcomes, type Outcome } from '../outcome.js';
 import { settledSeqSql } from './settled.js';
@@ -22,40 +22,19 @@ class Conditions {
   }
 }
 
-type Read = <R extends QueryResultRow>(text: string, values: unknown[]) => Promise<QueryResult<R>>;
-
 /** The highest seq a reader may hand out now (settled.ts); 0 when there is none. */
 export async function settledSeq(pool: Pick<Pool, 'query'>): Promise<number> {
   return Number((await pool.query<{ settled: string }>(settledSeqSql)).rows[0].settled);
 }
 
 /**
- * One page, of the settled decisions only (settled.ts): a cursor never passes a seq that commits later. A
- * decision id names one decision, which no walk passes: that lookup reads every committed row. A page may take
- * several statements (the stored paths under a path filter, a scan's boundary, the rows): they read one snapshot
- * (REPEATABLE READ), so a decision committed between two of them is in neither or in both, never under a path the
- * page's arms were made without, its seq then passed by the cursor.
+ * One page, of the settled decisions only (settled.ts): a cursor never passes a seq that commits later. The bound
+ * is read first, so every statement of the page (the stored paths under a path filter, a scan's boundary, the
+ * rows) sees the same rows at or below it, all committed before the page began: a path that appears meanwhile
+ * only has rows above it. A decision id names one decision, which no walk passes: that lookup reads every
+ * committed row.
  */
 export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, limits: { scanLimit?: number } = {}): Promise<DecisionPage> {
-  const several = filters.path !== undefined || filters.principal_contains !== undefined || Object.keys(filters.fields ?? {}).length > 0;
-  const client = await pool.connect();
-  try {
-    // Before the page's snapshot is taken, so that snapshot holds every settled row.
-    const settled = filters.decision_id === undefined ? await settledSeq(client) : undefined;
-    if (!several) return await pageOf((text, values) => client.query(text, values), filters, limits, settled);
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    const page = await pageOf((text, values) => client.query(text, values), filters, limits, settled);
-    await client.query('COMMIT');
-    return page;
-  } catch (error) {
-    if (several) await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
-async function pageOf(read: Read, filters: DecisionFilters, limits: { scanLimit?: number }, settled: number | undefined): Promise<DecisionPage> {
   const order = filters.order ?? 'desc';
   if (order !== 'desc' && order !== 'asc') throw bad(`order must be "desc" or "asc", got ${JSON.stringify(order)}`);
   const limit = filters.limit ?? 100;
@@ -80,10 +59,13 @@ async function pageOf(read: Read, filters: DecisionFilters, limits: { scanLimit?
     if (cursor.order !== order) throw bad(`cursor was made for order=${cursor.order}`);
     indexed.add((p) => `seq ${order === 'desc' ? '<' : '>'} ${p(cursor.seq)}`);
   }
-  if (settled !== undefined) indexed.add((p) => `seq <= ${p(settled)}`);
+  if (filters.decision_id === undefined) {
+    const settled = await settledSeq(pool);
+    indexed.add((p) => `seq <= ${p(settled)}`);
+  }
 
   const revision = filters.revision === undefined ? undefined : numbered(params)(filters.revision);
-  const paths = filters.path === undefined ? undefined : await pathConditions(read, filters.path, numbered(params), filters.outcome !== undefined);
+  const paths = filters.path === undefined ? undefined : await pathConditions(pool, filters.path, numbered(params), filters.outcome !== undefined);
   // The indexed conditions use parameters 1..indexedCount; the scan's boundary query needs only those.
   const indexedCount = params.length;
   const scanned = new Conditions(params);
@@ -101,11 +83,11 @@ async function pageOf(read: Read, filters: DecisionFilters, limits: { scanLimit?
   if (scanned.clauses.length > 0) {
     const boundaryParams = params.slice(0, indexedCount);
     const skip = (limits.scanLimit ?? scanLimit) - 1;
-    const row = await read<{ seq: string }>(inSeqOrder('seq', indexed.clauses, direction, arms(revision, paths), { skip, take: 1 }, numbered(boundaryParams)), boundaryParams);
+    const row = await pool.query<{ seq: string }>(inSeqOrder('seq', indexed.clauses, direction, arms(revision, paths), { skip, take: 1 }, numbered(boundaryParams)), boundaryParams);
     boundary = row.rows[0] ? Number(row.rows[0].seq) : undefined;
   }
   const window = boundary === undefined ? [] : [`seq ${order === 'desc' ? '>=' : '<='} $${params.push(boundary)}`];
-  const { rows } = await read<Row>(
+  const { rows } = await pool.query<Row>(
     inSeqOrder('seq, outcome, principal, event::text AS event', [...indexed.clauses, ...scanned.clauses, ...window], direction, arms(revision, paths), { take: limit + 1 }, numbered(params)),
     params,
   );
@@ -168,9 +150,9 @@ function inSeqOrder(
  * The path filter: path = $n for each stored path under the prefix (by whole segments); the range when there
  * are more than maxPathArms.
  */
-async function pathConditions(read: Read, filter: string, param: (value: unknown) => string, withOutcome: boolean): Promise<string[]> {
+async function pathConditions(pool: Pool, filter: string, param: (value: unknown) => string, withOutcome: boolean): Promise<string[]> {
   const range = pathRange(filter);
-  const { rows } = await read<{ path: string }>(storedPathsSql('verdict_decisions', { prefix: '$1', below: '$2', end: '$3', limit: '$4' }), [range.prefix, range.below, range.end, maxPathArms + 1]);
+  const { rows } = await pool.query<{ path: string }>(storedPathsSql('verdict_decisions', { prefix: '$1', below: '$2', end: '$3', limit: '$4' }), [range.prefix, range.below, range.end, maxPathArms + 1]);
   if (rows.length > maxPathArms) return [`(path = ${param(range.prefix)} OR (path >= ${param(range.below)} AND path < ${param(range.end)}))`];
   // With an outcome, (outcome, path, seq) answers each arm, and oneValue has it chosen. A path alone is left as
   // a plain equality: the planner's walk of seq is as before, and spelled with oneValue a scan-limited page's

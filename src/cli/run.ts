@@ -78,7 +78,7 @@ async function runWith(args: string[]): Promise<void> {
       args,
       config,
       addrs: [...listenOptions.addrs, ...listenOptions.diagnosticAddrs],
-      tls: listenOptions.tls !== undefined,
+      ...(listenOptions.tls ? { tls: listenOptions.tls } : {}),
       stopTimeoutMs: (wait + grace) * 1000 + 5000,
     }).catch((err: Error) => fail(err.message));
     return;

@@ -20,6 +20,15 @@ export function checkPipConfig(pipSection: unknown): void {
   prepareAdapters(parsePipConfig(pipSection), adapterKinds);
 }
 
+/**
+ * Opens every adapter as createEnricher does, then closes them: what only opening finds (a SQLite query that does
+ * not compile against its database) throws its PipConfigError here. For the thread that starts a server's
+ * threads, which serve through adapters of their own: it stops start-up before a port is bound or a thread started.
+ */
+export async function probePipAdapters(pipSection: unknown): Promise<void> {
+  await createEnricher(pipSection).close();
+}
+
 /** Validates the `pip` config section and builds every adapter; throws PipConfigError naming what is wrong. */
 export function createEnricher(pipSection: unknown): Enricher {
   return new Enricher(parsePipConfig(pipSection), adapterKinds);

@@ -218,7 +218,7 @@ test('tables that kept multi-revision decisions in an array column are upgraded 
   await store.pool.query(`INSERT INTO verdict_decision_revisions (seq, revision) SELECT seq, 'rev-1' FROM verdict_decisions WHERE decision_id LIKE 'fill-%' AND seq % 1000 = 0`);
   await store.pool.query('ANALYZE');
   const sent: Array<[string, unknown[]]> = [];
-  const recording = { query: (text: string, values: unknown[]) => (sent.push([text, values]), store.pool.query(text, values)) } as unknown as pg.Pool;
+  const recording = recordingPool(store, sent);
   for (const order of ['desc', 'asc'] as const) {
     sent.length = 0;
     assert.equal((await queryPostgres(recording, { revision: 'rev-1', order, limit: 100 })).decisions.length, 100);
@@ -252,7 +252,7 @@ test('tables of schema version 3 are upgraded at open with the (outcome, path, s
   const expected = (await store.pool.query<{ seq: string }>(`SELECT seq FROM verdict_decisions WHERE outcome = 'deny' AND path LIKE 'envoy/%' ORDER BY seq LIMIT 100`)).rows.map((r) => Number(r.seq));
   assert.equal(expected[0], 50005);
   const sent: Array<[string, unknown[]]> = [];
-  const recording = { query: (text: string, values: unknown[]) => (sent.push([text, values]), store.pool.query(text, values)) } as unknown as pg.Pool;
+  const recording = recordingPool(store, sent);
   const page = await queryPostgres(recording, { outcome: 'deny', path: 'envoy', order: 'asc', limit: 100 });
   assert.deepEqual(page.decisions.map((d) => d.seq), expected);
   const next = await store.query({ outcome: 'deny', path: 'envoy', order: 'asc', limit: 100, cursor: page.next_cursor });
@@ -270,6 +270,11 @@ test('tables of schema version 3 are upgraded at open with the (outcome, path, s
   const many = await store.query({ path: 'many', outcome: 'deny', order: 'asc', limit: 50 });
   assert.deepEqual(many.decisions.map((d) => d.event.path), Array.from({ length: 40 }, (_, i) => `many/p${String(i).padStart(2, '0')}`));
 });
+
+/** The store's pool, keeping the statements of a page (those with parameters: not the settled bound it reads first) as the store sends them. */
+function recordingPool(store: PostgresDecisionStore, sent: Array<[string, unknown[]]>): pg.Pool {
+  return { query: (text: string, values?: unknown[]) => (values && sent.push([text, values]), store.pool.query(text, values)) } as unknown as pg.Pool;
+}
 
 /** Every page of a query (ids and outcomes), following next_cursor. */
 async function pages(queries: DecisionQueries, filters: DecisionFilters): Promise<string[][]> {

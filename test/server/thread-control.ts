@@ -2,8 +2,9 @@
 // server threads and end one, as `kill -9` ends a worker process. In the main thread it wraps
 // worker_threads.Worker to keep the live server threads (thread id and role) in the file VERDICT_TEST_THREADS
 // names; on SIGUSR2 it reads `<file>.kill` ([{ id, how }]) and ends each thread named: "terminate" as the
-// primary does (Worker.terminate), "throw" by an uncaught exception thrown inside the thread.
-import { readFileSync, writeFileSync } from 'node:fs';
+// primary does (Worker.terminate), "throw" by an uncaught exception thrown inside the thread. Every server thread
+// ever started is also appended to `<file>.started` (its role, one a line), ended or not.
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import type { Worker, WorkerOptions } from 'node:worker_threads';
 
@@ -23,6 +24,7 @@ if (file && threads.isMainThread) {
       if (!role) return;
       const id = this.threadId;
       live.set(id, { worker: this, role });
+      appendFileSync(`${file}.started`, `${role}\n`);
       write();
       this.once('exit', () => {
         live.delete(id);

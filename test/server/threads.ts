@@ -10,6 +10,8 @@ export interface Threads {
   server: RunningProcess;
   /** The live server threads, by thread id, with their roles. */
   live(): { id: number; role: string }[];
+  /** The role of every server thread started so far, ended or not, in the order they started. */
+  started(): string[];
   /** Ends threads: "terminate" as the primary would, "throw" by an uncaught exception inside the thread. */
   end(targets: { id: number; how: 'terminate' | 'throw' }[]): void;
 }
@@ -26,6 +28,13 @@ export function spawnWithThreads(args: string[]): Threads {
     live: () => {
       try {
         return (JSON.parse(readFileSync(control, 'utf8')) as { id: number; role: string }[]).sort((a, b) => a.id - b.id);
+      } catch {
+        return [];
+      }
+    },
+    started: () => {
+      try {
+        return readFileSync(`${control}.started`, 'utf8').split('\n').filter((role) => role !== '');
       } catch {
         return [];
       }

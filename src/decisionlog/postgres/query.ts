@@ -3,6 +3,7 @@
 import type { Pool } from 'pg';
 import type { DecisionEvent } from '../event.js';
 import { outcomes, type Outcome } from '../outcome.js';
+import { settledSeqSql } from './settled.js';
 import { bad, decodeCursor, maxPathArms, pathRange, storedPathsSql, encodeCursor, inputFieldSegments, maxQueryLimit, scanLimit, time, traceIdFilter, type DecisionFilters, type DecisionPage, type StoredDecision } from '../query.js';
 
 interface Row {
@@ -21,6 +22,18 @@ class Conditions {
   }
 }
 
+/** The highest seq a reader may hand out now (settled.ts); 0 when there is none. */
+export async function settledSeq(pool: Pick<Pool, 'query'>): Promise<number> {
+  return Number((await pool.query<{ settled: string }>(settledSeqSql)).rows[0].settled);
+}
+
+/**
+ * One page, of the settled decisions only (settled.ts): a cursor never passes a seq that commits later. The bound
+ * is read first, so every statement of the page (the stored paths under a path filter, a scan's boundary, the
+ * rows) sees the same rows at or below it, all committed before the page began: a path that appears meanwhile
+ * only has rows above it. A decision id names one decision, which no walk passes: that lookup reads every
+ * committed row.
+ */
 export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, limits: { scanLimit?: number } = {}): Promise<DecisionPage> {
   const order = filters.order ?? 'desc';
   if (order !== 'desc' && order !== 'asc') throw bad(`order must be "desc" or "asc", got ${JSON.stringify(order)}`);
@@ -45,6 +58,10 @@ export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, l
     const cursor = decodeCursor(filters.cursor);
     if (cursor.order !== order) throw bad(`cursor was made for order=${cursor.order}`);
     indexed.add((p) => `seq ${order === 'desc' ? '<' : '>'} ${p(cursor.seq)}`);
+  }
+  if (filters.decision_id === undefined) {
+    const settled = await settledSeq(pool);
+    indexed.add((p) => `seq <= ${p(settled)}`);
   }
 
   const revision = filters.revision === undefined ? undefined : numbered(params)(filters.revision);

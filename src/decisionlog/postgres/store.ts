@@ -1,7 +1,9 @@
 // The central decision store in PostgreSQL. A collector writes each uploaded batch in one transaction (all of
 // it or none), skipping decision ids already stored, so an uploader that sends a batch again after a lost
-// acknowledgement never duplicates a row. Events are classified (outcome, principal, revisions) and have
-// credentials erased here, with the collector's own settings, exactly as the embedded log does on write.
+// acknowledgement never duplicates a row. Each batch is marked in flight until it ends, and readers hand out only
+// the seqs below every batch in flight (settled.ts), so a cursor never passes a seq that commits later. Events
+// are classified (outcome, principal, revisions) and have credentials erased here, with the collector's own
+// settings, exactly as the embedded log does on write.
 // Retention is a DELETE in batches run in the database; collectors sharing one database take turns on it.
 import type pg from 'pg';
 import { lazyRequire } from '../../lazy-require.js';
@@ -16,7 +18,8 @@ import type { DecisionFilters, DecisionPage, StoredDecision } from '../query.js'
 import type { DecisionQueries } from '../queries.js';
 import type { PostgresStoreOptions } from './config.js';
 import { ensurePostgresSchema } from './schema.js';
-import { queryPostgres } from './query.js';
+import { queryPostgres, settledSeq } from './query.js';
+import { markInFlightSql } from './settled.js';
 import { traceIdOf } from '../trace-id.js';
 
 /** node-postgres, loaded when a central store is opened: servers that log to SQLite never need it. */
@@ -56,15 +59,17 @@ const retentionLockKey = 0x76657265;
  * hands each event's text back as sent, and a JSON array costs no escaping where a text[] literal would escape
  * every quote of every event): the decisions not stored yet (a repeated decision_id, in the store
  * or earlier in the batch, is skipped), then the revisions of the multi-revision ones under the seq each got.
- * Answers how many decisions were new.
+ * The rows are joined with the transaction's in-flight mark (settled.ts), so it is taken before their first seq
+ * is drawn. Answers how many decisions were new.
  */
 const insertSql = `
 WITH batch AS (
   SELECT * FROM ROWS FROM (unnest($1::text[]), unnest($2::bigint[]), unnest($3::text[]), unnest($4::text[]), unnest($5::text[]),
     unnest($6::text[]), unnest($7::text[]), json_array_elements($8::json), unnest($9::text[])) WITH ORDINALITY AS u(d, t, p, o, pr, r, rs, e, tr, n)
+), mark AS (${markInFlightSql}
 ), added AS (
   INSERT INTO verdict_decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id)
-  SELECT d, t, p, o, pr, r, e, tr FROM batch ORDER BY n
+  SELECT d, t, p, o, pr, r, e, tr FROM batch CROSS JOIN mark ORDER BY n
   ON CONFLICT (decision_id) DO NOTHING
   RETURNING seq, decision_id
 ), revisions AS (
@@ -165,9 +170,9 @@ export class PostgresDecisionStore implements DecisionQueries {
     return (await this.query({ decision_id: decisionId, limit: 1 })).decisions[0];
   }
 
-  async newestSeq(): Promise<number> {
-    const { rows } = await this.pool.query<{ seq: string }>('SELECT coalesce(max(seq), 0) AS seq FROM verdict_decisions').catch(readFailure);
-    return Number(rows[0].seq);
+  /** The highest settled seq (settled.ts): a walk from it on misses nothing that commits later. */
+  newestSeq(): Promise<number> {
+    return settledSeq(this.pool).catch(readFailure);
   }
 
   startRetention(): void {

@@ -26,6 +26,9 @@ import { DecisionLogError } from '../../decisionlog/errors.js';
 import { writerHandleTransfer, type SharedDecisionWriter } from '../../decisionlog/shared-writer.js';
 import { bindAddress, parseEnvoyGrpcConfig, PLUGIN_NAME as GRPC_PLUGIN } from '../../envoy/config.js';
 import { openServerDecisionWriter } from '../../decisionlog/server-writer.js';
+import { probePipAdapters } from '../../pip/index.js';
+import { ServerTls } from '../tls.js';
+import type { TlsOptions } from '../listen-options.js';
 import { aggregateWorkerMetrics } from '../metrics.js';
 import { boundedStep } from '../shutdown-step.js';
 
@@ -63,7 +66,8 @@ export interface PrimaryOptions {
   config: VerdictConfig;
   /** Every --addr and --diagnostic-addr, bound here and shared by the threads. */
   addrs: string[];
-  tls: boolean;
+  /** The server's TLS files (--tls-cert-file and friends), when it serves TLS. */
+  tls?: TlsOptions;
   /** How long the threads may take to shut down before they are ended. */
   stopTimeoutMs: number;
   compiler?: RegoCompiler;
@@ -71,15 +75,21 @@ export interface PrimaryOptions {
 
 export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const { workers, logger } = options;
+  // What the threads open and bad input can break is opened here first, before a port is bound or a thread
+  // started, so start-up names the real problem (as a single-thread server does), never a busy port: the TLS
+  // files, read as each thread reads them; the PIP adapters (a SQLite query that does not compile), opened and
+  // closed again, as each thread opens its own; then the decision log (a corrupt or locked database ends the
+  // process with its own exit code), kept for the threads.
+  if (options.tls) new ServerTls(options.tls, 'off');
+  if (options.config.pip) await probePipAdapters(options.config.pip);
+  const decisionLogWriter = openDecisionWriter(options.config, logger);
   // Compiles run on a thread that ends when idle; their results stay cached here for the process's life.
   const compileThread = options.compiler ? undefined : new CompileThread();
   const compiler = options.compiler ?? new CachingCompiler(compileThread!, 'compile-thread');
   const grpcAddr = envoyGrpcAddr(options.config);
   if (grpcAddr !== undefined && options.addrs.includes(grpcAddr)) throw new Error(`cannot listen on ${grpcAddr}: it is also the Envoy gRPC plugin's address`);
-  const listening = await SharedListeners.bind([...options.addrs, ...(grpcAddr ? [grpcAddr] : [])], options.tls, { everyAddress: new Set(grpcAddr ? [grpcAddr] : []) });
+  const listening = await SharedListeners.bind([...options.addrs, ...(grpcAddr ? [grpcAddr] : [])], options.tls !== undefined, { everyAddress: new Set(grpcAddr ? [grpcAddr] : []) });
   for (const failure of listening.unbound) logger.warn({ err: failure }, 'Envoy gRPC address not bound on every address its host name resolves to.');
-  // Opened before any thread starts, so a corrupt or locked database stops start-up with its own exit code.
-  const decisionLogWriter = openDecisionWriter(options.config, logger);
   // Data loaded by one thread is read by all (shared-data.ts); a thread's slot is released when it ends.
   const dataPool = new SharedDataPool();
   const dataSlots = new Map<number, number>();

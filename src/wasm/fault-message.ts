@@ -6,6 +6,7 @@ import { isRegoSet } from '../builtins/rego-value.js';
 import type { BuiltinFailure } from '../builtins/failures.js';
 import { readJson } from '../json/reader.js';
 import { NumberText } from '../json/number-text.js';
+import { regoText } from '../builtins/sprintf.js';
 
 // Codes of src/wasm/runtime/faults.ts (kind in the low 8 bits; a type fault adds position and wanted type).
 const DIV_ZERO = 1;
@@ -25,6 +26,24 @@ const WANTED: Record<number, string> = {
   5: 'set',
   6: 'one of {number, set}',
 };
+
+/** One value of a conflict and where the definition that produced it is written. */
+export interface ConflictEntry {
+  value: unknown;
+  site: { file: string; row: number; col: number };
+}
+
+/**
+ * OPA's conflict error as `file:row:col: message` (the form every reader of an evaluation error splits):
+ * `head` opens the message, then each value with its definition's file and row, "..." when more were left out;
+ * the location is that of the first definition in conflict with the first value.
+ */
+export function conflictErrorText(head: string, entries: ConflictEntry[], more: boolean): string {
+  const lines = entries.map((e) => `\n  ${regoText(e.value)} at ${e.site.file}:${e.site.row}`).join('');
+  const at = (entries[1] ?? entries[0])?.site;
+  const message = `${head}:${lines}${more ? '\n  ...' : ''}`;
+  return at ? `${at.file}:${at.row}:${at.col}: ${message}` : message;
+}
 
 /** OPA's name for a value's type. */
 export function regoTypeName(v: unknown): string {

@@ -82,6 +82,13 @@ describe('queries over all of data', () => {
   }
 });
 
+describe('expressions side by side on one line', () => {
+  for (const q of ['1 1', 'x := 1 y := x', 'true false', 'x := data.alpha.y[_] x > 1', 'input.user == "alice" x := data.zeta.authz.x', '[x | x := 1 x > 0]']) {
+    it(`GET ${q}`, () => same('GET', get(q)));
+    it(`POST ${q}`, () => same('POST', '/v1/query', JSON.stringify({ query: q, input: { user: 'alice' } })));
+  }
+});
+
 describe('input by POST', () => {
   const bodies = [
     { query: 'x := input.a', input: { a: [1, 2.50, 'x'] } },

@@ -116,3 +116,16 @@ describe('the REST APIs answer a conflict as OPA does', () => {
   }
   it('GET /v1/query with a function conflict', () => same('GET', `/v1/query?q=${encodeURIComponent('x := data.c.f(2)')}`));
 });
+
+describe('opa test and verdict test report a conflict alike', () => {
+  it('the message and its list of values, unindented past the first line', () => {
+    const dir = writeTree({ 'c.rego': 'package tt\n\np := 1\np := 2\n\ntest_p if p == 1\n' });
+    // Durations vary; OPA's Traceback (its evaluator's stack) is not kept by Verdict.
+    const report = (text: string) => text.replace(/\(\d[^)]*\)/g, '(T)').replace(/ {2}Traceback:\n(?: {4}.*\n)*/g, '');
+    const theirs = spawnSync(referenceOpa(), ['test', '.'], { cwd: dir, encoding: 'utf8' });
+    const ours = spawnSync(process.execPath, [resolve('dist/src/main.js'), 'test', '.'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(ours.status, theirs.status);
+    assert.match(theirs.stdout, /produced conflicting values:\n {2}1 at /);
+    assert.equal(report(ours.stdout), report(theirs.stdout));
+  });
+});

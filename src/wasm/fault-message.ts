@@ -27,6 +27,22 @@ const WANTED: Record<number, string> = {
   6: 'one of {number, set}',
 };
 
+const KEYWORDS = new Set(['as', 'contains', 'default', 'else', 'every', 'false', 'if', 'import', 'in', 'not', 'null', 'package', 'some', 'true', 'with']);
+
+/** A rule path segment as OPA prints it in a ref: `.name`, or `["text"]` for what is not a plain name. */
+function refSegment(key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) && !KEYWORDS.has(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/**
+ * The opening of OPA's conflict error for the rule or function at `path` (segments under data), shared by the
+ * wasm runtime's errors and partial evaluation's.
+ */
+export function conflictHead(isFunction: boolean, path: string[]): string {
+  const ref = `data${path.map(refSegment).join('')}`;
+  return isFunction ? `function ${ref} produced conflicting values for the same inputs` : `rule ${ref} produced conflicting values`;
+}
+
 /** One value of a conflict and where the definition that produced it is written. */
 export interface ConflictEntry {
   value: unknown;

@@ -5,6 +5,7 @@
 import { wasm as w, type Expr } from './code.js';
 import type { Block, Func, Local, Location, Operand, Plan, Policy, Stmt, StmtOf } from '../ir/plan.js';
 import { PlanError } from '../ir/validate.js';
+import { conflictHead } from './fault-message.js';
 import type { DataLayout, StaticString } from './layout.js';
 
 export interface ModuleContext {
@@ -36,13 +37,6 @@ export interface ModuleContext {
   builtinImport: number[];
   /** Type index of a function taking `params` i32s and returning one. */
   funcType: (params: number) => number;
-}
-
-const KEYWORDS = new Set(['as', 'contains', 'default', 'else', 'every', 'false', 'if', 'import', 'in', 'not', 'null', 'package', 'some', 'true', 'with']);
-
-/** A rule path segment as OPA prints it in a ref: `.name`, or `["text"]` for what is not a plain name. */
-function refSegment(key: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) && !KEYWORDS.has(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }
 
 // Value tags of src/wasm/runtime/value.ts.
@@ -191,10 +185,7 @@ export class FunctionCompiler {
     visit(f.blocks);
     if (!found) return false;
     this.conflictFlag = this.temp();
-    const isFunction = f.params.length > 2;
-    const path = (f.path ?? []).slice(1).map(refSegment).join('');
-    const head = `${isFunction ? 'function' : 'rule'} data${path} produced conflicting values${isFunction ? ' for the same inputs' : ''}`;
-    this.conflictHead = this.ctx.layout.cString(head);
+    this.conflictHead = this.ctx.layout.cString(conflictHead(f.params.length > 2, (f.path ?? []).slice(1)));
     return true;
   }
 

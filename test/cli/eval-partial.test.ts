@@ -148,3 +148,16 @@ lim := 3
     assert.match(out.stderr, /--format pretty/);
   });
 });
+
+describe('verdict eval -p: a conflict', () => {
+  it('is worded and located as OPA words it', () => {
+    const policy = join(dir, 'conflict.rego');
+    writeFileSync(policy, 'package cf\n\np := 1\np := 2\n');
+    const args = ['-p', '-d', policy, 'data.cf.p == 1'];
+    const ours = verdict(args);
+    const theirs = reference(args);
+    assert.equal(ours.code, theirs.code);
+    const errors = (theirs.json.errors as Array<Record<string, unknown>>).map(({ stack_trace: _s, ...rest }) => rest);
+    assert.deepEqual(ours.json.errors, errors);
+  });
+});

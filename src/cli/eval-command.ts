@@ -10,7 +10,7 @@ import { prettyTable } from './pretty-table.js';
 import { evaluatePartialQuery, partialFlagError } from './eval-partial.js';
 import { EXPLAIN_MODES, ExplainUnsupported, isExplainMode, type ExplainMode } from '../compiler/explain/modes.js';
 
-const FORMATS = ['json', 'pretty', 'raw', 'values', 'bindings', 'discard'] as const;
+const FORMATS = ['json', 'pretty', 'raw', 'values', 'bindings', 'discard', 'source'] as const;
 const NO_TRACE = "Verdict evaluates compiled wasm, which keeps no evaluation trace";
 
 const evalFlags: FlagGroup[] = [
@@ -24,7 +24,7 @@ const evalFlags: FlagGroup[] = [
       metrics: { type: 'boolean', help: 'report timers (load, parse, compile, eval) in nanoseconds' },
       'strict-builtin-errors': { type: 'boolean', help: 'the first builtin error fails the evaluation (else the call is undefined)' },
       explain: { type: 'string', value: 'MODE', help: 'explain the evaluation: notes, fails, full or debug (json and pretty formats); off (the default) for none' },
-      partial: { type: 'boolean', short: 'p', help: 'partially evaluate the query (prints OPA\'s -p JSON; json format only)' },
+      partial: { type: 'boolean', short: 'p', help: 'partially evaluate the query (prints OPA\'s -p JSON, or Rego with --format source)' },
       unknowns: { type: 'string', multiple: true, value: 'REF', help: 'with -p: a reference to treat as unknown (default input); repeatable' },
       'disable-inlining': { type: 'string', multiple: true, value: 'REF', help: 'with -p: a rule reference never inlined into the queries; repeatable' },
       ignore: sharedFlags.ignore,
@@ -90,8 +90,9 @@ export async function evalCommand(args: string[]): Promise<number> {
         if (values.format !== 'json' && values.format !== 'pretty' && values.format !== 'discard') throw new FlagError('--explain prints with --format json, pretty or discard only');
         if (values.partial || (values.bundle as string[] | undefined)?.length || values.package || values.import) throw new FlagError('--explain takes -d, -i/-I and the query only (not -p, -b, --package or --import)');
       }
-      if (values.partial && values.format !== 'json') throw new FlagError('-p prints JSON only (--format json)');
-      if (values.partial && ((values.bundle as string[] | undefined)?.length || values.package || values.import || values.metrics)) throw new FlagError('-p takes -d, -i/-I and --unknowns/--disable-inlining only');
+      if (values.format === 'source' && !values.partial) throw new FlagError('--format source prints partial evaluation results: it needs -p (--partial)');
+      if (values.partial && values.format !== 'json' && values.format !== 'source') throw new FlagError(`-p prints with --format json or source only (not --format ${String(values.format)})`);
+      if (values.partial && (values.package || values.import || values.metrics)) throw new FlagError('-p takes -d, -b, -i/-I and --unknowns/--disable-inlining only (not --package, --import or --metrics)');
     },
   });
   if (typeof parsed === 'number') return parsed;
@@ -153,11 +154,17 @@ async function partialCommand(values: Record<string, unknown>, positionals: stri
   try {
     const input = await readEvalInput({ inputText: values['stdin-input'] ? readFileSync(0, 'utf8') : undefined, inputFile: values.input as string | undefined });
     const query = values.stdin ? readFileSync(0, 'utf8') : positionals[0]!;
-    partial = await evaluatePartialQuery((values.data as string[] | undefined) ?? [], input, query, values);
+    partial = await evaluatePartialQuery((values.data as string[] | undefined) ?? [], input, query, values, values.format === 'source' ? 'source' : 'json', (values.bundle as string[] | undefined) ?? []);
   } catch (err) {
     if (err instanceof InputError) return inputFailed(err);
     if (!(err instanceof LoadError) && !(err instanceof SyntaxError) && (err as NodeJS.ErrnoException).code === undefined) throw err;
     partial = { errors: [{ message: (err as Error).message, code: 'load_error', location: { file: '', row: 0, col: 0 } }] };
+  }
+  if (values.format === 'source') {
+    // As opa eval: the Rego on stdout, errors in their text form on stderr.
+    if (partial.errors) console.error(errorsText(partial.errors as EvalOutput['errors'] & object));
+    else process.stdout.write(partial.source ?? '');
+    return partial.errors ? 2 : 0;
   }
   process.stdout.write(`${goJson(partial, 2)}\n`);
   return partial.errors ? 2 : 0;

@@ -1,10 +1,11 @@
 // `verdict eval -p [--unknowns REF]... [--disable-inlining REF]...`: partial evaluation of the query instead of
 // full evaluation, printed as `opa eval -p --format json` prints it: {"partial": {"queries": [...],
 // "modules": [...]}}, `{"partial": {}}` when the query can never succeed, {"errors": [...]} (exit 2) when the
-// policies or the query do not compile or use what partial evaluation does not support.
+// policies or the query do not compile or use what partial evaluation does not support; or, with
+// --format source, as Rego (eval-partial-source.ts).
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { RegoCompileError } from '../compiler/compile-rego.js';
-import { loadPaths } from './load.js';
+import { loadDataAndBundles } from './load.js';
 
 /** The flags, for parseArgs. */
 export const partialFlags = {
@@ -29,12 +30,18 @@ export function partialFlagError(values: PartialFlags): string | undefined {
   return undefined;
 }
 
-export async function evaluatePartialQuery(dataPaths: string[], input: unknown, query: string, values: PartialFlags): Promise<{ partial?: Record<string, unknown>; errors?: unknown[] }> {
-  const { modules, data } = await loadPaths(dataPaths);
+/**
+ * The partial result as `opa eval -p` prints it: `{partial}` (--format json), or `source`, the Rego text
+ * (--format source); `errors` when the policies or the query do not compile. `bundlePaths`: `-b`, loaded as
+ * `verdict eval` loads them.
+ */
+export async function evaluatePartialQuery(dataPaths: string[], input: unknown, query: string, values: PartialFlags, format: 'json' | 'source' = 'json', bundlePaths: string[] = []): Promise<{ partial?: Record<string, unknown>; source?: string; errors?: unknown[] }> {
+  const { modules, data } = await loadDataAndBundles(dataPaths, bundlePaths);
   // Imported here: `verdict eval` without -p does not load the partial evaluator.
   const { partialEvaluate, PartialEvalError, partialResultJson } = await import('../compiler/partial/index.js');
   try {
     const result = partialEvaluate(modules, { query, input, data, unknowns: values.unknowns, disableInlining: values['disable-inlining'] }, { builtins: verdictBuiltins, deprecated: verdictDeprecated });
+    if (format === 'source') return { source: (await import('./eval-partial-source.js')).partialSourceText(result) };
     const json = partialResultJson(result);
     const partial: Record<string, unknown> = {};
     if (json.queries.length > 0) partial.queries = json.queries;

@@ -14,7 +14,7 @@ import type { Module } from '../compiler/ast.js';
 import { planModules, PlanError } from '../compiler/planner/index.js';
 import { queryModule, queryPlanError, queryTextLocation, QUERY_START, type QueryContext, type QueryRow } from '../compiler/query.js';
 import type { RegoVersion } from '../compiler/ast.js';
-import { LoadError, loadBundlePaths, loadPaths } from './load.js';
+import { LoadError, loadDataAndBundles } from './load.js';
 import { evalErrorDetail } from './eval-error.js';
 import { readEvalInput } from './eval-input.js';
 import { writeJson } from '../json/writer.js';
@@ -75,9 +75,7 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
   const timer = metricsTimer(options.metrics);
   let loaded;
   try {
-    const fromData = await loadPaths(options.dataPaths, { ignore: options.ignore });
-    const fromBundles = await loadBundlePaths(options.bundlePaths ?? [], { ignore: options.ignore });
-    loaded = { modules: [...fromData.modules, ...fromBundles.modules], data: mergeData(fromData.data, fromBundles.data) };
+    loaded = await loadDataAndBundles(options.dataPaths, options.bundlePaths ?? [], { ignore: options.ignore });
   } catch (err) {
     if (err instanceof LoadError) return { errors: [{ message: err.message }] };
     throw err;
@@ -176,11 +174,3 @@ function metricsTimer(metrics: Record<string, number> | undefined): (name: strin
   };
 }
 
-function mergeData(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  if (Object.keys(b).length === 0) return a;
-  for (const [k, v] of Object.entries(b)) {
-    if (k in a) throw new LoadError(`merge error: data.${k} is given by both -d and -b`);
-    a[k] = v;
-  }
-  return a;
-}

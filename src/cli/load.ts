@@ -59,6 +59,22 @@ export async function loadPaths(args: string[], options: LoadOptions = {}): Prom
   return loaded;
 }
 
+/** `-d` paths and `-b` bundles together, as `verdict eval` loads them; a document both give is an error. */
+export async function loadDataAndBundles(dataPaths: string[], bundlePaths: string[], options: LoadOptions = {}): Promise<LoadedFiles> {
+  const fromData = await loadPaths(dataPaths, options);
+  const fromBundles = await loadBundlePaths(bundlePaths, options);
+  return { modules: [...fromData.modules, ...fromBundles.modules], data: mergeData(fromData.data, fromBundles.data) };
+}
+
+function mergeData(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  if (Object.keys(b).length === 0) return a;
+  for (const [k, v] of Object.entries(b)) {
+    if (k in a) throw new LoadError(`merge error: data.${k} is given by both -d and -b`);
+    a[k] = v;
+  }
+  return a;
+}
+
 /**
  * `--bundle`: each path is a bundle directory or .tar.gz file, read and checked as the server reads bundles;
  * a module keeps its directory path (its path inside an archive), and the Rego version its manifest's rego_version gives.

@@ -173,7 +173,8 @@ export function prettyReport(results: TestResult[], verbose: boolean, traces?: R
     if (lastFile !== undefined && r.location.file !== lastFile) lines.push('');
     lastFile = r.location.file;
     lines.push(`${r.location.file}:${r.location.row}:`, headline(r));
-    if (r.error) lines.push(...errorText(r.error).split('\n').map((l) => `  ${l}`));
+    // One error is printed as OPA prints it (`  %v`): its own lines (a conflict's list of values) as they are.
+    if (r.error) lines.push(...(Array.isArray(r.error) ? errorText(r.error).split('\n').map((l) => `  ${l}`) : [`  ${errorText(r.error)}`]));
     if (r.output) lines.push('', ...r.output.map((l) => `  ${l}`), '');
   }
   if (lines.length > 0) lines.push(RULE);

@@ -14,6 +14,8 @@ export interface RegoFile {
   query?: true;
   /** This file's Rego version, when it differs from the set's (CompileRegoOptions.regoVersion). */
   regoVersion?: RegoVersion;
+  /** Where the query's own text begins, when the query is the body of a rule (see ParseOptions.queryBodyAt). */
+  queryBodyAt?: number;
 }
 
 export interface CompileRegoOptions {
@@ -63,7 +65,7 @@ export function parseRegoFiles(files: RegoFile[], options: { regoVersion?: RegoV
   const modules: Module[] = [];
   const errors: RegoError[] = [];
   for (const f of files) {
-    const parsed = parseModule(f.path, f.source, { regoVersion: f.regoVersion ?? options.regoVersion ?? 'v1' });
+    const parsed = parseModule(f.path, f.source, { regoVersion: f.regoVersion ?? options.regoVersion ?? 'v1', queryBodyAt: f.queryBodyAt });
     errors.push(...parsed.errors);
     if (parsed.module) modules.push(f.query ? { ...parsed.module, query: true } : parsed.module);
   }

@@ -13,6 +13,8 @@ import { operatorName, valueName } from './parse-terms.js';
 export interface ParseOptions {
   /** Rego syntax version; v1 unless a bundle manifest or the config says v0. */
   regoVersion?: RegoVersion;
+  /** Where an ad-hoc query's body begins in the source (see Parser.queryBodyAt). */
+  queryBodyAt?: number;
 }
 
 export interface ParseResult {
@@ -30,6 +32,7 @@ export function parseModule(file: string, source: string, options: ParseOptions 
   const version = options.regoVersion ?? 'v1';
   const { tokens, comments, errors: lexErrors } = lex(source);
   const p = new Parser(file, source, tokens, version === 'v1' ? KEYWORDS_V1 : KEYWORDS_V0);
+  p.queryBodyAt = options.queryBodyAt ?? -1;
   const state = { v1Checks: version === 'v1' };
   const statements: Statement[] = [];
   try {

@@ -30,6 +30,12 @@ export class ExpressionParser {
   keywords: Set<string>;
   /** `not { ... }` bodies and `not expr` as a NotBody (future.keywords.not, rego.v2). */
   notBodies = false;
+  /**
+   * Where an ad-hoc query's body begins (a source offset), or -1: the expressions of the body that begins there
+   * may also stand side by side on one line (`1 1`, `x := 1 x`), each a statement of its own, as OPA reads a
+   * query. Bodies inside it still need a newline or `;`.
+   */
+  queryBodyAt = -1;
   private wildcards = 0;
   private depth = 0;
   /**
@@ -158,6 +164,7 @@ export class ExpressionParser {
   /** Literals separated by `;` or newlines, up to `end`; a top-level statement (requireSemi) takes one line. */
   parseQuery(requireSemi: boolean, end: '}' | ']' | 'eof'): Body | null {
     const atEnd = () => (end === 'eof' ? this.tok.kind === 'eof' : this.is(end));
+    const sideBySide = this.tok.offset === this.queryBodyAt;
     if (atEnd()) {
       this.error(this.tok, 'found empty body');
       return null;
@@ -173,7 +180,7 @@ export class ExpressionParser {
         continue;
       }
       if (atEnd() || requireSemi) return body;
-      if (!this.tok.nl) {
+      if (!this.tok.nl && !sideBySide) {
         this.illegal(`expected \\n or ; or ${end === 'eof' ? 'eof' : end}`);
         return null;
       }

@@ -48,7 +48,7 @@ export interface QueryContext {
 
 /** Throws RegoCompileError (rego_parse_error at the query's own row and column) for a query that does not parse. */
 export function queryModule(query: string, context: QueryContext = {}): QueryModule {
-  const parsed = parseModule('', PREFIX + query + '\n}\n');
+  const parsed = parseModule('', PREFIX + query + '\n}\n', { queryBodyAt: queryBodyAt(query) });
   const body = parsed.module?.rules[0]?.body;
   if (parsed.errors.length > 0 || !body || parsed.module?.rules.length !== 1) {
     const errors = parsed.errors.length > 0 ? parsed.errors : [parseError('query is not a single body')];
@@ -85,6 +85,15 @@ export function queryModule(query: string, context: QueryContext = {}): QueryMod
   const source = `package ${pkg}\n\n${imports}${rule} := [{"expressions": [${values.join(', ')}], "bindings": ${bindings}}${BODY_START}${lines.join('\n')}\n]\n`;
   const entrypoint = context.package === undefined ? QUERY_ENTRYPOINT : `${pkg.replace(/\./g, '/')}/${rule}`;
   return { file: { path: 'query.rego', source, query: true, regoVersion: 'v1' }, entrypoint, expressions, variables };
+}
+
+/**
+ * Where the query's first token is in `QUERY_BODY_PREFIX + query`: the parser lets that body's expressions stand
+ * side by side, as OPA reads a query (`1 1` is two expressions).
+ */
+export function queryBodyAt(query: string): number {
+  const m = /^(?:\s|#[^\n]*)*/.exec(query);
+  return PREFIX.length + (m ? m[0].length : 0);
 }
 
 /** The start of a query, where OPA reports what it cannot place more precisely. */

@@ -11,7 +11,7 @@ import { KEEPS_NUMBER_TEXT, needsValueText, parseRegoValue, regoValueText } from
 import { readJson } from '../json/reader.js';
 import type { DataTarget } from './data-load.js';
 import { takeBuiltinFailure, type BuiltinFailure } from '../builtins/failures.js';
-import { faultMessage, HOST_FAULT } from '../wasm/fault-message.js';
+import { conflictErrorText, faultMessage, HOST_FAULT } from '../wasm/fault-message.js';
 import { writeJson } from '../json/writer.js';
 import { INSTANCE_INIT } from '../wasm/instance-init.js';
 import type { ChunkSource, DataArea, InstanceHold, MemoryRange, SharedData } from './shared-data.js';
@@ -33,6 +33,7 @@ type Exports = {
   entrypoints(): number;
   /** Verdict-built modules only (src/wasm/runtime/faults.ts). */
   verdict_builtin_error?(): number;
+  verdict_conflict?(): number;
   verdict_builtin_fault?(code: number): void;
   /** Verdict-built modules only (src/wasm/runtime/json.ts parseDetached). */
   verdict_json_parse_detached?(p: number, n: number, limit: number): number;
@@ -111,6 +112,8 @@ export class WasmPolicy {
       env: {
         memory: this.mem,
         opa_abort: (addr: number) => {
+          const conflict = this.conflictText(addr);
+          if (conflict !== undefined) throw conflict;
           const message = this.readString(addr);
           if (message === HEAP_EXHAUSTED && this.hold) throw new HeapRegionExhausted(this.hold.region.end - this.hold.region.start);
           throw message;
@@ -428,6 +431,25 @@ export class WasmPolicy {
     const [location, name, code, ...operands] = [...new Int32Array(this.mem.buffer, at, 7)];
     const values = operands.filter((addr) => addr !== 0).map((addr) => parseRegoValue(this.readString(this.exports.opa_value_dump(addr))));
     return { ...faultMessage(this.readString(name), code, values, this.hostFailure), location: JSON.parse(this.readString(location)) };
+  }
+
+  /**
+   * The conflict the evaluation aborted on, worded from the runtime's record (src/wasm/runtime/conflicts.ts), or
+   * undefined when the abort is not a conflict's.
+   */
+  private conflictText(abortedWith: number): string | undefined {
+    const at = this.exports.verdict_conflict?.() ?? 0;
+    if (at === 0) return undefined;
+    const [head, count, more] = [...new Int32Array(this.mem.buffer, at, 3)];
+    // Aborted with the opening of the record's message: the conflict the record holds.
+    if (count === 0 || head !== abortedWith) return undefined;
+    const pairs = new Int32Array(this.mem.buffer, at + 12, count * 2);
+    const entries = [];
+    for (let i = 0; i < count; i++) {
+      const [file, row, col] = JSON.parse(this.readString(pairs[2 * i]!)) as [string, number, number];
+      entries.push({ site: { file, row, col }, value: parseRegoValue(this.readString(this.exports.opa_value_dump(pairs[2 * i + 1]!)), true) });
+    }
+    return conflictErrorText(this.readString(head), entries, more !== 0);
   }
 
   private loadJson(json: string | Uint8Array): number {

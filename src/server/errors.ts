@@ -3,6 +3,7 @@
 import type { RegoCompileError } from '../engine/compiler.js';
 import type { EvaluationError } from '../engine/program.js';
 import type { StoreError } from '../engine/store.js';
+import { evalErrorDetail } from '../cli/eval-error.js';
 
 export interface ErrorDetail {
   code: string;
@@ -35,8 +36,7 @@ export const internalError = (message: string) => new ApiError(500, 'internal_er
 /** The evaluation's own error, as OPA reports it in `errors` and stores it in a decision-log event. */
 export function evaluationErrorDetail(err: EvaluationError): ErrorDetail {
   if (err.builtin) return { code: err.builtin.code, message: err.message, ...(err.builtin.location ? { location: err.builtin.location } : {}) };
-  const code = /conflict/i.test(err.message) ? 'eval_conflict_error' : 'eval_internal_error';
-  return { code, message: err.message };
+  return evalErrorDetail(err);
 }
 
 /** A failed evaluation, reported as OPA reports topdown errors: 500 with the detail in `errors`. */

@@ -23,7 +23,7 @@ const ABI_EXPORTS = new Set([
   'opa_eval_ctx_get_result', 'eval', 'opa_eval', 'opa_value_add_path', 'opa_value_remove_path', 'opa_value_free',
   // Verdict's own: the first builtin error of an evaluation (src/wasm/runtime/faults.ts), and data loading
   // that keeps nothing of the JSON text (src/wasm/runtime/json.ts parseDetached, data.ts dataObject).
-  'verdict_builtin_error', 'verdict_builtin_fault', 'verdict_json_parse_detached', 'verdict_data_object',
+  'verdict_builtin_error', 'verdict_builtin_fault', 'verdict_conflict', 'verdict_json_parse_detached', 'verdict_data_object',
   // And instances on a memory shared with others (src/engine/shared-data.ts): the heap's bound while data loads.
   'verdict_heap_end_set',
 ]);

@@ -6,6 +6,7 @@ import { isRegoSet } from '../builtins/rego-value.js';
 import type { BuiltinFailure } from '../builtins/failures.js';
 import { readJson } from '../json/reader.js';
 import { NumberText } from '../json/number-text.js';
+import { regoText } from '../builtins/sprintf.js';
 
 // Codes of src/wasm/runtime/faults.ts (kind in the low 8 bits; a type fault adds position and wanted type).
 const DIV_ZERO = 1;
@@ -25,6 +26,40 @@ const WANTED: Record<number, string> = {
   5: 'set',
   6: 'one of {number, set}',
 };
+
+const KEYWORDS = new Set(['as', 'contains', 'default', 'else', 'every', 'false', 'if', 'import', 'in', 'not', 'null', 'package', 'some', 'true', 'with']);
+
+/** A rule path segment as OPA prints it in a ref: `.name`, or `["text"]` for what is not a plain name. */
+function refSegment(key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) && !KEYWORDS.has(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/**
+ * The opening of OPA's conflict error for the rule or function at `path` (segments under data), shared by the
+ * wasm runtime's errors and partial evaluation's.
+ */
+export function conflictHead(isFunction: boolean, path: string[]): string {
+  const ref = `data${path.map(refSegment).join('')}`;
+  return isFunction ? `function ${ref} produced conflicting values for the same inputs` : `rule ${ref} produced conflicting values`;
+}
+
+/** One value of a conflict and where the definition that produced it is written. */
+export interface ConflictEntry {
+  value: unknown;
+  site: { file: string; row: number; col: number };
+}
+
+/**
+ * OPA's conflict error as `file:row:col: message` (the form every reader of an evaluation error splits):
+ * `head` opens the message, then each value with its definition's file and row, "..." when more were left out;
+ * the location is that of the first definition in conflict with the first value.
+ */
+export function conflictErrorText(head: string, entries: ConflictEntry[], more: boolean): string {
+  const lines = entries.map((e) => `\n  ${regoText(e.value)} at ${e.site.file}:${e.site.row}`).join('');
+  const at = (entries[1] ?? entries[0])?.site;
+  const message = `${head}:${lines}${more ? '\n  ...' : ''}`;
+  return at ? `${at.file}:${at.row}:${at.col}: ${message}` : message;
+}
 
 /** OPA's name for a value's type. */
 export function regoTypeName(v: unknown): string {

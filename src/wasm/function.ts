@@ -5,6 +5,7 @@
 import { wasm as w, type Expr } from './code.js';
 import type { Block, Func, Local, Location, Operand, Plan, Policy, Stmt, StmtOf } from '../ir/plan.js';
 import { PlanError } from '../ir/validate.js';
+import { conflictHead } from './fault-message.js';
 import type { DataLayout, StaticString } from './layout.js';
 
 export interface ModuleContext {
@@ -53,6 +54,15 @@ export class FunctionCompiler {
   private resultSet = -1;
   /** Describes the statement being compiled, for error messages (built only when one is thrown). */
   private where: () => string = () => '';
+  /**
+   * Conflicts of a complete rule or function (AssignVarOnceStmt): the C string opening OPA's message, the local
+   * set once a conflict was noted (the function aborts when it would return), each target's site local (where the
+   * definition that gave its value is written), and the document local each per-definition local merges into.
+   */
+  private conflictHead = -1;
+  private conflictFlag = -1;
+  private readonly sites = new Map<Local, number>();
+  private readonly docOf = new Map<Local, Local>();
 
   /** `params` are the IR locals bound to the wasm parameters (eval has one parameter, the context). */
   constructor(private readonly ctx: ModuleContext, params: Local[]) {
@@ -139,6 +149,7 @@ export class FunctionCompiler {
   compileFunc(f: Func, index: number): Expr {
     this.local(f.return);
     const body: Expr[] = [];
+    if (this.prepareConflicts(f)) body.push(w.localSet(this.conflictFlag, w.i32Const(0)));
     if (f.params.length === 2) {
       this.memoIndex = index;
       const ret = this.local(f.return);
@@ -151,8 +162,102 @@ export class FunctionCompiler {
       this.where = () => `func ${f.name}, block ${i}`;
       body.push(this.block(() => this.stmts(b)));
     });
-    body.push(w.return(this.get(f.return)));
+    body.push(...this.conflictCheck(), w.return(this.get(f.return)));
     return w.seq(body);
+  }
+
+  /** Finds the function's AssignVarOnceStmts; true when it has some, with the conflict state made ready. */
+  private prepareConflicts(f: Func): boolean {
+    let found = false;
+    const visit = (blocks: Block[] | null | undefined): void => {
+      for (const b of blocks ?? []) {
+        for (const s of b.stmts) {
+          if (s.type === 'AssignVarOnceStmt') {
+            found = true;
+            if (s.stmt.source.type === 'local') this.docOf.set(s.stmt.source.value, s.stmt.target);
+          }
+          const inner = s.stmt as { block?: Block; blocks?: Block[] | null };
+          if (inner.block) visit([inner.block]);
+          if (inner.blocks) visit(inner.blocks);
+        }
+      }
+    };
+    visit(f.blocks);
+    if (!found) return false;
+    this.conflictFlag = this.temp();
+    this.conflictHead = this.ctx.layout.cString(conflictHead(f.params.length > 2, (f.path ?? []).slice(1)));
+    return true;
+  }
+
+  /** Aborts with the noted conflict, if the function noted one. */
+  private conflictCheck(): Expr[] {
+    if (this.conflictFlag < 0) return [];
+    return [w.if(w.localGet(this.conflictFlag), w.seq(this.abortConflict()))];
+  }
+
+  /**
+   * Aborts with the message's opening (what a host that does not read the runtime's record shows); our host
+   * recognises it as the record's and words the whole error from the record.
+   */
+  private abortConflict(): Expr[] {
+    return [w.call(this.ctx.abortFn, [this.ctx.addr(this.conflictHead)]), w.unreachable()];
+  }
+
+  private siteLocal(l: Local): number {
+    let idx = this.sites.get(l);
+    if (idx === undefined) {
+      idx = this.temp();
+      this.sites.set(l, idx);
+    }
+    return idx;
+  }
+
+  /**
+   * AssignVarOnceStmt: the first value is kept; a different one is a conflict, noted with where each value's
+   * definition is written (the statement's location, or the site of the local it copies), after which the
+   * evaluation goes on to the remaining definitions, as OPA's does, to list them.
+   */
+  private assignOnce(s: StmtOf<'AssignVarOnceStmt'>): Expr[] {
+    const t = this.local(s.stmt.target);
+    const source = s.stmt.source;
+    if (this.conflictFlag < 0) {
+      return [this.block(() => [
+        this.block(() => [
+          this.brIf(w.i32Eqz(w.localGet(t))),
+          this.brIf(this.call('valueEqual', [w.localGet(t), this.read(source)]), 1),
+          ...this.abort(s.stmt, 'var assignment conflict'),
+        ]),
+        w.localSet(t, this.read(source)),
+      ])];
+    }
+    const tSite = this.siteLocal(s.stmt.target);
+    const { file, row, col } = this.source(s.stmt);
+    const srcSite = source.type === 'local' && this.sites.has(source.value)
+      ? w.localGet(this.sites.get(source.value)!)
+      : this.ctx.addr(this.ctx.layout.cString(JSON.stringify([file, row, col])));
+    const doc = this.docOf.get(s.stmt.target);
+    const note = this.call('conflictNote', [
+      this.ctx.addr(this.conflictHead),
+      doc !== undefined ? w.localGet(this.siteLocal(doc)) : w.i32Const(0),
+      doc !== undefined ? this.get(doc) : w.i32Const(0),
+      w.localGet(tSite),
+      w.localGet(t),
+      srcSite,
+      this.read(source),
+    ]);
+    return [this.block(() => [
+      this.block(() => [
+        this.brIf(w.i32Eqz(w.localGet(t))),
+        this.brIf(this.call('valueEqual', [w.localGet(t), this.read(source)]), 1),
+        w.localSet(this.conflictFlag, w.i32Const(1)),
+        w.if(note, w.seq(this.abortConflict())),
+        w.br(this.label(1)),
+      ]),
+      w.localSet(t, this.read(source)),
+      w.localSet(tSite, source.type === 'local' && this.sites.has(source.value)
+        ? w.localGet(this.sites.get(source.value)!)
+        : this.ctx.addr(this.ctx.layout.cString(JSON.stringify([file, row, col])))),
+    ])];
   }
 
   compileEval(plans: Plan[]): Expr {
@@ -203,18 +308,8 @@ export class FunctionCompiler {
         return [this.call('arrAppend', [this.get(s.stmt.array), this.read(s.stmt.value)])];
       case 'AssignIntStmt':
         return [this.call('numberSetInt', [this.get(s.stmt.target), this.i64(s.stmt.value)])];
-      case 'AssignVarOnceStmt': {
-        const t = this.local(s.stmt.target);
-        const source = s.stmt.source;
-        return [this.block(() => [
-          this.block(() => [
-            this.brIf(w.i32Eqz(w.localGet(t))),
-            this.brIf(this.call('valueEqual', [w.localGet(t), this.read(source)]), 1),
-            ...this.abort(s.stmt, 'var assignment conflict'),
-          ]),
-          w.localSet(t, this.read(source)),
-        ])];
-      }
+      case 'AssignVarOnceStmt':
+        return this.assignOnce(s);
       case 'AssignVarStmt':
         return [w.localSet(this.local(s.stmt.target), this.read(s.stmt.source))];
       case 'BlockStmt':
@@ -283,7 +378,7 @@ export class FunctionCompiler {
             w.localSet(tmp, this.call('valueGet', [this.get(object), this.read(key)])),
             this.brIf(w.i32Eqz(w.localGet(tmp))),
             this.brIf(this.call('valueEqual', [w.localGet(tmp), this.read(value)]), 1),
-            ...this.abort(s.stmt, 'object insert conflict'),
+            ...this.abort(s.stmt, 'object keys must be unique'),
           ]),
           this.call('objInsert', [this.get(object), this.read(key), this.read(value)]),
         ])];
@@ -299,6 +394,7 @@ export class FunctionCompiler {
         return [this.call('setAdd', [w.localGet(this.resultSet), this.get(s.stmt.value)])];
       case 'ReturnLocalStmt': {
         const out: Expr[] = [];
+        out.push(...this.conflictCheck());
         if (this.memoIndex >= 0) out.push(this.call('memoSet', [w.i32Const(this.memoIndex), this.get(s.stmt.source)]));
         out.push(w.return(this.get(s.stmt.source)));
         return out;

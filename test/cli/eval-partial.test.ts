@@ -92,3 +92,72 @@ r if {
     assert.match(out.stderr, /--unknowns requires -p/);
   });
 });
+
+describe('verdict eval -p --format source and -b', () => {
+  const policy = join(dir, 'src.rego');
+  writeFileSync(policy, `package src
+allow if input.x == 1
+allow if {
+  input.y > data.src.lim
+  input.z == "a"
+}
+lim := 3
+`);
+  const bundle = join(dir, 'bundle');
+  spawnSync('mkdir', ['-p', join(bundle, 'src')]);
+  writeFileSync(join(bundle, '.manifest'), JSON.stringify({ roots: ['src'] }));
+  writeFileSync(join(bundle, 'src', 'policy.rego'), 'package src\n\nallow if input.x == 1\n\nallow if {\n  input.y > data.src.lim\n  input.z == "a"\n}\n');
+  writeFileSync(join(bundle, 'src', 'data.json'), JSON.stringify({ lim: 4 }));
+
+  const text = (command: string, args: string[]) => {
+    const out = spawnSync(command, args, { encoding: 'utf8' });
+    return { code: out.status, stdout: out.stdout, stderr: out.stderr };
+  };
+  const same = (args: string[]) => {
+    const ours = text(process.execPath, [resolve('dist/src/main.js'), 'eval', ...args]);
+    const theirs = text(opa, ['eval', ...args]);
+    assert.equal(ours.code, theirs.code, ours.stderr);
+    assert.equal(ours.stdout, theirs.stdout);
+    return { ours, theirs };
+  };
+  const cases: Record<string, string[]> = {
+    'residual queries, each followed by a blank line': ['-d', policy, 'data.src.allow'],
+    'a query that never succeeds prints nothing': ['-d', policy, 'data.src.lim == 4'],
+    'a query that always succeeds prints one empty query': ['-d', policy, 'data.src.lim == 3'],
+    'side by side expressions': ['-d', policy, 'input.a == 1 input.b == 2'],
+    'a support module': ['-d', policy, '--disable-inlining', 'data.src.allow', 'data.src.allow'],
+    'a bundle (-b) directory': ['-b', bundle, 'data.src.allow'],
+  };
+  for (const [name, args] of Object.entries(cases)) it(name, () => void same(['-p', '--format', 'source', ...args]));
+  it('-b with --format json', () => {
+    const args = ['-p', '-b', bundle, 'data.src.allow'];
+    assert.deepEqual(verdict(args).json, reference(args).json);
+  });
+  it('a query that does not compile: the errors on stderr, exit 2', () => {
+    const { ours, theirs } = same(['-p', '--format', 'source', 'foo(1)']);
+    assert.equal(ours.stderr, theirs.stderr);
+  });
+  it('--format source without -p is refused with a message naming it', () => {
+    const out = text(process.execPath, [resolve('dist/src/main.js'), 'eval', '--format', 'source', 'true']);
+    assert.notEqual(out.code, 0);
+    assert.match(out.stderr, /--format source .*-p/);
+  });
+  it('-p with another format is refused with a message naming it', () => {
+    const out = text(process.execPath, [resolve('dist/src/main.js'), 'eval', '-p', '--format', 'pretty', 'true']);
+    assert.notEqual(out.code, 0);
+    assert.match(out.stderr, /--format pretty/);
+  });
+});
+
+describe('verdict eval -p: a conflict', () => {
+  it('is worded and located as OPA words it', () => {
+    const policy = join(dir, 'conflict.rego');
+    writeFileSync(policy, 'package cf\n\np := 1\np := 2\n');
+    const args = ['-p', '-d', policy, 'data.cf.p == 1'];
+    const ours = verdict(args);
+    const theirs = reference(args);
+    assert.equal(ours.code, theirs.code);
+    const errors = (theirs.json.errors as Array<Record<string, unknown>>).map(({ stack_trace: _s, ...rest }) => rest);
+    assert.deepEqual(ours.json.errors, errors);
+  });
+});

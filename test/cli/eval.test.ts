@@ -95,3 +95,28 @@ describe('verdict eval errors', () => {
     assert.deepEqual(JSON.parse(good.stdout), {});
   });
 });
+
+describe('expressions side by side on one line are separate expressions, as in opa eval', () => {
+  const input = `${inputsDir}/gateway-allowed.json`;
+  const cases = [
+    '1 1',
+    '1 2 3',
+    'x := 1 y := x + 1',
+    'true false',
+    'x := 1 x',
+    'some x in [1, 2] x > 1',
+    '1 1; 2',
+    'not 1 2',
+    '  # comment\n  1 2',
+    'data.gateway.authz.allow x := input.token.claims.sub',
+    // Bodies inside the query still need a newline or `;`: these are parse errors in both.
+    '[x | x := 1 x > 0]',
+    'every x in [1] { x x }',
+  ];
+  for (const query of cases) {
+    it(JSON.stringify(query), async () => {
+      const ours = await evaluateQuery({ dataPaths: ['rego'], inputFile: input, query });
+      assert.deepEqual(JSON.parse(JSON.stringify(ours)), opaEval(query, input, ['rego']));
+    });
+  }
+});

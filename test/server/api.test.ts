@@ -32,8 +32,11 @@ test('an evaluation error is a 500 with the detail, and the next decision is fin
   assert.equal(body.code, 'internal_error');
   assert.equal(body.message, 'error(s) occurred while evaluating query');
   assert.equal(body.errors[0].code, 'eval_conflict_error');
+  // The location is split out of the runtime's `file:row:col: message`, as OPA reports it apart.
+  assert.match(body.errors[0].location.file, /p\/p\.rego$/);
+  assert.equal(body.errors[0].location.row, 2);
   // The event keeps the evaluation's own error, as OPA stores it, not the envelope's summary.
-  assert.deepEqual(events.at(-1)!.error, { code: 'eval_conflict_error', message: body.errors[0].message });
+  assert.deepEqual(events.at(-1)!.error, { code: 'eval_conflict_error', message: body.errors[0].message, location: body.errors[0].location });
   assert.deepEqual(JSON.parse((await send(verdict.url, 'POST', '/v1/data/p/x', '{"input":{"vs":[7]}}')).body.toString()), { decision_id: events.at(-1)!.decision_id, result: 7 });
 });
 

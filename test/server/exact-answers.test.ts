@@ -116,7 +116,7 @@ test('a failed evaluation: the decision-log event keeps the evaluation\'s own er
   assert.equal(res.status, 500);
   const detail = JSON.parse(res.body.toString()).errors[0];
   assert.equal(detail.code, 'eval_conflict_error');
-  assert.deepEqual(events.at(-1)!.error, { code: 'eval_conflict_error', message: detail.message });
+  assert.deepEqual(events.at(-1)!.error, { code: 'eval_conflict_error', message: detail.message, location: detail.location });
   assert.notEqual(events.at(-1)!.error!.message, 'error(s) occurred while evaluating query');
 });
 

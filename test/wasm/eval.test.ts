@@ -101,12 +101,27 @@ o[k] := v if { some k, v in input.m }
 o["fixed"] := 1
 `;
 
-test('conflicts abort with OPA messages and the next evaluation on the same instance works', async () => {
+test("conflicts abort with the opening of OPA's message for any host, and the next evaluation on the same instance works", async () => {
   const policy = await loadPolicy(compilePlan(JSON.parse(opaBuild(conflicts, ['k/p', 'k/o'], 'plan').toString('utf8'))));
-  assert.throws(() => policy.evaluate({ a: 1, b: 2 }, 'k/p'), /policy\.rego:\d+:\d+: var assignment conflict/);
+  assert.throws(() => policy.evaluate({ a: 1, b: 2 }, 'k/p'), /^rule data\.k\.p produced conflicting values$/);
   assert.deepEqual(policy.evaluate({ a: 1, b: 1 }, 'k/p'), [{ result: 1 }]);
-  assert.throws(() => policy.evaluate({ m: { fixed: 2 } }, 'k/o'), /object insert conflict/);
+  assert.throws(() => policy.evaluate({ m: { fixed: 2 } }, 'k/o'), /policy\.rego:\d+:\d+: object keys must be unique/);
   assert.deepEqual(policy.evaluate({ m: { other: 2 } }, 'k/o'), [{ result: { fixed: 1, other: 2 } }]);
+});
+
+test('our host words a conflict from the runtime record: each value and where its definition is written', async () => {
+  const policy = await loadHostPolicy(compilePlan(JSON.parse(opaBuild(conflicts, ['k/p'], 'plan').toString('utf8'))), {});
+  const failure = (() => {
+    try {
+      policy.evaluate({ a: { x: [1, 'y'] }, b: 'z' }, 'k/p');
+    } catch (err) {
+      return err;
+    }
+    return undefined;
+  })();
+  // opa build names the file by its temporary directory.
+  assert.equal(String(failure).replace(/[^\s:]*\/policy\.rego/g, 'policy.rego'), 'policy.rego:4:1: rule data.k.p produced conflicting values:\n  {"x": [1, "y"]} at policy.rego:3\n  "z" at policy.rego:4');
+  assert.deepEqual(policy.evaluate({ a: 1, b: 1 }, 'k/p'), [{ result: 1 }]);
 });
 
 test('memory stays bounded across 100,000 evaluations in one instance', async () => {

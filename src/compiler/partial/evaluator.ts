@@ -18,6 +18,7 @@ import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet, val
 import { isRegoSet } from '../../builtins/rego-value.js';
 import { readJson } from '../../json/reader.js';
 import { writeJson } from '../../json/writer.js';
+import { conflictHead } from '../../wasm/fault-message.js';
 
 /** A query or policy the partial evaluator cannot handle, or an evaluation error, with OPA's error fields. */
 export class PartialEvalError extends Error {
@@ -773,7 +774,7 @@ export class PartialEvaluator {
       let result: Term | undefined;
       for (const rule of fn.rules) {
         this.evalFunctionRule(rule, args, st, (value) => {
-          if (result && !groundEqual(result, value)) throw new PartialEvalError('eval_conflict_error', 'functions must not produce multiple outputs for same inputs', rule.loc);
+          if (result && !groundEqual(result, value)) throw new PartialEvalError('eval_conflict_error', conflictHead(true, fn.path), rule.loc);
           result ??= value;
         });
         if (result) break;
@@ -1181,7 +1182,7 @@ export class PartialEvaluator {
           traced(r, (v1) => {
             found = true;
             if (value) {
-              if (!groundEqual(value, v1)) throw new PartialEvalError('eval_conflict_error', 'complete rules must not produce multiple outputs', rule.loc);
+              if (!groundEqual(value, v1)) throw new PartialEvalError('eval_conflict_error', conflictHead(false, rules.path), rule.loc);
               return;
             }
             value = v1;
@@ -1272,7 +1273,7 @@ export class PartialEvaluator {
           let found: Term | undefined;
           this.evalRule(r, empty, (v1, end) => {
             assertKnown(end, rule);
-            if (value && !groundEqual(value, v1)) throw new PartialEvalError('eval_conflict_error', 'complete rules must not produce multiple outputs', rule.loc);
+            if (value && !groundEqual(value, v1)) throw new PartialEvalError('eval_conflict_error', conflictHead(false, rules.path), rule.loc);
             found ??= v1;
           });
           if (found) {

@@ -6,7 +6,7 @@ import type { Annotations, Body, Module, Term } from '../ast.js';
 import { checkRegoNamed, RegoCompileError, type CompileRegoOptions, type RegoFile } from '../compile-rego.js';
 import { regoError } from '../errors.js';
 import { parseModule } from '../parse-module.js';
-import { QUERY_BODY_PREFIX, QUERY_PACKAGE, queryModule } from '../query.js';
+import { QUERY_BODY_PREFIX, QUERY_PACKAGE, queryBodyAt, queryModule } from '../query.js';
 import { forEachVarInBody } from '../walk.js';
 import { exprJson, supportModulesJson, type AstJson } from './ast-json.js';
 import { PartialEvaluator, type PartialResult } from './evaluator.js';
@@ -119,7 +119,7 @@ function checked(files: RegoFile[], query: string, options: CompileRegoOptions):
     cache.set(key, hit);
     return hit;
   }
-  const out = checkRegoNamed([...files, { path: QUERY_FILE, source: `${QUERY_BODY_PREFIX}${query}\n}\n`, query: true }], options);
+  const out = checkRegoNamed([...files, { path: QUERY_FILE, source: `${QUERY_BODY_PREFIX}${query}\n}\n`, query: true, queryBodyAt: queryBodyAt(query) }], options);
   cache.set(key, out);
   if (cache.size > CACHED_COMPILATIONS) cache.delete(cache.keys().next().value!);
   return out;

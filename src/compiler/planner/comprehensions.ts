@@ -21,10 +21,18 @@ export function planComprehension(c: Ctx, t: ArrayComprehension | SetComprehensi
     case 'objectcomprehension':
       c.e.emit('MakeObjectStmt', { target });
       add = () => planTerm(c, t.value.key, (key) => planTerm(c, t.value.value, (value) =>
-        c.e.emit('ObjectInsertOnceStmt', { key, value, object: target })));
+        insertAt(c, t, () => c.e.emit('ObjectInsertOnceStmt', { key, value, object: target }))));
       break;
   }
   const block = c.e.block(() => planBody(c, t.value.body, add));
   c.e.emit('BlockStmt', { blocks: [block] });
   k(local(target));
+}
+
+/** Emits the insert located at the comprehension's key: a key given two values is reported there, as OPA does. */
+function insertAt(c: Ctx, t: ObjectComprehension, emit: () => void): void {
+  const at = c.e.loc;
+  c.e.loc = t.value.key.loc ?? at;
+  emit();
+  c.e.loc = at;
 }

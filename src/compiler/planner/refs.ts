@@ -222,14 +222,21 @@ function virtualDoc(c: Ctx, node: TreeNode, path: string[]): Local {
     const block = c.e.block(() => c.e.emit('ObjectInsertOnceStmt', { key: local(key), value: local(value), object: o }));
     c.e.emit('ScanStmt', { source, key, value, block });
   }
-  for (const [key, child] of node.children) {
+  // Keys in OPA's order, which decides which of two failing rules is the error reported.
+  const children = [...node.children].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [key, child] of children) {
     if (child.set?.kind === 'function' || (path.length === 0 && key === SYSTEM)) continue;
     const block = c.e.block(() => {
       const insert = (value: Operand) => c.e.emit('ObjectInsertOnceStmt', { key: c.e.str(key), value, object: o });
       const mock = c.mocks.replace.get(['data', ...path, key].join('.'));
       if (mock) return planMockValue(c, mock, insert);
       const plain = child.set && !(child.set.kind === 'object' && child.children.size > 0);
-      insert(local(plain ? callRuleSet(c, child.set!, []) : virtualDoc(c, child, [...path, key])));
+      const value = local(plain ? callRuleSet(c, child.set!, []) : virtualDoc(c, child, [...path, key]));
+      // A key both a rule below and the document's own rules give is reported at the rule below, as OPA does.
+      const at = c.e.loc;
+      c.e.loc = child.set?.rules[0]?.loc ?? at;
+      insert(value);
+      c.e.loc = at;
     });
     c.e.emit('BlockStmt', { blocks: [block] });
   }

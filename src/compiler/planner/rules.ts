@@ -45,7 +45,7 @@ export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, 
     for (const rule of set.rules) {
       const multi = rule.head.key !== undefined && rule.head.value === undefined;
       const leaf = multi ? rule.head.key! : value(rule);
-      add(() => body(rule, () => planTerms(c, [...objectKeys(set, rule), leaf], (ops) => insertPath(e, ret, ops, multi))));
+      add(() => body(rule, () => planTerms(c, [...objectKeys(set, rule), leaf], (ops) => atDefinition(e, rule, () => insertPath(e, ret, ops, multi)))));
     }
   } else {
     const stopEarly = c.cover !== undefined && sameConstantValue(set.rules.filter((r) => !r.default), value);
@@ -59,7 +59,7 @@ export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, 
         add(() => {
           if (skipWhenDone) e.emit('IsUndefinedStmt', { source: ret });
           if (def !== rule) e.emit('IsUndefinedStmt', { source: t });
-          body(def, () => planTerm(c, value(def), (v) => e.emit('AssignVarOnceStmt', { source: v, target: t })), rule);
+          body(def, () => planTerm(c, value(def), (v) => atDefinition(e, def, () => e.emit('AssignVarOnceStmt', { source: v, target: t }))), rule);
         });
       }
       add(() => {
@@ -78,6 +78,17 @@ export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, 
   }
   add(() => e.emit('ReturnLocalStmt', { source: ret }));
   return { name: funcName(set, mocks.generation), params, return: ret, blocks, path: [`g${mocks.generation}`, ...set.path] };
+}
+
+/**
+ * Runs `emit` with the statements located at the definition (its head, or its `else`): a conflict is reported
+ * where the definition that produced the conflicting value is written, as OPA reports it.
+ */
+function atDefinition(e: Emitter, def: Rule, emit: () => void): void {
+  const at = e.loc;
+  e.loc = def.loc;
+  emit();
+  e.loc = at;
 }
 
 /**

@@ -40,7 +40,9 @@ function classify(rule: Rule): { kind: RuleKind; prefix: Term[] } {
 
 export function buildTree(modules: Module[]): TreeNode {
   const root: TreeNode = { children: new Map() };
-  for (const m of modules) {
+  // Definitions are evaluated in OPA's order, by module file name (what a conflict error lists them in).
+  const byFile = [...modules].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  for (const m of byFile) {
     const pkg = m.package.path.slice(1).map((t) => segmentKey(t)!);
     // A package is a document even without rules (data.a.b is {} for an empty `package a.b`).
     let pkgNode = root;

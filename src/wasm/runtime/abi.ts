@@ -6,6 +6,7 @@ import { mkSet } from './value';
 import { parseJSON, parseDetached, dump } from './json';
 import { dataObject } from './data';
 import { resetFaults } from './faults';
+import { resetConflicts } from './conflicts';
 
 export const opa_wasm_abi_version: i32 = 1;
 export const opa_wasm_abi_minor_version: i32 = 2;
@@ -46,6 +47,7 @@ export function opa_eval_ctx_get_result(c: i32): i32 { return load<i32>(c, 8); }
 export function eval(c: i32): i32 {
   store<i32>(c, mkSet(), 8);
   resetFaults();
+  resetConflicts();
   evalPlans(c);
   return 0;
 }

@@ -11,6 +11,7 @@ export { compare } from './compare';
 export { heapBase } from './heap';
 export { regionInit } from './region';
 export { builtinFailed, verdict_builtin_error, verdict_builtin_fault } from './faults';
+export { conflictNote, verdict_conflict } from './conflicts';
 import { equal } from './compare';
 import { parseNumber } from './number';
 

@@ -4,6 +4,7 @@
 // instance has a region of its own, and nothing an evaluation writes lies outside it.
 import { heapRegionSet } from './heap';
 import { faultsStaticsInit } from './faults';
+import { conflictsStaticsInit } from './conflicts';
 import { compareStaticsInit } from './compare';
 import { dataStaticsInit } from './data';
 import { jsonStaticsInit } from './json';
@@ -16,6 +17,7 @@ import { sprintfStaticsInit } from './builtins/sprintf';
 export function regionInit(start: i32, end: i32): void {
   heapRegionSet(start, end);
   faultsStaticsInit();
+  conflictsStaticsInit();
   compareStaticsInit();
   dataStaticsInit();
   jsonStaticsInit();

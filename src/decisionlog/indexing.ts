@@ -17,7 +17,7 @@ export interface TailIndexing {
 
 /**
  * The tail's longest stretch, give or take one batch: what a query reads without an index. Each step rewrites the
- * last leaf page of every key group it adds to (one per distinct principal, path, outcome...), so longer steps
+ * last leaf page of every key group it adds to (one per distinct path, revision, outcome...), so longer steps
  * put more rows on each page written: 4,096 rather than 1,024 cut the bytes written per event by about a tenth
  * (16 KiB pages, 97 principals) and the writer's CPU per event by about as much. A step holds the writer for about
  * 10 ms, and a query reads at most this many rows plus one batch by a scan.

@@ -294,17 +294,25 @@ function listsArm(filters: DecisionFilters, bounds: Bound[], cursor: { seq: numb
  * columns a page shows when `rows`, else of seq alone.
  */
 function inSeqOrder(rows: boolean, parts: Arm[], conditions: string[], values: unknown[], direction: 'ASC' | 'DESC', window: { skip?: number; take: number }): [string, unknown[]] {
-  const select = (arm: Arm) => {
+  const reach = (window.skip ?? 0) + window.take;
+  const select = (arm: Arm): [string, unknown[]] => {
     const where = [...arm.first, ...conditions].map((c) => c.replaceAll('$.', `${arm.keys}.`).replaceAll('@seq', arm.seq));
-    const columns = rows ? `${arm.seq} AS seq, d.outcome AS outcome, d.principal AS principal, d.event AS event` : `${arm.seq} AS seq`;
     const orderBy = [arm.step, arm.seq].filter((c) => c !== undefined).map((c) => `${c} ${direction}`).join(', ');
-    return `SELECT ${columns} FROM ${rows ? arm.from : arm.keysFrom ?? arm.from}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${orderBy}`;
+    const keyed = (columns: string, from: string) => `SELECT ${columns} FROM ${from}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${orderBy} LIMIT ?`;
+    const armValues = [...arm.values, ...values, reach];
+    if (!rows) return [keyed(`${arm.seq} AS seq`, arm.keysFrom ?? arm.from), armValues];
+    // A part sorted step by step (a principal's lists) sorts the seqs alone, and reads the events of those it keeps:
+    // not every event of the steps it opens copied into the sort. Unless a condition reads the event's row.
+    if (arm.step !== undefined && arm.keysFrom !== undefined && !where.some((c) => c.includes('d.'))) {
+      return [`SELECT d.seq AS seq, d.outcome AS outcome, d.principal AS principal, d.event AS event FROM (${keyed(`${arm.seq} AS seq`, arm.keysFrom)}) AS s CROSS JOIN decisions AS d ON d.seq = s.seq`, armValues];
+    }
+    return [keyed(`${arm.seq} AS seq, d.outcome AS outcome, d.principal AS principal, d.event AS event`, arm.from), armValues];
   };
   const page = ` ORDER BY seq ${direction} LIMIT ?${window.skip !== undefined ? ' OFFSET ?' : ''}`;
   const pageValues = [window.take, ...(window.skip !== undefined ? [window.skip] : [])];
-  const reach = (window.skip ?? 0) + window.take;
-  const sql = 'SELECT * FROM (' + parts.map((arm) => `SELECT * FROM (${select(arm)} LIMIT ?)`).join(' UNION ALL ') + ')' + page;
-  return [sql, [...parts.flatMap((arm) => [...arm.values, ...values, reach]), ...pageValues]];
+  const selects = parts.map(select);
+  const sql = 'SELECT * FROM (' + selects.map(([part]) => `SELECT * FROM (${part})`).join(' UNION ALL ') + ')' + page;
+  return [sql, [...selects.flatMap(([, partValues]) => partValues), ...pageValues]];
 }
 
 /** Above this many stored paths under a prefix, the path filter is one range condition instead of an arm per path. */

@@ -380,6 +380,7 @@ test('by principal and principal prefix, the lists of many steps and the tail pa
     [{ principal_prefix: 'al', since: at(100), until: at(400) }, (r) => r.principal?.startsWith('al') === true && r.ts >= t0 + 100_000_000_000n && r.ts < t0 + 400_000_000_000n],
     [{ principal: 'alina', since: at(650), order: 'asc' }, (r) => r.principal === 'alina' && r.ts >= t0 + 650_000_000_000n],
     [{ principal: 'bob', decision_id: 'id-3' }, (r) => r.principal === 'bob' && r.seq === 4],
+    [{ principal_prefix: 'al', principal_contains: 'IN', order: 'asc' }, (r) => r.principal === 'alina'],
   ];
   const check = (label: string) => {
     for (const [filters, keep] of cases) {

@@ -303,7 +303,7 @@ function inSeqOrder(rows: boolean, parts: Arm[], conditions: string[], values: u
     if (!rows) return [keyed(`${arm.seq} AS seq`, arm.keysFrom ?? arm.from), armValues];
     // A part sorted step by step (a principal's lists) sorts the seqs alone, and reads the events of those it keeps:
     // not every event of the steps it opens copied into the sort. Unless a condition reads the event's row.
-    if (arm.step !== undefined && arm.keysFrom !== undefined && !where.some((c) => c.includes('d.'))) {
+    if (arm.step !== undefined && arm.keysFrom !== undefined && !where.some((c) => /\bd\./.test(c))) {
       return [`SELECT d.seq AS seq, d.outcome AS outcome, d.principal AS principal, d.event AS event FROM (${keyed(`${arm.seq} AS seq`, arm.keysFrom)}) AS s CROSS JOIN decisions AS d ON d.seq = s.seq`, armValues];
     }
     return [keyed(`${arm.seq} AS seq, d.outcome AS outcome, d.principal AS principal, d.event AS event`, arm.from), armValues];

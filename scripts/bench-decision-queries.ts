@@ -79,6 +79,10 @@ const cases: [string, object][] = [
   ['outcome error + time range', { outcome: 'error', since: iso(at(0.2)), until: iso(at(0.3)) }],
   ['principal', { principal: 'user-42' }],
   ['principal + time range', { principal: 'user-42', since: iso(at(0.4)), until: iso(at(0.45)) }],
+  ['principal, page at 30% (cursor)', { principal: 'user-42', cursor: Buffer.from(`desc:${at(0.3)}`).toString('base64url') }],
+  ['principal, oldest first', { principal: 'user-42', order: 'asc' }],
+  ['principal + path + outcome', { principal: 'user-42', path: 'gateway', outcome: 'deny' }],
+  ['principal prefix (8 principals)', { principal_prefix: 'user-99' }],
   ['revision', { revision: 'rev-1' }],
   ['trace_id', { trace_id: (at(0.5) - (at(0.5) % 1000)).toString(16).padStart(32, '0') }],
 ];

@@ -3,9 +3,10 @@
 // commit then rewrites the table's last pages only, instead of a leaf page of every index as well (with a
 // principal index, about one page per distinct principal in the batch): with small fsync'd commits that index
 // upkeep was most of the writer's CPU, and most of the bytes each fsync waited for. The same step writes the zones
-// of the rows it indexes (schema.ts), which bound time and decision id in place of an index entry per row.
+// of the rows it indexes (schema.ts), which bound time and decision id in place of an index entry per row, and the
+// principals' lists of the rows' seqs (one row per principal in the step), in place of a principal index.
 import type Database from 'better-sqlite3';
-import { indexedSeqSql, indexTailSql, zoneRows, zoneSql } from './schema.js';
+import { indexedSeqSql, indexTailSql, principalsSql, zoneRows, zoneSql } from './schema.js';
 
 export interface TailIndexing {
   /** Index the tail once a commit makes it this long (default indexStepRows). */
@@ -16,7 +17,7 @@ export interface TailIndexing {
 
 /**
  * The tail's longest stretch, give or take one batch: what a query reads without an index. Each step rewrites the
- * last leaf page of every key group it adds to (one per distinct principal, path, outcome...), so longer steps
+ * last leaf page of every key group it adds to (one per distinct path, revision, outcome...), so longer steps
  * put more rows on each page written: 4,096 rather than 1,024 cut the bytes written per event by about a tenth
  * (16 KiB pages, 97 principals) and the writer's CPU per event by about as much. A step holds the writer for about
  * 10 ms, and a query reads at most this many rows plus one batch by a scan.
@@ -34,6 +35,9 @@ export class TailIndexer {
   private readonly zoneBefore: Database.Statement;
   private readonly dropZones: Database.Statement;
   private readonly zone: Database.Statement;
+  private readonly staleListsFrom: Database.Statement;
+  private readonly dropStaleLists: Database.Statement;
+  private readonly lists: Database.Statement;
   private readonly stepRows: number;
   private readonly idleMs: number;
   private idle?: NodeJS.Timeout;
@@ -47,6 +51,9 @@ export class TailIndexer {
     this.zoneBefore = db.prepare('SELECT first_seq, last_seq FROM decision_zones WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1');
     this.dropZones = db.prepare('DELETE FROM decision_zones WHERE first_seq >= ?');
     this.zone = db.prepare(zoneSql);
+    this.staleListsFrom = db.prepare('SELECT min(first_seq) FROM decision_principals WHERE last_seq > ?').pluck();
+    this.dropStaleLists = db.prepare('DELETE FROM decision_principals WHERE last_seq > ?');
+    this.lists = db.prepare(principalsSql);
     this.stepRows = options.stepRows ?? indexStepRows;
     this.idleMs = options.idleMs ?? 200;
   }
@@ -67,10 +74,15 @@ export class TailIndexer {
     this.inWriteTransaction(() => this.step(this.indexedSeq.get() as number));
   }
 
-  /** Indexes the rows past seq `indexed` and makes their zones (schema.ts). */
+  /** Indexes the rows past seq `indexed` and makes their zones and principals' lists (schema.ts). */
   private step(indexed: number): void {
     if (this.copy.run(indexed).changes === 0) return;
     const to = this.indexedSeq.get() as number;
+    // Lists reaching past the rows indexed hold seqs freed by deletes and taken again by new rows: their steps are
+    // made again, from the rows of them that are left, together with the new rows.
+    const stale = this.staleListsFrom.get(indexed) as number | null;
+    if (stale !== null) this.dropStaleLists.run(indexed);
+    this.lists.run({ from: Math.min(stale ?? indexed + 1, indexed + 1), to });
     // The newest zone is made again with the new rows when it is not full yet, and so is a zone that reaches past
     // the rows indexed: its seqs were freed by deletes and taken again by new rows.
     let from = indexed + 1;

@@ -1,6 +1,7 @@
 // Reading the decision log back: filters that map onto the indexed columns, JSON field matches on the
 // stored event (a scan bounded per page by scanLimit), newest-first (or oldest-first) paging with a cursor that stays valid as rows arrive.
-// The indexed rows are read through decision_keys' indexes, and the tail that is not indexed yet (at most a step
+// The indexed rows are read through decision_keys' indexes (by principal, through the principals' lists of seqs),
+// and the tail that is not indexed yet (at most a step
 // and a batch of the newest rows, see schema.ts and indexing.ts) by its seq range, merged in seq order.
 import type Database from 'better-sqlite3';
 import type { DecisionEvent } from './event.js';
@@ -21,7 +22,7 @@ export interface DecisionFilters {
   outcome?: string;
   /** Exact principal. */
   principal?: string;
-  /** Principals starting with this text (a range on the principal index). */
+  /** Principals starting with this text (a range of the principals' lists, see schema.ts). */
   principal_prefix?: string;
   /** Principals containing this text, any case (not indexed: a bounded scan, see scanLimit). */
   principal_contains?: string;
@@ -110,7 +111,9 @@ function queryInSnapshot(db: Database.Database, filters: DecisionFilters, limits
     const [first, last] = db.prepare('SELECT min(first_seq), max(last_seq) FROM decision_zones WHERE min_id <= ? AND max_id >= ?').raw().get(filters.decision_id, filters.decision_id) as [number | null, number | null];
     bounds.push(zoneBound(first, '>='), zoneBound(last, '<='));
   }
-  const { parts: keyedParts, ordered } = arms(db, filters, bounds);
+  const cursor = filters.cursor === undefined ? undefined : decodeCursor(filters.cursor);
+  if (cursor !== undefined && cursor.order !== order) throw bad(`cursor was made for order=${cursor.order}`);
+  const { parts: keyedParts, ordered } = arms(db, filters, bounds, cursor);
   if (filters.outcome !== undefined) {
     if (!outcomes.includes(filters.outcome as Outcome)) throw bad(`outcome must be one of ${outcomes.join(', ')}, got ${JSON.stringify(filters.outcome)}`);
     // The outcome is written into the SQL, not bound: each outcome has an index of its own, partial, which SQLite
@@ -149,9 +152,7 @@ function queryInSnapshot(db: Database.Database, filters: DecisionFilters, limits
     scanned.push(`(d.event -> ?) IN (${candidates.map(() => '?').join(', ')})`);
     scannedParams.push(sqlitePath(field), ...candidates);
   }
-  if (filters.cursor !== undefined) {
-    const cursor = decodeCursor(filters.cursor);
-    if (cursor.order !== order) throw bad(`cursor was made for order=${cursor.order}`);
+  if (cursor !== undefined) {
     where.push(order === 'desc' ? '@seq < ?' : '@seq > ?');
     params.push(cursor.seq);
   }
@@ -195,6 +196,8 @@ interface Arm {
   keysFrom?: string;
   keys: 'k' | 'd';
   seq: string;
+  /** What the part is ordered by before its seq: a principal list's step (the lists' steps do not overlap). */
+  step?: string;
   first: string[];
   values: unknown[];
 }
@@ -224,8 +227,9 @@ function zoneBound(seq: number | null, op: Bound['op']): Bound {
  * An OR of them had every match sorted first (seconds over a million rows). `ordered` when the parts' own
  * conditions pick an index read in seq order.
  */
-function arms(db: Database.Database, filters: DecisionFilters, bounds: Bound[]): { parts: Arm[]; ordered: boolean } {
-  const indexed: Arm = { ...indexedArm, first: bounds.map((b) => `k.seq ${b.op} ?`), values: bounds.map((b) => b.seq) };
+function arms(db: Database.Database, filters: DecisionFilters, bounds: Bound[], cursor: { seq: number; order: 'desc' | 'asc' } | undefined): { parts: Arm[]; ordered: boolean } {
+  const lists = listsArm(filters, bounds, cursor);
+  const indexed: Arm = lists ?? { ...indexedArm, first: bounds.map((b) => `k.seq ${b.op} ?`), values: bounds.map((b) => b.seq) };
   const sources: Arm[] =
     filters.revision === undefined
       ? [indexed, tailArm]
@@ -234,9 +238,11 @@ function arms(db: Database.Database, filters: DecisionFilters, bounds: Bound[]):
           { ...tailArm, first: [...tailArm.first, 'd.revision = ?'], values: [filters.revision] },
           { from: 'decision_revisions AS r CROSS JOIN decisions AS d ON d.seq = r.seq', keys: 'd', seq: 'r.seq', first: ['r.revision = ?'], values: [filters.revision] },
         ];
-  if (filters.path === undefined) return { parts: sources, ordered: filters.revision !== undefined };
+  if (filters.path === undefined) return { parts: sources, ordered: filters.revision !== undefined || lists !== undefined };
   const range = pathRange(filters.path);
   const inRange = (arm: Arm): Arm => ({ ...arm, first: [...arm.first, '($.path = ? OR ($.path >= ? AND $.path < ?))'], values: [...arm.values, range.prefix, range.below, range.end] });
+  // A principal's list is read once, the path a condition on its rows, rather than once per stored path.
+  if (lists) return { parts: sources.map(inRange), ordered: true };
   const paths = (db.prepare(storedPathsSql('decision_keys', { prefix: '@prefix', below: '@below', end: '@end', limit: '@limit' })).all({ ...range, limit: maxPathArms + 1 }) as Array<{ path: string }>).map((row) => row.path);
   if (paths.length > maxPathArms) return { parts: sources.map(inRange), ordered: filters.revision !== undefined };
   // The indexed rows, one part per stored path. No stored path: one part that matches nothing keeps the query's shape.
@@ -246,20 +252,67 @@ function arms(db: Database.Database, filters: DecisionFilters, bounds: Bound[]):
 }
 
 /**
+ * With a principal or a principal prefix, the indexed rows are read through the principals' lists (schema.ts): each
+ * list's seqs, each the row of decision_keys it names (gone when retention deleted it; the filter's own condition on
+ * k.principal is checked there too), in step order and, within a step, sorted. The cursor and the zones' bounds skip
+ * the steps that cannot hold a match. An exact principal reads its own lists (primary key); a prefix reads every
+ * step's lists in step order (decision_principals_step), those of the principals in the range only.
+ */
+function listsArm(filters: DecisionFilters, bounds: Bound[], cursor: { seq: number; order: 'desc' | 'asc' } | undefined): Arm | undefined {
+  let from: string;
+  let step: string;
+  const first: string[] = [];
+  const values: unknown[] = [];
+  if (filters.principal !== undefined) {
+    from = 'decision_principals AS p';
+    step = 'p.first_seq';
+    first.push('p.principal = ?');
+    values.push(filters.principal);
+  } else if (filters.principal_prefix !== undefined && filters.principal_prefix !== '') {
+    from = 'decision_principals AS p INDEXED BY decision_principals_step';
+    step = 'p.last_seq';
+    first.push('p.principal >= ? AND p.principal < ?');
+    values.push(filters.principal_prefix, filters.principal_prefix + '\u{10FFFF}');
+  } else {
+    return undefined;
+  }
+  // A step holds seqs from first_seq to last_seq: one below the bound or the cursor starts at or below it, and so on.
+  for (const b of bounds) {
+    first.push(b.op === '>=' ? 'p.last_seq >= ?' : 'p.first_seq <= ?', `k.seq ${b.op} ?`);
+    values.push(b.seq, b.seq);
+  }
+  if (cursor !== undefined) {
+    first.push(cursor.order === 'desc' ? 'p.first_seq < ?' : 'p.last_seq > ?');
+    values.push(cursor.seq);
+  }
+  const keysFrom = `${from} CROSS JOIN json_each(p.seqs) AS j CROSS JOIN decision_keys AS k ON k.seq = j.value`;
+  return { from: `${keysFrom} CROSS JOIN decisions AS d ON d.seq = k.seq`, keysFrom, keys: 'k', seq: 'k.seq', step, first, values };
+}
+
+/**
  * The SELECT over the arms, every condition in each, in seq order: `take` rows after `skip`; of the decisions'
  * columns a page shows when `rows`, else of seq alone.
  */
 function inSeqOrder(rows: boolean, parts: Arm[], conditions: string[], values: unknown[], direction: 'ASC' | 'DESC', window: { skip?: number; take: number }): [string, unknown[]] {
-  const select = (arm: Arm) => {
+  const reach = (window.skip ?? 0) + window.take;
+  const select = (arm: Arm): [string, unknown[]] => {
     const where = [...arm.first, ...conditions].map((c) => c.replaceAll('$.', `${arm.keys}.`).replaceAll('@seq', arm.seq));
-    const columns = rows ? `${arm.seq} AS seq, d.outcome AS outcome, d.principal AS principal, d.event AS event` : `${arm.seq} AS seq`;
-    return `SELECT ${columns} FROM ${rows ? arm.from : arm.keysFrom ?? arm.from}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${arm.seq} ${direction}`;
+    const orderBy = [arm.step, arm.seq].filter((c) => c !== undefined).map((c) => `${c} ${direction}`).join(', ');
+    const keyed = (columns: string, from: string) => `SELECT ${columns} FROM ${from}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${orderBy} LIMIT ?`;
+    const armValues = [...arm.values, ...values, reach];
+    if (!rows) return [keyed(`${arm.seq} AS seq`, arm.keysFrom ?? arm.from), armValues];
+    // A part sorted step by step (a principal's lists) sorts the seqs alone, and reads the events of those it keeps:
+    // not every event of the steps it opens copied into the sort. Unless a condition reads the event's row.
+    if (arm.step !== undefined && arm.keysFrom !== undefined && !where.some((c) => /\bd\./.test(c))) {
+      return [`SELECT d.seq AS seq, d.outcome AS outcome, d.principal AS principal, d.event AS event FROM (${keyed(`${arm.seq} AS seq`, arm.keysFrom)}) AS s CROSS JOIN decisions AS d ON d.seq = s.seq`, armValues];
+    }
+    return [keyed(`${arm.seq} AS seq, d.outcome AS outcome, d.principal AS principal, d.event AS event`, arm.from), armValues];
   };
   const page = ` ORDER BY seq ${direction} LIMIT ?${window.skip !== undefined ? ' OFFSET ?' : ''}`;
   const pageValues = [window.take, ...(window.skip !== undefined ? [window.skip] : [])];
-  const reach = (window.skip ?? 0) + window.take;
-  const sql = 'SELECT * FROM (' + parts.map((arm) => `SELECT * FROM (${select(arm)} LIMIT ?)`).join(' UNION ALL ') + ')' + page;
-  return [sql, [...parts.flatMap((arm) => [...arm.values, ...values, reach]), ...pageValues]];
+  const selects = parts.map(select);
+  const sql = 'SELECT * FROM (' + selects.map(([part]) => `SELECT * FROM (${part})`).join(' UNION ALL ') + ')' + page;
+  return [sql, [...selects.flatMap(([, partValues]) => partValues), ...pageValues]];
 }
 
 /** Above this many stored paths under a prefix, the path filter is one range condition instead of an arm per path. */

@@ -37,6 +37,7 @@ export class Retention {
   private readonly deleteOlder: Database.Statement;
   private readonly deleteOldest: Database.Statement;
   private readonly dropZones: Database.Statement;
+  private readonly dropLists: Database.Statement;
   private readonly oldestIndexed: Database.Statement;
   private readonly batchSize: number;
 
@@ -74,6 +75,8 @@ export class Retention {
     this.deleteOldest = db.prepare(`DELETE FROM decisions WHERE seq IN (SELECT seq FROM decisions ORDER BY seq LIMIT ?)`);
     // The zones before the oldest indexed row bound no row any more.
     this.dropZones = db.prepare(`DELETE FROM decision_zones WHERE first_seq < @oldest AND last_seq < @oldest`);
+    // Nor the principals' lists of steps wholly before it.
+    this.dropLists = db.prepare(`DELETE FROM decision_principals WHERE last_seq < @oldest`);
     this.oldestIndexed = db.prepare('SELECT coalesce(min(seq), 0) FROM decision_keys').pluck();
   }
 
@@ -134,7 +137,9 @@ export class Retention {
 
   private deleted(changes: number): number {
     this.pruned += changes;
-    this.dropZones.run({ oldest: this.oldestIndexed.get() });
+    const oldest = this.oldestIndexed.get();
+    this.dropZones.run({ oldest });
+    this.dropLists.run({ oldest });
     // Give a bounded number of freed pages back to the file system so the file shrinks too.
     this.db.pragma(`incremental_vacuum(${this.batchSize})`);
     return changes;

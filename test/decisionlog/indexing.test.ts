@@ -108,3 +108,52 @@ test('seqs freed by deleting the newest rows and taken again get zones of the ne
   indexer.stop();
   db.close();
 });
+
+/** The principals' lists: [principal, first_seq, last_seq, the seqs sorted], by step and principal. */
+const lists = (db: Database.Database) =>
+  (db.prepare('SELECT principal, first_seq, last_seq, seqs FROM decision_principals ORDER BY first_seq, principal').raw().all() as [string, number, number, string][]).map(
+    ([principal, first, last, seqs]) => [principal, first, last, (JSON.parse(seqs) as number[]).sort((a, b) => a - b)] as const,
+  );
+const seqsBetween = (from: number, to: number, keep: (seq: number) => boolean) => Array.from({ length: to - from + 1 }, (_, i) => from + i).filter(keep);
+
+test('each step makes one list per principal of the seqs of its rows with that principal, and none for rows without one', () => {
+  const db = logWithRows(0);
+  const indexer = new TailIndexer(db, inTransaction(db), { stepRows: 10 });
+  // Principal alice on even seqs (appendRows puts it on every other row), bob on rows 12 and 15.
+  appendRows(db, 10);
+  indexer.afterCommit(10);
+  const insert = db.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES ('x', 1, 'a/b', 'allow', ?, NULL, '{}')`);
+  for (let seq = 11; seq <= 16; seq++) insert.run(seq === 12 || seq === 15 ? 'bob' : seq % 2 ? null : 'alice');
+  indexer.afterCommit(16);
+  assert.deepEqual(lists(db), [
+    ['alice', 1, 10, [2, 4, 6, 8, 10]],
+  ], 'a tail shorter than a step has no lists yet');
+  indexer.indexTail();
+  assert.deepEqual(lists(db), [
+    ['alice', 1, 10, [2, 4, 6, 8, 10]],
+    ['alice', 11, 16, [14, 16]],
+    ['bob', 11, 16, [12, 15]],
+  ]);
+  indexer.stop();
+  db.close();
+});
+
+test('seqs freed by deleting the newest rows and taken again: the steps that reached over them are listed again, with the new rows', () => {
+  const db = logWithRows(0);
+  const indexer = new TailIndexer(db, inTransaction(db), { stepRows: 100 });
+  indexer.afterCommit(appendRows(db, 100));
+  indexer.afterCommit(appendRows(db, 100));
+  assert.deepEqual(lists(db).map(([p, first, last]) => [p, first, last]), [['alice', 1, 100], ['alice', 101, 200]]);
+  db.prepare('DELETE FROM decisions WHERE seq > 150').run();
+  // Seqs 151..170 taken again by rows of carol: alice's list of 101-200 held 152, 154... which are carol's now.
+  const insert = db.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES ('new', 1, 'a/b', 'allow', 'carol', NULL, '{}')`);
+  for (let i = 0; i < 20; i++) insert.run();
+  indexer.indexTail();
+  assert.deepEqual(lists(db), [
+    ['alice', 1, 100, seqsBetween(1, 100, (s) => s % 2 === 0)],
+    ['alice', 101, 170, seqsBetween(101, 150, (s) => s % 2 === 0)],
+    ['carol', 101, 170, seqsBetween(151, 170, () => true)],
+  ]);
+  indexer.stop();
+  db.close();
+});

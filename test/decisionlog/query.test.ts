@@ -7,6 +7,7 @@ import { allDecisions, findDecision, queryDecisions, type DecisionFilters } from
 import { formatTimestamp } from '../../src/decisionlog/event.js';
 import { openDecisionDatabase } from '../../src/decisionlog/open.js';
 import { indexTailSql } from '../../src/decisionlog/schema.js';
+import { TailIndexer } from '../../src/decisionlog/indexing.js';
 import { sampleEvent, sleep, tempDir } from './helpers.js';
 
 const t0 = 1_714_557_600_000_000_000n; // 2024-05-01T10:00:00Z
@@ -117,9 +118,18 @@ test('principal prefix (indexed) and contains (any case) find partial names', ()
   assert.equal(queryDecisions(store.db, { principal_prefix: 'lice', limit: 100 }).decisions.length, 0);
   assert.equal(queryDecisions(store.db, { principal_contains: 'LIC', limit: 100 }).decisions.length, 10);
   assert.equal(queryDecisions(store.db, { principal_contains: 'o', limit: 100 }).decisions.length, 20, 'bob and carol');
+  // Every step's lists in step order, those of the principals in the range opened; the tail by its seq range.
   const plans = plansOf(() => queryDecisions(store.db, { principal_prefix: 'ali' }));
-  assert.ok(plans[0].some((p) => /USING COVERING INDEX decision_keys_principal \(principal>\? AND principal<\?\)/.test(p)), JSON.stringify(plans));
+  assert.ok(plans[0].includes('SCAN p USING INDEX decision_principals_step'), JSON.stringify(plans));
   assert.ok(plans[0].some((p) => tailByRange.test(p)), JSON.stringify(plans));
+});
+
+test('an exact principal is read from its own lists, each sorted (not every match sorted), from the step the cursor is in', () => {
+  const first = queryDecisions(store.db, { principal: 'bob', limit: 3 });
+  const plans = plansOf(() => queryDecisions(store.db, { principal: 'bob', limit: 3, cursor: first.next_cursor }));
+  assert.ok(plans[0].includes('SEARCH p USING PRIMARY KEY (principal=? AND first_seq<?)'), JSON.stringify(plans));
+  assert.ok(plans[0].includes('USE TEMP B-TREE FOR LAST TERM OF ORDER BY'), JSON.stringify(plans));
+  assert.ok(plans[0].includes('SEARCH d USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)'), JSON.stringify(plans));
 });
 
 test('trace_id finds the decisions of one trace, by the event field or the traceparent header of Envoy and callout inputs', async () => {
@@ -339,4 +349,56 @@ test('a query reads one snapshot: rows indexed while it runs are found once, und
     reader.close();
     writer.close();
   }
+});
+
+test('by principal and principal prefix, the lists of many steps and the tail page as a scan of every row would, alone and with other filters', () => {
+  const db = openDecisionDatabase(join(tempDir(), 'd.db'));
+  const indexer = new TailIndexer(db, (work) => db.transaction(work).immediate(), { stepRows: 50 });
+  const insert = db.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES (?, ?, ?, ?, ?, 'r1', ?)`);
+  const principals = ['alice', 'alina', 'bob', null, 'svc-a', 'svc-b', 'alice'];
+  const rows: { seq: number; ts: bigint; path: string; outcome: string; principal: string | null }[] = [];
+  let seed = 7;
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  for (let i = 0; i < 700; i++) {
+    const row = { ts: t0 + BigInt(i) * 1_000_000_000n, path: ['a/b', 'a/c', 'd'][random(3)], outcome: ['allow', 'deny'][random(2)], principal: principals[random(principals.length)] };
+    const seq = Number(insert.run(`id-${i}`, row.ts, row.path, row.outcome, row.principal, JSON.stringify({ decision_id: `id-${i}` })).lastInsertRowid);
+    rows.push({ seq, ...row });
+    // Commits of 37 rows: steps of 50 to 74 rows, and a tail of 34 rows left at the end.
+    if (i % 37 === 36) indexer.afterCommit(seq);
+  }
+  indexer.stop();
+  assert.ok(db.prepare('SELECT count(DISTINCT first_seq) FROM decision_principals').pluck().get() as number > 8);
+  const at = (s: number) => formatTimestamp(t0 + BigInt(s) * 1_000_000_000n);
+  const cases: [DecisionFilters, (r: (typeof rows)[number]) => boolean][] = [
+    [{ principal: 'alice' }, (r) => r.principal === 'alice'],
+    [{ principal: 'bob', order: 'asc' }, (r) => r.principal === 'bob'],
+    [{ principal: 'nobody' }, () => false],
+    [{ principal_prefix: 'ali' }, (r) => r.principal?.startsWith('ali') === true],
+    [{ principal_prefix: 'svc-', order: 'asc' }, (r) => r.principal?.startsWith('svc-') === true],
+    [{ principal: 'alice', path: 'a', outcome: 'deny' }, (r) => r.principal === 'alice' && r.path.startsWith('a/') && r.outcome === 'deny'],
+    [{ principal: 'svc-b', revision: 'r1', path: 'd', order: 'asc' }, (r) => r.principal === 'svc-b' && r.path === 'd'],
+    [{ principal_prefix: 'al', since: at(100), until: at(400) }, (r) => r.principal?.startsWith('al') === true && r.ts >= t0 + 100_000_000_000n && r.ts < t0 + 400_000_000_000n],
+    [{ principal: 'alina', since: at(650), order: 'asc' }, (r) => r.principal === 'alina' && r.ts >= t0 + 650_000_000_000n],
+    [{ principal: 'bob', decision_id: 'id-3' }, (r) => r.principal === 'bob' && r.seq === 4],
+    [{ principal_prefix: 'al', principal_contains: 'IN', order: 'asc' }, (r) => r.principal === 'alina'],
+  ];
+  const check = (label: string) => {
+    for (const [filters, keep] of cases) {
+      const seqs: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = queryDecisions(db, { ...filters, limit: 7, ...(cursor ? { cursor } : {}) });
+        seqs.push(...page.decisions.map((d) => d.seq));
+        cursor = page.next_cursor;
+      } while (cursor);
+      const expected = rows.filter(keep).map((r) => r.seq);
+      assert.deepEqual(seqs, filters.order === 'asc' ? expected : expected.reverse(), `${label}: ${JSON.stringify(filters)}`);
+    }
+  };
+  check('indexed in steps');
+  // The oldest rows deleted (retention): their seqs stay in the lists of their steps, and are not found.
+  db.prepare('DELETE FROM decisions WHERE seq <= 120').run();
+  rows.splice(0, 120);
+  check('after deleting the oldest rows');
+  db.close();
 });

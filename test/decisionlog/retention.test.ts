@@ -88,3 +88,21 @@ test('indexed decisions past the age limit are found through the zones, out-of-o
   assert.deepEqual(db.prepare('SELECT first_seq FROM decision_zones ORDER BY first_seq').pluck().all(), [513, 769]);
   db.close();
 });
+
+test('the principals\' lists of steps wholly older than every row left go with the rows; a list that still names a row stays', () => {
+  const db = openDecisionDatabase(join(tempDir(), 'd.db'));
+  const insert = db.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES (?, ?, 'a/b', 'allow', ?, NULL, '{}')`);
+  const now = nowNs();
+  const indexer = new TailIndexer(db, (work) => db.transaction(work).immediate(), { stepRows: 100 });
+  // Three steps of 100 rows (alice and bob in turn), the first 150 two hours old.
+  for (let i = 0; i < 300; i++) {
+    insert.run(`id-${i}`, i < 150 ? now - 2n * hour : now - BigInt(1000 - i), i % 2 ? 'bob' : 'alice');
+    if (i % 100 === 99) indexer.afterCommit(i + 1);
+  }
+  indexer.stop();
+  const steps = () => db.prepare('SELECT DISTINCT first_seq FROM decision_principals ORDER BY first_seq').pluck().all();
+  assert.deepEqual(steps(), [1, 101, 201]);
+  assert.equal(new Retention(db, { maxAgeSeconds: 3600, batchSize: 1000 }).pruneStep(now), 150);
+  assert.deepEqual(steps(), [101, 201]);
+  db.close();
+});

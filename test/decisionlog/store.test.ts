@@ -286,7 +286,7 @@ test('a log of version 3 (time, decision id and (outcome, seq) indexed row by ro
     const indexes = store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'decision_keys' ORDER BY name`).pluck().all();
     assert.deepEqual(indexes, [
       'decision_keys_outcome_allow', 'decision_keys_outcome_deny', 'decision_keys_outcome_error', 'decision_keys_outcome_other', 'decision_keys_outcome_undefined',
-      'decision_keys_path', 'decision_keys_principal', 'decision_keys_revision', 'decision_keys_trace_id',
+      'decision_keys_path', 'decision_keys_revision', 'decision_keys_trace_id',
     ]);
     // A zone per 256 indexed rows, each bounding its own rows (the writer may index the tail meanwhile: the
     // third zone is checked as far as the indexed rows went).
@@ -308,6 +308,62 @@ test('a log of version 3 (time, decision id and (outcome, seq) indexed row by ro
   } finally {
     await store.close();
   }
+});
+
+test('a log of version 4 (a principal index updated by the index steps) is upgraded in place: lists of seqs per principal made for its indexed rows, answers unchanged', async () => {
+  const file = join(tempDir(), 'd.db');
+  const old = new Database(file);
+  old.exec(readFileSync(new URL('../../../test/decisionlog/fixtures/decisions-v4.sql', import.meta.url), 'utf8'));
+  old.pragma('user_version = 4');
+  const insert = old.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id) VALUES (?, ?, ?, ?, ?, 'r1', ?, NULL)`);
+  const t0 = 1_700_000_000_000_000_000n;
+  const principals = ['alice', 'bob', null, 'svc-1', 'alice', 'svc-2', 'carol'];
+  // 9,000 rows, the first 8,500 indexed (two stretches of 4,096 and one of 308), the rest the tail.
+  for (let i = 0; i < 9000; i++) {
+    const event = sampleEvent({ decision_id: `old-${i}`, path: i % 2 ? 'a/b' : 'c' });
+    insert.run(event.decision_id, t0 + BigInt(i) * 1_000_000_000n, event.path, i % 3 ? 'allow' : 'deny', principals[(i * 5) % principals.length], JSON.stringify(event));
+  }
+  old.exec('INSERT INTO decision_keys SELECT seq, decision_id, ts_ns, path, outcome, principal, revision, trace_id FROM decisions WHERE seq <= 8500');
+  // What version 4 answers, from its principal index.
+  const answers = (db: Database.Database) =>
+    [
+      `SELECT decision_id FROM decisions WHERE principal = 'alice' ORDER BY seq DESC LIMIT 40`,
+      `SELECT decision_id FROM decisions WHERE principal = 'bob' AND outcome = 'deny' AND seq < 8400 ORDER BY seq`,
+      `SELECT decision_id FROM decisions WHERE principal >= 'svc-' AND principal < 'svc.' ORDER BY seq DESC LIMIT 500`,
+    ].map((sql) => db.prepare(sql).pluck().all());
+  const before = answers(old);
+  old.close();
+
+  const store = new DecisionLogStore({ file });
+  try {
+    assert.equal(store.db.pragma('user_version', { simple: true }), schemaVersion);
+    assert.deepEqual(store.db.prepare(`SELECT name FROM sqlite_master WHERE name = 'decision_keys_principal'`).all(), []);
+    // A list per principal and stretch of 4,096 indexed seqs, each holding that principal's rows of the stretch (the
+    // writer may index the tail meanwhile: the lists are checked as far as the indexed rows went).
+    const lists = store.db.prepare('SELECT principal, first_seq, last_seq, seqs FROM decision_principals WHERE first_seq <= 8192 ORDER BY first_seq, principal').raw().all() as [string, number, number, string][];
+    assert.deepEqual(lists.map(([p, first, last]) => [p, first, last]), [1, 4097, 8193].flatMap((first) =>
+      ['alice', 'bob', 'carol', 'svc-1', 'svc-2'].map((p) => [p, first, first === 8193 ? 8500 : first + 4095]),
+    ).filter(([, first]) => (first as number) <= 8192));
+    for (const [principal, first, last, seqs] of lists) {
+      const expected = store.db.prepare('SELECT seq FROM decisions WHERE principal = ? AND seq BETWEEN ? AND ? ORDER BY seq').pluck().all(principal, first, last);
+      assert.deepEqual((JSON.parse(seqs) as number[]).sort((a, b) => a - b), expected, `${principal} ${first}`);
+    }
+    const ids = (filters: object) => queryDecisions(store.db, { limit: 1000, ...filters }).decisions.map((d) => d.event.decision_id);
+    assert.deepEqual(
+      [
+        ids({ principal: 'alice', limit: 40 }),
+        ids({ principal: 'bob', outcome: 'deny', order: 'asc', cursor: Buffer.from('asc:0').toString('base64url') }).slice(0, before[1].length),
+        ids({ principal_prefix: 'svc-', limit: 500 }),
+      ],
+      before,
+    );
+  } finally {
+    await store.close();
+  }
+  // A build that reads version 4 refuses the file, naming its version.
+  const upgraded = new Database(file, { readonly: true });
+  assert.equal(upgraded.pragma('user_version', { simple: true }), 5);
+  upgraded.close();
 });
 
 test('a SQLite file that is not a decision log is refused, not modified', () => {

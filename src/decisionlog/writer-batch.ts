@@ -1,5 +1,6 @@
 // What the store hands the writer thread (writer-worker.ts) per batch, and how it crosses the thread boundary.
-import type { DecisionEvent } from './event.js';
+import { decisionIdBytes, type DecisionEvent } from './event.js';
+import { raw } from './json-bytes.js';
 import { GrowingSink, writeStoredEvent, type ByteSink, type StoredJsonOptions } from './stored-json.js';
 
 /**
@@ -280,7 +281,9 @@ const scratchRow: DetachedRow = { bytes: scratch.bytes, ends: scratchEnds, nulls
 /** The row's text columns then its event text, each column's end put in ends[at...]. */
 function writeRow(row: WriterRow, sink: ByteSink, ends: Uint32Array | number[], at: number): void {
   const [decisionId, , path, outcome, principal, revision, , event, text, traceId] = row;
-  ends[at++] = column(sink, decisionId);
+  const idBytes = decisionIdBytes(decisionId);
+  if (idBytes !== undefined) raw(sink, idBytes);
+  ends[at++] = idBytes !== undefined ? sink.used : column(sink, decisionId);
   ends[at++] = column(sink, path);
   ends[at++] = column(sink, outcome);
   ends[at++] = principal === null ? sink.used : column(sink, principal);

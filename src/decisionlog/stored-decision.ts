@@ -6,7 +6,7 @@
 // that reads each member by a variable key, picks its writer by name and escapes every string character by
 // character. The bytes are the loop's, member for member: only the way to them is shorter.
 import { decisionIdBytes, timestampText, type DecisionEvent } from './event.js';
-import { ascii, byte, memberText, numberMap, raw, sharedText, string, utf8, writable, writeValue, type ByteSink } from './json-bytes.js';
+import { ascii, byte, memberText, numberMap, raw, RepeatedString, sharedText, string, utf8, writable, writeValue, type ByteSink } from './json-bytes.js';
 
 /** The members in the order recordDecision sets them; bit i of a member set stands for order[i]. */
 const order = [
@@ -67,7 +67,7 @@ export function writeDecisionEvent(event: DecisionEvent, members: number, input:
       raw(sink, bundles);
     } else member(sink, keys.bundles, event.bundles);
   }
-  if (members & bit.path) member(sink, keys.path, event.path);
+  if (members & bit.path) repeated(sink, keys.path, event.path, paths);
   if (members & bit.input && writable(event.input)) {
     raw(sink, keys.input);
     if (input === undefined) writeValue(sink, event.input);
@@ -81,7 +81,7 @@ export function writeDecisionEvent(event: DecisionEvent, members: number, input:
     else utf8(sink, result);
   }
   if (members & bit.error) member(sink, keys.error, event.error);
-  if (members & bit.requested_by) member(sink, keys.requested_by, event.requested_by);
+  if (members & bit.requested_by) repeated(sink, keys.requested_by, event.requested_by, requesters);
   if (members & bit.timestamp) {
     const at = typeof event.timestamp === 'string' ? timestampText(event.timestamp) : undefined;
     if (at !== undefined) {
@@ -116,6 +116,15 @@ function member(sink: ByteSink, key: Uint8Array, value: unknown): void {
   if (!writable(value)) return;
   raw(sink, key);
   writeValue(sink, value);
+}
+
+const paths = new RepeatedString();
+const requesters = new RepeatedString();
+
+function repeated(sink: ByteSink, key: Uint8Array, value: unknown, last: RepeatedString): void {
+  if (typeof value !== 'string') return member(sink, key, value);
+  raw(sink, key);
+  last.write(sink, value);
 }
 
 /** A string, copied from `bytes` (its ASCII text, which needs no escapes) when given. */

@@ -284,7 +284,7 @@ function writeRow(row: WriterRow, sink: ByteSink, ends: Uint32Array | number[], 
   const idBytes = decisionIdBytes(decisionId);
   if (idBytes !== undefined) raw(sink, idBytes);
   ends[at++] = idBytes !== undefined ? sink.used : column(sink, decisionId);
-  ends[at++] = column(sink, path);
+  ends[at++] = pathColumn(sink, path);
   ends[at++] = column(sink, outcome);
   ends[at++] = principal === null ? sink.used : column(sink, principal);
   ends[at++] = revision === null ? sink.used : column(sink, revision);
@@ -297,6 +297,22 @@ function writeRow(row: WriterRow, sink: ByteSink, ends: Uint32Array | number[], 
 function nullsOf(row: WriterRow): number {
   return (row[4] === null ? 8 : 0) | (row[5] === null ? 16 : 0) | (row[9] === null ? 32 : 0);
 }
+
+/** column() for the path, which mostly repeats the last row's: the same text is copied as the bytes written last time. */
+function pathColumn(sink: ByteSink, path: string): number {
+  if (path === lastPath) {
+    raw(sink, lastPathBytes);
+    return sink.used;
+  }
+  const start = sink.used;
+  const end = column(sink, path);
+  lastPath = path;
+  lastPathBytes = Uint8Array.prototype.slice.call(sink.bytes, start, end);
+  return end;
+}
+
+let lastPath: string | undefined;
+let lastPathBytes = new Uint8Array(0);
 
 /** Appends a string's UTF-8 bytes; returns where they end. ASCII, as columns mostly are, is copied in JavaScript. */
 function column(sink: ByteSink, value: string): number {

@@ -156,7 +156,7 @@ export function formatTimestamp(ns: bigint): string {
   }
   const micros = Math.floor(sub / 1000);
   const nanos = sub % 1000;
-  lastSuffix = (nanos === 0 ? trimmedDigits[micros] : threeDigits[micros] + trimmedDigits[nanos]) + 'Z';
+  lastSuffix = nanos === 0 ? trimmedDigitsZ[micros] : threeDigits[micros] + trimmedDigitsZ[nanos];
   return (lastTimestamp = lastMsText + lastSuffix);
 }
 
@@ -187,6 +187,8 @@ const timestampParts: { upToMs: Uint8Array; rest: string } = { upToMs: new Uint8
 /** "000" to "999", and the same without trailing zeros ("" for 0). */
 const threeDigits = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 const trimmedDigits = threeDigits.map((d) => d.replace(/0+$/, ''));
+/** The same followed by the Z that ends a timestamp. */
+const trimmedDigitsZ = trimmedDigits.map((d) => d + 'Z');
 
 /** formatTimestamp for any time, before 1970 too. */
 function formatAnyTimestamp(ns: bigint): string {

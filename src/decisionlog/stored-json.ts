@@ -122,8 +122,9 @@ function scalarKind(value: unknown): boolean {
 
 /**
  * The event's keys (Object.keys, then 'erased' when `addErased`), their member texts (comma, key, colon) left in
- * lastKeyTexts, whether they are the decision pipeline's in lastMembers. A server's events have the same members in the same order: while a plain object's keys are the last
- * list's, that list and its texts serve again, compared key by key without building a new list.
+ * lastKeyTexts and whether they are the decision pipeline's shape in lastMembers. A server's events have the same
+ * members in the same order: while a plain object's keys are the last list's, that list and its texts serve again,
+ * compared key by key without building a new list.
  */
 function memberKeys(fields: Record<string, unknown>, plain: boolean, addErased: boolean): string[] {
   if (!addErased && plain && sameKeys(fields, lastKeys)) return lastKeys;

@@ -161,14 +161,16 @@ export function string(sink: ByteSink, value: string): void {
  */
 export class RepeatedString {
   private text: string | undefined;
-  private json = new Uint8Array(0);
+  /** The bytes of `text`, kept once it came twice in a row: texts that change every time cost no copy. */
+  private json: Uint8Array | undefined;
 
   write(sink: ByteSink, value: string): void {
-    if (value === this.text) return raw(sink, this.json);
+    const repeated = value === this.text;
+    if (repeated && this.json !== undefined) return raw(sink, this.json);
     const start = sink.used;
     string(sink, value);
     this.text = value;
-    this.json = Uint8Array.prototype.slice.call(sink.bytes, start, sink.used);
+    this.json = repeated ? Uint8Array.prototype.slice.call(sink.bytes, start, sink.used) : undefined;
   }
 }
 

@@ -300,19 +300,21 @@ function nullsOf(row: WriterRow): number {
 
 /** column() for the path, which mostly repeats the last row's: the same text is copied as the bytes written last time. */
 function pathColumn(sink: ByteSink, path: string): number {
-  if (path === lastPath) {
+  const repeated = path === lastPath;
+  if (repeated && lastPathBytes !== undefined) {
     raw(sink, lastPathBytes);
     return sink.used;
   }
   const start = sink.used;
   const end = column(sink, path);
   lastPath = path;
-  lastPathBytes = Uint8Array.prototype.slice.call(sink.bytes, start, end);
+  // Kept once the path came twice in a row: paths that change every time cost no copy.
+  lastPathBytes = repeated ? Uint8Array.prototype.slice.call(sink.bytes, start, end) : undefined;
   return end;
 }
 
 let lastPath: string | undefined;
-let lastPathBytes = new Uint8Array(0);
+let lastPathBytes: Uint8Array | undefined;
 
 /** Appends a string's UTF-8 bytes; returns where they end. ASCII, as columns mostly are, is copied in JavaScript. */
 function column(sink: ByteSink, value: string): number {

@@ -65,12 +65,14 @@ let poolUsed = pool.length;
 /** The id being made, as ASCII: its first 15 characters (time and version) change once per millisecond. */
 const idBytes = Buffer.alloc(36);
 let idMs = -1;
+/** The id made last, whose text idBytes hold. */
+let lastId = '';
 
 /**
  * A fresh decision id: an RFC 9562 UUID version 7 (48-bit Unix milliseconds, then 74 random bits). OPA issues
  * random (version 4) UUIDs; time order makes the log's decision_id index grow at one end, so each batch
  * touches a few index pages instead of one page per event. Written as bytes and read as one flat string, which
- * the log and the answer copy without first joining pieces.
+ * the log and the answer copy without first joining pieces; the log copies the bytes (decisionIdBytes).
  */
 export function newDecisionId(): string {
   if (poolUsed + 10 > pool.length) {
@@ -101,7 +103,16 @@ export function newDecisionId(): string {
   hexByte(21, pool[r + 3]);
   idBytes[23] = 0x2d;
   for (let i = 0; i < 6; i++) hexByte(24 + 2 * i, pool[r + 4 + i]);
-  return idBytes.toString('latin1', 0, 36);
+  lastId = idBytes.toString('latin1', 0, 36);
+  return lastId;
+}
+
+/**
+ * The ASCII bytes of `id` when it is the id newDecisionId made last, as they are at hand: the decision path writes
+ * its event's id before it makes the next. Valid until the next id is made; undefined for any other id.
+ */
+export function decisionIdBytes(id: string): Uint8Array | undefined {
+  return id === lastId ? idBytes : undefined;
 }
 
 function hexByte(at: number, value: number): void {
@@ -111,49 +122,81 @@ function hexByte(at: number, value: number): void {
 
 // Date.now() has millisecond resolution; anchor a monotonic nanosecond clock to it once so timestamps
 // carry nanoseconds and never go backwards within a process.
-const anchorWallNs = BigInt(Date.now()) * 1_000_000n;
-const anchorHr = process.hrtime.bigint();
+const anchorNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
 
 /** Nanoseconds since the Unix epoch, now. */
 export function nowNs(): bigint {
-  return anchorWallNs + (process.hrtime.bigint() - anchorHr);
+  return anchorNs + process.hrtime.bigint();
 }
 
 /** Formats Unix nanoseconds as Go's RFC3339Nano in UTC, e.g. 2024-05-01T10:00:00.12345Z. */
 export function formatTimestamp(ns: bigint): string {
   // Decisions come many to a millisecond, and a thread serving a few a millisecond or less still makes many in a
   // second: the date and time of day are written once per second, the text up to the milliseconds once per millisecond.
-  const ms = ns / 1_000_000n;
-  if (ns < 0n) return formatAnyTimestamp(ns);
-  if (ms !== lastMs) {
+  let sub = Number(ns - lastMsNs); // 0 to 999,999 ns within the last millisecond
+  if (!(sub >= 0 && sub < 1_000_000)) {
+    if (ns < 0n) return formatAnyTimestamp(ns);
+    const ms = ns / 1_000_000n;
     const second = ms / 1000n;
     if (second !== lastSecond) {
       lastSecond = second;
       lastSecondText = new Date(Number(second) * 1000).toISOString().slice(0, 19); // 2024-05-01T10:00:00
     }
     const msInSecond = Number(ms - second * 1000n);
-    lastMs = ms;
     lastMsNs = ms * 1_000_000n;
     lastMsText = lastSecondText + '.' + threeDigits[msInSecond];
+    msBytesMade = false;
     const msDigits = trimmedDigits[msInSecond];
     lastMsOnly = lastSecondText + (msDigits === '' ? '' : '.' + msDigits) + 'Z';
+    sub = Number(ns - lastMsNs);
   }
-  const sub = Number(ns - lastMsNs); // 0 to 999,999 ns
-  if (sub === 0) return lastMsOnly;
+  if (sub === 0) {
+    lastSuffix = undefined;
+    return (lastTimestamp = lastMsOnly);
+  }
   const micros = Math.floor(sub / 1000);
   const nanos = sub % 1000;
-  return lastMsText + (nanos === 0 ? trimmedDigits[micros] : threeDigits[micros] + trimmedDigits[nanos]) + 'Z';
+  lastSuffix = nanos === 0 ? trimmedDigitsZ[micros] : threeDigits[micros] + trimmedDigitsZ[nanos];
+  return (lastTimestamp = lastMsText + lastSuffix);
+}
+
+/**
+ * The JSON text of `text` (between quotes, without the closing one) when it is the timestamp formatTimestamp made
+ * last: the bytes up to its milliseconds, made once per millisecond, then the rest. The closing quote is for the
+ * caller to add: the bytes are shared until the next millisecond. Undefined for any other text.
+ */
+export function timestampText(text: string): { upToMs: Uint8Array; rest: string } | undefined {
+  if (text !== lastTimestamp || lastSuffix === undefined) return undefined;
+  if (!msBytesMade) {
+    // Into the same bytes each time, in JavaScript: a server making one decision a millisecond makes them anew for
+    // every event, and an allocation or a call into the encoder would then cost more than it saves.
+    msBytes[0] = 0x22;
+    for (let i = 0; i < lastMsText.length; i++) msBytes[i + 1] = lastMsText.charCodeAt(i);
+    msBytesMade = true;
+  }
+  timestampParts.upToMs = msBytes;
+  timestampParts.rest = lastSuffix;
+  return timestampParts;
 }
 
 let lastSecond: bigint | undefined;
 let lastSecondText = '';
-let lastMs: bigint | undefined;
-let lastMsNs = 0n;
+/** Unix nanoseconds of the millisecond the texts below are of; none at first. */
+let lastMsNs = -(1n << 80n);
 let lastMsText = '';
+/** '"' and lastMsText as ASCII (always 23 characters: the date and time cut to 19, a dot, three digits), once asked for. */
+const msBytes = new Uint8Array(24);
+let msBytesMade = false;
 let lastMsOnly = '';
+/** What formatTimestamp returned last, and the part of it after lastMsText (undefined: it is lastMsOnly). */
+let lastTimestamp = '';
+let lastSuffix: string | undefined;
+const timestampParts: { upToMs: Uint8Array; rest: string } = { upToMs: new Uint8Array(0), rest: '' };
 /** "000" to "999", and the same without trailing zeros ("" for 0). */
 const threeDigits = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 const trimmedDigits = threeDigits.map((d) => d.replace(/0+$/, ''));
+/** The same followed by the Z that ends a timestamp. */
+const trimmedDigitsZ = trimmedDigits.map((d) => d + 'Z');
 
 /** formatTimestamp for any time, before 1970 too. */
 function formatAnyTimestamp(ns: bigint): string {

@@ -12,11 +12,18 @@ export function parseFieldPath(text: string, root: string): string[] {
 
 export function valueAt(value: unknown, segments: readonly string[]): unknown {
   let node = value;
-  for (const segment of segments) {
-    if (Array.isArray(node) && /^\d+$/.test(segment)) node = node[Number(segment)];
-    else if (node !== null && typeof node === 'object' && !Array.isArray(node)) {
-      node = Object.prototype.hasOwnProperty.call(node, segment) ? (node as Record<string, unknown>)[segment] : undefined;
-    } else return undefined;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i];
+    if (node === null || typeof node !== 'object') return undefined;
+    if (Array.isArray(node)) {
+      if (!/^\d+$/.test(segment)) return undefined;
+      node = node[Number(segment)];
+      continue;
+    }
+    // Most paths miss (the log asks each event for several principal sources): a read that finds nothing needs no
+    // check that the member is the object's own.
+    const next = (node as Record<string, unknown>)[segment];
+    node = next !== undefined && Object.prototype.hasOwnProperty.call(node, segment) ? next : undefined;
   }
   return node;
 }

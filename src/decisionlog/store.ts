@@ -441,17 +441,18 @@ export function checkEvent(event: DecisionEvent, tsNs: bigint | undefined): bigi
   if (typeof event.decision_id !== 'string' || event.decision_id === '') {
     throw new DecisionLogError('invalid_event', 'decision event needs a non-empty string decision_id');
   }
-  for (const field of ['path', 'query'] as const) {
-    if (event[field] !== undefined && typeof event[field] !== 'string') {
-      throw new DecisionLogError('invalid_event', `decision event ${event.decision_id}: ${field} must be a string, got ${typeof event[field]}`);
-    }
-  }
+  if (event.path !== undefined && typeof event.path !== 'string') notAString(event, 'path');
+  if (event.query !== undefined && typeof event.query !== 'string') notAString(event, 'query');
   if (tsNs !== undefined && typeof event.timestamp === 'string') return tsNs;
   const ts = typeof event.timestamp === 'string' ? parseTimestamp(event.timestamp) : undefined;
   if (ts === undefined) {
     throw new DecisionLogError('invalid_event', `decision event ${event.decision_id}: timestamp ${JSON.stringify(event.timestamp)} is not RFC3339`);
   }
   return ts;
+}
+
+function notAString(event: DecisionEvent, field: 'path' | 'query'): never {
+  throw new DecisionLogError('invalid_event', `decision event ${event.decision_id}: ${field} must be a string, got ${typeof event[field]}`);
 }
 
 export function bundleRevisions(bundles: DecisionEvent['bundles']): string[] {

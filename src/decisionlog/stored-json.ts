@@ -3,21 +3,16 @@
 // out of the input, result and builtin cache (credentials.ts), each cut listed in `erased`.
 //
 // The text is written as UTF-8 straight into the bytes that go to the writer thread (writer-batch.ts): no string
-// of the event is built and encoded again. Members whose text is plain ASCII (keys, ids, timestamps, numbers, the
-// frozen labels and bundles an activation shares) are copied byte by byte in JavaScript, which costs less than a
-// call into the native encoder per member; only strings that need escaping or hold other characters, and values
-// that are neither scalars nor shared, go through writeJson.
+// of the event is built and encoded again (json-bytes.ts). The decision pipeline's events, all of one shape, take
+// a shorter way to the same bytes (stored-decision.ts).
 import { isUtf8 } from 'node:buffer';
 import type { DecisionEvent } from './event.js';
 import { bytesMayHoldCredentials, eraseCredentialsInJson, mayHoldCredentials } from './credentials.js';
 import { writeJson } from '../json/writer.js';
+import { byte, GrowingSink, memberText, numberMap, raw, sameKeys, shared, utf8, writable, writeValue, type ByteSink } from './json-bytes.js';
+import { decisionMembers, writeDecisionEvent } from './stored-decision.js';
 
-/** Where the text goes: bytes up to `used` are taken; room(n) makes sure n more fit (it may replace `bytes`). */
-export interface ByteSink {
-  bytes: Buffer;
-  used: number;
-  room(most: number): void;
-}
+export { GrowingSink, type ByteSink } from './json-bytes.js';
 
 export interface StoredJsonOptions {
   /** The JSON text of event.input, when the decision path had it. */
@@ -35,19 +30,6 @@ export function storedEventJson(event: DecisionEvent, options: StoredJsonOptions
   const sink = new GrowingSink();
   writeStoredEvent(event, options, sink);
   return Buffer.from(sink.bytes.buffer, sink.bytes.byteOffset, sink.used).toString('utf8');
-}
-
-/** A sink of its own, for a caller that wants the text (storedEventJson) or the bytes held apart (a waiting row). */
-export class GrowingSink implements ByteSink {
-  bytes = Buffer.allocUnsafe(2048);
-  used = 0;
-
-  room(most: number): void {
-    if (this.bytes.length - this.used >= most) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + most));
-    bigger.set(this.bytes.subarray(0, this.used));
-    this.bytes = bigger;
-  }
 }
 
 const parts = ['input', 'result', 'nd_builtin_cache'] as const;
@@ -89,8 +71,11 @@ export function writeStoredEvent(event: DecisionEvent, options: StoredJsonOption
     else cache = text as string | undefined;
   }
   const fields = event as unknown as Record<string, unknown>;
+  const plain = Object.getPrototypeOf(fields) === Object.prototype;
   // As JSON.stringify of the event with `erased` set: a new member goes last.
-  const keys = memberKeys(fields, erased !== undefined && !Object.prototype.hasOwnProperty.call(event, 'erased'));
+  const keys = memberKeys(fields, plain, erased !== undefined && !Object.prototype.hasOwnProperty.call(event, 'erased'));
+  // Named reads see inherited members, which JSON leaves out: the shorter way is for plain objects only.
+  if (plain && lastMembers >= 0 && writeDecisionEvent(event, lastMembers, input, result, cache, sink)) return;
   const keyTexts = lastKeyTexts;
   byte(sink, 0x7b);
   let first = true;
@@ -130,42 +115,19 @@ export function writeStoredEvent(event: DecisionEvent, options: StoredJsonOption
   byte(sink, 0x7d);
 }
 
-/** Whether JSON.stringify writes the member at all (it leaves out undefined, functions and symbols). */
-function writable(value: unknown): boolean {
-  const type = typeof value;
-  if (type === 'undefined' || type === 'function' || type === 'symbol') return false;
-  if (type !== 'object' || value === null) return true;
-  // toJSON may answer undefined; writeValue asks it again, as JSON.stringify would.
-  return typeof (value as { toJSON?: unknown }).toJSON !== 'function' || writeJson(value) !== undefined;
-}
-
 function scalarKind(value: unknown): boolean {
   const type = typeof value;
   return type === 'string' || type === 'number' || type === 'boolean' || value === null;
 }
 
-/** Any value, as writeJson writes it: scalars directly, the rest through writeJson. */
-function writeValue(sink: ByteSink, value: unknown): void {
-  switch (typeof value) {
-    case 'string':
-      return string(sink, value);
-    case 'number':
-      return number(sink, value);
-    case 'boolean':
-      return value ? ascii(sink, 'true') : ascii(sink, 'false');
-    default:
-      if (value === null) return ascii(sink, 'null');
-      utf8(sink, writeJson(value));
-  }
-}
-
 /**
  * The event's keys (Object.keys, then 'erased' when `addErased`), their member texts (comma, key, colon) left in
- * lastKeyTexts. A server's events have the same members in the same order: while a plain object's keys are the last
- * list's, that list and its texts serve again, compared key by key without building a new list.
+ * lastKeyTexts and whether they are the decision pipeline's shape in lastMembers. A server's events have the same
+ * members in the same order: while a plain object's keys are the last list's, that list and its texts serve again,
+ * compared key by key without building a new list.
  */
-function memberKeys(fields: Record<string, unknown>, addErased: boolean): string[] {
-  if (!addErased && Object.getPrototypeOf(fields) === Object.prototype && sameKeys(fields, lastKeys)) return lastKeys;
+function memberKeys(fields: Record<string, unknown>, plain: boolean, addErased: boolean): string[] {
+  if (!addErased && plain && sameKeys(fields, lastKeys)) return lastKeys;
   const keys = Object.keys(fields);
   if (addErased) keys.push('erased');
   let same = keys.length === lastKeys.length;
@@ -173,161 +135,15 @@ function memberKeys(fields: Record<string, unknown>, addErased: boolean): string
   if (!same) {
     lastKeys = keys;
     lastKeyTexts = keys.map(memberText);
+    lastMembers = decisionMembers(keys);
   }
   return lastKeys;
 }
 
-/**
- * Whether a plain object's own keys are `keys`, in order. for-in walks V8's cached key list of the object's shape
- * without copying it; with Object.prototype as the only prototype it visits what Object.keys lists.
- */
-function sameKeys(fields: Record<string, unknown>, keys: string[]): boolean {
-  let i = 0;
-  for (const key in fields) {
-    if (i === keys.length || keys[i] !== key) return false;
-    i++;
-  }
-  return i === keys.length;
-}
-
 let lastKeys: string[] = [];
 let lastKeyTexts: Uint8Array[] = [];
-
-/** One key's text (see memberKeys); the texts of up to 256 keys are kept, should callers invent names. */
-function memberText(key: string): Uint8Array {
-  let text = keyTexts.get(key);
-  if (text === undefined) {
-    text = Buffer.from(',' + writeJson(key) + ':', 'utf8');
-    if (keyTexts.size < 256) keyTexts.set(key, text);
-  }
-  return text;
-}
-
-const keyTexts = new Map<string, Uint8Array>();
-
-/** Text of deeply frozen labels and bundles objects: they cannot change, so one text serves every event. */
-const sharedBytes = new WeakMap<object, Uint8Array | undefined>();
-/** The last two shared objects seen (labels and bundles), asked before the WeakMap. */
-let lastShared: [object | undefined, Uint8Array | undefined, object | undefined, Uint8Array | undefined] = [undefined, undefined, undefined, undefined];
-
-function shared(sink: ByteSink, value: object): void {
-  if (typeof value !== 'object' || value === null) return writeValue(sink, value);
-  let bytes = value === lastShared[0] ? lastShared[1] : value === lastShared[2] ? lastShared[3] : undefined;
-  if (bytes === undefined) {
-    if (!sharedBytes.has(value)) sharedBytes.set(value, deeplyFrozen(value) ? Buffer.from(writeJson(value), 'utf8') : undefined);
-    bytes = sharedBytes.get(value);
-    if (bytes === undefined) return utf8(sink, writeJson(value));
-    lastShared = [value, bytes, lastShared[0], lastShared[1]];
-  }
-  raw(sink, bytes);
-}
-
-/**
- * A plain object whose members are all numbers (the timers a server puts in `metrics`), member by member; false,
- * with nothing written, when it is anything else.
- */
-function numberMap(sink: ByteSink, value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
-  const map = value as Record<string, unknown>;
-  if (!sameKeys(map, lastMetricKeys)) {
-    lastMetricKeys = Object.keys(map);
-    lastMetricTexts = lastMetricKeys.map(memberText);
-  }
-  const keys = lastMetricKeys;
-  const start = sink.used;
-  byte(sink, 0x7b);
-  for (let i = 0; i < keys.length; i++) {
-    const n = map[keys[i]];
-    if (typeof n !== 'number') {
-      sink.used = start;
-      return false;
-    }
-    raw(sink, lastMetricTexts[i], i === 0 ? 1 : 0);
-    number(sink, n);
-  }
-  byte(sink, 0x7d);
-  return true;
-}
-
-let lastMetricKeys: string[] = [];
-let lastMetricTexts: Uint8Array[] = [];
-
-/** A string as writeJson writes it: between quotes as it is when nothing in it needs escaping and it is ASCII. */
-function string(sink: ByteSink, value: string): void {
-  const n = value.length;
-  sink.room(n + 2);
-  const bytes = sink.bytes;
-  let at = sink.used;
-  bytes[at++] = 0x22;
-  for (let i = 0; i < n; i++) {
-    const c = value.charCodeAt(i);
-    // Control characters, '"', '\\', Go's <, > and &, and everything beyond ASCII: writeJson decides.
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26) return utf8(sink, writeJson(value));
-    bytes[at++] = c;
-  }
-  bytes[at++] = 0x22;
-  sink.used = at;
-}
-
-/** A number as JSON.stringify writes it: integers digit by digit, others through String, non-finite as null. */
-function number(sink: ByteSink, n: number): void {
-  if (!Number.isFinite(n)) return ascii(sink, 'null');
-  if (!Number.isInteger(n) || Math.abs(n) > Number.MAX_SAFE_INTEGER) return ascii(sink, String(n));
-  if (n < 0) {
-    byte(sink, 0x2d);
-    n = -n;
-  }
-  let digits = 1;
-  for (let p = 10; p <= n; p *= 10) digits++;
-  sink.room(digits);
-  const bytes = sink.bytes;
-  let at = sink.used + digits;
-  sink.used = at;
-  do {
-    bytes[--at] = 0x30 + (n % 10);
-    n = Math.floor(n / 10);
-  } while (n > 0);
-}
-
-/** Text known to be ASCII. */
-function ascii(sink: ByteSink, text: string): void {
-  const n = text.length;
-  sink.room(n);
-  const bytes = sink.bytes;
-  let at = sink.used;
-  for (let i = 0; i < n; i++) bytes[at++] = text.charCodeAt(i);
-  sink.used = at;
-}
-
-function utf8(sink: ByteSink, text: string): void {
-  // UTF-16 units take 1 to 3 bytes in UTF-8.
-  sink.room(text.length * 3);
-  sink.used += sink.bytes.write(text, sink.used, 'utf8');
-}
-
-/** Copies `from` (after its first `skip` bytes). */
-function raw(sink: ByteSink, from: Uint8Array, skip = 0): void {
-  const n = from.length - skip;
-  sink.room(n);
-  const bytes = sink.bytes;
-  const at = sink.used;
-  // A short copy in JavaScript costs less than the call that would do it natively.
-  if (n <= 16) for (let i = 0; i < n; i++) bytes[at + i] = from[skip + i];
-  else bytes.set(skip === 0 ? from : from.subarray(skip), at);
-  sink.used = at + n;
-}
-
-function byte(sink: ByteSink, b: number): void {
-  sink.room(1);
-  sink.bytes[sink.used++] = b;
-}
-
-/** Frozen all the way down, of plain data properties only (a getter could answer differently each time). */
-function deeplyFrozen(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return typeof value !== 'function';
-  if (!Object.isFrozen(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
-  return Object.values(Object.getOwnPropertyDescriptors(value)).every((d) => !d.get && deeplyFrozen(d.value));
-}
+/** The decision pipeline's member set when lastKeys are of its shape (decisionMembers), else -1. */
+let lastMembers = -1;
 
 /** The input's text as given: its bytes when they are valid UTF-8 (as stored), else decoded (invalid sequences replaced). */
 function inputText(options: StoredJsonOptions): string | Uint8Array | undefined {

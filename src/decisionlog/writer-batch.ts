@@ -1,5 +1,6 @@
 // What the store hands the writer thread (writer-worker.ts) per batch, and how it crosses the thread boundary.
-import type { DecisionEvent } from './event.js';
+import { decisionIdBytes, type DecisionEvent } from './event.js';
+import { raw } from './json-bytes.js';
 import { GrowingSink, writeStoredEvent, type ByteSink, type StoredJsonOptions } from './stored-json.js';
 
 /**
@@ -280,8 +281,10 @@ const scratchRow: DetachedRow = { bytes: scratch.bytes, ends: scratchEnds, nulls
 /** The row's text columns then its event text, each column's end put in ends[at...]. */
 function writeRow(row: WriterRow, sink: ByteSink, ends: Uint32Array | number[], at: number): void {
   const [decisionId, , path, outcome, principal, revision, , event, text, traceId] = row;
-  ends[at++] = column(sink, decisionId);
-  ends[at++] = column(sink, path);
+  const idBytes = decisionIdBytes(decisionId);
+  if (idBytes !== undefined) raw(sink, idBytes);
+  ends[at++] = idBytes !== undefined ? sink.used : column(sink, decisionId);
+  ends[at++] = pathColumn(sink, path);
   ends[at++] = column(sink, outcome);
   ends[at++] = principal === null ? sink.used : column(sink, principal);
   ends[at++] = revision === null ? sink.used : column(sink, revision);
@@ -294,6 +297,24 @@ function writeRow(row: WriterRow, sink: ByteSink, ends: Uint32Array | number[], 
 function nullsOf(row: WriterRow): number {
   return (row[4] === null ? 8 : 0) | (row[5] === null ? 16 : 0) | (row[9] === null ? 32 : 0);
 }
+
+/** column() for the path, which mostly repeats the last row's: the same text is copied as the bytes written last time. */
+function pathColumn(sink: ByteSink, path: string): number {
+  const repeated = path === lastPath;
+  if (repeated && lastPathBytes !== undefined) {
+    raw(sink, lastPathBytes);
+    return sink.used;
+  }
+  const start = sink.used;
+  const end = column(sink, path);
+  lastPath = path;
+  // Kept once the path came twice in a row: paths that change every time cost no copy.
+  lastPathBytes = repeated ? Uint8Array.prototype.slice.call(sink.bytes, start, end) : undefined;
+  return end;
+}
+
+let lastPath: string | undefined;
+let lastPathBytes: Uint8Array | undefined;
 
 /** Appends a string's UTF-8 bytes; returns where they end. ASCII, as columns mostly are, is copied in JavaScript. */
 function column(sink: ByteSink, value: string): number {

@@ -187,7 +187,7 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
   const trace = decision.trace && activeTracing()?.ids(decision.trace);
   if (trace) Object.assign(event, trace);
   event.bundles = bundlesField(ctx.engine.bundles);
-  event.path = decision.path.join('/');
+  event.path = joinedPath(decision.path);
   if (input !== undefined) event.input = input;
   if (decision.pip) event.pip = decision.pip;
   if (evaluated.defined) event.result = evaluated.result;
@@ -202,6 +202,23 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
   const logged = ctx.onDecision(event, decision.inputText && input !== undefined ? { tsNs, inputText: decision.inputText, inputCredentialFree: decision.inputCredentialFree === true } : { tsNs });
   return logged instanceof Promise ? logged.then(() => decisionId) : decisionId;
 }
+
+/**
+ * The path as the event gives it. Requests mostly ask the path the last one asked: its text is then the last one's,
+ * the same string, which the decision log writes as the bytes it wrote last time.
+ */
+function joinedPath(path: string[]): string {
+  let same = path.length === lastPath.length;
+  for (let i = 0; same && i < path.length; i++) same = path[i] === lastPath[i];
+  if (!same) {
+    lastPath = path.slice();
+    lastJoined = path.join('/');
+  }
+  return lastJoined;
+}
+
+let lastPath: string[] = [''];
+let lastJoined = '';
 
 /**
  * The pipeline as the `Decide` contract of the front ends that hand over a parsed input (Envoy ext_authz gRPC,

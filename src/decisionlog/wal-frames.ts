@@ -1,72 +1,67 @@
 // How many frames a database's WAL holds, for a writer that checkpoints on its own schedule instead of SQLite's
 // automatic checkpoint (which runs inside the COMMIT that crosses its threshold, so whoever waits for that commit
-// waits for the checkpoint too). better-sqlite3 offers no WAL hook, so the count is read where SQLite keeps it:
-// the WAL-index header at the start of the -shm file (https://www.sqlite.org/walformat.html, "The WAL-Index
-// Header"), which every connection to the file maps and updates at each commit.
-import { closeSync, openSync, readSync } from 'node:fs';
-import { endianness } from 'node:os';
+// waits for the checkpoint too). better-sqlite3 offers no WAL hook; SQLite 3.51.0 and later answer
+// `PRAGMA wal_checkpoint(NOOP)`, a checkpoint that copies nothing (nor takes the checkpoint lock) but reports the
+// WAL's frames, read from the WAL-index header through the connection's own mapping of the -shm file.
+//
+// Not by reading the -shm file through a descriptor of Verdict's own: on POSIX, closing any descriptor of a file
+// drops every lock the process holds on it (https://www.sqlite.org/howtocorrupt.html, section 2.2), SQLite's locks
+// on the WAL-index included, those of the process's other connections (the server threads' readers) as well.
+// Another process opening the log (`verdict decisions` while the server runs) could then take the WAL-index for
+// abandoned and rebuild it, or a checkpoint there start the WAL over under this process's readers.
+import type Database from 'better-sqlite3';
 
-/** The header's version field for the WAL-index format SQLite has written since 3.7.0. */
-const walIndexVersion = 3_007_000;
-/** Two copies of the 48-byte header: SQLite writes the second, then the first, and readers compare them. */
-const headerBytes = 96;
-const mxFrameOffset = 16;
-const pageSizeOffset = 14;
+/** The first SQLite release that knows the NOOP checkpoint; an older one would run its unknown mode as PASSIVE. */
+const noopCheckpointSince = [3, 51, 0];
 
 /** The WAL frames (pages) that hold `bytes`: a checkpoint threshold counted in bytes, whatever the page size. */
 export function framesFor(bytes: number, pageSize: number): number {
   return Math.ceil(bytes / pageSize);
 }
 
-export class WalFrames {
-  private readonly header = Buffer.alloc(headerBytes);
-  private readonly read32: (buffer: Buffer, at: number) => number;
-  private readonly read16: (buffer: Buffer, at: number) => number;
-
-  private constructor(private readonly fd: number) {
-    // The header is in the machine's byte order.
-    const little = endianness() === 'LE';
-    this.read32 = little ? (b, at) => b.readUInt32LE(at) : (b, at) => b.readUInt32BE(at);
-    this.read16 = little ? (b, at) => b.readUInt16LE(at) : (b, at) => b.readUInt16BE(at);
+/** Whether SQLite `version` (as sqlite_version() gives it) has the NOOP checkpoint. */
+export function hasNoopCheckpoint(version: string): boolean {
+  const parts = version.split('.').map(Number);
+  for (let i = 0; i < noopCheckpointSince.length; i++) {
+    const part = parts[i] ?? 0;
+    if (part !== noopCheckpointSince[i]) return part > noopCheckpointSince[i];
   }
+  return true;
+}
+
+interface CheckpointRow {
+  busy: number;
+  log: number;
+  checkpointed: number;
+}
+
+export class WalFrames {
+  private constructor(private readonly noop: Database.Statement) {}
 
   /**
-   * A reader of the WAL of `file` (a database in WAL mode that `pageSize` describes, already opened by a
-   * connection), or undefined when its -shm file is absent or not in the expected format: the caller then leaves
-   * checkpoints to SQLite.
+   * A reader of the WAL of `db`'s main database, or undefined when its SQLite lacks the NOOP checkpoint or the
+   * database is not in WAL mode: the caller then leaves checkpoints to SQLite.
    */
-  static open(file: string, pageSize: number): WalFrames | undefined {
-    let fd: number;
-    try {
-      fd = openSync(`${file}-shm`, 'r');
-    } catch {
-      return undefined;
-    }
-    const frames = new WalFrames(fd);
-    // The header stores 65,536-byte pages as 1 (the field has 16 bits).
-    const stored = frames.readHeader() ? frames.read16(frames.header, pageSizeOffset) : undefined;
-    if (frames.read32(frames.header, 0) !== walIndexVersion || (stored !== pageSize && !(stored === 1 && pageSize === 65_536))) {
-      frames.close();
-      return undefined;
-    }
-    return frames;
+  static open(db: Database.Database): WalFrames | undefined {
+    const version = db.prepare('SELECT sqlite_version()').pluck().get() as string;
+    if (!hasNoopCheckpoint(version)) return undefined;
+    const frames = new WalFrames(db.prepare('PRAGMA main.wal_checkpoint(NOOP)'));
+    // No count at the start: not in WAL mode (SQLite answers -1), or the WAL-index could not be read.
+    return frames.count() === undefined ? undefined : frames;
   }
 
   /**
    * The frames in the WAL since it was last started over, as SQLite's automatic checkpoint counts them; undefined
-   * while the two copies of the header differ (another process is committing).
+   * when SQLite could not read the WAL-index header (busy: another connection is rebuilding it) or failed to. Call
+   * it outside any transaction.
    */
   count(): number | undefined {
-    if (!this.readHeader()) return undefined;
-    const first = this.read32(this.header, mxFrameOffset);
-    return first === this.read32(this.header, 48 + mxFrameOffset) ? first : undefined;
-  }
-
-  close(): void {
-    closeSync(this.fd);
-  }
-
-  private readHeader(): boolean {
-    return readSync(this.fd, this.header, 0, headerBytes, 0) === headerBytes;
+    try {
+      const { busy, log } = this.noop.get() as CheckpointRow;
+      return busy === 0 && log >= 0 ? log : undefined;
+    } catch {
+      // As with a failed checkpoint, the WAL stays as it is, and the next commit counts again.
+      return undefined;
+    }
   }
 }

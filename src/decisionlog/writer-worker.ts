@@ -63,7 +63,7 @@ const walCheckpointFrames = framesFor(settings.walCheckpointBytes ?? 64 * 1024 *
 // SQLite inside that COMMIT, where the stores waiting for it (sync durability) waited for the checkpoint as well:
 // a checkpoint writes every page the WAL changed into the database and fsyncs it, 15-20 ms on a loaded machine.
 // Where the WAL's frame count cannot be read, SQLite keeps doing it, at the same threshold.
-const walFrames = WalFrames.open(settings.file, pageSize);
+const walFrames = WalFrames.open(db);
 db.pragma(`wal_autocheckpoint = ${walFrames ? 0 : walCheckpointFrames}`);
 const retention = settings.retention ? new Retention(db, settings.retention, inWriteTransaction) : undefined;
 retention?.start();
@@ -314,7 +314,6 @@ async function handle(request: Exclude<WriterRequest, { type: 'write' | 'connect
         indexer.stop();
         indexer.indexTail();
       } finally {
-        walFrames?.close();
         db.close();
       }
       return undefined;

@@ -68,7 +68,11 @@ for (const pageSize of [65_536, 16_384]) {
     const file = join(tempDir(), 'd.db');
     if (pageSize !== newLogPageSize) oldLog(file, pageSize);
     const threshold = 512 * 1024;
-    const writer = new SharedDecisionWriter({ file, durability: 'sync', walCheckpointBytes: threshold });
+    // No index step while the rows go in (1,800 rows, a step every 4,096; no idle step for ten minutes): a step is a
+    // commit of its own, as big as the tail it indexes. On a loaded machine this thread can stall for longer than
+    // the default idle pause (200 ms), and an idle step of 800 rows wrote 11-12 frames of 64 KiB, past the margin
+    // below, which counts the frames of one batch's commit.
+    const writer = new SharedDecisionWriter({ file, durability: 'sync', walCheckpointBytes: threshold, indexing: { stepRows: 4_096, idleMs: 600_000 } });
     const store = new DecisionLogStore({ writer: writer.handle() });
     try {
       // About 3 MB of events in commits of 20: six times the threshold.

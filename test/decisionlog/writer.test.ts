@@ -102,8 +102,12 @@ test('sync durability: a commit is answered whatever becomes of the index step i
   const writer = new SharedDecisionWriter({ file, durability: 'sync', indexing: { stepRows: 10, idleMs: 60_000 } });
   const store = new DecisionLogStore({ writer: writer.handle() });
   try {
-    // Every index step fails (as a full disk would fail it) until the trigger goes.
-    store.db.exec(`CREATE TRIGGER refuse_keys BEFORE INSERT ON decision_keys BEGIN SELECT RAISE(FAIL, 'no room for keys'); END`);
+    // Every index step fails (as a full disk would fail it) while the log holds 30 rows or fewer. The condition is
+    // the log's, not the test's: the step a commit makes due runs after its answer, so a trigger dropped by the test
+    // once the 30th row is answered could be gone before that row's step runs, which would then index all 30, and
+    // the 31st row would no longer make a step due.
+    store.db.exec(`CREATE TRIGGER refuse_keys BEFORE INSERT ON decision_keys WHEN (SELECT count(*) FROM decisions) <= 30
+      BEGIN SELECT RAISE(FAIL, 'no room for keys'); END`);
     const events = Array.from({ length: 30 }, (_, i) => sampleEvent({ input: { n: i } }));
     for (let i = 0; i < events.length; i += 5) {
       assert.deepEqual(await Promise.all(events.slice(i, i + 5).map((e) => store.record(e))), Array(5).fill('committed'));
@@ -112,7 +116,7 @@ test('sync durability: a commit is answered whatever becomes of the index step i
     assert.equal(store.db.prepare('SELECT count(*) FROM decision_keys').pluck().get(), 0);
     // Unindexed rows are found all the same.
     assert.deepEqual(queryDecisions(store.db, { limit: 100, order: 'asc' }).decisions.map((d) => d.event.decision_id), events.map((e) => e.decision_id));
-    store.db.exec('DROP TRIGGER refuse_keys');
+    // The 31st row lets steps succeed; its commit makes one due, as the tail is still 30 rows long.
     await store.record(sampleEvent());
     assert.equal(await waitForKeys(store, 31), 31, 'the next commit indexes the tail');
   } finally {
@@ -121,10 +125,10 @@ test('sync durability: a commit is answered whatever becomes of the index step i
   }
 });
 
-/** Keys indexed, once there are `n` (the step runs after the commit is answered) or after a while. */
+/** Keys indexed, once there are `n` (the step runs after the commit is answered) or after 20 s. */
 async function waitForKeys(store: DecisionLogStore, n: number): Promise<number> {
   const keys = () => store.db.prepare('SELECT count(*) FROM decision_keys').pluck().get() as number;
-  for (let i = 0; i < 200 && keys() < n; i++) await new Promise((r) => setTimeout(r, 25));
+  for (const deadline = Date.now() + 20_000; keys() < n && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 25));
   return keys();
 }
 

@@ -12,3 +12,19 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * A loopback port held open by a listener of this process, for tests of a server told to listen where it cannot:
+ * `addr` is host:port, `release()` closes the listener.
+ */
+export async function holdPort(): Promise<{ addr: string; release(): Promise<void> }> {
+  const held = createServer();
+  await new Promise<void>((resolve, reject) => {
+    held.once('error', reject);
+    held.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    addr: `127.0.0.1:${(held.address() as { port: number }).port}`,
+    release: () => new Promise<void>((resolve) => held.close(() => resolve())),
+  };
+}

@@ -10,16 +10,8 @@ import { GrowingSink, storedEventJson, type StoredJsonOptions } from '../../src/
 import { formatTimestamp, newDecisionId, nowNs, type DecisionEvent } from '../../src/decisionlog/event.js';
 import { writeJson } from '../../src/json/writer.js';
 import { unsignedJwt } from './helpers.js';
+import { prng } from '../../scripts/fuzz/prng.js';
 
-/** A small seeded generator (mulberry32), so that a failing case can be made again. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const strings = [
   '',
@@ -146,7 +138,7 @@ function straightLineText(event: DecisionEvent, options: StoredJsonOptions): str
 }
 
 test('the straight-line writer writes the bytes the member loop writes, for 3,000 decision events of every make-up', () => {
-  const next = random(14);
+  const next = prng(14);
   let straight = 0;
   for (let i = 0; i < 3000; i++) {
     const { event, options } = decisionEvent(next);
@@ -177,7 +169,7 @@ test('an event just made by the decision pipeline: its id and timestamp copied f
 });
 
 test('credentials in the input of a decision event are erased and listed, as for any event', () => {
-  const next = random(7);
+  const next = prng(7);
   const { event } = decisionEvent(next);
   event.labels = sharedLabels;
   event.input = { attributes: { request: { http: { headers: { authorization: `Bearer ${unsignedJwt({ sub: 'alice' })}`, 'Coo\u212Aie': 'session=1', accept: '*/*' } } } } };

@@ -5,24 +5,21 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnServer } from './processes.js';
 import { send } from './harness.js';
+import { freePort, holdPort } from '../free-port.js';
 
 const work = mkdtempSync(join(tmpdir(), 'verdict-config-check-'));
-let busy: Server;
-let busyAddr: string;
+let busy: Awaited<ReturnType<typeof holdPort>>;
 
 before(async () => {
-  busy = createServer();
-  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
-  busyAddr = `127.0.0.1:${(busy.address() as { port: number }).port}`;
+  busy = await holdPort();
 });
 
 after(async () => {
-  await new Promise((resolve) => busy.close(resolve));
+  await busy.release();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -35,7 +32,7 @@ function configFile(config: unknown): string {
 
 /** Runs `verdict run` (or OPA) on the busy address until it exits; its exit code and output. */
 async function startOnBusyPort(kind: 'opa' | 'verdict', config: unknown, extra: string[] = []): Promise<{ code: number | null; output: string }> {
-  const server = spawnServer(kind, ['--server', '--addr', busyAddr, '--config-file', configFile(config), ...extra]);
+  const server = spawnServer(kind, ['--server', '--addr', busy.addr, '--config-file', configFile(config), ...extra]);
   const code = await new Promise<number | null>((resolve) => server.child.once('exit', resolve));
   return { code, output: server.output() };
 }
@@ -118,10 +115,7 @@ describe('verdict run with a good pip configuration', () => {
         enrich: [{ paths: [''], adapter: 'accounts', inputs: { user: 'input.user' } }],
       },
     };
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as { port: number }).port;
-    await new Promise((resolve) => probe.close(resolve));
+    const port = await freePort();
     const policy = join(work, 'policy.rego');
     writeFileSync(policy, 'package app\n\nplan := input.pip.accounts.plan\n');
     const server = spawnServer('verdict', ['--server', '--workers', '2', '--addr', `127.0.0.1:${port}`, '--config-file', configFile(config), policy]);

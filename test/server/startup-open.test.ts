@@ -6,27 +6,23 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { tempDir } from '../bundle/temp-dir.js';
-import { freePort } from '../free-port.js';
+import { freePort, holdPort } from '../free-port.js';
 import { send } from './harness.js';
 import { waitUntil } from './processes.js';
 import { spawnWithThreads } from './threads.js';
 
 const work = tempDir('verdict-startup-open-');
-let busy: Server;
-let busyAddr: string;
+let busy: Awaited<ReturnType<typeof holdPort>>;
 
 before(async () => {
-  busy = createServer();
-  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
-  busyAddr = `127.0.0.1:${(busy.address() as { port: number }).port}`;
+  busy = await holdPort();
 });
 
 after(async () => {
-  await new Promise((resolve) => busy.close(resolve));
+  await busy.release();
 });
 
 let files = 0;
@@ -58,7 +54,7 @@ interface Outcome {
 
 /** `verdict run` that must refuse to start, on a free port or the busy one; its exit code, output and threads. */
 async function startFailure(config: unknown, workers: 1 | 2, port: 'free' | 'taken', args: string[]): Promise<Outcome> {
-  const addr = port === 'taken' ? busyAddr : `127.0.0.1:${await freePort()}`;
+  const addr = port === 'taken' ? busy.addr : `127.0.0.1:${await freePort()}`;
   const threads = spawnWithThreads(['--addr', addr, '--workers', String(workers), '--config-file', configFile(config), ...args]);
   const { child } = threads.server;
   // The locked case waits for the lock (10 s) before it gives up; a server that starts instead fails here.

@@ -19,6 +19,7 @@ import { startPostgres, type RunningPostgres } from '../../pip/fixtures/services
 import { unobtainablePeer } from '../../peers.js';
 import { startMariadb, type RunningMariadb } from './mariadb.js';
 import { filterCases, type FilterCase } from './cases.js';
+import { prng } from '../../../scripts/fuzz/prng.js';
 
 const opa = opaPath();
 const dir = mkdtempSync(join(tmpdir(), 'verdict-filters-db-'));
@@ -26,18 +27,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Row { id: number; tenant: string; assignee: string | null; priority: number; resolved: boolean; status: string | null; title: string; public: boolean }
 
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function rows(count: number, seed: number): Row[] {
-  const r = random(seed);
+  const r = prng(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
   return Array.from({ length: count }, (_, id) => ({
     id,

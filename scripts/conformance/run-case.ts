@@ -12,7 +12,7 @@ import type { ConformanceCase } from './cases.js';
 import { sameResultSet } from './compare.js';
 import { inputTermText } from './input-term.js';
 import { regoValueToJson } from './rego-value.js';
-import { evalErrorDetail } from '../../src/cli/eval-error.js';
+import { evalErrorDetail } from '../../src/engine/eval-error.js';
 
 export type Backend = 'opa' | 'verdict';
 export type Planner = 'opa' | 'verdict';

@@ -15,7 +15,7 @@ import { planModules, PlanError } from '../compiler/planner/index.js';
 import { queryModule, queryPlanError, queryTextLocation, QUERY_START, type QueryContext, type QueryRow } from '../compiler/query.js';
 import type { RegoVersion } from '../compiler/ast.js';
 import { LoadError, loadDataAndBundles } from './load.js';
-import { evalErrorDetail } from './eval-error.js';
+import { evalErrorDetail } from '../engine/eval-error.js';
 import { readEvalInput } from './eval-input.js';
 import { writeJson } from '../json/writer.js';
 import { goErrorList } from './go-format.js';

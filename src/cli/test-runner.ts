@@ -10,7 +10,7 @@ import { checkParsedModules, parseRegoFiles, type RegoFile } from '../compiler/c
 import { CoverPoints, planModules, PlanError } from '../compiler/planner/index.js';
 import { coverableSpans, coverageReport, type CoverageReport } from './coverage.js';
 import { compilePlan } from '../wasm/compile.js';
-import type { EvalErrorDetail } from './eval-error.js';
+import type { EvalErrorDetail } from '../engine/eval-error.js';
 import { PlanError as BackEndError } from '../ir/validate.js';
 
 export type TestError = EvalErrorDetail;

@@ -9,7 +9,7 @@ import { COVER_BUILTIN } from '../compiler/planner/coverage.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { evaluateWithHttpSend } from '../engine/http-send-loop.js';
 import { loadPolicySync, type WasmPolicy } from '../engine/wasm-host.js';
-import { evalErrorDetail } from './eval-error.js';
+import { evalErrorDetail } from '../engine/eval-error.js';
 import type { Outcome, WorkerMessage } from './test-runner.js';
 
 const { wasm, data, entrypoints, from } = workerData as { wasm: Uint8Array; data: unknown; entrypoints: string[]; from: number };

@@ -3,7 +3,7 @@
 import type { RegoCompileError } from '../engine/compiler.js';
 import type { EvaluationError } from '../engine/program.js';
 import type { StoreError } from '../engine/store.js';
-import { evalErrorDetail } from '../cli/eval-error.js';
+import { evalErrorDetail } from '../engine/eval-error.js';
 
 export interface ErrorDetail {
   code: string;

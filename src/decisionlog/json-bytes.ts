@@ -33,6 +33,16 @@ export function writable(value: unknown): boolean {
   return typeof (value as { toJSON?: unknown }).toJSON !== 'function' || writeJson(value) !== undefined;
 }
 
+/**
+ * A part of an event (input, result, builtin cache): the text prepared for it (credentials cut), as a string or as
+ * UTF-8 bytes, when there is one; else the value, written here.
+ */
+export function writePart(sink: ByteSink, value: unknown, text: string | Uint8Array | undefined): void {
+  if (text === undefined) writeValue(sink, value);
+  else if (typeof text === 'string') utf8(sink, text);
+  else raw(sink, text);
+}
+
 /** Any value, as writeJson writes it: scalars directly, the rest through writeJson. */
 export function writeValue(sink: ByteSink, value: unknown): void {
   switch (typeof value) {

@@ -6,7 +6,7 @@
 // that reads each member by a variable key, picks its writer by name and escapes every string character by
 // character. The bytes are the loop's, member for member: only the way to them is shorter.
 import { decisionIdBytes, timestampText, type DecisionEvent } from './event.js';
-import { ascii, byte, memberText, numberMap, raw, RepeatedString, sharedText, string, utf8, writable, writeValue, type ByteSink } from './json-bytes.js';
+import { ascii, byte, memberText, numberMap, raw, RepeatedString, sharedText, string, writable, writePart, writeValue, type ByteSink } from './json-bytes.js';
 
 /** The members in the order recordDecision sets them; bit i of a member set stands for order[i]. */
 const order = [
@@ -70,15 +70,12 @@ export function writeDecisionEvent(event: DecisionEvent, members: number, input:
   if (members & bit.path) repeated(sink, keys.path, event.path, paths);
   if (members & bit.input && writable(event.input)) {
     raw(sink, keys.input);
-    if (input === undefined) writeValue(sink, event.input);
-    else if (typeof input === 'string') utf8(sink, input);
-    else raw(sink, input);
+    writePart(sink, event.input, input);
   }
   if (members & bit.pip) member(sink, keys.pip, event.pip);
   if (members & bit.result && writable(event.result)) {
     raw(sink, keys.result);
-    if (result === undefined) writeValue(sink, event.result);
-    else utf8(sink, result);
+    writePart(sink, event.result, result);
   }
   if (members & bit.error) member(sink, keys.error, event.error);
   if (members & bit.requested_by) repeated(sink, keys.requested_by, event.requested_by, requesters);
@@ -93,7 +90,7 @@ export function writeDecisionEvent(event: DecisionEvent, members: number, input:
   }
   if (members & bit.nd_builtin_cache && writable(event.nd_builtin_cache)) {
     raw(sink, keys.nd_builtin_cache);
-    utf8(sink, cache!);
+    writePart(sink, event.nd_builtin_cache, cache);
   }
   if (members & bit.metrics && writable(event.metrics)) {
     raw(sink, keys.metrics);

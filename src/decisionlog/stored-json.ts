@@ -9,7 +9,7 @@ import { isUtf8 } from 'node:buffer';
 import type { DecisionEvent } from './event.js';
 import { bytesMayHoldCredentials, eraseCredentialsInJson, mayHoldCredentials } from './credentials.js';
 import { writeJson } from '../json/writer.js';
-import { byte, GrowingSink, memberText, numberMap, raw, sameKeys, shared, utf8, writable, writeValue, type ByteSink } from './json-bytes.js';
+import { byte, GrowingSink, memberText, numberMap, raw, sameKeys, shared, writable, writePart, writeValue, type ByteSink } from './json-bytes.js';
 import { decisionMembers, writeDecisionEvent } from './stored-decision.js';
 
 export { GrowingSink, type ByteSink } from './json-bytes.js';
@@ -90,16 +90,13 @@ export function writeStoredEvent(event: DecisionEvent, options: StoredJsonOption
     first = false;
     switch (key) {
       case 'input':
-        if (input === undefined) writeValue(sink, value);
-        else if (typeof input === 'string') utf8(sink, input);
-        else raw(sink, input);
+        writePart(sink, value, input);
         break;
       case 'result':
-        if (result === undefined) writeValue(sink, value);
-        else utf8(sink, result);
+        writePart(sink, value, result);
         break;
       case 'nd_builtin_cache':
-        utf8(sink, cache!);
+        writePart(sink, value, cache);
         break;
       case 'labels':
       case 'bundles':

@@ -22,6 +22,14 @@ interface Row {
   event: string;
 }
 
+/** A log file of an earlier schema version, made from its fixture (fixtures/decisions-vN.sql), open for filling. */
+function oldLog(file: string, version: number): Database.Database {
+  const db = new Database(file);
+  db.exec(readFileSync(new URL(`../../../test/decisionlog/fixtures/decisions-v${version}.sql`, import.meta.url), 'utf8'));
+  db.pragma(`user_version = ${version}`);
+  return db;
+}
+
 function rows(store: DecisionLogStore): Row[] {
   return store.db.prepare('SELECT * FROM decisions ORDER BY seq').all() as Row[];
 }
@@ -189,9 +197,7 @@ test('a database locked by another process at start-up is a db_locked error', ()
 test('a log made before the trace_id column is upgraded when opened, and its old decisions are found by trace_id', async () => {
   const file = join(tempDir(), 'd.db');
   const { traceId, events, traced } = eventsOfOldSchema();
-  const old = new Database(file);
-  old.exec(readFileSync(new URL('../../../test/decisionlog/fixtures/decisions-v1.sql', import.meta.url), 'utf8'));
-  old.pragma('user_version = 1');
+  const old = oldLog(file, 1);
   const insert = old.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES (?, ?, ?, 'allow', NULL, NULL, ?)`);
   events.forEach((e, i) => insert.run(e.decision_id, 1_700_000_000_000_000_000n + BigInt(i), e.path, JSON.stringify(e)));
   old.close();
@@ -223,9 +229,7 @@ test('a log made before the trace_id column is upgraded when opened, and its old
 
 test('a log whose indexes were updated row by row (version 2) is upgraded in place: rows indexed in decision_keys, the old indexes dropped, answers unchanged', async () => {
   const file = join(tempDir(), 'd.db');
-  const old = new Database(file);
-  old.exec(readFileSync(new URL('../../../test/decisionlog/fixtures/decisions-v2.sql', import.meta.url), 'utf8'));
-  old.pragma('user_version = 2');
+  const old = oldLog(file, 2);
   const insert = old.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`);
   for (let i = 0; i < 12; i++) {
     const event = sampleEvent({ decision_id: `old-${i}`, path: i % 2 ? 'a/b' : 'c' });
@@ -257,9 +261,7 @@ test('a log whose indexes were updated row by row (version 2) is upgraded in pla
 
 test('a log of version 3 (time, decision id and (outcome, seq) indexed row by row) is upgraded in place: zones made for its indexed rows, answers unchanged', async () => {
   const file = join(tempDir(), 'd.db');
-  const old = new Database(file);
-  old.exec(readFileSync(new URL('../../../test/decisionlog/fixtures/decisions-v3.sql', import.meta.url), 'utf8'));
-  old.pragma('user_version = 3');
+  const old = oldLog(file, 3);
   const insert = old.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id) VALUES (?, ?, ?, ?, ?, 'r1', ?, NULL)`);
   const t0 = 1_700_000_000_000_000_000n;
   const outcomes = ['allow', 'deny', 'undefined', 'error', 'other'];
@@ -312,9 +314,7 @@ test('a log of version 3 (time, decision id and (outcome, seq) indexed row by ro
 
 test('a log of version 4 (a principal index updated by the index steps) is upgraded in place: lists of seqs per principal made for its indexed rows, answers unchanged', async () => {
   const file = join(tempDir(), 'd.db');
-  const old = new Database(file);
-  old.exec(readFileSync(new URL('../../../test/decisionlog/fixtures/decisions-v4.sql', import.meta.url), 'utf8'));
-  old.pragma('user_version = 4');
+  const old = oldLog(file, 4);
   const insert = old.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id) VALUES (?, ?, ?, ?, ?, 'r1', ?, NULL)`);
   const t0 = 1_700_000_000_000_000_000n;
   const principals = ['alice', 'bob', null, 'svc-1', 'alice', 'svc-2', 'carol'];

@@ -128,9 +128,8 @@ function queryInSnapshot(db: Database.Database, filters: DecisionFilters, limits
   }
   if (filters.principal_prefix !== undefined) {
     if (filters.principal_prefix === '') throw bad('principal_prefix must not be empty');
-    // [prefix, prefix + U+10FFFF) is every principal starting with prefix, read from the index.
     where.push('$.principal >= ? AND $.principal < ?');
-    params.push(filters.principal_prefix, filters.principal_prefix + '\u{10FFFF}');
+    params.push(filters.principal_prefix, prefixEnd(filters.principal_prefix));
   }
   const scanned: string[] = [];
   const scannedParams: unknown[] = [];
@@ -272,7 +271,7 @@ function listsArm(filters: DecisionFilters, bounds: Bound[], cursor: { seq: numb
     from = 'decision_principals AS p INDEXED BY decision_principals_step';
     step = 'p.last_seq';
     first.push('p.principal >= ? AND p.principal < ?');
-    values.push(filters.principal_prefix, filters.principal_prefix + '\u{10FFFF}');
+    values.push(filters.principal_prefix, prefixEnd(filters.principal_prefix));
   } else {
     return undefined;
   }
@@ -317,6 +316,11 @@ function inSeqOrder(rows: boolean, parts: Arm[], conditions: string[], values: u
 
 /** Above this many stored paths under a prefix, the path filter is one range condition instead of an arm per path. */
 export const maxPathArms = 32;
+
+/** [prefix, prefixEnd(prefix)) holds every text that starts with prefix: U+10FFFF sorts after any character. */
+export function prefixEnd(prefix: string): string {
+  return prefix + '\u{10FFFF}';
+}
 
 /**
  * A path filter as a prefix by whole segments: the prefix itself, and [below, end) every path under it ('0' is

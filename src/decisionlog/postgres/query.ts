@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import type { DecisionEvent } from '../event.js';
 import { outcomes, type Outcome } from '../outcome.js';
 import { settledSeqSql } from './settled.js';
-import { bad, decodeCursor, maxPathArms, pathRange, storedPathsSql, encodeCursor, inputFieldSegments, maxQueryLimit, scanLimit, time, traceIdFilter, type DecisionFilters, type DecisionPage, type StoredDecision } from '../query.js';
+import { bad, decodeCursor, maxPathArms, pathRange, prefixEnd, storedPathsSql, encodeCursor, inputFieldSegments, maxQueryLimit, scanLimit, time, traceIdFilter, type DecisionFilters, type DecisionPage, type StoredDecision } from '../query.js';
 
 interface Row {
   seq: string;
@@ -48,9 +48,10 @@ export async function queryPostgres(pool: Pool, filters: DecisionFilters = {}, l
     indexed.add((p) => `outcome = ${p(filters.outcome)}`);
   }
   if (filters.principal !== undefined) indexed.add((p) => `principal = ${p(filters.principal)}`);
-  if (filters.principal_prefix !== undefined) {
-    if (filters.principal_prefix === '') throw bad('principal_prefix must not be empty');
-    indexed.add((p) => `principal >= ${p(filters.principal_prefix)} AND principal < ${p(filters.principal_prefix + '\u{10FFFF}')}`);
+  const prefix = filters.principal_prefix;
+  if (prefix !== undefined) {
+    if (prefix === '') throw bad('principal_prefix must not be empty');
+    indexed.add((p) => `principal >= ${p(prefix)} AND principal < ${p(prefixEnd(prefix))}`);
   }
   if (filters.decision_id !== undefined) indexed.add((p) => `decision_id = ${p(filters.decision_id)}`);
   if (filters.trace_id !== undefined) indexed.add((p) => `trace_id = ${p(traceIdFilter(filters.trace_id!))}`);

@@ -1,26 +1,36 @@
-// Sustained insert rate of the decision-log store with realistic 1–2 KB events (an Envoy-style input with headers
-// and a bearer token, an object result, bundle revision), in the layouts a server has:
-//   default, sync     one store and its own writer thread, default or sync durability
+// Sustained insert rate of the decision-log store, fed as a server feeds it: each decision goes through the server's
+// record step (recordDecision in src/server/decisions.ts, the DecisionLogger, the store) with the server's defaults,
+// an activation's frozen labels and bundles field, and the gateway benchmark's input (rego/gateway/input.json, the
+// request's text kept as sent, credentials masked as the server masks them), in the layouts a server has:
+//   default, sync     one thread recording into one store with its own writer thread, default or sync durability
+//   threads           two threads recording, each into its store, on one shared writer (shared-writer.ts): the
+//                     layout of `verdict run` with two workers, default durability
 //   sync2             two processes with a writer each on one file (two worker processes), sync
-//   threads, threads-sync  two worker threads of one process feeding the one shared writer (shared-writer.ts);
-//                     threads-sync runs twice, without and with the writer's wait for a group (groupWaitMs)
+//   threads-sync      as threads, sync durability; runs twice, without and with the writer's wait for a group
 // Each line gives events/s, CPU µs per event (in all, and by thread), the writer's commits per second and, in
-// sync modes, how long record() waited for its commit (p50, p99).
+// sync modes, how long record() waited for its commit (p50, p99). After each run the file is read back: a run whose
+// file does not hold one row per decision recorded fails, so a rate is one the store committed.
 //   npm run bench:decisionlog            (BENCH_SECONDS=5 per mode, BENCH_CONCURRENCY=256 in flight in sync modes,
 //                                         BENCH_MODES=default,sync,sync2,threads,threads-sync to choose)
-//   npm run bench:decisionlog -- --baseline DIR   default and sync against another build's dist/ directory, in
-//                                         interleaved rounds (BENCH_ROUNDS=2) so both see the same machine load
+//   npm run bench:decisionlog -- --baseline DIR   default, sync and threads against another build's dist/
+//                                         directory, in interleaved rounds (BENCH_ROUNDS=2) so both see the same
+//                                         machine load
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 import type * as StoreModule from '../src/decisionlog/store.js';
 import type { Durability } from '../src/decisionlog/store.js';
-import { SharedDecisionWriter, writerHandleTransfer, type DecisionWriterHandle } from '../src/decisionlog/shared-writer.js';
-import { formatTimestamp, newDecisionId, nowNs, type DecisionEvent } from '../src/decisionlog/event.js';
+import type * as SharedWriterModule from '../src/decisionlog/shared-writer.js';
+import type * as DecisionsModule from '../src/server/decisions.js';
+import type * as LoggerModule from '../src/decisionlog/logger.js';
+import type * as BodyModule from '../src/server/body.js';
+import type { DecisionEvent, DecisionHints } from '../src/decisionlog/event.js';
+import type { ServerContext } from '../src/server/context.js';
 import { threadsCpuNs } from './process-tree.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -31,50 +41,20 @@ const modes = new Set((process.env.BENCH_MODES ?? allModes.join(',')).split(',')
 for (const mode of modes) if (!allModes.includes(mode)) throw new Error(`BENCH_MODES: unknown mode ${JSON.stringify(mode)} (${allModes.join(', ')})`);
 const { values } = isMainThread && !process.env.BENCH_CHILD_FILE ? parseArgs({ options: { baseline: { type: 'string' } } }) : { values: {} as { baseline?: string } };
 
-function token(sub: string): string {
-  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  return `${part({ alg: 'RS256', kid: 'k1' })}.${part({ sub, iss: 'https://idp.example.com', aud: 'api', exp: 1900000000, scope: 'orders:read orders:write' })}.${'s'.repeat(342)}`;
-}
-
-function templates(): DecisionEvent[] {
-  const methods = ['GET', 'POST', 'PUT', 'DELETE'];
-  return Array.from({ length: 500 }, (_, i) => ({
-    labels: { id: 'bench-instance-0001', version: '0.1.0' },
-    decision_id: '',
-    path: 'envoy/authz/allow',
-    input: {
-      attributes: {
-        source: { address: { socketAddress: { address: `10.1.${i % 250}.${i % 200}`, portValue: 40000 + i } } },
-        destination: { address: { socketAddress: { address: '10.0.0.5', portValue: 8080 } } },
-        request: {
-          http: {
-            id: String(1e12 + i),
-            method: methods[i % 4],
-            path: `/api/v1/orders/${i}/items?page=${i % 7}`,
-            host: 'orders.internal.example.com',
-            scheme: 'https',
-            protocol: 'HTTP/1.1',
-            headers: {
-              ':authority': 'orders.internal.example.com',
-              ':method': methods[i % 4],
-              ':path': `/api/v1/orders/${i}/items`,
-              accept: 'application/json',
-              'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
-              authorization: `Bearer ${token(`user-${i % 97}`)}`,
-              'x-request-id': `6f1c2e0a-${String(i).padStart(4, '0')}-4a51-9a8e-2b7d3c9e1f00`,
-              'x-forwarded-for': `203.0.113.${i % 250}`,
-            },
-          },
-        },
-      },
-      parsed_path: ['api', 'v1', 'orders', String(i), 'items'],
-    },
-    result: { allowed: i % 10 !== 0, headers: { 'x-ext-authz-check': 'ok' }, response_headers_to_add: {}, http_status: i % 10 ? 200 : 403 },
-    requested_by: `10.1.${i % 250}.${i % 200}:${40000 + i}`,
-    timestamp: '',
-    bundles: { authz: { revision: 'rev-2024-05-01' } },
-    metrics: { timer_rego_query_eval_ns: 41000 + i, timer_server_handler_ns: 90000 + i },
-  }));
+/**
+ * The request bodies the producer's decisions carry: the gateway benchmark's input (rego/gateway/input.json, as
+ * `bench:http` sends it), in 500 variants of the same size (request path, request id, client port), each read as a
+ * server reads a request's body (its text kept, the reader's note whether any key names a credential header).
+ */
+function bodies(): string[] {
+  const body = readFileSync(join(here, 'rego/gateway/input.json'), 'utf8');
+  return Array.from({ length: 500 }, (_, i) => {
+    const n = String(i).padStart(4, '0');
+    return body
+      .replace('/v1/projects/verdict/builds', `/v1/projects/verd${n}/builds`)
+      .replace('9f1c3a52-6a0b-4b8e', `9f1c3a52-${n}-4b8e`)
+      .replace('"port": 51234', `"port": ${50000 + i}`);
+  });
 }
 
 /** CPU ns used by each thread of this process, by thread id, from Linux's /proc; empty elsewhere. */
@@ -112,26 +92,74 @@ interface Measured {
   commits: number;
   /** The thread that recorded the events. */
   tid: string;
+  /** Decisions recorded, the first (before the clock started) included: the rows the file must hold. */
+  recorded: number;
+}
+
+/** The modules of one build (a dist/ directory) the producer and the layouts use. */
+interface Build {
+  dist: string;
+  store: typeof StoreModule;
+  sharedWriter: typeof SharedWriterModule;
+  decisions: typeof DecisionsModule;
+  logger: typeof LoggerModule;
+  body: typeof BodyModule;
+}
+
+async function loadBuild(dist: string): Promise<Build> {
+  const at = async <T>(path: string) => (await import(pathToFileURL(join(dist, path)).href)) as T;
+  return {
+    dist,
+    store: await at<typeof StoreModule>('src/decisionlog/store.js'),
+    sharedWriter: await at<typeof SharedWriterModule>('src/decisionlog/shared-writer.js'),
+    decisions: await at<typeof DecisionsModule>('src/server/decisions.js'),
+    logger: await at<typeof LoggerModule>('src/decisionlog/logger.js'),
+    body: await at<typeof BodyModule>('src/server/body.js'),
+  };
 }
 
 /**
- * Records events for `seconds` with a store made by `open`; sync durability with `inFlight` records waiting at a
- * time, default as fast as back-pressure lets events in.
+ * Records decisions for `seconds` with a store made by `open`, as a server thread does: each through the decision
+ * pipeline's record step (recordDecision, the DecisionLogger with the server's defaults, the store), with the
+ * frozen labels and bundles field of an activation and a request body's input text. Sync durability keeps
+ * `inFlight` decisions waiting at a time; default records as fast as back-pressure lets events in. `ready` is
+ * awaited once everything is set up, before the clock starts (where CPU is read from).
  */
-async function run(open: () => StoreModule.DecisionLogStore, inFlight: number): Promise<Measured & { close: () => Promise<void> }> {
+async function run(build: Build, open: () => StoreModule.DecisionLogStore, inFlight: number, ready: () => Promise<void>): Promise<Measured & { close: () => Promise<void> }> {
   const store = open();
-  const pool = templates();
-  // A server hands the store each input's text as the request carried it, and the event time it formatted.
-  const inputs = pool.map((e) => new TextEncoder().encode(JSON.stringify(e.input)));
+  const logger = new build.logger.DecisionLogger(store, { evaluate: () => Promise.resolve({}), defined: () => false });
+  const requests = bodies().map((text) => {
+    const { value, memberText, credentialFree } = build.body.parseEnvelope(Buffer.from(text), false, 'input');
+    return { input: (value as { input: unknown }).input, inputText: memberText!, inputCredentialFree: credentialFree };
+  });
+  const waitAlways = store.durability === 'sync';
+  const ctx = {
+    // As the server's (src/server/decision-log.ts): a promise only when the answer has to wait for the log.
+    onDecision: (event: DecisionEvent, hints?: DecisionHints) => {
+      const wait = waitAlways || store.saturated;
+      const logged = logger.log(event, hints);
+      return wait ? logged : undefined;
+    },
+    labels: Object.freeze({ id: 'bench-instance-0001', version: '0.1.0' }),
+    engine: { bundles: [{ name: 'gateway', manifest: { revision: 'rev-2024-05-01' } }] },
+  } as unknown as ServerContext;
   let made = 0;
   const record = () => {
-    const i = made++ % pool.length;
-    const tsNs = nowNs();
-    return store.record({ ...pool[i], decision_id: newDecisionId(), timestamp: formatTimestamp(tsNs) }, { tsNs, inputText: inputs[i] });
+    const request = requests[made % requests.length];
+    made++;
+    return build.decisions.recordDecision(ctx, {
+      path: decisionPath,
+      ...request,
+      evaluated: { defined: true, result: made % 10 !== 0, metrics: { counter_server_query_cache_hit: 1, timer_rego_input_parse_ns: 21000 + (made % 89), timer_rego_query_eval_ns: 41000 + (made % 977), timer_server_handler_ns: 90000 + (made % 991) } },
+      requestedBy: `10.0.0.4:${50000 + (made % 500)}`,
+      reqId: made,
+    });
   };
   // A first commit, so the writer thread is running before the clock starts.
   await record();
   await store.flush();
+  // Set up: the CPU readings start now.
+  await ready();
   const commitsBefore = store.writerCommits ?? NaN;
   const writtenBefore = store.status().written;
   const latencies: number[] = [];
@@ -148,14 +176,19 @@ async function run(open: () => StoreModule.DecisionLogStore, inFlight: number): 
     }));
   } else {
     while (performance.now() < deadline) {
-      for (let i = 0; i < 100; i++) await record();
+      for (let i = 0; i < 100; i++) {
+        const id = record();
+        if (typeof id !== 'string') await id;
+      }
+      // Let the writer thread's replies in, as a server's event loop does between requests.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     await store.flush();
   }
   const elapsed = (performance.now() - started) / 1000;
   const written = store.status().written - writtenBefore;
   const commits = (store.writerCommits ?? NaN) - commitsBefore;
-  return { written, elapsed, latencies, commits, tid: threadId(), close: () => store.close() };
+  return { written, recorded: made, elapsed, latencies, commits, tid: threadId(), close: () => store.close() };
 }
 
 function percentiles(latencies: number[]): string {
@@ -165,14 +198,19 @@ function percentiles(latencies: number[]): string {
   return `  commit wait p50 ${p(0.5)} ms p99 ${p(0.99)} ms`;
 }
 
-function tempFile(): { file: string; done: () => number } {
+function tempFile(): { file: string; done: (recorded: number) => number } {
   const dir = mkdtempSync(join(tmpdir(), 'verdict-bench-decisionlog-'));
   const file = join(dir, 'decisions.db');
   return {
     file,
-    done: () => {
+    /** After the stores closed: checks that the file holds a row per decision recorded; returns its size. */
+    done: (recorded) => {
       const bytes = statSync(file).size;
+      const db = new Database(file, { readonly: true });
+      const rows = db.prepare('SELECT count(*) FROM decisions').pluck().get() as number;
+      db.close();
       rmSync(dir, { recursive: true, force: true });
+      if (rows !== recorded) throw new Error(`${recorded} decisions recorded, ${rows} rows in the file`);
       return bytes;
     },
   };
@@ -187,57 +225,61 @@ function report(label: string, results: Measured[], cpuNs: number, split: string
   const perCommit = Number.isFinite(commits) ? `, ${Math.round(commits / elapsed)} commits/s, ${(written / Math.max(commits, 1)).toFixed(0)} events/commit` : '';
   const latencies = results.flatMap((r) => r.latencies);
   console.log(
-    `${label.padEnd(22)} ${Math.round(written / elapsed).toLocaleString('en-US').padStart(8)} events/s  (${written} in ${elapsed.toFixed(1)} s, ` +
-      `${Math.round(bytes / written)} B/event on disk${perCommit})` +
+    `${label.padEnd(30)} ${Math.round(written / elapsed).toLocaleString('en-US').padStart(8)} events/s  (${written} in ${elapsed.toFixed(1)} s, ` +
+      `${Math.round(bytes / written)} B/event on disk${perCommit}, all rows in the file)` +
       `  CPU µs/event ${(cpuNs / 1000 / written).toFixed(1)}${split}${percentiles(latencies)}`,
   );
 }
 
 /** One store with its own writer thread, in this thread. */
-async function measureOne(store: typeof StoreModule, durability: Durability, label: string): Promise<void> {
+async function measureOne(build: Build, durability: Durability, label: string): Promise<void> {
   const { file, done } = tempFile();
-  const cpu = process.cpuUsage();
-  const threads = threadCpu();
-  const { close, ...measured } = await run(() => new store.DecisionLogStore({ file, durability }), concurrency);
+  let cpu = process.cpuUsage();
+  let threads = threadCpu();
+  const start = async () => {
+    cpu = process.cpuUsage();
+    threads = threadCpu();
+  };
+  const { close, ...measured } = await run(build, () => new build.store.DecisionLogStore({ file, durability }), concurrency, start);
   const used = process.cpuUsage(cpu);
   // Read before the store closes: its writer thread ends with it.
   const split = threadSplit(threads, threadCpu(), measured.written, [measured.tid]);
   await close();
-  report(label, [measured], (used.user + used.system) * 1000, split, done());
+  report(label, [measured], (used.user + used.system) * 1000, split, done(measured.recorded));
 }
 
 /** Two worker threads of this process, each with a store on one shared writer: a threaded server's layout. */
-async function measureThreads(durability: Durability, groupWaitMs?: number): Promise<void> {
+async function measureThreads(build: Build, durability: Durability, label: string, groupWaitMs?: number): Promise<void> {
   const { file, done } = tempFile();
-  const writer = new SharedDecisionWriter({ file, durability, ...(groupWaitMs !== undefined ? { groupWaitMs } : {}) });
+  const writer = new build.sharedWriter.SharedDecisionWriter({ file, durability, ...(groupWaitMs !== undefined ? { groupWaitMs } : {}) });
+  const workers = [0, 1].map(() => {
+    const handle = writer.handle();
+    const worker = new Worker(new URL(import.meta.url), { workerData: { dist: build.dist, handle, inFlight: concurrency / 2 }, transferList: build.sharedWriter.writerHandleTransfer(handle) });
+    const failed = new Promise<never>((_, reject) => worker.once('error', reject));
+    // A thread says once it is set up (modules loaded, store open, a first commit made), then waits for the start.
+    const ready = Promise.race([failed, new Promise((resolve) => worker.once('message', resolve))]);
+    return { worker, ready, measured: ready.then(() => Promise.race([failed, new Promise<Measured>((resolve) => worker.once('message', resolve))])) };
+  });
+  await Promise.all(workers.map((w) => w.ready));
   const cpu = process.cpuUsage();
   const threads = threadCpu();
-  const results = await Promise.all(
-    [0, 1].map(
-      () =>
-        new Promise<Measured>((resolve, reject) => {
-          const handle = writer.handle();
-          const worker = new Worker(new URL(import.meta.url), { workerData: { handle, inFlight: concurrency / 2 }, transferList: writerHandleTransfer(handle) });
-          worker.once('message', resolve);
-          worker.once('error', reject);
-        }),
-    ),
-  );
+  for (const { worker } of workers) worker.postMessage('start');
+  const results = await Promise.all(workers.map((w) => w.measured));
   const used = process.cpuUsage(cpu);
   const written = results.reduce((n, r) => n + r.written, 0);
   const split = threadSplit(threads, threadCpu(), written, results.map((r) => r.tid));
   await writer.close();
-  report(`${durability} ×2 threads${groupWaitMs === 0 ? ', no wait' : ''}`, results, (used.user + used.system) * 1000, split, done());
+  report(label, results, (used.user + used.system) * 1000, split, done(results.reduce((n, r) => n + r.recorded, 0)));
 }
 
 /** Two processes logging in sync mode to one file, `concurrency` / 2 in flight each: two worker processes. */
-async function measureTwoProcesses(store: typeof StoreModule): Promise<void> {
+async function measureTwoProcesses(build: Build): Promise<void> {
   const { file, done } = tempFile();
   // Created before the children start, as a server's primary would have it.
-  await new store.DecisionLogStore({ file }).close();
+  await new build.store.DecisionLogStore({ file }).close();
   const child = () =>
     new Promise<Measured & { cpuNs: number }>((resolve, reject) => {
-      const proc = spawn(process.execPath, [process.argv[1]], { env: { ...process.env, BENCH_CHILD_FILE: file }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const proc = spawn(process.execPath, [process.argv[1]], { env: { ...process.env, BENCH_CHILD_FILE: file, BENCH_CHILD_DIST: build.dist }, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       proc.stdout.on('data', (chunk: Buffer) => (out += chunk));
       proc.on('error', reject);
@@ -245,46 +287,59 @@ async function measureTwoProcesses(store: typeof StoreModule): Promise<void> {
       proc.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Measured & { cpuNs: number }) : reject(new Error(`bench child exited with ${code}`))));
     });
   const results = await Promise.all([child(), child()]);
-  report('sync ×2 processes', results, results.reduce((n, r) => n + r.cpuNs, 0), '', done());
+  report('sync, 2 processes, 1 file', results, results.reduce((n, r) => n + r.cpuNs, 0), '', done(results.reduce((n, r) => n + r.recorded, 0)));
 }
 
 const here = fileURLToPath(new URL('../..', import.meta.url));
-const loadStore = async (dist: string) => (await import(pathToFileURL(join(dist, 'src/decisionlog/store.js')).href)) as typeof StoreModule;
+const decisionPath = ['gateway', 'authz', 'allow'];
 
 if (!isMainThread) {
   // A server thread of measureThreads.
-  const { handle, inFlight } = workerData as { handle: DecisionWriterHandle; inFlight: number };
-  const store = await loadStore(join(here, 'dist'));
-  const { close, ...measured } = await run(() => new store.DecisionLogStore({ writer: handle }), inFlight);
+  const { dist, handle, inFlight } = workerData as { dist: string; handle: SharedWriterModule.DecisionWriterHandle; inFlight: number };
+  const build = await loadBuild(dist);
+  const started = new Promise<void>((resolve) => parentPort!.once('message', () => resolve()));
+  const ready = () => {
+    parentPort!.postMessage('ready');
+    return started;
+  };
+  const { close, ...measured } = await run(build, () => new build.store.DecisionLogStore({ writer: handle }), inFlight, ready);
   await close();
   parentPort!.postMessage(measured);
 } else if (process.env.BENCH_CHILD_FILE) {
   // A process of measureTwoProcesses. Exit once the pipe has taken all of it: writes to a pipe are asynchronous.
   const file = process.env.BENCH_CHILD_FILE;
-  const store = await loadStore(join(here, 'dist'));
-  const cpu = process.cpuUsage();
-  const { close, ...measured } = await run(() => new store.DecisionLogStore({ file, durability: 'sync' }), concurrency / 2);
+  const build = await loadBuild(process.env.BENCH_CHILD_DIST!);
+  let cpu = process.cpuUsage();
+  const start = async () => {
+    cpu = process.cpuUsage();
+  };
+  const { close, ...measured } = await run(build, () => new build.store.DecisionLogStore({ file, durability: 'sync' }), concurrency / 2, start);
   const used = process.cpuUsage(cpu);
   await close();
   process.stdout.write(JSON.stringify({ ...measured, cpuNs: (used.user + used.system) * 1000 }), () => process.exit(0));
 } else {
-  console.log(`decision-log store sustained insert rate (${seconds} s per mode, ${concurrency} in flight in sync modes, node ${process.version})`);
-  const current = await loadStore(join(here, 'dist'));
-  const builds: [string, typeof StoreModule][] = [['', current]];
-  if (values.baseline) builds.unshift([' (baseline)', await loadStore(values.baseline)]);
+  const inputBytes = Buffer.byteLength(JSON.stringify(JSON.parse(readFileSync(join(here, 'rego/gateway/input.json'), 'utf8')).input));
+  console.log(
+    `decision-log store sustained insert rate (${seconds} s per mode, node ${process.version}): decisions recorded through the server's record step ` +
+      `(recordDecision, DecisionLogger, store) with the server's defaults (flush_delay_ms 100, batches of up to 2,000, when_full backpressure, ` +
+      `credentials masked), the gateway input (~${inputBytes} B compact, request text kept as sent), ${concurrency} in flight in sync modes`,
+  );
+  const current = await loadBuild(join(here, 'dist'));
+  const builds: [string, Build][] = [['', current]];
+  if (values.baseline) builds.unshift([' (baseline)', await loadBuild(values.baseline)]);
   for (let round = 0; round < (values.baseline ? rounds : 1); round++) {
     for (const durability of ['default', 'sync'] as const) {
       if (!modes.has(durability)) continue;
-      for (const [suffix, store] of builds) await measureOne(store, durability, durability + suffix);
+      for (const [suffix, build] of builds) await measureOne(build, durability, `${durability}, 1 thread${suffix}`);
     }
+    if (modes.has('threads')) for (const [suffix, build] of builds) await measureThreads(build, 'default', `default, 2 threads, 1 writer${suffix}`);
   }
   if (modes.has('sync2')) await measureTwoProcesses(current);
-  if (modes.has('threads')) await measureThreads('default');
   if (modes.has('threads-sync')) {
     // A/B: the writer waiting for the other thread's batch (the default) against committing each as it comes.
     for (let round = 0; round < rounds; round++) {
-      await measureThreads('sync', 0);
-      await measureThreads('sync');
+      await measureThreads(current, 'sync', 'sync, 2 threads, no wait', 0);
+      await measureThreads(current, 'sync', 'sync, 2 threads, 1 writer');
     }
   }
 }

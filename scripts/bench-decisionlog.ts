@@ -31,7 +31,7 @@ import type * as LoggerModule from '../src/decisionlog/logger.js';
 import type * as BodyModule from '../src/server/body.js';
 import type { DecisionEvent, DecisionHints } from '../src/decisionlog/event.js';
 import type { ServerContext } from '../src/server/context.js';
-import { threadsCpuNs } from './process-tree.js';
+import { callingThreadCpuNs, threadsCpuNs } from './process-tree.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 256);
@@ -72,14 +72,16 @@ function threadId(): string {
 }
 
 /**
- * µs of CPU per event between two readings: on the threads that recorded the events (event loops), on the busiest
- * other thread (the writer thread) and on all the rest (the garbage collector's helpers, libuv's pool).
+ * µs of CPU per event: on the threads that recorded the events (event loops, as they read it themselves: a worker
+ * thread may have ended before `after` is read), on the busiest other thread between two readings (the writer
+ * thread) and on all the rest (the garbage collector's helpers, libuv's pool).
  */
-function threadSplit(before: Map<string, number>, after: Map<string, number>, events: number, loops: string[]): string {
+function threadSplit(before: Map<string, number>, after: Map<string, number>, events: number, loops: Measured[]): string {
   if (after.size === 0) return '';
   const us = (tid: string) => ((after.get(tid) ?? 0) - (before.get(tid) ?? 0)) / 1000 / events;
-  const others = [...after.keys()].filter((tid) => !loops.includes(tid)).map(us).sort((a, b) => b - a);
-  const loopUs = loops.reduce((n, tid) => n + us(tid), 0);
+  const tids = loops.map((l) => l.tid);
+  const others = [...after.keys()].filter((tid) => !tids.includes(tid)).map(us).sort((a, b) => b - a);
+  const loopUs = loops.reduce((n, l) => n + l.loopCpuNs, 0) / 1000 / events;
   return `: ${loopUs.toFixed(1)} event loop${loops.length > 1 ? 's' : ''}, ${(others[0] ?? 0).toFixed(1)} writer, ${others.slice(1).reduce((a, b) => a + b, 0).toFixed(1)} others`;
 }
 
@@ -90,8 +92,9 @@ interface Measured {
   latencies: number[];
   /** The writer's transactions during the run. */
   commits: number;
-  /** The thread that recorded the events. */
+  /** The thread that recorded the events, and the CPU it used during the run (ns). */
   tid: string;
+  loopCpuNs: number;
   /** Decisions recorded, the first (before the clock started) included: the rows the file must hold. */
   recorded: number;
 }
@@ -160,6 +163,7 @@ async function run(build: Build, open: () => StoreModule.DecisionLogStore, inFli
   await store.flush();
   // Set up: the CPU readings start now.
   await ready();
+  const cpuBefore = callingThreadCpuNs();
   const commitsBefore = store.writerCommits ?? NaN;
   const writtenBefore = store.status().written;
   const latencies: number[] = [];
@@ -188,7 +192,7 @@ async function run(build: Build, open: () => StoreModule.DecisionLogStore, inFli
   const elapsed = (performance.now() - started) / 1000;
   const written = store.status().written - writtenBefore;
   const commits = (store.writerCommits ?? NaN) - commitsBefore;
-  return { written, recorded: made, elapsed, latencies, commits, tid: threadId(), close: () => store.close() };
+  return { written, recorded: made, elapsed, latencies, commits, tid: threadId(), loopCpuNs: callingThreadCpuNs() - cpuBefore, close: () => store.close() };
 }
 
 function percentiles(latencies: number[]): string {
@@ -243,7 +247,7 @@ async function measureOne(build: Build, durability: Durability, label: string): 
   const { close, ...measured } = await run(build, () => new build.store.DecisionLogStore({ file, durability }), concurrency, start);
   const used = process.cpuUsage(cpu);
   // Read before the store closes: its writer thread ends with it.
-  const split = threadSplit(threads, threadCpu(), measured.written, [measured.tid]);
+  const split = threadSplit(threads, threadCpu(), measured.written, [measured]);
   await close();
   report(label, [measured], (used.user + used.system) * 1000, split, done(measured.recorded));
 }
@@ -267,7 +271,7 @@ async function measureThreads(build: Build, durability: Durability, label: strin
   const results = await Promise.all(workers.map((w) => w.measured));
   const used = process.cpuUsage(cpu);
   const written = results.reduce((n, r) => n + r.written, 0);
-  const split = threadSplit(threads, threadCpu(), written, results.map((r) => r.tid));
+  const split = threadSplit(threads, threadCpu(), written, results);
   await writer.close();
   report(label, results, (used.user + used.system) * 1000, split, done(results.reduce((n, r) => n + r.recorded, 0)));
 }

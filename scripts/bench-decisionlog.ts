@@ -325,7 +325,8 @@ if (!isMainThread) {
   const inputBytes = Buffer.byteLength(JSON.stringify(JSON.parse(readFileSync(join(here, 'rego/gateway/input.json'), 'utf8')).input));
   console.log(
     `decision-log store sustained insert rate (${seconds} s per mode, node ${process.version}): decisions recorded through the server's record step ` +
-      `(recordDecision, DecisionLogger, store) with the server's defaults (flush_delay_ms 100, batches of up to 2,000, when_full backpressure, ` +
+      `(recordDecision, DecisionLogger, store) with the store's defaults (batches of up to 2,000, flush delay 100 ms in default durability, 0 in sync, ` +
+      `queue of 10,000, when_full backpressure, ` +
       `credentials masked), the gateway input (~${inputBytes} B compact, request text kept as sent), ${concurrency} in flight in sync modes`,
   );
   const current = await loadBuild(join(here, 'dist'));

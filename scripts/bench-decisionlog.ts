@@ -107,6 +107,8 @@ interface Build {
   decisions: typeof DecisionsModule;
   logger: typeof LoggerModule;
   body: typeof BodyModule;
+  /** The young generation a server thread gets (memory-release.ts), given to the recording threads too. */
+  youngGenerationMb?: number;
 }
 
 async function loadBuild(dist: string): Promise<Build> {
@@ -118,6 +120,7 @@ async function loadBuild(dist: string): Promise<Build> {
     decisions: await at<typeof DecisionsModule>('src/server/decisions.js'),
     logger: await at<typeof LoggerModule>('src/decisionlog/logger.js'),
     body: await at<typeof BodyModule>('src/server/body.js'),
+    youngGenerationMb: (await at<{ SERVER_THREAD_YOUNG_GENERATION_MB?: number }>('src/engine/memory-release.js')).SERVER_THREAD_YOUNG_GENERATION_MB,
   };
 }
 
@@ -258,7 +261,12 @@ async function measureThreads(build: Build, durability: Durability, label: strin
   const writer = new build.sharedWriter.SharedDecisionWriter({ file, durability, ...(groupWaitMs !== undefined ? { groupWaitMs } : {}) });
   const workers = [0, 1].map(() => {
     const handle = writer.handle();
-    const worker = new Worker(new URL(import.meta.url), { workerData: { dist: build.dist, handle, inFlight: concurrency / 2 }, transferList: build.sharedWriter.writerHandleTransfer(handle) });
+    // Started as `verdict run` starts a server thread (src/server/cluster/transport.ts), with its young generation.
+    const worker = new Worker(new URL(import.meta.url), {
+      workerData: { dist: build.dist, handle, inFlight: concurrency / 2 },
+      transferList: build.sharedWriter.writerHandleTransfer(handle),
+      ...(build.youngGenerationMb !== undefined ? { resourceLimits: { maxYoungGenerationSizeMb: build.youngGenerationMb } } : {}),
+    });
     const failed = new Promise<never>((_, reject) => worker.once('error', reject));
     // A thread says once it is set up (modules loaded, store open, a first commit made), then waits for the start.
     const ready = Promise.race([failed, new Promise((resolve) => worker.once('message', resolve))]);

@@ -111,7 +111,7 @@ export class DecisionLogStore {
    * hold no request's objects.
    */
   private readonly row: WriterRow = ['', 0n, '', '', null, null, null, undefined as unknown as DecisionEvent, {}, null];
-  private readonly inputOptions: { inputBytes: Uint8Array | undefined; inputCredentialFree: boolean; maskCredentials: boolean };
+  private readonly inputOptions: { inputBytes: Uint8Array | undefined; inputCredentialFree: boolean; inputValidUtf8: boolean; maskCredentials: boolean };
   private readonly writer: WriterThread;
   private readonly queue: RowQueue;
   private readonly waiters = new Fifo<Waiter>();
@@ -147,7 +147,7 @@ export class DecisionLogStore {
     this.principalOf = principalExtractor(options.principals);
     this.maskCredentials = options.maskCredentials ?? true;
     this.textOptions = { maskCredentials: this.maskCredentials };
-    this.inputOptions = { inputBytes: undefined, inputCredentialFree: false, maskCredentials: this.maskCredentials };
+    this.inputOptions = { inputBytes: undefined, inputCredentialFree: false, inputValidUtf8: false, maskCredentials: this.maskCredentials };
     if (options.retention) Retention.check(options.retention);
     // Opened here, synchronously, so a corrupt or locked file fails construction with a typed error.
     this.db = openDecisionDatabase(this.file, { lockTimeoutMs: options.lockTimeoutMs });
@@ -190,7 +190,7 @@ export class DecisionLogStore {
       this.counters.dropped_queue_full++;
       return 'dropped';
     }
-    const row = this.toRow(event, tsNs, hints?.inputText && event.input !== undefined ? hints.inputText : undefined, hints?.inputCredentialFree === true);
+    const row = this.toRow(event, tsNs, hints?.inputText && event.input !== undefined ? hints.inputText : undefined, hints?.inputCredentialFree === true, hints?.inputValidUtf8 === true);
     if (!full) {
       // The row's text is written into the queue's buffer now: an event that cannot be written as JSON is counted
       // in encoding_failures and not stored.
@@ -381,7 +381,7 @@ export class DecisionLogStore {
     return true;
   }
 
-  private toRow(event: DecisionEvent, tsNs: bigint, inputText: Uint8Array | undefined, inputCredentialFree: boolean): WriterRow {
+  private toRow(event: DecisionEvent, tsNs: bigint, inputText: Uint8Array | undefined, inputCredentialFree: boolean, inputValidUtf8: boolean): WriterRow {
     // The principal is read before credentials are erased: the `sub` of an Envoy bearer token still labels
     // the row (it names, it grants nothing), while the token itself is not stored.
     const principal = this.principalOf(event) ?? null;
@@ -398,6 +398,7 @@ export class DecisionLogStore {
     if (inputText) {
       this.inputOptions.inputBytes = inputText;
       this.inputOptions.inputCredentialFree = inputCredentialFree;
+      this.inputOptions.inputValidUtf8 = inputValidUtf8;
       row[8] = this.inputOptions;
     } else row[8] = this.textOptions;
     row[9] = traceIdOf(event);

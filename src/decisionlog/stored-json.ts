@@ -21,6 +21,8 @@ export interface StoredJsonOptions {
   inputBytes?: Uint8Array;
   /** No object key in that text is a credential header name, in any case (see DecisionHints): it is not searched. */
   inputCredentialFree?: boolean;
+  /** inputBytes are valid UTF-8 (see DecisionHints): stored without checking them again. */
+  inputValidUtf8?: boolean;
   /** Erase credential headers (default true). */
   maskCredentials?: boolean;
 }
@@ -145,7 +147,7 @@ let lastMembers = -1;
 /** The input's text as given: its bytes when they are valid UTF-8 (as stored), else decoded (invalid sequences replaced). */
 function inputText(options: StoredJsonOptions): string | Uint8Array | undefined {
   const bytes = options.inputBytes;
-  if (bytes) return isUtf8(bytes) ? bytes : textOf(bytes);
+  if (bytes) return options.inputValidUtf8 === true || isUtf8(bytes) ? bytes : textOf(bytes);
   return options.inputJson;
 }
 

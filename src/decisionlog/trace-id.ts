@@ -16,18 +16,33 @@ const hex32 = /^[0-9a-fA-F]{32}$/;
 /** 32 lowercase hex digits, or null when the event names no trace. */
 export function traceIdOf(event: DecisionEvent): string | null {
   if (typeof event.trace_id === 'string' && hex32.test(event.trace_id)) return event.trace_id.toLowerCase();
-  for (const path of traceparentPaths) {
-    let value: unknown = event;
-    for (const key of path) {
-      if (value === null || typeof value !== 'object') break;
-      value = (value as Record<string, unknown>)[key];
-    }
-    if (typeof value === 'string') {
-      const digits = traceparentDigits(value);
-      if (digits !== notTraceparent) return digits === upperCase ? value.slice(3, 35).toLowerCase() : value.slice(3, 35);
-    }
-  }
-  return null;
+  const input = object(event.input);
+  if (input === undefined) return null;
+  return traceIdIn(envoyTraceparent(input)) ?? traceIdIn(calloutTraceparent(input));
+}
+
+type Members = Record<string, unknown>;
+
+function object(value: unknown): Members | undefined {
+  return value !== null && typeof value === 'object' ? (value as Members) : undefined;
+}
+
+// traceparentPaths below `input`, each member read by its name written out: a read by a key held in a variable goes
+// through V8's generic lookup for every object of every event (about half a microsecond for the two paths), where a
+// read by name is answered by the site's cache of the inputs' few shapes.
+function envoyTraceparent(input: Members): unknown {
+  return object(object(object(object(input.attributes)?.request)?.http)?.headers)?.traceparent;
+}
+
+function calloutTraceparent(input: Members): unknown {
+  return object(object(input.request)?.headers)?.traceparent;
+}
+
+function traceIdIn(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const digits = traceparentDigits(value);
+  if (digits === notTraceparent) return null;
+  return digits === upperCase ? value.slice(3, 35).toLowerCase() : value.slice(3, 35);
 }
 
 const notTraceparent = 0;

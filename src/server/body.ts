@@ -118,18 +118,23 @@ function parseYamlText(text: string): unknown {
  * member `key` of the top-level object (its last occurrence, which is the one that counts), or without `key`
  * the whole document without what follows it. No re-serialisation, and the numbers stay as written. YAML
  * bodies have no such text. `credentialFree`: no key of the body names a credential header (in any case), so the
- * decision log need not search the text for credentials to erase.
+ * decision log need not search the text for credentials to erase. `validUtf8`: the text's bytes are valid UTF-8, so
+ * the log need not check them before storing them as they are.
  */
-export function parseEnvelope(body: Buffer, yaml: boolean, key?: string): { value: unknown; memberText?: Uint8Array; credentialFree?: boolean } {
+export function parseEnvelope(body: Buffer, yaml: boolean, key?: string): { value: unknown; memberText?: Uint8Array; credentialFree?: boolean; validUtf8?: boolean } {
   const text = body.toString('utf8');
   if (yaml) return { value: parseYamlText(text) };
   const { value, span, valueSpan, keptNumberText, watchedKey } = readJsonDocument(text, { trailing: 'ignore', spanOfKey: key, watchKeys: credentialHeaders });
   if (keptNumberText) checkInputNumbers(key === undefined ? value : isJsonObject(value) ? value[key] : undefined);
   const [start, end] = key === undefined ? valueSpan : span ?? [0, -1];
   if (end < 0) return { value };
-  // Offsets are characters; for ASCII bodies they are also bytes, so the body is sliced without a copy.
-  const memberText = text.length === body.length ? body.subarray(start, end) : Buffer.from(text.slice(start, end), 'utf8');
-  return { value, memberText, credentialFree: !watchedKey };
+  // Offsets are characters; for ASCII bodies they are also bytes, so the body is sliced without a copy. Every
+  // character then stands for one byte: an ASCII byte, or an invalid byte read as U+FFFD (a valid sequence of 2 to 4
+  // bytes reads as fewer characters). Text encoded again from the characters is valid UTF-8 whatever the body held.
+  const sliced = text.length === body.length;
+  const memberText = sliced ? body.subarray(start, end) : Buffer.from(text.slice(start, end), 'utf8');
+  // A body decoded to one-byte characters has no U+FFFD: the search ends at once.
+  return { value, memberText, credentialFree: !watchedKey, validUtf8: !sliced || !text.includes('\uFFFD') };
 }
 
 /** OPA refuses input numbers beyond its arbitrary-precision range, whatever the policy does with them. */

@@ -39,12 +39,22 @@ function evaluateOptions(query: URLSearchParams): EvaluateOptions {
 }
 
 /** The shared decision pipeline (decisions.ts) for one Data API request; a failed evaluation is OPA's 500. */
-function decideRequest(ctx: ServerContext, req: IncomingMessage, path: string[], input: unknown, inputText: Uint8Array | undefined, timing: { started: bigint; inputParsed: bigint }, options: EvaluateOptions = {}, inputCredentialFree = false): Decision | Promise<Decision> {
+function decideRequest(
+  ctx: ServerContext,
+  req: IncomingMessage,
+  path: string[],
+  input: unknown,
+  inputText: Uint8Array | undefined,
+  timing: { started: bigint; inputParsed: bigint },
+  options: EvaluateOptions = {},
+  /** What the body reader found out about inputText (parseEnvelope). */
+  read: { credentialFree?: boolean; validUtf8?: boolean } = {},
+): Decision | Promise<Decision> {
   const failed = (err: unknown): never => {
     throw err instanceof EvaluationError ? evaluationFailed(err) : err;
   };
   try {
-    const decided = decide(ctx, { path, input, inputText, inputCredentialFree, requestedBy: requester(req), request: req, timing, options });
+    const decided = decide(ctx, { path, input, inputText, inputCredentialFree: read.credentialFree, inputValidUtf8: read.validUtf8, requestedBy: requester(req), request: req, timing, options });
     return decided instanceof Promise ? decided.catch(failed) : decided;
   } catch (err) {
     return failed(err);
@@ -87,10 +97,11 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
   const body = await readBody(req, ctx.decoding);
   let request: unknown;
   let inputText: Uint8Array | undefined;
-  let credentialFree: boolean | undefined;
+  let read: ReturnType<typeof parseEnvelope> | undefined;
   if (!isBlank(body)) {
     try {
-      ({ value: request, memberText: inputText, credentialFree } = parseEnvelope(body, isYaml(req), 'input'));
+      read = parseEnvelope(body, isYaml(req), 'input');
+      ({ value: request, memberText: inputText } = read);
     } catch (err) {
       if (err instanceof InputNumberError) throw invalidParameter(err.message);
       throw invalidParameter(`body contains malformed input document: ${(err as Error).message}`);
@@ -105,7 +116,7 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
   const timing = { started, inputParsed: process.hrtime.bigint() };
   const explained = explainData(ctx, query, path, input);
   const instrumentation = instrumented(ctx, query, { path, input });
-  const decided = decideRequest(ctx, req, path, input, hasInput ? inputText : undefined, timing, evaluateOptions(query), credentialFree);
+  const decided = decideRequest(ctx, req, path, input, hasInput ? inputText : undefined, timing, evaluateOptions(query), read);
   const decision = decided instanceof Promise ? await decided : decided;
   sendDataResponse(ctx, req, res, query, decision, !hasInput, explained, instrumentation);
 }
@@ -141,16 +152,17 @@ export async function postDataV0(ctx: ServerContext, req: IncomingMessage, res: 
   // An empty body is a null input, as OPA reads it.
   let input: unknown = null;
   let inputText: Uint8Array | undefined;
-  let credentialFree: boolean | undefined;
+  let read: ReturnType<typeof parseEnvelope> | undefined;
   if (!isBlank(body)) {
     try {
-      ({ value: input, memberText: inputText, credentialFree } = parseEnvelope(body, isYaml(req)));
+      read = parseEnvelope(body, isYaml(req));
+      ({ value: input, memberText: inputText } = read);
     } catch (err) {
       if (err instanceof InputNumberError) throw invalidParameter(`unexpected parse error for input: ${err.message}`);
       throw invalidParameter(`unexpected parse error for input: body contains malformed input document: ${(err as Error).message}`);
     }
   }
-  const decided = decideRequest(ctx, req, path, input, inputText, { started, inputParsed: process.hrtime.bigint() }, {}, credentialFree);
+  const decided = decideRequest(ctx, req, path, input, inputText, { started, inputParsed: process.hrtime.bigint() }, {}, read);
   const decision = decided instanceof Promise ? await decided : decided;
   if (!decision.defined) {
     const ref = ['data', ...path].join('.');

@@ -5,7 +5,7 @@
 // event instead of being re-serialised, the timestamp is formatted once, the bundle revisions are built once per
 // activation and request headers are read only when the decision log asks for some.
 import type { IncomingMessage } from 'node:http';
-import { formatTimestamp, newDecisionId, nowNs, requestContextHeaders, type DecisionEvent } from '../decisionlog/event.js';
+import { formatTimestamp, newDecisionId, nowNs, requestContextHeaders, timestampMs, type DecisionEvent } from '../decisionlog/event.js';
 import { EvaluationError } from '../engine/program.js';
 import type { Decide, DecisionOrigin, EvaluateOptions, Evaluation } from '../engine/engine.js';
 import type { Bundle } from '../bundle/bundle.js';
@@ -26,6 +26,8 @@ export interface DecisionRequest {
   inputText?: Uint8Array;
   /** No key in `inputText` names a credential header, in any case (the JSON reader watched for them). */
   inputCredentialFree?: boolean;
+  /** `inputText` is valid UTF-8 (the body reader knows it from the text it decoded): the log need not check it again. */
+  inputValidUtf8?: boolean;
   requestedBy: string;
   /** The HTTP request, whose headers go into the event when decision_logs.request_context.http.headers names some. */
   request?: IncomingMessage;
@@ -80,11 +82,13 @@ function decideUntraced(ctx: ServerContext, request: DecisionRequest, trace: Tra
 function evaluate(ctx: ServerContext, request: DecisionRequest, input: unknown, inputText: Uint8Array | undefined, pip: EnrichmentReport | undefined, { reqId, trace }: DecisionOrigin): Decision | Promise<Decision> {
   const { path, requestedBy } = request;
   // What the reader saw holds for the request's own text only, not one the PIP enriched.
-  const inputCredentialFree = request.inputCredentialFree === true && inputText !== undefined && inputText === request.inputText;
+  const own = inputText !== undefined && inputText === request.inputText;
+  const inputCredentialFree = own && request.inputCredentialFree === true;
+  const inputValidUtf8 = own && request.inputValidUtf8 === true;
   const evalStart = process.hrtime.bigint();
   const failed = (err: unknown): never => {
     if (err instanceof EvaluationError) {
-      recordDecision(ctx, { path, input, inputText, inputCredentialFree, evaluated: { defined: false }, requestedBy, request: request.request, reqId, trace, pip, error: evaluationErrorDetail(err) });
+      recordDecision(ctx, { path, input, inputText, inputCredentialFree, inputValidUtf8, evaluated: { defined: false }, requestedBy, request: request.request, reqId, trace, pip, error: evaluationErrorDetail(err) });
     }
     throw err;
   };
@@ -92,9 +96,17 @@ function evaluate(ctx: ServerContext, request: DecisionRequest, input: unknown, 
     const end = process.hrtime.bigint();
     ctx.metrics.evaluationDuration.observe(Number(end - evalStart) / 1e9);
     const decision: Decision = request.timing ? { ...evaluation, metrics: decisionMetrics(request.timing, evalStart, end, evaluation) } : evaluation;
-    const id = recordDecision(ctx, { path, input, inputText, inputCredentialFree, evaluated: decision, requestedBy, request: request.request, reqId, trace, pip });
+    // The evaluation's end dates the event: the log reads no clock of its own.
+    const id = recordDecision(ctx, { path, input, inputText, inputCredentialFree, inputValidUtf8, evaluated: decision, requestedBy, request: request.request, reqId, trace, pip, at: end });
     if (id === undefined) return decision;
-    return id instanceof Promise ? id.then((decisionId) => ({ ...decision, decisionId })) : { ...decision, decisionId: id };
+    if (id instanceof Promise) return id.then((decisionId) => ({ ...decision, decisionId }));
+    // The object made above for the timers takes the id (a clone of it would copy every member again); the
+    // evaluation's own object is the engine's, so it is copied.
+    if (decision !== evaluation) {
+      decision.decisionId = id;
+      return decision;
+    }
+    return { ...decision, decisionId: id };
   };
   try {
     const outcome = ctx.engine.evaluate(path, inputText, request.options);
@@ -144,6 +156,8 @@ export interface DecisionRecord {
   inputText?: Uint8Array;
   /** No key in `inputText` names a credential header (see DecisionRequest). */
   inputCredentialFree?: boolean;
+  /** `inputText` is valid UTF-8 (see DecisionRequest). */
+  inputValidUtf8?: boolean;
   evaluated: { defined: boolean; result?: unknown; metrics?: Record<string, number>; ndBuiltinCache?: Record<string, Record<string, unknown>> };
   requestedBy: string;
   request?: IncomingMessage;
@@ -153,6 +167,8 @@ export interface DecisionRecord {
   trace?: TraceContext;
   pip?: EnrichmentReport;
   error?: { code: string; message: string };
+  /** When the decision was made, as a process.hrtime.bigint() reading the caller already took; now when absent. */
+  at?: bigint;
 }
 
 /**
@@ -179,8 +195,10 @@ function bundlesField(bundles: readonly Bundle[]): DecisionEvent['bundles'] {
  */
 export function recordDecision(ctx: ServerContext, decision: DecisionRecord): string | Promise<string> | undefined {
   if (!ctx.onDecision) return undefined;
-  const decisionId = newDecisionId();
-  const tsNs = nowNs();
+  // One clock reading dates the event and its id: the timestamp is formatted first, and the id takes its millisecond.
+  const tsNs = nowNs(decision.at);
+  const timestamp = formatTimestamp(tsNs);
+  const decisionId = newDecisionId(timestampMs());
   const { input, evaluated, reqId } = decision;
   // Members are set in EventV1's order, only those that apply: the stored JSON follows the object's key order.
   const event = { labels: ctx.labels, decision_id: decisionId } as DecisionEvent;
@@ -193,13 +211,16 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
   if (evaluated.defined) event.result = evaluated.result;
   if (decision.error) event.error = decision.error;
   event.requested_by = decision.requestedBy;
-  event.timestamp = formatTimestamp(tsNs);
+  event.timestamp = timestamp;
   if (evaluated.ndBuiltinCache) event.nd_builtin_cache = evaluated.ndBuiltinCache;
   if (evaluated.metrics) event.metrics = evaluated.metrics;
   const requestContext = ctx.logHeaders && decision.request ? requestContextHeaders(decision.request.headersDistinct, ctx.logHeaders) : undefined;
   if (requestContext) event.request_context = requestContext;
   if (reqId !== undefined) event.req_id = reqId;
-  const logged = ctx.onDecision(event, decision.inputText && input !== undefined ? { tsNs, inputText: decision.inputText, inputCredentialFree: decision.inputCredentialFree === true } : { tsNs });
+  const logged = ctx.onDecision(
+    event,
+    decision.inputText && input !== undefined ? { tsNs, inputText: decision.inputText, inputCredentialFree: decision.inputCredentialFree === true, inputValidUtf8: decision.inputValidUtf8 === true } : { tsNs },
+  );
   return logged instanceof Promise ? logged.then(() => decisionId) : decisionId;
 }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { bytesMayHoldCredentials, eraseCredentialsInJson, mayHoldCredentials } from '../../src/decisionlog/credentials.js';
 import { GrowingSink, storedEventJson, writeStoredEvent } from '../../src/decisionlog/stored-json.js';
 import { applyMask } from '../../src/decisionlog/mask.js';
-import type { DecisionEvent } from '../../src/decisionlog/event.js';
+import { nowNs, parseTimestamp, type DecisionEvent } from '../../src/decisionlog/event.js';
 import { NumberText } from '../../src/json/number-text.js';
 import { writeJson } from '../../src/json/writer.js';
 import { recordDecision } from '../../src/server/decisions.js';
@@ -230,6 +230,25 @@ test('recordDecision: the event has EventV1 members in order, frozen shared labe
   assert.ok(Object.isFrozen(events[0].bundles) && Object.isFrozen(events[0].bundles!.authz));
   assert.deepEqual(events[0].bundles, { authz: { revision: 'rev-7' } });
   for (const event of events) assertSameText(event);
+});
+
+test('recordDecision: the clock reading it is given dates the event, and the decision id carries the same millisecond', () => {
+  const events: DecisionEvent[] = [];
+  const ctx = { labels: Object.freeze({ id: 'i', version: 'v' }), engine: { bundles: [] }, onDecision: (event: DecisionEvent) => void events.push(event) } as unknown as ServerContext;
+  const hours = 3_600_000_000_000n;
+  // Readings an hour, a day and a week back, and one without a reading (now), in turn.
+  const readings = [process.hrtime.bigint() - hours, process.hrtime.bigint() - 24n * hours, process.hrtime.bigint() - 168n * hours, undefined];
+  for (const at of readings) recordDecision(ctx, { path: ['a'], input: undefined, evaluated: { defined: true, result: true }, requestedBy: '', at });
+  for (const [i, event] of events.entries()) {
+    const ns = parseTimestamp(event.timestamp)!;
+    const expected = readings[i] === undefined ? BigInt(Date.now()) * 1_000_000n : nowNs(readings[i]);
+    // The reading's own time, to the nanosecond; without one, now (within the clock's drift from Date.now).
+    if (readings[i] !== undefined) assert.equal(ns, expected, event.timestamp);
+    else assert.ok(ns <= expected + 1_000_000_000n && ns >= expected - 1_000_000_000n, event.timestamp);
+    // The UUID version 7 id begins with the 48-bit Unix millisecond, in hex.
+    const idMs = Number.parseInt(event.decision_id.replace('-', '').slice(0, 12), 16);
+    assert.equal(idMs, Number(ns / 1_000_000n), `${event.decision_id} ${event.timestamp}`);
+  }
 });
 
 test('events and timer maps whose members change from one event to the next: each written with its own members, in its own order', () => {

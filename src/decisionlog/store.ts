@@ -1,7 +1,7 @@
 // DecisionLogStore: the decision log's single writer. record() puts an event on a bounded in-memory
 // queue and returns at once (default) or once the event is committed (sync durability). Batches go to a
 // writer thread (writer-worker.ts) that commits each in one transaction, so neither the request nor the
-// event loop that serves requests waits for SQLite; one batch is in flight at a time, two in sync mode.
+// event loop that serves requests waits for SQLite; one batch is in flight at a time.
 import type Database from 'better-sqlite3';
 import type { DecisionEvent, DecisionHints } from './event.js';
 import { parseTimestamp } from './event.js';
@@ -13,7 +13,7 @@ import { Retention, type RetentionOptions } from './retention.js';
 import { traceIdOf } from './trace-id.js';
 import { WriterThread } from './writer.js';
 import { sharedWriterSource, type DecisionWriterHandle } from './shared-writer.js';
-import { detach, RowQueue, type DetachedRow, type QueuedBatch, type WriterRow } from './writer-batch.js';
+import { detach, RowQueue, type DetachedRow, type WriterRow } from './writer-batch.js';
 import { Fifo } from './fifo.js';
 
 /** default: committed shortly after record() returns; survives a process crash once committed (WAL, synchronous=NORMAL).
@@ -116,24 +116,7 @@ export class DecisionLogStore {
   private readonly queue: RowQueue;
   private readonly waiters = new Fifo<Waiter>();
   private drainScheduled = false;
-  /** The batches at the writer thread, oldest first: the oldest of the queue, in the order they were sent. */
-  private readonly sending: QueuedBatch[] = [];
-  /** Rows of the batches at the writer. */
-  private sendingRows = 0;
-  /**
-   * Most batches at the writer at once. sync: two, so that the events that come while one is being committed go
-   * to the writer as they come, and the next commit holds them all (see docs/decision-log.md, "How `sync`
-   * commits"); otherwise one.
-   */
-  private readonly maxSending: number;
-  /** A write failed: nothing is sent until the failed batch is sent again, by the retry timer or flush(). */
-  private held = false;
-  /** The next batch sent is a failed one sent again (WriterRequest's `resend`). */
-  private resend = false;
-  /** Writes that failed so far (flush() fails if one of those it waited for did). */
-  private failedWrites = 0;
-  /** What waits for the next batch to be answered (flush()). */
-  private answerWaiters: (() => void)[] = [];
+  private inFlight?: Promise<boolean>;
   private retryTimer?: NodeJS.Timeout;
   private nextRetryMs: number;
   private closed = false;
@@ -158,7 +141,6 @@ export class DecisionLogStore {
     this.flushDelayMs = options.flushDelayMs ?? (this.durability === 'sync' ? 0 : 100);
     if (!(this.flushDelayMs >= 0)) throw new RangeError(`decision log flushDelayMs must be 0 or more, got ${options.flushDelayMs}`);
     this.queue = new RowQueue(this.batchSize);
-    this.maxSending = this.durability === 'sync' ? 2 : 1;
     this.retryDelay = options.retryDelayMs ?? { initial: 100, max: 5_000 };
     this.nextRetryMs = this.retryDelay.initial;
     this.classify = outcomeClassifier(options.outcome);
@@ -257,18 +239,9 @@ export class DecisionLogStore {
 
   /** Writes everything queued (and waiting) now. Rejects with db_write_failed if the database refuses. */
   async flush(): Promise<void> {
-    const failedBefore = this.failedWrites;
-    for (;;) {
+    while (this.queue.length > 0 || this.waiters.length > 0 || this.inFlight) {
       this.admitWaiters();
-      if (this.sending.length === 0) {
-        if (this.queue.length === 0) return;
-        // A batch waiting for its retry is sent now.
-        this.resume();
-        this.send();
-        if (this.sending.length === 0) return;
-      }
-      await new Promise<void>((resolve) => this.answerWaiters.push(resolve));
-      if (this.failedWrites > failedBefore) throw new DecisionLogError('db_write_failed', this.lastError?.message ?? 'decision log write failed');
+      if (!(await this.runBatch())) throw new DecisionLogError('db_write_failed', this.lastError?.message ?? 'decision log write failed');
     }
   }
 
@@ -333,77 +306,59 @@ export class DecisionLogStore {
   }
 
   private scheduleDrain(): void {
-    if (this.held || this.closed || this.sending.length >= this.maxSending) return;
+    if (this.inFlight || this.retryTimer !== undefined || this.closed) return;
     // A full batch goes to the writer thread at once, from the record() that filled it: the thread commits it while
     // this one makes the next, even when the caller records many events without yielding to the event loop.
-    if (this.queue.length - this.sendingRows >= this.batchSize) return this.send();
+    if (this.queue.length >= this.batchSize) return this.drain();
     if (this.drainScheduled) return;
     this.drainScheduled = true;
     // Let events gather into one batch: those of this event-loop turn at least, for flushDelayMs at most.
     const later = this.flushDelayMs > 0 ? (run: () => void) => setTimeout(run, this.flushDelayMs) : setImmediate;
     later(() => {
       this.drainScheduled = false;
-      this.send();
+      if (!this.inFlight) this.drain();
     });
   }
 
-  /**
-   * Sends the oldest batches not at the writer yet, up to maxSending at a time; none while a failed one waits to be
-   * sent again, so that the batches are committed in the order they were made.
-   */
-  private send(): void {
-    while (!this.held && this.sending.length < this.maxSending) {
-      const next = this.queue.front(this.sending.length);
-      if (!next) return;
-      this.sending.push(next);
-      this.sendingRows += next.batch.count;
-      const resend = this.resend;
-      this.resend = false;
-      this.writer.write(next.batch, resend).then(
-        () => this.committed(next),
-        (error: unknown) => this.failed(next, error),
-      );
+  /** Sends the oldest batch; after it, the next one (or a retry after a back-off if it failed). */
+  private drain(): void {
+    void this.runBatch().then((ok) => {
+      if (!ok) {
+        if (this.closed) return;
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          // A batch flush() sent meanwhile may be in flight: retry after it, or nothing would if it failed.
+          if (this.inFlight) void this.inFlight.then(() => this.scheduleDrain());
+          else this.scheduleDrain();
+        }, this.nextRetryMs);
+        this.nextRetryMs = Math.min(this.nextRetryMs * 2, this.retryDelay.max);
+      } else if (this.queue.length > 0) this.scheduleDrain();
+    });
+  }
+
+  /** The batch in flight, or a new one; true once committed (or nothing to do), false if it failed. */
+  private runBatch(): Promise<boolean> {
+    this.inFlight ??= this.writeBatch().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private admitWaiters(): void {
+    while (this.waiters.length > 0 && this.queue.length < this.queueLimit) {
+      const waiter = this.waiters.shift()!;
+      this.queueRow(waiter.pending);
+      waiter.admit();
     }
   }
 
-  /** Ends the wait for a retry: the next send() starts with the failed batch, marked as sent again. */
-  private resume(): void {
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    if (!this.held) return;
-    this.held = false;
-    this.resend = true;
-  }
-
-  private answered(batch: QueuedBatch): void {
-    this.sending.splice(this.sending.indexOf(batch), 1);
-    this.sendingRows -= batch.batch.count;
-  }
-
-  private committed(done: QueuedBatch): void {
-    this.answered(done);
-    this.queue.remove(done);
-    this.counters.written += done.batch.count;
-    if (!this.held) {
-      this.failing = false;
-      this.nextRetryMs = this.retryDelay.initial;
-    }
-    this.lastCommitAt = Date.now();
-    done.settle();
-    for (const listener of this.commitListeners) listener();
-    this.admitWaiters();
-    this.afterAnswer();
-  }
-
-  /**
-   * The batch stays queued. The first failure is counted; the batches sent after it are failed by the writer unwritten
-   * (it keeps a store's batches in order), and are not counted again.
-   */
-  private failed(batch: QueuedBatch, error: unknown): void {
-    this.answered(batch);
-    this.failedWrites++;
-    if (!this.held) {
-      this.held = true;
+  /** Commits up to batchSize queued events in one transaction; false (events kept queued) on failure. */
+  private async writeBatch(): Promise<boolean> {
+    const front = this.queue.front();
+    if (!front) return true;
+    try {
+      await this.writer.write(front.batch);
+    } catch (error) {
       this.counters.write_failures++;
       this.failing = true;
       const code = sqliteCode(error);
@@ -413,33 +368,17 @@ export class DecisionLogStore {
         ...(code ? { sqlite_code: code } : {}),
         at: new Date().toISOString(),
       };
+      return false;
     }
-    this.afterAnswer();
-  }
-
-  /** After each answer: wakes flush(), then sends what waits, or once every batch sent is answered, arms the retry. */
-  private afterAnswer(): void {
-    const waiting = this.answerWaiters;
-    this.answerWaiters = [];
-    for (const wake of waiting) wake();
-    if (!this.held) {
-      if (this.queue.length > this.sendingRows) this.scheduleDrain();
-      return;
-    }
-    if (this.sending.length > 0 || this.closed || this.retryTimer !== undefined) return;
-    this.retryTimer = setTimeout(() => {
-      this.resume();
-      this.send();
-    }, this.nextRetryMs);
-    this.nextRetryMs = Math.min(this.nextRetryMs * 2, this.retryDelay.max);
-  }
-
-  private admitWaiters(): void {
-    while (this.waiters.length > 0 && this.queue.length < this.queueLimit) {
-      const waiter = this.waiters.shift()!;
-      this.queueRow(waiter.pending);
-      waiter.admit();
-    }
+    this.queue.shift();
+    this.counters.written += front.batch.count;
+    this.failing = false;
+    this.nextRetryMs = this.retryDelay.initial;
+    this.lastCommitAt = Date.now();
+    front.settle();
+    for (const listener of this.commitListeners) listener();
+    this.admitWaiters();
+    return true;
   }
 
   private toRow(event: DecisionEvent, tsNs: bigint, inputText: Uint8Array | undefined, inputCredentialFree: boolean): WriterRow {

@@ -217,37 +217,24 @@ export class RowQueue {
   }
 
   /**
-   * The batch `k` places behind the oldest (the oldest by default), sealed so that later rows go to a new one (the
-   * same batch again until it is removed), and what to call once it is committed; undefined when there is none.
+   * The oldest rows as one batch (the same one again until shift() removes it), and what to call once it is
+   * committed; undefined when empty.
    */
-  front(k = 0): QueuedBatch | undefined {
-    const chunk = this.chunks[k];
-    return chunk ? { batch: chunk.batch(), settle: () => chunk.settle(), chunk } : undefined;
+  front(): { batch: WriterBatch; settle: () => void } | undefined {
+    const first = this.chunks[0];
+    return first ? { batch: first.batch(), settle: () => first.settle() } : undefined;
   }
 
-  /**
-   * Removes a batch front() gave, once it is committed: the writer thread is done with its buffers. Found by identity,
-   * not by place: it is the oldest but for a batch committed after an earlier one failed.
-   */
-  remove(done: QueuedBatch): void {
-    const at = this.chunks.indexOf(done.chunk as Chunk);
-    if (at < 0) return;
-    const chunk = this.chunks.splice(at, 1)[0];
-    this.rows -= chunk.count;
+  /** Removes the batch front() gave, once it is committed: the writer thread is done with its buffers. */
+  shift(): void {
+    const done = this.chunks.shift();
+    if (!done) return;
+    this.rows -= done.count;
     // The largest few are kept; a new chunk takes the largest.
-    if (this.spares.length < maxSpares) this.spares.push(chunk);
-    else if (chunk.byteLength > this.spares[0].byteLength) this.spares[0] = chunk;
+    if (this.spares.length < maxSpares) this.spares.push(done);
+    else if (done.byteLength > this.spares[0].byteLength) this.spares[0] = done;
     this.spares.sort((a, b) => a.byteLength - b.byteLength);
   }
-}
-
-/** A batch of the queue as front() hands it out. */
-export interface QueuedBatch {
-  batch: WriterBatch;
-  /** Settles its rows' waits for the commit. */
-  settle: () => void;
-  /** The queue's own: what remove() looks for. */
-  readonly chunk: object;
 }
 
 /** Committed chunks kept for their buffers. */

@@ -30,11 +30,7 @@ export interface WriterSettings {
 }
 
 export type WriterRequest =
-  /**
-   * A store's batches are committed in the order it sends them: once one fails, its later batches are failed
-   * unwritten (a store may have two at the writer) until it sends the failed one again, marked `resend`.
-   */
-  | { id: number; type: 'write'; batch: WriterBatch; resend?: boolean }
+  | { id: number; type: 'write'; batch: WriterBatch }
   | { id: number; type: 'prune' }
   | { id: number; type: 'pragma'; statement: string }
   | { id: number; type: 'setMeta'; key: string; value: number | string }
@@ -216,8 +212,6 @@ interface QueuedWrite {
 // at most) are committed together, one transaction and, in sync mode, one fsync for all of them.
 let queuedWrites: QueuedWrite[] = [];
 let commitScheduled = false;
-/** The stores whose last write failed: their writes are refused until the failed batch comes again (`resend`). */
-const refused = new Set<MessagePort>();
 
 function queueWrite(write: QueuedWrite): void {
   queuedWrites.push(write);
@@ -283,11 +277,7 @@ function commitQueued(): void {
   gatherGroup();
   commitScheduled = false;
   const started = performance.now();
-  const writes: QueuedWrite[] = [];
-  for (const w of queuedWrites) {
-    if (refused.has(w.from)) refuse(w);
-    else writes.push(w);
-  }
+  const writes = queuedWrites;
   queuedWrites = [];
   if (writes.length === 0) return;
   try {
@@ -296,30 +286,16 @@ function commitQueued(): void {
     for (const w of writes) reply(w.from, w.id, { ok: true, value: w.batch.count });
     return;
   } catch (error) {
-    if (writes.length === 1) return failed(writes[0], error);
+    if (writes.length === 1) return reply(writes[0].from, writes[0].id, failure(error));
   }
   for (const w of writes) {
-    if (refused.has(w.from)) {
-      refuse(w);
-      continue;
-    }
     try {
       insertBatches([w.batch]);
       reply(w.from, w.id, { ok: true, value: w.batch.count });
     } catch (error) {
-      failed(w, error);
+      reply(w.from, w.id, failure(error));
     }
   }
-}
-
-function failed(write: QueuedWrite, error: unknown): void {
-  refused.add(write.from);
-  reply(write.from, write.id, failure(error));
-}
-
-/** Fails a write of a store whose earlier batch failed, without writing it. */
-function refuse(write: QueuedWrite): void {
-  reply(write.from, write.id, { ok: false, error: { message: 'not written: an earlier batch of this decision log failed and is written first' } });
 }
 
 async function handle(request: Exclude<WriterRequest, { type: 'write' | 'connect' }>): Promise<unknown> {
@@ -357,10 +333,7 @@ function reply(to: MessagePort, id: number, outcome: Outcome): void {
 
 /** Does what one request asks; the reply goes back through the port it came from. */
 function dispatch(from: MessagePort, request: WriterRequest): void {
-  if (request.type === 'write') {
-    if (request.resend) refused.delete(from);
-    return queueWrite({ id: request.id, batch: request.batch, from });
-  }
+  if (request.type === 'write') return queueWrite({ id: request.id, batch: request.batch, from });
   if (request.type === 'connect') {
     serve(request.port);
     return reply(from, request.id, { ok: true, value: undefined });
@@ -377,10 +350,7 @@ function dispatch(from: MessagePort, request: WriterRequest): void {
 /** Serves the requests that come through `from`. */
 function serve(from: MessagePort): void {
   from.on('message', (request: WriterRequest) => dispatch(from, request));
-  from.on('close', () => {
-    lastWrite.delete(from);
-    refused.delete(from);
-  });
+  from.on('close', () => lastWrite.delete(from));
 }
 
 serve(port);

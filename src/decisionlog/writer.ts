@@ -67,12 +67,9 @@ export class WriterThread {
     });
   }
 
-  /**
-   * Inserts the batch's rows in one transaction; resolves once committed. `resend`: the batch failed before (the
-   * writer refuses a store's later batches until its failed one comes again, see WriterRequest).
-   */
-  write(batch: WriterBatch, resend = false): Promise<unknown> {
-    const written = this.call(resend ? { type: 'write', batch, resend } : { type: 'write', batch });
+  /** Inserts the batch's rows in one transaction; resolves once committed. */
+  write(batch: WriterBatch): Promise<unknown> {
+    const written = this.call({ type: 'write', batch });
     const posted = this.source.posted;
     if (posted) {
       Atomics.add(posted, 0, 1);

@@ -18,15 +18,15 @@ test('when several batches waited at once, the next ones are written into their 
     const front = queue.front()!;
     assert.equal(front.batch.count, 4);
     used.add(front.batch.bytes.buffer);
-    queue.remove(front);
+    queue.shift();
   }
   assert.equal(used.size, 3);
   for (let i = 0; i < 12; i++) queue.push(row(i));
   for (let n = 0; n < 3; n++) {
-    const front = queue.front()!;
-    assert.ok(used.has(front.batch.bytes.buffer), `batch ${n} has a new buffer`);
-    assert.match(Buffer.from(front.batch.bytes).toString('utf8'), new RegExp(`id-${4 * n}`));
-    queue.remove(front);
+    const { batch } = queue.front()!;
+    assert.ok(used.has(batch.bytes.buffer), `batch ${n} has a new buffer`);
+    assert.match(Buffer.from(batch.bytes).toString('utf8'), new RegExp(`id-${4 * n}`));
+    queue.shift();
   }
   assert.equal(queue.length, 0);
 });

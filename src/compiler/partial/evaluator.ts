@@ -41,10 +41,10 @@ export interface PartialOptions {
   instrument?: EvalInstrument;
 }
 
-/** What an instrumented evaluation reports: each operation's time, and the virtual-document cache's hits and misses. */
+/** What an instrumented evaluation reports: each operation's time, and its caches' (virtual and base documents) hits and misses. */
 export interface EvalInstrument {
   time<T>(op: 'plug' | 'resolve' | 'rule_index' | 'builtin_call', run: () => T): T;
-  count(counter: 'virtual_cache_hit' | 'virtual_cache_miss'): void;
+  count(counter: 'virtual_cache_hit' | 'virtual_cache_miss' | 'base_cache_hit' | 'base_cache_miss'): void;
 }
 
 /** What an evaluation event is about: a query body, a rule (with its path), an expression, or none (a note). */
@@ -177,6 +177,8 @@ export class PartialEvaluator {
   /** Queries that stopped after their first solution (complete rules with a constant value: OPA's early exit). */
   private readonly halted = new Set<number>();
   private currentExpr: Expr | undefined;
+  /** Base data read so far (readBaseData), by path, for the data document it was read from. */
+  private baseCache: { data: unknown; terms: Map<string, Term> } = { data: undefined, terms: new Map() };
   /** How many lone terms each query has equated with a variable (tracedUnify), for those variables' names. */
   private readonly lonetermVars = new Map<number, number>();
   /** Evaluating the rules of a support function (their bodies are kept as OPA keeps them, unsimplified). */
@@ -912,6 +914,12 @@ export class PartialEvaluator {
       }
       if (head.value === 'input' && this.iterateUnknownKeys(ref, st, k, other)) return;
       if (this.isUnknown(ref, st.env)) return this.residual(ref, st, k);
+      if (head.value === 'data') {
+        const path = this.timed('plug', () => constantPath(ref, st.env));
+        const read = this.timed('resolve', () => this.readBaseData(path));
+        if (read) this.walkValue(read.term, ref.value.slice(1 + read.depth), st, k, ref.loc);
+        return;
+      }
       const root = this.timed('resolve', () => {
         const doc = head.value === 'input' ? this.input : this.data;
         return doc === undefined ? undefined : toTerm(doc);
@@ -1234,6 +1242,30 @@ export class PartialEvaluator {
     const value = rules.kind === 'set' ? toTerm(sortedSet(items)) : toTerm(obj);
     this.knownValues.set(key, value);
     this.walkValue(value, rest, st, k, loc);
+  }
+
+  /**
+   * Base data at a reference's constant start (`["a", "b"]` of `data.a.b[x]`, constantPath), as a term, with how
+   * many of the reference's segments it covers. Each document read is kept for the evaluation, as OPA's evaluator keeps
+   * its reads of base data, and a read at or below a kept one is taken from it (the cache's hits and misses are
+   * counted for ?instrument). Undefined where there is no document.
+   */
+  private readBaseData(segs: string[]): { term: Term; depth: number } | undefined {
+    if (this.baseCache.data !== this.data) this.baseCache = { data: this.data, terms: new Map() };
+    for (let depth = 0; depth <= segs.length; depth++) {
+      const kept = this.baseCache.terms.get(segs.slice(0, depth).join('\u0000'));
+      if (kept) {
+        this.options.instrument?.count('base_cache_hit');
+        return { term: kept, depth };
+      }
+    }
+    this.options.instrument?.count('base_cache_miss');
+    let doc: unknown = this.data;
+    for (const seg of segs) doc = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>)[seg] : undefined;
+    if (doc === undefined) return undefined;
+    const term = toTerm(doc);
+    this.baseCache.terms.set(segs.join('\u0000'), term);
+    return { term, depth: segs.length };
   }
 
   /**
@@ -1683,6 +1715,17 @@ function headVars(r: SupportRule): (name: string) => boolean {
   const names = new Set<string>();
   for (const t of [r.value, ...(r.ref ?? []), ...(r.args ?? [])]) walkVars(t, (name) => names.add(name));
   return (name) => names.has(name);
+}
+
+/** The string segments a reference starts with after its head, with bound variables filled in. */
+function constantPath(ref: Extract<Term, { type: 'ref' }>, env: Env): string[] {
+  const segs: string[] = [];
+  for (let i = 1; i < ref.value.length; i++) {
+    const seg = plug(ref.value[i]!, env);
+    if (seg.type !== 'string') break;
+    segs.push(seg.value);
+  }
+  return segs;
 }
 
 /** A reference whose head is `data`. */

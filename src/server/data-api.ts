@@ -7,7 +7,8 @@ import type { EvaluateOptions } from '../engine/engine.js';
 import { StoreError, splitPath } from '../engine/store.js';
 import { isObject } from '../bundle/bundle.js';
 import { InputNumberError, checkInputNumbers, isBlank, isYaml, kindOf, parseDocument, parseEnvelope, readBody } from './body.js';
-import { readJson } from '../json/reader.js';
+import { JsonSyntaxError, readJson } from '../json/reader.js';
+import { readJsonDataFile } from '../json/data-file.js';
 import type { DataWrite, ServerContext } from './context.js';
 import { decide, type Decision } from './decisions.js';
 import { evaluationFailed, invalidParameter, storeFailed, undefinedDocument } from './errors.js';
@@ -114,11 +115,21 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
 export async function getData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
   const started = process.hrtime.bigint();
   const path = pathSegments(rawPath);
-  const inputParam = query.get('input');
+  // The last of repeated `input` parameters counts, read as OPA reads it (as a data file: its messages for an
+  // empty value, "EOF", and for text after the document).
+  const inputParam = query.getAll('input').at(-1);
   let input: unknown;
-  if (inputParam !== null) {
+  // The parameter's text stands for the input (decision log) only when it is the document alone.
+  let inputText: Uint8Array | undefined;
+  if (inputParam !== undefined) {
     try {
-      input = readJson(inputParam);
+      try {
+        input = readJson(inputParam);
+        inputText = encoder.encode(inputParam);
+      } catch (err) {
+        if (!(err instanceof JsonSyntaxError)) throw err;
+        input = readJsonDataFile(inputParam);
+      }
       checkInputNumbers(input);
     } catch (err) {
       if (err instanceof InputNumberError) throw invalidParameter(err.message);
@@ -128,7 +139,7 @@ export async function getData(ctx: ServerContext, req: IncomingMessage, res: Ser
   const timing = { started, inputParsed: process.hrtime.bigint() };
   const explained = explainData(ctx, query, path, input);
   const instrumentation = instrumented(ctx, query, { path, input });
-  const decided = decideRequest(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!), timing, evaluateOptions(query));
+  const decided = decideRequest(ctx, req, path, input, input === undefined ? undefined : inputText, timing, evaluateOptions(query));
   const decision = decided instanceof Promise ? await decided : decided;
   sendDataResponse(ctx, req, res, query, decision, false, explained, instrumentation);
 }

@@ -192,16 +192,26 @@ export function applyWrite(ctx: ServerContext, write: DataWrite): void {
   }
 }
 
-async function written(ctx: ServerContext, res: ServerResponse, write: DataWrite): Promise<void> {
+/**
+ * Applies a write and answers 204, or with ?metrics 200 and OPA's timers: the body read and parsed
+ * (timer_rego_input_parse_ns, for writes with a body) and the whole handler (timer_server_handler_ns).
+ */
+async function written(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, write: DataWrite, timing: { started: bigint; inputParsed?: bigint }): Promise<void> {
   applyWrite(ctx, write);
   await ctx.onDataWrite?.(write);
-  sendEmpty(res, 204);
+  if (!boolParam(query, 'metrics')) return sendEmpty(res, 204);
+  const metrics: Record<string, number> = {};
+  if (timing.inputParsed !== undefined) metrics.timer_rego_input_parse_ns = Number(timing.inputParsed - timing.started);
+  metrics.timer_server_handler_ns = Number(process.hrtime.bigint() - timing.started);
+  sendJson(req, res, 200, { metrics }, boolParam(query, 'pretty'), ctx.encoding);
 }
 
 /** PUT /v1/data/{path}: create or overwrite; If-None-Match: * makes it create-only (304 when present). */
-export async function putData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
+export async function putData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
+  const started = process.hrtime.bigint();
   const path = pathSegments(rawPath);
   const value = await writeBody(ctx, req);
+  const inputParsed = process.hrtime.bigint();
   try {
     ctx.engine.store.checkWritable(path);
   } catch (err) {
@@ -212,23 +222,26 @@ export async function putData(ctx: ServerContext, req: IncomingMessage, res: Ser
     sendEmpty(res, 304);
     return;
   }
-  await written(ctx, res, { op: 'put', path, value });
+  await written(ctx, req, res, query, { op: 'put', path, value }, { started, inputParsed });
 }
 
 /** PATCH /v1/data/{path}: a JSON Patch with add, remove and replace. */
-export async function patchData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
+export async function patchData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
+  const started = process.hrtime.bigint();
   const path = pathSegments(rawPath);
   const ops = await writeBody(ctx, req);
+  const inputParsed = process.hrtime.bigint();
   if (!Array.isArray(ops)) throw invalidParameter(`patch body must be a JSON array of operations, got ${kindOf(ops)}`);
   for (const op of ops) {
     if (!isObject(op) || typeof op.path !== 'string') throw invalidParameter('each patch operation must be an object with "op" and "path"');
     if (op.op !== 'add' && op.op !== 'remove' && op.op !== 'replace') throw invalidParameter(`bad patch operation: ${String(op.op)}`);
   }
-  await written(ctx, res, { op: 'patch', path, patch: ops as Extract<DataWrite, { op: 'patch' }>['patch'] });
+  await written(ctx, req, res, query, { op: 'patch', path, patch: ops as Extract<DataWrite, { op: 'patch' }>['patch'] }, { started, inputParsed });
 }
 
 /** DELETE /v1/data/{path}. */
-export async function deleteData(ctx: ServerContext, _req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
-  await written(ctx, res, { op: 'delete', path: pathSegments(rawPath) });
+export async function deleteData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
+  const started = process.hrtime.bigint();
+  await written(ctx, req, res, query, { op: 'delete', path: pathSegments(rawPath) }, { started });
 }
 

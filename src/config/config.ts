@@ -9,6 +9,7 @@ import type { Ajv, ErrorObject } from 'ajv';
 import { lazyRequire } from '../lazy-require.js';
 import { pipConfigSchema } from '../pip/config.js';
 import { refusedKeysIn } from './opa-keys.js';
+import { cloneJson } from '../json/clone.js';
 
 export interface VerdictConfig {
   services?: Record<string, ServiceConfig> | (ServiceConfig & { name: string })[];
@@ -130,5 +131,6 @@ export function redactConfig(config: VerdictConfig, labels: Record<string, strin
   copy.labels = labels;
   copy.default_decision = config.default_decision ?? '/system/main';
   copy.default_authorization_decision = config.default_authorization_decision ?? '/system/authz/allow';
-  return copy;
+  // OPA writes the configuration as a Go map: every object's keys in sorted order.
+  return cloneJson(copy, { sortKeys: true });
 }

@@ -7,7 +7,8 @@ import type { EvaluateOptions } from '../engine/engine.js';
 import { StoreError, splitPath } from '../engine/store.js';
 import { isObject } from '../bundle/bundle.js';
 import { InputNumberError, checkInputNumbers, isBlank, isYaml, kindOf, parseDocument, parseEnvelope, readBody } from './body.js';
-import { readJson } from '../json/reader.js';
+import { JsonSyntaxError, readJson } from '../json/reader.js';
+import { readJsonDataFile } from '../json/data-file.js';
 import type { DataWrite, ServerContext } from './context.js';
 import { decide, type Decision } from './decisions.js';
 import { evaluationFailed, invalidParameter, storeFailed, undefinedDocument } from './errors.js';
@@ -125,11 +126,21 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
 export async function getData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
   const started = process.hrtime.bigint();
   const path = pathSegments(rawPath);
-  const inputParam = query.get('input');
+  // The last of repeated `input` parameters counts, read as OPA reads it (as a data file: its messages for an
+  // empty value, "EOF", and for text after the document).
+  const inputParam = query.getAll('input').at(-1);
   let input: unknown;
-  if (inputParam !== null) {
+  // The parameter's text stands for the input (decision log) only when it is the document alone.
+  let inputText: Uint8Array | undefined;
+  if (inputParam !== undefined) {
     try {
-      input = readJson(inputParam);
+      try {
+        input = readJson(inputParam);
+        inputText = encoder.encode(inputParam);
+      } catch (err) {
+        if (!(err instanceof JsonSyntaxError)) throw err;
+        input = readJsonDataFile(inputParam);
+      }
       checkInputNumbers(input);
     } catch (err) {
       if (err instanceof InputNumberError) throw invalidParameter(err.message);
@@ -139,7 +150,7 @@ export async function getData(ctx: ServerContext, req: IncomingMessage, res: Ser
   const timing = { started, inputParsed: process.hrtime.bigint() };
   const explained = explainData(ctx, query, path, input);
   const instrumentation = instrumented(ctx, query, { path, input });
-  const decided = decideRequest(ctx, req, path, input, input === undefined ? undefined : encoder.encode(inputParam!), timing, evaluateOptions(query));
+  const decided = decideRequest(ctx, req, path, input, input === undefined ? undefined : inputText, timing, evaluateOptions(query));
   const decision = decided instanceof Promise ? await decided : decided;
   sendDataResponse(ctx, req, res, query, decision, false, explained, instrumentation);
 }
@@ -193,16 +204,26 @@ export function applyWrite(ctx: ServerContext, write: DataWrite): void {
   }
 }
 
-async function written(ctx: ServerContext, res: ServerResponse, write: DataWrite): Promise<void> {
+/**
+ * Applies a write and answers 204, or with ?metrics 200 and OPA's timers: the body read and parsed
+ * (timer_rego_input_parse_ns, for writes with a body) and the whole handler (timer_server_handler_ns).
+ */
+async function written(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, write: DataWrite, timing: { started: bigint; inputParsed?: bigint }): Promise<void> {
   applyWrite(ctx, write);
   await ctx.onDataWrite?.(write);
-  sendEmpty(res, 204);
+  if (!boolParam(query, 'metrics')) return sendEmpty(res, 204);
+  const metrics: Record<string, number> = {};
+  if (timing.inputParsed !== undefined) metrics.timer_rego_input_parse_ns = Number(timing.inputParsed - timing.started);
+  metrics.timer_server_handler_ns = Number(process.hrtime.bigint() - timing.started);
+  sendJson(req, res, 200, { metrics }, boolParam(query, 'pretty'), ctx.encoding);
 }
 
 /** PUT /v1/data/{path}: create or overwrite; If-None-Match: * makes it create-only (304 when present). */
-export async function putData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
+export async function putData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
+  const started = process.hrtime.bigint();
   const path = pathSegments(rawPath);
   const value = await writeBody(ctx, req);
+  const inputParsed = process.hrtime.bigint();
   try {
     ctx.engine.store.checkWritable(path);
   } catch (err) {
@@ -213,23 +234,26 @@ export async function putData(ctx: ServerContext, req: IncomingMessage, res: Ser
     sendEmpty(res, 304);
     return;
   }
-  await written(ctx, res, { op: 'put', path, value });
+  await written(ctx, req, res, query, { op: 'put', path, value }, { started, inputParsed });
 }
 
 /** PATCH /v1/data/{path}: a JSON Patch with add, remove and replace. */
-export async function patchData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
+export async function patchData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
+  const started = process.hrtime.bigint();
   const path = pathSegments(rawPath);
   const ops = await writeBody(ctx, req);
+  const inputParsed = process.hrtime.bigint();
   if (!Array.isArray(ops)) throw invalidParameter(`patch body must be a JSON array of operations, got ${kindOf(ops)}`);
   for (const op of ops) {
     if (!isObject(op) || typeof op.path !== 'string') throw invalidParameter('each patch operation must be an object with "op" and "path"');
     if (op.op !== 'add' && op.op !== 'remove' && op.op !== 'replace') throw invalidParameter(`bad patch operation: ${String(op.op)}`);
   }
-  await written(ctx, res, { op: 'patch', path, patch: ops as Extract<DataWrite, { op: 'patch' }>['patch'] });
+  await written(ctx, req, res, query, { op: 'patch', path, patch: ops as Extract<DataWrite, { op: 'patch' }>['patch'] }, { started, inputParsed });
 }
 
 /** DELETE /v1/data/{path}. */
-export async function deleteData(ctx: ServerContext, _req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
-  await written(ctx, res, { op: 'delete', path: pathSegments(rawPath) });
+export async function deleteData(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
+  const started = process.hrtime.bigint();
+  await written(ctx, req, res, query, { op: 'delete', path: pathSegments(rawPath) }, { started });
 }
 

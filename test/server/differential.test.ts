@@ -100,6 +100,12 @@ const cases: Case[] = [
   { name: 'pretty=false and unknown parameters', method: 'POST', path: '/v1/data/authz/allow?pretty=false&foo=bar', body: gateway('alice'), raw: true },
   { name: 'GET with input parameter', method: 'GET', path: `/v1/data/authz/allow?input=${encodeURIComponent('{"user":"carol"}')}` },
   { name: 'GET with malformed input parameter', method: 'GET', path: '/v1/data/authz/allow?input=%7Bbad' },
+  { name: 'GET with the input parameter repeated: the last counts', method: 'GET', path: `/v1/data/authz/allow?input=${encodeURIComponent('{"user":"mallory"}')}&input=${encodeURIComponent('{"user":"carol"}')}` },
+  { name: 'GET with an empty input parameter', method: 'GET', path: '/v1/data/authz/allow?input=' },
+  { name: 'GET with a blank input parameter', method: 'GET', path: '/v1/data/authz/allow?input=%20%0A' },
+  { name: 'GET with text after the input parameter\'s document', method: 'GET', path: `/v1/data/authz/allow?input=${encodeURIComponent('{"user":"carol"} x')}` },
+  { name: 'GET with a second document after the input parameter\'s', method: 'GET', path: `/v1/data/authz/allow?input=${encodeURIComponent('{"user":"carol"} {}')}` },
+  { name: 'GET with null after the input parameter\'s document', method: 'GET', path: `/v1/data/authz/allow?input=${encodeURIComponent('{"user":"carol"} null')}` },
   { name: 'GET base data', method: 'GET', path: '/v1/data/people/admins' },
   { name: 'GET package composes rules', method: 'GET', path: `/v1/data/authz?input=${encodeURIComponent('{"user":"alice","flag":true}')}` },
   { name: 'GET array element', method: 'GET', path: '/v1/data/people/admins/1' },
@@ -235,4 +241,11 @@ test('same answer as OPA: /v1/config has the same keys and defaults (labels.id a
   assert.equal(o.default_decision, t.default_decision);
   assert.equal(o.default_authorization_decision, t.default_authorization_decision);
   assert.deepEqual(o.server, t.server);
+});
+
+test('same answer as OPA: /v1/config writes every object with its keys in order, as OPA does', async () => {
+  const [theirs, ours] = await Promise.all([send(opa.url, 'GET', '/v1/config?pretty'), send(verdict.url, 'GET', '/v1/config?pretty')]);
+  // The labels OPA sets itself (a random id, its version) are the only values that differ by design.
+  const text = (r: RawResponse) => r.body.toString().replace(/("(id|version)": )"[^"]*"/g, '$1"…"');
+  assert.equal(text(ours), text(theirs));
 });

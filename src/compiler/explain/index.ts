@@ -55,7 +55,9 @@ export function explain(files: RegoFile[], request: ExplainRequest, mode: Explai
   switch (mode) {
     case 'notes': return lineage(out, (e) => e.op === 'note');
     case 'fails': return lineage(out, (e) => e.op === 'fail');
-    case 'full': case 'debug': return out;
+    // Unify events are debug's alone, as in OPA.
+    case 'full': return out.filter((e) => e.op !== 'unify');
+    case 'debug': return out;
   }
 }
 

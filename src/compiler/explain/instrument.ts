@@ -2,7 +2,7 @@
 // request is evaluated a second time by the interpreter that explains evaluations (../partial/), which times
 // its own operations: plug (filling bound variables into a rule's value), resolve (reading input or base data into the
 // evaluation), rule_index (selecting the rules a reference enters) and builtin_call (a builtin's own work),
-// and counts its virtual-document cache.
+// and counts its caches of rule values and of base data read.
 // The figures describe that evaluation; the caller checks it reached the compiled policy's answer before
 // reporting them (instrumentedAgrees). Histograms have OPA's fields, computed from every sample.
 import type { Body, Term } from '../ast.js';
@@ -16,7 +16,7 @@ import { histogramSummary } from '../../histogram-summary.js';
 export type EvalOp = 'plug' | 'resolve' | 'rule_index' | 'builtin_call';
 
 export interface Instrumented {
-  /** OPA's names: counter_eval_op_virtual_cache_{hit,miss}, histogram_eval_op_<op>, timer_eval_op_<op>_ns. */
+  /** OPA's names: counter_eval_op_{virtual,base}_cache_{hit,miss}, histogram_eval_op_<op>, timer_eval_op_<op>_ns. */
   metrics: Record<string, unknown>;
   /** What the interpreter answered: the document at the path, or each solution's bindings of the query's variables. */
   solutions: Array<Map<string, unknown>>;

@@ -41,17 +41,17 @@ export interface PartialOptions {
   instrument?: EvalInstrument;
 }
 
-/** What an instrumented evaluation reports: each operation's time, and the virtual-document cache's hits and misses. */
+/** What an instrumented evaluation reports: each operation's time, and its caches' (virtual and base documents) hits and misses. */
 export interface EvalInstrument {
   time<T>(op: 'plug' | 'resolve' | 'rule_index' | 'builtin_call', run: () => T): T;
-  count(counter: 'virtual_cache_hit' | 'virtual_cache_miss'): void;
+  count(counter: 'virtual_cache_hit' | 'virtual_cache_miss' | 'base_cache_hit' | 'base_cache_miss'): void;
 }
 
 /** What an evaluation event is about: a query body, a rule (with its path), an expression, or none (a note). */
 export type TraceNode = { kind: 'body'; body: Body } | { kind: 'rule'; rule: Rule; path: string[] } | { kind: 'expr'; expr: Expr } | null;
 
 export interface TraceEvent {
-  op: 'enter' | 'eval' | 'exit' | 'redo' | 'fail' | 'note' | 'index';
+  op: 'enter' | 'eval' | 'unify' | 'exit' | 'redo' | 'fail' | 'note' | 'index';
   query: number;
   parent: number;
   node: TraceNode;
@@ -177,6 +177,10 @@ export class PartialEvaluator {
   /** Queries that stopped after their first solution (complete rules with a constant value: OPA's early exit). */
   private readonly halted = new Set<number>();
   private currentExpr: Expr | undefined;
+  /** Base data read so far (readBaseData), by path, for the data document it was read from. */
+  private baseCache: { data: unknown; terms: Map<string, Term> } = { data: undefined, terms: new Map() };
+  /** How many lone terms each query has equated with a variable (tracedUnify), for those variables' names. */
+  private readonly lonetermVars = new Map<number, number>();
   /** Evaluating the rules of a support function (their bodies are kept as OPA keeps them, unsimplified). */
   private inSupportFunction = false;
   /**
@@ -311,10 +315,12 @@ export class PartialEvaluator {
       if (this.halted.has(q)) return;
       this.emit('exit', q, node, end, loc, early ? 'early' : undefined);
       if (early) this.halted.add(q);
+      const inner = this.currentExpr;
       this.query = parent;
       this.currentExpr = parentExpr;
       then();
       this.query = q;
+      this.currentExpr = inner;
       this.emit('redo', q, node, end, loc);
     });
     this.query = parent;
@@ -342,7 +348,9 @@ export class PartialEvaluator {
       solved = true;
       k(next);
       this.query = q;
-      this.emit('redo', q, node, next.env, e.loc);
+      this.currentExpr = e;
+      // OPA redoes a negation's body (its own query), never the negation.
+      if (!e.negated) this.emit('redo', q, node, next.env, e.loc);
     });
     if (!solved) this.emit('fail', q, node, st.env, e.loc);
   }
@@ -352,6 +360,14 @@ export class PartialEvaluator {
     if (e.negated) return this.evalNot([{ ...e, negated: undefined }], st, k, e);
     const terms = e.terms;
     if (Array.isArray(terms)) return this.evalCallExpr(e, terms, st, k);
+    if (isTerm(terms) && terms.type !== 'call' && this.options.tracer) {
+      // OPA equates a lone term with a variable of its own and fails on false; the trace shows both.
+      const w = this.lonetermVar(e.loc);
+      return this.tracedUnify(terms, w, st, (next) => {
+        const value = plug(w, next.env);
+        if (!(value.type === 'boolean' && value.value === false)) k(next);
+      });
+    }
     if (isTerm(terms)) {
       return this.evalTerm(terms, st, (t, next) => {
         if (isGround(t)) {
@@ -605,6 +621,7 @@ export class PartialEvaluator {
   private evalCallExpr(e: Expr, terms: Term[], st: State, k: K): void {
     const name = exprOperator(e);
     if (name === 'eq' || name === 'equal' || name === 'assign') {
+      if (this.options.tracer) return this.tracedUnify(terms[1]!, terms[2]!, st, k);
       const swap = this.swapsOperands(terms[1]!, terms[2]!, st.env);
       return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => (swap ? this.unify(b, a, s2, k) : this.unify(a, b, s2, k)), a), terms[2]);
     }
@@ -617,6 +634,8 @@ export class PartialEvaluator {
       });
     }
     this.evalCall(terms[0]!, terms.slice(1), st, e.loc, false, (result, output, next) => {
+      // OPA equates the output operand with the result (a Unify event in a trace).
+      if (output && this.options.tracer) return this.tracedUnify(output, result, next, k);
       if (output) return this.evalTerm(output, next, (o, n2) => this.unify(o, result, n2, k));
       if (isGround(result)) {
         if (!(result.type === 'boolean' && result.value === false)) k(next);
@@ -895,6 +914,12 @@ export class PartialEvaluator {
       }
       if (head.value === 'input' && this.iterateUnknownKeys(ref, st, k, other)) return;
       if (this.isUnknown(ref, st.env)) return this.residual(ref, st, k);
+      if (head.value === 'data') {
+        const path = this.timed('plug', () => constantPath(ref, st.env));
+        const read = this.timed('resolve', () => this.readBaseData(path));
+        if (read) this.walkValue(read.term, ref.value.slice(1 + read.depth), st, k, ref.loc);
+        return;
+      }
       const root = this.timed('resolve', () => {
         const doc = head.value === 'input' ? this.input : this.data;
         return doc === undefined ? undefined : toTerm(doc);
@@ -990,7 +1015,11 @@ export class PartialEvaluator {
       return;
     }
     if (seg.type === 'var' && this.isUnbound(seg.value, st.env)) {
-      for (const [key, value] of entries) this.walkValue(value, rest.slice(1), { env: bind(st.env, seg.value, key), saved: st.saved }, k, loc);
+      for (const [key, value] of entries) {
+        // OPA equates each key it enumerates with the segment.
+        if (this.options.tracer) this.traceUnify(key, seg, st.env);
+        this.walkValue(value, rest.slice(1), { env: bind(st.env, seg.value, key), saved: st.saved }, k, loc);
+      }
       return;
     }
     // A composite pattern or a residual key: unify each key with it.
@@ -1213,6 +1242,30 @@ export class PartialEvaluator {
     const value = rules.kind === 'set' ? toTerm(sortedSet(items)) : toTerm(obj);
     this.knownValues.set(key, value);
     this.walkValue(value, rest, st, k, loc);
+  }
+
+  /**
+   * Base data at a reference's constant start (`["a", "b"]` of `data.a.b[x]`, constantPath), as a term, with how
+   * many of the reference's segments it covers. Each document read is kept for the evaluation, as OPA's evaluator keeps
+   * its reads of base data, and a read at or below a kept one is taken from it (the cache's hits and misses are
+   * counted for ?instrument). Undefined where there is no document.
+   */
+  private readBaseData(segs: string[]): { term: Term; depth: number } | undefined {
+    if (this.baseCache.data !== this.data) this.baseCache = { data: this.data, terms: new Map() };
+    for (let depth = 0; depth <= segs.length; depth++) {
+      const kept = this.baseCache.terms.get(segs.slice(0, depth).join('\u0000'));
+      if (kept) {
+        this.options.instrument?.count('base_cache_hit');
+        return { term: kept, depth };
+      }
+    }
+    this.options.instrument?.count('base_cache_miss');
+    let doc: unknown = this.data;
+    for (const seg of segs) doc = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>)[seg] : undefined;
+    if (doc === undefined) return undefined;
+    const term = toTerm(doc);
+    this.baseCache.terms.set(segs.join('\u0000'), term);
+    return { term, depth: segs.length };
   }
 
   /**
@@ -1492,6 +1545,76 @@ export class PartialEvaluator {
     return v(name, loc);
   }
 
+  /**
+   * Unification in a traced evaluation, reported as OPA's evaluator reports its own: a Unify event for each
+   * pair it equates (bound variables at the top replaced by their values), a reference or comprehension
+   * evaluated first and its each value equated with the other side in turn (base data after the other side,
+   * as OPA's tree of data equates them; a rule's value, input or a local value before it), and arrays and
+   * objects equated element by element.
+   */
+  private tracedUnify(a: Term, b: Term, st: State, k: K): void {
+    const top = (t: Term): Term => (t.type === 'var' ? st.env.get(t.value) ?? t : t);
+    const pa = top(a);
+    const pb = top(b);
+    this.traceUnify(pa, pb, st.env);
+    const evaluated = (t: Term) => t.type === 'ref' || isComprehension(t);
+    if (evaluated(pa) || evaluated(pb)) {
+      const [first, other] = evaluated(pa) ? [pa, pb] : [pb, pa];
+      const otherFirst = first.type === 'ref' && this.readsBaseData(first, st.env);
+      return this.evalTerm(first, st, (value, s) => (otherFirst ? this.tracedUnify(other, value, s, k) : this.tracedUnify(value, other, s, k)), other);
+    }
+    if (pa.type === 'array' && pb.type === 'array') {
+      if (pa.value.length !== pb.value.length) return;
+      const step = (i: number, s: State): void => (i >= pa.value.length ? k(s) : this.tracedUnify(pa.value[i]!, pb.value[i]!, s, (n) => step(i + 1, n)));
+      return step(0, st);
+    }
+    if (pa.type === 'object' && pb.type === 'object' && pa.value.every(([key]) => isGround(key)) && pb.value.every(([key]) => isGround(key))) {
+      if (pa.value.length !== pb.value.length) return;
+      const pairs: [Term, Term][] = [];
+      for (const [key, value] of pa.value) {
+        const match = pb.value.find(([other]) => groundEqual(key, other));
+        if (!match) return;
+        pairs.push([value, match[1]]);
+      }
+      const step = (i: number, s: State): void => (i >= pairs.length ? k(s) : this.tracedUnify(pairs[i]![0], pairs[i]![1], s, (n) => step(i + 1, n)));
+      return step(0, st);
+    }
+    // Calls and composites holding them are evaluated to values first (the compiler moved OPA's out of line).
+    if (pa.type === 'call' || pb.type === 'call' || !isGround(plug(pa, st.env)) || !isGround(plug(pb, st.env))) {
+      return this.evalTerm(a, st, (va, s1) => this.evalTerm(b, s1, (vb, s2) => this.unify(va, vb, s2, k), va), b);
+    }
+    this.unify(pa, pb, st, k);
+  }
+
+  /** The variable a lone term is equated with, named as OPA names it: by query and in order within it. */
+  private lonetermVar(loc: Location): Extract<Term, { type: 'var' }> {
+    const n = this.lonetermVars.get(this.query) ?? 0;
+    this.lonetermVars.set(this.query, n + 1);
+    return { type: 'var', value: `$_term_${this.query}_${n}`, loc };
+  }
+
+  /** A Unify event of a traced evaluation, at the expression being evaluated. */
+  private traceUnify(a: Term, b: Term, env: Env): void {
+    const loc = this.currentExpr?.loc ?? a.loc;
+    this.emit('unify', this.query, { kind: 'expr', expr: { index: 0, terms: [op('eq'), a, b], loc } }, env, loc);
+  }
+
+  /**
+   * A reference into data that meets no rule on its constant path (at or above where it stops): OPA reads it
+   * from its tree of data, which equates the other side with the value, not the value with the other side.
+   */
+  private readsBaseData(ref: Extract<Term, { type: 'ref' }>, env: Env): boolean {
+    if (!isDataRef(ref)) return false;
+    const segs: string[] = [];
+    for (let i = 1; i < ref.value.length; i++) {
+      const seg = plug(ref.value[i]!, env);
+      if (seg.type !== 'string') break;
+      segs.push(seg.value);
+      if (this.rules.has(segs.join('.'))) return false;
+    }
+    return true;
+  }
+
   /** Unification: binds unbound variables, compares known values, and keeps anything residual as `a = b`. */
   private unify(a: Term, b: Term, st: State, k: K): void {
     const pa = plug(a, st.env);
@@ -1592,6 +1715,17 @@ function headVars(r: SupportRule): (name: string) => boolean {
   const names = new Set<string>();
   for (const t of [r.value, ...(r.ref ?? []), ...(r.args ?? [])]) walkVars(t, (name) => names.add(name));
   return (name) => names.has(name);
+}
+
+/** The string segments a reference starts with after its head, with bound variables filled in. */
+function constantPath(ref: Extract<Term, { type: 'ref' }>, env: Env): string[] {
+  const segs: string[] = [];
+  for (let i = 1; i < ref.value.length; i++) {
+    const seg = plug(ref.value[i]!, env);
+    if (seg.type !== 'string') break;
+    segs.push(seg.value);
+  }
+  return segs;
 }
 
 /** A reference whose head is `data`. */

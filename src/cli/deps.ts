@@ -11,6 +11,7 @@ import { goErrorList, goJson } from './go-format.js';
 import { formatRegoError } from '../compiler/errors.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 import { prettyTable } from './pretty-table.js';
+import { nameSegment } from '../compiler/rego-text.js';
 
 const depsFlags: FlagGroup[] = [
   {
@@ -181,7 +182,7 @@ function groundPrefix(ref: Term[]): Path {
 
 /** A path as OPA prints a reference: `input.a["x-y"][0]`. */
 function pathText(p: Path): string {
-  return p.map((s, i) => (i === 0 ? s : s.startsWith('#') ? `[${s.slice(1)}]` : /^[A-Za-z_][A-Za-z0-9_]*$/.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`)).join('');
+  return p.map((s, i) => (i === 0 ? s : s.startsWith('#') ? `[${s.slice(1)}]` : nameSegment(s))).join('');
 }
 
 /** Sorted, without the paths another one in the list is a prefix of. */

@@ -14,7 +14,7 @@ export function isIdentifier(name: string): boolean {
 }
 
 /** A ref's string segment as Rego writes it after the head: `.name`, or `["a b"]` when it is no identifier. */
-export function segmentText(name: string): string {
+export function nameSegment(name: string): string {
   return isIdentifier(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
 }
 

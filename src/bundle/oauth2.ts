@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { SignJWT } from 'jose';
 import type { HttpResponse } from './service.js';
-import { ServiceError } from './service.js';
+import { answerJson, ServiceError } from './service.js';
 import { signingKeyFor, type PrivateKeyConfig, type SigningKey } from './credentials/signing-key.js';
 
 export interface OAuth2Config {
@@ -149,12 +149,7 @@ export class OAuth2ClientCredentials {
       body: Buffer.from((await this.form()).toString()),
     });
     if (res.status !== 200) throw new ServiceError(`oauth2 token request to ${token_url} failed with HTTP ${res.status}`, res.status);
-    let body: { access_token?: unknown; token_type?: unknown; expires_in?: unknown };
-    try {
-      body = JSON.parse(res.body.toString('utf8'));
-    } catch {
-      throw new ServiceError(`oauth2 token response from ${token_url} is not JSON`);
-    }
+    const body = answerJson<{ access_token?: unknown; token_type?: unknown; expires_in?: unknown }>(res, () => new ServiceError(`oauth2 token response from ${token_url} is not JSON`));
     if (typeof body.access_token !== 'string' || !body.access_token) throw new ServiceError(`oauth2 token response from ${token_url} has no access_token`);
     if (typeof body.token_type !== 'string' || body.token_type.toLowerCase() !== 'bearer') {
       throw new ServiceError(`oauth2 token response from ${token_url} has token_type ${JSON.stringify(body.token_type)}, expected "bearer"`);

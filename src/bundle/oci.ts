@@ -5,7 +5,7 @@
 // digest is not downloaded again, and a downloaded blob must hash to its digest. Registries that answer 401 with
 // a Bearer challenge get the Docker token flow, authenticated with the service's credentials.
 import { createHash } from 'node:crypto';
-import { ServiceError, sendRequest, type HttpResponse, type ServiceClient } from './service.js';
+import { answerJson, ServiceError, sendRequest, type HttpResponse, type ServiceClient } from './service.js';
 
 export const ociBundleLayerType = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const manifestTypes = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
@@ -54,12 +54,7 @@ export class OciPuller {
     const { repository, reference } = parseReference(request.resource);
     const manifestRes = await this.registryGet(`v2/${repository}/manifests/${reference}`, repository, { accept: manifestTypes.join(', ') }, manifestLimit, request.signal);
     if (manifestRes.status !== 200) throw new ServiceError(`registry answered HTTP ${manifestRes.status} for the manifest of ${request.resource}`, manifestRes.status);
-    let manifest: { layers?: Array<{ mediaType?: string; digest?: string; size?: number }> };
-    try {
-      manifest = JSON.parse(manifestRes.body.toString('utf8'));
-    } catch {
-      throw new ServiceError(`manifest of ${request.resource} is not JSON`);
-    }
+    const manifest = answerJson<{ layers?: Array<{ mediaType?: string; digest?: string; size?: number }> }>(manifestRes, () => new ServiceError(`manifest of ${request.resource} is not JSON`));
     if (!Array.isArray(manifest.layers) || manifest.layers.length === 0) throw new ServiceError(`manifest of ${request.resource} has no layers (an image index is not a bundle)`);
     const layer = manifest.layers.find((l) => l.mediaType === ociBundleLayerType);
     if (!layer) throw new ServiceError(`manifest of ${request.resource} has no layer of media type ${ociBundleLayerType}`);
@@ -108,12 +103,7 @@ export class OciPuller {
     url.searchParams.set('scope', params.scope ?? scope);
     const res = await this.client.fetchAbsolute(url.toString(), { maxBytes: manifestLimit, signal });
     if (res.status !== 200) throw new ServiceError(`registry token request to ${url.origin}${url.pathname} answered HTTP ${res.status}`, res.status);
-    let body: { token?: unknown; access_token?: unknown };
-    try {
-      body = JSON.parse(res.body.toString('utf8'));
-    } catch {
-      throw new ServiceError(`registry token answer from ${url.origin} is not JSON`);
-    }
+    const body = answerJson<{ token?: unknown; access_token?: unknown }>(res, () => new ServiceError(`registry token answer from ${url.origin} is not JSON`));
     const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
     if (typeof token !== 'string' || !token) throw new ServiceError(`registry token answer from ${url.origin} has no token`);
     return token;

@@ -38,6 +38,18 @@ export interface HttpResponse {
   body: Buffer;
 }
 
+/**
+ * An answer's body as JSON, or the error `notJson` makes when it is not. JSON.parse, not the JSON reader: token
+ * lifetimes, credentials and manifests are read as plain JavaScript values, never kept as number text.
+ */
+export function answerJson<T>(res: HttpResponse, notJson: () => Error): T {
+  try {
+    return JSON.parse(res.body.toString('utf8')) as T;
+  } catch {
+    throw notJson();
+  }
+}
+
 /** A failed request; `httpCode` is set when the server answered. */
 export class ServiceError extends Error {
   override name = 'ServiceError';

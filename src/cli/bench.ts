@@ -4,7 +4,7 @@
 // BenchmarkResult JSON (json) or a Go benchmark line (gobench). Exit code 1 when loading, compiling or an
 // evaluation fails, or (unless --fail=false) when the result is undefined.
 import { readFileSync } from 'node:fs';
-import { checkQueryArguments, countFlag, FlagError, flagsHelp, parseCommandLine, queryFlags, sharedFlags, type FlagGroup } from './flags.js';
+import { checkQueryArguments, choiceFlag, countFlag, flagsHelp, parseCommandLine, queryFlags, sharedFlags, type FlagGroup } from './flags.js';
 import { goJson } from './go-format.js';
 import { LoadError } from './load.js';
 import { errorsText, prepareQuery, type EvalOutput } from './eval.js';
@@ -68,7 +68,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     groups: benchFlags,
     help: benchHelp,
     validate: (values, positionals) => {
-      if (!FORMATS.includes(values.format as Format)) throw new FlagError(`--format ${String(values.format)}: expected one of ${FORMATS.join(', ')}`);
+      choiceFlag(values, 'format', FORMATS);
       count = countFlag(values, 'count');
       checkQueryArguments(values, positionals);
     },

@@ -2,7 +2,7 @@
 // `opa check` does (on stderr: OPA's error list, or with -f json {"errors": [...]}), exit code 1 on errors.
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkRego, RegoCompileError } from '../compiler/compile-rego.js';
-import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
+import { choiceFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
 import { goErrorList, goJson } from './go-format.js';
 import { formatRegoError } from '../compiler/errors.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
@@ -45,7 +45,7 @@ export async function checkCommand(args: string[]): Promise<number> {
     groups: checkFlags,
     help: checkHelp,
     validate: (values, positionals) => {
-      if (values.format !== 'pretty' && values.format !== 'json') throw new FlagError(`--format ${String(values.format)}: expected pretty or json`);
+      choiceFlag(values, 'format', ['pretty', 'json']);
       if (positionals.length === 0) throw new FlagError('specify at least one file');
     },
   });

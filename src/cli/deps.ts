@@ -6,11 +6,12 @@ import type { Body, Module, Rule, Term } from '../compiler/ast.js';
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkParsedModules, parseRegoFiles, RegoCompileError } from '../compiler/compile-rego.js';
 import { QUERY_PACKAGE, queryModule } from '../compiler/query.js';
-import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
+import { choiceFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
 import { goErrorList, goJson } from './go-format.js';
 import { formatRegoError } from '../compiler/errors.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 import { prettyTable } from './pretty-table.js';
+import { nameSegment } from '../compiler/rego-text.js';
 
 const depsFlags: FlagGroup[] = [
   {
@@ -46,7 +47,7 @@ export async function depsCommand(args: string[]): Promise<number> {
     groups: depsFlags,
     help: depsHelp,
     validate: (values, positionals) => {
-      if (values.format !== 'pretty' && values.format !== 'json') throw new FlagError(`--format ${String(values.format)}: expected pretty or json`);
+      choiceFlag(values, 'format', ['pretty', 'json']);
       if (positionals.length !== 1) throw new FlagError('specify exactly one query argument');
     },
   });
@@ -181,7 +182,7 @@ function groundPrefix(ref: Term[]): Path {
 
 /** A path as OPA prints a reference: `input.a["x-y"][0]`. */
 function pathText(p: Path): string {
-  return p.map((s, i) => (i === 0 ? s : s.startsWith('#') ? `[${s.slice(1)}]` : /^[A-Za-z_][A-Za-z0-9_]*$/.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`)).join('');
+  return p.map((s, i) => (i === 0 ? s : s.startsWith('#') ? `[${s.slice(1)}]` : nameSegment(s))).join('');
 }
 
 /** Sorted, without the paths another one in the list is a prefix of. */

@@ -1,7 +1,7 @@
 // `verdict eval`'s command line: `opa eval`'s flags and output formats (json, pretty, raw, values, bindings,
 // discard) over evaluateQuery (eval.ts). Flags Verdict does not support are refused by name.
 import { readFileSync } from 'node:fs';
-import { checkQueryArguments, FlagError, flagsHelp, parseCommandLine, queryFlags, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
+import { checkQueryArguments, choiceFlag, FlagError, flagsHelp, parseCommandLine, queryFlags, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goJson } from './go-format.js';
 import { LoadError } from './load.js';
 import { errorsText, evaluateQuery, type EvalOutput } from './eval.js';
@@ -81,7 +81,7 @@ export async function evalCommand(args: string[]): Promise<number> {
     groups: evalFlags,
     help: evalHelp,
     validate: (values, positionals) => {
-      if (!FORMATS.includes(values.format as (typeof FORMATS)[number])) throw new FlagError(`--format ${String(values.format)}: expected one of ${FORMATS.join(', ')}`);
+      choiceFlag(values, 'format', FORMATS);
       checkQueryArguments(values, positionals);
       const partialError = partialFlagError(values as { partial?: boolean; unknowns?: string[]; 'disable-inlining'?: string[] });
       if (partialError) throw new FlagError(partialError);

@@ -3,14 +3,20 @@
 // "# Module N" and each support module. The text is written from the residual AST, then read back and
 // printed by `verdict fmt`'s formatter, so it is spelled as `opa fmt` spells it.
 import type { Body, Expr, Term } from '../compiler/ast.js';
-import { isTerm } from '../compiler/ast.js';
+import { INFIX_OPERATORS, RegoText, isIdentifier } from '../compiler/rego-text.js';
 import { formatSource } from '../compiler/format/format.js';
 import type { PartialResult, SupportRule } from '../compiler/partial/evaluator.js';
 
-const INFIX: Record<string, string> = {
-  eq: '=', assign: ':=', equal: '==', neq: '!=', lt: '<', lte: '<=', gt: '>', gte: '>=',
-  plus: '+', minus: '-', mul: '*', div: '/', rem: '%', and: '&', or: '|',
-};
+/** Every operator Rego writes infix is written so, nested calls too, as the formatter is to lay them out. */
+const source = new RegoText({
+  infix: { ...INFIX_OPERATORS, 'internal.member_2': 'in', 'internal.member_3': 'in' },
+  nestedInfix: true,
+  refuse: (what) => {
+    throw new Error(`internal: a residual ${what} cannot be printed as Rego`);
+  },
+});
+const exprText = (e: Expr) => source.expr(e);
+const termText = (t: Term) => source.term(t);
 
 export function partialSourceText(result: PartialResult): string {
   let out = '';
@@ -50,7 +56,7 @@ function supportModules(rules: SupportRule[]): string[] {
 }
 
 function segment(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : `[${JSON.stringify(name)}]`;
+  return isIdentifier(name) ? name : `[${JSON.stringify(name)}]`;
 }
 
 function ruleText(rule: SupportRule): string {
@@ -69,71 +75,4 @@ function format(source: string): string {
   const result = formatSource('partial.rego', source, 'v1');
   if (result.text === undefined) throw new Error(`internal: the partial result does not read back as Rego: ${result.errors.map((e) => e.message).join('; ')}\n${source}`);
   return result.text;
-}
-
-function exprText(e: Expr): string {
-  let text: string;
-  const terms = e.terms;
-  if (Array.isArray(terms)) text = callText(terms);
-  else if (isTerm(terms)) text = termText(terms);
-  else if (terms.type === 'some') text = `some ${terms.symbols.map(termText).join(', ')}`;
-  else if (terms.type === 'every') text = `every ${terms.key ? `${termText(terms.key)}, ` : ''}${termText(terms.value)} in ${termText(terms.domain)} { ${bodyText(terms.body)} }`;
-  else if (terms.type === 'not') text = `not { ${bodyText(terms.body)} }`;
-  else throw new Error(`internal: a residual ${terms.type} expression cannot be printed as Rego`);
-  for (const w of e.with ?? []) text += ` with ${termText(w.target)} as ${termText(w.value)}`;
-  return e.negated ? `not ${text}` : text;
-}
-
-function bodyText(body: Body): string {
-  return body.map(exprText).join('; ');
-}
-
-/** An operator call: infix where Rego has an operator (`a = b`, `x > 1`, `"x" in s`), else `f(args)`. */
-function callText(terms: Term[]): string {
-  const [op, ...args] = terms as [Term, ...Term[]];
-  const name = op.type === 'ref' ? refName(op) : undefined;
-  const infix = name !== undefined ? INFIX[name] : undefined;
-  if (infix && args.length === 2) return `${operand(args[0]!)} ${infix} ${operand(args[1]!)}`;
-  if (name === 'internal.member_2' && args.length === 2) return `${operand(args[0]!)} in ${operand(args[1]!)}`;
-  if (name === 'internal.member_3' && args.length === 3) return `${operand(args[0]!)}, ${operand(args[1]!)} in ${operand(args[2]!)}`;
-  return `${termText(op)}(${args.map(termText).join(', ')})`;
-}
-
-/** A nested call written infix is parenthesised; the formatter drops what is not needed. */
-function operand(t: Term): string {
-  const text = termText(t);
-  return t.type === 'call' && isInfix(t.value) ? `(${text})` : text;
-}
-
-function isInfix(terms: Term[]): boolean {
-  const [op, ...args] = terms;
-  const name = op?.type === 'ref' ? refName(op) : undefined;
-  if (name === undefined) return false;
-  return (INFIX[name] !== undefined && args.length === 2) || (name === 'internal.member_2' && args.length === 2) || (name === 'internal.member_3' && args.length === 3);
-}
-
-/** `plus`, `internal.member_2`, `data.x.f`: a ref of a var and plain names, else undefined. */
-function refName(t: Term & { type: 'ref' }): string | undefined {
-  const [head, ...rest] = t.value;
-  if (head?.type !== 'var' || !rest.every((s) => s.type === 'string')) return undefined;
-  return [head.value, ...rest.map((s) => (s as { value: string }).value)].join('.');
-}
-
-function termText(t: Term): string {
-  switch (t.type) {
-    case 'null': return 'null';
-    case 'boolean': return String(t.value);
-    case 'number': return t.value;
-    case 'string': return JSON.stringify(t.value);
-    case 'var': return t.value.startsWith('$') ? '_' : t.value;
-    case 'ref': return t.value.map((s, i) => (i === 0 ? termText(s) : s.type === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(s.value) ? `.${s.value}` : `[${termText(s)}]`)).join('');
-    case 'array': return `[${t.value.map(termText).join(', ')}]`;
-    case 'set': return t.value.length === 0 ? 'set()' : `{${t.value.map(termText).join(', ')}}`;
-    case 'object': return `{${t.value.map(([k, v]) => `${termText(k)}: ${termText(v)}`).join(', ')}}`;
-    case 'call': return callText(t.value);
-    case 'arraycomprehension': return `[${termText(t.value.term)} | ${bodyText(t.value.body)}]`;
-    case 'setcomprehension': return `{${termText(t.value.term)} | ${bodyText(t.value.body)}}`;
-    case 'objectcomprehension': return `{${termText(t.value.key)}: ${termText(t.value.value)} | ${bodyText(t.value.body)}}`;
-    case 'templatestring': throw new Error('internal: a residual template string cannot be printed as Rego');
-  }
 }

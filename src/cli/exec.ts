@@ -8,6 +8,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parseYamlAsOpa } from '../json/yaml.js';
+import { logFormats } from '../log/logger.js';
 import { choiceFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goJson } from './go-format.js';
 import { errorsText, prepareQuery, type EvalOutput, type PreparedQuery } from './eval.js';
@@ -16,7 +17,6 @@ import { errorsText, prepareQuery, type EvalOutput, type PreparedQuery } from '.
 const INPUT_EXTENSIONS = new Set(['.json', '.yaml', '.yml']);
 const DEFAULT_DECISION = '/system/main';
 const FAIL_FLAGS = ['fail', 'fail-defined', 'fail-non-empty'] as const;
-const LOG_FORMATS = ['json', 'json-pretty', 'text'] as const;
 const NO_PLUGINS = 'verdict exec evaluates the bundles given with -b; it runs no plugins (discovery, bundle download, status, decision logs)';
 
 const execFlags: FlagGroup[] = [
@@ -31,7 +31,7 @@ const execFlags: FlagGroup[] = [
       'fail-non-empty': { type: 'boolean', help: 'exit 1 when a result is defined and not an empty array, or an input failed' },
       format: { type: 'string', short: 'f', default: 'json', value: 'FORMAT', help: 'output format: json (the only one)' },
       'log-level': { type: 'string', short: 'l', default: 'error', value: 'LEVEL', help: 'error (the only level verdict exec logs at)' },
-      'log-format': { type: 'string', default: 'json', value: 'FORMAT', help: `format of the error log on stderr: ${LOG_FORMATS.join(', ')} (default json)` },
+      'log-format': { type: 'string', default: 'json', value: 'FORMAT', help: `format of the error log on stderr: ${logFormats.join(', ')} (default json)` },
       'v0-compatible': sharedFlags['v0-compatible'],
       help: sharedFlags.help,
     },
@@ -75,13 +75,13 @@ export async function execCommand(args: string[]): Promise<number> {
     help: execHelp,
     validate: (values) => {
       choiceFlag(values, 'format', ['json']);
-      choiceFlag(values, 'log-format', LOG_FORMATS);
+      choiceFlag(values, 'log-format', logFormats);
       if (values['log-level'] !== 'error') throw new FlagError(`--log-level ${String(values['log-level'])} is not supported: verdict exec logs errors only (--log-level error)`);
     },
   });
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  const log = errorLog(values['log-format'] as (typeof LOG_FORMATS)[number]);
+  const log = errorLog(values['log-format'] as (typeof logFormats)[number]);
   try {
     const entries = await execute(values, positionals);
     process.stdout.write(`${goJson({ result: entries }, 2)}\n`);
@@ -174,7 +174,7 @@ function failureText(values: FlagValues, entries: Entry[]): string | undefined {
 }
 
 /** Writes a fatal error as OPA's logger does ("Unexpected error." at level error) in the chosen format. */
-function errorLog(format: (typeof LOG_FORMATS)[number]): (message: string) => void {
+function errorLog(format: (typeof logFormats)[number]): (message: string) => void {
   return (message) => {
     const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const line = { err: message, level: 'error', msg: 'Unexpected error.', time };

@@ -83,10 +83,10 @@ export function secondsFlag(values: FlagValues, name: string): number | undefine
   return Number(text);
 }
 
-/** A flag whose value must be one of `allowed`. */
+/** A flag whose value must be one of `allowed` (the message names them: `pretty or json`, `one of a, b, c`). */
 export function choiceFlag<T extends string>(values: FlagValues, name: string, allowed: readonly T[]): T {
   const text = values[name] as string;
-  if (!allowed.includes(text as T)) throw new FlagError(`--${name} ${text}: expected one of ${allowed.join(', ')}`);
+  if (!allowed.includes(text as T)) throw new FlagError(`--${name} ${text}: expected ${allowed.length === 2 ? allowed.join(' or ') : `one of ${allowed.join(', ')}`}`);
   return text as T;
 }
 

@@ -11,7 +11,7 @@ import { annotationValue } from '../compiler/planner/metadata.js';
 import { requiredCapabilities } from './inspect-capabilities.js';
 import { parseManifest, type BundleManifest } from '../bundle/bundle.js';
 import { BundleError, readBundleArchive, readBundleDirectory } from '../bundle/files.js';
-import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
+import { choiceFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
 import { goErrorList, goJson } from './go-format.js';
 import { formatRegoError } from '../compiler/errors.js';
 import { prettyTable } from './pretty-table.js';
@@ -54,7 +54,7 @@ export async function inspectCommand(args: string[]): Promise<number> {
     groups: inspectFlags,
     help: inspectHelp,
     validate: (values, positionals) => {
-      if (values.format !== 'pretty' && values.format !== 'json') throw new FlagError(`--format ${String(values.format)}: expected pretty or json`);
+      choiceFlag(values, 'format', ['pretty', 'json']);
       if (positionals.length !== 1) throw new FlagError('specify exactly one path');
     },
   });

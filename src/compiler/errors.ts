@@ -3,6 +3,7 @@
 import type { Location } from './ast.js';
 import type { RegoType } from '../builtins/declarations.js';
 import { unifies } from './types.js';
+import { isIdentifier } from './rego-text.js';
 
 export type RegoErrorCode =
   | 'rego_parse_error'
@@ -111,7 +112,7 @@ export function refText(ref: RefErrorDetails['ref']): string {
     .map((t, i) => {
       if (t.type === 'var') return i === 0 ? String(t.value) : `[${String(t.value).startsWith('$') ? '_' : String(t.value)}]`;
       if (t.type === 'number') return `[${String(t.value)}]`;
-      if (i > 0 && t.type === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(String(t.value))) return `.${String(t.value)}`;
+      if (i > 0 && t.type === 'string' && isIdentifier(String(t.value))) return `.${String(t.value)}`;
       return `[${JSON.stringify(t.value)}]`;
     })
     .join('');

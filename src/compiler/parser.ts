@@ -4,6 +4,7 @@
 import type { Body, Head, Import, Location, Package, RefTerm, Rule, Term } from './ast.js';
 import { isTerm } from './ast.js';
 import { ExpressionParser, isGround } from './parse-terms.js';
+import { nameSegment } from './rego-text.js';
 
 /** Keywords of each Rego version before any import. `future.keywords.*` and `rego.v1` add to these. */
 export const KEYWORDS_V1 = ['as', 'contains', 'default', 'else', 'every', 'false', 'if', 'import', 'in', 'not', 'null',
@@ -362,7 +363,7 @@ export class Parser extends ExpressionParser {
 function refText(ref: Term[]): string {
   return ref.map((t, i) => {
     if (i === 0 && t.type === 'var') return t.value;
-    if (t.type === 'string') return /^[A-Za-z_][A-Za-z0-9_]*$/.test(t.value) ? `.${t.value}` : `[${JSON.stringify(t.value)}]`;
+    if (t.type === 'string') return nameSegment(t.value);
     if (t.type === 'var') return `[${t.value.startsWith('$') ? '_' : t.value}]`;
     if (t.type === 'number') return `[${t.value}]`;
     if (t.type === 'boolean' || t.type === 'null') return `[${String(t.type === 'null' ? 'null' : t.value)}]`;

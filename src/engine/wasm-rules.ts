@@ -4,9 +4,9 @@
 // that is undefined for that input is left out, so the query sees it undefined.
 import type { RegoModule } from '../bundle/bundle.js';
 import { writeJson } from '../json/writer.js';
+import { isIdentifier } from '../compiler/rego-text.js';
 import type { WasmProgram } from './program.js';
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * One module per entrypoint (`x/allow` → `package x` with `allow := <value>`). Entrypoints whose path is not
@@ -16,7 +16,7 @@ export function wasmRuleModules(rules: { name: string; program: WasmProgram }[],
   const modules: RegoModule[] = [];
   for (const { name, program } of rules) {
     const segments = name.split('/').filter((s) => s !== '');
-    if (segments.length < 2 || !segments.every((s) => IDENTIFIER.test(s))) continue;
+    if (segments.length < 2 || !segments.every((s) => isIdentifier(s))) continue;
     const rs = program.evaluate(name, input);
     if (rs.length === 0) continue;
     const packagePath = segments.slice(0, -1);

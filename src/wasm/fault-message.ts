@@ -7,6 +7,8 @@ import type { BuiltinFailure } from '../builtins/failures.js';
 import { readJson } from '../json/reader.js';
 import { NumberText } from '../json/number-text.js';
 import { regoText } from '../builtins/sprintf.js';
+import { KEYWORDS_V1 } from '../compiler/parser.js';
+import { nameSegment } from '../compiler/rego-text.js';
 
 // Codes of src/wasm/runtime/faults.ts (kind in the low 8 bits; a type fault adds position and wanted type).
 const DIV_ZERO = 1;
@@ -27,11 +29,11 @@ const WANTED: Record<number, string> = {
   6: 'one of {number, set}',
 };
 
-const KEYWORDS = new Set(['as', 'contains', 'default', 'else', 'every', 'false', 'if', 'import', 'in', 'not', 'null', 'package', 'some', 'true', 'with']);
+const KEYWORDS = new Set(KEYWORDS_V1);
 
 /** A rule path segment as OPA prints it in a ref: `.name`, or `["text"]` for what is not a plain name. */
 function refSegment(key: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) && !KEYWORDS.has(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  return KEYWORDS.has(key) ? `[${JSON.stringify(key)}]` : nameSegment(key);
 }
 
 /**

@@ -179,6 +179,19 @@ test('gcp_metadata: an access token for scopes or an identity token for an audie
   assert.throws(() => new ServiceClient({ name: 'g', url: 'https://x', credentials: { gcp_metadata: { audience: 'a', scopes: ['s'] } } }), /audience or scopes, not both/);
 });
 
+test('a metadata answer that is not JSON is refused, naming the endpoint', async () => {
+  let body = '<html>maintenance</html>';
+  const meta = await metadataServer(() => ({ status: 200, body }));
+  const srv = await tokenServer('never-issued');
+  const gcp = { url: srv.url, credentials: { gcp_metadata: { endpoint: meta.url, scopes: ['a'] } } };
+  assert.match((await pull(gcp))!, new RegExp(`GCP metadata answer from ${meta.url}/computeMetadata/v1/instance/service-accounts/default/token\\?scopes=a is not JSON`));
+  assert.match((await pull({ url: srv.url, credentials: { azure_managed_identity: { endpoint: `${meta.url}/token` } } }))!, new RegExp(`Azure managed identity answer from ${meta.url}/token \\(HTTP 200\\) is not JSON`));
+  body = 'null';
+  assert.match((await pull(gcp))!, /GCP metadata answer from .* is not JSON/);
+  body = '{}';
+  assert.match((await pull(gcp))!, /GCP metadata answer from .* has no access_token/);
+});
+
 test('azure_managed_identity: IMDS with Metadata: true, App Service with IDENTITY_ENDPOINT and IDENTITY_HEADER', async () => {
   const meta = await metadataServer((req) =>
     req.headers.metadata === 'true' || req.headers['x-identity-header'] === 'app-secret'

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { AwsCredentials } from '../../net/aws-sigv4.js';
 import { signV4 } from '../../net/aws-sigv4.js';
 import { CredentialConfigError, type Send } from './types.js';
+import { answerJson } from '../service.js';
 
 export interface AwsProvidersConfig {
   environment_credentials?: Record<string, never>;
@@ -249,12 +250,7 @@ function metadataProvider(config: NonNullable<AwsProvidersConfig['metadata_crede
     }
     const res = await ctx.send(url, { method: 'GET', headers, timeoutMs });
     if (res.status !== 200) throw new Error(`metadata request to ${url} answered HTTP ${res.status}`);
-    let payload: { Code?: string; AccessKeyId?: string; SecretAccessKey?: string; Token?: string; Expiration?: string };
-    try {
-      payload = JSON.parse(res.body.toString('utf8'));
-    } catch {
-      throw new Error(`metadata answer from ${url} is not JSON`);
-    }
+    const payload = answerJson<{ Code?: string; AccessKeyId?: string; SecretAccessKey?: string; Token?: string; Expiration?: string }>(res, () => new Error(`metadata answer from ${url} is not JSON`));
     // Only the EC2 endpoint sends Code.
     if (config.iam_role && payload.Code !== 'Success') throw new Error(`metadata service query did not succeed: ${payload.Code}`);
     if (!payload.AccessKeyId || !payload.SecretAccessKey) throw new Error(`metadata answer from ${url} has no credentials`);

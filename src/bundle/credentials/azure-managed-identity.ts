@@ -2,6 +2,7 @@
 // from App Service's identity endpoint when IDENTITY_ENDPOINT is set (with IDENTITY_HEADER), fetched for each
 // request as OPA does. `endpoint` moves the service.
 import { CredentialConfigError, type Send, type ServiceCredential } from './types.js';
+import { answerJson } from '../service.js';
 
 export interface AzureManagedIdentityConfig {
   endpoint?: string;
@@ -43,12 +44,7 @@ export function azureManagedIdentityCredential(config: AzureManagedIdentityConfi
         headers.metadata = 'true';
       }
       const res = await ctx.send(url, { method: 'GET', headers, timeoutMs });
-      let body: { access_token?: unknown; error?: unknown; error_description?: unknown };
-      try {
-        body = JSON.parse(res.body.toString('utf8'));
-      } catch {
-        throw new Error(`Azure managed identity answer from ${endpoint} (HTTP ${res.status}) is not JSON`);
-      }
+      const body = answerJson<{ access_token?: unknown; error?: unknown; error_description?: unknown }>(res, () => new Error(`Azure managed identity answer from ${endpoint} (HTTP ${res.status}) is not JSON`));
       if (res.status !== 200) throw new Error(`Azure managed identity request to ${endpoint} answered HTTP ${res.status} ${String(body.error ?? '')}: ${String(body.error_description ?? '')}`);
       if (typeof body.access_token !== 'string' || !body.access_token) throw new Error(`Azure managed identity answer from ${endpoint} has no access_token`);
       return { authorization: `Bearer ${body.access_token}` };

@@ -2,6 +2,7 @@
 // (the metadata server caches it). `scopes` asks for an OAuth2 access token, `audience` for an identity
 // token (a JWT); `endpoint` moves the server, which is http://metadata.google.internal by default.
 import { CredentialConfigError, type Send, type ServiceCredential } from './types.js';
+import { answerJson } from '../service.js';
 
 export interface GcpMetadataConfig {
   endpoint?: string;
@@ -25,14 +26,11 @@ export function gcpMetadataCredential(config: GcpMetadataConfig, ctx: { send: Se
     async headers() {
       const res = await ctx.send(url, { method: 'GET', headers: { 'metadata-flavor': 'Google' }, timeoutMs });
       if (res.status !== 200) throw new Error(`GCP metadata request to ${url} answered HTTP ${res.status}`);
-      const text = res.body.toString('utf8');
-      if (config.audience) return { authorization: `Bearer ${text}` };
-      let token: unknown;
-      try {
-        token = (JSON.parse(text) as { access_token?: unknown }).access_token;
-      } catch {
-        throw new Error(`GCP metadata answer from ${url} is not JSON`);
-      }
+      if (config.audience) return { authorization: `Bearer ${res.body.toString('utf8')}` };
+      const notJson = () => new Error(`GCP metadata answer from ${url} is not JSON`);
+      const answer = answerJson<{ access_token?: unknown } | null>(res, notJson);
+      if (answer === null) throw notJson();
+      const token = answer.access_token;
       if (typeof token !== 'string' || !token) throw new Error(`GCP metadata answer from ${url} has no access_token`);
       return { authorization: `Bearer ${token}` };
     },

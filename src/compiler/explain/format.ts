@@ -8,6 +8,7 @@ import { plug, type TraceNode } from '../partial/evaluator.js';
 import { isGround } from '../partial/values.js';
 import { termJson, type AstJson } from '../partial/ast-json.js';
 import type { ExplainEvent } from './index.js';
+import { RegoText } from '../rego-text.js';
 
 /** The REST API's explanation: one JSON object per event. */
 export function explanationJson(events: ExplainEvent[]): AstJson[] {
@@ -137,50 +138,23 @@ function anyTermJson(t: Term): AstJson {
 
 function nodeText(node: TraceNode, names: ReadonlyMap<string, string>): string {
   if (!node) return '';
+  const text = regoText(names);
   switch (node.kind) {
-    case 'body': return node.body.map((e) => exprText(e, names)).join('; ');
-    case 'expr': return exprText(node.expr, names);
-    case 'rule': return node.path.length > 0 ? ['data', ...node.path].join('.') : ruleHeadText(node.rule, names);
+    case 'body': return text.body(node.body);
+    case 'expr': return text.expr(node.expr);
+    case 'rule': return node.path.length > 0 ? ['data', ...node.path].join('.') : ruleHeadText(node.rule, text);
   }
 }
 
-function ruleHeadText(rule: Rule, names: ReadonlyMap<string, string>): string {
-  const head = rule.head.ref.map((t, i) => (i === 0 ? termText(t, names) : t.type === 'string' ? `.${t.value}` : `[${termText(t, names)}]`)).join('');
-  return rule.head.args ? `${head}(${rule.head.args.map((a) => termText(a, names)).join(', ')})` : head;
+/**
+ * Nodes as OPA's trace prints them: its compiled form (`a == b` in a body is `a = b`), locals by the names they
+ * were written with, a template string elided.
+ */
+function regoText(names: ReadonlyMap<string, string>): RegoText {
+  return new RegoText({ varText: (name) => (name.startsWith('$') ? '_' : names.get(name) ?? name), infix: { eq: '=', equal: '=' }, templateString: '$"..."', logical: true });
 }
 
-function exprText(expr: Expr, names: ReadonlyMap<string, string>): string {
-  const e = asCompiled(expr);
-  const terms = e.terms;
-  let text: string;
-  if (Array.isArray(terms)) {
-    const [op, ...args] = terms as [Term, ...Term[]];
-    text = exprOperator(e) === 'eq' && args.length === 2 ? `${termText(args[0]!, names)} = ${termText(args[1]!, names)}` : `${termText(op, names)}(${args.map((a) => termText(a, names)).join(', ')})`;
-  } else if (isTerm(terms)) text = termText(terms, names);
-  else if (terms.type === 'every') text = `every ${terms.key ? `${termText(terms.key, names)}, ` : ''}${termText(terms.value, names)} in ${termText(terms.domain, names)} { ${terms.body.map((b) => exprText(b, names)).join('; ')} }`;
-  else if (terms.type === 'not') text = `not { ${terms.body.map((b) => exprText(b, names)).join('; ')} }`;
-  else if (terms.type === 'logicaland' || terms.type === 'logicalor') text = `${terms.lhs.map((b) => exprText(b, names)).join('; ')} ${terms.type === 'logicaland' ? 'and' : 'or'} ${terms.rhs.map((b) => exprText(b, names)).join('; ')}`;
-  else text = terms.type;
-  if (e.with?.length) text += e.with.map((w) => ` with ${termText(w.target, names)} as ${termText(w.value, names)}`).join('');
-  return e.negated ? `not ${text}` : text;
-}
-
-function termText(t: Term, names: ReadonlyMap<string, string>): string {
-  const sub = (x: Term) => termText(x, names);
-  const body = (b: Body) => b.map((e) => exprText(e, names)).join('; ');
-  switch (t.type) {
-    case 'null': return 'null';
-    case 'boolean': case 'number': return String(t.value);
-    case 'string': return JSON.stringify(t.value);
-    case 'var': return t.value.startsWith('$') ? '_' : names.get(t.value) ?? t.value;
-    case 'ref': return t.value.map((s, i) => (i === 0 ? sub(s) : s.type === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(s.value) ? `.${s.value}` : `[${sub(s)}]`)).join('');
-    case 'array': return `[${t.value.map(sub).join(', ')}]`;
-    case 'set': return t.value.length === 0 ? 'set()' : `{${t.value.map(sub).join(', ')}}`;
-    case 'object': return `{${t.value.map(([k, v]) => `${sub(k)}: ${sub(v)}`).join(', ')}}`;
-    case 'call': return `${sub(t.value[0]!)}(${t.value.slice(1).map(sub).join(', ')})`;
-    case 'arraycomprehension': return `[${sub(t.value.term)} | ${body(t.value.body)}]`;
-    case 'setcomprehension': return `{${sub(t.value.term)} | ${body(t.value.body)}}`;
-    case 'objectcomprehension': return `{${sub(t.value.key)}: ${sub(t.value.value)} | ${body(t.value.body)}}`;
-    case 'templatestring': return '$"..."';
-  }
+function ruleHeadText(rule: Rule, text: RegoText): string {
+  const head = rule.head.ref.map((t, i) => (i === 0 ? text.term(t) : t.type === 'string' ? `.${t.value}` : `[${text.term(t)}]`)).join('');
+  return rule.head.args ? `${head}(${rule.head.args.map((a) => text.term(a)).join(', ')})` : head;
 }

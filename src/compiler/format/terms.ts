@@ -7,11 +7,8 @@ import type { CommentQueue } from './comments.js';
 import { KEYWORDS_V1 } from '../parser.js';
 import { goQuoteInner } from './go-quote.js';
 import { forEachVar } from '../walk.js';
+import { INFIX_OPERATORS, isIdentifier } from '../rego-text.js';
 
-const INFIX: Record<string, string> = {
-  eq: '=', assign: ':=', equal: '==', neq: '!=', lt: '<', lte: '<=', gt: '>', gte: '>=',
-  plus: '+', minus: '-', mul: '*', div: '/', rem: '%', and: '&', or: '|',
-};
 
 /** An element of a composite: its (first) term, its printer at an indent, and an object entry's value. */
 type CompositeElement = [Term, (indent: number) => string, Term?];
@@ -146,7 +143,7 @@ export class TermPrinter {
     const [head, ...rest] = parts;
     let out = head.type === 'var' ? this.term(head, indent) : this.term(head, indent);
     for (const seg of rest) {
-      if (seg.type === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(seg.value) && !(KEYWORDS_V1.includes(seg.value) && this.source[seg.loc.offset] === '"')) {
+      if (seg.type === 'string' && isIdentifier(seg.value) && !(KEYWORDS_V1.includes(seg.value) && this.source[seg.loc.offset] === '"')) {
         out += `.${seg.value}`;
       }
       else out += `[${this.term(seg, indent)}]`;
@@ -167,7 +164,7 @@ export class TermPrinter {
       const text = `${this.operand(args[0], indent)}, ${this.operand(args[1], indent)} in ${this.operand(args[2], indent)}`;
       return nested ? `(${text})` : text;
     }
-    const symbol = INFIX[name];
+    const symbol = INFIX_OPERATORS[name];
     if (symbol && args.length === 2) {
       if (name === 'minus' && args[0].type === 'number' && args[0].value === '0' && args[0].loc.offset === op.loc.offset) {
         return `-${arg(args[1])}`;
@@ -183,7 +180,7 @@ export class TermPrinter {
   private operand(a: Term, indent: number): string {
     const op = a.type === 'call' ? a.value[0] : undefined;
     const name = op?.type === 'ref' ? this.ref(op.value, 0) : '';
-    return INFIX[name] !== undefined && a.type === 'call' && a.value.length === 3 ? `(${this.term(a, indent)})` : this.term(a, indent);
+    return INFIX_OPERATORS[name] !== undefined && a.type === 'call' && a.value.length === 3 ? `(${this.term(a, indent)})` : this.term(a, indent);
   }
 
   /**

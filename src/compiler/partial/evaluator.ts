@@ -11,6 +11,7 @@
 import type { Body, Expr, Location, Module, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { callName, exprOperator } from '../walk.js';
+import { isIdentifier } from '../rego-text.js';
 import { builtinArity, callBuiltin } from './builtin-calls.js';
 import { callOutputsApart, closureVars, plugDeep } from './closures.js';
 import { DEFINED_PREFIX, orientEquations, propagateCopies, simplifyQuery } from './copy-propagation.js';
@@ -1901,7 +1902,7 @@ function placeLeaf(doc: Term, keys: Term[], leaf: Term, element: boolean, loc: L
 function supportHead(path: string[], keys: Term[]): Pick<SupportRule, 'path' | 'ref'> {
   const terms = [...path.map((seg) => str(seg)), ...keys];
   let n = 0;
-  while (n < terms.length && terms[n]!.type === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test((terms[n] as { value: string }).value)) n++;
+  while (n < terms.length && terms[n]!.type === 'string' && isIdentifier((terms[n] as { value: string }).value)) n++;
   if (n === terms.length) return { path: terms.map((t) => (t as { value: string }).value), ref: undefined };
   if (n === 0) return { path, ref: keys };
   return { path: terms.slice(0, n).map((t) => (t as { value: string }).value), ref: terms.slice(n) };

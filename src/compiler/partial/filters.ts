@@ -14,6 +14,7 @@ import { callName, exprOperator } from '../walk.js';
 import type { PartialResult } from './evaluator.js';
 import { isGround, toValue } from './values.js';
 import { NumberText } from '../../json/number-text.js';
+import { RegoText } from '../rego-text.js';
 
 export type SqlDialect = 'postgresql' | 'mysql' | 'sqlserver' | 'sqlite';
 export type UcastFlavour = 'all' | 'minimal' | 'linq' | 'prisma';
@@ -274,29 +275,12 @@ export function toUcast(cond: Condition | 'all' | 'none', flavour: UcastFlavour,
 
 // ---------------------------------------------------------------- Rego text, for messages
 
-export function exprText(e: Expr): string {
-  const terms = e.terms;
-  let text: string;
-  if (Array.isArray(terms)) {
-    const [op, ...args] = terms as [Term, ...Term[]];
-    const infix: Record<string, string> = { eq: '=', equal: '==', neq: '!=', lt: '<', lte: '<=', gt: '>', gte: '>=', 'internal.member_2': 'in' };
-    const name = exprOperator(e);
-    text = infix[name] && args.length === 2 ? `${termText(args[0]!)} ${infix[name]} ${termText(args[1]!)}` : `${termText(op)}(${args.map(termText).join(', ')})`;
-  } else text = isTerm(terms) ? termText(terms) : terms.type;
-  return e.negated ? `not ${text}` : text;
-}
+const messageText = new RegoText({
+  varText: (name) => name,
+  infix: { eq: '=', equal: '==', neq: '!=', lt: '<', lte: '<=', gt: '>', gte: '>=', 'internal.member_2': 'in' },
+  short: true,
+});
 
-function termText(t: Term): string {
-  switch (t.type) {
-    case 'null': return 'null';
-    case 'boolean': case 'number': return String(t.value);
-    case 'string': return JSON.stringify(t.value);
-    case 'var': return t.value;
-    case 'ref': return t.value.map((s, i) => (i === 0 ? termText(s) : s.type === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(s.value) ? `.${s.value}` : `[${termText(s)}]`)).join('');
-    case 'array': return `[${t.value.map(termText).join(', ')}]`;
-    case 'set': return t.value.length === 0 ? 'set()' : `{${t.value.map(termText).join(', ')}}`;
-    case 'object': return `{${t.value.map(([k, v]) => `${termText(k)}: ${termText(v)}`).join(', ')}}`;
-    case 'call': return `${termText(t.value[0]!)}(${t.value.slice(1).map(termText).join(', ')})`;
-    default: return t.type;
-  }
+export function exprText(e: Expr): string {
+  return messageText.expr(e);
 }

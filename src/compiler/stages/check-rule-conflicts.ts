@@ -4,6 +4,7 @@
 // arities, or hold two defaults; and a complete rule may not have other rules inside its document.
 import type { Location, Module, Rule, Term } from '../ast.js';
 import type { CompileContext, Stage } from './context.js';
+import { nameSegment } from '../rego-text.js';
 
 interface Entry {
   rule: Rule;
@@ -16,7 +17,7 @@ interface Entry {
 const SCALAR = new Set(['string', 'number', 'boolean', 'null']);
 
 function segmentText(t: Term, rewritten: Map<string, string>): string {
-  if (t.type === 'string') return /^[A-Za-z_][A-Za-z0-9_]*$/.test(t.value) ? `.${t.value}` : `[${JSON.stringify(t.value)}]`;
+  if (t.type === 'string') return nameSegment(t.value);
   if (t.type === 'var') return `[${rewritten.get(t.value) ?? t.value}]`;
   if (t.type === 'number' || t.type === 'boolean') return `[${String(t.value)}]`;
   return '[...]';

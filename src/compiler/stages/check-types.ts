@@ -4,9 +4,11 @@
 // for the results of builtin calls, and for local variables assigned from those (`x := 1`, `1 = x`, an output
 // argument, `some k, v in xs` over such a value); everything else (input, data, rule values, function arguments)
 // is left unknown and never reported, so this reports a subset of OPA's type errors and nothing OPA accepts.
+// A unification (`a = b`, `:=`, and `a == b`, which OPA rewrites to `a = b` where it is an expression of its own)
+// whose two sides have known types that can never be equal is OPA's "match error".
 import type { Body, Expr, Location, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
-import type { ArgErrorDetails, RefErrorDetails } from '../errors.js';
+import type { ArgErrorDetails, MatchErrorDetails, RefErrorDetails } from '../errors.js';
 import { refText } from '../errors.js';
 import type { Module } from '../ast.js';
 import { packageKey } from './resolve-refs.js';
@@ -28,11 +30,13 @@ const SCALAR_TYPES: Record<string, RegoType> = {
 
 /** Operators whose operands are any and which bind variables: handled as assignments instead. */
 const BINDING_OPERATORS = new Set(['eq', 'assign']);
+/** Operators OPA type-checks as a unification of their two operands when they make an expression of their own. */
+const UNIFYING_OPERATORS = new Set(['eq', 'assign', 'equal']);
 
 interface Found {
   loc: Location;
   message: string;
-  details: ArgErrorDetails | RefErrorDetails;
+  details: ArgErrorDetails | RefErrorDetails | MatchErrorDetails;
 }
 
 /**
@@ -146,7 +150,7 @@ class RuleChecker {
     const terms = e.terms;
     if (Array.isArray(terms)) {
       const name = callName(terms[0]!);
-      if (name !== undefined && BINDING_OPERATORS.has(name) && terms.length === 3) this.bind(terms[1]!, terms[2]!, env);
+      if (name !== undefined && UNIFYING_OPERATORS.has(name) && terms.length === 3) this.unify(terms[1]!, terms[2]!, e.loc, env);
       else if (name !== undefined) this.call(name, terms.slice(1), e.loc, env, false);
     } else if (isTerm(terms)) {
       this.typeOf(terms, env);
@@ -162,10 +166,17 @@ class RuleChecker {
     for (const w of e.with ?? []) this.typeOf(w.value, env);
   }
 
-  /** `a := b`, `a = b`: a variable on one side takes the type of the other side. */
-  private bind(a: Term, b: Term, env: Map<string, RegoType>): void {
+  /**
+   * `a := b`, `a = b`, `a == b`: two known types that cannot unify are a match error (not under `with`, which may
+   * replace what a side reads); else a variable on one side takes the type of the other side.
+   */
+  private unify(a: Term, b: Term, loc: Location, env: Map<string, RegoType>): void {
     const ta = this.typeOf(a, env);
     const tb = this.typeOf(b, env);
+    if (ta && tb && !this.replacing && !unifies(ta, tb)) {
+      this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(ta), b: inGoKeyOrder(tb) } });
+      return;
+    }
     if (a.type === 'var' && !env.has(a.value) && tb) env.set(a.value, tb);
     else if (b.type === 'var' && !env.has(b.value) && ta) env.set(b.value, ta);
   }

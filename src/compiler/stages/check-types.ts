@@ -5,7 +5,8 @@
 // argument, `some k, v in xs` over such a value); everything else (input, data, rule values, function arguments)
 // is left unknown and never reported, so this reports a subset of OPA's type errors and nothing OPA accepts.
 // A unification (`a = b`, `:=`, and `a == b`, which OPA rewrites to `a = b` where it is an expression of its own)
-// whose two sides have known types that can never be equal is OPA's "match error".
+// whose two sides have known types that can never be equal is OPA's "match error". A builtin replaced with
+// `with` by another builtin whose declaration cannot unify with its own is OPA's "NAME: arity mismatch".
 import type { Body, Expr, Location, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import type { ArgErrorDetails, MatchErrorDetails, RefErrorDetails } from '../errors.js';
@@ -14,7 +15,7 @@ import type { Module } from '../ast.js';
 import { packageKey } from './resolve-refs.js';
 import { inGoKeyOrder, type FunctionDecl, type RegoType } from '../../builtins/declarations.js';
 import { selectIndex, selectKey, unifies } from '../types.js';
-import { callName, forEachRef, forEachRefInBody } from '../walk.js';
+import { callName, childTerms, exprTerms, forEachRef, forEachRefInBody } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 
 /** A type, or undefined where it is not known (nothing is reported about unknown types). */
@@ -163,7 +164,35 @@ class RuleChecker {
       this.body(terms.lhs, new Map(env));
       this.body(terms.rhs, new Map(env));
     }
-    for (const w of e.with ?? []) this.typeOf(w.value, env);
+    for (const w of e.with ?? []) {
+      this.typeOf(w.value, env);
+      this.replacement(e, w);
+    }
+  }
+
+  /**
+   * `with f as g` for two builtins: g's arguments must unify with f's, one by one (OPA leaves the results alone:
+   * `count` may be replaced by `upper`).
+   * OPA reports it once per expression its rewriting makes of `e` (the expression, and one per call nested in
+   * it, each of which keeps the `with`).
+   */
+  private replacement(e: Expr, w: NonNullable<Expr['with']>[number]): void {
+    const target = refName(w.target);
+    const value = refName(w.value);
+    const want = target === undefined ? undefined : this.declOf(target);
+    const have = value === undefined ? undefined : this.declOf(value);
+    if (!want || !have || want.variadic || have.variadic) return;
+    const [wantArgs, haveArgs] = [want.args ?? [], have.args ?? []];
+    const fits = wantArgs.length === haveArgs.length && wantArgs.every((t, i) => unifies(haveArgs[i]!, t));
+    if (fits) return;
+    const details = inGoKeyOrder({ have: haveArgs.map(unnamed), want: { args: wantArgs } });
+    let nested = 0;
+    const count = (t: Term): void => {
+      if (t.type === 'call') nested++;
+      for (const c of childTerms(t)) count(c);
+    };
+    for (const t of exprTerms(e)) count(t);
+    for (let i = 0; i <= nested; i++) this.found.push({ loc: w.loc, message: `${target}: arity mismatch`, details });
   }
 
   /**
@@ -347,6 +376,18 @@ class RuleChecker {
       }
     }
   }
+}
+
+/** The dotted name of a var or a ref of constant strings (`count`, `time.now_ns`), else undefined. */
+function refName(t: Term): string | undefined {
+  if (t.type === 'var') return t.value;
+  if (t.type !== 'ref' || t.value[0]!.type !== 'var') return undefined;
+  const parts = [t.value[0]!.value];
+  for (const seg of t.value.slice(1)) {
+    if (seg.type !== 'string') return undefined;
+    parts.push(seg.value);
+  }
+  return parts.join('.');
 }
 
 function isScalar(t: Term): t is Term & { type: 'null' | 'boolean' | 'number' | 'string' } {

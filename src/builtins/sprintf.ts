@@ -53,10 +53,11 @@ function exponent(e: number): string {
 /** strconv.FormatFloat(f, 'g', prec, 64); prec < 0 means the shortest digits. */
 function formatGeneral(f: number, prec: number): string {
   if (!Number.isFinite(f)) return Number.isNaN(f) ? 'NaN' : f > 0 ? '+Inf' : '-Inf';
-  if (f === 0) return '0';
-  const sign = f < 0 ? '-' : '';
+  const sign = f < 0 || Object.is(f, -0) ? '-' : '';
+  if (f === 0) return `${sign}0`;
   let { digits, point } = shortestDigits(f);
-  let limit = 21;
+  // Go decides %e against precision 6 when the digits are the shortest ones (so %v of 1e6 is 1e+06).
+  let limit = 6;
   if (prec >= 0) {
     const p = prec === 0 ? 1 : prec;
     ({ digits, point } = shortestDigits(Number(Math.abs(f).toPrecision(p))));
@@ -70,9 +71,14 @@ function formatGeneral(f: number, prec: number): string {
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
+/** The sign of a float64 as Go prints it: -0 keeps its minus. */
+function signOf(f: number): string {
+  return f < 0 || Object.is(f, -0) ? '-' : '';
+}
+
 function formatExp(f: number, prec: number, upper: boolean): string {
-  const [mant, e] = f.toExponential(prec).split('e') as [string, string];
-  const text = mant + exponent(Number(e));
+  const [mant, e] = Math.abs(f).toExponential(prec).split('e') as [string, string];
+  const text = signOf(f) + mant + exponent(Number(e));
   return upper ? text.toUpperCase() : text;
 }
 
@@ -118,11 +124,13 @@ function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: s
     case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': {
       if (a.kind !== 'float64') return { text: badVerb(verb, a), numeric: false };
       const n = a.value;
-      if (verb === 'f' || verb === 'F') return { text: n.toFixed(prec < 0 ? 6 : prec), numeric: true };
+      if (verb === 'f' || verb === 'F') return { text: signOf(n) + Math.abs(n).toFixed(prec < 0 ? 6 : prec), numeric: true };
       if (verb === 'e' || verb === 'E') return { text: formatExp(n, prec < 0 ? 6 : prec, verb === 'E'), numeric: true };
       const g = formatGeneral(n, prec);
       return { text: verb === 'G' ? g.toUpperCase() : g, numeric: true };
     }
+    case 'T':
+      return { text: a.kind, numeric: false };
     default:
       return { text: badVerb(verb, a), numeric: false };
   }
@@ -139,6 +147,8 @@ function sprintf(format: unknown, values: unknown): string {
     if (verb === '%') return '%';
     if (next >= args.length) return `%!${verb}(MISSING)`;
     const a = args[next++]!;
+    // Go reads + and # on %v as requests for Go syntax, which Rego values have no use for: no sign is added.
+    if (verb === 'v') flags = flags.replace(/[+#]/g, '');
     const prec = p === undefined ? -1 : Number(p || '0');
     let { text: t, numeric } = formatOne(verb, a, prec, flags);
     if (numeric && (flags.includes('+') || flags.includes(' ')) && !t.startsWith('-')) t = (flags.includes('+') ? '+' : ' ') + t;

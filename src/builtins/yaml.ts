@@ -1,6 +1,7 @@
 // yaml.is_valid, yaml.marshal and yaml.unmarshal. A text is valid YAML when every document in it parses;
 // unmarshal answers the first document, as Go's YAML decoding does.
 import { yamlDocumentsAsOpa } from '../json/yaml.js';
+import { goYamlMessage } from '../json/yaml-errors.js';
 import { BuiltinError, str } from './args.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
 import { keepsNumberText } from './rego-value.js';
@@ -18,9 +19,10 @@ function isValid(text: unknown): boolean {
 }
 
 function unmarshal(text: unknown): unknown {
-  const docs = documents(str('yaml.unmarshal', 1, text));
+  const source = str('yaml.unmarshal', 1, text);
+  const docs = documents(source);
   const broken = docs.find((d) => d.errors.length > 0);
-  if (broken) throw new BuiltinError('yaml.unmarshal', broken.errors[0]!.message);
+  if (broken) throw new BuiltinError('yaml.unmarshal', goYamlMessage(broken.errors[0]!, source));
   return docs.length === 0 ? null : (docs[0]!.toJS() as unknown);
 }
 

@@ -16,8 +16,14 @@ export interface RegoError {
   code: RegoErrorCode;
   message: string;
   location: { file: string; row: number; col: number };
-  /** Parse errors: the source line and the index of the column in it. Type errors: ArgErrorDetails, RefErrorDetails. */
-  details?: { line: string; idx: number } | ArgErrorDetails | RefErrorDetails;
+  /** Parse errors: the source line and the index of the column in it. Type errors: ArgErrorDetails, RefErrorDetails, MatchErrorDetails. */
+  details?: { line: string; idx: number } | ArgErrorDetails | RefErrorDetails | MatchErrorDetails;
+}
+
+/** OPA's details of a unification (`a = b`, `a == b`) whose two sides' types can never be equal: the two types. */
+export interface MatchErrorDetails {
+  a: RegoType;
+  b: RegoType;
 }
 
 /**
@@ -95,10 +101,19 @@ export function formatRegoError(e: LocatedError): string {
   if (!e.details) return text;
   if ('ref' in e.details) return [text, ...refErrorLines(e.details)].join('\n\t');
   if ('have' in e.details) return [text, ...argErrorLines(e.details)].join('\n\t');
+  if ('a' in e.details) return [text, ...matchErrorLines(e.details)].join('\n\t');
   // OPA drops the line's leading tabs and indents the caret by the bytes that remain before it.
   const line = e.details.line.replace(/^\t+/, '');
   const indent = Math.max(e.details.idx - (e.details.line.length - line.length), 0);
   return `${text}\n\t${line}\n\t${' '.repeat(indent)}^`;
+}
+
+/** Both sides' types, and for two arrays, objects or sets OPA's hint that they can never be equal. */
+function matchErrorLines(d: MatchErrorDetails): string[] {
+  const lines = [`left  : ${typeText(d.a, Infinity)}`, `right : ${typeText(d.b, Infinity)}`];
+  const kind = d.a.type === d.b.type && (d.a.type === 'array' || d.a.type === 'object' || d.a.type === 'set') ? `${d.a.type}s` : undefined;
+  if (kind) lines.push(`hint  : both sides are ${kind} but their types differ, so they can never be equal (see https://www.openpolicyagent.org/docs/errors/rego-type-error/match-error)`);
+  return lines;
 }
 
 /** The ref, carets under its known part, and that part's type. */

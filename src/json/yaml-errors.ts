@@ -18,6 +18,8 @@ export function goYamlMessage(err: Error, text: string): string {
   if (!e.name.startsWith('YAML')) return own;
   // A value JSON cannot carry (.inf, .nan): OPA's JSON encoder refuses it, with no position.
   if (own.startsWith('json: ')) return own.replace(/ at line \d+, column \d+:$/, '');
+  // A null mapping key: refused by the JSON conversion after Go's YAML parser, which adds no prefix.
+  if (own.startsWith('unsupported map key')) return own;
   const at = e.linePos?.[0];
   if (!at) return `yaml: ${own}`;
   // Where Go's parser stops: the offending token's line, counted from 0; the end of stream, when the text does

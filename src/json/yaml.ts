@@ -6,8 +6,9 @@
 //   - a float is [-+]?(.d+|d+(.d*)?)([eE][-+]?d+)? (underscores dropped); one out of float64's range stays a string;
 //   - .inf, .nan and their kin are Go's ±Inf and NaN, which JSON cannot carry: the document is refused;
 //   - timestamps and sexagesimal numbers stay strings; mapping keys become the text of their value (010: is "8"),
-//     and of a key given twice the last value wins.
-import type { ScalarTag, Schema } from 'yaml';
+//     and of a key given twice the last value wins;
+//   - a mapping key JSON cannot name is refused: an empty or null key, a sequence or a mapping.
+import type { Document, ScalarTag, Schema, YAMLParseError } from 'yaml';
 import { lazyRequire } from '../lazy-require.js';
 import { NumberText } from './number-text.js';
 
@@ -84,12 +85,44 @@ function opaSchema(): Schema {
   }));
 }
 
+/**
+ * The mapping keys Go's decoder refuses, which the YAML reader takes: a key left empty (`: a`, where Go's parser
+ * finds no key, or in a flow collection no node), a null one (`~: a`), and a sequence or mapping as key.
+ */
+function refusedKeys(doc: Document): YAMLParseError[] {
+  const lib = yaml();
+  const errors: YAMLParseError[] = [];
+  lib.visit(doc, {
+    Pair(_key, pair, path) {
+      const key = pair.key as { range?: [number, number, number] } | null;
+      const at: [number, number] = key?.range ? [key.range[0], key.range[1]] : [0, 0];
+      const parent = path[path.length - 1];
+      const message = (text: string) => new lib.YAMLParseError(at, 'BAD_SCALAR_START', text);
+      if (key === null || (lib.isScalar(key) && key.value === null)) {
+        const empty = key === null || key.range === undefined || key.range[0] === key.range[1];
+        const flow = lib.isCollection(parent) && parent.flow === true;
+        errors.push(message(empty ? (flow ? 'did not find expected node content' : 'did not find expected key') : 'unsupported map key of type: %!s(<nil>), key: <nil>'));
+      } else if (lib.isCollection(key)) {
+        errors.push(message(`invalid map key: ${String(key)}`));
+      }
+    },
+  });
+  return errors;
+}
+
 /** Parses one YAML document (an empty one is null) into the values OPA's decoder makes of it. */
 export function parseYamlAsOpa(text: string): unknown {
-  return yaml().parse(text, { schema: opaSchema(), merge: false, uniqueKeys: false });
+  const doc = yaml().parseDocument(text, { schema: opaSchema(), merge: false, uniqueKeys: false });
+  const error = doc.errors[0] ?? refusedKeys(doc)[0];
+  if (error) throw error;
+  return doc.toJS() as unknown;
 }
 
 /** Every document of a YAML stream with OPA's scalars, each with its errors (yaml.unmarshal, yaml.is_valid). */
 export function yamlDocumentsAsOpa(text: string): ReturnType<typeof import('yaml').parseAllDocuments> {
-  return yaml().parseAllDocuments(text, { schema: opaSchema(), merge: false, uniqueKeys: false });
+  const docs = yaml().parseAllDocuments(text, { schema: opaSchema(), merge: false, uniqueKeys: false });
+  for (const doc of Array.isArray(docs) ? docs : [docs]) {
+    if (doc.errors.length === 0) doc.errors.push(...refusedKeys(doc as Document));
+  }
+  return docs;
 }

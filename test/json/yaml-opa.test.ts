@@ -139,3 +139,23 @@ test('.inf and .nan, which JSON cannot carry, are refused in input and bundle da
     }
   });
 });
+
+test('mapping keys JSON cannot name (empty, null, a sequence or a mapping) are refused as opa refuses them', () => {
+  withDir((dir) => {
+    const texts = [':', ': a', 'a: 1\n: b\n', '- : a', '{: a}', '[: a]', 'null: b', '~: b', '[1]: b', '{a: 1}: b', "'': kept"];
+    for (const text of texts) {
+      const args = ['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(text)})`];
+      const [opa, ours] = both(args, dir);
+      const answer = (r: ReturnType<typeof run>): { error: string } | { value: unknown } => {
+        const json = JSON.parse(r.stdout) as { result?: Array<{ expressions: Array<{ value: unknown }> }>; errors?: Array<{ message: string }> };
+        return json.errors ? { error: json.errors[0]!.message } : { value: json.result?.[0]?.expressions[0]?.value };
+      };
+      // Messages agree where Go's decoder reports the text alone (its line numbers and Go-syntax values aside).
+      const strip = (a: ReturnType<typeof answer>) => ('error' in a ? { error: a.error.replace(/line \d+: |, value: .*$|invalid map key: .*$/g, '') } : a);
+      assert.deepEqual(strip(answer(ours)), strip(answer(opa)), JSON.stringify(text));
+      writeFileSync(join(dir, 'input.yaml'), text);
+      const [opaInput, ourInput] = both(['-i', 'input.yaml', 'input'], dir);
+      assert.equal(ourInput.status === 0, opaInput.status === 0, `input ${JSON.stringify(text)}: ${ourInput.stdout}${ourInput.stderr}`);
+    }
+  });
+});

@@ -4,15 +4,18 @@
 // for the results of builtin calls, and for local variables assigned from those (`x := 1`, `1 = x`, an output
 // argument, `some k, v in xs` over such a value); everything else (input, data, rule values, function arguments)
 // is left unknown and never reported, so this reports a subset of OPA's type errors and nothing OPA accepts.
+// A unification (`a = b`, `:=`, and `a == b`, which OPA rewrites to `a = b` where it is an expression of its own)
+// whose two sides have known types that can never be equal is OPA's "match error". A builtin replaced with
+// `with` by another builtin whose declaration cannot unify with its own is OPA's "NAME: arity mismatch".
 import type { Body, Expr, Location, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
-import type { ArgErrorDetails, RefErrorDetails } from '../errors.js';
+import type { ArgErrorDetails, MatchErrorDetails, RefErrorDetails } from '../errors.js';
 import { refText } from '../errors.js';
 import type { Module } from '../ast.js';
 import { packageKey } from './resolve-refs.js';
 import { inGoKeyOrder, type FunctionDecl, type RegoType } from '../../builtins/declarations.js';
 import { selectIndex, selectKey, unifies } from '../types.js';
-import { callName, forEachRef, forEachRefInBody } from '../walk.js';
+import { callName, childTerms, exprTerms, forEachRef, forEachRefInBody } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 
 /** A type, or undefined where it is not known (nothing is reported about unknown types). */
@@ -28,11 +31,13 @@ const SCALAR_TYPES: Record<string, RegoType> = {
 
 /** Operators whose operands are any and which bind variables: handled as assignments instead. */
 const BINDING_OPERATORS = new Set(['eq', 'assign']);
+/** Operators OPA type-checks as a unification of their two operands when they make an expression of their own. */
+const UNIFYING_OPERATORS = new Set(['eq', 'assign', 'equal']);
 
 interface Found {
   loc: Location;
   message: string;
-  details: ArgErrorDetails | RefErrorDetails;
+  details: ArgErrorDetails | RefErrorDetails | MatchErrorDetails;
 }
 
 /**
@@ -146,7 +151,7 @@ class RuleChecker {
     const terms = e.terms;
     if (Array.isArray(terms)) {
       const name = callName(terms[0]!);
-      if (name !== undefined && BINDING_OPERATORS.has(name) && terms.length === 3) this.bind(terms[1]!, terms[2]!, env);
+      if (name !== undefined && UNIFYING_OPERATORS.has(name) && terms.length === 3) this.unify(terms[1]!, terms[2]!, e.loc, env);
       else if (name !== undefined) this.call(name, terms.slice(1), e.loc, env, false);
     } else if (isTerm(terms)) {
       this.typeOf(terms, env);
@@ -159,13 +164,48 @@ class RuleChecker {
       this.body(terms.lhs, new Map(env));
       this.body(terms.rhs, new Map(env));
     }
-    for (const w of e.with ?? []) this.typeOf(w.value, env);
+    for (const w of e.with ?? []) {
+      this.typeOf(w.value, env);
+      this.replacement(e, w);
+    }
   }
 
-  /** `a := b`, `a = b`: a variable on one side takes the type of the other side. */
-  private bind(a: Term, b: Term, env: Map<string, RegoType>): void {
+  /**
+   * `with f as g` for two builtins: g's arguments must unify with f's, one by one (OPA leaves the results alone:
+   * `count` may be replaced by `upper`).
+   * OPA reports it once per expression its rewriting makes of `e` (the expression, and one per call nested in
+   * it, each of which keeps the `with`).
+   */
+  private replacement(e: Expr, w: NonNullable<Expr['with']>[number]): void {
+    const target = refName(w.target);
+    const value = refName(w.value);
+    const want = target === undefined ? undefined : this.declOf(target);
+    const have = value === undefined ? undefined : this.declOf(value);
+    if (!want || !have || want.variadic || have.variadic) return;
+    const [wantArgs, haveArgs] = [want.args ?? [], have.args ?? []];
+    const fits = wantArgs.length === haveArgs.length && wantArgs.every((t, i) => unifies(haveArgs[i]!, t));
+    if (fits) return;
+    const details = inGoKeyOrder({ have: haveArgs.map(unnamed), want: { args: wantArgs } });
+    let nested = 0;
+    const count = (t: Term): void => {
+      if (t.type === 'call') nested++;
+      for (const c of childTerms(t)) count(c);
+    };
+    for (const t of exprTerms(e)) count(t);
+    for (let i = 0; i <= nested; i++) this.found.push({ loc: w.loc, message: `${target}: arity mismatch`, details });
+  }
+
+  /**
+   * `a := b`, `a = b`, `a == b`: two known types that cannot unify are a match error (not under `with`, which may
+   * replace what a side reads); else a variable on one side takes the type of the other side.
+   */
+  private unify(a: Term, b: Term, loc: Location, env: Map<string, RegoType>): void {
     const ta = this.typeOf(a, env);
     const tb = this.typeOf(b, env);
+    if (ta && tb && !this.replacing && !unifies(ta, tb)) {
+      this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(ta), b: inGoKeyOrder(tb) } });
+      return;
+    }
     if (a.type === 'var' && !env.has(a.value) && tb) env.set(a.value, tb);
     else if (b.type === 'var' && !env.has(b.value) && ta) env.set(b.value, ta);
   }
@@ -336,6 +376,18 @@ class RuleChecker {
       }
     }
   }
+}
+
+/** The dotted name of a var or a ref of constant strings (`count`, `time.now_ns`), else undefined. */
+function refName(t: Term): string | undefined {
+  if (t.type === 'var') return t.value;
+  if (t.type !== 'ref' || t.value[0]!.type !== 'var') return undefined;
+  const parts = [t.value[0]!.value];
+  for (const seg of t.value.slice(1)) {
+    if (seg.type !== 'string') return undefined;
+    parts.push(seg.value);
+  }
+  return parts.join('.');
 }
 
 function isScalar(t: Term): t is Term & { type: 'null' | 'boolean' | 'number' | 'string' } {

@@ -48,6 +48,28 @@ const REFUSED: Record<string, string> = {
   'in an object comprehension key': 'p if {\n  x := {y: 1 | y := upper(4)}\n}',
 };
 
+/** Unifications OPA refuses as a "match error": two sides whose known types can never be equal. */
+const REFUSED_MATCH: Record<string, string> = {
+  'a number compared with a string': 'p if 1 == "a"',
+  'a builtin result unified with a literal of another type': 'p if count([]) = "a"',
+  'arrays of different element types': 'p if numbers.range(2, 0) == [-0.5, "x"]',
+  'arrays of different lengths': 'p if [1] == [1, 2]',
+  'objects with a property of another type': 'p if {"a": 1} == {"a": "x"}',
+  'objects with different keys': 'p if {"a": 1} == {"b": 1}',
+  'sets of different element types': 'p if {1} == {"a"}',
+  'a local of known type': 'p if {\n  x := 1\n  x == "a"\n}',
+  'under not': 'p if {\n  not null == false\n}',
+  'inside a comprehension': 'p := [x | x := 1; x == "b"]',
+};
+
+/** A builtin replaced by another whose arguments cannot unify with its own: OPA's "NAME: arity mismatch". */
+const REFUSED_WITH: Record<string, string> = {
+  'a number builtin replaced by a string one': 'p if {\n  abs(1) with abs as lower\n}',
+  'a collection builtin replaced by a number one, in an assignment': 'p := x if x := count([1]) with count as ceil',
+  'nested calls under the replacement': 'p if {\n  x := abs(abs(-3)) with abs as lower\n}',
+  'a replacement of another arity': 'p if {\n  abs(1) with abs as concat\n}',
+};
+
 /** Policies OPA accepts: none of them may be refused. */
 const ACCEPTED: Record<string, string> = {
   'input is any': 'p if count(input.x) > 0',
@@ -70,6 +92,13 @@ const ACCEPTED: Record<string, string> = {
   'walk output': 'p if {\n  walk({"a": 1}, [path, value])\n  count(path) >= 0\n}',
   'http.send with an object literal': 'p if http.send({"method": "get", "url": "http://127.0.0.1:1"}).status_code == 200',
   'mocked builtin': 'p if count([1]) with count as 2',
+  'not-equal of different types': 'p if 1 != "a"',
+  'a builtin replaced by one of another result type': 'p if {\n  count([1]) with count as upper\n}',
+  'a builtin replaced by one of overlapping argument types': 'p if {\n  count([1]) with count as sum\n}',
+  'a builtin replaced by a function of the module': 'm(_) := "s"\np := x if x := abs(1) with abs as m',
+  'equality as a value (not rewritten to unification)': 'p := 1 == "a"',
+  'equality with an unknown side': 'p if {\n  x := "a"\n  x == input.y\n}',
+  'equality under with': 'p if {\n  count([]) == 1 with count as "a"\n}',
   'inside every (OPA does not check the body)': 'p if {\n  every x in input.xs {\n    z := 1\n    startswith(z, x)\n  }\n}',
 };
 
@@ -127,6 +156,20 @@ describe('CheckTypes: builtin calls against opa check', () => {
       assert.deepEqual(verdictErrors('p.rego', source), expected, name);
     }
   });
+
+  const refusedAs = (cases: Record<string, string>, message: RegExp) => () => {
+    const policies = Object.fromEntries(Object.entries(cases).map(([name, rules], i) => [name, `package m${i}\n\n${rules}\n`]));
+    const theirs = opaErrors(policies);
+    for (const [name, source] of Object.entries(policies)) {
+      const expected = theirs.get(name)!;
+      assert.ok(expected.length > 0 && expected.every((e) => message.test(e.message)), `${name}: OPA reports ${JSON.stringify(expected)}`);
+      assert.deepEqual(verdictErrors('p.rego', source), expected, name);
+    }
+  };
+
+  it('reports a match error as OPA does, where a unification can never succeed', refusedAs(REFUSED_MATCH, /^match error$/));
+
+  it('reports an arity mismatch as OPA does, where `with` replaces a builtin by an unfit one', refusedAs(REFUSED_WITH, /^\w+: arity mismatch$/));
 
   it('reports nothing where OPA accepts', () => {
     const policies = Object.fromEntries(Object.entries(ACCEPTED).map(([name, rules], i) => [name, `package a${i}\n\n${rules}\n`]));

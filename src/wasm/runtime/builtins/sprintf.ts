@@ -48,6 +48,13 @@ function kindOf(v: i32): i32 {
   return numKind(v) == N_INT ? K_INT : K_FLOAT;
 }
 
+/** A K_FLOAT operand as float64; a literal such as -0.0, kept as the integer 0, is Go's -0 (its text has the sign). */
+function floatOf(v: i32): f64 {
+  const f = numF64(v);
+  const tp = numTextPtr(v);
+  return f == 0 && tp != 0 && numTextLen(v) > 0 && load<u8>(tp) == 0x2d ? -0.0 : f;
+}
+
 // ---- float digits: shortest round-trip digits from dtoa, then fixed/exponent layouts ----
 let DIG: i32 = 0;
 let nd: i32 = 0;   // digit count
@@ -192,7 +199,8 @@ function general(f: f64, prec: i32): void {
   digitsOf(f);
   const shortest = prec < 0;
   if (!shortest) { if (prec == 0) prec = 1; roundTo(prec, f); }
-  let eprec = shortest ? 21 : prec;
+  // Go decides %e against precision 6 when the digits are the shortest ones (so %v of 1e6 is 1e+06).
+  let eprec = shortest ? 6 : prec;
   if (!shortest && eprec > nd && nd >= dp) eprec = nd;
   const exp = dp - 1;
   if (exp < -4 || exp >= eprec) {
@@ -228,9 +236,17 @@ function unsignedBase(u: u64, base: u32, upper: bool): void {
   while (a < b) { const t = load<u8>(tmp + a); store<u8>(tmp + a, load<u8>(tmp + b)); store<u8>(tmp + b, t); a++; b--; }
 }
 
+/** Go's name of the operand's type, as %T and bad verbs show it. */
+function kindName(k: i32): string {
+  return k == K_INT ? 'int64' : k == K_FLOAT ? 'float64' : k == K_BIG ? '*big.Int' : 'string';
+}
+
+/** Whether a float64 is negative, -0 included (Go prints its sign). */
+@inline function signBit(f: f64): bool { return (reinterpret<u64>(f) >> 63) != 0; }
+
 function badVerb(verb: i32, v: i32, k: i32): void {
   tput(0x25); tput(0x21); tput(verb); tput(0x28);
-  const name = k == K_INT ? 'int64' : k == K_FLOAT ? 'float64' : k == K_BIG ? '*big.Int' : 'string';
+  const name = kindName(k);
   for (let i = 0; i < name.length; i++) tput(name.charCodeAt(i));
   tput(0x3d);
   argText(v, k, 0x76);
@@ -245,7 +261,11 @@ function argText(v: i32, k: i32, verb: i32): void {
     for (let i = 0; i < n; i++) tput(load<u8>(strPtr(s) + i));
   } else if (k == K_INT) tmpLen += writeI64(tmp + tmpLen, numInt(v));
   else if (k == K_BIG) { const tp = numTextPtr(v), tl = numTextLen(v); for (let i = 0; i < tl; i++) tput(load<u8>(tp + i)); }
-  else general(numF64(v), -1);
+  else {
+    const f = floatOf(v);
+    if (signBit(f)) tput(0x2d);
+    general(f, -1);
+  }
 }
 
 /**
@@ -300,6 +320,8 @@ export function b_sprintf(format: i32, values: i32): i32 {
     const verb = <i32>load<u8>(fp + i);
     i += utf8Width(fp, i, fn);
     if (verb == 0x25) { put(0x25); continue; }
+    // Go reads + and # on %v as requests for Go syntax, which Rego values have no use for: no sign is added.
+    if (verb == 0x76) { plus = false; sharp = false; }
     if (argi >= nargs) { put(0x25); put(0x21); put(verb); putText('(MISSING)'); continue; }
     const v = arrGet(values, argi++);
     const k = kindOf(v);
@@ -308,7 +330,11 @@ export function b_sprintf(format: i32, values: i32): i32 {
     let numeric = false, negative = false;
     switch (verb) {
       case 0x76: // v
-        if (k == K_FLOAT && prec >= 0) general(numF64(v), prec); else argText(v, k, verb);
+        if (k == K_FLOAT && prec >= 0) {
+          const f = floatOf(v);
+          if (signBit(f)) tput(0x2d);
+          general(f, prec);
+        } else argText(v, k, verb);
         numeric = k != K_STR;
         break;
       case 0x73: // s (big.Int formats itself in decimal)
@@ -337,12 +363,18 @@ export function b_sprintf(format: i32, values: i32): i32 {
       }
       case 0x66: case 0x46: case 0x65: case 0x45: case 0x67: case 0x47: { // f F e E g G
         if (k != K_FLOAT) { badVerb(verb, v, k); break; }
-        const f = numF64(v);
-        if (f < 0) { tput(0x2d); negative = true; }
+        const f = floatOf(v);
+        if (signBit(f)) { tput(0x2d); negative = true; }
         if (verb == 0x66 || verb == 0x46) fixed(f, prec < 0 ? 6 : prec);
         else if (verb == 0x65 || verb == 0x45) expForm(f, prec < 0 ? 6 : prec, false);
         else general(f, prec);
+        if (verb == 0x45 || verb == 0x47) for (let j = 0; j < tmpLen; j++) if (load<u8>(tmp + j) == 0x65) store<u8>(tmp + j, 0x45);
         numeric = true;
+        break;
+      }
+      case 0x54: { // T: the operand's Go type, a string
+        const name = kindName(k);
+        for (let j = 0; j < name.length; j++) tput(name.charCodeAt(j));
         break;
       }
       case 0x74: // t
@@ -381,8 +413,7 @@ export function b_sprintf(format: i32, values: i32): i32 {
       if (j > argi) putText(', ');
       const v = arrGet(values, j);
       const k = kindOf(v);
-      const name = k == K_INT ? 'int64' : k == K_FLOAT ? 'float64' : k == K_BIG ? '*big.Int' : 'string';
-      putText(name);
+      putText(kindName(k));
       put(0x3d);
       tmp = alloc(128 + (k == K_STR ? strLen(tagOf(v) == T_STRING ? v : regoText(v)) : 0));
       tmpLen = 0;

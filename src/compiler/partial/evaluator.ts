@@ -387,8 +387,11 @@ export class PartialEvaluator {
     if (terms.type === 'logicaland' ? holds(terms.lhs) && holds(terms.rhs) : holds(terms.lhs) || holds(terms.rhs)) k(st);
   }
 
-  /** Whether anything in `node` reads an unknown, directly or (`throughRules`) through the rules it refers to. */
-  private readsUnknowns(node: unknown, env: Env, throughRules = true): boolean {
+  /**
+   * Whether anything in `node` reads an unknown, directly (unless `directly` is false) or (`throughRules`)
+   * through the rules it refers to.
+   */
+  private readsUnknowns(node: unknown, env: Env, throughRules = true, directly = true): boolean {
     let found = false;
     const visit = (t: unknown): void => {
       if (found || t === null || typeof t !== 'object') return;
@@ -396,7 +399,7 @@ export class PartialEvaluator {
       const n = t as { type?: string };
       if (n.type === 'ref') {
         const ref = n as Extract<Term, { type: 'ref' }>;
-        if (this.isUnknown(ref, env)) found = true;
+        if (directly && this.isUnknown(ref, env)) found = true;
         const target = throughRules ? staticDataPath(ref) : undefined;
         if (target) for (const other of this.rulesReachedBy(target)) if (this.dependsOnUnknowns(other)) found = true;
       }
@@ -411,6 +414,9 @@ export class PartialEvaluator {
    * with that document, the unknowns at or under a replaced input path dropped (they are now known) and rule
    * values computed afresh. `with f as g` and `with f as v` (f a function or builtin, g a function or builtin
    * that does not depend on unknowns, v known) replace the calls of f. The rest of the query runs as before.
+   * `with input… as v` on a part of an unknown input leaves the input unknown, as OPA does: the expression is
+   * evaluated as it stands and whatever it leaves residual keeps that `with` (refused where the expression
+   * reads a rule that depends on unknowns: OPA keeps such a rule whole, as a support rule).
    * Unknown values and other targets are refused naming the target.
    */
   private evalWith(e: Expr, mods: NonNullable<Expr['with']>, st: State, k: K): void {
@@ -418,11 +424,24 @@ export class PartialEvaluator {
     const valued = mods.filter((_, i) => targets[i]!.kind !== 'function' || this.functionName(mods[i]!.value) === undefined);
     this.evalList(valued.map((w) => w.value), st, (values, s) => {
       if (!values.every(isGround)) return this.saveWith(e, mods, valued, values, s, k);
+      // An unknown that another `with` of this expression replaces whole is known inside it.
+      const inputPaths = targets.flatMap((t) => (t.kind === 'input' ? [t.path] : []));
+      const unknownInside = this.unknowns.filter((u) => u[0] === 'input' && !inputPaths.some((p) => p.every((seg, j) => u[j + 1] === seg)));
+      const kept = mods.filter((w, i) => {
+        const target = targets[i]!;
+        return target.kind === 'input' && unknownInside.some((u) => u.length - 1 < target.path.length && u.slice(1).every((seg, j) => seg === target.path[j]));
+      });
+      if (kept.length > 0 && this.readsUnknowns({ ...e, with: undefined }, s.env, true, false)) throw unsupported('`with` on a part of an unknown input over a rule that depends on unknowns is not supported by partial evaluation', kept[0]!.loc);
+      const keptWith = kept.map((w) => ({ ...w, value: values[valued.indexOf(w)]! }));
+      const withKept: K = kept.length === 0 ? k : (next) => k({ env: next.env, saved: [...next.saved.slice(0, s.saved.length), ...next.saved.slice(s.saved.length).map((x) => ({ ...x, with: [...(x.with ?? []), ...keptWith] }))] });
+      const applied = mods.filter((w) => !kept.includes(w));
+      if (applied.length === 0) return this.evalExprUntraced({ ...e, with: undefined }, s, withKept);
       let input = this.input;
       let data = this.data;
       let unknowns = this.unknowns;
       const mocks = new Map(this.mocks);
       mods.forEach((w, i) => {
+        if (kept.includes(w)) return;
         const target = targets[i]!;
         const at = valued.indexOf(w);
         if (target.kind === 'function') {
@@ -437,7 +456,6 @@ export class PartialEvaluator {
         }
         const path = target.path;
         input = setPath(input, path, toValue(values[at]!));
-        if (unknowns.some((u) => u[0] === 'input' && u.length - 1 < path.length && u.slice(1).every((seg, j) => seg === path[j]))) throw unsupported('`with` on a part of an unknown input is not supported by partial evaluation', w.loc);
         unknowns = unknowns.filter((u) => !(u[0] === 'input' && path.every((seg, j) => u[j + 1] === seg)));
       });
       const outside: WithState = { input: this.input, data: this.data, mocks: this.mocks, unknowns: this.unknowns, knownValues: this.knownValues, dependsMemo: this.dependsMemo, inWith: this.inWith, outsideWith: this.outsideWith };
@@ -446,7 +464,7 @@ export class PartialEvaluator {
       try {
         this.evalExprUntraced({ ...e, with: undefined }, s, (next) => {
           Object.assign(this, outside);
-          k(next);
+          withKept(next);
           Object.assign(this, inside);
         });
       } finally {

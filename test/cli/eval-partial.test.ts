@@ -186,6 +186,33 @@ describe('verdict eval -p: `with` on a part of an unknown input', () => {
   });
 });
 
+describe('verdict eval -p: the query\'s own variables bound to what stays residual', () => {
+  const source = (command: string, args: string[]) => spawnSync(command, args, { encoding: 'utf8' });
+  // Kept as equations of the query's locals (`__localq0__ = input.y`) after the other expressions, latest
+  // first; a known value equated with a variable bound to a residual reference is written first.
+  const queries = [
+    'y := input.y',
+    'y := input.y; z := input.z; w := input.w',
+    'y := input.y; input.a == 1; z := input.z',
+    'y := input.y; not input.z',
+    'y := input.y[0]',
+    'x := input.a; x == 1',
+    'x := input.a; x = "s"',
+    'x = input.a; x == [1]',
+    'input.a = x; x == 1',
+    'y := input.y; z := input.z; z == 1',
+  ];
+  for (const q of queries) {
+    it(q, () => {
+      const args = ['eval', '-p', '--format', 'source', q];
+      const theirs = source(opa, args);
+      const ours = source(process.execPath, [resolve('dist/src/main.js'), ...args]);
+      assert.equal(ours.status, theirs.status, ours.stderr);
+      assert.equal(ours.stdout, theirs.stdout);
+    });
+  }
+});
+
 describe('verdict eval -p: a conflict', () => {
   it('is worded and located as OPA words it', () => {
     const policy = join(dir, 'conflict.rego');

@@ -157,6 +157,8 @@ export class PartialEvaluator {
   private fresh = 0;
   /** Variables standing for values only known when the residual query runs. */
   private readonly residualVars = new Set<string>();
+  /** Definedness conditions of the query's own locals (`y := input.y`): the local each one stands for. */
+  private readonly localDefinedness = new Map<string, string>();
   private queryVars: ReadonlySet<string> = new Set();
   /**
    * Comprehensions kept whole that read an unknown themselves (not only through rules): a variable equated
@@ -168,6 +170,8 @@ export class PartialEvaluator {
    * query writes them first, as OPA keeps the equation as written.
    */
   private readonly equatedFirst = new WeakSet<Term>();
+  /** Values bound to a variable written first (`x := input.a`, `x = input.a`, a function's parameter). */
+  private readonly boundVariableFirst = new WeakSet<Term>();
   /** Reference segments already evaluated (residual ones stay non-ground). */
   private readonly evaluated = new WeakSet<Term>();
   /** Tracing: the query (rule body, negation, comprehension) being evaluated, and each query's parent. */
@@ -249,7 +253,7 @@ export class PartialEvaluator {
         // writes the reference it could not evaluate.
         if (this.equatedFirst.has(bound) || isDataRef(value)) valueFirst.add(name);
       }
-      queries.push(reindex(simplifyQuery(propagateCopies(st.saved), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst)));
+      queries.push(reindex(localBindingsLast(simplifyQuery(propagateCopies(st.saved), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst), this.localDefinedness)));
     });
     const support = [...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : orientEquations(propagateCopies(r.body), headVars(r))) }));
     return { queries, support };
@@ -624,7 +628,8 @@ export class PartialEvaluator {
     const name = exprOperator(e);
     if (name === 'eq' || name === 'equal' || name === 'assign') {
       const swap = this.swapsOperands(terms[1]!, terms[2]!, st.env);
-      return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => (swap ? this.unify(b, a, s2, k) : this.unify(a, b, s2, k)), a), terms[2]);
+      const variableFirst = (swap ? terms[1]! : terms[2]!).type !== 'var';
+      return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => (swap ? this.unify(b, a, s2, k, variableFirst) : this.unify(a, b, s2, k, variableFirst)), a), terms[2]);
     }
     if (name === 'print' || name === 'internal.print') return k(st);
     if (name === 'trace' && this.options.tracer) {
@@ -654,7 +659,13 @@ export class PartialEvaluator {
     const read = (t: Term): t is Extract<Term, { type: 'ref' }> => t.type === 'ref' && !this.isUnknown(plug(t, env) as Extract<Term, { type: 'ref' }>, env);
     if (read(a)) return this.readsDocument(a);
     if (read(b)) return !this.readsDocument(b);
-    return false;
+    // A known value equated with a variable bound to a residual reference (the variable written first, as in
+    // `x := input.a`) comes first, as OPA keeps it: `x := input.a; x == 1` keeps `1 = input.a`, where
+    // `input.a = x; x == 1` keeps `input.a = 1`.
+    const bound = a.type === 'var' ? env.get(a.value) : undefined;
+    if (bound === undefined || !this.boundVariableFirst.has(bound)) return false;
+    const value = plug(bound, env);
+    return value.type === 'ref' && !isGround(value) && isGround(plug(b, env));
   }
 
   /**
@@ -1510,11 +1521,17 @@ export class PartialEvaluator {
     return v(name, loc);
   }
 
-  /** Unification: binds unbound variables, compares known values, and keeps anything residual as `a = b`. */
-  private unify(a: Term, b: Term, st: State, k: K): void {
+  /**
+   * Unification: binds unbound variables, compares known values, and keeps anything residual as `a = b`.
+   * `variableFirst`: `b` was written as a value, not a variable (`x := input.a`, not `x = y`).
+   */
+  private unify(a: Term, b: Term, st: State, k: K, variableFirst = b.type !== 'var'): void {
     const pa = plug(a, st.env);
     const pb = plug(b, st.env);
-    if (pa.type === 'var' && this.isUnbound(pa.value, st.env)) return k(this.keepsEquation(pb) ? this.saveEquation(pa, pb, pa, st) : this.bindVar(pa.value, pb, st));
+    if (pa.type === 'var' && this.isUnbound(pa.value, st.env)) {
+      if (variableFirst) this.boundVariableFirst.add(pb);
+      return k(this.keepsEquation(pb) ? this.saveEquation(pa, pb, pa, st) : this.bindVar(pa.value, pb, st));
+    }
     if (pb.type === 'var' && this.isUnbound(pb.value, st.env)) {
       if (pa.type === 'ref' && !isGround(pa)) this.equatedFirst.add(pa);
       return k(this.keepsEquation(pa) ? this.saveEquation(pa, pb, pb, st) : this.bindVar(pb.value, pa, st));
@@ -1558,6 +1575,7 @@ export class PartialEvaluator {
     if ((this.queryVars.has(name) && !name.startsWith('__local')) || this.options.tracer || value.type !== 'ref' || value.value.length < 2) return { env, saved: st.saved };
     const def = `${DEFINED_PREFIX}${this.fresh++}__`;
     this.residualVars.add(def);
+    if (name.startsWith(QUERY_LOCAL)) this.localDefinedness.set(def, name);
     return { env, saved: [...st.saved, this.call('eq', [v(def), value])] };
   }
 
@@ -1805,6 +1823,24 @@ function withTargetText(t: Term): string {
 function describe(e: Expr): string {
   const name = Array.isArray(e.terms) ? exprOperator(e) : undefined;
   return name ? `a call to ${name}` : 'an expression';
+}
+
+/** The names the query compiler gives a query's own locals (`y := …` becomes `__localq0__ = …`). */
+const QUERY_LOCAL = '__localq';
+
+/**
+ * A query local bound to a residual reference is kept as OPA keeps it: as an equation of that local
+ * (`__localq0__ = input.y`), after the query's other expressions, the latest local first.
+ */
+function localBindingsLast(exprs: Expr[], locals: ReadonlyMap<string, string>): Expr[] {
+  const local = (e: Expr) => (Array.isArray(e.terms) && e.terms[1]?.type === 'var' ? locals.get(e.terms[1].value) : undefined);
+  const number = (name: string) => Number(/\d+/.exec(name)?.[0] ?? 0);
+  const bindings = exprs.filter((e) => local(e) !== undefined).sort((a, b) => number(local(b)!) - number(local(a)!));
+  const renamed = bindings.map((e) => {
+    const terms = e.terms as Term[];
+    return { ...e, terms: [terms[0]!, v(local(e)!, terms[1]!.loc), ...terms.slice(2)] };
+  });
+  return [...exprs.filter((e) => local(e) === undefined), ...renamed];
 }
 
 function reindex(exprs: Expr[]): Expr[] {

@@ -67,8 +67,10 @@ export function queryModule(query: string, context: QueryContext = {}): QueryMod
     if (yieldsValue(e)) {
       // The expression's own value is reported. Like any body expression it fails the row when false, except
       // in a query of that one expression, where OPA reports the false value.
+      // A `with` modifies the whole expression, so it stays outside the parentheses, on the assignment; the
+      // text is copied verbatim (`:=` binds loosest) so that error locations still map back into the query.
       const v = `__verdict_e${i}`;
-      lines.push(`${v} := (${text})`);
+      lines.push((e.with?.length ?? 0) > 0 ? `${v} := ${text}` : `${v} := (${text})`);
       if (body.length > 1) lines.push(v);
       values.push(v);
     } else {
@@ -136,7 +138,7 @@ export function queryPlanError(planMessage: string): { message: string; code: st
 
 /** Terms and calls other than unification and assignment have a value of their own; the rest report true. */
 function yieldsValue(e: Expr): boolean {
-  if (e.negated || (e.with?.length ?? 0) > 0) return false;
+  if (e.negated) return false;
   if (isTerm(e.terms)) return true;
   if (!Array.isArray(e.terms)) return false;
   const op = e.terms[0];

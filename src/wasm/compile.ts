@@ -4,6 +4,7 @@
 // `entrypoints` exports, the plan's string constants as a data segment and the imports of OPA's host
 // interface, and writes them out next to the runtime's sections.
 import type { Policy } from '../ir/plan.js';
+import { funcArgs } from '../ir/func-arity.js';
 import { PlanError, validatePlan } from '../ir/validate.js';
 import { encodeBody, wasm as w, type Expr } from './code.js';
 import { ByteWriter } from './encoding.js';
@@ -110,6 +111,7 @@ export function compilePlan(plan: Policy): Uint8Array<ArrayBuffer> {
     funcIndex: new Map(funcs.map((f, i) => [f.name, i])),
     planFuncBase,
     funcArity: new Map(funcs.map((f) => [f.name, f.params.length])),
+    funcArgs: funcArgs(plan),
     native,
     deferred,
     external,

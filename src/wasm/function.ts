@@ -18,6 +18,8 @@ export interface ModuleContext {
   funcIndex: Map<string, number>;
   planFuncBase: number;
   funcArity: Map<string, number>;
+  /** Each plan function's own arguments (past input and data, before any captured values): 0 for a rule. */
+  funcArgs: Map<string, number>;
   /** Function index of each built-in the runtime implements. */
   native: Map<string, number>;
   /** Function index of the runtime predicate by which a native built-in leaves a call to the host (runtimeDefers). */
@@ -185,7 +187,7 @@ export class FunctionCompiler {
     visit(f.blocks);
     if (!found) return false;
     this.conflictFlag = this.temp();
-    this.conflictHead = this.ctx.layout.cString(conflictHead(f.params.length > 2, (f.path ?? []).slice(1)));
+    this.conflictHead = this.ctx.layout.cString(conflictHead((this.ctx.funcArgs.get(f.name) ?? 0) > 0, (f.path ?? []).slice(1)));
     return true;
   }
 

@@ -149,6 +149,70 @@ lim := 3
   });
 });
 
+describe('verdict eval -p: `with` on a part of an unknown input', () => {
+  const policy = join(dir, 'with.rego');
+  writeFileSync(policy, 'package w\n\nallow if input.x == 1\n\nk := 5\n');
+  const source = (command: string, args: string[]) => spawnSync(command, args, { encoding: 'utf8' });
+  // The input stays unknown (OPA does not read the replacement into it) and what is left keeps the `with`.
+  const queries = [
+    'input.x == 1 with input.y as 2',
+    'input.y == 2 with input.y as 2',
+    'data.w.k == 5 with input.y as 2',
+    'input.x == data.w.k with input.y as 2',
+    'input.x[_] == 1 with input.x.y as 2',
+    'not input.x with input.y as 2',
+    'x := 2; input.a == x with input.y as x',
+    'input.x.a == 1 with input.x.b as 2',
+  ];
+  for (const q of queries) {
+    it(q, () => {
+      const args = ['eval', '-p', '--format', 'source', '-d', policy, q];
+      const theirs = source(opa, args);
+      const ours = source(process.execPath, [resolve('dist/src/main.js'), ...args]);
+      assert.equal(ours.status, theirs.status, ours.stderr);
+      assert.equal(ours.stdout, theirs.stdout);
+    });
+  }
+  it('beside a `with` that replaces the unknown whole', () => {
+    const args = ['eval', '-p', '--format', 'source', '--unknowns', 'input.y', 'input.z == 1 with input.y as 2 with input as {"z": 1}'];
+    const theirs = source(opa, args);
+    const ours = source(process.execPath, [resolve('dist/src/main.js'), ...args]);
+    assert.equal(ours.stdout, theirs.stdout);
+  });
+  it('over a rule that depends on unknowns is refused, naming it (OPA keeps the rule whole, as a support rule)', () => {
+    const ours = verdict(['-p', '-d', policy, 'data.w.allow with input.y as 2']);
+    assert.equal(ours.code, 2);
+    assert.match(JSON.stringify(ours.json), /`with` on a part of an unknown input over a rule that depends on unknowns/);
+  });
+});
+
+describe('verdict eval -p: the query\'s own variables bound to what stays residual', () => {
+  const source = (command: string, args: string[]) => spawnSync(command, args, { encoding: 'utf8' });
+  // Kept as equations of the query's locals (`__localq0__ = input.y`) after the other expressions, latest
+  // first; a known value equated with a variable bound to a residual reference is written first.
+  const queries = [
+    'y := input.y',
+    'y := input.y; z := input.z; w := input.w',
+    'y := input.y; input.a == 1; z := input.z',
+    'y := input.y; not input.z',
+    'y := input.y[0]',
+    'x := input.a; x == 1',
+    'x := input.a; x = "s"',
+    'x = input.a; x == [1]',
+    'input.a = x; x == 1',
+    'y := input.y; z := input.z; z == 1',
+  ];
+  for (const q of queries) {
+    it(q, () => {
+      const args = ['eval', '-p', '--format', 'source', q];
+      const theirs = source(opa, args);
+      const ours = source(process.execPath, [resolve('dist/src/main.js'), ...args]);
+      assert.equal(ours.status, theirs.status, ours.stderr);
+      assert.equal(ours.stdout, theirs.stdout);
+    });
+  }
+});
+
 describe('verdict eval -p: a conflict', () => {
   it('is worded and located as OPA words it', () => {
     const policy = join(dir, 'conflict.rego');

@@ -79,6 +79,14 @@ test('the interim OPA compiler builds Rego-only bundles with every rule as an en
   assert.deepEqual(await engine.decide('a', { x: 1 }), { result: { d: 1, p: 2, q: { m: 2 } } });
 });
 
+test('with OPA\'s plans, a rule planned under a `with` of a computed value still conflicts as a rule', async () => {
+  // OPA's plan gives such a rule the captured value as a parameter, as a function has its arguments.
+  const policy = 'package m\n\nq := 1\nq := 2 if count([1, 2]) == 1\n\nr := x if { v := 1; x := q with count as v }\n';
+  const engine = new Engine(new PlanningCompiler(new OpaCliPlanner(referenceOpa())));
+  await engine.activate([parseBundle('m', [file('m/p.rego', policy)])]);
+  await assert.rejects(engine.decide('m/r', {}), /: rule data.m.q produced conflicting values:/);
+});
+
 async function writeTempBundle(files: Record<string, string>): Promise<string> {
   const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
   const { join, dirname } = await import('node:path');

@@ -53,6 +53,15 @@ obj[k] := v if { some k, v in {"a": 1} }
 obj["a"] := 3
 
 comp := {k: v | some k in ["a", "a"]; some v in [1, 2]}
+
+# Planned under a \`with\` whose value is computed, a rule takes that value as a parameter, as a function takes
+# its arguments: it is still a rule.
+mockable := 1
+mockable := 2 if count([1, 2]) == 1
+mocked := x if { v := 1; x := mockable with count as v }
+mf(_) := 1
+mf(a) := 2 if count([a, a]) == 1
+mocked_f := x if { v := 1; x := mf(0) with count as v }
 `,
   'many.rego': `package m\n\n${many}`,
 };
@@ -61,7 +70,8 @@ const input = { a: 1, b: 2 };
 
 const queries = [
   'data.c.p', 'data.c.three', 'data.c.single', 'data.c.later', 'data.c.e', 'data.c.r', 'data.c.q', 'data.c.h',
-  'data.c.obj', 'data.c.comp', 'data.c.across', 'data.m.many', 'data.c', 'data.c.f(2)',
+  'data.c.obj', 'data.c.comp', 'data.c.across', 'data.m.many', 'data.c', 'data.c.f(2)', 'data.c.mocked',
+  'data.c.mocked_f',
 ];
 
 const withoutStack = (errors: Array<Record<string, unknown>>) => errors.map(({ stack_trace: _s, ...rest }) => rest);

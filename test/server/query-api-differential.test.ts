@@ -89,6 +89,23 @@ describe('expressions side by side on one line', () => {
   }
 });
 
+describe('expressions under `with` report their own value', () => {
+  const queries = [
+    '1 with input as 2',
+    'input.user with input as {"user": "bob"}',
+    '[x | x := input[_]] with input as [1, 2]',
+    'count([1]) with input as 2',
+    'x := 1 with input as 2',
+    'data.zeta.authz.x with data.zeta.authz.x as 5',
+    'data.zeta.authz.allow with input.user as "alice"',
+    'input with input as false',
+  ];
+  for (const q of queries) {
+    it(`GET ${q}`, () => same('GET', get(q)));
+    it(`POST ${q}`, () => same('POST', '/v1/query', JSON.stringify({ query: q, input: { user: 'alice' } })));
+  }
+});
+
 describe('input by POST', () => {
   const bodies = [
     { query: 'x := input.a', input: { a: [1, 2.50, 'x'] } },

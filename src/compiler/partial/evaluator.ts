@@ -158,6 +158,8 @@ export class PartialEvaluator {
   private fresh = 0;
   /** Variables standing for values only known when the residual query runs. */
   private readonly residualVars = new Set<string>();
+  /** Definedness conditions of the query's own locals (`y := input.y`): the local each one stands for. */
+  private readonly localDefinedness = new Map<string, string>();
   private queryVars: ReadonlySet<string> = new Set();
   /**
    * Comprehensions kept whole that read an unknown themselves (not only through rules): a variable equated
@@ -169,6 +171,8 @@ export class PartialEvaluator {
    * query writes them first, as OPA keeps the equation as written.
    */
   private readonly equatedFirst = new WeakSet<Term>();
+  /** Values bound to a variable written first (`x := input.a`, `x = input.a`, a function's parameter). */
+  private readonly boundVariableFirst = new WeakSet<Term>();
   /** Reference segments already evaluated (residual ones stay non-ground). */
   private readonly evaluated = new WeakSet<Term>();
   /** Tracing: the query (rule body, negation, comprehension) being evaluated, and each query's parent. */
@@ -254,7 +258,7 @@ export class PartialEvaluator {
         // writes the reference it could not evaluate.
         if (this.equatedFirst.has(bound) || isDataRef(value)) valueFirst.add(name);
       }
-      queries.push(reindex(simplifyQuery(propagateCopies(st.saved), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst)));
+      queries.push(reindex(localBindingsLast(simplifyQuery(propagateCopies(st.saved), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst), this.localDefinedness)));
     });
     const support = [...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : orientEquations(propagateCopies(r.body), headVars(r))) }));
     return { queries, support };
@@ -404,8 +408,11 @@ export class PartialEvaluator {
     if (terms.type === 'logicaland' ? holds(terms.lhs) && holds(terms.rhs) : holds(terms.lhs) || holds(terms.rhs)) k(st);
   }
 
-  /** Whether anything in `node` reads an unknown, directly or (`throughRules`) through the rules it refers to. */
-  private readsUnknowns(node: unknown, env: Env, throughRules = true): boolean {
+  /**
+   * Whether anything in `node` reads an unknown, directly (unless `directly` is false) or (`throughRules`)
+   * through the rules it refers to.
+   */
+  private readsUnknowns(node: unknown, env: Env, throughRules = true, directly = true): boolean {
     let found = false;
     const visit = (t: unknown): void => {
       if (found || t === null || typeof t !== 'object') return;
@@ -413,7 +420,7 @@ export class PartialEvaluator {
       const n = t as { type?: string };
       if (n.type === 'ref') {
         const ref = n as Extract<Term, { type: 'ref' }>;
-        if (this.isUnknown(ref, env)) found = true;
+        if (directly && this.isUnknown(ref, env)) found = true;
         const target = throughRules ? staticDataPath(ref) : undefined;
         if (target) for (const other of this.rulesReachedBy(target)) if (this.dependsOnUnknowns(other)) found = true;
       }
@@ -428,6 +435,9 @@ export class PartialEvaluator {
    * with that document, the unknowns at or under a replaced input path dropped (they are now known) and rule
    * values computed afresh. `with f as g` and `with f as v` (f a function or builtin, g a function or builtin
    * that does not depend on unknowns, v known) replace the calls of f. The rest of the query runs as before.
+   * `with input… as v` on a part of an unknown input leaves the input unknown, as OPA does: the expression is
+   * evaluated as it stands and whatever it leaves residual keeps that `with` (refused where the expression
+   * reads a rule that depends on unknowns: OPA keeps such a rule whole, as a support rule).
    * Unknown values and other targets are refused naming the target.
    */
   private evalWith(e: Expr, mods: NonNullable<Expr['with']>, st: State, k: K): void {
@@ -435,11 +445,24 @@ export class PartialEvaluator {
     const valued = mods.filter((_, i) => targets[i]!.kind !== 'function' || this.functionName(mods[i]!.value) === undefined);
     this.evalList(valued.map((w) => w.value), st, (values, s) => {
       if (!values.every(isGround)) return this.saveWith(e, mods, valued, values, s, k);
+      // An unknown that another `with` of this expression replaces whole is known inside it.
+      const inputPaths = targets.flatMap((t) => (t.kind === 'input' ? [t.path] : []));
+      const unknownInside = this.unknowns.filter((u) => u[0] === 'input' && !inputPaths.some((p) => p.every((seg, j) => u[j + 1] === seg)));
+      const kept = mods.filter((w, i) => {
+        const target = targets[i]!;
+        return target.kind === 'input' && unknownInside.some((u) => u.length - 1 < target.path.length && u.slice(1).every((seg, j) => seg === target.path[j]));
+      });
+      if (kept.length > 0 && this.readsUnknowns({ ...e, with: undefined }, s.env, true, false)) throw unsupported('`with` on a part of an unknown input over a rule that depends on unknowns is not supported by partial evaluation', kept[0]!.loc);
+      const keptWith = kept.map((w) => ({ ...w, value: values[valued.indexOf(w)]! }));
+      const withKept: K = kept.length === 0 ? k : (next) => k({ env: next.env, saved: [...next.saved.slice(0, s.saved.length), ...next.saved.slice(s.saved.length).map((x) => ({ ...x, with: [...(x.with ?? []), ...keptWith] }))] });
+      const applied = mods.filter((w) => !kept.includes(w));
+      if (applied.length === 0) return this.evalExprUntraced({ ...e, with: undefined }, s, withKept);
       let input = this.input;
       let data = this.data;
       let unknowns = this.unknowns;
       const mocks = new Map(this.mocks);
       mods.forEach((w, i) => {
+        if (kept.includes(w)) return;
         const target = targets[i]!;
         const at = valued.indexOf(w);
         if (target.kind === 'function') {
@@ -454,7 +477,6 @@ export class PartialEvaluator {
         }
         const path = target.path;
         input = setPath(input, path, toValue(values[at]!));
-        if (unknowns.some((u) => u[0] === 'input' && u.length - 1 < path.length && u.slice(1).every((seg, j) => seg === path[j]))) throw unsupported('`with` on a part of an unknown input is not supported by partial evaluation', w.loc);
         unknowns = unknowns.filter((u) => !(u[0] === 'input' && path.every((seg, j) => u[j + 1] === seg)));
       });
       const outside: WithState = { input: this.input, data: this.data, mocks: this.mocks, unknowns: this.unknowns, knownValues: this.knownValues, dependsMemo: this.dependsMemo, inWith: this.inWith, outsideWith: this.outsideWith };
@@ -463,7 +485,7 @@ export class PartialEvaluator {
       try {
         this.evalExprUntraced({ ...e, with: undefined }, s, (next) => {
           Object.assign(this, outside);
-          k(next);
+          withKept(next);
           Object.assign(this, inside);
         });
       } finally {
@@ -624,7 +646,8 @@ export class PartialEvaluator {
     if (name === 'eq' || name === 'equal' || name === 'assign') {
       if (this.options.tracer) return this.tracedUnify(terms[1]!, terms[2]!, st, k);
       const swap = this.swapsOperands(terms[1]!, terms[2]!, st.env);
-      return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => (swap ? this.unify(b, a, s2, k) : this.unify(a, b, s2, k)), a), terms[2]);
+      const variableFirst = (swap ? terms[1]! : terms[2]!).type !== 'var';
+      return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => (swap ? this.unify(b, a, s2, k, variableFirst) : this.unify(a, b, s2, k, variableFirst)), a), terms[2]);
     }
     if (name === 'print' || name === 'internal.print') return k(st);
     if (name === 'trace' && this.options.tracer) {
@@ -656,7 +679,13 @@ export class PartialEvaluator {
     const read = (t: Term): t is Extract<Term, { type: 'ref' }> => t.type === 'ref' && !this.isUnknown(plug(t, env) as Extract<Term, { type: 'ref' }>, env);
     if (read(a)) return this.readsDocument(a);
     if (read(b)) return !this.readsDocument(b);
-    return false;
+    // A known value equated with a variable bound to a residual reference (the variable written first, as in
+    // `x := input.a`) comes first, as OPA keeps it: `x := input.a; x == 1` keeps `1 = input.a`, where
+    // `input.a = x; x == 1` keeps `input.a = 1`.
+    const bound = a.type === 'var' ? env.get(a.value) : undefined;
+    if (bound === undefined || !this.boundVariableFirst.has(bound)) return false;
+    const value = plug(bound, env);
+    return value.type === 'ref' && !isGround(value) && isGround(plug(b, env));
   }
 
   /**
@@ -1616,11 +1645,17 @@ export class PartialEvaluator {
     return true;
   }
 
-  /** Unification: binds unbound variables, compares known values, and keeps anything residual as `a = b`. */
-  private unify(a: Term, b: Term, st: State, k: K): void {
+  /**
+   * Unification: binds unbound variables, compares known values, and keeps anything residual as `a = b`.
+   * `variableFirst`: `b` was written as a value, not a variable (`x := input.a`, not `x = y`).
+   */
+  private unify(a: Term, b: Term, st: State, k: K, variableFirst = b.type !== 'var'): void {
     const pa = plug(a, st.env);
     const pb = plug(b, st.env);
-    if (pa.type === 'var' && this.isUnbound(pa.value, st.env)) return k(this.keepsEquation(pb) ? this.saveEquation(pa, pb, pa, st) : this.bindVar(pa.value, pb, st));
+    if (pa.type === 'var' && this.isUnbound(pa.value, st.env)) {
+      if (variableFirst) this.boundVariableFirst.add(pb);
+      return k(this.keepsEquation(pb) ? this.saveEquation(pa, pb, pa, st) : this.bindVar(pa.value, pb, st));
+    }
     if (pb.type === 'var' && this.isUnbound(pb.value, st.env)) {
       if (pa.type === 'ref' && !isGround(pa)) this.equatedFirst.add(pa);
       return k(this.keepsEquation(pa) ? this.saveEquation(pa, pb, pb, st) : this.bindVar(pb.value, pa, st));
@@ -1664,6 +1699,7 @@ export class PartialEvaluator {
     if ((this.queryVars.has(name) && !name.startsWith('__local')) || this.options.tracer || value.type !== 'ref' || value.value.length < 2) return { env, saved: st.saved };
     const def = `${DEFINED_PREFIX}${this.fresh++}__`;
     this.residualVars.add(def);
+    if (name.startsWith(QUERY_LOCAL)) this.localDefinedness.set(def, name);
     return { env, saved: [...st.saved, this.call('eq', [v(def), value])] };
   }
 
@@ -1922,6 +1958,24 @@ function withTargetText(t: Term): string {
 function describe(e: Expr): string {
   const name = Array.isArray(e.terms) ? exprOperator(e) : undefined;
   return name ? `a call to ${name}` : 'an expression';
+}
+
+/** The names the query compiler gives a query's own locals (`y := …` becomes `__localq0__ = …`). */
+const QUERY_LOCAL = '__localq';
+
+/**
+ * A query local bound to a residual reference is kept as OPA keeps it: as an equation of that local
+ * (`__localq0__ = input.y`), after the query's other expressions, the latest local first.
+ */
+function localBindingsLast(exprs: Expr[], locals: ReadonlyMap<string, string>): Expr[] {
+  const local = (e: Expr) => (Array.isArray(e.terms) && e.terms[1]?.type === 'var' ? locals.get(e.terms[1].value) : undefined);
+  const number = (name: string) => Number(/\d+/.exec(name)?.[0] ?? 0);
+  const bindings = exprs.filter((e) => local(e) !== undefined).sort((a, b) => number(local(b)!) - number(local(a)!));
+  const renamed = bindings.map((e) => {
+    const terms = e.terms as Term[];
+    return { ...e, terms: [terms[0]!, v(local(e)!, terms[1]!.loc), ...terms.slice(2)] };
+  });
+  return [...exprs.filter((e) => local(e) === undefined), ...renamed];
 }
 
 function reindex(exprs: Expr[]): Expr[] {

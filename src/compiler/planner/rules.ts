@@ -2,6 +2,7 @@
 // into its own local, which then goes into the result with AssignVarOnce (so two definitions that disagree are a
 // conflict); defaults apply when all are undefined. Multi-value rules build a set, `p[k] := v` rules an object.
 import type { Rule, Term } from '../ast.js';
+import { noteArgs } from '../../ir/func-arity.js';
 import type { Block, Func, Local, Operand } from '../../ir/plan.js';
 import { planBody } from './body.js';
 import type { Ctx, Mocks, Planning } from './context.js';
@@ -77,7 +78,7 @@ export function planRuleSet(statics: Statics, planning: Planning, set: RuleSet, 
     }
   }
   add(() => e.emit('ReturnLocalStmt', { source: ret }));
-  return { name: funcName(set, mocks.generation), params, return: ret, blocks, path: [`g${mocks.generation}`, ...set.path] };
+  return noteArgs({ name: funcName(set, mocks.generation), params, return: ret, blocks, path: [`g${mocks.generation}`, ...set.path] }, set.arity);
 }
 
 /**

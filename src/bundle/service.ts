@@ -50,10 +50,18 @@ export function answerJson<T>(res: HttpResponse, notJson: () => Error): T {
   }
 }
 
+/**
+ * Why a request failed, for callers that report failures by kind (the PIP http adapter): `network` (no answer;
+ * `code` names the cause, e.g. ECONNREFUSED), `timeout` (no headers, or a stalled body, within the deadline),
+ * `too_large` (over `maxBytes`, declared or streamed), `cut_off` (the body ended early), `cancelled` (the signal),
+ * `other` (raised by a caller about an answer it refuses).
+ */
+export type ServiceFailure = 'network' | 'timeout' | 'too_large' | 'cut_off' | 'cancelled' | 'other';
+
 /** A failed request; `httpCode` is set when the server answered. */
 export class ServiceError extends Error {
   override name = 'ServiceError';
-  constructor(message: string, readonly httpCode?: number) {
+  constructor(message: string, readonly httpCode?: number, readonly failure: ServiceFailure = 'other', readonly code?: string) {
     super(message);
   }
 }
@@ -175,10 +183,39 @@ export interface SendOptions {
   timeoutMs: number;
   maxBytes?: number;
   signal?: AbortSignal;
+  /**
+   * The request may be sent twice (a read, even when POSTed). GETs always may. Only such requests are asked
+   * again when a pooled keep-alive connection turns out to have been closed by the server.
+   */
+  replayable?: boolean;
 }
 
-/** One HTTP(S) exchange with a deadline for the response headers and a limit on the body size. */
-export function sendRequest(url: string, opts: SendOptions): Promise<HttpResponse> {
+/** Socket errors that mean a reused keep-alive connection was closed by the other side before it answered. */
+const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+/**
+ * One HTTP(S) exchange with a deadline for the response headers and a limit on the body size. A replayable
+ * request that fails on a reused keep-alive connection before any answer (the service closed it while idle) is
+ * sent once more, on a fresh connection.
+ */
+export async function sendRequest(url: string, opts: SendOptions): Promise<HttpResponse> {
+  try {
+    return await exchange(url, opts);
+  } catch (err) {
+    const replayable = opts.replayable || opts.method === 'GET';
+    if (!(err instanceof StaleConnection) || !replayable || opts.signal?.aborted) throw err instanceof StaleConnection ? err.error : err;
+    return exchange(url, opts).catch((again: unknown) => {
+      throw again instanceof StaleConnection ? again.error : again;
+    });
+  }
+}
+
+/** The failure of a request sent on a reused connection that was dropped before answering. */
+class StaleConnection {
+  constructor(readonly error: ServiceError) {}
+}
+
+function exchange(url: string, opts: SendOptions): Promise<HttpResponse> {
   const target = new URL(url);
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   // Bundle downloads, decision-log uploads and HTTP PIP lookups carry the trace they are part of.
@@ -186,45 +223,51 @@ export function sendRequest(url: string, opts: SendOptions): Promise<HttpRespons
   const options: RequestOptions & TlsOptions = { method: opts.method, headers, signal: opts.signal, ...opts.tls };
   return new Promise((resolve, reject) => {
     // The first failure wins; destroying the request afterwards only releases the socket.
-    const fail = (err: ServiceError) => {
+    const fail = (err: ServiceError | StaleConnection) => {
       clearTimeout(headerTimer);
       reject(err);
       req.destroy();
     };
+    let answered = false;
     const req = send(target, options, (res) => {
+      answered = true;
       clearTimeout(headerTimer);
       const length = Number(res.headers['content-length'] ?? NaN);
       if (opts.maxBytes !== undefined && length > opts.maxBytes) {
-        fail(new ServiceError(`response from ${target.origin} is ${length} bytes, over the limit of ${opts.maxBytes}`, res.statusCode));
+        fail(new ServiceError(`response from ${target.origin} is ${length} bytes, over the limit of ${opts.maxBytes}`, res.statusCode, 'too_large'));
         return;
       }
       // A body that stalls as long as the header deadline is given up on too.
-      res.setTimeout(opts.timeoutMs, () => fail(new ServiceError(`response from ${target.origin} stalled for ${opts.timeoutMs} ms`, res.statusCode)));
+      res.setTimeout(opts.timeoutMs, () => fail(new ServiceError(`response from ${target.origin} stalled for ${opts.timeoutMs} ms`, res.statusCode, 'timeout')));
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (opts.maxBytes !== undefined && size > opts.maxBytes) {
-          fail(new ServiceError(`response from ${target.origin} exceeded the limit of ${opts.maxBytes} bytes while downloading`, res.statusCode));
+          fail(new ServiceError(`response from ${target.origin} exceeded the limit of ${opts.maxBytes} bytes while downloading`, res.statusCode, 'too_large'));
           return;
         }
         chunks.push(chunk);
       });
       res.on('end', () => {
-        if (!res.complete) fail(new ServiceError(`response from ${target.origin} was cut off after ${size} bytes`, res.statusCode));
+        if (!res.complete) fail(new ServiceError(`response from ${target.origin} was cut off after ${size} bytes`, res.statusCode, 'cut_off'));
         else resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
       });
-      res.on('error', () => fail(new ServiceError(`response from ${target.origin} was cut off after ${size} bytes`, res.statusCode)));
+      res.on('error', () => fail(new ServiceError(`response from ${target.origin} was cut off after ${size} bytes`, res.statusCode, 'cut_off')));
     });
-    const headerTimer = setTimeout(() => fail(new ServiceError(`no response from ${target.origin} within ${opts.timeoutMs} ms`)), opts.timeoutMs);
-    req.on('error', (err) => fail(asServiceError(err, target)));
+    const headerTimer = setTimeout(() => fail(new ServiceError(`no response from ${target.origin} within ${opts.timeoutMs} ms`, undefined, 'timeout')), opts.timeoutMs);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      const failure = asServiceError(err, target);
+      // Only a connection that never answered this request is taken for stale.
+      fail(!answered && req.reusedSocket && err.code !== undefined && STALE_CONNECTION_CODES.has(err.code) ? new StaleConnection(failure) : failure);
+    });
     req.end(opts.body);
   });
 }
 
-function asServiceError(err: Error, target: URL): ServiceError {
-  if (err.name === 'AbortError') return new ServiceError(`request to ${target.origin} was cancelled`);
-  return new ServiceError(`request to ${target.origin} failed: ${err.message}`);
+function asServiceError(err: NodeJS.ErrnoException, target: URL): ServiceError {
+  if (err.name === 'AbortError') return new ServiceError(`request to ${target.origin} was cancelled`, undefined, 'cancelled');
+  return new ServiceError(`request to ${target.origin} failed: ${err.message}`, undefined, 'network', err.code);
 }
 
 /** OPA accepts `services` as a map (name → config) or a list of configs with `name`; both become a list. */

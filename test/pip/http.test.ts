@@ -74,6 +74,9 @@ describe('http adapter against a loopback service', () => {
       sendJson(res, 200, { fresh: true });
     });
     svc.route('GET', '/huge-declared', (_req, res) => void res.writeHead(200, { 'content-length': String(50 * 1024 * 1024) }).end());
+    const errorPage = 'x'.repeat(100_000);
+    svc.route('GET', '/missing-with-page', (_req, res) => void res.writeHead(404, { 'content-type': 'text/html' }).end(errorPage));
+    svc.route('GET', '/broken-with-page', (_req, res) => void res.writeHead(503, { 'content-type': 'text/html' }).end(errorPage));
   });
 
   after(async () => {
@@ -174,6 +177,13 @@ describe('http adapter against a loopback service', () => {
         const { report } = await e.enrichInput('a', {});
         assert.match(report.adapters[0].reason ?? '', /^too_large: .*65536-byte limit$/, path);
       }
+    });
+
+    it('an error status with a page over the size limit is still that status', async () => {
+      const missing = enricher({ settings: { url: `${svc.url}/missing-with-page`, max_response_bytes: 65536 } });
+      assert.deepEqual(pipOf(await missing.enrichInput('a', {})), { svc: null });
+      const broken = enricher({ settings: { url: `${svc.url}/broken-with-page`, max_response_bytes: 65536 }, on_error: 'skip' });
+      assert.match((await broken.enrichInput('a', {})).report.adapters[0].reason ?? '', /^bad_response: .*answered 503$/);
     });
 
     it('an error status is a failure, and the service and enricher stay usable afterwards', async () => {

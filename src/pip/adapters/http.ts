@@ -1,6 +1,7 @@
 // `http` adapter: GET or POST a JSON service. URL placeholders are URL-encoded, body placeholders keep their JSON
 // type, the response is size-limited and parsed as JSON, and `pick` selects part of it. 404 means "not found".
-// OAuth2 client credentials use the bundle services' client (src/bundle/oauth2.ts), so both speak to a token
+// Requests go through the bundle services' HTTP client (src/bundle/service.ts), the one outbound client, and
+// OAuth2 client credentials through their OAuth2 client (src/bundle/oauth2.ts), so both speak to a token
 // endpoint the same way OPA does, https only.
 
 import { openedOnFirstLookup, type JsonValue, type LookupParams, type PipAdapter, type PipAdapterKind } from '../adapter.js';
@@ -8,10 +9,9 @@ import { PipConfigError, PipLookupError } from '../errors.js';
 import { readSettingFile } from '../setting-file.js';
 import { rootCertificates } from 'node:tls';
 import { OAuth2ClientCredentials, type OAuth2Config } from '../../bundle/oauth2.js';
-import { sendRequest, type TlsOptions } from '../../bundle/service.js';
-import { fetchFailure, readJsonBody } from '../http-body.js';
+import { sendRequest, ServiceError, type HttpResponse, type TlsOptions } from '../../bundle/service.js';
+import { lookupFailure, parseJsonBody } from '../http-body.js';
 import { parseTemplate, scalarText, type Template } from '../template.js';
-import { injectTraceContext } from '../../tracing/index.js';
 
 interface HttpSettings {
   url: string;
@@ -37,7 +37,7 @@ export class HttpAdapter implements PipAdapter {
   private readonly oauth2: OAuth2ClientCredentials | undefined;
   private readonly bearer: string | undefined;
 
-  constructor(name: string, settings: HttpSettings, timeoutMs: number) {
+  constructor(name: string, settings: HttpSettings, private readonly timeoutMs: number) {
     const where = `pip.adapters.${name}.settings`;
     this.url = parseTemplate(settings.url, `${where}.url`);
     const sample = this.url.render(Object.fromEntries(this.url.params.map((p) => [p, 'x'])), (v) => String(v));
@@ -76,44 +76,33 @@ export class HttpAdapter implements PipAdapter {
   async lookup(params: LookupParams, signal: AbortSignal): Promise<JsonValue> {
     const url = this.url.render(params, (v) => encodeURIComponent(scalarText(v)));
     const where = `${this.method} ${new URL(url).origin}${new URL(url).pathname}`;
-    // The lookup's span (when tracing) is the parent the PIP service sees in traceparent.
-    const headers: Record<string, string> = injectTraceContext({ accept: 'application/json' });
+    const headers: Record<string, string> = { accept: 'application/json' };
     for (const [k, t] of this.headers) headers[k] = headerValue(t.render(params, (v) => scalarText(v)), k);
-    const init: RequestInit = { method: this.method, headers, signal };
+    let body: Buffer | undefined;
     if (this.body !== undefined) {
       headers['content-type'] = 'application/json';
-      init.body = JSON.stringify(renderBody(this.body, params));
+      body = Buffer.from(JSON.stringify(renderBody(this.body, params)));
     }
     if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
     if (this.oauth2) headers.authorization = `Bearer ${await this.accessToken(this.oauth2)}`;
 
-    let res: Response;
+    // The services' client: it carries the lookup's trace context (the lookup's span is the parent the PIP
+    // service sees), and asks again once on a fresh connection when a pooled keep-alive one was closed while
+    // idle, which is safe because a lookup is a read even when POSTed.
+    let res: HttpResponse;
     try {
-      res = await fetch(url, init).catch((err: unknown) => {
-        // A pooled keep-alive connection the service closed while idle fails at once; a lookup is a read, so
-        // asking again on a fresh connection is safe.
-        if (signal.aborted || !isStaleConnection(err)) throw err;
-        return fetch(url, init);
-      });
+      res = await sendRequest(url, { method: this.method, headers, body, tls: LOOKUP_TLS, timeoutMs: this.timeoutMs, maxBytes: this.limit, signal, replayable: true });
     } catch (err) {
-      throw fetchFailure(err, signal, where);
+      // An error status whose body is over the limit is still that status.
+      if (!(err instanceof ServiceError) || err.httpCode === undefined || isSuccess(err.httpCode)) throw lookupFailure(err, signal, where, this.limit);
+      res = { status: err.httpCode, headers: {}, body: Buffer.alloc(0) };
     }
-    if (res.status === 404) {
-      await res.body?.cancel();
-      return null;
-    }
-    if (!res.ok) {
-      await res.body?.cancel();
+    if (res.status === 404) return null;
+    if (!isSuccess(res.status)) {
       if (res.status === 401) this.oauth2?.forget();
       throw new PipLookupError('bad_response', `${where} answered ${res.status}`);
     }
-    let body: JsonValue;
-    try {
-      body = await readJsonBody(res, this.limit, `response of ${where}`);
-    } catch (err) {
-      throw fetchFailure(err, signal, where);
-    }
-    return pickPath(body, this.pick);
+    return pickPath(parseJsonBody(res.body, `response of ${where}`), this.pick);
   }
 
   private async accessToken(oauth2: OAuth2ClientCredentials): Promise<string> {
@@ -140,9 +129,11 @@ async function postTokenRequest(url: string, init: { method: 'POST'; headers: Re
   }
 }
 
-function isStaleConnection(err: unknown): boolean {
-  const code = (err as { cause?: { code?: string } }).cause?.code;
-  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE';
+/** Lookups trust the system's CAs, as any HTTPS client does; `auth.ca_cert` is for the token endpoint only. */
+const LOOKUP_TLS: TlsOptions = { rejectUnauthorized: true };
+
+function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
 }
 
 function headerValue(value: string, name: string): string {

@@ -43,6 +43,11 @@ export class TailIndexer {
   private idle?: NodeJS.Timeout;
   /** When the last commit was (performance.now()): the idle timer goes off idleMs after it. */
   private lastCommit = 0;
+  /**
+   * The highest indexed seq, as last read or indexed here, so that a commit costs no query; undefined once it may
+   * have changed otherwise (forget): another connection's commit, or this one deleting rows (retention).
+   */
+  private indexed?: number;
 
   /** `inWriteTransaction` runs its argument holding the write lock, then commits (the writer's own). */
   constructor(db: Database.Database, private readonly inWriteTransaction: (work: () => void) => void, options: TailIndexing = {}) {
@@ -64,19 +69,35 @@ export class TailIndexer {
    */
   afterCommit(lastSeq: number): void {
     this.lastCommit = performance.now();
-    if (lastSeq - (this.indexedSeq.get() as number) >= this.stepRows) this.tryIndexTail();
+    this.indexed ??= this.indexedSeq.get() as number;
+    // A seq at or below the figure: rows were deleted and their seqs taken again, so it is stale.
+    if (lastSeq <= this.indexed) this.indexed = this.indexedSeq.get() as number;
+    if (lastSeq - this.indexed >= this.stepRows) this.tryIndexTail();
     // One timer, moved on when it goes off too early rather than at every commit.
     if (!this.idle) this.armIdle(this.idleMs);
   }
 
   /** Indexes the whole tail now, in a transaction of its own. */
   indexTail(): void {
-    this.inWriteTransaction(() => this.step(this.indexedSeq.get() as number));
+    this.indexed = undefined;
+    let indexed: number | undefined;
+    this.inWriteTransaction(() => {
+      indexed = this.step(this.indexedSeq.get() as number);
+    });
+    this.indexed = indexed;
   }
 
-  /** Indexes the rows past seq `indexed` and makes their zones and principals' lists (schema.ts). */
-  private step(indexed: number): void {
-    if (this.copy.run(indexed).changes === 0) return;
+  /** The highest indexed seq may have changed other than by this indexer's steps: read it again at the next commit. */
+  forget(): void {
+    this.indexed = undefined;
+  }
+
+  /**
+   * Indexes the rows past seq `indexed` and makes their zones and principals' lists (schema.ts); returns the
+   * highest indexed seq then.
+   */
+  private step(indexed: number): number {
+    if (this.copy.run(indexed).changes === 0) return indexed;
     const to = this.indexedSeq.get() as number;
     // Lists reaching past the rows indexed hold seqs freed by deletes and taken again by new rows: their steps are
     // made again, from the rows of them that are left, together with the new rows.
@@ -90,6 +111,7 @@ export class TailIndexer {
     if (before && (before.last_seq > indexed || before.last_seq - before.first_seq + 1 < zoneRows)) from = before.first_seq;
     this.dropZones.run(from);
     for (let first = from; first <= to; first += zoneRows) this.zone.run(first, Math.min(first + zoneRows - 1, to));
+    return to;
   }
 
   stop(): void {

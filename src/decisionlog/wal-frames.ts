@@ -19,6 +19,16 @@ export function framesFor(bytes: number, pageSize: number): number {
   return Math.ceil(bytes / pageSize);
 }
 
+/**
+ * More frames than a commit appending `rows` rows of `bytes` (their columns' text) to the end of a table can write:
+ * the leaf pages those bytes fill, counted twice as a row never spans two leaves (a page may be left half empty),
+ * and pages for the rows' headers, the last leaf and the interior pages along the table's right edge and their
+ * splits, the database header, the free list and pointer maps, and a revision's row in its own table.
+ */
+export function appendFramesAtMost(bytes: number, rows: number, pageSize: number): number {
+  return 2 * Math.ceil((bytes + 64 * rows) / pageSize) + 16;
+}
+
 /** Whether SQLite `version` (as sqlite_version() gives it) has the NOOP checkpoint. */
 export function hasNoopCheckpoint(version: string): boolean {
   const parts = version.split('.').map(Number);

@@ -8,7 +8,7 @@ import { openDecisionDatabase, retryWhileBusy, sqliteCode } from './open.js';
 import { TailIndexer, type TailIndexing } from './indexing.js';
 import { Retention, type RetentionOptions } from './retention.js';
 import { rowFields, type WriterBatch } from './writer-batch.js';
-import { framesFor, WalFrames } from './wal-frames.js';
+import { appendFramesAtMost, framesFor, WalFrames } from './wal-frames.js';
 
 export interface WriterSettings {
   file: string;
@@ -132,6 +132,13 @@ const commit = db.prepare('COMMIT');
 const rollback = db.prepare('ROLLBACK');
 const pause = new Int32Array(new SharedArrayBuffer(4));
 let commits = 0;
+// Changes by another connection (a store of another process on the same file) since this one's last transaction,
+// read inside each transaction, where it costs no lock of its own: SQLite changes the figure at each of their
+// commits, never at this connection's.
+const dataVersion = db.prepare('PRAGMA data_version').pluck();
+let seenDataVersion = dataVersion.get();
+/** Set while the transaction is an insert of rows (insertBatches): the one kind of commit followed in memory. */
+let inserting = false;
 
 function beginWriting(): void {
   retryWhileBusy(Date.now() + lockWaitMs, { first: 0.05, max: 1 }, () => begin.run());
@@ -154,6 +161,9 @@ function waitingForLocks<T>(work: () => T): T {
 function inWriteTransaction<T>(work: () => T): T {
   beginWriting();
   try {
+    const version = dataVersion.get();
+    if (version !== seenDataVersion || !inserting) forgetFigures();
+    seenDataVersion = version;
     const value = work();
     commit.run();
     commits++;
@@ -170,6 +180,19 @@ const indexer = new TailIndexer(db, inWriteTransaction, settings.indexing);
 let lastSeq = 0;
 /** Rows were committed since the last maintenance: only they move the index step and its idle timer on. */
 let inserted = false;
+/**
+ * The most frames the WAL can hold: the count last read plus a generous estimate of what this writer's inserts
+ * wrote since (appendFramesAtMost), so that the count is read only once it could have reached the checkpoint
+ * threshold. Undefined (read at the next maintenance) once anything else may have written to the WAL or started it
+ * over: another connection, this one's other transactions (index steps, retention), a checkpoint.
+ */
+let walFramesAtMost: number | undefined;
+
+/** What is kept in memory of the file (the highest indexed seq, the WAL's frames) is read again when next needed. */
+function forgetFigures(): void {
+  indexer.forget();
+  walFramesAtMost = undefined;
+}
 
 // What follows a commit but need not hold up its answer: the index step (indexing.ts) and the checkpoint. Run once
 // the commit's waiting stores have been answered (commitQueued replies as soon as COMMIT returns), on the next
@@ -190,8 +213,11 @@ function maintain(): void {
     inserted = false;
     indexer.afterCommit(lastSeq);
   }
-  const frames = walFrames?.count();
+  if (!walFrames || (walFramesAtMost !== undefined && walFramesAtMost < walCheckpointFrames)) return;
+  const frames = walFrames.count();
+  walFramesAtMost = frames;
   if (frames !== undefined && frames >= walCheckpointFrames) {
+    walFramesAtMost = undefined;
     try {
       // PASSIVE, as SQLite's automatic checkpoint: it copies what no reader still needs and waits for nobody.
       db.pragma('wal_checkpoint(PASSIVE)');
@@ -261,12 +287,20 @@ function gatherGroup(): void {
 
 /** Inserts batches in one transaction. */
 function insertBatches(batches: WriterBatch[]): void {
-  lastSeq = inWriteTransaction(() => {
-    let last = 0;
-    for (const batch of batches) last = insertRows(batch);
-    return last;
-  });
+  inserting = true;
+  try {
+    lastSeq = inWriteTransaction(() => {
+      let last = 0;
+      for (const batch of batches) last = insertRows(batch);
+      return last;
+    });
+  } finally {
+    inserting = false;
+  }
   inserted = true;
+  if (walFramesAtMost !== undefined) {
+    for (const batch of batches) walFramesAtMost += appendFramesAtMost(batch.bytes.byteLength, batch.count, pageSize);
+  }
 }
 
 /**
@@ -303,6 +337,8 @@ async function handle(request: Exclude<WriterRequest, { type: 'write' | 'connect
     case 'prune':
       return retention ? retention.runPass() : 0;
     case 'pragma':
+      // It may checkpoint or write.
+      forgetFigures();
       return waitingForLocks(() => db.pragma(request.statement));
     case 'setMeta':
       return inWriteTransaction(() => setMeta.run(request.key, request.value).changes);

@@ -151,3 +151,54 @@ test('a writer with nothing to write commits nothing: indexing the idle tail doe
     await writer.close();
   }
 });
+
+test('rows another connection writes between two commits of the writer, past seqs it freed, are indexed at the next commit', async () => {
+  const file = join(tempDir(), 'd.db');
+  const writer = new SharedDecisionWriter({ file, durability: 'sync', indexing: { stepRows: 10, idleMs: 600_000 } });
+  const store = new DecisionLogStore({ writer: writer.handle() });
+  const other = new Database(file);
+  try {
+    await Promise.all(Array.from({ length: 12 }, () => store.record(sampleEvent())));
+    assert.equal(await waitForKeys(store, 12), 12);
+    // Another connection (a store of another process on the file) deletes the newest rows, freeing their seqs, and
+    // writes 12 rows of its own on seqs 3 to 14: the highest indexed seq is 2 again, and the tail 12 rows long.
+    other.prepare('DELETE FROM decisions WHERE seq > 2').run();
+    const insert = other.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event) VALUES (?, 1, 'a/b', 'allow', NULL, NULL, '{}')`);
+    other.transaction(() => {
+      for (let i = 0; i < 12; i++) insert.run(`other-${i}`);
+    })();
+    // The writer's next commit (seq 15) makes the 13-row tail a step: 3 rows past the 12 it indexed itself would not.
+    await store.record(sampleEvent());
+    assert.equal(await waitForKeys(store, 15), 15);
+  } finally {
+    other.close();
+    await store.close();
+    await writer.close();
+  }
+});
+
+test('frames another connection writes to the WAL count towards the writer checkpoint threshold', async () => {
+  const file = join(tempDir(), 'd.db');
+  // 64 frames of 64 KiB: more than the writer's own commits below could write, by its estimate.
+  const writer = new SharedDecisionWriter({ file, durability: 'sync', walCheckpointBytes: 4 * 1024 * 1024, indexing: { idleMs: 600_000 } });
+  const store = new DecisionLogStore({ writer: writer.handle() });
+  const other = new Database(file);
+  const checkpointed = () => (other.pragma('wal_checkpoint(NOOP)') as [{ checkpointed: number }])[0].checkpointed;
+  try {
+    other.pragma('wal_autocheckpoint = 0');
+    await store.record(sampleEvent());
+    await store.record(sampleEvent());
+    assert.equal(checkpointed(), 0);
+    // 5 MiB in the WAL from another connection, then one small commit of the writer's.
+    other.exec('CREATE TABLE scratch (b BLOB)');
+    other.prepare('INSERT INTO scratch VALUES (randomblob(5 * 1024 * 1024))').run();
+    await store.record(sampleEvent());
+    // The checkpoint runs after the commit's answer.
+    for (const deadline = Date.now() + 10_000; checkpointed() === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(checkpointed() > 0, 'the writer checkpointed the WAL');
+  } finally {
+    other.close();
+    await store.close();
+    await writer.close();
+  }
+});

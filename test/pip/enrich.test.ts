@@ -10,6 +10,7 @@ import { Enricher } from '../../src/pip/enrich.js';
 import { checkPipConfig, createEnricher } from '../../src/pip/index.js';
 import { PipConfigError, PipDenyError, PipInputError } from '../../src/pip/errors.js';
 import { prometheusText } from '../../src/pip/metrics.js';
+import { readJson } from '../../src/json/reader.js';
 
 /**
  * A scripted in-process PIP: its `settings.script` names a behaviour, and every lookup is recorded so tests can
@@ -276,6 +277,21 @@ describe('enrichInput', () => {
     const { input, report } = await e.enrichInput('x', ['not', 'an', 'object']);
     assert.deepEqual(input, ['not', 'an', 'object']);
     assert.equal(report.adapters[0].reason, 'input is not an object');
+  });
+
+  it('takes a number the JSON reader kept as text for a number, in the input and in lookup parameters', async () => {
+    const big = readJson('12345678901234567890');
+    const e = enricher({
+      adapters: { a: { type: 'scripted', settings: { script: 'echo' } } },
+      enrich: [{ paths: [''], adapter: 'a', inputs: { user: 'input.user' } }],
+    });
+    const whole = await e.enrichInput('x', big);
+    assert.equal(whole.input, big);
+    assert.equal(whole.report.adapters[0].reason, 'input is not an object');
+    // A big number and an object holding its text are different parameters, so different cache entries.
+    await e.enrichInput('x', { user: big });
+    const { report } = await e.enrichInput('x', { user: { text: '12345678901234567890' } });
+    assert.equal(report.adapters[0].cache, 'miss');
   });
 });
 

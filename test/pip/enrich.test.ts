@@ -292,6 +292,13 @@ describe('enrichInput', () => {
     await e.enrichInput('x', { user: big });
     const { report } = await e.enrichInput('x', { user: { text: '12345678901234567890' } });
     assert.equal(report.adapters[0].cache, 'miss');
+    // Nothing is below a number.
+    const below = enricher({
+      adapters: { a: { type: 'scripted', settings: { script: 'echo' } } },
+      enrich: [{ paths: [''], adapter: 'a', inputs: { user: 'input.user.text' } }],
+    });
+    const skipped = await below.enrichInput('x', { user: big });
+    assert.deepEqual(skipped.report.adapters.map((r) => [r.outcome, r.reason]), [['skipped', 'input.user.text is absent']]);
   });
 });
 

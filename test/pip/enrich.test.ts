@@ -345,6 +345,27 @@ describe('pip config', () => {
 });
 
 describe('file adapter', () => {
+  it('looks up by a number the JSON reader kept as text, written as it came', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verdict-pip-file-'));
+    const file = join(dir, 'accounts.json');
+    writeFileSync(file, '{"users": {"12345678901234567890": {"plan": "gold"}}}');
+    const e = new Enricher(
+      parsePipConfig({
+        adapters: { accounts: { type: 'file', settings: { path: file, pick: ['users', '{user}'] } } },
+        enrich: [{ paths: [''], adapter: 'accounts', inputs: { user: 'input.user' } }],
+      }),
+      adapterKinds,
+    );
+    try {
+      const { input, report } = await e.enrichInput('a', readJson('{"user": 12345678901234567890}'));
+      assert.deepEqual(report.adapters.map((r) => [r.outcome, r.reason]), [['ok', undefined]]);
+      assert.deepEqual((input as { pip: unknown }).pip, { accounts: { plan: 'gold' } });
+    } finally {
+      await e.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   const dir = mkdtempSync(join(tmpdir(), 'verdict-pip-file-'));
   const file = join(dir, 'accounts.yaml');
   writeFileSync(file, 'users:\n  alice: {plan: gold}\n  bob: {plan: free}\n');

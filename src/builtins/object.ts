@@ -7,10 +7,7 @@ import { BuiltinError, obj, type JsonObject } from './args.js';
 import { jsonEqual } from './json-value.js';
 import { isRegoSet, regoSet } from './rego-value.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
-
-function isObject(v: unknown): v is JsonObject {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
+import { isJsonObject as isObject } from '../json/kinds.js';
 
 function isArray(v: unknown): v is unknown[] {
   return Array.isArray(v) && !isRegoSet(v);

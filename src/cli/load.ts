@@ -9,7 +9,7 @@ import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseYamlAsOpa } from '../json/yaml.js';
 import { readJsonDataFile } from '../json/data-file.js';
-import { someNumberText } from '../json/kinds.js';
+import { isJsonObject as isObject, someNumberText } from '../json/kinds.js';
 import { beyondOpaRange } from '../json/number-text.js';
 import type { RegoFile } from '../compiler/compile-rego.js';
 import type { RegoVersion } from '../compiler/ast.js';
@@ -166,8 +166,4 @@ function mergeObjects(into: Record<string, unknown>, from: Record<string, unknow
     else if (isObject(have) && isObject(v)) mergeObjects(have, v, path);
     else throw new LoadError(`${path}: merge error: key ${JSON.stringify(k)} is defined more than once`);
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

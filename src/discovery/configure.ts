@@ -7,6 +7,7 @@ import { normaliseServices } from '../bundle/service.js';
 import { substituteEnv, validateConfig, type VerdictConfig } from '../config/config.js';
 import type { RegoCompiler } from '../engine/compiler.js';
 import { Engine } from '../engine/engine.js';
+import { isJsonObject } from '../json/kinds.js';
 import type { DiscoverySettings } from './config.js';
 
 /** Top-level keys a discovered configuration may change; the rest are read only at start-up. */
@@ -39,10 +40,10 @@ async function evaluateDecision(bundle: Bundle, decision: string[], compiler: Re
   const outcome = await engine.evaluate(decision, undefined);
   if (!outcome.defined) throw new Error('undefined configuration');
   const value = outcome.result;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`the discovered configuration is not an object: ${JSON.stringify(value)?.slice(0, 80)}`);
+  if (!isJsonObject(value)) throw new Error(`the discovered configuration is not an object: ${JSON.stringify(value)?.slice(0, 80)}`);
   const config = { ...(value as Record<string, unknown>) };
   // The engine publishes its bundles' manifests at data.system.bundles; OPA evaluates the bundle's data alone.
-  if (decision.length === 0 && config.system && typeof config.system === 'object') {
+  if (decision.length === 0 && isJsonObject(config.system)) {
     const { bundles: _published, ...system } = config.system as Record<string, unknown>;
     if (Object.keys(system).length === 0) delete config.system;
     else config.system = system;
@@ -58,8 +59,7 @@ function mergeBootWins(dest: Record<string, unknown>, boot: Record<string, unkno
       continue;
     }
     const key = prefix ? `${prefix}.${k}` : k;
-    const isMap = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
-    if (isMap(v) && isMap(dest[k])) {
+    if (isJsonObject(v) && isJsonObject(dest[k])) {
       dest[k] = mergeBootWins(dest[k] as Record<string, unknown>, v, key, overridden);
       continue;
     }

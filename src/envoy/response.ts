@@ -4,6 +4,8 @@
 // reports as a failed call so Envoy applies its failure_mode_allow / status_on_error.
 import { jsonToStruct } from './protomap.js';
 import { StatusCode } from './proto.js';
+import { isJsonObject as isObject } from '../json/kinds.js';
+import { NumberText } from '../json/number-text.js';
 
 // Status codes of the gRPC status model (google.rpc.Code) this layer uses.
 export const GrpcCode = { OK: 0, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, PERMISSION_DENIED: 7, UNAVAILABLE: 14 } as const;
@@ -177,16 +179,12 @@ export function deniedStatus(decision: Decision): number {
   return status;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 // The Go type names opa-envoy-plugin's messages use for a JSON value.
 function goType(value: unknown): string {
   if (value === null || value === undefined) return '<nil>';
   if (typeof value === 'string') return 'string';
   if (typeof value === 'boolean') return 'bool';
-  if (typeof value === 'number') return 'json.Number';
+  if (typeof value === 'number' || value instanceof NumberText) return 'json.Number';
   if (Array.isArray(value)) return '[]interface {}';
   return 'map[string]interface {}';
 }

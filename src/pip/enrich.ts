@@ -12,6 +12,7 @@ import { prepareAdapters } from './prepare.js';
 import type { AdapterRun, EnrichmentReport } from './report.js';
 import { SingleFlight } from './single-flight.js';
 import { currentTrace, traced, withTrace } from '../tracing/index.js';
+import { isJsonObject as isPlainObject } from '../json/kinds.js';
 
 export interface EnrichmentResult {
   /** The caller's input (never mutated) with `pip` holding the adapters' results; the input itself when no adapter ran. */
@@ -280,10 +281,6 @@ function dependenciesFirst(rules: EnrichRule[]): EnrichRule[] {
   };
   rules.forEach(place);
   return ordered;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** A JSON-like text of a value that does not depend on the order of object keys. */

@@ -1,6 +1,7 @@
 // References into the decision input, written as in Rego: input.subject.id, input.headers["x-user"], input.roles[0].
 
 import { PipConfigError } from './errors.js';
+import { isJsonObject } from '../json/kinds.js';
 
 export interface InputPath {
   readonly text: string;
@@ -31,8 +32,8 @@ export function resolveInputPath(input: unknown, path: InputPath): unknown {
     if (Array.isArray(node)) {
       if (!/^\d+$/.test(seg)) return undefined;
       node = node[Number(seg)];
-    } else if (node !== null && typeof node === 'object') {
-      node = Object.prototype.hasOwnProperty.call(node, seg) ? (node as Record<string, unknown>)[seg] : undefined;
+    } else if (isJsonObject(node)) {
+      node = Object.prototype.hasOwnProperty.call(node, seg) ? node[seg] : undefined;
     } else {
       return undefined;
     }

@@ -3,6 +3,7 @@
 
 import { PipConfigError, PipLookupError } from './errors.js';
 import type { JsonValue, LookupParams } from './adapter.js';
+import { NumberText } from '../json/number-text.js';
 
 type Part = { text: string } | { param: string; modifier?: string };
 
@@ -56,6 +57,8 @@ export function requireParam(values: LookupParams, name: string): JsonValue {
 /** Scalars become their text; objects and arrays are refused, since no target can take them safely as text. */
 export function scalarText(value: JsonValue, param = 'value'): string {
   if (value === null) return 'null';
+  // A number the JSON reader kept as its text is a number: its text as written.
+  if (value instanceof NumberText) return value.text;
   if (typeof value === 'object') {
     throw new PipLookupError('failed', `lookup parameter "${param}" must be a string, number or boolean`);
   }

@@ -3,6 +3,7 @@
 // `prometheus` the first service is used. Keys Verdict cannot honour are refused here, naming themselves.
 import { normaliseServices, type ServiceClientOptions, type ServiceConfig } from '../bundle/service.js';
 import type { VerdictConfig } from '../config/config.js';
+import { isJsonObject as isObject } from '../json/kinds.js';
 
 export interface StatusSettings {
   /** Where reports are POSTed (`status.service`); absent: no upload. */
@@ -30,8 +31,6 @@ interface StatusSection {
   plugin?: string;
   prometheus_config?: unknown;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * `status.prometheus_config.collectors.bundle_loading_duration_ns.buckets`: the bundle_loading_duration_ns

@@ -10,6 +10,7 @@ import { Enricher } from '../../src/pip/enrich.js';
 import { checkPipConfig, createEnricher } from '../../src/pip/index.js';
 import { PipConfigError, PipDenyError, PipInputError } from '../../src/pip/errors.js';
 import { prometheusText } from '../../src/pip/metrics.js';
+import { readJson } from '../../src/json/reader.js';
 
 /**
  * A scripted in-process PIP: its `settings.script` names a behaviour, and every lookup is recorded so tests can
@@ -277,6 +278,28 @@ describe('enrichInput', () => {
     assert.deepEqual(input, ['not', 'an', 'object']);
     assert.equal(report.adapters[0].reason, 'input is not an object');
   });
+
+  it('takes a number the JSON reader kept as text for a number, in the input and in lookup parameters', async () => {
+    const big = readJson('12345678901234567890');
+    const e = enricher({
+      adapters: { a: { type: 'scripted', settings: { script: 'echo' } } },
+      enrich: [{ paths: [''], adapter: 'a', inputs: { user: 'input.user' } }],
+    });
+    const whole = await e.enrichInput('x', big);
+    assert.equal(whole.input, big);
+    assert.equal(whole.report.adapters[0].reason, 'input is not an object');
+    // A big number and an object holding its text are different parameters, so different cache entries.
+    await e.enrichInput('x', { user: big });
+    const { report } = await e.enrichInput('x', { user: { text: '12345678901234567890' } });
+    assert.equal(report.adapters[0].cache, 'miss');
+    // Nothing is below a number.
+    const below = enricher({
+      adapters: { a: { type: 'scripted', settings: { script: 'echo' } } },
+      enrich: [{ paths: [''], adapter: 'a', inputs: { user: 'input.user.text' } }],
+    });
+    const skipped = await below.enrichInput('x', { user: big });
+    assert.deepEqual(skipped.report.adapters.map((r) => [r.outcome, r.reason]), [['skipped', 'input.user.text is absent']]);
+  });
 });
 
 describe('pip config', () => {
@@ -322,6 +345,27 @@ describe('pip config', () => {
 });
 
 describe('file adapter', () => {
+  it('looks up by a number the JSON reader kept as text, written as it came', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verdict-pip-file-'));
+    const file = join(dir, 'accounts.json');
+    writeFileSync(file, '{"users": {"12345678901234567890": {"plan": "gold"}}}');
+    const e = new Enricher(
+      parsePipConfig({
+        adapters: { accounts: { type: 'file', settings: { path: file, pick: ['users', '{user}'] } } },
+        enrich: [{ paths: [''], adapter: 'accounts', inputs: { user: 'input.user' } }],
+      }),
+      adapterKinds,
+    );
+    try {
+      const { input, report } = await e.enrichInput('a', readJson('{"user": 12345678901234567890}'));
+      assert.deepEqual(report.adapters.map((r) => [r.outcome, r.reason]), [['ok', undefined]]);
+      assert.deepEqual((input as { pip: unknown }).pip, { accounts: { plan: 'gold' } });
+    } finally {
+      await e.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   const dir = mkdtempSync(join(tmpdir(), 'verdict-pip-file-'));
   const file = join(dir, 'accounts.yaml');
   writeFileSync(file, 'users:\n  alice: {plan: gold}\n  bob: {plan: free}\n');

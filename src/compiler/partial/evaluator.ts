@@ -1593,22 +1593,7 @@ export class PartialEvaluator {
       const otherFirst = first.type === 'ref' && this.readsBaseData(first, st.env);
       return this.evalTerm(first, st, (value, s) => (otherFirst ? this.tracedUnify(other, value, s, k) : this.tracedUnify(value, other, s, k)), other);
     }
-    if (pa.type === 'array' && pb.type === 'array') {
-      if (pa.value.length !== pb.value.length) return;
-      const step = (i: number, s: State): void => (i >= pa.value.length ? k(s) : this.tracedUnify(pa.value[i]!, pb.value[i]!, s, (n) => step(i + 1, n)));
-      return step(0, st);
-    }
-    if (pa.type === 'object' && pb.type === 'object' && pa.value.every(([key]) => isGround(key)) && pb.value.every(([key]) => isGround(key))) {
-      if (pa.value.length !== pb.value.length) return;
-      const pairs: [Term, Term][] = [];
-      for (const [key, value] of pa.value) {
-        const match = pb.value.find(([other]) => groundEqual(key, other));
-        if (!match) return;
-        pairs.push([value, match[1]]);
-      }
-      const step = (i: number, s: State): void => (i >= pairs.length ? k(s) : this.tracedUnify(pairs[i]![0], pairs[i]![1], s, (n) => step(i + 1, n)));
-      return step(0, st);
-    }
+    if (this.unifyElements(pa, pb, st, k, (x, y, s, n) => this.tracedUnify(x, y, s, n))) return;
     // Calls and composites holding them are evaluated to values first (the compiler moved OPA's out of line).
     if (pa.type === 'call' || pb.type === 'call' || !isGround(plug(pa, st.env)) || !isGround(plug(pb, st.env))) {
       return this.evalTerm(a, st, (va, s1) => this.evalTerm(b, s1, (vb, s2) => this.unify(va, vb, s2, k), va), b);
@@ -1646,6 +1631,29 @@ export class PartialEvaluator {
   }
 
   /**
+   * Two arrays, or two objects whose keys are all ground, equated element by element with `each` (arrays of
+   * different lengths, or objects with different keys, equate nothing). False when `pa` and `pb` are not such a pair.
+   */
+  private unifyElements(pa: Term, pb: Term, st: State, k: K, each: (a: Term, b: Term, s: State, k: K) => void): boolean {
+    let pairs: [Term, Term][];
+    if (pa.type === 'array' && pb.type === 'array') {
+      if (pa.value.length !== pb.value.length) return true;
+      pairs = pa.value.map((x, i) => [x, pb.value[i]!]);
+    } else if (pa.type === 'object' && pb.type === 'object' && pa.value.every(([key]) => isGround(key)) && pb.value.every(([key]) => isGround(key))) {
+      if (pa.value.length !== pb.value.length) return true;
+      pairs = [];
+      for (const [key, value] of pa.value) {
+        const match = pb.value.find(([other]) => groundEqual(key, other));
+        if (!match) return true;
+        pairs.push([value, match[1]]);
+      }
+    } else return false;
+    const step = (i: number, s: State): void => (i >= pairs.length ? k(s) : each(pairs[i]![0], pairs[i]![1], s, (n) => step(i + 1, n)));
+    step(0, st);
+    return true;
+  }
+
+  /**
    * Unification: binds unbound variables, compares known values, and keeps anything residual as `a = b`.
    * `variableFirst`: `b` was written as a value, not a variable (`x := input.a`, not `x = y`).
    */
@@ -1664,22 +1672,7 @@ export class PartialEvaluator {
       if (groundEqual(pa, pb)) k(st);
       return;
     }
-    if (pa.type === 'array' && pb.type === 'array') {
-      if (pa.value.length !== pb.value.length) return;
-      const step = (i: number, s: State): void => (i >= pa.value.length ? k(s) : this.unify(pa.value[i]!, pb.value[i]!, s, (n) => step(i + 1, n)));
-      return step(0, st);
-    }
-    if (pa.type === 'object' && pb.type === 'object' && pa.value.every(([key]) => isGround(key)) && pb.value.every(([key]) => isGround(key))) {
-      if (pa.value.length !== pb.value.length) return;
-      const pairs: [Term, Term][] = [];
-      for (const [key, value] of pa.value) {
-        const match = pb.value.find(([other]) => groundEqual(key, other));
-        if (!match) return;
-        pairs.push([value, match[1]]);
-      }
-      const step = (i: number, s: State): void => (i >= pairs.length ? k(s) : this.unify(pairs[i]![0], pairs[i]![1], s, (n) => step(i + 1, n)));
-      return step(0, st);
-    }
+    if (this.unifyElements(pa, pb, st, k, (x, y, s, n) => this.unify(x, y, s, n))) return;
     if (isComposite(pa) && isComposite(pb) && pa.type !== pb.type) return;
     if (pa.type === 'set' && pb.type === 'set' && !(pa.value.every((x) => pb.value.some((y) => mayUnify(x, y))) && pb.value.every((y) => pa.value.some((x) => mayUnify(x, y))))) return;
     const s = this.makeResidual(pb, this.makeResidual(pa, st));

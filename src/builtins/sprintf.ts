@@ -91,12 +91,11 @@ function formatQuoted(a: Arg, flags: string, prec: number): string | undefined {
   return (flags.includes('#') ? goBackquote(s) : undefined) ?? goQuote(s, ascii);
 }
 
-function badVerb(verb: string, a: Arg): string {
-  return `%!${verb}(${a.kind}=${argText(a)})`;
-}
+/** Marks a verb that does not apply to its operand's kind. */
+const BAD_VERB = { text: '', numeric: false, bad: true } as const;
 
 /** One operand under one verb; `numeric` says whether sign flags and zero padding apply. */
-function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: string; numeric: boolean } {
+function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: string; numeric: boolean; bad?: true } {
   const integer = a.kind === 'int64' || a.kind === '*big.Int';
   switch (verb) {
     case 'v':
@@ -104,11 +103,14 @@ function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: s
       return { text: a.kind === 'float64' ? formatGeneral(a.value, prec) : String(a.value), numeric: true };
     case 's':
       // big.Int formats itself in decimal under %s.
-      return { text: a.kind === 'string' || a.kind === '*big.Int' ? String(a.value) : badVerb(verb, a), numeric: false };
+      return a.kind === 'string' || a.kind === '*big.Int' ? { text: String(a.value), numeric: false } : BAD_VERB;
     case 'q':
-      return { text: formatQuoted(a, flags, prec) ?? badVerb(verb, a), numeric: false };
+      {
+      const q = formatQuoted(a, flags, prec);
+      return q === undefined ? BAD_VERB : { text: q, numeric: false };
+    }
     case 'd':
-      return integer ? { text: String(a.value), numeric: true } : { text: badVerb(verb, a), numeric: false };
+      return integer ? { text: String(a.value), numeric: true } : BAD_VERB;
     case 'b': case 'o': case 'x': case 'X': {
       if (integer) {
         const n = a.value;
@@ -119,10 +121,10 @@ function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: s
         const hex = Buffer.from(a.value).toString('hex');
         return { text: verb === 'X' ? hex.toUpperCase() : hex, numeric: false };
       }
-      return { text: badVerb(verb, a), numeric: false };
+      return BAD_VERB;
     }
     case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': {
-      if (a.kind !== 'float64') return { text: badVerb(verb, a), numeric: false };
+      if (a.kind !== 'float64') return BAD_VERB;
       const n = a.value;
       if (verb === 'f' || verb === 'F') return { text: signOf(n) + Math.abs(n).toFixed(prec < 0 ? 6 : prec), numeric: true };
       if (verb === 'e' || verb === 'E') return { text: formatExp(n, prec < 0 ? 6 : prec, verb === 'E'), numeric: true };
@@ -132,8 +134,36 @@ function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: s
     case 'T':
       return { text: a.kind, numeric: false };
     default:
-      return { text: badVerb(verb, a), numeric: false };
+      return BAD_VERB;
   }
+}
+
+/** One operand under one directive: the verb's text, its sign flag, precision on strings and padding to width. */
+function directive(verb: string, a: Arg, flags: string, prec: number, width: number): string {
+  // Go reads + and # on %v as requests for Go syntax, which Rego values have no use for: no sign is added.
+  return formatted(verb, a, verb === 'v' ? flags.replace(/[+#]/g, '') : flags, prec, width);
+}
+
+function formatted(verb: string, a: Arg, flags: string, prec: number, width: number): string {
+  const { text, numeric, bad } = formatOne(verb, a, prec, flags);
+  if (bad) {
+    // big.Int formats itself and ignores the flags; every other operand is printed as %v under the
+    // directive's own flags (+ included), width and precision, inside Go's %!verb(type=value).
+    if (a.kind === '*big.Int') return `%!${verb}(big.Int=${a.value})`;
+    return `%!${verb}(${a.kind}=${formatted('v', a, flags, prec, width)})`;
+  }
+  let t = text;
+  if (numeric && (flags.includes('+') || flags.includes(' ')) && !t.startsWith('-')) t = (flags.includes('+') ? '+' : ' ') + t;
+  if (a.kind === 'string' && prec >= 0 && (verb === 's' || verb === 'v')) t = [...t].slice(0, prec).join('');
+  const pad = Math.max(0, width - [...t].length);
+  if (pad === 0) return t;
+  if (flags.includes('-')) return t + ' '.repeat(pad);
+  if (flags.includes('0')) {
+    // Numbers keep their sign ahead of the zeros; strings are padded with zeros as they are.
+    const sign = numeric && /^[-+ ]/.test(t) ? t[0]! : '';
+    return sign + '0'.repeat(pad) + t.slice(sign.length);
+  }
+  return ' '.repeat(pad) + t;
 }
 
 const DIRECTIVE = /%([-+# 0]*)(\d+)?(?:\.(\d*))?(.)?/gsu;
@@ -147,21 +177,7 @@ function sprintf(format: unknown, values: unknown): string {
     if (verb === '%') return '%';
     if (next >= args.length) return `%!${verb}(MISSING)`;
     const a = args[next++]!;
-    // Go reads + and # on %v as requests for Go syntax, which Rego values have no use for: no sign is added.
-    if (verb === 'v') flags = flags.replace(/[+#]/g, '');
-    const prec = p === undefined ? -1 : Number(p || '0');
-    let { text: t, numeric } = formatOne(verb, a, prec, flags);
-    if (numeric && (flags.includes('+') || flags.includes(' ')) && !t.startsWith('-')) t = (flags.includes('+') ? '+' : ' ') + t;
-    if (a.kind === 'string' && prec >= 0 && (verb === 's' || verb === 'v')) t = [...t].slice(0, prec).join('');
-    const width = w === undefined ? 0 : Number(w);
-    const pad = Math.max(0, width - [...t].length);
-    if (pad === 0) return t;
-    if (flags.includes('-')) return t + ' '.repeat(pad);
-    if (flags.includes('0') && numeric) {
-      const sign = /^[-+ ]/.test(t) ? t[0]! : '';
-      return sign + '0'.repeat(pad) + t.slice(sign.length);
-    }
-    return ' '.repeat(pad) + t;
+    return directive(verb, a, flags, p === undefined ? -1 : Number(p || '0'), w === undefined ? 0 : Number(w));
   });
   if (next >= args.length) return text;
   return `${text}%!(EXTRA ${args.slice(next).map((a) => `${a.kind}=${argText(a)}`).join(', ')})`;

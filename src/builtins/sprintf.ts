@@ -46,6 +46,50 @@ function shortestDigits(f: number): { digits: string; point: number } {
   return { digits: mant.replace('.', ''), point: Number(exp) + 1 };
 }
 
+type Digits = { digits: string; point: number };
+
+/** The exact decimal digits of |f| (a float64's expansion is finite), without trailing zeros: |f| = 0.d1d2… × 10^point. */
+function exactDigits(f: number): Digits {
+  let m = Math.abs(f);
+  if (m === 0) return { digits: '', point: 0 };
+  let twos = 0;
+  // Doubling is exact, so m ends as the integer mantissa and |f| = m × 2^-twos = m × 5^twos × 10^-twos.
+  while (!Number.isInteger(m)) { m *= 2; twos++; }
+  const text = (BigInt(m) * 5n ** BigInt(twos)).toString();
+  return { digits: text.replace(/0+$/, ''), point: text.length - twos };
+}
+
+/**
+ * The digits rounded to `keep` significant places, a tie to the even digit as Go's strconv rounds (JavaScript's
+ * toFixed and toPrecision round a tie up: 0.25 under %.1f is 0.2 in Go, 0.3 there).
+ */
+function roundDigits({ digits, point }: Digits, keep: number): Digits {
+  if (digits.length <= keep) return { digits, point };
+  if (keep < 0) return { digits: '', point };
+  const next = digits[keep]!;
+  const up = next > '5' || (next === '5' && (digits.length > keep + 1 || (keep > 0 && Number(digits[keep - 1]) % 2 === 1)));
+  let kept = digits.slice(0, keep);
+  if (up) {
+    let i = kept.length - 1;
+    while (i >= 0 && kept[i] === '9') i--;
+    kept = i < 0 ? `1${'0'.repeat(kept.length)}` : kept.slice(0, i) + String(Number(kept[i]) + 1) + '0'.repeat(kept.length - i - 1);
+    if (i < 0) point++;
+  }
+  return { digits: kept.replace(/0+$/, ''), point };
+}
+
+/** strconv.FormatFloat(|f|, 'f', prec, 64). */
+function formatFixed(f: number, prec: number): string {
+  const exact = exactDigits(f);
+  const { digits, point } = roundDigits(exact, exact.point + prec);
+  const at = (i: number): string => (i >= 0 && i < digits.length ? digits[i]! : '0');
+  let whole = '';
+  for (let i = 0; i < point; i++) whole += at(i);
+  let frac = '';
+  for (let j = 0; j < prec; j++) frac += at(point + j);
+  return (whole || '0') + (prec > 0 ? `.${frac}` : '');
+}
+
 function exponent(e: number): string {
   return `e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
 }
@@ -60,7 +104,7 @@ function formatGeneral(f: number, prec: number): string {
   let limit = 6;
   if (prec >= 0) {
     const p = prec === 0 ? 1 : prec;
-    ({ digits, point } = shortestDigits(Number(Math.abs(f).toPrecision(p))));
+    ({ digits, point } = roundDigits(exactDigits(f), p));
     limit = p;
     if (limit > digits.length && digits.length >= point) limit = digits.length;
   }
@@ -77,8 +121,9 @@ function signOf(f: number): string {
 }
 
 function formatExp(f: number, prec: number, upper: boolean): string {
-  const [mant, e] = Math.abs(f).toExponential(prec).split('e') as [string, string];
-  const text = signOf(f) + mant + exponent(Number(e));
+  const { digits, point } = f === 0 ? { digits: '', point: 1 } : roundDigits(exactDigits(f), prec + 1);
+  const mant = (digits || '0').padEnd(prec + 1, '0');
+  const text = signOf(f) + mant[0]! + (prec > 0 ? `.${mant.slice(1)}` : '') + exponent(point - 1);
   return upper ? text.toUpperCase() : text;
 }
 
@@ -126,7 +171,7 @@ function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: s
     case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': {
       if (a.kind !== 'float64') return BAD_VERB;
       const n = a.value;
-      if (verb === 'f' || verb === 'F') return { text: signOf(n) + Math.abs(n).toFixed(prec < 0 ? 6 : prec), numeric: true };
+      if (verb === 'f' || verb === 'F') return { text: signOf(n) + formatFixed(n, prec < 0 ? 6 : prec), numeric: true };
       if (verb === 'e' || verb === 'E') return { text: formatExp(n, prec < 0 ? 6 : prec, verb === 'E'), numeric: true };
       const g = formatGeneral(n, prec);
       return { text: verb === 'G' ? g.toUpperCase() : g, numeric: true };

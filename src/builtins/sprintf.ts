@@ -198,12 +198,19 @@ function formatted(verb: string, a: Arg, flags: string, prec: number, width: num
     return `%!${verb}(${a.kind}=${formatted('v', a, flags, prec, width)})`;
   }
   let t = text;
+  // An integer's precision is its least number of digits (none for 0 under .0), and then zeros never pad it.
+  const intPrec = numeric && (a.kind === 'int64' || a.kind === '*big.Int') && prec >= 0;
+  if (intPrec) {
+    if (prec === 0 && a.value === 0n) return ' '.repeat(width);
+    const sign = t.startsWith('-') ? '-' : '';
+    t = sign + t.slice(sign.length).padStart(prec, '0');
+  }
   if (numeric && (flags.includes('+') || flags.includes(' ')) && !t.startsWith('-')) t = (flags.includes('+') ? '+' : ' ') + t;
   if (a.kind === 'string' && prec >= 0 && (verb === 's' || verb === 'v')) t = [...t].slice(0, prec).join('');
   const pad = Math.max(0, width - [...t].length);
   if (pad === 0) return t;
   if (flags.includes('-')) return t + ' '.repeat(pad);
-  if (flags.includes('0')) {
+  if (flags.includes('0') && !intPrec) {
     // Numbers keep their sign ahead of the zeros; strings are padded with zeros as they are.
     const sign = numeric && /^[-+ ]/.test(t) ? t[0]! : '';
     return sign + '0'.repeat(pad) + t.slice(sign.length);

@@ -31,6 +31,9 @@ sprintf_cases := [
   sprintf("%.2f|%5f|%-5f|%05s|%+s|%.2s|%8.3d|%05f|% s|%10z|%.1d|%06.2s|%.0z|%5.1t|%05s|%T", ["a,b", "ab", "ab", 3, 3, 3.14159, 2.5, "ab", 3, 7, [1, 2], -2.5, -1.5, 12345678901234567890123, "ab", 12345678901234567890123]),
   # The same, formatted by the host (a %q leaves the whole call to it).
   sprintf("%.2f|%5f|%-5f|%05s|%+s|%.2s|%8.3d|%05f|% s|%10z|%.1d|%06.2s|%.0z|%5.1t|%05s|%T|%q", ["a,b", "ab", "ab", 3, 3, 3.14159, 2.5, "ab", 3, 7, [1, 2], -2.5, -1.5, 12345678901234567890123, "ab", 12345678901234567890123, "host"]),
+  # An integer's precision is its least number of digits, in the runtime and in the host.
+  sprintf("%.3d|%08.3d|%.0d|%.2f|%.0v|%-6.3x|%+.3d|%.3s|%06d", [7, 7, 0, 0, 0, 255, 5, 12, -42]),
+  sprintf("%.3d|%08.3d|%.0d|%.2f|%.0v|%-6.3x|%+.3d|%.3s|%06d|%q", [7, 7, 0, 0, 0, 255, 5, 12, -42, "host"]),
   # Ties round to the even digit, in the runtime and in the host (whose JavaScript rounds them up).
   sprintf("%.1f|%.2g|%.1e|%.0f|%.2v|%.0f|%f|%.3e", [0.25, 2.25, 1.25, 2.5, 0.125, 0.5, 1e21, -1.5e22]),
   sprintf("%.1f|%.2g|%.1e|%.0f|%.2v|%.0f|%e|%f|%.3e|%q", [0.25, 2.25, 1.25, 2.5, 0.125, 0.5, 5e-324, 1e21, -1.5e22, "host"]),

@@ -397,6 +397,19 @@ export function b_sprintf(format: i32, values: i32): i32 {
       } else argText(v, k, 0x76);
       numeric = k != K_STR;
     }
+    // An integer's precision is its least number of digits (none for 0 under .0), and then zeros never pad it.
+    const intPrec = numeric && (k == K_INT || k == K_BIG) && prec >= 0;
+    if (intPrec) {
+      let start = tmpLen > 0 && load<u8>(tmp) == 0x2d ? 1 : 0;
+      if (sharp && (verb == 0x78 || verb == 0x58)) start += 2; else if (sharp && verb == 0x6f) start += 1;
+      const digits = tmpLen - start;
+      if (prec == 0 && digits == 1 && load<u8>(tmp + start) == 0x30) { tmpLen = 0; numeric = false; }
+      else if (digits < prec) {
+        memory.copy(tmp + start + (prec - digits), tmp + start, digits);
+        memory.fill(tmp + start, 0x30, prec - digits);
+        tmpLen += prec - digits;
+      }
+    }
     // Sign flags for numbers.
     if (numeric && (plus || space) && load<u8>(tmp) != 0x2d) {
       memory.copy(tmp + 1, tmp, tmpLen);
@@ -413,7 +426,7 @@ export function b_sprintf(format: i32, values: i32): i32 {
     for (let b = 0; b < tmpLen; ) { b += utf8Width(tmp, b, tmpLen); runes++; }
     const pad = width > runes ? width - runes : 0;
     if (minus) { putBytes(tmp, tmpLen); for (let j = 0; j < pad; j++) put(0x20); }
-    else if (zero && pad > 0) {
+    else if (zero && !intPrec && pad > 0) {
       // Numbers keep their sign ahead of the zeros; strings are padded with zeros as they are.
       let start = 0;
       if (numeric && tmpLen > 0 && (load<u8>(tmp) == 0x2d || load<u8>(tmp) == 0x2b || load<u8>(tmp) == 0x20)) { put(load<u8>(tmp)); start = 1; }

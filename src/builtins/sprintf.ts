@@ -46,6 +46,50 @@ function shortestDigits(f: number): { digits: string; point: number } {
   return { digits: mant.replace('.', ''), point: Number(exp) + 1 };
 }
 
+type Digits = { digits: string; point: number };
+
+/** The exact decimal digits of |f| (a float64's expansion is finite), without trailing zeros: |f| = 0.d1d2… × 10^point. */
+function exactDigits(f: number): Digits {
+  let m = Math.abs(f);
+  if (m === 0) return { digits: '', point: 0 };
+  let twos = 0;
+  // Doubling is exact, so m ends as the integer mantissa and |f| = m × 2^-twos = m × 5^twos × 10^-twos.
+  while (!Number.isInteger(m)) { m *= 2; twos++; }
+  const text = (BigInt(m) * 5n ** BigInt(twos)).toString();
+  return { digits: text.replace(/0+$/, ''), point: text.length - twos };
+}
+
+/**
+ * The digits rounded to `keep` significant places, a tie to the even digit as Go's strconv rounds (JavaScript's
+ * toFixed and toPrecision round a tie up: 0.25 under %.1f is 0.2 in Go, 0.3 there).
+ */
+function roundDigits({ digits, point }: Digits, keep: number): Digits {
+  if (digits.length <= keep) return { digits, point };
+  if (keep < 0) return { digits: '', point };
+  const next = digits[keep]!;
+  const up = next > '5' || (next === '5' && (digits.length > keep + 1 || (keep > 0 && Number(digits[keep - 1]) % 2 === 1)));
+  let kept = digits.slice(0, keep);
+  if (up) {
+    let i = kept.length - 1;
+    while (i >= 0 && kept[i] === '9') i--;
+    kept = i < 0 ? `1${'0'.repeat(kept.length)}` : kept.slice(0, i) + String(Number(kept[i]) + 1) + '0'.repeat(kept.length - i - 1);
+    if (i < 0) point++;
+  }
+  return { digits: kept.replace(/0+$/, ''), point };
+}
+
+/** strconv.FormatFloat(|f|, 'f', prec, 64). */
+function formatFixed(f: number, prec: number): string {
+  const exact = exactDigits(f);
+  const { digits, point } = roundDigits(exact, exact.point + prec);
+  const at = (i: number): string => (i >= 0 && i < digits.length ? digits[i]! : '0');
+  let whole = '';
+  for (let i = 0; i < point; i++) whole += at(i);
+  let frac = '';
+  for (let j = 0; j < prec; j++) frac += at(point + j);
+  return (whole || '0') + (prec > 0 ? `.${frac}` : '');
+}
+
 function exponent(e: number): string {
   return `e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
 }
@@ -60,7 +104,7 @@ function formatGeneral(f: number, prec: number): string {
   let limit = 6;
   if (prec >= 0) {
     const p = prec === 0 ? 1 : prec;
-    ({ digits, point } = shortestDigits(Number(Math.abs(f).toPrecision(p))));
+    ({ digits, point } = roundDigits(exactDigits(f), p));
     limit = p;
     if (limit > digits.length && digits.length >= point) limit = digits.length;
   }
@@ -77,8 +121,9 @@ function signOf(f: number): string {
 }
 
 function formatExp(f: number, prec: number, upper: boolean): string {
-  const [mant, e] = Math.abs(f).toExponential(prec).split('e') as [string, string];
-  const text = signOf(f) + mant + exponent(Number(e));
+  const { digits, point } = f === 0 ? { digits: '', point: 1 } : roundDigits(exactDigits(f), prec + 1);
+  const mant = (digits || '0').padEnd(prec + 1, '0');
+  const text = signOf(f) + mant[0]! + (prec > 0 ? `.${mant.slice(1)}` : '') + exponent(point - 1);
   return upper ? text.toUpperCase() : text;
 }
 
@@ -91,12 +136,11 @@ function formatQuoted(a: Arg, flags: string, prec: number): string | undefined {
   return (flags.includes('#') ? goBackquote(s) : undefined) ?? goQuote(s, ascii);
 }
 
-function badVerb(verb: string, a: Arg): string {
-  return `%!${verb}(${a.kind}=${argText(a)})`;
-}
+/** Marks a verb that does not apply to its operand's kind. */
+const BAD_VERB = { text: '', numeric: false, bad: true } as const;
 
 /** One operand under one verb; `numeric` says whether sign flags and zero padding apply. */
-function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: string; numeric: boolean } {
+function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: string; numeric: boolean; bad?: true } {
   const integer = a.kind === 'int64' || a.kind === '*big.Int';
   switch (verb) {
     case 'v':
@@ -104,11 +148,14 @@ function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: s
       return { text: a.kind === 'float64' ? formatGeneral(a.value, prec) : String(a.value), numeric: true };
     case 's':
       // big.Int formats itself in decimal under %s.
-      return { text: a.kind === 'string' || a.kind === '*big.Int' ? String(a.value) : badVerb(verb, a), numeric: false };
+      return a.kind === 'string' || a.kind === '*big.Int' ? { text: String(a.value), numeric: false } : BAD_VERB;
     case 'q':
-      return { text: formatQuoted(a, flags, prec) ?? badVerb(verb, a), numeric: false };
+      {
+      const q = formatQuoted(a, flags, prec);
+      return q === undefined ? BAD_VERB : { text: q, numeric: false };
+    }
     case 'd':
-      return integer ? { text: String(a.value), numeric: true } : { text: badVerb(verb, a), numeric: false };
+      return integer ? { text: String(a.value), numeric: true } : BAD_VERB;
     case 'b': case 'o': case 'x': case 'X': {
       if (integer) {
         const n = a.value;
@@ -119,12 +166,12 @@ function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: s
         const hex = Buffer.from(a.value).toString('hex');
         return { text: verb === 'X' ? hex.toUpperCase() : hex, numeric: false };
       }
-      return { text: badVerb(verb, a), numeric: false };
+      return BAD_VERB;
     }
     case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': {
-      if (a.kind !== 'float64') return { text: badVerb(verb, a), numeric: false };
+      if (a.kind !== 'float64') return BAD_VERB;
       const n = a.value;
-      if (verb === 'f' || verb === 'F') return { text: signOf(n) + Math.abs(n).toFixed(prec < 0 ? 6 : prec), numeric: true };
+      if (verb === 'f' || verb === 'F') return { text: signOf(n) + formatFixed(n, prec < 0 ? 6 : prec), numeric: true };
       if (verb === 'e' || verb === 'E') return { text: formatExp(n, prec < 0 ? 6 : prec, verb === 'E'), numeric: true };
       const g = formatGeneral(n, prec);
       return { text: verb === 'G' ? g.toUpperCase() : g, numeric: true };
@@ -132,8 +179,43 @@ function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: s
     case 'T':
       return { text: a.kind, numeric: false };
     default:
-      return { text: badVerb(verb, a), numeric: false };
+      return BAD_VERB;
   }
+}
+
+/** One operand under one directive: the verb's text, its sign flag, precision on strings and padding to width. */
+function directive(verb: string, a: Arg, flags: string, prec: number, width: number): string {
+  // Go reads + and # on %v as requests for Go syntax, which Rego values have no use for: no sign is added.
+  return formatted(verb, a, verb === 'v' ? flags.replace(/[+#]/g, '') : flags, prec, width);
+}
+
+function formatted(verb: string, a: Arg, flags: string, prec: number, width: number): string {
+  const { text, numeric, bad } = formatOne(verb, a, prec, flags);
+  if (bad) {
+    // big.Int formats itself and ignores the flags; every other operand is printed as %v under the
+    // directive's own flags (+ included), width and precision, inside Go's %!verb(type=value).
+    if (a.kind === '*big.Int') return `%!${verb}(big.Int=${a.value})`;
+    return `%!${verb}(${a.kind}=${formatted('v', a, flags, prec, width)})`;
+  }
+  let t = text;
+  // An integer's precision is its least number of digits (none for 0 under .0), and then zeros never pad it.
+  const intPrec = numeric && (a.kind === 'int64' || a.kind === '*big.Int') && prec >= 0;
+  if (intPrec) {
+    if (prec === 0 && a.value === 0n) return ' '.repeat(width);
+    const sign = t.startsWith('-') ? '-' : '';
+    t = sign + t.slice(sign.length).padStart(prec, '0');
+  }
+  if (numeric && (flags.includes('+') || flags.includes(' ')) && !t.startsWith('-')) t = (flags.includes('+') ? '+' : ' ') + t;
+  if (a.kind === 'string' && prec >= 0 && (verb === 's' || verb === 'v')) t = [...t].slice(0, prec).join('');
+  const pad = Math.max(0, width - [...t].length);
+  if (pad === 0) return t;
+  if (flags.includes('-')) return t + ' '.repeat(pad);
+  if (flags.includes('0') && !intPrec) {
+    // Numbers keep their sign ahead of the zeros; strings are padded with zeros as they are.
+    const sign = numeric && /^[-+ ]/.test(t) ? t[0]! : '';
+    return sign + '0'.repeat(pad) + t.slice(sign.length);
+  }
+  return ' '.repeat(pad) + t;
 }
 
 const DIRECTIVE = /%([-+# 0]*)(\d+)?(?:\.(\d*))?(.)?/gsu;
@@ -147,21 +229,7 @@ function sprintf(format: unknown, values: unknown): string {
     if (verb === '%') return '%';
     if (next >= args.length) return `%!${verb}(MISSING)`;
     const a = args[next++]!;
-    // Go reads + and # on %v as requests for Go syntax, which Rego values have no use for: no sign is added.
-    if (verb === 'v') flags = flags.replace(/[+#]/g, '');
-    const prec = p === undefined ? -1 : Number(p || '0');
-    let { text: t, numeric } = formatOne(verb, a, prec, flags);
-    if (numeric && (flags.includes('+') || flags.includes(' ')) && !t.startsWith('-')) t = (flags.includes('+') ? '+' : ' ') + t;
-    if (a.kind === 'string' && prec >= 0 && (verb === 's' || verb === 'v')) t = [...t].slice(0, prec).join('');
-    const width = w === undefined ? 0 : Number(w);
-    const pad = Math.max(0, width - [...t].length);
-    if (pad === 0) return t;
-    if (flags.includes('-')) return t + ' '.repeat(pad);
-    if (flags.includes('0') && numeric) {
-      const sign = /^[-+ ]/.test(t) ? t[0]! : '';
-      return sign + '0'.repeat(pad) + t.slice(sign.length);
-    }
-    return ' '.repeat(pad) + t;
+    return directive(verb, a, flags, p === undefined ? -1 : Number(p || '0'), w === undefined ? 0 : Number(w));
   });
   if (next >= args.length) return text;
   return `${text}%!(EXTRA ${args.slice(next).map((a) => `${a.kind}=${argText(a)}`).join(', ')})`;

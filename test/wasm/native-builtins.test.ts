@@ -27,6 +27,16 @@ sprintf_cases := [
   sprintf("%v|%v|%v|%v|%f|%e|%G|%E|%+v|%+d|% v", [-1.5, 123456789.5, 1234567.5, 123456.5, -0.0, -0.0, 1e-7, 1.5, 2.5, 3, 4.5]),
   sprintf("%v|%.2f|%+f|%T|%T|%T|%T|%d", [-0.0, -0.0, -0.0, 1, 1.5, "s", [1], -2.5]),
   sprintf("%q|%v|%v|%f|%T|%+v|%G", ["host", -1.5, 123456789.5, -0.0, 1, 2.5, 1e-7]),
+  # A verb that does not fit its operand: the operand under %v with the directive's flags, width and precision.
+  sprintf("%.2f|%5f|%-5f|%05s|%+s|%.2s|%8.3d|%05f|% s|%10z|%.1d|%06.2s|%.0z|%5.1t|%05s|%T", ["a,b", "ab", "ab", 3, 3, 3.14159, 2.5, "ab", 3, 7, [1, 2], -2.5, -1.5, 12345678901234567890123, "ab", 12345678901234567890123]),
+  # The same, formatted by the host (a %q leaves the whole call to it).
+  sprintf("%.2f|%5f|%-5f|%05s|%+s|%.2s|%8.3d|%05f|% s|%10z|%.1d|%06.2s|%.0z|%5.1t|%05s|%T|%q", ["a,b", "ab", "ab", 3, 3, 3.14159, 2.5, "ab", 3, 7, [1, 2], -2.5, -1.5, 12345678901234567890123, "ab", 12345678901234567890123, "host"]),
+  # An integer's precision is its least number of digits, in the runtime and in the host.
+  sprintf("%.3d|%08.3d|%.0d|%.2f|%.0v|%-6.3x|%+.3d|%.3s|%06d", [7, 7, 0, 0, 0, 255, 5, 12, -42]),
+  sprintf("%.3d|%08.3d|%.0d|%.2f|%.0v|%-6.3x|%+.3d|%.3s|%06d|%q", [7, 7, 0, 0, 0, 255, 5, 12, -42, "host"]),
+  # Ties round to the even digit, in the runtime and in the host (whose JavaScript rounds them up).
+  sprintf("%.1f|%.2g|%.1e|%.0f|%.2v|%.0f|%f|%.3e", [0.25, 2.25, 1.25, 2.5, 0.125, 0.5, 1e21, -1.5e22]),
+  sprintf("%.1f|%.2g|%.1e|%.0f|%.2v|%.0f|%e|%f|%.3e|%q", [0.25, 2.25, 1.25, 2.5, 0.125, 0.5, 5e-324, 1e21, -1.5e22, "host"]),
 ]
 
 decimal_order := [

@@ -364,8 +364,10 @@ class RuleChecker {
       case 'arraycomprehension': case 'setcomprehension': {
         const inner = new Map(env);
         this.body(t.value.body, inner);
-        this.typeOf(t.value.term, inner);
-        return undefined;
+        // The collection holds values of its term's type, as OPA infers it (concat over [x * 2 | …] is a type error).
+        const of = this.typeOf(t.value.term, inner);
+        if (of === undefined) return undefined;
+        return t.type === 'arraycomprehension' ? { type: 'array', dynamic: of } : { type: 'set', of };
       }
       case 'objectcomprehension': {
         const inner = new Map(env);

@@ -244,13 +244,11 @@ function kindName(k: i32): string {
 /** Whether a float64 is negative, -0 included (Go prints its sign). */
 @inline function signBit(f: f64): bool { return (reinterpret<u64>(f) >> 63) != 0; }
 
+/** Set where the directive's verb does not fit its operand; b_sprintf then writes Go's %!verb(type=value). */
+let badOperand = false;
+
 function badVerb(verb: i32, v: i32, k: i32): void {
-  tput(0x25); tput(0x21); tput(verb); tput(0x28);
-  const name = kindName(k);
-  for (let i = 0; i < name.length; i++) tput(name.charCodeAt(i));
-  tput(0x3d);
-  argText(v, k, 0x76);
-  tput(0x29);
+  badOperand = true;
 }
 
 /** The argument as %v prints it. */
@@ -383,13 +381,42 @@ export function b_sprintf(format: i32, values: i32): i32 {
       default:
         badVerb(verb, v, k);
     }
+    // A verb that does not fit: Go prints the operand as %v under the directive's own flags (+ included),
+    // width and precision, inside %!verb(type=value); big.Int formats itself there and ignores the flags.
+    const bad = badOperand;
+    if (bad) {
+      badOperand = false;
+      put(0x25); put(0x21); put(verb); put(0x28);
+      tmpLen = 0;
+      if (k == K_BIG) { putText('big.Int='); argText(v, k, 0x76); putBytes(tmp, tmpLen); put(0x29); continue; }
+      putText(kindName(k)); put(0x3d);
+      if (k == K_FLOAT && prec >= 0) {
+        const f = floatOf(v);
+        if (signBit(f)) tput(0x2d);
+        general(f, prec);
+      } else argText(v, k, 0x76);
+      numeric = k != K_STR;
+    }
+    // An integer's precision is its least number of digits (none for 0 under .0), and then zeros never pad it.
+    const intPrec = numeric && (k == K_INT || k == K_BIG) && prec >= 0;
+    if (intPrec) {
+      let start = tmpLen > 0 && load<u8>(tmp) == 0x2d ? 1 : 0;
+      if (sharp && (verb == 0x78 || verb == 0x58)) start += 2; else if (sharp && verb == 0x6f) start += 1;
+      const digits = tmpLen - start;
+      if (prec == 0 && digits == 1 && load<u8>(tmp + start) == 0x30) { tmpLen = 0; numeric = false; }
+      else if (digits < prec) {
+        memory.copy(tmp + start + (prec - digits), tmp + start, digits);
+        memory.fill(tmp + start, 0x30, prec - digits);
+        tmpLen += prec - digits;
+      }
+    }
     // Sign flags for numbers.
     if (numeric && (plus || space) && load<u8>(tmp) != 0x2d) {
       memory.copy(tmp + 1, tmp, tmpLen);
       store<u8>(tmp, plus ? 0x2b : 0x20);
       tmpLen++;
     }
-    if (k == K_STR && prec >= 0 && (verb == 0x73 || verb == 0x76)) {
+    if (k == K_STR && prec >= 0 && (verb == 0x73 || verb == 0x76 || bad)) {
       // precision truncates strings to prec runes
       let b = 0, r = 0;
       while (b < tmpLen && r < prec) { b += utf8Width(tmp, b, tmpLen); r++; }
@@ -399,13 +426,15 @@ export function b_sprintf(format: i32, values: i32): i32 {
     for (let b = 0; b < tmpLen; ) { b += utf8Width(tmp, b, tmpLen); runes++; }
     const pad = width > runes ? width - runes : 0;
     if (minus) { putBytes(tmp, tmpLen); for (let j = 0; j < pad; j++) put(0x20); }
-    else if (zero && numeric && pad > 0) {
+    else if (zero && !intPrec && pad > 0) {
+      // Numbers keep their sign ahead of the zeros; strings are padded with zeros as they are.
       let start = 0;
-      if (tmpLen > 0 && (load<u8>(tmp) == 0x2d || load<u8>(tmp) == 0x2b || load<u8>(tmp) == 0x20)) { put(load<u8>(tmp)); start = 1; }
+      if (numeric && tmpLen > 0 && (load<u8>(tmp) == 0x2d || load<u8>(tmp) == 0x2b || load<u8>(tmp) == 0x20)) { put(load<u8>(tmp)); start = 1; }
       for (let j = 0; j < pad; j++) put(0x30);
       putBytes(tmp + start, tmpLen - start);
     } else { for (let j = 0; j < pad; j++) put(0x20); putBytes(tmp, tmpLen); }
     if (negative) negative = false;
+    if (bad) put(0x29);
   }
   if (argi < nargs) {
     putText('%!(EXTRA ');

@@ -97,7 +97,7 @@ function exponent(e: number): string {
 /** strconv.FormatFloat(f, 'g', prec, 64); prec < 0 means the shortest digits. */
 function formatGeneral(f: number, prec: number): string {
   if (!Number.isFinite(f)) return Number.isNaN(f) ? 'NaN' : f > 0 ? '+Inf' : '-Inf';
-  const sign = f < 0 || Object.is(f, -0) ? '-' : '';
+  const sign = signOf(f);
   if (f === 0) return `${sign}0`;
   let { digits, point } = shortestDigits(f);
   // Go decides %e against precision 6 when the digits are the shortest ones (so %v of 1e6 is 1e+06).
@@ -149,8 +149,7 @@ function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: s
     case 's':
       // big.Int formats itself in decimal under %s.
       return a.kind === 'string' || a.kind === '*big.Int' ? { text: String(a.value), numeric: false } : BAD_VERB;
-    case 'q':
-      {
+    case 'q': {
       const q = formatQuoted(a, flags, prec);
       return q === undefined ? BAD_VERB : { text: q, numeric: false };
     }

@@ -193,6 +193,13 @@ function expForm(f: f64, prec: i32, shortest: bool): void {
   tmpLen += writeI64(tmp + tmpLen, e);
 }
 
+/** %v (or %g) of a K_FLOAT operand: its sign, -0's included, then general. */
+function signedGeneral(v: i32, prec: i32): void {
+  const f = floatOf(v);
+  if (signBit(f)) tput(0x2d);
+  general(f, prec);
+}
+
 /** %g / %v of a float64 (strconv 'g'; shortest when prec < 0). */
 function general(f: f64, prec: i32): void {
   if (f == 0) { tput(0x30); return; }
@@ -260,9 +267,7 @@ function argText(v: i32, k: i32, verb: i32): void {
   } else if (k == K_INT) tmpLen += writeI64(tmp + tmpLen, numInt(v));
   else if (k == K_BIG) { const tp = numTextPtr(v), tl = numTextLen(v); for (let i = 0; i < tl; i++) tput(load<u8>(tp + i)); }
   else {
-    const f = floatOf(v);
-    if (signBit(f)) tput(0x2d);
-    general(f, -1);
+    signedGeneral(v, -1);
   }
 }
 
@@ -329,9 +334,7 @@ export function b_sprintf(format: i32, values: i32): i32 {
     switch (verb) {
       case 0x76: // v
         if (k == K_FLOAT && prec >= 0) {
-          const f = floatOf(v);
-          if (signBit(f)) tput(0x2d);
-          general(f, prec);
+          signedGeneral(v, prec);
         } else argText(v, k, verb);
         numeric = k != K_STR;
         break;
@@ -391,9 +394,7 @@ export function b_sprintf(format: i32, values: i32): i32 {
       if (k == K_BIG) { putText('big.Int='); argText(v, k, 0x76); putBytes(tmp, tmpLen); put(0x29); continue; }
       putText(kindName(k)); put(0x3d);
       if (k == K_FLOAT && prec >= 0) {
-        const f = floatOf(v);
-        if (signBit(f)) tput(0x2d);
-        general(f, prec);
+        signedGeneral(v, prec);
       } else argText(v, k, 0x76);
       numeric = k != K_STR;
     }

@@ -2,7 +2,8 @@
 // configuration "Bundles"): GET <service url>/<resource> with If-None-Match, a random delay in [min,max] between
 // polls, long polling when the server speaks OPA's bundle protocol, and jittered exponential backoff on errors.
 // What to do with the bytes is the caller's business: each new download goes to `onBundle`.
-import { ServiceClient, ServiceError } from './service.js';
+import { ServiceClient } from './service.js';
+import { ServiceError } from '../net/http-client.js';
 import { OciPuller } from './oci.js';
 import { injectTraceContext, tracedRoot } from '../tracing/index.js';
 

@@ -9,8 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { SignJWT } from 'jose';
-import type { HttpResponse } from './service.js';
-import { answerJson, ServiceError } from './service.js';
+import type { HttpResponse } from '../net/http-client.js';
+import { answerJson, ServiceError } from '../net/http-client.js';
 import { signingKeyFor, type PrivateKeyConfig, type SigningKey } from './credentials/signing-key.js';
 
 export interface OAuth2Config {

@@ -5,7 +5,8 @@
 // digest is not downloaded again, and a downloaded blob must hash to its digest. Registries that answer 401 with
 // a Bearer challenge get the Docker token flow, authenticated with the service's credentials.
 import { createHash } from 'node:crypto';
-import { answerJson, ServiceError, sendRequest, type HttpResponse, type ServiceClient } from './service.js';
+import { type ServiceClient } from './service.js';
+import { answerJson, ServiceError, sendRequest, type HttpResponse } from '../net/http-client.js';
 
 export const ociBundleLayerType = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const manifestTypes = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];

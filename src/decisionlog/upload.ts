@@ -6,7 +6,8 @@
 // where it stopped. Delivery is at-least-once: a 2xx lost on the way back means that chunk is sent again.
 import { promisify } from 'node:util';
 import { constants, gzip as gzipCallback } from 'node:zlib';
-import { ServiceError, type ServiceClient } from '../bundle/service.js';
+import { type ServiceClient } from '../bundle/service.js';
+import { ServiceError } from '../net/http-client.js';
 import { verdictVersion } from '../version.js';
 import { shippedSeqKey } from './retention.js';
 import type { DecisionLogStore } from './store.js';

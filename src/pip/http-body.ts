@@ -3,7 +3,7 @@
 
 import type { JsonValue } from './adapter.js';
 import { PipLookupError } from './errors.js';
-import { ServiceError } from '../bundle/service.js';
+import { ServiceError } from '../net/http-client.js';
 
 /** A body the client already read under the size limit, parsed as JSON. */
 export function parseJsonBody(body: Buffer, what: string): JsonValue {

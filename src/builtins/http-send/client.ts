@@ -1,10 +1,11 @@
-// Performs one http.send request off the evaluation (asynchronously) and builds OPA's response object:
-// {status, status_code, headers, body, raw_body}. Failures become OPA's error object when raise_error is
-// false. The inter-query cache (cache / force_cache) and single-flight of cacheable requests live here too,
-// shared by every decision of the server.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+// Performs one http.send request off the evaluation (asynchronously), through the one HTTP client
+// (src/net/http-client.ts), and builds OPA's response object: {status, status_code, headers, body, raw_body}.
+// Failures, in the words of Go's client that OPA quotes, become OPA's error object when raise_error is false.
+// The inter-query cache (cache / force_cache) and single-flight of cacheable requests live here too, shared by
+// every decision of the server.
+import type { IncomingHttpHeaders } from 'node:http';
 import { readFile } from 'node:fs/promises';
+import { sendRequest, ServiceError, type HttpResponse, type TlsOptions } from '../../net/http-client.js';
 import { lazyRequire } from '../../lazy-require.js';
 import { LookupCache } from '../../pip/cache.js';
 import type { JsonValue } from '../../pip/adapter.js';
@@ -123,13 +124,13 @@ export class HttpSendClient {
     }
   }
 
-  private store(req: HttpSendRequest, response: HttpSendResponse, headers: IncomingMessage['headers']): void {
+  private store(req: HttpSendRequest, response: HttpSendResponse, headers: IncomingHttpHeaders): void {
     if (!CACHEABLE_STATUS.has(response.status_code as number)) return;
     const lifetime = req.forceCacheSeconds !== undefined ? req.forceCacheSeconds * 1000 : req.cache ? cacheLifetimeMs(headers) : 0;
     if (lifetime > 0) this.cache.set(req.cacheKey, { ok: true, value: response }, lifetime, this.settings.cacheMaxBytes === undefined ? 0 : JSON.stringify(response).length);
   }
 
-  private async exchangeWithRetries(req: HttpSendRequest, traceHeaders: Record<string, string>): Promise<{ response: HttpSendResponse; headers: IncomingMessage['headers'] }> {
+  private async exchangeWithRetries(req: HttpSendRequest, traceHeaders: Record<string, string>): Promise<{ response: HttpSendResponse; headers: IncomingHttpHeaders }> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.exchange(req, traceHeaders);
@@ -141,29 +142,26 @@ export class HttpSendClient {
   }
 
   /** One request with its redirects (followed only with enable_redirect, as OPA), under one deadline. */
-  private async exchange(req: HttpSendRequest, traceHeaders: Record<string, string>): Promise<{ response: HttpSendResponse; headers: IncomingMessage['headers'] }> {
-    const timeoutMs = req.timeoutMs ?? this.settings.defaultTimeoutMs;
-    const signal = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
+  private async exchange(req: HttpSendRequest, traceHeaders: Record<string, string>): Promise<{ response: HttpSendResponse; headers: IncomingHttpHeaders }> {
     const tls = await tlsConnectOptions(req);
-    let url = parseUrl(req);
-    let method = req.method;
-    let body = req.body;
-    for (let hops = 0; ; hops++) {
-      if (this.allowList && !this.allowList.allows(url)) throw new HttpSendError('eval_builtin_error', `disallowed host: ${url.hostname}`);
-      const res = await roundTrip(url, method, headersFor(req, body, traceHeaders), body, tls, signal, req.method);
-      const location = res.headers.location;
-      if (!req.enableRedirect || !location || ![301, 302, 303, 307, 308].includes(res.statusCode ?? 0)) {
-        const raw = await readBody(res, this.settings.maxResponseBytes, url, req.method, signal);
-        return { response: responseObject(res, raw, req), headers: res.headers };
-      }
-      res.resume();
-      if (hops + 1 >= MAX_REDIRECTS) throw new NetworkError(`${goOp(req.method)} "${location}": stopped after ${MAX_REDIRECTS} redirects`);
-      url = new URL(location, url);
-      // Go's client turns 301/302/303 into a GET without a body (HEAD stays HEAD); 307/308 resend as they were.
-      if ([301, 302, 303].includes(res.statusCode ?? 0) && method !== 'HEAD') {
-        method = 'GET';
-        body = undefined;
-      }
+    const url = parseUrl(req);
+    const allowList = this.allowList;
+    try {
+      const res = await sendRequest(url.href, {
+        method: req.method,
+        headers: headersFor(req, traceHeaders),
+        body: req.body,
+        tls,
+        deadlineMs: req.timeoutMs ?? this.settings.defaultTimeoutMs,
+        maxBytes: this.settings.maxResponseBytes,
+        maxRedirects: req.enableRedirect ? MAX_REDIRECTS : undefined,
+        admit: allowList && ((hop) => {
+          if (!allowList.allows(hop)) throw new HttpSendError('eval_builtin_error', `disallowed host: ${hop.hostname}`);
+        }),
+      });
+      return { response: responseObject(res, req), headers: res.headers };
+    } catch (err) {
+      throw err instanceof ServiceError ? inGoWords(err, req.method, this.settings.maxResponseBytes) : err;
     }
   }
 }
@@ -195,7 +193,7 @@ function spanAttributes(req: HttpSendRequest): SpanAttributes {
   }
 }
 
-function headersFor(req: HttpSendRequest, body: string | undefined, traceHeaders: Record<string, string>): Record<string, string> {
+function headersFor(req: HttpSendRequest, traceHeaders: Record<string, string>): Record<string, string> {
   const headers: Record<string, string> = { ...req.headers };
   const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
   // The policy's own traceparent header, if it sets one, wins over the span's.
@@ -203,7 +201,6 @@ function headersFor(req: HttpSendRequest, body: string | undefined, traceHeaders
   if (!has('user-agent')) headers['User-Agent'] = 'Verdict (http.send)';
   // OPA gives a request with its own TLS settings a transport of its own without keep-alive.
   if (hasOwnTls(req)) headers.Connection = 'close';
-  if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
   return headers;
 }
 
@@ -211,15 +208,7 @@ function hasOwnTls({ tls }: HttpSendRequest): boolean {
   return tls.insecureSkipVerify || [tls.ca, tls.cert, tls.key, tls.caFile, tls.certFile, tls.keyFile, tls.serverName].some((v) => v !== undefined);
 }
 
-interface ConnectTls {
-  ca?: string | Buffer;
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  rejectUnauthorized: boolean;
-  servername?: string;
-}
-
-async function tlsConnectOptions(req: HttpSendRequest): Promise<ConnectTls> {
+async function tlsConnectOptions(req: HttpSendRequest): Promise<TlsOptions> {
   const { tls } = req;
   const file = async (path: string | undefined) => {
     if (path === undefined) return undefined;
@@ -229,7 +218,7 @@ async function tlsConnectOptions(req: HttpSendRequest): Promise<ConnectTls> {
       throw new HttpSendError('eval_builtin_error', `cannot read ${path}: ${(err as Error).message}`);
     }
   };
-  const out: ConnectTls = { rejectUnauthorized: !tls.insecureSkipVerify };
+  const out: TlsOptions = { rejectUnauthorized: !tls.insecureSkipVerify };
   const ca = tls.ca ?? (await file(tls.caFile));
   const cert = tls.cert ?? (await file(tls.certFile));
   const key = tls.key ?? (await file(tls.keyFile));
@@ -245,53 +234,36 @@ function goOp(method: string): string {
   return method.charAt(0) + method.slice(1).toLowerCase();
 }
 
-function roundTrip(url: URL, method: string, headers: Record<string, string>, body: string | undefined, tls: ConnectTls, signal: AbortSignal | undefined, originalMethod: string): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const r = send(url, { method, headers, signal, ...(url.protocol === 'https:' ? tls : {}) }, resolve);
-    r.on('error', (err) => reject(networkError(err, url, originalMethod, signal, 'awaiting headers')));
-    r.end(body);
-  });
-}
-
-function readBody(res: IncomingMessage, limit: number, url: URL, method: string, signal: AbortSignal | undefined): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        res.destroy();
-        reject(new HttpSendError('eval_builtin_error', `response body from ${url.host} is over the ${limit}-byte limit (http_send.max_response_bytes)`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    res.on('end', () => resolve(Buffer.concat(chunks)));
-    res.on('error', (err) => reject(networkError(err, url, method, signal, 'reading body')));
-    res.on('aborted', () => reject(networkError(new Error('aborted'), url, method, signal, 'reading body')));
-  });
-}
-
-/** Node's socket errors in the words of Go's net/http client, which is what OPA's messages quote. */
-function networkError(err: Error & { code?: string }, url: URL, method: string, signal: AbortSignal | undefined, stage: string): NetworkError {
-  const op = `${goOp(method)} "${url.href}"`;
-  const hostPort = `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
-  if (signal?.aborted) return new NetworkError(`${op}: context deadline exceeded (Client.Timeout exceeded while ${stage})`);
+/** The shared client's failure in the words of Go's net/http client, which is what OPA's messages quote. */
+function inGoWords(err: ServiceError, method: string, limit: number): Error {
+  const url = err.url ?? '';
+  const op = `${goOp(method)} "${url}"`;
+  switch (err.failure) {
+    case 'redirects':
+      return new NetworkError(`${op}: stopped after ${MAX_REDIRECTS} redirects`);
+    case 'too_large':
+      return new HttpSendError('eval_builtin_error', `response body from ${new URL(url).host} is over the ${limit}-byte limit (http_send.max_response_bytes)`);
+    case 'timeout':
+      return new NetworkError(`${op}: context deadline exceeded (Client.Timeout exceeded while ${err.httpCode === undefined ? 'awaiting headers' : 'reading body'})`);
+    case 'cut_off':
+      return new NetworkError(`${op}: aborted`);
+  }
+  const target = new URL(url);
+  const hostPort = `${target.hostname}:${target.port || (target.protocol === 'https:' ? '443' : '80')}`;
   switch (err.code) {
     case 'ECONNREFUSED':
       return new NetworkError(`${op}: dial tcp ${hostPort}: connect: connection refused`);
     case 'ENOTFOUND':
-      return new NetworkError(`${op}: dial tcp: lookup ${url.hostname}: no such host`);
+      return new NetworkError(`${op}: dial tcp: lookup ${target.hostname}: no such host`);
     case 'ECONNRESET':
       return new NetworkError(`${op}: read tcp ${hostPort}: connection reset by peer`);
     default:
-      return new NetworkError(`${op}: ${err.message}`);
+      return new NetworkError(`${op}: ${err.cause instanceof Error ? err.cause.message : err.message}`);
   }
 }
 
-function responseObject(res: IncomingMessage, raw: Buffer, req: HttpSendRequest): HttpSendResponse {
-  const text = raw.toString('utf8');
+function responseObject(res: HttpResponse, req: HttpSendRequest): HttpSendResponse {
+  const text = res.body.toString('utf8');
   const contentType = String(res.headers['content-type'] ?? '');
   let body: JsonValue = null;
   if (req.forceJsonDecode || contentType.includes('application/json')) body = decodeJson(text);
@@ -304,8 +276,8 @@ function responseObject(res: IncomingMessage, raw: Buffer, req: HttpSendRequest)
     headers[name] = values;
   }
   return {
-    status: `${res.statusCode} ${res.statusMessage ?? ''}`.trimEnd(),
-    status_code: res.statusCode ?? 0,
+    status: `${res.status} ${res.statusMessage}`.trimEnd(),
+    status_code: res.status,
     headers,
     body,
     raw_body: text,

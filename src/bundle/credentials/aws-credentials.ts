@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { AwsCredentials } from '../../net/aws-sigv4.js';
 import { signV4 } from '../../net/aws-sigv4.js';
 import { CredentialConfigError, type Send } from './types.js';
-import { answerJson } from '../service.js';
+import { answerJson } from '../../net/http-client.js';
 
 export interface AwsProvidersConfig {
   environment_credentials?: Record<string, never>;

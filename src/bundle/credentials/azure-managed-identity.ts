@@ -2,7 +2,7 @@
 // from App Service's identity endpoint when IDENTITY_ENDPOINT is set (with IDENTITY_HEADER), fetched for each
 // request as OPA does. `endpoint` moves the service.
 import { CredentialConfigError, type Send, type ServiceCredential } from './types.js';
-import { answerJson } from '../service.js';
+import { answerJson } from '../../net/http-client.js';
 
 export interface AzureManagedIdentityConfig {
   endpoint?: string;

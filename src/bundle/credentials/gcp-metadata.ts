@@ -2,7 +2,7 @@
 // (the metadata server caches it). `scopes` asks for an OAuth2 access token, `audience` for an identity
 // token (a JWT); `endpoint` moves the server, which is http://metadata.google.internal by default.
 import { CredentialConfigError, type Send, type ServiceCredential } from './types.js';
-import { answerJson } from '../service.js';
+import { answerJson } from '../../net/http-client.js';
 
 export interface GcpMetadataConfig {
   endpoint?: string;

@@ -1,5 +1,5 @@
 // What every kind of service credential offers the service client: the headers one outgoing request needs.
-import type { HttpResponse, SendOptions } from '../service.js';
+import type { HttpResponse, SendOptions } from '../../net/http-client.js';
 
 export interface OutgoingRequest {
   method: string;

@@ -9,7 +9,7 @@ import { PipConfigError, PipLookupError } from '../errors.js';
 import { readSettingFile } from '../setting-file.js';
 import { rootCertificates } from 'node:tls';
 import { OAuth2ClientCredentials, type OAuth2Config } from '../../bundle/oauth2.js';
-import { sendRequest, ServiceError, type HttpResponse, type TlsOptions } from '../../bundle/service.js';
+import { sendRequest, ServiceError, type HttpResponse, type TlsOptions } from '../../net/http-client.js';
 import { lookupFailure, parseJsonBody } from '../http-body.js';
 import { parseTemplate, scalarText, type Template } from '../template.js';
 
@@ -86,16 +86,16 @@ export class HttpAdapter implements PipAdapter {
     if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
     if (this.oauth2) headers.authorization = `Bearer ${await this.accessToken(this.oauth2)}`;
 
-    // The services' client: it carries the lookup's trace context (the lookup's span is the parent the PIP
+    // The one HTTP client: it carries the lookup's trace context (the lookup's span is the parent the PIP
     // service sees), and asks again once on a fresh connection when a pooled keep-alive one was closed while
     // idle, which is safe because a lookup is a read even when POSTed.
-    let res: HttpResponse;
+    let res: Pick<HttpResponse, 'status' | 'body'>;
     try {
       res = await sendRequest(url, { method: this.method, headers, body, tls: LOOKUP_TLS, timeoutMs: this.timeoutMs, maxBytes: this.limit, signal, replayable: true });
     } catch (err) {
       // An error status whose body is over the limit is still that status.
       if (!(err instanceof ServiceError) || err.httpCode === undefined || isSuccess(err.httpCode)) throw lookupFailure(err, signal, where, this.limit);
-      res = { status: err.httpCode, headers: {}, body: Buffer.alloc(0) };
+      res = { status: err.httpCode, body: Buffer.alloc(0) };
     }
     if (res.status === 404) return null;
     if (!isSuccess(res.status)) {

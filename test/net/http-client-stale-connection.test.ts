@@ -1,8 +1,8 @@
-// The services' HTTP client (src/bundle/service.ts) and pooled keep-alive connections the service closed while
+// The one HTTP client (src/net/http-client.ts) and pooled keep-alive connections the service closed while
 // idle: a replayable request is asked again once on a fresh connection; any other request is not sent twice.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { sendRequest, ServiceError } from '../../src/bundle/service.js';
+import { sendRequest, ServiceError } from '../../src/net/http-client.js';
 import { closedPortUrl, earlierRequestsOn, sendJson, startFixtureService, type FixtureService } from '../pip/fixtures/http-service.js';
 
 const tls = { rejectUnauthorized: true };

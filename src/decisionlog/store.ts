@@ -232,6 +232,11 @@ export class DecisionLogStore {
     return this.writer.commits;
   }
 
+  /** Whether the writer thread's index idle timer was set at its last reply (writer-worker.ts WriterReply). */
+  get writerIdleTimerArmed(): boolean {
+    return this.writer.idleTimerArmed;
+  }
+
   /** True while record() would wait for room (back-pressure) or drop: the queue is full or others already wait. */
   get saturated(): boolean {
     return this.queue.length >= this.queueLimit || this.waiters.length > 0;

@@ -30,6 +30,8 @@ export class WriterThread {
   pruned = 0;
   /** Transactions the thread has committed so far (for every store it serves), as last reported. */
   commits = 0;
+  /** Whether the thread's index idle timer was set at its last reply. */
+  idleTimerArmed = false;
 
   constructor(private readonly source: WriterSource) {}
 
@@ -90,6 +92,7 @@ export class WriterThread {
     endpoint.on('message', (reply: WriterReply) => {
       this.pruned = reply.pruned;
       this.commits = reply.commits;
+      this.idleTimerArmed = reply.idleTimerArmed;
       const waiting = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if (this.pending.size === 0) endpoint.unref();

@@ -101,13 +101,3 @@ export async function startOpaAndVerdict(files: Record<string, string>, onDecisi
   const [opa, verdict] = await Promise.all([startOpa(`${dir}/config.yaml`, [dir]), startVerdict('{}', [dir], onDecision)]);
   return { opa, verdict };
 }
-
-/** Polls `check` until it holds, failing with `what` after `ms` (servers and control planes work asynchronously). */
-export async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}

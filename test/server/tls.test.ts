@@ -15,7 +15,8 @@ import { makeCerts, type TestCerts } from './certs.js';
 import { ServerTls, watchTlsFiles } from '../../src/server/tls.js';
 import { listenOptionsFromFlags, type TlsOptions } from '../../src/server/listen-options.js';
 import { expectStartFailure, spawnServer, waitUntil, type RunningProcess } from './processes.js';
-import { eventually, send, writeTree } from './harness.js';
+import { eventually } from '../eventually.js';
+import { send, writeTree } from './harness.js';
 import { freePort } from '../free-port.js';
 
 const policy = `package app
@@ -170,24 +171,24 @@ test('a certificate replaced on disk is served after --tls-cert-refresh-period; 
     assert.equal(first.cn, 'verdict-a');
     copyFileSync(certs.serverB.key, `${live}/key.pem`);
     copyFileSync(certs.serverB.cert, `${live}/cert.pem`);
-    await new Promise((r) => setTimeout(r, 800));
+    // A new connection gets the new certificate once the refresh period has passed.
+    const peer = () =>
+      new Promise<string>((resolve, reject) => {
+        const r = httpsRequest(`${url}/health`, { ca: readFileSync(certs.ca), agent: false }, (res) => {
+          resolve(String((res.socket as TLSSocket).getPeerCertificate().subject.CN));
+          res.resume();
+        });
+        r.on('error', reject);
+        r.end();
+      });
+    await eventually('a new connection to get the new certificate', async () => (await peer()) === 'verdict-b');
     // The same socket, still open, still answering.
     const again = await get();
     assert.equal(again.socket, first.socket);
     assert.equal(again.status, 200);
     assert.equal(again.cn, 'verdict-a');
-    // A new connection gets the new certificate.
     const fresh = await curl(['--cacert', certs.ca, '-v', `${url}/health`]);
     assert.equal(fresh.stdout, '{}\n');
-    const peer = await new Promise<string>((resolve, reject) => {
-      const r = httpsRequest(`${url}/health`, { ca: readFileSync(certs.ca), agent: false }, (res) => {
-        resolve(String((res.socket as TLSSocket).getPeerCertificate().subject.CN));
-        res.resume();
-      });
-      r.on('error', reject);
-      r.end();
-    });
-    assert.equal(peer, 'verdict-b');
   } finally {
     agent.destroy();
     await server.stop();
@@ -210,12 +211,7 @@ test('a certificate replaced on disk is picked up without a refresh period too (
     assert.equal(await peerCn(), 'verdict-a');
     copyFileSync(certs.serverB.key, `${live}/key.pem`);
     copyFileSync(certs.serverB.cert, `${live}/cert.pem`);
-    let cn = '';
-    for (let i = 0; i < 50 && cn !== 'verdict-b'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      cn = await peerCn();
-    }
-    assert.equal(cn, 'verdict-b');
+    await eventually('a new connection to get the new certificate', async () => (await peerCn()) === 'verdict-b');
   } finally {
     await server.stop();
   }

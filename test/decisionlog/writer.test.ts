@@ -141,12 +141,12 @@ test('a writer with nothing to write commits nothing: indexing the idle tail doe
     for (let i = 0; i < 5; i++) await store.record(sampleEvent());
     await store.flush();
     await waitForKeys(store, 5);
-    // Each reply carries the writer's commit count and whether its idle timer is set: with the tail indexed and
-    // the timer not set, nothing is left that would make the writer commit again.
-    const writerNow = async () => (await store.writerPragma('user_version'), { commits: store.writerCommits, idleTimerArmed: store.writerIdleTimerArmed });
-    await eventually('the idle timer not to be set again after the idle step', async () => !(await writerNow()).idleTimerArmed);
+    // Each reply carries the writer's commit count and whether it is idle (nothing scheduled, the idle timer
+    // included), so once idle it commits nothing more.
+    const writerNow = async () => (await store.writerPragma('user_version'), { commits: store.writerCommits, idle: store.writerIdle });
+    await eventually('the writer to be idle after the idle step', async () => (await writerNow()).idle);
     const idle = store.writerCommits;
-    assert.deepEqual(await writerNow(), { commits: idle, idleTimerArmed: false });
+    assert.deepEqual(await writerNow(), { commits: idle, idle: true });
   } finally {
     await store.close();
     await writer.close();

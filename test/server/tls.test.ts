@@ -151,6 +151,18 @@ for (const kind of ['opa', 'verdict'] as const) {
   });
 }
 
+/** The CN of the certificate the server at `url` presents to a new connection. */
+function peerCn(url: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const r = httpsRequest(`${url}/health`, { ca: readFileSync(certs.ca), agent: false }, (res) => {
+      resolve(String((res.socket as TLSSocket).getPeerCertificate().subject.CN));
+      res.resume();
+    });
+    r.on('error', reject);
+    r.end();
+  });
+}
+
 test('a certificate replaced on disk is served after --tls-cert-refresh-period; an open keep-alive connection carries on', async () => {
   const live = writeTree({ 'cert.pem': readFileSync(certs.serverA.cert, 'utf8'), 'key.pem': readFileSync(certs.serverA.key, 'utf8') });
   const { server, url } = await startTls('verdict', ['--tls-cert-file', `${live}/cert.pem`, '--tls-private-key-file', `${live}/key.pem`, '--tls-cert-refresh-period', '200ms']);
@@ -172,16 +184,7 @@ test('a certificate replaced on disk is served after --tls-cert-refresh-period; 
     copyFileSync(certs.serverB.key, `${live}/key.pem`);
     copyFileSync(certs.serverB.cert, `${live}/cert.pem`);
     // A new connection gets the new certificate once the refresh period has passed.
-    const peer = () =>
-      new Promise<string>((resolve, reject) => {
-        const r = httpsRequest(`${url}/health`, { ca: readFileSync(certs.ca), agent: false }, (res) => {
-          resolve(String((res.socket as TLSSocket).getPeerCertificate().subject.CN));
-          res.resume();
-        });
-        r.on('error', reject);
-        r.end();
-      });
-    await eventually('a new connection to get the new certificate', async () => (await peer()) === 'verdict-b');
+    await eventually('a new connection to get the new certificate', async () => (await peerCn(url)) === 'verdict-b');
     // The same socket, still open, still answering.
     const again = await get();
     assert.equal(again.socket, first.socket);
@@ -198,20 +201,11 @@ test('a certificate replaced on disk is served after --tls-cert-refresh-period; 
 test('a certificate replaced on disk is picked up without a refresh period too (the files are watched)', async () => {
   const live = writeTree({ 'cert.pem': readFileSync(certs.serverA.cert, 'utf8'), 'key.pem': readFileSync(certs.serverA.key, 'utf8') });
   const { server, url } = await startTls('verdict', ['--tls-cert-file', `${live}/cert.pem`, '--tls-private-key-file', `${live}/key.pem`]);
-  const peerCn = () =>
-    new Promise<string>((resolve, reject) => {
-      const r = httpsRequest(`${url}/health`, { ca: readFileSync(certs.ca), agent: false }, (res) => {
-        resolve(String((res.socket as TLSSocket).getPeerCertificate().subject.CN));
-        res.resume();
-      });
-      r.on('error', reject);
-      r.end();
-    });
   try {
-    assert.equal(await peerCn(), 'verdict-a');
+    assert.equal(await peerCn(url), 'verdict-a');
     copyFileSync(certs.serverB.key, `${live}/key.pem`);
     copyFileSync(certs.serverB.cert, `${live}/cert.pem`);
-    await eventually('a new connection to get the new certificate', async () => (await peerCn()) === 'verdict-b');
+    await eventually('a new connection to get the new certificate', async () => (await peerCn(url)) === 'verdict-b');
   } finally {
     await server.stop();
   }

@@ -1,7 +1,11 @@
 // CPU cost of recording one decision on the request's thread: recordDecision (src/server/decisions.ts) through the
 // DecisionLogger into the SQLite store's queue, with the gateway benchmark's input (rego/gateway/input.json, read as each build's server reads a request body) and
-// the server's defaults (no drop or mask policy, default durability, credentials masked). The writer thread's
-// work is not counted: only the event-loop thread's CPU time, read from Linux's /proc/thread-self/schedstat.
+// the server's defaults (no drop or mask policy, default durability, credentials masked). The gateway input names
+// no credential header, so its text is stored as it came; each round also records the same input with an
+// Authorization and a Cookie header among its request headers, which the default erasure cuts out of the stored
+// text (its line says "with credentials"; every such event is checked to have been stored without them). The
+// writer thread's work is not counted: only the event-loop thread's CPU time, read from Linux's
+// /proc/thread-self/schedstat.
 //   npm run bench:event-record                       (BENCH_SECONDS=3 per round, BENCH_ROUNDS=3)
 //   npm run bench:event-record -- --baseline DIR     A/B against another build's dist/ directory, rounds
 //                                                    interleaved so both see the same machine load
@@ -27,15 +31,21 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const { values } = parseArgs({ options: { baseline: { type: 'string' }, cold: { type: 'boolean', default: false } } });
 
-interface Build {
-  name: string;
-  /** The input and its text as the build's server reads them from the request's body. */
+/** A request's input as the build's server reads it from the request's body. */
+interface ReadInput {
   input: unknown;
   inputText: Uint8Array;
   /** Whether the build's reader found no credential header name among the body's keys (builds before it: absent). */
   inputCredentialFree?: boolean;
   /** Whether the build's reader knew the input's text to be valid UTF-8 (builds before it: absent). */
   inputValidUtf8?: boolean;
+}
+
+interface Build {
+  name: string;
+  /** The gateway input, and the same with credential headers (withCredentials). */
+  plain: ReadInput;
+  credentials: ReadInput;
   decisions: typeof Decisions;
   logger: typeof Logger;
   store: typeof Store;
@@ -44,13 +54,14 @@ interface Build {
 async function load(name: string, dist: string): Promise<Build> {
   const at = (path: string) => pathToFileURL(join(dist, path)).href;
   const { parseEnvelope } = (await import(at('src/server/body.js'))) as typeof Body;
-  const { value, memberText, credentialFree, validUtf8 } = parseEnvelope(Buffer.from(body), false, 'input') as ReturnType<typeof parseEnvelope> & { credentialFree?: boolean; validUtf8?: boolean };
+  const read = (text: string): ReadInput => {
+    const { value, memberText, credentialFree, validUtf8 } = parseEnvelope(Buffer.from(text), false, 'input') as ReturnType<typeof parseEnvelope> & { credentialFree?: boolean; validUtf8?: boolean };
+    return { input: (value as { input: unknown }).input, inputText: memberText!, inputCredentialFree: credentialFree, inputValidUtf8: validUtf8 };
+  };
   return {
     name,
-    input: (value as { input: unknown }).input,
-    inputText: memberText!,
-    inputCredentialFree: credentialFree,
-    inputValidUtf8: validUtf8,
+    plain: read(body),
+    credentials: read(bodyWithCredentials),
     decisions: (await import(at('src/server/decisions.js'))) as typeof Decisions,
     logger: (await import(at('src/decisionlog/logger.js'))) as typeof Logger,
     store: (await import(at('src/decisionlog/store.js'))) as typeof Store,
@@ -59,6 +70,18 @@ async function load(name: string, dist: string): Promise<Build> {
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const body = readFileSync(join(root, 'rego/gateway/input.json'), 'utf8');
+/** The credential headers the default erasure removes, as a gateway forwards them. */
+const credentialHeaders = {
+  authorization: 'Bearer eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjYXJvbEBleGFtcGxlLmNvbSIsInRlbmFudCI6ImFjbWUifQ.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg',
+  cookie: 'session=5f2b8c1e9a7d4e3f; csrf=0a1b2c3d4e5f',
+};
+/** The gateway input's body with credentialHeaders among its request's headers, laid out as the file is. */
+const bodyWithCredentials = (() => {
+  const parsed = JSON.parse(body) as { input: { request: { headers: Record<string, string> } } };
+  Object.assign(parsed.input.request.headers, credentialHeaders);
+  return JSON.stringify(parsed, null, 2) + '\n';
+})();
+const erasedPaths = Object.keys(credentialHeaders).map((name) => `/input/request/headers/${name}`);
 const bundles = [{ name: 'bench', manifest: { revision: 'bench' } }];
 
 /** Memory other work touches between two decisions (--cold). */
@@ -69,8 +92,11 @@ function otherWork(n: number): void {
   for (let j = 0; j < 1024; j++) elsewhere[((n * 7919 + j * 1031) * 64) & (elsewhere.length - 1)]++;
 }
 
+type Case = 'plain' | 'credentials';
+
 /** CPU µs per decision of the loop, recording (or, with record false, only the rest of the loop). */
-async function measure(build: Build, record = true): Promise<number> {
+async function measure(build: Build, which: Case, record = true): Promise<number> {
+  const { input, inputText, inputCredentialFree, inputValidUtf8 } = build[which];
   const dir = mkdtempSync(join(tmpdir(), 'verdict-bench-event-record-'));
   const store = new build.store.DecisionLogStore({ file: join(dir, 'decisions.db'), durability: 'default' });
   const logger = new build.logger.DecisionLogger(store, { evaluate: () => Promise.resolve({}), defined: () => false });
@@ -90,10 +116,10 @@ async function measure(build: Build, record = true): Promise<number> {
       const end = process.hrtime.bigint();
       build.decisions.recordDecision(ctx, {
         path: ['gateway', 'authz', 'allow'],
-        input: build.input,
-        inputText: build.inputText,
-        inputCredentialFree: build.inputCredentialFree,
-        inputValidUtf8: build.inputValidUtf8,
+        input,
+        inputText,
+        inputCredentialFree,
+        inputValidUtf8,
         evaluated: {
           defined: true,
           result: made % 10 !== 0,
@@ -113,21 +139,38 @@ async function measure(build: Build, record = true): Promise<number> {
   await store.flush();
   const cpu = callingThreadCpuNs() - before;
   const written = store.status().written;
+  if (record && which === 'credentials') checkErased(build, store);
   await store.close();
   rmSync(dir, { recursive: true, force: true });
   if (written !== (record ? made : 0)) throw new Error(`${build.name}: ${made} events recorded, ${written} written`);
   return cpu / 1000 / made;
 }
 
+/** Fails the run unless every stored event lost exactly the credential headers: the figure is the erasure's. */
+function checkErased(build: Build, store: InstanceType<typeof Store.DecisionLogStore>): void {
+  const events = store.db.prepare('SELECT event FROM decisions').pluck().all() as string[];
+  const kept = events.filter((text) => {
+    const event = JSON.parse(text) as { erased?: string[]; input: { request: { headers: Record<string, string> } } };
+    const headers = event.input.request.headers;
+    return Object.keys(credentialHeaders).some((name) => name in headers) || [...(event.erased ?? [])].sort().join() !== [...erasedPaths].sort().join();
+  });
+  if (kept.length > 0) throw new Error(`${build.name}: ${kept.length} of ${events.length} events stored with credentials or without their erased list`);
+}
+
 const builds = [await load('this build', join(root, 'dist'))];
 if (values.baseline) builds.unshift(await load(`baseline ${values.baseline}`, values.baseline));
-const results = new Map<string, number[]>(builds.map((b) => [b.name, []]));
+const cases: Case[] = ['plain', 'credentials'];
+const label = (build: Build, which: Case) => (which === 'plain' ? build.name : `${build.name}, with credentials`);
+const results = new Map<string, number[]>(builds.flatMap((b) => cases.map((c) => [label(b, c), []] as [string, number[]])));
 for (let round = 0; round < rounds; round++) {
-  for (const build of builds) results.get(build.name)!.push(values.cold ? (await measure(build)) - (await measure(build, false)) : await measure(build));
+  for (const which of cases) {
+    for (const build of builds) results.get(label(build, which))!.push(values.cold ? (await measure(build, which)) - (await measure(build, which, false)) : await measure(build, which));
+  }
 }
 const setting = values.cold ? ', each after other work (--cold): loop with recording minus loop without' : '';
-console.log(`CPU µs per recorded event on the event-loop thread (${rounds} round(s) of ${seconds} s, gateway input ${builds[0].inputText.length} B, node ${process.version}${setting})`);
+const sizes = `gateway input ${builds[0].plain.inputText.length} B, with credentials ${builds[0].credentials.inputText.length} B`;
+console.log(`CPU µs per recorded event on the event-loop thread (${rounds} round(s) of ${seconds} s, ${sizes}, node ${process.version}${setting})`);
 for (const [name, us] of results) {
   const sorted = [...us].sort((a, b) => a - b);
-  console.log(`${name.padEnd(40)} median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}  (rounds: ${us.map((u) => u.toFixed(2)).join(', ')})`);
+  console.log(`${name.padEnd(56)} median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}  (rounds: ${us.map((u) => u.toFixed(2)).join(', ')})`);
 }

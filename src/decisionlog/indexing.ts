@@ -114,6 +114,11 @@ export class TailIndexer {
     return to;
   }
 
+  /** Whether the idle timer is set, i.e. a tail will be indexed once no batch has come for idleMs. */
+  get idleTimerArmed(): boolean {
+    return this.idle !== undefined;
+  }
+
   stop(): void {
     clearTimeout(this.idle);
     this.idle = undefined;

@@ -232,6 +232,14 @@ export class DecisionLogStore {
     return this.writer.commits;
   }
 
+  /**
+   * Whether the writer thread was idle as of its last reply: nothing queued or scheduled, so it commits nothing
+   * more until asked (retention's periodic passes aside).
+   */
+  get writerIdle(): boolean {
+    return this.writer.idle;
+  }
+
   /** True while record() would wait for room (back-pressure) or drop: the queue is full or others already wait. */
   get saturated(): boolean {
     return this.queue.length >= this.queueLimit || this.waiters.length > 0;

@@ -38,8 +38,12 @@ export type WriterRequest =
   /** Serve the stores that send requests through `port` too. */
   | { id: number; type: 'connect'; port: MessagePort };
 
-/** Every reply carries the thread's running totals: rows deleted by retention, transactions committed. */
-export type WriterReply = { id: number; pruned: number; commits: number } & (
+/**
+ * Every reply carries the thread's running totals (rows deleted by retention, transactions committed) and whether
+ * it is idle: no commit queued, no maintenance due after one, no index idle timer set (indexing.ts). An idle writer
+ * commits nothing more until asked (retention's periodic passes aside).
+ */
+export type WriterReply = { id: number; pruned: number; commits: number; idle: boolean } & (
   | { ok: true; value: unknown }
   | { ok: false; error: { message: string; sqlite_code?: string } }
 );
@@ -364,7 +368,7 @@ function failure(error: unknown): Outcome {
 }
 
 function reply(to: MessagePort, id: number, outcome: Outcome): void {
-  to.postMessage({ id, ...outcome, pruned: retention?.pruned ?? 0, commits } satisfies WriterReply);
+  to.postMessage({ id, ...outcome, pruned: retention?.pruned ?? 0, commits, idle: !commitScheduled && !maintenanceScheduled && !indexer.idleTimerArmed } satisfies WriterReply);
 }
 
 /** Does what one request asks; the reply goes back through the port it came from. */

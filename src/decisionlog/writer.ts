@@ -30,6 +30,8 @@ export class WriterThread {
   pruned = 0;
   /** Transactions the thread has committed so far (for every store it serves), as last reported. */
   commits = 0;
+  /** Whether the thread was idle at its last reply (writer-worker.ts WriterReply). */
+  idle = true;
 
   constructor(private readonly source: WriterSource) {}
 
@@ -90,6 +92,7 @@ export class WriterThread {
     endpoint.on('message', (reply: WriterReply) => {
       this.pruned = reply.pruned;
       this.commits = reply.commits;
+      this.idle = reply.idle;
       const waiting = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if (this.pending.size === 0) endpoint.unref();

@@ -9,6 +9,7 @@ import { TestBundleServer } from './bundle-server.js';
 import { startNginx } from './nginx.js';
 import { makeTlsFixtures } from './tls-fixtures.js';
 import { tempDir } from './temp-dir.js';
+import { eventually } from '../eventually.js';
 
 const servers: Array<{ close(): Promise<void> }> = [];
 after(async () => {
@@ -38,14 +39,6 @@ function collector(fail?: (b: DownloadedBundle) => string | undefined) {
 function downloader(service: Partial<ServiceConfig> & { url: string }, bundle: Partial<BundleSourceConfig>, onBundle: OnBundle, name = 'authz') {
   const client = new ServiceClient({ name: 'acme', ...service });
   return new BundleDownloader(name, { service: 'acme', trigger: 'manual', ...bundle }, client, onBundle, { random: () => 0.5 });
-}
-
-async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 test('downloads bundles/<name>, then sends If-None-Match and takes a 304 as unchanged', async () => {
@@ -85,9 +78,9 @@ test('periodic polling picks up a new bundle after a delay in [min,max]', async 
   const { received, onBundle } = collector();
   const d = downloader({ url: srv.url }, { trigger: 'periodic', polling: { min_delay_seconds: 0.1, max_delay_seconds: 0.3 } }, onBundle);
   d.start();
-  await waitFor(() => received.length === 1);
+  await eventually('bundle 1 received', () => received.length === 1);
   srv.setBundle('authz', await bundleBytes('r2'));
-  await waitFor(() => received.length === 2);
+  await eventually('bundle 2 received', () => received.length === 2);
   await d.stop();
   const reqs = srv.bundleRequests();
   // random() is pinned at 0.5, so each wait is min + (max-min)/2 = 200 ms.
@@ -103,12 +96,12 @@ test('long polling: the server holds the request and a new bundle arrives at onc
   const { received, onBundle } = collector();
   const d = downloader({ url: srv.url }, { trigger: 'periodic', polling: { min_delay_seconds: 30, max_delay_seconds: 60, long_polling_timeout_seconds: 5 } }, onBundle);
   d.start();
-  await waitFor(() => received.length === 1);
-  await waitFor(() => srv.bundleRequests().length === 2); // the held long poll
+  await eventually('bundle 1 received', () => received.length === 1);
+  await eventually('the second bundle request', () => srv.bundleRequests().length === 2); // the held long poll
   assert.equal(srv.bundleRequests()[1]!.headers.prefer, 'modes=snapshot,delta;wait=5');
   const published = Date.now();
   srv.setBundle('authz', await bundleBytes('r2'));
-  await waitFor(() => received.length === 2);
+  await eventually('bundle 2 received', () => received.length === 2);
   assert.ok(Date.now() - published < 3000, 'delivered without waiting for the 30 s poll delay');
   assert.equal(d.status().longPolling, true);
   const stopping = Date.now();
@@ -141,7 +134,7 @@ test('errors back off exponentially with jitter and recover', async () => {
     onStatus: (s) => statuses.push({ error: s.lastError, code: s.httpCode }),
   });
   d.start();
-  await waitFor(() => received.length === 1);
+  await eventually('bundle 1 received', () => received.length === 1);
   await d.stop();
   const at = srv.bundleRequests().map((r) => r.at);
   const gaps = at.slice(1).map((t, i) => t - at[i]!);
@@ -263,13 +256,13 @@ test('polling nginx: ETag and 304 from a real static file server, and a changed 
   const { received, onBundle } = collector();
   const d = downloader({ url: nginx.url }, { trigger: 'periodic', polling: { min_delay_seconds: 0.05, max_delay_seconds: 0.1 } }, onBundle);
   d.start();
-  await waitFor(() => received.length === 1);
+  await eventually('bundle 1 received', () => received.length === 1);
   assert.match(received[0]!.etag!, /^"[0-9a-f]+-[0-9a-f]+"$/);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(received.length, 1, 'unchanged file: 304s');
   writeFileSync(file, await bundleBytes('r2-longer-revision'), { mode: 0o644 });
   utimesSync(file, new Date(), new Date(Date.now() + 5000));
-  await waitFor(() => received.length === 2);
+  await eventually('bundle 2 received', () => received.length === 2);
   await d.stop();
   assert.deepEqual(received[1]!.bytes, await bundleBytes('r2-longer-revision'));
   assert.notEqual(received[1]!.etag, received[0]!.etag);

@@ -7,6 +7,7 @@ import { BundleError, writeBundleArchive, type BundleFile } from '../../src/bund
 import { TestBundleServer } from './bundle-server.js';
 import { maliciousBundles } from './malicious/catalogue.js';
 import { tempDir } from './temp-dir.js';
+import { eventually } from '../eventually.js';
 
 // A stand-in for bundle.ts's parseBundle (owned by the server branch): manifest and data.json files by directory.
 function parse(name: string, files: BundleFile[]): ManagedBundle {
@@ -160,15 +161,11 @@ test('reconfigure (discovery): an unchanged download keeps running, a removed on
   const manager = new BundleManager({ parse, activate, services, bundles: { a: { service: 'cp', polling } } });
   cleanups.push(() => manager.stop());
   await manager.start();
-  const waitFor = async (check: () => boolean) => {
-    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(check());
-  };
-  await waitFor(() => engine.active.length === 1);
+  await eventually('1 bundle(s) active', () => engine.active.length === 1);
   const requestsForA = () => srv.bundleRequests().filter((r) => r.path === '/bundles/a').length;
 
   await manager.reconfigure({ services, bundles: { a: { service: 'cp', polling }, b: { service: 'cp', polling } } });
-  await waitFor(() => engine.active.length === 2);
+  await eventually('2 bundle(s) active', () => engine.active.length === 2);
   assert.equal(requestsForA(), 1, 'a was not downloaded again');
 
   await assert.rejects(manager.reconfigure({ services, bundles: { c: { service: 'nowhere' } } }), /service "nowhere" is not configured/);

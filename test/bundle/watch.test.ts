@@ -5,14 +5,7 @@ import { join } from 'node:path';
 import { LocalBundleSource } from '../../src/bundle/watch.js';
 import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
 import { tempDir } from './temp-dir.js';
-
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { eventually } from '../eventually.js';
 
 function recorder() {
   const loads: BundleFile[][] = [];
@@ -27,18 +20,18 @@ test('a watched directory is reloaded once per burst of edits; a broken edit is 
   const source = new LocalBundleSource('local', dir, activate, { debounceMs: 150 });
   await source.start();
   for (let v = 1; v <= 5; v++) writeFileSync(join(dir, 'app', 'data.json'), `{"v":${v}}`);
-  await waitFor(() => loads.length === 1);
+  await eventually('load 1', () => loads.length === 1);
   await new Promise((r) => setTimeout(r, 400));
   assert.equal(loads.length, 1, 'one reload for the burst');
   assert.equal(loads[0]!.find((f) => f.path === 'app/data.json')!.data.toString(), '{"v":5}');
 
   symlinkSync('/etc/passwd', join(dir, 'app', 'leak'));
-  await waitFor(() => source.status().failures === 1);
+  await eventually('a failure', () => source.status().failures === 1);
   assert.match(source.status().lastError!, /bundle local from .* was not loaded: bundle entry "app\/leak" is not a regular file/);
   assert.equal(loads.length, 1, 'the broken bundle was never handed to the activator');
 
   unlinkSync(join(dir, 'app', 'leak'));
-  await waitFor(() => loads.length === 2);
+  await eventually('load 2', () => loads.length === 2);
   assert.equal(source.status().lastError, undefined);
   await source.stop();
 });
@@ -57,11 +50,11 @@ test('a watched tarball is reloaded, and an activator refusal is recorded', asyn
   await source.start();
   refuse = true;
   writeFileSync(path, await writeBundleArchive([{ path: 'data.json', data: Buffer.from('{"v":2}') }]));
-  await waitFor(() => source.status().failures === 1);
+  await eventually('a failure', () => source.status().failures === 1);
   assert.match(source.status().lastError!, /policy does not compile/);
   refuse = false;
   writeFileSync(path, await writeBundleArchive([{ path: 'data.json', data: Buffer.from('{"v":3}') }]));
-  await waitFor(() => loads.length === 2);
+  await eventually('load 2', () => loads.length === 2);
   assert.deepEqual(loads, ['{"v":1}', '{"v":3}']);
   await source.stop();
 });

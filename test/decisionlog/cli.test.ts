@@ -9,7 +9,8 @@ import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { runDecisionsCommand } from '../../src/decisionlog/cli.js';
 import { schemaVersion } from '../../src/decisionlog/schema.js';
 import type { DecisionEvent } from '../../src/decisionlog/event.js';
-import { captureCommand, sampleEvent, sleep, tempDir } from './helpers.js';
+import { eventually } from '../eventually.js';
+import { captureCommand, sampleEvent, tempDir } from './helpers.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../../schemas/decision-event.schema.json', import.meta.url), 'utf8'));
 let dir: string;
@@ -80,10 +81,10 @@ test('tail prints the last N oldest first, and --follow prints decisions as they
   stdout.on('data', (c) => (followed += c));
   const abort = new AbortController();
   const running = runDecisionsCommand(['tail', '--follow', '--interval-ms', '20', '--db', live], { stdout, stderr: new PassThrough(), signal: abort.signal });
-  await sleep(50);
+  await eventually('the decision already there to be printed', () => followed.includes('before'));
   await store.record(sampleEvent({ decision_id: 'after-1' }));
   await store.record(sampleEvent({ decision_id: 'after-2' }));
-  await sleep(100);
+  await eventually('the new decisions to be printed', () => followed.includes('after-2'));
   abort.abort();
   assert.equal(await running, 0);
   assert.deepEqual(followed.trimEnd().split('\n').map((l) => l.split(/\s+/).pop()), ['before', 'after-1', 'after-2']);

@@ -41,15 +41,6 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls until the condition holds; fails the test after timeoutMs. */
-export async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${condition.toString()}`);
-    await sleep(5);
-  }
-}
-
 /** Runs a command that writes to the given stdout/stderr and resolves to its exit code; returns what it wrote. */
 export async function captureCommand(run: (io: { stdout: Writable; stderr: Writable }) => Promise<number>): Promise<{ code: number; out: string; err: string }> {
   const stdout = new PassThrough();

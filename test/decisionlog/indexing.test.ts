@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { openDecisionDatabase } from '../../src/decisionlog/open.js';
 import { TailIndexer } from '../../src/decisionlog/indexing.js';
-import { sleep, tempDir } from './helpers.js';
+import { eventually } from '../eventually.js';
+import { tempDir } from './helpers.js';
 
 function logWithRows(n: number): Database.Database {
   const db = openDecisionDatabase(join(tempDir(), 'd.db'));
@@ -56,8 +57,9 @@ test('a tail shorter than a step is indexed once the writer has been idle, and w
   const indexer = new TailIndexer(db, inTransaction(db), { stepRows: 1000, idleMs: 30 });
   for (let i = 0; i < 3; i++) indexer.afterCommit(appendRows(db, 2));
   assert.deepEqual(keyed(db), []);
-  await sleep(200);
+  await eventually('the idle step', () => keyed(db).length > 0);
   assert.deepEqual(keyed(db), [1, 2, 3, 4, 5, 6]);
+  assert.equal(indexer.idleTimerArmed, false, 'no timer is left once the idle tail is indexed');
   appendRows(db, 2);
   indexer.indexTail();
   assert.deepEqual(keyed(db), [1, 2, 3, 4, 5, 6, 7, 8]);

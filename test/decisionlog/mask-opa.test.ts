@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { applyMask, shouldDrop } from '../../src/decisionlog/mask.js';
 import { formatTimestamp, nowNs, type DecisionEvent } from '../../src/decisionlog/event.js';
 import { tempDir } from './helpers.js';
-import { startOpa, waitFor } from './opa.js';
+import { eventually } from '../eventually.js';
+import { startOpa } from './opa.js';
 
 const baseInput = {
   user: 'alice',
@@ -100,7 +101,7 @@ test('applyMask and shouldDrop agree with the reference OPA on a shared set of m
   }
   // A last, ordinary decision: once it is logged, every earlier one that will be logged has been.
   const sentinel = await ask({ user: 'sentinel' });
-  await waitFor(() => logged(sentinel.decision_id), 'the sentinel decision log line');
+  await eventually('the sentinel decision log line', () => logged(sentinel.decision_id));
 
   for (const c of asked) {
     const opaEvent = logged(c.decisionId);

@@ -5,7 +5,8 @@ import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { DecisionLogger } from '../../src/decisionlog/logger.js';
 import { DecisionLogUploader } from '../../src/decisionlog/upload.js';
 import { DecisionLogPlugin } from '../../src/decisionlog/plugin.js';
-import { sampleEvent, tempDir, waitUntil } from './helpers.js';
+import { eventually } from '../eventually.js';
+import { sampleEvent, tempDir } from './helpers.js';
 import { collectorService, startCollector } from './collector.js';
 
 test('the plugin logs through onDecision, reports ERROR/WARN, and on stop ships and writes everything', async (t) => {
@@ -18,12 +19,12 @@ test('the plugin logs through onDecision, reports ERROR/WARN, and on stop ships 
   assert.equal(await plugin.onDecision(sampleEvent({ decision_id: 'p-1' })), 'queued');
   await store.flush();
   await plugin.start();
-  await waitUntil(() => plugin.status().state === 'WARN');
+  await eventually('state WARN', () => plugin.status().state === 'WARN');
   assert.equal(plugin.status().upload?.last_error?.http_code, 500);
 
   await store.writerPragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
   await plugin.onDecision(sampleEvent({ decision_id: 'p-2', input: { blob: 'z'.repeat(100_000) } }));
-  await waitUntil(() => plugin.status().state === 'ERROR');
+  await eventually('state ERROR', () => plugin.status().state === 'ERROR');
   assert.equal(plugin.status().store.last_error?.sqlite_code, 'SQLITE_FULL');
   await store.writerPragma('max_page_count = 1000000');
 

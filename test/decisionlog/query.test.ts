@@ -8,7 +8,8 @@ import { formatTimestamp } from '../../src/decisionlog/event.js';
 import { openDecisionDatabase } from '../../src/decisionlog/open.js';
 import { indexTailSql } from '../../src/decisionlog/schema.js';
 import { TailIndexer } from '../../src/decisionlog/indexing.js';
-import { sampleEvent, sleep, tempDir } from './helpers.js';
+import { eventually } from '../eventually.js';
+import { sampleEvent, tempDir } from './helpers.js';
 
 const t0 = 1_714_557_600_000_000_000n; // 2024-05-01T10:00:00Z
 let store: DecisionLogStore;
@@ -37,9 +38,7 @@ const ids = (page: { decisions: { event: { decision_id: string } }[] }) => page.
 const tailLength = () => store.db.prepare('SELECT count(*) FROM decisions WHERE seq > (SELECT coalesce(max(seq), 0) FROM decision_keys)').pluck().get() as number;
 
 async function tailIndexed(): Promise<void> {
-  for (const deadline = Date.now() + 10_000; tailLength() > 0; await sleep(20)) {
-    if (Date.now() > deadline) throw new Error(`the writer left ${tailLength()} rows unindexed`);
-  }
+  await eventually('the writer to index the tail', () => tailLength() === 0);
 }
 
 test('newest first by default, with a limit', () => {

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { DecisionLogStore, type DecisionLogStatus } from '../../src/decisionlog/store.js';
 import { SharedDecisionWriter, writerHandleTransfer } from '../../src/decisionlog/shared-writer.js';
+import { eventually } from '../eventually.js';
 import { linesOf, sampleEvent, tempDir } from './helpers.js';
 
 const threadScript = new URL('./shared-writer-thread.js', import.meta.url);
@@ -43,14 +44,6 @@ function storedIds(file: string): string[] {
 }
 
 const ids = (name: string, n: number) => Array.from({ length: n }, (_, i) => `${name}-${i}`);
-
-async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('two server threads log through one writer thread into one file', async () => {
   const file = join(tempDir(), 'd.db');
@@ -95,14 +88,14 @@ test('a failed write is counted and shown in every thread, the events kept, and 
   // The writer's one connection: a limit set through one thread applies to every thread's writes.
   await b.ask({ cmd: 'pragma', statement: `max_page_count = ${pages}` });
   await Promise.all([a.ask({ cmd: 'record', count: 20, blob: 20_000 }), b.ask({ cmd: 'record', count: 20, blob: 20_000 })]);
-  await waitFor(async () => (await a.status()).write_failures > 0 && (await b.status()).write_failures > 0, 'both threads to count a failure');
+  await eventually('both threads to count a failure', async () => (await a.status()).write_failures > 0 && (await b.status()).write_failures > 0);
   for (const s of [await a.status(), await b.status()]) {
     assert.equal(s.state, 'ERROR');
     assert.equal(s.last_error?.sqlite_code, 'SQLITE_FULL');
     assert.ok(s.queue_length > 0, 'the events are kept queued');
   }
   await a.ask({ cmd: 'pragma', statement: 'max_page_count = 1000000' });
-  await waitFor(async () => (await a.status()).queue_length === 0 && (await b.status()).queue_length === 0, 'the queues to drain');
+  await eventually('the queues to drain', async () => (await a.status()).queue_length === 0 && (await b.status()).queue_length === 0);
   assert.equal((await a.status()).state, 'OK');
   assert.equal((await b.status()).state, 'OK');
   await Promise.all([a.stop(), b.stop()]);
@@ -149,7 +142,7 @@ test('when the writer thread dies, every thread counts the failed writes, the ow
   const thread = (writer as unknown as { writer: { endpoint: Worker } }).writer.endpoint;
   await thread.terminate();
   await Promise.all([a.ask({ cmd: 'record', count: 30 }), b.ask({ cmd: 'record', count: 30 })]);
-  await waitFor(async () => (await a.status()).queue_length === 0 && (await b.status()).queue_length === 0, 'the queues to drain through a new writer');
+  await eventually('the queues to drain through a new writer', async () => (await a.status()).queue_length === 0 && (await b.status()).queue_length === 0);
   const [sa, sb] = [await a.status(), await b.status()];
   assert.ok(sa.write_failures > 0 && sb.write_failures > 0, `failures counted: a ${sa.write_failures}, b ${sb.write_failures}`);
   assert.equal(sa.state, 'OK');

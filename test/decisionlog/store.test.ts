@@ -11,7 +11,8 @@ import { openDecisionDatabase } from '../../src/decisionlog/open.js';
 import { queryDecisions } from '../../src/decisionlog/query.js';
 import { traceIdOf } from '../../src/decisionlog/trace-id.js';
 import type { DecisionEvent } from '../../src/decisionlog/event.js';
-import { eventsOfOldSchema, sampleEvent, sleep, tempDir, unsignedJwt, waitUntil } from './helpers.js';
+import { eventually } from '../eventually.js';
+import { eventsOfOldSchema, sampleEvent, tempDir, unsignedJwt } from './helpers.js';
 
 interface Row {
   decision_id: string;
@@ -39,7 +40,7 @@ test('default mode answers before the write and commits on a later turn of the e
   const event = sampleEvent();
   assert.equal(await store.record(event), 'queued');
   assert.equal(rows(store).length, 0);
-  await waitUntil(() => rows(store).length === 1);
+  await eventually('the row to be committed', () => rows(store).length === 1);
   const [row] = rows(store);
   assert.equal(row.decision_id, event.decision_id);
   assert.deepEqual(JSON.parse(row.event), event);
@@ -393,7 +394,7 @@ test('a full disk is reported in status and metrics, events stay queued, and wri
   const big = { blob: 'x'.repeat(20_000) };
   const events = Array.from({ length: 20 }, () => sampleEvent({ input: big }));
   for (const e of events) await store.record(e);
-  await waitUntil(() => store.status().write_failures >= 2);
+  await eventually('two write failures', () => store.status().write_failures >= 2);
   const status = store.status();
   assert.equal(status.state, 'ERROR');
   assert.equal(status.queue_length, 20);
@@ -403,7 +404,7 @@ test('a full disk is reported in status and metrics, events stay queued, and wri
   await assert.rejects(store.flush(), { code: 'db_write_failed' });
 
   await store.writerPragma('max_page_count = 1000000');
-  await waitUntil(() => store.status().queue_length === 0);
+  await eventually('the queue to drain', () => store.status().queue_length === 0);
   assert.equal(store.status().state, 'OK');
   assert.equal(store.status().queue_length, 0);
   assert.equal(rows(store).length, 21);
@@ -419,9 +420,8 @@ test('a full disk in sync mode keeps callers waiting until their event is commit
     done = true;
     return r;
   });
-  await sleep(40);
+  await eventually('the write to fail', () => store.status().state === 'ERROR');
   assert.equal(done, false);
-  assert.equal(store.status().state, 'ERROR');
   await store.writerPragma('max_page_count = 1000000');
   assert.equal(await pending, 'committed');
   await store.close();

@@ -7,9 +7,10 @@ import { Ajv } from 'ajv';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { DecisionLogUploader } from '../../src/decisionlog/upload.js';
 import { formatTimestamp, nowNs } from '../../src/decisionlog/event.js';
-import { sampleEvent, sleep, tempDir, waitUntil } from './helpers.js';
+import { eventually } from '../eventually.js';
+import { sampleEvent, sleep, tempDir } from './helpers.js';
 import { collectorService, startCollector } from './collector.js';
-import { startOpa, waitFor } from './opa.js';
+import { startOpa } from './opa.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../../schemas/decision-event.schema.json', import.meta.url), 'utf8'));
 
@@ -31,7 +32,7 @@ test('a collector outage loses nothing: chunks are resent until a 2xx, each with
   collector.down = true;
   for (let i = 0; i < 150; i++) await store.record(noisyEvent(i));
   uploader.start();
-  await waitUntil(() => collector.refused >= 4);
+  await eventually('four refused uploads', () => collector.refused >= 4);
   assert.equal(collector.chunks.length, 0);
   assert.equal(uploader.shippedSeq(), 0);
   assert.equal(uploader.status().state, 'ERROR');
@@ -39,15 +40,15 @@ test('a collector outage loses nothing: chunks are resent until a 2xx, each with
 
   collector.down = false;
   const received = () => collector.chunks.flatMap((c) => c.events.map((e) => e.decision_id as string));
-  await waitUntil(() => received().length >= 150, 15_000);
+  await eventually('150 events received', () => received().length >= 150);
 
   // A second outage with new decisions arriving during it.
   collector.down = true;
   const refusedBefore = collector.refused;
   for (let i = 150; i < 200; i++) await store.record(noisyEvent(i));
-  await waitUntil(() => collector.refused > refusedBefore + 2);
+  await eventually('more refused uploads', () => collector.refused > refusedBefore + 2);
   collector.down = false;
-  await waitUntil(() => received().length >= 200, 15_000);
+  await eventually('200 events received', () => received().length >= 200);
   await uploader.stop();
 
   assert.deepEqual(received(), Array.from({ length: 200 }, (_, i) => `up-${i}`));
@@ -129,7 +130,7 @@ test('the same collector reads the reference OPA\'s uploads and ours, both valid
   const opa = await startOpa(['--config-file', join(dir, 'config.json'), join(dir, 'policy')]);
   const response = await fetch(`${opa.url}/v1/data/test/allow`, { method: 'POST', body: JSON.stringify({ input: { user: 'alice' } }) });
   const { decision_id: opaId } = (await response.json()) as { decision_id: string };
-  const fromOpa = await waitFor(() => collector.chunks.flatMap((c) => c.events).find((e) => e.decision_id === opaId), 'OPA\'s upload', 20_000);
+  const fromOpa = await eventually("OPA's upload", () => collector.chunks.flatMap((c) => c.events).find((e) => e.decision_id === opaId));
 
   const store = new DecisionLogStore({ file: join(dir, 'd.db'), durability: 'sync' });
   await store.record(sampleEvent({ decision_id: 'ours', path: 'test/allow', input: { user: 'alice' }, result: true }));
@@ -144,8 +145,9 @@ test('the same collector reads the reference OPA\'s uploads and ours, both valid
   assert.deepEqual(fromOpa.result, ours.result);
   assert.deepEqual(Object.keys(fromOpa.labels as object).sort(), ['app', 'id', 'version']);
   await store.close();
+  const exited = new Promise((resolve) => opa.process.once('exit', resolve));
   opa.process.kill('SIGKILL');
-  await sleep(10);
+  await exited;
 });
 
 test('buffer limits skip the oldest unshipped events (kept in the store); trigger immediate ships without waiting for the schedule', { timeout: 20_000 }, async (t) => {
@@ -171,7 +173,7 @@ test('buffer limits skip the oldest unshipped events (kept in the store); trigge
   const before = collector.chunks.length;
   await sleep(200);
   await store.record(noisyEvent(20));
-  await waitUntil(() => collector.chunks.slice(before).some((c) => c.events.some((e) => e.decision_id === 'up-20')), 3_000);
+  await eventually('up-20 shipped', () => collector.chunks.slice(before).some((c) => c.events.some((e) => e.decision_id === 'up-20')), 3_000);
   await immediate.stop();
   await store.close();
 });

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { queryDecisions } from '../../src/decisionlog/query.js';
 import { SharedDecisionWriter } from '../../src/decisionlog/shared-writer.js';
+import { eventually } from '../eventually.js';
 import { sampleEvent, tempDir, unsignedJwt } from './helpers.js';
 
 function count(store: DecisionLogStore): number {
@@ -125,10 +126,10 @@ test('sync durability: a commit is answered whatever becomes of the index step i
   }
 });
 
-/** Keys indexed, once there are `n` (the step runs after the commit is answered) or after 20 s. */
+/** Keys indexed, once there are `n` (the step runs after the commit is answered). */
 async function waitForKeys(store: DecisionLogStore, n: number): Promise<number> {
   const keys = () => store.db.prepare('SELECT count(*) FROM decision_keys').pluck().get() as number;
-  for (const deadline = Date.now() + 20_000; keys() < n && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 25));
+  await eventually(`${n} keys indexed`, () => keys() >= n);
   return keys();
 }
 
@@ -140,12 +141,12 @@ test('a writer with nothing to write commits nothing: indexing the idle tail doe
     for (let i = 0; i < 5; i++) await store.record(sampleEvent());
     await store.flush();
     await waitForKeys(store, 5);
-    // Each reply carries the writer's commit count so far.
-    const commitsNow = async () => (await store.writerPragma('user_version'), store.writerCommits);
-    await new Promise((r) => setTimeout(r, 100));
-    const idle = await commitsNow();
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(await commitsNow(), idle);
+    // Each reply carries the writer's commit count and whether it is idle (nothing scheduled, the idle timer
+    // included), so once idle it commits nothing more.
+    const writerNow = async () => (await store.writerPragma('user_version'), { commits: store.writerCommits, idle: store.writerIdle });
+    await eventually('the writer to be idle after the idle step', async () => (await writerNow()).idle);
+    const idle = store.writerCommits;
+    assert.deepEqual(await writerNow(), { commits: idle, idle: true });
   } finally {
     await store.close();
     await writer.close();
@@ -194,8 +195,7 @@ test('frames another connection writes to the WAL count towards the writer check
     other.prepare('INSERT INTO scratch VALUES (randomblob(5 * 1024 * 1024))').run();
     await store.record(sampleEvent());
     // The checkpoint runs after the commit's answer.
-    for (const deadline = Date.now() + 10_000; checkpointed() === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 25));
-    assert.ok(checkpointed() > 0, 'the writer checkpointed the WAL');
+    await eventually('the writer to checkpoint the WAL', () => checkpointed() > 0);
   } finally {
     other.close();
     await store.close();

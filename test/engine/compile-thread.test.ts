@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { RegoModule } from '../../src/bundle/bundle.js';
 import { RegoCompileError } from '../../src/engine/compiler.js';
 import { CompileThread } from '../../src/engine/compile-thread.js';
-import { eventually } from '../server/harness.js';
+import { eventually } from '../eventually.js';
 
 const module = (path: string, source: string): RegoModule => ({ path, packagePath: ['t'], source });
 const v1 = { regoVersion: 1 as const };

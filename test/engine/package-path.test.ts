@@ -2,12 +2,9 @@
 // document it builds is OPA's: the same bundle served by `opa run --server` and by Verdict, the same requests,
 // byte-identical bodies. Covered: partial sets and objects, functions (left out), defaults, undefined rules,
 // nested packages, base data under and beside the package (numbers kept as written), and the root of data.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
-import { send, startOpa, startVerdict, writeTree, type OpaServer } from '../server/harness.js';
-import type { RunningServer } from '../../src/server/start.js';
+import { send, useOpaAndVerdict } from '../server/harness.js';
 import { Engine } from '../../src/engine/engine.js';
 import { PlanningCompiler } from '../../src/engine/compiler.js';
 import { VerdictPlanner } from '../../src/engine/verdict-planner.js';
@@ -57,26 +54,14 @@ nothing if input.never
 const paths = ['gateway/authz', 'gateway/authz/sub', 'gateway', 'gateway/empty', 'gateway/authz/base', 'gateway/authz/deny', 'gateway/authz/never'];
 const inputs = [undefined, { user: 'alice' }, { user: 'bob', nothing: true, never: true }];
 
-let opa: OpaServer;
-let verdict: RunningServer;
-
-before(async () => {
-  const dir = writeTree(files);
-  const configFile = join(dir, '..', `${dir.split('/').pop()}-config.yaml`);
-  writeFileSync(configFile, '{}\n');
-  [opa, verdict] = await Promise.all([startOpa(configFile, [dir]), startVerdict('{}', [dir])]);
-});
-
-after(async () => {
-  await Promise.all([opa?.stop(), verdict?.close()]);
-});
+const servers = useOpaAndVerdict({ files });
 
 test('package paths answer exactly as opa run --server does', async () => {
   for (const path of paths) {
     for (const input of inputs) {
       const body = input === undefined ? undefined : JSON.stringify({ input });
       const method = input === undefined ? 'GET' : 'POST';
-      const [want, got] = await Promise.all([send(opa.url, method, `/v1/data/${path}`, body), send(verdict.url, method, `/v1/data/${path}`, body)]);
+      const [want, got] = await Promise.all([send(servers.opa.url, method, `/v1/data/${path}`, body), send(servers.verdict.url, method, `/v1/data/${path}`, body)]);
       const what = `${method} /v1/data/${path} with ${body ?? 'no input'}`;
       assert.equal(got.status, want.status, what);
       assert.equal(got.body.toString(), want.body.toString(), what);

@@ -11,6 +11,7 @@ import { checkPipConfig, createEnricher } from '../../src/pip/index.js';
 import { PipConfigError, PipDenyError, PipInputError } from '../../src/pip/errors.js';
 import { prometheusText } from '../../src/pip/metrics.js';
 import { readJson } from '../../src/json/reader.js';
+import { eventually } from '../eventually.js';
 
 /**
  * A scripted in-process PIP: its `settings.script` names a behaviour, and every lookup is recorded so tests can
@@ -387,10 +388,10 @@ describe('file adapter', () => {
     assert.deepEqual(await pipOf('mallory'), { accounts: null });
     await new Promise((r) => setTimeout(r, 300)); // let the watcher settle before the first change
     writeFileSync(file, 'users:\n  alice: {plan: platinum}\n');
-    await waitFor(async () => JSON.stringify(await pipOf('alice')) === '{"accounts":{"plan":"platinum"}}');
+    await eventually("alice's plan to read platinum", async () => JSON.stringify(await pipOf('alice')) === '{"accounts":{"plan":"platinum"}}');
     writeFileSync(file, 'users: {alice: {plan: wrong}}\n');
     writeFileSync(file, 'users: [unclosed\n'); // a second write straight after the first must not be missed
-    await waitFor(async () => e.status().accounts.problem !== undefined);
+    await eventually('a problem reported for accounts', async () => e.status().accounts.problem !== undefined);
     assert.match(e.status().accounts.problem ?? '', /^reload of .*accounts\.yaml failed, keeping the previous document: /);
     assert.deepEqual(await pipOf('alice'), { accounts: { plan: 'platinum' } }, 'a broken file keeps the last good document');
   });
@@ -405,7 +406,7 @@ describe('file adapter', () => {
     assert.equal(watchers(), before, 'checking the config opens no file watcher');
     const opened = createEnricher(pip);
     try {
-      await waitFor(async () => watchers() > before);
+      await eventually('another watcher', async () => watchers() > before);
     } finally {
       await opened.close();
     }
@@ -418,11 +419,3 @@ describe('file adapter', () => {
   });
 });
 
-async function waitFor(check: () => Promise<boolean>, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail('condition not met in time');
-}

@@ -15,6 +15,7 @@ import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
 import { TestBundleServer } from '../bundle/bundle-server.js';
 import { maliciousBundles } from '../bundle/malicious/catalogue.js';
 import { tempDir } from '../bundle/temp-dir.js';
+import { eventually } from '../eventually.js';
 import { send } from './harness.js';
 
 const file = (path: string, body: string): BundleFile => ({ path, data: Buffer.from(body) });
@@ -50,16 +51,6 @@ async function json(server: RunningServer, method: string, path: string, body?: 
 }
 
 const allowed = async (server: RunningServer, user: string) => (await json(server, 'POST', '/v1/data/authz/allow', { input: { user } })).body?.result;
-
-/** Waits until `check` returns true (bundle changes arrive asynchronously); fails with `what` after `ms`. */
-async function eventually(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 const pollingConfig = (url: string, persistDir: string, extra = '') => `
 status: {}

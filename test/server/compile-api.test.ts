@@ -1,13 +1,10 @@
 // POST /v1/compile against the reference `opa run --server` on the same bundle (residual queries and support
 // modules equivalent after normalisation, error envelopes equal), and the data-filter route
 // POST /v1/compile/{path} with its SQL and UCAST targets, also through the official client's getFilters.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { OPAClient } from '@open-policy-agent/opa';
-import { send, startOpa, startVerdict, writeTree, type OpaServer } from './harness.js';
-import type { RunningServer } from '../../src/server/start.js';
+import { send, useOpaAndVerdict } from './harness.js';
 import { normaliseQueries, normaliseSupport } from '../compiler/partial/normalise.js';
 
 const policy = `# METADATA
@@ -39,18 +36,9 @@ counted if count(input.tickets.tags) > 1
 
 const roles = { alice: ['admin'], bob: ['reader'], caesar: ['resolver'] };
 
-let opa: OpaServer;
-let verdict: RunningServer;
-
-before(async () => {
-  const dir = writeTree({ '.manifest': JSON.stringify({ roots: ['filters', 'roles'] }), 'filters/policy.rego': policy, 'roles/data.json': JSON.stringify(roles) });
-  const config = join(dir, '..', `${dir.split('/').pop()}-opa.yaml`);
-  writeFileSync(config, '{}\n');
-  [opa, verdict] = await Promise.all([startOpa(config, [dir]), startVerdict('decision_logs:\n  store:\n    enabled: false\n', [dir])]);
-});
-
-after(async () => {
-  await Promise.all([opa?.stop(), verdict?.close()]);
+const servers = useOpaAndVerdict({
+  files: { '.manifest': JSON.stringify({ roots: ['filters', 'roles'] }), 'filters/policy.rego': policy, 'roles/data.json': JSON.stringify(roles) },
+  verdictConfig: 'decision_logs:\n  store:\n    enabled: false\n',
 });
 
 type Json = Record<string, unknown>;
@@ -67,7 +55,7 @@ describe('POST /v1/compile matches opa run', () => {
   ];
   for (const body of bodies) {
     it(JSON.stringify(body), async () => {
-      const [theirs, ours] = await Promise.all([send(opa.url, 'POST', '/v1/compile', JSON.stringify(body)), send(verdict.url, 'POST', '/v1/compile', JSON.stringify(body))]);
+      const [theirs, ours] = await Promise.all([send(servers.opa.url, 'POST', '/v1/compile', JSON.stringify(body)), send(servers.verdict.url, 'POST', '/v1/compile', JSON.stringify(body))]);
       assert.equal(ours.status, theirs.status);
       const t = (JSON.parse(theirs.body.toString()) as { result: Json }).result;
       const o = (JSON.parse(ours.body.toString()) as { result: Json }).result;
@@ -87,7 +75,7 @@ describe('POST /v1/compile matches opa run', () => {
   ];
   for (const [name, body] of errors) {
     it(`error: ${name}`, async () => {
-      const [theirs, ours] = await Promise.all([send(opa.url, 'POST', '/v1/compile', body), send(verdict.url, 'POST', '/v1/compile', body)]);
+      const [theirs, ours] = await Promise.all([send(servers.opa.url, 'POST', '/v1/compile', body), send(servers.verdict.url, 'POST', '/v1/compile', body)]);
       assert.equal(ours.status, theirs.status);
       const [o, t] = [JSON.parse(ours.body.toString()), JSON.parse(theirs.body.toString())] as { code: string; message: string; errors?: { code: string; message: string }[] }[];
       assert.deepEqual([o!.code, o!.message, o!.errors?.[0]?.code, o!.errors?.[0]?.message], [t!.code, t!.message, t!.errors?.[0]?.code, t!.errors?.[0]?.message]);
@@ -101,7 +89,7 @@ describe('POST /v1/compile matches opa run', () => {
   for (const params of ['?metrics', '?metrics&explain=off', '?explain=everything']) {
     it(`POST /v1/compile${params}`, async () => {
       const body = JSON.stringify(bodies[0]);
-      const [theirs, ours] = await Promise.all([send(opa.url, 'POST', `/v1/compile${params}`, body), send(verdict.url, 'POST', `/v1/compile${params}`, body)]);
+      const [theirs, ours] = await Promise.all([send(servers.opa.url, 'POST', `/v1/compile${params}`, body), send(servers.verdict.url, 'POST', `/v1/compile${params}`, body)]);
       assert.equal(ours.status, theirs.status, ours.body.toString());
       const names = (b: Buffer) => Object.keys((JSON.parse(b.toString()) as { metrics?: Json }).metrics ?? {}).filter((k) => k !== 'timer_rego_external_resolve_ns').sort();
       assert.deepEqual(names(ours.body), names(theirs.body));
@@ -109,20 +97,20 @@ describe('POST /v1/compile matches opa run', () => {
   }
 
   it('refuses fields and options it does not implement, naming them', async () => {
-    const field = await send(verdict.url, 'POST', '/v1/compile', JSON.stringify({ query: 'true', bogus: 1 }));
+    const field = await send(servers.verdict.url, 'POST', '/v1/compile', JSON.stringify({ query: 'true', bogus: 1 }));
     assert.equal(field.status, 400);
     assert.match(JSON.parse(field.body.toString()).message, /field bogus is not supported/);
-    const option = await send(verdict.url, 'POST', '/v1/compile', JSON.stringify({ query: 'true', options: { nondeterministicBuiltins: true } }));
+    const option = await send(servers.verdict.url, 'POST', '/v1/compile', JSON.stringify({ query: 'true', options: { nondeterministicBuiltins: true } }));
     assert.equal(option.status, 400);
     assert.match(JSON.parse(option.body.toString()).message, /option nondeterministicBuiltins is not supported/);
-    const param = await send(verdict.url, 'POST', '/v1/compile?explain=full', JSON.stringify({ query: 'true' }));
+    const param = await send(servers.verdict.url, 'POST', '/v1/compile?explain=full', JSON.stringify({ query: 'true' }));
     assert.equal(param.status, 400);
     assert.match(JSON.parse(param.body.toString()).message, /query parameter explain is not supported/);
   });
 });
 
 describe('POST /v1/compile/{path}: data filters', () => {
-  const filter = (accept: string, body: unknown) => send(verdict.url, 'POST', '/v1/compile/filters/allow', JSON.stringify(body), { Accept: accept, 'Content-Type': 'application/json' });
+  const filter = (accept: string, body: unknown) => send(servers.verdict.url, 'POST', '/v1/compile/filters/allow', JSON.stringify(body), { Accept: accept, 'Content-Type': 'application/json' });
 
   it('SQL for each dialect, unknowns from the package metadata', async () => {
     const expected: Record<string, string> = {
@@ -150,14 +138,14 @@ describe('POST /v1/compile/{path}: data filters', () => {
   });
 
   it('refuses what a target cannot express, naming the expression', async () => {
-    const res = await send(verdict.url, 'POST', '/v1/compile/filters/fuzzy', JSON.stringify({}), { Accept: 'application/vnd.opa.sql.postgresql+json' });
+    const res = await send(servers.verdict.url, 'POST', '/v1/compile/filters/fuzzy', JSON.stringify({}), { Accept: 'application/vnd.opa.sql.postgresql+json' });
     assert.equal(res.status, 400);
     const body = JSON.parse(res.body.toString()) as { code: string; errors: Array<{ code: string; message: string; location: { row: number } }> };
     assert.equal(body.code, 'invalid_parameter');
     assert.equal(body.errors[0]!.code, 'pe_fragment_error');
     assert.match(body.errors[0]!.message, /invalid statement "input\.tickets\.title"/);
     assert.equal(body.errors[0]!.location.row, 23);
-    const counted = await send(verdict.url, 'POST', '/v1/compile/filters/counted', JSON.stringify({}), { Accept: 'application/vnd.opa.sql.postgresql+json' });
+    const counted = await send(servers.verdict.url, 'POST', '/v1/compile/filters/counted', JSON.stringify({}), { Accept: 'application/vnd.opa.sql.postgresql+json' });
     assert.equal(counted.status, 400);
     assert.match(JSON.parse(counted.body.toString()).errors[0].message, /invalid builtin count/);
     const accept = await filter('text/csv', {});
@@ -166,7 +154,7 @@ describe('POST /v1/compile/{path}: data filters', () => {
   });
 
   it('works with the official client getFilters', async () => {
-    const client = new OPAClient(verdict.url);
+    const client = new OPAClient(servers.verdict.url);
     const { query } = await client.getFilters('filters/allow', { user: 'caesar' }, { target: 'postgresql', tableMappings: { tickets: { $self: 'tbl_t' } } } as never);
     assert.equal(query, 'WHERE (tbl_t.assignee IS NULL AND tbl_t.resolved = FALSE)');
     const prisma = await client.getFilters('filters/allow', { user: 'bob' }, 'tickets');

@@ -5,13 +5,12 @@
 // must answer the Data API (POST /v1/data/...) and the Query API with the same status and body. OPA also
 // sends a stack_trace of its evaluator's queries (query ids of topdown), which Verdict leaves out: it is
 // removed before comparing.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { referenceOpa } from '../engine/opa-fixture.js';
-import { send, startOpaAndVerdict, writeTree, type OpaServer } from './harness.js';
-import type { RunningServer } from '../../src/server/start.js';
+import { send, useOpaAndVerdict, writeTree } from './harness.js';
 
 const many = Array.from({ length: 12 }, (_, i) => `many := ${i}\n`).join('\n');
 
@@ -99,21 +98,14 @@ describe('opa eval and verdict eval print the same conflict error', () => {
 });
 
 describe('the REST APIs answer a conflict as OPA does', () => {
-  let opa: OpaServer;
-  let verdict: RunningServer;
-  before(async () => {
-    ({ opa, verdict } = await startOpaAndVerdict({ '.manifest': JSON.stringify({ roots: [''] }), ...files }));
-  });
-  after(async () => {
-    await Promise.all([opa?.stop(), verdict?.close()]);
-  });
+  const servers = useOpaAndVerdict({ files: { '.manifest': JSON.stringify({ roots: [''] }), ...files } });
 
   const same = async (method: string, path: string, body?: string) => {
     const ask = async (base: string) => {
       const r = await send(base, method, path, body, body === undefined ? {} : { 'Content-Type': 'application/json' });
       return { status: r.status, body: JSON.parse(r.body.toString('utf8')) as { errors?: Array<Record<string, unknown>> } };
     };
-    const [theirs, ours] = await Promise.all([ask(opa.url), ask(verdict.url)]);
+    const [theirs, ours] = await Promise.all([ask(servers.opa.url), ask(servers.verdict.url)]);
     assert.equal(theirs.body.errors?.[0]?.code, 'eval_conflict_error', JSON.stringify(theirs.body));
     assert.equal(ours.status, theirs.status);
     assert.deepEqual(ours.body, { ...theirs.body, errors: withoutStack(theirs.body.errors!) });

@@ -1,16 +1,12 @@
 // The root document as `opa run --server` answers it: base data and rule values merged with every object's keys
 // sorted, and `system` (its base data and the rules below it) left out, while paths below the root answer
 // `system`'s parts as before.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { send, startOpaAndVerdict, type OpaServer } from './harness.js';
-import type { RunningServer } from '../../src/server/start.js';
+import { send, useOpaAndVerdict } from './harness.js';
 
-let opa: OpaServer;
-let verdict: RunningServer;
-
-before(async () => {
-  ({ opa, verdict } = await startOpaAndVerdict({
+const servers = useOpaAndVerdict({
+  files: {
     '.manifest': JSON.stringify({ revision: 'root-1' }),
     'zeta/data.json': JSON.stringify({ x: 1, b: { z: 2, a: 1 } }),
     'system/data.json': JSON.stringify({ setting: 'kept below the root' }),
@@ -18,11 +14,7 @@ before(async () => {
     'zeta/b/policy.rego': 'package zeta.b\n\nm := {"y": 2, "c": 3}\n',
     'middle/policy.rego': 'package middle.inner\n\nq := true\n',
     'system/extra/policy.rego': 'package system.extra\n\nr := "only below system"\n',
-  }));
-});
-
-after(async () => {
-  await Promise.all([opa?.stop(), verdict?.close()]);
+  },
 });
 
 const withoutDecisionId = (text: string) => text.replace(/"decision_id":"[^"]*",?/, '');
@@ -35,7 +27,7 @@ for (const [method, path, body] of [
   ['GET', '/v1/data/system/setting', undefined],
 ] as const) {
   test(`${method} ${path} answers as OPA does`, async () => {
-    const [theirs, ours] = await Promise.all([send(opa.url, method, path, body), send(verdict.url, method, path, body)]);
+    const [theirs, ours] = await Promise.all([send(servers.opa.url, method, path, body), send(servers.verdict.url, method, path, body)]);
     assert.equal(theirs.status, 200);
     assert.equal(ours.status, 200, ours.body.toString());
     assert.equal(withoutDecisionId(ours.body.toString()), withoutDecisionId(theirs.body.toString()));

@@ -4,7 +4,8 @@
 // placeholder.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually, send, startOpa, startVerdict, writeTree, type OpaServer } from './harness.js';
+import { eventually } from '../eventually.js';
+import { send, startOpa, startVerdict, writeTree, type OpaServer } from './harness.js';
 import { TestBundleServer } from '../bundle/bundle-server.js';
 import { writeBundleArchive } from '../../src/bundle/files.js';
 import type { RunningServer } from '../../src/server/start.js';

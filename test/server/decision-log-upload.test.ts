@@ -8,7 +8,9 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../free-port.js';
-import { tempDir, waitUntil } from '../decisionlog/helpers.js';
+import { tempDir } from '../decisionlog/helpers.js';
+import { eventually } from '../eventually.js';
+
 import { opaBinary } from '../decisionlog/opa.js';
 
 interface Received {
@@ -126,8 +128,10 @@ test('collector failing, garbage, slow, absent, and Verdict restarted: every dec
   for (const mode of ['500', 'garbage', 'slow'] as const) {
     const collector = await startCollector(collectorPort, mode, record);
     children.push(collector);
+    let failed = 0;
+    collector.on('message', (message) => message === 'attempt failed' && failed++);
     await decideMany(20);
-    await new Promise((r) => setTimeout(r, 2_500));
+    await eventually(`an upload to fail against the ${mode} collector`, () => failed > 0);
     await stop(collector);
   }
   assert.deepEqual(received(record), [], 'nothing acknowledged yet');
@@ -141,7 +145,7 @@ test('collector failing, garbage, slow, absent, and Verdict restarted: every dec
   const collector = await startCollector(collectorPort, 'ok', record);
   children.push(collector);
   const shipped = () => received(record).flatMap((r) => r.events.map((e) => e.decision_id as string));
-  await waitUntil(() => shipped().length >= ids.length, 30_000);
+  await eventually('every decision shipped', () => shipped().length >= ids.length);
   await new Promise((r) => setTimeout(r, 1_500)); // a further round must not send anything again
   assert.equal(shipped().length, ids.length, 'no decision sent twice');
   assert.deepEqual(new Set(shipped()), new Set(ids));
@@ -153,7 +157,7 @@ test('collector failing, garbage, slow, absent, and Verdict restarted: every dec
   const opa = await startServerProcess([opaBinary(), 'run', '--server', '--addr', `127.0.0.1:${opaPort}`, '--log-level', 'error', '-c', config, join(dir, 'policy')], `http://127.0.0.1:${opaPort}`);
   children.push(opa);
   const opaId = await decide(`http://127.0.0.1:${opaPort}`, 'alice');
-  await waitUntil(() => received(record).some((r) => r.events.some((e) => e.decision_id === opaId)), 15_000);
+  await eventually("OPA's decision received", () => received(record).some((r) => r.events.some((e) => e.decision_id === opaId)));
   const fromOpa = received(record).find((r) => r.events.some((e) => e.decision_id === opaId))!;
   for (const ours of requests) {
     assert.equal(ours.method, fromOpa.method);
@@ -184,9 +188,9 @@ test('decision_logs.console prints each event on the log as OPA does; a bad deci
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  await waitUntil(() => output.includes('Server started'), 20_000);
+  await eventually('the server to start', () => output.includes('Server started'));
   const id = await decide(base, 'alice');
-  await waitUntil(() => output.includes(id), 5_000);
+  await eventually('the decision in the console log', () => output.includes(id), 5_000);
   const line = JSON.parse(output.split('\n').find((l) => l.includes(id))!) as Record<string, unknown>;
   assert.equal(line.msg, 'Decision Log');
   assert.equal(line.type, 'openpolicyagent.org/decision_logs');
@@ -226,7 +230,7 @@ test('with --workers 2 sharing one database, every decision is uploaded once', {
   // New connections each time, so both workers answer some.
   const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => decide(base, i % 2 ? 'alice' : 'bob')));
   const shipped = () => received(record).flatMap((r) => r.events.map((e) => e.decision_id as string));
-  await waitUntil(() => shipped().length >= ids.length, 20_000);
+  await eventually('every decision shipped', () => shipped().length >= ids.length);
   await new Promise((r) => setTimeout(r, 2_500));
   assert.equal(shipped().length, ids.length);
   assert.deepEqual(new Set(shipped()), new Set(ids));

@@ -2,10 +2,9 @@
 // `opa run --server` answers them, byte for byte: returned whole, compared, ordered, hashed into sets and
 // object keys, walked and printed by json.marshal. The wasm runtime walks such values with explicit stacks
 // (src/wasm/runtime/frames.ts); a recursive walk overflowed the engine's call stack from about 8,000 levels.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { send, startOpaAndVerdict, type OpaServer } from './harness.js';
-import type { RunningServer } from '../../src/server/start.js';
+import { send, useOpaAndVerdict } from './harness.js';
 
 const policy = `package deep
 
@@ -32,16 +31,7 @@ round_trip := json.unmarshal(json.marshal(input.a))
 walked := count([p | walk(input.a, [p, _])])
 `;
 
-let opa: OpaServer;
-let verdict: RunningServer;
-
-before(async () => {
-  ({ opa, verdict } = await startOpaAndVerdict({ '.manifest': JSON.stringify({ roots: ['deep'] }), 'deep/policy.rego': policy }));
-});
-
-after(async () => {
-  await Promise.all([opa?.stop(), verdict?.close()]);
-});
+const servers = useOpaAndVerdict({ files: { '.manifest': JSON.stringify({ roots: ['deep'] }), 'deep/policy.rego': policy } });
 
 const nested = (depth: number, leaf = '') => '['.repeat(depth) + leaf + ']'.repeat(depth);
 const withoutDecisionId = (text: string) => text.replace(/"decision_id":"[^"]*",?/, '');
@@ -55,7 +45,7 @@ for (const depth of [5_000, 8_000, 9_999]) {
   ];
   for (const [rule, body] of cases) {
     test(`${depth} levels: data.deep.${rule} as OPA answers it`, async () => {
-      const [theirs, ours] = await Promise.all([send(opa.url, 'POST', `/v1/data/deep/${rule}`, body), send(verdict.url, 'POST', `/v1/data/deep/${rule}`, body)]);
+      const [theirs, ours] = await Promise.all([send(servers.opa.url, 'POST', `/v1/data/deep/${rule}`, body), send(servers.verdict.url, 'POST', `/v1/data/deep/${rule}`, body)]);
       assert.equal(theirs.status, 200);
       assert.equal(ours.status, 200, ours.body.toString().slice(0, 300));
       assert.equal(withoutDecisionId(ours.body.toString()), withoutDecisionId(theirs.body.toString()));

@@ -14,7 +14,8 @@ import { TestBundleServer } from '../bundle/bundle-server.js';
 import { tempDir } from '../bundle/temp-dir.js';
 import { startCollector } from '../decisionlog/collector.js';
 import { freePort } from '../free-port.js';
-import { eventually, send } from './harness.js';
+import { eventually } from '../eventually.js';
+import { send } from './harness.js';
 import { waitUntil, type RunningProcess } from './processes.js';
 import { spawnWithThreads } from './threads.js';
 

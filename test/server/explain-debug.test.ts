@@ -4,10 +4,9 @@
 // value with the query's), in the same order, with the same node and locals; and ?explain=full without them,
 // as OPA's. The compilers number their generated variables differently (`__local14__`, `$1`), so those names
 // are compared under one name.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { send, startOpaAndVerdict, type OpaServer } from './harness.js';
-import type { RunningServer } from '../../src/server/start.js';
+import { send, useOpaAndVerdict } from './harness.js';
 
 const policy = `package t
 
@@ -36,25 +35,18 @@ outp if {
 }
 `;
 
-let opa: OpaServer;
-let verdict: RunningServer;
-
-before(async () => {
-  ({ opa, verdict } = await startOpaAndVerdict({
+const servers = useOpaAndVerdict({
+  files: {
     '.manifest': JSON.stringify({ roots: ['t', 'roles'] }),
     't/policy.rego': policy,
     'data.json': JSON.stringify({ roles: { alice: ['admin'], bob: ['dev'] } }),
-  }));
-});
-
-after(async () => {
-  await Promise.all([opa?.stop(), verdict?.close()]);
+  },
 });
 
 type Body = { explanation?: unknown[] };
 
 async function both(path: string): Promise<[Body, Body]> {
-  const [theirs, ours] = await Promise.all([send(opa.url, 'GET', path), send(verdict.url, 'GET', path)]);
+  const [theirs, ours] = await Promise.all([send(servers.opa.url, 'GET', path), send(servers.verdict.url, 'GET', path)]);
   assert.equal(ours.status, theirs.status, ours.body.toString());
   return [JSON.parse(theirs.body.toString()) as Body, JSON.parse(ours.body.toString()) as Body];
 }

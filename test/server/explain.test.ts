@@ -2,10 +2,9 @@
 // (?pretty=true) of notes and fails line for line, the JSON events' op, query_id, parent_id, type and message
 // for notes, the result untouched; a value that names no mode is off, as in OPA; a construct the explain
 // evaluator does not follow (`with` on data) is refused with 400 naming it.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { send, startOpaAndVerdict, type OpaServer } from './harness.js';
-import type { RunningServer } from '../../src/server/start.js';
+import { send, useOpaAndVerdict } from './harness.js';
 import { rolesPolicy } from '../compiler/explain/policies.js';
 
 const policy = rolesPolicy;
@@ -15,21 +14,12 @@ const wrapping = `package w
 wrapped if data.x.allow with data.roles as {}
 `;
 
-let opa: OpaServer;
-let verdict: RunningServer;
-
-before(async () => {
-  ({ opa, verdict } = await startOpaAndVerdict({ '.manifest': JSON.stringify({ roots: ['x', 'w'] }), 'x/policy.rego': policy, 'w/policy.rego': wrapping }));
-});
-
-after(async () => {
-  await Promise.all([opa?.stop(), verdict?.close()]);
-});
+const servers = useOpaAndVerdict({ files: { '.manifest': JSON.stringify({ roots: ['x', 'w'] }), 'x/policy.rego': policy, 'w/policy.rego': wrapping } });
 
 type Body = { result?: unknown; explanation?: unknown[] };
 
 async function both(method: string, path: string, body?: string): Promise<[Body, Body, number, number]> {
-  const [theirs, ours] = await Promise.all([send(opa.url, method, path, body), send(verdict.url, method, path, body)]);
+  const [theirs, ours] = await Promise.all([send(servers.opa.url, method, path, body), send(servers.verdict.url, method, path, body)]);
   return [JSON.parse(theirs.body.toString()) as Body, JSON.parse(ours.body.toString()) as Body, theirs.status, ours.status];
 }
 
@@ -70,13 +60,13 @@ describe('?explain', () => {
   }
 
   it('refuses what it cannot follow', async () => {
-    const withed = await send(verdict.url, 'POST', '/v1/data/w/wrapped?explain=notes', input);
+    const withed = await send(servers.verdict.url, 'POST', '/v1/data/w/wrapped?explain=notes', input);
     assert.equal(withed.status, 400);
     assert.match(withed.body.toString(), /`with` on data.roles is not supported by explain \(only input\)/);
-    const instrumented = await send(verdict.url, 'POST', '/v1/data/w/wrapped?instrument=true', input);
+    const instrumented = await send(servers.verdict.url, 'POST', '/v1/data/w/wrapped?instrument=true', input);
     assert.equal(instrumented.status, 400);
     assert.match(instrumented.body.toString(), /instrument=true is not supported for this evaluation: `with` on data.roles is not supported by the evaluator that instruments \(only input\)/);
-    const plain = await send(verdict.url, 'POST', '/v1/data/w/wrapped', input);
+    const plain = await send(servers.verdict.url, 'POST', '/v1/data/w/wrapped', input);
     assert.equal(plain.status, 200);
   });
 });

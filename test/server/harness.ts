@@ -1,5 +1,7 @@
 // Shared helpers for server tests: a raw HTTP client (no automatic decompression, exact bytes back),
-// a free loopback port, the reference OPA server, and a Verdict server started in-process.
+// a free loopback port, the reference OPA server, a Verdict server started in-process, and the two of them
+// together around the tests of a file (useOpaAndVerdict).
+import { after, before } from 'node:test';
 import { request } from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -92,22 +94,39 @@ export async function startVerdict(configText: string, bundles: string[], onDeci
   });
 }
 
-/**
- * `opa run --server` and Verdict serving the same bundle directory, written from `files` (which must include
- * `.manifest`; a `config.yaml` of `{}` is added for OPA).
- */
-export async function startOpaAndVerdict(files: Record<string, string>, onDecision?: (e: DecisionEvent) => void): Promise<{ opa: OpaServer; verdict: RunningServer }> {
-  const dir = writeTree({ ...files, 'config.yaml': '{}\n' });
-  const [opa, verdict] = await Promise.all([startOpa(`${dir}/config.yaml`, [dir]), startVerdict('{}', [dir], onDecision)]);
-  return { opa, verdict };
+/** The servers of a differential test: the reference OPA and Verdict. */
+export interface OpaAndVerdict {
+  opa: OpaServer;
+  verdict: RunningServer;
 }
 
-/** Polls `check` until it holds, failing with `what` after `ms` (servers and control planes work asynchronously). */
-export async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+export interface OpaAndVerdictOptions {
+  /** The bundle directory both serve (with a `.manifest` to name its roots). */
+  files: Record<string, string>;
+  /** Verdict's config (OPA's is `{}`). */
+  verdictConfig?: string;
+  onDecision?: (e: DecisionEvent) => void;
+}
+
+/**
+ * `opa run --server` and Verdict serving the same bundle directory, started by a `before` hook and stopped by an
+ * `after` hook of the file or describe block this is called in. The fields of the handle are set once the `before`
+ * hook has run, so tests read them (`servers.opa.url`) inside their bodies.
+ */
+export function useOpaAndVerdict(options: OpaAndVerdictOptions): OpaAndVerdict {
+  const servers = {} as Partial<OpaAndVerdict>;
+  before(async () => {
+    const bundle = writeTree(options.files);
+    const opaConfig = join(writeTree({ 'config.yaml': '{}\n' }), 'config.yaml');
+    const [opa, verdict] = await Promise.allSettled([startOpa(opaConfig, [bundle]), startVerdict(options.verdictConfig ?? '{}', [bundle], options.onDecision)]);
+    if (opa.status === 'fulfilled') servers.opa = opa.value;
+    if (verdict.status === 'fulfilled') servers.verdict = verdict.value;
+    // The one that did start is stopped by the after hook.
+    if (opa.status === 'rejected') throw opa.reason;
+    if (verdict.status === 'rejected') throw verdict.reason;
+  });
+  after(async () => {
+    await Promise.all([servers.opa?.stop(), servers.verdict?.close()]);
+  });
+  return servers as OpaAndVerdict;
 }

@@ -3,10 +3,9 @@
 // out, as docs/server.md says, the figures Verdict has no counterpart for: OPA's compiler stages, its
 // comprehension index cache, the base-data cache hits of its re-reads of documents reached through variables,
 // and timer_rego_external_resolve_ns where it times base data read inside a rule or a query.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { send, startOpaAndVerdict, type OpaServer } from './harness.js';
-import type { RunningServer } from '../../src/server/start.js';
+import { send, useOpaAndVerdict } from './harness.js';
 
 const policy = `package authz
 
@@ -24,19 +23,12 @@ names contains n if {
 v := count(names)
 `;
 
-let opa: OpaServer;
-let verdict: RunningServer;
-
-before(async () => {
-  ({ opa, verdict } = await startOpaAndVerdict({
+const servers = useOpaAndVerdict({
+  files: {
     '.manifest': JSON.stringify({ roots: ['authz', 'roles'] }),
     'authz/policy.rego': policy,
     'data.json': JSON.stringify({ roles: { alice: ['admin'], bob: ['dev'] } }),
-  }));
-});
-
-after(async () => {
-  await Promise.all([opa?.stop(), verdict?.close()]);
+  },
 });
 
 const noCounterpart = /^(timer_(query_)?compile_stage_.*|counter_eval_op_base_cache_hit|counter_eval_op_comprehension_cache_.*|timer_rego_external_resolve_ns)$/;
@@ -51,8 +43,8 @@ async function names(base: string, method: string, path: string, body?: string):
 
 async function sameNames(method: string, path: string, body?: string): Promise<void> {
   // Asked twice, so that both servers answer from their prepared queries (counter_server_query_cache_hit).
-  for (const base of [opa.url, verdict.url]) await names(base, method, path, body);
-  const [theirs, ours] = await Promise.all([names(opa.url, method, path, body), names(verdict.url, method, path, body)]);
+  for (const base of [servers.opa.url, servers.verdict.url]) await names(base, method, path, body);
+  const [theirs, ours] = await Promise.all([names(servers.opa.url, method, path, body), names(servers.verdict.url, method, path, body)]);
   assert.deepEqual(ours, theirs, `${method} ${path} ${body ?? ''}`);
 }
 

@@ -3,10 +3,9 @@
 // POST), every value an honest non-negative integer. Each request is sent twice to each server: the first is a
 // prepared-query cache miss (OPA compiles the query, Verdict works out how the path is answered, both report
 // timer_rego_query_compile_ns), the second a hit.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { send, startOpaAndVerdict, type OpaServer } from './harness.js';
-import type { RunningServer } from '../../src/server/start.js';
+import { send, useOpaAndVerdict } from './harness.js';
 
 const policy = `package t
 
@@ -25,16 +24,7 @@ v if input.user == "alice"
 w := data.base.k if input.user != "alice"
 `;
 
-let opa: OpaServer;
-let verdict: RunningServer;
-
-before(async () => {
-  ({ opa, verdict } = await startOpaAndVerdict({ '.manifest': JSON.stringify({ roots: ['t', 'u', 'base'] }), 't/policy.rego': policy, 'u/policy.rego': instrumented, 'base/data.json': '{"k":1}' }));
-});
-
-after(async () => {
-  await Promise.all([opa?.stop(), verdict?.close()]);
-});
+const servers = useOpaAndVerdict({ files: { '.manifest': JSON.stringify({ roots: ['t', 'u', 'base'] }), 't/policy.rego': policy, 'u/policy.rego': instrumented, 'base/data.json': '{"k":1}' } });
 
 const cases: { name: string; method: string; path: string; body?: string }[] = [
   { name: 'POST /v1/data on a rule', method: 'POST', path: '/v1/data/t/allow?metrics', body: '{"input":{"user":"alice"}}' },
@@ -55,8 +45,8 @@ const metricsOf = async (base: string, c: (typeof cases)[number]) => {
 for (const c of cases) {
   test(`?metrics names as OPA's: ${c.name}`, async () => {
     for (const request of ['first (cache miss)', 'second (cache hit)']) {
-      const theirs = await metricsOf(opa.url, c);
-      const ours = await metricsOf(verdict.url, c);
+      const theirs = await metricsOf(servers.opa.url, c);
+      const ours = await metricsOf(servers.verdict.url, c);
       assert.deepEqual(Object.keys(ours).sort(), Object.keys(theirs).sort(), request);
       for (const [name, value] of Object.entries(ours)) assert.ok(Number.isInteger(value) && value >= 0, `${name}: ${value}`);
       if ('counter_server_query_cache_hit' in theirs) assert.equal(ours.counter_server_query_cache_hit, theirs.counter_server_query_cache_hit, request);
@@ -93,8 +83,8 @@ const answerOf = async (base: string, c: { method: string; path: string; body?: 
 
 for (const c of instrumentCases) {
   test(`?instrument names and shapes as OPA's: ${c.name}`, async () => {
-    const theirs = await answerOf(opa.url, c);
-    const ours = await answerOf(verdict.url, c);
+    const theirs = await answerOf(servers.opa.url, c);
+    const ours = await answerOf(servers.verdict.url, c);
     assert.deepEqual(ours.result, theirs.result);
     const request = (names: string[]) => names.filter((name) => !evalOps.test(name) && !notMeasured.some((re) => re.test(name))).sort();
     for (const name of c.missing ?? []) assert.ok(name in theirs.metrics, `OPA no longer reports ${name}: drop it from the expected differences`);
@@ -116,8 +106,8 @@ for (const c of instrumentCases) {
 
 test('?instrument on the v0 Data API is ignored, as OPA ignores it', async () => {
   const c = { method: 'POST', path: '/v0/data/t/allow?instrument=true', body: '{"user":"alice"}' };
-  const theirs = await send(opa.url, c.method, c.path, c.body);
-  const ours = await send(verdict.url, c.method, c.path, c.body);
+  const theirs = await send(servers.opa.url, c.method, c.path, c.body);
+  const ours = await send(servers.verdict.url, c.method, c.path, c.body);
   assert.equal(ours.status, theirs.status);
   assert.deepEqual(JSON.parse(ours.body.toString()), JSON.parse(theirs.body.toString()));
 });

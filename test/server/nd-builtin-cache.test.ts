@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../decisionlog/helpers.js';
-import { startOpa, waitFor } from '../decisionlog/opa.js';
+import { startOpa } from '../decisionlog/opa.js';
+import { eventually } from '../eventually.js';
+
 import { startVerdict } from './harness.js';
 import type { DecisionEvent } from './../../src/server/context.js';
 
@@ -28,7 +30,7 @@ test('nd_builtin_cache records the same builtins and argument keys as OPA, with 
 
   const opa = await startOpa(['--config-file', join(dir, 'config.yaml'), join(dir, 'policy')]);
   await fetch(`${opa.url}/v1/data/nd/r`, { method: 'POST', body: '{"input": {}}' });
-  const opaEvent = await waitFor(() => opa.logLines.find((l) => l.msg === 'Decision Log'), 'OPA\'s decision log line');
+  const opaEvent = await eventually("OPA's decision log line", () => opa.logLines.find((l) => l.msg === 'Decision Log'));
 
   const events: DecisionEvent[] = [];
   const verdict = await startVerdict('nd_builtin_cache: true\n', [join(dir, 'policy')], (e) => void events.push(e));

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { startServer } from '../../src/server/start.js';
 import type { Plugin } from '../../src/server/plugins.js';
 import type { PluginStatus } from '../../src/server/context.js';
+import { eventually } from '../eventually.js';
 import { send } from './harness.js';
 
 function fakePlugin(name: string, kind: Plugin['kind'], log: string[]): Plugin & { state: PluginStatus['state'] } {
@@ -57,7 +58,7 @@ test('while closing, the server names the plugins whose stop has not finished, i
   const server = await startServer({ addr: '127.0.0.1:0', config: {}, bundlePaths: [], logger: pino({ level: 'silent' }), plugins: [bundle, decisionLog] });
   assert.deepEqual(server.stopping(), []);
   const closing = server.close();
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await eventually('the plugins to begin stopping', () => server.stopping().length > 0);
   assert.deepEqual(server.stopping().slice(0, 2), ['decision_logs', 'bundle'], 'the decision log stops first and holds up the rest');
   finishStop();
   await closing;

@@ -4,10 +4,9 @@
 // errors. Status and body must agree; metrics by their names (values are timings). OPA's
 // timer_rego_external_resolve_ns (base data read outside the query) has no counterpart: Verdict's query reads
 // data inside its module, part of timer_rego_query_eval_ns.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { send, startOpaAndVerdict, type OpaServer } from './harness.js';
-import type { RunningServer } from '../../src/server/start.js';
+import { send, useOpaAndVerdict } from './harness.js';
 
 const bundle = {
   '.manifest': JSON.stringify({ roots: [''] }),
@@ -19,16 +18,7 @@ const bundle = {
   'data.json': JSON.stringify({ data_b: { k: 1 }, aaa: 2, zeta: { d: 3 } }),
 };
 
-let opa: OpaServer;
-let verdict: RunningServer;
-
-before(async () => {
-  ({ opa, verdict } = await startOpaAndVerdict(bundle));
-});
-
-after(async () => {
-  await Promise.all([opa?.stop(), verdict?.close()]);
-});
+const servers = useOpaAndVerdict({ files: bundle });
 
 interface Answer {
   status: number;
@@ -42,7 +32,7 @@ async function both(method: string, path: string, body?: string): Promise<[Answe
     const text = r.body.toString('utf8');
     return { status: r.status, body: text === '' ? undefined : (JSON.parse(text) as unknown), text };
   };
-  return Promise.all([ask(opa.url), ask(verdict.url)]);
+  return Promise.all([ask(servers.opa.url), ask(servers.verdict.url)]);
 }
 
 /** Metrics compared by name: their values are timings. */

@@ -12,7 +12,8 @@ import { writeBundleArchive } from '../../src/bundle/files.js';
 import { TestBundleServer, type RecordedRequest } from '../bundle/bundle-server.js';
 import { tempDir } from '../bundle/temp-dir.js';
 import { freePort } from '../free-port.js';
-import { eventually, send, startOpa } from './harness.js';
+import { eventually } from '../eventually.js';
+import { send, startOpa } from './harness.js';
 
 const configText = `
 services:

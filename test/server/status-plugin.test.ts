@@ -8,7 +8,8 @@ import { pino } from 'pino';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { TestBundleServer } from '../bundle/bundle-server.js';
-import { eventually, send } from './harness.js';
+import { eventually } from '../eventually.js';
+import { send } from './harness.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {

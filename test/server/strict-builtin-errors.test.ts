@@ -3,10 +3,9 @@
 // of the wrong type), message and the call's location; without the parameter the call stays undefined. Both
 // the runtime's own builtins (div, to_number, json.unmarshal, upper, concat) and the host's (time.*,
 // http.send) are covered.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { send, startOpaAndVerdict, type OpaServer } from './harness.js';
-import type { RunningServer } from '../../src/server/start.js';
+import { send, useOpaAndVerdict } from './harness.js';
 import type { DecisionEvent } from '../../src/server/context.js';
 
 const policy = `package t
@@ -38,17 +37,9 @@ sub := substring(input.a, input.b, 1) if input.case == "substring"
 ok := 1
 `;
 
-let opa: OpaServer;
-let verdict: RunningServer;
 const events: DecisionEvent[] = [];
 
-before(async () => {
-  ({ opa, verdict } = await startOpaAndVerdict({ '.manifest': JSON.stringify({ roots: ['t'] }), 't/policy.rego': policy }, (e) => void events.push(e)));
-});
-
-after(async () => {
-  await Promise.all([opa?.stop(), verdict?.close()]);
-});
+const servers = useOpaAndVerdict({ files: { '.manifest': JSON.stringify({ roots: ['t'] }), 't/policy.rego': policy }, onDecision: (e) => void events.push(e) });
 
 interface Detail {
   code: string;
@@ -80,7 +71,7 @@ const cases: { input: unknown; sameMessage: boolean }[] = [
 ];
 
 async function both(method: string, path: string, body?: string) {
-  const [theirs, ours] = await Promise.all([send(opa.url, method, path, body), send(verdict.url, method, path, body)]);
+  const [theirs, ours] = await Promise.all([send(servers.opa.url, method, path, body), send(servers.verdict.url, method, path, body)]);
   return { theirs: { status: theirs.status, body: JSON.parse(theirs.body.toString()) }, ours: { status: ours.status, body: JSON.parse(ours.body.toString()) } };
 }
 

@@ -15,7 +15,8 @@ import { makeCerts, type TestCerts } from './certs.js';
 import { ServerTls, watchTlsFiles } from '../../src/server/tls.js';
 import { listenOptionsFromFlags, type TlsOptions } from '../../src/server/listen-options.js';
 import { expectStartFailure, spawnServer, waitUntil, type RunningProcess } from './processes.js';
-import { eventually, send, writeTree } from './harness.js';
+import { eventually } from '../eventually.js';
+import { send, writeTree } from './harness.js';
 import { freePort } from '../free-port.js';
 
 const policy = `package app
@@ -150,6 +151,18 @@ for (const kind of ['opa', 'verdict'] as const) {
   });
 }
 
+/** The CN of the certificate the server at `url` presents to a new connection. */
+function peerCn(url: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const r = httpsRequest(`${url}/health`, { ca: readFileSync(certs.ca), agent: false }, (res) => {
+      resolve(String((res.socket as TLSSocket).getPeerCertificate().subject.CN));
+      res.resume();
+    });
+    r.on('error', reject);
+    r.end();
+  });
+}
+
 test('a certificate replaced on disk is served after --tls-cert-refresh-period; an open keep-alive connection carries on', async () => {
   const live = writeTree({ 'cert.pem': readFileSync(certs.serverA.cert, 'utf8'), 'key.pem': readFileSync(certs.serverA.key, 'utf8') });
   const { server, url } = await startTls('verdict', ['--tls-cert-file', `${live}/cert.pem`, '--tls-private-key-file', `${live}/key.pem`, '--tls-cert-refresh-period', '200ms']);
@@ -170,24 +183,15 @@ test('a certificate replaced on disk is served after --tls-cert-refresh-period; 
     assert.equal(first.cn, 'verdict-a');
     copyFileSync(certs.serverB.key, `${live}/key.pem`);
     copyFileSync(certs.serverB.cert, `${live}/cert.pem`);
-    await new Promise((r) => setTimeout(r, 800));
+    // A new connection gets the new certificate once the refresh period has passed.
+    await eventually('a new connection to get the new certificate', async () => (await peerCn(url)) === 'verdict-b');
     // The same socket, still open, still answering.
     const again = await get();
     assert.equal(again.socket, first.socket);
     assert.equal(again.status, 200);
     assert.equal(again.cn, 'verdict-a');
-    // A new connection gets the new certificate.
     const fresh = await curl(['--cacert', certs.ca, '-v', `${url}/health`]);
     assert.equal(fresh.stdout, '{}\n');
-    const peer = await new Promise<string>((resolve, reject) => {
-      const r = httpsRequest(`${url}/health`, { ca: readFileSync(certs.ca), agent: false }, (res) => {
-        resolve(String((res.socket as TLSSocket).getPeerCertificate().subject.CN));
-        res.resume();
-      });
-      r.on('error', reject);
-      r.end();
-    });
-    assert.equal(peer, 'verdict-b');
   } finally {
     agent.destroy();
     await server.stop();
@@ -197,25 +201,11 @@ test('a certificate replaced on disk is served after --tls-cert-refresh-period; 
 test('a certificate replaced on disk is picked up without a refresh period too (the files are watched)', async () => {
   const live = writeTree({ 'cert.pem': readFileSync(certs.serverA.cert, 'utf8'), 'key.pem': readFileSync(certs.serverA.key, 'utf8') });
   const { server, url } = await startTls('verdict', ['--tls-cert-file', `${live}/cert.pem`, '--tls-private-key-file', `${live}/key.pem`]);
-  const peerCn = () =>
-    new Promise<string>((resolve, reject) => {
-      const r = httpsRequest(`${url}/health`, { ca: readFileSync(certs.ca), agent: false }, (res) => {
-        resolve(String((res.socket as TLSSocket).getPeerCertificate().subject.CN));
-        res.resume();
-      });
-      r.on('error', reject);
-      r.end();
-    });
   try {
-    assert.equal(await peerCn(), 'verdict-a');
+    assert.equal(await peerCn(url), 'verdict-a');
     copyFileSync(certs.serverB.key, `${live}/key.pem`);
     copyFileSync(certs.serverB.cert, `${live}/cert.pem`);
-    let cn = '';
-    for (let i = 0; i < 50 && cn !== 'verdict-b'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      cn = await peerCn();
-    }
-    assert.equal(cn, 'verdict-b');
+    await eventually('a new connection to get the new certificate', async () => (await peerCn(url)) === 'verdict-b');
   } finally {
     await server.stop();
   }

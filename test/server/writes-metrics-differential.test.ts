@@ -1,21 +1,11 @@
 // ?metrics on the Policy API's PUT and DELETE and on the Data API's writes, compared with `opa run --server`:
 // the status, and the metrics' names (their values are timings). OPA's timer_rego_module_parse_ns has no
 // counterpart (Verdict parses a module as part of recompiling the policy set, timer_rego_module_compile_ns).
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { send, startOpaAndVerdict, type OpaServer } from './harness.js';
-import type { RunningServer } from '../../src/server/start.js';
+import { send, useOpaAndVerdict } from './harness.js';
 
-let opa: OpaServer;
-let verdict: RunningServer;
-
-before(async () => {
-  ({ opa, verdict } = await startOpaAndVerdict({ '.manifest': JSON.stringify({ roots: ['owned'] }), 'owned/policy.rego': 'package owned\n\nx := 1\n' }));
-});
-
-after(async () => {
-  await Promise.all([opa?.stop(), verdict?.close()]);
-});
+const servers = useOpaAndVerdict({ files: { '.manifest': JSON.stringify({ roots: ['owned'] }), 'owned/policy.rego': 'package owned\n\nx := 1\n' } });
 
 interface Shape {
   status: number;
@@ -31,8 +21,8 @@ function shape(status: number, text: string): Shape {
 
 /** Sends the same request to both (OPA first, as the writes build on each other) and compares. */
 async function same(method: string, path: string, body?: string): Promise<Shape> {
-  const theirs = await send(opa.url, method, path, body);
-  const ours = await send(verdict.url, method, path, body);
+  const theirs = await send(servers.opa.url, method, path, body);
+  const ours = await send(servers.verdict.url, method, path, body);
   const [t, o] = [shape(theirs.status, theirs.body.toString()), shape(ours.status, ours.body.toString())];
   assert.deepEqual(o, t, `${method} ${path}`);
   return t;

@@ -2,9 +2,9 @@
 // (`opa run --server`, Rego source) and by Verdict serving the same Rego bundle, planned by OPA and compiled by
 // our wasm back end (--verdict-module ours, the default) or the bundle built with `opa build -t wasm`
 // (--verdict-module opa), each loaded in turn with autocannon at the same concurrency.
-//   npm run bench:http [-- --duration 5 --passes 3 --rounds 1 --connections 64 --workers N --cpus 0-1
+//   npm run bench:http [-- --duration 5 --passes 3 --rounds 1 --warmup 30 --connections 64 --workers N --cpus 0-1
 //                        --verdict-module ours|opa --decision-logs defaults,off,sync --security plain,tls,authz
-//                        --tracing 100,1,0 --opa yes|no]
+//                        --tracing 100,1,0 --opa yes|no --help]
 // One run prints OPA with its defaults, OPA printing decision logs to the console, and Verdict in each
 // decision-log mode of --decision-logs: defaults (`verdict run` with no config file: the log on, default
 // durability), off, default, sync, upload (the default store shipping to a collector process on loopback every
@@ -16,7 +16,9 @@
 // tls (HTTPS with a certificate made by openssl) and authz (--authentication=token --authorization=basic with a
 // system.authz policy checking the bearer token); default all three, the later ones with the first log mode.
 // How noise is kept out: in each of --rounds rounds, the servers of a listener setting are started side by
-// side and loaded one at a time for --duration seconds, --passes times, the order reversed on every pass.
+// side, each is loaded alone for --warmup seconds (default 30, see bench-warmup.ts: the figures are a long-running
+// server's steady state, after V8 has optimized its request path), then they are loaded one at a time for
+// --duration seconds, --passes times, the order reversed on every pass.
 // Each row prints the median of its windows (decisions/s, p50, p99, server CPU per decision) and the range of
 // its decisions/s; each ratio is the median of the ratios of windows of the same pass, with their middle half.
 // Rounds of one server vary by 10-15 % on a busy machine; a difference of a few percent needs many short
@@ -34,6 +36,7 @@ import { freePort } from '../test/free-port.js';
 import { startBenchCollector } from './bench-collector.js';
 import { makeCerts } from '../test/server/certs.js';
 import { treeCpuSeconds } from './process-tree.js';
+import { WARMUP_HELP, warmupSeconds } from './bench-warmup.js';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -53,13 +56,24 @@ const { values } = parseArgs({
     cpus: { type: 'string', default: `0-${availableParallelism() - 1}` },
     rounds: { type: 'string', default: '1' },
     passes: { type: 'string', default: '3' },
+    warmup: { type: 'string' },
     opa: { type: 'string', default: 'yes' },
     'verdict-module': { type: 'string', default: 'ours' },
     'decision-logs': { type: 'string', default: 'defaults,off,sync' },
     security: { type: 'string', default: 'plain,tls,authz' },
     tracing: { type: 'string', default: '100,1,0' },
+    help: { type: 'boolean' },
   },
 });
+if (values.help) {
+  console.log(`npm run bench:http -- [options]: OPA and Verdict serving the gateway policy, loaded in turn (see the top of scripts/bench-http.ts)
+  --duration SECONDS --passes N --rounds N   the measured windows per row (default 5 s, 3 passes, 1 round)
+  ${WARMUP_HELP}
+  --connections N --workers N --cpus LIST --verdict-module ours|opa --opa yes|no
+  --decision-logs defaults,off,default,sync,upload --security plain,tls,authz --tracing PERCENTAGES`);
+  process.exit(0);
+}
+const warmup = warmupSeconds(values.warmup);
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const decisionPath = '/v1/data/gateway/authz/allow';
@@ -292,10 +306,11 @@ const sampleOf = (slot: string, result: AutocannonResult, cpuSeconds: number | u
   ...(cpuSeconds !== undefined && result.requests.total > 0 ? { cpu: cpuSeconds / result.requests.total } : {}),
 });
 
-// Each round starts the servers of one listener setting side by side, warms each up, then loads them one at a
-// time for --duration seconds, --passes times, the order reversed on every pass: a drift of the machine's load
-// over the round then falls on every row alike, and a row's windows pair with the other rows' windows of the
-// same pass for the ratios. Every round starts fresh server processes.
+// Each round starts the servers of one listener setting side by side, warms each up alone at full load for the
+// same --warmup seconds, then loads them one at a time for --duration seconds, --passes times, the order
+// reversed on every pass: a drift of the machine's load over the round then falls on every row alike, and a row's
+// windows pair with the other rows' windows of the same pass for the ratios. Every round starts fresh server
+// processes.
 for (let round = 0; round < rounds; round++) {
   for (const security of securities) {
     const started: Started[] = [];
@@ -304,7 +319,7 @@ for (let round = 0; round < rounds; round++) {
         if (!rows.has(spec.name)) rows.set(spec.name, { name: spec.name, settings: spec.settings, samples: [] });
         started.push(await startServer(spec.name, spec.command, spec.args, security, spec.options));
       }
-      for (const server of started) await load(server, 2); // warm-up: JIT, connection pools
+      if (warmup > 0) for (const server of started) await load(server, warmup);
       for (let pass = 0; pass < passes; pass++) {
         for (const server of pass % 2 === 0 ? started : [...started].reverse()) {
           const cpuBefore = treeCpuSeconds(server.child.pid!);
@@ -333,7 +348,7 @@ const cpuOf = (samples: Sample[]) => samples.flatMap((s) => (s.cpu === undefined
 const windows = rounds * passes;
 console.log(
   `gateway decision over HTTP: ${connections} connections, CPUs ${values.cpus}, Verdict ${values.workers ? `--workers ${values.workers}` : 'without --workers (its default)'} (${values['verdict-module'] === 'opa' ? 'OPA-built policy.wasm' : 'compiled by Verdict from the Rego source'}), input ${Buffer.byteLength(body)} B; ` +
-    `${rounds} round(s) × ${passes} pass(es) of ${duration}s windows per row (the rows of a listener setting run side by side and are loaded in turn, the order reversed every pass); figures are medians over the ${windows} window(s)`,
+    `each server warmed up alone for ${warmup}s at full load, then ${rounds} round(s) × ${passes} pass(es) of ${duration}s windows per row (the rows of a listener setting run side by side and are loaded in turn, the order reversed every pass); figures are medians over the ${windows} window(s)`,
 );
 if (windows > 1) for (const row of rows.values()) console.log(`${row.name} decisions/s per window: ${row.samples.map((s) => s.rate.toFixed(0)).join(' ')}`);
 const width = Math.max(...[...rows.keys()].map((k) => k.length), 6) + 2;

@@ -13,7 +13,9 @@
 // others, with the decision log's record step (recordDecision and all it calls) as one line: where a log-on
 // server's event loops spend their extra time. The profiles cover the whole run (warm-up too) and count time a
 // thread was ready but not running where it stopped, so they attribute, and schedstat's figures measure.
-//   npm run bench:server-cpu -- [--rate 1500] [--duration 10] [--warmup 20] [--workers 2] [--profile N] [CONFIG ...]
+// Every server is loaded at the rate for --warmup seconds before the window (default 30, see bench-warmup.ts),
+// so that the JIT compilers' helper threads have finished with the request path and do not count in it.
+//   npm run bench:server-cpu -- [--rate 1500] [--duration 10] [--warmup 30] [--workers 2] [--profile N] [CONFIG ...]
 // CONFIG is a decision-log mode, off, default or sync (default: off default), optionally followed by @DIR to
 // run the build in DIR (another checkout's dist/) instead of this one, e.g. `off default default@/tmp/base/dist`.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/free-port.js';
 import { processTree } from './process-tree.js';
+import { WARMUP_HELP, warmupSeconds } from './bench-warmup.js';
 
 interface AutocannonResult {
   requests: { total: number };
@@ -40,12 +43,21 @@ const { values, positionals } = parseArgs({
   options: {
     rate: { type: 'string', default: '1500' },
     duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '20' },
+    warmup: { type: 'string' },
     workers: { type: 'string', default: '2' },
     connections: { type: 'string', default: '16' },
     profile: { type: 'string' },
+    help: { type: 'boolean' },
   },
 });
+if (values.help) {
+  console.log(`npm run bench:server-cpu -- [options] [CONFIG ...]: CPU per decision by thread of servers loaded side by side at a fixed rate
+  CONFIG: off, default or sync, optionally @DIR (another build's dist/); default: off default
+  --rate N (default 1500/s per server) --duration SECONDS (default 10) --workers N (default 2) --connections N --profile N
+  ${WARMUP_HELP}`);
+  process.exit(0);
+}
+const warmup = warmupSeconds(values.warmup);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const configs = positionals.length ? positionals : ['off', 'default'];
 const modes = ['off', 'default', 'sync'];
@@ -86,12 +98,12 @@ try {
   const load = (server: Server, duration: number) =>
     autocannon({ url: server.url, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections: Number(values.connections), duration, overallRate: Number(values.rate) });
   // The warm-up lets the JIT compilers finish: their helper threads would otherwise count in the window.
-  const warmups = await Promise.all(servers.map((s) => load(s, Number(values.warmup))));
+  const warmups = warmup > 0 ? await Promise.all(servers.map((s) => load(s, warmup))) : servers.map(() => ({ requests: { total: 0 } }));
   const before = servers.map(threadTimes);
   const results = await Promise.all(servers.map((s) => load(s, Number(values.duration))));
   const after = servers.map(threadTimes);
 
-  console.log(`CPU µs per decision by thread, ${configs.length} servers side by side at ${values.rate} decisions/s each for ${values.duration} s (after ${values.warmup} s of warm-up), --workers ${values.workers}, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(`CPU µs per decision by thread, ${configs.length} servers side by side at ${values.rate} decisions/s each for ${values.duration} s (after ${warmup} s of warm-up), --workers ${values.workers}, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   const columns = ['total', 'loop', 'writer', 'helpers', 'main', 'loop cs', 'writer cs'];
   console.log(`${'configuration'.padEnd(28)} ${'dec/s'.padStart(6)} ${'p99 ms'.padStart(7)} ${columns.map((c) => c.padStart(9)).join(' ')}`);
   for (const [i, server] of servers.entries()) {

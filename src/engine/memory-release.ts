@@ -95,6 +95,8 @@ function collector(): () => void {
  * while a large activation runs and keeps the 32 MiB resident, nearly empty, afterwards: the largest part of a
  * server's V8 heap with data loaded. A decision's garbage is a few KiB, so scavenges of this size stay cheap:
  * CPU per decision at a fixed rate, side by side, measured within noise of V8's own size at 8 MiB, and about 15 %
- * more at 4 MiB.
+ * more at 4 MiB. A larger one (32 MiB: scavenges about 2.8 times fewer) bought nothing either: with the decision
+ * log off it cost 8-26 % more CPU per decision in each of five side-by-side runs (bench:server-cpu, 300-500
+ * decisions/s), with the log on 3-24 % less in four and 12 % more in one, on a 2-core machine at load 15-28.
  */
 export const SERVER_THREAD_YOUNG_GENERATION_MB = 12;

@@ -94,9 +94,11 @@ CREATE INDEX decision_zones_max_ts ON decision_zones(max_ts);`;
  * older than every row.
  *
  * The lists are keyed by step first, so a step's lists are appended at the end of the table. Keyed by principal
- * first (version 5), each step put a list into every principal's stretch of the table: a page of 64 KiB rewritten
- * per principal and step once the table spans that many pages (97 principals, a million rows: the lists' cost and
- * the WAL bytes per event doubled). The index by principal holds no lists, so it spans a tenth of the pages.
+ * first (version 5), each step put a list into every principal's stretch of the table, a page of 64 KiB rewritten
+ * per principal and step once the table spans that many pages: with 97 principals, at a million rows the lists
+ * took 1.0 µs of the writer's CPU a row against 0.56 keyed by step, and the writer 1.2-1.8 µs a row more in all
+ * (checkpoints writing those pages included). The index by principal holds a principal and a seq per list, not
+ * the list, so it spans a small part of those pages.
  */
 const principalsTable = `CREATE TABLE decision_principals (
   principal TEXT NOT NULL,
@@ -191,8 +193,9 @@ const migrations: string[] = [
    ${zonesTable}
    INSERT INTO decision_zones (first_seq, last_seq, min_ts, max_ts, min_id, max_id)
      SELECT min(seq), max(seq), min(ts_ns), max(ts_ns), min(decision_id), max(decision_id) FROM decision_keys GROUP BY (seq - 1) / ${zoneRows};`,
-  // 4 → 5: the principal index gives way to the principals' lists (principalsTable), made for the rows already
-  // indexed in stretches of 4,096 seqs as if by steps of that length, the last one ending at the last indexed row.
+  // 4 → 5: the principal index gives way to the principals' lists (keyed by principal first, until 5 → 6), made for
+  // the rows already indexed in stretches of 4,096 seqs as if by steps of that length, the last one ending at the
+  // last indexed row.
   `DROP INDEX decision_keys_principal;
    CREATE TABLE decision_principals (
      principal TEXT NOT NULL,

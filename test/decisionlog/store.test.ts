@@ -47,6 +47,13 @@ function insertPrincipalRows(old: Database.Database, count: number): void {
   })();
 }
 
+/** What each query answers on an old log, read by SQL from its rows; the old log is closed after. */
+function answersAndClose(old: Database.Database, queries: string[]): unknown[][] {
+  const answers = queries.map((sql) => old.prepare(sql).pluck().all());
+  old.close();
+  return answers;
+}
+
 function rows(store: DecisionLogStore): Row[] {
   return store.db.prepare('SELECT * FROM decisions ORDER BY seq').all() as Row[];
 }
@@ -254,14 +261,11 @@ test('a log whose indexes were updated row by row (version 2) is upgraded in pla
   }
   old.prepare(`INSERT INTO decision_revisions (seq, revision) VALUES (6, 'r1'), (6, 'r2')`).run();
   // What the version 2 layout answers, from its own indexes.
-  const answers = (db: Database.Database) =>
-    [
-      `SELECT decision_id FROM decisions WHERE principal = 'alice' AND outcome = 'deny' ORDER BY seq DESC`,
-      `SELECT decision_id FROM decisions WHERE path = 'a/b' ORDER BY seq`,
-      `SELECT decision_id FROM decisions WHERE revision = 'r1' OR seq IN (SELECT seq FROM decision_revisions WHERE revision = 'r1') ORDER BY seq DESC`,
-    ].map((sql) => db.prepare(sql).pluck().all());
-  const before = answers(old);
-  old.close();
+  const before = answersAndClose(old, [
+    `SELECT decision_id FROM decisions WHERE principal = 'alice' AND outcome = 'deny' ORDER BY seq DESC`,
+    `SELECT decision_id FROM decisions WHERE path = 'a/b' ORDER BY seq`,
+    `SELECT decision_id FROM decisions WHERE revision = 'r1' OR seq IN (SELECT seq FROM decision_revisions WHERE revision = 'r1') ORDER BY seq DESC`,
+  ]);
 
   const store = new DecisionLogStore({ file });
   try {
@@ -289,14 +293,11 @@ test('a log of version 3 (time, decision id and (outcome, seq) indexed row by ro
   }
   old.exec('INSERT INTO decision_keys SELECT seq, decision_id, ts_ns, path, outcome, principal, revision, trace_id FROM decisions WHERE seq <= 520');
   // What version 3 answers, from its own indexes.
-  const answers = (db: Database.Database) =>
-    [
-      `SELECT decision_id FROM decisions WHERE ts_ns >= ${t0 + 100_000_000_000n} AND ts_ns < ${t0 + 110_000_000_000n} ORDER BY seq DESC`,
-      `SELECT decision_id FROM decisions WHERE decision_id IN ('${idOf(7)}', '${idOf(300)}', '${idOf(599)}') ORDER BY seq DESC`,
-      `SELECT decision_id FROM decisions WHERE outcome = 'error' AND seq > 480 ORDER BY seq DESC`,
-    ].map((sql) => db.prepare(sql).pluck().all());
-  const before = answers(old);
-  old.close();
+  const before = answersAndClose(old, [
+    `SELECT decision_id FROM decisions WHERE ts_ns >= ${t0 + 100_000_000_000n} AND ts_ns < ${t0 + 110_000_000_000n} ORDER BY seq DESC`,
+    `SELECT decision_id FROM decisions WHERE decision_id IN ('${idOf(7)}', '${idOf(300)}', '${idOf(599)}') ORDER BY seq DESC`,
+    `SELECT decision_id FROM decisions WHERE outcome = 'error' AND seq > 480 ORDER BY seq DESC`,
+  ]);
 
   const store = new DecisionLogStore({ file });
   try {
@@ -335,14 +336,11 @@ test('a log of version 4 (a principal index updated by the index steps) is upgra
   insertPrincipalRows(old, 9000);
   old.exec('INSERT INTO decision_keys SELECT seq, decision_id, ts_ns, path, outcome, principal, revision, trace_id FROM decisions WHERE seq <= 8500');
   // What version 4 answers, from its principal index.
-  const answers = (db: Database.Database) =>
-    [
-      `SELECT decision_id FROM decisions WHERE principal = 'alice' ORDER BY seq DESC LIMIT 40`,
-      `SELECT decision_id FROM decisions WHERE principal = 'bob' AND outcome = 'deny' AND seq < 8400 ORDER BY seq`,
-      `SELECT decision_id FROM decisions WHERE principal >= 'svc-' AND principal < 'svc.' ORDER BY seq DESC LIMIT 500`,
-    ].map((sql) => db.prepare(sql).pluck().all());
-  const before = answers(old);
-  old.close();
+  const before = answersAndClose(old, [
+    `SELECT decision_id FROM decisions WHERE principal = 'alice' ORDER BY seq DESC LIMIT 40`,
+    `SELECT decision_id FROM decisions WHERE principal = 'bob' AND outcome = 'deny' AND seq < 8400 ORDER BY seq`,
+    `SELECT decision_id FROM decisions WHERE principal >= 'svc-' AND principal < 'svc.' ORDER BY seq DESC LIMIT 500`,
+  ]);
 
   const store = new DecisionLogStore({ file });
   try {
@@ -391,16 +389,13 @@ test('a log of version 5 (the principals\' lists keyed by principal first) is up
   assert.equal(lists.length, 15);
   // What the rows say, read without any index.
   const since = (s: number) => new Date(1_700_000_000_000 + s * 1000).toISOString();
-  const answers = (db: Database.Database) =>
-    [
-      `SELECT decision_id FROM decisions WHERE principal = 'alice' ORDER BY seq DESC LIMIT 40`,
-      `SELECT decision_id FROM decisions WHERE principal = 'bob' AND outcome = 'deny' ORDER BY seq`,
-      `SELECT decision_id FROM decisions WHERE principal >= 'svc-' AND principal < 'svc.' ORDER BY seq DESC LIMIT 500`,
-      `SELECT decision_id FROM decisions WHERE principal = 'carol' AND ts_ns >= ${t0 + 4000_000_000_000n} AND ts_ns < ${t0 + 4300_000_000_000n} ORDER BY seq DESC`,
-      `SELECT decision_id FROM decisions WHERE principal = 'svc-2' ORDER BY seq DESC LIMIT 1000 OFFSET 10`,
-    ].map((sql) => db.prepare(sql).pluck().all());
-  const before = answers(old);
-  old.close();
+  const before = answersAndClose(old, [
+    `SELECT decision_id FROM decisions WHERE principal = 'alice' ORDER BY seq DESC LIMIT 40`,
+    `SELECT decision_id FROM decisions WHERE principal = 'bob' AND outcome = 'deny' ORDER BY seq`,
+    `SELECT decision_id FROM decisions WHERE principal >= 'svc-' AND principal < 'svc.' ORDER BY seq DESC LIMIT 500`,
+    `SELECT decision_id FROM decisions WHERE principal = 'carol' AND ts_ns >= ${t0 + 4000_000_000_000n} AND ts_ns < ${t0 + 4300_000_000_000n} ORDER BY seq DESC`,
+    `SELECT decision_id FROM decisions WHERE principal = 'svc-2' ORDER BY seq DESC LIMIT 1000 OFFSET 10`,
+  ]);
 
   const store = new DecisionLogStore({ file });
   try {

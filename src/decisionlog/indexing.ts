@@ -56,7 +56,8 @@ export class TailIndexer {
     this.zoneBefore = db.prepare('SELECT first_seq, last_seq FROM decision_zones WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1');
     this.dropZones = db.prepare('DELETE FROM decision_zones WHERE first_seq >= ?');
     this.zone = db.prepare(zoneSql);
-    this.staleListsFrom = db.prepare('SELECT min(first_seq) FROM decision_principals WHERE last_seq > ?').pluck();
+    // Through the step index: SQLite would read min(first_seq) from the primary key, from the oldest list onwards.
+    this.staleListsFrom = db.prepare('SELECT min(first_seq) FROM decision_principals INDEXED BY decision_principals_step WHERE last_seq > ?').pluck();
     this.dropStaleLists = db.prepare('DELETE FROM decision_principals WHERE last_seq > ?');
     this.lists = db.prepare(principalsSql);
     this.stepRows = options.stepRows ?? indexStepRows;

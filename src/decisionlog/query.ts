@@ -254,8 +254,8 @@ function arms(db: Database.Database, filters: DecisionFilters, bounds: Bound[], 
  * With a principal or a principal prefix, the indexed rows are read through the principals' lists (schema.ts): each
  * list's seqs, each the row of decision_keys it names (gone when retention deleted it; the filter's own condition on
  * k.principal is checked there too), in step order and, within a step, sorted. The cursor and the zones' bounds skip
- * the steps that cannot hold a match. An exact principal reads its own lists (primary key); a prefix reads every
- * step's lists in step order (decision_principals_step), those of the principals in the range only.
+ * the steps that cannot hold a match. An exact principal reads its own lists (decision_principals_principal); a
+ * prefix reads every step's lists in step order (decision_principals_step), those of the principals in the range only.
  */
 function listsArm(filters: DecisionFilters, bounds: Bound[], cursor: { seq: number; order: 'desc' | 'asc' } | undefined): Arm | undefined {
   let from: string;
@@ -263,7 +263,7 @@ function listsArm(filters: DecisionFilters, bounds: Bound[], cursor: { seq: numb
   const first: string[] = [];
   const values: unknown[] = [];
   if (filters.principal !== undefined) {
-    from = 'decision_principals AS p';
+    from = 'decision_principals AS p INDEXED BY decision_principals_principal';
     step = 'p.first_seq';
     first.push('p.principal = ?');
     values.push(filters.principal);

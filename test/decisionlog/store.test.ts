@@ -31,6 +31,30 @@ function oldLog(file: string, version: number): Database.Database {
   return db;
 }
 
+const t0 = 1_700_000_000_000_000_000n;
+
+/**
+ * `count` rows into an old log's decisions, in one transaction: `old-<i>` at t0 + i seconds, on paths a/b and c,
+ * allowed or denied, by five principals and none.
+ */
+function insertPrincipalRows(old: Database.Database, count: number): void {
+  const insert = old.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id) VALUES (?, ?, ?, ?, ?, 'r1', ?, NULL)`);
+  const principals = ['alice', 'bob', null, 'svc-1', 'alice', 'svc-2', 'carol'];
+  old.transaction(() => {
+    for (let i = 0; i < count; i++) {
+      const event = sampleEvent({ decision_id: `old-${i}`, path: i % 2 ? 'a/b' : 'c' });
+      insert.run(event.decision_id, t0 + BigInt(i) * 1_000_000_000n, event.path, i % 3 ? 'allow' : 'deny', principals[(i * 5) % principals.length], JSON.stringify(event));
+    }
+  })();
+}
+
+/** What each query answers on an old log, read by SQL from its rows; the old log is closed after. */
+function answersAndClose(old: Database.Database, queries: string[]): unknown[][] {
+  const answers = queries.map((sql) => old.prepare(sql).pluck().all());
+  old.close();
+  return answers;
+}
+
 function rows(store: DecisionLogStore): Row[] {
   return store.db.prepare('SELECT * FROM decisions ORDER BY seq').all() as Row[];
 }
@@ -238,14 +262,11 @@ test('a log whose indexes were updated row by row (version 2) is upgraded in pla
   }
   old.prepare(`INSERT INTO decision_revisions (seq, revision) VALUES (6, 'r1'), (6, 'r2')`).run();
   // What the version 2 layout answers, from its own indexes.
-  const answers = (db: Database.Database) =>
-    [
-      `SELECT decision_id FROM decisions WHERE principal = 'alice' AND outcome = 'deny' ORDER BY seq DESC`,
-      `SELECT decision_id FROM decisions WHERE path = 'a/b' ORDER BY seq`,
-      `SELECT decision_id FROM decisions WHERE revision = 'r1' OR seq IN (SELECT seq FROM decision_revisions WHERE revision = 'r1') ORDER BY seq DESC`,
-    ].map((sql) => db.prepare(sql).pluck().all());
-  const before = answers(old);
-  old.close();
+  const before = answersAndClose(old, [
+    `SELECT decision_id FROM decisions WHERE principal = 'alice' AND outcome = 'deny' ORDER BY seq DESC`,
+    `SELECT decision_id FROM decisions WHERE path = 'a/b' ORDER BY seq`,
+    `SELECT decision_id FROM decisions WHERE revision = 'r1' OR seq IN (SELECT seq FROM decision_revisions WHERE revision = 'r1') ORDER BY seq DESC`,
+  ]);
 
   const store = new DecisionLogStore({ file });
   try {
@@ -264,7 +285,6 @@ test('a log of version 3 (time, decision id and (outcome, seq) indexed row by ro
   const file = join(tempDir(), 'd.db');
   const old = oldLog(file, 3);
   const insert = old.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id) VALUES (?, ?, ?, ?, ?, 'r1', ?, NULL)`);
-  const t0 = 1_700_000_000_000_000_000n;
   const outcomes = ['allow', 'deny', 'undefined', 'error', 'other'];
   // 600 rows, the first 520 indexed (decision_keys), the rest the tail; ids as the server makes them, one a second.
   const idOf = (i: number) => `${(1_700_000_000_000 + i * 1000).toString(16).padStart(12, '0').replace(/^(.{8})/, '$1-')}-7abc-8def-${String(i).padStart(12, '0')}`;
@@ -274,14 +294,11 @@ test('a log of version 3 (time, decision id and (outcome, seq) indexed row by ro
   }
   old.exec('INSERT INTO decision_keys SELECT seq, decision_id, ts_ns, path, outcome, principal, revision, trace_id FROM decisions WHERE seq <= 520');
   // What version 3 answers, from its own indexes.
-  const answers = (db: Database.Database) =>
-    [
-      `SELECT decision_id FROM decisions WHERE ts_ns >= ${t0 + 100_000_000_000n} AND ts_ns < ${t0 + 110_000_000_000n} ORDER BY seq DESC`,
-      `SELECT decision_id FROM decisions WHERE decision_id IN ('${idOf(7)}', '${idOf(300)}', '${idOf(599)}') ORDER BY seq DESC`,
-      `SELECT decision_id FROM decisions WHERE outcome = 'error' AND seq > 480 ORDER BY seq DESC`,
-    ].map((sql) => db.prepare(sql).pluck().all());
-  const before = answers(old);
-  old.close();
+  const before = answersAndClose(old, [
+    `SELECT decision_id FROM decisions WHERE ts_ns >= ${t0 + 100_000_000_000n} AND ts_ns < ${t0 + 110_000_000_000n} ORDER BY seq DESC`,
+    `SELECT decision_id FROM decisions WHERE decision_id IN ('${idOf(7)}', '${idOf(300)}', '${idOf(599)}') ORDER BY seq DESC`,
+    `SELECT decision_id FROM decisions WHERE outcome = 'error' AND seq > 480 ORDER BY seq DESC`,
+  ]);
 
   const store = new DecisionLogStore({ file });
   try {
@@ -316,24 +333,15 @@ test('a log of version 3 (time, decision id and (outcome, seq) indexed row by ro
 test('a log of version 4 (a principal index updated by the index steps) is upgraded in place: lists of seqs per principal made for its indexed rows, answers unchanged', async () => {
   const file = join(tempDir(), 'd.db');
   const old = oldLog(file, 4);
-  const insert = old.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id) VALUES (?, ?, ?, ?, ?, 'r1', ?, NULL)`);
-  const t0 = 1_700_000_000_000_000_000n;
-  const principals = ['alice', 'bob', null, 'svc-1', 'alice', 'svc-2', 'carol'];
   // 9,000 rows, the first 8,500 indexed (two stretches of 4,096 and one of 308), the rest the tail.
-  for (let i = 0; i < 9000; i++) {
-    const event = sampleEvent({ decision_id: `old-${i}`, path: i % 2 ? 'a/b' : 'c' });
-    insert.run(event.decision_id, t0 + BigInt(i) * 1_000_000_000n, event.path, i % 3 ? 'allow' : 'deny', principals[(i * 5) % principals.length], JSON.stringify(event));
-  }
+  insertPrincipalRows(old, 9000);
   old.exec('INSERT INTO decision_keys SELECT seq, decision_id, ts_ns, path, outcome, principal, revision, trace_id FROM decisions WHERE seq <= 8500');
   // What version 4 answers, from its principal index.
-  const answers = (db: Database.Database) =>
-    [
-      `SELECT decision_id FROM decisions WHERE principal = 'alice' ORDER BY seq DESC LIMIT 40`,
-      `SELECT decision_id FROM decisions WHERE principal = 'bob' AND outcome = 'deny' AND seq < 8400 ORDER BY seq`,
-      `SELECT decision_id FROM decisions WHERE principal >= 'svc-' AND principal < 'svc.' ORDER BY seq DESC LIMIT 500`,
-    ].map((sql) => db.prepare(sql).pluck().all());
-  const before = answers(old);
-  old.close();
+  const before = answersAndClose(old, [
+    `SELECT decision_id FROM decisions WHERE principal = 'alice' ORDER BY seq DESC LIMIT 40`,
+    `SELECT decision_id FROM decisions WHERE principal = 'bob' AND outcome = 'deny' AND seq < 8400 ORDER BY seq`,
+    `SELECT decision_id FROM decisions WHERE principal >= 'svc-' AND principal < 'svc.' ORDER BY seq DESC LIMIT 500`,
+  ]);
 
   const store = new DecisionLogStore({ file });
   try {
@@ -361,10 +369,60 @@ test('a log of version 4 (a principal index updated by the index steps) is upgra
   } finally {
     await store.close();
   }
-  // A build that reads version 4 refuses the file, naming its version.
   const upgraded = new Database(file, { readonly: true });
-  assert.equal(upgraded.pragma('user_version', { simple: true }), 5);
+  assert.equal(upgraded.pragma('user_version', { simple: true }), schemaVersion);
   upgraded.close();
+});
+
+test('a log of version 5 (the principals\' lists keyed by principal first) is upgraded in place: the same lists keyed by step first, answers unchanged', async () => {
+  const file = join(tempDir(), 'd.db');
+  const old = oldLog(file, 5);
+  // 9,000 rows, the first 8,500 indexed as version 5 indexed them (steps of 4,096, the last one 308 rows), the rest the tail.
+  insertPrincipalRows(old, 9000);
+  old.exec(`INSERT INTO decision_keys SELECT seq, decision_id, ts_ns, path, outcome, principal, revision, trace_id FROM decisions WHERE seq <= 8500;
+    INSERT INTO decision_zones (first_seq, last_seq, min_ts, max_ts, min_id, max_id)
+      SELECT min(seq), max(seq), min(ts_ns), max(ts_ns), min(decision_id), max(decision_id) FROM decision_keys GROUP BY (seq - 1) / 256;
+    INSERT INTO decision_principals (principal, first_seq, last_seq, seqs)
+      SELECT principal, step * 4096 + 1, min(step * 4096 + 4096, 8500), json_group_array(seq)
+      FROM (SELECT (seq - 1) / 4096 AS step, seq, principal FROM decision_keys WHERE principal IS NOT NULL) GROUP BY step, principal;`);
+  const listsOf = (db: Database.Database) => db.prepare('SELECT principal, first_seq, last_seq, seqs FROM decision_principals WHERE first_seq <= 8193 ORDER BY first_seq, principal').raw().all();
+  const lists = listsOf(old);
+  assert.equal(lists.length, 15);
+  // What the rows say, read without any index.
+  const since = (s: number) => new Date(1_700_000_000_000 + s * 1000).toISOString();
+  const before = answersAndClose(old, [
+    `SELECT decision_id FROM decisions WHERE principal = 'alice' ORDER BY seq DESC LIMIT 40`,
+    `SELECT decision_id FROM decisions WHERE principal = 'bob' AND outcome = 'deny' ORDER BY seq`,
+    `SELECT decision_id FROM decisions WHERE principal >= 'svc-' AND principal < 'svc.' ORDER BY seq DESC LIMIT 500`,
+    `SELECT decision_id FROM decisions WHERE principal = 'carol' AND ts_ns >= ${t0 + 4000_000_000_000n} AND ts_ns < ${t0 + 4300_000_000_000n} ORDER BY seq DESC`,
+    `SELECT decision_id FROM decisions WHERE principal = 'svc-2' ORDER BY seq DESC LIMIT 1000 OFFSET 10`,
+  ]);
+
+  const store = new DecisionLogStore({ file });
+  try {
+    assert.equal(store.db.pragma('user_version', { simple: true }), schemaVersion);
+    const layout = store.db.prepare(`SELECT sql FROM sqlite_master WHERE tbl_name = 'decision_principals' ORDER BY name`).pluck().all() as string[];
+    assert.equal(layout.length, 3, JSON.stringify(layout));
+    assert.match(layout[0], /PRIMARY KEY \(first_seq, principal\)\s*\) WITHOUT ROWID/);
+    assert.match(layout[1], /decision_principals_principal ON decision_principals\(principal, first_seq\)/);
+    assert.match(layout[2], /decision_principals_step ON decision_principals\(last_seq, principal\)/);
+    // The same lists, each as it was (the writer may index the tail meanwhile: a list of a later step is new).
+    assert.deepEqual(listsOf(store.db), lists);
+    const ids = (filters: object) => queryDecisions(store.db, { limit: 1000, ...filters }).decisions.map((d) => d.event.decision_id);
+    const page = queryDecisions(store.db, { principal: 'svc-2', limit: 10 });
+    assert.deepEqual(
+      [
+        ids({ principal: 'alice', limit: 40 }),
+        ids({ principal: 'bob', outcome: 'deny', order: 'asc' }),
+        ids({ principal_prefix: 'svc-', limit: 500 }),
+        ids({ principal: 'carol', since: since(4000), until: since(4300) }),
+        ids({ principal: 'svc-2', cursor: page.next_cursor }),
+      ],
+      before,
+    );
+  } finally {
+    await store.close();
+  }
 });
 
 test('a SQLite file that is not a decision log is refused, not modified', () => {

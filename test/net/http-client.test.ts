@@ -5,6 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sendRequest, HttpRequestError } from '../../src/net/http-client.js';
 import { startFixtureService, type FixtureService } from '../pip/fixtures/http-service.js';
+import { makeTlsFixtures } from '../bundle/tls-fixtures.js';
 
 const tls = { rejectUnauthorized: true };
 
@@ -122,5 +123,18 @@ describe('sendRequest across hosts', () => {
     await sendRequest(`${origin.url}/there-and-back`, { method: 'GET', headers: credentials, tls });
     const h = landed(origin);
     assert.deepEqual([h.authorization, h.cookie, h['x-key']], [undefined, undefined, 'plain']);
+  });
+
+  it('leaves credentials and the Referer behind when a redirect leaves https for http, even on the same host', async () => {
+    const pki = makeTlsFixtures();
+    const secure = await startFixtureService({ key: pki.serverKey, cert: pki.serverCert });
+    try {
+      secure.route('GET', '/downgrade', (_req, res) => void res.writeHead(302, { location: `${origin.url}/landing` }).end());
+      await sendRequest(`${secure.url}/downgrade`, { method: 'GET', headers: credentials, tls: { rejectUnauthorized: true, ca: pki.caCert } });
+      const h = landed(origin);
+      assert.deepEqual([h.authorization, h.cookie, h.referer, h['x-key']], [undefined, undefined, undefined, 'plain']);
+    } finally {
+      await secure.close();
+    }
   });
 });

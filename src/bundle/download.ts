@@ -3,7 +3,7 @@
 // polls, long polling when the server speaks OPA's bundle protocol, and jittered exponential backoff on errors.
 // What to do with the bytes is the caller's business: each new download goes to `onBundle`.
 import { ServiceClient } from './service.js';
-import { ServiceError } from '../net/http-client.js';
+import { HttpRequestError } from '../net/http-client.js';
 import { OciPuller } from './oci.js';
 import { injectTraceContext, tracedRoot } from '../tracing/index.js';
 
@@ -206,8 +206,8 @@ export class BundleDownloader {
         this.succeeded(new Date());
         return true;
       }
-      if (res.status !== 200) throw new ServiceError(`bundle server replied with HTTP ${res.status} for ${this.state.resource}`, res.status);
-      if (res.body.length === 0) throw new ServiceError(`bundle server replied with an empty body for ${this.state.resource}`, 200);
+      if (res.status !== 200) throw new HttpRequestError(`bundle server replied with HTTP ${res.status} for ${this.state.resource}`, res.status);
+      if (res.body.length === 0) throw new HttpRequestError(`bundle server replied with an empty body for ${this.state.resource}`, 200);
       // Long polling stays on only while the server answers in OPA's bundle protocol.
       this.longPollingEnabled = this.config.polling?.long_polling_timeout_seconds !== undefined && res.headers['content-type'] === bundleContentType;
       this.state.longPolling = this.longPollingEnabled;
@@ -218,7 +218,7 @@ export class BundleDownloader {
       this.state.etag = undefined;
       // A failed request is timed too, as OPA's timer_bundle_request_ns.
       this.state.requestNs = Number(process.hrtime.bigint() - started);
-      this.failed((err as Error).message, err instanceof ServiceError ? err.httpCode : undefined);
+      this.failed((err as Error).message, err instanceof HttpRequestError ? err.httpCode : undefined);
       return false;
     } finally {
       this.inFlight = undefined;

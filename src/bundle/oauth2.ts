@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { SignJWT } from 'jose';
 import type { HttpResponse } from '../net/http-client.js';
-import { answerJson, ServiceError } from '../net/http-client.js';
+import { answerJson, HttpRequestError } from '../net/http-client.js';
 import { signingKeyFor, type PrivateKeyConfig, type SigningKey } from './credentials/signing-key.js';
 
 export interface OAuth2Config {
@@ -148,11 +148,11 @@ export class OAuth2ClientCredentials {
       headers: { ...headers, ...additional_headers },
       body: Buffer.from((await this.form()).toString()),
     });
-    if (res.status !== 200) throw new ServiceError(`oauth2 token request to ${token_url} failed with HTTP ${res.status}`, res.status);
-    const body = answerJson<{ access_token?: unknown; token_type?: unknown; expires_in?: unknown }>(res, () => new ServiceError(`oauth2 token response from ${token_url} is not JSON`));
-    if (typeof body.access_token !== 'string' || !body.access_token) throw new ServiceError(`oauth2 token response from ${token_url} has no access_token`);
+    if (res.status !== 200) throw new HttpRequestError(`oauth2 token request to ${token_url} failed with HTTP ${res.status}`, res.status);
+    const body = answerJson<{ access_token?: unknown; token_type?: unknown; expires_in?: unknown }>(res, () => new HttpRequestError(`oauth2 token response from ${token_url} is not JSON`));
+    if (typeof body.access_token !== 'string' || !body.access_token) throw new HttpRequestError(`oauth2 token response from ${token_url} has no access_token`);
     if (typeof body.token_type !== 'string' || body.token_type.toLowerCase() !== 'bearer') {
-      throw new ServiceError(`oauth2 token response from ${token_url} has token_type ${JSON.stringify(body.token_type)}, expected "bearer"`);
+      throw new HttpRequestError(`oauth2 token response from ${token_url} has token_type ${JSON.stringify(body.token_type)}, expected "bearer"`);
     }
     const lifetimeMs = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in * 1000 : 0;
     // Without expires_in the token is used for this request only.

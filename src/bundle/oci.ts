@@ -6,7 +6,7 @@
 // a Bearer challenge get the Docker token flow, authenticated with the service's credentials.
 import { createHash } from 'node:crypto';
 import { type ServiceClient } from './service.js';
-import { answerJson, ServiceError, sendRequest, type HttpResponse } from '../net/http-client.js';
+import { answerJson, HttpRequestError, type HttpResponse } from '../net/http-client.js';
 
 export const ociBundleLayerType = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const manifestTypes = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
@@ -40,8 +40,8 @@ export function parseReference(resource: string): { repository: string; referenc
       rest = rest.slice(0, colon);
     }
   }
-  if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(rest)) throw new ServiceError(`OCI reference ${JSON.stringify(resource)} has no valid repository name`);
-  if (!/^([\w][\w.-]{0,127}|sha256:[0-9a-f]{64})$/.test(reference)) throw new ServiceError(`OCI reference ${JSON.stringify(resource)} has no valid tag or digest`);
+  if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(rest)) throw new HttpRequestError(`OCI reference ${JSON.stringify(resource)} has no valid repository name`);
+  if (!/^([\w][\w.-]{0,127}|sha256:[0-9a-f]{64})$/.test(reference)) throw new HttpRequestError(`OCI reference ${JSON.stringify(resource)} has no valid tag or digest`);
   return { repository: rest, reference };
 }
 
@@ -54,22 +54,25 @@ export class OciPuller {
   async pull(request: OciPullRequest): Promise<OciPullResult> {
     const { repository, reference } = parseReference(request.resource);
     const manifestRes = await this.registryGet(`v2/${repository}/manifests/${reference}`, repository, { accept: manifestTypes.join(', ') }, manifestLimit, request.signal);
-    if (manifestRes.status !== 200) throw new ServiceError(`registry answered HTTP ${manifestRes.status} for the manifest of ${request.resource}`, manifestRes.status);
-    const manifest = answerJson<{ layers?: Array<{ mediaType?: string; digest?: string; size?: number }> }>(manifestRes, () => new ServiceError(`manifest of ${request.resource} is not JSON`));
-    if (!Array.isArray(manifest.layers) || manifest.layers.length === 0) throw new ServiceError(`manifest of ${request.resource} has no layers (an image index is not a bundle)`);
+    if (manifestRes.status !== 200) throw new HttpRequestError(`registry answered HTTP ${manifestRes.status} for the manifest of ${request.resource}`, manifestRes.status);
+    const manifest = answerJson<{ layers?: Array<{ mediaType?: string; digest?: string; size?: number }> }>(manifestRes, () => new HttpRequestError(`manifest of ${request.resource} is not JSON`));
+    if (!Array.isArray(manifest.layers) || manifest.layers.length === 0) throw new HttpRequestError(`manifest of ${request.resource} has no layers (an image index is not a bundle)`);
     const layer = manifest.layers.find((l) => l.mediaType === ociBundleLayerType);
-    if (!layer) throw new ServiceError(`manifest of ${request.resource} has no layer of media type ${ociBundleLayerType}`);
+    if (!layer) throw new HttpRequestError(`manifest of ${request.resource} has no layer of media type ${ociBundleLayerType}`);
     const digest = /^sha256:([0-9a-f]{64})$/.exec(layer.digest ?? '')?.[1];
-    if (!digest) throw new ServiceError(`bundle layer of ${request.resource} has no sha256 digest`);
+    if (!digest) throw new HttpRequestError(`bundle layer of ${request.resource} has no sha256 digest`);
     if (digest === request.etag) return { unchanged: true, etag: digest };
-    if (typeof layer.size === 'number' && layer.size > request.maxBytes) throw new ServiceError(`bundle layer of ${request.resource} is ${layer.size} bytes, over the limit of ${request.maxBytes}`);
+    if (typeof layer.size === 'number' && layer.size > request.maxBytes) throw new HttpRequestError(`bundle layer of ${request.resource} is ${layer.size} bytes, over the limit of ${request.maxBytes}`);
     const blob = await this.registryGet(`v2/${repository}/blobs/sha256:${digest}`, repository, {}, request.maxBytes, request.signal);
-    if (blob.status !== 200) throw new ServiceError(`registry answered HTTP ${blob.status} for the bundle layer of ${request.resource}`, blob.status);
-    if (createHash('sha256').update(blob.body).digest('hex') !== digest) throw new ServiceError(`bundle layer of ${request.resource} does not match its digest sha256:${digest}`);
+    if (blob.status !== 200) throw new HttpRequestError(`registry answered HTTP ${blob.status} for the bundle layer of ${request.resource}`, blob.status);
+    if (createHash('sha256').update(blob.body).digest('hex') !== digest) throw new HttpRequestError(`bundle layer of ${request.resource} does not match its digest sha256:${digest}`);
     return { unchanged: false, bytes: blob.body, etag: digest };
   }
 
-  /** A GET through the service client; a Bearer challenge is answered once, a redirect (to blob storage) followed. */
+  /**
+   * A GET through the service client; a Bearer challenge is answered once. A redirect to blob storage is followed
+   * by the client, which leaves the registry's token behind when the host changes.
+   */
   private async registryGet(path: string, repository: string, headers: Record<string, string>, maxBytes: number, signal?: AbortSignal): Promise<HttpResponse> {
     const scope = `repository:${repository}:pull`;
     // Once the registry gave a token it replaces the service's credentials, as in the Docker token flow.
@@ -87,26 +90,21 @@ export class OciPuller {
         res = await get();
       }
     }
-    for (let hops = 0; hops < 3 && [301, 302, 303, 307, 308].includes(res.status) && typeof res.headers.location === 'string'; hops++) {
-      // Blob storage behind a redirect gets no registry credentials, as container clients do.
-      const target = new URL(res.headers.location, this.client.config.url.replace(/\/*$/, '/') + path).toString();
-      res = await sendRequest(target, { method: 'GET', tls: { rejectUnauthorized: !this.client.config.allow_insecure_tls }, timeoutMs: 30_000, maxBytes, signal });
-    }
     return res;
   }
 
   /** The Docker registry token flow: GET <realm>?service=..&scope=.. with the service's credentials. */
   private async registryToken(challenge: string, scope: string, signal?: AbortSignal): Promise<string> {
     const params = Object.fromEntries([...challenge.slice(7).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
-    if (!params.realm) throw new ServiceError('registry Bearer challenge has no realm');
+    if (!params.realm) throw new HttpRequestError('registry Bearer challenge has no realm');
     const url = new URL(params.realm);
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', params.scope ?? scope);
     const res = await this.client.fetchAbsolute(url.toString(), { maxBytes: manifestLimit, signal });
-    if (res.status !== 200) throw new ServiceError(`registry token request to ${url.origin}${url.pathname} answered HTTP ${res.status}`, res.status);
-    const body = answerJson<{ token?: unknown; access_token?: unknown }>(res, () => new ServiceError(`registry token answer from ${url.origin} is not JSON`));
+    if (res.status !== 200) throw new HttpRequestError(`registry token request to ${url.origin}${url.pathname} answered HTTP ${res.status}`, res.status);
+    const body = answerJson<{ token?: unknown; access_token?: unknown }>(res, () => new HttpRequestError(`registry token answer from ${url.origin} is not JSON`));
     const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
-    if (typeof token !== 'string' || !token) throw new ServiceError(`registry token answer from ${url.origin} has no token`);
+    if (typeof token !== 'string' || !token) throw new HttpRequestError(`registry token answer from ${url.origin} has no token`);
     return token;
   }
 }

@@ -8,7 +8,7 @@ import { rootCertificates } from 'node:tls';
 import { credentialFor, type CredentialsConfig } from './credentials/index.js';
 import type { PrivateKeyConfig } from './credentials/signing-key.js';
 import type { ServiceCredential } from './credentials/types.js';
-import { sendRequest, ServiceError, type HttpResponse, type TlsOptions } from '../net/http-client.js';
+import { sendRequest, HttpRequestError, type HttpResponse, type TlsOptions } from '../net/http-client.js';
 
 /** One entry of OPA's `services` (snake_case keys as in OPA's config file). */
 export interface ServiceConfig {
@@ -68,8 +68,8 @@ export class ServiceClient {
 
   constructor(readonly config: ServiceConfig, options: ServiceClientOptions = {}) {
     const where = `service ${config.name}`;
-    if (!/^https?:\/\//.test(config.url)) throw new ServiceError(`${where}: url ${JSON.stringify(config.url)} is not http(s)`);
-    if (config.type !== undefined && config.type !== '' && config.type !== 'oci') throw new ServiceError(`${where}: type ${JSON.stringify(config.type)} is not a service type (OPA knows only "oci")`);
+    if (!/^https?:\/\//.test(config.url)) throw new HttpRequestError(`${where}: url ${JSON.stringify(config.url)} is not http(s)`);
+    if (config.type !== undefined && config.type !== '' && config.type !== 'oci') throw new HttpRequestError(`${where}: type ${JSON.stringify(config.type)} is not a service type (OPA knows only "oci")`);
     try {
       this.tls = tlsOptionsFor(config);
       this.credential = credentialFor(config.credentials, {
@@ -81,7 +81,7 @@ export class ServiceClient {
         send: (url, init) => sendRequest(url, { ...init, tls: { rejectUnauthorized: true }, maxBytes: tokenResponseLimit }),
       });
     } catch (err) {
-      throw new ServiceError(`${where}: ${(err as Error).message}`);
+      throw new HttpRequestError(`${where}: ${(err as Error).message}`);
     }
   }
 
@@ -140,7 +140,7 @@ export function normaliseServices(services: Record<string, Omit<ServiceConfig, '
   if (!services) return [];
   if (Array.isArray(services)) {
     services.forEach((s, i) => {
-      if (!s.name) throw new ServiceError(`services[${i}] has no name`);
+      if (!s.name) throw new HttpRequestError(`services[${i}] has no name`);
     });
     return services;
   }

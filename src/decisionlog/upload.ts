@@ -7,7 +7,7 @@
 import { promisify } from 'node:util';
 import { constants, gzip as gzipCallback } from 'node:zlib';
 import { type ServiceClient } from '../bundle/service.js';
-import { ServiceError } from '../net/http-client.js';
+import { HttpRequestError } from '../net/http-client.js';
 import { verdictVersion } from '../version.js';
 import { shippedSeqKey } from './retention.js';
 import type { DecisionLogStore } from './store.js';
@@ -234,7 +234,7 @@ export class DecisionLogUploader {
       this.counters.failed_attempts++;
       this.lastError = {
         message: error instanceof Error ? error.message : String(error),
-        ...(error instanceof ServiceError && error.httpCode !== undefined ? { http_code: error.httpCode } : {}),
+        ...(error instanceof HttpRequestError && error.httpCode !== undefined ? { http_code: error.httpCode } : {}),
         at: new Date().toISOString(),
       };
       this.schedule(this.nextRetryMs);
@@ -285,7 +285,7 @@ export class DecisionLogUploader {
       // The collector's answer is not read; a small limit keeps a misbehaving one from filling memory.
       maxBytes: 1024 * 1024,
     });
-    if (response.status < 200 || response.status > 299) throw new ServiceError(`collector ${this.endpoint} answered ${response.status}`, response.status);
+    if (response.status < 200 || response.status > 299) throw new HttpRequestError(`collector ${this.endpoint} answered ${response.status}`, response.status);
     this.lastSuccessAt = new Date().toISOString();
   }
 }

@@ -1,9 +1,10 @@
 // Verdict's one outbound HTTP(S) client. Bundle downloads, status reports, decision-log uploads, discovery, the
 // HTTP PIP adapter, service credentials and the http.send builtin all send their requests through `sendRequest`:
 // any method, a string or byte body, per-request TLS, a header deadline or one overall deadline, a byte limit on
-// the body, redirects when asked, and failures that say by kind and stage what went wrong.
+// the body, redirects followed as Go's client follows them, and failures that say by kind and stage what went wrong.
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 import { activeTracing, injectTraceContext } from '../tracing/index.js';
 
 export interface HttpResponse {
@@ -35,19 +36,19 @@ export function answerJson<T>(res: HttpResponse, notJson: () => Error): T {
  * `too_large` (over `maxBytes`, declared or streamed), `cut_off` (the body ended early), `cancelled` (the signal),
  * `redirects` (more redirects than allowed), `other` (raised by a caller about an answer it refuses).
  */
-export type ServiceFailure = 'network' | 'timeout' | 'too_large' | 'cut_off' | 'cancelled' | 'redirects' | 'other';
+export type HttpRequestFailure = 'network' | 'timeout' | 'too_large' | 'cut_off' | 'cancelled' | 'redirects' | 'other';
 
 /**
  * A failed request; `httpCode` is set when the server answered (the failure came while reading the body), `url`
  * is the request that failed (after redirects, the hop that failed; for `redirects`, the refused Location) and
  * `cause` the socket's own error, when there was one.
  */
-export class ServiceError extends Error {
-  override name = 'ServiceError';
+export class HttpRequestError extends Error {
+  override name = 'HttpRequestError';
   constructor(
     message: string,
     readonly httpCode?: number,
-    readonly failure: ServiceFailure = 'other',
+    readonly failure: HttpRequestFailure = 'other',
     readonly code?: string,
     readonly url?: string,
     options?: ErrorOptions,
@@ -83,8 +84,9 @@ export interface SendOptions {
    */
   replayable?: boolean;
   /**
-   * Follow up to this many redirects as Go's client does: 301/302/303 become a GET without a body (a HEAD stays
-   * a HEAD), 307/308 are sent again as they were. Redirect answers are returned as they are when absent.
+   * Follow up to this many redirects (10 when absent, as Go's client) as Go's client does: 301/302/303 become a
+   * GET without a body (a HEAD stays a HEAD), 307/308 are sent again as they were; credentials stay behind when
+   * the host changes (see `mayKeepCredentials`). 0 returns redirect answers as they are.
    */
   maxRedirects?: number;
   /** Called with each URL before it is requested, the first and every redirect's; it throws to refuse one. */
@@ -98,27 +100,82 @@ const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
 /**
- * One HTTP(S) exchange, its redirects followed when asked, under its deadlines and with a limit on the body size.
- * A replayable request that fails on a reused keep-alive connection before any answer (the service closed it
- * while idle) is sent once more, on a fresh connection.
+ * One HTTP(S) exchange, its redirects followed, under its deadlines and with a limit on the body size. A
+ * replayable request that fails on a reused keep-alive connection before any answer (the service closed it while
+ * idle) is sent once more, on a fresh connection.
  */
 export async function sendRequest(url: string, opts: SendOptions): Promise<HttpResponse> {
   const deadline = opts.deadlineMs ? Date.now() + opts.deadlineMs : undefined;
-  let target = new URL(url);
-  let { method, body } = opts;
+  const maxRedirects = opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  const first = new URL(url);
+  let target = first;
+  let { method, body, headers } = opts;
+  let bodyDropped = false;
+  let credentialsDropped = false;
   for (let hops = 0; ; hops++) {
     opts.admit?.(target);
-    const answer = await exchangeReplaying(target, { ...opts, method, body }, deadline);
+    const answer = await exchangeReplaying(target, { ...opts, method, body, headers, maxRedirects }, deadline);
     if ('body' in answer) return answer;
-    if (hops + 1 >= (opts.maxRedirects ?? 0)) {
-      throw new ServiceError(`${target.origin} redirected more than ${opts.maxRedirects} times`, answer.status, 'redirects', undefined, answer.location);
+    if (hops + 1 >= maxRedirects) {
+      throw new HttpRequestError(`${target.origin} redirected more than ${maxRedirects} times`, answer.status, 'redirects', undefined, answer.location);
     }
-    target = new URL(answer.location, target);
+    const from = target;
+    target = new URL(answer.location, from);
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+      throw new HttpRequestError(`${from.origin} redirected to ${target.protocol} URL, which is not http(s)`, answer.status, 'other', undefined, target.href);
+    }
     if ([301, 302, 303].includes(answer.status) && method !== 'HEAD') {
+      bodyDropped = true;
       method = 'GET';
       body = undefined;
     }
+    credentialsDropped ||= !mayKeepCredentials(first, from, target);
+    headers = redirectHeaders(opts.headers, { from, to: target, bodyDropped, credentialsDropped });
   }
+}
+
+/** Go's http.Client's limit, which OPA's service clients have too. */
+const DEFAULT_MAX_REDIRECTS = 10;
+
+/** Headers that carry credentials: never sent to a host the request was not meant for. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'www-authenticate', 'cookie', 'cookie2', 'x-amz-security-token']);
+
+/**
+ * Whether a redirect from `from` to `to` may carry the first request's credentials. Go's client keeps them while
+ * the host is the first request's or a subdomain of its host name (ports aside); Verdict also drops them when a
+ * redirect leaves https for http, where they would cross the network in clear.
+ */
+function mayKeepCredentials(first: URL, from: URL, to: URL): boolean {
+  if (from.protocol === 'https:' && to.protocol !== 'https:') return false;
+  if (to.host === first.host) return true;
+  const host = to.hostname.toLowerCase();
+  const firstHost = first.hostname.toLowerCase();
+  const isIp = (name: string) => isIP(name.replace(/^\[|\]$/g, '')) !== 0;
+  return host === firstHost || (!isIp(host) && !isIp(firstHost) && host.endsWith(`.${firstHost}`));
+}
+
+/**
+ * The caller's headers for a redirect's next hop, as Go's client sends them: credentials only where
+ * `mayKeepCredentials` allows, no headers describing a body that is no longer sent, and a Referer naming the
+ * page that redirected (unless the caller set one, or it would leak an https URL to http).
+ */
+function redirectHeaders(given: Record<string, string> | undefined, hop: { from: URL; to: URL; bodyDropped: boolean; credentialsDropped: boolean }): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(given ?? {})) {
+    const lower = name.toLowerCase();
+    if (hop.credentialsDropped && CREDENTIAL_HEADERS.has(lower)) continue;
+    if (hop.bodyDropped && (lower.startsWith('content-') || lower === 'transfer-encoding')) continue;
+    headers[name] = value;
+  }
+  const callerReferer = Object.keys(headers).some((name) => name.toLowerCase() === 'referer');
+  if (!callerReferer && !(hop.from.protocol === 'https:' && hop.to.protocol === 'http:')) {
+    const referer = new URL(hop.from);
+    referer.username = '';
+    referer.password = '';
+    referer.hash = '';
+    headers.Referer = referer.href;
+  }
+  return headers;
 }
 
 /** A redirect that is to be followed: its body is not read. */
@@ -141,7 +198,7 @@ async function exchangeReplaying(target: URL, opts: SendOptions, deadline: numbe
 
 /** The failure of a request sent on a reused connection that was dropped before answering. */
 class StaleConnection {
-  constructor(readonly error: ServiceError) {}
+  constructor(readonly error: HttpRequestError) {}
 }
 
 function exchange(target: URL, opts: SendOptions, deadline: number | undefined): Promise<HttpResponse | Redirect> {
@@ -151,7 +208,7 @@ function exchange(target: URL, opts: SendOptions, deadline: number | undefined):
   return new Promise((resolve, reject) => {
     const timers: NodeJS.Timeout[] = [];
     // The first failure wins; destroying the request afterwards only releases the socket.
-    const fail = (err: ServiceError | StaleConnection) => {
+    const fail = (err: HttpRequestError | StaleConnection) => {
       timers.forEach(clearTimeout);
       reject(err);
       req.destroy();
@@ -169,20 +226,20 @@ function exchange(target: URL, opts: SendOptions, deadline: number | undefined):
       }
       const length = Number(res.headers['content-length'] ?? NaN);
       if (opts.maxBytes !== undefined && length > opts.maxBytes) {
-        fail(new ServiceError(`response from ${target.origin} is ${length} bytes, over the limit of ${opts.maxBytes}`, res.statusCode, 'too_large', undefined, href));
+        fail(new HttpRequestError(`response from ${target.origin} is ${length} bytes, over the limit of ${opts.maxBytes}`, res.statusCode, 'too_large', undefined, href));
         return;
       }
       // A body that stalls as long as the header deadline is given up on too.
       if (opts.timeoutMs !== undefined) {
-        res.setTimeout(opts.timeoutMs, () => fail(new ServiceError(`response from ${target.origin} stalled for ${opts.timeoutMs} ms`, res.statusCode, 'timeout', undefined, href)));
+        res.setTimeout(opts.timeoutMs, () => fail(new HttpRequestError(`response from ${target.origin} stalled for ${opts.timeoutMs} ms`, res.statusCode, 'timeout', undefined, href)));
       }
       const chunks: Buffer[] = [];
       let size = 0;
-      const cutOff = (cause?: Error) => fail(new ServiceError(`response from ${target.origin} was cut off after ${size} bytes`, res.statusCode, 'cut_off', undefined, href, { cause }));
+      const cutOff = (cause?: Error) => fail(new HttpRequestError(`response from ${target.origin} was cut off after ${size} bytes`, res.statusCode, 'cut_off', undefined, href, { cause }));
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (opts.maxBytes !== undefined && size > opts.maxBytes) {
-          fail(new ServiceError(`response from ${target.origin} exceeded the limit of ${opts.maxBytes} bytes while downloading`, res.statusCode, 'too_large', undefined, href));
+          fail(new HttpRequestError(`response from ${target.origin} exceeded the limit of ${opts.maxBytes} bytes while downloading`, res.statusCode, 'too_large', undefined, href));
           return;
         }
         chunks.push(chunk);
@@ -194,14 +251,14 @@ function exchange(target: URL, opts: SendOptions, deadline: number | undefined):
       });
       res.on('error', cutOff);
     });
-    const headerTimer = opts.timeoutMs === undefined ? undefined : setTimeout(() => fail(new ServiceError(`no response from ${target.origin} within ${opts.timeoutMs} ms`, undefined, 'timeout', undefined, href)), opts.timeoutMs);
+    const headerTimer = opts.timeoutMs === undefined ? undefined : setTimeout(() => fail(new HttpRequestError(`no response from ${target.origin} within ${opts.timeoutMs} ms`, undefined, 'timeout', undefined, href)), opts.timeoutMs);
     if (headerTimer) timers.push(headerTimer);
     if (deadline !== undefined) {
-      const overall = () => fail(new ServiceError(`no complete response from ${target.origin} within ${opts.deadlineMs} ms`, answered?.statusCode, 'timeout', undefined, href));
+      const overall = () => fail(new HttpRequestError(`no complete response from ${target.origin} within ${opts.deadlineMs} ms`, answered?.statusCode, 'timeout', undefined, href));
       timers.push(setTimeout(overall, Math.max(0, deadline - Date.now())));
     }
     req.on('error', (err: NodeJS.ErrnoException) => {
-      const failure = asServiceError(err, target);
+      const failure = asRequestError(err, target);
       // Only a connection that never answered this request is taken for stale.
       fail(!answered && req.reusedSocket && err.code !== undefined && STALE_CONNECTION_CODES.has(err.code) ? new StaleConnection(failure) : failure);
     });
@@ -222,7 +279,7 @@ function requestHeaders(opts: SendOptions): Record<string, string> | undefined {
   return headers;
 }
 
-function asServiceError(err: NodeJS.ErrnoException, target: URL): ServiceError {
-  if (err.name === 'AbortError') return new ServiceError(`request to ${target.origin} was cancelled`, undefined, 'cancelled', undefined, target.href);
-  return new ServiceError(`request to ${target.origin} failed: ${err.message}`, undefined, 'network', err.code, target.href, { cause: err });
+function asRequestError(err: NodeJS.ErrnoException, target: URL): HttpRequestError {
+  if (err.name === 'AbortError') return new HttpRequestError(`request to ${target.origin} was cancelled`, undefined, 'cancelled', undefined, target.href);
+  return new HttpRequestError(`request to ${target.origin} failed: ${err.message}`, undefined, 'network', err.code, target.href, { cause: err });
 }

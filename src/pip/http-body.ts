@@ -3,7 +3,7 @@
 
 import type { JsonValue } from './adapter.js';
 import { PipLookupError } from './errors.js';
-import { ServiceError } from '../net/http-client.js';
+import { HttpRequestError } from '../net/http-client.js';
 
 /** A body the client already read under the size limit, parsed as JSON. */
 export function parseJsonBody(body: Buffer, what: string): JsonValue {
@@ -18,7 +18,7 @@ export function parseJsonBody(body: Buffer, what: string): JsonValue {
 export function lookupFailure(err: unknown, signal: AbortSignal, what: string, limit: number): PipLookupError {
   if (err instanceof PipLookupError) return err;
   if (signal.aborted) return new PipLookupError('timeout', `${what} timed out`);
-  if (!(err instanceof ServiceError)) return new PipLookupError('unavailable', `${what} failed: ${(err as Error).message}`);
+  if (!(err instanceof HttpRequestError)) return new PipLookupError('unavailable', `${what} failed: ${(err as Error).message}`);
   switch (err.failure) {
     case 'too_large':
       return new PipLookupError('too_large', `response of ${what} is over the ${limit}-byte limit`);

@@ -2,7 +2,7 @@
 // idle: a replayable request is asked again once on a fresh connection; any other request is not sent twice.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { sendRequest, ServiceError } from '../../src/net/http-client.js';
+import { sendRequest, HttpRequestError } from '../../src/net/http-client.js';
 import { closedPortUrl, earlierRequestsOn, sendJson, startFixtureService, type FixtureService } from '../pip/fixtures/http-service.js';
 
 const tls = { rejectUnauthorized: true };
@@ -50,7 +50,7 @@ describe('sendRequest on a reused keep-alive connection that was dropped', () =>
 
   it('does not send another POST twice: the failure is reported as a network error with its code', async () => {
     const { outcome, sent } = await secondOnSameConnection('/upload', 'POST');
-    assert.ok(outcome instanceof ServiceError, String(outcome));
+    assert.ok(outcome instanceof HttpRequestError, String(outcome));
     assert.equal(outcome.failure, 'network');
     assert.equal(outcome.code, 'ECONNRESET');
     assert.equal(sent, 1);
@@ -58,10 +58,10 @@ describe('sendRequest on a reused keep-alive connection that was dropped', () =>
 
   it('names the failure of a request that was never answered (refused, oversized)', async () => {
     const refused = await sendRequest(`${await closedPortUrl()}/x`, { method: 'GET', tls, timeoutMs: 5000 }).catch((err: unknown) => err);
-    assert.ok(refused instanceof ServiceError);
+    assert.ok(refused instanceof HttpRequestError);
     assert.deepEqual([refused.failure, refused.code], ['network', 'ECONNREFUSED']);
     const big = await sendRequest(`${svc.url}/big`, { method: 'GET', tls, timeoutMs: 5000, maxBytes: 4 }).catch((err: unknown) => err);
-    assert.ok(big instanceof ServiceError);
+    assert.ok(big instanceof HttpRequestError);
     assert.deepEqual([big.failure, big.httpCode], ['too_large', 200]);
   });
 });

@@ -5,7 +5,7 @@
 // every decision of the server.
 import type { IncomingHttpHeaders } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { sendRequest, ServiceError, type HttpResponse, type TlsOptions } from '../../net/http-client.js';
+import { sendRequest, HttpRequestError, type HttpResponse, type TlsOptions } from '../../net/http-client.js';
 import { lazyRequire } from '../../lazy-require.js';
 import { LookupCache } from '../../pip/cache.js';
 import type { JsonValue } from '../../pip/adapter.js';
@@ -154,14 +154,14 @@ export class HttpSendClient {
         tls,
         deadlineMs: req.timeoutMs ?? this.settings.defaultTimeoutMs,
         maxBytes: this.settings.maxResponseBytes,
-        maxRedirects: req.enableRedirect ? MAX_REDIRECTS : undefined,
+        maxRedirects: req.enableRedirect ? MAX_REDIRECTS : 0,
         admit: allowList && ((hop) => {
           if (!allowList.allows(hop)) throw new HttpSendError('eval_builtin_error', `disallowed host: ${hop.hostname}`);
         }),
       });
       return { response: responseObject(res, req), headers: res.headers };
     } catch (err) {
-      throw err instanceof ServiceError ? inGoWords(err, req.method, this.settings.maxResponseBytes) : err;
+      throw err instanceof HttpRequestError ? inGoWords(err, req.method, this.settings.maxResponseBytes) : err;
     }
   }
 }
@@ -235,7 +235,7 @@ function goOp(method: string): string {
 }
 
 /** The shared client's failure in the words of Go's net/http client, which is what OPA's messages quote. */
-function inGoWords(err: ServiceError, method: string, limit: number): Error {
+function inGoWords(err: HttpRequestError, method: string, limit: number): Error {
   const url = err.url ?? '';
   const op = `${goOp(method)} "${url}"`;
   switch (err.failure) {

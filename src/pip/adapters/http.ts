@@ -9,7 +9,7 @@ import { PipConfigError, PipLookupError } from '../errors.js';
 import { readSettingFile } from '../setting-file.js';
 import { rootCertificates } from 'node:tls';
 import { OAuth2ClientCredentials, type OAuth2Config } from '../../bundle/oauth2.js';
-import { sendRequest, ServiceError, type HttpResponse, type TlsOptions } from '../../net/http-client.js';
+import { sendRequest, HttpRequestError, type HttpResponse, type TlsOptions } from '../../net/http-client.js';
 import { lookupFailure, parseJsonBody } from '../http-body.js';
 import { parseTemplate, scalarText, type Template } from '../template.js';
 
@@ -94,7 +94,7 @@ export class HttpAdapter implements PipAdapter {
       res = await sendRequest(url, { method: this.method, headers, body, tls: LOOKUP_TLS, timeoutMs: this.timeoutMs, maxBytes: this.limit, signal, replayable: true });
     } catch (err) {
       // An error status whose body is over the limit is still that status.
-      if (!(err instanceof ServiceError) || err.httpCode === undefined || isSuccess(err.httpCode)) throw lookupFailure(err, signal, where, this.limit);
+      if (!(err instanceof HttpRequestError) || err.httpCode === undefined || isSuccess(err.httpCode)) throw lookupFailure(err, signal, where, this.limit);
       res = { status: err.httpCode, body: Buffer.alloc(0) };
     }
     if (res.status === 404) return null;

@@ -1,0 +1,102 @@
+// Service redirects against the real OPA: a bundle server that answers 302 to storage on the same host and on
+// another host, a status endpoint that answers 307 and a decision-log collector that answers 302. OPA (Go's
+// http.Client) follows them all, keeps the bearer token on its own host and drops it on the other host, resends
+// a POST after 307 and turns it into a body-less GET after 302; Verdict must be seen doing the same.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { referenceOpa } from './reference-opa.js';
+import { tempDir } from './temp-dir.js';
+import { eventually, send, startOpa, startVerdict, writeTree } from '../server/harness.js';
+import { startFixtureService, type FixtureService } from '../pip/fixtures/http-service.js';
+
+/** What a server saw of one request, minus what differs between runs. */
+function seenAs(server: string, r: FixtureService['seen'][number]): string {
+  const h = r.headers;
+  return `${server} ${r.method} ${r.url} auth=${h.authorization ?? '-'} cookie=${h.cookie ?? '-'} key=${h['x-key'] ?? '-'} body=${r.body.length > 0} type=${h['content-type'] ?? '-'} referer=${h.referer ?? '-'}`;
+}
+
+test('bundle, status and decision-log redirects are followed as OPA follows them, credentials only to the same host', { timeout: 120_000 }, async (t) => {
+  const work = tempDir('verdict-redirects-');
+  const bundleFile = (root: string) => {
+    const src = writeTree({ '.manifest': JSON.stringify({ roots: [root] }), 'data.json': JSON.stringify({ [root]: { v: 1 } }) });
+    execFileSync(referenceOpa(), ['build', '-b', '-o', join(work, `${root}.tar.gz`), src]);
+    return readFileSync(join(work, `${root}.tar.gz`));
+  };
+  const bundles = { same: bundleFile('same'), cross: bundleFile('cross') };
+  const origin = await startFixtureService();
+  const storage = await startFixtureService();
+  t.after(() => Promise.all([origin.close(), storage.close()]));
+  // The storage host is reached by another name (localhost) for the same loopback address, so the host changes.
+  const storageUrl = storage.url.replace('127.0.0.1', 'localhost');
+  const tarball = (body: Buffer) => (_req: unknown, res: import('node:http').ServerResponse) => void res.writeHead(200, { 'content-type': 'application/gzip' }).end(body);
+  origin.route('GET', '/bundles/same', (_req, res) => void res.writeHead(302, { location: '/store/same.tar.gz' }).end());
+  origin.route('GET', '/store/same.tar.gz', tarball(bundles.same));
+  origin.route('GET', '/bundles/cross', (_req, res) => void res.writeHead(302, { location: `${storageUrl}/store/cross.tar.gz` }).end());
+  storage.route('GET', '/store/cross.tar.gz', tarball(bundles.cross));
+  origin.route('POST', '/status', (_req, res) => void res.writeHead(307, { location: '/status-moved' }).end());
+  origin.route('POST', '/status-moved', (_req, res) => void res.writeHead(200).end());
+  origin.route('POST', '/logs', (_req, res) => void res.writeHead(302, { location: '/logs-moved' }).end());
+  origin.route('GET', '/logs-moved', (_req, res) => void res.writeHead(200).end());
+
+  const config = (extra: string[]) =>
+    [
+      'services:',
+      '  origin:',
+      `    url: ${origin.url}`,
+      '    headers: {x-key: plain, cookie: session=1}',
+      '    credentials: {bearer: {token: s3cret}}',
+      'bundles:',
+      '  same: {service: origin, resource: bundles/same, polling: {min_delay_seconds: 60, max_delay_seconds: 120}}',
+      '  cross: {service: origin, resource: bundles/cross, polling: {min_delay_seconds: 60, max_delay_seconds: 120}}',
+      'status: {service: origin}',
+      'decision_logs:',
+      '  service: origin',
+      '  resource: /logs',
+      '  reporting: {min_delay_seconds: 1, max_delay_seconds: 1}',
+      ...extra,
+      '',
+    ].join('\n');
+
+  const observe = async (base: string): Promise<string[]> => {
+    await eventually('both bundles active', async () => {
+      const answers = await Promise.all(['same', 'cross'].map(async (root) => JSON.parse((await send(base, 'GET', `/v1/data/${root}`)).body.toString()) as { result?: unknown }));
+      return answers.every((a) => JSON.stringify(a.result) === '{"v":1}');
+    });
+    assert.equal((await send(base, 'POST', '/v1/data/same', '{"input":{}}')).status, 200);
+    await eventually('a status report and a decision-log upload past their redirects', () => ['/status-moved', '/logs-moved'].every((p) => origin.seen.some((r) => r.url === p)));
+    const seen = [...origin.seen.map((r) => seenAs('origin', r)), ...storage.seen.map((r) => seenAs('storage', r))];
+    origin.seen.length = 0;
+    storage.seen.length = 0;
+    return [...new Set(seen)].sort();
+  };
+
+  const opaConfig = join(work, 'opa.yaml');
+  writeFileSync(opaConfig, config([]));
+  const opa = await startOpa(opaConfig, []);
+  let theirs: string[];
+  try {
+    theirs = await observe(opa.url);
+  } finally {
+    await opa.stop();
+  }
+  // OPA's status reports may still be landing; Verdict's run starts from nothing.
+  origin.seen.length = 0;
+  storage.seen.length = 0;
+
+  const verdict = await startVerdict(config([`  store: {file: ${JSON.stringify(join(work, 'decisions.db'))}}`]), []);
+  let ours: string[];
+  try {
+    ours = await observe(verdict.url);
+  } finally {
+    await verdict.close();
+  }
+
+  const token = 'auth=Bearer s3cret cookie=session=1';
+  assert.ok(theirs.some((l) => l.startsWith('storage GET /store/cross.tar.gz auth=- cookie=- key=plain')), `OPA drops credentials across hosts: ${theirs.join('\n')}`);
+  assert.ok(theirs.some((l) => l.startsWith(`origin GET /store/same.tar.gz ${token}`)), 'OPA keeps them on its own host');
+  const hopsAfterRedirect = (lines: string[]) => lines.filter((l) => /(\/store\/|-moved)/.test(l));
+  assert.deepEqual(hopsAfterRedirect(ours), hopsAfterRedirect(theirs));
+});

@@ -9,7 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { referenceOpa } from './reference-opa.js';
 import { tempDir } from './temp-dir.js';
-import { eventually, send, startOpa, startVerdict, writeTree } from '../server/harness.js';
+import { eventually } from '../eventually.js';
+import { send, startOpa, startVerdict, writeTree } from '../server/harness.js';
 import { startFixtureService, type FixtureService } from '../pip/fixtures/http-service.js';
 
 /** What a server saw of one request, minus what differs between runs. */

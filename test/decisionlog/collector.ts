@@ -21,6 +21,8 @@ export interface Collector {
   /** Requests refused with a 500 while true. */
   down: boolean;
   refused: number;
+  /** While set, each upload is recorded on arrival but answered only once this settles (a slow collector). */
+  hold?: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,7 +59,8 @@ export async function startCollector(): Promise<Collector> {
         compressedBytes: body.length,
         events: decodeUpload(body),
       });
-      res.writeHead(200).end();
+      if (collector.hold) void collector.hold.then(() => res.writeHead(200).end());
+      else res.writeHead(200).end();
     });
   });
   server.listen(0, '127.0.0.1');

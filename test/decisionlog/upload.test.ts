@@ -8,7 +8,7 @@ import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { DecisionLogUploader } from '../../src/decisionlog/upload.js';
 import { formatTimestamp, nowNs } from '../../src/decisionlog/event.js';
 import { eventually } from '../eventually.js';
-import { sampleEvent, sleep, tempDir } from './helpers.js';
+import { sampleEvent, tempDir } from './helpers.js';
 import { collectorService, startCollector } from './collector.js';
 import { startOpa } from './opa.js';
 
@@ -170,11 +170,50 @@ test('buffer limits skip the oldest unshipped events (kept in the store); trigge
   const immediate = new DecisionLogUploader(store, { service: collectorService(collector.url), minDelaySeconds: 3600, maxDelaySeconds: 3600, immediate: true });
   immediate.start();
   t.after(() => immediate.stop());
-  const before = collector.chunks.length;
-  await sleep(200);
+  // The first round ships up-20; the watermark reaches it only as that round ends (see lastSeqOf), so up-21 is
+  // committed while no round runs and only the trigger can send it before the hour-long schedule.
   await store.record(noisyEvent(20));
-  await eventually('up-20 shipped', () => collector.chunks.slice(before).some((c) => c.events.some((e) => e.decision_id === 'up-20')), 3_000);
+  await eventually('the first round to end', () => immediate.shippedSeq() === lastSeqOf(store));
+  await store.record(noisyEvent(21));
+  await eventually('up-21 shipped', () => collector.chunks.some((c) => c.events.some((e) => e.decision_id === 'up-21')), 3_000);
   await immediate.stop();
+  await store.close();
+});
+
+/**
+ * The newest seq in the store. An uploader's watermark reaches it only at the end of a round: the read that
+ * follows the watermark's write finds nothing and the round ends in the same turn of the event loop, so a test
+ * that sees it from a timer knows no round is running.
+ */
+function lastSeqOf(store: DecisionLogStore): number {
+  return (store.db.prepare('SELECT max(seq) AS seq FROM decisions').get() as { seq: number }).seq;
+}
+
+test('trigger immediate: a decision committed while an upload waits for its answer goes out in that round, one committed between rounds starts one; each once', { timeout: 20_000 }, async (t) => {
+  const collector = await startCollector();
+  t.after(() => collector.close());
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync' });
+  // The schedule alone would wait an hour: what arrives within seconds was sent because of a commit.
+  const uploader = new DecisionLogUploader(store, { service: collectorService(collector.url), minDelaySeconds: 3600, maxDelaySeconds: 3600, immediate: true });
+  t.after(() => uploader.stop());
+  const received = () => collector.chunks.flatMap((c) => c.events.map((e) => e.decision_id as string));
+  let answer!: () => void;
+  collector.hold = new Promise((resolve) => (answer = resolve));
+  await store.record(noisyEvent(0));
+  uploader.start();
+  await eventually('the first upload', () => received().includes('up-0'));
+  // Committed, and its commit announced, while the round that sent up-0 waits for the collector's answer.
+  await store.record(noisyEvent(1));
+  collector.hold = undefined;
+  answer();
+  await eventually('up-1 sent without waiting for the schedule', () => received().includes('up-1'), 3_000);
+  await eventually('the round to end', () => uploader.shippedSeq() === lastSeqOf(store));
+
+  await store.record(noisyEvent(2));
+  await eventually('up-2 sent without waiting for the schedule', () => received().includes('up-2'), 3_000);
+  await eventually('the round to end', () => uploader.shippedSeq() === lastSeqOf(store));
+  await uploader.stop();
+  assert.deepEqual(received(), ['up-0', 'up-1', 'up-2']);
   await store.close();
 });
 

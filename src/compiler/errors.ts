@@ -60,6 +60,11 @@ export interface ArgErrorDetails {
   want: { args: RegoType[]; variadic?: RegoType };
 }
 
+/** Whether an error has a location: OPA's "error limit reached" has none (row 0 of no file), and its JSON says so. */
+export function isLocated(loc: { file: string; row: number }): boolean {
+  return loc.file !== '' || loc.row !== 0;
+}
+
 /** OPA stops after this many errors ("too many errors"); so do we. */
 export const MAX_ERRORS = 10;
 
@@ -170,6 +175,10 @@ function termText(t: TermJson): string {
     case 'array': return `[${(t.value as TermJson[]).map(termText).join(', ')}]`;
     case 'set': return (t.value as TermJson[]).length === 0 ? 'set()' : `{${(t.value as TermJson[]).map(termText).join(', ')}}`;
     case 'object': return `{${(t.value as Array<[TermJson, TermJson]>).map(([k, v]) => `${termText(k)}: ${termText(v)}`).join(', ')}}`;
+    case 'call': {
+      const [op, ...args] = t.value as TermJson[];
+      return `${termText(op!)}(${args.map(termText).join(', ')})`;
+    }
     default: return String(t.value);
   }
 }

@@ -342,8 +342,10 @@ class RuleChecker {
       if (key.type === 'var' && !env.has(key.value)) {
         if (keys) env.set(key.value, keys);
       } else if (key.type === 'var' || key.type === 'ref' || key.type === 'array' || key.type === 'object' || key.type === 'set') {
-        const fits = !keys || !have || (key.type === 'var' || key.type === 'ref' ? unifies(have, keys) : this.matches(key, have, keys, env));
-        if (!fits) return this.undefinedRef(loc, ref, { pos: i, have: inGoKeyOrder(have!), want: inGoKeyOrder(keys!), oneOf: oneOf() });
+        const named = key.type === 'var' || key.type === 'ref';
+        const fits = !keys || !have || (named ? unifies(have, keys) : this.matches(key, have, keys, env));
+        // OPA lists an object's keys for a variable or ref key, not for a composite one.
+        if (!fits) return this.undefinedRef(loc, ref, { pos: i, have: inGoKeyOrder(have!), want: inGoKeyOrder(keys!), oneOf: named ? oneOf() : null });
       } else {
         return undefined;
       }
@@ -356,11 +358,10 @@ class RuleChecker {
 
   /**
    * Reports an "undefined ref" with OPA's details (the ref's locals by the names they were written with), where
-   * it is to be reported and OPA's text of the ref is known (not for a ref with a comprehension or call in it,
-   * which OPA prints rewritten).
+   * it is to be reported and OPA's text of the ref is known.
    */
   private undefinedRef(loc: Location | undefined, ref: Term[], detail: Omit<RefErrorDetails, 'ref'> | Omit<RefKeyErrorDetails, 'ref'>): undefined {
-    if (!loc || !ref.every(printable)) return undefined;
+    if (!loc || !printableRef(ref)) return undefined;
     const terms = ref.map((t) => termJson(this.written(t)) as RefErrorDetails['ref'][number]);
     this.found.push({ loc, message: `undefined ref: ${refText(terms)}`, details: { ref: terms, ...detail } });
     return undefined;
@@ -370,7 +371,7 @@ class RuleChecker {
   private written(t: Term): Term {
     switch (t.type) {
       case 'var': return { ...t, value: this.originalName(t.value) };
-      case 'ref': case 'array': case 'set': return { ...t, value: t.value.map((x) => this.written(x)) } as Term;
+      case 'ref': case 'array': case 'set': case 'call': return { ...t, value: t.value.map((x) => this.written(x)) } as Term;
       case 'object': return { ...t, value: t.value.map(([k, v]) => [this.written(k), this.written(v)] as [Term, Term]) };
       default: return t;
     }
@@ -463,12 +464,21 @@ function unnamed(t: RegoType): RegoType {
   return rest as RegoType;
 }
 
-/** Whether OPA's text of a term in a ref is known: no comprehension, call or template string in it. */
-function printable(t: Term): boolean {
+/**
+ * Whether OPA's text of a ref is known: a call stays as written at the ref's head, but OPA prints calls elsewhere
+ * (`x[count(y)]`, `[count(y)][1]`), comprehensions and template strings rewritten.
+ */
+function printableRef(ref: Term[]): boolean {
+  return ref.every((t, i) => printable(t, i === 0));
+}
+
+function printable(t: Term, callAllowed: boolean): boolean {
   switch (t.type) {
     case 'null': case 'boolean': case 'number': case 'string': case 'var': return true;
-    case 'ref': case 'array': case 'set': return t.value.every(printable);
-    case 'object': return t.value.every(([k, v]) => printable(k) && printable(v));
+    case 'ref': return printableRef(t.value);
+    case 'call': return callAllowed && t.value.every((x) => printable(x, true));
+    case 'array': case 'set': return t.value.every((x) => printable(x, false));
+    case 'object': return t.value.every(([k, v]) => printable(k, false) && printable(v, false));
     default: return false;
   }
 }

@@ -53,6 +53,21 @@ interface Found {
 type RuleTypes = Map<string, RegoType | null>;
 
 /**
+ * The result types of the modules' functions that are known (all definitions give a value of known type), by
+ * dotted name (`data.p.f`), with their number of arguments; null where a function's result type is not known.
+ */
+type FunctionResults = Map<string, { arity: number; result: RegoType } | null>;
+
+/** What the checker knows before it looks at a rule: builtin declarations, rule and function types, local names. */
+interface Typing {
+  declOf: (name: string) => FunctionDecl | undefined;
+  rules: RuleTypes;
+  functions: FunctionResults;
+  /** The name a generated local was written with. */
+  originalName: (v: string) => string;
+}
+
+/**
  * A ref that was a rule's bare name in the source (`x.a` in package p, now data.p.x.a): ResolveRefs gives the
  * package path it puts in front of the name the name's location, one object for all its terms.
  */
@@ -81,33 +96,66 @@ function lastResolvedName(m: Module): Location | undefined {
 }
 
 /**
- * The rules' value types, each as its head's value (or a multi-value rule's element) types where its own body
- * binds the variables in it; refs to other rules in there are not followed (their type is left unknown).
+ * The rules' value types and the functions' result types, each as its head's value (or a multi-value rule's
+ * element) types where its own body binds the variables in it (a function's arguments are unknown); refs to
+ * other rules and calls of other functions in there are not followed (their type is left unknown).
  */
-function ruleTypes(modules: Module[], valueChecker: RuleChecker): RuleTypes {
+function ruleTypes(modules: Module[], declOf: Typing['declOf'], originalName: Typing['originalName']): Typing {
+  const valueChecker = new RuleChecker({ declOf, rules: new Map(), functions: new Map(), originalName }, undefined, []);
   const definitions = new Map<string, Known[]>();
+  const functionDefinitions = new Map<string, { arity: number; results: Known[] }>();
+  const partialObjects = new Set<string>();
   for (const m of modules) {
     const pkg = packageKey(m).split('.');
     for (const rule of m.rules) {
       const head = rule.head.ref[0];
-      const key = JSON.stringify([...pkg, head?.type === 'var' ? head.value : rule.head.name]);
-      const single = rule.head.ref.length === 1 && !rule.head.args;
-      const complete = single && !rule.head.key;
-      const multiValue = single && rule.head.key && !rule.head.value;
+      const name = head?.type === 'var' ? head.value : rule.head.name;
+      const single = rule.head.ref.length === 1;
+      if (single && rule.head.args) {
+        const key = ['data', ...pkg, name].join('.');
+        const f = functionDefinitions.get(key) ?? { arity: rule.head.args.length, results: [] };
+        for (let r: Rule | undefined = rule; r; r = r.else) f.results.push(valueChecker.headType(r, r.head.value));
+        functionDefinitions.set(key, f);
+        continue;
+      }
+      const key = JSON.stringify([...pkg, name]);
       const types = definitions.get(key) ?? [];
+      // `m[k] := v`, or v0's `m[k] = v` (its key kept apart from a one-term ref).
+      const objectKey = rule.head.ref.length === 2 && rule.head.ref[1]!.type === 'var' ? rule.head.ref[1] : single ? rule.head.key : undefined;
+      const partialObject = objectKey !== undefined && rule.head.value !== undefined;
+      if (partialObject) partialObjects.add(key);
       for (let r: Rule | undefined = rule; r; r = r.else) {
-        if (complete) types.push(valueChecker.headType(r, r.head.value));
-        else if (multiValue) {
+        if (single && !rule.head.key) types.push(valueChecker.headType(r, r.head.value));
+        else if (single && !rule.head.value) {
           const of = valueChecker.headType(r, r.head.key);
           types.push(of && { type: 'set', of });
+        } else if (partialObject) {
+          const [key, value] = [valueChecker.headType(r, objectKey), valueChecker.headType(r, r.head.value)];
+          types.push(key && value && { type: 'object', dynamic: { key, value } });
         } else types.push(undefined);
       }
       definitions.set(key, types);
     }
   }
-  const types: RuleTypes = new Map();
-  for (const [key, list] of definitions) types.set(key, list.every((t) => t !== undefined) ? union(list as RegoType[]) : null);
-  return types;
+  const known = (list: Known[]) => (list.every((t) => t !== undefined) ? union(list as RegoType[]) : null);
+  const rules: RuleTypes = new Map();
+  for (const [key, list] of definitions) rules.set(key, partialObjects.has(key) ? partialObjectType(list) : known(list));
+  const functions: FunctionResults = new Map();
+  for (const [key, { arity, results }] of functionDefinitions) {
+    const result = known(results);
+    functions.set(key, result && { arity, result });
+  }
+  return { declOf, rules, functions, originalName };
+}
+
+/** A partial object rule's type (`m[k] := v`): its definitions' keys and values, each as one union. */
+function partialObjectType(definitions: Known[]): RegoType | null {
+  const entries: Array<{ key: RegoType; value: RegoType }> = [];
+  for (const t of definitions) {
+    if (t?.type !== 'object' || !t.dynamic) return null;
+    entries.push(t.dynamic);
+  }
+  return { type: 'object', dynamic: { key: union(entries.map((e) => e.key)), value: union(entries.map((e) => e.value)) } };
 }
 
 export const checkTypes: Stage = {
@@ -117,12 +165,11 @@ export const checkTypes: Stage = {
     if (!builtin) return;
     const declOf = (name: string): FunctionDecl | undefined => builtin(name)?.decl as FunctionDecl | undefined;
     const found: Found[] = [];
-    const originalName = (v: string) => ctx.rewritten.get(v) ?? v;
-    const rules = ruleTypes(ctx.modules, new RuleChecker(declOf, new Map(), originalName, undefined, []));
+    const typing = ruleTypes(ctx.modules, declOf, (v) => ctx.rewritten.get(v) ?? v);
     for (const m of ctx.modules) {
       const lastName = lastResolvedName(m);
       for (const rule of m.rules) {
-        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(declOf, rules, originalName, lastName, found).rule(r);
+        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(typing, lastName, found).rule(r);
       }
     }
     // OPA sorts errors by location, then by their text.
@@ -138,9 +185,7 @@ class RuleChecker {
   private replacing = false;
 
   constructor(
-    private readonly declOf: (name: string) => FunctionDecl | undefined,
-    private readonly rules: RuleTypes,
-    private readonly originalName: (v: string) => string,
+    private readonly typing: Typing,
     private readonly lastName: Location | undefined,
     private readonly found: Found[],
   ) {}
@@ -203,8 +248,8 @@ class RuleChecker {
   private replacement(e: Expr, w: NonNullable<Expr['with']>[number]): void {
     const target = refName(w.target);
     const value = refName(w.value);
-    const want = target === undefined ? undefined : this.declOf(target);
-    const have = value === undefined ? undefined : this.declOf(value);
+    const want = target === undefined ? undefined : this.typing.declOf(target);
+    const have = value === undefined ? undefined : this.typing.declOf(value);
     if (!want || !have || want.variadic || have.variadic) return;
     const [wantArgs, haveArgs] = [want.args ?? [], have.args ?? []];
     const fits = wantArgs.length === haveArgs.length && wantArgs.every((t, i) => unifies(haveArgs[i]!, t));
@@ -240,8 +285,8 @@ class RuleChecker {
    */
   private call(name: string, args: Term[], loc: Location, env: Map<string, RegoType>, nested: boolean): Known {
     const have = args.map((a) => this.typeOf(a, env));
-    const decl = BINDING_OPERATORS.has(name) ? undefined : this.declOf(name);
-    if (!decl) return undefined;
+    const decl = BINDING_OPERATORS.has(name) ? undefined : this.typing.declOf(name);
+    if (!decl) return this.functionCall(name, args, env);
     const params = decl.args ?? [];
     const wanted = decl.result ? [...params, decl.result] : params;
     for (let i = 0; i < args.length; i++) {
@@ -260,6 +305,15 @@ class RuleChecker {
     const out = args[params.length];
     if (out?.type === 'var' && !env.has(out.value) && decl.result) env.set(out.value, unnamed(decl.result));
     return decl.result && unnamed(decl.result);
+  }
+
+  /** A call of one of the modules' functions: its result type, given to its output variable. */
+  private functionCall(name: string, args: Term[], env: Map<string, RegoType>): Known {
+    const f = this.typing.functions.get(name);
+    if (!f) return undefined;
+    const out = args[f.arity];
+    if (out?.type === 'var' && !env.has(out.value)) env.set(out.value, f.result);
+    return f.result;
   }
 
   /** OPA's unify1 of a term with a wanted type: literals element by element, anything else by its type. */
@@ -308,7 +362,7 @@ class RuleChecker {
       const seg = ref[i]!;
       if (seg.type !== 'string') return undefined;
       names.push(seg.value);
-      const type = this.rules.get(JSON.stringify(names));
+      const type = this.typing.rules.get(JSON.stringify(names));
       if (type === undefined) continue;
       if (type === null) return undefined;
       const loc = this.replacing ? undefined : (resolvedName(ref) && this.lastName) || ref[0]!.loc;
@@ -341,10 +395,10 @@ class RuleChecker {
       const have = keyTypes[i];
       if (key.type === 'var' && !env.has(key.value)) {
         if (keys) env.set(key.value, keys);
-      } else if (key.type === 'var' || key.type === 'ref' || key.type === 'array' || key.type === 'object' || key.type === 'set') {
-        const named = key.type === 'var' || key.type === 'ref';
+      } else if (key.type === 'var' || key.type === 'ref' || key.type === 'call' || key.type === 'array' || key.type === 'object' || key.type === 'set') {
+        const named = key.type === 'var' || key.type === 'ref' || key.type === 'call';
         const fits = !keys || !have || (named ? unifies(have, keys) : this.matches(key, have, keys, env));
-        // OPA lists an object's keys for a variable or ref key, not for a composite one.
+        // OPA lists an object's keys for a variable, ref or call key, not for a composite one.
         if (!fits) return this.undefinedRef(loc, ref, { pos: i, have: inGoKeyOrder(have!), want: inGoKeyOrder(keys!), oneOf: named ? oneOf() : null });
       } else {
         return undefined;
@@ -370,7 +424,7 @@ class RuleChecker {
   /** A term with its locals renamed back to the names they were written with. */
   private written(t: Term): Term {
     switch (t.type) {
-      case 'var': return { ...t, value: this.originalName(t.value) };
+      case 'var': return { ...t, value: this.typing.originalName(t.value) };
       case 'ref': case 'array': case 'set': case 'call': return { ...t, value: t.value.map((x) => this.written(x)) } as Term;
       case 'object': return { ...t, value: t.value.map(([k, v]) => [this.written(k), this.written(v)] as [Term, Term]) };
       default: return t;
@@ -465,11 +519,12 @@ function unnamed(t: RegoType): RegoType {
 }
 
 /**
- * Whether OPA's text of a ref is known: a call stays as written at the ref's head, but OPA prints calls elsewhere
- * (`x[count(y)]`, `[count(y)][1]`), comprehensions and template strings rewritten.
+ * Whether OPA's text of a ref is known: a call stays as written as one of the ref's terms (`count(x).a`,
+ * `x[count(y)]`), but OPA prints calls inside an array, object or set (`[count(y)][1]`), comprehensions and
+ * template strings rewritten.
  */
 function printableRef(ref: Term[]): boolean {
-  return ref.every((t, i) => printable(t, i === 0));
+  return ref.every((t) => printable(t, true));
 }
 
 function printable(t: Term, callAllowed: boolean): boolean {

@@ -201,6 +201,44 @@ q9 if {
 }
 `,
   },
+  'function and object rule keys': {
+    'p.rego': `package p
+
+f(x) := [1]
+
+g(x) := {"a": 1} if x > 1
+
+g(x) := {"b": 1} if x <= 1
+
+m[k] := 1 if some k in ["a"]
+
+m[k] := "s" if some k in ["b"]
+
+a if {
+  y := f(1)
+  y.a
+}
+
+b if {
+  g(1, y)
+  y.c
+}
+
+c if {
+  y := [1]
+  y[upper("a")].b
+}
+
+d if m.a.b
+
+e if m[1]
+
+h if {
+  y := {"a": 1}
+  y[count([])]
+}
+`,
+  },
   'accepted keys': {
     'p.rego': `package p
 
@@ -237,6 +275,17 @@ h if {
   x := [input.a, 1]
   x[0].b
 }
+
+id(x) := x
+
+i if {
+  y := id(1)
+  y.a.b
+}
+
+r.s := 1
+
+j if r.t
 `,
   },
 };

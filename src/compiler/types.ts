@@ -72,8 +72,39 @@ export function union(types: RegoType[]): RegoType {
     if (isAny(t)) return ANY;
     if (!members.some((m) => JSON.stringify(m) === JSON.stringify(t))) members.push(t);
   }
-  members.sort((a, b) => KIND_ORDER.indexOf(a.type) - KIND_ORDER.indexOf(b.type));
+  members.sort(compareTypes);
   return members.length === 1 ? members[0]! : { type: 'any', of: members };
+}
+
+/** OPA's order of types: by kind, then part by part (elements, then properties by key and value, then dynamic parts). */
+export function compareTypes(a: RegoType | undefined, b: RegoType | undefined): number {
+  if (!a || !b) return (a ? 1 : 0) - (b ? 1 : 0);
+  if (a.type !== b.type) return KIND_ORDER.indexOf(a.type) - KIND_ORDER.indexOf(b.type);
+  const slices = (x: RegoType[] = [], y: RegoType[] = []) => {
+    for (let i = 0; i < Math.min(x.length, y.length); i++) {
+      const c = compareTypes(x[i], y[i]);
+      if (c !== 0) return c;
+    }
+    return x.length - y.length;
+  };
+  switch (a.type) {
+    case 'array': {
+      const other = b as typeof a;
+      return slices(a.static, other.static) || compareTypes(a.dynamic, other.dynamic);
+    }
+    case 'object': {
+      const other = b as typeof a;
+      const [x, y] = [a.static ?? [], other.static ?? []];
+      for (let i = 0; i < Math.min(x.length, y.length); i++) {
+        const c = compareStrings(x[i]!.key, y[i]!.key) || compareTypes(x[i]!.value, y[i]!.value);
+        if (c !== 0) return c;
+      }
+      return x.length - y.length || compareTypes(a.dynamic?.key, other.dynamic?.key) || compareTypes(a.dynamic?.value, other.dynamic?.value);
+    }
+    case 'set': return compareTypes(a.of, (b as typeof a).of);
+    case 'any': return slices(a.of, (b as typeof a).of);
+    default: return 0;
+  }
 }
 
 /** The union of what f gives for each member of a union (or for t itself), leaving out the members it has none for. */

@@ -237,6 +237,12 @@ h if {
   y := {"a": 1}
   y[count([])]
 }
+
+i if {
+  x := [{["a"]}, {[1]}]
+  y := x[_]
+  y.s
+}
 `,
   },
   'accepted keys': {

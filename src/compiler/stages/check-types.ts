@@ -349,8 +349,14 @@ class RuleChecker {
     const [head, ...path] = ref;
     const keyTypes = [undefined, ...path.map((x) => this.typeOf(x, env))];
     if (head!.type === 'var' && head!.value === 'data' && !env.has('data')) return this.dataRefType(ref, keyTypes, env);
-    const type: Known = head!.type === 'var' ? (head!.value === 'input' ? ANY : env.get(head!.value)) : this.typeOf(head!, env);
-    return type && this.descend(ref, 1, type, keyTypes, env, ref[0]!.loc);
+    if (head!.type === 'var') {
+      const type = head!.value === 'input' ? ANY : env.get(head!.value);
+      return type && this.descend(ref, 1, type, keyTypes, env, ref[0]!.loc);
+    }
+    // A head with a type error of its own (`upper(1)[_]`) has no type for OPA to go on with.
+    const reported = this.found.length;
+    const type = this.typeOf(head!, env);
+    return type && this.found.length === reported ? this.descend(ref, 1, type, keyTypes, env, ref[0]!.loc) : undefined;
   }
 
   /**

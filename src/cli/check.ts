@@ -4,7 +4,7 @@ import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkRego, RegoCompileError } from '../compiler/compile-rego.js';
 import { choiceFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
 import { goErrorList, goJson } from './go-format.js';
-import { formatRegoError } from '../compiler/errors.js';
+import { formatRegoError, isLocated } from '../compiler/errors.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
 
 const checkFlags: FlagGroup[] = [
@@ -62,9 +62,8 @@ export async function checkCommand(args: string[]): Promise<number> {
       errors = [{ message: err.message }];
       suffix = ' during loading';
     } else if (err instanceof RegoCompileError) {
-      // OPA's "error limit reached" has no location (the compiler gives it row 0 of no file).
       errors = err.errors.map(({ message, code, location, details }) => ({
-        message, code, ...(location.file || location.row ? { location } : {}), ...(details ? { details } : {}),
+        message, code, ...(isLocated(location) ? { location } : {}), ...(details ? { details } : {}),
       }));
       if (err.errors.some((e) => e.code === 'rego_parse_error')) suffix = ' during loading';
     } else throw err;

@@ -19,7 +19,7 @@ import { evalErrorDetail } from '../engine/eval-error.js';
 import { readEvalInput } from './eval-input.js';
 import { writeJson } from '../json/writer.js';
 import { goErrorList } from './go-format.js';
-import { formatRegoError } from '../compiler/errors.js';
+import { formatRegoError, isLocated } from '../compiler/errors.js';
 
 
 export interface EvalOptions {
@@ -99,7 +99,13 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
       // OPA compiles the policies before the query: when they have errors, the query's are never found.
       const inQuery = (e: { location: { file: string } }) => e.location.file === query?.file.path;
       const errors = err.errors.some((e) => !inQuery(e)) ? err.errors.filter((e) => !inQuery(e)) : err.errors;
-      return { errors: errors.map(({ message, code, location, details }) => ({ message, code, location: inQuery({ location }) ? queryTextLocation(query!, location) : location, ...(details ? { details } : {}) })) };
+      return {
+        errors: errors.map(({ message, code, location, details }) => ({
+          message, code,
+          ...(isLocated(location) ? { location: inQuery({ location }) ? queryTextLocation(query!, location) : location } : {}),
+          ...(details ? { details } : {}),
+        })),
+      };
     }
     if (err instanceof PlanError) return { errors: [queryPlanError(err.message)] };
     if (err instanceof BackEndError) return { errors: [{ message: err.message, code: 'rego_compile_error', location: QUERY_START }] };

@@ -32,13 +32,13 @@ export function compileOwnedModules(modules: Module[], options: CompileOptions =
     timings[stage.name] = performance.now() - started;
     if (ctx.errors.length > 0) break;
   }
-  const errors = ctx.continuing.length > 0 ? merged(ctx.errors, ctx.continuing) : ctx.errors;
+  const errors = withLimit(ctx.continuing.length > 0 ? merged(ctx.errors, ctx.continuing) : ctx.errors);
   return { modules: ctx.modules, errors, timings, localNames: ctx.rewritten };
 }
 
-/** All errors in OPA's order (by file, row, column, then message); at its limit, OPA's "error limit reached". */
+/** All errors in OPA's order (by file, row, column, then message). */
 function merged(errors: RegoError[], continuing: RegoError[]): RegoError[] {
-  const all = [...errors, ...continuing].sort((a, b) => {
+  return [...errors, ...continuing].sort((a, b) => {
     const x = a.location;
     const y = b.location;
     if (x.file !== y.file) return x.file < y.file ? -1 : 1;
@@ -46,6 +46,10 @@ function merged(errors: RegoError[], continuing: RegoError[]): RegoError[] {
     if (x.col !== y.col) return x.col - y.col;
     return a.message < b.message ? -1 : a.message > b.message ? 1 : 0;
   });
-  if (all.length < MAX_ERRORS) return all;
-  return [...all.slice(0, MAX_ERRORS), { code: 'rego_compile_error', message: 'error limit reached', location: { file: '', row: 0, col: 0 } }];
+}
+
+/** The first errors up to OPA's limit; once they reach it, OPA's "error limit reached" after them. */
+function withLimit(errors: RegoError[]): RegoError[] {
+  if (errors.length < MAX_ERRORS) return errors;
+  return [...errors.slice(0, MAX_ERRORS), { code: 'rego_compile_error', message: 'error limit reached', location: { file: '', row: 0, col: 0 } }];
 }

@@ -16,9 +16,11 @@ export interface RegoError {
   code: RegoErrorCode;
   message: string;
   location: { file: string; row: number; col: number };
-  /** Parse errors: the source line and the index of the column in it. Type errors: ArgErrorDetails, RefErrorDetails, MatchErrorDetails. */
-  details?: { line: string; idx: number } | ArgErrorDetails | RefErrorDetails | MatchErrorDetails;
+  /** Parse errors: the source line and the index of the column in it. Type errors: the other details. */
+  details?: { line: string; idx: number } | TypeErrorDetails;
 }
+
+export type TypeErrorDetails = ArgErrorDetails | RefErrorDetails | RefKeyErrorDetails | MatchErrorDetails;
 
 /** OPA's details of a unification (`a = b`, `a == b`) whose two sides' types can never be equal: the two types. */
 export interface MatchErrorDetails {
@@ -37,12 +39,30 @@ export interface RefErrorDetails {
 }
 
 /**
+ * OPA's details of a ref with a key that no value of the known type has: the ref's terms, the index of that key,
+ * the key's type where the key is not a constant, the type of the keys such a value has (null for an empty array
+ * or object) and the keys of an object, sorted (null where there are none).
+ */
+export interface RefKeyErrorDetails {
+  ref: RefErrorDetails['ref'];
+  pos: number;
+  have?: RegoType;
+  want: RegoType | null;
+  oneOf: string[] | null;
+}
+
+/**
  * OPA's details of a builtin call's type error: the operand types found (null where unknown) and the
  * declaration wanted (its arguments, then its result).
  */
 export interface ArgErrorDetails {
   have: Array<RegoType | null>;
   want: { args: RegoType[]; variadic?: RegoType };
+}
+
+/** Whether an error has a location: OPA's "error limit reached" has none (row 0 of no file), and its JSON says so. */
+export function isLocated(loc: { file: string; row: number }): boolean {
+  return loc.file !== '' || loc.row !== 0;
 }
 
 /** OPA stops after this many errors ("too many errors"); so do we. */
@@ -99,7 +119,7 @@ export function formatRegoError(e: LocatedError): string {
   const at = e.location ? (e.location.file !== '' ? `${e.location.file}:${e.location.row}: ` : `${e.location.row}:${e.location.col}: `) : '';
   const text = `${at}${e.code}: ${e.message}`;
   if (!e.details) return text;
-  if ('ref' in e.details) return [text, ...refErrorLines(e.details)].join('\n\t');
+  if ('ref' in e.details) return [text, ...('want' in e.details ? refKeyErrorLines(e.details) : refErrorLines(e.details))].join('\n\t');
   if ('have' in e.details) return [text, ...argErrorLines(e.details)].join('\n\t');
   if ('a' in e.details) return [text, ...matchErrorLines(e.details)].join('\n\t');
   // OPA drops the line's leading tabs and indents the caret by the bytes that remain before it.
@@ -121,16 +141,46 @@ function refErrorLines(d: RefErrorDetails): string[] {
   return [refText(d.ref), '^'.repeat(refText(d.ref.slice(0, d.pos + 1)).length), `have: ${typeText(d.have, Infinity)}`];
 }
 
-/** A ref of variables and scalars as OPA prints it: `data.p.x.a`, `x[1]`, `x["a b"]`, a wildcard as `_`. */
-export function refText(ref: RefErrorDetails['ref']): string {
+/**
+ * The ref, a caret under the key, the key (or its type where it is no constant), and the keys wanted: an
+ * object's keys, else their type (OPA's text for an empty array or object is an empty list of keys).
+ */
+function refKeyErrorLines(d: RefKeyErrorDetails): string[] {
+  const pad = ' '.repeat(Buffer.byteLength(refText(d.ref.slice(0, d.pos))) + 1);
+  const have = d.have ? `have (type): ${typeText(d.have, Infinity)}` : `have: ${termText(d.ref[d.pos]!)}`;
+  const want = d.oneOf?.length || !d.want ? `want (one of): [${(d.oneOf ?? []).map((k) => JSON.stringify(k)).join(' ')}]` : `want (type): ${typeText(d.want, Infinity)}`;
+  return [refText(d.ref), `${pad}^`, `${pad}${have}`, `${pad}${want}`];
+}
+
+type TermJson = RefErrorDetails['ref'][number];
+
+/** A ref as OPA prints it: `data.p.x.a`, `x[1]`, `x["a b"]`, `[1, 2][_]`, a wildcard as `_`. */
+export function refText(ref: TermJson[]): string {
   return ref
     .map((t, i) => {
-      if (t.type === 'var') return i === 0 ? String(t.value) : `[${String(t.value).startsWith('$') ? '_' : String(t.value)}]`;
-      if (t.type === 'number') return `[${String(t.value)}]`;
-      if (i > 0 && t.type === 'string' && isIdentifier(String(t.value))) return `.${String(t.value)}`;
-      return `[${JSON.stringify(t.value)}]`;
+      if (i === 0) return t.type === 'var' ? String(t.value) : termText(t);
+      if (t.type === 'string' && isIdentifier(String(t.value))) return `.${String(t.value)}`;
+      return `[${termText(t)}]`;
     })
     .join('');
+}
+
+/** A term in OPA's AST JSON (objects and sets sorted) as Rego text. */
+function termText(t: TermJson): string {
+  switch (t.type) {
+    case 'null': return 'null';
+    case 'string': return JSON.stringify(t.value);
+    case 'var': return String(t.value).startsWith('$') ? '_' : String(t.value);
+    case 'ref': return refText(t.value as TermJson[]);
+    case 'array': return `[${(t.value as TermJson[]).map(termText).join(', ')}]`;
+    case 'set': return (t.value as TermJson[]).length === 0 ? 'set()' : `{${(t.value as TermJson[]).map(termText).join(', ')}}`;
+    case 'object': return `{${(t.value as Array<[TermJson, TermJson]>).map(([k, v]) => `${termText(k)}: ${termText(v)}`).join(', ')}}`;
+    case 'call': {
+      const [op, ...args] = t.value as TermJson[];
+      return `${termText(op!)}(${args.map(termText).join(', ')})`;
+    }
+    default: return String(t.value);
+  }
 }
 
 /** Lines wider than this are printed again with nested types elided (OPA's maxTypeErrLineWidth). */

@@ -2,6 +2,7 @@
 // element or property type, over the types builtin declarations are written in (src/builtins/declarations.ts).
 import type { Term } from './ast.js';
 import type { RegoType } from '../builtins/declarations.js';
+import { compareStrings } from '../builtins/json-value.js';
 
 /** OPA's array Select: the static element at i, else the dynamic element type; null where there is none. */
 export function selectIndex(t: RegoType & { type: 'array' }, i: number): RegoType | null {
@@ -47,4 +48,133 @@ export function unifies(a: RegoType, b: RegoType): boolean {
     case 'set':
       return b.type === 'set' && unifies(a.of, b.of);
   }
+}
+
+const ANY: RegoType = { type: 'any' };
+const NUMBER: RegoType = { type: 'number' };
+const STRING: RegoType = { type: 'string' };
+const KIND_ORDER = ['null', 'boolean', 'number', 'string', 'array', 'object', 'set', 'any'];
+
+type ScalarTerm = Term & { type: 'null' | 'boolean' | 'number' | 'string' };
+
+/** Whether t is plain any (no union): anything goes below it. */
+export function isAny(t: RegoType): boolean {
+  return t.type === 'any' && (!t.of || t.of.length === 0);
+}
+
+/**
+ * OPA's Or over several types: plain any if one is any, else one type, or a union of the distinct ones (unions
+ * flattened) in OPA's order of kinds.
+ */
+export function union(types: RegoType[]): RegoType {
+  const members: RegoType[] = [];
+  for (const t of types.flatMap((x) => (x.type === 'any' && x.of && x.of.length > 0 ? x.of : [x]))) {
+    if (isAny(t)) return ANY;
+    if (!members.some((m) => JSON.stringify(m) === JSON.stringify(t))) members.push(t);
+  }
+  members.sort(compareTypes);
+  return members.length === 1 ? members[0]! : { type: 'any', of: members };
+}
+
+/** OPA's order of types: by kind, then part by part (elements, then properties by key and value, then dynamic parts). */
+export function compareTypes(a: RegoType | undefined, b: RegoType | undefined): number {
+  if (!a || !b) return (a ? 1 : 0) - (b ? 1 : 0);
+  if (a.type !== b.type) return KIND_ORDER.indexOf(a.type) - KIND_ORDER.indexOf(b.type);
+  const slices = (x: RegoType[] = [], y: RegoType[] = []) => {
+    for (let i = 0; i < Math.min(x.length, y.length); i++) {
+      const c = compareTypes(x[i], y[i]);
+      if (c !== 0) return c;
+    }
+    return x.length - y.length;
+  };
+  switch (a.type) {
+    case 'array': {
+      const other = b as typeof a;
+      return slices(a.static, other.static) || compareTypes(a.dynamic, other.dynamic);
+    }
+    case 'object': {
+      const other = b as typeof a;
+      const [x, y] = [a.static ?? [], other.static ?? []];
+      for (let i = 0; i < Math.min(x.length, y.length); i++) {
+        const c = compareStrings(x[i]!.key, y[i]!.key) || compareTypes(x[i]!.value, y[i]!.value);
+        if (c !== 0) return c;
+      }
+      return x.length - y.length || compareTypes(a.dynamic?.key, other.dynamic?.key) || compareTypes(a.dynamic?.value, other.dynamic?.value);
+    }
+    case 'set': return compareTypes(a.of, (b as typeof a).of);
+    case 'any': return slices(a.of, (b as typeof a).of);
+    default: return 0;
+  }
+}
+
+/** The union of what f gives for each member of a union (or for t itself), leaving out the members it has none for. */
+function overMembers(t: RegoType, f: (m: RegoType) => RegoType | undefined): RegoType | undefined {
+  const found = (t.type === 'any' ? t.of ?? [] : [t]).map(f).filter((x): x is RegoType => x !== undefined);
+  return found.length > 0 ? union(found) : undefined;
+}
+
+/** Whether a value of type t can be indexed at all: a collection, any, or a union with a collection in it. */
+export function isIndexable(t: RegoType): boolean {
+  if (t.type === 'any') return isAny(t) || t.of!.some(isIndexable);
+  return t.type === 'array' || t.type === 'object' || t.type === 'set';
+}
+
+/** Whether t is an array or object literal's type with no element at all (`[]`, `{}`). */
+export function isEmptyCollection(t: RegoType): boolean {
+  return (t.type === 'array' || t.type === 'object') && !t.static?.length && !t.dynamic;
+}
+
+/** OPA's Keys: the type of the keys that index a value of type t; undefined where there are none. */
+export function keysOf(t: RegoType): RegoType | undefined {
+  if (isAny(t)) return ANY;
+  switch (t.type) {
+    case 'array': return NUMBER;
+    case 'set': return t.of;
+    case 'object': {
+      const keys = [...(t.static ?? []).map(() => STRING), ...(t.dynamic ? [t.dynamic.key] : [])];
+      return keys.length > 0 ? union(keys) : undefined;
+    }
+    case 'any': return overMembers(t, keysOf);
+    default: return undefined;
+  }
+}
+
+/** OPA's Values: the type of the values iterating a value of type t gives; undefined where there are none. */
+export function valuesOf(t: RegoType): RegoType | undefined {
+  if (isAny(t)) return ANY;
+  switch (t.type) {
+    case 'array': {
+      const values = [...(t.static ?? []), ...(t.dynamic ? [t.dynamic] : [])];
+      return values.length > 0 ? union(values) : undefined;
+    }
+    case 'set': return t.of;
+    case 'object': {
+      const values = [...(t.static ?? []).map((p) => p.value), ...(t.dynamic ? [t.dynamic.value] : [])];
+      return values.length > 0 ? union(values) : undefined;
+    }
+    case 'any': return overMembers(t, valuesOf);
+    default: return undefined;
+  }
+}
+
+/**
+ * OPA's Select of a constant key: the type of what `value[key]` gives, or null where no value of type t has that
+ * key. An array is indexed only by an integer written without fraction or exponent (`1`, not `1.0`).
+ */
+export function select(t: RegoType, key: ScalarTerm): RegoType | null {
+  if (isAny(t)) return ANY;
+  switch (t.type) {
+    case 'array': return key.type === 'number' && /^\d+$/.test(key.value) ? selectIndex(t, Number(key.value)) : null;
+    case 'object': return selectKey(t, key);
+    case 'set': return unifies({ type: key.type }, t.of) ? t.of : null;
+    case 'any': return overMembers(t, (m) => select(m, key) ?? undefined) ?? null;
+    default: return null;
+  }
+}
+
+/** The static keys of the objects a value of type t may be, sorted: the keys OPA lists as those a ref may use. */
+export function objectKeys(t: RegoType): string[] {
+  if (t.type === 'object') return (t.static ?? []).map((p) => p.key).sort(compareStrings);
+  if (t.type === 'any') return [...new Set((t.of ?? []).flatMap(objectKeys))].sort(compareStrings);
+  return [];
 }

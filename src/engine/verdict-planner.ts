@@ -7,6 +7,7 @@ import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { RegoCompileError as CompilerError, checkRego } from '../compiler/compile-rego.js';
 import { PlanError, planModules } from '../compiler/planner/index.js';
 import type { Module, Term } from '../compiler/ast.js';
+import { isLocated } from '../compiler/errors.js';
 import { NoRulesError, RegoCompileError, packagesAbove, type PlannedPolicy, type RegoPlanner } from './compiler.js';
 
 export class VerdictPlanner implements RegoPlanner {
@@ -19,7 +20,7 @@ export class VerdictPlanner implements RegoPlanner {
       if (!(err instanceof CompilerError)) throw err;
       throw new RegoCompileError(
         'error(s) occurred while compiling module(s)',
-        err.errors.map((e) => ({ code: e.code, message: e.message, location: { ...e.location }, ...(e.details ? { details: { ...e.details } } : {}) })),
+        err.errors.map((e) => ({ code: e.code, message: e.message, ...(isLocated(e.location) ? { location: { ...e.location } } : {}), ...(e.details ? { details: { ...e.details } } : {}) })),
       );
     }
     const entrypoints = [...new Set(checked.flatMap(entrypointsOf))].sort();

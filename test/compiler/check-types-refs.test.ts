@@ -1,13 +1,17 @@
-// Differential test: refs that go on into a rule whose value is a scalar (`x := 1`, then `data.p.x.a`) are OPA's
-// "undefined ref" type error. `verdict check` (text and JSON) and `verdict eval` against the pinned OPA, byte for
-// byte: the message, the details (ref, pos, have), the location (OPA's shared location for refs that were a
-// rule's bare name), the order; and policies OPA accepts, which must stay accepted.
+// Differential test: refs the type checker finds undefined are OPA's "undefined ref" type error. Refs that go on
+// into a rule whose value is a scalar (`x := 1`, then `data.p.x.a`), and refs below a literal, a local or a rule
+// of known type with a key no such value has (`[1][1.5]`, `{"a": 1}.b`, `x["a"]` for `x := [1, 2]`).
+// `verdict check` (text and JSON), `verdict eval` and the policy API against the pinned OPA, byte for byte: the
+// message, the details (ref, pos, have, want, oneOf), the location (OPA's shared location for refs that were a
+// rule's bare name), the order, the error limit; and policies OPA accepts, which must stay accepted.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { send, startOpa, startVerdict, writeTree, type OpaServer } from '../server/harness.js';
+import type { RunningServer } from '../../src/server/start.js';
 
 const opa = resolve(execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim());
 const verdict = resolve('dist/src/main.js');
@@ -77,6 +81,219 @@ k := input.k
 g := [data.p.o.a, data.p.c[1], data.p.r.s, data.p.m.n, data.p.k.l, f(1)]
 `,
   },
+  'literal keys': {
+    'p.rego': `package p
+
+a := [1][1.5]
+
+b := {"a": 1}.b
+
+c := [1][-1]
+
+d := [1, 2][1.0]
+
+e := {1}["a"]
+
+f := [][0]
+
+g := {}.a
+
+h := {"a": {"b": 1}}.a.c
+
+i := [1][0][0]
+
+j := {"b c": 1, "a": 2}[1]
+`,
+  },
+  'local keys': {
+    'p.rego': `package p
+
+a if {
+  x := [1, 2]
+  x["a"]
+  y := "a"
+  x[y]
+}
+
+b if {
+  x := 1
+  x.a
+}
+
+c if {
+  x := [{"a": 1}, {"b": 2}]
+  x[_].c
+  x[_][0]
+}
+
+d if {
+  x := {[1]}
+  x[["a"]]
+  y := [[1], ["a"]]
+  y[_][0].b
+}
+
+e if {
+  x := split(input.s, ",")
+  x.a
+  count(x).b
+}
+
+f if {
+  x := {"a": 1}
+  x.b with input as 1
+  not x.c
+}
+
+g := [x | x := {"a": [1]}; x.a.b]
+
+h if {
+  some k, v in {"a": [1]}
+  v.b
+  k.c
+}
+
+i if {
+  x := {k: 1 | some k in ["a"]}
+  x[1]
+}
+`,
+  },
+  'rule keys': {
+    'p.rego': `package p
+
+o := {"a": 1}
+
+arr := [1, 2]
+
+c contains x if some x in [1, 2]
+
+u := x if {
+  x := [1]
+}
+
+u := "s" if input.u
+
+default d := {"a": 1}
+
+d := {"b": 1} if input.d
+
+q1 if o.b
+
+q2 if data.p.o.c
+
+q3 := arr[1.5]
+
+q4 if c["a"]
+
+q5 if c[1].a
+
+q6 if u[0].c
+
+q7 if d.e
+
+q8 := o.a.b
+
+q9 if {
+  x := {"a": 1}
+  k := 1
+  x[k]
+}
+`,
+  },
+  'function and object rule keys': {
+    'p.rego': `package p
+
+f(x) := [1]
+
+g(x) := {"a": 1} if x > 1
+
+g(x) := {"b": 1} if x <= 1
+
+m[k] := 1 if some k in ["a"]
+
+m[k] := "s" if some k in ["b"]
+
+a if {
+  y := f(1)
+  y.a
+}
+
+b if {
+  g(1, y)
+  y.c
+}
+
+c if {
+  y := [1]
+  y[upper("a")].b
+}
+
+d if m.a.b
+
+e if m[1]
+
+h if {
+  y := {"a": 1}
+  y[count([])]
+}
+
+i if {
+  x := [{["a"]}, {[1]}]
+  y := x[_]
+  y.s
+}
+`,
+  },
+  'accepted keys': {
+    'p.rego': `package p
+
+o := {"a": 1}
+
+a := {1}[2]
+
+b if {
+  x := {"a": 1}
+  x[input.k]
+}
+
+c if {
+  x := []
+  x[_].a
+  y := {}
+  z := 1
+  y[z]
+}
+
+d if every x in [1] {
+  x.a
+}
+
+e if {
+  o.b with data.p.o as {"b": 2}
+}
+
+f := input.a.b[1.5].c
+
+g := data.q.r[1.5]
+
+h if {
+  x := [input.a, 1]
+  x[0].b
+}
+
+id(x) := x
+
+i if {
+  y := id(1)
+  y.a.b
+}
+
+r.s := 1
+
+j if r.t
+`,
+  },
 };
 for (const [name, files] of Object.entries(policies)) {
   const at = join(dir, name.replace(/ /g, '-'));
@@ -100,4 +317,28 @@ describe('refs into scalar rules are type errors as in OPA', () => {
     const args = ['eval', '-d', 'head-and-body/p.rego', 'data.p.x.a'];
     assert.deepEqual(run(process.execPath, [verdict, ...args]), run(opa, args));
   });
+});
+
+describe('the policy API answers them as OPA does', () => {
+  let opa: OpaServer;
+  let verdictServer: RunningServer;
+  before(async () => {
+    const config = writeTree({ 'config.yaml': '{}\n' });
+    [opa, verdictServer] = await Promise.all([startOpa(`${config}/config.yaml`, []), startVerdict('{}', [])]);
+  });
+  after(async () => {
+    await Promise.all([opa?.stop(), verdictServer?.close()]);
+  });
+  for (const [name, files] of Object.entries(policies)) {
+    if (Object.keys(files).length !== 1) continue;
+    it(`${name}: PUT /v1/policies`, async () => {
+      const path = `/v1/policies/${name.replace(/ /g, '-')}`;
+      const theirs = await send(opa.url, 'PUT', path, files['p.rego']);
+      const ours = await send(verdictServer.url, 'PUT', path, files['p.rego']);
+      // A policy that compiles stays: take it out again, as the next one has the same package.
+      await Promise.all([send(opa.url, 'DELETE', path), send(verdictServer.url, 'DELETE', path)]);
+      assert.equal(ours.status, theirs.status);
+      assert.equal(ours.body.toString('utf8'), theirs.body.toString('utf8'));
+    });
+  }
 });

@@ -1,20 +1,25 @@
-// CheckTypes, for builtin calls (OPA: v1/ast/check.go): an argument whose type is known at compile time and
-// cannot match the builtin's declared argument type is a rego_type_error "NAME: invalid argument(s)" at the
-// call, with OPA's details (the argument types found, the declaration wanted). Types are known for literals,
-// for the results of builtin calls, and for local variables assigned from those (`x := 1`, `1 = x`, an output
-// argument, `some k, v in xs` over such a value); everything else (input, data, rule values, function arguments)
-// is left unknown and never reported, so this reports a subset of OPA's type errors and nothing OPA accepts.
-// A unification (`a = b`, `:=`, and `a == b`, which OPA rewrites to `a = b` where it is an expression of its own)
-// whose two sides have known types that can never be equal is OPA's "match error". A builtin replaced with
-// `with` by another builtin whose declaration cannot unify with its own is OPA's "NAME: arity mismatch".
+// CheckTypes (OPA: v1/ast/check.go), for builtin calls, unifications and refs. A builtin call's argument whose
+// type is known at compile time and cannot match the builtin's declared argument type is a rego_type_error
+// "NAME: invalid argument(s)" at the call, with OPA's details (the argument types found, the declaration
+// wanted). Types are known for literals, for the results of builtin calls and of the modules' functions whose
+// values have known types, for local variables assigned from those (`x := 1`, `1 = x`, an output argument,
+// `some k, v in xs` over such a value), and for rules whose values have known types (data.p.o for
+// `o := {"a": 1}`); input is any, and everything else (data outside the rules, rules with a ref head, function
+// arguments) is left unknown and never reported, so this reports a subset of OPA's type errors and nothing OPA
+// accepts. A unification (`a = b`, `:=`, and `a == b`, which OPA rewrites to `a = b` where it is an expression
+// of its own) whose two sides have known types that can never be equal is OPA's "match error". A builtin
+// replaced with `with` by another builtin whose declaration cannot unify with its own is OPA's "NAME: arity
+// mismatch". A ref that goes on below a value of known type with a key no such value has (`[1][1.5]`,
+// `{"a": 1}.b`, `x.a` for `x := 1`) is OPA's "undefined ref".
 import type { Body, Expr, Location, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
-import type { ArgErrorDetails, MatchErrorDetails, RefErrorDetails } from '../errors.js';
+import type { ArgErrorDetails, MatchErrorDetails, RefErrorDetails, RefKeyErrorDetails } from '../errors.js';
 import { refText } from '../errors.js';
 import type { Module } from '../ast.js';
+import { termJson } from '../partial/ast-json.js';
 import { packageKey } from './resolve-refs.js';
 import { inGoKeyOrder, type FunctionDecl, type RegoType } from '../../builtins/declarations.js';
-import { selectIndex, selectKey, unifies } from '../types.js';
+import { isAny, isEmptyCollection, isIndexable, keysOf, objectKeys, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
 import { callName, childTerms, exprTerms, forEachRef, forEachRefInBody } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 
@@ -37,15 +42,31 @@ const UNIFYING_OPERATORS = new Set(['eq', 'assign', 'equal']);
 interface Found {
   loc: Location;
   message: string;
-  details: ArgErrorDetails | RefErrorDetails | MatchErrorDetails;
+  details: ArgErrorDetails | RefErrorDetails | RefKeyErrorDetails | MatchErrorDetails;
 }
 
 /**
  * The value types of the rules of the modules that are known: a complete rule (`x := 1`, `allow if ...`) all of
- * whose definitions, else branches and default give a scalar literal. Keyed by the rule's path below data
- * (JSON of its strings); null where a rule's type is not known.
+ * whose definitions, else branches and default give a value of known type, and a multi-value rule
+ * (`c contains 1`) whose elements all have a known type. Keyed by the rule's path below data (JSON of its
+ * strings); null where a rule's type is not known.
  */
 type RuleTypes = Map<string, RegoType | null>;
+
+/**
+ * The result types of the modules' functions that are known (all definitions give a value of known type), by
+ * dotted name (`data.p.f`), with their number of arguments; null where a function's result type is not known.
+ */
+type FunctionResults = Map<string, { arity: number; result: RegoType } | null>;
+
+/** What the checker knows before it looks at a rule: builtin declarations, rule and function types, local names. */
+interface Typing {
+  declOf: (name: string) => FunctionDecl | undefined;
+  rules: RuleTypes;
+  functions: FunctionResults;
+  /** The name a generated local was written with. */
+  originalName: (v: string) => string;
+}
 
 /**
  * A ref that was a rule's bare name in the source (`x.a` in package p, now data.p.x.a): ResolveRefs gives the
@@ -75,25 +96,67 @@ function lastResolvedName(m: Module): Location | undefined {
   return last;
 }
 
-function ruleTypes(modules: Module[]): RuleTypes {
+/**
+ * The rules' value types and the functions' result types, each as its head's value (or a multi-value rule's
+ * element) types where its own body binds the variables in it (a function's arguments are unknown); refs to
+ * other rules and calls of other functions in there are not followed (their type is left unknown).
+ */
+function ruleTypes(modules: Module[], declOf: Typing['declOf'], originalName: Typing['originalName']): Typing {
+  const valueChecker = new RuleChecker({ declOf, rules: new Map(), functions: new Map(), originalName }, undefined, []);
   const definitions = new Map<string, Known[]>();
+  const functionDefinitions = new Map<string, { arity: number; results: Known[] }>();
+  const partialObjects = new Set<string>();
   for (const m of modules) {
     const pkg = packageKey(m).split('.');
     for (const rule of m.rules) {
       const head = rule.head.ref[0];
-      const key = JSON.stringify([...pkg, head?.type === 'var' ? head.value : rule.head.name]);
-      const complete = rule.head.ref.length === 1 && !rule.head.args && !rule.head.key;
+      const name = head?.type === 'var' ? head.value : rule.head.name;
+      const single = rule.head.ref.length === 1;
+      if (single && rule.head.args) {
+        const key = ['data', ...pkg, name].join('.');
+        const f = functionDefinitions.get(key) ?? { arity: rule.head.args.length, results: [] };
+        for (let r: Rule | undefined = rule; r; r = r.else) f.results.push(valueChecker.headType(r, r.head.value));
+        functionDefinitions.set(key, f);
+        continue;
+      }
+      const key = JSON.stringify([...pkg, name]);
       const types = definitions.get(key) ?? [];
+      // `m[k] := v`, or v0's `m[k] = v` (its key kept apart from a one-term ref).
+      const objectKey = rule.head.ref.length === 2 && rule.head.ref[1]!.type === 'var' ? rule.head.ref[1] : single ? rule.head.key : undefined;
+      const partialObject = objectKey !== undefined && rule.head.value !== undefined;
+      if (partialObject) partialObjects.add(key);
       for (let r: Rule | undefined = rule; r; r = r.else) {
-        const value = complete ? r.head.value : undefined;
-        types.push(value && isScalar(value) ? SCALAR_TYPES[value.type] : undefined);
+        if (single && !rule.head.key) types.push(valueChecker.headType(r, r.head.value));
+        else if (single && !rule.head.value) {
+          const of = valueChecker.headType(r, r.head.key);
+          types.push(of && { type: 'set', of });
+        } else if (partialObject) {
+          const [key, value] = [valueChecker.headType(r, objectKey), valueChecker.headType(r, r.head.value)];
+          types.push(key && value && { type: 'object', dynamic: { key, value } });
+        } else types.push(undefined);
       }
       definitions.set(key, types);
     }
   }
-  const types: RuleTypes = new Map();
-  for (const [key, list] of definitions) types.set(key, list.every((t) => t !== undefined) ? union(list as RegoType[]) : null);
-  return types;
+  const known = (list: Known[]) => (list.every((t) => t !== undefined) ? union(list as RegoType[]) : null);
+  const rules: RuleTypes = new Map();
+  for (const [key, list] of definitions) rules.set(key, partialObjects.has(key) ? partialObjectType(list) : known(list));
+  const functions: FunctionResults = new Map();
+  for (const [key, { arity, results }] of functionDefinitions) {
+    const result = known(results);
+    functions.set(key, result && { arity, result });
+  }
+  return { declOf, rules, functions, originalName };
+}
+
+/** A partial object rule's type (`m[k] := v`): its definitions' keys and values, each as one union. */
+function partialObjectType(definitions: Known[]): RegoType | null {
+  const entries: Array<{ key: RegoType; value: RegoType }> = [];
+  for (const t of definitions) {
+    if (t?.type !== 'object' || !t.dynamic) return null;
+    entries.push(t.dynamic);
+  }
+  return { type: 'object', dynamic: { key: union(entries.map((e) => e.key)), value: union(entries.map((e) => e.value)) } };
 }
 
 export const checkTypes: Stage = {
@@ -103,11 +166,11 @@ export const checkTypes: Stage = {
     if (!builtin) return;
     const declOf = (name: string): FunctionDecl | undefined => builtin(name)?.decl as FunctionDecl | undefined;
     const found: Found[] = [];
-    const rules = ruleTypes(ctx.modules);
+    const typing = ruleTypes(ctx.modules, declOf, (v) => ctx.rewritten.get(v) ?? v);
     for (const m of ctx.modules) {
       const lastName = lastResolvedName(m);
       for (const rule of m.rules) {
-        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(declOf, rules, lastName, found).rule(r);
+        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(typing, lastName, found).rule(r);
       }
     }
     // OPA sorts errors by location, then by their text.
@@ -123,8 +186,7 @@ class RuleChecker {
   private replacing = false;
 
   constructor(
-    private readonly declOf: (name: string) => FunctionDecl | undefined,
-    private readonly rules: RuleTypes,
+    private readonly typing: Typing,
     private readonly lastName: Location | undefined,
     private readonly found: Found[],
   ) {}
@@ -134,6 +196,14 @@ class RuleChecker {
     this.body(r.body, env);
     // Head terms are evaluated after the body (`p := count(1)` is `count(1, __local0__)` appended to it).
     for (const t of [r.head.key, r.head.value]) if (t) this.typeOf(t, env);
+  }
+
+  /** The type of one of a rule's head terms, with the variables its body binds. */
+  headType(r: Rule, t: Term | undefined): Known {
+    if (!t) return undefined;
+    const env = new Map<string, RegoType>();
+    this.body(r.body, env);
+    return this.typeOf(t, env);
   }
 
   private body(body: Body, env: Map<string, RegoType>): void {
@@ -179,8 +249,8 @@ class RuleChecker {
   private replacement(e: Expr, w: NonNullable<Expr['with']>[number]): void {
     const target = refName(w.target);
     const value = refName(w.value);
-    const want = target === undefined ? undefined : this.declOf(target);
-    const have = value === undefined ? undefined : this.declOf(value);
+    const want = target === undefined ? undefined : this.typing.declOf(target);
+    const have = value === undefined ? undefined : this.typing.declOf(value);
     if (!want || !have || want.variadic || have.variadic) return;
     const [wantArgs, haveArgs] = [want.args ?? [], have.args ?? []];
     const fits = wantArgs.length === haveArgs.length && wantArgs.every((t, i) => unifies(haveArgs[i]!, t));
@@ -216,8 +286,8 @@ class RuleChecker {
    */
   private call(name: string, args: Term[], loc: Location, env: Map<string, RegoType>, nested: boolean): Known {
     const have = args.map((a) => this.typeOf(a, env));
-    const decl = BINDING_OPERATORS.has(name) ? undefined : this.declOf(name);
-    if (!decl) return undefined;
+    const decl = BINDING_OPERATORS.has(name) ? undefined : this.typing.declOf(name);
+    if (!decl) return this.functionCall(name, args, env);
     const params = decl.args ?? [];
     const wanted = decl.result ? [...params, decl.result] : params;
     for (let i = 0; i < args.length; i++) {
@@ -236,6 +306,15 @@ class RuleChecker {
     const out = args[params.length];
     if (out?.type === 'var' && !env.has(out.value) && decl.result) env.set(out.value, unnamed(decl.result));
     return decl.result && unnamed(decl.result);
+  }
+
+  /** A call of one of the modules' functions: its result type, given to its output variable. */
+  private functionCall(name: string, args: Term[], env: Map<string, RegoType>): Known {
+    const f = this.typing.functions.get(name);
+    if (!f) return undefined;
+    const out = args[f.arity];
+    if (out?.type === 'var' && !env.has(out.value)) env.set(out.value, f.result);
+    return f.result;
   }
 
   /** OPA's unify1 of a term with a wanted type: literals element by element, anything else by its type. */
@@ -262,57 +341,101 @@ class RuleChecker {
   }
 
   /**
-   * The type of `head[a][b]...` where head is input (any), a local of known type or a literal: each constant
-   * segment selects, each variable segment iterates (`[1][i]`, as `some x in [1]` is rewritten) and takes the
-   * type of the keys, as OPA's ref checker does.
+   * The type of `head[a][b]...` where head is input (any), data, a local of known type or a literal, as OPA's
+   * ref checker finds it: each constant key selects, each other key iterates (`[1][i]`, as `some x in [1]` is
+   * rewritten) and gives a variable not bound yet the type of the keys.
    */
   private refType(ref: Term[], env: Map<string, RegoType>): Known {
     const [head, ...path] = ref;
-    for (const x of path) this.typeOf(x, env);
-    if (head!.type === 'var' && head!.value === 'data' && !env.has('data')) return this.dataRefType(ref);
-    let type: Known = head!.type === 'var' ? (head!.value === 'input' ? ANY : env.get(head!.value)) : this.typeOf(head!, env);
-    for (const seg of path) {
-      if (type === undefined) return undefined;
-      if (type.type === 'any') return type.of && type.of.length > 0 ? undefined : ANY;
-      if (seg.type === 'var') {
-        if (!env.has(seg.value)) {
-          const keys = keysOf(type);
-          if (keys) env.set(seg.value, keys);
-        }
-        type = valuesOf(type);
-      } else if (type.type === 'array' && seg.type === 'number' && /^\d+$/.test(seg.value)) {
-        type = selectIndex(type, Number(seg.value)) ?? undefined;
-      } else if (type.type === 'object' && isScalar(seg)) {
-        type = selectKey(type, seg) ?? undefined;
-      } else {
-        return undefined;
-      }
+    const keyTypes = [undefined, ...path.map((x) => this.typeOf(x, env))];
+    if (head!.type === 'var' && head!.value === 'data' && !env.has('data')) return this.dataRefType(ref, keyTypes, env);
+    if (head!.type === 'var') {
+      const type = head!.value === 'input' ? ANY : env.get(head!.value);
+      return type && this.descend(ref, 1, type, keyTypes, env, ref[0]!.loc);
     }
-    return type;
+    // A head with a type error of its own (`upper(1)[_]`) has no type for OPA to go on with.
+    const reported = this.found.length;
+    const type = this.typeOf(head!, env);
+    return type && this.found.length === reported ? this.descend(ref, 1, type, keyTypes, env, ref[0]!.loc) : undefined;
   }
 
   /**
-   * The type of a ref into data: a rule's known type; a ref that goes on into a rule whose value is a scalar is
-   * OPA's "undefined ref" type error.
+   * The type of a ref into data: a rule's known type, and what the ref selects below it (reported there, but not
+   * inside an expression with `with`, which may replace the rule's value).
    */
-  private dataRefType(ref: Term[]): Known {
+  private dataRefType(ref: Term[], keyTypes: Known[], env: Map<string, RegoType>): Known {
     const names: string[] = [];
     for (let i = 1; i < ref.length; i++) {
       const seg = ref[i]!;
       if (seg.type !== 'string') return undefined;
       names.push(seg.value);
-      const type = this.rules.get(JSON.stringify(names));
+      const type = this.typing.rules.get(JSON.stringify(names));
       if (type === undefined) continue;
       if (type === null) return undefined;
-      if (i === ref.length - 1) return type;
-      const rest = ref.slice(i + 1);
-      if (this.replacing || !rest.every((t) => isScalar(t) || t.type === 'var')) return undefined;
-      const terms = ref.map((t) => ({ type: t.type, value: t.type === 'number' ? Number(t.value) : (t as { value: unknown }).value }));
-      const loc = (resolvedName(ref) && this.lastName) || ref[0]!.loc;
-      this.found.push({ loc, message: `undefined ref: ${refText(terms)}`, details: { ref: terms, pos: i, have: inGoKeyOrder(type) } });
-      return undefined;
+      const loc = this.replacing ? undefined : (resolvedName(ref) && this.lastName) || ref[0]!.loc;
+      return this.descend(ref, i + 1, type, keyTypes, env, loc);
     }
     return undefined;
+  }
+
+  /**
+   * The type of what ref[from:] selects below a value of type `type`. A key no such value has is an "undefined
+   * ref" error at `loc` (none without it): a key below a value that has no keys (a number, a string), a constant
+   * key no value of the type has (`[1][1.5]`, `{"a": 1}.b`), or a key of known type that cannot be one of its keys.
+   */
+  private descend(ref: Term[], from: number, type: RegoType, keyTypes: Known[], env: Map<string, RegoType>, loc: Location | undefined): Known {
+    for (let i = from; i < ref.length; i++) {
+      if (isAny(type)) return type;
+      if (!isIndexable(type)) return this.undefinedRef(loc, ref, { pos: i - 1, have: inGoKeyOrder(type) });
+      const key = ref[i]!;
+      const keys = keysOf(type);
+      const oneOf = () => {
+        const names = objectKeys(type);
+        return names.length > 0 ? names : null;
+      };
+      if (isScalar(key)) {
+        const child = select(type, key);
+        if (child === null) return this.undefinedRef(loc, ref, { pos: i, want: isEmptyCollection(type) || !keys ? null : inGoKeyOrder(keys), oneOf: oneOf() });
+        type = child;
+        continue;
+      }
+      const have = keyTypes[i];
+      if (key.type === 'var' && !env.has(key.value)) {
+        if (keys) env.set(key.value, keys);
+      } else if (key.type === 'var' || key.type === 'ref' || key.type === 'call' || key.type === 'array' || key.type === 'object' || key.type === 'set') {
+        const named = key.type === 'var' || key.type === 'ref' || key.type === 'call';
+        const fits = !keys || !have || (named ? unifies(have, keys) : this.matches(key, have, keys, env));
+        // OPA lists an object's keys for a variable, ref or call key, not for a composite one.
+        if (!fits) return this.undefinedRef(loc, ref, { pos: i, have: inGoKeyOrder(have!), want: inGoKeyOrder(keys!), oneOf: named ? oneOf() : null });
+      } else {
+        return undefined;
+      }
+      const values = valuesOf(type);
+      if (!values) return undefined;
+      type = values;
+    }
+    return type;
+  }
+
+  /**
+   * Reports an "undefined ref" with OPA's details (the ref's locals by the names they were written with), where
+   * it is to be reported and OPA's text of the ref is known.
+   */
+  private undefinedRef(loc: Location | undefined, ref: Term[], detail: Omit<RefErrorDetails, 'ref'> | Omit<RefKeyErrorDetails, 'ref'>): undefined {
+    if (!loc || !printableRef(ref)) return undefined;
+    const terms = ref.map((t) => termJson(this.written(t)) as RefErrorDetails['ref'][number]);
+    this.found.push({ loc, message: `undefined ref: ${refText(terms)}`, details: { ref: terms, ...detail } });
+    return undefined;
+  }
+
+  /** A term with its locals renamed back to the names they were written with. */
+  private written(t: Term): Term {
+    switch (t.type) {
+      case 'var': return { ...t, value: this.typing.originalName(t.value) };
+      case 'ref': case 'array': case 'set': case 'call': return { ...t, value: t.value.map((x) => this.written(x)) } as Term;
+      case 'object': return { ...t, value: t.value.map(([k, v]) => [this.written(k), this.written(v)] as [Term, Term]) };
+      default: return t;
+    }
   }
 
   /** The type of a term as far as it is known; checks the calls it contains on the way. */
@@ -372,9 +495,9 @@ class RuleChecker {
       case 'objectcomprehension': {
         const inner = new Map(env);
         this.body(t.value.body, inner);
-        this.typeOf(t.value.key, inner);
-        this.typeOf(t.value.value, inner);
-        return undefined;
+        const key = this.typeOf(t.value.key, inner);
+        const value = this.typeOf(t.value.value, inner);
+        return key && value ? { type: 'object', dynamic: { key, value } } : undefined;
       }
     }
   }
@@ -402,41 +525,22 @@ function unnamed(t: RegoType): RegoType {
   return rest as RegoType;
 }
 
-const TYPE_ORDER = ['null', 'boolean', 'number', 'string', 'array', 'object', 'set', 'any'];
-
-/** OPA's Or over several types: one type, or a union of the distinct ones in OPA's order of kinds. */
-function union(types: RegoType[]): RegoType {
-  const members: RegoType[] = [];
-  for (const t of types) if (!members.some((m) => JSON.stringify(m) === JSON.stringify(t))) members.push(t);
-  members.sort((a, b) => TYPE_ORDER.indexOf(a.type) - TYPE_ORDER.indexOf(b.type));
-  return members.length === 1 ? members[0]! : { type: 'any', of: members };
+/**
+ * Whether OPA's text of a ref is known: a call stays as written as one of the ref's terms (`count(x).a`,
+ * `x[count(y)]`), but OPA prints calls inside an array, object or set (`[count(y)][1]`), comprehensions and
+ * template strings rewritten.
+ */
+function printableRef(ref: Term[]): boolean {
+  return ref.every((t) => printable(t, true));
 }
 
-/** The type of the keys iterating a value of type t gives; undefined where not known. */
-function keysOf(t: RegoType): Known {
+function printable(t: Term, callAllowed: boolean): boolean {
   switch (t.type) {
-    case 'array': return SCALAR_TYPES.number;
-    case 'set': return t.of;
-    case 'object': {
-      const keys = [...(t.static ?? []).map(() => SCALAR_TYPES.string!), ...(t.dynamic ? [t.dynamic.key] : [])];
-      return keys.length > 0 ? union(keys) : undefined;
-    }
-    default: return undefined;
-  }
-}
-
-/** The type of the values iterating a value of type t gives; undefined where not known. */
-function valuesOf(t: RegoType): Known {
-  switch (t.type) {
-    case 'array': {
-      const values = [...(t.static ?? []), ...(t.dynamic ? [t.dynamic] : [])];
-      return values.length > 0 ? union(values) : undefined;
-    }
-    case 'set': return t.of;
-    case 'object': {
-      const values = [...(t.static ?? []).map((p) => p.value), ...(t.dynamic ? [t.dynamic.value] : [])];
-      return values.length > 0 ? union(values) : undefined;
-    }
-    default: return undefined;
+    case 'null': case 'boolean': case 'number': case 'string': case 'var': return true;
+    case 'ref': return printableRef(t.value);
+    case 'call': return callAllowed && t.value.every((x) => printable(x, true));
+    case 'array': case 'set': return t.value.every((x) => printable(x, false));
+    case 'object': return t.value.every(([k, v]) => printable(k, false) && printable(v, false));
+    default: return false;
   }
 }

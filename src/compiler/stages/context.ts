@@ -1,7 +1,7 @@
 // What every compile stage works on: the module set (owned and rewritten in place by the stages), the errors
 // found so far, and the generator of compiler-made local variable names.
 import type { Location, Module, Term } from '../ast.js';
-import { MAX_ERRORS, regoError, type ArgErrorDetails, type MatchErrorDetails, type RefErrorDetails, type RegoError, type RegoErrorCode } from '../errors.js';
+import { MAX_ERRORS, regoError, type RegoError, type RegoErrorCode, type TypeErrorDetails } from '../errors.js';
 
 /** What the stages need to know about a builtin function. */
 export interface BuiltinInfo {
@@ -43,7 +43,7 @@ export class CompileContext {
   }
 
   /** Records an error; false once the error limit is reached, so that stages can stop early. */
-  error(code: RegoErrorCode, loc: Location, message: string, details?: ArgErrorDetails | RefErrorDetails | MatchErrorDetails): boolean {
+  error(code: RegoErrorCode, loc: Location, message: string, details?: TypeErrorDetails): boolean {
     if (this.errors.length < MAX_ERRORS) this.errors.push(details ? { ...regoError(code, loc, message), details } : regoError(code, loc, message));
     return this.errors.length < MAX_ERRORS;
   }

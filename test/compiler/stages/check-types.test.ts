@@ -48,6 +48,10 @@ const REFUSED: Record<string, string> = {
   'a call in the domain': 'p if {\n  some x in upper(1)\n}',
   'a static element of a local array': 'p if {\n  x := [1, "a"]\n  upper(x[0])\n}',
   'in an object comprehension key': 'p if {\n  x := {y: 1 | y := upper(4)}\n}',
+  'iterating arrays of different element types (a union in OPA\'s order of types)': 'p if {\n  x := [["a"], [1]]\n  y := x[_]\n  z := y + 1\n}',
+  'iterating objects of different keys': 'p if {\n  x := [{"b": 1}, {"a": "s"}]\n  y := x[_]\n  z := y + 1\n}',
+  'the result of a function of the module': 'f(x) := 1\n\np if upper(f(1))',
+  'a partial object rule\'s value': 'm[k] := 1 if some k in ["a"]\n\np if upper(m.a)',
 };
 
 /** Unifications OPA refuses as a "match error": two sides whose known types can never be equal. */

@@ -7,7 +7,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { openDecisionDatabase, retryWhileBusy, sqliteCode } from './open.js';
 import { TailIndexer, type TailIndexing } from './indexing.js';
 import { Retention, type RetentionOptions } from './retention.js';
-import { rowFields, type WriterBatch } from './writer-batch.js';
+import { batchState, rowFields, rowRevisions, rowsByteLength, severalRevisions, type WriterBatch } from './writer-batch.js';
 import { appendFramesAtMost, framesFor, WalFrames } from './wal-frames.js';
 
 export interface WriterSettings {
@@ -17,12 +17,12 @@ export interface WriterSettings {
   indexing?: TailIndexing;
   /**
    * Group commit across stores (sync durability): before committing, wait up to this long (default 2 ms, 0 for
-   * never) for the batches of the other stores that wrote lately, and no longer than the last commit took.
+   * never) for rows from the other stores that wrote lately, and no longer than the last commit took.
    */
   groupWaitMs?: number;
   /**
-   * Bumped (Atomics.add, then Atomics.notify) by each store of a shared writer after it posts a batch: the writer
-   * waiting for a group sleeps until one comes instead of polling the stores' ports.
+   * Bumped (Atomics.add, then Atomics.notify) by each store of a shared writer when it wakes the writer
+   * (batchState.wake): the writer waiting for a group sleeps until then instead of polling the stores' batches.
    */
   posted?: Int32Array;
   /** The WAL is checkpointed once it holds about this many bytes (default 64 MiB), whatever the page size. */
@@ -30,7 +30,13 @@ export interface WriterSettings {
 }
 
 export type WriterRequest =
-  | { id: number; type: 'write'; batch: WriterBatch }
+  /**
+   * Commit the batch's rows from row `from` on, as they become ready, until it is sealed: one reply per commit that
+   * holds some of them (its value the rows committed so far, `done` on the last), or one failure.
+   */
+  | { id: number; type: 'write'; batch: WriterBatch; from: number }
+  /** A store published rows or sealed a batch after the writer asked to be told (batchState.wake); no reply. */
+  | { id: number; type: 'ready' }
   | { id: number; type: 'prune' }
   | { id: number; type: 'pragma'; statement: string }
   | { id: number; type: 'setMeta'; key: string; value: number | string }
@@ -38,8 +44,11 @@ export type WriterRequest =
   /** Serve the stores that send requests through `port` too. */
   | { id: number; type: 'connect'; port: MessagePort };
 
-/** Every reply carries the thread's running totals: rows deleted by retention, transactions committed. */
-export type WriterReply = { id: number; pruned: number; commits: number } & (
+/**
+ * Every reply carries the thread's running totals: rows deleted by retention, transactions committed. A write gets
+ * several: `more` on all but its last.
+ */
+export type WriterReply = { id: number; pruned: number; commits: number; more?: true } & (
   | { ok: true; value: unknown }
   | { ok: false; error: { message: string; sqlite_code?: string } }
 );
@@ -86,16 +95,16 @@ const insertRevision = db.prepare(`INSERT OR IGNORE INTO decision_revisions (seq
 
 const lastInsertSeq = db.prepare('SELECT last_insert_rowid()').pluck();
 
-/** Inserts the batch's rows; returns the seq of the last one. */
-const insertRows = (batch: WriterBatch): number => {
-  const { count, tsNs } = batch;
+/** Inserts rows from..to-1 of the batch; returns the seq of the last one. */
+const insertRows = (batch: WriterBatch, from: number, to: number): number => {
+  const { tsNs, nulls } = batch;
   const bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
   const params: unknown[] = [];
   const pushRow = (k: number) => {
     rowFields(batch, bytes, k, params);
     params.push(tsNs[k]);
   };
-  let next = 0;
+  let next = from;
   // Rows next..end-1, none with several revisions: whole chunks, then one by one.
   const insertPlain = (end: number) => {
     for (; end - next >= rowsPerInsert; next += rowsPerInsert) {
@@ -109,15 +118,16 @@ const insertRows = (batch: WriterBatch): number => {
       insertOne.run(params);
     }
   };
-  for (const [k, revisions] of batch.several) {
+  for (let k = from; k < to; k++) {
+    if (!(nulls[k] & severalRevisions)) continue;
     insertPlain(k);
     params.length = 0;
     pushRow(k);
     const { lastInsertRowid } = insertOne.run(params);
-    for (const revision of revisions) insertRevision.run(lastInsertRowid, revision);
+    for (const revision of rowRevisions(batch, bytes, k)!) insertRevision.run(lastInsertRowid, revision);
     next = k + 1;
   }
-  insertPlain(count);
+  insertPlain(to);
   return lastInsertSeq.get() as number;
 };
 
@@ -227,71 +237,89 @@ function maintain(): void {
   }
 }
 
-/** A write request waiting for the next commit, and where its answer goes. */
-interface QueuedWrite {
+/** A store's batch at the writer (a write request), and where its answers go. */
+interface Lane {
   id: number;
   batch: WriterBatch;
   from: MessagePort;
+  /** Rows committed (or in the commit being made). */
+  taken: number;
 }
 
-// Group commit: the write requests that arrive while the thread is busy (one per store, so one per server thread
-// at most) are committed together, one transaction and, in sync mode, one fsync for all of them.
-let queuedWrites: QueuedWrite[] = [];
+/** A lane's rows in the commit being made. */
+interface Slice {
+  lane: Lane;
+  to: number;
+  /** The batch is sealed and ends with this slice. */
+  last: boolean;
+}
+
+// Group commit: each store has one batch here at a time (a lane), and in sync durability keeps adding rows to it
+// (writer-batch.ts). Each commit takes the rows every lane has ready when it starts, in one transaction and, in sync
+// mode, one fsync: the events that came while the last commit was made go into the next one without waiting for
+// their store's thread to be answered and to send them, which on a busy machine may not run for milliseconds.
+const lanes = new Map<MessagePort, Lane>();
 let commitScheduled = false;
 
-function queueWrite(write: QueuedWrite): void {
-  queuedWrites.push(write);
-  lastWrite.set(write.from, performance.now());
+function scheduleCommit(): void {
   if (commitScheduled) return;
   commitScheduled = true;
   setImmediate(commitQueued);
 }
 
-// In sync mode each store has one batch in flight, and sends the next once the last is committed. Committing each
-// store's batch as it comes makes the stores take turns: every batch waits for another store's commit before its
-// own, and a commit (an fsync) holds half the events it could. So, with stores that wrote lately still missing
-// from the group, the writer waits a little for their batches: at most as long as the last commit took (the wait
-// stays within what the commit it saves would cost), reading their ports without returning to the event loop.
-// Between reads it sleeps until a store signals a new batch (`posted`), or, for stores that do not signal, for
-// 50 µs at a time: polling, each wake-up cost CPU and a context switch, several per commit.
+// In sync mode, with stores that wrote lately and have no rows ready, the writer waits a little for theirs: at most
+// as long as the last commit took (the wait stays within what the commit it saves would cost), without returning to
+// the event loop. It sleeps until a store wakes it (`posted`, see batchState.wake), or, for stores that do not
+// signal, for 50 µs at a time: polling, each wake-up cost CPU and a context switch, several per commit.
 const groupWaitMs = settings.synchronous === 'FULL' ? (settings.groupWaitMs ?? 2) : 0;
-/** When each store last sent a batch: those active in the last `activeMs` are waited for. */
+/** When each store last had rows committed: those active in the last `activeMs` are waited for. */
 const lastWrite = new Map<MessagePort, number>();
 const posted = settings.posted;
 const activeMs = 100;
 let lastCommitMs = 0;
 
+/** Rows ready in the lane's batch, and whether the batch is sealed (read first: its ready count is then final). */
+function readiness(lane: Lane): { ready: number; sealed: boolean } {
+  const sealed = Atomics.load(lane.batch.state, batchState.sealed) !== 0;
+  return { ready: Atomics.load(lane.batch.state, batchState.ready), sealed };
+}
+
 function gatherGroup(): void {
-  if (groupWaitMs === 0 || lastWrite.size < 2) return;
+  if (groupWaitMs === 0 || lastWrite.size < 2 || !anyReady()) return;
   const now = performance.now();
   const deadline = now + Math.min(groupWaitMs, lastCommitMs);
-  const missing = () => [...lastWrite].filter(([port, at]) => now - at < activeMs && !queuedWrites.some((w) => w.from === port)).map(([port]) => port);
+  const missing = () =>
+    [...lastWrite].flatMap(([port, at]) => {
+      const lane = lanes.get(port);
+      return now - at < activeMs && (!lane || readiness(lane).ready === lane.taken) ? [port] : [];
+    });
   for (let waiting = missing(); waiting.length > 0; waiting = missing()) {
     const left = deadline - performance.now();
     if (left <= 0) return;
-    // Read before the ports: a batch posted after this reading changes it, so the wait below returns at once.
+    // Read before the lanes: a store waking the writer after this reading changes it, so the wait returns at once.
     const seen = posted ? Atomics.load(posted, 0) : 0;
     let received = false;
     for (const port of waiting) {
+      const lane = lanes.get(port);
+      if (lane) Atomics.store(lane.batch.state, batchState.wake, 1);
       for (let message = receiveMessageOnPort(port); message; message = receiveMessageOnPort(port)) {
         dispatch(port, message.message as WriterRequest);
         received = true;
       }
     }
-    if (!received) {
-      if (posted) Atomics.wait(posted, 0, seen, left);
-      else Atomics.wait(pause, 0, 0, 0.05);
-    }
+    if (received || missing().length < waiting.length) continue;
+    if (posted) Atomics.wait(posted, 0, seen, left);
+    else Atomics.wait(pause, 0, 0, 0.05);
   }
 }
 
-/** Inserts batches in one transaction. */
-function insertBatches(batches: WriterBatch[]): void {
+/** Inserts the slices' rows in one transaction. */
+function insertSlices(slices: Slice[]): void {
   inserting = true;
   try {
     lastSeq = inWriteTransaction(() => {
       let last = 0;
-      for (const batch of batches) last = insertRows(batch);
+      for (const { lane, to } of slices) if (to > lane.taken) last = insertRows(lane.batch, lane.taken, to);
       return last;
     });
   } finally {
@@ -299,40 +327,86 @@ function insertBatches(batches: WriterBatch[]): void {
   }
   inserted = true;
   if (walFramesAtMost !== undefined) {
-    for (const batch of batches) walFramesAtMost += appendFramesAtMost(batch.bytes.byteLength, batch.count, pageSize);
+    for (const { lane, to } of slices) walFramesAtMost += appendFramesAtMost(rowsByteLength(lane.batch, lane.taken, to), to - lane.taken, pageSize);
+  }
+}
+
+/** The rows each lane has ready, as the slices of the next commit; marks them taken in the batches' state. */
+function takeReady(): Slice[] {
+  const slices: Slice[] = [];
+  for (const lane of lanes.values()) {
+    Atomics.store(lane.batch.state, batchState.wake, 0);
+    const { ready, sealed } = readiness(lane);
+    if (ready === lane.taken && !sealed) continue;
+    Atomics.store(lane.batch.state, batchState.taken, ready);
+    slices.push({ lane, to: ready, last: sealed });
+  }
+  return slices;
+}
+
+/** The slices' rows are committed (or the batch failed): answers their stores. */
+function answer(slices: Slice[], failed?: unknown): void {
+  for (const { lane, to, last } of slices) {
+    if (failed !== undefined) {
+      lanes.delete(lane.from);
+      reply(lane.from, lane.id, failure(failed));
+      continue;
+    }
+    if (to > lane.taken) lastWrite.set(lane.from, performance.now());
+    lane.taken = to;
+    if (last) lanes.delete(lane.from);
+    reply(lane.from, lane.id, { ok: true, value: to }, !last);
   }
 }
 
 /**
- * Commits every queued write in one transaction. If that fails with several batches, each is tried alone, so
- * one store's bad batch fails that store's write only.
+ * Commits every lane's ready rows in one transaction. If that fails with several lanes, each is tried alone, so
+ * one store's bad batch fails that store's write only. Then commits again if more rows came meanwhile, or asks the
+ * stores to wake it when some do.
  */
 function commitQueued(): void {
   gatherGroup();
   commitScheduled = false;
   const started = performance.now();
-  const writes = queuedWrites;
-  queuedWrites = [];
-  if (writes.length === 0) return;
-  try {
-    insertBatches(writes.map((w) => w.batch));
-    lastCommitMs = performance.now() - started;
-    for (const w of writes) reply(w.from, w.id, { ok: true, value: w.batch.count });
-    return;
-  } catch (error) {
-    if (writes.length === 1) return reply(writes[0].from, writes[0].id, failure(error));
+  const slices = takeReady();
+  if (slices.some(({ lane, to }) => to > lane.taken)) commitSlices(slices, started);
+  else answer(slices);
+  if (anyReady()) return scheduleCommit();
+  // Set before the readings below: a row published after them finds the wake flag set and sends `ready`.
+  for (const lane of lanes.values()) Atomics.store(lane.batch.state, batchState.wake, 1);
+  if (!anyReady()) return;
+  for (const lane of lanes.values()) Atomics.store(lane.batch.state, batchState.wake, 0);
+  scheduleCommit();
+}
+
+/** Whether some lane has rows ready or is sealed (it is then answered done). */
+function anyReady(): boolean {
+  for (const lane of lanes.values()) {
+    const { ready, sealed } = readiness(lane);
+    if (ready !== lane.taken || sealed) return true;
   }
-  for (const w of writes) {
+  return false;
+}
+
+function commitSlices(slices: Slice[], started: number): void {
+  try {
+    insertSlices(slices);
+    lastCommitMs = performance.now() - started;
+    return answer(slices);
+  } catch (error) {
+    if (slices.length === 1) return answer(slices, error);
+  }
+  for (const slice of slices) {
     try {
-      insertBatches([w.batch]);
-      reply(w.from, w.id, { ok: true, value: w.batch.count });
+      insertSlices([slice]);
+      answer([slice]);
     } catch (error) {
-      reply(w.from, w.id, failure(error));
+      answer([slice], error);
     }
   }
 }
 
-async function handle(request: Exclude<WriterRequest, { type: 'write' | 'connect' }>): Promise<unknown> {
+async function handle(request: Exclude<WriterRequest, { type: 'write' | 'ready' | 'connect' }>): Promise<unknown> {
   switch (request.type) {
     case 'prune':
       return retention ? retention.runPass() : 0;
@@ -363,13 +437,18 @@ function failure(error: unknown): Outcome {
   return { ok: false, error: { message: error instanceof Error ? error.message : String(error), ...(code ? { sqlite_code: code } : {}) } };
 }
 
-function reply(to: MessagePort, id: number, outcome: Outcome): void {
-  to.postMessage({ id, ...outcome, pruned: retention?.pruned ?? 0, commits } satisfies WriterReply);
+function reply(to: MessagePort, id: number, outcome: Outcome, more = false): void {
+  to.postMessage({ id, ...outcome, pruned: retention?.pruned ?? 0, commits, ...(more ? { more } : {}) } satisfies WriterReply);
 }
 
 /** Does what one request asks; the reply goes back through the port it came from. */
 function dispatch(from: MessagePort, request: WriterRequest): void {
-  if (request.type === 'write') return queueWrite({ id: request.id, batch: request.batch, from });
+  if (request.type === 'write') {
+    lanes.set(from, { id: request.id, batch: request.batch, from, taken: request.from });
+    Atomics.store(request.batch.state, batchState.taken, request.from);
+    return scheduleCommit();
+  }
+  if (request.type === 'ready') return scheduleCommit();
   if (request.type === 'connect') {
     serve(request.port);
     return reply(from, request.id, { ok: true, value: undefined });
@@ -386,7 +465,10 @@ function dispatch(from: MessagePort, request: WriterRequest): void {
 /** Serves the requests that come through `from`. */
 function serve(from: MessagePort): void {
   from.on('message', (request: WriterRequest) => dispatch(from, request));
-  from.on('close', () => lastWrite.delete(from));
+  from.on('close', () => {
+    lastWrite.delete(from);
+    lanes.delete(from);
+  });
 }
 
 serve(port);

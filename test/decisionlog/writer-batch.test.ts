@@ -18,7 +18,7 @@ test('when several batches waited at once, the next ones are written into their 
     const front = queue.front()!;
     assert.equal(front.batch.count, 4);
     used.add(front.batch.bytes.buffer);
-    queue.shift();
+    queue.committed(4);
   }
   assert.equal(used.size, 3);
   for (let i = 0; i < 12; i++) queue.push(row(i));
@@ -26,7 +26,7 @@ test('when several batches waited at once, the next ones are written into their 
     const { batch } = queue.front()!;
     assert.ok(used.has(batch.bytes.buffer), `batch ${n} has a new buffer`);
     assert.match(Buffer.from(batch.bytes).toString('utf8'), new RegExp(`id-${4 * n}`));
-    queue.shift();
+    queue.committed(4);
   }
   assert.equal(queue.length, 0);
 });

@@ -376,7 +376,7 @@ export class DecisionLogStore {
     if (!front) return true;
     let rows: number;
     try {
-      rows = (await this.writer.write(front.batch, front.committed, (committed) => this.committed(committed))) as number;
+      rows = (await this.writer.write(front.batch, front.committed, (committed) => this.committed(committed, false))) as number;
     } catch (error) {
       this.counters.write_failures++;
       this.failing = true;
@@ -389,14 +389,14 @@ export class DecisionLogStore {
       };
       return false;
     }
-    this.committed(rows);
+    this.committed(rows, true);
     return true;
   }
 
-  /** The writer has committed the first `rows` rows of the batch at the writer. */
-  private committed(rows: number): void {
+  /** The writer has committed the first `rows` rows of the batch at the writer; `last`: RowQueue.committed. */
+  private committed(rows: number, last: boolean): void {
     const before = this.queue.length;
-    this.queue.committed(rows);
+    this.queue.committed(rows, last);
     const written = before - this.queue.length;
     if (written > 0) {
       this.counters.written += written;

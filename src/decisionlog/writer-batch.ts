@@ -209,11 +209,6 @@ class Chunk {
     this.callbacks.splice(0, settled);
   }
 
-  /** Sealed and every row committed: the writer is done with its buffers. */
-  get done(): boolean {
-    return this.sealed && this.committed === this.count;
-  }
-
   /** The chunk as the writer thread reads it; from now on its buffers do not move. */
   batch(): WriterBatch {
     this.posted = true;
@@ -335,21 +330,22 @@ export class RowQueue {
   }
 
   /**
-   * The writer has committed the first `rows` rows of the batch front() gave: settles them; true once the batch is
-   * done (sealed and all committed), and removed: the writer thread is done with its buffers.
+   * The writer has committed the first `rows` rows of the batch front() gave: settles them. `last`: the writer's
+   * last answer for the batch (sealed and all committed), which is removed: the writer thread is done with its
+   * buffers. Only that answer removes it: the writer may have committed every row of a batch the store has sealed
+   * since, and answer again once it sees the seal.
    */
-  committed(rows: number): boolean {
+  committed(rows: number, last: boolean): void {
     const first = this.chunks[0];
-    if (!first) return true;
+    if (!first) return;
     this.rows -= rows - first.committed;
     first.commitUpTo(rows);
-    if (!first.done) return false;
+    if (!last) return;
     this.chunks.shift();
     // The largest few are kept; a new chunk takes the largest.
     if (this.spares.length < maxSpares) this.spares.push(first);
     else if (first.byteLength > this.spares[0].byteLength) this.spares[0] = first;
     this.spares.sort((a, b) => a.byteLength - b.byteLength);
-    return true;
   }
 }
 

@@ -365,6 +365,7 @@ function answer(slices: Slice[], failed?: unknown): void {
  * stores to wake it when some do.
  */
 function commitQueued(): void {
+  paceCommits();
   gatherGroup();
   commitScheduled = false;
   const started = performance.now();
@@ -379,6 +380,17 @@ function commitQueued(): void {
   scheduleCommit();
 }
 
+// Taking every ready row at once, a writer that commits back to back makes each commit hold only the rows of the
+// one before: small groups, a fsync each. In sync mode a commit starts no sooner after the last one ended than that
+// one took (at most groupWaitMs), so that the rows of the commit and of the pause share the next one.
+let lastCommitEnded = 0;
+
+function paceCommits(): void {
+  if (groupWaitMs === 0) return;
+  const left = lastCommitEnded + Math.min(groupWaitMs, lastCommitMs) - performance.now();
+  if (left > 0) Atomics.wait(pause, 0, 0, left);
+}
+
 /** Whether some lane has rows ready or is sealed (it is then answered done). */
 function anyReady(): boolean {
   for (const lane of lanes.values()) {
@@ -391,7 +403,8 @@ function anyReady(): boolean {
 function commitSlices(slices: Slice[], started: number): void {
   try {
     insertSlices(slices);
-    lastCommitMs = performance.now() - started;
+    lastCommitEnded = performance.now();
+    lastCommitMs = lastCommitEnded - started;
     return answer(slices);
   } catch (error) {
     if (slices.length === 1) return answer(slices, error);

@@ -23,7 +23,7 @@ export interface DecisionWriterHandle {
   port: MessagePort;
   /** To the owner of the writer: "the writer is gone, give me a port to a new one". */
   control: MessagePort;
-  /** Bumped after each wake-up a store sends, waking the writer if it waits for a group (WriterSettings.posted). */
+  /** Bumped after each batch posted, waking the writer if it waits for a group (WriterSettings.posted). */
   posted: Int32Array;
 }
 

@@ -1,8 +1,7 @@
 // DecisionLogStore: the decision log's single writer. record() puts an event on a bounded in-memory
 // queue and returns at once (default) or once the event is committed (sync durability). Batches go to a
 // writer thread (writer-worker.ts) that commits each in one transaction, so neither the request nor the
-// event loop that serves requests waits for SQLite; one batch is at the writer at a time. In sync durability the
-// store keeps adding rows to that batch, and the writer takes those ready each time it starts a commit.
+// event loop that serves requests waits for SQLite; one batch is in flight at a time.
 import type Database from 'better-sqlite3';
 import type { DecisionEvent, DecisionHints } from './event.js';
 import { parseTimestamp } from './event.js';
@@ -124,8 +123,6 @@ export class DecisionLogStore {
   private counters = { written: 0, dropped_queue_full: 0, encoding_failures: 0, write_failures: 0 };
   private lastError?: DecisionLogStatus['last_error'];
   private failing = false;
-  /** Some queued rows, or flush(), wait for the writer (WriterThread.rowsWaiting). */
-  private rowsWaiting = false;
   /** Date.now() of the last commit, formatted only when status() is read. */
   private lastCommitAt?: number;
   private readonly commitListeners: (() => void)[] = [];
@@ -143,7 +140,7 @@ export class DecisionLogStore {
     this.batchSize = positive(options.batchSize ?? 2_000, 'batchSize');
     this.flushDelayMs = options.flushDelayMs ?? (this.durability === 'sync' ? 0 : 100);
     if (!(this.flushDelayMs >= 0)) throw new RangeError(`decision log flushDelayMs must be 0 or more, got ${options.flushDelayMs}`);
-    this.queue = new RowQueue(this.batchSize, this.durability === 'sync', () => this.writer.wake());
+    this.queue = new RowQueue(this.batchSize);
     this.retryDelay = options.retryDelayMs ?? { initial: 100, max: 5_000 };
     this.nextRetryMs = this.retryDelay.initial;
     this.classify = outcomeClassifier(options.outcome);
@@ -207,7 +204,6 @@ export class DecisionLogStore {
       } finally {
         this.emptyRow();
       }
-      if (!this.rowsWaiting) this.holdForRows(true);
       this.scheduleDrain();
       return settled ?? 'queued';
     }
@@ -245,13 +241,8 @@ export class DecisionLogStore {
   async flush(): Promise<void> {
     while (this.queue.length > 0 || this.waiters.length > 0 || this.inFlight) {
       this.admitWaiters();
-      // The batch at the writer takes no more rows, so that its write is answered once they are committed; the
-      // process waits for that answer.
-      this.queue.sealFront();
-      this.holdForRows(true);
       if (!(await this.runBatch())) throw new DecisionLogError('db_write_failed', this.lastError?.message ?? 'decision log write failed');
     }
-    this.holdForRows(false);
   }
 
   /** Flushes and closes. If the final flush fails, the error says how many events were not written. */
@@ -312,12 +303,6 @@ export class DecisionLogStore {
 
   private queueRow({ row, committed }: Pending): void {
     this.queue.pushDetached(row, committed && (() => committed('committed')));
-    if (!this.rowsWaiting) this.holdForRows(true);
-  }
-
-  private holdForRows(waiting: boolean): void {
-    this.rowsWaiting = waiting;
-    this.writer.rowsWaiting = waiting;
   }
 
   private scheduleDrain(): void {
@@ -367,16 +352,12 @@ export class DecisionLogStore {
     }
   }
 
-  /**
-   * Hands the oldest batch (up to batchSize events) to the writer; true once it is all committed, false (events kept
-   * queued) on failure.
-   */
+  /** Commits up to batchSize queued events in one transaction; false (events kept queued) on failure. */
   private async writeBatch(): Promise<boolean> {
     const front = this.queue.front();
     if (!front) return true;
-    let rows: number;
     try {
-      rows = (await this.writer.write(front.batch, front.committed, (committed) => this.committed(committed, false))) as number;
+      await this.writer.write(front.batch);
     } catch (error) {
       this.counters.write_failures++;
       this.failing = true;
@@ -389,24 +370,15 @@ export class DecisionLogStore {
       };
       return false;
     }
-    this.committed(rows, true);
-    return true;
-  }
-
-  /** The writer has committed the first `rows` rows of the batch at the writer; `last`: RowQueue.committed. */
-  private committed(rows: number, last: boolean): void {
-    const before = this.queue.length;
-    this.queue.committed(rows, last);
-    const written = before - this.queue.length;
-    if (written > 0) {
-      this.counters.written += written;
-      this.failing = false;
-      this.nextRetryMs = this.retryDelay.initial;
-      this.lastCommitAt = Date.now();
-      for (const listener of this.commitListeners) listener();
-    }
+    this.queue.shift();
+    this.counters.written += front.batch.count;
+    this.failing = false;
+    this.nextRetryMs = this.retryDelay.initial;
+    this.lastCommitAt = Date.now();
+    front.settle();
+    for (const listener of this.commitListeners) listener();
     this.admitWaiters();
-    if (this.queue.length === 0 && this.rowsWaiting) this.holdForRows(false);
+    return true;
   }
 
   private toRow(event: DecisionEvent, tsNs: bigint, inputText: Uint8Array | undefined, inputCredentialFree: boolean, inputValidUtf8: boolean): WriterRow {

@@ -7,7 +7,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { openDecisionDatabase, retryWhileBusy, sqliteCode } from './open.js';
 import { TailIndexer, type TailIndexing } from './indexing.js';
 import { Retention, type RetentionOptions } from './retention.js';
-import { batchState, rowFields, rowRevisions, rowsByteLength, severalRevisions, type WriterBatch } from './writer-batch.js';
+import { rowFields, type WriterBatch } from './writer-batch.js';
 import { appendFramesAtMost, framesFor, WalFrames } from './wal-frames.js';
 
 export interface WriterSettings {
@@ -17,12 +17,12 @@ export interface WriterSettings {
   indexing?: TailIndexing;
   /**
    * Group commit across stores (sync durability): before committing, wait up to this long (default 2 ms, 0 for
-   * never) for rows from the other stores that wrote lately, and no longer than the last commit took.
+   * never) for the batches of the other stores that wrote lately, and no longer than the last commit took.
    */
   groupWaitMs?: number;
   /**
-   * Bumped (Atomics.add, then Atomics.notify) by each store of a shared writer when it wakes the writer
-   * (batchState.wake): the writer waiting for a group sleeps until then instead of polling the stores' batches.
+   * Bumped (Atomics.add, then Atomics.notify) by each store of a shared writer after it posts a batch: the writer
+   * waiting for a group sleeps until one comes instead of polling the stores' ports.
    */
   posted?: Int32Array;
   /** The WAL is checkpointed once it holds about this many bytes (default 64 MiB), whatever the page size. */
@@ -30,13 +30,7 @@ export interface WriterSettings {
 }
 
 export type WriterRequest =
-  /**
-   * Commit the batch's rows from row `from` on, as they become ready, until it is sealed: one reply per commit that
-   * holds some of them (its value the rows committed so far, `done` on the last), or one failure.
-   */
-  | { id: number; type: 'write'; batch: WriterBatch; from: number }
-  /** A store published rows or sealed a batch after the writer asked to be told (batchState.wake); no reply. */
-  | { id: number; type: 'ready' }
+  | { id: number; type: 'write'; batch: WriterBatch }
   | { id: number; type: 'prune' }
   | { id: number; type: 'pragma'; statement: string }
   | { id: number; type: 'setMeta'; key: string; value: number | string }
@@ -44,11 +38,8 @@ export type WriterRequest =
   /** Serve the stores that send requests through `port` too. */
   | { id: number; type: 'connect'; port: MessagePort };
 
-/**
- * Every reply carries the thread's running totals: rows deleted by retention, transactions committed. A write gets
- * several: `more` on all but its last.
- */
-export type WriterReply = { id: number; pruned: number; commits: number; more?: true } & (
+/** Every reply carries the thread's running totals: rows deleted by retention, transactions committed. */
+export type WriterReply = { id: number; pruned: number; commits: number } & (
   | { ok: true; value: unknown }
   | { ok: false; error: { message: string; sqlite_code?: string } }
 );
@@ -95,16 +86,16 @@ const insertRevision = db.prepare(`INSERT OR IGNORE INTO decision_revisions (seq
 
 const lastInsertSeq = db.prepare('SELECT last_insert_rowid()').pluck();
 
-/** Inserts rows from..to-1 of the batch; returns the seq of the last one. */
-const insertRows = (batch: WriterBatch, from: number, to: number): number => {
-  const { tsNs, nulls } = batch;
+/** Inserts the batch's rows; returns the seq of the last one. */
+const insertRows = (batch: WriterBatch): number => {
+  const { count, tsNs } = batch;
   const bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
   const params: unknown[] = [];
   const pushRow = (k: number) => {
     rowFields(batch, bytes, k, params);
     params.push(tsNs[k]);
   };
-  let next = from;
+  let next = 0;
   // Rows next..end-1, none with several revisions: whole chunks, then one by one.
   const insertPlain = (end: number) => {
     for (; end - next >= rowsPerInsert; next += rowsPerInsert) {
@@ -118,16 +109,15 @@ const insertRows = (batch: WriterBatch, from: number, to: number): number => {
       insertOne.run(params);
     }
   };
-  for (let k = from; k < to; k++) {
-    if (!(nulls[k] & severalRevisions)) continue;
+  for (const [k, revisions] of batch.several) {
     insertPlain(k);
     params.length = 0;
     pushRow(k);
     const { lastInsertRowid } = insertOne.run(params);
-    for (const revision of rowRevisions(batch, bytes, k)!) insertRevision.run(lastInsertRowid, revision);
+    for (const revision of revisions) insertRevision.run(lastInsertRowid, revision);
     next = k + 1;
   }
-  insertPlain(to);
+  insertPlain(count);
   return lastInsertSeq.get() as number;
 };
 
@@ -237,89 +227,71 @@ function maintain(): void {
   }
 }
 
-/** A store's batch at the writer (a write request), and where its answers go. */
-interface Lane {
+/** A write request waiting for the next commit, and where its answer goes. */
+interface QueuedWrite {
   id: number;
   batch: WriterBatch;
   from: MessagePort;
-  /** Rows committed (or in the commit being made). */
-  taken: number;
 }
 
-/** A lane's rows in the commit being made. */
-interface Slice {
-  lane: Lane;
-  to: number;
-  /** The batch is sealed and ends with this slice. */
-  last: boolean;
-}
-
-// Group commit: each store has one batch here at a time (a lane), and in sync durability keeps adding rows to it
-// (writer-batch.ts). Each commit takes the rows every lane has ready when it starts, in one transaction and, in sync
-// mode, one fsync: the events that came while the last commit was made go into the next one without waiting for
-// their store's thread to be answered and to send them, which on a busy machine may not run for milliseconds.
-const lanes = new Map<MessagePort, Lane>();
+// Group commit: the write requests that arrive while the thread is busy (one per store, so one per server thread
+// at most) are committed together, one transaction and, in sync mode, one fsync for all of them.
+let queuedWrites: QueuedWrite[] = [];
 let commitScheduled = false;
 
-function scheduleCommit(): void {
+function queueWrite(write: QueuedWrite): void {
+  queuedWrites.push(write);
+  lastWrite.set(write.from, performance.now());
   if (commitScheduled) return;
   commitScheduled = true;
   setImmediate(commitQueued);
 }
 
-// In sync mode, with stores that wrote lately and have no rows ready, the writer waits a little for theirs: at most
-// as long as the last commit took (the wait stays within what the commit it saves would cost), without returning to
-// the event loop. It sleeps until a store wakes it (`posted`, see batchState.wake), or, for stores that do not
-// signal, for 50 µs at a time: polling, each wake-up cost CPU and a context switch, several per commit.
+// In sync mode each store has one batch in flight, and sends the next once the last is committed. Committing each
+// store's batch as it comes makes the stores take turns: every batch waits for another store's commit before its
+// own, and a commit (an fsync) holds half the events it could. So, with stores that wrote lately still missing
+// from the group, the writer waits a little for their batches: at most as long as the last commit took (the wait
+// stays within what the commit it saves would cost), reading their ports without returning to the event loop.
+// Between reads it sleeps until a store signals a new batch (`posted`), or, for stores that do not signal, for
+// 50 µs at a time: polling, each wake-up cost CPU and a context switch, several per commit.
 const groupWaitMs = settings.synchronous === 'FULL' ? (settings.groupWaitMs ?? 2) : 0;
-/** When each store last had rows committed: those active in the last `activeMs` are waited for. */
+/** When each store last sent a batch: those active in the last `activeMs` are waited for. */
 const lastWrite = new Map<MessagePort, number>();
 const posted = settings.posted;
 const activeMs = 100;
 let lastCommitMs = 0;
 
-/** Rows ready in the lane's batch, and whether the batch is sealed (read first: its ready count is then final). */
-function readiness(lane: Lane): { ready: number; sealed: boolean } {
-  const sealed = Atomics.load(lane.batch.state, batchState.sealed) !== 0;
-  return { ready: Atomics.load(lane.batch.state, batchState.ready), sealed };
-}
-
 function gatherGroup(): void {
-  if (groupWaitMs === 0 || lastWrite.size < 2 || !anyReady()) return;
+  if (groupWaitMs === 0 || lastWrite.size < 2) return;
   const now = performance.now();
   const deadline = now + Math.min(groupWaitMs, lastCommitMs);
-  const missing = () =>
-    [...lastWrite].flatMap(([port, at]) => {
-      const lane = lanes.get(port);
-      return now - at < activeMs && (!lane || readiness(lane).ready === lane.taken) ? [port] : [];
-    });
+  const missing = () => [...lastWrite].filter(([port, at]) => now - at < activeMs && !queuedWrites.some((w) => w.from === port)).map(([port]) => port);
   for (let waiting = missing(); waiting.length > 0; waiting = missing()) {
     const left = deadline - performance.now();
     if (left <= 0) return;
-    // Read before the lanes: a store waking the writer after this reading changes it, so the wait returns at once.
+    // Read before the ports: a batch posted after this reading changes it, so the wait below returns at once.
     const seen = posted ? Atomics.load(posted, 0) : 0;
     let received = false;
     for (const port of waiting) {
-      const lane = lanes.get(port);
-      if (lane) Atomics.store(lane.batch.state, batchState.wake, 1);
       for (let message = receiveMessageOnPort(port); message; message = receiveMessageOnPort(port)) {
         dispatch(port, message.message as WriterRequest);
         received = true;
       }
     }
-    if (received || missing().length < waiting.length) continue;
-    if (posted) Atomics.wait(posted, 0, seen, left);
-    else Atomics.wait(pause, 0, 0, 0.05);
+    if (!received) {
+      if (posted) Atomics.wait(posted, 0, seen, left);
+      else Atomics.wait(pause, 0, 0, 0.05);
+    }
   }
 }
 
-/** Inserts the slices' rows in one transaction. */
-function insertSlices(slices: Slice[]): void {
+/** Inserts batches in one transaction. */
+function insertBatches(batches: WriterBatch[]): void {
   inserting = true;
   try {
     lastSeq = inWriteTransaction(() => {
       let last = 0;
-      for (const { lane, to } of slices) if (to > lane.taken) last = insertRows(lane.batch, lane.taken, to);
+      for (const batch of batches) last = insertRows(batch);
       return last;
     });
   } finally {
@@ -327,99 +299,40 @@ function insertSlices(slices: Slice[]): void {
   }
   inserted = true;
   if (walFramesAtMost !== undefined) {
-    for (const { lane, to } of slices) walFramesAtMost += appendFramesAtMost(rowsByteLength(lane.batch, lane.taken, to), to - lane.taken, pageSize);
-  }
-}
-
-/** The rows each lane has ready, as the slices of the next commit; marks them taken in the batches' state. */
-function takeReady(): Slice[] {
-  const slices: Slice[] = [];
-  for (const lane of lanes.values()) {
-    Atomics.store(lane.batch.state, batchState.wake, 0);
-    const { ready, sealed } = readiness(lane);
-    if (ready === lane.taken && !sealed) continue;
-    Atomics.store(lane.batch.state, batchState.taken, ready);
-    slices.push({ lane, to: ready, last: sealed });
-  }
-  return slices;
-}
-
-/** The slices' rows are committed (or the batch failed): answers their stores. */
-function answer(slices: Slice[], failed?: unknown): void {
-  for (const { lane, to, last } of slices) {
-    if (failed !== undefined) {
-      lanes.delete(lane.from);
-      reply(lane.from, lane.id, failure(failed));
-      continue;
-    }
-    if (to > lane.taken) lastWrite.set(lane.from, performance.now());
-    lane.taken = to;
-    if (last) lanes.delete(lane.from);
-    reply(lane.from, lane.id, { ok: true, value: to }, !last);
+    for (const batch of batches) walFramesAtMost += appendFramesAtMost(batch.bytes.byteLength, batch.count, pageSize);
   }
 }
 
 /**
- * Commits every lane's ready rows in one transaction. If that fails with several lanes, each is tried alone, so
- * one store's bad batch fails that store's write only. Then commits again if more rows came meanwhile, or asks the
- * stores to wake it when some do.
+ * Commits every queued write in one transaction. If that fails with several batches, each is tried alone, so
+ * one store's bad batch fails that store's write only.
  */
 function commitQueued(): void {
-  paceCommits();
   gatherGroup();
   commitScheduled = false;
   const started = performance.now();
-  const slices = takeReady();
-  if (slices.some(({ lane, to }) => to > lane.taken)) commitSlices(slices, started);
-  else answer(slices);
-  if (anyReady()) return scheduleCommit();
-  // Set before the readings below: a row published after them finds the wake flag set and sends `ready`.
-  for (const lane of lanes.values()) Atomics.store(lane.batch.state, batchState.wake, 1);
-  if (!anyReady()) return;
-  for (const lane of lanes.values()) Atomics.store(lane.batch.state, batchState.wake, 0);
-  scheduleCommit();
-}
-
-// Taking every ready row at once, a writer that commits back to back makes each commit hold only the rows of the
-// one before: small groups, a fsync each. In sync mode a commit starts no sooner after the last one ended than that
-// one took (at most groupWaitMs), so that the rows of the commit and of the pause share the next one.
-let lastCommitEnded = 0;
-
-function paceCommits(): void {
-  if (groupWaitMs === 0) return;
-  const left = lastCommitEnded + Math.min(groupWaitMs, lastCommitMs) - performance.now();
-  if (left > 0) Atomics.wait(pause, 0, 0, left);
-}
-
-/** Whether some lane has rows ready or is sealed (it is then answered done). */
-function anyReady(): boolean {
-  for (const lane of lanes.values()) {
-    const { ready, sealed } = readiness(lane);
-    if (ready !== lane.taken || sealed) return true;
-  }
-  return false;
-}
-
-function commitSlices(slices: Slice[], started: number): void {
+  const writes = queuedWrites;
+  queuedWrites = [];
+  if (writes.length === 0) return;
   try {
-    insertSlices(slices);
-    lastCommitEnded = performance.now();
-    lastCommitMs = lastCommitEnded - started;
-    return answer(slices);
+    insertBatches(writes.map((w) => w.batch));
+    lastCommitMs = performance.now() - started;
+    for (const w of writes) reply(w.from, w.id, { ok: true, value: w.batch.count });
+    return;
   } catch (error) {
-    if (slices.length === 1) return answer(slices, error);
+    if (writes.length === 1) return reply(writes[0].from, writes[0].id, failure(error));
   }
-  for (const slice of slices) {
+  for (const w of writes) {
     try {
-      insertSlices([slice]);
-      answer([slice]);
+      insertBatches([w.batch]);
+      reply(w.from, w.id, { ok: true, value: w.batch.count });
     } catch (error) {
-      answer([slice], error);
+      reply(w.from, w.id, failure(error));
     }
   }
 }
 
-async function handle(request: Exclude<WriterRequest, { type: 'write' | 'ready' | 'connect' }>): Promise<unknown> {
+async function handle(request: Exclude<WriterRequest, { type: 'write' | 'connect' }>): Promise<unknown> {
   switch (request.type) {
     case 'prune':
       return retention ? retention.runPass() : 0;
@@ -450,18 +363,13 @@ function failure(error: unknown): Outcome {
   return { ok: false, error: { message: error instanceof Error ? error.message : String(error), ...(code ? { sqlite_code: code } : {}) } };
 }
 
-function reply(to: MessagePort, id: number, outcome: Outcome, more = false): void {
-  to.postMessage({ id, ...outcome, pruned: retention?.pruned ?? 0, commits, ...(more ? { more } : {}) } satisfies WriterReply);
+function reply(to: MessagePort, id: number, outcome: Outcome): void {
+  to.postMessage({ id, ...outcome, pruned: retention?.pruned ?? 0, commits } satisfies WriterReply);
 }
 
 /** Does what one request asks; the reply goes back through the port it came from. */
 function dispatch(from: MessagePort, request: WriterRequest): void {
-  if (request.type === 'write') {
-    lanes.set(from, { id: request.id, batch: request.batch, from, taken: request.from });
-    Atomics.store(request.batch.state, batchState.taken, request.from);
-    return scheduleCommit();
-  }
-  if (request.type === 'ready') return scheduleCommit();
+  if (request.type === 'write') return queueWrite({ id: request.id, batch: request.batch, from });
   if (request.type === 'connect') {
     serve(request.port);
     return reply(from, request.id, { ok: true, value: undefined });
@@ -478,10 +386,7 @@ function dispatch(from: MessagePort, request: WriterRequest): void {
 /** Serves the requests that come through `from`. */
 function serve(from: MessagePort): void {
   from.on('message', (request: WriterRequest) => dispatch(from, request));
-  from.on('close', () => {
-    lastWrite.delete(from);
-    lanes.delete(from);
-  });
+  from.on('close', () => lastWrite.delete(from));
 }
 
 serve(port);

@@ -16,7 +16,7 @@ export interface WriterSource {
   open(): Endpoint;
   /** Called when the endpoint stops answering (the thread exited, the port closed). */
   lost?(endpoint: Endpoint): void;
-  /** Bumped after each wake-up sent (a shared writer's WriterSettings.posted). */
+  /** Bumped after each batch posted (a shared writer's WriterSettings.posted). */
   posted?: Int32Array;
   /** Ends the store's use of the writer; `endpoint` is the one in use, if any. */
   close(endpoint: Endpoint | undefined, call: (request: Request) => Promise<unknown>): Promise<void>;
@@ -25,14 +25,11 @@ export interface WriterSource {
 export class WriterThread {
   private endpoint?: Endpoint;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; more?: (value: unknown) => void }>();
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   /** Rows deleted by retention so far, as last reported by the thread. */
   pruned = 0;
   /** Transactions the thread has committed so far (for every store it serves), as last reported. */
   commits = 0;
-  /** Requests answered once, the writes (answered until their batch is done) left out. */
-  private calls = 0;
-  private waitingRows = false;
 
   constructor(private readonly source: WriterSource) {}
 
@@ -53,8 +50,7 @@ export class WriterThread {
     });
   }
 
-  /** `more`: called with each reply but the last (WriterReply's `more`), which settles the promise. */
-  call(request: Request, transfer?: readonly TransferListItem[], more?: (value: unknown) => void): Promise<unknown> {
+  call(request: Request, transfer?: readonly TransferListItem[]): Promise<unknown> {
     let endpoint: Endpoint;
     try {
       endpoint = this.endpoint ?? this.attach();
@@ -63,47 +59,23 @@ export class WriterThread {
     }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, ...(more ? { more } : {}) });
-      if (!more) this.calls++;
-      this.holdProcess();
+      this.pending.set(id, { resolve, reject });
+      // Keep the process alive only while the thread owes us an answer.
+      endpoint.ref();
       // A batch's buffers are shared, not copied or transferred: the store keeps them to send again on failure.
       endpoint.postMessage({ ...request, id }, transfer);
     });
   }
 
-  /**
-   * Hands the writer the batch, whose rows from `from` on it commits as they become ready (writer-batch.ts):
-   * `committed` is told the rows committed so far after each commit that held some; resolves with the last count
-   * once the batch is sealed and all committed.
-   */
-  write(batch: WriterBatch, from: number, committed: (rows: number) => void): Promise<unknown> {
-    return this.call({ type: 'write', batch, from }, undefined, committed as (value: unknown) => void);
-  }
-
-  /**
-   * Whether rows the store queued wait for their commit. The process stays alive while they do, or while the
-   * thread owes another answer; a batch the writer holds with every row committed does not keep it alive.
-   */
-  set rowsWaiting(waiting: boolean) {
-    this.waitingRows = waiting;
-    this.holdProcess();
-  }
-
-  private holdProcess(): void {
-    if (this.waitingRows || this.calls > 0) this.endpoint?.ref();
-    else this.endpoint?.unref();
-  }
-
-  /** Tells the writer that rows are ready or a batch sealed, as it asked (batchState.wake). */
-  wake(): void {
-    const endpoint = this.endpoint;
-    if (!endpoint) return;
-    endpoint.postMessage({ type: 'ready', id: 0 } satisfies WriterRequest);
+  /** Inserts the batch's rows in one transaction; resolves once committed. */
+  write(batch: WriterBatch): Promise<unknown> {
+    const written = this.call({ type: 'write', batch });
     const posted = this.source.posted;
     if (posted) {
       Atomics.add(posted, 0, 1);
       Atomics.notify(posted, 0);
     }
+    return written;
   }
 
   async close(): Promise<void> {
@@ -115,16 +87,13 @@ export class WriterThread {
   private attach(): Endpoint {
     const endpoint = this.source.open();
     endpoint.unref();
-    if (this.waitingRows) endpoint.ref();
     endpoint.on('message', (reply: WriterReply) => {
       this.pruned = reply.pruned;
       this.commits = reply.commits;
       const waiting = this.pending.get(reply.id);
-      if (reply.more && reply.ok) return waiting?.more?.(reply.value);
       this.pending.delete(reply.id);
+      if (this.pending.size === 0) endpoint.unref();
       if (!waiting) return;
-      if (!waiting.more) this.calls--;
-      this.holdProcess();
       if (reply.ok) waiting.resolve(reply.value);
       else waiting.reject(Object.assign(new Error(reply.error.message), { code: reply.error.sqlite_code }));
     });
@@ -140,7 +109,6 @@ export class WriterThread {
     this.endpoint = undefined;
     for (const { reject } of this.pending.values()) reject(error);
     this.pending.clear();
-    this.calls = 0;
     this.source.lost?.(endpoint);
   }
 }

@@ -40,11 +40,6 @@ if (ackToStdout) {
 
 type Command =
   | { cmd: 'record'; count: number; blob?: number }
-  /**
-   * Records one event and waits for its commit, then records `count` more and blocks this thread (no event loop)
-   * for `blockMs`, with blocked[0] 1 meanwhile and 2 after.
-   */
-  | { cmd: 'recordThenBlock'; count: number; blockMs: number; blocked: Int32Array }
   | { cmd: 'pragma'; statement: string }
   | { cmd: 'flush' }
   | { cmd: 'status' }
@@ -57,14 +52,6 @@ async function run(command: Command): Promise<unknown> {
       const results = [];
       for (let i = 0; i < command.count; i++) results.push(store.record(sampleEvent({ decision_id: `${name}-${i}`, ...(input ? { input } : {}) })));
       // In sync mode these settle once committed; in default mode once queued.
-      return Promise.all(results);
-    }
-    case 'recordThenBlock': {
-      await store.record(sampleEvent({ decision_id: `${name}-first` }));
-      const results = Array.from({ length: command.count }, (_, i) => store.record(sampleEvent({ decision_id: `${name}-${i}` })));
-      Atomics.store(command.blocked, 0, 1);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, command.blockMs);
-      Atomics.store(command.blocked, 0, 2);
       return Promise.all(results);
     }
     case 'pragma':

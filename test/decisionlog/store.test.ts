@@ -427,20 +427,6 @@ test('a full disk in sync mode keeps callers waiting until their event is commit
   await store.close();
 });
 
-test('sync mode: after a failed commit the events of the batch committed before it are not written again', async () => {
-  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync', retryDelayMs: { initial: 10, max: 10 } });
-  // The first events, committed from the batch the writer holds, which the next ones join.
-  await Promise.all([store.record(sampleEvent({ decision_id: 'first-0' })), store.record(sampleEvent({ decision_id: 'first-1' }))]);
-  await store.writerPragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
-  const pending = store.record(sampleEvent({ decision_id: 'later', input: { blob: 'y'.repeat(200_000) } }));
-  while (store.status().write_failures === 0) await sleep(5);
-  await store.writerPragma('max_page_count = 1000000');
-  assert.equal(await pending, 'committed');
-  assert.equal(await store.record(sampleEvent({ decision_id: 'last' })), 'committed');
-  assert.deepEqual(rows(store).map((r) => r.decision_id), ['first-0', 'first-1', 'later', 'last']);
-  await store.close();
-});
-
 test('processes opening one new database at the same moment create its tables once and all open it', async () => {
   // Each child loads the module first, then waits for the same instant to open the file. The race is narrow,
   // so it is run a few times.

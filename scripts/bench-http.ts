@@ -8,7 +8,9 @@
 // One run prints OPA with its defaults, OPA printing decision logs to the console, and Verdict in each
 // decision-log mode of --decision-logs: defaults (`verdict run` with no config file: the log on, default
 // durability), off, default, sync, upload (the default store shipping to a collector process on loopback every
-// second); then the ratios of each Verdict row to OPA and of each logging mode to "off". Verdict runs without
+// second); then the ratios of each Verdict row to OPA and of each logging mode to "off". A mode followed by @DIR
+// runs the build in DIR (another checkout's dist/) instead of this one, e.g. `--decision-logs off,sync,sync@/tmp/base/dist`
+// compares sync in both builds side by side, each against this build's "off". Verdict runs without
 // --workers (its default worker count) unless --workers is given. --opa no leaves the OPA rows out.
 // --tracing lists sampling percentages measured with distributed_tracing on (decision log off; compare with
 // "verdict off", so keep off in --decision-logs), exporting to an OTLP/HTTP sink on loopback; '' measures none.
@@ -184,11 +186,17 @@ const modeSettings: Record<string, string> = {
   upload: 'default durability, uploading to a collector every second',
 };
 const logModes = values['decision-logs']!.split(',').map((m) => m.trim());
-for (const mode of logModes) if (!(mode in modeSettings)) throw new Error(`--decision-logs: unknown mode ${mode} (${Object.keys(modeSettings).join(', ')})`);
-const collector = logModes.includes('upload') ? await startBenchCollector() : undefined;
+/** A mode of --decision-logs without its @DIR, and the dist/ directory of the build that runs it. */
+const modeBuild = (mode: string) => {
+  const [name, dist = 'dist'] = mode.split('@');
+  return { name: name!, dist: resolve(dist) };
+};
+for (const mode of logModes) if (!(modeBuild(mode).name in modeSettings)) throw new Error(`--decision-logs: unknown mode ${mode} (${Object.keys(modeSettings).join(', ')}, each optionally @DIR)`);
+const collector = logModes.some((m) => modeBuild(m).name === 'upload') ? await startBenchCollector() : undefined;
 let runNumber = 0;
 /** The config flag and working folder for one run of a mode; each run starts on a fresh database file. */
 function logConfig(mode: string): { args: string[]; cwd: string } {
+  mode = modeBuild(mode).name;
   const cwd = join(work, `run-${++runNumber}`);
   mkdirSync(cwd);
   if (mode === 'defaults') return { args: [], cwd };
@@ -265,11 +273,13 @@ function rowSpecs(security: Security): RowSpec[] {
     }
   }
   const bundle = values['verdict-module'] === 'opa' ? wasmBundle : bundleDir;
-  const verdict = (configArgs: string[]) => [resolve('dist/src/main.js'), 'run', '--addr', '{addr}', '--log-level', 'warn', ...workerFlags, ...configArgs, ...flags, '-b', bundle];
+  const verdict = (configArgs: string[], dist = resolve('dist')) => [join(dist, 'src/main.js'), 'run', '--addr', '{addr}', '--log-level', 'warn', ...workerFlags, ...configArgs, ...flags, '-b', bundle];
   // Plain HTTP is measured in every decision-log mode; TLS and authz in the first one.
   for (const mode of security === 'plain' ? logModes : logModes.slice(0, 1)) {
     const { args, cwd } = logConfig(mode);
-    specs.push({ name: `verdict ${mode}${suffix}`, settings: `${workersNote}, ${modeSettings[mode]}${flags.length ? ' ' + flags.join(' ') : ''}`, command: process.execPath, args: verdict(args), options: { cwd } });
+    const { name, dist } = modeBuild(mode);
+    const build = dist === resolve('dist') ? '' : `, build ${dist}`;
+    specs.push({ name: `verdict ${mode}${suffix}`, settings: `${workersNote}, ${modeSettings[name]}${build}${flags.length ? ' ' + flags.join(' ') : ''}`, command: process.execPath, args: verdict(args, dist), options: { cwd } });
   }
   if (security === 'plain') {
     for (const percentage of tracingPercentages) {
@@ -389,6 +399,8 @@ const ratio = (a: string, b: string) => {
 };
 if (values.opa === 'yes') for (const mode of logModes) ratio(`verdict ${mode}`, 'opa');
 for (const mode of logModes.filter((m) => m !== 'off')) ratio(`verdict ${mode}`, 'verdict off');
+// A mode in this build against the same mode in another (@DIR).
+for (const mode of logModes.filter((m) => m.includes('@'))) ratio(`verdict ${modeBuild(mode).name}`, `verdict ${mode}`);
 for (const percentage of tracingPercentages) ratio(`verdict tracing ${percentage}%`, 'verdict off');
 if (otlpSink) console.log(`OTLP export requests received by the sink: ${otlpSink.batches()}`);
 if (values.opa === 'yes') for (const security of securities.filter((s) => s !== 'plain')) ratio(`verdict ${logModes[0]} ${security}`, `opa ${security}`);

@@ -22,6 +22,23 @@ export function regoText(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+/**
+ * Go's %#v of a decoded JSON or YAML value (nil, bool, int or float64, string, []interface {}, map[string]interface {}
+ * with its keys sorted), as Go's decoders quote values in their errors; nil inside a collection is interface {}(nil).
+ */
+export function goSyntax(v: unknown, nested = false): string {
+  if (v === null || v === undefined) return nested ? 'interface {}(nil)' : '<nil>';
+  if (typeof v === 'string') return goQuote(v);
+  if (typeof v === 'boolean') return String(v);
+  if (typeof v === 'number' || v instanceof NumberText) {
+    const text = String(v);
+    return typeof v === 'number' ? (Number.isSafeInteger(v) ? text : formatGeneral(v, -1)) : /^-?\d+$/.test(text) ? text : formatGeneral(Number(text), -1);
+  }
+  if (Array.isArray(v)) return `[]interface {}{${v.map((x) => goSyntax(x, true)).join(', ')}}`;
+  const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `map[string]interface {}{${entries.map(([k, x]) => `${goQuote(k)}:${goSyntax(x, true)}`).join(', ')}}`;
+}
+
 function argOf(v: unknown): Arg {
   if (typeof v === 'string') return { kind: 'string', value: v };
   if (v instanceof NumberText) {

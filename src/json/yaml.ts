@@ -7,7 +7,8 @@
 //   - .inf, .nan and their kin are Go's ±Inf and NaN, which JSON cannot carry: the document is refused;
 //   - timestamps and sexagesimal numbers stay strings; mapping keys become the text of their value (010: is "8"),
 //     and of a key given twice the last value wins;
-//   - a mapping key JSON cannot name is refused: an empty or null key, a sequence or a mapping.
+//   - a mapping key JSON cannot name is refused: an empty or null key, a sequence or a mapping (a null or
+//     collection key, like .inf, only in the first document of a stream, the one Go converts to JSON).
 import type { Document, ScalarTag, Schema, YAMLParseError } from 'yaml';
 import { lazyRequire } from '../lazy-require.js';
 import { NumberText } from './number-text.js';

@@ -22,6 +22,23 @@ export function regoText(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+/**
+ * Go's %#v of a decoded JSON or YAML value (nil, bool, int or float64, string, []interface {}, map[string]interface {}
+ * with its keys sorted), as Go's decoders quote values in their errors; nil inside a collection is interface {}(nil).
+ */
+export function goSyntax(v: unknown, nested = false): string {
+  if (v === null || v === undefined) return nested ? 'interface {}(nil)' : '<nil>';
+  if (typeof v === 'string') return goQuote(v);
+  if (typeof v === 'boolean') return String(v);
+  if (typeof v === 'number' || v instanceof NumberText) {
+    const text = String(v);
+    return typeof v === 'number' ? (Number.isSafeInteger(v) ? text : formatGeneral(v, -1)) : /^-?\d+$/.test(text) ? text : formatGeneral(Number(text), -1);
+  }
+  if (Array.isArray(v)) return `[]interface {}{${v.map((x) => goSyntax(x, true)).join(', ')}}`;
+  const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `map[string]interface {}{${entries.map(([k, x]) => `${goQuote(k)}:${goSyntax(x, true)}`).join(', ')}}`;
+}
+
 function argOf(v: unknown): Arg {
   if (typeof v === 'string') return { kind: 'string', value: v };
   if (v instanceof NumberText) {
@@ -127,6 +144,71 @@ function formatExp(f: number, prec: number, upper: boolean): string {
   return upper ? text.toUpperCase() : text;
 }
 
+/** The sign, biased exponent field and mantissa field of a float64. */
+function float64Fields(f: number): { negative: boolean; exp: number; mant: bigint } {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, f);
+  const bits = view.getBigUint64(0);
+  return { negative: bits >> 63n === 1n, exp: Number((bits >> 52n) & 0x7ffn), mant: bits & ((1n << 52n) - 1n) };
+}
+
+/** strconv.FormatFloat(f, 'b', -1, 64): the integer mantissa and the binary exponent, as in 6755399441055744p-52. */
+function formatBinaryExp(f: number): string {
+  const { exp, mant } = float64Fields(f);
+  const e = (exp === 0 ? 1 : exp) - 1075;
+  return `${signOf(f)}${exp === 0 ? mant : mant | (1n << 52n)}p${e < 0 ? '-' : '+'}${Math.abs(e)}`;
+}
+
+/**
+ * strconv.FormatFloat(f, 'x', prec, 64): 1.h…h × 2^e in hexadecimal (subnormals normalised too, 0 as 0x0p+00);
+ * prec < 0 gives the fewest digits that are exact, else the fraction rounds half to even to prec digits.
+ */
+function formatHexFloat(f: number, prec: number, upper: boolean): string {
+  const fields = float64Fields(f);
+  let mant = fields.exp === 0 ? fields.mant : fields.mant | (1n << 52n);
+  let exp = mant === 0n ? 0 : (fields.exp === 0 ? 1 : fields.exp) - 1023;
+  while (mant !== 0n && mant >> 52n === 0n) { mant <<= 1n; exp--; }
+  if (prec >= 0 && prec < 13) {
+    const dropped = BigInt(52 - 4 * prec);
+    const rest = mant & ((1n << dropped) - 1n);
+    const half = 1n << (dropped - 1n);
+    mant >>= dropped;
+    if (rest > half || (rest === half && (mant & 1n) === 1n)) mant++;
+    // Rounding 1.f…f up carries into 2.0: one more power of two, and only zeros are shifted out.
+    if (mant >> BigInt(4 * prec + 1) !== 0n) { mant >>= 1n; exp++; }
+    mant <<= dropped;
+  }
+  const fraction = (mant & ((1n << 52n) - 1n)).toString(16).padStart(13, '0');
+  const shown = prec < 0 ? fraction.replace(/0+$/, '') : fraction.slice(0, prec).padEnd(prec, '0');
+  const text = `${signOf(f)}0x${mant >> 52n}${shown ? `.${shown}` : ''}p${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  return upper ? text.toUpperCase() : text;
+}
+
+/**
+ * Go's # flag on a float: the decimal point always shows and, for %g, %G, %x and %v (as bad verbs print the
+ * operand), trailing zeros fill the significant digits up to the precision (6 when none is given).
+ */
+function keepPoint(text: string, verb: string, prec: number): string {
+  let zeros = 'gGxv'.includes(verb) ? (prec < 0 ? 6 : prec) : 0;
+  const sign = /^[-+ ]/.test(text) ? text[0]! : '';
+  const at = text.search(verb === 'x' || verb === 'X' ? /[pP]/ : /[eEpP]/);
+  const body = text.slice(sign.length, at < 0 ? text.length : at);
+  const tail = at < 0 ? '' : text.slice(at);
+  // Go counts every character from the first that is not 0 (the x of 0x included) as a significant digit.
+  const first = body.search(/[^0.]/);
+  if (first >= 0) zeros -= body.slice(first).replace('.', '').length;
+  let point = '';
+  if (!body.includes('.')) {
+    if (body === '0') zeros--;
+    point = '.';
+  }
+  return sign + body + point + '0'.repeat(Math.max(0, zeros)) + tail;
+}
+
+function sharpened(text: string, verb: string, prec: number, flags: string): string {
+  return flags.includes('#') ? keepPoint(text, verb, prec) : text;
+}
+
 /** %q: a string quoted (or, with #, backquoted where Go can) or an integer as a character; + escapes beyond ASCII. */
 function formatQuoted(a: Arg, flags: string, prec: number): string | undefined {
   const ascii = flags.includes('+');
@@ -136,16 +218,53 @@ function formatQuoted(a: Arg, flags: string, prec: number): string | undefined {
   return (flags.includes('#') ? goBackquote(s) : undefined) ?? goQuote(s, ascii);
 }
 
+const INTEGER_BASES: Record<string, number> = { v: 10, d: 10, b: 2, o: 8, x: 16, X: 16 };
+
+/**
+ * An integer under %v, %d, %b, %o, %x or %X with Go's flags: a precision is the least number of digits (none for
+ * 0 under .0, and then zeros never pad), # adds 0b, 0x or an octal 0. Zero padding differs by type as in Go: an
+ * int64's zeros fill the width less the sign with any # prefix on top, a big.Int's fill it after sign and prefix
+ * (and its octal prefix stays even before a zero).
+ */
+function formatInteger(n: bigint, big: boolean, verb: string, flags: string, prec: number, width: number): string {
+  if (prec === 0 && n === 0n) return ' '.repeat(width);
+  const base = INTEGER_BASES[verb]!;
+  let digits = (n < 0n ? -n : n).toString(base);
+  if (verb === 'X') digits = digits.toUpperCase();
+  const sign = n < 0n ? '-' : flags.includes('+') ? '+' : flags.includes(' ') ? ' ' : '';
+  const left = flags.includes('-');
+  const zeroFill = flags.includes('0') && !left && prec < 0;
+  if (prec > 0) digits = digits.padStart(prec, '0');
+  else if (zeroFill && !big) digits = digits.padStart(width - sign.length, '0');
+  let prefix = '';
+  if (flags.includes('#')) {
+    if (base === 2) prefix = '0b';
+    else if (base === 16) prefix = verb === 'X' ? '0X' : '0x';
+    else if (base === 8 && (big || !digits.startsWith('0'))) prefix = '0';
+  }
+  if (zeroFill && big) digits = digits.padStart(width - sign.length - prefix.length, '0');
+  const text = sign + prefix + digits;
+  const pad = ' '.repeat(Math.max(0, width - text.length));
+  return left ? text + pad : pad + text;
+}
+
+/** %x or %X of a string's bytes: a precision counts bytes, the space flag spaces them, # prefixes 0x (each one when spaced). */
+function hexBytes(s: string, verb: string, prec: number, flags: string): string {
+  const bytes = [...Buffer.from(s).subarray(0, prec < 0 ? undefined : prec)].map((b) => b.toString(16).padStart(2, '0'));
+  const prefix = flags.includes('#') ? '0x' : '';
+  const text = flags.includes(' ') ? bytes.map((b) => prefix + b).join(' ') : bytes.length > 0 ? prefix + bytes.join('') : '';
+  return verb === 'X' ? text.toUpperCase() : text;
+}
+
 /** Marks a verb that does not apply to its operand's kind. */
 const BAD_VERB = { text: '', numeric: false, bad: true } as const;
 
 /** One operand under one verb; `numeric` says whether sign flags and zero padding apply. */
 function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: string; numeric: boolean; bad?: true } {
-  const integer = a.kind === 'int64' || a.kind === '*big.Int';
   switch (verb) {
     case 'v':
       if (a.kind === 'string') return { text: a.value, numeric: false };
-      return { text: a.kind === 'float64' ? formatGeneral(a.value, prec) : String(a.value), numeric: true };
+      return { text: a.kind === 'float64' ? sharpened(formatGeneral(a.value, prec), 'v', prec, flags) : String(a.value), numeric: true };
     case 's':
       // big.Int formats itself in decimal under %s.
       return a.kind === 'string' || a.kind === '*big.Int' ? { text: String(a.value), numeric: false } : BAD_VERB;
@@ -153,27 +272,19 @@ function formatOne(verb: string, a: Arg, prec: number, flags: string): { text: s
       const q = formatQuoted(a, flags, prec);
       return q === undefined ? BAD_VERB : { text: q, numeric: false };
     }
-    case 'd':
-      return integer ? { text: String(a.value), numeric: true } : BAD_VERB;
     case 'b': case 'o': case 'x': case 'X': {
-      if (integer) {
-        const n = a.value;
-        const digits = (n < 0n ? -n : n).toString(verb === 'b' ? 2 : verb === 'o' ? 8 : 16);
-        return { text: (n < 0n ? '-' : '') + (verb === 'X' ? digits.toUpperCase() : digits), numeric: true };
-      }
-      if (a.kind === 'string' && (verb === 'x' || verb === 'X')) {
-        const hex = Buffer.from(a.value).toString('hex');
-        return { text: verb === 'X' ? hex.toUpperCase() : hex, numeric: false };
-      }
+      if (a.kind === 'string' && (verb === 'x' || verb === 'X')) return { text: hexBytes(a.value, verb, prec, flags), numeric: false };
+      if (a.kind === 'float64' && verb === 'b') return { text: formatBinaryExp(a.value), numeric: true };
+      if (a.kind === 'float64' && verb !== 'o') return { text: sharpened(formatHexFloat(a.value, prec, verb === 'X'), verb, prec, flags), numeric: true };
       return BAD_VERB;
     }
     case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': {
       if (a.kind !== 'float64') return BAD_VERB;
       const n = a.value;
-      if (verb === 'f' || verb === 'F') return { text: signOf(n) + formatFixed(n, prec < 0 ? 6 : prec), numeric: true };
-      if (verb === 'e' || verb === 'E') return { text: formatExp(n, prec < 0 ? 6 : prec, verb === 'E'), numeric: true };
+      if (verb === 'f' || verb === 'F') return { text: sharpened(signOf(n) + formatFixed(n, prec < 0 ? 6 : prec), verb, prec, flags), numeric: true };
+      if (verb === 'e' || verb === 'E') return { text: sharpened(formatExp(n, prec < 0 ? 6 : prec, verb === 'E'), verb, prec, flags), numeric: true };
       const g = formatGeneral(n, prec);
-      return { text: verb === 'G' ? g.toUpperCase() : g, numeric: true };
+      return { text: sharpened(verb === 'G' ? g.toUpperCase() : g, verb, prec, flags), numeric: true };
     }
     case 'T':
       return { text: a.kind, numeric: false };
@@ -189,6 +300,7 @@ function directive(verb: string, a: Arg, flags: string, prec: number, width: num
 }
 
 function formatted(verb: string, a: Arg, flags: string, prec: number, width: number): string {
+  if ((a.kind === 'int64' || a.kind === '*big.Int') && INTEGER_BASES[verb] !== undefined) return formatInteger(a.value, a.kind === '*big.Int', verb, flags, prec, width);
   const { text, numeric, bad } = formatOne(verb, a, prec, flags);
   if (bad) {
     // big.Int formats itself and ignores the flags; every other operand is printed as %v under the
@@ -197,19 +309,12 @@ function formatted(verb: string, a: Arg, flags: string, prec: number, width: num
     return `%!${verb}(${a.kind}=${formatted('v', a, flags, prec, width)})`;
   }
   let t = text;
-  // An integer's precision is its least number of digits (none for 0 under .0), and then zeros never pad it.
-  const intPrec = numeric && (a.kind === 'int64' || a.kind === '*big.Int') && prec >= 0;
-  if (intPrec) {
-    if (prec === 0 && a.value === 0n) return ' '.repeat(width);
-    const sign = t.startsWith('-') ? '-' : '';
-    t = sign + t.slice(sign.length).padStart(prec, '0');
-  }
   if (numeric && (flags.includes('+') || flags.includes(' ')) && !t.startsWith('-')) t = (flags.includes('+') ? '+' : ' ') + t;
   if (a.kind === 'string' && prec >= 0 && (verb === 's' || verb === 'v')) t = [...t].slice(0, prec).join('');
   const pad = Math.max(0, width - [...t].length);
   if (pad === 0) return t;
   if (flags.includes('-')) return t + ' '.repeat(pad);
-  if (flags.includes('0') && !intPrec) {
+  if (flags.includes('0')) {
     // Numbers keep their sign ahead of the zeros; strings are padded with zeros as they are.
     const sign = numeric && /^[-+ ]/.test(t) ? t[0]! : '';
     return sign + '0'.repeat(pad) + t.slice(sign.length);

@@ -8,6 +8,8 @@ import { substituteEnv, validateConfig, type VerdictConfig } from '../config/con
 import type { RegoCompiler } from '../engine/compiler.js';
 import { Engine } from '../engine/engine.js';
 import { isJsonObject } from '../json/kinds.js';
+import { readJson } from '../json/reader.js';
+import { writeJson } from '../json/writer.js';
 import type { DiscoverySettings } from './config.js';
 
 /** Top-level keys a discovered configuration may change; the rest are read only at start-up. */
@@ -21,12 +23,13 @@ export interface DiscoveredConfig {
 
 export async function configFromBundle(bundle: Bundle, settings: DiscoverySettings, boot: VerdictConfig, compiler: RegoCompiler): Promise<DiscoveredConfig> {
   const discovered = await evaluateDecision(bundle, settings.decision, compiler);
-  const substituted = JSON.parse(substituteEnv(JSON.stringify(discovered))) as Record<string, unknown>;
+  // Through the one JSON writer and reader, so a number a double cannot hold keeps its text (and is compared by it).
+  const substituted = readJson(substituteEnv(writeJson(discovered))) as Record<string, unknown>;
   const overridden: string[] = [];
   const merged = mergeBootWins(substituted, structuredClone(boot) as Record<string, unknown>, '', overridden);
   merged.discovery = structuredClone(boot.discovery);
   checkImmutable(merged, boot, settings);
-  const changed = Object.keys(merged).filter((k) => JSON.stringify(merged[k]) !== JSON.stringify(boot[k]));
+  const changed = Object.keys(merged).filter((k) => writeJson(merged[k]) !== writeJson(boot[k]));
   const unsupported = changed.filter((k) => !(discoverableKeys as readonly string[]).includes(k)).sort();
   if (unsupported.length > 0) {
     throw new Error(`the discovered configuration sets ${unsupported.join(', ')}, which Verdict reads only at start-up (discovery may set ${discoverableKeys.filter((k) => k !== 'discovery').join(', ')})`);
@@ -40,7 +43,7 @@ async function evaluateDecision(bundle: Bundle, decision: string[], compiler: Re
   const outcome = await engine.evaluate(decision, undefined);
   if (!outcome.defined) throw new Error('undefined configuration');
   const value = outcome.result;
-  if (!isJsonObject(value)) throw new Error(`the discovered configuration is not an object: ${JSON.stringify(value)?.slice(0, 80)}`);
+  if (!isJsonObject(value)) throw new Error(`the discovered configuration is not an object: ${writeJson(value)?.slice(0, 80)}`);
   const config = { ...(value as Record<string, unknown>) };
   // The engine publishes its bundles' manifests at data.system.bundles; OPA evaluates the bundle's data alone.
   if (decision.length === 0 && isJsonObject(config.system)) {
@@ -63,7 +66,7 @@ function mergeBootWins(dest: Record<string, unknown>, boot: Record<string, unkno
       dest[k] = mergeBootWins(dest[k] as Record<string, unknown>, v, key, overridden);
       continue;
     }
-    if (JSON.stringify(dest[k]) !== JSON.stringify(v)) overridden.push(key);
+    if (writeJson(dest[k]) !== writeJson(v)) overridden.push(key);
     dest[k] = v;
   }
   return dest;
@@ -71,10 +74,10 @@ function mergeBootWins(dest: Record<string, unknown>, boot: Record<string, unkno
 
 function checkImmutable(merged: Record<string, unknown>, boot: VerdictConfig, settings: DiscoverySettings): void {
   const service = (config: unknown) =>
-    JSON.stringify(normaliseServices((config as VerdictConfig).services as Parameters<typeof normaliseServices>[0]).find((s) => s.name === settings.service.name));
+    writeJson(normaliseServices((config as VerdictConfig).services as Parameters<typeof normaliseServices>[0]).find((s) => s.name === settings.service.name));
   if (service(merged) !== service(boot)) throw new Error('updates to the discovery service are not allowed');
   const mergedKeys = (merged.keys ?? {}) as Record<string, unknown>;
   for (const [id, key] of Object.entries(boot.keys ?? {})) {
-    if (JSON.stringify(mergedKeys[id]) !== JSON.stringify(key)) throw new Error('updates to keys specified in the boot configuration are not allowed');
+    if (writeJson(mergedKeys[id]) !== writeJson(key)) throw new Error('updates to keys specified in the boot configuration are not allowed');
   }
 }

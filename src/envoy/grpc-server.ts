@@ -59,8 +59,9 @@ const NOT_SERVING = 2;
 class DeadlineExceeded extends Error {}
 
 // Records a callout whose input could not be built (opa-envoy-plugin logs those decisions too): the
-// input as far as it was read, and the error. Returns the decision id when a recorder is configured.
-export type InputErrorRecorder = (path: string, input: unknown, error: { code: string; message: string }, origin?: DecisionOrigin) => string | undefined;
+// input as far as it was read, and the error. Returns the event's decision id when decisions are logged (a
+// promise of it when the log stores each event before the answer).
+export type InputErrorRecorder = (path: string, input: unknown, error: { code: string; message: string }, origin?: DecisionOrigin) => string | Promise<string> | undefined;
 
 export interface GrpcServerHooks {
   /** Health reports SERVING only while this holds (e.g. once every bundle is activated). */
@@ -219,7 +220,7 @@ export class EnvoyExtAuthzGrpcServer {
       input = checkRequestToInput(request, { skipRequestBodyParse: this.config.skipRequestBodyParse });
     } catch (err) {
       if (!(err instanceof InputParseError)) throw err;
-      this.hooks.onInputError?.(this.config.path, messageToInput(CheckRequest, request as unknown as Record<string, unknown>), { code: err.code, message: err.message }, origin);
+      await this.hooks.onInputError?.(this.config.path, messageToInput(CheckRequest, request as unknown as Record<string, unknown>), { code: err.code, message: err.message }, origin);
       return parseErrorResponse(err);
     }
     const { result, decisionId } = await withDeadline(this.decide(this.config.path, input, origin), deadline);

@@ -40,8 +40,9 @@ export function httpAuthzRouter(decide: Decide, options: HttpAuthzOptions = {}):
       input = addParsedFields(raw, view, { skipRequestBodyParse: options.skipRequestBodyParse });
     } catch (err) {
       if (!(err instanceof InputParseError)) throw err;
-      const decisionId = options.onInputError?.(path, raw, { code: err.code, message: err.message }, origin);
-      if (decisionId) res.setHeader('x-decision-id', decisionId);
+      // As on every answer: the id of the logged event (once stored, in sync mode), else a fresh one.
+      const recorded = await options.onInputError?.(path, raw, { code: err.code, message: err.message }, origin);
+      res.setHeader('x-decision-id', recorded ?? randomUUID());
       return sendError(res, 400, err.code, err.message);
     }
     let decision: { result?: unknown; decisionId?: string };

@@ -165,14 +165,21 @@ export function responseBody(decision: Decision): string {
   return decision.body;
 }
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
 // http_status of a denial: 403 unless the policy names another code Envoy's StatusCode enum knows.
 export function deniedStatus(decision: Decision): number {
   if (typeof decision === 'boolean' || !('http_status' in decision)) return 403;
-  const status = decision.http_status;
-  if (typeof status !== 'number') {
-    throw new DecisionError(`failed to get response http status: type assertion error, expected http_status to be of type 'number' but got '${goType(status)}'`);
+  const value = decision.http_status;
+  if (typeof value !== 'number' && !(value instanceof NumberText)) {
+    throw new DecisionError(`failed to get response http status: type assertion error, expected http_status to be of type 'number' but got '${goType(value)}'`);
   }
-  if (!Number.isInteger(status)) throw new DecisionError(`failed to get response http status: error converting JSON number to int: ${status}`);
+  // Any JSON number is a number here; it must then read as an int64, in strconv.ParseInt's words when it does not.
+  const text = String(value);
+  const parseError = !/^-?\d+$/.test(text) ? 'invalid syntax' : BigInt(text) < INT64_MIN || BigInt(text) > INT64_MAX ? 'value out of range' : undefined;
+  if (parseError) throw new DecisionError(`failed to get response http status: error converting JSON number to int: strconv.ParseInt: parsing ${JSON.stringify(text)}: ${parseError}`);
+  const status = Number(text);
   if (status === 0 || StatusCode.valuesById[status] === undefined) {
     throw new DecisionError(`failed to get response http status: invalid HTTP status code ${status}`);
   }

@@ -7,10 +7,12 @@
 //   - .inf, .nan and their kin are Go's ±Inf and NaN, which JSON cannot carry: the document is refused;
 //   - timestamps and sexagesimal numbers stay strings; mapping keys become the text of their value (010: is "8"),
 //     and of a key given twice the last value wins;
-//   - a mapping key JSON cannot name is refused: an empty or null key, a sequence or a mapping.
+//   - a mapping key JSON cannot name is refused: an empty or null key, a sequence or a mapping (a null or
+//     collection key, like .inf, only in the first document of a stream, the one Go converts to JSON).
 import type { Document, ScalarTag, Schema, YAMLParseError } from 'yaml';
 import { lazyRequire } from '../lazy-require.js';
 import { NumberText } from './number-text.js';
+import { goSyntax } from '../builtins/sprintf.js';
 
 const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
@@ -86,24 +88,30 @@ function opaSchema(): Schema {
 }
 
 /**
- * The mapping keys Go's decoder refuses, which the YAML reader takes: a key left empty (`: a`, where Go's parser
- * finds no key, or in a flow collection no node), a null one (`~: a`), and a sequence or mapping as key.
+ * The mapping keys Go's decoder refuses, which the YAML reader takes: a key left out (`: a`, where Go's parser
+ * finds no key, or in a flow collection no node), a null one (`~: a`, or `?` with nothing after it), which the
+ * JSON conversion refuses naming the value, and a sequence or mapping as key. `text` is the document's source;
+ * `converted`: whether the document goes on to JSON, where the null and collection keys fail.
  */
-function refusedKeys(doc: Document): YAMLParseError[] {
+function refusedKeys(doc: Document, text: string, converted = true): YAMLParseError[] {
   const lib = yaml();
   const errors: YAMLParseError[] = [];
   lib.visit(doc, {
     Pair(_key, pair, path) {
-      const key = pair.key as { range?: [number, number, number] } | null;
+      const key = pair.key as { range?: [number, number, number]; tag?: string; anchor?: string } | null;
       const at: [number, number] = key?.range ? [key.range[0], key.range[1]] : [0, 0];
       const parent = path[path.length - 1];
-      const message = (text: string) => new lib.YAMLParseError(at, 'BAD_SCALAR_START', text);
+      const message = (said: string) => new lib.YAMLParseError(at, 'BAD_SCALAR_START', said);
+      const js = (node: unknown) => (lib.isNode(node) ? node.toJS(doc) : null) as unknown;
       if (key === null || (lib.isScalar(key) && key.value === null)) {
-        const empty = key === null || key.range === undefined || key.range[0] === key.range[1];
         const flow = lib.isCollection(parent) && parent.flow === true;
-        errors.push(message(empty ? (flow ? 'did not find expected node content' : 'did not find expected key') : 'unsupported map key of type: %!s(<nil>), key: <nil>'));
-      } else if (lib.isCollection(key)) {
-        errors.push(message(`invalid map key: ${String(key)}`));
+        // `?` (outside a flow sequence), a tag or an anchor makes an empty key a null one rather than none.
+        const explicit = key !== null && (key.tag !== undefined || key.anchor !== undefined || (/(?:^|[\s{,])\?\s*$/.test(text.slice(0, at[0])) && !lib.isSeq(parent)));
+        const empty = !explicit && (key === null || key.range === undefined || key.range[0] === key.range[1]);
+        if (empty) errors.push(message(flow ? 'did not find expected node content' : 'did not find expected key'));
+        else if (converted) errors.push(message(`unsupported map key of type: %!s(<nil>), key: <nil>, value: ${goSyntax(js(pair.value))}`));
+      } else if (lib.isCollection(key) && converted) {
+        errors.push(message(`invalid map key: ${goSyntax(js(key))}`));
       }
     },
   });
@@ -113,16 +121,21 @@ function refusedKeys(doc: Document): YAMLParseError[] {
 /** Parses one YAML document (an empty one is null) into the values OPA's decoder makes of it. */
 export function parseYamlAsOpa(text: string): unknown {
   const doc = yaml().parseDocument(text, { schema: opaSchema(), merge: false, uniqueKeys: false });
-  const error = doc.errors[0] ?? refusedKeys(doc)[0];
+  const error = doc.errors[0] ?? refusedKeys(doc, text)[0];
   if (error) throw error;
   return doc.toJS() as unknown;
 }
 
-/** Every document of a YAML stream with OPA's scalars, each with its errors (yaml.unmarshal, yaml.is_valid). */
+/**
+ * Every document of a YAML stream with OPA's scalars, each with its errors (yaml.unmarshal, yaml.is_valid). Go
+ * parses every document but converts only the first to JSON, so a key or value JSON cannot carry (a null or
+ * collection key, .inf, .nan) is an error there and nowhere else.
+ */
 export function yamlDocumentsAsOpa(text: string): ReturnType<typeof import('yaml').parseAllDocuments> {
   const docs = yaml().parseAllDocuments(text, { schema: opaSchema(), merge: false, uniqueKeys: false });
-  for (const doc of Array.isArray(docs) ? docs : [docs]) {
-    if (doc.errors.length === 0) doc.errors.push(...refusedKeys(doc as Document));
-  }
+  (Array.isArray(docs) ? docs : [docs]).forEach((doc, i) => {
+    if (i > 0) doc.errors.splice(0, doc.errors.length, ...doc.errors.filter((e) => !e.message.startsWith('json: ')));
+    if (doc.errors.length === 0) doc.errors.push(...refusedKeys(doc as Document, text, i === 0));
+  });
   return docs;
 }

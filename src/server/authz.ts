@@ -10,6 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { EvaluationError } from '../engine/program.js';
+import { isJsonObject } from '../json/kinds.js';
 import { splitPath } from '../engine/store.js';
 import { isYaml, keepBody, parseDocument, readBody } from './body.js';
 import type { ServerContext } from './context.js';
@@ -42,9 +43,9 @@ export function createRequestGate(ctx: ServerContext, settings: AccessSettings):
       if (!evaluation.defined) throw internalError('authorization policy missing or undefined');
       const allowed = evaluation.result;
       if (allowed === true) return true;
-      if (allowed !== null && typeof allowed === 'object' && !Array.isArray(allowed)) {
+      if (isJsonObject(allowed)) {
         if (!('allowed' in allowed)) throw internalError('document missing or undefined');
-        const { allowed: ok, reason } = allowed as { allowed: unknown; reason?: unknown };
+        const { allowed: ok, reason } = allowed;
         if (ok === true) return true;
         if (typeof reason === 'string') throw unauthorized(reason);
       }

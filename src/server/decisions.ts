@@ -258,9 +258,7 @@ export function decideWith(ctx: ServerContext, requestedBy = ''): Decide {
  * parse): the decision is recorded with what was read and the error, as opa-envoy-plugin logs it.
  */
 export function inputErrorRecorder(ctx: ServerContext, requestedBy = '') {
-  return (path: string, input: unknown, error: { code: string; message: string }, origin?: DecisionOrigin): string | undefined => {
-    const recorded = recordDecision(ctx, { path: splitPath(path), input, evaluated: { defined: false }, requestedBy, error, reqId: origin?.reqId, trace: origin?.trace });
-    // The id is only a header on an error answer; in sync mode the event is committed moments later.
-    return recorded instanceof Promise ? undefined : recorded;
+  return (path: string, input: unknown, error: { code: string; message: string }, origin?: DecisionOrigin): string | Promise<string> | undefined => {
+    return recordDecision(ctx, { path: splitPath(path), input, evaluated: { defined: false }, requestedBy, error, reqId: origin?.reqId, trace: origin?.trace });
   };
 }

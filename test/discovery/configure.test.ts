@@ -74,3 +74,14 @@ test('a discovered configuration is refused when it is undefined, not an object,
   const { config } = await discover({ 'data.json': { services: { other: { url: 'http://127.0.0.1:2' } }, keys: { k2: { key: 'x', algorithm: 'HS256' } } } });
   assert.deepEqual(Object.keys(config.services as object).sort(), ['cp', 'other']);
 });
+
+test('a number a double cannot hold keeps its text: refused by the schema or named as written, never rounded', async () => {
+  const raw = (text: string) => configFromBundle(parseBundle('discovery', [{ path: 'data.json', data: Buffer.from(text) }]), discoverySettings(boot)!, boot, defaultCompiler());
+  // 9007199254740993 is 2^53 + 1: a double would make it 9007199254740992 and the configuration would pass.
+  await assert.rejects(raw('{"bundles": {"authz": {"service": "cp", "polling": {"max_delay_seconds": 9007199254740993}}}}'), /at \/bundles\/authz\/polling\/max_delay_seconds: must be integer/);
+  const toScalar = parseConfig(`services:\n  cp:\n    url: http://127.0.0.1:1\ndiscovery:\n  resource: d\n  decision: x\n`, 'boot.yaml');
+  await assert.rejects(
+    configFromBundle(parseBundle('discovery', [{ path: 'data.json', data: Buffer.from('{"x": 12345678901234567890}') }]), discoverySettings(toScalar)!, toScalar, defaultCompiler()),
+    /not an object: 12345678901234567890$/,
+  );
+});

@@ -23,6 +23,9 @@ describe('HTTP authorization callouts', () => {
     const app = express();
     app.use('/authz', httpAuthzRouter(recording, { maxBodyBytes: 1024 }));
     app.use('/dry', httpAuthzRouter(recording, { dryRun: true }));
+    app.use('/unlogged', httpAuthzRouter(recording));
+    // A decision log that stores each event before the answer (sync mode) hands back a promise of the id.
+    app.use('/logged-sync', httpAuthzRouter(recording, { onInputError: () => new Promise((resolve) => setTimeout(() => resolve('stored-id'), 5)) }));
     app.use(httpAuthzRouter(recording, { pathPrefix: '/ext_authz' }));
     ({ server, base } = await listen(app));
   });
@@ -45,6 +48,16 @@ describe('HTTP authorization callouts', () => {
     assert.equal(input.attributes.request.http.scheme, 'https');
     assert.equal(input.attributes.source.address.socketAddress.address, '203.0.113.9');
     assert.deepEqual(input.version, { ext_authz: 'v3', encoding: 'protojson' });
+  });
+
+  test('a request that does not parse still gets an x-decision-id: the logged event\'s once stored, else a fresh one', async () => {
+    const bad = { 'x-original-uri': '/api/%zz', 'x-original-method': 'GET' };
+    const logged = await fetch(`${base}/logged-sync`, { headers: bad });
+    assert.equal(logged.status, 400);
+    assert.equal(logged.headers.get('x-decision-id'), 'stored-id');
+    const unlogged = await fetch(`${base}/unlogged`, { headers: bad });
+    assert.equal(unlogged.status, 400);
+    assert.match(unlogged.headers.get('x-decision-id') ?? '', /^[0-9a-f-]{36}$/);
   });
 
   test('nginx auth_request: X-Original-* describe the original request; a plain false is 403', async () => {

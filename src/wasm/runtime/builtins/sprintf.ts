@@ -60,10 +60,13 @@ let DIG: i32 = 0;
 let nd: i32 = 0;   // digit count
 let dp: i32 = 0;   // decimal point position: value = 0.DIG × 10^dp
 let SCR: i32 = 0;
+let exactLoaded = false; // DIG holds every digit of the value, not only the shortest ones
+// A float64's exact expansion has at most 767 significant digits (the smallest subnormal has 751).
+const EXACT_DIGITS: i32 = 800;
 
 function digitsOf(f: f64): void {
   const n = <i32>dtoa_buffered(SCR, Math.abs(f));
-  nd = 0; dp = 0;
+  nd = 0; dp = 0; exactLoaded = false;
   let seenPoint = false, exp = 0, i = 0;
   let leading = true;
   for (; i < n; i++) {
@@ -87,6 +90,53 @@ function digitsOf(f: f64): void {
   // Trailing zeros of integers like "100" are digits in dtoa's output; drop them.
   while (nd > 0 && load<u8>(DIG + nd - 1) == 0x30) nd--;
   if (nd == 0) dp = 0;
+}
+
+/**
+ * Whether rounding to `keep` digits reaches past what the shortest digits fix: those pin about 15 significant
+ * digits of a normal float64 (its relative spacing is 2^-52) and fewer of a subnormal one, whose spacing is wider.
+ */
+function needsExact(f: f64, keep: i32): bool {
+  return !exactLoaded && keep > nd && (keep > 15 || ((reinterpret<u64>(f) >> 52) & 0x7ff) == 0);
+}
+
+/** Loads every decimal digit of |f| into DIG: m × 2^e is m × 5^-e × 10^e, whose digits are finitely many. */
+function exactDigitsOf(f: f64): void {
+  const bits = reinterpret<u64>(Math.abs(f));
+  let e = <i32>((bits >> 52) & 0x7ff);
+  let m = bits & 0xfffffffffffff;
+  if (e == 0) e = 1; else m |= <u64>1 << 52;
+  e -= 1075;
+  // The integer m × 2^e (e > 0) or m × 5^-e, least significant digit first while it grows.
+  nd = 0;
+  while (m != 0) { store<u8>(DIG + nd++, <u8>(m % 10)); m /= 10; }
+  for (let k = e > 0 ? e : -e; k > 0; ) {
+    // Thirteen factors at a time: 5^13 times a digit plus the carry stays within u64.
+    const step = k < 13 ? k : 13;
+    let mul: u64 = 1;
+    for (let j = 0; j < step; j++) mul *= e > 0 ? 2 : 5;
+    let carry: u64 = 0;
+    for (let i = 0; i < nd; i++) {
+      const x = <u64>load<u8>(DIG + i) * mul + carry;
+      store<u8>(DIG + i, <u8>(x % 10));
+      carry = x / 10;
+    }
+    while (carry != 0) { store<u8>(DIG + nd++, <u8>(carry % 10)); carry /= 10; }
+    k -= step;
+  }
+  dp = e > 0 ? nd : nd + e;
+  let lo = 0;
+  while (lo < nd && load<u8>(DIG + lo) == 0) lo++;
+  // Most significant first, as ASCII, without the trailing zeros.
+  const count = nd - lo;
+  for (let i = 0; i < count >> 1; i++) {
+    const a = load<u8>(DIG + lo + i), b = load<u8>(DIG + nd - 1 - i);
+    store<u8>(DIG + lo + i, b); store<u8>(DIG + nd - 1 - i, a);
+  }
+  for (let i = 0; i < count; i++) store<u8>(DIG + i, load<u8>(DIG + lo + i) + 0x30);
+  nd = count;
+  if (nd == 0) dp = 0;
+  exactLoaded = true;
 }
 
 // ---- exact tie-breaking: compare |f| with the decimal DIG[0..nd) × 10^(dp-nd) in big integers ----
@@ -145,11 +195,12 @@ function compareExact(f: f64): i32 {
 /** Rounds the digits to keep `keep` of them, deciding ties by the exact binary value as Go does. */
 function roundTo(keep: i32, f: f64 = 0): void {
   if (keep < 0) { nd = 0; return; }
+  if (needsExact(f, keep)) exactDigitsOf(f);
   if (keep >= nd) return;
   let up = load<u8>(DIG + keep) >= 0x35;
   if (load<u8>(DIG + keep) == 0x35 && keep == nd - 1) {
-    // The shortest digits end in a 5 exactly at the cut: the double lies on one side of it.
-    const c = compareExact(f);
+    // The digits end in a 5 exactly at the cut: a tie when they are exact, else the double lies on one side of it.
+    const c = exactLoaded ? 0 : compareExact(f);
     up = c > 0 || (c == 0 && keep > 0 && (load<u8>(DIG + keep - 1) & 1) == 1);
   }
   nd = keep;
@@ -167,6 +218,8 @@ function roundTo(keep: i32, f: f64 = 0): void {
 
 function fixed(f: f64, prec: i32): void {
   digitsOf(f);
+  // The point's place comes from the exact digits where those decide (shortest ones may have rounded up past it).
+  if (needsExact(f, dp + prec)) exactDigitsOf(f);
   roundTo(dp + prec, f);
   if (dp <= 0) tput(0x30);
   else for (let i = 0; i < dp; i++) tput(digitAt(i));
@@ -272,23 +325,37 @@ function argText(v: i32, k: i32, verb: i32): void {
 }
 
 /**
- * Non-zero where the format has a %q verb: Go's quoting (strconv.IsPrint's Unicode tables, backquotes, runes)
- * is left to the host's sprintf (src/compiler/format/go-quote.ts), which then answers the whole call. Mirrors
- * b_sprintf's reading of a directive: flags, width, precision, then the verb.
+ * Non-zero where the host's sprintf (src/builtins/sprintf.ts) answers the whole call, for what only it formats:
+ * a %q verb (Go's quoting: strconv.IsPrint's Unicode tables, backquotes, runes), a # flag (0x and 0b prefixes,
+ * a float's kept point and zeros), a float under %b, %x or %X (Go's binary and hexadecimal float forms), a big
+ * integer under %b, %o, %x or %X, and a string under %x or %X with a precision or the space flag (bytes cut and
+ * spaced). Mirrors b_sprintf's reading of a directive: flags, width, precision, then the verb.
  */
 export function b_sprintf_defers(format: i32, values: i32): i32 {
   if (tagOf(format) != T_STRING || tagOf(values) != T_ARRAY) return 0;
   const fp = strPtr(format), fn = strLen(format);
+  const nargs = arrLen(values);
+  let argi = 0;
   let i = 0;
   while (i < fn) {
     if (load<u8>(fp + i++) != 0x25) continue;
+    let sharp = false, space = false, prec = false;
     while (i < fn) {
       const c = load<u8>(fp + i);
+      if (c == 0x23) sharp = true; else if (c == 0x20) space = true; else if (c == 0x2e) prec = true;
       if (c == 0x2d || c == 0x2b || c == 0x30 || c == 0x20 || c == 0x23 || c == 0x2e || (c >= 0x30 && c <= 0x39)) i++;
       else break;
     }
-    if (i < fn && load<u8>(fp + i) == 0x71) return 1;
-    i++;
+    if (i >= fn) break;
+    const verb = <i32>load<u8>(fp + i);
+    i += utf8Width(fp, i, fn);
+    if (verb == 0x71 || (sharp && verb != 0x76 && verb != 0x25)) return 1;
+    if (verb == 0x25 || argi >= nargs) continue;
+    const k = kindOf(arrGet(values, argi++));
+    const hex = verb == 0x78 || verb == 0x58;
+    if (k == K_FLOAT && (hex || verb == 0x62)) return 1;
+    if (k == K_BIG && (hex || verb == 0x62 || verb == 0x6f)) return 1;
+    if (k == K_STR && hex && (space || prec)) return 1;
   }
   return 0;
 }
@@ -305,11 +372,12 @@ export function b_sprintf(format: i32, values: i32): i32 {
     if (c != 0x25) { put(c); i++; continue; }
     i++;
     if (i >= fn) { putText('%!(NOVERB)'); break; }
-    let minus = false, plus = false, zero = false, space = false, sharp = false;
+    let minus = false, plus = false, zero = false, space = false;
     while (i < fn) {
       const f = load<u8>(fp + i);
       if (f == 0x2d) minus = true; else if (f == 0x2b) plus = true; else if (f == 0x30) zero = true;
-      else if (f == 0x20) space = true; else if (f == 0x23) sharp = true; else break;
+      // # matters only to directives that b_sprintf_defers leaves to the host; on %v Go ignores it for Rego values.
+      else if (f == 0x20) space = true; else if (f != 0x23) break;
       i++;
     }
     let width = -1, prec = -1;
@@ -324,7 +392,7 @@ export function b_sprintf(format: i32, values: i32): i32 {
     i += utf8Width(fp, i, fn);
     if (verb == 0x25) { put(0x25); continue; }
     // Go reads + and # on %v as requests for Go syntax, which Rego values have no use for: no sign is added.
-    if (verb == 0x76) { plus = false; sharp = false; }
+    if (verb == 0x76) plus = false;
     if (argi >= nargs) { put(0x25); put(0x21); put(verb); putText('(MISSING)'); continue; }
     const v = arrGet(values, argi++);
     const k = kindOf(v);
@@ -348,7 +416,6 @@ export function b_sprintf(format: i32, values: i32): i32 {
         if (k == K_INT) {
           const n = numInt(v);
           if (n < 0) tput(0x2d);
-          if (sharp && verb != 0x62) { tput(0x30); if (verb != 0x6f) tput(verb); }
           unsignedBase(n < 0 ? <u64>(-n) : <u64>n, verb == 0x62 ? 2 : verb == 0x6f ? 8 : 16, verb == 0x58);
           numeric = true;
         } else if (k == K_STR && (verb == 0x78 || verb == 0x58)) {
@@ -401,8 +468,7 @@ export function b_sprintf(format: i32, values: i32): i32 {
     // An integer's precision is its least number of digits (none for 0 under .0), and then zeros never pad it.
     const intPrec = numeric && (k == K_INT || k == K_BIG) && prec >= 0;
     if (intPrec) {
-      let start = tmpLen > 0 && load<u8>(tmp) == 0x2d ? 1 : 0;
-      if (sharp && (verb == 0x78 || verb == 0x58)) start += 2; else if (sharp && verb == 0x6f) start += 1;
+      const start = tmpLen > 0 && load<u8>(tmp) == 0x2d ? 1 : 0;
       const digits = tmpLen - start;
       if (prec == 0 && digits == 1 && load<u8>(tmp + start) == 0x30) { tmpLen = 0; numeric = false; }
       else if (digits < prec) {
@@ -457,6 +523,6 @@ export function b_sprintf(format: i32, values: i32): i32 {
 
 /** Allocates this module's scratch space, one per instance (region.ts). */
 export function sprintfStaticsInit(): void {
-  DIG = allocZeroed(40);
+  DIG = allocZeroed(EXACT_DIGITS);
   SCR = allocZeroed(64);
 }

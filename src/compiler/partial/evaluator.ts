@@ -15,6 +15,7 @@ import { isIdentifier } from '../rego-text.js';
 import { builtinArity, callBuiltin } from './builtin-calls.js';
 import { callOutputsApart, closureVars, plugDeep } from './closures.js';
 import { DEFINED_PREFIX, orientEquations, propagateCopies, simplifyQuery } from './copy-propagation.js';
+import { orderSupport } from './support-order.js';
 import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet, valuesEqual } from './values.js';
 import { isRegoSet } from '../../builtins/rego-value.js';
 import { readJson } from '../../json/reader.js';
@@ -260,7 +261,7 @@ export class PartialEvaluator {
       }
       queries.push(reindex(localBindingsLast(simplifyQuery(propagateCopies(st.saved), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst), this.localDefinedness)));
     });
-    const support = [...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : orientEquations(propagateCopies(r.body), headVars(r))) }));
+    const support = orderSupport([...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : orientEquations(propagateCopies(r.body), headVars(r))) })));
     return { queries, support };
   }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { verdictBuiltins, verdictDeprecated } from '../../../src/compiler/builtins.js';
 import { RegoCompileError } from '../../../src/compiler/compile-rego.js';
 import { partialEvaluate, PartialEvalError, partialResultJson } from '../../../src/compiler/partial/index.js';
-import { inOperandOrder, normaliseQueries, normaliseSupport } from './normalise.js';
+import { inOperandOrder, normaliseQueries, normaliseSupport, sortedJson } from './normalise.js';
 import type { OpaPartialCase } from './opa-cases.js';
 
 type Json = Record<string, unknown>;
@@ -76,11 +76,6 @@ function opaOutcome(opa: string, dir: string, c: OpaPartialCase): RawOutcome {
   const json = JSON.parse(text || '{}') as { partial?: { queries?: Json[][]; modules?: Json[] }; errors?: Array<{ message: string }> };
   if (json.errors) return { kind: 'error', message: json.errors.map((e) => e.message).join('; ') };
   return { kind: 'result', queries: json.partial?.queries ?? [], modules: json.partial?.modules ?? [] };
-}
-
-/** JSON text with object keys sorted: OPA and Verdict write an expression's fields in other orders. */
-function sortedJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
 }
 
 function normalised(raw: RawOutcome): Outcome {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { OPAClient } from '@open-policy-agent/opa';
 import { send, startOpa, startVerdict, writeTree, type OpaServer } from './harness.js';
 import type { RunningServer } from '../../src/server/start.js';
-import { normaliseQueries, normaliseSupport } from '../compiler/partial/normalise.js';
+import { normaliseQueries, normaliseSupport, sortedJson } from '../compiler/partial/normalise.js';
 
 const policy = `# METADATA
 # scope: package
@@ -76,6 +76,12 @@ describe('POST /v1/compile matches opa run', () => {
       assert.deepEqual(normaliseSupport((o.support ?? []) as Json[]), normaliseSupport((t.support ?? []) as Json[]));
     });
   }
+
+  it('an expression written twice is kept twice, as OPA keeps it', async () => {
+    const body = JSON.stringify({ query: '"alice" = input.user; "alice" = input.user', unknowns: ['input'] });
+    const [theirs, ours] = await Promise.all([send(opa.url, 'POST', '/v1/compile', body), send(verdict.url, 'POST', '/v1/compile', body)]);
+    assert.equal(sortedJson(JSON.parse(ours.body.toString())), sortedJson(JSON.parse(theirs.body.toString())));
+  });
 
   const errors: [string, string][] = [
     ['missing query', JSON.stringify({ unknowns: ['input'] })],

@@ -150,9 +150,11 @@ function uses(exprs: Expr[], name: string): number {
   return n;
 }
 
-/** Drops repeated expressions and `t = t`; a reference equated with itself stays as a test that it is defined. */
+/**
+ * Drops `t = t`; a reference equated with itself stays as a test that it is defined. Repeated expressions stay,
+ * as OPA keeps them.
+ */
 function removeTautologies(exprs: Expr[]): Expr[] {
-  const seen = new Set<string>();
   const out: Expr[] = [];
   for (const e of exprs) {
     let next: Expr | undefined = e;
@@ -160,11 +162,7 @@ function removeTautologies(exprs: Expr[]): Expr[] {
       const [, a, b] = e.terms as Term[];
       if (termKey(a!) === termKey(b!)) next = hasRefs(a!) ? { ...e, terms: a! } : undefined;
     }
-    if (!next) continue;
-    const key = exprKey(next);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(next);
+    if (next) out.push(next);
   }
   return out;
 }
@@ -300,7 +298,7 @@ function termKey(t: Term): string {
   return JSON.stringify(t, (k, value: unknown) => (k === 'loc' ? undefined : value));
 }
 
-function exprKey(e: Expr): string {
+export function exprKey(e: Expr): string {
   return JSON.stringify({ n: e.negated ?? false, t: e.terms, w: e.with }, (k, value: unknown) => (k === 'loc' ? undefined : value));
 }
 

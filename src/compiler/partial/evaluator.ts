@@ -14,7 +14,7 @@ import { callName, exprOperator } from '../walk.js';
 import { isIdentifier } from '../rego-text.js';
 import { builtinArity, callBuiltin } from './builtin-calls.js';
 import { callOutputsApart, closureVars, plugDeep } from './closures.js';
-import { DEFINED_PREFIX, orientEquations, propagateCopies, simplifyQuery } from './copy-propagation.js';
+import { DEFINED_PREFIX, exprKey, orientEquations, propagateCopies, simplifyQuery } from './copy-propagation.js';
 import { orderSupport } from './support-order.js';
 import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet, valuesEqual } from './values.js';
 import { isRegoSet } from '../../builtins/rego-value.js';
@@ -174,6 +174,8 @@ export class PartialEvaluator {
   private readonly equatedFirst = new WeakSet<Term>();
   /** Values bound to a variable written first (`x := input.a`, `x = input.a`, a function's parameter). */
   private readonly boundVariableFirst = new WeakSet<Term>();
+  /** The expression (as written) each saved equation came from. */
+  private readonly savedBy = new WeakMap<Expr, Expr>();
   /** Reference segments already evaluated (residual ones stay non-ground). */
   private readonly evaluated = new WeakSet<Term>();
   /** Tracing: the query (rule body, negation, comprehension) being evaluated, and each query's parent. */
@@ -648,7 +650,8 @@ export class PartialEvaluator {
       if (this.options.tracer) return this.tracedUnify(terms[1]!, terms[2]!, st, k);
       const swap = this.swapsOperands(terms[1]!, terms[2]!, st.env);
       const variableFirst = (swap ? terms[1]! : terms[2]!).type !== 'var';
-      return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => (swap ? this.unify(b, a, s2, k, variableFirst) : this.unify(a, b, s2, k, variableFirst)), a), terms[2]);
+      const done: K = (next) => k(this.withoutRepeatedEquation(e, st, next));
+      return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => (swap ? this.unify(b, a, s2, done, variableFirst) : this.unify(a, b, s2, done, variableFirst)), a), terms[2]);
     }
     if (name === 'print' || name === 'internal.print') return k(st);
     if (name === 'trace' && this.options.tracer) {
@@ -936,11 +939,11 @@ export class PartialEvaluator {
           const rules = this.rules.get(segs.join('.'));
           if (rules) return this.evalRuleRef(rules, ref, ref.value.length, st, k, other);
           if (this.options.tracer && (this.rulePrefixes.has(segs.join('.')) || segs.length === 0)) return this.tracedTree(segs, st, k, ref.loc);
-          if (this.rulePrefixes.has(segs.join('.'))) {
-            // A document holding rules that depend on unknowns is kept as the reference, as OPA keeps it.
-            if (this.rulesUnder(segs).some((r) => this.dependsOnUnknowns(r.path))) return this.residual(ref, st, k);
-            return this.tracedTree(segs, st, k, ref.loc);
-          }
+          // A document holding rules that depend on unknowns (`data` itself too) is kept as the reference, as
+          // OPA keeps it.
+          const holdsDependent = () => this.rulesUnder(segs).some((r) => this.dependsOnUnknowns(r.path));
+          if (this.rulePrefixes.has(segs.join('.'))) return holdsDependent() ? this.residual(ref, st, k) : this.tracedTree(segs, st, k, ref.loc);
+          if (segs.length === 0 && holdsDependent()) return this.residual(ref, st, k);
         }
       }
       if (head.value === 'input' && this.iterateUnknownKeys(ref, st, k, other)) return;
@@ -1680,6 +1683,26 @@ export class PartialEvaluator {
     // A document of data kept as a reference (rules below it depend on unknowns) comes first, as OPA writes
     // the reference it could not evaluate.
     k(this.save(s, this.call('eq', isDataRef(pb) && !isDataRef(pa) ? [pb, pa] : [pa, pb])));
+  }
+
+  /**
+   * The state after the equation `e`, less the equation it saved last when that one repeats an equation
+   * another expression saved and neither reads as written: OPA keeps an equation of an unknown with a variable
+   * as it is and folds the variable's other equations into it (copy propagation), where this evaluator binds
+   * the variable and reaches the same equation again (`input.a = x; x = 1; x = 1` is `input.a = 1` once).
+   * An equation written twice, or one expression evaluated twice (a rule used twice), stays repeated.
+   */
+  private withoutRepeatedEquation(e: Expr, before: State, after: State): State {
+    const last = after.saved[after.saved.length - 1];
+    if (!last || before.saved.includes(last) || exprOperator(last) !== 'eq') return after;
+    this.savedBy.set(last, e);
+    // Variables bound to known values read as written; those bound to residual terms do not.
+    const known = new Map([...before.env].filter(([, t]) => isGround(t)));
+    const operands = (terms: Term[]) => terms.slice(1).map((t) => exprKey({ index: 0, terms: t, loc: NO_LOC })).sort().join();
+    const key = operands(last.terms as Term[]);
+    if (key === operands(plugTerms(e.terms, known) as Term[])) return after;
+    const repeats = after.saved.some((x) => x !== last && this.savedBy.get(x) !== e && exprOperator(x) === 'eq' && operands(x.terms as Term[]) === key);
+    return repeats ? { env: after.env, saved: after.saved.slice(0, -1) } : after;
   }
 
   /**

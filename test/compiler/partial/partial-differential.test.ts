@@ -73,6 +73,10 @@ describe('partial evaluation gives exactly the JSON of opa eval -p', () => {
       policy: 'package t\n\ndefault p := false\np if q\nq if input.x = 1\n\ndefault r := true\nr if input.y = 2\n',
       query: 'data.t.p = x; data.t.r = y',
     },
+    { name: 'an equation written twice stays twice', policy: 'package t\n', query: '"alice" = input.user; "alice" = input.user; input.x == 1; input.x == 1' },
+    { name: 'a rule inlined twice keeps its equations twice', policy: 'package t\n\nb if {\n  input.y = y\n  y == 2\n}\n', query: 'data.t.b; data.t.b' },
+    { name: 'a body unrolled twice by every keeps its expressions twice', policy: 'package t\n\np if {\n  y := 3\n  every x in [1, 2] { x != 0; input > y }\n}\n', query: 'data.t.p' },
+    { name: 'equations reached again through a variable bound to an unknown are once', policy: 'package t\n\np := x if {\n  input = x\n  x = 100\n}\n', query: 'data.t.p == 100; input.a = y; y = 1; 1 = y; y = 1' },
   ];
   for (const c of exact) {
     it(c.name, () => {

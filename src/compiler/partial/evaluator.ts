@@ -174,6 +174,8 @@ export class PartialEvaluator {
   private readonly equatedFirst = new WeakSet<Term>();
   /** Values bound to a variable written first (`x := input.a`, `x = input.a`, a function's parameter). */
   private readonly boundVariableFirst = new WeakSet<Term>();
+  /** Rules' residual values that OPA writes after what they are equated with (valueWrittenSecond). */
+  private readonly otherOperandFirst = new WeakSet<Term>();
   /** The expression (as written) each saved equation came from. */
   private readonly savedBy = new WeakMap<Expr, Expr>();
   /** Reference segments already evaluated (residual ones stay non-ground). */
@@ -651,7 +653,11 @@ export class PartialEvaluator {
       const swap = this.swapsOperands(terms[1]!, terms[2]!, st.env);
       const variableFirst = (swap ? terms[1]! : terms[2]!).type !== 'var';
       const done: K = (next) => k(this.withoutRepeatedEquation(e, st, next));
-      return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => (swap ? this.unify(b, a, s2, done, variableFirst) : this.unify(a, b, s2, done, variableFirst)), a), terms[2]);
+      return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => {
+        const [x, y] = swap ? [b, a] : [a, b];
+        if (this.otherOperandFirst.has(x) && !this.otherOperandFirst.has(y)) return this.unify(y, x, s2, done, x.type !== 'var');
+        this.unify(x, y, s2, done, variableFirst);
+      }, a), terms[2]);
     }
     if (name === 'print' || name === 'internal.print') return k(st);
     if (name === 'trace' && this.options.tracer) {
@@ -1084,6 +1090,7 @@ export class PartialEvaluator {
       if (disabled || defaultMatters) return this.supportRef(rules, rest, st, k, ref.loc);
       for (const rule of rules.rules) {
         this.evalRule(rule, { env: new Map(), saved: st.saved }, (head, end) => {
+          if (this.valueWrittenSecond(rule, head, end.env)) this.otherOperandFirst.add(head);
           this.walkValue(head, rest, { env: st.env, saved: end.saved }, k, ref.loc);
         });
       }
@@ -1095,6 +1102,18 @@ export class PartialEvaluator {
     }
     if (rest.length === 0 || disabled) return this.supportRef(rules, rest, st, k, ref.loc);
     this.evalMemberRef(rules, rest, st, k, ref.loc);
+  }
+
+  /**
+   * Whether a complete rule's residual value is written after what it is equated with: OPA keeps the rule's
+   * value as the variable of its head (or the reference written there) and puts what it is equated with in
+   * that variable's place, unless the body equated the reference with the variable reference first
+   * (`input.a = x`).
+   */
+  private valueWrittenSecond(rule: Rule, value: Term, env: Env): boolean {
+    if (value.type !== 'ref' || isGround(value)) return false;
+    const head = rule.head.value;
+    return !(head?.type === 'var' && this.equatedFirst.has(env.get(head.value)!));
   }
 
   /**

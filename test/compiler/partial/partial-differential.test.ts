@@ -73,6 +73,12 @@ describe('partial evaluation gives exactly the JSON of opa eval -p', () => {
       policy: 'package t\n\ndefault p := false\np if q\nq if input.x = 1\n\ndefault r := true\nr if input.y = 2\n',
       query: 'data.t.p = x; data.t.r = y',
     },
+    { name: 'the data document, holding a rule that depends on unknowns, is kept as a reference', policy: 'package t\n\nallow if input.user == "alice"\n', query: 'data' },
+    ...['data.t.r1 == 1', '1 == data.t.r2', 'data.t.r3 = x', 'x = data.t.r4', 'data.t.r1 = x', 'data.t.r3 == 1'].map((query) => ({
+      name: `a rule's residual value after what it is equated with, unless its body wrote the reference first: ${query}`,
+      policy: 'package t\n\nr1 := input.a\nr2 := x if x := input.a\nr3 := x if input.a = x\nr4 := x if x = input.a\n',
+      query,
+    })),
     { name: 'an equation written twice stays twice', policy: 'package t\n', query: '"alice" = input.user; "alice" = input.user; input.x == 1; input.x == 1' },
     { name: 'a rule inlined twice keeps its equations twice', policy: 'package t\n\nb if {\n  input.y = y\n  y == 2\n}\n', query: 'data.t.b; data.t.b' },
     { name: 'a body unrolled twice by every keeps its expressions twice', policy: 'package t\n\np if {\n  y := 3\n  every x in [1, 2] { x != 0; input > y }\n}\n', query: 'data.t.p' },

@@ -163,6 +163,9 @@ describe('verdict eval -p: `with` on a part of an unknown input', () => {
     'not input.x with input.y as 2',
     'x := 2; input.a == x with input.y as x',
     'input.x.a == 1 with input.x.b as 2',
+    // An equation binding a variable keeps its `with` (a binding alone would lose it).
+    'input.x = y with input.y as 2',
+    'y = input.x with input.y as 2; y > 1',
   ];
   for (const q of queries) {
     it(q, () => {

@@ -191,6 +191,8 @@ export class PartialEvaluator {
   private baseCache: { data: unknown; terms: Map<string, Term> } = { data: undefined, terms: new Map() };
   /** How many lone terms each query has equated with a variable (tracedUnify), for those variables' names. */
   private readonly lonetermVars = new Map<number, number>();
+  /** Evaluating an expression whose `with` is kept in the residual (keepingEquations). */
+  private equationsKept = false;
   /** Evaluating the rules of a support function (their bodies are kept as OPA keeps them, unsimplified). */
   private inSupportFunction = false;
   /**
@@ -461,7 +463,7 @@ export class PartialEvaluator {
       const keptWith = kept.map((w) => ({ ...w, value: values[valued.indexOf(w)]! }));
       const withKept: K = kept.length === 0 ? k : (next) => k({ env: next.env, saved: [...next.saved.slice(0, s.saved.length), ...next.saved.slice(s.saved.length).map((x) => ({ ...x, with: [...(x.with ?? []), ...keptWith] }))] });
       const applied = mods.filter((w) => !kept.includes(w));
-      if (applied.length === 0) return this.evalExprUntraced({ ...e, with: undefined }, s, withKept);
+      if (applied.length === 0) return this.keepingEquations(kept.length > 0, () => this.evalExprUntraced({ ...e, with: undefined }, s, withKept));
       let input = this.input;
       let data = this.data;
       let unknowns = this.unknowns;
@@ -488,15 +490,29 @@ export class PartialEvaluator {
       const inside: WithState = { input, data, mocks, unknowns, knownValues: new Map<string, Term | null>(), dependsMemo: new Map<string, boolean>(), inWith: true, outsideWith: this.outsideWith ?? outside };
       Object.assign(this, inside);
       try {
-        this.evalExprUntraced({ ...e, with: undefined }, s, (next) => {
+        this.keepingEquations(kept.length > 0, () => this.evalExprUntraced({ ...e, with: undefined }, s, (next) => {
           Object.assign(this, outside);
           withKept(next);
           Object.assign(this, inside);
-        });
+        }));
       } finally {
         Object.assign(this, outside);
       }
     });
+  }
+
+  /**
+   * Runs `run` with equations of a variable and a residual value kept as written (`input.x = y`) rather than
+   * folded into a binding, when `keep`: they must carry the expression's `with`, which a binding would lose.
+   */
+  private keepingEquations(keep: boolean, run: () => void): void {
+    const outer = this.equationsKept;
+    this.equationsKept = outer || keep;
+    try {
+      run();
+    } finally {
+      this.equationsKept = outer;
+    }
   }
 
   /**
@@ -1763,7 +1779,7 @@ export class PartialEvaluator {
    * not simplify).
    */
   private keepsEquation(t: Term): boolean {
-    return this.unknownClosures.has(t) || (this.inSupportFunction && !isGround(t));
+    return this.unknownClosures.has(t) || ((this.inSupportFunction || this.equationsKept) && !isGround(t));
   }
 
   /** `a = b`, `x` (one side) a variable: `x` stays a variable, and the equation is kept. */

@@ -265,7 +265,9 @@ export class PartialEvaluator {
         // writes the reference it could not evaluate.
         if (this.equatedFirst.has(bound) || isDataRef(value)) valueFirst.add(name);
       }
-      queries.push(reindex(localBindingsLast(simplifyQuery(propagateCopies(st.saved), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst), this.localDefinedness)));
+      // Generated variables a query variable is bound to take its name: they stay.
+      const named = new Set([...bindings.values()].flatMap((t) => (t.type === 'var' ? [t.value] : [])));
+      queries.push(reindex(localBindingsLast(simplifyQuery(propagateCopies(st.saved, named), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst), this.localDefinedness)));
     });
     const support = orderSupport([...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : orientEquations(propagateCopies(r.body), headVars(r))) })));
     return { queries, support };

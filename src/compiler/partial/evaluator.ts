@@ -1597,7 +1597,8 @@ export class PartialEvaluator {
     let env = st.env;
     walkVars(plug(t, st.env), (name) => {
       if (!this.isUnbound(name, env)) return;
-      if (!this.queryVars.has(name)) {
+      // The query's own wildcards (`input.x[_]`, the parser's `$0`) keep their names, as OPA keeps them.
+      if (!this.queryVars.has(name) && !(this.frame === 0 && name.startsWith('$'))) {
         const fresh = `${name}${this.fresh++}`;
         this.residualVars.add(fresh);
         env = bind(env, name, v(fresh));

@@ -79,6 +79,7 @@ describe('partial evaluation gives exactly the JSON of opa eval -p', () => {
       policy: 'package t\n\nr1 := input.a\nr2 := x if x := input.a\nr3 := x if input.a = x\nr4 := x if x = input.a\n',
       query,
     })),
+    { name: "the query's own wildcards keep their names", policy: 'package t\n', query: 'input.xs[_] == 2; some i; input.ys[i] = 1; input.x[_][_] = 1' },
     { name: 'an equation written twice stays twice', policy: 'package t\n', query: '"alice" = input.user; "alice" = input.user; input.x == 1; input.x == 1' },
     { name: 'a rule inlined twice keeps its equations twice', policy: 'package t\n\nb if {\n  input.y = y\n  y == 2\n}\n', query: 'data.t.b; data.t.b' },
     { name: 'a body unrolled twice by every keeps its expressions twice', policy: 'package t\n\np if {\n  y := 3\n  every x in [1, 2] { x != 0; input > y }\n}\n', query: 'data.t.p' },

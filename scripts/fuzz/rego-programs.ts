@@ -314,7 +314,7 @@ export async function fuzzRego(opa: string, seed: number, count: number, deadlin
 }
 
 /** Objects compared with sorted keys and numbers by value, as OPA's JSON and ours may order or spell them differently. */
-function normalise(v: unknown): unknown {
+export function normalise(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(normalise);
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, normalise((v as Record<string, unknown>)[k])]));
   return v;

@@ -11,6 +11,7 @@ import type { PartialResult, SupportRule } from '../compiler/partial/evaluator.j
 const source = new RegoText({
   infix: { ...INFIX_OPERATORS, 'internal.member_2': 'in', 'internal.member_3': 'in' },
   nestedInfix: true,
+  infixOutput: true,
   refuse: (what) => {
     throw new Error(`internal: a residual ${what} cannot be printed as Rego`);
   },

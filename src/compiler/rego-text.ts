@@ -34,6 +34,8 @@ export interface RegoTextStyle {
   infix?: Readonly<Record<string, string>>;
   /** Calls inside terms are written infix too, parenthesised where they are an infix call's operand. */
   nestedInfix?: boolean;
+  /** An infix call with its output operand (`plus(a, b, x)`) is written `x = a + b`, as `opa eval -p` writes it. */
+  infixOutput?: boolean;
   /**
    * A message's short form: a comprehension, a template string and an expression other than a call or a term
    * are named by their kind, and `with` modifiers are left off.
@@ -105,6 +107,8 @@ export class RegoText {
   /** An operator and its operands: infix where the style writes the operator so (`a = b`, `"x" in s`), else `f(a, b)`. */
   private call(terms: Term[]): string {
     const [op, ...args] = terms as [Term, ...Term[]];
+    const output = this.style.infixOutput && args.length === 3 ? this.infixSymbol(op, 2) : undefined;
+    if (output !== undefined && callName(op) !== 'internal.member_2') return `${this.term(args[2]!)} = ${this.operand(args[0]!)} ${output} ${this.operand(args[1]!)}`;
     const symbol = this.infixSymbol(op, args.length);
     if (symbol === undefined) return this.prefixCall(terms);
     const operands = args.map((a) => this.operand(a));

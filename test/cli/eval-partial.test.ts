@@ -163,6 +163,9 @@ describe('verdict eval -p: `with` on a part of an unknown input', () => {
     'not input.x with input.y as 2',
     'x := 2; input.a == x with input.y as x',
     'input.x.a == 1 with input.x.b as 2',
+    // An equation binding a variable keeps its `with` (a binding alone would lose it).
+    'input.x = y with input.y as 2',
+    'y = input.x with input.y as 2; y > 1',
   ];
   for (const q of queries) {
     it(q, () => {
@@ -201,6 +204,9 @@ describe('verdict eval -p: the query\'s own variables bound to what stays residu
     'x = input.a; x == [1]',
     'input.a = x; x == 1',
     'y := input.y; z := input.z; z == 1',
+    // A call's output the query names stays the query's variable, not nested into where it is used.
+    'z = input.x + 1; z > 2',
+    'z = input.x + 1; y = z * 2; y > 2',
   ];
   for (const q of queries) {
     it(q, () => {

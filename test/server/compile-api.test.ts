@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { OPAClient } from '@open-policy-agent/opa';
 import { send, useOpaAndVerdict } from './harness.js';
-import { normaliseQueries, normaliseSupport } from '../compiler/partial/normalise.js';
+import { normaliseQueries, normaliseSupport, sortedJson } from '../compiler/partial/normalise.js';
 
 const policy = `# METADATA
 # scope: package
@@ -64,6 +64,12 @@ describe('POST /v1/compile matches opa run', () => {
       assert.deepEqual(normaliseSupport((o.support ?? []) as Json[]), normaliseSupport((t.support ?? []) as Json[]));
     });
   }
+
+  it('an expression written twice is kept twice, as OPA keeps it', async () => {
+    const body = JSON.stringify({ query: '"alice" = input.user; "alice" = input.user', unknowns: ['input'] });
+    const [theirs, ours] = await Promise.all([send(servers.opa.url, 'POST', '/v1/compile', body), send(servers.verdict.url, 'POST', '/v1/compile', body)]);
+    assert.equal(sortedJson(JSON.parse(ours.body.toString())), sortedJson(JSON.parse(theirs.body.toString())));
+  });
 
   const errors: [string, string][] = [
     ['missing query', JSON.stringify({ unknowns: ['input'] })],

@@ -73,18 +73,20 @@ export function orientEquations(exprs: Expr[], isLive: (name: string) => boolean
  * The value of a residual call is held in a generated variable (`lower(input.x, __pe1__)`); where the query
  * then only equates that variable with another term (`__pe1__ = "y"`), the term takes its place and the
  * equation goes, as OPA's copy propagation leaves it (`lower(input.x, "y")`). A generated variable used
- * once, as an argument, takes the call itself (`gt(plus(input.x, 1), 1)`).
+ * once, as an argument, takes the call itself (`gt(plus(input.x, 1), 1)`). Variables in `named` stay: the
+ * query's own variables stand for them (`z = input.x + 1; z > 2` keeps `plus(input.x, 1, z)`).
  */
-export function propagateCopies(exprs: readonly Expr[]): Expr[] {
+export function propagateCopies(exprs: readonly Expr[], named: ReadonlySet<string> = new Set()): Expr[] {
+  const folded = (t: Term) => isGeneratedVar(t) && !named.has((t as { value: string }).value);
   let out = dropImpliedDefinedness(exprs);
   for (;;) {
-    const i = out.findIndex((e) => !e.negated && exprOperator(e) === 'eq' && Array.isArray(e.terms) && e.terms.slice(1).some(isGeneratedVar));
+    const i = out.findIndex((e) => !e.negated && exprOperator(e) === 'eq' && Array.isArray(e.terms) && e.terms.slice(1).some(folded));
     if (i < 0) break;
     const [, a, b] = out[i]!.terms as Term[];
-    const [name, value] = isGeneratedVar(a!) ? [(a as { value: string }).value, b!] : [(b as { value: string }).value, a!];
+    const [name, value] = folded(a!) ? [(a as { value: string }).value, b!] : [(b as { value: string }).value, a!];
     out = out.filter((_, j) => j !== i).map((e) => substitute(e, new Map([[name, value]])));
   }
-  return nestCalls(out);
+  return nestCalls(out, folded);
 }
 
 /** Variables of the conditions that keep a reference's definedness (`__def1__ = input.x`). */
@@ -114,13 +116,13 @@ function mentions(e: Expr, ref: Term): boolean {
   return parts.some((x) => exprKey(replaceTerm(x, ref, marker)) !== exprKey(x));
 }
 
-function nestCalls(exprs: Expr[]): Expr[] {
+function nestCalls(exprs: Expr[], folded: (t: Term) => boolean): Expr[] {
   let out = exprs;
   for (;;) {
     const i = out.findIndex((e) => {
       if (e.negated || e.with?.length || !Array.isArray(e.terms) || e.terms.length < 3) return false;
       const last = e.terms[e.terms.length - 1]!;
-      return isGeneratedVar(last) && uses(out, (last as { value: string }).value) === 2 && argumentUse(out, e, (last as { value: string }).value);
+      return folded(last) && uses(out, (last as { value: string }).value) === 2 && argumentUse(out, e, (last as { value: string }).value);
     });
     if (i < 0) return out;
     const terms = out[i]!.terms as Term[];
@@ -150,9 +152,11 @@ function uses(exprs: Expr[], name: string): number {
   return n;
 }
 
-/** Drops repeated expressions and `t = t`; a reference equated with itself stays as a test that it is defined. */
+/**
+ * Drops `t = t`; a reference equated with itself stays as a test that it is defined. Repeated expressions stay,
+ * as OPA keeps them.
+ */
 function removeTautologies(exprs: Expr[]): Expr[] {
-  const seen = new Set<string>();
   const out: Expr[] = [];
   for (const e of exprs) {
     let next: Expr | undefined = e;
@@ -160,11 +164,7 @@ function removeTautologies(exprs: Expr[]): Expr[] {
       const [, a, b] = e.terms as Term[];
       if (termKey(a!) === termKey(b!)) next = hasRefs(a!) ? { ...e, terms: a! } : undefined;
     }
-    if (!next) continue;
-    const key = exprKey(next);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(next);
+    if (next) out.push(next);
   }
   return out;
 }
@@ -300,7 +300,7 @@ function termKey(t: Term): string {
   return JSON.stringify(t, (k, value: unknown) => (k === 'loc' ? undefined : value));
 }
 
-function exprKey(e: Expr): string {
+export function exprKey(e: Expr): string {
   return JSON.stringify({ n: e.negated ?? false, t: e.terms, w: e.with }, (k, value: unknown) => (k === 'loc' ? undefined : value));
 }
 

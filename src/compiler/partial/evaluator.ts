@@ -14,7 +14,8 @@ import { callName, exprOperator } from '../walk.js';
 import { isIdentifier } from '../rego-text.js';
 import { builtinArity, callBuiltin } from './builtin-calls.js';
 import { callOutputsApart, closureVars, plugDeep } from './closures.js';
-import { DEFINED_PREFIX, orientEquations, propagateCopies, simplifyQuery } from './copy-propagation.js';
+import { DEFINED_PREFIX, exprKey, orientEquations, propagateCopies, simplifyQuery } from './copy-propagation.js';
+import { orderSupport } from './support-order.js';
 import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet, valuesEqual } from './values.js';
 import { isRegoSet } from '../../builtins/rego-value.js';
 import { readJson } from '../../json/reader.js';
@@ -173,6 +174,10 @@ export class PartialEvaluator {
   private readonly equatedFirst = new WeakSet<Term>();
   /** Values bound to a variable written first (`x := input.a`, `x = input.a`, a function's parameter). */
   private readonly boundVariableFirst = new WeakSet<Term>();
+  /** Rules' residual values that OPA writes after what they are equated with (valueWrittenSecond). */
+  private readonly otherOperandFirst = new WeakSet<Term>();
+  /** The expression (as written) each saved equation came from. */
+  private readonly savedBy = new WeakMap<Expr, Expr>();
   /** Reference segments already evaluated (residual ones stay non-ground). */
   private readonly evaluated = new WeakSet<Term>();
   /** Tracing: the query (rule body, negation, comprehension) being evaluated, and each query's parent. */
@@ -186,6 +191,8 @@ export class PartialEvaluator {
   private baseCache: { data: unknown; terms: Map<string, Term> } = { data: undefined, terms: new Map() };
   /** How many lone terms each query has equated with a variable (tracedUnify), for those variables' names. */
   private readonly lonetermVars = new Map<number, number>();
+  /** Evaluating an expression whose `with` is kept in the residual (keepingEquations). */
+  private equationsKept = false;
   /** Evaluating the rules of a support function (their bodies are kept as OPA keeps them, unsimplified). */
   private inSupportFunction = false;
   /**
@@ -258,9 +265,11 @@ export class PartialEvaluator {
         // writes the reference it could not evaluate.
         if (this.equatedFirst.has(bound) || isDataRef(value)) valueFirst.add(name);
       }
-      queries.push(reindex(localBindingsLast(simplifyQuery(propagateCopies(st.saved), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst), this.localDefinedness)));
+      // Generated variables a query variable is bound to take its name: they stay.
+      const named = new Set([...bindings.values()].flatMap((t) => (t.type === 'var' ? [t.value] : [])));
+      queries.push(reindex(localBindingsLast(simplifyQuery(propagateCopies(st.saved, named), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst), this.localDefinedness)));
     });
-    const support = [...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : orientEquations(propagateCopies(r.body), headVars(r))) }));
+    const support = orderSupport([...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : orientEquations(propagateCopies(r.body), headVars(r))) })));
     return { queries, support };
   }
 
@@ -456,7 +465,7 @@ export class PartialEvaluator {
       const keptWith = kept.map((w) => ({ ...w, value: values[valued.indexOf(w)]! }));
       const withKept: K = kept.length === 0 ? k : (next) => k({ env: next.env, saved: [...next.saved.slice(0, s.saved.length), ...next.saved.slice(s.saved.length).map((x) => ({ ...x, with: [...(x.with ?? []), ...keptWith] }))] });
       const applied = mods.filter((w) => !kept.includes(w));
-      if (applied.length === 0) return this.evalExprUntraced({ ...e, with: undefined }, s, withKept);
+      if (applied.length === 0) return this.keepingEquations(kept.length > 0, () => this.evalExprUntraced({ ...e, with: undefined }, s, withKept));
       let input = this.input;
       let data = this.data;
       let unknowns = this.unknowns;
@@ -483,15 +492,29 @@ export class PartialEvaluator {
       const inside: WithState = { input, data, mocks, unknowns, knownValues: new Map<string, Term | null>(), dependsMemo: new Map<string, boolean>(), inWith: true, outsideWith: this.outsideWith ?? outside };
       Object.assign(this, inside);
       try {
-        this.evalExprUntraced({ ...e, with: undefined }, s, (next) => {
+        this.keepingEquations(kept.length > 0, () => this.evalExprUntraced({ ...e, with: undefined }, s, (next) => {
           Object.assign(this, outside);
           withKept(next);
           Object.assign(this, inside);
-        });
+        }));
       } finally {
         Object.assign(this, outside);
       }
     });
+  }
+
+  /**
+   * Runs `run` with equations of a variable and a residual value kept as written (`input.x = y`) rather than
+   * folded into a binding, when `keep`: they must carry the expression's `with`, which a binding would lose.
+   */
+  private keepingEquations(keep: boolean, run: () => void): void {
+    const outer = this.equationsKept;
+    this.equationsKept = outer || keep;
+    try {
+      run();
+    } finally {
+      this.equationsKept = outer;
+    }
   }
 
   /**
@@ -647,7 +670,12 @@ export class PartialEvaluator {
       if (this.options.tracer) return this.tracedUnify(terms[1]!, terms[2]!, st, k);
       const swap = this.swapsOperands(terms[1]!, terms[2]!, st.env);
       const variableFirst = (swap ? terms[1]! : terms[2]!).type !== 'var';
-      return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => (swap ? this.unify(b, a, s2, k, variableFirst) : this.unify(a, b, s2, k, variableFirst)), a), terms[2]);
+      const done: K = (next) => k(this.withoutRepeatedEquation(e, st, next));
+      return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => {
+        const [x, y] = swap ? [b, a] : [a, b];
+        if (this.otherOperandFirst.has(x) && !this.otherOperandFirst.has(y)) return this.unify(y, x, s2, done, x.type !== 'var');
+        this.unify(x, y, s2, done, variableFirst);
+      }, a), terms[2]);
     }
     if (name === 'print' || name === 'internal.print') return k(st);
     if (name === 'trace' && this.options.tracer) {
@@ -935,11 +963,11 @@ export class PartialEvaluator {
           const rules = this.rules.get(segs.join('.'));
           if (rules) return this.evalRuleRef(rules, ref, ref.value.length, st, k, other);
           if (this.options.tracer && (this.rulePrefixes.has(segs.join('.')) || segs.length === 0)) return this.tracedTree(segs, st, k, ref.loc);
-          if (this.rulePrefixes.has(segs.join('.'))) {
-            // A document holding rules that depend on unknowns is kept as the reference, as OPA keeps it.
-            if (this.rulesUnder(segs).some((r) => this.dependsOnUnknowns(r.path))) return this.residual(ref, st, k);
-            return this.tracedTree(segs, st, k, ref.loc);
-          }
+          // A document holding rules that depend on unknowns (`data` itself too) is kept as the reference, as
+          // OPA keeps it.
+          const holdsDependent = () => this.rulesUnder(segs).some((r) => this.dependsOnUnknowns(r.path));
+          if (this.rulePrefixes.has(segs.join('.'))) return holdsDependent() ? this.residual(ref, st, k) : this.tracedTree(segs, st, k, ref.loc);
+          if (segs.length === 0 && holdsDependent()) return this.residual(ref, st, k);
         }
       }
       if (head.value === 'input' && this.iterateUnknownKeys(ref, st, k, other)) return;
@@ -1080,6 +1108,7 @@ export class PartialEvaluator {
       if (disabled || defaultMatters) return this.supportRef(rules, rest, st, k, ref.loc);
       for (const rule of rules.rules) {
         this.evalRule(rule, { env: new Map(), saved: st.saved }, (head, end) => {
+          if (this.valueWrittenSecond(rule, head, end.env)) this.otherOperandFirst.add(head);
           this.walkValue(head, rest, { env: st.env, saved: end.saved }, k, ref.loc);
         });
       }
@@ -1091,6 +1120,18 @@ export class PartialEvaluator {
     }
     if (rest.length === 0 || disabled) return this.supportRef(rules, rest, st, k, ref.loc);
     this.evalMemberRef(rules, rest, st, k, ref.loc);
+  }
+
+  /**
+   * Whether a complete rule's residual value is written after what it is equated with: OPA keeps the rule's
+   * value as the variable of its head (or the reference written there) and puts what it is equated with in
+   * that variable's place, unless the body equated the reference with the variable reference first
+   * (`input.a = x`).
+   */
+  private valueWrittenSecond(rule: Rule, value: Term, env: Env): boolean {
+    if (value.type !== 'ref' || isGround(value)) return false;
+    const head = rule.head.value;
+    return !(head?.type === 'var' && this.equatedFirst.has(env.get(head.value)!));
   }
 
   /**
@@ -1556,7 +1597,8 @@ export class PartialEvaluator {
     let env = st.env;
     walkVars(plug(t, st.env), (name) => {
       if (!this.isUnbound(name, env)) return;
-      if (!this.queryVars.has(name)) {
+      // The query's own wildcards (`input.x[_]`, the parser's `$0`) keep their names, as OPA keeps them.
+      if (!this.queryVars.has(name) && !(this.frame === 0 && name.startsWith('$'))) {
         const fresh = `${name}${this.fresh++}`;
         this.residualVars.add(fresh);
         env = bind(env, name, v(fresh));
@@ -1682,6 +1724,26 @@ export class PartialEvaluator {
   }
 
   /**
+   * The state after the equation `e`, less the equation it saved last when that one repeats an equation
+   * another expression saved and neither reads as written: OPA keeps an equation of an unknown with a variable
+   * as it is and folds the variable's other equations into it (copy propagation), where this evaluator binds
+   * the variable and reaches the same equation again (`input.a = x; x = 1; x = 1` is `input.a = 1` once).
+   * An equation written twice, or one expression evaluated twice (a rule used twice), stays repeated.
+   */
+  private withoutRepeatedEquation(e: Expr, before: State, after: State): State {
+    const last = after.saved[after.saved.length - 1];
+    if (!last || before.saved.includes(last) || exprOperator(last) !== 'eq') return after;
+    this.savedBy.set(last, e);
+    // Variables bound to known values read as written; those bound to residual terms do not.
+    const known = new Map([...before.env].filter(([, t]) => isGround(t)));
+    const operands = (terms: Term[]) => terms.slice(1).map((t) => exprKey({ index: 0, terms: t, loc: NO_LOC })).sort().join();
+    const key = operands(last.terms as Term[]);
+    if (key === operands(plugTerms(e.terms, known) as Term[])) return after;
+    const repeats = after.saved.some((x) => x !== last && this.savedBy.get(x) !== e && exprOperator(x) === 'eq' && operands(x.terms as Term[]) === key);
+    return repeats ? { env: after.env, saved: after.saved.slice(0, -1) } : after;
+  }
+
+  /**
    * Binds a variable. A rule's variable bound to a residual reference below the root also keeps the
    * reference's definedness as a condition (`__def1__ = input.x`): the query must not hold where `input.x` is
    * undefined even when nothing else uses the variable. The condition goes again where another expression
@@ -1720,7 +1782,7 @@ export class PartialEvaluator {
    * not simplify).
    */
   private keepsEquation(t: Term): boolean {
-    return this.unknownClosures.has(t) || (this.inSupportFunction && !isGround(t));
+    return this.unknownClosures.has(t) || ((this.inSupportFunction || this.equationsKept) && !isGround(t));
   }
 
   /** `a = b`, `x` (one side) a variable: `x` stays a variable, and the equation is kept. */

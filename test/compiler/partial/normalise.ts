@@ -113,3 +113,8 @@ export function normaliseSupport(modules: Json[]): string[] {
   }
   return out.sort();
 }
+
+/** JSON text with object keys sorted, for exact comparisons: OPA and Verdict write an expression's fields in other orders. */
+export function sortedJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
+}

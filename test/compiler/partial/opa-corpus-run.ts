@@ -10,14 +10,17 @@ import { join } from 'node:path';
 import { verdictBuiltins, verdictDeprecated } from '../../../src/compiler/builtins.js';
 import { RegoCompileError } from '../../../src/compiler/compile-rego.js';
 import { partialEvaluate, PartialEvalError, partialResultJson } from '../../../src/compiler/partial/index.js';
-import { inOperandOrder, normaliseQueries, normaliseSupport } from './normalise.js';
+import { inOperandOrder, normaliseQueries, normaliseSupport, sortedJson } from './normalise.js';
 import type { OpaPartialCase } from './opa-cases.js';
 
 type Json = Record<string, unknown>;
 export type Outcome = { kind: 'result'; queries: string[][]; support: string[] } | { kind: 'error'; message: string };
 type RawOutcome = { kind: 'result'; queries: Json[][]; modules: Json[] } | { kind: 'error'; message: string };
-/** `inOrder`: also the same with the operands of each `=` in the order OPA writes them. */
-export interface Classified { note: string; verdict: Outcome; opa: Outcome; same: boolean; inOrder: boolean }
+/**
+ * `inOrder`: also the same with the operands of each `=` in the order OPA writes them; `exact`: the same JSON
+ * as OPA prints, expressions, queries, support rules and generated names included.
+ */
+export interface Classified { note: string; verdict: Outcome; opa: Outcome; same: boolean; inOrder: boolean; exact: boolean }
 
 export function runCorpus(opa: string, cases: OpaPartialCase[]): Classified[] {
   const version = readFileSync('scripts/opa-version.txt', 'utf8').trim();
@@ -30,14 +33,16 @@ export function runCorpus(opa: string, cases: OpaPartialCase[]): Classified[] {
       const key = createHash('sha256').update(JSON.stringify(c)).digest('hex');
       cache[key] ??= opaOutcome(opa, dir, c);
       const raw = cache[key]!;
+      const verdictRaw = verdictRawOutcome(c);
       const compare = () => {
-        const verdict = verdictOutcome(c);
-        const opaOut: Outcome = raw.kind === 'error' ? raw : { kind: 'result', queries: normaliseQueries(raw.queries), support: normaliseSupport(raw.modules) };
+        const verdict = normalised(verdictRaw);
+        const opaOut = normalised(raw);
         return { verdict, opaOut, same: JSON.stringify(verdict) === JSON.stringify(opaOut) || (verdict.kind === 'error' && opaOut.kind === 'error') };
       };
       const { verdict, opaOut, same } = compare();
       const inOrder = same && inOperandOrder(compare).same;
-      return { note: c.note, verdict, opa: opaOut, same, inOrder };
+      const exact = raw.kind === 'result' && verdictRaw.kind === 'result' && sortedJson(verdictRaw) === sortedJson(raw);
+      return { note: c.note, verdict, opa: opaOut, same, inOrder, exact };
     });
     writeFileSync(cacheFile, JSON.stringify(cache));
     return out;
@@ -73,7 +78,11 @@ function opaOutcome(opa: string, dir: string, c: OpaPartialCase): RawOutcome {
   return { kind: 'result', queries: json.partial?.queries ?? [], modules: json.partial?.modules ?? [] };
 }
 
-function verdictOutcome(c: OpaPartialCase): Outcome {
+function normalised(raw: RawOutcome): Outcome {
+  return raw.kind === 'error' ? raw : { kind: 'result', queries: normaliseQueries(raw.queries), support: normaliseSupport(raw.modules) };
+}
+
+function verdictRawOutcome(c: OpaPartialCase): RawOutcome {
   try {
     const files = c.modules.map((source, i) => ({ path: `m${i}.rego`, source }));
     const result = partialEvaluate(files, {
@@ -84,7 +93,7 @@ function verdictOutcome(c: OpaPartialCase): Outcome {
       data: c.data === undefined ? {} : JSON.parse(c.data),
     }, { builtins: verdictBuiltins, deprecated: verdictDeprecated });
     const json = JSON.parse(JSON.stringify(partialResultJson(result))) as { queries: Json[][]; support: Json[] };
-    return { kind: 'result', queries: normaliseQueries(json.queries), support: normaliseSupport(json.support) };
+    return { kind: 'result', queries: json.queries, modules: json.support };
   } catch (err) {
     if (err instanceof RegoCompileError || err instanceof PartialEvalError) return { kind: 'error', message: err.message };
     return { kind: 'error', message: `crash: ${(err as Error).stack}` };

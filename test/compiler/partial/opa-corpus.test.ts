@@ -11,7 +11,9 @@ import { runCorpus } from './opa-corpus-run.js';
 /** Equivalent answers (after normalisation) when this floor was set; raise it as the evaluator improves. */
 const EQUIVALENT_FLOOR = 285;
 /** Of those, the answers whose equations also have their operands in OPA's order. */
-const IN_ORDER_FLOOR = 256;
+const IN_ORDER_FLOOR = 260;
+/** Answers that are exactly OPA's JSON (expression order, operand order and generated names too). */
+const EXACT_FLOOR = 189;
 
 it("OPA's partial-evaluation cases: no crash, equivalent answers at or above the floor", { timeout: 180_000 }, () => {
   const cases = opaPartialCases(opaModuleDir());
@@ -23,9 +25,11 @@ it("OPA's partial-evaluation cases: no crash, equivalent answers at or above the
   const refused = results.filter((r) => !r.same && r.verdict.kind === 'error').length;
   const different = results.filter((r) => !r.same && r.verdict.kind === 'result');
   const inOrder = results.filter((r) => r.inOrder).length;
-  console.log(`OPA partial-evaluation cases: ${results.length} run, ${same} equivalent (${inOrder} with OPA's operand order), ${refused} refused, ${different.length} different`);
+  const exact = results.filter((r) => r.exact).length;
+  console.log(`OPA partial-evaluation cases: ${results.length} run, ${same} equivalent (${inOrder} with OPA's operand order, ${exact} exactly OPA's JSON), ${refused} refused, ${different.length} different`);
   for (const r of different) console.log(`  different: ${r.note}`);
   for (const r of results) if (r.same && !r.inOrder) console.log(`  operands in another order: ${r.note}`);
   assert.ok(same >= EQUIVALENT_FLOOR, `${same} equivalent answers, below the floor of ${EQUIVALENT_FLOOR}`);
+  assert.ok(exact >= EXACT_FLOOR, `${exact} answers exactly OPA's, below the floor of ${EXACT_FLOOR}`);
   assert.ok(inOrder >= IN_ORDER_FLOOR, `${inOrder} answers with OPA's operand order, below the floor of ${IN_ORDER_FLOOR}`);
 });

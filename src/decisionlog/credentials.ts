@@ -178,7 +178,7 @@ export function locatedCredentialCuts(text: Uint8Array, members: readonly Watche
     if (start < cutUntil) continue;
     const container = path[path.length - 2];
     if (typeof container !== 'string' || container.toLowerCase() !== 'headers') continue;
-    const at = '/' + part + '/' + path.map((segment) => pathEscape(String(segment))).join('/');
+    const at = pointerOf(part, path);
     if (keep?.has(at)) continue;
     cuts ??= [];
     erased ??= [];
@@ -203,6 +203,23 @@ export function locatedCredentialCuts(text: Uint8Array, members: readonly Watche
   if (cuts === undefined || erased === undefined) return undefined;
   cuts.sort((a, b) => a - b);
   return { cuts, erased };
+}
+
+/** The JSON pointer of the member at `path` of `part`: a server's requests carry their headers at the same few places, whose pointers are kept. */
+function pointerOf(part: string, path: readonly (string | number)[]): string {
+  for (const recent of recentPointers) if (recent.part === part && samePath(recent.path, path)) return recent.pointer;
+  const pointer = '/' + part + '/' + path.map((segment) => pathEscape(String(segment))).join('/');
+  if (recentPointers.length === 8) recentPointers.shift();
+  recentPointers.push({ part, path, pointer });
+  return pointer;
+}
+
+const recentPointers: { part: string; path: readonly (string | number)[]; pointer: string }[] = [];
+
+function samePath(a: readonly (string | number)[], b: readonly (string | number)[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The start of the cut in `cuts` that ends at `end`, or -1. */

@@ -203,6 +203,19 @@ export class RepeatedString {
   }
 }
 
+/** An array of strings (the `erased` list) as writeJson writes it, string by string; false, with nothing written, for any other value. */
+export function stringList(sink: ByteSink, value: unknown): boolean {
+  if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype || 'toJSON' in value) return false;
+  for (const item of value) if (typeof item !== 'string') return false;
+  byte(sink, 0x5b);
+  for (let i = 0; i < value.length; i++) {
+    if (i > 0) byte(sink, 0x2c);
+    string(sink, value[i] as string);
+  }
+  byte(sink, 0x5d);
+  return true;
+}
+
 /** A number as JSON.stringify writes it: integers digit by digit, others through String, non-finite as null. */
 export function number(sink: ByteSink, n: number): void {
   if (!Number.isFinite(n)) return ascii(sink, 'null');

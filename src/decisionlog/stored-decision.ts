@@ -6,7 +6,7 @@
 // that reads each member by a variable key, picks its writer by name and escapes every string character by
 // character. The bytes are the loop's, member for member: only the way to them is shorter.
 import { decisionIdBytes, timestampText, type DecisionEvent } from './event.js';
-import { ascii, byte, memberText, numberMap, raw, RepeatedString, sharedText, string, writable, writePart, writeValue, type ByteSink, type CutText } from './json-bytes.js';
+import { ascii, byte, memberText, numberMap, raw, RepeatedString, sharedText, string, stringList, writable, writePart, writeValue, type ByteSink, type CutText } from './json-bytes.js';
 
 /** The members in the order recordDecision sets them; bit i of a member set stands for order[i]. */
 const order = [
@@ -108,7 +108,13 @@ export function writeDecisionEvent(
   }
   if (members & bit.request_context) member(sink, keys.request_context, event.request_context);
   if (members & bit.req_id) member(sink, keys.req_id, event.req_id);
-  if (members & bit.erased) member(sink, keys.erased, erased ?? event.erased);
+  if (members & bit.erased) {
+    const list = erased ?? event.erased;
+    if (writable(list)) {
+      raw(sink, keys.erased);
+      if (!stringList(sink, list)) writeValue(sink, list);
+    }
+  }
   byte(sink, 0x7d);
   return true;
 }

@@ -24,6 +24,7 @@ import type * as Decisions from '../src/server/decisions.js';
 import type * as Logger from '../src/decisionlog/logger.js';
 import type * as Store from '../src/decisionlog/store.js';
 import type * as Body from '../src/server/body.js';
+import type { WatchedMember } from '../src/json/reader.js';
 import type { ServerContext } from '../src/server/context.js';
 import { callingThreadCpuNs } from './process-tree.js';
 
@@ -37,6 +38,8 @@ interface ReadInput {
   inputText: Uint8Array;
   /** Whether the build's reader found no credential header name among the body's keys (builds before it: absent). */
   inputCredentialFree?: boolean;
+  /** Where the build's reader found the credential headers' members (builds before it: absent). */
+  inputCredentialMembers?: readonly WatchedMember[];
   /** Whether the build's reader knew the input's text to be valid UTF-8 (builds before it: absent). */
   inputValidUtf8?: boolean;
 }
@@ -55,8 +58,8 @@ async function load(name: string, dist: string): Promise<Build> {
   const at = (path: string) => pathToFileURL(join(dist, path)).href;
   const { parseEnvelope } = (await import(at('src/server/body.js'))) as typeof Body;
   const read = (text: string): ReadInput => {
-    const { value, memberText, credentialFree, validUtf8 } = parseEnvelope(Buffer.from(text), false, 'input') as ReturnType<typeof parseEnvelope> & { credentialFree?: boolean; validUtf8?: boolean };
-    return { input: (value as { input: unknown }).input, inputText: memberText!, inputCredentialFree: credentialFree, inputValidUtf8: validUtf8 };
+    const read = parseEnvelope(Buffer.from(text), false, 'input') as ReturnType<typeof parseEnvelope> & { credentialFree?: boolean; credentialMembers?: WatchedMember[]; validUtf8?: boolean };
+    return { input: (read.value as { input: unknown }).input, inputText: read.memberText!, inputCredentialFree: read.credentialFree, inputCredentialMembers: read.credentialMembers, inputValidUtf8: read.validUtf8 };
   };
   return {
     name,
@@ -96,7 +99,7 @@ type Case = 'plain' | 'credentials';
 
 /** CPU µs per decision of the loop, recording (or, with record false, only the rest of the loop). */
 async function measure(build: Build, which: Case, record = true): Promise<number> {
-  const { input, inputText, inputCredentialFree, inputValidUtf8 } = build[which];
+  const { input, inputText, inputCredentialFree, inputCredentialMembers, inputValidUtf8 } = build[which];
   const dir = mkdtempSync(join(tmpdir(), 'verdict-bench-event-record-'));
   const store = new build.store.DecisionLogStore({ file: join(dir, 'decisions.db'), durability: 'default' });
   const logger = new build.logger.DecisionLogger(store, { evaluate: () => Promise.resolve({}), defined: () => false });
@@ -119,6 +122,7 @@ async function measure(build: Build, which: Case, record = true): Promise<number
         input,
         inputText,
         inputCredentialFree,
+        inputCredentialMembers,
         inputValidUtf8,
         evaluated: {
           defined: true,

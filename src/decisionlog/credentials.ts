@@ -9,6 +9,7 @@
 // others as written), cutting the credential members out of it: nothing is copied or re-serialised, which
 // costs a fraction of walking and rewriting the parsed value.
 import { pathEscape } from './mask.js';
+import type { WatchedMember } from '../json/reader.js';
 
 /** Header names whose values are credentials (lower case). */
 export const credentialHeaders: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
@@ -72,8 +73,10 @@ interface Frame {
   /** The key (or array index) this container has in its parent; the part's name for the top. */
   ownKey: string;
   parent?: Frame;
-  /** An object that is the value of a key named "headers" (any case). */
+  /** An object that is the value of a key named "headers" (any case), not inside a member being cut. */
   headers: boolean;
+  /** Inside a member being cut: nothing in it is cut or listed on its own, it goes with the member. */
+  insideCut: boolean;
   /** Objects: the next string is a key. */
   expectKey: boolean;
   /** Objects: the current member's key; arrays: the current element's index. */
@@ -124,8 +127,9 @@ export function eraseCredentialsInJson(json: string, part: string, keep?: Readon
       i = end + 1;
     } else if (c === 0x7b || c === 0x5b) {
       const ownKey = top ? (top.array ? String(top.index) : top.key) : part;
-      const headers = c === 0x7b && top !== undefined && !top.array && top.key.toLowerCase() === 'headers';
-      top = { array: c === 0x5b, ownKey, parent: top, headers, expectKey: true, key: '', index: 0, cutFrom: -1, lastCut: false, keptComma: -1 };
+      const insideCut = top !== undefined && (top.insideCut || top.cutFrom >= 0);
+      const headers = c === 0x7b && top !== undefined && !insideCut && !top.array && top.key.toLowerCase() === 'headers';
+      top = { array: c === 0x5b, ownKey, parent: top, headers, insideCut, expectKey: true, key: '', index: 0, cutFrom: -1, lastCut: false, keptComma: -1 };
       i++;
     } else if (c === 0x7d || c === 0x5d) {
       if (top && top.lastCut && top.keptComma >= 0) cuts.push(top.keptComma, top.keptComma + 1);
@@ -157,6 +161,88 @@ export function eraseCredentialsInJson(json: string, part: string, keep?: Readon
     from = cuts[k + 1];
   }
   return { json: out + json.slice(from), erased };
+}
+
+/**
+ * eraseCredentialsInJson's cuts, as [start, end) pairs in order, for UTF-8 `text` whose members with a credential
+ * header name as key the JSON reader located while parsing it (`members`: all of them, offsets in bytes, paths from
+ * the text's value): only the headers objects' members are cut, each with the comma that separated it from a kept
+ * neighbour, and nothing is searched or decoded. Undefined when nothing is cut.
+ */
+export function locatedCredentialCuts(text: Uint8Array, members: readonly WatchedMember[], part: string, keep?: ReadonlySet<string>): { cuts: number[]; erased: string[] } | undefined {
+  let cuts: number[] | undefined;
+  let erased: string[] | undefined;
+  let cutUntil = -1;
+  for (const { start, end, path } of members) {
+    // A member inside one being cut goes with it.
+    if (start < cutUntil) continue;
+    const container = path[path.length - 2];
+    if (typeof container !== 'string' || container.toLowerCase() !== 'headers') continue;
+    const at = pointerOf(part, path);
+    if (keep?.has(at)) continue;
+    cuts ??= [];
+    erased ??= [];
+    if (!erased.includes(at)) erased.push(at);
+    cuts.push(start, end);
+    cutUntil = end;
+    const next = spaceAfter(text, end);
+    if (text[next] === 0x2c) cuts.push(next, next + 1);
+    else {
+      // The object's last member: the comma after the last member kept goes, if there is one.
+      let comma = spaceBefore(text, start);
+      while (text[comma] === 0x2c) {
+        const cutBefore = cutEndingAt(cuts, spaceBefore(text, comma) + 1);
+        if (cutBefore < 0) {
+          cuts.push(comma, comma + 1);
+          break;
+        }
+        comma = spaceBefore(text, cutBefore);
+      }
+    }
+  }
+  if (cuts === undefined || erased === undefined) return undefined;
+  cuts.sort((a, b) => a - b);
+  return { cuts, erased };
+}
+
+/** The JSON pointer of the member at `path` of `part`: a server's requests carry their headers at the same few places, whose pointers are kept. */
+function pointerOf(part: string, path: readonly (string | number)[]): string {
+  for (const recent of recentPointers) if (recent.part === part && samePath(recent.path, path)) return recent.pointer;
+  const pointer = '/' + part + '/' + path.map((segment) => pathEscape(String(segment))).join('/');
+  if (recentPointers.length === 8) recentPointers.shift();
+  recentPointers.push({ part, path, pointer });
+  return pointer;
+}
+
+const recentPointers: { part: string; path: readonly (string | number)[]; pointer: string }[] = [];
+
+function samePath(a: readonly (string | number)[], b: readonly (string | number)[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The start of the cut in `cuts` that ends at `end`, or -1. */
+function cutEndingAt(cuts: number[], end: number): number {
+  for (let k = 0; k < cuts.length; k += 2) if (cuts[k + 1] === end) return cuts[k];
+  return -1;
+}
+
+/** The first position at or after `at` that is not JSON whitespace. */
+function spaceAfter(text: Uint8Array, at: number): number {
+  while (at < text.length && space(text[at])) at++;
+  return at;
+}
+
+/** The last position before `at` that is not JSON whitespace. */
+function spaceBefore(text: Uint8Array, at: number): number {
+  at--;
+  while (at >= 0 && space(text[at])) at--;
+  return at;
+}
+
+function space(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
 function delimiter(c: number): boolean {

@@ -3,6 +3,7 @@
 // fields are absent rather than null, as OPA omits them.
 import { randomFillSync } from 'node:crypto';
 import type { EnrichmentReport } from '../pip/report.js';
+import type { WatchedMember } from '../json/reader.js';
 
 export interface DecisionError {
   code: string;
@@ -57,6 +58,11 @@ export interface DecisionHints {
    * watched for them): the text is stored without searching it for credentials to erase.
    */
   inputCredentialFree?: boolean;
+  /**
+   * Every member of `inputText` whose key is a credential header name, in any case, as the JSON reader located them
+   * (offsets in bytes, paths from the input): the store cuts those of headers objects without searching the text.
+   */
+  inputCredentialMembers?: readonly WatchedMember[];
   /** `inputText` is valid UTF-8 (the body reader knew it from the text it decoded): the store does not check it again. */
   inputValidUtf8?: boolean;
 }

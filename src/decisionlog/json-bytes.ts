@@ -37,10 +37,29 @@ export function writable(value: unknown): boolean {
  * A part of an event (input, result, builtin cache): the text prepared for it (credentials cut), as a string or as
  * UTF-8 bytes, when there is one; else the value, written here.
  */
-export function writePart(sink: ByteSink, value: unknown, text: string | Uint8Array | undefined): void {
+export function writePart(sink: ByteSink, value: unknown, text: string | Uint8Array | CutText | undefined): void {
   if (text === undefined) writeValue(sink, value);
   else if (typeof text === 'string') utf8(sink, text);
-  else raw(sink, text);
+  else if (text instanceof Uint8Array) raw(sink, text);
+  else cutText(sink, text);
+}
+
+/** UTF-8 text without the byte ranges `cuts` ([start, end) pairs, in order, apart). */
+export interface CutText {
+  bytes: Uint8Array;
+  cuts: number[];
+}
+
+function cutText(sink: ByteSink, { bytes, cuts }: CutText): void {
+  sink.room(bytes.length);
+  let from = 0;
+  for (let k = 0; k < cuts.length; k += 2) {
+    sink.bytes.set(bytes.subarray(from, cuts[k]), sink.used);
+    sink.used += cuts[k] - from;
+    from = cuts[k + 1];
+  }
+  sink.bytes.set(bytes.subarray(from), sink.used);
+  sink.used += bytes.length - from;
 }
 
 /** Any value, as writeJson writes it: scalars directly, the rest through writeJson. */
@@ -182,6 +201,19 @@ export class RepeatedString {
     this.text = value;
     this.json = repeated ? Uint8Array.prototype.slice.call(sink.bytes, start, sink.used) : undefined;
   }
+}
+
+/** An array of strings (the `erased` list) as writeJson writes it, string by string; false, with nothing written, for any other value. */
+export function stringList(sink: ByteSink, value: unknown): boolean {
+  if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype || 'toJSON' in value) return false;
+  for (const item of value) if (typeof item !== 'string') return false;
+  byte(sink, 0x5b);
+  for (let i = 0; i < value.length; i++) {
+    if (i > 0) byte(sink, 0x2c);
+    string(sink, value[i] as string);
+  }
+  byte(sink, 0x5d);
+  return true;
 }
 
 /** A number as JSON.stringify writes it: integers digit by digit, others through String, non-finite as null. */

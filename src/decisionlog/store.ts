@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { DecisionEvent, DecisionHints } from './event.js';
 import { parseTimestamp } from './event.js';
+import type { WatchedMember } from '../json/reader.js';
 import { DecisionLogError } from './errors.js';
 import { defaultDatabaseFile, openDecisionDatabase, sqliteCode } from './open.js';
 import { outcomeClassifier, type OutcomeClassifier, type OutcomeRuleConfig } from './outcome.js';
@@ -111,7 +112,13 @@ export class DecisionLogStore {
    * hold no request's objects.
    */
   private readonly row: WriterRow = ['', 0n, '', '', null, null, null, undefined as unknown as DecisionEvent, {}, null];
-  private readonly inputOptions: { inputBytes: Uint8Array | undefined; inputCredentialFree: boolean; inputValidUtf8: boolean; maskCredentials: boolean };
+  private readonly inputOptions: {
+    inputBytes: Uint8Array | undefined;
+    inputCredentialFree: boolean;
+    inputCredentialMembers: readonly WatchedMember[] | undefined;
+    inputValidUtf8: boolean;
+    maskCredentials: boolean;
+  };
   private readonly writer: WriterThread;
   private readonly queue: RowQueue;
   private readonly waiters = new Fifo<Waiter>();
@@ -147,7 +154,7 @@ export class DecisionLogStore {
     this.principalOf = principalExtractor(options.principals);
     this.maskCredentials = options.maskCredentials ?? true;
     this.textOptions = { maskCredentials: this.maskCredentials };
-    this.inputOptions = { inputBytes: undefined, inputCredentialFree: false, inputValidUtf8: false, maskCredentials: this.maskCredentials };
+    this.inputOptions = { inputBytes: undefined, inputCredentialFree: false, inputCredentialMembers: undefined, inputValidUtf8: false, maskCredentials: this.maskCredentials };
     if (options.retention) Retention.check(options.retention);
     // Opened here, synchronously, so a corrupt or locked file fails construction with a typed error.
     this.db = openDecisionDatabase(this.file, { lockTimeoutMs: options.lockTimeoutMs });
@@ -190,7 +197,7 @@ export class DecisionLogStore {
       this.counters.dropped_queue_full++;
       return 'dropped';
     }
-    const row = this.toRow(event, tsNs, hints?.inputText && event.input !== undefined ? hints.inputText : undefined, hints?.inputCredentialFree === true, hints?.inputValidUtf8 === true);
+    const row = this.toRow(event, tsNs, hints?.inputText && event.input !== undefined ? hints : undefined);
     if (!full) {
       // The row's text is written into the queue's buffer now: an event that cannot be written as JSON is counted
       // in encoding_failures and not stored.
@@ -389,7 +396,8 @@ export class DecisionLogStore {
     return true;
   }
 
-  private toRow(event: DecisionEvent, tsNs: bigint, inputText: Uint8Array | undefined, inputCredentialFree: boolean, inputValidUtf8: boolean): WriterRow {
+  /** `input`: hints with the input's text, when they have it. */
+  private toRow(event: DecisionEvent, tsNs: bigint, input: DecisionHints | undefined): WriterRow {
     // The principal is read before credentials are erased: the `sub` of an Envoy bearer token still labels
     // the row (it names, it grants nothing), while the token itself is not stored.
     const principal = this.principalOf(event) ?? null;
@@ -403,10 +411,11 @@ export class DecisionLogStore {
     row[5] = revisions.length === 1 ? revisions[0] : null;
     row[6] = revisions.length > 1 ? revisions : null;
     row[7] = event;
-    if (inputText) {
-      this.inputOptions.inputBytes = inputText;
-      this.inputOptions.inputCredentialFree = inputCredentialFree;
-      this.inputOptions.inputValidUtf8 = inputValidUtf8;
+    if (input) {
+      this.inputOptions.inputBytes = input.inputText;
+      this.inputOptions.inputCredentialFree = input.inputCredentialFree === true;
+      this.inputOptions.inputCredentialMembers = input.inputCredentialMembers;
+      this.inputOptions.inputValidUtf8 = input.inputValidUtf8 === true;
       row[8] = this.inputOptions;
     } else row[8] = this.textOptions;
     row[9] = traceIdOf(event);
@@ -418,6 +427,7 @@ export class DecisionLogStore {
     this.row[7] = undefined as unknown as DecisionEvent;
     this.row[4] = this.row[9] = this.row[6] = null;
     this.inputOptions.inputBytes = undefined;
+    this.inputOptions.inputCredentialMembers = undefined;
   }
 
   private revisionsOf(bundles: DecisionEvent['bundles']): string[] {

@@ -6,7 +6,7 @@
 // that reads each member by a variable key, picks its writer by name and escapes every string character by
 // character. The bytes are the loop's, member for member: only the way to them is shorter.
 import { decisionIdBytes, timestampText, type DecisionEvent } from './event.js';
-import { ascii, byte, memberText, numberMap, raw, RepeatedString, sharedText, string, writable, writePart, writeValue, type ByteSink } from './json-bytes.js';
+import { ascii, byte, memberText, numberMap, raw, RepeatedString, sharedText, string, stringList, writable, writePart, writeValue, type ByteSink, type CutText } from './json-bytes.js';
 
 /** The members in the order recordDecision sets them; bit i of a member set stands for order[i]. */
 const order = [
@@ -26,6 +26,8 @@ const order = [
   'metrics',
   'request_context',
   'req_id',
+  // Last when the credential erasure adds it, as JSON.stringify writes a member set last.
+  'erased',
 ] as const;
 
 const bit = Object.fromEntries(order.map((key, i) => [key, 1 << i])) as Record<(typeof order)[number], number>;
@@ -49,10 +51,18 @@ export function decisionMembers(keys: readonly string[]): number {
 /**
  * Appends the stored text of an event whose own keys are exactly `members` (decisionMembers), in that order, as
  * writeStoredEvent's member loop writes it; `input`, `result` and `cache` are the parts' texts it prepared (credential
- * cuts made, none listed: an event with `erased` is not of this shape). Writes nothing and answers false when the
+ * cuts made) and `erased` the list it extended by those cuts, if it did. Writes nothing and answers false when the
  * labels are not a deeply frozen object (their text is shared) or the decision id is not a string.
  */
-export function writeDecisionEvent(event: DecisionEvent, members: number, input: string | Uint8Array | undefined, result: string | undefined, cache: string | undefined, sink: ByteSink): boolean {
+export function writeDecisionEvent(
+  event: DecisionEvent,
+  members: number,
+  input: string | Uint8Array | CutText | undefined,
+  result: string | undefined,
+  cache: string | undefined,
+  erased: string[] | undefined,
+  sink: ByteSink,
+): boolean {
   const labels = sharedText(event.labels);
   const id = event.decision_id;
   if (labels === undefined || typeof id !== 'string') return false;
@@ -98,6 +108,13 @@ export function writeDecisionEvent(event: DecisionEvent, members: number, input:
   }
   if (members & bit.request_context) member(sink, keys.request_context, event.request_context);
   if (members & bit.req_id) member(sink, keys.req_id, event.req_id);
+  if (members & bit.erased) {
+    const list = erased ?? event.erased;
+    if (writable(list)) {
+      raw(sink, keys.erased);
+      if (!stringList(sink, list)) writeValue(sink, list);
+    }
+  }
   byte(sink, 0x7d);
   return true;
 }

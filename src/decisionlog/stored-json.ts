@@ -7,9 +7,10 @@
 // a shorter way to the same bytes (stored-decision.ts).
 import { isUtf8 } from 'node:buffer';
 import type { DecisionEvent } from './event.js';
-import { bytesMayHoldCredentials, eraseCredentialsInJson, mayHoldCredentials } from './credentials.js';
+import { bytesMayHoldCredentials, eraseCredentialsInJson, locatedCredentialCuts, mayHoldCredentials } from './credentials.js';
+import type { WatchedMember } from '../json/reader.js';
 import { writeJson } from '../json/writer.js';
-import { byte, GrowingSink, memberText, numberMap, raw, sameKeys, shared, writable, writePart, writeValue, type ByteSink } from './json-bytes.js';
+import { byte, GrowingSink, type CutText, memberText, numberMap, raw, sameKeys, shared, writable, writePart, writeValue, type ByteSink } from './json-bytes.js';
 import { decisionMembers, writeDecisionEvent } from './stored-decision.js';
 
 export { GrowingSink, type ByteSink } from './json-bytes.js';
@@ -21,6 +22,8 @@ export interface StoredJsonOptions {
   inputBytes?: Uint8Array;
   /** No object key in that text is a credential header name, in any case (see DecisionHints): it is not searched. */
   inputCredentialFree?: boolean;
+  /** Every member of inputBytes whose key is a credential header name (see DecisionHints): they are cut without a search. */
+  inputCredentialMembers?: readonly WatchedMember[];
   /** inputBytes are valid UTF-8 (see DecisionHints): stored without checking them again. */
   inputValidUtf8?: boolean;
   /** Erase credential headers (default true). */
@@ -49,13 +52,20 @@ export function writeStoredEvent(event: DecisionEvent, options: StoredJsonOption
   const keep = mask && event.masked?.length ? new Set(event.masked) : undefined;
   let erased: string[] | undefined;
   // The parts first: a credential cut adds to `erased`, which may come before them in the event.
-  let input: string | Uint8Array | undefined;
+  let input: string | Uint8Array | CutText | undefined;
   let result: string | undefined;
   let cache: string | undefined;
   for (const part of parts) {
     const value = event[part];
     if (value === undefined) continue;
     let text: string | Uint8Array | undefined = part === 'input' ? inputText(options) : undefined;
+    const located = options.inputCredentialMembers;
+    if (mask && located !== undefined && text instanceof Uint8Array && part === 'input') {
+      const cut = locatedCredentialCuts(text, located, part, keep);
+      if (cut) (erased ??= [...(event.erased ?? [])]).push(...cut.erased);
+      input = cut ? { bytes: text, cuts: cut.cuts } : text;
+      continue;
+    }
     // The caller's word that the input's text names no credential header spares searching it.
     const searched = mask && !(text !== undefined && options.inputCredentialFree === true);
     // A scalar holds no headers object: nothing to cut.
@@ -77,7 +87,7 @@ export function writeStoredEvent(event: DecisionEvent, options: StoredJsonOption
   // As JSON.stringify of the event with `erased` set: a new member goes last.
   const keys = memberKeys(fields, plain, erased !== undefined && !Object.prototype.hasOwnProperty.call(event, 'erased'));
   // Named reads see inherited members, which JSON leaves out: the shorter way is for plain objects only.
-  if (plain && lastMembers >= 0 && writeDecisionEvent(event, lastMembers, input, result, cache, sink)) return;
+  if (plain && lastMembers >= 0 && writeDecisionEvent(event, lastMembers, input, result, cache, erased, sink)) return;
   const keyTexts = lastKeyTexts;
   byte(sink, 0x7b);
   let first = true;

@@ -44,6 +44,16 @@ export interface ReadResult {
   keptNumberText: boolean;
   /** With watchKeys: whether some object key, lower-cased, is one of them. */
   watchedKey: boolean;
+  /** With watchKeys: the members whose key is watched, in text order. */
+  watchedMembers?: WatchedMember[];
+}
+
+/** A member whose key is watched: character offsets [start, end) from its key's opening quote to its value's end. */
+export interface WatchedMember {
+  start: number;
+  end: number;
+  /** From the document's value down: object keys and array indices, the member's own key last. */
+  path: (string | number)[];
 }
 
 /** Reads one JSON document; throws JsonSyntaxError with Go's message. */
@@ -109,8 +119,9 @@ function isNumberChar(c: number): boolean {
 export function readJsonDocument(text: string, options: ReadOptions = {}): ReadResult {
   const reader = new Reader(text, options.maxDepth ?? MAX_JSON_DEPTH, options.spanOfKey, options.watchKeys);
   const value = reader.document(options.trailing ?? 'error');
-  const result: ReadResult = { value, valueSpan: reader.valueSpan, keptNumberText: reader.keptNumberText, watchedKey: reader.watchedKey };
+  const result: ReadResult = { value, valueSpan: reader.valueSpan, keptNumberText: reader.keptNumberText, watchedKey: reader.watchedMembers !== undefined };
   if (reader.span) result.span = reader.span;
+  if (reader.watchedMembers) result.watchedMembers = reader.watchedMembers;
   return result;
 }
 
@@ -120,6 +131,8 @@ interface Frame {
   key: string;
   /** Where the current member's value starts (top-level object only). */
   start: number;
+  /** The current member's entry in watchedMembers when its key is watched, else -1. */
+  watched: number;
 }
 
 const numberPattern = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
@@ -165,7 +178,7 @@ class Reader {
 
   valueSpan: [number, number] = [0, 0];
   keptNumberText = false;
-  watchedKey = false;
+  watchedMembers: WatchedMember[] | undefined;
 
   document(trailing: 'ignore' | 'error'): unknown {
     this.skipSpace();
@@ -207,12 +220,12 @@ class Reader {
         this.pos++;
         this.skipSpace();
         if (c === 0x7b) {
-          const frame: Frame = { array: null, object: {}, key: '', start: 0 };
+          const frame: Frame = { array: null, object: {}, key: '', start: 0, watched: -1 };
           if (this.text.charCodeAt(this.pos) === 0x7d /* } */) {
             this.pos++;
             value = frame.object;
           } else {
-            this.memberKey(frame, stack.length === 0);
+            this.memberKey(frame, stack);
             stack.push(frame);
             continue;
           }
@@ -220,7 +233,7 @@ class Reader {
           this.pos++;
           value = [];
         } else {
-          stack.push({ array: [], object: null, key: '', start: 0 });
+          stack.push({ array: [], object: null, key: '', start: 0, watched: -1 });
           context = 'looking for beginning of value';
           continue;
         }
@@ -250,12 +263,13 @@ class Reader {
         } else {
           const object = frame.object!;
           if (stack.length === 1 && frame.key === this.spanKey) this.span = [frame.start, end];
+          if (frame.watched >= 0) this.watchedMembers![frame.watched].end = end;
           if (frame.key === '__proto__') Object.defineProperty(object, frame.key, { value, enumerable: true, writable: true, configurable: true });
           else object[frame.key] = value;
           if (next === 0x2c) {
             this.pos++;
             this.skipSpace();
-            this.memberKey(frame, stack.length === 1);
+            this.memberKey(frame, stack);
             break;
           }
           if (next !== 0x7d /* } */) this.fail('after object key:value pair');
@@ -268,17 +282,30 @@ class Reader {
     }
   }
 
-  /** Reads `"key":` and stops at the member's value. */
-  private memberKey(frame: Frame, topLevel: boolean): void {
+  /** Reads `"key":` of `frame`'s next member (`frame` on top of `stack` or about to be) and stops at the member's value. */
+  private memberKey(frame: Frame, stack: Frame[]): void {
     if (this.text.charCodeAt(this.pos) !== 0x22) this.fail('looking for beginning of object key string');
+    const start = this.pos;
     const key = (frame.key = this.string());
+    frame.watched = -1;
     // Lower-casing keeps a string's length, but for U+0130, which gains a combining mark: a name is never reached so.
-    if (key.length < 32 && (this.watchLengths >>> key.length) & 1 && this.watchKeys!.has(key.toLowerCase())) this.watchedKey = true;
+    if (key.length < 32 && (this.watchLengths >>> key.length) & 1 && this.watchKeys!.has(key.toLowerCase())) frame.watched = this.watch(start, frame, stack);
+    const topLevel = stack.length === 0 || (stack.length === 1 && stack[0] === frame);
     this.skipSpace();
     if (this.text.charCodeAt(this.pos) !== 0x3a /* : */) this.fail('after object key');
     this.pos++;
     this.skipSpace();
     if (topLevel) frame.start = this.pos;
+  }
+
+  /** Records the member of `frame` whose key starts at `start`; its end is filled in when its value is read. */
+  private watch(start: number, frame: Frame, stack: Frame[]): number {
+    const path: (string | number)[] = [];
+    const ancestors = stack[stack.length - 1] === frame ? stack.length - 1 : stack.length;
+    for (let i = 0; i < ancestors; i++) path.push(stack[i].array ? stack[i].array!.length : stack[i].key);
+    path.push(frame.key);
+    this.watchedMembers ??= [];
+    return this.watchedMembers.push({ start, end: start, path }) - 1;
   }
 
   private literal<T>(word: string, value: T): T {

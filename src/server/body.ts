@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { createGunzip } from 'node:zlib';
 import { parseYamlAsOpa } from '../json/yaml.js';
 import { invalidParameter } from './errors.js';
-import { readJson, readJsonDocument } from '../json/reader.js';
+import { readJson, readJsonDocument, type WatchedMember } from '../json/reader.js';
 import { credentialHeaders } from '../decisionlog/credentials.js';
 import { isJsonObject, someNumberText } from '../json/kinds.js';
 import { beyondOpaRange } from '../json/number-text.js';
@@ -119,12 +119,18 @@ function parseYamlText(text: string): unknown {
  * the whole document without what follows it. No re-serialisation, and the numbers stay as written. YAML
  * bodies have no such text. `credentialFree`: no key of the body names a credential header (in any case), so the
  * decision log need not search the text for credentials to erase. `validUtf8`: the text's bytes are valid UTF-8, so
- * the log need not check them before storing them as they are.
+ * the log need not check them before storing them as they are. `credentialMembers`: where the text's members with a
+ * credential header name as key are (byte offsets in memberText, paths from its value), when there are some and the
+ * text is the body's own valid UTF-8 bytes, so that the log cuts them out without searching the text.
  */
-export function parseEnvelope(body: Buffer, yaml: boolean, key?: string): { value: unknown; memberText?: Uint8Array; credentialFree?: boolean; validUtf8?: boolean } {
+export function parseEnvelope(
+  body: Buffer,
+  yaml: boolean,
+  key?: string,
+): { value: unknown; memberText?: Uint8Array; credentialFree?: boolean; credentialMembers?: WatchedMember[]; validUtf8?: boolean } {
   const text = body.toString('utf8');
   if (yaml) return { value: parseYamlText(text) };
-  const { value, span, valueSpan, keptNumberText, watchedKey } = readJsonDocument(text, { trailing: 'ignore', spanOfKey: key, watchKeys: credentialHeaders });
+  const { value, span, valueSpan, keptNumberText, watchedKey, watchedMembers } = readJsonDocument(text, { trailing: 'ignore', spanOfKey: key, watchKeys: credentialHeaders });
   if (keptNumberText) checkInputNumbers(key === undefined ? value : isJsonObject(value) ? value[key] : undefined);
   const [start, end] = key === undefined ? valueSpan : span ?? [0, -1];
   if (end < 0) return { value };
@@ -134,7 +140,19 @@ export function parseEnvelope(body: Buffer, yaml: boolean, key?: string): { valu
   const sliced = text.length === body.length;
   const memberText = sliced ? body.subarray(start, end) : Buffer.from(text.slice(start, end), 'utf8');
   // A body decoded to one-byte characters has no U+FFFD: the search ends at once.
-  return { value, memberText, credentialFree: !watchedKey, validUtf8: !sliced || !text.includes('\uFFFD') };
+  const validUtf8 = !sliced || !text.includes('\uFFFD');
+  // Character offsets are the bytes' only when the body was sliced.
+  const credentialMembers = watchedMembers && sliced && validUtf8 ? membersWithin(watchedMembers, start, end, key !== undefined) : undefined;
+  return { value, memberText, credentialFree: !watchedKey, credentialMembers, validUtf8 };
+}
+
+/** The members within [start, end), their offsets from `start` and, `inMember`, their paths from that member's value. */
+function membersWithin(members: WatchedMember[], start: number, end: number, inMember: boolean): WatchedMember[] {
+  const within: WatchedMember[] = [];
+  for (const m of members) {
+    if (m.start >= start && m.end <= end) within.push({ start: m.start - start, end: m.end - start, path: inMember ? m.path.slice(1) : m.path });
+  }
+  return within;
 }
 
 /** OPA refuses input numbers beyond its arbitrary-precision range, whatever the policy does with them. */

@@ -7,7 +7,7 @@ import type { EvaluateOptions } from '../engine/engine.js';
 import { StoreError, splitPath } from '../engine/store.js';
 import { isObject } from '../bundle/bundle.js';
 import { InputNumberError, checkInputNumbers, isBlank, isYaml, kindOf, parseDocument, parseEnvelope, readBody } from './body.js';
-import { JsonSyntaxError, readJson } from '../json/reader.js';
+import { JsonSyntaxError, readJson, type WatchedMember } from '../json/reader.js';
 import { readJsonDataFile } from '../json/data-file.js';
 import type { DataWrite, ServerContext } from './context.js';
 import { decide, type Decision } from './decisions.js';
@@ -49,13 +49,13 @@ function decideRequest(
   timing: { started: bigint; inputParsed: bigint },
   options: EvaluateOptions = {},
   /** What the body reader found out about inputText (parseEnvelope). */
-  read: { credentialFree?: boolean; validUtf8?: boolean } = {},
+  read: { credentialFree?: boolean; credentialMembers?: readonly WatchedMember[]; validUtf8?: boolean } = {},
 ): Decision | Promise<Decision> {
   const failed = (err: unknown): never => {
     throw err instanceof EvaluationError ? evaluationFailed(err) : err;
   };
   try {
-    const decided = decide(ctx, { path, input, inputText, inputCredentialFree: read.credentialFree, inputValidUtf8: read.validUtf8, requestedBy: requester(req), request: req, timing, options });
+    const decided = decide(ctx, { path, input, inputText, inputCredentialFree: read.credentialFree, inputCredentialMembers: read.credentialMembers, inputValidUtf8: read.validUtf8, requestedBy: requester(req), request: req, timing, options });
     return decided instanceof Promise ? decided.catch(failed) : decided;
   } catch (err) {
     return failed(err);

@@ -6,6 +6,7 @@
 // activation and request headers are read only when the decision log asks for some.
 import type { IncomingMessage } from 'node:http';
 import { formatTimestamp, newDecisionId, nowNs, requestContextHeaders, timestampMs, type DecisionEvent } from '../decisionlog/event.js';
+import type { WatchedMember } from '../json/reader.js';
 import { EvaluationError } from '../engine/program.js';
 import type { Decide, DecisionOrigin, EvaluateOptions, Evaluation } from '../engine/engine.js';
 import type { Bundle } from '../bundle/bundle.js';
@@ -26,6 +27,8 @@ export interface DecisionRequest {
   inputText?: Uint8Array;
   /** No key in `inputText` names a credential header, in any case (the JSON reader watched for them). */
   inputCredentialFree?: boolean;
+  /** Where the reader found the members of `inputText` with a credential header name as key (see DecisionHints). */
+  inputCredentialMembers?: readonly WatchedMember[];
   /** `inputText` is valid UTF-8 (the body reader knows it from the text it decoded): the log need not check it again. */
   inputValidUtf8?: boolean;
   requestedBy: string;
@@ -84,11 +87,12 @@ function evaluate(ctx: ServerContext, request: DecisionRequest, input: unknown, 
   // What the reader saw holds for the request's own text only, not one the PIP enriched.
   const own = inputText !== undefined && inputText === request.inputText;
   const inputCredentialFree = own && request.inputCredentialFree === true;
+  const inputCredentialMembers = own ? request.inputCredentialMembers : undefined;
   const inputValidUtf8 = own && request.inputValidUtf8 === true;
   const evalStart = process.hrtime.bigint();
   const failed = (err: unknown): never => {
     if (err instanceof EvaluationError) {
-      recordDecision(ctx, { path, input, inputText, inputCredentialFree, inputValidUtf8, evaluated: { defined: false }, requestedBy, request: request.request, reqId, trace, pip, error: evaluationErrorDetail(err) });
+      recordDecision(ctx, { path, input, inputText, inputCredentialFree, inputCredentialMembers, inputValidUtf8, evaluated: { defined: false }, requestedBy, request: request.request, reqId, trace, pip, error: evaluationErrorDetail(err) });
     }
     throw err;
   };
@@ -97,7 +101,7 @@ function evaluate(ctx: ServerContext, request: DecisionRequest, input: unknown, 
     ctx.metrics.evaluationDuration.observe(Number(end - evalStart) / 1e9);
     const decision: Decision = request.timing ? { ...evaluation, metrics: decisionMetrics(request.timing, evalStart, end, evaluation) } : evaluation;
     // The evaluation's end dates the event: the log reads no clock of its own.
-    const id = recordDecision(ctx, { path, input, inputText, inputCredentialFree, inputValidUtf8, evaluated: decision, requestedBy, request: request.request, reqId, trace, pip, at: end });
+    const id = recordDecision(ctx, { path, input, inputText, inputCredentialFree, inputCredentialMembers, inputValidUtf8, evaluated: decision, requestedBy, request: request.request, reqId, trace, pip, at: end });
     if (id === undefined) return decision;
     if (id instanceof Promise) return id.then((decisionId) => ({ ...decision, decisionId }));
     // The object made above for the timers takes the id (a clone of it would copy every member again); the
@@ -156,6 +160,8 @@ export interface DecisionRecord {
   inputText?: Uint8Array;
   /** No key in `inputText` names a credential header (see DecisionRequest). */
   inputCredentialFree?: boolean;
+  /** The members of `inputText` with a credential header name as key (see DecisionRequest). */
+  inputCredentialMembers?: readonly WatchedMember[];
   /** `inputText` is valid UTF-8 (see DecisionRequest). */
   inputValidUtf8?: boolean;
   evaluated: { defined: boolean; result?: unknown; metrics?: Record<string, number>; ndBuiltinCache?: Record<string, Record<string, unknown>> };
@@ -219,7 +225,7 @@ export function recordDecision(ctx: ServerContext, decision: DecisionRecord): st
   if (reqId !== undefined) event.req_id = reqId;
   const logged = ctx.onDecision(
     event,
-    decision.inputText && input !== undefined ? { tsNs, inputText: decision.inputText, inputCredentialFree: decision.inputCredentialFree === true, inputValidUtf8: decision.inputValidUtf8 === true } : { tsNs },
+    decision.inputText && input !== undefined ? { tsNs, inputText: decision.inputText, inputCredentialFree: decision.inputCredentialFree === true, inputCredentialMembers: decision.inputCredentialMembers, inputValidUtf8: decision.inputValidUtf8 === true } : { tsNs },
   );
   return logged instanceof Promise ? logged.then(() => decisionId) : decisionId;
 }

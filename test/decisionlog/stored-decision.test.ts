@@ -133,7 +133,7 @@ function straightLineText(event: DecisionEvent, options: StoredJsonOptions): str
   const result = event.result === undefined || scalar(event.result) ? undefined : writeJson(event.result);
   const cache = event.nd_builtin_cache === undefined ? undefined : writeJson(event.nd_builtin_cache);
   const sink = new GrowingSink();
-  if (!writeDecisionEvent(event, members, input, result, cache, sink)) return undefined;
+  if (!writeDecisionEvent(event, members, input, result, cache, undefined, sink)) return undefined;
   return sink.bytes.toString('utf8', 0, sink.used);
 }
 
@@ -184,7 +184,8 @@ test('decisionMembers: the decision shape is labels and decision_id first, then 
   assert.ok(decisionMembers(['labels', 'decision_id', 'bundles', 'path', 'input', 'result', 'requested_by', 'timestamp', 'metrics', 'req_id']) > 3);
   assert.equal(decisionMembers(['decision_id', 'labels', 'timestamp']), -1);
   assert.equal(decisionMembers(['labels', 'decision_id', 'path', 'bundles']), -1);
-  assert.equal(decisionMembers(['labels', 'decision_id', 'timestamp', 'erased']), -1);
+  assert.ok(decisionMembers(['labels', 'decision_id', 'timestamp', 'erased']) > 3, 'erased last, as the credential erasure adds it');
+  assert.equal(decisionMembers(['labels', 'decision_id', 'erased', 'timestamp']), -1);
   assert.equal(decisionMembers(['labels', 'decision_id', 'query', 'timestamp']), -1);
   assert.equal(decisionMembers(['labels', 'decision_id', 'timestamp', 'timestamp']), -1);
 });

@@ -113,10 +113,7 @@ export class WriterThread {
       this.commits = reply.commits;
       this.idle = reply.idle;
       // Id 0: a commit notice (WriterReply), not the answer to a request.
-      if (reply.id === 0) {
-        for (const listener of this.commitListeners) listener();
-        return;
-      }
+      if (reply.id === 0) return this.committed();
       const waiting = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if (this.pending.size === 0) endpoint.unref();
@@ -132,9 +129,20 @@ export class WriterThread {
     return endpoint;
   }
 
-  /** Asks the thread behind `endpoint` for commit notices. It fails only if the thread is gone: detach tries again. */
+  /**
+   * Asks the thread behind `endpoint` for commit notices. Once it has, the listeners are called: commits made
+   * while none was asked for (the writer thread was being started anew) went unheard. It fails only if the thread
+   * is gone: detach tries again.
+   */
   private watch(endpoint: Endpoint): void {
-    this.send(endpoint, { type: 'watch' }).catch(() => undefined);
+    this.send(endpoint, { type: 'watch' }).then(
+      () => this.committed(),
+      () => undefined,
+    );
+  }
+
+  private committed(): void {
+    for (const listener of this.commitListeners) listener();
   }
 
   /**

@@ -132,7 +132,6 @@ export class DecisionLogStore {
   private failing = false;
   /** Date.now() of the last commit, formatted only when status() is read. */
   private lastCommitAt?: number;
-  private readonly commitListeners: (() => void)[] = [];
   /** The revisions of the last `bundles` object seen: the decision path hands the same one until the next activation. */
   private lastBundles?: { bundles: DecisionEvent['bundles']; revisions: string[] };
 
@@ -291,9 +290,12 @@ export class DecisionLogStore {
     await this.writer.call({ type: 'setMeta', key, value });
   }
 
-  /** Calls `listener` after each committed batch (an uploader with trigger "immediate" ships right away). */
+  /**
+   * Calls `listener` after each batch committed to the file by this store's writer thread: on the server's shared
+   * writer, every server thread's batches, so the one uploader (trigger "immediate") ships them all right away.
+   */
   onCommit(listener: () => void): void {
-    this.commitListeners.push(listener);
+    this.writer.onCommit(listener);
   }
 
   getMeta(key: string): unknown {
@@ -391,7 +393,6 @@ export class DecisionLogStore {
     this.nextRetryMs = this.retryDelay.initial;
     this.lastCommitAt = Date.now();
     front.settle();
-    for (const listener of this.commitListeners) listener();
     this.admitWaiters();
     return true;
   }

@@ -36,12 +36,15 @@ export type WriterRequest =
   | { id: number; type: 'setMeta'; key: string; value: number | string }
   | { id: number; type: 'close' }
   /** Serve the stores that send requests through `port` too. */
-  | { id: number; type: 'connect'; port: MessagePort };
+  | { id: number; type: 'connect'; port: MessagePort }
+  /** Send a commit notice through this port after each commit of decisions, whichever store sent them. */
+  | { id: number; type: 'watch' };
 
 /**
  * Every reply carries the thread's running totals (rows deleted by retention, transactions committed) and whether
  * it is idle: no commit queued, no maintenance due after one, no index idle timer set (indexing.ts). An idle writer
- * commits nothing more until asked (retention's periodic passes aside).
+ * commits nothing more until asked (retention's periodic passes aside). A reply with id 0 (requests count from 1)
+ * answers no request: it is a commit notice, sent to the ports that asked with `watch`.
  */
 export type WriterReply = { id: number; pruned: number; commits: number; idle: boolean } & (
   | { ok: true; value: unknown }
@@ -322,21 +325,34 @@ function commitQueued(): void {
     insertBatches(writes.map((w) => w.batch));
     lastCommitMs = performance.now() - started;
     for (const w of writes) reply(w.from, w.id, { ok: true, value: w.batch.count });
-    return;
+    return noticeCommit();
   } catch (error) {
     if (writes.length === 1) return reply(writes[0].from, writes[0].id, failure(error));
   }
+  let committed = false;
   for (const w of writes) {
     try {
       insertBatches([w.batch]);
+      committed = true;
       reply(w.from, w.id, { ok: true, value: w.batch.count });
     } catch (error) {
       reply(w.from, w.id, failure(error));
     }
   }
+  if (committed) noticeCommit();
 }
 
-async function handle(request: Exclude<WriterRequest, { type: 'write' | 'connect' }>): Promise<unknown> {
+/**
+ * The ports that asked for commit notices (`watch`): on a shared writer, the uploading thread's store learns of
+ * the decisions every other thread commits, which its own replies never tell it about.
+ */
+const watchers = new Set<MessagePort>();
+
+function noticeCommit(): void {
+  for (const to of watchers) reply(to, 0, { ok: true, value: undefined });
+}
+
+async function handle(request: Exclude<WriterRequest, { type: 'write' | 'connect' | 'watch' }>): Promise<unknown> {
   switch (request.type) {
     case 'prune':
       return retention ? retention.runPass() : 0;
@@ -378,6 +394,10 @@ function dispatch(from: MessagePort, request: WriterRequest): void {
     serve(request.port);
     return reply(from, request.id, { ok: true, value: undefined });
   }
+  if (request.type === 'watch') {
+    watchers.add(from);
+    return reply(from, request.id, { ok: true, value: undefined });
+  }
   handle(request).then(
     (value) => {
       reply(from, request.id, { ok: true, value });
@@ -390,7 +410,10 @@ function dispatch(from: MessagePort, request: WriterRequest): void {
 /** Serves the requests that come through `from`. */
 function serve(from: MessagePort): void {
   from.on('message', (request: WriterRequest) => dispatch(from, request));
-  from.on('close', () => lastWrite.delete(from));
+  from.on('close', () => {
+    lastWrite.delete(from);
+    watchers.delete(from);
+  });
 }
 
 serve(port);

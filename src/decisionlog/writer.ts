@@ -32,6 +32,8 @@ export class WriterThread {
   commits = 0;
   /** Whether the thread was idle at its last reply (writer-worker.ts WriterReply). */
   idle = true;
+  private readonly commitListeners: (() => void)[] = [];
+  private closed = false;
 
   constructor(private readonly source: WriterSource) {}
 
@@ -59,6 +61,10 @@ export class WriterThread {
     } catch (error) {
       return Promise.reject(error);
     }
+    return this.send(endpoint, request, transfer);
+  }
+
+  private send(endpoint: Endpoint, request: Request, transfer?: readonly TransferListItem[]): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -80,7 +86,20 @@ export class WriterThread {
     return written;
   }
 
+  /**
+   * Calls `listener` after each commit of decisions by the thread: on a shared writer, every store's, not only
+   * this one's. The thread is asked for its notices now (attaching to it if need be) and again whenever it is
+   * attached anew, after it died or its port closed.
+   */
+  onCommit(listener: () => void): void {
+    this.commitListeners.push(listener);
+    if (this.commitListeners.length > 1) return;
+    if (this.endpoint) this.watch(this.endpoint);
+    else this.watchAgain();
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     const endpoint = this.endpoint;
     await this.source.close(endpoint, (request) => this.call(request));
     if (endpoint) this.detach(endpoint, new Error('decision log writer closed'));
@@ -93,6 +112,8 @@ export class WriterThread {
       this.pruned = reply.pruned;
       this.commits = reply.commits;
       this.idle = reply.idle;
+      // Id 0: a commit notice (WriterReply), not the answer to a request.
+      if (reply.id === 0) return this.committed();
       const waiting = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if (this.pending.size === 0) endpoint.unref();
@@ -104,7 +125,42 @@ export class WriterThread {
     endpoint.on('exit', (code: number) => this.detach(endpoint, new Error(`decision log writer thread exited (code ${code})`)));
     endpoint.on('close', () => this.detach(endpoint, new Error('decision log writer thread is gone (its port closed)')));
     this.endpoint = endpoint;
+    if (this.commitListeners.length > 0) this.watch(endpoint);
     return endpoint;
+  }
+
+  /**
+   * Asks the thread behind `endpoint` for commit notices. Once it has, the listeners are called: commits made
+   * while none was asked for (the writer thread was being started anew) went unheard. It fails only if the thread
+   * is gone: detach tries again.
+   */
+  private watch(endpoint: Endpoint): void {
+    this.send(endpoint, { type: 'watch' }).then(
+      () => this.committed(),
+      () => undefined,
+    );
+  }
+
+  private committed(): void {
+    for (const listener of this.commitListeners) listener();
+  }
+
+  /**
+   * Attaches to a thread, which asks it for notices, or tries again in a second: a shared writer's new port comes
+   * from the thread that owns it (shared-writer.ts), so the first tries may find none, and a thread that dies as
+   * it starts is not started again at once.
+   */
+  private watchAgain(): void {
+    if (this.closed || this.endpoint) return;
+    try {
+      this.attach();
+    } catch {
+      this.watchLater();
+    }
+  }
+
+  private watchLater(): void {
+    if (!this.closed) setTimeout(() => this.watchAgain(), 1_000).unref();
   }
 
   private detach(endpoint: Endpoint, error: Error): void {
@@ -113,5 +169,6 @@ export class WriterThread {
     for (const { reject } of this.pending.values()) reject(error);
     this.pending.clear();
     this.source.lost?.(endpoint);
+    if (this.commitListeners.length > 0) this.watchLater();
   }
 }

@@ -153,6 +153,37 @@ test('when the writer thread dies, every thread counts the failed writes, the ow
   assert.equal(storedIds(file).length, 80);
 });
 
+test("a store's onCommit hears every thread's commits, and again after the writer thread is started anew", async () => {
+  const file = join(tempDir(), 'd.db');
+  const writer = new SharedDecisionWriter({ file });
+  // The uploading thread's store, which itself logs nothing here.
+  const owner = new DecisionLogStore({ writer: writer.handle() });
+  let heard = 0;
+  owner.onCommit(() => heard++);
+  const b = serverThread(writer, 'b');
+  await b.ask({ cmd: 'record', count: 10 });
+  await b.ask({ cmd: 'flush' });
+  await eventually("the other thread's commit heard", () => heard > 0, 5_000);
+
+  const thread = (writer as unknown as { writer: { endpoint: Worker } }).writer.endpoint;
+  await thread.terminate();
+  await b.ask({ cmd: 'record', count: 10 });
+  await eventually('the queue to drain through a new writer', async () => (await b.status()).queue_length === 0);
+  // The owner's store attaches to the new writer on its own (it writes nothing that would make it).
+  const ownerWriter = (owner as unknown as { writer: { running: boolean } }).writer;
+  await eventually('the owner attached to the new writer', () => ownerWriter.running, 5_000);
+  await new Promise((r) => setTimeout(r, 200));
+  const before = heard;
+  await b.ask({ cmd: 'record', count: 10 });
+  await b.ask({ cmd: 'flush' });
+  await eventually("the other thread's commit heard through the new writer", () => heard > before, 5_000);
+  assert.equal((await owner.status()).written, 0);
+  await owner.close();
+  await b.stop();
+  await writer.close();
+  assert.equal(storedIds(file).length, 30);
+});
+
 test("a server's config opens the shared writer, and each thread's store options point at it without retention", async () => {
   const { storeOptionsFor } = await import('../../src/server/decision-log.js');
   const { openServerDecisionWriter } = await import('../../src/decisionlog/server-writer.js');

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../free-port.js';
@@ -77,7 +78,7 @@ function writePolicy(dir: string): string {
   return join(dir, 'policy');
 }
 
-function writeConfig(dir: string, collectorPort: number): string {
+function writeConfig(dir: string, collectorPort: number, reporting = '{min_delay_seconds: 1, max_delay_seconds: 1, upload_size_limit_bytes: 2048}'): string {
   const file = join(dir, 'config.yaml');
   writePolicy(dir);
   writeFileSync(
@@ -91,7 +92,7 @@ function writeConfig(dir: string, collectorPort: number): string {
       '    credentials: {bearer: {token: "t0ken"}}',
       'decision_logs:',
       '  service: collector',
-      '  reporting: {min_delay_seconds: 1, max_delay_seconds: 1, upload_size_limit_bytes: 2048}',
+      `  reporting: ${reporting}`,
       '  store: {file: ' + JSON.stringify(join(dir, 'decisions.db')) + '}',
       '',
     ].join('\n'),
@@ -100,11 +101,11 @@ function writeConfig(dir: string, collectorPort: number): string {
 }
 
 /** A working directory with the policy and an uploading config, free ports, and the `verdict run` command line. */
-async function uploadSetup(...flags: string[]) {
+async function uploadSetup(flags: string[] = [], reporting?: string) {
   const dir = tempDir();
   const collectorPort = await freePort();
   const record = join(dir, 'received.jsonl');
-  const config = writeConfig(dir, collectorPort);
+  const config = writeConfig(dir, collectorPort, reporting);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const verdictCommand = [process.execPath, resolve('dist/src/main.js'), 'run', '--addr', `127.0.0.1:${port}`, ...flags, '-c', config, join(dir, 'policy')];
@@ -222,7 +223,7 @@ test('decision_logs.console prints each event on the log as OPA does; a bad deci
 });
 
 test('with --workers 2 sharing one database, every decision is uploaded once', { timeout: 60_000 }, async (t) => {
-  const { collectorPort, record, base, verdictCommand } = await uploadSetup('--workers', '2');
+  const { collectorPort, record, base, verdictCommand } = await uploadSetup(['--workers', '2']);
   const collector = await startCollector(collectorPort, 'ok', record);
   t.after(() => stop(collector));
   const verdict = await startServerProcess(verdictCommand, base);
@@ -233,5 +234,40 @@ test('with --workers 2 sharing one database, every decision is uploaded once', {
   await eventually('every decision shipped', () => shipped().length >= ids.length);
   await new Promise((r) => setTimeout(r, 2_500));
   assert.equal(shipped().length, ids.length);
+  assert.deepEqual(new Set(shipped()), new Set(ids));
+});
+
+/** One decision over a connection of its own (fetch would keep reusing one, always answered by the same thread). */
+function decideOnNewConnection(base: string, user: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const body = JSON.stringify({ input: { user } });
+    const req = httpRequest(`${base}/v1/data/test/allow`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => done((JSON.parse(text) as { decision_id: string }).decision_id));
+    });
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+test('trigger immediate with --workers 2: a decision answered by any server thread is uploaded at once', { timeout: 90_000 }, async (t) => {
+  // The periodic round is an hour away: only the commit of each decision can start its upload.
+  const { collectorPort, record, base, verdictCommand } = await uploadSetup(['--workers', '2'], '{trigger: immediate, min_delay_seconds: 3600, max_delay_seconds: 3600}');
+  const collector = await startCollector(collectorPort, 'ok', record);
+  t.after(() => stop(collector));
+  const verdict = await startServerProcess(verdictCommand, base);
+  t.after(() => stop(verdict));
+  const shipped = () => received(record).flatMap((r) => r.events.map((e) => e.decision_id as string));
+  const ids: string[] = [];
+  // One at a time, each on a new connection, so some are answered by the thread that does not upload, and no
+  // later decision of the uploading thread can carry an earlier one along.
+  for (let i = 0; i < 12; i++) {
+    const id = await decideOnNewConnection(base, i % 2 ? 'alice' : 'bob');
+    ids.push(id);
+    await eventually(`decision ${i + 1} uploaded`, () => shipped().includes(id), 5_000);
+  }
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.equal(shipped().length, ids.length, 'no decision sent twice');
   assert.deepEqual(new Set(shipped()), new Set(ids));
 });

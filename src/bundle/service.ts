@@ -106,7 +106,7 @@ export class ServiceClient {
 
   /** POST `<url>/<resource>` with the service's headers and credentials (status reports, decision logs). */
   post(resource: string, body: Buffer, opts: Omit<GetOptions, 'waitSeconds'>): Promise<HttpResponse> {
-    return this.send('POST', resource, { ...opts, body });
+    return this.request('POST', this.urlOf(resource), { ...opts, body, bodyRequired: true });
   }
 
   /** GET an absolute URL with the service's credentials and TLS settings: an OCI registry's token endpoint. */
@@ -114,7 +114,7 @@ export class ServiceClient {
     return this.request('GET', url, opts);
   }
 
-  private async request(method: ServiceMethod, url: string, opts: GetOptions & { body?: Buffer }): Promise<HttpResponse> {
+  private async request(method: ServiceMethod, url: string, opts: GetOptions & { body?: Buffer; bodyRequired?: boolean }): Promise<HttpResponse> {
     const base = { ...this.config.headers, ...opts.headers };
     const headers = opts.withoutCredentials ? base : { ...base, ...(await this.credential.headers({ method, url, headers: base, body: opts.body })) };
     const response = await sendRequest(url, {
@@ -125,6 +125,7 @@ export class ServiceClient {
       timeoutMs: this.headerTimeoutMs + (opts.waitSeconds ?? 0) * 1000,
       maxBytes: opts.maxBytes,
       signal: opts.signal,
+      bodyRequired: opts.bodyRequired,
     });
     // A rejected token may have been revoked early: fetch a fresh one next time.
     if (response.status === 401) this.credential.forget?.();

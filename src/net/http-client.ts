@@ -34,7 +34,7 @@ export function answerJson<T>(res: HttpResponse, notJson: () => Error): T {
  * Why a request failed, for callers that report failures by kind: `network` (no answer; `code` names the cause,
  * e.g. ECONNREFUSED), `timeout` (a deadline passed: `httpCode` is set when it passed while reading the body),
  * `too_large` (over `maxBytes`, declared or streamed), `cut_off` (the body ended early), `cancelled` (the signal),
- * `redirects` (more redirects than allowed), `other` (raised by a caller about an answer it refuses).
+ * `redirects` (more redirects than allowed, or a 301/302/303 that would drop an upload's body), `other` (raised by a caller about an answer it refuses).
  */
 export type HttpRequestFailure = 'network' | 'timeout' | 'too_large' | 'cut_off' | 'cancelled' | 'redirects' | 'other';
 
@@ -89,6 +89,12 @@ export interface SendOptions {
    * the host changes (see `mayKeepCredentials`). 0 returns redirect answers as they are.
    */
   maxRedirects?: number;
+  /**
+   * The body is what the request is for (a decision-log or status upload): a 301, 302 or 303, which Go's client
+   * follows as a GET without it, fails the request instead, so an upload is never counted delivered when its
+   * body went nowhere. 307 and 308, which resend the body, are followed.
+   */
+  bodyRequired?: boolean;
   /** Called with each URL before it is requested, the first and every redirect's; it throws to refuse one. */
   admit?: (url: URL) => void;
 }
@@ -125,6 +131,9 @@ export async function sendRequest(url: string, opts: SendOptions): Promise<HttpR
       throw new HttpRequestError(`${from.origin} redirected to ${target.protocol} URL, which is not http(s)`, answer.status, 'other', undefined, target.href);
     }
     if ([301, 302, 303].includes(answer.status) && method !== 'HEAD') {
+      if (opts.bodyRequired && body !== undefined) {
+        throw new HttpRequestError(`${from.origin} answered ${answer.status} with Location ${target.href}: an upload is not sent on as a GET without its body (the service should answer 307 or 308, or be configured with its new URL)`, answer.status, 'redirects', undefined, target.href);
+      }
       bodyDropped = true;
       method = 'GET';
       body = undefined;

@@ -1,7 +1,8 @@
 // Service redirects against the real OPA: a bundle server that answers 302 to storage on the same host and on
-// another host, a status endpoint that answers 307 and a decision-log collector that answers 302. OPA (Go's
-// http.Client) follows them all, keeps the bearer token on its own host and drops it on the other host, resends
-// a POST after 307 and turns it into a body-less GET after 302; Verdict must be seen doing the same.
+// another host, a status endpoint that answers 307 and a decision-log collector that answers 308. OPA (Go's
+// http.Client) follows them all, keeps the bearer token on its own host and drops it on the other host and
+// resends a POST with its body after 307 and 308; Verdict must be seen doing the same. (A 302 to an upload, which
+// Go turns into a GET without the events, Verdict refuses: see test/decisionlog/upload.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -39,8 +40,8 @@ test('bundle, status and decision-log redirects are followed as OPA follows them
   storage.route('GET', '/store/cross.tar.gz', tarball(bundles.cross));
   origin.route('POST', '/status', (_req, res) => void res.writeHead(307, { location: '/status-moved' }).end());
   origin.route('POST', '/status-moved', (_req, res) => void res.writeHead(200).end());
-  origin.route('POST', '/logs', (_req, res) => void res.writeHead(302, { location: '/logs-moved' }).end());
-  origin.route('GET', '/logs-moved', (_req, res) => void res.writeHead(200).end());
+  origin.route('POST', '/logs', (_req, res) => void res.writeHead(308, { location: '/logs-moved' }).end());
+  origin.route('POST', '/logs-moved', (_req, res) => void res.writeHead(200).end());
 
   const config = (extra: string[]) =>
     [

@@ -3,13 +3,15 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Ajv } from 'ajv';
 import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { DecisionLogUploader } from '../../src/decisionlog/upload.js';
 import { formatTimestamp, nowNs } from '../../src/decisionlog/event.js';
 import { eventually } from '../eventually.js';
 import { sampleEvent, tempDir } from './helpers.js';
-import { collectorService, startCollector } from './collector.js';
+import { collectorService, decodeUpload, startCollector } from './collector.js';
 import { startOpa } from './opa.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../../schemas/decision-event.schema.json', import.meta.url), 'utf8'));
@@ -63,6 +65,48 @@ test('a collector outage loses nothing: chunks are resent until a 2xx, each with
   assert.equal(status.events_shipped, 200);
   assert.ok(status.failed_attempts >= 6);
   assert.equal(status.shipped_seq, (store.db.prepare('SELECT max(seq) AS m FROM decisions').get() as { m: number }).m);
+  await store.close();
+});
+
+test('a collector that answers 302 to an upload is not counted as having received it: nothing ships until it takes the POST', { timeout: 30_000 }, async (t) => {
+  // Go's client would follow the 302 as a GET without the events and count a 2xx there as delivered.
+  let moved = true;
+  let followedAsGet = 0;
+  const received: string[] = [];
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (part: Buffer) => parts.push(part));
+    req.on('end', () => {
+      if (req.method === 'GET') {
+        followedAsGet++;
+        res.writeHead(200).end();
+      } else if (moved) res.writeHead(302, { location: '/moved' }).end();
+      else {
+        received.push(...decodeUpload(Buffer.concat(parts)).map((e) => e.decision_id as string));
+        res.writeHead(200).end();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), durability: 'sync' });
+  const uploader = new DecisionLogUploader(store, {
+    service: collectorService(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    minDelaySeconds: 0.02,
+    maxDelaySeconds: 0.05,
+    retryDelayMs: { initial: 10, max: 40 },
+  });
+  for (let i = 0; i < 5; i++) await store.record(noisyEvent(i));
+  uploader.start();
+  await eventually('a refused redirect', () => uploader.status().last_error);
+  assert.equal(uploader.shippedSeq(), 0);
+  assert.equal(uploader.status().last_error?.http_code, 302);
+  assert.match(uploader.status().last_error?.message ?? '', /answered 302 with Location http:\/\/127\.0\.0\.1:\d+\/moved: an upload is not sent on as a GET without its body/);
+  assert.equal(followedAsGet, 0);
+  moved = false;
+  await eventually('5 events received', () => received.length >= 5);
+  await uploader.stop();
+  assert.deepEqual(received, Array.from({ length: 5 }, (_, i) => `up-${i}`));
   await store.close();
 });
 

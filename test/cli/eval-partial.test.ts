@@ -1,7 +1,7 @@
 // `verdict eval -p` against `opa eval -p --format json`: the same files, unknowns and query give equivalent
 // residual queries and support modules (normalised as in test/compiler/partial/normalise.ts), the same error
 // envelope for a query that does not compile, and flags that need -p are refused without it.
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,6 +31,20 @@ function run(command: string, args: string[]): { code: number | null; json: Reco
 
 const verdict = (args: string[]) => run(process.execPath, [resolve('dist/src/main.js'), 'eval', ...args]);
 const reference = (args: string[]) => run(opa, ['eval', '--format', 'json', ...args]);
+
+/** The same command line run by `opa` and by Verdict, each's status and output as text. */
+function sourceOfBoth(args: string[]): { theirs: SpawnSyncReturns<string>; ours: SpawnSyncReturns<string> } {
+  const theirs = spawnSync(opa, args, { encoding: 'utf8' });
+  const ours = spawnSync(process.execPath, [resolve('dist/src/main.js'), ...args], { encoding: 'utf8' });
+  return { theirs, ours };
+}
+
+/** `args` give Verdict OPA's exit status and OPA's output, byte for byte. */
+function sameSource(args: string[]): void {
+  const { theirs, ours } = sourceOfBoth(args);
+  assert.equal(ours.status, theirs.status, ours.stderr);
+  assert.equal(ours.stdout, theirs.stdout);
+}
 
 type Json = Record<string, unknown>;
 
@@ -152,7 +166,6 @@ lim := 3
 describe('verdict eval -p: `with` on a part of an unknown input', () => {
   const policy = join(dir, 'with.rego');
   writeFileSync(policy, 'package w\n\nallow if input.x == 1\n\nk := 5\n');
-  const source = (command: string, args: string[]) => spawnSync(command, args, { encoding: 'utf8' });
   // The input stays unknown (OPA does not read the replacement into it) and what is left keeps the `with`.
   const queries = [
     'input.x == 1 with input.y as 2',
@@ -169,17 +182,12 @@ describe('verdict eval -p: `with` on a part of an unknown input', () => {
   ];
   for (const q of queries) {
     it(q, () => {
-      const args = ['eval', '-p', '--format', 'source', '-d', policy, q];
-      const theirs = source(opa, args);
-      const ours = source(process.execPath, [resolve('dist/src/main.js'), ...args]);
-      assert.equal(ours.status, theirs.status, ours.stderr);
-      assert.equal(ours.stdout, theirs.stdout);
+      sameSource(['eval', '-p', '--format', 'source', '-d', policy, q]);
     });
   }
   it('beside a `with` that replaces the unknown whole', () => {
     const args = ['eval', '-p', '--format', 'source', '--unknowns', 'input.y', 'input.z == 1 with input.y as 2 with input as {"z": 1}'];
-    const theirs = source(opa, args);
-    const ours = source(process.execPath, [resolve('dist/src/main.js'), ...args]);
+    const { theirs, ours } = sourceOfBoth(args);
     assert.equal(ours.stdout, theirs.stdout);
   });
   it('over a rule that depends on unknowns is refused, naming it (OPA keeps the rule whole, as a support rule)', () => {
@@ -190,7 +198,6 @@ describe('verdict eval -p: `with` on a part of an unknown input', () => {
 });
 
 describe('verdict eval -p: the query\'s own variables bound to what stays residual', () => {
-  const source = (command: string, args: string[]) => spawnSync(command, args, { encoding: 'utf8' });
   // Kept as equations of the query's locals (`__localq0__ = input.y`) after the other expressions, latest
   // first; a known value equated with a variable bound to a residual reference is written first.
   const queries = [
@@ -210,11 +217,7 @@ describe('verdict eval -p: the query\'s own variables bound to what stays residu
   ];
   for (const q of queries) {
     it(q, () => {
-      const args = ['eval', '-p', '--format', 'source', q];
-      const theirs = source(opa, args);
-      const ours = source(process.execPath, [resolve('dist/src/main.js'), ...args]);
-      assert.equal(ours.status, theirs.status, ours.stderr);
-      assert.equal(ours.stdout, theirs.stdout);
+      sameSource(['eval', '-p', '--format', 'source', q]);
     });
   }
 });

@@ -52,6 +52,12 @@ async function same(method: string, path: string, body?: string): Promise<void> 
 
 const get = (q: string, params = '') => `/v1/query?q=${encodeURIComponent(q)}${params}`;
 
+/** Registers `q` asked by GET and by POST (with an input), each to be answered as OPA answers it. */
+function sameByGetAndPost(q: string): void {
+    it(`GET ${q}`, () => same('GET', get(q)));
+    it(`POST ${q}`, () => same('POST', '/v1/query', JSON.stringify({ query: q, input: { user: 'alice' } })));
+}
+
 describe('queries over all of data', () => {
   const queries = [
     'data',
@@ -66,17 +72,11 @@ describe('queries over all of data', () => {
     'x := {k | some k, _ in data}',
     'x := data.system.extra',
   ];
-  for (const q of queries) {
-    it(`GET ${q}`, () => same('GET', get(q)));
-    it(`POST ${q}`, () => same('POST', '/v1/query', JSON.stringify({ query: q, input: { user: 'alice' } })));
-  }
+  for (const q of queries) sameByGetAndPost(q);
 });
 
 describe('expressions side by side on one line', () => {
-  for (const q of ['1 1', 'x := 1 y := x', 'true false', 'x := data.alpha.y[_] x > 1', 'input.user == "alice" x := data.zeta.authz.x', '[x | x := 1 x > 0]']) {
-    it(`GET ${q}`, () => same('GET', get(q)));
-    it(`POST ${q}`, () => same('POST', '/v1/query', JSON.stringify({ query: q, input: { user: 'alice' } })));
-  }
+  for (const q of ['1 1', 'x := 1 y := x', 'true false', 'x := data.alpha.y[_] x > 1', 'input.user == "alice" x := data.zeta.authz.x', '[x | x := 1 x > 0]']) sameByGetAndPost(q);
 });
 
 describe('expressions under `with` report their own value', () => {
@@ -90,10 +90,7 @@ describe('expressions under `with` report their own value', () => {
     'data.zeta.authz.allow with input.user as "alice"',
     'input with input as false',
   ];
-  for (const q of queries) {
-    it(`GET ${q}`, () => same('GET', get(q)));
-    it(`POST ${q}`, () => same('POST', '/v1/query', JSON.stringify({ query: q, input: { user: 'alice' } })));
-  }
+  for (const q of queries) sameByGetAndPost(q);
 });
 
 describe('input by POST', () => {

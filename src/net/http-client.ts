@@ -176,8 +176,7 @@ function redirectHeaders(given: Record<string, string> | undefined, hop: { from:
     if (hop.bodyDropped && (lower.startsWith('content-') || lower === 'transfer-encoding')) continue;
     headers[name] = value;
   }
-  const callerReferer = Object.keys(headers).some((name) => name.toLowerCase() === 'referer');
-  if (!callerReferer && !(hop.from.protocol === 'https:' && hop.to.protocol === 'http:')) {
+  if (!hasHeader(headers, 'referer') && !(hop.from.protocol === 'https:' && hop.to.protocol === 'http:')) {
     const referer = new URL(hop.from);
     referer.username = '';
     referer.password = '';
@@ -280,12 +279,15 @@ function exchange(target: URL, opts: SendOptions, deadline: number | undefined):
  * trace's context unless the caller carries its own traceparent.
  */
 function requestHeaders(opts: SendOptions): Record<string, string> | undefined {
-  const given = opts.headers ?? {};
-  const names = Object.keys(given).map((k) => k.toLowerCase());
   let headers = opts.headers;
-  if (opts.body !== undefined && !names.includes('content-length')) headers = { ...headers, 'Content-Length': String(Buffer.byteLength(opts.body)) };
-  if (activeTracing() && !names.includes('traceparent')) headers = injectTraceContext({ ...headers });
+  if (opts.body !== undefined && !hasHeader(opts.headers, 'content-length')) headers = { ...headers, 'Content-Length': String(Buffer.byteLength(opts.body)) };
+  if (activeTracing() && !hasHeader(opts.headers, 'traceparent')) headers = injectTraceContext({ ...headers });
   return headers;
+}
+
+/** Whether `headers` has the header `lowerName` (given in lower case), under any case. */
+export function hasHeader(headers: Record<string, string> | undefined, lowerName: string): boolean {
+  return headers !== undefined && Object.keys(headers).some((name) => name.toLowerCase() === lowerName);
 }
 
 function asRequestError(err: NodeJS.ErrnoException, target: URL): HttpRequestError {

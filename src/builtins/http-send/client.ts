@@ -5,7 +5,7 @@
 // every decision of the server.
 import type { IncomingHttpHeaders } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { sendRequest, HttpRequestError, type HttpResponse, type TlsOptions } from '../../net/http-client.js';
+import { sendRequest, hasHeader, HttpRequestError, type HttpResponse, type TlsOptions } from '../../net/http-client.js';
 import { lazyRequire } from '../../lazy-require.js';
 import { LookupCache } from '../../pip/cache.js';
 import type { JsonValue } from '../../pip/adapter.js';
@@ -195,10 +195,9 @@ function spanAttributes(req: HttpSendRequest): SpanAttributes {
 
 function headersFor(req: HttpSendRequest, traceHeaders: Record<string, string>): Record<string, string> {
   const headers: Record<string, string> = { ...req.headers };
-  const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
   // The policy's own traceparent header, if it sets one, wins over the span's.
-  if (!has('traceparent')) Object.assign(headers, traceHeaders);
-  if (!has('user-agent')) headers['User-Agent'] = 'Verdict (http.send)';
+  if (!hasHeader(headers, 'traceparent')) Object.assign(headers, traceHeaders);
+  if (!hasHeader(headers, 'user-agent')) headers['User-Agent'] = 'Verdict (http.send)';
   // OPA gives a request with its own TLS settings a transport of its own without keep-alive.
   if (hasOwnTls(req)) headers.Connection = 'close';
   return headers;

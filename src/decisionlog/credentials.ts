@@ -9,7 +9,7 @@
 // others as written), cutting the credential members out of it: nothing is copied or re-serialised, which
 // costs a fraction of walking and rewriting the parsed value.
 import { pathEscape } from './mask.js';
-import type { WatchedMember } from '../json/reader.js';
+import { isSpace, skipSpaces, type WatchedMember } from '../json/reader.js';
 
 /** Header names whose values are credentials (lower case). */
 export const credentialHeaders: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
@@ -144,7 +144,7 @@ export function eraseCredentialsInJson(json: string, part: string, keep?: Readon
         else top.keptComma = i;
       }
       i++;
-    } else if (c === 0x3a || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+    } else if (c === 0x3a || isSpace(c)) {
       i++;
     } else {
       // A number, true, false or null: up to the next delimiter.
@@ -185,7 +185,7 @@ export function locatedCredentialCuts(text: Uint8Array, members: readonly Watche
     if (!erased.includes(at)) erased.push(at);
     cuts.push(start, end);
     cutUntil = end;
-    const next = spaceAfter(text, end);
+    const next = skipSpaces(text, end, text.length);
     if (text[next] === 0x2c) cuts.push(next, next + 1);
     else {
       // The object's last member: the comma after the last member kept goes, if there is one.
@@ -228,25 +228,15 @@ function cutEndingAt(cuts: number[], end: number): number {
   return -1;
 }
 
-/** The first position at or after `at` that is not JSON whitespace. */
-function spaceAfter(text: Uint8Array, at: number): number {
-  while (at < text.length && space(text[at])) at++;
-  return at;
-}
-
 /** The last position before `at` that is not JSON whitespace. */
 function spaceBefore(text: Uint8Array, at: number): number {
   at--;
-  while (at >= 0 && space(text[at])) at--;
+  while (at >= 0 && isSpace(text[at]!)) at--;
   return at;
 }
 
-function space(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
-
 function delimiter(c: number): boolean {
-  return c === 0x2c || c === 0x7d || c === 0x5d || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+  return c === 0x2c || c === 0x7d || c === 0x5d || isSpace(c);
 }
 
 /** The index of the quote closing the string that opens at `start`. */

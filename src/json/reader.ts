@@ -488,11 +488,13 @@ async function readSpan(bytes: Buffer, start: number, end: number, enclosing: nu
   }
 }
 
-function isSpace(c: number): boolean {
+/** JSON's whitespace: space, line feed, carriage return, tab. */
+export function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
-function skipSpaces(bytes: Uint8Array, i: number, end: number): number {
+/** The first position from `i` (before `end`) that is not JSON whitespace. */
+export function skipSpaces(bytes: Uint8Array, i: number, end: number): number {
   while (i < end && isSpace(bytes[i]!)) i++;
   return i;
 }

@@ -9,7 +9,7 @@
 // others as written), cutting the credential members out of it: nothing is copied or re-serialised, which
 // costs a fraction of walking and rewriting the parsed value.
 import { pathEscape } from './mask.js';
-import { isSpace, skipSpaces, type WatchedMember } from '../json/reader.js';
+import { isSpace, type WatchedMember } from '../json/reader.js';
 
 /** Header names whose values are credentials (lower case). */
 export const credentialHeaders: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
@@ -67,46 +67,35 @@ function wordAround(bytes: Buffer, letter: number, word: Buffer, at: number): bo
   return false;
 }
 
-/** One object or array open in the text being scanned. */
+/** One object or array open in the text being searched. */
 interface Frame {
   array: boolean;
-  /** The key (or array index) this container has in its parent; the part's name for the top. */
-  ownKey: string;
   parent?: Frame;
-  /** An object that is the value of a key named "headers" (any case), not inside a member being cut. */
-  headers: boolean;
-  /** Inside a member being cut: nothing in it is cut or listed on its own, it goes with the member. */
-  insideCut: boolean;
   /** Objects: the next string is a key. */
   expectKey: boolean;
   /** Objects: the current member's key; arrays: the current element's index. */
   key: string;
   index: number;
-  /** Where the current member starts (its key's quote) when it is to be cut, else -1. */
-  cutFrom: number;
-  /** The member just ended was cut. */
-  lastCut: boolean;
-  /** The last comma left in place between members, or -1: a cut last member takes it with it. */
-  keptComma: number;
+  /** Objects: the current member's place in the members found when its key is a credential header name, else -1. */
+  found: number;
 }
 
 /**
- * `json` (valid JSON text of the event part `part`: "input", "result" or "nd_builtin_cache") without the
- * credential members of its headers objects, and the JSON pointers of what was removed; undefined when nothing
- * was. Pointers in `keep` (those a mask policy upserted) are left as they are.
+ * The members of `json` (valid JSON text) whose key is a credential header name, in any case, wherever they stand,
+ * as the JSON reader locates them while parsing (ReadOptions.watchKeys with credentialHeaders): in text order,
+ * character offsets, keys read through their escapes, paths from the text's value. Undefined when there is none.
+ * A search of the text's structure that builds no value.
  */
-export function eraseCredentialsInJson(json: string, part: string, keep?: ReadonlySet<string>): { json: string; erased: string[] } | undefined {
-  const cuts: number[] = [];
-  const erased: string[] = [];
+export function credentialMembersIn(json: string): WatchedMember[] | undefined {
+  let members: WatchedMember[] | undefined;
   let top: Frame | undefined;
   const n = json.length;
   let i = 0;
-  // A value ended just before `end` in the container `top`: a member marked for cutting is cut now.
+  // A value ended just before `end` in the container `top`: a member found there ends with it.
   const valueEnded = (end: number) => {
-    if (!top || top.array) return;
-    top.lastCut = top.cutFrom >= 0;
-    if (top.lastCut) cuts.push(top.cutFrom, end);
-    top.cutFrom = -1;
+    if (!top || top.array || top.found < 0) return;
+    members![top.found].end = end;
+    top.found = -1;
   };
   while (i < n) {
     const c = json.charCodeAt(i);
@@ -114,35 +103,21 @@ export function eraseCredentialsInJson(json: string, part: string, keep?: Readon
       const end = stringEnd(json, i);
       if (top && !top.array && top.expectKey) {
         const raw = json.slice(i + 1, end);
-        top.key = raw.includes('\\') ? (JSON.parse(json.slice(i, end + 1)) as string) : raw;
+        const key = (top.key = raw.includes('\\') ? (JSON.parse(json.slice(i, end + 1)) as string) : raw);
         top.expectKey = false;
-        if (top.headers && credentialHeaders.has(top.key.toLowerCase())) {
-          const at = pointer(top, top.key);
-          if (!keep?.has(at)) {
-            top.cutFrom = i;
-            if (!erased.includes(at)) erased.push(at);
-          }
-        }
+        if (credentialHeaders.has(key.toLowerCase())) top.found = (members ??= []).push({ start: i, end: i, path: pathTo(top) }) - 1;
       } else valueEnded(end + 1);
       i = end + 1;
     } else if (c === 0x7b || c === 0x5b) {
-      const ownKey = top ? (top.array ? String(top.index) : top.key) : part;
-      const insideCut = top !== undefined && (top.insideCut || top.cutFrom >= 0);
-      const headers = c === 0x7b && top !== undefined && !insideCut && !top.array && top.key.toLowerCase() === 'headers';
-      top = { array: c === 0x5b, ownKey, parent: top, headers, insideCut, expectKey: true, key: '', index: 0, cutFrom: -1, lastCut: false, keptComma: -1 };
+      top = { array: c === 0x5b, parent: top, expectKey: true, key: '', index: 0, found: -1 };
       i++;
     } else if (c === 0x7d || c === 0x5d) {
-      if (top && top.lastCut && top.keptComma >= 0) cuts.push(top.keptComma, top.keptComma + 1);
       top = top?.parent;
       i++;
       valueEnded(i);
     } else if (c === 0x2c) {
       if (top?.array) top.index++;
-      else if (top) {
-        top.expectKey = true;
-        if (top.lastCut) cuts.push(i, i + 1);
-        else top.keptComma = i;
-      }
+      else if (top) top.expectKey = true;
       i++;
     } else if (c === 0x3a || isSpace(c)) {
       i++;
@@ -152,24 +127,45 @@ export function eraseCredentialsInJson(json: string, part: string, keep?: Readon
       valueEnded(i);
     }
   }
-  if (erased.length === 0) return undefined;
-  cuts.sort((a, b) => a - b);
+  return members;
+}
+
+/** The keys and indices from the text's value down to the current member of `frame`, its key last. */
+function pathTo(frame: Frame): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let f: Frame | undefined = frame; f; f = f.parent) path.push(f.array ? f.index : f.key);
+  return path.reverse();
+}
+
+/**
+ * `json` (valid JSON text of the event part `part`: "input", "result" or "nd_builtin_cache") without the
+ * credential members of its headers objects, and the JSON pointers of what was removed; undefined when nothing
+ * was. Pointers in `keep` (those a mask policy upserted) are left as they are.
+ */
+export function eraseCredentialsInJson(json: string, part: string, keep?: ReadonlySet<string>): { json: string; erased: string[] } | undefined {
+  const members = credentialMembersIn(json);
+  const cut = members && locatedCredentialCuts(json, members, part, keep);
+  if (cut === undefined) return undefined;
+  const { cuts } = cut;
   let out = '';
   let from = 0;
   for (let k = 0; k < cuts.length; k += 2) {
     out += json.slice(from, cuts[k]);
     from = cuts[k + 1];
   }
-  return { json: out + json.slice(from), erased };
+  return { json: out + json.slice(from), erased: cut.erased };
 }
 
 /**
- * eraseCredentialsInJson's cuts, as [start, end) pairs in order, for UTF-8 `text` whose members with a credential
- * header name as key the JSON reader located while parsing it (`members`: all of them, offsets in bytes, paths from
- * the text's value): only the headers objects' members are cut, each with the comma that separated it from a kept
- * neighbour, and nothing is searched or decoded. Undefined when nothing is cut.
+ * The credential erasure's one rule: which of `text`'s located members go and which comma goes with each. `members`
+ * are the members of `text` with a credential header name as key (all of them, in text order, paths from the text's
+ * value), as the JSON reader locates them while parsing a body or credentialMembersIn finds them; their offsets
+ * index `text`, characters of a string or bytes of UTF-8. The members of headers objects (the value of a key named
+ * "headers", any case) are cut, each with the comma that separated it from a kept neighbour; one inside a member
+ * being cut goes with it, with no pointer of its own; one whose pointer is in `keep` stays. Returns the cuts, as
+ * [start, end) pairs in order, and the pointers of the members cut, each once; undefined when nothing is cut.
  */
-export function locatedCredentialCuts(text: Uint8Array, members: readonly WatchedMember[], part: string, keep?: ReadonlySet<string>): { cuts: number[]; erased: string[] } | undefined {
+export function locatedCredentialCuts(text: string | Uint8Array, members: readonly WatchedMember[], part: string, keep?: ReadonlySet<string>): { cuts: number[]; erased: string[] } | undefined {
   let cuts: number[] | undefined;
   let erased: string[] | undefined;
   let cutUntil = -1;
@@ -185,18 +181,18 @@ export function locatedCredentialCuts(text: Uint8Array, members: readonly Watche
     if (!erased.includes(at)) erased.push(at);
     cuts.push(start, end);
     cutUntil = end;
-    const next = skipSpaces(text, end, text.length);
-    if (text[next] === 0x2c) cuts.push(next, next + 1);
+    const next = nonSpace(text, end, 1);
+    if (codeAt(text, next) === 0x2c) cuts.push(next, next + 1);
     else {
       // The object's last member: the comma after the last member kept goes, if there is one.
-      let comma = spaceBefore(text, start);
-      while (text[comma] === 0x2c) {
-        const cutBefore = cutEndingAt(cuts, spaceBefore(text, comma) + 1);
+      let comma = nonSpace(text, start - 1, -1);
+      while (codeAt(text, comma) === 0x2c) {
+        const cutBefore = cutEndingAt(cuts, nonSpace(text, comma - 1, -1) + 1);
         if (cutBefore < 0) {
           cuts.push(comma, comma + 1);
           break;
         }
-        comma = spaceBefore(text, cutBefore);
+        comma = nonSpace(text, cutBefore - 1, -1);
       }
     }
   }
@@ -228,11 +224,15 @@ function cutEndingAt(cuts: number[], end: number): number {
   return -1;
 }
 
-/** The last position before `at` that is not JSON whitespace. */
-function spaceBefore(text: Uint8Array, at: number): number {
-  at--;
-  while (at >= 0 && isSpace(text[at]!)) at--;
+/** The first position from `at`, stepping by `step` (1 or -1), that is not JSON whitespace. */
+function nonSpace(text: string | Uint8Array, at: number, step: 1 | -1): number {
+  while (isSpace(codeAt(text, at))) at += step;
   return at;
+}
+
+/** The code at `at` of a text given as characters or as UTF-8 bytes (the same for the ASCII the rule looks at); NaN or undefined beyond it. */
+function codeAt(text: string | Uint8Array, at: number): number {
+  return typeof text === 'string' ? text.charCodeAt(at) : text[at]!;
 }
 
 function delimiter(c: number): boolean {
@@ -249,10 +249,4 @@ function stringEnd(json: string, start: number): number {
     if (backslashes % 2 === 0) return j;
     j = json.indexOf('"', j + 1);
   }
-}
-
-function pointer(frame: Frame, key: string): string {
-  const path = [key];
-  for (let f: Frame | undefined = frame; f; f = f.parent) path.push(f.ownKey);
-  return '/' + path.reverse().map(pathEscape).join('/');
 }

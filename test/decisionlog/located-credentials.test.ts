@@ -2,12 +2,13 @@
 // headers, and the log cuts them from the body's own bytes (locatedCredentialCuts) instead of searching the text
 // again (eraseCredentialsInJson). Both ways must store the same bytes: request bodies made at random, with headers
 // objects at any depth, names in every case and spelled with escapes, repeated members, credentials inside
-// credentials, numbers beyond a double, any layout, are stored both ways and compared byte for byte.
+// credentials, numbers beyond a double, any layout, are stored both ways and compared byte for byte. Both ways
+// share the rule that turns located members into cuts: what the reader and the search locate is compared too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseEnvelope } from '../../src/server/body.js';
 import { storedEventJson, type StoredJsonOptions } from '../../src/decisionlog/stored-json.js';
-import { eraseCredentialsInJson } from '../../src/decisionlog/credentials.js';
+import { credentialMembersIn, eraseCredentialsInJson } from '../../src/decisionlog/credentials.js';
 import { formatTimestamp, newDecisionId, nowNs, type DecisionEvent } from '../../src/decisionlog/event.js';
 import { prng } from '../../scripts/fuzz/prng.js';
 
@@ -73,13 +74,15 @@ function credentialsLeft(value: unknown, inHeaders = false): string[] {
   });
 }
 
-test('credentials the reader located are cut to the bytes the search cuts, for 3,000 request bodies of every make-up', () => {
+test('the reader and the search locate the same members, cut to the same bytes, for 3,000 request bodies of every make-up', () => {
   const next = prng(14);
   let located = 0;
   for (let i = 0; i < 3000; i++) {
     const body = Buffer.from(`{${pick(next, spaces)}"input":${pick(next, spaces)}${text(next)}${pick(next, spaces)}}`);
     const fast = recorded(body, true);
     const searched = recorded(body, false);
+    const members = fast.options.inputCredentialMembers;
+    if (members) assert.deepEqual(credentialMembersIn(fast.options.inputBytes!.toString()) ?? [], members, `body ${i}: ${body}`);
     // The same event for both, so that the id and timestamp agree.
     const event = fast.event;
     if (next() < 0.2) {
@@ -113,4 +116,49 @@ test('the reader locates the credential-named members of the input only, in byte
   assert.equal(read.memberText!.subarray(19, 33).toString(), '"Cookie" : "c"');
   // Characters beyond ASCII make the offsets differ from bytes: nothing located, the log searches the text.
   assert.equal(parseEnvelope(Buffer.from('{"input": {"headers": {"caf\u00e9": 1, "cookie": 2}}}'), false, 'input').credentialMembers, undefined);
+});
+
+/** The input's text and erased as stored, the reader's located members used (`located`) or the text searched. */
+function storedInput(input: string, located: boolean, masked?: string[]): { text: string; erased?: string[]; located: boolean } {
+  const { event, options } = recorded(Buffer.from(`{"input":${input}}`), located);
+  if (masked) event.masked = masked;
+  const stored = storedEventJson(event, options);
+  const text = stored.slice(stored.indexOf('"input":') + 8, stored.indexOf(',"result":true,'));
+  return { text, erased: (JSON.parse(stored) as DecisionEvent).erased, located: options.inputCredentialMembers !== undefined };
+}
+
+test('edge cases, to the byte, whichever finds the members: repeated names, escapes, the Kelvin sign, first, last and only members, whitespace', () => {
+  const cases: { input: string; stored: string; erased: string[]; masked?: string[] }[] = [
+    // Every occurrence of a repeated name goes; each pointer is listed once.
+    { input: '{"headers":{"cookie":"a","x":1,"Cookie":"b","cookie":"c"}}', stored: '{"headers":{"x":1}}', erased: ['/input/headers/cookie', '/input/headers/Cookie'] },
+    // Keys are read through their escapes, "headers" too; the pointer holds the name read.
+    { input: '{"h\\u0065aders":{"\\u0041uthorization":"s","x":1}}', stored: '{"h\\u0065aders":{"x":1}}', erased: ['/input/headers/Authorization'] },
+    // The Kelvin sign lower-cases to k, escaped or raw (raw, the body is beyond ASCII and is searched).
+    { input: '{"headers":{"Coo\\u212Aie":"s","x":1}}', stored: '{"headers":{"x":1}}', erased: ['/input/headers/Coo%E2%84%AAie'] },
+    { input: '{"headers":{"x":1,"Coo\u212Aie":"s"}}', stored: '{"headers":{"x":1}}', erased: ['/input/headers/Coo%E2%84%AAie'] },
+    // The only member: the object stays, empty, with its whitespace.
+    { input: '{"headers": { "cookie" : "s" } ,"b":{"headers":{}}}', stored: '{"headers": {  } ,"b":{"headers":{}}}', erased: ['/input/headers/cookie'] },
+    // The first or a middle member takes the comma after it; the whitespace around it stays.
+    { input: '{"headers":{"cookie":"s" , "a":1}}', stored: '{"headers":{  "a":1}}', erased: ['/input/headers/cookie'] },
+    { input: '{"headers":{"a":1 , "cookie":"s" ,\t"b":2}}', stored: '{"headers":{"a":1 ,  \t"b":2}}', erased: ['/input/headers/cookie'] },
+    // The last members take the comma after the last member kept.
+    { input: '{"headers":{"a":1 ,\n "cookie":"s" , "set-cookie":["t"]}}', stored: '{"headers":{"a":1 \n   }}', erased: ['/input/headers/cookie', '/input/headers/set-cookie'] },
+    { input: '{"headers":{"a":1,"cookie":"s","b":2,"cookie":"t"}}', stored: '{"headers":{"a":1,"b":2}}', erased: ['/input/headers/cookie'] },
+    // A header the mask policy upserted stays, every occurrence of it; a credential header inside its value does not.
+    { input: '{"headers":{"cookie":"a","cookie":"b"}}', stored: '{"headers":{"cookie":"a","cookie":"b"}}', erased: [], masked: ['/input/headers/cookie'] },
+    {
+      input: '{"headers":{"authorization":{"headers":{"cookie":"s"}},"a":1}}',
+      stored: '{"headers":{"authorization":{"headers":{}},"a":1}}',
+      erased: ['/input/headers/authorization/headers/cookie'],
+      masked: ['/input/headers/authorization'],
+    },
+  ];
+  for (const { input, stored, erased, masked } of cases) {
+    for (const located of [true, false]) {
+      const got = storedInput(input, located, masked);
+      assert.equal(got.located, located && !input.includes('\u212A'), `${input}: the reader located its members (${located})`);
+      assert.equal(got.text, stored, `${input} (located: ${located})`);
+      assert.deepEqual(got.erased ?? [], erased, `${input} (located: ${located})`);
+    }
+  }
 });

@@ -9,7 +9,7 @@
 // others as written), cutting the credential members out of it: nothing is copied or re-serialised, which
 // costs a fraction of walking and rewriting the parsed value.
 import { pathEscape } from './mask.js';
-import { isSpace, type WatchedMember } from '../json/reader.js';
+import { isSpace, isWatchedKey, nameLengths, type WatchedMember } from '../json/reader.js';
 
 /** Header names whose values are credentials (lower case). */
 export const credentialHeaders: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
@@ -105,7 +105,7 @@ export function credentialMembersIn(json: string): WatchedMember[] | undefined {
         const raw = json.slice(i + 1, end);
         const key = (top.key = raw.includes('\\') ? (JSON.parse(json.slice(i, end + 1)) as string) : raw);
         top.expectKey = false;
-        if (credentialHeaders.has(key.toLowerCase())) top.found = (members ??= []).push({ start: i, end: i, path: pathTo(top) }) - 1;
+        if (isWatchedKey(key, credentialHeaders, credentialNameLengths)) top.found = (members ??= []).push({ start: i, end: i, path: pathTo(top) }) - 1;
       } else valueEnded(end + 1);
       i = end + 1;
     } else if (c === 0x7b || c === 0x5b) {
@@ -129,6 +129,9 @@ export function credentialMembersIn(json: string): WatchedMember[] | undefined {
   }
   return members;
 }
+
+/** The names are compared as the reader compares them (one test, so both find the same members), most keys by their length alone. */
+const credentialNameLengths = nameLengths(credentialHeaders);
 
 /** The keys and indices from the text's value down to the current member of `frame`, its key last. */
 function pathTo(frame: Frame): (string | number)[] {

@@ -146,7 +146,7 @@ function quoteChar(c: string): string {
 }
 
 /** Bit n set: some watched name has n characters (a key of another length is never compared). */
-function lengthsOf(names: ReadonlySet<string> | undefined): number {
+export function nameLengths(names: ReadonlySet<string> | undefined): number {
   if (names === lastWatched) return lastLengths;
   let lengths = 0;
   for (const name of names ?? []) {
@@ -156,6 +156,14 @@ function lengthsOf(names: ReadonlySet<string> | undefined): number {
   lastWatched = names;
   lastLengths = lengths;
   return lengths;
+}
+
+/**
+ * Whether `key`, lower-cased, is one of `names` (`lengths`: their nameLengths). Lower-casing keeps a string's length,
+ * but for U+0130, which gains a combining mark: a name is never reached so.
+ */
+export function isWatchedKey(key: string, names: ReadonlySet<string> | undefined, lengths: number): boolean {
+  return key.length < 32 && ((lengths >>> key.length) & 1) === 1 && names !== undefined && names.has(key.toLowerCase());
 }
 
 /** A server reads every request with the same names: theirs are worked out once. */
@@ -173,7 +181,7 @@ class Reader {
     private readonly spanKey: string | undefined,
     private readonly watchKeys: ReadonlySet<string> | undefined,
   ) {
-    this.watchLengths = lengthsOf(watchKeys);
+    this.watchLengths = nameLengths(watchKeys);
   }
 
   valueSpan: [number, number] = [0, 0];
@@ -288,8 +296,7 @@ class Reader {
     const start = this.pos;
     const key = (frame.key = this.string());
     frame.watched = -1;
-    // Lower-casing keeps a string's length, but for U+0130, which gains a combining mark: a name is never reached so.
-    if (key.length < 32 && (this.watchLengths >>> key.length) & 1 && this.watchKeys!.has(key.toLowerCase())) frame.watched = this.watch(start, frame, stack);
+    if (isWatchedKey(key, this.watchKeys, this.watchLengths)) frame.watched = this.watch(start, frame, stack);
     const topLevel = stack.length === 0 || (stack.length === 1 && stack[0] === frame);
     this.skipSpace();
     if (this.text.charCodeAt(this.pos) !== 0x3a /* : */) this.fail('after object key');

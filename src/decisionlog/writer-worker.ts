@@ -61,6 +61,11 @@ db.pragma('busy_timeout = 0');
 db.pragma(`synchronous = ${settings.synchronous}`);
 // A bigger page cache keeps the index B-trees' hot pages in memory between batches.
 db.pragma('cache_size = -32768');
+// Statement journals in memory: an index step's statements (indexing.ts) journal each page they change that the
+// transaction had before them, so that a failed statement can be undone alone. SQLite spills such a journal to a
+// temporary file past 64 KiB, a single page of a new log: every step created, wrote and deleted one, about 800
+// bytes per event, an eighth of what the writer wrote. They hold a few MB at most, for one step.
+db.pragma('temp_store = MEMORY');
 // Checkpoint every 64 MiB of WAL (1,024 pages of 64 KiB, 4,096 of an older log's 16 KiB), not every 1,000 pages
 // whatever their size (SQLite's default): index pages rewritten by several steps (indexing.ts) are copied into the
 // database once per checkpoint, not once per step. Counted in bytes, so the page size does not change how much a

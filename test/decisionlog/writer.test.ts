@@ -133,6 +133,19 @@ async function waitForKeys(store: DecisionLogStore, n: number): Promise<number> 
   return keys();
 }
 
+test('the writer keeps statement journals in memory, where an index step spilled them to a temporary file', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db') });
+  try {
+    await store.record(sampleEvent());
+    await store.flush();
+    // 2: MEMORY. SQLite spills a statement journal past 64 KiB, one page of a new log, to a file created and
+    // deleted at each step.
+    assert.deepEqual(await store.writerPragma('temp_store'), [{ temp_store: 2 }]);
+  } finally {
+    await store.close();
+  }
+});
+
 test('a writer with nothing to write commits nothing: indexing the idle tail does not start the idle timer again', async () => {
   const file = join(tempDir(), 'd.db');
   const writer = new SharedDecisionWriter({ file, indexing: { idleMs: 10 } });

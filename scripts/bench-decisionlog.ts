@@ -247,11 +247,12 @@ async function tempFile(build: Build): Promise<{ file: string; done: (recorded: 
   const dir = mkdtempSync(join(tmpdir(), 'verdict-bench-decisionlog-'));
   const file = join(dir, 'decisions.db');
   if (prefillRows > 0) await prefill(build, file);
+  const prefilledBytes = prefillRows > 0 ? statSync(file).size : 0;
   return {
     file,
-    /** After the stores closed: checks that the file holds a row per decision recorded; returns its size. */
+    /** After the stores closed: checks that the file holds a row per decision recorded; returns what the run added to its size. */
     done: (recorded) => {
-      const bytes = statSync(file).size;
+      const bytes = statSync(file).size - prefilledBytes;
       const db = new Database(file, { readonly: true });
       const rows = db.prepare('SELECT count(*) FROM decisions').pluck().get() as number;
       db.close();

@@ -393,19 +393,7 @@ test('by principal and principal prefix, the lists of many steps and the tail pa
     [{ principal: 'bob', decision_id: 'id-3' }, (r) => r.principal === 'bob' && r.seq === 4],
     [{ principal_prefix: 'al', principal_contains: 'IN', order: 'asc' }, (r) => r.principal === 'alina'],
   ];
-  const check = (label: string) => {
-    for (const [filters, keep] of cases) {
-      const seqs: number[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = queryDecisions(db, { ...filters, limit: 7, ...(cursor ? { cursor } : {}) });
-        seqs.push(...page.decisions.map((d) => d.seq));
-        cursor = page.next_cursor;
-      } while (cursor);
-      const expected = rows.filter(keep).map((r) => r.seq);
-      assert.deepEqual(seqs, filters.order === 'asc' ? expected : expected.reverse(), `${label}: ${JSON.stringify(filters)}`);
-    }
-  };
+  const check = (label: string) => pagesAsScan(db, cases, rows, label);
   check('indexed in steps');
   // The oldest rows deleted (retention): their seqs stay in the lists of their steps, and are not found.
   db.prepare('DELETE FROM decisions WHERE seq <= 120').run();
@@ -448,6 +436,15 @@ test('by trace id, a log of several trace index buckets pages as a scan of every
     [{ trace_id: traces[0], revision: 'r1', order: 'asc' }, (r) => r.trace === traces[0]],
     [{ trace_id: traces[1], decision_id: 'id-20993' }, (r) => r.trace === traces[1] && r.seq === 20994],
   ];
+  pagesAsScan(db, cases, rows, 'three buckets');
+  db.close();
+});
+
+/**
+ * Each case's every page, 7 rows a page through the cursors handed out, gives the seqs of the rows its predicate
+ * keeps, in the case's order: what a scan of every row would answer.
+ */
+function pagesAsScan<R extends { seq: number }>(db: Database.Database, cases: [DecisionFilters, (row: R) => boolean][], rows: R[], label: string): void {
   for (const [filters, keep] of cases) {
     const seqs: number[] = [];
     let cursor: string | undefined;
@@ -457,7 +454,6 @@ test('by trace id, a log of several trace index buckets pages as a scan of every
       cursor = page.next_cursor;
     } while (cursor);
     const expected = rows.filter(keep).map((r) => r.seq);
-    assert.deepEqual(seqs, filters.order === 'asc' ? expected : expected.reverse(), JSON.stringify(filters));
+    assert.deepEqual(seqs, filters.order === 'asc' ? expected : expected.reverse(), `${label}: ${JSON.stringify(filters)}`);
   }
-  db.close();
-});
+}

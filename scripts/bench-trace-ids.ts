@@ -1,10 +1,9 @@
 // The trace ids the decision-log benchmarks give their rows (--trace-ids): real traffic carries a W3C traceparent
 // with a random trace id per request, which lands each row at a random place of an index keyed by trace id, where
-// one id for every row (the gateway input's own header) or none always append at its end.
+// one id for every row (the gateway input's own header) or none always append at its end. `sparse`: one row in
+// 1,000 a trace id of its own.
 export const traceIdModes = ['random', 'constant', 'sparse', 'none'] as const;
 export type TraceIdMode = (typeof traceIdModes)[number];
-
-export const TRACE_IDS_HELP = `--trace-ids random|constant|none: every row a trace id of its own (as W3C traceparent headers carry), all rows one id, or no trace`;
 
 /** The --trace-ids value, one of `allowed`; refused naming the value and the choices otherwise. */
 export function traceIdMode(text: string, allowed: readonly TraceIdMode[]): TraceIdMode {

@@ -2,18 +2,23 @@
 // filter, the median of many runs, on a log filled and indexed as the writer does (steps of indexStepRows rows).
 // npm run bench:decisionlog:queries -- [options]. With --baseline DIR the same log is built and queried with another build's dist/ as well, alternating, so both
 // see the same machine load; each build reads a file of its own schema.
-//   node dist/scripts/bench-decision-queries.js [--rows 1000000] [--runs 31] [--baseline DIR]
+//   node dist/scripts/bench-decision-queries.js [--rows 1000000] [--runs 31] [--baseline DIR] [--trace-ids sparse]
+// --trace-ids: random (every row a trace id of its own, as W3C traceparent headers carry), constant (one id for all
+// rows), sparse (one row in 1,000 an id of its own; the default) or none.
 // Events are small (about 300 bytes) so a million rows fit in a few hundred MB; the query plans do not depend on
 // the event's size. Each build's line says how long writing the log took and the CPU its index steps used a row:
-// 997 principals make about a thousand lists a step, which is where the principals' lists' layout shows.
+// 997 principals make about a thousand lists a step, which is where the principals' lists' layout shows. The index
+// steps' CPU is given for the whole log and for its last tenth: a step whose cost grows with the log shows there.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type Database from 'better-sqlite3';
+import { randomTraceId, traceIdMode, traceIdModes } from './bench-trace-ids.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '31' }, baseline: { type: 'string' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '31' }, baseline: { type: 'string' }, 'trace-ids': { type: 'string', default: 'sparse' } } });
+const traceIds = traceIdMode(values['trace-ids'], traceIdModes);
 const rows = Number(values.rows);
 const runs = Number(values.runs);
 if (!Number.isInteger(rows) || rows < 10_000) throw new Error('--rows takes a whole number of at least 10000');
@@ -25,6 +30,8 @@ interface Build {
   query: (db: Database.Database, filters: object) => { decisions: unknown[] };
   /** µs of CPU the index steps took while the log was written (0 for builds that indexed inside each batch). */
   stepCpuUs: number;
+  /** The same for the steps after the first nine tenths of the rows. */
+  lastTenthCpuUs: number;
 }
 
 const t0 = 1_714_557_600_000_000_000n; // 2024-05-01T10:00:00Z
@@ -37,6 +44,20 @@ const idOf = (i: number) => {
 const iso = (i: number) => new Date(Number(tsOf(i) / 1_000_000n)).toISOString();
 const outcomes = ['allow', 'allow', 'allow', 'allow', 'allow', 'allow', 'allow', 'allow', 'deny', 'allow', 'allow', 'allow', 'allow', 'allow', 'allow', 'allow', 'allow', 'allow', 'allow', 'error'];
 const paths = ['envoy/authz/allow', 'gateway/authz/allow', 'httpapi/authz/allow'];
+const constantTraceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+/** Row i's trace id, as --trace-ids asks. */
+function traceOf(i: number): string | null {
+  switch (traceIds) {
+    case 'random':
+      return randomTraceId(i);
+    case 'constant':
+      return constantTraceId;
+    case 'sparse':
+      return i % 1000 === 0 ? i.toString(16).padStart(32, '0') : null;
+    case 'none':
+      return null;
+  }
+}
 
 async function open(dist: string, name: string, dir: string): Promise<Build> {
   const load = (module: string) => import(pathToFileURL(join(dist, 'src/decisionlog', module)).href);
@@ -50,12 +71,12 @@ async function open(dist: string, name: string, dir: string): Promise<Build> {
   const batch = 2048;
   /** CPU of the index steps run after the batches' commits (their own commits and checkpoints included). */
   let stepCpuUs = 0;
+  let lastTenthCpuUs = 0;
   for (let start = 0; start < rows; start += batch) {
     const last = db.transaction(() => {
       let last = 0;
       for (let i = start; i < Math.min(start + batch, rows); i++) {
-        const trace = i % 1000 === 0 ? i.toString(16).padStart(32, '0') : null;
-        last = Number(insert.run(idOf(i), tsOf(i), paths[i % 3], outcomes[i % 20], `user-${i % 997}`, `{"decision_id":"${idOf(i)}","pad":"${filler}"}`, trace).lastInsertRowid);
+        last = Number(insert.run(idOf(i), tsOf(i), paths[i % 3], outcomes[i % 20], `user-${i % 997}`, `{"decision_id":"${idOf(i)}","pad":"${filler}"}`, traceOf(i)).lastInsertRowid);
       }
       // Builds before the index step ran after the commit indexed inside the batch's transaction.
       indexer.afterInsert?.(last);
@@ -65,11 +86,12 @@ async function open(dist: string, name: string, dir: string): Promise<Build> {
     indexer.afterCommit?.(last);
     const spent = process.cpuUsage(before);
     stepCpuUs += spent.user + spent.system;
+    if (start >= at(0.9)) lastTenthCpuUs += spent.user + spent.system;
   }
   indexer.indexTail();
   // No idle step while the queries run: the log is indexed whole.
   indexer.stop();
-  return { name, db, query: queryDecisions, stepCpuUs };
+  return { name, db, query: queryDecisions, stepCpuUs, lastTenthCpuUs };
 }
 
 const at = (fraction: number) => Math.floor(rows * fraction);
@@ -92,7 +114,9 @@ const cases: [string, object][] = [
   ['principal + path + outcome', { principal: 'user-42', path: 'gateway', outcome: 'deny' }],
   ['principal prefix (8 principals)', { principal_prefix: 'user-99' }],
   ['revision', { revision: 'rev-1' }],
-  ['trace_id', { trace_id: (at(0.5) - (at(0.5) % 1000)).toString(16).padStart(32, '0') }],
+  // A trace of the middle of the log (with constant ids, the newest page of every row; with none, no row).
+  ['trace_id', { trace_id: traceOf(at(0.5) - (at(0.5) % 1000)) ?? constantTraceId }],
+  ['trace_id, oldest first', { trace_id: traceOf(at(0.5) - (at(0.5) % 1000)) ?? constantTraceId, order: 'asc' }],
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'verdict-bench-queries-'));
@@ -103,7 +127,10 @@ try {
     const started = performance.now();
     const build = await open(dist, name.replace(' ', '-'), dir);
     builds.push(build);
-    console.log(`${name}: ${rows.toLocaleString('en-US')} rows written and indexed in ${((performance.now() - started) / 1000).toFixed(1)} s, index steps ${(build.stepCpuUs / rows).toFixed(2)} µs of CPU a row`);
+    console.log(
+      `${name} (${traceIds} trace ids): ${rows.toLocaleString('en-US')} rows written and indexed in ${((performance.now() - started) / 1000).toFixed(1)} s, ` +
+        `index steps ${(build.stepCpuUs / rows).toFixed(2)} µs of CPU a row (last tenth ${(build.lastTenthCpuUs / (rows - at(0.9))).toFixed(2)})`,
+    );
   }
   console.log(`median µs per page of ${runs} runs (the builds alternating):`);
   console.log(`${'query'.padEnd(30)}${builds.map((b) => b.name.padStart(14)).join('')}   rows`);

@@ -15,6 +15,13 @@
 //   npm run bench:decisionlog -- --baseline DIR   default, sync and threads against another build's dist/
 //                                         directory, in interleaved rounds (BENCH_ROUNDS=2) so both see the same
 //                                         machine load
+//   --trace-ids random|constant|none      the decisions' traceparent header: a trace id of its own per decision
+//                                         (4,096 request variants, each with its own), the gateway input's one id for
+//                                         all (the default), or no header
+//   --prefill N                           N rows in the file before each run (default 0), indexed as the writer
+//                                         indexes them, with the key columns of the decisions recorded and the trace
+//                                         ids of --trace-ids, but a short event text: the indexes' cost grows with
+//                                         the rows, the event's text does not change it
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +38,9 @@ import type * as LoggerModule from '../src/decisionlog/logger.js';
 import type * as BodyModule from '../src/server/body.js';
 import type { DecisionEvent, DecisionHints } from '../src/decisionlog/event.js';
 import type { ServerContext } from '../src/server/context.js';
+import type * as IndexingModule from '../src/decisionlog/indexing.js';
 import { callingThreadCpuNs, threadsCpuNs } from './process-tree.js';
+import { randomTraceId, traceIdMode, type TraceIdMode } from './bench-trace-ids.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 256);
@@ -39,22 +48,42 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const allModes = ['default', 'sync', 'sync2', 'threads', 'threads-sync'];
 const modes = new Set((process.env.BENCH_MODES ?? allModes.join(',')).split(','));
 for (const mode of modes) if (!allModes.includes(mode)) throw new Error(`BENCH_MODES: unknown mode ${JSON.stringify(mode)} (${allModes.join(', ')})`);
-const { values } = isMainThread && !process.env.BENCH_CHILD_FILE ? parseArgs({ options: { baseline: { type: 'string' } } }) : { values: {} as { baseline?: string } };
+const { values } = isMainThread && !process.env.BENCH_CHILD_FILE
+  ? parseArgs({ options: { baseline: { type: 'string' }, 'trace-ids': { type: 'string', default: 'constant' }, prefill: { type: 'string', default: '0' } } })
+  : { values: {} as { baseline?: string; 'trace-ids'?: string; prefill?: string } };
+/** The trace ids of the decisions: an option of the main thread, handed to the threads and processes it starts. */
+const traceIds: TraceIdMode = traceIdMode(
+  isMainThread ? (process.env.BENCH_CHILD_TRACE_IDS ?? values['trace-ids']!) : (workerData as { traceIds: string }).traceIds,
+  ['random', 'constant', 'none'],
+);
+const prefillRows = Number(values.prefill ?? 0);
+if (!Number.isInteger(prefillRows) || prefillRows < 0) throw new Error(`--prefill ${values.prefill}: a whole number of rows`);
 
 /**
  * The request bodies the producer's decisions carry: the gateway benchmark's input (rego/gateway/input.json, as
  * `bench:http` sends it), in 500 variants of the same size (request path, request id, client port), each read as a
  * server reads a request's body (its text kept, the reader's note whether any key names a credential header).
+ * With random trace ids, 4,096 variants, each with a traceparent of its own: a step of the index (4,096 rows) puts
+ * its rows all over an index keyed by trace id, as distinct ids would. Without, no traceparent header.
  */
 function bodies(): string[] {
   const body = readFileSync(join(here, 'rego/gateway/input.json'), 'utf8');
-  return Array.from({ length: 500 }, (_, i) => {
+  const traceparent = /,\s*"traceparent": "00-(4bf92f3577b34da6a3ce929d0e0e4736)-[^"]*"/;
+  if (!traceparent.test(body)) throw new Error('rego/gateway/input.json: no traceparent header to vary');
+  return Array.from({ length: traceIds === 'random' ? 4096 : 500 }, (_, i) => {
     const n = String(i).padStart(4, '0');
-    return body
+    const varied = body
       .replace('/v1/projects/verdict/builds', `/v1/projects/verd${n}/builds`)
       .replace('9f1c3a52-6a0b-4b8e', `9f1c3a52-${n}-4b8e`)
       .replace('"port": 51234', `"port": ${50000 + i}`);
+    if (traceIds === 'none') return varied.replace(traceparent, '');
+    return traceIds === 'random' ? varied.replace(traceparent, (header, id: string) => header.replace(id, randomTraceId(i))) : varied;
   });
+}
+
+/** What --trace-ids and --prefill set, as each line shows it. */
+function settings(): string {
+  return `${traceIds} trace ids${prefillRows > 0 ? `, ${prefillRows.toLocaleString('en-US')} rows before` : ''}`;
 }
 
 /** CPU ns used by each thread of this process, by thread id, from Linux's /proc; empty elsewhere. */
@@ -107,6 +136,7 @@ interface Build {
   decisions: typeof DecisionsModule;
   logger: typeof LoggerModule;
   body: typeof BodyModule;
+  indexing: typeof IndexingModule;
   /** The young generation a server thread gets (memory-release.ts), given to the recording threads too. */
   youngGenerationMb?: number;
 }
@@ -120,6 +150,7 @@ async function loadBuild(dist: string): Promise<Build> {
     decisions: await at<typeof DecisionsModule>('src/server/decisions.js'),
     logger: await at<typeof LoggerModule>('src/decisionlog/logger.js'),
     body: await at<typeof BodyModule>('src/server/body.js'),
+    indexing: await at<typeof IndexingModule>('src/decisionlog/indexing.js'),
     youngGenerationMb: (await at<{ SERVER_THREAD_YOUNG_GENERATION_MB?: number }>('src/engine/memory-release.js')).SERVER_THREAD_YOUNG_GENERATION_MB,
   };
 }
@@ -133,34 +164,7 @@ async function loadBuild(dist: string): Promise<Build> {
  */
 async function run(build: Build, open: () => StoreModule.DecisionLogStore, inFlight: number, ready: () => Promise<void>): Promise<Measured & { close: () => Promise<void> }> {
   const store = open();
-  const logger = new build.logger.DecisionLogger(store, { evaluate: () => Promise.resolve({}), defined: () => false });
-  const requests = bodies().map((text) => {
-    const { value, memberText, credentialFree } = build.body.parseEnvelope(Buffer.from(text), false, 'input');
-    return { input: (value as { input: unknown }).input, inputText: memberText!, inputCredentialFree: credentialFree };
-  });
-  const waitAlways = store.durability === 'sync';
-  const ctx = {
-    // As the server's (src/server/decision-log.ts): a promise only when the answer has to wait for the log.
-    onDecision: (event: DecisionEvent, hints?: DecisionHints) => {
-      const wait = waitAlways || store.saturated;
-      const logged = logger.log(event, hints);
-      return wait ? logged : undefined;
-    },
-    labels: Object.freeze({ id: 'bench-instance-0001', version: '0.1.0' }),
-    engine: { bundles: [{ name: 'gateway', manifest: { revision: 'rev-2024-05-01' } }] },
-  } as unknown as ServerContext;
-  let made = 0;
-  const record = () => {
-    const request = requests[made % requests.length];
-    made++;
-    return build.decisions.recordDecision(ctx, {
-      path: decisionPath,
-      ...request,
-      evaluated: { defined: true, result: made % 10 !== 0, metrics: { counter_server_query_cache_hit: 1, timer_rego_input_parse_ns: 21000 + (made % 89), timer_rego_query_eval_ns: 41000 + (made % 977), timer_server_handler_ns: 90000 + (made % 991) } },
-      requestedBy: `10.0.0.4:${50000 + (made % 500)}`,
-      reqId: made,
-    });
-  };
+  const { record, made } = recorder(build, store);
   // A first commit, so the writer thread is running before the clock starts.
   await record();
   await store.flush();
@@ -195,7 +199,40 @@ async function run(build: Build, open: () => StoreModule.DecisionLogStore, inFli
   const elapsed = (performance.now() - started) / 1000;
   const written = store.status().written - writtenBefore;
   const commits = (store.writerCommits ?? NaN) - commitsBefore;
-  return { written, recorded: made, elapsed, latencies, commits, tid: threadId(), loopCpuNs: callingThreadCpuNs() - cpuBefore, close: () => store.close() };
+  return { written, recorded: made(), elapsed, latencies, commits, tid: threadId(), loopCpuNs: callingThreadCpuNs() - cpuBefore, close: () => store.close() };
+}
+
+/** The server's record step into `store`, a decision per call; `made` counts them. */
+function recorder(build: Build, store: StoreModule.DecisionLogStore): { record: () => ReturnType<typeof DecisionsModule.recordDecision>; made: () => number } {
+  const logger = new build.logger.DecisionLogger(store, { evaluate: () => Promise.resolve({}), defined: () => false });
+  const requests = bodies().map((text) => {
+    const { value, memberText, credentialFree } = build.body.parseEnvelope(Buffer.from(text), false, 'input');
+    return { input: (value as { input: unknown }).input, inputText: memberText!, inputCredentialFree: credentialFree };
+  });
+  const waitAlways = store.durability === 'sync';
+  const ctx = {
+    // As the server's (src/server/decision-log.ts): a promise only when the answer has to wait for the log.
+    onDecision: (event: DecisionEvent, hints?: DecisionHints) => {
+      const wait = waitAlways || store.saturated;
+      const logged = logger.log(event, hints);
+      return wait ? logged : undefined;
+    },
+    labels: Object.freeze({ id: 'bench-instance-0001', version: '0.1.0' }),
+    engine: { bundles: [{ name: 'gateway', manifest: { revision: 'rev-2024-05-01' } }] },
+  } as unknown as ServerContext;
+  let made = 0;
+  const record = () => {
+    const request = requests[made % requests.length];
+    made++;
+    return build.decisions.recordDecision(ctx, {
+      path: decisionPath,
+      ...request,
+      evaluated: { defined: true, result: made % 10 !== 0, metrics: { counter_server_query_cache_hit: 1, timer_rego_input_parse_ns: 21000 + (made % 89), timer_rego_query_eval_ns: 41000 + (made % 977), timer_server_handler_ns: 90000 + (made % 991) } },
+      requestedBy: `10.0.0.4:${50000 + (made % 500)}`,
+      reqId: made,
+    });
+  };
+  return { record, made: () => made };
 }
 
 function percentiles(latencies: number[]): string {
@@ -205,22 +242,59 @@ function percentiles(latencies: number[]): string {
   return `  commit wait p50 ${p(0.5)} ms p99 ${p(0.99)} ms`;
 }
 
-function tempFile(): { file: string; done: (recorded: number) => number } {
+/** A new file for a run, holding prefillRows rows (--prefill) made by `build`. */
+async function tempFile(build: Build): Promise<{ file: string; done: (recorded: number) => number }> {
   const dir = mkdtempSync(join(tmpdir(), 'verdict-bench-decisionlog-'));
   const file = join(dir, 'decisions.db');
+  if (prefillRows > 0) await prefill(build, file);
+  const prefilledBytes = prefillRows > 0 ? statSync(file).size : 0;
   return {
     file,
-    /** After the stores closed: checks that the file holds a row per decision recorded; returns its size. */
+    /** After the stores closed: checks that the file holds a row per decision recorded; returns what the run added to its size. */
     done: (recorded) => {
-      const bytes = statSync(file).size;
+      const bytes = statSync(file).size - prefilledBytes;
       const db = new Database(file, { readonly: true });
       const rows = db.prepare('SELECT count(*) FROM decisions').pluck().get() as number;
       db.close();
       rmSync(dir, { recursive: true, force: true });
-      if (rows !== recorded) throw new Error(`${recorded} decisions recorded, ${rows} rows in the file`);
+      if (rows !== recorded + prefillRows) throw new Error(`${recorded} decisions recorded after ${prefillRows} rows, ${rows} rows in the file`);
       return bytes;
     },
   };
+}
+
+/**
+ * prefillRows rows into a new file, indexed as the writer indexes them (build's TailIndexer after each commit of
+ * 2,048 rows): the first recorded by the record step, the others copies of its key columns, their own decision id,
+ * time (10 µs apart, before the run's) and trace id (--trace-ids), and a short event text.
+ */
+async function prefill(build: Build, file: string): Promise<void> {
+  const store = new build.store.DecisionLogStore({ file });
+  await recorder(build, store).record();
+  await store.flush();
+  await store.close();
+  const db = new Database(file);
+  db.pragma('synchronous = OFF');
+  const first = db.prepare('SELECT ts_ns, path, outcome, principal, revision, trace_id FROM decisions WHERE seq = 1').safeIntegers().get() as { ts_ns: bigint; path: string; outcome: string; principal: string | null; revision: string | null; trace_id: string | null };
+  const insert = db.prepare('INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const indexer = new build.indexing.TailIndexer(db, (work) => db.transaction(work).immediate());
+  const t0 = first.ts_ns - BigInt(prefillRows) * 10_000n;
+  for (let start = 1; start < prefillRows; start += 2048) {
+    const last = db.transaction(() => {
+      let last = 0;
+      for (let i = start; i < Math.min(start + 2048, prefillRows); i++) {
+        const ts = t0 + BigInt(i) * 10_000n;
+        const id = `prefill-${String(i).padStart(10, '0')}`;
+        const trace = traceIds === 'random' ? randomTraceId(1_000_000_000 + i) : first.trace_id;
+        last = Number(insert.run(id, ts, first.path, i % 10 === 0 ? 'deny' : first.outcome, first.principal, first.revision, `{"decision_id":"${id}"}`, trace).lastInsertRowid);
+      }
+      return last;
+    })();
+    indexer.afterCommit(last);
+  }
+  indexer.indexTail();
+  indexer.stop();
+  db.close();
 }
 
 /** One line of results: `results` ran at the same time (threads or processes), CPU read around all of them. */
@@ -232,7 +306,7 @@ function report(label: string, results: Measured[], cpuNs: number, split: string
   const perCommit = Number.isFinite(commits) ? `, ${Math.round(commits / elapsed)} commits/s, ${(written / Math.max(commits, 1)).toFixed(0)} events/commit` : '';
   const latencies = results.flatMap((r) => r.latencies);
   console.log(
-    `${label.padEnd(30)} ${Math.round(written / elapsed).toLocaleString('en-US').padStart(8)} events/s  (${written} in ${elapsed.toFixed(1)} s, ` +
+    `${`${label} [${settings()}]`.padEnd(52)} ${Math.round(written / elapsed).toLocaleString('en-US').padStart(8)} events/s  (${written} in ${elapsed.toFixed(1)} s, ` +
       `${Math.round(bytes / written)} B/event on disk${perCommit}, all rows in the file)` +
       `  CPU µs/event ${(cpuNs / 1000 / written).toFixed(1)}${split}${percentiles(latencies)}`,
   );
@@ -240,7 +314,7 @@ function report(label: string, results: Measured[], cpuNs: number, split: string
 
 /** One store with its own writer thread, in this thread. */
 async function measureOne(build: Build, durability: Durability, label: string): Promise<void> {
-  const { file, done } = tempFile();
+  const { file, done } = await tempFile(build);
   let cpu = process.cpuUsage();
   let threads = threadCpu();
   const start = async () => {
@@ -257,13 +331,13 @@ async function measureOne(build: Build, durability: Durability, label: string): 
 
 /** Two worker threads of this process, each with a store on one shared writer: a threaded server's layout. */
 async function measureThreads(build: Build, durability: Durability, label: string, groupWaitMs?: number): Promise<void> {
-  const { file, done } = tempFile();
+  const { file, done } = await tempFile(build);
   const writer = new build.sharedWriter.SharedDecisionWriter({ file, durability, ...(groupWaitMs !== undefined ? { groupWaitMs } : {}) });
   const workers = [0, 1].map(() => {
     const handle = writer.handle();
     // Started as `verdict run` starts a server thread (src/server/cluster/transport.ts), with its young generation.
     const worker = new Worker(new URL(import.meta.url), {
-      workerData: { dist: build.dist, handle, inFlight: concurrency / 2 },
+      workerData: { dist: build.dist, handle, inFlight: concurrency / 2, traceIds },
       transferList: build.sharedWriter.writerHandleTransfer(handle),
       ...(build.youngGenerationMb !== undefined ? { resourceLimits: { maxYoungGenerationSizeMb: build.youngGenerationMb } } : {}),
     });
@@ -286,12 +360,12 @@ async function measureThreads(build: Build, durability: Durability, label: strin
 
 /** Two processes logging in sync mode to one file, `concurrency` / 2 in flight each: two worker processes. */
 async function measureTwoProcesses(build: Build): Promise<void> {
-  const { file, done } = tempFile();
+  const { file, done } = await tempFile(build);
   // Created before the children start, as a server's primary would have it.
   await new build.store.DecisionLogStore({ file }).close();
   const child = () =>
     new Promise<Measured & { cpuNs: number }>((resolve, reject) => {
-      const proc = spawn(process.execPath, [process.argv[1]], { env: { ...process.env, BENCH_CHILD_FILE: file, BENCH_CHILD_DIST: build.dist }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const proc = spawn(process.execPath, [process.argv[1]], { env: { ...process.env, BENCH_CHILD_FILE: file, BENCH_CHILD_DIST: build.dist, BENCH_CHILD_TRACE_IDS: traceIds }, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       proc.stdout.on('data', (chunk: Buffer) => (out += chunk));
       proc.on('error', reject);

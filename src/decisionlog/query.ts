@@ -1,6 +1,7 @@
 // Reading the decision log back: filters that map onto the indexed columns, JSON field matches on the
 // stored event (a scan bounded per page by scanLimit), newest-first (or oldest-first) paging with a cursor that stays valid as rows arrive.
-// The indexed rows are read through decision_keys' indexes (by principal, through the principals' lists of seqs),
+// The indexed rows are read through decision_keys' indexes (by principal, through the principals' lists of seqs;
+// by trace id, bucket by bucket of seqs),
 // and the tail that is not indexed yet (at most a step
 // and a batch of the newest rows, see schema.ts and indexing.ts) by its seq range, merged in seq order.
 import type Database from 'better-sqlite3';
@@ -9,7 +10,7 @@ import { parseTimestamp } from './event.js';
 import { DecisionLogError } from './errors.js';
 import { parseFieldPath } from './fieldpath.js';
 import { outcomes, type Outcome } from './outcome.js';
-import { indexedSeqSql, outcomeIndexCondition } from './schema.js';
+import { indexedSeqSql, outcomeIndexCondition, traceBucketBits, traceBucketSql } from './schema.js';
 import { normalTraceId } from './trace-id.js';
 
 export interface DecisionFilters {
@@ -195,7 +196,10 @@ interface Arm {
   keysFrom?: string;
   keys: 'k' | 'd';
   seq: string;
-  /** What the part is ordered by before its seq: a principal list's step (the lists' steps do not overlap). */
+  /**
+   * What the part is ordered by before its seq: a principal list's step (the lists' steps do not overlap), or the
+   * trace index's bucket of seqs.
+   */
   step?: string;
   first: string[];
   values: unknown[];
@@ -228,20 +232,24 @@ function zoneBound(seq: number | null, op: Bound['op']): Bound {
  */
 function arms(db: Database.Database, filters: DecisionFilters, bounds: Bound[], cursor: { seq: number; order: 'desc' | 'asc' } | undefined): { parts: Arm[]; ordered: boolean } {
   const lists = listsArm(filters, bounds, cursor);
-  const indexed: Arm = lists ?? { ...indexedArm, first: bounds.map((b) => `k.seq ${b.op} ?`), values: bounds.map((b) => b.seq) };
+  const keyed: Arm = lists ?? { ...indexedArm, first: bounds.map((b) => `k.seq ${b.op} ?`), values: bounds.map((b) => b.seq) };
+  // A principal's lists lead; a trace id is then a condition on their rows.
+  const traced = lists === undefined && filters.trace_id !== undefined;
+  const indexed = traced ? traceArm(keyed, traceIdFilter(filters.trace_id!), bounds, cursor) : keyed;
   const sources: Arm[] =
     filters.revision === undefined
       ? [indexed, tailArm]
       : [
-          { ...indexed, first: [...indexed.first, 'k.revision = ?'], values: [...indexed.values, filters.revision] },
+          // `+`: a trace's few rows are read through the trace index, not the revision's many through the revision's.
+          { ...indexed, first: [...indexed.first, traced ? '+k.revision = ?' : 'k.revision = ?'], values: [...indexed.values, filters.revision] },
           { ...tailArm, first: [...tailArm.first, 'd.revision = ?'], values: [filters.revision] },
           { from: 'decision_revisions AS r CROSS JOIN decisions AS d ON d.seq = r.seq', keys: 'd', seq: 'r.seq', first: ['r.revision = ?'], values: [filters.revision] },
         ];
-  if (filters.path === undefined) return { parts: sources, ordered: filters.revision !== undefined || lists !== undefined };
+  if (filters.path === undefined) return { parts: sources, ordered: filters.revision !== undefined || lists !== undefined || traced };
   const range = pathRange(filters.path);
   const inRange = (arm: Arm): Arm => ({ ...arm, first: [...arm.first, '($.path = ? OR ($.path >= ? AND $.path < ?))'], values: [...arm.values, range.prefix, range.below, range.end] });
-  // A principal's list is read once, the path a condition on its rows, rather than once per stored path.
-  if (lists) return { parts: sources.map(inRange), ordered: true };
+  // A principal's list, or a trace's buckets, is read once, the path a condition on its rows, rather than once per stored path.
+  if (lists || traced) return { parts: sources.map(inRange), ordered: true };
   const paths = (db.prepare(storedPathsSql('decision_keys', { prefix: '@prefix', below: '@below', end: '@end', limit: '@limit' })).all({ ...range, limit: maxPathArms + 1 }) as Array<{ path: string }>).map((row) => row.path);
   if (paths.length > maxPathArms) return { parts: sources.map(inRange), ordered: filters.revision !== undefined };
   // The indexed rows, one part per stored path. No stored path: one part that matches nothing keeps the query's shape.
@@ -286,6 +294,31 @@ function listsArm(filters: DecisionFilters, bounds: Bound[], cursor: { seq: numb
   }
   const keysFrom = `${from} CROSS JOIN json_each(p.seqs) AS j CROSS JOIN decision_keys AS k ON k.seq = j.value`;
   return { from: `${keysFrom} CROSS JOIN decisions AS d ON d.seq = k.seq`, keysFrom, keys: 'k', seq: 'k.seq', step, first, values };
+}
+
+/**
+ * With a trace id, the indexed rows are read through the trace index (schema.ts): one seek per bucket of seqs, from
+ * the newest bucket that can hold a match (the highest indexed seq's, or the cursor's or the zones' bound) down to
+ * the oldest that can, or the other way oldest first; SQLite walks the buckets in the order the part asks for, and
+ * each bucket's rows are in seq order. The filter's own condition on k.trace_id stays, as on every part.
+ */
+function traceArm(arm: Arm, traceId: string, bounds: Bound[], cursor: { seq: number; order: 'desc' | 'asc' } | undefined): Arm {
+  let low = 0;
+  let high = Number.MAX_SAFE_INTEGER;
+  for (const b of bounds) {
+    if (b.op === '>=') low = Math.max(low, b.seq);
+    else high = Math.min(high, b.seq);
+  }
+  if (cursor?.order === 'desc') high = Math.min(high, cursor.seq);
+  if (cursor?.order === 'asc') low = Math.max(low, cursor.seq);
+  const bucket = traceBucketSql('k.seq');
+  const buckets = `WITH RECURSIVE b(n) AS (SELECT min(${indexedSeqSql}, ?) >> ${traceBucketBits} UNION ALL SELECT n - 1 FROM b WHERE n > (? >> ${traceBucketBits})) SELECT n FROM b`;
+  return {
+    ...arm,
+    step: bucket,
+    first: [...arm.first, `${bucket} IN (${buckets})`, 'unhex(k.trace_id) = unhex(?)', 'k.trace_id IS NOT NULL'],
+    values: [...arm.values, high, low, traceId],
+  };
 }
 
 /**

@@ -120,9 +120,9 @@ test('a missing or corrupt database file gives its own exit code and a clear mes
   const future = join(dir, 'future.db');
   const other = new Database(future);
   other.exec('CREATE TABLE decisions (seq INTEGER PRIMARY KEY)');
-  other.pragma('user_version = 7');
+  other.pragma(`user_version = ${schemaVersion + 1}`);
   other.close();
   const newer = await run('search', '--db', future);
   assert.equal(newer.code, 5);
-  assert.match(newer.err, new RegExp(`schema version 7, this build reads version ${schemaVersion}`));
+  assert.match(newer.err, new RegExp(`schema version ${schemaVersion + 1}, this build reads version ${schemaVersion}`));
 });

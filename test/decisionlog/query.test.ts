@@ -6,7 +6,7 @@ import { DecisionLogStore } from '../../src/decisionlog/store.js';
 import { allDecisions, findDecision, queryDecisions, type DecisionFilters } from '../../src/decisionlog/query.js';
 import { formatTimestamp } from '../../src/decisionlog/event.js';
 import { openDecisionDatabase } from '../../src/decisionlog/open.js';
-import { indexTailSql } from '../../src/decisionlog/schema.js';
+import { indexTailSql, traceBucketBits } from '../../src/decisionlog/schema.js';
 import { TailIndexer } from '../../src/decisionlog/indexing.js';
 import { eventually } from '../eventually.js';
 import { sampleEvent, tempDir } from './helpers.js';
@@ -151,12 +151,24 @@ test('trace_id finds the decisions of one trace, by the event field or the trace
   }
 });
 
-test('the trace_id filter is answered from the trace_id index, as the query is built', () => {
-  const plans = plansOf(() => queryDecisions(store.db, { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', outcome: 'allow', limit: 5 }));
-  assert.equal(plans.length, 1, 'one statement, no scan-window query');
-  assert.ok(plans[0].some((p) => /USING (COVERING )?INDEX decision_keys_trace_id \(trace_id=\?/.test(p)), JSON.stringify(plans));
-  assert.ok(plans[0].some((p) => tailByRange.test(p)), JSON.stringify(plans));
-  assert.ok(!plans[0].some((p) => fullScan.test(p)), JSON.stringify(plans));
+test('the trace_id filter is answered from the trace_id index, a seek per bucket of seqs in seq order, as the query is built', () => {
+  const cursor = Buffer.from('asc:3').toString('base64url');
+  for (const filters of [
+    { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', outcome: 'allow', limit: 5 },
+    { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', order: 'asc', cursor, since: '2024-05-01T10:05:00Z' },
+    { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', path: 'envoy', revision: 'v2' },
+  ] as DecisionFilters[]) {
+    const plans = plansOf(() => queryDecisions(store.db, filters));
+    const plan = plans[plans.length - 1];
+    const where = `${JSON.stringify(filters)}: ${JSON.stringify(plans)}`;
+    // Bucket and id, both sought (and a bound on seq): a bucket list (the IN subquery) walked in the part's order, no sort of the index's matches.
+    assert.ok(plan.some((p) => /^SEARCH k USING (COVERING )?INDEX decision_keys_trace_id \(<expr>=\? AND <expr>=\?( AND seq[<>]=?\?)*\)$/.test(p)), where);
+    assert.ok(plan.some((p) => /^LIST SUBQUERY/.test(p)), where);
+    const keysRead = plan.slice(plan.findIndex((p) => p.startsWith('CO-ROUTINE s')), plan.indexOf('SCAN s'));
+    assert.ok(keysRead.length > 0 && !keysRead.some((p) => /TEMP B-TREE/.test(p)), where);
+    assert.ok(plan.some((p) => tailByRange.test(p)), where);
+    assert.ok(!plan.some((p) => fullScan.test(p) || /decision_keys_(outcome|path|revision)/.test(p)), where);
+  }
 });
 
 test('a path prefix is read per stored path and a revision per source, each from its index in seq order, merged', () => {
@@ -381,19 +393,7 @@ test('by principal and principal prefix, the lists of many steps and the tail pa
     [{ principal: 'bob', decision_id: 'id-3' }, (r) => r.principal === 'bob' && r.seq === 4],
     [{ principal_prefix: 'al', principal_contains: 'IN', order: 'asc' }, (r) => r.principal === 'alina'],
   ];
-  const check = (label: string) => {
-    for (const [filters, keep] of cases) {
-      const seqs: number[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = queryDecisions(db, { ...filters, limit: 7, ...(cursor ? { cursor } : {}) });
-        seqs.push(...page.decisions.map((d) => d.seq));
-        cursor = page.next_cursor;
-      } while (cursor);
-      const expected = rows.filter(keep).map((r) => r.seq);
-      assert.deepEqual(seqs, filters.order === 'asc' ? expected : expected.reverse(), `${label}: ${JSON.stringify(filters)}`);
-    }
-  };
+  const check = (label: string) => pagesAsScan(db, cases, rows, label);
   check('indexed in steps');
   // The oldest rows deleted (retention): their seqs stay in the lists of their steps, and are not found.
   db.prepare('DELETE FROM decisions WHERE seq <= 120').run();
@@ -401,3 +401,59 @@ test('by principal and principal prefix, the lists of many steps and the tail pa
   check('after deleting the oldest rows');
   db.close();
 });
+
+test('by trace id, a log of several trace index buckets pages as a scan of every row would, alone and with other filters', () => {
+  const db = openDecisionDatabase(join(tempDir(), 'd.db'));
+  const bucketRows = 2 ** traceBucketBits;
+  const indexer = new TailIndexer(db, (work) => db.transaction(work).immediate());
+  const insert = db.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id) VALUES (?, ?, ?, ?, ?, 'r1', ?, ?)`);
+  const traces = ['4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7a3ce929d0e0e4736', 'ffffffffffffffffffffffffffffff01'];
+  const rows: { seq: number; ts: bigint; path: string; outcome: string; principal: string; trace: string | null }[] = [];
+  const count = 2 * bucketRows + 5000;
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) {
+      // The three traces here and there in every bucket, the other rows traced (ids of their own) or not.
+      const trace = i % 401 === 0 ? traces[0] : i % 1999 === 3 ? traces[1] : i === count - 2 ? traces[2] : i % 3 === 0 ? i.toString(16).padStart(32, 'a') : null;
+      const row = { ts: t0 + BigInt(i) * 1_000_000_000n, path: ['a/b', 'a/c', 'd'][i % 3], outcome: i % 7 ? 'allow' : 'deny', principal: `p-${i % 5}`, trace };
+      const seq = Number(insert.run(`id-${i}`, row.ts, row.path, row.outcome, row.principal, JSON.stringify({ decision_id: `id-${i}` }), trace).lastInsertRowid);
+      rows.push({ seq, ...row });
+    }
+  })();
+  // Indexed as the writer does, in steps of 4,096 rows; the last rows are left in the tail.
+  indexer.afterCommit(count - 1000);
+  indexer.stop();
+  assert.ok((db.prepare('SELECT max(seq) FROM decision_keys').pluck().get() as number) > 2 * bucketRows);
+  const at = (s: number) => formatTimestamp(t0 + BigInt(s) * 1_000_000_000n);
+  const cases: [DecisionFilters, (r: (typeof rows)[number]) => boolean][] = [
+    [{ trace_id: traces[0] }, (r) => r.trace === traces[0]],
+    [{ trace_id: traces[0].toUpperCase(), order: 'asc' }, (r) => r.trace === traces[0]],
+    [{ trace_id: traces[1], outcome: 'allow' }, (r) => r.trace === traces[1] && r.outcome === 'allow'],
+    [{ trace_id: traces[2] }, (r) => r.trace === traces[2]],
+    [{ trace_id: 'abababababababababababababababab' }, () => false],
+    [{ trace_id: traces[0], since: at(bucketRows - 3000), until: at(2 * bucketRows + 10) }, (r) => r.trace === traces[0] && r.ts >= t0 + BigInt(bucketRows - 3000) * 1_000_000_000n && r.ts < t0 + BigInt(2 * bucketRows + 10) * 1_000_000_000n],
+    [{ trace_id: traces[0], path: 'a', order: 'asc' }, (r) => r.trace === traces[0] && r.path.startsWith('a/')],
+    [{ trace_id: traces[0], principal: 'p-2' }, (r) => r.trace === traces[0] && r.principal === 'p-2'],
+    [{ trace_id: traces[0], revision: 'r1', order: 'asc' }, (r) => r.trace === traces[0]],
+    [{ trace_id: traces[1], decision_id: 'id-20993' }, (r) => r.trace === traces[1] && r.seq === 20994],
+  ];
+  pagesAsScan(db, cases, rows, 'three buckets');
+  db.close();
+});
+
+/**
+ * Each case's every page, 7 rows a page through the cursors handed out, gives the seqs of the rows its predicate
+ * keeps, in the case's order: what a scan of every row would answer.
+ */
+function pagesAsScan<R extends { seq: number }>(db: Database.Database, cases: [DecisionFilters, (row: R) => boolean][], rows: R[], label: string): void {
+  for (const [filters, keep] of cases) {
+    const seqs: number[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = queryDecisions(db, { ...filters, limit: 7, ...(cursor ? { cursor } : {}) });
+      seqs.push(...page.decisions.map((d) => d.seq));
+      cursor = page.next_cursor;
+    } while (cursor);
+    const expected = rows.filter(keep).map((r) => r.seq);
+    assert.deepEqual(seqs, filters.order === 'asc' ? expected : expected.reverse(), `${label}: ${JSON.stringify(filters)}`);
+  }
+}

@@ -11,6 +11,7 @@ import { openDecisionDatabase } from '../../src/decisionlog/open.js';
 import { queryDecisions } from '../../src/decisionlog/query.js';
 import { traceIdOf } from '../../src/decisionlog/trace-id.js';
 import type { DecisionEvent } from '../../src/decisionlog/event.js';
+import type { DecisionFilters } from '../../src/decisionlog/query.js';
 import { eventually } from '../eventually.js';
 import { eventsOfOldSchema, sampleEvent, tempDir, unsignedJwt } from './helpers.js';
 
@@ -441,6 +442,62 @@ test('a log of version 5 (the principals\' lists keyed by principal first) is up
         ids({ principal_prefix: 'svc-', limit: 500 }),
         ids({ principal: 'carol', since: since(4000), until: since(4300) }),
         ids({ principal: 'svc-2', cursor: page.next_cursor }),
+      ],
+      before,
+    );
+  } finally {
+    await store.close();
+  }
+});
+
+test('a log of version 6 (the trace index keyed by trace id first) is upgraded in place: the index keyed by bucket of seqs, trace queries answer the same rows', async () => {
+  const file = join(tempDir(), 'd.db');
+  const old = oldLog(file, 6);
+  // 40,000 rows over three buckets of the new index, the first 36,000 indexed as version 6 indexed them, the rest
+  // the tail. Each row a trace of its own but one in 500 of a shared trace and one in 1,234 of another.
+  const traces = ['4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7a3ce929d0e0e4736'];
+  const insert = old.prepare(`INSERT INTO decisions (decision_id, ts_ns, path, outcome, principal, revision, event, trace_id) VALUES (?, ?, ?, ?, ?, 'r1', ?, ?)`);
+  old.transaction(() => {
+    for (let i = 0; i < 40_000; i++) {
+      const trace = i % 500 === 7 ? traces[0] : i % 1234 === 0 ? traces[1] : i % 4 ? (i * 7919).toString(16).padStart(32, '0') : null;
+      insert.run(`old-${i}`, t0 + BigInt(i) * 1_000_000_000n, i % 2 ? 'a/b' : 'c', i % 3 ? 'allow' : 'deny', 'alice', JSON.stringify({ decision_id: `old-${i}` }), trace);
+    }
+  })();
+  old.exec(`INSERT INTO decision_keys SELECT seq, decision_id, ts_ns, path, outcome, principal, revision, trace_id FROM decisions WHERE seq <= 36000;
+    INSERT INTO decision_zones (first_seq, last_seq, min_ts, max_ts, min_id, max_id)
+      SELECT min(seq), max(seq), min(ts_ns), max(ts_ns), min(decision_id), max(decision_id) FROM decision_keys GROUP BY (seq - 1) / 256;`);
+  const since = (s: number) => new Date(1_700_000_000_000 + s * 1000).toISOString();
+  // What the rows say, read without any index.
+  const before = answersAndClose(old, [
+    `SELECT decision_id FROM decisions WHERE trace_id = '${traces[0]}' ORDER BY seq DESC`,
+    `SELECT decision_id FROM decisions WHERE trace_id = '${traces[1]}' ORDER BY seq`,
+    `SELECT decision_id FROM decisions WHERE trace_id = '${traces[0]}' AND outcome = 'deny' AND ts_ns >= ${t0 + 10_000_000_000_000n} ORDER BY seq DESC`,
+    `SELECT decision_id FROM decisions WHERE trace_id = '${(30_001 * 7919).toString(16).padStart(32, '0')}'`,
+  ]);
+  assert.ok(before[0].length > 70 && before[1].length > 30, JSON.stringify(before.map((a) => a.length)));
+
+  const store = new DecisionLogStore({ file });
+  try {
+    assert.equal(store.db.pragma('user_version', { simple: true }), schemaVersion);
+    const index = store.db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'decision_keys_trace_id'`).pluck().get() as string;
+    assert.match(index, /ON decision_keys\(\(seq >> 14\), unhex\(trace_id\), seq\) WHERE trace_id IS NOT NULL$/);
+    // Every page of each, 25 a page, through the cursors handed out.
+    const ids = (filters: DecisionFilters) => {
+      const found: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = queryDecisions(store.db, { ...filters, limit: 25, ...(cursor ? { cursor } : {}) });
+        found.push(...page.decisions.map((d) => d.event.decision_id));
+        cursor = page.next_cursor;
+      } while (cursor);
+      return found;
+    };
+    assert.deepEqual(
+      [
+        ids({ trace_id: traces[0] }),
+        ids({ trace_id: traces[1], order: 'asc' }),
+        ids({ trace_id: traces[0], outcome: 'deny', since: since(10_000) }),
+        ids({ trace_id: (30_001 * 7919).toString(16).padStart(32, '0') }),
       ],
       before,
     );

@@ -57,10 +57,28 @@ function argText(a: Arg): string {
   return a.kind === 'float64' ? formatGeneral(a.value, -1) : String(a.value);
 }
 
-/** Shortest digits and decimal exponent of |f|: f = 0.d1d2… × 10^point. */
-function shortestDigits(f: number): { digits: string; point: number } {
-  const [mant, exp] = Math.abs(f).toExponential().split('e') as [string, string];
+/**
+ * Shortest digits and decimal exponent of |f|: f = 0.d1d2… × 10^point; with `bits` 32, the fewest digits that
+ * read back as the same float32 (the closest of that many digits is one if any is).
+ */
+function shortestDigits(f: number, bits: 32 | 64 = 64): { digits: string; point: number } {
+  let shortest = Math.abs(f);
+  if (bits === 32) {
+    for (let p = 1; p <= 9; p++) {
+      const candidate = Number(shortest.toPrecision(p));
+      if (Math.fround(candidate) === shortest) {
+        shortest = candidate;
+        break;
+      }
+    }
+  }
+  const [mant, exp] = shortest.toExponential().split('e') as [string, string];
   return { digits: mant.replace('.', ''), point: Number(exp) + 1 };
+}
+
+/** Go's strconv.FormatFloat(f, 'g', -1, bits): the shortest digits of f as a float64 or (rounded) float32. */
+export function goFormatFloat(f: number, bits: 32 | 64): string {
+  return formatGeneral(bits === 32 ? Math.fround(f) : f, -1, bits);
 }
 
 type Digits = { digits: string; point: number };
@@ -112,11 +130,11 @@ function exponent(e: number): string {
 }
 
 /** strconv.FormatFloat(f, 'g', prec, 64); prec < 0 means the shortest digits. */
-function formatGeneral(f: number, prec: number): string {
+function formatGeneral(f: number, prec: number, bits: 32 | 64 = 64): string {
   if (!Number.isFinite(f)) return Number.isNaN(f) ? 'NaN' : f > 0 ? '+Inf' : '-Inf';
   const sign = signOf(f);
   if (f === 0) return `${sign}0`;
-  let { digits, point } = shortestDigits(f);
+  let { digits, point } = shortestDigits(f, bits);
   // Go decides %e against precision 6 when the digits are the shortest ones (so %v of 1e6 is 1e+06).
   let limit = 6;
   if (prec >= 0) {

@@ -6,6 +6,7 @@ import { ServiceClient } from './service.js';
 import { HttpRequestError } from '../net/http-client.js';
 import { OciPuller } from './oci.js';
 import { injectTraceContext, tracedRoot } from '../tracing/index.js';
+import { timerDelay } from '../timer-delay.js';
 
 /** `bundles.<name>` of OPA's config, the download part (snake_case as in OPA's config file). */
 export interface BundleSourceConfig {
@@ -162,7 +163,7 @@ export class BundleDownloader {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(done, timerDelay(ms));
       function done() {
         clearTimeout(timer);
         resolve();

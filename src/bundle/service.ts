@@ -8,7 +8,8 @@ import { rootCertificates } from 'node:tls';
 import { credentialFor, type CredentialsConfig } from './credentials/index.js';
 import type { PrivateKeyConfig } from './credentials/signing-key.js';
 import type { ServiceCredential } from './credentials/types.js';
-import { sendRequest, HttpRequestError, type HttpResponse, type TlsOptions } from '../net/http-client.js';
+import { ConfigError } from '../config/config.js';
+import { sendRequest, type HttpResponse, type TlsOptions } from '../net/http-client.js';
 
 /** One entry of OPA's `services` (snake_case keys as in OPA's config file). */
 export interface ServiceConfig {
@@ -62,14 +63,22 @@ export function tlsOptionsFor(config: ServiceConfig): TlsOptions {
 /** The methods the plugins send to a service with. */
 export type ServiceMethod = 'GET' | 'POST' | 'PUT';
 
+/**
+ * A service whose settings cannot work (its URL, type, TLS files or credentials), found before any request is
+ * sent: a configuration error, named by the service, not a failed request.
+ */
+export class ServiceConfigError extends ConfigError {
+  override name = 'ServiceConfigError';
+}
+
 export class ServiceClient {
   private readonly tls: TlsOptions;
   private readonly credential: ServiceCredential;
 
   constructor(readonly config: ServiceConfig, options: ServiceClientOptions = {}) {
     const where = `service ${config.name}`;
-    if (!/^https?:\/\//.test(config.url)) throw new HttpRequestError(`${where}: url ${JSON.stringify(config.url)} is not http(s)`);
-    if (config.type !== undefined && config.type !== '' && config.type !== 'oci') throw new HttpRequestError(`${where}: type ${JSON.stringify(config.type)} is not a service type (OPA knows only "oci")`);
+    if (!/^https?:\/\//.test(config.url)) throw new ServiceConfigError(`${where}: url ${JSON.stringify(config.url)} is not http(s)`);
+    if (config.type !== undefined && config.type !== '' && config.type !== 'oci') throw new ServiceConfigError(`${where}: type ${JSON.stringify(config.type)} is not a service type (OPA knows only "oci")`);
     try {
       this.tls = tlsOptionsFor(config);
       this.credential = credentialFor(config.credentials, {
@@ -81,7 +90,7 @@ export class ServiceClient {
         send: (url, init) => sendRequest(url, { ...init, tls: { rejectUnauthorized: true }, maxBytes: tokenResponseLimit }),
       });
     } catch (err) {
-      throw new HttpRequestError(`${where}: ${(err as Error).message}`);
+      throw new ServiceConfigError(`${where}: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -141,7 +150,7 @@ export function normaliseServices(services: Record<string, Omit<ServiceConfig, '
   if (!services) return [];
   if (Array.isArray(services)) {
     services.forEach((s, i) => {
-      if (!s.name) throw new HttpRequestError(`services[${i}] has no name`);
+      if (!s.name) throw new ServiceConfigError(`services[${i}] has no name`);
     });
     return services;
   }

@@ -10,6 +10,7 @@ import { lazyRequire } from '../lazy-require.js';
 import { pipConfigSchema } from '../pip/config.js';
 import { refusedKeysIn } from './opa-keys.js';
 import { cloneJson } from '../json/clone.js';
+import { numbersForTypes } from './schema-numbers.js';
 
 export interface VerdictConfig {
   services?: Record<string, ServiceConfig> | (ServiceConfig & { name: string })[];
@@ -82,7 +83,10 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
 /** Checks a configuration against the schema (a file's, or one discovery produced); throws ConfigError naming each problem. */
 export function validateConfig(value: unknown, source: string): VerdictConfig {
   validator ??= new (ajv().Ajv)({ allErrors: true, strict: false }).addSchema(pipConfigSchema).compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
-  if (!validator(value)) throw new ConfigError(`${source}: invalid configuration:\n${describeErrors(validator.errors ?? [])}`);
+  // A number kept as its text is checked again once those that fit their place are JS numbers.
+  let valid = validator(value);
+  if (!valid && numbersForTypes(value, validator.errors ?? [])) valid = validator(value);
+  if (!valid) throw new ConfigError(`${source}: invalid configuration:\n${describeErrors(validator.errors ?? [])}`);
   const refused = refusedKeysIn(value);
   if (refused.length > 0) throw new ConfigError(`${source}: OPA settings Verdict does not support:\n${refused.map((line) => `  ${line}`).join('\n')}`);
   return value as VerdictConfig;

@@ -12,6 +12,7 @@ import { verdictVersion } from '../version.js';
 import { shippedSeqKey } from './retention.js';
 import type { DecisionLogStore } from './store.js';
 import { injectTraceContext, tracedRoot } from '../tracing/index.js';
+import { timerDelay } from '../timer-delay.js';
 
 const gzipAsync = promisify(gzipCallback);
 /**
@@ -217,7 +218,7 @@ export class DecisionLogUploader {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.running = this.round().finally(() => (this.running = undefined));
-    }, delayMs);
+    }, timerDelay(delayMs));
     this.timer.unref();
   }
 

@@ -4,15 +4,15 @@
 //   - an integer is whatever Go's strconv.ParseInt(s, 0, 64) takes once underscores are dropped: 010 is 8 (octal),
 //     0x1F, 0o17, 0b101 and 1_000 are numbers; past int64, uint64; past that, a decimal one is a float;
 //   - a float is [-+]?(.d+|d+(.d*)?)([eE][-+]?d+)? (underscores dropped); one out of float64's range stays a string;
-//   - .inf, .nan and their kin are Go's ±Inf and NaN, which JSON cannot carry: the document is refused;
-//   - timestamps and sexagesimal numbers stay strings; mapping keys become the text of their value (010: is "8"),
-//     and of a key given twice the last value wins;
+//   - .inf, .nan and their kin are Go's ±Inf and NaN, which JSON cannot carry: as values, the document is refused;
+//   - timestamps and sexagesimal numbers stay strings; mapping keys become the text of their value (010: is "8",
+//     a float key its float32 text: 1e6: is "1e+06", .inf: is ".inf"), and of a key given twice the last value wins;
 //   - a mapping key JSON cannot name is refused: an empty or null key, a sequence or a mapping (a null or
 //     collection key, like .inf, only in the first document of a stream, the one Go converts to JSON).
-import type { Document, ScalarTag, Schema, YAMLParseError } from 'yaml';
+import type { Document, Node as YamlNode, Scalar, ScalarTag, Schema, YAMLParseError } from 'yaml';
 import { lazyRequire } from '../lazy-require.js';
 import { NumberText } from './number-text.js';
-import { goSyntax } from '../builtins/sprintf.js';
+import { goFormatFloat, goSyntax } from '../builtins/sprintf.js';
 
 const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
@@ -51,10 +51,6 @@ export function goYamlNumber(text: string): number | NumberText | string | undef
   return Number.isFinite(f) ? float(f) : text;
 }
 
-function refuse(value: string): never {
-  throw new SyntaxError(`json: unsupported value: ${value}`);
-}
-
 const numberTag: ScalarTag = {
   identify: (v) => typeof v === 'number' || v instanceof NumberText,
   default: true,
@@ -75,7 +71,8 @@ const infinityTag: ScalarTag = {
   default: true,
   tag: 'tag:yaml.org,2002:float',
   test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
-  resolve: (text) => refuse(/nan/i.test(text) ? 'NaN' : text.startsWith('-') ? '-Inf' : '+Inf'),
+  // Go's ±Inf and NaN; JSON refuses them after the keys are converted (unsupportedValues).
+  resolve: (text) => (/nan/i.test(text) ? NaN : text.startsWith('-') ? -Infinity : Infinity),
 };
 
 let schema: Schema | undefined;
@@ -86,6 +83,60 @@ function opaSchema(): Schema {
     customTags: (core) => [...core.filter((t) => typeof t === 'string' || !/:(int|float)$/.test(t.tag)), infinityTag, numberTag, explicitFloat],
   }));
 }
+
+/** Whether Go's decoder makes a float64 of a scalar (1e6, 10.0, .inf, an integer past uint64), not an int. */
+function isGoFloat(scalar: Scalar): boolean {
+  const v = scalar.value;
+  if (typeof v !== 'number' && !(v instanceof NumberText)) return false;
+  if (scalar.tag === 'tag:yaml.org,2002:float' || (typeof v === 'number' && !Number.isSafeInteger(v))) return true;
+  return !GO_INT.test((scalar.source ?? String(v)).replace(/_/g, ''));
+}
+
+/**
+ * A mapping key as the JSON conversion names it: an integer's digits, a boolean's word, and a float as Go's
+ * FormatFloat(f, 'g', -1, 32) writes it (1e6 is "1e+06", 123456789.0 "1.2345679e+08"), ±Inf and NaN as
+ * ".inf", "-.inf" and ".nan". Strings stay; null and collection keys are refused (refusedKeys).
+ */
+function goKeyText(key: Scalar): string | undefined {
+  const v = key.value;
+  if (typeof v === 'boolean') return String(v);
+  if (typeof v !== 'number' && !(v instanceof NumberText)) return undefined;
+  if (!isGoFloat(key)) return String(v);
+  const text = goFormatFloat(Number(v), 32);
+  return text === '+Inf' ? '.inf' : text === '-Inf' ? '-.inf' : text === 'NaN' ? '.nan' : text;
+}
+
+/** Gives every scalar mapping key of `doc` its JSON name, so the document converts as Go's does. */
+function nameKeys(doc: Document): void {
+  const lib = yaml();
+  lib.visit(doc, {
+    Pair(_key, pair) {
+      if (!lib.isScalar(pair.key)) return;
+      const text = goKeyText(pair.key);
+      if (text !== undefined) pair.key = new lib.Scalar(text);
+    },
+  });
+}
+
+/**
+ * A node's value as Go's decoder types it, for the Go syntax of an error: floats stay floats (1e6 prints as
+ * 1e+06, not as the integer a JS number would make of it), so they are handed on as number texts in
+ * exponent form, which goSyntax prints as float64.
+ */
+function goTyped(node: unknown, doc: Document): unknown {
+  const lib = yaml();
+  if (!lib.isNode(node)) return null;
+  const copy = node.clone() as YamlNode;
+  lib.visit(copy, {
+    Scalar(_key, scalar) {
+      if (typeof scalar.value === 'number' && Number.isFinite(scalar.value) && isGoFloat(scalar)) scalar.value = new NumberText(scalar.value.toExponential());
+    },
+  });
+  return copy.toJS(doc) as unknown;
+}
+
+/** 0-based line of an offset, as Go's parser counts. */
+const lineAt = (text: string, offset: number) => text.slice(0, offset).split('\n').length - 1;
 
 /**
  * The mapping keys Go's decoder refuses, which the YAML reader takes: a key left out (`: a`, where Go's parser
@@ -100,28 +151,61 @@ function refusedKeys(doc: Document, text: string, converted = true): YAMLParseEr
     Pair(_key, pair, path) {
       const key = pair.key as { range?: [number, number, number]; tag?: string; anchor?: string } | null;
       const at: [number, number] = key?.range ? [key.range[0], key.range[1]] : [0, 0];
-      const parent = path[path.length - 1];
+      const parent = path[path.length - 1] as { range?: [number, number, number]; flow?: boolean } | undefined;
       const message = (said: string) => new lib.YAMLParseError(at, 'BAD_SCALAR_START', said);
-      const js = (node: unknown) => (lib.isNode(node) ? node.toJS(doc) : null) as unknown;
       if (key === null || (lib.isScalar(key) && key.value === null)) {
         const flow = lib.isCollection(parent) && parent.flow === true;
         // `?` (outside a flow sequence), a tag or an anchor makes an empty key a null one rather than none.
-        const explicit = key !== null && (key.tag !== undefined || key.anchor !== undefined || (/(?:^|[\s{,])\?\s*$/.test(text.slice(0, at[0])) && !lib.isSeq(parent)));
+        const question = /(?:^|[\s{,[])\?\s*$/.test(text.slice(0, at[0]));
+        // A `key: value` entry of a flow sequence is a one-pair flow map that starts at its key, not at a `{`.
+        const inSequence = flow && lib.isSeq(path[path.length - 2]) && text[parent?.range?.[0] ?? 0] !== '{';
+        const explicit = key !== null && (key.tag !== undefined || key.anchor !== undefined || (question && !inSequence));
         const empty = !explicit && (key === null || key.range === undefined || key.range[0] === key.range[1]);
-        if (empty) errors.push(message(flow ? 'did not find expected node content' : 'did not find expected key'));
-        else if (converted) errors.push(message(`unsupported map key of type: %!s(<nil>), key: <nil>, value: ${goSyntax(js(pair.value))}`));
+        if (empty) {
+          // Go's parser names the line where the enclosing collection starts, or, on the first line, the `:`'s.
+          const valueAt = (pair.value as { range?: [number, number, number] } | null)?.range?.[0] ?? at[0];
+          const line = lineAt(text, parent?.range?.[0] ?? 0) || lineAt(text, valueAt);
+          // In a flow sequence, `? :` ends the entry where Go expects the next one or the end.
+          const said = question && inSequence ? "did not find expected ',' or ']'" : flow ? 'did not find expected node content' : 'did not find expected key';
+          errors.push(message(line > 0 ? `line ${line}: ${said}` : said));
+        } else if (converted) errors.push(message(`unsupported map key of type: %!s(<nil>), key: <nil>, value: ${goSyntax(goTyped(pair.value, doc))}`));
       } else if (lib.isCollection(key) && converted) {
-        errors.push(message(`invalid map key: ${goSyntax(js(key))}`));
+        errors.push(message(`invalid map key: ${goSyntax(goTyped(key, doc))}`));
       }
     },
   });
   return errors;
 }
 
+/** ±Inf and NaN, which Go's JSON encoder refuses once the document has converted. */
+function unsupportedValues(doc: Document): YAMLParseError[] {
+  const lib = yaml();
+  const errors: YAMLParseError[] = [];
+  lib.visit(doc, {
+    Scalar(_key, scalar) {
+      const v = scalar.value;
+      if (typeof v !== 'number' || Number.isFinite(v)) return;
+      const at: [number, number] = scalar.range ? [scalar.range[0], scalar.range[1]] : [0, 0];
+      errors.push(new lib.YAMLParseError(at, 'BAD_SCALAR_START', `json: unsupported value: ${goSyntax(v)}`));
+      return lib.visit.BREAK;
+    },
+  });
+  return errors;
+}
+
+/** Go's errors for a parsed document, first to last: syntax, then the JSON conversion's keys, then its values. */
+function opaErrors(doc: Document, text: string, converted: boolean): YAMLParseError[] {
+  if (doc.errors.length > 0) return doc.errors;
+  const keys = refusedKeys(doc, text, converted);
+  if (keys.length > 0 || !converted) return keys;
+  nameKeys(doc);
+  return unsupportedValues(doc);
+}
+
 /** Parses one YAML document (an empty one is null) into the values OPA's decoder makes of it. */
 export function parseYamlAsOpa(text: string): unknown {
   const doc = yaml().parseDocument(text, { schema: opaSchema(), merge: false, uniqueKeys: false });
-  const error = doc.errors[0] ?? refusedKeys(doc, text)[0];
+  const error = opaErrors(doc, text, true)[0];
   if (error) throw error;
   return doc.toJS() as unknown;
 }
@@ -134,8 +218,7 @@ export function parseYamlAsOpa(text: string): unknown {
 export function yamlDocumentsAsOpa(text: string): ReturnType<typeof import('yaml').parseAllDocuments> {
   const docs = yaml().parseAllDocuments(text, { schema: opaSchema(), merge: false, uniqueKeys: false });
   (Array.isArray(docs) ? docs : [docs]).forEach((doc, i) => {
-    if (i > 0) doc.errors.splice(0, doc.errors.length, ...doc.errors.filter((e) => !e.message.startsWith('json: ')));
-    if (doc.errors.length === 0) doc.errors.push(...refusedKeys(doc as Document, text, i === 0));
+    if (doc.errors.length === 0) doc.errors.push(...opaErrors(doc as Document, text, i === 0));
   });
   return docs;
 }

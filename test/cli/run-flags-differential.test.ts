@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { referenceOpa } from '../engine/opa-fixture.js';
 import { freePort } from '../free-port.js';
+import { eventually } from '../eventually.js';
 import { send, writeTree } from '../server/harness.js';
 
 const main = resolve('dist/src/main.js');
@@ -86,14 +87,13 @@ async function start(command: string[], args: string[], cwd = fixture): Promise<
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`${command.join(' ')} ${args.join(' ')} exited with ${child.exitCode}: ${stderr}`);
-    const res = await send(url, 'GET', '/health').catch(() => undefined);
-    if (res?.status === 200) return { url, child, stderr: () => stderr };
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const healthy = await eventually(`${command.join(' ')} ${args.join(' ')} healthy`, async () => {
+    if (child.exitCode !== null) throw new Error(`${command.join(' ')} ${args.join(' ')} exited with ${child.exitCode}`);
+    return (await send(url, 'GET', '/health').catch(() => undefined))?.status === 200;
+  }).catch((err: Error) => err);
+  if (healthy === true) return { url, child, stderr: () => stderr };
   child.kill('SIGKILL');
-  throw new Error(`${command.join(' ')} ${args.join(' ')} did not become healthy: ${stderr}`);
+  throw new Error(`${(healthy as Error).message}: ${stderr}`);
 }
 
 function stop(server: Started): Promise<number | null> {

@@ -4,6 +4,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
 import { freePort } from '../free-port.js';
+import { eventually } from '../eventually.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -43,16 +44,12 @@ export async function startOpa(args: string[]): Promise<RunningOpa> {
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`opa did not start: ${JSON.stringify(logLines.slice(-5))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await eventually('opa healthy', async () => {
+    if (child.exitCode !== null) throw new Error(`opa exited with ${child.exitCode}`);
+    return (await fetch(`${url}/health`).catch(() => undefined))?.ok;
+  }, 15_000).catch((err: Error) => {
+    throw new Error(`opa did not start (${err.message}): ${JSON.stringify(logLines.slice(-5))}`);
+  });
   return { url, logLines, process: child };
 }
 

@@ -75,10 +75,17 @@ test('a discovered configuration is refused when it is undefined, not an object,
   assert.deepEqual(Object.keys(config.services as object).sort(), ['cp', 'other']);
 });
 
-test('a number a double cannot hold keeps its text: refused by the schema or named as written, never rounded', async () => {
+test('a number a double cannot hold keeps its text: taken where it fits its setting as OPA decodes it, refused or named as written otherwise', async () => {
   const raw = (text: string) => configFromBundle(parseBundle('discovery', [{ path: 'data.json', data: Buffer.from(text) }]), discoverySettings(boot)!, boot, defaultCompiler());
-  // 9007199254740993 is 2^53 + 1: a double would make it 9007199254740992 and the configuration would pass.
-  await assert.rejects(raw('{"bundles": {"authz": {"service": "cp", "polling": {"max_delay_seconds": 9007199254740993}}}}'), /at \/bundles\/authz\/polling\/max_delay_seconds: must be integer/);
+  const withDelay = (n: string) => raw(`{"bundles": {"authz": {"service": "cp", "polling": {"max_delay_seconds": ${n}}}}}`);
+  // 9007199254740993 is 2^53 + 1: an int64 setting takes it (as the nearest double), as OPA's int64 does.
+  const { config } = await withDelay('9007199254740993');
+  assert.equal((config.bundles!.authz!.polling as { max_delay_seconds: unknown }).max_delay_seconds, 9007199254740992);
+  for (const n of ['9223372036854775808', '5.0', '1e3']) await assert.rejects(withDelay(n), /at \/bundles\/authz\/polling\/max_delay_seconds: must be integer/, n);
+  // A number setting takes any finite number.
+  const rate = await raw('{"decision_logs": {"reporting": {"max_decisions_per_second": 5.0}}}');
+  assert.equal((rate.config.decision_logs!.reporting as { max_decisions_per_second: unknown }).max_decisions_per_second, 5);
+  await assert.rejects(raw('{"decision_logs": {"reporting": {"max_decisions_per_second": 1e400}}}'), /max_decisions_per_second: must be number/);
   const toScalar = parseConfig(`services:\n  cp:\n    url: http://127.0.0.1:1\ndiscovery:\n  resource: d\n  decision: x\n`, 'boot.yaml');
   await assert.rejects(
     configFromBundle(parseBundle('discovery', [{ path: 'data.json', data: Buffer.from('{"x": 12345678901234567890}') }]), discoverySettings(toScalar)!, toScalar, defaultCompiler()),

@@ -8,21 +8,13 @@ import { join, resolve } from 'node:path';
 import { buildWasmBundle } from '../engine/opa-fixture.js';
 import { send, writeTree } from './harness.js';
 import { freePort } from '../free-port.js';
+import { eventually } from '../eventually.js';
 
 const input = readFileSync('rego/gateway/input.json', 'utf8');
 
 async function waitFor(url: string): Promise<void> {
   // A loaded two-core machine can take a while to start several workers.
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await send(url, 'GET', '/health')).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('server did not start');
+  await eventually('the server healthy', async () => (await send(url, 'GET', '/health').catch(() => undefined))?.status === 200);
 }
 
 for (const workers of ['1', '2']) {

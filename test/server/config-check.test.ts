@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { spawnServer } from './processes.js';
 import { send } from './harness.js';
 import { freePort, holdPort } from '../free-port.js';
+import { eventually } from '../eventually.js';
 
 const work = mkdtempSync(join(tmpdir(), 'verdict-config-check-'));
 let busy: Awaited<ReturnType<typeof holdPort>>;
@@ -121,10 +122,10 @@ describe('verdict run with a good pip configuration', () => {
     const server = spawnServer('verdict', ['--server', '--workers', '2', '--addr', `127.0.0.1:${port}`, '--config-file', configFile(config), policy]);
     try {
       const url = `http://127.0.0.1:${port}`;
-      for (let i = 0; (await send(url, 'GET', '/health').then((r) => r.status, () => 0)) !== 200; i++) {
-        assert.ok(server.child.exitCode === null && i < 600, `verdict run did not become healthy: ${server.output()}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await eventually('verdict run healthy', async () => {
+        assert.equal(server.child.exitCode, null, `verdict run exited: ${server.output()}`);
+        return (await send(url, 'GET', '/health').then((r) => r.status, () => 0)) === 200;
+      });
       const res = await send(url, 'POST', '/v1/data/app/plan', JSON.stringify({ input: { user: 'alice' } }));
       assert.equal(JSON.parse(res.body.toString()).result, 'gold');
     } finally {

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { openDecisionDatabase } from '../../src/decisionlog/open.js';
 import { send, writeTree } from './harness.js';
 import { freePort } from '../free-port.js';
+import { eventually } from '../eventually.js';
 
 const bundleDir = writeTree({
   '.manifest': JSON.stringify({ revision: 'crash-1', roots: ['authz'] }),
@@ -25,12 +26,10 @@ async function run(dir: string): Promise<{ child: ChildProcess; url: string; exi
   child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
+  await eventually('verdict run healthy', async () => {
     if (child.exitCode !== null) assert.fail(`verdict run exited: ${log}`);
-    if (await send(url, 'GET', '/health').then((r) => r.status === 200, () => false)) break;
-    if (i > 400) assert.fail(`verdict run did not start: ${log}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return send(url, 'GET', '/health').then((r) => r.status === 200, () => false);
+  }).catch((err: Error) => assert.fail(`${err.message}: ${log}`));
   return { child, url, exited };
 }
 

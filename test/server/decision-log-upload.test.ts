@@ -52,18 +52,17 @@ async function startServerProcess(command: string[], base: string): Promise<Chil
   const child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  for (let i = 0; i < 400; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
-    try {
-      if ((await fetch(`${base}/health`)).ok) return child;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await eventually('the server healthy', async () => {
+      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+      return (await fetch(`${base}/health`).catch(() => undefined))?.ok;
+    }, 20_000);
+    return child;
+  } catch (err) {
+    // A server that never answered must not outlive the test (and keep its file from finishing).
+    await stop(child);
+    throw new Error(`server did not start: ${(err as Error).message}: ${stderr}`);
   }
-  // A server that never answered must not outlive the test (and keep its file from finishing).
-  await stop(child);
-  throw new Error(`server did not start: ${stderr}`);
 }
 
 async function decide(base: string, user: string): Promise<string> {

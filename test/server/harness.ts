@@ -13,6 +13,7 @@ import { startServer, type RunningServer } from '../../src/server/start.js';
 import type { DecisionEvent } from '../../src/server/context.js';
 import { referenceOpa } from '../engine/opa-fixture.js';
 import { freePort } from '../free-port.js';
+import { eventually } from '../eventually.js';
 
 export interface RawResponse {
   status: number;
@@ -44,16 +45,10 @@ export function writeTree(files: Record<string, string>): string {
 }
 
 async function waitHealthy(base: string, child?: ChildProcess): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  await eventually(`server at ${base} healthy`, async () => {
     if (child && child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      if ((await send(base, 'GET', '/health')).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`server at ${base} did not become healthy`);
+    return (await send(base, 'GET', '/health').catch(() => undefined))?.status === 200;
+  });
 }
 
 export interface OpaServer {

@@ -14,6 +14,7 @@ import { ApiError } from '../../src/server/errors.js';
 import { closedPortUrl, sendJson, startFixtureService, type FixtureService } from '../pip/fixtures/http-service.js';
 import { send, startVerdict, writeTree } from './harness.js';
 import { freePort } from '../free-port.js';
+import { eventually } from '../eventually.js';
 
 const ISSUER = 'https://idp.test';
 const PLANS: Record<string, string> = { alice: 'gold', bob: 'free' };
@@ -347,12 +348,10 @@ test('verdict run: the pip section works end to end, and a bad one exits 2 namin
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
     const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 200; i++) {
-      const up = await send(url, 'GET', '/health').then((r) => r.status === 200, () => false);
-      if (up) break;
+    await eventually('verdict run healthy', async () => {
       if (child.exitCode !== null) assert.fail(`verdict run exited: ${log}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      return send(url, 'GET', '/health').then((r) => r.status === 200, () => false);
+    });
     const input = { request: { method: 'GET' }, headers: { authorization: `Bearer ${await token('alice')}` } };
     const res = await send(url, 'POST', '/v1/data/gateway/allow', JSON.stringify({ input }));
     const body = JSON.parse(res.body.toString());

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { referenceOpa } from '../engine/opa-fixture.js';
+import { eventually } from '../eventually.js';
 
 export interface RunningProcess {
   child: ChildProcess;
@@ -81,16 +82,13 @@ function summarise(report: NodeReport): string {
 
 /** Waits until `probe` resolves true; fails with the process output when it exits or never gets there. */
 export async function waitUntil(server: RunningProcess, probe: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (server.child.exitCode !== null) throw new Error(`server exited with ${server.child.exitCode}: ${server.output()}`);
-    try {
-      if (await probe()) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`server did not become ready: ${server.output()}`);
+  await eventually('the server ready', async () => {
+    if (server.child.exitCode !== null) throw new Error(`server exited with ${server.child.exitCode}`);
+    // Not listening yet.
+    return probe().catch(() => false);
+  }, 15_000).catch((err: Error) => {
+    throw new Error(`${err.message}: ${server.output()}`);
+  });
 }
 
 /** The exit code and output of a server that must refuse to start. */

@@ -84,6 +84,17 @@ describe('partial evaluation gives exactly the JSON of opa eval -p', () => {
     { name: 'a rule inlined twice keeps its equations twice', policy: 'package t\n\nb if {\n  input.y = y\n  y == 2\n}\n', query: 'data.t.b; data.t.b' },
     { name: 'a body unrolled twice by every keeps its expressions twice', policy: 'package t\n\np if {\n  y := 3\n  every x in [1, 2] { x != 0; input > y }\n}\n', query: 'data.t.p' },
     { name: 'equations reached again through a variable bound to an unknown are once', policy: 'package t\n\np := x if {\n  input = x\n  x = 100\n}\n', query: 'data.t.p == 100; input.a = y; y = 1; 1 = y; y = 1' },
+    { name: "a rule's variables left residual are named after the rule body's query", policy: 'package t\n\np if {\n  input.x[i].foo = 1\n  input.y[j].bar = 2\n}\n', query: 'data.t.p' },
+    {
+      name: "a support rule's value read from an unknown is held in the rule's own variable, named after its body's query, equated as written",
+      policy: 'package t\n\ns contains x if input.x = x\ns contains x if input.y = x\n',
+      query: 'data.t.s = y',
+    },
+    ...['y = input.a; count(input.xs) > 1', 'some i; input.xs[i] = x; input.n < 1', 'x = input.c; y = 7; input.n < 1', 'y = data.t.r1; input.b == 1', 'x = input.b; x = input.n + 1; input.b == null with input.z as 1'].map((query) => ({
+      name: `a query variable bound to an unknown keeps its place among the expressions (known values last): ${query}`,
+      policy: 'package t\n\nr1 := input.a\n',
+      query,
+    })),
   ];
   for (const c of exact) {
     it(c.name, () => {

@@ -56,16 +56,20 @@ export function simplifyQuery(saved: Expr[], bindings: ReadonlyMap<string, Term>
   return orientEquations(removeTautologies(dropImpliedDefinedness(placeBindings(constantsInClosures(exprs, kept), out))), isQueryVar);
 }
 
-/** The bindings' equations among the query's expressions: each before the first saved at or after its place, or last. */
+/**
+ * The bindings' equations among the query's expressions: each placed one before the first saved at or after its
+ * place (or after them all), then the others.
+ */
 function placeBindings(exprs: Expr[], bindings: { e: Expr; at?: number }[]): Expr[] {
   const result = [...exprs];
   const placed = new Set<Expr>();
   for (const { e, at } of bindings) {
-    const i = at === undefined ? -1 : result.findIndex((x) => !placed.has(x) && x.index >= at);
+    if (at === undefined) continue;
+    const i = result.findIndex((x) => !placed.has(x) && x.index >= at);
     result.splice(i < 0 ? result.length : i, 0, e);
     placed.add(e);
   }
-  return result;
+  return [...result, ...bindings.filter(({ at }) => at === undefined).map(({ e }) => e)];
 }
 
 /**

@@ -95,7 +95,12 @@ describe('partial evaluation gives exactly the JSON of opa eval -p', () => {
       policy: 'package t\n\ns contains x if some x in input.xs\nw contains [a, b] if { some [b, a] in input.xs }\nv contains x if some _, x in input.ys\n',
       query,
     })),
-    ...['y = input.a; count(input.xs) > 1', 'some i; input.xs[i] = x; input.n < 1', 'x = input.c; y = 7; input.n < 1', 'y = data.t.r1; input.b == 1', 'x = input.b; x = input.n + 1; input.b == null with input.z as 1'].map((query) => ({
+    ...['data.t.s[_]', 'input.b = 1; data.t.s[_]; x = 7'].map((query) => ({
+      name: `a query's wildcard bound to an unknown value stays, as a named variable does: ${query}`,
+      policy: 'package t\n\ns contains x if some x in input.xs\n',
+      query,
+    })),
+    ...['y = input.a; count(input.xs) > 1', 'some i; input.xs[i] = x; input.n < 1', 'x = input.c; y = 7; input.n < 1', 'y = data.t.r1; input.b == 1', 'x = input.b; x = input.n + 1; input.b == null with input.z as 1', 'x = 7; input.n == 2; y = data.t.r1'].map((query) => ({
       name: `a query variable bound to an unknown keeps its place among the expressions (known values last): ${query}`,
       policy: 'package t\n\nr1 := input.a\n',
       query,

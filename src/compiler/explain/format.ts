@@ -151,7 +151,9 @@ function nodeText(node: TraceNode, names: ReadonlyMap<string, string>): string {
  * were written with, a template string elided.
  */
 function regoText(names: ReadonlyMap<string, string>): RegoText {
-  return new RegoText({ varText: (name) => (name.startsWith('$') ? '_' : names.get(name) ?? name), infix: { eq: '=', equal: '=' }, templateString: '$"..."', logical: true });
+  // A wildcard, also one renamed to a local (`some _, x in xs` declares it), prints as written: `_`.
+  const written = (name: string) => names.get(name) ?? name;
+  return new RegoText({ varText: (name) => (written(name).startsWith('$') ? '_' : written(name)), infix: { eq: '=', equal: '=' }, templateString: '$"..."', logical: true });
 }
 
 function ruleHeadText(rule: Rule, text: RegoText): string {

@@ -13,11 +13,13 @@ import { hasRefs, isGround, NO_LOC } from './values.js';
  * A query variable bound to a reference into an unknown stays a variable, as OPA keeps it: the reference is
  * equated with it once and the rest of the query uses the variable. When the query also equates that
  * reference with a known value, the variable takes the value instead. The equation of a variable named in
- * `valueFirst` with a residual value is written value first, as the query equated them.
+ * `valueFirst` with a residual value is written value first, as the query equated them. A variable in
+ * `boundAt` was bound to its residual value after that many of the saved expressions (by their `index`): its
+ * equation goes there, as OPA saves it where the query unified it; the others go last.
  */
-export function simplifyQuery(saved: Expr[], bindings: ReadonlyMap<string, Term>, isQueryVar: (name: string) => boolean, valueFirst: ReadonlySet<string> = new Set()): Expr[] {
+export function simplifyQuery(saved: Expr[], bindings: ReadonlyMap<string, Term>, isQueryVar: (name: string) => boolean, valueFirst: ReadonlySet<string> = new Set(), boundAt: ReadonlyMap<string, number> = new Map()): Expr[] {
   let exprs = propagateConstants(saved, isQueryVar);
-  const out: Expr[] = [];
+  const out: { e: Expr; at?: number }[] = [];
   const kept: [string, Term][] = [];
   const renamed = new Map<string, Term>();
   for (const [name, bound] of bindings) {
@@ -49,9 +51,25 @@ export function simplifyQuery(saved: Expr[], bindings: ReadonlyMap<string, Term>
   for (const [name, value] of kept) {
     let bound = values.get(name) ?? (value.type === 'ref' ? value : withKnownValues(value, exprs));
     if (!values.has(name)) for (const { name: other, ref } of byLength) if (other !== name) bound = replaceIn(bound, ref, v(other));
-    out.push(call('eq', valueFirst.has(name) && !values.has(name) ? [bound, v(name)] : [v(name), bound]));
+    out.push({ e: call('eq', valueFirst.has(name) && !values.has(name) ? [bound, v(name)] : [v(name), bound]), at: values.has(name) ? undefined : boundAt.get(name) });
   }
-  return orientEquations(removeTautologies(dropImpliedDefinedness([...constantsInClosures(exprs, kept), ...out])), isQueryVar);
+  return orientEquations(removeTautologies(dropImpliedDefinedness(placeBindings(constantsInClosures(exprs, kept), out))), isQueryVar);
+}
+
+/**
+ * The bindings' equations among the query's expressions: each placed one before the first saved at or after its
+ * place (or after them all), then the others.
+ */
+function placeBindings(exprs: Expr[], bindings: { e: Expr; at?: number }[]): Expr[] {
+  const result = [...exprs];
+  const placed = new Set<Expr>();
+  for (const { e, at } of bindings) {
+    if (at === undefined) continue;
+    const i = result.findIndex((x) => !placed.has(x) && x.index >= at);
+    result.splice(i < 0 ? result.length : i, 0, e);
+    placed.add(e);
+  }
+  return [...result, ...bindings.filter(({ at }) => at === undefined).map(({ e }) => e)];
 }
 
 /**

@@ -108,6 +108,14 @@ interface WithState {
   outsideWith: WithState | undefined;
 }
 
+/** A support rule's head as the rule writes it, with the bindings and the query id of the body's solution. */
+interface WrittenHead {
+  value: Term;
+  ref: Term[];
+  env: Env;
+  query: number;
+}
+
 interface RuleSet {
   path: string[];
   /**
@@ -176,6 +184,8 @@ export class PartialEvaluator {
   private readonly boundVariableFirst = new WeakSet<Term>();
   /** Rules' residual values that OPA writes after what they are equated with (valueWrittenSecond). */
   private readonly otherOperandFirst = new WeakSet<Term>();
+  /** A query variable's residual value, and the expressions saved before the variable was bound to it. */
+  private readonly boundAfter = new WeakMap<Term, readonly Expr[]>();
   /** The expression (as written) each saved equation came from. */
   private readonly savedBy = new WeakMap<Expr, Expr>();
   /** Reference segments already evaluated (residual ones stay non-ground). */
@@ -255,6 +265,7 @@ export class PartialEvaluator {
     this.evalBody(body, 0, { env: new Map(), saved: [] }, (st) => {
       const bindings = new Map<string, Term>();
       const valueFirst = new Set<string>();
+      const boundAt = new Map<string, number>();
       for (const name of queryVars) {
         if (name.startsWith('__local')) continue;
         const bound = st.env.get(name);
@@ -264,10 +275,14 @@ export class PartialEvaluator {
         // A rule's document kept as a reference (a support rule, a rule with else) is written first, as OPA
         // writes the reference it could not evaluate.
         if (this.equatedFirst.has(bound) || isDataRef(value)) valueFirst.add(name);
+        const before = this.boundAfter.get(bound);
+        if (before && before.every((e, i) => st.saved[i] === e)) boundAt.set(name, before.length);
       }
       // Generated variables a query variable is bound to take its name: they stay.
       const named = new Set([...bindings.values()].flatMap((t) => (t.type === 'var' ? [t.value] : [])));
-      queries.push(reindex(localBindingsLast(simplifyQuery(propagateCopies(st.saved, named), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst), this.localDefinedness)));
+      // Numbered in the order saved, for simplifyQuery to place the bindings among them.
+      const saved = reindex([...st.saved]);
+      queries.push(reindex(localBindingsLast(simplifyQuery(propagateCopies(saved, named), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst, boundAt), this.localDefinedness)));
     });
     const support = orderSupport([...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : orientEquations(propagateCopies(r.body), headVars(r))) })));
     return { queries, support };
@@ -1216,8 +1231,11 @@ export class PartialEvaluator {
   /**
    * A rule's body, then its head: `k` gets the value (a set rule's element), plugged, and an object rule's key.
    */
-  private evalRule(rule: Rule, start: State, k: (value: Term, end: State, key?: Term) => void, path: string[] = [], early = false): void {
-    this.childQuery({ kind: 'rule', rule, path }, start.env, rule.loc, (exit) => this.evalRuleBody(rule, start, (value, end, key) => exit(end.env, () => k(value, end, key))), early);
+  private evalRule(rule: Rule, start: State, k: (value: Term, end: State, key: Term | undefined, query: number) => void, path: string[] = [], early = false): void {
+    this.childQuery({ kind: 'rule', rule, path }, start.env, rule.loc, (exit) => this.evalRuleBody(rule, start, (value, end, key) => {
+      const query = this.query;
+      exit(end.env, () => k(value, end, key, query));
+    }), early);
   }
 
   private evalRuleBody(rule: Rule, start: State, k: (value: Term, end: State, key?: Term) => void): void {
@@ -1443,9 +1461,11 @@ export class PartialEvaluator {
     for (const set of [rules, ...others]) {
       this.makeSupport(set, 'rule', loc, (rule, add) => {
         const head = this.headKeys.get(rule)!;
-        this.evalRule(rule, { env: new Map(), saved: [] }, (value, end) => {
-          const keys = (head.element ? head.keys.slice(0, -1) : head.keys).map((t) => plug(t, end.env));
-          add({ path: set.path, ref: keys, kind: head.element ? 'set' : 'complete' }, value, end.saved);
+        this.evalRule(rule, { env: new Map(), saved: [] }, (value, end, _key, query) => {
+          const written = head.element ? head.keys.slice(0, -1) : head.keys;
+          const keys = written.map((t) => plug(t, end.env));
+          const element = head.element ? head.keys[head.keys.length - 1]! : rule.head.value ?? TRUE;
+          add({ path: set.path, ref: keys, kind: head.element ? 'set' : 'complete' }, value, end.saved, { value: element, ref: written, env: end.env, query });
         });
       });
     }
@@ -1462,7 +1482,7 @@ export class PartialEvaluator {
    * adds a support rule per way it succeeds; the default, if any, is added as it is. Refused inside `with`:
    * support rules are shared by every use, and would not see the replaced input.
    */
-  private makeSupport(rules: RuleSet, what: 'rule' | 'function', loc: Location, each: (rule: Rule, add: (head: Pick<SupportRule, 'path' | 'kind' | 'args' | 'ref'>, value: Term, saved: readonly Expr[]) => void) => void): void {
+  private makeSupport(rules: RuleSet, what: 'rule' | 'function', loc: Location, each: (rule: Rule, add: (head: Pick<SupportRule, 'path' | 'kind' | 'args' | 'ref'>, value: Term, saved: readonly Expr[], written?: WrittenHead) => void) => void): void {
     const key = rules.path.join('.');
     if (this.inWith) throw unsupported(`${what} ${key} kept as a support ${what} under \`with\` is not supported by partial evaluation`, loc);
     if (this.support.has(key)) return;
@@ -1474,11 +1494,11 @@ export class PartialEvaluator {
     try {
       for (const rule of rules.rules) {
         if (rule.else) throw unsupported(`${what} ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
-        each(rule, (head, value, saved) => {
+        each(rule, (head, value, saved, written) => {
           // Values read from an unknown are held in variables of the rule, as OPA writes it: `p[x] { x = input.x }`.
           const body = [...saved];
-          const held = this.hold(value, body);
-          const ref = (head.ref ?? []).map((t) => this.hold(t, body));
+          const held = this.hold(value, body, written, written?.value);
+          const ref = (head.ref ?? []).map((t, i) => this.hold(t, body, written, written?.ref[i]));
           made.push({ ...head, ...(ref.length > 0 ? supportHead(head.path, ref) : { path: head.path, ref: undefined }), value: held, body: reindex(body.length > 0 ? body : always()) });
         });
       }
@@ -1495,16 +1515,36 @@ export class PartialEvaluator {
     return this.options.disableInlining.some((d) => d.length <= full.length && d.every((s, i) => s === full[i]));
   }
 
-  /** `t` with each reference in it replaced by a fresh variable, and `x = ref` added to `body` for it. */
-  private hold(t: Term, body: Expr[]): Term {
+  /**
+   * `t` with each reference in it replaced by a variable, and `x = ref` added to `body` for it. Where the head
+   * as written (`source`) reaches that reference through a variable of the rule, the variable is named after it
+   * and the rule body's query (`x1`), as OPA names the rule's own variable it keeps; otherwise a fresh name.
+   */
+  private hold(t: Term, body: Expr[], written?: WrittenHead, source?: Term): Term {
+    let name: string | undefined;
+    let src = source;
+    while (written && src?.type === 'var') {
+      const bound = written.env.get(src.value);
+      if (!bound || (bound.type === 'var' && bound.value === src.value)) break;
+      name = src.value;
+      src = bound;
+    }
     switch (t.type) {
       case 'ref': {
-        const held = v(`__s${this.fresh++}__`, t.loc);
-        body.push(this.call('eq', [held, t]));
+        const held = v(written && name !== undefined ? `${name}${written.query}` : `__s${this.fresh++}__`, t.loc);
+        // The reference first where the body equated it with the variable (`input.x = x`), as OPA keeps the equation.
+        body.push(this.call('eq', src && this.equatedFirst.has(src) ? [t, held] : [held, t]));
         return held;
       }
-      case 'array': case 'set': return { ...t, value: t.value.map((x) => this.hold(x, body)) };
-      case 'object': return { ...t, value: t.value.map(([a, b]): [Term, Term] => [this.hold(a, body), this.hold(b, body)]) };
+      case 'array': case 'set': {
+        // The written term's elements name the held elements where it has the value's shape (`[a, b]`).
+        const parts = (src?.type === 'array' || src?.type === 'set') && src.type === t.type && src.value.length === t.value.length ? src.value : undefined;
+        return { ...t, value: t.value.map((x, i) => this.hold(x, body, written, parts?.[i])) };
+      }
+      case 'object': {
+        const pairs = src?.type === 'object' && src.value.length === t.value.length ? src.value : undefined;
+        return { ...t, value: t.value.map(([a, b], i): [Term, Term] => [this.hold(a, body, written, pairs?.[i]?.[0]), this.hold(b, body, written, pairs?.[i]?.[1])]) };
+      }
       default: return t;
     }
   }
@@ -1599,7 +1639,8 @@ export class PartialEvaluator {
       if (!this.isUnbound(name, env)) return;
       // The query's own wildcards (`input.x[_]`, the parser's `$0`) keep their names, as OPA keeps them.
       if (!this.queryVars.has(name) && !(this.frame === 0 && name.startsWith('$'))) {
-        const fresh = `${name}${this.fresh++}`;
+        // Named after the query (rule body) it belongs to, as OPA namespaces a rule's variables by its query id.
+        const fresh = this.query === 0 ? `${name}${this.fresh++}` : `${name}${this.query}`;
         this.residualVars.add(fresh);
         env = bind(env, name, v(fresh));
       } else env = bind(env, name, v(name));
@@ -1751,6 +1792,7 @@ export class PartialEvaluator {
    */
   private bindVar(name: string, value: Term, st: State): State {
     const env = bind(st.env, name, value);
+    if (this.queryVars.has(name) && !isGround(value)) this.boundAfter.set(value, st.saved);
     if ((this.queryVars.has(name) && !name.startsWith('__local')) || this.options.tracer || value.type !== 'ref' || value.value.length < 2) return { env, saved: st.saved };
     const def = `${DEFINED_PREFIX}${this.fresh++}__`;
     this.residualVars.add(def);

@@ -151,11 +151,14 @@ function annotatedUnknowns(modules: Module[], path: string[]): string[] | undefi
   return undefined;
 }
 
-/** Variables of the query itself, in order of first appearance, without wildcards. */
+/**
+ * Variables of the query itself, in order of first appearance. Wildcards (`$0`) are among them: OPA keeps one
+ * bound to an unknown value as it keeps a named variable (`data.p.s[_]` is `$0 = input.xs[i]; $0`).
+ */
 function queryVars(body: Body): string[] {
   const seen = new Set<string>();
   forEachVarInBody(body, (v) => {
-    if (!v.value.startsWith('$') && v.value !== 'input' && v.value !== 'data') seen.add(v.value);
+    if (v.value !== 'input' && v.value !== 'data') seen.add(v.value);
   });
   return [...seen];
 }

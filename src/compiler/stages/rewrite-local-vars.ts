@@ -256,16 +256,21 @@ class Rewriter {
       }
     }
     const dom = this.term(container);
-    const declarePattern = (p: Term): Term => {
-      switch (p.type) {
-        case 'var': return p.value.startsWith('$') ? p : this.declare(p, 'declared');
-        case 'array': return { ...p, value: p.value.map(declarePattern) };
-        case 'object': return { ...p, value: p.value.map(([k, v]) => [this.term(k), declarePattern(v)] as [Term, Term]) };
-        default: return this.term(p);
-      }
+    // As OPA does: the key of `some x in xs` is generated first, then every variable the declaration binds
+    // (that key and wildcards included) is declared in the order of the names, so the locals are numbered as
+    // OPA numbers them (residual queries name them).
+    const keyTerm = key ?? this.ctx.local(e.loc);
+    const patternVars = new Map<string, Term & { type: 'var' }>();
+    const collect = (p: Term): void => {
+      if (p.type === 'var') patternVars.set(p.value, p);
+      else if (p.type === 'array') p.value.forEach(collect);
+      else if (p.type === 'object') p.value.forEach(([, v]) => collect(v));
     };
-    const k = key ? declarePattern(key) : this.ctx.local(e.loc);
-    const v = declarePattern(value);
+    collect(keyTerm);
+    collect(value);
+    for (const name of [...patternVars.keys()].sort()) this.declare(patternVars.get(name)!, 'declared');
+    const k = this.term(keyTerm);
+    const v = this.term(value);
     const element: Term = dom.type === 'ref' ? { ...dom, value: [...dom.value, k] } : { type: 'ref', value: [dom, k], loc: dom.loc };
     const eq: RefTerm = { type: 'ref', value: [{ type: 'var', value: 'eq', loc: e.loc }], loc: e.loc };
     return this.withs(e, { ...e, terms: [eq, v, element] });

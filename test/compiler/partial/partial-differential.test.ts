@@ -84,6 +84,27 @@ describe('partial evaluation gives exactly the JSON of opa eval -p', () => {
     { name: 'a rule inlined twice keeps its equations twice', policy: 'package t\n\nb if {\n  input.y = y\n  y == 2\n}\n', query: 'data.t.b; data.t.b' },
     { name: 'a body unrolled twice by every keeps its expressions twice', policy: 'package t\n\np if {\n  y := 3\n  every x in [1, 2] { x != 0; input > y }\n}\n', query: 'data.t.p' },
     { name: 'equations reached again through a variable bound to an unknown are once', policy: 'package t\n\np := x if {\n  input = x\n  x = 100\n}\n', query: 'data.t.p == 100; input.a = y; y = 1; 1 = y; y = 1' },
+    { name: "a rule's variables left residual are named after the rule body's query", policy: 'package t\n\np if {\n  input.x[i].foo = 1\n  input.y[j].bar = 2\n}\n', query: 'data.t.p' },
+    {
+      name: "a support rule's value read from an unknown is held in the rule's own variable, named after its body's query, equated as written",
+      policy: 'package t\n\ns contains x if input.x = x\ns contains x if input.y = x\n',
+      query: 'data.t.s = y',
+    },
+    ...['data.t.s = z; data.t.w = y; data.t.v = u', 'data.t.s[x]'].map((query) => ({
+      name: `the locals of \`some … in\` are numbered as OPA numbers them (its key generated first, then each name declared in order): ${query}`,
+      policy: 'package t\n\ns contains x if some x in input.xs\nw contains [a, b] if { some [b, a] in input.xs }\nv contains x if some _, x in input.ys\n',
+      query,
+    })),
+    ...['data.t.s[_]', 'input.b = 1; data.t.s[_]; x = 7'].map((query) => ({
+      name: `a query's wildcard bound to an unknown value stays, as a named variable does: ${query}`,
+      policy: 'package t\n\ns contains x if some x in input.xs\n',
+      query,
+    })),
+    ...['y = input.a; count(input.xs) > 1', 'some i; input.xs[i] = x; input.n < 1', 'x = input.c; y = 7; input.n < 1', 'y = data.t.r1; input.b == 1', 'x = input.b; x = input.n + 1; input.b == null with input.z as 1', 'x = 7; input.n == 2; y = data.t.r1'].map((query) => ({
+      name: `a query variable bound to an unknown keeps its place among the expressions (known values last): ${query}`,
+      policy: 'package t\n\nr1 := input.a\n',
+      query,
+    })),
   ];
   for (const c of exact) {
     it(c.name, () => {

@@ -66,8 +66,9 @@ r if { some i; input.xs[i] > 0 }
 `);
   assert.deepEqual(rules, [
     'p contains __local1__ { eq(__local1__, input.m[__local0__]); neq(__local0__, "x") }',
-    'q contains __local3__ { eq(__local3__, [1, 2][__local2__]) }',
-    'r = true { gt(input.xs[__local4__], 0) }',
+    // `some x in xs` generates its key before declaring it (and x): __local2__ goes unused, as in OPA.
+    'q contains __local4__ { eq(__local4__, [1, 2][__local3__]) }',
+    'r = true { gt(input.xs[__local5__], 0) }',
   ]);
 });
 
@@ -115,6 +116,6 @@ p if {
 }
 `);
   assert.deepEqual(rules, [
-    'p = true { eq(y, input.x); gt(y, 1); eq(ys, [__local1__ | eq(__local1__, input.vs[__local0__]); gt(__local1__, y)]); gt(count(ys), 0) }',
+    'p = true { eq(y, input.x); gt(y, 1); eq(ys, [__local2__ | eq(__local2__, input.vs[__local1__]); gt(__local2__, y)]); gt(count(ys), 0) }',
   ]);
 });

@@ -1,7 +1,8 @@
 // Compiler errors as values, with OPA's codes and its {code, message, location} shape
 // (OPA v1/ast/errors.go prints them as "file:row: code: message").
 import type { Location } from './ast.js';
-import type { RegoType } from '../builtins/declarations.js';
+import type { ObjectKey, RegoType } from '../builtins/declarations.js';
+import { compareJson } from '../builtins/json-value.js';
 import { unifies } from './types.js';
 import { isIdentifier } from './rego-text.js';
 
@@ -48,7 +49,7 @@ export interface RefKeyErrorDetails {
   pos: number;
   have?: RegoType;
   want: RegoType | null;
-  oneOf: string[] | null;
+  oneOf: ObjectKey[] | null;
 }
 
 /**
@@ -235,7 +236,7 @@ function typeDiff(a: RegoType, b: RegoType, depth: number): [string, string] {
   }
   const short = (t: RegoType) => elided(t, MAX_MISMATCHED_WIDTH);
   if (depth >= MAX_DIFF_DEPTH || typeText(a, Infinity) === typeText(b, Infinity)) return [short(a), short(b)];
-  if (a.type === 'set' && b.type === 'set') {
+  if (a.type === 'set' && b.type === 'set' && a.of && b.of) {
     const [l, r] = typeDiff(a.of, b.of, depth + 1);
     return [`set[${l}]`, `set[${r}]`];
   }
@@ -250,17 +251,17 @@ function typeDiff(a: RegoType, b: RegoType, depth: number): [string, string] {
     const left: string[] = [];
     const right: string[] = [];
     let same = false;
-    const keys = [...new Set([...(a.static ?? []), ...(b.static ?? [])].map((p) => p.key))].sort();
+    const keys = [...new Set([...(a.static ?? []), ...(b.static ?? [])].map((p) => p.key))].sort(compareJson);
     for (const key of keys) {
       const x = a.static?.find((p) => p.key === key)?.value;
       const y = b.static?.find((p) => p.key === key)?.value;
-      if (x && !y) left.push(`${key}: ${short(x)}`);
-      else if (y && !x) right.push(`${key}: ${short(y)}`);
+      if (x && !y) left.push(`${keyText(key)}: ${short(x)}`);
+      else if (y && !x) right.push(`${keyText(key)}: ${short(y)}`);
       else if (typeText(x!, Infinity) === typeText(y!, Infinity)) same = true;
       else {
         const [l, r] = typeDiff(x!, y!, depth + 1);
-        left.push(`${key}: ${l}`);
-        right.push(`${key}: ${r}`);
+        left.push(`${keyText(key)}: ${l}`);
+        right.push(`${keyText(key)}: ${r}`);
       }
     }
     let dynLeft: string | undefined;
@@ -287,6 +288,11 @@ function typeDiff(a: RegoType, b: RegoType, depth: number): [string, string] {
   return [short(a), short(b)];
 }
 
+/** An object type's static key as Go prints it (`%v`): strings bare, null as `<nil>`. */
+function keyText(key: ObjectKey): string {
+  return key === null ? '<nil>' : String(key);
+}
+
 function compositeText(prefix: string, items: string[], dynamic: string | undefined): string {
   return `${prefix}${items.length > 0 ? `<${items.join(', ')}>` : ''}${dynamic !== undefined ? `[${dynamic}]` : ''}`;
 }
@@ -304,9 +310,9 @@ function typeText(t: RegoType | null, depth: number): string {
     case 'array':
       return named + compositeText('array', parts((t.static ?? []).map(inner)), part(t.dynamic && inner(t.dynamic)));
     case 'object':
-      return named + compositeText('object', parts((t.static ?? []).map((p) => `${p.key}: ${inner(p.value)}`)), part(t.dynamic && `${inner(t.dynamic.key)}: ${inner(t.dynamic.value)}`));
+      return named + compositeText('object', parts((t.static ?? []).map((p) => `${keyText(p.key)}: ${inner(p.value)}`)), part(t.dynamic && `${inner(t.dynamic.key)}: ${inner(t.dynamic.value)}`));
     case 'set':
-      return `${named}set[${depth === 0 ? '...' : inner(t.of)}]`;
+      return t.of ? `${named}set[${depth === 0 ? '...' : inner(t.of)}]` : `${named}set`;
     default:
       return named + t.type;
   }

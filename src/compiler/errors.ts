@@ -49,7 +49,8 @@ export interface RefKeyErrorDetails {
   pos: number;
   have?: RegoType;
   want: RegoType | null;
-  oneOf: ObjectKey[] | null;
+  /** The keys as OPA's JSON of AST values has them: null as `{}`. */
+  oneOf: Array<Exclude<ObjectKey, null> | Record<string, never>> | null;
 }
 
 /**
@@ -149,7 +150,7 @@ function refErrorLines(d: RefErrorDetails): string[] {
 function refKeyErrorLines(d: RefKeyErrorDetails): string[] {
   const pad = ' '.repeat(Buffer.byteLength(refText(d.ref.slice(0, d.pos))) + 1);
   const have = d.have ? `have (type): ${typeText(d.have, Infinity)}` : `have: ${termText(d.ref[d.pos]!)}`;
-  const want = d.oneOf?.length || !d.want ? `want (one of): [${(d.oneOf ?? []).map((k) => JSON.stringify(k)).join(' ')}]` : `want (type): ${typeText(d.want, Infinity)}`;
+  const want = d.oneOf?.length || !d.want ? `want (one of): [${(d.oneOf ?? []).map((k) => (typeof k === 'object' ? 'null' : JSON.stringify(k))).join(' ')}]` : `want (type): ${typeText(d.want, Infinity)}`;
   return [refText(d.ref), `${pad}^`, `${pad}${have}`, `${pad}${want}`];
 }
 

@@ -1,15 +1,16 @@
 // CheckTypes (OPA: v1/ast/check.go), for builtin calls, unifications and refs. A builtin call's argument whose
 // type is known at compile time and cannot match the builtin's declared argument type is a rego_type_error
 // "NAME: invalid argument(s)" at the call, with OPA's details (the argument types found, the declaration
-// wanted). Types are known for literals, for the results of builtin calls and of the modules' functions whose
-// values have known types, for local variables assigned from those (`x := 1`, `1 = x`, an output argument,
-// `some k, v in xs` over such a value), and for rules whose values have known types (data.p.o for
-// `o := {"a": 1}`); input is any, and everything else (data outside the rules, rules with a ref head, function
-// arguments) is left unknown and never reported, so this reports a subset of OPA's type errors and nothing OPA
-// accepts. A unification (`a = b`, `:=`, and `a == b`, which OPA rewrites to `a = b` where it is an expression
-// of its own) whose two sides have known types that can never be equal is OPA's "match error". A builtin
-// replaced with `with` by another builtin whose declaration cannot unify with its own is OPA's "NAME: arity
-// mismatch". A ref that goes on below a value of known type with a key no such value has (`[1][1.5]`,
+// wanted); so is a call of one of the modules' functions, declared as its definitions type it (rule-types.ts).
+// Types are known for literals, for the results of builtin calls and of the modules' functions, for local
+// variables assigned from those (`x := 1`, `1 = x`, an output argument, `some k, v in xs` over such a value),
+// for a function's arguments as its body types them, and for rules whose values have known types (data.p.o for
+// `o := {"a": 1}`, data.p.m.a for `m.a[k] := 1`); input is any, and everything else (data outside the rules,
+// values built from it) is left unknown and never reported, so this reports a subset of OPA's type errors and
+// nothing OPA accepts. A unification (`a = b`, `:=`, and `a == b`, which OPA rewrites to `a = b` where it is an
+// expression of its own) whose two sides have known types that can never be equal is OPA's "match error". A
+// builtin replaced with `with` by another builtin whose declaration cannot unify with its own is OPA's "NAME:
+// arity mismatch". A ref that goes on below a value of known type with a key no such value has (`[1][1.5]`,
 // `{"a": 1}.b`, `x.a` for `x := 1`) is OPA's "undefined ref".
 import type { Body, Expr, Location, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
@@ -339,7 +340,7 @@ class RuleChecker {
       const keys = keysOf(type);
       const oneOf = () => {
         const names = objectKeys(type);
-        return names.length > 0 ? names : null;
+        return names.length > 0 ? names.map((k) => k ?? {}) : null;
       };
       if (isScalar(key)) {
         const child = select(type, key);

@@ -50,8 +50,8 @@ function headShape(pkg: string[], rule: Rule): HeadShape {
   if (args) return { path, kind: rest.length === 0 ? 'function' : 'unknown' };
   if (rest.length === 0) {
     if (!value) return { path, kind: key ? 'set' : 'unknown' };
-    // v0's `p[k] = v` keeps its key apart from a one-term ref.
-    return key ? { path, kind: 'object', objectKey: key } : { path, kind: 'value' };
+    // v0's `p[k] = v` may keep its key apart from a one-term ref.
+    return key && ref.length === 1 ? { path, kind: 'object', objectKey: key } : { path, kind: 'value' };
   }
   // `m[k] := v`, `m.a[k] := v`; a constant non-string key or a longer suffix is left unknown.
   return rest.length === 1 && rest[0]!.type === 'var' && value ? { path, kind: 'object', objectKey: rest[0] } : { path, kind: 'unknown' };

@@ -140,6 +140,7 @@ class RuleChecker {
   headType(r: Rule, t: Term | undefined): Known {
     if (!t) return undefined;
     const env = new Map<string, RegoType>();
+    this.unboundArgs = argVars(r);
     this.body(r.body, env);
     return this.typeOf(t, env);
   }
@@ -226,13 +227,14 @@ class RuleChecker {
   private unify(a: Term, b: Term, loc: Location, env: Map<string, RegoType>): void {
     const ta = this.typeOf(a, env);
     const tb = this.typeOf(b, env);
+    // Whatever this binds is bound from here on, to a known type or not (`[x, y] = input.pair`).
+    for (const side of [a, b]) forEachVar(side, (v) => this.unboundArgs.delete(v.value));
     if (ta && tb && !this.replacing && !unifies(ta, tb)) {
       this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(ta), b: inGoKeyOrder(tb) } });
       return;
     }
     if (a.type === 'var' && !env.has(a.value) && tb) env.set(a.value, tb);
     else if (b.type === 'var' && !env.has(b.value) && ta) env.set(b.value, ta);
-    else for (const side of [a, b]) if (side.type === 'var') this.unboundArgs.delete(side.value);
   }
 
   /**

@@ -259,7 +259,8 @@ class RuleChecker {
           message: `${name}: invalid argument(s)`,
           details: inGoKeyOrder({ have: reported.map((t) => t ?? null), want: { args: wanted, ...(decl.variadic ? { variadic: decl.variadic } : {}) } }),
         });
-        return decl.result && unnamed(decl.result);
+        // OPA types no output of a call it refuses (`y := count(1)` leaves y untyped).
+        return undefined;
       }
     }
     const out = args[params.length];

@@ -56,6 +56,7 @@ const REFUSED: Record<string, string> = {
   'a function argument its definitions compare with values': 'k(x) := 1 if x == {"a": 1}\n\nk(x) := "s" if x == "s"\n\np if k(1)',
   'a function argument arithmetic takes, in a nested call': 'f(x) := y if {\n  y := x + 1\n}\n\np := f("a")',
   'a function with a ref head': 'a.f(x, y) := x if startswith(y, "a")\n\np if a.f(1, 2)',
+  'a refused call, whose output OPA leaves untyped': 'p if {\n  y := upper(1)\n  y == 1\n  y.a\n}',
 };
 
 /** Unifications OPA refuses as a "match error": two sides whose known types can never be equal. */

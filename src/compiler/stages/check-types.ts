@@ -30,12 +30,20 @@ import type { CompileContext, Stage } from './context.js';
 type Known = RegoType | undefined;
 
 const ANY: RegoType = { type: 'any' };
+/**
+ * What the environment holds for a variable bound to a value of unknown type (`x := data.q`), so that a later
+ * unification compares with it rather than binds it (`x == 1` does not make x a number).
+ */
+const UNKNOWN: RegoType = { type: 'any' };
 const SCALAR_TYPES: Record<string, RegoType> = {
   null: { type: 'null' },
   boolean: { type: 'boolean' },
   number: { type: 'number' },
   string: { type: 'string' },
 };
+
+/** The root documents: refs to them are typed as such, never as locals. */
+const ROOT_DOCUMENTS = new Set(['data', 'input']);
 
 /** Operators whose operands are any and which bind variables: handled as assignments instead. */
 const BINDING_OPERATORS = new Set(['eq', 'assign']);
@@ -117,10 +125,10 @@ class RuleChecker {
   /** Inside an expression with `with`, whose replaced documents may have other types: no ref is reported. */
   private replacing = false;
   /**
-   * The checked function's arguments its body has not bound yet: a builtin call gives such an argument the type
-   * it wants there, as OPA infers argument types (one bound to a value of unknown type leaves this set).
+   * The checked function's argument variables: a builtin call gives one its body has not bound yet the type the
+   * builtin wants there, as OPA infers argument types.
    */
-  private unboundArgs = new Set<string>();
+  private args = new Set<string>();
 
   constructor(
     private readonly typing: Typing,
@@ -130,7 +138,7 @@ class RuleChecker {
 
   rule(r: Rule): void {
     const env = new Map<string, RegoType>();
-    this.unboundArgs = argVars(r);
+    this.args = argVars(r);
     this.body(r.body, env);
     // Head terms are evaluated after the body (`p := count(1)` is `count(1, __local0__)` appended to it).
     for (const t of [r.head.key, r.head.value]) if (t) this.typeOf(t, env);
@@ -140,7 +148,7 @@ class RuleChecker {
   headType(r: Rule, t: Term | undefined): Known {
     if (!t) return undefined;
     const env = new Map<string, RegoType>();
-    this.unboundArgs = argVars(r);
+    this.args = argVars(r);
     this.body(r.body, env);
     return this.typeOf(t, env);
   }
@@ -151,12 +159,12 @@ class RuleChecker {
    */
   definitionType(r: Rule): { args: Known[]; result: Known } {
     const env = new Map<string, RegoType>();
-    this.unboundArgs = argVars(r);
+    this.args = argVars(r);
     this.body(r.body, env);
     // Calls in the value are part of the body for OPA (`f(x) := count(x)` gives x what count takes): typed once
     // for the arguments they bind, and again once the arguments left unbound are any.
     if (r.head.value) this.typeOf(r.head.value, env);
-    for (const v of this.unboundArgs) if (!env.has(v)) env.set(v, ANY);
+    for (const v of this.args) if (!env.has(v)) env.set(v, ANY);
     const args = r.head.args ?? [];
     return { args: args.map((a) => this.typeOf(a, env)), result: r.head.value && this.typeOf(r.head.value, env) };
   }
@@ -227,14 +235,12 @@ class RuleChecker {
   private unify(a: Term, b: Term, loc: Location, env: Map<string, RegoType>): void {
     const ta = this.typeOf(a, env);
     const tb = this.typeOf(b, env);
-    // Whatever this binds is bound from here on, to a known type or not (`[x, y] = input.pair`).
-    for (const side of [a, b]) forEachVar(side, (v) => this.unboundArgs.delete(v.value));
     if (ta && tb && !this.replacing && !unifies(ta, tb)) {
       this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(ta), b: inGoKeyOrder(tb) } });
-      return;
-    }
-    if (a.type === 'var' && !env.has(a.value) && tb) env.set(a.value, tb);
-    else if (b.type === 'var' && !env.has(b.value) && ta) env.set(b.value, ta);
+    } else if (a.type === 'var' && !env.has(a.value)) bind(env, a.value, tb);
+    else if (b.type === 'var' && !env.has(b.value)) bind(env, b.value, ta);
+    // What else this binds (`[x, y] = input.pair`) is bound from here on, to a type not known here.
+    for (const side of [a, b]) forEachPatternVar(side, (v) => env.has(v) || ROOT_DOCUMENTS.has(v) || bind(env, v, undefined));
   }
 
   /**
@@ -251,7 +257,7 @@ class RuleChecker {
       const want = i < wanted.length ? wanted[i] : decl.variadic;
       if (want === undefined) break;
       const arg = args[i]!;
-      if (i < params.length && arg.type === 'var' && this.unboundArgs.has(arg.value) && !env.has(arg.value)) env.set(arg.value, unnamed(want));
+      if (i < params.length && arg.type === 'var' && this.args.has(arg.value) && !env.has(arg.value)) env.set(arg.value, unnamed(want));
       else if (!this.matches(arg, have[i], want, env)) {
         const reported = nested ? [...have, undefined] : have;
         this.found.push({
@@ -264,14 +270,13 @@ class RuleChecker {
       }
     }
     const out = args[params.length];
-    if (out?.type === 'var' && !env.has(out.value) && decl.result) env.set(out.value, unnamed(decl.result));
-    else if (out?.type === 'var') this.unboundArgs.delete(out.value);
+    if (out?.type === 'var' && !env.has(out.value)) bind(env, out.value, decl.result && unnamed(decl.result));
     return decl.result && unnamed(decl.result);
   }
 
   /** OPA's unify1 of a term with a wanted type: literals element by element, anything else by its type. */
   private matches(term: Term, type: Known, want: RegoType | null, env: Map<string, RegoType>): boolean {
-    if (want === null) return term.type === 'var' && !env.has(term.value);
+    if (want === null) return term.type === 'var' && typeIn(env, term.value) === undefined;
     if (term.type === 'array' || term.type === 'set' || term.type === 'object') {
       if (want.type === 'any') return !want.of || want.of.length === 0 || want.of.some((w) => this.matches(term, type, w, env));
       if (term.type === 'array' && want.type === 'array') {
@@ -302,7 +307,7 @@ class RuleChecker {
     const keyTypes = [undefined, ...path.map((x) => this.typeOf(x, env))];
     if (head!.type === 'var' && head!.value === 'data' && !env.has('data')) return this.dataRefType(ref, keyTypes, env);
     if (head!.type === 'var') {
-      const type = head!.value === 'input' ? ANY : env.get(head!.value);
+      const type = head!.value === 'input' ? ANY : typeIn(env, head!.value);
       return type && this.descend(ref, 1, type, keyTypes, env, ref[0]!.loc);
     }
     // A head with a type error of its own (`upper(1)[_]`) has no type for OPA to go on with.
@@ -353,8 +358,7 @@ class RuleChecker {
       }
       const have = keyTypes[i];
       if (key.type === 'var' && !env.has(key.value)) {
-        if (keys) env.set(key.value, keys);
-        else this.unboundArgs.delete(key.value);
+        bind(env, key.value, keys);
       } else if (key.type === 'var' || key.type === 'ref' || key.type === 'call' || key.type === 'array' || key.type === 'object' || key.type === 'set') {
         const named = key.type === 'var' || key.type === 'ref' || key.type === 'call';
         const fits = !keys || !have || (named ? unifies(have, keys) : this.matches(key, have, keys, env));
@@ -418,7 +422,7 @@ class RuleChecker {
       case 'null': case 'boolean': case 'number': case 'string':
         return SCALAR_TYPES[t.type];
       case 'var':
-        return env.get(t.value);
+        return typeIn(env, t.value);
       case 'templatestring':
         for (const p of t.value.parts) {
           if ('index' in p) this.expr(p, env);
@@ -464,6 +468,24 @@ class RuleChecker {
       }
     }
   }
+}
+
+/** Binds a variable to its type, or to UNKNOWN where its type is not known. */
+function bind(env: Map<string, RegoType>, v: string, type: Known): void {
+  env.set(v, type ?? UNKNOWN);
+}
+
+/** A variable's type where it is bound to one that is known. */
+function typeIn(env: Map<string, RegoType>, v: string): Known {
+  const type = env.get(v);
+  return type === UNKNOWN ? undefined : type;
+}
+
+/** The variables a unification binds where they stand in a term: itself, or inside an array, object or set. */
+function forEachPatternVar(t: Term, f: (v: string) => void): void {
+  if (t.type === 'var') f(t.value);
+  else if (t.type === 'array' || t.type === 'set') for (const x of t.value) forEachPatternVar(x, f);
+  else if (t.type === 'object') for (const [k, v] of t.value) [k, v].forEach((x) => forEachPatternVar(x, f));
 }
 
 /** The variables in a function's arguments (none for a rule). */

@@ -117,6 +117,8 @@ const ACCEPTED: Record<string, string> = {
   'equality as a value (not rewritten to unification)': 'p := 1 == "a"',
   'equality with an unknown side': 'p if {\n  x := "a"\n  x == input.y\n}',
   'equality under with': 'p if {\n  count([]) == 1 with count as "a"\n}',
+  'a local bound to data, compared, then read below': 'p if {\n  x := data.foo\n  x == 1\n  x.a\n}',
+  'a local bound to a pair\'s element, compared, then read below': 'p if {\n  [x, y] = input.pair\n  x == 1\n  x.a\n}',
   'an empty set and a set': 'p if set() == {1}',
   'two locals holding empty sets': 'p if {\n  x := set()\n  y := set()\n  x = y\n}',
   'a function argument bound before it is compared': 'f(x) := y if {\n  y := x\n  y == 1\n}\n\np if f("s")',

@@ -8,13 +8,17 @@ export type RegoType =
   | { type: 'any'; of?: RegoType[]; name?: string }
   | { type: 'boolean' | 'null' | 'number' | 'string'; name?: string }
   | { type: 'array'; static?: RegoType[]; dynamic?: RegoType; name?: string }
-  | { type: 'set'; of: RegoType; name?: string }
+  /** A set's element type; none for the empty set literal (`set()`), whose elements have no type. */
+  | { type: 'set'; of?: RegoType; name?: string }
   | { type: 'object'; static?: ObjectProperty[]; dynamic?: { key: RegoType; value: RegoType }; name?: string };
 
 export interface ObjectProperty {
-  key: string;
+  /** A string in declarations; an object literal's type may also have other scalar keys (`{1: "a"}`). */
+  key: ObjectKey;
   value: RegoType;
 }
+
+export type ObjectKey = string | number | boolean | null;
 
 /** A builtin's declaration: `decl` in `opa capabilities`. */
 export type FunctionDecl = {

@@ -1,7 +1,8 @@
 // Compiler errors as values, with OPA's codes and its {code, message, location} shape
 // (OPA v1/ast/errors.go prints them as "file:row: code: message").
 import type { Location } from './ast.js';
-import type { RegoType } from '../builtins/declarations.js';
+import type { ObjectKey, RegoType } from '../builtins/declarations.js';
+import { compareJson } from '../builtins/json-value.js';
 import { unifies } from './types.js';
 import { isIdentifier } from './rego-text.js';
 
@@ -48,7 +49,8 @@ export interface RefKeyErrorDetails {
   pos: number;
   have?: RegoType;
   want: RegoType | null;
-  oneOf: string[] | null;
+  /** The keys as OPA's JSON of AST values has them: null as `{}`. */
+  oneOf: Array<Exclude<ObjectKey, null> | Record<string, never>> | null;
 }
 
 /**
@@ -148,7 +150,7 @@ function refErrorLines(d: RefErrorDetails): string[] {
 function refKeyErrorLines(d: RefKeyErrorDetails): string[] {
   const pad = ' '.repeat(Buffer.byteLength(refText(d.ref.slice(0, d.pos))) + 1);
   const have = d.have ? `have (type): ${typeText(d.have, Infinity)}` : `have: ${termText(d.ref[d.pos]!)}`;
-  const want = d.oneOf?.length || !d.want ? `want (one of): [${(d.oneOf ?? []).map((k) => JSON.stringify(k)).join(' ')}]` : `want (type): ${typeText(d.want, Infinity)}`;
+  const want = d.oneOf?.length || !d.want ? `want (one of): [${(d.oneOf ?? []).map((k) => (typeof k === 'object' ? 'null' : JSON.stringify(k))).join(' ')}]` : `want (type): ${typeText(d.want, Infinity)}`;
   return [refText(d.ref), `${pad}^`, `${pad}${have}`, `${pad}${want}`];
 }
 
@@ -235,7 +237,7 @@ function typeDiff(a: RegoType, b: RegoType, depth: number): [string, string] {
   }
   const short = (t: RegoType) => elided(t, MAX_MISMATCHED_WIDTH);
   if (depth >= MAX_DIFF_DEPTH || typeText(a, Infinity) === typeText(b, Infinity)) return [short(a), short(b)];
-  if (a.type === 'set' && b.type === 'set') {
+  if (a.type === 'set' && b.type === 'set' && a.of && b.of) {
     const [l, r] = typeDiff(a.of, b.of, depth + 1);
     return [`set[${l}]`, `set[${r}]`];
   }
@@ -250,17 +252,17 @@ function typeDiff(a: RegoType, b: RegoType, depth: number): [string, string] {
     const left: string[] = [];
     const right: string[] = [];
     let same = false;
-    const keys = [...new Set([...(a.static ?? []), ...(b.static ?? [])].map((p) => p.key))].sort();
+    const keys = [...new Set([...(a.static ?? []), ...(b.static ?? [])].map((p) => p.key))].sort(compareJson);
     for (const key of keys) {
       const x = a.static?.find((p) => p.key === key)?.value;
       const y = b.static?.find((p) => p.key === key)?.value;
-      if (x && !y) left.push(`${key}: ${short(x)}`);
-      else if (y && !x) right.push(`${key}: ${short(y)}`);
+      if (x && !y) left.push(`${keyText(key)}: ${short(x)}`);
+      else if (y && !x) right.push(`${keyText(key)}: ${short(y)}`);
       else if (typeText(x!, Infinity) === typeText(y!, Infinity)) same = true;
       else {
         const [l, r] = typeDiff(x!, y!, depth + 1);
-        left.push(`${key}: ${l}`);
-        right.push(`${key}: ${r}`);
+        left.push(`${keyText(key)}: ${l}`);
+        right.push(`${keyText(key)}: ${r}`);
       }
     }
     let dynLeft: string | undefined;
@@ -287,6 +289,11 @@ function typeDiff(a: RegoType, b: RegoType, depth: number): [string, string] {
   return [short(a), short(b)];
 }
 
+/** An object type's static key as Go prints it (`%v`): strings bare, null as `<nil>`. */
+function keyText(key: ObjectKey): string {
+  return key === null ? '<nil>' : String(key);
+}
+
 function compositeText(prefix: string, items: string[], dynamic: string | undefined): string {
   return `${prefix}${items.length > 0 ? `<${items.join(', ')}>` : ''}${dynamic !== undefined ? `[${dynamic}]` : ''}`;
 }
@@ -304,9 +311,9 @@ function typeText(t: RegoType | null, depth: number): string {
     case 'array':
       return named + compositeText('array', parts((t.static ?? []).map(inner)), part(t.dynamic && inner(t.dynamic)));
     case 'object':
-      return named + compositeText('object', parts((t.static ?? []).map((p) => `${p.key}: ${inner(p.value)}`)), part(t.dynamic && `${inner(t.dynamic.key)}: ${inner(t.dynamic.value)}`));
+      return named + compositeText('object', parts((t.static ?? []).map((p) => `${keyText(p.key)}: ${inner(p.value)}`)), part(t.dynamic && `${inner(t.dynamic.key)}: ${inner(t.dynamic.value)}`));
     case 'set':
-      return `${named}set[${depth === 0 ? '...' : inner(t.of)}]`;
+      return t.of ? `${named}set[${depth === 0 ? '...' : inner(t.of)}]` : `${named}set`;
     default:
       return named + t.type;
   }

@@ -1,8 +1,9 @@
 // Rego's static types in the compiler: OPA's unification test (v1/ast/check.go `unifies`) and the selection of an
 // element or property type, over the types builtin declarations are written in (src/builtins/declarations.ts).
 import type { Term } from './ast.js';
-import type { RegoType } from '../builtins/declarations.js';
-import { compareStrings } from '../builtins/json-value.js';
+import type { ObjectKey, RegoType } from '../builtins/declarations.js';
+import { compareJson, jsonTypeName } from '../builtins/json-value.js';
+import { numberFromText, type NumberText } from '../json/number-text.js';
 
 /** OPA's array Select: the static element at i, else the dynamic element type; null where there is none. */
 export function selectIndex(t: RegoType & { type: 'array' }, i: number): RegoType | null {
@@ -10,15 +11,23 @@ export function selectIndex(t: RegoType & { type: 'array' }, i: number): RegoTyp
 }
 
 /** OPA's object Select for a constant key: its static property, else the dynamic value if the key type fits. */
-export function selectKey(t: RegoType & { type: 'object' }, key: Term & { type: 'null' | 'boolean' | 'number' | 'string' }): RegoType | null {
-  if (key.type === 'string') {
-    const prop = t.static?.find((p) => p.key === key.value);
-    if (prop) return prop.value;
-  }
+export function selectKey(t: RegoType & { type: 'object' }, key: ObjectKey | NumberText): RegoType | null {
+  const prop = t.static?.find((p) => compareJson(p.key, key) === 0);
+  if (prop) return prop.value;
   if (!t.dynamic) return null;
   const keyType = t.dynamic.key;
-  const fits = keyType.type === 'any' ? !keyType.of || keyType.of.length === 0 || keyType.of.some((k) => k.type === key.type) : keyType.type === key.type;
+  const kind = jsonTypeName(key);
+  const fits = keyType.type === 'any' ? !keyType.of || keyType.of.length === 0 || keyType.of.some((k) => k.type === kind) : keyType.type === kind;
   return fits ? t.dynamic.value : null;
+}
+
+/** The constant key a scalar term is, as an object type's static keys hold it. */
+export function scalarKey(t: ScalarTerm): ObjectKey | NumberText {
+  switch (t.type) {
+    case 'null': return null;
+    case 'number': return numberFromText(t.value);
+    default: return t.value;
+  }
 }
 
 /** OPA's unifies (v1/ast/check.go): whether a value of type a can be one of type b. */
@@ -40,19 +49,19 @@ export function unifies(a: RegoType, b: RegoType): boolean {
     case 'object': {
       if (b.type !== 'object') return false;
       const staticFits = (x: typeof a, y: typeof a) => (x.static ?? []).every((p) => {
-        const other = selectKey(y, { type: 'string', value: p.key } as Term & { type: 'string' });
+        const other = selectKey(y, p.key);
         return other !== null && unifies(p.value, other);
       });
       return staticFits(a, b) && staticFits(b, a) && (!a.dynamic || !b.dynamic || unifies(a.dynamic.value, b.dynamic.value));
     }
+    // The empty set literal's type unifies with other sets' (OPA: `set() = {1}` is no match error).
     case 'set':
-      return b.type === 'set' && unifies(a.of, b.of);
+      return b.type === 'set' && (!a.of || !b.of || unifies(a.of, b.of));
   }
 }
 
 const ANY: RegoType = { type: 'any' };
 const NUMBER: RegoType = { type: 'number' };
-const STRING: RegoType = { type: 'string' };
 const KIND_ORDER = ['null', 'boolean', 'number', 'string', 'array', 'object', 'set', 'any'];
 
 type ScalarTerm = Term & { type: 'null' | 'boolean' | 'number' | 'string' };
@@ -96,7 +105,7 @@ export function compareTypes(a: RegoType | undefined, b: RegoType | undefined): 
       const other = b as typeof a;
       const [x, y] = [a.static ?? [], other.static ?? []];
       for (let i = 0; i < Math.min(x.length, y.length); i++) {
-        const c = compareStrings(x[i]!.key, y[i]!.key) || compareTypes(x[i]!.value, y[i]!.value);
+        const c = compareJson(x[i]!.key, y[i]!.key) || compareTypes(x[i]!.value, y[i]!.value);
         if (c !== 0) return c;
       }
       return x.length - y.length || compareTypes(a.dynamic?.key, other.dynamic?.key) || compareTypes(a.dynamic?.value, other.dynamic?.value);
@@ -131,7 +140,7 @@ export function keysOf(t: RegoType): RegoType | undefined {
     case 'array': return NUMBER;
     case 'set': return t.of;
     case 'object': {
-      const keys = [...(t.static ?? []).map(() => STRING), ...(t.dynamic ? [t.dynamic.key] : [])];
+      const keys = [...(t.static ?? []).map((p) => ({ type: jsonTypeName(p.key) }) as RegoType), ...(t.dynamic ? [t.dynamic.key] : [])];
       return keys.length > 0 ? union(keys) : undefined;
     }
     case 'any': return overMembers(t, keysOf);
@@ -165,16 +174,15 @@ export function select(t: RegoType, key: ScalarTerm): RegoType | null {
   if (isAny(t)) return ANY;
   switch (t.type) {
     case 'array': return key.type === 'number' && /^\d+$/.test(key.value) ? selectIndex(t, Number(key.value)) : null;
-    case 'object': return selectKey(t, key);
-    case 'set': return unifies({ type: key.type }, t.of) ? t.of : null;
+    case 'object': return selectKey(t, scalarKey(key));
+    case 'set': return t.of && unifies({ type: key.type }, t.of) ? t.of : null;
     case 'any': return overMembers(t, (m) => select(m, key) ?? undefined) ?? null;
     default: return null;
   }
 }
 
 /** The static keys of the objects a value of type t may be, sorted: the keys OPA lists as those a ref may use. */
-export function objectKeys(t: RegoType): string[] {
-  if (t.type === 'object') return (t.static ?? []).map((p) => p.key).sort(compareStrings);
-  if (t.type === 'any') return [...new Set((t.of ?? []).flatMap(objectKeys))].sort(compareStrings);
-  return [];
+export function objectKeys(t: RegoType): ObjectKey[] {
+  const keys = t.type === 'object' ? (t.static ?? []).map((p) => p.key) : t.type === 'any' ? (t.of ?? []).flatMap(objectKeys) : [];
+  return keys.sort(compareJson).filter((k, i, all) => i === 0 || compareJson(all[i - 1], k) !== 0);
 }

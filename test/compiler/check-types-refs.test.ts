@@ -1,6 +1,7 @@
 // Differential test: refs the type checker finds undefined are OPA's "undefined ref" type error. Refs that go on
-// into a rule whose value is a scalar (`x := 1`, then `data.p.x.a`), and refs below a literal, a local or a rule
-// of known type with a key no such value has (`[1][1.5]`, `{"a": 1}.b`, `x["a"]` for `x := [1, 2]`).
+// into a rule whose value is a scalar (`x := 1`, then `data.p.x.a`; `m.a[k] := 1`, then `m.a.b.c`), and refs
+// below a literal, a local, a rule or a function result of known type with a key no such value has (`[1][1.5]`,
+// `{"a": 1}.b`, `{1: "a"}["1"]`, `set().a`, `x["a"]` for `x := [1, 2]`, `g(1).b` for `g(x) := {"a": x}`).
 // `verdict check` (text and JSON), `verdict eval` and the policy API against the pinned OPA, byte for byte: the
 // message, the details (ref, pos, have, want, oneOf), the location (OPA's shared location for refs that were a
 // rule's bare name), the order, the error limit; and policies OPA accepts, which must stay accepted.
@@ -243,6 +244,94 @@ i if {
   y := x[_]
   y.s
 }
+`,
+  },
+  'ref head rules': {
+    'p.rego': `package p
+
+m.a[k] := 1 if some k in ["x"]
+
+m.b contains x if some x in ["a"]
+
+default n.c := "s"
+
+n.c := "t" if input.t
+
+n.d := 1
+
+a if m.a.b.c
+
+b if data.p.m.a[1]
+
+c if m.b["a"].z
+
+d if n.c[0]
+
+e if n.c.d
+
+f := [m.a.x, m.b.y, n.e, data.p.n, n.d]
+`,
+  },
+  'non-string keys': {
+    'p.rego': `package p
+
+a := {1: "a"}["1"]
+
+b := {1: "a", "b": 2}.c
+
+c := {1: "a"}[1].x
+
+d := {true: 1, null: 2}[0]
+
+e if {
+  x := {"s": 1, 2: "t"}
+  x.u
+}
+
+f := [{1: "a"}[1], {null: 1}[null], {"a": 1, 2: 3}.a]
+`,
+  },
+  'empty sets': {
+    'p.rego': `package p
+
+a := set()["a"]
+
+b if set()[1]
+
+c if {
+  x := set()
+  x.a
+}
+
+d := [x | some x in set()]
+
+e if {
+  x := set()
+  x[_].a
+}
+`,
+  },
+  'function results': {
+    'p.rego': `package p
+
+g(x) := {"a": x}
+
+h([a, b]) := {"a": a, "b": [b]}
+
+s.f(x) := [x]
+
+a if g(1).b
+
+b if h([1, 2]).c
+
+c if s.f(1).z
+
+d if {
+  y := g("s")
+  y.c
+}
+
+e := [g(1).a.b, h([1, 2]).b[0].c, s.f(1)[0].d]
 `,
   },
   'accepted keys': {

@@ -1,15 +1,16 @@
 // CheckTypes (OPA: v1/ast/check.go), for builtin calls, unifications and refs. A builtin call's argument whose
 // type is known at compile time and cannot match the builtin's declared argument type is a rego_type_error
 // "NAME: invalid argument(s)" at the call, with OPA's details (the argument types found, the declaration
-// wanted). Types are known for literals, for the results of builtin calls and of the modules' functions whose
-// values have known types, for local variables assigned from those (`x := 1`, `1 = x`, an output argument,
-// `some k, v in xs` over such a value), and for rules whose values have known types (data.p.o for
-// `o := {"a": 1}`); input is any, and everything else (data outside the rules, rules with a ref head, function
-// arguments) is left unknown and never reported, so this reports a subset of OPA's type errors and nothing OPA
-// accepts. A unification (`a = b`, `:=`, and `a == b`, which OPA rewrites to `a = b` where it is an expression
-// of its own) whose two sides have known types that can never be equal is OPA's "match error". A builtin
-// replaced with `with` by another builtin whose declaration cannot unify with its own is OPA's "NAME: arity
-// mismatch". A ref that goes on below a value of known type with a key no such value has (`[1][1.5]`,
+// wanted); so is a call of one of the modules' functions, declared as its definitions type it (rule-types.ts).
+// Types are known for literals, for the results of builtin calls and of the modules' functions, for local
+// variables assigned from those (`x := 1`, `1 = x`, an output argument, `some k, v in xs` over such a value),
+// for a function's arguments as its body types them, and for rules whose values have known types (data.p.o for
+// `o := {"a": 1}`, data.p.m.a for `m.a[k] := 1`); input is any, and everything else (data outside the rules,
+// values built from it) is left unknown and never reported, so this reports a subset of OPA's type errors and
+// nothing OPA accepts. A unification (`a = b`, `:=`, and `a == b`, which OPA rewrites to `a = b` where it is an
+// expression of its own) whose two sides have known types that can never be equal is OPA's "match error". A
+// builtin replaced with `with` by another builtin whose declaration cannot unify with its own is OPA's "NAME:
+// arity mismatch". A ref that goes on below a value of known type with a key no such value has (`[1][1.5]`,
 // `{"a": 1}.b`, `x.a` for `x := 1`) is OPA's "undefined ref".
 import type { Body, Expr, Location, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
@@ -17,22 +18,32 @@ import type { ArgErrorDetails, MatchErrorDetails, RefErrorDetails, RefKeyErrorDe
 import { refText } from '../errors.js';
 import type { Module } from '../ast.js';
 import { termJson } from '../partial/ast-json.js';
-import { packageKey } from './resolve-refs.js';
-import { inGoKeyOrder, type FunctionDecl, type RegoType } from '../../builtins/declarations.js';
-import { isAny, isEmptyCollection, isIndexable, keysOf, objectKeys, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
-import { callName, childTerms, exprTerms, forEachRef, forEachRefInBody } from '../walk.js';
+import { inGoKeyOrder, type FunctionDecl, type ObjectProperty, type RegoType } from '../../builtins/declarations.js';
+import { compareJson } from '../../builtins/json-value.js';
+import { NumberText } from '../../json/number-text.js';
+import { isAny, isEmptyCollection, isIndexable, keysOf, objectKeys, scalarKey, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
+import { callName, childTerms, exprTerms, forEachRef, forEachRefInBody, forEachVar } from '../walk.js';
+import { ruleTypes, type FunctionTypes, type RuleTypes } from './rule-types.js';
 import type { CompileContext, Stage } from './context.js';
 
 /** A type, or undefined where it is not known (nothing is reported about unknown types). */
 type Known = RegoType | undefined;
 
 const ANY: RegoType = { type: 'any' };
+/**
+ * What the environment holds for a variable bound to a value of unknown type (`x := data.q`), so that a later
+ * unification compares with it rather than binds it (`x == 1` does not make x a number).
+ */
+const UNKNOWN: RegoType = { type: 'any' };
 const SCALAR_TYPES: Record<string, RegoType> = {
   null: { type: 'null' },
   boolean: { type: 'boolean' },
   number: { type: 'number' },
   string: { type: 'string' },
 };
+
+/** The root documents: refs to them are typed as such, never as locals. */
+const ROOT_DOCUMENTS = new Set(['data', 'input']);
 
 /** Operators whose operands are any and which bind variables: handled as assignments instead. */
 const BINDING_OPERATORS = new Set(['eq', 'assign']);
@@ -45,25 +56,11 @@ interface Found {
   details: ArgErrorDetails | RefErrorDetails | RefKeyErrorDetails | MatchErrorDetails;
 }
 
-/**
- * The value types of the rules of the modules that are known: a complete rule (`x := 1`, `allow if ...`) all of
- * whose definitions, else branches and default give a value of known type, and a multi-value rule
- * (`c contains 1`) whose elements all have a known type. Keyed by the rule's path below data (JSON of its
- * strings); null where a rule's type is not known.
- */
-type RuleTypes = Map<string, RegoType | null>;
-
-/**
- * The result types of the modules' functions that are known (all definitions give a value of known type), by
- * dotted name (`data.p.f`), with their number of arguments; null where a function's result type is not known.
- */
-type FunctionResults = Map<string, { arity: number; result: RegoType } | null>;
-
 /** What the checker knows before it looks at a rule: builtin declarations, rule and function types, local names. */
 interface Typing {
   declOf: (name: string) => FunctionDecl | undefined;
   rules: RuleTypes;
-  functions: FunctionResults;
+  functions: FunctionTypes;
   /** The name a generated local was written with. */
   originalName: (v: string) => string;
 }
@@ -96,67 +93,10 @@ function lastResolvedName(m: Module): Location | undefined {
   return last;
 }
 
-/**
- * The rules' value types and the functions' result types, each as its head's value (or a multi-value rule's
- * element) types where its own body binds the variables in it (a function's arguments are unknown); refs to
- * other rules and calls of other functions in there are not followed (their type is left unknown).
- */
-function ruleTypes(modules: Module[], declOf: Typing['declOf'], originalName: Typing['originalName']): Typing {
+/** What the checker knows of the modules' rules and functions before it checks any of them. */
+function typing(modules: Module[], declOf: Typing['declOf'], originalName: Typing['originalName']): Typing {
   const valueChecker = new RuleChecker({ declOf, rules: new Map(), functions: new Map(), originalName }, undefined, []);
-  const definitions = new Map<string, Known[]>();
-  const functionDefinitions = new Map<string, { arity: number; results: Known[] }>();
-  const partialObjects = new Set<string>();
-  for (const m of modules) {
-    const pkg = packageKey(m).split('.');
-    for (const rule of m.rules) {
-      const head = rule.head.ref[0];
-      const name = head?.type === 'var' ? head.value : rule.head.name;
-      const single = rule.head.ref.length === 1;
-      if (single && rule.head.args) {
-        const key = ['data', ...pkg, name].join('.');
-        const f = functionDefinitions.get(key) ?? { arity: rule.head.args.length, results: [] };
-        for (let r: Rule | undefined = rule; r; r = r.else) f.results.push(valueChecker.headType(r, r.head.value));
-        functionDefinitions.set(key, f);
-        continue;
-      }
-      const key = JSON.stringify([...pkg, name]);
-      const types = definitions.get(key) ?? [];
-      // `m[k] := v`, or v0's `m[k] = v` (its key kept apart from a one-term ref).
-      const objectKey = rule.head.ref.length === 2 && rule.head.ref[1]!.type === 'var' ? rule.head.ref[1] : single ? rule.head.key : undefined;
-      const partialObject = objectKey !== undefined && rule.head.value !== undefined;
-      if (partialObject) partialObjects.add(key);
-      for (let r: Rule | undefined = rule; r; r = r.else) {
-        if (single && !rule.head.key) types.push(valueChecker.headType(r, r.head.value));
-        else if (single && !rule.head.value) {
-          const of = valueChecker.headType(r, r.head.key);
-          types.push(of && { type: 'set', of });
-        } else if (partialObject) {
-          const [key, value] = [valueChecker.headType(r, objectKey), valueChecker.headType(r, r.head.value)];
-          types.push(key && value && { type: 'object', dynamic: { key, value } });
-        } else types.push(undefined);
-      }
-      definitions.set(key, types);
-    }
-  }
-  const known = (list: Known[]) => (list.every((t) => t !== undefined) ? union(list as RegoType[]) : null);
-  const rules: RuleTypes = new Map();
-  for (const [key, list] of definitions) rules.set(key, partialObjects.has(key) ? partialObjectType(list) : known(list));
-  const functions: FunctionResults = new Map();
-  for (const [key, { arity, results }] of functionDefinitions) {
-    const result = known(results);
-    functions.set(key, result && { arity, result });
-  }
-  return { declOf, rules, functions, originalName };
-}
-
-/** A partial object rule's type (`m[k] := v`): its definitions' keys and values, each as one union. */
-function partialObjectType(definitions: Known[]): RegoType | null {
-  const entries: Array<{ key: RegoType; value: RegoType }> = [];
-  for (const t of definitions) {
-    if (t?.type !== 'object' || !t.dynamic) return null;
-    entries.push(t.dynamic);
-  }
-  return { type: 'object', dynamic: { key: union(entries.map((e) => e.key)), value: union(entries.map((e) => e.value)) } };
+  return { declOf, originalName, ...ruleTypes(modules, (r, t) => valueChecker.headType(r, t), (r) => valueChecker.definitionType(r)) };
 }
 
 export const checkTypes: Stage = {
@@ -166,11 +106,11 @@ export const checkTypes: Stage = {
     if (!builtin) return;
     const declOf = (name: string): FunctionDecl | undefined => builtin(name)?.decl as FunctionDecl | undefined;
     const found: Found[] = [];
-    const typing = ruleTypes(ctx.modules, declOf, (v) => ctx.rewritten.get(v) ?? v);
+    const known = typing(ctx.modules, declOf, (v) => ctx.rewritten.get(v) ?? v);
     for (const m of ctx.modules) {
       const lastName = lastResolvedName(m);
       for (const rule of m.rules) {
-        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(typing, lastName, found).rule(r);
+        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(known, lastName, found).rule(r);
       }
     }
     // OPA sorts errors by location, then by their text.
@@ -184,6 +124,11 @@ export const checkTypes: Stage = {
 class RuleChecker {
   /** Inside an expression with `with`, whose replaced documents may have other types: no ref is reported. */
   private replacing = false;
+  /**
+   * The checked function's argument variables: a builtin call gives one its body has not bound yet the type the
+   * builtin wants there, as OPA infers argument types.
+   */
+  private args = new Set<string>();
 
   constructor(
     private readonly typing: Typing,
@@ -193,6 +138,7 @@ class RuleChecker {
 
   rule(r: Rule): void {
     const env = new Map<string, RegoType>();
+    this.args = argVars(r);
     this.body(r.body, env);
     // Head terms are evaluated after the body (`p := count(1)` is `count(1, __local0__)` appended to it).
     for (const t of [r.head.key, r.head.value]) if (t) this.typeOf(t, env);
@@ -202,8 +148,25 @@ class RuleChecker {
   headType(r: Rule, t: Term | undefined): Known {
     if (!t) return undefined;
     const env = new Map<string, RegoType>();
+    this.args = argVars(r);
     this.body(r.body, env);
     return this.typeOf(t, env);
+  }
+
+  /**
+   * A function definition's argument and value types, with the variables its body binds (an argument a builtin
+   * call takes has the type the builtin wants there); arguments the body leaves unbound are any.
+   */
+  definitionType(r: Rule): { args: Known[]; result: Known } {
+    const env = new Map<string, RegoType>();
+    this.args = argVars(r);
+    this.body(r.body, env);
+    // Calls in the value are part of the body for OPA (`f(x) := count(x)` gives x what count takes): typed once
+    // for the arguments they bind, and again once the arguments left unbound are any.
+    if (r.head.value) this.typeOf(r.head.value, env);
+    for (const v of this.args) if (!env.has(v)) env.set(v, ANY);
+    const args = r.head.args ?? [];
+    return { args: args.map((a) => this.typeOf(a, env)), result: r.head.value && this.typeOf(r.head.value, env) };
   }
 
   private body(body: Body, env: Map<string, RegoType>): void {
@@ -274,10 +237,10 @@ class RuleChecker {
     const tb = this.typeOf(b, env);
     if (ta && tb && !this.replacing && !unifies(ta, tb)) {
       this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(ta), b: inGoKeyOrder(tb) } });
-      return;
-    }
-    if (a.type === 'var' && !env.has(a.value) && tb) env.set(a.value, tb);
-    else if (b.type === 'var' && !env.has(b.value) && ta) env.set(b.value, ta);
+    } else if (a.type === 'var' && !env.has(a.value)) bind(env, a.value, tb);
+    else if (b.type === 'var' && !env.has(b.value)) bind(env, b.value, ta);
+    // What else this binds (`[x, y] = input.pair`) is bound from here on, to a type not known here.
+    for (const side of [a, b]) forEachPatternVar(side, (v) => env.has(v) || ROOT_DOCUMENTS.has(v) || bind(env, v, undefined));
   }
 
   /**
@@ -286,52 +249,46 @@ class RuleChecker {
    */
   private call(name: string, args: Term[], loc: Location, env: Map<string, RegoType>, nested: boolean): Known {
     const have = args.map((a) => this.typeOf(a, env));
-    const decl = BINDING_OPERATORS.has(name) ? undefined : this.typing.declOf(name);
-    if (!decl) return this.functionCall(name, args, env);
+    const decl = BINDING_OPERATORS.has(name) ? undefined : this.typing.declOf(name) ?? this.typing.functions.get(name) ?? undefined;
+    if (!decl) return undefined;
     const params = decl.args ?? [];
     const wanted = decl.result ? [...params, decl.result] : params;
     for (let i = 0; i < args.length; i++) {
       const want = i < wanted.length ? wanted[i] : decl.variadic;
       if (want === undefined) break;
-      if (!this.matches(args[i]!, have[i], want, env)) {
+      const arg = args[i]!;
+      if (i < params.length && arg.type === 'var' && this.args.has(arg.value) && !env.has(arg.value)) env.set(arg.value, unnamed(want));
+      else if (!this.matches(arg, have[i], want, env)) {
         const reported = nested ? [...have, undefined] : have;
         this.found.push({
           loc,
           message: `${name}: invalid argument(s)`,
           details: inGoKeyOrder({ have: reported.map((t) => t ?? null), want: { args: wanted, ...(decl.variadic ? { variadic: decl.variadic } : {}) } }),
         });
-        return decl.result && unnamed(decl.result);
+        // OPA types no output of a call it refuses (`y := count(1)` leaves y untyped).
+        return undefined;
       }
     }
     const out = args[params.length];
-    if (out?.type === 'var' && !env.has(out.value) && decl.result) env.set(out.value, unnamed(decl.result));
+    if (out?.type === 'var' && !env.has(out.value)) bind(env, out.value, decl.result && unnamed(decl.result));
     return decl.result && unnamed(decl.result);
-  }
-
-  /** A call of one of the modules' functions: its result type, given to its output variable. */
-  private functionCall(name: string, args: Term[], env: Map<string, RegoType>): Known {
-    const f = this.typing.functions.get(name);
-    if (!f) return undefined;
-    const out = args[f.arity];
-    if (out?.type === 'var' && !env.has(out.value)) env.set(out.value, f.result);
-    return f.result;
   }
 
   /** OPA's unify1 of a term with a wanted type: literals element by element, anything else by its type. */
   private matches(term: Term, type: Known, want: RegoType | null, env: Map<string, RegoType>): boolean {
-    if (want === null) return term.type === 'var' && !env.has(term.value);
+    if (want === null) return term.type === 'var' && typeIn(env, term.value) === undefined;
     if (term.type === 'array' || term.type === 'set' || term.type === 'object') {
       if (want.type === 'any') return !want.of || want.of.length === 0 || want.of.some((w) => this.matches(term, type, w, env));
       if (term.type === 'array' && want.type === 'array') {
         if (term.value.length !== (want.static?.length ?? 0) && !want.dynamic) return false;
         return term.value.every((el, i) => this.matches(el, this.typeOf(el, env), selectIndex(want, i), env));
       }
-      if (term.type === 'set' && want.type === 'set') return term.value.every((el) => this.matches(el, this.typeOf(el, env), want.of, env));
+      if (term.type === 'set' && want.type === 'set') return term.value.every((el) => want.of !== undefined && this.matches(el, this.typeOf(el, env), want.of, env));
       if (term.type === 'object' && want.type === 'object') {
         if (term.value.length !== (want.static?.length ?? 0) && !want.dynamic) return false;
         return term.value.every(([k, v]) => {
           if (!isScalar(k)) return true;
-          const child = selectKey(want, k);
+          const child = selectKey(want, scalarKey(k));
           return child !== null && this.matches(v, this.typeOf(v, env), child, env);
         });
       }
@@ -350,7 +307,7 @@ class RuleChecker {
     const keyTypes = [undefined, ...path.map((x) => this.typeOf(x, env))];
     if (head!.type === 'var' && head!.value === 'data' && !env.has('data')) return this.dataRefType(ref, keyTypes, env);
     if (head!.type === 'var') {
-      const type = head!.value === 'input' ? ANY : env.get(head!.value);
+      const type = head!.value === 'input' ? ANY : typeIn(env, head!.value);
       return type && this.descend(ref, 1, type, keyTypes, env, ref[0]!.loc);
     }
     // A head with a type error of its own (`upper(1)[_]`) has no type for OPA to go on with.
@@ -391,7 +348,7 @@ class RuleChecker {
       const keys = keysOf(type);
       const oneOf = () => {
         const names = objectKeys(type);
-        return names.length > 0 ? names : null;
+        return names.length > 0 ? names.map((k) => k ?? {}) : null;
       };
       if (isScalar(key)) {
         const child = select(type, key);
@@ -401,7 +358,7 @@ class RuleChecker {
       }
       const have = keyTypes[i];
       if (key.type === 'var' && !env.has(key.value)) {
-        if (keys) env.set(key.value, keys);
+        bind(env, key.value, keys);
       } else if (key.type === 'var' || key.type === 'ref' || key.type === 'call' || key.type === 'array' || key.type === 'object' || key.type === 'set') {
         const named = key.type === 'var' || key.type === 'ref' || key.type === 'call';
         const fits = !keys || !have || (named ? unifies(have, keys) : this.matches(key, have, keys, env));
@@ -438,13 +395,34 @@ class RuleChecker {
     }
   }
 
+  /**
+   * An object literal's type: a static property for each scalar key (`{1: "a"}` too), a dynamic one for a key
+   * of known type that is no constant (OPA keeps the last such key's and value's types).
+   */
+  private objectType(entries: Array<[Term, Term]>, env: Map<string, RegoType>): Known {
+    const props: ObjectProperty[] = [];
+    let dynamic: { key: RegoType; value: RegoType } | undefined;
+    let known = true;
+    for (const [k, v] of entries) {
+      const tk = this.typeOf(k, env);
+      const tv = this.typeOf(v, env);
+      const key = isScalar(k) ? scalarKey(k) : undefined;
+      if (!tv || (key === undefined && !tk) || key instanceof NumberText || (k.type !== 'var' && k.type !== 'ref' && k.type !== 'call' && !isScalar(k))) known = false;
+      else if (key !== undefined) props.push({ key, value: tv });
+      else dynamic = { key: tk!, value: tv };
+    }
+    if (!known) return undefined;
+    props.sort((a, b) => compareJson(a.key, b.key));
+    return { type: 'object', ...(props.length > 0 ? { static: props } : {}), ...(dynamic ? { dynamic } : {}) };
+  }
+
   /** The type of a term as far as it is known; checks the calls it contains on the way. */
   private typeOf(t: Term, env: Map<string, RegoType>): Known {
     switch (t.type) {
       case 'null': case 'boolean': case 'number': case 'string':
         return SCALAR_TYPES[t.type];
       case 'var':
-        return env.get(t.value);
+        return typeIn(env, t.value);
       case 'templatestring':
         for (const p of t.value.parts) {
           if ('index' in p) this.expr(p, env);
@@ -457,22 +435,11 @@ class RuleChecker {
       }
       case 'set': {
         const items = t.value.map((x) => this.typeOf(x, env));
-        if (items.length === 0 || items.some((x) => x === undefined)) return undefined;
-        return { type: 'set', of: union(items as RegoType[]) };
+        if (items.some((x) => x === undefined)) return undefined;
+        return items.length > 0 ? { type: 'set', of: union(items as RegoType[]) } : { type: 'set' };
       }
-      case 'object': {
-        const props: Array<{ key: string; value: RegoType }> = [];
-        let known = true;
-        for (const [k, v] of t.value) {
-          this.typeOf(k, env);
-          const tv = this.typeOf(v, env);
-          if (k.type === 'string' && tv) props.push({ key: k.value, value: tv });
-          else known = false;
-        }
-        if (!known) return undefined;
-        props.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-        return { type: 'object', ...(props.length > 0 ? { static: props } : {}) };
-      }
+      case 'object':
+        return this.objectType(t.value, env);
       case 'call': {
         const name = callName(t.value[0]!);
         const args = t.value.slice(1);
@@ -501,6 +468,31 @@ class RuleChecker {
       }
     }
   }
+}
+
+/** Binds a variable to its type, or to UNKNOWN where its type is not known. */
+function bind(env: Map<string, RegoType>, v: string, type: Known): void {
+  env.set(v, type ?? UNKNOWN);
+}
+
+/** A variable's type where it is bound to one that is known. */
+function typeIn(env: Map<string, RegoType>, v: string): Known {
+  const type = env.get(v);
+  return type === UNKNOWN ? undefined : type;
+}
+
+/** The variables a unification binds where they stand in a term: itself, or inside an array, object or set. */
+function forEachPatternVar(t: Term, f: (v: string) => void): void {
+  if (t.type === 'var') f(t.value);
+  else if (t.type === 'array' || t.type === 'set') for (const x of t.value) forEachPatternVar(x, f);
+  else if (t.type === 'object') for (const [k, v] of t.value) [k, v].forEach((x) => forEachPatternVar(x, f));
+}
+
+/** The variables in a function's arguments (none for a rule). */
+function argVars(r: Rule): Set<string> {
+  const vars = new Set<string>();
+  for (const a of r.head.args ?? []) forEachVar(a, (v) => vars.add(v.value));
+  return vars;
 }
 
 /** The dotted name of a var or a ref of constant strings (`count`, `time.now_ns`), else undefined. */

@@ -166,7 +166,7 @@ package t
 # custom:
 #   k: [1, 2]
 # schemas:
-# - input: {type: object}
+# - input: schema.request
 p := "x" if false
 
 # METADATA

@@ -52,6 +52,11 @@ const REFUSED: Record<string, string> = {
   'iterating objects of different keys': 'p if {\n  x := [{"b": 1}, {"a": "s"}]\n  y := x[_]\n  z := y + 1\n}',
   'the result of a function of the module': 'f(x) := 1\n\np if upper(f(1))',
   'a partial object rule\'s value': 'm[k] := 1 if some k in ["a"]\n\np if upper(m.a)',
+  'a function argument a builtin in the value takes': 'f(x) := count(x)\n\np if f(1)',
+  'a function argument its definitions compare with values': 'k(x) := 1 if x == {"a": 1}\n\nk(x) := "s" if x == "s"\n\np if k(1)',
+  'a function argument arithmetic takes, in a nested call': 'f(x) := y if {\n  y := x + 1\n}\n\np := f("a")',
+  'a function with a ref head': 'a.f(x, y) := x if startswith(y, "a")\n\np if a.f(1, 2)',
+  'a refused call, whose output OPA leaves untyped': 'p if {\n  y := upper(1)\n  y == 1\n  y.a\n}',
 };
 
 /** Unifications OPA refuses as a "match error": two sides whose known types can never be equal. */
@@ -66,6 +71,11 @@ const REFUSED_MATCH: Record<string, string> = {
   'a local of known type': 'p if {\n  x := 1\n  x == "a"\n}',
   'under not': 'p if {\n  not null == false\n}',
   'inside a comprehension': 'p := [x | x := 1; x == "b"]',
+  'an object with a number key': 'p if {1: "a"} == 1',
+  'an empty set and a number': 'p if set() == 1',
+  'an object with a key of known type': 'p if {\n  x := "a"\n  {x: 1} == 1\n}',
+  'a function argument compared after a builtin typed it': 'f(x) := y if {\n  y := count(x)\n  x == 1\n}',
+  'the result of a function returning its typed argument': 'f(x) := x if upper(x)\n\np if f("a") == 1',
 };
 
 /** A builtin replaced by another whose arguments cannot unify with its own: OPA's "NAME: arity mismatch". */
@@ -107,6 +117,15 @@ const ACCEPTED: Record<string, string> = {
   'equality as a value (not rewritten to unification)': 'p := 1 == "a"',
   'equality with an unknown side': 'p if {\n  x := "a"\n  x == input.y\n}',
   'equality under with': 'p if {\n  count([]) == 1 with count as "a"\n}',
+  'a local bound to data, compared, then read below': 'p if {\n  x := data.foo\n  x == 1\n  x.a\n}',
+  'a local bound to a pair\'s element, compared, then read below': 'p if {\n  [x, y] = input.pair\n  x == 1\n  x.a\n}',
+  'an empty set and a set': 'p if set() == {1}',
+  'two locals holding empty sets': 'p if {\n  x := set()\n  y := set()\n  x = y\n}',
+  'a function argument bound before it is compared': 'f(x) := y if {\n  y := x\n  y == 1\n}\n\np if f("s")',
+  'a function returning its argument': 'f(x) := x\n\np if f(1) == "a"',
+  'a function of a comprehension over its argument': 'f(x) := [y | some y in x]\n\np if f({"a"})[0] == 1',
+  'a function with an array argument': 'f([x, y]) := x\n\np if f([1, 2]) == "a"',
+  'an object with mixed keys read by an unknown key': 'p if {\n  x := {"a": 1, 1: 2}\n  x[input.k] == 1\n}',
   'inside every (OPA does not check the body)': 'p if {\n  every x in input.xs {\n    z := 1\n    startswith(z, x)\n  }\n}',
 };
 

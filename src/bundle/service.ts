@@ -9,6 +9,7 @@ import { credentialFor, type CredentialsConfig } from './credentials/index.js';
 import type { PrivateKeyConfig } from './credentials/signing-key.js';
 import type { ServiceCredential } from './credentials/types.js';
 import { sendRequest, HttpRequestError, type HttpResponse, type TlsOptions } from '../net/http-client.js';
+import type { TraceContext } from '../tracing/index.js';
 
 /** One entry of OPA's `services` (snake_case keys as in OPA's config file). */
 export interface ServiceConfig {
@@ -39,6 +40,8 @@ export interface GetOptions {
   signal?: AbortSignal;
   /** Leave the service's credentials out: the request carries its own Authorization (an OCI registry token). */
   withoutCredentials?: boolean;
+  /** The trace the request is part of (see SendOptions.trace): credentials are awaited before it is sent. */
+  trace?: TraceContext;
 }
 
 /** Reads the CA and client certificate files once, when the service is set up (as OPA does at start). */
@@ -126,6 +129,7 @@ export class ServiceClient {
       maxBytes: opts.maxBytes,
       signal: opts.signal,
       bodyRequired: opts.bodyRequired,
+      trace: opts.trace,
     });
     // A rejected token may have been revoked early: fetch a fresh one next time.
     if (response.status === 401) this.credential.forget?.();

@@ -155,7 +155,10 @@ export async function sendRequest(url: string, opts: SendOptions): Promise<HttpR
 /** Go's http.Client's limit, which OPA's service clients have too. */
 const DEFAULT_MAX_REDIRECTS = 10;
 
-/** Headers that carry credentials: never sent to a host the request was not meant for. */
+/**
+ * Headers that carry credentials: never sent to a host the request was not meant for. Go's client (so OPA) sends
+ * X-Amz-Security-Token, the session token `s3_signing` adds, on to any host; it is a credential all the same.
+ */
 const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'www-authenticate', 'cookie', 'cookie2', 'x-amz-security-token']);
 
 /**

@@ -34,6 +34,16 @@ async function recordingServer(answer: unknown): Promise<{ server: Server; port:
   return { server, port: (server.address() as AddressInfo).port, seen };
 }
 
+/** The spans Jaeger has of `traceId`, once it has one of each of `names` (or after 10 s). */
+async function spansOf(backend: RunningJaeger, traceId: string, names: string[]): Promise<JaegerSpan[]> {
+  let spans: JaegerSpan[] = [];
+  for (let i = 0; i < 100 && !names.every((n) => spans.some((s) => s.operationName === n)); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    spans = await backend.trace(traceId);
+  }
+  return spans;
+}
+
 const parentOf = (span: JaegerSpan) => span.references.find((r) => r.refType === 'CHILD_OF')?.spanID;
 const tag = (span: JaegerSpan, key: string) => span.tags.find((t) => t.key === key)?.value;
 
@@ -98,12 +108,7 @@ pip:
     assert.equal(res.status, 200, await res.text());
     assert.equal(upstream.seen.length, 1);
 
-    let spans: JaegerSpan[] = [];
-    const names = ['GET v1/authz', 'decision', 'pip.lookup', 'http.send'];
-    for (let i = 0; i < 100 && !names.every((n) => spans.some((s) => s.operationName === n)); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      spans = await backend.trace(traceId);
-    }
+    const spans = await spansOf(backend, traceId, ['GET v1/authz', 'decision', 'pip.lookup', 'http.send']);
     const byName = (name: string) => {
       const found = spans.filter((s) => s.operationName === name);
       assert.equal(found.length, 1, `one ${name} span in ${JSON.stringify(spans.map((s) => s.operationName))}`);
@@ -147,11 +152,7 @@ pip:
     assert.equal(event.trace_id, otherTrace);
     assert.match(event.span_id ?? '', /^[0-9a-f]{16}$/);
     assert.equal(typeof event.req_id, 'number');
-    let spans: JaegerSpan[] = [];
-    for (let i = 0; i < 100 && !spans.some((s) => s.operationName === 'decision'); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      spans = await backend.trace(otherTrace);
-    }
+    const spans = await spansOf(backend, otherTrace, ['decision']);
     const server = spans.find((s) => s.operationName === 'POST v1/data');
     assert.ok(server, JSON.stringify(spans.map((s) => s.operationName)));
     assert.equal(parentOf(server), clientSpanId);
@@ -198,11 +199,7 @@ moved := http.send({"method": "GET", "url": "${base}/moved", "enable_redirect": 
     seen.length = 0;
     const res = await fetch(`${verdict.url}/v1/data/out/${rule}`, { headers: { traceparent: `00-${traceId}-${clientSpanId}-01`, ...(tracestate ? { tracestate } : {}) } });
     assert.deepEqual(await res.json(), { result: 200 });
-    let spans: JaegerSpan[] = [];
-    for (let i = 0; i < 100 && !spans.some((s) => s.operationName === 'http.send'); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      spans = await backend.trace(traceId);
-    }
+    const spans = await spansOf(backend, traceId, ['http.send']);
     const send = spans.find((s) => s.operationName === 'http.send');
     assert.ok(send, JSON.stringify(spans.map((s) => s.operationName)));
     return { parent: `00-${traceId}-${send.spanID}-01`, seen: [...seen] };

@@ -5,7 +5,7 @@
 import { ServiceClient } from './service.js';
 import { HttpRequestError } from '../net/http-client.js';
 import { OciPuller } from './oci.js';
-import { injectTraceContext, tracedRoot } from '../tracing/index.js';
+import { currentTrace, tracedRoot } from '../tracing/index.js';
 import { timerDelay } from '../timer-delay.js';
 
 /** `bundles.<name>` of OPA's config, the download part (snake_case as in OPA's config file). */
@@ -188,10 +188,9 @@ export class BundleDownloader {
     const now = new Date();
     this.state.lastRequest = now;
     const longPollSeconds = this.longPollingEnabled ? this.config.polling?.long_polling_timeout_seconds : undefined;
-    // The download's span is current only until the first await: its context goes into the headers now.
-    const headers: Record<string, string> = injectTraceContext({
-      prefer: longPollSeconds ? `modes=snapshot,delta;wait=${longPollSeconds}` : 'modes=snapshot,delta',
-    });
+    // The download's span is current only until the first await: it is taken now.
+    const trace = currentTrace();
+    const headers: Record<string, string> = { prefer: longPollSeconds ? `modes=snapshot,delta;wait=${longPollSeconds}` : 'modes=snapshot,delta' };
     if (this.state.etag) headers['if-none-match'] = this.state.etag;
     this.inFlight = new AbortController();
     const started = process.hrtime.bigint();
@@ -202,6 +201,7 @@ export class BundleDownloader {
         waitSeconds: longPollSeconds,
         maxBytes: this.config.size_limit_bytes ?? defaultSizeLimit,
         signal: this.inFlight.signal,
+        trace,
       });
       if (res.status === 304) {
         this.succeeded(new Date());

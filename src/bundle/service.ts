@@ -10,6 +10,7 @@ import type { PrivateKeyConfig } from './credentials/signing-key.js';
 import type { ServiceCredential } from './credentials/types.js';
 import { ConfigError } from '../config/config.js';
 import { sendRequest, type HttpResponse, type TlsOptions } from '../net/http-client.js';
+import type { TraceContext } from '../tracing/index.js';
 
 /** One entry of OPA's `services` (snake_case keys as in OPA's config file). */
 export interface ServiceConfig {
@@ -40,6 +41,8 @@ export interface GetOptions {
   signal?: AbortSignal;
   /** Leave the service's credentials out: the request carries its own Authorization (an OCI registry token). */
   withoutCredentials?: boolean;
+  /** The trace the request is part of (see SendOptions.trace): credentials are awaited before it is sent. */
+  trace?: TraceContext;
 }
 
 /** Reads the CA and client certificate files once, when the service is set up (as OPA does at start). */
@@ -135,6 +138,7 @@ export class ServiceClient {
       maxBytes: opts.maxBytes,
       signal: opts.signal,
       bodyRequired: opts.bodyRequired,
+      trace: opts.trace,
     });
     // A rejected token may have been revoked early: fetch a fresh one next time.
     if (response.status === 401) this.credential.forget?.();

@@ -11,7 +11,7 @@ import { HttpRequestError } from '../net/http-client.js';
 import { verdictVersion } from '../version.js';
 import { shippedSeqKey } from './retention.js';
 import type { DecisionLogStore } from './store.js';
-import { injectTraceContext, tracedRoot } from '../tracing/index.js';
+import { currentTrace, tracedRoot } from '../tracing/index.js';
 import { timerDelay } from '../timer-delay.js';
 
 const gzipAsync = promisify(gzipCallback);
@@ -281,8 +281,9 @@ export class DecisionLogUploader {
 
   private async post(body: Buffer): Promise<void> {
     const response = await this.options.service.post(this.resource, body, {
-      // The upload's span is current only until the first await: its context goes into the headers now.
-      headers: injectTraceContext({ 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'User-Agent': userAgent }),
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'User-Agent': userAgent },
+      // The upload's span is current only until the first await: it is taken now.
+      trace: currentTrace(),
       // The collector's answer is not read; a small limit keeps a misbehaving one from filling memory.
       maxBytes: 1024 * 1024,
     });

@@ -5,7 +5,7 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import { activeTracing, injectTraceContext } from '../tracing/index.js';
+import { currentTrace, injectTraceContext, withTrace, type TraceContext } from '../tracing/index.js';
 
 export interface HttpResponse {
   status: number;
@@ -97,6 +97,13 @@ export interface SendOptions {
   bodyRequired?: boolean;
   /** Called with each URL before it is requested, the first and every redirect's; it throws to refuse one. */
   admit?: (url: URL) => void;
+  /**
+   * The trace the request is part of (distributed tracing on): every hop, redirects included, carries its span as
+   * the parent in `traceparent`, and its `tracestate` when it has one, in place of any the caller set, as OPA's
+   * instrumented transport does. Absent: the trace current when sendRequest is called, so a caller that awaits
+   * between its span and the request passes it here.
+   */
+  trace?: TraceContext;
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -112,6 +119,8 @@ const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE']);
  */
 export async function sendRequest(url: string, opts: SendOptions): Promise<HttpResponse> {
   const deadline = opts.deadlineMs ? Date.now() + opts.deadlineMs : undefined;
+  // Taken before the first await, after which no trace is current.
+  const trace = opts.trace ?? currentTrace();
   const maxRedirects = opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   const first = new URL(url);
   let target = first;
@@ -120,7 +129,7 @@ export async function sendRequest(url: string, opts: SendOptions): Promise<HttpR
   let credentialsDropped = false;
   for (let hops = 0; ; hops++) {
     opts.admit?.(target);
-    const answer = await exchangeReplaying(target, { ...opts, method, body, headers, maxRedirects }, deadline);
+    const answer = await exchangeReplaying(target, { ...opts, method, body, headers, maxRedirects, trace }, deadline);
     if ('body' in answer) return answer;
     if (hops + 1 >= maxRedirects) {
       throw new HttpRequestError(`${target.origin} redirected more than ${maxRedirects} times`, answer.status, 'redirects', undefined, answer.location);
@@ -146,7 +155,10 @@ export async function sendRequest(url: string, opts: SendOptions): Promise<HttpR
 /** Go's http.Client's limit, which OPA's service clients have too. */
 const DEFAULT_MAX_REDIRECTS = 10;
 
-/** Headers that carry credentials: never sent to a host the request was not meant for. */
+/**
+ * Headers that carry credentials: never sent to a host the request was not meant for. Go's client (so OPA) sends
+ * X-Amz-Security-Token, the session token `s3_signing` adds, on to any host; it is a credential all the same.
+ */
 const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'www-authenticate', 'cookie', 'cookie2', 'x-amz-security-token']);
 
 /**
@@ -275,14 +287,24 @@ function exchange(target: URL, opts: SendOptions, deadline: number | undefined):
 }
 
 /**
- * The caller's headers, with a Content-Length for a body (Node sends a GET's body without one) and the active
- * trace's context unless the caller carries its own traceparent.
+ * The caller's headers, with a Content-Length for a body (Node sends a GET's body without one) and the request's
+ * trace context.
  */
 function requestHeaders(opts: SendOptions): Record<string, string> | undefined {
   let headers = opts.headers;
   if (opts.body !== undefined && !hasHeader(opts.headers, 'content-length')) headers = { ...headers, 'Content-Length': String(Buffer.byteLength(opts.body)) };
-  if (activeTracing() && !hasHeader(opts.headers, 'traceparent')) headers = injectTraceContext({ ...headers });
+  if (opts.trace) headers = withTraceContext(headers, opts.trace);
   return headers;
+}
+
+/** `headers` with the trace's context headers in place of the caller's of the same names, under any case. */
+function withTraceContext(headers: Record<string, string> | undefined, trace: TraceContext): Record<string, string> | undefined {
+  const context = withTrace(trace, () => injectTraceContext({}));
+  const names = Object.keys(context);
+  if (names.length === 0) return headers;
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) if (!names.includes(name.toLowerCase())) out[name] = value;
+  return Object.assign(out, context);
 }
 
 /** Whether `headers` has the header `lowerName` (given in lower case), under any case. */

@@ -2,10 +2,14 @@
 // goes through a real nginx auth_request to Verdict's /v1/authz; the decision enriches its input from an HTTP
 // PIP and calls http.send; the spans Verdict exports over OTLP gRPC form one trace with the expected parents,
 // both outbound calls carry that trace, and the decision event names the same trace and the decision span.
+// Then the headers the one HTTP client sends, checked against the spans: the parent on every hop, what becomes
+// of a policy's own traceparent and tracestate, as OPA (1.22) sends them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sendRequest } from '../../src/net/http-client.js';
+import { tracedRoot } from '../../src/tracing/index.js';
 import type { DecisionEvent } from '../../src/decisionlog/event.js';
 import type { RunningServer } from '../../src/server/start.js';
 import { startVerdict, writeTree } from '../server/harness.js';
@@ -28,6 +32,16 @@ async function recordingServer(answer: unknown): Promise<{ server: Server; port:
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, port: (server.address() as AddressInfo).port, seen };
+}
+
+/** The spans Jaeger has of `traceId`, once it has one of each of `names` (or after 10 s). */
+async function spansOf(backend: RunningJaeger, traceId: string, names: string[]): Promise<JaegerSpan[]> {
+  let spans: JaegerSpan[] = [];
+  for (let i = 0; i < 100 && !names.every((n) => spans.some((s) => s.operationName === n)); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    spans = await backend.trace(traceId);
+  }
+  return spans;
 }
 
 const parentOf = (span: JaegerSpan) => span.references.find((r) => r.refType === 'CHILD_OF')?.spanID;
@@ -94,12 +108,7 @@ pip:
     assert.equal(res.status, 200, await res.text());
     assert.equal(upstream.seen.length, 1);
 
-    let spans: JaegerSpan[] = [];
-    const names = ['GET v1/authz', 'decision', 'pip.lookup', 'http.send'];
-    for (let i = 0; i < 100 && !names.every((n) => spans.some((s) => s.operationName === n)); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      spans = await backend.trace(traceId);
-    }
+    const spans = await spansOf(backend, traceId, ['GET v1/authz', 'decision', 'pip.lookup', 'http.send']);
     const byName = (name: string) => {
       const found = spans.filter((s) => s.operationName === name);
       assert.equal(found.length, 1, `one ${name} span in ${JSON.stringify(spans.map((s) => s.operationName))}`);
@@ -143,14 +152,86 @@ pip:
     assert.equal(event.trace_id, otherTrace);
     assert.match(event.span_id ?? '', /^[0-9a-f]{16}$/);
     assert.equal(typeof event.req_id, 'number');
-    let spans: JaegerSpan[] = [];
-    for (let i = 0; i < 100 && !spans.some((s) => s.operationName === 'decision'); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      spans = await backend.trace(otherTrace);
-    }
+    const spans = await spansOf(backend, otherTrace, ['decision']);
     const server = spans.find((s) => s.operationName === 'POST v1/data');
     assert.ok(server, JSON.stringify(spans.map((s) => s.operationName)));
     assert.equal(parentOf(server), clientSpanId);
     assert.equal(spans.find((s) => s.operationName === 'decision')?.spanID, event.span_id);
+  });
+});
+
+describe('outbound trace headers: the one HTTP client puts the span\'s context on every hop, as OPA does', { skip: jaeger.skip }, () => {
+  let backend: RunningJaeger;
+  let verdict: RunningServer;
+  let target: Server;
+  let base: string;
+  const seen: { path: string; traceparent: string[]; tracestate: string[] }[] = [];
+  const policyTrace = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
+
+  before(async () => {
+    backend = await startJaeger(jaeger.found!);
+    target = createServer((req, res) => {
+      const values = (name: string) => req.rawHeaders.filter((_, i) => i % 2 === 1 && req.rawHeaders[i - 1].toLowerCase() === name);
+      seen.push({ path: req.url ?? '', traceparent: values('traceparent'), tracestate: values('tracestate') });
+      if (req.url === '/moved') res.writeHead(302, { location: '/here' }).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
+    const bundle = writeTree({
+      'out.rego': `package out
+plain := http.send({"method": "GET", "url": "${base}/plain"}).status_code
+own := http.send({"method": "GET", "url": "${base}/own", "headers": {"TraceParent": "${policyTrace}", "tracestate": "mine=1"}}).status_code
+moved := http.send({"method": "GET", "url": "${base}/moved", "enable_redirect": true}).status_code
+`,
+    });
+    verdict = await startVerdict(`distributed_tracing:\n  type: grpc\n  address: ${backend.otlpGrpc}\n  batch_span_processor_options:\n    batch_timeout_ms: 100\n`, [bundle]);
+  });
+
+  after(async () => {
+    await verdict?.close();
+    target?.close();
+    await backend?.stop();
+  });
+
+  /** Asks for `rule` in the trace `traceId` (with `tracestate` when given); the http.send span Jaeger has for it and what the target saw. */
+  async function sendIn(rule: string, traceId: string, tracestate?: string) {
+    seen.length = 0;
+    const res = await fetch(`${verdict.url}/v1/data/out/${rule}`, { headers: { traceparent: `00-${traceId}-${clientSpanId}-01`, ...(tracestate ? { tracestate } : {}) } });
+    assert.deepEqual(await res.json(), { result: 200 });
+    const spans = await spansOf(backend, traceId, ['http.send']);
+    const send = spans.find((s) => s.operationName === 'http.send');
+    assert.ok(send, JSON.stringify(spans.map((s) => s.operationName)));
+    return { parent: `00-${traceId}-${send.spanID}-01`, seen: [...seen] };
+  }
+
+  test('http.send: the http.send span is the parent; the caller\'s tracestate goes on', async () => {
+    const { parent, seen } = await sendIn('plain', 'b'.repeat(32), 'vendor=abc');
+    assert.deepEqual(seen, [{ path: '/plain', traceparent: [parent], tracestate: ['vendor=abc'] }]);
+  });
+
+  test('a policy\'s own traceparent is replaced by the span\'s (any case); its tracestate only when the trace has one', async () => {
+    const replaced = await sendIn('own', 'c'.repeat(32), 'vendor=abc');
+    assert.deepEqual(replaced.seen, [{ path: '/own', traceparent: [replaced.parent], tracestate: ['vendor=abc'] }]);
+    const kept = await sendIn('own', 'd'.repeat(32));
+    assert.deepEqual(kept.seen, [{ path: '/own', traceparent: [kept.parent], tracestate: ['mine=1'] }]);
+  });
+
+  test('every redirect hop of http.send carries the trace', async () => {
+    const { parent, seen } = await sendIn('moved', 'e'.repeat(32), 'vendor=abc');
+    assert.deepEqual(seen, [
+      { path: '/moved', traceparent: [parent], tracestate: ['vendor=abc'] },
+      { path: '/here', traceparent: [parent], tracestate: ['vendor=abc'] },
+    ]);
+  });
+
+  test('a request sent in a span (a bundle download, a log upload) carries that span on every hop, past the first await', async () => {
+    seen.length = 0;
+    let parent = '';
+    await tracedRoot('probe', 'client', () => ({}), (span) => {
+      parent = `00-${span!.spanContext().traceId}-${span!.spanContext().spanId}-01`;
+      return sendRequest(`${base}/moved`, { method: 'GET', tls: { rejectUnauthorized: true } });
+    });
+    assert.deepEqual(seen.map((s) => [s.path, s.traceparent]), [['/moved', [parent]], ['/here', [parent]]]);
   });
 });

@@ -13,7 +13,7 @@ import { SingleFlight } from '../../pip/single-flight.js';
 import { HostAllowList } from './allow-list.js';
 import { HttpSendError, type HttpSendRequest } from './request.js';
 import { cacheLifetimeMs } from './freshness.js';
-import { injectTraceContext, traced, type SpanAttributes } from '../../tracing/index.js';
+import { currentTrace, traced, type SpanAttributes, type TraceContext } from '../../tracing/index.js';
 
 const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
@@ -107,8 +107,8 @@ export class HttpSendClient {
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
       const { response, headers } = await traced('http.send', 'client', () => spanAttributes(req), async (span) => {
-        // The span's context, taken now: the request goes out after awaits (TLS files, retries).
-        const exchanged = await this.exchangeWithRetries(req, injectTraceContext({}));
+        // The span's trace, taken now: the request goes out after awaits (TLS files, retries).
+        const exchanged = await this.exchangeWithRetries(req, currentTrace());
         span?.setAttribute('http.response.status_code', exchanged.response.status_code as number);
         return exchanged;
       });
@@ -130,10 +130,10 @@ export class HttpSendClient {
     if (lifetime > 0) this.cache.set(req.cacheKey, { ok: true, value: response }, lifetime, this.settings.cacheMaxBytes === undefined ? 0 : JSON.stringify(response).length);
   }
 
-  private async exchangeWithRetries(req: HttpSendRequest, traceHeaders: Record<string, string>): Promise<{ response: HttpSendResponse; headers: IncomingHttpHeaders }> {
+  private async exchangeWithRetries(req: HttpSendRequest, trace: TraceContext | undefined): Promise<{ response: HttpSendResponse; headers: IncomingHttpHeaders }> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.exchange(req, traceHeaders);
+        return await this.exchange(req, trace);
       } catch (err) {
         if (!(err instanceof NetworkError) || attempt >= req.maxRetryAttempts) throw err;
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1000)));
@@ -142,14 +142,15 @@ export class HttpSendClient {
   }
 
   /** One request with its redirects (followed only with enable_redirect, as OPA), under one deadline. */
-  private async exchange(req: HttpSendRequest, traceHeaders: Record<string, string>): Promise<{ response: HttpSendResponse; headers: IncomingHttpHeaders }> {
+  private async exchange(req: HttpSendRequest, trace: TraceContext | undefined): Promise<{ response: HttpSendResponse; headers: IncomingHttpHeaders }> {
     const tls = await tlsConnectOptions(req);
     const url = parseUrl(req);
     const allowList = this.allowList;
     try {
       const res = await sendRequest(url.href, {
         method: req.method,
-        headers: headersFor(req, traceHeaders),
+        headers: headersFor(req),
+        trace,
         body: req.body,
         tls,
         deadlineMs: req.timeoutMs ?? this.settings.defaultTimeoutMs,
@@ -193,10 +194,8 @@ function spanAttributes(req: HttpSendRequest): SpanAttributes {
   }
 }
 
-function headersFor(req: HttpSendRequest, traceHeaders: Record<string, string>): Record<string, string> {
+function headersFor(req: HttpSendRequest): Record<string, string> {
   const headers: Record<string, string> = { ...req.headers };
-  // The policy's own traceparent header, if it sets one, wins over the span's.
-  if (!hasHeader(headers, 'traceparent')) Object.assign(headers, traceHeaders);
   if (!hasHeader(headers, 'user-agent')) headers['User-Agent'] = 'Verdict (http.send)';
   // OPA gives a request with its own TLS settings a transport of its own without keep-alive.
   if (hasOwnTls(req)) headers.Connection = 'close';

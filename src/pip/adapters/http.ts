@@ -12,6 +12,7 @@ import { OAuth2ClientCredentials, type OAuth2Config } from '../../bundle/oauth2.
 import { sendRequest, HttpRequestError, type HttpResponse, type TlsOptions } from '../../net/http-client.js';
 import { lookupFailure, parseJsonBody } from '../http-body.js';
 import { parseTemplate, scalarText, type Template } from '../template.js';
+import { currentTrace } from '../../tracing/index.js';
 
 interface HttpSettings {
   url: string;
@@ -74,6 +75,8 @@ export class HttpAdapter implements PipAdapter {
   }
 
   async lookup(params: LookupParams, signal: AbortSignal): Promise<JsonValue> {
+    // The lookup's span is current only until the first await (an OAuth2 token): it is taken now.
+    const trace = currentTrace();
     const url = this.url.render(params, (v) => encodeURIComponent(scalarText(v)));
     const where = `${this.method} ${new URL(url).origin}${new URL(url).pathname}`;
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -91,7 +94,7 @@ export class HttpAdapter implements PipAdapter {
     // idle, which is safe because a lookup is a read even when POSTed.
     let res: Pick<HttpResponse, 'status' | 'body'>;
     try {
-      res = await sendRequest(url, { method: this.method, headers, body, tls: LOOKUP_TLS, timeoutMs: this.timeoutMs, maxBytes: this.limit, signal, replayable: true });
+      res = await sendRequest(url, { method: this.method, headers, body, tls: LOOKUP_TLS, timeoutMs: this.timeoutMs, maxBytes: this.limit, signal, replayable: true, trace });
     } catch (err) {
       // An error status whose body is over the limit is still that status.
       if (!(err instanceof HttpRequestError) || err.httpCode === undefined || isSuccess(err.httpCode)) throw lookupFailure(err, signal, where, this.limit);

@@ -56,17 +56,56 @@ export interface WriterBatch {
 export const textColumns = ['decision_id', 'path', 'outcome', 'principal', 'revision', 'trace_id'] as const;
 export const fieldsPerRow = textColumns.length + 1;
 
-/** Row k of a batch as the values to bind: the text columns and JSON as byte ranges of the batch's buffer, or null. */
-export function rowFields(batch: WriterBatch, bytes: Buffer, k: number, into: unknown[]): void {
-  const { ends, nulls } = batch;
-  let at = k * fieldsPerRow;
-  let start = k === 0 ? 0 : ends[at - 1];
-  const mask = nulls[k];
-  for (let f = 0; f < fieldsPerRow; f++, at++) {
-    const end = ends[at];
-    into.push(mask & (1 << f) ? null : bytes.subarray(start, end));
-    start = end;
+/**
+ * A batch's rows as the values to bind: the text columns and JSON as byte ranges of the batch's buffer, or null.
+ * A text column whose bytes repeat the row before's (the path, outcome and revision mostly do) is given as that
+ * row's same Buffer: making a view per value cost the writer about as much as binding it. The decision id and
+ * the event, which never repeat, are not compared. One per batch: the views are of its buffer.
+ */
+export class BatchFields {
+  private readonly bytes: Buffer;
+  /** Per text column, the last value made, and where its bytes lie. */
+  private readonly last: (Buffer | undefined)[] = Array(fieldsPerRow).fill(undefined);
+  private readonly lastStart: number[] = Array(fieldsPerRow).fill(0);
+  private readonly lastEnd: number[] = Array(fieldsPerRow).fill(0);
+
+  constructor(private readonly batch: WriterBatch) {
+    this.bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
   }
+
+  /** Puts row k's fields into into[at...]; returns the index after them. */
+  put(k: number, into: unknown[], at: number): number {
+    const { ends, nulls } = this.batch;
+    let field = k * fieldsPerRow;
+    let start = k === 0 ? 0 : ends[field - 1];
+    const mask = nulls[k];
+    for (let f = 0; f < fieldsPerRow; f++, field++) {
+      const end = ends[field];
+      into[at++] = mask & (1 << f) ? null : f === idField || f === eventField ? this.bytes.subarray(start, end) : this.repeated(f, start, end);
+      start = end;
+    }
+    return at;
+  }
+
+  private repeated(f: number, start: number, end: number): Buffer {
+    const last = this.last[f];
+    if (last !== undefined && sameBytes(this.bytes, this.lastStart[f], this.lastEnd[f], start, end)) return last;
+    const value = this.bytes.subarray(start, end);
+    this.last[f] = value;
+    this.lastStart[f] = start;
+    this.lastEnd[f] = end;
+    return value;
+  }
+}
+
+const idField = textColumns.indexOf('decision_id');
+const eventField = textColumns.length;
+
+/** Whether bytes[aStart, aEnd) and bytes[bStart, bEnd) hold the same bytes (short columns: a loop beats a call). */
+function sameBytes(bytes: Buffer, aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let i = aStart, j = bStart; i < aEnd; i++, j++) if (bytes[i] !== bytes[j]) return false;
+  return true;
 }
 
 /**

@@ -7,7 +7,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { openDecisionDatabase, retryWhileBusy, sqliteCode } from './open.js';
 import { TailIndexer, type TailIndexing } from './indexing.js';
 import { Retention, type RetentionOptions } from './retention.js';
-import { rowFields, type WriterBatch } from './writer-batch.js';
+import { BatchFields, fieldsPerRow, type WriterBatch } from './writer-batch.js';
 import { appendFramesAtMost, framesFor, WalFrames } from './wal-frames.js';
 
 export interface WriterSettings {
@@ -89,6 +89,7 @@ const rowsPerInsert = 32;
 // Every text value arrives as UTF-8 bytes (writer-batch.ts): bound as they are and stored as TEXT (the CASTs),
 // never decoded into strings here.
 const rowValues = '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?)';
+const valuesPerRow = fieldsPerRow + 1;
 const insertSql = (rows: number) =>
   `INSERT OR FAIL INTO decisions (decision_id, path, outcome, principal, revision, trace_id, event, ts_ns) VALUES ${Array(rows).fill(rowValues).join(', ')}`;
 const insertOne = db.prepare(insertSql(1));
@@ -98,38 +99,43 @@ const insertRevision = db.prepare(`INSERT OR IGNORE INTO decision_revisions (seq
 
 const lastInsertSeq = db.prepare('SELECT last_insert_rowid()').pluck();
 
+// The values of one statement, filled in place: passed spread as arguments, which better-sqlite3 reads directly,
+// rather than as one array, whose elements it reads each through V8's generic property lookup.
+const manyValues: unknown[] = Array(rowsPerInsert * valuesPerRow).fill(null);
+const oneValues: unknown[] = Array(valuesPerRow).fill(null);
+
 /** Inserts the batch's rows; returns the seq of the last one. */
 const insertRows = (batch: WriterBatch): number => {
   const { count, tsNs } = batch;
-  const bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
-  const params: unknown[] = [];
-  const pushRow = (k: number) => {
-    rowFields(batch, bytes, k, params);
-    params.push(tsNs[k]);
+  const fields = new BatchFields(batch);
+  const putRow = (k: number, into: unknown[], at: number): number => {
+    at = fields.put(k, into, at);
+    into[at] = tsNs[k];
+    return at + 1;
+  };
+  const insertRow = (k: number) => {
+    putRow(k, oneValues, 0);
+    return insertOne.run(...oneValues);
   };
   let next = 0;
   // Rows next..end-1, none with several revisions: whole chunks, then one by one.
   const insertPlain = (end: number) => {
     for (; end - next >= rowsPerInsert; next += rowsPerInsert) {
-      params.length = 0;
-      for (let j = 0; j < rowsPerInsert; j++) pushRow(next + j);
-      insertMany.run(params);
+      for (let j = 0, at = 0; j < rowsPerInsert; j++) at = putRow(next + j, manyValues, at);
+      insertMany.run(...manyValues);
     }
-    for (; next < end; next++) {
-      params.length = 0;
-      pushRow(next);
-      insertOne.run(params);
-    }
+    for (; next < end; next++) insertRow(next);
   };
   for (const [k, revisions] of batch.several) {
     insertPlain(k);
-    params.length = 0;
-    pushRow(k);
-    const { lastInsertRowid } = insertOne.run(params);
+    const { lastInsertRowid } = insertRow(k);
     for (const revision of revisions) insertRevision.run(lastInsertRowid, revision);
     next = k + 1;
   }
   insertPlain(count);
+  // Views of the batch's shared buffer are not kept: they would keep it alive after the store let go of it.
+  manyValues.fill(null);
+  oneValues.fill(null);
   return lastInsertSeq.get() as number;
 };
 

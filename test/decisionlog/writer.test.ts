@@ -77,6 +77,56 @@ test('rows keep their text columns exactly across many batches: non-ASCII text, 
   await store.close();
 });
 
+test('text columns that repeat the row before, or nearly (same length, one byte apart), are stored as each row\'s own bytes', async () => {
+  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), batchSize: 40, principals: [{ jwt: 'input.token' }] });
+  // Each column changes at its own pace, so runs of equal values start and end mid-statement and across batches,
+  // between values of the same length that differ in one byte (first, last or a non-ASCII one), and around NULLs.
+  const pick = <T>(values: T[], run: number, i: number): T => values[Math.floor(i / run) % values.length];
+  const paths = ['a/b/allow', 'a/b/allox', 'b/b/allow', 'a/b/allow', 'é/b/allow', 'è/b/allow'];
+  const principals = [null, 'user-1', 'user-1', 'user-2', null, 'user-2', 'vser-2'];
+  const revisions = [null, 'rev-1', 'rev-2', null, 'rev-2', 'rev-α', 'rev-β'];
+  const traces = [null, 'ab'.repeat(16), 'ab'.repeat(15) + 'ac', 'bb' + 'ab'.repeat(15), null, 'ab'.repeat(16)];
+  const events = Array.from({ length: 300 }, (_, i) => {
+    const principal = pick(principals, 3, i);
+    const revision = pick(revisions, 5, i);
+    const trace = pick(traces, 2, i);
+    return sampleEvent({
+      path: pick(paths, 7, i),
+      input: principal === null ? { note: 'none' } : { token: unsignedJwt({ sub: principal }) },
+      result: pick([true, true, false], 4, i),
+      bundles: revision === null ? {} : { authz: { revision } },
+      ...(trace === null ? {} : { trace_id: trace }),
+    });
+  });
+  for (const event of events) await store.record(event);
+  await store.flush();
+  const rows = store.db
+    .prepare(`SELECT typeof(path) AS tp, hex(path) AS path, typeof(outcome) AS tout, outcome, typeof(principal) AS tpr, hex(principal) AS principal,
+              typeof(revision) AS tr, hex(revision) AS revision, typeof(trace_id) AS tt, hex(trace_id) AS trace_id FROM decisions ORDER BY seq`)
+    .all() as Record<string, string | null>[];
+  assert.equal(rows.length, events.length);
+  const stored = (value: string | null) => (value === null ? { type: 'null', hex: '' } : { type: 'text', hex: Buffer.from(value).toString('hex').toUpperCase() });
+  events.forEach((event, i) => {
+    const expected = {
+      path: stored(event.path!),
+      outcome: stored(event.result === false ? 'deny' : 'allow'),
+      principal: stored(pick(principals, 3, i)),
+      revision: stored(pick(revisions, 5, i)),
+      trace_id: stored(event.trace_id ?? null),
+    };
+    const row = rows[i];
+    const actual = {
+      path: { type: row.tp, hex: row.path },
+      outcome: { type: row.tout, hex: row.outcome === null ? '' : Buffer.from(row.outcome).toString('hex').toUpperCase() },
+      principal: { type: row.tpr, hex: row.principal },
+      revision: { type: row.tr, hex: row.revision },
+      trace_id: { type: row.tt, hex: row.trace_id },
+    };
+    assert.deepEqual(actual, expected, `row ${i}`);
+  });
+  await store.close();
+});
+
 test('in sync mode a write that finds the file locked by another writer waits for it, then commits without a failure', async () => {
   const file = join(tempDir(), 'd.db');
   const store = new DecisionLogStore({ file, durability: 'sync' });

@@ -15,9 +15,6 @@
 //                                                    caches; the same loop without recording is measured too and
 //                                                    the record step is the difference (two to three times its
 //                                                    cost in the tight loop, as between a server's requests)
-//   npm run bench:event-record -- --per-turn N       N decisions per turn of the event loop (default 200): the
-//                                                    store writes a turn's rows at its end, and a server makes 5
-//                                                    (750 decisions/s per thread) to 45 (full load) in a turn
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,9 +30,7 @@ import { callingThreadCpuNs } from './process-tree.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const { values } = parseArgs({ options: { baseline: { type: 'string' }, cold: { type: 'boolean', default: false }, 'per-turn': { type: 'string', default: '200' } } });
-const perTurn = Number(values['per-turn']);
-if (!(Number.isInteger(perTurn) && perTurn > 0)) throw new Error(`--per-turn must be a positive integer, got ${values['per-turn']}`);
+const { values } = parseArgs({ options: { baseline: { type: 'string' }, cold: { type: 'boolean', default: false } } });
 
 /** A request's input as the build's server reads it from the request's body. */
 interface ReadInput {
@@ -117,7 +112,7 @@ async function measure(build: Build, which: Case, record = true): Promise<number
   const deadline = performance.now() + seconds * 1000;
   const before = callingThreadCpuNs();
   while (performance.now() < deadline) {
-    for (let i = 0; i < perTurn; i++) {
+    for (let i = 0; i < 200; i++) {
       if (values.cold) otherWork(made);
       const started = process.hrtime.bigint();
       // The evaluation's end, as a server reads it for its timers; builds that take it (`at`) date the event by it.
@@ -176,7 +171,7 @@ for (let round = 0; round < rounds; round++) {
     for (const build of builds) results.get(label(build, which))!.push(values.cold ? (await measure(build, which)) - (await measure(build, which, false)) : await measure(build, which));
   }
 }
-const setting = `, ${perTurn} a turn${values.cold ? ', each after other work (--cold): loop with recording minus loop without' : ''}`;
+const setting = values.cold ? ', each after other work (--cold): loop with recording minus loop without' : '';
 const sizes = `gateway input ${builds[0].plain.inputText.length} B, with credentials ${builds[0].credentials.inputText.length} B`;
 console.log(`CPU µs per recorded event on the event-loop thread (${rounds} round(s) of ${seconds} s, ${sizes}, node ${process.version}${setting})`);
 for (const [name, us] of results) {

@@ -10,8 +10,8 @@
 // decision at a fixed rate can be compared on a loaded one.
 // --profile N also runs every server under V8's sampling profiler (--cpu-prof, every 250 µs) and prints, for the
 // server threads, the N functions whose time per decision differs most between the first configuration and the
-// others, with the decision log's record step (recordDecision, the store's writeDeferred and all they call) as one
-// line: where a log-on server's event loops spend their extra time. The profiles cover the whole run (warm-up too) and count time a
+// others, with the decision log's record step (recordDecision and all it calls) as one line: where a log-on
+// server's event loops spend their extra time. The profiles cover the whole run (warm-up too) and count time a
 // thread was ready but not running where it stopped, so they attribute, and schedstat's figures measure.
 // Every server is loaded at the rate for --warmup seconds before the window (default 30, see bench-warmup.ts),
 // so that the JIT compilers' helper threads have finished with the request path and do not count in it.
@@ -154,9 +154,6 @@ interface ThreadProfile {
 function serverThreadProfile(dir: string, decisions: number): ThreadProfile {
   const self = new Map<string, number>();
   let record = 0;
-  // The functions the record step runs in: recordDecision on the decision path, and the store's writeDeferred, which
-  // writes the rows of a turn's events at its end (builds before it wrote each in recordDecision).
-  const recordStep = new Set(['recordDecision', 'writeDeferred']);
   for (const file of readdirSync(dir)) {
     const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
     if (!profile.nodes.some((n) => n.callFrame.url.endsWith('/server/data-api.js'))) continue;
@@ -170,7 +167,7 @@ function serverThreadProfile(dir: string, decisions: number): ThreadProfile {
       const name = `${callFrame.functionName || '(anonymous)'} ${callFrame.url.split('/').slice(-2).join('/')}:${callFrame.lineNumber + 1}`;
       self.set(name, (self.get(name) ?? 0) + us);
       for (let id: number | undefined = profile.samples[i]; id !== undefined; id = parent.get(id)) {
-        if (recordStep.has(byId.get(id)!.callFrame.functionName)) {
+        if (byId.get(id)!.callFrame.functionName === 'recordDecision') {
           record += us;
           break;
         }
@@ -187,7 +184,7 @@ function printProfiles(profiles: ThreadProfile[], top: number): void {
   const busy = (p: ThreadProfile) => [...p.self].reduce((sum, [name, us]) => (name.startsWith('(idle)') ? sum : sum + us), 0);
   const row = (label: string, figures: number[]) => console.log(`${label.slice(0, 64).padEnd(64)} ${figures.map((f) => f.toFixed(2).padStart(width)).join(' ')}`);
   row('(busy: all but idle)', profiles.map(busy));
-  row('decision log record step (recordDecision, writeDeferred; inclusive)', profiles.map((p) => p.record));
+  row('decision log record step (recordDecision, inclusive)', profiles.map((p) => p.record));
   const names = new Set(profiles.flatMap((p) => [...p.self.keys()]));
   names.delete('(idle) :0');
   const spread = (name: string) => Math.max(...profiles.map((p) => Math.abs((p.self.get(name) ?? 0) - (profiles[0].self.get(name) ?? 0))));

@@ -134,12 +134,6 @@ export class DecisionLogStore {
   private lastCommitAt?: number;
   /** The revisions of the last `bundles` object seen: the decision path hands the same one until the next activation. */
   private lastBundles?: { bundles: DecisionEvent['bundles']; revisions: string[] };
-  /** Events accept() took this turn, their rows not written yet (writeDeferred); slots past deferredCount are empty. */
-  private readonly deferredEvents: DecisionEvent[] = [];
-  private readonly deferredHints: (DecisionHints | undefined)[] = [];
-  private readonly deferredTs: bigint[] = [];
-  private deferredCount = 0;
-  private deferredScheduled = false;
 
   /** Opens or creates the database; throws DecisionLogError (db_corrupt, db_locked, ...) if it cannot. */
   constructor(options: DecisionLogStoreOptions = {}) {
@@ -183,7 +177,7 @@ export class DecisionLogStore {
    */
   record(event: DecisionEvent, hints?: DecisionHints): Promise<RecordResult> {
     try {
-      return Promise.resolve(this.admit(event, hints, false));
+      return Promise.resolve(this.accept(event, hints));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -193,32 +187,15 @@ export class DecisionLogStore {
    * record() for the decision path: the result itself when it is known at once (the event is queued, or dropped
    * as the queue is full), a promise only when it is not (sync durability, back-pressure), so the common case
    * allocates nothing. Throws DecisionLogError invalid_event or store_closed.
-   *
-   * In default durability the event's row is written at the end of the event-loop turn, with the other events
-   * of the turn, one after the other (writeDeferred): between two requests a server runs so much other code that
-   * the record step, run alone, found little of its code and data in the CPU's caches and cost two to three times
-   * what it costs in a loop. The event, its input and its hints must not change until then (the decision path
-   * makes them for the event). One that cannot be written as JSON is then counted in encoding_failures and not
-   * stored, though this answered "queued".
    */
   accept(event: DecisionEvent, hints?: DecisionHints): RecordResult | Promise<RecordResult> {
-    return this.admit(event, hints, this.durability === 'default');
-  }
-
-  private admit(event: DecisionEvent, hints: DecisionHints | undefined, defer: boolean): RecordResult | Promise<RecordResult> {
     if (this.closed) throw new DecisionLogError('store_closed', 'decision log is closed');
     const tsNs = checkEvent(event, hints?.tsNs);
-    const full = this.length >= this.queueLimit || this.waiters.length > 0;
+    const full = this.queue.length >= this.queueLimit || this.waiters.length > 0;
     if (full && this.whenFull === 'drop') {
       this.counters.dropped_queue_full++;
       return 'dropped';
     }
-    if (!full && defer) {
-      this.defer(event, hints, tsNs);
-      return 'queued';
-    }
-    // Rows are queued in the order their events came: those of this turn first.
-    this.writeDeferred();
     const row = this.toRow(event, tsNs, hints?.inputText && event.input !== undefined ? hints : undefined);
     if (!full) {
       // The row's text is written into the queue's buffer now: an event that cannot be written as JSON is counted
@@ -271,57 +248,12 @@ export class DecisionLogStore {
 
   /** True while record() would wait for room (back-pressure) or drop: the queue is full or others already wait. */
   get saturated(): boolean {
-    return this.length >= this.queueLimit || this.waiters.length > 0;
-  }
-
-  /** Events queued: their rows written, or to be written at the end of the turn (deferred). */
-  private get length(): number {
-    return this.queue.length + this.deferredCount;
-  }
-
-  /** Keeps the event for writeDeferred, which runs at the end of the turn, or now when a batch is full. */
-  private defer(event: DecisionEvent, hints: DecisionHints | undefined, tsNs: bigint): void {
-    const k = this.deferredCount++;
-    this.deferredEvents[k] = event;
-    this.deferredHints[k] = hints;
-    this.deferredTs[k] = tsNs;
-    if (this.length >= this.batchSize) {
-      this.writeDeferred();
-    } else if (!this.deferredScheduled) {
-      this.deferredScheduled = true;
-      setImmediate(this.writeDeferredLater);
-    }
-    this.scheduleDrain();
-  }
-
-  private readonly writeDeferredLater = (): void => {
-    this.deferredScheduled = false;
-    this.writeDeferred();
-  };
-
-  /** Writes the rows of the deferred events into the queue, in order, and lets go of the events. */
-  private writeDeferred(): void {
-    const n = this.deferredCount;
-    if (n === 0) return;
-    this.deferredCount = 0;
-    for (let k = 0; k < n; k++) {
-      const event = this.deferredEvents[k];
-      const hints = this.deferredHints[k];
-      try {
-        this.queue.push(this.toRow(event, this.deferredTs[k], hints?.inputText && event.input !== undefined ? hints : undefined));
-      } catch {
-        this.counters.encoding_failures++;
-      } finally {
-        this.emptyRow();
-      }
-      this.deferredEvents[k] = undefined as unknown as DecisionEvent;
-      this.deferredHints[k] = undefined;
-    }
+    return this.queue.length >= this.queueLimit || this.waiters.length > 0;
   }
 
   /** Writes everything queued (and waiting) now. Rejects with db_write_failed if the database refuses. */
   async flush(): Promise<void> {
-    while (this.length > 0 || this.waiters.length > 0 || this.inFlight) {
+    while (this.queue.length > 0 || this.waiters.length > 0 || this.inFlight) {
       this.admitWaiters();
       if (!(await this.runBatch())) throw new DecisionLogError('db_write_failed', this.lastError?.message ?? 'decision log write failed');
     }
@@ -376,7 +308,7 @@ export class DecisionLogStore {
       file: this.file,
       durability: this.durability,
       when_full: this.whenFull,
-      queue_length: this.length,
+      queue_length: this.queue.length,
       queue_limit: this.queueLimit,
       waiting: this.waiters.length,
       ...this.counters,
@@ -394,7 +326,7 @@ export class DecisionLogStore {
     if (this.inFlight || this.retryTimer !== undefined || this.closed) return;
     // A full batch goes to the writer thread at once, from the record() that filled it: the thread commits it while
     // this one makes the next, even when the caller records many events without yielding to the event loop.
-    if (this.length >= this.batchSize) return this.drain();
+    if (this.queue.length >= this.batchSize) return this.drain();
     if (this.drainScheduled) return;
     this.drainScheduled = true;
     // Let events gather into one batch: those of this event-loop turn at least, for flushDelayMs at most.
@@ -417,7 +349,7 @@ export class DecisionLogStore {
           else this.scheduleDrain();
         }, this.nextRetryMs);
         this.nextRetryMs = Math.min(this.nextRetryMs * 2, this.retryDelay.max);
-      } else if (this.length > 0) this.scheduleDrain();
+      } else if (this.queue.length > 0) this.scheduleDrain();
     });
   }
 
@@ -430,7 +362,6 @@ export class DecisionLogStore {
   }
 
   private admitWaiters(): void {
-    this.writeDeferred();
     while (this.waiters.length > 0 && this.queue.length < this.queueLimit) {
       const waiter = this.waiters.shift()!;
       this.queueRow(waiter.pending);
@@ -440,7 +371,6 @@ export class DecisionLogStore {
 
   /** Commits up to batchSize queued events in one transaction; false (events kept queued) on failure. */
   private async writeBatch(): Promise<boolean> {
-    this.writeDeferred();
     const front = this.queue.front();
     if (!front) return true;
     try {
@@ -451,7 +381,7 @@ export class DecisionLogStore {
       const code = sqliteCode(error);
       this.lastError = {
         code: 'db_write_failed',
-        message: `decision log write failed, ${this.length} events kept queued: ${error instanceof Error ? error.message : String(error)}`,
+        message: `decision log write failed, ${this.queue.length} events kept queued: ${error instanceof Error ? error.message : String(error)}`,
         ...(code ? { sqlite_code: code } : {}),
         at: new Date().toISOString(),
       };

@@ -155,30 +155,6 @@ test('back-pressure: with a full queue record() waits for room, and nothing is l
   await store.close();
 });
 
-test('accept() (the decision path) writes the rows of a turn\'s events at its end, in the order the events came', async () => {
-  const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), queueLimit: 3 });
-  const [a, b, c, d] = [sampleEvent(), sampleEvent(), sampleEvent(), sampleEvent()];
-  const cyclic: unknown[] = [];
-  cyclic.push(cyclic);
-  assert.equal(store.accept(a), 'queued');
-  // Its text is written at the end of the turn: it answered before finding that it cannot be.
-  assert.equal(store.accept(sampleEvent({ input: cyclic })), 'queued');
-  assert.equal(store.status().encoding_failures, 0);
-  assert.equal(store.status().queue_length, 2);
-  // record() writes at once, after the turn's earlier events: the cyclic one is then counted and let go.
-  const recorded = store.record(b);
-  assert.deepEqual([store.status().encoding_failures, store.status().queue_length], [1, 2]);
-  assert.equal(store.accept(c), 'queued');
-  // The queue is full: d waits for room, behind c.
-  const waiting = store.accept(d);
-  assert.ok(waiting instanceof Promise);
-  assert.deepEqual(await Promise.all([recorded, waiting]), ['queued', 'queued']);
-  await store.flush();
-  assert.deepEqual(rows(store).map((r) => r.decision_id), [a, b, c, d].map((e) => e.decision_id));
-  assert.equal(store.status().encoding_failures, 1);
-  await store.close();
-});
-
 test('drop mode: a full queue drops the event and counts it in status and metrics', async () => {
   const store = new DecisionLogStore({ file: join(tempDir(), 'd.db'), queueLimit: 2, whenFull: 'drop' });
   const results = await Promise.all(Array.from({ length: 5 }, () => store.record(sampleEvent())));

@@ -62,7 +62,9 @@ export async function depsCommand(args: string[]): Promise<number> {
     const modules = parseRegoFiles([...fromData.modules, ...fromBundles.modules], { regoVersion });
     const query = queryModule(positionals[0]!);
     const [queryParsed] = parseRegoFiles([query.file], {});
-    checkParsedModules([...modules, queryParsed!], { builtins: verdictBuiltins, deprecated: verdictDeprecated });
+    // The policies are compiled and must be valid; the query is only parsed, as `opa deps` takes it: no safety,
+    // type or undefined-function check, so a query OPA would refuse to evaluate still shows what it reads.
+    checkParsedModules(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated });
     deps = dependencies(modules, queryParsed!);
   } catch (err) {
     if (err instanceof LoadError) console.error(goErrorList([err.message], ' during loading'));

@@ -18,6 +18,7 @@ const cases: string[][] = [
   ['-d', 'test/cli/test-suites/passing', 'data.suite.authz.greeting; x := input.y'],
   ['input.a; input.a.b; input.c[x].d; data.q.r[_]; input["k"]; data.z'],
   ['-d', 'test/cli/deps', 'data.q.s.t.u; data.q.r'],
+  ['-d', 'test/cli/deps', 'x := data.q.r; x.a; count(1); nosuch(input.n)'],
   ['-d', 'rego', 'data.kong.authz.decision'],
   ['-d', 'rego', '-f', 'json', 'data.gateway'],
   ['-d', 'rego', 'data.apisix.authz.nothing'],

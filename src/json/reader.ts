@@ -501,7 +501,7 @@ export function isSpace(c: number): boolean {
 }
 
 /** The first position from `i` (before `end`) that is not JSON whitespace. */
-export function skipSpaces(bytes: Uint8Array, i: number, end: number): number {
+function skipSpaces(bytes: Uint8Array, i: number, end: number): number {
   while (i < end && isSpace(bytes[i]!)) i++;
   return i;
 }

@@ -37,8 +37,7 @@ export function storedEventJson(event: DecisionEvent, options: StoredJsonOptions
   return Buffer.from(sink.bytes.buffer, sink.bytes.byteOffset, sink.used).toString('utf8');
 }
 
-const parts = ['input', 'result', 'nd_builtin_cache'] as const;
-type Part = (typeof parts)[number];
+type Part = 'input' | 'result' | 'nd_builtin_cache';
 
 /**
  * Appends the event's stored text to `sink`: the text of JSON.stringify for the event (members in the event's key
@@ -50,38 +49,15 @@ type Part = (typeof parts)[number];
 export function writeStoredEvent(event: DecisionEvent, options: StoredJsonOptions, sink: ByteSink): void {
   const mask = options.maskCredentials ?? true;
   const keep = mask && event.masked?.length ? new Set(event.masked) : undefined;
-  let erased: string[] | undefined;
-  // The parts first: a credential cut adds to `erased`, which may come before them in the event.
-  let input: string | Uint8Array | CutText | undefined;
-  let result: string | undefined;
-  let cache: string | undefined;
-  for (const part of parts) {
-    const value = event[part];
-    if (value === undefined) continue;
-    let text: string | Uint8Array | undefined = part === 'input' ? inputText(options) : undefined;
-    const located = options.inputCredentialMembers;
-    if (mask && located !== undefined && text instanceof Uint8Array && part === 'input') {
-      const cut = locatedCredentialCuts(text, located, part, keep);
-      if (cut) (erased ??= [...(event.erased ?? [])]).push(...cut.erased);
-      input = cut ? { bytes: text, cuts: cut.cuts } : text;
-      continue;
-    }
-    // The caller's word that the input's text names no credential header spares searching it.
-    const searched = mask && !(text !== undefined && options.inputCredentialFree === true);
-    // A scalar holds no headers object: nothing to cut.
-    if (text === undefined && part === 'result' && scalarKind(value)) continue;
-    text ??= writeJson(value);
-    if (text !== undefined && searched && (typeof text === 'string' ? mayHoldCredentials(text) : bytesMayHoldCredentials(bufferOf(text)))) {
-      const cut = eraseCredentialsInJson(typeof text === 'string' ? text : textOf(text), part, keep);
-      if (cut) {
-        text = cut.json;
-        (erased ??= [...(event.erased ?? [])]).push(...cut.erased);
-      }
-    }
-    if (part === 'input') input = text;
-    else if (part === 'result') result = text as string | undefined;
-    else cache = text as string | undefined;
-  }
+  // The parts first: a credential cut adds to `erased`, which may come before them in the event. Each is read by its
+  // name: a read by a key held in a variable goes through V8's generic lookup, for every event.
+  cutsFound.erased = undefined;
+  cutsFound.given = event.erased;
+  const input = event.input === undefined ? undefined : partText('input', event.input, inputText(options), options, mask, keep);
+  const result = event.result === undefined ? undefined : (partText('result', event.result, undefined, options, mask, keep) as string | undefined);
+  const cache = event.nd_builtin_cache === undefined ? undefined : (partText('nd_builtin_cache', event.nd_builtin_cache, undefined, options, mask, keep) as string | undefined);
+  const erased = cutsFound.erased as string[] | undefined;
+  cutsFound.erased = cutsFound.given = undefined;
   const fields = event as unknown as Record<string, unknown>;
   const plain = Object.getPrototypeOf(fields) === Object.prototype;
   // As JSON.stringify of the event with `erased` set: a new member goes last.
@@ -122,6 +98,37 @@ export function writeStoredEvent(event: DecisionEvent, options: StoredJsonOption
     }
   }
   byte(sink, 0x7d);
+}
+
+/** The credential cuts of the event being written: its `erased` extended by them, once there is one (partText). */
+const cutsFound: { erased: string[] | undefined; given: readonly string[] | undefined } = { erased: undefined, given: undefined };
+
+/**
+ * A part's text as the event is stored: `given` (the input's text) or the value written as JSON, with the credential
+ * headers cut out and their pointers added to cutsFound.erased; undefined for a scalar result, which is written as
+ * it is and holds no headers.
+ */
+function partText(part: Part, value: unknown, given: string | Uint8Array | undefined, options: StoredJsonOptions, mask: boolean, keep: ReadonlySet<string> | undefined): string | Uint8Array | CutText | undefined {
+  const located = options.inputCredentialMembers;
+  if (mask && located !== undefined && given instanceof Uint8Array && part === 'input') {
+    const cut = locatedCredentialCuts(given, located, part, keep);
+    if (!cut) return given;
+    (cutsFound.erased ??= [...(cutsFound.given ?? [])]).push(...cut.erased);
+    return { bytes: given, cuts: cut.cuts };
+  }
+  // The caller's word that the input's text names no credential header spares searching it.
+  const searched = mask && !(given !== undefined && options.inputCredentialFree === true);
+  // A scalar holds no headers object: nothing to cut.
+  if (given === undefined && part === 'result' && scalarKind(value)) return undefined;
+  const text = given ?? writeJson(value);
+  if (text !== undefined && searched && (typeof text === 'string' ? mayHoldCredentials(text) : bytesMayHoldCredentials(bufferOf(text)))) {
+    const cut = eraseCredentialsInJson(typeof text === 'string' ? text : textOf(text), part, keep);
+    if (cut) {
+      (cutsFound.erased ??= [...(cutsFound.given ?? [])]).push(...cut.erased);
+      return cut.json;
+    }
+  }
+  return text;
 }
 
 function scalarKind(value: unknown): boolean {

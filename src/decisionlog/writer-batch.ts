@@ -306,7 +306,8 @@ function written(row: WriterRow, destination = 0): DetachedRow {
   scratch.used = shift;
   writeRow(row, scratch, scratchEnds, 0);
   for (let f = 0; f < fieldsPerRow; f++) scratchEnds[f] -= shift;
-  scratchRow.bytes = scratch.bytes.subarray(shift, scratch.used);
+  // A plain view: Buffer's subarray makes a Buffer, through its own JavaScript and a derived class's constructor.
+  scratchRow.bytes = new Uint8Array(scratch.bytes.buffer, scratch.bytes.byteOffset + shift, scratch.used - shift);
   scratchRow.nulls = nullsOf(row);
   scratchRow.tsNs = row[1];
   scratchRow.revisions = row[6];
@@ -315,7 +316,7 @@ function written(row: WriterRow, destination = 0): DetachedRow {
 
 const scratch = new GrowingSink();
 const scratchEnds: number[] = Array(fieldsPerRow).fill(0);
-const scratchRow: DetachedRow = { bytes: scratch.bytes, ends: scratchEnds, nulls: 0, tsNs: 0n, revisions: null };
+const scratchRow: DetachedRow = { bytes: new Uint8Array(0), ends: scratchEnds, nulls: 0, tsNs: 0n, revisions: null };
 
 /** The row's text columns then its event text, each column's end put in ends[at...]. */
 function writeRow(row: WriterRow, sink: ByteSink, ends: Uint32Array | number[], at: number): void {

@@ -320,7 +320,15 @@ const scratchRow: DetachedRow = { bytes: new Uint8Array(0), ends: scratchEnds, n
 
 /** The row's text columns then its event text, each column's end put in ends[at...]. */
 function writeRow(row: WriterRow, sink: ByteSink, ends: Uint32Array | number[], at: number): void {
-  const [decisionId, , path, outcome, principal, revision, , event, text, traceId] = row;
+  // Read by index: destructuring would go through the array's iterator.
+  const decisionId = row[0];
+  const path = row[2];
+  const outcome = row[3];
+  const principal = row[4];
+  const revision = row[5];
+  const event = row[7];
+  const text = row[8];
+  const traceId = row[9];
   const idBytes = decisionIdBytes(decisionId);
   if (idBytes !== undefined) raw(sink, idBytes);
   ends[at++] = idBytes !== undefined ? sink.used : column(sink, decisionId);

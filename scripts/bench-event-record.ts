@@ -15,6 +15,12 @@
 //                                                    caches; the same loop without recording is measured too and
 //                                                    the record step is the difference (two to three times its
 //                                                    cost in the tight loop, as between a server's requests)
+//   npm run bench:event-record -- --apart MICROSECONDS
+//                                                    dates each decision that long after the one before, as a
+//                                                    server thread answering one request every so often dates
+//                                                    them (1000: one a millisecond), instead of by the clock,
+//                                                    where the tight loop makes thousands a millisecond: the work
+//                                                    done once per millisecond is then counted as a server does it
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +36,9 @@ import { callingThreadCpuNs } from './process-tree.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const { values } = parseArgs({ options: { baseline: { type: 'string' }, cold: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { baseline: { type: 'string' }, cold: { type: 'boolean', default: false }, apart: { type: 'string' } } });
+const apartNs = values.apart === undefined ? undefined : BigInt(Math.round(Number(values.apart) * 1000));
+if (apartNs !== undefined && !(apartNs > 0n)) throw new Error(`--apart ${values.apart}: a number of microseconds above 0`);
 
 /** A request's input as the build's server reads it from the request's body. */
 interface ReadInput {
@@ -109,6 +117,7 @@ async function measure(build: Build, which: Case, record = true): Promise<number
     engine: { bundles },
   } as unknown as ServerContext;
   let made = 0;
+  const first = process.hrtime.bigint();
   const deadline = performance.now() + seconds * 1000;
   const before = callingThreadCpuNs();
   while (performance.now() < deadline) {
@@ -116,7 +125,8 @@ async function measure(build: Build, which: Case, record = true): Promise<number
       if (values.cold) otherWork(made);
       const started = process.hrtime.bigint();
       // The evaluation's end, as a server reads it for its timers; builds that take it (`at`) date the event by it.
-      const end = process.hrtime.bigint();
+      const now = process.hrtime.bigint();
+      const end = apartNs === undefined ? now : first + BigInt(made) * apartNs;
       build.decisions.recordDecision(ctx, {
         path: ['gateway', 'authz', 'allow'],
         input,
@@ -127,7 +137,7 @@ async function measure(build: Build, which: Case, record = true): Promise<number
         evaluated: {
           defined: true,
           result: made % 10 !== 0,
-          metrics: { counter_server_query_cache_hit: 1, timer_rego_input_parse_ns: 21000, timer_rego_query_eval_ns: 41000 + (made % 977), timer_server_handler_ns: Number(end - started) },
+          metrics: { counter_server_query_cache_hit: 1, timer_rego_input_parse_ns: 21000, timer_rego_query_eval_ns: 41000 + (made % 977), timer_server_handler_ns: Number(now - started) },
         },
         at: end,
         requestedBy: '127.0.0.1:54321',
@@ -171,7 +181,8 @@ for (let round = 0; round < rounds; round++) {
     for (const build of builds) results.get(label(build, which))!.push(values.cold ? (await measure(build, which)) - (await measure(build, which, false)) : await measure(build, which));
   }
 }
-const setting = values.cold ? ', each after other work (--cold): loop with recording minus loop without' : '';
+const setting =
+  (values.cold ? ', each after other work (--cold): loop with recording minus loop without' : '') + (apartNs === undefined ? '' : `, decisions dated ${values.apart} µs apart (--apart)`);
 const sizes = `gateway input ${builds[0].plain.inputText.length} B, with credentials ${builds[0].credentials.inputText.length} B`;
 console.log(`CPU µs per recorded event on the event-loop thread (${rounds} round(s) of ${seconds} s, ${sizes}, node ${process.version}${setting})`);
 for (const [name, us] of results) {

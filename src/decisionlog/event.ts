@@ -155,31 +155,36 @@ export function nowNs(hrtime: bigint = process.hrtime.bigint()): bigint {
 /** Formats Unix nanoseconds as Go's RFC3339Nano in UTC, e.g. 2024-05-01T10:00:00.12345Z. */
 export function formatTimestamp(ns: bigint): string {
   // Decisions come many to a millisecond, and a thread serving a few a millisecond or less still makes many in a
-  // second: the date and time of day are written once per second, the text up to the milliseconds once per millisecond.
-  let sub = Number(ns - lastMsNs); // 0 to 999,999 ns within the last millisecond
-  if (!(sub >= 0 && sub < 1_000_000)) {
-    if (ns < 0n) return formatAnyTimestamp(ns);
-    const ms = ns / 1_000_000n;
-    const second = ms / 1000n;
-    if (second !== lastSecond) {
-      lastSecond = second;
-      lastSecondText = new Date(Number(second) * 1000).toISOString().slice(0, 19); // 2024-05-01T10:00:00
+  // second: the date and time of day are written once per second, the text up to the milliseconds once per
+  // millisecond. A thread making one decision a millisecond or less starts a millisecond with most of them, so the
+  // millisecond is worked out from the nanoseconds within the second as numbers: the divisions of big integers
+  // (each a new one) are done once per second.
+  let sub = Number(ns - lastSecondNs); // 0 to 999,999,999 ns within the last second
+  let subMs = sub - lastMsStart; // 0 to 999,999 ns within the last millisecond
+  if (!(subMs >= 0 && subMs < 1_000_000)) {
+    if (!(sub >= 0 && sub < 1_000_000_000)) {
+      if (ns < 0n) return formatAnyTimestamp(ns);
+      const second = ns / 1_000_000_000n;
+      lastSecondNs = second * 1_000_000_000n;
+      lastSecondMs = Number(second) * 1000;
+      lastSecondText = new Date(lastSecondMs).toISOString().slice(0, 19); // 2024-05-01T10:00:00
+      sub = Number(ns - lastSecondNs);
     }
-    const msInSecond = Number(ms - second * 1000n);
-    lastMsNs = ms * 1_000_000n;
-    lastMs = Number(ms);
+    const msInSecond = Math.floor(sub / 1_000_000);
+    lastMsStart = msInSecond * 1_000_000;
+    lastMs = lastSecondMs + msInSecond;
     lastMsText = lastSecondText + '.' + threeDigits[msInSecond];
     msBytesMade = false;
-    const msDigits = trimmedDigits[msInSecond];
-    lastMsOnly = lastSecondText + (msDigits === '' ? '' : '.' + msDigits) + 'Z';
-    sub = Number(ns - lastMsNs);
+    subMs = sub - lastMsStart;
   }
-  if (sub === 0) {
+  if (subMs === 0) {
+    // Rare (a clock reading on the millisecond), so its text is made each time.
+    const msDigits = trimmedDigits[lastMsStart / 1_000_000];
     lastSuffix = undefined;
-    return (lastTimestamp = lastMsOnly);
+    return (lastTimestamp = lastSecondText + (msDigits === '' ? '' : '.' + msDigits) + 'Z');
   }
-  const micros = Math.floor(sub / 1000);
-  const nanos = sub % 1000;
+  const micros = Math.floor(subMs / 1000);
+  const nanos = subMs % 1000;
   lastSuffix = nanos === 0 ? trimmedDigitsZ[micros] : threeDigits[micros] + trimmedDigitsZ[nanos];
   return (lastTimestamp = lastMsText + lastSuffix);
 }
@@ -211,17 +216,18 @@ export function timestampText(text: string): { upToMs: Uint8Array; rest: string 
   return timestampParts;
 }
 
-let lastSecond: bigint | undefined;
+/** Unix nanoseconds of the second the texts below are of (none at first), its milliseconds, and its date and time. */
+let lastSecondNs = -(1n << 80n);
+let lastSecondMs = 0;
 let lastSecondText = '';
-/** Unix nanoseconds of the millisecond the texts below are of; none at first. */
-let lastMsNs = -(1n << 80n);
+/** Nanoseconds from that second to the millisecond lastMsText is of (none yet: beyond any). */
+let lastMsStart = Infinity;
 let lastMs = 0;
 let lastMsText = '';
 /** '"' and lastMsText as ASCII (always 23 characters: the date and time cut to 19, a dot, three digits), once asked for. */
 const msBytes = new Uint8Array(24);
 let msBytesMade = false;
-let lastMsOnly = '';
-/** What formatTimestamp returned last, and the part of it after lastMsText (undefined: it is lastMsOnly). */
+/** What formatTimestamp returned last, and the part of it after lastMsText (undefined: it ends at the millisecond). */
 let lastTimestamp = '';
 let lastSuffix: string | undefined;
 const timestampParts: { upToMs: Uint8Array; rest: string } = { upToMs: new Uint8Array(0), rest: '' };

@@ -24,6 +24,7 @@ import { NumberText } from '../../json/number-text.js';
 import { isAny, isEmptyCollection, isIndexable, keysOf, objectKeys, scalarKey, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
 import { callName, childTerms, exprTerms, forEachRef, forEachRefInBody, forEachVar } from '../walk.js';
 import { ruleTypes, type FunctionTypes, type RuleTypes } from './rule-types.js';
+import { documentTypeOf, SchemaTyping, type DocumentType, type SchemaProblem } from './schema-annotations.js';
 import type { CompileContext, Stage } from './context.js';
 
 /** A type, or undefined where it is not known (nothing is reported about unknown types). */
@@ -53,7 +54,7 @@ const UNIFYING_OPERATORS = new Set(['eq', 'assign', 'equal']);
 interface Found {
   loc: Location;
   message: string;
-  details: ArgErrorDetails | RefErrorDetails | RefKeyErrorDetails | MatchErrorDetails;
+  details?: ArgErrorDetails | RefErrorDetails | RefKeyErrorDetails | MatchErrorDetails;
 }
 
 /** What the checker knows before it looks at a rule: builtin declarations, rule and function types, local names. */
@@ -95,7 +96,7 @@ function lastResolvedName(m: Module): Location | undefined {
 
 /** What the checker knows of the modules' rules and functions before it checks any of them. */
 function typing(modules: Module[], declOf: Typing['declOf'], originalName: Typing['originalName']): Typing {
-  const valueChecker = new RuleChecker({ declOf, rules: new Map(), functions: new Map(), originalName }, undefined, []);
+  const valueChecker = new RuleChecker({ declOf, rules: new Map(), functions: new Map(), originalName }, undefined, [], []);
   return { declOf, originalName, ...ruleTypes(modules, (r, t) => valueChecker.headType(r, t), (r) => valueChecker.definitionType(r)) };
 }
 
@@ -107,14 +108,18 @@ export const checkTypes: Stage = {
     const declOf = (name: string): FunctionDecl | undefined => builtin(name)?.decl as FunctionDecl | undefined;
     const found: Found[] = [];
     const known = typing(ctx.modules, declOf, (v) => ctx.rewritten.get(v) ?? v);
+    const schemas = ctx.options.schemas && new SchemaTyping(ctx.modules, ctx.options.schemas.set);
+    const problems: SchemaProblem[] = [];
     for (const m of ctx.modules) {
       const lastName = lastResolvedName(m);
       for (const rule of m.rules) {
-        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(known, lastName, found).rule(r);
+        const documents = schemas?.forRule(m, rule, problems) ?? [];
+        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(known, lastName, found, documents).rule(r);
       }
     }
-    // OPA sorts errors by location, then by their text.
-    found.sort((a, b) => a.loc.row - b.loc.row || a.loc.col - b.loc.col || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
+    for (const p of problems) found.push({ loc: p.rule.loc, message: p.message });
+    // OPA sorts errors by location (file, row, column), then by their text.
+    found.sort((a, b) => (a.loc.file < b.loc.file ? -1 : a.loc.file > b.loc.file ? 1 : 0) || a.loc.row - b.loc.row || a.loc.col - b.loc.col || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
     for (const f of found) {
       if (!ctx.error('rego_type_error', f.loc, f.message, f.details)) break;
     }
@@ -134,6 +139,8 @@ class RuleChecker {
     private readonly typing: Typing,
     private readonly lastName: Location | undefined,
     private readonly found: Found[],
+    /** What JSON schemas say of input and data in this rule. */
+    private readonly documents: DocumentType[],
   ) {}
 
   rule(r: Rule): void {
@@ -306,8 +313,14 @@ class RuleChecker {
     const [head, ...path] = ref;
     const keyTypes = [undefined, ...path.map((x) => this.typeOf(x, env))];
     if (head!.type === 'var' && head!.value === 'data' && !env.has('data')) return this.dataRefType(ref, keyTypes, env);
+    if (head!.type === 'var' && head!.value === 'input') {
+      const schema = documentTypeOf(this.documents, ref);
+      if (schema === 'below') return undefined;
+      if (!schema) return ANY;
+      return this.descend(ref, schema.length, schema.type, keyTypes, env, this.replacing ? undefined : ref[0]!.loc);
+    }
     if (head!.type === 'var') {
-      const type = head!.value === 'input' ? ANY : typeIn(env, head!.value);
+      const type = typeIn(env, head!.value);
       return type && this.descend(ref, 1, type, keyTypes, env, ref[0]!.loc);
     }
     // A head with a type error of its own (`upper(1)[_]`) has no type for OPA to go on with.
@@ -321,6 +334,10 @@ class RuleChecker {
    * inside an expression with `with`, which may replace the rule's value).
    */
   private dataRefType(ref: Term[], keyTypes: Known[], env: Map<string, RegoType>): Known {
+    const loc = this.replacing ? undefined : (resolvedName(ref) && this.lastName) || ref[0]!.loc;
+    const schema = documentTypeOf(this.documents, ref);
+    if (schema === 'below') return undefined;
+    if (schema) return this.descend(ref, schema.length, schema.type, keyTypes, env, loc);
     const names: string[] = [];
     for (let i = 1; i < ref.length; i++) {
       const seg = ref[i]!;
@@ -329,7 +346,6 @@ class RuleChecker {
       const type = this.typing.rules.get(JSON.stringify(names));
       if (type === undefined) continue;
       if (type === null) return undefined;
-      const loc = this.replacing ? undefined : (resolvedName(ref) && this.lastName) || ref[0]!.loc;
       return this.descend(ref, i + 1, type, keyTypes, env, loc);
     }
     return undefined;

@@ -127,8 +127,13 @@ export const checkTypes: Stage = {
 };
 
 class RuleChecker {
-  /** Inside an expression with `with`, whose replaced documents may have other types: no ref is reported. */
+  /**
+   * Inside an expression with `with`, which may replace a rule's value: nothing is reported about what is read
+   * from a rule there (what input and schemas say is reported, as in OPA).
+   */
   private replacing = false;
+  /** Set when a rule's value was read under `with` (see replacing). */
+  private readReplaceable = false;
   /**
    * The checked function's argument variables: a builtin call gives one its body has not bound yet the type the
    * builtin wants there, as OPA infers argument types.
@@ -236,13 +241,14 @@ class RuleChecker {
   }
 
   /**
-   * `a := b`, `a = b`, `a == b`: two known types that cannot unify are a match error (not under `with`, which may
-   * replace what a side reads); else a variable on one side takes the type of the other side.
+   * `a := b`, `a = b`, `a == b`: two known types that cannot unify are a match error (not where a side reads a
+   * rule under `with`, which may replace its value); else a variable on one side takes the type of the other side.
    */
   private unify(a: Term, b: Term, loc: Location, env: Map<string, RegoType>): void {
+    this.readReplaceable = false;
     const ta = this.typeOf(a, env);
     const tb = this.typeOf(b, env);
-    if (ta && tb && !this.replacing && !unifies(ta, tb)) {
+    if (ta && tb && !this.readReplaceable && !unifies(ta, tb)) {
       this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(ta), b: inGoKeyOrder(tb) } });
     } else if (a.type === 'var' && !env.has(a.value)) bind(env, a.value, tb);
     else if (b.type === 'var' && !env.has(b.value)) bind(env, b.value, ta);
@@ -317,7 +323,7 @@ class RuleChecker {
       const schema = documentTypeOf(this.documents, ref);
       if (schema === 'below') return undefined;
       if (!schema) return ANY;
-      return this.descend(ref, schema.length, schema.type, keyTypes, env, this.replacing ? undefined : ref[0]!.loc);
+      return this.descend(ref, schema.length, schema.type, keyTypes, env, ref[0]!.loc);
     }
     if (head!.type === 'var') {
       const type = typeIn(env, head!.value);
@@ -334,7 +340,8 @@ class RuleChecker {
    * inside an expression with `with`, which may replace the rule's value).
    */
   private dataRefType(ref: Term[], keyTypes: Known[], env: Map<string, RegoType>): Known {
-    const loc = this.replacing ? undefined : (resolvedName(ref) && this.lastName) || ref[0]!.loc;
+    const loc = (resolvedName(ref) && this.lastName) || ref[0]!.loc;
+    // What a schema says of data holds under `with` too, as in OPA.
     const schema = documentTypeOf(this.documents, ref);
     if (schema === 'below') return undefined;
     if (schema) return this.descend(ref, schema.length, schema.type, keyTypes, env, loc);
@@ -346,7 +353,8 @@ class RuleChecker {
       const type = this.typing.rules.get(JSON.stringify(names));
       if (type === undefined) continue;
       if (type === null) return undefined;
-      return this.descend(ref, i + 1, type, keyTypes, env, loc);
+      if (this.replacing) this.readReplaceable = true;
+      return this.descend(ref, i + 1, type, keyTypes, env, this.replacing ? undefined : loc);
     }
     return undefined;
   }

@@ -5,9 +5,10 @@
 // Types are known for literals, for the results of builtin calls and of the modules' functions, for local
 // variables assigned from those (`x := 1`, `1 = x`, an output argument, `some k, v in xs` over such a value),
 // for a function's arguments as its body types them, and for rules whose values have known types (data.p.o for
-// `o := {"a": 1}`, data.p.m.a for `m.a[k] := 1`); input is any, and everything else (data outside the rules,
-// values built from it) is left unknown and never reported, so this reports a subset of OPA's type errors and
-// nothing OPA accepts. A unification (`a = b`, `:=`, and `a == b`, which OPA rewrites to `a = b` where it is an
+// `o := {"a": 1}`, data.p.m.a for `m.a[k] := 1`), and for input and data where JSON schemas type them
+// (schema-annotations.ts); the rest of input is any, and everything else (data outside the rules, values built
+// from it) is left unknown and never reported, so this reports a subset of OPA's type errors and nothing OPA
+// accepts. A unification (`a = b`, `:=`, and `a == b`, which OPA rewrites to `a = b` where it is an
 // expression of its own) whose two sides have known types that can never be equal is OPA's "match error". A
 // builtin replaced with `with` by another builtin whose declaration cannot unify with its own is OPA's "NAME:
 // arity mismatch". A ref that goes on below a value of known type with a key no such value has (`[1][1.5]`,

@@ -1,7 +1,7 @@
 // Type checking with JSON schemas, against the pinned OPA byte for byte: `--schema FILE` (the input schema) and
 // `--schema DIR` (documents annotations refer to as schema.NAME) on check, eval, test and bench; inline schema
 // annotations at rule, document, package and subpackages scope, on input and data; the keywords that shape types
-// and those that do not; later annotations replacing earlier ones; refs under `with`. Schemas Verdict does not
+// and those that do not; entries that are neither a schema nor a reference to one; later annotations replacing earlier ones; refs under `with`. Schemas Verdict does not
 // type as OPA does are refused naming the keyword, and policies that fit their schemas stay accepted.
 import { execFile, execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -160,6 +160,8 @@ allow if {
   'keywords/allOf-untyped.rego': inline('{allOf: [{type: object, properties: {a: {type: string}}}, {required: [a]}]}', 'input.x.b == 1'),
   'keywords/allOf-items.rego': inline('{allOf: [{type: array, items: {type: string}}, {type: array, items: {type: number}}]}', 'input.x[0] == 1'),
   'keywords/locals.rego': inline('{type: object, properties: {a: {type: string}}}', 'y := input.x; y.b; input.x[k] == 1; k == 2'),
+  'parse/reference.rego': 'package t\n\n# METADATA\n# schemas:\n#   - input: input.x\np if input.q\n',
+  'parse/declaration.rego': 'package t\n\n# METADATA\n# schemas:\n#   - input.a: true\np if input.q\n',
   'refused/type-list.rego': inline('{type: [string, number]}', 'input.x == true'),
   'refused/remote-ref.rego': inline('{$ref: "https://example.com/s.json"}', 'input.x.a == 1'),
   'refused/anyOf-beside-type.rego': inline('{type: string, anyOf: [{type: number}]}', 'input.x == true'),
@@ -195,6 +197,8 @@ describe('type checking with JSON schemas, as OPA', () => {
     ['check', '-f', 'json', 'with/p.rego'],
     ['check', '-f', 'json', 'fits/p.rego'],
     ['check', '-s', 'bad', 'refs/p.rego'],
+    ['check', '-f', 'json', 'parse/reference.rego'],
+    ['check', 'parse/declaration.rego'],
     ['check', '-s', 'bad/bad.json', 'input/p.rego'],
     ['check', '-s', 'nonexistent', 'input/p.rego'],
     ['eval', '-s', 'schemas/input.json', '-d', 'input/p.rego', 'data.p'],

@@ -1,5 +1,5 @@
 // Type checking with JSON schemas, against the pinned OPA byte for byte: `--schema FILE` (the input schema) and
-// `--schema DIR` (documents annotations refer to as schema.NAME) on check, eval, test and bench; inline schema
+// `--schema DIR` (documents annotations refer to as schema.NAME) on check, eval (and eval -p), test and bench; inline schema
 // annotations at rule, document, package and subpackages scope, on input and data; the keywords that shape types
 // and those that do not; entries that are neither a schema nor a reference to one; later annotations replacing earlier ones; refs under `with`. Schemas Verdict does not
 // type as OPA does are refused naming the keyword, and policies that fit their schemas stay accepted.
@@ -204,6 +204,8 @@ describe('type checking with JSON schemas, as OPA', () => {
     ['eval', '-s', 'schemas/input.json', '-d', 'input/p.rego', 'data.p'],
     ['eval', '-s', 'schemas/input.json', 'input.usr == 1'],
     ['eval', '-d', 'override/p.rego', 'data.ov'],
+    ['eval', '-p', '-d', 'override/p.rego', 'data.ov.r1'],
+    ['eval', '-p', '-s', 'schemas/input.json', '-d', 'input/p.rego', 'data.p.allow'],
     ['test', '-s', 'schemas/input.json', 'input'],
     ['test', 'input', 'override'],
     ['bench', '-s', 'schemas/input.json', '-d', 'input/p.rego', '-f', 'json', 'data.p'],

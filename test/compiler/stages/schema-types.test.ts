@@ -124,6 +124,8 @@ p6 if input.i.b6 with input as {}
 p9 if input.i.a == 1 with input as {}
 p10 if data.d.a == 1 with input as {}
 `,
+  // Match errors under `with` are reported unless a side reads a rule there (OPA reports some of those too).
+  'with/rules.rego': 'package m\n\nr := "s"\n\np1 if { x := r; x == 1 with data.m.r as 2 }\n\np2 if count([1]) == "a" with input as {}\n\np3 if { y := count([1]); y == "a" with data.m.r as 1 }\n\np4 if r == 1 with data.m.r as 1\n',
   'fits/p.rego': `package fits
 
 # METADATA
@@ -195,6 +197,7 @@ describe('type checking with JSON schemas, as OPA', () => {
     ['check', '-f', 'json', 'override/p.rego'],
     ['check', '-f', 'json', '-s', 'schemas/input.json', 'override/p.rego'],
     ['check', '-f', 'json', 'with/p.rego'],
+    ['check', '-f', 'json', 'with/rules.rego'],
     ['check', '-f', 'json', 'fits/p.rego'],
     ['check', '-s', 'bad', 'refs/p.rego'],
     ['check', '-f', 'json', 'parse/reference.rego'],

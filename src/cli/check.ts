@@ -4,7 +4,7 @@ import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkRego, RegoCompileError } from '../compiler/compile-rego.js';
 import { choiceFlag, FlagError, flagsHelp, parseCommandLine, schemaFlag, sharedFlags, type FlagGroup } from './flags.js';
 import { goErrorList, goJson } from './go-format.js';
-import { formatRegoError, isLocated } from '../compiler/errors.js';
+import { errorJson, formatRegoError } from '../compiler/errors.js';
 import { LoadError, loadBundlePaths, loadPaths, schemaOption } from './load.js';
 
 const checkFlags: FlagGroup[] = [
@@ -63,9 +63,7 @@ export async function checkCommand(args: string[]): Promise<number> {
       errors = [{ message: err.message }];
       suffix = ' during loading';
     } else if (err instanceof RegoCompileError) {
-      errors = err.errors.map(({ message, code, location, details }) => ({
-        message, code, ...(isLocated(location) ? { location } : {}), ...(details ? { details } : {}),
-      }));
+      errors = err.errors.map(errorJson);
       if (err.errors.some((e) => e.code === 'rego_parse_error')) suffix = ' during loading';
     } else throw err;
   }

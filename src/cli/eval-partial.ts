@@ -5,6 +5,7 @@
 // --format source, as Rego (eval-partial-source.ts).
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { RegoCompileError } from '../compiler/compile-rego.js';
+import { errorJson } from '../compiler/errors.js';
 import { loadDataAndBundles, schemaOption } from './load.js';
 
 /** The flags, for parseArgs. */
@@ -51,7 +52,7 @@ export async function evaluatePartialQuery(dataPaths: string[], input: unknown, 
     if (json.support.length > 0) partial.modules = json.support;
     return { partial };
   } catch (err) {
-    if (err instanceof RegoCompileError) return { errors: err.errors };
+    if (err instanceof RegoCompileError) return { errors: err.errors.map(errorJson) };
     if (err instanceof PartialEvalError) {
       const loc = err.location;
       return { errors: [{ message: err.message, code: err.code, location: { file: loc?.file ?? '', row: loc?.row ?? 0, col: loc?.col ?? 0 } }] };

@@ -82,12 +82,15 @@ export function attachAnnotations(module: Module, statements: Statement[], comme
 
 /**
  * OPA's parse error for a `schemas` entry that is neither a schema (a map) nor a reference to a schema document
- * (a ref below `schema`, written as a string).
+ * (a ref below `schema`, written as a string). A list of anything but `path: schema` maps OPA's YAML decoder
+ * refuses, naming the line; Verdict refuses it too, in its own words.
  */
 function schemasError(schemas: unknown): string | undefined {
-  if (!Array.isArray(schemas)) return undefined;
+  if (schemas === undefined || schemas === null) return undefined;
+  const malformed = 'invalid schemas: expected a list of maps from a path (input.x, data.x) to a schema or a schema reference';
+  if (!Array.isArray(schemas)) return malformed;
   for (const entry of schemas) {
-    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) continue;
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return malformed;
     for (const [path, schema] of Object.entries(entry as Record<string, unknown>)) {
       if (typeof schema === 'string') {
         if (!/^schema(?:$|[.[])/.test(schema.trim())) return 'invalid schema reference';

@@ -164,6 +164,8 @@ allow if {
   'keywords/locals.rego': inline('{type: object, properties: {a: {type: string}}}', 'y := input.x; y.b; input.x[k] == 1; k == 2'),
   'parse/reference.rego': 'package t\n\n# METADATA\n# schemas:\n#   - input: input.x\np if input.q\n',
   'parse/declaration.rego': 'package t\n\n# METADATA\n# schemas:\n#   - input.a: true\np if input.q\n',
+  'parse/entry.rego': 'package t\n\n# METADATA\n# schemas:\n#   - input.q\np if input.q\n',
+  'parse/list.rego': 'package t\n\n# METADATA\n# schemas: 3\np if input.q\n',
   'refused/type-list.rego': inline('{type: [string, number]}', 'input.x == true'),
   'refused/remote-ref.rego': inline('{$ref: "https://example.com/s.json"}', 'input.x.a == 1'),
   'refused/anyOf-beside-type.rego': inline('{type: string, anyOf: [{type: number}]}', 'input.x == true'),
@@ -232,6 +234,18 @@ describe('type checking with JSON schemas, as OPA', () => {
       const ours = await run(process.execPath, [verdict, 'check', '-f', 'json', `refused/${name}.rego`]);
       assert.equal(ours.status, 1, name);
       assert.deepEqual(JSON.parse(ours.stderr), { errors: [{ message, code: 'rego_type_error', location: { file: `refused/${name}.rego`, row: 6, col: 1 } }] });
+    }
+  });
+
+  it('refuses a schemas list that is not one of path: schema maps, as OPA does (in its own words)', async () => {
+    for (const name of ['entry', 'list']) {
+      const [ours, theirs] = await both(['check', '-f', 'json', `parse/${name}.rego`]);
+      assert.equal(theirs.status, 1);
+      assert.equal(ours.status, 1);
+      assert.equal(JSON.parse(theirs.stderr).errors[0].code, 'rego_parse_error');
+      assert.deepEqual(JSON.parse(ours.stderr).errors.map((e: { code: string; message: string }) => [e.code, e.message]), [
+        ['rego_parse_error', 'invalid schemas: expected a list of maps from a path (input.x, data.x) to a schema or a schema reference'],
+      ]);
     }
   });
 

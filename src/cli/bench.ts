@@ -4,7 +4,7 @@
 // BenchmarkResult JSON (json) or a Go benchmark line (gobench). Exit code 1 when loading, compiling or an
 // evaluation fails, or (unless --fail=false) when the result is undefined.
 import { readFileSync } from 'node:fs';
-import { checkQueryArguments, choiceFlag, countFlag, flagsHelp, parseCommandLine, queryFlags, sharedFlags, type FlagGroup } from './flags.js';
+import { checkQueryArguments, choiceFlag, countFlag, flagsHelp, parseCommandLine, queryFlags, schemaFlag, sharedFlags, type FlagGroup } from './flags.js';
 import { goJson } from './go-format.js';
 import { LoadError } from './load.js';
 import { errorsText, prepareQuery, type EvalOutput } from './eval.js';
@@ -25,6 +25,7 @@ const benchFlags: FlagGroup[] = [
       benchmem: { type: 'boolean', help: 'report the JavaScript heap bytes allocated per evaluation (default true)' },
       metrics: { type: 'boolean', help: 'report the histogram of evaluation times (default true)' },
       fail: { type: 'boolean', help: 'an undefined result is an error, exit code 1 (default true)' },
+      ...schemaFlag,
       ignore: sharedFlags.ignore,
       'v0-compatible': sharedFlags['v0-compatible'],
       help: sharedFlags.help,
@@ -40,7 +41,6 @@ const benchFlags: FlagGroup[] = [
       partial: { type: 'boolean', short: 'p', help: '', refused: 'verdict bench times full evaluation only' },
       unknowns: { type: 'string', short: 'u', multiple: true, help: '', refused: 'verdict bench times full evaluation only' },
       target: { type: 'string', short: 't', help: '', refused: "queries always run on Verdict's own engine (Rego compiled to wasm)" },
-      schema: { type: 'string', short: 's', help: '', refused: 'Verdict does not type-check policies against JSON schemas' },
       'optimize-store-for-read-speed': { type: 'boolean', help: '', refused: 'Verdict has one data store layout' },
     },
   },
@@ -89,6 +89,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       regoVersion: values['v0-compatible'] ? 'v0' : 'v1',
       context: { package: values.package as string | undefined, imports: values.import as string[] | undefined },
       ignore: values.ignore as string[] | undefined,
+      schemaPath: values.schema as string | undefined,
     });
   } catch (err) {
     if (!(err instanceof LoadError)) throw err;

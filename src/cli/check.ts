@@ -2,10 +2,10 @@
 // `opa check` does (on stderr: OPA's error list, or with -f json {"errors": [...]}), exit code 1 on errors.
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkRego, RegoCompileError } from '../compiler/compile-rego.js';
-import { choiceFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
+import { choiceFlag, FlagError, flagsHelp, parseCommandLine, schemaFlag, sharedFlags, type FlagGroup } from './flags.js';
 import { goErrorList, goJson } from './go-format.js';
-import { formatRegoError, isLocated } from '../compiler/errors.js';
-import { LoadError, loadBundlePaths, loadPaths } from './load.js';
+import { errorJson, formatRegoError } from '../compiler/errors.js';
+import { LoadError, loadBundlePaths, loadPaths, schemaOption } from './load.js';
 
 const checkFlags: FlagGroup[] = [
   {
@@ -13,6 +13,7 @@ const checkFlags: FlagGroup[] = [
     flags: {
       format: { type: 'string', short: 'f', default: 'pretty', value: 'FORMAT', help: 'pretty or json (default pretty)' },
       strict: { type: 'boolean', short: 'S', help: 'enable compiler strict mode (unused imports, assignments and arguments; v1 checks for v0 modules)' },
+      ...schemaFlag,
       ...sharedFlags,
     },
   },
@@ -20,7 +21,6 @@ const checkFlags: FlagGroup[] = [
     title: 'Refused',
     flags: {
       capabilities: { type: 'string', help: '', refused: 'Verdict checks policies against its own builtins' },
-      schema: { type: 'string', short: 's', help: '', refused: 'Verdict does not type-check policies against JSON schemas' },
       'max-errors': { type: 'string', short: 'm', help: '', refused: 'the number of compile errors reported is not configurable in Verdict' },
       'v0-v1': { type: 'boolean', help: '', refused: 'checking against both Rego versions at once is not supported; run verdict check with and without --v0-compatible' },
     },
@@ -56,15 +56,14 @@ export async function checkCommand(args: string[]): Promise<number> {
   try {
     const load = values.bundle ? loadBundlePaths : loadPaths;
     const { modules } = await load(positionals, { ignore: values.ignore as string[] | undefined });
-    checkRego(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: values['v0-compatible'] ? 'v0' : 'v1', strict: values.strict === true });
+    const schemas = await schemaOption(values.schema);
+    checkRego(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: values['v0-compatible'] ? 'v0' : 'v1', strict: values.strict === true, schemas });
   } catch (err) {
     if (err instanceof LoadError) {
       errors = [{ message: err.message }];
       suffix = ' during loading';
     } else if (err instanceof RegoCompileError) {
-      errors = err.errors.map(({ message, code, location, details }) => ({
-        message, code, ...(isLocated(location) ? { location } : {}), ...(details ? { details } : {}),
-      }));
+      errors = err.errors.map(errorJson);
       if (err.errors.some((e) => e.code === 'rego_parse_error')) suffix = ' during loading';
     } else throw err;
   }

@@ -1,7 +1,7 @@
 // `verdict eval`'s command line: `opa eval`'s flags and output formats (json, pretty, raw, values, bindings,
 // discard) over evaluateQuery (eval.ts). Flags Verdict does not support are refused by name.
 import { readFileSync } from 'node:fs';
-import { checkQueryArguments, choiceFlag, FlagError, flagsHelp, parseCommandLine, queryFlags, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
+import { checkQueryArguments, choiceFlag, FlagError, flagsHelp, parseCommandLine, queryFlags, schemaFlag, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goJson } from './go-format.js';
 import { LoadError } from './load.js';
 import { errorsText, evaluateQuery, type EvalOutput } from './eval.js';
@@ -27,6 +27,7 @@ const evalFlags: FlagGroup[] = [
       partial: { type: 'boolean', short: 'p', help: 'partially evaluate the query (prints OPA\'s -p JSON, or Rego with --format source)' },
       unknowns: { type: 'string', multiple: true, value: 'REF', help: 'with -p: a reference to treat as unknown (default input); repeatable' },
       'disable-inlining': { type: 'string', multiple: true, value: 'REF', help: 'with -p: a rule reference never inlined into the queries; repeatable' },
+      ...schemaFlag,
       ignore: sharedFlags.ignore,
       'v0-compatible': sharedFlags['v0-compatible'],
       help: sharedFlags.help,
@@ -51,7 +52,6 @@ const evalFlags: FlagGroup[] = [
       'nondeterminstic-builtins': { type: 'boolean', help: '', refused: 'partial evaluation options are not supported by verdict eval' },
       entrypoint: { type: 'string', short: 'e', help: '', refused: 'give the query instead' },
       optimize: { type: 'string', short: 'O', help: '', refused: 'optimisation levels are not supported by verdict eval' },
-      schema: { type: 'string', short: 's', help: '', refused: 'Verdict does not type-check policies against JSON schemas' },
       strict: { type: 'boolean', short: 'S', help: '', refused: "the compiler's strict mode is not supported" },
       target: { type: 'string', short: 't', help: '', refused: "queries always run on Verdict's own engine" },
       timeout: { type: 'string', help: '', refused: 'evaluation timeouts are not supported by verdict eval' },
@@ -113,6 +113,7 @@ export async function evalCommand(args: string[]): Promise<number> {
       regoVersion: values['v0-compatible'] ? 'v0' : 'v1',
       context: { package: values.package as string | undefined, imports: values.import as string[] | undefined },
       ignore: values.ignore as string[] | undefined,
+      schemaPath: values.schema as string | undefined,
       metrics,
       strictBuiltinErrors: values['strict-builtin-errors'] === true,
     });

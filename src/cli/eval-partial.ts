@@ -5,7 +5,8 @@
 // --format source, as Rego (eval-partial-source.ts).
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { RegoCompileError } from '../compiler/compile-rego.js';
-import { loadDataAndBundles } from './load.js';
+import { errorJson } from '../compiler/errors.js';
+import { loadDataAndBundles, schemaOption } from './load.js';
 
 /** The flags, for parseArgs. */
 export const partialFlags = {
@@ -20,6 +21,8 @@ export interface PartialFlags {
   partial?: boolean;
   unknowns?: string[];
   'disable-inlining'?: string[];
+  /** `--schema` (CompileOptions.schemas). */
+  schema?: string;
 }
 
 /** Refuses --unknowns and --disable-inlining without -p, which would otherwise be ignored. */
@@ -37,10 +40,11 @@ export function partialFlagError(values: PartialFlags): string | undefined {
  */
 export async function evaluatePartialQuery(dataPaths: string[], input: unknown, query: string, values: PartialFlags, format: 'json' | 'source' = 'json', bundlePaths: string[] = []): Promise<{ partial?: Record<string, unknown>; source?: string; errors?: unknown[] }> {
   const { modules, data } = await loadDataAndBundles(dataPaths, bundlePaths);
+  const schemas = await schemaOption(values.schema);
   // Imported here: `verdict eval` without -p does not load the partial evaluator.
   const { partialEvaluate, PartialEvalError, partialResultJson } = await import('../compiler/partial/index.js');
   try {
-    const result = partialEvaluate(modules, { query, input, data, unknowns: values.unknowns, disableInlining: values['disable-inlining'] }, { builtins: verdictBuiltins, deprecated: verdictDeprecated });
+    const result = partialEvaluate(modules, { query, input, data, unknowns: values.unknowns, disableInlining: values['disable-inlining'] }, { builtins: verdictBuiltins, deprecated: verdictDeprecated, schemas });
     if (format === 'source') return { source: (await import('./eval-partial-source.js')).partialSourceText(result) };
     const json = partialResultJson(result);
     const partial: Record<string, unknown> = {};
@@ -48,7 +52,7 @@ export async function evaluatePartialQuery(dataPaths: string[], input: unknown, 
     if (json.support.length > 0) partial.modules = json.support;
     return { partial };
   } catch (err) {
-    if (err instanceof RegoCompileError) return { errors: err.errors };
+    if (err instanceof RegoCompileError) return { errors: err.errors.map(errorJson) };
     if (err instanceof PartialEvalError) {
       const loc = err.location;
       return { errors: [{ message: err.message, code: err.code, location: { file: loc?.file ?? '', row: loc?.row ?? 0, col: loc?.col ?? 0 } }] };

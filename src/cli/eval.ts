@@ -14,7 +14,7 @@ import type { Module } from '../compiler/ast.js';
 import { planModules, PlanError } from '../compiler/planner/index.js';
 import { queryModule, queryPlanError, queryTextLocation, QUERY_START, type QueryContext, type QueryRow } from '../compiler/query.js';
 import type { RegoVersion } from '../compiler/ast.js';
-import { LoadError, loadDataAndBundles } from './load.js';
+import { LoadError, loadDataAndBundles, schemaOption } from './load.js';
 import { evalErrorDetail } from '../engine/eval-error.js';
 import { readEvalInput } from './eval-input.js';
 import { writeJson } from '../json/writer.js';
@@ -35,6 +35,8 @@ export interface EvalOptions {
   ignore?: string[];
   /** Filled with OPA's timer names (nanoseconds) when given. */
   metrics?: Record<string, number>;
+  /** `--schema`: the JSON schema file of input, or a directory of schema documents (CompileOptions.schemas). */
+  schemaPath?: string;
   /** The first builtin error fails the evaluation instead of making the call undefined (OPA's strict mode). */
   strictBuiltinErrors?: boolean;
 }
@@ -74,8 +76,10 @@ export interface PreparedQuery {
 export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery | EvalOutput> {
   const timer = metricsTimer(options.metrics);
   let loaded;
+  let schemas;
   try {
     loaded = await loadDataAndBundles(options.dataPaths, options.bundlePaths ?? [], { ignore: options.ignore });
+    schemas = await schemaOption(options.schemaPath);
   } catch (err) {
     if (err instanceof LoadError) return { errors: [{ message: err.message }] };
     throw err;
@@ -91,7 +95,7 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
     query = queryModule(options.query, { ...options.context, names: visibleNames(parsed, options.context) });
     const [queryParsed] = parseRegoFiles([query.file], {});
     timer('timer_rego_query_parse_ns');
-    const checked = checkParsedModules([...parsed, queryParsed!], { builtins: verdictBuiltins, deprecated: verdictDeprecated });
+    const checked = checkParsedModules([...parsed, queryParsed!], { builtins: verdictBuiltins, deprecated: verdictDeprecated, schemas });
     wasm = compilePlan(planModules(checked, [query.entrypoint], verdictBuiltins));
     if (parsed.length > 0) timer('timer_rego_module_compile_ns');
   } catch (err) {

@@ -123,6 +123,11 @@ export const sharedFlags = {
   help: { type: 'boolean', short: 'h', help: 'print this help' },
 } satisfies Record<string, FlagSpec>;
 
+/** `-s/--schema` of the commands that type-check with JSON schemas (check, eval, test, bench), as OPA's. */
+export const schemaFlag = {
+  schema: { type: 'string', short: 's', value: 'PATH', help: 'JSON schema file for input, or a directory of schema documents that annotations refer to (schema.NAME)' },
+} satisfies Record<string, FlagSpec>;
+
 /** The flags that give a query its policies, data, input and context (`verdict eval`, `verdict bench`). */
 export const queryFlags = {
   data: { type: 'string', short: 'd', multiple: true, value: 'PATH', help: 'policy or data file or directory (prefix:PATH puts data under data.prefix); repeatable' },

@@ -8,11 +8,13 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseYamlAsOpa } from '../json/yaml.js';
+import { goYamlMessage } from '../json/yaml-errors.js';
 import { readJsonDataFile } from '../json/data-file.js';
 import { isJsonObject as isObject, someNumberText } from '../json/kinds.js';
 import { beyondOpaRange } from '../json/number-text.js';
 import type { RegoFile } from '../compiler/compile-rego.js';
 import type { RegoVersion } from '../compiler/ast.js';
+import type { SchemaSet } from '../compiler/stages/schema-annotations.js';
 
 
 export interface LoadedFiles {
@@ -124,13 +126,7 @@ async function loadFile(path: string, at: string[], loaded: LoadedFiles, named: 
   if (ext === '.rego') {
     loaded.modules.push({ path, source: await readFile(path, 'utf8') });
   } else if (DATA_EXTENSIONS.has(ext)) {
-    const text = await readFile(path, 'utf8');
-    let value: unknown;
-    try {
-      value = ext === '.json' ? readJsonDataFile(text) : parseYamlAsOpa(text);
-    } catch (err) {
-      throw new LoadError(`${path}: ${(err as Error).message}`);
-    }
+    const value = await readDataFile(path);
     // OPA stores data as its own numbers, whose range ends there; its message names no file.
     if (someNumberText(value, beyondOpaRange)) throw new LoadError('invalid number: number too big');
     if (at.length === 0 && !isObject(value)) throw new LoadError(`${path}: document must be of type object`);
@@ -139,6 +135,49 @@ async function loadFile(path: string, at: string[], loaded: LoadedFiles, named: 
     throw new LoadError(`${path}: expected a .rego, .json, .yaml or .yml file or a directory`);
   }
   // Other files inside a directory are skipped, as OPA does.
+}
+
+/**
+ * A data file's document (a .json file is read as JSON, others as YAML), or a schema file's (OPA reads those as
+ * YAML whatever their extension); LoadError naming the file, in OPA's words, where it does not parse.
+ */
+async function readDataFile(path: string, kind: 'data' | 'schema' = 'data'): Promise<unknown> {
+  const text = await readFile(path, 'utf8');
+  const asYaml = kind === 'schema' || extname(path) !== '.json';
+  try {
+    return asYaml ? parseYamlAsOpa(text) : readJsonDataFile(text);
+  } catch (err) {
+    if (!asYaml) throw new LoadError(`${path}: ${(err as Error).message}`);
+    throw new LoadError(`${path}: ${kind === 'data' ? 'error converting YAML to JSON: ' : ''}${goYamlMessage(err as Error, text)}`);
+  }
+}
+
+/**
+ * `--schema PATH`, as OPA reads it: a file is the input schema; in a directory every .json, .yaml and .yml file
+ * is a schema document that annotations refer to by its path without the extension (`a/b.c.json` is
+ * `schema.a["b.c"]`), and other files are skipped.
+ */
+export async function loadSchemaSet(path: string): Promise<SchemaSet> {
+  const info = await stat(path).catch(() => {
+    throw new LoadError(`stat ${path}: no such file or directory`);
+  });
+  if (!info.isDirectory()) return { input: await readDataFile(path, 'schema'), documents: new Map() };
+  const documents = new Map<string, unknown>();
+  const walk = async (dir: string, at: string[]): Promise<void> => {
+    for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const full = join(dir, entry.name);
+      const ext = extname(entry.name);
+      if (entry.isDirectory()) await walk(full, [...at, entry.name]);
+      else if (entry.isFile() && DATA_EXTENSIONS.has(ext)) documents.set(JSON.stringify([...at, entry.name.slice(0, -ext.length)]), await readDataFile(full, 'schema'));
+    }
+  };
+  await walk(path, []);
+  return { documents };
+}
+
+/** The compiler's schema option for `--schema PATH` (or none): annotations' schemas are used either way. */
+export async function schemaOption(path: unknown): Promise<{ set?: SchemaSet }> {
+  return typeof path === 'string' ? { set: await loadSchemaSet(path) } : {};
 }
 
 function mergeAt(data: Record<string, unknown>, at: string[], value: unknown, path: string): void {

@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Module, RegoVersion, Rule, Term } from '../compiler/ast.js';
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
-import { checkParsedModules, parseRegoFiles, type RegoFile } from '../compiler/compile-rego.js';
+import { checkParsedModules, parseRegoFiles, type CompileRegoOptions, type RegoFile } from '../compiler/compile-rego.js';
 import { CoverPoints, planModules, PlanError } from '../compiler/planner/index.js';
 import { coverableSpans, coverageReport, type CoverageReport } from './coverage.js';
 import { compilePlan } from '../wasm/compile.js';
@@ -45,6 +45,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** Record which expressions and rule heads the tests evaluate (OPA's coverage report). */
   cover?: boolean;
+  /** Type checking with JSON schemas (CompileOptions.schemas). */
+  schemas?: CompileRegoOptions['schemas'];
 }
 
 export interface TestRun {
@@ -58,7 +60,7 @@ export async function runTests(files: Array<RegoFile & { regoVersion?: RegoVersi
   const cases = discoverTests(modules).filter((c) => !options.run || options.run.test(`${c.result.package}.${c.result.name}`));
   const coverable = options.cover ? coverableSpans(modules) : undefined;
   const cover = options.cover ? new CoverPoints() : undefined;
-  const checked = checkParsedModules(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated });
+  const checked = checkParsedModules(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated, schemas: options.schemas });
   const runnable = cases.filter((c) => c.entrypoint !== undefined);
   const wasm = runnable.length === 0 ? undefined : compileTests(checked, runnable, cover);
   const durations = new Map<TestCase, number>();

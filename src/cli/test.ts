@@ -3,10 +3,10 @@
 // (pretty or JSON), with its exit codes: 0 when every test passed, 2 when one failed, erred or was skipped
 // (-z: skipped tests do not count), 1 when the policies do not load or compile or no test ran (--fail-on-empty).
 import { RegoCompileError } from '../compiler/compile-rego.js';
-import { countFlag, durationFlag, choiceFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
+import { countFlag, durationFlag, choiceFlag, FlagError, flagsHelp, parseCommandLine, schemaFlag, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goDuration, goErrorList, goJson } from './go-format.js';
 import { formatRegoError } from '../compiler/errors.js';
-import { LoadError, loadBundlePaths, loadPaths, type LoadedFiles } from './load.js';
+import { LoadError, loadBundlePaths, loadPaths, schemaOption, type LoadedFiles } from './load.js';
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { explain, explanationText, ExplainUnsupported, isExplainMode, type ExplainMode } from '../compiler/explain/index.js';
 import { runTests, type TestError, type TestResult, type TestRun } from './test-runner.js';
@@ -28,6 +28,7 @@ const testFlags: FlagGroup[] = [
       coverage: { type: 'boolean', short: 'c', help: "print OPA's JSON coverage report instead of the results (when every test passed)" },
       threshold: { type: 'string', value: 'PERCENT', help: 'with --coverage: exit 2 when the coverage is below this percentage' },
       count: { type: 'string', default: '1', value: 'N', help: 'run the tests N times, reporting each run, until one does not pass (0: run nothing; default 1)' },
+      ...schemaFlag,
       ...sharedFlags,
     },
   },
@@ -41,7 +42,6 @@ const testFlags: FlagGroup[] = [
       parallel: { type: 'string', short: 'p', help: '', refused: 'Verdict runs tests one at a time' },
       target: { type: 'string', short: 't', help: '', refused: "tests always run on Verdict's own engine" },
       capabilities: { type: 'string', help: '', refused: "Verdict checks policies against its own builtins (verdict capabilities lists them)" },
-      schema: { type: 'string', short: 's', help: '', refused: 'Verdict does not type-check policies against JSON schemas' },
       'max-errors': { type: 'string', short: 'm', help: '', refused: 'the number of compile errors reported is not configurable in Verdict' },
       sort: { type: 'string', help: '', refused: 'results are listed in the order of the modules and rules' },
       watch: { type: 'boolean', short: 'w', help: '', refused: 'watching files is not supported by verdict test' },
@@ -90,16 +90,18 @@ export async function testCommand(args: string[]): Promise<number> {
   // As opa test: each of the --count runs is reported, and the first that does not pass ends the command (0 runs
   // nothing and reports nothing).
   let loaded;
+  let schemas;
   try {
     const load = values.bundle ? loadBundlePaths : loadPaths;
     loaded = await load(positionals, { ignore: values.ignore as string[] | undefined });
+    schemas = await schemaOption(values.schema);
   } catch (err) {
     return loadFailure(err);
   }
   for (let i = 0; i < count; i++) {
     let outcome: TestRun;
     try {
-      outcome = await runTests(loaded.modules, loaded.data, { regoVersion: values['v0-compatible'] ? 'v0' : 'v1', run, timeoutMs, cover: values.coverage === true });
+      outcome = await runTests(loaded.modules, loaded.data, { regoVersion: values['v0-compatible'] ? 'v0' : 'v1', run, timeoutMs, cover: values.coverage === true, schemas });
     } catch (err) {
       return loadFailure(err);
     }

@@ -31,7 +31,7 @@ function metadataBlocks(file: string, comments: LexComment[]): Block[] {
 }
 
 /** Parses the blocks and attaches them; returns OPA-style errors for bad YAML, scopes or placement. */
-export function attachAnnotations(module: Module, statements: Statement[], comments: LexComment[]): RegoError[] {
+export function attachAnnotations(module: Module, statements: Statement[], comments: LexComment[], source: string): RegoError[] {
   const errors: RegoError[] = [];
   for (const block of metadataBlocks(module.file, comments)) {
     const fail = (message: string) => errors.push(regoError('rego_parse_error', block.loc, message));
@@ -62,6 +62,12 @@ export function attachAnnotations(module: Module, statements: Statement[], comme
       fail(`annotation scope '${scope}' must be applied to ${onRule ? 'rule' : 'package'} (have ${have})`);
       continue;
     }
+    const schemaError = schemasError(fields.schemas);
+    if (schemaError) {
+      // OPA shows this one with its source line.
+      errors.push(regoError('rego_parse_error', block.loc, schemaError, source));
+      continue;
+    }
     const a: Annotations = { scope, raw: fields, loc: block.loc };
     if (typeof fields.title === 'string') a.title = fields.title;
     if (typeof fields.description === 'string') a.description = fields.description;
@@ -72,6 +78,28 @@ export function attachAnnotations(module: Module, statements: Statement[], comme
     if (target?.kind === 'rule') (target.rule.annotations ??= []).push(a);
   }
   return errors;
+}
+
+/**
+ * OPA's parse error for a `schemas` entry that is neither a schema (a map) nor a reference to a schema document
+ * (a ref below `schema`, written as a string). A list of anything but `path: schema` maps OPA's YAML decoder
+ * refuses, naming the line; Verdict refuses it too, in its own words.
+ */
+function schemasError(schemas: unknown): string | undefined {
+  if (schemas === undefined || schemas === null) return undefined;
+  const malformed = 'invalid schemas: expected a list of maps from a path (input.x, data.x) to a schema or a schema reference';
+  if (!Array.isArray(schemas)) return malformed;
+  for (const entry of schemas) {
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return malformed;
+    for (const [path, schema] of Object.entries(entry as Record<string, unknown>)) {
+      if (typeof schema === 'string') {
+        if (!/^schema(?:$|[.[])/.test(schema.trim())) return 'invalid schema reference';
+      } else if (!schema || typeof schema !== 'object' || Array.isArray(schema)) {
+        return `invalid schema declaration for path ${JSON.stringify(path)}`;
+      }
+    }
+  }
+  return undefined;
 }
 
 function stmtRow(s: Statement): number {

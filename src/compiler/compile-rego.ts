@@ -1,6 +1,7 @@
 // Rego source to OPA's IR plan and to wasm, in-process: parse → compile stages → planner → back end.
 import type { Module, RegoVersion } from './ast.js';
 import { compileOwnedModules } from './compile.js';
+import type { CompileOptions } from './stages/context.js';
 import { formatRegoError, type RegoError } from './errors.js';
 import { parseModule } from './parse-module.js';
 import { planModules, type BuiltinDecl } from './planner/index.js';
@@ -26,6 +27,8 @@ export interface CompileRegoOptions {
   regoVersion?: RegoVersion;
   /** OPA's strict mode (CompileOptions.strict). */
   strict?: boolean;
+  /** Type checking with JSON schemas (CompileOptions.schemas). */
+  schemas?: CompileOptions['schemas'];
 }
 
 /** Compile errors of a policy set, all of them, with OPA's codes. */
@@ -83,7 +86,7 @@ function checkParsedModulesNamed(modules: Module[], options: CompileRegoOptions)
     const decl = options.builtins.get(name);
     return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined, deprecated: options.deprecated.has(name), decl };
   };
-  const out = compileOwnedModules(modules, { builtin, strict: options.strict });
+  const out = compileOwnedModules(modules, { builtin, strict: options.strict, schemas: options.schemas });
   if (out.errors.length > 0) throw new RegoCompileError(out.errors);
   return { modules: out.modules, localNames: out.localNames };
 }

@@ -67,6 +67,11 @@ export function isLocated(loc: { file: string; row: number }): boolean {
   return loc.file !== '' || loc.row !== 0;
 }
 
+/** An error as OPA's JSON output has it: message, code, location (where it has one), details (where there are any). */
+export function errorJson({ message, code, location, details }: RegoError): { message: string; code: RegoErrorCode; location?: RegoError['location']; details?: RegoError['details'] } {
+  return { message, code, ...(isLocated(location) ? { location } : {}), ...(details ? { details } : {}) };
+}
+
 /** OPA stops after this many errors ("too many errors"); so do we. */
 export const MAX_ERRORS = 10;
 

@@ -85,7 +85,7 @@ export function parseModule(file: string, source: string, options: ParseOptions 
     }
   }
   if (state.v1Checks) for (const rule of module.rules) for (let r: Rule | undefined = rule; r; r = r.else) errors.push(...checkRegoV1(r));
-  if (errors.length === 0) errors.push(...attachAnnotations(module, statements, comments));
+  if (errors.length === 0) errors.push(...attachAnnotations(module, statements, comments, source));
   if (errors.length > 0) return { errors: errors.slice(0, MAX_ERRORS) };
   return { module, errors: [] };
 }

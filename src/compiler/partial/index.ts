@@ -113,14 +113,15 @@ function checked(files: RegoFile[], query: string, options: CompileRegoOptions):
   const key = hash.digest('hex');
   let cache = compilations.get(options.builtins);
   if (!cache) compilations.set(options.builtins, (cache = new Map()));
-  const hit = cache.get(key);
+  // Schemas (verdict eval -p --schema) are not part of the key: such a compilation is not kept.
+  const hit = options.schemas ? undefined : cache.get(key);
   if (hit) {
     cache.delete(key);
     cache.set(key, hit);
     return hit;
   }
   const out = checkRegoNamed([...files, { path: QUERY_FILE, source: `${QUERY_BODY_PREFIX}${query}\n}\n`, query: true, queryBodyAt: queryBodyAt(query) }], options);
-  cache.set(key, out);
+  if (!options.schemas) cache.set(key, out);
   if (cache.size > CACHED_COMPILATIONS) cache.delete(cache.keys().next().value!);
   return out;
 }

@@ -5,9 +5,10 @@
 // Types are known for literals, for the results of builtin calls and of the modules' functions, for local
 // variables assigned from those (`x := 1`, `1 = x`, an output argument, `some k, v in xs` over such a value),
 // for a function's arguments as its body types them, and for rules whose values have known types (data.p.o for
-// `o := {"a": 1}`, data.p.m.a for `m.a[k] := 1`); input is any, and everything else (data outside the rules,
-// values built from it) is left unknown and never reported, so this reports a subset of OPA's type errors and
-// nothing OPA accepts. A unification (`a = b`, `:=`, and `a == b`, which OPA rewrites to `a = b` where it is an
+// `o := {"a": 1}`, data.p.m.a for `m.a[k] := 1`), and for input and data where JSON schemas type them
+// (schema-annotations.ts); the rest of input is any, and everything else (data outside the rules, values built
+// from it) is left unknown and never reported, so this reports a subset of OPA's type errors and nothing OPA
+// accepts. A unification (`a = b`, `:=`, and `a == b`, which OPA rewrites to `a = b` where it is an
 // expression of its own) whose two sides have known types that can never be equal is OPA's "match error". A
 // builtin replaced with `with` by another builtin whose declaration cannot unify with its own is OPA's "NAME:
 // arity mismatch". A ref that goes on below a value of known type with a key no such value has (`[1][1.5]`,
@@ -24,6 +25,7 @@ import { NumberText } from '../../json/number-text.js';
 import { isAny, isEmptyCollection, isIndexable, keysOf, objectKeys, scalarKey, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
 import { callName, childTerms, exprTerms, forEachRef, forEachRefInBody, forEachVar } from '../walk.js';
 import { ruleTypes, type FunctionTypes, type RuleTypes } from './rule-types.js';
+import { documentTypeOf, SchemaTyping, type DocumentType, type SchemaProblem } from './schema-annotations.js';
 import type { CompileContext, Stage } from './context.js';
 
 /** A type, or undefined where it is not known (nothing is reported about unknown types). */
@@ -53,7 +55,7 @@ const UNIFYING_OPERATORS = new Set(['eq', 'assign', 'equal']);
 interface Found {
   loc: Location;
   message: string;
-  details: ArgErrorDetails | RefErrorDetails | RefKeyErrorDetails | MatchErrorDetails;
+  details?: ArgErrorDetails | RefErrorDetails | RefKeyErrorDetails | MatchErrorDetails;
 }
 
 /** What the checker knows before it looks at a rule: builtin declarations, rule and function types, local names. */
@@ -95,7 +97,7 @@ function lastResolvedName(m: Module): Location | undefined {
 
 /** What the checker knows of the modules' rules and functions before it checks any of them. */
 function typing(modules: Module[], declOf: Typing['declOf'], originalName: Typing['originalName']): Typing {
-  const valueChecker = new RuleChecker({ declOf, rules: new Map(), functions: new Map(), originalName }, undefined, []);
+  const valueChecker = new RuleChecker({ declOf, rules: new Map(), functions: new Map(), originalName }, undefined, [], []);
   return { declOf, originalName, ...ruleTypes(modules, (r, t) => valueChecker.headType(r, t), (r) => valueChecker.definitionType(r)) };
 }
 
@@ -107,14 +109,18 @@ export const checkTypes: Stage = {
     const declOf = (name: string): FunctionDecl | undefined => builtin(name)?.decl as FunctionDecl | undefined;
     const found: Found[] = [];
     const known = typing(ctx.modules, declOf, (v) => ctx.rewritten.get(v) ?? v);
+    const schemas = ctx.options.schemas && new SchemaTyping(ctx.modules, ctx.options.schemas.set);
+    const problems: SchemaProblem[] = [];
     for (const m of ctx.modules) {
       const lastName = lastResolvedName(m);
       for (const rule of m.rules) {
-        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(known, lastName, found).rule(r);
+        const documents = schemas?.forRule(m, rule, problems) ?? [];
+        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(known, lastName, found, documents).rule(r);
       }
     }
-    // OPA sorts errors by location, then by their text.
-    found.sort((a, b) => a.loc.row - b.loc.row || a.loc.col - b.loc.col || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
+    for (const p of problems) found.push({ loc: p.rule.loc, message: p.message });
+    // OPA sorts errors by location (file, row, column), then by their text.
+    found.sort((a, b) => (a.loc.file < b.loc.file ? -1 : a.loc.file > b.loc.file ? 1 : 0) || a.loc.row - b.loc.row || a.loc.col - b.loc.col || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
     for (const f of found) {
       if (!ctx.error('rego_type_error', f.loc, f.message, f.details)) break;
     }
@@ -122,8 +128,13 @@ export const checkTypes: Stage = {
 };
 
 class RuleChecker {
-  /** Inside an expression with `with`, whose replaced documents may have other types: no ref is reported. */
+  /**
+   * Inside an expression with `with`, which may replace a rule's value: nothing is reported about what is read
+   * from a rule there (what input and schemas say is reported, as in OPA).
+   */
   private replacing = false;
+  /** Set when a rule's value was read under `with` (see replacing). */
+  private readReplaceable = false;
   /**
    * The checked function's argument variables: a builtin call gives one its body has not bound yet the type the
    * builtin wants there, as OPA infers argument types.
@@ -134,6 +145,8 @@ class RuleChecker {
     private readonly typing: Typing,
     private readonly lastName: Location | undefined,
     private readonly found: Found[],
+    /** What JSON schemas say of input and data in this rule. */
+    private readonly documents: DocumentType[],
   ) {}
 
   rule(r: Rule): void {
@@ -229,13 +242,14 @@ class RuleChecker {
   }
 
   /**
-   * `a := b`, `a = b`, `a == b`: two known types that cannot unify are a match error (not under `with`, which may
-   * replace what a side reads); else a variable on one side takes the type of the other side.
+   * `a := b`, `a = b`, `a == b`: two known types that cannot unify are a match error (not where a side reads a
+   * rule under `with`, which may replace its value); else a variable on one side takes the type of the other side.
    */
   private unify(a: Term, b: Term, loc: Location, env: Map<string, RegoType>): void {
+    this.readReplaceable = false;
     const ta = this.typeOf(a, env);
     const tb = this.typeOf(b, env);
-    if (ta && tb && !this.replacing && !unifies(ta, tb)) {
+    if (ta && tb && !this.readReplaceable && !unifies(ta, tb)) {
       this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(ta), b: inGoKeyOrder(tb) } });
     } else if (a.type === 'var' && !env.has(a.value)) bind(env, a.value, tb);
     else if (b.type === 'var' && !env.has(b.value)) bind(env, b.value, ta);
@@ -306,8 +320,14 @@ class RuleChecker {
     const [head, ...path] = ref;
     const keyTypes = [undefined, ...path.map((x) => this.typeOf(x, env))];
     if (head!.type === 'var' && head!.value === 'data' && !env.has('data')) return this.dataRefType(ref, keyTypes, env);
+    if (head!.type === 'var' && head!.value === 'input') {
+      const schema = documentTypeOf(this.documents, ref);
+      if (schema === 'below') return undefined;
+      if (!schema) return ANY;
+      return this.descend(ref, schema.length, schema.type, keyTypes, env, ref[0]!.loc);
+    }
     if (head!.type === 'var') {
-      const type = head!.value === 'input' ? ANY : typeIn(env, head!.value);
+      const type = typeIn(env, head!.value);
       return type && this.descend(ref, 1, type, keyTypes, env, ref[0]!.loc);
     }
     // A head with a type error of its own (`upper(1)[_]`) has no type for OPA to go on with.
@@ -321,6 +341,11 @@ class RuleChecker {
    * inside an expression with `with`, which may replace the rule's value).
    */
   private dataRefType(ref: Term[], keyTypes: Known[], env: Map<string, RegoType>): Known {
+    const loc = (resolvedName(ref) && this.lastName) || ref[0]!.loc;
+    // What a schema says of data holds under `with` too, as in OPA.
+    const schema = documentTypeOf(this.documents, ref);
+    if (schema === 'below') return undefined;
+    if (schema) return this.descend(ref, schema.length, schema.type, keyTypes, env, loc);
     const names: string[] = [];
     for (let i = 1; i < ref.length; i++) {
       const seg = ref[i]!;
@@ -329,8 +354,8 @@ class RuleChecker {
       const type = this.typing.rules.get(JSON.stringify(names));
       if (type === undefined) continue;
       if (type === null) return undefined;
-      const loc = this.replacing ? undefined : (resolvedName(ref) && this.lastName) || ref[0]!.loc;
-      return this.descend(ref, i + 1, type, keyTypes, env, loc);
+      if (this.replacing) this.readReplaceable = true;
+      return this.descend(ref, i + 1, type, keyTypes, env, this.replacing ? undefined : loc);
     }
     return undefined;
   }

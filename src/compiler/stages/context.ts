@@ -1,6 +1,7 @@
 // What every compile stage works on: the module set (owned and rewritten in place by the stages), the errors
 // found so far, and the generator of compiler-made local variable names.
 import type { Location, Module, Term } from '../ast.js';
+import type { SchemaSet } from './schema-annotations.js';
 import { MAX_ERRORS, regoError, type RegoError, type RegoErrorCode, type TypeErrorDetails } from '../errors.js';
 
 /** What the stages need to know about a builtin function. */
@@ -25,6 +26,12 @@ export interface CompileOptions {
    * and v0 modules get v1's duplicate-import and deprecated-builtin checks.
    */
   strict?: boolean;
+  /**
+   * Type checking with JSON schemas (OPA's UseTypeCheckAnnotations, as opa check, eval, test and bench use it):
+   * the schemas of `# METADATA` annotations, and `set` (`--schema`) for the input schema and the schema
+   * documents annotations refer to. Without it, annotations' schemas are not looked at, as in opa run and build.
+   */
+  schemas?: { set?: SchemaSet };
 }
 
 export class CompileContext {

@@ -8,7 +8,6 @@ import { checkRecursion } from './check-recursion.js';
 import { checkRuleConflicts } from './check-rule-conflicts.js';
 import { checkUnusedArgs, checkUnusedImports } from './check-strict.js';
 import { checkSafetyRuleBodies, checkSafetyRuleHeads } from './check-safety.js';
-import { checkSchemaAnnotations } from './check-schema-annotations.js';
 import { checkTypes } from './check-types.js';
 import { checkUndefinedFuncs } from './check-undefined-funcs.js';
 import { checkWithTargets } from './check-with-targets.js';
@@ -31,7 +30,6 @@ export const STAGES: readonly Stage[] = [
   checkSafetyRuleHeads,
   checkSafetyRuleBodies,
   checkRecursion,
-  checkSchemaAnnotations,
   checkTypes,
   checkDeprecatedBuiltins,
 ];

@@ -1,0 +1,200 @@
+// The types JSON schemas give input and data while CheckTypes checks a rule (OPA docs: policy-language "Schemas"):
+// the input schema of `--schema FILE` for every rule and query, then the `schemas` of the rule's annotations, in
+// OPA's order (subpackages scopes from the outermost package in, the package, the document, the rule), each later
+// one replacing what an earlier one says of the same path or, below a path typed as an object, the one property.
+// A schema written inline applies wherever annotations are used for type checking (opa check, eval, test,
+// bench); a reference to a schema document (`schema.x`, `schema["a.b"]`) only when a schema set was given.
+import type { Annotations, Module, Rule, Term } from '../ast.js';
+import type { RegoType } from '../../builtins/declarations.js';
+import { compareJson } from '../../builtins/json-value.js';
+import { schemaType, SchemaTypeError } from '../json-schema-types.js';
+
+/**
+ * JSON schemas given to the compiler (`--schema`): the input schema (a file), and schema documents by their path
+ * below `schema` (a directory: `dir/a/b.json` is `schema.a.b`), keyed by the JSON of that path's names.
+ */
+export interface SchemaSet {
+  input?: unknown;
+  documents: ReadonlyMap<string, unknown>;
+}
+
+/** A path below input or data (`["input", "x"]`) and the type a schema gives the value there. */
+export interface DocumentType {
+  path: string[];
+  type: RegoType;
+}
+
+/** A schema that cannot be applied to a rule: reported as a type error at the rule. */
+export interface SchemaProblem {
+  rule: Rule;
+  message: string;
+}
+
+/** A ref as annotations write it (`input.x`, `data.a["b.c"]`, `schema.a`): its names, or undefined. */
+export function parseRefText(text: string): string[] | undefined {
+  const head = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text);
+  if (!head) return undefined;
+  const names = [head[0]];
+  const rest = /\.([A-Za-z_][A-Za-z0-9_]*)|\[("(?:[^"\\]|\\.)*")\]/y;
+  rest.lastIndex = head[0].length;
+  while (rest.lastIndex < text.length) {
+    const m = rest.exec(text);
+    if (!m) return undefined;
+    names.push(m[1] ?? (JSON.parse(m[2]!) as string));
+  }
+  return names;
+}
+
+/** OPA's text of a ref of names: identifiers after a dot, anything else quoted in brackets. */
+function refText(names: string[]): string {
+  return names[0] + names.slice(1).map((n) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(n) ? `.${n}` : `[${JSON.stringify(n)}]`)).join('');
+}
+
+/** Computes each rule's document types, once per schema. */
+export class SchemaTyping {
+  private readonly types = new WeakMap<object, RegoType | SchemaTypeError>();
+  private readonly byPackage = new Map<string, Annotations[]>();
+  private readonly bySubpackages: Array<{ pkg: string[]; annotations: Annotations[] }> = [];
+  private readonly byDocument = new Map<string, Annotations[]>();
+  private readonly inputType: RegoType | SchemaTypeError | undefined;
+
+  constructor(modules: Module[], private readonly schemas: SchemaSet | undefined) {
+    const add = <K>(map: Map<K, Annotations[]>, key: K, a: Annotations) => map.set(key, [...(map.get(key) ?? []), a]);
+    for (const m of modules) {
+      const pkg = packageNames(m);
+      for (const a of m.annotations) {
+        if (a.scope === 'package') add(this.byPackage, JSON.stringify(pkg), a);
+        if (a.scope === 'subpackages') this.bySubpackages.push({ pkg, annotations: [a] });
+      }
+      for (const rule of m.rules) for (const a of rule.annotations ?? []) if (a.scope === 'document') add(this.byDocument, JSON.stringify(documentPath(pkg, rule)), a);
+    }
+    this.bySubpackages.sort((a, b) => a.pkg.length - b.pkg.length);
+    const input = schemas?.input;
+    this.inputType = input === undefined ? undefined : this.typeOfDocument(input);
+  }
+
+  /** The document types in force in a rule of module m; problems with its schemas go to `problems`. */
+  forRule(m: Module, rule: Rule, problems: SchemaProblem[]): DocumentType[] {
+    const types: DocumentType[] = [];
+    if (this.inputType instanceof SchemaTypeError) problems.push({ rule, message: this.inputType.message });
+    else if (this.inputType) types.push({ path: ['input'], type: this.inputType });
+    if (m.query) return types;
+    const pkg = packageNames(m);
+    const chain = [
+      ...this.bySubpackages.filter((s) => s.pkg.every((n, i) => pkg[i] === n)).flatMap((s) => s.annotations),
+      ...(this.byPackage.get(JSON.stringify(pkg)) ?? []),
+      ...(this.byDocument.get(JSON.stringify(documentPath(pkg, rule))) ?? []),
+      ...(rule.annotations ?? []).filter((a) => a.scope === 'rule'),
+    ];
+    for (const a of chain) {
+      for (const [pathText, schema] of schemaEntries(a)) {
+        const path = parseRefText(pathText);
+        if (!path || (path[0] !== 'input' && path[0] !== 'data')) continue;
+        const type = this.entryType(schema, rule, problems);
+        if (type) put(types, path, type);
+      }
+    }
+    return types;
+  }
+
+  private entryType(schema: unknown, rule: Rule, problems: SchemaProblem[]): RegoType | undefined {
+    let document = schema;
+    if (typeof schema === 'string') {
+      if (!this.schemas) return undefined;
+      const names = parseRefText(schema);
+      document = names && names[0] === 'schema' ? this.schemas.documents.get(JSON.stringify(names.slice(1))) : undefined;
+      if (document === undefined) {
+        problems.push({ rule, message: `undefined schema: ${names ? refText(names) : schema}` });
+        return undefined;
+      }
+    }
+    if (typeof document !== 'object' || document === null) return undefined;
+    const type = this.typeOfDocument(document);
+    if (type instanceof SchemaTypeError) {
+      problems.push({ rule, message: type.message });
+      return undefined;
+    }
+    return type;
+  }
+
+  private typeOfDocument(document: unknown): RegoType | SchemaTypeError {
+    if (typeof document !== 'object' || document === null) return schemaType(document);
+    let type = this.types.get(document);
+    if (type === undefined) {
+      try {
+        type = schemaType(document);
+      } catch (err) {
+        if (!(err instanceof SchemaTypeError)) throw err;
+        type = err;
+      }
+      this.types.set(document, type);
+    }
+    return type;
+  }
+}
+
+/** The type in force for a ref's head and leading constant names: the entry for its longest prefix, and where it ends. */
+export function documentTypeOf(types: DocumentType[], ref: Term[]): { type: RegoType; length: number } | 'below' | undefined {
+  let best: DocumentType | undefined;
+  let below = false;
+  for (const t of types) {
+    const length = Math.min(t.path.length, ref.length);
+    const matches = t.path.slice(0, length).every((n, i) => {
+      const term = ref[i]!;
+      return i === 0 ? term.type === 'var' && term.value === n : term.type === 'string' && term.value === n;
+    });
+    if (!matches) continue;
+    if (t.path.length <= ref.length) {
+      if (!best || t.path.length > best.path.length) best = t;
+    } else below = true;
+  }
+  if (best) return { type: best.type, length: best.path.length };
+  return below ? 'below' : undefined;
+}
+
+/** The (path, schema) pairs of an annotation's `schemas` list. */
+function schemaEntries(a: Annotations): Array<[string, unknown]> {
+  const entries = Array.isArray(a.raw.schemas) ? a.raw.schemas : [];
+  return entries.flatMap((e: unknown) => (e && typeof e === 'object' && !Array.isArray(e) ? Object.entries(e as Record<string, unknown>) : []));
+}
+
+/**
+ * Sets the type at path: below a path already typed as an object, it replaces (or adds) the one property, as
+ * long as the objects on the way have the properties it goes through; otherwise it replaces whatever was said of
+ * the path and below it.
+ */
+function put(types: DocumentType[], path: string[], type: RegoType): void {
+  const outer = types.findIndex((t) => t.path.length < path.length && t.path.every((n, i) => path[i] === n));
+  if (outer >= 0) {
+    const replaced = withProperty(types[outer]!.type, path.slice(types[outer]!.path.length), type);
+    if (replaced) types[outer] = { path: types[outer]!.path, type: replaced };
+    return;
+  }
+  for (let i = types.length - 1; i >= 0; i--) if (path.every((n, j) => types[i]!.path[j] === n)) types.splice(i, 1);
+  types.push({ path, type });
+}
+
+function withProperty(t: RegoType, path: string[], type: RegoType): RegoType | undefined {
+  if (t.type !== 'object') return undefined;
+  const [key, ...rest] = path;
+  const props = [...(t.static ?? [])];
+  const at = props.findIndex((p) => p.key === key);
+  const value = rest.length === 0 ? type : at >= 0 ? withProperty(props[at]!.value, rest, type) : undefined;
+  if (!value) return undefined;
+  if (at >= 0) props[at] = { key: key!, value };
+  else props.push({ key: key!, value });
+  props.sort((a, b) => compareJson(a.key, b.key));
+  return { ...t, static: props };
+}
+
+function packageNames(m: Module): string[] {
+  return m.package.path.slice(1).map((t) => (t.type === 'string' ? t.value : ''));
+}
+
+/** The document a rule defines: data, its package, its name and the constant names after it. */
+function documentPath(pkg: string[], rule: Rule): string[] {
+  const [name, ...rest] = rule.head.ref;
+  const ground = rest.findIndex((t) => t.type !== 'string');
+  const names = (ground < 0 ? rest : rest.slice(0, ground)).map((t) => (t as { value: string }).value);
+  return [...pkg, name?.type === 'var' ? name.value : rule.head.name, ...names];
+}

@@ -4,7 +4,7 @@
 // What to do with the bytes is the caller's business: each new download goes to `onBundle`.
 import { ServiceClient } from './service.js';
 import { HttpRequestError } from '../net/http-client.js';
-import { OciPuller } from './oci.js';
+import { OciPuller, ociReferenceOf } from './oci.js';
 import { currentTrace, tracedRoot } from '../tracing/index.js';
 import { timerDelay } from '../timer-delay.js';
 
@@ -100,7 +100,7 @@ export class BundleDownloader {
       // A registry has no long polling; OPA polls it on the min/max delays.
       this.oci = new OciPuller(client);
       this.longPollingEnabled = false;
-      if (config.resource === undefined) throw new Error(`bundle ${name}: resource (the image reference, e.g. registry.example.com/org/bundle:tag) is required with an OCI service`);
+      ociReferenceOf(name, config.resource);
     }
     this.random = options.random ?? Math.random;
     this.state = {

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { type ServiceClient } from './service.js';
 import { answerJson, HttpRequestError, type HttpResponse } from '../net/http-client.js';
+import { ConfigError } from '../config/config.js';
 
 export const ociBundleLayerType = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const manifestTypes = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
@@ -22,27 +23,46 @@ export interface OciPullRequest {
 
 export type OciPullResult = { unchanged: true; etag: string } | { unchanged: false; bytes: Buffer; etag: string };
 
-/** `[registry/]repository[:tag|@digest]` → the repository path and the tag or digest (default tag latest). */
-export function parseReference(resource: string): { repository: string; reference: string } {
-  let rest = resource.replace(/^[a-z]+:\/\//, '');
-  const first = rest.split('/')[0]!;
-  // As Docker: the first component is a registry host if it has a dot or a port, or is localhost.
-  if (rest.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) rest = rest.slice(first.length + 1);
+const repositoryName = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const tagName = /^\w[\w.-]{0,127}$/;
+const digestForm = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
+
+/**
+ * `registry/repository[:tag][@digest]` → the repository path and the tag or digest (default tag latest), read as
+ * OPA's registry client reads it: the first component is always the registry, whose host the service's url
+ * replaces. A reference that cannot name an image is a mistake in the configuration (ConfigError naming it);
+ * `owner` (`bundle authz`) starts the message.
+ */
+export function parseReference(resource: string, owner = 'OCI bundle'): { repository: string; reference: string } {
+  const refused = (why: string) => new ConfigError(`${owner}: resource ${JSON.stringify(resource)} is not an image reference: ${why}`);
+  const slash = resource.indexOf('/');
+  if (slash < 0) throw refused('no registry or repository (registry/repository[:tag])');
+  if (slash === 0) throw refused('no registry before the repository');
+  let repository = resource.slice(slash + 1);
   let reference = 'latest';
-  const at = rest.indexOf('@');
+  const at = repository.indexOf('@');
+  const colon = repository.indexOf(':');
   if (at >= 0) {
-    reference = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-  } else {
-    const colon = rest.lastIndexOf(':');
-    if (colon > rest.lastIndexOf('/')) {
-      reference = rest.slice(colon + 1);
-      rest = rest.slice(0, colon);
-    }
+    // A tag with a digest is left out: the digest names the manifest.
+    reference = repository.slice(at + 1);
+    repository = repository.slice(0, colon >= 0 && colon < at ? colon : at);
+    if (!digestForm.test(reference)) throw refused(`digest ${JSON.stringify(reference)} is not sha256:<64 hex> or sha512:<128 hex>`);
+  } else if (colon >= 0) {
+    reference = repository.slice(colon + 1);
+    repository = repository.slice(0, colon);
+    if (!tagName.test(reference)) throw refused(`tag ${JSON.stringify(reference)} is not a tag (letters, digits, _ . -, up to 128, not starting with . or -)`);
   }
-  if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(rest)) throw new HttpRequestError(`OCI reference ${JSON.stringify(resource)} has no valid repository name`);
-  if (!/^([\w][\w.-]{0,127}|sha256:[0-9a-f]{64})$/.test(reference)) throw new HttpRequestError(`OCI reference ${JSON.stringify(resource)} has no valid tag or digest`);
-  return { repository: rest, reference };
+  if (!repositoryName.test(repository)) throw refused(`repository ${JSON.stringify(repository)} is not a repository name (lower-case components separated by /)`);
+  return { repository, reference };
+}
+
+/**
+ * An OCI bundle's `resource`, checked when the configuration is read, as a service's url is: a ConfigError
+ * naming the bundle when it is missing or not an image reference.
+ */
+export function ociReferenceOf(bundle: string, resource: string | undefined): { repository: string; reference: string } {
+  if (resource === undefined) throw new ConfigError(`bundle ${bundle}: resource (the image reference, e.g. registry.example.com/org/bundle:tag) is required with an OCI service`);
+  return parseReference(resource, `bundle ${bundle}`);
 }
 
 export class OciPuller {

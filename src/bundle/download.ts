@@ -5,7 +5,7 @@
 import { ServiceClient } from './service.js';
 import { HttpRequestError } from '../net/http-client.js';
 import { OciPuller, ociReferenceOf } from './oci.js';
-import { currentTrace, tracedRoot } from '../tracing/index.js';
+import { currentTrace, tracedRoot, type TraceContext } from '../tracing/index.js';
 import { timerDelay } from '../timer-delay.js';
 
 /** `bundles.<name>` of OPA's config, the download part (snake_case as in OPA's config file). */
@@ -195,7 +195,7 @@ export class BundleDownloader {
     this.inFlight = new AbortController();
     const started = process.hrtime.bigint();
     try {
-      if (this.oci) return await this.pollRegistry(this.inFlight.signal);
+      if (this.oci) return await this.pollRegistry(this.inFlight.signal, trace);
       const res = await this.client.get(this.state.resource, {
         headers,
         waitSeconds: longPollSeconds,
@@ -228,9 +228,9 @@ export class BundleDownloader {
   }
 
   /** One registry poll: an unchanged layer digest counts as a 304. */
-  private async pollRegistry(signal: AbortSignal): Promise<boolean> {
+  private async pollRegistry(signal: AbortSignal, trace: TraceContext | undefined): Promise<boolean> {
     const started = process.hrtime.bigint();
-    const pulled = await this.oci!.pull({ resource: this.state.resource, etag: this.state.etag, maxBytes: this.config.size_limit_bytes ?? defaultSizeLimit, signal });
+    const pulled = await this.oci!.pull({ resource: this.state.resource, etag: this.state.etag, maxBytes: this.config.size_limit_bytes ?? defaultSizeLimit, signal, trace });
     if (pulled.unchanged) {
       this.succeeded(new Date());
       return true;

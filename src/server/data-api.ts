@@ -7,6 +7,7 @@ import type { EvaluateOptions } from '../engine/engine.js';
 import { StoreError, splitPath } from '../engine/store.js';
 import { isObject } from '../bundle/bundle.js';
 import { InputNumberError, checkInputNumbers, isBlank, isYaml, kindOf, parseDocument, parseEnvelope, readBody } from './body.js';
+import { goJsonKind } from '../json/kinds.js';
 import { JsonSyntaxError, readJson, type WatchedMember } from '../json/reader.js';
 import { readJsonDataFile } from '../json/data-file.js';
 import type { DataWrite, ServerContext } from './context.js';
@@ -109,7 +110,8 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
     }
   }
   if (request !== undefined && request !== null && !isObject(request)) {
-    throw invalidParameter(`body contains malformed input document: expected an object with an "input" key, got ${kindOf(request)}`);
+    // In the words of Go's encoding/json filling OPA's request type.
+    throw invalidParameter(`body contains malformed input document: json: cannot unmarshal ${goJsonKind(request)} into Go value of type types.alias`);
   }
   // OPA reads "input": null as no input at all (the warning included).
   const hasInput = isObject(request) && request.input !== undefined && request.input !== null;

@@ -145,6 +145,12 @@ function goTyped(node: unknown, doc: Document): unknown {
   return copy.toJS(doc) as unknown;
 }
 
+/** Where a node stands in the text, for an error about it; the start of the text for a node with no place. */
+function spanOf(node: unknown): [number, number] {
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  return range ? [range[0], range[1]] : [0, 0];
+}
+
 /** 0-based line of an offset, as Go's parser counts. */
 const lineAt = (text: string, offset: number) => text.slice(0, offset).split('\n').length - 1;
 
@@ -194,7 +200,7 @@ function missingKeys(doc: Document, text: string): YAMLParseError[] {
     Pair(_key, pair, path) {
       const key = pair.key as { range?: [number, number, number]; tag?: string; anchor?: string } | null;
       if (!(key === null || (lib.isScalar(key) && key.value === null))) return;
-      const at: [number, number] = key?.range ? [key.range[0], key.range[1]] : [0, 0];
+      const at = spanOf(key);
       const parent = path[path.length - 1] as { range?: [number, number, number]; flow?: boolean } | undefined;
       const flow = lib.isCollection(parent) && parent.flow === true;
       // `?` (outside a flow sequence), a tag or an anchor makes an empty key a null one rather than none.
@@ -235,8 +241,7 @@ function unconvertibleKeys(doc: Document): YAMLParseError[] {
   lib.visit(doc, {
     Pair(_key, pair) {
       const key = resolved(pair.key, doc);
-      const range = (pair.key as { range?: [number, number, number] } | null)?.range;
-      const at: [number, number] = range ? [range[0], range[1]] : [0, 0];
+      const at = spanOf(pair.key);
       if (key === null || (lib.isScalar(key) && key.value === null)) {
         errors.push(new lib.YAMLParseError(at, 'BAD_SCALAR_START', `unsupported map key of type: %!s(<nil>), key: <nil>, value: ${goSyntax(goTyped(pair.value, doc))}`));
       } else if (lib.isCollection(key)) {
@@ -255,8 +260,7 @@ function unsupportedValues(doc: Document): YAMLParseError[] {
     Scalar(_key, scalar) {
       const v = scalar.value;
       if (typeof v !== 'number' || Number.isFinite(v)) return;
-      const at: [number, number] = scalar.range ? [scalar.range[0], scalar.range[1]] : [0, 0];
-      errors.push(new lib.YAMLParseError(at, 'BAD_SCALAR_START', `json: unsupported value: ${goSyntax(v)}`));
+      errors.push(new lib.YAMLParseError(spanOf(scalar), 'BAD_SCALAR_START', `json: unsupported value: ${goSyntax(v)}`));
       return lib.visit.BREAK;
     },
   });

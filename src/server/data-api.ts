@@ -66,7 +66,8 @@ function decideRequest(
 function provenance(ctx: ServerContext) {
   const bundles: Record<string, { revision: string }> = {};
   for (const b of ctx.engine.bundles) bundles[b.name] = { revision: b.manifest.revision };
-  return { ...buildInfo(ctx.version), bundles };
+  // OPA leaves the member out when no bundle is active.
+  return { ...buildInfo(ctx.version), ...(ctx.engine.bundles.length > 0 ? { bundles } : {}) };
 }
 
 /**

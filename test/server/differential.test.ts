@@ -240,6 +240,20 @@ test('same answer as OPA: metrics and provenance are present with the same shape
   assert.deepEqual(Object.values(o.provenance.bundles as object), Object.values(t.provenance.bundles as object));
 });
 
+test('same answer as OPA: with no bundle, provenance names none (no bundles member)', async () => {
+  const dir = writeTree({ 'config.yaml': '{}\n' });
+  const [bare, ourBare] = await Promise.all([startOpa(join(dir, 'config.yaml'), []), startVerdict('{}', [])]);
+  try {
+    const [theirs, ours] = await Promise.all([send(bare.url, 'GET', '/v1/data?provenance'), send(ourBare.url, 'GET', '/v1/data?provenance')]);
+    const keys = (r: RawResponse) => Object.keys((JSON.parse(r.body.toString()) as { provenance: object }).provenance).sort();
+    assert.deepEqual(keys(theirs), ['build_commit', 'build_hostname', 'build_timestamp', 'version']);
+    assert.deepEqual(keys(ours), keys(theirs));
+  } finally {
+    await bare.stop();
+    await ourBare.close();
+  }
+});
+
 test('same answer as OPA: bundle manifest revision and roots under data.system.bundles', async () => {
   const [theirs, ours] = await Promise.all([send(opa.url, 'GET', '/v1/data/system/bundles'), send(verdict.url, 'GET', '/v1/data/system/bundles')]);
   const pick = (r: RawResponse) =>

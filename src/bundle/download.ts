@@ -4,8 +4,8 @@
 // What to do with the bytes is the caller's business: each new download goes to `onBundle`.
 import { ServiceClient } from './service.js';
 import { HttpRequestError } from '../net/http-client.js';
-import { OciPuller } from './oci.js';
-import { currentTrace, tracedRoot } from '../tracing/index.js';
+import { OciPuller, ociReferenceOf } from './oci.js';
+import { currentTrace, tracedRoot, type TraceContext } from '../tracing/index.js';
 import { timerDelay } from '../timer-delay.js';
 
 /** `bundles.<name>` of OPA's config, the download part (snake_case as in OPA's config file). */
@@ -100,7 +100,7 @@ export class BundleDownloader {
       // A registry has no long polling; OPA polls it on the min/max delays.
       this.oci = new OciPuller(client);
       this.longPollingEnabled = false;
-      if (config.resource === undefined) throw new Error(`bundle ${name}: resource (the image reference, e.g. registry.example.com/org/bundle:tag) is required with an OCI service`);
+      ociReferenceOf(name, config.resource);
     }
     this.random = options.random ?? Math.random;
     this.state = {
@@ -195,7 +195,7 @@ export class BundleDownloader {
     this.inFlight = new AbortController();
     const started = process.hrtime.bigint();
     try {
-      if (this.oci) return await this.pollRegistry(this.inFlight.signal);
+      if (this.oci) return await this.pollRegistry(this.inFlight.signal, trace);
       const res = await this.client.get(this.state.resource, {
         headers,
         waitSeconds: longPollSeconds,
@@ -228,9 +228,9 @@ export class BundleDownloader {
   }
 
   /** One registry poll: an unchanged layer digest counts as a 304. */
-  private async pollRegistry(signal: AbortSignal): Promise<boolean> {
+  private async pollRegistry(signal: AbortSignal, trace: TraceContext | undefined): Promise<boolean> {
     const started = process.hrtime.bigint();
-    const pulled = await this.oci!.pull({ resource: this.state.resource, etag: this.state.etag, maxBytes: this.config.size_limit_bytes ?? defaultSizeLimit, signal });
+    const pulled = await this.oci!.pull({ resource: this.state.resource, etag: this.state.etag, maxBytes: this.config.size_limit_bytes ?? defaultSizeLimit, signal, trace });
     if (pulled.unchanged) {
       this.succeeded(new Date());
       return true;

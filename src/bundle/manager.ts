@@ -11,6 +11,7 @@ import { RemoteBundleSource, type RemoteBundleConfig } from './remote-source.js'
 import { LocalBundleSource } from './watch.js';
 import { ServiceClient, normaliseServices, type ServiceClientOptions, type ServiceConfig } from './service.js';
 import type { DownloadStatus } from './download.js';
+import { ociReferenceOf } from './oci.js';
 import { readJson } from '../json/reader.js';
 
 /** The parts of a parsed bundle (bundle.ts's Bundle) the manager needs. */
@@ -69,6 +70,7 @@ function serviceClients(services: ServiceConfig[], options: ServiceClientOptions
 function downloadOf(name: string, config: RemoteBundleConfig & { signing?: BundleSigningConfig }, clients: Map<string, ServiceClient>, keys: DownloadSettings['keys'], persistence: boolean) {
   const client = clients.get(config.service) ?? (config.service ? undefined : clients.values().next().value);
   if (!client) throw new Error(`bundle ${name}: service ${JSON.stringify(config.service)} is not configured`);
+  if (client.config.type === 'oci') ociReferenceOf(name, config.resource);
   const signing = verificationConfigFor(name, config.signing, keys);
   if (config.persist && !persistence) throw new Error(`bundle ${name}: persist needs a persistence directory`);
   return { client, signing };

@@ -7,6 +7,8 @@
 import { createHash } from 'node:crypto';
 import { type ServiceClient } from './service.js';
 import { answerJson, HttpRequestError, type HttpResponse } from '../net/http-client.js';
+import { ConfigError } from '../config/config.js';
+import type { TraceContext } from '../tracing/index.js';
 
 export const ociBundleLayerType = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const manifestTypes = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
@@ -18,31 +20,52 @@ export interface OciPullRequest {
   etag?: string;
   maxBytes: number;
   signal?: AbortSignal;
+  /** The download's trace, which every registry request (token requests too) carries. */
+  trace?: TraceContext;
 }
 
 export type OciPullResult = { unchanged: true; etag: string } | { unchanged: false; bytes: Buffer; etag: string };
 
-/** `[registry/]repository[:tag|@digest]` → the repository path and the tag or digest (default tag latest). */
-export function parseReference(resource: string): { repository: string; reference: string } {
-  let rest = resource.replace(/^[a-z]+:\/\//, '');
-  const first = rest.split('/')[0]!;
-  // As Docker: the first component is a registry host if it has a dot or a port, or is localhost.
-  if (rest.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) rest = rest.slice(first.length + 1);
+const repositoryName = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const tagName = /^\w[\w.-]{0,127}$/;
+const digestForm = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
+
+/**
+ * `registry/repository[:tag][@digest]` → the repository path and the tag or digest (default tag latest), read as
+ * OPA's registry client reads it: the first component is always the registry, whose host the service's url
+ * replaces. A reference that cannot name an image is a mistake in the configuration (ConfigError naming it);
+ * `owner` (`bundle authz`) starts the message.
+ */
+export function parseReference(resource: string, owner = 'OCI bundle'): { repository: string; reference: string } {
+  const refused = (why: string) => new ConfigError(`${owner}: resource ${JSON.stringify(resource)} is not an image reference: ${why}`);
+  const slash = resource.indexOf('/');
+  if (slash < 0) throw refused('no registry or repository (registry/repository[:tag])');
+  if (slash === 0) throw refused('no registry before the repository');
+  let repository = resource.slice(slash + 1);
   let reference = 'latest';
-  const at = rest.indexOf('@');
+  const at = repository.indexOf('@');
+  const colon = repository.indexOf(':');
   if (at >= 0) {
-    reference = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-  } else {
-    const colon = rest.lastIndexOf(':');
-    if (colon > rest.lastIndexOf('/')) {
-      reference = rest.slice(colon + 1);
-      rest = rest.slice(0, colon);
-    }
+    // A tag with a digest is left out: the digest names the manifest.
+    reference = repository.slice(at + 1);
+    repository = repository.slice(0, colon >= 0 && colon < at ? colon : at);
+    if (!digestForm.test(reference)) throw refused(`digest ${JSON.stringify(reference)} is not sha256:<64 hex> or sha512:<128 hex>`);
+  } else if (colon >= 0) {
+    reference = repository.slice(colon + 1);
+    repository = repository.slice(0, colon);
+    if (!tagName.test(reference)) throw refused(`tag ${JSON.stringify(reference)} is not a tag (letters, digits, _ . -, up to 128, not starting with . or -)`);
   }
-  if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(rest)) throw new HttpRequestError(`OCI reference ${JSON.stringify(resource)} has no valid repository name`);
-  if (!/^([\w][\w.-]{0,127}|sha256:[0-9a-f]{64})$/.test(reference)) throw new HttpRequestError(`OCI reference ${JSON.stringify(resource)} has no valid tag or digest`);
-  return { repository: rest, reference };
+  if (!repositoryName.test(repository)) throw refused(`repository ${JSON.stringify(repository)} is not a repository name (lower-case components separated by /)`);
+  return { repository, reference };
+}
+
+/**
+ * An OCI bundle's `resource`, checked when the configuration is read, as a service's url is: a ConfigError
+ * naming the bundle when it is missing or not an image reference.
+ */
+export function ociReferenceOf(bundle: string, resource: string | undefined): { repository: string; reference: string } {
+  if (resource === undefined) throw new ConfigError(`bundle ${bundle}: resource (the image reference, e.g. registry.example.com/org/bundle:tag) is required with an OCI service`);
+  return parseReference(resource, `bundle ${bundle}`);
 }
 
 export class OciPuller {
@@ -53,7 +76,7 @@ export class OciPuller {
 
   async pull(request: OciPullRequest): Promise<OciPullResult> {
     const { repository, reference } = parseReference(request.resource);
-    const manifestRes = await this.registryGet(`v2/${repository}/manifests/${reference}`, repository, { accept: manifestTypes.join(', ') }, manifestLimit, request.signal);
+    const manifestRes = await this.registryGet(`v2/${repository}/manifests/${reference}`, repository, { accept: manifestTypes.join(', ') }, manifestLimit, request);
     if (manifestRes.status !== 200) throw new HttpRequestError(`registry answered HTTP ${manifestRes.status} for the manifest of ${request.resource}`, manifestRes.status);
     const manifest = answerJson<{ layers?: Array<{ mediaType?: string; digest?: string; size?: number }> }>(manifestRes, () => new HttpRequestError(`manifest of ${request.resource} is not JSON`));
     if (!Array.isArray(manifest.layers) || manifest.layers.length === 0) throw new HttpRequestError(`manifest of ${request.resource} has no layers (an image index is not a bundle)`);
@@ -63,7 +86,7 @@ export class OciPuller {
     if (!digest) throw new HttpRequestError(`bundle layer of ${request.resource} has no sha256 digest`);
     if (digest === request.etag) return { unchanged: true, etag: digest };
     if (typeof layer.size === 'number' && layer.size > request.maxBytes) throw new HttpRequestError(`bundle layer of ${request.resource} is ${layer.size} bytes, over the limit of ${request.maxBytes}`);
-    const blob = await this.registryGet(`v2/${repository}/blobs/sha256:${digest}`, repository, {}, request.maxBytes, request.signal);
+    const blob = await this.registryGet(`v2/${repository}/blobs/sha256:${digest}`, repository, {}, request.maxBytes, request);
     if (blob.status !== 200) throw new HttpRequestError(`registry answered HTTP ${blob.status} for the bundle layer of ${request.resource}`, blob.status);
     if (createHash('sha256').update(blob.body).digest('hex') !== digest) throw new HttpRequestError(`bundle layer of ${request.resource} does not match its digest sha256:${digest}`);
     return { unchanged: false, bytes: blob.body, etag: digest };
@@ -73,20 +96,20 @@ export class OciPuller {
    * A GET through the service client; a Bearer challenge is answered once. A redirect to blob storage is followed
    * by the client, which leaves the registry's token behind when the host changes.
    */
-  private async registryGet(path: string, repository: string, headers: Record<string, string>, maxBytes: number, signal?: AbortSignal): Promise<HttpResponse> {
+  private async registryGet(path: string, repository: string, headers: Record<string, string>, maxBytes: number, { signal, trace }: Pick<OciPullRequest, 'signal' | 'trace'>): Promise<HttpResponse> {
     const scope = `repository:${repository}:pull`;
     // Once the registry gave a token it replaces the service's credentials, as in the Docker token flow.
     const get = () => {
       const token = this.tokens.get(scope);
       return token
-        ? this.client.get(path, { headers: { ...headers, authorization: `Bearer ${token}` }, maxBytes, signal, withoutCredentials: true })
-        : this.client.get(path, { headers, maxBytes, signal });
+        ? this.client.get(path, { headers: { ...headers, authorization: `Bearer ${token}` }, maxBytes, signal, trace, withoutCredentials: true })
+        : this.client.get(path, { headers, maxBytes, signal, trace });
     };
     let res = await get();
     if (res.status === 401) {
       const challenge = String(res.headers['www-authenticate'] ?? '');
       if (/^Bearer\s/i.test(challenge)) {
-        this.tokens.set(scope, await this.registryToken(challenge, scope, signal));
+        this.tokens.set(scope, await this.registryToken(challenge, scope, { signal, trace }));
         res = await get();
       }
     }
@@ -94,13 +117,13 @@ export class OciPuller {
   }
 
   /** The Docker registry token flow: GET <realm>?service=..&scope=.. with the service's credentials. */
-  private async registryToken(challenge: string, scope: string, signal?: AbortSignal): Promise<string> {
+  private async registryToken(challenge: string, scope: string, { signal, trace }: Pick<OciPullRequest, 'signal' | 'trace'>): Promise<string> {
     const params = Object.fromEntries([...challenge.slice(7).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
     if (!params.realm) throw new HttpRequestError('registry Bearer challenge has no realm');
     const url = new URL(params.realm);
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', params.scope ?? scope);
-    const res = await this.client.fetchAbsolute(url.toString(), { maxBytes: manifestLimit, signal });
+    const res = await this.client.fetchAbsolute(url.toString(), { maxBytes: manifestLimit, signal, trace });
     if (res.status !== 200) throw new HttpRequestError(`registry token request to ${url.origin}${url.pathname} answered HTTP ${res.status}`, res.status);
     const body = answerJson<{ token?: unknown; access_token?: unknown }>(res, () => new HttpRequestError(`registry token answer from ${url.origin} is not JSON`));
     const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;

@@ -144,10 +144,14 @@ export class DataStore {
       if (target.length === 0) throw new StoreError('bad_patch', 'cannot patch the document root');
       if (parent === undefined) throw new StoreError('not_found', 'storage_not_found_error: document does not exist');
       if (Array.isArray(parent)) {
+        // OPA's words: an index past the end is not found, while removing or replacing at the end (or `-`) is an
+        // invalid path.
+        const at = `/${target.join('/')}`;
+        if (key !== '-' && !/^[-+]?[0-9]+$/.test(key!)) throw new StoreError('not_found', `storage_not_found_error: ${at}: array index must be integer`);
         const index = key === '-' ? parent.length : Number(key);
-        if (!Number.isInteger(index) || index < 0 || index > parent.length) throw new StoreError('not_found', 'storage_not_found_error: document does not exist');
+        if (index < 0 || index > parent.length) throw new StoreError('not_found', `storage_not_found_error: ${at}: array index out of range`);
         if (op.op === 'add') parent.splice(index, 0, op.value);
-        else if (index >= parent.length) throw new StoreError('not_found', 'storage_not_found_error: document does not exist');
+        else if (index === parent.length) throw new StoreError('bad_patch', `storage_invalid_patch_error: ${at}: invalid patch path`);
         else if (op.op === 'remove') parent.splice(index, 1);
         else parent[index] = op.value;
       } else if (isObject(parent)) {
@@ -176,10 +180,11 @@ export function splitPath(path: string): string[] {
   return path.split('/').filter((s) => s !== '');
 }
 
+/** A patch path under the written document; OPA takes it with or without its leading "/". */
 function splitPointer(pointer: string): string[] {
-  if (pointer === '' || pointer === '/') return [];
-  if (!pointer.startsWith('/')) throw new StoreError('bad_patch', `invalid patch path ${JSON.stringify(pointer)}: must start with "/"`);
-  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const relative = pointer.startsWith('/') ? pointer.slice(1) : pointer;
+  if (relative === '') return [];
+  return relative.split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /** One step down a JSON document: an object key, or a decimal index into an array. */

@@ -111,11 +111,18 @@ function nameKeys(doc: Document): void {
   const lib = yaml();
   lib.visit(doc, {
     Pair(_key, pair) {
-      if (!lib.isScalar(pair.key)) return;
-      const text = goKeyText(pair.key);
+      const key = resolved(pair.key, doc);
+      if (!lib.isScalar(key)) return;
+      const text = goKeyText(key);
       if (text !== undefined) pair.key = new lib.Scalar(text);
     },
   });
+}
+
+/** The node an alias names (itself if not an alias). */
+function resolved(node: unknown, doc: Document): unknown {
+  const lib = yaml();
+  return lib.isAlias(node) ? node.resolve(doc) : node;
 }
 
 /**
@@ -125,9 +132,12 @@ function nameKeys(doc: Document): void {
  */
 function goTyped(node: unknown, doc: Document): unknown {
   const lib = yaml();
-  if (!lib.isNode(node)) return null;
-  const copy = node.clone() as YamlNode;
+  const named = resolved(node, doc);
+  if (!lib.isNode(named)) return null;
+  const copy = named.clone() as YamlNode;
   lib.visit(copy, {
+    // What an alias names, copied in, so its floats are typed too.
+    Alias: (_key, alias) => (alias.resolve(doc) as YamlNode | undefined)?.clone() as YamlNode | undefined,
     Scalar(_key, scalar) {
       if (typeof scalar.value === 'number' && Number.isFinite(scalar.value) && isGoFloat(scalar)) scalar.value = new NumberText(scalar.value.toExponential());
     },
@@ -135,42 +145,107 @@ function goTyped(node: unknown, doc: Document): unknown {
   return copy.toJS(doc) as unknown;
 }
 
+/** Where a node stands in the text, for an error about it; the start of the text for a node with no place. */
+function spanOf(node: unknown): [number, number] {
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  return range ? [range[0], range[1]] : [0, 0];
+}
+
 /** 0-based line of an offset, as Go's parser counts. */
 const lineAt = (text: string, offset: number) => text.slice(0, offset).split('\n').length - 1;
 
+/** Go's line of a token's start; the end of stream sits on a line of its own when the text does not end with one. */
+const tokenLine = (text: string, offset: number) => lineAt(text, offset) + (offset >= text.length && text.length > 0 && !text.endsWith('\n') ? 1 : 0);
+
+/** Offset of the next token at or after `from`, past blanks, line breaks and comments; the text's length at its end. */
+function nextTokenAt(text: string, from: number): number {
+  let i = from;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') i++;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) while (i < text.length && text[i] !== '\n') i++;
+    else break;
+  }
+  return i;
+}
+
 /**
- * The mapping keys Go's decoder refuses, which the YAML reader takes: a key left out (`: a`, where Go's parser
- * finds no key, or in a flow collection no node), a null one (`~: a`, or `?` with nothing after it), which the
- * JSON conversion refuses naming the value, and a sequence or mapping as key. `text` is the document's source;
- * `converted`: whether the document goes on to JSON, where the null and collection keys fail.
+ * Where Go's parser fails on a `?` with no key in a flow sequence. It takes the token after the `?` (a `:`, `,`
+ * or `]`) for the empty key, so that `]` no longer closes the sequence: the next token does, if it is a `]`, and
+ * otherwise the sequence fails where Go wanted a `,` or a `]`. A `]` closing the sequence hands the check to the
+ * flow sequence around it. `keyAt`: where the YAML reader puts the empty key; `sequences`: the starts of the
+ * flow sequences nested around it, innermost first. Undefined where Go's sequence goes on (a `,` or a `:` next),
+ * which this does not follow.
  */
-function refusedKeys(doc: Document, text: string, converted = true): YAMLParseError[] {
+function questionInFlowSequence(text: string, keyAt: number, sequences: number[]): { at: number; line: number } | undefined {
+  let at = nextTokenAt(text, keyAt);
+  for (const start of sequences) {
+    at = nextTokenAt(text, at + 1);
+    if (text[at] === ']') continue;
+    if (text[at] === ',' || text[at] === ':') return undefined;
+    return { at, line: lineAt(text, start) || tokenLine(text, at) };
+  }
+  return undefined;
+}
+
+/**
+ * The mapping keys Go's parser refuses, which the YAML reader takes: a key left out (`: a`, where Go's parser
+ * finds no key, or in a flow collection no node), and `?` with no key in a flow sequence. `text` is the
+ * document's source.
+ */
+function missingKeys(doc: Document, text: string): YAMLParseError[] {
   const lib = yaml();
   const errors: YAMLParseError[] = [];
   lib.visit(doc, {
     Pair(_key, pair, path) {
       const key = pair.key as { range?: [number, number, number]; tag?: string; anchor?: string } | null;
-      const at: [number, number] = key?.range ? [key.range[0], key.range[1]] : [0, 0];
+      if (!(key === null || (lib.isScalar(key) && key.value === null))) return;
+      const at = spanOf(key);
       const parent = path[path.length - 1] as { range?: [number, number, number]; flow?: boolean } | undefined;
-      const message = (said: string) => new lib.YAMLParseError(at, 'BAD_SCALAR_START', said);
+      const flow = lib.isCollection(parent) && parent.flow === true;
+      // `?` (outside a flow sequence), a tag or an anchor makes an empty key a null one rather than none.
+      const question = /(?:^|[\s{,[])\?\s*$/.test(text.slice(0, at[0]));
+      // A `key: value` entry of a flow sequence is a one-pair flow map that starts at its key, not at a `{`.
+      const inSequence = flow && lib.isSeq(path[path.length - 2]) && text[parent?.range?.[0] ?? 0] !== '{';
+      const explicit = key !== null && (key.tag !== undefined || key.anchor !== undefined || (question && !inSequence));
+      const empty = !explicit && (key === null || key.range === undefined || key.range[0] === key.range[1]);
+      if (!empty) return;
+      if (question && inSequence) {
+        const sequences: number[] = [];
+        for (let i = path.length - 2; i >= 0 && lib.isSeq(path[i]) && (path[i] as { flow?: boolean }).flow; i--) sequences.push((path[i] as { range?: [number, number, number] }).range?.[0] ?? 0);
+        const failed = questionInFlowSequence(text, at[0], sequences);
+        if (failed) {
+          const said = "did not find expected ',' or ']'";
+          errors.push(new lib.YAMLParseError([failed.at, failed.at], 'BAD_SCALAR_START', failed.line > 0 ? `line ${failed.line}: ${said}` : said));
+          return;
+        }
+      }
+      // Go's parser names the line where the enclosing collection starts, or, on the first line, the `:`'s.
+      const valueAt = (pair.value as { range?: [number, number, number] } | null)?.range?.[0] ?? at[0];
+      const line = lineAt(text, parent?.range?.[0] ?? 0) || lineAt(text, valueAt);
+      // In a flow sequence, `? :` ends the entry where Go expects the next one or the end.
+      const said = question && inSequence ? "did not find expected ',' or ']'" : flow ? 'did not find expected node content' : 'did not find expected key';
+      errors.push(new lib.YAMLParseError(at, 'BAD_SCALAR_START', line > 0 ? `line ${line}: ${said}` : said));
+    },
+  });
+  return errors;
+}
+
+/**
+ * The mapping keys the JSON conversion refuses: a null one (`~: a`, or `?` with nothing after it), named with
+ * the value, and a sequence or mapping, also when an alias names it.
+ */
+function unconvertibleKeys(doc: Document): YAMLParseError[] {
+  const lib = yaml();
+  const errors: YAMLParseError[] = [];
+  lib.visit(doc, {
+    Pair(_key, pair) {
+      const key = resolved(pair.key, doc);
+      const at = spanOf(pair.key);
       if (key === null || (lib.isScalar(key) && key.value === null)) {
-        const flow = lib.isCollection(parent) && parent.flow === true;
-        // `?` (outside a flow sequence), a tag or an anchor makes an empty key a null one rather than none.
-        const question = /(?:^|[\s{,[])\?\s*$/.test(text.slice(0, at[0]));
-        // A `key: value` entry of a flow sequence is a one-pair flow map that starts at its key, not at a `{`.
-        const inSequence = flow && lib.isSeq(path[path.length - 2]) && text[parent?.range?.[0] ?? 0] !== '{';
-        const explicit = key !== null && (key.tag !== undefined || key.anchor !== undefined || (question && !inSequence));
-        const empty = !explicit && (key === null || key.range === undefined || key.range[0] === key.range[1]);
-        if (empty) {
-          // Go's parser names the line where the enclosing collection starts, or, on the first line, the `:`'s.
-          const valueAt = (pair.value as { range?: [number, number, number] } | null)?.range?.[0] ?? at[0];
-          const line = lineAt(text, parent?.range?.[0] ?? 0) || lineAt(text, valueAt);
-          // In a flow sequence, `? :` ends the entry where Go expects the next one or the end.
-          const said = question && inSequence ? "did not find expected ',' or ']'" : flow ? 'did not find expected node content' : 'did not find expected key';
-          errors.push(message(line > 0 ? `line ${line}: ${said}` : said));
-        } else if (converted) errors.push(message(`unsupported map key of type: %!s(<nil>), key: <nil>, value: ${goSyntax(goTyped(pair.value, doc))}`));
-      } else if (lib.isCollection(key) && converted) {
-        errors.push(message(`invalid map key: ${goSyntax(goTyped(key, doc))}`));
+        errors.push(new lib.YAMLParseError(at, 'BAD_SCALAR_START', `unsupported map key of type: %!s(<nil>), key: <nil>, value: ${goSyntax(goTyped(pair.value, doc))}`));
+      } else if (lib.isCollection(key)) {
+        errors.push(new lib.YAMLParseError(at, 'BAD_SCALAR_START', `invalid map key: ${goSyntax(goTyped(key, doc))}`));
       }
     },
   });
@@ -185,8 +260,7 @@ function unsupportedValues(doc: Document): YAMLParseError[] {
     Scalar(_key, scalar) {
       const v = scalar.value;
       if (typeof v !== 'number' || Number.isFinite(v)) return;
-      const at: [number, number] = scalar.range ? [scalar.range[0], scalar.range[1]] : [0, 0];
-      errors.push(new lib.YAMLParseError(at, 'BAD_SCALAR_START', `json: unsupported value: ${goSyntax(v)}`));
+      errors.push(new lib.YAMLParseError(spanOf(scalar), 'BAD_SCALAR_START', `json: unsupported value: ${goSyntax(v)}`));
       return lib.visit.BREAK;
     },
   });
@@ -195,9 +269,16 @@ function unsupportedValues(doc: Document): YAMLParseError[] {
 
 /** Go's errors for a parsed document, first to last: syntax, then the JSON conversion's keys, then its values. */
 function opaErrors(doc: Document, text: string, converted: boolean): YAMLParseError[] {
-  if (doc.errors.length > 0) return doc.errors;
-  const keys = refusedKeys(doc, text, converted);
-  if (keys.length > 0 || !converted) return keys;
+  const missing = missingKeys(doc, text);
+  if (doc.errors.length > 0) {
+    // Go's parser stops at the first error in the text, whichever reader would have seen it.
+    const first = doc.errors[0]!.pos[0];
+    const before = missing.filter((e) => e.pos[0] <= first);
+    return before.length > 0 ? before : doc.errors;
+  }
+  if (missing.length > 0 || !converted) return missing;
+  const keys = unconvertibleKeys(doc);
+  if (keys.length > 0) return keys;
   nameKeys(doc);
   return unsupportedValues(doc);
 }
@@ -218,7 +299,7 @@ export function parseYamlAsOpa(text: string): unknown {
 export function yamlDocumentsAsOpa(text: string): ReturnType<typeof import('yaml').parseAllDocuments> {
   const docs = yaml().parseAllDocuments(text, { schema: opaSchema(), merge: false, uniqueKeys: false });
   (Array.isArray(docs) ? docs : [docs]).forEach((doc, i) => {
-    if (doc.errors.length === 0) doc.errors.push(...opaErrors(doc as Document, text, i === 0));
+    doc.errors.splice(0, doc.errors.length, ...opaErrors(doc as Document, text, i === 0));
   });
   return docs;
 }

@@ -8,7 +8,7 @@ import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { partialEvaluate, PartialEvalError, partialResultJson, type PartialTimings } from '../compiler/partial/index.js';
 import type { PartialResult } from '../compiler/partial/evaluator.js';
 import { filterCondition, FilterError, toSql, toUcast, type FilterTarget, type SqlDialect, type TableMappings, type UcastFlavour } from '../compiler/partial/filters.js';
-import { isJsonObject } from '../json/kinds.js';
+import { goJsonKind, isJsonObject } from '../json/kinds.js';
 import { parseDocument, readBody } from './body.js';
 import type { ServerContext } from './context.js';
 import { ApiError, invalidParameter } from './errors.js';
@@ -40,23 +40,29 @@ export async function readCompileRequest(ctx: ServerContext, req: IncomingMessag
   } catch (err) {
     throw invalidParameter(`error(s) occurred while decoding request: ${(err as Error).message}`);
   }
-  if (!isJsonObject(request)) throw invalidParameter('error(s) occurred while decoding request: the body must be a JSON object');
+  // Wrong types are refused in the words of Go's encoding/json filling OPA's request type.
+  const refused = (message: string) => invalidParameter(`error(s) occurred while decoding request: json: cannot unmarshal ${message}`);
+  const field = (name: string, value: unknown, type: string) => refused(`${goJsonKind(value)} into Go struct field ${name} of type ${type}`);
+  const strings = (name: string, value: unknown) => {
+    if (value === undefined || value === null) return;
+    if (!Array.isArray(value)) throw field(name, value, '[]string');
+    const odd = value.find((v) => typeof v !== 'string' && v !== null);
+    if (odd !== undefined) throw field(name, odd, 'string');
+  };
+  if (request === null) request = {};
+  if (!isJsonObject(request)) throw refused(`${goJsonKind(request)} into Go value of type types.CompileRequestV1`);
   for (const name of Object.keys(request)) if (!FIELDS.has(name)) throw invalidParameter(`error(s) occurred while decoding request: field ${name} is not supported`);
   const { unknowns } = request;
   if (fixed && request.query !== undefined) throw invalidParameter('error(s) occurred while decoding request: field query is not supported here: the path names the rule');
-  const query = fixed ? fixed.query : request.query;
-  if (query !== undefined && typeof query !== 'string') throw invalidParameter('error(s) occurred while decoding request: query must be a string');
-  if (query === undefined || query === '') throw invalidParameter("missing required 'query' value");
-  if (unknowns !== undefined && unknowns !== null && !(Array.isArray(unknowns) && unknowns.every((u) => typeof u === 'string'))) {
-    throw invalidParameter('error(s) occurred while decoding request: unknowns must be an array of strings');
-  }
+  const query = fixed ? fixed.query : request.query ?? undefined;
+  if (query !== undefined && typeof query !== 'string') throw field('CompileRequestV1.query', query, 'string');
+  strings('CompileRequestV1.unknowns', unknowns);
   const opts = request.options ?? {};
-  if (!isJsonObject(opts)) throw invalidParameter('error(s) occurred while decoding request: options must be an object');
+  if (!isJsonObject(opts)) throw field('CompileRequestV1.options', opts, 'struct { DisableInlining []string "json:\\"disableInlining,omitempty\\""; NondeterministicBuiltins bool "json:\\"nondeterministicBuiltins\\"" }');
   for (const name of Object.keys(opts)) if (!options.has(name)) throw invalidParameter(`error(s) occurred while decoding request: option ${name} is not supported`);
   const disable = opts.disableInlining;
-  if (disable !== undefined && disable !== null && !(Array.isArray(disable) && disable.every((d) => typeof d === 'string'))) {
-    throw invalidParameter('error(s) occurred while decoding request: options.disableInlining must be an array of strings');
-  }
+  strings('.options.disableInlining', disable);
+  if (query === undefined || query === '') throw invalidParameter("missing required 'query' value");
   return { query, input: request.input, unknowns: (unknowns as string[] | null) ?? undefined, options: opts };
 }
 

@@ -6,7 +6,8 @@ import { EvaluationError } from '../engine/program.js';
 import type { EvaluateOptions } from '../engine/engine.js';
 import { StoreError, splitPath } from '../engine/store.js';
 import { isObject } from '../bundle/bundle.js';
-import { InputNumberError, checkInputNumbers, isBlank, isYaml, kindOf, parseDocument, parseEnvelope, readBody } from './body.js';
+import { InputNumberError, checkInputNumbers, isBlank, isYaml, parseDocument, parseEnvelope, readBody } from './body.js';
+import { goJsonKind } from '../json/kinds.js';
 import { JsonSyntaxError, readJson, type WatchedMember } from '../json/reader.js';
 import { readJsonDataFile } from '../json/data-file.js';
 import type { DataWrite, ServerContext } from './context.js';
@@ -65,7 +66,8 @@ function decideRequest(
 function provenance(ctx: ServerContext) {
   const bundles: Record<string, { revision: string }> = {};
   for (const b of ctx.engine.bundles) bundles[b.name] = { revision: b.manifest.revision };
-  return { ...buildInfo(ctx.version), bundles };
+  // OPA leaves the member out when no bundle is active.
+  return { ...buildInfo(ctx.version), ...(ctx.engine.bundles.length > 0 ? { bundles } : {}) };
 }
 
 /**
@@ -109,7 +111,8 @@ export async function postData(ctx: ServerContext, req: IncomingMessage, res: Se
     }
   }
   if (request !== undefined && request !== null && !isObject(request)) {
-    throw invalidParameter(`body contains malformed input document: expected an object with an "input" key, got ${kindOf(request)}`);
+    // In the words of Go's encoding/json filling OPA's request type.
+    throw invalidParameter(`body contains malformed input document: json: cannot unmarshal ${goJsonKind(request)} into Go value of type types.alias`);
   }
   // OPA reads "input": null as no input at all (the warning included).
   const hasInput = isObject(request) && request.input !== undefined && request.input !== null;
@@ -243,12 +246,35 @@ export async function patchData(ctx: ServerContext, req: IncomingMessage, res: S
   const path = pathSegments(rawPath);
   const ops = await writeBody(ctx, req);
   const inputParsed = process.hrtime.bigint();
-  if (!Array.isArray(ops)) throw invalidParameter(`patch body must be a JSON array of operations, got ${kindOf(ops)}`);
-  for (const op of ops) {
-    if (!isObject(op) || typeof op.path !== 'string') throw invalidParameter('each patch operation must be an object with "op" and "path"');
-    if (op.op !== 'add' && op.op !== 'remove' && op.op !== 'replace') throw invalidParameter(`bad patch operation: ${String(op.op)}`);
-  }
-  await written(ctx, req, res, query, { op: 'patch', path, patch: ops as Extract<DataWrite, { op: 'patch' }>['patch'] }, { started, inputParsed });
+  await written(ctx, req, res, query, { op: 'patch', path, patch: patchOperations(ops) }, { started, inputParsed });
+}
+
+/**
+ * The operations of a PATCH body as Go's encoding/json fills OPA's []PatchV1: a null body or operation is none
+ * or an empty one, member names match in any case (the last match counts), and a wrong type is refused in its
+ * words; then only add, remove and replace pass.
+ */
+function patchOperations(body: unknown): Extract<DataWrite, { op: 'patch' }>['patch'] {
+  const refused = (message: string) => invalidParameter(`json: cannot unmarshal ${message}`);
+  if (body === null) return [];
+  if (!Array.isArray(body)) throw refused(`${goJsonKind(body)} into Go value of type []types.PatchV1`);
+  return body.map((entry: unknown) => {
+    if (entry !== null && !isObject(entry)) throw refused(`${goJsonKind(entry)} into Go value of type types.PatchV1`);
+    const member = (name: string) => {
+      const key = Object.keys(entry ?? {}).filter((k) => k.toLowerCase() === name).at(-1);
+      return key === undefined ? undefined : (entry as Record<string, unknown>)[key];
+    };
+    const text = (name: 'op' | 'path') => {
+      const v = member(name);
+      if (v === undefined || v === null) return '';
+      if (typeof v !== 'string') throw refused(`${goJsonKind(v)} into Go struct field PatchV1.${name} of type string`);
+      return v;
+    };
+    const op = text('op');
+    const path = text('path');
+    if (op !== 'add' && op !== 'remove' && op !== 'replace') throw invalidParameter(`bad patch operation: ${op}`);
+    return { op, path, value: member('value') };
+  });
 }
 
 /** DELETE /v1/data/{path}. */

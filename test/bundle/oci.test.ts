@@ -3,6 +3,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest } from 'node:http';
@@ -10,6 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { BundleDownloader, type DownloadedBundle } from '../../src/bundle/download.js';
 import { ServiceClient } from '../../src/bundle/service.js';
 import { parseReference } from '../../src/bundle/oci.js';
+import { ConfigError } from '../../src/config/config.js';
+import { referenceOpa } from '../engine/opa-fixture.js';
 import { writeBundleArchive, type BundleFile } from '../../src/bundle/files.js';
 import { startRegistry, type Registry } from './peers/crane.js';
 import { tempDir } from './temp-dir.js';
@@ -40,8 +43,61 @@ test('image references: registry host, nested repository, tag or digest, default
   assert.deepEqual(parseReference('ghcr.io/acme/policies/authz:1.2'), { repository: 'acme/policies/authz', reference: '1.2' });
   assert.deepEqual(parseReference('127.0.0.1:5000/authz'), { repository: 'authz', reference: 'latest' });
   assert.deepEqual(parseReference(`localhost/a/b@sha256:${'a'.repeat(64)}`), { repository: 'a/b', reference: `sha256:${'a'.repeat(64)}` });
-  assert.throws(() => parseReference('ghcr.io/Acme/x:1'), /no valid repository name/);
-  assert.throws(() => parseReference('ghcr.io/acme/x:bad tag'), /no valid tag or digest/);
+  assert.throws(() => parseReference('ghcr.io/Acme/x:1'), (err: Error) => err instanceof ConfigError && /"ghcr.io\/Acme\/x:1" is not an image reference: repository "Acme\/x"/.test(err.message));
+  assert.throws(() => parseReference('ghcr.io/acme/x:bad tag'), /tag "bad tag" is not a tag/);
+});
+
+/** Which resources the reference OPA cannot parse as image references: it logs each bundle's first failure. */
+async function opaRefusedReferences(resources: string[]): Promise<boolean[]> {
+  const dir = tempDir('verdict-oci-refs-');
+  // Port 9 (discard) refuses connections: a reference that parses fails on the connection instead.
+  const bundles = resources.map((r, i) => `  b${i}: {service: reg, resource: ${JSON.stringify(r)}}`).join('\n');
+  writeFileSync(join(dir, 'config.yaml'), `services:\n  reg: {url: "http://127.0.0.1:9", type: oci}\nbundles:\n${bundles}\n`);
+  const opa = spawn(referenceOpa(), ['run', '--server', '--addr', '127.0.0.1:0', '--log-level', 'error', '-c', join(dir, 'config.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const first = new Map<string, string>();
+  let pending = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      opa.on('exit', (code) => reject(new Error(`opa exited (${code}) with ${first.size} of ${resources.length} bundles logged`)));
+      opa.stderr.on('data', (chunk: Buffer) => {
+        pending += chunk.toString();
+        const lines = pending.split('\n');
+        pending = lines.pop()!;
+        for (const line of lines) {
+          const entry = JSON.parse(line) as { name?: string; msg?: string };
+          if (entry.name && !first.has(entry.name)) first.set(entry.name, entry.msg ?? '');
+        }
+        if (first.size === resources.length) resolve();
+      });
+    });
+  } finally {
+    opa.kill();
+  }
+  return resources.map((_r, i) => first.get(`b${i}`)!.includes('failed to parse reference'));
+}
+
+test('a resource that is not an image reference is refused when the configuration is read, where the reference OPA cannot parse it', async () => {
+  const sha256 = `sha256:${'a'.repeat(64)}`;
+  const resources = ['ghcr.io/acme/x:1', 'acme/x:1', `localhost/a/b@${sha256}`, 'ghcr.io/acme/x:v1.2-rc_3', 'ghcr.io/a__b/x:1', 'ghcr.io/a--b/x:1',
+    `ghcr.io/acme/x:1@${sha256}`, `ghcr.io/acme/x@sha512:${'b'.repeat(128)}`,
+    'x:1', 'x', '/acme/x:1', 'ghcr.io/Acme/x:1', 'ghcr.io/acme/x:bad tag', 'ghcr.io/acme//x', 'ghcr.io/acme/x@sha256:abc', 'ghcr.io/-x:1', 'ghcr.io/a___b/x:1',
+    'ghcr.io/acme/x:.1', 'ghcr.io/acme/x:1:2', `ghcr.io/acme/x@sha256:${'A'.repeat(64)}`, 'oci://ghcr.io/acme/x:1'];
+  const opaRefused = await opaRefusedReferences(resources);
+  assert.ok(opaRefused.includes(true) && opaRefused.includes(false), 'the cases must split');
+  const client = new ServiceClient({ name: 'registry', url: 'http://127.0.0.1:9', type: 'oci' });
+  resources.forEach((resource, i) => {
+    let refused: unknown;
+    try {
+      new BundleDownloader('authz', { service: 'registry', resource, trigger: 'manual' }, client, async () => undefined);
+    } catch (err) {
+      refused = err;
+    }
+    assert.equal(refused !== undefined, opaRefused[i], `${resource}: ${String(refused)}`);
+    if (refused) assert.ok(refused instanceof ConfigError && (refused as Error).message.startsWith(`bundle authz: resource ${JSON.stringify(resource)} is not an image reference`), String(refused));
+  });
+  // The server does not start with one.
+  const config = `services:\n  reg: {url: "http://127.0.0.1:9", type: oci}\nbundles:\n  authz: {service: reg, resource: "ghcr.io/Acme/x:1"}\n`;
+  await assert.rejects(startVerdict(config, []), (err: Error) => err instanceof ConfigError && err.message.includes('"ghcr.io/Acme/x:1" is not an image reference'));
 });
 
 test('pulls the bundle layer, skips an unchanged digest, and takes a new push', async () => {

@@ -152,7 +152,15 @@ test('mapping keys JSON cannot name (empty, null, a sequence or a mapping) are r
       // `?` with no key in a flow sequence ends the entry where Go wants `,` or `]`; in a flow map it is a null key.
       '[? : b]', '[a, ? : b]', '[? \n: b]', '[{? : b}]',
       // Go's line for a missing key: where the enclosing collection starts, or on its first line the `:`'s.
-      'x:\n  - a: 1\n  - : 2', 'a:\n  b: 1\n  c: 3\n  : 2', 'a: 1\nb: 2\n\n: b', '{a: 1,\n : b}', '[a,\n : b]'];
+      'x:\n  - a: 1\n  - : 2', 'a:\n  b: 1\n  c: 3\n  : 2', 'a: 1\nb: 2\n\n: b', '{a: 1,\n : b}', '[a,\n : b]',
+      // Go takes the `]` after such a `?` for its key: the sequence fails at the token after, which names the line
+      // when the sequence starts on the first one (the end of stream sits on a line of its own), even where the
+      // YAML reader finds a later syntax error first.
+      '[?]', '[?]\n\n', '[?]\nfoo', '[?]x', '[\n?]', '[1,\n?]', '[?,\n1]', '[?] # c', '[?]\n# c\n', '[[?]]', '[[?]\n]', '\n\n[?]', 'x: [?]\n', '{a: [?]}',
+      // A missing key is the parser's error, found before any the JSON conversion would meet.
+      '~: 1\n: b',
+      // Keys and values reached through an alias are typed as where the anchor is.
+      'a: &x 1e6\n~: *x', 'a: &x 1e6\n[*x]: 1', 'a: &y [1]\n*y : 1', 'a: &n ~\n*n : 1', 'a: &x 1e6\nb: [*x]\n~: [*x, *x]'];
     for (const text of texts) {
       const args = ['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(text)})`];
       const [opa, ours] = both(args, dir);
@@ -172,6 +180,8 @@ test('mapping keys that are numbers or booleans are named as the JSON conversion
   withDir((dir) => {
     const text = ['1e6: a', '3.14159265358979: b', '100000000000000000000: c', '1.5e-7: d', '123456789.0: e', '18446744073709551616: f', '9223372036854775808: g',
       'true: m', '1e400: p', 'x: {1e6: q}', 'specials: {.inf: h, -.inf: i, .nan: j, -0.0: o}', 'overflow: {1e39: k}',
+      // A key that is an alias takes the text of what it names: a float's form survives it.
+      'anchored: {a: &f 2e7}', 'aliased: {*f : r, b: &g 1.50, *g : s}',
       // Kept apart: eval lists integer keys first, as a JS object does, where OPA sorts them as text.
       'integers: {010: l, 1.0: n}'].join('\n');
     writeFileSync(join(dir, 'input.yaml'), text);

@@ -102,6 +102,17 @@ describe('POST /v1/compile matches opa run', () => {
     });
   }
 
+  // Go's encoding/json names the type it was filling; a null body or query is a missing query.
+  for (const body of ['"s"', '[1]', 'null', '{"query": null}', '{"query": 1}', '{"query": "true", "unknowns": "input.x"}', '{"query": "true", "unknowns": ["input.x", 1]}',
+    '{"query": "true", "options": 1}', '{"query": "true", "options": {"disableInlining": "a"}}', '{"query": "true", "options": {"disableInlining": [true]}}']) {
+    it(`refuses ${body} as opa run does`, async () => {
+      const [theirs, ours] = await Promise.all([send(servers.opa.url, 'POST', '/v1/compile', body), send(servers.verdict.url, 'POST', '/v1/compile', body)]);
+      assert.equal(theirs.status, 400);
+      assert.equal(ours.status, theirs.status);
+      assert.deepEqual(JSON.parse(ours.body.toString()), JSON.parse(theirs.body.toString()));
+    });
+  }
+
   it('refuses fields and options it does not implement, naming them', async () => {
     const field = await send(servers.verdict.url, 'POST', '/v1/compile', JSON.stringify({ query: 'true', bogus: 1 }));
     assert.equal(field.status, 400);

@@ -90,8 +90,10 @@ const cases: Case[] = [
   { name: 'non-object input', method: 'POST', path: '/v1/data/authz/allow', body: '{"input":5}' },
   { name: 'string input', method: 'POST', path: '/v1/data/authz/allow', body: '{"input":"alice"}' },
   { name: 'malformed JSON', method: 'POST', path: '/v1/data/authz/allow', body: '{"input":' },
-  { name: 'array body', method: 'POST', path: '/v1/data/authz/allow', body: '[1]', messagePrefix: 'body contains malformed input document: ' },
-  { name: 'string body', method: 'POST', path: '/v1/data/authz/allow', body: '"alice"', messagePrefix: 'body contains malformed input document: ' },
+  { name: 'array body', method: 'POST', path: '/v1/data/authz/allow', body: '[1]' },
+  { name: 'string body', method: 'POST', path: '/v1/data/authz/allow', body: '"alice"' },
+  { name: 'number body', method: 'POST', path: '/v1/data/authz/allow', body: '12345678901234567890' },
+  { name: 'boolean body', method: 'POST', path: '/v1/data/authz/allow', body: 'true' },
   { name: 'YAML body', method: 'POST', path: '/v1/data/authz/allow', body: 'input:\n  user: carol\n', headers: { 'Content-Type': 'application/x-yaml' } },
   { name: 'YAML indented with a tab', method: 'POST', path: '/v1/data/authz/allow', body: 'input:\n\tuser: carol\n', headers: { 'Content-Type': 'application/yaml' } },
   { name: 'malformed YAML', method: 'POST', path: '/v1/data/authz/allow', body: 'input: [\n', headers: { 'Content-Type': 'application/yaml' } },
@@ -129,6 +131,22 @@ const cases: Case[] = [
   { name: 'patch replace into an array', method: 'PATCH', path: '/v1/data/extra/y/a', body: '[{"op":"replace","path":"/0","value":9}]' },
   { name: 'patch remove of a missing key', method: 'PATCH', path: '/v1/data/extra', body: '[{"op":"remove","path":"/nope"}]' },
   { name: 'patch with an unsupported op', method: 'PATCH', path: '/v1/data/extra', body: '[{"op":"move","path":"/z"}]' },
+  // The body as Go's encoding/json fills []PatchV1: a null body or operation, member names in any case, wrong types.
+  { name: 'patch with a null body', method: 'PATCH', path: '/v1/data/extra', body: 'null' },
+  { name: 'patch with an object body', method: 'PATCH', path: '/v1/data/extra', body: '{"op":"add","path":"/q","value":1}' },
+  { name: 'patch with a number for an operation', method: 'PATCH', path: '/v1/data/extra', body: '[1]' },
+  { name: 'patch with a null operation', method: 'PATCH', path: '/v1/data/extra', body: '[null]' },
+  { name: 'patch with a number for op', method: 'PATCH', path: '/v1/data/extra', body: '[{"op":1,"path":"/q"}]' },
+  { name: 'patch with a number for path', method: 'PATCH', path: '/v1/data/extra', body: '[{"op":"add","path":1}]' },
+  { name: 'patch with member names in another case', method: 'PATCH', path: '/v1/data/extra', body: '[{"OP":"add","Path":"/w","VALUE":4}]' },
+  { name: 'patch path without its leading slash', method: 'PATCH', path: '/v1/data/extra', body: '[{"op":"add","path":"v","value":5}]' },
+  // Array indexes: past the end is not found, the end itself (or -) an invalid path for remove and replace.
+  { name: 'patch add past the end of an array', method: 'PATCH', path: '/v1/data/extra/y/a', body: '[{"op":"add","path":"/5","value":1}]' },
+  { name: 'patch add at a negative index', method: 'PATCH', path: '/v1/data/extra/y/a', body: '[{"op":"add","path":"/-1","value":1}]' },
+  { name: 'patch add at a non-integer index', method: 'PATCH', path: '/v1/data/extra/y/a', body: '[{"op":"add","path":"/x","value":1}]' },
+  { name: 'patch replace at the end of an array', method: 'PATCH', path: '/v1/data/extra/y/a', body: '[{"op":"replace","path":"/2","value":1}]' },
+  { name: 'patch remove at -', method: 'PATCH', path: '/v1/data/extra/y/a', body: '[{"op":"remove","path":"/-"}]' },
+  { name: 'patch remove past the end of an array', method: 'PATCH', path: '/v1/data/extra/y/a', body: '[{"op":"remove","path":"/7"}]' },
   { name: 'read back after patches', method: 'GET', path: '/v1/data/extra' },
   { name: 'delete', method: 'DELETE', path: '/v1/data/extra/x' },
   { name: 'delete of a missing document', method: 'DELETE', path: '/v1/data/extra/x' },
@@ -220,6 +238,20 @@ test('same answer as OPA: metrics and provenance are present with the same shape
   for (const key of ['timer_rego_query_eval_ns', 'timer_server_handler_ns']) assert.equal(typeof o.metrics[key], 'number');
   assert.deepEqual(Object.keys(o.provenance).sort(), Object.keys(t.provenance).sort());
   assert.deepEqual(Object.values(o.provenance.bundles as object), Object.values(t.provenance.bundles as object));
+});
+
+test('same answer as OPA: with no bundle, provenance names none (no bundles member)', async () => {
+  const dir = writeTree({ 'config.yaml': '{}\n' });
+  const [bare, ourBare] = await Promise.all([startOpa(join(dir, 'config.yaml'), []), startVerdict('{}', [])]);
+  try {
+    const [theirs, ours] = await Promise.all([send(bare.url, 'GET', '/v1/data?provenance'), send(ourBare.url, 'GET', '/v1/data?provenance')]);
+    const keys = (r: RawResponse) => Object.keys((JSON.parse(r.body.toString()) as { provenance: object }).provenance).sort();
+    assert.deepEqual(keys(theirs), ['build_commit', 'build_hostname', 'build_timestamp', 'version']);
+    assert.deepEqual(keys(ours), keys(theirs));
+  } finally {
+    await bare.stop();
+    await ourBare.close();
+  }
 });
 
 test('same answer as OPA: bundle manifest revision and roots under data.system.bundles', async () => {

@@ -2,7 +2,7 @@
 // event, Unify ones included (each pair the evaluator equates: an expression's operands, a reference's value
 // with the other side, the keys it enumerates, array elements, a lone term with its own variable, a builtin's output operand with its result, a rule's
 // value with the query's), in the same order, with the same node and locals; and ?explain=full without them,
-// as OPA's. The compilers number their generated variables differently (`__local14__`, `$1`), so those names
+// as OPA's, a rule's head marked `assign` where it has `:=`. The compilers number their generated variables differently (`__local14__`, `$1`), so those names
 // are compared under one name.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,6 +33,8 @@ outp if {
 	plus(1, 2, z)
 	z == 3
 }
+
+asg := 7
 `;
 
 const servers = useOpaAndVerdict({
@@ -64,7 +66,7 @@ function events(b: Body): unknown[] {
 }
 
 const input = encodeURIComponent(JSON.stringify({ k: 2, arr: [7, 8] }));
-const paths = ['t/names', 't/lst', 't/bare', 't/neg', 't/sw', 't/pair', 't/outp'].map((p) => `/v1/data/${p}?input=${input}`);
+const paths = ['t/names', 't/lst', 't/bare', 't/neg', 't/sw', 't/pair', 't/outp', 't/asg'].map((p) => `/v1/data/${p}?input=${input}`);
 const query = `/v1/query?q=${encodeURIComponent('x := data.t.lst; not input.z; [a, b] = [1, x]')}`;
 
 describe('?explain=debug', () => {

@@ -3,12 +3,15 @@
 // PIP and calls http.send; the spans Verdict exports over OTLP gRPC form one trace with the expected parents,
 // both outbound calls carry that trace, and the decision event names the same trace and the decision span.
 // Then the headers the one HTTP client sends, checked against the spans: the parent on every hop, what becomes
-// of a policy's own traceparent and tracestate, as OPA (1.22) sends them.
+// of a policy's own traceparent and tracestate, as OPA (1.22) sends them. Last, an OCI bundle pull, whose registry
+// requests carry the download's span as every other service request does (OPA's registry client sends none).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
 import { sendRequest } from '../../src/net/http-client.js';
+import { writeBundleArchive } from '../../src/bundle/files.js';
 import { tracedRoot } from '../../src/tracing/index.js';
 import type { DecisionEvent } from '../../src/decisionlog/event.js';
 import type { RunningServer } from '../../src/server/start.js';
@@ -233,5 +236,60 @@ moved := http.send({"method": "GET", "url": "${base}/moved", "enable_redirect": 
       return sendRequest(`${base}/moved`, { method: 'GET', tls: { rejectUnauthorized: true } });
     });
     assert.deepEqual(seen.map((s) => [s.path, s.traceparent]), [['/moved', [parent]], ['/here', [parent]]]);
+  });
+});
+
+describe('an OCI bundle pull carries the bundle.download span on every registry request, read back from Jaeger', { skip: jaeger.skip }, () => {
+  let backend: RunningJaeger;
+  let registry: Server;
+  let verdict: RunningServer | undefined;
+  const seen: Array<{ path: string; traceparent: string | undefined }> = [];
+
+  before(async () => {
+    backend = await startJaeger(jaeger.found!);
+  });
+
+  after(async () => {
+    await verdict?.close();
+    registry?.close();
+    await backend?.stop();
+  });
+
+  test('the manifest, the Bearer token request and the layer all have the download span as parent', async () => {
+    const layer = await writeBundleArchive([{ path: '.manifest', data: Buffer.from('{"revision":"traced","roots":["t"]}') }, { path: 't/data.json', data: Buffer.from('{"ok":true}') }]);
+    const digest = `sha256:${createHash('sha256').update(layer).digest('hex')}`;
+    let pulled!: () => void;
+    const done = new Promise<void>((resolve) => (pulled = resolve));
+    registry = createServer((req, res) => {
+      const path = req.url ?? '';
+      seen.push({ path: path.replace(/\?.*/, ''), traceparent: req.headers.traceparent as string | undefined });
+      const { port } = registry.address() as AddressInfo;
+      if (path.startsWith('/token')) return res.writeHead(200, { 'content-type': 'application/json' }).end('{"token":"pull"}');
+      if (req.headers.authorization !== 'Bearer pull') return res.writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="reg"` }).end();
+      if (path === '/v2/acme/authz/manifests/1') {
+        return res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(JSON.stringify({ schemaVersion: 2, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size: layer.length }] }));
+      }
+      if (path === `/v2/acme/authz/blobs/${digest}`) {
+        res.writeHead(200).end(layer);
+        return pulled();
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+    verdict = await startVerdict(
+      `distributed_tracing:\n  type: grpc\n  address: ${backend.otlpGrpc}\n  batch_span_processor_options:\n    batch_timeout_ms: 100\n` +
+        `services:\n  reg: {url: "http://${host}", type: oci}\nbundles:\n  authz: {service: reg, resource: "${host}/acme/authz:1"}\n`,
+      [],
+    );
+    await done;
+    assert.deepEqual(seen.map((s) => s.path), ['/v2/acme/authz/manifests/1', '/token', '/v2/acme/authz/manifests/1', `/v2/acme/authz/blobs/${digest}`]);
+    const parent = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(seen[0]!.traceparent ?? '');
+    assert.ok(parent, `traceparent ${seen[0]!.traceparent}`);
+    assert.deepEqual(new Set(seen.map((s) => s.traceparent)), new Set([seen[0]!.traceparent]), 'one span for the whole pull');
+    const download = (await spansOf(backend, parent[1]!, ['bundle.download'])).find((s) => s.operationName === 'bundle.download');
+    assert.ok(download, 'Jaeger has the download span');
+    assert.equal(download.spanID, parent[2]);
+    assert.equal(tag(download, 'opa.bundle.name'), 'authz');
   });
 });

@@ -91,6 +91,7 @@ function ruleJson(rule: Rule): AstJson {
   if (rule.head.args) head.args = rule.head.args.map(anyTermJson);
   if (rule.head.key) head.key = anyTermJson(rule.head.key);
   if (rule.head.value) head.value = anyTermJson(rule.head.value);
+  if (rule.head.assign) head.assign = true;
   head.ref = rule.head.ref.map(anyTermJson);
   const out: AstJson = { body: bodyJson(rule.body), head };
   if (rule.default) out.default = true;

@@ -269,7 +269,9 @@ class SafetyChecker {
       }
     }
     for (const i of pending) {
-      const unsafe = new Set([...reads[i], ...[...frees[i]].filter((v) => bodyVars.has(v))].filter((v) => !safe.has(v)));
+      // What the expression would bind itself (`xs[i]`'s i) is not what keeps it from running.
+      const outs = outputVars(body[i], safe, this.arity);
+      const unsafe = new Set([...reads[i], ...[...frees[i]].filter((v) => bodyVars.has(v))].filter((v) => !safe.has(v) && !outs.has(v)));
       this.report(body[i], unsafe);
     }
     if (pending.size > 0) return { body, safe };

@@ -4,10 +4,8 @@
 // keyword, both parse errors at the keyword.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
-import { referenceOpa } from '../engine/opa-fixture.js';
 import { writeTree } from '../server/harness.js';
+import { runBoth } from './opa-differential.js';
 
 const bodies = [
   'q := null[0]',
@@ -35,15 +33,12 @@ const bodies = [
   'q if { "s"[0] }',
 ];
 
-const run = (cmd: string, argv: string[], cwd: string) => spawnSync(cmd, argv, { cwd, encoding: 'utf8' });
-
 describe('opa check and verdict check agree on refs headed by a keyword', () => {
   bodies.forEach((body, i) => {
     it(body, () => {
       const dir = writeTree({ [`m${i}.rego`]: `package p\n\n${body}\n` });
       const argv = ['check', '--format', 'json', `m${i}.rego`];
-      const theirs = run(referenceOpa(), argv, dir);
-      const ours = run(process.execPath, [resolve('dist/src/main.js'), ...argv], dir);
+      const { theirs, ours } = runBoth(argv, dir);
       assert.equal(ours.status, theirs.status, ours.stderr);
       assert.deepEqual(JSON.parse(ours.stdout || ours.stderr), JSON.parse(theirs.stdout || theirs.stderr));
     });
@@ -55,8 +50,7 @@ describe('opa eval and verdict eval agree on queries with refs headed by a scala
   for (const query of ['x := null[0]', 'not true.x', '[null.a]', 'count(false[0])', 'x := [1]; x[0] == 1']) {
     it(query, () => {
       const argv = ['eval', '--format', 'json', query];
-      const theirs = run(referenceOpa(), argv, dir);
-      const ours = run(process.execPath, [resolve('dist/src/main.js'), ...argv], dir);
+      const { theirs, ours } = runBoth(argv, dir);
       assert.equal(ours.status, theirs.status, ours.stderr);
       assert.deepEqual(JSON.parse(ours.stdout), JSON.parse(theirs.stdout));
     });

@@ -3,10 +3,8 @@
 // accepted, where a variable the head uses but nothing binds is still unsafe.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
-import { referenceOpa } from '../engine/opa-fixture.js';
 import { writeTree } from '../server/harness.js';
+import { runBoth } from './opa-differential.js';
 
 const rules = [
   'q := [{"a": 1}[x]]',
@@ -28,8 +26,6 @@ const rules = [
   'q := [x[y], z] if { x := input.one }',
 ];
 
-const run = (cmd: string, argv: string[], cwd: string) => spawnSync(cmd, argv, { cwd, encoding: 'utf8' });
-
 /** The answer without OPA's stack_trace, which verdict eval does not print (a difference of its own). */
 function answer(stdout: string): unknown {
   const out = JSON.parse(stdout) as { errors?: Record<string, unknown>[] };
@@ -43,8 +39,7 @@ describe('opa eval and verdict eval agree on rule heads that look up by a variab
     it(rule.replace('\n', '; '), () => {
       const dir = writeTree({ [`m${i}.rego`]: `package p\n\n${rule}\n`, 'input.json': input });
       const argv = ['eval', '--format', 'json', '-d', `m${i}.rego`, '-i', 'input.json', 'data.p'];
-      const theirs = run(referenceOpa(), argv, dir);
-      const ours = run(process.execPath, [resolve('dist/src/main.js'), ...argv], dir);
+      const { theirs, ours } = runBoth(argv, dir);
       assert.equal(ours.status, theirs.status, ours.stderr);
       assert.deepEqual(answer(ours.stdout), answer(theirs.stdout));
     });

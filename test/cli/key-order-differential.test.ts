@@ -3,10 +3,8 @@
 // would hide the order.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
-import { referenceOpa } from '../engine/opa-fixture.js';
 import { writeTree } from '../server/harness.js';
+import { runBoth } from './opa-differential.js';
 
 const policy = `package t
 
@@ -25,15 +23,12 @@ const cases: { query: string; flags: string[] }[] = [
   { query: 'x := {"10": 1, "2": 2}', flags: ['-f', 'json', '--explain', 'notes'] },
 ];
 
-const run = (cmd: string, argv: string[], cwd: string) => spawnSync(cmd, argv, { cwd, encoding: 'utf8' });
-
 describe('opa eval and verdict eval print object keys in the same order', () => {
   const dir = writeTree({ 't.rego': policy, 'data.json': data });
   for (const { query, flags } of cases) {
     it(`${flags.join(' ')} ${query}`, () => {
       const argv = ['eval', '-d', 't.rego', '-d', 'data.json', ...flags, query];
-      const theirs = run(referenceOpa(), argv, dir);
-      const ours = run(process.execPath, [resolve('dist/src/main.js'), ...argv], dir);
+      const { theirs, ours } = runBoth(argv, dir);
       assert.equal(ours.status, theirs.status, ours.stderr);
       assert.equal(ours.stdout, theirs.stdout);
     });

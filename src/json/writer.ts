@@ -20,7 +20,7 @@ export function writeJson(value: unknown, indent?: number): string {
     const gap = indent ? ' '.repeat(indent) : '';
     try {
       const fast = JSON.stringify(value, null, indent);
-      return fast !== undefined && integerKeyFirst.test(fast) ? writeDeep(value, gap) : fast;
+      return fast !== undefined && (gap ? integerKeyFirst : integerKeyFirstCompact).test(fast) ? writeDeep(value, gap) : fast;
     } catch (err) {
       if (err instanceof RangeError) return writeDeep(value, gap);
       throw err;
@@ -35,6 +35,8 @@ export function writeJson(value: unknown, indent?: number): string {
  * (inside a string a quote is escaped), and a JS object with any integer-like key lists one first.
  */
 const integerKeyFirst = /\{\s*"(?:0|[1-9][0-9]*)":/;
+/** The same in compact text (no indent), where the pattern without `\s*` scans about twice as fast. */
+const integerKeyFirstCompact = /\{"(?:0|[1-9][0-9]*)":/;
 const integerLike = /^(?:0|[1-9][0-9]*)$/;
 
 /** Whether JSON text written by another writer (JSON.stringify, pino) may have an object out of writeJson's order. */

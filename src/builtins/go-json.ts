@@ -1,5 +1,6 @@
 // Go's encoding/json output: what OPA prints where it calls json.Marshal / MarshalIndent on a value
 // (json.marshal_with_options, io.jwt.encode_sign). Object keys sorted, HTML-sensitive characters escaped.
+import { codePointOrder } from '../json/writer.js';
 
 function goString(s: string): string {
   let out = '"';
@@ -17,10 +18,6 @@ function goString(s: string): string {
   return `${out}"`;
 }
 
-function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
 /** json.Marshal (indent === undefined) or json.MarshalIndent(v, prefix, indent). */
 export function goJsonMarshal(v: unknown, indent?: string, prefix = ''): string {
   const nl = (depth: number) => (indent === undefined ? '' : `\n${prefix}${indent.repeat(depth)}`);
@@ -34,7 +31,7 @@ export function goJsonMarshal(v: unknown, indent?: string, prefix = ''): string 
       return `[${x.map((e) => nl(depth + 1) + write(e, depth + 1)).join(',')}${nl(depth)}]`;
     }
     const o = x as Record<string, unknown>;
-    const keys = Object.keys(o).sort(byteOrder);
+    const keys = Object.keys(o).sort(codePointOrder);
     if (keys.length === 0) return '{}';
     return `{${keys.map((k) => `${nl(depth + 1)}${goString(k)}${sep}${write(o[k], depth + 1)}`).join(',')}${nl(depth)}}`;
   };

@@ -68,7 +68,7 @@ export function parseRegoFiles(files: RegoFile[], options: { regoVersion?: RegoV
   const modules: Module[] = [];
   const errors: RegoError[] = [];
   for (const f of files) {
-    const parsed = parseModule(f.path, f.source, { regoVersion: f.regoVersion ?? options.regoVersion ?? 'v1', queryBodyAt: f.queryBodyAt });
+    const parsed = parseModule(f.path, f.source, { regoVersion: f.regoVersion ?? options.regoVersion ?? 'v1', queryBodyAt: f.queryBodyAt, generatedFromQuery: f.query === true });
     errors.push(...parsed.errors);
     if (parsed.module) modules.push(f.query ? { ...parsed.module, query: true } : parsed.module);
   }

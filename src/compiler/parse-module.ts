@@ -15,6 +15,11 @@ export interface ParseOptions {
   regoVersion?: RegoVersion;
   /** Where an ad-hoc query's body begins in the source (see Parser.queryBodyAt). */
   queryBodyAt?: number;
+  /**
+   * The source holds a query's expressions, already parsed as written, copied into a module (`x := (null[0])`):
+   * a keyword directly followed by `.` or `[` heads a ref wherever it stands, as it did at the expression's start.
+   */
+  generatedFromQuery?: boolean;
 }
 
 export interface ParseResult {
@@ -33,6 +38,7 @@ export function parseModule(file: string, source: string, options: ParseOptions 
   const { tokens, comments, errors: lexErrors } = lex(source);
   const p = new Parser(file, source, tokens, version === 'v1' ? KEYWORDS_V1 : KEYWORDS_V0);
   p.queryBodyAt = options.queryBodyAt ?? -1;
+  p.keywordRefHeadsAnywhere = options.generatedFromQuery === true;
   const state = { v1Checks: version === 'v1' };
   const statements: Statement[] = [];
   try {

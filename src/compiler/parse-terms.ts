@@ -44,6 +44,14 @@ export class ExpressionParser {
    */
   private whitespace: { pos: number; at: Location } | undefined;
   private memo = new Map<number, Memo>();
+  /**
+   * The token at which a keyword directly followed by `.` or `[` starts a ref as a var (`if.x`, `null[0]`): the
+   * start of a literal, a package or import path, a rule head. Elsewhere OPA reads the keyword as itself, so
+   * `x := null[0]` is an illegal ref (head cannot be null) and `[if.x]` an unexpected keyword.
+   */
+  protected keywordHeadAt = -1;
+  /** Keyword-headed refs everywhere (ParseOptions.generatedFromQuery). */
+  keywordRefHeadsAnywhere = false;
 
   constructor(
     readonly file: string,
@@ -271,6 +279,7 @@ export class ExpressionParser {
 
   private parseLiteralOperand(): Expr | null {
     const start = this.loc();
+    this.keywordHeadAt = this.pos;
     if (this.isKeywordRefHead()) return this.parseLiteralExpr(false, start);
     const negated = this.kw('not');
     if (negated) this.next();
@@ -524,9 +533,13 @@ export class ExpressionParser {
   }
 
   // ---- terms ----
-  /** A single term with its ref/call suffix. A keyword directly followed by `.` or `[` is a var (`if.x`). */
+  /**
+   * A single term with its ref/call suffix. A keyword directly followed by `.` or `[` is a var (`if.x`) where
+   * keywordHeadAt allows it.
+   */
   parseTerm(): Term | null {
-    const at = this.pos;
+    // A term at a token is memoised once as a keyword-headed ref and once as read elsewhere.
+    const at = this.pos === this.keywordHeadAt ? -1 - this.pos : this.pos;
     const cached = this.memo.get(at);
     if (cached) {
       this.pos = cached.end;
@@ -547,7 +560,7 @@ export class ExpressionParser {
     let term: Term | null = null;
     let minusAt: Location | undefined;
     const minusTok = t;
-    if (t.kind === 'ident' && this.keywords.has(t.text) && t.text !== 'contains' && !this.isKeywordRefHead()) {
+    if (t.kind === 'ident' && this.keywords.has(t.text) && t.text !== 'contains' && !((this.keywordRefHeadsAnywhere || this.pos === this.keywordHeadAt) && this.isKeywordRefHead())) {
       if (t.text === 'null') term = { type: 'null', loc };
       else if (t.text === 'true' || t.text === 'false') term = { type: 'boolean', value: t.text === 'true', loc };
       else {

@@ -23,6 +23,7 @@ export class Parser extends ExpressionParser {
       this.illegal();
       return null;
     }
+    this.keywordHeadAt = this.pos;
     const term = this.parseTerm();
     if (!term) return null;
     const data: Term = { type: 'var', value: 'data', loc: term.loc };
@@ -52,6 +53,7 @@ export class Parser extends ExpressionParser {
       this.illegal();
       return null;
     }
+    this.keywordHeadAt = this.pos;
     const term = this.parseTerm();
     if (!term) {
       this.error(this.here(), 'expected path');
@@ -110,6 +112,7 @@ export class Parser extends ExpressionParser {
       if (isDefault) this.illegal('expected rule name');
       return null;
     }
+    this.keywordHeadAt = this.pos;
     const parsed = this.parseHead(isDefault);
     if (!parsed) return null;
     const { head, usesContains } = parsed;

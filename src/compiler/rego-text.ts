@@ -5,6 +5,7 @@
 import type { Body, Expr, Term } from './ast.js';
 import { isTerm } from './ast.js';
 import { callName } from './walk.js';
+import { compareTerms } from './partial/ast-json.js';
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -74,8 +75,9 @@ export class RegoText {
       case 'var': return this.varText(t.value);
       case 'ref': return t.value.map((s, i) => (i === 0 ? this.term(s) : s.type === 'string' && isIdentifier(s.value) ? `.${s.value}` : `[${this.term(s)}]`)).join('');
       case 'array': return `[${t.value.map((x) => this.term(x)).join(', ')}]`;
-      case 'set': return t.value.length === 0 ? 'set()' : `{${t.value.map((x) => this.term(x)).join(', ')}}`;
-      case 'object': return `{${t.value.map(([k, v]) => `${this.term(k)}: ${this.term(v)}`).join(', ')}}`;
+      // OPA keeps a set's elements and an object's keys sorted, and prints them so.
+      case 'set': return t.value.length === 0 ? 'set()' : `{${[...t.value].sort(compareTerms).map((x) => this.term(x)).join(', ')}}`;
+      case 'object': return `{${[...t.value].sort(([a], [b]) => compareTerms(a, b)).map(([k, v]) => `${this.term(k)}: ${this.term(v)}`).join(', ')}}`;
       case 'call': return this.style.nestedInfix ? this.call(t.value) : this.prefixCall(t.value);
       case 'arraycomprehension': return this.style.short ? t.type : `[${this.term(t.value.term)} | ${this.body(t.value.body)}]`;
       case 'setcomprehension': return this.style.short ? t.type : `{${this.term(t.value.term)} | ${this.body(t.value.body)}}`;

@@ -2,7 +2,7 @@
 // stored text is made of (stored-json.ts for any event, stored-decision.ts for the decision path's). ASCII is
 // copied byte by byte in JavaScript, which costs less than a call into the native encoder per member; only strings
 // that need escaping or hold other characters, and values that are neither scalars nor shared, go through writeJson.
-import { writeJson } from '../json/writer.js';
+import { keysInWriteOrder, writeJson } from '../json/writer.js';
 
 /** Where the text goes: bytes up to `used` are taken; room(n) makes sure n more fit (it may replace `bytes`). */
 export interface ByteSink {
@@ -134,7 +134,7 @@ export function numberMap(sink: ByteSink, value: unknown): boolean {
   if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
   const map = value as Record<string, unknown>;
   if (!sameKeys(map, lastMetricKeys)) {
-    lastMetricKeys = Object.keys(map);
+    lastMetricKeys = keysInWriteOrder(map);
     // The first member's text opens the object: '{' in place of the comma.
     lastMetricTexts = lastMetricKeys.map((key, i) => (i === 0 ? Buffer.concat([openingBrace, memberText(key).subarray(1)]) : memberText(key)));
   }

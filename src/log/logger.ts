@@ -5,6 +5,8 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import { stderrStream } from './stderr.js';
+import { readJson } from '../json/reader.js';
+import { mayHaveIntegerKeyFirst, writeJson } from '../json/writer.js';
 
 export const logFormats = ['json', 'json-pretty', 'text'] as const;
 export type LogFormat = (typeof logFormats)[number];
@@ -21,25 +23,34 @@ export function createLogger(level: LevelWithSilent, format: LogFormat, out: Nod
     messageKey: 'msg',
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: levelNames[label] ?? label }) },
+    hooks: { streamWrite: inGoKeyOrder },
   };
   if (format === 'json') return pino(options, out as pino.DestinationStream);
   return pino(options, reformat(out, format === 'text' ? textLine : prettyJson));
 }
 
+/**
+ * A record line with its objects' keys in the order Go writes them (src/json/writer.ts): pino writes a JS object's
+ * integer-like keys first, so a decision's `{"10": .., "2": ..}` would print otherwise than in OPA's log.
+ */
+function inGoKeyOrder(line: string): string {
+  return mayHaveIntegerKeyFirst(line) ? `${writeJson(readJson(line.trimEnd()))}\n` : line;
+}
+
 function prettyJson(record: Record<string, unknown>): string {
-  return `${JSON.stringify(record, null, 2)}\n`;
+  return `${writeJson(record, 2)}\n`;
 }
 
 function textLine(record: Record<string, unknown>): string {
   const { time, level, msg, ...fields } = record;
-  const rest = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  const rest = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : writeJson(v)}`).join(' ');
   return `${String(time)} ${String(level).toUpperCase()} ${String(msg ?? '')}${rest ? ` ${rest}` : ''}\n`;
 }
 
 function reformat(out: NodeJS.WritableStream, render: (record: Record<string, unknown>) => string): Writable {
   return new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) out.write(render(JSON.parse(line) as Record<string, unknown>));
+      for (const line of chunk.toString('utf8').split('\n')) if (line) out.write(render(readJson(line) as Record<string, unknown>));
       done();
     },
   });

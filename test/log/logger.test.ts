@@ -83,3 +83,17 @@ test('--log-level-request debug hides the access log at --log-level info; --log-
   const errorLevel = (await serveAndAsk('error', 'error')).log.records();
   assert.deepEqual(errorLevel.map((r) => [r.msg, r.level]), [['Received request.', 'error'], ['Sent response.', 'error']]);
 });
+
+test('an object with integer-like keys is written with its keys sorted as text, as OPA (Go) writes a map', async () => {
+  const result = { a: 3, 10: 1, 2: { b: 1, 0: 2 }, $: 0 };
+  for (const [format, expected] of [
+    ['json', '"result":{"$":0,"10":1,"2":{"0":2,"b":1},"a":3}'],
+    ['json-pretty', '"result": {\n    "$": 0,\n    "10": 1,\n    "2": {\n      "0": 2,\n      "b": 1\n    },\n    "a": 3\n  }'],
+    ['text', 'result={"$":0,"10":1,"2":{"0":2,"b":1},"a":3}'],
+  ] as const) {
+    const log = capture('info', format);
+    log.logger.info({ result }, 'Decision Log');
+    await tick();
+    assert.ok(log.text().includes(expected), `${format}: ${log.text()}`);
+  }
+});

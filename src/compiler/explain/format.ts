@@ -6,7 +6,7 @@ import { isTerm } from '../ast.js';
 import { exprOperator } from '../walk.js';
 import { plug, type TraceNode } from '../partial/evaluator.js';
 import { isGround } from '../partial/values.js';
-import { termJson, type AstJson } from '../partial/ast-json.js';
+import { compareTerms, termJson, type AstJson } from '../partial/ast-json.js';
 import type { ExplainEvent } from './index.js';
 import { RegoText } from '../rego-text.js';
 
@@ -128,8 +128,9 @@ function anyTermJson(t: Term): AstJson {
   switch (t.type) {
     case 'arraycomprehension': case 'setcomprehension': return { type: t.type, value: { term: anyTermJson(t.value.term), body: bodyJson(t.value.body) } };
     case 'objectcomprehension': return { type: t.type, value: { key: anyTermJson(t.value.key), value: anyTermJson(t.value.value), body: bodyJson(t.value.body) } };
-    case 'ref': case 'array': case 'set': case 'call': return { type: t.type, value: t.value.map(anyTermJson) };
-    case 'object': return { type: 'object', value: t.value.map(([k, v]) => [anyTermJson(k), anyTermJson(v)]) };
+    case 'ref': case 'array': case 'call': return { type: t.type, value: t.value.map(anyTermJson) };
+    case 'set': return { type: 'set', value: [...t.value].sort(compareTerms).map(anyTermJson) };
+    case 'object': return { type: 'object', value: [...t.value].sort(([a], [b]) => compareTerms(a, b)).map(([k, v]) => [anyTermJson(k), anyTermJson(v)]) };
     case 'templatestring': return { type: t.type };
     default: return termJson(t);
   }

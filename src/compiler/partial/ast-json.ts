@@ -4,6 +4,7 @@ import type { Expr, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { numberFromText } from '../../json/number-text.js';
 import { compareJson } from '../../builtins/json-value.js';
+import { codePointOrder } from '../../json/writer.js';
 import type { SupportRule } from './evaluator.js';
 
 export type AstJson = Record<string, unknown>;
@@ -37,11 +38,7 @@ export function compareTerms(a: Term, b: Term): number {
     case 'null': return 0;
     case 'boolean': return Number(a.value) - Number((b as typeof a).value);
     case 'number': return compareJson(numberFromText(a.value), numberFromText((b as typeof a).value));
-    case 'string': case 'var': {
-      const x = a.value;
-      const y = (b as typeof a).value;
-      return x < y ? -1 : x > y ? 1 : 0;
-    }
+    case 'string': case 'var': return codePointOrder(a.value, (b as typeof a).value);
     case 'ref': case 'array': case 'set': case 'call': {
       const y = (b as typeof a).value;
       for (let i = 0; i < Math.min(a.value.length, y.length); i++) {

@@ -219,6 +219,13 @@ function outputVars(e: Expr, safe: Known, arity: (op: string) => number | undefi
   return out;
 }
 
+/** Future keywords: an expression reading a var named like one (`contains.x`) most likely misses an import. */
+const FUTURE_KEYWORDS = new Set(['contains', 'every', 'if', 'in']);
+
+function unsafeVarMessage(name: string): string {
+  return FUTURE_KEYWORDS.has(name) ? `var ${name} is unsafe (hint: \`import future.keywords.${name}\` to import a future keyword)` : `var ${name} is unsafe`;
+}
+
 class SafetyChecker {
   private readonly isFunction: IsFunction;
 
@@ -262,7 +269,9 @@ class SafetyChecker {
       }
     }
     for (const i of pending) {
-      const unsafe = new Set([...reads[i], ...[...frees[i]].filter((v) => bodyVars.has(v))].filter((v) => !safe.has(v)));
+      // What the expression would bind itself (`xs[i]`'s i) is not what keeps it from running.
+      const outs = outputVars(body[i], safe, this.arity);
+      const unsafe = new Set([...reads[i], ...[...frees[i]].filter((v) => bodyVars.has(v))].filter((v) => !safe.has(v) && !outs.has(v)));
       this.report(body[i], unsafe);
     }
     if (pending.size > 0) return { body, safe };
@@ -282,7 +291,7 @@ class SafetyChecker {
       this.ctx.error('rego_unsafe_var_error', e.loc, 'expression is unsafe');
       return;
     }
-    for (const v of named) this.ctx.error('rego_unsafe_var_error', e.loc, `var ${v} is unsafe`);
+    for (const v of named) this.ctx.error('rego_unsafe_var_error', e.loc, unsafeVarMessage(v));
   }
 
   private closures(e: Expr, safe: Vars): void {

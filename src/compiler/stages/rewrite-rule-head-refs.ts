@@ -6,16 +6,22 @@ import type { CompileContext, Stage } from './context.js';
 
 const SCALARS = new Set(['null', 'boolean', 'number', 'string', 'var']);
 
+/** Binds `term` to a fresh local by `local = term` at the end of the rule's body; returns the local. */
+export function bindInBody(ctx: CompileContext, rule: Rule, term: Term): Term {
+  const local = ctx.local(term.loc);
+  const eq: Term = { type: 'ref', value: [{ type: 'var', value: 'eq', loc: term.loc }], loc: term.loc };
+  rule.body.push({ index: rule.body.length, terms: [eq, local, term], loc: term.loc, generated: true });
+  return local;
+}
+
 function rewrite(ctx: CompileContext, rule: Rule): void {
   const ref = rule.head.ref;
   for (let i = 1; i < ref.length; i++) {
     const seg = ref[i];
     if (SCALARS.has(seg.type)) continue;
-    const local = ctx.local(seg.loc);
+    const local = bindInBody(ctx, rule, seg);
     if (i === ref.length - 1 && rule.head.key === seg) rule.head.key = local;
     ref[i] = local;
-    const eq: Term = { type: 'ref', value: [{ type: 'var', value: 'eq', loc: seg.loc }], loc: seg.loc };
-    rule.body.push({ index: rule.body.length, terms: [eq, local, seg], loc: seg.loc, generated: true });
   }
 }
 

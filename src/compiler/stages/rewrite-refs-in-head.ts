@@ -1,0 +1,42 @@
+// RewriteRefsInHead: a rule's value or key that looks something up by a variable (`q := input.a[y]`,
+// `q := [{"a": 1}[x]]`, `s contains xs[i]`, `else := m[k]`) is evaluated in the body, `__localN__ = term`, and the
+// head holds the local. The lookup's variables are then outputs of a body expression, bound by iterating like any
+// `xs[i]` in a body, instead of head variables the body never binds. OPA moves every head term holding a ref or a
+// comprehension; moving only those whose refs have variable keys gives the same documents and keeps other heads
+// (most rules) as written for the planner.
+import type { Rule, Term } from '../ast.js';
+import { childTerms } from '../walk.js';
+import type { Stage } from './context.js';
+import { bindInBody } from './rewrite-rule-head-refs.js';
+
+/** Whether a ref in `t` (outside closures, which bind their own vars) has a key holding a variable. */
+function looksUpByVar(t: Term): boolean {
+  switch (t.type) {
+    case 'ref':
+      if (t.value.slice(1).some((seg) => hasVar(seg))) return true;
+      return t.value.some(looksUpByVar);
+    default:
+      return childTerms(t).some(looksUpByVar);
+  }
+}
+
+/** Whether `t` holds a variable outside closures (childTerms does not enter them). */
+function hasVar(t: Term): boolean {
+  return t.type === 'var' || childTerms(t).some(hasVar);
+}
+
+export const rewriteRefsInHead: Stage = {
+  name: 'RewriteRefsInHead',
+  run(ctx) {
+    for (const m of ctx.modules) {
+      for (const rule of m.rules) {
+        for (let r: Rule | undefined = rule; r; r = r.else) {
+          const head = r.head;
+          const keyIsRefSegment = head.key !== undefined && head.ref[head.ref.length - 1] === head.key;
+          if (head.key && !keyIsRefSegment && looksUpByVar(head.key)) head.key = bindInBody(ctx, r, head.key);
+          if (head.value && looksUpByVar(head.value)) head.value = bindInBody(ctx, r, head.value);
+        }
+      }
+    }
+  },
+};

@@ -1,0 +1,47 @@
+// A rule value or key that looks something up by a variable the body does not bind (`r := input.a[y]`,
+// `q := [{"a": 1}[x]]`), against the real OPA: the lookup iterates like `xs[i]` in a body, so the rule is
+// accepted, where a variable the head uses but nothing binds is still unsafe.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeTree } from '../server/harness.js';
+import { runBoth } from './opa-differential.js';
+
+const rules = [
+  'q := [{"a": 1}[x]]',
+  'r := input.one[y]',
+  'q := {"k": input.one[y]}',
+  'q := {input.b[k]: 1}',
+  'q := {input.one[y]}',
+  'q := count([input.a[y]])',
+  'q := [[v | v := input.a[_]], input.one[y]]',
+  'q := [1 | true][x]',
+  'q := input.one[i][j]',
+  'q contains input.a[y]',
+  'q := 1 if false else := input.one[y]',
+  'f(z) := input.one[y] if z',
+  'g := f(0)\nf(z) := [input.a[z], input.one[y]]',
+  'q := input.one[y] if { y == 0 }',
+  'q := x[y] if { x := input.one }',
+  'q := input.a[y]',
+  'q := [x[y], z] if { x := input.one }',
+];
+
+/** The answer without OPA's stack_trace, which verdict eval does not print (a difference of its own). */
+function answer(stdout: string): unknown {
+  const out = JSON.parse(stdout) as { errors?: Record<string, unknown>[] };
+  for (const e of out.errors ?? []) delete e.stack_trace;
+  return out;
+}
+
+describe('opa eval and verdict eval agree on rule heads that look up by a variable', () => {
+  const input = '{"a": [5, 6], "b": {"k": 1}, "one": [7]}';
+  rules.forEach((rule, i) => {
+    it(rule.replace('\n', '; '), () => {
+      const dir = writeTree({ [`m${i}.rego`]: `package p\n\n${rule}\n`, 'input.json': input });
+      const argv = ['eval', '--format', 'json', '-d', `m${i}.rego`, '-i', 'input.json', 'data.p'];
+      const { theirs, ours } = runBoth(argv, dir);
+      assert.equal(ours.status, theirs.status, ours.stderr);
+      assert.deepEqual(answer(ours.stdout), answer(theirs.stdout));
+    });
+  });
+});

@@ -16,8 +16,9 @@ export interface WriterSettings {
   retention?: RetentionOptions;
   indexing?: TailIndexing;
   /**
-   * Group commit across stores (sync durability): before committing, wait up to this long (default 2 ms, 0 for
-   * never) for the batches of the other stores that wrote lately, and no longer than the last commit took.
+   * Group commit across stores: before committing, wait up to this long (0 for never) for the batches of the
+   * other stores that wrote lately. Sync durability: default 2 ms, and no longer than the last commit took.
+   * Default durability: default 50 ms, and no longer than the writer has been idle since its last commit.
    */
   groupWaitMs?: number;
   /**
@@ -272,17 +273,30 @@ function queueWrite(write: QueuedWrite): void {
 // stays within what the commit it saves would cost), reading their ports without returning to the event loop.
 // Between reads it sleeps until a store signals a new batch (`posted`), or, for stores that do not signal, for
 // 50 µs at a time: polling, each wake-up cost CPU and a context switch, several per commit.
-const groupWaitMs = settings.synchronous === 'FULL' ? (settings.groupWaitMs ?? 2) : 0;
+// In default durability each store sends a batch flushDelayMs (100 ms) after the reply to its last one. Stores
+// answered by one commit therefore send their next batches together and share the next commit too, while stores
+// answered apart keep their phases: a busy server made two commits every flush delay, each writing the table's
+// last pages again. So a batch waits for the batches of the other stores that wrote lately, up to groupWaitMs
+// (50 ms) and no longer than the writer has been idle since its last commit: whichever store has the longer idle
+// stretch behind it waits the longer, which brings the stores' cycles together within a few commits (a store
+// waiting alone shifts its own cycle), and a writer busy with back-to-back batches does not wait at all. Nobody
+// waits for these commits but flush() and a closing store.
+const sync = settings.synchronous === 'FULL';
+const groupWaitMs = settings.groupWaitMs ?? (sync ? 2 : 50);
 /** When each store last sent a batch: those active in the last `activeMs` are waited for. */
 const lastWrite = new Map<MessagePort, number>();
 const posted = settings.posted;
-const activeMs = 100;
+// A default-durability store sends a batch per flush delay at most: those that wrote within a few are busy.
+const activeMs = sync ? 100 : 1_000;
 let lastCommitMs = 0;
+/** When the last commit of rows ended (performance.now()). */
+let lastCommitEnd = 0;
 
 function gatherGroup(): void {
-  if (groupWaitMs === 0 || lastWrite.size < 2) return;
+  // Without `posted`, waiting means polling: worth it only for the short waits of sync durability.
+  if (groupWaitMs === 0 || lastWrite.size < 2 || (!sync && !posted)) return;
   const now = performance.now();
-  const deadline = now + Math.min(groupWaitMs, lastCommitMs);
+  const deadline = now + Math.min(groupWaitMs, sync ? lastCommitMs : now - lastCommitEnd);
   const missing = () => [...lastWrite].filter(([port, at]) => now - at < activeMs && !queuedWrites.some((w) => w.from === port)).map(([port]) => port);
   for (let waiting = missing(); waiting.length > 0; waiting = missing()) {
     const left = deadline - performance.now();
@@ -334,7 +348,8 @@ function commitQueued(): void {
   if (writes.length === 0) return;
   try {
     insertBatches(writes.map((w) => w.batch));
-    lastCommitMs = performance.now() - started;
+    lastCommitEnd = performance.now();
+    lastCommitMs = lastCommitEnd - started;
     for (const w of writes) reply(w.from, w.id, { ok: true, value: w.batch.count });
     return noticeCommit();
   } catch (error) {

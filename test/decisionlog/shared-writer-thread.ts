@@ -40,6 +40,8 @@ if (ackToStdout) {
 
 type Command =
   | { cmd: 'record'; count: number; blob?: number }
+  /** `perTick` events every `tickMs`, `ticks` times, as a server's steady traffic records them. */
+  | { cmd: 'pace'; perTick: number; tickMs: number; ticks: number }
   | { cmd: 'pragma'; statement: string }
   | { cmd: 'flush' }
   | { cmd: 'status' }
@@ -53,6 +55,14 @@ async function run(command: Command): Promise<unknown> {
       for (let i = 0; i < command.count; i++) results.push(store.record(sampleEvent({ decision_id: `${name}-${i}`, ...(input ? { input } : {}) })));
       // In sync mode these settle once committed; in default mode once queued.
       return Promise.all(results);
+    }
+    case 'pace': {
+      let n = 0;
+      for (let tick = 0; tick < command.ticks; tick++) {
+        for (let i = 0; i < command.perTick; i++) void store.record(sampleEvent({ decision_id: `${name}-${n++}` }));
+        await new Promise((resolve) => setTimeout(resolve, command.tickMs));
+      }
+      return n;
     }
     case 'pragma':
       return store.writerPragma(command.statement);

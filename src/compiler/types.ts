@@ -60,6 +60,19 @@ export function unifies(a: RegoType, b: RegoType): boolean {
   }
 }
 
+/**
+ * OPA's types.Nil: whether t holds the empty set literal's type (`set()`, `[set()]`, `{"a": set()}`), whose
+ * elements have no type. Two such sides of a unification are compared term by term instead of type by type.
+ */
+export function holdsUntyped(t: RegoType): boolean {
+  switch (t.type) {
+    case 'set': return !t.of || holdsUntyped(t.of);
+    case 'array': return (t.static ?? []).some(holdsUntyped) || (t.dynamic !== undefined && holdsUntyped(t.dynamic));
+    case 'object': return (t.static ?? []).some((p) => holdsUntyped(p.value)) || (t.dynamic !== undefined && (holdsUntyped(t.dynamic.key) || holdsUntyped(t.dynamic.value)));
+    default: return false;
+  }
+}
+
 const ANY: RegoType = { type: 'any' };
 const NUMBER: RegoType = { type: 'number' };
 const KIND_ORDER = ['null', 'boolean', 'number', 'string', 'array', 'object', 'set', 'any'];

@@ -17,11 +17,11 @@ import { isTerm } from '../ast.js';
 import type { ArgErrorDetails, MatchErrorDetails, RefErrorDetails, RefKeyErrorDetails } from '../errors.js';
 import { refText } from '../errors.js';
 import type { Module } from '../ast.js';
-import { termJson } from '../partial/ast-json.js';
+import { compareTerms, termJson } from '../partial/ast-json.js';
 import { inGoKeyOrder, type FunctionDecl, type ObjectProperty, type RegoType } from '../../builtins/declarations.js';
 import { compareJson } from '../../builtins/json-value.js';
 import { NumberText } from '../../json/number-text.js';
-import { isAny, isEmptyCollection, isIndexable, keysOf, objectKeys, scalarKey, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
+import { holdsUntyped, isAny, isEmptyCollection, isIndexable, keysOf, objectKeys, scalarKey, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
 import { callName, childTerms, exprTerms, forEachRef, forEachRefInBody, forEachVar } from '../walk.js';
 import { ruleTypes, type FunctionTypes, type RuleTypes } from './rule-types.js';
 import type { CompileContext, Stage } from './context.js';
@@ -235,12 +235,45 @@ class RuleChecker {
   private unify(a: Term, b: Term, loc: Location, env: Map<string, RegoType>): void {
     const ta = this.typeOf(a, env);
     const tb = this.typeOf(b, env);
-    if (ta && tb && !this.replacing && !unifies(ta, tb)) {
+    if (ta && tb && !this.replacing && !this.unifiable(a, ta, b, tb, env)) {
       this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(ta), b: inGoKeyOrder(tb) } });
     } else if (a.type === 'var' && !env.has(a.value)) bind(env, a.value, tb);
     else if (b.type === 'var' && !env.has(b.value)) bind(env, b.value, ta);
     // What else this binds (`[x, y] = input.pair`) is bound from here on, to a type not known here.
     for (const side of [a, b]) forEachPatternVar(side, (v) => env.has(v) || ROOT_DOCUMENTS.has(v) || bind(env, v, undefined));
+  }
+
+  /**
+   * OPA's unify2 of two sides of known types. A side holding the empty set literal's untyped elements is matched
+   * as a term against the other side's type; where both do, only arrays and objects are taken apart, element by
+   * element, and variables compared, as their types cannot be (`set() == set()` and `[set()] == [set()]` are
+   * match errors, `x == y` for two sets bound to `set()` is not).
+   */
+  private unifiable(a: Term, ta: RegoType, b: Term, tb: RegoType, env: Map<string, RegoType>): boolean {
+    const [untypedA, untypedB] = [holdsUntyped(ta), holdsUntyped(tb)];
+    if (!untypedA && !untypedB) return unifies(ta, tb);
+    if (untypedA !== untypedB) return untypedA ? this.matches(a, ta, tb, env) : this.matches(b, tb, ta, env);
+    const sides = (x: Term, y: Term): boolean => {
+      if (y.type === 'var') return true;
+      if (x.type === 'array' && y.type === 'array') return x.value.length === y.value.length && x.value.every((el, i) => this.elementsUnify(el, y.value[i]!, env));
+      if (x.type === 'object' && y.type === 'object') {
+        if (x.value.length !== y.value.length) return false;
+        return x.value.every(([k, v]) => {
+          const other = y.value.find(([yk]) => compareTerms(yk, k) === 0);
+          return other !== undefined && this.elementsUnify(v, other[1], env);
+        });
+      }
+      return false;
+    };
+    if (a.type === 'array' || a.type === 'object') return sides(a, b);
+    if (a.type === 'var' && (b.type === 'var' || b.type === 'array' || b.type === 'object')) return sides(b, a);
+    return false;
+  }
+
+  /** Two elements of composites unified side by side: as unifiable, where both types are known. */
+  private elementsUnify(a: Term, b: Term, env: Map<string, RegoType>): boolean {
+    const [ta, tb] = [this.typeOf(a, env), this.typeOf(b, env)];
+    return !ta || !tb || this.unifiable(a, ta, b, tb, env);
   }
 
   /**

@@ -1,7 +1,7 @@
 // Differential test: refs the type checker finds undefined are OPA's "undefined ref" type error. Refs that go on
 // into a rule whose value is a scalar (`x := 1`, then `data.p.x.a`; `m.a[k] := 1`, then `m.a.b.c`), and refs
 // below a literal, a local, a rule or a function result of known type with a key no such value has (`[1][1.5]`,
-// `{"a": 1}.b`, `{1: "a"}["1"]`, `set().a`, `x["a"]` for `x := [1, 2]`, `g(1).b` for `g(x) := {"a": x}`).
+// `{"a": 1}.b`, `{1: "a"}["1"]`, `{[1]: 2}[1]`, `set().a`, `x["a"]` for `x := [1, 2]`, `g(1).b` for `g(x) := {"a": x}`).
 // `verdict check` (text and JSON), `verdict eval` and the policy API against the pinned OPA, byte for byte: the
 // message, the details (ref, pos, have, want, oneOf), the location (OPA's shared location for refs that were a
 // rule's bare name), the order, the error limit; and policies OPA accepts, which must stay accepted.
@@ -289,6 +289,33 @@ e if {
 }
 
 f := [{1: "a"}[1], {null: 1}[null], {"a": 1, 2: 3}.a]
+`,
+  },
+  'composite keys': {
+    'p.rego': `package p
+
+f := {[1]: 2, {"a": 1}: 3}[[1]].z
+
+j := {[1]: 2}[1]
+
+k := {[1]: 2, "a": 1}.b
+
+l := {{"a": 1}: 2}[{"b": 1}]
+
+m := {[1]: "s"}[[2]].z
+
+n if {
+  x := {[1]: "s", [2]: 1}
+  x[[1]].b
+}
+
+o := {[input.x]: 1}.a
+
+q := {set(): 1}.a
+
+r := {{1}: 1}[1]
+
+s := {[1, {"b": [true]}]: 1, [null]: 2}.a
 `,
   },
   'empty sets': {

@@ -14,11 +14,12 @@
 // `{"a": 1}.b`, `x.a` for `x := 1`) is OPA's "undefined ref".
 import type { Body, Expr, Location, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
-import type { ArgErrorDetails, MatchErrorDetails, RefErrorDetails, RefKeyErrorDetails } from '../errors.js';
+import type { ArgErrorDetails, MatchErrorDetails, OneOfKey, RefErrorDetails, RefKeyErrorDetails } from '../errors.js';
+import { valueTerm } from '../planner/metadata.js';
 import { refText } from '../errors.js';
 import type { Module } from '../ast.js';
 import { compareTerms, termJson } from '../partial/ast-json.js';
-import { inGoKeyOrder, type FunctionDecl, type ObjectProperty, type RegoType } from '../../builtins/declarations.js';
+import { inGoKeyOrder, type FunctionDecl, type ObjectKey, type ObjectProperty, type RegoType } from '../../builtins/declarations.js';
 import { compareJson } from '../../builtins/json-value.js';
 import { NumberText } from '../../json/number-text.js';
 import { holdsUntyped, isAny, isEmptyCollection, isIndexable, keysOf, objectKeys, scalarKey, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
@@ -30,6 +31,8 @@ import type { CompileContext, Stage } from './context.js';
 type Known = RegoType | undefined;
 
 const ANY: RegoType = { type: 'any' };
+/** Where a key turned back into a term comes from: nowhere in the source (its JSON has no location). */
+const NOWHERE: Location = { file: '', row: 0, col: 0, offset: 0, end: 0 };
 /**
  * What the environment holds for a variable bound to a value of unknown type (`x := data.q`), so that a later
  * unification compares with it rather than binds it (`x == 1` does not make x a number).
@@ -381,7 +384,7 @@ class RuleChecker {
       const keys = keysOf(type);
       const oneOf = () => {
         const names = objectKeys(type);
-        return names.length > 0 ? names.map((k) => k ?? {}) : null;
+        return names.length > 0 ? names.map(keyJson) : null;
       };
       if (isScalar(key)) {
         const child = select(type, key);
@@ -429,8 +432,8 @@ class RuleChecker {
   }
 
   /**
-   * An object literal's type: a static property for each scalar key (`{1: "a"}` too), a dynamic one for a key
-   * of known type that is no constant (OPA keeps the last such key's and value's types).
+   * An object literal's type: a static property for each constant key (`{1: "a"}`, `{[1]: "a"}` too), a dynamic
+   * one for a key of known type that is no constant (OPA keeps the last such key's and value's types).
    */
   private objectType(entries: Array<[Term, Term]>, env: Map<string, RegoType>): Known {
     const props: ObjectProperty[] = [];
@@ -439,8 +442,9 @@ class RuleChecker {
     for (const [k, v] of entries) {
       const tk = this.typeOf(k, env);
       const tv = this.typeOf(v, env);
-      const key = isScalar(k) ? scalarKey(k) : undefined;
-      if (!tv || (key === undefined && !tk) || key instanceof NumberText || (k.type !== 'var' && k.type !== 'ref' && k.type !== 'call' && !isScalar(k))) known = false;
+      const key = constantKey(k);
+      const keyed = k.type === 'var' || k.type === 'ref' || k.type === 'call' || k.type === 'array' || k.type === 'object' || k.type === 'set';
+      if (!tv || key instanceof NumberText || (key === undefined && (!tk || !keyed))) known = false;
       else if (key !== undefined) props.push({ key, value: tv });
       else dynamic = { key: tk!, value: tv };
     }
@@ -538,6 +542,42 @@ function refName(t: Term): string | undefined {
     parts.push(seg.value);
   }
   return parts.join('.');
+}
+
+/**
+ * A constant object key as OPA's object type holds it: a scalar, or a composite of constants as JSON (a set as
+ * the array of its elements, in order); undefined for anything else (a variable, an object with a key that is
+ * no string); a NumberText where it holds a number JSON cannot (OPA's type of such a key is not known here).
+ */
+function constantKey(t: Term): ObjectKey | NumberText | undefined {
+  if (isScalar(t)) return scalarKey(t);
+  if (t.type === 'array' || t.type === 'set') {
+    const items = (t.type === 'set' ? [...t.value].sort(compareTerms) : t.value).map(constantKey);
+    const unheld = items.find((x) => x instanceof NumberText);
+    if (unheld) return unheld;
+    return items.every((x) => x !== undefined) ? (items as ObjectKey[]) : undefined;
+  }
+  if (t.type === 'object') {
+    const out: { [key: string]: ObjectKey } = {};
+    for (const [k, v] of t.value) {
+      const value = constantKey(v);
+      if (k.type !== 'string' || value === undefined) return undefined;
+      if (value instanceof NumberText) return value;
+      out[k.value] = value;
+    }
+    return out;
+  }
+  return undefined;
+}
+
+/**
+ * An object type's key as OPA lists it among those a ref may use, in its JSON of AST values: null as `{}`, a
+ * composite as its terms (an array's elements, an object's key-value pairs).
+ */
+function keyJson(key: ObjectKey): OneOfKey {
+  if (key === null) return {};
+  if (typeof key !== 'object') return key;
+  return termJson(valueTerm(key, NOWHERE)).value as OneOfKey;
 }
 
 function isScalar(t: Term): t is Term & { type: 'null' | 'boolean' | 'number' | 'string' } {

@@ -331,3 +331,11 @@ function typeText(t: RegoType | null, depth: number): string {
       return named + t.type;
   }
 }
+
+/** OPA's order of errors: by file, row and column, then by message. */
+export function compareErrors(x: { file: string; row: number; col: number }, xMessage: string, y: { file: string; row: number; col: number }, yMessage: string): number {
+  if (x.file !== y.file) return x.file < y.file ? -1 : 1;
+  if (x.row !== y.row) return x.row - y.row;
+  if (x.col !== y.col) return x.col - y.col;
+  return xMessage < yMessage ? -1 : xMessage > yMessage ? 1 : 0;
+}

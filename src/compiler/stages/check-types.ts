@@ -16,7 +16,7 @@ import type { Body, Expr, Location, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import type { ArgErrorDetails, MatchErrorDetails, OneOfKey, RefErrorDetails, RefKeyErrorDetails } from '../errors.js';
 import { valueTerm } from '../planner/metadata.js';
-import { refText } from '../errors.js';
+import { compareErrors, refText } from '../errors.js';
 import type { Module } from '../ast.js';
 import { compareTerms, termJson } from '../partial/ast-json.js';
 import { inGoKeyOrder, type FunctionDecl, type ObjectKey, type ObjectProperty, type RegoType } from '../../builtins/declarations.js';
@@ -24,6 +24,7 @@ import { compareJson } from '../../builtins/json-value.js';
 import { NumberText } from '../../json/number-text.js';
 import { holdsUntyped, isAny, isEmptyCollection, isIndexable, keysOf, objectKeys, scalarKey, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
 import { callName, childTerms, exprTerms, forEachRef, forEachRefInBody, forEachVar } from '../walk.js';
+import { exprTermLocals } from './expr-term-locals.js';
 import { ruleTypes, type FunctionTypes, type RuleTypes } from './rule-types.js';
 import type { CompileContext, Stage } from './context.js';
 
@@ -66,6 +67,8 @@ interface Typing {
   functions: FunctionTypes;
   /** The name a generated local was written with. */
   originalName: (v: string) => string;
+  /** The locals OPA's rewriting gives calls nested in terms, as its messages print them. */
+  callLocals: Map<Term, string>;
 }
 
 /**
@@ -97,9 +100,9 @@ function lastResolvedName(m: Module): Location | undefined {
 }
 
 /** What the checker knows of the modules' rules and functions before it checks any of them. */
-function typing(modules: Module[], declOf: Typing['declOf'], originalName: Typing['originalName']): Typing {
-  const valueChecker = new RuleChecker({ declOf, rules: new Map(), functions: new Map(), originalName }, undefined, []);
-  return { declOf, originalName, ...ruleTypes(modules, (r, t) => valueChecker.headType(r, t), (r) => valueChecker.definitionType(r)) };
+function typing(modules: Module[], declOf: Typing['declOf'], originalName: Typing['originalName'], callLocals: Typing['callLocals']): Typing {
+  const valueChecker = new RuleChecker({ declOf, rules: new Map(), functions: new Map(), originalName, callLocals }, undefined, []);
+  return { declOf, originalName, callLocals, ...ruleTypes(modules, (r, t) => valueChecker.headType(r, t), (r) => valueChecker.definitionType(r)) };
 }
 
 export const checkTypes: Stage = {
@@ -109,15 +112,14 @@ export const checkTypes: Stage = {
     if (!builtin) return;
     const declOf = (name: string): FunctionDecl | undefined => builtin(name)?.decl as FunctionDecl | undefined;
     const found: Found[] = [];
-    const known = typing(ctx.modules, declOf, (v) => ctx.rewritten.get(v) ?? v);
+    const known = typing(ctx.modules, declOf, (v) => ctx.rewritten.get(v) ?? v, exprTermLocals(ctx));
     for (const m of ctx.modules) {
       const lastName = lastResolvedName(m);
       for (const rule of m.rules) {
         for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(known, lastName, found).rule(r);
       }
     }
-    // OPA sorts errors by location, then by their text.
-    found.sort((a, b) => a.loc.row - b.loc.row || a.loc.col - b.loc.col || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
+    found.sort((a, b) => compareErrors(a.loc, a.message, b.loc, b.message));
     for (const f of found) {
       if (!ctx.error('rego_type_error', f.loc, f.message, f.details)) break;
     }
@@ -275,7 +277,7 @@ class RuleChecker {
 
   /** Two elements of composites unified side by side: as unifiable, where both types are known. */
   private elementsUnify(a: Term, b: Term, env: Map<string, RegoType>): boolean {
-    const [ta, tb] = [this.typeOf(a, env), this.typeOf(b, env)];
+    const [ta, tb] = [this.retyped(a, env), this.retyped(b, env)];
     return !ta || !tb || this.unifiable(a, ta, b, tb, env);
   }
 
@@ -317,15 +319,15 @@ class RuleChecker {
       if (want.type === 'any') return !want.of || want.of.length === 0 || want.of.some((w) => this.matches(term, type, w, env));
       if (term.type === 'array' && want.type === 'array') {
         if (term.value.length !== (want.static?.length ?? 0) && !want.dynamic) return false;
-        return term.value.every((el, i) => this.matches(el, this.typeOf(el, env), selectIndex(want, i), env));
+        return term.value.every((el, i) => this.matches(el, this.retyped(el, env), selectIndex(want, i), env));
       }
-      if (term.type === 'set' && want.type === 'set') return term.value.every((el) => want.of !== undefined && this.matches(el, this.typeOf(el, env), want.of, env));
+      if (term.type === 'set' && want.type === 'set') return term.value.every((el) => want.of !== undefined && this.matches(el, this.retyped(el, env), want.of, env));
       if (term.type === 'object' && want.type === 'object') {
         if (term.value.length !== (want.static?.length ?? 0) && !want.dynamic) return false;
         return term.value.every(([k, v]) => {
           if (!isScalar(k)) return true;
           const child = selectKey(want, scalarKey(k));
-          return child !== null && this.matches(v, this.typeOf(v, env), child, env);
+          return child !== null && this.matches(v, this.retyped(v, env), child, env);
         });
       }
       return false;
@@ -415,19 +417,51 @@ class RuleChecker {
    * it is to be reported and OPA's text of the ref is known.
    */
   private undefinedRef(loc: Location | undefined, ref: Term[], detail: Omit<RefErrorDetails, 'ref'> | Omit<RefKeyErrorDetails, 'ref'>): undefined {
-    if (!loc || !printableRef(ref)) return undefined;
-    const terms = ref.map((t) => termJson(this.written(t)) as RefErrorDetails['ref'][number]);
-    this.found.push({ loc, message: `undefined ref: ${refText(terms)}`, details: { ref: terms, ...detail } });
+    const terms = ref.map((t) => this.written(t, 'ref'));
+    if (!loc || terms.some((t) => t === undefined)) return undefined;
+    const json = terms.map((t) => termJson(t!) as RefErrorDetails['ref'][number]);
+    this.found.push({ loc, message: `undefined ref: ${refText(json)}`, details: { ref: json, ...detail } });
     return undefined;
   }
 
-  /** A term with its locals renamed back to the names they were written with. */
-  private written(t: Term): Term {
+  /**
+   * A ref's term as OPA prints it in a type error: locals by the names they were written with, a call nested in an
+   * array, object or set as the local OPA's rewriting gives it (a call in the ref itself, and all below it, stay
+   * as written); undefined where OPA's text is not known (a comprehension, a template string, a call whose local
+   * is not known). `at`: 'ref' for the ref's own terms, 'composite' inside their arrays, objects and sets,
+   * 'verbatim' below a call.
+   */
+  private written(t: Term, at: 'ref' | 'composite' | 'verbatim'): Term | undefined {
+    const all = (xs: Term[], inner: typeof at): Term[] | undefined => {
+      const out = xs.map((x) => this.written(x, inner));
+      return out.every((x) => x !== undefined) ? (out as Term[]) : undefined;
+    };
+    const inner = at === 'verbatim' ? 'verbatim' : 'composite';
     switch (t.type) {
+      case 'null': case 'boolean': case 'number': case 'string': return t;
       case 'var': return { ...t, value: this.typing.originalName(t.value) };
-      case 'ref': case 'array': case 'set': case 'call': return { ...t, value: t.value.map((x) => this.written(x)) } as Term;
-      case 'object': return { ...t, value: t.value.map(([k, v]) => [this.written(k), this.written(v)] as [Term, Term]) };
-      default: return t;
+      case 'call': {
+        if (at === 'composite') {
+          const local = this.typing.callLocals.get(t);
+          return local === undefined ? undefined : { type: 'var', value: local, loc: t.loc };
+        }
+        const value = all(t.value, 'verbatim');
+        return value && { ...t, value };
+      }
+      case 'ref': {
+        const value = all(t.value, at === 'verbatim' ? 'verbatim' : 'ref');
+        return value && { ...t, value };
+      }
+      case 'array': case 'set': {
+        const value = all(t.value, inner);
+        return value && { ...t, value };
+      }
+      case 'object': {
+        const keys = all(t.value.map(([k]) => k), inner);
+        const values = all(t.value.map(([, v]) => v), inner);
+        return keys && values && { ...t, value: keys.map((k, i) => [k, values[i]!] as [Term, Term]) };
+      }
+      default: return undefined;
     }
   }
 
@@ -451,6 +485,14 @@ class RuleChecker {
     if (!known) return undefined;
     props.sort((a, b) => compareJson(a.key, b.key));
     return { type: 'object', ...(props.length > 0 ? { static: props } : {}), ...(dynamic ? { dynamic } : {}) };
+  }
+
+  /** The type of a term checked before, again: what it reports was reported then. */
+  private retyped(t: Term, env: Map<string, RegoType>): Known {
+    const reported = this.found.length;
+    const type = this.typeOf(t, env);
+    this.found.length = reported;
+    return type;
   }
 
   /** The type of a term as far as it is known; checks the calls it contains on the way. */
@@ -588,24 +630,4 @@ function unnamed(t: RegoType): RegoType {
   if (t.name === undefined) return t;
   const { name: _name, ...rest } = t;
   return rest as RegoType;
-}
-
-/**
- * Whether OPA's text of a ref is known: a call stays as written as one of the ref's terms (`count(x).a`,
- * `x[count(y)]`), but OPA prints calls inside an array, object or set (`[count(y)][1]`), comprehensions and
- * template strings rewritten.
- */
-function printableRef(ref: Term[]): boolean {
-  return ref.every((t) => printable(t, true));
-}
-
-function printable(t: Term, callAllowed: boolean): boolean {
-  switch (t.type) {
-    case 'null': case 'boolean': case 'number': case 'string': case 'var': return true;
-    case 'ref': return printableRef(t.value);
-    case 'call': return callAllowed && t.value.every((x) => printable(x, true));
-    case 'array': case 'set': return t.value.every((x) => printable(x, false));
-    case 'object': return t.value.every(([k, v]) => printable(k, false) && printable(v, false));
-    default: return false;
-  }
 }

@@ -51,6 +51,8 @@ const ROOT_DOCUMENTS = new Set(['data', 'input']);
 
 /** Operators whose operands are any and which bind variables: handled as assignments instead. */
 const BINDING_OPERATORS = new Set(['eq', 'assign']);
+/** The calls `x in xs` and `k, x in xs` are written as. */
+const MEMBERSHIP = new Set(['internal.member_2', 'internal.member_3']);
 /** Operators OPA type-checks as a unification of their two operands when they make an expression of their own. */
 const UNIFYING_OPERATORS = new Set(['eq', 'assign', 'equal']);
 
@@ -287,6 +289,7 @@ class RuleChecker {
    */
   private call(name: string, args: Term[], loc: Location, env: Map<string, RegoType>, nested: boolean): Known {
     const have = args.map((a) => this.typeOf(a, env));
+    if (MEMBERSHIP.has(name)) this.membership(args.length === 3 ? have : [undefined, ...have], loc);
     const decl = BINDING_OPERATORS.has(name) ? undefined : this.typing.declOf(name) ?? this.typing.functions.get(name) ?? undefined;
     if (!decl) return undefined;
     const params = decl.args ?? [];
@@ -310,6 +313,20 @@ class RuleChecker {
     const out = args[params.length];
     if (out?.type === 'var' && !env.has(out.value)) bind(env, out.value, decl.result && unnamed(decl.result));
     return decl.result && unnamed(decl.result);
+  }
+
+  /**
+   * `x in xs`, `k, x in xs`: OPA unifies x with the type of xs's values (and k with its keys' type), where xs is
+   * of a known type with elements: one that cannot be is a match error.
+   */
+  private membership([key, value, collection]: Known[], loc: Location): void {
+    if (!collection || isAny(collection) || this.replacing) return;
+    for (const [have, want] of [[key, keysOf(collection)], [value, valuesOf(collection)]] as const) {
+      if (have && want && !unifies(have, want)) {
+        this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(have), b: inGoKeyOrder(want) } });
+        return;
+      }
+    }
   }
 
   /** OPA's unify1 of a term with a wanted type: literals element by element, anything else by its type. */

@@ -167,8 +167,11 @@ export class PartialEvaluator {
   private fresh = 0;
   /** Variables standing for values only known when the residual query runs. */
   private readonly residualVars = new Set<string>();
-  /** Definedness conditions of the query's own locals (`y := input.y`): the local each one stands for. */
-  private readonly localDefinedness = new Map<string, string>();
+  /**
+   * Definedness conditions: the variable each one stands for, as OPA names it (a query local as it is, a
+   * rule's variable after the rule body's query: `z1`).
+   */
+  private readonly definedness = new Map<string, string>();
   private queryVars: ReadonlySet<string> = new Set();
   /**
    * Comprehensions kept whole that read an unknown themselves (not only through rules): a variable equated
@@ -282,9 +285,9 @@ export class PartialEvaluator {
       const named = new Set([...bindings.values()].flatMap((t) => (t.type === 'var' ? [t.value] : [])));
       // Numbered in the order saved, for simplifyQuery to place the bindings among them.
       const saved = reindex([...st.saved]);
-      queries.push(reindex(localBindingsLast(simplifyQuery(propagateCopies(saved, named), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst, boundAt), this.localDefinedness)));
+      queries.push(reindex(definednessLast(simplifyQuery(propagateCopies(saved, named), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst, boundAt), this.definedness)));
     });
-    const support = orderSupport([...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : orientEquations(propagateCopies(r.body), headVars(r))) })));
+    const support = orderSupport([...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : definednessLast(orientEquations(propagateCopies(r.body), headVars(r)), this.definedness)) })));
     return { queries, support };
   }
 
@@ -1796,7 +1799,7 @@ export class PartialEvaluator {
     if ((this.queryVars.has(name) && !name.startsWith('__local')) || this.options.tracer || value.type !== 'ref' || value.value.length < 2) return { env, saved: st.saved };
     const def = `${DEFINED_PREFIX}${this.fresh++}__`;
     this.residualVars.add(def);
-    if (name.startsWith(QUERY_LOCAL)) this.localDefinedness.set(def, name);
+    if (this.queryVars.has(name) || this.query !== 0) this.definedness.set(def, this.queryVars.has(name) ? name : `${name}${this.query}`);
     return { env, saved: [...st.saved, this.call('eq', [v(def), value])] };
   }
 
@@ -2057,17 +2060,14 @@ function describe(e: Expr): string {
   return name ? `a call to ${name}` : 'an expression';
 }
 
-/** The names the query compiler gives a query's own locals (`y := …` becomes `__localq0__ = …`). */
-const QUERY_LOCAL = '__localq';
-
 /**
- * A query local bound to a residual reference is kept as OPA keeps it: as an equation of that local
- * (`__localq0__ = input.y`), after the query's other expressions, the latest local first.
+ * A definedness condition still needed is kept as OPA's copy propagation puts back an equation whose variable
+ * nothing else uses: named after that variable (`__localq0__ = input.y`, `z1 = input.foo`), after the body's
+ * other expressions, in descending order of the names (as text: `__localq9__` before `__localq10__`).
  */
-function localBindingsLast(exprs: Expr[], locals: ReadonlyMap<string, string>): Expr[] {
-  const local = (e: Expr) => (Array.isArray(e.terms) && e.terms[1]?.type === 'var' ? locals.get(e.terms[1].value) : undefined);
-  const number = (name: string) => Number(/\d+/.exec(name)?.[0] ?? 0);
-  const bindings = exprs.filter((e) => local(e) !== undefined).sort((a, b) => number(local(b)!) - number(local(a)!));
+function definednessLast(exprs: Expr[], names: ReadonlyMap<string, string>): Expr[] {
+  const local = (e: Expr) => (Array.isArray(e.terms) && e.terms[1]?.type === 'var' ? names.get(e.terms[1].value) : undefined);
+  const bindings = exprs.filter((e) => local(e) !== undefined).sort((a, b) => (local(a)! < local(b)! ? 1 : local(a)! > local(b)! ? -1 : 0));
   const renamed = bindings.map((e) => {
     const terms = e.terms as Term[];
     return { ...e, terms: [terms[0]!, v(local(e)!, terms[1]!.loc), ...terms.slice(2)] };

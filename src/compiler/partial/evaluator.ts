@@ -288,7 +288,7 @@ export class PartialEvaluator {
       queries.push(reindex(definednessLast(simplifyQuery(propagateCopies(saved, named), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst, boundAt), this.definedness)));
     });
     const support = orderSupport([...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : definednessLast(orientEquations(propagateCopies(r.body), headVars(r)), this.definedness)) })));
-    return { queries, support };
+    return { queries: queries.map(equalsAsUnifications), support: support.map((r) => ({ ...r, body: equalsAsUnifications(r.body) })) };
   }
 
   /**
@@ -1894,10 +1894,22 @@ export function plug(t: Term, env: Env): Term {
   }
 }
 
+/**
+ * Every expression `a == b` in `node`, nested bodies (comprehensions, `every`, `and`/`or`) included, as OPA's
+ * compiler leaves it in a body: `a = b`. A comparison nested in a term (`x := a == b`) stays a call.
+ */
+function equalsAsUnifications<T>(node: T): T {
+  if (node === null || typeof node !== 'object') return node;
+  if (Array.isArray(node)) return node.map(equalsAsUnifications) as T;
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(node as object)) out[key] = key === 'loc' ? child : equalsAsUnifications(child);
+  const terms = out.terms;
+  if (Array.isArray(terms) && terms.length === 3 && callName(terms[0] as Term) === 'equal') out.terms = [op('eq', (terms[0] as Term).loc), terms[1], terms[2]];
+  return out as T;
+}
+
 /** Bound variables filled in throughout an expression's terms, nested bodies included. */
 function plugLogical(terms: Expr['terms'], env: Env): Expr['terms'] {
-  // `a == b` is kept as OPA's compiler leaves it in a body: `a = b`.
-  if (Array.isArray(terms) && terms.length === 3 && callName(terms[0]!) === 'equal') return plugTerms([op('eq', terms[0]!.loc), terms[1]!, terms[2]!], env);
   if (isTerm(terms) || Array.isArray(terms)) return plugTerms(terms, env);
   if (terms.type === 'logicaland' || terms.type === 'logicalor') {
     const body = (b: Body): Body => b.map((x) => ({ ...x, terms: plugLogical(x.terms, env) }));

@@ -105,6 +105,16 @@ describe('partial evaluation gives exactly the JSON of opa eval -p', () => {
       policy: 'package t\n\nr1 := input.a\n',
       query,
     })),
+    ...['data.t.q', 'y := input.y; data.t.q; w := input.w', Array.from({ length: 11 }, (_, i) => `a${i} := input.a${i}`).join('; ')].map((query) => ({
+      name: `a variable bound to an unknown and used nowhere else keeps its equation, named after the rule body's query, last, names in descending text order: ${query}`,
+      policy: 'package t\n\nq if {\n  m = input.foo1\n  input.b = 2\n  z = input.foo2\n  a = input.foo3\n  input.c = 3\n}\n',
+      query,
+    })),
+    ...['data.t.in_comprehension', 'data.t.in_every'].map((query) => ({
+      name: `\`a == b\` kept in a closure is written as a unification, as OPA's compiler leaves it: ${query}`,
+      policy: 'package t\n\nin_comprehension if {\n  c := {y | y := input.y[_]; y == 1}\n  count(c) > 0\n}\n\nin_every if {\n  every a in input.z { a == 1 }\n}',
+      query,
+    })),
   ];
   for (const c of exact) {
     it(c.name, () => {

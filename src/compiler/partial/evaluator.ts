@@ -1099,7 +1099,7 @@ export class PartialEvaluator {
       return;
     }
     // A composite pattern or a residual key: unify each key with it.
-    for (const [key, value] of entries) this.unify(seg, key, st, (s) => this.walkValue(value, rest.slice(1), s, k, loc));
+    for (const [key, value] of entries) this.unifyKey(key, seg, rest[0]!, st, (s) => this.walkValue(value, rest.slice(1), s, k, loc));
   }
 
   // ---------------------------------------------------------------- rules
@@ -1163,7 +1163,7 @@ export class PartialEvaluator {
         const fresh: State = { env: new Map(), saved: s0.saved };
         const start = (then: K): void => (isGround(seg) ? this.unify(rule.head.key!, seg, fresh, then) : then(fresh));
         start((ruleStart) => this.evalRule(rule, ruleStart, (value, end, key) => {
-          this.unify(seg, key ?? value, { env: s0.env, saved: end.saved }, (s2) => this.walkValue(value, rest.slice(1), s2, k, loc));
+          this.unifyKey(key ?? value, seg, rest[0]!, { env: s0.env, saved: end.saved }, (s2) => this.walkValue(value, rest.slice(1), s2, k, loc));
         }));
       }
     });
@@ -1187,13 +1187,13 @@ export class PartialEvaluator {
     }
     if (rest.length === 0) return this.supportRef(rules, rest, st, k, ref.loc, others);
     this.evalList(rest, st, (segs, s0) => {
-      for (const rule of rules.rules) this.evalRuleAt(rule, [], segs, s0, k, ref.loc);
+      for (const rule of rules.rules) this.evalRuleAt(rule, [], segs, rest, s0, k, ref.loc);
       for (const other of others) {
         const below = other.path.slice(rules.path.length);
         if (segs.length < below.length) {
           // Each rule answers alone there: a default or an else branch, which depend on the other rules, cannot.
           if (other.default || other.rules.some((rule) => rule.else)) throw unsupported(`reference ${refText(ref)} stops above rules at ${other.path.join('.')} with a default or else branches, beside rules with a variable inside their head reference; partial evaluation does not support that`, ref.loc);
-          for (const rule of other.rules) this.evalRuleAt(rule, below.map((seg) => str(seg, ref.loc)), segs, s0, k, ref.loc);
+          for (const rule of other.rules) this.evalRuleAt(rule, below.map((seg) => str(seg, ref.loc)), segs, rest, s0, k, ref.loc);
           continue;
         }
         const match = (i: number, s: State): void => {
@@ -1207,12 +1207,12 @@ export class PartialEvaluator {
   }
 
   /**
-   * One rule reached by the evaluated segments `segs` of a reference, its head being `prefix` (constant
+   * One rule reached by the evaluated segments `segs` (as `written`) of a reference, its head being `prefix` (constant
    * segments) then its own keys: the segments are unified with the head's terms (ground ones bound before the
    * body runs); past the head they walk into the value, and short of its end the rest of the head wraps the
    * value in objects (a set rule's element in a set).
    */
-  private evalRuleAt(rule: Rule, prefix: Term[], segs: Term[], s0: State, k: KT, loc: Location): void {
+  private evalRuleAt(rule: Rule, prefix: Term[], segs: Term[], written: Term[], s0: State, k: KT, loc: Location): void {
     const head = this.headKeys.get(rule)!;
     const keys = [...prefix, ...head.keys];
     const n = Math.min(keys.length, segs.length);
@@ -1220,7 +1220,7 @@ export class PartialEvaluator {
     pre(0, { env: new Map(), saved: s0.saved }, (ruleStart) => this.evalRule(rule, ruleStart, (value, end) => {
       const bound = keys.map((t) => plug(t, end.env));
       const match = (i: number, s: State): void => {
-        if (i < n) return this.unify(segs[i]!, bound[i]!, s, (next) => match(i + 1, next));
+        if (i < n) return this.unifyKey(bound[i]!, segs[i]!, written[i]!, s, (next) => match(i + 1, next));
         if (segs.length >= keys.length) return this.walkValue(value, segs.slice(keys.length), s, k, loc);
         const leafKeys = head.element ? bound.slice(n, -1) : bound.slice(n);
         let doc: Term = head.element ? { type: 'set', value: [value], loc } : value;
@@ -1765,6 +1765,17 @@ export class PartialEvaluator {
     // A document of data kept as a reference (rules below it depend on unknowns) comes first, as OPA writes
     // the reference it could not evaluate.
     k(this.save(s, this.call('eq', isDataRef(pb) && !isDataRef(pa) ? [pb, pa] : [pa, pb])));
+  }
+
+  /**
+   * A reference's segment (`written`, evaluated to `seg`) matched with a key of the document it reaches: a
+   * segment written as a residual term is kept equated with the key written first (`"bar" = input.x`), as OPA
+   * equates each key it finds with the segment. A variable is bound to the key, or, bound to a residual term,
+   * its equation reads as the one that bound it.
+   */
+  private unifyKey(key: Term, seg: Term, written: Term, st: State, k: K): void {
+    if (written.type === 'var') return this.unify(seg, key, st, k);
+    this.unify(key, seg, st, k);
   }
 
   /**

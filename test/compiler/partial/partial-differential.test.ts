@@ -115,6 +115,11 @@ describe('partial evaluation gives exactly the JSON of opa eval -p', () => {
       policy: 'package t\n\nin_comprehension if {\n  c := {y | y := input.y[_]; y == 1}\n  count(c) > 0\n}\n\nin_every if {\n  every a in input.z { a == 1 }\n}',
       query,
     })),
+    ...['data.t.p[input.x]', 'data.t.p[x].r[y][input.x] = input.y', 'data.t.foo[input.a][input.b]'].map((query) => ({
+      name: `a residual segment of a reference into rules is equated with each key the rules give, the key first: ${query}`,
+      policy: 'package t\n\np[q].r[s] = {v: w} if {\n  q = {"foo", "bar"}[s]\n  v = "baz"\n  w = "bax"\n}\n\np.q.r.s := {1: 2}\n\nfoo.bar contains baz if baz := "baz"\n',
+      query,
+    })),
   ];
   for (const c of exact) {
     it(c.name, () => {

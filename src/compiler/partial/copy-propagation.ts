@@ -314,7 +314,7 @@ function refLength(t: Term): number {
   return t.type === 'ref' ? t.value.length : 0;
 }
 
-function termKey(t: Term): string {
+export function termKey(t: Term): string {
   return JSON.stringify(t, (k, value: unknown) => (k === 'loc' ? undefined : value));
 }
 

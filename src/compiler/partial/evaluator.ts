@@ -14,7 +14,7 @@ import { callName, exprOperator } from '../walk.js';
 import { isIdentifier } from '../rego-text.js';
 import { builtinArity, callBuiltin } from './builtin-calls.js';
 import { callOutputsApart, closureVars, plugDeep } from './closures.js';
-import { DEFINED_PREFIX, exprKey, orientEquations, propagateCopies, simplifyQuery } from './copy-propagation.js';
+import { DEFINED_PREFIX, exprKey, orientEquations, propagateCopies, simplifyQuery, termKey } from './copy-propagation.js';
 import { orderSupport } from './support-order.js';
 import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet, valuesEqual } from './values.js';
 import { isRegoSet } from '../../builtins/rego-value.js';
@@ -106,6 +106,12 @@ interface WithState {
   dependsMemo: Map<string, boolean>;
   inWith: boolean;
   outsideWith: WithState | undefined;
+}
+
+/** An equation holding a support rule's head term in a variable, and where the body bound that variable. */
+interface HeldEquation {
+  e: Expr;
+  at: number;
 }
 
 /** A support rule's head as the rule writes it, with the bindings and the query id of the body's solution. */
@@ -1499,9 +1505,11 @@ export class PartialEvaluator {
         if (rule.else) throw unsupported(`${what} ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
         each(rule, (head, value, saved, written) => {
           // Values read from an unknown are held in variables of the rule, as OPA writes it: `p[x] { x = input.x }`.
-          const body = [...saved];
-          const held = this.hold(value, body, written, written?.value);
-          const ref = (head.ref ?? []).map((t, i) => this.hold(t, body, written, written?.ref[i]));
+          const equations: HeldEquation[] = [];
+          const held = this.hold(value, equations, written, written?.value);
+          const ref = (head.ref ?? []).map((t, i) => this.hold(t, equations, written, written?.ref[i]));
+          // In the order the body bound the variables, as OPA keeps the body's own equations.
+          const body = [...saved, ...equations.sort((a, b) => a.at - b.at).map(({ e }) => e)];
           made.push({ ...head, ...(ref.length > 0 ? supportHead(head.path, ref) : { path: head.path, ref: undefined }), value: held, body: reindex(body.length > 0 ? body : always()) });
         });
       }
@@ -1519,11 +1527,12 @@ export class PartialEvaluator {
   }
 
   /**
-   * `t` with each reference in it replaced by a variable, and `x = ref` added to `body` for it. Where the head
-   * as written (`source`) reaches that reference through a variable of the rule, the variable is named after it
-   * and the rule body's query (`x1`), as OPA names the rule's own variable it keeps; otherwise a fresh name.
+   * `t` with each reference in it replaced by a variable, and `x = ref` added to `held` for it. Where the head
+   * as written (`source`) reaches that reference through a variable of the rule, or else a variable of the rule
+   * is bound to it (`b = input.x` for a head `{a: b}` the body bound whole), the variable is named after it and
+   * the rule body's query (`x1`), as OPA names the rule's own variable it keeps; otherwise a fresh name.
    */
-  private hold(t: Term, body: Expr[], written?: WrittenHead, source?: Term): Term {
+  private hold(t: Term, held: HeldEquation[], written?: WrittenHead, source?: Term): Term {
     let name: string | undefined;
     let src = source;
     while (written && src?.type === 'var') {
@@ -1534,19 +1543,25 @@ export class PartialEvaluator {
     }
     switch (t.type) {
       case 'ref': {
-        const held = v(written && name !== undefined ? `${name}${written.query}` : `__s${this.fresh++}__`, t.loc);
+        if (written && (name === undefined || src?.type !== 'ref')) {
+          const key = termKey(t);
+          const holder = [...written.env].find(([, bound]) => bound.type === 'ref' && termKey(bound) === key);
+          if (holder) [name, src] = holder;
+        }
+        const x = v(written && name !== undefined ? `${name}${written.query}` : `__s${this.fresh++}__`, t.loc);
+        const at = written && name !== undefined ? [...written.env.keys()].indexOf(name) : Infinity;
         // The reference first where the body equated it with the variable (`input.x = x`), as OPA keeps the equation.
-        body.push(this.call('eq', src && this.equatedFirst.has(src) ? [t, held] : [held, t]));
-        return held;
+        held.push({ e: this.call('eq', src && this.equatedFirst.has(src) ? [t, x] : [x, t]), at });
+        return x;
       }
       case 'array': case 'set': {
         // The written term's elements name the held elements where it has the value's shape (`[a, b]`).
         const parts = (src?.type === 'array' || src?.type === 'set') && src.type === t.type && src.value.length === t.value.length ? src.value : undefined;
-        return { ...t, value: t.value.map((x, i) => this.hold(x, body, written, parts?.[i])) };
+        return { ...t, value: t.value.map((x, i) => this.hold(x, held, written, parts?.[i])) };
       }
       case 'object': {
         const pairs = src?.type === 'object' && src.value.length === t.value.length ? src.value : undefined;
-        return { ...t, value: t.value.map(([a, b], i): [Term, Term] => [this.hold(a, body, written, pairs?.[i]?.[0]), this.hold(b, body, written, pairs?.[i]?.[1])]) };
+        return { ...t, value: t.value.map(([a, b], i): [Term, Term] => [this.hold(a, held, written, pairs?.[i]?.[0]), this.hold(b, held, written, pairs?.[i]?.[1])]) };
       }
       default: return t;
     }

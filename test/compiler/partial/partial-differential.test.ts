@@ -120,6 +120,11 @@ describe('partial evaluation gives exactly the JSON of opa eval -p', () => {
       policy: 'package t\n\np[q].r[s] = {v: w} if {\n  q = {"foo", "bar"}[s]\n  v = "baz"\n  w = "bax"\n}\n\np.q.r.s := {1: 2}\n\nfoo.bar contains baz if baz := "baz"\n',
       query,
     })),
+    ...['data.t.p = x', 'data.t.s = x'].map((query) => ({
+      name: `a support rule's head terms read from an unknown are held in the body's own variables, in the order the body bound them: ${query}`,
+      policy: 'package t\n\np[x] = y if {\n  x = input.x\n  y = input.y\n}\n\np[x] = y if {\n  x = input.z\n  y = input.a\n}\n\ns[x] contains y if {\n  y = {a: b}\n  a = "foo"\n  b = input.x\n  x := input.y\n}\n',
+      query,
+    })),
   ];
   for (const c of exact) {
     it(c.name, () => {

@@ -284,8 +284,9 @@ export class PartialEvaluator {
         // A rule's document kept as a reference (a support rule, a rule with else) is written first, as OPA
         // writes the reference it could not evaluate.
         if (this.equatedFirst.has(bound) || isDataRef(value)) valueFirst.add(name);
+        // Bound to a reference, it keeps its place; bound to a collection holding residual terms, it goes last.
         const before = this.boundAfter.get(bound);
-        if (before && before.every((e, i) => st.saved[i] === e)) boundAt.set(name, before.length);
+        if (before && value.type === 'ref' && before.every((e, i) => st.saved[i] === e)) boundAt.set(name, before.length);
       }
       // Generated variables a query variable is bound to take its name: they stay.
       const named = new Set([...bindings.values()].flatMap((t) => (t.type === 'var' ? [t.value] : [])));

@@ -125,6 +125,11 @@ describe('partial evaluation gives exactly the JSON of opa eval -p', () => {
       policy: 'package t\n\np[x] = y if {\n  x = input.x\n  y = input.y\n}\n\np[x] = y if {\n  x = input.z\n  y = input.a\n}\n\ns[x] contains y if {\n  y = {a: b}\n  a = "foo"\n  b = input.x\n  x := input.y\n}\n',
       query,
     })),
+    ...['z = 1; c = 2; input.q = 1; a = 3', 'b = input.b; m = [b]; z = 1; c = 2; input.q = 1; a = [b]'].map((query) => ({
+      name: `the query's other variables' values come last, those holding residual terms first, each in order of the names: ${query}`,
+      policy: 'package t\n',
+      query,
+    })),
   ];
   for (const c of exact) {
     it(c.name, () => {

@@ -13,12 +13,15 @@ export type RegoType =
   | { type: 'object'; static?: ObjectProperty[]; dynamic?: { key: RegoType; value: RegoType }; name?: string };
 
 export interface ObjectProperty {
-  /** A string in declarations; an object literal's type may also have other scalar keys (`{1: "a"}`). */
+  /**
+   * A string in declarations; an object literal's type may also have other constant keys (`{1: "a"}`), composite
+   * ones as JSON (`{[1]: "a"}`, and a set key as the array of its elements).
+   */
   key: ObjectKey;
   value: RegoType;
 }
 
-export type ObjectKey = string | number | boolean | null;
+export type ObjectKey = string | number | boolean | null | ObjectKey[] | { [key: string]: ObjectKey };
 
 /** A builtin's declaration: `decl` in `opa capabilities`. */
 export type FunctionDecl = {

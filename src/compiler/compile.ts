@@ -1,7 +1,7 @@
 // Parsed modules → checked and rewritten modules, by running the compile stages in order. As in OPA, a stage
 // that reports errors ends the run: later stages assume the earlier ones succeeded.
 import type { Module } from './ast.js';
-import { MAX_ERRORS, type RegoError } from './errors.js';
+import { compareErrors, MAX_ERRORS, type RegoError } from './errors.js';
 import { CompileContext, type CompileOptions, type Stage } from './stages/context.js';
 import { STAGES } from './stages/index.js';
 
@@ -38,14 +38,7 @@ export function compileOwnedModules(modules: Module[], options: CompileOptions =
 
 /** All errors in OPA's order (by file, row, column, then message). */
 function merged(errors: RegoError[], continuing: RegoError[]): RegoError[] {
-  return [...errors, ...continuing].sort((a, b) => {
-    const x = a.location;
-    const y = b.location;
-    if (x.file !== y.file) return x.file < y.file ? -1 : 1;
-    if (x.row !== y.row) return x.row - y.row;
-    if (x.col !== y.col) return x.col - y.col;
-    return a.message < b.message ? -1 : a.message > b.message ? 1 : 0;
-  });
+  return [...errors, ...continuing].sort((a, b) => compareErrors(a.location, a.message, b.location, b.message));
 }
 
 /** The first errors up to OPA's limit; once they reach it, OPA's "error limit reached" after them. */

@@ -49,9 +49,12 @@ export interface RefKeyErrorDetails {
   pos: number;
   have?: RegoType;
   want: RegoType | null;
-  /** The keys as OPA's JSON of AST values has them: null as `{}`. */
-  oneOf: Array<Exclude<ObjectKey, null> | Record<string, never>> | null;
+  /** The keys as OPA's JSON of AST values has them: null as `{}`, a composite as its terms. */
+  oneOf: OneOfKey[] | null;
 }
+
+/** One of the keys listed in a RefKeyErrorDetails: a scalar, `{}` for null, an array's terms or an object's pairs. */
+export type OneOfKey = string | number | boolean | Record<string, never> | TermJson[] | Array<[TermJson, TermJson]>;
 
 /**
  * OPA's details of a builtin call's type error: the operand types found (null where unknown) and the
@@ -155,11 +158,18 @@ function refErrorLines(d: RefErrorDetails): string[] {
 function refKeyErrorLines(d: RefKeyErrorDetails): string[] {
   const pad = ' '.repeat(Buffer.byteLength(refText(d.ref.slice(0, d.pos))) + 1);
   const have = d.have ? `have (type): ${typeText(d.have, Infinity)}` : `have: ${termText(d.ref[d.pos]!)}`;
-  const want = d.oneOf?.length || !d.want ? `want (one of): [${(d.oneOf ?? []).map((k) => (typeof k === 'object' ? 'null' : JSON.stringify(k))).join(' ')}]` : `want (type): ${typeText(d.want, Infinity)}`;
+  const want = d.oneOf?.length || !d.want ? `want (one of): [${(d.oneOf ?? []).map(oneOfText).join(' ')}]` : `want (type): ${typeText(d.want, Infinity)}`;
   return [refText(d.ref), `${pad}^`, `${pad}${have}`, `${pad}${want}`];
 }
 
 type TermJson = RefErrorDetails['ref'][number];
+
+/** A key of a RefKeyErrorDetails as Rego text: `"a"`, `null`, `[1]`, `{"a": 1}`. */
+function oneOfText(k: OneOfKey): string {
+  if (!Array.isArray(k)) return typeof k === 'object' ? 'null' : JSON.stringify(k);
+  if (k.length > 0 && Array.isArray(k[0])) return termText({ type: 'object', value: k });
+  return termText({ type: 'array', value: k });
+}
 
 /** A ref as OPA prints it: `data.p.x.a`, `x[1]`, `x["a b"]`, `[1, 2][_]`, a wildcard as `_`. */
 export function refText(ref: TermJson[]): string {
@@ -257,10 +267,10 @@ function typeDiff(a: RegoType, b: RegoType, depth: number): [string, string] {
     const left: string[] = [];
     const right: string[] = [];
     let same = false;
-    const keys = [...new Set([...(a.static ?? []), ...(b.static ?? [])].map((p) => p.key))].sort(compareJson);
+    const keys = [...(a.static ?? []), ...(b.static ?? [])].map((p) => p.key).sort(compareJson).filter((k, i, all) => i === 0 || compareJson(all[i - 1], k) !== 0);
     for (const key of keys) {
-      const x = a.static?.find((p) => p.key === key)?.value;
-      const y = b.static?.find((p) => p.key === key)?.value;
+      const x = a.static?.find((p) => compareJson(p.key, key) === 0)?.value;
+      const y = b.static?.find((p) => compareJson(p.key, key) === 0)?.value;
       if (x && !y) left.push(`${keyText(key)}: ${short(x)}`);
       else if (y && !x) right.push(`${keyText(key)}: ${short(y)}`);
       else if (typeText(x!, Infinity) === typeText(y!, Infinity)) same = true;
@@ -294,9 +304,12 @@ function typeDiff(a: RegoType, b: RegoType, depth: number): [string, string] {
   return [short(a), short(b)];
 }
 
-/** An object type's static key as Go prints it (`%v`): strings bare, null as `<nil>`. */
+/** An object type's static key as Go prints it (`%v`): strings bare, null as `<nil>`, `[1 a]`, `map[a:1]`. */
 function keyText(key: ObjectKey): string {
-  return key === null ? '<nil>' : String(key);
+  if (key === null) return '<nil>';
+  if (Array.isArray(key)) return `[${key.map(keyText).join(' ')}]`;
+  if (typeof key === 'object') return `map[${Object.keys(key).sort().map((k) => `${k}:${keyText(key[k]!)}`).join(' ')}]`;
+  return String(key);
 }
 
 function compositeText(prefix: string, items: string[], dynamic: string | undefined): string {
@@ -322,4 +335,12 @@ function typeText(t: RegoType | null, depth: number): string {
     default:
       return named + t.type;
   }
+}
+
+/** OPA's order of errors: by file, row and column, then by message. */
+export function compareErrors(x: { file: string; row: number; col: number }, xMessage: string, y: { file: string; row: number; col: number }, yMessage: string): number {
+  if (x.file !== y.file) return x.file < y.file ? -1 : 1;
+  if (x.row !== y.row) return x.row - y.row;
+  if (x.col !== y.col) return x.col - y.col;
+  return xMessage < yMessage ? -1 : xMessage > yMessage ? 1 : 0;
 }

@@ -60,6 +60,19 @@ export function unifies(a: RegoType, b: RegoType): boolean {
   }
 }
 
+/**
+ * OPA's types.Nil: whether t holds the empty set literal's type (`set()`, `[set()]`, `{"a": set()}`), whose
+ * elements have no type. Two such sides of a unification are compared term by term instead of type by type.
+ */
+export function holdsUntyped(t: RegoType): boolean {
+  switch (t.type) {
+    case 'set': return !t.of || holdsUntyped(t.of);
+    case 'array': return (t.static ?? []).some(holdsUntyped) || (t.dynamic !== undefined && holdsUntyped(t.dynamic));
+    case 'object': return (t.static ?? []).some((p) => holdsUntyped(p.value)) || (t.dynamic !== undefined && (holdsUntyped(t.dynamic.key) || holdsUntyped(t.dynamic.value)));
+    default: return false;
+  }
+}
+
 const ANY: RegoType = { type: 'any' };
 const NUMBER: RegoType = { type: 'number' };
 const KIND_ORDER = ['null', 'boolean', 'number', 'string', 'array', 'object', 'set', 'any'];
@@ -140,12 +153,22 @@ export function keysOf(t: RegoType): RegoType | undefined {
     case 'array': return NUMBER;
     case 'set': return t.of;
     case 'object': {
-      const keys = [...(t.static ?? []).map((p) => ({ type: jsonTypeName(p.key) }) as RegoType), ...(t.dynamic ? [t.dynamic.key] : [])];
+      const keys = [...(t.static ?? []).map((p) => keyType(p.key)), ...(t.dynamic ? [t.dynamic.key] : [])];
       return keys.length > 0 ? union(keys) : undefined;
     }
     case 'any': return overMembers(t, keysOf);
     default: return undefined;
   }
+}
+
+/** The type of a constant object key, as OPA types a JSON value (`[1, "a"]` is array<number, string>). */
+function keyType(key: ObjectKey): RegoType {
+  if (Array.isArray(key)) return { type: 'array', ...(key.length > 0 ? { static: key.map(keyType) } : {}) };
+  if (key !== null && typeof key === 'object') {
+    const props = Object.keys(key).sort().map((k) => ({ key: k, value: keyType(key[k]!) }));
+    return { type: 'object', ...(props.length > 0 ? { static: props } : {}) };
+  }
+  return { type: jsonTypeName(key) } as RegoType;
 }
 
 /** OPA's Values: the type of the values iterating a value of type t gives; undefined where there are none. */

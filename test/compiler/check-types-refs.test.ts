@@ -1,9 +1,10 @@
 // Differential test: refs the type checker finds undefined are OPA's "undefined ref" type error. Refs that go on
 // into a rule whose value is a scalar (`x := 1`, then `data.p.x.a`; `m.a[k] := 1`, then `m.a.b.c`), and refs
 // below a literal, a local, a rule or a function result of known type with a key no such value has (`[1][1.5]`,
-// `{"a": 1}.b`, `{1: "a"}["1"]`, `set().a`, `x["a"]` for `x := [1, 2]`, `g(1).b` for `g(x) := {"a": x}`).
-// `verdict check` (text and JSON), `verdict eval` and the policy API against the pinned OPA, byte for byte: the
-// message, the details (ref, pos, have, want, oneOf), the location (OPA's shared location for refs that were a
+// `{"a": 1}.b`, `{1: "a"}["1"]`, `{[1]: 2}[1]`, `set().a`, `x["a"]` for `x := [1, 2]`, `g(1).b` for `g(x) := {"a": x}`).
+// A ref below an array, object or set holding a call names the call by the local OPA's rewriting gives it
+// (`{"a": __local1__}.a.b`). `verdict check` (text and JSON), `verdict eval` and the policy API against the
+// pinned OPA, byte for byte: the message, the details (ref, pos, have, want, oneOf), the location (OPA's shared location for refs that were a
 // rule's bare name), the order, the error limit; and policies OPA accepts, which must stay accepted.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -290,6 +291,84 @@ e if {
 
 f := [{1: "a"}[1], {null: 1}[null], {"a": 1, 2: 3}.a]
 `,
+  },
+  'composite keys': {
+    'p.rego': `package p
+
+f := {[1]: 2, {"a": 1}: 3}[[1]].z
+
+j := {[1]: 2}[1]
+
+k := {[1]: 2, "a": 1}.b
+
+l := {{"a": 1}: 2}[{"b": 1}]
+
+m := {[1]: "s"}[[2]].z
+
+n if {
+  x := {[1]: "s", [2]: 1}
+  x[[1]].b
+}
+
+o := {[input.x]: 1}.a
+
+q := {set(): 1}.a
+
+r := {{1}: 1}[1]
+
+s := {[1, {"b": [true]}]: 1, [null]: 2}.a
+`,
+  },
+  'calls in composites': {
+    'p.rego': `package p
+
+a := {"b": count([]), "a": count([])}.c.d
+
+b if {
+  some x in [1]
+  count(input.x).b
+  y := [count([]), x][0].c
+}
+
+c := [x | x := [count([])][0].e]
+
+d if {
+  x := [1]
+  x[_] == [count([])][0].f with input as {"a": count([])}
+  x[count([])].b
+}
+
+e if {
+  not [count([])][0].g
+  count([count([])]).d
+}
+`,
+  },
+  'calls in composites, after else and every': {
+    'p.rego': `package p
+
+g(x) := [count([])][0].h if x > count([])
+
+h if {
+  every x in object.keys({"a": {"a": count([])}.a.b}) {
+    x
+  }
+  [{1, count([])}][0].i
+}
+
+i if object.keys({"a": {"a": 1}.a.b})
+
+j := 1 if {
+  false
+} else := [upper("a")][0].k
+
+l := {"a": [count([])][0].z}
+`,
+  },
+  'calls in composites, in three files': {
+    'q.rego': 'package p\n\na if {\n  x := 1\n  [count([])][0].c\n}\n',
+    'p.rego': 'package p\n\nb if {\n  y := 1\n  {"a": count([])}.a.b\n}\n',
+    'a.rego': 'package p\n\nc if {\n  z := 1\n  {"a": upper("a")}.a.b\n}\n',
   },
   'empty sets': {
     'p.rego': `package p

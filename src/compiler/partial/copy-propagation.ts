@@ -19,7 +19,7 @@ import { hasRefs, isGround, NO_LOC } from './values.js';
  */
 export function simplifyQuery(saved: Expr[], bindings: ReadonlyMap<string, Term>, isQueryVar: (name: string) => boolean, valueFirst: ReadonlySet<string> = new Set(), boundAt: ReadonlyMap<string, number> = new Map()): Expr[] {
   let exprs = propagateConstants(saved, isQueryVar);
-  const out: { e: Expr; at?: number }[] = [];
+  const out: Binding[] = [];
   const kept: [string, Term][] = [];
   const renamed = new Map<string, Term>();
   for (const [name, bound] of bindings) {
@@ -51,16 +51,25 @@ export function simplifyQuery(saved: Expr[], bindings: ReadonlyMap<string, Term>
   for (const [name, value] of kept) {
     let bound = values.get(name) ?? (value.type === 'ref' ? value : withKnownValues(value, exprs));
     if (!values.has(name)) for (const { name: other, ref } of byLength) if (other !== name) bound = replaceIn(bound, ref, v(other));
-    out.push({ e: call('eq', valueFirst.has(name) && !values.has(name) ? [bound, v(name)] : [v(name), bound]), at: values.has(name) ? undefined : boundAt.get(name) });
+    out.push({ e: call('eq', valueFirst.has(name) && !values.has(name) ? [bound, v(name)] : [v(name), bound]), at: values.has(name) ? undefined : boundAt.get(name), name, ground: isGround(bound) });
   }
   return orientEquations(removeTautologies(dropImpliedDefinedness(placeBindings(constantsInClosures(exprs, kept), out))), isQueryVar);
 }
 
+/** A query variable's equation with its value, and where it goes among the saved expressions (if anywhere). */
+interface Binding {
+  e: Expr;
+  at?: number;
+  name: string;
+  ground: boolean;
+}
+
 /**
  * The bindings' equations among the query's expressions: each placed one before the first saved at or after its
- * place (or after them all), then the others.
+ * place (or after them all), then the others as OPA adds them: those holding residual terms, then those with
+ * known values, each in order of the variables' names.
  */
-function placeBindings(exprs: Expr[], bindings: { e: Expr; at?: number }[]): Expr[] {
+function placeBindings(exprs: Expr[], bindings: Binding[]): Expr[] {
   const result = [...exprs];
   const placed = new Set<Expr>();
   for (const { e, at } of bindings) {
@@ -69,7 +78,8 @@ function placeBindings(exprs: Expr[], bindings: { e: Expr; at?: number }[]): Exp
     result.splice(i < 0 ? result.length : i, 0, e);
     placed.add(e);
   }
-  return [...result, ...bindings.filter(({ at }) => at === undefined).map(({ e }) => e)];
+  const rest = bindings.filter(({ at }) => at === undefined).sort((a, b) => Number(a.ground) - Number(b.ground) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...result, ...rest.map(({ e }) => e)];
 }
 
 /**
@@ -314,7 +324,7 @@ function refLength(t: Term): number {
   return t.type === 'ref' ? t.value.length : 0;
 }
 
-function termKey(t: Term): string {
+export function termKey(t: Term): string {
   return JSON.stringify(t, (k, value: unknown) => (k === 'loc' ? undefined : value));
 }
 

@@ -14,7 +14,7 @@ import { callName, exprOperator } from '../walk.js';
 import { isIdentifier } from '../rego-text.js';
 import { builtinArity, callBuiltin } from './builtin-calls.js';
 import { callOutputsApart, closureVars, plugDeep } from './closures.js';
-import { DEFINED_PREFIX, exprKey, orientEquations, propagateCopies, simplifyQuery } from './copy-propagation.js';
+import { DEFINED_PREFIX, exprKey, orientEquations, propagateCopies, simplifyQuery, termKey } from './copy-propagation.js';
 import { orderSupport } from './support-order.js';
 import { hasRefs, isGround, NO_LOC, toTerm, toValue, groundEqual, sortedSet, valuesEqual } from './values.js';
 import { isRegoSet } from '../../builtins/rego-value.js';
@@ -108,6 +108,12 @@ interface WithState {
   outsideWith: WithState | undefined;
 }
 
+/** An equation holding a support rule's head term in a variable, and where the body bound that variable. */
+interface HeldEquation {
+  e: Expr;
+  at: number;
+}
+
 /** A support rule's head as the rule writes it, with the bindings and the query id of the body's solution. */
 interface WrittenHead {
   value: Term;
@@ -167,8 +173,11 @@ export class PartialEvaluator {
   private fresh = 0;
   /** Variables standing for values only known when the residual query runs. */
   private readonly residualVars = new Set<string>();
-  /** Definedness conditions of the query's own locals (`y := input.y`): the local each one stands for. */
-  private readonly localDefinedness = new Map<string, string>();
+  /**
+   * Definedness conditions: the variable each one stands for, as OPA names it (a query local as it is, a
+   * rule's variable after the rule body's query: `z1`).
+   */
+  private readonly definedness = new Map<string, string>();
   private queryVars: ReadonlySet<string> = new Set();
   /**
    * Comprehensions kept whole that read an unknown themselves (not only through rules): a variable equated
@@ -275,17 +284,18 @@ export class PartialEvaluator {
         // A rule's document kept as a reference (a support rule, a rule with else) is written first, as OPA
         // writes the reference it could not evaluate.
         if (this.equatedFirst.has(bound) || isDataRef(value)) valueFirst.add(name);
+        // Bound to a reference, it keeps its place; bound to a collection holding residual terms, it goes last.
         const before = this.boundAfter.get(bound);
-        if (before && before.every((e, i) => st.saved[i] === e)) boundAt.set(name, before.length);
+        if (before && value.type === 'ref' && before.every((e, i) => st.saved[i] === e)) boundAt.set(name, before.length);
       }
       // Generated variables a query variable is bound to take its name: they stay.
       const named = new Set([...bindings.values()].flatMap((t) => (t.type === 'var' ? [t.value] : [])));
       // Numbered in the order saved, for simplifyQuery to place the bindings among them.
       const saved = reindex([...st.saved]);
-      queries.push(reindex(localBindingsLast(simplifyQuery(propagateCopies(saved, named), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst, boundAt), this.localDefinedness)));
+      queries.push(reindex(definednessLast(simplifyQuery(propagateCopies(saved, named), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst, boundAt), this.definedness)));
     });
-    const support = orderSupport([...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : orientEquations(propagateCopies(r.body), headVars(r))) })));
-    return { queries, support };
+    const support = orderSupport([...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : definednessLast(orientEquations(propagateCopies(r.body), headVars(r)), this.definedness)) })));
+    return { queries: queries.map(equalsAsUnifications), support: support.map((r) => ({ ...r, body: equalsAsUnifications(r.body) })) };
   }
 
   /**
@@ -1096,7 +1106,7 @@ export class PartialEvaluator {
       return;
     }
     // A composite pattern or a residual key: unify each key with it.
-    for (const [key, value] of entries) this.unify(seg, key, st, (s) => this.walkValue(value, rest.slice(1), s, k, loc));
+    for (const [key, value] of entries) this.unifyKey(key, seg, rest[0]!, st, (s) => this.walkValue(value, rest.slice(1), s, k, loc));
   }
 
   // ---------------------------------------------------------------- rules
@@ -1160,7 +1170,7 @@ export class PartialEvaluator {
         const fresh: State = { env: new Map(), saved: s0.saved };
         const start = (then: K): void => (isGround(seg) ? this.unify(rule.head.key!, seg, fresh, then) : then(fresh));
         start((ruleStart) => this.evalRule(rule, ruleStart, (value, end, key) => {
-          this.unify(seg, key ?? value, { env: s0.env, saved: end.saved }, (s2) => this.walkValue(value, rest.slice(1), s2, k, loc));
+          this.unifyKey(key ?? value, seg, rest[0]!, { env: s0.env, saved: end.saved }, (s2) => this.walkValue(value, rest.slice(1), s2, k, loc));
         }));
       }
     });
@@ -1184,13 +1194,13 @@ export class PartialEvaluator {
     }
     if (rest.length === 0) return this.supportRef(rules, rest, st, k, ref.loc, others);
     this.evalList(rest, st, (segs, s0) => {
-      for (const rule of rules.rules) this.evalRuleAt(rule, [], segs, s0, k, ref.loc);
+      for (const rule of rules.rules) this.evalRuleAt(rule, [], segs, rest, s0, k, ref.loc);
       for (const other of others) {
         const below = other.path.slice(rules.path.length);
         if (segs.length < below.length) {
           // Each rule answers alone there: a default or an else branch, which depend on the other rules, cannot.
           if (other.default || other.rules.some((rule) => rule.else)) throw unsupported(`reference ${refText(ref)} stops above rules at ${other.path.join('.')} with a default or else branches, beside rules with a variable inside their head reference; partial evaluation does not support that`, ref.loc);
-          for (const rule of other.rules) this.evalRuleAt(rule, below.map((seg) => str(seg, ref.loc)), segs, s0, k, ref.loc);
+          for (const rule of other.rules) this.evalRuleAt(rule, below.map((seg) => str(seg, ref.loc)), segs, rest, s0, k, ref.loc);
           continue;
         }
         const match = (i: number, s: State): void => {
@@ -1204,12 +1214,12 @@ export class PartialEvaluator {
   }
 
   /**
-   * One rule reached by the evaluated segments `segs` of a reference, its head being `prefix` (constant
+   * One rule reached by the evaluated segments `segs` (as `written`) of a reference, its head being `prefix` (constant
    * segments) then its own keys: the segments are unified with the head's terms (ground ones bound before the
    * body runs); past the head they walk into the value, and short of its end the rest of the head wraps the
    * value in objects (a set rule's element in a set).
    */
-  private evalRuleAt(rule: Rule, prefix: Term[], segs: Term[], s0: State, k: KT, loc: Location): void {
+  private evalRuleAt(rule: Rule, prefix: Term[], segs: Term[], written: Term[], s0: State, k: KT, loc: Location): void {
     const head = this.headKeys.get(rule)!;
     const keys = [...prefix, ...head.keys];
     const n = Math.min(keys.length, segs.length);
@@ -1217,7 +1227,7 @@ export class PartialEvaluator {
     pre(0, { env: new Map(), saved: s0.saved }, (ruleStart) => this.evalRule(rule, ruleStart, (value, end) => {
       const bound = keys.map((t) => plug(t, end.env));
       const match = (i: number, s: State): void => {
-        if (i < n) return this.unify(segs[i]!, bound[i]!, s, (next) => match(i + 1, next));
+        if (i < n) return this.unifyKey(bound[i]!, segs[i]!, written[i]!, s, (next) => match(i + 1, next));
         if (segs.length >= keys.length) return this.walkValue(value, segs.slice(keys.length), s, k, loc);
         const leafKeys = head.element ? bound.slice(n, -1) : bound.slice(n);
         let doc: Term = head.element ? { type: 'set', value: [value], loc } : value;
@@ -1496,9 +1506,11 @@ export class PartialEvaluator {
         if (rule.else) throw unsupported(`${what} ${key} with else branches depending on unknowns is not supported by partial evaluation`, rule.loc);
         each(rule, (head, value, saved, written) => {
           // Values read from an unknown are held in variables of the rule, as OPA writes it: `p[x] { x = input.x }`.
-          const body = [...saved];
-          const held = this.hold(value, body, written, written?.value);
-          const ref = (head.ref ?? []).map((t, i) => this.hold(t, body, written, written?.ref[i]));
+          const equations: HeldEquation[] = [];
+          const held = this.hold(value, equations, written, written?.value);
+          const ref = (head.ref ?? []).map((t, i) => this.hold(t, equations, written, written?.ref[i]));
+          // In the order the body bound the variables, as OPA keeps the body's own equations.
+          const body = [...saved, ...equations.sort((a, b) => a.at - b.at).map(({ e }) => e)];
           made.push({ ...head, ...(ref.length > 0 ? supportHead(head.path, ref) : { path: head.path, ref: undefined }), value: held, body: reindex(body.length > 0 ? body : always()) });
         });
       }
@@ -1516,11 +1528,12 @@ export class PartialEvaluator {
   }
 
   /**
-   * `t` with each reference in it replaced by a variable, and `x = ref` added to `body` for it. Where the head
-   * as written (`source`) reaches that reference through a variable of the rule, the variable is named after it
-   * and the rule body's query (`x1`), as OPA names the rule's own variable it keeps; otherwise a fresh name.
+   * `t` with each reference in it replaced by a variable, and `x = ref` added to `held` for it. Where the head
+   * as written (`source`) reaches that reference through a variable of the rule, or else a variable of the rule
+   * is bound to it (`b = input.x` for a head `{a: b}` the body bound whole), the variable is named after it and
+   * the rule body's query (`x1`), as OPA names the rule's own variable it keeps; otherwise a fresh name.
    */
-  private hold(t: Term, body: Expr[], written?: WrittenHead, source?: Term): Term {
+  private hold(t: Term, held: HeldEquation[], written?: WrittenHead, source?: Term): Term {
     let name: string | undefined;
     let src = source;
     while (written && src?.type === 'var') {
@@ -1531,19 +1544,25 @@ export class PartialEvaluator {
     }
     switch (t.type) {
       case 'ref': {
-        const held = v(written && name !== undefined ? `${name}${written.query}` : `__s${this.fresh++}__`, t.loc);
+        if (written && (name === undefined || src?.type !== 'ref')) {
+          const key = termKey(t);
+          const holder = [...written.env].find(([, bound]) => bound.type === 'ref' && termKey(bound) === key);
+          if (holder) [name, src] = holder;
+        }
+        const x = v(written && name !== undefined ? `${name}${written.query}` : `__s${this.fresh++}__`, t.loc);
+        const at = written && name !== undefined ? [...written.env.keys()].indexOf(name) : Infinity;
         // The reference first where the body equated it with the variable (`input.x = x`), as OPA keeps the equation.
-        body.push(this.call('eq', src && this.equatedFirst.has(src) ? [t, held] : [held, t]));
-        return held;
+        held.push({ e: this.call('eq', src && this.equatedFirst.has(src) ? [t, x] : [x, t]), at });
+        return x;
       }
       case 'array': case 'set': {
         // The written term's elements name the held elements where it has the value's shape (`[a, b]`).
         const parts = (src?.type === 'array' || src?.type === 'set') && src.type === t.type && src.value.length === t.value.length ? src.value : undefined;
-        return { ...t, value: t.value.map((x, i) => this.hold(x, body, written, parts?.[i])) };
+        return { ...t, value: t.value.map((x, i) => this.hold(x, held, written, parts?.[i])) };
       }
       case 'object': {
         const pairs = src?.type === 'object' && src.value.length === t.value.length ? src.value : undefined;
-        return { ...t, value: t.value.map(([a, b], i): [Term, Term] => [this.hold(a, body, written, pairs?.[i]?.[0]), this.hold(b, body, written, pairs?.[i]?.[1])]) };
+        return { ...t, value: t.value.map(([a, b], i): [Term, Term] => [this.hold(a, held, written, pairs?.[i]?.[0]), this.hold(b, held, written, pairs?.[i]?.[1])]) };
       }
       default: return t;
     }
@@ -1765,6 +1784,17 @@ export class PartialEvaluator {
   }
 
   /**
+   * A reference's segment (`written`, evaluated to `seg`) matched with a key of the document it reaches: a
+   * segment written as a residual term is kept equated with the key written first (`"bar" = input.x`), as OPA
+   * equates each key it finds with the segment. A variable is bound to the key, or, bound to a residual term,
+   * its equation reads as the one that bound it.
+   */
+  private unifyKey(key: Term, seg: Term, written: Term, st: State, k: K): void {
+    if (written.type === 'var') return this.unify(seg, key, st, k);
+    this.unify(key, seg, st, k);
+  }
+
+  /**
    * The state after the equation `e`, less the equation it saved last when that one repeats an equation
    * another expression saved and neither reads as written: OPA keeps an equation of an unknown with a variable
    * as it is and folds the variable's other equations into it (copy propagation), where this evaluator binds
@@ -1796,7 +1826,7 @@ export class PartialEvaluator {
     if ((this.queryVars.has(name) && !name.startsWith('__local')) || this.options.tracer || value.type !== 'ref' || value.value.length < 2) return { env, saved: st.saved };
     const def = `${DEFINED_PREFIX}${this.fresh++}__`;
     this.residualVars.add(def);
-    if (name.startsWith(QUERY_LOCAL)) this.localDefinedness.set(def, name);
+    if (this.queryVars.has(name) || this.query !== 0) this.definedness.set(def, this.queryVars.has(name) ? name : `${name}${this.query}`);
     return { env, saved: [...st.saved, this.call('eq', [v(def), value])] };
   }
 
@@ -1891,10 +1921,22 @@ export function plug(t: Term, env: Env): Term {
   }
 }
 
+/**
+ * Every expression `a == b` in `node`, nested bodies (comprehensions, `every`, `and`/`or`) included, as OPA's
+ * compiler leaves it in a body: `a = b`. A comparison nested in a term (`x := a == b`) stays a call.
+ */
+function equalsAsUnifications<T>(node: T): T {
+  if (node === null || typeof node !== 'object') return node;
+  if (Array.isArray(node)) return node.map(equalsAsUnifications) as T;
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(node as object)) out[key] = key === 'loc' ? child : equalsAsUnifications(child);
+  const terms = out.terms;
+  if (Array.isArray(terms) && terms.length === 3 && callName(terms[0] as Term) === 'equal') out.terms = [op('eq', (terms[0] as Term).loc), terms[1], terms[2]];
+  return out as T;
+}
+
 /** Bound variables filled in throughout an expression's terms, nested bodies included. */
 function plugLogical(terms: Expr['terms'], env: Env): Expr['terms'] {
-  // `a == b` is kept as OPA's compiler leaves it in a body: `a = b`.
-  if (Array.isArray(terms) && terms.length === 3 && callName(terms[0]!) === 'equal') return plugTerms([op('eq', terms[0]!.loc), terms[1]!, terms[2]!], env);
   if (isTerm(terms) || Array.isArray(terms)) return plugTerms(terms, env);
   if (terms.type === 'logicaland' || terms.type === 'logicalor') {
     const body = (b: Body): Body => b.map((x) => ({ ...x, terms: plugLogical(x.terms, env) }));
@@ -2057,17 +2099,14 @@ function describe(e: Expr): string {
   return name ? `a call to ${name}` : 'an expression';
 }
 
-/** The names the query compiler gives a query's own locals (`y := …` becomes `__localq0__ = …`). */
-const QUERY_LOCAL = '__localq';
-
 /**
- * A query local bound to a residual reference is kept as OPA keeps it: as an equation of that local
- * (`__localq0__ = input.y`), after the query's other expressions, the latest local first.
+ * A definedness condition still needed is kept as OPA's copy propagation puts back an equation whose variable
+ * nothing else uses: named after that variable (`__localq0__ = input.y`, `z1 = input.foo`), after the body's
+ * other expressions, in descending order of the names (as text: `__localq9__` before `__localq10__`).
  */
-function localBindingsLast(exprs: Expr[], locals: ReadonlyMap<string, string>): Expr[] {
-  const local = (e: Expr) => (Array.isArray(e.terms) && e.terms[1]?.type === 'var' ? locals.get(e.terms[1].value) : undefined);
-  const number = (name: string) => Number(/\d+/.exec(name)?.[0] ?? 0);
-  const bindings = exprs.filter((e) => local(e) !== undefined).sort((a, b) => number(local(b)!) - number(local(a)!));
+function definednessLast(exprs: Expr[], names: ReadonlyMap<string, string>): Expr[] {
+  const local = (e: Expr) => (Array.isArray(e.terms) && e.terms[1]?.type === 'var' ? names.get(e.terms[1].value) : undefined);
+  const bindings = exprs.filter((e) => local(e) !== undefined).sort((a, b) => (local(a)! < local(b)! ? 1 : local(a)! > local(b)! ? -1 : 0));
   const renamed = bindings.map((e) => {
     const terms = e.terms as Term[];
     return { ...e, terms: [terms[0]!, v(local(e)!, terms[1]!.loc), ...terms.slice(2)] };

@@ -15,15 +15,17 @@
 // `{"a": 1}.b`, `x.a` for `x := 1`) is OPA's "undefined ref".
 import type { Body, Expr, Location, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
-import type { ArgErrorDetails, MatchErrorDetails, RefErrorDetails, RefKeyErrorDetails } from '../errors.js';
-import { refText } from '../errors.js';
+import type { ArgErrorDetails, MatchErrorDetails, OneOfKey, RefErrorDetails, RefKeyErrorDetails } from '../errors.js';
+import { valueTerm } from '../planner/metadata.js';
+import { compareErrors, refText } from '../errors.js';
 import type { Module } from '../ast.js';
-import { termJson } from '../partial/ast-json.js';
-import { inGoKeyOrder, type FunctionDecl, type ObjectProperty, type RegoType } from '../../builtins/declarations.js';
+import { compareTerms, termJson } from '../partial/ast-json.js';
+import { inGoKeyOrder, type FunctionDecl, type ObjectKey, type ObjectProperty, type RegoType } from '../../builtins/declarations.js';
 import { compareJson } from '../../builtins/json-value.js';
 import { NumberText } from '../../json/number-text.js';
-import { isAny, isEmptyCollection, isIndexable, keysOf, objectKeys, scalarKey, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
+import { holdsUntyped, isAny, isEmptyCollection, isIndexable, keysOf, objectKeys, scalarKey, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
 import { callName, childTerms, exprTerms, forEachRef, forEachRefInBody, forEachVar } from '../walk.js';
+import { exprTermLocals } from './expr-term-locals.js';
 import { ruleTypes, type FunctionTypes, type RuleTypes } from './rule-types.js';
 import { documentTypeOf, SchemaTyping, type DocumentType, type SchemaProblem } from './schema-annotations.js';
 import type { CompileContext, Stage } from './context.js';
@@ -32,6 +34,8 @@ import type { CompileContext, Stage } from './context.js';
 type Known = RegoType | undefined;
 
 const ANY: RegoType = { type: 'any' };
+/** Where a key turned back into a term comes from: nowhere in the source (its JSON has no location). */
+const NOWHERE: Location = { file: '', row: 0, col: 0, offset: 0, end: 0 };
 /**
  * What the environment holds for a variable bound to a value of unknown type (`x := data.q`), so that a later
  * unification compares with it rather than binds it (`x == 1` does not make x a number).
@@ -49,6 +53,8 @@ const ROOT_DOCUMENTS = new Set(['data', 'input']);
 
 /** Operators whose operands are any and which bind variables: handled as assignments instead. */
 const BINDING_OPERATORS = new Set(['eq', 'assign']);
+/** The calls `x in xs` and `k, x in xs` are written as. */
+const MEMBERSHIP = new Set(['internal.member_2', 'internal.member_3']);
 /** Operators OPA type-checks as a unification of their two operands when they make an expression of their own. */
 const UNIFYING_OPERATORS = new Set(['eq', 'assign', 'equal']);
 
@@ -65,6 +71,8 @@ interface Typing {
   functions: FunctionTypes;
   /** The name a generated local was written with. */
   originalName: (v: string) => string;
+  /** The locals OPA's rewriting gives calls nested in terms, as its messages print them. */
+  callLocals: Map<Term, string>;
 }
 
 /**
@@ -96,9 +104,9 @@ function lastResolvedName(m: Module): Location | undefined {
 }
 
 /** What the checker knows of the modules' rules and functions before it checks any of them. */
-function typing(modules: Module[], declOf: Typing['declOf'], originalName: Typing['originalName']): Typing {
-  const valueChecker = new RuleChecker({ declOf, rules: new Map(), functions: new Map(), originalName }, undefined, [], []);
-  return { declOf, originalName, ...ruleTypes(modules, (r, t) => valueChecker.headType(r, t), (r) => valueChecker.definitionType(r)) };
+function typing(modules: Module[], declOf: Typing['declOf'], originalName: Typing['originalName'], callLocals: Typing['callLocals']): Typing {
+  const valueChecker = new RuleChecker({ declOf, rules: new Map(), functions: new Map(), originalName, callLocals }, undefined, [], []);
+  return { declOf, originalName, callLocals, ...ruleTypes(modules, (r, t) => valueChecker.headType(r, t), (r) => valueChecker.definitionType(r)) };
 }
 
 export const checkTypes: Stage = {
@@ -108,7 +116,7 @@ export const checkTypes: Stage = {
     if (!builtin) return;
     const declOf = (name: string): FunctionDecl | undefined => builtin(name)?.decl as FunctionDecl | undefined;
     const found: Found[] = [];
-    const known = typing(ctx.modules, declOf, (v) => ctx.rewritten.get(v) ?? v);
+    const known = typing(ctx.modules, declOf, (v) => ctx.rewritten.get(v) ?? v, exprTermLocals(ctx));
     const schemas = ctx.options.schemas && new SchemaTyping(ctx.modules, ctx.options.schemas.set);
     const problems: SchemaProblem[] = [];
     for (const m of ctx.modules) {
@@ -119,8 +127,7 @@ export const checkTypes: Stage = {
       }
     }
     for (const p of problems) found.push({ loc: p.rule.loc, message: p.message });
-    // OPA sorts errors by location (file, row, column), then by their text.
-    found.sort((a, b) => (a.loc.file < b.loc.file ? -1 : a.loc.file > b.loc.file ? 1 : 0) || a.loc.row - b.loc.row || a.loc.col - b.loc.col || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
+    found.sort((a, b) => compareErrors(a.loc, a.message, b.loc, b.message));
     for (const f of found) {
       if (!ctx.error('rego_type_error', f.loc, f.message, f.details)) break;
     }
@@ -249,7 +256,7 @@ class RuleChecker {
     this.readReplaceable = false;
     const ta = this.typeOf(a, env);
     const tb = this.typeOf(b, env);
-    if (ta && tb && !this.readReplaceable && !unifies(ta, tb)) {
+    if (ta && tb && !this.readReplaceable && !this.unifiable(a, ta, b, tb, env)) {
       this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(ta), b: inGoKeyOrder(tb) } });
     } else if (a.type === 'var' && !env.has(a.value)) bind(env, a.value, tb);
     else if (b.type === 'var' && !env.has(b.value)) bind(env, b.value, ta);
@@ -258,11 +265,45 @@ class RuleChecker {
   }
 
   /**
+   * OPA's unify2 of two sides of known types. A side holding the empty set literal's untyped elements is matched
+   * as a term against the other side's type; where both do, only arrays and objects are taken apart, element by
+   * element, and variables compared, as their types cannot be (`set() == set()` and `[set()] == [set()]` are
+   * match errors, `x == y` for two sets bound to `set()` is not).
+   */
+  private unifiable(a: Term, ta: RegoType, b: Term, tb: RegoType, env: Map<string, RegoType>): boolean {
+    const [untypedA, untypedB] = [holdsUntyped(ta), holdsUntyped(tb)];
+    if (!untypedA && !untypedB) return unifies(ta, tb);
+    if (untypedA !== untypedB) return untypedA ? this.matches(a, ta, tb, env) : this.matches(b, tb, ta, env);
+    const sides = (x: Term, y: Term): boolean => {
+      if (y.type === 'var') return true;
+      if (x.type === 'array' && y.type === 'array') return x.value.length === y.value.length && x.value.every((el, i) => this.elementsUnify(el, y.value[i]!, env));
+      if (x.type === 'object' && y.type === 'object') {
+        if (x.value.length !== y.value.length) return false;
+        return x.value.every(([k, v]) => {
+          const other = y.value.find(([yk]) => compareTerms(yk, k) === 0);
+          return other !== undefined && this.elementsUnify(v, other[1], env);
+        });
+      }
+      return false;
+    };
+    if (a.type === 'array' || a.type === 'object') return sides(a, b);
+    if (a.type === 'var' && (b.type === 'var' || b.type === 'array' || b.type === 'object')) return sides(b, a);
+    return false;
+  }
+
+  /** Two elements of composites unified side by side: as unifiable, where both types are known. */
+  private elementsUnify(a: Term, b: Term, env: Map<string, RegoType>): boolean {
+    const [ta, tb] = [this.retyped(a, env), this.retyped(b, env)];
+    return !ta || !tb || this.unifiable(a, ta, b, tb, env);
+  }
+
+  /**
    * Checks one call and returns its result type. `nested`: a call inside a term, which OPA rewrites to a call
    * with an output variable of its own (so the types it reports end with an unknown one).
    */
   private call(name: string, args: Term[], loc: Location, env: Map<string, RegoType>, nested: boolean): Known {
     const have = args.map((a) => this.typeOf(a, env));
+    if (MEMBERSHIP.has(name)) this.membership(args.length === 3 ? have : [undefined, ...have], loc);
     const decl = BINDING_OPERATORS.has(name) ? undefined : this.typing.declOf(name) ?? this.typing.functions.get(name) ?? undefined;
     if (!decl) return undefined;
     const params = decl.args ?? [];
@@ -288,6 +329,20 @@ class RuleChecker {
     return decl.result && unnamed(decl.result);
   }
 
+  /**
+   * `x in xs`, `k, x in xs`: OPA unifies x with the type of xs's values (and k with its keys' type), where xs is
+   * of a known type with elements: one that cannot be is a match error.
+   */
+  private membership([key, value, collection]: Known[], loc: Location): void {
+    if (!collection || isAny(collection) || this.replacing) return;
+    for (const [have, want] of [[key, keysOf(collection)], [value, valuesOf(collection)]] as const) {
+      if (have && want && !unifies(have, want)) {
+        this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(have), b: inGoKeyOrder(want) } });
+        return;
+      }
+    }
+  }
+
   /** OPA's unify1 of a term with a wanted type: literals element by element, anything else by its type. */
   private matches(term: Term, type: Known, want: RegoType | null, env: Map<string, RegoType>): boolean {
     if (want === null) return term.type === 'var' && typeIn(env, term.value) === undefined;
@@ -295,15 +350,15 @@ class RuleChecker {
       if (want.type === 'any') return !want.of || want.of.length === 0 || want.of.some((w) => this.matches(term, type, w, env));
       if (term.type === 'array' && want.type === 'array') {
         if (term.value.length !== (want.static?.length ?? 0) && !want.dynamic) return false;
-        return term.value.every((el, i) => this.matches(el, this.typeOf(el, env), selectIndex(want, i), env));
+        return term.value.every((el, i) => this.matches(el, this.retyped(el, env), selectIndex(want, i), env));
       }
-      if (term.type === 'set' && want.type === 'set') return term.value.every((el) => want.of !== undefined && this.matches(el, this.typeOf(el, env), want.of, env));
+      if (term.type === 'set' && want.type === 'set') return term.value.every((el) => want.of !== undefined && this.matches(el, this.retyped(el, env), want.of, env));
       if (term.type === 'object' && want.type === 'object') {
         if (term.value.length !== (want.static?.length ?? 0) && !want.dynamic) return false;
         return term.value.every(([k, v]) => {
           if (!isScalar(k)) return true;
           const child = selectKey(want, scalarKey(k));
-          return child !== null && this.matches(v, this.typeOf(v, env), child, env);
+          return child !== null && this.matches(v, this.retyped(v, env), child, env);
         });
       }
       return false;
@@ -373,7 +428,7 @@ class RuleChecker {
       const keys = keysOf(type);
       const oneOf = () => {
         const names = objectKeys(type);
-        return names.length > 0 ? names.map((k) => k ?? {}) : null;
+        return names.length > 0 ? names.map(keyJson) : null;
       };
       if (isScalar(key)) {
         const child = select(type, key);
@@ -404,25 +459,57 @@ class RuleChecker {
    * it is to be reported and OPA's text of the ref is known.
    */
   private undefinedRef(loc: Location | undefined, ref: Term[], detail: Omit<RefErrorDetails, 'ref'> | Omit<RefKeyErrorDetails, 'ref'>): undefined {
-    if (!loc || !printableRef(ref)) return undefined;
-    const terms = ref.map((t) => termJson(this.written(t)) as RefErrorDetails['ref'][number]);
-    this.found.push({ loc, message: `undefined ref: ${refText(terms)}`, details: { ref: terms, ...detail } });
+    const terms = ref.map((t) => this.written(t, 'ref'));
+    if (!loc || terms.some((t) => t === undefined)) return undefined;
+    const json = terms.map((t) => termJson(t!) as RefErrorDetails['ref'][number]);
+    this.found.push({ loc, message: `undefined ref: ${refText(json)}`, details: { ref: json, ...detail } });
     return undefined;
   }
 
-  /** A term with its locals renamed back to the names they were written with. */
-  private written(t: Term): Term {
+  /**
+   * A ref's term as OPA prints it in a type error: locals by the names they were written with, a call nested in an
+   * array, object or set as the local OPA's rewriting gives it (a call in the ref itself, and all below it, stay
+   * as written); undefined where OPA's text is not known (a comprehension, a template string, a call whose local
+   * is not known). `at`: 'ref' for the ref's own terms, 'composite' inside their arrays, objects and sets,
+   * 'verbatim' below a call.
+   */
+  private written(t: Term, at: 'ref' | 'composite' | 'verbatim'): Term | undefined {
+    const all = (xs: Term[], inner: typeof at): Term[] | undefined => {
+      const out = xs.map((x) => this.written(x, inner));
+      return out.every((x) => x !== undefined) ? (out as Term[]) : undefined;
+    };
+    const inner = at === 'verbatim' ? 'verbatim' : 'composite';
     switch (t.type) {
+      case 'null': case 'boolean': case 'number': case 'string': return t;
       case 'var': return { ...t, value: this.typing.originalName(t.value) };
-      case 'ref': case 'array': case 'set': case 'call': return { ...t, value: t.value.map((x) => this.written(x)) } as Term;
-      case 'object': return { ...t, value: t.value.map(([k, v]) => [this.written(k), this.written(v)] as [Term, Term]) };
-      default: return t;
+      case 'call': {
+        if (at === 'composite') {
+          const local = this.typing.callLocals.get(t);
+          return local === undefined ? undefined : { type: 'var', value: local, loc: t.loc };
+        }
+        const value = all(t.value, 'verbatim');
+        return value && { ...t, value };
+      }
+      case 'ref': {
+        const value = all(t.value, at === 'verbatim' ? 'verbatim' : 'ref');
+        return value && { ...t, value };
+      }
+      case 'array': case 'set': {
+        const value = all(t.value, inner);
+        return value && { ...t, value };
+      }
+      case 'object': {
+        const keys = all(t.value.map(([k]) => k), inner);
+        const values = all(t.value.map(([, v]) => v), inner);
+        return keys && values && { ...t, value: keys.map((k, i) => [k, values[i]!] as [Term, Term]) };
+      }
+      default: return undefined;
     }
   }
 
   /**
-   * An object literal's type: a static property for each scalar key (`{1: "a"}` too), a dynamic one for a key
-   * of known type that is no constant (OPA keeps the last such key's and value's types).
+   * An object literal's type: a static property for each constant key (`{1: "a"}`, `{[1]: "a"}` too), a dynamic
+   * one for a key of known type that is no constant (OPA keeps the last such key's and value's types).
    */
   private objectType(entries: Array<[Term, Term]>, env: Map<string, RegoType>): Known {
     const props: ObjectProperty[] = [];
@@ -431,14 +518,23 @@ class RuleChecker {
     for (const [k, v] of entries) {
       const tk = this.typeOf(k, env);
       const tv = this.typeOf(v, env);
-      const key = isScalar(k) ? scalarKey(k) : undefined;
-      if (!tv || (key === undefined && !tk) || key instanceof NumberText || (k.type !== 'var' && k.type !== 'ref' && k.type !== 'call' && !isScalar(k))) known = false;
+      const key = constantKey(k);
+      const keyed = k.type === 'var' || k.type === 'ref' || k.type === 'call' || k.type === 'array' || k.type === 'object' || k.type === 'set';
+      if (!tv || key instanceof NumberText || (key === undefined && (!tk || !keyed))) known = false;
       else if (key !== undefined) props.push({ key, value: tv });
       else dynamic = { key: tk!, value: tv };
     }
     if (!known) return undefined;
     props.sort((a, b) => compareJson(a.key, b.key));
     return { type: 'object', ...(props.length > 0 ? { static: props } : {}), ...(dynamic ? { dynamic } : {}) };
+  }
+
+  /** The type of a term checked before, again: what it reports was reported then. */
+  private retyped(t: Term, env: Map<string, RegoType>): Known {
+    const reported = this.found.length;
+    const type = this.typeOf(t, env);
+    this.found.length = reported;
+    return type;
   }
 
   /** The type of a term as far as it is known; checks the calls it contains on the way. */
@@ -532,6 +628,42 @@ function refName(t: Term): string | undefined {
   return parts.join('.');
 }
 
+/**
+ * A constant object key as OPA's object type holds it: a scalar, or a composite of constants as JSON (a set as
+ * the array of its elements, in order); undefined for anything else (a variable, an object with a key that is
+ * no string); a NumberText where it holds a number JSON cannot (OPA's type of such a key is not known here).
+ */
+function constantKey(t: Term): ObjectKey | NumberText | undefined {
+  if (isScalar(t)) return scalarKey(t);
+  if (t.type === 'array' || t.type === 'set') {
+    const items = (t.type === 'set' ? [...t.value].sort(compareTerms) : t.value).map(constantKey);
+    const unheld = items.find((x) => x instanceof NumberText);
+    if (unheld) return unheld;
+    return items.every((x) => x !== undefined) ? (items as ObjectKey[]) : undefined;
+  }
+  if (t.type === 'object') {
+    const out: { [key: string]: ObjectKey } = {};
+    for (const [k, v] of t.value) {
+      const value = constantKey(v);
+      if (k.type !== 'string' || value === undefined) return undefined;
+      if (value instanceof NumberText) return value;
+      out[k.value] = value;
+    }
+    return out;
+  }
+  return undefined;
+}
+
+/**
+ * An object type's key as OPA lists it among those a ref may use, in its JSON of AST values: null as `{}`, a
+ * composite as its terms (an array's elements, an object's key-value pairs).
+ */
+function keyJson(key: ObjectKey): OneOfKey {
+  if (key === null) return {};
+  if (typeof key !== 'object') return key;
+  return termJson(valueTerm(key, NOWHERE)).value as OneOfKey;
+}
+
 function isScalar(t: Term): t is Term & { type: 'null' | 'boolean' | 'number' | 'string' } {
   return t.type === 'null' || t.type === 'boolean' || t.type === 'number' || t.type === 'string';
 }
@@ -540,24 +672,4 @@ function unnamed(t: RegoType): RegoType {
   if (t.name === undefined) return t;
   const { name: _name, ...rest } = t;
   return rest as RegoType;
-}
-
-/**
- * Whether OPA's text of a ref is known: a call stays as written as one of the ref's terms (`count(x).a`,
- * `x[count(y)]`), but OPA prints calls inside an array, object or set (`[count(y)][1]`), comprehensions and
- * template strings rewritten.
- */
-function printableRef(ref: Term[]): boolean {
-  return ref.every((t) => printable(t, true));
-}
-
-function printable(t: Term, callAllowed: boolean): boolean {
-  switch (t.type) {
-    case 'null': case 'boolean': case 'number': case 'string': case 'var': return true;
-    case 'ref': return printableRef(t.value);
-    case 'call': return callAllowed && t.value.every((x) => printable(x, true));
-    case 'array': case 'set': return t.value.every((x) => printable(x, false));
-    case 'object': return t.value.every(([k, v]) => printable(k, false) && printable(v, false));
-    default: return false;
-  }
 }

@@ -105,6 +105,31 @@ describe('partial evaluation gives exactly the JSON of opa eval -p', () => {
       policy: 'package t\n\nr1 := input.a\n',
       query,
     })),
+    ...['data.t.q', 'y := input.y; data.t.q; w := input.w', Array.from({ length: 11 }, (_, i) => `a${i} := input.a${i}`).join('; ')].map((query) => ({
+      name: `a variable bound to an unknown and used nowhere else keeps its equation, named after the rule body's query, last, names in descending text order: ${query}`,
+      policy: 'package t\n\nq if {\n  m = input.foo1\n  input.b = 2\n  z = input.foo2\n  a = input.foo3\n  input.c = 3\n}\n',
+      query,
+    })),
+    ...['data.t.in_comprehension', 'data.t.in_every'].map((query) => ({
+      name: `\`a == b\` kept in a closure is written as a unification, as OPA's compiler leaves it: ${query}`,
+      policy: 'package t\n\nin_comprehension if {\n  c := {y | y := input.y[_]; y == 1}\n  count(c) > 0\n}\n\nin_every if {\n  every a in input.z { a == 1 }\n}',
+      query,
+    })),
+    ...['data.t.p[input.x]', 'data.t.p[x].r[y][input.x] = input.y', 'data.t.foo[input.a][input.b]'].map((query) => ({
+      name: `a residual segment of a reference into rules is equated with each key the rules give, the key first: ${query}`,
+      policy: 'package t\n\np[q].r[s] = {v: w} if {\n  q = {"foo", "bar"}[s]\n  v = "baz"\n  w = "bax"\n}\n\np.q.r.s := {1: 2}\n\nfoo.bar contains baz if baz := "baz"\n',
+      query,
+    })),
+    ...['data.t.p = x', 'data.t.s = x'].map((query) => ({
+      name: `a support rule's head terms read from an unknown are held in the body's own variables, in the order the body bound them: ${query}`,
+      policy: 'package t\n\np[x] = y if {\n  x = input.x\n  y = input.y\n}\n\np[x] = y if {\n  x = input.z\n  y = input.a\n}\n\ns[x] contains y if {\n  y = {a: b}\n  a = "foo"\n  b = input.x\n  x := input.y\n}\n',
+      query,
+    })),
+    ...['z = 1; c = 2; input.q = 1; a = 3', 'b = input.b; m = [b]; z = 1; c = 2; input.q = 1; a = [b]'].map((query) => ({
+      name: `the query's other variables' values come last, those holding residual terms first, each in order of the names: ${query}`,
+      policy: 'package t\n',
+      query,
+    })),
   ];
   for (const c of exact) {
     it(c.name, () => {

@@ -16,6 +16,13 @@ export const defaultRequestDurationBuckets = [1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4
 const bundleLoadingBuckets = Array.from({ length: 20 }, (_, i) => 1000 * 2 ** i);
 
 /**
+ * How often nodejs_eventloop_lag_* samples the event loop's delay. prom-client's default (10 ms) is a timer that
+ * wakes every server thread a hundred times a second while the server is idle; once a second still shows the
+ * stalls a scrape interval (15 s or more) is about, and lets an idle server sleep.
+ */
+const eventLoopSampleMs = 1000;
+
+/**
  * What Go's zero time.Time gives as Unix nanoseconds (it overflows int64): OPA reports it for a bundle that has
  * never had a successful request, download or activation, so dashboards see the same value here.
  */
@@ -116,7 +123,7 @@ export class ServerMetrics {
       buckets: bundleBuckets,
       registers: [this.registry],
     });
-    collectDefaultMetrics({ register: this.registry });
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: eventLoopSampleMs });
   }
 
   /** Where the bundle gauges read from (the server's bundle manager). */

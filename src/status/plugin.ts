@@ -67,8 +67,7 @@ export class StatusPlugin implements Plugin {
 
   async start(): Promise<void> {
     this.started = true;
-    this.timer = setInterval(() => void this.sendIfChanged(), tickMs);
-    this.timer.unref();
+    this.tickWhileConfigured();
     // Not awaited: a slow status service must not hold up start-up.
     void this.sendIfChanged();
   }
@@ -76,7 +75,7 @@ export class StatusPlugin implements Plugin {
   /** Sends a last report when something changed since the previous one, as OPA flushes on stop. */
   async stop(): Promise<void> {
     this.started = false;
-    clearInterval(this.timer);
+    this.tickWhileConfigured();
     await this.sending;
     await this.sendIfChanged(true);
   }
@@ -92,6 +91,19 @@ export class StatusPlugin implements Plugin {
     this.settings = settings;
     this.apply(settings);
     this.lastSent = undefined;
+    this.tickWhileConfigured();
+  }
+
+  /** The tick runs only while there is a report to send: without a status section an idle server sleeps. */
+  private tickWhileConfigured(): void {
+    const due = this.started && this.settings !== undefined;
+    if (due && !this.timer) {
+      this.timer = setInterval(() => void this.sendIfChanged(), tickMs);
+      this.timer.unref();
+    } else if (!due && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
   }
 
   private apply(settings: StatusSettings | undefined): void {

@@ -5,7 +5,7 @@
 // ref (`xs[i]`), or the extra output argument of a call (`count(xs, n)`). Closures (comprehensions, `every`,
 // `not { }`, and/or operands) produce nothing outside and are checked with what is safe where they stand.
 // Runs after RewriteLocalVars, so names are unique and `:=` is already `=`.
-import type { Body, Expr, Module, Rule, Term } from '../ast.js';
+import type { Body, Expr, Location, Module, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { childTerms, exprOperator } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
@@ -13,6 +13,10 @@ import type { CompileContext, Stage } from './context.js';
 type Vars = Set<string>;
 /** A read-only view of the vars bound so far (a Vars, or a Vars plus what an expression binds). */
 type Known = { has(v: string): boolean };
+
+function compareLocations(a: Location, b: Location): number {
+  return a.file < b.file ? -1 : a.file > b.file ? 1 : a.row - b.row || a.col - b.col;
+}
 
 const generated = (v: string) => v.startsWith('__local') || v.startsWith('$');
 
@@ -285,13 +289,30 @@ class SafetyChecker {
     return { body: placed.map((e, index) => (e.index === index ? e : { ...e, index })), safe };
   }
 
+  /**
+   * The unsafe vars of the rule being checked, each at the earliest expression that reads it: a var read by
+   * several expressions is one mistake, reported once (as OPA does), wherever in the body or its closures.
+   */
+  private unsafeVars = new Map<string, Location>();
+
   private report(e: Expr, unsafe: Vars): void {
-    const named = [...unsafe].filter((v) => !generated(v) || this.ctx.rewritten.has(v)).map((v) => this.name(v)).sort();
+    const named = [...unsafe].filter((v) => !generated(v) || this.ctx.rewritten.has(v));
     if (named.length === 0 && unsafe.size > 0) {
       this.ctx.error('rego_unsafe_var_error', e.loc, 'expression is unsafe');
       return;
     }
-    for (const v of named) this.ctx.error('rego_unsafe_var_error', e.loc, unsafeVarMessage(v));
+    for (const v of named) {
+      const seen = this.unsafeVars.get(v);
+      if (!seen || compareLocations(e.loc, seen) < 0) this.unsafeVars.set(v, e.loc);
+    }
+  }
+
+  /** Reports the unsafe vars collected for one rule, in the order of their locations. */
+  private flushUnsafe(): void {
+    const found = [...this.unsafeVars].map(([v, loc]) => ({ name: this.name(v), loc }));
+    this.unsafeVars.clear();
+    found.sort((a, b) => compareLocations(a.loc, b.loc) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const { name, loc } of found) this.ctx.error('rego_unsafe_var_error', loc, unsafeVarMessage(name));
   }
 
   private closures(e: Expr, safe: Vars): void {
@@ -339,6 +360,7 @@ class SafetyChecker {
     const globals: Vars = new Set(['input', 'data']);
     for (const a of rule.head.args ?? []) termVars(a, globals);
     rule.body = this.body(rule.body, globals).body;
+    this.flushUnsafe();
   }
 
   /** Head vars must occur in the body or the arguments (OPA checks this before body safety). */

@@ -10,7 +10,7 @@ import type { Stage } from './context.js';
 import { bindInBody } from './rewrite-rule-head-refs.js';
 
 /** Whether a ref in `t` (outside closures, which bind their own vars) has a key holding a variable. */
-function looksUpByVar(t: Term): boolean {
+export function looksUpByVar(t: Term): boolean {
   switch (t.type) {
     case 'ref':
       if (t.value.slice(1).some((seg) => hasVar(seg))) return true;

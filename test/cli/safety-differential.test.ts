@@ -37,6 +37,9 @@ const checked = [
   'q if {\n  z > 1\n  count(x) > 0\n  x < 5\n  x == z\n}',
   'q if {\n  x > 1\n  [v | v := x] == [1]\n}',
   'q if {\n  x with input as y\n  y > 1\n}',
+  'q if {\n  y := [z | w > 1]\n  count(y) > 0\n}',
+  'q if {\n  y := [z | z > w]\n  count(y) > 0\n}',
+  'q if {\n  y := {k: v | k > 1; v = w; u = 1}\n  count(y) > 0\n}',
 ];
 
 describe('opa and verdict agree on safety', () => {

@@ -242,7 +242,7 @@ class SafetyChecker {
   }
 
   /** Reorders a body so bindings come first; reports what can never be bound. Returns the new order. */
-  body(body: Body, globals: Vars): { body: Body; safe: Vars } {
+  body(body: Body, globals: Vars): { body: Body; safe: Vars; safeBody: boolean } {
     // An expression's own vars and its closures' free vars do not depend on the order: computed once each.
     const reads = body.map((e) => exprVars(e, this.isFunction));
     const frees = body.map((e) => closureFreeVars(e, this.isFunction));
@@ -278,7 +278,7 @@ class SafetyChecker {
       const unsafe = new Set([...reads[i], ...[...frees[i]].filter((v) => bodyVars.has(v))].filter((v) => !safe.has(v) && !outs.has(v)));
       this.report(body[i], unsafe);
     }
-    if (pending.size > 0) return { body, safe };
+    if (pending.size > 0) return { body, safe, safeBody: false };
     // Closures are checked with what is bound at their place in the new order (the outputs found while
     // placing: reordering a closure's own body does not change what its expression binds).
     const before = new Set(globals);
@@ -286,7 +286,7 @@ class SafetyChecker {
       this.closures(e, before);
       for (const v of placedOuts[k]) before.add(v);
     });
-    return { body: placed.map((e, index) => (e.index === index ? e : { ...e, index })), safe };
+    return { body: placed.map((e, index) => (e.index === index ? e : { ...e, index })), safe, safeBody: true };
   }
 
   /**
@@ -321,14 +321,14 @@ class SafetyChecker {
         case 'arraycomprehension': case 'setcomprehension': {
           const r = this.body(t.value.body, safe);
           t.value.body = r.body;
-          this.head([t.value.term], r.safe, e);
+          this.head([t.value.term], this.headSafe(r), e);
           inTerm(t.value.term);
           return;
         }
         case 'objectcomprehension': {
           const r = this.body(t.value.body, safe);
           t.value.body = r.body;
-          this.head([t.value.key, t.value.value], r.safe, e);
+          this.head([t.value.key, t.value.value], this.headSafe(r), e);
           return;
         }
         case 'templatestring': return;
@@ -347,6 +347,17 @@ class SafetyChecker {
       t.lhs = this.body(t.lhs, safe).body;
       t.rhs = this.body(t.rhs, safe).body;
     }
+  }
+
+  /**
+   * What a comprehension's head may read: what its body binds; of an unsafe body, whatever it mentions too, as
+   * a var the body reads but cannot bind is reported there, not again for the head.
+   */
+  private headSafe(r: { body: Body; safe: Vars; safeBody: boolean }): Vars {
+    if (r.safeBody) return r.safe;
+    const mentioned = new Set(r.safe);
+    allVars(r.body, this.isFunction, mentioned);
+    return mentioned;
   }
 
   /** Vars in these terms must be bound by the body that produced `safe`. */

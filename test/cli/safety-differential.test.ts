@@ -4,14 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeTree } from '../server/harness.js';
-import { runBoth } from './opa-differential.js';
-
-/** The answer without OPA's stack_trace, which verdict does not print. */
-function answer(stdout: string): unknown {
-  const out = JSON.parse(stdout) as { errors?: Record<string, unknown>[] };
-  for (const e of out.errors ?? []) delete e.stack_trace;
-  return out;
-}
+import { runBoth, withoutStackTraces as answer } from './opa-differential.js';
 
 const input = '{"a": [5, 6], "b": {"x": 1, "y": 2}, "one": [7]}';
 

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeTree } from '../server/harness.js';
-import { runBoth } from './opa-differential.js';
+import { runBoth, withoutStackTraces as answer } from './opa-differential.js';
 
 const rules = [
   'q := [{"a": 1}[x]]',
@@ -25,13 +25,6 @@ const rules = [
   'q := input.a[y]',
   'q := [x[y], z] if { x := input.one }',
 ];
-
-/** The answer without OPA's stack_trace, which verdict eval does not print (a difference of its own). */
-function answer(stdout: string): unknown {
-  const out = JSON.parse(stdout) as { errors?: Record<string, unknown>[] };
-  for (const e of out.errors ?? []) delete e.stack_trace;
-  return out;
-}
 
 describe('opa eval and verdict eval agree on rule heads that look up by a variable', () => {
   const input = '{"a": [5, 6], "b": {"k": 1}, "one": [7]}';

@@ -14,3 +14,10 @@ export function runBoth(argv: string[], cwd: string): BothRuns {
     ours: spawnSync(process.execPath, [resolve('dist/src/main.js'), ...argv], { cwd, encoding: 'utf8' }),
   };
 }
+
+/** An `opa eval`/`opa check` JSON answer without OPA's stack_trace, which verdict does not print. */
+export function withoutStackTraces(json: string): unknown {
+  const out = JSON.parse(json) as { errors?: Record<string, unknown>[] };
+  for (const e of out.errors ?? []) delete e.stack_trace;
+  return out;
+}

@@ -5,7 +5,7 @@
 // ref (`xs[i]`), or the extra output argument of a call (`count(xs, n)`). Closures (comprehensions, `every`,
 // `not { }`, and/or operands) produce nothing outside and are checked with what is safe where they stand.
 // Runs after RewriteLocalVars, so names are unique and `:=` is already `=`.
-import type { Body, Expr, Module, Rule, Term } from '../ast.js';
+import type { Body, Expr, Location, Module, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { childTerms, exprOperator } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
@@ -13,6 +13,10 @@ import type { CompileContext, Stage } from './context.js';
 type Vars = Set<string>;
 /** A read-only view of the vars bound so far (a Vars, or a Vars plus what an expression binds). */
 type Known = { has(v: string): boolean };
+
+function compareLocations(a: Location, b: Location): number {
+  return a.file < b.file ? -1 : a.file > b.file ? 1 : a.row - b.row || a.col - b.col;
+}
 
 const generated = (v: string) => v.startsWith('__local') || v.startsWith('$');
 
@@ -238,7 +242,7 @@ class SafetyChecker {
   }
 
   /** Reorders a body so bindings come first; reports what can never be bound. Returns the new order. */
-  body(body: Body, globals: Vars): { body: Body; safe: Vars } {
+  body(body: Body, globals: Vars): { body: Body; safe: Vars; safeBody: boolean } {
     // An expression's own vars and its closures' free vars do not depend on the order: computed once each.
     const reads = body.map((e) => exprVars(e, this.isFunction));
     const frees = body.map((e) => closureFreeVars(e, this.isFunction));
@@ -274,7 +278,7 @@ class SafetyChecker {
       const unsafe = new Set([...reads[i], ...[...frees[i]].filter((v) => bodyVars.has(v))].filter((v) => !safe.has(v) && !outs.has(v)));
       this.report(body[i], unsafe);
     }
-    if (pending.size > 0) return { body, safe };
+    if (pending.size > 0) return { body, safe, safeBody: false };
     // Closures are checked with what is bound at their place in the new order (the outputs found while
     // placing: reordering a closure's own body does not change what its expression binds).
     const before = new Set(globals);
@@ -282,16 +286,33 @@ class SafetyChecker {
       this.closures(e, before);
       for (const v of placedOuts[k]) before.add(v);
     });
-    return { body: placed.map((e, index) => (e.index === index ? e : { ...e, index })), safe };
+    return { body: placed.map((e, index) => (e.index === index ? e : { ...e, index })), safe, safeBody: true };
   }
 
+  /**
+   * The unsafe vars of the rule being checked, each at the earliest expression that reads it: a var read by
+   * several expressions is one mistake, reported once (as OPA does), wherever in the body or its closures.
+   */
+  private unsafeVars = new Map<string, Location>();
+
   private report(e: Expr, unsafe: Vars): void {
-    const named = [...unsafe].filter((v) => !generated(v) || this.ctx.rewritten.has(v)).map((v) => this.name(v)).sort();
+    const named = [...unsafe].filter((v) => !generated(v) || this.ctx.rewritten.has(v));
     if (named.length === 0 && unsafe.size > 0) {
       this.ctx.error('rego_unsafe_var_error', e.loc, 'expression is unsafe');
       return;
     }
-    for (const v of named) this.ctx.error('rego_unsafe_var_error', e.loc, unsafeVarMessage(v));
+    for (const v of named) {
+      const seen = this.unsafeVars.get(v);
+      if (!seen || compareLocations(e.loc, seen) < 0) this.unsafeVars.set(v, e.loc);
+    }
+  }
+
+  /** Reports the unsafe vars collected for one rule, in the order of their locations. */
+  private flushUnsafe(): void {
+    const found = [...this.unsafeVars].map(([v, loc]) => ({ name: this.name(v), loc }));
+    this.unsafeVars.clear();
+    found.sort((a, b) => compareLocations(a.loc, b.loc) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const { name, loc } of found) this.ctx.error('rego_unsafe_var_error', loc, unsafeVarMessage(name));
   }
 
   private closures(e: Expr, safe: Vars): void {
@@ -300,14 +321,14 @@ class SafetyChecker {
         case 'arraycomprehension': case 'setcomprehension': {
           const r = this.body(t.value.body, safe);
           t.value.body = r.body;
-          this.head([t.value.term], r.safe, e);
+          this.head([t.value.term], this.headSafe(r), e);
           inTerm(t.value.term);
           return;
         }
         case 'objectcomprehension': {
           const r = this.body(t.value.body, safe);
           t.value.body = r.body;
-          this.head([t.value.key, t.value.value], r.safe, e);
+          this.head([t.value.key, t.value.value], this.headSafe(r), e);
           return;
         }
         case 'templatestring': return;
@@ -328,6 +349,17 @@ class SafetyChecker {
     }
   }
 
+  /**
+   * What a comprehension's head may read: what its body binds; of an unsafe body, whatever it mentions too, as
+   * a var the body reads but cannot bind is reported there, not again for the head.
+   */
+  private headSafe(r: { body: Body; safe: Vars; safeBody: boolean }): Vars {
+    if (r.safeBody) return r.safe;
+    const mentioned = new Set(r.safe);
+    allVars(r.body, this.isFunction, mentioned);
+    return mentioned;
+  }
+
   /** Vars in these terms must be bound by the body that produced `safe`. */
   head(terms: Term[], safe: Vars, at: { loc: Expr['loc'] }): void {
     const unsafe: Vars = new Set();
@@ -339,6 +371,7 @@ class SafetyChecker {
     const globals: Vars = new Set(['input', 'data']);
     for (const a of rule.head.args ?? []) termVars(a, globals);
     rule.body = this.body(rule.body, globals).body;
+    this.flushUnsafe();
   }
 
   /** Head vars must occur in the body or the arguments (OPA checks this before body safety). */

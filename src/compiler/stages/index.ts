@@ -1,7 +1,7 @@
 // The compile stages in the order they run, named after OPA's (v1/ast/compile.go NewCompiler). Each takes the
 // module set as the previous one left it. Still to come, in OPA's order after these: RewriteTemplateStrings,
 // RewriteExprTerms, RewriteComprehensionTerms (RewriteRefsInHead runs, for heads whose refs have variable keys),
-// RewriteWithValues (CheckWithTargets has its checks),
+// RewriteWithValues (runs, for values that look up by a variable; CheckWithTargets has its checks),
 // RewriteEquals, RewriteDynamicTerms; CheckTypes checks a subset of OPA's type errors (check-types.ts).
 import { checkDeprecatedBuiltins } from './check-deprecated-builtins.js';
 import { checkDuplicateImports, checkKeywordOverrides } from './check-v1-rules.js';
@@ -17,6 +17,7 @@ import { resolveRefs } from './resolve-refs.js';
 import { rewriteLocalVars } from './rewrite-local-vars.js';
 import { rewriteRefsInHead } from './rewrite-refs-in-head.js';
 import { rewriteRuleHeadRefs } from './rewrite-rule-head-refs.js';
+import { rewriteWithValues } from './rewrite-with-values.js';
 
 export const STAGES: readonly Stage[] = [
   checkUnusedImports,
@@ -27,6 +28,7 @@ export const STAGES: readonly Stage[] = [
   checkUnusedArgs,
   rewriteLocalVars,
   rewriteRefsInHead,
+  rewriteWithValues,
   checkRuleConflicts,
   checkUndefinedFuncs,
   checkWithTargets,

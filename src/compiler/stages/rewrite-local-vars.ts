@@ -285,6 +285,13 @@ class Rewriter {
           case 'var': return a.value.startsWith('$') ? a : this.declare(a, 'arg');
           case 'array': case 'set': return { ...a, value: a.value.map(declareArg) } as Term;
           case 'object': return { ...a, value: a.value.map(([k, v]) => [k, declareArg(v)] as [Term, Term]) };
+          case 'ref':
+            // Every var of an argument is the function's own, a ref's head (`input`) included: RewriteRefsInHead
+            // then evaluates the ref in the body, where a head no argument binds is unsafe.
+            forEachVar(a, (v) => {
+              if (!v.value.startsWith('$') && !this.current.names.has(v.value)) this.declare(v, 'arg');
+            });
+            return this.term(a);
           default: return a;
         }
       };

@@ -1,0 +1,57 @@
+// Safety against the real OPA: a `with` value that looks something up by a variable is evaluated before its
+// expression (its lookup iterates), a function argument holding a ref is matched in the body (where a ref head no
+// argument binds, `input` included, is unsafe), and a var unsafe in several expressions is reported once.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeTree } from '../server/harness.js';
+import { runBoth, withoutStackTraces as answer } from './opa-differential.js';
+
+const input = '{"a": [5, 6], "b": {"x": 1, "y": 2}, "one": [7]}';
+
+const evaluated = [
+  'q := r if {\n  r := data.p.s with input as input.one[y]\n}\ns := input',
+  'q contains r if {\n  r := data.p.s with input as input.a[y]\n}\ns := input',
+  'q := [v | v := data.p.s with input as input.a[_]]\ns := input',
+  'q contains v if {\n  v := data.p.s with input as {"z": input.b[w]}\n}\ns := input',
+  'q contains [y, v] if {\n  not data.p.s with input as input.a[y]\n  v := 1\n}\ns if input == 5',
+  'q := r if {\n  r := data.p.s with input as input.a[y]\n}\ns := input',
+  'f(x, x[y]) := y\ng := f([5, 6], 6)',
+  'f(x, x[y]) := y\ng := f([5, 6], 8)',
+];
+
+const checked = [
+  'f(input.one[y]) := 1',
+  'f(input.a) := 1',
+  'f(data.x) := 1',
+  'f(x[y]) := 1 if {\n  z := 1\n}',
+  'f(input.a[y], z) := z',
+  'f(x, x[y]) := y',
+  'q if {\n  x > 1\n  x < 5\n  y = x\n}',
+  'q if {\n  z > 1\n  count(x) > 0\n  x < 5\n  x == z\n}',
+  'q if {\n  x > 1\n  [v | v := x] == [1]\n}',
+  'q if {\n  x with input as y\n  y > 1\n}',
+  'q if {\n  y := [z | w > 1]\n  count(y) > 0\n}',
+  'q if {\n  y := [z | z > w]\n  count(y) > 0\n}',
+  'q if {\n  y := {k: v | k > 1; v = w; u = 1}\n  count(y) > 0\n}',
+];
+
+describe('opa and verdict agree on safety', () => {
+  evaluated.forEach((rules, i) => {
+    it(`eval: ${rules.replaceAll('\n', '; ')}`, () => {
+      const dir = writeTree({ [`m${i}.rego`]: `package p\n\n${rules}\n`, 'input.json': input });
+      const { theirs, ours } = runBoth(['eval', '--format', 'json', '-d', `m${i}.rego`, '-i', 'input.json', 'data.p'], dir);
+      assert.equal(ours.status, theirs.status, ours.stderr);
+      assert.deepEqual(answer(ours.stdout), answer(theirs.stdout));
+    });
+  });
+  checked.forEach((rules, i) => {
+    it(`check: ${rules.replaceAll('\n', '; ')}`, () => {
+      const dir = writeTree({ [`c${i}.rego`]: `package p\n\n${rules}\n` });
+      const { theirs, ours } = runBoth(['check', '--format', 'json', `c${i}.rego`], dir);
+      assert.equal(ours.status, theirs.status, ours.stderr);
+      // check prints its errors on stderr, and nothing when the modules are fine.
+      assert.deepEqual(answer(ours.stderr || '{}'), answer(theirs.stderr || '{}'));
+      assert.equal(ours.stdout, theirs.stdout);
+    });
+  });
+});

@@ -252,6 +252,24 @@ function unconvertibleKeys(doc: Document): YAMLParseError[] {
   return errors;
 }
 
+/**
+ * Aliases Go's decoder refuses: one naming no anchor before it (in any document), and, in the first document
+ * (the one it converts), one inside the very node its anchor names (`&a [*a]`), which converting would never finish.
+ */
+function badAliases(doc: Document, converted: boolean): YAMLParseError[] {
+  const lib = yaml();
+  const errors: YAMLParseError[] = [];
+  lib.visit(doc, {
+    Alias(_key, alias, path) {
+      const target = alias.resolve(doc);
+      if (target !== undefined && !(converted && path.includes(target as never))) return;
+      errors.push(new lib.YAMLParseError([-1, -1], 'BAD_ALIAS', target === undefined ? `unknown anchor '${alias.source}' referenced` : `anchor '${alias.source}' value contains itself`));
+      return lib.visit.BREAK;
+    },
+  });
+  return errors;
+}
+
 /** ±Inf and NaN, which Go's JSON encoder refuses once the document has converted. */
 function unsupportedValues(doc: Document): YAMLParseError[] {
   const lib = yaml();
@@ -276,7 +294,9 @@ function opaErrors(doc: Document, text: string, converted: boolean): YAMLParseEr
     const before = missing.filter((e) => e.pos[0] <= first);
     return before.length > 0 ? before : doc.errors;
   }
-  if (missing.length > 0 || !converted) return missing;
+  if (missing.length > 0) return missing;
+  const aliases = badAliases(doc, converted);
+  if (aliases.length > 0 || !converted) return aliases;
   const keys = unconvertibleKeys(doc);
   if (keys.length > 0) return keys;
   nameKeys(doc);

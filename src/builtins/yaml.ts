@@ -1,6 +1,6 @@
 // yaml.is_valid, yaml.marshal and yaml.unmarshal. A text is valid YAML when every document in it parses;
 // unmarshal answers the first document, as Go's YAML decoding does.
-import { yamlDocumentsAsOpa } from '../json/yaml.js';
+import { YamlDepthError, yamlDocumentsAsOpa } from '../json/yaml.js';
 import { goYamlMessage } from '../json/yaml-errors.js';
 import { BuiltinError, str } from './args.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
@@ -15,12 +15,23 @@ function documents(text: string) {
 
 function isValid(text: unknown): boolean {
   if (typeof text !== 'string') return false;
-  return documents(text).every((d) => d.errors.length === 0);
+  try {
+    return documents(text).every((d) => d.errors.length === 0);
+  } catch (err) {
+    if (err instanceof YamlDepthError) return false;
+    throw err;
+  }
 }
 
 function unmarshal(text: unknown): unknown {
   const source = str('yaml.unmarshal', 1, text);
-  const docs = documents(source);
+  let docs;
+  try {
+    docs = documents(source);
+  } catch (err) {
+    if (err instanceof YamlDepthError) throw new BuiltinError('yaml.unmarshal', err.message);
+    throw err;
+  }
   const broken = docs.find((d) => d.errors.length > 0);
   if (broken) throw new BuiltinError('yaml.unmarshal', goYamlMessage(broken.errors[0]!, source));
   return docs.length === 0 ? null : (docs[0]!.toJS() as unknown);

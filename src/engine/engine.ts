@@ -16,6 +16,7 @@ import { expectedBytes } from './program.js';
 import type { SharedData } from './shared-data.js';
 import { releaseMemoryAfterLoad } from './memory-release.js';
 import { DataStore, childOf, splitPath } from './store.js';
+import { ruleConflictMessage, ruleSites, type RuleSite } from './rule-conflicts.js';
 import { writeJson } from '../json/writer.js';
 import { cloneJson } from '../json/clone.js';
 import type { TraceContext } from '../tracing/index.js';
@@ -161,6 +162,15 @@ export class Engine {
   private swap(next: PolicySet): void {
     const previous = this.set;
     this.set = next;
+    // Parsed on the first data write the set sees: most servers never write through the Data API.
+    let sites: RuleSite[] | undefined;
+    this.store.ruleGuard = (writtenAt, after) => {
+      if (!sites) {
+        const { modules, regoVersion } = regoSources(next.bundles, next.apiModules, this.defaultRegoVersion);
+        sites = ruleSites(modules, regoVersion);
+      }
+      return ruleConflictMessage(sites, writtenAt, after);
+    };
     const kept = new Set([...next.entrypoints.values(), ...next.packages.values()]);
     for (const program of new Set([...previous.entrypoints.values(), ...previous.packages.values()])) if (!kept.has(program)) program.dispose();
   }

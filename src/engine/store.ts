@@ -7,7 +7,7 @@ import { cloneJson } from '../json/clone.js';
 export class StoreError extends Error {
   override name = 'StoreError';
   constructor(
-    readonly kind: 'owned_by_bundle' | 'not_found' | 'conflict' | 'bad_patch',
+    readonly kind: 'owned_by_bundle' | 'not_found' | 'conflict' | 'bad_patch' | 'rule_conflict',
     message: string,
   ) {
     super(message);
@@ -34,6 +34,11 @@ export class DataStore {
    * placed again (copied: Data API writes may change them) at every activation.
    */
   systemDocuments: Record<string, unknown> = {};
+  /**
+   * Refuses a write that would leave data where the active policies' rules live: given the written path and
+   * a reader of the document as it would be after the write, OPA's message, or undefined to allow it.
+   */
+  ruleGuard?: (writtenAt: string[], after: (path: string[]) => unknown) => string | undefined;
 
   /**
    * The document with the new bundles' data in place of the old bundles', keeping writes made outside every
@@ -111,6 +116,8 @@ export class DataStore {
   /** PUT: creates parents as needed and overwrites. */
   put(path: string[], value: unknown): void {
     this.checkWritable(path);
+    // Parents missing on the written path are created as objects.
+    this.guard(path, (at) => (at.length > path.length ? readFrom(value, at.slice(path.length)) : at.length === path.length ? value : (this.read(at) ?? {})));
     if (path.length === 0) {
       if (!isObject(value)) throw new StoreError('bad_patch', 'root document must be an object');
       this.root = value;
@@ -162,8 +169,14 @@ export class DataStore {
         throw new StoreError('conflict', `storage_write_conflict_error: /${target.join('/')}`);
       }
     }
+    this.guard(path, (at) => readFrom(draft, at));
     this.root = draft;
     this.version++;
+  }
+
+  private guard(writtenAt: string[], after: (path: string[]) => unknown): void {
+    const refused = this.ruleGuard?.(writtenAt, after);
+    if (refused !== undefined) throw new StoreError('rule_conflict', refused);
   }
 }
 

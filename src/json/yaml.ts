@@ -252,6 +252,24 @@ function unconvertibleKeys(doc: Document): YAMLParseError[] {
   return errors;
 }
 
+/**
+ * Aliases Go's decoder refuses: one naming no anchor before it (in any document), and, in the first document
+ * (the one it converts), one inside the very node its anchor names (`&a [*a]`), which converting would never finish.
+ */
+function badAliases(doc: Document, converted: boolean): YAMLParseError[] {
+  const lib = yaml();
+  const errors: YAMLParseError[] = [];
+  lib.visit(doc, {
+    Alias(_key, alias, path) {
+      const target = alias.resolve(doc);
+      if (target !== undefined && !(converted && path.includes(target as never))) return;
+      errors.push(new lib.YAMLParseError([-1, -1], 'BAD_ALIAS', target === undefined ? `unknown anchor '${alias.source}' referenced` : `anchor '${alias.source}' value contains itself`));
+      return lib.visit.BREAK;
+    },
+  });
+  return errors;
+}
+
 /** ±Inf and NaN, which Go's JSON encoder refuses once the document has converted. */
 function unsupportedValues(doc: Document): YAMLParseError[] {
   const lib = yaml();
@@ -276,15 +294,57 @@ function opaErrors(doc: Document, text: string, converted: boolean): YAMLParseEr
     const before = missing.filter((e) => e.pos[0] <= first);
     return before.length > 0 ? before : doc.errors;
   }
-  if (missing.length > 0 || !converted) return missing;
+  if (missing.length > 0) return missing;
+  const aliases = badAliases(doc, converted);
+  if (aliases.length > 0 || !converted) return aliases;
   const keys = unconvertibleKeys(doc);
   if (keys.length > 0) return keys;
   nameKeys(doc);
   return unsupportedValues(doc);
 }
 
+/**
+ * How deep collections may nest. Go's decoder takes 10,000 levels; the YAML library and the walks over its nodes
+ * recurse, and past a few hundred levels the JS stack runs out (at worst inside V8's own code, which ends the
+ * process), so deeper documents are refused before they are built.
+ */
+export const MAX_YAML_DEPTH = 256;
+
+/** A document nested deeper than MAX_YAML_DEPTH. */
+export class YamlDepthError extends Error {
+  override name = 'YamlDepthError';
+  constructor() {
+    super(`yaml: exceeded max depth of ${MAX_YAML_DEPTH}`);
+  }
+}
+
+/** Refuses a text whose collections nest deeper than MAX_YAML_DEPTH, found without recursion. */
+function checkNesting(text: string): void {
+  // Every level opens with one of these: most texts have too few of them to need the syntax tree.
+  let openers = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b || c === 0x2d || c === 0x3a || c === 0x3f) openers++;
+  }
+  if (openers <= MAX_YAML_DEPTH) return;
+  type CstToken = { type: string; value?: CstToken; items?: Array<{ key?: CstToken | null; value?: CstToken }> };
+  const pending: Array<[CstToken, number]> = [];
+  for (const token of new (yaml().Parser)().parse(text)) pending.push([token as CstToken, 0]);
+  while (pending.length > 0) {
+    const [token, depth] = pending.pop()!;
+    if (token.type === 'document' && token.value) pending.push([token.value, depth]);
+    if (!token.items) continue;
+    if (depth + 1 > MAX_YAML_DEPTH) throw new YamlDepthError();
+    for (const item of token.items) {
+      if (item.key) pending.push([item.key, depth + 1]);
+      if (item.value) pending.push([item.value, depth + 1]);
+    }
+  }
+}
+
 /** Parses one YAML document (an empty one is null) into the values OPA's decoder makes of it. */
 export function parseYamlAsOpa(text: string): unknown {
+  checkNesting(text);
   const doc = yaml().parseDocument(text, { schema: opaSchema(), merge: false, uniqueKeys: false });
   const error = opaErrors(doc, text, true)[0];
   if (error) throw error;
@@ -297,6 +357,7 @@ export function parseYamlAsOpa(text: string): unknown {
  * collection key, .inf, .nan) is an error there and nowhere else.
  */
 export function yamlDocumentsAsOpa(text: string): ReturnType<typeof import('yaml').parseAllDocuments> {
+  checkNesting(text);
   const docs = yaml().parseAllDocuments(text, { schema: opaSchema(), merge: false, uniqueKeys: false });
   (Array.isArray(docs) ? docs : [docs]).forEach((doc, i) => {
     doc.errors.splice(0, doc.errors.length, ...opaErrors(doc as Document, text, i === 0));

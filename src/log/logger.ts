@@ -5,6 +5,7 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import { stderrStream } from './stderr.js';
+import { cloneJson } from '../json/clone.js';
 import { readJson } from '../json/reader.js';
 import { mayHaveIntegerKeyFirst, writeJson } from '../json/writer.js';
 
@@ -29,11 +30,17 @@ export function createLogger(level: LevelWithSilent, format: LogFormat, out: Nod
   return pino(options, reformat(out, format === 'text' ? textLine : prettyJson));
 }
 
+/** How pino ends a console decision's line (the message is its last field). */
+const DECISION_LINE_END = '"msg":"Decision Log"}\n';
+
 /**
  * A record line with its objects' keys in the order Go writes them (src/json/writer.ts): pino writes a JS object's
  * integer-like keys first, so a decision's `{"10": .., "2": ..}` would print otherwise than in OPA's log.
  */
 function inGoKeyOrder(line: string): string {
+  // OPA's logger writes a console decision's fields, and the keys of every object in it, sorted (Go encodes its
+  // maps so); only those lines, told by their end, pay for the sort.
+  if (line.endsWith(DECISION_LINE_END)) return `${writeJson(cloneJson(readJson(line.trimEnd()), { sortKeys: true }))}\n`;
   return mayHaveIntegerKeyFirst(line) ? `${writeJson(readJson(line.trimEnd()))}\n` : line;
 }
 

@@ -77,7 +77,8 @@ function provenance(ctx: ServerContext) {
 function sendDataResponse(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, decision: Decision, warn: boolean, explained?: unknown[], instrumentation?: Instrumented): void {
   const body: Record<string, unknown> = {};
   if (boolParam(query, 'provenance')) body.provenance = provenance(ctx);
-  if (explained) body.explanation = explained;
+  // OPA keeps an undefined decision's explanation only in full mode (debug, notes and fails leave it out).
+  if (explained && (decision.defined || explainMode(query) === 'full')) body.explanation = explained;
   if (instrumentation) body.metrics = withInstrumentation(decision.metrics, instrumentation, { path: true, defined: decision.defined, result: decision.result });
   else if (boolParam(query, 'metrics')) body.metrics = decision.metrics;
   if (decision.defined) body.result = decision.result;

@@ -48,6 +48,7 @@ export function storeFailed(err: StoreError): ApiError {
   switch (err.kind) {
     case 'owned_by_bundle':
     case 'bad_patch':
+    case 'rule_conflict':
       return invalidParameter(err.message);
     case 'not_found':
       return resourceNotFound(err.message);

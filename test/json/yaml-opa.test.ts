@@ -88,6 +88,12 @@ function both(args: string[], cwd: string): [ReturnType<typeof run>, ReturnType<
   return [run(referenceOpa(), ['eval', '--format', 'json', ...args], cwd), run(process.execPath, [join(process.cwd(), 'dist/src/main.js'), 'eval', '--format', 'json', ...args], cwd)];
 }
 
+/** The value an `opa eval --format json` gave, or its first error's message. */
+function answer(r: ReturnType<typeof run>): { error: string } | { value: unknown } {
+  const json = JSON.parse(r.stdout) as { result?: Array<{ expressions: Array<{ value: unknown }> }>; errors?: Array<{ message: string }> };
+  return json.errors ? { error: json.errors[0]!.message } : { value: json.result?.[0]?.expressions[0]?.value };
+}
+
 function withDir(body: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'verdict-yaml-opa-'));
   try {
@@ -164,10 +170,6 @@ test('mapping keys JSON cannot name (empty, null, a sequence or a mapping) are r
     for (const text of texts) {
       const args = ['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(text)})`];
       const [opa, ours] = both(args, dir);
-      const answer = (r: ReturnType<typeof run>): { error: string } | { value: unknown } => {
-        const json = JSON.parse(r.stdout) as { result?: Array<{ expressions: Array<{ value: unknown }> }>; errors?: Array<{ message: string }> };
-        return json.errors ? { error: json.errors[0]!.message } : { value: json.result?.[0]?.expressions[0]?.value };
-      };
       assert.deepEqual(answer(ours), answer(opa), JSON.stringify(text));
       writeFileSync(join(dir, 'input.yaml'), text);
       const [opaInput, ourInput] = both(['-i', 'input.yaml', 'input'], dir);
@@ -205,5 +207,24 @@ test('a YAML stream is valid as opa finds it: every document must parse, only th
       }
     }
     assert.match(both([`yaml.is_valid(${JSON.stringify(texts[0])})`], dir)[0].stdout, /"value": true/);
+  });
+});
+
+test('an alias naming no anchor before it, or inside the node its anchor names, is refused as opa refuses it', () => {
+  withDir((dir) => {
+    const texts = ['&a [*a]', '&a {x: *a}', 'a: &a\n  b: *a', '&a [&b [*b]]', '[*zz]', 'a: 1\nb: [&x 1, *x]\nc: *y', 'a: &a [1]\nb: [*a, *a]', 'a: 1\n---\n&a [*a]', 'a: 1\n---\n[*b]'];
+    for (const text of texts) {
+      for (const query of [`yaml.unmarshal(${JSON.stringify(text)})`, `yaml.is_valid(${JSON.stringify(text)})`]) {
+        const [opa, ours] = both(['--strict-builtin-errors', query], dir);
+        assert.deepEqual(answer(ours), answer(opa), query);
+      }
+      // An input file is one document.
+      if (text.includes('---')) continue;
+      writeFileSync(join(dir, 'input.yaml'), text);
+      const [opaInput, ourInput] = both(['-i', 'input.yaml', 'input'], dir);
+      assert.equal(ourInput.status, opaInput.status, `input ${JSON.stringify(text)}: ${ourInput.stdout}${ourInput.stderr}`);
+      assert.equal(ourInput.stderr, opaInput.stderr, `input ${JSON.stringify(text)}`);
+    }
+    assert.match(both(['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(texts[0])})`], dir)[0].stdout, /anchor 'a' value contains itself/);
   });
 });

@@ -2,7 +2,10 @@
 // at `--log-level info` with its field names, never carrying inputs or headers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
+import { referenceOpa } from '../engine/opa-fixture.js';
+import { freePort } from '../free-port.js';
 import { createLogger, type LogFormat } from '../../src/log/logger.js';
 import { startServer } from '../../src/server/start.js';
 import type { RequestLogLevel } from '../../src/server/request-log.js';
@@ -95,5 +98,35 @@ test('an object with integer-like keys is written with its keys sorted as text, 
     log.logger.info({ result }, 'Decision Log');
     await tick();
     assert.ok(log.text().includes(expected), `${format}: ${log.text()}`);
+  }
+});
+
+test('a console decision is written with its fields and every object in it in sorted order, as opa run writes it', async () => {
+  const dir = writeTree({ 'p.rego': 'package app\n\nallow := {"z": 1, "b": input.user}\n' });
+  const body = JSON.stringify({ input: { user: 'alice', zeta: { y: 1, b: 2 }, alpha: 0 } });
+  const port = await freePort();
+  const opa = spawn(referenceOpa(), ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'info', '--set', 'decision_logs.console=true', `${dir}/p.rego`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let opaText = '';
+  opa.stderr!.on('data', (c: Buffer) => (opaText += c.toString()));
+  const log = capture('info');
+  const server = await startServer({ addr: '127.0.0.1:0', config: { decision_logs: { console: true } }, bundlePaths: [], files: { paths: [`${dir}/p.rego`] }, logger: log.logger });
+  try {
+    const opaUrl = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100 && (await send(opaUrl, 'GET', '/health').catch(() => undefined))?.status !== 200; i++) await tick();
+    assert.equal((await send(opaUrl, 'POST', '/v1/data/app/allow', body)).status, 200);
+    assert.equal((await send(server.url, 'POST', '/v1/data/app/allow', body)).status, 200);
+    await tick();
+    const decisionLine = (text: string) => text.split('\n').find((l) => l.includes('"msg":"Decision Log"'));
+    const [theirs, ours] = [decisionLine(opaText), decisionLine(log.text())];
+    assert.ok(theirs && ours, `${opaText}\n${log.text()}`);
+    // The fields both write, in the order each writes them (Verdict adds `bundles`; the values differ).
+    const keys = (line: string) => [...line.matchAll(/"([a-z_]+)":/g)].map((m) => m[1]!);
+    const common = (line: string, other: string) => keys(line).filter((k) => keys(other).includes(k));
+    assert.deepEqual(common(ours, theirs), common(theirs, ours));
+    assert.match(ours, /"input":\{"alpha":0,"user":"alice","zeta":\{"b":2,"y":1\}\}/);
+    assert.match(ours, /"result":\{"b":"alice","z":1\}/);
+  } finally {
+    opa.kill('SIGTERM');
+    await server.close();
   }
 });

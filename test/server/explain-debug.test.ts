@@ -92,3 +92,20 @@ describe('?explain=full', () => {
     });
   }
 });
+
+describe('an undefined decision', () => {
+  // OPA keeps the explanation only in full mode; the others answer without one.
+  for (const mode of ['debug', 'notes', 'fails', 'full']) {
+    for (const method of ['GET', 'POST'] as const) {
+      it(`${method} ?explain=${mode}`, async () => {
+        const path = `/v1/data/t/nothing?explain=${mode}`;
+        const body = method === 'POST' ? '{"input":{"k":1}}' : undefined;
+        const [theirs, ours] = await Promise.all([send(servers.opa.url, method, path, body), send(servers.verdict.url, method, path, body)]);
+        assert.equal(ours.status, theirs.status, ours.body.toString());
+        const [t, o] = [JSON.parse(theirs.body.toString()) as Body, JSON.parse(ours.body.toString()) as Body];
+        assert.equal('explanation' in o, 'explanation' in t, ours.body.toString().slice(0, 200));
+        if (mode === 'full') assert.deepEqual(events(o), events(t));
+      });
+    }
+  }
+});

@@ -2,6 +2,7 @@
 // or data below it, or names a function or builtin; a target below a rule (`with data.p.a.b as 1` where
 // data.p.a is a rule) would replace part of a virtual document, which OPA refuses.
 import type { Module, Rule, Term } from '../ast.js';
+import { ruleDataPath } from '../rule-data-path.js';
 import { forEachExprDeep } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 
@@ -17,17 +18,13 @@ function dotted(t: Term): string[] | undefined {
   return parts;
 }
 
-/** Where rules live under data: each rule's package path and the constant part of its head reference. */
+/** Where rules live under data, as dotted paths from `data`. */
 function rulePaths(modules: Module[]): Set<string> {
   const paths = new Set<string>();
   for (const m of modules) {
-    const pkg = m.package.path.slice(1).map((t) => (t.type === 'string' ? t.value : ''));
     for (const rule of m.rules) {
-      const [name, ...rest] = rule.head.ref;
-      if (name?.type !== 'var') continue;
-      const ground = rest.findIndex((t) => t.type !== 'string');
-      const keys = (ground < 0 ? rest : rest.slice(0, ground)).map((t) => (t as { value: string }).value);
-      paths.add(['data', ...pkg, name.value, ...keys].join('.'));
+      const path = ruleDataPath(m, rule);
+      if (path) paths.add(['data', ...path].join('.'));
     }
   }
   return paths;

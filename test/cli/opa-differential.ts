@@ -1,4 +1,5 @@
 // One command line run by the reference OPA and by verdict, in the same folder, for differential tests.
+import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { resolve } from 'node:path';
 import { referenceOpa } from '../engine/opa-fixture.js';
@@ -20,4 +21,15 @@ export function withoutStackTraces(json: string): unknown {
   const out = JSON.parse(json) as { errors?: Record<string, unknown>[] };
   for (const e of out.errors ?? []) delete e.stack_trace;
   return out;
+}
+
+/**
+ * `opa check --format json` and `verdict check --format json` of the same files agree: exit status, the errors
+ * (printed on stderr, nothing when the modules are fine) and stdout.
+ */
+export function assertChecksAgree(files: string[], cwd: string): void {
+  const { theirs, ours } = runBoth(['check', '--format', 'json', ...files], cwd);
+  assert.equal(ours.status, theirs.status, ours.stderr);
+  assert.deepEqual(withoutStackTraces(ours.stderr || '{}'), withoutStackTraces(theirs.stderr || '{}'));
+  assert.equal(ours.stdout, theirs.stdout);
 }

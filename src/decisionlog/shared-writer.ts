@@ -38,7 +38,7 @@ export interface SharedDecisionWriterOptions {
   /** Retention runs in the writer thread, once for the whole server. */
   retention?: RetentionOptions;
   indexing?: TailIndexing;
-  /** See WriterSettings.groupWaitMs (sync durability only). */
+  /** See WriterSettings.groupWaitMs. */
   groupWaitMs?: number;
   /** See WriterSettings.walCheckpointBytes. */
   walCheckpointBytes?: number;

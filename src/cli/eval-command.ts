@@ -1,6 +1,6 @@
 // `verdict eval`'s command line: `opa eval`'s flags and output formats (json, pretty, raw, values, bindings,
 // discard) over evaluateQuery (eval.ts). Flags Verdict does not support are refused by name.
-import { checkQueryArguments, choiceFlag, FlagError, flagsHelp, parseCommandLine, queryFlags, schemaFlag, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
+import { checkQueryArguments, FlagError, flagsHelp, parseCommandLine, queryFlags, schemaFlag, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goJson } from './go-format.js';
 import { LoadError } from './load.js';
 import { errorsText, evaluateQuery, type EvalOutput } from './eval.js';
@@ -80,8 +80,8 @@ export async function evalCommand(args: string[]): Promise<number> {
     name: 'eval',
     groups: evalFlags,
     help: evalHelp,
+    formats: FORMATS,
     validate: (values, positionals) => {
-      choiceFlag(values, 'format', FORMATS);
       checkQueryArguments(values, positionals);
       const partialError = partialFlagError(values as { partial?: boolean; unknowns?: string[]; 'disable-inlining'?: string[] });
       if (partialError) throw new FlagError(partialError);

@@ -73,8 +73,8 @@ export async function execCommand(args: string[]): Promise<number> {
     name: 'exec',
     groups: execFlags,
     help: execHelp,
+    formats: ['json'],
     validate: (values) => {
-      choiceFlag(values, 'format', ['json']);
       choiceFlag(values, 'log-format', logFormats);
       if (values['log-level'] !== 'error') throw new FlagError(`--log-level ${String(values['log-level'])} is not supported: verdict exec logs errors only (--log-level error)`);
     },

@@ -153,11 +153,20 @@ export function countFlag(values: FlagValues, name: string): number {
   return Number(text);
 }
 
+function checkOperands(positionals: string[], { count, name }: NonNullable<CommandLine['operands']>): void {
+  if (count === 'one' && positionals.length !== 1) throw new FlagError(`specify exactly one ${name}`);
+  if (count === 'some' && positionals.length === 0) throw new FlagError(`specify at least one ${name}`);
+}
+
 export interface CommandLine {
   /** The subcommand's name, for messages. */
   name: string;
   groups: FlagGroup[];
   help: () => string;
+  /** The --format values the command prints; checked first. */
+  formats?: readonly string[];
+  /** The operands the command takes, checked next: exactly one or at least one, and what one is ('file', 'path'). */
+  operands?: { count: 'one' | 'some'; name: string };
   /** Further checks of the values; throws FlagError. */
   validate?: (values: FlagValues, positionals: string[]) => void;
 }
@@ -173,6 +182,8 @@ export function parseCommandLine(args: string[], command: CommandLine): { values
       console.log(command.help());
       return 0;
     }
+    if (command.formats) choiceFlag(values, 'format', command.formats);
+    if (command.operands) checkOperands(positionals, command.operands);
     command.validate?.(values, positionals);
     return { values, positionals };
   } catch (err) {

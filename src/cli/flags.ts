@@ -2,6 +2,7 @@
 // `-n value`, booleans as `--name` or `--name=true|false`) described as tables of FlagSpec. Each flag either works
 // or is refused by name with the reason; an unknown flag is refused by the parser, naming it.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { RegoVersion } from '../compiler/ast.js';
 
 export interface FlagSpec {
   type: 'string' | 'boolean';
@@ -122,6 +123,11 @@ export const sharedFlags = {
   'v0-compatible': { type: 'boolean', help: 'parse modules as Rego v0' },
   help: { type: 'boolean', short: 'h', help: 'print this help' },
 } satisfies Record<string, FlagSpec>;
+
+/** The Rego version a command parses modules as: v1 unless --v0-compatible (sharedFlags). */
+export function regoVersionFlag(values: FlagValues): RegoVersion {
+  return values['v0-compatible'] ? 'v0' : 'v1';
+}
 
 /** `-s/--schema` of the commands that type-check with JSON schemas (check, eval, test, bench), as OPA's. */
 export const schemaFlag = {

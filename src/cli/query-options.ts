@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { RegoVersion } from '../compiler/ast.js';
 import type { EvalOptions } from './eval.js';
-import type { FlagValues } from './flags.js';
+import { regoVersionFlag, type FlagValues } from './flags.js';
 
 /**
  * The query, its policies, data, input and context. Reads stdin for --stdin (the query) or --stdin-input (the
@@ -16,7 +16,7 @@ export function queryOptions(values: FlagValues, positionals: string[]): EvalOpt
     inputFile: values.input as string | undefined,
     inputText: values['stdin-input'] ? readFileSync(0, 'utf8') : undefined,
     query: values.stdin ? readFileSync(0, 'utf8') : positionals[0]!,
-    regoVersion: values['v0-compatible'] ? 'v0' : 'v1',
+    regoVersion: regoVersionFlag(values),
     context: { package: values.package as string | undefined, imports: values.import as string[] | undefined },
     ignore: values.ignore as string[] | undefined,
     schemaPath: values.schema as string | undefined,

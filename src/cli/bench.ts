@@ -3,12 +3,12 @@
 // evaluated repeatedly (bench-runner.ts); the result is printed in opa bench's shapes: a table (pretty), Go's
 // BenchmarkResult JSON (json) or a Go benchmark line (gobench). Exit code 1 when loading, compiling or an
 // evaluation fails, or (unless --fail=false) when the result is undefined.
-import { readFileSync } from 'node:fs';
-import { checkQueryArguments, choiceFlag, countFlag, flagsHelp, parseCommandLine, queryFlags, schemaFlag, sharedFlags, type FlagGroup } from './flags.js';
+import { checkQueryArguments, countFlag, flagsHelp, parseCommandLine, queryFlags, schemaFlag, sharedFlags, type FlagGroup } from './flags.js';
 import { goJson } from './go-format.js';
 import { LoadError } from './load.js';
 import { errorsText, prepareQuery, type EvalOutput } from './eval.js';
 import { prettyTable } from './pretty-table.js';
+import { queryOptions } from './query-options.js';
 import { BenchFailure, benchmark, type BenchResult } from './bench-runner.js';
 
 const FORMATS = ['pretty', 'json', 'gobench'] as const;
@@ -67,8 +67,8 @@ export async function benchCommand(args: string[]): Promise<number> {
     name: 'bench',
     groups: benchFlags,
     help: benchHelp,
+    formats: FORMATS,
     validate: (values, positionals) => {
-      choiceFlag(values, 'format', FORMATS);
       count = countFlag(values, 'count');
       checkQueryArguments(values, positionals);
     },
@@ -80,17 +80,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   const failUndefined = values.fail !== false;
   let prepared;
   try {
-    prepared = await prepareQuery({
-      dataPaths: (values.data as string[] | undefined) ?? [],
-      bundlePaths: (values.bundle as string[] | undefined) ?? [],
-      inputFile: values.input as string | undefined,
-      inputText: values['stdin-input'] ? readFileSync(0, 'utf8') : undefined,
-      query: values.stdin ? readFileSync(0, 'utf8') : positionals[0]!,
-      regoVersion: values['v0-compatible'] ? 'v0' : 'v1',
-      context: { package: values.package as string | undefined, imports: values.import as string[] | undefined },
-      ignore: values.ignore as string[] | undefined,
-      schemaPath: values.schema as string | undefined,
-    });
+    prepared = await prepareQuery(queryOptions(values, positionals));
   } catch (err) {
     if (!(err instanceof LoadError)) throw err;
     prepared = { errors: [{ message: err.message }] };

@@ -2,7 +2,7 @@
 // `opa check` does (on stderr: OPA's error list, or with -f json {"errors": [...]}), exit code 1 on errors.
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkRego, RegoCompileError } from '../compiler/compile-rego.js';
-import { choiceFlag, FlagError, flagsHelp, parseCommandLine, schemaFlag, sharedFlags, type FlagGroup } from './flags.js';
+import { flagsHelp, parseCommandLine, regoVersionFlag, schemaFlag, sharedFlags, type FlagGroup } from './flags.js';
 import { goErrorList, goJson } from './go-format.js';
 import { errorJson, formatRegoError } from '../compiler/errors.js';
 import { LoadError, loadBundlePaths, loadPaths, schemaOption } from './load.js';
@@ -44,10 +44,8 @@ export async function checkCommand(args: string[]): Promise<number> {
     name: 'check',
     groups: checkFlags,
     help: checkHelp,
-    validate: (values, positionals) => {
-      choiceFlag(values, 'format', ['pretty', 'json']);
-      if (positionals.length === 0) throw new FlagError('specify at least one file');
-    },
+    formats: ['pretty', 'json'],
+    operands: { count: 'some', name: 'file' },
   });
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
@@ -57,7 +55,7 @@ export async function checkCommand(args: string[]): Promise<number> {
     const load = values.bundle ? loadBundlePaths : loadPaths;
     const { modules } = await load(positionals, { ignore: values.ignore as string[] | undefined });
     const schemas = await schemaOption(values.schema);
-    checkRego(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: values['v0-compatible'] ? 'v0' : 'v1', strict: values.strict === true, schemas });
+    checkRego(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: regoVersionFlag(values), strict: values.strict === true, schemas });
   } catch (err) {
     if (err instanceof LoadError) {
       errors = [{ message: err.message }];

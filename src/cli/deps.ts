@@ -6,7 +6,7 @@ import type { Body, Module, Rule, Term } from '../compiler/ast.js';
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkParsedModules, parseRegoFiles, RegoCompileError } from '../compiler/compile-rego.js';
 import { QUERY_PACKAGE, queryModule } from '../compiler/query.js';
-import { choiceFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
+import { flagsHelp, parseCommandLine, regoVersionFlag, sharedFlags, type FlagGroup } from './flags.js';
 import { goErrorList, goJson } from './go-format.js';
 import { formatRegoError } from '../compiler/errors.js';
 import { LoadError, loadBundlePaths, loadPaths } from './load.js';
@@ -46,10 +46,8 @@ export async function depsCommand(args: string[]): Promise<number> {
     name: 'deps',
     groups: depsFlags,
     help: depsHelp,
-    validate: (values, positionals) => {
-      choiceFlag(values, 'format', ['pretty', 'json']);
-      if (positionals.length !== 1) throw new FlagError('specify exactly one query argument');
-    },
+    formats: ['pretty', 'json'],
+    operands: { count: 'one', name: 'query argument' },
   });
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
@@ -58,7 +56,7 @@ export async function depsCommand(args: string[]): Promise<number> {
     const ignore = values.ignore as string[] | undefined;
     const fromData = await loadPaths((values.data as string[] | undefined) ?? [], { ignore });
     const fromBundles = await loadBundlePaths((values.bundle as string[] | undefined) ?? [], { ignore });
-    const regoVersion = values['v0-compatible'] ? 'v0' : 'v1';
+    const regoVersion = regoVersionFlag(values);
     const modules = parseRegoFiles([...fromData.modules, ...fromBundles.modules], { regoVersion });
     const query = queryModule(positionals[0]!);
     const [queryParsed] = parseRegoFiles([query.file], {});

@@ -1,12 +1,12 @@
 // `verdict eval`'s command line: `opa eval`'s flags and output formats (json, pretty, raw, values, bindings,
 // discard) over evaluateQuery (eval.ts). Flags Verdict does not support are refused by name.
-import { readFileSync } from 'node:fs';
-import { checkQueryArguments, choiceFlag, FlagError, flagsHelp, parseCommandLine, queryFlags, schemaFlag, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
+import { checkQueryArguments, FlagError, flagsHelp, parseCommandLine, queryFlags, schemaFlag, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goJson } from './go-format.js';
 import { LoadError } from './load.js';
 import { errorsText, evaluateQuery, type EvalOutput } from './eval.js';
 import { InputError, readEvalInput } from './eval-input.js';
 import { prettyTable } from './pretty-table.js';
+import { queryOptions } from './query-options.js';
 import { evaluatePartialQuery, partialFlagError } from './eval-partial.js';
 import { EXPLAIN_MODES, ExplainUnsupported, isExplainMode, type ExplainMode } from '../compiler/explain/modes.js';
 
@@ -80,8 +80,8 @@ export async function evalCommand(args: string[]): Promise<number> {
     name: 'eval',
     groups: evalFlags,
     help: evalHelp,
+    formats: FORMATS,
     validate: (values, positionals) => {
-      choiceFlag(values, 'format', FORMATS);
       checkQueryArguments(values, positionals);
       const partialError = partialFlagError(values as { partial?: boolean; unknowns?: string[]; 'disable-inlining'?: string[] });
       if (partialError) throw new FlagError(partialError);
@@ -100,23 +100,10 @@ export async function evalCommand(args: string[]): Promise<number> {
   const format = values.format as (typeof FORMATS)[number];
   if (values.partial) return partialCommand(values, positionals);
   const metrics = values.metrics ? {} : undefined;
-  const stdinInput = values['stdin-input'] ? readFileSync(0, 'utf8') : undefined;
-  const query = values.stdin ? readFileSync(0, 'utf8') : positionals[0]!;
+  const options = queryOptions(values, positionals);
   let out: EvalOutput & { explanation?: unknown[] };
   try {
-    out = await evaluateQuery({
-      dataPaths: (values.data as string[] | undefined) ?? [],
-      bundlePaths: (values.bundle as string[] | undefined) ?? [],
-      inputFile: values.input as string | undefined,
-      inputText: stdinInput,
-      query,
-      regoVersion: values['v0-compatible'] ? 'v0' : 'v1',
-      context: { package: values.package as string | undefined, imports: values.import as string[] | undefined },
-      ignore: values.ignore as string[] | undefined,
-      schemaPath: values.schema as string | undefined,
-      metrics,
-      strictBuiltinErrors: values['strict-builtin-errors'] === true,
-    });
+    out = await evaluateQuery({ ...options, metrics, strictBuiltinErrors: values['strict-builtin-errors'] === true });
   } catch (err) {
     if (err instanceof InputError) return inputFailed(err);
     if (!(err instanceof LoadError)) throw err;
@@ -129,7 +116,7 @@ export async function evalCommand(args: string[]): Promise<number> {
     try {
       // Imported here: without --explain the interpreter that explains is not loaded.
       const { explainEval } = await import('./eval-explain.js');
-      const explanation = await explainEval({ dataPaths: (values.data as string[] | undefined) ?? [], inputFile: values.input as string | undefined, inputText: stdinInput, query, regoVersion: values['v0-compatible'] ? 'v0' : 'v1', ignore: values.ignore as string[] | undefined }, explainMode, format === 'pretty' ? 'pretty' : 'json');
+      const explanation = await explainEval(options, explainMode, format === 'pretty' ? 'pretty' : 'json');
       // An explanation without events is left out of the JSON, as opa eval leaves it.
       if (format !== 'pretty' && (explanation as unknown[]).length > 0) out = { ...out, explanation };
       else explanationLines = explanation as string[];
@@ -150,12 +137,11 @@ export async function evalCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-async function partialCommand(values: Record<string, unknown>, positionals: string[]): Promise<number> {
+async function partialCommand(values: FlagValues, positionals: string[]): Promise<number> {
   let partial;
   try {
-    const input = await readEvalInput({ inputText: values['stdin-input'] ? readFileSync(0, 'utf8') : undefined, inputFile: values.input as string | undefined });
-    const query = values.stdin ? readFileSync(0, 'utf8') : positionals[0]!;
-    partial = await evaluatePartialQuery((values.data as string[] | undefined) ?? [], input, query, values, values.format === 'source' ? 'source' : 'json', (values.bundle as string[] | undefined) ?? []);
+    const options = queryOptions(values, positionals);
+    partial = await evaluatePartialQuery(options.dataPaths, await readEvalInput(options), options.query, values, values.format === 'source' ? 'source' : 'json', options.bundlePaths);
   } catch (err) {
     if (err instanceof InputError) return inputFailed(err);
     if (!(err instanceof LoadError) && !(err instanceof SyntaxError) && (err as NodeJS.ErrnoException).code === undefined) throw err;

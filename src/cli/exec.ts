@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parseYamlAsOpa } from '../json/yaml.js';
 import { logFormats } from '../log/logger.js';
-import { choiceFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
+import { choiceFlag, FlagError, flagsHelp, parseCommandLine, regoVersionFlag, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goJson } from './go-format.js';
 import { errorsText, prepareQuery, type EvalOutput, type PreparedQuery } from './eval.js';
 
@@ -73,8 +73,8 @@ export async function execCommand(args: string[]): Promise<number> {
     name: 'exec',
     groups: execFlags,
     help: execHelp,
+    formats: ['json'],
     validate: (values) => {
-      choiceFlag(values, 'format', ['json']);
       choiceFlag(values, 'log-format', logFormats);
       if (values['log-level'] !== 'error') throw new FlagError(`--log-level ${String(values['log-level'])} is not supported: verdict exec logs errors only (--log-level error)`);
     },
@@ -109,7 +109,7 @@ async function execute(values: FlagValues, positionals: string[]): Promise<Entry
   for (const root of positionals) for (const path of await inputFiles(root)) inputs.push({ path, text: () => readFile(path, 'utf8') });
   // An empty --decision is the default one, as in OPA.
   const decision = (values.decision as string | undefined) || DEFAULT_DECISION;
-  const prepared = await prepareQuery({ dataPaths: [], bundlePaths: (values.bundle as string[] | undefined) ?? [], query: decisionQuery(decision), regoVersion: values['v0-compatible'] ? 'v0' : 'v1' });
+  const prepared = await prepareQuery({ dataPaths: [], bundlePaths: (values.bundle as string[] | undefined) ?? [], query: decisionQuery(decision), regoVersion: regoVersionFlag(values) });
   // Errors in the decision's query alone (file ''), such as a type error, OPA reports for each input; errors in
   // the bundles end the command.
   if (!('run' in prepared) && (!prepared.errors?.length || prepared.errors.some((e) => e.location?.file !== ''))) throw new ExecError(errorsText(prepared.errors ?? []));

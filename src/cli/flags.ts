@@ -2,6 +2,7 @@
 // `-n value`, booleans as `--name` or `--name=true|false`) described as tables of FlagSpec. Each flag either works
 // or is refused by name with the reason; an unknown flag is refused by the parser, naming it.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { RegoVersion } from '../compiler/ast.js';
 
 export interface FlagSpec {
   type: 'string' | 'boolean';
@@ -123,6 +124,11 @@ export const sharedFlags = {
   help: { type: 'boolean', short: 'h', help: 'print this help' },
 } satisfies Record<string, FlagSpec>;
 
+/** The Rego version a command parses modules as: v1 unless --v0-compatible (sharedFlags). */
+export function regoVersionFlag(values: FlagValues): RegoVersion {
+  return values['v0-compatible'] ? 'v0' : 'v1';
+}
+
 /** `-s/--schema` of the commands that type-check with JSON schemas (check, eval, test, bench), as OPA's. */
 export const schemaFlag = {
   schema: { type: 'string', short: 's', value: 'PATH', help: 'JSON schema file for input, or a directory of schema documents that annotations refer to (schema.NAME)' },
@@ -153,11 +159,20 @@ export function countFlag(values: FlagValues, name: string): number {
   return Number(text);
 }
 
+function checkOperands(positionals: string[], { count, name }: NonNullable<CommandLine['operands']>): void {
+  if (count === 'one' && positionals.length !== 1) throw new FlagError(`specify exactly one ${name}`);
+  if (count === 'some' && positionals.length === 0) throw new FlagError(`specify at least one ${name}`);
+}
+
 export interface CommandLine {
   /** The subcommand's name, for messages. */
   name: string;
   groups: FlagGroup[];
   help: () => string;
+  /** The --format values the command prints; checked first. */
+  formats?: readonly string[];
+  /** The operands the command takes, checked next: exactly one or at least one, and what one is ('file', 'path'). */
+  operands?: { count: 'one' | 'some'; name: string };
   /** Further checks of the values; throws FlagError. */
   validate?: (values: FlagValues, positionals: string[]) => void;
 }
@@ -173,6 +188,8 @@ export function parseCommandLine(args: string[], command: CommandLine): { values
       console.log(command.help());
       return 0;
     }
+    if (command.formats) choiceFlag(values, 'format', command.formats);
+    if (command.operands) checkOperands(positionals, command.operands);
     command.validate?.(values, positionals);
     return { values, positionals };
   } catch (err) {

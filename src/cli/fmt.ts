@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { formatSource, type FormatOptions } from '../compiler/format/format.js';
 import { parseModule } from '../compiler/parse-module.js';
 import { formatRegoError, type RegoError } from '../compiler/errors.js';
-import { FlagError, flagsHelp, parseFlags, type FlagGroup, type FlagSpec } from './flags.js';
+import { FlagError, flagsHelp, parseFlags, regoVersionFlag, type FlagGroup, type FlagSpec } from './flags.js';
 import { prettyDiff } from './fmt-diff.js';
 import { goErrorList } from './go-format.js';
 
@@ -99,7 +99,7 @@ export async function fmtCommand(args: string[]): Promise<number> {
     console.log(fmtHelp());
     return 0;
   }
-  const version = values['v0-compatible'] ? 'v0' : 'v1';
+  const version = regoVersionFlag(values);
   const options = { dropV0Imports: values['drop-v0-imports'] === true };
   if (positionals.length === 0) {
     const result = formatSource('stdin', await readStdin(), version, options);

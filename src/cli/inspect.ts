@@ -11,7 +11,7 @@ import { annotationValue } from '../compiler/planner/metadata.js';
 import { requiredCapabilities } from './inspect-capabilities.js';
 import { parseManifest, type BundleManifest } from '../bundle/bundle.js';
 import { BundleError, readBundleArchive, readBundleDirectory } from '../bundle/files.js';
-import { choiceFlag, FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
+import { flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
 import { goErrorList, goJson } from './go-format.js';
 import { formatRegoError } from '../compiler/errors.js';
 import { prettyTable } from './pretty-table.js';
@@ -53,10 +53,8 @@ export async function inspectCommand(args: string[]): Promise<number> {
     name: 'inspect',
     groups: inspectFlags,
     help: inspectHelp,
-    validate: (values, positionals) => {
-      choiceFlag(values, 'format', ['pretty', 'json']);
-      if (positionals.length !== 1) throw new FlagError('specify exactly one path');
-    },
+    formats: ['pretty', 'json'],
+    operands: { count: 'one', name: 'path' },
   });
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;

@@ -6,7 +6,7 @@ import type { Body, Expr, Module, Rule, Term } from '../compiler/ast.js';
 import { isTerm } from '../compiler/ast.js';
 import { parseModule } from '../compiler/parse-module.js';
 import { compareTerms } from '../compiler/partial/ast-json.js';
-import { choiceFlag, FlagError, flagsHelp, parseCommandLine, type FlagGroup } from './flags.js';
+import { FlagError, flagsHelp, parseCommandLine, regoVersionFlag, type FlagGroup } from './flags.js';
 import { goJson } from './go-format.js';
 import { moduleJson } from './parse-json.js';
 
@@ -43,9 +43,9 @@ export async function parseCommand(args: string[]): Promise<number> {
     name: 'parse',
     groups: parseFlagGroups,
     help: parseHelp,
+    formats: ['pretty', 'json'],
+    operands: { count: 'one', name: 'file' },
     validate: (values, positionals) => {
-      choiceFlag(values, 'format', ['pretty', 'json']);
-      if (positionals.length !== 1) throw new FlagError('specify exactly one file');
       jsonInclude(values['json-include'] as string | undefined);
     },
   });
@@ -59,7 +59,7 @@ export async function parseCommand(args: string[]): Promise<number> {
     console.error(goJson({ errors: [{ message: `open ${file}: no such file or directory` }] }, 2));
     return 1;
   }
-  const result = parseModule(file, source, { regoVersion: values['v0-compatible'] ? 'v0' : 'v1' });
+  const result = parseModule(file, source, { regoVersion: regoVersionFlag(values) });
   if (!result.module || result.errors.length > 0) {
     const errors = result.errors.map(({ message, code, location, details }) => ({ message, code, location, ...(details ? { details } : {}) }));
     console.error(goJson({ errors }, 2));

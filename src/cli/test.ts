@@ -3,7 +3,7 @@
 // (pretty or JSON), with its exit codes: 0 when every test passed, 2 when one failed, erred or was skipped
 // (-z: skipped tests do not count), 1 when the policies do not load or compile or no test ran (--fail-on-empty).
 import { RegoCompileError } from '../compiler/compile-rego.js';
-import { countFlag, durationFlag, choiceFlag, FlagError, flagsHelp, parseCommandLine, schemaFlag, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
+import { countFlag, durationFlag, FlagError, flagsHelp, parseCommandLine, regoVersionFlag, schemaFlag, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goDuration, goErrorList, goJson } from './go-format.js';
 import { formatRegoError } from '../compiler/errors.js';
 import { LoadError, loadBundlePaths, loadPaths, schemaOption, type LoadedFiles } from './load.js';
@@ -72,9 +72,9 @@ export async function testCommand(args: string[]): Promise<number> {
     name: 'test',
     groups: testFlags,
     help: testHelp,
+    formats: ['pretty', 'json'],
+    operands: { count: 'some', name: 'file' },
     validate: (values, positionals) => {
-      choiceFlag(values, 'format', ['pretty', 'json']);
-      if (positionals.length === 0) throw new FlagError('specify at least one file');
       run = values.run === undefined ? undefined : regexFlag(values.run as string);
       timeoutMs = durationFlag(values, 'timeout')!;
       count = countFlag(values, 'count');
@@ -101,7 +101,7 @@ export async function testCommand(args: string[]): Promise<number> {
   for (let i = 0; i < count; i++) {
     let outcome: TestRun;
     try {
-      outcome = await runTests(loaded.modules, loaded.data, { regoVersion: values['v0-compatible'] ? 'v0' : 'v1', run, timeoutMs, cover: values.coverage === true, schemas });
+      outcome = await runTests(loaded.modules, loaded.data, { regoVersion: regoVersionFlag(values), run, timeoutMs, cover: values.coverage === true, schemas });
     } catch (err) {
       return loadFailure(err);
     }
@@ -128,7 +128,7 @@ function report({ results, coverage }: TestRun, values: FlagValues, threshold: n
   if (coverage) return coverageOutcome(results, coverage, threshold, prettyReport);
   const verbose = values.verbose === true || values.explain !== undefined;
   const traces = verbose && values.format !== 'json'
-    ? failureTraces(results, loaded, (values.explain ?? 'fails') as ExplainMode, values['v0-compatible'] ? 'v0' : 'v1')
+    ? failureTraces(results, loaded, (values.explain ?? 'fails') as ExplainMode, regoVersionFlag(values))
     : undefined;
   process.stdout.write(values.format === 'json' ? `${goJson(results.map(jsonResult), 2)}\n` : prettyReport(results, verbose, traces));
   const zeroOnSkip = values['exit-zero-on-skipped'] === true;

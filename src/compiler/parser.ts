@@ -18,12 +18,7 @@ export class Parser extends ExpressionParser {
   // ---- package and import ----
   parsePackage(): Package | null {
     const loc = this.loc();
-    this.next();
-    if (!this.isIdent() && !this.isKeywordRefHead()) {
-      this.illegal();
-      return null;
-    }
-    this.keywordHeadAt = this.pos;
+    if (!this.atPathStart()) return null;
     const term = this.parseTerm();
     if (!term) return null;
     const data: Term = { type: 'var', value: 'data', loc: term.loc };
@@ -34,12 +29,7 @@ export class Parser extends ExpressionParser {
         this.error(head.loc, `unexpected ${head.type} token: expecting var`);
         return null;
       }
-      for (const seg of rest) {
-        if (seg.type !== 'string') {
-          this.error(seg.loc, `unexpected ${seg.type} token: expecting string`);
-          return null;
-        }
-      }
+      if (!this.stringSegments(rest)) return null;
       return { path: [{ ...data, loc: head.loc }, { type: 'string', value: head.value, loc: head.loc }, ...rest], loc: this.span(loc) };
     }
     this.error(loc, 'expected path');
@@ -48,12 +38,7 @@ export class Parser extends ExpressionParser {
 
   parseImport(): Import | null {
     const loc = this.loc();
-    this.next();
-    if (!this.isIdent() && !this.isKeywordRefHead()) {
-      this.illegal();
-      return null;
-    }
-    this.keywordHeadAt = this.pos;
+    if (!this.atPathStart()) return null;
     const term = this.parseTerm();
     if (!term) {
       this.error(this.here(), 'expected path');
@@ -62,12 +47,7 @@ export class Parser extends ExpressionParser {
     let path: RefTerm;
     if (term.type === 'var') path = { type: 'ref', value: [term], loc: term.loc };
     else if (term.type === 'ref') {
-      for (const seg of term.value.slice(1)) {
-        if (seg.type !== 'string') {
-          this.error(seg.loc, `unexpected ${seg.type} token: expecting string`);
-          return null;
-        }
-      }
+      if (!this.stringSegments(term.value.slice(1))) return null;
       path = term;
     } else {
       this.error(this.here(), 'expected path');
@@ -97,6 +77,31 @@ export class Parser extends ExpressionParser {
     }
     imp.loc = this.span(loc);
     return imp;
+  }
+
+  /**
+   * Steps past `package` or `import` to its path, which starts with a name (a keyword too, as in `data.if.x`);
+   * false after reporting one that starts otherwise.
+   */
+  private atPathStart(): boolean {
+    this.next();
+    if (!this.isIdent() && !this.isKeywordRefHead()) {
+      this.illegal();
+      return false;
+    }
+    this.keywordHeadAt = this.pos;
+    return true;
+  }
+
+  /** A package's or import's path after its head is strings only (`a.b["c"]`, not `a[x]`): reports the first other. */
+  private stringSegments(segments: Term[]): boolean {
+    for (const seg of segments) {
+      if (seg.type !== 'string') {
+        this.error(seg.loc, `unexpected ${seg.type} token: expecting string`);
+        return false;
+      }
+    }
+    return true;
   }
 
   // ---- rules ----

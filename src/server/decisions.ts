@@ -5,8 +5,7 @@
 // event instead of being re-serialised, the timestamp is formatted once, the bundle revisions are built once per
 // activation and request headers are read only when the decision log asks for some.
 import type { IncomingMessage } from 'node:http';
-import { formatTimestamp, newDecisionId, nowNs, requestContextHeaders, timestampMs, type DecisionEvent } from '../decisionlog/event.js';
-import type { WatchedMember } from '../json/reader.js';
+import { formatTimestamp, newDecisionId, nowNs, requestContextHeaders, timestampMs, type DecisionEvent, type DecisionHints } from '../decisionlog/event.js';
 import { EvaluationError } from '../engine/program.js';
 import type { Decide, DecisionOrigin, EvaluateOptions, Evaluation } from '../engine/engine.js';
 import type { Bundle } from '../bundle/bundle.js';
@@ -19,18 +18,20 @@ import { evaluationErrorDetail } from './errors.js';
 import { requestIdOf } from './request-id.js';
 import { activeTracing, currentTrace, traceOf, withTrace, type Span, type TraceContext } from '../tracing/index.js';
 
-export interface DecisionRequest {
+/**
+ * The input's JSON text and what the JSON reader learnt of it (credential header keys, valid UTF-8), as the
+ * decision log takes them with an event.
+ */
+type InputTextHints = Omit<DecisionHints, 'tsNs'>;
+
+/**
+ * `inputText` is the request's own bytes when the front end has them; decide writes it from `input` otherwise,
+ * and the hints about it hold only for the front end's own text.
+ */
+export interface DecisionRequest extends InputTextHints {
   path: string[];
   /** The input as parsed, or undefined for none. */
   input: unknown;
-  /** The JSON text of `input` when the front end has it (the request's own bytes); written from `input` otherwise. */
-  inputText?: Uint8Array;
-  /** No key in `inputText` names a credential header, in any case (the JSON reader watched for them). */
-  inputCredentialFree?: boolean;
-  /** Where the reader found the members of `inputText` with a credential header name as key (see DecisionHints). */
-  inputCredentialMembers?: readonly WatchedMember[];
-  /** `inputText` is valid UTF-8 (the body reader knows it from the text it decoded): the log need not check it again. */
-  inputValidUtf8?: boolean;
   requestedBy: string;
   /** The HTTP request, whose headers go into the event when decision_logs.request_context.http.headers names some. */
   request?: IncomingMessage;
@@ -153,17 +154,10 @@ function decisionMetrics(timing: { started: bigint; inputParsed: bigint }, evalS
   return metrics;
 }
 
-export interface DecisionRecord {
+/** `inputText` is the JSON text of `input` as evaluated, when known. */
+export interface DecisionRecord extends InputTextHints {
   path: string[];
   input: unknown;
-  /** The JSON text of `input` as evaluated, when known. */
-  inputText?: Uint8Array;
-  /** No key in `inputText` names a credential header (see DecisionRequest). */
-  inputCredentialFree?: boolean;
-  /** The members of `inputText` with a credential header name as key (see DecisionRequest). */
-  inputCredentialMembers?: readonly WatchedMember[];
-  /** `inputText` is valid UTF-8 (see DecisionRequest). */
-  inputValidUtf8?: boolean;
   evaluated: { defined: boolean; result?: unknown; metrics?: Record<string, number>; ndBuiltinCache?: Record<string, Record<string, unknown>> };
   requestedBy: string;
   request?: IncomingMessage;

@@ -4,7 +4,7 @@
 // of these registries and the primary merges them (aggregateWorkerMetrics): counters and histograms are summed;
 // gauges say how (`aggregator`) where a sum would be wrong.
 import type { HttpSendOutcome } from '../builtins/http-send/client.js';
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Aggregator } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Aggregator, type Metric } from 'prom-client';
 import type { BundleInfo } from '../bundle/manager.js';
 import { ConfigError, type VerdictConfig } from '../config/config.js';
 import { HTTP_AUTHZ_MOUNT } from '../envoy/config.js';
@@ -21,6 +21,23 @@ const bundleLoadingBuckets = Array.from({ length: 20 }, (_, i) => 1000 * 2 ** i)
  * stalls a scrape interval (15 s or more) is about, and lets an idle server sleep.
  */
 const eventLoopSampleMs = 1000;
+
+/**
+ * Node's default metrics (process_*, nodejs_*), made on a thread's first ServerMetrics and registered in every
+ * later one: prom-client starts an event loop delay monitor and a GC observer each time it makes them and never
+ * stops either, so a thread that builds several ServerMetrics (the tests do) would pile them up.
+ */
+let threadDefaultMetrics: Metric[] | undefined;
+
+function registerDefaultMetrics(registry: Registry): void {
+  if (!threadDefaultMetrics) {
+    const defaults = new Registry();
+    collectDefaultMetrics({ register: defaults, eventLoopMonitoringPrecision: eventLoopSampleMs });
+    // prom-client's types call these MetricObject; they are the metric instances registerMetric takes.
+    threadDefaultMetrics = defaults.getMetricsAsArray() as unknown as Metric[];
+  }
+  for (const metric of threadDefaultMetrics) registry.registerMetric(metric);
+}
 
 /**
  * What Go's zero time.Time gives as Unix nanoseconds (it overflows int64): OPA reports it for a bundle that has
@@ -123,7 +140,7 @@ export class ServerMetrics {
       buckets: bundleBuckets,
       registers: [this.registry],
     });
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: eventLoopSampleMs });
+    registerDefaultMetrics(this.registry);
   }
 
   /** Where the bundle gauges read from (the server's bundle manager). */

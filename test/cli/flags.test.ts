@@ -1,4 +1,4 @@
-// The flag helpers' refusals name the flag, its value and what it takes.
+// The flag helpers' refusals name the flag, its value and what it takes; the commands' operand counts likewise.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -16,5 +16,21 @@ test('the commands that print pretty or json refuse another --format alike', () 
     const out = spawnSync(process.execPath, ['dist/src/main.js', command, '-f', 'yaml', 'x'], { encoding: 'utf8' });
     assert.equal(out.status, 2, `${command}: ${out.stderr}`);
     assert.match(out.stderr, new RegExp(`^verdict ${command}: --format yaml: expected pretty or json\\n`), command);
+  }
+});
+
+test('the commands refuse a wrong number of operands, naming what they take', () => {
+  const cases: Array<[string, string[], string]> = [
+    ['check', [], 'specify at least one file'],
+    ['test', [], 'specify at least one file'],
+    ['parse', [], 'specify exactly one file'],
+    ['parse', ['a.rego', 'b.rego'], 'specify exactly one file'],
+    ['inspect', ['a', 'b'], 'specify exactly one path'],
+    ['deps', [], 'specify exactly one query argument'],
+  ];
+  for (const [command, operands, message] of cases) {
+    const out = spawnSync(process.execPath, ['dist/src/main.js', command, ...operands], { encoding: 'utf8' });
+    assert.equal(out.status, 2, `${command}: ${out.stderr}`);
+    assert.equal(out.stderr.split('\n')[0], `verdict ${command}: ${message}`, `${command} ${operands.join(' ')}`);
   }
 });

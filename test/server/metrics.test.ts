@@ -1,10 +1,11 @@
 // /metrics details the differential test (metrics-differential.test.ts) does not reach: the handler label of
 // the routes and methods it does not send, `server.metrics.prom.http_request_duration_seconds.buckets` honoured,
-// bad bucket lists refused naming the key, by the config check and by `verdict run`, and the "authz" handler
-// of `--authorization=basic` compared with `opa run`.
-import { test, after } from 'node:test';
+// bad bucket lists refused naming the key, by the config check and by `verdict run`, the "authz" handler
+// of `--authorization=basic` compared with `opa run`, and Node's default metrics made once per thread.
+import { test, after, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import perfHooks from 'node:perf_hooks';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/config.js';
@@ -41,6 +42,20 @@ test('handler labels follow OPA\'s routes: the served methods, catchall for 405s
     ['GET', '/v1/decisions?limit=1', 'v1/decisions'],
   ];
   for (const [method, url, handler] of cases) assert.equal(ServerMetrics.handlerOf(method, url), handler, `${method} ${url}`);
+});
+
+test("Node's default metrics are made once per thread: a further ServerMetrics starts no event loop monitor and still reports them", async () => {
+  const names = async (metrics: ServerMetrics) => new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
+  const first = new ServerMetrics();
+  const monitors = mock.method(perfHooks, 'monitorEventLoopDelay');
+  try {
+    const later = [new ServerMetrics(), new ServerMetrics()];
+    assert.equal(monitors.mock.callCount(), 0);
+    for (const metrics of later) assert.deepEqual(await names(metrics), await names(first));
+    for (const name of ['nodejs_eventloop_lag_seconds', 'nodejs_gc_duration_seconds', 'process_cpu_seconds_total']) assert.ok((await names(later[1]!)).has(name), name);
+  } finally {
+    monitors.mock.restore();
+  }
 });
 
 test('the request histogram has the configured buckets', async () => {

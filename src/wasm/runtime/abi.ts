@@ -85,10 +85,19 @@ export function opa_eval(reserved: i32, entrypoint: i32, data: i32, inputPtr: i3
 import { T_OBJECT, T_ARRAY, tagOf, isInline, arrLen, arrGet, mkObject } from './value';
 import { objGet, objInsert, colRemove } from './collection';
 
+/** An edit has a base and a path that is a non-empty array; anything else is refused as an invalid path (3). */
+function isEditPath(base: i32, path: i32): bool {
+  return base != 0 && path != 0 && tagOf(path) == T_ARRAY && arrLen(path) > 0;
+}
+
+/** The object an edit's last segment goes in or comes out of: not loaded data's read-only objects (2 otherwise). */
+function isEditableObject(node: i32): bool {
+  return tagOf(node) == T_OBJECT && !isInline(node);
+}
+
 export function opa_value_add_path(base: i32, path: i32, v: i32): i32 {
-  if (base == 0 || path == 0 || tagOf(path) != T_ARRAY) return 3;
+  if (!isEditPath(base, path)) return 3;
   const n = arrLen(path);
-  if (n == 0) return 3;
   let node = base;
   for (let i = 0; i < n - 1; i++) {
     if (tagOf(node) != T_OBJECT) return 2;
@@ -100,22 +109,21 @@ export function opa_value_add_path(base: i32, path: i32, v: i32): i32 {
     }
     node = next;
   }
-  if (tagOf(node) != T_OBJECT || isInline(node)) return 2;
+  if (!isEditableObject(node)) return 2;
   objInsert(node, arrGet(path, n - 1), v);
   return 0;
 }
 
 export function opa_value_remove_path(base: i32, path: i32): i32 {
-  if (base == 0 || path == 0 || tagOf(path) != T_ARRAY) return 3;
+  if (!isEditPath(base, path)) return 3;
   const n = arrLen(path);
-  if (n == 0) return 3;
   let node = base;
   for (let i = 0; i < n - 1; i++) {
     if (tagOf(node) != T_OBJECT) return 2;
     node = objGet(node, arrGet(path, i));
     if (node == 0) return 3;
   }
-  if (tagOf(node) != T_OBJECT || isInline(node)) return 2;
+  if (!isEditableObject(node)) return 2;
   return colRemove(node, arrGet(path, n - 1)) ? 0 : 3;
 }
 

@@ -133,12 +133,17 @@ const principalsTable = `CREATE TABLE decision_principals (
 CREATE INDEX decision_principals_principal ON decision_principals(principal, first_seq);
 CREATE INDEX decision_principals_step ON decision_principals(last_seq, principal);`;
 
-/** The principals' lists of the rows of decision_keys from seq @from to seq @to (one step, see principalsTable). */
-export const principalsSql = `INSERT INTO decision_principals (principal, first_seq, last_seq, seqs)
+/**
+ * The principals' lists of the rows of decision_keys from seq @from to seq @to (one step, see principalsTable).
+ * OR FAIL, as the index step's other inserts: a statement that may abort halfway makes SQLite copy each page it
+ * changes into a statement journal first, to undo that statement alone; a failed step is rolled back whole instead
+ * (indexing.ts).
+ */
+export const principalsSql = `INSERT OR FAIL INTO decision_principals (principal, first_seq, last_seq, seqs)
   SELECT principal, @from, @to, json_group_array(seq) FROM decision_keys WHERE seq BETWEEN @from AND @to AND principal IS NOT NULL GROUP BY principal`;
 
-/** The zone of the rows of decision_keys from seq ? to seq ? (none when there are none). */
-export const zoneSql = `INSERT INTO decision_zones (first_seq, last_seq, min_ts, max_ts, min_id, max_id)
+/** The zone of the rows of decision_keys from seq ? to seq ? (none when there are none). OR FAIL: see principalsSql. */
+export const zoneSql = `INSERT OR FAIL INTO decision_zones (first_seq, last_seq, min_ts, max_ts, min_id, max_id)
   SELECT min(seq), max(seq), min(ts_ns), max(ts_ns), min(decision_id), max(decision_id) FROM decision_keys
   WHERE seq BETWEEN ? AND ? HAVING count(*) > 0`;
 

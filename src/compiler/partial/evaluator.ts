@@ -413,7 +413,7 @@ export class PartialEvaluator {
           if (!(t.type === 'boolean' && t.value === false)) k(next);
           return;
         }
-        if (isComprehension(t) || isComposite(t)) return k(this.saveTermExpr(t, next, e.loc));
+        if (isComprehension(t) || isComposite(t)) return k(this.saveTermExpr(t, next, e));
         k(this.save(next, { index: 0, terms: t.type === 'call' ? t.value : t, loc: e.loc }));
       });
     }
@@ -1832,13 +1832,17 @@ export class PartialEvaluator {
 
   /**
    * An expression that is a residual collection or comprehension (always true: neither is ever false or
-   * undefined), kept as OPA keeps it, equated with a variable: `__term0__ = [x, y]`, and for a comprehension
-   * `{true | input.foo} = __term0__; __term0__`.
+   * undefined), kept as OPA keeps it, equated with a variable: `$_term_0_0 = [x, y]`, and for a comprehension
+   * `{true | input.foo} = $_term_1_11; $_term_1_11`. The variable is named as OPA names it: by the query and
+   * the expression's place in it, then (in a rule's body) the query's suffix as its other variables have.
    */
-  private saveTermExpr(t: Term, st: State, loc: Location): State {
-    const x = this.freshTermVar(loc);
+  private saveTermExpr(t: Term, st: State, e: Expr): State {
+    const q = this.query;
+    const name = `$_term_${q}_${e.index}${q === 0 ? '' : q}`;
+    const x = v(name, e.loc);
+    this.residualVars.add(name);
     if (!isComprehension(t)) return this.save(st, this.call('eq', [x, t]));
-    return this.save(this.save(st, this.call('eq', [t, x])), { index: 0, terms: x, loc });
+    return this.save(this.save(st, this.call('eq', [t, x])), { index: 0, terms: x, loc: e.loc });
   }
 
   /** A variable holding a residual value the query keeps (not a call's output, which copy propagation folds). */

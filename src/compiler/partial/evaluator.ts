@@ -1017,8 +1017,8 @@ export class PartialEvaluator {
 
   /**
    * A variable segment at a level where the unknowns lie below particular keys (`input[k]` with `input.x`
-   * unknown): each of those keys is tried, as a residual reference (`input.x`), then each other key of the
-   * known document there, as OPA enumerates them (in input; a reference into data it keeps whole). False when
+   * unknown): each other key of the known document there is tried, then each of those keys, as a residual
+   * reference (`input.x`), as OPA enumerates them (in input; a reference into data it keeps whole). False when
    * the level is not one to enumerate.
    */
   private iterateUnknownKeys(ref: Extract<Term, { type: 'ref' }>, st: State, k: KT, other?: Term): boolean {
@@ -1035,7 +1035,7 @@ export class PartialEvaluator {
       const unknownKeys = [...new Set(matching.map((u) => u[at]!))];
       const known = prefix.reduce<unknown>((doc, p) => (doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>)[p] : undefined), this.input);
       const knownKeys = known !== null && typeof known === 'object' && !Array.isArray(known) ? Object.keys(known).filter((key) => !unknownKeys.includes(key)).sort() : [];
-      for (const key of [...unknownKeys, ...knownKeys]) {
+      for (const key of [...knownKeys, ...unknownKeys]) {
         this.unify(seg, str(key, seg.loc), st, (s) => {
           const value = [...ref.value];
           value[at] = str(key, seg.loc);
@@ -1780,7 +1780,15 @@ export class PartialEvaluator {
     const s = this.makeResidual(pb, this.makeResidual(pa, st));
     // A document of data kept as a reference (rules below it depend on unknowns) comes first, as OPA writes
     // the reference it could not evaluate.
-    k(this.save(s, this.call('eq', isDataRef(pb) && !isDataRef(pa) ? [pb, pa] : [pa, pb])));
+    k(this.save(s, this.call('eq', (isDataRef(pb) && !isDataRef(pa)) || this.standsForVariable(pa, pb) ? [pb, pa] : [pa, pb])));
+  }
+
+  /**
+   * Whether `ref`, equated with the known value `value`, is what a variable was bound to as `x = ref`: OPA keeps
+   * that equation and puts the value in the variable's place (`z = input.x; z = 1` is `1 = input.x`).
+   */
+  private standsForVariable(ref: Term, value: Term): boolean {
+    return ref.type === 'ref' && !isGround(ref) && isGround(value) && this.boundVariableFirst.has(ref);
   }
 
   /**
@@ -1919,8 +1927,15 @@ export function plug(t: Term, env: Env): Term {
       const bound = env.get(t.value);
       return bound && !(bound.type === 'var' && bound.value === t.value) ? plug(bound, env) : t;
     }
-    case 'ref': case 'array': case 'set': case 'call': return { ...t, value: t.value.map((x) => plug(x, env)) } as Term;
-    case 'object': return { ...t, value: t.value.map(([a, b]): [Term, Term] => [plug(a, env), plug(b, env)]) };
+    case 'ref': case 'array': case 'set': case 'call': {
+      // A term with nothing to fill in is itself: what the evaluator noted about it (how it was bound) stays.
+      const value = t.value.map((x) => plug(x, env));
+      return value.every((x, i) => x === t.value[i]) ? t : ({ ...t, value } as Term);
+    }
+    case 'object': {
+      const value = t.value.map(([a, b]): [Term, Term] => [plug(a, env), plug(b, env)]);
+      return value.every(([a, b], i) => a === t.value[i]![0] && b === t.value[i]![1]) ? t : { ...t, value };
+    }
     default: return t;
   }
 }

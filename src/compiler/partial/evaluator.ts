@@ -210,6 +210,8 @@ export class PartialEvaluator {
   private baseCache: { data: unknown; terms: Map<string, Term> } = { data: undefined, terms: new Map() };
   /** How many lone terms each query has equated with a variable (tracedUnify), for those variables' names. */
   private readonly lonetermVars = new Map<number, number>();
+  /** By query: how many `$_ref_N` variables it has. */
+  private readonly refVars = new Map<number, number>();
   /** Evaluating an expression whose `with` is kept in the residual (keepingEquations). */
   private equationsKept = false;
   /** Evaluating the rules of a support function (their bodies are kept as OPA keeps them, unsimplified). */
@@ -1083,8 +1085,8 @@ export class PartialEvaluator {
     if (base.type === 'ref') return this.residual({ ...base, value: [...base.value, ...rest] }, st, k);
     if (base.type === 'var') return this.residual({ type: 'ref', value: [base, ...rest], loc }, st, k);
     if (isComprehension(base)) {
-      // A kept comprehension indexed: held in a variable, as OPA holds it (`x[input.y]; x = {a | ...}`).
-      const x = this.freshTermVar(loc);
+      // A kept comprehension indexed: held in a variable, as OPA holds it (`$_ref_0[input.y]; $_ref_0 = {a | ...}`).
+      const x = this.refVar(loc);
       return this.residual({ type: 'ref', value: [x, ...rest], loc }, this.save(st, this.call('eq', [x, base])), k);
     }
     // An array, or an object with known keys, can be iterated when its values are residual; a set cannot.
@@ -1851,6 +1853,19 @@ export class PartialEvaluator {
     this.residualVars.add(name);
     if (!isComprehension(t)) return this.save(st, this.call('eq', [x, t]));
     return this.save(this.save(st, this.call('eq', [t, x])), { index: 0, terms: x, loc: e.loc });
+  }
+
+  /**
+   * The variable a residual value is held in to index it, named as OPA names it: `$_ref_` and a count of such
+   * variables in the query, then (in a rule's body) the query's suffix as its other variables have.
+   */
+  private refVar(loc: Location): Term {
+    const q = this.query;
+    const n = this.refVars.get(q) ?? 0;
+    this.refVars.set(q, n + 1);
+    const name = `$_ref_${n}${q === 0 ? '' : q}`;
+    this.residualVars.add(name);
+    return v(name, loc);
   }
 
   /** A variable holding a residual value the query keeps (not a call's output, which copy propagation folds). */

@@ -715,7 +715,13 @@ export class PartialEvaluator {
     this.evalCall(terms[0]!, terms.slice(1), st, e.loc, false, (result, output, next) => {
       // OPA equates the output operand with the result (a Unify event in a trace).
       if (output && this.options.tracer) return this.tracedUnify(output, result, next, k);
-      if (output) return this.evalTerm(output, next, (o, n2) => this.unify(o, result, n2, k));
+      if (output) {
+        return this.evalTerm(output, next, (o, n2) => {
+          // A call kept residual keeps its output operand as written (`data.pkg.f([input], true)`), as OPA keeps it.
+          if (result.type === 'call' && isGround(o)) return k(this.save(n2, { index: 0, terms: [...result.value, o], loc: e.loc }));
+          this.unify(o, result, n2, k);
+        });
+      }
       if (isGround(result)) {
         if (!(result.type === 'boolean' && result.value === false)) k(next);
         return;

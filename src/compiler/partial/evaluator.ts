@@ -934,7 +934,11 @@ export class PartialEvaluator {
     this.makeSupport(fn, 'function', loc, (rule, add) => {
       const params = rule.head.args ?? [];
       if (!params.every((p) => p.type === 'var')) throw unsupported(`function ${fn.path.join('.')} with a parameter that is not a variable, kept as a support function, is not supported by partial evaluation`, rule.loc);
+      // The parameters are the body's variables: named after the query the body is about to get, as OPA names them.
+      const caller = this.query;
+      this.query = this.nextQuery;
       const start = params.reduce<State>((s, p) => this.makeResidual(p, s), { env: new Map(), saved: [] });
+      this.query = caller;
       const heads = params.map((p) => plug(p, start.env));
       this.evalRule(rule, start, (value, end) => add({ path: fn.path, kind: 'function', args: heads }, value, end.saved));
     });
@@ -1526,7 +1530,11 @@ export class PartialEvaluator {
       this.inSupportFunction = outer;
     }
     const d = rules.default;
-    if (d) made.push({ path: rules.path, kind: what === 'function' ? 'function' : 'complete', default: true, args: d.head.args, value: d.head.value!, body: always() });
+    if (!d) return;
+    // A default function's parameters are named after a query of its own, after its other rules', as OPA names them.
+    const q = what === 'function' ? this.nextQuery++ : 0;
+    const args = d.head.args?.map((t) => (t.type === 'var' ? v(`${t.value}${q}`, t.loc) : t));
+    made.push({ path: rules.path, kind: what === 'function' ? 'function' : 'complete', default: true, args, value: d.head.value!, body: always() });
   }
 
   /** Whether the rule at `path` (under data) is named, or lies under a path named, in disableInlining. */

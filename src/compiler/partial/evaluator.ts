@@ -2150,16 +2150,13 @@ function describe(e: Expr): string {
 /**
  * A definedness condition still needed is kept as OPA's copy propagation puts back an equation whose variable
  * nothing else uses: named after that variable (`__localq0__ = input.y`, `z1 = input.foo`), after the body's
- * other expressions, in descending order of the names (as text: `__localq9__` before `__localq10__`), or, for
- * a wildcard, the reference alone (`input.project`).
+ * other expressions, in descending order of the names (as text: `__localq9__` before `__localq10__`).
  */
 function definednessLast(exprs: Expr[], names: ReadonlyMap<string, string>): Expr[] {
   const local = (e: Expr) => (Array.isArray(e.terms) && e.terms[1]?.type === 'var' ? names.get(e.terms[1].value) : undefined);
   const bindings = exprs.filter((e) => local(e) !== undefined).sort((a, b) => (local(a)! < local(b)! ? 1 : local(a)! > local(b)! ? -1 : 0));
   const renamed = bindings.map((e) => {
     const terms = e.terms as Term[];
-    // A wildcard (`allowed(_)`) is no variable to name: the reference stands alone, as OPA leaves it.
-    if (local(e)!.startsWith('$')) return { ...e, terms: terms[2]! };
     return { ...e, terms: [terms[0]!, v(local(e)!, terms[1]!.loc), ...terms.slice(2)] };
   });
   return [...exprs.filter((e) => local(e) === undefined), ...renamed];

@@ -210,6 +210,8 @@ export class PartialEvaluator {
   private baseCache: { data: unknown; terms: Map<string, Term> } = { data: undefined, terms: new Map() };
   /** How many lone terms each query has equated with a variable (tracedUnify), for those variables' names. */
   private readonly lonetermVars = new Map<number, number>();
+  /** By query: how many `$_ref_N` variables it has. */
+  private readonly refVars = new Map<number, number>();
   /** Evaluating an expression whose `with` is kept in the residual (keepingEquations). */
   private equationsKept = false;
   /** Evaluating the rules of a support function (their bodies are kept as OPA keeps them, unsimplified). */
@@ -413,7 +415,7 @@ export class PartialEvaluator {
           if (!(t.type === 'boolean' && t.value === false)) k(next);
           return;
         }
-        if (isComprehension(t) || isComposite(t)) return k(this.saveTermExpr(t, next, e.loc));
+        if (isComprehension(t) || isComposite(t)) return k(this.saveTermExpr(t, next, e));
         k(this.save(next, { index: 0, terms: t.type === 'call' ? t.value : t, loc: e.loc }));
       });
     }
@@ -713,7 +715,13 @@ export class PartialEvaluator {
     this.evalCall(terms[0]!, terms.slice(1), st, e.loc, false, (result, output, next) => {
       // OPA equates the output operand with the result (a Unify event in a trace).
       if (output && this.options.tracer) return this.tracedUnify(output, result, next, k);
-      if (output) return this.evalTerm(output, next, (o, n2) => this.unify(o, result, n2, k));
+      if (output) {
+        return this.evalTerm(output, next, (o, n2) => {
+          // A call kept residual keeps its output operand as written (`data.pkg.f([input], true)`), as OPA keeps it.
+          if (result.type === 'call' && isGround(o)) return k(this.save(n2, { index: 0, terms: [...result.value, o], loc: e.loc }));
+          this.unify(o, result, n2, k);
+        });
+      }
       if (isGround(result)) {
         if (!(result.type === 'boolean' && result.value === false)) k(next);
         return;
@@ -926,7 +934,11 @@ export class PartialEvaluator {
     this.makeSupport(fn, 'function', loc, (rule, add) => {
       const params = rule.head.args ?? [];
       if (!params.every((p) => p.type === 'var')) throw unsupported(`function ${fn.path.join('.')} with a parameter that is not a variable, kept as a support function, is not supported by partial evaluation`, rule.loc);
+      // The parameters are the body's variables: named after the query the body is about to get, as OPA names them.
+      const caller = this.query;
+      this.query = this.nextQuery;
       const start = params.reduce<State>((s, p) => this.makeResidual(p, s), { env: new Map(), saved: [] });
+      this.query = caller;
       const heads = params.map((p) => plug(p, start.env));
       this.evalRule(rule, start, (value, end) => add({ path: fn.path, kind: 'function', args: heads }, value, end.saved));
     });
@@ -1017,8 +1029,8 @@ export class PartialEvaluator {
 
   /**
    * A variable segment at a level where the unknowns lie below particular keys (`input[k]` with `input.x`
-   * unknown): each of those keys is tried, as a residual reference (`input.x`), then each other key of the
-   * known document there, as OPA enumerates them (in input; a reference into data it keeps whole). False when
+   * unknown): each other key of the known document there is tried, then each of those keys, as a residual
+   * reference (`input.x`), as OPA enumerates them (in input; a reference into data it keeps whole). False when
    * the level is not one to enumerate.
    */
   private iterateUnknownKeys(ref: Extract<Term, { type: 'ref' }>, st: State, k: KT, other?: Term): boolean {
@@ -1035,7 +1047,7 @@ export class PartialEvaluator {
       const unknownKeys = [...new Set(matching.map((u) => u[at]!))];
       const known = prefix.reduce<unknown>((doc, p) => (doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>)[p] : undefined), this.input);
       const knownKeys = known !== null && typeof known === 'object' && !Array.isArray(known) ? Object.keys(known).filter((key) => !unknownKeys.includes(key)).sort() : [];
-      for (const key of [...unknownKeys, ...knownKeys]) {
+      for (const key of [...knownKeys, ...unknownKeys]) {
         this.unify(seg, str(key, seg.loc), st, (s) => {
           const value = [...ref.value];
           value[at] = str(key, seg.loc);
@@ -1083,8 +1095,8 @@ export class PartialEvaluator {
     if (base.type === 'ref') return this.residual({ ...base, value: [...base.value, ...rest] }, st, k);
     if (base.type === 'var') return this.residual({ type: 'ref', value: [base, ...rest], loc }, st, k);
     if (isComprehension(base)) {
-      // A kept comprehension indexed: held in a variable, as OPA holds it (`x[input.y]; x = {a | ...}`).
-      const x = this.freshTermVar(loc);
+      // A kept comprehension indexed: held in a variable, as OPA holds it (`$_ref_0[input.y]; $_ref_0 = {a | ...}`).
+      const x = this.refVar(loc);
       return this.residual({ type: 'ref', value: [x, ...rest], loc }, this.save(st, this.call('eq', [x, base])), k);
     }
     // An array, or an object with known keys, can be iterated when its values are residual; a set cannot.
@@ -1518,7 +1530,11 @@ export class PartialEvaluator {
       this.inSupportFunction = outer;
     }
     const d = rules.default;
-    if (d) made.push({ path: rules.path, kind: what === 'function' ? 'function' : 'complete', default: true, args: d.head.args, value: d.head.value!, body: always() });
+    if (!d) return;
+    // A default function's parameters are named after a query of its own, after its other rules', as OPA names them.
+    const q = what === 'function' ? this.nextQuery++ : 0;
+    const args = d.head.args?.map((t) => (t.type === 'var' ? v(`${t.value}${q}`, t.loc) : t));
+    made.push({ path: rules.path, kind: what === 'function' ? 'function' : 'complete', default: true, args, value: d.head.value!, body: always() });
   }
 
   /** Whether the rule at `path` (under data) is named, or lies under a path named, in disableInlining. */
@@ -1780,7 +1796,15 @@ export class PartialEvaluator {
     const s = this.makeResidual(pb, this.makeResidual(pa, st));
     // A document of data kept as a reference (rules below it depend on unknowns) comes first, as OPA writes
     // the reference it could not evaluate.
-    k(this.save(s, this.call('eq', isDataRef(pb) && !isDataRef(pa) ? [pb, pa] : [pa, pb])));
+    k(this.save(s, this.call('eq', (isDataRef(pb) && !isDataRef(pa)) || this.standsForVariable(pa, pb) ? [pb, pa] : [pa, pb])));
+  }
+
+  /**
+   * Whether `ref`, equated with the known value `value`, is what a variable was bound to as `x = ref`: OPA keeps
+   * that equation and puts the value in the variable's place (`z = input.x; z = 1` is `1 = input.x`).
+   */
+  private standsForVariable(ref: Term, value: Term): boolean {
+    return ref.type === 'ref' && !isGround(ref) && isGround(value) && this.boundVariableFirst.has(ref);
   }
 
   /**
@@ -1832,13 +1856,30 @@ export class PartialEvaluator {
 
   /**
    * An expression that is a residual collection or comprehension (always true: neither is ever false or
-   * undefined), kept as OPA keeps it, equated with a variable: `__term0__ = [x, y]`, and for a comprehension
-   * `{true | input.foo} = __term0__; __term0__`.
+   * undefined), kept as OPA keeps it, equated with a variable: `$_term_0_0 = [x, y]`, and for a comprehension
+   * `{true | input.foo} = $_term_1_11; $_term_1_11`. The variable is named as OPA names it: by the query and
+   * the expression's place in it, then (in a rule's body) the query's suffix as its other variables have.
    */
-  private saveTermExpr(t: Term, st: State, loc: Location): State {
-    const x = this.freshTermVar(loc);
+  private saveTermExpr(t: Term, st: State, e: Expr): State {
+    const q = this.query;
+    const name = `$_term_${q}_${e.index}${q === 0 ? '' : q}`;
+    const x = v(name, e.loc);
+    this.residualVars.add(name);
     if (!isComprehension(t)) return this.save(st, this.call('eq', [x, t]));
-    return this.save(this.save(st, this.call('eq', [t, x])), { index: 0, terms: x, loc });
+    return this.save(this.save(st, this.call('eq', [t, x])), { index: 0, terms: x, loc: e.loc });
+  }
+
+  /**
+   * The variable a residual value is held in to index it, named as OPA names it: `$_ref_` and a count of such
+   * variables in the query, then (in a rule's body) the query's suffix as its other variables have.
+   */
+  private refVar(loc: Location): Term {
+    const q = this.query;
+    const n = this.refVars.get(q) ?? 0;
+    this.refVars.set(q, n + 1);
+    const name = `$_ref_${n}${q === 0 ? '' : q}`;
+    this.residualVars.add(name);
+    return v(name, loc);
   }
 
   /** A variable holding a residual value the query keeps (not a call's output, which copy propagation folds). */
@@ -1915,8 +1956,15 @@ export function plug(t: Term, env: Env): Term {
       const bound = env.get(t.value);
       return bound && !(bound.type === 'var' && bound.value === t.value) ? plug(bound, env) : t;
     }
-    case 'ref': case 'array': case 'set': case 'call': return { ...t, value: t.value.map((x) => plug(x, env)) } as Term;
-    case 'object': return { ...t, value: t.value.map(([a, b]): [Term, Term] => [plug(a, env), plug(b, env)]) };
+    case 'ref': case 'array': case 'set': case 'call': {
+      // A term with nothing to fill in is itself: what the evaluator noted about it (how it was bound) stays.
+      const value = t.value.map((x) => plug(x, env));
+      return value.every((x, i) => x === t.value[i]) ? t : ({ ...t, value } as Term);
+    }
+    case 'object': {
+      const value = t.value.map(([a, b]): [Term, Term] => [plug(a, env), plug(b, env)]);
+      return value.every(([a, b], i) => a === t.value[i]![0] && b === t.value[i]![1]) ? t : { ...t, value };
+    }
     default: return t;
   }
 }

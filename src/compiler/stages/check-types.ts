@@ -103,10 +103,27 @@ function lastResolvedName(m: Module): Location | undefined {
   return last;
 }
 
-/** What the checker knows of the modules' rules and functions before it checks any of them. */
-function typing(modules: Module[], declOf: Typing['declOf'], originalName: Typing['originalName'], callLocals: Typing['callLocals']): Typing {
-  const valueChecker = new RuleChecker({ declOf, rules: new Map(), functions: new Map(), originalName, callLocals }, undefined, [], []);
-  return { declOf, originalName, callLocals, ...ruleTypes(modules, (r, t) => valueChecker.headType(r, t), (r) => valueChecker.definitionType(r)) };
+/**
+ * What the checker knows of the modules' rules and functions before it checks any of them. A rule's value is
+ * typed with what schemas say of input and data in that rule (`p := input.x` has the type input.x has there).
+ */
+function typing(modules: Module[], declOf: Typing['declOf'], originalName: Typing['originalName'], callLocals: Typing['callLocals'], documentsOf: (r: Rule) => DocumentType[]): Typing {
+  const bare: Typing = { declOf, rules: new Map(), functions: new Map(), originalName, callLocals };
+  const checker = (r: Rule) => new RuleChecker(bare, undefined, [], documentsOf(r));
+  return { declOf, originalName, callLocals, ...ruleTypes(modules, (r, t) => checker(r).headType(r, t), (r) => checker(r).definitionType(r)) };
+}
+
+/** What schemas say of input and data in each rule (an else branch as its rule); problems with them to `problems`. */
+function documentTypes(modules: Module[], schemas: SchemaTyping | undefined, problems: SchemaProblem[]): Map<Rule, DocumentType[]> {
+  const byRule = new Map<Rule, DocumentType[]>();
+  if (!schemas) return byRule;
+  for (const m of modules) {
+    for (const rule of m.rules) {
+      const documents = schemas.forRule(m, rule, problems);
+      for (let r: Rule | undefined = rule; r; r = r.else) byRule.set(r, documents);
+    }
+  }
+  return byRule;
 }
 
 export const checkTypes: Stage = {
@@ -116,14 +133,15 @@ export const checkTypes: Stage = {
     if (!builtin) return;
     const declOf = (name: string): FunctionDecl | undefined => builtin(name)?.decl as FunctionDecl | undefined;
     const found: Found[] = [];
-    const known = typing(ctx.modules, declOf, (v) => ctx.rewritten.get(v) ?? v, exprTermLocals(ctx));
     const schemas = ctx.options.schemas && new SchemaTyping(ctx.modules, ctx.options.schemas.set);
     const problems: SchemaProblem[] = [];
+    const documents = documentTypes(ctx.modules, schemas, problems);
+    const documentsOf = (r: Rule) => documents.get(r) ?? [];
+    const known = typing(ctx.modules, declOf, (v) => ctx.rewritten.get(v) ?? v, exprTermLocals(ctx), documentsOf);
     for (const m of ctx.modules) {
       const lastName = lastResolvedName(m);
       for (const rule of m.rules) {
-        const documents = schemas?.forRule(m, rule, problems) ?? [];
-        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(known, lastName, found, documents).rule(r);
+        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(known, lastName, found, documentsOf(r)).rule(r);
       }
     }
     for (const p of problems) found.push({ loc: p.rule.loc, message: p.message });

@@ -1,7 +1,7 @@
 // Type checking with JSON schemas, against the pinned OPA byte for byte: `--schema FILE` (the input schema) and
 // `--schema DIR` (documents annotations refer to as schema.NAME) on check, eval (and eval -p), test and bench; inline schema
 // annotations at rule, document, package and subpackages scope, on input and data; the keywords that shape types
-// and those that do not; entries that are neither a schema nor a reference to one; later annotations replacing earlier ones; refs under `with`. Schemas Verdict does not
+// and those that do not; entries that are neither a schema nor a reference to one; later annotations replacing earlier ones; refs under `with`; rules whose values the schemas type. Schemas Verdict does not
 // type as OPA does are refused naming the keyword, and policies that fit their schemas stay accepted.
 import { execFile, execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -126,6 +126,33 @@ p10 if data.d.a == 1 with input as {}
 `,
   // Match errors under `with` are reported unless a side reads a rule there (OPA reports some of those too).
   'with/rules.rego': 'package m\n\nr := "s"\n\np1 if { x := r; x == 1 with data.m.r as 2 }\n\np2 if count([1]) == "a" with input as {}\n\np3 if { y := count([1]); y == "a" with data.m.r as 1 }\n\np4 if r == 1 with data.m.r as 1\n',
+  // Rules whose values are read from input or data typed by a schema have the types the schema gives.
+  'rule-values/p.rego': `package rv
+
+u := input.user
+
+ages contains input.age
+
+first(_) := input.tags[0]
+
+a if u == 1
+
+b if {
+  some x in ages
+  x == "a"
+}
+
+c if first(1) == 2
+
+d if ages[_] == "a"
+
+# METADATA
+# schemas:
+#   - input.o: {type: object, properties: {k: {type: boolean}}}
+k := input.o.k
+
+e if k == "s"
+`,
   'fits/p.rego': `package fits
 
 # METADATA
@@ -201,6 +228,8 @@ describe('type checking with JSON schemas, as OPA', () => {
     ['check', '-f', 'json', 'with/p.rego'],
     ['check', '-f', 'json', 'with/rules.rego'],
     ['check', '-f', 'json', 'fits/p.rego'],
+    ['check', '-f', 'json', '-s', 'schemas/input.json', 'rule-values/p.rego'],
+    ['check', '-f', 'json', 'rule-values/p.rego'],
     ['check', '-s', 'bad', 'refs/p.rego'],
     ['check', '-f', 'json', 'parse/reference.rego'],
     ['check', 'parse/declaration.rego'],

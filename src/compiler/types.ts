@@ -73,7 +73,8 @@ export function holdsUntyped(t: RegoType): boolean {
   }
 }
 
-const ANY: RegoType = { type: 'any' };
+/** Plain any: what a value of no known type may be. */
+export const ANY: RegoType = { type: 'any' };
 const NUMBER: RegoType = { type: 'number' };
 const KIND_ORDER = ['null', 'boolean', 'number', 'string', 'array', 'object', 'set', 'any'];
 

@@ -23,7 +23,7 @@ import { compareTerms, termJson } from '../partial/ast-json.js';
 import { inGoKeyOrder, type FunctionDecl, type ObjectKey, type ObjectProperty, type RegoType } from '../../builtins/declarations.js';
 import { compareJson } from '../../builtins/json-value.js';
 import { NumberText } from '../../json/number-text.js';
-import { holdsUntyped, isAny, isEmptyCollection, isIndexable, keysOf, objectKeys, scalarKey, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
+import { ANY, holdsUntyped, isAny, isEmptyCollection, isIndexable, keysOf, objectKeys, scalarKey, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
 import { callName, childTerms, exprTerms, forEachRef, forEachRefInBody, forEachVar } from '../walk.js';
 import { exprTermLocals } from './expr-term-locals.js';
 import { ruleTypes, type FunctionTypes, type RuleTypes } from './rule-types.js';
@@ -33,7 +33,6 @@ import type { CompileContext, Stage } from './context.js';
 /** A type, or undefined where it is not known (nothing is reported about unknown types). */
 type Known = RegoType | undefined;
 
-const ANY: RegoType = { type: 'any' };
 /** Where a key turned back into a term comes from: nowhere in the source (its JSON has no location). */
 const NOWHERE: Location = { file: '', row: 0, col: 0, offset: 0, end: 0 };
 /**
@@ -106,11 +105,52 @@ function lastResolvedName(m: Module): Location | undefined {
 /**
  * What the checker knows of the modules' rules and functions before it checks any of them. A rule's value is
  * typed with what schemas say of input and data in that rule (`p := input.x` has the type input.x has there).
+ * Definitions in `erroneous`, and those found to have a type error here (added to it), make their rule any and
+ * their function unknown.
  */
-function typing(modules: Module[], declOf: Typing['declOf'], originalName: Typing['originalName'], callLocals: Typing['callLocals'], documentsOf: (r: Rule) => DocumentType[]): Typing {
-  const bare: Typing = { declOf, rules: new Map(), functions: new Map(), originalName, callLocals };
+function typing(modules: Module[], base: Omit<Typing, 'rules' | 'functions'>, documentsOf: (r: Rule) => DocumentType[], erroneous: Set<Rule>): Typing {
+  const bare: Typing = { ...base, rules: new Map(), functions: new Map() };
   const checker = (r: Rule) => new RuleChecker(bare, undefined, [], documentsOf(r));
-  return { declOf, originalName, callLocals, ...ruleTypes(modules, (r, t) => checker(r).headType(r, t), (r) => checker(r).definitionType(r)) };
+  const noting = <T>(r: Rule, type: T | 'error'): T | 'error' => {
+    if (type === 'error') erroneous.add(r);
+    return type;
+  };
+  return {
+    ...base,
+    ...ruleTypes(
+      modules,
+      (r, terms) => (erroneous.has(r) ? 'error' : noting(r, checker(r).headTypes(r, terms))),
+      (r) => (erroneous.has(r) ? 'error' : noting(r, checker(r).definitionType(r))),
+    ),
+  };
+}
+
+/**
+ * Checks every rule with the types of the rules and functions it reads. As in OPA, a rule with a type error is
+ * any to what reads it, and a function with one is not checked where it is called: where a rule's error shows
+ * only with the types of others (`q := 1 if p == 1` for a string p), the rules are checked again with it so.
+ */
+function checkRules(modules: Module[], base: Omit<Typing, 'rules' | 'functions'>, documentsOf: (r: Rule) => DocumentType[]): Found[] {
+  const erroneous = new Set<Rule>();
+  for (;;) {
+    const known = typing(modules, base, documentsOf, erroneous);
+    const found: Found[] = [];
+    let again = false;
+    for (const m of modules) {
+      const lastName = lastResolvedName(m);
+      for (const rule of m.rules) {
+        for (let r: Rule | undefined = rule; r; r = r.else) {
+          const reported = found.length;
+          new RuleChecker(known, lastName, found, documentsOf(r)).rule(r);
+          if (found.length > reported && !erroneous.has(r)) {
+            erroneous.add(r);
+            again = true;
+          }
+        }
+      }
+    }
+    if (!again) return found;
+  }
 }
 
 /** What schemas say of input and data in each rule (an else branch as its rule); problems with them to `problems`. */
@@ -132,18 +172,11 @@ export const checkTypes: Stage = {
     const builtin = ctx.options.builtin;
     if (!builtin) return;
     const declOf = (name: string): FunctionDecl | undefined => builtin(name)?.decl as FunctionDecl | undefined;
-    const found: Found[] = [];
     const schemas = ctx.options.schemas && new SchemaTyping(ctx.modules, ctx.options.schemas.set);
     const problems: SchemaProblem[] = [];
     const documents = documentTypes(ctx.modules, schemas, problems);
-    const documentsOf = (r: Rule) => documents.get(r) ?? [];
-    const known = typing(ctx.modules, declOf, (v) => ctx.rewritten.get(v) ?? v, exprTermLocals(ctx), documentsOf);
-    for (const m of ctx.modules) {
-      const lastName = lastResolvedName(m);
-      for (const rule of m.rules) {
-        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(known, lastName, found, documentsOf(r)).rule(r);
-      }
-    }
+    const base = { declOf, originalName: (v: string) => ctx.rewritten.get(v) ?? v, callLocals: exprTermLocals(ctx) };
+    const found = checkRules(ctx.modules, base, (r) => documents.get(r) ?? []);
     for (const p of problems) found.push({ loc: p.rule.loc, message: p.message });
     found.sort((a, b) => compareErrors(a.loc, a.message, b.loc, b.message));
     for (const f of found) {
@@ -182,26 +215,33 @@ class RuleChecker {
     for (const t of [r.head.key, r.head.value]) if (t) this.typeOf(t, env);
   }
 
-  /** The type of one of a rule's head terms, with the variables its body binds. */
-  headType(r: Rule, t: Term | undefined): Known {
-    if (!t) return undefined;
+  /**
+   * The types of some of a rule's head terms, with the variables its body binds; 'error' where its body or those
+   * terms have a type error.
+   */
+  headTypes(r: Rule, terms: Array<Term | undefined>): Known[] | 'error' {
+    const reported = this.found.length;
     const env = new Map<string, RegoType>();
     this.args = argVars(r);
     this.body(r.body, env);
-    return this.typeOf(t, env);
+    const types = terms.map((t) => t && this.typeOf(t, env));
+    return this.found.length > reported ? 'error' : types;
   }
 
   /**
    * A function definition's argument and value types, with the variables its body binds (an argument a builtin
-   * call takes has the type the builtin wants there); arguments the body leaves unbound are any.
+   * call takes has the type the builtin wants there); arguments the body leaves unbound are any. 'error' where
+   * its body or value has a type error.
    */
-  definitionType(r: Rule): { args: Known[]; result: Known } {
+  definitionType(r: Rule): { args: Known[]; result: Known } | 'error' {
+    const reported = this.found.length;
     const env = new Map<string, RegoType>();
     this.args = argVars(r);
     this.body(r.body, env);
     // Calls in the value are part of the body for OPA (`f(x) := count(x)` gives x what count takes): typed once
     // for the arguments they bind, and again once the arguments left unbound are any.
     if (r.head.value) this.typeOf(r.head.value, env);
+    if (this.found.length > reported) return 'error';
     for (const v of this.args) if (!env.has(v)) env.set(v, ANY);
     const args = r.head.args ?? [];
     return { args: args.map((a) => this.typeOf(a, env)), result: r.head.value && this.typeOf(r.head.value, env) };

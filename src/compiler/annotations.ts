@@ -12,17 +12,23 @@ const SCOPES: AnnotationScope[] = ['rule', 'document', 'package', 'subpackages']
 
 interface Block { lines: string[]; loc: Location; lastRow: number }
 
+/**
+ * The `# METADATA` blocks, as OPA's parser finds them: a comment at column 1 whose text starts with METADATA,
+ * and the comments on the lines right after it, each at column 1 too. A comment further right (indented, or
+ * after code) neither starts nor continues a block.
+ */
 function metadataBlocks(file: string, comments: LexComment[]): Block[] {
   const blocks: Block[] = [];
   let current: Block | undefined;
   for (const c of comments) {
-    if (current && c.row === current.lastRow + 1 && c.text.trim() !== 'METADATA') {
+    const starts = c.col === 1 && c.text.trim().startsWith('METADATA');
+    if (current && c.row === current.lastRow + 1 && c.col === 1 && !starts) {
       current.lines.push(c.text);
       current.lastRow = c.row;
       continue;
     }
     current = undefined;
-    if (c.text.trim() === 'METADATA') {
+    if (starts) {
       current = { lines: [], loc: { file, row: c.row, col: c.col, offset: c.offset, end: c.offset }, lastRow: c.row };
       blocks.push(current);
     }
@@ -35,6 +41,11 @@ export function attachAnnotations(module: Module, statements: Statement[], comme
   const errors: RegoError[] = [];
   for (const block of metadataBlocks(module.file, comments)) {
     const fail = (message: string) => errors.push(regoError('rego_parse_error', block.loc, message));
+    if (block.lines.every((l) => l.trim() === '')) {
+      // OPA shows this one with its source line.
+      errors.push(regoError('rego_parse_error', block.loc, 'expected METADATA block, found whitespace', source));
+      continue;
+    }
     const indent = Math.min(...block.lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length));
     const text = block.lines.map((l) => l.slice(Number.isFinite(indent) ? indent : 0)).join('\n');
     let raw: unknown;

@@ -153,6 +153,21 @@ k := input.o.k
 
 e if k == "s"
 `,
+  // Only a block at column 1 is an annotation: these schemas type nothing.
+  'indented/p.rego': `package indented
+
+p if {
+  # METADATA
+  # schemas:
+  #   - input: {type: string}
+  input.x == 1
+}
+
+  # METADATA
+  # schemas:
+  #   - input.y: {type: string}
+q if input.y == 1
+`,
   'fits/p.rego': `package fits
 
 # METADATA
@@ -228,6 +243,7 @@ describe('type checking with JSON schemas, as OPA', () => {
     ['check', '-f', 'json', 'with/p.rego'],
     ['check', '-f', 'json', 'with/rules.rego'],
     ['check', '-f', 'json', 'fits/p.rego'],
+    ['check', '-f', 'json', 'indented/p.rego'],
     ['check', '-f', 'json', '-s', 'schemas/input.json', 'rule-values/p.rego'],
     ['check', '-f', 'json', 'rule-values/p.rego'],
     ['check', '-s', 'bad', 'refs/p.rego'],

@@ -1,0 +1,24 @@
+// A `some x` never used is an error that lets OPA's later stages run: what they find (undefined functions, unsafe
+// vars, recursion, conflicting rules, type errors) is reported beside it, in location order, by both.
+import { describe, it } from 'node:test';
+import { writeTree } from '../server/harness.js';
+import { assertChecksAgree } from './opa-differential.js';
+
+const unused = 'p if {\n  some x\n  true\n}';
+
+const beside = [
+  'q if nope(1)',
+  'r if {\n  y == 1\n}',
+  't if t',
+  'f(a) := 1\n\nf(a, b) := 2',
+  'm if {\n  some y, z\n  z = 1\n  1 == "a"\n}\n\nn if {\n  k := "s"\n  k == 2\n}',
+];
+
+describe('opa and verdict agree on what is reported beside an unused declared var', () => {
+  beside.forEach((rules, i) => {
+    it(`check: ${rules.replaceAll('\n', '; ')}`, () => {
+      const dir = writeTree({ [`u${i}.rego`]: `package p\n\n${unused}\n\n${rules}\n` });
+      assertChecksAgree([`u${i}.rego`], dir);
+    });
+  });
+});

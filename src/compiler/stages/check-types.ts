@@ -23,7 +23,7 @@ import { compareTerms, termJson } from '../partial/ast-json.js';
 import { inGoKeyOrder, type FunctionDecl, type ObjectKey, type ObjectProperty, type RegoType } from '../../builtins/declarations.js';
 import { compareJson } from '../../builtins/json-value.js';
 import { NumberText } from '../../json/number-text.js';
-import { ANY, holdsUntyped, isAny, isEmptyCollection, isIndexable, keysOf, objectKeys, scalarKey, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
+import { ANY, holdsUntyped, isAny, isEmptyCollection, isIndexable, keysOf, merged, objectKeys, scalarKey, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
 import { callName, childTerms, exprTerms, forEachRef, forEachRefInBody, forEachVar } from '../walk.js';
 import { exprTermLocals } from './expr-term-locals.js';
 import { ruleTypes, type FunctionTypes, type RuleTypes } from './rule-types.js';
@@ -187,12 +187,10 @@ export const checkTypes: Stage = {
 
 class RuleChecker {
   /**
-   * Inside an expression with `with`, which may replace a rule's value: nothing is reported about what is read
-   * from a rule there (what input and schemas say is reported, as in OPA).
+   * What `with` replaces in the expression being checked (and in those around it): each target's path below data
+   * (undefined for input and functions), and the type of its value where it is known.
    */
-  private replacing = false;
-  /** Set when a rule's value was read under `with` (see replacing). */
-  private readReplaceable = false;
+  private replaced: Array<{ path: string[] | undefined; type: Known }> = [];
   /**
    * The checked function's argument variables: a builtin call gives one its body has not bound yet the type the
    * builtin wants there, as OPA infers argument types.
@@ -252,10 +250,10 @@ class RuleChecker {
   }
 
   private expr(e: Expr, env: Map<string, RegoType>): void {
-    const replacing = this.replacing;
-    if (e.with?.length) this.replacing = true;
+    const outer = this.replaced;
+    if (e.with?.length) this.replaced = [...outer, ...e.with.map((w) => ({ path: dataPath(w.target), type: this.typeOf(w.value, env) }))];
     this.exprTerms(e, env);
-    this.replacing = replacing;
+    this.replaced = outer;
   }
 
   private exprTerms(e: Expr, env: Map<string, RegoType>): void {
@@ -275,10 +273,7 @@ class RuleChecker {
       this.body(terms.lhs, new Map(env));
       this.body(terms.rhs, new Map(env));
     }
-    for (const w of e.with ?? []) {
-      this.typeOf(w.value, env);
-      this.replacement(e, w);
-    }
+    for (const w of e.with ?? []) this.replacement(e, w);
   }
 
   /**
@@ -307,14 +302,13 @@ class RuleChecker {
   }
 
   /**
-   * `a := b`, `a = b`, `a == b`: two known types that cannot unify are a match error (not where a side reads a
-   * rule under `with`, which may replace its value); else a variable on one side takes the type of the other side.
+   * `a := b`, `a = b`, `a == b`: two known types that cannot unify are a match error; else a variable on one side
+   * takes the type of the other side.
    */
   private unify(a: Term, b: Term, loc: Location, env: Map<string, RegoType>): void {
-    this.readReplaceable = false;
     const ta = this.typeOf(a, env);
     const tb = this.typeOf(b, env);
-    if (ta && tb && !this.readReplaceable && !this.unifiable(a, ta, b, tb, env)) {
+    if (ta && tb && !this.unifiable(a, ta, b, tb, env)) {
       this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(ta), b: inGoKeyOrder(tb) } });
     } else if (a.type === 'var' && !env.has(a.value)) bind(env, a.value, tb);
     else if (b.type === 'var' && !env.has(b.value)) bind(env, b.value, ta);
@@ -392,7 +386,7 @@ class RuleChecker {
    * of a known type with elements: one that cannot be is a match error.
    */
   private membership([key, value, collection]: Known[], loc: Location): void {
-    if (!collection || isAny(collection) || this.replacing) return;
+    if (!collection || isAny(collection)) return;
     for (const [have, want] of [[key, keysOf(collection)], [value, valuesOf(collection)]] as const) {
       if (have && want && !unifies(have, want)) {
         this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(have), b: inGoKeyOrder(want) } });
@@ -449,10 +443,7 @@ class RuleChecker {
     return type && this.found.length === reported ? this.descend(ref, 1, type, keyTypes, env, ref[0]!.loc) : undefined;
   }
 
-  /**
-   * The type of a ref into data: a rule's known type, and what the ref selects below it (reported there, but not
-   * inside an expression with `with`, which may replace the rule's value).
-   */
+  /** The type of a ref into data: a rule's known type (as `with` leaves it), and what the ref selects below it. */
   private dataRefType(ref: Term[], keyTypes: Known[], env: Map<string, RegoType>): Known {
     const loc = (resolvedName(ref) && this.lastName) || ref[0]!.loc;
     // What a schema says of data holds under `with` too, as in OPA.
@@ -466,11 +457,25 @@ class RuleChecker {
       names.push(seg.value);
       const type = this.typing.rules.get(JSON.stringify(names));
       if (type === undefined) continue;
-      if (type === null) return undefined;
-      if (this.replacing) this.readReplaceable = true;
-      return this.descend(ref, i + 1, type, keyTypes, env, this.replacing ? undefined : loc);
+      const replaced = type === null ? undefined : this.withReplaced(names, type);
+      return replaced && this.descend(ref, i + 1, replaced, keyTypes, env, loc);
     }
     return undefined;
+  }
+
+  /**
+   * The type of the rule at `path` below data where `with` replaces it by a value: as OPA's checker types it, the
+   * rule's type merged with the value's (`merged`). Unknown where the value's type is not known, or where a
+   * document above the rule is replaced.
+   */
+  private withReplaced(path: string[], type: RegoType): Known {
+    let out: Known = type;
+    for (const r of this.replaced) {
+      if (!r.path || !r.path.every((n, i) => i >= path.length || path[i] === n)) continue;
+      if (r.path.length !== path.length || !r.type) return undefined;
+      out = out && merged(out, r.type);
+    }
+    return out;
   }
 
   /**
@@ -672,6 +677,13 @@ function argVars(r: Rule): Set<string> {
   const vars = new Set<string>();
   for (const a of r.head.args ?? []) forEachVar(a, (v) => vars.add(v.value));
   return vars;
+}
+
+/** The names below data of a `with` target that is a ref into data of constant strings, else undefined. */
+function dataPath(t: Term): string[] | undefined {
+  if (t.type !== 'ref' || t.value[0]!.type !== 'var' || t.value[0]!.value !== 'data') return undefined;
+  const names = t.value.slice(1).map((seg) => (seg.type === 'string' ? seg.value : undefined));
+  return names.every((n) => n !== undefined) ? (names as string[]) : undefined;
 }
 
 /** The dotted name of a var or a ref of constant strings (`count`, `time.now_ns`), else undefined. */

@@ -124,7 +124,7 @@ p6 if input.i.b6 with input as {}
 p9 if input.i.a == 1 with input as {}
 p10 if data.d.a == 1 with input as {}
 `,
-  // Match errors under `with` are reported unless a side reads a rule there (OPA reports some of those too).
+  // Match errors under `with`, with rules read there and replaced there.
   'with/rules.rego': 'package m\n\nr := "s"\n\np1 if { x := r; x == 1 with data.m.r as 2 }\n\np2 if count([1]) == "a" with input as {}\n\np3 if { y := count([1]); y == "a" with data.m.r as 1 }\n\np4 if r == 1 with data.m.r as 1\n',
   // Rules whose values are read from input or data typed by a schema have the types the schema gives.
   'rule-values/p.rego': `package rv
@@ -167,6 +167,92 @@ p if {
   # schemas:
   #   - input.y: {type: string}
 q if input.y == 1
+`,
+  // Membership under `with` is checked as elsewhere.
+  'with/membership.rego': `package wm
+
+r := ["s"]
+
+o := {"k": "v"}
+
+p1 if "a" in [1] with input as {}
+
+p2 if 1 in r with input as {}
+
+p3 if 1 in r with data.wm.r as [1]
+
+p4 if "k", 1 in {"k": "v"} with input as {}
+
+p5 if "k", 1 in o with input as {}
+
+p6 if 1 in o with data.wm.o as {}
+
+p7 if {
+  x := "a"
+  x in [1] with input as {}
+}
+
+p8 if {
+  some v in r with input as {}
+  v == 1
+}
+
+p9 if 1 in input.xs with input as {"xs": ["a"]}
+
+p10 if r[_] == 1 with input as {}
+
+p11 if o.b == 1 with input as {}
+`,
+  // A rule `with` replaces has its type merged with the value's (objects key by key, else a union).
+  'with/replaced.rego': `package wr
+
+r := ["s"]
+
+o := {"k": "v"}
+
+a if o.k == 1 with data.wr.o as {"j": 1}
+
+b if o.j == "a" with data.wr.o as {"j": 1}
+
+c if 1 in o with data.wr.o as {"j": 1}
+
+d if o == "a" with data.wr.o as 5
+
+e if r == "a" with data.wr.r as 5
+
+g if r[0] == 1 with input as {}
+
+h if {
+  x := r
+  x[0] == 1 with data.wr.r as [1]
+}
+
+i if o.k == 1 with data.wr.o as {"k": true}
+
+j if {
+  r[0] == 1 with data.wr.r as [1]
+  r[0] == 2
+}
+`,
+  'with/replaced-membership.rego': `package wrm
+
+r := ["s"]
+
+o := {"k": "v"}
+
+p3 if 1 in r with data.wrm.r as [1]
+
+p3b if 1 in r with data.wrm.r as ["x"]
+
+p3c if 1 in r with data.wrm.o as ["x"]
+
+p6 if 1 in o with data.wrm.o as {}
+
+p6b if 1 in o with data.wrm.o as {"k": 1}
+
+p6c if "k", 1 in o with data.wrm.o as {"k": 1}
+
+p7 if r[0] == 1 with data.wrm.r as ["x"]
 `,
   'fits/p.rego': `package fits
 
@@ -242,6 +328,9 @@ describe('type checking with JSON schemas, as OPA', () => {
     ['check', '-f', 'json', '-s', 'schemas/input.json', 'override/p.rego'],
     ['check', '-f', 'json', 'with/p.rego'],
     ['check', '-f', 'json', 'with/rules.rego'],
+    ['check', '-f', 'json', 'with/membership.rego'],
+    ['check', '-f', 'json', 'with/replaced.rego'],
+    ['check', '-f', 'json', 'with/replaced-membership.rego'],
     ['check', '-f', 'json', 'fits/p.rego'],
     ['check', '-f', 'json', 'indented/p.rego'],
     ['check', '-f', 'json', '-s', 'schemas/input.json', 'rule-values/p.rego'],

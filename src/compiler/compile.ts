@@ -32,17 +32,17 @@ export function compileOwnedModules(modules: Module[], options: CompileOptions =
     timings[stage.name] = performance.now() - started;
     if (ctx.errors.length > 0) break;
   }
-  const errors = withLimit(ctx.continuing.length > 0 ? merged(ctx.errors, ctx.continuing) : ctx.errors);
+  const errors = ctx.continuing.length > 0 ? withLimit(ctx.found, true) : withLimit(ctx.errors, false);
   return { modules: ctx.modules, errors, timings, localNames: ctx.rewritten };
 }
 
-/** All errors in OPA's order (by file, row, column, then message). */
-function merged(errors: RegoError[], continuing: RegoError[]): RegoError[] {
-  return [...errors, ...continuing].sort((a, b) => compareErrors(a.location, a.message, b.location, b.message));
-}
-
-/** The first errors up to OPA's limit; once they reach it, OPA's "error limit reached" after them. */
-function withLimit(errors: RegoError[]): RegoError[] {
-  if (errors.length < MAX_ERRORS) return errors;
-  return [...errors.slice(0, MAX_ERRORS), { code: 'rego_compile_error', message: 'error limit reached', location: { file: '', row: 0, col: 0 } }];
+/**
+ * The first errors found up to OPA's limit (and once they reach it, OPA's "error limit reached" after them);
+ * `sorted`: in OPA's order (by file, row, column, then message) rather than as found.
+ */
+function withLimit(found: RegoError[], sorted: boolean): RegoError[] {
+  const kept = found.slice(0, MAX_ERRORS);
+  if (sorted) kept.sort((a, b) => compareErrors(a.location, a.message, b.location, b.message));
+  if (found.length < MAX_ERRORS) return kept;
+  return [...kept, { code: 'rego_compile_error', message: 'error limit reached', location: { file: '', row: 0, col: 0 } }];
 }

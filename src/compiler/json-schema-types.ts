@@ -7,12 +7,11 @@
 // `type` list, `anyOf`/`allOf` beside other shaping keywords, and `$ref`s to other documents, which OPA fetches.
 import type { ObjectProperty, RegoType } from '../builtins/declarations.js';
 import { compareJson } from '../builtins/json-value.js';
-import { isAny, union } from './types.js';
+import { ANY, isAny, union } from './types.js';
 
 /** A schema OPA cannot type, or one Verdict refuses: its message is OPA's, or names what is refused. */
 export class SchemaTypeError extends Error {}
 
-const ANY: RegoType = { type: 'any' };
 const OPEN_OBJECT: RegoType = { type: 'object', dynamic: { key: ANY, value: ANY } };
 const SCALARS: Record<string, RegoType> = {
   string: { type: 'string' },

@@ -73,7 +73,8 @@ export function holdsUntyped(t: RegoType): boolean {
   }
 }
 
-const ANY: RegoType = { type: 'any' };
+/** Plain any: what a value of no known type may be. */
+export const ANY: RegoType = { type: 'any' };
 const NUMBER: RegoType = { type: 'number' };
 const KIND_ORDER = ['null', 'boolean', 'number', 'string', 'array', 'object', 'set', 'any'];
 
@@ -96,6 +97,26 @@ export function union(types: RegoType[]): RegoType {
   }
   members.sort(compareTypes);
   return members.length === 1 ? members[0]! : { type: 'any', of: members };
+}
+
+/**
+ * Two types merged as OPA's checker merges a document's type with the type of a value `with` puts there: objects
+ * key by key (a key of both is of both types, merged), anything else their union; undefined for an object with
+ * dynamic keys (how OPA merges those is not known here).
+ */
+export function merged(a: RegoType, b: RegoType): RegoType | undefined {
+  if (a.type !== 'object' || b.type !== 'object') return union([a, b]);
+  if (a.dynamic || b.dynamic) return undefined;
+  const props = [...(a.static ?? [])];
+  for (const p of b.static ?? []) {
+    const at = props.findIndex((q) => compareJson(q.key, p.key) === 0);
+    const value = at >= 0 ? merged(props[at]!.value, p.value) : p.value;
+    if (!value) return undefined;
+    if (at >= 0) props[at] = { key: p.key, value };
+    else props.push(p);
+  }
+  props.sort((x, y) => compareJson(x.key, y.key));
+  return { type: 'object', ...(props.length > 0 ? { static: props } : {}) };
 }
 
 /** OPA's order of types: by kind, then part by part (elements, then properties by key and value, then dynamic parts). */

@@ -1,7 +1,8 @@
 // Differential test: `verdict inspect` against the pinned `opa inspect` on bundles with a manifest (roots,
 // metadata, rego_version, a data file the roots do not cover, which inspect lists without checking), v0 modules
 // with rule annotations (authors, organizations, related resources), long manifest values and paths (OPA cuts
-// table cells), the repository's policies and test suites, a directory that does not parse and a missing path:
+// table cells), `# METADATA` comments away from column 1 (not annotations) and blocks with nothing in them (an
+// error), the repository's policies and test suites, a directory that does not parse and a missing path:
 // stdout, stderr and exit code byte for byte, pretty and JSON, with and without -a.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
@@ -15,7 +16,7 @@ function run(command: string, args: string[]) {
   return { status: out.status, stdout: out.stdout, stderr: out.stderr };
 }
 
-const paths = [`${bundles}/manifest`, `${bundles}/long-values`, `${bundles}/long-paths`, 'bundles/sample', 'rego', 'test/cli/test-suites/passing', 'test/cli/coverage-suites/rules', 'test/cli/eval-v0', 'no/such/bundle'];
+const paths = [`${bundles}/manifest`, `${bundles}/comment-placement`, `${bundles}/empty-metadata`, `${bundles}/long-values`, `${bundles}/long-paths`, 'bundles/sample', 'rego', 'test/cli/test-suites/passing', 'test/cli/coverage-suites/rules', 'test/cli/eval-v0', 'no/such/bundle'];
 const cases: string[][] = [];
 for (const path of paths) for (const flags of [[], ['-a'], ['--format', 'json', '-a']]) cases.push([...flags, path]);
 cases.push(['-f=json', 'rego']);

@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { resolve } from 'node:path';
+import { it } from 'node:test';
 import { referenceOpa } from '../engine/opa-fixture.js';
+import { writeTree } from '../server/harness.js';
 
 export interface BothRuns {
   theirs: SpawnSyncReturns<string>;
@@ -32,4 +34,17 @@ export function assertChecksAgree(files: string[], cwd: string): void {
   assert.equal(ours.status, theirs.status, ours.stderr);
   assert.deepEqual(withoutStackTraces(ours.stderr || '{}'), withoutStackTraces(theirs.stderr || '{}'));
   assert.equal(ours.stdout, theirs.stdout);
+}
+
+/**
+ * A test per case: `opa check` and `verdict check` of the module made of it, alone in a folder, agree
+ * (assertChecksAgree).
+ */
+export function itChecksAgree(cases: string[], moduleOf: (c: string) => string, title: (c: string) => string = (c) => c): void {
+  cases.forEach((c, i) => {
+    it(title(c), () => {
+      const dir = writeTree({ [`m${i}.rego`]: moduleOf(c) });
+      assertChecksAgree([`m${i}.rego`], dir);
+    });
+  });
 }

@@ -3,26 +3,16 @@
 // resources as objects, schemas with a path, the scope always present).
 import type { Annotations, Location, Module, Rule, Term } from '../ast.js';
 import type { RuleSet } from './tree.js';
+import { AnnotationScopes } from '../annotation-scopes.js';
 
 type Value = null | boolean | number | string | Value[] | { [key: string]: Value };
 
-/** The package-wide annotations (scope package or subpackages), by package path under data. */
+/** The annotations in effect for each of the modules' rules. */
 export class Metadata {
-  private readonly packages = new Map<string, Annotations[]>();
-  private readonly packageOf = new Map<Rule, string[]>();
+  private readonly scopes: AnnotationScopes;
 
   constructor(modules: Module[]) {
-    for (const m of modules) {
-      const pkg = packagePath(m);
-      for (const r of m.rules) this.packageOf.set(r, pkg);
-      const key = pkg.join('.');
-      for (const a of m.annotations) {
-        if (a.scope !== 'package' && a.scope !== 'subpackages') continue;
-        const list = this.packages.get(key) ?? [];
-        list.push(a);
-        this.packages.set(key, list);
-      }
-    }
+    this.scopes = new AnnotationScopes(modules);
   }
 
   /** rego.metadata.rule(): the rule-scope annotations of this definition, {} when it has none. */
@@ -32,30 +22,16 @@ export class Metadata {
   }
 
   /**
-   * rego.metadata.chain(): the rule itself (with its rule-scope annotations, if any), then the document-scope
-   * annotations of any definition of the same rule, then going up from the rule's package: its package-scope
-   * annotations and the subpackages-scope ones of it and every package above.
+   * rego.metadata.chain(): the rule itself (with its first rule-scope annotations, if any), then the other scopes
+   * in effect from the rule's own out (annotation-scopes.ts).
    */
   chain(set: RuleSet, rule: Rule): Value {
-    const pkg = this.packageOf.get(rule) ?? [];
-    const entry = (path: string[], a?: Annotations): Value => (a ? { annotations: annotationValue(a), path } : { path });
-    const own = rule.annotations?.find((a) => a.scope === 'rule');
-    const chain: Value[] = [entry(set.path, own)];
-    for (const r of set.rules) {
-      for (const a of r.annotations ?? []) if (a.scope === 'document') chain.push(entry(set.path, a));
-    }
-    for (let n = pkg.length; n >= 0; n--) {
-      const path = pkg.slice(0, n);
-      const here = this.packages.get(path.join('.')) ?? [];
-      for (const a of here) if (a.scope === 'package' && n === pkg.length) chain.push(entry(path, a));
-      for (const a of here) if (a.scope === 'subpackages') chain.push(entry(path, a));
-    }
+    const [own, ...outer] = this.scopes.inEffect(rule);
+    const first = own?.[0]?.annotations;
+    const chain: Value[] = [first ? { annotations: annotationValue(first), path: set.path } : { path: set.path }];
+    for (const { annotations, path } of outer.flat()) chain.push({ annotations: annotationValue(annotations), path });
     return chain;
   }
-}
-
-function packagePath(m: Module): string[] {
-  return m.package.path.slice(1).map((t) => (t.type === 'string' ? t.value : ''));
 }
 
 /** An annotation block as OPA returns it. */

@@ -23,7 +23,7 @@ import { compareTerms, termJson } from '../partial/ast-json.js';
 import { inGoKeyOrder, type FunctionDecl, type ObjectKey, type ObjectProperty, type RegoType } from '../../builtins/declarations.js';
 import { compareJson } from '../../builtins/json-value.js';
 import { NumberText } from '../../json/number-text.js';
-import { holdsUntyped, isAny, isEmptyCollection, isIndexable, keysOf, objectKeys, scalarKey, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
+import { ANY, holdsUntyped, isAny, isEmptyCollection, isIndexable, keysOf, merged, objectKeys, scalarKey, select, selectIndex, selectKey, union, unifies, valuesOf } from '../types.js';
 import { callName, childTerms, exprTerms, forEachRef, forEachRefInBody, forEachVar } from '../walk.js';
 import { exprTermLocals } from './expr-term-locals.js';
 import { ruleTypes, type FunctionTypes, type RuleTypes } from './rule-types.js';
@@ -33,7 +33,6 @@ import type { CompileContext, Stage } from './context.js';
 /** A type, or undefined where it is not known (nothing is reported about unknown types). */
 type Known = RegoType | undefined;
 
-const ANY: RegoType = { type: 'any' };
 /** Where a key turned back into a term comes from: nowhere in the source (its JSON has no location). */
 const NOWHERE: Location = { file: '', row: 0, col: 0, offset: 0, end: 0 };
 /**
@@ -103,10 +102,68 @@ function lastResolvedName(m: Module): Location | undefined {
   return last;
 }
 
-/** What the checker knows of the modules' rules and functions before it checks any of them. */
-function typing(modules: Module[], declOf: Typing['declOf'], originalName: Typing['originalName'], callLocals: Typing['callLocals']): Typing {
-  const valueChecker = new RuleChecker({ declOf, rules: new Map(), functions: new Map(), originalName, callLocals }, undefined, [], []);
-  return { declOf, originalName, callLocals, ...ruleTypes(modules, (r, t) => valueChecker.headType(r, t), (r) => valueChecker.definitionType(r)) };
+/**
+ * What the checker knows of the modules' rules and functions before it checks any of them. A rule's value is
+ * typed with what schemas say of input and data in that rule (`p := input.x` has the type input.x has there).
+ * Definitions in `erroneous`, and those found to have a type error here (added to it), make their rule any and
+ * their function unknown.
+ */
+function typing(modules: Module[], base: Omit<Typing, 'rules' | 'functions'>, documentsOf: (r: Rule) => DocumentType[], erroneous: Set<Rule>): Typing {
+  const bare: Typing = { ...base, rules: new Map(), functions: new Map() };
+  const checker = (r: Rule) => new RuleChecker(bare, undefined, [], documentsOf(r));
+  const noting = <T>(r: Rule, type: T | 'error'): T | 'error' => {
+    if (type === 'error') erroneous.add(r);
+    return type;
+  };
+  return {
+    ...base,
+    ...ruleTypes(
+      modules,
+      (r, terms) => (erroneous.has(r) ? 'error' : noting(r, checker(r).headTypes(r, terms))),
+      (r) => (erroneous.has(r) ? 'error' : noting(r, checker(r).definitionType(r))),
+    ),
+  };
+}
+
+/**
+ * Checks every rule with the types of the rules and functions it reads. As in OPA, a rule with a type error is
+ * any to what reads it, and a function with one is not checked where it is called: where a rule's error shows
+ * only with the types of others (`q := 1 if p == 1` for a string p), the rules are checked again with it so.
+ */
+function checkRules(modules: Module[], base: Omit<Typing, 'rules' | 'functions'>, documentsOf: (r: Rule) => DocumentType[]): Found[] {
+  const erroneous = new Set<Rule>();
+  for (;;) {
+    const known = typing(modules, base, documentsOf, erroneous);
+    const found: Found[] = [];
+    let again = false;
+    for (const m of modules) {
+      const lastName = lastResolvedName(m);
+      for (const rule of m.rules) {
+        for (let r: Rule | undefined = rule; r; r = r.else) {
+          const reported = found.length;
+          new RuleChecker(known, lastName, found, documentsOf(r)).rule(r);
+          if (found.length > reported && !erroneous.has(r)) {
+            erroneous.add(r);
+            again = true;
+          }
+        }
+      }
+    }
+    if (!again) return found;
+  }
+}
+
+/** What schemas say of input and data in each rule (an else branch as its rule); problems with them to `problems`. */
+function documentTypes(modules: Module[], schemas: SchemaTyping | undefined, problems: SchemaProblem[]): Map<Rule, DocumentType[]> {
+  const byRule = new Map<Rule, DocumentType[]>();
+  if (!schemas) return byRule;
+  for (const m of modules) {
+    for (const rule of m.rules) {
+      const documents = schemas.forRule(m, rule, problems);
+      for (let r: Rule | undefined = rule; r; r = r.else) byRule.set(r, documents);
+    }
+  }
+  return byRule;
 }
 
 export const checkTypes: Stage = {
@@ -115,17 +172,11 @@ export const checkTypes: Stage = {
     const builtin = ctx.options.builtin;
     if (!builtin) return;
     const declOf = (name: string): FunctionDecl | undefined => builtin(name)?.decl as FunctionDecl | undefined;
-    const found: Found[] = [];
-    const known = typing(ctx.modules, declOf, (v) => ctx.rewritten.get(v) ?? v, exprTermLocals(ctx));
     const schemas = ctx.options.schemas && new SchemaTyping(ctx.modules, ctx.options.schemas.set);
     const problems: SchemaProblem[] = [];
-    for (const m of ctx.modules) {
-      const lastName = lastResolvedName(m);
-      for (const rule of m.rules) {
-        const documents = schemas?.forRule(m, rule, problems) ?? [];
-        for (let r: Rule | undefined = rule; r; r = r.else) new RuleChecker(known, lastName, found, documents).rule(r);
-      }
-    }
+    const documents = documentTypes(ctx.modules, schemas, problems);
+    const base = { declOf, originalName: (v: string) => ctx.rewritten.get(v) ?? v, callLocals: exprTermLocals(ctx) };
+    const found = checkRules(ctx.modules, base, (r) => documents.get(r) ?? []);
     for (const p of problems) found.push({ loc: p.rule.loc, message: p.message });
     found.sort((a, b) => compareErrors(a.loc, a.message, b.loc, b.message));
     for (const f of found) {
@@ -136,12 +187,10 @@ export const checkTypes: Stage = {
 
 class RuleChecker {
   /**
-   * Inside an expression with `with`, which may replace a rule's value: nothing is reported about what is read
-   * from a rule there (what input and schemas say is reported, as in OPA).
+   * What `with` replaces in the expression being checked (and in those around it): each target's path below data
+   * (undefined for input and functions), and the type of its value where it is known.
    */
-  private replacing = false;
-  /** Set when a rule's value was read under `with` (see replacing). */
-  private readReplaceable = false;
+  private replaced: Array<{ path: string[] | undefined; type: Known }> = [];
   /**
    * The checked function's argument variables: a builtin call gives one its body has not bound yet the type the
    * builtin wants there, as OPA infers argument types.
@@ -164,26 +213,33 @@ class RuleChecker {
     for (const t of [r.head.key, r.head.value]) if (t) this.typeOf(t, env);
   }
 
-  /** The type of one of a rule's head terms, with the variables its body binds. */
-  headType(r: Rule, t: Term | undefined): Known {
-    if (!t) return undefined;
+  /**
+   * The types of some of a rule's head terms, with the variables its body binds; 'error' where its body or those
+   * terms have a type error.
+   */
+  headTypes(r: Rule, terms: Array<Term | undefined>): Known[] | 'error' {
+    const reported = this.found.length;
     const env = new Map<string, RegoType>();
     this.args = argVars(r);
     this.body(r.body, env);
-    return this.typeOf(t, env);
+    const types = terms.map((t) => t && this.typeOf(t, env));
+    return this.found.length > reported ? 'error' : types;
   }
 
   /**
    * A function definition's argument and value types, with the variables its body binds (an argument a builtin
-   * call takes has the type the builtin wants there); arguments the body leaves unbound are any.
+   * call takes has the type the builtin wants there); arguments the body leaves unbound are any. 'error' where
+   * its body or value has a type error.
    */
-  definitionType(r: Rule): { args: Known[]; result: Known } {
+  definitionType(r: Rule): { args: Known[]; result: Known } | 'error' {
+    const reported = this.found.length;
     const env = new Map<string, RegoType>();
     this.args = argVars(r);
     this.body(r.body, env);
     // Calls in the value are part of the body for OPA (`f(x) := count(x)` gives x what count takes): typed once
     // for the arguments they bind, and again once the arguments left unbound are any.
     if (r.head.value) this.typeOf(r.head.value, env);
+    if (this.found.length > reported) return 'error';
     for (const v of this.args) if (!env.has(v)) env.set(v, ANY);
     const args = r.head.args ?? [];
     return { args: args.map((a) => this.typeOf(a, env)), result: r.head.value && this.typeOf(r.head.value, env) };
@@ -194,10 +250,10 @@ class RuleChecker {
   }
 
   private expr(e: Expr, env: Map<string, RegoType>): void {
-    const replacing = this.replacing;
-    if (e.with?.length) this.replacing = true;
+    const outer = this.replaced;
+    if (e.with?.length) this.replaced = [...outer, ...e.with.map((w) => ({ path: dataPath(w.target), type: this.typeOf(w.value, env) }))];
     this.exprTerms(e, env);
-    this.replacing = replacing;
+    this.replaced = outer;
   }
 
   private exprTerms(e: Expr, env: Map<string, RegoType>): void {
@@ -217,10 +273,7 @@ class RuleChecker {
       this.body(terms.lhs, new Map(env));
       this.body(terms.rhs, new Map(env));
     }
-    for (const w of e.with ?? []) {
-      this.typeOf(w.value, env);
-      this.replacement(e, w);
-    }
+    for (const w of e.with ?? []) this.replacement(e, w);
   }
 
   /**
@@ -249,14 +302,13 @@ class RuleChecker {
   }
 
   /**
-   * `a := b`, `a = b`, `a == b`: two known types that cannot unify are a match error (not where a side reads a
-   * rule under `with`, which may replace its value); else a variable on one side takes the type of the other side.
+   * `a := b`, `a = b`, `a == b`: two known types that cannot unify are a match error; else a variable on one side
+   * takes the type of the other side.
    */
   private unify(a: Term, b: Term, loc: Location, env: Map<string, RegoType>): void {
-    this.readReplaceable = false;
     const ta = this.typeOf(a, env);
     const tb = this.typeOf(b, env);
-    if (ta && tb && !this.readReplaceable && !this.unifiable(a, ta, b, tb, env)) {
+    if (ta && tb && !this.unifiable(a, ta, b, tb, env)) {
       this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(ta), b: inGoKeyOrder(tb) } });
     } else if (a.type === 'var' && !env.has(a.value)) bind(env, a.value, tb);
     else if (b.type === 'var' && !env.has(b.value)) bind(env, b.value, ta);
@@ -334,7 +386,7 @@ class RuleChecker {
    * of a known type with elements: one that cannot be is a match error.
    */
   private membership([key, value, collection]: Known[], loc: Location): void {
-    if (!collection || isAny(collection) || this.replacing) return;
+    if (!collection || isAny(collection)) return;
     for (const [have, want] of [[key, keysOf(collection)], [value, valuesOf(collection)]] as const) {
       if (have && want && !unifies(have, want)) {
         this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(have), b: inGoKeyOrder(want) } });
@@ -391,10 +443,7 @@ class RuleChecker {
     return type && this.found.length === reported ? this.descend(ref, 1, type, keyTypes, env, ref[0]!.loc) : undefined;
   }
 
-  /**
-   * The type of a ref into data: a rule's known type, and what the ref selects below it (reported there, but not
-   * inside an expression with `with`, which may replace the rule's value).
-   */
+  /** The type of a ref into data: a rule's known type (as `with` leaves it), and what the ref selects below it. */
   private dataRefType(ref: Term[], keyTypes: Known[], env: Map<string, RegoType>): Known {
     const loc = (resolvedName(ref) && this.lastName) || ref[0]!.loc;
     // What a schema says of data holds under `with` too, as in OPA.
@@ -408,11 +457,25 @@ class RuleChecker {
       names.push(seg.value);
       const type = this.typing.rules.get(JSON.stringify(names));
       if (type === undefined) continue;
-      if (type === null) return undefined;
-      if (this.replacing) this.readReplaceable = true;
-      return this.descend(ref, i + 1, type, keyTypes, env, this.replacing ? undefined : loc);
+      const replaced = type === null ? undefined : this.withReplaced(names, type);
+      return replaced && this.descend(ref, i + 1, replaced, keyTypes, env, loc);
     }
     return undefined;
+  }
+
+  /**
+   * The type of the rule at `path` below data where `with` replaces it by a value: as OPA's checker types it, the
+   * rule's type merged with the value's (`merged`). Unknown where the value's type is not known, or where a
+   * document above the rule is replaced.
+   */
+  private withReplaced(path: string[], type: RegoType): Known {
+    let out: Known = type;
+    for (const r of this.replaced) {
+      if (!r.path || !r.path.every((n, i) => i >= path.length || path[i] === n)) continue;
+      if (r.path.length !== path.length || !r.type) return undefined;
+      out = out && merged(out, r.type);
+    }
+    return out;
   }
 
   /**
@@ -614,6 +677,13 @@ function argVars(r: Rule): Set<string> {
   const vars = new Set<string>();
   for (const a of r.head.args ?? []) forEachVar(a, (v) => vars.add(v.value));
   return vars;
+}
+
+/** The names below data of a `with` target that is a ref into data of constant strings, else undefined. */
+function dataPath(t: Term): string[] | undefined {
+  if (t.type !== 'ref' || t.value[0]!.type !== 'var' || t.value[0]!.value !== 'data') return undefined;
+  const names = t.value.slice(1).map((seg) => (seg.type === 'string' ? seg.value : undefined));
+  return names.every((n) => n !== undefined) ? (names as string[]) : undefined;
 }
 
 /** The dotted name of a var or a ref of constant strings (`count`, `time.now_ns`), else undefined. */

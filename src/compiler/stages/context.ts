@@ -38,6 +38,8 @@ export class CompileContext {
   readonly errors: RegoError[] = [];
   /** Errors OPA reports without ending the run (strict-mode findings, duplicate imports): merged at the end. */
   readonly continuing: RegoError[] = [];
+  /** Every error recorded, both kinds, in the order found: OPA's error limit keeps the first ones. */
+  readonly found: RegoError[] = [];
   /** Generated local name → the name written in the source, for messages. */
   readonly rewritten = new Map<string, string>();
   private locals = 0;
@@ -51,13 +53,19 @@ export class CompileContext {
 
   /** Records an error; false once the error limit is reached, so that stages can stop early. */
   error(code: RegoErrorCode, loc: Location, message: string, details?: TypeErrorDetails): boolean {
-    if (this.errors.length < MAX_ERRORS) this.errors.push(details ? { ...regoError(code, loc, message), details } : regoError(code, loc, message));
+    if (this.errors.length < MAX_ERRORS) {
+      const err = details ? { ...regoError(code, loc, message), details } : regoError(code, loc, message);
+      this.errors.push(err);
+      this.found.push(err);
+    }
     return this.errors.length < MAX_ERRORS;
   }
 
   /** Records an error that lets the later stages run (see `continuing`). */
   errorContinuing(loc: Location, message: string): void {
-    this.continuing.push(regoError('rego_compile_error', loc, message));
+    const err = regoError('rego_compile_error', loc, message);
+    this.continuing.push(err);
+    this.found.push(err);
   }
 
   /** A fresh local variable name, `__local0__`, `__local1__`, ... (in a query `__localq0__`, ...) as OPA names them. */

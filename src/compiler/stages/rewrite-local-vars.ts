@@ -155,7 +155,9 @@ class Rewriter {
       if (entry.occ !== 'declared' || used.has(entry.gen)) continue;
       const at = original.find((e) => !isTerm(e.terms) && !Array.isArray(e.terms) && e.terms.type === 'some'
         && e.terms.symbols.some((s) => s.type === 'var' && s.value === name));
-      this.error(at?.loc ?? entry.loc, `declared var ${name} unused`);
+      // OPA goes on to the later stages after this one (their errors are reported beside it).
+      this.failed = true;
+      this.ctx.errorContinuing(at?.loc ?? entry.loc, `declared var ${name} unused`);
     }
   }
 

@@ -1,10 +1,12 @@
 // The value types of the modules' rules and the result types of their functions, as CheckTypes knows them before
 // it checks any rule (OPA: the type environment's rule tree, v1/ast/check.go). Each comes from its own
 // definitions: refs to other rules and calls of other functions in there are not followed (their type is left
-// unknown), so a rule's type is known only where every definition's is.
+// unknown), so a rule's type is known only where every definition's is. A rule with a type error in one of its
+// definitions is any, and a function with one is left unknown (its calls are not checked), as OPA's checkRule
+// leaves them, so that what reads them is not reported again.
 import type { Module, Rule, Term } from '../ast.js';
 import type { FunctionDecl, RegoType } from '../../builtins/declarations.js';
-import { union } from '../types.js';
+import { ANY, isAny, union } from '../types.js';
 import { packageKey } from './resolve-refs.js';
 
 /**
@@ -23,11 +25,11 @@ export type RuleTypes = Map<string, RegoType | null>;
  */
 export type FunctionTypes = Map<string, FunctionDecl | null>;
 
-/** The type of one of a rule's head terms, with the variables its body binds. */
-export type HeadType = (r: Rule, t: Term | undefined) => RegoType | undefined;
+/** The types of some of a rule's head terms, with the variables its body binds; 'error' where it has a type error. */
+export type HeadTypes = (r: Rule, terms: Array<Term | undefined>) => Known[] | 'error';
 
-/** The types of one function definition's arguments and value, as far as they are known. */
-export type DefinitionType = (r: Rule) => { args: Known[]; result: Known };
+/** The types of one function definition's arguments and value, as far as they are known; 'error' as for HeadTypes. */
+export type DefinitionType = (r: Rule) => { args: Known[]; result: Known } | 'error';
 
 type Known = RegoType | undefined;
 
@@ -57,7 +59,7 @@ function headShape(pkg: string[], rule: Rule): HeadShape {
   return rest.length === 1 && rest[0]!.type === 'var' && value ? { path, kind: 'object', objectKey: rest[0] } : { path, kind: 'unknown' };
 }
 
-export function ruleTypes(modules: Module[], headType: HeadType, definitionType: DefinitionType): { rules: RuleTypes; functions: FunctionTypes } {
+export function ruleTypes(modules: Module[], headTypes: HeadTypes, definitionType: DefinitionType): { rules: RuleTypes; functions: FunctionTypes } {
   const definitions = new Map<string, Known[]>();
   const functionDefinitions = new Map<string, Array<ReturnType<DefinitionType>>>();
   const objects = new Set<string>();
@@ -77,7 +79,7 @@ export function ruleTypes(modules: Module[], headType: HeadType, definitionType:
       for (let i = 1; i < shape.path.length; i++) prefixes.add(JSON.stringify(shape.path.slice(0, i)));
       const types = definitions.get(key) ?? [];
       if (shape.kind === 'object') objects.add(key);
-      for (let r: Rule | undefined = rule; r; r = r.else) types.push(valueType(r, shape, headType));
+      for (let r: Rule | undefined = rule; r; r = r.else) types.push(valueType(r, shape, headTypes));
       definitions.set(key, types);
     }
   }
@@ -93,23 +95,23 @@ export function ruleTypes(modules: Module[], headType: HeadType, definitionType:
   return { rules, functions };
 }
 
-function valueType(r: Rule, shape: HeadShape, headType: HeadType): Known {
+function valueType(r: Rule, shape: HeadShape, headTypes: HeadTypes): Known {
+  const terms = { value: [r.head.value], set: [r.head.key], object: [shape.objectKey, r.head.value], function: [], unknown: [] }[shape.kind];
+  if (terms.length === 0) return undefined;
+  const types = headTypes(r, terms);
+  if (types === 'error') return ANY;
+  const [first, second] = types;
   switch (shape.kind) {
-    case 'value': return headType(r, r.head.value);
-    case 'set': {
-      const of = headType(r, r.head.key);
-      return of && { type: 'set', of };
-    }
-    case 'object': {
-      const [key, value] = [headType(r, shape.objectKey), headType(r, r.head.value)];
-      return key && value && { type: 'object', dynamic: { key, value } };
-    }
-    default: return undefined;
+    case 'set': return first && { type: 'set', of: first };
+    case 'object': return first && second && { type: 'object', dynamic: { key: first, value: second } };
+    default: return first;
   }
 }
 
 /** A function's declaration from its definitions' (all of the same arity, else a conflict stops the compile). */
-function functionType(definitions: Array<ReturnType<DefinitionType>>): FunctionDecl | null {
+function functionType(checked: Array<ReturnType<DefinitionType>>): FunctionDecl | null {
+  if (checked.includes('error')) return null;
+  const definitions = checked as Array<Exclude<ReturnType<DefinitionType>, 'error'>>;
   const known = (types: Known[]) => (types.every((t) => t !== undefined) ? union(types as RegoType[]) : undefined);
   const result = known(definitions.map((d) => d.result));
   const args = definitions[0]!.args.map((_, i) => known(definitions.map((d) => d.args[i])));
@@ -121,6 +123,7 @@ function functionType(definitions: Array<ReturnType<DefinitionType>>): FunctionD
 function objectRuleType(definitions: Known[]): RegoType | null {
   const entries: Array<{ key: RegoType; value: RegoType }> = [];
   for (const t of definitions) {
+    if (t && isAny(t)) return ANY;
     if (t?.type !== 'object' || !t.dynamic) return null;
     entries.push(t.dynamic);
   }

@@ -8,6 +8,7 @@ import type { Annotations, Module, Rule, Term } from '../ast.js';
 import type { RegoType } from '../../builtins/declarations.js';
 import { compareJson } from '../../builtins/json-value.js';
 import { schemaType, SchemaTypeError } from '../json-schema-types.js';
+import { AnnotationScopes } from '../annotation-scopes.js';
 
 /**
  * JSON schemas given to the compiler (`--schema`): the input schema (a file), and schema documents by their path
@@ -53,22 +54,11 @@ function refText(names: string[]): string {
 /** Computes each rule's document types, once per schema. */
 export class SchemaTyping {
   private readonly types = new WeakMap<object, RegoType | SchemaTypeError>();
-  private readonly byPackage = new Map<string, Annotations[]>();
-  private readonly bySubpackages: Array<{ pkg: string[]; annotations: Annotations[] }> = [];
-  private readonly byDocument = new Map<string, Annotations[]>();
+  private readonly scopes: AnnotationScopes;
   private readonly inputType: RegoType | SchemaTypeError | undefined;
 
   constructor(modules: Module[], private readonly schemas: SchemaSet | undefined) {
-    const add = <K>(map: Map<K, Annotations[]>, key: K, a: Annotations) => map.set(key, [...(map.get(key) ?? []), a]);
-    for (const m of modules) {
-      const pkg = packageNames(m);
-      for (const a of m.annotations) {
-        if (a.scope === 'package') add(this.byPackage, JSON.stringify(pkg), a);
-        if (a.scope === 'subpackages') this.bySubpackages.push({ pkg, annotations: [a] });
-      }
-      for (const rule of m.rules) for (const a of rule.annotations ?? []) if (a.scope === 'document') add(this.byDocument, JSON.stringify(documentPath(pkg, rule)), a);
-    }
-    this.bySubpackages.sort((a, b) => a.pkg.length - b.pkg.length);
+    this.scopes = new AnnotationScopes(modules);
     const input = schemas?.input;
     this.inputType = input === undefined ? undefined : this.typeOfDocument(input);
   }
@@ -79,14 +69,9 @@ export class SchemaTyping {
     if (this.inputType instanceof SchemaTypeError) problems.push({ rule, message: this.inputType.message });
     else if (this.inputType) types.push({ path: ['input'], type: this.inputType });
     if (m.query) return types;
-    const pkg = packageNames(m);
-    const chain = [
-      ...this.bySubpackages.filter((s) => s.pkg.every((n, i) => pkg[i] === n)).flatMap((s) => s.annotations),
-      ...(this.byPackage.get(JSON.stringify(pkg)) ?? []),
-      ...(this.byDocument.get(JSON.stringify(documentPath(pkg, rule))) ?? []),
-      ...(rule.annotations ?? []).filter((a) => a.scope === 'rule'),
-    ];
-    for (const a of chain) {
+    // Outermost scope first, so that what an inner one says replaces it.
+    const chain = this.scopes.inEffect(rule).reverse().flat();
+    for (const { annotations: a } of chain) {
       for (const [pathText, schema] of schemaEntries(a)) {
         const path = parseRefText(pathText);
         if (!path || (path[0] !== 'input' && path[0] !== 'data')) continue;
@@ -185,16 +170,4 @@ function withProperty(t: RegoType, path: string[], type: RegoType): RegoType | u
   else props.push({ key: key!, value });
   props.sort((a, b) => compareJson(a.key, b.key));
   return { ...t, static: props };
-}
-
-function packageNames(m: Module): string[] {
-  return m.package.path.slice(1).map((t) => (t.type === 'string' ? t.value : ''));
-}
-
-/** The document a rule defines: data, its package, its name and the constant names after it. */
-function documentPath(pkg: string[], rule: Rule): string[] {
-  const [name, ...rest] = rule.head.ref;
-  const ground = rest.findIndex((t) => t.type !== 'string');
-  const names = (ground < 0 ? rest : rest.slice(0, ground)).map((t) => (t as { value: string }).value);
-  return [...pkg, name?.type === 'var' ? name.value : rule.head.name, ...names];
 }

@@ -184,6 +184,26 @@ else := rego.metadata.chain()`,
     inputs: [{}],
   },
   {
+    name: 'rego.metadata.chain() with subpackages scope, as opa eval gives it',
+    source: `# METADATA
+# scope: subpackages
+# title: sub
+package t
+
+# METADATA
+# scope: document
+# title: doc
+p := 1 if false
+
+# METADATA
+# title: own
+p := rego.metadata.chain()
+
+q := rego.metadata.chain()`,
+    path: 't',
+    inputs: [{}],
+  },
+  {
     name: 'ref-head multi-value rules below an object rule set add to the same sets',
     source: `package t
 p[q] contains r if { x := ["a", "b", "c"]; q := x[_]; r := x[_]; q != r }

@@ -58,6 +58,9 @@ const REFUSED: Record<string, string> = {
   'a function argument arithmetic takes, in a nested call': 'f(x) := y if {\n  y := x + 1\n}\n\np := f("a")',
   'a function with a ref head': 'a.f(x, y) := x if startswith(y, "a")\n\np if a.f(1, 2)',
   'a refused call, whose output OPA leaves untyped': 'p if {\n  y := upper(1)\n  y == 1\n  y.a\n}',
+  'a rule with a refused call, any where it is read': 'p := "s" if upper(1)\n\nq if p == 1',
+  'a partial rule with a refused call, any where it is read': 'o[k] := "s" if {\n  k := "a"\n  upper(1)\n}\n\nq if o.a == 1\n\nr if o.b',
+  'a function with a refused call, not checked where it is called': 'f(_) := "s" if upper(1)\n\nq if f(1) == 1\n\nr if f("a", "b")',
 };
 
 /** Unifications OPA refuses as a "match error": two sides whose known types can never be equal. */
@@ -94,6 +97,7 @@ const REFUSED_MATCH: Record<string, string> = {
   'objects holding empty sets': 'p if {"a": set()} == {"a": set()}',
   'an array comprehension of empty sets and an array of one': 'p if [y | y := set()] == [set()]',
   'an array pattern with a local holding an empty set': 'p if {\n  x := set()\n  [x, 1] = [set(), 1]\n}',
+  'a rule refused for the type of another rule, any where it is read': 'p := "s"\n\nq := "t" if p == 1\n\nr if q == 1\n\nf(_) := "u" if p == 2\n\ns if f(1) == 1',
 };
 
 /** A builtin replaced by another whose arguments cannot unify with its own: OPA's "NAME: arity mismatch". */

@@ -1,0 +1,18 @@
+// A `some x` never used is an error that lets OPA's later stages run: what they find (undefined functions, unsafe
+// vars, recursion, conflicting rules, type errors) is reported beside it, in location order, by both.
+import { describe } from 'node:test';
+import { itChecksAgree } from './opa-differential.js';
+
+const unused = 'p if {\n  some x\n  true\n}';
+
+const beside = [
+  'q if nope(1)',
+  'r if {\n  y == 1\n}',
+  't if t',
+  'f(a) := 1\n\nf(a, b) := 2',
+  'm if {\n  some y, z\n  z = 1\n  1 == "a"\n}\n\nn if {\n  k := "s"\n  k == 2\n}',
+];
+
+describe('opa and verdict agree on what is reported beside an unused declared var', () => {
+  itChecksAgree(beside, (rules) => `package p\n\n${unused}\n\n${rules}\n`, (rules) => `check: ${rules.replaceAll('\n', '; ')}`);
+});

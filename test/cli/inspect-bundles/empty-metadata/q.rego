@@ -1,0 +1,5 @@
+package empty
+
+# METADATA
+#
+q := 1

@@ -1,6 +1,7 @@
 // Safety against the real OPA: a `with` value that looks something up by a variable is evaluated before its
 // expression (its lookup iterates), a function argument holding a ref is matched in the body (where a ref head no
-// argument binds, `input` included, is unsafe), and a var unsafe in several expressions is reported once.
+// argument binds, `input` included, is unsafe, while the ref's keys are bound by the match), and a var unsafe in
+// several expressions is reported once.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeTree } from '../server/harness.js';
@@ -33,6 +34,13 @@ const checked = [
   'q if {\n  y := [z | w > 1]\n  count(y) > 0\n}',
   'q if {\n  y := [z | z > w]\n  count(y) > 0\n}',
   'q if {\n  y := {k: v | k > 1; v = w; u = 1}\n  count(y) > 0\n}',
+  // Matching a pattern against a value binds the keys of the refs in it, not their heads.
+  'f([a, input.b[c]]) := 1',
+  'f([a, input.b[c]]) := c',
+  'f({"k": input.b[c]}) := c',
+  'f([a, x.b[c]]) := 1',
+  'q if {\n  {"a": x} = {"a": 1, "b": 2}\n}',
+  'q if {\n  x = {y}\n}',
 ];
 
 describe('opa and verdict agree on safety', () => {

@@ -180,17 +180,124 @@ function refOutputs(t: Term, safe: Known, out: Vars): void {
   }
 }
 
-/** Unifies a and b: whichever side is bound makes the other side's pattern vars outputs. */
-function unify(a: Term, b: Term, safe: Known, out: Vars): void {
-  const known = (t: Term) => allIn(t, safe, out);
-  if (known(a)) patternVars(b, out);
-  else if (known(b)) patternVars(a, out);
-  else if (a.type === 'array' && b.type === 'array' && a.value.length === b.value.length) {
-    a.value.forEach((x, i) => unify(x, b.value[i], safe, out));
-  } else if (a.type === 'object' && b.type === 'object') {
-    for (const [k, v] of a.value) {
-      const other = b.value.find(([k2]) => JSON.stringify(strip(k2)) === JSON.stringify(strip(k)));
-      if (other) unify(v, other[1], safe, out);
+/**
+ * Vars a match against a bound value binds: every var of the pattern but the heads of its refs, its object keys
+ * and what closures hold (`[a, xs[i]] = pair` binds a and i, not xs).
+ */
+function matchedVars(t: Term, out: Vars): void {
+  switch (t.type) {
+    case 'var': out.add(t.value); return;
+    case 'ref': case 'call': for (let i = 1; i < t.value.length; i++) matchedVars(t.value[i], out); return;
+    case 'array': case 'set': for (let i = 0; i < t.value.length; i++) matchedVars(t.value[i], out); return;
+    case 'object': for (let i = 0; i < t.value.length; i++) matchedVars(t.value[i][1], out); return;
+    default: // scalars; comprehensions and template strings are closures
+  }
+}
+
+const isComprehension = (t: Term): boolean =>
+  t.type === 'arraycomprehension' || t.type === 'setcomprehension' || t.type === 'objectcomprehension';
+
+/**
+ * What `a = b` binds, given the vars bound before it: a side that can be evaluated binds the other side's pattern,
+ * two unbound vars bind each other once either is bound elsewhere, and arrays (objects) of one length (key set)
+ * unify element by element. A ref can be evaluated once its head is bound (its keys iterate), a call once all its
+ * arguments are. Comprehensions and scalars are always values.
+ */
+class Unification {
+  readonly bound: Vars = new Set();
+  /** For a var not bound yet, the vars that bind it once they are all bound. */
+  private readonly waiting = new Map<string, Vars>();
+
+  constructor(private readonly safe: Known) {}
+
+  private has(v: string): boolean {
+    return this.safe.has(v) || this.bound.has(v);
+  }
+
+  private refReady(t: Term): boolean {
+    if (t.type !== 'ref') return false;
+    const head = t.value[0];
+    return head.type === 'var' ? this.safe.has(head.value) : allSafe(head, this.safe);
+  }
+
+  /** A side that evaluates to a value once what is bound before the expression is. */
+  private evaluable(t: Term): boolean {
+    return t.type === 'ref' ? this.refReady(t) : t.type === 'call' && allSafe(t, this.safe);
+  }
+
+  private bind(v: string): void {
+    this.bound.add(v);
+    const deps = this.waiting.get(v);
+    this.waiting.delete(v);
+    if (deps) for (const d of deps) this.bind(d);
+    for (const [w, on] of this.waiting) {
+      if (on.delete(v) && on.size === 0) this.bind(w);
+    }
+  }
+
+  private bindAll(t: Term): void {
+    const vars: Vars = new Set();
+    matchedVars(t, vars);
+    for (const v of vars) this.bind(v);
+  }
+
+  private wait(v: string, on: string): void {
+    const deps = this.waiting.get(v);
+    if (deps) deps.add(on);
+    else this.waiting.set(v, new Set([on]));
+  }
+
+  /** A var against an array or object: binding either side binds the other. */
+  private varAgainstComposite(v: string, t: Term): void {
+    if (this.has(v)) {
+      this.bindAll(t);
+      return;
+    }
+    const vars: Vars = new Set();
+    matchedVars(t, vars);
+    const missing = [...vars].filter((x) => !this.has(x));
+    if (missing.length === 0) this.bind(v);
+    else for (const x of missing) this.wait(v, x);
+  }
+
+  unify(a: Term, b: Term): void {
+    switch (a.type) {
+      case 'var':
+        if (b.type === 'var') {
+          if (this.has(b.value)) this.bind(a.value);
+          else if (this.has(a.value)) this.bind(b.value);
+          else {
+            this.wait(a.value, b.value);
+            this.wait(b.value, a.value);
+          }
+        } else if (b.type === 'array' || b.type === 'object') this.varAgainstComposite(a.value, b);
+        else if (b.type === 'ref' || b.type === 'call') {
+          if (this.evaluable(b)) this.bind(a.value);
+        } else this.bind(a.value);
+        return;
+      case 'ref': case 'call':
+        if (!this.evaluable(a)) return;
+        if (b.type === 'var') this.bind(b.value);
+        else if (b.type === 'array' || b.type === 'object') this.bindAll(b);
+        return;
+      case 'arraycomprehension': case 'objectcomprehension': case 'setcomprehension':
+        if (b.type === 'var') this.bind(b.value);
+        else if ((a.type === 'arraycomprehension' && b.type === 'array') || (a.type === 'objectcomprehension' && b.type === 'object')) this.bindAll(b);
+        return;
+      case 'array': case 'object':
+        if (b.type === 'var') this.varAgainstComposite(b.value, a);
+        else if ((a.type === 'array' && isComprehension(b)) || this.evaluable(b)) this.bindAll(a);
+        else if (a.type === 'array' && b.type === 'array') {
+          if (a.value.length === b.value.length) a.value.forEach((x, i) => this.unify(x, b.value[i]));
+        } else if (a.type === 'object' && b.type === 'object' && a.value.length === b.value.length) {
+          for (const [k, v] of a.value) {
+            const other = b.value.find(([k2]) => JSON.stringify(strip(k2)) === JSON.stringify(strip(k)));
+            if (other) this.unify(v, other[1]);
+          }
+        }
+        return;
+      default:
+        if (b.type === 'var') this.bind(b.value);
     }
   }
 }
@@ -213,7 +320,13 @@ function outputVars(e: Expr, safe: Known, arity: (op: string) => number | undefi
     for (const t of terms) refOutputs(t, now, out);
     if (isCall(e)) {
       const op = exprOperator(e);
-      if (op === 'eq' && terms.length === 2) unify(terms[0], terms[1], now, out);
+      if (op === 'eq' && terms.length === 2) {
+        // What the refs bind is bound before the sides are matched.
+        const before = new Set(out);
+        const u = new Unification({ has: (v) => now.has(v) || before.has(v) });
+        u.unify(terms[0], terms[1]);
+        for (const v of u.bound) out.add(v);
+      }
       else {
         const n = arity(op);
         if (n !== undefined && terms.length === n + 1 && terms.every((t, i) => i >= n || allSafe(t, now))) patternVars(terms[n], out);

@@ -1,7 +1,8 @@
 // Safety against the real OPA: a `with` value that looks something up by a variable is evaluated before its
 // expression (its lookup iterates), a function argument holding a ref is matched in the body (where a ref head no
 // argument binds, `input` included, is unsafe, while the ref's keys are bound by the match), and a var unsafe in
-// several expressions is reported once.
+// several expressions is reported once. The closures of the expressions that can run are checked even when others
+// of their body cannot.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeTree } from '../server/harness.js';
@@ -41,6 +42,15 @@ const checked = [
   'f([a, x.b[c]]) := 1',
   'q if {\n  {"a": x} = {"a": 1, "b": 2}\n}',
   'q if {\n  x = {y}\n}',
+  // The closures of the expressions that can run are checked even when others cannot.
+  'q if {\n  x > 1\n  y := [z | w > 1]\n}',
+  'q if {\n  x > 1\n  y := [z | z = 1; w > 1]\n}',
+  'q if {\n  y := [z | w > 1]\n  x > 1\n}',
+  'q if {\n  x > 1\n  every k in [1] { k > w }\n}',
+  'q if {\n  x > 1\n  y := [z | z = w]\n  count(y) > 0\n}',
+  'q if {\n  x > 1\n  y := {a: b | a = 1; b > c}\n}',
+  'q if {\n  x > 1\n  y := [[u | u > v] | true]\n}',
+  'q if {\n  y := [z | z = x]\n  x > 1\n}',
 ];
 
 describe('opa and verdict agree on safety', () => {

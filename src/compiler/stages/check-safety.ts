@@ -391,14 +391,16 @@ class SafetyChecker {
       const unsafe = new Set([...reads[i], ...[...frees[i]].filter((v) => bodyVars.has(v))].filter((v) => !safe.has(v) && !outs.has(v)));
       this.report(body[i], unsafe);
     }
-    if (pending.size > 0) return { body, safe, safeBody: false };
     // Closures are checked with what is bound at their place in the new order (the outputs found while
-    // placing: reordering a closure's own body does not change what its expression binds).
+    // placing: reordering a closure's own body does not change what its expression binds). Those of the
+    // expressions that could be placed are checked even when others could not, as OPA does: their unsafe vars
+    // are reported as well.
     const before = new Set(globals);
     placed.forEach((e, k) => {
       this.closures(e, before);
       for (const v of placedOuts[k]) before.add(v);
     });
+    if (pending.size > 0) return { body, safe, safeBody: false };
     return { body: placed.map((e, index) => (e.index === index ? e : { ...e, index })), safe, safeBody: true };
   }
 

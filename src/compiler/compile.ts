@@ -32,17 +32,21 @@ export function compileOwnedModules(modules: Module[], options: CompileOptions =
     timings[stage.name] = performance.now() - started;
     if (ctx.errors.length > 0) break;
   }
-  const errors = withLimit(ctx.continuing.length > 0 ? merged(ctx.errors, ctx.continuing) : ctx.errors);
+  const errors = withLimit(ctx.continuing.length > 0 ? sortedErrors([...ctx.errors, ...ctx.continuing]) : ctx.errors);
   return { modules: ctx.modules, errors, timings, localNames: ctx.rewritten };
 }
 
-/** All errors in OPA's order (by file, row, column, then message). */
-function merged(errors: RegoError[], continuing: RegoError[]): RegoError[] {
-  return [...errors, ...continuing].sort((a, b) => compareErrors(a.location, a.message, b.location, b.message));
+/** OPA's order: by file, row, column, then message. */
+function sortedErrors(errors: RegoError[]): RegoError[] {
+  return errors.sort((a, b) => compareErrors(a.location, a.message, b.location, b.message));
 }
 
-/** The first errors up to OPA's limit; once they reach it, OPA's "error limit reached" after them. */
+/**
+ * The first errors up to OPA's limit, in OPA's order (stages report as they walk, an else branch after its
+ * rule's body, and an earlier line can come later); once they reach it, OPA's "error limit reached" after them.
+ */
 function withLimit(errors: RegoError[]): RegoError[] {
-  if (errors.length < MAX_ERRORS) return errors;
-  return [...errors.slice(0, MAX_ERRORS), { code: 'rego_compile_error', message: 'error limit reached', location: { file: '', row: 0, col: 0 } }];
+  const kept = sortedErrors(errors.slice(0, MAX_ERRORS));
+  if (errors.length < MAX_ERRORS) return kept;
+  return [...kept, { code: 'rego_compile_error', message: 'error limit reached', location: { file: '', row: 0, col: 0 } }];
 }

@@ -19,6 +19,8 @@ const evaluated = [
   'q := r if {\n  r := data.p.s with input as input.a[y]\n}\ns := input',
   'f(x, x[y]) := y\ng := f([5, 6], 6)',
   'f(x, x[y]) := y\ng := f([5, 6], 8)',
+  'q := [x | x = y + 1; y = input.a[_]]',
+  'f(n) := {k: v | v = n * w; w = input.a[k]}\ng := f(10)',
 ];
 
 const checked = [
@@ -51,6 +53,14 @@ const checked = [
   'q if {\n  x > 1\n  y := {a: b | a = 1; b > c}\n}',
   'q if {\n  x > 1\n  y := [[u | u > v] | true]\n}',
   'q if {\n  y := [z | z = x]\n  x > 1\n}',
+  // Else branches: each reports its own unsafe vars, all errors in line order; a braceless else body is placed at
+  // its `else`; a comprehension in a head is checked after the body.
+  'f(input.a[y]) := 1 if {\n  x > 1\n} else := 2 if {\n  x > 2\n}',
+  'q := 1 if {\n  x > 1\n} else := 2 if {\n  input.x[y]\n  z > y\n} else := 3 if z > 1',
+  'q := 1 if {\n  false\n} else if z > 1',
+  'q := 1 if {\n  false\n} else = 3 if count([z | w > 1]) > 1',
+  'q := [x | x > w] if {\n  false\n} else := [x | x > w]',
+  'f(a) := {k: a | k > w}',
 ];
 
 describe('opa and verdict agree on safety', () => {

@@ -485,7 +485,13 @@ class SafetyChecker {
   rule(rule: Rule): void {
     const globals: Vars = new Set(['input', 'data']);
     for (const a of rule.head.args ?? []) termVars(a, globals);
-    rule.body = this.body(rule.body, globals).body;
+    const checked = this.body(rule.body, globals);
+    rule.body = checked.body;
+    // A comprehension in the head is evaluated after the body (OPA moves it there), with what the body binds.
+    const head = rule.head;
+    for (const t of [head.key, head.value, ...(head.args ?? [])]) {
+      if (t && t !== head.ref[head.ref.length - 1]) this.closures({ index: rule.body.length, terms: t, loc: t.loc }, checked.safe);
+    }
     this.flushUnsafe();
   }
 

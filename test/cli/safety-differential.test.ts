@@ -61,6 +61,12 @@ const checked = [
   'q := 1 if {\n  false\n} else = 3 if count([z | w > 1]) > 1',
   'q := [x | x > w] if {\n  false\n} else := [x | x > w]',
   'f(a) := {k: a | k > w}',
+  // A closure's var that its enclosing body has too is the body's var, even where the closure binds it; a
+  // declaration's generated key is never named; an expression whose closures read what it binds reports those.
+  'q := {y | y = 1} if {\n  some w in {"k": y}\n}',
+  'f([2, x]) := {y | x == [3, input.a[y]]} if {\n  some w in {"k": y}\n  input[z]\n}',
+  'q if {\n  y := 1\n  x := [y | y = 1]\n}',
+  'q if {\n  z == [[x | y > x], [data.p.s[x], input.a]]\n}',
 ];
 
 describe('opa and verdict agree on safety', () => {

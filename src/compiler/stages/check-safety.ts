@@ -61,34 +61,34 @@ function exprVars(e: Expr, isFunction: IsFunction): Vars {
   return out;
 }
 
-/** Free vars of the closures inside a term (closureFreeVars for one term). */
-function termClosureFreeVars(t: Term, isFunction: IsFunction, out: Vars): void {
+/** Vars of the closures inside a term (closureVars for one term). */
+function termClosureVars(t: Term, isFunction: IsFunction, out: Vars): void {
   switch (t.type) {
     case 'var': case 'string': case 'number': case 'boolean': case 'null': return;
-    case 'arraycomprehension': case 'setcomprehension': freeOf([t.value.term], t.value.body, isFunction, out); return;
-    case 'objectcomprehension': freeOf([t.value.key, t.value.value], t.value.body, isFunction, out); return;
+    case 'arraycomprehension': case 'setcomprehension': varsOfClosure([t.value.term], t.value.body, isFunction, out); return;
+    case 'objectcomprehension': varsOfClosure([t.value.key, t.value.value], t.value.body, isFunction, out); return;
     case 'templatestring':
       for (const p of t.value.parts) {
         if ('terms' in p) allVars([p], isFunction, out);
-        else termClosureFreeVars(p, isFunction, out);
+        else termClosureVars(p, isFunction, out);
       }
       return;
     default: {
       const children = childTerms(t);
-      for (let i = 0; i < children.length; i++) termClosureFreeVars(children[i], isFunction, out);
+      for (let i = 0; i < children.length; i++) termClosureVars(children[i], isFunction, out);
     }
   }
 }
 
-/** Vars of the closures of an expression that are not bound inside them (they must come from outside). */
-function closureFreeVars(e: Expr, isFunction: IsFunction, out: Vars = new Set()): Vars {
-  const inTerm = (t: Term): void => termClosureFreeVars(t, isFunction, out);
+/** Vars of the closures of an expression (their bodies, heads and domains): those the enclosing body has too are its vars. */
+function closureVars(e: Expr, isFunction: IsFunction, out: Vars = new Set()): Vars {
+  const inTerm = (t: Term): void => termClosureVars(t, isFunction, out);
   const t = e.terms;
   if (Array.isArray(t)) for (let i = 1; i < t.length; i++) inTerm(t[i]);
   else if (isTerm(t)) inTerm(t);
   else if (t.type === 'every') {
     inTerm(t.domain);
-    freeOf([], t.body, isFunction, out, new Set([t.key, t.value].flatMap((x) => (x?.type === 'var' ? [x.value] : []))));
+    varsOfClosure([], t.body, isFunction, out);
   } else if (t.type === 'not') {
     // A negated body binds nothing outside, and a var it shares with the enclosing body is that body's var
     // (`not a = f(1); a = f(2)` runs the negation after a is bound), so every var in it counts as read from
@@ -96,8 +96,8 @@ function closureFreeVars(e: Expr, isFunction: IsFunction, out: Vars = new Set())
     allVars(t.body, isFunction, out);
   }
   else if (t.type === 'logicaland' || t.type === 'logicalor') {
-    freeOf([], t.lhs, isFunction, out);
-    freeOf([], t.rhs, isFunction, out);
+    varsOfClosure([], t.lhs, isFunction, out);
+    varsOfClosure([], t.rhs, isFunction, out);
   }
   if (e.with) for (let i = 0; i < e.with.length; i++) inTerm(e.with[i].value);
   return out;
@@ -107,35 +107,17 @@ function closureFreeVars(e: Expr, isFunction: IsFunction, out: Vars = new Set())
 function allVars(b: Body, isFunction: IsFunction, out: Vars): void {
   for (const e of b) {
     for (const v of exprVars(e, isFunction)) out.add(v);
-    closureFreeVars(e, isFunction, out);
+    closureVars(e, isFunction, out);
   }
 }
 
-/** Vars a closure reads from outside: all its vars except what its own body binds. */
-function freeOf(terms: Term[], body: Body, isFunction: IsFunction, out: Vars, bound: Vars = new Set()): void {
-  const inner: Vars = new Set();
-  allVars(body, isFunction, inner);
-  for (const t of terms) termVars(t, inner);
-  const binds = outputsOfBody(body, bound);
-  for (const v of inner) if (!binds.has(v) && !bound.has(v)) out.add(v);
-}
-
-/** What a body binds when run on its own (used to tell a closure's locals from the vars it reads). */
-function outputsOfBody(body: Body, safe: Vars): Vars {
-  const s = new Set(safe);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const e of body) {
-      for (const v of outputVars(e, s, () => undefined)) {
-        if (!s.has(v)) {
-          s.add(v);
-          grew = true;
-        }
-      }
-    }
-  }
-  return s;
+/**
+ * The vars of a closure. A var a closure shares with its enclosing body is that body's var (`y := 1; [y | y = 1]`
+ * filters on the outer y), so even those the closure binds itself must be bound before it, as OPA requires.
+ */
+function varsOfClosure(terms: Term[], body: Body, isFunction: IsFunction, out: Vars): void {
+  allVars(body, isFunction, out);
+  for (const t of terms) termVars(t, out);
 }
 
 /** Vars a unification pattern binds: vars, and the elements of arrays and object values. */
@@ -356,9 +338,9 @@ class SafetyChecker {
 
   /** Reorders a body so bindings come first; reports what can never be bound. Returns the new order. */
   body(body: Body, globals: Vars): { body: Body; safe: Vars; safeBody: boolean } {
-    // An expression's own vars and its closures' free vars do not depend on the order: computed once each.
+    // An expression's own vars and its closures' vars do not depend on the order: computed once each.
     const reads = body.map((e) => exprVars(e, this.isFunction));
-    const frees = body.map((e) => closureFreeVars(e, this.isFunction));
+    const inClosures = body.map((e) => closureVars(e, this.isFunction));
     const bodyVars: Vars = new Set();
     for (const vars of reads) for (const v of vars) bodyVars.add(v);
     const safe = new Set(globals);
@@ -368,7 +350,7 @@ class SafetyChecker {
     const pending = new Set(body.keys());
     const ready = (i: number, outs: Vars): boolean => {
       for (const v of reads[i]) if (!safe.has(v) && !outs.has(v)) return false;
-      for (const v of frees[i]) if (bodyVars.has(v) && !safe.has(v) && !globals.has(v)) return false;
+      for (const v of inClosures[i]) if (bodyVars.has(v) && !safe.has(v) && !globals.has(v)) return false;
       return true;
     };
     for (let progress = true; progress;) {
@@ -388,7 +370,11 @@ class SafetyChecker {
     for (const i of pending) {
       // What the expression would bind itself (`xs[i]`'s i) is not what keeps it from running.
       const outs = outputVars(body[i], safe, this.arity);
-      const unsafe = new Set([...reads[i], ...[...frees[i]].filter((v) => bodyVars.has(v))].filter((v) => !safe.has(v) && !outs.has(v)));
+      const closed = [...inClosures[i]].filter((v) => bodyVars.has(v) && !globals.has(v) && !safe.has(v));
+      // Unless its closures read exactly what it binds (`z == [[x | x > 1], xs[x]]`): then, as in OPA, those
+      // are reported too, the expression cannot bind what it needs first.
+      const closesOverOwnOutputs = closed.length > 0 && closed.length === outs.size && closed.every((v) => outs.has(v));
+      const unsafe = new Set([...reads[i], ...closed].filter((v) => !safe.has(v) && (closesOverOwnOutputs || !outs.has(v))));
       this.report(body[i], unsafe);
     }
     // Closures are checked with what is bound at their place in the new order (the outputs found while
@@ -411,7 +397,7 @@ class SafetyChecker {
   private unsafeVars = new Map<string, Location>();
 
   private report(e: Expr, unsafe: Vars): void {
-    const named = [...unsafe].filter((v) => !generated(v) || this.ctx.rewritten.has(v));
+    const named = [...unsafe].filter((v) => !generated(this.name(v)));
     if (named.length === 0 && unsafe.size > 0) {
       this.ctx.error('rego_unsafe_var_error', e.loc, 'expression is unsafe');
       return;
@@ -485,13 +471,20 @@ class SafetyChecker {
   rule(rule: Rule): void {
     const globals: Vars = new Set(['input', 'data']);
     for (const a of rule.head.args ?? []) termVars(a, globals);
-    const checked = this.body(rule.body, globals);
-    rule.body = checked.body;
-    // A comprehension in the head is evaluated after the body (OPA moves it there), with what the body binds.
+    // A comprehension in the head is evaluated at the end of the body (OPA moves it there, `__localN__ = [...]`):
+    // it is checked as such an expression, so a var its body shares with the rule's body must be bound there.
     const head = rule.head;
-    for (const t of [head.key, head.value, ...(head.args ?? [])]) {
-      if (t && t !== head.ref[head.ref.length - 1]) this.closures({ index: rule.body.length, terms: t, loc: t.loc }, checked.safe);
+    const headTerms = [head.key, head.value, ...(head.args ?? [])].filter((t): t is Term => !!t && t !== head.ref[head.ref.length - 1]);
+    const moved = new Set<Expr>();
+    for (const t of headTerms) {
+      if (!isComprehension(t)) continue;
+      const eq: Term = { type: 'ref', value: [{ type: 'var', value: 'eq', loc: t.loc }], loc: t.loc };
+      moved.add({ index: rule.body.length + moved.size, terms: [eq, { type: 'var', value: '$head', loc: t.loc }, t], loc: t.loc });
     }
+    const checked = this.body([...rule.body, ...moved], globals);
+    rule.body = moved.size === 0 ? checked.body : checked.body.filter((e) => !moved.has(e)).map((e, index) => (e.index === index ? e : { ...e, index }));
+    // Comprehensions nested in other head terms are checked with what the body binds.
+    for (const t of headTerms) if (!isComprehension(t)) this.closures({ index: rule.body.length, terms: t, loc: t.loc }, checked.safe);
     this.flushUnsafe();
   }
 

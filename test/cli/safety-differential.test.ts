@@ -67,6 +67,11 @@ const checked = [
   'f([2, x]) := {y | x == [3, input.a[y]]} if {\n  some w in {"k": y}\n  input[z]\n}',
   'q if {\n  y := 1\n  x := [y | y = 1]\n}',
   'q if {\n  z == [[x | y > x], [data.p.s[x], input.a]]\n}',
+  // A head var must appear in the body outside comprehensions and `every`; a negated expression counts.
+  'q := y if {\n  x := [1 | y > 1]\n}',
+  'q := y if {\n  every e in [1] { e > y }\n}',
+  'q := y if {\n  x := [1 | y = 1]\n}',
+  'q := y if {\n  not y > 1\n}',
 ];
 
 describe('opa and verdict agree on safety', () => {

@@ -503,7 +503,12 @@ class SafetyChecker {
     if (headVars.size === 0) return;
     const known: Vars = new Set(['input', 'data']);
     for (const a of rule.head.args ?? []) termVars(a, known);
-    allVars(rule.body, this.isFunction, known);
+    // Vars the body mentions outside comprehensions and `every` (their own scopes); a negated body's count.
+    for (const e of rule.body) {
+      for (const v of exprVars(e, this.isFunction)) known.add(v);
+      const t = e.terms;
+      if (!Array.isArray(t) && !isTerm(t) && t.type !== 'every') closureVars(e, this.isFunction, known);
+    }
     const unsafe = new Map([...headVars].filter(([v]) => !known.has(v)));
     for (const [v, term] of [...unsafe].sort(([a], [b]) => (this.name(a) < this.name(b) ? -1 : 1))) {
       const name = this.name(v);

@@ -32,17 +32,17 @@ export function compileOwnedModules(modules: Module[], options: CompileOptions =
     timings[stage.name] = performance.now() - started;
     if (ctx.errors.length > 0) break;
   }
-  const errors = ctx.continuing.length > 0 ? withLimit(ctx.found, true) : withLimit(ctx.errors, false);
+  const errors = withLimit(ctx.continuing.length > 0 ? ctx.found : ctx.errors);
   return { modules: ctx.modules, errors, timings, localNames: ctx.rewritten };
 }
 
 /**
- * The first errors found up to OPA's limit (and once they reach it, OPA's "error limit reached" after them);
- * `sorted`: in OPA's order (by file, row, column, then message) rather than as found.
+ * The first errors found up to OPA's limit, then put in OPA's order (by file, row, column, then message: stages
+ * report as they walk, an else branch after its rule's body, and an earlier line can come later); once they reach
+ * the limit, OPA's "error limit reached" after them.
  */
-function withLimit(found: RegoError[], sorted: boolean): RegoError[] {
-  const kept = found.slice(0, MAX_ERRORS);
-  if (sorted) kept.sort((a, b) => compareErrors(a.location, a.message, b.location, b.message));
+function withLimit(found: RegoError[]): RegoError[] {
+  const kept = found.slice(0, MAX_ERRORS).sort((a, b) => compareErrors(a.location, a.message, b.location, b.message));
   if (found.length < MAX_ERRORS) return kept;
   return [...kept, { code: 'rego_compile_error', message: 'error limit reached', location: { file: '', row: 0, col: 0 } }];
 }

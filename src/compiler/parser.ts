@@ -255,6 +255,7 @@ export class Parser extends ExpressionParser {
     } else if (this.tok.kind !== 'eof') {
       const expr = this.parseLiteral();
       if (!expr) return null;
+      placeAt(expr, loc);
       rule.body = [expr];
     } else {
       this.illegal('rule body expected');
@@ -377,6 +378,21 @@ function refText(ref: Term[]): string {
     if (t.type === 'boolean' || t.type === 'null') return `[${String(t.type === 'null' ? 'null' : t.value)}]`;
     return '[...]';
   }).join('');
+}
+
+/**
+ * A braceless else body (`else := 2 if x > 1`) is placed, every node of it, at its `else` keyword, as OPA's
+ * parser does: errors in it point there.
+ */
+function placeAt(node: unknown, loc: Location): void {
+  if (Array.isArray(node)) for (const n of node) placeAt(n, loc);
+  else if (node && typeof node === 'object') {
+    const fields = node as Record<string, unknown>;
+    for (const k of Object.keys(fields)) {
+      if (k === 'loc') fields.loc = loc;
+      else placeAt(fields[k], loc);
+    }
+  }
 }
 
 function trueBody(loc: Location): Body {

@@ -1,6 +1,8 @@
 // Safety against the real OPA: a `with` value that looks something up by a variable is evaluated before its
 // expression (its lookup iterates), a function argument holding a ref is matched in the body (where a ref head no
-// argument binds, `input` included, is unsafe), and a var unsafe in several expressions is reported once.
+// argument binds, `input` included, is unsafe, while the ref's keys are bound by the match), and a var unsafe in
+// several expressions is reported once. The closures of the expressions that can run are checked even when others
+// of their body cannot.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeTree } from '../server/harness.js';
@@ -17,6 +19,8 @@ const evaluated = [
   'q := r if {\n  r := data.p.s with input as input.a[y]\n}\ns := input',
   'f(x, x[y]) := y\ng := f([5, 6], 6)',
   'f(x, x[y]) := y\ng := f([5, 6], 8)',
+  'q := [x | x = y + 1; y = input.a[_]]',
+  'f(n) := {k: v | v = n * w; w = input.a[k]}\ng := f(10)',
 ];
 
 const checked = [
@@ -33,6 +37,41 @@ const checked = [
   'q if {\n  y := [z | w > 1]\n  count(y) > 0\n}',
   'q if {\n  y := [z | z > w]\n  count(y) > 0\n}',
   'q if {\n  y := {k: v | k > 1; v = w; u = 1}\n  count(y) > 0\n}',
+  // Matching a pattern against a value binds the keys of the refs in it, not their heads.
+  'f([a, input.b[c]]) := 1',
+  'f([a, input.b[c]]) := c',
+  'f({"k": input.b[c]}) := c',
+  'f([a, x.b[c]]) := 1',
+  'q if {\n  {"a": x} = {"a": 1, "b": 2}\n}',
+  'q if {\n  x = {y}\n}',
+  // The closures of the expressions that can run are checked even when others cannot.
+  'q if {\n  x > 1\n  y := [z | w > 1]\n}',
+  'q if {\n  x > 1\n  y := [z | z = 1; w > 1]\n}',
+  'q if {\n  y := [z | w > 1]\n  x > 1\n}',
+  'q if {\n  x > 1\n  every k in [1] { k > w }\n}',
+  'q if {\n  x > 1\n  y := [z | z = w]\n  count(y) > 0\n}',
+  'q if {\n  x > 1\n  y := {a: b | a = 1; b > c}\n}',
+  'q if {\n  x > 1\n  y := [[u | u > v] | true]\n}',
+  'q if {\n  y := [z | z = x]\n  x > 1\n}',
+  // Else branches: each reports its own unsafe vars, all errors in line order; a braceless else body is placed at
+  // its `else`; a comprehension in a head is checked after the body.
+  'f(input.a[y]) := 1 if {\n  x > 1\n} else := 2 if {\n  x > 2\n}',
+  'q := 1 if {\n  x > 1\n} else := 2 if {\n  input.x[y]\n  z > y\n} else := 3 if z > 1',
+  'q := 1 if {\n  false\n} else if z > 1',
+  'q := 1 if {\n  false\n} else = 3 if count([z | w > 1]) > 1',
+  'q := [x | x > w] if {\n  false\n} else := [x | x > w]',
+  'f(a) := {k: a | k > w}',
+  // A closure's var that its enclosing body has too is the body's var, even where the closure binds it; a
+  // declaration's generated key is never named; an expression whose closures read what it binds reports those.
+  'q := {y | y = 1} if {\n  some w in {"k": y}\n}',
+  'f([2, x]) := {y | x == [3, input.a[y]]} if {\n  some w in {"k": y}\n  input[z]\n}',
+  'q if {\n  y := 1\n  x := [y | y = 1]\n}',
+  'q if {\n  z == [[x | y > x], [data.p.s[x], input.a]]\n}',
+  // A head var must appear in the body outside comprehensions and `every`; a negated expression counts.
+  'q := y if {\n  x := [1 | y > 1]\n}',
+  'q := y if {\n  every e in [1] { e > y }\n}',
+  'q := y if {\n  x := [1 | y = 1]\n}',
+  'q := y if {\n  not y > 1\n}',
 ];
 
 describe('opa and verdict agree on safety', () => {

@@ -61,34 +61,34 @@ function exprVars(e: Expr, isFunction: IsFunction): Vars {
   return out;
 }
 
-/** Free vars of the closures inside a term (closureFreeVars for one term). */
-function termClosureFreeVars(t: Term, isFunction: IsFunction, out: Vars): void {
+/** Vars of the closures inside a term (closureVars for one term). */
+function termClosureVars(t: Term, isFunction: IsFunction, out: Vars): void {
   switch (t.type) {
     case 'var': case 'string': case 'number': case 'boolean': case 'null': return;
-    case 'arraycomprehension': case 'setcomprehension': freeOf([t.value.term], t.value.body, isFunction, out); return;
-    case 'objectcomprehension': freeOf([t.value.key, t.value.value], t.value.body, isFunction, out); return;
+    case 'arraycomprehension': case 'setcomprehension': varsOfClosure([t.value.term], t.value.body, isFunction, out); return;
+    case 'objectcomprehension': varsOfClosure([t.value.key, t.value.value], t.value.body, isFunction, out); return;
     case 'templatestring':
       for (const p of t.value.parts) {
         if ('terms' in p) allVars([p], isFunction, out);
-        else termClosureFreeVars(p, isFunction, out);
+        else termClosureVars(p, isFunction, out);
       }
       return;
     default: {
       const children = childTerms(t);
-      for (let i = 0; i < children.length; i++) termClosureFreeVars(children[i], isFunction, out);
+      for (let i = 0; i < children.length; i++) termClosureVars(children[i], isFunction, out);
     }
   }
 }
 
-/** Vars of the closures of an expression that are not bound inside them (they must come from outside). */
-function closureFreeVars(e: Expr, isFunction: IsFunction, out: Vars = new Set()): Vars {
-  const inTerm = (t: Term): void => termClosureFreeVars(t, isFunction, out);
+/** Vars of the closures of an expression (their bodies, heads and domains): those the enclosing body has too are its vars. */
+function closureVars(e: Expr, isFunction: IsFunction, out: Vars = new Set()): Vars {
+  const inTerm = (t: Term): void => termClosureVars(t, isFunction, out);
   const t = e.terms;
   if (Array.isArray(t)) for (let i = 1; i < t.length; i++) inTerm(t[i]);
   else if (isTerm(t)) inTerm(t);
   else if (t.type === 'every') {
     inTerm(t.domain);
-    freeOf([], t.body, isFunction, out, new Set([t.key, t.value].flatMap((x) => (x?.type === 'var' ? [x.value] : []))));
+    varsOfClosure([], t.body, isFunction, out);
   } else if (t.type === 'not') {
     // A negated body binds nothing outside, and a var it shares with the enclosing body is that body's var
     // (`not a = f(1); a = f(2)` runs the negation after a is bound), so every var in it counts as read from
@@ -96,8 +96,8 @@ function closureFreeVars(e: Expr, isFunction: IsFunction, out: Vars = new Set())
     allVars(t.body, isFunction, out);
   }
   else if (t.type === 'logicaland' || t.type === 'logicalor') {
-    freeOf([], t.lhs, isFunction, out);
-    freeOf([], t.rhs, isFunction, out);
+    varsOfClosure([], t.lhs, isFunction, out);
+    varsOfClosure([], t.rhs, isFunction, out);
   }
   if (e.with) for (let i = 0; i < e.with.length; i++) inTerm(e.with[i].value);
   return out;
@@ -107,35 +107,17 @@ function closureFreeVars(e: Expr, isFunction: IsFunction, out: Vars = new Set())
 function allVars(b: Body, isFunction: IsFunction, out: Vars): void {
   for (const e of b) {
     for (const v of exprVars(e, isFunction)) out.add(v);
-    closureFreeVars(e, isFunction, out);
+    closureVars(e, isFunction, out);
   }
 }
 
-/** Vars a closure reads from outside: all its vars except what its own body binds. */
-function freeOf(terms: Term[], body: Body, isFunction: IsFunction, out: Vars, bound: Vars = new Set()): void {
-  const inner: Vars = new Set();
-  allVars(body, isFunction, inner);
-  for (const t of terms) termVars(t, inner);
-  const binds = outputsOfBody(body, bound);
-  for (const v of inner) if (!binds.has(v) && !bound.has(v)) out.add(v);
-}
-
-/** What a body binds when run on its own (used to tell a closure's locals from the vars it reads). */
-function outputsOfBody(body: Body, safe: Vars): Vars {
-  const s = new Set(safe);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const e of body) {
-      for (const v of outputVars(e, s, () => undefined)) {
-        if (!s.has(v)) {
-          s.add(v);
-          grew = true;
-        }
-      }
-    }
-  }
-  return s;
+/**
+ * The vars of a closure. A var a closure shares with its enclosing body is that body's var (`y := 1; [y | y = 1]`
+ * filters on the outer y), so even those the closure binds itself must be bound before it, as OPA requires.
+ */
+function varsOfClosure(terms: Term[], body: Body, isFunction: IsFunction, out: Vars): void {
+  allVars(body, isFunction, out);
+  for (const t of terms) termVars(t, out);
 }
 
 /** Vars a unification pattern binds: vars, and the elements of arrays and object values. */
@@ -180,17 +162,124 @@ function refOutputs(t: Term, safe: Known, out: Vars): void {
   }
 }
 
-/** Unifies a and b: whichever side is bound makes the other side's pattern vars outputs. */
-function unify(a: Term, b: Term, safe: Known, out: Vars): void {
-  const known = (t: Term) => allIn(t, safe, out);
-  if (known(a)) patternVars(b, out);
-  else if (known(b)) patternVars(a, out);
-  else if (a.type === 'array' && b.type === 'array' && a.value.length === b.value.length) {
-    a.value.forEach((x, i) => unify(x, b.value[i], safe, out));
-  } else if (a.type === 'object' && b.type === 'object') {
-    for (const [k, v] of a.value) {
-      const other = b.value.find(([k2]) => JSON.stringify(strip(k2)) === JSON.stringify(strip(k)));
-      if (other) unify(v, other[1], safe, out);
+/**
+ * Vars a match against a bound value binds: every var of the pattern but the heads of its refs, its object keys
+ * and what closures hold (`[a, xs[i]] = pair` binds a and i, not xs).
+ */
+function matchedVars(t: Term, out: Vars): void {
+  switch (t.type) {
+    case 'var': out.add(t.value); return;
+    case 'ref': case 'call': for (let i = 1; i < t.value.length; i++) matchedVars(t.value[i], out); return;
+    case 'array': case 'set': for (let i = 0; i < t.value.length; i++) matchedVars(t.value[i], out); return;
+    case 'object': for (let i = 0; i < t.value.length; i++) matchedVars(t.value[i][1], out); return;
+    default: // scalars; comprehensions and template strings are closures
+  }
+}
+
+const isComprehension = (t: Term): boolean =>
+  t.type === 'arraycomprehension' || t.type === 'setcomprehension' || t.type === 'objectcomprehension';
+
+/**
+ * What `a = b` binds, given the vars bound before it: a side that can be evaluated binds the other side's pattern,
+ * two unbound vars bind each other once either is bound elsewhere, and arrays (objects) of one length (key set)
+ * unify element by element. A ref can be evaluated once its head is bound (its keys iterate), a call once all its
+ * arguments are. Comprehensions and scalars are always values.
+ */
+class Unification {
+  readonly bound: Vars = new Set();
+  /** For a var not bound yet, the vars that bind it once they are all bound. */
+  private readonly waiting = new Map<string, Vars>();
+
+  constructor(private readonly safe: Known) {}
+
+  private has(v: string): boolean {
+    return this.safe.has(v) || this.bound.has(v);
+  }
+
+  private refReady(t: Term): boolean {
+    if (t.type !== 'ref') return false;
+    const head = t.value[0];
+    return head.type === 'var' ? this.safe.has(head.value) : allSafe(head, this.safe);
+  }
+
+  /** A side that evaluates to a value once what is bound before the expression is. */
+  private evaluable(t: Term): boolean {
+    return t.type === 'ref' ? this.refReady(t) : t.type === 'call' && allSafe(t, this.safe);
+  }
+
+  private bind(v: string): void {
+    this.bound.add(v);
+    const deps = this.waiting.get(v);
+    this.waiting.delete(v);
+    if (deps) for (const d of deps) this.bind(d);
+    for (const [w, on] of this.waiting) {
+      if (on.delete(v) && on.size === 0) this.bind(w);
+    }
+  }
+
+  private bindAll(t: Term): void {
+    const vars: Vars = new Set();
+    matchedVars(t, vars);
+    for (const v of vars) this.bind(v);
+  }
+
+  private wait(v: string, on: string): void {
+    const deps = this.waiting.get(v);
+    if (deps) deps.add(on);
+    else this.waiting.set(v, new Set([on]));
+  }
+
+  /** A var against an array or object: binding either side binds the other. */
+  private varAgainstComposite(v: string, t: Term): void {
+    if (this.has(v)) {
+      this.bindAll(t);
+      return;
+    }
+    const vars: Vars = new Set();
+    matchedVars(t, vars);
+    const missing = [...vars].filter((x) => !this.has(x));
+    if (missing.length === 0) this.bind(v);
+    else for (const x of missing) this.wait(v, x);
+  }
+
+  unify(a: Term, b: Term): void {
+    switch (a.type) {
+      case 'var':
+        if (b.type === 'var') {
+          if (this.has(b.value)) this.bind(a.value);
+          else if (this.has(a.value)) this.bind(b.value);
+          else {
+            this.wait(a.value, b.value);
+            this.wait(b.value, a.value);
+          }
+        } else if (b.type === 'array' || b.type === 'object') this.varAgainstComposite(a.value, b);
+        else if (b.type === 'ref' || b.type === 'call') {
+          if (this.evaluable(b)) this.bind(a.value);
+        } else this.bind(a.value);
+        return;
+      case 'ref': case 'call':
+        if (!this.evaluable(a)) return;
+        if (b.type === 'var') this.bind(b.value);
+        else if (b.type === 'array' || b.type === 'object') this.bindAll(b);
+        return;
+      case 'arraycomprehension': case 'objectcomprehension': case 'setcomprehension':
+        if (b.type === 'var') this.bind(b.value);
+        else if ((a.type === 'arraycomprehension' && b.type === 'array') || (a.type === 'objectcomprehension' && b.type === 'object')) this.bindAll(b);
+        return;
+      case 'array': case 'object':
+        if (b.type === 'var') this.varAgainstComposite(b.value, a);
+        else if ((a.type === 'array' && isComprehension(b)) || this.evaluable(b)) this.bindAll(a);
+        else if (a.type === 'array' && b.type === 'array') {
+          if (a.value.length === b.value.length) a.value.forEach((x, i) => this.unify(x, b.value[i]));
+        } else if (a.type === 'object' && b.type === 'object' && a.value.length === b.value.length) {
+          for (const [k, v] of a.value) {
+            const other = b.value.find(([k2]) => JSON.stringify(strip(k2)) === JSON.stringify(strip(k)));
+            if (other) this.unify(v, other[1]);
+          }
+        }
+        return;
+      default:
+        if (b.type === 'var') this.bind(b.value);
     }
   }
 }
@@ -213,7 +302,13 @@ function outputVars(e: Expr, safe: Known, arity: (op: string) => number | undefi
     for (const t of terms) refOutputs(t, now, out);
     if (isCall(e)) {
       const op = exprOperator(e);
-      if (op === 'eq' && terms.length === 2) unify(terms[0], terms[1], now, out);
+      if (op === 'eq' && terms.length === 2) {
+        // What the refs bind is bound before the sides are matched.
+        const before = new Set(out);
+        const u = new Unification({ has: (v) => now.has(v) || before.has(v) });
+        u.unify(terms[0], terms[1]);
+        for (const v of u.bound) out.add(v);
+      }
       else {
         const n = arity(op);
         if (n !== undefined && terms.length === n + 1 && terms.every((t, i) => i >= n || allSafe(t, now))) patternVars(terms[n], out);
@@ -243,9 +338,9 @@ class SafetyChecker {
 
   /** Reorders a body so bindings come first; reports what can never be bound. Returns the new order. */
   body(body: Body, globals: Vars): { body: Body; safe: Vars; safeBody: boolean } {
-    // An expression's own vars and its closures' free vars do not depend on the order: computed once each.
+    // An expression's own vars and its closures' vars do not depend on the order: computed once each.
     const reads = body.map((e) => exprVars(e, this.isFunction));
-    const frees = body.map((e) => closureFreeVars(e, this.isFunction));
+    const inClosures = body.map((e) => closureVars(e, this.isFunction));
     const bodyVars: Vars = new Set();
     for (const vars of reads) for (const v of vars) bodyVars.add(v);
     const safe = new Set(globals);
@@ -255,7 +350,7 @@ class SafetyChecker {
     const pending = new Set(body.keys());
     const ready = (i: number, outs: Vars): boolean => {
       for (const v of reads[i]) if (!safe.has(v) && !outs.has(v)) return false;
-      for (const v of frees[i]) if (bodyVars.has(v) && !safe.has(v) && !globals.has(v)) return false;
+      for (const v of inClosures[i]) if (bodyVars.has(v) && !safe.has(v) && !globals.has(v)) return false;
       return true;
     };
     for (let progress = true; progress;) {
@@ -275,17 +370,23 @@ class SafetyChecker {
     for (const i of pending) {
       // What the expression would bind itself (`xs[i]`'s i) is not what keeps it from running.
       const outs = outputVars(body[i], safe, this.arity);
-      const unsafe = new Set([...reads[i], ...[...frees[i]].filter((v) => bodyVars.has(v))].filter((v) => !safe.has(v) && !outs.has(v)));
+      const closed = [...inClosures[i]].filter((v) => bodyVars.has(v) && !globals.has(v) && !safe.has(v));
+      // Unless its closures read exactly what it binds (`z == [[x | x > 1], xs[x]]`): then, as in OPA, those
+      // are reported too, the expression cannot bind what it needs first.
+      const closesOverOwnOutputs = closed.length > 0 && closed.length === outs.size && closed.every((v) => outs.has(v));
+      const unsafe = new Set([...reads[i], ...closed].filter((v) => !safe.has(v) && (closesOverOwnOutputs || !outs.has(v))));
       this.report(body[i], unsafe);
     }
-    if (pending.size > 0) return { body, safe, safeBody: false };
     // Closures are checked with what is bound at their place in the new order (the outputs found while
-    // placing: reordering a closure's own body does not change what its expression binds).
+    // placing: reordering a closure's own body does not change what its expression binds). Those of the
+    // expressions that could be placed are checked even when others could not, as OPA does: their unsafe vars
+    // are reported as well.
     const before = new Set(globals);
     placed.forEach((e, k) => {
       this.closures(e, before);
       for (const v of placedOuts[k]) before.add(v);
     });
+    if (pending.size > 0) return { body, safe, safeBody: false };
     return { body: placed.map((e, index) => (e.index === index ? e : { ...e, index })), safe, safeBody: true };
   }
 
@@ -296,7 +397,7 @@ class SafetyChecker {
   private unsafeVars = new Map<string, Location>();
 
   private report(e: Expr, unsafe: Vars): void {
-    const named = [...unsafe].filter((v) => !generated(v) || this.ctx.rewritten.has(v));
+    const named = [...unsafe].filter((v) => !generated(this.name(v)));
     if (named.length === 0 && unsafe.size > 0) {
       this.ctx.error('rego_unsafe_var_error', e.loc, 'expression is unsafe');
       return;
@@ -370,7 +471,20 @@ class SafetyChecker {
   rule(rule: Rule): void {
     const globals: Vars = new Set(['input', 'data']);
     for (const a of rule.head.args ?? []) termVars(a, globals);
-    rule.body = this.body(rule.body, globals).body;
+    // A comprehension in the head is evaluated at the end of the body (OPA moves it there, `__localN__ = [...]`):
+    // it is checked as such an expression, so a var its body shares with the rule's body must be bound there.
+    const head = rule.head;
+    const headTerms = [head.key, head.value, ...(head.args ?? [])].filter((t): t is Term => !!t && t !== head.ref[head.ref.length - 1]);
+    const moved = new Set<Expr>();
+    for (const t of headTerms) {
+      if (!isComprehension(t)) continue;
+      const eq: Term = { type: 'ref', value: [{ type: 'var', value: 'eq', loc: t.loc }], loc: t.loc };
+      moved.add({ index: rule.body.length + moved.size, terms: [eq, { type: 'var', value: '$head', loc: t.loc }, t], loc: t.loc });
+    }
+    const checked = this.body([...rule.body, ...moved], globals);
+    rule.body = moved.size === 0 ? checked.body : checked.body.filter((e) => !moved.has(e)).map((e, index) => (e.index === index ? e : { ...e, index }));
+    // Comprehensions nested in other head terms are checked with what the body binds.
+    for (const t of headTerms) if (!isComprehension(t)) this.closures({ index: rule.body.length, terms: t, loc: t.loc }, checked.safe);
     this.flushUnsafe();
   }
 
@@ -389,7 +503,12 @@ class SafetyChecker {
     if (headVars.size === 0) return;
     const known: Vars = new Set(['input', 'data']);
     for (const a of rule.head.args ?? []) termVars(a, known);
-    allVars(rule.body, this.isFunction, known);
+    // Vars the body mentions outside comprehensions and `every` (their own scopes); a negated body's count.
+    for (const e of rule.body) {
+      for (const v of exprVars(e, this.isFunction)) known.add(v);
+      const t = e.terms;
+      if (!Array.isArray(t) && !isTerm(t) && t.type !== 'every') closureVars(e, this.isFunction, known);
+    }
     const unsafe = new Map([...headVars].filter(([v]) => !known.has(v)));
     for (const [v, term] of [...unsafe].sort(([a], [b]) => (this.name(a) < this.name(b) ? -1 : 1))) {
       const name = this.name(v);

@@ -60,7 +60,13 @@ export const rewriteWithValues: Stage = {
   name: 'RewriteWithValues',
   run(ctx) {
     for (const m of ctx.modules) {
-      for (const rule of m.rules) for (let r: Rule | undefined = rule; r; r = r.else) r.body = rewriteBody(ctx, r.body);
+      for (const rule of m.rules) {
+        for (let r: Rule | undefined = rule; r; r = r.else) {
+          r.body = rewriteBody(ctx, r.body);
+          // Comprehensions in the head (`q := [v | v := p with input as xs[_]]`) have bodies of their own.
+          for (const t of [r.head.key, r.head.value, ...(r.head.args ?? [])]) if (t) rewriteInTerm(ctx, t);
+        }
+      }
     }
   },
 };

@@ -1,6 +1,7 @@
 // yaml.is_valid, yaml.marshal and yaml.unmarshal. A text is valid YAML when every document in it parses;
 // unmarshal answers the first document, as Go's YAML decoding does.
-import { YamlDepthError, yamlDocumentsAsOpa } from '../json/yaml.js';
+import type { Document } from 'yaml';
+import { YamlDepthError, documentValue, yamlDocumentsAsOpa } from '../json/yaml.js';
 import { goYamlMessage } from '../json/yaml-errors.js';
 import { BuiltinError, str } from './args.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
@@ -34,7 +35,7 @@ function unmarshal(text: unknown): unknown {
   }
   const broken = docs.find((d) => d.errors.length > 0);
   if (broken) throw new BuiltinError('yaml.unmarshal', goYamlMessage(broken.errors[0]!, source));
-  return docs.length === 0 ? null : (docs[0]!.toJS() as unknown);
+  return docs.length === 0 ? null : documentValue(docs[0]! as Document);
 }
 
 export const yamlBuiltins: readonly BuiltinEntry[] = [

@@ -13,6 +13,8 @@ import type { Document, Node as YamlNode, Scalar, ScalarTag, Schema, YAMLParseEr
 import { lazyRequire } from '../lazy-require.js';
 import { NumberText } from './number-text.js';
 import { goFormatFloat, goSyntax } from '../builtins/sprintf.js';
+import { cloneJson } from './clone.js';
+import { excessiveAliasing, goAnchorNames } from './yaml-anchors.js';
 
 const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
@@ -285,22 +287,46 @@ function unsupportedValues(doc: Document): YAMLParseError[] {
   return errors;
 }
 
-/** Go's errors for a parsed document, first to last: syntax, then the JSON conversion's keys, then its values. */
-function opaErrors(doc: Document, text: string, converted: boolean): YAMLParseError[] {
+/**
+ * Go's errors for a parsed document, first to last: syntax (the YAML reader's, a key left out, or `scanned`, a
+ * name Go's scanner refuses), then alias expansion and the JSON conversion's keys, then its values.
+ */
+function opaErrors(doc: Document, text: string, converted: boolean, scanned?: YAMLParseError): YAMLParseError[] {
   const missing = missingKeys(doc, text);
-  if (doc.errors.length > 0) {
+  const syntax = scanned ? [scanned, ...doc.errors].sort((a, b) => a.pos[0] - b.pos[0]) : doc.errors;
+  if (syntax.length > 0) {
     // Go's parser stops at the first error in the text, whichever reader would have seen it.
-    const first = doc.errors[0]!.pos[0];
+    const first = syntax[0]!.pos[0];
     const before = missing.filter((e) => e.pos[0] <= first);
-    return before.length > 0 ? before : doc.errors;
+    return before.length > 0 ? before : syntax;
   }
   if (missing.length > 0) return missing;
   const aliases = badAliases(doc, converted);
   if (aliases.length > 0 || !converted) return aliases;
+  const expansion = excessiveAliasing(doc);
+  if (expansion) return [expansion];
   const keys = unconvertibleKeys(doc);
   if (keys.length > 0) return keys;
   nameKeys(doc);
   return unsupportedValues(doc);
+}
+
+/**
+ * The JSON value of a document that converts. Go copies what an alias names wherever it appears; the YAML
+ * library hands back the one value each time, which a later change to one place would change in all, so a
+ * document with aliases is copied (excessiveAliasing has bounded the copy as Go bounds its own).
+ */
+export function documentValue(doc: Document): unknown {
+  const value = doc.toJS({ maxAliasCount: -1 }) as unknown;
+  const lib = yaml();
+  let aliased = false;
+  lib.visit(doc, {
+    Alias() {
+      aliased = true;
+      return lib.visit.BREAK;
+    },
+  });
+  return aliased ? cloneJson(value) : value;
 }
 
 /**
@@ -345,10 +371,11 @@ function checkNesting(text: string): void {
 /** Parses one YAML document (an empty one is null) into the values OPA's decoder makes of it. */
 export function parseYamlAsOpa(text: string): unknown {
   checkNesting(text);
-  const doc = yaml().parseDocument(text, { schema: opaSchema(), merge: false, uniqueKeys: false });
-  const error = opaErrors(doc, text, true)[0];
+  const read = goAnchorNames(text);
+  const doc = yaml().parseDocument(read.text, { schema: opaSchema(), merge: false, uniqueKeys: false });
+  const error = opaErrors(doc, read.text, true, read.error)[0];
   if (error) throw error;
-  return doc.toJS() as unknown;
+  return documentValue(doc);
 }
 
 /**
@@ -358,9 +385,16 @@ export function parseYamlAsOpa(text: string): unknown {
  */
 export function yamlDocumentsAsOpa(text: string): ReturnType<typeof import('yaml').parseAllDocuments> {
   checkNesting(text);
-  const docs = yaml().parseAllDocuments(text, { schema: opaSchema(), merge: false, uniqueKeys: false });
-  (Array.isArray(docs) ? docs : [docs]).forEach((doc, i) => {
-    doc.errors.splice(0, doc.errors.length, ...opaErrors(doc as Document, text, i === 0));
+  const read = goAnchorNames(text);
+  const docs = yaml().parseAllDocuments(read.text, { schema: opaSchema(), merge: false, uniqueKeys: false });
+  const all = (Array.isArray(docs) ? docs : [docs]) as Document[];
+  // Go's scanner error belongs to the document it stops in: the last one starting before it.
+  let scannedIn = 0;
+  all.forEach((doc, i) => {
+    if (read.error && (doc.range?.[0] ?? 0) <= read.error.pos[0]) scannedIn = i;
+  });
+  all.forEach((doc, i) => {
+    doc.errors.splice(0, doc.errors.length, ...opaErrors(doc, read.text, i === 0, i === scannedIn ? read.error : undefined));
   });
   return docs;
 }

@@ -228,3 +228,24 @@ test('an alias naming no anchor before it, or inside the node its anchor names, 
     assert.match(both(['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(texts[0])})`], dir)[0].stdout, /anchor 'a' value contains itself/);
   });
 });
+
+test("anchor and alias names are Go's: letters, digits, _ and -, ending at a blank or one of ?:,]}%@`", () => {
+  withDir((dir) => {
+    const texts = ['a: &x-1 1\nb: *x-1', 'a: &_A-9z 1\nb: [*_A-9z]', 'a: &a.b 1\nb: *a.b', 'a: &é 1', 'a: &a/b 1', 'x: 1\ny: &a.b 2', 'x: 1\n---\ny: &a.b 2',
+      '&a{x: 1}', 'a: & 1', 'a: &a@ 1', 'x: 1\ny: &a` 1', "x: &a\ty",
+      // Go's name ends at `:` or `?`, which then start the next token: a plain scalar, or in a flow collection an indicator.
+      'a: &a:b 1', 'a: &a?x 1', 'x: &a:&b 1', 'x: &a 1\ny: {*a: 1}', 'x: &a 1\ny: *a: 1', 'x: [&a:b 1]', 'x: {&a:b 1}', 'x: [&a: 1]'];
+    for (const text of texts) {
+      for (const query of [`yaml.unmarshal(${JSON.stringify(text)})`, `yaml.is_valid(${JSON.stringify(text)})`]) {
+        const [opa, ours] = both(['--strict-builtin-errors', query], dir);
+        assert.deepEqual(answer(ours), answer(opa), query);
+      }
+      if (text.includes('---')) continue;
+      writeFileSync(join(dir, 'input.yaml'), text);
+      const [opaInput, ourInput] = both(['-i', 'input.yaml', 'input'], dir);
+      assert.equal(ourInput.stderr, opaInput.stderr, `input ${JSON.stringify(text)}`);
+      assert.equal(ourInput.stdout, opaInput.stdout, `input ${JSON.stringify(text)}`);
+    }
+    assert.match(both([`yaml.unmarshal(${JSON.stringify(texts[2])})`], dir)[0].stderr + both(['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(texts[2])})`], dir)[0].stdout, /did not find expected alphabetic or numeric character/);
+  });
+});

@@ -95,6 +95,8 @@ export function excessiveAliasing(doc: Document): YAMLParseError | undefined {
   const lib = yaml();
   let decoded = 1;
   let aliased = 0;
+  // Resolving an alias searches the document for its anchor, so each is resolved once.
+  const targets = new Map<unknown, YamlNode>();
   const pending: Array<[YamlNode | null, boolean]> = [[doc.contents as YamlNode | null, false]];
   while (pending.length > 0) {
     const [node, inAlias] = pending.pop()!;
@@ -103,7 +105,10 @@ export function excessiveAliasing(doc: Document): YAMLParseError | undefined {
     if (aliased > 100 && decoded > 1000 && aliased / decoded > allowedAliasRatio(decoded)) {
       return new lib.YAMLParseError([0, 0], 'BAD_ALIAS', 'document contains excessive aliasing');
     }
-    if (lib.isAlias(node)) pending.push([node.resolve(doc) as YamlNode, true]);
+    if (lib.isAlias(node)) {
+      if (!targets.has(node)) targets.set(node, node.resolve(doc) as YamlNode);
+      pending.push([targets.get(node)!, true]);
+    }
     else if (lib.isSeq(node)) for (let i = node.items.length - 1; i >= 0; i--) pending.push([node.items[i] as YamlNode, inAlias]);
     else if (lib.isMap(node)) {
       for (let i = node.items.length - 1; i >= 0; i--) {

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceOpa } from '../engine/opa-fixture.js';
+import { parseYamlAsOpa } from '../../src/json/yaml.js';
 
 // Go's ParseInt(s, 0, 64) after dropping underscores (octal 010, 0x, 0o, 0b, 1_000), uint64, floats by YAML's
 // pattern, out-of-range floats as strings, YAML 1.2 booleans (yes/on stay strings), no timestamps or
@@ -248,4 +249,29 @@ test("anchor and alias names are Go's: letters, digits, _ and -, ending at a bla
     }
     assert.match(both([`yaml.unmarshal(${JSON.stringify(texts[2])})`], dir)[0].stderr + both(['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(texts[2])})`], dir)[0].stdout, /did not find expected alphabetic or numeric character/);
   });
+});
+
+test('aliases expand as far as Go lets them: a chain of anchors naming the one before twice is refused past its limit', () => {
+  withDir((dir) => {
+    const chain = (levels: number) => ['l0: &l0 [1]', ...Array.from({ length: levels }, (_, i) => `l${i + 1}: &l${i + 1} [*l${i}, *l${i}]`)].join('\n') + '\n';
+    const plain = `p: [${Array(2000).fill('1').join(', ')}]\n`;
+    // Go counts the nodes it decodes in order: the same aliases pass after many plain nodes and fail before them.
+    const texts = [chain(8), chain(9), chain(30), plain + chain(14), chain(14) + plain];
+    for (const text of texts) {
+      writeFileSync(join(dir, 'input.yaml'), text);
+      const [opaInput, ourInput] = both(['-i', 'input.yaml', 'count(input)'], dir);
+      assert.equal(ourInput.stderr, opaInput.stderr, `input ${text.slice(0, 40)}`);
+      assert.equal(ourInput.stdout, opaInput.stdout, `input ${text.slice(0, 40)}`);
+      const query = `count(yaml.unmarshal(${JSON.stringify(text)}))`;
+      const [opa, ours] = both(['--strict-builtin-errors', query], dir);
+      assert.deepEqual(answer(ours), answer(opa), text.slice(0, 40));
+    }
+    assert.match(both(['-i', 'input.yaml', 'input'], dir)[0].stderr, /document contains excessive aliasing/);
+  });
+});
+
+test('a document whose aliases expand is copied: changing one place leaves the others', () => {
+  const value = parseYamlAsOpa('a: &a {x: [1]}\nb: *a\n') as { a: { x: number[] }; b: { x: number[] } };
+  value.a.x.push(2);
+  assert.deepEqual(value.b, { x: [1] });
 });

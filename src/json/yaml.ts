@@ -15,6 +15,7 @@ import { NumberText } from './number-text.js';
 import { goFormatFloat, goSyntax } from '../builtins/sprintf.js';
 import { cloneJson } from './clone.js';
 import { excessiveAliasing, goAnchorNames } from './yaml-anchors.js';
+import { lineAt, questionInFlowSequence } from './yaml-flow-question.js';
 
 const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
@@ -153,43 +154,6 @@ function spanOf(node: unknown): [number, number] {
   return range ? [range[0], range[1]] : [0, 0];
 }
 
-/** 0-based line of an offset, as Go's parser counts. */
-const lineAt = (text: string, offset: number) => text.slice(0, offset).split('\n').length - 1;
-
-/** Go's line of a token's start; the end of stream sits on a line of its own when the text does not end with one. */
-const tokenLine = (text: string, offset: number) => lineAt(text, offset) + (offset >= text.length && text.length > 0 && !text.endsWith('\n') ? 1 : 0);
-
-/** Offset of the next token at or after `from`, past blanks, line breaks and comments; the text's length at its end. */
-function nextTokenAt(text: string, from: number): number {
-  let i = from;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') i++;
-    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) while (i < text.length && text[i] !== '\n') i++;
-    else break;
-  }
-  return i;
-}
-
-/**
- * Where Go's parser fails on a `?` with no key in a flow sequence. It takes the token after the `?` (a `:`, `,`
- * or `]`) for the empty key, so that `]` no longer closes the sequence: the next token does, if it is a `]`, and
- * otherwise the sequence fails where Go wanted a `,` or a `]`. A `]` closing the sequence hands the check to the
- * flow sequence around it. `keyAt`: where the YAML reader puts the empty key; `sequences`: the starts of the
- * flow sequences nested around it, innermost first. Undefined where Go's sequence goes on (a `,` or a `:` next),
- * which this does not follow.
- */
-function questionInFlowSequence(text: string, keyAt: number, sequences: number[]): { at: number; line: number } | undefined {
-  let at = nextTokenAt(text, keyAt);
-  for (const start of sequences) {
-    at = nextTokenAt(text, at + 1);
-    if (text[at] === ']') continue;
-    if (text[at] === ',' || text[at] === ':') return undefined;
-    return { at, line: lineAt(text, start) || tokenLine(text, at) };
-  }
-  return undefined;
-}
-
 /**
  * The mapping keys Go's parser refuses, which the YAML reader takes: a key left out (`: a`, where Go's parser
  * finds no key, or in a flow collection no node), and `?` with no key in a flow sequence. `text` is the
@@ -214,11 +178,12 @@ function missingKeys(doc: Document, text: string): YAMLParseError[] {
       if (!empty) return;
       if (question && inSequence) {
         const sequences: number[] = [];
-        for (let i = path.length - 2; i >= 0 && lib.isSeq(path[i]) && (path[i] as { flow?: boolean }).flow; i--) sequences.push((path[i] as { range?: [number, number, number] }).range?.[0] ?? 0);
-        const failed = questionInFlowSequence(text, at[0], sequences);
+        let i = path.length - 2;
+        for (; i >= 0 && lib.isSeq(path[i]) && (path[i] as { flow?: boolean }).flow; i--) sequences.push((path[i] as { range?: [number, number, number] }).range?.[0] ?? 0);
+        const outerFlow = path.slice(0, i + 1).filter((p) => lib.isCollection(p) && p.flow === true).length;
+        const failed = questionInFlowSequence(text, at[0], sequences, outerFlow, i >= 0 && lib.isDocument(path[i]));
         if (failed) {
-          const said = "did not find expected ',' or ']'";
-          errors.push(new lib.YAMLParseError([failed.at, failed.at], 'BAD_SCALAR_START', failed.line > 0 ? `line ${failed.line}: ${said}` : said));
+          errors.push(new lib.YAMLParseError(at, 'BAD_SCALAR_START', failed.message));
           return;
         }
       }

@@ -275,3 +275,17 @@ test('a document whose aliases expand is copied: changing one place leaves the o
   value.a.x.push(2);
   assert.deepEqual(value.b, { x: [1] });
 });
+
+test('after a `?` with no key in a flow sequence, errors are where Go meets them, its scanner one flow level out', () => {
+  withDir((dir) => {
+    const texts = ['[[?]],', '[[?]],\n', '[[?]],\n\n', '[[?]], 1]', '[[?]], a', '[[?]], [', '[[[?]]],', '[[?]]\n,', '[?] , ', 'x: [[?]],', '[?, [1, 2], 3', '[?]] x'];
+    for (const text of texts) {
+      const [opa, ours] = both(['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(text)})`], dir);
+      assert.deepEqual(answer(ours), answer(opa), JSON.stringify(text));
+      writeFileSync(join(dir, 'input.yaml'), text);
+      const [opaInput, ourInput] = both(['-i', 'input.yaml', 'input'], dir);
+      assert.equal(ourInput.stderr, opaInput.stderr, `input ${JSON.stringify(text)}`);
+    }
+    assert.match(both(['--strict-builtin-errors', 'yaml.unmarshal("[[?]],")'], dir)[0].stdout, /line 1: did not find expected node content/);
+  });
+});

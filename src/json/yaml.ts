@@ -281,7 +281,7 @@ function opaErrors(doc: Document, text: string, converted: boolean, scanned?: YA
  * library hands back the one value each time, which a later change to one place would change in all, so a
  * document with aliases is copied (excessiveAliasing has bounded the copy as Go bounds its own).
  */
-export function documentValue(doc: Document): unknown {
+function documentValue(doc: Document): unknown {
   const value = doc.toJS({ maxAliasCount: -1 }) as unknown;
   const lib = yaml();
   let aliased = false;
@@ -333,14 +333,15 @@ function checkNesting(text: string): void {
   }
 }
 
-/** Parses one YAML document (an empty one is null) into the values OPA's decoder makes of it. */
+/**
+ * The first document of a YAML stream (an empty stream is null) as the value OPA's decoder makes of it. Go
+ * parses the documents after it too, so a syntax error in any of them is thrown.
+ */
 export function parseYamlAsOpa(text: string): unknown {
-  checkNesting(text);
-  const read = goAnchorNames(text);
-  const doc = yaml().parseDocument(read.text, { schema: opaSchema(), merge: false, uniqueKeys: false });
-  const error = opaErrors(doc, read.text, true, read.error)[0];
-  if (error) throw error;
-  return documentValue(doc);
+  const docs = yamlDocumentsAsOpa(text);
+  const broken = docs.find((doc) => doc.errors.length > 0);
+  if (broken) throw broken.errors[0]!;
+  return docs.length === 0 ? null : documentValue(docs[0]!);
 }
 
 /**
@@ -348,7 +349,7 @@ export function parseYamlAsOpa(text: string): unknown {
  * parses every document but converts only the first to JSON, so a key or value JSON cannot carry (a null or
  * collection key, .inf, .nan) is an error there and nowhere else.
  */
-export function yamlDocumentsAsOpa(text: string): ReturnType<typeof import('yaml').parseAllDocuments> {
+export function yamlDocumentsAsOpa(text: string): Document[] {
   checkNesting(text);
   const read = goAnchorNames(text);
   const docs = yaml().parseAllDocuments(read.text, { schema: opaSchema(), merge: false, uniqueKeys: false });
@@ -361,5 +362,5 @@ export function yamlDocumentsAsOpa(text: string): ReturnType<typeof import('yaml
   all.forEach((doc, i) => {
     doc.errors.splice(0, doc.errors.length, ...opaErrors(doc, read.text, i === 0, i === scannedIn ? read.error : undefined));
   });
-  return docs;
+  return all;
 }

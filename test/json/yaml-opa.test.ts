@@ -289,3 +289,22 @@ test('after a `?` with no key in a flow sequence, errors are where Go meets them
     assert.match(both(['--strict-builtin-errors', 'yaml.unmarshal("[[?]],")'], dir)[0].stdout, /line 1: did not find expected node content/);
   });
 });
+
+test('an input or data file holding a YAML stream is read as its first document, as opa reads it', () => {
+  withDir((dir) => {
+    // Go parses every document (a syntax error anywhere fails) and converts only the first.
+    const texts = ['a: 1\n---\nb: 2\n', 'a: 1\n---\n[1]]', 'a: 1\n---\n~: 2', 'a: 1\n---\n: b', '---\na: 1\n---\n'];
+    mkdirSync(join(dir, 'data'));
+    for (const text of texts) {
+      writeFileSync(join(dir, 'input.yaml'), text);
+      writeFileSync(join(dir, 'data/data.yaml'), text);
+      for (const args of [['-i', 'input.yaml', 'input'], ['-d', 'data', 'data']]) {
+        const [opa, ours] = both(args, dir);
+        assert.equal(ours.stderr, opa.stderr, `${args.join(' ')} with ${JSON.stringify(text)}`);
+        assert.equal(ours.stdout, opa.stdout, `${args.join(' ')} with ${JSON.stringify(text)}`);
+      }
+    }
+    writeFileSync(join(dir, 'input.yaml'), texts[0]!);
+    assert.match(both(['-i', 'input.yaml', 'input'], dir)[0].stdout, /"a": 1/);
+  });
+});

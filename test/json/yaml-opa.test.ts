@@ -104,6 +104,19 @@ function withDir(body: (dir: string) => void): void {
   }
 }
 
+/** yaml.unmarshal and yaml.is_valid answer `text` as opa eval does, and so does an input file holding it. */
+function assertReadAsOpa(text: string, dir: string): void {
+  for (const query of [`yaml.unmarshal(${JSON.stringify(text)})`, `yaml.is_valid(${JSON.stringify(text)})`]) {
+    const [opa, ours] = both(['--strict-builtin-errors', query], dir);
+    assert.deepEqual(answer(ours), answer(opa), query);
+  }
+  writeFileSync(join(dir, 'input.yaml'), text);
+  const [opaInput, ourInput] = both(['-i', 'input.yaml', 'input'], dir);
+  assert.equal(ourInput.status, opaInput.status, `input ${JSON.stringify(text)}: ${ourInput.stdout}${ourInput.stderr}`);
+  assert.equal(ourInput.stderr, opaInput.stderr, `input ${JSON.stringify(text)}`);
+  assert.equal(ourInput.stdout, opaInput.stdout, `input ${JSON.stringify(text)}`);
+}
+
 test('YAML input, bundle data.yaml, -d data and yaml.unmarshal read scalars as opa eval does', () => {
   withDir((dir) => {
     writeFileSync(join(dir, 'input.yaml'), SCALARS);
@@ -214,18 +227,7 @@ test('a YAML stream is valid as opa finds it: every document must parse, only th
 test('an alias naming no anchor before it, or inside the node its anchor names, is refused as opa refuses it', () => {
   withDir((dir) => {
     const texts = ['&a [*a]', '&a {x: *a}', 'a: &a\n  b: *a', '&a [&b [*b]]', '[*zz]', 'a: 1\nb: [&x 1, *x]\nc: *y', 'a: &a [1]\nb: [*a, *a]', 'a: 1\n---\n&a [*a]', 'a: 1\n---\n[*b]'];
-    for (const text of texts) {
-      for (const query of [`yaml.unmarshal(${JSON.stringify(text)})`, `yaml.is_valid(${JSON.stringify(text)})`]) {
-        const [opa, ours] = both(['--strict-builtin-errors', query], dir);
-        assert.deepEqual(answer(ours), answer(opa), query);
-      }
-      // An input file is one document.
-      if (text.includes('---')) continue;
-      writeFileSync(join(dir, 'input.yaml'), text);
-      const [opaInput, ourInput] = both(['-i', 'input.yaml', 'input'], dir);
-      assert.equal(ourInput.status, opaInput.status, `input ${JSON.stringify(text)}: ${ourInput.stdout}${ourInput.stderr}`);
-      assert.equal(ourInput.stderr, opaInput.stderr, `input ${JSON.stringify(text)}`);
-    }
+    for (const text of texts) assertReadAsOpa(text, dir);
     assert.match(both(['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(texts[0])})`], dir)[0].stdout, /anchor 'a' value contains itself/);
   });
 });
@@ -236,17 +238,7 @@ test("anchor and alias names are Go's: letters, digits, _ and -, ending at a bla
       '&a{x: 1}', 'a: & 1', 'a: &a@ 1', 'x: 1\ny: &a` 1', "x: &a\ty",
       // Go's name ends at `:` or `?`, which then start the next token: a plain scalar, or in a flow collection an indicator.
       'a: &a:b 1', 'a: &a?x 1', 'x: &a:&b 1', 'x: &a 1\ny: {*a: 1}', 'x: &a 1\ny: *a: 1', 'x: [&a:b 1]', 'x: {&a:b 1}', 'x: [&a: 1]'];
-    for (const text of texts) {
-      for (const query of [`yaml.unmarshal(${JSON.stringify(text)})`, `yaml.is_valid(${JSON.stringify(text)})`]) {
-        const [opa, ours] = both(['--strict-builtin-errors', query], dir);
-        assert.deepEqual(answer(ours), answer(opa), query);
-      }
-      if (text.includes('---')) continue;
-      writeFileSync(join(dir, 'input.yaml'), text);
-      const [opaInput, ourInput] = both(['-i', 'input.yaml', 'input'], dir);
-      assert.equal(ourInput.stderr, opaInput.stderr, `input ${JSON.stringify(text)}`);
-      assert.equal(ourInput.stdout, opaInput.stdout, `input ${JSON.stringify(text)}`);
-    }
+    for (const text of texts) assertReadAsOpa(text, dir);
     assert.match(both([`yaml.unmarshal(${JSON.stringify(texts[2])})`], dir)[0].stderr + both(['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(texts[2])})`], dir)[0].stdout, /did not find expected alphabetic or numeric character/);
   });
 });

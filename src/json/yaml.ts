@@ -9,7 +9,7 @@
 //     a float key its float32 text: 1e6: is "1e+06", .inf: is ".inf"), and of a key given twice the last value wins;
 //   - a mapping key JSON cannot name is refused: an empty or null key, a sequence or a mapping (a null or
 //     collection key, like .inf, only in the first document of a stream, the one Go converts to JSON).
-import type { Document, Node as YamlNode, Scalar, ScalarTag, Schema, YAMLParseError } from 'yaml';
+import type { Document, Node as YamlNode, Scalar, ScalarTag, Schema, YAMLParseError, visitor } from 'yaml';
 import { lazyRequire } from '../lazy-require.js';
 import { NumberText } from './number-text.js';
 import { goFormatFloat, goSyntax } from '../builtins/sprintf.js';
@@ -154,15 +154,20 @@ function spanOf(node: unknown): [number, number] {
   return range ? [range[0], range[1]] : [0, 0];
 }
 
+/** The errors a visit of `doc` pushes onto `errors`; a visitor may stop at the first it finds. */
+function findErrors(doc: Document, visitorOf: (lib: typeof import('yaml'), errors: YAMLParseError[]) => visitor): YAMLParseError[] {
+  const errors: YAMLParseError[] = [];
+  yaml().visit(doc, visitorOf(yaml(), errors));
+  return errors;
+}
+
 /**
  * The mapping keys Go's parser refuses, which the YAML reader takes: a key left out (`: a`, where Go's parser
  * finds no key, or in a flow collection no node), and `?` with no key in a flow sequence. `text` is the
  * document's source.
  */
 function missingKeys(doc: Document, text: string): YAMLParseError[] {
-  const lib = yaml();
-  const errors: YAMLParseError[] = [];
-  lib.visit(doc, {
+  return findErrors(doc, (lib, errors) => ({
     Pair(_key, pair, path) {
       const key = pair.key as { range?: [number, number, number]; tag?: string; anchor?: string } | null;
       if (!(key === null || (lib.isScalar(key) && key.value === null))) return;
@@ -194,8 +199,7 @@ function missingKeys(doc: Document, text: string): YAMLParseError[] {
       const said = question && inSequence ? "did not find expected ',' or ']'" : flow ? 'did not find expected node content' : 'did not find expected key';
       errors.push(new lib.YAMLParseError(at, 'BAD_SCALAR_START', line > 0 ? `line ${line}: ${said}` : said));
     },
-  });
-  return errors;
+  }));
 }
 
 /**
@@ -203,9 +207,7 @@ function missingKeys(doc: Document, text: string): YAMLParseError[] {
  * the value, and a sequence or mapping, also when an alias names it.
  */
 function unconvertibleKeys(doc: Document): YAMLParseError[] {
-  const lib = yaml();
-  const errors: YAMLParseError[] = [];
-  lib.visit(doc, {
+  return findErrors(doc, (lib, errors) => ({
     Pair(_key, pair) {
       const key = resolved(pair.key, doc);
       const at = spanOf(pair.key);
@@ -215,8 +217,7 @@ function unconvertibleKeys(doc: Document): YAMLParseError[] {
         errors.push(new lib.YAMLParseError(at, 'BAD_SCALAR_START', `invalid map key: ${goSyntax(goTyped(key, doc))}`));
       }
     },
-  });
-  return errors;
+  }));
 }
 
 /**
@@ -224,32 +225,26 @@ function unconvertibleKeys(doc: Document): YAMLParseError[] {
  * (the one it converts), one inside the very node its anchor names (`&a [*a]`), which converting would never finish.
  */
 function badAliases(doc: Document, converted: boolean): YAMLParseError[] {
-  const lib = yaml();
-  const errors: YAMLParseError[] = [];
-  lib.visit(doc, {
+  return findErrors(doc, (lib, errors) => ({
     Alias(_key, alias, path) {
       const target = alias.resolve(doc);
       if (target !== undefined && !(converted && path.includes(target as never))) return;
       errors.push(new lib.YAMLParseError([-1, -1], 'BAD_ALIAS', target === undefined ? `unknown anchor '${alias.source}' referenced` : `anchor '${alias.source}' value contains itself`));
       return lib.visit.BREAK;
     },
-  });
-  return errors;
+  }));
 }
 
 /** ±Inf and NaN, which Go's JSON encoder refuses once the document has converted. */
 function unsupportedValues(doc: Document): YAMLParseError[] {
-  const lib = yaml();
-  const errors: YAMLParseError[] = [];
-  lib.visit(doc, {
+  return findErrors(doc, (lib, errors) => ({
     Scalar(_key, scalar) {
       const v = scalar.value;
       if (typeof v !== 'number' || Number.isFinite(v)) return;
       errors.push(new lib.YAMLParseError(spanOf(scalar), 'BAD_SCALAR_START', `json: unsupported value: ${goSyntax(v)}`));
       return lib.visit.BREAK;
     },
-  });
-  return errors;
+  }));
 }
 
 /**

@@ -1,6 +1,6 @@
 // yaml.is_valid, yaml.marshal and yaml.unmarshal. A text is valid YAML when every document in it parses;
 // unmarshal answers the first document, as Go's YAML decoding does.
-import { YamlDepthError, yamlDocumentsAsOpa } from '../json/yaml.js';
+import { YamlDepthError, parseYamlAsOpa, yamlDocumentsAsOpa } from '../json/yaml.js';
 import { goYamlMessage } from '../json/yaml-errors.js';
 import { BuiltinError, str } from './args.js';
 import { arg, fn, t, type BuiltinEntry } from './declarations.js';
@@ -8,15 +8,10 @@ import { keepsNumberText } from './rego-value.js';
 import { yamlMarshal } from './yaml-marshal.js';
 
 
-function documents(text: string) {
-  const docs = yamlDocumentsAsOpa(text);
-  return Array.isArray(docs) ? docs : [docs];
-}
-
 function isValid(text: unknown): boolean {
   if (typeof text !== 'string') return false;
   try {
-    return documents(text).every((d) => d.errors.length === 0);
+    return yamlDocumentsAsOpa(text).every((d) => d.errors.length === 0);
   } catch (err) {
     if (err instanceof YamlDepthError) return false;
     throw err;
@@ -25,16 +20,13 @@ function isValid(text: unknown): boolean {
 
 function unmarshal(text: unknown): unknown {
   const source = str('yaml.unmarshal', 1, text);
-  let docs;
   try {
-    docs = documents(source);
+    return parseYamlAsOpa(source);
   } catch (err) {
     if (err instanceof YamlDepthError) throw new BuiltinError('yaml.unmarshal', err.message);
+    if (err instanceof Error && err.name.startsWith('YAML')) throw new BuiltinError('yaml.unmarshal', goYamlMessage(err, source));
     throw err;
   }
-  const broken = docs.find((d) => d.errors.length > 0);
-  if (broken) throw new BuiltinError('yaml.unmarshal', goYamlMessage(broken.errors[0]!, source));
-  return docs.length === 0 ? null : (docs[0]!.toJS() as unknown);
 }
 
 export const yamlBuiltins: readonly BuiltinEntry[] = [

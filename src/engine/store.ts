@@ -143,12 +143,18 @@ export class DataStore {
   /** PATCH: JSON Patch add/remove/replace applied relative to `path`, all or nothing. */
   patch(path: string[], ops: JsonPatchOp[]): void {
     this.checkWritable(path);
-    const draft = cloneJson(this.root);
+    let draft = cloneJson(this.root);
     for (const op of ops) {
       const target = [...path, ...splitPointer(op.path)];
+      if (target.length === 0) {
+        // The whole document is replaced, as OPA does; the rule-conflict check below still applies.
+        if (op.op === 'remove') throw new StoreError('bad_patch', 'storage_invalid_patch_error: root cannot be removed');
+        if (!isObject(op.value)) throw new StoreError('bad_patch', 'storage_invalid_patch_error: root must be object');
+        draft = op.value;
+        continue;
+      }
       const parent = readFrom(draft, target.slice(0, -1));
       const key = target[target.length - 1];
-      if (target.length === 0) throw new StoreError('bad_patch', 'cannot patch the document root');
       if (parent === undefined) throw new StoreError('not_found', 'storage_not_found_error: document does not exist');
       if (Array.isArray(parent)) {
         // OPA's words: an index past the end is not found, while removing or replacing at the end (or `-`) is an

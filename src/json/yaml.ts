@@ -9,10 +9,13 @@
 //     a float key its float32 text: 1e6: is "1e+06", .inf: is ".inf"), and of a key given twice the last value wins;
 //   - a mapping key JSON cannot name is refused: an empty or null key, a sequence or a mapping (a null or
 //     collection key, like .inf, only in the first document of a stream, the one Go converts to JSON).
-import type { Document, Node as YamlNode, Scalar, ScalarTag, Schema, YAMLParseError } from 'yaml';
+import type { Document, Node as YamlNode, Scalar, ScalarTag, Schema, YAMLParseError, visitor } from 'yaml';
 import { lazyRequire } from '../lazy-require.js';
 import { NumberText } from './number-text.js';
 import { goFormatFloat, goSyntax } from '../builtins/sprintf.js';
+import { cloneJson } from './clone.js';
+import { excessiveAliasing, goAnchorNames } from './yaml-anchors.js';
+import { lineAt, questionInFlowSequence } from './yaml-flow-question.js';
 
 const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
@@ -151,41 +154,11 @@ function spanOf(node: unknown): [number, number] {
   return range ? [range[0], range[1]] : [0, 0];
 }
 
-/** 0-based line of an offset, as Go's parser counts. */
-const lineAt = (text: string, offset: number) => text.slice(0, offset).split('\n').length - 1;
-
-/** Go's line of a token's start; the end of stream sits on a line of its own when the text does not end with one. */
-const tokenLine = (text: string, offset: number) => lineAt(text, offset) + (offset >= text.length && text.length > 0 && !text.endsWith('\n') ? 1 : 0);
-
-/** Offset of the next token at or after `from`, past blanks, line breaks and comments; the text's length at its end. */
-function nextTokenAt(text: string, from: number): number {
-  let i = from;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') i++;
-    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) while (i < text.length && text[i] !== '\n') i++;
-    else break;
-  }
-  return i;
-}
-
-/**
- * Where Go's parser fails on a `?` with no key in a flow sequence. It takes the token after the `?` (a `:`, `,`
- * or `]`) for the empty key, so that `]` no longer closes the sequence: the next token does, if it is a `]`, and
- * otherwise the sequence fails where Go wanted a `,` or a `]`. A `]` closing the sequence hands the check to the
- * flow sequence around it. `keyAt`: where the YAML reader puts the empty key; `sequences`: the starts of the
- * flow sequences nested around it, innermost first. Undefined where Go's sequence goes on (a `,` or a `:` next),
- * which this does not follow.
- */
-function questionInFlowSequence(text: string, keyAt: number, sequences: number[]): { at: number; line: number } | undefined {
-  let at = nextTokenAt(text, keyAt);
-  for (const start of sequences) {
-    at = nextTokenAt(text, at + 1);
-    if (text[at] === ']') continue;
-    if (text[at] === ',' || text[at] === ':') return undefined;
-    return { at, line: lineAt(text, start) || tokenLine(text, at) };
-  }
-  return undefined;
+/** The errors a visit of `doc` pushes onto `errors`; a visitor may stop at the first it finds. */
+function findErrors(doc: Document, visitorOf: (lib: typeof import('yaml'), errors: YAMLParseError[]) => visitor): YAMLParseError[] {
+  const errors: YAMLParseError[] = [];
+  yaml().visit(doc, visitorOf(yaml(), errors));
+  return errors;
 }
 
 /**
@@ -194,9 +167,7 @@ function questionInFlowSequence(text: string, keyAt: number, sequences: number[]
  * document's source.
  */
 function missingKeys(doc: Document, text: string): YAMLParseError[] {
-  const lib = yaml();
-  const errors: YAMLParseError[] = [];
-  lib.visit(doc, {
+  return findErrors(doc, (lib, errors) => ({
     Pair(_key, pair, path) {
       const key = pair.key as { range?: [number, number, number]; tag?: string; anchor?: string } | null;
       if (!(key === null || (lib.isScalar(key) && key.value === null))) return;
@@ -212,11 +183,12 @@ function missingKeys(doc: Document, text: string): YAMLParseError[] {
       if (!empty) return;
       if (question && inSequence) {
         const sequences: number[] = [];
-        for (let i = path.length - 2; i >= 0 && lib.isSeq(path[i]) && (path[i] as { flow?: boolean }).flow; i--) sequences.push((path[i] as { range?: [number, number, number] }).range?.[0] ?? 0);
-        const failed = questionInFlowSequence(text, at[0], sequences);
+        let i = path.length - 2;
+        for (; i >= 0 && lib.isSeq(path[i]) && (path[i] as { flow?: boolean }).flow; i--) sequences.push((path[i] as { range?: [number, number, number] }).range?.[0] ?? 0);
+        const outerFlow = path.slice(0, i + 1).filter((p) => lib.isCollection(p) && p.flow === true).length;
+        const failed = questionInFlowSequence(text, at[0], sequences, outerFlow, i >= 0 && lib.isDocument(path[i]));
         if (failed) {
-          const said = "did not find expected ',' or ']'";
-          errors.push(new lib.YAMLParseError([failed.at, failed.at], 'BAD_SCALAR_START', failed.line > 0 ? `line ${failed.line}: ${said}` : said));
+          errors.push(new lib.YAMLParseError(at, 'BAD_SCALAR_START', failed.message));
           return;
         }
       }
@@ -227,8 +199,7 @@ function missingKeys(doc: Document, text: string): YAMLParseError[] {
       const said = question && inSequence ? "did not find expected ',' or ']'" : flow ? 'did not find expected node content' : 'did not find expected key';
       errors.push(new lib.YAMLParseError(at, 'BAD_SCALAR_START', line > 0 ? `line ${line}: ${said}` : said));
     },
-  });
-  return errors;
+  }));
 }
 
 /**
@@ -236,9 +207,7 @@ function missingKeys(doc: Document, text: string): YAMLParseError[] {
  * the value, and a sequence or mapping, also when an alias names it.
  */
 function unconvertibleKeys(doc: Document): YAMLParseError[] {
-  const lib = yaml();
-  const errors: YAMLParseError[] = [];
-  lib.visit(doc, {
+  return findErrors(doc, (lib, errors) => ({
     Pair(_key, pair) {
       const key = resolved(pair.key, doc);
       const at = spanOf(pair.key);
@@ -248,8 +217,7 @@ function unconvertibleKeys(doc: Document): YAMLParseError[] {
         errors.push(new lib.YAMLParseError(at, 'BAD_SCALAR_START', `invalid map key: ${goSyntax(goTyped(key, doc))}`));
       }
     },
-  });
-  return errors;
+  }));
 }
 
 /**
@@ -257,50 +225,68 @@ function unconvertibleKeys(doc: Document): YAMLParseError[] {
  * (the one it converts), one inside the very node its anchor names (`&a [*a]`), which converting would never finish.
  */
 function badAliases(doc: Document, converted: boolean): YAMLParseError[] {
-  const lib = yaml();
-  const errors: YAMLParseError[] = [];
-  lib.visit(doc, {
+  return findErrors(doc, (lib, errors) => ({
     Alias(_key, alias, path) {
       const target = alias.resolve(doc);
       if (target !== undefined && !(converted && path.includes(target as never))) return;
       errors.push(new lib.YAMLParseError([-1, -1], 'BAD_ALIAS', target === undefined ? `unknown anchor '${alias.source}' referenced` : `anchor '${alias.source}' value contains itself`));
       return lib.visit.BREAK;
     },
-  });
-  return errors;
+  }));
 }
 
 /** ±Inf and NaN, which Go's JSON encoder refuses once the document has converted. */
 function unsupportedValues(doc: Document): YAMLParseError[] {
-  const lib = yaml();
-  const errors: YAMLParseError[] = [];
-  lib.visit(doc, {
+  return findErrors(doc, (lib, errors) => ({
     Scalar(_key, scalar) {
       const v = scalar.value;
       if (typeof v !== 'number' || Number.isFinite(v)) return;
       errors.push(new lib.YAMLParseError(spanOf(scalar), 'BAD_SCALAR_START', `json: unsupported value: ${goSyntax(v)}`));
       return lib.visit.BREAK;
     },
-  });
-  return errors;
+  }));
 }
 
-/** Go's errors for a parsed document, first to last: syntax, then the JSON conversion's keys, then its values. */
-function opaErrors(doc: Document, text: string, converted: boolean): YAMLParseError[] {
+/**
+ * Go's errors for a parsed document, first to last: syntax (the YAML reader's, a key left out, or `scanned`, a
+ * name Go's scanner refuses), then alias expansion and the JSON conversion's keys, then its values.
+ */
+function opaErrors(doc: Document, text: string, converted: boolean, scanned?: YAMLParseError): YAMLParseError[] {
   const missing = missingKeys(doc, text);
-  if (doc.errors.length > 0) {
+  const syntax = scanned ? [scanned, ...doc.errors].sort((a, b) => a.pos[0] - b.pos[0]) : doc.errors;
+  if (syntax.length > 0) {
     // Go's parser stops at the first error in the text, whichever reader would have seen it.
-    const first = doc.errors[0]!.pos[0];
+    const first = syntax[0]!.pos[0];
     const before = missing.filter((e) => e.pos[0] <= first);
-    return before.length > 0 ? before : doc.errors;
+    return before.length > 0 ? before : syntax;
   }
   if (missing.length > 0) return missing;
   const aliases = badAliases(doc, converted);
   if (aliases.length > 0 || !converted) return aliases;
+  const expansion = excessiveAliasing(doc);
+  if (expansion) return [expansion];
   const keys = unconvertibleKeys(doc);
   if (keys.length > 0) return keys;
   nameKeys(doc);
   return unsupportedValues(doc);
+}
+
+/**
+ * The JSON value of a document that converts. Go copies what an alias names wherever it appears; the YAML
+ * library hands back the one value each time, which a later change to one place would change in all, so a
+ * document with aliases is copied (excessiveAliasing has bounded the copy as Go bounds its own).
+ */
+function documentValue(doc: Document): unknown {
+  const value = doc.toJS({ maxAliasCount: -1 }) as unknown;
+  const lib = yaml();
+  let aliased = false;
+  lib.visit(doc, {
+    Alias() {
+      aliased = true;
+      return lib.visit.BREAK;
+    },
+  });
+  return aliased ? cloneJson(value) : value;
 }
 
 /**
@@ -342,13 +328,15 @@ function checkNesting(text: string): void {
   }
 }
 
-/** Parses one YAML document (an empty one is null) into the values OPA's decoder makes of it. */
+/**
+ * The first document of a YAML stream (an empty stream is null) as the value OPA's decoder makes of it. Go
+ * parses the documents after it too, so a syntax error in any of them is thrown.
+ */
 export function parseYamlAsOpa(text: string): unknown {
-  checkNesting(text);
-  const doc = yaml().parseDocument(text, { schema: opaSchema(), merge: false, uniqueKeys: false });
-  const error = opaErrors(doc, text, true)[0];
-  if (error) throw error;
-  return doc.toJS() as unknown;
+  const docs = yamlDocumentsAsOpa(text);
+  const broken = docs.find((doc) => doc.errors.length > 0);
+  if (broken) throw broken.errors[0]!;
+  return docs.length === 0 ? null : documentValue(docs[0]!);
 }
 
 /**
@@ -356,11 +344,18 @@ export function parseYamlAsOpa(text: string): unknown {
  * parses every document but converts only the first to JSON, so a key or value JSON cannot carry (a null or
  * collection key, .inf, .nan) is an error there and nowhere else.
  */
-export function yamlDocumentsAsOpa(text: string): ReturnType<typeof import('yaml').parseAllDocuments> {
+export function yamlDocumentsAsOpa(text: string): Document[] {
   checkNesting(text);
-  const docs = yaml().parseAllDocuments(text, { schema: opaSchema(), merge: false, uniqueKeys: false });
-  (Array.isArray(docs) ? docs : [docs]).forEach((doc, i) => {
-    doc.errors.splice(0, doc.errors.length, ...opaErrors(doc as Document, text, i === 0));
+  const read = goAnchorNames(text);
+  const docs = yaml().parseAllDocuments(read.text, { schema: opaSchema(), merge: false, uniqueKeys: false });
+  const all = (Array.isArray(docs) ? docs : [docs]) as Document[];
+  // Go's scanner error belongs to the document it stops in: the last one starting before it.
+  let scannedIn = 0;
+  all.forEach((doc, i) => {
+    if (read.error && (doc.range?.[0] ?? 0) <= read.error.pos[0]) scannedIn = i;
   });
-  return docs;
+  all.forEach((doc, i) => {
+    doc.errors.splice(0, doc.errors.length, ...opaErrors(doc, read.text, i === 0, i === scannedIn ? read.error : undefined));
+  });
+  return all;
 }

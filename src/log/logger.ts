@@ -1,5 +1,5 @@
 // pino logging in OPA's shape, so a pipeline that parses `opa run` logs parses Verdict's: one JSON object a
-// line with `level` as a name ("info"; "warning" as OPA spells it), `msg`, and `time` in RFC 3339.
+// line with `level` as a name ("info"; "warning" as OPA spells it), `msg`, and `time` in RFC 3339 to the second.
 // `--log-format json-pretty` indents each record; `text` renders the same records as readable lines.
 // Nothing on the request path logs inputs, headers or tokens (see server/request-log.ts).
 import { Writable } from 'node:stream';
@@ -14,6 +14,9 @@ export type LogFormat = (typeof logFormats)[number];
 
 export const logLevels: LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** The record's time as OPA's logger (logrus, RFC 3339) writes it: to the second. */
+const rfc3339Seconds = () => `,"time":"${new Date().toISOString().slice(0, 19)}Z"`;
+
 /** OPA's (logrus's) names for the levels, where they differ from pino's. */
 const levelNames: Record<string, string> = { warn: 'warning' };
 
@@ -22,7 +25,7 @@ export function createLogger(level: LevelWithSilent, format: LogFormat, out: Nod
     level,
     base: undefined,
     messageKey: 'msg',
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: rfc3339Seconds,
     formatters: { level: (label) => ({ level: levelNames[label] ?? label }) },
     hooks: { streamWrite: inGoKeyOrder },
   };

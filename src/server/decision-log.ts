@@ -94,7 +94,7 @@ export function createServerDecisionLog(
   const policyFor = (s: DecisionLogSettings) => ({ evaluate: engine.decide, defined, dropPath: s.dropPath, maskPath: s.maskPath });
   const optionsFor = (s: DecisionLogSettings) => ({
     // OPA prints each event on its logger at info, the event's fields at the top level.
-    ...(s.console ? { console: (event: DecisionEvent) => log.info({ ...event, type: 'openpolicyagent.org/decision_logs' }, 'Decision Log') } : {}),
+    ...(s.console ? { console: (event: DecisionEvent) => log.info({ ...withoutEmptyBundles(event), type: 'openpolicyagent.org/decision_logs' }, 'Decision Log') } : {}),
     ...(s.maxDecisionsPerSecond !== undefined ? { maxPerSecond: s.maxDecisionsPerSecond } : {}),
   });
   const logger = new DecisionLogger(store, policyFor(settings), optionsFor(settings));
@@ -268,4 +268,11 @@ function uploaderFor(settings: ReturnType<typeof decisionLogSettings>, services:
   const { service: name, ...options } = settings.upload;
   const service = services.find((s) => s.name === name)!;
   return new DecisionLogUploader(store, { service: new ServiceClient(service), ...options });
+}
+
+/** The event as OPA prints it on the console: Go's encoder leaves an empty `bundles` out (omitempty). */
+function withoutEmptyBundles(event: DecisionEvent): DecisionEvent {
+  if (event.bundles === undefined || Object.keys(event.bundles).length > 0) return event;
+  const { bundles: _empty, ...rest } = event;
+  return rest;
 }

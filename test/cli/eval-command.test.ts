@@ -45,6 +45,8 @@ cases.push(
   { args: ['-d', 'rego', '--import', 'data.kong.authz', '-i', input, '-f', 'pretty', 'authz.decision'] },
   { args: ['-d', 'test/cli/eval-v0', '--v0-compatible', '-f', 'pretty', 'data.legacy.names'] },
   { args: ['-d', '/nonexistent/path', '1'] },
+  // Table columns are as wide as a terminal shows them: CJK and emoji take two columns, combining marks none.
+  { args: ['-f', 'pretty', 'x := "漢字"; y := "😀"; z := "e\u0301"; w := "👨‍👩‍👧"'] },
   { args: ['-f', 'discard', '--fail-defined', '1'] },
   // An explanation without events is left out of the JSON.
   { args: ['-d', 'rego', '-i', input, '--explain', 'notes', 'data.kong.authz.decision'] },

@@ -19,8 +19,13 @@ export interface RunningOpa {
 }
 
 export async function startOpa(args: string[]): Promise<RunningOpa> {
+  return startServer([opaBinary()], args);
+}
+
+/** `command run --server` on a free port: the reference OPA, or Verdict (`[process.execPath, 'dist/src/main.js']`). */
+export async function startServer(command: string[], args: string[]): Promise<RunningOpa> {
   const port = await freePort();
-  const child = spawn(opaBinary(), ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-format', 'json', ...args], {
+  const child = spawn(command[0]!, [...command.slice(1), 'run', '--server', '--addr', `127.0.0.1:${port}`, '--log-format', 'json', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   after(() => {

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceOpa } from '../engine/opa-fixture.js';
+import { parseYamlAsOpa } from '../../src/json/yaml.js';
 
 // Go's ParseInt(s, 0, 64) after dropping underscores (octal 010, 0x, 0o, 0b, 1_000), uint64, floats by YAML's
 // pattern, out-of-range floats as strings, YAML 1.2 booleans (yes/on stay strings), no timestamps or
@@ -101,6 +102,19 @@ function withDir(body: (dir: string) => void): void {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** yaml.unmarshal and yaml.is_valid answer `text` as opa eval does, and so does an input file holding it. */
+function assertReadAsOpa(text: string, dir: string): void {
+  for (const query of [`yaml.unmarshal(${JSON.stringify(text)})`, `yaml.is_valid(${JSON.stringify(text)})`]) {
+    const [opa, ours] = both(['--strict-builtin-errors', query], dir);
+    assert.deepEqual(answer(ours), answer(opa), query);
+  }
+  writeFileSync(join(dir, 'input.yaml'), text);
+  const [opaInput, ourInput] = both(['-i', 'input.yaml', 'input'], dir);
+  assert.equal(ourInput.status, opaInput.status, `input ${JSON.stringify(text)}: ${ourInput.stdout}${ourInput.stderr}`);
+  assert.equal(ourInput.stderr, opaInput.stderr, `input ${JSON.stringify(text)}`);
+  assert.equal(ourInput.stdout, opaInput.stdout, `input ${JSON.stringify(text)}`);
 }
 
 test('YAML input, bundle data.yaml, -d data and yaml.unmarshal read scalars as opa eval does', () => {
@@ -213,18 +227,76 @@ test('a YAML stream is valid as opa finds it: every document must parse, only th
 test('an alias naming no anchor before it, or inside the node its anchor names, is refused as opa refuses it', () => {
   withDir((dir) => {
     const texts = ['&a [*a]', '&a {x: *a}', 'a: &a\n  b: *a', '&a [&b [*b]]', '[*zz]', 'a: 1\nb: [&x 1, *x]\nc: *y', 'a: &a [1]\nb: [*a, *a]', 'a: 1\n---\n&a [*a]', 'a: 1\n---\n[*b]'];
+    for (const text of texts) assertReadAsOpa(text, dir);
+    assert.match(both(['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(texts[0])})`], dir)[0].stdout, /anchor 'a' value contains itself/);
+  });
+});
+
+test("anchor and alias names are Go's: letters, digits, _ and -, ending at a blank or one of ?:,]}%@`", () => {
+  withDir((dir) => {
+    const texts = ['a: &x-1 1\nb: *x-1', 'a: &_A-9z 1\nb: [*_A-9z]', 'a: &a.b 1\nb: *a.b', 'a: &é 1', 'a: &a/b 1', 'x: 1\ny: &a.b 2', 'x: 1\n---\ny: &a.b 2',
+      '&a{x: 1}', 'a: & 1', 'a: &a@ 1', 'x: 1\ny: &a` 1', "x: &a\ty",
+      // Go's name ends at `:` or `?`, which then start the next token: a plain scalar, or in a flow collection an indicator.
+      'a: &a:b 1', 'a: &a?x 1', 'x: &a:&b 1', 'x: &a 1\ny: {*a: 1}', 'x: &a 1\ny: *a: 1', 'x: [&a:b 1]', 'x: {&a:b 1}', 'x: [&a: 1]'];
+    for (const text of texts) assertReadAsOpa(text, dir);
+    assert.match(both([`yaml.unmarshal(${JSON.stringify(texts[2])})`], dir)[0].stderr + both(['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(texts[2])})`], dir)[0].stdout, /did not find expected alphabetic or numeric character/);
+  });
+});
+
+test('aliases expand as far as Go lets them: a chain of anchors naming the one before twice is refused past its limit', () => {
+  withDir((dir) => {
+    const chain = (levels: number) => ['l0: &l0 [1]', ...Array.from({ length: levels }, (_, i) => `l${i + 1}: &l${i + 1} [*l${i}, *l${i}]`)].join('\n') + '\n';
+    const plain = `p: [${Array(2000).fill('1').join(', ')}]\n`;
+    // Go counts the nodes it decodes in order: the same aliases pass after many plain nodes and fail before them.
+    const texts = [chain(8), chain(9), chain(30), plain + chain(14), chain(14) + plain];
     for (const text of texts) {
-      for (const query of [`yaml.unmarshal(${JSON.stringify(text)})`, `yaml.is_valid(${JSON.stringify(text)})`]) {
-        const [opa, ours] = both(['--strict-builtin-errors', query], dir);
-        assert.deepEqual(answer(ours), answer(opa), query);
-      }
-      // An input file is one document.
-      if (text.includes('---')) continue;
+      writeFileSync(join(dir, 'input.yaml'), text);
+      const [opaInput, ourInput] = both(['-i', 'input.yaml', 'count(input)'], dir);
+      assert.equal(ourInput.stderr, opaInput.stderr, `input ${text.slice(0, 40)}`);
+      assert.equal(ourInput.stdout, opaInput.stdout, `input ${text.slice(0, 40)}`);
+      const query = `count(yaml.unmarshal(${JSON.stringify(text)}))`;
+      const [opa, ours] = both(['--strict-builtin-errors', query], dir);
+      assert.deepEqual(answer(ours), answer(opa), text.slice(0, 40));
+    }
+    assert.match(both(['-i', 'input.yaml', 'input'], dir)[0].stderr, /document contains excessive aliasing/);
+  });
+});
+
+test('a document whose aliases expand is copied: changing one place leaves the others', () => {
+  const value = parseYamlAsOpa('a: &a {x: [1]}\nb: *a\n') as { a: { x: number[] }; b: { x: number[] } };
+  value.a.x.push(2);
+  assert.deepEqual(value.b, { x: [1] });
+});
+
+test('after a `?` with no key in a flow sequence, errors are where Go meets them, its scanner one flow level out', () => {
+  withDir((dir) => {
+    const texts = ['[[?]],', '[[?]],\n', '[[?]],\n\n', '[[?]], 1]', '[[?]], a', '[[?]], [', '[[[?]]],', '[[?]]\n,', '[?] , ', 'x: [[?]],', '[?, [1, 2], 3', '[?]] x'];
+    for (const text of texts) {
+      const [opa, ours] = both(['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(text)})`], dir);
+      assert.deepEqual(answer(ours), answer(opa), JSON.stringify(text));
       writeFileSync(join(dir, 'input.yaml'), text);
       const [opaInput, ourInput] = both(['-i', 'input.yaml', 'input'], dir);
-      assert.equal(ourInput.status, opaInput.status, `input ${JSON.stringify(text)}: ${ourInput.stdout}${ourInput.stderr}`);
       assert.equal(ourInput.stderr, opaInput.stderr, `input ${JSON.stringify(text)}`);
     }
-    assert.match(both(['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(texts[0])})`], dir)[0].stdout, /anchor 'a' value contains itself/);
+    assert.match(both(['--strict-builtin-errors', 'yaml.unmarshal("[[?]],")'], dir)[0].stdout, /line 1: did not find expected node content/);
+  });
+});
+
+test('an input or data file holding a YAML stream is read as its first document, as opa reads it', () => {
+  withDir((dir) => {
+    // Go parses every document (a syntax error anywhere fails) and converts only the first.
+    const texts = ['a: 1\n---\nb: 2\n', 'a: 1\n---\n[1]]', 'a: 1\n---\n~: 2', 'a: 1\n---\n: b', '---\na: 1\n---\n'];
+    mkdirSync(join(dir, 'data'));
+    for (const text of texts) {
+      writeFileSync(join(dir, 'input.yaml'), text);
+      writeFileSync(join(dir, 'data/data.yaml'), text);
+      for (const args of [['-i', 'input.yaml', 'input'], ['-d', 'data', 'data']]) {
+        const [opa, ours] = both(args, dir);
+        assert.equal(ours.stderr, opa.stderr, `${args.join(' ')} with ${JSON.stringify(text)}`);
+        assert.equal(ours.stdout, opa.stdout, `${args.join(' ')} with ${JSON.stringify(text)}`);
+      }
+    }
+    writeFileSync(join(dir, 'input.yaml'), texts[0]!);
+    assert.match(both(['-i', 'input.yaml', 'input'], dir)[0].stdout, /"a": 1/);
   });
 });

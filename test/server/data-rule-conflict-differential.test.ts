@@ -2,7 +2,10 @@
 // non-object above it) are refused as `opa run --server` refuses them; writes beside the rules go through.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { send, useOpaAndVerdict } from './harness.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { send, startOpa, startVerdict, useOpaAndVerdict } from './harness.js';
 
 const servers = useOpaAndVerdict({ files: { '.manifest': JSON.stringify({ roots: ['bundled'] }) } });
 
@@ -53,5 +56,32 @@ test('writes over rule paths answer as OPA does, in order', async () => {
     } else {
       assert.equal(ours.body.toString(), theirs.body.toString(), label);
     }
+  }
+});
+
+test('with no bundle, a PATCH at the root replaces the whole document unless it conflicts with a rule, as OPA does', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'verdict-patch-root-'));
+  writeFileSync(join(dir, 'config.yaml'), '{}\n');
+  const [opa, verdict] = await Promise.all([startOpa(join(dir, 'config.yaml'), []), startVerdict('{}', [])]);
+  try {
+    const steps: [string, string, string?][] = [
+      ['PUT', '/v1/policies/pol', policies.pol],
+      ['PATCH', '/v1/data', '[{"op":"add","path":"/","value":{"b":1}}]'],
+      ['PATCH', '/v1/data', '[{"op":"add","path":"/","value":{"p":{"x":2}}}]'],
+      ['PATCH', '/v1/data', '[{"op":"replace","path":"/","value":{"p":{"w":2}}},{"op":"add","path":"/e","value":3}]'],
+      ['PATCH', '/v1/data', '[{"op":"add","path":"","value":[1]}]'],
+      ['PATCH', '/v1/data', '[{"op":"remove","path":"/"}]'],
+      ['GET', '/v1/data'],
+    ];
+    for (const [method, path, body] of steps) {
+      const [theirs, ours] = await Promise.all([send(opa.url, method, path, body), send(verdict.url, method, path, body)]);
+      const label = `${method} ${path} ${body ?? ''}`;
+      assert.equal(ours.status, theirs.status, `${label}: ${ours.body.toString()}`);
+      if (method === 'PATCH') assert.equal(ours.body.toString(), theirs.body.toString(), label);
+      if (method === 'GET') assert.deepEqual((JSON.parse(ours.body.toString()) as { result: unknown }).result, (JSON.parse(theirs.body.toString()) as { result: unknown }).result);
+    }
+  } finally {
+    await Promise.all([opa.stop(), verdict.close()]);
+    rmSync(dir, { recursive: true, force: true });
   }
 });

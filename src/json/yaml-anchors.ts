@@ -1,0 +1,121 @@
+// Anchors and aliases as Go's YAML decoder (behind OPA) treats them, where the YAML library is more liberal:
+//   - a name is [0-9A-Za-z_-]+ and must end at a blank, the end of the text, or one of ? : , ] } % @ `. The YAML
+//     library reads any character up to a blank or a flow indicator (`&a.b`, `*x:`), so names are checked here,
+//     and where Go's name ends at `:` or `?` inside what the library would read as the name, a blank is put
+//     between them so both readers carry on from the same character (`&a:b 1` is anchor `a` on ":b 1");
+//   - expanding aliases is bounded: Go counts every node it decodes and every one reached through an alias, and
+//     refuses a document whose aliased share is too high (a chain of anchors, each naming the one before twice).
+import type { Document, Node as YamlNode, YAMLParseError } from 'yaml';
+import { lazyRequire } from '../lazy-require.js';
+
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
+
+const GO_NAME = /^[0-9A-Za-z_-]*/;
+/** What may follow a name in Go's scanner, besides a blank or the end of the text. */
+const ENDS_NAME = new Set(['?', ':', ',', ']', '}', '%', '@', '`']);
+/** Of those, the ones no token can start with, which Go's scanner refuses next. */
+const STARTS_NO_TOKEN = new Set(['%', '@', '`']);
+const BLANK = new Set([' ', '\t', '\r', '\n', '\u0085', '\u2028', '\u2029', '\0']);
+/** The lexer's markers, which stand for no text. */
+const MARKERS = new Set(['\x02', '\x18', '\x1f']);
+
+export interface GoAnchorText {
+  /** The text to parse: the original, with a blank where Go's name ends before the library's would. */
+  text: string;
+  /** Go's scanner error at the first name it refuses, placed in `text`. */
+  error?: YAMLParseError;
+}
+
+/**
+ * A scanner error as Go words it: the line of the character it stopped at (`at`), counted from 1 and left out
+ * on the first line. It is placed at the token it was scanning (`start`), where the YAML reader's own error
+ * about the same token would be.
+ */
+function scannerError(text: string, start: number, at: number, said: string): YAMLParseError {
+  const line = text.slice(0, at).split('\n').length;
+  return new (yaml().YAMLParseError)([start, at + 1], 'BAD_SCALAR_START', line > 1 ? `line ${line}: ${said}` : said);
+}
+
+export function goAnchorNames(source: string): GoAnchorText {
+  const parts: string[] = [];
+  let copied = 0;
+  let inserted = 0;
+  let offset = 0;
+  let flowLevel = 0;
+  let scalarNext = false;
+  const insertBlank = (at: number) => {
+    parts.push(source.slice(copied, at), ' ');
+    copied = at;
+    inserted++;
+  };
+  const refuse = (start: number, at: number, said: string): GoAnchorText => {
+    const text = parts.join('') + source.slice(copied);
+    return { text, error: scannerError(text, start + inserted, at + inserted, said) };
+  };
+  for (const lexeme of new (yaml().Lexer)().lex(source)) {
+    if (scalarNext || MARKERS.has(lexeme)) {
+      scalarNext = lexeme === '\x1f';
+      if (!MARKERS.has(lexeme)) offset += lexeme.length;
+      continue;
+    }
+    if (lexeme === '[' || lexeme === '{') flowLevel++;
+    else if ((lexeme === ']' || lexeme === '}') && flowLevel > 0) flowLevel--;
+    else if (lexeme[0] === '&' || lexeme[0] === '*') {
+      const name = GO_NAME.exec(lexeme.slice(1))![0];
+      const end = offset + 1 + name.length;
+      const next = source[end];
+      if (name.length === 0 || !(next === undefined || BLANK.has(next) || ENDS_NAME.has(next))) {
+        return refuse(offset, end, 'did not find expected alphabetic or numeric character');
+      }
+      if (next !== undefined && STARTS_NO_TOKEN.has(next)) return refuse(offset, end, 'found character that cannot start any token');
+      if (end < offset + lexeme.length) {
+        insertBlank(end);
+        // In a flow collection Go takes a `:` or `?` for an indicator even with no blank after it.
+        if (flowLevel > 0) insertBlank(end + 1);
+      }
+    }
+    offset += lexeme.length;
+  }
+  return { text: inserted === 0 ? source : parts.join('') + source.slice(copied) };
+}
+
+/** Go's share of aliased nodes a document may decode, which falls as the document grows. */
+function allowedAliasRatio(decoded: number): number {
+  if (decoded <= 400_000) return 0.99;
+  if (decoded >= 4_000_000) return 0.1;
+  return 0.99 - 0.89 * ((decoded - 400_000) / 3_600_000);
+}
+
+/**
+ * Go's error where decoding `doc` would expand too many aliases, counting its nodes in Go's order (the
+ * document, then depth first, a key before its value, through every alias); undefined where it decodes.
+ * Aliases must already be known to name an anchor outside themselves (no alias loop).
+ */
+export function excessiveAliasing(doc: Document): YAMLParseError | undefined {
+  const lib = yaml();
+  let decoded = 1;
+  let aliased = 0;
+  // Resolving an alias searches the document for its anchor, so each is resolved once.
+  const targets = new Map<unknown, YamlNode>();
+  const pending: Array<[YamlNode | null, boolean]> = [[doc.contents as YamlNode | null, false]];
+  while (pending.length > 0) {
+    const [node, inAlias] = pending.pop()!;
+    decoded++;
+    if (inAlias) aliased++;
+    if (aliased > 100 && decoded > 1000 && aliased / decoded > allowedAliasRatio(decoded)) {
+      return new lib.YAMLParseError([0, 0], 'BAD_ALIAS', 'document contains excessive aliasing');
+    }
+    if (lib.isAlias(node)) {
+      if (!targets.has(node)) targets.set(node, node.resolve(doc) as YamlNode);
+      pending.push([targets.get(node)!, true]);
+    }
+    else if (lib.isSeq(node)) for (let i = node.items.length - 1; i >= 0; i--) pending.push([node.items[i] as YamlNode, inAlias]);
+    else if (lib.isMap(node)) {
+      for (let i = node.items.length - 1; i >= 0; i--) {
+        const pair = node.items[i]!;
+        pending.push([pair.value as YamlNode | null, inAlias], [pair.key as YamlNode | null, inAlias]);
+      }
+    }
+  }
+  return undefined;
+}

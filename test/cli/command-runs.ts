@@ -29,6 +29,9 @@ export function runCommand(command: string, args: string[], { stdin, cwd }: RunO
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
+    // As with spawnSync's `input`, a command may end without reading its input: the pipe then closes under the
+    // write (EPIPE), which is not the command's failure.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => err.code !== 'EPIPE' && reject(err));
     child.stdin.end(stdin ?? '');
   });
 }

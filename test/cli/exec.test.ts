@@ -6,6 +6,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runCommand, runVerdict, sideBySide } from './command-runs.js';
 
 const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
 const bundle = 'test/cli/exec/bundle';
@@ -52,11 +53,10 @@ cases.push({ args: ['--fail-defined=true', '--decision', 'exec/authz/nothing', '
 cases.push({ args: ['--fail', '--fail-defined', '--decision', 'exec/authz/allow', '-b', bundle, inputs] });
 cases.push({ args: ['--fail-defined', '--fail-non-empty', '--decision', 'exec/authz/allow', '-b', bundle, inputs] });
 
-describe('verdict exec matches opa exec', () => {
+describe('verdict exec matches opa exec', sideBySide, () => {
   for (const { args, stdin } of cases) {
-    it(`${args.join(' ')}${stdin === undefined ? '' : ` <<< ${JSON.stringify(stdin)}`}`, () => {
-      const theirs = run(opa, ['exec', ...args], stdin);
-      const ours = run(process.execPath, ['dist/src/main.js', 'exec', ...args], stdin);
+    it(`${args.join(' ')}${stdin === undefined ? '' : ` <<< ${JSON.stringify(stdin)}`}`, async () => {
+      const [ours, theirs] = await Promise.all([runVerdict(['exec', ...args], { stdin }), runCommand(opa, ['exec', ...args], { stdin })]);
       assert.equal(ours.status, theirs.status, `${ours.stderr}\n--- opa:\n${theirs.stderr}`);
       assert.deepEqual(masked(ours.stdout), masked(theirs.stdout));
       if (theirs.stdout !== '') assert.deepEqual(JSON.parse(ours.stdout).result.map((e: { path: string }) => e.path), JSON.parse(theirs.stdout).result.map((e: { path: string }) => e.path));

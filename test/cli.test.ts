@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { runVerdict } from './cli/command-runs.js';
 
 const verdict = (...args: string[]) => spawnSync(process.execPath, ['dist/src/main.js', ...args], { encoding: 'utf8' });
 
@@ -23,10 +24,11 @@ test('an unknown command exits 2 and names the command', () => {
   assert.match(out.stderr, /unknown command frobnicate/);
 });
 
-test('--help works on verdict and on every command, on stdout with exit code 0', () => {
-  for (const args of [['--help'], ['help'], ['run', '--help'], ['eval', '--help'], ['test', '--help'], ['build', '--help'], ['sign', '--help'], ['decisions', '--help'], ['decisions', '-h']]) {
-    const out = verdict(...args);
-    assert.equal(out.status, 0, args.join(' '));
-    assert.match(out.stdout, /usage: verdict/, args.join(' '));
-  }
+test('--help works on verdict and on every command, on stdout with exit code 0', async () => {
+  const commands = [['--help'], ['help'], ['run', '--help'], ['eval', '--help'], ['test', '--help'], ['build', '--help'], ['sign', '--help'], ['decisions', '--help'], ['decisions', '-h']];
+  const outs = await Promise.all(commands.map((args) => runVerdict(args)));
+  outs.forEach((out, i) => {
+    assert.equal(out.status, 0, commands[i]!.join(' '));
+    assert.match(out.stdout, /usage: verdict/, commands[i]!.join(' '));
+  });
 });

@@ -2,37 +2,27 @@
 // engine, so the timed runs are compared by shape: the table's row names, the JSON's keys, the gobench line's
 // units and the exit code (Verdict leaves out allocs/op: V8 counts no allocations). Failures are compared byte for
 // byte: stdout, stderr and exit code.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runCommand, runVerdict, sideBySide, type Outcome } from './command-runs.js';
 
 const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
 const input = 'test/cli/inputs/kong-read.json';
-const query = 'data.kong.authz.decision';
+// opa bench does bookkeeping outside its timer on every evaluation, so a query of a few microseconds runs some
+// 100,000 times and a run takes many seconds; counting a range makes an evaluation last about a millisecond and
+// keeps each run of both near its second. The timed runs compare shapes, which the query does not change.
+const work = 'count(numbers.range(1, 2000)) > 0';
+const query = `data.kong.authz.decision; ${work}`;
 
-interface Outcome {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], stdin?: string): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
+function verdictBench(args: string[], stdin?: string): Promise<Outcome> {
+  return runVerdict(['bench', ...args], { stdin });
 }
 
 /** Both at once: each benchmark runs for about a second. */
 function both(args: string[], stdin?: string): Promise<[Outcome, Outcome]> {
-  return Promise.all([run(process.execPath, ['dist/src/main.js', 'bench', ...args], stdin), run(opa, ['bench', ...args], stdin)]);
+  return Promise.all([verdictBench(args, stdin), runCommand(opa, ['bench', ...args], { stdin })]);
 }
 
 const ALLOCS = 'allocs/op';
@@ -85,20 +75,20 @@ describe('verdict bench has the shape of opa bench', () => {
   });
 
   it('--fail=false benchmarks an undefined result; --benchmem=false --metrics=false: samples and ns/op only', async () => {
-    const [ours, theirs] = await both(['-d', 'rego', '--fail=false', '--metrics=false', '--benchmem=false', 'data.kong.nothing']);
+    const [ours, theirs] = await both(['-d', 'rego', '--fail=false', '--metrics=false', '--benchmem=false', `${work}; data.kong.nothing`]);
     assert.equal(ours.status, 0, ours.stderr);
     assert.deepEqual(tableRows(ours.stdout), ['samples', 'ns/op']);
     assert.deepEqual(tableRows(ours.stdout), tableRows(theirs.stdout));
   });
 
   it('input from stdin (-I) and --package', async () => {
-    const [ours] = await both(['-d', 'rego', '--package', 'kong.authz', '-I', '--metrics=false', '--benchmem=false', '-f', 'gobench', 'decision'], readFileSync(input, 'utf8'));
+    const ours = await verdictBench(['-d', 'rego', '--package', 'kong.authz', '-I', '--metrics=false', '--benchmem=false', '-f', 'gobench', 'decision'], readFileSync(input, 'utf8'));
     assert.equal(ours.status, 0, ours.stderr);
     assert.match(ours.stdout, /^BenchmarkOPAEval\t *\d+\t *\d+ ns\/op\n$/);
   });
 });
 
-describe('verdict bench fails as opa bench does', () => {
+describe('verdict bench fails as opa bench does', sideBySide, () => {
   const cases = [
     ['-d', 'rego', 'data.kong.nothing'],
     ['-d', 'rego', '-f', 'json', 'data.kong.nothing'],
@@ -116,12 +106,12 @@ describe('verdict bench fails as opa bench does', () => {
   }
 
   it('refuses what it does not build, by name (exit 2)', async () => {
-    for (const flag of ['--e2e', '-p', '--target=wasm', '--config-file=c.yaml']) {
-      const ours = await run(process.execPath, ['dist/src/main.js', 'bench', flag, '1']);
-      assert.equal(ours.status, 2, flag);
-      assert.match(ours.stderr, new RegExp(`--(e2e|partial|target|config-file) is not supported`), flag);
-    }
-    const bad = await run(process.execPath, ['dist/src/main.js', 'bench', '-f', 'yaml', '1']);
+    const flags = ['--e2e', '-p', '--target=wasm', '--config-file=c.yaml'];
+    const [bad, ...refused] = await Promise.all([verdictBench(['-f', 'yaml', '1']), ...flags.map((flag) => verdictBench([flag, '1']))]);
+    refused.forEach((ours, i) => {
+      assert.equal(ours.status, 2, flags[i]);
+      assert.match(ours.stderr, new RegExp(`--(e2e|partial|target|config-file) is not supported`), flags[i]);
+    });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--format yaml: expected one of pretty, json, gobench/);
   });

@@ -33,9 +33,10 @@ function withoutDescriptions(v: unknown): unknown {
 
 describe('verdict capabilities', () => {
   const theirs = JSON.parse(execFileSync(opa, ['capabilities', '--current'], { encoding: 'utf8', maxBuffer: 1 << 26 })) as Capabilities;
+  const current = verdict('--current');
 
   it('--current prints every builtin both have as OPA does, less the prose descriptions', () => {
-    const run = verdict('--current');
+    const run = current;
     assert.equal(run.status, 0, run.stderr);
     const ours = JSON.parse(run.stdout) as Capabilities;
     const theirByName = new Map(theirs.builtins.map((b) => [b.name, b]));
@@ -53,7 +54,7 @@ describe('verdict capabilities', () => {
 
   it('OPA reads our document: opa capabilities --file and opa check --capabilities', () => {
     const file = join(dir, 'verdict.json');
-    writeFileSync(file, verdict('--current').stdout);
+    writeFileSync(file, current.stdout);
     const reread = JSON.parse(execFileSync(opa, ['capabilities', '--file', file], { encoding: 'utf8', maxBuffer: 1 << 26 })) as Capabilities;
     assert.equal(reread.builtins.length, verdictCapabilities().builtins.length);
     const policy = join(dir, 'p.rego');
@@ -67,7 +68,7 @@ describe('verdict capabilities', () => {
 
   it('without a flag lists the versions; --version takes only our own', () => {
     assert.equal(verdict().stdout.trim(), `v${verdictVersion}`);
-    assert.deepEqual(JSON.parse(verdict('--version', verdictVersion).stdout), JSON.parse(verdict('--current').stdout));
+    assert.deepEqual(JSON.parse(verdict('--version', verdictVersion).stdout), JSON.parse(current.stdout));
     const other = verdict('--version', 'v0.50.0');
     assert.equal(other.status, 1);
     assert.match(other.stderr, /no capabilities for version v0\.50\.0/);
@@ -78,8 +79,9 @@ describe('verdict capabilities', () => {
     writeFileSync(file, JSON.stringify({ builtins: [{ name: 'count', decl: { type: 'function' } }] }));
     assert.deepEqual(JSON.parse(verdict('--file', file).stdout), { builtins: [{ name: 'count', decl: { type: 'function' } }] });
     writeFileSync(file, '{bad');
-    assert.match(verdict('--file', file).stderr, /is not JSON/);
-    assert.equal(verdict('--file', file).status, 1);
+    const malformed = verdict('--file', file);
+    assert.match(malformed.stderr, /is not JSON/);
+    assert.equal(malformed.status, 1);
     writeFileSync(file, JSON.stringify({ builtins: [{ name: 'count' }] }));
     assert.match(verdict('--file', file).stderr, /builtins\[0\] needs a "name" and a "decl"/);
     assert.equal(verdict('--file', join(dir, 'absent.json')).status, 1);

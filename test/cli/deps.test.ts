@@ -1,16 +1,12 @@
 // Differential test: `verdict deps` against the pinned `opa deps`: base and virtual documents of queries over the
 // repository's policies and test suites (rules reached through imports, functions, partial rules, refs with
 // variables, references under one another, a missing document), pretty and JSON; stdout and exit code.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runCommand, runVerdict, sideBySide } from './command-runs.js';
 
 const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
-
-function run(command: string, args: string[]) {
-  const out = spawnSync(command, args, { encoding: 'utf8' });
-  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
-}
 
 const cases: string[][] = [
   ['-d', 'test/cli/test-suites/passing', 'data.suite.authz.allow'],
@@ -25,11 +21,10 @@ const cases: string[][] = [
   ['-d', 'no/such/dir', 'x'],
 ];
 
-describe('verdict deps matches opa deps', () => {
+describe('verdict deps matches opa deps', sideBySide, () => {
   for (const args of cases) {
-    it(args.join(' '), () => {
-      const theirs = run(opa, ['deps', ...args]);
-      const ours = run(process.execPath, ['dist/src/main.js', 'deps', ...args]);
+    it(args.join(' '), async () => {
+      const [ours, theirs] = await Promise.all([runVerdict(['deps', ...args]), runCommand(opa, ['deps', ...args])]);
       assert.equal(ours.status, theirs.status, ours.stderr);
       assert.equal(ours.stdout, theirs.stdout);
       assert.equal(ours.stderr === '', theirs.stderr === '');

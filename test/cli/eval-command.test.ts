@@ -4,6 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runCommand, runVerdict, sideBySide } from './command-runs.js';
 
 const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
 const input = 'test/cli/inputs/kong-read.json';
@@ -53,11 +54,10 @@ cases.push(
   { args: ['-d', 'rego', '-i', input, '-f', 'discard', '--explain', 'notes', 'data.kong.authz.decision'] },
 );
 
-describe('verdict eval matches opa eval on the command line', () => {
+describe('verdict eval matches opa eval on the command line', sideBySide, () => {
   for (const c of cases) {
-    it(`${c.args.join(' ')}${c.stdin ? ` <<< ${c.stdin}` : ''}`, () => {
-      const theirs = run(opa, ['eval', ...c.args], c.stdin);
-      const ours = run(process.execPath, ['dist/src/main.js', 'eval', ...c.args], c.stdin);
+    it(`${c.args.join(' ')}${c.stdin ? ` <<< ${c.stdin}` : ''}`, async () => {
+      const [ours, theirs] = await Promise.all([runVerdict(['eval', ...c.args], c), runCommand(opa, ['eval', ...c.args], c)]);
       assert.deepEqual(ours, theirs);
     });
   }

@@ -3,10 +3,11 @@
 // (sorted), at every level; it reads data's root without base data's `system` key, and the whole document without
 // the rules below `system` either, while `data.system` and `data[x]` with x bound see all of it; a document a
 // `with` replaces counts as base data.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeTree } from '../server/harness.js';
+import { runCommand, runVerdict, sideBySide } from './command-runs.js';
 
 const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
 
@@ -43,17 +44,11 @@ const queries = [
   'x := [k | data[k]] with data.new as 1',
 ];
 
-function run(command: string, args: string[]) {
-  const out = spawnSync(command, args, { encoding: 'utf8' });
-  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
-}
-
-describe('verdict eval iterates over and reads data as opa does', () => {
+describe('verdict eval iterates over and reads data as opa does', sideBySide, () => {
   for (const q of queries) {
-    it(JSON.stringify(q), () => {
+    it(JSON.stringify(q), async () => {
       const args = ['eval', '-d', dir, '-f', 'json', q];
-      const theirs = run(opa, args);
-      const ours = run(process.execPath, ['dist/src/main.js', ...args]);
+      const [ours, theirs] = await Promise.all([runVerdict(args), runCommand(opa, args)]);
       assert.equal(ours.status, theirs.status, ours.stderr);
       // Compared as text: the order of array elements and of bindings rows is what is under test.
       assert.deepEqual(JSON.parse(ours.stdout), JSON.parse(theirs.stdout));

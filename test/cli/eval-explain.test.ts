@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { opaPath } from '../compiler/opa-oracle.js';
 import { rolesPolicy } from '../compiler/explain/policies.js';
+import { runCommand, runVerdict, sideBySide } from './command-runs.js';
 
 const opa = opaPath();
 const dir = mkdtempSync(join(tmpdir(), 'verdict-eval-explain-'));
@@ -44,7 +45,7 @@ const run = (command: string, args: string[]) => spawnSync(command, args, { enco
 const verdict = (args: string[]) => run(process.execPath, [resolve('dist/src/main.js'), 'eval', ...args]);
 const reference = (args: string[]) => run(opa, ['eval', ...args]);
 
-describe('verdict eval --explain', () => {
+describe('verdict eval --explain', sideBySide, () => {
   const cases: [string, string, string][] = [
     [roles, inputs.bob, 'data.x'],
     [roles, inputs.admin, 'data.x.allow'],
@@ -55,10 +56,9 @@ describe('verdict eval --explain', () => {
   ];
   for (const mode of ['notes', 'fails']) {
     for (const [policy, input, query] of cases) {
-      it(`${mode}: ${query} with ${input.split('/').pop()}`, () => {
+      it(`${mode}: ${query} with ${input.split('/').pop()}`, async () => {
         const args = ['-d', policy, '-i', input, `--explain=${mode}`, '--format', 'pretty', query];
-        const ours = verdict(args);
-        const theirs = reference(args);
+        const [ours, theirs] = await Promise.all([runVerdict(['eval', ...args]), runCommand(opa, ['eval', ...args])]);
         assert.equal(ours.status, 0, ours.stderr);
         assert.equal(ours.stdout, theirs.stdout);
       });

@@ -2,15 +2,15 @@
 // stdout, stderr and the exit code byte for byte: numbers a JS number would change (beyond 2^53, 1e400, 1.0,
 // -0), numbers beyond OPA's range, YAML in a .json input, empty input, falsy inputs, unreadable files, input that
 // is neither JSON nor YAML (Go's YAML messages), and data files with text after the document.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runCommand, runVerdict, sideBySide } from './command-runs.js';
 
 const opa = resolve(execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim());
-const verdict = resolve('dist/src/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'verdict-eval-input-'));
 
 const files: Record<string, string> = {
@@ -73,15 +73,12 @@ for (const name of Object.keys(files).filter((f) => f.startsWith('then-') || f =
   cases.push({ args: ['-d', name, 'data.a'] });
 }
 
-function run(command: string, args: string[], stdin?: string) {
-  const out = spawnSync(command, args, { encoding: 'utf8', input: stdin, cwd: dir });
-  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
-}
-
-describe('verdict eval reads input and data files as opa eval does', () => {
+describe('verdict eval reads input and data files as opa eval does', sideBySide, () => {
   for (const c of cases) {
-    it(`${c.args.join(' ')}${c.stdin ? ` <<< ${c.stdin}` : ''}`, () => {
-      assert.deepEqual(run(process.execPath, [verdict, 'eval', ...c.args], c.stdin), run(opa, ['eval', ...c.args], c.stdin));
+    it(`${c.args.join(' ')}${c.stdin ? ` <<< ${c.stdin}` : ''}`, async () => {
+      const options = { stdin: c.stdin, cwd: dir };
+      const [ours, theirs] = await Promise.all([runVerdict(['eval', ...c.args], options), runCommand(opa, ['eval', ...c.args], options)]);
+      assert.deepEqual(ours, theirs);
     });
   }
 });

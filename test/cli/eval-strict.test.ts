@@ -2,16 +2,12 @@
 // the evaluation with OPA's message, code and location (in the query or in a module) and exit code 2; without
 // the flag the call is undefined. OPA's stack_trace (its evaluator's query ids) and pretty Traceback are not
 // reproduced: the JSON is compared without them, the pretty error by its code and message.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runCommand, runVerdict, sideBySide } from './command-runs.js';
 
 const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
-
-function run(command: string, args: string[]) {
-  const out = spawnSync(command, args, { encoding: 'utf8' });
-  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
-}
 
 const withoutStack = (text: string) => {
   const out = JSON.parse(text) as { errors?: Array<Record<string, unknown>> };
@@ -21,21 +17,19 @@ const withoutStack = (text: string) => {
 
 const queries = ['x := to_number("abc")', 'y := 1; x := y / 0', 'x := json.unmarshal("{")', 'x := [1,\n  to_number("q")]', 'data.strict.r', 'data.strict.ok', 'x := 1'];
 
-describe('verdict eval --strict-builtin-errors matches opa', () => {
+describe('verdict eval --strict-builtin-errors matches opa', sideBySide, () => {
   for (const q of queries) {
     for (const strict of [true, false]) {
-      it(`${strict ? '--strict-builtin-errors ' : ''}${JSON.stringify(q)}`, () => {
+      it(`${strict ? '--strict-builtin-errors ' : ''}${JSON.stringify(q)}`, async () => {
         const args = ['eval', '-d', 'test/cli/strict', ...(strict ? ['--strict-builtin-errors'] : []), q];
-        const theirs = run(opa, args);
-        const ours = run(process.execPath, ['dist/src/main.js', ...args]);
+        const [ours, theirs] = await Promise.all([runVerdict(args), runCommand(opa, args)]);
         assert.equal(ours.status, theirs.status);
         assert.deepEqual(withoutStack(ours.stdout), withoutStack(theirs.stdout));
       });
     }
-    it(`--format pretty ${JSON.stringify(q)}`, () => {
+    it(`--format pretty ${JSON.stringify(q)}`, async () => {
       const args = ['eval', '-d', 'test/cli/strict', '--strict-builtin-errors', '-f', 'pretty', q];
-      const theirs = run(opa, args);
-      const ours = run(process.execPath, ['dist/src/main.js', ...args]);
+      const [ours, theirs] = await Promise.all([runVerdict(args), runCommand(opa, args)]);
       assert.equal(ours.status, theirs.status);
       const codeAndMessage = (s: string) => / (eval_\w+: .*)$/m.exec(s)?.[1];
       assert.equal(codeAndMessage(ours.stderr), codeAndMessage(theirs.stderr));

@@ -3,19 +3,15 @@
 // empty-array decisions; -I; --fail, --fail-defined, --fail-non-empty and their combinations; missing paths and a
 // bundle that does not compile): stdout (decision ids masked, each checked to be a UUID), exit code, and whether
 // stderr is empty. Refused flags are checked on verdict alone.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runCommand, runVerdict, sideBySide } from './command-runs.js';
 
 const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
 const bundle = 'test/cli/exec/bundle';
 const inputs = 'test/cli/exec/inputs';
 const UUID = /"decision_id": "([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"/g;
-
-function run(command: string, args: string[], stdin?: string) {
-  const out = spawnSync(command, args, { encoding: 'utf8', input: stdin ?? '' });
-  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
-}
 
 /** The output with each decision id (which must be a UUID) replaced by a marker, and how many there were. */
 function masked(stdout: string): { text: string; ids: number } {
@@ -52,11 +48,10 @@ cases.push({ args: ['--fail-defined=true', '--decision', 'exec/authz/nothing', '
 cases.push({ args: ['--fail', '--fail-defined', '--decision', 'exec/authz/allow', '-b', bundle, inputs] });
 cases.push({ args: ['--fail-defined', '--fail-non-empty', '--decision', 'exec/authz/allow', '-b', bundle, inputs] });
 
-describe('verdict exec matches opa exec', () => {
+describe('verdict exec matches opa exec', sideBySide, () => {
   for (const { args, stdin } of cases) {
-    it(`${args.join(' ')}${stdin === undefined ? '' : ` <<< ${JSON.stringify(stdin)}`}`, () => {
-      const theirs = run(opa, ['exec', ...args], stdin);
-      const ours = run(process.execPath, ['dist/src/main.js', 'exec', ...args], stdin);
+    it(`${args.join(' ')}${stdin === undefined ? '' : ` <<< ${JSON.stringify(stdin)}`}`, async () => {
+      const [ours, theirs] = await Promise.all([runVerdict(['exec', ...args], { stdin }), runCommand(opa, ['exec', ...args], { stdin })]);
       assert.equal(ours.status, theirs.status, `${ours.stderr}\n--- opa:\n${theirs.stderr}`);
       assert.deepEqual(masked(ours.stdout), masked(theirs.stdout));
       if (theirs.stdout !== '') assert.deepEqual(JSON.parse(ours.stdout).result.map((e: { path: string }) => e.path), JSON.parse(theirs.stdout).result.map((e: { path: string }) => e.path));
@@ -67,7 +62,7 @@ describe('verdict exec matches opa exec', () => {
   }
 });
 
-describe('verdict exec refuses what it does not do', () => {
+describe('verdict exec refuses what it does not do', sideBySide, () => {
   const refused: Array<[string[], string]> = [
     [['--config-file', 'x.yaml'], '--config-file'],
     [['-c', 'x.yaml'], '--config-file'],
@@ -80,16 +75,16 @@ describe('verdict exec refuses what it does not do', () => {
     [['--bogus'], '--bogus'],
   ];
   for (const [flag, name] of refused) {
-    it(flag.join(' '), () => {
-      const out = run(process.execPath, ['dist/src/main.js', 'exec', ...flag, '--decision', 'exec/authz/allow', '-b', bundle, inputs]);
+    it(flag.join(' '), async () => {
+      const out = await runVerdict(['exec', ...flag, '--decision', 'exec/authz/allow', '-b', bundle, inputs]);
       assert.equal(out.status, 2);
       assert.equal(out.stdout, '');
       assert.ok(out.stderr.includes(name), out.stderr);
     });
   }
 
-  it('names an unparsable input on stderr', () => {
-    const out = run(process.execPath, ['dist/src/main.js', 'exec', '--decision', 'exec/authz/allow', '-b', bundle, `${inputs}/broken.json`]);
+  it('names an unparsable input on stderr', async () => {
+    const out = await runVerdict(['exec', '--decision', 'exec/authz/allow', '-b', bundle, `${inputs}/broken.json`]);
     assert.equal(out.status, 0);
     assert.match(out.stderr, /broken\.json: /);
   });

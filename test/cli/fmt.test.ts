@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runCommand, sideBySide } from './command-runs.js';
 import { compareWithOpa, corpusModules, formatWithOpa } from '../../scripts/fmt/corpus.js';
 
 const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
@@ -31,18 +32,18 @@ function run(command: string[], args: string[], cwd: string, input?: string) {
 }
 
 /** Runs both in copies of the same directory, so -w can be compared by the files it leaves. */
-function both(args: string[], input?: string) {
-  const results = [[opa], [process.execPath, main]].map((command, i) => {
+async function both(args: string[], stdin?: string) {
+  const results = await Promise.all([[opa], [process.execPath, main]].map(async (command, i) => {
     const cwd = join(dir, `run-${i}-${Math.random().toString(36).slice(2)}`);
     cpSync(join(dir, 'src'), cwd, { recursive: true });
-    const out = run(command, args, cwd, input);
+    const out = await runCommand(command[0]!, [...command.slice(1), 'fmt', ...args], { cwd, stdin });
     const after = Object.fromEntries(Object.keys(files).map((name) => [name, readFileSync(join(cwd, name), 'utf8')]));
     return { ...out, after };
-  });
-  return { opa: results[0], verdict: results[1] };
+  }));
+  return { opa: results[0]!, verdict: results[1]! };
 }
 
-describe('verdict fmt matches opa fmt', () => {
+describe('verdict fmt matches opa fmt', sideBySide, () => {
   const cases = [
     ['messy.rego'], ['tidy.rego'], ['-l', 'messy.rego', 'tidy.rego'], ['-d', 'tidy.rego'], ['-d', 'messy.rego'], ['-d', 'hunks.rego'],
     ['-d', 'unicode.rego'], ['-d', 'messy.rego', 'tidy.rego', 'hunks.rego'], ['-d', '--fail', 'hunks.rego'], ['-d', '--v0-compatible', 'v0.rego'],
@@ -53,8 +54,8 @@ describe('verdict fmt matches opa fmt', () => {
     ['missing.rego'], ['notes.txt'], ['-l', '.'],
   ];
   for (const args of cases) {
-    it(args.join(' '), () => {
-      const { opa: want, verdict: got } = both(args);
+    it(args.join(' '), async () => {
+      const { opa: want, verdict: got } = await both(args);
       assert.deepEqual(got, want);
     });
   }
@@ -78,16 +79,16 @@ describe('verdict fmt matches opa fmt', () => {
     assert.deepEqual(got, want);
   });
 
-  it('formats stdin when no path is given, and reports its parse errors as OPA', () => {
+  it('formats stdin when no path is given, and reports its parse errors as OPA', async () => {
     for (const input of [files['messy.rego'], 'package x p']) {
-      const { opa: want, verdict: got } = both([], input);
+      const { opa: want, verdict: got } = await both([], input);
       assert.deepEqual(got, want);
     }
   });
 
-  it('refuses an unknown flag as OPA does (exit 1, the flag named first)', () => {
+  it('refuses an unknown flag as OPA does (exit 1, the flag named first)', async () => {
     for (const flag of ['--bogus', '-x']) {
-      const { opa: want, verdict: got } = both([flag, 'tidy.rego']);
+      const { opa: want, verdict: got } = await both([flag, 'tidy.rego']);
       assert.equal(got.status, want.status);
       assert.equal(got.stderr.split('\n')[0], want.stderr.split('\n')[0]);
     }

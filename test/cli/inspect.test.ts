@@ -7,6 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runCommand, runVerdict, sideBySide } from './command-runs.js';
 
 const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
 const bundles = 'test/cli/inspect-bundles';
@@ -22,11 +23,10 @@ for (const path of paths) for (const flags of [[], ['-a'], ['--format', 'json', 
 cases.push(['-f=json', 'rego']);
 cases.push(['--v0-compatible', '-a', `${bundles}/v0-annotations`], ['--v0-compatible', '-f', 'json', '-a', `${bundles}/v0-annotations`], ['--v0-compatible', 'test/cli/eval-v0']);
 
-describe('verdict inspect matches opa inspect', () => {
+describe('verdict inspect matches opa inspect', sideBySide, () => {
   for (const args of cases) {
-    it(args.join(' '), () => {
-      const theirs = run(opa, ['inspect', ...args]);
-      const ours = run(process.execPath, ['dist/src/main.js', 'inspect', ...args]);
+    it(args.join(' '), async () => {
+      const [ours, theirs] = await Promise.all([runVerdict(['inspect', ...args]), runCommand(opa, ['inspect', ...args])]);
       assert.equal(ours.status, theirs.status, ours.stderr);
       assert.equal(ours.stdout, theirs.stdout);
       assert.equal(ours.stderr, theirs.stderr);

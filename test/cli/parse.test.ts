@@ -1,22 +1,21 @@
 // Differential test: `verdict parse` against the pinned `opa parse` (JSON and pretty) on a sample of OPA's
 // conformance modules (v1 and v0), the repository's rego/ policies, a broken file and a missing one.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runCommand, runVerdict, sideBySide, type Outcome } from './command-runs.js';
 import { corpusModules } from '../../scripts/fmt/corpus.js';
 
 const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
 const dir = mkdtempSync(join(tmpdir(), 'verdict-parse-'));
 
-function run(command: string[], args: string[]) {
-  const out = spawnSync(command[0], [...command.slice(1), 'parse', ...args], { encoding: 'utf8' });
-  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
+/** verdict's and opa's answers to `parse <args>`, run side by side. */
+function both(args: string[]): Promise<[Outcome, Outcome]> {
+  return Promise.all([runVerdict(['parse', ...args]), runCommand(opa, ['parse', ...args])]);
 }
-
-const verdict = [process.execPath, 'dist/src/main.js'];
 const sample = corpusModules().filter((_, i) => i % 150 === 0).map((c, i) => {
   const file = join(dir, `m${i}.rego`);
   writeFileSync(file, c.source);
@@ -65,14 +64,13 @@ const KNOWN: Record<string, string> = {
 };
 
 /** Equal to OPA's output, or (for a known difference) still different, so the list is kept true. */
-function check(label: string, args: string[]): void {
-  const got = run(verdict, args);
-  const want = run([opa], args);
+async function check(label: string, args: string[]): Promise<void> {
+  const [got, want] = await both(args);
   if (KNOWN[label]) assert.notDeepEqual(got, want, `${label} now matches OPA: take it off the known list`);
   else assert.deepEqual(got, want);
 }
 
-describe('verdict parse matches opa parse', () => {
+describe('verdict parse matches opa parse', sideBySide, () => {
   for (const { file, flags, name } of [...sample, ...ours]) {
     it(`${name} (json)`, () => check(`${name} (json)`, ['-f', 'json', ...flags, file]));
   }
@@ -80,23 +78,24 @@ describe('verdict parse matches opa parse', () => {
     it(`${name} (pretty)`, () => check(`${name} (pretty)`, [...flags, file]));
   }
   for (const args of [['--json-include=-comments', '-f', 'json', ours[0]?.file ?? sample[0].file], [join(dir, 'broken.rego')], ['-f', 'json', join(dir, 'missing.rego')]]) {
-    it(args.join(' '), () => {
-      assert.deepEqual(run(verdict, args), run([opa], args));
+    it(args.join(' '), async () => {
+      const [ours, theirs] = await both(args);
+      assert.deepEqual(ours, theirs);
     });
   }
 
   for (const { file, flags, name } of [...sample, ...ours]) {
     it(`${name} (json, locations)`, () => check(`${name} (json, locations)`, ['-f', 'json', '--json-include', 'locations,-comments', ...flags, file]));
   }
-  it('locations of every node kind, comments included', () => {
+  it('locations of every node kind, comments included', async () => {
     const file = join(dir, 'kinds.rego');
     writeFileSync(file, KINDS);
-    const args = ['-f', 'json', '--json-include', 'locations', file];
-    assert.deepEqual(run(verdict, args), run([opa], args));
+    const [ours, theirs] = await both(['-f', 'json', '--json-include', 'locations', file]);
+    assert.deepEqual(ours, theirs);
   });
 
-  it('refuses an unknown --json-include element by name', () => {
-    const out = run(verdict, ['--json-include', 'positions', sample[0].file]);
+  it('refuses an unknown --json-include element by name', async () => {
+    const out = await runVerdict(['parse', '--json-include', 'positions', sample[0].file]);
     assert.equal(out.status, 2);
     assert.match(out.stderr, /--json-include positions: expected comments or locations/);
   });

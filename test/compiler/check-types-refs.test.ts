@@ -6,7 +6,7 @@
 // (`{"a": __local1__}.a.b`). `verdict check` (text and JSON), `verdict eval` and the policy API against the
 // pinned OPA, byte for byte: the message, the details (ref, pos, have, want, oneOf), the location (OPA's shared location for refs that were a
 // rule's bare name), the order, the error limit; and policies OPA accepts, which must stay accepted.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,9 +14,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { send, startOpa, startVerdict, writeTree, type OpaServer } from '../server/harness.js';
 import type { RunningServer } from '../../src/server/start.js';
+import { runCommand, runVerdict, sideBySide } from '../cli/command-runs.js';
 
 const opa = resolve(execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim());
-const verdict = resolve('dist/src/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'verdict-check-refs-'));
 
 const policies: Record<string, Record<string, string>> = {
@@ -469,22 +469,20 @@ for (const [name, files] of Object.entries(policies)) {
   for (const [file, text] of Object.entries(files)) writeFileSync(join(at, file), text);
 }
 
-function run(command: string, args: string[]) {
-  const out = spawnSync(command, args, { encoding: 'utf8', cwd: dir });
-  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
+/** verdict's and opa's answers to the same command line in `dir`, run side by side. */
+async function assertSameAnswers(args: string[]): Promise<void> {
+  const [ours, theirs] = await Promise.all([runVerdict(args, { cwd: dir }), runCommand(opa, args, { cwd: dir })]);
+  assert.deepEqual(ours, theirs);
 }
 
-describe('refs into scalar rules are type errors as in OPA', () => {
+describe('refs into scalar rules are type errors as in OPA', sideBySide, () => {
   for (const name of Object.keys(policies)) {
     const at = name.replace(/ /g, '-');
     for (const args of [['check', at], ['check', '-f', 'json', at], ['eval', '-d', at, 'data.p']]) {
-      it(`${name}: ${args.join(' ')}`, () => assert.deepEqual(run(process.execPath, [verdict, ...args]), run(opa, args)));
+      it(`${name}: ${args.join(' ')}`, () => assertSameAnswers(args));
     }
   }
-  it('a query ref into a scalar rule', () => {
-    const args = ['eval', '-d', 'head-and-body/p.rego', 'data.p.x.a'];
-    assert.deepEqual(run(process.execPath, [verdict, ...args]), run(opa, args));
-  });
+  it('a query ref into a scalar rule', () => assertSameAnswers(['eval', '-d', 'head-and-body/p.rego', 'data.p.x.a']));
 });
 
 describe('the policy API answers them as OPA does', () => {

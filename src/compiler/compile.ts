@@ -1,7 +1,7 @@
 // Parsed modules → checked and rewritten modules, by running the compile stages in order. As in OPA, a stage
 // that reports errors ends the run: later stages assume the earlier ones succeeded.
 import type { Module } from './ast.js';
-import { compareErrors, MAX_ERRORS, type RegoError } from './errors.js';
+import { compareErrors, type RegoError } from './errors.js';
 import { CompileContext, type CompileOptions, type Stage } from './stages/context.js';
 import { STAGES } from './stages/index.js';
 
@@ -32,17 +32,17 @@ export function compileOwnedModules(modules: Module[], options: CompileOptions =
     timings[stage.name] = performance.now() - started;
     if (ctx.errors.length > 0) break;
   }
-  const errors = ctx.continuing.length > 0 ? withLimit(ctx.found, true) : withLimit(ctx.errors, false);
+  const errors = ctx.continuing.length > 0 ? withLimit(ctx.found, ctx.errorLimit, true) : withLimit(ctx.errors, ctx.errorLimit, false);
   return { modules: ctx.modules, errors, timings, localNames: ctx.rewritten };
 }
 
 /**
- * The first errors found up to OPA's limit (and once they reach it, OPA's "error limit reached" after them);
+ * The first errors found up to the limit (and once they reach it, OPA's "error limit reached" after them);
  * `sorted`: in OPA's order (by file, row, column, then message) rather than as found.
  */
-function withLimit(found: RegoError[], sorted: boolean): RegoError[] {
-  const kept = found.slice(0, MAX_ERRORS);
+function withLimit(found: RegoError[], limit: number, sorted: boolean): RegoError[] {
+  const kept = found.slice(0, limit);
   if (sorted) kept.sort((a, b) => compareErrors(a.location, a.message, b.location, b.message));
-  if (found.length < MAX_ERRORS) return kept;
+  if (found.length < limit) return kept;
   return [...kept, { code: 'rego_compile_error', message: 'error limit reached', location: { file: '', row: 0, col: 0 } }];
 }

@@ -26,11 +26,11 @@ export function withoutStackTraces(json: string): unknown {
 }
 
 /**
- * `opa check --format json` and `verdict check --format json` of the same files agree: exit status, the errors
- * (printed on stderr, nothing when the modules are fine) and stdout.
+ * `opa check --format json` and `verdict check --format json` of the same files (with the same `flags`) agree:
+ * exit status, the errors (printed on stderr, nothing when the modules are fine) and stdout.
  */
-export function assertChecksAgree(files: string[], cwd: string): void {
-  const { theirs, ours } = runBoth(['check', '--format', 'json', ...files], cwd);
+export function assertChecksAgree(files: string[], cwd: string, flags: string[] = []): void {
+  const { theirs, ours } = runBoth(['check', '--format', 'json', ...flags, ...files], cwd);
   assert.equal(ours.status, theirs.status, ours.stderr);
   assert.deepEqual(withoutStackTraces(ours.stderr || '{}'), withoutStackTraces(theirs.stderr || '{}'));
   assert.equal(ours.stdout, theirs.stdout);

@@ -37,14 +37,14 @@ export function assertChecksAgree(files: string[], cwd: string, flags: string[] 
 }
 
 /**
- * A test per case: `opa check` and `verdict check` of the module made of it, alone in a folder, agree
- * (assertChecksAgree).
+ * A test per case: `opa check` and `verdict check` (with `flags`) of the module made of it, alone in a folder,
+ * agree (assertChecksAgree).
  */
-export function itChecksAgree(cases: string[], moduleOf: (c: string) => string, title: (c: string) => string = (c) => c): void {
+export function itChecksAgree(cases: string[], moduleOf: (c: string) => string, title: (c: string) => string = (c) => c, flags: string[] = []): void {
   cases.forEach((c, i) => {
     it(title(c), () => {
       const dir = writeTree({ [`m${i}.rego`]: moduleOf(c) });
-      assertChecksAgree([`m${i}.rego`], dir);
+      assertChecksAgree([`m${i}.rego`], dir, flags);
     });
   });
 }

@@ -1,3 +1,4 @@
+// rego.metadata.chain() and rego.metadata.rule(), which the planner answers, and
 // rego.parse_module(filename, source): the module's AST in the JSON shape OPA prints (no locations or
 // annotations): package path, imports, and rules with heads, bodies and else chains. Our
 // parser (src/compiler) already follows OPA's node shapes and type tags; this only renames and drops fields.
@@ -94,5 +95,17 @@ export const regoBuiltins: readonly BuiltinEntry[] = [
     name: 'rego.parse_module',
     decl: fn([arg('filename', t.string), arg('rego', t.string)], arg('output', t.objectOf(t.string, t.any))),
     host: parse,
+  },
+  // The annotations in effect for the rule being evaluated are known when it is compiled: the planner turns these
+  // calls into constants (src/compiler/planner/metadata.ts).
+  {
+    name: 'rego.metadata.chain',
+    decl: fn([], arg('chain', t.arrayOf(t.any))),
+    planner: true,
+  },
+  {
+    name: 'rego.metadata.rule',
+    decl: fn([], arg('output', t.any)),
+    planner: true,
   },
 ];

@@ -3,7 +3,7 @@
 // evaluated repeatedly (bench-runner.ts); the result is printed in opa bench's shapes: a table (pretty), Go's
 // BenchmarkResult JSON (json) or a Go benchmark line (gobench). Exit code 1 when loading, compiling or an
 // evaluation fails, or (unless --fail=false) when the result is undefined.
-import { checkQueryArguments, countFlag, flagsHelp, parseCommandLine, queryFlags, schemaFlag, sharedFlags, type FlagGroup } from './flags.js';
+import { checkQueryArguments, integerFlag, flagsHelp, parseCommandLine, queryFlags, schemaFlag, sharedFlags, type FlagGroup } from './flags.js';
 import { goJson } from './go-format.js';
 import { LoadError } from './load.js';
 import { errorsText, prepareQuery, type EvalOutput } from './eval.js';
@@ -69,7 +69,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     help: benchHelp,
     formats: FORMATS,
     validate: (values, positionals) => {
-      count = countFlag(values, 'count');
+      count = integerFlag(values, 'count');
       checkQueryArguments(values, positionals);
     },
   });

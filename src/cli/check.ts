@@ -2,7 +2,7 @@
 // `opa check` does (on stderr: OPA's error list, or with -f json {"errors": [...]}), exit code 1 on errors.
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkRego, RegoCompileError } from '../compiler/compile-rego.js';
-import { flagsHelp, parseCommandLine, regoVersionFlag, schemaFlag, sharedFlags, type FlagGroup } from './flags.js';
+import { flagsHelp, integerFlag, parseCommandLine, regoVersionFlag, schemaFlag, sharedFlags, type FlagGroup } from './flags.js';
 import { goErrorList, goJson } from './go-format.js';
 import { errorJson, formatRegoError } from '../compiler/errors.js';
 import { LoadError, loadBundlePaths, loadPaths, schemaOption } from './load.js';
@@ -12,6 +12,7 @@ const checkFlags: FlagGroup[] = [
     title: 'Flags',
     flags: {
       format: { type: 'string', short: 'f', default: 'pretty', value: 'FORMAT', help: 'pretty or json (default pretty)' },
+      'max-errors': { type: 'string', short: 'm', default: '10', value: 'N', help: 'the number of compile errors to report before stopping (default 10; 0 or less: all)' },
       strict: { type: 'boolean', short: 'S', help: 'enable compiler strict mode (unused imports, assignments and arguments; v1 checks for v0 modules)' },
       ...schemaFlag,
       ...sharedFlags,
@@ -21,7 +22,6 @@ const checkFlags: FlagGroup[] = [
     title: 'Refused',
     flags: {
       capabilities: { type: 'string', help: '', refused: 'Verdict checks policies against its own builtins' },
-      'max-errors': { type: 'string', short: 'm', help: '', refused: 'the number of compile errors reported is not configurable in Verdict' },
       'v0-v1': { type: 'boolean', help: '', refused: 'checking against both Rego versions at once is not supported; run verdict check with and without --v0-compatible' },
     },
   },
@@ -40,12 +40,16 @@ interface ErrorOut {
 
 /** Runs the subcommand; returns the process exit code. */
 export async function checkCommand(args: string[]): Promise<number> {
+  let maxErrors = 0;
   const parsed = parseCommandLine(args, {
     name: 'check',
     groups: checkFlags,
     help: checkHelp,
     formats: ['pretty', 'json'],
     operands: { count: 'some', name: 'file' },
+    validate: (values) => {
+      maxErrors = integerFlag(values, 'max-errors', true);
+    },
   });
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
@@ -55,7 +59,7 @@ export async function checkCommand(args: string[]): Promise<number> {
     const load = values.bundle ? loadBundlePaths : loadPaths;
     const { modules } = await load(positionals, { ignore: values.ignore as string[] | undefined });
     const schemas = await schemaOption(values.schema);
-    checkRego(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: regoVersionFlag(values), strict: values.strict === true, schemas });
+    checkRego(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: regoVersionFlag(values), strict: values.strict === true, schemas, maxErrors });
   } catch (err) {
     if (err instanceof LoadError) {
       errors = [{ message: err.message }];

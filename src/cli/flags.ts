@@ -32,7 +32,7 @@ export function parseFlags(args: string[], groups: FlagGroup[]): { values: FlagV
   for (const [name, spec] of Object.entries(specs)) {
     options[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple || spec.commaList ? { multiple: true } : {}), ...(spec.default !== undefined ? { default: spec.default } : {}) };
   }
-  const { rest, falses } = explicitBooleans(args, specs);
+  const { rest, falses } = pflagForms(args, specs);
   let parsed;
   try {
     parsed = parseArgs({ args: rest, allowPositionals: true, options, strict: true });
@@ -49,19 +49,35 @@ export function parseFlags(args: string[], groups: FlagGroup[]): { values: FlagV
   return { values, positionals: parsed.positionals };
 }
 
-/** `--flag=true` and `--flag=false` for boolean flags, which node's parser does not take, and `-f=value`. */
-function explicitBooleans(args: string[], specs: Record<string, FlagSpec>): { rest: string[]; falses: string[] } {
+/**
+ * The forms pflag reads that node's parser does not: `--flag=true` and `--flag=false` for boolean flags,
+ * `-f=value`, and a value starting with a dash after a flag that takes one (`-m -1`).
+ */
+function pflagForms(args: string[], specs: Record<string, FlagSpec>): { rest: string[]; falses: string[] } {
   const rest: string[] = [];
   const falses: string[] = [];
-  for (const [i, arg] of args.entries()) {
+  const takesValue = (arg: string): string | undefined => {
+    const long = /^--([^=]+)$/.exec(arg)?.[1];
+    if (long !== undefined) return specs[long]?.type === 'string' ? long : undefined;
+    const short = /^-([^-=])$/.exec(arg)?.[1];
+    return Object.entries(specs).find(([, s]) => short !== undefined && s.short === short && s.type === 'string')?.[0];
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
     if (arg === '--') {
       rest.push(...args.slice(i));
       break;
     }
+    const name = takesValue(arg);
+    if (name !== undefined && args[i + 1]?.startsWith('-')) {
+      rest.push(`--${name}=${args[++i]!}`);
+      continue;
+    }
     // pflag reads `-f=json` as `-f json`; node's parser would take "=json" as the value.
     const short = /^-([^-=])=(.*)$/.exec(arg);
-    if (short && Object.values(specs).some((s) => s.short === short[1] && s.type === 'string')) {
-      rest.push(`-${short[1]}`, short[2]!);
+    const shortName = short && Object.entries(specs).find(([, s]) => s.short === short[1] && s.type === 'string')?.[0];
+    if (shortName) {
+      rest.push(`--${shortName}=${short[2]!}`);
       continue;
     }
     const m = /^--([^=]+)=(.*)$/.exec(arg);
@@ -152,10 +168,10 @@ export function checkQueryArguments(values: FlagValues, positionals: string[]): 
   if (positionals.length !== (values.stdin ? 0 : 1)) throw new FlagError(values.stdin ? 'the query is read from stdin: give no QUERY argument' : 'specify exactly one query argument');
 }
 
-/** A whole number of repetitions (`--count`), zero or more. */
-export function countFlag(values: FlagValues, name: string): number {
+/** A whole number (`--count`), zero or more unless `signed` (`--max-errors`, where 0 or less means no limit). */
+export function integerFlag(values: FlagValues, name: string, signed = false): number {
   const text = values[name] as string;
-  if (!/^\s*\+?\d+\s*$/.test(text)) throw new FlagError(`--${name} ${text}: expected a whole number`);
+  if (!(signed ? /^\s*[+-]?\d+\s*$/ : /^\s*\+?\d+\s*$/).test(text)) throw new FlagError(`--${name} ${text}: expected ${signed ? 'an integer' : 'a whole number'}`);
   return Number(text);
 }
 

@@ -3,7 +3,7 @@
 // (pretty or JSON), with its exit codes: 0 when every test passed, 2 when one failed, erred or was skipped
 // (-z: skipped tests do not count), 1 when the policies do not load or compile or no test ran (--fail-on-empty).
 import { RegoCompileError } from '../compiler/compile-rego.js';
-import { countFlag, durationFlag, FlagError, flagsHelp, parseCommandLine, regoVersionFlag, schemaFlag, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
+import { integerFlag, durationFlag, FlagError, flagsHelp, parseCommandLine, regoVersionFlag, schemaFlag, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
 import { goDuration, goErrorList, goJson } from './go-format.js';
 import { formatRegoError } from '../compiler/errors.js';
 import { LoadError, loadBundlePaths, loadPaths, schemaOption, type LoadedFiles } from './load.js';
@@ -77,7 +77,7 @@ export async function testCommand(args: string[]): Promise<number> {
     validate: (values, positionals) => {
       run = values.run === undefined ? undefined : regexFlag(values.run as string);
       timeoutMs = durationFlag(values, 'timeout')!;
-      count = countFlag(values, 'count');
+      count = integerFlag(values, 'count');
       if (values.explain !== undefined && !isExplainMode(values.explain as string)) throw new FlagError(`--explain ${String(values.explain)}: expected fails, full, notes or debug`);
       if (values.threshold !== undefined) {
         threshold = Number(values.threshold);

@@ -29,6 +29,8 @@ export interface CompileRegoOptions {
   strict?: boolean;
   /** Type checking with JSON schemas (CompileOptions.schemas). */
   schemas?: CompileOptions['schemas'];
+  /** The compile error limit (CompileOptions.maxErrors). */
+  maxErrors?: number;
 }
 
 /** Compile errors of a policy set, all of them, with OPA's codes. */
@@ -86,7 +88,7 @@ function checkParsedModulesNamed(modules: Module[], options: CompileRegoOptions)
     const decl = options.builtins.get(name);
     return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined, deprecated: options.deprecated.has(name), decl };
   };
-  const out = compileOwnedModules(modules, { builtin, strict: options.strict, schemas: options.schemas });
+  const out = compileOwnedModules(modules, { builtin, strict: options.strict, schemas: options.schemas, maxErrors: options.maxErrors });
   if (out.errors.length > 0) throw new RegoCompileError(out.errors);
   return { modules: out.modules, localNames: out.localNames };
 }

@@ -1,7 +1,7 @@
 // Parsed modules → checked and rewritten modules, by running the compile stages in order. As in OPA, a stage
 // that reports errors ends the run: later stages assume the earlier ones succeeded.
 import type { Module } from './ast.js';
-import { compareErrors, MAX_ERRORS, type RegoError } from './errors.js';
+import { compareErrors, type RegoError } from './errors.js';
 import { CompileContext, type CompileOptions, type Stage } from './stages/context.js';
 import { STAGES } from './stages/index.js';
 
@@ -32,17 +32,17 @@ export function compileOwnedModules(modules: Module[], options: CompileOptions =
     timings[stage.name] = performance.now() - started;
     if (ctx.errors.length > 0) break;
   }
-  const errors = withLimit(ctx.continuing.length > 0 ? ctx.found : ctx.errors);
+  const errors = withLimit(ctx.continuing.length > 0 ? ctx.found : ctx.errors, ctx.errorLimit);
   return { modules: ctx.modules, errors, timings, localNames: ctx.rewritten };
 }
 
 /**
- * The first errors found up to OPA's limit, then put in OPA's order (by file, row, column, then message: stages
+ * The first errors found up to the limit, then put in OPA's order (by file, row, column, then message: stages
  * report as they walk, an else branch after its rule's body, and an earlier line can come later); once they reach
  * the limit, OPA's "error limit reached" after them.
  */
-function withLimit(found: RegoError[]): RegoError[] {
-  const kept = found.slice(0, MAX_ERRORS).sort((a, b) => compareErrors(a.location, a.message, b.location, b.message));
-  if (found.length < MAX_ERRORS) return kept;
+function withLimit(found: RegoError[], limit: number): RegoError[] {
+  const kept = found.slice(0, limit).sort((a, b) => compareErrors(a.location, a.message, b.location, b.message));
+  if (found.length < limit) return kept;
   return [...kept, { code: 'rego_compile_error', message: 'error limit reached', location: { file: '', row: 0, col: 0 } }];
 }

@@ -75,7 +75,7 @@ export function errorJson({ message, code, location, details }: RegoError): { me
   return { message, code, ...(isLocated(location) ? { location } : {}), ...(details ? { details } : {}) };
 }
 
-/** OPA stops after this many errors ("too many errors"); so do we. */
+/** OPA stops after this many errors ("error limit reached") unless told another limit; so do we. */
 export const MAX_ERRORS = 10;
 
 export function regoError(code: RegoErrorCode, loc: Location, message: string, source?: string): RegoError {

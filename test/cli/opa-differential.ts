@@ -26,25 +26,25 @@ export function withoutStackTraces(json: string): unknown {
 }
 
 /**
- * `opa check --format json` and `verdict check --format json` of the same files agree: exit status, the errors
- * (printed on stderr, nothing when the modules are fine) and stdout.
+ * `opa check --format json` and `verdict check --format json` of the same files (with the same `flags`) agree:
+ * exit status, the errors (printed on stderr, nothing when the modules are fine) and stdout.
  */
-export function assertChecksAgree(files: string[], cwd: string): void {
-  const { theirs, ours } = runBoth(['check', '--format', 'json', ...files], cwd);
+export function assertChecksAgree(files: string[], cwd: string, flags: string[] = []): void {
+  const { theirs, ours } = runBoth(['check', '--format', 'json', ...flags, ...files], cwd);
   assert.equal(ours.status, theirs.status, ours.stderr);
   assert.deepEqual(withoutStackTraces(ours.stderr || '{}'), withoutStackTraces(theirs.stderr || '{}'));
   assert.equal(ours.stdout, theirs.stdout);
 }
 
 /**
- * A test per case: `opa check` and `verdict check` of the module made of it, alone in a folder, agree
- * (assertChecksAgree).
+ * A test per case: `opa check` and `verdict check` (with `flags`) of the module made of it, alone in a folder,
+ * agree (assertChecksAgree).
  */
-export function itChecksAgree(cases: string[], moduleOf: (c: string) => string, title: (c: string) => string = (c) => c): void {
+export function itChecksAgree(cases: string[], moduleOf: (c: string) => string, title: (c: string) => string = (c) => c, flags: string[] = []): void {
   cases.forEach((c, i) => {
     it(title(c), () => {
       const dir = writeTree({ [`m${i}.rego`]: moduleOf(c) });
-      assertChecksAgree([`m${i}.rego`], dir);
+      assertChecksAgree([`m${i}.rego`], dir, flags);
     });
   });
 }

@@ -3,7 +3,7 @@
 import type { Term } from '../ast.js';
 import type { Operand } from '../../ir/plan.js';
 import { NO_MOCKS, type Ctx, type Mock, type Mocks } from './context.js';
-import { local, PlanError } from './emitter.js';
+import { bool, local, PlanError } from './emitter.js';
 import { callRuleSet, planMockValue } from './refs.js';
 import { valueTerm } from './metadata.js';
 import { planTerm, planTerms } from './terms.js';
@@ -87,9 +87,10 @@ export function planCall(c: Ctx, terms: Term[], k: (result: Operand, out?: Term)
     out = args[args.length - 1];
     args = args.slice(0, -1);
   }
-  if ('builtin' in t && t.builtin.startsWith('rego.metadata.') && c.within && args.length === 0) {
-    const { set, rule } = c.within;
-    const value = t.builtin === 'rego.metadata.rule' ? c.metadata.rule(rule) : c.metadata.chain(set, rule);
+  if ('builtin' in t && t.builtin.startsWith('rego.metadata.') && args.length === 0) {
+    const value = c.within && c.metadata.call(t.builtin, c.within.set, c.within.rule);
+    // A query has no active rule: OPA leaves the call undefined there.
+    if (value === undefined) return c.e.emit('EqualStmt', { a: bool(true), b: bool(false) });
     return planTerm(c, valueTerm(value, terms[0]!.loc), (r) => k(r, out));
   }
   planTerms(c, args, (ops) => {

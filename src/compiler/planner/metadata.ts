@@ -10,13 +10,22 @@ type Value = null | boolean | number | string | Value[] | { [key: string]: Value
 /** The annotations in effect for each of the modules' rules. */
 export class Metadata {
   private readonly scopes: AnnotationScopes;
+  /** The rules ad-hoc queries are compiled to (Module.query): no rule of the policy is active in them. */
+  private readonly queryRules: ReadonlySet<Rule>;
 
   constructor(modules: Module[]) {
     this.scopes = new AnnotationScopes(modules);
+    this.queryRules = new Set(modules.filter((m) => m.query).flatMap((m) => m.rules));
+  }
+
+  /** `rego.metadata.rule()` or `rego.metadata.chain()` in this definition of the set; undefined in a query. */
+  call(builtin: string, set: RuleSet, rule: Rule): Value | undefined {
+    if (this.queryRules.has(rule)) return undefined;
+    return builtin === 'rego.metadata.rule' ? this.rule(rule) : this.chain(set, rule);
   }
 
   /** rego.metadata.rule(): the rule-scope annotations of this definition, {} when it has none. */
-  rule(rule: Rule): Value {
+  private rule(rule: Rule): Value {
     const own = rule.annotations?.find((a) => a.scope === 'rule');
     return own ? annotationValue(own) : {};
   }
@@ -25,7 +34,7 @@ export class Metadata {
    * rego.metadata.chain(): the rule itself (with its first rule-scope annotations, if any), then the other scopes
    * in effect from the rule's own out (annotation-scopes.ts).
    */
-  chain(set: RuleSet, rule: Rule): Value {
+  private chain(set: RuleSet, rule: Rule): Value {
     const [own, ...outer] = this.scopes.inEffect(rule);
     const first = own?.[0]?.annotations;
     const chain: Value[] = [first ? { annotations: annotationValue(first), path: set.path } : { path: set.path }];

@@ -32,6 +32,8 @@ export interface CompileOptions {
    * documents annotations refer to. Without it, annotations' schemas are not looked at, as in opa run and build.
    */
   schemas?: { set?: SchemaSet };
+  /** OPA's compile error limit (`opa check --max-errors`): MAX_ERRORS when not given, none when 0 or less. */
+  maxErrors?: number;
 }
 
 export class CompileContext {
@@ -47,18 +49,23 @@ export class CompileContext {
   /** Files of ad-hoc queries (Module.query): OPA's query compiler names their locals apart, `__localq0__`, .... */
   private readonly queryFiles: ReadonlySet<string>;
 
+  /** How many errors are recorded before the run stops (CompileOptions.maxErrors). */
+  readonly errorLimit: number;
+
   constructor(readonly modules: Module[], readonly options: CompileOptions = {}) {
+    const max = options.maxErrors ?? MAX_ERRORS;
+    this.errorLimit = max > 0 ? max : Infinity;
     this.queryFiles = new Set(modules.filter((m) => m.query).map((m) => m.file));
   }
 
   /** Records an error; false once the error limit is reached, so that stages can stop early. */
   error(code: RegoErrorCode, loc: Location, message: string, details?: TypeErrorDetails): boolean {
-    if (this.errors.length < MAX_ERRORS) {
+    if (this.errors.length < this.errorLimit) {
       const err = details ? { ...regoError(code, loc, message), details } : regoError(code, loc, message);
       this.errors.push(err);
       this.found.push(err);
     }
-    return this.errors.length < MAX_ERRORS;
+    return this.errors.length < this.errorLimit;
   }
 
   /** Records an error that lets the later stages run (see `continuing`). */

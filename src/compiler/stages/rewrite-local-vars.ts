@@ -92,14 +92,14 @@ class Rewriter {
         this.push();
         const body = this.body(t.value.body);
         const term = this.term(t.value.term);
-        this.popChecked([term], body);
+        this.popChecked([term], body, t.value.body);
         return { ...t, value: { term, body } } as Term;
       }
       case 'objectcomprehension': {
         this.push();
         const body = this.body(t.value.body);
         const value = { key: this.term(t.value.key), value: this.term(t.value.value), body };
-        this.popChecked([value.key, value.value], body);
+        this.popChecked([value.key, value.value], body, t.value.body);
         return { ...t, value };
       }
       case 'templatestring':
@@ -109,7 +109,7 @@ class Rewriter {
   }
 
   // ---- expressions ----
-  /** Rewrites a body in the current scope; reports `some` declarations never used. */
+  /** Rewrites a body in the current scope (popChecked then checks what it declares). */
   body(b: Body): Body {
     const out: Expr[] = [];
     for (const e of b) {
@@ -121,18 +121,24 @@ class Rewriter {
         out.push(r);
       }
     }
-    this.checkUnusedDeclared(b, out);
     if (out.length === 0) out.push({ index: 0, terms: { type: 'boolean', value: true, loc: b[0]?.loc ?? dummyLoc }, loc: b[0]?.loc ?? dummyLoc });
     return out;
   }
 
   /**
-   * Closes a scope; in strict mode, reports its `:=` variables that nothing reads (their one occurrence is the
-   * assignment) in the scope's rewritten body and the terms it yields.
+   * Closes the scope of `body` (rewritten from `original`) and checks what it binds, as OPA does, unless an error
+   * was found in the rule body so far (nested bodies included): in strict mode, its `:=` variables that nothing
+   * reads (their one occurrence is the assignment) in the body and the terms it yields; then, if that found
+   * none, its `some` declarations never used.
    */
-  private popChecked(yields: Term[], body: Body): void {
+  private popChecked(yields: Term[], body: Body, original: Body): void {
     const scope = this.pop();
-    if (!this.ctx.options.strict || this.failed) return;
+    if (this.failed) return;
+    if (this.ctx.options.strict) this.checkUnusedAssigned(scope, yields, body);
+    if (!this.failed) this.checkUnusedDeclared(scope, original, body);
+  }
+
+  private checkUnusedAssigned(scope: Scope, yields: Term[], body: Body): void {
     const assigned = [...scope.names].filter(([name, entry]) => entry.occ === 'assigned' && !name.startsWith('$'));
     if (assigned.length === 0) return;
     const uses = new Map<string, number>();
@@ -140,18 +146,19 @@ class Rewriter {
     forEachVarInBody(body, count);
     for (const t of yields) forEachVar(t, count);
     for (const [name, entry] of assigned) {
-      if ((uses.get(entry.gen) ?? 0) <= 1) this.ctx.errorContinuing(entry.loc, `assigned var ${name} unused`);
+      if ((uses.get(entry.gen) ?? 0) > 1) continue;
+      this.failed = true;
+      this.ctx.errorContinuing(entry.loc, `assigned var ${name} unused`);
     }
   }
 
-  private checkUnusedDeclared(original: Body, rewritten: Body): void {
-    if (this.failed) return;
+  private checkUnusedDeclared(scope: Scope, original: Body, rewritten: Body): void {
     let declared = false;
-    for (const entry of this.current.names.values()) declared ||= entry.occ === 'declared';
+    for (const entry of scope.names.values()) declared ||= entry.occ === 'declared';
     if (!declared) return; // nothing to look for: skip the walk over the body
     const used = new Set<string>();
     forEachVarInBody(rewritten, (v) => used.add(v.value));
-    for (const [name, entry] of this.current.names) {
+    for (const [name, entry] of scope.names) {
       if (entry.occ !== 'declared' || used.has(entry.gen)) continue;
       const at = original.find((e) => !isTerm(e.terms) && !Array.isArray(e.terms) && e.terms.type === 'some'
         && e.terms.symbols.some((s) => s.type === 'var' && s.value === name));
@@ -173,22 +180,22 @@ class Rewriter {
           const key = t.key && t.key.type === 'var' && !t.key.value.startsWith('$') ? this.declare(t.key, 'declared') : t.key ?? this.ctx.local(t.loc);
           const value = t.value.type === 'var' && !t.value.value.startsWith('$') ? this.declare(t.value, 'declared') : t.value;
           const body = this.body(t.body);
-          this.popChecked([], body);
+          this.popChecked([], body, t.body);
           return this.withs(e, { ...e, terms: { ...t, key, value, domain, body } });
         }
         case 'not': {
           this.push();
           const body = this.body(t.body);
-          this.popChecked([], body);
+          this.popChecked([], body, t.body);
           return this.withs(e, { ...e, terms: { ...t, body } });
         }
         default: {
           this.push();
           const lhs = this.body(t.lhs);
-          this.popChecked([], lhs);
+          this.popChecked([], lhs, t.lhs);
           this.push();
           const rhs = this.body(t.rhs);
-          this.popChecked([], rhs);
+          this.popChecked([], rhs, t.rhs);
           return this.withs(e, { ...e, terms: { ...t, lhs, rhs } });
         }
       }
@@ -299,7 +306,12 @@ class Rewriter {
       };
       rule.head.args = rule.head.args.map(declareArg);
     }
+    const original = rule.body;
     rule.body = this.body(rule.body);
+    // The head's terms (their comprehensions) are checked apart from the body: an error in one does not keep
+    // OPA from checking the other.
+    const bodyFailed = this.failed;
+    this.failed = false;
     // Template strings among the arguments read variables the body binds (`f($"{x}") := 1 if x := "a"`).
     const templates = (a: Term): Term => {
       switch (a.type) {
@@ -314,7 +326,10 @@ class Rewriter {
     if (rule.head.key) rule.head.key = this.term(rule.head.key);
     if (rule.head.value) rule.head.value = this.term(rule.head.value);
     const head = [...rule.head.ref.slice(1), ...(rule.head.args ?? []), ...(rule.head.key ? [rule.head.key] : []), ...(rule.head.value ? [rule.head.value] : [])];
-    this.popChecked(head, rule.body);
+    const headFailed = this.failed;
+    this.failed = bodyFailed;
+    this.popChecked(head, rule.body, original);
+    this.failed ||= headFailed;
   }
 }
 

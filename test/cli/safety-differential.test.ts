@@ -21,6 +21,10 @@ const evaluated = [
   'f(x, x[y]) := y\ng := f([5, 6], 8)',
   'q := [x | x = y + 1; y = input.a[_]]',
   'f(n) := {k: v | v = n * w; w = input.a[k]}\ng := f(10)',
+  // A comprehension in another's head runs after that one's body, with what it binds.
+  'q := [[sprintf("%d", [s]) | true] | some s in input.a]',
+  'q := [{k: s | k := "a"} | some s in input.a]',
+  'q := {k: [k, s] | some k, s in input.b}',
 ];
 
 const checked = [
@@ -37,6 +41,7 @@ const checked = [
   'q if {\n  y := [z | w > 1]\n  count(y) > 0\n}',
   'q if {\n  y := [z | z > w]\n  count(y) > 0\n}',
   'q if {\n  y := {k: v | k > 1; v = w; u = 1}\n  count(y) > 0\n}',
+  'q := [[t | true] | some s in input.a]',
   // Matching a pattern against a value binds the keys of the refs in it, not their heads.
   'f([a, input.b[c]]) := 1',
   'f([a, input.b[c]]) := c',

@@ -422,14 +422,13 @@ class SafetyChecker {
         case 'arraycomprehension': case 'setcomprehension': {
           const r = this.body(t.value.body, safe);
           t.value.body = r.body;
-          this.head([t.value.term], this.headSafe(r), e);
-          inTerm(t.value.term);
+          this.headWithClosures([t.value.term], this.headSafe(r), e);
           return;
         }
         case 'objectcomprehension': {
           const r = this.body(t.value.body, safe);
           t.value.body = r.body;
-          this.head([t.value.key, t.value.value], this.headSafe(r), e);
+          this.headWithClosures([t.value.key, t.value.value], this.headSafe(r), e);
           return;
         }
         case 'templatestring': return;
@@ -459,6 +458,15 @@ class SafetyChecker {
     const mentioned = new Set(r.safe);
     allVars(r.body, this.isFunction, mentioned);
     return mentioned;
+  }
+
+  /**
+   * A comprehension's head: its vars must be bound by its body, and closures nested in it (`[[s | true] | some s
+   * in xs]`) run after that body, so they are checked with what it binds.
+   */
+  private headWithClosures(terms: Term[], safe: Vars, e: Expr): void {
+    this.head(terms, safe, e);
+    for (const t of terms) this.closures({ index: e.index, terms: t, loc: t.loc }, safe);
   }
 
   /** Vars in these terms must be bound by the body that produced `safe`. */

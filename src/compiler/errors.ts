@@ -62,7 +62,8 @@ export type OneOfKey = string | number | boolean | Record<string, never> | TermJ
  */
 export interface ArgErrorDetails {
   have: Array<RegoType | null>;
-  want: { args: RegoType[]; variadic?: RegoType };
+  /** No `args` where the function takes none (Go leaves an empty list out). */
+  want: { args?: RegoType[]; variadic?: RegoType };
 }
 
 /** Whether an error has a location: OPA's "error limit reached" has none (row 0 of no file), and its JSON says so. */
@@ -212,9 +213,10 @@ const MAX_OTHER_WIDTH = 20;
 
 /** "have: (...)" and "want: (...)": in full, or with wide types elided when a line is too wide. */
 export function argErrorLines(d: ArgErrorDetails): string[] {
-  const wants = [...d.want.args, ...(d.want.variadic ? [d.want.variadic] : [])];
-  const variadicAt = d.want.variadic ? d.want.args.length : -1;
-  const wantAt = (i: number) => (i < d.want.args.length ? d.want.args[i] : d.want.variadic);
+  const args = d.want.args ?? [];
+  const wants = [...args, ...(d.want.variadic ? [d.want.variadic] : [])];
+  const variadicAt = d.want.variadic ? args.length : -1;
+  const wantAt = (i: number) => (i < args.length ? args[i] : d.want.variadic);
   const mismatched = (i: number) => {
     const have = d.have[i];
     const want = wantAt(i);

@@ -356,9 +356,22 @@ class RuleChecker {
   private call(name: string, args: Term[], loc: Location, env: Map<string, RegoType>, nested: boolean): Known {
     const have = args.map((a) => this.typeOf(a, env));
     if (MEMBERSHIP.has(name)) this.membership(args.length === 3 ? have : [undefined, ...have], loc);
-    const decl = BINDING_OPERATORS.has(name) ? undefined : this.typing.declOf(name) ?? this.typing.functions.get(name) ?? undefined;
+    const builtin = BINDING_OPERATORS.has(name) ? undefined : this.typing.declOf(name);
+    const decl = builtin ?? (BINDING_OPERATORS.has(name) ? undefined : this.typing.functions.get(name) ?? undefined);
     if (!decl) return undefined;
     const params = decl.args ?? [];
+    if (!decl.variadic && !fitsArity(args.length, params.length, decl.result !== undefined, nested)) {
+      this.found.push(
+        builtin
+          ? {
+              loc,
+              message: `${name}: arity mismatch`,
+              details: inGoKeyOrder({ have: (nested ? [...have, undefined] : have).map((t) => t ?? null), want: params.length > 0 ? { args: params } : {} }),
+            }
+          : { loc, message: `function ${name} has arity ${params.length}, got ${args.length} arguments` },
+      );
+      return undefined;
+    }
     const wanted = decl.result ? [...params, decl.result] : params;
     for (let i = 0; i < args.length; i++) {
       const want = i < wanted.length ? wanted[i] : decl.variadic;
@@ -742,4 +755,13 @@ function unnamed(t: RegoType): RegoType {
   if (t.name === undefined) return t;
   const { name: _name, ...rest } = t;
   return rest as RegoType;
+}
+
+/**
+ * Whether a call has as many operands as its function takes: a call inside a term exactly its arguments (OPA gives
+ * it an output of its own), one written as an expression its arguments, or those and an output to compare.
+ */
+function fitsArity(operands: number, params: number, hasResult: boolean, nested: boolean): boolean {
+  if (nested) return operands === params;
+  return operands === params || (hasResult && operands === params + 1);
 }

@@ -1,5 +1,5 @@
 // Small traversals over the AST shared by the compile stages.
-import type { Body, Expr, Location, Rule, Term } from './ast.js';
+import type { Body, Expr, Location, Module, Rule, Term } from './ast.js';
 import { isTerm } from './ast.js';
 
 /** Every term directly inside `t` (not into comprehension bodies or template expressions). */
@@ -282,4 +282,9 @@ export function forEachCallInRule(rule: Rule, f: (op: Term, loc: Location) => vo
     }
     forEachExprDeep(r.body, inExpr);
   }
+}
+
+/** Calls `f` on every rule of the modules and on each of its else branches, in order. */
+export function forEachRule(modules: readonly Module[], f: (r: Rule) => void): void {
+  for (const m of modules) for (const rule of m.rules) for (let r: Rule | undefined = rule; r; r = r.else) f(r);
 }

@@ -7,7 +7,7 @@
 // Runs after RewriteLocalVars, so names are unique and `:=` is already `=`.
 import type { Body, Expr, Location, Module, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
-import { childTerms, exprOperator } from '../walk.js';
+import { childTerms, exprOperator, forEachRule } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 
 type Vars = Set<string>;
@@ -551,15 +551,11 @@ function checker(ctx: CompileContext): SafetyChecker {
   });
 }
 
-function eachRule(ctx: CompileContext, f: (r: Rule) => void): void {
-  for (const m of ctx.modules) for (const rule of m.rules) for (let r: Rule | undefined = rule; r; r = r.else) f(r);
-}
-
 export const checkSafetyRuleHeads: Stage = {
   name: 'CheckSafetyRuleHeads',
   run(ctx) {
     const c = checker(ctx);
-    eachRule(ctx, (r) => c.ruleHead(r));
+    forEachRule(ctx.modules, (r) => c.ruleHead(r));
   },
 };
 
@@ -567,6 +563,6 @@ export const checkSafetyRuleBodies: Stage = {
   name: 'CheckSafetyRuleBodies',
   run(ctx) {
     const c = checker(ctx);
-    eachRule(ctx, (r) => c.rule(r));
+    forEachRule(ctx.modules, (r) => c.rule(r));
   },
 };

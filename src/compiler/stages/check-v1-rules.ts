@@ -3,7 +3,7 @@
 // They apply to v1 modules, to v0 modules that `import rego.v1`, and in strict mode to all. As in OPA, a duplicate
 // import does not stop the later stages.
 import type { Import, Module, Rule } from '../ast.js';
-import { exprOperator, forEachExprDeep } from '../walk.js';
+import { exprOperator, forEachExprDeep, forEachRule } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 
 const RESERVED = new Set(['input', 'data']);
@@ -61,8 +61,6 @@ function checkRule(ctx: CompileContext, rule: Rule): void {
 export const checkKeywordOverrides: Stage = {
   name: 'CheckKeywordOverrides',
   run(ctx) {
-    for (const m of ctx.modules.filter((mod) => ctx.options.strict || isRegoV1Module(mod))) {
-      for (const rule of m.rules) for (let r: Rule | undefined = rule; r; r = r.else) checkRule(ctx, r);
-    }
+    forEachRule(ctx.modules.filter((mod) => ctx.options.strict || isRegoV1Module(mod)), (r) => checkRule(ctx, r));
   },
 };

@@ -3,7 +3,7 @@
 // data.p.a is a rule) would replace part of a virtual document, which OPA refuses.
 import type { Module, Rule, Term } from '../ast.js';
 import { ruleDataPath } from '../rule-data-path.js';
-import { forEachExprDeep } from '../walk.js';
+import { forEachExprDeep, forEachRule } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 
 /** The dotted path of a reference of a var and constant strings (`data.a.b`), else undefined. */
@@ -55,6 +55,6 @@ export const checkWithTargets: Stage = {
         ctx.error('rego_type_error', w.target.loc, 'with keyword target must reference existing input, data, or a function');
       }
     });
-    for (const m of ctx.modules) for (const rule of m.rules) for (let r: Rule | undefined = rule; r; r = r.else) inRule(r);
+    forEachRule(ctx.modules, inRule);
   },
 };

@@ -8,7 +8,7 @@
 // "cannot assign vars inside negated expression", "called function f shadowed".
 import type { Body, Expr, Location, RefTerm, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
-import { exprOperator, forEachVar, forEachVarInBody } from '../walk.js';
+import { exprOperator, forEachRule, forEachVar, forEachVarInBody } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 
 type Occurrence = 'seen' | 'assigned' | 'declared' | 'arg';
@@ -343,10 +343,6 @@ function refText(t: Term): string {
 export const rewriteLocalVars: Stage = {
   name: 'RewriteLocalVars',
   run(ctx) {
-    for (const m of ctx.modules) {
-      for (const rule of m.rules) {
-        for (let r: Rule | undefined = rule; r; r = r.else) new Rewriter(ctx).rule(r);
-      }
-    }
+    forEachRule(ctx.modules, (r) => new Rewriter(ctx).rule(r));
   },
 };

@@ -5,8 +5,8 @@
 // (`f(input.a[y])`) is likewise matched in the body, with `__localN__` as the argument. OPA moves every head term
 // holding a ref or a comprehension; moving only those whose refs have variable keys (and arguments holding refs)
 // gives the same documents and keeps other heads (most rules) as written for the planner.
-import type { Rule, Term } from '../ast.js';
-import { childTerms } from '../walk.js';
+import type { Term } from '../ast.js';
+import { childTerms, forEachRule } from '../walk.js';
 import type { Stage } from './context.js';
 import { bindInBody } from './rewrite-rule-head-refs.js';
 
@@ -34,16 +34,12 @@ function hasVar(t: Term): boolean {
 export const rewriteRefsInHead: Stage = {
   name: 'RewriteRefsInHead',
   run(ctx) {
-    for (const m of ctx.modules) {
-      for (const rule of m.rules) {
-        for (let r: Rule | undefined = rule; r; r = r.else) {
-          const head = r.head;
-          const keyIsRefSegment = head.key !== undefined && head.ref[head.ref.length - 1] === head.key;
-          if (head.key && !keyIsRefSegment && looksUpByVar(head.key)) head.key = bindInBody(ctx, r, head.key);
-          if (head.value && looksUpByVar(head.value)) head.value = bindInBody(ctx, r, head.value);
-          if (head.args) head.args = head.args.map((a) => (holdsRef(a) ? bindInBody(ctx, r, a) : a));
-        }
-      }
-    }
+    forEachRule(ctx.modules, (r) => {
+      const head = r.head;
+      const keyIsRefSegment = head.key !== undefined && head.ref[head.ref.length - 1] === head.key;
+      if (head.key && !keyIsRefSegment && looksUpByVar(head.key)) head.key = bindInBody(ctx, r, head.key);
+      if (head.value && looksUpByVar(head.value)) head.value = bindInBody(ctx, r, head.value);
+      if (head.args) head.args = head.args.map((a) => (holdsRef(a) ? bindInBody(ctx, r, a) : a));
+    });
   },
 };

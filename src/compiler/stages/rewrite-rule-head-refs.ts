@@ -2,6 +2,7 @@
 // body, so rule heads hold only scalars and vars (`p.q[y.z] := 1 if ...` → `p.q[__local0__] := 1 if { ...;
 // __local0__ = y.z }`), which is what the rule tree and the planner index by.
 import type { Expr, Rule, Term } from '../ast.js';
+import { forEachRule } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 
 const SCALARS = new Set(['null', 'boolean', 'number', 'string', 'var']);
@@ -34,6 +35,6 @@ function rewrite(ctx: CompileContext, rule: Rule): void {
 export const rewriteRuleHeadRefs: Stage = {
   name: 'RewriteRuleHeadRefs',
   run(ctx) {
-    for (const m of ctx.modules) for (const rule of m.rules) for (let r: Rule | undefined = rule; r; r = r.else) rewrite(ctx, r);
+    forEachRule(ctx.modules, (r) => rewrite(ctx, r));
   },
 };

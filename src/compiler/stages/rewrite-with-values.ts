@@ -3,9 +3,9 @@
 // the lookup's variables are bound by iterating like any `xs[i]` in a body instead of being unsafe reads (OPA
 // moves every value holding a ref or a comprehension; moving only lookups by variable keeps the other values as
 // written for the planner, with the same results).
-import type { Body, Expr, Rule, Term } from '../ast.js';
+import type { Body, Expr, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
-import { childTerms } from '../walk.js';
+import { childTerms, forEachRule } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 import { looksUpByVar } from './rewrite-refs-in-head.js';
 import { localEquality } from './rewrite-rule-head-refs.js';
@@ -59,14 +59,10 @@ function rewriteBody(ctx: CompileContext, body: Body): Body {
 export const rewriteWithValues: Stage = {
   name: 'RewriteWithValues',
   run(ctx) {
-    for (const m of ctx.modules) {
-      for (const rule of m.rules) {
-        for (let r: Rule | undefined = rule; r; r = r.else) {
-          r.body = rewriteBody(ctx, r.body);
-          // Comprehensions in the head (`q := [v | v := p with input as xs[_]]`) have bodies of their own.
-          for (const t of [r.head.key, r.head.value, ...(r.head.args ?? [])]) if (t) rewriteInTerm(ctx, t);
-        }
-      }
-    }
+    forEachRule(ctx.modules, (r) => {
+      r.body = rewriteBody(ctx, r.body);
+      // Comprehensions in the head (`q := [v | v := p with input as xs[_]]`) have bodies of their own.
+      for (const t of [r.head.key, r.head.value, ...(r.head.args ?? [])]) if (t) rewriteInTerm(ctx, t);
+    });
   },
 };

@@ -185,6 +185,12 @@ export class PartialEvaluator {
    */
   private readonly unknownClosures = new WeakSet<Term>();
   /**
+   * A residual call's generated output variable, and the name of the rule-body variable written as the call's
+   * output operand (`split(input, ":", x)` in query 1: x1). Where the generated variable outlives copy
+   * propagation it takes that name, as OPA keeps the operand as written.
+   */
+  private readonly outputNames = new Map<string, Term>();
+  /**
    * Residual terms a variable was bound to while standing on the right of the equation (`input.x = y`): the
    * query writes them first, as OPA keeps the equation as written.
    */
@@ -297,7 +303,8 @@ export class PartialEvaluator {
       queries.push(reindex(definednessLast(simplifyQuery(propagateCopies(saved, named), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst, boundAt), this.definedness)));
     });
     const support = orderSupport([...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : definednessLast(orientEquations(propagateCopies(r.body), headVars(r)), this.definedness)) })));
-    return { queries: queries.map(equalsAsUnifications), support: support.map((r) => ({ ...r, body: equalsAsUnifications(r.body) })) };
+    const named = <T>(node: T): T => plugDeep(node, this.outputNames);
+    return { queries: queries.map((q) => named(equalsAsUnifications(q))), support: support.map((r) => named({ ...r, body: equalsAsUnifications(r.body) })) };
   }
 
   /**
@@ -699,6 +706,8 @@ export class PartialEvaluator {
       const variableFirst = (swap ? terms[1]! : terms[2]!).type !== 'var';
       const done: K = (next) => k(this.withoutRepeatedEquation(e, st, next));
       return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => {
+        // `x = f(…)` is OPA's compiler's `f(…, x)`: the call's output is named after x.
+        if (terms[2]!.type === 'call') this.nameOutput(terms[1]!, b, st.env);
         const [x, y] = swap ? [b, a] : [a, b];
         if (this.otherOperandFirst.has(x) && !this.otherOperandFirst.has(y)) return this.unify(y, x, s2, done, x.type !== 'var');
         this.unify(x, y, s2, done, variableFirst);
@@ -867,9 +876,20 @@ export class PartialEvaluator {
       });
       if (!output && !this.usesValue(name) && !(nested && this.inSupportFunction)) return k({ type: 'call', value: [op(name, loc), ...residualArgs], loc }, undefined, held);
       const out = this.freshVar(loc);
+      if (output) this.nameOutput(output, out, held.env);
       const next = this.save(held, { index: 0, terms: [op(name, loc), ...residualArgs, out], loc });
       k(out, output, next);
     });
+  }
+
+  /**
+   * A residual call's output `out` (a generated variable) written as the rule-body variable `written`, not yet
+   * bound: named after it if it outlives copy propagation (outputNames). Not in a support function's body,
+   * which keeps the equation with the variable beside a call output of its own, as OPA's compiler writes it.
+   */
+  private nameOutput(written: Term, out: Term, env: Env): void {
+    if (written.type !== 'var' || out.type !== 'var' || !out.value.startsWith('__pe') || this.query === 0 || this.inSupportFunction || !this.isUnbound(written.value, env)) return;
+    this.outputNames.set(out.value, v(`${written.value}${this.query}`, written.loc));
   }
 
   /** Builtins whose result is a value rather than a test. The tests are kept as calls, as OPA prints them. */

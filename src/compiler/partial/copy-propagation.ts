@@ -114,7 +114,25 @@ export function propagateCopies(exprs: readonly Expr[], named: ReadonlySet<strin
     const [name, value] = folded(a!) ? [(a as { value: string }).value, b!] : [(b as { value: string }).value, a!];
     out = out.filter((_, j) => j !== i).map((e) => substitute(e, new Map([[name, value]])));
   }
-  return nestCalls(out, folded);
+  return circularCallsLast(nestCalls(out, folded));
+}
+
+/**
+ * A call whose output, after the copies are folded, is also one of its operands (`and(bt1, ut1, bt1)`, from
+ * `bt = …; bt & ut == bt`) is written as an equation after the other expressions (`bt1 = and(bt1, ut1)`), as
+ * OPA's copy propagation, which cannot substitute a variable into its own value, puts the call back.
+ */
+function circularCallsLast(exprs: Expr[]): Expr[] {
+  const circular = (e: Expr): boolean => {
+    if (e.negated || e.with?.length || !Array.isArray(e.terms) || e.terms.length < 3 || exprOperator(e) === 'eq') return false;
+    const last = e.terms[e.terms.length - 1]!;
+    return last.type === 'var' && e.terms.slice(1, -1).some((t) => t.type === 'var' && t.value === last.value);
+  };
+  const moved = exprs.filter(circular).map((e) => {
+    const terms = e.terms as Term[];
+    return { ...e, terms: call('eq', [terms[terms.length - 1]!, { type: 'call', value: terms.slice(0, -1), loc: terms[0]!.loc } as Term]).terms };
+  });
+  return moved.length === 0 ? exprs : [...exprs.filter((e) => !circular(e)), ...moved];
 }
 
 /** Variables of the conditions that keep a reference's definedness (`__def1__ = input.x`). */

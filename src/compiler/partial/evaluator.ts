@@ -1186,7 +1186,7 @@ export class PartialEvaluator {
    * (`input.a = x`).
    */
   private valueWrittenSecond(rule: Rule, value: Term, env: Env): boolean {
-    if (value.type !== 'ref' || isGround(value)) return false;
+    if ((value.type !== 'ref' && !isComprehension(value)) || isGround(value)) return false;
     const head = rule.head.value;
     return !(head?.type === 'var' && this.equatedFirst.has(env.get(head.value)!));
   }
@@ -1803,7 +1803,8 @@ export class PartialEvaluator {
       return k(this.keepsEquation(pb) ? this.saveEquation(pa, pb, pa, st) : this.bindVar(pa.value, pb, st));
     }
     if (pb.type === 'var' && this.isUnbound(pb.value, st.env)) {
-      if (pa.type === 'ref' && !isGround(pa)) this.equatedFirst.add(pa);
+      // A reference a variable was bound to as written variable first (`a = input.a`) keeps that order.
+      if (pa.type === 'ref' && !isGround(pa) && !this.boundVariableFirst.has(pa)) this.equatedFirst.add(pa);
       return k(this.keepsEquation(pa) ? this.saveEquation(pa, pb, pb, st) : this.bindVar(pb.value, pa, st));
     }
     if (isGround(pa) && isGround(pb)) {

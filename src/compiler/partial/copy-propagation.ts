@@ -168,34 +168,45 @@ function nestCalls(exprs: Expr[], folded: (t: Term) => boolean): Expr[] {
     const i = out.findIndex((e) => {
       if (e.negated || e.with?.length || !Array.isArray(e.terms) || e.terms.length < 3) return false;
       const last = e.terms[e.terms.length - 1]!;
-      return folded(last) && uses(out, (last as { value: string }).value) === 2 && argumentUse(out, e, (last as { value: string }).value);
+      return folded(last) && substitutable(out, e, (last as { value: string }).value);
     });
     if (i < 0) return out;
     const terms = out[i]!.terms as Term[];
     const name = (terms[terms.length - 1] as { value: string }).value;
     const nested: Term = { type: 'call', value: terms.slice(0, -1), loc: terms[0]!.loc } as Term;
-    out = out.filter((_, j) => j !== i).map((e) => substitute(e, new Map([[name, nested]])));
+    out = out.filter((_, j) => j !== i).map((e) => plugDeep(e, new Map([[name, nested]])));
   }
 }
 
-/** Whether the other use of `name` is as an argument of a call expression (never a reference's head). */
-function argumentUse(exprs: Expr[], def: Expr, name: string): boolean {
-  return exprs.some((e) => e !== def && !e.with?.length && Array.isArray(e.terms) && exprOperator(e) !== 'eq' && e.terms.slice(1).some((t) => t.type === 'var' && t.value === name));
+/**
+ * Whether `name`, the output of the call `def`, is used elsewhere and never as a reference's head: OPA's copy
+ * propagation puts the call in each place it is used, negated expressions and closures included
+ * (`count(upper(input.x)) > 2; not startswith(upper(input.x), "B")`), and keeps it with its output where the
+ * output is indexed (`split(input.x, ":", z); z[0] = "a"`).
+ */
+function substitutable(exprs: Expr[], def: Expr, name: string): boolean {
+  if (occurrences(def, name) !== 1) return false;
+  return exprs.some((e) => e !== def && occurrences(e, name) > 0) && !exprs.some((e) => indexes(e, name));
 }
 
-function uses(exprs: Expr[], name: string): number {
+/** Occurrences of the variable `name` anywhere in `node`, closures included. */
+function occurrences(node: unknown, name: string): number {
+  if (node === null || typeof node !== 'object') return 0;
+  if (Array.isArray(node)) return node.reduce((n: number, x) => n + occurrences(x, name), 0);
+  const t = node as { type?: string; value?: unknown };
+  if (t.type === 'var') return t.value === name ? 1 : 0;
   let n = 0;
-  const visit = (t: Term): void => {
-    if (t.type === 'var' && t.value === name) n++;
-    else if (t.type === 'ref' || t.type === 'array' || t.type === 'set' || t.type === 'call') t.value.forEach(visit);
-    else if (t.type === 'object') t.value.forEach(([a, b]) => (visit(a), visit(b)));
-  };
-  for (const e of exprs) {
-    if (Array.isArray(e.terms)) e.terms.slice(1).forEach(visit);
-    else if (isTerm(e.terms)) visit(e.terms);
-    else n += 2;
-  }
+  for (const [key, child] of Object.entries(node)) if (key !== 'loc') n += occurrences(child, name);
   return n;
+}
+
+/** Whether `node` has a reference whose head is the variable `name`, closures included. */
+function indexes(node: unknown, name: string): boolean {
+  if (node === null || typeof node !== 'object') return false;
+  if (Array.isArray(node)) return node.some((x) => indexes(x, name));
+  const t = node as Term;
+  if (t.type === 'ref' && t.value[0]?.type === 'var' && t.value[0].value === name) return true;
+  return Object.entries(node).some(([key, child]) => key !== 'loc' && indexes(child, name));
 }
 
 /**

@@ -302,7 +302,7 @@ export class PartialEvaluator {
       const saved = reindex([...st.saved]);
       queries.push(reindex(definednessLast(simplifyQuery(propagateCopies(saved, named), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst, boundAt), this.definedness)));
     });
-    const support = orderSupport([...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : definednessLast(orientEquations(propagateCopies(r.body), headVars(r)), this.definedness)) })));
+    const support = orderSupport([...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : definednessLast(orientEquations(propagateCopies(r.body, headVarNames(r)), headVars(r)), this.definedness)) })));
     const named = <T>(node: T): T => plugDeep(node, this.outputNames);
     return { queries: queries.map((q) => named(equalsAsUnifications(q))), support: support.map((r) => named({ ...r, body: equalsAsUnifications(r.body) })) };
   }
@@ -1938,9 +1938,14 @@ export class PartialEvaluator {
 
 /** Whether a variable appears in a support rule's head (its value, key or reference), which the body binds. */
 function headVars(r: SupportRule): (name: string) => boolean {
+  const names = headVarNames(r);
+  return (name) => names.has(name);
+}
+
+function headVarNames(r: SupportRule): Set<string> {
   const names = new Set<string>();
   for (const t of [r.value, ...(r.ref ?? []), ...(r.args ?? [])]) walkVars(t, (name) => names.add(name));
-  return (name) => names.has(name);
+  return names;
 }
 
 /** The string segments a reference starts with after its head, with bound variables filled in. */

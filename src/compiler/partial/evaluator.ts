@@ -499,7 +499,7 @@ export class PartialEvaluator {
       const keptWith = kept.map((w) => ({ ...w, value: values[valued.indexOf(w)]! }));
       const withKept: K = kept.length === 0 ? k : (next) => k({ env: next.env, saved: [...next.saved.slice(0, s.saved.length), ...next.saved.slice(s.saved.length).map((x) => ({ ...x, with: [...(x.with ?? []), ...keptWith] }))] });
       const applied = mods.filter((w) => !kept.includes(w));
-      if (applied.length === 0) return this.keepingEquations(kept.length > 0, () => this.evalExprUntraced({ ...e, with: undefined }, s, withKept));
+      if (applied.length === 0) return this.keepingEquations(kept.length > 0, withKept, (then) => this.evalExprUntraced({ ...e, with: undefined }, s, then));
       let input = this.input;
       let data = this.data;
       let unknowns = this.unknowns;
@@ -526,9 +526,9 @@ export class PartialEvaluator {
       const inside: WithState = { input, data, mocks, unknowns, knownValues: new Map<string, Term | null>(), dependsMemo: new Map<string, boolean>(), inWith: true, outsideWith: this.outsideWith ?? outside };
       Object.assign(this, inside);
       try {
-        this.keepingEquations(kept.length > 0, () => this.evalExprUntraced({ ...e, with: undefined }, s, (next) => {
+        this.keepingEquations(kept.length > 0, withKept, (then) => this.evalExprUntraced({ ...e, with: undefined }, s, (next) => {
           Object.assign(this, outside);
-          withKept(next);
+          then(next);
           Object.assign(this, inside);
         }));
       } finally {
@@ -540,12 +540,21 @@ export class PartialEvaluator {
   /**
    * Runs `run` with equations of a variable and a residual value kept as written (`input.x = y`) rather than
    * folded into a binding, when `keep`: they must carry the expression's `with`, which a binding would lose.
+   * Only the expression is evaluated so: `k`, the rest of the body, runs as outside it.
    */
-  private keepingEquations(keep: boolean, run: () => void): void {
+  private keepingEquations(keep: boolean, k: K, run: (k: K) => void): void {
     const outer = this.equationsKept;
-    this.equationsKept = outer || keep;
+    const inner = outer || keep;
+    this.equationsKept = inner;
     try {
-      run();
+      run((next) => {
+        this.equationsKept = outer;
+        try {
+          k(next);
+        } finally {
+          this.equationsKept = inner;
+        }
+      });
     } finally {
       this.equationsKept = outer;
     }

@@ -130,6 +130,21 @@ describe('partial evaluation gives exactly the JSON of opa eval -p', () => {
       policy: 'package t\n',
       query,
     })),
+    ...['data.t.p', 'data.t.q', 'data.t.s = x'].map((query) => ({
+      name: `a residual call's output keeps the rule's variable where it is indexed or is a support rule's head, and elsewhere the call takes each of its places: ${query}`,
+      policy: 'package t\n\np if {\n  split(input.s, ":", parts)\n  first = parts\n  first[1] == "b"\n}\n\nq if {\n  z := lower(input.x)\n  w := upper(z)\n  count(w) > count(z)\n  not startswith(z, "a")\n  c := [y | y := input.y[_]; y == z]\n  count(c) > 0\n}\n\ns contains y if {\n  y := upper(input.name)\n  startswith(y, "A")\n}\n',
+      query,
+    })),
+    ...['data.t.c', 'data.t.v[[x, y]]', 'data.t.r = [1]'].map((query) => ({
+      name: `operands as OPA writes them: a call whose output is one of its operands, a reference bound variable first, a rule's comprehension value: ${query}`,
+      policy: 'package t\n\nc if {\n  a = {x | x = input.a[_]}\n  b = {x | x = input.b[_]}\n  a | b == a\n}\n\nv contains [u, w] if {\n  input.u = u\n  z = input.v\n  z = w\n}\n\nr = x if {\n  x = [1 | q]\n}\n\nq if input.a\n',
+      query,
+    })),
+    ...['input.c == 1 with input.z as 1; data.t.s[_]', 'input.n == 2 with input.z as 1; data.t.f(input.b) == 7'].map((query) => ({
+      name: `a \`with\` kept on an expression keeps that expression's equations only, not the next ones': ${query}`,
+      policy: 'package t\n\ns contains x if some x in input.xs\n\nf(x) := x + 1\n',
+      query,
+    })),
   ];
   for (const c of exact) {
     it(c.name, () => {

@@ -473,6 +473,16 @@ export class PartialEvaluator {
     return found;
   }
 
+  /** Whether `t`, filled in, reads an unknown or holds a variable standing for a residual value. */
+  private holdsUnknown(t: Term, env: Env): boolean {
+    const plugged = plug(t, env);
+    let residual = false;
+    walkVars(plugged, (name) => {
+      if (this.residualVars.has(name)) residual = true;
+    });
+    return residual || this.readsUnknowns(plugged, env, false);
+  }
+
   /**
    * `with input… as v` and `with data… as v` (v known; data that holds no rules): the expression is evaluated
    * with that document, the unknowns at or under a replaced input path dropped (they are now known) and rule
@@ -1161,6 +1171,9 @@ export class PartialEvaluator {
     if (rules.kind === 'function') throw unsupported(`function ${rules.path.join('.')} referenced without a call`, ref.loc);
     if (this.options.tracer) return this.tracedRuleRef(rules, rest, st, k, ref.loc);
     if (!this.dependsOnUnknowns(rules.path)) {
+      // A key that holds an unknown: OPA evaluates each rule in turn and equates its key after, so the answers
+      // come in the rules' order rather than the known document's.
+      if ((rules.kind === 'set' || rules.kind === 'object') && rest.length > 0 && this.holdsUnknown(rest[0]!, st.env)) return this.evalMemberRef(rules, rest, st, k, ref.loc);
       const value = this.knownValue(rules);
       if (value) this.walkValue(value, rest, st, k, ref.loc);
       return;

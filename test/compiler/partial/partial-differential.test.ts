@@ -145,6 +145,11 @@ describe('partial evaluation gives exactly the JSON of opa eval -p', () => {
       policy: 'package t\n\ns contains x if some x in input.xs\n\nf(x) := x + 1\n',
       query,
     })),
+    ...['input.x = x; data.t.s[x]', 'data.t.o[input.k] = v'].map((query) => ({
+      name: `a known partial set or object read at a key holding an unknown answers in its rules' order: ${query}`,
+      policy: 'package t\n\ns contains "b"\ns contains "a"\n\no[k] := n if some n, k in ["z", "y"]\n',
+      query,
+    })),
   ];
   for (const c of exact) {
     it(c.name, () => {

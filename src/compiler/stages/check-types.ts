@@ -366,7 +366,7 @@ class RuleChecker {
           ? {
               loc,
               message: `${name}: arity mismatch`,
-              details: inGoKeyOrder({ have: (nested ? [...have, undefined] : have).map((t) => t ?? null), want: params.length > 0 ? { args: params } : {} }),
+              details: inGoKeyOrder({ have: [...args.map((a, i) => arityOperandType(a, have[i])), ...(nested ? [null] : [])], want: params.length > 0 ? { args: params } : {} }),
             }
           : { loc, message: `function ${name} has arity ${params.length}, got ${args.length} arguments` },
       );
@@ -755,6 +755,47 @@ function unnamed(t: RegoType): RegoType {
   if (t.name === undefined) return t;
   const { name: _name, ...rest } = t;
   return rest as RegoType;
+}
+
+/**
+ * An operand's type as OPA shows it in an arity mismatch, which it finds before it has typed the expression's
+ * variables: a literal by its type (a comprehension too, typed as `typed`), a ref into input or data as any, and
+ * null (???) for a variable, a ref below one, and a nested call (its rewriting makes that a variable), at any
+ * depth inside arrays and objects: OPA keeps such nil types inside composites, which RegoType has no
+ * place for, hence the casts.
+ */
+function arityOperandType(t: Term, typed: Known): RegoType | null {
+  switch (t.type) {
+    case 'null': case 'boolean': case 'number': case 'string':
+      return SCALAR_TYPES[t.type]!;
+    case 'var': case 'call':
+      return null;
+    case 'ref': {
+      const head = t.value[0]!;
+      return head.type === 'var' && ROOT_DOCUMENTS.has(head.value) ? ANY : null;
+    }
+    case 'array':
+      return (t.value.length > 0 ? { type: 'array', static: t.value.map((x) => arityOperandType(x, undefined)) } : { type: 'array' }) as RegoType;
+    case 'set': {
+      // A set's element type is the union of those known.
+      const items = t.value.map((x) => arityOperandType(x, undefined)).filter((x) => x !== null);
+      return items.length > 0 ? { type: 'set', of: union(items) } : { type: 'set' };
+    }
+    case 'object': {
+      const props: Array<{ key: ObjectKey; value: RegoType | null }> = [];
+      let dynamic: { key: RegoType | null; value: RegoType | null } | undefined;
+      for (const [k, v] of t.value) {
+        const key = constantKey(k);
+        const value = arityOperandType(v, undefined);
+        if (key === undefined || key instanceof NumberText) dynamic = { key: arityOperandType(k, undefined), value };
+        else props.push({ key, value });
+      }
+      props.sort((a, b) => compareJson(a.key, b.key));
+      return { type: 'object', ...(props.length > 0 ? { static: props } : {}), ...(dynamic ? { dynamic } : {}) } as RegoType;
+    }
+    default:
+      return typed ?? null;
+  }
 }
 
 /**

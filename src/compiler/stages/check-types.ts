@@ -58,6 +58,8 @@ const MEMBERSHIP = new Set(['internal.member_2', 'internal.member_3']);
 const UNIFYING_OPERATORS = new Set(['eq', 'assign', 'equal']);
 
 interface Found {
+  /** A call with more or fewer operands than its function takes. */
+  arity?: true;
   loc: Location;
   message: string;
   details?: ArgErrorDetails | RefErrorDetails | RefKeyErrorDetails | MatchErrorDetails;
@@ -176,8 +178,10 @@ export const checkTypes: Stage = {
     const problems: SchemaProblem[] = [];
     const documents = documentTypes(ctx.modules, schemas, problems);
     const base = { declOf, originalName: (v: string) => ctx.rewritten.get(v) ?? v, callLocals: exprTermLocals(ctx) };
-    const found = checkRules(ctx.modules, base, (r) => documents.get(r) ?? []);
+    let found = checkRules(ctx.modules, base, (r) => documents.get(r) ?? []);
     for (const p of problems) found.push({ loc: p.rule.loc, message: p.message });
+    // OPA checks arities in a pass of its own before types: a call of the wrong arity anywhere is all it reports.
+    if (found.some((f) => f.arity)) found = found.filter((f) => f.arity);
     found.sort((a, b) => compareErrors(a.loc, a.message, b.loc, b.message));
     for (const f of found) {
       if (!ctx.error('rego_type_error', f.loc, f.message, f.details)) break;
@@ -196,6 +200,11 @@ class RuleChecker {
    * builtin wants there, as OPA infers argument types.
    */
   private args = new Set<string>();
+  /**
+   * Inside an `every` body: OPA finds only calls of the wrong arity there (with the body's variables untyped),
+   * and checks the comprehensions in it in full.
+   */
+  private arityOnly = false;
 
   constructor(
     private readonly typing: Typing,
@@ -265,15 +274,43 @@ class RuleChecker {
     } else if (isTerm(terms)) {
       this.typeOf(terms, env);
     } else if (terms.type === 'every') {
-      // OPA checks the domain but reports nothing from the body (it is checked as a closure after rewriting).
       this.typeOf(terms.domain, env);
+      const outer = this.arityOnly;
+      this.arityOnly = true;
+      this.body(terms.body, this.nested(env, true));
+      this.arityOnly = outer;
     } else if (terms.type === 'not') {
-      this.body(terms.body, new Map(env));
+      this.body(terms.body, this.nested(env));
     } else if (terms.type === 'logicaland' || terms.type === 'logicalor') {
-      this.body(terms.lhs, new Map(env));
-      this.body(terms.rhs, new Map(env));
+      this.body(terms.lhs, this.nested(env));
+      this.body(terms.rhs, this.nested(env));
     }
     for (const w of e.with ?? []) this.replacement(e, w);
+  }
+
+  private report(f: Found): void {
+    if (!this.arityOnly || f.arity) this.found.push(f);
+  }
+
+  /**
+   * The environment of a body nested in one with `env`: what `env` binds, and what it binds itself untyped where
+   * it is an `every` body (or nested in one, `untyped`), whose variables OPA leaves untyped.
+   */
+  private nested(env: Map<string, RegoType>, untyped = UNTYPED.has(env)): Map<string, RegoType> {
+    const inner = new Map(env);
+    if (untyped) UNTYPED.add(inner);
+    return inner;
+  }
+
+  /** A comprehension's body and terms, checked in full (also inside an `every` body). */
+  private closure<T>(f: () => T): T {
+    const outer = this.arityOnly;
+    this.arityOnly = false;
+    try {
+      return f();
+    } finally {
+      this.arityOnly = outer;
+    }
   }
 
   /**
@@ -298,7 +335,7 @@ class RuleChecker {
       for (const c of childTerms(t)) count(c);
     };
     for (const t of exprTerms(e)) count(t);
-    for (let i = 0; i <= nested; i++) this.found.push({ loc: w.loc, message: `${target}: arity mismatch`, details });
+    for (let i = 0; i <= nested; i++) this.report({ loc: w.loc, message: `${target}: arity mismatch`, details });
   }
 
   /**
@@ -309,7 +346,7 @@ class RuleChecker {
     const ta = this.typeOf(a, env);
     const tb = this.typeOf(b, env);
     if (ta && tb && !this.unifiable(a, ta, b, tb, env)) {
-      this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(ta), b: inGoKeyOrder(tb) } });
+      this.report({ loc, message: 'match error', details: { a: inGoKeyOrder(ta), b: inGoKeyOrder(tb) } });
     } else if (a.type === 'var' && !env.has(a.value)) bind(env, a.value, tb);
     else if (b.type === 'var' && !env.has(b.value)) bind(env, b.value, ta);
     // What else this binds (`[x, y] = input.pair`) is bound from here on, to a type not known here.
@@ -361,14 +398,15 @@ class RuleChecker {
     if (!decl) return undefined;
     const params = decl.args ?? [];
     if (!decl.variadic && !fitsArity(args.length, params.length, decl.result !== undefined, nested)) {
-      this.found.push(
+      this.report(
         builtin
           ? {
+              arity: true,
               loc,
               message: `${name}: arity mismatch`,
               details: inGoKeyOrder({ have: [...args.map((a, i) => arityOperandType(a, have[i])), ...(nested ? [null] : [])], want: params.length > 0 ? { args: params } : {} }),
             }
-          : { loc, message: `function ${name} has arity ${params.length}, got ${args.length} arguments` },
+          : { arity: true, loc, message: `function ${name} has arity ${params.length}, got ${args.length} arguments` },
       );
       return undefined;
     }
@@ -380,7 +418,7 @@ class RuleChecker {
       if (i < params.length && arg.type === 'var' && this.args.has(arg.value) && !env.has(arg.value)) env.set(arg.value, unnamed(want));
       else if (!this.matches(arg, have[i], want, env)) {
         const reported = nested ? [...have, undefined] : have;
-        this.found.push({
+        this.report({
           loc,
           message: `${name}: invalid argument(s)`,
           details: inGoKeyOrder({ have: reported.map((t) => t ?? null), want: { args: wanted, ...(decl.variadic ? { variadic: decl.variadic } : {}) } }),
@@ -402,7 +440,7 @@ class RuleChecker {
     if (!collection || isAny(collection)) return;
     for (const [have, want] of [[key, keysOf(collection)], [value, valuesOf(collection)]] as const) {
       if (have && want && !unifies(have, want)) {
-        this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(have), b: inGoKeyOrder(want) } });
+        this.report({ loc, message: 'match error', details: { a: inGoKeyOrder(have), b: inGoKeyOrder(want) } });
         return;
       }
     }
@@ -538,7 +576,7 @@ class RuleChecker {
     const terms = ref.map((t) => this.written(t, 'ref'));
     if (!loc || terms.some((t) => t === undefined)) return undefined;
     const json = terms.map((t) => termJson(t!) as RefErrorDetails['ref'][number]);
-    this.found.push({ loc, message: `undefined ref: ${refText(json)}`, details: { ref: json, ...detail } });
+    this.report({ loc, message: `undefined ref: ${refText(json)}`, details: { ref: json, ...detail } });
     return undefined;
   }
 
@@ -649,27 +687,35 @@ class RuleChecker {
       case 'ref':
         return this.refType(t.value, env);
       case 'arraycomprehension': case 'setcomprehension': {
-        const inner = new Map(env);
-        this.body(t.value.body, inner);
-        // The collection holds values of its term's type, as OPA infers it (concat over [x * 2 | …] is a type error).
-        const of = this.typeOf(t.value.term, inner);
+        const { body, term } = t.value;
+        const of = this.closure(() => {
+          const inner = new Map(env);
+          this.body(body, inner);
+          // The collection holds values of its term's type, as OPA infers it (concat over [x * 2 | …] is a type error).
+          return this.typeOf(term, inner);
+        });
         if (of === undefined) return undefined;
         return t.type === 'arraycomprehension' ? { type: 'array', dynamic: of } : { type: 'set', of };
       }
       case 'objectcomprehension': {
-        const inner = new Map(env);
-        this.body(t.value.body, inner);
-        const key = this.typeOf(t.value.key, inner);
-        const value = this.typeOf(t.value.value, inner);
+        const { body, key: k, value: v } = t.value;
+        const [key, value] = this.closure(() => {
+          const inner = new Map(env);
+          this.body(body, inner);
+          return [this.typeOf(k, inner), this.typeOf(v, inner)];
+        });
         return key && value ? { type: 'object', dynamic: { key, value } } : undefined;
       }
     }
   }
 }
 
-/** Binds a variable to its type, or to UNKNOWN where its type is not known. */
+/** The environments of `every` bodies and of bodies nested in them (RuleChecker.nested): they bind untyped. */
+const UNTYPED = new WeakSet<Map<string, RegoType>>();
+
+/** Binds a variable to its type, or to UNKNOWN where its type is not known or its body binds untyped. */
 function bind(env: Map<string, RegoType>, v: string, type: Known): void {
-  env.set(v, type ?? UNKNOWN);
+  env.set(v, UNTYPED.has(env) ? UNKNOWN : type ?? UNKNOWN);
 }
 
 /** A variable's type where it is bound to one that is known. */

@@ -16,7 +16,7 @@
 import type { Body, Expr, Location, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import type { ArgErrorDetails, MatchErrorDetails, OneOfKey, RefErrorDetails, RefKeyErrorDetails } from '../errors.js';
-import { valueTerm } from '../planner/metadata.js';
+import { Metadata, valueTerm } from '../planner/metadata.js';
 import { compareErrors, refText } from '../errors.js';
 import type { Module } from '../ast.js';
 import { compareTerms, termJson } from '../partial/ast-json.js';
@@ -74,6 +74,8 @@ interface Typing {
   originalName: (v: string) => string;
   /** The locals OPA's rewriting gives calls nested in terms, as its messages print them. */
   callLocals: Map<Term, string>;
+  /** What rego.metadata.rule() and rego.metadata.chain() answer in each rule. */
+  metadata: Metadata;
 }
 
 /**
@@ -177,7 +179,7 @@ export const checkTypes: Stage = {
     const schemas = ctx.options.schemas && new SchemaTyping(ctx.modules, ctx.options.schemas.set);
     const problems: SchemaProblem[] = [];
     const documents = documentTypes(ctx.modules, schemas, problems);
-    const base = { declOf, originalName: (v: string) => ctx.rewritten.get(v) ?? v, callLocals: exprTermLocals(ctx) };
+    const base = { declOf, originalName: (v: string) => ctx.rewritten.get(v) ?? v, callLocals: exprTermLocals(ctx), metadata: new Metadata(ctx.modules) };
     let found = checkRules(ctx.modules, base, (r) => documents.get(r) ?? []);
     for (const p of problems) found.push({ loc: p.rule.loc, message: p.message });
     // OPA checks arities in a pass of its own before types: a call of the wrong arity anywhere is all it reports.
@@ -205,6 +207,8 @@ class RuleChecker {
    * and checks the comprehensions in it in full.
    */
   private arityOnly = false;
+  /** The rule (or else branch) being checked. */
+  private current: Rule | undefined;
 
   constructor(
     private readonly typing: Typing,
@@ -216,7 +220,7 @@ class RuleChecker {
 
   rule(r: Rule): void {
     const env = new Map<string, RegoType>();
-    this.args = argVars(r);
+    this.begin(r);
     this.body(r.body, env);
     // Head terms are evaluated after the body (`p := count(1)` is `count(1, __local0__)` appended to it).
     for (const t of [r.head.key, r.head.value]) if (t) this.typeOf(t, env);
@@ -229,7 +233,7 @@ class RuleChecker {
   headTypes(r: Rule, terms: Array<Term | undefined>): Known[] | 'error' {
     const reported = this.found.length;
     const env = new Map<string, RegoType>();
-    this.args = argVars(r);
+    this.begin(r);
     this.body(r.body, env);
     const types = terms.map((t) => t && this.typeOf(t, env));
     return this.found.length > reported ? 'error' : types;
@@ -243,7 +247,7 @@ class RuleChecker {
   definitionType(r: Rule): { args: Known[]; result: Known } | 'error' {
     const reported = this.found.length;
     const env = new Map<string, RegoType>();
-    this.args = argVars(r);
+    this.begin(r);
     this.body(r.body, env);
     // Calls in the value are part of the body for OPA (`f(x) := count(x)` gives x what count takes): typed once
     // for the arguments they bind, and again once the arguments left unbound are any.
@@ -252,6 +256,22 @@ class RuleChecker {
     for (const v of this.args) if (!env.has(v)) env.set(v, ANY);
     const args = r.head.args ?? [];
     return { args: args.map((a) => this.typeOf(a, env)), result: r.head.value && this.typeOf(r.head.value, env) };
+  }
+
+  private begin(r: Rule): void {
+    this.current = r;
+    this.args = argVars(r);
+  }
+
+  /**
+   * The type of what rego.metadata.rule() or rego.metadata.chain() answers in the rule being checked: OPA puts
+   * the annotations in their place before it checks types. Undefined for any other call, and where the builtin
+   * is not available.
+   */
+  private metadataType(name: string): Known {
+    if ((name !== 'rego.metadata.rule' && name !== 'rego.metadata.chain') || !this.current || !this.typing.declOf(name)) return undefined;
+    const value = this.typing.metadata.call(name, this.current);
+    return value === undefined ? undefined : this.retyped(valueTerm(value, NOWHERE), new Map());
   }
 
   private body(body: Body, env: Map<string, RegoType>): void {
@@ -393,6 +413,8 @@ class RuleChecker {
   private call(name: string, args: Term[], loc: Location, env: Map<string, RegoType>, nested: boolean): Known {
     const have = args.map((a) => this.typeOf(a, env));
     if (MEMBERSHIP.has(name)) this.membership(args.length === 3 ? have : [undefined, ...have], loc);
+    const metadata = this.metadataType(name);
+    if (metadata) return this.annotations(metadata, args, have, loc, env);
     const builtin = BINDING_OPERATORS.has(name) ? undefined : this.typing.declOf(name);
     const decl = builtin ?? (BINDING_OPERATORS.has(name) ? undefined : this.typing.functions.get(name) ?? undefined);
     if (!decl) return undefined;
@@ -430,6 +452,19 @@ class RuleChecker {
     const out = args[params.length];
     if (out?.type === 'var' && !env.has(out.value)) bind(env, out.value, decl.result && unnamed(decl.result));
     return decl.result && unnamed(decl.result);
+  }
+
+  /**
+   * A call of rego.metadata.rule() or rego.metadata.chain(), of type `metadata` in this rule: as OPA rewrites
+   * it, the annotations themselves, or where it has operands, the first of them unified with the annotations
+   * (the others, and a nested call's output, are left out).
+   */
+  private annotations(metadata: RegoType, args: Term[], have: Known[], loc: Location, env: Map<string, RegoType>): Known {
+    const [first] = args;
+    if (!first) return metadata;
+    if (have[0] && !unifies(have[0], metadata)) this.report({ loc, message: 'match error', details: { a: inGoKeyOrder(have[0]), b: inGoKeyOrder(metadata) } });
+    else if (first.type === 'var' && !env.has(first.value)) bind(env, first.value, metadata);
+    return undefined;
   }
 
   /**

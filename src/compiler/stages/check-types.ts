@@ -12,7 +12,9 @@
 // expression of its own) whose two sides have known types that can never be equal is OPA's "match error". A
 // builtin replaced with `with` by another builtin whose declaration cannot unify with its own is OPA's "NAME:
 // arity mismatch". A ref that goes on below a value of known type with a key no such value has (`[1][1.5]`,
-// `{"a": 1}.b`, `x.a` for `x := 1`) is OPA's "undefined ref".
+// `{"a": 1}.b`, `x.a` for `x := 1`) is OPA's "undefined ref". Calls of the wrong arity are OPA's pass before
+// types: where there is one, nothing else is reported. rego.metadata.rule() and rego.metadata.chain() in a rule
+// are typed as the annotations they answer, which OPA puts in their place first.
 import type { Body, Expr, Location, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import type { ArgErrorDetails, MatchErrorDetails, OneOfKey, RefErrorDetails, RefKeyErrorDetails } from '../errors.js';

@@ -36,6 +36,11 @@ export class AnnotationScopes {
     }
   }
 
+  /** The path below data of the document one of the modules' rules defines. */
+  documentOf(rule: Rule): string[] {
+    return this.placeOf.get(rule)?.document ?? [];
+  }
+
   /**
    * The blocks in effect for one of the modules' rules, a group per scope from the rule's own out (rule, document,
    * package, then subpackages from the rule's package up), each group in the order the modules have them.

@@ -131,7 +131,7 @@ export function formatRegoError(e: LocatedError): string {
   const text = `${at}${e.code}: ${e.message}`;
   if (!e.details) return text;
   if ('ref' in e.details) return [text, ...('want' in e.details ? refKeyErrorLines(e.details) : refErrorLines(e.details))].join('\n\t');
-  if ('have' in e.details) return [text, ...argErrorLines(e.details)].join('\n\t');
+  if ('have' in e.details) return [text, ...argErrorLines(e.details, e.message.endsWith(': arity mismatch'))].join('\n\t');
   if ('a' in e.details) return [text, ...matchErrorLines(e.details)].join('\n\t');
   // OPA drops the line's leading tabs and indents the caret by the bytes that remain before it.
   const line = e.details.line.replace(/^\t+/, '');
@@ -205,14 +205,17 @@ function termText(t: TermJson): string {
 const MAX_LINE_WIDTH = 80;
 /**
  * In an elided line, a type wider than this is shown as its outermost constructor (`any<...>`, `array<...>`):
- * 32 characters for an operand that does not match its argument, 20 for the others (OPA's widths, as measured
- * against `opa check`).
+ * 32 characters for an operand that does not match its argument and for every type of an arity mismatch, 20 for
+ * the others (OPA's widths, as measured against `opa check`).
  */
 const MAX_MISMATCHED_WIDTH = 32;
 const MAX_OTHER_WIDTH = 20;
 
-/** "have: (...)" and "want: (...)": in full, or with wide types elided when a line is too wide. */
-export function argErrorLines(d: ArgErrorDetails): string[] {
+/**
+ * "have: (...)" and "want: (...)": in full, or with wide types elided when a line is too wide. `arity`: the
+ * operands do not pair with the arguments, so none is compared with its argument's type.
+ */
+export function argErrorLines(d: ArgErrorDetails, arity: boolean): string[] {
   const args = d.want.args ?? [];
   const wants = [...args, ...(d.want.variadic ? [d.want.variadic] : [])];
   const variadicAt = d.want.variadic ? args.length : -1;
@@ -220,9 +223,9 @@ export function argErrorLines(d: ArgErrorDetails): string[] {
   const mismatched = (i: number) => {
     const have = d.have[i];
     const want = wantAt(i);
-    return have !== null && have !== undefined && want !== undefined && !unifies(have, want);
+    return !arity && have !== null && have !== undefined && want !== undefined && !unifies(have, want);
   };
-  const other = (t: RegoType | null) => (t === null ? '???' : elided(t, MAX_OTHER_WIDTH));
+  const other = (t: RegoType | null) => (t === null ? '???' : elided(t, arity ? MAX_MISMATCHED_WIDTH : MAX_OTHER_WIDTH));
   const render = (elide: boolean) => {
     const haves = d.have.map((t, i) => (!elide ? typeText(t, Infinity) : mismatched(i) ? typeDiff(t!, wantAt(i)!, 0)[0] : other(t)));
     const wanted = wants.map((t, i) => {

@@ -101,12 +101,12 @@ export function union(types: RegoType[]): RegoType {
 
 /**
  * Two types merged as OPA's checker merges a document's type with the type of a value `with` puts there: objects
- * key by key (a key of both is of both types, merged), anything else their union; undefined for an object with
- * dynamic keys (how OPA merges those is not known here).
+ * key by key (a key of both is of both types, merged), with the dynamic keys of the first one that has them (the
+ * document's where both do, as `opa check` shows), anything else their union.
  */
 export function merged(a: RegoType, b: RegoType): RegoType | undefined {
   if (a.type !== 'object' || b.type !== 'object') return union([a, b]);
-  if (a.dynamic || b.dynamic) return undefined;
+  const dynamic = a.dynamic ?? b.dynamic;
   const props = [...(a.static ?? [])];
   for (const p of b.static ?? []) {
     const at = props.findIndex((q) => compareJson(q.key, p.key) === 0);
@@ -116,7 +116,7 @@ export function merged(a: RegoType, b: RegoType): RegoType | undefined {
     else props.push(p);
   }
   props.sort((x, y) => compareJson(x.key, y.key));
-  return { type: 'object', ...(props.length > 0 ? { static: props } : {}) };
+  return { type: 'object', ...(props.length > 0 ? { static: props } : {}), ...(dynamic ? { dynamic } : {}) };
 }
 
 /** OPA's order of types: by kind, then part by part (elements, then properties by key and value, then dynamic parts). */

@@ -35,3 +35,40 @@ describe('opa and verdict agree on calls with the wrong number of operands', () 
     });
   });
 });
+
+// OPA checks arities before types, with the expression's variables untyped: an operand that is a variable, a ref
+// below one or a nested call shows as ???, a ref into input or data as any, inside arrays and objects too, and
+// long types are elided at their own width. Where any call has the wrong arity, nothing else is reported.
+const operands = [
+  'q := 1\n  count(q, 1, 2)',
+  'q := {"a": 1}\n  count([q, {"a": q}, {q}, {q: 1}], q.a, 2)',
+  'count({1, input.x, "a"}, {input.y: 1, "a": 2}, {"b": data.q, "a": upper("x")})',
+  'count([x | x := 1], input.a, data.q.r)',
+  'count({"aaaaaaaaa": 1}, {"aaaaaaaaaaaaaaaaaaaaaaaaaaaa": 1, "b": "x"}, {"aaaaaaaaaaaaa": 1, "b": 2, "c": 3})',
+  'strings.replace_n({"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa": "b"}, "x", 1, 2)',
+  'upper(1)\n  count(1, 2, 3)',
+  'x := [y | y := "a"; upper(1); count(y, 1, 2)]',
+];
+
+// In an `every` body OPA reports calls of the wrong arity only, and what the comprehensions in it hold: the
+// body's own variables are untyped, those of the rule before it keep their types in the comprehensions.
+const everyBodies = [
+  'every x in [1, 2] {\n    x\n    upper(1)\n    1 == "a"\n    {"a": 1}.c\n  }',
+  'every x in [1, 2] {\n    z := 1\n    count(z, x, 2)\n    count(1, 2, 3)\n  }',
+  'every x in [1, 2] {\n    y := [count(1, 2)]\n    not upper("a", "b", "c")\n    x == y\n  }',
+  'every x in [1] {\n    every y in [2] {\n      count(1)\n      g := f(1, 2)\n      x == y\n    }\n  }',
+  'q := 1\n  every x in [1] {\n    z := 1\n    [y | y := upper(q)]\n    [y | y := upper(z)]\n    [y | y := upper(x)]\n  }',
+  'every x in [1] {\n    x\n    count([]) with count as upper\n  }',
+];
+
+describe('opa and verdict agree on the operands of a call of the wrong arity and on every bodies', () => {
+  [...operands, ...everyBodies].forEach((body, i) => {
+    it(`check: ${body.replaceAll('\n', '; ')}`, () => {
+      const dir = writeTree({ [`b${i}.rego`]: `package p\n\nf(a) := a\n\nr if {\n  ${body}\n}\n\ns if upper(2)\n` });
+      const { theirs, ours } = runBoth(['check', `b${i}.rego`], dir);
+      assert.equal(ours.status, theirs.status, ours.stderr);
+      assert.equal(ours.stderr, theirs.stderr);
+      assert.equal(ours.stdout, theirs.stdout);
+    });
+  });
+});

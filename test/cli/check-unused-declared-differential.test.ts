@@ -16,3 +16,17 @@ const beside = [
 describe('opa and verdict agree on what is reported beside an unused declared var', () => {
   itChecksAgree(beside, (rules) => `package p\n\n${unused}\n\n${rules}\n`, (rules) => `check: ${rules.replaceAll('\n', '; ')}`);
 });
+
+// An unused key or value of `every` is reported at the first expression of its body, on its own line or not, and
+// type errors in the comprehensions of the body beside it.
+const everyUnused = [
+  'p if {\n  every x in [1, 2] {\n    true\n    false\n  }\n}',
+  'p if {\n  every x in [1, 2] { true; false }\n}',
+  'p if {\n  every k, v in {"a": 1} {\n    v\n  }\n}',
+  'p if {\n  every k, v in {"a": 1} {\n    false\n  }\n}',
+  'p if {\n  every x in [1, 2] {\n    1 == 1\n    [y | y := 1; y == "a"]\n  }\n}',
+];
+
+describe('opa and verdict agree on where an unused every variable is reported', () => {
+  itChecksAgree(everyUnused, (rules) => `package p\n\n${rules}\n`, (rules) => `check: ${rules.replaceAll('\n', '; ')}`);
+});

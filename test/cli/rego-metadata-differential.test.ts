@@ -1,4 +1,5 @@
-// rego.metadata.rule() and rego.metadata.chain() against the real OPA: `check` accepts them, `eval` answers them with the annotations in effect for the rule, and a query, which has no
+// rego.metadata.rule() and rego.metadata.chain() against the real OPA: `check` accepts them (and types them as the
+// annotations they answer), `eval` answers them with the annotations in effect for the rule, and a query, which has no
 // active rule, leaves them undefined. The server answers the Data and Query APIs with the same bodies.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,6 +50,19 @@ const checked = [
   '# METADATA\n# title: T\np := rego.metadata.rule().title',
   'p := count(rego.metadata.chain())',
   '# METADATA\n# title: T\np := rego.metadata.chain()[0].annotations.title',
+  // OPA puts the annotations in the calls' place before it checks types: they are typed as the values they are,
+  // and operands (which the builtins do not take) are unified with them, the first one only.
+  'r := rego.metadata.rule(1)\nc := rego.metadata.chain(1, 2)',
+  '# METADATA\n# title: t\nr if {\n  rego.metadata.rule(1)\n}',
+  '# METADATA\n# title: t\nr if {\n  rego.metadata.rule(1, 2)\n}',
+  '# METADATA\n# title: t\nr if {\n  rego.metadata.rule(x)\n  x.title == 1\n}',
+  'r if {\n  rego.metadata.rule(input.x)\n}',
+  '# METADATA\n# title: t\nr if rego.metadata.rule() == 1',
+  '# METADATA\n# title: t\nr if rego.metadata.rule().a',
+  '# METADATA\n# title: t\nr if {\n  x := rego.metadata.chain()[0].annotations.title\n  x == 2\n}',
+  'r if rego.metadata.chain()[1]\n\ns := rego.metadata.chain()[0].path[3]',
+  'r := [m | m := rego.metadata.rule(); m.nope]',
+  'r if {\n  every y in [1] {\n    y\n    rego.metadata.rule(1)\n  }\n}',
 ];
 
 describe('opa and verdict agree on rego.metadata.rule() and rego.metadata.chain()', () => {

@@ -88,7 +88,7 @@ export function planCall(c: Ctx, terms: Term[], k: (result: Operand, out?: Term)
     args = args.slice(0, -1);
   }
   if ('builtin' in t && t.builtin.startsWith('rego.metadata.') && args.length === 0) {
-    const value = c.within && c.metadata.call(t.builtin, c.within.set, c.within.rule);
+    const value = c.within && c.metadata.call(t.builtin, c.within.rule, c.within.set.path);
     // A query has no active rule: OPA leaves the call undefined there.
     if (value === undefined) return c.e.emit('EqualStmt', { a: bool(true), b: bool(false) });
     return planTerm(c, valueTerm(value, terms[0]!.loc), (r) => k(r, out));

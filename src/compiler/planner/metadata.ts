@@ -2,7 +2,6 @@
 // known at compile time, so the calls become constants, shaped as `opa eval` prints them (authors and related
 // resources as objects, schemas with a path, the scope always present).
 import type { Annotations, Location, Module, Rule, Term } from '../ast.js';
-import type { RuleSet } from './tree.js';
 import { AnnotationScopes } from '../annotation-scopes.js';
 
 type Value = null | boolean | number | string | Value[] | { [key: string]: Value };
@@ -18,10 +17,13 @@ export class Metadata {
     this.queryRules = new Set(modules.filter((m) => m.query).flatMap((m) => m.rules));
   }
 
-  /** `rego.metadata.rule()` or `rego.metadata.chain()` in this definition of the set; undefined in a query. */
-  call(builtin: string, set: RuleSet, rule: Rule): Value | undefined {
+  /**
+   * `rego.metadata.rule()` or `rego.metadata.chain()` in this definition of the document at `path` (its set's
+   * path; by default the one AnnotationScopes finds); undefined in a query.
+   */
+  call(builtin: string, rule: Rule, path: string[] = this.scopes.documentOf(rule)): Value | undefined {
     if (this.queryRules.has(rule)) return undefined;
-    return builtin === 'rego.metadata.rule' ? this.rule(rule) : this.chain(set, rule);
+    return builtin === 'rego.metadata.rule' ? this.rule(rule) : this.chain(path, rule);
   }
 
   /** rego.metadata.rule(): the rule-scope annotations of this definition, {} when it has none. */
@@ -34,10 +36,10 @@ export class Metadata {
    * rego.metadata.chain(): the rule itself (with its first rule-scope annotations, if any), then the other scopes
    * in effect from the rule's own out (annotation-scopes.ts).
    */
-  private chain(set: RuleSet, rule: Rule): Value {
+  private chain(path: string[], rule: Rule): Value {
     const [own, ...outer] = this.scopes.inEffect(rule);
     const first = own?.[0]?.annotations;
-    const chain: Value[] = [first ? { annotations: annotationValue(first), path: set.path } : { path: set.path }];
+    const chain: Value[] = [first ? { annotations: annotationValue(first), path } : { path }];
     for (const { annotations, path } of outer.flat()) chain.push({ annotations: annotationValue(annotations), path });
     return chain;
   }

@@ -12,11 +12,13 @@
 // expression of its own) whose two sides have known types that can never be equal is OPA's "match error". A
 // builtin replaced with `with` by another builtin whose declaration cannot unify with its own is OPA's "NAME:
 // arity mismatch". A ref that goes on below a value of known type with a key no such value has (`[1][1.5]`,
-// `{"a": 1}.b`, `x.a` for `x := 1`) is OPA's "undefined ref".
+// `{"a": 1}.b`, `x.a` for `x := 1`) is OPA's "undefined ref". Calls of the wrong arity are OPA's pass before
+// types: where there is one, nothing else is reported. rego.metadata.rule() and rego.metadata.chain() in a rule
+// are typed as the annotations they answer, which OPA puts in their place first.
 import type { Body, Expr, Location, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import type { ArgErrorDetails, MatchErrorDetails, OneOfKey, RefErrorDetails, RefKeyErrorDetails } from '../errors.js';
-import { valueTerm } from '../planner/metadata.js';
+import { Metadata, valueTerm } from '../planner/metadata.js';
 import { compareErrors, refText } from '../errors.js';
 import type { Module } from '../ast.js';
 import { compareTerms, termJson } from '../partial/ast-json.js';
@@ -58,6 +60,8 @@ const MEMBERSHIP = new Set(['internal.member_2', 'internal.member_3']);
 const UNIFYING_OPERATORS = new Set(['eq', 'assign', 'equal']);
 
 interface Found {
+  /** A call with more or fewer operands than its function takes. */
+  arity?: true;
   loc: Location;
   message: string;
   details?: ArgErrorDetails | RefErrorDetails | RefKeyErrorDetails | MatchErrorDetails;
@@ -72,6 +76,8 @@ interface Typing {
   originalName: (v: string) => string;
   /** The locals OPA's rewriting gives calls nested in terms, as its messages print them. */
   callLocals: Map<Term, string>;
+  /** What rego.metadata.rule() and rego.metadata.chain() answer in each rule. */
+  metadata: Metadata;
 }
 
 /**
@@ -175,9 +181,11 @@ export const checkTypes: Stage = {
     const schemas = ctx.options.schemas && new SchemaTyping(ctx.modules, ctx.options.schemas.set);
     const problems: SchemaProblem[] = [];
     const documents = documentTypes(ctx.modules, schemas, problems);
-    const base = { declOf, originalName: (v: string) => ctx.rewritten.get(v) ?? v, callLocals: exprTermLocals(ctx) };
-    const found = checkRules(ctx.modules, base, (r) => documents.get(r) ?? []);
+    const base = { declOf, originalName: (v: string) => ctx.rewritten.get(v) ?? v, callLocals: exprTermLocals(ctx), metadata: new Metadata(ctx.modules) };
+    let found = checkRules(ctx.modules, base, (r) => documents.get(r) ?? []);
     for (const p of problems) found.push({ loc: p.rule.loc, message: p.message });
+    // OPA checks arities in a pass of its own before types: a call of the wrong arity anywhere is all it reports.
+    if (found.some((f) => f.arity)) found = found.filter((f) => f.arity);
     found.sort((a, b) => compareErrors(a.loc, a.message, b.loc, b.message));
     for (const f of found) {
       if (!ctx.error('rego_type_error', f.loc, f.message, f.details)) break;
@@ -196,6 +204,13 @@ class RuleChecker {
    * builtin wants there, as OPA infers argument types.
    */
   private args = new Set<string>();
+  /**
+   * Inside an `every` body: OPA finds only calls of the wrong arity there (with the body's variables untyped),
+   * and checks the comprehensions in it in full.
+   */
+  private arityOnly = false;
+  /** The rule (or else branch) being checked. */
+  private current: Rule | undefined;
 
   constructor(
     private readonly typing: Typing,
@@ -207,7 +222,7 @@ class RuleChecker {
 
   rule(r: Rule): void {
     const env = new Map<string, RegoType>();
-    this.args = argVars(r);
+    this.begin(r);
     this.body(r.body, env);
     // Head terms are evaluated after the body (`p := count(1)` is `count(1, __local0__)` appended to it).
     for (const t of [r.head.key, r.head.value]) if (t) this.typeOf(t, env);
@@ -220,7 +235,7 @@ class RuleChecker {
   headTypes(r: Rule, terms: Array<Term | undefined>): Known[] | 'error' {
     const reported = this.found.length;
     const env = new Map<string, RegoType>();
-    this.args = argVars(r);
+    this.begin(r);
     this.body(r.body, env);
     const types = terms.map((t) => t && this.typeOf(t, env));
     return this.found.length > reported ? 'error' : types;
@@ -234,7 +249,7 @@ class RuleChecker {
   definitionType(r: Rule): { args: Known[]; result: Known } | 'error' {
     const reported = this.found.length;
     const env = new Map<string, RegoType>();
-    this.args = argVars(r);
+    this.begin(r);
     this.body(r.body, env);
     // Calls in the value are part of the body for OPA (`f(x) := count(x)` gives x what count takes): typed once
     // for the arguments they bind, and again once the arguments left unbound are any.
@@ -243,6 +258,22 @@ class RuleChecker {
     for (const v of this.args) if (!env.has(v)) env.set(v, ANY);
     const args = r.head.args ?? [];
     return { args: args.map((a) => this.typeOf(a, env)), result: r.head.value && this.typeOf(r.head.value, env) };
+  }
+
+  private begin(r: Rule): void {
+    this.current = r;
+    this.args = argVars(r);
+  }
+
+  /**
+   * The type of what rego.metadata.rule() or rego.metadata.chain() answers in the rule being checked: OPA puts
+   * the annotations in their place before it checks types. Undefined for any other call, and where the builtin
+   * is not available.
+   */
+  private metadataType(name: string): Known {
+    if ((name !== 'rego.metadata.rule' && name !== 'rego.metadata.chain') || !this.current || !this.typing.declOf(name)) return undefined;
+    const value = this.typing.metadata.call(name, this.current);
+    return value === undefined ? undefined : this.retyped(valueTerm(value, NOWHERE), new Map());
   }
 
   private body(body: Body, env: Map<string, RegoType>): void {
@@ -265,15 +296,43 @@ class RuleChecker {
     } else if (isTerm(terms)) {
       this.typeOf(terms, env);
     } else if (terms.type === 'every') {
-      // OPA checks the domain but reports nothing from the body (it is checked as a closure after rewriting).
       this.typeOf(terms.domain, env);
+      const outer = this.arityOnly;
+      this.arityOnly = true;
+      this.body(terms.body, this.nested(env, true));
+      this.arityOnly = outer;
     } else if (terms.type === 'not') {
-      this.body(terms.body, new Map(env));
+      this.body(terms.body, this.nested(env));
     } else if (terms.type === 'logicaland' || terms.type === 'logicalor') {
-      this.body(terms.lhs, new Map(env));
-      this.body(terms.rhs, new Map(env));
+      this.body(terms.lhs, this.nested(env));
+      this.body(terms.rhs, this.nested(env));
     }
     for (const w of e.with ?? []) this.replacement(e, w);
+  }
+
+  private report(f: Found): void {
+    if (!this.arityOnly || f.arity) this.found.push(f);
+  }
+
+  /**
+   * The environment of a body nested in one with `env`: what `env` binds, and what it binds itself untyped where
+   * it is an `every` body (or nested in one, `untyped`), whose variables OPA leaves untyped.
+   */
+  private nested(env: Map<string, RegoType>, untyped = UNTYPED.has(env)): Map<string, RegoType> {
+    const inner = new Map(env);
+    if (untyped) UNTYPED.add(inner);
+    return inner;
+  }
+
+  /** A comprehension's body and terms, checked in full (also inside an `every` body). */
+  private closure<T>(f: () => T): T {
+    const outer = this.arityOnly;
+    this.arityOnly = false;
+    try {
+      return f();
+    } finally {
+      this.arityOnly = outer;
+    }
   }
 
   /**
@@ -298,7 +357,7 @@ class RuleChecker {
       for (const c of childTerms(t)) count(c);
     };
     for (const t of exprTerms(e)) count(t);
-    for (let i = 0; i <= nested; i++) this.found.push({ loc: w.loc, message: `${target}: arity mismatch`, details });
+    for (let i = 0; i <= nested; i++) this.report({ loc: w.loc, message: `${target}: arity mismatch`, details });
   }
 
   /**
@@ -309,7 +368,7 @@ class RuleChecker {
     const ta = this.typeOf(a, env);
     const tb = this.typeOf(b, env);
     if (ta && tb && !this.unifiable(a, ta, b, tb, env)) {
-      this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(ta), b: inGoKeyOrder(tb) } });
+      this.report({ loc, message: 'match error', details: { a: inGoKeyOrder(ta), b: inGoKeyOrder(tb) } });
     } else if (a.type === 'var' && !env.has(a.value)) bind(env, a.value, tb);
     else if (b.type === 'var' && !env.has(b.value)) bind(env, b.value, ta);
     // What else this binds (`[x, y] = input.pair`) is bound from here on, to a type not known here.
@@ -356,19 +415,22 @@ class RuleChecker {
   private call(name: string, args: Term[], loc: Location, env: Map<string, RegoType>, nested: boolean): Known {
     const have = args.map((a) => this.typeOf(a, env));
     if (MEMBERSHIP.has(name)) this.membership(args.length === 3 ? have : [undefined, ...have], loc);
+    const metadata = this.metadataType(name);
+    if (metadata) return this.annotations(metadata, args, have, loc, env);
     const builtin = BINDING_OPERATORS.has(name) ? undefined : this.typing.declOf(name);
     const decl = builtin ?? (BINDING_OPERATORS.has(name) ? undefined : this.typing.functions.get(name) ?? undefined);
     if (!decl) return undefined;
     const params = decl.args ?? [];
     if (!decl.variadic && !fitsArity(args.length, params.length, decl.result !== undefined, nested)) {
-      this.found.push(
+      this.report(
         builtin
           ? {
+              arity: true,
               loc,
               message: `${name}: arity mismatch`,
-              details: inGoKeyOrder({ have: (nested ? [...have, undefined] : have).map((t) => t ?? null), want: params.length > 0 ? { args: params } : {} }),
+              details: inGoKeyOrder({ have: [...args.map((a, i) => arityOperandType(a, have[i])), ...(nested ? [null] : [])], want: params.length > 0 ? { args: params } : {} }),
             }
-          : { loc, message: `function ${name} has arity ${params.length}, got ${args.length} arguments` },
+          : { arity: true, loc, message: `function ${name} has arity ${params.length}, got ${args.length} arguments` },
       );
       return undefined;
     }
@@ -380,7 +442,7 @@ class RuleChecker {
       if (i < params.length && arg.type === 'var' && this.args.has(arg.value) && !env.has(arg.value)) env.set(arg.value, unnamed(want));
       else if (!this.matches(arg, have[i], want, env)) {
         const reported = nested ? [...have, undefined] : have;
-        this.found.push({
+        this.report({
           loc,
           message: `${name}: invalid argument(s)`,
           details: inGoKeyOrder({ have: reported.map((t) => t ?? null), want: { args: wanted, ...(decl.variadic ? { variadic: decl.variadic } : {}) } }),
@@ -395,6 +457,19 @@ class RuleChecker {
   }
 
   /**
+   * A call of rego.metadata.rule() or rego.metadata.chain(), of type `metadata` in this rule: as OPA rewrites
+   * it, the annotations themselves, or where it has operands, the first of them unified with the annotations
+   * (the others, and a nested call's output, are left out).
+   */
+  private annotations(metadata: RegoType, args: Term[], have: Known[], loc: Location, env: Map<string, RegoType>): Known {
+    const [first] = args;
+    if (!first) return metadata;
+    if (have[0] && !unifies(have[0], metadata)) this.report({ loc, message: 'match error', details: { a: inGoKeyOrder(have[0]), b: inGoKeyOrder(metadata) } });
+    else if (first.type === 'var' && !env.has(first.value)) bind(env, first.value, metadata);
+    return undefined;
+  }
+
+  /**
    * `x in xs`, `k, x in xs`: OPA unifies x with the type of xs's values (and k with its keys' type), where xs is
    * of a known type with elements: one that cannot be is a match error.
    */
@@ -402,7 +477,7 @@ class RuleChecker {
     if (!collection || isAny(collection)) return;
     for (const [have, want] of [[key, keysOf(collection)], [value, valuesOf(collection)]] as const) {
       if (have && want && !unifies(have, want)) {
-        this.found.push({ loc, message: 'match error', details: { a: inGoKeyOrder(have), b: inGoKeyOrder(want) } });
+        this.report({ loc, message: 'match error', details: { a: inGoKeyOrder(have), b: inGoKeyOrder(want) } });
         return;
       }
     }
@@ -538,7 +613,7 @@ class RuleChecker {
     const terms = ref.map((t) => this.written(t, 'ref'));
     if (!loc || terms.some((t) => t === undefined)) return undefined;
     const json = terms.map((t) => termJson(t!) as RefErrorDetails['ref'][number]);
-    this.found.push({ loc, message: `undefined ref: ${refText(json)}`, details: { ref: json, ...detail } });
+    this.report({ loc, message: `undefined ref: ${refText(json)}`, details: { ref: json, ...detail } });
     return undefined;
   }
 
@@ -649,27 +724,35 @@ class RuleChecker {
       case 'ref':
         return this.refType(t.value, env);
       case 'arraycomprehension': case 'setcomprehension': {
-        const inner = new Map(env);
-        this.body(t.value.body, inner);
-        // The collection holds values of its term's type, as OPA infers it (concat over [x * 2 | …] is a type error).
-        const of = this.typeOf(t.value.term, inner);
+        const { body, term } = t.value;
+        const of = this.closure(() => {
+          const inner = new Map(env);
+          this.body(body, inner);
+          // The collection holds values of its term's type, as OPA infers it (concat over [x * 2 | …] is a type error).
+          return this.typeOf(term, inner);
+        });
         if (of === undefined) return undefined;
         return t.type === 'arraycomprehension' ? { type: 'array', dynamic: of } : { type: 'set', of };
       }
       case 'objectcomprehension': {
-        const inner = new Map(env);
-        this.body(t.value.body, inner);
-        const key = this.typeOf(t.value.key, inner);
-        const value = this.typeOf(t.value.value, inner);
+        const { body, key: k, value: v } = t.value;
+        const [key, value] = this.closure(() => {
+          const inner = new Map(env);
+          this.body(body, inner);
+          return [this.typeOf(k, inner), this.typeOf(v, inner)];
+        });
         return key && value ? { type: 'object', dynamic: { key, value } } : undefined;
       }
     }
   }
 }
 
-/** Binds a variable to its type, or to UNKNOWN where its type is not known. */
+/** The environments of `every` bodies and of bodies nested in them (RuleChecker.nested): they bind untyped. */
+const UNTYPED = new WeakSet<Map<string, RegoType>>();
+
+/** Binds a variable to its type, or to UNKNOWN where its type is not known or its body binds untyped. */
 function bind(env: Map<string, RegoType>, v: string, type: Known): void {
-  env.set(v, type ?? UNKNOWN);
+  env.set(v, UNTYPED.has(env) ? UNKNOWN : type ?? UNKNOWN);
 }
 
 /** A variable's type where it is bound to one that is known. */
@@ -755,6 +838,47 @@ function unnamed(t: RegoType): RegoType {
   if (t.name === undefined) return t;
   const { name: _name, ...rest } = t;
   return rest as RegoType;
+}
+
+/**
+ * An operand's type as OPA shows it in an arity mismatch, which it finds before it has typed the expression's
+ * variables: a literal by its type (a comprehension too, typed as `typed`), a ref into input or data as any, and
+ * null (???) for a variable, a ref below one, and a nested call (its rewriting makes that a variable), at any
+ * depth inside arrays and objects: OPA keeps such nil types inside composites, which RegoType has no
+ * place for, hence the casts.
+ */
+function arityOperandType(t: Term, typed: Known): RegoType | null {
+  switch (t.type) {
+    case 'null': case 'boolean': case 'number': case 'string':
+      return SCALAR_TYPES[t.type]!;
+    case 'var': case 'call':
+      return null;
+    case 'ref': {
+      const head = t.value[0]!;
+      return head.type === 'var' && ROOT_DOCUMENTS.has(head.value) ? ANY : null;
+    }
+    case 'array':
+      return (t.value.length > 0 ? { type: 'array', static: t.value.map((x) => arityOperandType(x, undefined)) } : { type: 'array' }) as RegoType;
+    case 'set': {
+      // A set's element type is the union of those known.
+      const items = t.value.map((x) => arityOperandType(x, undefined)).filter((x) => x !== null);
+      return items.length > 0 ? { type: 'set', of: union(items) } : { type: 'set' };
+    }
+    case 'object': {
+      const props: Array<{ key: ObjectKey; value: RegoType | null }> = [];
+      let dynamic: { key: RegoType | null; value: RegoType | null } | undefined;
+      for (const [k, v] of t.value) {
+        const key = constantKey(k);
+        const value = arityOperandType(v, undefined);
+        if (key === undefined || key instanceof NumberText) dynamic = { key: arityOperandType(k, undefined), value };
+        else props.push({ key, value });
+      }
+      props.sort((a, b) => compareJson(a.key, b.key));
+      return { type: 'object', ...(props.length > 0 ? { static: props } : {}), ...(dynamic ? { dynamic } : {}) } as RegoType;
+    }
+    default:
+      return typed ?? null;
+  }
 }
 
 /**

@@ -131,11 +131,11 @@ class Rewriter {
    * reads (their one occurrence is the assignment) in the body and the terms it yields; then, if that found
    * none, its `some` declarations never used.
    */
-  private popChecked(yields: Term[], body: Body, original: Body): void {
+  private popChecked(yields: Term[], body: Body, original: Body, declaredAt?: Location): void {
     const scope = this.pop();
     if (this.failed) return;
     if (this.ctx.options.strict) this.checkUnusedAssigned(scope, yields, body);
-    if (!this.failed) this.checkUnusedDeclared(scope, original, body);
+    if (!this.failed) this.checkUnusedDeclared(scope, original, body, declaredAt);
   }
 
   private checkUnusedAssigned(scope: Scope, yields: Term[], body: Body): void {
@@ -152,7 +152,8 @@ class Rewriter {
     }
   }
 
-  private checkUnusedDeclared(scope: Scope, original: Body, rewritten: Body): void {
+  /** `declaredAt`: where a variable declared other than by `some` is reported (else where it is written). */
+  private checkUnusedDeclared(scope: Scope, original: Body, rewritten: Body, declaredAt?: Location): void {
     let declared = false;
     for (const entry of scope.names.values()) declared ||= entry.occ === 'declared';
     if (!declared) return; // nothing to look for: skip the walk over the body
@@ -164,7 +165,7 @@ class Rewriter {
         && e.terms.symbols.some((s) => s.type === 'var' && s.value === name));
       // OPA goes on to the later stages after this one (their errors are reported beside it).
       this.failed = true;
-      this.ctx.errorContinuing(at?.loc ?? entry.loc, `declared var ${name} unused`);
+      this.ctx.errorContinuing(at?.loc ?? declaredAt ?? entry.loc, `declared var ${name} unused`);
     }
   }
 
@@ -180,7 +181,8 @@ class Rewriter {
           const key = t.key && t.key.type === 'var' && !t.key.value.startsWith('$') ? this.declare(t.key, 'declared') : t.key ?? this.ctx.local(t.loc);
           const value = t.value.type === 'var' && !t.value.value.startsWith('$') ? this.declare(t.value, 'declared') : t.value;
           const body = this.body(t.body);
-          this.popChecked([], body, t.body);
+          // OPA reports an unused key or value at the body, where its rewriting declares them.
+          this.popChecked([], body, t.body, t.body[0]?.loc);
           return this.withs(e, { ...e, terms: { ...t, key, value, domain, body } });
         }
         case 'not': {

@@ -31,19 +31,24 @@ export interface SchemaProblem {
   message: string;
 }
 
-/** A ref as annotations write it (`input.x`, `data.a["b.c"]`, `schema.a`): its names, or undefined. */
-export function parseRefText(text: string): string[] | undefined {
+/**
+ * A ref as annotations write it (`input.x`, `data.a["b.c"]`, `schema.a`): its names, and whether a key is a
+ * variable (`input.a[x]`), which names no path; undefined where it is no such ref.
+ */
+export function parseRefText(text: string): { names: string[]; varKey: boolean } | undefined {
   const head = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text);
   if (!head) return undefined;
   const names = [head[0]];
-  const rest = /\.([A-Za-z_][A-Za-z0-9_]*)|\[("(?:[^"\\]|\\.)*")\]/y;
+  let varKey = false;
+  const rest = /\.([A-Za-z_][A-Za-z0-9_]*)|\[("(?:[^"\\]|\\.)*")\]|\[[A-Za-z_][A-Za-z0-9_]*\]/y;
   rest.lastIndex = head[0].length;
   while (rest.lastIndex < text.length) {
     const m = rest.exec(text);
     if (!m) return undefined;
-    names.push(m[1] ?? (JSON.parse(m[2]!) as string));
+    if (m[1] === undefined && m[2] === undefined) varKey = true;
+    else names.push(m[1] ?? (JSON.parse(m[2]!) as string));
   }
-  return names;
+  return { names, varKey };
 }
 
 /** OPA's text of a ref of names: identifiers after a dot, anything else quoted in brackets. */
@@ -74,9 +79,12 @@ export class SchemaTyping {
     for (const { annotations: a } of chain) {
       for (const [pathText, schema] of schemaEntries(a)) {
         const path = parseRefText(pathText);
-        if (!path || (path[0] !== 'input' && path[0] !== 'data')) continue;
+        if (!path || (path.names[0] !== 'input' && path.names[0] !== 'data')) continue;
         const type = this.entryType(schema, rule, problems);
-        if (type) put(types, path, type);
+        // OPA turns the path into keys of its type environment only once the schema is read, and a variable
+        // has no key to give.
+        if (type && path.varKey) problems.push({ rule, message: 'error getting key from value: var requires evaluation' });
+        else if (type) put(types, path.names, type);
       }
     }
     return types;
@@ -86,7 +94,8 @@ export class SchemaTyping {
     let document = schema;
     if (typeof schema === 'string') {
       if (!this.schemas) return undefined;
-      const names = parseRefText(schema);
+      const ref = parseRefText(schema);
+      const names = ref && !ref.varKey ? ref.names : undefined;
       document = names && names[0] === 'schema' ? this.schemas.documents.get(JSON.stringify(names.slice(1))) : undefined;
       if (document === undefined) {
         problems.push({ rule, message: `undefined schema: ${names ? refText(names) : schema}` });

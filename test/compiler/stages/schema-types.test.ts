@@ -1,7 +1,7 @@
 // Type checking with JSON schemas, against the pinned OPA byte for byte: `--schema FILE` (the input schema) and
 // `--schema DIR` (documents annotations refer to as schema.NAME) on check, eval (and eval -p), test and bench; inline schema
 // annotations at rule, document, package and subpackages scope, on input and data; the keywords that shape types
-// and those that do not; entries that are neither a schema nor a reference to one, and `schemas` values that are no list of maps (Go's decoder's words); later annotations replacing earlier ones; refs under `with`; rules whose values the schemas type. Schemas Verdict does not
+// and those that do not; entries that are neither a schema nor a reference to one, paths with a variable key, and `schemas` values that are no list of maps (Go's decoder's words); later annotations replacing earlier ones; refs under `with`; rules whose values the schemas type. Schemas Verdict does not
 // type as OPA does are refused naming the keyword, and policies that fit their schemas stay accepted.
 import { execFile, execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -32,6 +32,26 @@ const dir = writeTree({
   'schemas/y.yaml': 'type: object\nproperties: {a: {type: string}}\n',
   'schemas/notes.txt': 'not a schema',
   'bad/bad.json': '{bad',
+  // A variable key in a schema's path: an error once the schema is read (not for an undefined or unread schema).
+  'var-keys/p.rego': `package vk
+
+# METADATA
+# schemas:
+#   - input.a[x]: {type: string}
+#   - data.d[y].z: schema.sub["a.b"]
+r if input.a.b == 1
+
+# METADATA
+# schemas:
+#   - input[k]: schema.nope
+s if input.q == 1
+
+# METADATA
+# schemas:
+#   - input.c[_]: {type: string}
+#   - input.c: {type: number}
+t if input.c == "x"
+`,
   'input/p.rego': 'package p\n\nallow if input.usr == "a"\n\nq if input.age == "x"\n\nr if input.tags[0] == 1\n\nok if input.user == "a"\n',
   'input/p_test.rego': 'package p\n\ntest_ok if ok with input as {"user": "a"}\n',
   'refs/p.rego': `package refs
@@ -343,6 +363,8 @@ describe('type checking with JSON schemas, as OPA', () => {
     ['check', '-f', 'json', '-s', 'schemas/input.json', 'rule-values/p.rego'],
     ['check', '-f', 'json', 'rule-values/p.rego'],
     ['check', '-s', 'bad', 'refs/p.rego'],
+    ['check', '-f', 'json', '-s', 'schemas', 'var-keys/p.rego'],
+    ['check', 'var-keys/p.rego'],
     ['check', '-f', 'json', 'parse/reference.rego'],
     ['check', 'parse/declaration.rego'],
     ...['entry', 'list', 'values', 'map', 'flow', 'null-entry', 'name', 'number', 'roots'].flatMap((name) => [['check', '-f', 'json', `parse/${name}.rego`], ['check', `parse/${name}.rego`]]),

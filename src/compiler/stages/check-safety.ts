@@ -9,6 +9,7 @@ import type { Body, Expr, Location, Module, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { childTerms, exprOperator, forEachRule } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
+import { expandBody, unitOutput } from './expr-term-units.js';
 
 type Vars = Set<string>;
 /** A read-only view of the vars bound so far (a Vars, or a Vars plus what an expression binds). */
@@ -336,8 +337,15 @@ class SafetyChecker {
     return this.ctx.rewritten.get(v) ?? v;
   }
 
-  /** Reorders a body so bindings come first; reports what can never be bound. Returns the new order. */
-  body(body: Body, globals: Vars): { body: Body; safe: Vars; safeBody: boolean } {
+  /** Names the outputs of the expressions nested calls become (expandBody), apart within a rule. */
+  private outputs = 0;
+
+  /**
+   * Reorders a body so bindings come first; reports what can never be bound. Returns the new order. The body is
+   * checked as OPA's RewriteExprTerms leaves it (expandBody): a nested call is ordered, and reported, on its own.
+   */
+  body(original: Body, globals: Vars): { body: Body; safe: Vars; safeBody: boolean } {
+    const { units: body, source } = expandBody(original, () => unitOutput(this.outputs++));
     // An expression's own vars and its closures' vars do not depend on the order: computed once each.
     const reads = body.map((e) => exprVars(e, this.isFunction));
     const inClosures = body.map((e) => closureVars(e, this.isFunction));
@@ -386,34 +394,60 @@ class SafetyChecker {
       this.closures(e, before);
       for (const v of placedOuts[k]) before.add(v);
     });
-    if (pending.size > 0) return { body, safe, safeBody: false };
-    return { body: placed.map((e, index) => (e.index === index ? e : { ...e, index })), safe, safeBody: true };
+    if (pending.size > 0) return { body: original, safe, safeBody: false };
+    const order = placed.flatMap((e) => source.get(e) ?? []);
+    return { body: order.map((e, index) => (e.index === index ? e : { ...e, index })), safe, safeBody: true };
   }
 
   /**
-   * The unsafe vars of the rule being checked, each at the earliest expression that reads it: a var read by
-   * several expressions is one mistake, reported once (as OPA does), wherever in the body or its closures.
+   * The unsafe vars of the rule being checked, with the expression (its location) that cannot bind them: every
+   * body and closure of the rule adds to the same list, reported at once as OPA does (flushUnsafe).
    */
-  private unsafeVars = new Map<string, Location>();
+  private unsafe: { loc: Location; vars: Vars }[] = [];
 
-  private report(e: Expr, unsafe: Vars): void {
-    const named = [...unsafe].filter((v) => !generated(this.name(v)));
-    if (named.length === 0 && unsafe.size > 0) {
-      this.ctx.error('rego_unsafe_var_error', e.loc, 'expression is unsafe');
-      return;
-    }
-    for (const v of named) {
-      const seen = this.unsafeVars.get(v);
-      if (!seen || compareLocations(e.loc, seen) < 0) this.unsafeVars.set(v, e.loc);
-    }
+  private report(e: { loc: Location }, unsafe: Vars): void {
+    if (unsafe.size > 0) this.unsafe.push({ loc: e.loc, vars: unsafe });
   }
 
-  /** Reports the unsafe vars collected for one rule, in the order of their locations. */
+  /**
+   * The name an unsafe var is reported by, or undefined for a var the user did not name: one the compiler made
+   * up, and one a `:=` declared, which OPA never reports (`x := y` with y unsafe reports y alone).
+   */
+  private shown(v: string): string | undefined {
+    if (this.ctx.assigned.has(v)) return undefined;
+    const name = this.name(v);
+    return generated(name) ? undefined : name;
+  }
+
+  /**
+   * Reports the unsafe vars collected for one rule: each named var once, at the first expression (by location)
+   * that cannot bind it, in the order of those locations; when none is named, each expression that adds an unsafe
+   * var of the compiler's own is unsafe as a whole.
+   */
   private flushUnsafe(): void {
-    const found = [...this.unsafeVars].map(([v, loc]) => ({ name: this.name(v), loc }));
-    this.unsafeVars.clear();
-    found.sort((a, b) => compareLocations(a.loc, b.loc) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const { name, loc } of found) this.ctx.error('rego_unsafe_var_error', loc, unsafeVarMessage(name));
+    const pairs = this.unsafe;
+    this.unsafe = [];
+    const first = new Map<string, { name: string; loc: Location }>();
+    for (const { loc, vars } of pairs) {
+      for (const v of vars) {
+        const name = this.shown(v);
+        if (name === undefined) continue;
+        const seen = first.get(v);
+        if (!seen || compareLocations(loc, seen.loc) < 0) first.set(v, { name, loc });
+      }
+    }
+    if (first.size > 0) {
+      const found = [...first.values()];
+      found.sort((a, b) => compareLocations(a.loc, b.loc) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const { name, loc } of found) this.ctx.error('rego_unsafe_var_error', loc, unsafeVarMessage(name));
+      return;
+    }
+    const seen: Vars = new Set();
+    for (const { loc, vars } of [...pairs].sort((a, b) => compareLocations(a.loc, b.loc))) {
+      const before = seen.size;
+      for (const v of vars) seen.add(v);
+      if (seen.size > before) this.ctx.error('rego_unsafe_var_error', loc, 'expression is unsafe');
+    }
   }
 
   private closures(e: Expr, safe: Vars): void {
@@ -473,7 +507,7 @@ class SafetyChecker {
   head(terms: Term[], safe: Vars, at: { loc: Expr['loc'] }): void {
     const unsafe: Vars = new Set();
     for (const t of terms) for (const v of termVars(t)) if (!safe.has(v)) unsafe.add(v);
-    if (unsafe.size > 0) this.report({ index: 0, terms: [], loc: at.loc }, unsafe);
+    this.report(at, unsafe);
   }
 
   rule(rule: Rule): void {

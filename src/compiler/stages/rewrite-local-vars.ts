@@ -57,6 +57,7 @@ class Rewriter {
     }
     const gen = this.ctx.local(v.loc, v.value);
     this.current.names.set(v.value, { gen: (gen as { value: string }).value, occ, loc: at });
+    if (occ === 'assigned') this.ctx.assigned.add((gen as { value: string }).value);
     return gen;
   }
 

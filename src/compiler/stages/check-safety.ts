@@ -356,17 +356,26 @@ class SafetyChecker {
     /** The outputs of each placed expression, given what was bound before it. */
     const placedOuts: Vars[] = [];
     const pending = new Set(body.keys());
-    const ready = (i: number, outs: Vars): boolean => {
-      for (const v of reads[i]) if (!safe.has(v) && !outs.has(v)) return false;
-      for (const v of inClosures[i]) if (bodyVars.has(v) && !safe.has(v) && !globals.has(v)) return false;
-      return true;
-    };
+    // What keeps each expression from running: at first the vars it reads, less the globals; pruned, pass by
+    // pass, of what is bound before it and what it binds itself (`xs[i]`'s i).
+    const unsafe = reads.map((r) => new Set([...r].filter((v) => !globals.has(v))));
+    // The vars of its closures the body has too: those must be bound before it, not by it. When they are just
+    // what it binds (`z == [[x | x > 1], xs[x]]`) it cannot run, and its own vars are reported; when it binds
+    // more (`xs[x] + count([1 | x > 1])`, where the call's result is an output too) it runs, as in OPA, and its
+    // closures, checked with what is bound before it, report theirs.
+    const closed = inClosures.map((c) => [...c].filter((v) => bodyVars.has(v) && !globals.has(v)));
     for (let progress = true; progress;) {
       progress = false;
       for (let i = 0; i < body.length; i++) {
         if (!pending.has(i)) continue;
         const outs = outputVars(body[i], safe, this.arity);
-        if (ready(i, outs)) {
+        const cv = closed[i];
+        if (cv.length > 0) {
+          if (cv.length === outs.size && cv.every((v) => outs.has(v))) continue;
+          for (const v of cv) unsafe[i].add(v);
+        }
+        for (const v of unsafe[i]) if (safe.has(v) || outs.has(v)) unsafe[i].delete(v);
+        if (unsafe[i].size === 0) {
           pending.delete(i);
           placed.push(body[i]);
           placedOuts.push(outs);
@@ -375,16 +384,7 @@ class SafetyChecker {
         }
       }
     }
-    for (const i of pending) {
-      // What the expression would bind itself (`xs[i]`'s i) is not what keeps it from running.
-      const outs = outputVars(body[i], safe, this.arity);
-      const closed = [...inClosures[i]].filter((v) => bodyVars.has(v) && !globals.has(v) && !safe.has(v));
-      // Unless its closures read exactly what it binds (`z == [[x | x > 1], xs[x]]`): then, as in OPA, those
-      // are reported too, the expression cannot bind what it needs first.
-      const closesOverOwnOutputs = closed.length > 0 && closed.length === outs.size && closed.every((v) => outs.has(v));
-      const unsafe = new Set([...reads[i], ...closed].filter((v) => !safe.has(v) && (closesOverOwnOutputs || !outs.has(v))));
-      this.report(body[i], unsafe);
-    }
+    for (const i of pending) this.report(body[i], unsafe[i]);
     // Closures are checked with what is bound at their place in the new order (the outputs found while
     // placing: reordering a closure's own body does not change what its expression binds). Those of the
     // expressions that could be placed are checked even when others could not, as OPA does: their unsafe vars
@@ -394,6 +394,10 @@ class SafetyChecker {
       this.closures(e, before);
       for (const v of placedOuts[k]) before.add(v);
     });
+    // An `every` checked with its domain read through a local is a copy: its reordered body goes back.
+    for (const [u, e] of source) {
+      if (u.terms !== e.terms && !Array.isArray(u.terms) && !isTerm(u.terms) && u.terms.type === 'every') (e.terms as typeof u.terms).body = u.terms.body;
+    }
     if (pending.size > 0) return { body: original, safe, safeBody: false };
     const order = placed.flatMap((e) => source.get(e) ?? []);
     return { body: order.map((e, index) => (e.index === index ? e : { ...e, index })), safe, safeBody: true };

@@ -1,7 +1,7 @@
 // A body as OPA's RewriteExprTerms stage (v1/ast/compile.go expandExpr) leaves it for the safety check: every call
 // nested in an expression's terms is an expression of its own, `f(args..., out)`, placed before the expression
 // and located at the call, and a ref whose subject is a composite or a comprehension (`[x, 3][i]`) reads it
-// through an equality `out = [x, 3]` located at the subject. Each such expression is ordered on its own (what it
+// through an equality `out = [x, 3]` located at the subject, as an `every` reads its domain. Each such expression is ordered on its own (what it
 // reads must be bound before it, it binds its output), and an unsafe var in it is reported at its location, as
 // OPA reports it. The body handed to later stages keeps its expressions whole: only their order comes from here.
 import type { Body, Expr, Location, Term } from '../ast.js';
@@ -16,6 +16,10 @@ export interface ExpandedBody {
 
 /** The name of the n-th output made up while expanding: generated, so never reported as such. */
 export const unitOutput = (n: number): string => `$t${n}`;
+
+function equality(a: Term, b: Term, loc: Location): Term[] {
+  return [{ type: 'ref', value: [{ type: 'var', value: 'eq', loc }], loc }, a, b];
+}
 
 class Expander {
   private extras: Expr[] = [];
@@ -44,7 +48,7 @@ class Expander {
         const subject = t.value[0]!;
         if (subject.type === 'array' || subject.type === 'object' || subject.type === 'set' || subject.type === 'arraycomprehension' || subject.type === 'setcomprehension' || subject.type === 'objectcomprehension') {
           const out = this.output(subject.loc);
-          this.push([{ type: 'ref', value: [{ type: 'var', value: 'eq', loc: subject.loc }], loc: subject.loc }, out, value[0]!], subject.loc, index);
+          this.push(equality(out, value[0]!, subject.loc), subject.loc, index);
           return { ...t, value: [out, ...value.slice(1)] };
         }
         return value === t.value ? t : { ...t, value };
@@ -90,6 +94,13 @@ class Expander {
     let terms = t;
     if (Array.isArray(t)) terms = this.terms(t, 1, e.index);
     else if (isTerm(t)) terms = this.term(t, e.index);
+    else if (t.type === 'every') {
+      // The domain is bound to a local of its own first, located at the domain.
+      const domain = this.term(t.domain, e.index);
+      const local = this.output(t.domain.loc);
+      this.push(equality(local, domain, t.domain.loc), t.domain.loc, e.index);
+      terms = { ...t, domain: local };
+    }
     if (withs) for (const x of this.extras) x.with = withs;
     units.push(...this.extras);
     const changed = terms !== t || withs?.some((w, i) => w !== e.with![i]);

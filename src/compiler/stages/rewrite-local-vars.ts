@@ -293,15 +293,25 @@ class Rewriter {
       const declareArg = (a: Term): Term => {
         switch (a.type) {
           case 'var': return a.value.startsWith('$') ? a : this.declare(a, 'arg');
-          case 'array': case 'set': return { ...a, value: a.value.map(declareArg) } as Term;
+          case 'array': return { ...a, value: a.value.map(declareArg) };
+          case 'set': return { ...a, value: a.value.map((x) => (x.type === 'call' ? x : declareArg(x))) };
           case 'object': return { ...a, value: a.value.map(([k, v]) => [k, declareArg(v)] as [Term, Term]) };
-          case 'ref':
+          // An argument is a pattern matched against a value: a call in it (in a ref too) is refused, as in OPA.
+          case 'call':
+            this.error(a.loc, CALL_IN_ARGS);
+            return a;
+          case 'ref': {
+            const calls: Term[] = [];
+            callsInPattern(a, calls);
+            for (const c of calls) this.error(c.loc, CALL_IN_ARGS);
+            if (calls.length > 0) return a;
             // Every var of an argument is the function's own, a ref's head (`input`) included: RewriteRefsInHead
             // then evaluates the ref in the body, where a head no argument binds is unsafe.
             forEachVar(a, (v) => {
               if (!v.value.startsWith('$') && !this.current.names.has(v.value)) this.declare(v, 'arg');
             });
             return this.term(a);
+          }
           default: return a;
         }
       };
@@ -347,3 +357,15 @@ export const rewriteLocalVars: Stage = {
     forEachRule(ctx.modules, (r) => new Rewriter(ctx).rule(r));
   },
 };
+
+const CALL_IN_ARGS = 'rule arguments cannot contain calls';
+
+/** The calls in an argument's pattern, where OPA looks for them: in refs, arrays and object values, not sets. */
+function callsInPattern(t: Term, out: Term[]): void {
+  switch (t.type) {
+    case 'call': out.push(t); return;
+    case 'ref': case 'array': for (const x of t.value) callsInPattern(x, out); return;
+    case 'object': for (const [, v] of t.value) callsInPattern(v, out); return;
+    default:
+  }
+}

@@ -293,6 +293,8 @@ function strip(t: Term): unknown {
 function outputVars(e: Expr, safe: Known, arity: (op: string) => number | undefined): Vars {
   const out: Vars = new Set();
   if (e.negated || (!isCall(e) && !isTerm(e.terms))) return out;
+  // An expression whose `with` values cannot be evaluated yet binds nothing (OPA: outputVarsForExpr).
+  if (e.with?.some((w) => arity(dottedName(w.value)) === undefined && !allSafe(w.value, safe))) return out;
   const terms = isCall(e) ? e.terms.slice(1) : [e.terms as Term];
   // Iterate: outputs of one ref can bind the head of another in the same expression.
   for (let size = -1; size !== out.size;) {

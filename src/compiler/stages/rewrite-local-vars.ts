@@ -8,7 +8,7 @@
 // "cannot assign vars inside negated expression", "called function f shadowed".
 import type { Body, Expr, Location, RefTerm, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
-import { exprOperator, forEachRule, forEachVar, forEachVarInBody } from '../walk.js';
+import { exprOperator, forEachRule, forEachVar, forEachVarInBody, forEachVarOutsideClosures } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 
 type Occurrence = 'seen' | 'assigned' | 'declared' | 'arg';
@@ -258,14 +258,14 @@ class Rewriter {
     const bound = new Set<string>();
     for (const pattern of [key, value]) if (pattern) forEachVar(pattern, (v) => { if (!v.value.startsWith('$')) bound.add(v.value); });
     const inDomain = new Set<string>();
-    forEachVar(container, (v) => inDomain.add(v.value));
+    // A closure in the domain has vars of its own: one named like a bound var is reported unsafe, not here.
+    forEachVarOutsideClosures(container, (v) => inDomain.add(v.value));
     for (const v of [...bound].sort()) {
       if (inDomain.has(v)) {
         this.error(e.loc, `var ${v} assigned before`);
         return null;
       }
     }
-    const dom = this.term(container);
     // As OPA does: the key of `some x in xs` is generated first, then every variable the declaration binds
     // (that key and wildcards included) is declared in the order of the names, so the locals are numbered as
     // OPA numbers them (residual queries name them).
@@ -279,6 +279,8 @@ class Rewriter {
     collect(keyTerm);
     collect(value);
     for (const name of [...patternVars.keys()].sort()) this.declare(patternVars.get(name)!, 'declared');
+    // The domain is rewritten after the declaration, as OPA does: a closure in it reads the declared vars.
+    const dom = this.term(container);
     const k = this.term(keyTerm);
     const v = this.term(value);
     const element: Term = dom.type === 'ref' ? { ...dom, value: [...dom.value, k] } : { type: 'ref', value: [dom, k], loc: dom.loc };

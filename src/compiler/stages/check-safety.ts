@@ -313,9 +313,9 @@ function outputVars(e: Expr, safe: Known, arity: (op: string) => number | undefi
         for (const v of u.bound) out.add(v);
       }
       else {
-        // A nested call's expression passes its result out through its last term, known function or not (calls
-        // to unknown functions are reported before, or not looked for without the builtins).
-        const n = arity(op) ?? (e.generated ? terms.length - 1 : undefined);
+        // A nested call's expression passes its result out through its last term whatever the function's
+        // arity: a call with too many operands, or to an unknown function, is reported by another stage.
+        const n = e.generated ? terms.length - 1 : arity(op);
         if (n !== undefined && terms.length === n + 1 && terms.every((t, i) => i >= n || allSafe(t, now))) patternVars(terms[n], out);
       }
     }

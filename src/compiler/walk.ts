@@ -30,6 +30,15 @@ function eachExprTerm(e: Expr, g: (t: Term) => void): void {
   }
 }
 
+/** Calls `f` on every var in `t` but those inside comprehensions and template strings (closures). */
+export function forEachVarOutsideClosures(t: Term, f: (v: Term & { type: 'var' }) => void): void {
+  if (t.type === 'var') f(t);
+  else {
+    const xs = childTerms(t);
+    for (let i = 0; i < xs.length; i++) forEachVarOutsideClosures(xs[i], f);
+  }
+}
+
 /** Calls `f` on every var in `t`, including those inside comprehensions and template strings. */
 export function forEachVar(t: Term, f: (v: Term & { type: 'var' }) => void): void {
   switch (t.type) {

@@ -25,6 +25,10 @@ const evaluated = [
   'q := [[sprintf("%d", [s]) | true] | some s in input.a]',
   'q := [{k: s | k := "a"} | some s in input.a]',
   'q := {k: [k, s] | some k, s in input.b}',
+  // Nested calls are placed once what they read is bound, wherever written.
+  'q := x if {\n  x := count(y) + abs(z)\n  y := input.a\n  z := input.b.x - 5\n}',
+  'q if {\n  every e in array.concat(y, [7]) { e > 4 }\n  y := input.a\n}',
+  'q contains z if {\n  some z in [y * 2, 3]\n  y := input.one[0]\n}',
 ];
 
 const checked = [
@@ -77,6 +81,30 @@ const checked = [
   'q := y if {\n  every e in [1] { e > y }\n}',
   'q := y if {\n  x := [1 | y = 1]\n}',
   'q := y if {\n  not y > 1\n}',
+  // A nested call is an expression of its own, at the call: ordered, and reported, apart from the one holding it.
+  'q if {\n  x := f(g(y))\n}\nf(a) := a\ng(a) := a',
+  'q if {\n  x := count([y]) + 1\n}',
+  'q if {\n  x = f(y) + 1\n}\nf(a) := a',
+  'q if {\n  count(f(y)) > 1\n}\nf(a) := a',
+  'q if {\n  x := input[y][z]\n  count(y) > count(w)\n}',
+  'q if {\n  every e in [y] { e > 3 }\n}',
+  // A composite ref subject (`some z in [x, 3]`) is read through a local at the subject.
+  'q if {\n  some z in [x, 3]\n}',
+  // A var `:=` declares is never reported; `some` declared ones are.
+  'q if {\n  x := y\n  z = x\n}',
+  'q if {\n  [x, w] := [1, z]\n}',
+  'q if {\n  x := z\n  x == 1\n  y := x + v\n}',
+  'q if {\n  some x\n  x = y\n}',
+  // An expression binding more than its closures read runs; the closures report what they read.
+  'q if {\n  every e in input.a[x] + [z | z = x] { e > 3 }\n}',
+  // Unevaluable with values bind nothing; a closure in a some-in domain reads the declared var.
+  'q contains y if {\n  input.a[y] == count(4) + input.a with input as w\n}',
+  'q if {\n  some x in [y | y = x]\n}',
+  // Calls in function arguments are refused (not in sets, whose vars are not the function's).
+  'f(1 + 1) := 7',
+  'f(x[count(y)]) := 1',
+  'f([1, {"a": count(y)}]) := 1',
+  'f({count(y)}) := 1',
 ];
 
 describe('opa and verdict agree on safety', () => {

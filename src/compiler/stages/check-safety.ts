@@ -9,6 +9,7 @@ import type { Body, Expr, Location, Module, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { childTerms, exprOperator, forEachRule } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
+import { expandBody, unitOutput } from './expr-term-units.js';
 
 type Vars = Set<string>;
 /** A read-only view of the vars bound so far (a Vars, or a Vars plus what an expression binds). */
@@ -292,6 +293,8 @@ function strip(t: Term): unknown {
 function outputVars(e: Expr, safe: Known, arity: (op: string) => number | undefined): Vars {
   const out: Vars = new Set();
   if (e.negated || (!isCall(e) && !isTerm(e.terms))) return out;
+  // An expression whose `with` values cannot be evaluated yet binds nothing (OPA: outputVarsForExpr).
+  if (e.with?.some((w) => arity(dottedName(w.value)) === undefined && !allSafe(w.value, safe))) return out;
   const terms = isCall(e) ? e.terms.slice(1) : [e.terms as Term];
   // Iterate: outputs of one ref can bind the head of another in the same expression.
   for (let size = -1; size !== out.size;) {
@@ -310,7 +313,9 @@ function outputVars(e: Expr, safe: Known, arity: (op: string) => number | undefi
         for (const v of u.bound) out.add(v);
       }
       else {
-        const n = arity(op);
+        // A nested call's expression passes its result out through its last term whatever the function's
+        // arity: a call with too many operands, or to an unknown function, is reported by another stage.
+        const n = e.generated ? terms.length - 1 : arity(op);
         if (n !== undefined && terms.length === n + 1 && terms.every((t, i) => i >= n || allSafe(t, now))) patternVars(terms[n], out);
       }
     }
@@ -336,8 +341,15 @@ class SafetyChecker {
     return this.ctx.rewritten.get(v) ?? v;
   }
 
-  /** Reorders a body so bindings come first; reports what can never be bound. Returns the new order. */
-  body(body: Body, globals: Vars): { body: Body; safe: Vars; safeBody: boolean } {
+  /** Names the outputs of the expressions nested calls become (expandBody), apart within a rule. */
+  private outputs = 0;
+
+  /**
+   * Reorders a body so bindings come first; reports what can never be bound. Returns the new order. The body is
+   * checked as OPA's RewriteExprTerms leaves it (expandBody): a nested call is ordered, and reported, on its own.
+   */
+  body(original: Body, globals: Vars): { body: Body; safe: Vars; safeBody: boolean } {
+    const { units: body, source } = expandBody(original, () => unitOutput(this.outputs++));
     // An expression's own vars and its closures' vars do not depend on the order: computed once each.
     const reads = body.map((e) => exprVars(e, this.isFunction));
     const inClosures = body.map((e) => closureVars(e, this.isFunction));
@@ -348,17 +360,26 @@ class SafetyChecker {
     /** The outputs of each placed expression, given what was bound before it. */
     const placedOuts: Vars[] = [];
     const pending = new Set(body.keys());
-    const ready = (i: number, outs: Vars): boolean => {
-      for (const v of reads[i]) if (!safe.has(v) && !outs.has(v)) return false;
-      for (const v of inClosures[i]) if (bodyVars.has(v) && !safe.has(v) && !globals.has(v)) return false;
-      return true;
-    };
+    // What keeps each expression from running: at first the vars it reads, less the globals; pruned, pass by
+    // pass, of what is bound before it and what it binds itself (`xs[i]`'s i).
+    const unsafe = reads.map((r) => new Set([...r].filter((v) => !globals.has(v))));
+    // The vars of its closures the body has too: those must be bound before it, not by it. When they are just
+    // what it binds (`z == [[x | x > 1], xs[x]]`) it cannot run, and its own vars are reported; when it binds
+    // more (`xs[x] + count([1 | x > 1])`, where the call's result is an output too) it runs, as in OPA, and its
+    // closures, checked with what is bound before it, report theirs.
+    const closed = inClosures.map((c) => [...c].filter((v) => bodyVars.has(v) && !globals.has(v)));
     for (let progress = true; progress;) {
       progress = false;
       for (let i = 0; i < body.length; i++) {
         if (!pending.has(i)) continue;
         const outs = outputVars(body[i], safe, this.arity);
-        if (ready(i, outs)) {
+        const cv = closed[i];
+        if (cv.length > 0) {
+          if (cv.length === outs.size && cv.every((v) => outs.has(v))) continue;
+          for (const v of cv) unsafe[i].add(v);
+        }
+        for (const v of unsafe[i]) if (safe.has(v) || outs.has(v)) unsafe[i].delete(v);
+        if (unsafe[i].size === 0) {
           pending.delete(i);
           placed.push(body[i]);
           placedOuts.push(outs);
@@ -367,16 +388,7 @@ class SafetyChecker {
         }
       }
     }
-    for (const i of pending) {
-      // What the expression would bind itself (`xs[i]`'s i) is not what keeps it from running.
-      const outs = outputVars(body[i], safe, this.arity);
-      const closed = [...inClosures[i]].filter((v) => bodyVars.has(v) && !globals.has(v) && !safe.has(v));
-      // Unless its closures read exactly what it binds (`z == [[x | x > 1], xs[x]]`): then, as in OPA, those
-      // are reported too, the expression cannot bind what it needs first.
-      const closesOverOwnOutputs = closed.length > 0 && closed.length === outs.size && closed.every((v) => outs.has(v));
-      const unsafe = new Set([...reads[i], ...closed].filter((v) => !safe.has(v) && (closesOverOwnOutputs || !outs.has(v))));
-      this.report(body[i], unsafe);
-    }
+    for (const i of pending) this.report(body[i], unsafe[i]);
     // Closures are checked with what is bound at their place in the new order (the outputs found while
     // placing: reordering a closure's own body does not change what its expression binds). Those of the
     // expressions that could be placed are checked even when others could not, as OPA does: their unsafe vars
@@ -386,34 +398,64 @@ class SafetyChecker {
       this.closures(e, before);
       for (const v of placedOuts[k]) before.add(v);
     });
-    if (pending.size > 0) return { body, safe, safeBody: false };
-    return { body: placed.map((e, index) => (e.index === index ? e : { ...e, index })), safe, safeBody: true };
+    // An `every` checked with its domain read through a local is a copy: its reordered body goes back.
+    for (const [u, e] of source) {
+      if (u.terms !== e.terms && !Array.isArray(u.terms) && !isTerm(u.terms) && u.terms.type === 'every') (e.terms as typeof u.terms).body = u.terms.body;
+    }
+    if (pending.size > 0) return { body: original, safe, safeBody: false };
+    const order = placed.flatMap((e) => source.get(e) ?? []);
+    return { body: order.map((e, index) => (e.index === index ? e : { ...e, index })), safe, safeBody: true };
   }
 
   /**
-   * The unsafe vars of the rule being checked, each at the earliest expression that reads it: a var read by
-   * several expressions is one mistake, reported once (as OPA does), wherever in the body or its closures.
+   * The unsafe vars of the rule being checked, with the expression (its location) that cannot bind them: every
+   * body and closure of the rule adds to the same list, reported at once as OPA does (flushUnsafe).
    */
-  private unsafeVars = new Map<string, Location>();
+  private unsafe: { loc: Location; vars: Vars }[] = [];
 
-  private report(e: Expr, unsafe: Vars): void {
-    const named = [...unsafe].filter((v) => !generated(this.name(v)));
-    if (named.length === 0 && unsafe.size > 0) {
-      this.ctx.error('rego_unsafe_var_error', e.loc, 'expression is unsafe');
-      return;
-    }
-    for (const v of named) {
-      const seen = this.unsafeVars.get(v);
-      if (!seen || compareLocations(e.loc, seen) < 0) this.unsafeVars.set(v, e.loc);
-    }
+  private report(e: { loc: Location }, unsafe: Vars): void {
+    if (unsafe.size > 0) this.unsafe.push({ loc: e.loc, vars: unsafe });
   }
 
-  /** Reports the unsafe vars collected for one rule, in the order of their locations. */
+  /**
+   * The name an unsafe var is reported by, or undefined for a var the user did not name: one the compiler made
+   * up, and one a `:=` declared, which OPA never reports (`x := y` with y unsafe reports y alone).
+   */
+  private shown(v: string): string | undefined {
+    if (this.ctx.assigned.has(v)) return undefined;
+    const name = this.name(v);
+    return generated(name) ? undefined : name;
+  }
+
+  /**
+   * Reports the unsafe vars collected for one rule: each named var once, at the first expression (by location)
+   * that cannot bind it, in the order of those locations; when none is named, each expression that adds an unsafe
+   * var of the compiler's own is unsafe as a whole.
+   */
   private flushUnsafe(): void {
-    const found = [...this.unsafeVars].map(([v, loc]) => ({ name: this.name(v), loc }));
-    this.unsafeVars.clear();
-    found.sort((a, b) => compareLocations(a.loc, b.loc) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const { name, loc } of found) this.ctx.error('rego_unsafe_var_error', loc, unsafeVarMessage(name));
+    const pairs = this.unsafe;
+    this.unsafe = [];
+    const first = new Map<string, { name: string; loc: Location }>();
+    for (const { loc, vars } of pairs) {
+      for (const v of vars) {
+        const name = this.shown(v);
+        if (name === undefined) continue;
+        const seen = first.get(v);
+        if (!seen || compareLocations(loc, seen.loc) < 0) first.set(v, { name, loc });
+      }
+    }
+    if (first.size > 0) {
+      const found = [...first.values()];
+      found.sort((a, b) => compareLocations(a.loc, b.loc) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const { name, loc } of found) this.ctx.error('rego_unsafe_var_error', loc, unsafeVarMessage(name));
+      return;
+    }
+    const seen: Vars = new Set();
+    for (const { loc, vars } of [...pairs].sort((a, b) => compareLocations(a.loc, b.loc))) {
+      const before = seen.size;
+      for (const v of vars) seen.add(v);
+      if (seen.size > before) this.ctx.error('rego_unsafe_var_error', loc, 'expression is unsafe');
+    }
   }
 
   private closures(e: Expr, safe: Vars): void {
@@ -473,7 +515,7 @@ class SafetyChecker {
   head(terms: Term[], safe: Vars, at: { loc: Expr['loc'] }): void {
     const unsafe: Vars = new Set();
     for (const t of terms) for (const v of termVars(t)) if (!safe.has(v)) unsafe.add(v);
-    if (unsafe.size > 0) this.report({ index: 0, terms: [], loc: at.loc }, unsafe);
+    this.report(at, unsafe);
   }
 
   rule(rule: Rule): void {

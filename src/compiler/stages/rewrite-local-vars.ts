@@ -8,7 +8,7 @@
 // "cannot assign vars inside negated expression", "called function f shadowed".
 import type { Body, Expr, Location, RefTerm, Rule, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
-import { exprOperator, forEachRule, forEachVar, forEachVarInBody } from '../walk.js';
+import { exprOperator, forEachRule, forEachVar, forEachVarInBody, forEachVarOutsideClosures } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 
 type Occurrence = 'seen' | 'assigned' | 'declared' | 'arg';
@@ -57,6 +57,7 @@ class Rewriter {
     }
     const gen = this.ctx.local(v.loc, v.value);
     this.current.names.set(v.value, { gen: (gen as { value: string }).value, occ, loc: at });
+    if (occ === 'assigned') this.ctx.assigned.add((gen as { value: string }).value);
     return gen;
   }
 
@@ -259,14 +260,14 @@ class Rewriter {
     const bound = new Set<string>();
     for (const pattern of [key, value]) if (pattern) forEachVar(pattern, (v) => { if (!v.value.startsWith('$')) bound.add(v.value); });
     const inDomain = new Set<string>();
-    forEachVar(container, (v) => inDomain.add(v.value));
+    // A closure in the domain has vars of its own: one named like a bound var is reported unsafe, not here.
+    forEachVarOutsideClosures(container, (v) => inDomain.add(v.value));
     for (const v of [...bound].sort()) {
       if (inDomain.has(v)) {
         this.error(e.loc, `var ${v} assigned before`);
         return null;
       }
     }
-    const dom = this.term(container);
     // As OPA does: the key of `some x in xs` is generated first, then every variable the declaration binds
     // (that key and wildcards included) is declared in the order of the names, so the locals are numbered as
     // OPA numbers them (residual queries name them).
@@ -280,6 +281,8 @@ class Rewriter {
     collect(keyTerm);
     collect(value);
     for (const name of [...patternVars.keys()].sort()) this.declare(patternVars.get(name)!, 'declared');
+    // The domain is rewritten after the declaration, as OPA does: a closure in it reads the declared vars.
+    const dom = this.term(container);
     const k = this.term(keyTerm);
     const v = this.term(value);
     const element: Term = dom.type === 'ref' ? { ...dom, value: [...dom.value, k] } : { type: 'ref', value: [dom, k], loc: dom.loc };
@@ -294,15 +297,25 @@ class Rewriter {
       const declareArg = (a: Term): Term => {
         switch (a.type) {
           case 'var': return a.value.startsWith('$') ? a : this.declare(a, 'arg');
-          case 'array': case 'set': return { ...a, value: a.value.map(declareArg) } as Term;
+          case 'array': return { ...a, value: a.value.map(declareArg) };
+          case 'set': return { ...a, value: a.value.map((x) => (x.type === 'call' ? x : declareArg(x))) };
           case 'object': return { ...a, value: a.value.map(([k, v]) => [k, declareArg(v)] as [Term, Term]) };
-          case 'ref':
+          // An argument is a pattern matched against a value: a call in it (in a ref too) is refused, as in OPA.
+          case 'call':
+            this.error(a.loc, CALL_IN_ARGS);
+            return a;
+          case 'ref': {
+            const calls: Term[] = [];
+            callsInPattern(a, calls);
+            for (const c of calls) this.error(c.loc, CALL_IN_ARGS);
+            if (calls.length > 0) return a;
             // Every var of an argument is the function's own, a ref's head (`input`) included: RewriteRefsInHead
             // then evaluates the ref in the body, where a head no argument binds is unsafe.
             forEachVar(a, (v) => {
               if (!v.value.startsWith('$') && !this.current.names.has(v.value)) this.declare(v, 'arg');
             });
             return this.term(a);
+          }
           default: return a;
         }
       };
@@ -348,3 +361,15 @@ export const rewriteLocalVars: Stage = {
     forEachRule(ctx.modules, (r) => new Rewriter(ctx).rule(r));
   },
 };
+
+const CALL_IN_ARGS = 'rule arguments cannot contain calls';
+
+/** The calls in an argument's pattern, where OPA looks for them: in refs, arrays and object values, not sets. */
+function callsInPattern(t: Term, out: Term[]): void {
+  switch (t.type) {
+    case 'call': out.push(t); return;
+    case 'ref': case 'array': for (const x of t.value) callsInPattern(x, out); return;
+    case 'object': for (const [, v] of t.value) callsInPattern(v, out); return;
+    default:
+  }
+}

@@ -1,7 +1,7 @@
 // Source text → Module: runs the statement parser over a file, turns v0-style statements (`p = 1`, `p[x]`)
 // into rules, applies imports that change the keyword set (future.keywords.*, rego.v1), runs Rego v1's
-// rule-shape checks, attaches # METADATA annotations, and reports every error it can (up to MAX_ERRORS):
-// after a broken statement it resumes at the next line that starts in column 1.
+// rule-shape checks, and attaches # METADATA annotations. As OPA's parser, it stops at the first statement that
+// fails and reports that statement's errors (up to MAX_ERRORS), not any later in the file.
 import type { Body, Import, Location, Module, Package, RegoVersion, Rule, Term } from './ast.js';
 import { isTerm } from './ast.js';
 import { attachAnnotations } from './annotations.js';
@@ -39,7 +39,7 @@ export function parseModule(file: string, source: string, options: ParseOptions 
   const p = new Parser(file, source, tokens, version === 'v1' ? KEYWORDS_V1 : KEYWORDS_V0);
   p.queryBodyAt = options.queryBodyAt ?? -1;
   p.keywordRefHeadsAnywhere = options.generatedFromQuery === true;
-  const state = { v1Checks: version === 'v1' };
+  const state: ParseState = { v1Checks: version === 'v1', stoppedAt: Infinity, source };
   const statements: Statement[] = [];
   try {
     parseStatements(p, version, statements, state);
@@ -51,7 +51,8 @@ export function parseModule(file: string, source: string, options: ParseOptions 
 
   const at = (e: { offset: number; row: number; col: number }): Location => ({ file, row: e.row, col: e.col, offset: e.offset, end: e.offset });
   // A scanner error comes first at its token, then the parser's errors there (the sort is stable).
-  const syntax = [...lexErrors, ...p.errors]
+  // The scanner's errors count up to where the parser stopped, as OPA's scanner reads no further.
+  const syntax = [...lexErrors.filter((e) => e.offset <= state.stoppedAt), ...p.errors]
     .sort((a, b) => a.offset - b.offset)
     .map((e) => regoError('rego_parse_error', at(e), e.message, source));
   if (syntax.length > 0) return { errors: syntax.slice(0, MAX_ERRORS) };
@@ -96,6 +97,14 @@ export function parseModule(file: string, source: string, options: ParseOptions 
   return { module, errors: [] };
 }
 
+interface ParseState {
+  /** Whether Rego v1's checks apply (a v1 module, or `import rego.v1`). */
+  v1Checks: boolean;
+  /** Where the parser stopped at a statement that failed: the scanner reads no further. */
+  stoppedAt: number;
+  source: string;
+}
+
 function statementLoc(s: Statement): Location {
   switch (s.kind) {
     case 'package': return s.pkg.loc;
@@ -105,8 +114,9 @@ function statementLoc(s: Statement): Location {
   }
 }
 
-function parseStatements(p: Parser, version: RegoVersion, out: Statement[], state: { v1Checks: boolean }): void {
-  while (p.tok.kind !== 'eof' && p.errors.length < MAX_ERRORS) {
+function parseStatements(p: Parser, version: RegoVersion, out: Statement[], state: ParseState): void {
+  // As OPA's parser, stop at the first statement that fails: what follows it is not read.
+  while (p.tok.kind !== 'eof') {
     const before = p.errors.length;
     if (p.kw('package')) {
       const pkg = p.parsePackage();
@@ -139,8 +149,23 @@ function parseStatements(p: Parser, version: RegoVersion, out: Statement[], stat
       }
     }
     if (p.errors.length === before) p.illegal();
-    recover(p);
+    // OPA keeps a rule whose value is missing (`p := if x`) and reads its body, reading on past it if that parses.
+    if (p.kw('if') && /(?:^|[^=!<>])=\s*$/.test(state.source.slice(0, p.tok.offset)) && ruleBodyParses(p)) continue;
+    state.stoppedAt = p.tok.offset;
+    return;
   }
+}
+
+/** Reads a rule body after `if` (a brace body or one literal): whether it parsed without a new error. */
+function ruleBodyParses(p: Parser): boolean {
+  const before = p.errors.length;
+  p.next();
+  if (p.is('{')) {
+    p.next();
+    if (!p.parseBody('}')) return false;
+    p.next();
+  } else if (!p.parseLiteral()) return false;
+  return p.errors.length === before;
 }
 
 /** `package a.b -` : the minus would otherwise start the next statement. */
@@ -152,13 +177,7 @@ function trailingMinus(p: Parser): boolean {
   return false;
 }
 
-/** Skips to the next token that starts a line in column 1, where the next statement most likely begins. */
-function recover(p: Parser): void {
-  do p.next();
-  while (p.tok.kind !== 'eof' && !(p.tok.nl && p.tok.col === 1 && p.tok.kind === 'ident'));
-}
-
-function applyImport(p: Parser, imp: Import, version: RegoVersion, state: { v1Checks: boolean }): void {
+function applyImport(p: Parser, imp: Import, version: RegoVersion, state: ParseState): void {
   const path = imp.path.value;
   const root = path[0].type === 'var' ? path[0].value : '';
   const allowed = version === 'v1' ? [...FUTURE_KEYWORDS_V0, ...FUTURE_KEYWORDS_V1] : FUTURE_KEYWORDS_V0;

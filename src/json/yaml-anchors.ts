@@ -5,7 +5,7 @@
 //     between them so both readers carry on from the same character (`&a:b 1` is anchor `a` on ":b 1");
 //   - expanding aliases is bounded: Go counts every node it decodes and every one reached through an alias, and
 //     refuses a document whose aliased share is too high (a chain of anchors, each naming the one before twice).
-import type { Document, Node as YamlNode, YAMLParseError } from 'yaml';
+import type { Alias, Document, Node as YamlNode, YAMLParseError } from 'yaml';
 import { lazyRequire } from '../lazy-require.js';
 
 const yaml = lazyRequire<typeof import('yaml')>('yaml');
@@ -118,4 +118,35 @@ export function excessiveAliasing(doc: Document): YAMLParseError | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * Puts in place of every alias the node it names, as Go's decoder holds it: a node then stands wherever its
+ * aliases stood, and stays there when its own place is dropped (a repeated key, a merge key). Each alias names
+ * the last anchor of its name before it in the text, so all are resolved before any is replaced. Aliases `kept`
+ * stay; the node each alias named is returned.
+ */
+export function inlineAliases(doc: Document, kept: (path: readonly unknown[]) => boolean): Map<Alias, YamlNode> {
+  const lib = yaml();
+  const anchors = new Map<string, YamlNode>();
+  const targets = new Map<Alias, YamlNode>();
+  const replacements: Array<() => void> = [];
+  lib.visit(doc, {
+    Node(key, node, path) {
+      if (!lib.isAlias(node)) {
+        if (node.anchor) anchors.set(node.anchor, node);
+        return;
+      }
+      const target = anchors.get(node.source);
+      if (target === undefined) return;
+      targets.set(node, target);
+      if (kept(path)) return;
+      const parent = path[path.length - 1];
+      if (lib.isPair(parent)) replacements.push(() => void (key === 'key' ? (parent.key = target) : (parent.value = target)));
+      else if (lib.isCollection(parent)) replacements.push(() => void (parent.items[key as number] = target as never));
+      else if (lib.isDocument(parent)) replacements.push(() => void (parent.contents = target));
+    },
+  });
+  for (const replace of replacements) replace();
+  return targets;
 }

@@ -8,7 +8,25 @@ interface YamlErrorLike {
   name: string;
   code?: string;
   message: string;
+  pos?: [number, number];
   linePos?: [{ line: number; col: number }, ...Array<{ line: number; col: number }>];
+}
+
+/** The closer of the innermost flow collection open at `offset` (quoted text and comments aside), if any. */
+function openFlow(text: string, offset: number): ']' | '}' | undefined {
+  const open: string[] = [];
+  for (let i = 0; i < offset && i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '[' || c === '{') open.push(c === '[' ? ']' : '}');
+    else if ((c === ']' || c === '}') && open.length > 0) open.pop();
+    else if ((c === '"' || c === "'") && open.length > 0) {
+      const close = text.indexOf(c, i + 1);
+      i = close < 0 ? text.length : close;
+    } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < text.length && text[i] !== '\n') i++;
+    }
+  }
+  return open.at(-1) as ']' | '}' | undefined;
 }
 
 /** `text`: the YAML that failed; at its end, Go tells a missing node from a missing separator. */
@@ -20,6 +38,8 @@ export function goYamlMessage(err: Error, text: string): string {
   if (own.startsWith('json: ')) return own.replace(/ at line \d+, column \d+:$/, '');
   // A null mapping key: refused by the JSON conversion after Go's YAML parser, which adds no prefix.
   if (own.startsWith('unsupported map key')) return own;
+  // Keys a merge brings that its mapping cannot take: Go lists every one, a line each.
+  if (own.startsWith('unmarshal errors:')) return `yaml: ${e.message}`;
   const at = e.linePos?.[0];
   if (!at) return `yaml: ${own}`;
   // Where Go's parser stops: the offending token's line, counted from 0; the end of stream, when the text does
@@ -36,6 +56,23 @@ export function goYamlMessage(err: Error, text: string): string {
   if (e.code === 'UNEXPECTED_TOKEN' && /in YAML stream|at node end/.test(own)) return said(parserLine, 'did not find expected <document start>');
   // Scanner errors: Go counts their lines from 1 but still leaves out the first.
   const scannerLine = at.line > 1 ? at.line : 0;
+  // An indicator after a node's anchor or tag (`&a - x`, `&a ? x`, `[!!str |`): in a flow collection Go's parser
+  // wants the collection to go on; elsewhere its scanner refuses the indicator.
+  const closer = openFlow(text, e.pos?.[0] ?? 0);
+  const blockEntry = own.startsWith('Missing newline after block sequence props') || own.startsWith('Unexpected block-seq-ind on same line');
+  const keyAfterProps = e.code === 'BAD_PROP_ORDER';
+  if (closer && (blockEntry || keyAfterProps)) return `yaml: did not find expected ',' or '${closer}'`;
+  if (blockEntry) return said(scannerLine, 'block sequence entries are not allowed in this context');
+  if (keyAfterProps) return said(scannerLine, 'mapping keys are not allowed in this context');
+  if (e.code === 'MULTIPLE_ANCHORS' || e.code === 'MULTIPLE_TAGS') {
+    // Go's parser takes the second anchor or tag for the start of the next node, where its collection wants more.
+    if (closer) return `yaml: did not find expected ',' or '${closer}'`;
+    const offset = e.pos?.[0] ?? 0;
+    const before = text.slice(text.lastIndexOf('\n', offset - 1) + 1, offset);
+    const wanted = /^\s*-\s/.test(before) ? "'-' indicator" : /:\s/.test(before) ? 'key' : '<document start>';
+    return said(parserLine, `did not find expected ${wanted}`);
+  }
+  if (closer && own.startsWith('Plain value cannot start with block scalar indicator')) return said(scannerLine, 'found character that cannot start any token');
   if (e.code === 'BLOCK_AS_IMPLICIT_KEY') return said(scannerLine, 'mapping values are not allowed in this context');
   if (e.code === 'TAB_AS_INDENT') return said(scannerLine, 'found character that cannot start any token');
   if (e.code === 'MISSING_CHAR' && own.startsWith('Missing closing')) return said(scannerLine, 'found unexpected end of stream');

@@ -16,6 +16,7 @@ import { goFormatFloat, goSyntax } from '../builtins/sprintf.js';
 import { cloneJson } from './clone.js';
 import { excessiveAliasing, goAnchorNames } from './yaml-anchors.js';
 import { lineAt, questionInFlowSequence } from './yaml-flow-question.js';
+import { applyMergeKeys } from './yaml-merge.js';
 
 const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
@@ -265,6 +266,8 @@ function opaErrors(doc: Document, text: string, converted: boolean, scanned?: YA
   if (aliases.length > 0 || !converted) return aliases;
   const expansion = excessiveAliasing(doc);
   if (expansion) return [expansion];
+  const merging = applyMergeKeys({ doc, text, jsonName: (key) => (typeof key.value === 'string' ? key.value : goKeyText(key)), isFloat: isGoFloat });
+  if (merging) return [merging];
   const keys = unconvertibleKeys(doc);
   if (keys.length > 0) return keys;
   nameKeys(doc);
@@ -329,6 +332,21 @@ function checkNesting(text: string): void {
 }
 
 /**
+ * A block scalar (| or >) whose last line ends the text without a line break: Go's scanner adds no final line
+ * break it did not read, where the YAML reader gives one.
+ */
+function unterminatedBlockScalar(doc: Document, text: string): void {
+  if (/[\r\n][ \t]*$/.test(text)) return;
+  const lib = yaml();
+  lib.visit(doc, {
+    Scalar(_key, scalar) {
+      const block = scalar.type === 'BLOCK_LITERAL' || scalar.type === 'BLOCK_FOLDED';
+      if (block && scalar.range?.[1] === text.length && typeof scalar.value === 'string' && scalar.value.endsWith('\n')) scalar.value = scalar.value.slice(0, -1);
+    },
+  });
+}
+
+/**
  * The first document of a YAML stream (an empty stream is null) as the value OPA's decoder makes of it. Go
  * parses the documents after it too, so a syntax error in any of them is thrown.
  */
@@ -347,6 +365,7 @@ export function parseYamlAsOpa(text: string): unknown {
 export function yamlDocumentsAsOpa(text: string): Document[] {
   checkNesting(text);
   const read = goAnchorNames(text);
+  // Merge keys are applied as Go's decoder applies them (applyMergeKeys), not as the YAML library would.
   const docs = yaml().parseAllDocuments(read.text, { schema: opaSchema(), merge: false, uniqueKeys: false });
   const all = (Array.isArray(docs) ? docs : [docs]) as Document[];
   // Go's scanner error belongs to the document it stops in: the last one starting before it.
@@ -355,6 +374,7 @@ export function yamlDocumentsAsOpa(text: string): Document[] {
     if (read.error && (doc.range?.[0] ?? 0) <= read.error.pos[0]) scannedIn = i;
   });
   all.forEach((doc, i) => {
+    unterminatedBlockScalar(doc, read.text);
     doc.errors.splice(0, doc.errors.length, ...opaErrors(doc, read.text, i === 0, i === scannedIn ? read.error : undefined));
   });
   return all;

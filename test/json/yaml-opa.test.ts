@@ -300,3 +300,40 @@ test('an input or data file holding a YAML stream is read as its first document,
     assert.match(both(['-i', 'input.yaml', 'input'], dir)[0].stdout, /"a": 1/);
   });
 });
+
+test('merge keys (<<) merge as opa merges them: own keys first, then merged mappings in order, first wins', () => {
+  withDir((dir) => {
+    const texts = [
+      'base: &b {x: 1, y: 1}\nd:\n  <<: *b\n  y: 2', 'd:\n  x: 2\n  <<: {x: 1}', 'b1: &b1 {x: 1}\nb2: &b2 {x: 2, y: 2}\nd:\n  <<: [*b1, *b2]',
+      '<<: {a: 1}\n<<: {a: 2, b: 2}', '{<<: {a: 1}, b: 2}', '[{<<: {a: 1}}]', '<<: []', '<<: {<<: {a: 1}, b: 2}', 'x: {<<: {a: 1}}\n<<: {x: 2}',
+      'x: &b {a: 1}\ny: &c {<<: *b, b: 2}\nz: {<<: *c, c: 3}', '<<: [{a: ~}, {a: 1}]', 'a: ~\n<<: {a: 1}', '<<: &m {a: 1}\nb: *m', '<<: !!merge {a: 1}',
+      // Only a plain `<<` (or one tagged !!merge) merges.
+      "'<<': {a: 1}", '!!str <<: {a: 1}', '!!merge <<: {a: 1}',
+      // A merged value must be a mapping, an alias of one, or a sequence of those.
+      '<<: 1', '<<: ~', '<<: [1]', '<<: [[{a: 1}]]', 'a: &a [{x: 1}]\n<<: *a', 'a: &a [1]\n<<: [*a]', '<<: 1\n<<: {a: 1}',
+      // A mapping whose own keys are all strings takes merged keys as their text, without null keys; others type them.
+      'a: x\n<<: {010: a, 1.0: b, true: c, 1e6: d}', '1: x\n<<: {010: a, 1.0: b, true: c, 1e6: d}', '<<: {~: 1}', '1: x\n<<: {~: 2}', '<<: {[1]: 1}',
+      '1: x\n<<: {[1]: 2}', '1: x\n<<: {{a: 1}: 2}', '1: x\n<<: {{1: 1}: 2}', '1: b\n<<: {"1": a}',
+      // A key given twice keeps its last value before merging; keys Go cannot tell apart are refused.
+      '<<: {a: 1, a: 2}', 'a: .inf\na: 1', 'a: &x {p: 1}\na: 2\nb: *x', '<<: {a: 1}\n<<: []', '<<: {a: 1}\n"<<": 2', '~: 1\n~: 2', '[1]: a\n[2]: b',
+      'a: &x 1\n*x : 1\n*x : 2', 'a: 1\nb:\n  ~: 1\n  ~: 2\n  ~: 3',
+    ];
+    for (const text of texts) assertReadAsOpa(text, dir);
+    mkdirSync(join(dir, 'bundle'), { recursive: true });
+    writeFileSync(join(dir, 'bundle/data.yaml'), texts[0]!);
+    const [opa, ours] = both(['-b', 'bundle', 'data'], dir);
+    assert.match(opa.stdout, /"d": \{\s*"x": 1,\s*"y": 2/);
+    assert.equal(ours.stdout, opa.stdout);
+  });
+});
+
+test('an indicator after an anchor or a tag, and a block scalar ending the text, are read as opa reads them', () => {
+  withDir((dir) => {
+    const texts = ['&a [1]', '&a {x: 1}', '&a - x', 'x: &a - 1', '- &a - 1', '!!seq - x', 'x:\n  &a - 1', '&a ? x\n: 1', '!!map ? x\n: 1', '- &a ? x',
+      '{&a ? x}', '[|\n  x]', 'x: [1, |\n  x]', '&a &b x', '\n&a &b x', '!!str !!str x', 'a: &a &b x', '- &a &b x', 'a:\n  b: !!str !!str x', '[&a &b x]', '{a: &a &b x}',
+      // Go adds no final line break it did not read.
+      '|\n  x', 'a: |\n  x', '- |\n  x', '|+\n  x', '>\n  x\n\n  y', 'a: |\n  x\nb: |\n  y', '|\n  x\n ', 'a: |\n  x\n# c'];
+    for (const text of texts) assertReadAsOpa(text, dir);
+    assert.match(both(['--strict-builtin-errors', 'yaml.unmarshal("&a - x")'], dir)[0].stdout, /block sequence entries are not allowed in this context/);
+  });
+});

@@ -1,5 +1,6 @@
 // YAML documents (input files, -d data, bundle data.yaml, request bodies) read as OPA reads them: Go's YAML
-// decoder (go-yaml v2 behind sigs.k8s.io/yaml) and then JSON. Its scalars are neither YAML 1.1's nor 1.2's:
+// decoder (go-yaml v3, in OPA's own wrapper that folds merge keys and repeated keys) and then JSON. Its scalars
+// are neither YAML 1.1's nor 1.2's:
 //   - booleans and nulls are YAML 1.2's (true/True/TRUE, false/..., ~/null/Null/NULL): yes/no/on/off stay strings;
 //   - an integer is whatever Go's strconv.ParseInt(s, 0, 64) takes once underscores are dropped: 010 is 8 (octal),
 //     0x1F, 0o17, 0b101 and 1_000 are numbers; past int64, uint64; past that, a decimal one is a float;

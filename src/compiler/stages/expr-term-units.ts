@@ -1,9 +1,9 @@
 // A body as OPA's RewriteExprTerms stage (v1/ast/compile.go expandExpr) leaves it for the safety check: every call
 // nested in an expression's terms is an expression of its own, `f(args..., out)`, placed before the expression
 // and located at the call, and a ref whose subject is a composite or a comprehension (`[x, 3][i]`) reads it
-// through an equality `out = [x, 3]` located at the subject, as an `every` reads its domain. Each such expression is ordered on its own (what it
-// reads must be bound before it, it binds its output), and an unsafe var in it is reported at its location, as
-// OPA reports it. The body handed to later stages keeps its expressions whole: only their order comes from here.
+// through an equality `out = [x, 3]` located at the subject, as an `every` reads its domain. Each such
+// expression is ordered on its own (what it reads must be bound before it, it binds its output), and an unsafe
+// var in it is reported at its location, as OPA reports it. The body handed to later stages keeps its expressions whole: only their order comes from here.
 import type { Body, Expr, Location, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 

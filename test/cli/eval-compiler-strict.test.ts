@@ -1,7 +1,8 @@
 // Differential test: `verdict eval -S/--strict` (the compiler's strict mode) against the pinned opa. Policies are
 // checked as `verdict check --strict` checks them (unused imports, assignments and function arguments, deprecated
 // builtins, v1 rules for v0 modules); the ad-hoc query as OPA's query compiler checks it, which reports no unused
-// assignment and stops at the first stage with an error. The same for -p (partial evaluation) and the pretty format.
+// assignment or import (nor a repeated import, strict or not) and stops at the first stage with an error. The same
+// for -p (partial evaluation) and the pretty format.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ const unused = policy('unused.rego', 'package unused\n\nimport data.foo\n\np if 
 const deprecated = policy('deprecated.rego', 'package deprecated\n\np if any([true])\n');
 const clean = policy('clean.rego', 'package clean\n\nallow if input.user == "alice"\n\ncount_of(xs) := count(xs)\n');
 const v0 = policy('v0.rego', 'package v0\n\np[x] { x := 1 }\n\nq = true { input.a }\n');
+const twoFoos = policy('foos.json', '{"a": {"foo": 1}, "b": {"foo": 2}}');
 const comprehension = policy('comprehension.rego', 'package comprehension\n\np if {\n  y := [1 | x := 1]\n  y\n}\n');
 
 interface Case {
@@ -42,6 +44,9 @@ const cases: Case[] = [
   { title: 'unused declared var in a query, later expressions', args: ['some x; true; 1 == 1'] },
   { title: 'deprecated builtin in a query', args: ['any([true])'] },
   { title: 'query over a policy with errors', args: ['-d', unused, 'some z; true'] },
+  { title: 'unused import of a query', args: ['--import', 'data.foo', 'true'] },
+  { title: 'repeated import of a query', args: ['--import', 'data.foo', '--import', 'data.foo', 'true'] },
+  { title: 'imports of a query with one name, the last one read', args: ['-d', twoFoos, '--import', 'data.a.foo', '--import', 'data.b.foo', 'foo'] },
 ];
 
 const stdin = JSON.stringify({ user: 'alice' });

@@ -2,7 +2,7 @@
 // `opa check` does (on stderr: OPA's error list, or with -f json {"errors": [...]}), exit code 1 on errors.
 import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
 import { checkRego, RegoCompileError } from '../compiler/compile-rego.js';
-import { flagsHelp, integerFlag, parseCommandLine, regoVersionFlag, schemaFlag, sharedFlags, type FlagGroup } from './flags.js';
+import { flagsHelp, integerFlag, parseCommandLine, regoVersionFlag, schemaFlag, sharedFlags, strictFlag, type FlagGroup } from './flags.js';
 import { goErrorList, goJson } from './go-format.js';
 import { errorJson, formatRegoError } from '../compiler/errors.js';
 import { LoadError, loadBundlePaths, loadPaths, schemaOption } from './load.js';
@@ -13,7 +13,7 @@ const checkFlags: FlagGroup[] = [
     flags: {
       format: { type: 'string', short: 'f', default: 'pretty', value: 'FORMAT', help: 'pretty or json (default pretty)' },
       'max-errors': { type: 'string', short: 'm', default: '10', value: 'N', help: 'the number of compile errors to report before stopping (default 10; 0 or less: all)' },
-      strict: { type: 'boolean', short: 'S', help: 'enable compiler strict mode (unused imports, assignments and arguments; v1 checks for v0 modules)' },
+      ...strictFlag,
       ...schemaFlag,
       ...sharedFlags,
     },

@@ -1,6 +1,6 @@
 // `verdict eval`'s command line: `opa eval`'s flags and output formats (json, pretty, raw, values, bindings,
 // discard) over evaluateQuery (eval.ts). Flags Verdict does not support are refused by name.
-import { checkQueryArguments, FlagError, flagsHelp, parseCommandLine, queryFlags, schemaFlag, sharedFlags, type FlagGroup, type FlagValues } from './flags.js';
+import { checkQueryArguments, FlagError, flagsHelp, parseCommandLine, queryFlags, schemaFlag, sharedFlags, strictFlag, type FlagGroup, type FlagValues } from './flags.js';
 import { goJson } from './go-format.js';
 import { LoadError } from './load.js';
 import { errorsText, evaluateQuery, type EvalOutput } from './eval.js';
@@ -27,6 +27,7 @@ const evalFlags: FlagGroup[] = [
       partial: { type: 'boolean', short: 'p', help: 'partially evaluate the query (prints OPA\'s -p JSON, or Rego with --format source)' },
       unknowns: { type: 'string', multiple: true, value: 'REF', help: 'with -p: a reference to treat as unknown (default input); repeatable' },
       'disable-inlining': { type: 'string', multiple: true, value: 'REF', help: 'with -p: a rule reference never inlined into the queries; repeatable' },
+      ...strictFlag,
       ...schemaFlag,
       ignore: sharedFlags.ignore,
       'v0-compatible': sharedFlags['v0-compatible'],
@@ -52,7 +53,6 @@ const evalFlags: FlagGroup[] = [
       'nondeterminstic-builtins': { type: 'boolean', help: '', refused: 'partial evaluation options are not supported by verdict eval' },
       entrypoint: { type: 'string', short: 'e', help: '', refused: 'give the query instead' },
       optimize: { type: 'string', short: 'O', help: '', refused: 'optimisation levels are not supported by verdict eval' },
-      strict: { type: 'boolean', short: 'S', help: '', refused: "the compiler's strict mode is not supported" },
       target: { type: 'string', short: 't', help: '', refused: "queries always run on Verdict's own engine" },
       timeout: { type: 'string', help: '', refused: 'evaluation timeouts are not supported by verdict eval' },
       'pretty-limit': { type: 'string', help: '', refused: 'pretty output is never truncated by Verdict' },

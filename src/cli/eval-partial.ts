@@ -23,6 +23,8 @@ export interface PartialFlags {
   'disable-inlining'?: string[];
   /** `--schema` (CompileOptions.schemas). */
   schema?: string;
+  /** `--strict`: the compiler's strict mode. */
+  strict?: boolean;
 }
 
 /** Refuses --unknowns and --disable-inlining without -p, which would otherwise be ignored. */
@@ -44,7 +46,7 @@ export async function evaluatePartialQuery(dataPaths: string[], input: unknown, 
   // Imported here: `verdict eval` without -p does not load the partial evaluator.
   const { partialEvaluate, PartialEvalError, partialResultJson } = await import('../compiler/partial/index.js');
   try {
-    const result = partialEvaluate(modules, { query, input, data, unknowns: values.unknowns, disableInlining: values['disable-inlining'] }, { builtins: verdictBuiltins, deprecated: verdictDeprecated, schemas });
+    const result = partialEvaluate(modules, { query, input, data, unknowns: values.unknowns, disableInlining: values['disable-inlining'] }, { builtins: verdictBuiltins, deprecated: verdictDeprecated, schemas, strict: values.strict === true });
     if (format === 'source') return { source: (await import('./eval-partial-source.js')).partialSourceText(result) };
     const json = partialResultJson(result);
     const partial: Record<string, unknown> = {};

@@ -37,6 +37,8 @@ export interface EvalOptions {
   metrics?: Record<string, number>;
   /** `--schema`: the JSON schema file of input, or a directory of schema documents (CompileOptions.schemas). */
   schemaPath?: string;
+  /** `--strict`: the compiler's strict mode (CompileRegoOptions.strict). */
+  strict?: boolean;
   /** The first builtin error fails the evaluation instead of making the call undefined (OPA's strict mode). */
   strictBuiltinErrors?: boolean;
 }
@@ -95,7 +97,7 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
     query = queryModule(options.query, { ...options.context, names: visibleNames(parsed, options.context) });
     const [queryParsed] = parseRegoFiles([query.file], {});
     timer('timer_rego_query_parse_ns');
-    const checked = checkParsedModules([...parsed, queryParsed!], { builtins: verdictBuiltins, deprecated: verdictDeprecated, schemas });
+    const checked = checkParsedModules([...parsed, queryParsed!], { builtins: verdictBuiltins, deprecated: verdictDeprecated, schemas, strict: options.strict });
     wasm = compilePlan(planModules(checked, [query.entrypoint], verdictBuiltins));
     if (parsed.length > 0) timer('timer_rego_module_compile_ns');
   } catch (err) {

@@ -132,6 +132,11 @@ export function flagsHelp(header: string[], groups: FlagGroup[]): string {
   return lines.join('\n');
 }
 
+/** `-S, --strict`, which `verdict check` and `verdict eval` take as `opa check` and `opa eval` do. */
+export const strictFlag = {
+  strict: { type: 'boolean', short: 'S', help: 'enable compiler strict mode (unused imports, assignments and arguments; v1 checks for v0 modules)' },
+} satisfies Record<string, FlagSpec>;
+
 /** Flags several commands take with one meaning. */
 export const sharedFlags = {
   bundle: { type: 'boolean', short: 'b', help: 'load the paths as bundle directories or .tar.gz files' },

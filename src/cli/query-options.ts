@@ -20,5 +20,6 @@ export function queryOptions(values: FlagValues, positionals: string[]): EvalOpt
     context: { package: values.package as string | undefined, imports: values.import as string[] | undefined },
     ignore: values.ignore as string[] | undefined,
     schemaPath: values.schema as string | undefined,
+    strict: values.strict === true,
   };
 }

@@ -28,7 +28,8 @@ export function importName(imp: Import): string {
 export const checkDuplicateImports: Stage = {
   name: 'CheckDuplicateImports',
   run(ctx) {
-    for (const m of ctx.modules.filter((mod) => ctx.options.strict || isRegoV1Module(mod))) {
+    // Not an ad-hoc query's imports (--import): OPA's query compiler has no such check.
+    for (const m of ctx.modules.filter((mod) => !mod.query && (ctx.options.strict || isRegoV1Module(mod)))) {
       const seen = new Map<string, Import>();
       for (const imp of m.imports) {
         const first = seen.get(importName(imp));

@@ -70,16 +70,28 @@ export class CompileContext {
     return this.errors.length < this.errorLimit;
   }
 
-  /** Records an error that lets the later stages run (see `continuing`). */
+  /**
+   * Records an error that lets the later stages run (see `continuing`). Not in an ad-hoc query: OPA's query
+   * compiler ends at the first stage that reports an error, whatever the error.
+   */
   errorContinuing(loc: Location, message: string): void {
+    if (this.inQuery(loc)) {
+      this.error('rego_compile_error', loc, message);
+      return;
+    }
     const err = regoError('rego_compile_error', loc, message);
     this.continuing.push(err);
     this.found.push(err);
   }
 
+  /** Whether `loc` is in an ad-hoc query (Module.query) rather than a policy module. */
+  inQuery(loc: Location): boolean {
+    return this.queryFiles.has(loc.file);
+  }
+
   /** A fresh local variable name, `__local0__`, `__local1__`, ... (in a query `__localq0__`, ...) as OPA names them. */
   local(loc: Location, original?: string): Term {
-    const value = this.queryFiles.has(loc.file) ? `__localq${this.queryLocals++}__` : `__local${this.locals++}__`;
+    const value = this.inQuery(loc) ? `__localq${this.queryLocals++}__` : `__local${this.locals++}__`;
     if (original !== undefined) this.rewritten.set(value, original);
     return { type: 'var', value, loc };
   }

@@ -139,8 +139,9 @@ class Rewriter {
     if (!this.failed) this.checkUnusedDeclared(scope, original, body, declaredAt);
   }
 
+  /** Not in an ad-hoc query: OPA's strict mode reports unused assignments in policy modules only. */
   private checkUnusedAssigned(scope: Scope, yields: Term[], body: Body): void {
-    const assigned = [...scope.names].filter(([name, entry]) => entry.occ === 'assigned' && !name.startsWith('$'));
+    const assigned = [...scope.names].filter(([name, entry]) => entry.occ === 'assigned' && !name.startsWith('$') && !this.ctx.inQuery(entry.loc));
     if (assigned.length === 0) return;
     const uses = new Map<string, number>();
     const count = (v: { value: string }) => uses.set(v.value, (uses.get(v.value) ?? 0) + 1);

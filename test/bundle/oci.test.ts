@@ -286,3 +286,32 @@ test('an image index: the first manifest with a bundle layer, passing over attes
   assert.equal(noBundle.etag, undefined);
   assert.match(noBundle.error!, new RegExp(`no manifest in image index ${none.digest} of .* has a layer of media type application/vnd.oci.image.layer.v1.tar\\+gzip`));
 });
+
+test("a service's headers: the reference OPA leaves them out of every registry request; Verdict refuses them on an OCI service", async () => {
+  const pushed = await bundle('headers', ['alice'], 'headers');
+  registry.push(pushed, 'policies/headers', '1');
+  const seen: Array<{ path: string; custom?: string | string[] }> = [];
+  const recorder = createServer((req, res) => {
+    seen.push({ path: req.url!, custom: req.headers['x-custom'] });
+    const upstream = httpRequest(`${registry.url}${req.url}`, { method: req.method, headers: { accept: req.headers.accept ?? '*/*' } }, (up) => {
+      res.writeHead(up.statusCode!, up.headers);
+      up.pipe(res);
+    });
+    upstream.end();
+  });
+  await new Promise<void>((r) => recorder.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`;
+    const config = `services:\n  reg: {url: "${url}", type: oci, headers: {X-Custom: "yes"}}\nbundles:\n  b: {service: reg, resource: "${registry.host}/policies/headers:1"}\n`;
+    assert.equal((await opaBundleOutcomes(config, ['b'])).get('b'), `Bundle loaded and activated successfully. Etag updated to ${sha256(pushed)}.`);
+    assert.ok(seen.some((r) => r.path.includes(`/blobs/sha256:${sha256(pushed)}`)), 'OPA pulled through the recorder');
+    assert.deepEqual(seen.filter((r) => r.custom !== undefined), [], 'OPA sent the header to the registry');
+    const refusal = (err: Error) => err instanceof ConfigError && /^service reg: headers \(X-Custom\) are not sent to an OCI registry, as OPA does not send them/.test(err.message);
+    assert.throws(() => new ServiceClient({ name: 'reg', url, type: 'oci', headers: { 'X-Custom': 'yes' } }), refusal);
+    await assert.rejects(startVerdict(config, []), refusal);
+    // Headers stay a bundle server's setting.
+    assert.doesNotThrow(() => new ServiceClient({ name: 'reg', url, headers: { 'X-Custom': 'yes' } }));
+  } finally {
+    await new Promise((r) => recorder.close(r));
+  }
+});

@@ -4,11 +4,13 @@
 // application/vnd.oci.image.layer.v1.tar+gzip, as OPA takes it. An image index is walked, as OPA walks it, for
 // the first manifest holding such a layer. The layer digest plays the ETag: an unchanged
 // digest is not downloaded again, and a downloaded blob must hash to its digest. Registries that answer 401 with
-// a Bearer challenge get the Docker token flow, authenticated with the service's credentials.
+// a Bearer challenge get the Docker token flow, authenticated with the service's credentials, at a realm that
+// registry-realm.ts lets them go to.
 import { createHash } from 'node:crypto';
 import { type ServiceClient } from './service.js';
 import { answerJson, HttpRequestError, type HttpResponse } from '../net/http-client.js';
 import { ConfigError } from '../config/config.js';
+import { checkRealm } from './registry-realm.js';
 import type { TraceContext } from '../tracing/index.js';
 
 export const ociBundleLayerType = 'application/vnd.oci.image.layer.v1.tar+gzip';
@@ -193,13 +195,20 @@ export class OciPuller {
   private async registryToken(challenge: string, scope: string, { signal, trace }: Pick<OciPullRequest, 'signal' | 'trace'>): Promise<string> {
     const params = Object.fromEntries([...challenge.slice(7).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
     if (!params.realm) throw new HttpRequestError('registry Bearer challenge has no realm');
-    const url = new URL(params.realm);
+    let url: URL;
+    try {
+      url = new URL(params.realm);
+    } catch {
+      throw new HttpRequestError(`registry Bearer realm ${JSON.stringify(params.realm)} is not a URL`);
+    }
+    await checkRealm(url, new URL(this.client.config.url));
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', params.scope ?? scope);
     const res = await this.client.fetchAbsolute(url.toString(), { maxBytes: manifestLimit, signal, trace });
     if (res.status !== 200) throw new HttpRequestError(`registry token request to ${url.origin}${url.pathname} answered HTTP ${res.status}`, res.status);
     const body = answerJson<{ token?: unknown; access_token?: unknown }>(res, () => new HttpRequestError(`registry token answer from ${url.origin} is not JSON`));
-    const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
+    // Both should be the same token; where they differ, access_token is taken, as OPA's registry client takes it.
+    const token = typeof body.access_token === 'string' && body.access_token ? body.access_token : body.token;
     if (typeof token !== 'string' || !token) throw new HttpRequestError(`registry token answer from ${url.origin} has no token`);
     return token;
   }

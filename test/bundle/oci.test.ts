@@ -315,3 +315,54 @@ test("a service's headers: the reference OPA leaves them out of every registry r
     await new Promise((r) => recorder.close(r));
   }
 });
+
+test('the Bearer realm: not on a loopback (or metadata) host other than the registry, and access_token before token, as the reference OPA', async () => {
+  const near = await bundle('near', ['erin'], 'near');
+  registry.push(near, 'gated/near', '1');
+  registry.push(await bundle('far', ['erin'], 'far'), 'gated/far', '1');
+  // A token gate in front of the real registry. gated/near names a realm on the registry's own host; gated/far one
+  // on "localhost", another name for this loopback host, where the service's token must not be sent.
+  const tokenRequests: string[] = [];
+  const gate = createServer((req, res) => {
+    const { port } = gate.address() as AddressInfo;
+    if (req.url!.startsWith('/token?')) {
+      tokenRequests.push(`${req.headers.host}${req.url}`);
+      // Two tokens that differ: only access_token lets the pull through.
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 'stale-token', access_token: 'pull-token' }));
+    }
+    if (req.headers.authorization !== 'Bearer pull-token') {
+      const realm = `http://${req.url!.startsWith('/v2/gated/far/') ? 'localhost' : '127.0.0.1'}:${port}/token`;
+      return void res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="gate"` }).end();
+    }
+    const upstream = httpRequest(`${registry.url}${req.url}`, { method: req.method, headers: { accept: req.headers.accept ?? '*/*' } }, (up) => {
+      res.writeHead(up.statusCode!, up.headers);
+      up.pipe(res);
+    });
+    upstream.end();
+  });
+  await new Promise<void>((r) => gate.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(gate.address() as AddressInfo).port}`;
+    const resources = { near: `${registry.host}/gated/near:1`, far: `${registry.host}/gated/far:1` };
+    const config = `services:\n  gate: {url: "${url}", type: oci, credentials: {bearer: {token: "pat"}}}\nbundles:\n${Object.entries(resources).map(([n, r]) => `  ${n}: {service: gate, resource: "${r}"}\n`).join('')}`;
+    const opa = await opaBundleOutcomes(config, ['near', 'far']);
+    assert.equal(opa.get('near'), `Bundle loaded and activated successfully. Etag updated to ${sha256(near)}.`);
+    assert.match(opa.get('far')!, /bearer realm host "localhost" resolves to (127\.0\.0\.1|::1), in blocked prefix/);
+    assert.ok(tokenRequests.every((r) => r.startsWith('127.0.0.1:')), `OPA asked ${tokenRequests.join(', ')}`);
+    tokenRequests.length = 0;
+
+    const client = new ServiceClient({ name: 'gate', url, type: 'oci', credentials: { bearer: { token: 'pat' } } });
+    const pull = async (resource: string) => {
+      const received: DownloadedBundle[] = [];
+      const status = await new BundleDownloader('authz', { service: 'gate', resource, trigger: 'manual' }, client, async (b) => void received.push(b)).trigger();
+      return { etag: received[0]?.etag, error: status.lastError };
+    };
+    assert.deepEqual(await pull(resources.near), { etag: sha256(near), error: undefined });
+    const far = await pull(resources.far);
+    assert.equal(far.etag, undefined);
+    assert.match(far.error!, /registry Bearer realm "http:\/\/localhost:\d+\/token" is on (127\.0\.0\.1|::1), a loopback, link-local or cloud metadata address/);
+    assert.deepEqual(tokenRequests.map((r) => r.replace(/:\d+\//, ':port/')), ['127.0.0.1:port/token?service=gate&scope=repository%3Agated%2Fnear%3Apull'], 'no token request to localhost');
+  } finally {
+    await new Promise((r) => gate.close(r));
+  }
+});

@@ -214,6 +214,9 @@ test('a resource without a tag or digest: the reference OPA asks for an empty re
   const refusal = (err: Error) => err instanceof ConfigError && err.message.startsWith(`bundle authz: resource ${JSON.stringify(resource)} names no tag or digest`) && err.message.includes(JSON.stringify(`${resource}:latest`));
   assert.throws(() => downloader(resource), refusal);
   await assert.rejects(startVerdict(registryConfig({ authz: resource }), []), refusal);
+  // The discovery bundle comes through the same OCI downloader in OPA.
+  await assert.rejects(startVerdict(`services:\n  reg: {url: "${registry.url}", type: oci}\ndiscovery: {service: reg, resource: "${resource}"}\n`, []), (err: Error) =>
+    err instanceof ConfigError && err.message.startsWith(`bundle discovery: resource ${JSON.stringify(resource)} names no tag or digest`));
 });
 
 test('a digest reference pins the image whatever its tag moves to, as in the reference OPA; a manifest not matching it is refused', async () => {

@@ -110,7 +110,7 @@ export class OciPuller {
     if (digestForm.test(reference) && !hashesTo(root.body, reference)) throw new HttpRequestError(`manifest of ${request.resource} does not match its digest ${reference}`);
     const rootDigest = digestForm.test(reference) ? reference : `sha256:${createHash('sha256').update(root.body).digest('hex')}`;
     const layers = await this.imageLayers(root.body, rootDigest, 0, new Set([rootDigest]), repository, request);
-    const layer = layers.find((l) => l.mediaType === ociBundleLayerType);
+    const layer = layers.find((l) => l?.mediaType === ociBundleLayerType);
     if (!layer) throw new HttpRequestError(`manifest of ${request.resource} has no layer of media type ${ociBundleLayerType}`);
     const digest = /^sha256:([0-9a-f]{64})$/.exec(layer.digest ?? '')?.[1];
     if (!digest) throw new HttpRequestError(`bundle layer of ${request.resource} has no sha256 digest`);
@@ -157,7 +157,7 @@ export class OciPuller {
         if (res.status !== 200) throw new HttpRequestError(`registry answered HTTP ${res.status} for manifest ${child} of ${request.resource}`, res.status);
         if (!hashesTo(res.body, child)) throw new HttpRequestError(`manifest ${child} of ${request.resource} does not match its digest`);
         const layers = await this.imageLayers(res.body, child, depth + 1, seen, repository, request);
-        if (layers.some((l) => l.mediaType === ociBundleLayerType)) return layers;
+        if (layers.some((l) => l?.mediaType === ociBundleLayerType)) return layers;
       } catch (err) {
         if (request.signal?.aborted) throw err;
         failures.push((err as Error).message);

@@ -1,18 +1,42 @@
 // Bundles from an OCI registry (OPA's services[_].type "oci"; docs: management-bundles, "OCI Registry"): the
 // bundle's `resource` is an image reference (`registry.example.com/org/policies:1.2`), its manifest is read
 // through the registry API (/v2/<repository>/manifests/<tag>) and the bundle is the first layer of media type
-// application/vnd.oci.image.layer.v1.tar+gzip, as OPA takes it. The layer digest plays the ETag: an unchanged
+// application/vnd.oci.image.layer.v1.tar+gzip, as OPA takes it. An image index is walked, as OPA walks it, for
+// the first manifest holding such a layer. The layer digest plays the ETag: an unchanged
 // digest is not downloaded again, and a downloaded blob must hash to its digest. Registries that answer 401 with
-// a Bearer challenge get the Docker token flow, authenticated with the service's credentials.
+// a Bearer challenge get the Docker token flow, authenticated with the service's credentials, at a realm that
+// registry-realm.ts lets them go to.
 import { createHash } from 'node:crypto';
 import { type ServiceClient } from './service.js';
 import { answerJson, HttpRequestError, type HttpResponse } from '../net/http-client.js';
 import { ConfigError } from '../config/config.js';
+import { checkRealm } from './registry-realm.js';
 import type { TraceContext } from '../tracing/index.js';
 
 export const ociBundleLayerType = 'application/vnd.oci.image.layer.v1.tar+gzip';
-const manifestTypes = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
+const manifestTypes = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+];
+// OPA's Accept for a reference: registries such as ghcr.io answer only the types asked for.
+const manifestAccept = [...manifestTypes, '*/*'].join(', ');
 const manifestLimit = 4 * 1024 * 1024;
+/** How many image indexes deep OPA looks for a bundle before giving up. */
+const maxIndexDepth = 4;
+
+interface Descriptor {
+  mediaType?: string;
+  digest?: string;
+  size?: number;
+  platform?: { os?: string; architecture?: string };
+}
+/** An image manifest (layers) or an image index (manifests), read as far as a bundle needs. */
+interface ManifestDocument {
+  layers?: Descriptor[];
+  manifests?: Descriptor[];
+}
 
 export interface OciPullRequest {
   resource: string;
@@ -31,10 +55,12 @@ const tagName = /^\w[\w.-]{0,127}$/;
 const digestForm = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
 
 /**
- * `registry/repository[:tag][@digest]` → the repository path and the tag or digest (default tag latest), read as
- * OPA's registry client reads it: the first component is always the registry, whose host the service's url
- * replaces. A reference that cannot name an image is a mistake in the configuration (ConfigError naming it);
- * `owner` (`bundle authz`) starts the message.
+ * `registry/repository:tag` or `registry/repository[:tag]@digest` → the repository path and the tag or digest,
+ * read as OPA's registry client reads it: the first component is always the registry, whose host the service's
+ * url replaces. A reference that cannot name an image is a mistake in the configuration (ConfigError naming it);
+ * `owner` (`bundle authz`) starts the message. So is one without a tag or digest: OPA does not default it to
+ * `latest` but asks the registry for the manifest at an empty reference (`/v2/<repository>/manifests/`), which
+ * fails every download, so it is refused here rather than pulled as something OPA never pulls.
  */
 export function parseReference(resource: string, owner = 'OCI bundle'): { repository: string; reference: string } {
   const refused = (why: string) => new ConfigError(`${owner}: resource ${JSON.stringify(resource)} is not an image reference: ${why}`);
@@ -42,7 +68,7 @@ export function parseReference(resource: string, owner = 'OCI bundle'): { reposi
   if (slash < 0) throw refused('no registry or repository (registry/repository[:tag])');
   if (slash === 0) throw refused('no registry before the repository');
   let repository = resource.slice(slash + 1);
-  let reference = 'latest';
+  let reference: string | undefined;
   const at = repository.indexOf('@');
   const colon = repository.indexOf(':');
   if (at >= 0) {
@@ -56,6 +82,9 @@ export function parseReference(resource: string, owner = 'OCI bundle'): { reposi
     if (!tagName.test(reference)) throw refused(`tag ${JSON.stringify(reference)} is not a tag (letters, digits, _ . -, up to 128, not starting with . or -)`);
   }
   if (!repositoryName.test(repository)) throw refused(`repository ${JSON.stringify(repository)} is not a repository name (lower-case components separated by /)`);
+  if (reference === undefined) {
+    throw new ConfigError(`${owner}: resource ${JSON.stringify(resource)} names no tag or digest; OPA pulls nothing for such a reference (it asks for an empty one), so name the image in full, e.g. ${JSON.stringify(`${resource}:latest`)}`);
+  }
   return { repository, reference };
 }
 
@@ -76,11 +105,12 @@ export class OciPuller {
 
   async pull(request: OciPullRequest): Promise<OciPullResult> {
     const { repository, reference } = parseReference(request.resource);
-    const manifestRes = await this.registryGet(`v2/${repository}/manifests/${reference}`, repository, { accept: manifestTypes.join(', ') }, manifestLimit, request);
-    if (manifestRes.status !== 200) throw new HttpRequestError(`registry answered HTTP ${manifestRes.status} for the manifest of ${request.resource}`, manifestRes.status);
-    const manifest = answerJson<{ layers?: Array<{ mediaType?: string; digest?: string; size?: number }> }>(manifestRes, () => new HttpRequestError(`manifest of ${request.resource} is not JSON`));
-    if (!Array.isArray(manifest.layers) || manifest.layers.length === 0) throw new HttpRequestError(`manifest of ${request.resource} has no layers (an image index is not a bundle)`);
-    const layer = manifest.layers.find((l) => l.mediaType === ociBundleLayerType);
+    const root = await this.registryGet(`v2/${repository}/manifests/${reference}`, repository, { accept: manifestAccept }, manifestLimit, request);
+    if (root.status !== 200) throw new HttpRequestError(`registry answered HTTP ${root.status} for the manifest of ${request.resource}`, root.status);
+    if (digestForm.test(reference) && !hashesTo(root.body, reference)) throw new HttpRequestError(`manifest of ${request.resource} does not match its digest ${reference}`);
+    const rootDigest = digestForm.test(reference) ? reference : `sha256:${createHash('sha256').update(root.body).digest('hex')}`;
+    const layers = await this.imageLayers(root.body, rootDigest, 0, new Set([rootDigest]), repository, request);
+    const layer = layers.find((l) => l?.mediaType === ociBundleLayerType);
     if (!layer) throw new HttpRequestError(`manifest of ${request.resource} has no layer of media type ${ociBundleLayerType}`);
     const digest = /^sha256:([0-9a-f]{64})$/.exec(layer.digest ?? '')?.[1];
     if (!digest) throw new HttpRequestError(`bundle layer of ${request.resource} has no sha256 digest`);
@@ -88,8 +118,53 @@ export class OciPuller {
     if (typeof layer.size === 'number' && layer.size > request.maxBytes) throw new HttpRequestError(`bundle layer of ${request.resource} is ${layer.size} bytes, over the limit of ${request.maxBytes}`);
     const blob = await this.registryGet(`v2/${repository}/blobs/sha256:${digest}`, repository, {}, request.maxBytes, request);
     if (blob.status !== 200) throw new HttpRequestError(`registry answered HTTP ${blob.status} for the bundle layer of ${request.resource}`, blob.status);
-    if (createHash('sha256').update(blob.body).digest('hex') !== digest) throw new HttpRequestError(`bundle layer of ${request.resource} does not match its digest sha256:${digest}`);
+    if (!hashesTo(blob.body, `sha256:${digest}`)) throw new HttpRequestError(`bundle layer of ${request.resource} does not match its digest sha256:${digest}`);
     return { unchanged: false, bytes: blob.body, etag: digest };
+  }
+
+  /**
+   * The layers of an image manifest; for an image index, those of the first manifest in it (depth first, up to
+   * four indexes deep) that holds a bundle layer, as OPA chooses: entries of platform unknown/unknown (build
+   * attestations) and digests already seen are passed over, and an entry that cannot be read is remembered for
+   * the error only if no other entry has a bundle.
+   */
+  private async imageLayers(body: Buffer, digest: string, depth: number, seen: Set<string>, repository: string, request: OciPullRequest): Promise<Descriptor[]> {
+    const what = depth === 0 ? `manifest of ${request.resource}` : `manifest ${digest} of ${request.resource}`;
+    let document: ManifestDocument;
+    try {
+      document = JSON.parse(body.toString('utf8')) as ManifestDocument;
+    } catch {
+      throw new HttpRequestError(`${what} is not JSON`);
+    }
+    if (Array.isArray(document?.layers) && document.layers.length > 0) return document.layers;
+    if (!Array.isArray(document?.manifests) || document.manifests.length === 0) throw new HttpRequestError(`${what} has no layers`);
+    if (depth >= maxIndexDepth) throw new HttpRequestError(`image index ${digest} of ${request.resource} is nested more than ${maxIndexDepth} levels deep`);
+    const failures: string[] = [];
+    for (const entry of document.manifests) {
+      if (entry?.platform?.os === 'unknown' && entry.platform.architecture === 'unknown') continue;
+      const child = entry?.digest;
+      if (typeof child !== 'string' || !digestForm.test(child)) {
+        failures.push(`an entry of image index ${digest} has no digest (sha256:<64 hex> or sha512:<128 hex>)`);
+        continue;
+      }
+      if (seen.has(child)) continue;
+      seen.add(child);
+      try {
+        // As OPA fetches an entry: from the manifest endpoint when its media type is a manifest's, else as a blob.
+        const isManifest = manifestTypes.includes(entry.mediaType ?? '');
+        const path = `v2/${repository}/${isManifest ? 'manifests' : 'blobs'}/${child}`;
+        const res = await this.registryGet(path, repository, isManifest ? { accept: entry.mediaType! } : {}, manifestLimit, request);
+        if (res.status !== 200) throw new HttpRequestError(`registry answered HTTP ${res.status} for manifest ${child} of ${request.resource}`, res.status);
+        if (!hashesTo(res.body, child)) throw new HttpRequestError(`manifest ${child} of ${request.resource} does not match its digest`);
+        const layers = await this.imageLayers(res.body, child, depth + 1, seen, repository, request);
+        if (layers.some((l) => l?.mediaType === ociBundleLayerType)) return layers;
+      } catch (err) {
+        if (request.signal?.aborted) throw err;
+        failures.push((err as Error).message);
+      }
+    }
+    failures.push(`no manifest in image index ${digest} of ${request.resource} has a layer of media type ${ociBundleLayerType}`);
+    throw new HttpRequestError(failures.join('; '));
   }
 
   /**
@@ -120,14 +195,27 @@ export class OciPuller {
   private async registryToken(challenge: string, scope: string, { signal, trace }: Pick<OciPullRequest, 'signal' | 'trace'>): Promise<string> {
     const params = Object.fromEntries([...challenge.slice(7).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
     if (!params.realm) throw new HttpRequestError('registry Bearer challenge has no realm');
-    const url = new URL(params.realm);
+    let url: URL;
+    try {
+      url = new URL(params.realm);
+    } catch {
+      throw new HttpRequestError(`registry Bearer realm ${JSON.stringify(params.realm)} is not a URL`);
+    }
+    await checkRealm(url, new URL(this.client.config.url));
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', params.scope ?? scope);
     const res = await this.client.fetchAbsolute(url.toString(), { maxBytes: manifestLimit, signal, trace });
     if (res.status !== 200) throw new HttpRequestError(`registry token request to ${url.origin}${url.pathname} answered HTTP ${res.status}`, res.status);
     const body = answerJson<{ token?: unknown; access_token?: unknown }>(res, () => new HttpRequestError(`registry token answer from ${url.origin} is not JSON`));
-    const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
+    // Both should be the same token; where they differ, access_token is taken, as OPA's registry client takes it.
+    const token = typeof body.access_token === 'string' && body.access_token ? body.access_token : body.token;
     if (typeof token !== 'string' || !token) throw new HttpRequestError(`registry token answer from ${url.origin} has no token`);
     return token;
   }
+}
+
+/** Whether `body` hashes to `digest` (sha256:<hex> or sha512:<hex>). */
+function hashesTo(body: Buffer, digest: string): boolean {
+  const [algorithm, hex] = digest.split(':');
+  return createHash(algorithm!).update(body).digest('hex') === hex;
 }

@@ -82,6 +82,11 @@ export class ServiceClient {
     const where = `service ${config.name}`;
     if (!/^https?:\/\//.test(config.url)) throw new ServiceConfigError(`${where}: url ${JSON.stringify(config.url)} is not http(s)`);
     if (config.type !== undefined && config.type !== '' && config.type !== 'oci') throw new ServiceConfigError(`${where}: type ${JSON.stringify(config.type)} is not a service type (OPA knows only "oci")`);
+    // OPA's registry client sends a registry only its credentials' Authorization: the service's headers never
+    // reach it, so they are refused rather than sent where OPA would not, or dropped unsaid.
+    if (config.type === 'oci' && Object.keys(config.headers ?? {}).length > 0) {
+      throw new ServiceConfigError(`${where}: headers (${Object.keys(config.headers!).join(', ')}) are not sent to an OCI registry, as OPA does not send them; remove them (credentials set the Authorization)`);
+    }
     try {
       this.tls = tlsOptionsFor(config);
       this.credential = credentialFor(config.credentials, {

@@ -20,12 +20,13 @@ import { startOpa, startVerdict } from '../server/harness.js';
 import { decideOnceLoaded } from './decide.js';
 
 const file = (path: string, body: string): BundleFile => ({ path, data: Buffer.from(body) });
-const bundle = (revision: string, admins: string[]) =>
+const bundle = (revision: string, admins: string[], root = 'authz') =>
   writeBundleArchive([
-    file('.manifest', JSON.stringify({ revision, roots: ['authz'] })),
-    file('authz/policy.rego', 'package authz\n\ndefault allow := false\n\nallow if input.user in data.authz.admins\n'),
-    file('authz/data.json', JSON.stringify({ admins })),
+    file('.manifest', JSON.stringify({ revision, roots: [root] })),
+    file(`${root}/policy.rego`, `package ${root}\n\ndefault allow := false\n\nallow if input.user in data.${root}.admins\n`),
+    file(`${root}/data.json`, JSON.stringify({ admins })),
   ]);
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 let registry: Registry;
 before(async () => {
   registry = await startRegistry();
@@ -39,41 +40,62 @@ function downloader(resource: string) {
   return { d, received };
 }
 
-test('image references: registry host, nested repository, tag or digest, default tag latest', () => {
+/** Verdict pulling `resource` once: the ETag (layer digest) it took, or why it failed. */
+async function verdictPull(resource: string): Promise<{ etag?: string; error?: string }> {
+  const { d, received } = downloader(resource);
+  const status = await d.trigger();
+  return { etag: received[0]?.etag, error: status.lastError };
+}
+
+test('image references: registry host, nested repository, tag or digest; none without one', () => {
   assert.deepEqual(parseReference('ghcr.io/acme/policies/authz:1.2'), { repository: 'acme/policies/authz', reference: '1.2' });
-  assert.deepEqual(parseReference('127.0.0.1:5000/authz'), { repository: 'authz', reference: 'latest' });
+  assert.deepEqual(parseReference('127.0.0.1:5000/authz:latest'), { repository: 'authz', reference: 'latest' });
+  assert.throws(() => parseReference('127.0.0.1:5000/authz', 'bundle b'), (err: Error) => err instanceof ConfigError && err.message === 'bundle b: resource "127.0.0.1:5000/authz" names no tag or digest; OPA pulls nothing for such a reference (it asks for an empty one), so name the image in full, e.g. "127.0.0.1:5000/authz:latest"');
   assert.deepEqual(parseReference(`localhost/a/b@sha256:${'a'.repeat(64)}`), { repository: 'a/b', reference: `sha256:${'a'.repeat(64)}` });
+  assert.deepEqual(parseReference(`localhost/a/b:1@sha256:${'a'.repeat(64)}`), { repository: 'a/b', reference: `sha256:${'a'.repeat(64)}` });
   assert.throws(() => parseReference('ghcr.io/Acme/x:1'), (err: Error) => err instanceof ConfigError && /"ghcr.io\/Acme\/x:1" is not an image reference: repository "Acme\/x"/.test(err.message));
   assert.throws(() => parseReference('ghcr.io/acme/x:bad tag'), /tag "bad tag" is not a tag/);
 });
 
-/** Which resources the reference OPA cannot parse as image references: it logs each bundle's first failure. */
-async function opaRefusedReferences(resources: string[]): Promise<boolean[]> {
-  const dir = tempDir('verdict-oci-refs-');
-  // Port 9 (discard) refuses connections: a reference that parses fails on the connection instead.
-  const bundles = resources.map((r, i) => `  b${i}: {service: reg, resource: ${JSON.stringify(r)}}`).join('\n');
-  writeFileSync(join(dir, 'config.yaml'), `services:\n  reg: {url: "http://127.0.0.1:9", type: oci}\nbundles:\n${bundles}\n`);
-  const opa = spawn(referenceOpa(), ['run', '--server', '--addr', '127.0.0.1:0', '--log-level', 'error', '-c', join(dir, 'config.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * What the reference OPA makes of each bundle of `config`: the first outcome it logs for it, "Bundle loaded and
+ * activated successfully. Etag updated to <layer digest>." or "Bundle load failed: <why>".
+ */
+async function opaBundleOutcomes(config: string, names: string[]): Promise<Map<string, string>> {
+  const dir = tempDir('verdict-oci-opa-');
+  writeFileSync(join(dir, 'config.yaml'), config);
+  const opa = spawn(referenceOpa(), ['run', '--server', '--addr', '127.0.0.1:0', '--log-level', 'info', '-c', join(dir, 'config.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   const first = new Map<string, string>();
   let pending = '';
+  let timer: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
-      opa.on('exit', (code) => reject(new Error(`opa exited (${code}) with ${first.size} of ${resources.length} bundles logged`)));
+      timer = setTimeout(() => reject(new Error(`opa logged an outcome for ${[...first.keys()].join(', ') || 'no bundle'} of ${names.join(', ')} in 30 s`)), 30_000);
+      opa.on('exit', (code) => reject(new Error(`opa exited (${code}) with ${first.size} of ${names.length} bundles logged`)));
       opa.stderr.on('data', (chunk: Buffer) => {
         pending += chunk.toString();
         const lines = pending.split('\n');
         pending = lines.pop()!;
         for (const line of lines) {
           const entry = JSON.parse(line) as { name?: string; msg?: string };
-          if (entry.name && !first.has(entry.name)) first.set(entry.name, entry.msg ?? '');
+          if (entry.name && names.includes(entry.name) && entry.msg?.startsWith('Bundle load') && !first.has(entry.name)) first.set(entry.name, entry.msg);
         }
-        if (first.size === resources.length) resolve();
+        if (first.size === names.length) resolve();
       });
     });
   } finally {
+    clearTimeout(timer);
     opa.kill();
   }
-  return resources.map((_r, i) => first.get(`b${i}`)!.includes('failed to parse reference'));
+  return first;
+}
+
+/** Which resources the reference OPA cannot parse as image references. */
+async function opaRefusedReferences(resources: string[]): Promise<boolean[]> {
+  // Port 9 (discard) refuses connections: a reference that parses fails on the connection instead.
+  const bundles = resources.map((r, i) => `  b${i}: {service: reg, resource: ${JSON.stringify(r)}}`).join('\n');
+  const outcomes = await opaBundleOutcomes(`services:\n  reg: {url: "http://127.0.0.1:9", type: oci}\nbundles:\n${bundles}\n`, resources.map((_r, i) => `b${i}`));
+  return resources.map((_r, i) => outcomes.get(`b${i}`)!.includes('failed to parse reference'));
 }
 
 test('a resource that is not an image reference is refused when the configuration is read, where the reference OPA cannot parse it', async () => {
@@ -177,5 +199,173 @@ test('the reference OPA and Verdict pull the same image and answer the same deci
   } finally {
     await opa.stop();
     await verdict.close(1000);
+  }
+});
+
+const registryConfig = (bundles: Record<string, string>) =>
+  `services:\n  reg: {url: "${registry.url}", type: oci}\nbundles:\n${Object.entries(bundles).map(([name, resource]) => `  ${name}: {service: reg, resource: "${resource}"}\n`).join('')}`;
+
+test('a resource without a tag or digest: the reference OPA asks for an empty reference and never pulls latest; Verdict refuses it at start-up', async () => {
+  registry.push(await bundle('untagged', ['alice'], 'untagged'), 'policies/untagged', 'latest');
+  const resource = `${registry.host}/policies/untagged`;
+  const outcomes = await opaBundleOutcomes(registryConfig({ bare: resource, latest: `${resource}:latest` }), ['bare', 'latest']);
+  assert.ok(outcomes.get('bare')!.startsWith('Bundle load failed: ') && outcomes.get('bare')!.includes(`HEAD ${registry.url}/v2/policies/untagged/manifests/: 404`), outcomes.get('bare'));
+  assert.match(outcomes.get('latest')!, /^Bundle loaded and activated successfully/, 'the image is there under latest');
+  const refusal = (err: Error) => err instanceof ConfigError && err.message.startsWith(`bundle authz: resource ${JSON.stringify(resource)} names no tag or digest`) && err.message.includes(JSON.stringify(`${resource}:latest`));
+  assert.throws(() => downloader(resource), refusal);
+  await assert.rejects(startVerdict(registryConfig({ authz: resource }), []), refusal);
+  // The discovery bundle comes through the same OCI downloader in OPA.
+  await assert.rejects(startVerdict(`services:\n  reg: {url: "${registry.url}", type: oci}\ndiscovery: {service: reg, resource: "${resource}"}\n`, []), (err: Error) =>
+    err instanceof ConfigError && err.message.startsWith(`bundle discovery: resource ${JSON.stringify(resource)} names no tag or digest`));
+});
+
+test('a digest reference pins the image whatever its tag moves to, as in the reference OPA; a manifest not matching it is refused', async () => {
+  const pinned = await bundle('pinned', ['alice'], 'pinned');
+  registry.push(pinned, 'policies/pinned', '1');
+  const { digest } = await registry.descriptor('policies/pinned', '1');
+  const moved = await bundle('moved', ['bob'], 'pinned');
+  registry.push(moved, 'policies/pinned', '1');
+  const resources = { digest: `${registry.host}/policies/pinned@${digest}`, tagged: `${registry.host}/policies/pinned:1@${digest}` };
+  const outcomes = await opaBundleOutcomes(registryConfig({ digest: resources.digest }), ['digest']);
+  assert.equal(outcomes.get('digest'), `Bundle loaded and activated successfully. Etag updated to ${sha256(pinned)}.`);
+  assert.deepEqual(await verdictPull(resources.digest), { etag: sha256(pinned), error: undefined });
+  assert.deepEqual(await verdictPull(resources.tagged), { etag: sha256(pinned), error: undefined }, 'the tag beside a digest is left out');
+  // A registry answering a digest with another manifest (the tag's current one).
+  const liar = createServer((req, res) => {
+    const path = req.url!.replace(/\/manifests\/sha256:[0-9a-f]{64}$/, '/manifests/1');
+    const upstream = httpRequest(`${registry.url}${path}`, { headers: { accept: req.headers.accept ?? '*/*' } }, (up) => {
+      res.writeHead(up.statusCode!, up.headers);
+      up.pipe(res);
+    });
+    upstream.end();
+  });
+  await new Promise<void>((r) => liar.listen(0, '127.0.0.1', r));
+  try {
+    const client = new ServiceClient({ name: 'registry', url: `http://127.0.0.1:${(liar.address() as AddressInfo).port}`, type: 'oci' });
+    const received: DownloadedBundle[] = [];
+    const status = await new BundleDownloader('authz', { service: 'registry', resource: resources.digest, trigger: 'manual' }, client, async (b) => void received.push(b)).trigger();
+    assert.equal(status.lastError, `manifest of ${resources.digest} does not match its digest ${digest}`);
+    assert.equal(received.length, 0);
+  } finally {
+    await new Promise((r) => liar.close(r));
+  }
+});
+
+test('an image index: the first manifest with a bundle layer, passing over attestations, up to four indexes deep, as the reference OPA chooses', async () => {
+  const image = async (repository: string, tag: string, bytes: Buffer, options?: { oci?: boolean }) => {
+    registry.push(bytes, repository, tag, options);
+    return registry.descriptor(repository, tag);
+  };
+  // Attestations (platform unknown/unknown) are passed over even with a bundle layer; so is an image without one.
+  const chosen = await bundle('chosen', ['alice'], 'multi');
+  await registry.putIndex('idx/multi', 'multi', [
+    { ...(await image('idx/multi', 'attestation', await bundle('attestation', ['mallory'], 'multi'))), platform: { os: 'unknown', architecture: 'unknown' } },
+    { ...(await image('idx/multi', 'docker', await bundle('docker', ['mallory'], 'multi'), { oci: false })), platform: { os: 'linux', architecture: 'amd64' } },
+    { ...(await image('idx/multi', 'chosen', chosen)), platform: { os: 'linux', architecture: 'arm64' } },
+  ]);
+  // Indexes of one entry each, nested 1 to 5 deep over one bundle image.
+  const inner = await bundle('inner', ['alice'], 'deep');
+  let level = await image('idx/deep', 'inner', inner);
+  const levels: string[] = [];
+  for (let i = 1; i <= 5; i++) {
+    level = await registry.putIndex('idx/deep', `level${i}`, [level]);
+    levels.push(level.digest);
+  }
+  const none = await registry.putIndex('idx/none', 'none', [await image('idx/none', 'docker', await bundle('none', [], 'none'), { oci: false })]);
+  const resources = { multi: `${registry.host}/idx/multi:multi`, deep4: `${registry.host}/idx/deep:level4`, deep5: `${registry.host}/idx/deep:level5`, none: `${registry.host}/idx/none:none` };
+  const opa = await opaBundleOutcomes(registryConfig(resources), Object.keys(resources));
+  const loaded = (bytes: Buffer) => `Bundle loaded and activated successfully. Etag updated to ${sha256(bytes)}.`;
+  assert.equal(opa.get('multi'), loaded(chosen));
+  assert.equal(opa.get('deep4'), loaded(inner));
+  assert.match(opa.get('deep5')!, new RegExp(`image index "${levels[0]}" is nested more than 4 levels deep`));
+  assert.match(opa.get('none')!, new RegExp(`no manifest in image index "${none.digest}" contains a application/vnd.oci.image.layer.v1.tar\\+gzip layer`));
+
+  assert.deepEqual(await verdictPull(resources.multi), { etag: sha256(chosen), error: undefined }, 'the bundle OPA chose');
+  assert.deepEqual(await verdictPull(resources.deep4), { etag: sha256(inner), error: undefined });
+  const deep5 = await verdictPull(resources.deep5);
+  assert.equal(deep5.etag, undefined);
+  assert.match(deep5.error!, new RegExp(`image index ${levels[0]} of .* is nested more than 4 levels deep`));
+  const noBundle = await verdictPull(resources.none);
+  assert.equal(noBundle.etag, undefined);
+  assert.match(noBundle.error!, new RegExp(`no manifest in image index ${none.digest} of .* has a layer of media type application/vnd.oci.image.layer.v1.tar\\+gzip`));
+});
+
+test("a service's headers: the reference OPA leaves them out of every registry request; Verdict refuses them on an OCI service", async () => {
+  const pushed = await bundle('headers', ['alice'], 'headers');
+  registry.push(pushed, 'policies/headers', '1');
+  const seen: Array<{ path: string; custom?: string | string[] }> = [];
+  const recorder = createServer((req, res) => {
+    seen.push({ path: req.url!, custom: req.headers['x-custom'] });
+    const upstream = httpRequest(`${registry.url}${req.url}`, { method: req.method, headers: { accept: req.headers.accept ?? '*/*' } }, (up) => {
+      res.writeHead(up.statusCode!, up.headers);
+      up.pipe(res);
+    });
+    upstream.end();
+  });
+  await new Promise<void>((r) => recorder.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`;
+    const config = `services:\n  reg: {url: "${url}", type: oci, headers: {X-Custom: "yes"}}\nbundles:\n  b: {service: reg, resource: "${registry.host}/policies/headers:1"}\n`;
+    assert.equal((await opaBundleOutcomes(config, ['b'])).get('b'), `Bundle loaded and activated successfully. Etag updated to ${sha256(pushed)}.`);
+    assert.ok(seen.some((r) => r.path.includes(`/blobs/sha256:${sha256(pushed)}`)), 'OPA pulled through the recorder');
+    assert.deepEqual(seen.filter((r) => r.custom !== undefined), [], 'OPA sent the header to the registry');
+    const refusal = (err: Error) => err instanceof ConfigError && /^service reg: headers \(X-Custom\) are not sent to an OCI registry, as OPA does not send them/.test(err.message);
+    assert.throws(() => new ServiceClient({ name: 'reg', url, type: 'oci', headers: { 'X-Custom': 'yes' } }), refusal);
+    await assert.rejects(startVerdict(config, []), refusal);
+    // Headers stay a bundle server's setting.
+    assert.doesNotThrow(() => new ServiceClient({ name: 'reg', url, headers: { 'X-Custom': 'yes' } }));
+  } finally {
+    await new Promise((r) => recorder.close(r));
+  }
+});
+
+test('the Bearer realm: not on a loopback (or metadata) host other than the registry, and access_token before token, as the reference OPA', async () => {
+  const near = await bundle('near', ['erin'], 'near');
+  registry.push(near, 'gated/near', '1');
+  registry.push(await bundle('far', ['erin'], 'far'), 'gated/far', '1');
+  // A token gate in front of the real registry. gated/near names a realm on the registry's own host; gated/far one
+  // on "localhost", another name for this loopback host, where the service's token must not be sent.
+  const tokenRequests: string[] = [];
+  const gate = createServer((req, res) => {
+    const { port } = gate.address() as AddressInfo;
+    if (req.url!.startsWith('/token?')) {
+      tokenRequests.push(`${req.headers.host}${req.url}`);
+      // Two tokens that differ: only access_token lets the pull through.
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 'stale-token', access_token: 'pull-token' }));
+    }
+    if (req.headers.authorization !== 'Bearer pull-token') {
+      const realm = `http://${req.url!.startsWith('/v2/gated/far/') ? 'localhost' : '127.0.0.1'}:${port}/token`;
+      return void res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="gate"` }).end();
+    }
+    const upstream = httpRequest(`${registry.url}${req.url}`, { method: req.method, headers: { accept: req.headers.accept ?? '*/*' } }, (up) => {
+      res.writeHead(up.statusCode!, up.headers);
+      up.pipe(res);
+    });
+    upstream.end();
+  });
+  await new Promise<void>((r) => gate.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(gate.address() as AddressInfo).port}`;
+    const resources = { near: `${registry.host}/gated/near:1`, far: `${registry.host}/gated/far:1` };
+    const config = `services:\n  gate: {url: "${url}", type: oci, credentials: {bearer: {token: "pat"}}}\nbundles:\n${Object.entries(resources).map(([n, r]) => `  ${n}: {service: gate, resource: "${r}"}\n`).join('')}`;
+    const opa = await opaBundleOutcomes(config, ['near', 'far']);
+    assert.equal(opa.get('near'), `Bundle loaded and activated successfully. Etag updated to ${sha256(near)}.`);
+    assert.match(opa.get('far')!, /bearer realm host "localhost" resolves to (127\.0\.0\.1|::1), in blocked prefix/);
+    assert.ok(tokenRequests.every((r) => r.startsWith('127.0.0.1:')), `OPA asked ${tokenRequests.join(', ')}`);
+    tokenRequests.length = 0;
+
+    const client = new ServiceClient({ name: 'gate', url, type: 'oci', credentials: { bearer: { token: 'pat' } } });
+    const pull = async (resource: string) => {
+      const received: DownloadedBundle[] = [];
+      const status = await new BundleDownloader('authz', { service: 'gate', resource, trigger: 'manual' }, client, async (b) => void received.push(b)).trigger();
+      return { etag: received[0]?.etag, error: status.lastError };
+    };
+    assert.deepEqual(await pull(resources.near), { etag: sha256(near), error: undefined });
+    const far = await pull(resources.far);
+    assert.equal(far.etag, undefined);
+    assert.match(far.error!, /registry Bearer realm "http:\/\/localhost:\d+\/token" is on (127\.0\.0\.1|::1), a loopback, link-local or cloud metadata address/);
+    assert.deepEqual(tokenRequests.map((r) => r.replace(/:\d+\//, ':port/')), ['127.0.0.1:port/token?service=gate&scope=repository%3Agated%2Fnear%3Apull'], 'no token request to localhost');
+  } finally {
+    await new Promise((r) => gate.close(r));
   }
 });

@@ -1,6 +1,7 @@
 // A real OCI registry on loopback: go-containerregistry's `crane registry serve`, built by scripts/install-crane.sh.
-// Bundles are pushed with `crane append` as single-layer images.
+// Bundles are pushed with `crane append` as single-layer images; image indexes are put through the registry API.
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,10 @@ export interface Registry {
   url: string;
   /** Pushes `bundle` as the only layer of <host>/<repository>:<tag>; `oci` false gives Docker media types. */
   push(bundle: Buffer, repository: string, tag: string, options?: { oci?: boolean }): void;
+  /** The descriptor of the manifest at <repository>:<reference>, as an image index names it. */
+  descriptor(repository: string, reference: string): Promise<{ mediaType: string; digest: string; size: number }>;
+  /** Puts an image index of `manifests` at <repository>:<tag>; returns its descriptor. */
+  putIndex(repository: string, tag: string, manifests: object[]): Promise<{ mediaType: string; digest: string; size: number }>;
   close(): Promise<void>;
 }
 
@@ -42,6 +47,20 @@ export async function startRegistry(): Promise<Registry> {
       const args = ['append', '-f', file, '-t', `${host}/${repository}:${tag}`, '--insecure'];
       if (options.oci !== false) args.push('--oci-empty-base');
       execFileSync(crane, args, { stdio: 'pipe' });
+    },
+    async descriptor(repository, reference) {
+      const accept = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json';
+      const res = await fetch(`${url}/v2/${repository}/manifests/${reference}`, { headers: { accept } });
+      if (!res.ok) throw new Error(`manifest ${repository}:${reference}: HTTP ${res.status}`);
+      const body = Buffer.from(await res.arrayBuffer());
+      return { mediaType: res.headers.get('content-type')!, digest: `sha256:${createHash('sha256').update(body).digest('hex')}`, size: body.length };
+    },
+    async putIndex(repository, tag, manifests) {
+      const mediaType = 'application/vnd.oci.image.index.v1+json';
+      const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests }));
+      const res = await fetch(`${url}/v2/${repository}/manifests/${tag}`, { method: 'PUT', headers: { 'content-type': mediaType }, body });
+      if (res.status !== 201) throw new Error(`putting index ${repository}:${tag}: HTTP ${res.status} ${await res.text()}`);
+      return { mediaType, digest: `sha256:${createHash('sha256').update(body).digest('hex')}`, size: body.length };
     },
     close: () =>
       new Promise((resolve) => {

@@ -17,8 +17,9 @@ import { currentTrace, traced, type SpanAttributes, type TraceContext } from '..
 
 const yaml = lazyRequire<typeof import('yaml')>('yaml');
 // The HTTP client, and with it node:http, node:https and node:net, is loaded by the first request: every
-// `verdict eval` and `verdict test` makes a client, and loading those up front took a tenth of eval's start-up.
+// `verdict eval` and `verdict test` makes a client, and loading those up front cost each about 20 ms of CPU.
 const httpClient = () => import('../../net/http-client.js');
+type HttpClient = Awaited<ReturnType<typeof httpClient>>;
 
 export interface HttpSendSettings {
   /** Timeout of a request that sets none, ms (OPA: 5s). */
@@ -198,7 +199,7 @@ function spanAttributes(req: HttpSendRequest): SpanAttributes {
   }
 }
 
-function headersFor(req: HttpSendRequest, hasHeader: (headers: Record<string, string>, lowerName: string) => boolean): Record<string, string> {
+function headersFor(req: HttpSendRequest, hasHeader: HttpClient['hasHeader']): Record<string, string> {
   const headers: Record<string, string> = { ...req.headers };
   if (!hasHeader(headers, 'user-agent')) headers['User-Agent'] = 'Verdict (http.send)';
   // OPA gives a request with its own TLS settings a transport of its own without keep-alive.

@@ -11,6 +11,7 @@ import { pipConfigSchema } from '../pip/config.js';
 import { refusedKeysIn } from './opa-keys.js';
 import { cloneJson } from '../json/clone.js';
 import { numbersForTypes } from './schema-numbers.js';
+import { ConfigError } from './config-error.js';
 
 export interface VerdictConfig {
   services?: Record<string, ServiceConfig> | (ServiceConfig & { name: string })[];
@@ -53,14 +54,11 @@ export interface ServiceConfig {
   [key: string]: unknown;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError } from './config-error.js';
 
 const schemaPath = resolve(dirname(fileURLToPath(import.meta.url)), '../../../schemas/config.schema.json');
 let validator: ReturnType<Ajv['compile']> | undefined;
-// Loaded on first use: the CLI commands that never read a config file reach this module (through the tracing
-// settings' error type) and should not pay for ajv and yaml at start-up.
+// Loaded on first use: the CLI commands that never read a config file should not pay for ajv and yaml at start-up.
 const ajv = lazyRequire<typeof import('ajv')>('ajv');
 const yaml = lazyRequire<typeof import('yaml')>('yaml');
 

@@ -1,7 +1,7 @@
 // OPA's `distributed_tracing` section, checked and turned into the exporter's settings. The schema has already
 // checked the types; this checks values and combinations, so a wrong one stops start-up naming the key.
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../config/config.js';
+import { ConfigError } from '../config/config-error.js';
 
 export interface TracingSettings {
   protocol: 'grpc' | 'http';

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeTree } from '../server/harness.js';
 import { runBoth } from './opa-differential.js';
+import { sideBySide } from './command-runs.js';
 
 const calls = [
   's := count([1], 2)',
@@ -24,11 +25,11 @@ const calls = [
   'm := [y | y := upper("a", "b", "c")]',
 ];
 
-describe('opa and verdict agree on calls with the wrong number of operands', () => {
+describe('opa and verdict agree on calls with the wrong number of operands', sideBySide, () => {
   calls.forEach((rules, i) => {
-    it(`check: ${rules.replaceAll('\n', '; ')}`, () => {
+    it(`check: ${rules.replaceAll('\n', '; ')}`, async () => {
       const dir = writeTree({ [`m${i}.rego`]: `package p\n\n${rules}\n` });
-      const { theirs, ours } = runBoth(['check', `m${i}.rego`], dir);
+      const { theirs, ours } = await runBoth(['check', `m${i}.rego`], dir);
       assert.equal(ours.status, theirs.status, ours.stderr);
       assert.equal(ours.stderr, theirs.stderr);
       assert.equal(ours.stdout, theirs.stdout);
@@ -61,11 +62,11 @@ const everyBodies = [
   'every x in [1] {\n    x\n    count([]) with count as upper\n  }',
 ];
 
-describe('opa and verdict agree on the operands of a call of the wrong arity and on every bodies', () => {
+describe('opa and verdict agree on the operands of a call of the wrong arity and on every bodies', sideBySide, () => {
   [...operands, ...everyBodies].forEach((body, i) => {
-    it(`check: ${body.replaceAll('\n', '; ')}`, () => {
+    it(`check: ${body.replaceAll('\n', '; ')}`, async () => {
       const dir = writeTree({ [`b${i}.rego`]: `package p\n\nf(a) := a\n\nr if {\n  ${body}\n}\n\ns if upper(2)\n` });
-      const { theirs, ours } = runBoth(['check', `b${i}.rego`], dir);
+      const { theirs, ours } = await runBoth(['check', `b${i}.rego`], dir);
       assert.equal(ours.status, theirs.status, ours.stderr);
       assert.equal(ours.stderr, theirs.stderr);
       assert.equal(ours.stdout, theirs.stdout);

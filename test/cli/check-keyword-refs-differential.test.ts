@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeTree } from '../server/harness.js';
 import { itChecksAgree, runBoth } from './opa-differential.js';
+import { sideBySide } from './command-runs.js';
 
 const bodies = [
   'q := null[0]',
@@ -33,16 +34,16 @@ const bodies = [
   'q if { "s"[0] }',
 ];
 
-describe('opa check and verdict check agree on refs headed by a keyword', () => {
+describe('opa check and verdict check agree on refs headed by a keyword', sideBySide, () => {
   itChecksAgree(bodies, (body) => `package p\n\n${body}\n`);
 });
 
-describe('opa eval and verdict eval agree on queries with refs headed by a scalar', () => {
+describe('opa eval and verdict eval agree on queries with refs headed by a scalar', sideBySide, () => {
   const dir = writeTree({ 'empty.json': '{}' });
   for (const query of ['x := null[0]', 'not true.x', '[null.a]', 'count(false[0])', 'x := [1]; x[0] == 1']) {
-    it(query, () => {
+    it(query, async () => {
       const argv = ['eval', '--format', 'json', query];
-      const { theirs, ours } = runBoth(argv, dir);
+      const { theirs, ours } = await runBoth(argv, dir);
       assert.equal(ours.status, theirs.status, ours.stderr);
       assert.deepEqual(JSON.parse(ours.stdout), JSON.parse(theirs.stdout));
     });

@@ -4,6 +4,7 @@
 import { describe, it } from 'node:test';
 import { writeTree } from '../server/harness.js';
 import { assertChecksAgree } from './opa-differential.js';
+import { sideBySide } from './command-runs.js';
 
 const unsafe = Array.from({ length: 14 }, (_, i) => `r${i} if {\n  x${i}\n}`).join('\n\n');
 
@@ -41,11 +42,11 @@ const cases: Array<[string, string[]]> = [
   [mixed, ['-m', '1']],
 ];
 
-describe('opa check and verdict check agree on --max-errors', () => {
+describe('opa check and verdict check agree on --max-errors', sideBySide, () => {
   cases.forEach(([rules, flags], i) => {
-    it(`${flags.join(' ') || 'no flag'} on ${rules === unsafe ? '14 unsafe vars' : 'errors of several stages'}`, () => {
+    it(`${flags.join(' ') || 'no flag'} on ${rules === unsafe ? '14 unsafe vars' : 'errors of several stages'}`, async () => {
       const dir = writeTree({ [`m${i}.rego`]: `package p\n\n${rules}\n` });
-      assertChecksAgree([`m${i}.rego`], dir, flags);
+      await assertChecksAgree([`m${i}.rego`], dir, flags);
     });
   });
 });

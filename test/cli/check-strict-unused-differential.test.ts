@@ -4,6 +4,7 @@
 // body.
 import { describe } from 'node:test';
 import { itChecksAgree } from './opa-differential.js';
+import { sideBySide } from './command-runs.js';
 
 const rules = [
   'p if {\n  some y\n  x := 1\n  true\n}',
@@ -15,6 +16,6 @@ const rules = [
   'p if {\n  not [z | y := 1; some w; z := 1]\n  some q\n}',
 ];
 
-describe('opa check --strict and verdict check --strict agree on unused assigned and declared vars', () => {
+describe('opa check --strict and verdict check --strict agree on unused assigned and declared vars', sideBySide, () => {
   itChecksAgree(rules, (r) => `package p\n\n${r}\n`, (r) => `strict: ${r.replaceAll('\n', '; ')}`, ['--strict']);
 });

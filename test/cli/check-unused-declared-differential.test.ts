@@ -2,6 +2,7 @@
 // vars, recursion, conflicting rules, type errors) is reported beside it, in location order, by both.
 import { describe } from 'node:test';
 import { itChecksAgree } from './opa-differential.js';
+import { sideBySide } from './command-runs.js';
 
 const unused = 'p if {\n  some x\n  true\n}';
 
@@ -13,7 +14,7 @@ const beside = [
   'm if {\n  some y, z\n  z = 1\n  1 == "a"\n}\n\nn if {\n  k := "s"\n  k == 2\n}',
 ];
 
-describe('opa and verdict agree on what is reported beside an unused declared var', () => {
+describe('opa and verdict agree on what is reported beside an unused declared var', sideBySide, () => {
   itChecksAgree(beside, (rules) => `package p\n\n${unused}\n\n${rules}\n`, (rules) => `check: ${rules.replaceAll('\n', '; ')}`);
 });
 
@@ -27,6 +28,6 @@ const everyUnused = [
   'p if {\n  every x in [1, 2] {\n    1 == 1\n    [y | y := 1; y == "a"]\n  }\n}',
 ];
 
-describe('opa and verdict agree on where an unused every variable is reported', () => {
+describe('opa and verdict agree on where an unused every variable is reported', sideBySide, () => {
   itChecksAgree(everyUnused, (rules) => `package p\n\n${rules}\n`, (rules) => `check: ${rules.replaceAll('\n', '; ')}`);
 });

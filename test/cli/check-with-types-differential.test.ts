@@ -3,6 +3,7 @@
 // reports what OPA reports from the merged type.
 import { describe } from 'node:test';
 import { itChecksAgree } from './opa-differential.js';
+import { sideBySide } from './command-runs.js';
 
 const rules = 'x := {"a": 1}\n\ny[k] := 1 if some k in ["a", "b"]';
 
@@ -17,6 +18,6 @@ const bodies = [
   'k := 2\n  data.p.x.z == "s" with data.p.x as {k: "v"}',
 ];
 
-describe('opa and verdict agree on rules replaced with objects of variable keys', () => {
+describe('opa and verdict agree on rules replaced with objects of variable keys', sideBySide, () => {
   itChecksAgree(bodies, (body) => `package p\n\n${rules}\n\nr if {\n  ${body}\n}\n`, (body) => `check: ${body.replaceAll('\n', '; ')}`);
 });

@@ -17,12 +17,14 @@ export interface RunOptions {
   /** The standard input (default: none). */
   stdin?: string;
   cwd?: string;
+  /** Milliseconds after which the command is killed (SIGTERM), as spawnSync's timeout: its status is then null. */
+  timeout?: number;
 }
 
 /** Runs `command` to its end. */
-export function runCommand(command: string, args: string[], { stdin, cwd }: RunOptions = {}): Promise<Outcome> {
+export function runCommand(command: string, args: string[], { stdin, cwd, timeout }: RunOptions = {}): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd });
+    const child = spawn(command, args, { cwd, timeout });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

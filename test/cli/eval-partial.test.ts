@@ -1,14 +1,14 @@
 // `verdict eval -p` against `opa eval -p --format json`: the same files, unknowns and query give equivalent
 // residual queries and support modules (normalised as in test/compiler/partial/normalise.ts), the same error
 // envelope for a query that does not compile, and flags that need -p are refused without it.
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { opaPath } from '../compiler/opa-oracle.js';
 import { inOperandOrder, normaliseQueries, normaliseSupport } from '../compiler/partial/normalise.js';
+import { runCommand, runVerdict, sideBySide, type Outcome } from './command-runs.js';
 
 const opa = opaPath();
 const dir = mkdtempSync(join(tmpdir(), 'verdict-eval-p-'));
@@ -24,36 +24,36 @@ allow if {
 `);
 writeFileSync(join(dir, 'input.json'), JSON.stringify({ user: { tenant: 't1' } }));
 
-function run(command: string, args: string[]): { code: number | null; json: Record<string, unknown> } {
-  const out = spawnSync(command, args, { encoding: 'utf8' });
-  return { code: out.status, json: JSON.parse(out.stdout || '{}') as Record<string, unknown> };
-}
+type Evaluated = { code: number | null; json: Record<string, unknown> };
 
-const verdict = (args: string[]) => run(process.execPath, [resolve('dist/src/main.js'), 'eval', ...args]);
-const reference = (args: string[]) => run(opa, ['eval', '--format', 'json', ...args]);
+const asJson = ({ status, stdout }: Outcome): Evaluated => ({ code: status, json: JSON.parse(stdout || '{}') as Record<string, unknown> });
+
+const verdict = async (args: string[]) => asJson(await runVerdict(['eval', ...args]));
+const reference = async (args: string[]) => asJson(await runCommand(opa, ['eval', '--format', 'json', ...args]));
+
+/** `verdict eval <args>` and `opa eval --format json <args>`, run side by side: [ours, theirs]. */
+const evalBoth = (args: string[]) => Promise.all([verdict(args), reference(args)]);
 
 /** The same command line run by `opa` and by Verdict, each's status and output as text. */
-function sourceOfBoth(args: string[]): { theirs: SpawnSyncReturns<string>; ours: SpawnSyncReturns<string> } {
-  const theirs = spawnSync(opa, args, { encoding: 'utf8' });
-  const ours = spawnSync(process.execPath, [resolve('dist/src/main.js'), ...args], { encoding: 'utf8' });
+async function sourceOfBoth(args: string[]): Promise<{ theirs: Outcome; ours: Outcome }> {
+  const [theirs, ours] = await Promise.all([runCommand(opa, args), runVerdict(args)]);
   return { theirs, ours };
 }
 
 /** `args` give Verdict OPA's exit status and OPA's output, byte for byte. */
-function sameSource(args: string[]): void {
-  const { theirs, ours } = sourceOfBoth(args);
+async function sameSource(args: string[]): Promise<void> {
+  const { theirs, ours } = await sourceOfBoth(args);
   assert.equal(ours.status, theirs.status, ours.stderr);
   assert.equal(ours.stdout, theirs.stdout);
 }
 
 type Json = Record<string, unknown>;
 
-describe('verdict eval -p', () => {
+describe('verdict eval -p', sideBySide, () => {
   for (const query of ['data.tickets.allow == true', 'data.tickets.allow']) {
-    it(query, () => {
+    it(query, async () => {
       const args = ['-p', '-d', join(dir, 'p.rego'), '-i', join(dir, 'input.json'), '--unknowns', 'input.ticket', query];
-      const ours = verdict(args);
-      const theirs = reference(args);
+      const [ours, theirs] = await evalBoth(args);
       assert.equal(ours.code, 0);
       const o = ours.json.partial as Json;
       const t = theirs.json.partial as Json;
@@ -78,10 +78,9 @@ r if {
   writeFileSync(join(dir, 'order.json'), JSON.stringify({ base: [1, 2] }));
   const exact = ['input.x = data.order', 'data.order = input.x', 'input.x = data.order.p', 'data.order.p = input.x', 'data.base[i] = input.x', 'input.x = data.base[0]', 'input.x = y; y[0] = 1', 'x = input.x', 'input.x = x', 'data.order.d = x', 'x = data.order.d', 'data.order.r', 'data.order.q = input.x'];
   for (const query of exact) {
-    it(`the order of operands: ${query}`, () => {
+    it(`the order of operands: ${query}`, async () => {
       const args = ['-p', '-d', join(dir, 'order.rego'), '-d', join(dir, 'order.json'), query];
-      const ours = verdict(args);
-      const theirs = reference(args);
+      const [ours, theirs] = await evalBoth(args);
       assert.equal(ours.code, 0);
       const o = ours.json.partial as Json;
       const t = theirs.json.partial as Json;
@@ -91,23 +90,23 @@ r if {
       });
     });
   }
-  it('a query that never succeeds prints an empty partial result', () => {
-    const args = ['-p', '--unknowns', 'input.ticket', 'input.ticket.x == 1; 1 == 2'];
-    assert.deepEqual(verdict(args).json, reference(args).json);
+  it('a query that never succeeds prints an empty partial result', async () => {
+    const [ours, theirs] = await evalBoth(['-p', '--unknowns', 'input.ticket', 'input.ticket.x == 1; 1 == 2']);
+    assert.deepEqual(ours.json, theirs.json);
   });
-  it('a query that does not compile prints the errors and exits 2', () => {
-    const ours = verdict(['-p', 'x']);
+  it('a query that does not compile prints the errors and exits 2', async () => {
+    const [ours, theirs] = await evalBoth(['-p', 'x']);
     assert.equal(ours.code, 2);
-    assert.deepEqual(ours.json, reference(['-p', 'x']).json);
+    assert.deepEqual(ours.json, theirs.json);
   });
-  it('--unknowns without -p is refused, not ignored', () => {
-    const out = spawnSync(process.execPath, [resolve('dist/src/main.js'), 'eval', '--unknowns', 'input', 'true'], { encoding: 'utf8' });
+  it('--unknowns without -p is refused, not ignored', async () => {
+    const out = await runVerdict(['eval', '--unknowns', 'input', 'true']);
     assert.equal(out.status, 2);
     assert.match(out.stderr, /--unknowns requires -p/);
   });
 });
 
-describe('verdict eval -p --format source and -b', () => {
+describe('verdict eval -p --format source and -b', sideBySide, () => {
   const policy = join(dir, 'src.rego');
   writeFileSync(policy, `package src
 allow if input.x == 1
@@ -118,19 +117,14 @@ allow if {
 lim := 3
 `);
   const bundle = join(dir, 'bundle');
-  spawnSync('mkdir', ['-p', join(bundle, 'src')]);
+  mkdirSync(join(bundle, 'src'), { recursive: true });
   writeFileSync(join(bundle, '.manifest'), JSON.stringify({ roots: ['src'] }));
   writeFileSync(join(bundle, 'src', 'policy.rego'), 'package src\n\nallow if input.x == 1\n\nallow if {\n  input.y > data.src.lim\n  input.z == "a"\n}\n');
   writeFileSync(join(bundle, 'src', 'data.json'), JSON.stringify({ lim: 4 }));
 
-  const text = (command: string, args: string[]) => {
-    const out = spawnSync(command, args, { encoding: 'utf8' });
-    return { code: out.status, stdout: out.stdout, stderr: out.stderr };
-  };
-  const same = (args: string[]) => {
-    const ours = text(process.execPath, [resolve('dist/src/main.js'), 'eval', ...args]);
-    const theirs = text(opa, ['eval', ...args]);
-    assert.equal(ours.code, theirs.code, ours.stderr);
+  const same = async (args: string[]) => {
+    const [ours, theirs] = await Promise.all([runVerdict(['eval', ...args]), runCommand(opa, ['eval', ...args])]);
+    assert.equal(ours.status, theirs.status, ours.stderr);
     assert.equal(ours.stdout, theirs.stdout);
     return { ours, theirs };
   };
@@ -142,28 +136,28 @@ lim := 3
     'a support module': ['-d', policy, '--disable-inlining', 'data.src.allow', 'data.src.allow'],
     'a bundle (-b) directory': ['-b', bundle, 'data.src.allow'],
   };
-  for (const [name, args] of Object.entries(cases)) it(name, () => void same(['-p', '--format', 'source', ...args]));
-  it('-b with --format json', () => {
-    const args = ['-p', '-b', bundle, 'data.src.allow'];
-    assert.deepEqual(verdict(args).json, reference(args).json);
+  for (const [name, args] of Object.entries(cases)) it(name, async () => void (await same(['-p', '--format', 'source', ...args])));
+  it('-b with --format json', async () => {
+    const [ours, theirs] = await evalBoth(['-p', '-b', bundle, 'data.src.allow']);
+    assert.deepEqual(ours.json, theirs.json);
   });
-  it('a query that does not compile: the errors on stderr, exit 2', () => {
-    const { ours, theirs } = same(['-p', '--format', 'source', 'foo(1)']);
+  it('a query that does not compile: the errors on stderr, exit 2', async () => {
+    const { ours, theirs } = await same(['-p', '--format', 'source', 'foo(1)']);
     assert.equal(ours.stderr, theirs.stderr);
   });
-  it('--format source without -p is refused with a message naming it', () => {
-    const out = text(process.execPath, [resolve('dist/src/main.js'), 'eval', '--format', 'source', 'true']);
-    assert.notEqual(out.code, 0);
+  it('--format source without -p is refused with a message naming it', async () => {
+    const out = await runVerdict(['eval', '--format', 'source', 'true']);
+    assert.notEqual(out.status, 0);
     assert.match(out.stderr, /--format source .*-p/);
   });
-  it('-p with another format is refused with a message naming it', () => {
-    const out = text(process.execPath, [resolve('dist/src/main.js'), 'eval', '-p', '--format', 'pretty', 'true']);
-    assert.notEqual(out.code, 0);
+  it('-p with another format is refused with a message naming it', async () => {
+    const out = await runVerdict(['eval', '-p', '--format', 'pretty', 'true']);
+    assert.notEqual(out.status, 0);
     assert.match(out.stderr, /--format pretty/);
   });
 });
 
-describe('verdict eval -p: `with` on a part of an unknown input', () => {
+describe('verdict eval -p: `with` on a part of an unknown input', sideBySide, () => {
   const policy = join(dir, 'with.rego');
   writeFileSync(policy, 'package w\n\nallow if input.x == 1\n\nk := 5\n');
   // The input stays unknown (OPA does not read the replacement into it) and what is left keeps the `with`.
@@ -181,23 +175,21 @@ describe('verdict eval -p: `with` on a part of an unknown input', () => {
     'y = input.x with input.y as 2; y > 1',
   ];
   for (const q of queries) {
-    it(q, () => {
-      sameSource(['eval', '-p', '--format', 'source', '-d', policy, q]);
-    });
+    it(q, () => sameSource(['eval', '-p', '--format', 'source', '-d', policy, q]));
   }
-  it('beside a `with` that replaces the unknown whole', () => {
+  it('beside a `with` that replaces the unknown whole', async () => {
     const args = ['eval', '-p', '--format', 'source', '--unknowns', 'input.y', 'input.z == 1 with input.y as 2 with input as {"z": 1}'];
-    const { theirs, ours } = sourceOfBoth(args);
+    const { theirs, ours } = await sourceOfBoth(args);
     assert.equal(ours.stdout, theirs.stdout);
   });
-  it('over a rule that depends on unknowns is refused, naming it (OPA keeps the rule whole, as a support rule)', () => {
-    const ours = verdict(['-p', '-d', policy, 'data.w.allow with input.y as 2']);
+  it('over a rule that depends on unknowns is refused, naming it (OPA keeps the rule whole, as a support rule)', async () => {
+    const ours = await verdict(['-p', '-d', policy, 'data.w.allow with input.y as 2']);
     assert.equal(ours.code, 2);
     assert.match(JSON.stringify(ours.json), /`with` on a part of an unknown input over a rule that depends on unknowns/);
   });
 });
 
-describe('verdict eval -p: the query\'s own variables bound to what stays residual', () => {
+describe('verdict eval -p: the query\'s own variables bound to what stays residual', sideBySide, () => {
   // Kept as equations of the query's locals (`__localq0__ = input.y`) after the other expressions, latest
   // first; a known value equated with a variable bound to a residual reference is written first.
   const queries = [
@@ -216,19 +208,15 @@ describe('verdict eval -p: the query\'s own variables bound to what stays residu
     'z = input.x + 1; y = z * 2; y > 2',
   ];
   for (const q of queries) {
-    it(q, () => {
-      sameSource(['eval', '-p', '--format', 'source', q]);
-    });
+    it(q, () => sameSource(['eval', '-p', '--format', 'source', q]));
   }
 });
 
 describe('verdict eval -p: a conflict', () => {
-  it('is worded and located as OPA words it', () => {
+  it('is worded and located as OPA words it', async () => {
     const policy = join(dir, 'conflict.rego');
     writeFileSync(policy, 'package cf\n\np := 1\np := 2\n');
-    const args = ['-p', '-d', policy, 'data.cf.p == 1'];
-    const ours = verdict(args);
-    const theirs = reference(args);
+    const [ours, theirs] = await evalBoth(['-p', '-d', policy, 'data.cf.p == 1']);
     assert.equal(ours.code, theirs.code);
     const errors = (theirs.json.errors as Array<Record<string, unknown>>).map(({ stack_trace: _s, ...rest }) => rest);
     assert.deepEqual(ours.json.errors, errors);

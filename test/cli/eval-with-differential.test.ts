@@ -3,10 +3,9 @@
 // alone in a query is reported as false. The same expressions in rule bodies must give the same document.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
-import { referenceOpa } from '../engine/opa-fixture.js';
 import { writeTree } from '../server/harness.js';
+import { sideBySide } from './command-runs.js';
+import { runBoth } from './opa-differential.js';
 
 const policy = `package t
 
@@ -47,23 +46,17 @@ const queries = [
   'input.a with input.a as 1 with data.t.h as 2',
 ];
 
-const run = (cmd: string, argv: string[], cwd: string) => spawnSync(cmd, argv, { cwd, encoding: 'utf8' });
-
-describe('opa eval and verdict eval agree on expressions under `with`', () => {
+describe('opa eval and verdict eval agree on expressions under `with`', sideBySide, () => {
   const dir = writeTree({ 't.rego': policy });
   for (const q of queries) {
-    it(q, () => {
-      const argv = ['eval', '-d', 't.rego', '-f', 'json', q];
-      const theirs = run(referenceOpa(), argv, dir);
-      const ours = run(process.execPath, [resolve('dist/src/main.js'), ...argv], dir);
+    it(q, async () => {
+      const { theirs, ours } = await runBoth(['eval', '-d', 't.rego', '-f', 'json', q], dir);
       assert.equal(ours.status, theirs.status, ours.stderr);
       assert.deepEqual(JSON.parse(ours.stdout), JSON.parse(theirs.stdout));
     });
   }
-  it('in rule bodies', () => {
-    const argv = ['eval', '-d', 't.rego', '-f', 'json', 'data.t'];
-    const theirs = run(referenceOpa(), argv, dir);
-    const ours = run(process.execPath, [resolve('dist/src/main.js'), ...argv], dir);
+  it('in rule bodies', async () => {
+    const { theirs, ours } = await runBoth(['eval', '-d', 't.rego', '-f', 'json', 'data.t'], dir);
     assert.deepEqual(JSON.parse(ours.stdout), JSON.parse(theirs.stdout));
   });
 });

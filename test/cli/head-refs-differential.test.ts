@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeTree } from '../server/harness.js';
 import { runBoth, withoutStackTraces as answer } from './opa-differential.js';
+import { sideBySide } from './command-runs.js';
 
 const rules = [
   'q := [{"a": 1}[x]]',
@@ -26,13 +27,13 @@ const rules = [
   'q := [x[y], z] if { x := input.one }',
 ];
 
-describe('opa eval and verdict eval agree on rule heads that look up by a variable', () => {
+describe('opa eval and verdict eval agree on rule heads that look up by a variable', sideBySide, () => {
   const input = '{"a": [5, 6], "b": {"k": 1}, "one": [7]}';
   rules.forEach((rule, i) => {
-    it(rule.replace('\n', '; '), () => {
+    it(rule.replace('\n', '; '), async () => {
       const dir = writeTree({ [`m${i}.rego`]: `package p\n\n${rule}\n`, 'input.json': input });
       const argv = ['eval', '--format', 'json', '-d', `m${i}.rego`, '-i', 'input.json', 'data.p'];
-      const { theirs, ours } = runBoth(argv, dir);
+      const { theirs, ours } = await runBoth(argv, dir);
       assert.equal(ours.status, theirs.status, ours.stderr);
       assert.deepEqual(answer(ours.stdout), answer(theirs.stdout));
     });

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeTree } from '../server/harness.js';
 import { runBoth } from './opa-differential.js';
+import { sideBySide } from './command-runs.js';
 
 const policy = `package t
 
@@ -23,12 +24,12 @@ const cases: { query: string; flags: string[] }[] = [
   { query: 'x := {"10": 1, "2": 2}', flags: ['-f', 'json', '--explain', 'notes'] },
 ];
 
-describe('opa eval and verdict eval print object keys in the same order', () => {
+describe('opa eval and verdict eval print object keys in the same order', sideBySide, () => {
   const dir = writeTree({ 't.rego': policy, 'data.json': data });
   for (const { query, flags } of cases) {
-    it(`${flags.join(' ')} ${query}`, () => {
+    it(`${flags.join(' ')} ${query}`, async () => {
       const argv = ['eval', '-d', 't.rego', '-d', 'data.json', ...flags, query];
-      const { theirs, ours } = runBoth(argv, dir);
+      const { theirs, ours } = await runBoth(argv, dir);
       assert.equal(ours.status, theirs.status, ours.stderr);
       assert.equal(ours.stdout, theirs.stdout);
     });

@@ -1,21 +1,19 @@
-// One command line run by the reference OPA and by verdict, in the same folder, for differential tests.
+// One command line run by the reference OPA and by verdict, in the same folder, for differential tests. The two
+// run side by side, and a suite of such cases may run several at once (command-runs.ts, sideBySide).
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { resolve } from 'node:path';
 import { it } from 'node:test';
 import { referenceOpa } from '../engine/opa-fixture.js';
 import { writeTree } from '../server/harness.js';
+import { runCommand, runVerdict, type Outcome } from './command-runs.js';
 
 export interface BothRuns {
-  theirs: SpawnSyncReturns<string>;
-  ours: SpawnSyncReturns<string>;
+  theirs: Outcome;
+  ours: Outcome;
 }
 
-export function runBoth(argv: string[], cwd: string): BothRuns {
-  return {
-    theirs: spawnSync(referenceOpa(), argv, { cwd, encoding: 'utf8' }),
-    ours: spawnSync(process.execPath, [resolve('dist/src/main.js'), ...argv], { cwd, encoding: 'utf8' }),
-  };
+export async function runBoth(argv: string[], cwd: string): Promise<BothRuns> {
+  const [theirs, ours] = await Promise.all([runCommand(referenceOpa(), argv, { cwd }), runVerdict(argv, { cwd })]);
+  return { theirs, ours };
 }
 
 /** An `opa eval`/`opa check` JSON answer without OPA's stack_trace, which verdict does not print. */
@@ -29,8 +27,8 @@ export function withoutStackTraces(json: string): unknown {
  * `opa check --format json` and `verdict check --format json` of the same files (with the same `flags`) agree:
  * exit status, the errors (printed on stderr, nothing when the modules are fine) and stdout.
  */
-export function assertChecksAgree(files: string[], cwd: string, flags: string[] = []): void {
-  const { theirs, ours } = runBoth(['check', '--format', 'json', ...flags, ...files], cwd);
+export async function assertChecksAgree(files: string[], cwd: string, flags: string[] = []): Promise<void> {
+  const { theirs, ours } = await runBoth(['check', '--format', 'json', ...flags, ...files], cwd);
   assert.equal(ours.status, theirs.status, ours.stderr);
   assert.deepEqual(withoutStackTraces(ours.stderr || '{}'), withoutStackTraces(theirs.stderr || '{}'));
   assert.equal(ours.stdout, theirs.stdout);
@@ -42,9 +40,6 @@ export function assertChecksAgree(files: string[], cwd: string, flags: string[] 
  */
 export function itChecksAgree(cases: string[], moduleOf: (c: string) => string, title: (c: string) => string = (c) => c, flags: string[] = []): void {
   cases.forEach((c, i) => {
-    it(title(c), () => {
-      const dir = writeTree({ [`m${i}.rego`]: moduleOf(c) });
-      assertChecksAgree([`m${i}.rego`], dir, flags);
-    });
+    it(title(c), () => assertChecksAgree([`m${i}.rego`], writeTree({ [`m${i}.rego`]: moduleOf(c) }), flags));
   });
 }

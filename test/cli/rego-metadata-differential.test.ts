@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { send, useOpaAndVerdict, writeTree } from '../server/harness.js';
 import { itChecksAgree, runBoth, withoutStackTraces as answer } from './opa-differential.js';
+import { sideBySide } from './command-runs.js';
 
 const policy = `# METADATA
 # title: the package
@@ -65,11 +66,11 @@ const checked = [
   'r if {\n  every y in [1] {\n    y\n    rego.metadata.rule(1)\n  }\n}',
 ];
 
-describe('opa and verdict agree on rego.metadata.rule() and rego.metadata.chain()', () => {
+describe('opa and verdict agree on rego.metadata.rule() and rego.metadata.chain()', sideBySide, () => {
   queries.forEach((query) => {
-    it(`eval: ${query}`, () => {
+    it(`eval: ${query}`, async () => {
       const dir = writeTree({ 'p.rego': policy });
-      const { theirs, ours } = runBoth(['eval', '--format', 'json', '-d', 'p.rego', query], dir);
+      const { theirs, ours } = await runBoth(['eval', '--format', 'json', '-d', 'p.rego', query], dir);
       assert.equal(ours.status, theirs.status, ours.stderr);
       assert.deepEqual(answer(ours.stdout), answer(theirs.stdout));
     });

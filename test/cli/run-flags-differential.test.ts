@@ -1,7 +1,7 @@
 // The same `opa run` flag lines given to the real OPA and to `verdict run`: both must start, and both must
 // give the same answers (decisions, documents, policy ids, the effective config) to the same requests. Bad
 // flags and bad values must stop both, and Verdict's message must name the flag.
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { referenceOpa } from '../engine/opa-fixture.js';
 import { freePort } from '../free-port.js';
 import { eventually } from '../eventually.js';
 import { send, writeTree } from '../server/harness.js';
+import { runCommand, runVerdict, sideBySide } from './command-runs.js';
 
 const main = resolve('dist/src/main.js');
 
@@ -160,15 +161,18 @@ const badLines: { args: string[]; names: RegExp }[] = [
   { args: ['missing.rego'], names: /missing\.rego: no such file or directory/ },
 ];
 
-for (const { args, names } of badLines) {
-  test(`a bad flag line stops both and Verdict names it: ${args.join(' ')}`, () => {
-    const opa = spawnSync(referenceOpa(), ['run', '-s', '--addr', '127.0.0.1:0', ...args], { cwd: fixture, encoding: 'utf8', timeout: 20_000 });
-    assert.notEqual(opa.status, 0, `OPA refuses it too: ${opa.stderr}`);
-    const verdict = spawnSync(process.execPath, [main, 'run', '-s', '--addr', '127.0.0.1:0', ...args], { cwd: fixture, encoding: 'utf8', timeout: 20_000 });
-    assert.equal(verdict.status, 2, verdict.stderr);
-    assert.match(verdict.stderr, names);
-  });
-}
+// These commands stop before serving, so they run side by side.
+describe('a bad flag line stops both and Verdict names it', sideBySide, () => {
+  for (const { args, names } of badLines) {
+    test(args.join(' '), async () => {
+      const argv = ['run', '-s', '--addr', '127.0.0.1:0', ...args];
+      const [opa, verdict] = await Promise.all([runCommand(referenceOpa(), argv, { cwd: fixture, timeout: 20_000 }), runVerdict(argv, { cwd: fixture, timeout: 20_000 })]);
+      assert.notEqual(opa.status, 0, `OPA refuses it too: ${opa.stderr}`);
+      assert.equal(verdict.status, 2, verdict.stderr);
+      assert.match(verdict.stderr, names);
+    });
+  }
+});
 
 const refused: { args: string[]; names: RegExp }[] = [
   { args: ['--pprof'], names: /--pprof is not supported: Verdict is not a Go program/ },
@@ -181,13 +185,15 @@ const refused: { args: string[]; names: RegExp }[] = [
   { args: ['--verification-key', 'k', 'policy.rego'], names: /--verification-key verifies bundles: give the paths with --bundle/ },
 ];
 
-for (const { args, names } of refused) {
-  test(`verdict run refuses by name: ${args.join(' ')}`, () => {
-    const out = spawnSync(process.execPath, [main, 'run', '--addr', '127.0.0.1:0', ...args], { cwd: fixture, encoding: 'utf8', timeout: 20_000 });
-    assert.equal(out.status, 2, out.stderr);
-    assert.match(out.stderr, names);
-  });
-}
+describe('verdict run refuses by name', sideBySide, () => {
+  for (const { args, names } of refused) {
+    test(args.join(' '), async () => {
+      const out = await runVerdict(['run', '--addr', '127.0.0.1:0', ...args], { cwd: fixture, timeout: 20_000 });
+      assert.equal(out.status, 2, out.stderr);
+      assert.match(out.stderr, names);
+    });
+  }
+});
 
 test('verdict run -h lists every opa run flag it knows, with refusals and their reasons', () => {
   const out = spawnSync(process.execPath, [main, 'run', '-h'], { encoding: 'utf8' });
@@ -209,9 +215,9 @@ test('--shutdown-wait-period keeps serving after SIGTERM, then exits 0', async (
 
 test('--ready-timeout: a bundle that never loads stops both OPA and Verdict with status 1', async () => {
   const args = ['--ready-timeout', '1', '--set', 'services.down.url=http://127.0.0.1:9', '--set', 'bundles.b.service=down'];
-  const opa = spawnSync(referenceOpa(), ['run', '--server', '--addr', '127.0.0.1:0', ...args], { cwd: fixture, encoding: 'utf8', timeout: 30_000 });
+  const argv = ['run', '--server', '--addr', '127.0.0.1:0', ...args];
+  const [opa, verdict] = await Promise.all([runCommand(referenceOpa(), argv, { cwd: fixture, timeout: 30_000 }), runVerdict(argv, { cwd: fixture, timeout: 30_000 })]);
   assert.equal(opa.status, 1, opa.stderr);
-  const verdict = spawnSync(process.execPath, [main, 'run', '--server', '--addr', '127.0.0.1:0', ...args], { cwd: fixture, encoding: 'utf8', timeout: 30_000 });
   assert.equal(verdict.status, 1, verdict.stderr);
   assert.match(verdict.stderr, /"err":"plugins not ready after --ready-timeout 1s: bundle","msg":"Failed to wait for plugins activation\."/);
 });

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeTree } from '../server/harness.js';
 import { itChecksAgree, runBoth, withoutStackTraces as answer } from './opa-differential.js';
+import { sideBySide } from './command-runs.js';
 
 const input = '{"a": [5, 6], "b": {"x": 1, "y": 2}, "one": [7]}';
 
@@ -107,11 +108,11 @@ const checked = [
   'f({count(y)}) := 1',
 ];
 
-describe('opa and verdict agree on safety', () => {
+describe('opa and verdict agree on safety', sideBySide, () => {
   evaluated.forEach((rules, i) => {
-    it(`eval: ${rules.replaceAll('\n', '; ')}`, () => {
+    it(`eval: ${rules.replaceAll('\n', '; ')}`, async () => {
       const dir = writeTree({ [`m${i}.rego`]: `package p\n\n${rules}\n`, 'input.json': input });
-      const { theirs, ours } = runBoth(['eval', '--format', 'json', '-d', `m${i}.rego`, '-i', 'input.json', 'data.p'], dir);
+      const { theirs, ours } = await runBoth(['eval', '--format', 'json', '-d', `m${i}.rego`, '-i', 'input.json', 'data.p'], dir);
       assert.equal(ours.status, theirs.status, ours.stderr);
       assert.deepEqual(answer(ours.stdout), answer(theirs.stdout));
     });

@@ -7,6 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runCommand, runVerdict, sideBySide } from './command-runs.js';
 
 const opa = execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim();
 const suites = 'test/cli/test-suites';
@@ -77,11 +78,10 @@ const cases: Array<{ args: string[]; json?: true }> = [
   { args: ['-v', 'rego'] },
 ];
 
-describe('verdict test matches opa test', () => {
+describe('verdict test matches opa test', sideBySide, () => {
   for (const c of cases) {
-    it(c.args.join(' '), () => {
-      const theirs = run(opa, ['test', ...c.args]);
-      const ours = run(process.execPath, ['dist/src/main.js', 'test', ...c.args]);
+    it(c.args.join(' '), async () => {
+      const [theirs, ours] = await Promise.all([runCommand(opa, ['test', ...c.args]), runVerdict(['test', ...c.args])]);
       assert.equal(ours.status, theirs.status, `exit code; ours: ${ours.stdout}${ours.stderr}`);
       assert.equal(ours.stderr, theirs.stderr);
       if (c.json) assert.deepEqual(jsonParts(ours.stdout), jsonParts(theirs.stdout));

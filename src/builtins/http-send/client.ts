@@ -5,7 +5,7 @@
 // every decision of the server.
 import type { IncomingHttpHeaders } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { sendRequest, hasHeader, HttpRequestError, type HttpResponse, type TlsOptions } from '../../net/http-client.js';
+import type { HttpRequestError, HttpResponse, TlsOptions } from '../../net/http-client.js';
 import { lazyRequire } from '../../lazy-require.js';
 import { LookupCache } from '../../pip/cache.js';
 import type { JsonValue } from '../../pip/adapter.js';
@@ -16,6 +16,10 @@ import { cacheLifetimeMs } from './freshness.js';
 import { currentTrace, traced, type SpanAttributes, type TraceContext } from '../../tracing/index.js';
 
 const yaml = lazyRequire<typeof import('yaml')>('yaml');
+// The HTTP client, and with it node:http, node:https and node:net, is loaded by the first request: every
+// `verdict eval` and `verdict test` makes a client, and loading those up front cost each about 20 ms of CPU.
+const httpClient = () => import('../../net/http-client.js');
+type HttpClient = Awaited<ReturnType<typeof httpClient>>;
 
 export interface HttpSendSettings {
   /** Timeout of a request that sets none, ms (OPA: 5s). */
@@ -146,10 +150,11 @@ export class HttpSendClient {
     const tls = await tlsConnectOptions(req);
     const url = parseUrl(req);
     const allowList = this.allowList;
+    const http = await httpClient();
     try {
-      const res = await sendRequest(url.href, {
+      const res = await http.sendRequest(url.href, {
         method: req.method,
-        headers: headersFor(req),
+        headers: headersFor(req, http.hasHeader),
         trace,
         body: req.body,
         tls,
@@ -162,7 +167,7 @@ export class HttpSendClient {
       });
       return { response: responseObject(res, req), headers: res.headers };
     } catch (err) {
-      throw err instanceof HttpRequestError ? inGoWords(err, req.method, this.settings.maxResponseBytes) : err;
+      throw err instanceof http.HttpRequestError ? inGoWords(err, req.method, this.settings.maxResponseBytes) : err;
     }
   }
 }
@@ -194,7 +199,7 @@ function spanAttributes(req: HttpSendRequest): SpanAttributes {
   }
 }
 
-function headersFor(req: HttpSendRequest): Record<string, string> {
+function headersFor(req: HttpSendRequest, hasHeader: HttpClient['hasHeader']): Record<string, string> {
   const headers: Record<string, string> = { ...req.headers };
   if (!hasHeader(headers, 'user-agent')) headers['User-Agent'] = 'Verdict (http.send)';
   // OPA gives a request with its own TLS settings a transport of its own without keep-alive.

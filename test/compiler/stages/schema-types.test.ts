@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { checkRego, RegoCompileError } from '../../../src/compiler/compile-rego.js';
 import { verdictBuiltins, verdictDeprecated } from '../../../src/compiler/builtins.js';
 import { writeTree } from '../../server/harness.js';
+import { sideBySide } from '../../cli/command-runs.js';
 
 const opa = resolve(execFileSync('scripts/install-opa.sh', { encoding: 'utf8' }).trim());
 const verdict = resolve('dist/src/main.js');
@@ -343,7 +344,7 @@ async function both(args: string[]): Promise<[Run, Run]> {
   return Promise.all([run(process.execPath, [verdict, ...args]), run(opa, args)]);
 }
 
-describe('type checking with JSON schemas, as OPA', () => {
+describe('type checking with JSON schemas, as OPA', sideBySide, () => {
   const cases: string[][] = [
     ['check', '-f', 'json', '-s', 'schemas/input.json', 'input/p.rego'],
     ['check', '-s', 'schemas/input.json', 'input/p.rego'],

@@ -95,6 +95,12 @@ const checked = [
   'q if {\n  [x, w] := [1, z]\n}',
   'q if {\n  x := z\n  x == 1\n  y := x + v\n}',
   'q if {\n  some x\n  x = y\n}',
+  // A `:=` with unsafe vars of its own: what it declares is reported only when nothing else is.
+  'q if {\n  y := [y | x > 0]\n}',
+  'q if {\n  y := [y | true]\n}',
+  'q if {\n  y := [[y, u] | x > 0]\n}',
+  'q if {\n  x := [x | true]\n  x2 := [x2 | true]\n}',
+  'q if {\n  x := [x | y > 1]\n  z := w\n}',
   // An expression binding more than its closures read runs; the closures report what they read.
   'q if {\n  every e in input.a[x] + [z | z = x] { e > 3 }\n}',
   // Unevaluable with values bind nothing; a closure in a some-in domain reads the declared var.

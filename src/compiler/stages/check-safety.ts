@@ -408,21 +408,20 @@ class SafetyChecker {
   }
 
   /**
-   * The unsafe vars of the rule being checked, with the expression (its location) that cannot bind them: every
-   * body and closure of the rule adds to the same list, reported at once as OPA does (flushUnsafe).
+   * The unsafe vars of the rule being checked, with the expression (its location) that cannot bind them and, for
+   * the equality a `:=` became, the vars it declares: every body and closure of the rule adds to the same list,
+   * reported at once as OPA does (flushUnsafe).
    */
-  private unsafe: { loc: Location; vars: Vars }[] = [];
+  private unsafe: { loc: Location; vars: Vars; declares?: Term }[] = [];
 
-  private report(e: { loc: Location }, unsafe: Vars): void {
-    if (unsafe.size > 0) this.unsafe.push({ loc: e.loc, vars: unsafe });
+  private report(e: { loc: Location; assignment?: true; terms?: Expr['terms'] }, unsafe: Vars): void {
+    if (unsafe.size === 0) return;
+    const declares = e.assignment && Array.isArray(e.terms) && e.terms.length === 3 ? e.terms[1] : undefined;
+    this.unsafe.push({ loc: e.loc, vars: unsafe, declares });
   }
 
-  /**
-   * The name an unsafe var is reported by, or undefined for a var the user did not name: one the compiler made
-   * up, and one a `:=` declared, which OPA never reports (`x := y` with y unsafe reports y alone).
-   */
+  /** The name an unsafe var is reported by, or undefined for a var the compiler made up. */
   private shown(v: string): string | undefined {
-    if (this.ctx.assigned.has(v)) return undefined;
     const name = this.name(v);
     return generated(name) ? undefined : name;
   }
@@ -430,11 +429,21 @@ class SafetyChecker {
   /**
    * Reports the unsafe vars collected for one rule: each named var once, at the first expression (by location)
    * that cannot bind it, in the order of those locations; when none is named, each expression that adds an unsafe
-   * var of the compiler's own is unsafe as a whole.
+   * var of the compiler's own is unsafe as a whole. A var declared by a `:=` that is itself unsafe is left out when
+   * another var is reported: `x := y` reports y, not x, and `y := [y | x > 0]` reports x, not the head's y, which
+   * the error in the body explains (`y := [y | true]` reports y).
    */
   private flushUnsafe(): void {
     const pairs = this.unsafe;
     this.unsafe = [];
+    const declared: Vars = new Set();
+    for (const { declares } of pairs) {
+      if (!declares) continue;
+      for (const v of termVars(declares)) {
+        declared.add(v);
+        declared.add(this.name(v));
+      }
+    }
     const first = new Map<string, { name: string; loc: Location }>();
     for (const { loc, vars } of pairs) {
       for (const v of vars) {
@@ -444,6 +453,9 @@ class SafetyChecker {
         if (!seen || compareLocations(loc, seen.loc) < 0) first.set(v, { name, loc });
       }
     }
+    const isDeclared = (v: string, name: string): boolean => declared.has(v) || declared.has(name);
+    const others = [...first].some(([v, { name }]) => !isDeclared(v, name));
+    if (others) for (const [v, { name }] of first) if (isDeclared(v, name)) first.delete(v);
     if (first.size > 0) {
       const found = [...first.values()];
       found.sort((a, b) => compareLocations(a.loc, b.loc) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

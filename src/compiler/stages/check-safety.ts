@@ -177,6 +177,18 @@ function matchedVars(t: Term, out: Vars): void {
   }
 }
 
+/**
+ * Whether a head term is evaluated in the body (OPA's requiresEval): it holds a ref, a call or a comprehension,
+ * closures included. Template strings are left in place: they are checked as closures where they stand.
+ */
+function requiresEval(t: Term): boolean {
+  switch (t.type) {
+    case 'ref': case 'call': case 'arraycomprehension': case 'setcomprehension': case 'objectcomprehension': return true;
+    case 'templatestring': return false;
+    default: return childTerms(t).some(requiresEval);
+  }
+}
+
 const isComprehension = (t: Term): boolean =>
   t.type === 'arraycomprehension' || t.type === 'setcomprehension' || t.type === 'objectcomprehension';
 
@@ -474,15 +486,15 @@ class SafetyChecker {
     const inTerm = (t: Term): void => {
       switch (t.type) {
         case 'arraycomprehension': case 'setcomprehension': {
-          const r = this.body(t.value.body, safe);
+          const r = this.withHeads(t.value.body, [t.value.term], safe);
           t.value.body = r.body;
-          this.headWithClosures([t.value.term], this.headSafe(r), e);
+          this.head(r.kept, this.headSafe(r), e);
           return;
         }
         case 'objectcomprehension': {
-          const r = this.body(t.value.body, safe);
+          const r = this.withHeads(t.value.body, [t.value.key, t.value.value], safe);
           t.value.body = r.body;
-          this.headWithClosures([t.value.key, t.value.value], this.headSafe(r), e);
+          this.head(r.kept, this.headSafe(r), e);
           return;
         }
         case 'templatestring': return;
@@ -504,6 +516,31 @@ class SafetyChecker {
   }
 
   /**
+   * A body checked as OPA checks it once its rule's or comprehension's head terms that need evaluating (a ref, a
+   * call or a comprehension in them) are moved to its end (OPA's RewriteExprTerms, RewriteComprehensionTerms and
+   * RewriteRefsInHead): each becomes `$head = term`, located at the term, so a var unsafe in it is reported there
+   * (a head comes before its body) and a closure in it runs after what the body binds. The returned body leaves
+   * those out; `kept` are the head terms not moved, whose vars the body must bind.
+   */
+  private withHeads(body: Body, heads: Term[], globals: Vars): { body: Body; safe: Vars; safeBody: boolean; kept: Term[] } {
+    const moved = new Set<Expr>();
+    const kept: Term[] = [];
+    for (const t of heads) {
+      if (!requiresEval(t)) {
+        kept.push(t);
+        continue;
+      }
+      const eq: Term = { type: 'ref', value: [{ type: 'var', value: 'eq', loc: t.loc }], loc: t.loc };
+      const local: Term = { type: 'var', value: unitOutput(this.outputs++), loc: t.loc };
+      moved.add({ index: body.length + moved.size, terms: [eq, local, t], loc: t.loc, generated: true });
+    }
+    if (moved.size === 0) return { ...this.body(body, globals), kept };
+    const checked = this.body([...body, ...moved], globals);
+    const rest = checked.safeBody ? checked.body.filter((e) => !moved.has(e)).map((e, index) => (e.index === index ? e : { ...e, index })) : body;
+    return { ...checked, body: rest, kept };
+  }
+
+  /**
    * What a comprehension's head may read: what its body binds; of an unsafe body, whatever it mentions too, as
    * a var the body reads but cannot bind is reported there, not again for the head.
    */
@@ -512,15 +549,6 @@ class SafetyChecker {
     const mentioned = new Set(r.safe);
     allVars(r.body, this.isFunction, mentioned);
     return mentioned;
-  }
-
-  /**
-   * A comprehension's head: its vars must be bound by its body, and closures nested in it (`[[s | true] | some s
-   * in xs]`) run after that body, so they are checked with what it binds.
-   */
-  private headWithClosures(terms: Term[], safe: Vars, e: Expr): void {
-    this.head(terms, safe, e);
-    for (const t of terms) this.closures({ index: e.index, terms: t, loc: t.loc }, safe);
   }
 
   /** Vars in these terms must be bound by the body that produced `safe`. */
@@ -533,20 +561,9 @@ class SafetyChecker {
   rule(rule: Rule): void {
     const globals: Vars = new Set(['input', 'data']);
     for (const a of rule.head.args ?? []) termVars(a, globals);
-    // A comprehension in the head is evaluated at the end of the body (OPA moves it there, `__localN__ = [...]`):
-    // it is checked as such an expression, so a var its body shares with the rule's body must be bound there.
     const head = rule.head;
     const headTerms = [head.key, head.value, ...(head.args ?? [])].filter((t): t is Term => !!t && t !== head.ref[head.ref.length - 1]);
-    const moved = new Set<Expr>();
-    for (const t of headTerms) {
-      if (!isComprehension(t)) continue;
-      const eq: Term = { type: 'ref', value: [{ type: 'var', value: 'eq', loc: t.loc }], loc: t.loc };
-      moved.add({ index: rule.body.length + moved.size, terms: [eq, { type: 'var', value: '$head', loc: t.loc }, t], loc: t.loc });
-    }
-    const checked = this.body([...rule.body, ...moved], globals);
-    rule.body = moved.size === 0 ? checked.body : checked.body.filter((e) => !moved.has(e)).map((e, index) => (e.index === index ? e : { ...e, index }));
-    // Comprehensions nested in other head terms are checked with what the body binds.
-    for (const t of headTerms) if (!isComprehension(t)) this.closures({ index: rule.body.length, terms: t, loc: t.loc }, checked.safe);
+    rule.body = this.withHeads(rule.body, headTerms, globals).body;
     this.flushUnsafe();
   }
 

@@ -76,6 +76,8 @@ export interface Expr extends Node {
   negated?: true;
   /** Set on literals the parser made up (the `true` body of `p := 1`). */
   generated?: true;
+  /** Set on the equality a `:=` became (RewriteLocalVars): its left side only declares. */
+  assignment?: true;
   terms: Term | Term[] | SomeDecl | Every | NotBody | LogicalExpr;
   with?: With[];
 }

@@ -140,8 +140,13 @@ export function formatRegoError(e: LocatedError): string {
 }
 
 /** Both sides' types, and for two arrays, objects or sets OPA's hint that they can never be equal. */
+/** Both sides in full, or, where a line would be too wide, printed to show where they differ (as arguments are). */
 function matchErrorLines(d: MatchErrorDetails): string[] {
-  const lines = [`left  : ${typeText(d.a, Infinity)}`, `right : ${typeText(d.b, Infinity)}`];
+  let lines = [`left  : ${typeText(d.a, Infinity)}`, `right : ${typeText(d.b, Infinity)}`];
+  if (lines.some((l) => [...l].length > MAX_LINE_WIDTH)) {
+    const [left, right] = typeDiff(d.a, d.b, 0);
+    lines = [`left  : ${left}`, `right : ${right}`];
+  }
   const kind = d.a.type === d.b.type && (d.a.type === 'array' || d.a.type === 'object' || d.a.type === 'set') ? `${d.a.type}s` : undefined;
   if (kind) lines.push(`hint  : both sides are ${kind} but their types differ, so they can never be equal (see https://www.openpolicyagent.org/docs/errors/rego-type-error/match-error)`);
   return lines;

@@ -189,7 +189,8 @@ export class ExpressionParser {
       }
       if (atEnd() || requireSemi) return body;
       if (!this.tok.nl && !sideBySide) {
-        this.illegal(`expected \\n or ; or ${end === 'eof' ? 'eof' : end}`);
+        // As OPA: not piled onto an error already found (`1 +* 2` stops at the `*` it could not read).
+        if (this.errors.length === 0) this.illegal(`expected \\n or ; or ${end === 'eof' ? 'eof' : end}`);
         return null;
       }
     }

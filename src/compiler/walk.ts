@@ -262,12 +262,13 @@ export function exprOperator(e: Expr): string {
 /**
  * Calls `f` on the operator of every function call in a rule (head, body, else branches, nested bodies),
  * in source order, with the location OPA reports for it: the call term's own, or the expression's for a call
- * written as an expression (`f(x)`, `x = y`).
+ * written as an expression (`f(x)`, `x = y`), the number of its operands, and whether it is nested in a term
+ * (`nested`) rather than written as an expression.
  */
-export function forEachCallInRule(rule: Rule, f: (op: Term, loc: Location) => void): void {
+export function forEachCallInRule(rule: Rule, f: (op: Term, loc: Location, operands: number, nested: boolean) => void): void {
   // Bodies nested in terms are reached by forEachExprDeep/exprsInTerm; this covers the terms themselves.
   const inTerm = (t: Term): void => {
-    if (t.type === 'call') f(t.value[0], t.loc);
+    if (t.type === 'call') f(t.value[0], t.loc, t.value.length - 1, true);
     if (t.type === 'arraycomprehension' || t.type === 'setcomprehension') inTerm(t.value.term);
     else if (t.type === 'objectcomprehension') {
       inTerm(t.value.key);
@@ -278,7 +279,7 @@ export function forEachCallInRule(rule: Rule, f: (op: Term, loc: Location) => vo
   };
   const inExpr = (e: Expr): void => {
     const call = Array.isArray(e.terms);
-    if (call) f((e.terms as Term[])[0], e.loc);
+    if (call) f((e.terms as Term[])[0], e.loc, (e.terms as Term[]).length - 1, false);
     const terms = exprTerms(e);
     for (let i = call ? 1 : 0; i < terms.length; i++) inTerm(terms[i]);
     if (e.with) for (let i = 0; i < e.with.length; i++) inTerm(e.with[i].value);

@@ -23,6 +23,13 @@ const calls = [
   'f(x) := x\n\nu if f(1, 2)',
   'f(x) := x\n\ng if f()\n\nh := f()',
   'm := [y | y := upper("a", "b", "c")]',
+  // Arities are checked before safety and recursion: a call of the wrong arity reading its own package is that.
+  'q := count(data.p, 1)',
+  'q if {\n  x := count(data.p, 1)\n}',
+  'f(x) := x\n\nq := f(data.p, 1)',
+  'q if {\n  x := count(1, 2)\n  y > 1\n}',
+  'q if {\n  x := count(1, 2)\n  foo(1)\n}',
+  'q if {\n  count(data.p, 1)\n}',
 ];
 
 describe('opa and verdict agree on calls with the wrong number of operands', sideBySide, () => {

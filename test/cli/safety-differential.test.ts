@@ -30,6 +30,10 @@ const evaluated = [
   'q := x if {\n  x := count(y) + abs(z)\n  y := input.a\n  z := input.b.x - 5\n}',
   'q if {\n  every e in array.concat(y, [7]) { e > 4 }\n  y := input.a\n}',
   'q contains z if {\n  some z in [y * 2, 3]\n  y := input.one[0]\n}',
+  // Head terms evaluated after the body, whatever the order written.
+  'q := [count(x) | x := input.a[_]]',
+  'q := {x.k: [y.v] | y := {"v": x.k}; x := {"k": input.a[_]}}',
+  'q := [y.a] if {\n  y := {"a": x}\n  x := input.b.x\n}',
 ];
 
 const checked = [
@@ -96,11 +100,34 @@ const checked = [
   'q if {\n  [x, w] := [1, z]\n}',
   'q if {\n  x := z\n  x == 1\n  y := x + v\n}',
   'q if {\n  some x\n  x = y\n}',
+  // A `:=` with unsafe vars of its own: what it declares is reported only when nothing else is.
+  'q if {\n  y := [y | x > 0]\n}',
+  'q if {\n  y := [y | true]\n}',
+  'q if {\n  y := [[y, u] | x > 0]\n}',
+  'q if {\n  x := [x | true]\n  x2 := [x2 | true]\n}',
+  'q if {\n  x := [x | y > 1]\n  z := w\n}',
   // An expression binding more than its closures read runs; the closures report what they read.
   'q if {\n  every e in input.a[x] + [z | z = x] { e > 3 }\n}',
   // Unevaluable with values bind nothing; a closure in a some-in domain reads the declared var.
   'q contains y if {\n  input.a[y] == count(4) + input.a with input as w\n}',
   'q if {\n  some x in [y | y = x]\n}',
+  // A head term holding a ref, a call or a comprehension is evaluated at the end of its body, located at the term
+  // (which comes before the body): a var unsafe there is reported at the head.
+  'q := x.a if {\n  x > 1\n}',
+  'q := [count(x)] if {\n  x > 1\n}',
+  'q contains x.a if {\n  x > 1\n}',
+  'f(a) := a + x if {\n  x > 1\n}',
+  'q := x + y if {\n  x > 1\n  y > 1\n}',
+  'q := sprintf("%v", [z]) if {\n  z > x\n}',
+  'q := {"a": x.b} if {\n  x > 1\n}',
+  'q := [x.a | x > 1]',
+  'q := [[count(x)] | x > 1]',
+  'q := {x.a: 1 | x > 1}',
+  'q := {1: x.a | x > 1}',
+  'q if {\n  y := [count(x) | x > 1]\n}',
+  'q if {\n  y := [[x | true] | x > 1]\n}',
+  'q if {\n  y := [[x.a] | x > w]\n}',
+  'q if {\n  some x in [[u | some u in v] | some v in w]\n}',
   // Calls in function arguments are refused (not in sets, whose vars are not the function's).
   'f(1 + 1) := 7',
   'f(x[count(y)]) := 1',

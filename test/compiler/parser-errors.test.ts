@@ -93,6 +93,9 @@ const severalBroken = [
   'p := 1\n\nq { x := }\nr := [\n', `${'x := ]\n'.repeat(12)}`, 'x := [\n'.repeat(50),
   // A rule whose value fails at `if` keeps its body, and OPA reads on past it.
   'p := if x\nq := ]\n', 'p := if {x}\nq := ]\n', 'a := [1,\n\nb if { x }\n\nc := "ok"\n\nd := {1: }\n',
+  // An operand that cannot be read leaves its error alone: the expression it cut short is not also missing a `;`.
+  'b if { 1 +* 2 }\n', 'b { 1 +* 2 }\n', 'b if { x := (1 + ) 2 }\n', 'a if { 1 +* 2 }\nb if { x := 1 y := 2 }\n',
+  'b := [x | x := 1 +* 2]\n', 'b if { x := 1 y := 2 }\n',
 ];
 
 test('a module with several broken statements gets the errors opa parse reports, stopping where it stops', { timeout: 120_000 }, async () => {

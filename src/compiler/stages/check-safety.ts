@@ -177,6 +177,18 @@ function matchedVars(t: Term, out: Vars): void {
   }
 }
 
+/**
+ * Whether a head term is evaluated in the body (OPA's requiresEval): it holds a ref, a call or a comprehension,
+ * closures included. Template strings are left in place: they are checked as closures where they stand.
+ */
+function requiresEval(t: Term): boolean {
+  switch (t.type) {
+    case 'ref': case 'call': case 'arraycomprehension': case 'setcomprehension': case 'objectcomprehension': return true;
+    case 'templatestring': return false;
+    default: return childTerms(t).some(requiresEval);
+  }
+}
+
 const isComprehension = (t: Term): boolean =>
   t.type === 'arraycomprehension' || t.type === 'setcomprehension' || t.type === 'objectcomprehension';
 
@@ -408,21 +420,20 @@ class SafetyChecker {
   }
 
   /**
-   * The unsafe vars of the rule being checked, with the expression (its location) that cannot bind them: every
-   * body and closure of the rule adds to the same list, reported at once as OPA does (flushUnsafe).
+   * The unsafe vars of the rule being checked, with the expression (its location) that cannot bind them and, for
+   * the equality a `:=` became, the vars it declares: every body and closure of the rule adds to the same list,
+   * reported at once as OPA does (flushUnsafe).
    */
-  private unsafe: { loc: Location; vars: Vars }[] = [];
+  private unsafe: { loc: Location; vars: Vars; declares?: Term }[] = [];
 
-  private report(e: { loc: Location }, unsafe: Vars): void {
-    if (unsafe.size > 0) this.unsafe.push({ loc: e.loc, vars: unsafe });
+  private report(e: { loc: Location; assignment?: true; terms?: Expr['terms'] }, unsafe: Vars): void {
+    if (unsafe.size === 0) return;
+    const declares = e.assignment && Array.isArray(e.terms) && e.terms.length === 3 ? e.terms[1] : undefined;
+    this.unsafe.push({ loc: e.loc, vars: unsafe, declares });
   }
 
-  /**
-   * The name an unsafe var is reported by, or undefined for a var the user did not name: one the compiler made
-   * up, and one a `:=` declared, which OPA never reports (`x := y` with y unsafe reports y alone).
-   */
+  /** The name an unsafe var is reported by, or undefined for a var the compiler made up. */
   private shown(v: string): string | undefined {
-    if (this.ctx.assigned.has(v)) return undefined;
     const name = this.name(v);
     return generated(name) ? undefined : name;
   }
@@ -430,11 +441,21 @@ class SafetyChecker {
   /**
    * Reports the unsafe vars collected for one rule: each named var once, at the first expression (by location)
    * that cannot bind it, in the order of those locations; when none is named, each expression that adds an unsafe
-   * var of the compiler's own is unsafe as a whole.
+   * var of the compiler's own is unsafe as a whole. A var declared by a `:=` that is itself unsafe is left out when
+   * another var is reported: `x := y` reports y, not x, and `y := [y | x > 0]` reports x, not the head's y, which
+   * the error in the body explains (`y := [y | true]` reports y).
    */
   private flushUnsafe(): void {
     const pairs = this.unsafe;
     this.unsafe = [];
+    const declared: Vars = new Set();
+    for (const { declares } of pairs) {
+      if (!declares) continue;
+      for (const v of termVars(declares)) {
+        declared.add(v);
+        declared.add(this.name(v));
+      }
+    }
     const first = new Map<string, { name: string; loc: Location }>();
     for (const { loc, vars } of pairs) {
       for (const v of vars) {
@@ -444,6 +465,9 @@ class SafetyChecker {
         if (!seen || compareLocations(loc, seen.loc) < 0) first.set(v, { name, loc });
       }
     }
+    const isDeclared = (v: string, name: string): boolean => declared.has(v) || declared.has(name);
+    const others = [...first].some(([v, { name }]) => !isDeclared(v, name));
+    if (others) for (const [v, { name }] of first) if (isDeclared(v, name)) first.delete(v);
     if (first.size > 0) {
       const found = [...first.values()];
       found.sort((a, b) => compareLocations(a.loc, b.loc) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -462,15 +486,15 @@ class SafetyChecker {
     const inTerm = (t: Term): void => {
       switch (t.type) {
         case 'arraycomprehension': case 'setcomprehension': {
-          const r = this.body(t.value.body, safe);
+          const r = this.withHeads(t.value.body, [t.value.term], safe);
           t.value.body = r.body;
-          this.headWithClosures([t.value.term], this.headSafe(r), e);
+          this.head(r.kept, this.headSafe(r), e);
           return;
         }
         case 'objectcomprehension': {
-          const r = this.body(t.value.body, safe);
+          const r = this.withHeads(t.value.body, [t.value.key, t.value.value], safe);
           t.value.body = r.body;
-          this.headWithClosures([t.value.key, t.value.value], this.headSafe(r), e);
+          this.head(r.kept, this.headSafe(r), e);
           return;
         }
         case 'templatestring': return;
@@ -492,6 +516,31 @@ class SafetyChecker {
   }
 
   /**
+   * A body checked as OPA checks it once its rule's or comprehension's head terms that need evaluating (a ref, a
+   * call or a comprehension in them) are moved to its end (OPA's RewriteExprTerms, RewriteComprehensionTerms and
+   * RewriteRefsInHead): each becomes `$head = term`, located at the term, so a var unsafe in it is reported there
+   * (a head comes before its body) and a closure in it runs after what the body binds. The returned body leaves
+   * those out; `kept` are the head terms not moved, whose vars the body must bind.
+   */
+  private withHeads(body: Body, heads: Term[], globals: Vars): { body: Body; safe: Vars; safeBody: boolean; kept: Term[] } {
+    const moved = new Set<Expr>();
+    const kept: Term[] = [];
+    for (const t of heads) {
+      if (!requiresEval(t)) {
+        kept.push(t);
+        continue;
+      }
+      const eq: Term = { type: 'ref', value: [{ type: 'var', value: 'eq', loc: t.loc }], loc: t.loc };
+      const local: Term = { type: 'var', value: unitOutput(this.outputs++), loc: t.loc };
+      moved.add({ index: body.length + moved.size, terms: [eq, local, t], loc: t.loc, generated: true });
+    }
+    if (moved.size === 0) return { ...this.body(body, globals), kept };
+    const checked = this.body([...body, ...moved], globals);
+    const rest = checked.safeBody ? checked.body.filter((e) => !moved.has(e)).map((e, index) => (e.index === index ? e : { ...e, index })) : body;
+    return { ...checked, body: rest, kept };
+  }
+
+  /**
    * What a comprehension's head may read: what its body binds; of an unsafe body, whatever it mentions too, as
    * a var the body reads but cannot bind is reported there, not again for the head.
    */
@@ -500,15 +549,6 @@ class SafetyChecker {
     const mentioned = new Set(r.safe);
     allVars(r.body, this.isFunction, mentioned);
     return mentioned;
-  }
-
-  /**
-   * A comprehension's head: its vars must be bound by its body, and closures nested in it (`[[s | true] | some s
-   * in xs]`) run after that body, so they are checked with what it binds.
-   */
-  private headWithClosures(terms: Term[], safe: Vars, e: Expr): void {
-    this.head(terms, safe, e);
-    for (const t of terms) this.closures({ index: e.index, terms: t, loc: t.loc }, safe);
   }
 
   /** Vars in these terms must be bound by the body that produced `safe`. */
@@ -521,20 +561,9 @@ class SafetyChecker {
   rule(rule: Rule): void {
     const globals: Vars = new Set(['input', 'data']);
     for (const a of rule.head.args ?? []) termVars(a, globals);
-    // A comprehension in the head is evaluated at the end of the body (OPA moves it there, `__localN__ = [...]`):
-    // it is checked as such an expression, so a var its body shares with the rule's body must be bound there.
     const head = rule.head;
     const headTerms = [head.key, head.value, ...(head.args ?? [])].filter((t): t is Term => !!t && t !== head.ref[head.ref.length - 1]);
-    const moved = new Set<Expr>();
-    for (const t of headTerms) {
-      if (!isComprehension(t)) continue;
-      const eq: Term = { type: 'ref', value: [{ type: 'var', value: 'eq', loc: t.loc }], loc: t.loc };
-      moved.add({ index: rule.body.length + moved.size, terms: [eq, { type: 'var', value: '$head', loc: t.loc }, t], loc: t.loc });
-    }
-    const checked = this.body([...rule.body, ...moved], globals);
-    rule.body = moved.size === 0 ? checked.body : checked.body.filter((e) => !moved.has(e)).map((e, index) => (e.index === index ? e : { ...e, index }));
-    // Comprehensions nested in other head terms are checked with what the body binds.
-    for (const t of headTerms) if (!isComprehension(t)) this.closures({ index: rule.body.length, terms: t, loc: t.loc }, checked.safe);
+    rule.body = this.withHeads(rule.body, headTerms, globals).body;
     this.flushUnsafe();
   }
 

@@ -193,6 +193,33 @@ export const checkTypes: Stage = {
   },
 };
 
+/**
+ * Reports the calls of the wrong arity, as OPA's CheckUndefinedFuncs does before the safety and recursion checks
+ * (so `q := count(data.p, 1)` is an arity mismatch, not a recursion), with the operand types they show. Types the
+ * modules for those: called only when some call may have the wrong arity (mayMisfitArity). Returns whether any
+ * was reported.
+ */
+export function reportArityMismatches(ctx: CompileContext): boolean {
+  const builtin = ctx.options.builtin;
+  if (!builtin) return false;
+  const declOf = (name: string): FunctionDecl | undefined => builtin(name)?.decl as FunctionDecl | undefined;
+  const base = { declOf, originalName: (v: string) => ctx.rewritten.get(v) ?? v, callLocals: exprTermLocals(ctx), metadata: new Metadata(ctx.modules) };
+  const found = checkRules(ctx.modules, base, () => []).filter((f) => f.arity);
+  found.sort((a, b) => compareErrors(a.loc, a.message, b.loc, b.message));
+  for (const f of found) {
+    if (!ctx.error('rego_type_error', f.loc, f.message, f.details)) break;
+  }
+  return found.length > 0;
+}
+
+/**
+ * Whether a call of `operands` operands (`nested` in a term or not) does not fit a function of `params` parameters,
+ * (`hasResult`: one with a result), as the type checker counts them.
+ */
+export function mayMisfitArity(operands: number, params: number, hasResult: boolean, nested: boolean): boolean {
+  return !fitsArity(operands, params, hasResult, nested);
+}
+
 class RuleChecker {
   /**
    * What `with` replaces in the expression being checked (and in those around it): each target's path below data

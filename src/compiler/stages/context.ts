@@ -44,8 +44,6 @@ export class CompileContext {
   readonly found: RegoError[] = [];
   /** Generated local name → the name written in the source, for messages. */
   readonly rewritten = new Map<string, string>();
-  /** Generated names of the variables `:=` declared: OPA never reports one of them as unsafe. */
-  readonly assigned = new Set<string>();
   private locals = 0;
   private queryLocals = 0;
   /** Files of ad-hoc queries (Module.query): OPA's query compiler names their locals apart, `__localq0__`, .... */

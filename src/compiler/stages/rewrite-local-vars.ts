@@ -57,7 +57,6 @@ class Rewriter {
     }
     const gen = this.ctx.local(v.loc, v.value);
     this.current.names.set(v.value, { gen: (gen as { value: string }).value, occ, loc: at });
-    if (occ === 'assigned') this.ctx.assigned.add((gen as { value: string }).value);
     return gen;
   }
 
@@ -228,7 +227,7 @@ class Rewriter {
     const withs = e.with?.map((w) => ({ ...w, value: this.term(w.value) }));
     const lhs = this.assignTarget(t[1]);
     const eq: RefTerm = { type: 'ref', value: [{ type: 'var', value: 'eq', loc: t[0].loc }], loc: t[0].loc };
-    const out: Expr = { ...e, terms: [eq, lhs, rhs] };
+    const out: Expr = { ...e, terms: [eq, lhs, rhs], assignment: true };
     if (withs) out.with = withs;
     return out;
   }

@@ -19,9 +19,12 @@ export interface SchemaSet {
   documents: ReadonlyMap<string, unknown>;
 }
 
-/** A path below input or data (`["input", "x"]`) and the type a schema gives the value there. */
+/**
+ * A path below input or data (`["input", "x"]`) and the type a schema gives the value there. A number is a number
+ * key (`input.a[0]`), which a string key ("0") does not name.
+ */
 export interface DocumentType {
-  path: string[];
+  path: PathKey[];
   type: RegoType;
 }
 
@@ -31,29 +34,33 @@ export interface SchemaProblem {
   message: string;
 }
 
+/** A key of a path: a string, or a whole number written as one (`[0]`). */
+type PathKey = string | number;
+
 /**
- * A ref as annotations write it (`input.x`, `data.a["b.c"]`, `schema.a`): its names, and whether a key is a
- * variable (`input.a[x]`), which names no path; undefined where it is no such ref.
+ * A ref as annotations write it (`input.x`, `data.a["b.c"]`, `input.a[0]`, `schema.a`): its keys, and whether a
+ * key is a variable (`input.a[x]`), which names no path; undefined where it is no such ref.
  */
-export function parseRefText(text: string): { names: string[]; varKey: boolean } | undefined {
+export function parseRefText(text: string): { names: PathKey[]; varKey: boolean } | undefined {
   const head = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text);
   if (!head) return undefined;
-  const names = [head[0]];
+  const names: PathKey[] = [head[0]];
   let varKey = false;
-  const rest = /\.([A-Za-z_][A-Za-z0-9_]*)|\[("(?:[^"\\]|\\.)*")\]|\[[A-Za-z_][A-Za-z0-9_]*\]/y;
+  const rest = /\.([A-Za-z_][A-Za-z0-9_]*)|\[("(?:[^"\\]|\\.)*")\]|\[(0|[1-9][0-9]*)\]|\[[A-Za-z_][A-Za-z0-9_]*\]/y;
   rest.lastIndex = head[0].length;
   while (rest.lastIndex < text.length) {
     const m = rest.exec(text);
     if (!m) return undefined;
-    if (m[1] === undefined && m[2] === undefined) varKey = true;
+    if (m[3] !== undefined) names.push(Number(m[3]));
+    else if (m[1] === undefined && m[2] === undefined) varKey = true;
     else names.push(m[1] ?? (JSON.parse(m[2]!) as string));
   }
   return { names, varKey };
 }
 
-/** OPA's text of a ref of names: identifiers after a dot, anything else quoted in brackets. */
-function refText(names: string[]): string {
-  return names[0] + names.slice(1).map((n) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(n) ? `.${n}` : `[${JSON.stringify(n)}]`)).join('');
+/** OPA's text of a ref of keys: identifiers after a dot, anything else in brackets (strings quoted). */
+function refText(names: PathKey[]): string {
+  return names[0] + names.slice(1).map((n) => (typeof n === 'number' ? `[${n}]` : /^[A-Za-z_][A-Za-z0-9_]*$/.test(n) ? `.${n}` : `[${JSON.stringify(n)}]`)).join('');
 }
 
 /** Computes each rule's document types, once per schema. */
@@ -135,7 +142,8 @@ export function documentTypeOf(types: DocumentType[], ref: Term[]): { type: Rego
     const length = Math.min(t.path.length, ref.length);
     const matches = t.path.slice(0, length).every((n, i) => {
       const term = ref[i]!;
-      return i === 0 ? term.type === 'var' && term.value === n : term.type === 'string' && term.value === n;
+      if (i === 0) return term.type === 'var' && term.value === n;
+      return typeof n === 'number' ? term.type === 'number' && term.value === String(n) : term.type === 'string' && term.value === n;
     });
     if (!matches) continue;
     if (t.path.length <= ref.length) {
@@ -157,10 +165,11 @@ function schemaEntries(a: Annotations): Array<[string, unknown]> {
  * long as the objects on the way have the properties it goes through; otherwise it replaces whatever was said of
  * the path and below it.
  */
-function put(types: DocumentType[], path: string[], type: RegoType): void {
+function put(types: DocumentType[], path: PathKey[], type: RegoType): void {
   const outer = types.findIndex((t) => t.path.length < path.length && t.path.every((n, i) => path[i] === n));
-  if (outer >= 0) {
-    const replaced = withProperty(types[outer]!.type, path.slice(types[outer]!.path.length), type);
+  // An object type has no property a number key names: such a path keeps an entry of its own.
+  if (outer >= 0 && path.slice(types[outer]!.path.length).every((n) => typeof n === 'string')) {
+    const replaced = withProperty(types[outer]!.type, path.slice(types[outer]!.path.length) as string[], type);
     if (replaced) types[outer] = { path: types[outer]!.path, type: replaced };
     return;
   }

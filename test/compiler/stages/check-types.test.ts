@@ -93,6 +93,11 @@ const REFUSED_MATCH: Record<string, string> = {
   'a local holding an empty set and an empty set': 'p if {\n  x := set()\n  x == set()\n}',
   'an empty set and a rule holding one': 'o := set()\n\np if set() == o',
   'arrays holding empty sets': 'p if [set(), 1] == [set(), 2]',
+  // A side too wide for its line is printed to show where the two differ.
+  'wide objects differing in one property': 'p if {"aaaaaaaaaa": 1, "bbbbbbbbbbbb": "x", "ccccccccccc": [1, 2, 3]} == {"aaaaaaaaaa": 1, "bbbbbbbbbbbb": "x", "ccccccccccc": [1, 2, "a"]}',
+  'a wide object and a number': 'p if {"aaaaaaaaaaaaaaaaaaaaa": 1, "bbbbbbbbbbbbbbbbbbbbbbbbbbbb": "s"} == 5',
+  'wide arrays of one length': 'p if [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, "a"]',
+  'a wide set and a set of booleans': 'p if {1, 2, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"} == {true}',
   'sets holding empty sets': 'p if {set()} == {set()}',
   'objects holding empty sets': 'p if {"a": set()} == {"a": set()}',
   'an array comprehension of empty sets and an array of one': 'p if [y | y := set()] == [set()]',

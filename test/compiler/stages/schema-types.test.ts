@@ -53,6 +53,30 @@ s if input.q == 1
 #   - input.c: {type: number}
 t if input.c == "x"
 `,
+  // A number key in a path names that key, not the string "0".
+  'number-keys/p.rego': `package nk
+
+# METADATA
+# schemas:
+#   - input.a[0]: {type: string}
+#   - input.b[10].c: {type: string}
+r if input.a[0] == 1
+
+# METADATA
+# schemas:
+#   - input.a[0]: {type: string}
+s if input.a["0"] == 1
+
+# METADATA
+# schemas:
+#   - input.a[0]: {type: string}
+t if input.a[0].b == 1
+
+# METADATA
+# schemas:
+#   - input.b[10].c: {type: string}
+u if input.b[10].c == 1
+`,
   'input/p.rego': 'package p\n\nallow if input.usr == "a"\n\nq if input.age == "x"\n\nr if input.tags[0] == 1\n\nok if input.user == "a"\n',
   'input/p_test.rego': 'package p\n\ntest_ok if ok with input as {"user": "a"}\n',
   'refs/p.rego': `package refs
@@ -366,6 +390,8 @@ describe('type checking with JSON schemas, as OPA', sideBySide, () => {
     ['check', '-s', 'bad', 'refs/p.rego'],
     ['check', '-f', 'json', '-s', 'schemas', 'var-keys/p.rego'],
     ['check', 'var-keys/p.rego'],
+    ['check', '-f', 'json', 'number-keys/p.rego'],
+    ['check', 'number-keys/p.rego'],
     ['check', '-f', 'json', 'parse/reference.rego'],
     ['check', 'parse/declaration.rego'],
     ...['entry', 'list', 'values', 'map', 'flow', 'null-entry', 'name', 'number', 'roots'].flatMap((name) => [['check', '-f', 'json', `parse/${name}.rego`], ['check', `parse/${name}.rego`]]),

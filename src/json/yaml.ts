@@ -16,6 +16,7 @@ import { NumberText } from './number-text.js';
 import { goFormatFloat, goSyntax } from '../builtins/sprintf.js';
 import { cloneJson } from './clone.js';
 import { excessiveAliasing, goAnchorNames } from './yaml-anchors.js';
+import { goBase64, goBytesText } from './yaml-binary.js';
 import { lineAt, questionInFlowSequence } from './yaml-flow-question.js';
 import { applyMergeKeys } from './yaml-merge.js';
 
@@ -237,6 +238,27 @@ function badAliases(doc: Document, converted: boolean): YAMLParseError[] {
   }));
 }
 
+/**
+ * Decodes every `!!binary` scalar to the text Go's decoder and JSON conversion make of its bytes; Go's error for
+ * the first that is not base64, which stops its decoder.
+ */
+function decodeBinaries(doc: Document): YAMLParseError | undefined {
+  let failed: YAMLParseError | undefined;
+  yaml().visit(doc, {
+    Scalar(_key, scalar) {
+      if (scalar.tag !== 'tag:yaml.org,2002:binary' || typeof scalar.value !== 'string') return;
+      const bytes = goBase64(scalar.value);
+      if (bytes) {
+        scalar.value = goBytesText(bytes);
+        return;
+      }
+      failed = new (yaml().YAMLParseError)(spanOf(scalar), 'BAD_SCALAR_START', '!!binary value contains invalid base64 data');
+      return yaml().visit.BREAK;
+    },
+  });
+  return failed;
+}
+
 /** ±Inf and NaN, which Go's JSON encoder refuses once the document has converted. */
 function unsupportedValues(doc: Document): YAMLParseError[] {
   return findErrors(doc, (lib, errors) => ({
@@ -267,6 +289,8 @@ function opaErrors(doc: Document, text: string, converted: boolean, scanned?: YA
   if (aliases.length > 0 || !converted) return aliases;
   const expansion = excessiveAliasing(doc);
   if (expansion) return [expansion];
+  const binary = decodeBinaries(doc);
+  if (binary) return [binary];
   const merging = applyMergeKeys({ doc, text, jsonName: (key) => (typeof key.value === 'string' ? key.value : goKeyText(key)), isFloat: isGoFloat });
   if (merging) return [merging];
   const keys = unconvertibleKeys(doc);

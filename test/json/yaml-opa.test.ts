@@ -2,12 +2,10 @@
 // data.yaml, a -d data file and yaml.unmarshal all go through the one reader, and each answers as OPA does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { referenceOpa } from '../engine/opa-fixture.js';
 import { parseYamlAsOpa } from '../../src/json/yaml.js';
+import { answer, assertReadAsOpa, both, withDir } from './yaml-opa-fixture.js';
 
 // Go's ParseInt(s, 0, 64) after dropping underscores (octal 010, 0x, 0o, 0b, 1_000), uint64, floats by YAML's
 // pattern, out-of-range floats as strings, YAML 1.2 booleans (yes/on stay strings), no timestamps or
@@ -79,43 +77,6 @@ quoted: '012'
 1.0: float key
 true: bool key
 `;
-
-function run(command: string, args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
-  const out = spawnSync(command, args, { cwd, encoding: 'utf8' });
-  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
-}
-
-function both(args: string[], cwd: string): [ReturnType<typeof run>, ReturnType<typeof run>] {
-  return [run(referenceOpa(), ['eval', '--format', 'json', ...args], cwd), run(process.execPath, [join(process.cwd(), 'dist/src/main.js'), 'eval', '--format', 'json', ...args], cwd)];
-}
-
-/** The value an `opa eval --format json` gave, or its first error's message. */
-function answer(r: ReturnType<typeof run>): { error: string } | { value: unknown } {
-  const json = JSON.parse(r.stdout) as { result?: Array<{ expressions: Array<{ value: unknown }> }>; errors?: Array<{ message: string }> };
-  return json.errors ? { error: json.errors[0]!.message } : { value: json.result?.[0]?.expressions[0]?.value };
-}
-
-function withDir(body: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'verdict-yaml-opa-'));
-  try {
-    body(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** yaml.unmarshal and yaml.is_valid answer `text` as opa eval does, and so does an input file holding it. */
-function assertReadAsOpa(text: string, dir: string): void {
-  for (const query of [`yaml.unmarshal(${JSON.stringify(text)})`, `yaml.is_valid(${JSON.stringify(text)})`]) {
-    const [opa, ours] = both(['--strict-builtin-errors', query], dir);
-    assert.deepEqual(answer(ours), answer(opa), query);
-  }
-  writeFileSync(join(dir, 'input.yaml'), text);
-  const [opaInput, ourInput] = both(['-i', 'input.yaml', 'input'], dir);
-  assert.equal(ourInput.status, opaInput.status, `input ${JSON.stringify(text)}: ${ourInput.stdout}${ourInput.stderr}`);
-  assert.equal(ourInput.stderr, opaInput.stderr, `input ${JSON.stringify(text)}`);
-  assert.equal(ourInput.stdout, opaInput.stdout, `input ${JSON.stringify(text)}`);
-}
 
 test('YAML input, bundle data.yaml, -d data and yaml.unmarshal read scalars as opa eval does', () => {
   withDir((dir) => {
@@ -343,16 +304,5 @@ test('merge keys (<<) merge as opa merges them: own keys first, then merged mapp
     const [opa, ours] = both(['-b', 'bundle', 'data'], dir);
     assert.match(opa.stdout, /"d": \{\s*"x": 1,\s*"y": 2/);
     assert.equal(ours.stdout, opa.stdout);
-  });
-});
-
-test('an indicator after an anchor or a tag, and a block scalar ending the text, are read as opa reads them', () => {
-  withDir((dir) => {
-    const texts = ['&a [1]', '&a {x: 1}', '&a - x', 'x: &a - 1', '- &a - 1', '!!seq - x', 'x:\n  &a - 1', '&a ? x\n: 1', '!!map ? x\n: 1', '- &a ? x',
-      '{&a ? x}', '[|\n  x]', 'x: [1, |\n  x]', '&a &b x', '\n&a &b x', '!!str !!str x', 'a: &a &b x', '- &a &b x', 'a:\n  b: !!str !!str x', '[&a &b x]', '{a: &a &b x}',
-      // Go adds no final line break it did not read.
-      '|\n  x', 'a: |\n  x', '- |\n  x', '|+\n  x', '>\n  x\n\n  y', 'a: |\n  x\nb: |\n  y', '|\n  x\n ', 'a: |\n  x\n# c'];
-    for (const text of texts) assertReadAsOpa(text, dir);
-    assert.match(both(['--strict-builtin-errors', 'yaml.unmarshal("&a - x")'], dir)[0].stdout, /block sequence entries are not allowed in this context/);
   });
 });

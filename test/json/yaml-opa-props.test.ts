@@ -25,3 +25,12 @@ test('a `-` or `?` right after an anchor, a tag or an alias is refused with the 
     for (const text of texts) assertReadAsOpa(text, dir);
   });
 });
+
+test('two anchors or tags on one line are refused with the words and line opa gives', () => {
+  withDir((dir) => {
+    // Where a block collection wants its next key, Go's scanner takes them for a key and finds no `:`.
+    const texts = ['x: 1\n&a &b y', 'x: 1\n!!str !!str y', 'x:\n  y: 1\n  &a &b z', 'x: 1\n&a &b y\n\n\nz: 1', 'x: 1\n&a &b y # c\n', 'x:\n  - 1\n  &a &b y\n  - 2',
+      'x: 1\n&a &b y: 2', '# c\n&a &b x'];
+    for (const text of texts) assertReadAsOpa(text, dir);
+  });
+});

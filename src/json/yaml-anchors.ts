@@ -3,6 +3,9 @@
 //     library reads any character up to a blank or a flow indicator (`&a.b`, `*x:`), so names are checked here,
 //     and where Go's name ends at `:` or `?` inside what the library would read as the name, a blank is put
 //     between them so both readers carry on from the same character (`&a:b 1` is anchor `a` on ":b 1");
+//   - after an anchor, a tag or an alias, Go's scanner allows no `-` or `?` indicator on the same line;
+//   - in a flow collection Go reads a `?` or `:` that starts a token as an indicator even with no blank after
+//     it (`[?:x]`), where the library reads a plain scalar: a blank is put after each;
 //   - expanding aliases is bounded: Go counts every node it decodes and every one reached through an alias, and
 //     refuses a document whose aliased share is too high (a chain of anchors, each naming the one before twice).
 import type { Alias, Document, Node as YamlNode, YAMLParseError } from 'yaml';
@@ -27,13 +30,23 @@ export interface GoAnchorText {
 }
 
 /**
- * A scanner error as Go words it: the line of the character it stopped at (`at`), counted from 1 and left out
- * on the first line. It is placed at the token it was scanning (`start`), where the YAML reader's own error
- * about the same token would be.
+ * An error as Go words it: the line of the character it stopped at (`at`), counted from 1 by the scanner and from
+ * 0 by the parser, and left out when it is the first. It is placed at the token it was reading (`start`), where
+ * the YAML reader's own error about the same token would be.
  */
-function scannerError(text: string, start: number, at: number, said: string): YAMLParseError {
-  const line = text.slice(0, at).split('\n').length;
-  return new (yaml().YAMLParseError)([start, at + 1], 'BAD_SCALAR_START', line > 1 ? `line ${line}: ${said}` : said);
+function goError(text: string, start: number, at: number, said: string, by: 'scanner' | 'parser'): YAMLParseError {
+  const line = text.slice(0, at).split('\n').length - (by === 'parser' ? 1 : 0);
+  return new (yaml().YAMLParseError)([start, at + 1], 'BAD_SCALAR_START', line > 1 || (by === 'parser' && line > 0) ? `line ${line}: ${said}` : said);
+}
+
+/**
+ * Go's words for a `-` or `?` indicator right after an anchor, a tag or an alias on its line: its scanner allows
+ * no block entry or key there; in a flow collection (`closer` its closing bracket) it lets the indicator through
+ * and its parser then wants the collection to go on.
+ */
+function indicatorAfterProps(indicator: string, closer: string | undefined): string {
+  if (closer) return `did not find expected ',' or '${closer}'`;
+  return indicator === '-' ? 'block sequence entries are not allowed in this context' : 'mapping keys are not allowed in this context';
 }
 
 export function goAnchorNames(source: string): GoAnchorText {
@@ -41,25 +54,39 @@ export function goAnchorNames(source: string): GoAnchorText {
   let copied = 0;
   let inserted = 0;
   let offset = 0;
-  let flowLevel = 0;
+  /** The closers of the flow collections open here, innermost last. */
+  const closers: string[] = [];
   let scalarNext = false;
+  /** Where the anchors, tags or alias just before this point on its line start. */
+  let propsAt: number | undefined;
   const insertBlank = (at: number) => {
     parts.push(source.slice(copied, at), ' ');
     copied = at;
     inserted++;
   };
-  const refuse = (start: number, at: number, said: string): GoAnchorText => {
+  const refuse = (start: number, at: number, said: string, by: 'scanner' | 'parser' = 'scanner'): GoAnchorText => {
     const text = parts.join('') + source.slice(copied);
-    return { text, error: scannerError(text, start + inserted, at + inserted, said) };
+    return { text, error: goError(text, start + inserted, at + inserted, said, by) };
   };
   for (const lexeme of new (yaml().Lexer)().lex(source)) {
     if (scalarNext || MARKERS.has(lexeme)) {
       scalarNext = lexeme === '\x1f';
-      if (!MARKERS.has(lexeme)) offset += lexeme.length;
+      if (!MARKERS.has(lexeme)) {
+        // In a flow collection Go's scanner takes a `?` for a key indicator, and `:` after it for value
+        // indicators, even with no blank after them (`[?:x]`), where the YAML reader sees a plain scalar.
+        for (let k = 1; closers.length > 0 && k <= lexeme.length && '?:'.includes(lexeme[k - 1]!) && !BLANK.has(source[offset + k] ?? ' '); k++) insertBlank(offset + k);
+        offset += lexeme.length;
+        propsAt = undefined;
+      }
       continue;
     }
-    if (lexeme === '[' || lexeme === '{') flowLevel++;
-    else if ((lexeme === ']' || lexeme === '}') && flowLevel > 0) flowLevel--;
+    if (propsAt !== undefined && (lexeme === '-' || lexeme === '?') && (source[offset + 1] === undefined || BLANK.has(source[offset + 1]!))) {
+      return refuse(propsAt, offset, indicatorAfterProps(lexeme, closers.at(-1)), closers.length > 0 ? 'parser' : 'scanner');
+    }
+    if (lexeme === '?' && closers.length > 0 && source[offset + 1] !== undefined && !BLANK.has(source[offset + 1]!)) insertBlank(offset + 1);
+    if (!/^[ \t]+$/.test(lexeme)) propsAt = lexeme[0] === '&' || lexeme[0] === '*' || lexeme[0] === '!' ? (propsAt ?? offset) : undefined;
+    if (lexeme === '[' || lexeme === '{') closers.push(lexeme === '[' ? ']' : '}');
+    else if (lexeme === ']' || lexeme === '}') closers.pop();
     else if (lexeme[0] === '&' || lexeme[0] === '*') {
       const name = GO_NAME.exec(lexeme.slice(1))![0];
       const end = offset + 1 + name.length;
@@ -71,7 +98,7 @@ export function goAnchorNames(source: string): GoAnchorText {
       if (end < offset + lexeme.length) {
         insertBlank(end);
         // In a flow collection Go takes a `:` or `?` for an indicator even with no blank after it.
-        if (flowLevel > 0) insertBlank(end + 1);
+        if (closers.length > 0) insertBlank(end + 1);
       }
     }
     offset += lexeme.length;

@@ -29,6 +29,14 @@ function openFlow(text: string, offset: number): ']' | '}' | undefined {
   return open.at(-1) as ']' | '}' | undefined;
 }
 
+/** Whether the line at `lineStart` is indented as the last line with content before it (a comment is none). */
+function startsEntry(text: string, lineStart: number): boolean {
+  const indent = (line: string) => /^ */.exec(line)![0].length;
+  const own = indent(text.slice(lineStart));
+  const earlier = text.slice(0, lineStart).split('\n').filter((line) => !/^\s*(?:#.*)?$/.test(line));
+  return earlier.length > 0 && indent(earlier.at(-1)!) === own;
+}
+
 /** `text`: the YAML that failed; at its end, Go tells a missing node from a missing separator. */
 export function goYamlMessage(err: Error, text: string): string {
   const e = err as YamlErrorLike;
@@ -68,8 +76,13 @@ export function goYamlMessage(err: Error, text: string): string {
     // Go's parser takes the second anchor or tag for the start of the next node, where its collection wants more.
     if (closer) return `yaml: did not find expected ',' or '${closer}'`;
     const offset = e.pos?.[0] ?? 0;
-    const before = text.slice(text.lastIndexOf('\n', offset - 1) + 1, offset);
-    const wanted = /^\s*-\s/.test(before) ? "'-' indicator" : /:\s/.test(before) ? 'key' : '<document start>';
+    const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+    const before = text.slice(lineStart, offset);
+    const after = /^[^\n]*/.exec(text.slice(offset))![0];
+    // Properties where a block collection wants its next key (at its indentation, no `:` on the line) start a
+    // simple key Go's scanner then finds no `:` for.
+    if (!/^\s*-\s/.test(before) && !/:(?:\s|$)/.test(before + after) && startsEntry(text, lineStart)) return said(at.line, "could not find expected ':'");
+    const wanted = /^\s*-\s/.test(before) ? "'-' indicator" : /:(?:\s|$)/.test(before + after) ? 'key' : '<document start>';
     return said(parserLine, `did not find expected ${wanted}`);
   }
   if (closer && own.startsWith('Plain value cannot start with block scalar indicator')) return said(scannerLine, 'found character that cannot start any token');

@@ -66,21 +66,65 @@ export interface GoFlowFailure {
   message: string;
 }
 
+/** A flow sequence Go's parser reads to its end, with a null key for each `?` that has none. */
+export interface GoFlowParsed {
+  /** Where the outermost sequence followed ends. */
+  end: number;
+  /** The text of the value Go gives the first such key, or undefined for none (null). */
+  value?: [number, number];
+}
+
+/** Where a value node starting with token `t` ends, for a scalar or a flow sequence of scalars; undefined otherwise. */
+function valueEnd(text: string, t: Token, level: number): number | undefined {
+  if (t.kind === 'scalar') return goToken(text, t.next, level).kind === ':' ? undefined : t.next;
+  if (t.kind !== '[') return undefined;
+  let depth = 0;
+  for (let u = t; ; u = goToken(text, u.next, level)) {
+    if (u.kind === '[') {
+      depth++;
+      level++;
+    } else if (u.kind === ']') {
+      depth--;
+      level--;
+      if (depth === 0) return u.next;
+    } else if (u.kind === 'scalar') {
+      if (goToken(text, u.next, level).kind === ':') return undefined;
+    } else if (u.kind !== ',') return undefined;
+  }
+}
+
 /**
- * Go's error for a `?` with no key in a flow sequence, or undefined where Go reads on without one or this cannot
- * follow it (a flow map, a key, a block collection, an anchor or a tag after it). `keyAt`: where the YAML reader
- * puts the empty key; `sequences`: the starts of the flow sequences nested around it, innermost first;
- * `outerFlow`: how many flow collections enclose the outermost of those; `root`: whether that one is the document.
+ * The rest of a flow sequence entry after its `?`, as Go's parser reads it: the token after the `?` taken for the
+ * key and dropped (a `]` among them still closes a flow level for the scanner), then an optional `:` and value.
+ * Returns where the entry ends, the value's text and the scanner's flow level, or undefined where this cannot follow.
  */
-export function questionInFlowSequence(text: string, keyAt: number, sequences: number[], outerFlow: number, root: boolean): GoFlowFailure | undefined {
-  const said = (line: number, words: string) => (line > 0 ? `line ${line}: ${words}` : words);
-  const open = [...sequences].reverse();
-  let level = open.length + outerFlow;
+function questionEntry(text: string, keyAt: number, level: number): { at: number; level: number; value?: [number, number] } | undefined {
   const taken = goToken(text, keyAt, level);
   if (taken.kind === ']') level--;
   else if (taken.kind !== ',' && taken.kind !== ':') return undefined;
   let at = taken.next;
-  if (goToken(text, at, level).kind === ':') return undefined;
+  const colon = goToken(text, at, level);
+  if (colon.kind !== ':') return { at, level };
+  at = colon.next;
+  const node = goToken(text, at, level);
+  if (node.kind === ',' || node.kind === ']') return { at, level };
+  const end = valueEnd(text, node, level);
+  return end === undefined ? undefined : { at: end, level, value: [node.at, end] };
+}
+
+/**
+ * How Go's parser reads a flow sequence holding a `?` with no key: an error, the sequence read to its end (Go
+ * makes the entry a mapping with a null key, which its JSON conversion then refuses), or undefined where this
+ * cannot follow it (a flow map, a key, a block collection, an anchor or a tag after it). `keyAt`: where the YAML
+ * reader puts the empty key; `sequences`: the starts of the flow sequences nested around it, innermost first;
+ * `outerFlow`: how many flow collections enclose the outermost of those; `root`: whether that one is the document.
+ */
+export function questionInFlowSequence(text: string, keyAt: number, sequences: number[], outerFlow: number, root: boolean): GoFlowFailure | GoFlowParsed | undefined {
+  const said = (line: number, words: string) => (line > 0 ? `line ${line}: ${words}` : words);
+  const open = [...sequences].reverse();
+  const first = questionEntry(text, keyAt, open.length + outerFlow);
+  if (!first) return undefined;
+  let { at, level } = first;
   // After a node, a `]` ends the innermost open sequence and a `,` comes before the next node.
   for (;;) {
     let t = goToken(text, at, level);
@@ -99,16 +143,24 @@ export function questionInFlowSequence(text: string, keyAt: number, sequences: n
       open.pop();
       at = t.next;
       if (open.length > 0) continue;
-      if (!root || outerFlow > 0) return undefined;
+      if (!root || outerFlow > 0) return { end: at, value: first.value };
       const after = goToken(text, at, level);
-      return after.kind === 'end' ? undefined : { at: after.at, message: said(tokenLine(text, after.at), 'did not find expected <document start>') };
+      const documentMark = /^(?:---|\.\.\.)(?:[ \t\r\n]|$)/.test(text.slice(after.at)) && (after.at === 0 || text[after.at - 1] === '\n');
+      if (after.kind === 'end' || documentMark) return { end: at, value: first.value };
+      return { at: after.at, message: said(tokenLine(text, after.at), 'did not find expected <document start>') };
     }
     if (t.kind === 'scalar') {
       at = t.next;
       if (goToken(text, at, level).kind === ':') return undefined;
       continue;
     }
-    if (t.kind === 'other' || t.kind === '?' || t.kind === '{') return undefined;
+    if (t.kind === '?') {
+      const entry = questionEntry(text, t.next, level);
+      if (!entry) return undefined;
+      ({ at, level } = entry);
+      continue;
+    }
+    if (t.kind === 'other' || t.kind === '{') return undefined;
     return { at: t.at, message: said(tokenLine(text, t.at), 'did not find expected node content') };
   }
 }

@@ -16,6 +16,7 @@ import { NumberText } from './number-text.js';
 import { goFormatFloat, goSyntax } from '../builtins/sprintf.js';
 import { cloneJson } from './clone.js';
 import { excessiveAliasing, goAnchorNames } from './yaml-anchors.js';
+import { goBase64, goBytesText } from './yaml-binary.js';
 import { lineAt, questionInFlowSequence } from './yaml-flow-question.js';
 import { applyMergeKeys } from './yaml-merge.js';
 
@@ -39,17 +40,22 @@ function float(f: number): number | NumberText {
   return Object.is(f, -0) ? new NumberText('-0') : f;
 }
 
+/** Go's ParseInt(plain, 0, 64), then ParseUint: undefined where both fail. */
+function goInteger(plain: string): bigint | undefined {
+  if (!GO_INT.test(plain)) return undefined;
+  const negative = plain.startsWith('-');
+  const body = plain.replace(/^[-+]/, '');
+  const digits = /^0[0-7]+$/.test(body) ? `0o${body.slice(1)}` : body.replace(/^0([XBO])/, (_m, p: string) => `0${p.toLowerCase()}`);
+  const magnitude = BigInt(digits);
+  const n = negative ? -magnitude : magnitude;
+  return (n >= INT64_MIN && n <= INT64_MAX) || (!negative && n <= UINT64_MAX) ? n : undefined;
+}
+
 /** Go's ParseInt(s, 0, 64), then ParseUint, then ParseFloat for YAML's float form; undefined where all fail. */
 export function goYamlNumber(text: string): number | NumberText | string | undefined {
   const plain = text.replace(/_/g, '');
-  if (GO_INT.test(plain)) {
-    const negative = plain.startsWith('-');
-    const body = plain.replace(/^[-+]/, '');
-    const digits = /^0[0-7]+$/.test(body) ? `0o${body.slice(1)}` : body.replace(/^0([XBO])/, (_m, p: string) => `0${p.toLowerCase()}`);
-    const magnitude = BigInt(digits);
-    const n = negative ? -magnitude : magnitude;
-    if ((n >= INT64_MIN && n <= INT64_MAX) || (!negative && n <= UINT64_MAX)) return exactInteger(n);
-  }
+  const n = goInteger(plain);
+  if (n !== undefined) return exactInteger(n);
   if (!YAML_FLOAT.test(plain)) return undefined;
   const f = Number(plain);
   // Go's ParseFloat fails out of range (1e400), and the scalar stays a string.
@@ -64,12 +70,7 @@ const numberTag: ScalarTag = {
   resolve: (text) => goYamlNumber(text) ?? text,
 };
 
-const explicitFloat: ScalarTag = {
-  identify: () => false,
-  default: false,
-  tag: 'tag:yaml.org,2002:float',
-  resolve: (text) => goYamlNumber(text) ?? text,
-};
+
 
 const infinityTag: ScalarTag = {
   identify: () => false,
@@ -78,6 +79,13 @@ const infinityTag: ScalarTag = {
   test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
   // Go's ±Inf and NaN; JSON refuses them after the keys are converted (unsupportedValues).
   resolve: (text) => (/nan/i.test(text) ? NaN : text.startsWith('-') ? -Infinity : Infinity),
+};
+
+const explicitFloat: ScalarTag = {
+  identify: () => false,
+  default: false,
+  tag: 'tag:yaml.org,2002:float',
+  resolve: (text, onError, options) => (infinityTag.test!.test(text) ? infinityTag.resolve(text, onError, options) : (goYamlNumber(text) ?? text)),
 };
 
 let schema: Schema | undefined;
@@ -163,17 +171,34 @@ function findErrors(doc: Document, visitorOf: (lib: typeof import('yaml'), error
   return errors;
 }
 
+/** A flow sequence Go's parser reads where the YAML reader does not: Go's null key in it, with its value. */
+interface GoReadSequence {
+  start: number;
+  end: number;
+  nullKey: YAMLParseError;
+}
+
+const within = (sequences: GoReadSequence[], at: number) => sequences.some((s) => at >= s.start && at < s.end);
+
+/** The error Go's JSON conversion gives for a null key whose value is the text at `value` (none: null). */
+function nullKeyError(at: [number, number], value: [number, number] | undefined, text: string): YAMLParseError {
+  const node = value ? yaml().parseDocument(text.slice(...value), { schema: opaSchema() }) : undefined;
+  const said = node && node.errors.length === 0 ? goSyntax(goTyped(node.contents, node)) : '<nil>';
+  return new (yaml().YAMLParseError)(at, 'BAD_SCALAR_START', `unsupported map key of type: %!s(<nil>), key: <nil>, value: ${said}`);
+}
+
 /**
  * The mapping keys Go's parser refuses, which the YAML reader takes: a key left out (`: a`, where Go's parser
- * finds no key, or in a flow collection no node), and `?` with no key in a flow sequence. `text` is the
- * document's source.
+ * finds no key, or in a flow collection no node), and `?` with no key in a flow sequence, unless Go reads that
+ * sequence to its end after all, which is added to `goRead`. `text` is the document's source.
  */
-function missingKeys(doc: Document, text: string): YAMLParseError[] {
+function missingKeys(doc: Document, text: string, goRead: GoReadSequence[]): YAMLParseError[] {
   return findErrors(doc, (lib, errors) => ({
     Pair(_key, pair, path) {
       const key = pair.key as { range?: [number, number, number]; tag?: string; anchor?: string } | null;
       if (!(key === null || (lib.isScalar(key) && key.value === null))) return;
       const at = spanOf(key);
+      if (within(goRead, at[0])) return;
       const parent = path[path.length - 1] as { range?: [number, number, number]; flow?: boolean } | undefined;
       const flow = lib.isCollection(parent) && parent.flow === true;
       // `?` (outside a flow sequence), a tag or an anchor makes an empty key a null one rather than none.
@@ -188,9 +213,14 @@ function missingKeys(doc: Document, text: string): YAMLParseError[] {
         let i = path.length - 2;
         for (; i >= 0 && lib.isSeq(path[i]) && (path[i] as { flow?: boolean }).flow; i--) sequences.push((path[i] as { range?: [number, number, number] }).range?.[0] ?? 0);
         const outerFlow = path.slice(0, i + 1).filter((p) => lib.isCollection(p) && p.flow === true).length;
-        const failed = questionInFlowSequence(text, at[0], sequences, outerFlow, i >= 0 && lib.isDocument(path[i]));
-        if (failed) {
-          errors.push(new lib.YAMLParseError(at, 'BAD_SCALAR_START', failed.message));
+        const read = questionInFlowSequence(text, at[0], sequences, outerFlow, i >= 0 && lib.isDocument(path[i]));
+        if (read && 'message' in read) {
+          errors.push(new lib.YAMLParseError(at, 'BAD_SCALAR_START', read.message));
+          return;
+        }
+        if (read) {
+          const start = sequences[sequences.length - 1]!;
+          goRead.push({ start, end: read.end, nullKey: nullKeyError([start, start], read.value, text) });
           return;
         }
       }
@@ -237,6 +267,52 @@ function badAliases(doc: Document, converted: boolean): YAMLParseError[] {
   }));
 }
 
+const CORE_TAG = 'tag:yaml.org,2002:';
+/** The tags Go's decoder checks a scalar against (a timestamp's check is not followed). */
+const CHECKED_TAGS = new Set(['null', 'bool', 'int', 'float']);
+const GO_NULLS = new Set(['', '~', 'null', 'Null', 'NULL']);
+const GO_BOOLS = new Set(['true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
+
+/** The tag Go's resolver gives a scalar's text with no tag: null, bool, int, float or str. */
+function goImplicitTag(text: string): string {
+  if (GO_NULLS.has(text)) return 'null';
+  if (GO_BOOLS.has(text)) return 'bool';
+  if (infinityTag.test!.test(text)) return 'float';
+  if (!NUMERIC_LOOKING.test(text)) return 'str';
+  const plain = text.replace(/_/g, '');
+  if (goInteger(plain) !== undefined) return 'int';
+  return YAML_FLOAT.test(plain) && Number.isFinite(Number(plain)) ? 'float' : 'str';
+}
+
+/**
+ * Go's decoder, scalar by scalar in document order: a `!!binary` one is base64-decoded to the text Go's JSON
+ * conversion makes of its bytes, and one tagged null, bool, int or float must read as that (an int does for a
+ * float). The first it cannot decode stops it, with Go's words.
+ */
+function decodeScalars(doc: Document): YAMLParseError | undefined {
+  let failed: YAMLParseError | undefined;
+  yaml().visit(doc, {
+    Scalar(_key, scalar) {
+      const tag = scalar.tag?.startsWith(CORE_TAG) ? scalar.tag.slice(CORE_TAG.length) : undefined;
+      const text = typeof scalar.source === 'string' ? scalar.source : typeof scalar.value === 'string' ? scalar.value : undefined;
+      if (tag === undefined || text === undefined) return;
+      let said: string | undefined;
+      if (tag === 'binary') {
+        const bytes = goBase64(text);
+        if (bytes) scalar.value = goBytesText(bytes);
+        else said = '!!binary value contains invalid base64 data';
+      } else if (CHECKED_TAGS.has(tag)) {
+        const found = goImplicitTag(text);
+        if (found !== tag && !(tag === 'float' && found === 'int')) said = `cannot decode !!${found} \`${text}\` as a !!${tag}`;
+      }
+      if (said === undefined) return;
+      failed = new (yaml().YAMLParseError)(spanOf(scalar), 'BAD_SCALAR_START', said);
+      return yaml().visit.BREAK;
+    },
+  });
+  return failed;
+}
+
 /** ±Inf and NaN, which Go's JSON encoder refuses once the document has converted. */
 function unsupportedValues(doc: Document): YAMLParseError[] {
   return findErrors(doc, (lib, errors) => ({
@@ -254,8 +330,10 @@ function unsupportedValues(doc: Document): YAMLParseError[] {
  * name Go's scanner refuses), then alias expansion and the JSON conversion's keys, then its values.
  */
 function opaErrors(doc: Document, text: string, converted: boolean, scanned?: YAMLParseError): YAMLParseError[] {
-  const missing = missingKeys(doc, text);
-  const syntax = scanned ? [scanned, ...doc.errors].sort((a, b) => a.pos[0] - b.pos[0]) : doc.errors;
+  const goRead: GoReadSequence[] = [];
+  const missing = missingKeys(doc, text, goRead);
+  // What the YAML reader finds wrong in a flow sequence Go reads to its end is no error to Go.
+  const syntax = (scanned ? [scanned, ...doc.errors].sort((a, b) => a.pos[0] - b.pos[0]) : doc.errors).filter((e) => !within(goRead, e.pos[0]));
   if (syntax.length > 0) {
     // Go's parser stops at the first error in the text, whichever reader would have seen it.
     const first = syntax[0]!.pos[0];
@@ -264,12 +342,28 @@ function opaErrors(doc: Document, text: string, converted: boolean, scanned?: YA
   }
   if (missing.length > 0) return missing;
   const aliases = badAliases(doc, converted);
-  if (aliases.length > 0 || !converted) return aliases;
+  if (aliases.some((e) => e.message.startsWith('unknown anchor')) || !converted) return aliases;
+  return decoded(decodeErrors(doc, text, aliases, goRead));
+}
+
+/** Errors Go meets only once the whole stream has parsed: decoding and converting the first document. */
+const decodeStage = new WeakSet<YAMLParseError>();
+
+function decoded(errors: YAMLParseError[]): YAMLParseError[] {
+  for (const e of errors) decodeStage.add(e);
+  return errors;
+}
+
+/** The errors of decoding a parsed first document and converting it to JSON, in Go's order. */
+function decodeErrors(doc: Document, text: string, aliases: YAMLParseError[], goRead: GoReadSequence[]): YAMLParseError[] {
+  if (aliases.length > 0) return aliases;
   const expansion = excessiveAliasing(doc);
   if (expansion) return [expansion];
+  const scalar = decodeScalars(doc);
+  if (scalar) return [scalar];
   const merging = applyMergeKeys({ doc, text, jsonName: (key) => (typeof key.value === 'string' ? key.value : goKeyText(key)), isFloat: isGoFloat });
   if (merging) return [merging];
-  const keys = unconvertibleKeys(doc);
+  const keys = [...goRead.map((s) => s.nullKey), ...unconvertibleKeys(doc).filter((e) => !within(goRead, e.pos[0]))].sort((a, b) => a.pos[0] - b.pos[0]);
   if (keys.length > 0) return keys;
   nameKeys(doc);
   return unsupportedValues(doc);
@@ -349,11 +443,12 @@ function unterminatedBlockScalar(doc: Document, text: string): void {
 
 /**
  * The first document of a YAML stream (an empty stream is null) as the value OPA's decoder makes of it. Go
- * parses the documents after it too, so a syntax error in any of them is thrown.
+ * parses the documents after it too before it decodes the first, so a syntax error in any of them is thrown
+ * ahead of the first document's decoding errors.
  */
 export function parseYamlAsOpa(text: string): unknown {
   const docs = yamlDocumentsAsOpa(text);
-  const broken = docs.find((doc) => doc.errors.length > 0);
+  const broken = docs.find((doc) => doc.errors.some((e) => !decodeStage.has(e))) ?? docs.find((doc) => doc.errors.length > 0);
   if (broken) throw broken.errors[0]!;
   return docs.length === 0 ? null : documentValue(docs[0]!);
 }

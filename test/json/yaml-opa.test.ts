@@ -2,12 +2,9 @@
 // data.yaml, a -d data file and yaml.unmarshal all go through the one reader, and each answers as OPA does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { referenceOpa } from '../engine/opa-fixture.js';
-import { parseYamlAsOpa } from '../../src/json/yaml.js';
+import { answer, both, withDir } from './yaml-opa-fixture.js';
 
 // Go's ParseInt(s, 0, 64) after dropping underscores (octal 010, 0x, 0o, 0b, 1_000), uint64, floats by YAML's
 // pattern, out-of-range floats as strings, YAML 1.2 booleans (yes/on stay strings), no timestamps or
@@ -79,43 +76,6 @@ quoted: '012'
 1.0: float key
 true: bool key
 `;
-
-function run(command: string, args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
-  const out = spawnSync(command, args, { cwd, encoding: 'utf8' });
-  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
-}
-
-function both(args: string[], cwd: string): [ReturnType<typeof run>, ReturnType<typeof run>] {
-  return [run(referenceOpa(), ['eval', '--format', 'json', ...args], cwd), run(process.execPath, [join(process.cwd(), 'dist/src/main.js'), 'eval', '--format', 'json', ...args], cwd)];
-}
-
-/** The value an `opa eval --format json` gave, or its first error's message. */
-function answer(r: ReturnType<typeof run>): { error: string } | { value: unknown } {
-  const json = JSON.parse(r.stdout) as { result?: Array<{ expressions: Array<{ value: unknown }> }>; errors?: Array<{ message: string }> };
-  return json.errors ? { error: json.errors[0]!.message } : { value: json.result?.[0]?.expressions[0]?.value };
-}
-
-function withDir(body: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'verdict-yaml-opa-'));
-  try {
-    body(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** yaml.unmarshal and yaml.is_valid answer `text` as opa eval does, and so does an input file holding it. */
-function assertReadAsOpa(text: string, dir: string): void {
-  for (const query of [`yaml.unmarshal(${JSON.stringify(text)})`, `yaml.is_valid(${JSON.stringify(text)})`]) {
-    const [opa, ours] = both(['--strict-builtin-errors', query], dir);
-    assert.deepEqual(answer(ours), answer(opa), query);
-  }
-  writeFileSync(join(dir, 'input.yaml'), text);
-  const [opaInput, ourInput] = both(['-i', 'input.yaml', 'input'], dir);
-  assert.equal(ourInput.status, opaInput.status, `input ${JSON.stringify(text)}: ${ourInput.stdout}${ourInput.stderr}`);
-  assert.equal(ourInput.stderr, opaInput.stderr, `input ${JSON.stringify(text)}`);
-  assert.equal(ourInput.stdout, opaInput.stdout, `input ${JSON.stringify(text)}`);
-}
 
 test('YAML input, bundle data.yaml, -d data and yaml.unmarshal read scalars as opa eval does', () => {
   withDir((dir) => {
@@ -221,138 +181,5 @@ test('a YAML stream is valid as opa finds it: every document must parse, only th
       }
     }
     assert.match(both([`yaml.is_valid(${JSON.stringify(texts[0])})`], dir)[0].stdout, /"value": true/);
-  });
-});
-
-test('an alias naming no anchor before it, or inside the node its anchor names, is refused as opa refuses it', () => {
-  withDir((dir) => {
-    const texts = ['&a [*a]', '&a {x: *a}', 'a: &a\n  b: *a', '&a [&b [*b]]', '[*zz]', 'a: 1\nb: [&x 1, *x]\nc: *y', 'a: &a [1]\nb: [*a, *a]', 'a: 1\n---\n&a [*a]', 'a: 1\n---\n[*b]'];
-    for (const text of texts) assertReadAsOpa(text, dir);
-    assert.match(both(['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(texts[0])})`], dir)[0].stdout, /anchor 'a' value contains itself/);
-  });
-});
-
-test("anchor and alias names are Go's: letters, digits, _ and -, ending at a blank or one of ?:,]}%@`", () => {
-  withDir((dir) => {
-    const texts = ['a: &x-1 1\nb: *x-1', 'a: &_A-9z 1\nb: [*_A-9z]', 'a: &a.b 1\nb: *a.b', 'a: &é 1', 'a: &a/b 1', 'x: 1\ny: &a.b 2', 'x: 1\n---\ny: &a.b 2',
-      '&a{x: 1}', 'a: & 1', 'a: &a@ 1', 'x: 1\ny: &a` 1', "x: &a\ty",
-      // Go's name ends at `:` or `?`, which then start the next token: a plain scalar, or in a flow collection an indicator.
-      'a: &a:b 1', 'a: &a?x 1', 'x: &a:&b 1', 'x: &a 1\ny: {*a: 1}', 'x: &a 1\ny: *a: 1', 'x: [&a:b 1]', 'x: {&a:b 1}', 'x: [&a: 1]'];
-    for (const text of texts) assertReadAsOpa(text, dir);
-    assert.match(both([`yaml.unmarshal(${JSON.stringify(texts[2])})`], dir)[0].stderr + both(['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(texts[2])})`], dir)[0].stdout, /did not find expected alphabetic or numeric character/);
-  });
-});
-
-test('aliases expand as far as Go lets them: a chain of anchors naming the one before twice is refused past its limit', () => {
-  withDir((dir) => {
-    const chain = (levels: number) => ['l0: &l0 [1]', ...Array.from({ length: levels }, (_, i) => `l${i + 1}: &l${i + 1} [*l${i}, *l${i}]`)].join('\n') + '\n';
-    const plain = `p: [${Array(2000).fill('1').join(', ')}]\n`;
-    // Go counts the nodes it decodes in order: the same aliases pass after many plain nodes and fail before them.
-    const texts = [chain(8), chain(9), chain(30), plain + chain(14), chain(14) + plain];
-    for (const text of texts) {
-      writeFileSync(join(dir, 'input.yaml'), text);
-      const [opaInput, ourInput] = both(['-i', 'input.yaml', 'count(input)'], dir);
-      assert.equal(ourInput.stderr, opaInput.stderr, `input ${text.slice(0, 40)}`);
-      assert.equal(ourInput.stdout, opaInput.stdout, `input ${text.slice(0, 40)}`);
-      const query = `count(yaml.unmarshal(${JSON.stringify(text)}))`;
-      const [opa, ours] = both(['--strict-builtin-errors', query], dir);
-      assert.deepEqual(answer(ours), answer(opa), text.slice(0, 40));
-    }
-    assert.match(both(['-i', 'input.yaml', 'input'], dir)[0].stderr, /document contains excessive aliasing/);
-  });
-});
-
-test('a document whose aliases expand is copied: changing one place leaves the others', () => {
-  const value = parseYamlAsOpa('a: &a {x: [1]}\nb: *a\n') as { a: { x: number[] }; b: { x: number[] } };
-  value.a.x.push(2);
-  assert.deepEqual(value.b, { x: [1] });
-});
-
-test('after a `?` with no key in a flow sequence, errors are where Go meets them, its scanner one flow level out', () => {
-  withDir((dir) => {
-    const texts = ['[[?]],', '[[?]],\n', '[[?]],\n\n', '[[?]], 1]', '[[?]], a', '[[?]], [', '[[[?]]],', '[[?]]\n,', '[?] , ', 'x: [[?]],', '[?, [1, 2], 3', '[?]] x'];
-    for (const text of texts) {
-      const [opa, ours] = both(['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(text)})`], dir);
-      assert.deepEqual(answer(ours), answer(opa), JSON.stringify(text));
-      writeFileSync(join(dir, 'input.yaml'), text);
-      const [opaInput, ourInput] = both(['-i', 'input.yaml', 'input'], dir);
-      assert.equal(ourInput.stderr, opaInput.stderr, `input ${JSON.stringify(text)}`);
-    }
-    assert.match(both(['--strict-builtin-errors', 'yaml.unmarshal("[[?]],")'], dir)[0].stdout, /line 1: did not find expected node content/);
-  });
-});
-
-test('an input or data file holding a YAML stream is read as its first document, as opa reads it', () => {
-  withDir((dir) => {
-    // Go parses every document (a syntax error anywhere fails) and converts only the first.
-    const texts = ['a: 1\n---\nb: 2\n', 'a: 1\n---\n[1]]', 'a: 1\n---\n~: 2', 'a: 1\n---\n: b', '---\na: 1\n---\n'];
-    mkdirSync(join(dir, 'data'));
-    for (const text of texts) {
-      writeFileSync(join(dir, 'input.yaml'), text);
-      writeFileSync(join(dir, 'data/data.yaml'), text);
-      for (const args of [['-i', 'input.yaml', 'input'], ['-d', 'data', 'data']]) {
-        const [opa, ours] = both(args, dir);
-        assert.equal(ours.stderr, opa.stderr, `${args.join(' ')} with ${JSON.stringify(text)}`);
-        assert.equal(ours.stdout, opa.stdout, `${args.join(' ')} with ${JSON.stringify(text)}`);
-      }
-    }
-    writeFileSync(join(dir, 'input.yaml'), texts[0]!);
-    assert.match(both(['-i', 'input.yaml', 'input'], dir)[0].stdout, /"a": 1/);
-  });
-});
-
-/**
- * Where an own key and a merged key of another type take one JSON name (1 and 1.0, or 1 and "1"), Go's decoded map
- * holds both and its JSON conversion keeps either, varying from run to run: opa eval gives both answers. Ours must
- * be one of them, and every other member OPA's.
- */
-test('merge keys that take one JSON name with an own key of another type keep one of the two values', () => {
-  withDir((dir) => {
-    const cases: Array<[string, string[]]> = [['1: x\n<<: {010: a, 1.0: b, true: c, 1e6: d}', ['x', 'b']], ['1: b\n<<: {"1": a}', ['b', 'a']]];
-    for (const [text, either] of cases) {
-      const [opa, ours] = both(['--strict-builtin-errors', `yaml.unmarshal(${JSON.stringify(text)})`], dir);
-      const theirs = answer(opa) as { value: Record<string, unknown> };
-      const mine = answer(ours) as { value: Record<string, unknown> };
-      assert.ok(either.includes(theirs.value['1'] as string), `opa: ${opa.stdout}${opa.stderr}`);
-      assert.ok(either.includes(mine.value?.['1'] as string), `${text}: ${ours.stdout}${ours.stderr}`);
-      assert.deepEqual({ ...mine.value, 1: undefined }, { ...theirs.value, 1: undefined }, text);
-    }
-  });
-});
-
-test('merge keys (<<) merge as opa merges them: own keys first, then merged mappings in order, first wins', () => {
-  withDir((dir) => {
-    const texts = [
-      'base: &b {x: 1, y: 1}\nd:\n  <<: *b\n  y: 2', 'd:\n  x: 2\n  <<: {x: 1}', 'b1: &b1 {x: 1}\nb2: &b2 {x: 2, y: 2}\nd:\n  <<: [*b1, *b2]',
-      '<<: {a: 1}\n<<: {a: 2, b: 2}', '{<<: {a: 1}, b: 2}', '[{<<: {a: 1}}]', '<<: []', '<<: {<<: {a: 1}, b: 2}', 'x: {<<: {a: 1}}\n<<: {x: 2}',
-      'x: &b {a: 1}\ny: &c {<<: *b, b: 2}\nz: {<<: *c, c: 3}', '<<: [{a: ~}, {a: 1}]', 'a: ~\n<<: {a: 1}', '<<: &m {a: 1}\nb: *m', '<<: !!merge {a: 1}',
-      // Only a plain `<<` (or one tagged !!merge) merges.
-      "'<<': {a: 1}", '!!str <<: {a: 1}', '!!merge <<: {a: 1}',
-      // A merged value must be a mapping, an alias of one, or a sequence of those.
-      '<<: 1', '<<: ~', '<<: [1]', '<<: [[{a: 1}]]', 'a: &a [{x: 1}]\n<<: *a', 'a: &a [1]\n<<: [*a]', '<<: 1\n<<: {a: 1}',
-      // A mapping whose own keys are all strings takes merged keys as their text, without null keys; others type them.
-      'a: x\n<<: {010: a, 1.0: b, true: c, 1e6: d}', '<<: {~: 1}', '1: x\n<<: {~: 2}', '<<: {[1]: 1}',
-      '1: x\n<<: {[1]: 2}', '1: x\n<<: {{a: 1}: 2}', '1: x\n<<: {{1: 1}: 2}',
-      // A key given twice keeps its last value before merging; keys Go cannot tell apart are refused.
-      '<<: {a: 1, a: 2}', 'a: .inf\na: 1', 'a: &x {p: 1}\na: 2\nb: *x', '<<: {a: 1}\n<<: []', '<<: {a: 1}\n"<<": 2', '~: 1\n~: 2', '[1]: a\n[2]: b',
-      'a: &x 1\n*x : 1\n*x : 2', 'a: 1\nb:\n  ~: 1\n  ~: 2\n  ~: 3',
-    ];
-    for (const text of texts) assertReadAsOpa(text, dir);
-    mkdirSync(join(dir, 'bundle'), { recursive: true });
-    writeFileSync(join(dir, 'bundle/data.yaml'), texts[0]!);
-    const [opa, ours] = both(['-b', 'bundle', 'data'], dir);
-    assert.match(opa.stdout, /"d": \{\s*"x": 1,\s*"y": 2/);
-    assert.equal(ours.stdout, opa.stdout);
-  });
-});
-
-test('an indicator after an anchor or a tag, and a block scalar ending the text, are read as opa reads them', () => {
-  withDir((dir) => {
-    const texts = ['&a [1]', '&a {x: 1}', '&a - x', 'x: &a - 1', '- &a - 1', '!!seq - x', 'x:\n  &a - 1', '&a ? x\n: 1', '!!map ? x\n: 1', '- &a ? x',
-      '{&a ? x}', '[|\n  x]', 'x: [1, |\n  x]', '&a &b x', '\n&a &b x', '!!str !!str x', 'a: &a &b x', '- &a &b x', 'a:\n  b: !!str !!str x', '[&a &b x]', '{a: &a &b x}',
-      // Go adds no final line break it did not read.
-      '|\n  x', 'a: |\n  x', '- |\n  x', '|+\n  x', '>\n  x\n\n  y', 'a: |\n  x\nb: |\n  y', '|\n  x\n ', 'a: |\n  x\n# c'];
-    for (const text of texts) assertReadAsOpa(text, dir);
-    assert.match(both(['--strict-builtin-errors', 'yaml.unmarshal("&a - x")'], dir)[0].stdout, /block sequence entries are not allowed in this context/);
   });
 });

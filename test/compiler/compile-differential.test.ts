@@ -1,6 +1,7 @@
 // Whole policies compiled and evaluated by Verdict and by the reference `opa eval`, for behaviours where the
 // answer depends on the Rego version: deprecated builtins (refused in v1 modules, allowed in v0 modules and in
-// queries), zero-argument v0 rules written `f() = x { ... }`, and cast_array of a set.
+// queries), zero-argument v0 rules written `f() = x { ... }`, and cast_array of a set; and where OPA reports
+// a variable declared twice.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -104,5 +105,13 @@ describe('zero-argument v0 rules `f() = x { ... }`', () => {
   it('are not functions: calling one is refused as OPA refuses it', async () => {
     const want = await sameAsOpa('package p\nf() = out { out := 1 + 2 }\nr = f()\nt = x { x := f() + 1 }\n', 'v0');
     assert.ok('errors' in want && want.errors.every((e) => e.message === 'undefined function data.p.f'));
+  });
+});
+
+describe('a variable declared again by `some`', () => {
+  it('is reported at the `some` expression, as OPA reports it', async () => {
+    const source = 'package p\np if {\n  some i\n  input[i]\n  some   i\n  input[i]\n}\nq if {\n  i := 1\n  some  i\n}\nr if {\n  some  k\n  some   k in input\n}\nt(a) if {\n  some  a\n}\nu if {\n  some  j, j\n  input[j]\n}\n';
+    const want = await sameAsOpa(source, 'v1');
+    assert.ok('errors' in want && want.errors.length === 5 && want.errors.every((e) => e.col === 3), JSON.stringify(want));
   });
 });

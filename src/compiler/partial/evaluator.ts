@@ -722,13 +722,15 @@ export class PartialEvaluator {
     if (name === 'eq' || name === 'equal' || name === 'assign') {
       if (this.options.tracer) return this.tracedUnify(terms[1]!, terms[2]!, st, k);
       const swap = this.swapsOperands(terms[1]!, terms[2]!, st.env);
+      // Read in turn, b's value is already the one written first (see readsBothInTurn).
+      const inTurn = swap && terms[1]!.type === 'ref' && !this.readsDocument(terms[1]!);
       const variableFirst = (swap ? terms[1]! : terms[2]!).type !== 'var';
       const done: K = (next) => k(this.withoutRepeatedEquation(e, st, next));
       return this.evalTerm(terms[1]!, st, (a, s1) => this.evalTerm(terms[2]!, s1, (b, s2) => {
         // `x = f(…)` is OPA's compiler's `f(…, x)`: the call's output is named after x.
         if (terms[2]!.type === 'call') this.nameOutput(terms[1]!, b, st.env);
         const [x, y] = swap ? [b, a] : [a, b];
-        if (this.otherOperandFirst.has(x) && !this.otherOperandFirst.has(y)) return this.unify(y, x, s2, done, x.type !== 'var');
+        if (!inTurn && this.otherOperandFirst.has(x) && !this.otherOperandFirst.has(y)) return this.unify(y, x, s2, done, x.type !== 'var');
         this.unify(x, y, s2, done, variableFirst);
       }, a), terms[2]);
     }
@@ -766,7 +768,7 @@ export class PartialEvaluator {
    */
   private swapsOperands(a: Term, b: Term, env: Env): boolean {
     const read = (t: Term): t is Extract<Term, { type: 'ref' }> => t.type === 'ref' && !this.isUnknown(plug(t, env) as Extract<Term, { type: 'ref' }>, env);
-    if (read(a)) return this.readsDocument(a);
+    if (read(a)) return this.readsDocument(a) || this.readsBothInTurn(a, b, env);
     if (read(b)) return !this.readsDocument(b);
     // A known value equated with a variable bound to a residual reference (the variable written first, as in
     // `x := input.a`) comes first, as OPA keeps it: `x := input.a; x == 1` keeps `1 = input.a`, where
@@ -775,6 +777,28 @@ export class PartialEvaluator {
     if (bound === undefined || !this.boundVariableFirst.has(bound)) return false;
     const value = plug(bound, env);
     return value.type === 'ref' && !isGround(value) && isGround(plug(b, env));
+  }
+
+  /**
+   * `a = b` where both are references OPA reads (neither into an unknown): it reads `a`, then reads `b` to
+   * unify with a's value, and whatever stays residual is saved as b's value first (`q[1] = r[2]` keeps
+   * `input.b[2] = input.a[1]` for `q := input.a`, `r := input.b`). Two references that each stop at a rule's
+   * value (`q = r`, `obj.a = obj.b`) leave two variables, which OPA's copy propagation writes a's first; base
+   * data is unified the other way round already (readsDocument).
+   */
+  private readsBothInTurn(a: Extract<Term, { type: 'ref' }>, b: Term, env: Env): boolean {
+    if (b.type !== 'ref' || this.isUnknown(plug(b, env) as Extract<Term, { type: 'ref' }>, env) || this.readsDocument(b)) return false;
+    return !(this.stopsAtRuleValue(a) && this.stopsAtRuleValue(b));
+  }
+
+  /** A reference to one value of a rule, nothing past it: `data.pkg.q`, `data.pkg.obj.key`, `data.pkg.set[x]`. */
+  private stopsAtRuleValue(ref: Extract<Term, { type: 'ref' }>): boolean {
+    const path = staticDataPath(ref) ?? [];
+    for (let i = 1; i <= path.length; i++) {
+      const rules = this.rules.get(path.slice(0, i).join('.'));
+      if (rules) return ref.value.length - 1 === (rules.kind === 'complete' ? i : rules.kind === 'object' || rules.kind === 'set' ? i + 1 : -1);
+    }
+    return false;
   }
 
   /**

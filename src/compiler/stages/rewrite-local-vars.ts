@@ -47,12 +47,15 @@ class Rewriter {
     return undefined;
   }
 
-  /** Declares `v` in the current scope with a fresh name, or reports why it cannot be. */
-  declare(v: Term & { type: 'var' }, occ: Exclude<Occurrence, 'seen'>, at: Location = v.loc): Term {
+  /**
+   * Declares `v` in the current scope with a fresh name, or reports why it cannot be: at `errorAt`, the `some`
+   * expression for `some x` (where OPA reports it), else the variable.
+   */
+  declare(v: Term & { type: 'var' }, occ: Exclude<Occurrence, 'seen'>, at: Location = v.loc, errorAt: Location = v.loc): Term {
     const prior = this.current.names.get(v.value);
     if (prior) {
       const why = { seen: 'referenced above', assigned: 'assigned above', declared: 'declared above', arg: 'redeclared' }[prior.occ];
-      this.error(v.loc, prior.occ === 'arg' ? `arg ${v.value} ${why}` : `var ${v.value} ${why}`);
+      this.error(errorAt, prior.occ === 'arg' ? `arg ${v.value} ${why}` : `var ${v.value} ${why}`);
       return v;
     }
     const gen = this.ctx.local(v.loc, v.value);
@@ -252,7 +255,7 @@ class Rewriter {
   private some(e: Expr, symbols: Term[]): Expr | null {
     const first = symbols[0];
     if (first?.type !== 'call') {
-      for (const s of symbols) if (s.type === 'var') this.declare(s, 'declared');
+      for (const s of symbols) if (s.type === 'var') this.declare(s, 'declared', s.loc, e.loc);
       return null;
     }
     const args = first.value.slice(1);
@@ -280,7 +283,7 @@ class Rewriter {
     };
     collect(keyTerm);
     collect(value);
-    for (const name of [...patternVars.keys()].sort()) this.declare(patternVars.get(name)!, 'declared');
+    for (const name of [...patternVars.keys()].sort()) this.declare(patternVars.get(name)!, 'declared', patternVars.get(name)!.loc, e.loc);
     // The domain is rewritten after the declaration, as OPA does: a closure in it reads the declared vars.
     const dom = this.term(container);
     const k = this.term(keyTerm);

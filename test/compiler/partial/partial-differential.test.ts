@@ -67,7 +67,7 @@ describe('partial evaluation matches opa eval -p', () => {
 // Exactly OPA's answer, not only an equivalent one: the order of queries, expressions, operands and support
 // rules, and the names of generated variables.
 describe('partial evaluation gives exactly the JSON of opa eval -p', () => {
-  const exact: { name: string; policy: string; query: string; unknowns?: string[] }[] = [
+  const exact: { name: string; policy: string; query: string; unknowns?: string[]; data?: unknown }[] = [
     {
       name: 'a default rule sorts before a rule of the same head with a greater value, after one of the same value',
       policy: 'package t\n\ndefault p := false\np if q\nq if input.x = 1\n\ndefault r := true\nr if input.y = 2\n',
@@ -150,10 +150,16 @@ describe('partial evaluation gives exactly the JSON of opa eval -p', () => {
       policy: 'package t\n\ns contains "b"\ns contains "a"\n\no[k] := n if some n, k in ["z", "y"]\n',
       query,
     })),
+    ...['data.t.q[1] = data.t.r[2]', 'data.t.q[1] == data.t.k[0]', 'data.t.k[0] = data.t.q[1]', 'data.t.q[1] = data.t.r', 'data.t.s[0] = data.t.r', 'data.t.q = data.t.r', 'data.t.q = data.t.r[2]', 'data.t.o.z = data.t.q[1]', 'data.t.o.z = data.t.o.y', 'data.t.q[1] = data.t.base.x', 'data.t.q[1] = input.c[2]', 'input.c[2] = data.t.q[1]'].map((query) => ({
+      name: `two references read in turn, the second's value first unless both stop at a rule's value or the second is base data: ${query}`,
+      policy: 'package t\n\nq := a if a = input.a\nr := b if b = input.b\nk := [5, 6]\ns := input.s\no[key] := v if v = input.o[key]\n',
+      data: { t: { base: { x: 3 } } },
+      query,
+    })),
   ];
   for (const c of exact) {
     it(c.name, () => {
-      const args: Case = { policy: c.policy, data: {}, query: c.query, unknowns: c.unknowns ?? ['input'] };
+      const args: Case = { policy: c.policy, data: c.data ?? {}, query: c.query, unknowns: c.unknowns ?? ['input'] };
       assert.equal(sortedJson(verdictPartial(args)), sortedJson(opaPartial(args)));
     });
   }

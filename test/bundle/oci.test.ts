@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BundleDownloader, type DownloadedBundle } from '../../src/bundle/download.js';
 import { ServiceClient } from '../../src/bundle/service.js';
@@ -202,6 +202,14 @@ test('the reference OPA and Verdict pull the same image and answer the same deci
   }
 });
 
+/** Passes a request on to the registry as it came (with its Accept header only), and its answer back. */
+function forwardToRegistry(req: IncomingMessage, res: ServerResponse): void {
+  httpRequest(`${registry.url}${req.url}`, { method: req.method, headers: { accept: req.headers.accept ?? '*/*' } }, (up) => {
+    res.writeHead(up.statusCode!, up.headers);
+    up.pipe(res);
+  }).end();
+}
+
 const registryConfig = (bundles: Record<string, string>) =>
   `services:\n  reg: {url: "${registry.url}", type: oci}\nbundles:\n${Object.entries(bundles).map(([name, resource]) => `  ${name}: {service: reg, resource: "${resource}"}\n`).join('')}`;
 
@@ -296,11 +304,7 @@ test("a service's headers: the reference OPA leaves them out of every registry r
   const seen: Array<{ path: string; custom?: string | string[] }> = [];
   const recorder = createServer((req, res) => {
     seen.push({ path: req.url!, custom: req.headers['x-custom'] });
-    const upstream = httpRequest(`${registry.url}${req.url}`, { method: req.method, headers: { accept: req.headers.accept ?? '*/*' } }, (up) => {
-      res.writeHead(up.statusCode!, up.headers);
-      up.pipe(res);
-    });
-    upstream.end();
+    forwardToRegistry(req, res);
   });
   await new Promise<void>((r) => recorder.listen(0, '127.0.0.1', r));
   try {
@@ -337,11 +341,7 @@ test('the Bearer realm: not on a loopback (or metadata) host other than the regi
       const realm = `http://${req.url!.startsWith('/v2/gated/far/') ? 'localhost' : '127.0.0.1'}:${port}/token`;
       return void res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="gate"` }).end();
     }
-    const upstream = httpRequest(`${registry.url}${req.url}`, { method: req.method, headers: { accept: req.headers.accept ?? '*/*' } }, (up) => {
-      res.writeHead(up.statusCode!, up.headers);
-      up.pipe(res);
-    });
-    upstream.end();
+    forwardToRegistry(req, res);
   });
   await new Promise<void>((r) => gate.listen(0, '127.0.0.1', r));
   try {

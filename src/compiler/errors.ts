@@ -139,8 +139,10 @@ export function formatRegoError(e: LocatedError): string {
   return `${text}\n\t${line}\n\t${' '.repeat(indent)}^`;
 }
 
-/** Both sides' types, and for two arrays, objects or sets OPA's hint that they can never be equal. */
-/** Both sides in full, or, where a line would be too wide, printed to show where they differ (as arguments are). */
+/**
+ * Both sides' types: in full, or, where a line would be too wide, printed to show where they differ (as arguments
+ * are); and for two arrays, objects or sets OPA's hint that they can never be equal.
+ */
 function matchErrorLines(d: MatchErrorDetails): string[] {
   let lines = [`left  : ${typeText(d.a, Infinity)}`, `right : ${typeText(d.b, Infinity)}`];
   if (lines.some((l) => [...l].length > MAX_LINE_WIDTH)) {

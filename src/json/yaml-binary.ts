@@ -35,7 +35,7 @@ export function goBytesText(bytes: Uint8Array): string {
   let i = 0;
   while (i < bytes.length) {
     let end = i;
-    for (let n = sequenceAt(bytes, end); n > 0 && end < bytes.length; n = end < bytes.length ? sequenceAt(bytes, end) : 0) end += n;
+    for (let n: number; end < bytes.length && (n = sequenceAt(bytes, end)) > 0; ) end += n;
     if (end > i) out += Buffer.from(bytes.subarray(i, end)).toString('utf8');
     if (end < bytes.length) {
       out += '\ufffd';

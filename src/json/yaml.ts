@@ -70,8 +70,6 @@ const numberTag: ScalarTag = {
   resolve: (text) => goYamlNumber(text) ?? text,
 };
 
-
-
 const infinityTag: ScalarTag = {
   identify: () => false,
   default: true,

@@ -9,8 +9,8 @@ export const checkDeprecatedBuiltins: Stage = {
   run(ctx: CompileContext) {
     const builtin = ctx.options.builtin;
     if (!builtin) return;
-    for (const m of ctx.modules) {
-      if ((m.regoVersion !== 'v1' && !ctx.options.strict) || m.query) continue;
+    for (const m of ctx.policyModules) {
+      if (m.regoVersion !== 'v1' && !ctx.options.strict) continue;
       for (const rule of m.rules) {
         forEachCallInRule(rule, (op, loc) => {
           const name = callName(op);

@@ -24,7 +24,7 @@ export const checkUnusedImports: Stage = {
   run(ctx) {
     if (!ctx.options.strict) return;
     // Not an ad-hoc query's imports (--import): OPA's query compiler does not check them in strict mode.
-    for (const m of ctx.modules.filter((mod) => !mod.query)) {
+    for (const m of ctx.policyModules) {
       const read = new Set<string>();
       for (const rule of m.rules) varsRead(rule, (name) => read.add(name));
       for (const imp of m.imports) {

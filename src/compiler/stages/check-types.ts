@@ -196,7 +196,7 @@ export const checkTypes: Stage = {
 /**
  * Reports the calls of the wrong arity, as OPA's CheckUndefinedFuncs does before the safety and recursion checks
  * (so `q := count(data.p, 1)` is an arity mismatch, not a recursion), with the operand types they show. Types the
- * modules for those: called only when some call may have the wrong arity (mayMisfitArity). Returns whether any
+ * modules for those: called only when some call may have the wrong arity (fitsArity). Returns whether any
  * was reported.
  */
 export function reportArityMismatches(ctx: CompileContext): boolean {
@@ -210,14 +210,6 @@ export function reportArityMismatches(ctx: CompileContext): boolean {
     if (!ctx.error('rego_type_error', f.loc, f.message, f.details)) break;
   }
   return found.length > 0;
-}
-
-/**
- * Whether a call of `operands` operands (`nested` in a term or not) does not fit a function of `params` parameters,
- * (`hasResult`: one with a result), as the type checker counts them.
- */
-export function mayMisfitArity(operands: number, params: number, hasResult: boolean, nested: boolean): boolean {
-  return !fitsArity(operands, params, hasResult, nested);
 }
 
 class RuleChecker {
@@ -912,7 +904,7 @@ function arityOperandType(t: Term, typed: Known): RegoType | null {
  * Whether a call has as many operands as its function takes: a call inside a term exactly its arguments (OPA gives
  * it an output of its own), one written as an expression its arguments, or those and an output to compare.
  */
-function fitsArity(operands: number, params: number, hasResult: boolean, nested: boolean): boolean {
+export function fitsArity(operands: number, params: number, hasResult: boolean, nested: boolean): boolean {
   if (nested) return operands === params;
   return operands === params || (hasResult && operands === params + 1);
 }

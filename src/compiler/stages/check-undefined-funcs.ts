@@ -5,7 +5,7 @@
 import type { FunctionDecl } from '../../builtins/declarations.js';
 import { callName, forEachCallInRule } from '../walk.js';
 import { functionArities } from './check-safety.js';
-import { mayMisfitArity, reportArityMismatches } from './check-types.js';
+import { fitsArity, reportArityMismatches } from './check-types.js';
 import type { CompileContext, Stage } from './context.js';
 
 export const checkUndefinedFuncs: Stage = {
@@ -33,10 +33,10 @@ export const checkUndefinedFuncs: Stage = {
           }
           if (misfit) return;
           const params = functions.get(name);
-          if (params !== undefined) misfit = mayMisfitArity(operands, params, true, nested);
+          if (params !== undefined) misfit = !fitsArity(operands, params, true, nested);
           else {
             const decl = builtin(name)?.decl as FunctionDecl | undefined;
-            if (decl && !decl.variadic) misfit = mayMisfitArity(operands, (decl.args ?? []).length, decl.result !== undefined, nested);
+            if (decl && !decl.variadic) misfit = !fitsArity(operands, (decl.args ?? []).length, decl.result !== undefined, nested);
           }
         });
       }

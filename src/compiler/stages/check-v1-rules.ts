@@ -29,7 +29,7 @@ export const checkDuplicateImports: Stage = {
   name: 'CheckDuplicateImports',
   run(ctx) {
     // Not an ad-hoc query's imports (--import): OPA's query compiler has no such check.
-    for (const m of ctx.modules.filter((mod) => !mod.query && (ctx.options.strict || isRegoV1Module(mod)))) {
+    for (const m of ctx.policyModules.filter((mod) => ctx.options.strict || isRegoV1Module(mod))) {
       const seen = new Map<string, Import>();
       for (const imp of m.imports) {
         const first = seen.get(importName(imp));

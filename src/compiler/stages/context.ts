@@ -82,6 +82,11 @@ export class CompileContext {
     this.found.push(err);
   }
 
+  /** The policy modules, without the ad-hoc query's (Module.query): what the module-only checks read. */
+  get policyModules(): Module[] {
+    return this.modules.filter((m) => !m.query);
+  }
+
   /** Whether `loc` is in an ad-hoc query (Module.query) rather than a policy module. */
   inQuery(loc: Location): boolean {
     return this.queryFiles.has(loc.file);

@@ -19,7 +19,7 @@ class Unknown extends Error {}
 /** Each call term nested in another term (not one an expression makes on its own), with its OPA local name. */
 export function exprTermLocals(ctx: CompileContext): Map<Term, string> {
   const names = new Map<Term, string>();
-  const modules = ctx.modules.filter((m) => !m.query);
+  const modules = ctx.policyModules;
   const inFileOrder = modules.every((m, i) => i === 0 || modules[i - 1]!.file < m.file);
   if (!inFileOrder || modules.some(hasPrintCall)) return names;
   const term = (t: Term): void => {

@@ -140,7 +140,9 @@ export class Retention {
     const oldest = this.oldestIndexed.get();
     this.dropZones.run({ oldest });
     this.dropLists.run({ oldest });
-    // Give a bounded number of freed pages back to the file system so the file shrinks too.
+    // A log made with incremental auto-vacuum (by an older version) gives a bounded number of freed pages back to
+    // the file system, so its file shrinks too; on a log made without (open.ts) this does nothing, and new decisions
+    // reuse the freed pages.
     this.db.pragma(`incremental_vacuum(${this.batchSize})`);
     return changes;
   }

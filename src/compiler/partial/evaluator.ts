@@ -178,6 +178,10 @@ export class PartialEvaluator {
    * rule's variable after the rule body's query: `z1`).
    */
   private readonly definedness = new Map<string, string>();
+  /** The definedness conditions of functions' parameters. */
+  private readonly parameterConditions = new Set<string>();
+  /** The variables of functions' parameters (their compiler-made locals), found on first use. */
+  private parameterVars: ReadonlySet<string> | undefined;
   private queryVars: ReadonlySet<string> = new Set();
   /**
    * Comprehensions kept whole that read an unknown themselves (not only through rules): a variable equated
@@ -300,7 +304,7 @@ export class PartialEvaluator {
       const named = new Set([...bindings.values()].flatMap((t) => (t.type === 'var' ? [t.value] : [])));
       // Numbered in the order saved, for simplifyQuery to place the bindings among them.
       const saved = reindex([...st.saved]);
-      queries.push(reindex(definednessLast(simplifyQuery(propagateCopies(saved, named), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst, boundAt), this.definedness)));
+      queries.push(reindex(definednessLast(simplifyQuery(propagateCopies(saved, named), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst, boundAt), this.definedness, this.parameterConditions)));
     });
     const support = orderSupport([...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : definednessLast(orientEquations(propagateCopies(r.body, headVarNames(r)), headVars(r)), this.definedness)) })));
     const named = <T>(node: T): T => plugDeep(node, this.outputNames);
@@ -422,7 +426,9 @@ export class PartialEvaluator {
           if (!(t.type === 'boolean' && t.value === false)) k(next);
           return;
         }
-        if (isComprehension(t) || isComposite(t)) return k(this.saveTermExpr(t, next, e));
+        // A support function's body is not simplified after (OPA runs no copy propagation on it), so a residual
+        // lone term keeps the variable OPA equates it with, as comprehensions and collections always do.
+        if (isComprehension(t) || isComposite(t) || (this.inSupportFunction && t.type !== 'call')) return k(this.saveTermExpr(t, next, e));
         k(this.save(next, { index: 0, terms: t.type === 'call' ? t.value : t, loc: e.loc }));
       });
     }
@@ -1917,14 +1923,32 @@ export class PartialEvaluator {
     if ((this.queryVars.has(name) && !name.startsWith('__local')) || this.options.tracer || value.type !== 'ref' || value.value.length < 2) return { env, saved: st.saved };
     const def = `${DEFINED_PREFIX}${this.fresh++}__`;
     this.residualVars.add(def);
-    if (this.queryVars.has(name) || this.query !== 0) this.definedness.set(def, this.queryVars.has(name) ? name : `${name}${this.query}`);
+    if (this.queryVars.has(name) || this.query !== 0) {
+      this.definedness.set(def, this.queryVars.has(name) ? name : `${name}${this.query}`);
+      if (this.isParameter(name)) this.parameterConditions.add(def);
+    }
     return { env, saved: [...st.saved, this.call('eq', [v(def), value])] };
+  }
+
+  /** Whether `name` is a function's parameter (a variable of one of its arguments). */
+  private isParameter(name: string): boolean {
+    if (!this.parameterVars) {
+      const names = new Set<string>();
+      for (const set of this.rules.values()) {
+        if (set.kind !== 'function') continue;
+        for (const rule of [...set.rules, ...(set.default ? [set.default] : [])]) {
+          for (let b: Rule | undefined = rule; b; b = b.else) for (const a of b.head.args ?? []) walkVars(a, (n) => void names.add(n));
+        }
+      }
+      this.parameterVars = names;
+    }
+    return this.parameterVars.has(name);
   }
 
   /**
    * An expression that is a residual collection or comprehension (always true: neither is ever false or
    * undefined), kept as OPA keeps it, equated with a variable: `$_term_0_0 = [x, y]`, and for a comprehension
-   * `{true | input.foo} = $_term_1_11; $_term_1_11`. The variable is named as OPA names it: by the query and
+   * (or any other residual term in a support function's body) `{true | input.foo} = $_term_1_11; $_term_1_11`. The variable is named as OPA names it: by the query and
    * the expression's place in it, then (in a rule's body) the query's suffix as its other variables have.
    */
   private saveTermExpr(t: Term, st: State, e: Expr): State {
@@ -1932,7 +1956,7 @@ export class PartialEvaluator {
     const name = `$_term_${q}_${e.index}${q === 0 ? '' : q}`;
     const x = v(name, e.loc);
     this.residualVars.add(name);
-    if (!isComprehension(t)) return this.save(st, this.call('eq', [x, t]));
+    if (isComposite(t)) return this.save(st, this.call('eq', [x, t]));
     return this.save(this.save(st, this.call('eq', [t, x])), { index: 0, terms: x, loc: e.loc });
   }
 
@@ -2224,11 +2248,23 @@ function describe(e: Expr): string {
  * nothing else uses: named after that variable (`__localq0__ = input.y`, `z1 = input.foo`), after the body's
  * other expressions, in descending order of the names (as text: `__localq9__` before `__localq10__`).
  */
-function definednessLast(exprs: Expr[], names: ReadonlyMap<string, string>): Expr[] {
-  const local = (e: Expr) => (Array.isArray(e.terms) && e.terms[1]?.type === 'var' ? names.get(e.terms[1].value) : undefined);
+function definednessLast(exprs: Expr[], names: ReadonlyMap<string, string>, bare: ReadonlySet<string> = new Set()): Expr[] {
+  const def = (e: Expr) => (Array.isArray(e.terms) && e.terms[1]?.type === 'var' ? e.terms[1].value : undefined);
+  // In a query, OPA's copy propagation holds a parameter's condition under a placeholder of its own
+  // (`__localcp0__`, one per condition in turn), sorted with the variables' names, and writes it as the bare
+  // reference; a support rule's body keeps the parameter.
+  const placeholders = new Map<Expr, string>();
+  const local = (e: Expr) => {
+    const d = def(e);
+    if (d === undefined || !bare.has(d)) return d === undefined ? undefined : names.get(d);
+    if (!placeholders.has(e)) placeholders.set(e, `__localcp${placeholders.size}__`);
+    return placeholders.get(e);
+  };
+  exprs.forEach(local);
   const bindings = exprs.filter((e) => local(e) !== undefined).sort((a, b) => (local(a)! < local(b)! ? 1 : local(a)! > local(b)! ? -1 : 0));
-  const renamed = bindings.map((e) => {
+  const renamed = bindings.map((e): Expr => {
     const terms = e.terms as Term[];
+    if (placeholders.has(e)) return { ...e, terms: terms[2]! };
     return { ...e, terms: [terms[0]!, v(local(e)!, terms[1]!.loc), ...terms.slice(2)] };
   });
   return [...exprs.filter((e) => local(e) === undefined), ...renamed];

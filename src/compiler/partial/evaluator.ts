@@ -180,6 +180,8 @@ export class PartialEvaluator {
   private readonly definedness = new Map<string, string>();
   /** The definedness conditions of functions' parameters. */
   private readonly parameterConditions = new Set<string>();
+  /** While a function's parameters are bound to its arguments: the query its body is about to be. */
+  private parameterQuery: number | undefined;
   /** The variables of functions' parameters (their compiler-made locals), found on first use. */
   private parameterVars: ReadonlySet<string> | undefined;
   private queryVars: ReadonlySet<string> = new Set();
@@ -1026,7 +1028,19 @@ export class PartialEvaluator {
             out(plug(value, e2.env), e2.saved);
           })))));
         }
-        this.unify(params[i]!, args[i]!, s, (n) => bindParams(i + 1, n));
+        // The parameters are the body's variables: named after its query, as OPA names them.
+        const outer = this.parameterQuery;
+        this.parameterQuery = this.nextQuery;
+        try {
+          this.unify(params[i]!, args[i]!, s, (n) => {
+            const q = this.parameterQuery;
+            this.parameterQuery = outer;
+            bindParams(i + 1, n);
+            this.parameterQuery = q;
+          });
+        } finally {
+          this.parameterQuery = outer;
+        }
       };
       bindParams(0, { env: new Map(), saved: st.saved });
     }
@@ -1923,8 +1937,9 @@ export class PartialEvaluator {
     if ((this.queryVars.has(name) && !name.startsWith('__local')) || this.options.tracer || value.type !== 'ref' || value.value.length < 2) return { env, saved: st.saved };
     const def = `${DEFINED_PREFIX}${this.fresh++}__`;
     this.residualVars.add(def);
-    if (this.queryVars.has(name) || this.query !== 0) {
-      this.definedness.set(def, this.queryVars.has(name) ? name : `${name}${this.query}`);
+    const query = this.parameterQuery ?? this.query;
+    if (this.queryVars.has(name) || query !== 0) {
+      this.definedness.set(def, this.queryVars.has(name) ? name : `${name}${query}`);
       if (this.isParameter(name)) this.parameterConditions.add(def);
     }
     return { env, saved: [...st.saved, this.call('eq', [v(def), value])] };

@@ -178,12 +178,8 @@ export class PartialEvaluator {
    * rule's variable after the rule body's query: `z1`).
    */
   private readonly definedness = new Map<string, string>();
-  /** The definedness conditions of functions' parameters. */
-  private readonly parameterConditions = new Set<string>();
   /** While a function's parameters are bound to its arguments: the query its body is about to be. */
   private parameterQuery: number | undefined;
-  /** The variables of functions' parameters (their compiler-made locals), found on first use. */
-  private parameterVars: ReadonlySet<string> | undefined;
   private queryVars: ReadonlySet<string> = new Set();
   /**
    * Comprehensions kept whole that read an unknown themselves (not only through rules): a variable equated
@@ -306,7 +302,7 @@ export class PartialEvaluator {
       const named = new Set([...bindings.values()].flatMap((t) => (t.type === 'var' ? [t.value] : [])));
       // Numbered in the order saved, for simplifyQuery to place the bindings among them.
       const saved = reindex([...st.saved]);
-      queries.push(reindex(definednessLast(simplifyQuery(propagateCopies(saved, named), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst, boundAt), this.definedness, this.parameterConditions)));
+      queries.push(reindex(definednessLast(simplifyQuery(propagateCopies(saved, named), bindings, (name) => this.queryVars.has(name) && !name.startsWith('__local'), valueFirst, boundAt), this.definedness)));
     });
     const support = orderSupport([...this.support.values()].flat().map((r) => ({ ...r, body: reindex(r.kind === 'function' ? r.body : definednessLast(orientEquations(propagateCopies(r.body, headVarNames(r)), headVars(r)), this.definedness)) })));
     const named = <T>(node: T): T => plugDeep(node, this.outputNames);
@@ -1938,33 +1934,16 @@ export class PartialEvaluator {
     const def = `${DEFINED_PREFIX}${this.fresh++}__`;
     this.residualVars.add(def);
     const query = this.parameterQuery ?? this.query;
-    if (this.queryVars.has(name) || query !== 0) {
-      this.definedness.set(def, this.queryVars.has(name) ? name : `${name}${query}`);
-      if (this.isParameter(name)) this.parameterConditions.add(def);
-    }
+    if (this.queryVars.has(name) || query !== 0) this.definedness.set(def, this.queryVars.has(name) ? name : `${name}${query}`);
     return { env, saved: [...st.saved, this.call('eq', [v(def), value])] };
-  }
-
-  /** Whether `name` is a function's parameter (a variable of one of its arguments). */
-  private isParameter(name: string): boolean {
-    if (!this.parameterVars) {
-      const names = new Set<string>();
-      for (const set of this.rules.values()) {
-        if (set.kind !== 'function') continue;
-        for (const rule of [...set.rules, ...(set.default ? [set.default] : [])]) {
-          for (let b: Rule | undefined = rule; b; b = b.else) for (const a of b.head.args ?? []) walkVars(a, (n) => void names.add(n));
-        }
-      }
-      this.parameterVars = names;
-    }
-    return this.parameterVars.has(name);
   }
 
   /**
    * An expression that is a residual collection or comprehension (always true: neither is ever false or
    * undefined), kept as OPA keeps it, equated with a variable: `$_term_0_0 = [x, y]`, and for a comprehension
-   * (or any other residual term in a support function's body) `{true | input.foo} = $_term_1_11; $_term_1_11`. The variable is named as OPA names it: by the query and
-   * the expression's place in it, then (in a rule's body) the query's suffix as its other variables have.
+   * (or any other residual term in a support function's body) `{true | input.foo} = $_term_1_11; $_term_1_11`.
+   * The variable is named as OPA names it: by the query and the expression's place in it, then (in a rule's
+   * body) the query's suffix as its other variables have.
    */
   private saveTermExpr(t: Term, st: State, e: Expr): State {
     const q = this.query;
@@ -2263,23 +2242,11 @@ function describe(e: Expr): string {
  * nothing else uses: named after that variable (`__localq0__ = input.y`, `z1 = input.foo`), after the body's
  * other expressions, in descending order of the names (as text: `__localq9__` before `__localq10__`).
  */
-function definednessLast(exprs: Expr[], names: ReadonlyMap<string, string>, bare: ReadonlySet<string> = new Set()): Expr[] {
-  const def = (e: Expr) => (Array.isArray(e.terms) && e.terms[1]?.type === 'var' ? e.terms[1].value : undefined);
-  // In a query, OPA's copy propagation holds a parameter's condition under a placeholder of its own
-  // (`__localcp0__`, one per condition in turn), sorted with the variables' names, and writes it as the bare
-  // reference; a support rule's body keeps the parameter.
-  const placeholders = new Map<Expr, string>();
-  const local = (e: Expr) => {
-    const d = def(e);
-    if (d === undefined || !bare.has(d)) return d === undefined ? undefined : names.get(d);
-    if (!placeholders.has(e)) placeholders.set(e, `__localcp${placeholders.size}__`);
-    return placeholders.get(e);
-  };
-  exprs.forEach(local);
+function definednessLast(exprs: Expr[], names: ReadonlyMap<string, string>): Expr[] {
+  const local = (e: Expr) => (Array.isArray(e.terms) && e.terms[1]?.type === 'var' ? names.get(e.terms[1].value) : undefined);
   const bindings = exprs.filter((e) => local(e) !== undefined).sort((a, b) => (local(a)! < local(b)! ? 1 : local(a)! > local(b)! ? -1 : 0));
-  const renamed = bindings.map((e): Expr => {
+  const renamed = bindings.map((e) => {
     const terms = e.terms as Term[];
-    if (placeholders.has(e)) return { ...e, terms: terms[2]! };
     return { ...e, terms: [terms[0]!, v(local(e)!, terms[1]!.loc), ...terms.slice(2)] };
   });
   return [...exprs.filter((e) => local(e) === undefined), ...renamed];

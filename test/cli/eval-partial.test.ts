@@ -116,6 +116,16 @@ allow if {
 }
 lim := 3
 `);
+  // Generated variables: shared ones printed under their own name (`_term_1_01`), lone ones as `_`.
+  const generated = join(dir, 'generated.rego');
+  writeFileSync(generated, `package gen
+f(_, y) := 1 if {
+  input.w
+  y
+}
+p if f(1, true)
+q if {[x | x = input.y[_]]}
+`);
   const bundle = join(dir, 'bundle');
   mkdirSync(join(bundle, 'src'), { recursive: true });
   writeFileSync(join(bundle, '.manifest'), JSON.stringify({ roots: ['src'] }));
@@ -135,6 +145,8 @@ lim := 3
     'side by side expressions': ['-d', policy, 'input.a == 1 input.b == 2'],
     'a support module': ['-d', policy, '--disable-inlining', 'data.src.allow', 'data.src.allow'],
     'a bundle (-b) directory': ['-b', bundle, 'data.src.allow'],
+    'generated variables in a support function': ['-d', generated, '--disable-inlining', 'data.gen.f', 'data.gen.p'],
+    'generated variables in a query': ['-d', generated, 'data.gen.q'],
   };
   for (const [name, args] of Object.entries(cases)) it(name, async () => void (await same(['-p', '--format', 'source', ...args])));
   it('-b with --format json', async () => {

@@ -178,6 +178,8 @@ export class PartialEvaluator {
    * rule's variable after the rule body's query: `z1`).
    */
   private readonly definedness = new Map<string, string>();
+  /** While a function's parameters are bound to its arguments: the query its body is about to be. */
+  private parameterQuery: number | undefined;
   private queryVars: ReadonlySet<string> = new Set();
   /**
    * Comprehensions kept whole that read an unknown themselves (not only through rules): a variable equated
@@ -422,7 +424,9 @@ export class PartialEvaluator {
           if (!(t.type === 'boolean' && t.value === false)) k(next);
           return;
         }
-        if (isComprehension(t) || isComposite(t)) return k(this.saveTermExpr(t, next, e));
+        // A support function's body is not simplified after (OPA runs no copy propagation on it), so a residual
+        // lone term keeps the variable OPA equates it with, as comprehensions and collections always do.
+        if (isComprehension(t) || isComposite(t) || (this.inSupportFunction && t.type !== 'call')) return k(this.saveTermExpr(t, next, e));
         k(this.save(next, { index: 0, terms: t.type === 'call' ? t.value : t, loc: e.loc }));
       });
     }
@@ -1020,7 +1024,19 @@ export class PartialEvaluator {
             out(plug(value, e2.env), e2.saved);
           })))));
         }
-        this.unify(params[i]!, args[i]!, s, (n) => bindParams(i + 1, n));
+        // The parameters are the body's variables: named after its query, as OPA names them.
+        const outer = this.parameterQuery;
+        this.parameterQuery = this.nextQuery;
+        try {
+          this.unify(params[i]!, args[i]!, s, (n) => {
+            const q = this.parameterQuery;
+            this.parameterQuery = outer;
+            bindParams(i + 1, n);
+            this.parameterQuery = q;
+          });
+        } finally {
+          this.parameterQuery = outer;
+        }
       };
       bindParams(0, { env: new Map(), saved: st.saved });
     }
@@ -1917,22 +1933,24 @@ export class PartialEvaluator {
     if ((this.queryVars.has(name) && !name.startsWith('__local')) || this.options.tracer || value.type !== 'ref' || value.value.length < 2) return { env, saved: st.saved };
     const def = `${DEFINED_PREFIX}${this.fresh++}__`;
     this.residualVars.add(def);
-    if (this.queryVars.has(name) || this.query !== 0) this.definedness.set(def, this.queryVars.has(name) ? name : `${name}${this.query}`);
+    const query = this.parameterQuery ?? this.query;
+    if (this.queryVars.has(name) || query !== 0) this.definedness.set(def, this.queryVars.has(name) ? name : `${name}${query}`);
     return { env, saved: [...st.saved, this.call('eq', [v(def), value])] };
   }
 
   /**
    * An expression that is a residual collection or comprehension (always true: neither is ever false or
    * undefined), kept as OPA keeps it, equated with a variable: `$_term_0_0 = [x, y]`, and for a comprehension
-   * `{true | input.foo} = $_term_1_11; $_term_1_11`. The variable is named as OPA names it: by the query and
-   * the expression's place in it, then (in a rule's body) the query's suffix as its other variables have.
+   * (or any other residual term in a support function's body) `{true | input.foo} = $_term_1_11; $_term_1_11`.
+   * The variable is named as OPA names it: by the query and the expression's place in it, then (in a rule's
+   * body) the query's suffix as its other variables have.
    */
   private saveTermExpr(t: Term, st: State, e: Expr): State {
     const q = this.query;
     const name = `$_term_${q}_${e.index}${q === 0 ? '' : q}`;
     const x = v(name, e.loc);
     this.residualVars.add(name);
-    if (!isComprehension(t)) return this.save(st, this.call('eq', [x, t]));
+    if (isComposite(t)) return this.save(st, this.call('eq', [x, t]));
     return this.save(this.save(st, this.call('eq', [t, x])), { index: 0, terms: x, loc: e.loc });
   }
 

@@ -299,7 +299,8 @@ class Rewriter {
     if (rule.head.args) {
       const declareArg = (a: Term): Term => {
         switch (a.type) {
-          case 'var': return a.value.startsWith('$') ? a : this.declare(a, 'arg');
+          // A wildcard argument gets a local of its own too, numbered in turn, as OPA's compiler numbers it.
+          case 'var': return this.declare(a, 'arg');
           case 'array': return { ...a, value: a.value.map(declareArg) };
           case 'set': return { ...a, value: a.value.map((x) => (x.type === 'call' ? x : declareArg(x))) };
           case 'object': return { ...a, value: a.value.map(([k, v]) => [k, declareArg(v)] as [Term, Term]) };

@@ -9,9 +9,9 @@ import { opaPartialCases } from './opa-cases.js';
 import { runCorpus } from './opa-corpus-run.js';
 
 /** Equivalent answers (after normalisation) when this floor was set; raise it as the evaluator improves. */
-const EQUIVALENT_FLOOR = 285;
+const EQUIVALENT_FLOOR = 286;
 /** Of those, the answers whose equations also have their operands in OPA's order. */
-const IN_ORDER_FLOOR = 283;
+const IN_ORDER_FLOOR = 284;
 /** Answers that are exactly OPA's JSON (expression order, operand order and generated names too). */
 const EXACT_FLOOR = 269;
 

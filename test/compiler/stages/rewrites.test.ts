@@ -54,7 +54,8 @@ f(a, [b, _]) := a + b
 `);
   assert.deepEqual(rules, [
     'p = __local1__ { eq(__local0__, 1); eq(__local1__, plus(__local0__, 1)) }',
-    'f(__local2__, [__local3__, $0]) = plus(__local2__, __local3__) { true }',
+    // A wildcard argument is numbered like the others (OPA's `opa eval -p` support functions show it so).
+    'f(__local2__, [__local3__, __local4__]) = plus(__local2__, __local3__) { true }',
   ]);
 });
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BundleDownloader, type DownloadedBundle } from '../../src/bundle/download.js';
@@ -414,5 +414,56 @@ test("the registry's manifest answer and the config blob: what fails in the refe
     assert.deepEqual(verdict.noconfig, { etag: undefined, error: `registry answered HTTP 404 for the config blob ${images.get('noconfig')!.config} of ${resources.noconfig}` });
   } finally {
     await new Promise((r) => spoiler.close(r));
+  }
+});
+
+test('size_limit_bytes bounds each file of the bundle, not the archive, for OCI and HTTP bundles, with the reference OPA\'s message', async () => {
+  const limit = 1000;
+  // "over": one file larger than the limit in a small archive; "under": every file within it in a larger archive.
+  const over = (root: string) => bundle(`over-${root}`, Array.from({ length: 300 }, () => 'alice'), root);
+  const under = (root: string) => writeBundleArchive([file('.manifest', JSON.stringify({ revision: 'under', roots: [root] })),
+    ...Array.from({ length: 4 }, (_x, i) => file(`${root}/f${i}/data.json`, JSON.stringify({ noise: randomBytes(300).toString('base64') })))]);
+  const archives = { over_oci: await over('over_oci'), under_oci: await under('under_oci'), over_http: await over('over_http'), under_http: await under('under_http') };
+  assert.ok(archives.over_oci.length < limit && archives.under_oci.length > limit, 'the archives straddle the limit the other way round');
+  for (const name of ['over_oci', 'under_oci'] as const) registry.push(archives[name], `limits/${name.replace('_', '-')}`, '1');
+  const web = createServer((req, res) => {
+    const archive = archives[req.url!.slice(1) as keyof typeof archives];
+    if (!archive) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/gzip' }).end(archive);
+  });
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  const dir = tempDir('verdict-oci-limits-');
+  let verdict: Awaited<ReturnType<typeof startVerdict>> | undefined;
+  try {
+    const names = Object.keys(archives);
+    const config = `services:\n  reg: {url: "${registry.url}", type: oci}\n  web: {url: "http://127.0.0.1:${(web.address() as AddressInfo).port}"}\nbundles:\n` +
+      names.map((name) => name.endsWith('oci')
+        ? `  ${name}: {service: reg, resource: "${registry.host}/limits/${name.replace('_', '-')}:1", size_limit_bytes: ${limit}}\n`
+        : `  ${name}: {service: web, resource: "${name}", size_limit_bytes: ${limit}}\n`).join('');
+    writeFileSync(join(dir, 'config.yaml'), config);
+    const opa = await opaBundleOutcomes(config, names);
+    const tooLarge = (root: string) => `bundle file ${root}/data.json size (${Buffer.byteLength(JSON.stringify({ admins: Array.from({ length: 300 }, () => 'alice') }))} bytes) exceeds configured size_limit_bytes (${limit} bytes)`;
+    assert.equal(opa.get('over_oci'), `Bundle load failed: unexpected error bundle read failed: ${tooLarge('over_oci')}`);
+    assert.equal(opa.get('over_http'), `Bundle load failed: bundle read failed: ${tooLarge('over_http')}`);
+    for (const name of ['under_oci', 'under_http']) assert.match(opa.get(name)!, /^Bundle loaded and activated successfully/, name);
+
+    verdict = await startVerdict(config, []);
+    const settled = async (name: string) => {
+      for (let i = 0; i < 400; i++) {
+        const info = verdict!.bundles.get(name);
+        if (info?.lastError || info?.activatedAt) return info;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`${name} neither loaded nor failed`);
+    };
+    for (const name of ['over_oci', 'over_http']) {
+      const info = await settled(name);
+      assert.equal(info.activatedAt, undefined, name);
+      assert.ok(info.lastError!.endsWith(`: ${tooLarge(name)}`), info.lastError);
+    }
+    for (const name of ['under_oci', 'under_http']) assert.equal((await settled(name)).lastError, undefined, name);
+  } finally {
+    await verdict?.close(1000);
+    await new Promise((r) => web.close(r));
   }
 });

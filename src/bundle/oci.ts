@@ -173,9 +173,9 @@ export class OciPuller {
    * every blob of the image, so an image whose config the registry cannot serve fails there, and fails here too
    * rather than loading where the reference would not.
    */
-  private async checkConfigBlob(config: Descriptor | undefined, repository: string, request: OciPullRequest): Promise<void> {
-    if (config === undefined) return;
-    const digest = config?.digest;
+  private async checkConfigBlob(config: Descriptor | null | undefined, repository: string, request: OciPullRequest): Promise<void> {
+    if (config === undefined || config === null) return;
+    const digest = config.digest;
     if (typeof digest !== 'string' || !digestForm.test(digest)) throw new HttpRequestError(`config of ${request.resource} has no digest (sha256:<64 hex> or sha512:<128 hex>)`);
     const res = await this.registryGet(`v2/${repository}/blobs/${digest}`, repository, {}, manifestLimit, request);
     if (res.status !== 200) throw new HttpRequestError(`registry answered HTTP ${res.status} for the config blob ${digest} of ${request.resource}`, res.status);

@@ -5,6 +5,7 @@
 import { ServiceClient } from './service.js';
 import { HttpRequestError } from '../net/http-client.js';
 import { OciPuller, ociReferenceOf } from './oci.js';
+import { defaultBundleLimits } from './files.js';
 import { currentTrace, tracedRoot, type TraceContext } from '../tracing/index.js';
 import { timerDelay } from '../timer-delay.js';
 
@@ -16,7 +17,7 @@ export interface BundleSourceConfig {
   polling?: { min_delay_seconds?: number; max_delay_seconds?: number; long_polling_timeout_seconds?: number };
   /** `manual`: no polling loop, downloads only on trigger(). */
   trigger?: 'periodic' | 'manual';
-  /** Largest download accepted, in bytes; default 1 GiB as OPA. */
+  /** OPA's per-file limit on the bundle's contents, applied when the archive is read (fileSizeLimit). */
   size_limit_bytes?: number;
 }
 
@@ -56,7 +57,19 @@ export interface DownloadStatus {
 
 export const bundleContentType = 'application/vnd.openpolicyagent.bundles';
 
-const defaultSizeLimit = 1024 * 1024 * 1024;
+/**
+ * Largest download (an HTTP body, an OCI layer) accepted: the reader's limit on a compressed archive, enforced
+ * while the bytes arrive. `size_limit_bytes` does not set it: in OPA that bounds each file in the bundle.
+ */
+const downloadLimit = defaultBundleLimits.maxCompressedBytes;
+
+/** OPA's default `size_limit_bytes`. (OPA takes 0 or less as the default too; the config schema refuses them.) */
+const defaultFileSizeLimit = 1024 * 1024 * 1024;
+
+/** The per-file limit a downloaded bundle's archive is read with (BundleLimits.sizeLimitBytes), as OPA sets it. */
+export function fileSizeLimit(config: Pick<BundleSourceConfig, 'size_limit_bytes'>): number {
+  return config.size_limit_bytes ?? defaultFileSizeLimit;
+}
 const minRetryDelayMs = 100;
 
 export interface DownloaderOptions {
@@ -199,7 +212,7 @@ export class BundleDownloader {
       const res = await this.client.get(this.state.resource, {
         headers,
         waitSeconds: longPollSeconds,
-        maxBytes: this.config.size_limit_bytes ?? defaultSizeLimit,
+        maxBytes: downloadLimit,
         signal: this.inFlight.signal,
         trace,
       });
@@ -230,7 +243,7 @@ export class BundleDownloader {
   /** One registry poll: an unchanged layer digest counts as a 304. */
   private async pollRegistry(signal: AbortSignal, trace: TraceContext | undefined): Promise<boolean> {
     const started = process.hrtime.bigint();
-    const pulled = await this.oci!.pull({ resource: this.state.resource, etag: this.state.etag, maxBytes: this.config.size_limit_bytes ?? defaultSizeLimit, signal, trace });
+    const pulled = await this.oci!.pull({ resource: this.state.resource, etag: this.state.etag, maxBytes: downloadLimit, signal, trace });
     if (pulled.unchanged) {
       this.succeeded(new Date());
       return true;

@@ -13,8 +13,13 @@ export interface BundleFile {
   data: Buffer;
 }
 
-/** Bounds on what a bundle may contain; OPA's `size_limit_bytes` is `maxCompressedBytes`. */
+/** Bounds on what a bundle may contain. */
 export interface BundleLimits {
+  /**
+   * A downloaded bundle's `size_limit_bytes`: as in OPA, the largest size a file in the archive may state in its
+   * tar header (not the archive's size), refused with OPA's message before the file is read.
+   */
+  sizeLimitBytes?: number;
   maxCompressedBytes: number;
   maxUncompressedBytes: number;
   maxFileBytes: number;
@@ -91,6 +96,9 @@ export async function readBundleArchive(
       }
       if (header.type !== 'file' && header.type !== 'contiguous-file') {
         throw new BundleError(`bundle entry ${JSON.stringify(header.name)} is a ${header.type}; only regular files are allowed`);
+      }
+      if (limits.sizeLimitBytes !== undefined && (header.size ?? 0) > limits.sizeLimitBytes) {
+        throw new BundleError(`bundle file ${header.name} size (${header.size} bytes) exceeds configured size_limit_bytes (${limits.sizeLimitBytes} bytes)`);
       }
       const path = normaliseBundlePath(header.name, limits);
       if (seen.has(path)) throw new BundleError(`bundle contains ${JSON.stringify(path)} more than once`);

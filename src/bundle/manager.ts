@@ -10,7 +10,7 @@ import { BundlePersistence } from './persist.js';
 import { RemoteBundleSource, type RemoteBundleConfig } from './remote-source.js';
 import { LocalBundleSource } from './watch.js';
 import { ServiceClient, normaliseServices, type ServiceClientOptions, type ServiceConfig } from './service.js';
-import type { DownloadStatus } from './download.js';
+import { fileSizeLimit, type DownloadStatus } from './download.js';
 import { ociReferenceOf } from './oci.js';
 import { readJson } from '../json/reader.js';
 
@@ -314,7 +314,7 @@ export class BundleManager<B extends ManagedBundle> {
       name,
       config,
       client,
-      async ({ bytes, etag }) => this.change(name, 'download', () => this.fromArchive(name, bytes, signing), etag),
+      async ({ bytes, etag }) => this.change(name, 'download', () => this.fromArchive(name, bytes, signing, fileSizeLimit(config)), etag),
       config.persist ? this.persistence : undefined,
       { onStatus: (download) => this.noteDownload(name, download) },
     );
@@ -337,8 +337,9 @@ export class BundleManager<B extends ManagedBundle> {
     }
   }
 
-  private async fromArchive(name: string, bytes: Buffer, signing: ReturnType<typeof verificationConfigFor>): Promise<{ bundle: B; delta?: boolean }> {
-    const { files } = await readVerifiedBundle(bytes, { limits: this.options.limits, signing });
+  /** `sizeLimitBytes`: a downloaded bundle's per-file limit (fileSizeLimit, BundleLimits.sizeLimitBytes). */
+  private async fromArchive(name: string, bytes: Buffer, signing: ReturnType<typeof verificationConfigFor>, sizeLimitBytes?: number): Promise<{ bundle: B; delta?: boolean }> {
+    const { files } = await readVerifiedBundle(bytes, { limits: { ...this.options.limits, sizeLimitBytes }, signing });
     const patch = files.find((f) => f.path === 'patch.json');
     const operations = patch ? parsePatchFile(patch.data) : [];
     if (operations.length === 0) return { bundle: await this.options.parse(name, files) };

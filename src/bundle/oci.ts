@@ -34,6 +34,7 @@ interface Descriptor {
 }
 /** An image manifest (layers) or an image index (manifests), read as far as a bundle needs. */
 interface ManifestDocument {
+  config?: Descriptor;
   layers?: Descriptor[];
   manifests?: Descriptor[];
 }
@@ -107,10 +108,9 @@ export class OciPuller {
     const { repository, reference } = parseReference(request.resource);
     const root = await this.registryGet(`v2/${repository}/manifests/${reference}`, repository, { accept: manifestAccept }, manifestLimit, request);
     if (root.status !== 200) throw new HttpRequestError(`registry answered HTTP ${root.status} for the manifest of ${request.resource}`, root.status);
-    if (digestForm.test(reference) && !hashesTo(root.body, reference)) throw new HttpRequestError(`manifest of ${request.resource} does not match its digest ${reference}`);
-    const rootDigest = digestForm.test(reference) ? reference : `sha256:${createHash('sha256').update(root.body).digest('hex')}`;
-    const layers = await this.imageLayers(root.body, rootDigest, 0, new Set([rootDigest]), repository, request);
-    const layer = layers.find((l) => l?.mediaType === ociBundleLayerType);
+    const rootDigest = checkRootManifest(root, reference, request.resource);
+    const image = await this.imageManifest(root.body, rootDigest, 0, new Set([rootDigest]), repository, request);
+    const layer = image.layers!.find((l) => l?.mediaType === ociBundleLayerType);
     if (!layer) throw new HttpRequestError(`manifest of ${request.resource} has no layer of media type ${ociBundleLayerType}`);
     const digest = /^sha256:([0-9a-f]{64})$/.exec(layer.digest ?? '')?.[1];
     if (!digest) throw new HttpRequestError(`bundle layer of ${request.resource} has no sha256 digest`);
@@ -119,16 +119,17 @@ export class OciPuller {
     const blob = await this.registryGet(`v2/${repository}/blobs/sha256:${digest}`, repository, {}, request.maxBytes, request);
     if (blob.status !== 200) throw new HttpRequestError(`registry answered HTTP ${blob.status} for the bundle layer of ${request.resource}`, blob.status);
     if (!hashesTo(blob.body, `sha256:${digest}`)) throw new HttpRequestError(`bundle layer of ${request.resource} does not match its digest sha256:${digest}`);
+    await this.checkConfigBlob(image.config, repository, request);
     return { unchanged: false, bytes: blob.body, etag: digest };
   }
 
   /**
-   * The layers of an image manifest; for an image index, those of the first manifest in it (depth first, up to
-   * four indexes deep) that holds a bundle layer, as OPA chooses: entries of platform unknown/unknown (build
+   * The image manifest `body` (which has layers); for an image index, the first manifest in it (depth first, up
+   * to four indexes deep) that holds a bundle layer, as OPA chooses: entries of platform unknown/unknown (build
    * attestations) and digests already seen are passed over, and an entry that cannot be read is remembered for
    * the error only if no other entry has a bundle.
    */
-  private async imageLayers(body: Buffer, digest: string, depth: number, seen: Set<string>, repository: string, request: OciPullRequest): Promise<Descriptor[]> {
+  private async imageManifest(body: Buffer, digest: string, depth: number, seen: Set<string>, repository: string, request: OciPullRequest): Promise<ManifestDocument> {
     const what = depth === 0 ? `manifest of ${request.resource}` : `manifest ${digest} of ${request.resource}`;
     let document: ManifestDocument;
     try {
@@ -136,7 +137,7 @@ export class OciPuller {
     } catch {
       throw new HttpRequestError(`${what} is not JSON`);
     }
-    if (Array.isArray(document?.layers) && document.layers.length > 0) return document.layers;
+    if (Array.isArray(document?.layers) && document.layers.length > 0) return document;
     if (!Array.isArray(document?.manifests) || document.manifests.length === 0) throw new HttpRequestError(`${what} has no layers`);
     if (depth >= maxIndexDepth) throw new HttpRequestError(`image index ${digest} of ${request.resource} is nested more than ${maxIndexDepth} levels deep`);
     const failures: string[] = [];
@@ -156,8 +157,8 @@ export class OciPuller {
         const res = await this.registryGet(path, repository, isManifest ? { accept: entry.mediaType! } : {}, manifestLimit, request);
         if (res.status !== 200) throw new HttpRequestError(`registry answered HTTP ${res.status} for manifest ${child} of ${request.resource}`, res.status);
         if (!hashesTo(res.body, child)) throw new HttpRequestError(`manifest ${child} of ${request.resource} does not match its digest`);
-        const layers = await this.imageLayers(res.body, child, depth + 1, seen, repository, request);
-        if (layers.some((l) => l?.mediaType === ociBundleLayerType)) return layers;
+        const image = await this.imageManifest(res.body, child, depth + 1, seen, repository, request);
+        if (image.layers!.some((l) => l?.mediaType === ociBundleLayerType)) return image;
       } catch (err) {
         if (request.signal?.aborted) throw err;
         failures.push((err as Error).message);
@@ -165,6 +166,20 @@ export class OciPuller {
     }
     failures.push(`no manifest in image index ${digest} of ${request.resource} has a layer of media type ${ociBundleLayerType}`);
     throw new HttpRequestError(failures.join('; '));
+  }
+
+  /**
+   * The image's config blob, fetched and checked against its digest though the bundle does not use it: OPA copies
+   * every blob of the image, so an image whose config the registry cannot serve fails there, and fails here too
+   * rather than loading where the reference would not.
+   */
+  private async checkConfigBlob(config: Descriptor | null | undefined, repository: string, request: OciPullRequest): Promise<void> {
+    if (config === undefined || config === null) return;
+    const digest = config.digest;
+    if (typeof digest !== 'string' || !digestForm.test(digest)) throw new HttpRequestError(`config of ${request.resource} has no digest (sha256:<64 hex> or sha512:<128 hex>)`);
+    const res = await this.registryGet(`v2/${repository}/blobs/${digest}`, repository, {}, manifestLimit, request);
+    if (res.status !== 200) throw new HttpRequestError(`registry answered HTTP ${res.status} for the config blob ${digest} of ${request.resource}`, res.status);
+    if (!hashesTo(res.body, digest)) throw new HttpRequestError(`config blob of ${request.resource} does not match its digest ${digest}`);
   }
 
   /**
@@ -184,7 +199,7 @@ export class OciPuller {
     if (res.status === 401) {
       const challenge = String(res.headers['www-authenticate'] ?? '');
       if (/^Bearer\s/i.test(challenge)) {
-        this.tokens.set(scope, await this.registryToken(challenge, scope, { signal, trace }));
+        this.tokens.set(scope, await this.registryToken(challenge, { signal, trace }));
         res = await get();
       }
     }
@@ -192,7 +207,7 @@ export class OciPuller {
   }
 
   /** The Docker registry token flow: GET <realm>?service=..&scope=.. with the service's credentials. */
-  private async registryToken(challenge: string, scope: string, { signal, trace }: Pick<OciPullRequest, 'signal' | 'trace'>): Promise<string> {
+  private async registryToken(challenge: string, { signal, trace }: Pick<OciPullRequest, 'signal' | 'trace'>): Promise<string> {
     const params = Object.fromEntries([...challenge.slice(7).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
     if (!params.realm) throw new HttpRequestError('registry Bearer challenge has no realm');
     let url: URL;
@@ -203,7 +218,9 @@ export class OciPuller {
     }
     await checkRealm(url, new URL(this.client.config.url));
     if (params.service) url.searchParams.set('service', params.service);
-    url.searchParams.set('scope', params.scope ?? scope);
+    // A challenge without a scope gets a token request without one, as OPA's registry client asks: the token
+    // server then decides what the credential may pull.
+    if (params.scope) url.searchParams.set('scope', params.scope);
     const res = await this.client.fetchAbsolute(url.toString(), { maxBytes: manifestLimit, signal, trace });
     if (res.status !== 200) throw new HttpRequestError(`registry token request to ${url.origin}${url.pathname} answered HTTP ${res.status}`, res.status);
     const body = answerJson<{ token?: unknown; access_token?: unknown }>(res, () => new HttpRequestError(`registry token answer from ${url.origin} is not JSON`));
@@ -212,6 +229,26 @@ export class OciPuller {
     if (typeof token !== 'string' || !token) throw new HttpRequestError(`registry token answer from ${url.origin} has no token`);
     return token;
   }
+}
+
+/**
+ * The digest of the manifest the registry answered for `reference`, checked as OPA's registry client checks
+ * the answer it resolves a reference with: its Content-Type must be a manifest's (exactly: OPA fetches anything
+ * else as a blob, which a registry does not hold), it must come with a Docker-Content-Digest header (OPA fails
+ * without one, for a digest reference too), and that header must be the digest of the body, as must a digest
+ * reference.
+ */
+function checkRootManifest(res: HttpResponse, reference: string, resource: string): string {
+  const contentType = res.headers['content-type'];
+  if (!manifestTypes.includes(contentType ?? '')) {
+    throw new HttpRequestError(`registry answered the manifest of ${resource} with Content-Type ${JSON.stringify(contentType ?? '')}, not a manifest's (${manifestTypes.join(', ')})`);
+  }
+  const byReference = digestForm.test(reference);
+  if (byReference && !hashesTo(res.body, reference)) throw new HttpRequestError(`manifest of ${resource} does not match its digest ${reference}`);
+  const header = res.headers['docker-content-digest'];
+  if (typeof header !== 'string' || header === '') throw new HttpRequestError(`registry answered the manifest of ${resource} without a Docker-Content-Digest header`);
+  if (!digestForm.test(header) || !hashesTo(res.body, header)) throw new HttpRequestError(`manifest of ${resource} does not match the Docker-Content-Digest ${JSON.stringify(header)} the registry gave`);
+  return byReference ? reference : header;
 }
 
 /** Whether `body` hashes to `digest` (sha256:<hex> or sha512:<hex>). */

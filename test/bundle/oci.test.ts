@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BundleDownloader, type DownloadedBundle } from '../../src/bundle/download.js';
@@ -33,16 +33,16 @@ before(async () => {
 });
 after(() => registry?.close());
 
-function downloader(resource: string) {
+function downloader(resource: string, url = registry.url) {
   const received: DownloadedBundle[] = [];
-  const client = new ServiceClient({ name: 'registry', url: registry.url, type: 'oci' });
+  const client = new ServiceClient({ name: 'registry', url, type: 'oci' });
   const d = new BundleDownloader('authz', { service: 'registry', resource, trigger: 'manual' }, client, async (b) => void received.push(b));
   return { d, received };
 }
 
-/** Verdict pulling `resource` once: the ETag (layer digest) it took, or why it failed. */
-async function verdictPull(resource: string): Promise<{ etag?: string; error?: string }> {
-  const { d, received } = downloader(resource);
+/** Verdict pulling `resource` once (from the registry at `url`): the ETag (layer digest) it took, or why it failed. */
+async function verdictPull(resource: string, url = registry.url): Promise<{ etag?: string; error?: string }> {
+  const { d, received } = downloader(resource, url);
   const status = await d.trigger();
   return { etag: received[0]?.etag, error: status.lastError };
 }
@@ -351,7 +351,8 @@ test('the Bearer realm: not on a loopback (or metadata) host other than the regi
     const opa = await opaBundleOutcomes(config, ['near', 'far']);
     assert.equal(opa.get('near'), `Bundle loaded and activated successfully. Etag updated to ${sha256(near)}.`);
     assert.match(opa.get('far')!, /bearer realm host "localhost" resolves to (127\.0\.0\.1|::1), in blocked prefix/);
-    assert.ok(tokenRequests.every((r) => r.startsWith('127.0.0.1:')), `OPA asked ${tokenRequests.join(', ')}`);
+    // The challenge names no scope, and OPA asks for none.
+    assert.ok(tokenRequests.length > 0 && tokenRequests.every((r) => /^127\.0\.0\.1:\d+\/token\?service=gate$/.test(r)), `OPA asked ${tokenRequests.join(', ')}`);
     tokenRequests.length = 0;
 
     const client = new ServiceClient({ name: 'gate', url, type: 'oci', credentials: { bearer: { token: 'pat' } } });
@@ -364,8 +365,105 @@ test('the Bearer realm: not on a loopback (or metadata) host other than the regi
     const far = await pull(resources.far);
     assert.equal(far.etag, undefined);
     assert.match(far.error!, /registry Bearer realm "http:\/\/localhost:\d+\/token" is on (127\.0\.0\.1|::1), a loopback, link-local or cloud metadata address/);
-    assert.deepEqual(tokenRequests.map((r) => r.replace(/:\d+\//, ':port/')), ['127.0.0.1:port/token?service=gate&scope=repository%3Agated%2Fnear%3Apull'], 'no token request to localhost');
+    assert.deepEqual(tokenRequests.map((r) => r.replace(/:\d+\//, ':port/')), ['127.0.0.1:port/token?service=gate'], 'no token request to localhost, and no scope the challenge did not name');
   } finally {
     await new Promise((r) => gate.close(r));
+  }
+});
+
+test("the registry's manifest answer and the config blob: what fails in the reference OPA is refused by Verdict, naming it", async () => {
+  // One image per case, each behind a proxy that spoils one thing about the real registry's answers.
+  const cases = ['nodigest', 'ctype', 'noconfig', 'digestref'] as const;
+  const images = new Map<string, { layer: string; manifest: string; config: string }>();
+  for (const name of cases) {
+    const pushed = await bundle(name, ['alice'], name);
+    registry.push(pushed, `answers/${name}`, '1');
+    const { digest } = await registry.descriptor(`answers/${name}`, '1');
+    const manifest = (await (await fetch(`${registry.url}/v2/answers/${name}/manifests/1`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json()) as { config: { digest: string } };
+    images.set(name, { layer: sha256(pushed), manifest: digest, config: manifest.config.digest });
+  }
+  const spoiler = createServer((req, res) => {
+    const name = /^\/v2\/answers\/(\w+)\//.exec(req.url!)?.[1] ?? '';
+    const image = images.get(name);
+    if (name === 'noconfig' && req.url!.endsWith(`/blobs/${image!.config}`)) return void res.writeHead(404).end();
+    httpRequest(`${registry.url}${req.url}`, { method: req.method, headers: { accept: req.headers.accept ?? '*/*' } }, (up) => {
+      const headers = { ...up.headers };
+      if (req.url!.includes('/manifests/')) {
+        if (name === 'nodigest' || name === 'digestref') delete headers['docker-content-digest'];
+        if (name === 'ctype') headers['content-type'] = 'application/json';
+      }
+      res.writeHead(up.statusCode!, headers);
+      up.pipe(res);
+    }).end();
+  });
+  await new Promise<void>((r) => spoiler.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(spoiler.address() as AddressInfo).port}`;
+    const resources = Object.fromEntries(cases.map((name) => [name, name === 'digestref' ? `${registry.host}/answers/${name}@${images.get(name)!.manifest}` : `${registry.host}/answers/${name}:1`]));
+    const config = `services:\n  reg: {url: "${url}", type: oci}\nbundles:\n${cases.map((name) => `  ${name}: {service: reg, resource: "${resources[name]}"}\n`).join('')}`;
+    const opa = await opaBundleOutcomes(config, [...cases]);
+    assert.match(opa.get('nodigest')!, /^Bundle load failed: .*missing Docker-Content-Digest header/);
+    assert.ok(opa.get('ctype')!.includes(`GET ${url}/v2/answers/ctype/blobs/${images.get('ctype')!.manifest}: 404`), opa.get('ctype'));
+    assert.ok(opa.get('noconfig')!.includes(`GET ${url}/v2/answers/noconfig/blobs/${images.get('noconfig')!.config}: 404`), opa.get('noconfig'));
+    assert.match(opa.get('digestref')!, /^Bundle load failed: .*missing Docker-Content-Digest header/, 'a digest reference too');
+
+    const verdict = Object.fromEntries(await Promise.all(cases.map(async (name) => [name, await verdictPull(resources[name]!, url)] as const)));
+    for (const name of ['nodigest', 'digestref']) assert.deepEqual(verdict[name], { etag: undefined, error: `registry answered the manifest of ${resources[name]} without a Docker-Content-Digest header` });
+    assert.equal(verdict.ctype!.etag, undefined);
+    assert.match(verdict.ctype!.error!, /^registry answered the manifest of .*:1 with Content-Type "application\/json", not a manifest's \(application\/vnd\.oci\.image\.manifest\.v1\+json, /);
+    assert.deepEqual(verdict.noconfig, { etag: undefined, error: `registry answered HTTP 404 for the config blob ${images.get('noconfig')!.config} of ${resources.noconfig}` });
+  } finally {
+    await new Promise((r) => spoiler.close(r));
+  }
+});
+
+test('size_limit_bytes bounds each file of the bundle, not the archive, for OCI and HTTP bundles, with the reference OPA\'s message', async () => {
+  const limit = 1000;
+  // "over": one file larger than the limit in a small archive; "under": every file within it in a larger archive.
+  const over = (root: string) => bundle(`over-${root}`, Array.from({ length: 300 }, () => 'alice'), root);
+  const under = (root: string) => writeBundleArchive([file('.manifest', JSON.stringify({ revision: 'under', roots: [root] })),
+    ...Array.from({ length: 4 }, (_x, i) => file(`${root}/f${i}/data.json`, JSON.stringify({ noise: randomBytes(300).toString('base64') })))]);
+  const archives = { over_oci: await over('over_oci'), under_oci: await under('under_oci'), over_http: await over('over_http'), under_http: await under('under_http') };
+  assert.ok(archives.over_oci.length < limit && archives.under_oci.length > limit, 'the archives straddle the limit the other way round');
+  for (const name of ['over_oci', 'under_oci'] as const) registry.push(archives[name], `limits/${name.replace('_', '-')}`, '1');
+  const web = createServer((req, res) => {
+    const archive = archives[req.url!.slice(1) as keyof typeof archives];
+    if (!archive) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/gzip' }).end(archive);
+  });
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  const dir = tempDir('verdict-oci-limits-');
+  let verdict: Awaited<ReturnType<typeof startVerdict>> | undefined;
+  try {
+    const names = Object.keys(archives);
+    const config = `services:\n  reg: {url: "${registry.url}", type: oci}\n  web: {url: "http://127.0.0.1:${(web.address() as AddressInfo).port}"}\nbundles:\n` +
+      names.map((name) => name.endsWith('oci')
+        ? `  ${name}: {service: reg, resource: "${registry.host}/limits/${name.replace('_', '-')}:1", size_limit_bytes: ${limit}}\n`
+        : `  ${name}: {service: web, resource: "${name}", size_limit_bytes: ${limit}}\n`).join('');
+    writeFileSync(join(dir, 'config.yaml'), config);
+    const opa = await opaBundleOutcomes(config, names);
+    const tooLarge = (root: string) => `bundle file ${root}/data.json size (${Buffer.byteLength(JSON.stringify({ admins: Array.from({ length: 300 }, () => 'alice') }))} bytes) exceeds configured size_limit_bytes (${limit} bytes)`;
+    assert.equal(opa.get('over_oci'), `Bundle load failed: unexpected error bundle read failed: ${tooLarge('over_oci')}`);
+    assert.equal(opa.get('over_http'), `Bundle load failed: bundle read failed: ${tooLarge('over_http')}`);
+    for (const name of ['under_oci', 'under_http']) assert.match(opa.get(name)!, /^Bundle loaded and activated successfully/, name);
+
+    verdict = await startVerdict(config, []);
+    const settled = async (name: string) => {
+      for (let i = 0; i < 400; i++) {
+        const info = verdict!.bundles.get(name);
+        if (info?.lastError || info?.activatedAt) return info;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`${name} neither loaded nor failed`);
+    };
+    for (const name of ['over_oci', 'over_http']) {
+      const info = await settled(name);
+      assert.equal(info.activatedAt, undefined, name);
+      assert.ok(info.lastError!.endsWith(`: ${tooLarge(name)}`), info.lastError);
+    }
+    for (const name of ['under_oci', 'under_http']) assert.equal((await settled(name)).lastError, undefined, name);
+  } finally {
+    await verdict?.close(1000);
+    await new Promise((r) => web.close(r));
   }
 });

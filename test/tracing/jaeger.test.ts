@@ -255,9 +255,12 @@ describe('an OCI bundle pull carries the bundle.download span on every registry 
     await backend?.stop();
   });
 
-  test('the manifest, the Bearer token request and the layer all have the download span as parent', async () => {
+  test('the manifest, the Bearer token request, the layer and the config all have the download span as parent', async () => {
     const layer = await writeBundleArchive([{ path: '.manifest', data: Buffer.from('{"revision":"traced","roots":["t"]}') }, { path: 't/data.json', data: Buffer.from('{"ok":true}') }]);
     const digest = `sha256:${createHash('sha256').update(layer).digest('hex')}`;
+    const config = Buffer.from('{}');
+    const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+    const manifest = JSON.stringify({ schemaVersion: 2, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size: layer.length }] });
     let pulled!: () => void;
     const done = new Promise<void>((resolve) => (pulled = resolve));
     registry = createServer((req, res) => {
@@ -267,10 +270,12 @@ describe('an OCI bundle pull carries the bundle.download span on every registry 
       if (path.startsWith('/token')) return res.writeHead(200, { 'content-type': 'application/json' }).end('{"token":"pull"}');
       if (req.headers.authorization !== 'Bearer pull') return res.writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="reg"` }).end();
       if (path === '/v2/acme/authz/manifests/1') {
-        return res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(JSON.stringify({ schemaVersion: 2, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size: layer.length }] }));
+        const headers = { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': `sha256:${createHash('sha256').update(manifest).digest('hex')}` };
+        return res.writeHead(200, headers).end(manifest);
       }
-      if (path === `/v2/acme/authz/blobs/${digest}`) {
-        res.writeHead(200).end(layer);
+      if (path === `/v2/acme/authz/blobs/${digest}`) return res.writeHead(200).end(layer);
+      if (path === `/v2/acme/authz/blobs/${configDigest}`) {
+        res.writeHead(200).end(config);
         return pulled();
       }
       res.writeHead(404).end();
@@ -283,7 +288,7 @@ describe('an OCI bundle pull carries the bundle.download span on every registry 
       [],
     );
     await done;
-    assert.deepEqual(seen.map((s) => s.path), ['/v2/acme/authz/manifests/1', '/token', '/v2/acme/authz/manifests/1', `/v2/acme/authz/blobs/${digest}`]);
+    assert.deepEqual(seen.map((s) => s.path), ['/v2/acme/authz/manifests/1', '/token', '/v2/acme/authz/manifests/1', `/v2/acme/authz/blobs/${digest}`, `/v2/acme/authz/blobs/${configDigest}`]);
     const parent = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(seen[0]!.traceparent ?? '');
     assert.ok(parent, `traceparent ${seen[0]!.traceparent}`);
     assert.deepEqual(new Set(seen.map((s) => s.traceparent)), new Set([seen[0]!.traceparent]), 'one span for the whole pull');

@@ -135,8 +135,9 @@ export function numberMap(sink: ByteSink, value: unknown): boolean {
   const map = value as Record<string, unknown>;
   const start = sink.used;
   // The members are read in for-in's walk, which V8 answers from the shape's key cache: a read by the key held in a
-  // variable elsewhere goes through the megamorphic lookup, once per member of every event. The walk is the last
-  // object's keys in the order written (the server's timers always are); any other object is written by the loop after.
+  // variable goes through the megamorphic lookup, once per member of every event. A walk that is the last object's
+  // keys (the server's timers always are), or the first of them, is in the order written (sorted only when an
+  // integer-like key comes first, which for-in then lists in that order too); any other object takes numberMapAnew.
   const keys = lastMetricKeys;
   const texts = lastMetricTexts;
   let i = 0;
@@ -148,10 +149,6 @@ export function numberMap(sink: ByteSink, value: unknown): boolean {
     }
     raw(sink, texts[i++]);
     number(sink, n);
-  }
-  if (i !== keys.length) {
-    sink.used = start;
-    return numberMapAnew(sink, map);
   }
   if (i === 0) byte(sink, 0x7b);
   byte(sink, 0x7d);

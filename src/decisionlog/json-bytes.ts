@@ -133,6 +133,30 @@ export function sharedText(value: unknown): Uint8Array | undefined {
 export function numberMap(sink: ByteSink, value: unknown): boolean {
   if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
   const map = value as Record<string, unknown>;
+  const start = sink.used;
+  // The members are read in for-in's walk, which V8 answers from the shape's key cache: a read by the key held in a
+  // variable goes through the megamorphic lookup, once per member of every event. A walk that is the last object's
+  // keys (the server's timers always are), or the first of them, is in the order written (sorted only when an
+  // integer-like key comes first, which for-in then lists in that order too); any other object takes numberMapAnew.
+  const keys = lastMetricKeys;
+  const texts = lastMetricTexts;
+  let i = 0;
+  for (const key in map) {
+    const n = map[key];
+    if (i === keys.length || keys[i] !== key || typeof n !== 'number') {
+      sink.used = start;
+      return numberMapAnew(sink, map);
+    }
+    raw(sink, texts[i++]);
+    number(sink, n);
+  }
+  if (i === 0) byte(sink, 0x7b);
+  byte(sink, 0x7d);
+  return true;
+}
+
+/** numberMap for an object whose keys are not the last one's: they become the last. */
+function numberMapAnew(sink: ByteSink, map: Record<string, unknown>): boolean {
   if (!sameKeys(map, lastMetricKeys)) {
     lastMetricKeys = keysInWriteOrder(map);
     // The first member's text opens the object: '{' in place of the comma.

@@ -40,31 +40,15 @@ function calloutTraceparent(input: Members): unknown {
 
 function traceIdIn(value: unknown): string | null {
   if (typeof value !== 'string') return null;
-  const digits = traceparentDigits(value);
-  if (digits === notTraceparent) return null;
-  return digits === upperCase ? value.slice(3, 35).toLowerCase() : value.slice(3, 35);
+  // Mostly written in lower case, which needs no lowering. A regular expression checks the 36 characters in compiled
+  // code; a charCodeAt loop over the input's strings (slices of the request's text) cost about twice as much.
+  if (lowerTraceparent.test(value)) return value.slice(3, 35);
+  return anyTraceparent.test(value) ? value.slice(3, 35).toLowerCase() : null;
 }
 
-const notTraceparent = 0;
-const lowerCase = 1;
-const upperCase = 2;
-
-/**
- * Whether the text starts as a traceparent does (two hex digits, '-', the 32 of the trace id, '-'), and if so
- * whether any of those digits is upper case: most are written in lower case and need no lowering.
- */
-function traceparentDigits(text: string): number {
-  if (text.length < 36 || text.charCodeAt(2) !== 0x2d || text.charCodeAt(35) !== 0x2d) return notTraceparent;
-  let found = lowerCase;
-  for (let i = 0; i < 35; i++) {
-    if (i === 2) continue;
-    const c = text.charCodeAt(i);
-    if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)) continue;
-    if (c >= 0x41 && c <= 0x46) found = upperCase;
-    else return notTraceparent;
-  }
-  return found;
-}
+/** How a traceparent starts: two hex digits (the version), '-', the 32 of the trace id, '-'. */
+const lowerTraceparent = /^[0-9a-f]{2}-[0-9a-f]{32}-/;
+const anyTraceparent = /^[0-9a-fA-F]{2}-[0-9a-fA-F]{32}-/;
 
 /** A trace id as the column holds it (lowercase), or undefined when the text is not 32 hex digits. */
 export function normalTraceId(text: string): string | undefined {

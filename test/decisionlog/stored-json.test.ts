@@ -167,6 +167,27 @@ test('scalar members and results, and a timer map of numbers only, are written a
   assertSameText(sampleEvent({ metrics: {} }));
 });
 
+test('metrics of one shape after another: each event written with its own members, whatever the last one had', () => {
+  const timers = (eval_ns: number) => ({ counter_server_query_cache_hit: 1, timer_rego_input_parse_ns: 21000, timer_rego_query_eval_ns: eval_ns, timer_server_handler_ns: 90000 });
+  const sequence: Record<string, unknown>[] = [
+    timers(1),
+    timers(2),
+    // The last one's members and one more; fewer; the same keys in another order; a non-number after matching keys.
+    { ...timers(3), timer_rego_query_compile_ns: 7 },
+    { counter_server_query_cache_hit: 0, timer_rego_input_parse_ns: 5 },
+    { counter_server_query_cache_hit: 0 },
+    { timer_rego_input_parse_ns: 5, counter_server_query_cache_hit: 0 },
+    { timer_rego_input_parse_ns: 5, counter_server_query_cache_hit: '0' },
+    { timer_rego_input_parse_ns: 5, counter_server_query_cache_hit: 0 },
+    {},
+    timers(4),
+    { 2: 1, 10: 2, a: 3 },
+    { 2: 1, 10: 2, a: 3 },
+    timers(5),
+  ];
+  for (const metrics of sequence) assertSameText(sampleEvent({ metrics: metrics as Record<string, number> }));
+});
+
 test('labels and bundles: a deeply frozen object is written once, anything else as it is at each event', () => {
   const frozen = Object.freeze({ id: 'a', version: '1' });
   assertSameText(sampleEvent({ labels: frozen }));

@@ -6,7 +6,8 @@ import { loadPolicy } from '../engine/wasm-host.js';
 import { hostBuiltins } from '../builtins/index.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { evaluateWithHttpSend } from '../engine/http-send-loop.js';
-import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
+import { verdictBuiltins } from '../compiler/builtins.js';
+import { verdictCompileCapabilities, type CompileCapabilities } from './capabilities-flag.js';
 import { checkParsedModules, parseRegoFiles, RegoCompileError } from '../compiler/compile-rego.js';
 import { compilePlan } from '../wasm/compile.js';
 import { PlanError as BackEndError } from '../ir/validate.js';
@@ -41,6 +42,8 @@ export interface EvalOptions {
   strict?: boolean;
   /** The first builtin error fails the evaluation instead of making the call undefined (OPA's strict mode). */
   strictBuiltinErrors?: boolean;
+  /** `--capabilities`: the builtins and features the policies and query compile against (else Verdict's). */
+  capabilities?: CompileCapabilities;
 }
 
 export interface EvalOutput {
@@ -92,12 +95,13 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
   let wasm: Uint8Array;
   let query: ReturnType<typeof queryModule> | undefined;
   try {
-    const parsed = parseRegoFiles(modules, { regoVersion: options.regoVersion });
+    const capabilities = options.capabilities ?? verdictCompileCapabilities;
+    const parsed = parseRegoFiles(modules, { regoVersion: options.regoVersion, features: capabilities.features });
     if (parsed.length > 0) timer('timer_rego_module_parse_ns');
     query = queryModule(options.query, { ...options.context, names: visibleNames(parsed, options.context) });
-    const [queryParsed] = parseRegoFiles([query.file], {});
+    const [queryParsed] = parseRegoFiles([query.file], { features: capabilities.features });
     timer('timer_rego_query_parse_ns');
-    const checked = checkParsedModules([...parsed, queryParsed!], { builtins: verdictBuiltins, deprecated: verdictDeprecated, schemas, strict: options.strict });
+    const checked = checkParsedModules([...parsed, queryParsed!], { ...capabilities, schemas, strict: options.strict });
     wasm = compilePlan(planModules(checked, [query.entrypoint], verdictBuiltins));
     if (parsed.length > 0) timer('timer_rego_module_compile_ns');
   } catch (err) {

@@ -21,7 +21,12 @@ export interface FlagSpec {
 
 export type FlagGroup = { title: string; flags: Record<string, FlagSpec> };
 
-export class FlagError extends Error {}
+export class FlagError extends Error {
+  /** The exit code: 2 for a bad command line, unless the flag's OPA counterpart fails otherwise. */
+  constructor(message: string, readonly exitCode = 2) {
+    super(message);
+  }
+}
 
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
 
@@ -216,6 +221,6 @@ export function parseCommandLine(args: string[], command: CommandLine): { values
   } catch (err) {
     if (!(err instanceof FlagError)) throw err;
     console.error(`verdict ${command.name}: ${err.message}\n(verdict ${command.name} --help lists the flags)`);
-    return 2;
+    return err.exitCode;
   }
 }

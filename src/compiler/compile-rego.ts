@@ -24,6 +24,8 @@ export interface CompileRegoOptions {
   builtins: ReadonlyMap<string, BuiltinDecl>;
   /** The builtins Rego v1 modules may not call (OPA's `deprecated` capability flag). */
   deprecated: ReadonlySet<string>;
+  /** The language features allowed (the `features` of a capabilities document); all of Verdict's when absent. */
+  features?: ReadonlySet<string>;
   regoVersion?: RegoVersion;
   /** OPA's strict mode (CompileOptions.strict). */
   strict?: boolean;
@@ -66,11 +68,17 @@ export function checkRegoNamed(files: RegoFile[], options: CompileRegoOptions): 
 }
 
 /** Parses every file (each in its own Rego version, else the set's); throws RegoCompileError with all errors. */
-export function parseRegoFiles(files: RegoFile[], options: { regoVersion?: RegoVersion }): Module[] {
+export function parseRegoFiles(files: RegoFile[], options: { regoVersion?: RegoVersion; features?: ReadonlySet<string> }): Module[] {
   const modules: Module[] = [];
   const errors: RegoError[] = [];
   for (const f of files) {
-    const parsed = parseModule(f.path, f.source, { regoVersion: f.regoVersion ?? options.regoVersion ?? 'v1', queryBodyAt: f.queryBodyAt, generatedFromQuery: f.query === true });
+    const regoVersion = f.regoVersion ?? options.regoVersion ?? 'v1';
+    // As OPA's parser: capabilities without rego_v1 describe an OPA that cannot read v1 modules at all.
+    if (regoVersion === 'v1' && options.features && !options.features.has('rego_v1')) {
+      errors.push({ code: 'rego_parse_error', message: 'illegal capabilities: rego_v1 feature required for parsing v1 Rego', location: { file: '', row: 0, col: 0 } });
+      continue;
+    }
+    const parsed = parseModule(f.path, f.source, { regoVersion, features: options.features, queryBodyAt: f.queryBodyAt, generatedFromQuery: f.query === true });
     errors.push(...parsed.errors);
     if (parsed.module) modules.push(f.query ? { ...parsed.module, query: true } : parsed.module);
   }

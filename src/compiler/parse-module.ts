@@ -20,6 +20,8 @@ export interface ParseOptions {
    * a keyword directly followed by `.` or `[` heads a ref wherever it stands, as it did at the expression's start.
    */
   generatedFromQuery?: boolean;
+  /** The language features allowed (capabilities `features`, see CompileRegoOptions.features); all when absent. */
+  features?: ReadonlySet<string>;
 }
 
 export interface ParseResult {
@@ -39,7 +41,8 @@ export function parseModule(file: string, source: string, options: ParseOptions 
   const p = new Parser(file, source, tokens, version === 'v1' ? KEYWORDS_V1 : KEYWORDS_V0);
   p.queryBodyAt = options.queryBodyAt ?? -1;
   p.keywordRefHeadsAnywhere = options.generatedFromQuery === true;
-  const state: ParseState = { v1Checks: version === 'v1', stoppedAt: Infinity, source };
+  p.templateStrings = options.features?.has('template_strings') ?? true;
+  const state: ParseState = { v1Checks: version === 'v1', stoppedAt: Infinity, source, features: options.features };
   const statements: Statement[] = [];
   try {
     parseStatements(p, version, statements, state);
@@ -103,6 +106,7 @@ interface ParseState {
   /** Where the parser stopped at a statement that failed: the scanner reads no further. */
   stoppedAt: number;
   source: string;
+  features?: ReadonlySet<string>;
 }
 
 function statementLoc(s: Statement): Location {
@@ -204,6 +208,8 @@ function applyImport(p: Parser, imp: Import, version: RegoVersion, state: ParseS
     const name = path.length === 2 && path[1].type === 'string' ? path[1].value : '';
     if (name !== 'v1' && name !== 'v2') {
       p.error(imp.path.loc, `invalid import \`${refText(path)}\`, must be one of: \`rego.v1\`, \`rego.v2\``);
+    } else if (state.features && !(name === 'v1' ? ['rego_v1_import', 'rego_v1', 'rego_v2'] : ['rego_v2_import', 'rego_v2']).some((f) => state.features!.has(f))) {
+      p.error(imp.path.loc, `invalid import, \`rego.${name}\` is not supported by current capabilities`);
     } else if (imp.alias) {
       p.error(imp.path.loc, '`rego` imports cannot be aliased');
     } else {

@@ -52,6 +52,8 @@ export class ExpressionParser {
   protected keywordHeadAt = -1;
   /** Keyword-headed refs everywhere (ParseOptions.generatedFromQuery). */
   keywordRefHeadsAnywhere = false;
+  /** `$"..."` is read (the template_strings capability); without it a template string is an error. */
+  templateStrings = true;
 
   constructor(
     readonly file: string,
@@ -718,6 +720,10 @@ export class ExpressionParser {
 
   private parseTemplateString(): Term | null {
     const start = this.loc();
+    if (!this.templateStrings) {
+      this.error(this.tok, 'template strings are not supported by current capabilities');
+      return null;
+    }
     const multiLine = !!this.tok.raw;
     const parts: (Term | Expr)[] = [];
     for (;;) {

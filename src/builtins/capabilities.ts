@@ -119,11 +119,16 @@ export function loadCapabilities(fileOrVersion: string): Capabilities {
 
 /**
  * What compileRego/checkRego take for a capabilities document: the builtins it declares, by name, those it marks
- * deprecated, and its language features (none when it lists none, as in OPA). A builtin it declares that Verdict
- * lacks type-checks, but a module calling it cannot be planned (see unsupportedBuiltins).
+ * deprecated, its language features and its future keywords (none when it lists none, as in OPA). A builtin it
+ * declares that Verdict lacks type-checks, but a module calling it cannot be planned (see unsupportedBuiltins).
  */
-export function compileOptionsFor(capabilities: Capabilities): { builtins: Map<string, BuiltinDecl>; deprecated: Set<string>; features: Set<string> } {
-  return { builtins: builtinTable(capabilities), deprecated: deprecatedBuiltins(capabilities), features: new Set(capabilities.features ?? []) };
+export function compileOptionsFor(capabilities: Capabilities): { builtins: Map<string, BuiltinDecl>; deprecated: Set<string>; features: Set<string>; futureKeywords: string[] } {
+  return {
+    builtins: builtinTable(capabilities),
+    deprecated: deprecatedBuiltins(capabilities),
+    features: new Set(capabilities.features ?? []),
+    futureKeywords: capabilities.future_keywords ?? [],
+  };
 }
 
 /** The builtins a capabilities document declares that Verdict cannot run. */

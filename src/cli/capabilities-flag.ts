@@ -15,7 +15,7 @@ export const capabilitiesFlag = {
 } satisfies Record<string, FlagSpec>;
 
 /** The builtins and features a command compiles against. */
-export type CompileCapabilities = Pick<CompileRegoOptions, 'builtins' | 'deprecated' | 'features'>;
+export type CompileCapabilities = Pick<CompileRegoOptions, 'builtins' | 'deprecated' | 'features' | 'futureKeywords'>;
 
 /** Verdict's own: every builtin it runs, every feature its parser reads. */
 export const verdictCompileCapabilities: CompileCapabilities = { builtins: verdictBuiltins, deprecated: verdictDeprecated };

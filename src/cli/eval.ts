@@ -96,10 +96,10 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
   let query: ReturnType<typeof queryModule> | undefined;
   try {
     const capabilities = options.capabilities ?? verdictCompileCapabilities;
-    const parsed = parseRegoFiles(modules, { regoVersion: options.regoVersion, features: capabilities.features });
+    const parsed = parseRegoFiles(modules, { ...capabilities, regoVersion: options.regoVersion });
     if (parsed.length > 0) timer('timer_rego_module_parse_ns');
     query = queryModule(options.query, { ...options.context, names: visibleNames(parsed, options.context) });
-    const [queryParsed] = parseRegoFiles([query.file], { features: capabilities.features });
+    const [queryParsed] = parseRegoFiles([query.file], capabilities);
     timer('timer_rego_query_parse_ns');
     const checked = checkParsedModules([...parsed, queryParsed!], { ...capabilities, schemas, strict: options.strict });
     wasm = compilePlan(planModules(checked, [query.entrypoint], verdictBuiltins));

@@ -4,6 +4,7 @@ import { compileOwnedModules } from './compile.js';
 import type { CompileOptions } from './stages/context.js';
 import { formatRegoError, type RegoError } from './errors.js';
 import { parseModule } from './parse-module.js';
+import { FUTURE_KEYWORDS_V0, FUTURE_KEYWORDS_V1 } from './parser.js';
 import { planModules, type BuiltinDecl } from './planner/index.js';
 import type { Policy } from '../ir/plan.js';
 import { compilePlan } from '../wasm/compile.js';
@@ -26,6 +27,8 @@ export interface CompileRegoOptions {
   deprecated: ReadonlySet<string>;
   /** The language features allowed (the `features` of a capabilities document); all of Verdict's when absent. */
   features?: ReadonlySet<string>;
+  /** The future keywords of a capabilities document (with `features`); Verdict's when absent. */
+  futureKeywords?: readonly string[];
   regoVersion?: RegoVersion;
   /** OPA's strict mode (CompileOptions.strict). */
   strict?: boolean;
@@ -68,22 +71,33 @@ export function checkRegoNamed(files: RegoFile[], options: CompileRegoOptions): 
 }
 
 /** Parses every file (each in its own Rego version, else the set's); throws RegoCompileError with all errors. */
-export function parseRegoFiles(files: RegoFile[], options: { regoVersion?: RegoVersion; features?: ReadonlySet<string> }): Module[] {
+export function parseRegoFiles(files: RegoFile[], options: Pick<CompileRegoOptions, 'regoVersion' | 'features' | 'futureKeywords'>): Module[] {
   const modules: Module[] = [];
   const errors: RegoError[] = [];
   for (const f of files) {
     const regoVersion = f.regoVersion ?? options.regoVersion ?? 'v1';
-    // As OPA's parser: capabilities without rego_v1 describe an OPA that cannot read v1 modules at all.
-    if (regoVersion === 'v1' && options.features && !options.features.has('rego_v1')) {
-      errors.push({ code: 'rego_parse_error', message: 'illegal capabilities: rego_v1 feature required for parsing v1 Rego', location: { file: '', row: 0, col: 0 } });
+    const illegal = illegalCapabilities(regoVersion, options);
+    if (illegal) {
+      errors.push({ code: 'rego_parse_error', message: `illegal capabilities: ${illegal}`, location: { file: '', row: 0, col: 0 } });
       continue;
     }
-    const parsed = parseModule(f.path, f.source, { regoVersion, features: options.features, queryBodyAt: f.queryBodyAt, generatedFromQuery: f.query === true });
+    const parsed = parseModule(f.path, f.source, { regoVersion, features: options.features, futureKeywords: options.futureKeywords, queryBodyAt: f.queryBodyAt, generatedFromQuery: f.query === true });
     errors.push(...parsed.errors);
     if (parsed.module) modules.push(f.query ? { ...parsed.module, query: true } : parsed.module);
   }
   if (errors.length > 0) throw new RegoCompileError(errors);
   return modules;
+}
+
+/**
+ * Why OPA's parser refuses to read any module of a version under a capabilities document: v1 needs the rego_v1
+ * feature, and every future keyword listed must be one the version knows.
+ */
+function illegalCapabilities(version: RegoVersion, { features, futureKeywords }: Pick<CompileRegoOptions, 'features' | 'futureKeywords'>): string | undefined {
+  if (!features) return undefined;
+  if (version === 'v1' && !features.has('rego_v1')) return 'rego_v1 feature required for parsing v1 Rego';
+  const unknown = (futureKeywords ?? []).find((kw) => !FUTURE_KEYWORDS_V0.includes(kw) && !FUTURE_KEYWORDS_V1.includes(kw));
+  return unknown === undefined ? undefined : `unknown keyword: ${unknown}`;
 }
 
 /** The compile stages over modules just parsed, which they rewrite in place. Throws RegoCompileError. */

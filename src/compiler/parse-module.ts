@@ -22,6 +22,8 @@ export interface ParseOptions {
   generatedFromQuery?: boolean;
   /** The language features allowed (capabilities `features`, see CompileRegoOptions.features); all when absent. */
   features?: ReadonlySet<string>;
+  /** The future keywords a capabilities document lists (with `features`; CompileRegoOptions.futureKeywords). */
+  futureKeywords?: readonly string[];
 }
 
 export interface ParseResult {
@@ -42,7 +44,7 @@ export function parseModule(file: string, source: string, options: ParseOptions 
   p.queryBodyAt = options.queryBodyAt ?? -1;
   p.keywordRefHeadsAnywhere = options.generatedFromQuery === true;
   p.templateStrings = options.features?.has('template_strings') ?? true;
-  const state: ParseState = { v1Checks: version === 'v1', stoppedAt: Infinity, source, features: options.features };
+  const state: ParseState = { v1Checks: version === 'v1', stoppedAt: Infinity, source, features: options.features, futureKeywords: options.futureKeywords };
   const statements: Statement[] = [];
   try {
     parseStatements(p, version, statements, state);
@@ -107,6 +109,7 @@ interface ParseState {
   stoppedAt: number;
   source: string;
   features?: ReadonlySet<string>;
+  futureKeywords?: readonly string[];
 }
 
 function statementLoc(s: Statement): Location {
@@ -132,8 +135,11 @@ function parseStatements(p: Parser, version: RegoVersion, out: Statement[], stat
       const imp = p.parseImport();
       if (imp && !trailingMinus(p)) {
         applyImport(p, imp, version, state);
-        out.push({ kind: 'import', imp });
-        continue;
+        // An import it refuses ends the module's parse, as any statement that fails.
+        if (p.errors.length === before) {
+          out.push({ kind: 'import', imp });
+          continue;
+        }
       }
     } else {
       const s = p.save();
@@ -184,7 +190,7 @@ function trailingMinus(p: Parser): boolean {
 function applyImport(p: Parser, imp: Import, version: RegoVersion, state: ParseState): void {
   const path = imp.path.value;
   const root = path[0].type === 'var' ? path[0].value : '';
-  const allowed = version === 'v1' ? [...FUTURE_KEYWORDS_V0, ...FUTURE_KEYWORDS_V1] : FUTURE_KEYWORDS_V0;
+  const allowed = importableKeywords(version, state);
   const add = (kws: string[]) => {
     for (const kw of kws) {
       p.keywords.add(kw);
@@ -218,6 +224,17 @@ function applyImport(p: Parser, imp: Import, version: RegoVersion, state: ParseS
       if (name === 'v2') add([...FUTURE_KEYWORDS_V0, ...FUTURE_KEYWORDS_V1]);
     }
   }
+}
+
+/**
+ * The keywords `import future.keywords.X` may name. With capabilities, as OPA: in v1 the v0 future keywords and
+ * those of v1's the document lists; in v0 those it lists, and v0's future keywords when it has rego_v1.
+ */
+function importableKeywords(version: RegoVersion, { features, futureKeywords }: ParseState): string[] {
+  if (!features) return version === 'v1' ? [...FUTURE_KEYWORDS_V0, ...FUTURE_KEYWORDS_V1] : FUTURE_KEYWORDS_V0;
+  const listed = futureKeywords ?? [];
+  if (version === 'v1') return [...FUTURE_KEYWORDS_V0, ...FUTURE_KEYWORDS_V1.filter((kw) => listed.includes(kw))];
+  return [...new Set([...listed, ...(features.has('rego_v1') ? FUTURE_KEYWORDS_V0 : [])])];
 }
 
 function refText(path: Term[]): string {

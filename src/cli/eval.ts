@@ -98,7 +98,7 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
     const capabilities = options.capabilities ?? verdictCompileCapabilities;
     const parsed = parseRegoFiles(modules, { ...capabilities, regoVersion: options.regoVersion });
     if (parsed.length > 0) timer('timer_rego_module_parse_ns');
-    query = queryModule(options.query, { ...options.context, names: visibleNames(parsed, options.context) });
+    query = queryModule(options.query, { ...options.context, names: visibleNames(parsed, options.context), features: capabilities.features });
     const [queryParsed] = parseRegoFiles([query.file], capabilities);
     timer('timer_rego_query_parse_ns');
     const checked = checkParsedModules([...parsed, queryParsed!], { ...capabilities, schemas, strict: options.strict });

@@ -44,6 +44,7 @@ export function parseModule(file: string, source: string, options: ParseOptions 
   p.queryBodyAt = options.queryBodyAt ?? -1;
   p.keywordRefHeadsAnywhere = options.generatedFromQuery === true;
   p.templateStrings = options.features?.has('template_strings') ?? true;
+  p.keywordsInRefs = options.features?.has('keywords_in_refs') ?? true;
   const state: ParseState = { v1Checks: version === 'v1', stoppedAt: Infinity, source, features: options.features, futureKeywords: options.futureKeywords };
   const statements: Statement[] = [];
   try {

@@ -54,6 +54,8 @@ export class ExpressionParser {
   keywordRefHeadsAnywhere = false;
   /** `$"..."` is read (the template_strings capability); without it a template string is an error. */
   templateStrings = true;
+  /** A keyword may follow a ref's dot (`input.in`: the keywords_in_refs capability); without it, it may not. */
+  keywordsInRefs = true;
 
   constructor(
     readonly file: string,
@@ -649,7 +651,7 @@ export class ExpressionParser {
             this.illegal('expected identifier');
             return null;
           }
-          if (id.kind !== 'ident') {
+          if (id.kind !== 'ident' || (!this.keywordsInRefs && this.isKeywordToken(id))) {
             this.illegal('expected identifier');
             return null;
           }

@@ -25,6 +25,8 @@ export interface Capabilities {
   future_keywords?: string[];
   wasm_abi_versions?: Array<{ version: number; minor_version: number }>;
   features?: string[];
+  /** The hosts http.send and net.lookup_ip_addr may reach; absent: any. */
+  allow_net?: string[];
 }
 
 /** What our parser accepts beyond Rego v1's base: `import rego.v1`/`rego.v2`, keywords in refs, `$"..."`. */
@@ -95,6 +97,10 @@ export function readCapabilitiesFile(path: string): Capabilities {
       throw new CapabilitiesError(`capabilities file ${path}: builtins[${i}] needs a "name" and a "decl" of type "function"`);
     }
   }
+  const allowNet = (doc as { allow_net?: unknown }).allow_net;
+  if (allowNet !== undefined && allowNet !== null && (!Array.isArray(allowNet) || allowNet.some((h) => typeof h !== 'string'))) {
+    throw new CapabilitiesError(`capabilities file ${path}: "allow_net" must be an array of host names`);
+  }
   return { ...(doc as Capabilities), builtins: (builtins ?? []) as CapabilityBuiltin[] };
 }
 
@@ -123,6 +129,7 @@ export function loadCapabilities(fileOrVersion: string): Capabilities {
  * declares that Verdict lacks type-checks, but a module calling it cannot be planned (see unsupportedBuiltins).
  */
 export function compileOptionsFor(capabilities: Capabilities): { builtins: Map<string, BuiltinDecl>; deprecated: Set<string>; features: Set<string>; futureKeywords: string[] } {
+  // allow_net is not the compiler's: evaluations read it (see capabilitiesOption).
   return {
     builtins: builtinTable(capabilities),
     deprecated: deprecatedBuiltins(capabilities),

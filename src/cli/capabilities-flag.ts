@@ -14,8 +14,11 @@ export const capabilitiesFlag = {
   },
 } satisfies Record<string, FlagSpec>;
 
-/** The builtins and features a command compiles against. */
-export type CompileCapabilities = Pick<CompileRegoOptions, 'builtins' | 'deprecated' | 'features' | 'futureKeywords'>;
+/** The builtins and features a command compiles against, and the hosts its evaluations may reach. */
+export type CompileCapabilities = Pick<CompileRegoOptions, 'builtins' | 'deprecated' | 'features' | 'futureKeywords'> & {
+  /** allow_net: the hosts http.send and net.lookup_ip_addr may reach; undefined: any. */
+  allowNet?: readonly string[];
+};
 
 /** Verdict's own: every builtin it runs, every feature its parser reads. */
 export const verdictCompileCapabilities: CompileCapabilities = { builtins: verdictBuiltins, deprecated: verdictDeprecated };
@@ -28,7 +31,13 @@ export function capabilitiesOption(values: { capabilities?: FlagValues[string] }
   const arg = values.capabilities as string | undefined;
   if (arg === undefined) return verdictCompileCapabilities;
   try {
-    return compileOptionsFor(loadCapabilities(arg));
+    const capabilities = loadCapabilities(arg);
+    const allowNet = capabilities.allow_net ?? undefined;
+    // OPA compares a request's host name with each entry as text; Verdict's host matching reads `*.` as a
+    // wildcard and `:port` as a port, so entries with either would not mean what they mean to OPA.
+    const odd = allowNet?.find((host) => /[*:/\[\]]/.test(host) || host === '');
+    if (odd !== undefined) throw new CapabilitiesError(`allow_net entry "${odd}": Verdict matches host names and IPv4 addresses only`);
+    return { ...compileOptionsFor(capabilities), ...(allowNet ? { allowNet } : {}) };
   } catch (err) {
     if (err instanceof CapabilitiesError) throw new FlagError(`--capabilities ${arg}: ${err.message}`, 1);
     throw err;

@@ -3,7 +3,7 @@
 // "location"}],"bindings":{…}}]}, `{}` when undefined, and {"errors":[…]} with exit code 2 when the policies or
 // the query do not compile; the other formats and the flags are in eval-command.ts.
 import { loadPolicy } from '../engine/wasm-host.js';
-import { hostBuiltins } from '../builtins/index.js';
+import { hostBuiltinsAllowingNet } from '../builtins/index.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { evaluateWithHttpSend } from '../engine/http-send-loop.js';
 import { verdictBuiltins } from '../compiler/builtins.js';
@@ -121,11 +121,12 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
     if (err instanceof BackEndError) return { errors: [{ message: err.message, code: 'rego_compile_error', location: QUERY_START }] };
     throw err;
   }
-  const policy = await loadPolicy(wasm, hostBuiltins);
+  const allowNet = options.capabilities?.allowNet;
+  const policy = await loadPolicy(wasm, hostBuiltinsAllowingNet(allowNet));
   policy.setData(data);
   timer('timer_rego_query_compile_ns');
   const compiled = query;
-  const client = new HttpSendClient();
+  const client = new HttpSendClient(allowNet ? { allowedHosts: allowNet } : {});
   const answer = (first: { result?: QueryRow[] } | undefined): EvalOutput => {
     const failure = options.strictBuiltinErrors ? policy.builtinError() : undefined;
     if (failure) {

@@ -80,6 +80,8 @@ export async function testCommand(args: string[]): Promise<number> {
       timeoutMs = durationFlag(values, 'timeout')!;
       count = integerFlag(values, 'count');
       capabilities = capabilitiesOption(values);
+      // The tests run in worker threads, which hold their own http.send client and builtins.
+      if (capabilities.allowNet) throw new FlagError(`--capabilities ${String(values.capabilities)}: allow_net is not enforced by verdict test; remove it from the file`, 1);
       if (values.explain !== undefined && !isExplainMode(values.explain as string)) throw new FlagError(`--explain ${String(values.explain)}: expected fails, full, notes or debug`);
       if (values.threshold !== undefined) {
         threshold = Number(values.threshold);

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { referenceOpa } from '../engine/opa-fixture.js';
 import { writeTree } from '../server/harness.js';
 import { runBoth, withoutStackTraces } from './opa-differential.js';
-import { sideBySide } from './command-runs.js';
+import { runVerdict, sideBySide } from './command-runs.js';
+import { verdictVersion } from '../../src/version.js';
 
 interface Doc {
   builtins: Array<{ name: string }>;
@@ -25,12 +26,16 @@ const dir = writeTree({
   'no-rego-v1.json': variant({ features: features.filter((f) => f !== 'rego_v1') }),
   'no-features.json': variant({ features: [] }),
   'no-template-strings.json': variant({ features: features.filter((f) => f !== 'template_strings') }),
+  'no-keywords-in-refs.json': variant({ features: features.filter((f) => f !== 'keywords_in_refs') }),
+  'no-net.json': variant({ allow_net: [] } as Partial<Doc>),
+  'loopback.json': variant({ allow_net: ['127.0.0.1'] } as Partial<Doc>),
   'rego-v1-import.json': variant({ features: ['rego_v1_import'] }),
   'no-future-keywords.json': variant({ future_keywords: [] }),
   'unknown-keyword.json': variant({ future_keywords: ['foo'] }),
   'not-json.json': '{',
   'upper.rego': 'package p\n\nx := upper("a")\n',
   'upper_test.rego': 'package p\n\ntest_x if x == "A"\n',
+  'keyword-ref.rego': 'package k\n\nx if { input.if == 1 }\n',
   'template.rego': 'package t\n\nx := $"a{1}"\n',
   'import-not.rego': 'package n\n\nimport future.keywords.not\n\nx := 1\n',
   'v0/plain.rego': 'package v\n\nx = 1\n',
@@ -75,6 +80,10 @@ describe('--capabilities: features', sideBySide, () => {
   it('rego_v1_import allows import rego.v1', () => assertAgree(['check', '--v0-compatible', '--capabilities', 'rego-v1-import.json', 'v0/rego-v1.rego']));
   it('template strings need template_strings', () => assertAgree(['check', '--capabilities', 'no-template-strings.json', 'template.rego']));
   it('template strings with it', () => assertAgree(['eval', '--capabilities', 'current.json', '-d', 'template.rego', 'data.t.x']));
+  it('template strings in a query', () => assertAgree(['eval', '--capabilities', 'no-template-strings.json', '$"a{1}"']));
+  it('a keyword after a dot needs keywords_in_refs (module)', () => assertAgree(['check', '--capabilities', 'no-keywords-in-refs.json', 'keyword-ref.rego']));
+  it('a keyword after a dot needs keywords_in_refs (query)', () => assertAgree(['eval', '--capabilities', 'no-keywords-in-refs.json', 'input.in']));
+  it('a keyword after a dot with keywords_in_refs', () => assertAgree(['check', '--capabilities', 'current.json', 'keyword-ref.rego']));
 });
 
 describe('--capabilities: future keywords', sideBySide, () => {
@@ -82,6 +91,18 @@ describe('--capabilities: future keywords', sideBySide, () => {
   it('v1: future.keywords.not needs "not" listed', () => assertAgree(['check', '--capabilities', 'no-future-keywords.json', 'import-not.rego']));
   it('v0: future.keywords.in needs "in" listed or rego_v1', () => assertAgree(['check', '--v0-compatible', '--capabilities', 'rego-v1-import.json', 'v0/in.rego']));
   it('v0: rego_v1 brings the v0 future keywords', () => assertAgree(['check', '--v0-compatible', '--capabilities', 'no-future-keywords.json', 'v0/in.rego']));
+});
+
+describe('--capabilities: allow_net (eval)', sideBySide, () => {
+  /** `eval --strict-builtin-errors`: the same JSON (OPA's stack traces aside) and exit code. */
+  async function assertEvalsAgree(caps: string, query: string): Promise<void> {
+    const { theirs, ours } = await runBoth(['eval', '--strict-builtin-errors', '--capabilities', caps, query], dir);
+    assert.equal(ours.status, theirs.status, ours.stdout);
+    assert.deepEqual(withoutStackTraces(ours.stdout), withoutStackTraces(theirs.stdout));
+  }
+  it('http.send to a host not listed', () => assertEvalsAgree('no-net.json', 'http.send({"method": "get", "url": "http://example.invalid:8080/x"})'));
+  it('net.lookup_ip_addr of a name not listed', () => assertEvalsAgree('loopback.json', 'net.lookup_ip_addr("localhost")'));
+  it('net.lookup_ip_addr of a listed address', () => assertEvalsAgree('loopback.json', 'net.lookup_ip_addr("127.0.0.1")'));
 });
 
 describe('--capabilities: build', sideBySide, () => {
@@ -127,4 +148,19 @@ describe('--capabilities: a value that is not a capabilities file', sideBySide, 
       assert.match(ours.stderr, /--capabilities v0\.60\.0: .*`opa capabilities --version v0\.60\.0 > caps\.json`/);
     });
   }
+});
+
+describe('--capabilities and verdict capabilities agree', () => {
+  it("Verdict's own document, printed or named by its version, changes nothing", async () => {
+    const printed = await runVerdict(['capabilities', '--current'], { cwd: dir });
+    assert.equal(printed.status, 0, printed.stderr);
+    const ownFile = writeTree({ 'verdict.json': printed.stdout });
+    for (const caps of [`${ownFile}/verdict.json`, `v${verdictVersion}`]) {
+      for (const argv of [['check', 'upper.rego', 'template.rego', 'keyword-ref.rego'], ['test', 'upper.rego', 'upper_test.rego'], ['eval', '-d', 'template.rego', 'data.t.x']]) {
+        const plain = await runVerdict(argv, { cwd: dir });
+        const given = await runVerdict([argv[0]!, '--capabilities', caps, ...argv.slice(1)], { cwd: dir });
+        assert.deepEqual(given, plain, `${argv.join(' ')} --capabilities ${caps}`);
+      }
+    }
+  });
 });

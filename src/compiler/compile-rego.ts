@@ -4,6 +4,7 @@ import { compileOwnedModules } from './compile.js';
 import type { CompileOptions } from './stages/context.js';
 import { formatRegoError, type RegoError } from './errors.js';
 import { parseModule } from './parse-module.js';
+import { headRefCapabilityErrors } from './head-ref-capabilities.js';
 import { FUTURE_KEYWORDS_V0, FUTURE_KEYWORDS_V1 } from './parser.js';
 import { planModules, type BuiltinDecl } from './planner/index.js';
 import type { Policy } from '../ir/plan.js';
@@ -110,6 +111,8 @@ function checkParsedModulesNamed(modules: Module[], options: CompileRegoOptions)
     const decl = options.builtins.get(name);
     return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined, deprecated: options.deprecated.has(name), decl };
   };
+  const headRefErrors = headRefCapabilityErrors(modules, options.features);
+  if (headRefErrors.length > 0) throw new RegoCompileError(headRefErrors);
   const out = compileOwnedModules(modules, { builtin, strict: options.strict, schemas: options.schemas, maxErrors: options.maxErrors });
   if (out.errors.length > 0) throw new RegoCompileError(out.errors);
   return { modules: out.modules, localNames: out.localNames };

@@ -30,6 +30,8 @@ const dir = writeTree({
   'no-net.json': variant({ allow_net: [] } as Partial<Doc>),
   'loopback.json': variant({ allow_net: ['127.0.0.1'] } as Partial<Doc>),
   'rego-v1-import.json': variant({ features: ['rego_v1_import'] }),
+  'string-prefix-heads.json': variant({ features: ['rule_head_ref_string_prefixes'] }),
+  'general-ref-heads.json': variant({ features: ['rule_head_refs'] }),
   'no-future-keywords.json': variant({ future_keywords: [] }),
   'unknown-keyword.json': variant({ future_keywords: ['foo'] }),
   'not-json.json': '{',
@@ -40,6 +42,7 @@ const dir = writeTree({
   'import-not.rego': 'package n\n\nimport future.keywords.not\n\nx := 1\n',
   'v0/plain.rego': 'package v\n\nx = 1\n',
   'v0/rego-v1.rego': 'package v\n\nimport rego.v1\n\ny if true\n',
+  'v0/heads.rego': 'package h\n\na.b.c = 1\n\nd.e[x] { x := "k" }\n\nf[x][y] = 1 { x := 1; y := 2 }\n\ng[x] { x := 1 }\n',
   'v0/in.rego': 'package w\n\nimport future.keywords.in\n\nx { 1 in [1] }\n',
 });
 
@@ -84,6 +87,12 @@ describe('--capabilities: features', sideBySide, () => {
   it('a keyword after a dot needs keywords_in_refs (module)', () => assertAgree(['check', '--capabilities', 'no-keywords-in-refs.json', 'keyword-ref.rego']));
   it('a keyword after a dot needs keywords_in_refs (query)', () => assertAgree(['eval', '--capabilities', 'no-keywords-in-refs.json', 'input.in']));
   it('a keyword after a dot with keywords_in_refs', () => assertAgree(['check', '--capabilities', 'current.json', 'keyword-ref.rego']));
+});
+
+describe('--capabilities: ref rule heads in v0 modules', sideBySide, () => {
+  for (const caps of ['no-features.json', 'string-prefix-heads.json', 'general-ref-heads.json', 'no-rego-v1.json']) {
+    it(caps, () => assertAgree(['check', '--v0-compatible', '--capabilities', caps, 'v0/heads.rego']));
+  }
 });
 
 describe('--capabilities: future keywords', sideBySide, () => {

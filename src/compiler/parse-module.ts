@@ -136,11 +136,8 @@ function parseStatements(p: Parser, version: RegoVersion, out: Statement[], stat
       const imp = p.parseImport();
       if (imp && !trailingMinus(p)) {
         applyImport(p, imp, version, state);
-        // An import it refuses ends the module's parse, as any statement that fails.
-        if (p.errors.length === before) {
-          out.push({ kind: 'import', imp });
-          continue;
-        }
+        out.push({ kind: 'import', imp });
+        continue;
       }
     } else {
       const s = p.save();

@@ -99,7 +99,9 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
     const parsed = parseRegoFiles(modules, { ...capabilities, regoVersion: options.regoVersion });
     if (parsed.length > 0) timer('timer_rego_module_parse_ns');
     query = queryModule(options.query, { ...options.context, names: visibleNames(parsed, options.context), features: capabilities.features });
-    const [queryParsed] = parseRegoFiles([query.file], capabilities);
+    // The query is parsed inside a v1 module of ours; with --v0-compatible OPA parses it as v0, which needs no rego_v1.
+    const queryCapabilities = options.regoVersion === 'v0' && capabilities.features ? { ...capabilities, features: new Set([...capabilities.features, 'rego_v1']) } : capabilities;
+    const [queryParsed] = parseRegoFiles([query.file], queryCapabilities);
     timer('timer_rego_query_parse_ns');
     const checked = checkParsedModules([...parsed, queryParsed!], { ...capabilities, schemas, strict: options.strict });
     wasm = compilePlan(planModules(checked, [query.entrypoint], verdictBuiltins));

@@ -205,7 +205,8 @@ export interface CommandLine {
 
 /**
  * Parses a subcommand's arguments. Returns the process exit code instead when there is nothing more to do: 0
- * after printing the help (--help), 2 after printing what was wrong with the flags.
+ * after printing the help (--help), else the FlagError's code (2 unless OPA fails that flag otherwise) after
+ * printing what was wrong with the flags.
  */
 export function parseCommandLine(args: string[], command: CommandLine): { values: FlagValues; positionals: string[] } | number {
   try {

@@ -79,6 +79,7 @@ describe('--capabilities: features', sideBySide, () => {
   it('v1 queries need rego_v1 (eval)', () => assertAgree(['eval', '--capabilities', 'no-rego-v1.json', 'x := 1']));
   it('v1 modules need rego_v1 (test, one error per file)', () => assertAgree(['test', '--capabilities', 'no-rego-v1.json', 'upper.rego', 'upper_test.rego']));
   it('v0 modules need no features', () => assertAgree(['check', '--v0-compatible', '--capabilities', 'no-features.json', 'v0/plain.rego']));
+  it('v0 modules and queries need no features (eval)', () => assertAgree(['eval', '--v0-compatible', '--capabilities', 'no-features.json', '-d', 'v0/plain.rego', 'data.v.x']));
   it('import rego.v1 needs rego_v1 or rego_v1_import', () => assertAgree(['check', '--v0-compatible', '--capabilities', 'no-features.json', 'v0/rego-v1.rego']));
   it('rego_v1_import allows import rego.v1', () => assertAgree(['check', '--v0-compatible', '--capabilities', 'rego-v1-import.json', 'v0/rego-v1.rego']));
   it('template strings need template_strings', () => assertAgree(['check', '--capabilities', 'no-template-strings.json', 'template.rego']));

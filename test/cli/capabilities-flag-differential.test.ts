@@ -23,6 +23,7 @@ const variant = (change: Partial<Doc>) => JSON.stringify({ ...current, ...change
 const dir = writeTree({
   'current.json': JSON.stringify(current),
   'no-upper.json': variant({ builtins: current.builtins.filter((b) => b.name !== 'upper') }),
+  'any-not-deprecated.json': variant({ builtins: current.builtins.map((b) => (b.name === 'any' ? { ...b, deprecated: undefined } : b)) }),
   'no-rego-v1.json': variant({ features: features.filter((f) => f !== 'rego_v1') }),
   'no-features.json': variant({ features: [] }),
   'no-template-strings.json': variant({ features: features.filter((f) => f !== 'template_strings') }),
@@ -36,6 +37,7 @@ const dir = writeTree({
   'unknown-keyword.json': variant({ future_keywords: ['foo'] }),
   'not-json.json': '{',
   'upper.rego': 'package p\n\nx := upper("a")\n',
+  'any.rego': 'package a\n\nx := any([true])\n',
   'upper_test.rego': 'package p\n\ntest_x if x == "A"\n',
   'keyword-ref.rego': 'package k\n\nx if { input.if == 1 }\n',
   'template.rego': 'package t\n\nx := $"a{1}"\n',
@@ -68,6 +70,8 @@ describe('--capabilities: a builtin the document lacks is an undefined function'
   it('eval, in the query', () => assertAgree(['eval', '--capabilities', 'no-upper.json', 'upper("a")']));
   it('eval --format pretty', () => assertAgree(['eval', '-f', 'pretty', '--capabilities', 'no-upper.json', '-d', 'upper.rego', 'data.p.x']));
   it('test', () => assertAgree(['test', '--capabilities', 'no-upper.json', 'upper.rego', 'upper_test.rego']));
+  it('a builtin the document marks deprecated may not be called from v1', () => assertAgree(['check', '--capabilities', 'current.json', 'any.rego']));
+  it('one it does not mark deprecated may', () => assertAgree(['check', '--capabilities', 'any-not-deprecated.json', 'any.rego']));
   it('the whole document: everything passes', () => assertAgree(['test', '--capabilities', 'current.json', 'upper.rego', 'upper_test.rego']));
   it('eval with the whole document', () => assertAgree(['eval', '--capabilities', 'current.json', '-d', 'upper.rego', 'data.p.x']));
 });

@@ -25,6 +25,8 @@ export interface Capabilities {
   future_keywords?: string[];
   wasm_abi_versions?: Array<{ version: number; minor_version: number }>;
   features?: string[];
+  /** The hosts http.send and net.lookup_ip_addr may reach; absent: any. */
+  allow_net?: string[];
 }
 
 /** What our parser accepts beyond Rego v1's base: `import rego.v1`/`rego.v2`, keywords in refs, `$"..."`. */
@@ -95,28 +97,45 @@ export function readCapabilitiesFile(path: string): Capabilities {
       throw new CapabilitiesError(`capabilities file ${path}: builtins[${i}] needs a "name" and a "decl" of type "function"`);
     }
   }
+  const allowNet = (doc as { allow_net?: unknown }).allow_net;
+  if (allowNet !== undefined && allowNet !== null && (!Array.isArray(allowNet) || allowNet.some((h) => typeof h !== 'string'))) {
+    throw new CapabilitiesError(`capabilities file ${path}: "allow_net" must be an array of host names`);
+  }
   return { ...(doc as Capabilities), builtins: (builtins ?? []) as CapabilityBuiltin[] };
 }
 
 /**
- * `verdict check --capabilities X` (as `opa check`): X names a capabilities file, or else a version.
+ * `--capabilities X` of check, eval, build and test (as OPA's): X names a capabilities file, else a version. Only
+ * Verdict's own version is known; OPA's past versions are not shipped, so a version name that is not a file is
+ * refused with the way to get its file from OPA.
  */
 export function loadCapabilities(fileOrVersion: string): Capabilities {
   try {
     return readCapabilitiesFile(fileOrVersion);
   } catch (err) {
-    if (/^v?\d+\.\d+\.\d+/.test(fileOrVersion) && (err as Error).message.startsWith('cannot read')) return capabilitiesOfVersion(fileOrVersion);
-    throw err;
+    const unreadable = (err as Error).message.startsWith('cannot read');
+    if (!unreadable || !/^v?\d+\.\d+\.\d+/.test(fileOrVersion)) throw err;
+    if (fileOrVersion.replace(/^v/, '') === verdictVersion) return verdictCapabilities();
+    throw new CapabilitiesError(
+      `no such file, and Verdict ships no capabilities of other versions (it knows ${capabilityVersions().join(', ')}): ` +
+        `write them to a file with \`opa capabilities --version ${fileOrVersion} > caps.json\` and give that file`,
+    );
   }
 }
 
 /**
- * What compileRego/checkRego take for a capabilities document: the builtins it declares, by name, and those it
- * marks deprecated. A builtin it declares that Verdict lacks type-checks, but a module calling it cannot be
- * planned (see unsupportedBuiltins).
+ * What compileRego/checkRego take for a capabilities document: the builtins it declares, by name, those it marks
+ * deprecated, its language features and its future keywords (none when it lists none, as in OPA). A builtin it
+ * declares that Verdict lacks type-checks, but a module calling it cannot be planned (see unsupportedBuiltins).
  */
-export function compileOptionsFor(capabilities: Capabilities): { builtins: Map<string, BuiltinDecl>; deprecated: Set<string> } {
-  return { builtins: builtinTable(capabilities), deprecated: deprecatedBuiltins(capabilities) };
+export function compileOptionsFor(capabilities: Capabilities): { builtins: Map<string, BuiltinDecl>; deprecated: Set<string>; features: Set<string>; futureKeywords: string[] } {
+  // allow_net is not the compiler's: evaluations read it (see capabilitiesOption).
+  return {
+    builtins: builtinTable(capabilities),
+    deprecated: deprecatedBuiltins(capabilities),
+    features: new Set(capabilities.features ?? []),
+    futureKeywords: capabilities.future_keywords ?? [],
+  };
 }
 
 /** The builtins a capabilities document declares that Verdict cannot run. */

@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { ownerOnlyFileMode } from '../fs/owner-only.js';
 import { join, relative } from 'node:path';
 import { writeBundleArchive, type BundleFile } from '../bundle/files.js';
-import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
+import { capabilitiesFlag, capabilitiesOption, verdictCompileCapabilities, type CompileCapabilities } from './capabilities-flag.js';
 import { checkRego, planRego, RegoCompileError, type RegoFile } from '../compiler/compile-rego.js';
 import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
 import { PlanError } from '../compiler/planner/index.js';
@@ -23,6 +23,7 @@ const buildFlags: FlagGroup[] = [
       target: { type: 'string', short: 't', default: 'rego', value: 'TARGET', help: 'rego (the checked sources), wasm or plan (default rego)' },
       entrypoint: { type: 'string', short: 'e', multiple: true, value: 'PATH', help: 'entrypoint (pkg/rule) for -t wasm and -t plan; repeatable' },
       bundle: { type: 'boolean', short: 'b', help: "the path is a bundle directory: keep its manifest's revision, roots and metadata" },
+      ...capabilitiesFlag,
       help: sharedFlags.help,
     },
   },
@@ -31,7 +32,6 @@ const buildFlags: FlagGroup[] = [
     flags: {
       optimize: { type: 'string', short: 'O', help: '', refused: 'optimised Rego bundles (partial evaluation of the entrypoints) are not built by Verdict' },
       'signing-key': { type: 'string', help: '', refused: 'build the bundle, then sign it with verdict sign' },
-      capabilities: { type: 'string', help: '', refused: 'Verdict checks policies against its own builtins' },
       revision: { type: 'string', short: 'r', help: '', refused: 'give the revision in the bundle directory .manifest with -b' },
       'v0-compatible': { type: 'boolean', help: '', refused: 'verdict build reads Rego v1 sources only' },
     },
@@ -48,6 +48,8 @@ export interface BuildOptions {
   target: 'rego' | 'wasm' | 'plan';
   /** Treat the (single) path as a bundle directory and keep its manifest. */
   bundle?: boolean;
+  /** `--capabilities`: the builtins and features the policies compile against (else Verdict's). */
+  capabilities?: CompileCapabilities;
 }
 
 export class BuildError extends Error {}
@@ -57,7 +59,7 @@ export async function buildBundle(options: BuildOptions): Promise<BundleFile[]> 
   if (options.target === 'wasm' && options.entrypoints.length === 0) throw new BuildError('wasm compilation requires at least one entrypoint (-e)');
   const { modules, data } = await loadPaths(options.paths);
   const entrypoints = options.entrypoints.map((e) => e.replace(/^\/+|\/+$/g, '').replace(/\./g, '/'));
-  const compileOptions = { builtins: verdictBuiltins, deprecated: verdictDeprecated };
+  const compileOptions = options.capabilities ?? verdictCompileCapabilities;
   const plan = options.target === 'rego' ? (checkRego(modules, compileOptions), undefined) : planRego(modules, entrypoints, compileOptions);
   const manifest: Record<string, unknown> = { revision: '', roots: [''], ...(options.bundle ? await bundleManifest(options.paths) : {}) };
   const files: BundleFile[] = [{ path: 'data.json', data: Buffer.from(JSON.stringify(data)) }];
@@ -89,6 +91,7 @@ function modulePath(m: RegoFile): string {
 
 /** Runs the subcommand; returns the process exit code. */
 export async function buildCommand(args: string[]): Promise<number> {
+  let capabilities: CompileCapabilities | undefined;
   const parsed = parseCommandLine(args, {
     name: 'build',
     groups: buildFlags,
@@ -96,13 +99,14 @@ export async function buildCommand(args: string[]): Promise<number> {
     validate: (values, positionals) => {
       if (!['rego', 'wasm', 'plan'].includes(values.target as string)) throw new FlagError(`-t ${String(values.target)}: expected rego, wasm or plan`);
       if (positionals.length === 0) throw new FlagError('expected at least one path');
+      capabilities = capabilitiesOption(values);
     },
   });
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const target = values.target as BuildOptions['target'];
   try {
-    const files = await buildBundle({ paths: positionals, entrypoints: (values.entrypoint as string[] | undefined) ?? [], target, bundle: values.bundle === true });
+    const files = await buildBundle({ paths: positionals, entrypoints: (values.entrypoint as string[] | undefined) ?? [], target, bundle: values.bundle === true, capabilities });
     // A new bundle is owner-only (it may carry data); an existing file keeps the mode its owner gave it.
     await writeFile(values.output as string, await writeBundleArchive(files), { mode: ownerOnlyFileMode });
     return 0;

@@ -1,6 +1,6 @@
 // `verdict check [flags] PATH...`: parses and compiles policies with Verdict's compiler, reporting errors as
 // `opa check` does (on stderr: OPA's error list, or with -f json {"errors": [...]}), exit code 1 on errors.
-import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
+import { capabilitiesFlag, capabilitiesOption, type CompileCapabilities } from './capabilities-flag.js';
 import { checkRego, RegoCompileError } from '../compiler/compile-rego.js';
 import { flagsHelp, integerFlag, parseCommandLine, regoVersionFlag, schemaFlag, sharedFlags, strictFlag, type FlagGroup } from './flags.js';
 import { goErrorList, goJson } from './go-format.js';
@@ -15,13 +15,13 @@ const checkFlags: FlagGroup[] = [
       'max-errors': { type: 'string', short: 'm', default: '10', value: 'N', help: 'the number of compile errors to report before stopping (default 10; 0 or less: all)' },
       ...strictFlag,
       ...schemaFlag,
+      ...capabilitiesFlag,
       ...sharedFlags,
     },
   },
   {
     title: 'Refused',
     flags: {
-      capabilities: { type: 'string', help: '', refused: 'Verdict checks policies against its own builtins' },
       'v0-v1': { type: 'boolean', help: '', refused: 'checking against both Rego versions at once is not supported; run verdict check with and without --v0-compatible' },
     },
   },
@@ -41,6 +41,7 @@ interface ErrorOut {
 /** Runs the subcommand; returns the process exit code. */
 export async function checkCommand(args: string[]): Promise<number> {
   let maxErrors = 0;
+  let capabilities: CompileCapabilities | undefined;
   const parsed = parseCommandLine(args, {
     name: 'check',
     groups: checkFlags,
@@ -49,6 +50,7 @@ export async function checkCommand(args: string[]): Promise<number> {
     operands: { count: 'some', name: 'file' },
     validate: (values) => {
       maxErrors = integerFlag(values, 'max-errors', true);
+      capabilities = capabilitiesOption(values);
     },
   });
   if (typeof parsed === 'number') return parsed;
@@ -59,7 +61,7 @@ export async function checkCommand(args: string[]): Promise<number> {
     const load = values.bundle ? loadBundlePaths : loadPaths;
     const { modules } = await load(positionals, { ignore: values.ignore as string[] | undefined });
     const schemas = await schemaOption(values.schema);
-    checkRego(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion: regoVersionFlag(values), strict: values.strict === true, schemas, maxErrors });
+    checkRego(modules, { ...capabilities!, regoVersion: regoVersionFlag(values), strict: values.strict === true, schemas, maxErrors });
   } catch (err) {
     if (err instanceof LoadError) {
       errors = [{ message: err.message }];

@@ -7,6 +7,7 @@ import { errorsText, evaluateQuery, type EvalOutput } from './eval.js';
 import { InputError, readEvalInput } from './eval-input.js';
 import { prettyTable } from './pretty-table.js';
 import { queryOptions } from './query-options.js';
+import { capabilitiesFlag, capabilitiesOption } from './capabilities-flag.js';
 import { evaluatePartialQuery, partialFlagError } from './eval-partial.js';
 import { EXPLAIN_MODES, ExplainUnsupported, isExplainMode, type ExplainMode } from '../compiler/explain/modes.js';
 
@@ -29,6 +30,7 @@ const evalFlags: FlagGroup[] = [
       'disable-inlining': { type: 'string', multiple: true, value: 'REF', help: 'with -p: a rule reference never inlined into the queries; repeatable' },
       ...strictFlag,
       ...schemaFlag,
+      ...capabilitiesFlag,
       ignore: sharedFlags.ignore,
       'v0-compatible': sharedFlags['v0-compatible'],
       help: sharedFlags.help,
@@ -45,7 +47,6 @@ const evalFlags: FlagGroup[] = [
       coverage: { type: 'boolean', help: '', refused: NO_TRACE },
       'coverage-runs': { type: 'string', help: '', refused: NO_TRACE },
       instrument: { type: 'boolean', help: '', refused: NO_TRACE },
-      capabilities: { type: 'string', help: '', refused: "Verdict checks policies against its own builtins" },
       count: { type: 'string', help: '', refused: 'use verdict bench to time a query' },
       'disable-early-exit': { type: 'boolean', help: '', refused: "Verdict's compiler has no such switch" },
       'disable-indexing': { type: 'boolean', help: '', refused: "Verdict's compiler has no such switch" },
@@ -83,6 +84,7 @@ export async function evalCommand(args: string[]): Promise<number> {
     formats: FORMATS,
     validate: (values, positionals) => {
       checkQueryArguments(values, positionals);
+      capabilitiesOption(values);
       const partialError = partialFlagError(values as { partial?: boolean; unknowns?: string[]; 'disable-inlining'?: string[] });
       if (partialError) throw new FlagError(partialError);
       if (explainFlag(values) !== undefined) {

@@ -3,7 +3,7 @@
 // "modules": [...]}}, `{"partial": {}}` when the query can never succeed, {"errors": [...]} (exit 2) when the
 // policies or the query do not compile or use what partial evaluation does not support; or, with
 // --format source, as Rego (eval-partial-source.ts).
-import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
+import { capabilitiesOption } from './capabilities-flag.js';
 import { RegoCompileError } from '../compiler/compile-rego.js';
 import { errorJson } from '../compiler/errors.js';
 import { loadDataAndBundles, schemaOption } from './load.js';
@@ -25,6 +25,8 @@ export interface PartialFlags {
   schema?: string;
   /** `--strict`: the compiler's strict mode. */
   strict?: boolean;
+  /** `--capabilities` (capabilitiesOption). */
+  capabilities?: string;
 }
 
 /** Refuses --unknowns and --disable-inlining without -p, which would otherwise be ignored. */
@@ -46,7 +48,7 @@ export async function evaluatePartialQuery(dataPaths: string[], input: unknown, 
   // Imported here: `verdict eval` without -p does not load the partial evaluator.
   const { partialEvaluate, PartialEvalError, partialResultJson } = await import('../compiler/partial/index.js');
   try {
-    const result = partialEvaluate(modules, { query, input, data, unknowns: values.unknowns, disableInlining: values['disable-inlining'] }, { builtins: verdictBuiltins, deprecated: verdictDeprecated, schemas, strict: values.strict === true });
+    const result = partialEvaluate(modules, { query, input, data, unknowns: values.unknowns, disableInlining: values['disable-inlining'] }, { ...capabilitiesOption(values), schemas, strict: values.strict === true });
     if (format === 'source') return { source: (await import('./eval-partial-source.js')).partialSourceText(result) };
     const json = partialResultJson(result);
     const partial: Record<string, unknown> = {};

@@ -3,10 +3,11 @@
 // "location"}],"bindings":{…}}]}, `{}` when undefined, and {"errors":[…]} with exit code 2 when the policies or
 // the query do not compile; the other formats and the flags are in eval-command.ts.
 import { loadPolicy } from '../engine/wasm-host.js';
-import { hostBuiltins } from '../builtins/index.js';
+import { hostBuiltinsAllowingNet } from '../builtins/index.js';
 import { HttpSendClient } from '../builtins/http-send/client.js';
 import { evaluateWithHttpSend } from '../engine/http-send-loop.js';
-import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
+import { verdictBuiltins } from '../compiler/builtins.js';
+import { verdictCompileCapabilities, type CompileCapabilities } from './capabilities-flag.js';
 import { checkParsedModules, parseRegoFiles, RegoCompileError } from '../compiler/compile-rego.js';
 import { compilePlan } from '../wasm/compile.js';
 import { PlanError as BackEndError } from '../ir/validate.js';
@@ -41,6 +42,8 @@ export interface EvalOptions {
   strict?: boolean;
   /** The first builtin error fails the evaluation instead of making the call undefined (OPA's strict mode). */
   strictBuiltinErrors?: boolean;
+  /** `--capabilities`: the builtins and features the policies and query compile against (else Verdict's). */
+  capabilities?: CompileCapabilities;
 }
 
 export interface EvalOutput {
@@ -92,12 +95,15 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
   let wasm: Uint8Array;
   let query: ReturnType<typeof queryModule> | undefined;
   try {
-    const parsed = parseRegoFiles(modules, { regoVersion: options.regoVersion });
+    const capabilities = options.capabilities ?? verdictCompileCapabilities;
+    const parsed = parseRegoFiles(modules, { ...capabilities, regoVersion: options.regoVersion });
     if (parsed.length > 0) timer('timer_rego_module_parse_ns');
-    query = queryModule(options.query, { ...options.context, names: visibleNames(parsed, options.context) });
-    const [queryParsed] = parseRegoFiles([query.file], {});
+    query = queryModule(options.query, { ...options.context, names: visibleNames(parsed, options.context), features: capabilities.features });
+    // The query is parsed inside a v1 module of ours; with --v0-compatible OPA parses it as v0, which needs no rego_v1.
+    const queryCapabilities = options.regoVersion === 'v0' && capabilities.features ? { ...capabilities, features: new Set([...capabilities.features, 'rego_v1']) } : capabilities;
+    const [queryParsed] = parseRegoFiles([query.file], queryCapabilities);
     timer('timer_rego_query_parse_ns');
-    const checked = checkParsedModules([...parsed, queryParsed!], { builtins: verdictBuiltins, deprecated: verdictDeprecated, schemas, strict: options.strict });
+    const checked = checkParsedModules([...parsed, queryParsed!], { ...capabilities, schemas, strict: options.strict });
     wasm = compilePlan(planModules(checked, [query.entrypoint], verdictBuiltins));
     if (parsed.length > 0) timer('timer_rego_module_compile_ns');
   } catch (err) {
@@ -117,11 +123,12 @@ export async function prepareQuery(options: EvalOptions): Promise<PreparedQuery 
     if (err instanceof BackEndError) return { errors: [{ message: err.message, code: 'rego_compile_error', location: QUERY_START }] };
     throw err;
   }
-  const policy = await loadPolicy(wasm, hostBuiltins);
+  const allowNet = options.capabilities?.allowNet;
+  const policy = await loadPolicy(wasm, hostBuiltinsAllowingNet(allowNet));
   policy.setData(data);
   timer('timer_rego_query_compile_ns');
   const compiled = query;
-  const client = new HttpSendClient();
+  const client = new HttpSendClient(allowNet ? { allowedHosts: allowNet } : {});
   const answer = (first: { result?: QueryRow[] } | undefined): EvalOutput => {
     const failure = options.strictBuiltinErrors ? policy.builtinError() : undefined;
     if (failure) {

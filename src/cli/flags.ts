@@ -21,7 +21,12 @@ export interface FlagSpec {
 
 export type FlagGroup = { title: string; flags: Record<string, FlagSpec> };
 
-export class FlagError extends Error {}
+export class FlagError extends Error {
+  /** The exit code: 2 for a bad command line, unless the flag's OPA counterpart fails otherwise. */
+  constructor(message: string, readonly exitCode = 2) {
+    super(message);
+  }
+}
 
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
 
@@ -200,7 +205,8 @@ export interface CommandLine {
 
 /**
  * Parses a subcommand's arguments. Returns the process exit code instead when there is nothing more to do: 0
- * after printing the help (--help), 2 after printing what was wrong with the flags.
+ * after printing the help (--help), else the FlagError's code (2 unless OPA fails that flag otherwise) after
+ * printing what was wrong with the flags.
  */
 export function parseCommandLine(args: string[], command: CommandLine): { values: FlagValues; positionals: string[] } | number {
   try {
@@ -216,6 +222,6 @@ export function parseCommandLine(args: string[], command: CommandLine): { values
   } catch (err) {
     if (!(err instanceof FlagError)) throw err;
     console.error(`verdict ${command.name}: ${err.message}\n(verdict ${command.name} --help lists the flags)`);
-    return 2;
+    return err.exitCode;
   }
 }

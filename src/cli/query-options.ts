@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { RegoVersion } from '../compiler/ast.js';
 import type { EvalOptions } from './eval.js';
 import { regoVersionFlag, type FlagValues } from './flags.js';
+import { capabilitiesOption } from './capabilities-flag.js';
 
 /**
  * The query, its policies, data, input and context. Reads stdin for --stdin (the query) or --stdin-input (the
@@ -21,5 +22,6 @@ export function queryOptions(values: FlagValues, positionals: string[]): EvalOpt
     ignore: values.ignore as string[] | undefined,
     schemaPath: values.schema as string | undefined,
     strict: values.strict === true,
+    capabilities: capabilitiesOption(values),
   };
 }

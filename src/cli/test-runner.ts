@@ -5,7 +5,8 @@
 // rule is exactly `true`; undefined or any other value fails; an evaluation error is an error.
 import { Worker } from 'node:worker_threads';
 import type { Module, RegoVersion, Rule, Term } from '../compiler/ast.js';
-import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
+import { verdictBuiltins } from '../compiler/builtins.js';
+import { verdictCompileCapabilities, type CompileCapabilities } from './capabilities-flag.js';
 import { checkParsedModules, parseRegoFiles, type CompileRegoOptions, type RegoFile } from '../compiler/compile-rego.js';
 import { CoverPoints, planModules, PlanError } from '../compiler/planner/index.js';
 import { coverableSpans, coverageReport, type CoverageReport } from './coverage.js';
@@ -47,6 +48,8 @@ export interface RunOptions {
   cover?: boolean;
   /** Type checking with JSON schemas (CompileOptions.schemas). */
   schemas?: CompileRegoOptions['schemas'];
+  /** `--capabilities`: the builtins and features the policies compile against (else Verdict's). */
+  capabilities?: CompileCapabilities;
 }
 
 export interface TestRun {
@@ -56,11 +59,12 @@ export interface TestRun {
 
 /** Parses and checks the modules (throws RegoCompileError, as `opa test` stops on them), then runs the tests. */
 export async function runTests(files: Array<RegoFile & { regoVersion?: RegoVersion }>, data: unknown, options: RunOptions): Promise<TestRun> {
-  const modules = parseRegoFiles(files, options);
+  const capabilities = options.capabilities ?? verdictCompileCapabilities;
+  const modules = parseRegoFiles(files, { ...capabilities, regoVersion: options.regoVersion });
   const cases = discoverTests(modules).filter((c) => !options.run || options.run.test(`${c.result.package}.${c.result.name}`));
   const coverable = options.cover ? coverableSpans(modules) : undefined;
   const cover = options.cover ? new CoverPoints() : undefined;
-  const checked = checkParsedModules(modules, { builtins: verdictBuiltins, deprecated: verdictDeprecated, schemas: options.schemas });
+  const checked = checkParsedModules(modules, { ...capabilities, schemas: options.schemas });
   const runnable = cases.filter((c) => c.entrypoint !== undefined);
   const wasm = runnable.length === 0 ? undefined : compileTests(checked, runnable, cover);
   const durations = new Map<TestCase, number>();

@@ -7,7 +7,7 @@ import { integerFlag, durationFlag, FlagError, flagsHelp, parseCommandLine, rego
 import { goDuration, goErrorList, goJson } from './go-format.js';
 import { formatRegoError } from '../compiler/errors.js';
 import { LoadError, loadBundlePaths, loadPaths, schemaOption, type LoadedFiles } from './load.js';
-import { verdictBuiltins, verdictDeprecated } from '../compiler/builtins.js';
+import { capabilitiesFlag, capabilitiesOption, type CompileCapabilities } from './capabilities-flag.js';
 import { explain, explanationText, ExplainUnsupported, isExplainMode, type ExplainMode } from '../compiler/explain/index.js';
 import { runTests, type TestError, type TestResult, type TestRun } from './test-runner.js';
 import { coverageOutcome } from './test-coverage.js';
@@ -29,6 +29,7 @@ const testFlags: FlagGroup[] = [
       threshold: { type: 'string', value: 'PERCENT', help: 'with --coverage: exit 2 when the coverage is below this percentage' },
       count: { type: 'string', default: '1', value: 'N', help: 'run the tests N times, reporting each run, until one does not pass (0: run nothing; default 1)' },
       ...schemaFlag,
+      ...capabilitiesFlag,
       ...sharedFlags,
     },
   },
@@ -41,7 +42,6 @@ const testFlags: FlagGroup[] = [
       'var-values': { type: 'boolean', help: '', refused: "the traces of failing tests do not show the variables' values" },
       parallel: { type: 'string', short: 'p', help: '', refused: 'Verdict runs tests one at a time' },
       target: { type: 'string', short: 't', help: '', refused: "tests always run on Verdict's own engine" },
-      capabilities: { type: 'string', help: '', refused: "Verdict checks policies against its own builtins (verdict capabilities lists them)" },
       'max-errors': { type: 'string', short: 'm', help: '', refused: 'the number of compile errors reported is not configurable in Verdict' },
       sort: { type: 'string', help: '', refused: 'results are listed in the order of the modules and rules' },
       watch: { type: 'boolean', short: 'w', help: '', refused: 'watching files is not supported by verdict test' },
@@ -68,6 +68,7 @@ export async function testCommand(args: string[]): Promise<number> {
   let timeoutMs = 0;
   let threshold = 0;
   let count = 1;
+  let capabilities: CompileCapabilities | undefined;
   const parsed = parseCommandLine(args, {
     name: 'test',
     groups: testFlags,
@@ -78,6 +79,9 @@ export async function testCommand(args: string[]): Promise<number> {
       run = values.run === undefined ? undefined : regexFlag(values.run as string);
       timeoutMs = durationFlag(values, 'timeout')!;
       count = integerFlag(values, 'count');
+      capabilities = capabilitiesOption(values);
+      // The tests run in worker threads, which hold their own http.send client and builtins.
+      if (capabilities.allowNet) throw new FlagError(`--capabilities ${String(values.capabilities)}: allow_net is not enforced by verdict test; remove it from the file`, 1);
       if (values.explain !== undefined && !isExplainMode(values.explain as string)) throw new FlagError(`--explain ${String(values.explain)}: expected fails, full, notes or debug`);
       if (values.threshold !== undefined) {
         threshold = Number(values.threshold);
@@ -101,7 +105,7 @@ export async function testCommand(args: string[]): Promise<number> {
   for (let i = 0; i < count; i++) {
     let outcome: TestRun;
     try {
-      outcome = await runTests(loaded.modules, loaded.data, { regoVersion: regoVersionFlag(values), run, timeoutMs, cover: values.coverage === true, schemas });
+      outcome = await runTests(loaded.modules, loaded.data, { regoVersion: regoVersionFlag(values), run, timeoutMs, cover: values.coverage === true, schemas, capabilities });
     } catch (err) {
       return loadFailure(err);
     }
@@ -128,7 +132,7 @@ function report({ results, coverage }: TestRun, values: FlagValues, threshold: n
   if (coverage) return coverageOutcome(results, coverage, threshold, prettyReport);
   const verbose = values.verbose === true || values.explain !== undefined;
   const traces = verbose && values.format !== 'json'
-    ? failureTraces(results, loaded, (values.explain ?? 'fails') as ExplainMode, regoVersionFlag(values))
+    ? failureTraces(results, loaded, (values.explain ?? 'fails') as ExplainMode, regoVersionFlag(values), capabilitiesOption(values))
     : undefined;
   process.stdout.write(values.format === 'json' ? `${goJson(results.map(jsonResult), 2)}\n` : prettyReport(results, verbose, traces));
   const zeroOnSkip = values['exit-zero-on-skipped'] === true;
@@ -198,12 +202,12 @@ export function prettyReport(results: TestResult[], verbose: boolean, traces?: R
  * the interpreter (the tests themselves run compiled), in OPA's text form, indented. A test the interpreter cannot
  * follow, or a second definition of a name (`test_x#01`), gets no trace.
  */
-function failureTraces(results: TestResult[], loaded: LoadedFiles, mode: ExplainMode, regoVersion: 'v0' | 'v1'): Map<TestResult, string[]> {
+function failureTraces(results: TestResult[], loaded: LoadedFiles, mode: ExplainMode, regoVersion: 'v0' | 'v1', capabilities: CompileCapabilities): Map<TestResult, string[]> {
   const traces = new Map<TestResult, string[]>();
   for (const r of results) {
     if (status(r) !== 'FAIL' || r.name.includes('#')) continue;
     try {
-      const events = explain(loaded.modules, { query: `${r.package}.${r.name}`, input: undefined, data: loaded.data }, mode, { builtins: verdictBuiltins, deprecated: verdictDeprecated, regoVersion });
+      const events = explain(loaded.modules, { query: `${r.package}.${r.name}`, input: undefined, data: loaded.data }, mode, { ...capabilities, regoVersion });
       traces.set(r, explanationText(events, 7).map((line) => `  ${line}  `));
     } catch (err) {
       if (!(err instanceof ExplainUnsupported)) throw err;

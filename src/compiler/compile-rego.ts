@@ -4,6 +4,8 @@ import { compileOwnedModules } from './compile.js';
 import type { CompileOptions } from './stages/context.js';
 import { formatRegoError, type RegoError } from './errors.js';
 import { parseModule } from './parse-module.js';
+import { headRefCapabilityErrors } from './head-ref-capabilities.js';
+import { FUTURE_KEYWORDS_V0, FUTURE_KEYWORDS_V1 } from './parser.js';
 import { planModules, type BuiltinDecl } from './planner/index.js';
 import type { Policy } from '../ir/plan.js';
 import { compilePlan } from '../wasm/compile.js';
@@ -24,6 +26,10 @@ export interface CompileRegoOptions {
   builtins: ReadonlyMap<string, BuiltinDecl>;
   /** The builtins Rego v1 modules may not call (OPA's `deprecated` capability flag). */
   deprecated: ReadonlySet<string>;
+  /** The language features allowed (the `features` of a capabilities document); all of Verdict's when absent. */
+  features?: ReadonlySet<string>;
+  /** The future keywords of a capabilities document (with `features`); Verdict's when absent. */
+  futureKeywords?: readonly string[];
   regoVersion?: RegoVersion;
   /** OPA's strict mode (CompileOptions.strict). */
   strict?: boolean;
@@ -66,16 +72,33 @@ export function checkRegoNamed(files: RegoFile[], options: CompileRegoOptions): 
 }
 
 /** Parses every file (each in its own Rego version, else the set's); throws RegoCompileError with all errors. */
-export function parseRegoFiles(files: RegoFile[], options: { regoVersion?: RegoVersion }): Module[] {
+export function parseRegoFiles(files: RegoFile[], options: Pick<CompileRegoOptions, 'regoVersion' | 'features' | 'futureKeywords'>): Module[] {
   const modules: Module[] = [];
   const errors: RegoError[] = [];
   for (const f of files) {
-    const parsed = parseModule(f.path, f.source, { regoVersion: f.regoVersion ?? options.regoVersion ?? 'v1', queryBodyAt: f.queryBodyAt, generatedFromQuery: f.query === true });
+    const regoVersion = f.regoVersion ?? options.regoVersion ?? 'v1';
+    const illegal = illegalCapabilities(regoVersion, options);
+    if (illegal) {
+      errors.push({ code: 'rego_parse_error', message: `illegal capabilities: ${illegal}`, location: { file: '', row: 0, col: 0 } });
+      continue;
+    }
+    const parsed = parseModule(f.path, f.source, { regoVersion, features: options.features, futureKeywords: options.futureKeywords, queryBodyAt: f.queryBodyAt, generatedFromQuery: f.query === true });
     errors.push(...parsed.errors);
     if (parsed.module) modules.push(f.query ? { ...parsed.module, query: true } : parsed.module);
   }
   if (errors.length > 0) throw new RegoCompileError(errors);
   return modules;
+}
+
+/**
+ * Why OPA's parser refuses to read any module of a version under a capabilities document: v1 needs the rego_v1
+ * feature, and every future keyword listed must be one the version knows.
+ */
+function illegalCapabilities(version: RegoVersion, { features, futureKeywords }: Pick<CompileRegoOptions, 'features' | 'futureKeywords'>): string | undefined {
+  if (!features) return undefined;
+  if (version === 'v1' && !features.has('rego_v1')) return 'rego_v1 feature required for parsing v1 Rego';
+  const unknown = (futureKeywords ?? []).find((kw) => !FUTURE_KEYWORDS_V0.includes(kw) && !FUTURE_KEYWORDS_V1.includes(kw));
+  return unknown === undefined ? undefined : `unknown keyword: ${unknown}`;
 }
 
 /** The compile stages over modules just parsed, which they rewrite in place. Throws RegoCompileError. */
@@ -88,6 +111,8 @@ function checkParsedModulesNamed(modules: Module[], options: CompileRegoOptions)
     const decl = options.builtins.get(name);
     return decl && { args: decl.args?.length ?? 0, variadic: decl.variadic !== undefined, deprecated: options.deprecated.has(name), decl };
   };
+  const headRefErrors = headRefCapabilityErrors(modules, options.features);
+  if (headRefErrors.length > 0) throw new RegoCompileError(headRefErrors);
   const out = compileOwnedModules(modules, { builtin, strict: options.strict, schemas: options.schemas, maxErrors: options.maxErrors });
   if (out.errors.length > 0) throw new RegoCompileError(out.errors);
   return { modules: out.modules, localNames: out.localNames };

@@ -127,7 +127,7 @@ export interface LocatedError {
  * source line with a caret under the column, or a type error's have/want lines, each on a tab-indented line.
  */
 export function formatRegoError(e: LocatedError): string {
-  const at = e.location ? (e.location.file !== '' ? `${e.location.file}:${e.location.row}: ` : `${e.location.row}:${e.location.col}: `) : '';
+  const at = e.location && isLocated(e.location) ? (e.location.file !== '' ? `${e.location.file}:${e.location.row}: ` : `${e.location.row}:${e.location.col}: `) : '';
   const text = `${at}${e.code}: ${e.message}`;
   if (!e.details) return text;
   if ('ref' in e.details) return [text, ...('want' in e.details ? refKeyErrorLines(e.details) : refErrorLines(e.details))].join('\n\t');

@@ -20,6 +20,10 @@ export interface ParseOptions {
    * a keyword directly followed by `.` or `[` heads a ref wherever it stands, as it did at the expression's start.
    */
   generatedFromQuery?: boolean;
+  /** The language features allowed (capabilities `features`, see CompileRegoOptions.features); all when absent. */
+  features?: ReadonlySet<string>;
+  /** The future keywords a capabilities document lists (with `features`; CompileRegoOptions.futureKeywords). */
+  futureKeywords?: readonly string[];
 }
 
 export interface ParseResult {
@@ -39,7 +43,9 @@ export function parseModule(file: string, source: string, options: ParseOptions 
   const p = new Parser(file, source, tokens, version === 'v1' ? KEYWORDS_V1 : KEYWORDS_V0);
   p.queryBodyAt = options.queryBodyAt ?? -1;
   p.keywordRefHeadsAnywhere = options.generatedFromQuery === true;
-  const state: ParseState = { v1Checks: version === 'v1', stoppedAt: Infinity, source };
+  p.templateStrings = options.features?.has('template_strings') ?? true;
+  p.keywordsInRefs = options.features?.has('keywords_in_refs') ?? true;
+  const state: ParseState = { v1Checks: version === 'v1', stoppedAt: Infinity, source, features: options.features, futureKeywords: options.futureKeywords };
   const statements: Statement[] = [];
   try {
     parseStatements(p, version, statements, state);
@@ -103,6 +109,8 @@ interface ParseState {
   /** Where the parser stopped at a statement that failed: the scanner reads no further. */
   stoppedAt: number;
   source: string;
+  features?: ReadonlySet<string>;
+  futureKeywords?: readonly string[];
 }
 
 function statementLoc(s: Statement): Location {
@@ -180,7 +188,7 @@ function trailingMinus(p: Parser): boolean {
 function applyImport(p: Parser, imp: Import, version: RegoVersion, state: ParseState): void {
   const path = imp.path.value;
   const root = path[0].type === 'var' ? path[0].value : '';
-  const allowed = version === 'v1' ? [...FUTURE_KEYWORDS_V0, ...FUTURE_KEYWORDS_V1] : FUTURE_KEYWORDS_V0;
+  const allowed = importableKeywords(version, state);
   const add = (kws: string[]) => {
     for (const kw of kws) {
       p.keywords.add(kw);
@@ -204,6 +212,8 @@ function applyImport(p: Parser, imp: Import, version: RegoVersion, state: ParseS
     const name = path.length === 2 && path[1].type === 'string' ? path[1].value : '';
     if (name !== 'v1' && name !== 'v2') {
       p.error(imp.path.loc, `invalid import \`${refText(path)}\`, must be one of: \`rego.v1\`, \`rego.v2\``);
+    } else if (state.features && !(name === 'v1' ? ['rego_v1_import', 'rego_v1', 'rego_v2'] : ['rego_v2_import', 'rego_v2']).some((f) => state.features!.has(f))) {
+      p.error(imp.path.loc, `invalid import, \`rego.${name}\` is not supported by current capabilities`);
     } else if (imp.alias) {
       p.error(imp.path.loc, '`rego` imports cannot be aliased');
     } else {
@@ -212,6 +222,17 @@ function applyImport(p: Parser, imp: Import, version: RegoVersion, state: ParseS
       if (name === 'v2') add([...FUTURE_KEYWORDS_V0, ...FUTURE_KEYWORDS_V1]);
     }
   }
+}
+
+/**
+ * The keywords `import future.keywords.X` may name. With capabilities, as OPA: in v1 the v0 future keywords and
+ * those of v1's the document lists; in v0 those it lists, and v0's future keywords when it has rego_v1.
+ */
+function importableKeywords(version: RegoVersion, { features, futureKeywords }: ParseState): string[] {
+  if (!features) return version === 'v1' ? [...FUTURE_KEYWORDS_V0, ...FUTURE_KEYWORDS_V1] : FUTURE_KEYWORDS_V0;
+  const listed = futureKeywords ?? [];
+  if (version === 'v1') return [...FUTURE_KEYWORDS_V0, ...FUTURE_KEYWORDS_V1.filter((kw) => listed.includes(kw))];
+  return [...new Set([...listed, ...(features.has('rego_v1') ? FUTURE_KEYWORDS_V0 : [])])];
 }
 
 function refText(path: Term[]): string {

@@ -52,6 +52,10 @@ export class ExpressionParser {
   protected keywordHeadAt = -1;
   /** Keyword-headed refs everywhere (ParseOptions.generatedFromQuery). */
   keywordRefHeadsAnywhere = false;
+  /** `$"..."` is read (the template_strings capability); without it a template string is an error. */
+  templateStrings = true;
+  /** A keyword may follow a ref's dot (`input.in`: the keywords_in_refs capability); without it, it may not. */
+  keywordsInRefs = true;
 
   constructor(
     readonly file: string,
@@ -647,7 +651,7 @@ export class ExpressionParser {
             this.illegal('expected identifier');
             return null;
           }
-          if (id.kind !== 'ident') {
+          if (id.kind !== 'ident' || (!this.keywordsInRefs && this.isKeywordToken(id))) {
             this.illegal('expected identifier');
             return null;
           }
@@ -718,6 +722,10 @@ export class ExpressionParser {
 
   private parseTemplateString(): Term | null {
     const start = this.loc();
+    if (!this.templateStrings) {
+      this.error(this.tok, 'template strings are not supported by current capabilities');
+      return null;
+    }
     const multiLine = !!this.tok.raw;
     const parts: (Term | Expr)[] = [];
     for (;;) {

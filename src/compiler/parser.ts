@@ -39,7 +39,11 @@ export class Parser extends ExpressionParser {
   parseImport(): Import | null {
     const loc = this.loc();
     if (!this.atPathStart()) return null;
+    // OPA reads keywords in import paths whatever the keywords_in_refs capability says.
+    const keywordsInRefs = this.keywordsInRefs;
+    this.keywordsInRefs = true;
     const term = this.parseTerm();
+    this.keywordsInRefs = keywordsInRefs;
     if (!term) {
       this.error(this.here(), 'expected path');
       return null;

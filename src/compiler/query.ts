@@ -44,11 +44,13 @@ export interface QueryContext {
   imports?: string[];
   /** Names that are not the query's variables: imported names, and the package's rules. */
   names?: string[];
+  /** The language features the query may use (ParseOptions.features); all when absent. */
+  features?: ReadonlySet<string>;
 }
 
 /** Throws RegoCompileError (rego_parse_error at the query's own row and column) for a query that does not parse. */
 export function queryModule(query: string, context: QueryContext = {}): QueryModule {
-  const parsed = parseModule('', PREFIX + query + '\n}\n', { queryBodyAt: queryBodyAt(query) });
+  const parsed = parseModule('', PREFIX + query + '\n}\n', { queryBodyAt: queryBodyAt(query), features: context.features });
   const body = parsed.module?.rules[0]?.body;
   if (parsed.errors.length > 0 || !body || parsed.module?.rules.length !== 1) {
     const errors = parsed.errors.length > 0 ? parsed.errors : [parseError('query is not a single body')];

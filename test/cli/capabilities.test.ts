@@ -93,7 +93,7 @@ describe('verdict capabilities', () => {
 
   it('a capabilities file restricts what the compiler accepts (for check --capabilities)', () => {
     const file = join(dir, 'only-count.json');
-    writeFileSync(file, JSON.stringify({ builtins: [{ name: 'count', decl: { type: 'function', args: [{ type: 'any' }], result: { type: 'number' } } }, { name: 'opa.future', decl: { type: 'function' } }] }));
+    writeFileSync(file, JSON.stringify({ builtins: [{ name: 'count', decl: { type: 'function', args: [{ type: 'any' }], result: { type: 'number' } } }, { name: 'opa.future', decl: { type: 'function' } }], features: ['rego_v1'] }));
     const caps = loadCapabilities(file);
     assert.deepEqual(unsupportedBuiltins(caps), ['opa.future']);
     const options = compileOptionsFor(caps);

@@ -133,6 +133,17 @@ const checked = [
   'f(x[count(y)]) := 1',
   'f([1, {"a": count(y)}]) := 1',
   'f({count(y)}) := 1',
+  // A line holding rules of more than one name labels their errors with the rule (its ground name); one name alone,
+  // else branches included, does not.
+  'p if { x > 1 } q if { y > 1 }\nr := 1 if { z > 1 } else := 2 if { w > 1 }',
+  'a.b[k] := 1 if { k = u } a.c := [v | v > t] if { true }\ng(c) := 1 if { not c > d } s := 1',
+  'h[1] := 1 if { e > 1 } h[2] := 1 if { e2 > 1 } h[true] := 1 if { e3 > 1 } h.r := 1 if { k > 1 }',
+  's := 1 if { false } else := 2 if { n > 1 } t := 1 if { m > 1 }\nmm := 1 if { contains > 1 } m := [x | x := o]',
+  'f(a) := b if { true } g := 1',
+  'q contains [x] if { true } r := 1',
+  'p if { _ > 1 } q := 1',
+  // A wildcard is the user's var, named `_`: each one unsafe is reported.
+  'p if {\n  _ > _\n}\nq if {\n  [_, y] := [1, _]\n}\nr if {\n  every _ in _ { true }\n}\ns := [_ | true]',
 ];
 
 describe('opa and verdict agree on safety', sideBySide, () => {

@@ -144,6 +144,24 @@ const checked = [
   'p if { _ > 1 } q := 1',
   // A wildcard is the user's var, named `_`: each one unsafe is reported.
   'p if {\n  _ > _\n}\nq if {\n  [_, y] := [1, _]\n}\nr if {\n  every _ in _ { true }\n}\ns := [_ | true]',
+  // A template string is a call of its parts: in a head it is evaluated after the body, located at the string; a
+  // var part is read as a var; any other part's vars must be bound somewhere in the enclosing body ("undeclared",
+  // unlocated for a call, reported again from the enclosing body when inside a comprehension or `every`).
+  'p := $"a{x}b" if { true }',
+  'q := $"a{count(y)}b{z}" if { z > 1 }',
+  'r contains $"{w}" if { true }',
+  'f(a) := $"{a}{v}"',
+  's := [$"{u}" | true]',
+  't := 1 if { x := $"{k}"; k > 1 }',
+  'r := $"{input.x[k]}" if { true }',
+  't := 1 if { x := $"{count(z)}"; z := [1] }',
+  'u := 1 if { x := $"{count(z)}{y[z]}{a}" }',
+  'v := [1 | x := $"{count(y)}"]',
+  'w := [[$"{count(y)}"] | y := [1]]',
+  'w := {$"{count(y)}": $"{y.a}" | y := [1]}',
+  'x := 1 if { every k in [1] { $"{count(k)}{q[r]}" == "" } }',
+  'x := 1 if { every k in $"{count(k)}" { true } }',
+  'g := 1 if { not $"{count(n)}" == ""; n := 1 }',
 ];
 
 describe('opa and verdict agree on safety', sideBySide, () => {

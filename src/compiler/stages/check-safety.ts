@@ -5,7 +5,7 @@
 // ref (`xs[i]`), or the extra output argument of a call (`count(xs, n)`). Closures (comprehensions, `every`,
 // `not { }`, and/or operands) produce nothing outside and are checked with what is safe where they stand.
 // Runs after RewriteLocalVars, so names are unique and `:=` is already `=`.
-import type { Body, Expr, Location, Module, Rule, Term } from '../ast.js';
+import type { Body, Expr, Location, Module, Rule, TemplateString, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { childTerms, exprOperator, forEachRule } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
@@ -27,7 +27,7 @@ const WILDCARD = /^\$\d+$/;
 const shownName = (v: string) => (WILDCARD.test(v) ? '_' : v);
 
 /** Vars of a term as safety sees them: not inside closures, not the names of called functions. */
-function termVars(t: Term, out: Vars = new Set()): Vars {
+export function termVars(t: Term, out: Vars = new Set()): Vars {
   switch (t.type) {
     case 'var': out.add(t.value); break;
     case 'call': for (let i = 1; i < t.value.length; i++) termVars(t.value[i], out); break;
@@ -38,9 +38,22 @@ function termVars(t: Term, out: Vars = new Set()): Vars {
         termVars(t.value[i][1], out);
       }
       break;
-    default: break; // scalars; comprehensions and template strings are closures
+    case 'templatestring': for (const v of templateVars(t)) out.add(v); break;
+    default: break; // scalars; comprehensions are closures
   }
   return out;
+}
+
+/**
+ * A template string is a call to internal.template_string (OPA's RewriteTemplateStrings): a part that is a var
+ * is read as such, any other part is a comprehension of its values, a closure.
+ */
+function templateVars(t: TemplateString): string[] {
+  return t.value.parts.flatMap((p) => (isTemplateVar(p) ? [((p as Expr).terms as Term & { type: 'var' }).value] : []));
+}
+
+function isTemplateVar(p: Term | Expr): boolean {
+  return 'terms' in p && !Array.isArray(p.terms) && isTerm(p.terms) && p.terms.type === 'var';
 }
 
 function isCall(e: Expr): e is Expr & { terms: Term[] } {
@@ -75,6 +88,7 @@ function termClosureVars(t: Term, isFunction: IsFunction, out: Vars): void {
     case 'objectcomprehension': varsOfClosure([t.value.key, t.value.value], t.value.body, isFunction, out); return;
     case 'templatestring':
       for (const p of t.value.parts) {
+        if (isTemplateVar(p)) continue;
         if ('terms' in p) allVars([p], isFunction, out);
         else termClosureVars(p, isFunction, out);
       }
@@ -183,13 +197,12 @@ function matchedVars(t: Term, out: Vars): void {
 }
 
 /**
- * Whether a head term is evaluated in the body (OPA's requiresEval): it holds a ref, a call or a comprehension,
- * closures included. Template strings are left in place: they are checked as closures where they stand.
+ * Whether a head term is evaluated in the body (OPA's requiresEval): it holds a ref, a call (a template string is
+ * one) or a comprehension, closures included.
  */
 function requiresEval(t: Term): boolean {
   switch (t.type) {
-    case 'ref': case 'call': case 'arraycomprehension': case 'setcomprehension': case 'objectcomprehension': return true;
-    case 'templatestring': return false;
+    case 'ref': case 'call': case 'arraycomprehension': case 'setcomprehension': case 'objectcomprehension': case 'templatestring': return true;
     default: return childTerms(t).some(requiresEval);
   }
 }
@@ -307,7 +320,7 @@ function strip(t: Term): unknown {
 }
 
 /** The vars expression `e` binds when `safe` vars are already bound. */
-function outputVars(e: Expr, safe: Known, arity: (op: string) => number | undefined): Vars {
+export function outputVars(e: Expr, safe: Known, arity: (op: string) => number | undefined): Vars {
   const out: Vars = new Set();
   if (e.negated || (!isCall(e) && !isTerm(e.terms))) return out;
   // An expression whose `with` values cannot be evaluated yet binds nothing (OPA: outputVarsForExpr).
@@ -646,18 +659,23 @@ export function functionArities(modules: Module[]): Map<string, number> {
   return arities;
 }
 
-function checker(ctx: CompileContext): SafetyChecker {
+/** The arity of a called function (user-defined or builtin), undefined for a variadic or unknown one. */
+export function arities(ctx: CompileContext): (op: string) => number | undefined {
   const functions = functionArities(ctx.modules);
   // Asked for every call expression (and `with` value), about the same few names: answered once per name.
   const known = new Map<string, number | undefined>();
-  return new SafetyChecker(ctx, (op) => {
+  return (op) => {
     if (known.has(op)) return known.get(op);
     const fn = functions.get(op);
     const b = fn === undefined ? ctx.options.builtin?.(op) : undefined;
     const arity = fn ?? (b && !b.variadic ? b.args : undefined);
     known.set(op, arity);
     return arity;
-  });
+  };
+}
+
+function checker(ctx: CompileContext): SafetyChecker {
+  return new SafetyChecker(ctx, arities(ctx));
 }
 
 /** Each rule with the label its safety errors carry (ruleScopes). */

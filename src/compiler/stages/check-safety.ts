@@ -354,7 +354,7 @@ export function outputVars(e: Expr, safe: Known, arity: (op: string) => number |
 }
 
 /** Future keywords: an expression reading a var named like one (`contains.x`) most likely misses an import. */
-const FUTURE_KEYWORDS = new Set(['contains', 'every', 'if', 'in']);
+const FUTURE_KEYWORDS = new Set(['and', 'contains', 'every', 'if', 'in', 'not', 'or']);
 
 function unsafeVarMessage(name: string, scope: string): string {
   return FUTURE_KEYWORDS.has(name)

@@ -25,6 +25,8 @@ test('a scalar tagged null, bool, int or float must read as that, or opa refuses
   withDir((dir) => {
     const texts = ['a: !!int abc', 'a: !!float abc', 'a: !!bool yes', 'a: !!null x', 'a: !!int 1.5', 'a: !!int "abc"', 'a: !!bool "1"', 'a: !!int ~', 'a: !!int',
       'a: !!int 99999999999999999999', 'a: !!float 1e400', '!!int x: 1', 'a: !!bool 1\n---\nb: 1',
+      // Go quotes the whole text, line breaks included.
+      '!!int |\n  12\n', 'a: !!int |\n  12\n  13\n', 'a: !!timestamp |\n  x\n',
       // Those that read as their tag (an int as a float too) keep their value; a tagged .inf is Go's +Inf.
       'a: !!float 1', 'a: !!int 0x10', 'a: !!int 1_0', 'a: !!bool True', 'a: !!null ~', 'a: !!null ""', 'a: !!float .inf', 'a: !!str 1'];
     for (const text of texts) assertReadAsOpa(text, dir);

@@ -1,7 +1,7 @@
 // The compile stages in the order they run, named after OPA's (v1/ast/compile.go NewCompiler). Each takes the
 // module set as the previous one left it. Still to come, in OPA's order after these: RewriteTemplateStrings (its
-// check runs: check-template-strings.ts), RewriteExprTerms, RewriteComprehensionTerms (RewriteRefsInHead runs, for heads whose refs have variable keys),
-// RewriteWithValues (runs, for values that look up by a variable; CheckWithTargets has its checks),
+// check runs: check-template-strings.ts), RewriteExprTerms, RewriteComprehensionTerms (RewriteRefsInHead runs, for
+// heads whose refs have variable keys), RewriteWithValues (runs, for values that look up by a variable; CheckWithTargets has its checks),
 // RewriteEquals, RewriteDynamicTerms; CheckTypes checks a subset of OPA's type errors (check-types.ts).
 import { checkDeprecatedBuiltins } from './check-deprecated-builtins.js';
 import { checkDuplicateImports, checkKeywordOverrides } from './check-v1-rules.js';

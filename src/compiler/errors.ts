@@ -351,6 +351,8 @@ function typeText(t: RegoType | null, depth: number): string {
 
 /** OPA's order of errors: by file, row and column, then by message. */
 export function compareErrors(x: { file: string; row: number; col: number }, xMessage: string, y: { file: string; row: number; col: number }, yMessage: string): number {
+  // An error with no location comes after those with one, as in OPA.
+  if (isLocated(x) !== isLocated(y)) return isLocated(x) ? -1 : 1;
   if (x.file !== y.file) return x.file < y.file ? -1 : 1;
   if (x.row !== y.row) return x.row - y.row;
   if (x.col !== y.col) return x.col - y.col;

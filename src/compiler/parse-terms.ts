@@ -8,10 +8,14 @@ import type { Token } from './lexer.js';
 
 export interface ParseErrorAt { message: string; offset: number; row: number; col: number }
 
-interface Saved { pos: number; errors: number; wildcards: number }
+interface Saved { pos: number; errors: number; wildcards: number; hints: readonly string[] }
 interface Memo { term: Term | null; end: number; errors: readonly ParseErrorAt[]; wildcards: number }
 
 const MAX_DEPTH = 1000;
+const NO_HINTS: readonly string[] = [];
+
+/** The future keywords written between two operands of a body expression, each with an example. */
+const INFIX_FUTURE_KEYWORDS: Record<string, string> = { in: 'x in xs', and: 'x and y', or: 'x or y' };
 
 const OPERATOR_NAMES: Record<string, string> = {
   '==': 'equal', '!=': 'neq', '<': 'lt', '>': 'gt', '<=': 'lte', '>=': 'gte', '|': 'or', '&': 'and',
@@ -44,6 +48,8 @@ export class ExpressionParser {
    */
   private whitespace: { pos: number; at: Location } | undefined;
   private memo = new Map<number, Memo>();
+  /** Hints for the next error (OPA's parser hints), written after its message: `(hint: ...)`. */
+  private hints: string[] = [];
   /**
    * The token at which a keyword directly followed by `.` or `[` starts a ref as a var (`if.x`, `null[0]`): the
    * start of a literal, a package or import path, a rule head. Elsewhere OPA reads the keyword as itself, so
@@ -105,18 +111,64 @@ export class ExpressionParser {
     return { ...from, end: Math.max(from.end, prev.end) };
   }
   save(): Saved {
-    return { pos: this.pos, errors: this.errors.length, wildcards: this.wildcards };
+    return { pos: this.pos, errors: this.errors.length, wildcards: this.wildcards, hints: this.hints.length === 0 ? NO_HINTS : [...this.hints] };
   }
   restore(s: Saved): void {
     this.whitespace = undefined;
     this.pos = s.pos;
     this.errors.length = s.errors;
     this.wildcards = s.wildcards;
+    this.hints = s.hints.length === 0 ? [] : [...s.hints];
   }
 
   // ---- errors ----
   error(at: Location | Token, message: string): void {
-    this.errors.push({ message, offset: at.offset, row: at.row, col: at.col });
+    const hints = this.hints.length === 0 ? '' : ` (${this.hints.length === 1 ? 'hint' : 'hints'}: ${this.hints.join(', ')})`;
+    this.hints = [];
+    this.errors.push({ message: message + hints, offset: at.offset, row: at.row, col: at.col });
+  }
+
+  private hint(text: string): void {
+    this.hints.push(text);
+  }
+
+  /**
+   * Runs `f` as OPA's "future parser" reads ahead: with the future keywords given active (and terms memoised
+   * apart, as they read differently), then goes back to where it was.
+   */
+  private lookAhead<T>(keywords: string[], f: () => T): T {
+    const saved = { keywords: this.keywords, memo: this.memo, at: this.save() };
+    this.keywords = new Set([...this.keywords, ...keywords]);
+    this.memo = new Map();
+    try {
+      return f();
+    } finally {
+      this.keywords = saved.keywords;
+      this.memo = saved.memo;
+      this.restore(saved.at);
+    }
+  }
+
+  /** Whether a term (read ahead) is a membership: `x in xs` or `k, v in xs`. */
+  private isMembership(term: Term | null): boolean {
+    const op = term?.type === 'call' ? operatorName(term) : '';
+    return op === 'internal.member_2' || op === 'internal.member_3';
+  }
+
+  /**
+   * Before the error at the end of a body expression: a plain `in`, `and` or `or` there, or the comma of
+   * `k, v in xs`, most likely misses its future keyword import (OPA's hint, unless another one is pending).
+   */
+  private hintMissingInfixKeyword(): void {
+    if (this.hints.length > 0) return;
+    let kw: string;
+    if (this.tok.kind === 'ident' && !this.isKeywordToken(this.tok) && Object.hasOwn(INFIX_FUTURE_KEYWORDS, this.tok.text)) kw = this.tok.text;
+    else if (this.is(',') && this.lookAhead(['in'], () => {
+      this.next();
+      return this.isMembership(this.parseTermInfixCall());
+    })) kw = 'in';
+    else return;
+    this.hint(`\`import future.keywords.${kw}\` for \`${INFIX_FUTURE_KEYWORDS[kw]}\` expressions`);
   }
   tokenName(t: Token): string {
     switch (t.kind) {
@@ -194,7 +246,10 @@ export class ExpressionParser {
       if (atEnd() || requireSemi) return body;
       if (!this.tok.nl && !sideBySide) {
         // As OPA: not piled onto an error already found (`1 +* 2` stops at the `*` it could not read).
-        if (this.errors.length === 0) this.illegal(`expected \\n or ; or ${end === 'eof' ? 'eof' : end}`);
+        if (this.errors.length === 0) {
+          this.hintMissingInfixKeyword();
+          this.illegal(`expected \\n or ; or ${end === 'eof' ? 'eof' : end}`);
+        }
         return null;
       }
     }
@@ -325,6 +380,7 @@ export class ExpressionParser {
   }
 
   private parseLiteralExpr(negated: boolean, start: Location): Expr | null {
+    const at = this.save();
     const expr = this.parseExpr();
     if (!expr) return null;
     // With and/or in use, `with` after the last operand applies to the whole and/or (parseLogicalOr takes it).
@@ -332,6 +388,15 @@ export class ExpressionParser {
       const withs = this.parseWith();
       if (!withs) return null;
       expr.with = withs;
+    }
+    // A plain `every` that reads as an `every` expression with the keyword imported most likely misses that.
+    const t = expr.terms;
+    if (!this.keywords.has('every') && isTerm(t) && t.type === 'var' && t.value === 'every') {
+      const every = this.lookAhead(['every', 'in'], () => {
+        this.restore(at);
+        return this.parseEvery() !== null;
+      });
+      if (every) this.hint('`import future.keywords.every` for `every x in xs { ... }` expressions');
     }
     if (negated && this.notBodies) {
       const withs = expr.with;
@@ -394,7 +459,14 @@ export class ExpressionParser {
       const decl: SomeDecl = { type: 'some', symbols: [term], loc: this.span(loc) };
       return this.attachWith({ index: 0, terms: decl, loc: decl.loc });
     }
+    // `some x in xs` without `in` imported: most likely the import is missing.
+    const membership = !this.keywords.has('in') && this.lookAhead(['in'], () => {
+      this.restore(s);
+      this.next();
+      return this.isMembership(this.parseTermInfixCall());
+    });
     this.restore(s);
+    if (membership) this.hint('`import future.keywords.in` for `some x in xs` expressions');
     const symbols: Term[] = [];
     for (;;) {
       this.next();

@@ -68,18 +68,33 @@ export function goAnchorNames(source: string): GoAnchorText {
     const text = parts.join('') + source.slice(copied);
     return { text, error: goError(text, start + inserted, at + inserted, said, by) };
   };
+  /** Just after a `:` in a flow collection, where Go's parser wants a node (or the collection to go on). */
+  let afterValue = false;
+  const nodeMissing = (at: number) => refuse(at, at, 'did not find expected node content', 'parser');
   for (const lexeme of new (yaml().Lexer)().lex(source)) {
     if (scalarNext || MARKERS.has(lexeme)) {
       scalarNext = lexeme === '\x1f';
       if (!MARKERS.has(lexeme)) {
+        // In a flow collection Go reads a `?` or `:` there as an indicator, no node (`{a: ?x}`, `{a: :b}`).
+        if (afterValue && closers.length > 0 && '?:'.includes(lexeme[0]!)) return nodeMissing(offset);
+        afterValue = false;
         // In a flow collection Go's scanner takes a `?` for a key indicator, and `:` after it for value
         // indicators, even with no blank after them (`[?:x]`), where the YAML reader sees a plain scalar.
         for (let k = 1; closers.length > 0 && k <= lexeme.length && '?:'.includes(lexeme[k - 1]!) && !BLANK.has(source[offset + k] ?? ' '); k++) insertBlank(offset + k);
+        // A `?` inside a plain scalar there ends it (`[a?]`): Go's parser then finds a key where the collection
+        // must go on or close.
+        const question = closers.length > 0 ? lexeme.search(/[^?:\s][^?]*\?/) : -1;
+        if (question >= 0) {
+          const at = offset + lexeme.indexOf('?', question);
+          return refuse(at, at, `did not find expected ',' or '${closers.at(-1)}'`, 'parser');
+        }
         offset += lexeme.length;
         propsAt = undefined;
       }
       continue;
     }
+    if (afterValue && lexeme === '?') return nodeMissing(offset);
+    if (!/^\s*$/.test(lexeme) && lexeme[0] !== '#') afterValue = lexeme === ':' && closers.length > 0;
     if (propsAt !== undefined && (lexeme === '-' || lexeme === '?') && (source[offset + 1] === undefined || BLANK.has(source[offset + 1]!))) {
       return refuse(propsAt, offset, indicatorAfterProps(lexeme, closers.at(-1)), closers.length > 0 ? 'parser' : 'scanner');
     }

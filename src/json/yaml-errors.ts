@@ -40,7 +40,8 @@ function startsEntry(text: string, lineStart: number): boolean {
 /** `text`: the YAML that failed; at its end, Go tells a missing node from a missing separator. */
 export function goYamlMessage(err: Error, text: string): string {
   const e = err as YamlErrorLike;
-  const own = e.message.split('\n')[0]!;
+  // Go quotes a scalar it cannot decode whole, line breaks (`!!int |` text) included.
+  const own = e.message.startsWith('cannot decode ') ? e.message.replace(/ at line \d+, column \d+:\n[\s\S]*$/, '') : e.message.split('\n')[0]!;
   if (!e.name.startsWith('YAML')) return own;
   // A value JSON cannot carry (.inf, .nan): OPA's JSON encoder refuses it, with no position.
   if (own.startsWith('json: ')) return own.replace(/ at line \d+, column \d+:$/, '');

@@ -6,8 +6,9 @@
 //     0x1F, 0o17, 0b101 and 1_000 are numbers; past int64, uint64; past that, a decimal one is a float;
 //   - a float is [-+]?(.d+|d+(.d*)?)([eE][-+]?d+)? (underscores dropped); one out of float64's range stays a string;
 //   - .inf, .nan and their kin are Go's ±Inf and NaN, which JSON cannot carry: as values, the document is refused;
-//   - timestamps and sexagesimal numbers stay strings; mapping keys become the text of their value (010: is "8",
-//     a float key its float32 text: 1e6: is "1e+06", .inf: is ".inf"), and of a key given twice the last value wins;
+//   - timestamps (but those tagged !!timestamp, yaml-timestamp.ts) and sexagesimal numbers stay strings;
+//   - mapping keys become the text of their value (010: is "8", a float key its float32 text: 1e6: is "1e+06",
+//     .inf: is ".inf"), and of a key given twice the last value wins;
 //   - a mapping key JSON cannot name is refused: an empty or null key, a sequence or a mapping (a null or
 //     collection key, like .inf, only in the first document of a stream, the one Go converts to JSON).
 import type { Document, Node as YamlNode, Scalar, ScalarTag, Schema, YAMLParseError, visitor } from 'yaml';
@@ -17,6 +18,7 @@ import { goFormatFloat, goSyntax } from '../builtins/sprintf.js';
 import { cloneJson } from './clone.js';
 import { excessiveAliasing, goAnchorNames } from './yaml-anchors.js';
 import { goBase64, goBytesText } from './yaml-binary.js';
+import { goTimestamp } from './yaml-timestamp.js';
 import { lineAt, questionInFlowSequence } from './yaml-flow-question.js';
 import { applyMergeKeys } from './yaml-merge.js';
 
@@ -266,7 +268,7 @@ function badAliases(doc: Document, converted: boolean): YAMLParseError[] {
 }
 
 const CORE_TAG = 'tag:yaml.org,2002:';
-/** The tags Go's decoder checks a scalar against (a timestamp's check is not followed). */
+/** The tags Go's decoder checks a scalar against (a timestamp is parsed, yaml-timestamp.ts). */
 const CHECKED_TAGS = new Set(['null', 'bool', 'int', 'float']);
 const GO_NULLS = new Set(['', '~', 'null', 'Null', 'NULL']);
 const GO_BOOLS = new Set(['true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
@@ -299,6 +301,10 @@ function decodeScalars(doc: Document): YAMLParseError | undefined {
         const bytes = goBase64(text);
         if (bytes) scalar.value = goBytesText(bytes);
         else said = '!!binary value contains invalid base64 data';
+      } else if (tag === 'timestamp') {
+        const time = goTimestamp(text);
+        if (time) scalar.value = time;
+        else said = `cannot decode !!${goImplicitTag(text)} \`${text}\` as a !!timestamp`;
       } else if (CHECKED_TAGS.has(tag)) {
         const found = goImplicitTag(text);
         if (found !== tag && !(tag === 'float' && found === 'int')) said = `cannot decode !!${found} \`${text}\` as a !!${tag}`;

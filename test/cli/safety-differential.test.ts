@@ -133,6 +133,35 @@ const checked = [
   'f(x[count(y)]) := 1',
   'f([1, {"a": count(y)}]) := 1',
   'f({count(y)}) := 1',
+  // A line holding rules of more than one name labels their errors with the rule (its ground name); one name alone,
+  // else branches included, does not.
+  'p if { x > 1 } q if { y > 1 }\nr := 1 if { z > 1 } else := 2 if { w > 1 }',
+  'a.b[k] := 1 if { k = u } a.c := [v | v > t] if { true }\ng(c) := 1 if { not c > d } s := 1',
+  'h[1] := 1 if { e > 1 } h[2] := 1 if { e2 > 1 } h[true] := 1 if { e3 > 1 } h.r := 1 if { k > 1 }',
+  's := 1 if { false } else := 2 if { n > 1 } t := 1 if { m > 1 }\nmm := 1 if { contains > 1 } m := [x | x := o]',
+  'f(a) := b if { true } g := 1',
+  'q contains [x] if { true } r := 1',
+  'p if { _ > 1 } q := 1',
+  // A wildcard is the user's var, named `_`: each one unsafe is reported.
+  'p if {\n  _ > _\n}\nq if {\n  [_, y] := [1, _]\n}\nr if {\n  every _ in _ { true }\n}\ns := [_ | true]',
+  // A template string is a call of its parts: in a head it is evaluated after the body, located at the string; a
+  // var part is read as a var; any other part's vars must be bound somewhere in the enclosing body ("undeclared",
+  // unlocated for a call, reported again from the enclosing body when inside a comprehension or `every`).
+  'p := $"a{x}b" if { true }',
+  'q := $"a{count(y)}b{z}" if { z > 1 }',
+  'r contains $"{w}" if { true }',
+  'f(a) := $"{a}{v}"',
+  's := [$"{u}" | true]',
+  't := 1 if { x := $"{k}"; k > 1 }',
+  'r := $"{input.x[k]}" if { true }',
+  't := 1 if { x := $"{count(z)}"; z := [1] }',
+  'u := 1 if { x := $"{count(z)}{y[z]}{a}" }',
+  'v := [1 | x := $"{count(y)}"]',
+  'w := [[$"{count(y)}"] | y := [1]]',
+  'w := {$"{count(y)}": $"{y.a}" | y := [1]}',
+  'x := 1 if { every k in [1] { $"{count(k)}{q[r]}" == "" } }',
+  'x := 1 if { every k in $"{count(k)}" { true } }',
+  'g := 1 if { not $"{count(n)}" == ""; n := 1 }',
 ];
 
 describe('opa and verdict agree on safety', sideBySide, () => {

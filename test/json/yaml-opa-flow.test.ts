@@ -51,3 +51,12 @@ test('a flow sequence Go reads to its end after a `?` with no key holds a null k
     assert.match(JSON.stringify(answer(both(['--strict-builtin-errors', 'yaml.unmarshal("[?::x]")'], dir)[0])), /key: <nil>, value: \\"x/);
   });
 });
+
+test('in a flow collection a `?` ends a plain scalar, and a `?` or `:` where a value must start is no node, as Go reads them', () => {
+  withDir((dir) => {
+    const texts = ['[a?]', '[a?b]', '[1, a?b]', '{a?: 1}', '{a: b?}', '{a: b?c, d: 1}', 'x: [a?]', 'x:\n  - [a?]', '[\n a?]', '[a ?]', '[a, [b?]]', '[a?,]',
+      'a?', '[?a]', '[?:x]',
+      '{a: ?x}', '{a: :b}', '{a: ? x}', '[a: ?x]', '{a:\n  ?x}', '{a: b, c: :d}', '{a: # c\n  ?x}', '{a: [?x]}', '{? a: ?b}', 'a: ?x', 'a: :x'];
+    for (const text of texts) assertReadAsOpa(text, dir);
+  });
+});

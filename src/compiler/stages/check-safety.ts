@@ -5,11 +5,12 @@
 // ref (`xs[i]`), or the extra output argument of a call (`count(xs, n)`). Closures (comprehensions, `every`,
 // `not { }`, and/or operands) produce nothing outside and are checked with what is safe where they stand.
 // Runs after RewriteLocalVars, so names are unique and `:=` is already `=`.
-import type { Body, Expr, Location, Module, Rule, Term } from '../ast.js';
+import type { Body, Expr, Location, Module, Rule, TemplateString, Term } from '../ast.js';
 import { isTerm } from '../ast.js';
 import { childTerms, exprOperator, forEachRule } from '../walk.js';
 import type { CompileContext, Stage } from './context.js';
 import { expandBody, unitOutput } from './expr-term-units.js';
+import { nameSegment } from '../rego-text.js';
 
 type Vars = Set<string>;
 /** A read-only view of the vars bound so far (a Vars, or a Vars plus what an expression binds). */
@@ -19,10 +20,14 @@ function compareLocations(a: Location, b: Location): number {
   return a.file < b.file ? -1 : a.file > b.file ? 1 : a.row - b.row || a.col - b.col;
 }
 
-const generated = (v: string) => v.startsWith('__local') || v.startsWith('$');
+/** A var the compiler made up (not a wildcard, `$0`, which is the user's `_`). */
+const generated = (v: string) => v.startsWith('__local') || (v.startsWith('$') && !WILDCARD.test(v));
+const WILDCARD = /^\$\d+$/;
+/** A var as errors name it: a wildcard is `_`. */
+const shownName = (v: string) => (WILDCARD.test(v) ? '_' : v);
 
 /** Vars of a term as safety sees them: not inside closures, not the names of called functions. */
-function termVars(t: Term, out: Vars = new Set()): Vars {
+export function termVars(t: Term, out: Vars = new Set()): Vars {
   switch (t.type) {
     case 'var': out.add(t.value); break;
     case 'call': for (let i = 1; i < t.value.length; i++) termVars(t.value[i], out); break;
@@ -33,9 +38,22 @@ function termVars(t: Term, out: Vars = new Set()): Vars {
         termVars(t.value[i][1], out);
       }
       break;
-    default: break; // scalars; comprehensions and template strings are closures
+    case 'templatestring': for (const v of templateVars(t)) out.add(v); break;
+    default: break; // scalars; comprehensions are closures
   }
   return out;
+}
+
+/**
+ * A template string is a call to internal.template_string (OPA's RewriteTemplateStrings): a part that is a var
+ * is read as such, any other part is a comprehension of its values, a closure.
+ */
+function templateVars(t: TemplateString): string[] {
+  return t.value.parts.flatMap((p) => (isTemplateVar(p) ? [((p as Expr).terms as Term & { type: 'var' }).value] : []));
+}
+
+function isTemplateVar(p: Term | Expr): boolean {
+  return 'terms' in p && !Array.isArray(p.terms) && isTerm(p.terms) && p.terms.type === 'var';
 }
 
 function isCall(e: Expr): e is Expr & { terms: Term[] } {
@@ -70,6 +88,7 @@ function termClosureVars(t: Term, isFunction: IsFunction, out: Vars): void {
     case 'objectcomprehension': varsOfClosure([t.value.key, t.value.value], t.value.body, isFunction, out); return;
     case 'templatestring':
       for (const p of t.value.parts) {
+        if (isTemplateVar(p)) continue;
         if ('terms' in p) allVars([p], isFunction, out);
         else termClosureVars(p, isFunction, out);
       }
@@ -178,13 +197,12 @@ function matchedVars(t: Term, out: Vars): void {
 }
 
 /**
- * Whether a head term is evaluated in the body (OPA's requiresEval): it holds a ref, a call or a comprehension,
- * closures included. Template strings are left in place: they are checked as closures where they stand.
+ * Whether a head term is evaluated in the body (OPA's requiresEval): it holds a ref, a call (a template string is
+ * one) or a comprehension, closures included.
  */
 function requiresEval(t: Term): boolean {
   switch (t.type) {
-    case 'ref': case 'call': case 'arraycomprehension': case 'setcomprehension': case 'objectcomprehension': return true;
-    case 'templatestring': return false;
+    case 'ref': case 'call': case 'arraycomprehension': case 'setcomprehension': case 'objectcomprehension': case 'templatestring': return true;
     default: return childTerms(t).some(requiresEval);
   }
 }
@@ -302,7 +320,7 @@ function strip(t: Term): unknown {
 }
 
 /** The vars expression `e` binds when `safe` vars are already bound. */
-function outputVars(e: Expr, safe: Known, arity: (op: string) => number | undefined): Vars {
+export function outputVars(e: Expr, safe: Known, arity: (op: string) => number | undefined): Vars {
   const out: Vars = new Set();
   if (e.negated || (!isCall(e) && !isTerm(e.terms))) return out;
   // An expression whose `with` values cannot be evaluated yet binds nothing (OPA: outputVarsForExpr).
@@ -336,10 +354,43 @@ function outputVars(e: Expr, safe: Known, arity: (op: string) => number | undefi
 }
 
 /** Future keywords: an expression reading a var named like one (`contains.x`) most likely misses an import. */
-const FUTURE_KEYWORDS = new Set(['contains', 'every', 'if', 'in']);
+const FUTURE_KEYWORDS = new Set(['and', 'contains', 'every', 'if', 'in', 'not', 'or']);
 
-function unsafeVarMessage(name: string): string {
-  return FUTURE_KEYWORDS.has(name) ? `var ${name} is unsafe (hint: \`import future.keywords.${name}\` to import a future keyword)` : `var ${name} is unsafe`;
+function unsafeVarMessage(name: string, scope: string): string {
+  return FUTURE_KEYWORDS.has(name)
+    ? `var ${name} is unsafe${scope} (hint: \`import future.keywords.${name}\` to import a future keyword)`
+    : `var ${name} is unsafe${scope}`;
+}
+
+/** The name of a rule: its head ref up to the first segment that is not a scalar (`p.q` of `p.q[x]`). */
+function ruleName(rule: Rule): string {
+  let text = '';
+  for (const [i, t] of rule.head.ref.entries()) {
+    if (i === 0) text = t.type === 'var' ? t.value : '';
+    else if (t.type === 'string') text += nameSegment(t.value);
+    else if (t.type === 'number' || t.type === 'boolean') text += `[${String(t.value)}]`;
+    else if (t.type === 'null') text += '[null]';
+    else break;
+  }
+  return text;
+}
+
+/**
+ * Labels the safety errors of a module's rules with the rule they are in, where the location alone is ambiguous:
+ * only a rule on a line that also holds a rule of another name (else branches included) gets ` in rule p`.
+ */
+function ruleScopes(module: Module): (rule: Rule) => string {
+  const first = new Map<number, string>();
+  const shared = new Set<number>();
+  for (const rule of module.rules) {
+    for (let r: Rule | undefined = rule; r; r = r.else) {
+      const name = ruleName(r);
+      const seen = first.get(r.loc.row);
+      if (seen === undefined) first.set(r.loc.row, name);
+      else if (seen !== name) shared.add(r.loc.row);
+    }
+  }
+  return (rule) => (shared.has(rule.loc.row) ? ` in rule ${ruleName(rule)}` : '');
 }
 
 class SafetyChecker {
@@ -435,7 +486,7 @@ class SafetyChecker {
   /** The name an unsafe var is reported by, or undefined for a var the compiler made up. */
   private shown(v: string): string | undefined {
     const name = this.name(v);
-    return generated(name) ? undefined : name;
+    return generated(name) ? undefined : shownName(name);
   }
 
   /**
@@ -445,7 +496,7 @@ class SafetyChecker {
    * another var is reported: `x := y` reports y, not x, and `y := [y | x > 0]` reports x, not the head's y, which
    * the error in the body explains (`y := [y | true]` reports y).
    */
-  private flushUnsafe(): void {
+  private flushUnsafe(scope: string): void {
     const pairs = this.unsafe;
     this.unsafe = [];
     const declared: Vars = new Set();
@@ -471,14 +522,14 @@ class SafetyChecker {
     if (first.size > 0) {
       const found = [...first.values()];
       found.sort((a, b) => compareLocations(a.loc, b.loc) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const { name, loc } of found) this.ctx.error('rego_unsafe_var_error', loc, unsafeVarMessage(name));
+      for (const { name, loc } of found) this.ctx.error('rego_unsafe_var_error', loc, unsafeVarMessage(name, scope));
       return;
     }
     const seen: Vars = new Set();
     for (const { loc, vars } of [...pairs].sort((a, b) => compareLocations(a.loc, b.loc))) {
       const before = seen.size;
       for (const v of vars) seen.add(v);
-      if (seen.size > before) this.ctx.error('rego_unsafe_var_error', loc, 'expression is unsafe');
+      if (seen.size > before) this.ctx.error('rego_unsafe_var_error', loc, `expression is unsafe${scope}`);
     }
   }
 
@@ -558,17 +609,17 @@ class SafetyChecker {
     this.report(at, unsafe);
   }
 
-  rule(rule: Rule): void {
+  rule(rule: Rule, scope: string): void {
     const globals: Vars = new Set(['input', 'data']);
     for (const a of rule.head.args ?? []) termVars(a, globals);
     const head = rule.head;
     const headTerms = [head.key, head.value, ...(head.args ?? [])].filter((t): t is Term => !!t && t !== head.ref[head.ref.length - 1]);
     rule.body = this.withHeads(rule.body, headTerms, globals).body;
-    this.flushUnsafe();
+    this.flushUnsafe(scope);
   }
 
   /** Head vars must occur in the body or the arguments (OPA checks this before body safety). */
-  ruleHead(rule: Rule): void {
+  ruleHead(rule: Rule, scope: string): void {
     const headTerms = [rule.head.key, rule.head.value, ...rule.head.ref.slice(1)].filter((t): t is Term => !!t);
     // The head's vars, each with its first occurrence; a ground head (most rules) needs no look at the body.
     const headVars = new Map<string, Term>();
@@ -591,7 +642,7 @@ class SafetyChecker {
     const unsafe = new Map([...headVars].filter(([v]) => !known.has(v)));
     for (const [v, term] of [...unsafe].sort(([a], [b]) => (this.name(a) < this.name(b) ? -1 : 1))) {
       const name = this.name(v);
-      if (!generated(name)) this.ctx.error('rego_unsafe_var_error', term.loc, `var ${name} is unsafe`);
+      if (!generated(name)) this.ctx.error('rego_unsafe_var_error', term.loc, `var ${shownName(name)} is unsafe${scope}`);
     }
   }
 }
@@ -608,25 +659,38 @@ export function functionArities(modules: Module[]): Map<string, number> {
   return arities;
 }
 
-function checker(ctx: CompileContext): SafetyChecker {
+/** The arity of a called function (user-defined or builtin), undefined for a variadic or unknown one. */
+export function arities(ctx: CompileContext): (op: string) => number | undefined {
   const functions = functionArities(ctx.modules);
   // Asked for every call expression (and `with` value), about the same few names: answered once per name.
   const known = new Map<string, number | undefined>();
-  return new SafetyChecker(ctx, (op) => {
+  return (op) => {
     if (known.has(op)) return known.get(op);
     const fn = functions.get(op);
     const b = fn === undefined ? ctx.options.builtin?.(op) : undefined;
     const arity = fn ?? (b && !b.variadic ? b.args : undefined);
     known.set(op, arity);
     return arity;
-  });
+  };
+}
+
+function checker(ctx: CompileContext): SafetyChecker {
+  return new SafetyChecker(ctx, arities(ctx));
+}
+
+/** Each rule with the label its safety errors carry (ruleScopes). */
+function forEachScopedRule(modules: readonly Module[], f: (r: Rule, scope: string) => void): void {
+  for (const m of modules) {
+    const scope = ruleScopes(m);
+    forEachRule([m], (r) => f(r, scope(r)));
+  }
 }
 
 export const checkSafetyRuleHeads: Stage = {
   name: 'CheckSafetyRuleHeads',
   run(ctx) {
     const c = checker(ctx);
-    forEachRule(ctx.modules, (r) => c.ruleHead(r));
+    forEachScopedRule(ctx.modules, (r, scope) => c.ruleHead(r, scope));
   },
 };
 
@@ -634,6 +698,6 @@ export const checkSafetyRuleBodies: Stage = {
   name: 'CheckSafetyRuleBodies',
   run(ctx) {
     const c = checker(ctx);
-    forEachRule(ctx.modules, (r) => c.rule(r));
+    forEachScopedRule(ctx.modules, (r, scope) => c.rule(r, scope));
   },
 };

@@ -67,7 +67,14 @@ class Expander {
         });
         return changed ? { ...t, value } : t;
       }
-      default: return t; // scalars and vars; comprehensions and template strings are closures, expanded when checked
+      // A template string is a call of internal.template_string (OPA's RewriteTemplateStrings) of its parts,
+      // closures but for the vars.
+      case 'templatestring': {
+        const out = this.output(t.loc);
+        this.push([{ type: 'ref', value: [{ type: 'var', value: 'internal', loc: t.loc }, { type: 'string', value: 'template_string', loc: t.loc }], loc: t.loc }, t, out], t.loc, index);
+        return out;
+      }
+      default: return t; // scalars and vars; comprehensions are closures, expanded when checked
     }
   }
 

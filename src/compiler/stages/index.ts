@@ -1,7 +1,7 @@
 // The compile stages in the order they run, named after OPA's (v1/ast/compile.go NewCompiler). Each takes the
-// module set as the previous one left it. Still to come, in OPA's order after these: RewriteTemplateStrings,
-// RewriteExprTerms, RewriteComprehensionTerms (RewriteRefsInHead runs, for heads whose refs have variable keys),
-// RewriteWithValues (runs, for values that look up by a variable; CheckWithTargets has its checks),
+// module set as the previous one left it. Still to come, in OPA's order after these: RewriteTemplateStrings (its
+// check runs: check-template-strings.ts), RewriteExprTerms, RewriteComprehensionTerms (RewriteRefsInHead runs, for
+// heads whose refs have variable keys), RewriteWithValues (runs, for values that look up by a variable; CheckWithTargets has its checks),
 // RewriteEquals, RewriteDynamicTerms; CheckTypes checks a subset of OPA's type errors (check-types.ts).
 import { checkDeprecatedBuiltins } from './check-deprecated-builtins.js';
 import { checkDuplicateImports, checkKeywordOverrides } from './check-v1-rules.js';
@@ -9,6 +9,7 @@ import { checkRecursion } from './check-recursion.js';
 import { checkRuleConflicts } from './check-rule-conflicts.js';
 import { checkUnusedArgs, checkUnusedImports } from './check-strict.js';
 import { checkSafetyRuleBodies, checkSafetyRuleHeads } from './check-safety.js';
+import { checkTemplateStrings } from './check-template-strings.js';
 import { checkTypes } from './check-types.js';
 import { checkUndefinedFuncs } from './check-undefined-funcs.js';
 import { checkWithTargets } from './check-with-targets.js';
@@ -27,6 +28,7 @@ export const STAGES: readonly Stage[] = [
   checkDuplicateImports,
   checkUnusedArgs,
   rewriteLocalVars,
+  checkTemplateStrings,
   rewriteRefsInHead,
   rewriteWithValues,
   checkRuleConflicts,

@@ -154,6 +154,7 @@ export function documentTypeOf(types: DocumentType[], ref: Term[]): { type: Rego
   return below ? 'below' : undefined;
 }
 
+
 /** The (path, schema) pairs of an annotation's `schemas` list. */
 function schemaEntries(a: Annotations): Array<[string, unknown]> {
   const entries = Array.isArray(a.raw.schemas) ? a.raw.schemas : [];
@@ -166,6 +167,10 @@ function schemaEntries(a: Annotations): Array<[string, unknown]> {
  * the path and below it.
  */
 function put(types: DocumentType[], path: PathKey[], type: RegoType): void {
+  if (path[0] === 'input') {
+    putInput(types, path.slice(1), type);
+    return;
+  }
   const outer = types.findIndex((t) => t.path.length < path.length && t.path.every((n, i) => path[i] === n));
   // An object type has no property a number key names: such a path keeps an entry of its own.
   if (outer >= 0 && path.slice(types[outer]!.path.length).every((n) => typeof n === 'string')) {
@@ -175,6 +180,44 @@ function put(types: DocumentType[], path: PathKey[], type: RegoType): void {
   }
   for (let i = types.length - 1; i >= 0; i--) if (path.every((n, j) => types[i]!.path[j] === n)) types.splice(i, 1);
   types.push({ path, type });
+}
+
+/**
+ * Input has one type, which each annotation rewrites as OPA's checker does (override in v1/ast/check.go): a path
+ * below it changes that type along the path, starting from any where no schema said anything.
+ */
+function putInput(types: DocumentType[], below: PathKey[], type: RegoType): void {
+  const at = types.findIndex((t) => t.path.length === 1 && t.path[0] === 'input');
+  const current = at >= 0 ? types[at]!.type : ANY_TYPE;
+  const entry = { path: ['input'], type: below.length === 0 ? type : override(below, current, type) };
+  if (at >= 0) types[at] = entry;
+  else types.push(entry);
+}
+
+const ANY_TYPE: RegoType = { type: 'any' };
+const ANY_KEYS = { key: ANY_TYPE, value: ANY_TYPE };
+
+/**
+ * `t` with the value at `path` set to `type`. A property on the way is changed in place; a missing one is added
+ * as objects nested down the path, open as `t` is open; a type on the way that is no object is replaced by such
+ * objects open to any key (`object<b: string>[any: any]` for `input.a.b` set below any).
+ */
+function override(path: PathKey[], t: RegoType, type: RegoType): RegoType {
+  if (t.type !== 'object') return nested(path, type, ANY_KEYS);
+  const [key, ...rest] = path;
+  const props = [...(t.static ?? [])];
+  const at = props.findIndex((p) => p.key === key);
+  if (at >= 0) props[at] = { key: key!, value: rest.length === 0 ? type : override(rest, props[at]!.value, type) };
+  else {
+    props.push({ key: key!, value: rest.length === 0 ? type : nested(rest, type, t.dynamic) });
+    props.sort((a, b) => compareJson(a.key, b.key));
+  }
+  return { ...t, static: props };
+}
+
+/** Objects nested down `path` to `type`, each with the dynamic properties given. */
+function nested(path: PathKey[], type: RegoType, dynamic: (RegoType & { type: 'object' })['dynamic']): RegoType {
+  return path.reduceRight<RegoType>((value, key) => ({ type: 'object', static: [{ key, value }], ...(dynamic ? { dynamic } : {}) }), type);
 }
 
 function withProperty(t: RegoType, path: string[], type: RegoType): RegoType | undefined {

@@ -156,6 +156,37 @@ r2 if {
 #   - input.o: {type: object, properties: {k: {type: string}}}
 r3 if input.o.k == 1
 `,
+  // A path below input no schema types yet: the objects on the way are open to any key; a closed input schema
+  // gains the path as closed objects; a property typed otherwise becomes an object.
+  'intermediate/p.rego': `package im
+
+# METADATA
+# schemas:
+#   - input.a.b: {type: string}
+q if {
+  input.a == 1
+  input == 1
+  input.a.b == 1
+}
+
+# METADATA
+# schemas:
+#   - input.a.b.c: {type: string}
+#   - input.a.d: {type: number}
+r if input.a == 1
+
+# METADATA
+# schemas:
+#   - input.user.c: {type: string}
+#   - input.tags.n: {type: string}
+s if input == 1
+
+# METADATA
+# schemas:
+#   - input: {type: string}
+#   - input.y: {type: string}
+t if input == 1
+`,
   'with/p.rego': `# METADATA
 # schemas:
 #   - data.d: {type: object, properties: {a: {type: string}}}
@@ -378,6 +409,9 @@ describe('type checking with JSON schemas, as OPA', sideBySide, () => {
     ['check', '-f', 'json', 'scopes'],
     ['check', '-f', 'json', 'override/p.rego'],
     ['check', '-f', 'json', '-s', 'schemas/input.json', 'override/p.rego'],
+    ['check', '-f', 'json', 'intermediate/p.rego'],
+    ['check', '-s', 'schemas/input.json', 'intermediate/p.rego'],
+    ['check', '-f', 'json', '-s', 'schemas/input.json', 'intermediate/p.rego'],
     ['check', '-f', 'json', 'with/p.rego'],
     ['check', '-f', 'json', 'with/rules.rego'],
     ['check', '-f', 'json', 'with/membership.rego'],

@@ -27,6 +27,7 @@ const buildFlags: FlagGroup[] = [
       output: { type: 'string', short: 'o', default: 'bundle.tar.gz', value: 'FILE', help: 'the bundle file to write (default bundle.tar.gz)' },
       target: { type: 'string', short: 't', default: 'rego', value: 'TARGET', help: 'rego (the checked sources), wasm or plan (default rego)' },
       entrypoint: { type: 'string', short: 'e', multiple: true, value: 'PATH', help: 'entrypoint (pkg/rule) for -t wasm and -t plan; repeatable' },
+      format: { type: 'string', default: 'json', value: 'FORMAT', help: 'the plan format of -t plan: json (the default; proto is refused)' },
       bundle: { type: 'boolean', short: 'b', help: "the path is a bundle directory: keep its manifest's revision, roots and metadata" },
       ...capabilitiesFlag,
       help: sharedFlags.help,
@@ -143,6 +144,8 @@ export async function buildCommand(args: string[]): Promise<number> {
     help: buildHelp,
     validate: (values, positionals) => {
       if (!['rego', 'wasm', 'plan'].includes(values.target as string)) throw new FlagError(`-t ${String(values.target)}: expected rego, wasm or plan`);
+      if (values.format === 'proto') throw new FlagError('--format proto: the protobuf plan format is not written by Verdict (json is)');
+      if (values.format !== 'json') throw new FlagError(`--format ${String(values.format)}: expected json or proto`);
       if (positionals.length === 0) throw new FlagError('expected at least one path');
       capabilities = capabilitiesOption(values);
     },

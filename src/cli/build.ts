@@ -4,14 +4,19 @@
 // entrypoints in the manifest (-t wasm) or /plan.json (-t plan). Without -b the paths are
 // loaded like `opa eval -d` and the manifest holds only the defaults, as in `opa build`; with -b (one bundle
 // directory) its .manifest's revision, roots and metadata are kept.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { ownerOnlyFileMode } from '../fs/owner-only.js';
 import { join, relative } from 'node:path';
 import { writeBundleArchive, type BundleFile } from '../bundle/files.js';
 import { capabilitiesFlag, capabilitiesOption, verdictCompileCapabilities, type CompileCapabilities } from './capabilities-flag.js';
-import { checkRego, planRego, RegoCompileError, type RegoFile } from '../compiler/compile-rego.js';
+import { checkRego, RegoCompileError, type RegoFile } from '../compiler/compile-rego.js';
+import type { Module } from '../compiler/ast.js';
+import { formatRegoError } from '../compiler/errors.js';
+import { ruleDataPath } from '../compiler/rule-data-path.js';
+import { JsonSyntaxError, readJson } from '../json/reader.js';
+import { goErrorList } from './go-format.js';
 import { FlagError, flagsHelp, parseCommandLine, sharedFlags, type FlagGroup } from './flags.js';
-import { PlanError } from '../compiler/planner/index.js';
+import { PlanError, planModules } from '../compiler/planner/index.js';
 import { compilePlan } from '../wasm/compile.js';
 import { LoadError, loadPaths } from './load.js';
 
@@ -22,6 +27,7 @@ const buildFlags: FlagGroup[] = [
       output: { type: 'string', short: 'o', default: 'bundle.tar.gz', value: 'FILE', help: 'the bundle file to write (default bundle.tar.gz)' },
       target: { type: 'string', short: 't', default: 'rego', value: 'TARGET', help: 'rego (the checked sources), wasm or plan (default rego)' },
       entrypoint: { type: 'string', short: 'e', multiple: true, value: 'PATH', help: 'entrypoint (pkg/rule) for -t wasm and -t plan; repeatable' },
+      format: { type: 'string', default: 'json', value: 'FORMAT', help: 'the plan format of -t plan: json (the default; proto is refused)' },
       bundle: { type: 'boolean', short: 'b', help: "the path is a bundle directory: keep its manifest's revision, roots and metadata" },
       ...capabilitiesFlag,
       help: sharedFlags.help,
@@ -56,11 +62,14 @@ export class BuildError extends Error {}
 
 /** The bundle's files; throws RegoCompileError, PlanError, LoadError or BuildError. */
 export async function buildBundle(options: BuildOptions): Promise<BundleFile[]> {
-  if (options.target === 'wasm' && options.entrypoints.length === 0) throw new BuildError('wasm compilation requires at least one entrypoint (-e)');
+  if (options.target !== 'rego' && options.entrypoints.length === 0) throw new BuildError(`${options.target} compilation requires at least one entrypoint`);
+  if (options.bundle) await bundleDirectoryExists(options.paths);
   const { modules, data } = await loadPaths(options.paths);
-  const entrypoints = options.entrypoints.map((e) => e.replace(/^\/+|\/+$/g, '').replace(/\./g, '/'));
+  const entrypoints = options.entrypoints.map((e) => e.replace(/^\/+|\/+$/g, ''));
   const compileOptions = options.capabilities ?? verdictCompileCapabilities;
-  const plan = options.target === 'rego' ? (checkRego(modules, compileOptions), undefined) : planRego(modules, entrypoints, compileOptions);
+  const checked = checkRego(modules, compileOptions);
+  if (options.target !== 'rego') refuseEntrypointsWithoutRules(checked, options.entrypoints);
+  const plan = options.target === 'rego' ? undefined : planModules(checked, entrypoints, compileOptions.builtins);
   const manifest: Record<string, unknown> = { revision: '', roots: [''], ...(options.bundle ? await bundleManifest(options.paths) : {}) };
   const files: BundleFile[] = [{ path: 'data.json', data: Buffer.from(JSON.stringify(data)) }];
   for (const m of modules) files.push({ path: modulePath(m), data: Buffer.from(m.source) });
@@ -75,11 +84,37 @@ export async function buildBundle(options: BuildOptions): Promise<BundleFile[]> 
   return files;
 }
 
-async function bundleManifest(paths: string[]): Promise<Record<string, unknown>> {
+/**
+ * As opa build: an entrypoint must lead to (or into) some rule's data path. One that goes past a rule's path is a
+ * question for the type checker, so only a path no rule shares a prefix with is refused here.
+ */
+function refuseEntrypointsWithoutRules(modules: Module[], entrypoints: string[]): void {
+  const paths = modules.flatMap((m) => m.rules.map((r) => ruleDataPath(m, r)).filter((p) => p !== undefined));
+  for (const entrypoint of entrypoints) {
+    const segments = entrypoint.replace(/^\/+/, '').split('/').filter((s, i, all) => s !== '' || i < all.length - 1);
+    const reaches = paths.some((p) => segments.slice(0, p.length).every((s, i) => s === p[i]));
+    if (!reaches) throw new BuildError(`entrypoint ${JSON.stringify(entrypoint)} does not refer to a rule or policy decision`);
+  }
+}
+
+async function bundleDirectoryExists(paths: string[]): Promise<void> {
   if (paths.length !== 1) throw new BuildError('-b takes exactly one bundle directory');
+  await stat(paths[0]!).catch(() => {
+    throw new BuildError(`load error: error reading ${JSON.stringify(paths[0])}: stat ${paths[0]}: no such file or directory`);
+  });
+}
+
+async function bundleManifest(paths: string[]): Promise<Record<string, unknown>> {
   const text = await readFile(join(paths[0]!, '.manifest'), 'utf8').catch(() => undefined);
   if (text === undefined) return {};
-  const { revision, roots, metadata } = JSON.parse(text) as Record<string, unknown>;
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = readJson(text) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof JsonSyntaxError) throw new BuildError(`load error: bundle ${paths[0]}: bundle load failed on manifest decode: ${err.message}`);
+    throw err;
+  }
+  const { revision, roots, metadata } = parsed;
   return { ...(revision !== undefined ? { revision } : {}), ...(roots !== undefined ? { roots } : {}), ...(metadata !== undefined ? { metadata } : {}) };
 }
 
@@ -87,6 +122,17 @@ async function bundleManifest(paths: string[]): Promise<Record<string, unknown>>
 function modulePath(m: RegoFile): string {
   const rel = relative(process.cwd(), m.path);
   return (rel.startsWith('..') ? m.path : rel).replace(/^\/+/, '');
+}
+
+/** What opa build prints after "error: " for a failure; parse errors are, as in OPA, errors of loading. */
+function buildErrorText(err: unknown): string | undefined {
+  if (err instanceof RegoCompileError) {
+    const items = err.errors.map(formatRegoError);
+    return err.errors.every((e) => e.code === 'rego_parse_error') ? `load error: ${goErrorList(items, ' during loading')}` : goErrorList(items);
+  }
+  if (err instanceof LoadError) return `load error: ${goErrorList([err.message], ' during loading')}`;
+  if (err instanceof PlanError || err instanceof BuildError) return err.message;
+  return undefined;
 }
 
 /** Runs the subcommand; returns the process exit code. */
@@ -98,6 +144,8 @@ export async function buildCommand(args: string[]): Promise<number> {
     help: buildHelp,
     validate: (values, positionals) => {
       if (!['rego', 'wasm', 'plan'].includes(values.target as string)) throw new FlagError(`-t ${String(values.target)}: expected rego, wasm or plan`);
+      if (values.format === 'proto') throw new FlagError('--format proto: the protobuf plan format is not written by Verdict (json is)');
+      if (values.format !== 'json') throw new FlagError(`--format ${String(values.format)}: expected json or proto`);
       if (positionals.length === 0) throw new FlagError('expected at least one path');
       capabilities = capabilitiesOption(values);
     },
@@ -111,14 +159,10 @@ export async function buildCommand(args: string[]): Promise<number> {
     await writeFile(values.output as string, await writeBundleArchive(files), { mode: ownerOnlyFileMode });
     return 0;
   } catch (err) {
-    if (err instanceof RegoCompileError) {
-      console.error(JSON.stringify({ errors: err.errors }, null, 2));
-      return 1;
-    }
-    if (err instanceof PlanError || err instanceof LoadError || err instanceof BuildError) {
-      console.error(`verdict build: ${err.message}`);
-      return 1;
-    }
-    throw err;
+    const message = buildErrorText(err);
+    if (message === undefined) throw err;
+    // opa build prints its failure on stdout, with Go's error-list layout.
+    console.log(`error: ${message}`);
+    return 1;
   }
 }

@@ -10,6 +10,7 @@ import { formatRegoError, type RegoError } from '../compiler/errors.js';
 import { FlagError, flagsHelp, parseFlags, regoVersionFlag, type FlagGroup, type FlagSpec } from './flags.js';
 import { prettyDiff } from './fmt-diff.js';
 import { goErrorList } from './go-format.js';
+import { capabilitiesFlag, capabilitiesOption } from './capabilities-flag.js';
 
 const fmtFlags: FlagGroup[] = [
   {
@@ -21,6 +22,7 @@ const fmtFlags: FlagGroup[] = [
       fail: { type: 'boolean', help: 'non zero exit code on reformat' },
       'v0-compatible': { type: 'boolean', help: 'parse and format modules as Rego v0' },
       'drop-v0-imports': { type: 'boolean', help: "drop v0 imports from the formatted code, such as 'rego.v1' and 'future.keywords'" },
+      ...capabilitiesFlag,
       'check-result': { type: 'boolean', help: 'assert that the formatted code is valid and can be successfully parsed (default true)' },
       help: { type: 'boolean', short: 'h', help: 'print this help' },
     },
@@ -29,7 +31,6 @@ const fmtFlags: FlagGroup[] = [
     title: 'Refused',
     flags: {
       'v0-v1': { type: 'boolean', help: '', refused: 'formatting for both Rego versions at once is not implemented by verdict fmt' },
-      capabilities: { type: 'string', help: '', refused: 'verdict fmt formats with its own parser and builtins' },
     },
   },
 ];
@@ -100,7 +101,17 @@ export async function fmtCommand(args: string[]): Promise<number> {
     return 0;
   }
   const version = regoVersionFlag(values);
-  const options = { dropV0Imports: values['drop-v0-imports'] === true };
+  let capabilities;
+  try {
+    capabilities = capabilitiesOption(values);
+  } catch (err) {
+    if (!(err instanceof FlagError)) throw err;
+    console.error(`Error: ${err.message}`);
+    return 1;
+  }
+  // As opa fmt, modules are read with the current version's features whatever the capabilities say; only the
+  // printing of keywords in refs follows them.
+  const options = { dropV0Imports: values['drop-v0-imports'] === true, keywordsInRefs: capabilities.features?.has('keywords_in_refs') ?? true };
   if (positionals.length === 0) {
     const result = formatSource('stdin', await readStdin(), version, options);
     if (result.text === undefined) {

@@ -225,11 +225,12 @@ function applyImport(p: Parser, imp: Import, version: RegoVersion, state: ParseS
 }
 
 /**
- * The keywords `import future.keywords.X` may name. With capabilities, as OPA: in v1 the v0 future keywords and
+ * The keywords `import future.keywords.X` may name: without capabilities all of them (v0 too takes `and`, `not`
+ * and `or`, as OPA does). With capabilities, as OPA: in v1 the v0 future keywords and
  * those of v1's the document lists; in v0 those it lists, and v0's future keywords when it has rego_v1.
  */
 function importableKeywords(version: RegoVersion, { features, futureKeywords }: ParseState): string[] {
-  if (!features) return version === 'v1' ? [...FUTURE_KEYWORDS_V0, ...FUTURE_KEYWORDS_V1] : FUTURE_KEYWORDS_V0;
+  if (!features) return [...FUTURE_KEYWORDS_V0, ...FUTURE_KEYWORDS_V1];
   const listed = futureKeywords ?? [];
   if (version === 'v1') return [...FUTURE_KEYWORDS_V0, ...FUTURE_KEYWORDS_V1.filter((kw) => listed.includes(kw))];
   return [...new Set([...listed, ...(features.has('rego_v1') ? FUTURE_KEYWORDS_V0 : [])])];

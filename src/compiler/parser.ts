@@ -78,9 +78,24 @@ export class Parser extends ExpressionParser {
       imp.alias = alias;
       imp.aliasLoc = this.loc();
       this.next();
+    } else if (!this.endsWithKeyword(path)) {
+      return null;
     }
     imp.loc = this.span(loc);
     return imp;
+  }
+
+  /**
+   * An import of data or input without an alias binds its last segment as a name: a keyword of the module's
+   * version there (`import data.foo.in`) is refused as OPA refuses it. False after reporting it.
+   */
+  private endsWithKeyword(path: RefTerm): boolean {
+    const head = path.value[0];
+    const last = path.value[path.value.length - 1];
+    if (path.value.length < 2 || head.type !== 'var' || (head.value !== 'data' && head.value !== 'input')) return true;
+    if (last.type !== 'string' || !this.keywords.has(last.value)) return true;
+    this.error(last.loc, `unexpected import path, must not end with a keyword, got: ${last.value} (hint: import a different path or use an alias)`);
+    return false;
   }
 
   /**

@@ -31,4 +31,13 @@ describe('verdict build defaults to -t rego like opa build', () => {
     assert.equal(out.status, 2);
     assert.match(out.stderr, /--optimize is not supported/);
   });
+
+  it('takes --format json (the plan format opa build writes by default) and refuses proto by name', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'verdict-build-')), 'plan.tar.gz');
+    const json = spawnSync(process.execPath, ['dist/src/main.js', 'build', '--format', 'json', '-t', 'plan', '-e', 'gateway/authz/allow', '-o', out, 'bundles/sample'], { encoding: 'utf8' });
+    assert.equal(json.status, 0, json.stderr);
+    const proto = spawnSync(process.execPath, ['dist/src/main.js', 'build', '--format', 'proto', '-t', 'plan', '-e', 'gateway/authz/allow', 'bundles/sample'], { encoding: 'utf8' });
+    assert.equal(proto.status, 2);
+    assert.match(proto.stderr, /--format proto: the protobuf plan format is not written/);
+  });
 });

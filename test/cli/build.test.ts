@@ -63,9 +63,12 @@ describe('verdict build', () => {
     assert.deepEqual(plan.plans.plans.map((p) => p.name), ['gateway/authz/allow']);
   });
 
-  it('fails with the compile errors and exit code 1 on a broken policy', () => {
-    const built = spawnSync(process.execPath, ['dist/src/main.js', 'build', '-t', 'wasm', '-e', 'broken/p', 'test/cli/broken', '-o', join(dir, 'x.tar.gz')], { encoding: 'utf8' });
+  it('fails as opa build does on a broken policy: its errors on stdout and exit code 1', () => {
+    const argv = ['build', '-t', 'wasm', '-e', 'broken/p', 'test/cli/broken', '-o', join(dir, 'x.tar.gz')];
+    const built = spawnSync(process.execPath, ['dist/src/main.js', ...argv], { encoding: 'utf8' });
+    const reference = spawnSync(opa, argv, { encoding: 'utf8' });
     assert.equal(built.status, 1);
-    assert.equal(JSON.parse(built.stderr).errors[0].code, 'rego_parse_error');
+    assert.match(built.stdout, /^error: load error: .*rego_parse_error/);
+    assert.deepEqual([built.stdout, built.stderr], [reference.stdout, reference.stderr]);
   });
 });

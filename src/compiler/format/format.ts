@@ -15,6 +15,8 @@ export interface FormatResult {
 export interface FormatOptions {
   /** Leave out the imports that only bring v1 syntax to v0 (`rego.v1`, `future.keywords…`), as `--drop-v0-imports`. */
   dropV0Imports?: boolean;
+  /** Keywords may follow a ref's dot (`input.in`), the keywords_in_refs capability; else they are bracketed. */
+  keywordsInRefs?: boolean;
 }
 
 /** Parses and formats one source file; parse errors come back as OPA's parser reports them. */
@@ -42,7 +44,7 @@ function printedImports(module: Module, options: FormatOptions): Import[] {
 
 export function formatModule(module: Module, source: string, options: FormatOptions = {}): string {
   const comments = new CommentQueue(module.comments);
-  const printer = new TermPrinter(source, comments, module.regoVersion === 'v1');
+  const printer = new TermPrinter(source, comments, module.regoVersion === 'v1', options.keywordsInRefs ?? true);
   const keywords = usesKeywords(module);
   const style = { objectKeys: objectKeyHeads(module), contains: module.regoVersion === 'v1' || imports(module, 'future.keywords', 'future.keywords.contains', 'rego.v1', 'rego.v2') };
   const lines: string[] = [];

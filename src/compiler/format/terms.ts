@@ -39,7 +39,7 @@ export class TermPrinter {
 
   private readonly lineStarts: number[];
 
-  constructor(readonly source: string, readonly comments: CommentQueue, readonly v1: boolean) {
+  constructor(readonly source: string, readonly comments: CommentQueue, readonly v1: boolean, readonly keywordsInRefs = true) {
     this.lineStarts = [0];
     for (let i = 0; i < source.length; i++) if (source.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
   }
@@ -138,12 +138,15 @@ export class TermPrinter {
     return JSON.stringify(t.value);
   }
 
-  /** `x.y` for identifier keys; a keyword written as `x["package"]` keeps its brackets. */
+  /**
+   * `x.y` for identifier keys; a keyword written as `x["package"]` keeps its brackets, and every keyword gets them
+   * where the capabilities lack keywords_in_refs.
+   */
   ref(parts: Term[], indent: number): string {
     const [head, ...rest] = parts;
     let out = head.type === 'var' ? this.term(head, indent) : this.term(head, indent);
     for (const seg of rest) {
-      if (seg.type === 'string' && isIdentifier(seg.value) && !(KEYWORDS_V1.includes(seg.value) && this.source[seg.loc.offset] === '"')) {
+      if (seg.type === 'string' && isIdentifier(seg.value) && !(KEYWORDS_V1.includes(seg.value) && (!this.keywordsInRefs || this.source[seg.loc.offset] === '"'))) {
         out += `.${seg.value}`;
       }
       else out += `[${this.term(seg, indent)}]`;

@@ -3,6 +3,7 @@
 // alone), and the JSON conversion writes the time.Time it makes in RFC 3339 with nanoseconds: `2001-12-14t21:59:43.10-05:00`
 // becomes "2001-12-14T21:59:43.1-05:00", `2001-12-14` "2001-12-14T00:00:00Z". An untagged timestamp stays a
 // string (OPA re-tags those), so only tagged ones come here.
+import { daysIn } from '../builtins/go-time.js';
 
 /** Go's getnum(s, false): one or two digits. */
 const NUM = '(\\d\\d?)';
@@ -16,11 +17,6 @@ const LAYOUTS = [
 ];
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
-
-function daysIn(month: number, year: number): number {
-  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
-  return [4, 6, 9, 11].includes(month) ? 30 : 31;
-}
 
 /** The JSON text Go gives a `!!timestamp` scalar's time, or undefined where time.Parse refuses every layout. */
 export function goTimestamp(text: string): string | undefined {
